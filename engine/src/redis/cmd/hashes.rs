@@ -1,0 +1,5 @@
+//! The hashes family (being written).
+
+use crate::redis::CommandSpec;
+
+pub const COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,26 @@
+//! Connection and server commands. Most are run by the connection layer (`orbit-net`), which
+//! owns connection state and the view over all shards; they are listed here so that the
+//! command table (arity checks, COMMAND INFO/COUNT) is complete.
+
+use crate::redis::flags::*;
+use crate::redis::{CommandSpec, Exec, KeySpec};
+
+const fn conn(name: &'static str, arity: i32, flags: u32, group: &'static str) -> CommandSpec {
+    CommandSpec { name, arity, flags, keys: KeySpec::None, group, exec: Exec::Conn }
+}
+
+pub const COMMANDS: &[CommandSpec] = &[
+    conn("ping", -1, FAST | STALE, "connection"),
+    conn("echo", 2, FAST | STALE, "connection"),
+    conn("quit", -1, FAST | STALE | NO_AUTH | NOSCRIPT, "connection"),
+    conn("reset", 1, FAST | STALE | NO_AUTH | NOSCRIPT, "connection"),
+    conn("hello", -1, FAST | STALE | NO_AUTH | NOSCRIPT, "connection"),
+    conn("auth", -2, FAST | STALE | NO_AUTH | NOSCRIPT, "connection"),
+    conn("select", 2, FAST | STALE | LOADING, "connection"),
+    conn("client", -2, STALE | NOSCRIPT, "connection"),
+    conn("command", -1, STALE | LOADING, "server"),
+    conn("info", -1, STALE | LOADING, "server"),
+    conn("config", -2, ADMIN | NOSCRIPT | STALE | LOADING, "server"),
+    conn("time", 1, FAST | STALE | LOADING, "server"),
+    conn("shutdown", -1, ADMIN | NOSCRIPT | STALE | LOADING, "server"),
+];

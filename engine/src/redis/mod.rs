@@ -150,11 +150,16 @@ pub struct Ctx<'a> {
     /// (EXPIRE, SET EX) or randomness (SPOP) log their effect (PEXPIREAT, SREM), as Redis
     /// propagates them. `None` logs argv unchanged when the command changed data.
     pub rewrite: Option<Vec<Vec<Bytes>>>,
+    /// Set by a blocking command (BLPOP, BZPOPMIN, ...) that found nothing to pop: the timeout
+    /// in ms (0 = forever). The connection layer then parks the client and runs the command
+    /// again when one of its keys is signalled ready ([`Ctx::signal_ready`]) or the timeout
+    /// passes. Inside MULTI the connection layer treats it as a timeout at once.
+    pub block_ms: Option<u64>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(ks: &'a mut Keyspace, db: usize, now_ms: u64, rng: &'a mut SmallRng) -> Ctx<'a> {
-        Ctx { ks, db, now_ms, rng, rewrite: None }
+        Ctx { ks, db, now_ms, rng, rewrite: None, block_ms: None }
     }
 
     /// The selected database.

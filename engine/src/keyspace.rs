@@ -101,14 +101,16 @@ impl Db {
     }
 
     /// Looks up a live key (an expired key is deleted and reported absent).
+    /// Looks up a live key and stamps its access time (for LRU eviction).
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        self.expire_if_needed(key, now_ms);
-        self.map.get(key)
+        self.get_mut(key, now_ms).map(|e| &*e)
     }
 
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         self.expire_if_needed(key, now_ms);
-        self.map.get_mut(key)
+        let e = self.map.get_mut(key)?;
+        e.access_s = (now_ms / 1000) as u32;
+        Some(e)
     }
 
     /// True if `key` exists and is live.

@@ -23,4 +23,13 @@ pub const COMMANDS: &[CommandSpec] = &[
     conn("config", -2, ADMIN | NOSCRIPT | STALE | LOADING, "server"),
     conn("time", 1, FAST | STALE | LOADING, "server"),
     conn("shutdown", -1, ADMIN | NOSCRIPT | STALE | LOADING, "server"),
+    conn("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),
+    conn("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),
+    conn("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),
+    conn("punsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),
+    conn("ssubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),
+    conn("sunsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),
+    conn("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, "pubsub"),
+    conn("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, "pubsub"),
+    conn("pubsub", -2, PUBSUB | LOADING | STALE, "pubsub"),
 ];

@@ -1,0 +1,282 @@
+//! Routing an engine command to the shard(s) that own its keys.
+//!
+//! - No keys, or one shard: one hop to the owner (inline when it is the local shard).
+//! - MGET, MSET, DEL, UNLINK, EXISTS, TOUCH over several shards: split per shard, run the parts
+//!   concurrently, merge the replies (order kept for MGET, counts summed).
+//! - Any other command whose keys span shards (RENAME, SMOVE, SINTERSTORE, ZUNIONSTORE, ...):
+//!   copies of its keys are fetched from their owners, the command runs on a scratch keyspace,
+//!   and changed keys are written back to their owners. The result equals Redis's; atomicity
+//!   across shards is not promised yet (see docs/ARCHITECTURE.md).
+//! - ALL_SHARDS commands (DBSIZE, KEYS, SCAN, FLUSHDB, RANDOMKEY, SWAPDB) run everywhere and
+//!   their replies are merged.
+
+use bytes::Bytes;
+use orbit_engine::keyspace::{now_ms, Entry, Keyspace};
+use orbit_engine::redis::{self, flags, CommandSpec, Ctx};
+use orbit_engine::reply::Reply;
+use orbit_shards::exec::{self, Outcome};
+use orbit_shards::{mesh, shard_for, state, ShardId};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use std::collections::BTreeMap;
+
+fn gone(e: orbit_shards::Error) -> Outcome {
+    Outcome { reply: Reply::err(format!("ERR {e}")), block_ms: None }
+}
+
+/// Runs `args` on shard `to`.
+pub async fn on_shard(to: ShardId, spec: &'static CommandSpec, db: usize, args: Vec<Bytes>) -> Outcome {
+    match mesh::run_on(to, move |s| exec::run(s, spec, db, &args)).await {
+        Ok(o) => o,
+        Err(e) => gone(e),
+    }
+}
+
+/// Runs an engine command wherever its keys live.
+pub async fn run(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>) -> Outcome {
+    let (me, n) = state::local();
+    if n == 1 {
+        return state::with_shard(|s| exec::run(s, spec, db, &args));
+    }
+    if spec.flags & flags::ALL_SHARDS != 0 {
+        return Outcome { reply: all_shards(spec, db, args).await, block_ms: None };
+    }
+    let positions = spec.key_positions(&args);
+    if positions.is_empty() {
+        return state::with_shard(|s| exec::run(s, spec, db, &args));
+    }
+    let first = shard_for(&args[positions[0]], n);
+    if positions[1..].iter().all(|&p| shard_for(&args[p], n) == first) {
+        if first == me {
+            return state::with_shard(|s| exec::run(s, spec, db, &args));
+        }
+        return on_shard(first, spec, db, args).await;
+    }
+    let reply = match spec.name {
+        "mget" => mget(spec, db, &args, n).await,
+        "mset" => split_ok(spec, db, &args, n, 2).await,
+        "del" | "unlink" | "exists" | "touch" => split_sum(spec, db, &args, n).await,
+        _ => scratch(spec, db, args, &positions, n).await,
+    };
+    Outcome { reply, block_ms: None }
+}
+
+/// Groups argument positions by owning shard (keeping their order within a shard).
+fn group(args: &[Bytes], positions: impl Iterator<Item = usize>, n: usize) -> BTreeMap<ShardId, Vec<usize>> {
+    let mut m: BTreeMap<ShardId, Vec<usize>> = BTreeMap::new();
+    for p in positions {
+        m.entry(shard_for(&args[p], n)).or_default().push(p);
+    }
+    m
+}
+
+async fn mget(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usize) -> Reply {
+    let groups = group(args, 1..args.len(), n);
+    let futs = groups.iter().map(|(&shard, pos)| {
+        let mut part = Vec::with_capacity(pos.len() + 1);
+        part.push(args[0].clone());
+        part.extend(pos.iter().map(|&p| args[p].clone()));
+        on_shard(shard, spec, db, part)
+    });
+    let results = futures::future::join_all(futs).await;
+    let mut out = vec![Reply::Nil; args.len() - 1];
+    for ((_, pos), o) in groups.iter().zip(results) {
+        match o.reply {
+            Reply::Array(items) => {
+                for (p, r) in pos.iter().zip(items) {
+                    out[p - 1] = r;
+                }
+            }
+            other => return other,
+        }
+    }
+    Reply::Array(out)
+}
+
+/// Commands of key/value pairs (MSET): each shard gets its pairs.
+async fn split_ok(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usize, step: usize) -> Reply {
+    if (args.len() - 1) % step != 0 {
+        return Reply::err(orbit_engine::reply::errors::wrong_args(spec.name));
+    }
+    let groups = group(args, (1..args.len()).step_by(step), n);
+    let futs = groups.iter().map(|(&shard, pos)| {
+        let mut part = vec![args[0].clone()];
+        for &p in pos {
+            part.extend_from_slice(&args[p..p + step]);
+        }
+        on_shard(shard, spec, db, part)
+    });
+    for o in futures::future::join_all(futs).await {
+        if o.reply.is_error() {
+            return o.reply;
+        }
+    }
+    Reply::Ok
+}
+
+async fn split_sum(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usize) -> Reply {
+    let groups = group(args, 1..args.len(), n);
+    let futs = groups.iter().map(|(&shard, pos)| {
+        let mut part = vec![args[0].clone()];
+        part.extend(pos.iter().map(|&p| args[p].clone()));
+        on_shard(shard, spec, db, part)
+    });
+    let mut sum = 0;
+    for o in futures::future::join_all(futs).await {
+        match o.reply {
+            Reply::Int(v) => sum += v,
+            other => return other,
+        }
+    }
+    Reply::Int(sum)
+}
+
+/// Fetch copies, run on a scratch keyspace, write back what changed.
+async fn scratch(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>, positions: &[usize], n: usize) -> Reply {
+    // (db, key) pairs the command may read or write. COPY ... DB n writes into another db.
+    let mut keys: Vec<(usize, Bytes)> = positions.iter().map(|&p| (db, args[p].clone())).collect();
+    if spec.name == "copy" {
+        if let Some(i) = args.iter().position(|a| a.eq_ignore_ascii_case(b"db")) {
+            if let Some(Ok(t)) = args.get(i + 1).map(|a| redis::args::db_index(a)) {
+                keys.push((t, args[2].clone()));
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    let fetches = keys.iter().map(|(d, k)| {
+        let (d, k) = (*d, k.clone());
+        mesh::run_on(shard_for(&k, n), move |s| exec::fetch(s, d, &k))
+    });
+    let mut before: Vec<Option<Entry>> = Vec::with_capacity(keys.len());
+    for r in futures::future::join_all(fetches).await {
+        match r {
+            Ok(e) => before.push(e),
+            Err(e) => return gone(e).reply,
+        }
+    }
+    let mut ks = Keyspace::new();
+    for ((d, k), e) in keys.iter().zip(&before) {
+        if let Some(e) = e {
+            ks.dbs[*d].set_entry(k.clone(), e.clone());
+        }
+    }
+    let now = now_ms();
+    let mut rng = rand::rngs::SmallRng::from_entropy();
+    let reply = {
+        let mut ctx = Ctx::new(&mut ks, db, now, &mut rng);
+        redis::execute(spec, &mut ctx, &args)
+    };
+    let mut writes = Vec::new();
+    for ((d, k), old) in keys.iter().zip(before) {
+        let new = ks.dbs[*d].peek(k).cloned();
+        if new != old {
+            let (d, k) = (*d, k.clone());
+            writes.push(mesh::run_on(shard_for(&k, n), move |s| exec::apply(s, d, k, new)));
+        }
+    }
+    for r in futures::future::join_all(writes).await {
+        if let Err(e) = r {
+            return gone(e).reply;
+        }
+    }
+    reply
+}
+
+/// Commands that run on every shard, with their merge.
+async fn all_shards(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>) -> Reply {
+    let (_, n) = state::local();
+    match spec.name {
+        "scan" => return scan(spec, db, args, n).await,
+        "randomkey" => return randomkey(spec, db, args, n).await,
+        _ => {}
+    }
+    let futs = (0..n).map(|i| on_shard(i, spec, db, args.clone()));
+    let results = futures::future::join_all(futs).await;
+    match spec.name {
+        "dbsize" => {
+            let mut sum = 0;
+            for o in results {
+                match o.reply {
+                    Reply::Int(v) => sum += v,
+                    other => return other,
+                }
+            }
+            Reply::Int(sum)
+        }
+        "keys" => {
+            let mut all = Vec::new();
+            for o in results {
+                match o.reply {
+                    Reply::Array(items) => all.extend(items),
+                    other => return other,
+                }
+            }
+            Reply::Array(all)
+        }
+        _ => {
+            // FLUSHDB, FLUSHALL, SWAPDB: the same reply everywhere, or the first error.
+            let mut first = None;
+            for o in results {
+                if o.reply.is_error() {
+                    return o.reply;
+                }
+                first.get_or_insert(o.reply);
+            }
+            first.unwrap_or(Reply::Ok)
+        }
+    }
+}
+
+/// Bits of a SCAN cursor that name the shard.
+fn shard_bits(n: usize) -> u32 {
+    usize::BITS - (n.max(2) - 1).leading_zeros()
+}
+
+/// SCAN across shards: the cursor is (shard-local cursor << bits) | shard index. A shard's scan
+/// runs to its end before the next shard starts, so every key present for the whole scan is
+/// returned, as Redis guarantees.
+async fn scan(spec: &'static CommandSpec, db: usize, mut args: Vec<Bytes>, n: usize) -> Reply {
+    let cursor = match redis::cmd::keys::parse_cursor(&args[1]) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let bits = shard_bits(n);
+    let mask = (1u64 << bits) - 1;
+    let shard = (cursor & mask) as usize;
+    let inner = cursor >> bits;
+    if shard >= n {
+        return Reply::Array(vec![Reply::bulk("0"), Reply::Array(vec![])]);
+    }
+    args[1] = Bytes::from(inner.to_string());
+    let o = on_shard(shard, spec, db, args).await;
+    let Reply::Array(mut parts) = o.reply else { return o.reply };
+    if parts.len() != 2 {
+        return Reply::Array(parts);
+    }
+    let next_inner = match &parts[0] {
+        Reply::Bulk(b) => std::str::from_utf8(b).ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0),
+        _ => 0,
+    };
+    let next = if next_inner != 0 {
+        (next_inner << bits) | shard as u64
+    } else if shard + 1 < n {
+        (shard + 1) as u64
+    } else {
+        0
+    };
+    parts[0] = Reply::Bulk(Bytes::from(next.to_string()));
+    Reply::Array(parts)
+}
+
+async fn randomkey(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>, n: usize) -> Reply {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rand::thread_rng());
+    for i in order {
+        let o = on_shard(i, spec, db, args.clone()).await;
+        if o.reply != Reply::Nil {
+            return o.reply;
+        }
+    }
+    Reply::Nil
+}

@@ -1,0 +1,47 @@
+//! `orbit`: the server binary. Parses the command line and configuration, then hands over to
+//! [`serve`], which starts one shard per CPU and the frontends on them.
+
+mod config;
+mod serve;
+
+use clap::Parser;
+use config::{Cli, Command, Config};
+
+#[global_allocator]
+static ALLOC: orbit_shards::memory::CountingAlloc = orbit_shards::memory::CountingAlloc;
+
+fn main() {
+    let started = std::time::Instant::now();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let cpus = orbit_shards::rt::available_cpus().len();
+            let cfg = match Config::resolve(args, cpus) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("orbit: {e}");
+                    std::process::exit(2);
+                }
+            };
+            init_logging(&cfg.log_level);
+            match serve::run(cfg, started) {
+                Ok(()) => std::process::exit(0),
+                Err(e) => {
+                    eprintln!("orbit: {e}");
+                    std::process::exit(2);
+                }
+            }
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let level = match level {
+        "error" => tracing::Level::ERROR,
+        "warn" => tracing::Level::WARN,
+        "debug" => tracing::Level::DEBUG,
+        "trace" => tracing::Level::TRACE,
+        _ => tracing::Level::INFO,
+    };
+    tracing_subscriber::fmt().with_max_level(level).with_target(false).with_writer(std::io::stderr).init();
+}

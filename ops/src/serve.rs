@@ -1,0 +1,115 @@
+//! `orbit serve`: raise the locked-memory limit, prepare the data directory, check the port,
+//! start the shards (each binds the Redis port with SO_REUSEPORT, so the kernel spreads
+//! connections over them), and stop cleanly on SIGINT/SIGTERM.
+
+use crate::config::Config;
+use anyhow::{bail, Context, Result};
+use orbit_net::ServerConfig;
+use orbit_shards::{mesh, rt, state};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub fn run(cfg: Config, started: Instant) -> Result<()> {
+    rt::raise_memlock().map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("data-dir: cannot create {}", cfg.data_dir.display()))?;
+    for i in 0..cfg.shards {
+        let d = cfg.data_dir.join(format!("shard-{i}"));
+        std::fs::create_dir_all(&d).with_context(|| format!("data-dir: cannot create {}", d.display()))?;
+    }
+    let addr: SocketAddr = format!("{}:{}", cfg.bind, cfg.redis_port)
+        .parse()
+        .with_context(|| format!("bind: bad address {}:{}", cfg.bind, cfg.redis_port))?;
+    // A plain bind (no SO_REUSEPORT) fails if anything holds the port, even a process that set
+    // SO_REUSEPORT itself; the shards then bind with it.
+    match std::net::TcpListener::bind(addr) {
+        Ok(l) => drop(l),
+        Err(e) => bail!("redis-port: cannot listen on {addr}: {e}"),
+    }
+
+    let signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
+        .context("cannot install signal handlers")?;
+    let signal_handle = signals.handle();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut signals = signals;
+            if let Some(sig) = signals.forever().next() {
+                tracing::info!(signal = sig, "shutdown requested");
+                rt::request_shutdown();
+            }
+        })
+        .context("cannot start the signal thread")?;
+
+    let server_cfg = ServerConfig {
+        bind: cfg.bind.clone(),
+        port: cfg.redis_port,
+        dir: cfg.data_dir.display().to_string(),
+        requirepass: cfg.requirepass.clone(),
+        maxmemory: cfg.maxmemory,
+        maxmemory_policy: cfg.maxmemory_policy,
+        appendfsync: cfg.fsync.name().to_string(),
+        ..ServerConfig::default()
+    };
+    let n = cfg.shards;
+    let cpus = rt::available_cpus();
+    let ends = Arc::new(std::sync::Mutex::new(mesh::build(n).into_iter().map(Some).collect::<Vec<_>>()));
+    let listening = Arc::new(AtomicUsize::new(0));
+    let data_dir = cfg.data_dir.clone();
+    orbit_net::resp::commands::info::mark_start();
+    let version = orbit_net::SERVER_VERSION;
+    let (bind, port, fsync) = (cfg.bind.clone(), cfg.redis_port, cfg.fsync.name());
+    let results = rt::run_shards(n, &cpus, move |id| {
+        let ends = ends.clone();
+        let listening = listening.clone();
+        let server_cfg = server_cfg.clone();
+        let data_dir = data_dir.clone();
+        let bind = bind.clone();
+        let shard_main = async move {
+            let mut shard = state::Shard::new(id, n);
+            shard.limits = orbit_shards::evict::Limits {
+                maxmemory: server_cfg.maxmemory,
+                policy: server_cfg.maxmemory_policy,
+                samples: server_cfg.maxmemory_samples,
+            };
+            state::install(shard);
+            orbit_net::resp::state::install(server_cfg.clone());
+            let my_ends = ends.lock().map_err(|_| "mesh lock poisoned".to_string())?[id]
+                .take()
+                .ok_or_else(|| "mesh ends taken twice".to_string())?;
+            mesh::join(my_ends).await;
+            rt::probe_dma(&data_dir.join(format!("shard-{id}"))).await.map_err(|e| e.to_string())?;
+            let listener = rt::TcpListener::bind(addr).map_err(|e| format!("redis-port: cannot listen on {addr}: {e}"))?;
+            rt::spawn(orbit_shards::expire::run(server_cfg.hz));
+            if listening.fetch_add(1, Ordering::SeqCst) + 1 == n {
+                tracing::info!(
+                    "Orbit {version} ready in {} ms: redis {bind}:{port}, {n} shards, data {}, fsync {fsync}",
+                    started.elapsed().as_millis(),
+                    data_dir.display()
+                );
+            }
+            orbit_net::resp::serve(listener).await;
+            Ok::<(), String>(())
+        };
+        async move {
+            let r = shard_main.await;
+            if r.is_err() {
+                // One shard failing to start stops the others.
+                rt::request_shutdown();
+            }
+            r
+        }
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    signal_handle.close();
+    for r in results {
+        if let Err(e) = r {
+            rt::request_shutdown();
+            bail!("{e}");
+        }
+    }
+    tracing::info!("Orbit stopped");
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! Running engine commands on a shard: the single entry point through which every Redis
+//! command touches a keyspace. It stamps the clock, runs the handler, wakes clients blocked on
+//! keys that received elements, and (with the durability work) appends what changed to the
+//! shard's log. Also the primitives of cross-shard commands: fetch a copy of an entry, put one.
+
+use crate::state::Shard;
+use bytes::Bytes;
+use orbit_engine::keyspace::{now_ms, Entry, Key};
+use orbit_engine::redis::{self, CommandSpec, Ctx};
+use orbit_engine::reply::Reply;
+use std::collections::{HashMap, VecDeque};
+
+/// What a command run produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub reply: Reply,
+    /// Set when a blocking command found nothing: park the client for this long (0: forever).
+    pub block_ms: Option<u64>,
+}
+
+/// Clients parked on keys of this shard (BLPOP and friends), in arrival order per key.
+#[derive(Default)]
+pub struct Waiters {
+    by_key: HashMap<(usize, Key), VecDeque<futures::channel::oneshot::Sender<()>>>,
+}
+
+impl Waiters {
+    pub fn register(&mut self, db: usize, key: Key) -> futures::channel::oneshot::Receiver<()> {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        self.by_key.entry((db, key)).or_default().push_back(tx);
+        rx
+    }
+
+    /// Wakes the oldest live waiter on (db, key). Waiters that gave up are skipped.
+    fn wake_one(&mut self, db: usize, key: &Key) {
+        let k = (db, key.clone());
+        let Some(q) = self.by_key.get_mut(&k) else { return };
+        while let Some(tx) = q.pop_front() {
+            if tx.send(()).is_ok() {
+                break;
+            }
+        }
+        if q.is_empty() {
+            self.by_key.remove(&k);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// Number of keys with parked clients (for INFO).
+    pub fn keys(&self) -> usize {
+        self.by_key.len()
+    }
+}
+
+/// Runs one engine command on this shard's keyspace.
+pub fn run(shard: &mut Shard, spec: &'static CommandSpec, db: usize, args: &[Bytes]) -> Outcome {
+    if spec.flags & redis::flags::DENYOOM != 0 && !crate::evict::make_room(shard, crate::memory::used_bytes) {
+        return Outcome { reply: Reply::err(orbit_engine::reply::errors::OOM), block_ms: None };
+    }
+    let now = now_ms();
+    let mut ctx = Ctx::new(&mut shard.keyspace, db, now, &mut shard.rng);
+    let reply = redis::execute(spec, &mut ctx, args);
+    let block_ms = ctx.block_ms;
+    shard.stats.commands += 1;
+    if spec.flags & redis::flags::BLOCKING != 0 && block_ms.is_none() && !reply.is_error() {
+        // A blocked client that was served may leave elements for the next one in line.
+        for p in spec.key_positions(args) {
+            shard.keyspace.ready_keys.push((db, args[p].clone()));
+        }
+    }
+    wake_ready(shard);
+    Outcome { reply, block_ms }
+}
+
+/// Wakes one parked client per key that received elements.
+pub fn wake_ready(shard: &mut Shard) {
+    if shard.keyspace.ready_keys.is_empty() {
+        return;
+    }
+    let ready = std::mem::take(&mut shard.keyspace.ready_keys);
+    if shard.waiters.is_empty() {
+        return;
+    }
+    for (db, key) in ready {
+        shard.waiters.wake_one(db, &key);
+    }
+}
+
+/// A copy of the live entry at (db, key), for a command that runs on another shard.
+pub fn fetch(shard: &mut Shard, db: usize, key: &[u8]) -> Option<Entry> {
+    let now = now_ms();
+    shard.keyspace.dbs[db].get(key, now).cloned()
+}
+
+/// Puts (or with `None`, deletes) the entry at (db, key): the write-back of a command that ran
+/// on another shard over copies of this shard's keys.
+pub fn apply(shard: &mut Shard, db: usize, key: Key, entry: Option<Entry>) {
+    let d = &mut shard.keyspace.dbs[db];
+    d.remove(&key);
+    if let Some(e) = entry {
+        let is_collection = !matches!(e.value, orbit_engine::value::Value::Str(_));
+        d.set_entry(key.clone(), e);
+        if is_collection {
+            shard.keyspace.ready_keys.push((db, key));
+        }
+    }
+    shard.keyspace.dirty += 1;
+    wake_ready(shard);
+}

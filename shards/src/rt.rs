@@ -1,0 +1,159 @@
+//! The reactor, behind one small module so it can be swapped (compio is the fallback named in
+//! the design). Everything else in Orbit uses these wrappers, never glommio directly.
+//!
+//! Two glommio pitfalls on this kernel are handled here:
+//! - executors refuse to start with too little locked memory: [`raise_memlock`] raises
+//!   RLIMIT_MEMLOCK where permitted, else start-up fails with a message naming the limit;
+//! - glommio probes whether a block device supports polled I/O by reading the first file an
+//!   executor opens with O_DIRECT; if that file is empty the read "succeeds" with 0 bytes, polled
+//!   I/O is wrongly enabled, and later DMA reads fail with EOPNOTSUPP. [`probe_dma`] opens a
+//!   non-empty probe file first on each executor, so the probe reads real data.
+
+use crate::{Error, Result, ShardId};
+use std::future::Future;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+pub use glommio::net::{TcpListener, TcpStream};
+pub use glommio::Task;
+
+/// Locked memory glommio needs per process to start its executors.
+pub const MIN_MEMLOCK_BYTES: u64 = 512 * 1024;
+/// What Orbit asks for when it can raise the limit itself.
+const WANT_MEMLOCK_BYTES: u64 = 64 * 1024 * 1024;
+/// io_uring registered-buffer memory per executor (glommio's `io_memory`).
+const IO_MEMORY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Raises RLIMIT_MEMLOCK so glommio can register its I/O memory. Returns the limit in force.
+pub fn raise_memlock() -> Result<u64> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the struct we pass; no other memory is touched.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } != 0 {
+        return Err(Error::Io(std::io::Error::last_os_error()));
+    }
+    if lim.rlim_cur == libc::RLIM_INFINITY || lim.rlim_cur >= WANT_MEMLOCK_BYTES {
+        return Ok(lim.rlim_cur);
+    }
+    let want = WANT_MEMLOCK_BYTES;
+    let mut new = libc::rlimit { rlim_cur: want, rlim_max: lim.rlim_max.max(want) };
+    // SAFETY: setrlimit only reads the struct.
+    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &new) } != 0 {
+        // Not privileged to raise the hard limit: raise the soft one as far as allowed.
+        new = libc::rlimit { rlim_cur: lim.rlim_max.min(want), rlim_max: lim.rlim_max };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &new) } != 0 {
+            new.rlim_cur = lim.rlim_cur;
+        }
+    }
+    if new.rlim_cur != libc::RLIM_INFINITY && new.rlim_cur < MIN_MEMLOCK_BYTES {
+        return Err(Error::Start(format!(
+            "RLIMIT_MEMLOCK is {} KiB but the io_uring runtime needs at least {} KiB: raise it \
+             (`ulimit -l unlimited`, LimitMEMLOCK=infinity under systemd, or the container's \
+             memlock ulimit)",
+            new.rlim_cur / 1024,
+            MIN_MEMLOCK_BYTES / 1024
+        )));
+    }
+    Ok(new.rlim_cur)
+}
+
+/// The CPUs this process may run on (its affinity mask), in order.
+pub fn available_cpus() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
+            let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect();
+            if !cpus.is_empty() {
+                return cpus;
+            }
+        }
+    }
+    (0..std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).collect()
+}
+
+/// Runs `shards` executors, shard `i` pinned to `cpus[i % cpus.len()]`, each running the future
+/// `make(i)` to completion. Blocks until every shard has finished; returns their results.
+pub fn run_shards<F, Fut, T>(shards: usize, cpus: &[usize], make: F) -> Result<Vec<T>>
+where
+    F: Fn(ShardId) -> Fut + Send + Clone + 'static,
+    Fut: Future<Output = T> + 'static,
+    T: Send + 'static,
+{
+    let mut handles = Vec::with_capacity(shards);
+    for id in 0..shards {
+        let cpu = cpus[id % cpus.len()];
+        let make = make.clone();
+        let h = glommio::LocalExecutorBuilder::new(glommio::Placement::Fixed(cpu))
+            .name(&format!("shard-{id}"))
+            .io_memory(IO_MEMORY_BYTES)
+            .preempt_timer(Duration::from_millis(10))
+            .spawn(move || make(id))
+            .map_err(|e| Error::Start(format!("cannot start shard {id} on CPU {cpu}: {e}")))?;
+        handles.push(h);
+    }
+    let mut out = Vec::with_capacity(shards);
+    for (id, h) in handles.into_iter().enumerate() {
+        out.push(h.join().map_err(|e| Error::Start(format!("shard {id} failed: {e}")))?);
+    }
+    Ok(out)
+}
+
+/// Spawns a task on the current shard and lets it run on its own.
+pub fn spawn<T: 'static>(fut: impl Future<Output = T> + 'static) {
+    glommio::spawn_local(fut).detach();
+}
+
+/// Spawns a task on the current shard, returning a handle to await its result.
+pub fn spawn_task<T: 'static>(fut: impl Future<Output = T> + 'static) -> Task<T> {
+    glommio::spawn_local(fut)
+}
+
+pub async fn sleep(d: Duration) {
+    glommio::timer::sleep(d).await;
+}
+
+/// Yields to other tasks if this one has run past the preemption budget.
+pub async fn yield_if_needed() {
+    glommio::yield_if_needed().await;
+}
+
+/// Bounded single-producer single-consumer channels between two executors.
+pub mod channel {
+    pub use glommio::channels::shared_channel::{
+        new_bounded, ConnectedReceiver, ConnectedSender, SharedReceiver, SharedSender,
+    };
+}
+
+/// Opens a non-empty probe file with O_DIRECT as the first DMA file of this executor, so
+/// glommio's polled-I/O detection reads real bytes (see the module docs). Call once per shard,
+/// before any other DmaFile is opened.
+pub async fn probe_dma(dir: &Path) -> Result<()> {
+    let path = dir.join(".iopoll-probe");
+    if std::fs::metadata(&path).map(|m| m.len() < 4096).unwrap_or(true) {
+        std::fs::write(&path, vec![0xA5u8; 4096])?;
+    }
+    let f = glommio::io::DmaFile::open(&path).await.map_err(|e| Error::Start(format!("{}: {e}", path.display())))?;
+    let _ = f.read_at_aligned(0, 4096).await;
+    f.close().await.map_err(|e| Error::Start(format!("{}: {e}", path.display())))?;
+    Ok(())
+}
+
+static SHUTDOWN: AtomicBool = AtomicBool::new(false);
+
+/// Asks every shard to stop accepting, finish what is in flight and exit.
+pub fn request_shutdown() {
+    SHUTDOWN.store(true, Ordering::SeqCst);
+}
+
+pub fn shutdown_requested() -> bool {
+    SHUTDOWN.load(Ordering::Relaxed)
+}
+
+/// Resolves once shutdown has been requested (polls a flag every 10 ms).
+pub async fn shutdown_signal() {
+    while !shutdown_requested() {
+        sleep(Duration::from_millis(10)).await;
+    }
+}

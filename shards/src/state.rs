@@ -1,0 +1,74 @@
+//! Shard-local state: the engine's keyspace and what goes with it. It lives in a thread-local
+//! of the shard's executor thread, so nothing on the data path is shared or locked; other
+//! shards reach it only by sending a closure through [`crate::mesh`].
+
+use crate::ShardId;
+use orbit_engine::keyspace::Keyspace;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use std::cell::RefCell;
+
+/// Counters a shard keeps about itself (for INFO and metrics).
+#[derive(Debug, Default, Clone)]
+pub struct ShardStats {
+    pub commands: u64,
+    pub connections_received: u64,
+    pub connections_open: u64,
+    pub cross_shard_sent: u64,
+    pub cross_shard_received: u64,
+    pub expired_keys: u64,
+    pub evicted_keys: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub rejected_connections: u64,
+}
+
+pub struct Shard {
+    pub id: ShardId,
+    /// Number of shards in this process.
+    pub count: usize,
+    pub keyspace: Keyspace,
+    pub rng: SmallRng,
+    pub stats: ShardStats,
+    /// Clients parked on keys of this shard.
+    pub waiters: crate::exec::Waiters,
+    /// `maxmemory` and its policy.
+    pub limits: crate::evict::Limits,
+}
+
+impl Shard {
+    pub fn new(id: ShardId, count: usize) -> Shard {
+        Shard {
+            id,
+            count,
+            keyspace: Keyspace::new(),
+            rng: SmallRng::seed_from_u64(0x5eed ^ id as u64),
+            stats: ShardStats::default(),
+            waiters: Default::default(),
+            limits: Default::default(),
+        }
+    }
+}
+
+thread_local! {
+    static SHARD: RefCell<Option<Shard>> = const { RefCell::new(None) };
+}
+
+/// Installs the state of this thread's shard. Called once when the shard starts.
+pub fn install(shard: Shard) {
+    SHARD.with(|s| *s.borrow_mut() = Some(shard));
+}
+
+/// Runs `f` with this thread's shard. The closure cannot await, so the borrow never spans a
+/// suspension point. Panics if called off a shard thread (a programming error).
+pub fn with_shard<R>(f: impl FnOnce(&mut Shard) -> R) -> R {
+    SHARD.with(|s| {
+        let mut s = s.borrow_mut();
+        f(s.as_mut().expect("with_shard called off a shard thread"))
+    })
+}
+
+/// This thread's shard id and the shard count.
+pub fn local() -> (ShardId, usize) {
+    with_shard(|s| (s.id, s.count))
+}

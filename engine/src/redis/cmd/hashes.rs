@@ -58,7 +58,7 @@ const LISTPACK_MAX_VALUE: usize = 64;
 
 /// The most elements HRANDFIELD with a negative count replies with. Redis would stream any
 /// count until memory runs out; Orbit refuses counts past this instead.
-pub const MAX_RANDOM_REPLY: u64 = 1 << 24;
+pub const MAX_RANDOM_REPLY: u64 = 1 << 22;
 
 /// Redis's `MAX_LONG_DOUBLE_CHARS`: `string2ld` rejects strings this long or longer.
 const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;

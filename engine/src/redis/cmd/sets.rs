@@ -90,7 +90,7 @@ const INTSET_MAX_ENTRIES: usize = 512;
 
 /// The most elements SRANDMEMBER with a negative count replies with. Redis would stream any
 /// count until memory runs out; Orbit refuses counts past this instead.
-pub const MAX_RANDOM_REPLY: u64 = 1 << 24;
+pub const MAX_RANDOM_REPLY: u64 = 1 << 22;
 
 /// SPOP with a count logs its effect as SREM records of at most this many members.
 const SREM_BATCH: usize = 1024;

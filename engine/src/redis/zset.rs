@@ -40,11 +40,15 @@ struct Level {
     /// Number of level-0 steps to `forward` (or, when `forward` is NIL, the number of nodes
     /// after this one), exactly as Redis's `zskiplistLevel.span`.
     span: u32,
+    /// The score of `forward` (unused when NIL): a descent compares scores without touching
+    /// the nodes ahead, and reads a member only on a score tie.
+    score: f64,
 }
 
 const EMPTY_LEVEL: Level = Level {
     forward: NIL,
     span: 0,
+    score: 0.0,
 };
 
 #[derive(Clone, Debug)]
@@ -52,11 +56,15 @@ struct Node {
     ele: Bytes,
     score: f64,
     backward: u32,
-    /// Level 0 inline: three nodes in four have no other level, and then no heap allocation.
-    l0: Level,
-    /// Levels 1.. (empty for most nodes).
+    /// Levels 0..INLINE, inline (levels a node does not have are unused). A descent spends
+    /// most of its cache misses on the many low-level nodes; the few higher ones stay cached.
+    lv: [Level; INLINE],
+    /// Levels INLINE.. (empty for 63 nodes in 64).
     up: Vec<Level>,
 }
+
+/// Levels stored inside a node.
+const INLINE: usize = 3;
 
 /// Redis's `zskiplist` over an arena. Node 0 is the header (present once anything was
 /// inserted; an empty list holds no allocation).
@@ -91,8 +99,8 @@ impl SkipList {
                 ele: Bytes::new(),
                 score: 0.0,
                 backward: NIL,
-                l0: EMPTY_LEVEL,
-                up: vec![EMPTY_LEVEL; MAX_LEVEL - 1],
+                lv: [EMPTY_LEVEL; INLINE],
+                up: vec![EMPTY_LEVEL; MAX_LEVEL - INLINE],
             });
         }
     }
@@ -105,20 +113,20 @@ impl SkipList {
     #[inline]
     fn lv(&self, x: u32, i: usize) -> Level {
         let n = self.node(x);
-        if i == 0 {
-            n.l0
+        if i < INLINE {
+            n.lv[i]
         } else {
-            n.up[i - 1]
+            n.up[i - INLINE]
         }
     }
 
     #[inline]
     fn lv_mut(&mut self, x: u32, i: usize) -> &mut Level {
         let n = &mut self.nodes[x as usize];
-        if i == 0 {
-            &mut n.l0
+        if i < INLINE {
+            &mut n.lv[i]
         } else {
-            &mut n.up[i - 1]
+            &mut n.up[i - INLINE]
         }
     }
 
@@ -154,9 +162,9 @@ impl SkipList {
             ele,
             score,
             backward: NIL,
-            l0: EMPTY_LEVEL,
-            up: if level > 1 {
-                vec![EMPTY_LEVEL; level - 1]
+            lv: [EMPTY_LEVEL; INLINE],
+            up: if level > INLINE {
+                vec![EMPTY_LEVEL; level - INLINE]
             } else {
                 Vec::new()
             },
@@ -182,11 +190,11 @@ impl SkipList {
         ele
     }
 
-    /// True if node `x` sorts before (score, ele).
+    /// True if the node `l` links to sorts before (score, ele).
     #[inline]
-    fn before(&self, x: u32, score: f64, ele: &[u8]) -> bool {
-        let n = self.node(x);
-        n.score < score || (n.score == score && n.ele[..] < *ele)
+    fn before(&self, l: Level, score: f64, ele: &[u8]) -> bool {
+        l.forward != NIL
+            && (l.score < score || (l.score == score && self.node(l.forward).ele[..] < *ele))
     }
 
     /// `zslInsert`: (score, ele) must not be present.
@@ -199,7 +207,7 @@ impl SkipList {
             rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
             loop {
                 let l = self.lv(x, i);
-                if l.forward != NIL && self.before(l.forward, score, &ele) {
+                if self.before(l, score, &ele) {
                     rank[i] += l.span as usize;
                     x = l.forward;
                 } else {
@@ -224,10 +232,12 @@ impl SkipList {
             *self.lv_mut(x, i) = Level {
                 forward: u.forward,
                 span: u.span - crossed,
+                score: u.score,
             };
             *self.lv_mut(update[i], i) = Level {
                 forward: x,
                 span: crossed + 1,
+                score,
             };
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
@@ -253,6 +263,7 @@ impl SkipList {
                 *self.lv_mut(u, i) = Level {
                     forward: xl.forward,
                     span: ul.span + xl.span - 1,
+                    score: xl.score,
                 };
             } else {
                 self.lv_mut(u, i).span -= 1;
@@ -278,9 +289,9 @@ impl SkipList {
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.lv(x, i).forward;
-                if f != NIL && self.before(f, score, ele) {
-                    x = f;
+                let l = self.lv(x, i);
+                if self.before(l, score, ele) {
+                    x = l.forward;
                 } else {
                     break;
                 }
@@ -319,10 +330,16 @@ impl SkipList {
         }
         let n = self.node(x);
         let back_ok = n.backward == NIL || self.node(n.backward).score < new;
-        let fwd = n.l0.forward;
+        let fwd = n.lv[0].forward;
         let fwd_ok = fwd == NIL || self.node(fwd).score > new;
         if back_ok && fwd_ok {
             self.nodes[x as usize].score = new;
+            for (i, &u) in update.iter().enumerate().take(self.level) {
+                let l = self.lv_mut(u, i);
+                if l.forward == x {
+                    l.score = new;
+                }
+            }
             return;
         }
         self.unlink(x, &update);
@@ -343,8 +360,7 @@ impl SkipList {
                 if l.forward == NIL {
                     break;
                 }
-                let f = self.node(l.forward);
-                if f.score < score || (f.score == score && f.ele[..] <= *ele) {
+                if l.score < score || (l.score == score && self.node(l.forward).ele[..] <= *ele) {
                     rank += l.span as usize;
                     x = l.forward;
                 } else {
@@ -382,9 +398,10 @@ impl SkipList {
         NIL
     }
 
-    /// Skip-list descent while `go(next node)` holds: returns how many nodes were passed
-    /// (the length of the prefix `go` accepts when `go` is monotone).
-    fn descend(&self, go: impl Fn(&Node) -> bool) -> usize {
+    /// Skip-list descent while `go(next node's member, next node's score)` holds: returns how
+    /// many nodes were passed (the length of the prefix `go` accepts when `go` is monotone).
+    /// With `by_score`, `go` gets an empty member and the nodes ahead are not read.
+    fn descend(&self, by_score: bool, go: impl Fn(&[u8], f64) -> bool) -> usize {
         if self.length == 0 {
             return 0;
         }
@@ -393,7 +410,16 @@ impl SkipList {
         for i in (0..self.level).rev() {
             loop {
                 let l = self.lv(x, i);
-                if l.forward != NIL && go(self.node(l.forward)) {
+                if l.forward != NIL
+                    && go(
+                        if by_score {
+                            &[]
+                        } else {
+                            &self.node(l.forward).ele[..]
+                        },
+                        l.score,
+                    )
+                {
                     rank += l.span as usize;
                     x = l.forward;
                 } else {
@@ -464,6 +490,7 @@ impl SkipList {
                 *sl.lv_mut(last[i], i) = Level {
                     forward: x,
                     span: (rank - last_rank[i]) as u32,
+                    score,
                 };
                 last[i] = x;
                 last_rank[i] = rank;
@@ -477,6 +504,7 @@ impl SkipList {
             *sl.lv_mut(last[i], i) = Level {
                 forward: NIL,
                 span: (len - last_rank[i]) as u32,
+                score: 0.0,
             };
         }
         if len == 0 {
@@ -505,7 +533,7 @@ impl SkipList {
             while x != NIL {
                 let n = &mut self.nodes[x as usize];
                 items.push((std::mem::take(&mut n.ele), n.score));
-                x = n.l0.forward;
+                x = n.lv[0].forward;
             }
             *self = SkipList::from_sorted(items, self.seed);
         }
@@ -666,7 +694,11 @@ impl<'a> Iterator for Iter<'a> {
             return None;
         }
         let n = self.zsl.node(self.node);
-        self.node = if self.rev { n.backward } else { n.l0.forward };
+        self.node = if self.rev {
+            n.backward
+        } else {
+            n.lv[0].forward
+        };
         self.remaining = self.remaining.saturating_sub(1);
         Some((&n.ele, n.score))
     }
@@ -888,8 +920,8 @@ impl ZSet {
         if r.is_void() {
             return (0, 0);
         }
-        let start = self.zsl.descend(|n| !r.gte_min(n.score));
-        let end = self.zsl.descend(|n| r.lte_max(n.score));
+        let start = self.zsl.descend(true, |_, s| !r.gte_min(s));
+        let end = self.zsl.descend(true, |_, s| r.lte_max(s));
         (start, end.max(start))
     }
 
@@ -932,7 +964,7 @@ impl ZSet {
             let (i, (m, _)) = self.iter().enumerate().find(|(_, (m, _))| r.gte_min(m))?;
             (i, m)
         } else {
-            let rank = self.zsl.descend(|n| !r.gte_min(&n.ele));
+            let rank = self.zsl.descend(false, |m, _| !r.gte_min(m));
             (rank, self.get_by_rank(rank)?.0)
         };
         r.lte_max(ele).then_some(rank)
@@ -952,7 +984,7 @@ impl ZSet {
                 .find(|(_, (m, _))| r.lte_max(m))?;
             (len - 1 - i, m)
         } else {
-            let passed = self.zsl.descend(|n| r.lte_max(&n.ele));
+            let passed = self.zsl.descend(false, |m, _| r.lte_max(m));
             let rank = passed.checked_sub(1)?;
             (rank, self.get_by_rank(rank)?.0)
         };
@@ -1107,6 +1139,7 @@ mod tests {
                 }
                 let fr = pos[&l.forward];
                 assert_eq!(l.span as usize, fr - r, "level {i} span");
+                assert_eq!(l.score, sl.node(l.forward).score, "level {i} cached score");
                 r = fr;
                 x = l.forward;
             }

@@ -15,14 +15,57 @@ use crate::reply::{errors, Reply};
 use crate::value::Value;
 use bytes::Bytes;
 
-const fn spec(name: &'static str, arity: i32, flags: u32, keys: KeySpec, h: crate::redis::Handler) -> CommandSpec {
-    CommandSpec { name, arity, flags, keys, group: "hyperloglog", exec: Exec::Engine(h) }
+const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: KeySpec,
+    h: crate::redis::Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        keys,
+        group: "hyperloglog",
+        exec: Exec::Engine(h),
+    }
 }
 
 pub const COMMANDS: &[CommandSpec] = &[
-    spec("pfadd", -2, WRITE | DENYOOM | FAST, KeySpec::Range { first: 1, last: 1, step: 1 }, pfadd),
-    spec("pfcount", -2, READONLY, KeySpec::Range { first: 1, last: -1, step: 1 }, pfcount),
-    spec("pfmerge", -2, WRITE | DENYOOM, KeySpec::Range { first: 1, last: -1, step: 1 }, pfmerge),
+    spec(
+        "pfadd",
+        -2,
+        WRITE | DENYOOM | FAST,
+        KeySpec::Range {
+            first: 1,
+            last: 1,
+            step: 1,
+        },
+        pfadd,
+    ),
+    spec(
+        "pfcount",
+        -2,
+        READONLY,
+        KeySpec::Range {
+            first: 1,
+            last: -1,
+            step: 1,
+        },
+        pfcount,
+    ),
+    spec(
+        "pfmerge",
+        -2,
+        WRITE | DENYOOM,
+        KeySpec::Range {
+            first: 1,
+            last: -1,
+            step: 1,
+        },
+        pfmerge,
+    ),
 ];
 
 /// Redis's texts (`isHLLObjectOrReply` and `invalid_hll_err`).
@@ -168,14 +211,33 @@ fn val_op(val: u8, len: usize) -> u8 {
     ((val - 1) << 2 | (len as u8 - 1)) | VAL_BIT
 }
 
-/// Appends a ZERO or XZERO opcode for `len` zero registers (1..=16384).
-fn push_zeros(seq: &mut Vec<u8>, len: usize) {
+/// The ZERO or XZERO opcode for `len` zero registers (1..=16384): its bytes and length.
+fn zeros_op(len: usize) -> ([u8; 2], usize) {
     if len > SPARSE_ZERO_MAX_LEN {
         let l = len - 1;
-        seq.push((l >> 8) as u8 | XZERO_BIT);
-        seq.push((l & 0xff) as u8);
+        ([(l >> 8) as u8 | XZERO_BIT, (l & 0xff) as u8], 2)
     } else {
-        seq.push((len - 1) as u8);
+        ([(len - 1) as u8, 0], 1)
+    }
+}
+
+/// The up-to-5-byte opcode sequence replacing one opcode in `sparse_set`.
+struct Seq {
+    buf: [u8; 5],
+    len: usize,
+}
+
+impl Seq {
+    fn push(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    fn push_zeros(&mut self, len: usize) {
+        let (op, n) = zeros_op(len);
+        for &b in &op[..n] {
+            self.push(b);
+        }
     }
 }
 
@@ -188,7 +250,8 @@ fn new_sparse() -> Vec<u8> {
     let mut left = REGISTERS;
     while left > 0 {
         let n = left.min(SPARSE_XZERO_MAX_LEN);
-        push_zeros(&mut s, n);
+        let (op, len) = zeros_op(n);
+        s.extend_from_slice(&op[..len]);
         left -= n;
     }
     s
@@ -322,7 +385,10 @@ fn sparse_set(s: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, Corrupt>
             _ => {}
         }
         let last = first + span - 1;
-        let mut seq: Vec<u8> = Vec::with_capacity(5);
+        let mut seq = Seq {
+            buf: [0; 5],
+            len: 0,
+        };
         match op {
             Op::Val(cur, _) => {
                 if index != first {
@@ -335,23 +401,23 @@ fn sparse_set(s: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, Corrupt>
             }
             _ => {
                 if index != first {
-                    push_zeros(&mut seq, index - first);
+                    seq.push_zeros(index - first);
                 }
                 seq.push(val_op(count, 1));
                 if index != last {
-                    push_zeros(&mut seq, last - index);
+                    seq.push_zeros(last - index);
                 }
             }
         }
 
         // Step 3: put the new sequence in place of the old opcode.
-        let delta = seq.len() as isize - oldlen as isize;
+        let delta = seq.len as isize - oldlen as isize;
         if delta > 0 && end + delta as usize > SPARSE_MAX_BYTES {
             return promote(s, index, count);
         }
         let new_len = (end as isize + delta) as usize;
         let old_end = (p + oldlen).min(end);
-        s.splice(p..old_end, seq);
+        s.splice(p..old_end, seq.buf[..seq.len].iter().copied());
         if !has_next {
             // A truncated XZERO at the very end: keep Redis's length arithmetic.
             s.truncate(new_len);
@@ -446,7 +512,8 @@ fn tau(mut x: f64) -> f64 {
 /// C's `llround`: out-of-range and NaN give `LLONG_MIN` (x86-64).
 fn llround(x: f64) -> i64 {
     let r = x.round();
-    if r.is_finite() && r >= -9_223_372_036_854_775_808.0 && r < 9_223_372_036_854_775_808.0 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if (-LIMIT..LIMIT).contains(&r) {
         r as i64
     } else {
         i64::MIN
@@ -682,7 +749,7 @@ fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::redis::testing::{bulk, T};
+    use crate::redis::testing::T;
 
     fn get(t: &mut T, key: &str) -> Vec<u8> {
         match t.cmd(&["GET", key]) {
@@ -696,15 +763,19 @@ mod tests {
     }
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     #[test]
     fn murmur_and_pattern() {
         // Cross-checked against redis-server 7.0.15 (register bytes of PFADD results below).
-        assert_eq!(murmur64a(b"", SEED), murmur64a(b"", 0xadc83b19));
-        let (i, c) = pat_len(b"x");
-        assert!(i < REGISTERS && (1..=51).contains(&c));
+        // "x" sets register 16374 to 2 in Redis (sparse bytes 7ff5 84 08: XZERO:16374, VAL:2,1,
+        // ZERO:9).
+        assert_eq!(pat_len(b"x"), (16374, 2));
+        assert_eq!(pat_len(b""), pat_len(b""));
     }
 
     #[test]
@@ -712,16 +783,28 @@ mod tests {
         let mut t = T::new();
         // Creating with no elements: XZERO:16384, cache marked invalid.
         assert_eq!(t.cmd(&["PFADD", "e"]), Reply::Int(1));
-        assert_eq!(get(&mut t, "e"), hex("48594c4c0100000000000000000000807fff"));
+        assert_eq!(
+            get(&mut t, "e"),
+            hex("48594c4c0100000000000000000000807fff")
+        );
         assert_eq!(t.cmd(&["PFADD", "e"]), Reply::Int(0));
         assert_eq!(t.cmd(&["PFADD", "f", "x"]), Reply::Int(1));
-        assert_eq!(get(&mut t, "f"), hex("48594c4c0100000000000000000000807ff58408"));
+        assert_eq!(
+            get(&mut t, "f"),
+            hex("48594c4c0100000000000000000000807ff58408")
+        );
         assert_eq!(t.cmd(&["PFADD", "f", "x"]), Reply::Int(0));
         assert_eq!(t.cmd(&["PFCOUNT", "f"]), Reply::Int(1));
         // The cached cardinality is written back.
-        assert_eq!(get(&mut t, "f"), hex("48594c4c0100000001000000000000007ff58408"));
+        assert_eq!(
+            get(&mut t, "f"),
+            hex("48594c4c0100000001000000000000007ff58408")
+        );
         assert_eq!(t.cmd(&["PFADD", "a", "x", "y", "z"]), Reply::Int(1));
-        assert_eq!(get(&mut t, "a"), hex("48594c4c01000000000000000000008061848058cd8845a08408"));
+        assert_eq!(
+            get(&mut t, "a"),
+            hex("48594c4c01000000000000000000008061848058cd8845a08408")
+        );
         assert_eq!(t.cmd(&["PFCOUNT", "a"]), Reply::Int(3));
     }
 
@@ -741,8 +824,14 @@ mod tests {
         assert_eq!(t.cmd(&["PFCOUNT", "l"]), Reply::err(errors::WRONGTYPE));
         assert_eq!(t.cmd(&["PFMERGE", "d", "l"]), Reply::err(errors::WRONGTYPE));
         assert_eq!(t.cmd(&["PFADD"]), Reply::err(errors::wrong_args("pfadd")));
-        assert_eq!(t.cmd(&["PFCOUNT"]), Reply::err(errors::wrong_args("pfcount")));
-        assert_eq!(t.cmd(&["PFMERGE"]), Reply::err(errors::wrong_args("pfmerge")));
+        assert_eq!(
+            t.cmd(&["PFCOUNT"]),
+            Reply::err(errors::wrong_args("pfcount"))
+        );
+        assert_eq!(
+            t.cmd(&["PFMERGE"]),
+            Reply::err(errors::wrong_args("pfmerge"))
+        );
         assert_eq!(t.cmd(&["PFCOUNT", "nokey"]), Reply::Int(0));
         assert_eq!(t.cmd(&["PFCOUNT", "nokey", "nokey2"]), Reply::Int(0));
 
@@ -780,7 +869,12 @@ mod tests {
         set_raw(&mut t, "c", v);
         assert_eq!(t.cmd(&["PFCOUNT", "c"]), Reply::Int(7));
         // Truncated XZERO / odd opcodes never panic.
-        for tail in [&[0x7fu8][..], &[0x7f, 0xff, 0x7f], &[0xff; 40], &[0x3f; 300]] {
+        for tail in [
+            &[0x7fu8][..],
+            &[0x7f, 0xff, 0x7f],
+            &[0xff; 40],
+            &[0x3f; 300],
+        ] {
             let mut v = b"HYLL\x01".to_vec();
             v.extend_from_slice(&[0; 10]);
             v.push(0x80);
@@ -795,21 +889,130 @@ mod tests {
         }
     }
 
-    #[test]
-    fn estimates_match_redis() {
-        // (n, PFCOUNT after PFADD of "0".."n-1" one call per 1000) from redis-server 7.0.15.
-        let mut t = T::new();
-        let expected: &[(usize, i64)] = &[];
-        for &(n, want) in expected {
-            t.cmd(&["DEL", "h"]);
-            let elems: Vec<String> = (0..n).map(|i| i.to_string()).collect();
-            for chunk in elems.chunks(1000) {
-                let mut cmd = vec!["PFADD", "h"];
-                cmd.extend(chunk.iter().map(|s| s.as_str()));
-                t.cmd(&cmd);
-            }
-            assert_eq!(t.cmd(&["PFCOUNT", "h"]), Reply::Int(want), "n = {n}");
+    fn fnv(b: &[u8]) -> u64 {
+        b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
+            (h ^ x as u64).wrapping_mul(0x100_0000_01b3)
+        })
+    }
+
+    fn add_range(t: &mut T, key: &str, prefix: &str, n: usize) {
+        let elems: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
+        for chunk in elems.chunks(1000) {
+            let mut cmd = vec!["PFADD", key];
+            cmd.extend(chunk.iter().map(|s| s.as_str()));
+            t.cmd(&cmd);
         }
-        let _ = bulk("");
+    }
+
+    #[test]
+    fn estimates_and_bytes_match_redis() {
+        // PFADD of "0".."n-1", then PFCOUNT: (n, count, GET length, FNV-1a of GET), all taken
+        // from redis-server 7.0.15. Covers sparse growth, promotion to dense at 3000 bytes and
+        // the estimator over a wide range.
+        let expected: &[(usize, i64, usize, u64)] = &[
+            (1, 1, 21, 0x3bbcda53b172f9f4),
+            (2, 2, 24, 0x68cb725227c5ee13),
+            (3, 3, 27, 0xbfee164f03734c25),
+            (10, 10, 48, 0xfe68c5c3da9ea5b4),
+            (50, 50, 160, 0x2a463bf3d75a9d39),
+            (100, 100, 287, 0x4fde7aaa024ce2e8),
+            (200, 201, 507, 0x28c7b3a23b871ad6),
+            (500, 503, 1061, 0x6a04184a9670bd19),
+            (700, 706, 1407, 0x408f5cd645a62bc1),
+            (1000, 1001, 1923, 0x51490756a4354f02),
+            (1500, 1512, 2766, 0x00979c1230078229),
+            (2000, 2007, 12304, 0x7a421cc0d33d9732),
+            (2500, 2517, 12304, 0x05cdab76afad6630),
+            (3000, 3004, 12304, 0xbe720211e591dea0),
+            (4000, 4003, 12304, 0xe3d54c09b5708092),
+            (5000, 4985, 12304, 0x06aa245946333ae4),
+            (8000, 7973, 12304, 0x869888ecd834d8ef),
+            (10000, 9987, 12304, 0x99d49421db1c95c2),
+            (20000, 19891, 12304, 0x7bcf2012ed07835e),
+            (50000, 50354, 12304, 0xffb98ef9f62d6acf),
+            (100000, 99565, 12304, 0xe06f8585e625cb6e),
+        ];
+        let mut t = T::new();
+        for &(n, count, len, hash) in expected {
+            let key = format!("h{n}");
+            add_range(&mut t, &key, "", n);
+            assert_eq!(t.cmd(&["PFCOUNT", &key]), Reply::Int(count), "n = {n}");
+            let v = get(&mut t, &key);
+            assert_eq!((v.len(), fnv(&v)), (len, hash), "n = {n}");
+            // The cached value is served now.
+            assert_eq!(t.cmd(&["PFCOUNT", &key]), Reply::Int(count), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn merge_and_multi_count_match_redis() {
+        let mut t = T::new();
+        add_range(&mut t, "h100", "", 100);
+        add_range(&mut t, "h200", "", 200);
+        add_range(&mut t, "h5000", "", 5000);
+        add_range(&mut t, "o", "o", 150);
+        let dirty = t.ks.dirty;
+        // PFCOUNT of several keys leaves them alone (h100's cache stays invalid).
+        assert_eq!(t.cmd(&["PFCOUNT", "h100", "o", "nokey"]), Reply::Int(251));
+        assert_eq!(t.cmd(&["PFCOUNT", "h5000", "o"]), Reply::Int(5133));
+        assert_eq!(t.ks.dirty, dirty);
+        let v = get(&mut t, "h100");
+        assert_eq!((v.len(), fnv(&v)), (287, 0xf1f9664fb7b774bc));
+        // Sparse sources: the new destination stays sparse.
+        assert_eq!(t.cmd(&["PFMERGE", "m1", "h100", "o"]), Reply::Ok);
+        let v = get(&mut t, "m1");
+        assert_eq!((v.len(), fnv(&v)), (598, 0x546e59836c542ee9));
+        assert_eq!(t.cmd(&["PFCOUNT", "m1"]), Reply::Int(251));
+        // A dense source makes the destination dense.
+        assert_eq!(t.cmd(&["PFMERGE", "m2", "h5000", "o"]), Reply::Ok);
+        let v = get(&mut t, "m2");
+        assert_eq!((v.len(), fnv(&v)), (12304, 0xc00bbc9a08461ce8));
+        assert_eq!(t.cmd(&["PFCOUNT", "m2"]), Reply::Int(5133));
+        // Merging into an existing sparse key.
+        assert_eq!(t.cmd(&["PFMERGE", "h200", "o"]), Reply::Ok);
+        let v = get(&mut t, "h200");
+        assert_eq!((v.len(), fnv(&v)), (792, 0x188d3512e04c9622));
+        assert_eq!(t.cmd(&["PFCOUNT", "h200"]), Reply::Int(352));
+        // No sources: an empty HLL is created; merging always counts as a change.
+        let dirty = t.ks.dirty;
+        assert_eq!(t.cmd(&["PFMERGE", "empty"]), Reply::Ok);
+        assert_eq!(
+            get(&mut t, "empty"),
+            hex("48594c4c0100000000000000000000807fff")
+        );
+        assert_eq!(t.cmd(&["PFMERGE", "empty"]), Reply::Ok);
+        assert_eq!(t.ks.dirty, dirty + 2);
+    }
+
+    #[test]
+    fn dirty_counts() {
+        let mut t = T::new();
+        let d0 = t.ks.dirty;
+        assert_eq!(t.cmd(&["PFADD", "k", "a", "b", "c"]), Reply::Int(1));
+        assert_eq!(t.ks.dirty, d0 + 4); // creation + 3 registers
+        assert_eq!(t.cmd(&["PFADD", "k", "a", "b"]), Reply::Int(0));
+        assert_eq!(t.ks.dirty, d0 + 4);
+        assert_eq!(t.cmd(&["PFCOUNT", "k"]), Reply::Int(3));
+        assert_eq!(t.ks.dirty, d0 + 5); // the cache was written
+        assert_eq!(t.cmd(&["PFCOUNT", "k"]), Reply::Int(3));
+        assert_eq!(t.ks.dirty, d0 + 5);
+    }
+
+    #[test]
+    fn corrupted_dense_estimate_like_redis() {
+        // All registers at 51: Redis's llroundl overflows and it replies LLONG_MIN (checked
+        // against redis-server 7.0.15); the cache keeps its invalid bit, as in Redis.
+        let mut t = T::new();
+        let mut v = b"HYLL\x00".to_vec();
+        v.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80]);
+        let mut regs = vec![0u8; DENSE_BYTES];
+        for i in 0..REGISTERS {
+            dense_put(&mut regs, i, 51);
+        }
+        v.extend_from_slice(&regs);
+        set_raw(&mut t, "d", v);
+        assert_eq!(t.cmd(&["PFCOUNT", "d"]), Reply::Int(i64::MIN));
+        assert_eq!(t.cmd(&["PFCOUNT", "d"]), Reply::Int(i64::MIN));
+        assert_eq!(t.cmd(&["PFADD", "d", "x"]), Reply::Int(0));
     }
 }

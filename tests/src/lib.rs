@@ -1,0 +1,214 @@
+//! The end-to-end test harness. [`Orbit::start`] builds (once) and starts the real `orbit`
+//! binary on free ports with a fresh temporary data dir, waits until it answers PING, and kills
+//! it by PID when dropped (also when a test fails). [`RealRedis`] does the same for Debian's
+//! `redis-server`, for differential tests.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The workspace root (this crate lives in `tests/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// Path of the `orbit` binary: `$ORBIT_BIN`, or a debug build made here once per test run.
+pub fn orbit_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(p) = std::env::var("ORBIT_BIN") {
+            return PathBuf::from(p);
+        }
+        let root = workspace_root();
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "-q", "-p", "orbit"])
+            .current_dir(&root)
+            .status()
+            .expect("run cargo build -p orbit");
+        assert!(status.success(), "cargo build -p orbit failed");
+        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+        target.join("debug").join("orbit")
+    })
+    .clone()
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
+}
+
+fn wait_for_ping(port: u16, child: &mut Child, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("{what} exited during start-up ({status}): {err}");
+        }
+        if let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}/")) {
+            if let Ok(mut c) = client.get_connection_with_timeout(Duration::from_millis(200)) {
+                match redis::cmd("PING").query::<String>(&mut c) {
+                    Ok(_) => return,
+                    // Alive, but wants a password first.
+                    Err(e) if e.to_string().contains("NOAUTH") => return,
+                    Err(_) => {}
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "{what} did not answer PING on port {port} within 20 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running `orbit serve`.
+pub struct Orbit {
+    pub child: Option<Child>,
+    pub port: u16,
+    /// The data directory (kept across [`Orbit::restart`]).
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    pub args: Vec<String>,
+}
+
+impl Orbit {
+    /// Starts orbit with `extra` flags (e.g. `["--shards", "2"]`) on a free port and a new dir.
+    pub fn start(extra: &[&str]) -> Orbit {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        let mut o = Orbit { child: None, port: 0, dir, _tmp: Some(tmp), args: extra.iter().map(|s| s.to_string()).collect() };
+        o.spawn();
+        o
+    }
+
+    /// Starts orbit on an existing data dir (which the caller keeps).
+    pub fn start_in(dir: &Path, extra: &[&str]) -> Orbit {
+        let mut o = Orbit {
+            child: None,
+            port: 0,
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            args: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        o.spawn();
+        o
+    }
+
+    fn spawn(&mut self) {
+        self.port = free_port();
+        let pg = free_port();
+        let child = Command::new(orbit_bin())
+            .arg("serve")
+            .args(["--bind", "127.0.0.1", "--redis-port", &self.port.to_string(), "--pg-port", &pg.to_string()])
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start orbit");
+        self.child = Some(child);
+        let child = self.child.as_mut().expect("just set");
+        wait_for_ping(self.port, child, "orbit");
+    }
+
+    /// Stops (SIGKILL) and starts again on the same data dir and flags, on a new port.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(self.url()).expect("client").get_connection().expect("connect to orbit")
+    }
+
+    /// Sends SIGKILL and waits for the process.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `within` for the exit; returns the status (None: still
+    /// running, then killed).
+    pub fn terminate(&mut self, within: Duration) -> Option<ExitStatus> {
+        let mut c = self.child.take()?;
+        // SAFETY: kill(2) with a PID we own.
+        unsafe {
+            libc::kill(c.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(s)) = c.try_wait() {
+                return Some(s);
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                let _ = c.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Orbit {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A real `redis-server` (Debian's 7.0) for differential tests, on a free port, no persistence.
+pub struct RealRedis {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RealRedis {
+    /// None if redis-server is not installed (the test then says so and fails in CI, where
+    /// `.ci/run` installs it).
+    pub fn start() -> Option<RealRedis> {
+        let dir = tempfile::tempdir().ok()?;
+        let port = free_port();
+        let mut child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--enable-debug-command", "yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .ok()?;
+        wait_for_ping(port, &mut child, "redis-server");
+        Some(RealRedis { child, port, _dir: dir })
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(self.url()).expect("client").get_connection().expect("connect to redis-server")
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -39,6 +39,11 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
             if let Some(sig) = signals.forever().next() {
                 tracing::info!(signal = sig, "shutdown requested");
                 rt::request_shutdown();
+                // The shards finish in-flight work and exit; if one cannot within 5 s, say so
+                // and leave anyway rather than hang.
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                tracing::error!("shards did not stop within 5 s of the signal; exiting");
+                std::process::exit(1);
             }
         })
         .context("cannot start the signal thread")?;
@@ -81,7 +86,7 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
                 .ok_or_else(|| "mesh ends taken twice".to_string())?;
             mesh::join(my_ends).await;
             rt::probe_dma(&data_dir.join(format!("shard-{id}"))).await.map_err(|e| e.to_string())?;
-            let listener = rt::TcpListener::bind(addr).map_err(|e| format!("redis-port: cannot listen on {addr}: {e}"))?;
+            let listener = rt::listen_shared(addr).map_err(|e| format!("redis-port: cannot listen on {addr}: {e}"))?;
             rt::spawn(orbit_shards::expire::run(server_cfg.hz));
             if listening.fetch_add(1, Ordering::SeqCst) + 1 == n {
                 tracing::info!(

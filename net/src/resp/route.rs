@@ -56,7 +56,7 @@ pub async fn run(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>) -> Out
         "mget" => mget(spec, db, &args, n).await,
         "mset" => split_ok(spec, db, &args, n, 2).await,
         "del" | "unlink" | "exists" | "touch" => split_sum(spec, db, &args, n).await,
-        _ => scratch(spec, db, args, &positions, n).await,
+        _ => return scratch(spec, db, args, &positions, n).await,
     };
     Outcome { reply, block_ms: None }
 }
@@ -132,7 +132,8 @@ async fn split_sum(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usi
 }
 
 /// Fetch copies, run on a scratch keyspace, write back what changed.
-async fn scratch(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>, positions: &[usize], n: usize) -> Reply {
+/// A blocking command that finds nothing here reports its timeout, so the client is parked.
+async fn scratch(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>, positions: &[usize], n: usize) -> Outcome {
     // (db, key) pairs the command may read or write. COPY ... DB n writes into another db.
     let mut keys: Vec<(usize, Bytes)> = positions.iter().map(|&p| (db, args[p].clone())).collect();
     if spec.name == "copy" {
@@ -152,7 +153,7 @@ async fn scratch(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>, positi
     for r in futures::future::join_all(fetches).await {
         match r {
             Ok(e) => before.push(e),
-            Err(e) => return gone(e).reply,
+            Err(e) => return gone(e),
         }
     }
     let mut ks = Keyspace::new();
@@ -163,9 +164,10 @@ async fn scratch(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>, positi
     }
     let now = now_ms();
     let mut rng = rand::rngs::SmallRng::from_entropy();
-    let reply = {
+    let (reply, block_ms) = {
         let mut ctx = Ctx::new(&mut ks, db, now, &mut rng);
-        redis::execute(spec, &mut ctx, &args)
+        let r = redis::execute(spec, &mut ctx, &args);
+        (r, ctx.block_ms)
     };
     let mut writes = Vec::new();
     for ((d, k), old) in keys.iter().zip(before) {
@@ -177,10 +179,10 @@ async fn scratch(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>, positi
     }
     for r in futures::future::join_all(writes).await {
         if let Err(e) = r {
-            return gone(e).reply;
+            return gone(e);
         }
     }
-    reply
+    Outcome { reply, block_ms }
 }
 
 /// Commands that run on every shard, with their merge.

@@ -22,13 +22,10 @@ enum Kind {
 }
 
 fn kind_of(cmd: &str) -> Kind {
-    match cmd.as_bytes()[0] {
-        b'p' => Kind::Pattern,
-        b's' => Kind::Shard,
-        _ => match cmd {
-            "unsubscribe" | "subscribe" => Kind::Channel,
-            _ => Kind::Channel,
-        },
+    match cmd {
+        "psubscribe" | "punsubscribe" => Kind::Pattern,
+        "ssubscribe" | "sunsubscribe" => Kind::Shard,
+        _ => Kind::Channel,
     }
 }
 

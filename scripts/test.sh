@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every Orbit test on a fresh Debian machine. Installs what the tests need first, and only
+# what is missing (idempotent): redis-server/redis-tools and PostgreSQL from apt (the real
+# servers the differential tests compare against), redis-py and psycopg from PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql postgresql-contrib)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c "import redis, psycopg" >/dev/null 2>&1; then
+  echo "installing: redis-py, psycopg"
+  python3 -m pip install -q "redis>=5" "psycopg[binary]>=3.1"
+fi
+
+cargo build --workspace --all-targets
+cargo test --workspace

@@ -1,0 +1,117 @@
+//! Other people's clients against the real binary: redis-py (an ordinary program, unchanged),
+//! redis-cli, and the `redis` crate in RESP3 mode; pub/sub and blocking pops across shards.
+
+use orbit_tests::Orbit;
+use std::process::Command;
+use std::time::Duration;
+
+#[test]
+fn an_ordinary_redis_py_program_works_unchanged() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let script = orbit_tests::workspace_root().join("tests/python/redis_py_app.py");
+    let out = Command::new("python3").arg(script).arg(o.port.to_string()).output().expect("run python3");
+    assert!(
+        out.status.success(),
+        "redis-py app failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn redis_cli_ping_and_inline_commands() {
+    let o = Orbit::start(&[]);
+    let out = Command::new("redis-cli").args(["-p", &o.port.to_string(), "ping"]).output().expect("redis-cli");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "PONG");
+    // Inline commands, as typed by hand in telnet.
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", o.port)).unwrap();
+    s.write_all(b"PING\r\nSET k \"a b\"\r\nGET k\r\n").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = vec![0u8; 256];
+    let mut got = Vec::new();
+    while got.len() < b"+PONG\r\n+OK\r\n$3\r\na b\r\n".len() {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(&got[..], b"+PONG\r\n+OK\r\n$3\r\na b\r\n");
+}
+
+#[test]
+fn protocol_errors_close_only_the_bad_client() {
+    use std::io::{Read, Write};
+    let o = Orbit::start(&["--shards", "2"]);
+    let mut good = o.client();
+    let mut bad = std::net::TcpStream::connect(("127.0.0.1", o.port)).unwrap();
+    bad.write_all(b"*1\r\n$-5\r\n").unwrap();
+    bad.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = String::new();
+    bad.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "-ERR Protocol error: invalid bulk length\r\n");
+    let pong: String = redis::cmd("PING").query(&mut good).unwrap();
+    assert_eq!(pong, "PONG");
+}
+
+#[test]
+fn resp3_hello_returns_a_map_and_typed_replies() {
+    use std::io::{Read, Write};
+    let o = Orbit::start(&[]);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", o.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"HELLO 3\r\n").unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).unwrap();
+    let hello = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(hello.starts_with('%'), "{hello}");
+    assert!(hello.contains("proto\r\n:3"), "{hello}");
+    s.write_all(b"GET missing\r\nZADD z 1.5 a\r\nZSCORE z a\r\nHSET h f v\r\nHGETALL h\r\n").unwrap();
+    let want = "_\r\n:1\r\n,1.5\r\n:1\r\n%1\r\n$1\r\nf\r\n$1\r\nv\r\n";
+    let mut got = Vec::new();
+    while got.len() < want.len() {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(String::from_utf8_lossy(&got), want);
+}
+
+#[test]
+fn pubsub_reaches_subscribers_on_every_shard() {
+    let o = Orbit::start(&["--shards", "2"]);
+    // Enough subscribers that both shards hold some.
+    let client = redis::Client::open(o.url()).unwrap();
+    let mut subs = Vec::new();
+    for _ in 0..8 {
+        let mut c = client.get_connection().unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _: () = redis::cmd("SUBSCRIBE").arg("chan").query(&mut c).unwrap_or(());
+        subs.push(c);
+    }
+    let mut p = o.client();
+    let n: i64 = redis::cmd("PUBLISH").arg("chan").arg("hi").query(&mut p).unwrap();
+    assert_eq!(n, 8);
+    for c in subs.iter_mut() {
+        let msg: Vec<String> = redis::FromRedisValue::from_redis_value(&c.recv_response().unwrap()).unwrap();
+        assert_eq!(msg, vec!["message", "chan", "hi"]);
+    }
+    let numsub: Vec<redis::Value> = redis::cmd("PUBSUB").arg("NUMSUB").arg("chan").query(&mut p).unwrap();
+    assert_eq!(numsub.len(), 2);
+}
+
+#[test]
+fn blpop_is_woken_by_a_push_on_another_connection_and_times_out_otherwise() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let url = o.url();
+    let waiter = std::thread::spawn(move || {
+        let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+        redis::cmd("BLPOP").arg("q1").arg("q2").arg(5).query::<Option<(String, String)>>(&mut c).unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let mut p = o.client();
+    let _: i64 = redis::cmd("RPUSH").arg("q2").arg("job").query(&mut p).unwrap();
+    assert_eq!(waiter.join().unwrap(), Some(("q2".to_string(), "job".to_string())));
+    let mut c = o.client();
+    let t: Option<(String, String)> = redis::cmd("BLPOP").arg("empty").arg("0.2").query(&mut c).unwrap();
+    assert_eq!(t, None);
+}

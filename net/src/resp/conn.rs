@@ -130,6 +130,7 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK_BYTES);
     let mut parser = Parser::new();
     let mut closing = false;
+    let mut protocol_error: Option<String> = None;
 
     'conn: loop {
         if !out.is_empty() {
@@ -178,45 +179,56 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
             max_bulk_bytes: state::with_net(|n| n.config.proto_max_bulk_len),
             unauthenticated: !conn.authed,
         };
+        // Parse every complete command in the buffer, then run them in order.
+        let mut batch: Vec<Vec<Bytes>> = Vec::new();
         loop {
-            let args = match parser.next(&mut inbuf, &limits) {
-                Ok(Some(args)) => args,
+            match parser.next(&mut inbuf, &limits) {
+                Ok(Some(args)) if args.is_empty() => continue,
+                Ok(Some(args)) => {
+                    batch.push(args);
+                    if batch.len() >= MAX_BATCH_COMMANDS {
+                        break;
+                    }
+                }
                 Ok(None) => break,
                 Err(ProtocolError(msg)) => {
-                    conn.reply(&mut out, &Reply::err(format!("ERR Protocol error: {msg}")));
-                    closing = true;
+                    protocol_error = Some(msg);
                     break;
                 }
-            };
-            if args.is_empty() {
+            }
+        }
+        let mut batch = batch.into_iter().peekable();
+        while let Some(args) = batch.next() {
+            // A run of single-shard commands bound for other shards goes as one hop per shard.
+            if let Some(target) = squashable(&conn, &args) {
+                let mut run = vec![(target, args)];
+                while let Some(t) = batch.peek().and_then(|a| squashable(&conn, a)) {
+                    let a = batch.next().expect("peeked");
+                    run.push((t, a));
+                }
+                if run.len() > 1 {
+                    run_squashed(&conn, run, &mut out).await;
+                    continue;
+                }
+                let (_, args) = run.pop().expect("one command");
+                if let Flow::Break = run_one(&mut conn, args, &mut out, &mut stream, &mut inbuf, &mut kill_rx, &mut closing).await {
+                    in_flight.set(in_flight.get() - 1);
+                    break 'conn;
+                }
                 continue;
             }
-            match command(&mut conn, args, &mut out).await {
-                Next::Continue => {}
-                Next::Close => {
-                    closing = true;
-                    break;
-                }
-                Next::Block { spec, args, timeout_ms } => {
-                    // Write what came before, then park.
-                    if !out.is_empty() {
-                        if stream.write_all(&out).await.is_err() {
-                            in_flight.set(in_flight.get() - 1);
-                            break 'conn;
-                        }
-                        out.clear();
-                    }
-                    handle.blocked.set(true);
-                    let r = block(&conn, spec, args, timeout_ms, &mut stream, &mut inbuf, &mut kill_rx).await;
-                    handle.blocked.set(false);
-                    match r {
-                        Some(reply) => conn.reply(&mut out, &reply),
-                        None => {
-                            in_flight.set(in_flight.get() - 1);
-                            break 'conn;
-                        }
-                    }
-                }
+            if let Flow::Break = run_one(&mut conn, args, &mut out, &mut stream, &mut inbuf, &mut kill_rx, &mut closing).await {
+                in_flight.set(in_flight.get() - 1);
+                break 'conn;
+            }
+            if closing {
+                break;
+            }
+        }
+        if let Some(msg) = protocol_error.take() {
+            if !closing {
+                conn.reply(&mut out, &Reply::err(format!("ERR Protocol error: {msg}")));
+                closing = true;
             }
         }
         handle.qbuf.set(inbuf.len());
@@ -227,6 +239,119 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
     }
     commands::pubsub::drop_client(&handle);
     state::with_net(|n| n.clients.remove(&id));
+}
+
+enum Flow {
+    Continue,
+    Break,
+}
+
+/// Runs one command in sequence, parking it if it blocks. `Flow::Break`: the client is gone.
+async fn run_one(
+    conn: &mut Conn,
+    args: Vec<Bytes>,
+    out: &mut Vec<u8>,
+    stream: &mut TcpStream,
+    inbuf: &mut BytesMut,
+    kill_rx: &mut oneshot::Receiver<()>,
+    closing: &mut bool,
+) -> Flow {
+    match command(conn, args, out).await {
+        Next::Continue => {}
+        Next::Close => *closing = true,
+        Next::Block { spec, args, timeout_ms } => {
+            // Write what came before, then park.
+            if !out.is_empty() {
+                if stream.write_all(out).await.is_err() {
+                    return Flow::Break;
+                }
+                out.clear();
+            }
+            conn.handle.blocked.set(true);
+            let r = block(conn, spec, args, timeout_ms, stream, inbuf, kill_rx).await;
+            conn.handle.blocked.set(false);
+            match r {
+                Some(reply) => conn.reply(out, &reply),
+                None => return Flow::Break,
+            }
+        }
+    }
+    Flow::Continue
+}
+
+/// Most commands parsed from one read before they are run.
+const MAX_BATCH_COMMANDS: usize = 4096;
+
+/// The shard a command can be squashed to: an engine command, not blocking, not all-shards,
+/// whose keys all live on one shard, on a connection that may run it now.
+fn squashable(conn: &Conn, args: &[Bytes]) -> Option<usize> {
+    if !conn.authed || conn.subscribed {
+        return None;
+    }
+    let (_, n) = shard_state::local();
+    if n == 1 {
+        return None;
+    }
+    let spec = redis::check(args).ok()?;
+    if !matches!(spec.exec, Exec::Engine(_)) || spec.flags & (flags::BLOCKING | flags::ALL_SHARDS) != 0 {
+        return None;
+    }
+    if state::with_net(|n| n.pause_until_ms) > now_ms() {
+        return None;
+    }
+    let pos = spec.key_positions(args);
+    let first = shard_for(args.get(*pos.first()?)?, n);
+    pos[1..].iter().all(|&p| shard_for(&args[p], n) == first).then_some(first)
+}
+
+/// Runs a run of squashable commands: one closure per target shard, all shards concurrently,
+/// each shard's commands in their order; replies are written in the client's order.
+async fn run_squashed(conn: &Conn, run: Vec<(usize, Vec<Bytes>)>, out: &mut Vec<u8>) {
+    let db = conn.db;
+    let mut by_shard: std::collections::BTreeMap<usize, Vec<(usize, Vec<Bytes>)>> = Default::default();
+    for (i, (t, a)) in run.into_iter().enumerate() {
+        by_shard.entry(t).or_default().push((i, a));
+    }
+    let total: usize = by_shard.values().map(|v| v.len()).sum();
+    let futs = by_shard.into_iter().map(|(t, cmds)| {
+        mesh::run_on(t, move |s| {
+            cmds.into_iter()
+                .map(|(i, a)| {
+                    let spec = redis::check(&a).expect("checked by squashable");
+                    let started = Instant::now();
+                    let o = orbit_shards::exec::run(s, spec, db, &a);
+                    (i, spec.name, o.reply, started.elapsed().as_micros() as u64)
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    let mut replies: Vec<Option<Reply>> = vec![None; total];
+    for r in futures::future::join_all(futs).await {
+        match r {
+            Ok(items) => {
+                for (i, name, reply, usec) in items {
+                    stats::with(|st| {
+                        st.total_commands += 1;
+                        let c = st.commands.entry(name).or_default();
+                        c.calls += 1;
+                        c.usec += usec;
+                        if reply.is_error() {
+                            c.failed += 1;
+                        }
+                    });
+                    replies[i] = Some(reply);
+                }
+            }
+            Err(e) => {
+                for slot in replies.iter_mut().filter(|r| r.is_none()) {
+                    *slot = Some(Reply::err(format!("ERR {e}")));
+                }
+            }
+        }
+    }
+    for r in replies {
+        conn.reply(out, &r.unwrap_or_else(|| Reply::err("ERR internal: missing reply")));
+    }
 }
 
 /// Encodes a pub/sub message and any others already queued.

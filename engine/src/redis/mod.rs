@@ -15,7 +15,6 @@ use crate::keyspace::{Db, Keyspace};
 use crate::reply::{errors, Reply};
 use bytes::Bytes;
 use rand::rngs::SmallRng;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Command flags, as in Redis's command table.
@@ -198,10 +197,10 @@ fn families() -> [&'static [CommandSpec]; 9] {
     ]
 }
 
-fn table() -> &'static HashMap<&'static [u8], &'static CommandSpec> {
-    static TABLE: OnceLock<HashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+fn table() -> &'static rustc_hash::FxHashMap<&'static [u8], &'static CommandSpec> {
+    static TABLE: OnceLock<rustc_hash::FxHashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut m = HashMap::new();
+        let mut m = rustc_hash::FxHashMap::default();
         for fam in families() {
             for c in fam {
                 debug_assert_eq!(c.name, c.name.to_ascii_lowercase());

@@ -109,7 +109,7 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
         name: RefCell::new(None),
         db: Cell::new(0),
         resp: Cell::new(2),
-        last_cmd: RefCell::new("NULL".into()),
+        last_cmd: Cell::new("NULL"),
         last_interaction_ms: Cell::new(now_ms()),
         subs: Cell::new(0),
         psubs: Cell::new(0),
@@ -446,7 +446,7 @@ pub(crate) async fn command(conn: &mut Conn, args: Vec<Bytes>, out: &mut Vec<u8>
             return Next::Continue;
         }
     };
-    conn.handle.last_cmd.replace(spec.name.to_string());
+    conn.handle.last_cmd.set(spec.name);
     if !conn.authed && spec.flags & flags::NO_AUTH == 0 {
         stats::with(|st| st.commands.entry(spec.name).or_default().rejected += 1);
         conn.reply(out, &Reply::err("NOAUTH Authentication required."));
@@ -472,10 +472,12 @@ pub(crate) async fn command(conn: &mut Conn, args: Vec<Bytes>, out: &mut Vec<u8>
     let (next, failed) = match spec.exec {
         Exec::Conn => commands::run(conn, spec, args, out).await,
         Exec::Engine(_) => {
-            let o = route::run(spec, conn.db, args.clone()).await;
-            match o.block_ms {
-                Some(t) => (Next::Block { spec, args, timeout_ms: t }, false),
-                None => {
+            // Only a blocking command needs its arguments again (to run after a wake-up).
+            let keep = (spec.flags & flags::BLOCKING != 0).then(|| args.clone());
+            let o = route::run(spec, conn.db, args).await;
+            match (o.block_ms, keep) {
+                (Some(t), Some(args)) => (Next::Block { spec, args, timeout_ms: t }, false),
+                _ => {
                     let failed = o.reply.is_error();
                     conn.reply(out, &o.reply);
                     (Next::Continue, failed)

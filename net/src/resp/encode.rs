@@ -14,15 +14,8 @@ pub enum Proto {
 
 fn push_int(out: &mut Vec<u8>, prefix: u8, n: i64) {
     out.push(prefix);
-    let mut b = itoa_buf(n);
-    out.append(&mut b);
-    out.extend_from_slice(b"\r\n");
-}
-
-fn itoa_buf(n: i64) -> Vec<u8> {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
-    let neg = n < 0;
     let mut v = n.unsigned_abs();
     loop {
         i -= 1;
@@ -32,12 +25,11 @@ fn itoa_buf(n: i64) -> Vec<u8> {
             break;
         }
     }
-    let mut out = Vec::with_capacity(21);
-    if neg {
+    if n < 0 {
         out.push(b'-');
     }
     out.extend_from_slice(&buf[i..]);
-    out
+    out.extend_from_slice(b"\r\n");
 }
 
 fn push_bulk(out: &mut Vec<u8>, b: &[u8]) {

@@ -26,7 +26,7 @@ pub struct ClientHandle {
     pub name: RefCell<Option<Bytes>>,
     pub db: Cell<usize>,
     pub resp: Cell<u8>,
-    pub last_cmd: RefCell<String>,
+    pub last_cmd: Cell<&'static str>,
     pub last_interaction_ms: Cell<u64>,
     pub subs: Cell<usize>,
     pub psubs: Cell<usize>,

@@ -1,7 +1,7 @@
 //! Per-shard command statistics (INFO commandstats, INFO stats): calls, time, errors.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CommandStat {
@@ -13,7 +13,7 @@ pub struct CommandStat {
 
 #[derive(Debug, Default, Clone)]
 pub struct Stats {
-    pub commands: HashMap<&'static str, CommandStat>,
+    pub commands: FxHashMap<&'static str, CommandStat>,
     pub total_commands: u64,
     pub total_connections: u64,
     pub rejected_connections: u64,

@@ -69,7 +69,7 @@ pub fn info_line(c: &ClientHandle, shard: usize) -> String {
         c.ssubs.get(),
         c.qbuf.get(),
         c.push_bytes.get(),
-        c.last_cmd.borrow(),
+        c.last_cmd.get(),
         c.resp.get(),
         shard
     )

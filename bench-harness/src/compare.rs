@@ -108,9 +108,9 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     let ops = |rs: &[RunResult]| rs.iter().map(|r| r.ops_per_s).collect::<Vec<_>>();
     let cmp = Comparison::of(ops(&orbit), ops(&redis));
     println!(
-        "{} {}: Orbit {} ops/s, Redis {} ops/s (medians); Orbit/Redis per round {:?}, median {:.2}",
-        args.load.workload.name(),
+        "{}, P={}: Orbit {} ops/s, Redis {} ops/s (medians); Orbit/Redis per round {:?}, median {:.2}",
         label(&args.load),
+        args.load.pipeline,
         thousands(cmp.orbit_median_ops),
         thousands(cmp.redis_median_ops),
         cmp.ratios

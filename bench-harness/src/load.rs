@@ -61,7 +61,7 @@ pub struct LoadArgs {
     /// Seconds to measure (ignored when --requests is given).
     #[arg(long, default_value_t = 5.0)]
     pub duration_s: f64,
-    /// Stop after this many requests instead of after --duration-s.
+    /// Stop after this many requests (warm-up ones included) instead of after --duration-s.
     #[arg(long)]
     pub requests: Option<u64>,
     /// Seconds of load before measuring starts.

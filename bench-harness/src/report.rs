@@ -237,5 +237,7 @@ mod tests {
         assert_eq!(shell_quote("--shards"), "--shards");
         assert_eq!(shell_quote("it's here"), r"'it'\''s here'");
         assert_eq!(shell_quote(""), "''");
+        let args = ["compare", "--markdown", "--json", "/tmp/x.json", "--mix", "10:1", "--json=y", "--x", "a b"];
+        assert_eq!(reproduce_args(args.iter().map(|s| s.to_string())), "compare --mix 10:1 --x 'a b'");
     }
 }

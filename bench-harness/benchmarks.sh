@@ -5,11 +5,11 @@
 #
 # Usage: bench-harness/benchmarks.sh [section ...]
 #   sections: machine resp redis-benchmark memory scaling pgbench (default: all)
-# Environment: SECS (seconds per workload per round, default 3), ROUNDS (default 2).
+# Environment: SECS (seconds per workload per round, default 3), ROUNDS (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${SECS:-3}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 SECTIONS=("$@")
 [ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(machine resp redis-benchmark memory scaling pgbench)
 
@@ -57,7 +57,7 @@ section() {
       ;;
     redis-benchmark)
       rows "$TMP/redis-benchmark.md" \
-        "redis-benchmark --rounds $ROUNDS -n 100000 -P 1" \
+        "redis-benchmark --rounds $ROUNDS -n 50000 -P 1" \
         "redis-benchmark --rounds $ROUNDS -n 1000000 -P 16"
       ;;
     memory)

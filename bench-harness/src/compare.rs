@@ -107,7 +107,8 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     let (orbit, redis) = (of(ServerKind::Orbit), of(ServerKind::Redis));
     let ops = |rs: &[RunResult]| rs.iter().map(|r| r.ops_per_s).collect::<Vec<_>>();
     let cmp = Comparison::of(ops(&orbit), ops(&redis));
-    println!(
+    // With --markdown, stdout is the table; the summary goes with the progress lines.
+    let summary = format!(
         "{}, P={}: Orbit {} ops/s, Redis {} ops/s (medians); Orbit/Redis per round {:?}, median {:.2}",
         label(&args.load),
         args.load.pipeline,
@@ -119,6 +120,11 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             .collect::<Vec<_>>(),
         cmp.median_ratio
     );
+    if args.markdown {
+        eprintln!("{summary}");
+    } else {
+        println!("{summary}");
+    }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&CompareReport {
             runs: &runs,

@@ -168,14 +168,28 @@ pub fn thousands(v: f64) -> String {
 }
 
 /// The command line that reproduces this run, for the markdown rows: the harness's arguments as
-/// given, quoted for a POSIX shell where needed.
+/// given (less the output options), quoted for a POSIX shell where needed.
 pub fn reproduce_command() -> String {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--markdown")
-        .map(|a| shell_quote(&a))
-        .collect();
-    format!("cargo run --release -p bench-harness -- {}", args.join(" "))
+    format!(
+        "cargo run --release -p bench-harness -- {}",
+        reproduce_args(std::env::args().skip(1))
+    )
+}
+
+fn reproduce_args(args: impl Iterator<Item = String>) -> String {
+    let mut out = Vec::new();
+    let mut skip_value = false;
+    for a in args {
+        if std::mem::take(&mut skip_value) || a == "--markdown" || a.starts_with("--json=") {
+            continue;
+        }
+        if a == "--json" {
+            skip_value = true;
+            continue;
+        }
+        out.push(shell_quote(&a));
+    }
+    out.join(" ")
 }
 
 pub fn shell_quote(s: &str) -> String {
@@ -237,7 +251,20 @@ mod tests {
         assert_eq!(shell_quote("--shards"), "--shards");
         assert_eq!(shell_quote("it's here"), r"'it'\''s here'");
         assert_eq!(shell_quote(""), "''");
-        let args = ["compare", "--markdown", "--json", "/tmp/x.json", "--mix", "10:1", "--json=y", "--x", "a b"];
-        assert_eq!(reproduce_args(args.iter().map(|s| s.to_string())), "compare --mix 10:1 --x 'a b'");
+        let args = [
+            "compare",
+            "--markdown",
+            "--json",
+            "/tmp/x.json",
+            "--mix",
+            "10:1",
+            "--json=y",
+            "--x",
+            "a b",
+        ];
+        assert_eq!(
+            reproduce_args(args.iter().map(|s| s.to_string())),
+            "compare --mix 10:1 --x 'a b'"
+        );
     }
 }

@@ -51,6 +51,9 @@ pub struct ServeArgs {
     /// Port for PostgreSQL clients (not served yet: the PostgreSQL frontend is to come).
     #[arg(long)]
     pub pg_port: Option<u16>,
+    /// Port of the HTTP endpoint: /metrics (Prometheus), /health, /ready.
+    #[arg(long)]
+    pub http_port: Option<u16>,
     /// Directory for data files (one folder per shard).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -81,6 +84,7 @@ struct FileConfig {
     bind: Option<String>,
     redis_port: Option<u16>,
     pg_port: Option<u16>,
+    http_port: Option<u16>,
     data_dir: Option<PathBuf>,
     shards: Option<usize>,
     fsync: Option<Fsync>,
@@ -97,6 +101,7 @@ pub struct Config {
     pub redis_port: u16,
     #[allow(dead_code)] // checked now; served by the PostgreSQL frontend
     pub pg_port: u16,
+    pub http_port: u16,
     pub data_dir: PathBuf,
     pub shards: usize,
     pub fsync: Fsync,
@@ -138,6 +143,10 @@ impl Config {
         if pg_port == redis_port {
             return Err(ConfigError(format!("pg-port: {pg_port} is also the redis-port")));
         }
+        let http_port = args.http_port.or(file.http_port).unwrap_or(9187);
+        if http_port == redis_port || http_port == pg_port {
+            return Err(ConfigError(format!("http-port: {http_port} is already the redis-port or pg-port")));
+        }
         let shards = args.shards.or(file.shards).unwrap_or(cpus);
         if shards == 0 || shards > 1024 {
             return Err(ConfigError(format!("shards: {shards} is out of range (1..=1024)")));
@@ -160,6 +169,7 @@ impl Config {
             bind,
             redis_port,
             pg_port,
+            http_port,
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./orbit-data")),
             shards,
             fsync: args.fsync.or(file.fsync).unwrap_or(Fsync::Everysec),

@@ -29,6 +29,15 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
         Err(e) => bail!("redis-port: cannot listen on {addr}: {e}"),
     }
 
+    let http_addr: SocketAddr = format!("{}:{}", cfg.bind, cfg.http_port)
+        .parse()
+        .with_context(|| format!("bind: bad address {}:{}", cfg.bind, cfg.http_port))?;
+    match std::net::TcpListener::bind(http_addr) {
+        Ok(l) => drop(l),
+        Err(e) => bail!("http-port: cannot listen on {http_addr}: {e}"),
+    }
+    orbit_net::http::install_recorder().map_err(|e| anyhow::anyhow!(e))?;
+
     let signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
         .context("cannot install signal handlers")?;
     let signal_handle = signals.handle();
@@ -65,7 +74,7 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
     let data_dir = cfg.data_dir.clone();
     orbit_net::resp::commands::info::mark_start();
     let version = orbit_net::SERVER_VERSION;
-    let (bind, port, fsync) = (cfg.bind.clone(), cfg.redis_port, cfg.fsync.name());
+    let (bind, port, fsync, http_port) = (cfg.bind.clone(), cfg.redis_port, cfg.fsync.name(), cfg.http_port);
     let results = rt::run_shards(n, &cpus, move |id| {
         let ends = ends.clone();
         let listening = listening.clone();
@@ -88,9 +97,14 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
             rt::probe_dma(&data_dir.join(format!("shard-{id}"))).await.map_err(|e| e.to_string())?;
             let listener = rt::listen_shared(addr).map_err(|e| format!("redis-port: cannot listen on {addr}: {e}"))?;
             rt::spawn(orbit_shards::expire::run(server_cfg.hz));
+            if id == 0 {
+                let http = rt::listen_shared(http_addr).map_err(|e| format!("http-port: cannot listen on {http_addr}: {e}"))?;
+                rt::spawn(orbit_net::http::serve(http));
+            }
             if listening.fetch_add(1, Ordering::SeqCst) + 1 == n {
+                orbit_net::http::set_ready();
                 tracing::info!(
-                    "Orbit {version} ready in {} ms: redis {bind}:{port}, {n} shards, data {}, fsync {fsync}",
+                    "Orbit {version} ready in {} ms: redis {bind}:{port}, http {bind}:{http_port}, {n} shards, data {}, fsync {fsync}",
                     started.elapsed().as_millis(),
                     data_dir.display()
                 );

@@ -69,6 +69,8 @@ fn wait_for_ping(port: u16, child: &mut Child, what: &str) {
 pub struct Orbit {
     pub child: Option<Child>,
     pub port: u16,
+    /// The HTTP endpoint's port (/metrics, /health, /ready).
+    pub http_port: u16,
     /// The data directory (kept across [`Orbit::restart`]).
     pub dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
@@ -80,7 +82,7 @@ impl Orbit {
     pub fn start(extra: &[&str]) -> Orbit {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_path_buf();
-        let mut o = Orbit { child: None, port: 0, dir, _tmp: Some(tmp), args: extra.iter().map(|s| s.to_string()).collect() };
+        let mut o = Orbit { child: None, port: 0, http_port: 0, dir, _tmp: Some(tmp), args: extra.iter().map(|s| s.to_string()).collect() };
         o.spawn();
         o
     }
@@ -90,6 +92,7 @@ impl Orbit {
         let mut o = Orbit {
             child: None,
             port: 0,
+            http_port: 0,
             dir: dir.to_path_buf(),
             _tmp: None,
             args: extra.iter().map(|s| s.to_string()).collect(),
@@ -101,9 +104,11 @@ impl Orbit {
     fn spawn(&mut self) {
         self.port = free_port();
         let pg = free_port();
+        self.http_port = free_port();
         let child = Command::new(orbit_bin())
             .arg("serve")
             .args(["--bind", "127.0.0.1", "--redis-port", &self.port.to_string(), "--pg-port", &pg.to_string()])
+            .args(["--http-port", &self.http_port.to_string()])
             .arg("--data-dir")
             .arg(&self.dir)
             .args(&self.args)

@@ -309,6 +309,8 @@ fn squashable(conn: &Conn, args: &[Bytes]) -> Option<usize> {
 async fn run_squashed(conn: &Conn, run: Vec<(usize, Vec<Bytes>)>, out: &mut Vec<u8>) {
     let db = conn.db;
     let mut by_shard: std::collections::BTreeMap<usize, Vec<(usize, Vec<Bytes>)>> = Default::default();
+    // Arguments stay here too (reference counts only) for the slow log.
+    let args_of: Vec<Vec<Bytes>> = run.iter().map(|(_, a)| a.clone()).collect();
     for (i, (t, a)) in run.into_iter().enumerate() {
         by_shard.entry(t).or_default().push((i, a));
     }
@@ -330,15 +332,7 @@ async fn run_squashed(conn: &Conn, run: Vec<(usize, Vec<Bytes>)>, out: &mut Vec<
         match r {
             Ok(items) => {
                 for (i, name, reply, usec) in items {
-                    stats::with(|st| {
-                        st.total_commands += 1;
-                        let c = st.commands.entry(name).or_default();
-                        c.calls += 1;
-                        c.usec += usec;
-                        if reply.is_error() {
-                            c.failed += 1;
-                        }
-                    });
+                    stats::record(name, usec, reply.is_error(), &args_of[i], &conn.handle);
                     replies[i] = Some(reply);
                 }
             }
@@ -395,7 +389,7 @@ async fn block(
                 Err(e) => return Some(Reply::err(format!("ERR {e}"))),
             }
         }
-        let o = route::run(spec, db, args.clone()).await;
+        let o = route::run(spec, db, &args).await;
         if o.block_ms.is_none() {
             return Some(o.reply);
         }
@@ -469,33 +463,23 @@ pub(crate) async fn command(conn: &mut Conn, args: Vec<Bytes>, out: &mut Vec<u8>
     }
     wait_if_paused(spec).await;
     let started = Instant::now();
+    let mut block = None;
     let (next, failed) = match spec.exec {
-        Exec::Conn => commands::run(conn, spec, args, out).await,
+        Exec::Conn => commands::run(conn, spec, &args, out).await,
         Exec::Engine(_) => {
-            // Only a blocking command needs its arguments again (to run after a wake-up).
-            let keep = (spec.flags & flags::BLOCKING != 0).then(|| args.clone());
-            let o = route::run(spec, conn.db, args).await;
-            match (o.block_ms, keep) {
-                (Some(t), Some(args)) => (Next::Block { spec, args, timeout_ms: t }, false),
-                _ => {
-                    let failed = o.reply.is_error();
-                    conn.reply(out, &o.reply);
-                    (Next::Continue, failed)
-                }
+            let o = route::run(spec, conn.db, &args).await;
+            block = o.block_ms;
+            if block.is_none() {
+                conn.reply(out, &o.reply);
             }
+            (Next::Continue, o.reply.is_error() && block.is_none())
         }
     };
-    let usec = started.elapsed().as_micros() as u64;
-    stats::with(|st| {
-        st.total_commands += 1;
-        let c = st.commands.entry(spec.name).or_default();
-        c.calls += 1;
-        c.usec += usec;
-        if failed {
-            c.failed += 1;
-        }
-    });
-    next
+    stats::record(spec.name, started.elapsed().as_micros() as u64, failed, &args, &conn.handle);
+    match block {
+        Some(timeout_ms) => Next::Block { spec, args, timeout_ms },
+        None => next,
+    }
 }
 
 /// CLIENT PAUSE: hold commands (all, or only writes) until the pause ends.

@@ -32,30 +32,31 @@ pub async fn on_shard(to: ShardId, spec: &'static CommandSpec, db: usize, args: 
     }
 }
 
-/// Runs an engine command wherever its keys live.
-pub async fn run(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>) -> Outcome {
+/// Runs an engine command wherever its keys live. Arguments are copied (reference counts only)
+/// only when they travel to another shard.
+pub async fn run(spec: &'static CommandSpec, db: usize, args: &[Bytes]) -> Outcome {
     let (me, n) = state::local();
     if n == 1 {
-        return state::with_shard(|s| exec::run(s, spec, db, &args));
+        return state::with_shard(|s| exec::run(s, spec, db, args));
     }
     if spec.flags & flags::ALL_SHARDS != 0 {
-        return Outcome { reply: all_shards(spec, db, args).await, block_ms: None };
+        return Outcome { reply: all_shards(spec, db, args.to_vec()).await, block_ms: None };
     }
-    let positions = spec.key_positions(&args);
+    let positions = spec.key_positions(args);
     if positions.is_empty() {
-        return state::with_shard(|s| exec::run(s, spec, db, &args));
+        return state::with_shard(|s| exec::run(s, spec, db, args));
     }
     let first = shard_for(&args[positions[0]], n);
     if positions[1..].iter().all(|&p| shard_for(&args[p], n) == first) {
         if first == me {
-            return state::with_shard(|s| exec::run(s, spec, db, &args));
+            return state::with_shard(|s| exec::run(s, spec, db, args));
         }
-        return on_shard(first, spec, db, args).await;
+        return on_shard(first, spec, db, args.to_vec()).await;
     }
     let reply = match spec.name {
-        "mget" => mget(spec, db, &args, n).await,
-        "mset" => split_ok(spec, db, &args, n, 2).await,
-        "del" | "unlink" | "exists" | "touch" => split_sum(spec, db, &args, n).await,
+        "mget" => mget(spec, db, args, n).await,
+        "mset" => split_ok(spec, db, args, n, 2).await,
+        "del" | "unlink" | "exists" | "touch" => split_sum(spec, db, args, n).await,
         _ => return scratch(spec, db, args, &positions, n).await,
     };
     Outcome { reply, block_ms: None }
@@ -133,7 +134,7 @@ async fn split_sum(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usi
 
 /// Fetch copies, run on a scratch keyspace, write back what changed.
 /// A blocking command that finds nothing here reports its timeout, so the client is parked.
-async fn scratch(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>, positions: &[usize], n: usize) -> Outcome {
+async fn scratch(spec: &'static CommandSpec, db: usize, args: &[Bytes], positions: &[usize], n: usize) -> Outcome {
     // (db, key) pairs the command may read or write. COPY ... DB n writes into another db.
     let mut keys: Vec<(usize, Bytes)> = positions.iter().map(|&p| (db, args[p].clone())).collect();
     if spec.name == "copy" {
@@ -166,7 +167,7 @@ async fn scratch(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>, positi
     let mut rng = rand::rngs::SmallRng::from_entropy();
     let (reply, block_ms) = {
         let mut ctx = Ctx::new(&mut ks, db, now, &mut rng);
-        let r = redis::execute(spec, &mut ctx, &args);
+        let r = redis::execute(spec, &mut ctx, args);
         (r, ctx.block_ms)
     };
     let mut writes = Vec::new();

@@ -22,6 +22,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     conn("info", -1, STALE | LOADING, "server"),
     conn("config", -2, ADMIN | NOSCRIPT | STALE | LOADING, "server"),
     conn("time", 1, FAST | STALE | LOADING, "server"),
+    conn("slowlog", -2, ADMIN | LOADING | STALE, "server"),
+    conn("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, "server"),
     conn("shutdown", -1, ADMIN | NOSCRIPT | STALE | LOADING, "server"),
     conn("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),
     conn("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),

@@ -3,7 +3,7 @@
 //! A client sends either multibulk frames (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`) or inline commands
 //! (`PING\r\n`, as typed in telnet). The parser keeps its position inside a partly received frame,
 //! so a frame that arrives one byte at a time costs O(n) overall, not O(n²). Complete frames are
-//! split off the read buffer and their arguments are slices of it (no copy of values).
+//! taken off the read buffer, each argument copied once into its own allocation.
 //! Limits and error texts follow Redis's `processMultibulkBuffer`/`processInlineBuffer`.
 
 use bytes::{Bytes, BytesMut};
@@ -173,8 +173,10 @@ impl Parser {
                 }
             }
         }
-        let frame = buf.split_to(self.pos).freeze();
-        let args = self.args.drain(..).map(|r| frame.slice(r)).collect();
+        // Each argument gets its own allocation, as Redis gives each its own object: a key or
+        // element stored in the keyspace must not pin the whole read buffer it arrived in.
+        let args = self.args.drain(..).map(|r| Bytes::copy_from_slice(&buf[r])).collect();
+        bytes::Buf::advance(buf, self.pos);
         self.reset();
         Ok(Some(args))
     }

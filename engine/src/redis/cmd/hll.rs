@@ -12,7 +12,7 @@
 use crate::redis::flags::*;
 use crate::redis::{CommandSpec, Ctx, Exec, KeySpec};
 use crate::reply::{errors, Reply};
-use crate::value::Value;
+use crate::value::{StrValue, Value};
 use bytes::Bytes;
 
 const fn spec(
@@ -629,7 +629,7 @@ fn pfadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Ok(None) => {
             let mut s = new_sparse();
             let r = add_all(&mut s, &args[2..], 1);
-            db.set(args[1].clone(), Value::Str(s));
+            db.set(args[1].clone(), Value::Str(StrValue::raw(s)));
             r
         }
     };
@@ -720,7 +720,7 @@ fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
     let dest = &args[1];
     if !db.contains(dest, now) {
-        db.set(dest.clone(), Value::Str(new_sparse()));
+        db.set(dest.clone(), Value::Str(StrValue::raw(new_sparse())));
     }
     // The destination was checked above (it is argv[1], the first source).
     let Ok(Some(s)) = db.get_str_mut(dest, now) else {
@@ -759,7 +759,7 @@ mod tests {
     }
 
     fn set_raw(t: &mut T, key: &str, v: Vec<u8>) {
-        t.ks.dbs[0].set(Bytes::copy_from_slice(key.as_bytes()), Value::Str(v));
+        t.ks.dbs[0].set(Bytes::copy_from_slice(key.as_bytes()), Value::Str(StrValue::raw(v)));
     }
 
     fn hex(s: &str) -> Vec<u8> {

@@ -791,7 +791,7 @@ mod tests {
         assert_eq!(t.cmd(&["SPOP", "str", "1"]), Reply::err(WRONGTYPE));
         assert_eq!(
             t.cmd(&["SPOP", "str", "x"]),
-            Reply::err("ERR value is not an integer or out of range")
+            Reply::err("ERR value is out of range, must be positive")
         );
     }
 

@@ -8,9 +8,113 @@ use indexmap::{IndexMap, IndexSet};
 use std::collections::VecDeque;
 
 pub type FastBuild = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
-pub type HashValue = IndexMap<Bytes, Bytes, FastBuild>;
-pub type SetValue = IndexSet<Bytes, FastBuild>;
 pub type ListValue = VecDeque<Bytes>;
+
+/// Redis's `set-max-intset-entries` default.
+pub const INTSET_MAX_ENTRIES: usize = 512;
+
+/// A hash, and whether Redis 7.0 would hold it as a hash table rather than a listpack. Redis
+/// converts when HSET/HSETNX get a field or value over 64 bytes or the hash grows past 128
+/// fields, and never converts back: the encoding depends on the hash's history, so it is kept
+/// here (see `cmd::hashes`). Reads and writes of the fields go through `Deref` to the map.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HashValue {
+    map: IndexMap<Bytes, Bytes, FastBuild>,
+    hashtable: bool,
+}
+
+impl HashValue {
+    /// True while Redis would keep it a listpack (fields in insertion order, scanned whole).
+    pub fn is_listpack(&self) -> bool {
+        !self.hashtable
+    }
+
+    pub fn convert_to_hashtable(&mut self) {
+        self.hashtable = true;
+    }
+}
+
+impl std::ops::Deref for HashValue {
+    type Target = IndexMap<Bytes, Bytes, FastBuild>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl std::ops::DerefMut for HashValue {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.map
+    }
+}
+
+/// A set, and whether Redis 7.0 would hold it as a hash table rather than an intset: Redis
+/// converts when a non-integer member is added or the set grows past 512 members, and never
+/// converts back. Add members with [`SetValue::add`] so the conversion is noted; everything else
+/// goes through `Deref` to the set.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SetValue {
+    set: IndexSet<Bytes, FastBuild>,
+    hashtable: bool,
+}
+
+impl SetValue {
+    pub fn with_capacity(n: usize) -> SetValue {
+        SetValue { set: IndexSet::with_capacity_and_hasher(n, FastBuild::default()), hashtable: false }
+    }
+
+    /// `setTypeAdd`: true if `m` was new.
+    pub fn add(&mut self, m: Bytes) -> bool {
+        if !self.hashtable && parse_i64_strict(&m).is_none() {
+            self.hashtable = true;
+        }
+        let added = self.set.insert(m);
+        if self.set.len() > INTSET_MAX_ENTRIES {
+            self.hashtable = true;
+        }
+        added
+    }
+
+    /// True while Redis would keep it an intset (members then sorted as integers).
+    pub fn is_intset(&self) -> bool {
+        !self.hashtable
+    }
+
+    pub fn convert_to_hashtable(&mut self) {
+        self.hashtable = true;
+    }
+}
+
+impl std::ops::Deref for SetValue {
+    type Target = IndexSet<Bytes, FastBuild>;
+    fn deref(&self) -> &Self::Target {
+        &self.set
+    }
+}
+
+impl std::ops::DerefMut for SetValue {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.set
+    }
+}
+
+impl IntoIterator for SetValue {
+    type Item = Bytes;
+    type IntoIter = indexmap::set::IntoIter<Bytes>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.set.into_iter()
+    }
+}
+
+impl FromIterator<Bytes> for SetValue {
+    /// A set built member by member, as Redis's `createIntsetObject` + `setTypeAdd`.
+    fn from_iter<I: IntoIterator<Item = Bytes>>(iter: I) -> SetValue {
+        let mut s = SetValue::default();
+        for m in iter {
+            s.add(m);
+        }
+        s
+    }
+}
 
 pub use crate::redis::zset::ZSet;
 
@@ -146,7 +250,7 @@ impl Value {
                 StrEncoding::Raw => "raw",
             },
             Value::Hash(h) => {
-                if h.len() <= 128 && h.iter().all(|(k, v)| k.len() <= 64 && v.len() <= 64) {
+                if h.is_listpack() {
                     "listpack"
                 } else {
                     "hashtable"
@@ -154,14 +258,14 @@ impl Value {
             }
             Value::List(_) => "quicklist",
             Value::Set(s) => {
-                if s.len() <= 512 && s.iter().all(|m| parse_i64_strict(m).is_some()) {
+                if s.is_intset() {
                     "intset"
                 } else {
                     "hashtable"
                 }
             }
             Value::ZSet(z) => {
-                if z.len() <= 128 && z.max_member_len() <= 64 {
+                if z.is_listpack() {
                     "listpack"
                 } else {
                     "skiplist"

@@ -794,19 +794,15 @@ pub fn strtold(s: &[u8]) -> (LongDouble, usize, bool) {
     }
 }
 
-/// Redis's `string2ld`: shorter than `MAX_LONG_DOUBLE_CHARS`, read as a C string (bytes after a
-/// NUL are ignored), no leading space, nothing after the number, no overflow or underflow to
+/// Redis's `string2ld`: shorter than `MAX_LONG_DOUBLE_CHARS`, no leading space, the whole
+/// string a number (a NUL inside ends `strtold` early: rejected), no overflow or underflow to
 /// zero, no NaN.
 pub fn string2ld(s: &[u8]) -> Option<LongDouble> {
-    if s.is_empty() || s.len() >= MAX_LONG_DOUBLE_CHARS {
+    if s.is_empty() || s.len() >= MAX_LONG_DOUBLE_CHARS || is_c_space(s[0]) {
         return None;
     }
-    let c = c_str(s);
-    if c.first().is_some_and(|&b| is_c_space(b)) {
-        return None;
-    }
-    let (v, consumed, range) = strtold(c);
-    if consumed != c.len() || range || v.is_nan() {
+    let (v, consumed, range) = strtold(s);
+    if consumed != s.len() || range || v.is_nan() {
         return None;
     }
     Some(v)
@@ -855,7 +851,8 @@ mod tests {
         assert!(string2ld(b"1e-400").is_some());
         assert!(string2ld(b"1e-4940").is_some(), "subnormal long doubles are accepted");
         assert!(string2ld(b"1e-5000").is_none());
-        assert_eq!(string2ld(b"1\x00junk"), Some(LongDouble::from_i64(1)));
+        assert_eq!(string2ld(b"1\x00junk"), None);
+        assert_eq!(string2ld(b"+1"), Some(LongDouble::from_i64(1)));
         assert!(string2ld(b"").is_none());
         assert!(string2ld(b" 1").is_none());
         assert_eq!(string2ld(b"0x10"), Some(LongDouble::from_i64(16)));

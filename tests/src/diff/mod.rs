@@ -100,6 +100,11 @@ impl Diff {
                 (e, got)
             }
         };
+        if let Some(t) = trace_filter() {
+            if cmd.args.iter().any(|a| a.windows(t.len()).any(|w| w == t.as_bytes())) {
+                eprintln!("[{} #{}] {} -> {}", self.label, index, show_command(&cmd.args), expected);
+            }
+        }
         let took = started.elapsed();
         if took.as_secs() >= 1 {
             eprintln!("[{} #{}] slow command ({} ms): {}", self.label, index, took.as_millis(), show_command(&cmd.args));
@@ -158,6 +163,13 @@ impl Diff {
         }
         self.ran
     }
+}
+
+/// `ORBIT_DIFF_TRACE=<text>`: print every command with an argument containing <text>, and
+/// Redis's reply (to see how a key reached the state of a reported mismatch).
+fn trace_filter() -> Option<&'static str> {
+    static TRACE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    TRACE.get_or_init(|| std::env::var("ORBIT_DIFF_TRACE").ok().filter(|t| !t.is_empty())).as_deref()
 }
 
 /// Iterates a SCAN-family command from cursor 0 to the end; the union of what came back,

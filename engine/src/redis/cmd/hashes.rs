@@ -66,16 +66,24 @@ fn new_hash() -> Value {
     Value::Hash(HashValue::default())
 }
 
-/// True if Redis 7.0 would keep this hash as a listpack (ordered, scanned in one call).
-fn is_listpack(h: &HashValue) -> bool {
-    h.len() <= LISTPACK_MAX_ENTRIES
-        && h.iter()
-            .all(|(k, v)| k.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE)
+/// `hashTypeTryConversion` (HSET, HSETNX) and the check at the top of `hashTypeSet`: a field
+/// or value over 64 bytes makes the hash a hash table, before anything is set.
+fn try_conversion(h: &mut HashValue, args: &[Bytes]) {
+    if h.is_listpack() && args.iter().any(|a| a.len() > LISTPACK_MAX_VALUE) {
+        h.convert_to_hashtable();
+    }
 }
 
-/// Removes `field`, keeping insertion order for small (listpack-sized) hashes as Redis does.
+/// After `hashTypeSet`: past 128 fields the hash becomes a hash table.
+fn check_entries(h: &mut HashValue) {
+    if h.len() > LISTPACK_MAX_ENTRIES {
+        h.convert_to_hashtable();
+    }
+}
+
+/// Removes `field`, keeping insertion order while the hash is a listpack, as Redis does.
 fn remove_field(h: &mut HashValue, field: &[u8]) -> bool {
-    if h.len() <= LISTPACK_MAX_ENTRIES {
+    if h.is_listpack() {
         h.shift_remove(field).is_some()
     } else {
         h.swap_remove(field).is_some()
@@ -99,12 +107,14 @@ fn hset_generic(ctx: &mut Ctx, args: &[Bytes], name: &str) -> Reply {
         Ok(h) => h,
         Err(e) => return e,
     };
+    try_conversion(h, &args[2..]);
     let mut created = 0;
     for pair in args[2..].chunks_exact(2) {
         if h.insert(pair[0].clone(), pair[1].clone()).is_none() {
             created += 1;
         }
     }
+    check_entries(h);
     ctx.dirty(((args.len() - 2) / 2) as u64);
     if name == "hset" {
         Reply::Int(created)
@@ -123,16 +133,22 @@ fn hmset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let now = ctx.now_ms;
-    match ctx.db().get_hash(&args[1], now) {
+    match ctx.db().get_hash_mut(&args[1], now) {
         Err(e) => return e.into(),
-        Ok(Some(h)) if h.contains_key(&args[2][..]) => return Reply::Int(0),
+        Ok(Some(h)) if h.contains_key(&args[2][..]) => {
+            // Redis converts before it looks for the field.
+            try_conversion(h, &args[2..4]);
+            return Reply::Int(0);
+        }
         Ok(_) => {}
     }
     let h = match hash_for_write(ctx, &args[1]) {
         Ok(h) => h,
         Err(e) => return e,
     };
+    try_conversion(h, &args[2..4]);
     h.insert(args[2].clone(), args[3].clone());
+    check_entries(h);
     ctx.dirty(1);
     Reply::Int(1)
 }
@@ -269,7 +285,11 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Ok(h) => h,
         Err(e) => return e,
     };
-    h.insert(field.clone(), Bytes::from(new.to_string()));
+    let value = Bytes::from(new.to_string());
+    // `hashTypeSet` converts for a long field or value before setting it.
+    try_conversion(h, &[field.clone(), value.clone()]);
+    h.insert(field.clone(), value);
+    check_entries(h);
     ctx.dirty(1);
     Reply::Int(new)
 }
@@ -303,7 +323,9 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Ok(h) => h,
         Err(e) => return e,
     };
+    try_conversion(h, &[field.clone(), text.clone()]);
     h.insert(field.clone(), text.clone());
+    check_entries(h);
     ctx.dirty(1);
     ctx.propagate(vec![
         Bytes::from_static(b"HSET"),
@@ -380,7 +402,7 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     }
     // Cases 3 and 4: distinct random fields. A listpack replies in its own order.
     let mut picks = rand::seq::index::sample(rng, size, count as usize).into_vec();
-    if size <= LISTPACK_MAX_ENTRIES && is_listpack(h) {
+    if h.is_listpack() {
         picks.sort_unstable();
     }
     fields_reply(picks.into_iter().filter_map(|i| h.get_index(i)), withvalues)
@@ -403,7 +425,7 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Ok((_, o)) => o,
         Err(e) => return e,
     };
-    let (next, range) = if is_listpack(h) {
+    let (next, range) = if h.is_listpack() {
         (0, 0..h.len())
     } else {
         scan_positions(h.len(), cursor, o.count)

@@ -1,7 +1,7 @@
 //! Argument parsing shared by the command families, with Redis's error texts.
 
-use crate::reply::{errors, Reply};
 use crate::redis::float::string2ld;
+use crate::reply::{errors, Reply};
 use crate::value::{parse_f64, parse_i64_strict};
 
 /// Case-insensitive comparison of an argument with an ASCII keyword.
@@ -70,7 +70,13 @@ mod tests {
         assert_eq!(timeout_ms(b"1e400"), Err(Reply::err("ERR timeout is negative")));
         assert_eq!(timeout_ms(b"inf"), Err(Reply::err("ERR timeout is negative")));
         assert_eq!(timeout_ms(b"9223372036854775"), Ok(0));
-        assert_eq!(timeout_ms(b"abc"), Err(Reply::err("ERR timeout is not a float or out of range")));
-        assert_eq!(timeout_ms(b"nan"), Err(Reply::err("ERR timeout is not a float or out of range")));
+        assert_eq!(
+            timeout_ms(b"abc"),
+            Err(Reply::err("ERR timeout is not a float or out of range"))
+        );
+        assert_eq!(
+            timeout_ms(b"nan"),
+            Err(Reply::err("ERR timeout is not a float or out of range"))
+        );
     }
 }

@@ -242,15 +242,26 @@ struct Format {
     max_exp: i64,
 }
 
-const DOUBLE: Format = Format { precision: 53, min_lsb_exp: -1074, max_exp: 1023 };
-const LONG_DOUBLE: Format = Format { precision: 64, min_lsb_exp: -16445, max_exp: 16383 };
+const DOUBLE: Format = Format {
+    precision: 53,
+    min_lsb_exp: -1074,
+    max_exp: 1023,
+};
+const LONG_DOUBLE: Format = Format {
+    precision: 64,
+    min_lsb_exp: -16445,
+    max_exp: 16383,
+};
 
 /// The magnitude of a rounded value.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Rounded {
     Zero,
     /// `mant * 2^exp`, `mant != 0`.
-    Finite { mant: u64, exp: i64 },
+    Finite {
+        mant: u64,
+        exp: i64,
+    },
     Overflow,
 }
 
@@ -305,11 +316,22 @@ enum Scanned {
     /// No conversion (`endptr == nptr`).
     None,
     Nan,
-    Inf { neg: bool },
+    Inf {
+        neg: bool,
+    },
     /// `digits * 10^exp10` (digits as ASCII, leading zeros possibly included).
-    Decimal { neg: bool, digits: Vec<u8>, exp10: i64, text_start: usize },
+    Decimal {
+        neg: bool,
+        digits: Vec<u8>,
+        exp10: i64,
+        text_start: usize,
+    },
     /// `mant * 2^exp2`.
-    Hex { neg: bool, mant: Big, exp2: i64 },
+    Hex {
+        neg: bool,
+        mant: Big,
+        exp2: i64,
+    },
 }
 
 /// Reads an optionally signed run of decimal digits as an exponent (saturating far beyond any
@@ -406,7 +428,15 @@ fn scan(s: &[u8]) -> (Scanned, usize) {
         }
         if !any {
             // "0x" without hex digits: only the "0" converts.
-            return (Scanned::Decimal { neg, digits: b"0".to_vec(), exp10: 0, text_start: i }, i + 1);
+            return (
+                Scanned::Decimal {
+                    neg,
+                    digits: b"0".to_vec(),
+                    exp10: 0,
+                    text_start: i,
+                },
+                i + 1,
+            );
         }
         if j < h.len() && (h[j] | 0x20) == b'p' {
             if let Some((e, n)) = scan_exponent(&h[j + 1..]) {
@@ -445,7 +475,15 @@ fn scan(s: &[u8]) -> (Scanned, usize) {
             j += 1 + n;
         }
     }
-    (Scanned::Decimal { neg, digits, exp10, text_start: i }, i + j)
+    (
+        Scanned::Decimal {
+            neg,
+            digits,
+            exp10,
+            text_start: i,
+        },
+        i + j,
+    )
 }
 
 /// Rounds `digits * 10^exp10` to `fmt`.
@@ -555,7 +593,12 @@ pub fn strtod(s: &[u8]) -> Strtod {
         Scanned::None => (0.0, false),
         Scanned::Nan => (f64::NAN, false),
         Scanned::Inf { neg } => (if neg { f64::NEG_INFINITY } else { f64::INFINITY }, false),
-        Scanned::Decimal { neg, digits, exp10, text_start } => {
+        Scanned::Decimal {
+            neg,
+            digits,
+            exp10,
+            text_start,
+        } => {
             // Rust's parser is correctly rounded like glibc's; it reads the scanned text.
             let text = &c_str(s)[text_start..consumed];
             let nonzero = digits.iter().any(|&d| d != b'0');
@@ -572,7 +615,11 @@ pub fn strtod(s: &[u8]) -> Strtod {
             r => to_f64(neg, r),
         },
     };
-    Strtod { value, consumed, range_error }
+    Strtod {
+        value,
+        consumed,
+        range_error,
+    }
 }
 
 /// Redis's `string2d` (`getDoubleFromObject`): the whole argument is a float, with no leading
@@ -602,7 +649,10 @@ pub struct LongDouble {
 enum Kind {
     Zero,
     /// `mant * 2^exp`, `mant != 0`.
-    Finite { mant: u64, exp: i64 },
+    Finite {
+        mant: u64,
+        exp: i64,
+    },
     Inf,
     Nan,
 }
@@ -611,7 +661,10 @@ enum Kind {
 pub const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;
 
 impl LongDouble {
-    pub const ZERO: LongDouble = LongDouble { neg: false, kind: Kind::Zero };
+    pub const ZERO: LongDouble = LongDouble {
+        neg: false,
+        kind: Kind::Zero,
+    };
 
     fn from_rounded(neg: bool, r: Rounded) -> LongDouble {
         let kind = match r {
@@ -627,7 +680,10 @@ impl LongDouble {
         if v == 0 {
             return LongDouble::ZERO;
         }
-        LongDouble::from_rounded(v < 0, round(&Big::from_u128(v.unsigned_abs() as u128), 0, false, LONG_DOUBLE))
+        LongDouble::from_rounded(
+            v < 0,
+            round(&Big::from_u128(v.unsigned_abs() as u128), 0, false, LONG_DOUBLE),
+        )
     }
 
     pub fn is_nan(&self) -> bool {
@@ -639,20 +695,32 @@ impl LongDouble {
     }
 
     /// `self + other`, rounded.
-    pub fn add(self, other: LongDouble) -> LongDouble {
+    fn sum(self, other: LongDouble) -> LongDouble {
         match (self.kind, other.kind) {
-            (Kind::Nan, _) | (_, Kind::Nan) => LongDouble { neg: false, kind: Kind::Nan },
-            (Kind::Inf, Kind::Inf) if self.neg != other.neg => LongDouble { neg: false, kind: Kind::Nan },
+            (Kind::Nan, _) | (_, Kind::Nan) => LongDouble {
+                neg: false,
+                kind: Kind::Nan,
+            },
+            (Kind::Inf, Kind::Inf) if self.neg != other.neg => LongDouble {
+                neg: false,
+                kind: Kind::Nan,
+            },
             (Kind::Inf, _) => self,
             (_, Kind::Inf) => other,
-            (Kind::Zero, Kind::Zero) => LongDouble { neg: self.neg && other.neg, kind: Kind::Zero },
+            (Kind::Zero, Kind::Zero) => LongDouble {
+                neg: self.neg && other.neg,
+                kind: Kind::Zero,
+            },
             (Kind::Zero, _) => other,
             (_, Kind::Zero) => self,
             (Kind::Finite { mant: ma, exp: ea }, Kind::Finite { mant: mb, exp: eb }) => {
                 // Put the larger exponent first; keep 62 guard bits below the significand, with
                 // a sticky bit for anything shifted out.
-                let ((ma, ea, na), (mb, eb, nb)) =
-                    if ea >= eb { ((ma, ea, self.neg), (mb, eb, other.neg)) } else { ((mb, eb, other.neg), (ma, ea, self.neg)) };
+                let ((ma, ea, na), (mb, eb, nb)) = if ea >= eb {
+                    ((ma, ea, self.neg), (mb, eb, other.neg))
+                } else {
+                    ((mb, eb, other.neg), (ma, ea, self.neg))
+                };
                 let a = (ma as u128) << 62;
                 let shift = (ea - eb) as u64;
                 let full = (mb as u128) << 62;
@@ -686,7 +754,10 @@ impl LongDouble {
                 let p = mant as u128 * k as u128;
                 LongDouble::from_rounded(self.neg, round(&Big::from_u128(p), exp, false, LONG_DOUBLE))
             }
-            Kind::Finite { .. } => LongDouble { neg: self.neg, kind: Kind::Zero },
+            Kind::Finite { .. } => LongDouble {
+                neg: self.neg,
+                kind: Kind::Zero,
+            },
             _ => self,
         }
     }
@@ -734,7 +805,11 @@ impl LongDouble {
             let k = (-exp) as u64;
             let int = Big::from_u128(if k >= 64 { 0 } else { (mant >> k) as u128 });
             // The fraction f / 2^k, times 10^17, rounded half to even.
-            let f = if k >= 64 { m.clone() } else { Big::from_u128((mant & ((1u64 << k) - 1)) as u128) };
+            let f = if k >= 64 {
+                m.clone()
+            } else {
+                Big::from_u128((mant & ((1u64 << k) - 1)) as u128)
+            };
             let mut scaled = f;
             scaled.mul_small(100_000_000);
             scaled.mul_small(1_000_000_000);
@@ -772,13 +847,29 @@ impl LongDouble {
     }
 }
 
+impl std::ops::Add for LongDouble {
+    type Output = LongDouble;
+
+    /// Rounded to nearest, ties to even, as the x87 FPU adds.
+    fn add(self, other: LongDouble) -> LongDouble {
+        self.sum(other)
+    }
+}
+
 /// glibc's `strtold` over a C string: (value, bytes consumed, ERANGE with an infinite or zero
 /// result).
 pub fn strtold(s: &[u8]) -> (LongDouble, usize, bool) {
     let (sc, consumed) = scan(s);
     match sc {
         Scanned::None => (LongDouble::ZERO, 0, false),
-        Scanned::Nan => (LongDouble { neg: false, kind: Kind::Nan }, consumed, false),
+        Scanned::Nan => (
+            LongDouble {
+                neg: false,
+                kind: Kind::Nan,
+            },
+            consumed,
+            false,
+        ),
         Scanned::Inf { neg } => (LongDouble { neg, kind: Kind::Inf }, consumed, false),
         Scanned::Decimal { neg, digits, exp10, .. } => {
             let nonzero = digits.iter().any(|&d| d != b'0');
@@ -817,7 +908,7 @@ mod tests {
     }
 
     fn incr(a: &str, b: &str) -> String {
-        ld(a).add(ld(b)).to_human()
+        (ld(a) + ld(b)).to_human()
     }
 
     #[test]
@@ -841,7 +932,10 @@ mod tests {
         assert_eq!(string2d(b"1\x00"), None);
         assert_eq!(string2d(b"0x1p-1074"), Some(f64::from_bits(1)));
         assert_eq!(string2d(b"0x1.fffffffffffff8p0"), Some(2.0));
-        assert_eq!(strtod(b"0x1234567890abcdef1234p-10").value, 0x1234567890abcdef1234u128 as f64 / 1024.0);
+        assert_eq!(
+            strtod(b"0x1234567890abcdef1234p-10").value,
+            0x1234567890abcdef1234u128 as f64 / 1024.0
+        );
     }
 
     #[test]
@@ -873,7 +967,7 @@ mod tests {
         assert_eq!(incr("-0.5", "0.5"), "0");
         assert_eq!(incr("0", "5.0e3"), "5000");
         assert!(incr("0", "1e400").starts_with("10000000000000000000281880683947586514586453433629"));
-        assert!(ld("1.7976931348623157e308").add(ld("0")).to_human().starts_with("17976931348623156999592104677410443404838644694432917848531442076517662852312439635470186860838708556442879341942552068930870836345113605535789727802647761707349897768628839483561816329404559443492953"));
+        assert!((ld("1.7976931348623157e308") + ld("0")).to_human().starts_with("17976931348623156999592104677410443404838644694432917848531442076517662852312439635470186860838708556442879341942552068930870836345113605535789727802647761707349897768628839483561816329404559443492953"));
     }
 
     #[test]

@@ -28,7 +28,10 @@ pub enum Cmp {
     Near(i64),
     /// A SCAN-family command iterated from cursor 0 to the end (the cursor is argument
     /// `cursor_at`): everything returned, as a multiset (`pairs`: of field/value pairs).
-    ScanAll { cursor_at: usize, pairs: bool },
+    ScanAll {
+        cursor_at: usize,
+        pairs: bool,
+    },
     /// One SCAN page from some cursor: errors compared exactly; the elements only when both
     /// sides finished in this page (cursor 0).
     ScanPage,
@@ -153,11 +156,35 @@ const BAD_INTS: &[&str] = &[
     "99999999999999999999999",
 ];
 
-const EDGE_INTS: &[&str] = &["9223372036854775807", "-9223372036854775808", "2147483647", "-2147483648", "4294967296"];
+const EDGE_INTS: &[&str] = &[
+    "9223372036854775807",
+    "-9223372036854775808",
+    "2147483647",
+    "-2147483648",
+    "4294967296",
+];
 
 const FLOATS: &[&str] = &[
-    "0", "1", "-1", "1.5", "0.1", "-0.25", "2.5", "-0", "inf", "-inf", "+inf", "10", "1e3", "-1e3", "5.0e3", ".5", "5.",
-    "3.0000000000000001", "1e-5", "123456789.123",
+    "0",
+    "1",
+    "-1",
+    "1.5",
+    "0.1",
+    "-0.25",
+    "2.5",
+    "-0",
+    "inf",
+    "-inf",
+    "+inf",
+    "10",
+    "1e3",
+    "-1e3",
+    "5.0e3",
+    ".5",
+    "5.",
+    "3.0000000000000001",
+    "1e-5",
+    "123456789.123",
 ];
 
 const BAD_FLOATS: &[&str] = &[
@@ -178,7 +205,11 @@ impl Gen {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(1_700_000_000);
-        Gen { rng: StdRng::seed_from_u64(seed), resp3, now_s }
+        Gen {
+            rng: StdRng::seed_from_u64(seed),
+            resp3,
+            now_s,
+        }
     }
 
     pub fn chance(&mut self, p: f64) -> bool {
@@ -254,7 +285,9 @@ impl Gen {
     pub fn index(&mut self) -> Vec<u8> {
         match self.below(40) {
             0 => self.pick(BAD_INTS).arg(),
-            1..=2 => self.pick(&["9223372036854775807", "-9223372036854775808", "1000000", "-1000000"]).arg(),
+            1..=2 => self
+                .pick(&["9223372036854775807", "-9223372036854775808", "1000000", "-1000000"])
+                .arg(),
             _ => self.range(-12, 12).arg(),
         }
     }
@@ -296,7 +329,8 @@ impl Gen {
 
     /// A junk word for bad options.
     pub fn junk(&mut self) -> Vec<u8> {
-        self.pick(&["FOO", "bogus", "-", "", "1", "WITHSCORESX", "LIMITS", "COUNTS"]).arg()
+        self.pick(&["FOO", "bogus", "-", "", "1", "WITHSCORESX", "LIMITS", "COUNTS"])
+            .arg()
     }
 
     /// Absolute unix seconds in the future / the past (EXPIREAT-like arguments).
@@ -323,7 +357,14 @@ impl Gen {
             0 => "0".arg(),
             1 => "-5".arg(),
             2 => self.pick(BAD_INTS).arg(),
-            3 => self.pick(&["9223372036854775807", "9223372036854775", "-9223372036854775808", "9223372036854"]).arg(),
+            3 => self
+                .pick(&[
+                    "9223372036854775807",
+                    "9223372036854775",
+                    "-9223372036854775808",
+                    "9223372036854",
+                ])
+                .arg(),
             _ => self.range(5000, 50000).arg(),
         }
     }
@@ -351,11 +392,19 @@ impl Gen {
 }
 
 pub fn exact(args: Vec<Vec<u8>>) -> Cmd {
-    Cmd { pre: Vec::new(), args, cmp: Cmp::Exact }
+    Cmd {
+        pre: Vec::new(),
+        args,
+        cmp: Cmp::Exact,
+    }
 }
 
 fn with(args: Vec<Vec<u8>>, cmp: Cmp) -> Cmd {
-    Cmd { pre: Vec::new(), args, cmp }
+    Cmd {
+        pre: Vec::new(),
+        args,
+        cmp,
+    }
 }
 
 /// Sometimes drops the last argument or adds a junk one: arity and option-parsing errors.
@@ -363,7 +412,11 @@ fn with(args: Vec<Vec<u8>>, cmp: Cmp) -> Cmd {
 /// into a SPOP k whose single random pick cannot be compared as a whole set.)
 pub fn mangle(g: &mut Gen, mut c: Cmd) -> Cmd {
     let exact = matches!(c.cmp, Cmp::Exact | Cmp::Near(_));
-    if exact && c.args.len() > 1 && g.chance(0.03) {
+    // Without their count these pick at random: keep the count (SPOP k 0 -> SPOP k).
+    let random_when_short = ["SPOP", "SRANDMEMBER", "HRANDFIELD", "ZRANDMEMBER"]
+        .iter()
+        .any(|n| c.args[0].eq_ignore_ascii_case(n.as_bytes()));
+    if exact && !random_when_short && c.args.len() > 1 && g.chance(0.03) {
         c.args.pop();
     } else if g.chance(0.03) {
         let j = g.junk();
@@ -424,7 +477,8 @@ pub fn strings(g: &mut Gen) -> Cmd {
             let ms = if g.chance(0.8) {
                 g.range(5_000_000, 50_000_000).arg()
             } else {
-                g.pick(&["0", "-5", "abc", "9223372036854775807", "9223372036854775"]).arg()
+                g.pick(&["0", "-5", "abc", "9223372036854775807", "9223372036854775"])
+                    .arg()
             };
             exact(args!["PSETEX", k, ms, g.value()])
         }
@@ -456,13 +510,22 @@ pub fn strings(g: &mut Gen) -> Cmd {
             }
             exact(a)
         }
-        13..=14 => exact(args!["APPEND", k, if g.chance(0.005) { g.huge_value() } else { g.value() }]),
+        13..=14 => exact(args![
+            "APPEND",
+            k,
+            if g.chance(0.005) { g.huge_value() } else { g.value() }
+        ]),
         15 => exact(args!["STRLEN", k]),
         16..=17 => exact(args![g.pick(&["GETRANGE", "SUBSTR"]), k, g.index(), g.index()]),
         18..=19 => {
             let v = if g.chance(0.1) { Vec::new() } else { g.value() };
             match g.below(20) {
-                0 => exact(args!["SETRANGE", k, g.pick(&["-1", "abc", "536870912", "9223372036854775807"]), v]),
+                0 => exact(args![
+                    "SETRANGE",
+                    k,
+                    g.pick(&["-1", "abc", "536870912", "9223372036854775807"]),
+                    v
+                ]),
                 // Past 512 MiB by the value's length (an empty value creates nothing).
                 1 => exact(args!["SETRANGE", k, "536870911", g.pick(&["ab", ""])]),
                 2 if g.chance(0.1) => exact(args!["SETRANGE", k, "1000000", v]),
@@ -475,7 +538,11 @@ pub fn strings(g: &mut Gen) -> Cmd {
             let inc = match g.below(10) {
                 0 => g.pick(BAD_FLOATS).arg(),
                 1 => g.pick(&["inf", "-inf", "1.7976931348623157e308"]).arg(),
-                _ => g.pick(&["0.1", "1.5", "-2.25", "3", "1e3", "-1e3", "5.0e3", "0", "-0.5", "10.5", ".5", "7"]).arg(),
+                _ => g
+                    .pick(&[
+                        "0.1", "1.5", "-2.25", "3", "1e3", "-1e3", "5.0e3", "0", "-0.5", "10.5", ".5", "7",
+                    ])
+                    .arg(),
             };
             exact(args!["INCRBYFLOAT", k, inc])
         }
@@ -582,13 +649,15 @@ pub fn keys(g: &mut Gen) -> Cmd {
         14..=15 => {
             let mut a = args![g.pick(&["EXPIRE", "PEXPIRE"]), k];
             let secs = g.expire_s();
-            a.push(if a[0] == b"PEXPIRE" && secs.len() < 7 && secs != b"0" && secs != b"-5" {
-                let mut s = secs;
-                s.extend_from_slice(b"000");
-                s
-            } else {
-                secs
-            });
+            a.push(
+                if a[0] == b"PEXPIRE" && secs.len() < 7 && secs != b"0" && secs != b"-5" {
+                    let mut s = secs;
+                    s.extend_from_slice(b"000");
+                    s
+                } else {
+                    secs
+                },
+            );
             a.extend(expire_flag(g));
             exact(a)
         }
@@ -615,7 +684,13 @@ pub fn keys(g: &mut Gen) -> Cmd {
             _ => exact(args!["OBJECT", "ENCODING", k, "extra"]),
         },
         27 => exact(args!["DBSIZE"]),
-        28 => with(args!["KEYS", g.pick(&["*", "k*", "{t}*", "k[12]", "*:*", "?1", "[a-z]*", "\\{t\\}a", "nomatch*"])], Cmp::Unordered),
+        28 => with(
+            args![
+                "KEYS",
+                g.pick(&["*", "k*", "{t}*", "k[12]", "*:*", "?1", "[a-z]*", "\\{t\\}a", "nomatch*"])
+            ],
+            Cmp::Unordered,
+        ),
         29 => {
             let mut a = args!["SCAN", "0"];
             if g.chance(0.4) {
@@ -625,15 +700,36 @@ pub fn keys(g: &mut Gen) -> Cmd {
                 a.extend(args!["COUNT", g.pick(&["1", "2", "10", "1000"])]);
             }
             if g.chance(0.3) {
-                a.extend(args!["TYPE", g.pick(&["string", "list", "set", "zset", "hash", "nosuchtype"])]);
+                a.extend(args![
+                    "TYPE",
+                    g.pick(&["string", "list", "set", "zset", "hash", "nosuchtype"])
+                ]);
             }
-            with(a, Cmp::ScanAll { cursor_at: 1, pairs: false })
+            with(
+                a,
+                Cmp::ScanAll {
+                    cursor_at: 1,
+                    pairs: false,
+                },
+            )
         }
         30 => {
             // Bad cursors and options, and odd spellings of cursor 0 (Redis reads the cursor
             // with strtoul). A valid cursor other than 0 names a position in Redis's hash
             // table, which orbit's cursors do not share: those only reach an option error.
-            let cur = g.pick(&["abc", "", "+0", "-0", "18446744073709551616", "1.5", " 0", "0", "0x0", "+", "-"]);
+            let cur = g.pick(&[
+                "abc",
+                "",
+                "+0",
+                "-0",
+                "18446744073709551616",
+                "1.5",
+                " 0",
+                "0",
+                "0x0",
+                "+",
+                "-",
+            ]);
             let mut a = args!["SCAN", cur];
             match g.below(5) {
                 0 => a.extend(args!["COUNT", g.pick(&["0", "-1", "abc"])]),
@@ -642,7 +738,12 @@ pub fn keys(g: &mut Gen) -> Cmd {
                 _ => {}
             }
             if g.chance(0.2) {
-                a = args!["SCAN", g.pick(&["-1", "18446744073709551615", "-18446744073709551615", "7"]), "COUNT", "0"];
+                a = args![
+                    "SCAN",
+                    g.pick(&["-1", "18446744073709551615", "-18446744073709551615", "7"]),
+                    "COUNT",
+                    "0"
+                ];
             }
             with(a, Cmp::ScanPage)
         }
@@ -693,7 +794,12 @@ fn bitfield_offset(g: &mut Gen) -> Vec<u8> {
 pub fn bitmaps(g: &mut Gen) -> Cmd {
     let k = g.key();
     let c = match g.below(26) {
-        0..=4 => exact(args!["SETBIT", k, bit_offset(g), g.pick(&["0", "1", "1", "2", "-1", "x"])]),
+        0..=4 => exact(args![
+            "SETBIT",
+            k,
+            bit_offset(g),
+            g.pick(&["0", "1", "1", "2", "-1", "x"])
+        ]),
         5..=6 => exact(args!["GETBIT", k, bit_offset(g)]),
         7..=9 => {
             let mut a = args!["BITCOUNT", k];
@@ -722,7 +828,11 @@ pub fn bitmaps(g: &mut Gen) -> Cmd {
         13..=14 => {
             let op = g.pick(&["AND", "OR", "XOR", "NOT", "not", "and", "NAND"]);
             let mut a = args!["BITOP", op, g.key()];
-            let n = if op.eq_ignore_ascii_case("not") && g.chance(0.8) { 1 } else { 1 + g.below(3) };
+            let n = if op.eq_ignore_ascii_case("not") && g.chance(0.8) {
+                1
+            } else {
+                1 + g.below(3)
+            };
             for _ in 0..n {
                 a.push(g.key());
             }
@@ -774,7 +884,8 @@ fn field(g: &mut Gen, big: bool) -> Vec<u8> {
     if big && g.chance(0.7) {
         format!("field:{}", g.below(300)).arg()
     } else {
-        g.pick(&["f", "g", "h", "1", "2", "-3", "", "a b", "\x00x", "num", "fl"]).arg()
+        g.pick(&["f", "g", "h", "1", "2", "-3", "", "a b", "\x00x", "num", "fl"])
+            .arg()
     }
 }
 
@@ -827,9 +938,16 @@ pub fn hashes(g: &mut Gen) -> Cmd {
                 // Not 1e400 on the small hashes: its 400-digit result would make Redis convert
                 // the hash to a hash table, whose order is unspecified.
                 let bad = g.pick(BAD_FLOATS);
-                if !big && bad.ends_with("e400") { "abc".arg() } else { bad.arg() }
+                if !big && bad.ends_with("e400") {
+                    "abc".arg()
+                } else {
+                    bad.arg()
+                }
             } else {
-                g.pick(&["0.1", "1.5", "-2.25", "3", "1e3", "-1e3", "5.0e3", "0", "-0.5", "10.5", "7"]).arg()
+                g.pick(&[
+                    "0.1", "1.5", "-2.25", "3", "1e3", "-1e3", "5.0e3", "0", "-0.5", "10.5", "7",
+                ])
+                .arg()
             };
             exact(args!["HINCRBYFLOAT", &k, g.pick(&["fl", "f", "num", "nf"]), inc])
         }
@@ -849,7 +967,11 @@ pub fn hashes(g: &mut Gen) -> Cmd {
                     cmp = Cmp::UnorderedPairs;
                 }
                 4 => a.extend(args![g.pick(&["2", "-4", "0", "1"]), "WITHVALUES"]),
-                _ => a.extend(args![g.pick(&["2", "x"]), g.pick(&["WITHVALUE", "WITHVALUES"]), "extra"]),
+                _ => a.extend(args![
+                    g.pick(&["2", "x"]),
+                    g.pick(&["WITHVALUE", "WITHVALUES"]),
+                    "extra"
+                ]),
             }
             with(a, cmp)
         }
@@ -861,7 +983,13 @@ pub fn hashes(g: &mut Gen) -> Cmd {
             if g.chance(0.4) {
                 a.extend(args!["COUNT", g.pick(&["1", "5", "100"])]);
             }
-            with(a, Cmp::ScanAll { cursor_at: 2, pairs: true })
+            with(
+                a,
+                Cmp::ScanAll {
+                    cursor_at: 2,
+                    pairs: true,
+                },
+            )
         }
         27 => object_encoding_of(&k),
         28 => exact(args!["DEL", &k]),
@@ -886,7 +1014,8 @@ fn list_value(g: &mut Gen) -> Vec<u8> {
 }
 
 fn side(g: &mut Gen) -> Vec<u8> {
-    g.pick(&["LEFT", "RIGHT", "left", "right", "LEFT", "RIGHT", "MIDDLE"]).arg()
+    g.pick(&["LEFT", "RIGHT", "left", "right", "LEFT", "RIGHT", "MIDDLE"])
+        .arg()
 }
 
 pub fn lists(g: &mut Gen) -> Cmd {
@@ -899,7 +1028,13 @@ pub fn lists(g: &mut Gen) -> Cmd {
             }
             exact(a)
         }
-        7 => exact(args!["LINSERT", k, g.pick(&["BEFORE", "AFTER", "after", "MIDDLE"]), list_value(g), list_value(g)]),
+        7 => exact(args![
+            "LINSERT",
+            k,
+            g.pick(&["BEFORE", "AFTER", "after", "MIDDLE"]),
+            list_value(g),
+            list_value(g)
+        ]),
         8..=10 => {
             let mut a = args![g.pick(&["LPOP", "RPOP"]), k];
             if g.chance(0.5) {
@@ -917,7 +1052,19 @@ pub fn lists(g: &mut Gen) -> Cmd {
             let mut a = args!["LPOS", k, list_value(g)];
             let mut opts: Vec<Vec<Vec<u8>>> = Vec::new();
             if g.chance(0.4) {
-                opts.push(args!["RANK", g.pick(&["1", "2", "-1", "-2", "0", "abc", "-9223372036854775808", "9223372036854775807"])]);
+                opts.push(args![
+                    "RANK",
+                    g.pick(&[
+                        "1",
+                        "2",
+                        "-1",
+                        "-2",
+                        "0",
+                        "abc",
+                        "-9223372036854775808",
+                        "9223372036854775807"
+                    ])
+                ]);
             }
             if g.chance(0.4) {
                 opts.push(args!["COUNT", g.pick(&["0", "1", "2", "-1", "abc", "100"])]);
@@ -937,7 +1084,11 @@ pub fn lists(g: &mut Gen) -> Cmd {
         24..=25 => {
             let n = 1 + g.below(3);
             let mut a = args!["LMPOP"];
-            a.push(if g.chance(0.05) { g.pick(&["0", "-1", "abc", "5"]).arg() } else { (n as i64).arg() });
+            a.push(if g.chance(0.05) {
+                g.pick(&["0", "-1", "abc", "5"]).arg()
+            } else {
+                (n as i64).arg()
+            });
             for _ in 0..n {
                 a.push(g.key());
             }
@@ -969,7 +1120,11 @@ pub fn lists(g: &mut Gen) -> Cmd {
         30..=31 => {
             let n = 1 + g.below(3);
             let mut a = args!["BLMPOP", g.timeout()];
-            a.push(if g.chance(0.05) { g.pick(&["0", "-1", "abc"]).arg() } else { (n as i64).arg() });
+            a.push(if g.chance(0.05) {
+                g.pick(&["0", "-1", "abc"]).arg()
+            } else {
+                (n as i64).arg()
+            });
             for _ in 0..n {
                 a.push(g.key());
             }
@@ -1046,7 +1201,11 @@ pub fn sets(g: &mut Gen) -> Cmd {
         16..=17 => match g.below(5) {
             0 => with(args!["SRANDMEMBER", k], Cmp::Shape),
             1 => with(args!["SRANDMEMBER", k, "100000"], Cmp::Unordered),
-            2 => exact(args!["SRANDMEMBER", k, g.pick(&["0", "abc", "-9223372036854775808", "-"])]),
+            2 => exact(args![
+                "SRANDMEMBER",
+                k,
+                g.pick(&["0", "abc", "-9223372036854775808", "-"])
+            ]),
             3 => with(args!["SRANDMEMBER", k, "9223372036854775807"], Cmp::Unordered),
             _ => with(args!["SRANDMEMBER", k, g.range(-5, 5)], Cmp::Shape),
         },
@@ -1063,7 +1222,11 @@ pub fn sets(g: &mut Gen) -> Cmd {
         25..=26 => {
             let n = 1 + g.below(3);
             let mut a = args!["SINTERCARD"];
-            a.push(if g.chance(0.05) { g.pick(&["0", "-1", "abc", "5"]).arg() } else { (n as i64).arg() });
+            a.push(if g.chance(0.05) {
+                g.pick(&["0", "-1", "abc", "5"]).arg()
+            } else {
+                (n as i64).arg()
+            });
             for _ in 0..n {
                 a.push(g.key());
             }
@@ -1081,7 +1244,13 @@ pub fn sets(g: &mut Gen) -> Cmd {
             if g.chance(0.4) {
                 a.extend(args!["COUNT", g.pick(&["1", "5", "100"])]);
             }
-            with(a, Cmp::ScanAll { cursor_at: 2, pairs: false })
+            with(
+                a,
+                Cmp::ScanAll {
+                    cursor_at: 2,
+                    pairs: false,
+                },
+            )
         }
         30 => object_encoding_of(&k),
         31 => {
@@ -1089,7 +1258,11 @@ pub fn sets(g: &mut Gen) -> Cmd {
             let mut a = args!["SADD", k];
             let strings = g.chance(0.5);
             for i in 0..600 {
-                a.push(if strings { format!("m{i}").arg() } else { (i as i64).arg() });
+                a.push(if strings {
+                    format!("m{i}").arg()
+                } else {
+                    (i as i64).arg()
+                });
             }
             exact(a)
         }
@@ -1137,7 +1310,12 @@ fn lex_bound(g: &mut Gen) -> Vec<u8> {
     match g.below(10) {
         0 => g.pick(&["-", "+"]).arg(),
         1 => g.pick(&["a", "abc", "", "-a", "+b"]).arg(),
-        _ => format!("{}{}", g.pick(&["[", "("]), g.pick(&["a", "b", "c", "aa", "e", "", "z"])).arg(),
+        _ => format!(
+            "{}{}",
+            g.pick(&["[", "("]),
+            g.pick(&["a", "b", "c", "aa", "e", "", "z"])
+        )
+        .arg(),
     }
 }
 
@@ -1168,7 +1346,11 @@ fn weights_aggregate(g: &mut Gen, a: &mut Vec<Vec<u8>>, n: usize) {
 
 fn numkeys(g: &mut Gen, a: &mut Vec<Vec<u8>>) -> usize {
     let n = 1 + g.below(3);
-    a.push(if g.chance(0.05) { g.pick(&["0", "-1", "abc", "9"]).arg() } else { (n as i64).arg() });
+    a.push(if g.chance(0.05) {
+        g.pick(&["0", "-1", "abc", "9"]).arg()
+    } else {
+        (n as i64).arg()
+    });
     for _ in 0..n {
         a.push(g.key());
     }
@@ -1182,7 +1364,14 @@ pub fn zsets(g: &mut Gen) -> Cmd {
         0..=7 => {
             let mut a = args!["ZADD", zk];
             let mut opts: Vec<Vec<Vec<u8>>> = Vec::new();
-            for (p, o) in [(0.15, "NX"), (0.15, "XX"), (0.1, "GT"), (0.1, "LT"), (0.2, "CH"), (0.1, "INCR")] {
+            for (p, o) in [
+                (0.15, "NX"),
+                (0.15, "XX"),
+                (0.1, "GT"),
+                (0.1, "LT"),
+                (0.2, "CH"),
+                (0.1, "INCR"),
+            ] {
                 if g.chance(p) {
                     opts.push(vec![o.arg()]);
                 }
@@ -1245,13 +1434,23 @@ pub fn zsets(g: &mut Gen) -> Cmd {
             exact(a)
         }
         22..=23 => {
-            let mut a = args![g.pick(&["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"]), zk, score_bound(g), score_bound(g)];
+            let mut a = args![
+                g.pick(&["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"]),
+                zk,
+                score_bound(g),
+                score_bound(g)
+            ];
             withscores(g, &mut a);
             limit(g, &mut a);
             exact(a)
         }
         24 => {
-            let mut a = args![g.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX"]), k, lex_bound(g), lex_bound(g)];
+            let mut a = args![
+                g.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX"]),
+                k,
+                lex_bound(g),
+                lex_bound(g)
+            ];
             limit(g, &mut a);
             exact(a)
         }
@@ -1313,7 +1512,11 @@ pub fn zsets(g: &mut Gen) -> Cmd {
                     cmp = Cmp::UnorderedPairs;
                 }
                 4 => a.extend(args![g.pick(&["2", "-4", "0", "1"]), "WITHSCORES"]),
-                _ => a.extend(args![g.pick(&["2", "x"]), g.pick(&["WITHSCORE", "WITHSCORES"]), "extra"]),
+                _ => a.extend(args![
+                    g.pick(&["2", "x"]),
+                    g.pick(&["WITHSCORE", "WITHSCORES"]),
+                    "extra"
+                ]),
             }
             with(a, cmp)
         }
@@ -1376,7 +1579,13 @@ pub fn zsets(g: &mut Gen) -> Cmd {
             if g.chance(0.4) {
                 a.extend(args!["COUNT", g.pick(&["1", "5", "100"])]);
             }
-            with(a, Cmp::ScanAll { cursor_at: 2, pairs: true })
+            with(
+                a,
+                Cmp::ScanAll {
+                    cursor_at: 2,
+                    pairs: true,
+                },
+            )
         }
         50 => object_encoding_of(&zk),
         51 => {
@@ -1389,7 +1598,14 @@ pub fn zsets(g: &mut Gen) -> Cmd {
             exact(a)
         }
         52 => exact(args!["DEL", zk]),
-        53 => exact(args!["ZADD", k, g.pick(&["NX", "XX"]), g.pick(&["XX", "GT", "LT"]), "1", "a"]),
+        53 => exact(args![
+            "ZADD",
+            k,
+            g.pick(&["NX", "XX"]),
+            g.pick(&["XX", "GT", "LT"]),
+            "1",
+            "a"
+        ]),
         _ => g.plant(k),
     };
     if c.args[0].starts_with(b"B") {
@@ -1459,11 +1675,53 @@ pub fn errors(g: &mut Gen) -> Cmd {
         _ => {
             // A known command with too few or too many arguments.
             let name = g.pick(&[
-                "GET", "SET", "MGET", "MSET", "INCR", "INCRBY", "LPUSH", "LPOP", "LRANGE", "LINSERT", "SADD", "SPOP",
-                "SMOVE", "HSET", "HGET", "HMGET", "HRANDFIELD", "ZADD", "ZRANGE", "ZUNIONSTORE", "ZPOPMIN", "EXPIRE",
-                "TTL", "RENAME", "COPY", "DEL", "EXISTS", "TYPE", "SETBIT", "BITCOUNT", "BITOP", "BITFIELD", "PFADD",
-                "PFCOUNT", "LCS", "GETEX", "OBJECT", "SCAN", "KEYS", "DBSIZE", "LMPOP", "ZMPOP", "SINTERCARD", "ECHO",
-                "PING", "get", "Set",
+                "GET",
+                "SET",
+                "MGET",
+                "MSET",
+                "INCR",
+                "INCRBY",
+                "LPUSH",
+                "LPOP",
+                "LRANGE",
+                "LINSERT",
+                "SADD",
+                "SPOP",
+                "SMOVE",
+                "HSET",
+                "HGET",
+                "HMGET",
+                "HRANDFIELD",
+                "ZADD",
+                "ZRANGE",
+                "ZUNIONSTORE",
+                "ZPOPMIN",
+                "EXPIRE",
+                "TTL",
+                "RENAME",
+                "COPY",
+                "DEL",
+                "EXISTS",
+                "TYPE",
+                "SETBIT",
+                "BITCOUNT",
+                "BITOP",
+                "BITFIELD",
+                "PFADD",
+                "PFCOUNT",
+                "LCS",
+                "GETEX",
+                "OBJECT",
+                "SCAN",
+                "KEYS",
+                "DBSIZE",
+                "LMPOP",
+                "ZMPOP",
+                "SINTERCARD",
+                "ECHO",
+                "PING",
+                "get",
+                "Set",
             ]);
             let mut a = args![name];
             for _ in 0..g.below(5) {

@@ -40,7 +40,10 @@ impl Diff {
         let mut redis = RespConn::connect(redis_port).expect("connect to redis-server");
         let mut sides: Vec<Side> = orbits
             .iter()
-            .map(|(n, p)| Side { name: n.to_string(), conn: RespConn::connect(*p).expect("connect to orbit") })
+            .map(|(n, p)| Side {
+                name: n.to_string(),
+                conn: RespConn::connect(*p).expect("connect to orbit"),
+            })
             .collect();
         if resp3 {
             let hello = vec![b"HELLO".to_vec(), b"3".to_vec()];
@@ -49,7 +52,15 @@ impl Diff {
                 assert!(matches!(r, Resp::Map(_)), "HELLO 3 replied {r}");
             }
         }
-        Diff { label: label.to_string(), seed, redis, orbits: sides, mismatches: Vec::new(), max_mismatches: 20, ran: 0 }
+        Diff {
+            label: label.to_string(),
+            seed,
+            redis,
+            orbits: sides,
+            mismatches: Vec::new(),
+            max_mismatches: 20,
+            ran: 0,
+        }
     }
 
     /// Runs `count` commands from `family`, or fewer if too many mismatches pile up.
@@ -66,7 +77,11 @@ impl Diff {
     /// Sends one command everywhere, compares the replies and records a mismatch.
     pub fn check(&mut self, cmd: &Cmd) {
         for pre in &cmd.pre {
-            self.check(&Cmd { pre: Vec::new(), args: pre.clone(), cmp: Cmp::Exact });
+            self.check(&Cmd {
+                pre: Vec::new(),
+                args: pre.clone(),
+                cmp: Cmp::Exact,
+            });
         }
         let index = self.ran;
         self.ran += 1;
@@ -87,9 +102,13 @@ impl Diff {
             }
             _ => {
                 // Send everywhere first so the servers work in parallel.
-                self.redis.send(&cmd.args).unwrap_or_else(|e| io_fail("redis", &cmd.args, e));
+                self.redis
+                    .send(&cmd.args)
+                    .unwrap_or_else(|e| io_fail("redis", &cmd.args, e));
                 for s in &mut self.orbits {
-                    s.conn.send(&cmd.args).unwrap_or_else(|e| io_fail(&s.name, &cmd.args, e));
+                    s.conn
+                        .send(&cmd.args)
+                        .unwrap_or_else(|e| io_fail(&s.name, &cmd.args, e));
                 }
                 let e = self.redis.read().unwrap_or_else(|e| io_fail("redis", &cmd.args, e));
                 let got = self
@@ -102,12 +121,24 @@ impl Diff {
         };
         if let Some(t) = trace_filter() {
             if cmd.args.iter().any(|a| a.windows(t.len()).any(|w| w == t.as_bytes())) {
-                eprintln!("[{} #{}] {} -> {}", self.label, index, show_command(&cmd.args), expected);
+                eprintln!(
+                    "[{} #{}] {} -> {}",
+                    self.label,
+                    index,
+                    show_command(&cmd.args),
+                    expected
+                );
             }
         }
         let took = started.elapsed();
         if took.as_secs() >= 1 {
-            eprintln!("[{} #{}] slow command ({} ms): {}", self.label, index, took.as_millis(), show_command(&cmd.args));
+            eprintln!(
+                "[{} #{}] slow command ({} ms): {}",
+                self.label,
+                index,
+                took.as_millis(),
+                show_command(&cmd.args)
+            );
         }
         // One report per command; sides that agree with each other are named together.
         let mut report = String::new();
@@ -117,8 +148,13 @@ impl Diff {
                 continue;
             }
             shown.push(g);
-            let names: Vec<&str> =
-                self.orbits.iter().zip(&got).filter(|(_, x)| *x == g).map(|(s, _)| s.name.as_str()).collect();
+            let names: Vec<&str> = self
+                .orbits
+                .iter()
+                .zip(&got)
+                .filter(|(_, x)| *x == g)
+                .map(|(s, _)| s.name.as_str())
+                .collect();
             report.push_str(&format!("\n    {}: {}", names.join(" and "), g));
         }
         let differ = !report.is_empty();
@@ -169,7 +205,9 @@ impl Diff {
 /// Redis's reply (to see how a key reached the state of a reported mismatch).
 fn trace_filter() -> Option<&'static str> {
     static TRACE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    TRACE.get_or_init(|| std::env::var("ORBIT_DIFF_TRACE").ok().filter(|t| !t.is_empty())).as_deref()
+    TRACE
+        .get_or_init(|| std::env::var("ORBIT_DIFF_TRACE").ok().filter(|t| !t.is_empty()))
+        .as_deref()
 }
 
 /// Iterates a SCAN-family command from cursor 0 to the end; the union of what came back,
@@ -271,7 +309,8 @@ fn shape(r: &Resp) -> Resp {
 /// A SCAN page: (cursor is 0, elements sorted) or None if it is not a page.
 fn scan_page(r: &Resp) -> Option<(bool, Vec<Resp>)> {
     let Resp::Array(parts) = r else { return None };
-    let (Some(Resp::Bulk(c)), Some(items), 2) = (parts.first(), parts.get(1).and_then(|x| x.items()), parts.len()) else {
+    let (Some(Resp::Bulk(c)), Some(items), 2) = (parts.first(), parts.get(1).and_then(|x| x.items()), parts.len())
+    else {
         return None;
     };
     let mut items = items.to_vec();
@@ -323,7 +362,10 @@ mod tests {
         let swapped = Resp::Array(vec![bulk("f"), bulk("2"), bulk("g"), bulk("1")]);
         assert!(same(&Cmp::UnorderedPairs, &flat, &flat2));
         assert!(!same(&Cmp::UnorderedPairs, &flat, &swapped));
-        let nested = Resp::Array(vec![Resp::Array(vec![bulk("f"), bulk("1")]), Resp::Array(vec![bulk("g"), bulk("2")])]);
+        let nested = Resp::Array(vec![
+            Resp::Array(vec![bulk("f"), bulk("1")]),
+            Resp::Array(vec![bulk("g"), bulk("2")]),
+        ]);
         assert!(!same(&Cmp::UnorderedPairs, &flat, &nested));
         assert!(same(&Cmp::Shape, &bulk("x"), &bulk("y")));
         assert!(!same(&Cmp::Shape, &bulk("x"), &Resp::NilBulk));

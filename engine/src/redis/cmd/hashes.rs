@@ -314,7 +314,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             },
         },
     };
-    let new = old.add(incr);
+    let new = old + incr;
     if new.is_nan() || new.is_infinite() {
         return Reply::err(errors::NAN);
     }

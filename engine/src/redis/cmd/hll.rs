@@ -569,8 +569,10 @@ fn merge(max: &mut [u8; REGISTERS], s: &[u8]) -> Result<(), Corrupt> {
                 p += 2;
             }
             Op::Val(v, n) => {
+                // redis-server 7.0 reports a run past the last register as corruption (a
+                // valid sparse HLL followed by junk bytes fails here).
                 if i + n > REGISTERS {
-                    break;
+                    return Err(Corrupt);
                 }
                 for m in &mut max[i..i + n] {
                     if v > *m {
@@ -868,6 +870,10 @@ mod tests {
         v[8] = 7;
         set_raw(&mut t, "c", v);
         assert_eq!(t.cmd(&["PFCOUNT", "c"]), Reply::Int(7));
+        // A valid sparse HLL with a junk opcode appended: a run past the last register.
+        t.cmd(&["PFADD", "j", "0x10", "1"]);
+        t.cmd(&["APPEND", "j", "\u{c0}"]);
+        assert_eq!(t.cmd(&["PFMERGE", "k", "j"]), Reply::err(CORRUPTED));
         // Truncated XZERO / odd opcodes never panic.
         for tail in [
             &[0x7fu8][..],

@@ -372,7 +372,7 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], relative: bool, seconds: bool) 
         Err(e) => return e,
     };
     if seconds {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Reply::err(errors::invalid_expire(std::str::from_utf8(&args[0]).unwrap_or("expire")));
         }
         when *= 1000;

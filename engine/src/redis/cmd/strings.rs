@@ -210,7 +210,7 @@ fn mget(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 }
 
 fn mset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Reply::err(errors::wrong_args("mset"));
     }
     let db = ctx.db();
@@ -222,7 +222,7 @@ fn mset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 }
 
 fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Reply::err(errors::wrong_args("msetnx"));
     }
     let now = ctx.now_ms;
@@ -460,7 +460,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let Some(by) = string2ld(&args[2]) else {
         return Reply::err(errors::NOT_FLOAT);
     };
-    let new = old.add(by);
+    let new = old + by;
     if new.is_nan() || new.is_infinite() {
         return Reply::err(errors::NAN);
     }

@@ -123,7 +123,7 @@ impl Db {
         self.map.get(key)
     }
 
-    typed_accessors!(get_str, get_str_mut, Str, Vec<u8>);
+    typed_accessors!(get_str, get_str_mut, Str, crate::value::StrValue);
     typed_accessors!(get_hash, get_hash_mut, Hash, crate::value::HashValue);
     typed_accessors!(get_list, get_list_mut, List, crate::value::ListValue);
     typed_accessors!(get_set, get_set_mut, Set, crate::value::SetValue);
@@ -295,7 +295,7 @@ impl Entry {
     /// A copy of the entry's deadline and access time with an empty string value (cheap; used
     /// where only the metadata matters).
     pub fn clone_header(&self) -> Entry {
-        Entry { value: Value::Str(Vec::new()), expire_at_ms: self.expire_at_ms, access_s: self.access_s }
+        Entry { value: Value::Str(Default::default()), expire_at_ms: self.expire_at_ms, access_s: self.access_s }
     }
 }
 
@@ -353,7 +353,7 @@ mod tests {
     use super::*;
 
     fn s(v: &str) -> Value {
-        Value::Str(v.as_bytes().to_vec())
+        Value::Str(v.as_bytes().to_vec().into())
     }
 
     #[test]

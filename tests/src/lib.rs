@@ -3,6 +3,8 @@
 //! it by PID when dropped (also when a test fails). [`RealRedis`] does the same for Debian's
 //! `redis-server`, for differential tests.
 
+pub mod diff;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

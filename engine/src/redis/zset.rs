@@ -654,6 +654,10 @@ pub struct ZSet {
     long_members: usize,
     /// Total bytes of all members.
     member_bytes: usize,
+    /// Redis would hold it as a skiplist: it grew past 128 members or got a member over 64
+    /// bytes. Redis never converts back (except when a *STORE command builds a new set), so
+    /// this is sticky.
+    skiplist: bool,
 }
 
 impl Default for ZSet {
@@ -717,6 +721,7 @@ impl ZSet {
             zsl: SkipList::new(),
             long_members: 0,
             member_bytes: 0,
+            skiplist: false,
         }
     }
 
@@ -733,9 +738,15 @@ impl ZSet {
         self.dict.keys().map(|k| k.len()).max().unwrap_or(0)
     }
 
-    /// True if Redis would hold this set as a listpack (<= 128 members, each <= 64 bytes). O(1).
+    /// True if Redis would hold this set as a listpack: it never had more than 128 members or
+    /// a member over 64 bytes since it was made. O(1).
     pub fn is_listpack(&self) -> bool {
-        self.len() <= LISTPACK_MAX_ENTRIES && self.long_members == 0
+        !self.skiplist
+    }
+
+    /// Converts to a skiplist, as `zsetTypeCreate` does for a ZADD of many or long members.
+    pub fn convert_to_skiplist(&mut self) {
+        self.skiplist = true;
     }
 
     /// An estimate of the heap bytes held.
@@ -774,7 +785,9 @@ impl ZSet {
             return false;
         }
         let long = member.len() > LISTPACK_MAX_VALUE;
-        let listpack = self.len() < LISTPACK_MAX_ENTRIES && self.long_members == 0 && !long;
+        let listpack = !self.skiplist && self.len() < LISTPACK_MAX_ENTRIES && !long;
+        // Redis converts before inserting: the new member is stored as a skiplist one.
+        self.skiplist = !listpack;
         let score = Self::norm(score, listpack);
         self.long_members += long as usize;
         self.member_bytes += member.len();
@@ -1076,6 +1089,7 @@ impl ZSet {
             dict,
             long_members,
             member_bytes,
+            skiplist: !listpack,
         }
     }
 }

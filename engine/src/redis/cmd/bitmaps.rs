@@ -9,7 +9,7 @@ use crate::redis::cmd::strings::MAX_STRING_BYTES;
 use crate::redis::flags::*;
 use crate::redis::{CommandSpec, Ctx, Exec, KeySpec};
 use crate::reply::{errors, Reply};
-use crate::value::{parse_i64_strict, Value};
+use crate::value::{parse_i64_strict, StrValue, Value};
 use bytes::Bytes;
 
 const fn spec(
@@ -160,8 +160,10 @@ fn string_for_bits<'a>(
 ) -> Result<(&'a mut Vec<u8>, bool), Reply> {
     let now = ctx.now_ms;
     let need = (maxbit >> 3) as usize + 1;
-    match ctx.db().get_or_create(key, now, || Value::Str(Vec::new())) {
+    match ctx.db().get_or_create(key, now, || Value::Str(StrValue::raw(Vec::new()))) {
         Ok(Value::Str(s)) => {
+            // Redis unshares the string before writing bits: it is raw from now on.
+            let s = s.bytes_mut();
             let grown = s.len() < need;
             if grown {
                 s.resize(need, 0);
@@ -504,7 +506,7 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             res
         }
     };
-    db.set(dest.clone(), Value::Str(res));
+    db.set(dest.clone(), Value::Str(StrValue::raw(res)));
     ctx.dirty(1);
     Reply::Int(maxlen as i64)
 }
@@ -832,7 +834,7 @@ mod tests {
     fn set_raw(t: &mut T, key: &str, v: &[u8]) {
         t.ks.dbs[0].set(
             Bytes::copy_from_slice(key.as_bytes()),
-            Value::Str(v.to_vec()),
+            Value::Str(StrValue::new(v.to_vec())),
         );
     }
 
@@ -844,7 +846,7 @@ mod tests {
     fn get_raw(t: &mut T, key: &str) -> Option<Vec<u8>> {
         match t.ks.dbs[0].peek(key.as_bytes()) {
             Some(e) => match &e.value {
-                Value::Str(s) => Some(s.clone()),
+                Value::Str(s) => Some(s.to_vec()),
                 _ => panic!("not a string"),
             },
             None => None,

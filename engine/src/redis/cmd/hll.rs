@@ -12,7 +12,7 @@
 use crate::redis::flags::*;
 use crate::redis::{CommandSpec, Ctx, Exec, KeySpec};
 use crate::reply::{errors, Reply};
-use crate::value::Value;
+use crate::value::{StrValue, Value};
 use bytes::Bytes;
 
 const fn spec(
@@ -569,8 +569,10 @@ fn merge(max: &mut [u8; REGISTERS], s: &[u8]) -> Result<(), Corrupt> {
                 p += 2;
             }
             Op::Val(v, n) => {
+                // redis-server 7.0 reports a run past the last register as corruption (a
+                // valid sparse HLL followed by junk bytes fails here).
                 if i + n > REGISTERS {
-                    break;
+                    return Err(Corrupt);
                 }
                 for m in &mut max[i..i + n] {
                     if v > *m {
@@ -629,7 +631,7 @@ fn pfadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Ok(None) => {
             let mut s = new_sparse();
             let r = add_all(&mut s, &args[2..], 1);
-            db.set(args[1].clone(), Value::Str(s));
+            db.set(args[1].clone(), Value::Str(StrValue::raw(s)));
             r
         }
     };
@@ -720,7 +722,7 @@ fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
     let dest = &args[1];
     if !db.contains(dest, now) {
-        db.set(dest.clone(), Value::Str(new_sparse()));
+        db.set(dest.clone(), Value::Str(StrValue::raw(new_sparse())));
     }
     // The destination was checked above (it is argv[1], the first source).
     let Ok(Some(s)) = db.get_str_mut(dest, now) else {
@@ -759,7 +761,7 @@ mod tests {
     }
 
     fn set_raw(t: &mut T, key: &str, v: Vec<u8>) {
-        t.ks.dbs[0].set(Bytes::copy_from_slice(key.as_bytes()), Value::Str(v));
+        t.ks.dbs[0].set(Bytes::copy_from_slice(key.as_bytes()), Value::Str(StrValue::raw(v)));
     }
 
     fn hex(s: &str) -> Vec<u8> {
@@ -868,6 +870,10 @@ mod tests {
         v[8] = 7;
         set_raw(&mut t, "c", v);
         assert_eq!(t.cmd(&["PFCOUNT", "c"]), Reply::Int(7));
+        // A valid sparse HLL with a junk opcode appended: a run past the last register.
+        t.cmd(&["PFADD", "j", "0x10", "1"]);
+        t.cmd(&["APPEND", "j", "\u{c0}"]);
+        assert_eq!(t.cmd(&["PFMERGE", "k", "j"]), Reply::err(CORRUPTED));
         // Truncated XZERO / odd opcodes never panic.
         for tail in [
             &[0x7fu8][..],

@@ -529,16 +529,8 @@ fn lpos_r(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
         let more = j + 1 < args.len();
         if is(opt, "rank") && more {
             j += 1;
-            // Redis limits RANK to -LONG_MAX..=LONG_MAX so that negating it cannot overflow.
             rank = match parse_i64_strict(&args[j]) {
                 None => return Err(Reply::err(errors::NOT_INTEGER)),
-                Some(i64::MIN) => {
-                    return Err(Reply::err(format!(
-                        "ERR value is out of range, value must between {} and {}",
-                        -i64::MAX,
-                        i64::MAX
-                    )))
-                }
                 Some(v) => v,
             };
             if rank == 0 {
@@ -564,7 +556,11 @@ fn lpos_r(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
         j += 1;
     }
     let from_tail = rank < 0;
-    let rank = rank.unsigned_abs();
+    // Redis 7.0 negates a negative rank in a C long: LONG_MIN stays negative, so every match
+    // passes `matches >= rank` and `matches - rank + 1 >= count` (which wraps) never holds:
+    // the search runs from the tail and COUNT is ignored. (Redis 7.2 rejects LONG_MIN.)
+    let wrapped = rank == i64::MIN;
+    let rank = if wrapped { 1 } else { rank.unsigned_abs() };
 
     let now = ctx.now_ms;
     let Some(list) = ctx.db().get_list(&args[1], now)? else {
@@ -596,7 +592,7 @@ fn lpos_r(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
             None => Some(Some(pos)),
             Some(c) => {
                 out.push(Reply::Int(pos));
-                if c != 0 && matches - rank + 1 >= c as u64 {
+                if c != 0 && !wrapped && matches - rank + 1 >= c as u64 {
                     Some(None)
                 } else {
                     None
@@ -1160,9 +1156,11 @@ mod tests {
             t.cmd(&["LPOS", "l", "c", "RANK", "x"]),
             err("ERR value is not an integer or out of range")
         );
+        // Redis 7.0: LONG_MIN acts as "from the tail, COUNT ignored".
+        assert_eq!(t.cmd(&["LPOS", "l", "c", "RANK", "-9223372036854775808"]), int(7));
         assert_eq!(
-            t.cmd(&["LPOS", "l", "c", "RANK", "-9223372036854775808"]),
-            err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+            t.cmd(&["LPOS", "l", "c", "RANK", "-9223372036854775808", "COUNT", "1"]),
+            t.cmd(&["LPOS", "l", "c", "RANK", "-1", "COUNT", "0"])
         );
         assert_eq!(
             t.cmd(&["LPOS", "l", "c", "COUNT", "-1"]),

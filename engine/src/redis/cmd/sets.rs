@@ -92,6 +92,10 @@ const INTSET_MAX_ENTRIES: usize = 512;
 /// count until memory runs out; Orbit refuses counts past this instead.
 pub const MAX_RANDOM_REPLY: u64 = 1 << 22;
 
+/// Redis's `SPOP_MOVE_STRATEGY_MUL`: SPOP with a count rebuilds the set when fewer than
+/// count/5 members stay.
+const SPOP_MOVE_STRATEGY_MUL: u64 = 5;
+
 /// SPOP with a count logs its effect as SREM records of at most this many members.
 const SREM_BATCH: usize = 1024;
 
@@ -152,7 +156,7 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     };
     let mut added = 0;
     for m in &args[2..] {
-        if s.insert(m.clone()) {
+        if s.add(m.clone()) {
             added += 1;
         }
     }
@@ -288,6 +292,11 @@ fn spop_count(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             popped.push(m);
         }
     }
+    // Redis's CASE 3 (few members left): the remaining ones move to a new set, which is an
+    // intset again if they are all integers.
+    if (size as u64 - count) * SPOP_MOVE_STRATEGY_MUL <= count {
+        *s = std::mem::take(s).into_iter().collect();
+    }
     ctx.dirty(popped.len() as u64);
     for chunk in popped.chunks(SREM_BATCH) {
         let mut rec = Vec::with_capacity(chunk.len() + 2);
@@ -389,7 +398,7 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     }
     db.remove_if_empty(src);
     let added = match db.get_or_create(dst, now, new_set) {
-        Ok(Value::Set(s)) => s.insert(m.clone()),
+        Ok(Value::Set(s)) => s.add(m.clone()),
         _ => false,
     };
     ctx.dirty(1 + added as u64);
@@ -453,25 +462,32 @@ fn sunion_members(ctx: &mut Ctx, keys: &[Bytes]) -> Result<SetValue, Reply> {
     let now = ctx.now_ms;
     let sets = load_sets(ctx.db(), keys, now)?;
     let biggest = sets.iter().flatten().map(|s| s.len()).max().unwrap_or(0);
-    let mut out = SetValue::with_capacity_and_hasher(biggest, Default::default());
+    let mut out = SetValue::with_capacity(biggest);
     for s in sets.into_iter().flatten() {
-        out.extend(s.iter().cloned());
+        for m in s.iter() {
+            out.add(m.clone());
+        }
     }
     Ok(out)
 }
 
-fn sdiff_members(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Vec<Bytes>, Reply> {
+/// The difference, and whether Redis's SDIFFSTORE result would be a hash table whatever its
+/// members: Redis's "algorithm 2" (chosen when the first set is large compared to the others)
+/// first adds every member of the first set to the result, then removes the others' members,
+/// and a set never converts back to an intset.
+fn sdiff_members(ctx: &mut Ctx, keys: &[Bytes]) -> Result<(Vec<Bytes>, bool), Reply> {
     let now = ctx.now_ms;
     let sets = load_sets(ctx.db(), keys, now)?;
     let Some((Some(first), rest)) = sets.split_first() else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), false));
     };
     let others: Vec<&SetValue> = rest.iter().flatten().copied().collect();
-    Ok(first
-        .iter()
-        .filter(|m| !others.iter().any(|s| s.contains(*m)))
-        .cloned()
-        .collect())
+    let algo_one_work = (first.len() * (1 + others.len())) / 2;
+    let algo_two_work = first.len() + others.iter().map(|s| s.len()).sum::<usize>();
+    let hashtable = algo_one_work > algo_two_work
+        && (first.len() > INTSET_MAX_ENTRIES || first.iter().any(|m| parse_i64_strict(m).is_none()));
+    let diff = first.iter().filter(|m| !others.iter().any(|s| s.contains(*m))).cloned().collect();
+    Ok((diff, hashtable))
 }
 
 /// Stores `members` at `dst` (replacing it and its TTL), or deletes `dst` when there are none.
@@ -492,10 +508,10 @@ fn store(ctx: &mut Ctx, dst: &Bytes, members: SetValue) -> Reply {
     Reply::Int(n as i64)
 }
 
+/// A new set of `members` as Redis builds a *STORE result (`createIntsetObject` +
+/// `setTypeAdd`).
 fn to_set(members: Vec<Bytes>) -> SetValue {
-    let mut s = SetValue::with_capacity_and_hasher(members.len(), Default::default());
-    s.extend(members);
-    s
+    members.into_iter().collect()
 }
 
 fn sinter(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -528,14 +544,20 @@ fn sunionstore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 fn sdiff(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match sdiff_members(ctx, &args[1..]) {
-        Ok(m) => Reply::Set(member_replies(m)),
+        Ok((m, _)) => Reply::Set(member_replies(m)),
         Err(e) => e,
     }
 }
 
 fn sdiffstore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match sdiff_members(ctx, &args[2..]) {
-        Ok(m) => store(ctx, &args[1], to_set(m)),
+        Ok((m, hashtable)) => {
+            let mut set = to_set(m);
+            if hashtable {
+                set.convert_to_hashtable();
+            }
+            store(ctx, &args[1], set)
+        }
         Err(e) => e,
     }
 }
@@ -593,7 +615,8 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Ok((_, o)) => o,
         Err(e) => return e,
     };
-    let (next, mut members) = if is_intset(s.len(), s.iter()) {
+    let intset = s.is_intset();
+    let (next, mut members) = if intset {
         (0, s.iter().cloned().collect::<Vec<_>>())
     } else {
         let (next, range) = scan_positions(s.len(), cursor, o.count);
@@ -602,7 +625,9 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             range.filter_map(|i| s.get_index(i).cloned()).collect(),
         )
     };
-    intset_order(&mut members);
+    if intset {
+        members.sort_by_cached_key(|m| parse_i64_strict(m).unwrap_or(0));
+    }
     if let Some(p) = o.pattern.as_ref().filter(|p| &p[..] != b"*") {
         members.retain(|m| glob::matches(p, m, false));
     }
@@ -791,7 +816,7 @@ mod tests {
         assert_eq!(t.cmd(&["SPOP", "str", "1"]), Reply::err(WRONGTYPE));
         assert_eq!(
             t.cmd(&["SPOP", "str", "x"]),
-            Reply::err("ERR value is not an integer or out of range")
+            Reply::err("ERR value is out of range, must be positive")
         );
     }
 

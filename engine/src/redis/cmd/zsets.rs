@@ -2,10 +2,10 @@
 //! `t_zset.c`: option parsing order, which error wins, error texts, reply shapes, and what the
 //! popping commands log.
 //!
-//! Replies are protocol-neutral: WITHSCORES results are a flat array of member (bulk) and
-//! score ([`Reply::Double`]) pairs, which is Redis's RESP2 shape. (Redis 7.0 answers RESP3
-//! clients of ZRANGE/ZRANGEBYSCORE/ZUNION/ZINTER/ZDIFF/ZRANDMEMBER WITHSCORES and of
-//! ZPOPMIN/ZPOPMAX with a count with an array of [member, score] pairs instead.)
+//! Replies are protocol-neutral: WITHSCORES results are [`Reply::Pairs`] of member (bulk) and
+//! score ([`Reply::Double`]): a flat array in RESP2 and an array of [member, score] pairs in
+//! RESP3, as Redis 7.0 answers ZRANGE/ZRANGEBYSCORE/ZUNION/ZINTER/ZDIFF/ZRANDMEMBER WITHSCORES
+//! and ZPOPMIN/ZPOPMAX with a count. (ZPOPMIN without a count and BZPOPMIN stay flat.)
 //!
 //! Floats are parsed as Redis does with C's `strtod`: scores and weights with `string2d`
 //! (the whole argument, no leading space, overflow rejected, hex accepted), range bounds with
@@ -158,251 +158,20 @@ fn delete_live(ctx: &mut Ctx, key: &[u8]) -> bool {
     db.remove(key).is_some()
 }
 
-/// Member/score pairs as a flat array (scores only `withscores`).
+/// Members, or member/score [`Reply::Pairs`] `withscores`.
 fn reply_entries<'a>(items: impl Iterator<Item = (&'a Bytes, f64)>, withscores: bool) -> Reply {
-    let mut out = Vec::with_capacity(items.size_hint().0 * (1 + withscores as usize));
-    for (m, s) in items {
-        out.push(Reply::Bulk(m.clone()));
-        if withscores {
-            out.push(Reply::Double(s));
-        }
+    if withscores {
+        return Reply::Pairs(items.map(|(m, s)| (Reply::Bulk(m.clone()), Reply::Double(s))).collect());
     }
-    Reply::Array(out)
+    Reply::Array(items.map(|(m, _)| Reply::Bulk(m.clone())).collect())
 }
 
 // ---------------------------------------------------------------------------------------------
 // Number and range parsing
 
-#[inline]
-fn is_c_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
-/// What C's `strtod` makes of a buffer (read as a C string: up to its first NUL).
-struct Strtod {
-    value: f64,
-    /// Bytes consumed; 0 when nothing converted.
-    consumed: usize,
-    /// `errno == ERANGE` with an infinite or zero result (overflow, underflow to zero).
-    range_error: bool,
-}
-
-/// glibc's `strtod` in the C locale: leading spaces, sign, `inf`/`infinity`, `nan[(...)]`,
-/// hex floats (`0x1.8p3`) and decimals with an optional exponent.
-fn strtod(s: &[u8]) -> Strtod {
-    let s = &s[..memchr::memchr(0, s).unwrap_or(s.len())];
-    let mut i = 0;
-    while i < s.len() && is_c_space(s[i]) {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let sign = |v: f64| if neg { -v } else { v };
-    let rest = &s[i..];
-    let starts = |w: &[u8]| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w);
-    if starts(b"inf") {
-        let n = if starts(b"infinity") { 8 } else { 3 };
-        return Strtod {
-            value: sign(f64::INFINITY),
-            consumed: i + n,
-            range_error: false,
-        };
-    }
-    if starts(b"nan") {
-        let mut n = 3;
-        if rest.get(3) == Some(&b'(') {
-            let mut j = 4;
-            while j < rest.len() && (rest[j].is_ascii_alphanumeric() || rest[j] == b'_') {
-                j += 1;
-            }
-            if rest.get(j) == Some(&b')') {
-                n = j + 1;
-            }
-        }
-        return Strtod {
-            value: f64::NAN,
-            consumed: i + n,
-            range_error: false,
-        };
-    }
-    if rest.len() >= 2 && rest[0] == b'0' && (rest[1] | 0x20) == b'x' {
-        return match parse_hex_float(&rest[2..]) {
-            Some((v, n, range_error)) => Strtod {
-                value: sign(v),
-                consumed: i + 2 + n,
-                range_error,
-            },
-            // "0x" without hex digits: the "0" converts.
-            None => Strtod {
-                value: sign(0.0),
-                consumed: i + 1,
-                range_error: false,
-            },
-        };
-    }
-    let mut j = 0;
-    let mut digits = 0;
-    let mut nonzero = false;
-    while j < rest.len() && rest[j].is_ascii_digit() {
-        nonzero |= rest[j] != b'0';
-        digits += 1;
-        j += 1;
-    }
-    if j < rest.len() && rest[j] == b'.' {
-        j += 1;
-        while j < rest.len() && rest[j].is_ascii_digit() {
-            nonzero |= rest[j] != b'0';
-            digits += 1;
-            j += 1;
-        }
-    }
-    if digits == 0 {
-        return Strtod {
-            value: 0.0,
-            consumed: 0,
-            range_error: false,
-        };
-    }
-    if j < rest.len() && (rest[j] | 0x20) == b'e' {
-        let mut k = j + 1;
-        if k < rest.len() && (rest[k] == b'+' || rest[k] == b'-') {
-            k += 1;
-        }
-        if k < rest.len() && rest[k].is_ascii_digit() {
-            while k < rest.len() && rest[k].is_ascii_digit() {
-                k += 1;
-            }
-            j = k;
-        }
-    }
-    // The scanned text is ASCII and in the grammar Rust's parser accepts (correctly rounded).
-    let v: f64 = std::str::from_utf8(&rest[..j])
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0.0);
-    let range_error = v.is_infinite() || (v == 0.0 && nonzero);
-    Strtod {
-        value: sign(v),
-        consumed: i + j,
-        range_error,
-    }
-}
-
-/// Appends one hex digit to a hex float's mantissa (keeping 60 significant bits, the rest
-/// folded into a sticky bit) and adjusts its binary exponent.
-fn push_hex_digit(d: u64, frac: bool, mant: &mut u64, exp: &mut i64) {
-    if *mant < (1 << 59) {
-        *mant = *mant * 16 + d;
-        if frac {
-            *exp -= 4;
-        }
-    } else {
-        if d != 0 {
-            *mant |= 1;
-        }
-        if !frac {
-            *exp += 4;
-        }
-    }
-}
-
-/// The part of a hex float after `0x`: (value, bytes consumed, range error), or None if there
-/// is no hex digit.
-fn parse_hex_float(s: &[u8]) -> Option<(f64, usize, bool)> {
-    let mut j = 0;
-    let mut mant: u64 = 0;
-    let mut exp: i64 = 0;
-    let mut any = false;
-    while j < s.len() && s[j].is_ascii_hexdigit() {
-        push_hex_digit(
-            (s[j] as char).to_digit(16).unwrap_or(0) as u64,
-            false,
-            &mut mant,
-            &mut exp,
-        );
-        any = true;
-        j += 1;
-    }
-    if j < s.len() && s[j] == b'.' {
-        let mut k = j + 1;
-        while k < s.len() && s[k].is_ascii_hexdigit() {
-            push_hex_digit(
-                (s[k] as char).to_digit(16).unwrap_or(0) as u64,
-                true,
-                &mut mant,
-                &mut exp,
-            );
-            any = true;
-            k += 1;
-        }
-        if !any {
-            return None;
-        }
-        j = k;
-    }
-    if !any {
-        return None;
-    }
-    if j < s.len() && (s[j] | 0x20) == b'p' {
-        let mut k = j + 1;
-        let neg = match s.get(k) {
-            Some(b'-') => {
-                k += 1;
-                true
-            }
-            Some(b'+') => {
-                k += 1;
-                false
-            }
-            _ => false,
-        };
-        if k < s.len() && s[k].is_ascii_digit() {
-            let mut e: i64 = 0;
-            while k < s.len() && s[k].is_ascii_digit() {
-                e = (e * 10 + (s[k] - b'0') as i64).min(1 << 20);
-                k += 1;
-            }
-            exp += if neg { -e } else { e };
-            j = k;
-        }
-    }
-    let mut v = mant as f64;
-    let mut e = exp;
-    while e > 1000 && v.is_finite() && v != 0.0 {
-        v *= 2f64.powi(1000);
-        e -= 1000;
-    }
-    while e < -1000 && v != 0.0 {
-        v *= 2f64.powi(-1000);
-        e += 1000;
-    }
-    if v.is_finite() && v != 0.0 {
-        v *= 2f64.powi(e.clamp(-1100, 1100) as i32);
-    }
-    Some((v, j, v.is_infinite() || (v == 0.0 && mant != 0)))
-}
-
-/// Redis's `string2d` (`getDoubleFromObject`): the whole argument is a float, with no leading
-/// space, no overflow and no NaN.
-fn string2d(s: &[u8]) -> Option<f64> {
-    if s.is_empty() || is_c_space(s[0]) {
-        return None;
-    }
-    let r = strtod(s);
-    if r.consumed != s.len() || r.range_error || r.value.is_nan() {
-        return None;
-    }
-    Some(r.value)
-}
+// glibc's `strtod` and Redis's `string2d` live in `redis::float`, shared with the other
+// families.
+use crate::redis::float::{strtod, string2d};
 
 /// A score (ZADD, ZINCRBY).
 fn parse_score(arg: &[u8]) -> Result<f64, Reply> {
@@ -1093,6 +862,7 @@ fn generic_zpop(
     if count == 0 {
         return Ok((Reply::Array(Vec::new()), None));
     }
+    let had_count = count >= 0;
     let count = if count < 0 { 1 } else { count as u64 };
     let Some(zs) = db.get_zset_mut(key, now)? else {
         return Ok((Reply::Array(Vec::new()), None));
@@ -1124,6 +894,9 @@ fn generic_zpop(
         } else {
             Reply::Array(pairs)
         }
+    } else if had_count && !shape.emitkey {
+        // ZPOPMIN/ZPOPMAX with a count: pairs in RESP3.
+        Reply::Pairs(popped.into_iter().map(|(m, s)| (Reply::Bulk(m), Reply::Double(s))).collect())
     } else {
         let mut out = Vec::with_capacity(n * 2 + shape.emitkey as usize);
         if shape.emitkey {
@@ -1649,13 +1422,10 @@ fn zrandmember_inner(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
             let mut out = Vec::with_capacity(count as usize * w);
             for _ in 0..count {
                 if let Some((m, s)) = zs.entry_at(rng.gen_range(0..size)) {
-                    out.push(Reply::Bulk(m.clone()));
-                    if withscores {
-                        out.push(Reply::Double(s));
-                    }
+                    out.push((m, s));
                 }
             }
-            return Ok(Reply::Array(out));
+            return Ok(reply_entries(out.into_iter(), withscores));
         }
         if count >= size as u64 {
             // The whole set, as Redis walks it: from the highest element down.
@@ -1746,7 +1516,13 @@ mod tests {
     }
 
     /// A flat member/score array.
+    /// WITHSCORES results: pairs (flat in RESP2, nested in RESP3).
     fn ws(items: &[(&str, f64)]) -> Reply {
+        Reply::Pairs(items.iter().map(|(m, s)| (bulk(m), d(*s))).collect())
+    }
+
+    /// A flat member/score array in every protocol (ZPOPMIN without a count).
+    fn flat(items: &[(&str, f64)]) -> Reply {
         Reply::Array(items.iter().flat_map(|(m, s)| [bulk(m), d(*s)]).collect())
     }
 
@@ -2432,8 +2208,8 @@ mod tests {
             "z",
             &[(1.0, "a"), (2.0, "b"), (3.0, "c"), (4.0, "d")],
         );
-        assert_eq!(t.cmd(&["ZPOPMIN", "z"]), ws(&[("a", 1.0)]));
-        assert_eq!(t.cmd(&["ZPOPMAX", "z"]), ws(&[("d", 4.0)]));
+        assert_eq!(t.cmd(&["ZPOPMIN", "z"]), flat(&[("a", 1.0)]));
+        assert_eq!(t.cmd(&["ZPOPMAX", "z"]), flat(&[("d", 4.0)]));
         assert_eq!(t.cmd(&["ZPOPMIN", "z", "0"]), arr(&[]));
         assert_eq!(
             t.cmd(&["ZPOPMAX", "z", "10"]),
@@ -2447,7 +2223,7 @@ mod tests {
         );
         assert_eq!(
             t.cmd(&["ZPOPMIN", "z", "x"]),
-            err("ERR value is not an integer or out of range")
+            err("ERR value is out of range, must be positive")
         );
         assert_eq!(t.cmd(&["ZPOPMIN", "z", "1", "2"]), err("ERR syntax error"));
         t.cmd(&["SET", "s", "v"]);
@@ -2456,7 +2232,7 @@ mod tests {
         // deterministic: logged as is
         setup(&mut t, "z", &[(1.0, "a")]);
         let (r, log, block) = run_ctx(&mut t, &["ZPOPMIN", "z"]);
-        assert_eq!((r, log, block), (ws(&[("a", 1.0)]), None, None));
+        assert_eq!((r, log, block), (flat(&[("a", 1.0)]), None, None));
     }
 
     #[test]
@@ -2804,18 +2580,18 @@ mod tests {
         };
         assert_eq!(v.len(), 2);
         assert_ne!(v[0], v[1]);
-        let Reply::Array(v) = t.cmd(&["ZRANDMEMBER", "z", "-10", "WITHSCORES"]) else {
+        let Reply::Pairs(v) = t.cmd(&["ZRANDMEMBER", "z", "-10", "WITHSCORES"]) else {
             panic!()
         };
-        assert_eq!(v.len(), 20);
-        for pair in v.chunks(2) {
-            let Reply::Bulk(m) = &pair[0] else { panic!() };
+        assert_eq!(v.len(), 10);
+        for (m, score) in &v {
+            let Reply::Bulk(m) = m else { panic!() };
             let want = match &m[..] {
                 b"a" => 1.0,
                 b"b" => 2.0,
                 _ => 3.0,
             };
-            assert_eq!(pair[1], d(want));
+            assert_eq!(*score, d(want));
         }
         assert_eq!(
             t.cmd(&["ZRANDMEMBER", "z", "1", "FOO"]),

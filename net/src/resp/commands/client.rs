@@ -176,7 +176,7 @@ pub async fn client(conn: &mut Conn, args: &[Bytes]) -> Reply {
             f.addr = Some(String::from_utf8_lossy(&args[2]).into_owned());
         } else {
             let mut skipme = true;
-            if (args.len() - 2) % 2 != 0 {
+            if !(args.len() - 2).is_multiple_of(2) {
                 return Reply::err(errors::SYNTAX);
             }
             for pair in args[2..].chunks(2) {

@@ -160,9 +160,12 @@ fn send(c: &ClientHandle, items: Vec<Reply>) -> bool {
     c.push.unbounded_send(msg).is_ok()
 }
 
+/// Subscribers of a channel: direct ones, and pattern ones with the pattern they matched.
+type Subscribers = (Vec<Rc<ClientHandle>>, Vec<(Bytes, Rc<ClientHandle>)>);
+
 /// Delivers on this shard; returns how many clients received the message.
 fn deliver_local(shard_channel: bool, channel: &Bytes, message: &Bytes) -> i64 {
-    let (direct, patterned): (Vec<Rc<ClientHandle>>, Vec<(Bytes, Rc<ClientHandle>)>) = state::with_net(|n| {
+    let (direct, patterned): Subscribers = state::with_net(|n| {
         let m = if shard_channel { &n.pubsub.shard_channels } else { &n.pubsub.channels };
         let d = m.get(channel).cloned().unwrap_or_default();
         let p = if shard_channel {

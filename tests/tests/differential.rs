@@ -197,6 +197,17 @@ const DIRECTED: &[&[&str]] = &[
     &["SPOP", "pos", "abc"],
     &["ZPOPMIN", "z", "-1"],
     &["LPOP", "l", "abc"],
+    // SET/GETEX options: the same expire option may repeat (the last wins), and an option's
+    // argument may look like another option.
+    &["SET", "o", "a", "EX", "GET", "EX", "10392"],
+    &["SET", "o", "a", "EX", "100", "EX", "200"],
+    &["TTL", "o"],
+    &["SET", "o", "a", "PX", "GET", "EX", "100"],
+    &["SET", "o", "a", "EX", "NX", "EX", "10"],
+    &["SET", "o", "a", "EX", "GET"],
+    &["GETEX", "o", "EX", "PERSIST", "EX", "10"],
+    &["GETEX", "o", "PERSIST", "PERSIST"],
+    &["SET", "o", "a", "KEEPTTL", "KEEPTTL", "NX", "NX", "GET", "GET"],
     // LPOS RANK LONG_MIN (Redis 7.0 negates it in a long).
     &["RPUSH", "lp", "a", "b", "a", "c", "a"],
     &["LPOS", "lp", "a", "RANK", "-9223372036854775808"],

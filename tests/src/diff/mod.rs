@@ -29,8 +29,37 @@ pub struct Diff {
     pub ran: usize,
 }
 
-fn io_fail(what: &str, cmd: &[Vec<u8>], e: std::io::Error) -> ! {
-    panic!("{what} failed on {}: {e}", show_command(cmd))
+/// A server that stops answering (30 s read timeout) or closes the connection ends the run.
+fn io_fail(at: &str, what: &str, cmd: &[Vec<u8>], e: std::io::Error) -> ! {
+    panic!(
+        "{at} {what} failed on {}: {e} (rerun with the seed and ORBIT_DIFF_TRACE to see the history)",
+        show_command(cmd)
+    )
+}
+
+/// After a server did not answer in time: does it answer PING on a new connection, and does
+/// the late reply still come on the old one? (Tells a stuck shard from a lost wake-up.)
+fn diagnose_stall(conn: &mut RespConn) -> String {
+    let ping = match RespConn::connect(conn.port) {
+        Ok(mut c) => {
+            let _ = c.set_read_timeout(std::time::Duration::from_secs(5));
+            match c.call(&[b"PING".to_vec()]) {
+                Ok(r) => format!("a new connection got {r} to PING"),
+                Err(e) => format!("a new connection got no PONG ({e})"),
+            }
+        }
+        Err(e) => format!("a new connection failed ({e})"),
+    };
+    let _ = conn.set_read_timeout(std::time::Duration::from_secs(10));
+    let started = std::time::Instant::now();
+    let late = match conn.read() {
+        Ok(r) => format!(
+            "the reply came {} ms later: {r}",
+            started.elapsed().as_millis() + 30_000
+        ),
+        Err(e) => format!("no reply 40 s after the command ({e})"),
+    };
+    format!("{ping}; {late}")
 }
 
 impl Diff {
@@ -86,16 +115,18 @@ impl Diff {
         let index = self.ran;
         self.ran += 1;
         let started = std::time::Instant::now();
+        let at = format!("[{} seed={} #{}]", self.label, self.seed, index);
+        let at = at.as_str();
         let (expected, got) = match &cmd.cmp {
             Cmp::ScanAll { cursor_at, pairs } => {
                 let e = scan_all(&mut self.redis, &cmd.args, *cursor_at, *pairs)
-                    .unwrap_or_else(|e| io_fail("redis", &cmd.args, e));
+                    .unwrap_or_else(|e| io_fail(at, "redis", &cmd.args, e));
                 let got: Vec<Resp> = self
                     .orbits
                     .iter_mut()
                     .map(|s| {
                         scan_all(&mut s.conn, &cmd.args, *cursor_at, *pairs)
-                            .unwrap_or_else(|e| io_fail(&s.name, &cmd.args, e))
+                            .unwrap_or_else(|e| io_fail(at, &s.name, &cmd.args, e))
                     })
                     .collect();
                 (e, got)
@@ -104,17 +135,28 @@ impl Diff {
                 // Send everywhere first so the servers work in parallel.
                 self.redis
                     .send(&cmd.args)
-                    .unwrap_or_else(|e| io_fail("redis", &cmd.args, e));
+                    .unwrap_or_else(|e| io_fail(at, "redis", &cmd.args, e));
                 for s in &mut self.orbits {
                     s.conn
                         .send(&cmd.args)
-                        .unwrap_or_else(|e| io_fail(&s.name, &cmd.args, e));
+                        .unwrap_or_else(|e| io_fail(at, &s.name, &cmd.args, e));
                 }
-                let e = self.redis.read().unwrap_or_else(|e| io_fail("redis", &cmd.args, e));
+                let e = self.redis.read().unwrap_or_else(|e| io_fail(at, "redis", &cmd.args, e));
                 let got = self
                     .orbits
                     .iter_mut()
-                    .map(|s| s.conn.read().unwrap_or_else(|e| io_fail(&s.name, &cmd.args, e)))
+                    .map(|s| {
+                        s.conn.read().unwrap_or_else(|e| {
+                            let timed_out =
+                                matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
+                            let name = if timed_out {
+                                format!("{} stalled ({})", s.name, diagnose_stall(&mut s.conn))
+                            } else {
+                                s.name.clone()
+                            };
+                            io_fail(at, &name, &cmd.args, e)
+                        })
+                    })
                     .collect();
                 (e, got)
             }
@@ -180,9 +222,10 @@ impl Diff {
     }
 
     fn everywhere(&mut self, args: &[Vec<u8>]) {
-        self.redis.call(args).unwrap_or_else(|e| io_fail("redis", args, e));
+        let at = format!("[{} seed={} resync]", self.label, self.seed);
+        self.redis.call(args).unwrap_or_else(|e| io_fail(&at, "redis", args, e));
         for s in &mut self.orbits {
-            s.conn.call(args).unwrap_or_else(|e| io_fail(&s.name, args, e));
+            s.conn.call(args).unwrap_or_else(|e| io_fail(&at, &s.name, args, e));
         }
     }
 

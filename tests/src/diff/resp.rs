@@ -144,6 +144,7 @@ pub fn show_command(args: &[Vec<u8>]) -> String {
 pub struct RespConn {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
+    pub port: u16,
 }
 
 /// The longest reply element a test accepts (a bound against a runaway server).
@@ -159,7 +160,12 @@ impl RespConn {
         Ok(RespConn {
             reader: BufReader::with_capacity(64 * 1024, s.try_clone()?),
             writer: s,
+            port,
         })
+    }
+
+    pub fn set_read_timeout(&mut self, d: Duration) -> io::Result<()> {
+        self.writer.set_read_timeout(Some(d))
     }
 
     /// Sends `args` as one multibulk frame and reads one reply.

@@ -82,7 +82,16 @@ fn parse_set_flags(args: &[Bytes], from: usize, for_set: bool) -> Result<SetFlag
             f.keepttl = true;
         } else if !for_set && is(opt, "persist") && !has_exp {
             f.persist = true;
-        } else if !f.keepttl && !f.persist && !has_exp && next.is_some() && (is(opt, "ex") || is(opt, "px") || is(opt, "exat") || is(opt, "pxat")) {
+        } else if !f.keepttl
+            && !f.persist
+            && next.is_some()
+            && (is(opt, "ex") || is(opt, "px") || is(opt, "exat") || is(opt, "pxat"))
+            // The same option again is allowed (the last one wins, `SET k v EX 1 EX 2`); a
+            // different expire option is a syntax error.
+            && f.expire.as_ref().is_none_or(|(sec, abs, _)| {
+                (*sec, *abs) == (is(opt, "ex") || is(opt, "exat"), is(opt, "exat") || is(opt, "pxat"))
+            })
+        {
             let seconds = is(opt, "ex") || is(opt, "exat");
             let absolute = is(opt, "exat") || is(opt, "pxat");
             f.expire = Some((seconds, absolute, next.cloned().unwrap_or_default()));

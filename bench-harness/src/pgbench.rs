@@ -1,0 +1,220 @@
+//! PostgreSQL workloads with the standard `pgbench`, against a throwaway PostgreSQL cluster on a
+//! free port (server and client pinned apart like the RESP runs). Orbit has no PostgreSQL
+//! frontend yet, so its column says so; when it has one, it is started and driven the same way.
+
+use crate::compare::have;
+use crate::report::{reproduce_command, thousands};
+use crate::servers::{free_port, pinned};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+#[derive(Debug, clap::Args)]
+pub struct PgbenchArgs {
+    /// Folder holding initdb, pg_ctl and postgres.
+    #[arg(long, default_value = "/usr/lib/postgresql/15/bin")]
+    pub pg_bin: PathBuf,
+    /// pgbench -s: scale factor (100,000 accounts per unit).
+    #[arg(long, default_value_t = 10)]
+    pub scale: u32,
+    /// pgbench -c.
+    #[arg(long, short = 'c', default_value_t = 4)]
+    pub clients: u32,
+    /// pgbench -j.
+    #[arg(long, short = 'j', default_value_t = 1)]
+    pub jobs: u32,
+    /// pgbench -T: seconds per workload.
+    #[arg(long, default_value_t = 5)]
+    pub duration_s: u32,
+    /// pgbench -M: simple, extended or prepared.
+    #[arg(long, default_value = "simple")]
+    pub protocol: String,
+    #[arg(long, default_value = "0")]
+    pub server_cpus: String,
+    #[arg(long, default_value = "1")]
+    pub client_cpus: String,
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+pub const PGBENCH_HEADER: &str =
+    "| pgbench workload | clients | PostgreSQL tps | PostgreSQL latency avg ms | Orbit | reproduce |\n|---|---|---|---|---|---|";
+
+/// The workloads: a name and pgbench's script arguments (built-in or a file we write).
+const WORKLOADS: [(&str, &str); 4] = [
+    ("point select", "builtin:select-only"),
+    ("insert", "\\set aid random(1, 100000 * :scale)\n\\set delta random(-5000, 5000)\nINSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, :aid, :delta, CURRENT_TIMESTAMP);\n"),
+    ("update", "\\set aid random(1, 100000 * :scale)\n\\set delta random(-5000, 5000)\nUPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;\n"),
+    ("TPC-B-like", "builtin:tpcb-like"),
+];
+
+/// A throwaway cluster; stopped and removed on drop.
+struct Cluster {
+    pg_bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// PostgreSQL refuses to run as root: as root, its commands run as the `postgres` user.
+fn as_postgres(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn check(out: std::process::Output, what: &str) -> Result<String> {
+    if !out.status.success() {
+        bail!(
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+impl Cluster {
+    fn start(pg_bin: &Path, server_cpus: &str) -> Result<Cluster> {
+        let dir = tempfile::Builder::new().prefix("bench-pg-").tempdir()?;
+        if is_root() {
+            check(
+                Command::new("chown")
+                    .arg("postgres:postgres")
+                    .arg(dir.path())
+                    .output()?,
+                "chown",
+            )?;
+        }
+        let data = dir.path().join("data");
+        let out = as_postgres(&pg_bin.join("initdb"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"])
+            .output()
+            .context("cannot run initdb")?;
+        check(out, "initdb")?;
+        let port = free_port()?;
+        let opts = format!("-c listen_addresses=127.0.0.1 -p {port} -k {}", dir.path().display());
+        // The postmaster and every backend it forks inherit taskset's CPU mask.
+        let pg_ctl = pg_bin.join("pg_ctl");
+        let mut start = if is_root() {
+            let mut c = pinned(server_cpus, "runuser");
+            c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
+            c
+        } else {
+            pinned(server_cpus, &pg_ctl)
+        };
+        let out = start
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.path().join("log"))
+            .args(["-o", &opts, "-w", "start"])
+            .stdin(Stdio::null())
+            .output()
+            .context("cannot run pg_ctl")?;
+        let cluster = Cluster {
+            pg_bin: pg_bin.to_path_buf(),
+            dir,
+            port,
+        };
+        check(out, "pg_ctl start")?;
+        Ok(cluster)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = as_postgres(&self.pg_bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["stop", "-m", "fast"])
+            .output();
+    }
+}
+
+/// tps and average latency from pgbench's report.
+pub fn parse_pgbench(text: &str) -> Result<(f64, f64)> {
+    let value = |prefix: &str| -> Result<f64> {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .with_context(|| format!("no '{prefix}' in pgbench output"))?;
+        let v = line[prefix.len()..].split_whitespace().next().unwrap_or("");
+        v.parse().with_context(|| format!("bad number in {line:?}"))
+    };
+    Ok((value("tps = ")?, value("latency average = ")?))
+}
+
+pub fn pgbench(args: &PgbenchArgs) -> Result<()> {
+    if !have("pgbench") || !args.pg_bin.join("initdb").is_file() {
+        bail!("pgbench and PostgreSQL 15 are needed: apt-get install postgresql postgresql-contrib");
+    }
+    let cluster = Cluster::start(&args.pg_bin, &args.server_cpus)?;
+    let port = cluster.port.to_string();
+    let conn = ["-h", "127.0.0.1", "-p", &port, "-U", "postgres"];
+    eprintln!("pgbench -i -s {} on port {port}", args.scale);
+    let out = Command::new("pgbench")
+        .args(conn)
+        .args(["-i", "-q", "-s", &args.scale.to_string(), "postgres"])
+        .output()?;
+    check(out, "pgbench -i")?;
+    if args.markdown {
+        println!("{PGBENCH_HEADER}");
+    }
+    for (name, script) in WORKLOADS {
+        let mut cmd = pinned(&args.client_cpus, "pgbench");
+        cmd.args(conn).args(["-n", "-M", &args.protocol]).args([
+            "-c",
+            &args.clients.to_string(),
+            "-j",
+            &args.jobs.to_string(),
+            "-T",
+            &args.duration_s.to_string(),
+        ]);
+        if let Some(builtin) = script.strip_prefix("builtin:") {
+            cmd.args(["-b", builtin]);
+        } else {
+            let file = cluster.dir.path().join(format!("{}.sql", name.replace(' ', "-")));
+            std::fs::write(&file, script)?;
+            cmd.arg("-f").arg(&file);
+        }
+        let text = check(cmd.arg("postgres").stdin(Stdio::null()).output()?, "pgbench")?;
+        let (tps, latency_ms) = parse_pgbench(&text)?;
+        if args.markdown {
+            println!(
+                "| {name} | {} | {} | {latency_ms:.3} | no PostgreSQL frontend yet | `{}` |",
+                args.clients,
+                thousands(tps),
+                reproduce_command()
+            );
+        } else {
+            println!(
+                "{name:<13} PostgreSQL {} tps, latency avg {latency_ms:.3} ms; Orbit: no PostgreSQL frontend yet",
+                thousands(tps)
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_pgbench_report() {
+        let text = "transaction type: <builtin: select only>\nscaling factor: 10\nnumber of clients: 4\nlatency average = 0.061 ms\ninitial connection time = 4.210 ms\ntps = 65391.449105 (without initial connection time)\n";
+        assert_eq!(parse_pgbench(text).unwrap(), (65391.449105, 0.061));
+        assert!(parse_pgbench("tps = x\n").is_err());
+    }
+}

@@ -38,7 +38,7 @@ fn run(label: &str, family: fn(&mut Gen) -> Cmd, default_count: usize, resp3: bo
         &[("orbit --shards 2", two.port), ("orbit --shards 1", one.port)],
         resp3,
     );
-    let mut g = Gen::new(seed, resp3);
+    let mut g = Gen::new(seed);
     diff.run(&mut g, family, count);
     let ran = diff.finish();
     eprintln!("{label}: {ran} commands matched redis-server (seed {seed})");

@@ -223,6 +223,12 @@ const DIRECTED: &[&[&str]] = &[
         "MAXLEN",
         "2",
     ],
+    // A valid sparse HyperLogLog with a junk opcode appended (runs past the last register).
+    &["PFADD", "hl", "0x10", "1"],
+    &["APPEND", "hl", "\u{c0}"],
+    &["PFCOUNT", "hl"],
+    &["PFMERGE", "hm", "hl"],
+    &["PFADD", "hl", "x"],
     // GETEX looks the key up before it validates the expire time.
     &["GETEX", "missing", "PXAT", "0"],
     &["GETEX", "l", "EX", "-1"],

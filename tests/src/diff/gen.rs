@@ -193,21 +193,18 @@ const BAD_FLOATS: &[&str] = &[
 
 pub struct Gen {
     rng: StdRng,
-    /// Whether the connection speaks RESP3 (some comparisons depend on it).
-    pub resp3: bool,
     /// Unix time (seconds) when the run started, for EXPIREAT-like arguments.
     pub now_s: u64,
 }
 
 impl Gen {
-    pub fn new(seed: u64, resp3: bool) -> Gen {
+    pub fn new(seed: u64) -> Gen {
         let now_s = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(1_700_000_000);
         Gen {
             rng: StdRng::seed_from_u64(seed),
-            resp3,
             now_s,
         }
     }

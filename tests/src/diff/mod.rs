@@ -57,7 +57,16 @@ fn diagnose_stall(conn: &mut RespConn) -> String {
             "the reply came {} ms later: {r}",
             started.elapsed().as_millis() + 30_000
         ),
-        Err(e) => format!("no reply 40 s after the command ({e})"),
+        Err(e) => {
+            // More bytes on the same connection: if the stuck reply comes now, the server had
+            // missed that the command arrived; if not, the command itself is stuck.
+            let _ = conn.set_read_timeout(std::time::Duration::from_secs(5));
+            let nudge = match conn.send(&[b"PING".to_vec()]).and_then(|_| conn.read()) {
+                Ok(r) => format!("after a PING on the same connection it answered {r}"),
+                Err(e) => format!("a PING on the same connection got nothing either ({e})"),
+            };
+            format!("no reply 40 s after the command ({e}); {nudge}")
+        }
     };
     format!("{ping}; {late}")
 }

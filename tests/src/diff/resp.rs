@@ -135,9 +135,13 @@ impl fmt::Display for Resp {
     }
 }
 
-/// Formats a command for a report: `SET "k" "v"`.
+/// Formats a command for a report: `SET "k" "v"` (long argument lists cut after 20).
 pub fn show_command(args: &[Vec<u8>]) -> String {
-    args.iter().map(|a| escape(a)).collect::<Vec<_>>().join(" ")
+    let mut s = args.iter().take(20).map(|a| escape(a)).collect::<Vec<_>>().join(" ");
+    if args.len() > 20 {
+        s.push_str(&format!(" ...({} arguments)", args.len()));
+    }
+    s
 }
 
 /// A connection that sends commands and reads their replies one at a time.

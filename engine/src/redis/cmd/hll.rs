@@ -309,8 +309,10 @@ fn sparse_to_dense(s: &mut Vec<u8>) -> Result<(), Corrupt> {
                 p += 2;
             }
             Op::Val(v, n) => {
+                // As in PFMERGE: redis-server 7.0 (with the CVE-2025-32023 fix) treats a run
+                // past the last register as corruption.
                 if idx + n > REGISTERS {
-                    break;
+                    return Err(Corrupt);
                 }
                 for i in idx..idx + n {
                     dense_put(regs, i, v);
@@ -874,6 +876,11 @@ mod tests {
         t.cmd(&["PFADD", "j", "0x10", "1"]);
         t.cmd(&["APPEND", "j", "\u{c0}"]);
         assert_eq!(t.cmd(&["PFMERGE", "k", "j"]), Reply::err(CORRUPTED));
+        // ... and so does the conversion to dense when enough elements are added.
+        let many: Vec<String> = (0..3000).map(|i| format!("m{i}")).collect();
+        let mut args = vec!["PFADD", "j"];
+        args.extend(many.iter().map(|s| s.as_str()));
+        assert_eq!(t.cmd(&args), Reply::err(CORRUPTED));
         // Truncated XZERO / odd opcodes never panic.
         for tail in [
             &[0x7fu8][..],

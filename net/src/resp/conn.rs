@@ -371,10 +371,9 @@ async fn block(
     kill_rx: &mut oneshot::Receiver<()>,
 ) -> Option<Reply> {
     let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
-    let timeout_reply = match spec.name {
-        "blmove" | "brpoplpush" => Reply::Nil,
-        _ => Reply::NilArray,
-    };
+    // Redis answers every timed-out list or sorted-set block with a null array
+    // (`replyToBlockedClientTimedOut`), BLMOVE and BRPOPLPUSH included.
+    let timeout_reply = Reply::NilArray;
     let (_, n) = shard_state::local();
     let db = conn.db;
     let mut rbuf = vec![0u8; 4096];

@@ -240,8 +240,9 @@ fn shard_bits(n: usize) -> u32 {
 /// runs to its end before the next shard starts, so every key present for the whole scan is
 /// returned, as Redis guarantees.
 async fn scan(spec: &'static CommandSpec, db: usize, mut args: Vec<Bytes>, n: usize) -> Reply {
-    let cursor = match redis::cmd::keys::parse_cursor(&args[1]) {
-        Ok(c) => c,
+    // Options are checked before the cursor is interpreted, as on one shard.
+    let cursor = match redis::cmd::keys::parse_scan(&args, 1, true) {
+        Ok((c, _)) => c,
         Err(e) => return e,
     };
     let bits = shard_bits(n);

@@ -338,6 +338,28 @@ impl Keyspace {
     pub fn total_keys(&self) -> usize {
         self.dbs.iter().map(|d| d.len()).sum()
     }
+
+    /// Deletes every key whose deadline is at or before `now_ms` (after loading data from
+    /// disk: keys that expired while the server was down). Returns how many were deleted.
+    pub fn purge_expired(&mut self, now_ms: u64) -> usize {
+        let mut n = 0;
+        for db in &mut self.dbs {
+            if db.expires.is_empty() {
+                continue;
+            }
+            let dead: Vec<Key> = db
+                .expires
+                .iter()
+                .filter(|k| db.map.get(&k[..]).is_some_and(|e| Db::is_expired(e, now_ms)))
+                .cloned()
+                .collect();
+            for k in dead {
+                db.remove(&k);
+                n += 1;
+            }
+        }
+        n
+    }
 }
 
 /// Unix time in milliseconds.

@@ -18,6 +18,7 @@ pub mod replay;
     mismatched_lifetime_syntaxes,
     unsafe_op_in_unsafe_fn
 )]
+#[rustfmt::skip]
 #[path = "generated/log_generated.rs"]
 mod generated;
 

@@ -2,1841 +2,1674 @@
 // @generated
 extern crate alloc;
 
+
 #[allow(unused_imports, dead_code)]
 pub mod orbit {
 
-    #[allow(unused_imports, dead_code)]
-    pub mod log {
+#[allow(unused_imports, dead_code)]
+pub mod log {
 
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MIN_VALUE: u8 = 0;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        pub const ENUM_MAX_VALUE: u8 = 5;
-        #[deprecated(
-            since = "2.0.0",
-            note = "Use associated constants instead. This will no longer be generated in 2021."
-        )]
-        #[allow(non_camel_case_types)]
-        pub const ENUM_VALUES_VALUE: [Value; 6] = [
-            Value::NONE,
-            Value::StringValue,
-            Value::HashValue,
-            Value::ListValue,
-            Value::SetValue,
-            Value::ZSetValue,
-        ];
 
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-        #[repr(transparent)]
-        pub struct Value(pub u8);
-        #[allow(non_upper_case_globals)]
-        impl Value {
-            pub const NONE: Self = Self(0);
-            pub const StringValue: Self = Self(1);
-            pub const HashValue: Self = Self(2);
-            pub const ListValue: Self = Self(3);
-            pub const SetValue: Self = Self(4);
-            pub const ZSetValue: Self = Self(5);
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_VALUE: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_VALUE: u8 = 5;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_VALUE: [Value; 6] = [
+  Value::NONE,
+  Value::StringValue,
+  Value::HashValue,
+  Value::ListValue,
+  Value::SetValue,
+  Value::ZSetValue,
+];
 
-            pub const ENUM_MIN: u8 = 0;
-            pub const ENUM_MAX: u8 = 5;
-            pub const ENUM_VALUES: &'static [Self] = &[
-                Self::NONE,
-                Self::StringValue,
-                Self::HashValue,
-                Self::ListValue,
-                Self::SetValue,
-                Self::ZSetValue,
-            ];
-            /// Returns the variant's name or "" if unknown.
-            pub fn variant_name(self) -> Option<&'static str> {
-                match self {
-                    Self::NONE => Some("NONE"),
-                    Self::StringValue => Some("StringValue"),
-                    Self::HashValue => Some("HashValue"),
-                    Self::ListValue => Some("ListValue"),
-                    Self::SetValue => Some("SetValue"),
-                    Self::ZSetValue => Some("ZSetValue"),
-                    _ => None,
-                }
-            }
-        }
-        impl ::core::fmt::Debug for Value {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
-                if let Some(name) = self.variant_name() {
-                    f.write_str(name)
-                } else {
-                    f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
-                }
-            }
-        }
-        impl<'a> ::flatbuffers::Follow<'a> for Value {
-            type Inner = Self;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
-                Self(b)
-            }
-        }
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct Value(pub u8);
+#[allow(non_upper_case_globals)]
+impl Value {
+  pub const NONE: Self = Self(0);
+  pub const StringValue: Self = Self(1);
+  pub const HashValue: Self = Self(2);
+  pub const ListValue: Self = Self(3);
+  pub const SetValue: Self = Self(4);
+  pub const ZSetValue: Self = Self(5);
 
-        impl ::flatbuffers::Push for Value {
-            type Output = Value;
-            #[inline]
-            unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
-                unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
-            }
-        }
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 5;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::NONE,
+    Self::StringValue,
+    Self::HashValue,
+    Self::ListValue,
+    Self::SetValue,
+    Self::ZSetValue,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::NONE => Some("NONE"),
+      Self::StringValue => Some("StringValue"),
+      Self::HashValue => Some("HashValue"),
+      Self::ListValue => Some("ListValue"),
+      Self::SetValue => Some("SetValue"),
+      Self::ZSetValue => Some("ZSetValue"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for Value {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for Value {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
 
-        impl ::flatbuffers::EndianScalar for Value {
-            type Scalar = u8;
-            #[inline]
-            fn to_little_endian(self) -> u8 {
-                self.0.to_le()
-            }
-            #[inline]
-            #[allow(clippy::wrong_self_convention)]
-            fn from_little_endian(v: u8) -> Self {
-                let b = u8::from_le(v);
-                Self(b)
-            }
-        }
+impl ::flatbuffers::Push for Value {
+    type Output = Value;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
 
-        impl<'a> ::flatbuffers::Verifiable for Value {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                u8::run_verifier(v, pos)
-            }
-        }
+impl ::flatbuffers::EndianScalar for Value {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
 
-        impl ::flatbuffers::SimpleToVerifyInSlice for Value {}
-        pub struct ValueUnionTableOffset {}
+impl<'a> ::flatbuffers::Verifiable for Value {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
 
-        pub enum BlobOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+impl ::flatbuffers::SimpleToVerifyInSlice for Value {}
+pub struct ValueUnionTableOffset {}
 
-        /// A byte string inside a vector (flatbuffers has no vector of vectors).
-        pub struct Blob<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
+pub enum BlobOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-        impl<'a> ::flatbuffers::Follow<'a> for Blob<'a> {
-            type Inner = Blob<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+/// A byte string inside a vector (flatbuffers has no vector of vectors).
+pub struct Blob<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-        impl<'a> Blob<'a> {
-            pub const VT_DATA: ::flatbuffers::VOffsetT = 4;
+impl<'a> ::flatbuffers::Follow<'a> for Blob<'a> {
+  type Inner = Blob<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                Blob { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args BlobArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<Blob<'bldr>> {
-                let mut builder = BlobBuilder::new(_fbb);
-                if let Some(x) = args.data {
-                    builder.add_data(x);
-                }
-                builder.finish()
-            }
+impl<'a> Blob<'a> {
+  pub const VT_DATA: ::flatbuffers::VOffsetT = 4;
 
-            #[inline]
-            pub fn data(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u8>>>(Blob::VT_DATA, None)
-                }
-            }
-        }
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Blob { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args BlobArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Blob<'bldr>> {
+    let mut builder = BlobBuilder::new(_fbb);
+    if let Some(x) = args.data { builder.add_data(x); }
+    builder.finish()
+  }
 
-        impl ::flatbuffers::Verifiable for Blob<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>(
-                        "data",
-                        Self::VT_DATA,
-                        false,
-                    )?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct BlobArgs<'a> {
-            pub data: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
-        }
-        impl<'a> Default for BlobArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                BlobArgs { data: None }
-            }
-        }
 
-        pub struct BlobBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> BlobBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_data(&mut self, data: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b, u8>>) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(Blob::VT_DATA, data);
-            }
-            #[inline]
-            pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> BlobBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                BlobBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<Blob<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+  #[inline]
+  pub fn data(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u8>>>(Blob::VT_DATA, None)}
+  }
+}
 
-        impl ::core::fmt::Debug for Blob<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("Blob");
-                ds.field("data", &self.data());
-                ds.finish()
-            }
-        }
-        pub enum RedisCommandOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+impl ::flatbuffers::Verifiable for Blob<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>("data", Self::VT_DATA, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct BlobArgs<'a> {
+    pub data: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
+}
+impl<'a> Default for BlobArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    BlobArgs {
+      data: None,
+    }
+  }
+}
 
-        /// A Redis command as the shard executed it (or the rewrite it propagated: PEXPIREAT for
-        /// EXPIRE, SREM for SPOP, ...). `now_ms` is the shard clock when it ran: replay runs it with
-        /// that clock, so lazy expiry decides exactly as it did then.
-        pub struct RedisCommand<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
+pub struct BlobBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> BlobBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_data(&mut self, data: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u8>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Blob::VT_DATA, data);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> BlobBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    BlobBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Blob<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-        impl<'a> ::flatbuffers::Follow<'a> for RedisCommand<'a> {
-            type Inner = RedisCommand<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+impl ::core::fmt::Debug for Blob<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Blob");
+      ds.field("data", &self.data());
+      ds.finish()
+  }
+}
+pub enum RedisCommandOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-        impl<'a> RedisCommand<'a> {
-            pub const VT_DB: ::flatbuffers::VOffsetT = 4;
-            pub const VT_NOW_MS: ::flatbuffers::VOffsetT = 6;
-            pub const VT_ARGV: ::flatbuffers::VOffsetT = 8;
+/// A Redis command as the shard executed it (or the rewrite it propagated: PEXPIREAT for
+/// EXPIRE, SREM for SPOP, ...). `now_ms` is the shard clock when it ran: replay runs it with
+/// that clock, so lazy expiry decides exactly as it did then.
+pub struct RedisCommand<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                RedisCommand { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args RedisCommandArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<RedisCommand<'bldr>> {
-                let mut builder = RedisCommandBuilder::new(_fbb);
-                builder.add_now_ms(args.now_ms);
-                if let Some(x) = args.argv {
-                    builder.add_argv(x);
-                }
-                builder.add_db(args.db);
-                builder.finish()
-            }
+impl<'a> ::flatbuffers::Follow<'a> for RedisCommand<'a> {
+  type Inner = RedisCommand<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-            #[inline]
-            pub fn db(&self) -> u16 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u16>(RedisCommand::VT_DB, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn now_ms(&self) -> u64 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u64>(RedisCommand::VT_NOW_MS, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn argv(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab.get::<::flatbuffers::ForwardsUOffset<
-                        ::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob>>,
-                    >>(RedisCommand::VT_ARGV, None)
-                }
-            }
-        }
+impl<'a> RedisCommand<'a> {
+  pub const VT_DB: ::flatbuffers::VOffsetT = 4;
+  pub const VT_NOW_MS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_ARGV: ::flatbuffers::VOffsetT = 8;
 
-        impl ::flatbuffers::Verifiable for RedisCommand<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    RedisCommand { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args RedisCommandArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<RedisCommand<'bldr>> {
+    let mut builder = RedisCommandBuilder::new(_fbb);
+    builder.add_now_ms(args.now_ms);
+    if let Some(x) = args.argv { builder.add_argv(x); }
+    builder.add_db(args.db);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn db(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(RedisCommand::VT_DB, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn now_ms(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(RedisCommand::VT_NOW_MS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn argv(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob>>>>(RedisCommand::VT_ARGV, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for RedisCommand<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
      .visit_field::<u16>("db", Self::VT_DB, false)?
      .visit_field::<u64>("now_ms", Self::VT_NOW_MS, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Blob>>>>("argv", Self::VT_ARGV, false)?
      .finish();
-                Ok(())
-            }
-        }
-        pub struct RedisCommandArgs<'a> {
-            pub db: u16,
-            pub now_ms: u64,
-            pub argv:
-                Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>>>,
-        }
-        impl<'a> Default for RedisCommandArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                RedisCommandArgs {
-                    db: 0,
-                    now_ms: 0,
-                    argv: None,
-                }
-            }
-        }
+    Ok(())
+  }
+}
+pub struct RedisCommandArgs<'a> {
+    pub db: u16,
+    pub now_ms: u64,
+    pub argv: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>>>,
+}
+impl<'a> Default for RedisCommandArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    RedisCommandArgs {
+      db: 0,
+      now_ms: 0,
+      argv: None,
+    }
+  }
+}
 
-        pub struct RedisCommandBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> RedisCommandBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_db(&mut self, db: u16) {
-                self.fbb_.push_slot::<u16>(RedisCommand::VT_DB, db, 0);
-            }
-            #[inline]
-            pub fn add_now_ms(&mut self, now_ms: u64) {
-                self.fbb_.push_slot::<u64>(RedisCommand::VT_NOW_MS, now_ms, 0);
-            }
-            #[inline]
-            pub fn add_argv(
-                &mut self,
-                argv: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b, ::flatbuffers::ForwardsUOffset<Blob<'b>>>>,
-            ) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(RedisCommand::VT_ARGV, argv);
-            }
-            #[inline]
-            pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> RedisCommandBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                RedisCommandBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<RedisCommand<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+pub struct RedisCommandBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> RedisCommandBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_db(&mut self, db: u16) {
+    self.fbb_.push_slot::<u16>(RedisCommand::VT_DB, db, 0);
+  }
+  #[inline]
+  pub fn add_now_ms(&mut self, now_ms: u64) {
+    self.fbb_.push_slot::<u64>(RedisCommand::VT_NOW_MS, now_ms, 0);
+  }
+  #[inline]
+  pub fn add_argv(&mut self, argv: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Blob<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(RedisCommand::VT_ARGV, argv);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> RedisCommandBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    RedisCommandBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<RedisCommand<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-        impl ::core::fmt::Debug for RedisCommand<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("RedisCommand");
-                ds.field("db", &self.db());
-                ds.field("now_ms", &self.now_ms());
-                ds.field("argv", &self.argv());
-                ds.finish()
-            }
-        }
-        pub enum StringValueOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+impl ::core::fmt::Debug for RedisCommand<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("RedisCommand");
+      ds.field("db", &self.db());
+      ds.field("now_ms", &self.now_ms());
+      ds.field("argv", &self.argv());
+      ds.finish()
+  }
+}
+pub enum StringValueOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-        pub struct StringValue<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
+pub struct StringValue<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-        impl<'a> ::flatbuffers::Follow<'a> for StringValue<'a> {
-            type Inner = StringValue<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+impl<'a> ::flatbuffers::Follow<'a> for StringValue<'a> {
+  type Inner = StringValue<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-        impl<'a> StringValue<'a> {
-            pub const VT_DATA: ::flatbuffers::VOffsetT = 4;
+impl<'a> StringValue<'a> {
+  pub const VT_DATA: ::flatbuffers::VOffsetT = 4;
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                StringValue { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args StringValueArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<StringValue<'bldr>> {
-                let mut builder = StringValueBuilder::new(_fbb);
-                if let Some(x) = args.data {
-                    builder.add_data(x);
-                }
-                builder.finish()
-            }
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    StringValue { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args StringValueArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<StringValue<'bldr>> {
+    let mut builder = StringValueBuilder::new(_fbb);
+    if let Some(x) = args.data { builder.add_data(x); }
+    builder.finish()
+  }
 
-            #[inline]
-            pub fn data(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u8>>>(
-                            StringValue::VT_DATA,
-                            None,
-                        )
-                }
-            }
-        }
 
-        impl ::flatbuffers::Verifiable for StringValue<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>(
-                        "data",
-                        Self::VT_DATA,
-                        false,
-                    )?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct StringValueArgs<'a> {
-            pub data: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
-        }
-        impl<'a> Default for StringValueArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                StringValueArgs { data: None }
-            }
-        }
+  #[inline]
+  pub fn data(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u8>>>(StringValue::VT_DATA, None)}
+  }
+}
 
-        pub struct StringValueBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> StringValueBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_data(&mut self, data: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b, u8>>) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(StringValue::VT_DATA, data);
-            }
-            #[inline]
-            pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> StringValueBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                StringValueBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<StringValue<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+impl ::flatbuffers::Verifiable for StringValue<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>("data", Self::VT_DATA, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct StringValueArgs<'a> {
+    pub data: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
+}
+impl<'a> Default for StringValueArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    StringValueArgs {
+      data: None,
+    }
+  }
+}
 
-        impl ::core::fmt::Debug for StringValue<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("StringValue");
-                ds.field("data", &self.data());
-                ds.finish()
-            }
-        }
-        pub enum HashValueOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+pub struct StringValueBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> StringValueBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_data(&mut self, data: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u8>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(StringValue::VT_DATA, data);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> StringValueBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    StringValueBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<StringValue<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-        pub struct HashValue<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
+impl ::core::fmt::Debug for StringValue<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("StringValue");
+      ds.field("data", &self.data());
+      ds.finish()
+  }
+}
+pub enum HashValueOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-        impl<'a> ::flatbuffers::Follow<'a> for HashValue<'a> {
-            type Inner = HashValue<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+pub struct HashValue<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-        impl<'a> HashValue<'a> {
-            pub const VT_FIELDS: ::flatbuffers::VOffsetT = 4;
-            pub const VT_VALUES: ::flatbuffers::VOffsetT = 6;
+impl<'a> ::flatbuffers::Follow<'a> for HashValue<'a> {
+  type Inner = HashValue<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                HashValue { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args HashValueArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<HashValue<'bldr>> {
-                let mut builder = HashValueBuilder::new(_fbb);
-                if let Some(x) = args.values {
-                    builder.add_values(x);
-                }
-                if let Some(x) = args.fields {
-                    builder.add_fields(x);
-                }
-                builder.finish()
-            }
+impl<'a> HashValue<'a> {
+  pub const VT_FIELDS: ::flatbuffers::VOffsetT = 4;
+  pub const VT_VALUES: ::flatbuffers::VOffsetT = 6;
 
-            #[inline]
-            pub fn fields(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab.get::<::flatbuffers::ForwardsUOffset<
-                        ::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob>>,
-                    >>(HashValue::VT_FIELDS, None)
-                }
-            }
-            #[inline]
-            pub fn values(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab.get::<::flatbuffers::ForwardsUOffset<
-                        ::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob>>,
-                    >>(HashValue::VT_VALUES, None)
-                }
-            }
-        }
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    HashValue { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args HashValueArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<HashValue<'bldr>> {
+    let mut builder = HashValueBuilder::new(_fbb);
+    if let Some(x) = args.values { builder.add_values(x); }
+    if let Some(x) = args.fields { builder.add_fields(x); }
+    builder.finish()
+  }
 
-        impl ::flatbuffers::Verifiable for HashValue<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
+
+  #[inline]
+  pub fn fields(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob>>>>(HashValue::VT_FIELDS, None)}
+  }
+  #[inline]
+  pub fn values(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob>>>>(HashValue::VT_VALUES, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for HashValue<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Blob>>>>("fields", Self::VT_FIELDS, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Blob>>>>("values", Self::VT_VALUES, false)?
      .finish();
-                Ok(())
-            }
-        }
-        pub struct HashValueArgs<'a> {
-            pub fields:
-                Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>>>,
-            pub values:
-                Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>>>,
-        }
-        impl<'a> Default for HashValueArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                HashValueArgs {
-                    fields: None,
-                    values: None,
-                }
-            }
-        }
+    Ok(())
+  }
+}
+pub struct HashValueArgs<'a> {
+    pub fields: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>>>,
+    pub values: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>>>,
+}
+impl<'a> Default for HashValueArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    HashValueArgs {
+      fields: None,
+      values: None,
+    }
+  }
+}
 
-        pub struct HashValueBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> HashValueBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_fields(
-                &mut self,
-                fields: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b, ::flatbuffers::ForwardsUOffset<Blob<'b>>>>,
-            ) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(HashValue::VT_FIELDS, fields);
-            }
-            #[inline]
-            pub fn add_values(
-                &mut self,
-                values: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b, ::flatbuffers::ForwardsUOffset<Blob<'b>>>>,
-            ) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(HashValue::VT_VALUES, values);
-            }
-            #[inline]
-            pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> HashValueBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                HashValueBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<HashValue<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+pub struct HashValueBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> HashValueBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_fields(&mut self, fields: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Blob<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(HashValue::VT_FIELDS, fields);
+  }
+  #[inline]
+  pub fn add_values(&mut self, values: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Blob<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(HashValue::VT_VALUES, values);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> HashValueBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    HashValueBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<HashValue<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-        impl ::core::fmt::Debug for HashValue<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("HashValue");
-                ds.field("fields", &self.fields());
-                ds.field("values", &self.values());
-                ds.finish()
-            }
-        }
-        pub enum ListValueOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+impl ::core::fmt::Debug for HashValue<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("HashValue");
+      ds.field("fields", &self.fields());
+      ds.field("values", &self.values());
+      ds.finish()
+  }
+}
+pub enum ListValueOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-        pub struct ListValue<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
+pub struct ListValue<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-        impl<'a> ::flatbuffers::Follow<'a> for ListValue<'a> {
-            type Inner = ListValue<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+impl<'a> ::flatbuffers::Follow<'a> for ListValue<'a> {
+  type Inner = ListValue<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-        impl<'a> ListValue<'a> {
-            pub const VT_ITEMS: ::flatbuffers::VOffsetT = 4;
+impl<'a> ListValue<'a> {
+  pub const VT_ITEMS: ::flatbuffers::VOffsetT = 4;
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                ListValue { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args ListValueArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<ListValue<'bldr>> {
-                let mut builder = ListValueBuilder::new(_fbb);
-                if let Some(x) = args.items {
-                    builder.add_items(x);
-                }
-                builder.finish()
-            }
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ListValue { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ListValueArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ListValue<'bldr>> {
+    let mut builder = ListValueBuilder::new(_fbb);
+    if let Some(x) = args.items { builder.add_items(x); }
+    builder.finish()
+  }
 
-            #[inline]
-            pub fn items(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab.get::<::flatbuffers::ForwardsUOffset<
-                        ::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob>>,
-                    >>(ListValue::VT_ITEMS, None)
-                }
-            }
-        }
 
-        impl ::flatbuffers::Verifiable for ListValue<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
+  #[inline]
+  pub fn items(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob>>>>(ListValue::VT_ITEMS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ListValue<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Blob>>>>("items", Self::VT_ITEMS, false)?
      .finish();
-                Ok(())
-            }
-        }
-        pub struct ListValueArgs<'a> {
-            pub items:
-                Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>>>,
-        }
-        impl<'a> Default for ListValueArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                ListValueArgs { items: None }
-            }
-        }
+    Ok(())
+  }
+}
+pub struct ListValueArgs<'a> {
+    pub items: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>>>,
+}
+impl<'a> Default for ListValueArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ListValueArgs {
+      items: None,
+    }
+  }
+}
 
-        pub struct ListValueBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ListValueBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_items(
-                &mut self,
-                items: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b, ::flatbuffers::ForwardsUOffset<Blob<'b>>>>,
-            ) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(ListValue::VT_ITEMS, items);
-            }
-            #[inline]
-            pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ListValueBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                ListValueBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<ListValue<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+pub struct ListValueBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ListValueBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_items(&mut self, items: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Blob<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ListValue::VT_ITEMS, items);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ListValueBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ListValueBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ListValue<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-        impl ::core::fmt::Debug for ListValue<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("ListValue");
-                ds.field("items", &self.items());
-                ds.finish()
-            }
-        }
-        pub enum SetValueOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+impl ::core::fmt::Debug for ListValue<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ListValue");
+      ds.field("items", &self.items());
+      ds.finish()
+  }
+}
+pub enum SetValueOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-        pub struct SetValue<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
+pub struct SetValue<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-        impl<'a> ::flatbuffers::Follow<'a> for SetValue<'a> {
-            type Inner = SetValue<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+impl<'a> ::flatbuffers::Follow<'a> for SetValue<'a> {
+  type Inner = SetValue<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-        impl<'a> SetValue<'a> {
-            pub const VT_MEMBERS: ::flatbuffers::VOffsetT = 4;
+impl<'a> SetValue<'a> {
+  pub const VT_MEMBERS: ::flatbuffers::VOffsetT = 4;
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                SetValue { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args SetValueArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<SetValue<'bldr>> {
-                let mut builder = SetValueBuilder::new(_fbb);
-                if let Some(x) = args.members {
-                    builder.add_members(x);
-                }
-                builder.finish()
-            }
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    SetValue { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args SetValueArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<SetValue<'bldr>> {
+    let mut builder = SetValueBuilder::new(_fbb);
+    if let Some(x) = args.members { builder.add_members(x); }
+    builder.finish()
+  }
 
-            #[inline]
-            pub fn members(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab.get::<::flatbuffers::ForwardsUOffset<
-                        ::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob>>,
-                    >>(SetValue::VT_MEMBERS, None)
-                }
-            }
-        }
 
-        impl ::flatbuffers::Verifiable for SetValue<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
+  #[inline]
+  pub fn members(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob>>>>(SetValue::VT_MEMBERS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for SetValue<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Blob>>>>("members", Self::VT_MEMBERS, false)?
      .finish();
-                Ok(())
-            }
-        }
-        pub struct SetValueArgs<'a> {
-            pub members:
-                Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>>>,
-        }
-        impl<'a> Default for SetValueArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                SetValueArgs { members: None }
-            }
-        }
+    Ok(())
+  }
+}
+pub struct SetValueArgs<'a> {
+    pub members: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>>>,
+}
+impl<'a> Default for SetValueArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    SetValueArgs {
+      members: None,
+    }
+  }
+}
 
-        pub struct SetValueBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SetValueBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_members(
-                &mut self,
-                members: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b, ::flatbuffers::ForwardsUOffset<Blob<'b>>>>,
-            ) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(SetValue::VT_MEMBERS, members);
-            }
-            #[inline]
-            pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SetValueBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                SetValueBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<SetValue<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+pub struct SetValueBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SetValueBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_members(&mut self, members: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Blob<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(SetValue::VT_MEMBERS, members);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SetValueBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    SetValueBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<SetValue<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-        impl ::core::fmt::Debug for SetValue<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("SetValue");
-                ds.field("members", &self.members());
-                ds.finish()
-            }
-        }
-        pub enum ZSetValueOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+impl ::core::fmt::Debug for SetValue<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("SetValue");
+      ds.field("members", &self.members());
+      ds.finish()
+  }
+}
+pub enum ZSetValueOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-        pub struct ZSetValue<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
+pub struct ZSetValue<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-        impl<'a> ::flatbuffers::Follow<'a> for ZSetValue<'a> {
-            type Inner = ZSetValue<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+impl<'a> ::flatbuffers::Follow<'a> for ZSetValue<'a> {
+  type Inner = ZSetValue<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-        impl<'a> ZSetValue<'a> {
-            pub const VT_MEMBERS: ::flatbuffers::VOffsetT = 4;
-            pub const VT_SCORES: ::flatbuffers::VOffsetT = 6;
+impl<'a> ZSetValue<'a> {
+  pub const VT_MEMBERS: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SCORES: ::flatbuffers::VOffsetT = 6;
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                ZSetValue { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args ZSetValueArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<ZSetValue<'bldr>> {
-                let mut builder = ZSetValueBuilder::new(_fbb);
-                if let Some(x) = args.scores {
-                    builder.add_scores(x);
-                }
-                if let Some(x) = args.members {
-                    builder.add_members(x);
-                }
-                builder.finish()
-            }
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ZSetValue { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ZSetValueArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ZSetValue<'bldr>> {
+    let mut builder = ZSetValueBuilder::new(_fbb);
+    if let Some(x) = args.scores { builder.add_scores(x); }
+    if let Some(x) = args.members { builder.add_members(x); }
+    builder.finish()
+  }
 
-            #[inline]
-            pub fn members(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab.get::<::flatbuffers::ForwardsUOffset<
-                        ::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob>>,
-                    >>(ZSetValue::VT_MEMBERS, None)
-                }
-            }
-            #[inline]
-            pub fn scores(&self) -> Option<::flatbuffers::Vector<'a, f64>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, f64>>>(
-                            ZSetValue::VT_SCORES,
-                            None,
-                        )
-                }
-            }
-        }
 
-        impl ::flatbuffers::Verifiable for ZSetValue<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
+  #[inline]
+  pub fn members(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob>>>>(ZSetValue::VT_MEMBERS, None)}
+  }
+  #[inline]
+  pub fn scores(&self) -> Option<::flatbuffers::Vector<'a, f64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, f64>>>(ZSetValue::VT_SCORES, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ZSetValue<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Blob>>>>("members", Self::VT_MEMBERS, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, f64>>>("scores", Self::VT_SCORES, false)?
      .finish();
-                Ok(())
-            }
-        }
-        pub struct ZSetValueArgs<'a> {
-            pub members:
-                Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>>>,
-            pub scores: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, f64>>>,
-        }
-        impl<'a> Default for ZSetValueArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                ZSetValueArgs {
-                    members: None,
-                    scores: None,
-                }
-            }
-        }
+    Ok(())
+  }
+}
+pub struct ZSetValueArgs<'a> {
+    pub members: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Blob<'a>>>>>,
+    pub scores: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, f64>>>,
+}
+impl<'a> Default for ZSetValueArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ZSetValueArgs {
+      members: None,
+      scores: None,
+    }
+  }
+}
 
-        pub struct ZSetValueBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ZSetValueBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_members(
-                &mut self,
-                members: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b, ::flatbuffers::ForwardsUOffset<Blob<'b>>>>,
-            ) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(ZSetValue::VT_MEMBERS, members);
-            }
-            #[inline]
-            pub fn add_scores(&mut self, scores: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b, f64>>) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(ZSetValue::VT_SCORES, scores);
-            }
-            #[inline]
-            pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ZSetValueBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                ZSetValueBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<ZSetValue<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+pub struct ZSetValueBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ZSetValueBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_members(&mut self, members: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Blob<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ZSetValue::VT_MEMBERS, members);
+  }
+  #[inline]
+  pub fn add_scores(&mut self, scores: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , f64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ZSetValue::VT_SCORES, scores);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ZSetValueBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ZSetValueBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ZSetValue<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-        impl ::core::fmt::Debug for ZSetValue<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("ZSetValue");
-                ds.field("members", &self.members());
-                ds.field("scores", &self.scores());
-                ds.finish()
-            }
-        }
-        pub enum RedisPutOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+impl ::core::fmt::Debug for ZSetValue<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ZSetValue");
+      ds.field("members", &self.members());
+      ds.field("scores", &self.scores());
+      ds.finish()
+  }
+}
+pub enum RedisPutOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-        /// A whole entry: written by cross-shard write-backs and by snapshots.
-        pub struct RedisPut<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
+/// A whole entry: written by cross-shard write-backs and by snapshots.
+pub struct RedisPut<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-        impl<'a> ::flatbuffers::Follow<'a> for RedisPut<'a> {
-            type Inner = RedisPut<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+impl<'a> ::flatbuffers::Follow<'a> for RedisPut<'a> {
+  type Inner = RedisPut<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-        impl<'a> RedisPut<'a> {
-            pub const VT_DB: ::flatbuffers::VOffsetT = 4;
-            pub const VT_KEY: ::flatbuffers::VOffsetT = 6;
-            pub const VT_VALUE_TYPE: ::flatbuffers::VOffsetT = 8;
-            pub const VT_VALUE: ::flatbuffers::VOffsetT = 10;
-            pub const VT_EXPIRE_AT_MS: ::flatbuffers::VOffsetT = 12;
+impl<'a> RedisPut<'a> {
+  pub const VT_DB: ::flatbuffers::VOffsetT = 4;
+  pub const VT_KEY: ::flatbuffers::VOffsetT = 6;
+  pub const VT_VALUE_TYPE: ::flatbuffers::VOffsetT = 8;
+  pub const VT_VALUE: ::flatbuffers::VOffsetT = 10;
+  pub const VT_EXPIRE_AT_MS: ::flatbuffers::VOffsetT = 12;
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                RedisPut { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args RedisPutArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<RedisPut<'bldr>> {
-                let mut builder = RedisPutBuilder::new(_fbb);
-                builder.add_expire_at_ms(args.expire_at_ms);
-                if let Some(x) = args.value {
-                    builder.add_value(x);
-                }
-                if let Some(x) = args.key {
-                    builder.add_key(x);
-                }
-                builder.add_db(args.db);
-                builder.add_value_type(args.value_type);
-                builder.finish()
-            }
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    RedisPut { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args RedisPutArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<RedisPut<'bldr>> {
+    let mut builder = RedisPutBuilder::new(_fbb);
+    builder.add_expire_at_ms(args.expire_at_ms);
+    if let Some(x) = args.value { builder.add_value(x); }
+    if let Some(x) = args.key { builder.add_key(x); }
+    builder.add_db(args.db);
+    builder.add_value_type(args.value_type);
+    builder.finish()
+  }
 
-            #[inline]
-            pub fn db(&self) -> u16 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u16>(RedisPut::VT_DB, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn key(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u8>>>(RedisPut::VT_KEY, None)
-                }
-            }
-            #[inline]
-            pub fn value_type(&self) -> Value {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<Value>(RedisPut::VT_VALUE_TYPE, Some(Value::NONE))
-                        .unwrap()
-                }
-            }
-            #[inline]
-            pub fn value(&self) -> Option<::flatbuffers::Table<'a>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Table<'a>>>(RedisPut::VT_VALUE, None)
-                }
-            }
-            /// Absolute deadline in Unix milliseconds; 0 = no deadline.
-            #[inline]
-            pub fn expire_at_ms(&self) -> u64 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u64>(RedisPut::VT_EXPIRE_AT_MS, Some(0)).unwrap() }
-            }
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn value_as_string_value(&self) -> Option<StringValue<'a>> {
-                if self.value_type() == Value::StringValue {
-                    self.value().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { StringValue::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
 
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn value_as_hash_value(&self) -> Option<HashValue<'a>> {
-                if self.value_type() == Value::HashValue {
-                    self.value().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { HashValue::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
+  #[inline]
+  pub fn db(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(RedisPut::VT_DB, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn key(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u8>>>(RedisPut::VT_KEY, None)}
+  }
+  #[inline]
+  pub fn value_type(&self) -> Value {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Value>(RedisPut::VT_VALUE_TYPE, Some(Value::NONE)).unwrap()}
+  }
+  #[inline]
+  pub fn value(&self) -> Option<::flatbuffers::Table<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Table<'a>>>(RedisPut::VT_VALUE, None)}
+  }
+  /// Absolute deadline in Unix milliseconds; 0 = no deadline.
+  #[inline]
+  pub fn expire_at_ms(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(RedisPut::VT_EXPIRE_AT_MS, Some(0)).unwrap()}
+  }
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn value_as_string_value(&self) -> Option<StringValue<'a>> {
+    if self.value_type() == Value::StringValue {
+      self.value().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { StringValue::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
 
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn value_as_list_value(&self) -> Option<ListValue<'a>> {
-                if self.value_type() == Value::ListValue {
-                    self.value().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { ListValue::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn value_as_hash_value(&self) -> Option<HashValue<'a>> {
+    if self.value_type() == Value::HashValue {
+      self.value().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { HashValue::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
 
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn value_as_set_value(&self) -> Option<SetValue<'a>> {
-                if self.value_type() == Value::SetValue {
-                    self.value().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { SetValue::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn value_as_list_value(&self) -> Option<ListValue<'a>> {
+    if self.value_type() == Value::ListValue {
+      self.value().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ListValue::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
 
-            #[inline]
-            #[allow(non_snake_case)]
-            pub fn value_as_zset_value(&self) -> Option<ZSetValue<'a>> {
-                if self.value_type() == Value::ZSetValue {
-                    self.value().map(|t| {
-                        // Safety:
-                        // Created from a valid Table for this object
-                        // Which contains a valid union in this slot
-                        unsafe { ZSetValue::init_from_table(t) }
-                    })
-                } else {
-                    None
-                }
-            }
-        }
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn value_as_set_value(&self) -> Option<SetValue<'a>> {
+    if self.value_type() == Value::SetValue {
+      self.value().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { SetValue::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
 
-        impl ::flatbuffers::Verifiable for RedisPut<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<u16>("db", Self::VT_DB, false)?
-                    .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>(
-                        "key",
-                        Self::VT_KEY,
-                        false,
-                    )?
-                    .visit_union::<Value, _>(
-                        "value_type",
-                        Self::VT_VALUE_TYPE,
-                        "value",
-                        Self::VT_VALUE,
-                        false,
-                        |key, v, pos| match key {
-                            Value::StringValue => v
-                                .verify_union_variant::<::flatbuffers::ForwardsUOffset<StringValue>>(
-                                    "Value::StringValue",
-                                    pos,
-                                ),
-                            Value::HashValue => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<HashValue>>(
-                                "Value::HashValue",
-                                pos,
-                            ),
-                            Value::ListValue => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ListValue>>(
-                                "Value::ListValue",
-                                pos,
-                            ),
-                            Value::SetValue => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SetValue>>(
-                                "Value::SetValue",
-                                pos,
-                            ),
-                            Value::ZSetValue => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ZSetValue>>(
-                                "Value::ZSetValue",
-                                pos,
-                            ),
-                            _ => Ok(()),
-                        },
-                    )?
-                    .visit_field::<u64>("expire_at_ms", Self::VT_EXPIRE_AT_MS, false)?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct RedisPutArgs<'a> {
-            pub db: u16,
-            pub key: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
-            pub value_type: Value,
-            pub value: Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>>,
-            pub expire_at_ms: u64,
-        }
-        impl<'a> Default for RedisPutArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                RedisPutArgs {
-                    db: 0,
-                    key: None,
-                    value_type: Value::NONE,
-                    value: None,
-                    expire_at_ms: 0,
-                }
-            }
-        }
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn value_as_zset_value(&self) -> Option<ZSetValue<'a>> {
+    if self.value_type() == Value::ZSetValue {
+      self.value().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ZSetValue::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
 
-        pub struct RedisPutBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> RedisPutBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_db(&mut self, db: u16) {
-                self.fbb_.push_slot::<u16>(RedisPut::VT_DB, db, 0);
-            }
-            #[inline]
-            pub fn add_key(&mut self, key: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b, u8>>) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(RedisPut::VT_KEY, key);
-            }
-            #[inline]
-            pub fn add_value_type(&mut self, value_type: Value) {
-                self.fbb_
-                    .push_slot::<Value>(RedisPut::VT_VALUE_TYPE, value_type, Value::NONE);
-            }
-            #[inline]
-            pub fn add_value(&mut self, value: ::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(RedisPut::VT_VALUE, value);
-            }
-            #[inline]
-            pub fn add_expire_at_ms(&mut self, expire_at_ms: u64) {
-                self.fbb_.push_slot::<u64>(RedisPut::VT_EXPIRE_AT_MS, expire_at_ms, 0);
-            }
-            #[inline]
-            pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> RedisPutBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                RedisPutBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<RedisPut<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+}
 
-        impl ::core::fmt::Debug for RedisPut<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("RedisPut");
-                ds.field("db", &self.db());
-                ds.field("key", &self.key());
-                ds.field("value_type", &self.value_type());
-                match self.value_type() {
-                    Value::StringValue => {
-                        if let Some(x) = self.value_as_string_value() {
-                            ds.field("value", &x)
-                        } else {
-                            ds.field("value", &"InvalidFlatbuffer: Union discriminant does not match value.")
-                        }
-                    }
-                    Value::HashValue => {
-                        if let Some(x) = self.value_as_hash_value() {
-                            ds.field("value", &x)
-                        } else {
-                            ds.field("value", &"InvalidFlatbuffer: Union discriminant does not match value.")
-                        }
-                    }
-                    Value::ListValue => {
-                        if let Some(x) = self.value_as_list_value() {
-                            ds.field("value", &x)
-                        } else {
-                            ds.field("value", &"InvalidFlatbuffer: Union discriminant does not match value.")
-                        }
-                    }
-                    Value::SetValue => {
-                        if let Some(x) = self.value_as_set_value() {
-                            ds.field("value", &x)
-                        } else {
-                            ds.field("value", &"InvalidFlatbuffer: Union discriminant does not match value.")
-                        }
-                    }
-                    Value::ZSetValue => {
-                        if let Some(x) = self.value_as_zset_value() {
-                            ds.field("value", &x)
-                        } else {
-                            ds.field("value", &"InvalidFlatbuffer: Union discriminant does not match value.")
-                        }
-                    }
-                    _ => {
-                        let x: Option<()> = None;
-                        ds.field("value", &x)
-                    }
-                };
-                ds.field("expire_at_ms", &self.expire_at_ms());
-                ds.finish()
-            }
+impl ::flatbuffers::Verifiable for RedisPut<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u16>("db", Self::VT_DB, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>("key", Self::VT_KEY, false)?
+     .visit_union::<Value, _>("value_type", Self::VT_VALUE_TYPE, "value", Self::VT_VALUE, false, |key, v, pos| {
+        match key {
+          Value::StringValue => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<StringValue>>("Value::StringValue", pos),
+          Value::HashValue => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<HashValue>>("Value::HashValue", pos),
+          Value::ListValue => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ListValue>>("Value::ListValue", pos),
+          Value::SetValue => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SetValue>>("Value::SetValue", pos),
+          Value::ZSetValue => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ZSetValue>>("Value::ZSetValue", pos),
+          _ => Ok(()),
         }
-        pub enum RedisDeleteOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+     })?
+     .visit_field::<u64>("expire_at_ms", Self::VT_EXPIRE_AT_MS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct RedisPutArgs<'a> {
+    pub db: u16,
+    pub key: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
+    pub value_type: Value,
+    pub value: Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>>,
+    pub expire_at_ms: u64,
+}
+impl<'a> Default for RedisPutArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    RedisPutArgs {
+      db: 0,
+      key: None,
+      value_type: Value::NONE,
+      value: None,
+      expire_at_ms: 0,
+    }
+  }
+}
 
-        /// A key deleted outside a command (active expiry, eviction, cross-shard write-back).
-        pub struct RedisDelete<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
+pub struct RedisPutBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> RedisPutBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_db(&mut self, db: u16) {
+    self.fbb_.push_slot::<u16>(RedisPut::VT_DB, db, 0);
+  }
+  #[inline]
+  pub fn add_key(&mut self, key: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u8>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(RedisPut::VT_KEY, key);
+  }
+  #[inline]
+  pub fn add_value_type(&mut self, value_type: Value) {
+    self.fbb_.push_slot::<Value>(RedisPut::VT_VALUE_TYPE, value_type, Value::NONE);
+  }
+  #[inline]
+  pub fn add_value(&mut self, value: ::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(RedisPut::VT_VALUE, value);
+  }
+  #[inline]
+  pub fn add_expire_at_ms(&mut self, expire_at_ms: u64) {
+    self.fbb_.push_slot::<u64>(RedisPut::VT_EXPIRE_AT_MS, expire_at_ms, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> RedisPutBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    RedisPutBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<RedisPut<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-        impl<'a> ::flatbuffers::Follow<'a> for RedisDelete<'a> {
-            type Inner = RedisDelete<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+impl ::core::fmt::Debug for RedisPut<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("RedisPut");
+      ds.field("db", &self.db());
+      ds.field("key", &self.key());
+      ds.field("value_type", &self.value_type());
+      match self.value_type() {
+        Value::StringValue => {
+          if let Some(x) = self.value_as_string_value() {
+            ds.field("value", &x)
+          } else {
+            ds.field("value", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Value::HashValue => {
+          if let Some(x) = self.value_as_hash_value() {
+            ds.field("value", &x)
+          } else {
+            ds.field("value", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Value::ListValue => {
+          if let Some(x) = self.value_as_list_value() {
+            ds.field("value", &x)
+          } else {
+            ds.field("value", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Value::SetValue => {
+          if let Some(x) = self.value_as_set_value() {
+            ds.field("value", &x)
+          } else {
+            ds.field("value", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Value::ZSetValue => {
+          if let Some(x) = self.value_as_zset_value() {
+            ds.field("value", &x)
+          } else {
+            ds.field("value", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        _ => {
+          let x: Option<()> = None;
+          ds.field("value", &x)
+        },
+      };
+      ds.field("expire_at_ms", &self.expire_at_ms());
+      ds.finish()
+  }
+}
+pub enum RedisDeleteOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-        impl<'a> RedisDelete<'a> {
-            pub const VT_DB: ::flatbuffers::VOffsetT = 4;
-            pub const VT_KEY: ::flatbuffers::VOffsetT = 6;
+/// A key deleted outside a command (active expiry, eviction, cross-shard write-back).
+pub struct RedisDelete<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                RedisDelete { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args RedisDeleteArgs<'args>,
-            ) -> ::flatbuffers::WIPOffset<RedisDelete<'bldr>> {
-                let mut builder = RedisDeleteBuilder::new(_fbb);
-                if let Some(x) = args.key {
-                    builder.add_key(x);
-                }
-                builder.add_db(args.db);
-                builder.finish()
-            }
+impl<'a> ::flatbuffers::Follow<'a> for RedisDelete<'a> {
+  type Inner = RedisDelete<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-            #[inline]
-            pub fn db(&self) -> u16 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u16>(RedisDelete::VT_DB, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn key(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe {
-                    self._tab
-                        .get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u8>>>(RedisDelete::VT_KEY, None)
-                }
-            }
-        }
+impl<'a> RedisDelete<'a> {
+  pub const VT_DB: ::flatbuffers::VOffsetT = 4;
+  pub const VT_KEY: ::flatbuffers::VOffsetT = 6;
 
-        impl ::flatbuffers::Verifiable for RedisDelete<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<u16>("db", Self::VT_DB, false)?
-                    .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>(
-                        "key",
-                        Self::VT_KEY,
-                        false,
-                    )?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct RedisDeleteArgs<'a> {
-            pub db: u16,
-            pub key: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
-        }
-        impl<'a> Default for RedisDeleteArgs<'a> {
-            #[inline]
-            fn default() -> Self {
-                RedisDeleteArgs { db: 0, key: None }
-            }
-        }
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    RedisDelete { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args RedisDeleteArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<RedisDelete<'bldr>> {
+    let mut builder = RedisDeleteBuilder::new(_fbb);
+    if let Some(x) = args.key { builder.add_key(x); }
+    builder.add_db(args.db);
+    builder.finish()
+  }
 
-        pub struct RedisDeleteBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> RedisDeleteBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_db(&mut self, db: u16) {
-                self.fbb_.push_slot::<u16>(RedisDelete::VT_DB, db, 0);
-            }
-            #[inline]
-            pub fn add_key(&mut self, key: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b, u8>>) {
-                self.fbb_
-                    .push_slot_always::<::flatbuffers::WIPOffset<_>>(RedisDelete::VT_KEY, key);
-            }
-            #[inline]
-            pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> RedisDeleteBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                RedisDeleteBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<RedisDelete<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
 
-        impl ::core::fmt::Debug for RedisDelete<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("RedisDelete");
-                ds.field("db", &self.db());
-                ds.field("key", &self.key());
-                ds.finish()
-            }
-        }
-        pub enum LogHeaderOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+  #[inline]
+  pub fn db(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(RedisDelete::VT_DB, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn key(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u8>>>(RedisDelete::VT_KEY, None)}
+  }
+}
 
-        /// First record of every log file.
-        pub struct LogHeader<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
+impl ::flatbuffers::Verifiable for RedisDelete<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u16>("db", Self::VT_DB, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>("key", Self::VT_KEY, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct RedisDeleteArgs<'a> {
+    pub db: u16,
+    pub key: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
+}
+impl<'a> Default for RedisDeleteArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    RedisDeleteArgs {
+      db: 0,
+      key: None,
+    }
+  }
+}
 
-        impl<'a> ::flatbuffers::Follow<'a> for LogHeader<'a> {
-            type Inner = LogHeader<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+pub struct RedisDeleteBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> RedisDeleteBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_db(&mut self, db: u16) {
+    self.fbb_.push_slot::<u16>(RedisDelete::VT_DB, db, 0);
+  }
+  #[inline]
+  pub fn add_key(&mut self, key: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u8>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(RedisDelete::VT_KEY, key);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> RedisDeleteBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    RedisDeleteBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<RedisDelete<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-        impl<'a> LogHeader<'a> {
-            pub const VT_SHARD: ::flatbuffers::VOffsetT = 4;
-            pub const VT_SHARDS: ::flatbuffers::VOffsetT = 6;
-            pub const VT_EPOCH: ::flatbuffers::VOffsetT = 8;
-            pub const VT_CREATED_MS: ::flatbuffers::VOffsetT = 10;
+impl ::core::fmt::Debug for RedisDelete<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("RedisDelete");
+      ds.field("db", &self.db());
+      ds.field("key", &self.key());
+      ds.finish()
+  }
+}
+pub enum LogHeaderOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                LogHeader { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args LogHeaderArgs,
-            ) -> ::flatbuffers::WIPOffset<LogHeader<'bldr>> {
-                let mut builder = LogHeaderBuilder::new(_fbb);
-                builder.add_created_ms(args.created_ms);
-                builder.add_epoch(args.epoch);
-                builder.add_shards(args.shards);
-                builder.add_shard(args.shard);
-                builder.finish()
-            }
+/// First record of every log file.
+pub struct LogHeader<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-            #[inline]
-            pub fn shard(&self) -> u32 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u32>(LogHeader::VT_SHARD, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn shards(&self) -> u32 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u32>(LogHeader::VT_SHARDS, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn epoch(&self) -> u64 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u64>(LogHeader::VT_EPOCH, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn created_ms(&self) -> u64 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u64>(LogHeader::VT_CREATED_MS, Some(0)).unwrap() }
-            }
-        }
+impl<'a> ::flatbuffers::Follow<'a> for LogHeader<'a> {
+  type Inner = LogHeader<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-        impl ::flatbuffers::Verifiable for LogHeader<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<u32>("shard", Self::VT_SHARD, false)?
-                    .visit_field::<u32>("shards", Self::VT_SHARDS, false)?
-                    .visit_field::<u64>("epoch", Self::VT_EPOCH, false)?
-                    .visit_field::<u64>("created_ms", Self::VT_CREATED_MS, false)?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct LogHeaderArgs {
-            pub shard: u32,
-            pub shards: u32,
-            pub epoch: u64,
-            pub created_ms: u64,
-        }
-        impl<'a> Default for LogHeaderArgs {
-            #[inline]
-            fn default() -> Self {
-                LogHeaderArgs {
-                    shard: 0,
-                    shards: 0,
-                    epoch: 0,
-                    created_ms: 0,
-                }
-            }
-        }
+impl<'a> LogHeader<'a> {
+  pub const VT_SHARD: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SHARDS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_EPOCH: ::flatbuffers::VOffsetT = 8;
+  pub const VT_CREATED_MS: ::flatbuffers::VOffsetT = 10;
 
-        pub struct LogHeaderBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> LogHeaderBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_shard(&mut self, shard: u32) {
-                self.fbb_.push_slot::<u32>(LogHeader::VT_SHARD, shard, 0);
-            }
-            #[inline]
-            pub fn add_shards(&mut self, shards: u32) {
-                self.fbb_.push_slot::<u32>(LogHeader::VT_SHARDS, shards, 0);
-            }
-            #[inline]
-            pub fn add_epoch(&mut self, epoch: u64) {
-                self.fbb_.push_slot::<u64>(LogHeader::VT_EPOCH, epoch, 0);
-            }
-            #[inline]
-            pub fn add_created_ms(&mut self, created_ms: u64) {
-                self.fbb_.push_slot::<u64>(LogHeader::VT_CREATED_MS, created_ms, 0);
-            }
-            #[inline]
-            pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> LogHeaderBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                LogHeaderBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<LogHeader<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    LogHeader { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args LogHeaderArgs
+  ) -> ::flatbuffers::WIPOffset<LogHeader<'bldr>> {
+    let mut builder = LogHeaderBuilder::new(_fbb);
+    builder.add_created_ms(args.created_ms);
+    builder.add_epoch(args.epoch);
+    builder.add_shards(args.shards);
+    builder.add_shard(args.shard);
+    builder.finish()
+  }
 
-        impl ::core::fmt::Debug for LogHeader<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("LogHeader");
-                ds.field("shard", &self.shard());
-                ds.field("shards", &self.shards());
-                ds.field("epoch", &self.epoch());
-                ds.field("created_ms", &self.created_ms());
-                ds.finish()
-            }
-        }
-        pub enum SnapshotBeginOffset {}
-        #[derive(Copy, Clone, PartialEq)]
 
-        /// First record of a snapshot file: the snapshot holds the state after log record
-        /// `covers_seq` (every record with a greater sequence number is replayed on top).
-        pub struct SnapshotBegin<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
+  #[inline]
+  pub fn shard(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(LogHeader::VT_SHARD, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn shards(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(LogHeader::VT_SHARDS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn epoch(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(LogHeader::VT_EPOCH, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn created_ms(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(LogHeader::VT_CREATED_MS, Some(0)).unwrap()}
+  }
+}
 
-        impl<'a> ::flatbuffers::Follow<'a> for SnapshotBegin<'a> {
-            type Inner = SnapshotBegin<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+impl ::flatbuffers::Verifiable for LogHeader<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u32>("shard", Self::VT_SHARD, false)?
+     .visit_field::<u32>("shards", Self::VT_SHARDS, false)?
+     .visit_field::<u64>("epoch", Self::VT_EPOCH, false)?
+     .visit_field::<u64>("created_ms", Self::VT_CREATED_MS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct LogHeaderArgs {
+    pub shard: u32,
+    pub shards: u32,
+    pub epoch: u64,
+    pub created_ms: u64,
+}
+impl<'a> Default for LogHeaderArgs {
+  #[inline]
+  fn default() -> Self {
+    LogHeaderArgs {
+      shard: 0,
+      shards: 0,
+      epoch: 0,
+      created_ms: 0,
+    }
+  }
+}
 
-        impl<'a> SnapshotBegin<'a> {
-            pub const VT_SHARD: ::flatbuffers::VOffsetT = 4;
-            pub const VT_SHARDS: ::flatbuffers::VOffsetT = 6;
-            pub const VT_EPOCH: ::flatbuffers::VOffsetT = 8;
-            pub const VT_COVERS_SEQ: ::flatbuffers::VOffsetT = 10;
-            pub const VT_CREATED_MS: ::flatbuffers::VOffsetT = 12;
+pub struct LogHeaderBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> LogHeaderBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_shard(&mut self, shard: u32) {
+    self.fbb_.push_slot::<u32>(LogHeader::VT_SHARD, shard, 0);
+  }
+  #[inline]
+  pub fn add_shards(&mut self, shards: u32) {
+    self.fbb_.push_slot::<u32>(LogHeader::VT_SHARDS, shards, 0);
+  }
+  #[inline]
+  pub fn add_epoch(&mut self, epoch: u64) {
+    self.fbb_.push_slot::<u64>(LogHeader::VT_EPOCH, epoch, 0);
+  }
+  #[inline]
+  pub fn add_created_ms(&mut self, created_ms: u64) {
+    self.fbb_.push_slot::<u64>(LogHeader::VT_CREATED_MS, created_ms, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> LogHeaderBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    LogHeaderBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<LogHeader<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                SnapshotBegin { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args SnapshotBeginArgs,
-            ) -> ::flatbuffers::WIPOffset<SnapshotBegin<'bldr>> {
-                let mut builder = SnapshotBeginBuilder::new(_fbb);
-                builder.add_created_ms(args.created_ms);
-                builder.add_covers_seq(args.covers_seq);
-                builder.add_epoch(args.epoch);
-                builder.add_shards(args.shards);
-                builder.add_shard(args.shard);
-                builder.finish()
-            }
+impl ::core::fmt::Debug for LogHeader<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("LogHeader");
+      ds.field("shard", &self.shard());
+      ds.field("shards", &self.shards());
+      ds.field("epoch", &self.epoch());
+      ds.field("created_ms", &self.created_ms());
+      ds.finish()
+  }
+}
+pub enum SnapshotBeginOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-            #[inline]
-            pub fn shard(&self) -> u32 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u32>(SnapshotBegin::VT_SHARD, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn shards(&self) -> u32 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u32>(SnapshotBegin::VT_SHARDS, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn epoch(&self) -> u64 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u64>(SnapshotBegin::VT_EPOCH, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn covers_seq(&self) -> u64 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u64>(SnapshotBegin::VT_COVERS_SEQ, Some(0)).unwrap() }
-            }
-            #[inline]
-            pub fn created_ms(&self) -> u64 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u64>(SnapshotBegin::VT_CREATED_MS, Some(0)).unwrap() }
-            }
-        }
+/// First record of a snapshot file: the snapshot holds the state after log record
+/// `covers_seq` (every record with a greater sequence number is replayed on top).
+pub struct SnapshotBegin<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-        impl ::flatbuffers::Verifiable for SnapshotBegin<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<u32>("shard", Self::VT_SHARD, false)?
-                    .visit_field::<u32>("shards", Self::VT_SHARDS, false)?
-                    .visit_field::<u64>("epoch", Self::VT_EPOCH, false)?
-                    .visit_field::<u64>("covers_seq", Self::VT_COVERS_SEQ, false)?
-                    .visit_field::<u64>("created_ms", Self::VT_CREATED_MS, false)?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct SnapshotBeginArgs {
-            pub shard: u32,
-            pub shards: u32,
-            pub epoch: u64,
-            pub covers_seq: u64,
-            pub created_ms: u64,
-        }
-        impl<'a> Default for SnapshotBeginArgs {
-            #[inline]
-            fn default() -> Self {
-                SnapshotBeginArgs {
-                    shard: 0,
-                    shards: 0,
-                    epoch: 0,
-                    covers_seq: 0,
-                    created_ms: 0,
-                }
-            }
-        }
+impl<'a> ::flatbuffers::Follow<'a> for SnapshotBegin<'a> {
+  type Inner = SnapshotBegin<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-        pub struct SnapshotBeginBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SnapshotBeginBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_shard(&mut self, shard: u32) {
-                self.fbb_.push_slot::<u32>(SnapshotBegin::VT_SHARD, shard, 0);
-            }
-            #[inline]
-            pub fn add_shards(&mut self, shards: u32) {
-                self.fbb_.push_slot::<u32>(SnapshotBegin::VT_SHARDS, shards, 0);
-            }
-            #[inline]
-            pub fn add_epoch(&mut self, epoch: u64) {
-                self.fbb_.push_slot::<u64>(SnapshotBegin::VT_EPOCH, epoch, 0);
-            }
-            #[inline]
-            pub fn add_covers_seq(&mut self, covers_seq: u64) {
-                self.fbb_.push_slot::<u64>(SnapshotBegin::VT_COVERS_SEQ, covers_seq, 0);
-            }
-            #[inline]
-            pub fn add_created_ms(&mut self, created_ms: u64) {
-                self.fbb_.push_slot::<u64>(SnapshotBegin::VT_CREATED_MS, created_ms, 0);
-            }
-            #[inline]
-            pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SnapshotBeginBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                SnapshotBeginBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<SnapshotBegin<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+impl<'a> SnapshotBegin<'a> {
+  pub const VT_SHARD: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SHARDS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_EPOCH: ::flatbuffers::VOffsetT = 8;
+  pub const VT_COVERS_SEQ: ::flatbuffers::VOffsetT = 10;
+  pub const VT_CREATED_MS: ::flatbuffers::VOffsetT = 12;
 
-        impl ::core::fmt::Debug for SnapshotBegin<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("SnapshotBegin");
-                ds.field("shard", &self.shard());
-                ds.field("shards", &self.shards());
-                ds.field("epoch", &self.epoch());
-                ds.field("covers_seq", &self.covers_seq());
-                ds.field("created_ms", &self.created_ms());
-                ds.finish()
-            }
-        }
-        pub enum SnapshotEndOffset {}
-        #[derive(Copy, Clone, PartialEq)]
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    SnapshotBegin { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args SnapshotBeginArgs
+  ) -> ::flatbuffers::WIPOffset<SnapshotBegin<'bldr>> {
+    let mut builder = SnapshotBeginBuilder::new(_fbb);
+    builder.add_created_ms(args.created_ms);
+    builder.add_covers_seq(args.covers_seq);
+    builder.add_epoch(args.epoch);
+    builder.add_shards(args.shards);
+    builder.add_shard(args.shard);
+    builder.finish()
+  }
 
-        /// Last record of a complete snapshot.
-        pub struct SnapshotEnd<'a> {
-            pub _tab: ::flatbuffers::Table<'a>,
-        }
 
-        impl<'a> ::flatbuffers::Follow<'a> for SnapshotEnd<'a> {
-            type Inner = SnapshotEnd<'a>;
-            #[inline]
-            unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-                Self {
-                    _tab: unsafe { ::flatbuffers::Table::new(buf, loc) },
-                }
-            }
-        }
+  #[inline]
+  pub fn shard(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(SnapshotBegin::VT_SHARD, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn shards(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(SnapshotBegin::VT_SHARDS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn epoch(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(SnapshotBegin::VT_EPOCH, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn covers_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(SnapshotBegin::VT_COVERS_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn created_ms(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(SnapshotBegin::VT_CREATED_MS, Some(0)).unwrap()}
+  }
+}
 
-        impl<'a> SnapshotEnd<'a> {
-            pub const VT_KEYS: ::flatbuffers::VOffsetT = 4;
+impl ::flatbuffers::Verifiable for SnapshotBegin<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u32>("shard", Self::VT_SHARD, false)?
+     .visit_field::<u32>("shards", Self::VT_SHARDS, false)?
+     .visit_field::<u64>("epoch", Self::VT_EPOCH, false)?
+     .visit_field::<u64>("covers_seq", Self::VT_COVERS_SEQ, false)?
+     .visit_field::<u64>("created_ms", Self::VT_CREATED_MS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct SnapshotBeginArgs {
+    pub shard: u32,
+    pub shards: u32,
+    pub epoch: u64,
+    pub covers_seq: u64,
+    pub created_ms: u64,
+}
+impl<'a> Default for SnapshotBeginArgs {
+  #[inline]
+  fn default() -> Self {
+    SnapshotBeginArgs {
+      shard: 0,
+      shards: 0,
+      epoch: 0,
+      covers_seq: 0,
+      created_ms: 0,
+    }
+  }
+}
 
-            #[inline]
-            pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-                SnapshotEnd { _tab: table }
-            }
-            #[allow(unused_mut)]
-            pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
-                _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-                args: &'args SnapshotEndArgs,
-            ) -> ::flatbuffers::WIPOffset<SnapshotEnd<'bldr>> {
-                let mut builder = SnapshotEndBuilder::new(_fbb);
-                builder.add_keys(args.keys);
-                builder.finish()
-            }
+pub struct SnapshotBeginBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SnapshotBeginBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_shard(&mut self, shard: u32) {
+    self.fbb_.push_slot::<u32>(SnapshotBegin::VT_SHARD, shard, 0);
+  }
+  #[inline]
+  pub fn add_shards(&mut self, shards: u32) {
+    self.fbb_.push_slot::<u32>(SnapshotBegin::VT_SHARDS, shards, 0);
+  }
+  #[inline]
+  pub fn add_epoch(&mut self, epoch: u64) {
+    self.fbb_.push_slot::<u64>(SnapshotBegin::VT_EPOCH, epoch, 0);
+  }
+  #[inline]
+  pub fn add_covers_seq(&mut self, covers_seq: u64) {
+    self.fbb_.push_slot::<u64>(SnapshotBegin::VT_COVERS_SEQ, covers_seq, 0);
+  }
+  #[inline]
+  pub fn add_created_ms(&mut self, created_ms: u64) {
+    self.fbb_.push_slot::<u64>(SnapshotBegin::VT_CREATED_MS, created_ms, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SnapshotBeginBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    SnapshotBeginBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<SnapshotBegin<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
 
-            #[inline]
-            pub fn keys(&self) -> u64 {
-                // Safety:
-                // Created from valid Table for this object
-                // which contains a valid value in this slot
-                unsafe { self._tab.get::<u64>(SnapshotEnd::VT_KEYS, Some(0)).unwrap() }
-            }
-        }
+impl ::core::fmt::Debug for SnapshotBegin<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("SnapshotBegin");
+      ds.field("shard", &self.shard());
+      ds.field("shards", &self.shards());
+      ds.field("epoch", &self.epoch());
+      ds.field("covers_seq", &self.covers_seq());
+      ds.field("created_ms", &self.created_ms());
+      ds.finish()
+  }
+}
+pub enum SnapshotEndOffset {}
+#[derive(Copy, Clone, PartialEq)]
 
-        impl ::flatbuffers::Verifiable for SnapshotEnd<'_> {
-            #[inline]
-            fn run_verifier(
-                v: &mut ::flatbuffers::Verifier,
-                pos: usize,
-            ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-                v.visit_table(pos)?
-                    .visit_field::<u64>("keys", Self::VT_KEYS, false)?
-                    .finish();
-                Ok(())
-            }
-        }
-        pub struct SnapshotEndArgs {
-            pub keys: u64,
-        }
-        impl<'a> Default for SnapshotEndArgs {
-            #[inline]
-            fn default() -> Self {
-                SnapshotEndArgs { keys: 0 }
-            }
-        }
+/// Last record of a complete snapshot.
+pub struct SnapshotEnd<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
 
-        pub struct SnapshotEndBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-            fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-            start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-        }
-        impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SnapshotEndBuilder<'a, 'b, A> {
-            #[inline]
-            pub fn add_keys(&mut self, keys: u64) {
-                self.fbb_.push_slot::<u64>(SnapshotEnd::VT_KEYS, keys, 0);
-            }
-            #[inline]
-            pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SnapshotEndBuilder<'a, 'b, A> {
-                let start = _fbb.start_table();
-                SnapshotEndBuilder {
-                    fbb_: _fbb,
-                    start_: start,
-                }
-            }
-            #[inline]
-            pub fn finish(self) -> ::flatbuffers::WIPOffset<SnapshotEnd<'a>> {
-                let o = self.fbb_.end_table(self.start_);
-                ::flatbuffers::WIPOffset::new(o.value())
-            }
-        }
+impl<'a> ::flatbuffers::Follow<'a> for SnapshotEnd<'a> {
+  type Inner = SnapshotEnd<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
 
-        impl ::core::fmt::Debug for SnapshotEnd<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut ds = f.debug_struct("SnapshotEnd");
-                ds.field("keys", &self.keys());
-                ds.finish()
-            }
-        }
-    } // pub mod log
-} // pub mod orbit
+impl<'a> SnapshotEnd<'a> {
+  pub const VT_KEYS: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    SnapshotEnd { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args SnapshotEndArgs
+  ) -> ::flatbuffers::WIPOffset<SnapshotEnd<'bldr>> {
+    let mut builder = SnapshotEndBuilder::new(_fbb);
+    builder.add_keys(args.keys);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn keys(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(SnapshotEnd::VT_KEYS, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for SnapshotEnd<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("keys", Self::VT_KEYS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct SnapshotEndArgs {
+    pub keys: u64,
+}
+impl<'a> Default for SnapshotEndArgs {
+  #[inline]
+  fn default() -> Self {
+    SnapshotEndArgs {
+      keys: 0,
+    }
+  }
+}
+
+pub struct SnapshotEndBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SnapshotEndBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_keys(&mut self, keys: u64) {
+    self.fbb_.push_slot::<u64>(SnapshotEnd::VT_KEYS, keys, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SnapshotEndBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    SnapshotEndBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<SnapshotEnd<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for SnapshotEnd<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("SnapshotEnd");
+      ds.field("keys", &self.keys());
+      ds.finish()
+  }
+}
+}  // pub mod log
+}  // pub mod orbit
+

@@ -92,6 +92,7 @@ pub fn make_room(shard: &mut Shard, used: impl Fn() -> u64) -> bool {
         }
         let Some((db, key, _)) = best else { return false };
         shard.keyspace.dbs[db].remove(&key);
+        shard.wal.append_delete(db, &key);
         shard.keyspace.dirty += 1;
         shard.stats.evicted_keys += 1;
         let _ = now;

@@ -37,6 +37,7 @@ pub fn apply(ks: &mut Keyspace, rng: &mut SmallRng, rec: Record) -> Result<()> {
                     value,
                     expire_at_ms,
                     access_s: 0,
+                    snap_mark: 0,
                 },
             );
         }

@@ -15,7 +15,7 @@ use orbit_engine::keyspace::now_ms;
 use orbit_engine::redis::{self, flags, CommandSpec, Exec};
 use orbit_engine::reply::Reply;
 use orbit_shards::rt::{self, TcpListener, TcpStream};
-use orbit_shards::{mesh, shard_for, state as shard_state};
+use orbit_shards::{mesh, shard_for, state as shard_state, wal};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -70,6 +70,9 @@ pub enum Next {
 
 pub struct Conn {
     pub handle: Rc<ClientHandle>,
+    /// Log records the replies in the output buffer wait for (`--fsync always`): the batch's
+    /// replies are written once all are durable.
+    pub durable: Vec<wal::Ticket>,
     pub db: usize,
     pub proto: Proto,
     pub authed: bool,
@@ -123,7 +126,7 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
     state::with_net(|n| n.clients.insert(id, handle.clone()));
     stats::with(|s| s.total_connections += 1);
     let requirepass = state::with_net(|n| n.config.requirepass.is_some());
-    let mut conn = Conn { handle: handle.clone(), db: 0, proto: Proto::Resp2, authed: !requirepass, subscribed: false };
+    let mut conn = Conn { handle: handle.clone(), durable: Vec::new(), db: 0, proto: Proto::Resp2, authed: !requirepass, subscribed: false };
 
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut rbuf = vec![0u8; READ_CHUNK_BYTES];
@@ -132,6 +135,11 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
     let mut closing = false;
 
     'conn: loop {
+        if !conn.durable.is_empty() && wal::wait_all(conn.durable.drain(..)).await.is_err() {
+            // Not durable: acknowledge nothing of this batch (the client sees the connection
+            // close); later writes are refused with -MISCONF until the log works again.
+            break;
+        }
         if !out.is_empty() {
             stats::with(|s| s.net_output_bytes += out.len() as u64);
             if stream.write_all(&out).await.is_err() {
@@ -199,6 +207,10 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
                 }
                 Next::Block { spec, args, timeout_ms } => {
                     // Write what came before, then park.
+                    if !conn.durable.is_empty() && wal::wait_all(conn.durable.drain(..)).await.is_err() {
+                        in_flight.set(in_flight.get() - 1);
+                        break 'conn;
+                    }
                     if !out.is_empty() {
                         if stream.write_all(&out).await.is_err() {
                             in_flight.set(in_flight.get() - 1);
@@ -272,6 +284,9 @@ async fn block(
         }
         let o = route::run(spec, db, args.clone()).await;
         if o.block_ms.is_none() {
+            if let Some(t) = o.durable {
+                wal::wait(t).await.ok()?;
+            }
             return Some(o.reply);
         }
         let remaining = match deadline {
@@ -352,6 +367,7 @@ pub(crate) async fn command(conn: &mut Conn, args: Vec<Bytes>, out: &mut Vec<u8>
                 Some(t) => (Next::Block { spec, args, timeout_ms: t }, false),
                 None => {
                     let failed = o.reply.is_error();
+                    conn.durable.extend(o.durable);
                     conn.reply(out, &o.reply);
                     (Next::Continue, failed)
                 }

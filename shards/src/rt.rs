@@ -111,9 +111,35 @@ where
     Ok(out)
 }
 
-/// Spawns a task on the current shard and lets it run on its own.
+/// Spawns a task on the current shard and lets it run on its own. glommio may start running
+/// it inline, up to its first suspension point: code that spawns while it holds the shard
+/// state (inside `state::with_shard`) must use [`spawn_deferred`].
 pub fn spawn<T: 'static>(fut: impl Future<Output = T> + 'static) {
     glommio::spawn_local(fut).detach();
+}
+
+/// Like [`spawn`], but the task does nothing before the spawner has returned to the executor.
+pub fn spawn_deferred<T: 'static>(fut: impl Future<Output = T> + 'static) {
+    glommio::spawn_local(async move {
+        yield_once().await;
+        fut.await
+    })
+    .detach();
+}
+
+/// Returns Pending once (waking itself), so the task goes to the back of the run queue.
+pub async fn yield_once() {
+    let mut yielded = false;
+    futures::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
 }
 
 /// Spawns a task on the current shard, returning a handle to await its result.

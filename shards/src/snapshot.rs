@@ -266,7 +266,7 @@ pub fn maybe_start_auto() {
         cfg.auto_snapshot_bytes > 0 && !s.snapshot.running && s.wal.bytes_since_snapshot >= cfg.auto_snapshot_bytes
     });
     if due {
-        rt::spawn(async {
+        rt::spawn_deferred(async {
             let _ = take().await;
         });
     }

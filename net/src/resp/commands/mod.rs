@@ -6,6 +6,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod info;
+pub mod persistence;
 pub mod pubsub;
 
 use super::conn::{Conn, Next};
@@ -42,6 +43,9 @@ pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, args: Vec<Bytes>, 
         }
         "publish" | "spublish" => pubsub::publish(spec.name, args[1].clone(), args[2].clone()).await,
         "pubsub" => pubsub::pubsub_cmd(&args).await,
+        "save" => persistence::save().await,
+        "bgsave" => persistence::bgsave(&args).await,
+        "lastsave" => persistence::lastsave().await,
         other => Reply::err(format!("ERR '{other}' is not implemented by the connection layer")),
     };
     let failed = reply.is_error();

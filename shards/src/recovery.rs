@@ -9,10 +9,10 @@
 //! layout committed and the old files deleted. A crash at any point leaves either the old
 //! layout (re-sharding runs again) or the new one complete.
 //!
-//! Start-up runs before the shard serves anything, so listing directories with std::fs here
-//! does not stall requests; file contents are read through the shard's io_uring.
+//! Start-up runs before any shard serves anything, so the plain blocking file calls here stall
+//! no request.
 
-use crate::rt::{self, DmaFile};
+use crate::rt;
 use orbit_engine::keyspace::{now_ms, Keyspace};
 use orbit_engine::log::{frame, record, replay, End, Kind, Record};
 use rand::rngs::SmallRng;
@@ -187,27 +187,33 @@ pub enum Mode {
 
 /// Reads the frames of a file in windows, calling `f` for each. Returns how the file ends
 /// (offset absolute) and the file size.
+///
+/// Start-up reads with plain blocking reads: the shard serves nothing yet (every shard waits
+/// for all to finish recovery), and glommio's DMA reads were seen to hang forever in the
+/// polled ring on this kernel's virtio disks when issued right after the probe.
 async fn scan_file(
     path: &Path,
     first_seq: Option<u64>,
     mut f: impl FnMut(frame::Frame<'_>) -> Result<(), String>,
 ) -> Result<(End, u64), String> {
-    let file = DmaFile::open(path).await.map_err(|e| e.to_string())?;
-    let size = file.size().await.map_err(|e| e.to_string())?;
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let size = file.metadata().map_err(|e| format!("{}: {e}", path.display()))?.len();
     let mut base = 0u64;
     let mut buf: Vec<u8> = Vec::new();
     let mut want = READ_WINDOW_BYTES;
     let mut expect = first_seq;
-    let result = loop {
+    loop {
         // Fill the window up to `want` bytes.
-        while buf.len() < want && base + (buf.len() as u64) < size {
-            let pos = base + buf.len() as u64;
+        let pos = base + buf.len() as u64;
+        if buf.len() < want && pos < size {
             let n = (want - buf.len()).min((size - pos) as usize);
-            let chunk = file.read_at(pos, n).await.map_err(|e| e.to_string())?;
-            if chunk.is_empty() {
-                break;
-            }
-            buf.extend_from_slice(&chunk);
+            file.seek(SeekFrom::Start(pos))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let start = buf.len();
+            buf.resize(start + n, 0);
+            file.read_exact(&mut buf[start..])
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         let at_eof = base + buf.len() as u64 >= size;
         let mut next = expect;
@@ -217,19 +223,21 @@ async fn scan_file(
         })?;
         expect = next;
         if at_eof {
-            break match end {
-                End::Clean { offset } => End::Clean {
-                    offset: base as usize + offset,
+            let b = base as usize;
+            return Ok((
+                match end {
+                    End::Clean { offset } => End::Clean { offset: b + offset },
+                    End::Torn { offset, reason } => End::Torn {
+                        offset: b + offset,
+                        reason,
+                    },
+                    End::Corrupt { offset, reason } => End::Corrupt {
+                        offset: b + offset,
+                        reason,
+                    },
                 },
-                End::Torn { offset, reason } => End::Torn {
-                    offset: base as usize + offset,
-                    reason,
-                },
-                End::Corrupt { offset, reason } => End::Corrupt {
-                    offset: base as usize + offset,
-                    reason,
-                },
-            };
+                size,
+            ));
         }
         let used = end.offset();
         if used == 0 {
@@ -241,9 +249,8 @@ async fn scan_file(
             base += used as u64;
             want = READ_WINDOW_BYTES.max(buf.len() + 1);
         }
-    };
-    file.close().await.map_err(|e| e.to_string())?;
-    Ok((result, size))
+        rt::yield_if_needed().await;
+    }
 }
 
 /// Loads a snapshot file into `ks`. Returns (covers_seq, keys). A snapshot without its end
@@ -290,16 +297,16 @@ async fn load_snapshot(path: &Path, ks: &mut Keyspace) -> Result<(u64, u64, u64)
 
 async fn set_aside(path: &Path) -> Result<(), String> {
     let to = path.with_extension("log.damaged");
-    rt::rename(path, &to).await.map_err(|e| e.to_string())?;
+    std::fs::rename(path, &to).map_err(|e| format!("{}: {e}", path.display()))?;
     tracing::warn!(file = %path.display(), moved_to = %to.display(), "repair: log file after the damage set aside");
     Ok(())
 }
 
 async fn truncate(path: &Path, at: u64) -> Result<(), String> {
-    let f = DmaFile::open_rw(path).await.map_err(|e| e.to_string())?;
-    f.truncate(at).await.map_err(|e| e.to_string())?;
-    f.fdatasync().await.map_err(|e| e.to_string())?;
-    f.close().await.map_err(|e| e.to_string())
+    let io = |e: std::io::Error| format!("{}: {e}", path.display());
+    let f = std::fs::OpenOptions::new().write(true).open(path).map_err(io)?;
+    f.set_len(at).map_err(io)?;
+    f.sync_all().map_err(io)
 }
 
 /// Recovers the state of the shard folder `dir` at `epoch`.
@@ -451,7 +458,11 @@ pub struct StartPlan {
     pub policy: crate::wal::FsyncPolicy,
     pub roll_bytes: u64,
     pub auto_snapshot_bytes: u64,
+    /// Re-sharding steps.
     pub barrier: Arc<Barrier>,
+    /// Every shard has recovered: only then may any shard take commands, which may reach
+    /// any other shard's keyspace through the mesh.
+    pub recovered: Arc<Barrier>,
 }
 
 impl StartPlan {
@@ -505,13 +516,14 @@ impl StartPlan {
             roll_bytes,
             auto_snapshot_bytes,
             barrier: Barrier::new(shards),
+            recovered: Barrier::new(shards),
         })
     }
 }
 
 async fn remove_all(paths: &[PathBuf]) -> Result<(), String> {
     for p in paths {
-        rt::remove_file(p).await.map_err(|e| e.to_string())?;
+        std::fs::remove_file(p).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     Ok(())
 }
@@ -628,7 +640,9 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
         s.wal = crate::wal::Wal::new(cfg, id, n, last_seq, logs);
         s.snapshot.last_save_s = now_ms() / 1000;
     });
-    Ok(Some(rt::spawn_task(crate::wal::run_committer())))
+    let committer = rt::spawn_task(crate::wal::run_committer());
+    plan.recovered.wait(0).await?;
+    Ok(Some(committer))
 }
 
 fn log_report(id: usize, r: &Report) {

@@ -25,7 +25,11 @@ impl Fsync {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "orbit", version, about = "Orbit: a thread-per-core, multi-model database server speaking the Redis protocol")]
+#[command(
+    name = "orbit",
+    version,
+    about = "Orbit: a thread-per-core, multi-model database server speaking the Redis protocol"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -75,6 +79,17 @@ pub struct ServeArgs {
     /// noeviction, allkeys-lru, volatile-lru, allkeys-random, volatile-random, volatile-ttl.
     #[arg(long)]
     pub maxmemory_policy: Option<String>,
+    /// A log file rolls over to a new one past this size, e.g. 64mb.
+    #[arg(long)]
+    pub log_file_size: Option<String>,
+    /// Take a snapshot automatically once the log has grown by this much since the last one,
+    /// e.g. 256mb (0: only SAVE/BGSAVE).
+    #[arg(long)]
+    pub snapshot_log_size: Option<String>,
+    /// Truncate the log at a damaged record (instead of refusing to start) and set later log
+    /// files aside; fall back to an older snapshot if the newest is damaged.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 /// The file's form: the same names as the flags.
@@ -92,6 +107,8 @@ struct FileConfig {
     requirepass: Option<String>,
     maxmemory: Option<String>,
     maxmemory_policy: Option<String>,
+    log_file_size: Option<String>,
+    snapshot_log_size: Option<String>,
 }
 
 /// The settings in force.
@@ -109,6 +126,9 @@ pub struct Config {
     pub requirepass: Option<String>,
     pub maxmemory: u64,
     pub maxmemory_policy: orbit_net::server::EvictionPolicy,
+    pub log_file_bytes: u64,
+    pub snapshot_log_bytes: u64,
+    pub repair: bool,
 }
 
 /// A configuration error: names the key and what is wrong.
@@ -162,9 +182,30 @@ impl Config {
                 .ok_or_else(|| ConfigError(format!("maxmemory: '{v}' is not a memory size (e.g. 100mb)")))?,
             None => 0,
         };
-        let policy = args.maxmemory_policy.or(file.maxmemory_policy).unwrap_or_else(|| "noeviction".into());
+        let policy = args
+            .maxmemory_policy
+            .or(file.maxmemory_policy)
+            .unwrap_or_else(|| "noeviction".into());
         let maxmemory_policy = orbit_net::server::EvictionPolicy::parse(&policy)
             .ok_or_else(|| ConfigError(format!("maxmemory-policy: '{policy}' is not a known policy")))?;
+        let size = |name: &str, v: Option<String>, default: u64| -> Result<u64, ConfigError> {
+            match v {
+                Some(v) => orbit_net::resp::commands::config::parse_memory(&v)
+                    .ok_or_else(|| ConfigError(format!("{name}: '{v}' is not a size (e.g. 64mb)"))),
+                None => Ok(default),
+            }
+        };
+        let log_file_bytes = size("log-file-size", args.log_file_size.or(file.log_file_size), 64 << 20)?;
+        if log_file_bytes < 4096 {
+            return Err(ConfigError(format!(
+                "log-file-size: {log_file_bytes} is below the minimum of 4kb"
+            )));
+        }
+        let snapshot_log_bytes = size(
+            "snapshot-log-size",
+            args.snapshot_log_size.or(file.snapshot_log_size),
+            256 << 20,
+        )?;
         Ok(Config {
             bind,
             redis_port,
@@ -177,6 +218,9 @@ impl Config {
             requirepass: args.requirepass.or(file.requirepass),
             maxmemory,
             maxmemory_policy,
+            log_file_bytes,
+            snapshot_log_bytes,
+            repair: args.repair,
         })
     }
 }
@@ -191,15 +235,33 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("o.toml");
         std::fs::write(&f, "redis-port = 7000\nshards = 3\nfsync = \"always\"\n").unwrap();
-        let args = ServeArgs { config: Some(f.clone()), shards: Some(2), ..Default::default() };
+        let args = ServeArgs {
+            config: Some(f.clone()),
+            shards: Some(2),
+            ..Default::default()
+        };
         let c = Config::resolve(args, 8).unwrap();
         assert_eq!(c.redis_port, 7000);
         assert_eq!(c.shards, 2);
         assert_eq!(c.fsync, Fsync::Always);
         std::fs::write(&f, "redis-prot = 7000\n").unwrap();
-        let err = Config::resolve(ServeArgs { config: Some(f), ..Default::default() }, 8).unwrap_err();
+        let err = Config::resolve(
+            ServeArgs {
+                config: Some(f),
+                ..Default::default()
+            },
+            8,
+        )
+        .unwrap_err();
         assert!(err.0.contains("redis-prot"), "{}", err.0);
-        let err = Config::resolve(ServeArgs { log_level: Some("loud".into()), ..Default::default() }, 8).unwrap_err();
+        let err = Config::resolve(
+            ServeArgs {
+                log_level: Some("loud".into()),
+                ..Default::default()
+            },
+            8,
+        )
+        .unwrap_err();
         assert!(err.0.starts_with("log-level"));
     }
 }

@@ -1,11 +1,12 @@
 //! `orbit serve`: raise the locked-memory limit, prepare the data directory, check the port,
-//! start the shards (each binds the Redis port with SO_REUSEPORT, so the kernel spreads
-//! connections over them), and stop cleanly on SIGINT/SIGTERM.
+//! start the shards (each recovers its data from its snapshot and log, then binds the Redis
+//! port with SO_REUSEPORT, so the kernel spreads connections over them), and stop cleanly on
+//! SIGINT/SIGTERM (the log is written and synced before the process exits).
 
 use crate::config::Config;
 use anyhow::{bail, Context, Result};
 use orbit_net::ServerConfig;
-use orbit_shards::{mesh, rt, state};
+use orbit_shards::{mesh, recovery, rt, state, wal};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,6 +20,20 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
         let d = cfg.data_dir.join(format!("shard-{i}"));
         std::fs::create_dir_all(&d).with_context(|| format!("data-dir: cannot create {}", d.display()))?;
     }
+    let policy = match cfg.fsync {
+        crate::config::Fsync::Always => wal::FsyncPolicy::Always,
+        crate::config::Fsync::Everysec => wal::FsyncPolicy::EverySec,
+        crate::config::Fsync::No => wal::FsyncPolicy::No,
+    };
+    let plan = recovery::StartPlan::decide(
+        &cfg.data_dir,
+        cfg.shards,
+        cfg.repair,
+        policy,
+        cfg.log_file_bytes,
+        cfg.snapshot_log_bytes,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let addr: SocketAddr = format!("{}:{}", cfg.bind, cfg.redis_port)
         .parse()
         .with_context(|| format!("bind: bad address {}:{}", cfg.bind, cfg.redis_port))?;
@@ -69,7 +84,9 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
     };
     let n = cfg.shards;
     let cpus = rt::available_cpus();
-    let ends = Arc::new(std::sync::Mutex::new(mesh::build(n).into_iter().map(Some).collect::<Vec<_>>()));
+    let ends = Arc::new(std::sync::Mutex::new(
+        mesh::build(n).into_iter().map(Some).collect::<Vec<_>>(),
+    ));
     let listening = Arc::new(AtomicUsize::new(0));
     let data_dir = cfg.data_dir.clone();
     orbit_net::resp::commands::info::mark_start();
@@ -81,6 +98,7 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
         let server_cfg = server_cfg.clone();
         let data_dir = data_dir.clone();
         let bind = bind.clone();
+        let plan = plan.clone();
         let shard_main = async move {
             let mut shard = state::Shard::new(id, n);
             shard.limits = orbit_shards::evict::Limits {
@@ -94,7 +112,9 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
                 .take()
                 .ok_or_else(|| "mesh ends taken twice".to_string())?;
             mesh::join(my_ends).await;
+            // The probe file must be this executor's first DMA file (see rt::probe_dma).
             rt::probe_dma(&data_dir.join(format!("shard-{id}"))).await.map_err(|e| e.to_string())?;
+            let committer = recovery::start_shard(id, &plan).await?;
             let listener = rt::listen_shared(addr).map_err(|e| format!("redis-port: cannot listen on {addr}: {e}"))?;
             rt::spawn(orbit_shards::expire::run(server_cfg.hz));
             if id == 0 {
@@ -110,6 +130,13 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
                 );
             }
             orbit_net::resp::serve(listener).await;
+            if let Err(e) = wal::sync_now().await {
+                tracing::error!(shard = id, error = %e, "final log sync failed");
+            }
+            wal::stop();
+            if let Some(c) = committer {
+                c.await;
+            }
             Ok::<(), String>(())
         };
         async move {

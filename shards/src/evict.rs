@@ -126,6 +126,7 @@ fn evict_local(shard: &mut Shard, used: &dyn Fn() -> u64) -> bool {
             return used() <= lim.maxmemory;
         };
         shard.keyspace.dbs[db].remove(&key);
+        shard.wal.append_delete(db, &key);
         shard.keyspace.dirty += 1;
         shard.stats.evicted_keys += 1;
         if used() <= lim.maxmemory {

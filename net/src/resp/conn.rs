@@ -15,7 +15,7 @@ use orbit_engine::keyspace::now_ms;
 use orbit_engine::redis::{self, flags, CommandSpec, Exec};
 use orbit_engine::reply::Reply;
 use orbit_shards::rt::{self, TcpListener, TcpStream};
-use orbit_shards::{mesh, shard_for, state as shard_state};
+use orbit_shards::{mesh, shard_for, state as shard_state, wal};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -70,6 +70,9 @@ pub enum Next {
 
 pub struct Conn {
     pub handle: Rc<ClientHandle>,
+    /// Log records the replies in the output buffer wait for (`--fsync always`): the batch's
+    /// replies are written once all are durable.
+    pub durable: Vec<wal::Ticket>,
     pub db: usize,
     pub proto: Proto,
     pub authed: bool,
@@ -123,7 +126,7 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
     state::with_net(|n| n.clients.insert(id, handle.clone()));
     stats::with(|s| s.total_connections += 1);
     let requirepass = state::with_net(|n| n.config.requirepass.is_some());
-    let mut conn = Conn { handle: handle.clone(), db: 0, proto: Proto::Resp2, authed: !requirepass, subscribed: false };
+    let mut conn = Conn { handle: handle.clone(), durable: Vec::new(), db: 0, proto: Proto::Resp2, authed: !requirepass, subscribed: false };
 
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut rbuf = vec![0u8; READ_CHUNK_BYTES];
@@ -133,6 +136,11 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
     let mut protocol_error: Option<String> = None;
 
     'conn: loop {
+        if !conn.durable.is_empty() && wal::wait_all(conn.durable.drain(..)).await.is_err() {
+            // Not durable: acknowledge nothing of this batch (the client sees the connection
+            // close); later writes are refused with -MISCONF until the log works again.
+            break;
+        }
         if !out.is_empty() {
             stats::with(|s| s.net_output_bytes += out.len() as u64);
             if stream.write_all(&out).await.is_err() {
@@ -207,7 +215,7 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
                     run.push((t, a));
                 }
                 if run.len() > 1 {
-                    run_squashed(&conn, run, &mut out).await;
+                    run_squashed(&mut conn, run, &mut out).await;
                     continue;
                 }
                 let (_, args) = run.pop().expect("one command");
@@ -260,7 +268,10 @@ async fn run_one(
         Next::Continue => {}
         Next::Close => *closing = true,
         Next::Block { spec, args, timeout_ms } => {
-            // Write what came before, then park.
+            // Write what came before (once durable), then park.
+            if !conn.durable.is_empty() && wal::wait_all(conn.durable.drain(..)).await.is_err() {
+                return Flow::Break;
+            }
             if !out.is_empty() {
                 if stream.write_all(out).await.is_err() {
                     return Flow::Break;
@@ -306,7 +317,7 @@ fn squashable(conn: &Conn, args: &[Bytes]) -> Option<usize> {
 
 /// Runs a run of squashable commands: one closure per target shard, all shards concurrently,
 /// each shard's commands in their order; replies are written in the client's order.
-async fn run_squashed(conn: &Conn, run: Vec<(usize, Vec<Bytes>)>, out: &mut Vec<u8>) {
+async fn run_squashed(conn: &mut Conn, run: Vec<(usize, Vec<Bytes>)>, out: &mut Vec<u8>) {
     let db = conn.db;
     let mut by_shard: std::collections::BTreeMap<usize, Vec<(usize, Vec<Bytes>)>> = Default::default();
     // Arguments stay here too (reference counts only) for the slow log.
@@ -322,7 +333,7 @@ async fn run_squashed(conn: &Conn, run: Vec<(usize, Vec<Bytes>)>, out: &mut Vec<
                     let spec = redis::check(&a).expect("checked by squashable");
                     let started = Instant::now();
                     let o = orbit_shards::exec::run(s, spec, db, &a);
-                    (i, spec.name, o.reply, started.elapsed().as_micros() as u64)
+                    (i, spec.name, o.reply, o.durable, started.elapsed().as_micros() as u64)
                 })
                 .collect::<Vec<_>>()
         })
@@ -331,7 +342,8 @@ async fn run_squashed(conn: &Conn, run: Vec<(usize, Vec<Bytes>)>, out: &mut Vec<
     for r in futures::future::join_all(futs).await {
         match r {
             Ok(items) => {
-                for (i, name, reply, usec) in items {
+                for (i, name, reply, durable, usec) in items {
+                    conn.durable.extend(durable);
                     stats::record(name, usec, reply.is_error(), &args_of[i], &conn.handle);
                     replies[i] = Some(reply);
                 }
@@ -390,6 +402,9 @@ async fn block(
         }
         let o = route::run(spec, db, &args).await;
         if o.block_ms.is_none() {
+            if let Some(t) = o.durable {
+                wal::wait(t).await.ok()?;
+            }
             return Some(o.reply);
         }
         let remaining = match deadline {
@@ -469,6 +484,7 @@ pub(crate) async fn command(conn: &mut Conn, args: Vec<Bytes>, out: &mut Vec<u8>
             let o = route::run(spec, conn.db, &args).await;
             block = o.block_ms;
             if block.is_none() {
+                conn.durable.extend(o.durable);
                 conn.reply(out, &o.reply);
             }
             (Next::Continue, o.reply.is_error() && block.is_none())

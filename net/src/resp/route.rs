@@ -15,13 +15,21 @@ use orbit_engine::keyspace::{now_ms, Entry, Keyspace};
 use orbit_engine::redis::{self, flags, CommandSpec, Ctx};
 use orbit_engine::reply::Reply;
 use orbit_shards::exec::{self, Outcome};
-use orbit_shards::{mesh, shard_for, state, ShardId};
+use orbit_shards::{mesh, shard_for, state, wal, ShardId};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
 
 fn gone(e: orbit_shards::Error) -> Outcome {
-    Outcome { reply: Reply::err(format!("ERR {e}")), block_ms: None }
+    Outcome::reply(Reply::err(format!("ERR {e}")))
+}
+
+/// The merged reply of a multi-shard command, once every part's log record is durable.
+async fn settle(reply: Reply, tickets: Vec<wal::Ticket>) -> Reply {
+    match wal::wait_all(tickets).await {
+        Ok(()) => reply,
+        Err(e) => Reply::err(e),
+    }
 }
 
 /// Runs `args` on shard `to`.
@@ -40,7 +48,7 @@ pub async fn run(spec: &'static CommandSpec, db: usize, args: &[Bytes]) -> Outco
         return state::with_shard(|s| exec::run(s, spec, db, args));
     }
     if spec.flags & flags::ALL_SHARDS != 0 {
-        return Outcome { reply: all_shards(spec, db, args.to_vec()).await, block_ms: None };
+        return Outcome::reply(all_shards(spec, db, args.to_vec()).await);
     }
     let positions = spec.key_positions(args);
     if positions.is_empty() {
@@ -59,7 +67,7 @@ pub async fn run(spec: &'static CommandSpec, db: usize, args: &[Bytes]) -> Outco
         "del" | "unlink" | "exists" | "touch" => split_sum(spec, db, args, n).await,
         _ => return scratch(spec, db, args, &positions, n).await,
     };
-    Outcome { reply, block_ms: None }
+    Outcome::reply(reply)
 }
 
 /// Groups argument positions by owning shard (keeping their order within a shard).
@@ -107,12 +115,14 @@ async fn split_ok(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usiz
         }
         on_shard(shard, spec, db, part)
     });
+    let mut tickets = Vec::new();
     for o in futures::future::join_all(futs).await {
+        tickets.extend(o.durable);
         if o.reply.is_error() {
-            return o.reply;
+            return settle(o.reply, tickets).await;
         }
     }
-    Reply::Ok
+    settle(Reply::Ok, tickets).await
 }
 
 async fn split_sum(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usize) -> Reply {
@@ -123,13 +133,15 @@ async fn split_sum(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usi
         on_shard(shard, spec, db, part)
     });
     let mut sum = 0;
+    let mut tickets = Vec::new();
     for o in futures::future::join_all(futs).await {
+        tickets.extend(o.durable);
         match o.reply {
             Reply::Int(v) => sum += v,
-            other => return other,
+            other => return settle(other, tickets).await,
         }
     }
-    Reply::Int(sum)
+    settle(Reply::Int(sum), tickets).await
 }
 
 /// Fetch copies, run on a scratch keyspace, write back what changed.
@@ -178,12 +190,15 @@ async fn scratch(spec: &'static CommandSpec, db: usize, args: &[Bytes], position
             writes.push(mesh::run_on(shard_for(&k, n), move |s| exec::apply(s, d, k, new)));
         }
     }
+    let mut tickets = Vec::new();
     for r in futures::future::join_all(writes).await {
-        if let Err(e) = r {
-            return gone(e);
+        match r {
+            Ok(Ok(t)) => tickets.extend(t),
+            Ok(Err(refused)) => return Outcome::reply(settle(refused, tickets).await),
+            Err(e) => return Outcome::reply(settle(gone(e).reply, tickets).await),
         }
     }
-    Outcome { reply, block_ms }
+    Outcome { reply: settle(reply, tickets).await, block_ms, durable: None }
 }
 
 /// Commands that run on every shard, with their merge.
@@ -220,13 +235,15 @@ async fn all_shards(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>) -> 
         _ => {
             // FLUSHDB, FLUSHALL, SWAPDB: the same reply everywhere, or the first error.
             let mut first = None;
+            let mut tickets = Vec::new();
             for o in results {
+                tickets.extend(o.durable);
                 if o.reply.is_error() {
-                    return o.reply;
+                    return settle(o.reply, tickets).await;
                 }
                 first.get_or_insert(o.reply);
             }
-            first.unwrap_or(Reply::Ok)
+            settle(first.unwrap_or(Reply::Ok), tickets).await
         }
     }
 }

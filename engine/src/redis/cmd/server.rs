@@ -6,7 +6,14 @@ use crate::redis::flags::*;
 use crate::redis::{CommandSpec, Exec, KeySpec};
 
 const fn conn(name: &'static str, arity: i32, flags: u32, group: &'static str) -> CommandSpec {
-    CommandSpec { name, arity, flags, keys: KeySpec::None, group, exec: Exec::Conn }
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        keys: KeySpec::None,
+        group,
+        exec: Exec::Conn,
+    }
 }
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -25,6 +32,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     conn("slowlog", -2, ADMIN | LOADING | STALE, "server"),
     conn("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, "server"),
     conn("shutdown", -1, ADMIN | NOSCRIPT | STALE | LOADING, "server"),
+    conn("save", 1, ADMIN | NOSCRIPT, "server"),
+    conn("bgsave", -1, ADMIN | NOSCRIPT, "server"),
+    conn("lastsave", 1, FAST | RANDOM | LOADING | STALE, "server"),
     conn("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),
     conn("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),
     conn("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),

@@ -168,7 +168,7 @@ fn set_generic(
     if keepttl {
         db.set_keep_ttl(key.clone(), v, now);
     } else {
-        db.set_entry(key.clone(), Entry { value: v, expire_at_ms: deadline, access_s: (now / 1000) as u32 });
+        db.set_entry(key.clone(), Entry { value: v, expire_at_ms: deadline, access_s: (now / 1000) as u32, snap_mark: 0 });
     }
     ctx.dirty(1);
     if let Some(at) = deadline {

@@ -126,7 +126,7 @@ pub async fn info(args: &[Bytes]) -> Reply {
     }
     if want("persistence") {
         let dirty: u64 = reports.iter().map(|r| r.dirty).sum();
-        let _ = write!(o, "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{dirty}\r\naof_enabled:1\r\n\r\n");
+        o.push_str(&super::persistence::info_section(dirty).await);
     }
     if want("stats") {
         let s = |f: fn(&stats::Stats) -> u64| reports.iter().map(|r| f(&r.stats)).sum::<u64>();

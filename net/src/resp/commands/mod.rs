@@ -6,6 +6,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod info;
+pub mod persistence;
 pub mod pubsub;
 pub mod slowlog;
 
@@ -45,6 +46,9 @@ pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, args: &[Bytes], ou
         "pubsub" => pubsub::pubsub_cmd(args).await,
         "slowlog" => slowlog::slowlog(args).await,
         "latency" => slowlog::latency(args).await,
+        "save" => persistence::save().await,
+        "bgsave" => persistence::bgsave(args).await,
+        "lastsave" => persistence::lastsave().await,
         other => Reply::err(format!("ERR '{other}' is not implemented by the connection layer")),
     };
     let failed = reply.is_error();

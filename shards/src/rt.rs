@@ -209,7 +209,7 @@ pub async fn shutdown_signal() {
 pub struct DmaBuf(glommio::io::DmaBuffer);
 
 impl DmaBuf {
-    pub fn as_mut(&mut self) -> &mut [u8] {
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
         self.0.as_bytes_mut()
     }
 

@@ -226,7 +226,11 @@ impl DmaBuf {
 pub struct DmaFile(glommio::io::DmaFile);
 
 fn io_err(path: &Path, e: glommio::GlommioError<()>) -> std::io::Error {
-    let e: std::io::Error = e.into();
+    // glommio's own text repeats the path and fd; the OS error says what matters.
+    let e: std::io::Error = match e {
+        glommio::GlommioError::EnhancedIoError { source, .. } => source,
+        other => other.into(),
+    };
     std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 

@@ -100,7 +100,11 @@ impl Orbit {
 
     fn spawn(&mut self) {
         self.port = free_port();
-        let pg = free_port();
+        // Two ephemeral ports in a row can be the same one.
+        let mut pg = free_port();
+        while pg == self.port {
+            pg = free_port();
+        }
         let child = Command::new(orbit_bin())
             .arg("serve")
             .args(["--bind", "127.0.0.1", "--redis-port", &self.port.to_string(), "--pg-port", &pg.to_string()])

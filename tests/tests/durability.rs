@@ -390,15 +390,14 @@ fn newest_log(dir: &Path) -> PathBuf {
 
 /// Runs `orbit serve` expecting it to fail at start-up; returns its stderr.
 fn start_fails(dir: &Path, extra: &[&str]) -> String {
+    let port = orbit_tests::free_port();
+    let pg = (0..)
+        .map(|_| orbit_tests::free_port())
+        .find(|&p| p != port)
+        .expect("a second port");
     let mut child = Command::new(orbit_bin())
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1",
-            "--redis-port",
-            &orbit_tests::free_port().to_string(),
-        ])
-        .args(["--pg-port", &orbit_tests::free_port().to_string()])
+        .args(["serve", "--bind", "127.0.0.1", "--redis-port", &port.to_string()])
+        .args(["--pg-port", &pg.to_string()])
         .arg("--data-dir")
         .arg(dir)
         .args(extra)

@@ -415,9 +415,9 @@ pub async fn recover_dir(dir: &Path, epoch: u64, mode: Mode) -> Result<Recovered
     })
 }
 
-#[derive(Debug)]
 /// A start-up barrier across shards (re-sharding steps). Gives up when shutdown is requested
 /// (another shard failed).
+#[derive(Debug)]
 pub struct Barrier {
     count: AtomicUsize,
     shards: usize,

@@ -271,7 +271,7 @@ pub async fn shutdown_signal() {
 pub struct DmaBuf(glommio::io::DmaBuffer);
 
 impl DmaBuf {
-    pub fn as_mut(&mut self) -> &mut [u8] {
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
         self.0.as_bytes_mut()
     }
 
@@ -288,7 +288,11 @@ impl DmaBuf {
 pub struct DmaFile(glommio::io::DmaFile);
 
 fn io_err(path: &Path, e: glommio::GlommioError<()>) -> std::io::Error {
-    let e: std::io::Error = e.into();
+    // glommio's own text repeats the path and fd; the OS error says what matters.
+    let e: std::io::Error = match e {
+        glommio::GlommioError::EnhancedIoError { source, .. } => source,
+        other => other.into(),
+    };
     std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 

@@ -246,10 +246,8 @@ async fn remove_covered(dir: &Path, begin: SnapshotBegin) -> usize {
     // Older snapshots of this epoch. Listing the folder is a metadata read of a few entries.
     if let Ok(files) = list_dir(dir, begin.epoch) {
         for (seq, p) in files.snapshots {
-            if seq < begin.covers_seq {
-                if rt::remove_file(&p).await.is_ok() {
-                    removed += 1;
-                }
+            if seq < begin.covers_seq && rt::remove_file(&p).await.is_ok() {
+                removed += 1;
             }
         }
     }

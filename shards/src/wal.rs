@@ -474,10 +474,10 @@ impl OpenLog {
         debug_assert_eq!(start % align, 0);
         let total = self.tail.len() + data.len();
         let mut buf = self.file.buffer(total);
-        buf.as_mut()[..self.tail.len()].copy_from_slice(&self.tail);
-        buf.as_mut()[self.tail.len()..total].copy_from_slice(data);
+        buf.bytes_mut()[..self.tail.len()].copy_from_slice(&self.tail);
+        buf.bytes_mut()[self.tail.len()..total].copy_from_slice(data);
         let keep_from = total - (total % align as usize);
-        let new_tail = buf.as_mut()[keep_from..total].to_vec();
+        let new_tail = buf.bytes_mut()[keep_from..total].to_vec();
         self.file.write_at(buf, start).await?;
         self.len += data.len() as u64;
         self.tail = new_tail;

@@ -104,10 +104,18 @@ impl Orbit {
 
     fn spawn(&mut self) {
         self.port = free_port();
-        let pg = free_port();
+        // Ephemeral ports handed out in a row can repeat: keep the three distinct.
+        let mut pg = free_port();
+        while pg == self.port {
+            pg = free_port();
+        }
+        let mut http = free_port();
+        while http == self.port || http == pg {
+            http = free_port();
+        }
+        self.http_port = http;
         let log_path = self.log_path();
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("open orbit log");
-        self.http_port = free_port();
         let child = Command::new(orbit_bin())
             .arg("serve")
             .args(["--bind", "127.0.0.1", "--redis-port", &self.port.to_string(), "--pg-port", &pg.to_string()])

@@ -390,15 +390,14 @@ fn newest_log(dir: &Path) -> PathBuf {
 
 /// Runs `orbit serve` expecting it to fail at start-up; returns its stderr.
 fn start_fails(dir: &Path, extra: &[&str]) -> String {
+    let port = orbit_tests::free_port();
+    let pg = (0..)
+        .map(|_| orbit_tests::free_port())
+        .find(|&p| p != port)
+        .expect("a second port");
     let mut child = Command::new(orbit_bin())
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1",
-            "--redis-port",
-            &orbit_tests::free_port().to_string(),
-        ])
-        .args(["--pg-port", &orbit_tests::free_port().to_string()])
+        .args(["serve", "--bind", "127.0.0.1", "--redis-port", &port.to_string()])
+        .args(["--pg-port", &pg.to_string()])
         .arg("--data-dir")
         .arg(dir)
         .args(extra)
@@ -494,4 +493,95 @@ fn changing_the_shard_count_reshards_the_data() {
     }
     // The folders of shards that no longer exist are gone.
     assert!(!dir.path().join("shard-2").exists());
+}
+
+/// A small ext4 file system on a loop device, unmounted when dropped. None where this machine
+/// cannot mount one (not root, no loop devices).
+struct SmallDisk {
+    mnt: tempfile::TempDir,
+    _img: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn new(mb: u32) -> Option<SmallDisk> {
+        let img_dir = tempfile::tempdir().ok()?;
+        let img = img_dir.path().join("disk.img");
+        let mnt = tempfile::tempdir().ok()?;
+        let ok = |c: &mut Command| {
+            c.stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !ok(Command::new("truncate").arg("-s").arg(format!("{mb}M")).arg(&img))
+            || !ok(Command::new("mkfs.ext4").arg("-q").arg(&img))
+            || !ok(Command::new("mount").arg("-o").arg("loop").arg(&img).arg(mnt.path()))
+        {
+            return None;
+        }
+        Some(SmallDisk { mnt, _img: img_dir })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.mnt.path()).status();
+    }
+}
+
+#[test]
+fn disk_full_refuses_writes_keeps_reads_and_recovers() {
+    let Some(disk) = SmallDisk::new(8) else {
+        eprintln!("disk_full test not run: cannot mount a loop device here (needs root and /dev/loop*)");
+        return;
+    };
+    let data = disk.mnt.path().join("data");
+    let args = ["--shards", "1", "--fsync", "always"];
+    let mut o = Orbit::start_in(&data, &args);
+    let mut c = o.client();
+    q(&mut c, &["SET", "before", "ok"]);
+    // Fill the file system.
+    let filler = disk.mnt.path().join("filler");
+    let _ = Command::new("dd")
+        .arg("if=/dev/zero")
+        .arg(format!("of={}", filler.display()))
+        .args(["bs=1M", "count=16"])
+        .stderr(Stdio::null())
+        .status();
+    let big = "x".repeat(300_000);
+    // The write that hits the full disk is not acknowledged (error or closed connection)...
+    let first = redis::cmd("SET").arg("big").arg(&big).query::<String>(&mut c);
+    assert!(first.is_err(), "a write to a full disk was acknowledged");
+    // ... later writes get -MISCONF, reads keep working.
+    let mut c = o.client();
+    let err = redis::cmd("SET")
+        .arg("small")
+        .arg("1")
+        .query::<String>(&mut c)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("MISCONF") && err.to_string().contains("No space left"),
+        "{err}"
+    );
+    assert_eq!(redis::cmd("GET").arg("before").query::<String>(&mut c).unwrap(), "ok");
+    // Space comes back: the log retries (once a second) and writes are accepted again.
+    std::fs::remove_file(&filler).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match redis::cmd("SET").arg("after").arg("yes").query::<String>(&mut c) {
+            Ok(_) => break,
+            Err(e) if e.to_string().contains("MISCONF") && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            Err(e) => panic!("writes not accepted again: {e}"),
+        }
+    }
+    drop(c);
+    o.terminate(Duration::from_secs(10)).unwrap();
+    let o = Orbit::start_in(&data, &args);
+    let mut c = o.client();
+    assert_eq!(redis::cmd("GET").arg("before").query::<String>(&mut c).unwrap(), "ok");
+    assert_eq!(redis::cmd("GET").arg("after").query::<String>(&mut c).unwrap(), "yes");
+    drop(c);
+    drop(o);
 }

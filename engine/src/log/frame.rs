@@ -313,7 +313,7 @@ mod tests {
         for byte in 0..last {
             let mut b = buf.clone();
             b[byte] ^= 1 << (byte % 8);
-            let frame_start = *starts.iter().filter(|&&s| s <= byte).next_back().unwrap();
+            let frame_start = *starts.iter().rfind(|&&s| s <= byte).unwrap();
             let (frames, end) = collect(&b);
             assert_eq!(
                 frames.len(),

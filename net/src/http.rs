@@ -105,6 +105,9 @@ struct ShardMetrics {
     stats: stats::Stats,
     shard_stats: orbit_shards::state::ShardStats,
     parked_keys: usize,
+    wal: orbit_shards::wal::WalStats,
+    snapshot_running: bool,
+    snapshot_last_keys: u64,
 }
 
 /// Gathers every shard's counters over the mesh, publishes them through the `metrics`
@@ -120,6 +123,9 @@ pub async fn render_metrics() -> String {
         stats: stats::snapshot(),
         shard_stats: s.stats.clone(),
         parked_keys: s.waiters.keys(),
+        wal: s.wal.stats.clone(),
+        snapshot_running: s.snapshot.running,
+        snapshot_last_keys: s.snapshot.last_keys,
     })
     .await
     .unwrap_or_default();
@@ -137,6 +143,15 @@ pub async fn render_metrics() -> String {
             .absolute(m.shard_stats.cross_shard_received);
         metrics::counter!("orbit_expired_keys_total", "shard" => shard.clone()).absolute(m.shard_stats.expired_keys);
         metrics::counter!("orbit_evicted_keys_total", "shard" => shard.clone()).absolute(m.shard_stats.evicted_keys);
+        metrics::counter!("orbit_log_bytes_total", "shard" => shard.clone()).absolute(m.wal.bytes);
+        metrics::counter!("orbit_log_records_total", "shard" => shard.clone()).absolute(m.wal.records);
+        metrics::counter!("orbit_log_fsyncs_total", "shard" => shard.clone()).absolute(m.wal.fsyncs);
+        // Group commit: records per write round = records_total / group_commits_total.
+        metrics::counter!("orbit_log_group_commits_total", "shard" => shard.clone()).absolute(m.wal.commits);
+        metrics::gauge!("orbit_log_group_commit_max_records", "shard" => shard.clone()).set(m.wal.max_batch_records as f64);
+        metrics::counter!("orbit_log_write_errors_total", "shard" => shard.clone()).absolute(m.wal.write_errors);
+        metrics::gauge!("orbit_snapshot_running", "shard" => shard.clone()).set(if m.snapshot_running { 1.0 } else { 0.0 });
+        metrics::gauge!("orbit_snapshot_last_keys", "shard" => shard.clone()).set(m.snapshot_last_keys as f64);
         for (name, c) in &m.stats.commands {
             metrics::counter!("orbit_commands_total", "shard" => shard.clone(), "cmd" => *name).absolute(c.calls);
             metrics::counter!("orbit_command_errors_total", "shard" => shard.clone(), "cmd" => *name)

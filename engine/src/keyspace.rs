@@ -607,7 +607,7 @@ mod tests {
         }
         let (sampled, expired) = db.active_expire(20, 20, &mut rng);
         assert_eq!(sampled, 20);
-        assert!(expired >= 1 && expired <= 20);
+        assert!((1..=20).contains(&expired));
         assert_eq!(db.len(), 100 - expired);
     }
 

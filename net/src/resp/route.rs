@@ -104,7 +104,7 @@ async fn mget(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usize) -
 
 /// Commands of key/value pairs (MSET): each shard gets its pairs.
 async fn split_ok(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usize, step: usize) -> Reply {
-    if (args.len() - 1) % step != 0 {
+    if !(args.len() - 1).is_multiple_of(step) {
         return Reply::err(orbit_engine::reply::errors::wrong_args(spec.name));
     }
     let groups = group(args, (1..args.len()).step_by(step), n);

@@ -35,7 +35,7 @@ pub async fn slowlog(a: &[Bytes]) -> Reply {
         let per_shard: Vec<Vec<SlowEntry>> =
             mesh::run_on_all(|_| stats::with(|s| s.slowlog.iter().cloned().collect())).await.unwrap_or_default();
         let mut all: Vec<SlowEntry> = per_shard.into_iter().flatten().collect();
-        all.sort_by(|x, y| y.id.cmp(&x.id));
+        all.sort_by_key(|e| std::cmp::Reverse(e.id));
         if count >= 0 {
             all.truncate(count as usize);
         }

@@ -40,12 +40,7 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(value: Value) -> Entry {
-        Entry {
-            value,
-            expire_at_ms: None,
-            access_s: 0,
-            snap_mark: 0,
-        }
+        Entry { value, expire_at_ms: None, access_s: 0, snap_mark: 0 }
     }
 }
 
@@ -89,10 +84,7 @@ macro_rules! typed_accessors {
         pub fn $get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<&$ty>, WrongType> {
             match self.get(key, now_ms) {
                 None => Ok(None),
-                Some(Entry {
-                    value: Value::$variant(v),
-                    ..
-                }) => Ok(Some(v)),
+                Some(Entry { value: Value::$variant(v), .. }) => Ok(Some(v)),
                 Some(_) => Err(WrongType),
             }
         }
@@ -100,10 +92,7 @@ macro_rules! typed_accessors {
         pub fn $get_mut(&mut self, key: &[u8], now_ms: u64) -> Result<Option<&mut $ty>, WrongType> {
             match self.get_mut(key, now_ms) {
                 None => Ok(None),
-                Some(Entry {
-                    value: Value::$variant(v),
-                    ..
-                }) => Ok(Some(v)),
+                Some(Entry { value: Value::$variant(v), .. }) => Ok(Some(v)),
                 Some(_) => Err(WrongType),
             }
         }
@@ -298,13 +287,8 @@ impl Db {
     /// [`Db::capture_step`] then writes out. `origin` is the database's index now.
     pub fn begin_capture(&mut self, id: u32, origin: usize) {
         debug_assert!(id != 0);
-        self.capture = Some(Box::new(Capture {
-            id,
-            origin,
-            cursor: self.map.len(),
-            preimages: Vec::new(),
-            detached: Vec::new(),
-        }));
+        self.capture =
+            Some(Box::new(Capture { id, origin, cursor: self.map.len(), preimages: Vec::new(), detached: Vec::new() }));
     }
 
     /// Ends the capture (the snapshot is complete or abandoned).
@@ -360,10 +344,7 @@ impl Db {
 
     /// All live keys, expired ones skipped (not deleted).
     pub fn keys(&self, now_ms: u64) -> impl Iterator<Item = &Key> {
-        self.map
-            .iter()
-            .filter(move |(_, e)| !Self::is_expired(e, now_ms))
-            .map(|(k, _)| k)
+        self.map.iter().filter(move |(_, e)| !Self::is_expired(e, now_ms)).map(|(k, _)| k)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &Entry)> {
@@ -427,10 +408,7 @@ impl Db {
                 if self.expires.is_empty() {
                     break;
                 }
-                let k = self
-                    .expires
-                    .get_index(rng.gen_range(0..self.expires.len()))
-                    .expect("in range");
+                let k = self.expires.get_index(rng.gen_range(0..self.expires.len())).expect("in range");
                 if let Some(e) = self.map.get(k) {
                     out.push((k.clone(), e.clone_header()));
                 }
@@ -488,11 +466,7 @@ impl Default for Keyspace {
 
 impl Keyspace {
     pub fn new() -> Keyspace {
-        Keyspace {
-            dbs: (0..DATABASES).map(|_| Db::default()).collect(),
-            ready_keys: Vec::new(),
-            dirty: 0,
-        }
+        Keyspace { dbs: (0..DATABASES).map(|_| Db::default()).collect(), ready_keys: Vec::new(), dirty: 0 }
     }
 
     pub fn db(&mut self, i: usize) -> &mut Db {
@@ -528,10 +502,7 @@ impl Keyspace {
 
 /// Unix time in milliseconds.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -659,10 +630,7 @@ mod tests {
             }
             db.end_capture();
             assert_eq!(got.len(), expected.len(), "round {round}");
-            assert!(
-                got == expected,
-                "round {round}: snapshot differs from the state at its start"
-            );
+            assert!(got == expected, "round {round}: snapshot differs from the state at its start");
         }
     }
 }

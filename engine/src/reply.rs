@@ -144,10 +144,6 @@ pub mod errors {
     }
 
     pub fn unknown_subcommand(sub: &[u8], cmd: &str) -> String {
-        format!(
-            "ERR unknown subcommand '{}'. Try {} HELP.",
-            String::from_utf8_lossy(sub),
-            cmd.to_ascii_uppercase()
-        )
+        format!("ERR unknown subcommand '{}'. Try {} HELP.", String::from_utf8_lossy(sub), cmd.to_ascii_uppercase())
     }
 }

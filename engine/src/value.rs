@@ -59,10 +59,7 @@ pub struct SetValue {
 
 impl SetValue {
     pub fn with_capacity(n: usize) -> SetValue {
-        SetValue {
-            set: IndexSet::with_capacity_and_hasher(n, FastBuild::default()),
-            hashtable: false,
-        }
+        SetValue { set: IndexSet::with_capacity_and_hasher(n, FastBuild::default()), hashtable: false }
     }
 
     /// `setTypeAdd`: true if `m` was new.
@@ -164,20 +161,13 @@ impl StrValue {
 
     /// A string made by `createStringObject` (INCRBYFLOAT results): embstr or raw by length.
     pub fn created(bytes: Vec<u8>) -> StrValue {
-        let enc = if bytes.len() <= EMBSTR_MAX_BYTES {
-            StrEncoding::Embstr
-        } else {
-            StrEncoding::Raw
-        };
+        let enc = if bytes.len() <= EMBSTR_MAX_BYTES { StrEncoding::Embstr } else { StrEncoding::Raw };
         StrValue { bytes, enc }
     }
 
     /// A string built in place (SETRANGE, SETBIT, BITOP, HyperLogLogs): raw.
     pub fn raw(bytes: Vec<u8>) -> StrValue {
-        StrValue {
-            bytes,
-            enc: StrEncoding::Raw,
-        }
+        StrValue { bytes, enc: StrEncoding::Raw }
     }
 
     /// An integer result (INCR family): `createStringObjectFromLongLongForValue`.
@@ -186,25 +176,14 @@ impl StrValue {
     }
 
     fn from_int_bytes(n: i64, bytes: Vec<u8>) -> StrValue {
-        let enc = if (0..SHARED_INTEGERS).contains(&n) {
-            StrEncoding::SharedInt
-        } else {
-            StrEncoding::Int
-        };
+        let enc = if (0..SHARED_INTEGERS).contains(&n) { StrEncoding::SharedInt } else { StrEncoding::Int };
         StrValue { bytes, enc }
     }
 
     /// A copy as COPY makes it (`dupStringObject`): same encoding, but never shared.
     pub fn duplicate(&self) -> StrValue {
-        let enc = if self.enc == StrEncoding::SharedInt {
-            StrEncoding::Int
-        } else {
-            self.enc
-        };
-        StrValue {
-            bytes: self.bytes.clone(),
-            enc,
-        }
+        let enc = if self.enc == StrEncoding::SharedInt { StrEncoding::Int } else { self.enc };
+        StrValue { bytes: self.bytes.clone(), enc }
     }
 
     pub fn encoding(&self) -> StrEncoding {

@@ -54,7 +54,9 @@ async fn handle(mut stream: TcpStream) {
             Ok(n) => head.extend_from_slice(&buf[..n]),
         }
         if head.len() > MAX_REQUEST_HEAD_BYTES {
-            let _ = respond(&mut stream, "431 Request Header Fields Too Large", "text/plain", "request head too large\n").await;
+            let _ =
+                respond(&mut stream, "431 Request Header Fields Too Large", "text/plain", "request head too large\n")
+                    .await;
             return;
         }
     }
@@ -134,11 +136,13 @@ pub async fn render_metrics() -> String {
         metrics::gauge!("orbit_connections", "shard" => shard.clone()).set(m.connections as f64);
         metrics::gauge!("orbit_keys", "shard" => shard.clone()).set(m.keys as f64);
         metrics::gauge!("orbit_blocked_keys", "shard" => shard.clone()).set(m.parked_keys as f64);
-        metrics::counter!("orbit_connections_received_total", "shard" => shard.clone()).absolute(m.stats.total_connections);
+        metrics::counter!("orbit_connections_received_total", "shard" => shard.clone())
+            .absolute(m.stats.total_connections);
         metrics::counter!("orbit_net_input_bytes_total", "shard" => shard.clone()).absolute(m.stats.net_input_bytes);
         metrics::counter!("orbit_net_output_bytes_total", "shard" => shard.clone()).absolute(m.stats.net_output_bytes);
         metrics::counter!("orbit_error_replies_total", "shard" => shard.clone()).absolute(m.stats.error_replies);
-        metrics::counter!("orbit_cross_shard_sent_total", "shard" => shard.clone()).absolute(m.shard_stats.cross_shard_sent);
+        metrics::counter!("orbit_cross_shard_sent_total", "shard" => shard.clone())
+            .absolute(m.shard_stats.cross_shard_sent);
         metrics::counter!("orbit_cross_shard_received_total", "shard" => shard.clone())
             .absolute(m.shard_stats.cross_shard_received);
         metrics::counter!("orbit_expired_keys_total", "shard" => shard.clone()).absolute(m.shard_stats.expired_keys);
@@ -148,9 +152,14 @@ pub async fn render_metrics() -> String {
         metrics::counter!("orbit_log_fsyncs_total", "shard" => shard.clone()).absolute(m.wal.fsyncs);
         // Group commit: records per write round = records_total / group_commits_total.
         metrics::counter!("orbit_log_group_commits_total", "shard" => shard.clone()).absolute(m.wal.commits);
-        metrics::gauge!("orbit_log_group_commit_max_records", "shard" => shard.clone()).set(m.wal.max_batch_records as f64);
+        metrics::gauge!("orbit_log_group_commit_max_records", "shard" => shard.clone())
+            .set(m.wal.max_batch_records as f64);
         metrics::counter!("orbit_log_write_errors_total", "shard" => shard.clone()).absolute(m.wal.write_errors);
-        metrics::gauge!("orbit_snapshot_running", "shard" => shard.clone()).set(if m.snapshot_running { 1.0 } else { 0.0 });
+        metrics::gauge!("orbit_snapshot_running", "shard" => shard.clone()).set(if m.snapshot_running {
+            1.0
+        } else {
+            0.0
+        });
         metrics::gauge!("orbit_snapshot_last_keys", "shard" => shard.clone()).set(m.snapshot_last_keys as f64);
         for (name, c) in &m.stats.commands {
             metrics::counter!("orbit_commands_total", "shard" => shard.clone(), "cmd" => *name).absolute(c.calls);

@@ -173,19 +173,14 @@ impl Config {
         }
         let log_level = args.log_level.or(file.log_level).unwrap_or_else(|| "info".into());
         if !["error", "warn", "info", "debug", "trace"].contains(&log_level.as_str()) {
-            return Err(ConfigError(format!(
-                "log-level: '{log_level}' is not one of error, warn, info, debug, trace"
-            )));
+            return Err(ConfigError(format!("log-level: '{log_level}' is not one of error, warn, info, debug, trace")));
         }
         let maxmemory = match args.maxmemory.or(file.maxmemory) {
             Some(v) => orbit_net::resp::commands::config::parse_memory(&v)
                 .ok_or_else(|| ConfigError(format!("maxmemory: '{v}' is not a memory size (e.g. 100mb)")))?,
             None => 0,
         };
-        let policy = args
-            .maxmemory_policy
-            .or(file.maxmemory_policy)
-            .unwrap_or_else(|| "noeviction".into());
+        let policy = args.maxmemory_policy.or(file.maxmemory_policy).unwrap_or_else(|| "noeviction".into());
         let maxmemory_policy = orbit_net::server::EvictionPolicy::parse(&policy)
             .ok_or_else(|| ConfigError(format!("maxmemory-policy: '{policy}' is not a known policy")))?;
         let size = |name: &str, v: Option<String>, default: u64| -> Result<u64, ConfigError> {
@@ -197,15 +192,10 @@ impl Config {
         };
         let log_file_bytes = size("log-file-size", args.log_file_size.or(file.log_file_size), 64 << 20)?;
         if log_file_bytes < 4096 {
-            return Err(ConfigError(format!(
-                "log-file-size: {log_file_bytes} is below the minimum of 4kb"
-            )));
+            return Err(ConfigError(format!("log-file-size: {log_file_bytes} is below the minimum of 4kb")));
         }
-        let snapshot_log_bytes = size(
-            "snapshot-log-size",
-            args.snapshot_log_size.or(file.snapshot_log_size),
-            256 << 20,
-        )?;
+        let snapshot_log_bytes =
+            size("snapshot-log-size", args.snapshot_log_size.or(file.snapshot_log_size), 256 << 20)?;
         Ok(Config {
             bind,
             redis_port,
@@ -235,33 +225,15 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("o.toml");
         std::fs::write(&f, "redis-port = 7000\nshards = 3\nfsync = \"always\"\n").unwrap();
-        let args = ServeArgs {
-            config: Some(f.clone()),
-            shards: Some(2),
-            ..Default::default()
-        };
+        let args = ServeArgs { config: Some(f.clone()), shards: Some(2), ..Default::default() };
         let c = Config::resolve(args, 8).unwrap();
         assert_eq!(c.redis_port, 7000);
         assert_eq!(c.shards, 2);
         assert_eq!(c.fsync, Fsync::Always);
         std::fs::write(&f, "redis-prot = 7000\n").unwrap();
-        let err = Config::resolve(
-            ServeArgs {
-                config: Some(f),
-                ..Default::default()
-            },
-            8,
-        )
-        .unwrap_err();
+        let err = Config::resolve(ServeArgs { config: Some(f), ..Default::default() }, 8).unwrap_err();
         assert!(err.0.contains("redis-prot"), "{}", err.0);
-        let err = Config::resolve(
-            ServeArgs {
-                log_level: Some("loud".into()),
-                ..Default::default()
-            },
-            8,
-        )
-        .unwrap_err();
+        let err = Config::resolve(ServeArgs { log_level: Some("loud".into()), ..Default::default() }, 8).unwrap_err();
         assert!(err.0.starts_with("log-level"));
     }
 }

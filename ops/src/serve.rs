@@ -84,9 +84,7 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
     };
     let n = cfg.shards;
     let cpus = rt::available_cpus();
-    let ends = Arc::new(std::sync::Mutex::new(
-        mesh::build(n).into_iter().map(Some).collect::<Vec<_>>(),
-    ));
+    let ends = Arc::new(std::sync::Mutex::new(mesh::build(n).into_iter().map(Some).collect::<Vec<_>>()));
     let listening = Arc::new(AtomicUsize::new(0));
     let data_dir = cfg.data_dir.clone();
     orbit_net::resp::commands::info::mark_start();

@@ -26,11 +26,7 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn reply(reply: Reply) -> Outcome {
-        Outcome {
-            reply,
-            block_ms: None,
-            durable: None,
-        }
+        Outcome { reply, block_ms: None, durable: None }
     }
 }
 
@@ -91,9 +87,7 @@ pub fn run(shard: &mut Shard, spec: &'static CommandSpec, db: usize, args: &[Byt
     let mut durable = None;
     if shard.keyspace.dirty != dirty_before && shard.wal.enabled() {
         let seq = match rewrite {
-            Some(records) => records
-                .iter()
-                .fold(0, |_, argv| shard.wal.append_command(db, now, argv)),
+            Some(records) => records.iter().fold(0, |_, argv| shard.wal.append_command(db, now, argv)),
             None => shard.wal.append_command(db, now, args),
         };
         durable = shard.wal.ticket(shard.id, seq);
@@ -105,11 +99,7 @@ pub fn run(shard: &mut Shard, spec: &'static CommandSpec, db: usize, args: &[Byt
         }
     }
     wake_ready(shard);
-    Outcome {
-        reply,
-        block_ms,
-        durable,
-    }
+    Outcome { reply, block_ms, durable }
 }
 
 /// Wakes one parked client per key that received elements.

@@ -70,13 +70,10 @@ pub fn write_layout(data_dir: &Path, layout: Layout) -> Result<(), String> {
     let path = data_dir.join(LAYOUT_FILE);
     let io = |e: std::io::Error| format!("{}: {e}", tmp.display());
     let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(format!("shards {}\nepoch {}\n", layout.shards, layout.epoch).as_bytes())
-        .map_err(io)?;
+    f.write_all(format!("shards {}\nepoch {}\n", layout.shards, layout.epoch).as_bytes()).map_err(io)?;
     f.sync_all().map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)?;
-    std::fs::File::open(data_dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    std::fs::File::open(data_dir).and_then(|d| d.sync_all()).map_err(|e| format!("{}: {e}", data_dir.display()))?;
     Ok(())
 }
 
@@ -135,19 +132,16 @@ pub fn has_data(data_dir: &Path) -> bool {
     let Ok(rd) = std::fs::read_dir(data_dir) else {
         return false;
     };
-    rd.flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("shard-"))
-        .any(|d| {
-            std::fs::read_dir(d.path())
-                .map(|files| {
-                    files.flatten().any(|f| {
-                        let n = f.file_name().to_string_lossy().to_string();
-                        (n.starts_with("wal-") && n.ends_with(".log"))
-                            || (n.starts_with("snap-") && n.ends_with(".snap"))
-                    })
+    rd.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("shard-")).any(|d| {
+        std::fs::read_dir(d.path())
+            .map(|files| {
+                files.flatten().any(|f| {
+                    let n = f.file_name().to_string_lossy().to_string();
+                    (n.starts_with("wal-") && n.ends_with(".log")) || (n.starts_with("snap-") && n.ends_with(".snap"))
                 })
-                .unwrap_or(false)
-        })
+            })
+            .unwrap_or(false)
+    })
 }
 
 /// What recovering one shard folder found.
@@ -208,12 +202,10 @@ async fn scan_file(
         let pos = base + buf.len() as u64;
         if buf.len() < want && pos < size {
             let n = (want - buf.len()).min((size - pos) as usize);
-            file.seek(SeekFrom::Start(pos))
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            file.seek(SeekFrom::Start(pos)).map_err(|e| format!("{}: {e}", path.display()))?;
             let start = buf.len();
             buf.resize(start + n, 0);
-            file.read_exact(&mut buf[start..])
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            file.read_exact(&mut buf[start..]).map_err(|e| format!("{}: {e}", path.display()))?;
         }
         let at_eof = base + buf.len() as u64 >= size;
         let mut next = expect;
@@ -227,14 +219,8 @@ async fn scan_file(
             return Ok((
                 match end {
                     End::Clean { offset } => End::Clean { offset: b + offset },
-                    End::Torn { offset, reason } => End::Torn {
-                        offset: b + offset,
-                        reason,
-                    },
-                    End::Corrupt { offset, reason } => End::Corrupt {
-                        offset: b + offset,
-                        reason,
-                    },
+                    End::Torn { offset, reason } => End::Torn { offset: b + offset, reason },
+                    End::Corrupt { offset, reason } => End::Corrupt { offset: b + offset, reason },
                 },
                 size,
             ));
@@ -287,10 +273,7 @@ async fn load_snapshot(path: &Path, ks: &mut Keyspace) -> Result<(u64, u64, u64)
         return Err(format!("snapshot {}: empty", path.display()));
     };
     if end_keys != Some(keys) {
-        return Err(format!(
-            "snapshot {}: incomplete ({keys} keys, end record says {end_keys:?})",
-            path.display()
-        ));
+        return Err(format!("snapshot {}: incomplete ({keys} keys, end record says {end_keys:?})", path.display()));
     }
     Ok((begin.covers_seq, keys, size))
 }
@@ -407,12 +390,7 @@ pub async fn recover_dir(dir: &Path, epoch: u64, mode: Mode) -> Result<Recovered
     }
     report.expired_on_load = ks.purge_expired(now_ms());
     report.elapsed = started.elapsed();
-    Ok(Recovered {
-        keyspace: ks,
-        last_seq: last,
-        logs: keep,
-        report,
-    })
+    Ok(Recovered { keyspace: ks, last_seq: last, logs: keep, report })
 }
 
 /// A start-up barrier across shards (re-sharding steps). Gives up when shutdown is requested
@@ -425,10 +403,7 @@ pub struct Barrier {
 
 impl Barrier {
     pub fn new(shards: usize) -> Arc<Barrier> {
-        Arc::new(Barrier {
-            count: AtomicUsize::new(0),
-            shards,
-        })
+        Arc::new(Barrier { count: AtomicUsize::new(0), shards })
     }
 
     /// Waits until every shard has arrived at step `step` (0, 1, ...).
@@ -492,18 +467,8 @@ impl StartPlan {
             }
             Some(l) if l.shards == shards => (None, l),
             Some(l) => {
-                tracing::info!(
-                    from = l.shards,
-                    to = shards,
-                    "shard count changed: re-sharding the data directory"
-                );
-                (
-                    Some(l),
-                    Layout {
-                        shards,
-                        epoch: l.epoch + 1,
-                    },
-                )
+                tracing::info!(from = l.shards, to = shards, "shard count changed: re-sharding the data directory");
+                (Some(l), Layout { shards, epoch: l.epoch + 1 })
             }
         };
         Ok(StartPlan {
@@ -543,10 +508,7 @@ async fn remove_extra_dirs(plan: &StartPlan) -> Result<(), String> {
         }
         let files = list_dir(&ent.path(), plan.layout.epoch)?;
         if !files.logs.is_empty() || !files.snapshots.is_empty() {
-            return Err(format!(
-                "{} holds files of the current layout but is beyond --shards",
-                ent.path().display()
-            ));
+            return Err(format!("{} holds files of the current layout but is beyond --shards", ent.path().display()));
         }
         remove_all(&files.stale).await?;
         // The probe file and any leftovers go with the folder.
@@ -563,9 +525,7 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
     let (ks, last_seq, logs) = match plan.reshard_from {
         None => {
             let mode = if plan.repair { Mode::Repair } else { Mode::Normal };
-            let r = recover_dir(&dir, plan.layout.epoch, mode)
-                .await
-                .map_err(|e| format!("shard {id}: {e}"))?;
+            let r = recover_dir(&dir, plan.layout.epoch, mode).await.map_err(|e| format!("shard {id}: {e}"))?;
             log_report(id, &r.report);
             remove_all(&list_dir(&dir, plan.layout.epoch)?.stale).await?;
             if id == 0 {
@@ -577,15 +537,8 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
             let started = Instant::now();
             // Leftovers of an earlier attempt that did not commit its layout.
             let mine = list_dir(&dir, plan.layout.epoch)?;
-            remove_all(
-                &mine
-                    .snapshots
-                    .iter()
-                    .chain(mine.logs.iter())
-                    .map(|(_, p)| p.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .await?;
+            remove_all(&mine.snapshots.iter().chain(mine.logs.iter()).map(|(_, p)| p.clone()).collect::<Vec<_>>())
+                .await?;
             let mut ks = Keyspace::new();
             for j in 0..old.shards {
                 let r = recover_dir(&shard_dir(&plan.data_dir, j), old.epoch, Mode::ReadOnly)
@@ -606,9 +559,7 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
                 covers_seq: 0,
                 created_ms: now_ms(),
             };
-            crate::snapshot::write_keyspace(&dir, begin, &ks)
-                .await
-                .map_err(|e| format!("re-sharding: {e}"))?;
+            crate::snapshot::write_keyspace(&dir, begin, &ks).await.map_err(|e| format!("re-sharding: {e}"))?;
             plan.barrier.wait(0).await?;
             if id == 0 {
                 write_layout(&plan.data_dir, plan.layout)?;

@@ -89,10 +89,7 @@ const IO_MEMORY_BYTES: usize = 2 * 1024 * 1024;
 
 /// Raises RLIMIT_MEMLOCK so glommio can register its I/O memory. Returns the limit in force.
 pub fn raise_memlock() -> Result<u64> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes into the struct we pass; no other memory is touched.
     if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } != 0 {
         return Err(Error::Io(std::io::Error::last_os_error()));
@@ -101,17 +98,11 @@ pub fn raise_memlock() -> Result<u64> {
         return Ok(lim.rlim_cur);
     }
     let want = WANT_MEMLOCK_BYTES;
-    let mut new = libc::rlimit {
-        rlim_cur: want,
-        rlim_max: lim.rlim_max.max(want),
-    };
+    let mut new = libc::rlimit { rlim_cur: want, rlim_max: lim.rlim_max.max(want) };
     // SAFETY: setrlimit only reads the struct.
     if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &new) } != 0 {
         // Not privileged to raise the hard limit: raise the soft one as far as allowed.
-        new = libc::rlimit {
-            rlim_cur: lim.rlim_max.min(want),
-            rlim_max: lim.rlim_max,
-        };
+        new = libc::rlimit { rlim_cur: lim.rlim_max.min(want), rlim_max: lim.rlim_max };
         // SAFETY: as above.
         if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &new) } != 0 {
             new.rlim_cur = lim.rlim_cur;
@@ -135,9 +126,7 @@ pub fn available_cpus() -> Vec<usize> {
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
-            let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-                .filter(|&c| libc::CPU_ISSET(c, &set))
-                .collect();
+            let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect();
             if !cpus.is_empty() {
                 return cpus;
             }
@@ -233,13 +222,9 @@ pub async fn probe_dma(dir: &Path) -> Result<()> {
     if std::fs::metadata(&path).map(|m| m.len() < 4096).unwrap_or(true) {
         std::fs::write(&path, vec![0xA5u8; 4096])?;
     }
-    let f = glommio::io::DmaFile::open(&path)
-        .await
-        .map_err(|e| Error::Start(format!("{}: {e}", path.display())))?;
+    let f = glommio::io::DmaFile::open(&path).await.map_err(|e| Error::Start(format!("{}: {e}", path.display())))?;
     let _ = f.read_at_aligned(0, 4096).await;
-    f.close()
-        .await
-        .map_err(|e| Error::Start(format!("{}: {e}", path.display())))?;
+    f.close().await.map_err(|e| Error::Start(format!("{}: {e}", path.display())))?;
     Ok(())
 }
 
@@ -312,10 +297,7 @@ impl DmaFile {
 
     /// Opens an existing file read-only.
     pub async fn open(path: &Path) -> std::io::Result<DmaFile> {
-        glommio::io::DmaFile::open(path)
-            .await
-            .map(DmaFile)
-            .map_err(|e| io_err(path, e))
+        glommio::io::DmaFile::open(path).await.map(DmaFile).map_err(|e| io_err(path, e))
     }
 
     /// Opens an existing file for reading and writing (repair truncates with it).
@@ -391,10 +373,7 @@ pub struct DmaStreamWriter(glommio::io::DmaStreamWriter);
 impl DmaStreamWriter {
     pub fn new(file: DmaFile) -> DmaStreamWriter {
         DmaStreamWriter(
-            glommio::io::DmaStreamWriterBuilder::new(file.0)
-                .with_buffer_size(1 << 20)
-                .with_write_behind(2)
-                .build(),
+            glommio::io::DmaStreamWriterBuilder::new(file.0).with_buffer_size(1 << 20).with_write_behind(2).build(),
         )
     }
 

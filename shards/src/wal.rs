@@ -91,11 +91,7 @@ impl WalStats {
     }
 
     pub fn summary(&self) -> String {
-        let avg = if self.commits > 0 {
-            self.records as f64 / self.commits as f64
-        } else {
-            0.0
-        };
+        let avg = if self.commits > 0 { self.records as f64 / self.commits as f64 } else { 0.0 };
         format!(
             "commits={} fsyncs={} records={} bytes={} avg_batch={avg:.2} max_batch={} histogram(1,2-3,4-7,8-15,16-31,32-63,64-127,128+)={:?}",
             self.commits, self.fsyncs, self.records, self.bytes, self.max_batch_records, self.batch_histogram
@@ -130,23 +126,13 @@ struct Queue {
 impl Queue {
     fn open_file(&mut self) {
         let seq = self.next_seq;
-        self.chunks.push_back(Chunk {
-            new_file: Some(seq),
-            data: Vec::with_capacity(4096),
-            records: 0,
-            last_seq: seq,
-        });
+        self.chunks.push_back(Chunk { new_file: Some(seq), data: Vec::with_capacity(4096), records: 0, last_seq: seq });
         self.file_bytes = 0;
     }
 
     fn push_frame(&mut self, kind: Kind, body: &[u8]) -> u64 {
         if self.chunks.is_empty() {
-            self.chunks.push_back(Chunk {
-                new_file: None,
-                data: Vec::with_capacity(4096),
-                records: 0,
-                last_seq: 0,
-            });
+            self.chunks.push_back(Chunk { new_file: None, data: Vec::with_capacity(4096), records: 0, last_seq: 0 });
         }
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -195,13 +181,7 @@ impl Wal {
             shard: 0,
             shards: 1,
             enc: Encoder::new(),
-            q: Queue {
-                chunks: VecDeque::new(),
-                pending_bytes: 0,
-                next_seq: 1,
-                file_bytes: 0,
-                waker: None,
-            },
+            q: Queue { chunks: VecDeque::new(), pending_bytes: 0, next_seq: 1, file_bytes: 0, waker: None },
             written_seq: 0,
             synced_seq: 0,
             waiters: Vec::new(),
@@ -247,12 +227,7 @@ impl Wal {
 
     fn start_file(&mut self) {
         let Some(cfg) = &self.cfg else { return };
-        let header = LogHeader {
-            shard: self.shard,
-            shards: self.shards,
-            epoch: cfg.epoch,
-            created_ms: now_ms(),
-        };
+        let header = LogHeader { shard: self.shard, shards: self.shards, epoch: cfg.epoch, created_ms: now_ms() };
         self.q.open_file();
         let body = self.enc.log_header(&header);
         self.q.push_frame(Kind::LogHeader, body);
@@ -376,15 +351,11 @@ pub async fn wait(t: Ticket) -> Result<(), String> {
     let rx = if t.shard == me {
         state::with_shard(|s| s.wal.waiter(t.seq, false))
     } else {
-        crate::mesh::run_on(t.shard, move |s| s.wal.waiter(t.seq, false))
-            .await
-            .map_err(|e| format!("ERR {e}"))?
+        crate::mesh::run_on(t.shard, move |s| s.wal.waiter(t.seq, false)).await.map_err(|e| format!("ERR {e}"))?
     };
     match rx {
         None => Ok(()),
-        Some(rx) => rx
-            .await
-            .unwrap_or_else(|_| Err("ERR the log stopped before the write was durable".into())),
+        Some(rx) => rx.await.unwrap_or_else(|_| Err("ERR the log stopped before the write was durable".into())),
     }
 }
 
@@ -455,13 +426,7 @@ impl OpenLog {
         let file = DmaFile::create(&path).await?;
         // The new name must survive a crash before anything in it is acknowledged.
         rt::sync_dir(dir).await?;
-        Ok(OpenLog {
-            file,
-            path,
-            len: 0,
-            tail: Vec::new(),
-            unsynced: false,
-        })
+        Ok(OpenLog { file, path, len: 0, tail: Vec::new(), unsynced: false })
     }
 
     /// Appends `data`: one aligned write from the start of the partial last block.

@@ -83,7 +83,14 @@ impl Orbit {
         let tmp = tempfile::tempdir().expect("temp dir");
         // The data dir inside the temp dir, so the log beside it is cleaned up too.
         let dir = tmp.path().join("data");
-        let mut o = Orbit { child: None, port: 0, http_port: 0, dir, _tmp: Some(tmp), args: extra.iter().map(|s| s.to_string()).collect() };
+        let mut o = Orbit {
+            child: None,
+            port: 0,
+            http_port: 0,
+            dir,
+            _tmp: Some(tmp),
+            args: extra.iter().map(|s| s.to_string()).collect(),
+        };
         o.spawn();
         o
     }

@@ -17,27 +17,18 @@ fn env_u64(name: &str) -> Option<u64> {
 
 /// A seed per family, so families can be rerun alone with the same sequence.
 fn family_seed(base: u64, name: &str) -> u64 {
-    name.bytes().fold(base ^ 0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
+    name.bytes().fold(base ^ 0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 fn run(label: &str, family: fn(&mut Gen) -> Cmd, default_count: usize, resp3: bool) {
     let base = env_u64("ORBIT_DIFF_SEED").unwrap_or(DEFAULT_SEED);
-    let count = env_u64("ORBIT_DIFF_COMMANDS")
-        .map(|c| c as usize)
-        .unwrap_or(default_count);
+    let count = env_u64("ORBIT_DIFF_COMMANDS").map(|c| c as usize).unwrap_or(default_count);
     let seed = family_seed(base, label);
     let redis = RealRedis::start().expect("redis-server must be installed for the differential test");
     let two = Orbit::start(&["--shards", "2"]);
     let one = Orbit::start(&["--shards", "1"]);
-    let mut diff = Diff::new(
-        label,
-        seed,
-        redis.port,
-        &[("orbit --shards 2", two.port), ("orbit --shards 1", one.port)],
-        resp3,
-    );
+    let mut diff =
+        Diff::new(label, seed, redis.port, &[("orbit --shards 2", two.port), ("orbit --shards 1", one.port)], resp3);
     let mut g = Gen::new(seed);
     diff.run(&mut g, family, count);
     let ran = diff.finish();
@@ -175,12 +166,7 @@ const DIRECTED: &[&[&str]] = &[
     &["SETBIT", "sb", "1", "1"],
     &["OBJECT", "ENCODING", "sb"],
     &["HSET", "hh", "a", "1"],
-    &[
-        "HSET",
-        "hh",
-        "b",
-        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    ],
+    &["HSET", "hh", "b", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"],
     &["HDEL", "hh", "b"],
     &["OBJECT", "ENCODING", "hh"],
     &["SADD", "ss", "1", "2", "x"],
@@ -212,17 +198,7 @@ const DIRECTED: &[&[&str]] = &[
     &["RPUSH", "lp", "a", "b", "a", "c", "a"],
     &["LPOS", "lp", "a", "RANK", "-9223372036854775808"],
     &["LPOS", "lp", "a", "RANK", "-9223372036854775808", "COUNT", "1"],
-    &[
-        "LPOS",
-        "lp",
-        "a",
-        "RANK",
-        "-9223372036854775808",
-        "COUNT",
-        "1",
-        "MAXLEN",
-        "2",
-    ],
+    &["LPOS", "lp", "a", "RANK", "-9223372036854775808", "COUNT", "1", "MAXLEN", "2"],
     // A valid sparse HyperLogLog with a junk opcode appended (runs past the last register).
     &["PFADD", "hl", "0x10", "1"],
     &["APPEND", "hl", "\u{c0}"],
@@ -258,13 +234,8 @@ fn directed() {
         let two = Orbit::start(&["--shards", "2"]);
         let one = Orbit::start(&["--shards", "1"]);
         let label = if resp3 { "directed-resp3" } else { "directed" };
-        let mut diff = Diff::new(
-            label,
-            0,
-            redis.port,
-            &[("orbit --shards 2", two.port), ("orbit --shards 1", one.port)],
-            resp3,
-        );
+        let mut diff =
+            Diff::new(label, 0, redis.port, &[("orbit --shards 2", two.port), ("orbit --shards 1", one.port)], resp3);
         for c in directed_cases() {
             diff.check(&c);
         }

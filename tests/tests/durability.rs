@@ -46,13 +46,7 @@ fn dump(c: &mut Conn) -> BTreeMap<(u8, Vec<u8>), KeyDump> {
                     m.sort();
                     m
                 }
-                "zset" => redis::cmd("ZRANGE")
-                    .arg(&k)
-                    .arg(0)
-                    .arg(-1)
-                    .arg("WITHSCORES")
-                    .query(c)
-                    .unwrap(),
+                "zset" => redis::cmd("ZRANGE").arg(&k).arg(0).arg(-1).arg("WITHSCORES").query(c).unwrap(),
                 // Expired between KEYS and TYPE.
                 "none" => continue,
                 other => panic!("unexpected type {other}"),
@@ -69,22 +63,9 @@ fn dump(c: &mut Conn) -> BTreeMap<(u8, Vec<u8>), KeyDump> {
 /// Equal data and types; a TTL may only have run down (by less than `slack_ms`).
 fn assert_same(before: &BTreeMap<(u8, Vec<u8>), KeyDump>, after: &BTreeMap<(u8, Vec<u8>), KeyDump>, slack_ms: i64) {
     let show = |k: &(u8, Vec<u8>)| format!("db{} {}", k.0, String::from_utf8_lossy(&k.1));
-    let lost: Vec<String> = before
-        .keys()
-        .filter(|k| !after.contains_key(*k))
-        .take(10)
-        .map(show)
-        .collect();
-    let extra: Vec<String> = after
-        .keys()
-        .filter(|k| !before.contains_key(*k))
-        .take(10)
-        .map(show)
-        .collect();
-    assert!(
-        lost.is_empty() && extra.is_empty(),
-        "keys lost: {lost:?}; keys that appeared: {extra:?}"
-    );
+    let lost: Vec<String> = before.keys().filter(|k| !after.contains_key(*k)).take(10).map(show).collect();
+    let extra: Vec<String> = after.keys().filter(|k| !before.contains_key(*k)).take(10).map(show).collect();
+    assert!(lost.is_empty() && extra.is_empty(), "keys lost: {lost:?}; keys that appeared: {extra:?}");
     for (k, b) in before {
         let a = &after[k];
         assert_eq!(a.kind, b.kind, "type of {k:?}");
@@ -92,12 +73,7 @@ fn assert_same(before: &BTreeMap<(u8, Vec<u8>), KeyDump>, after: &BTreeMap<(u8, 
         if b.pttl < 0 {
             assert_eq!(a.pttl, b.pttl, "pttl of {k:?}");
         } else {
-            assert!(
-                a.pttl <= b.pttl && a.pttl > b.pttl - slack_ms,
-                "pttl of {k:?}: {} then {}",
-                b.pttl,
-                a.pttl
-            );
+            assert!(a.pttl <= b.pttl && a.pttl > b.pttl - slack_ms, "pttl of {k:?}: {} then {}", b.pttl, a.pttl);
         }
     }
 }
@@ -135,47 +111,11 @@ fn populate(c: &mut Conn, tag: &str) {
     q(c, &["SETBIT", &format!("{tag}:bits"), "77", "1"]);
     q(c, &["PFADD", &format!("{tag}:hll"), "a", "b", "c"]);
     // Multi-shard: split commands and fetch/run/write-back ones.
-    q(
-        c,
-        &[
-            "MSET",
-            &format!("{tag}:m1"),
-            "1",
-            &format!("{tag}:m2"),
-            "2",
-            &format!("{tag}:m3"),
-            "3",
-        ],
-    );
-    q(
-        c,
-        &[
-            "DEL",
-            &format!("{tag}:s:3"),
-            &format!("{tag}:s:4"),
-            &format!("{tag}:s:5"),
-        ],
-    );
+    q(c, &["MSET", &format!("{tag}:m1"), "1", &format!("{tag}:m2"), "2", &format!("{tag}:m3"), "3"]);
+    q(c, &["DEL", &format!("{tag}:s:3"), &format!("{tag}:s:4"), &format!("{tag}:s:5")]);
     q(c, &["RENAME", &format!("{tag}:s:6"), &format!("{tag}:renamed")]);
-    q(
-        c,
-        &[
-            "SUNIONSTORE",
-            &format!("{tag}:union"),
-            &format!("{tag}:set"),
-            &format!("{tag}:other"),
-        ],
-    );
-    q(
-        c,
-        &[
-            "LMOVE",
-            &format!("{tag}:list"),
-            &format!("{tag}:list2"),
-            "LEFT",
-            "RIGHT",
-        ],
-    );
+    q(c, &["SUNIONSTORE", &format!("{tag}:union"), &format!("{tag}:set"), &format!("{tag}:other")]);
+    q(c, &["LMOVE", &format!("{tag}:list"), &format!("{tag}:list2"), "LEFT", "RIGHT"]);
     // Other databases.
     q(c, &["SELECT", "5"]);
     q(c, &["SET", &format!("{tag}:in5"), "five"]);
@@ -214,10 +154,7 @@ fn restart_after_sigterm_keeps_data_types_and_ttls() {
     let o2 = Orbit::start_in(dir.path(), &["--shards", "2"]);
     let mut c = o2.client();
     let mut after = dump(&mut c);
-    assert!(
-        !after.contains_key(&(0, b"short".to_vec())),
-        "a key that expired while down is back"
-    );
+    assert!(!after.contains_key(&(0, b"short".to_vec())), "a key that expired while down is back");
     let mut before = before;
     before.remove(&(0, b"short".to_vec()));
     after.remove(&(0, b"short".to_vec()));
@@ -270,22 +207,10 @@ fn value_for(key: &str) -> String {
 /// write must be back with its value after the restart.
 #[test]
 fn crash_test_fsync_always_loses_no_acknowledged_write() {
-    let rounds: usize = std::env::var("ORBIT_CRASH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+    let rounds: usize = std::env::var("ORBIT_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     let dir = tempfile::tempdir().unwrap();
     // Small log files and automatic snapshots, so rolling and snapshots happen under the kill.
-    let args = [
-        "--shards",
-        "2",
-        "--fsync",
-        "always",
-        "--log-file-size",
-        "64kb",
-        "--snapshot-log-size",
-        "256kb",
-    ];
+    let args = ["--shards", "2", "--fsync", "always", "--log-file-size", "64kb", "--snapshot-log-size", "256kb"];
     let mut all_acked: Vec<String> = Vec::new();
     let mut rng = rand::thread_rng();
     for round in 0..rounds {
@@ -317,11 +242,7 @@ fn crash_test_fsync_always_loses_no_acknowledged_write() {
                             .query::<()>(&mut c);
                         ok.map(|_| vec![k, k2])
                     } else {
-                        redis::cmd("SET")
-                            .arg(&k)
-                            .arg(value_for(&k))
-                            .query::<()>(&mut c)
-                            .map(|_| vec![k])
+                        redis::cmd("SET").arg(&k).arg(value_for(&k)).query::<()>(&mut c).map(|_| vec![k])
                     };
                     match r {
                         Ok(keys) => acked.lock().unwrap().extend(keys),
@@ -391,10 +312,7 @@ fn newest_log(dir: &Path) -> PathBuf {
 /// Runs `orbit serve` expecting it to fail at start-up; returns its stderr.
 fn start_fails(dir: &Path, extra: &[&str]) -> String {
     let port = orbit_tests::free_port();
-    let pg = (0..)
-        .map(|_| orbit_tests::free_port())
-        .find(|&p| p != port)
-        .expect("a second port");
+    let pg = (0..).map(|_| orbit_tests::free_port()).find(|&p| p != port).expect("a second port");
     let mut child = Command::new(orbit_bin())
         .args(["serve", "--bind", "127.0.0.1", "--redis-port", &port.to_string()])
         .args(["--pg-port", &pg.to_string()])
@@ -441,11 +359,7 @@ fn torn_tail_is_cut_and_damage_in_the_middle_stops_start_up() {
     let mut o = Orbit::start_in(dir.path(), &args);
     let mut c = o.client();
     assert_eq!(redis::cmd("GET").arg("k99").query::<String>(&mut c).unwrap(), "v99");
-    assert_eq!(
-        std::fs::metadata(&log).unwrap().len(),
-        clean_len,
-        "the torn tail was not cut"
-    );
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), clean_len, "the torn tail was not cut");
     drop(c);
     o.terminate(Duration::from_secs(10)).unwrap();
     // A flipped bit in the middle of that file: start-up stops, naming file and offset.
@@ -507,12 +421,7 @@ impl SmallDisk {
         let img_dir = tempfile::tempdir().ok()?;
         let img = img_dir.path().join("disk.img");
         let mnt = tempfile::tempdir().ok()?;
-        let ok = |c: &mut Command| {
-            c.stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
+        let ok = |c: &mut Command| c.stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
         if !ok(Command::new("truncate").arg("-s").arg(format!("{mb}M")).arg(&img))
             || !ok(Command::new("mkfs.ext4").arg("-q").arg(&img))
             || !ok(Command::new("mount").arg("-o").arg("loop").arg(&img).arg(mnt.path()))
@@ -554,15 +463,8 @@ fn disk_full_refuses_writes_keeps_reads_and_recovers() {
     assert!(first.is_err(), "a write to a full disk was acknowledged");
     // ... later writes get -MISCONF, reads keep working.
     let mut c = o.client();
-    let err = redis::cmd("SET")
-        .arg("small")
-        .arg("1")
-        .query::<String>(&mut c)
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("MISCONF") && err.to_string().contains("No space left"),
-        "{err}"
-    );
+    let err = redis::cmd("SET").arg("small").arg("1").query::<String>(&mut c).unwrap_err();
+    assert!(err.to_string().contains("MISCONF") && err.to_string().contains("No space left"), "{err}");
     assert_eq!(redis::cmd("GET").arg("before").query::<String>(&mut c).unwrap(), "ok");
     // Space comes back: the log retries (once a second) and writes are accepted again.
     std::fs::remove_file(&filler).unwrap();

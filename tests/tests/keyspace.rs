@@ -55,7 +55,10 @@ fn maxmemory_evicts_under_lru_and_refuses_under_noeviction() {
         }
     }
     let refused = refused.expect("a write was refused");
-    assert!(refused.starts_with("OOM") && refused.contains("command not allowed when used memory > 'maxmemory'"), "{refused}");
+    assert!(
+        refused.starts_with("OOM") && refused.contains("command not allowed when used memory > 'maxmemory'"),
+        "{refused}"
+    );
     // Reads still work.
     let _: Option<String> = redis::cmd("GET").arg("k19999").query(&mut c).unwrap();
 }

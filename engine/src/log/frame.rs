@@ -118,10 +118,7 @@ impl fmt::Display for End {
 fn frame_at(buf: &[u8], pos: usize, expect_seq: Option<u64>, after_seq: Option<u64>) -> Result<Frame<'_>, String> {
     let rest = &buf[pos..];
     if rest.len() < HEADER_BYTES {
-        return Err(format!(
-            "{} bytes left, a frame header needs {HEADER_BYTES}",
-            rest.len()
-        ));
+        return Err(format!("{} bytes left, a frame header needs {HEADER_BYTES}", rest.len()));
     }
     let len = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes")) as usize;
     let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
@@ -140,22 +137,14 @@ fn frame_at(buf: &[u8], pos: usize, expect_seq: Option<u64>, after_seq: Option<u
         _ => {}
     }
     if len > rest.len() - HEADER_BYTES {
-        return Err(format!(
-            "body of {len} bytes runs past the end ({} left)",
-            rest.len() - HEADER_BYTES
-        ));
+        return Err(format!("body of {len} bytes runs past the end ({} left)", rest.len() - HEADER_BYTES));
     }
     let frame = &rest[..HEADER_BYTES + len];
     let actual = checksum(frame);
     if actual != crc {
         return Err(format!("checksum mismatch (stored {crc:08x}, computed {actual:08x})"));
     }
-    Ok(Frame {
-        kind,
-        seq,
-        body: &frame[HEADER_BYTES..],
-        offset: pos,
-    })
+    Ok(Frame { kind, seq, body: &frame[HEADER_BYTES..], offset: pos })
 }
 
 /// Is there any valid frame after `from` with a sequence number after `last_seq`? (Decides
@@ -285,10 +274,7 @@ mod tests {
                 if buf[at..cut].iter().all(|&b| b == 0) {
                     assert_eq!(end, End::Clean { offset: at }, "cut at {cut}");
                 } else {
-                    assert!(
-                        matches!(end, End::Torn { offset, .. } if offset == at),
-                        "cut at {cut}: {end}"
-                    );
+                    assert!(matches!(end, End::Torn { offset, .. } if offset == at), "cut at {cut}: {end}");
                 }
             }
         }
@@ -315,11 +301,7 @@ mod tests {
             b[byte] ^= 1 << (byte % 8);
             let frame_start = *starts.iter().rfind(|&&s| s <= byte).unwrap();
             let (frames, end) = collect(&b);
-            assert_eq!(
-                frames.len(),
-                starts.iter().position(|&s| s == frame_start).unwrap(),
-                "flip at {byte}"
-            );
+            assert_eq!(frames.len(), starts.iter().position(|&s| s == frame_start).unwrap(), "flip at {byte}");
             assert!(
                 matches!(&end, End::Corrupt { offset, .. } if *offset == frame_start),
                 "flip at byte {byte}: {end}"
@@ -341,9 +323,6 @@ mod tests {
     fn wrong_first_sequence_is_rejected() {
         let (buf, _) = sample();
         let end = scan::<()>(&buf, Some(7), |_| Ok(())).unwrap();
-        assert!(
-            matches!(end, End::Torn { offset: 0, .. } | End::Corrupt { offset: 0, .. }),
-            "{end}"
-        );
+        assert!(matches!(end, End::Torn { offset: 0, .. } | End::Corrupt { offset: 0, .. }), "{end}");
     }
 }

@@ -97,9 +97,7 @@ fn db_u16(db: usize) -> u16 {
 
 impl Encoder {
     pub fn new() -> Encoder {
-        Encoder {
-            fbb: FlatBufferBuilder::with_capacity(1024),
-        }
+        Encoder { fbb: FlatBufferBuilder::with_capacity(1024) }
     }
 
     fn start(&mut self) -> &mut FlatBufferBuilder<'static> {
@@ -114,14 +112,7 @@ impl Encoder {
     pub fn command(&mut self, db: usize, now_ms: u64, argv: &[Bytes]) -> &[u8] {
         let fbb = self.start();
         let argv = blobs(fbb, argv.iter().map(|a| &a[..]));
-        let r = fb::RedisCommand::create(
-            fbb,
-            &fb::RedisCommandArgs {
-                db: db_u16(db),
-                now_ms,
-                argv: Some(argv),
-            },
-        );
+        let r = fb::RedisCommand::create(fbb, &fb::RedisCommandArgs { db: db_u16(db), now_ms, argv: Some(argv) });
         fbb.finish_minimal(r);
         self.fbb.finished_data()
     }
@@ -140,10 +131,7 @@ impl Encoder {
             Value::Hash(h) => {
                 let fields = blobs(fbb, h.keys().map(|k| &k[..]));
                 let values = blobs(fbb, h.values().map(|v| &v[..]));
-                let args = fb::HashValueArgs {
-                    fields: Some(fields),
-                    values: Some(values),
-                };
+                let args = fb::HashValueArgs { fields: Some(fields), values: Some(values) };
                 (fb::Value::HashValue, fb::HashValue::create(fbb, &args).as_union_value())
             }
             Value::List(l) => {
@@ -164,10 +152,7 @@ impl Encoder {
                 let members = blobs(fbb, z.entries().map(|(m, _)| &m[..]));
                 let scores: Vec<f64> = z.entries().map(|(_, s)| s).collect();
                 let scores = fbb.create_vector(&scores);
-                let args = fb::ZSetValueArgs {
-                    members: Some(members),
-                    scores: Some(scores),
-                };
+                let args = fb::ZSetValueArgs { members: Some(members), scores: Some(scores) };
                 (fb::Value::ZSetValue, fb::ZSetValue::create(fbb, &args).as_union_value())
             }
         };
@@ -190,25 +175,14 @@ impl Encoder {
     pub fn delete(&mut self, db: usize, key: &[u8]) -> &[u8] {
         let fbb = self.start();
         let key = fbb.create_vector(key);
-        let r = fb::RedisDelete::create(
-            fbb,
-            &fb::RedisDeleteArgs {
-                db: db_u16(db),
-                key: Some(key),
-            },
-        );
+        let r = fb::RedisDelete::create(fbb, &fb::RedisDeleteArgs { db: db_u16(db), key: Some(key) });
         fbb.finish_minimal(r);
         self.fbb.finished_data()
     }
 
     pub fn log_header(&mut self, h: &LogHeader) -> &[u8] {
         let fbb = self.start();
-        let args = fb::LogHeaderArgs {
-            shard: h.shard,
-            shards: h.shards,
-            epoch: h.epoch,
-            created_ms: h.created_ms,
-        };
+        let args = fb::LogHeaderArgs { shard: h.shard, shards: h.shards, epoch: h.epoch, created_ms: h.created_ms };
         let r = fb::LogHeader::create(fbb, &args);
         fbb.finish_minimal(r);
         self.fbb.finished_data()
@@ -239,12 +213,7 @@ impl Encoder {
     pub fn encode(&mut self, rec: &Record) -> &[u8] {
         match rec {
             Record::RedisCommand { db, now_ms, argv } => self.command(*db, *now_ms, argv),
-            Record::RedisPut {
-                db,
-                key,
-                value,
-                expire_at_ms,
-            } => self.put(*db, key, value, *expire_at_ms),
+            Record::RedisPut { db, key, value, expire_at_ms } => self.put(*db, key, value, *expire_at_ms),
             Record::RedisDelete { db, key } => self.delete(*db, key),
             Record::LogHeader(h) => self.log_header(h),
             Record::SnapshotBegin(s) => self.snapshot_begin(s),
@@ -274,9 +243,7 @@ fn root<'a, T: flatbuffers::Follow<'a> + flatbuffers::Verifiable + 'a>(body: &'a
 }
 
 fn blob_list<'a>(v: Option<Vector<'a, ForwardsUOffset<fb::Blob<'a>>>>) -> impl Iterator<Item = Bytes> + 'a {
-    v.into_iter()
-        .flat_map(|v| v.iter())
-        .map(|b| Bytes::copy_from_slice(b.data().map(|d| d.bytes()).unwrap_or(&[])))
+    v.into_iter().flat_map(|v| v.iter()).map(|b| Bytes::copy_from_slice(b.data().map(|d| d.bytes()).unwrap_or(&[])))
 }
 
 fn db_of(db: u16) -> Result<usize> {
@@ -296,11 +263,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
             if argv.is_empty() {
                 return Err(corrupt("command record without arguments"));
             }
-            Record::RedisCommand {
-                db: db_of(r.db())?,
-                now_ms: r.now_ms(),
-                argv,
-            }
+            Record::RedisCommand { db: db_of(r.db())?, now_ms: r.now_ms(), argv }
         }
         Kind::RedisPut => {
             let r = root::<fb::RedisPut>(body)?;
@@ -348,20 +311,12 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                 other => return Err(Error::Corrupt(format!("unknown value type {}", other.0))),
             };
             let expire_at_ms = Some(r.expire_at_ms()).filter(|&t| t != 0);
-            Record::RedisPut {
-                db: db_of(r.db())?,
-                key,
-                value,
-                expire_at_ms,
-            }
+            Record::RedisPut { db: db_of(r.db())?, key, value, expire_at_ms }
         }
         Kind::RedisDelete => {
             let r = root::<fb::RedisDelete>(body)?;
             let key = Bytes::copy_from_slice(r.key().ok_or_else(|| corrupt("delete without key"))?.bytes());
-            Record::RedisDelete {
-                db: db_of(r.db())?,
-                key,
-            }
+            Record::RedisDelete { db: db_of(r.db())?, key }
         }
         Kind::LogHeader => {
             let r = root::<fb::LogHeader>(body)?;
@@ -382,9 +337,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                 created_ms: r.created_ms(),
             })
         }
-        Kind::SnapshotEnd => Record::SnapshotEnd {
-            keys: root::<fb::SnapshotEnd>(body)?.keys(),
-        },
+        Kind::SnapshotEnd => Record::SnapshotEnd { keys: root::<fb::SnapshotEnd>(body)?.keys() },
     })
 }
 
@@ -405,12 +358,7 @@ mod tests {
         s.add(b("b"));
         let z = ZSet::from_entries(vec![(b("x"), 1.5), (b("y"), -2.0), (b("z"), f64::INFINITY)]);
         vec![
-            Record::LogHeader(LogHeader {
-                shard: 1,
-                shards: 4,
-                epoch: 3,
-                created_ms: 17,
-            }),
+            Record::LogHeader(LogHeader { shard: 1, shards: 4, epoch: 3, created_ms: 17 }),
             Record::RedisCommand {
                 db: 3,
                 now_ms: 1_700_000_000_123,
@@ -422,44 +370,18 @@ mod tests {
                 value: Value::Str(StrValue::new(b"hello".to_vec())),
                 expire_at_ms: Some(99),
             },
-            Record::RedisPut {
-                db: 15,
-                key: b("h"),
-                value: Value::Hash(h),
-                expire_at_ms: None,
-            },
+            Record::RedisPut { db: 15, key: b("h"), value: Value::Hash(h), expire_at_ms: None },
             Record::RedisPut {
                 db: 1,
                 key: b("l"),
                 value: Value::List([b("1"), b("2")].into_iter().collect()),
                 expire_at_ms: None,
             },
-            Record::RedisPut {
-                db: 2,
-                key: b("set"),
-                value: Value::Set(s),
-                expire_at_ms: None,
-            },
-            Record::RedisPut {
-                db: 2,
-                key: b("z"),
-                value: Value::ZSet(z),
-                expire_at_ms: Some(5),
-            },
-            Record::RedisPut {
-                db: 2,
-                key: b(""),
-                value: Value::Str(StrValue::new(Vec::new())),
-                expire_at_ms: None,
-            },
+            Record::RedisPut { db: 2, key: b("set"), value: Value::Set(s), expire_at_ms: None },
+            Record::RedisPut { db: 2, key: b("z"), value: Value::ZSet(z), expire_at_ms: Some(5) },
+            Record::RedisPut { db: 2, key: b(""), value: Value::Str(StrValue::new(Vec::new())), expire_at_ms: None },
             Record::RedisDelete { db: 7, key: b("gone") },
-            Record::SnapshotBegin(SnapshotBegin {
-                shard: 0,
-                shards: 1,
-                epoch: 0,
-                covers_seq: 1234,
-                created_ms: 5,
-            }),
+            Record::SnapshotBegin(SnapshotBegin { shard: 0, shards: 1, epoch: 0, covers_seq: 1234, created_ms: 5 }),
             Record::SnapshotEnd { keys: 42 },
         ]
     }

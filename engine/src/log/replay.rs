@@ -15,31 +15,15 @@ pub fn apply(ks: &mut Keyspace, rng: &mut SmallRng, rec: Record) -> Result<()> {
         Record::RedisCommand { db, now_ms, argv } => {
             let spec = redis::check(&argv).map_err(|e| Error::Corrupt(format!("logged command rejected: {e:?}")))?;
             if matches!(spec.exec, Exec::Conn) {
-                return Err(Error::Corrupt(format!(
-                    "logged command '{}' is not a data command",
-                    spec.name
-                )));
+                return Err(Error::Corrupt(format!("logged command '{}' is not a data command", spec.name)));
             }
             let mut ctx = Ctx::new(ks, db, now_ms, rng);
             // The reply is what the client saw the first time; replay only wants the effect.
             let _ = redis::execute(spec, &mut ctx, &argv);
             ks.ready_keys.clear();
         }
-        Record::RedisPut {
-            db,
-            key,
-            value,
-            expire_at_ms,
-        } => {
-            ks.dbs[db].set_entry(
-                key,
-                Entry {
-                    value,
-                    expire_at_ms,
-                    access_s: 0,
-                    snap_mark: 0,
-                },
-            );
+        Record::RedisPut { db, key, value, expire_at_ms } => {
+            ks.dbs[db].set_entry(key, Entry { value, expire_at_ms, access_s: 0, snap_mark: 0 });
         }
         Record::RedisDelete { db, key } => {
             ks.dbs[db].remove(&key);
@@ -72,16 +56,8 @@ mod tests {
             argv: argv(&["SET", "k", "v", "PXAT", &(t0 + 10_000).to_string()]),
         };
         apply(&mut ks, &mut rng, set).unwrap();
-        apply(
-            &mut ks,
-            &mut rng,
-            Record::RedisCommand {
-                db: 2,
-                now_ms: t0 + 1000,
-                argv: argv(&["APPEND", "k", "x"]),
-            },
-        )
-        .unwrap();
+        apply(&mut ks, &mut rng, Record::RedisCommand { db: 2, now_ms: t0 + 1000, argv: argv(&["APPEND", "k", "x"]) })
+            .unwrap();
         let e = ks.dbs[2].peek(b"k").unwrap();
         assert_eq!(&e.value.type_name(), &"string");
         if let crate::value::Value::Str(s) = &e.value {
@@ -96,25 +72,9 @@ mod tests {
     fn connection_commands_are_rejected() {
         let mut ks = Keyspace::new();
         let mut rng = SmallRng::seed_from_u64(1);
-        let r = apply(
-            &mut ks,
-            &mut rng,
-            Record::RedisCommand {
-                db: 0,
-                now_ms: 0,
-                argv: argv(&["SUBSCRIBE", "c"]),
-            },
-        );
+        let r = apply(&mut ks, &mut rng, Record::RedisCommand { db: 0, now_ms: 0, argv: argv(&["SUBSCRIBE", "c"]) });
         assert!(r.is_err());
-        let r = apply(
-            &mut ks,
-            &mut rng,
-            Record::RedisCommand {
-                db: 0,
-                now_ms: 0,
-                argv: argv(&["NOPE"]),
-            },
-        );
+        let r = apply(&mut ks, &mut rng, Record::RedisCommand { db: 0, now_ms: 0, argv: argv(&["NOPE"]) });
         assert!(r.is_err());
     }
 }

@@ -70,13 +70,7 @@ mod tests {
         assert_eq!(timeout_ms(b"1e400"), Err(Reply::err("ERR timeout is negative")));
         assert_eq!(timeout_ms(b"inf"), Err(Reply::err("ERR timeout is negative")));
         assert_eq!(timeout_ms(b"9223372036854775"), Ok(0));
-        assert_eq!(
-            timeout_ms(b"abc"),
-            Err(Reply::err("ERR timeout is not a float or out of range"))
-        );
-        assert_eq!(
-            timeout_ms(b"nan"),
-            Err(Reply::err("ERR timeout is not a float or out of range"))
-        );
+        assert_eq!(timeout_ms(b"abc"), Err(Reply::err("ERR timeout is not a float or out of range")));
+        assert_eq!(timeout_ms(b"nan"), Err(Reply::err("ERR timeout is not a float or out of range")));
     }
 }

@@ -242,16 +242,8 @@ struct Format {
     max_exp: i64,
 }
 
-const DOUBLE: Format = Format {
-    precision: 53,
-    min_lsb_exp: -1074,
-    max_exp: 1023,
-};
-const LONG_DOUBLE: Format = Format {
-    precision: 64,
-    min_lsb_exp: -16445,
-    max_exp: 16383,
-};
+const DOUBLE: Format = Format { precision: 53, min_lsb_exp: -1074, max_exp: 1023 };
+const LONG_DOUBLE: Format = Format { precision: 64, min_lsb_exp: -16445, max_exp: 16383 };
 
 /// The magnitude of a rounded value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -428,15 +420,7 @@ fn scan(s: &[u8]) -> (Scanned, usize) {
         }
         if !any {
             // "0x" without hex digits: only the "0" converts.
-            return (
-                Scanned::Decimal {
-                    neg,
-                    digits: b"0".to_vec(),
-                    exp10: 0,
-                    text_start: i,
-                },
-                i + 1,
-            );
+            return (Scanned::Decimal { neg, digits: b"0".to_vec(), exp10: 0, text_start: i }, i + 1);
         }
         if j < h.len() && (h[j] | 0x20) == b'p' {
             if let Some((e, n)) = scan_exponent(&h[j + 1..]) {
@@ -475,15 +459,7 @@ fn scan(s: &[u8]) -> (Scanned, usize) {
             j += 1 + n;
         }
     }
-    (
-        Scanned::Decimal {
-            neg,
-            digits,
-            exp10,
-            text_start: i,
-        },
-        i + j,
-    )
+    (Scanned::Decimal { neg, digits, exp10, text_start: i }, i + j)
 }
 
 /// Rounds `digits * 10^exp10` to `fmt`.
@@ -593,12 +569,7 @@ pub fn strtod(s: &[u8]) -> Strtod {
         Scanned::None => (0.0, false),
         Scanned::Nan => (f64::NAN, false),
         Scanned::Inf { neg } => (if neg { f64::NEG_INFINITY } else { f64::INFINITY }, false),
-        Scanned::Decimal {
-            neg,
-            digits,
-            exp10,
-            text_start,
-        } => {
+        Scanned::Decimal { neg, digits, exp10, text_start } => {
             // Rust's parser is correctly rounded like glibc's; it reads the scanned text.
             let text = &c_str(s)[text_start..consumed];
             let nonzero = digits.iter().any(|&d| d != b'0');
@@ -615,11 +586,7 @@ pub fn strtod(s: &[u8]) -> Strtod {
             r => to_f64(neg, r),
         },
     };
-    Strtod {
-        value,
-        consumed,
-        range_error,
-    }
+    Strtod { value, consumed, range_error }
 }
 
 /// Redis's `string2d` (`getDoubleFromObject`): the whole argument is a float, with no leading
@@ -661,10 +628,7 @@ enum Kind {
 pub const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;
 
 impl LongDouble {
-    pub const ZERO: LongDouble = LongDouble {
-        neg: false,
-        kind: Kind::Zero,
-    };
+    pub const ZERO: LongDouble = LongDouble { neg: false, kind: Kind::Zero };
 
     fn from_rounded(neg: bool, r: Rounded) -> LongDouble {
         let kind = match r {
@@ -680,10 +644,7 @@ impl LongDouble {
         if v == 0 {
             return LongDouble::ZERO;
         }
-        LongDouble::from_rounded(
-            v < 0,
-            round(&Big::from_u128(v.unsigned_abs() as u128), 0, false, LONG_DOUBLE),
-        )
+        LongDouble::from_rounded(v < 0, round(&Big::from_u128(v.unsigned_abs() as u128), 0, false, LONG_DOUBLE))
     }
 
     pub fn is_nan(&self) -> bool {
@@ -697,20 +658,11 @@ impl LongDouble {
     /// `self + other`, rounded.
     fn sum(self, other: LongDouble) -> LongDouble {
         match (self.kind, other.kind) {
-            (Kind::Nan, _) | (_, Kind::Nan) => LongDouble {
-                neg: false,
-                kind: Kind::Nan,
-            },
-            (Kind::Inf, Kind::Inf) if self.neg != other.neg => LongDouble {
-                neg: false,
-                kind: Kind::Nan,
-            },
+            (Kind::Nan, _) | (_, Kind::Nan) => LongDouble { neg: false, kind: Kind::Nan },
+            (Kind::Inf, Kind::Inf) if self.neg != other.neg => LongDouble { neg: false, kind: Kind::Nan },
             (Kind::Inf, _) => self,
             (_, Kind::Inf) => other,
-            (Kind::Zero, Kind::Zero) => LongDouble {
-                neg: self.neg && other.neg,
-                kind: Kind::Zero,
-            },
+            (Kind::Zero, Kind::Zero) => LongDouble { neg: self.neg && other.neg, kind: Kind::Zero },
             (Kind::Zero, _) => other,
             (_, Kind::Zero) => self,
             (Kind::Finite { mant: ma, exp: ea }, Kind::Finite { mant: mb, exp: eb }) => {
@@ -754,10 +706,7 @@ impl LongDouble {
                 let p = mant as u128 * k as u128;
                 LongDouble::from_rounded(self.neg, round(&Big::from_u128(p), exp, false, LONG_DOUBLE))
             }
-            Kind::Finite { .. } => LongDouble {
-                neg: self.neg,
-                kind: Kind::Zero,
-            },
+            Kind::Finite { .. } => LongDouble { neg: self.neg, kind: Kind::Zero },
             _ => self,
         }
     }
@@ -805,11 +754,7 @@ impl LongDouble {
             let k = (-exp) as u64;
             let int = Big::from_u128(if k >= 64 { 0 } else { (mant >> k) as u128 });
             // The fraction f / 2^k, times 10^17, rounded half to even.
-            let f = if k >= 64 {
-                m.clone()
-            } else {
-                Big::from_u128((mant & ((1u64 << k) - 1)) as u128)
-            };
+            let f = if k >= 64 { m.clone() } else { Big::from_u128((mant & ((1u64 << k) - 1)) as u128) };
             let mut scaled = f;
             scaled.mul_small(100_000_000);
             scaled.mul_small(1_000_000_000);
@@ -862,14 +807,7 @@ pub fn strtold(s: &[u8]) -> (LongDouble, usize, bool) {
     let (sc, consumed) = scan(s);
     match sc {
         Scanned::None => (LongDouble::ZERO, 0, false),
-        Scanned::Nan => (
-            LongDouble {
-                neg: false,
-                kind: Kind::Nan,
-            },
-            consumed,
-            false,
-        ),
+        Scanned::Nan => (LongDouble { neg: false, kind: Kind::Nan }, consumed, false),
         Scanned::Inf { neg } => (LongDouble { neg, kind: Kind::Inf }, consumed, false),
         Scanned::Decimal { neg, digits, exp10, .. } => {
             let nonzero = digits.iter().any(|&d| d != b'0');
@@ -932,10 +870,7 @@ mod tests {
         assert_eq!(string2d(b"1\x00"), None);
         assert_eq!(string2d(b"0x1p-1074"), Some(f64::from_bits(1)));
         assert_eq!(string2d(b"0x1.fffffffffffff8p0"), Some(2.0));
-        assert_eq!(
-            strtod(b"0x1234567890abcdef1234p-10").value,
-            0x1234567890abcdef1234u128 as f64 / 1024.0
-        );
+        assert_eq!(strtod(b"0x1234567890abcdef1234p-10").value, 0x1234567890abcdef1234u128 as f64 / 1024.0);
     }
 
     #[test]

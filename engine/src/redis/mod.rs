@@ -7,9 +7,9 @@
 //! [`Exec::Conn`]: `orbit-net` runs them. Handlers never block and never do I/O.
 
 pub mod args;
+pub mod cmd;
 pub mod float;
 pub mod glob;
-pub mod cmd;
 pub mod zset;
 
 use crate::keyspace::{Db, Keyspace};

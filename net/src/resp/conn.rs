@@ -65,7 +65,11 @@ pub enum Next {
     /// Write what is buffered, then close.
     Close,
     /// Park until a key is ready or the timeout passes, then run again.
-    Block { spec: &'static CommandSpec, args: Vec<Bytes>, timeout_ms: u64 },
+    Block {
+        spec: &'static CommandSpec,
+        args: Vec<Bytes>,
+        timeout_ms: u64,
+    },
 }
 
 pub struct Conn {
@@ -126,7 +130,14 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
     state::with_net(|n| n.clients.insert(id, handle.clone()));
     stats::with(|s| s.total_connections += 1);
     let requirepass = state::with_net(|n| n.config.requirepass.is_some());
-    let mut conn = Conn { handle: handle.clone(), durable: Vec::new(), db: 0, proto: Proto::Resp2, authed: !requirepass, subscribed: false };
+    let mut conn = Conn {
+        handle: handle.clone(),
+        durable: Vec::new(),
+        db: 0,
+        proto: Proto::Resp2,
+        authed: !requirepass,
+        subscribed: false,
+    };
 
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut rbuf = vec![0u8; READ_CHUNK_BYTES];
@@ -183,10 +194,8 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
             break;
         }
         in_flight.set(in_flight.get() + 1);
-        let limits = Limits {
-            max_bulk_bytes: state::with_net(|n| n.config.proto_max_bulk_len),
-            unauthenticated: !conn.authed,
-        };
+        let limits =
+            Limits { max_bulk_bytes: state::with_net(|n| n.config.proto_max_bulk_len), unauthenticated: !conn.authed };
         // Parse every complete command in the buffer, then run them in order.
         let mut batch: Vec<Vec<Bytes>> = Vec::new();
         loop {
@@ -219,13 +228,17 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
                     continue;
                 }
                 let (_, args) = run.pop().expect("one command");
-                if let Flow::Break = run_one(&mut conn, args, &mut out, &mut stream, &mut inbuf, &mut kill_rx, &mut closing).await {
+                if let Flow::Break =
+                    run_one(&mut conn, args, &mut out, &mut stream, &mut inbuf, &mut kill_rx, &mut closing).await
+                {
                     in_flight.set(in_flight.get() - 1);
                     break 'conn;
                 }
                 continue;
             }
-            if let Flow::Break = run_one(&mut conn, args, &mut out, &mut stream, &mut inbuf, &mut kill_rx, &mut closing).await {
+            if let Flow::Break =
+                run_one(&mut conn, args, &mut out, &mut stream, &mut inbuf, &mut kill_rx, &mut closing).await
+            {
                 in_flight.set(in_flight.get() - 1);
                 break 'conn;
             }
@@ -463,7 +476,15 @@ pub(crate) async fn command(conn: &mut Conn, args: Vec<Bytes>, out: &mut Vec<u8>
     if conn.in_subscribe_context()
         && !matches!(
             spec.name,
-            "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe" | "punsubscribe" | "ping" | "quit" | "reset"
+            "subscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "sunsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "ping"
+                | "quit"
+                | "reset"
         )
     {
         conn.reply(

@@ -156,13 +156,7 @@ const BAD_INTS: &[&str] = &[
     "99999999999999999999999",
 ];
 
-const EDGE_INTS: &[&str] = &[
-    "9223372036854775807",
-    "-9223372036854775808",
-    "2147483647",
-    "-2147483648",
-    "4294967296",
-];
+const EDGE_INTS: &[&str] = &["9223372036854775807", "-9223372036854775808", "2147483647", "-2147483648", "4294967296"];
 
 const FLOATS: &[&str] = &[
     "0",
@@ -187,9 +181,8 @@ const FLOATS: &[&str] = &[
     "123456789.123",
 ];
 
-const BAD_FLOATS: &[&str] = &[
-    "nan", "abc", "", " 1", "1 ", "1e400", "-1e400", "0x10", "1e-400", "1,5", "1.5.1", "infinity", "NaN", "--1",
-];
+const BAD_FLOATS: &[&str] =
+    &["nan", "abc", "", " 1", "1 ", "1e400", "-1e400", "0x10", "1e-400", "1,5", "1.5.1", "infinity", "NaN", "--1"];
 
 pub struct Gen {
     rng: StdRng,
@@ -203,10 +196,7 @@ impl Gen {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(1_700_000_000);
-        Gen {
-            rng: StdRng::seed_from_u64(seed),
-            now_s,
-        }
+        Gen { rng: StdRng::seed_from_u64(seed), now_s }
     }
 
     pub fn chance(&mut self, p: f64) -> bool {
@@ -282,9 +272,7 @@ impl Gen {
     pub fn index(&mut self) -> Vec<u8> {
         match self.below(40) {
             0 => self.pick(BAD_INTS).arg(),
-            1..=2 => self
-                .pick(&["9223372036854775807", "-9223372036854775808", "1000000", "-1000000"])
-                .arg(),
+            1..=2 => self.pick(&["9223372036854775807", "-9223372036854775808", "1000000", "-1000000"]).arg(),
             _ => self.range(-12, 12).arg(),
         }
     }
@@ -326,8 +314,7 @@ impl Gen {
 
     /// A junk word for bad options.
     pub fn junk(&mut self) -> Vec<u8> {
-        self.pick(&["FOO", "bogus", "-", "", "1", "WITHSCORESX", "LIMITS", "COUNTS"])
-            .arg()
+        self.pick(&["FOO", "bogus", "-", "", "1", "WITHSCORESX", "LIMITS", "COUNTS"]).arg()
     }
 
     /// Absolute unix seconds in the future / the past (EXPIREAT-like arguments).
@@ -354,14 +341,7 @@ impl Gen {
             0 => "0".arg(),
             1 => "-5".arg(),
             2 => self.pick(BAD_INTS).arg(),
-            3 => self
-                .pick(&[
-                    "9223372036854775807",
-                    "9223372036854775",
-                    "-9223372036854775808",
-                    "9223372036854",
-                ])
-                .arg(),
+            3 => self.pick(&["9223372036854775807", "9223372036854775", "-9223372036854775808", "9223372036854"]).arg(),
             _ => self.range(5000, 50000).arg(),
         }
     }
@@ -389,19 +369,11 @@ impl Gen {
 }
 
 pub fn exact(args: Vec<Vec<u8>>) -> Cmd {
-    Cmd {
-        pre: Vec::new(),
-        args,
-        cmp: Cmp::Exact,
-    }
+    Cmd { pre: Vec::new(), args, cmp: Cmp::Exact }
 }
 
 fn with(args: Vec<Vec<u8>>, cmp: Cmp) -> Cmd {
-    Cmd {
-        pre: Vec::new(),
-        args,
-        cmp,
-    }
+    Cmd { pre: Vec::new(), args, cmp }
 }
 
 /// Sometimes drops the last argument or adds a junk one: arity and option-parsing errors.
@@ -474,8 +446,7 @@ pub fn strings(g: &mut Gen) -> Cmd {
             let ms = if g.chance(0.8) {
                 g.range(5_000_000, 50_000_000).arg()
             } else {
-                g.pick(&["0", "-5", "abc", "9223372036854775807", "9223372036854775"])
-                    .arg()
+                g.pick(&["0", "-5", "abc", "9223372036854775807", "9223372036854775"]).arg()
             };
             exact(args!["PSETEX", k, ms, g.value()])
         }
@@ -507,22 +478,13 @@ pub fn strings(g: &mut Gen) -> Cmd {
             }
             exact(a)
         }
-        13..=14 => exact(args![
-            "APPEND",
-            k,
-            if g.chance(0.005) { g.huge_value() } else { g.value() }
-        ]),
+        13..=14 => exact(args!["APPEND", k, if g.chance(0.005) { g.huge_value() } else { g.value() }]),
         15 => exact(args!["STRLEN", k]),
         16..=17 => exact(args![g.pick(&["GETRANGE", "SUBSTR"]), k, g.index(), g.index()]),
         18..=19 => {
             let v = if g.chance(0.1) { Vec::new() } else { g.value() };
             match g.below(20) {
-                0 => exact(args![
-                    "SETRANGE",
-                    k,
-                    g.pick(&["-1", "abc", "536870912", "9223372036854775807"]),
-                    v
-                ]),
+                0 => exact(args!["SETRANGE", k, g.pick(&["-1", "abc", "536870912", "9223372036854775807"]), v]),
                 // Past 512 MiB by the value's length (an empty value creates nothing).
                 1 => exact(args!["SETRANGE", k, "536870911", g.pick(&["ab", ""])]),
                 2 if g.chance(0.1) => exact(args!["SETRANGE", k, "1000000", v]),
@@ -535,11 +497,9 @@ pub fn strings(g: &mut Gen) -> Cmd {
             let inc = match g.below(10) {
                 0 => g.pick(BAD_FLOATS).arg(),
                 1 => g.pick(&["inf", "-inf", "1.7976931348623157e308"]).arg(),
-                _ => g
-                    .pick(&[
-                        "0.1", "1.5", "-2.25", "3", "1e3", "-1e3", "5.0e3", "0", "-0.5", "10.5", ".5", "7",
-                    ])
-                    .arg(),
+                _ => {
+                    g.pick(&["0.1", "1.5", "-2.25", "3", "1e3", "-1e3", "5.0e3", "0", "-0.5", "10.5", ".5", "7"]).arg()
+                }
             };
             exact(args!["INCRBYFLOAT", k, inc])
         }
@@ -646,15 +606,13 @@ pub fn keys(g: &mut Gen) -> Cmd {
         14..=15 => {
             let mut a = args![g.pick(&["EXPIRE", "PEXPIRE"]), k];
             let secs = g.expire_s();
-            a.push(
-                if a[0] == b"PEXPIRE" && secs.len() < 7 && secs != b"0" && secs != b"-5" {
-                    let mut s = secs;
-                    s.extend_from_slice(b"000");
-                    s
-                } else {
-                    secs
-                },
-            );
+            a.push(if a[0] == b"PEXPIRE" && secs.len() < 7 && secs != b"0" && secs != b"-5" {
+                let mut s = secs;
+                s.extend_from_slice(b"000");
+                s
+            } else {
+                secs
+            });
             a.extend(expire_flag(g));
             exact(a)
         }
@@ -682,10 +640,7 @@ pub fn keys(g: &mut Gen) -> Cmd {
         },
         27 => exact(args!["DBSIZE"]),
         28 => with(
-            args![
-                "KEYS",
-                g.pick(&["*", "k*", "{t}*", "k[12]", "*:*", "?1", "[a-z]*", "\\{t\\}a", "nomatch*"])
-            ],
+            args!["KEYS", g.pick(&["*", "k*", "{t}*", "k[12]", "*:*", "?1", "[a-z]*", "\\{t\\}a", "nomatch*"])],
             Cmp::Unordered,
         ),
         29 => {
@@ -697,36 +652,15 @@ pub fn keys(g: &mut Gen) -> Cmd {
                 a.extend(args!["COUNT", g.pick(&["1", "2", "10", "1000"])]);
             }
             if g.chance(0.3) {
-                a.extend(args![
-                    "TYPE",
-                    g.pick(&["string", "list", "set", "zset", "hash", "nosuchtype"])
-                ]);
+                a.extend(args!["TYPE", g.pick(&["string", "list", "set", "zset", "hash", "nosuchtype"])]);
             }
-            with(
-                a,
-                Cmp::ScanAll {
-                    cursor_at: 1,
-                    pairs: false,
-                },
-            )
+            with(a, Cmp::ScanAll { cursor_at: 1, pairs: false })
         }
         30 => {
             // Bad cursors and options, and odd spellings of cursor 0 (Redis reads the cursor
             // with strtoul). A valid cursor other than 0 names a position in Redis's hash
             // table, which orbit's cursors do not share: those only reach an option error.
-            let cur = g.pick(&[
-                "abc",
-                "",
-                "+0",
-                "-0",
-                "18446744073709551616",
-                "1.5",
-                " 0",
-                "0",
-                "0x0",
-                "+",
-                "-",
-            ]);
+            let cur = g.pick(&["abc", "", "+0", "-0", "18446744073709551616", "1.5", " 0", "0", "0x0", "+", "-"]);
             let mut a = args!["SCAN", cur];
             match g.below(5) {
                 0 => a.extend(args!["COUNT", g.pick(&["0", "-1", "abc"])]),
@@ -735,12 +669,7 @@ pub fn keys(g: &mut Gen) -> Cmd {
                 _ => {}
             }
             if g.chance(0.2) {
-                a = args![
-                    "SCAN",
-                    g.pick(&["-1", "18446744073709551615", "-18446744073709551615", "7"]),
-                    "COUNT",
-                    "0"
-                ];
+                a = args!["SCAN", g.pick(&["-1", "18446744073709551615", "-18446744073709551615", "7"]), "COUNT", "0"];
             }
             with(a, Cmp::ScanPage)
         }
@@ -791,12 +720,7 @@ fn bitfield_offset(g: &mut Gen) -> Vec<u8> {
 pub fn bitmaps(g: &mut Gen) -> Cmd {
     let k = g.key();
     let c = match g.below(26) {
-        0..=4 => exact(args![
-            "SETBIT",
-            k,
-            bit_offset(g),
-            g.pick(&["0", "1", "1", "2", "-1", "x"])
-        ]),
+        0..=4 => exact(args!["SETBIT", k, bit_offset(g), g.pick(&["0", "1", "1", "2", "-1", "x"])]),
         5..=6 => exact(args!["GETBIT", k, bit_offset(g)]),
         7..=9 => {
             let mut a = args!["BITCOUNT", k];
@@ -825,11 +749,7 @@ pub fn bitmaps(g: &mut Gen) -> Cmd {
         13..=14 => {
             let op = g.pick(&["AND", "OR", "XOR", "NOT", "not", "and", "NAND"]);
             let mut a = args!["BITOP", op, g.key()];
-            let n = if op.eq_ignore_ascii_case("not") && g.chance(0.8) {
-                1
-            } else {
-                1 + g.below(3)
-            };
+            let n = if op.eq_ignore_ascii_case("not") && g.chance(0.8) { 1 } else { 1 + g.below(3) };
             for _ in 0..n {
                 a.push(g.key());
             }
@@ -881,8 +801,7 @@ fn field(g: &mut Gen, big: bool) -> Vec<u8> {
     if big && g.chance(0.7) {
         format!("field:{}", g.below(300)).arg()
     } else {
-        g.pick(&["f", "g", "h", "1", "2", "-3", "", "a b", "\x00x", "num", "fl"])
-            .arg()
+        g.pick(&["f", "g", "h", "1", "2", "-3", "", "a b", "\x00x", "num", "fl"]).arg()
     }
 }
 
@@ -941,10 +860,7 @@ pub fn hashes(g: &mut Gen) -> Cmd {
                     bad.arg()
                 }
             } else {
-                g.pick(&[
-                    "0.1", "1.5", "-2.25", "3", "1e3", "-1e3", "5.0e3", "0", "-0.5", "10.5", "7",
-                ])
-                .arg()
+                g.pick(&["0.1", "1.5", "-2.25", "3", "1e3", "-1e3", "5.0e3", "0", "-0.5", "10.5", "7"]).arg()
             };
             exact(args!["HINCRBYFLOAT", &k, g.pick(&["fl", "f", "num", "nf"]), inc])
         }
@@ -964,11 +880,7 @@ pub fn hashes(g: &mut Gen) -> Cmd {
                     cmp = Cmp::UnorderedPairs;
                 }
                 4 => a.extend(args![g.pick(&["2", "-4", "0", "1"]), "WITHVALUES"]),
-                _ => a.extend(args![
-                    g.pick(&["2", "x"]),
-                    g.pick(&["WITHVALUE", "WITHVALUES"]),
-                    "extra"
-                ]),
+                _ => a.extend(args![g.pick(&["2", "x"]), g.pick(&["WITHVALUE", "WITHVALUES"]), "extra"]),
             }
             with(a, cmp)
         }
@@ -980,13 +892,7 @@ pub fn hashes(g: &mut Gen) -> Cmd {
             if g.chance(0.4) {
                 a.extend(args!["COUNT", g.pick(&["1", "5", "100"])]);
             }
-            with(
-                a,
-                Cmp::ScanAll {
-                    cursor_at: 2,
-                    pairs: true,
-                },
-            )
+            with(a, Cmp::ScanAll { cursor_at: 2, pairs: true })
         }
         27 => object_encoding_of(&k),
         28 => exact(args!["DEL", &k]),
@@ -1011,8 +917,7 @@ fn list_value(g: &mut Gen) -> Vec<u8> {
 }
 
 fn side(g: &mut Gen) -> Vec<u8> {
-    g.pick(&["LEFT", "RIGHT", "left", "right", "LEFT", "RIGHT", "MIDDLE"])
-        .arg()
+    g.pick(&["LEFT", "RIGHT", "left", "right", "LEFT", "RIGHT", "MIDDLE"]).arg()
 }
 
 pub fn lists(g: &mut Gen) -> Cmd {
@@ -1025,13 +930,7 @@ pub fn lists(g: &mut Gen) -> Cmd {
             }
             exact(a)
         }
-        7 => exact(args![
-            "LINSERT",
-            k,
-            g.pick(&["BEFORE", "AFTER", "after", "MIDDLE"]),
-            list_value(g),
-            list_value(g)
-        ]),
+        7 => exact(args!["LINSERT", k, g.pick(&["BEFORE", "AFTER", "after", "MIDDLE"]), list_value(g), list_value(g)]),
         8..=10 => {
             let mut a = args![g.pick(&["LPOP", "RPOP"]), k];
             if g.chance(0.5) {
@@ -1051,16 +950,7 @@ pub fn lists(g: &mut Gen) -> Cmd {
             if g.chance(0.4) {
                 opts.push(args![
                     "RANK",
-                    g.pick(&[
-                        "1",
-                        "2",
-                        "-1",
-                        "-2",
-                        "0",
-                        "abc",
-                        "-9223372036854775808",
-                        "9223372036854775807"
-                    ])
+                    g.pick(&["1", "2", "-1", "-2", "0", "abc", "-9223372036854775808", "9223372036854775807"])
                 ]);
             }
             if g.chance(0.4) {
@@ -1081,11 +971,7 @@ pub fn lists(g: &mut Gen) -> Cmd {
         24..=25 => {
             let n = 1 + g.below(3);
             let mut a = args!["LMPOP"];
-            a.push(if g.chance(0.05) {
-                g.pick(&["0", "-1", "abc", "5"]).arg()
-            } else {
-                (n as i64).arg()
-            });
+            a.push(if g.chance(0.05) { g.pick(&["0", "-1", "abc", "5"]).arg() } else { (n as i64).arg() });
             for _ in 0..n {
                 a.push(g.key());
             }
@@ -1117,11 +1003,7 @@ pub fn lists(g: &mut Gen) -> Cmd {
         30..=31 => {
             let n = 1 + g.below(3);
             let mut a = args!["BLMPOP", g.timeout()];
-            a.push(if g.chance(0.05) {
-                g.pick(&["0", "-1", "abc"]).arg()
-            } else {
-                (n as i64).arg()
-            });
+            a.push(if g.chance(0.05) { g.pick(&["0", "-1", "abc"]).arg() } else { (n as i64).arg() });
             for _ in 0..n {
                 a.push(g.key());
             }
@@ -1198,11 +1080,7 @@ pub fn sets(g: &mut Gen) -> Cmd {
         16..=17 => match g.below(5) {
             0 => with(args!["SRANDMEMBER", k], Cmp::Shape),
             1 => with(args!["SRANDMEMBER", k, "100000"], Cmp::Unordered),
-            2 => exact(args![
-                "SRANDMEMBER",
-                k,
-                g.pick(&["0", "abc", "-9223372036854775808", "-"])
-            ]),
+            2 => exact(args!["SRANDMEMBER", k, g.pick(&["0", "abc", "-9223372036854775808", "-"])]),
             3 => with(args!["SRANDMEMBER", k, "9223372036854775807"], Cmp::Unordered),
             _ => with(args!["SRANDMEMBER", k, g.range(-5, 5)], Cmp::Shape),
         },
@@ -1219,11 +1097,7 @@ pub fn sets(g: &mut Gen) -> Cmd {
         25..=26 => {
             let n = 1 + g.below(3);
             let mut a = args!["SINTERCARD"];
-            a.push(if g.chance(0.05) {
-                g.pick(&["0", "-1", "abc", "5"]).arg()
-            } else {
-                (n as i64).arg()
-            });
+            a.push(if g.chance(0.05) { g.pick(&["0", "-1", "abc", "5"]).arg() } else { (n as i64).arg() });
             for _ in 0..n {
                 a.push(g.key());
             }
@@ -1241,13 +1115,7 @@ pub fn sets(g: &mut Gen) -> Cmd {
             if g.chance(0.4) {
                 a.extend(args!["COUNT", g.pick(&["1", "5", "100"])]);
             }
-            with(
-                a,
-                Cmp::ScanAll {
-                    cursor_at: 2,
-                    pairs: false,
-                },
-            )
+            with(a, Cmp::ScanAll { cursor_at: 2, pairs: false })
         }
         30 => object_encoding_of(&k),
         31 => {
@@ -1255,11 +1123,7 @@ pub fn sets(g: &mut Gen) -> Cmd {
             let mut a = args!["SADD", k];
             let strings = g.chance(0.5);
             for i in 0..600 {
-                a.push(if strings {
-                    format!("m{i}").arg()
-                } else {
-                    (i as i64).arg()
-                });
+                a.push(if strings { format!("m{i}").arg() } else { (i as i64).arg() });
             }
             exact(a)
         }
@@ -1307,12 +1171,7 @@ fn lex_bound(g: &mut Gen) -> Vec<u8> {
     match g.below(10) {
         0 => g.pick(&["-", "+"]).arg(),
         1 => g.pick(&["a", "abc", "", "-a", "+b"]).arg(),
-        _ => format!(
-            "{}{}",
-            g.pick(&["[", "("]),
-            g.pick(&["a", "b", "c", "aa", "e", "", "z"])
-        )
-        .arg(),
+        _ => format!("{}{}", g.pick(&["[", "("]), g.pick(&["a", "b", "c", "aa", "e", "", "z"])).arg(),
     }
 }
 
@@ -1343,11 +1202,7 @@ fn weights_aggregate(g: &mut Gen, a: &mut Vec<Vec<u8>>, n: usize) {
 
 fn numkeys(g: &mut Gen, a: &mut Vec<Vec<u8>>) -> usize {
     let n = 1 + g.below(3);
-    a.push(if g.chance(0.05) {
-        g.pick(&["0", "-1", "abc", "9"]).arg()
-    } else {
-        (n as i64).arg()
-    });
+    a.push(if g.chance(0.05) { g.pick(&["0", "-1", "abc", "9"]).arg() } else { (n as i64).arg() });
     for _ in 0..n {
         a.push(g.key());
     }
@@ -1361,14 +1216,7 @@ pub fn zsets(g: &mut Gen) -> Cmd {
         0..=7 => {
             let mut a = args!["ZADD", zk];
             let mut opts: Vec<Vec<Vec<u8>>> = Vec::new();
-            for (p, o) in [
-                (0.15, "NX"),
-                (0.15, "XX"),
-                (0.1, "GT"),
-                (0.1, "LT"),
-                (0.2, "CH"),
-                (0.1, "INCR"),
-            ] {
+            for (p, o) in [(0.15, "NX"), (0.15, "XX"), (0.1, "GT"), (0.1, "LT"), (0.2, "CH"), (0.1, "INCR")] {
                 if g.chance(p) {
                     opts.push(vec![o.arg()]);
                 }
@@ -1431,23 +1279,13 @@ pub fn zsets(g: &mut Gen) -> Cmd {
             exact(a)
         }
         22..=23 => {
-            let mut a = args![
-                g.pick(&["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"]),
-                zk,
-                score_bound(g),
-                score_bound(g)
-            ];
+            let mut a = args![g.pick(&["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"]), zk, score_bound(g), score_bound(g)];
             withscores(g, &mut a);
             limit(g, &mut a);
             exact(a)
         }
         24 => {
-            let mut a = args![
-                g.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX"]),
-                k,
-                lex_bound(g),
-                lex_bound(g)
-            ];
+            let mut a = args![g.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX"]), k, lex_bound(g), lex_bound(g)];
             limit(g, &mut a);
             exact(a)
         }
@@ -1509,11 +1347,7 @@ pub fn zsets(g: &mut Gen) -> Cmd {
                     cmp = Cmp::UnorderedPairs;
                 }
                 4 => a.extend(args![g.pick(&["2", "-4", "0", "1"]), "WITHSCORES"]),
-                _ => a.extend(args![
-                    g.pick(&["2", "x"]),
-                    g.pick(&["WITHSCORE", "WITHSCORES"]),
-                    "extra"
-                ]),
+                _ => a.extend(args![g.pick(&["2", "x"]), g.pick(&["WITHSCORE", "WITHSCORES"]), "extra"]),
             }
             with(a, cmp)
         }
@@ -1576,13 +1410,7 @@ pub fn zsets(g: &mut Gen) -> Cmd {
             if g.chance(0.4) {
                 a.extend(args!["COUNT", g.pick(&["1", "5", "100"])]);
             }
-            with(
-                a,
-                Cmp::ScanAll {
-                    cursor_at: 2,
-                    pairs: true,
-                },
-            )
+            with(a, Cmp::ScanAll { cursor_at: 2, pairs: true })
         }
         50 => object_encoding_of(&zk),
         51 => {
@@ -1595,14 +1423,7 @@ pub fn zsets(g: &mut Gen) -> Cmd {
             exact(a)
         }
         52 => exact(args!["DEL", zk]),
-        53 => exact(args![
-            "ZADD",
-            k,
-            g.pick(&["NX", "XX"]),
-            g.pick(&["XX", "GT", "LT"]),
-            "1",
-            "a"
-        ]),
+        53 => exact(args!["ZADD", k, g.pick(&["NX", "XX"]), g.pick(&["XX", "GT", "LT"]), "1", "a"]),
         _ => g.plant(k),
     };
     if c.args[0].starts_with(b"B") {

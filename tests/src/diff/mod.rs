@@ -53,10 +53,7 @@ fn diagnose_stall(conn: &mut RespConn) -> String {
     let _ = conn.set_read_timeout(std::time::Duration::from_secs(10));
     let started = std::time::Instant::now();
     let late = match conn.read() {
-        Ok(r) => format!(
-            "the reply came {} ms later: {r}",
-            started.elapsed().as_millis() + 30_000
-        ),
+        Ok(r) => format!("the reply came {} ms later: {r}", started.elapsed().as_millis() + 30_000),
         Err(e) => {
             // More bytes on the same connection: if the stuck reply comes now, the server had
             // missed that the command arrived; if not, the command itself is stuck.
@@ -78,10 +75,7 @@ impl Diff {
         let mut redis = RespConn::connect(redis_port).expect("connect to redis-server");
         let mut sides: Vec<Side> = orbits
             .iter()
-            .map(|(n, p)| Side {
-                name: n.to_string(),
-                conn: RespConn::connect(*p).expect("connect to orbit"),
-            })
+            .map(|(n, p)| Side { name: n.to_string(), conn: RespConn::connect(*p).expect("connect to orbit") })
             .collect();
         if resp3 {
             let hello = vec![b"HELLO".to_vec(), b"3".to_vec()];
@@ -115,11 +109,7 @@ impl Diff {
     /// Sends one command everywhere, compares the replies and records a mismatch.
     pub fn check(&mut self, cmd: &Cmd) {
         for pre in &cmd.pre {
-            self.check(&Cmd {
-                pre: Vec::new(),
-                args: pre.clone(),
-                cmp: Cmp::Exact,
-            });
+            self.check(&Cmd { pre: Vec::new(), args: pre.clone(), cmp: Cmp::Exact });
         }
         let index = self.ran;
         self.ran += 1;
@@ -142,13 +132,9 @@ impl Diff {
             }
             _ => {
                 // Send everywhere first so the servers work in parallel.
-                self.redis
-                    .send(&cmd.args)
-                    .unwrap_or_else(|e| io_fail(at, "redis", &cmd.args, e));
+                self.redis.send(&cmd.args).unwrap_or_else(|e| io_fail(at, "redis", &cmd.args, e));
                 for s in &mut self.orbits {
-                    s.conn
-                        .send(&cmd.args)
-                        .unwrap_or_else(|e| io_fail(at, &s.name, &cmd.args, e));
+                    s.conn.send(&cmd.args).unwrap_or_else(|e| io_fail(at, &s.name, &cmd.args, e));
                 }
                 let e = self.redis.read().unwrap_or_else(|e| io_fail(at, "redis", &cmd.args, e));
                 let got = self
@@ -172,13 +158,7 @@ impl Diff {
         };
         if let Some(t) = trace_filter() {
             if cmd.args.iter().any(|a| a.windows(t.len()).any(|w| w == t.as_bytes())) {
-                eprintln!(
-                    "[{} #{}] {} -> {}",
-                    self.label,
-                    index,
-                    show_command(&cmd.args),
-                    expected
-                );
+                eprintln!("[{} #{}] {} -> {}", self.label, index, show_command(&cmd.args), expected);
             }
         }
         let took = started.elapsed();
@@ -199,13 +179,8 @@ impl Diff {
                 continue;
             }
             shown.push(g);
-            let names: Vec<&str> = self
-                .orbits
-                .iter()
-                .zip(&got)
-                .filter(|(_, x)| *x == g)
-                .map(|(s, _)| s.name.as_str())
-                .collect();
+            let names: Vec<&str> =
+                self.orbits.iter().zip(&got).filter(|(_, x)| *x == g).map(|(s, _)| s.name.as_str()).collect();
             report.push_str(&format!("\n    {}: {}", names.join(" and "), g));
         }
         let differ = !report.is_empty();
@@ -257,9 +232,7 @@ impl Diff {
 /// Redis's reply (to see how a key reached the state of a reported mismatch).
 fn trace_filter() -> Option<&'static str> {
     static TRACE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    TRACE
-        .get_or_init(|| std::env::var("ORBIT_DIFF_TRACE").ok().filter(|t| !t.is_empty()))
-        .as_deref()
+    TRACE.get_or_init(|| std::env::var("ORBIT_DIFF_TRACE").ok().filter(|t| !t.is_empty())).as_deref()
 }
 
 /// Iterates a SCAN-family command from cursor 0 to the end; the union of what came back,
@@ -414,10 +387,8 @@ mod tests {
         let swapped = Resp::Array(vec![bulk("f"), bulk("2"), bulk("g"), bulk("1")]);
         assert!(same(&Cmp::UnorderedPairs, &flat, &flat2));
         assert!(!same(&Cmp::UnorderedPairs, &flat, &swapped));
-        let nested = Resp::Array(vec![
-            Resp::Array(vec![bulk("f"), bulk("1")]),
-            Resp::Array(vec![bulk("g"), bulk("2")]),
-        ]);
+        let nested =
+            Resp::Array(vec![Resp::Array(vec![bulk("f"), bulk("1")]), Resp::Array(vec![bulk("g"), bulk("2")])]);
         assert!(!same(&Cmp::UnorderedPairs, &flat, &nested));
         assert!(same(&Cmp::Shape, &bulk("x"), &bulk("y")));
         assert!(!same(&Cmp::Shape, &bulk("x"), &Resp::NilBulk));

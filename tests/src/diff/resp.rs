@@ -161,11 +161,7 @@ impl RespConn {
         // A reply that never comes (a command that blocks forever) fails the test instead of
         // hanging it.
         s.set_read_timeout(Some(Duration::from_secs(30)))?;
-        Ok(RespConn {
-            reader: BufReader::with_capacity(64 * 1024, s.try_clone()?),
-            writer: s,
-            port,
-        })
+        Ok(RespConn { reader: BufReader::with_capacity(64 * 1024, s.try_clone()?), writer: s, port })
     }
 
     pub fn set_read_timeout(&mut self, d: Duration) -> io::Result<()> {
@@ -201,10 +197,7 @@ impl RespConn {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
         }
         if line.len() < 2 || !line.ends_with(b"\r\n") {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("bad line {}", escape(&line)),
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("bad line {}", escape(&line))));
         }
         line.truncate(line.len() - 2);
         Ok(line)
@@ -295,12 +288,7 @@ impl RespConn {
                 let attrs = self.pairs(n)?;
                 Resp::Attribute(attrs, Box::new(self.read()?))
             }
-            _ => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("bad reply {}", escape(&line)),
-                ))
-            }
+            _ => return Err(io::Error::new(io::ErrorKind::InvalidData, format!("bad reply {}", escape(&line)))),
         })
     }
 }

@@ -10,29 +10,18 @@ use crate::keyspace::scan_positions;
 use crate::redis::args::{self, is};
 use crate::redis::cmd::keys::{parse_cursor, parse_scan};
 use crate::redis::flags::*;
+use crate::redis::float::{string2ld, LongDouble};
 use crate::redis::glob;
 use crate::redis::{CommandSpec, Ctx, Exec, KeySpec};
 use crate::reply::{errors, Reply};
-use crate::redis::float::{string2ld, LongDouble};
 use crate::value::{parse_i64_strict, HashValue, Value};
 use bytes::Bytes;
 use rand::Rng;
 
 const fn spec(name: &'static str, arity: i32, flags: u32, h: crate::redis::Handler) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys: ONE,
-        group: "hash",
-        exec: Exec::Engine(h),
-    }
+    CommandSpec { name, arity, flags, keys: ONE, group: "hash", exec: Exec::Engine(h) }
 }
-const ONE: KeySpec = KeySpec::Range {
-    first: 1,
-    last: 1,
-    step: 1,
-};
+const ONE: KeySpec = KeySpec::Range { first: 1, last: 1, step: 1 };
 
 pub const COMMANDS: &[CommandSpec] = &[
     spec("hset", -4, WRITE | DENYOOM | FAST, hset),
@@ -60,7 +49,6 @@ const LISTPACK_MAX_VALUE: usize = 64;
 /// The most elements HRANDFIELD with a negative count replies with. Redis would stream any
 /// count until memory runs out; Orbit refuses counts past this instead.
 pub const MAX_RANDOM_REPLY: u64 = 1 << 22;
-
 
 fn new_hash() -> Value {
     Value::Hash(HashValue::default())
@@ -253,11 +241,7 @@ fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match ctx.db().get_hash(&args[1], now) {
         Err(e) => e.into(),
         Ok(None) => Reply::Map(Vec::new()),
-        Ok(Some(h)) => Reply::Map(
-            h.iter()
-                .map(|(k, v)| (Reply::Bulk(k.clone()), Reply::Bulk(v.clone())))
-                .collect(),
-        ),
+        Ok(Some(h)) => Reply::Map(h.iter().map(|(k, v)| (Reply::Bulk(k.clone()), Reply::Bulk(v.clone()))).collect()),
     }
 }
 
@@ -327,12 +311,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     h.insert(field.clone(), text.clone());
     check_entries(h);
     ctx.dirty(1);
-    ctx.propagate(vec![
-        Bytes::from_static(b"HSET"),
-        key.clone(),
-        field.clone(),
-        text.clone(),
-    ]);
+    ctx.propagate(vec![Bytes::from_static(b"HSET"), key.clone(), field.clone(), text.clone()]);
     Reply::Bulk(text)
 }
 
@@ -363,11 +342,7 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     if l == i64::MIN {
-        return Reply::err(format!(
-            "ERR value is out of range, value must between {} and {}",
-            -i64::MAX,
-            i64::MAX
-        ));
+        return Reply::err(format!("ERR value is out of range, value must between {} and {}", -i64::MAX, i64::MAX));
     }
     let withvalues = args.len() == 4;
     if args.len() > 4 || (withvalues && !is(&args[3], "withvalues")) {
@@ -425,11 +400,7 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Ok((_, o)) => o,
         Err(e) => return e,
     };
-    let (next, range) = if h.is_listpack() {
-        (0, 0..h.len())
-    } else {
-        scan_positions(h.len(), cursor, o.count)
-    };
+    let (next, range) = if h.is_listpack() { (0, 0..h.len()) } else { scan_positions(h.len(), cursor, o.count) };
     let pat = o.pattern.as_ref().filter(|p| &p[..] != b"*");
     let mut out = Vec::with_capacity(range.len() * 2);
     for i in range {
@@ -444,10 +415,7 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         out.push(Reply::Bulk(k.clone()));
         out.push(Reply::Bulk(v.clone()));
     }
-    Reply::Array(vec![
-        Reply::Bulk(Bytes::from(next.to_string())),
-        Reply::Array(out),
-    ])
+    Reply::Array(vec![Reply::Bulk(Bytes::from(next.to_string())), Reply::Array(out)])
 }
 
 #[cfg(test)]
@@ -494,19 +462,10 @@ mod tests {
             t.cmd(&["HMSET", "h", "a", "1", "b"]),
             Reply::err("ERR wrong number of arguments for 'hmset' command")
         );
-        assert_eq!(
-            t.cmd(&["HSET", "h", "a"]),
-            Reply::err("ERR wrong number of arguments for 'hset' command")
-        );
+        assert_eq!(t.cmd(&["HSET", "h", "a"]), Reply::err("ERR wrong number of arguments for 'hset' command"));
         assert_eq!(t.cmd(&["HMSET", "h", "d", "4"]), Reply::Ok);
-        assert_eq!(
-            t.cmd(&["HMGET", "h", "a", "x", "d"]),
-            Reply::Array(vec![bulk("10"), Reply::Nil, bulk("4")])
-        );
-        assert_eq!(
-            t.cmd(&["HMGET", "nokey", "a"]),
-            Reply::Array(vec![Reply::Nil])
-        );
+        assert_eq!(t.cmd(&["HMGET", "h", "a", "x", "d"]), Reply::Array(vec![bulk("10"), Reply::Nil, bulk("4")]));
+        assert_eq!(t.cmd(&["HMGET", "nokey", "a"]), Reply::Array(vec![Reply::Nil]));
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["HSET", "s", "a", "1"]), Reply::err(WRONGTYPE));
         assert_eq!(t.cmd(&["HGET", "s", "a"]), Reply::err(WRONGTYPE));
@@ -534,10 +493,7 @@ mod tests {
         assert_eq!(t.cmd(&["HDEL", "h", "b", "x", "b"]), Reply::Int(1));
         assert_eq!(t.cmd(&["HKEYS", "h"]), arr(&["a", "c", "d"]));
         assert_eq!(t.cmd(&["HVALS", "h"]), arr(&["1", "3", "4"]));
-        assert_eq!(
-            t.cmd(&["HGETALL", "h"]),
-            map(&[("a", "1"), ("c", "3"), ("d", "4")])
-        );
+        assert_eq!(t.cmd(&["HGETALL", "h"]), map(&[("a", "1"), ("c", "3"), ("d", "4")]));
         let before = t.ks.dirty;
         assert_eq!(t.cmd(&["HDEL", "h", "zz"]), Reply::Int(0));
         assert_eq!(t.ks.dirty, before);
@@ -579,45 +535,18 @@ mod tests {
         assert_eq!(t.cmd(&["HINCRBY", "h", "n", "5"]), Reply::Int(5));
         assert_eq!(t.cmd(&["HINCRBY", "h", "n", "-7"]), Reply::Int(-2));
         assert_eq!(t.cmd(&["HGET", "h", "n"]), bulk("-2"));
-        assert_eq!(
-            t.cmd(&["HINCRBY", "h", "n", "x"]),
-            Reply::err("ERR value is not an integer or out of range")
-        );
-        t.cmd(&[
-            "HSET",
-            "h",
-            "s",
-            "abc",
-            "big",
-            "9223372036854775807",
-            "sp",
-            " 1",
-        ]);
-        assert_eq!(
-            t.cmd(&["HINCRBY", "h", "s", "1"]),
-            Reply::err("ERR hash value is not an integer")
-        );
-        assert_eq!(
-            t.cmd(&["HINCRBY", "h", "sp", "1"]),
-            Reply::err("ERR hash value is not an integer")
-        );
-        assert_eq!(
-            t.cmd(&["HINCRBY", "h", "big", "1"]),
-            Reply::err("ERR increment or decrement would overflow")
-        );
+        assert_eq!(t.cmd(&["HINCRBY", "h", "n", "x"]), Reply::err("ERR value is not an integer or out of range"));
+        t.cmd(&["HSET", "h", "s", "abc", "big", "9223372036854775807", "sp", " 1"]);
+        assert_eq!(t.cmd(&["HINCRBY", "h", "s", "1"]), Reply::err("ERR hash value is not an integer"));
+        assert_eq!(t.cmd(&["HINCRBY", "h", "sp", "1"]), Reply::err("ERR hash value is not an integer"));
+        assert_eq!(t.cmd(&["HINCRBY", "h", "big", "1"]), Reply::err("ERR increment or decrement would overflow"));
         assert_eq!(t.cmd(&["HINCRBY", "h", "big", "0"]), Reply::Int(i64::MAX));
         t.cmd(&["SET", "str", "v"]);
         assert_eq!(t.cmd(&["HINCRBY", "str", "n", "1"]), Reply::err(WRONGTYPE));
         // The increment is checked before the key's type.
-        assert_eq!(
-            t.cmd(&["HINCRBY", "str", "n", "x"]),
-            Reply::err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["HINCRBY", "str", "n", "x"]), Reply::err("ERR value is not an integer or out of range"));
         // A failed increment on a missing key creates nothing.
-        assert_eq!(
-            t.cmd(&["HINCRBY", "fresh", "n", "x"]),
-            Reply::err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["HINCRBY", "fresh", "n", "x"]), Reply::err("ERR value is not an integer or out of range"));
         assert_eq!(t.cmd(&["EXISTS", "fresh"]), Reply::Int(0));
     }
 
@@ -625,10 +554,8 @@ mod tests {
     fn hincrbyfloat_logs_hset() {
         let mut t = T::new();
         t.cmd(&["HSET", "h", "f", "10.50"]);
-        let args: Vec<bytes::Bytes> = ["HINCRBYFLOAT", "h", "f", "0.1"]
-            .iter()
-            .map(|s| bytes::Bytes::from(s.to_string()))
-            .collect();
+        let args: Vec<bytes::Bytes> =
+            ["HINCRBYFLOAT", "h", "f", "0.1"].iter().map(|s| bytes::Bytes::from(s.to_string())).collect();
         let mut ctx = crate::redis::Ctx::new(&mut t.ks, 0, t.now_ms, &mut t.rng);
         assert_eq!(crate::redis::run(&mut ctx, &args), bulk("10.6"));
         let logged = ctx.rewrite.clone().expect("propagated");
@@ -643,19 +570,10 @@ mod tests {
         );
         assert_eq!(t.cmd(&["HINCRBYFLOAT", "h", "g", "5.0e3"]), bulk("5000"));
         assert_eq!(t.cmd(&["HINCRBYFLOAT", "h", "g", "-5000"]), bulk("0"));
-        assert_eq!(
-            t.cmd(&["HINCRBYFLOAT", "h", "g", "abc"]),
-            Reply::err("ERR value is not a valid float")
-        );
-        assert_eq!(
-            t.cmd(&["HINCRBYFLOAT", "h", "g", "inf"]),
-            Reply::err("ERR value is NaN or Infinity")
-        );
+        assert_eq!(t.cmd(&["HINCRBYFLOAT", "h", "g", "abc"]), Reply::err("ERR value is not a valid float"));
+        assert_eq!(t.cmd(&["HINCRBYFLOAT", "h", "g", "inf"]), Reply::err("ERR value is NaN or Infinity"));
         t.cmd(&["HSET", "h", "s", "x"]);
-        assert_eq!(
-            t.cmd(&["HINCRBYFLOAT", "h", "s", "1"]),
-            Reply::err("ERR hash value is not a float")
-        );
+        assert_eq!(t.cmd(&["HINCRBYFLOAT", "h", "s", "1"]), Reply::err("ERR hash value is not a float"));
         // A long double does not overflow at DBL_MAX (redis-server 7.0's reply).
         t.cmd(&["HSET", "h", "m", "1.7976931348623157e308"]);
         assert_eq!(
@@ -668,10 +586,7 @@ mod tests {
             Reply::err("ERR increment would produce NaN or Infinity")
         );
         t.cmd(&["SET", "str", "v"]);
-        assert_eq!(
-            t.cmd(&["HINCRBYFLOAT", "str", "f", "1"]),
-            Reply::err(WRONGTYPE)
-        );
+        assert_eq!(t.cmd(&["HINCRBYFLOAT", "str", "f", "1"]), Reply::err(WRONGTYPE));
     }
 
     #[test]
@@ -679,21 +594,13 @@ mod tests {
         let mut t = T::new();
         assert_eq!(t.cmd(&["HRANDFIELD", "no"]), Reply::Nil);
         assert_eq!(t.cmd(&["HRANDFIELD", "no", "5"]), Reply::Array(vec![]));
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "no", "-5", "WITHVALUES"]),
-            Reply::Array(vec![])
-        );
-        t.cmd(&[
-            "HSET", "h", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5",
-        ]);
+        assert_eq!(t.cmd(&["HRANDFIELD", "no", "-5", "WITHVALUES"]), Reply::Array(vec![]));
+        t.cmd(&["HSET", "h", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"]);
         let one = strings(Reply::Array(vec![t.cmd(&["HRANDFIELD", "h"])]));
         assert!(["a", "b", "c", "d", "e"].contains(&one[0].as_str()));
         assert_eq!(t.cmd(&["HRANDFIELD", "h", "0"]), Reply::Array(vec![]));
         // count >= size: the whole hash, in order.
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "h", "10"]),
-            arr(&["a", "b", "c", "d", "e"])
-        );
+        assert_eq!(t.cmd(&["HRANDFIELD", "h", "10"]), arr(&["a", "b", "c", "d", "e"]));
         assert_eq!(
             t.cmd(&["HRANDFIELD", "h", "5", "withvalues"]),
             Reply::Pairs(
@@ -718,23 +625,11 @@ mod tests {
         let got = strings(t.cmd(&["HRANDFIELD", "h", "-7", "WITHVALUES"]));
         assert_eq!(got.len(), 14);
         for pair in got.chunks(2) {
-            assert_eq!(
-                (pair[0].as_bytes()[0] - b'a' + b'1') as char,
-                pair[1].chars().next().unwrap()
-            );
+            assert_eq!((pair[0].as_bytes()[0] - b'a' + b'1') as char, pair[1].chars().next().unwrap());
         }
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "h", "x"]),
-            Reply::err("ERR value is not an integer or out of range")
-        );
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "h", "1", "foo"]),
-            Reply::err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "h", "1", "withvalues", "x"]),
-            Reply::err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["HRANDFIELD", "h", "x"]), Reply::err("ERR value is not an integer or out of range"));
+        assert_eq!(t.cmd(&["HRANDFIELD", "h", "1", "foo"]), Reply::err("ERR syntax error"));
+        assert_eq!(t.cmd(&["HRANDFIELD", "h", "1", "withvalues", "x"]), Reply::err("ERR syntax error"));
         assert_eq!(
             t.cmd(&["HRANDFIELD", "h", "-9223372036854775808"]),
             Reply::err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
@@ -743,18 +638,12 @@ mod tests {
             t.cmd(&["HRANDFIELD", "h", "-9223372036854775807", "withvalues"]),
             Reply::err("ERR value is out of range")
         );
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "h", "-9223372036854775807"]),
-            Reply::err("ERR value is out of range")
-        );
+        assert_eq!(t.cmd(&["HRANDFIELD", "h", "-9223372036854775807"]), Reply::err("ERR value is out of range"));
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["HRANDFIELD", "s"]), Reply::err(WRONGTYPE));
         assert_eq!(t.cmd(&["HRANDFIELD", "s", "1"]), Reply::err(WRONGTYPE));
         // Argument errors come before the type check.
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "s", "1", "foo"]),
-            Reply::err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["HRANDFIELD", "s", "1", "foo"]), Reply::err("ERR syntax error"));
     }
 
     #[test]
@@ -778,19 +667,10 @@ mod tests {
     #[test]
     fn hscan_small_and_large() {
         let mut t = T::new();
-        assert_eq!(
-            t.cmd(&["HSCAN", "no", "0"]),
-            Reply::Array(vec![bulk("0"), Reply::Array(vec![])])
-        );
+        assert_eq!(t.cmd(&["HSCAN", "no", "0"]), Reply::Array(vec![bulk("0"), Reply::Array(vec![])]));
         // Options are not checked for a missing key, as in Redis.
-        assert_eq!(
-            t.cmd(&["HSCAN", "no", "0", "FOO"]),
-            Reply::Array(vec![bulk("0"), Reply::Array(vec![])])
-        );
-        assert_eq!(
-            t.cmd(&["HSCAN", "no", "x"]),
-            Reply::err("ERR invalid cursor")
-        );
+        assert_eq!(t.cmd(&["HSCAN", "no", "0", "FOO"]), Reply::Array(vec![bulk("0"), Reply::Array(vec![])]));
+        assert_eq!(t.cmd(&["HSCAN", "no", "x"]), Reply::err("ERR invalid cursor"));
         t.cmd(&["HSET", "h", "a1", "1", "b1", "2", "a2", "3"]);
         assert_eq!(
             t.cmd(&["HSCAN", "h", "0", "COUNT", "1"]),
@@ -800,28 +680,16 @@ mod tests {
             t.cmd(&["HSCAN", "h", "0", "MATCH", "a*"]),
             Reply::Array(vec![bulk("0"), arr(&["a1", "1", "a2", "3"])])
         );
-        assert_eq!(
-            t.cmd(&["HSCAN", "h", "0", "COUNT", "0"]),
-            Reply::err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["HSCAN", "h", "0", "COUNT"]),
-            Reply::err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["HSCAN", "h", "0", "TYPE", "string"]),
-            Reply::err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["HSCAN", "h", "0", "COUNT", "0"]), Reply::err("ERR syntax error"));
+        assert_eq!(t.cmd(&["HSCAN", "h", "0", "COUNT"]), Reply::err("ERR syntax error"));
+        assert_eq!(t.cmd(&["HSCAN", "h", "0", "TYPE", "string"]), Reply::err("ERR syntax error"));
         assert_eq!(
             t.cmd(&["HSCAN", "h", "0", "COUNT", "x"]),
             Reply::err("ERR value is not an integer or out of range")
         );
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["HSCAN", "s", "0"]), Reply::err(WRONGTYPE));
-        assert_eq!(
-            t.cmd(&["HSCAN", "s", "x"]),
-            Reply::err("ERR invalid cursor")
-        );
+        assert_eq!(t.cmd(&["HSCAN", "s", "x"]), Reply::err("ERR invalid cursor"));
 
         // A hash with a long value is a hashtable: scanned with a cursor.
         let long = "x".repeat(100);
@@ -832,9 +700,7 @@ mod tests {
         let mut cursor = "0".to_string();
         let mut rounds = 0;
         loop {
-            let Reply::Array(parts) = t.cmd(&["HSCAN", "big", &cursor, "COUNT", "7"]) else {
-                panic!()
-            };
+            let Reply::Array(parts) = t.cmd(&["HSCAN", "big", &cursor, "COUNT", "7"]) else { panic!() };
             let Reply::Bulk(c) = &parts[0] else { panic!() };
             let items = strings(parts[1].clone());
             assert!(items.len() <= 14);

@@ -181,12 +181,8 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let now = ctx.now_ms;
     let pat = &args[1];
     let all = &pat[..] == b"*";
-    let out = ctx
-        .db()
-        .keys(now)
-        .filter(|k| all || glob::matches(pat, k, false))
-        .map(|k| Reply::Bulk(k.clone()))
-        .collect();
+    let out =
+        ctx.db().keys(now).filter(|k| all || glob::matches(pat, k, false)).map(|k| Reply::Bulk(k.clone())).collect();
     Reply::Array(out)
 }
 

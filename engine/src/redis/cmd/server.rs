@@ -6,14 +6,7 @@ use crate::redis::flags::*;
 use crate::redis::{CommandSpec, Exec, KeySpec};
 
 const fn conn(name: &'static str, arity: i32, flags: u32, group: &'static str) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys: KeySpec::None,
-        group,
-        exec: Exec::Conn,
-    }
+    CommandSpec { name, arity, flags, keys: KeySpec::None, group, exec: Exec::Conn }
 }
 
 pub const COMMANDS: &[CommandSpec] = &[

@@ -19,32 +19,11 @@ use crate::value::{parse_i64_strict, SetValue, Value};
 use bytes::Bytes;
 use rand::Rng;
 
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    h: crate::redis::Handler,
-) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        group: "set",
-        exec: Exec::Engine(h),
-    }
+const fn spec(name: &'static str, arity: i32, flags: u32, keys: KeySpec, h: crate::redis::Handler) -> CommandSpec {
+    CommandSpec { name, arity, flags, keys, group: "set", exec: Exec::Engine(h) }
 }
-const ONE: KeySpec = KeySpec::Range {
-    first: 1,
-    last: 1,
-    step: 1,
-};
-const ALL: KeySpec = KeySpec::Range {
-    first: 1,
-    last: -1,
-    step: 1,
-};
+const ONE: KeySpec = KeySpec::Range { first: 1, last: 1, step: 1 };
+const ALL: KeySpec = KeySpec::Range { first: 1, last: -1, step: 1 };
 
 pub const COMMANDS: &[CommandSpec] = &[
     spec("sadd", -3, WRITE | DENYOOM | FAST, ONE, sadd),
@@ -55,28 +34,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec("scard", 2, READONLY | FAST, ONE, scard),
     spec("spop", -2, WRITE | FAST | RANDOM, ONE, spop),
     spec("srandmember", -2, READONLY | RANDOM, ONE, srandmember),
-    spec(
-        "smove",
-        4,
-        WRITE | FAST,
-        KeySpec::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-        smove,
-    ),
+    spec("smove", 4, WRITE | FAST, KeySpec::Range { first: 1, last: 2, step: 1 }, smove),
     spec("sinter", -2, READONLY, ALL, sinter),
-    spec(
-        "sintercard",
-        -3,
-        READONLY,
-        KeySpec::NumKeys {
-            count_at: 1,
-            dest: false,
-        },
-        sintercard,
-    ),
+    spec("sintercard", -3, READONLY, KeySpec::NumKeys { count_at: 1, dest: false }, sintercard),
     spec("sinterstore", -3, WRITE | DENYOOM, ALL, sinterstore),
     spec("sunion", -2, READONLY, ALL, sunion),
     spec("sunionstore", -3, WRITE | DENYOOM, ALL, sunionstore),
@@ -127,11 +87,7 @@ fn member_replies(mut members: Vec<Bytes>) -> Vec<Reply> {
 
 /// Looks up every key as a set (deleting expired ones); a key of another type is a WRONGTYPE
 /// error. Returns the sets, `None` for missing keys, in key order.
-fn load_sets<'a>(
-    db: &'a mut Db,
-    keys: &[Bytes],
-    now: u64,
-) -> Result<Vec<Option<&'a SetValue>>, Reply> {
+fn load_sets<'a>(db: &'a mut Db, keys: &[Bytes], now: u64) -> Result<Vec<Option<&'a SetValue>>, Reply> {
     for k in keys {
         db.get_set(k, now).map_err(Reply::from)?;
     }
@@ -139,10 +95,7 @@ fn load_sets<'a>(
     Ok(keys
         .iter()
         .map(|k| match db.peek(k) {
-            Some(Entry {
-                value: Value::Set(s),
-                ..
-            }) => Some(s),
+            Some(Entry { value: Value::Set(s), .. }) => Some(s),
             _ => None,
         })
         .collect())
@@ -212,12 +165,9 @@ fn smismember(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let now = ctx.now_ms;
     match ctx.db().get_set(&args[1], now) {
         Err(e) => e.into(),
-        Ok(s) => Reply::Array(
-            args[2..]
-                .iter()
-                .map(|m| Reply::Int(s.is_some_and(|s| s.contains(&m[..])) as i64))
-                .collect(),
-        ),
+        Ok(s) => {
+            Reply::Array(args[2..].iter().map(|m| Reply::Int(s.is_some_and(|s| s.contains(&m[..])) as i64)).collect())
+        }
     }
 }
 
@@ -274,10 +224,7 @@ fn spop_count(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     if count >= size as u64 {
         // The whole set: delete the key, log DEL.
         let members: Vec<Bytes> = match db.remove(key) {
-            Some(Entry {
-                value: Value::Set(s),
-                ..
-            }) => s.into_iter().collect(),
+            Some(Entry { value: Value::Set(s), .. }) => s.into_iter().collect(),
             _ => Vec::new(),
         };
         ctx.dirty(size as u64);
@@ -329,11 +276,7 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     if l == i64::MIN {
-        return Reply::err(format!(
-            "ERR value is out of range, value must between {} and {}",
-            -i64::MAX,
-            i64::MAX
-        ));
+        return Reply::err(format!("ERR value is out of range, value must between {} and {}", -i64::MAX, i64::MAX));
     }
     let s = match db.get_set(&args[1], now) {
         Err(e) => return e.into(),
@@ -351,9 +294,7 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         if count > MAX_RANDOM_REPLY {
             return Reply::err("ERR value is out of range");
         }
-        let out = (0..count)
-            .filter_map(|_| s.get_index(rng.gen_range(0..size)))
-            .map(|m| Reply::Bulk(m.clone()));
+        let out = (0..count).filter_map(|_| s.get_index(rng.gen_range(0..size))).map(|m| Reply::Bulk(m.clone()));
         return Reply::Array(out.collect());
     }
     // Case 2: the whole set.
@@ -362,13 +303,7 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     }
     // Cases 3 and 4: distinct random members.
     let picks = rand::seq::index::sample(rng, size, count as usize);
-    Reply::Array(
-        picks
-            .into_iter()
-            .filter_map(|i| s.get_index(i))
-            .map(|m| Reply::Bulk(m.clone()))
-            .collect(),
-    )
+    Reply::Array(picks.into_iter().filter_map(|i| s.get_index(i)).map(|m| Reply::Bulk(m.clone())).collect())
 }
 
 fn smove(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -414,10 +349,7 @@ fn intersect(sets: &mut [&SetValue], limit: usize) -> Vec<Bytes> {
     };
     let mut out = Vec::new();
     for m in first.iter() {
-        if rest
-            .iter()
-            .all(|s| std::ptr::eq(*s, *first) || s.contains(m))
-        {
+        if rest.iter().all(|s| std::ptr::eq(*s, *first) || s.contains(m)) {
             out.push(m.clone());
             if limit > 0 && out.len() >= limit {
                 break;
@@ -435,10 +367,7 @@ fn intersect_card(sets: &mut [&SetValue], limit: usize) -> usize {
     };
     let mut n = 0;
     for m in first.iter() {
-        if rest
-            .iter()
-            .all(|s| std::ptr::eq(*s, *first) || s.contains(m))
-        {
+        if rest.iter().all(|s| std::ptr::eq(*s, *first) || s.contains(m)) {
             n += 1;
             if limit > 0 && n >= limit {
                 break;
@@ -620,10 +549,7 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         (0, s.iter().cloned().collect::<Vec<_>>())
     } else {
         let (next, range) = scan_positions(s.len(), cursor, o.count);
-        (
-            next,
-            range.filter_map(|i| s.get_index(i).cloned()).collect(),
-        )
+        (next, range.filter_map(|i| s.get_index(i).cloned()).collect())
     };
     if intset {
         members.sort_by_cached_key(|m| parse_i64_strict(m).unwrap_or(0));
@@ -671,10 +597,7 @@ mod tests {
 
     /// Runs a command and returns its reply and what it logged instead of its argv.
     fn logged(t: &mut T, parts: &[&str]) -> (Reply, Option<Vec<Vec<Bytes>>>) {
-        let args: Vec<Bytes> = parts
-            .iter()
-            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
-            .collect();
+        let args: Vec<Bytes> = parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect();
         let mut ctx = crate::redis::Ctx::new(&mut t.ks, t.db, t.now_ms, &mut t.rng);
         let r = crate::redis::run(&mut ctx, &args);
         (r, ctx.rewrite.take())
@@ -707,21 +630,12 @@ mod tests {
     fn intset_replies_are_sorted() {
         let mut t = T::new();
         t.cmd(&["SADD", "i", "10", "-3", "2", "100", "0"]);
-        assert_eq!(
-            t.cmd(&["SMEMBERS", "i"]),
-            set(&["-3", "0", "2", "10", "100"])
-        );
+        assert_eq!(t.cmd(&["SMEMBERS", "i"]), set(&["-3", "0", "2", "10", "100"]));
         t.cmd(&["SADD", "j", "2", "5", "100"]);
         assert_eq!(t.cmd(&["SINTER", "i", "j"]), set(&["2", "100"]));
-        assert_eq!(
-            t.cmd(&["SUNION", "j", "i"]),
-            set(&["-3", "0", "2", "5", "10", "100"])
-        );
+        assert_eq!(t.cmd(&["SUNION", "j", "i"]), set(&["-3", "0", "2", "5", "10", "100"]));
         assert_eq!(t.cmd(&["SDIFF", "i", "j"]), set(&["-3", "0", "10"]));
-        assert_eq!(
-            t.cmd(&["SRANDMEMBER", "i", "10"]),
-            arr(&["-3", "0", "2", "10", "100"])
-        );
+        assert_eq!(t.cmd(&["SRANDMEMBER", "i", "10"]), arr(&["-3", "0", "2", "10", "100"]));
         assert_eq!(
             t.cmd(&["SSCAN", "i", "0", "COUNT", "1"]),
             Reply::Array(vec![bulk("0"), arr(&["-3", "0", "2", "10", "100"])])
@@ -739,17 +653,11 @@ mod tests {
             t.cmd(&["SMISMEMBER", "s", "a", "z", "b"]),
             Reply::Array(vec![Reply::Int(1), Reply::Int(0), Reply::Int(1)])
         );
-        assert_eq!(
-            t.cmd(&["SMISMEMBER", "no", "a"]),
-            Reply::Array(vec![Reply::Int(0)])
-        );
+        assert_eq!(t.cmd(&["SMISMEMBER", "no", "a"]), Reply::Array(vec![Reply::Int(0)]));
         t.cmd(&["SET", "str", "v"]);
         assert_eq!(t.cmd(&["SISMEMBER", "str", "a"]), Reply::err(WRONGTYPE));
         assert_eq!(t.cmd(&["SMISMEMBER", "str", "a"]), Reply::err(WRONGTYPE));
-        assert_eq!(
-            t.cmd(&["SMISMEMBER", "s"]),
-            Reply::err("ERR wrong number of arguments for 'smismember' command")
-        );
+        assert_eq!(t.cmd(&["SMISMEMBER", "s"]), Reply::err("ERR wrong number of arguments for 'smismember' command"));
     }
 
     #[test]
@@ -757,55 +665,28 @@ mod tests {
         let mut t = T::new();
         assert_eq!(t.cmd(&["SPOP", "no"]), Reply::Nil);
         assert_eq!(t.cmd(&["SPOP", "no", "3"]), set(&[]));
-        assert_eq!(
-            t.cmd(&["SPOP", "no", "-1"]),
-            Reply::err("ERR value is out of range, must be positive")
-        );
-        assert_eq!(
-            t.cmd(&["SPOP", "no", "1", "2"]),
-            Reply::err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["SPOP", "no", "-1"]), Reply::err("ERR value is out of range, must be positive"));
+        assert_eq!(t.cmd(&["SPOP", "no", "1", "2"]), Reply::err("ERR syntax error"));
         t.cmd(&["SADD", "s", "a", "b", "c", "d", "e"]);
         let (r, log) = logged(&mut t, &["SPOP", "s"]);
         let Reply::Bulk(m) = r else { panic!("{r:?}") };
-        assert_eq!(
-            log,
-            Some(vec![vec![
-                Bytes::from_static(b"SREM"),
-                Bytes::from_static(b"s"),
-                m.clone()
-            ]])
-        );
-        assert_eq!(
-            t.cmd(&["SISMEMBER", "s", std::str::from_utf8(&m).unwrap()]),
-            Reply::Int(0)
-        );
+        assert_eq!(log, Some(vec![vec![Bytes::from_static(b"SREM"), Bytes::from_static(b"s"), m.clone()]]));
+        assert_eq!(t.cmd(&["SISMEMBER", "s", std::str::from_utf8(&m).unwrap()]), Reply::Int(0));
         assert_eq!(t.cmd(&["SPOP", "s", "0"]), set(&[]));
         let (r, log) = logged(&mut t, &["SPOP", "s", "2"]);
         let popped = sorted(r);
         assert_eq!(popped.len(), 2);
         let log = log.expect("logged");
         assert_eq!(log.len(), 1);
-        assert_eq!(
-            &log[0][..2],
-            &[Bytes::from_static(b"SREM"), Bytes::from_static(b"s")]
-        );
-        let mut logged_members: Vec<String> = log[0][2..]
-            .iter()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .collect();
+        assert_eq!(&log[0][..2], &[Bytes::from_static(b"SREM"), Bytes::from_static(b"s")]);
+        let mut logged_members: Vec<String> =
+            log[0][2..].iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect();
         logged_members.sort();
         assert_eq!(logged_members, popped);
         assert_eq!(t.cmd(&["SCARD", "s"]), Reply::Int(2));
         let (r, log) = logged(&mut t, &["SPOP", "s", "5"]);
         assert_eq!(strings(r).len(), 2);
-        assert_eq!(
-            log,
-            Some(vec![vec![
-                Bytes::from_static(b"DEL"),
-                Bytes::from_static(b"s")
-            ]])
-        );
+        assert_eq!(log, Some(vec![vec![Bytes::from_static(b"DEL"), Bytes::from_static(b"s")]]));
         assert_eq!(t.cmd(&["EXISTS", "s"]), Reply::Int(0));
         // Last member popped singly deletes the key.
         t.cmd(&["SADD", "one", "x"]);
@@ -814,10 +695,7 @@ mod tests {
         t.cmd(&["SET", "str", "v"]);
         assert_eq!(t.cmd(&["SPOP", "str"]), Reply::err(WRONGTYPE));
         assert_eq!(t.cmd(&["SPOP", "str", "1"]), Reply::err(WRONGTYPE));
-        assert_eq!(
-            t.cmd(&["SPOP", "str", "x"]),
-            Reply::err("ERR value is out of range, must be positive")
-        );
+        assert_eq!(t.cmd(&["SPOP", "str", "x"]), Reply::err("ERR value is out of range, must be positive"));
     }
 
     #[test]
@@ -850,10 +728,7 @@ mod tests {
         let one = t.cmd(&["SRANDMEMBER", "s"]);
         assert!(matches!(one, Reply::Bulk(_)));
         assert_eq!(t.cmd(&["SRANDMEMBER", "s", "0"]), Reply::Array(vec![]));
-        assert_eq!(
-            sorted(t.cmd(&["SRANDMEMBER", "s", "10"])),
-            vec!["a", "b", "c", "d", "e"]
-        );
+        assert_eq!(sorted(t.cmd(&["SRANDMEMBER", "s", "10"])), vec!["a", "b", "c", "d", "e"]);
         for n in 1..5 {
             let mut got = strings(t.cmd(&["SRANDMEMBER", "s", &n.to_string()]));
             got.sort();
@@ -863,29 +738,17 @@ mod tests {
         let got = strings(t.cmd(&["SRANDMEMBER", "s", "-30"]));
         assert_eq!(got.len(), 30);
         assert_eq!(t.cmd(&["SCARD", "s"]), Reply::Int(5));
-        assert_eq!(
-            t.cmd(&["SRANDMEMBER", "s", "1", "2"]),
-            Reply::err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["SRANDMEMBER", "s", "x"]),
-            Reply::err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["SRANDMEMBER", "s", "1", "2"]), Reply::err("ERR syntax error"));
+        assert_eq!(t.cmd(&["SRANDMEMBER", "s", "x"]), Reply::err("ERR value is not an integer or out of range"));
         assert_eq!(
             t.cmd(&["SRANDMEMBER", "s", "-9223372036854775808"]),
             Reply::err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
         );
-        assert_eq!(
-            t.cmd(&["SRANDMEMBER", "s", "-9223372036854775807"]),
-            Reply::err("ERR value is out of range")
-        );
+        assert_eq!(t.cmd(&["SRANDMEMBER", "s", "-9223372036854775807"]), Reply::err("ERR value is out of range"));
         t.cmd(&["SET", "str", "v"]);
         assert_eq!(t.cmd(&["SRANDMEMBER", "str"]), Reply::err(WRONGTYPE));
         assert_eq!(t.cmd(&["SRANDMEMBER", "str", "2"]), Reply::err(WRONGTYPE));
-        assert_eq!(
-            t.cmd(&["SRANDMEMBER", "str", "x"]),
-            Reply::err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["SRANDMEMBER", "str", "x"]), Reply::err("ERR value is not an integer or out of range"));
     }
 
     #[test]
@@ -918,10 +781,7 @@ mod tests {
         assert_eq!(sorted(t.cmd(&["SINTER", "a", "b", "c"])), vec!["3", "x"]);
         assert_eq!(sorted(t.cmd(&["SINTER", "a"])), vec!["1", "2", "3", "x"]);
         assert_eq!(t.cmd(&["SINTER", "a", "no"]), set(&[]));
-        assert_eq!(
-            sorted(t.cmd(&["SUNION", "a", "no", "c"])),
-            vec!["1", "2", "3", "x", "z"]
-        );
+        assert_eq!(sorted(t.cmd(&["SUNION", "a", "no", "c"])), vec!["1", "2", "3", "x", "z"]);
         assert_eq!(t.cmd(&["SUNION", "no"]), set(&[]));
         assert_eq!(sorted(t.cmd(&["SDIFF", "b", "a", "no"])), vec!["4", "y"]);
         assert_eq!(t.cmd(&["SDIFF", "no", "a"]), set(&[]));
@@ -932,10 +792,7 @@ mod tests {
         assert_eq!(t.cmd(&["SINTER", "no", "str"]), Reply::err(WRONGTYPE));
         assert_eq!(t.cmd(&["SUNION", "a", "str"]), Reply::err(WRONGTYPE));
         assert_eq!(t.cmd(&["SDIFF", "no", "str"]), Reply::err(WRONGTYPE));
-        assert_eq!(
-            t.cmd(&["SINTERSTORE", "d", "no", "str"]),
-            Reply::err(WRONGTYPE)
-        );
+        assert_eq!(t.cmd(&["SINTERSTORE", "d", "no", "str"]), Reply::err(WRONGTYPE));
     }
 
     #[test]
@@ -957,10 +814,7 @@ mod tests {
         assert_eq!(t.cmd(&["TYPE", "str"]), Reply::simple("set"));
         assert_eq!(t.cmd(&["TTL", "str"]), Reply::Int(-1));
         // An empty result deletes the destination.
-        assert_eq!(
-            t.cmd(&["SINTERSTORE", "str", "a", "missing"]),
-            Reply::Int(0)
-        );
+        assert_eq!(t.cmd(&["SINTERSTORE", "str", "a", "missing"]), Reply::Int(0));
         assert_eq!(t.cmd(&["EXISTS", "str"]), Reply::Int(0));
         t.cmd(&["SET", "x", "v"]);
         assert_eq!(t.cmd(&["SDIFFSTORE", "x", "a", "a"]), Reply::Int(0));
@@ -979,68 +833,32 @@ mod tests {
         t.cmd(&["SADD", "a", "1", "2", "3", "4"]);
         t.cmd(&["SADD", "b", "2", "3", "4", "5"]);
         assert_eq!(t.cmd(&["SINTERCARD", "2", "a", "b"]), Reply::Int(3));
-        assert_eq!(
-            t.cmd(&["SINTERCARD", "2", "a", "b", "LIMIT", "2"]),
-            Reply::Int(2)
-        );
-        assert_eq!(
-            t.cmd(&["SINTERCARD", "2", "a", "b", "limit", "0"]),
-            Reply::Int(3)
-        );
+        assert_eq!(t.cmd(&["SINTERCARD", "2", "a", "b", "LIMIT", "2"]), Reply::Int(2));
+        assert_eq!(t.cmd(&["SINTERCARD", "2", "a", "b", "limit", "0"]), Reply::Int(3));
         assert_eq!(t.cmd(&["SINTERCARD", "2", "a", "no"]), Reply::Int(0));
         assert_eq!(t.cmd(&["SINTERCARD", "1", "a"]), Reply::Int(4));
-        assert_eq!(
-            t.cmd(&["SINTERCARD", "0", "a"]),
-            Reply::err("ERR numkeys should be greater than 0")
-        );
-        assert_eq!(
-            t.cmd(&["SINTERCARD", "x", "a"]),
-            Reply::err("ERR numkeys should be greater than 0")
-        );
+        assert_eq!(t.cmd(&["SINTERCARD", "0", "a"]), Reply::err("ERR numkeys should be greater than 0"));
+        assert_eq!(t.cmd(&["SINTERCARD", "x", "a"]), Reply::err("ERR numkeys should be greater than 0"));
         assert_eq!(
             t.cmd(&["SINTERCARD", "3", "a", "b"]),
             Reply::err("ERR Number of keys can't be greater than number of args")
         );
-        assert_eq!(
-            t.cmd(&["SINTERCARD", "2", "a", "b", "LIMIT", "-1"]),
-            Reply::err("ERR LIMIT can't be negative")
-        );
-        assert_eq!(
-            t.cmd(&["SINTERCARD", "2", "a", "b", "LIMIT", "x"]),
-            Reply::err("ERR LIMIT can't be negative")
-        );
-        assert_eq!(
-            t.cmd(&["SINTERCARD", "2", "a", "b", "LIMIT"]),
-            Reply::err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["SINTERCARD", "1", "a", "b"]),
-            Reply::err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["SINTERCARD", "2", "a", "b", "LIMIT", "-1"]), Reply::err("ERR LIMIT can't be negative"));
+        assert_eq!(t.cmd(&["SINTERCARD", "2", "a", "b", "LIMIT", "x"]), Reply::err("ERR LIMIT can't be negative"));
+        assert_eq!(t.cmd(&["SINTERCARD", "2", "a", "b", "LIMIT"]), Reply::err("ERR syntax error"));
+        assert_eq!(t.cmd(&["SINTERCARD", "1", "a", "b"]), Reply::err("ERR syntax error"));
         t.cmd(&["SET", "str", "v"]);
-        assert_eq!(
-            t.cmd(&["SINTERCARD", "2", "no", "str"]),
-            Reply::err(WRONGTYPE)
-        );
+        assert_eq!(t.cmd(&["SINTERCARD", "2", "no", "str"]), Reply::err(WRONGTYPE));
         let spec = crate::redis::lookup(b"sintercard").unwrap();
-        let args: Vec<Bytes> = ["SINTERCARD", "2", "a", "b", "LIMIT", "1"]
-            .iter()
-            .map(|s| Bytes::from(*s))
-            .collect();
+        let args: Vec<Bytes> = ["SINTERCARD", "2", "a", "b", "LIMIT", "1"].iter().map(|s| Bytes::from(*s)).collect();
         assert_eq!(spec.key_positions(&args), vec![2, 3]);
     }
 
     #[test]
     fn sscan_hashtable_cursor() {
         let mut t = T::new();
-        assert_eq!(
-            t.cmd(&["SSCAN", "no", "0"]),
-            Reply::Array(vec![bulk("0"), Reply::Array(vec![])])
-        );
-        assert_eq!(
-            t.cmd(&["SSCAN", "no", "abc"]),
-            Reply::err("ERR invalid cursor")
-        );
+        assert_eq!(t.cmd(&["SSCAN", "no", "0"]), Reply::Array(vec![bulk("0"), Reply::Array(vec![])]));
+        assert_eq!(t.cmd(&["SSCAN", "no", "abc"]), Reply::err("ERR invalid cursor"));
         let mut args = vec!["SADD".to_string(), "s".to_string()];
         for i in 0..100 {
             args.push(format!("m{i}"));
@@ -1051,10 +869,7 @@ mod tests {
         let mut cursor = "0".to_string();
         let mut rounds = 0;
         loop {
-            let Reply::Array(parts) = t.cmd(&["SSCAN", "s", &cursor, "COUNT", "9", "MATCH", "m1*"])
-            else {
-                panic!()
-            };
+            let Reply::Array(parts) = t.cmd(&["SSCAN", "s", &cursor, "COUNT", "9", "MATCH", "m1*"]) else { panic!() };
             let Reply::Bulk(c) = &parts[0] else { panic!() };
             for m in strings(parts[1].clone()) {
                 assert!(m.starts_with("m1"));
@@ -1068,14 +883,8 @@ mod tests {
         }
         assert!(rounds > 5);
         assert_eq!(seen.len(), 11);
-        assert_eq!(
-            t.cmd(&["SSCAN", "s", "0", "COUNT", "0"]),
-            Reply::err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["SSCAN", "s", "0", "BOGUS"]),
-            Reply::err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["SSCAN", "s", "0", "COUNT", "0"]), Reply::err("ERR syntax error"));
+        assert_eq!(t.cmd(&["SSCAN", "s", "0", "BOGUS"]), Reply::err("ERR syntax error"));
         t.cmd(&["SET", "str", "v"]);
         assert_eq!(t.cmd(&["SSCAN", "str", "0"]), Reply::err(WRONGTYPE));
     }

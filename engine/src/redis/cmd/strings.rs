@@ -4,9 +4,9 @@
 use crate::keyspace::Entry;
 use crate::redis::args::{self, is};
 use crate::redis::flags::*;
+use crate::redis::float::{string2ld, LongDouble};
 use crate::redis::{CommandSpec, Ctx, Exec, KeySpec};
 use crate::reply::{errors, Reply};
-use crate::redis::float::{string2ld, LongDouble};
 use crate::value::{parse_i64_strict, StrValue, Value};
 use bytes::Bytes;
 
@@ -168,7 +168,10 @@ fn set_generic(
     if keepttl {
         db.set_keep_ttl(key.clone(), v, now);
     } else {
-        db.set_entry(key.clone(), Entry { value: v, expire_at_ms: deadline, access_s: (now / 1000) as u32, snap_mark: 0 });
+        db.set_entry(
+            key.clone(),
+            Entry { value: v, expire_at_ms: deadline, access_s: (now / 1000) as u32, snap_mark: 0 },
+        );
     }
     ctx.dirty(1);
     if let Some(at) = deadline {

@@ -24,9 +24,7 @@ async fn start_all() -> Result<Vec<oneshot::Receiver<Result<u64, String>>>, Repl
 }
 
 async fn any_running() -> Result<bool, Reply> {
-    let running = mesh::run_on_all(|s| s.snapshot.running)
-        .await
-        .map_err(|e| Reply::err(format!("ERR {e}")))?;
+    let running = mesh::run_on_all(|s| s.snapshot.running).await.map_err(|e| Reply::err(format!("ERR {e}")))?;
     Ok(running.into_iter().any(|r| r))
 }
 
@@ -116,12 +114,7 @@ pub async fn info_section(dirty: u64) -> String {
         if write_ok { "ok" } else { "err" },
     );
     for (i, p) in per_shard.iter().enumerate() {
-        let _ = write!(
-            o,
-            "shard{i}_log_last_seq:{}\r\nshard{i}_log_group_commit:{}\r\n",
-            p.6,
-            p.4.summary()
-        );
+        let _ = write!(o, "shard{i}_log_last_seq:{}\r\nshard{i}_log_group_commit:{}\r\n", p.6, p.4.summary());
     }
     o.push_str("\r\n");
     o

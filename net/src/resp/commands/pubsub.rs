@@ -99,11 +99,8 @@ pub fn subscribe(conn: &mut Conn, cmd: &'static str, names: &[Bytes], out: &mut 
 pub fn unsubscribe(conn: &mut Conn, cmd: &'static str, names: &[Bytes], out: &mut Vec<u8>) {
     let k = kind_of(cmd);
     let id = conn.handle.id;
-    let names: Vec<Bytes> = if names.is_empty() {
-        state::with_net(|n| client_channels(&n.pubsub, k, id))
-    } else {
-        names.to_vec()
-    };
+    let names: Vec<Bytes> =
+        if names.is_empty() { state::with_net(|n| client_channels(&n.pubsub, k, id)) } else { names.to_vec() };
     if names.is_empty() {
         let r = push(conn, vec![Reply::bulk(cmd), Reply::Nil, Reply::Int(count_for(&conn.handle, k))]);
         conn.reply(out, &r);
@@ -188,7 +185,10 @@ fn deliver_local(shard_channel: bool, channel: &Bytes, message: &Bytes) -> i64 {
         }
     }
     for (pat, c) in patterned {
-        if send(&c, vec![Reply::bulk("pmessage"), Reply::Bulk(pat), Reply::Bulk(channel.clone()), Reply::Bulk(message.clone())]) {
+        if send(
+            &c,
+            vec![Reply::bulk("pmessage"), Reply::Bulk(pat), Reply::Bulk(channel.clone()), Reply::Bulk(message.clone())],
+        ) {
             n += 1;
         }
     }
@@ -220,7 +220,10 @@ pub async fn pubsub_cmd(args: &[Bytes]) -> Reply {
             let pat = pat.clone();
             state::with_net(|n| {
                 let m = if shard { &n.pubsub.shard_channels } else { &n.pubsub.channels };
-                m.keys().filter(|c| pat.as_ref().is_none_or(|p| glob::matches(p, c, false))).cloned().collect::<Vec<_>>()
+                m.keys()
+                    .filter(|c| pat.as_ref().is_none_or(|p| glob::matches(p, c, false)))
+                    .cloned()
+                    .collect::<Vec<_>>()
             })
         })
         .await;

@@ -21,7 +21,11 @@ trap 'rm -rf "$TMP"' EXIT
 # header each command prints is kept once.
 rows() {
   local out=$1; shift
-  : > "$TMP/raw"
+  {
+    echo "_Generated $(date -u '+%Y-%m-%d %H:%M UTC') at commit \`$(git rev-parse --short HEAD)\`;"\
+      "load average when the section began: $(cut -d' ' -f1-3 /proc/loadavg)._"
+    echo
+  } > "$TMP/raw"
   for cmd in "$@"; do
     echo ">> bench-harness $cmd" >&2
     # shellcheck disable=SC2086 # the command lines are word-split on purpose
@@ -34,9 +38,8 @@ section() {
   case $1 in
     machine)
       {
-        echo "- generated: $(date -u '+%Y-%m-%d %H:%M UTC') from commit \`$(git rev-parse --short HEAD)\`"
         echo "- CPU: $(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), kernel $(uname -r)"
-        echo "- load average when the run began: $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "- memory: $(free -g | awk '/^Mem:/ {print $2}') GiB"
         echo "- $(redis-server --version | cut -d' ' -f1-3), $(pgbench --version 2>/dev/null || echo 'pgbench: not installed')"
       } > "$TMP/machine.md"
       ;;

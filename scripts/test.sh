@@ -25,4 +25,4 @@ if ! python3 -c "import redis, psycopg" >/dev/null 2>&1; then
 fi
 
 cargo build --workspace --all-targets
-cargo test --workspace
+cargo test --workspace --no-fail-fast

@@ -69,13 +69,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     for round in 1..=args.rounds {
         for kind in ORDER {
             let server = Server::start(kind, &args.servers, args.servers.shards, &args.servers.server_cpus)?;
-            let r = run_pinned(
-                &args.servers.client_cpus,
-                server.port,
-                kind.name(),
-                &args.load,
-                scratch.path(),
-            )?;
+            let r = run_pinned(&args.servers.client_cpus, server.port, kind.name(), &args.load, scratch.path())?;
             drop(server);
             eprintln!(
                 "round {round} {:<5} {:>12} ops/s  p50 {:.3} ms  p99 {:.3} ms  ({} requests, {} errors)",
@@ -98,12 +92,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             }
         }
     }
-    let of = |k: ServerKind| {
-        runs.iter()
-            .filter(|r| r.target == k.name())
-            .cloned()
-            .collect::<Vec<_>>()
-    };
+    let of = |k: ServerKind| runs.iter().filter(|r| r.target == k.name()).cloned().collect::<Vec<_>>();
     let (orbit, redis) = (of(ServerKind::Orbit), of(ServerKind::Redis));
     let ops = |rs: &[RunResult]| rs.iter().map(|r| r.ops_per_s).collect::<Vec<_>>();
     let cmp = Comparison::of(ops(&orbit), ops(&redis));
@@ -114,10 +103,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
         args.load.pipeline,
         thousands(cmp.orbit_median_ops),
         thousands(cmp.redis_median_ops),
-        cmp.ratios
-            .iter()
-            .map(|r| (r * 100.0).round() / 100.0)
-            .collect::<Vec<_>>(),
+        cmp.ratios.iter().map(|r| (r * 100.0).round() / 100.0).collect::<Vec<_>>(),
         cmp.median_ratio
     );
     if args.markdown {
@@ -126,10 +112,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
         println!("{summary}");
     }
     if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&CompareReport {
-            runs: &runs,
-            comparison: &cmp,
-        })?;
+        let text = serde_json::to_string_pretty(&CompareReport { runs: &runs, comparison: &cmp })?;
         std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))?;
     }
     if args.markdown {
@@ -211,36 +194,18 @@ pub struct BenchRow {
 /// Parses `redis-benchmark --csv` output: a header row naming the columns, then one row per
 /// test, every field in double quotes.
 pub fn parse_redis_benchmark_csv(text: &str) -> Result<Vec<BenchRow>> {
-    let fields = |line: &str| {
-        line.split(',')
-            .map(|f| f.trim().trim_matches('"').to_string())
-            .collect::<Vec<_>>()
-    };
+    let fields = |line: &str| line.split(',').map(|f| f.trim().trim_matches('"').to_string()).collect::<Vec<_>>();
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header = fields(lines.next().context("redis-benchmark printed nothing")?);
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .with_context(|| format!("no {name} column in {header:?}"))
-    };
-    let (test, rps, p50, p99) = (
-        col("test")?,
-        col("rps")?,
-        col("p50_latency_ms")?,
-        col("p99_latency_ms")?,
-    );
+    let col =
+        |name: &str| header.iter().position(|h| h == name).with_context(|| format!("no {name} column in {header:?}"));
+    let (test, rps, p50, p99) = (col("test")?, col("rps")?, col("p50_latency_ms")?, col("p99_latency_ms")?);
     let mut rows = Vec::new();
     for line in lines {
         let f = fields(line);
         let get = |i: usize| f.get(i).with_context(|| format!("short row {line:?}"));
         let num = |i: usize| -> Result<f64> { get(i)?.parse().with_context(|| format!("bad number in {line:?}")) };
-        rows.push(BenchRow {
-            test: get(test)?.clone(),
-            rps: num(rps)?,
-            p50_ms: num(p50)?,
-            p99_ms: num(p99)?,
-        });
+        rows.push(BenchRow { test: get(test)?.clone(), rps: num(rps)?, p50_ms: num(p50)?, p99_ms: num(p99)? });
     }
     Ok(rows)
 }
@@ -276,12 +241,7 @@ pub fn redis_benchmark(args: &RedisBenchmarkArgs) -> Result<()> {
                     row.p50_ms,
                     row.p99_ms
                 );
-                results
-                    .entry((i, row.test.clone()))
-                    .or_default()
-                    .entry(kind.name())
-                    .or_default()
-                    .push(row);
+                results.entry((i, row.test.clone())).or_default().entry(kind.name()).or_default().push(row);
             }
         }
     }
@@ -317,10 +277,7 @@ pub fn redis_benchmark(args: &RedisBenchmarkArgs) -> Result<()> {
                 thousands(cmp.orbit_median_ops),
                 thousands(cmp.redis_median_ops),
                 cmp.median_ratio,
-                cmp.ratios
-                    .iter()
-                    .map(|r| (r * 100.0).round() / 100.0)
-                    .collect::<Vec<_>>()
+                cmp.ratios.iter().map(|r| (r * 100.0).round() / 100.0).collect::<Vec<_>>()
             );
         }
     }
@@ -347,18 +304,8 @@ mod tests {
         assert_eq!(
             rows,
             vec![
-                BenchRow {
-                    test: "SET".into(),
-                    rps: 29368.58,
-                    p50_ms: 0.391,
-                    p99_ms: 8.519
-                },
-                BenchRow {
-                    test: "LPUSH".into(),
-                    rps: 26737.97,
-                    p50_ms: 0.375,
-                    p99_ms: 8.503
-                },
+                BenchRow { test: "SET".into(), rps: 29368.58, p50_ms: 0.391, p99_ms: 8.519 },
+                BenchRow { test: "LPUSH".into(), rps: 26737.97, p50_ms: 0.375, p99_ms: 8.503 },
             ]
         );
         assert!(parse_redis_benchmark_csv("").is_err());

@@ -30,19 +30,8 @@ impl Zipfian {
         assert!(theta > 0.0 && theta < 1.0, "zipfian theta must be in (0, 1)");
         let zeta_n = zeta(n, theta);
         let zeta_2 = zeta(2.min(n), theta);
-        let eta = if n >= 2 {
-            (1.0 - (2.0 / n as f64).powf(1.0 - theta)) / (1.0 - zeta_2 / zeta_n)
-        } else {
-            0.0
-        };
-        Zipfian {
-            n,
-            theta,
-            alpha: 1.0 / (1.0 - theta),
-            zeta_n,
-            eta,
-            half_pow_theta_plus_1: 1.0 + 0.5f64.powf(theta),
-        }
+        let eta = if n >= 2 { (1.0 - (2.0 / n as f64).powf(1.0 - theta)) / (1.0 - zeta_2 / zeta_n) } else { 0.0 };
+        Zipfian { n, theta, alpha: 1.0 / (1.0 - theta), zeta_n, eta, half_pow_theta_plus_1: 1.0 + 0.5f64.powf(theta) }
     }
 
     /// The probability the method gives rank `i` exactly for ranks 0 and 1 (later ranks are
@@ -135,10 +124,7 @@ mod tests {
         for rank in [0u64, 1] {
             let seen = counts[rank as usize] as f64 / samples as f64;
             let want = z.probability(rank);
-            assert!(
-                (seen - want).abs() / want < 0.02,
-                "rank {rank}: seen {seen}, theory {want}"
-            );
+            assert!((seen - want).abs() / want < 0.02, "rank {rank}: seen {seen}, theory {want}");
         }
         // zeta(1000, 0.99) ~ 7.4, so rank 0 alone is ~13% of all requests.
         assert!((0.12..0.15).contains(&z.probability(0)), "{}", z.probability(0));

@@ -123,11 +123,7 @@ impl LoadArgs {
             bail!("--connections, --threads, --pipeline, --keys and --members must be at least 1");
         }
         if self.threads > self.connections {
-            bail!(
-                "--threads ({}) is more than --connections ({})",
-                self.threads,
-                self.connections
-            );
+            bail!("--threads ({}) is more than --connections ({})", self.threads, self.connections);
         }
         if self.zipf_theta.is_nan() || self.zipf_theta <= 0.0 || self.zipf_theta >= 1.0 {
             bail!("--zipf-theta must be in (0, 1)");
@@ -157,10 +153,7 @@ impl Client {
     pub fn connect(host: &str, port: u16) -> Result<Client> {
         let stream = TcpStream::connect((host, port)).with_context(|| format!("cannot connect to {host}:{port}"))?;
         stream.set_nodelay(true)?;
-        Ok(Client {
-            stream,
-            buf: Vec::new(),
-        })
+        Ok(Client { stream, buf: Vec::new() })
     }
 
     pub fn call(&mut self, args: &[&str]) -> Result<Reply> {
@@ -213,10 +206,7 @@ impl Client {
 
     /// A field of `INFO section`, e.g. `used_memory` of `memory`.
     pub fn info_field(&mut self, section: &str, field: &str) -> Result<String> {
-        let text = self
-            .call(&["INFO", section])?
-            .as_text()
-            .context("INFO did not return text")?;
+        let text = self.call(&["INFO", section])?.as_text().context("INFO did not return text")?;
         text.lines()
             .find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')))
             .map(|v| v.trim().to_string())
@@ -349,13 +339,8 @@ pub fn run(host: &str, port: u16, target: &str, load: &LoadArgs) -> Result<RunRe
             KeyDist::Zipfian(z)
         }
     };
-    let shape = Shape {
-        workload: load.workload,
-        mix: load.mix,
-        keys,
-        value_size: load.value_size,
-        members: load.members,
-    };
+    let shape =
+        Shape { workload: load.workload, mix: load.mix, keys, value_size: load.value_size, members: load.members };
 
     // Connect everything before the clock starts.
     let mut per_thread: Vec<Vec<Conn>> = (0..load.threads).map(|_| Vec::new()).collect();
@@ -380,9 +365,7 @@ pub fn run(host: &str, port: u16, target: &str, load: &LoadArgs) -> Result<RunRe
     let mut handles = Vec::new();
     for (t, conns) in per_thread.into_iter().enumerate() {
         let stop = stop.clone();
-        let budget = load
-            .requests
-            .map(|n| n / load.threads as u64 + u64::from((t as u64) < n % load.threads as u64));
+        let budget = load.requests.map(|n| n / load.threads as u64 + u64::from((t as u64) < n % load.threads as u64));
         let pipeline = load.pipeline;
         handles.push(
             std::thread::Builder::new()
@@ -418,11 +401,7 @@ pub fn run(host: &str, port: u16, target: &str, load: &LoadArgs) -> Result<RunRe
     Ok(RunResult {
         target: target.to_string(),
         workload: load.workload.name().into(),
-        mix: if load.workload == Workload::Incr {
-            "-".into()
-        } else {
-            load.mix.to_string()
-        },
+        mix: if load.workload == Workload::Incr { "-".into() } else { load.mix.to_string() },
         distribution: load.distribution_name(),
         keys: load.keys,
         value_size: load.value_size,
@@ -433,11 +412,7 @@ pub fn run(host: &str, port: u16, target: &str, load: &LoadArgs) -> Result<RunRe
         requests,
         errors,
         elapsed_s,
-        ops_per_s: if elapsed_s > 0.0 {
-            requests as f64 / elapsed_s
-        } else {
-            0.0
-        },
+        ops_per_s: if elapsed_s > 0.0 { requests as f64 / elapsed_s } else { 0.0 },
         latency: Latency::of(&hist),
     })
 }
@@ -471,8 +446,7 @@ fn drive(
             let now = Instant::now();
             if c.sent_at >= measure_from {
                 let ns = now.duration_since(c.sent_at).as_nanos().max(1) as u64;
-                hist.record_n(ns.min(hist.high()), c.batch as u64)
-                    .map_err(|e| anyhow::anyhow!("histogram: {e:?}"))?;
+                hist.record_n(ns.min(hist.high()), c.batch as u64).map_err(|e| anyhow::anyhow!("histogram: {e:?}"))?;
                 requests += c.batch as u64;
                 errors += e;
                 last_reply = now;
@@ -487,12 +461,7 @@ fn drive(
             break;
         }
     }
-    Ok(ThreadResult {
-        hist,
-        requests,
-        errors,
-        last_reply,
-    })
+    Ok(ThreadResult { hist, requests, errors, last_reply })
 }
 
 /// Sends the connection's next batch: `pipeline` commands, fewer when the request budget is
@@ -589,19 +558,12 @@ mod tests {
             let r = run("127.0.0.1", server.port, "redis", &load).unwrap();
             assert_eq!(r.requests, 3001, "{workload}");
             assert_eq!(r.errors, 0, "{workload}");
-            assert!(
-                r.latency.max_ms >= r.latency.p50_ms && r.latency.p50_ms > 0.0,
-                "{workload}: {:?}",
-                r.latency
-            );
+            assert!(r.latency.max_ms >= r.latency.p50_ms && r.latency.p50_ms > 0.0, "{workload}: {:?}", r.latency);
         }
         // The preload filled the get-set and mixed key spaces; the others wrote their own keys.
         let mut c = Client::connect("127.0.0.1", server.port).unwrap();
         assert_eq!(c.call(&["EXISTS", "key:000000000499"]).unwrap(), Reply::Integer(1));
-        assert_eq!(
-            c.call(&["TYPE", "hash:000000000000"]).unwrap(),
-            Reply::Simple("hash".into())
-        );
+        assert_eq!(c.call(&["TYPE", "hash:000000000000"]).unwrap(), Reply::Simple("hash".into()));
         assert!(c.info_field("memory", "used_memory").unwrap().parse::<u64>().unwrap() > 0);
     }
 }

@@ -19,10 +19,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "bench-harness",
-    about = "Load generator and side-by-side benchmarks for Orbit"
-)]
+#[command(name = "bench-harness", about = "Load generator and side-by-side benchmarks for Orbit")]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,

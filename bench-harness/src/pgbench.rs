@@ -73,11 +73,7 @@ fn as_postgres(program: &Path) -> Command {
 
 fn check(out: std::process::Output, what: &str) -> Result<String> {
     if !out.status.success() {
-        bail!(
-            "{what} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bail!("{what} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -86,13 +82,7 @@ impl Cluster {
     fn start(pg_bin: &Path, server_cpus: &str) -> Result<Cluster> {
         let dir = tempfile::Builder::new().prefix("bench-pg-").tempdir()?;
         if is_root() {
-            check(
-                Command::new("chown")
-                    .arg("postgres:postgres")
-                    .arg(dir.path())
-                    .output()?,
-                "chown",
-            )?;
+            check(Command::new("chown").arg("postgres:postgres").arg(dir.path()).output()?, "chown")?;
         }
         let data = dir.path().join("data");
         let out = as_postgres(&pg_bin.join("initdb"))
@@ -122,11 +112,7 @@ impl Cluster {
             .stdin(Stdio::null())
             .output()
             .context("cannot run pg_ctl")?;
-        let cluster = Cluster {
-            pg_bin: pg_bin.to_path_buf(),
-            dir,
-            port,
-        };
+        let cluster = Cluster { pg_bin: pg_bin.to_path_buf(), dir, port };
         check(out, "pg_ctl start")?;
         Ok(cluster)
     }
@@ -145,10 +131,8 @@ impl Drop for Cluster {
 /// tps and average latency from pgbench's report.
 pub fn parse_pgbench(text: &str) -> Result<(f64, f64)> {
     let value = |prefix: &str| -> Result<f64> {
-        let line = text
-            .lines()
-            .find(|l| l.starts_with(prefix))
-            .with_context(|| format!("no '{prefix}' in pgbench output"))?;
+        let line =
+            text.lines().find(|l| l.starts_with(prefix)).with_context(|| format!("no '{prefix}' in pgbench output"))?;
         let v = line[prefix.len()..].split_whitespace().next().unwrap_or("");
         v.parse().with_context(|| format!("bad number in {line:?}"))
     };
@@ -163,10 +147,8 @@ pub fn pgbench(args: &PgbenchArgs) -> Result<()> {
     let port = cluster.port.to_string();
     let conn = ["-h", "127.0.0.1", "-p", &port, "-U", "postgres"];
     eprintln!("pgbench -i -s {} on port {port}", args.scale);
-    let out = Command::new("pgbench")
-        .args(conn)
-        .args(["-i", "-q", "-s", &args.scale.to_string(), "postgres"])
-        .output()?;
+    let out =
+        Command::new("pgbench").args(conn).args(["-i", "-q", "-s", &args.scale.to_string(), "postgres"]).output()?;
     check(out, "pgbench -i")?;
     if args.markdown {
         println!("{PGBENCH_HEADER}");

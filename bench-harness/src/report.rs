@@ -12,8 +12,7 @@ pub fn new_histogram() -> Histogram<u64> {
 
 /// Adds every count in `from` to `into` (one histogram per load thread, merged at the end).
 pub fn merge(into: &mut Histogram<u64>, from: &Histogram<u64>) -> Result<()> {
-    into.add(from)
-        .map_err(|e| anyhow::anyhow!("cannot merge histograms: {e:?}"))
+    into.add(from).map_err(|e| anyhow::anyhow!("cannot merge histograms: {e:?}"))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -104,11 +103,7 @@ pub fn median(values: &[f64]) -> Option<f64> {
     let mut v = values.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     let mid = v.len() / 2;
-    Some(if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    })
+    Some(if v.len() % 2 == 1 { v[mid] } else { (v[mid - 1] + v[mid]) / 2.0 })
 }
 
 /// Per-round ratios `a[i] / b[i]` (rounds ran A then B, in order); a zero denominator gives no
@@ -170,10 +165,7 @@ pub fn thousands(v: f64) -> String {
 /// The command line that reproduces this run, for the markdown rows: the harness's arguments as
 /// given (less the output options), quoted for a POSIX shell where needed.
 pub fn reproduce_command() -> String {
-    format!(
-        "cargo run --release -p bench-harness -- {}",
-        reproduce_args(std::env::args().skip(1))
-    )
+    format!("cargo run --release -p bench-harness -- {}", reproduce_args(std::env::args().skip(1)))
 }
 
 fn reproduce_args(args: impl Iterator<Item = String>) -> String {
@@ -194,8 +186,7 @@ fn reproduce_args(args: impl Iterator<Item = String>) -> String {
 
 pub fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | ',' | '=' | '+'));
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | ',' | '=' | '+'));
     if plain {
         s.to_string()
     } else {
@@ -251,20 +242,7 @@ mod tests {
         assert_eq!(shell_quote("--shards"), "--shards");
         assert_eq!(shell_quote("it's here"), r"'it'\''s here'");
         assert_eq!(shell_quote(""), "''");
-        let args = [
-            "compare",
-            "--markdown",
-            "--json",
-            "/tmp/x.json",
-            "--mix",
-            "10:1",
-            "--json=y",
-            "--x",
-            "a b",
-        ];
-        assert_eq!(
-            reproduce_args(args.iter().map(|s| s.to_string())),
-            "compare --mix 10:1 --x 'a b'"
-        );
+        let args = ["compare", "--markdown", "--json", "/tmp/x.json", "--mix", "10:1", "--json=y", "--x", "a b"];
+        assert_eq!(reproduce_args(args.iter().map(|s| s.to_string())), "compare --mix 10:1 --x 'a b'");
     }
 }

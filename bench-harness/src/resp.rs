@@ -217,10 +217,7 @@ mod tests {
 
     #[test]
     fn writer_encodes_arrays_of_bulk_strings() {
-        assert_eq!(
-            encoded(&[b"SET", b"k", b""]),
-            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n"
-        );
+        assert_eq!(encoded(&[b"SET", b"k", b""]), b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
         let mut v = Vec::new();
         push_decimal(&mut v, 0);
         push_decimal(&mut v, u64::MAX);
@@ -236,10 +233,7 @@ mod tests {
             Reply::Integer(42),
             Reply::Bulk(Some(b"hello".to_vec())),
             Reply::Bulk(None),
-            Reply::Array(Some(vec![
-                Reply::Bulk(Some(b"a".to_vec())),
-                Reply::Array(Some(vec![Reply::Integer(1)])),
-            ])),
+            Reply::Array(Some(vec![Reply::Bulk(Some(b"a".to_vec())), Reply::Array(Some(vec![Reply::Integer(1)]))])),
             Reply::Array(None),
             // A bulk string may itself hold CRLF: the reader must go by its length.
             Reply::Bulk(Some(b"a\r\nb".to_vec())),

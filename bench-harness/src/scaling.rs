@@ -46,11 +46,8 @@ pub fn scaling(args: &ScalingArgs) -> Result<()> {
         }
         let server_cpus = cpu_list(&cpus[..shards]);
         // With no CPU left over the load shares all of them, and the row says so.
-        let (load_cpus, shared) = if shards < cpus.len() {
-            (cpu_list(&cpus[shards..]), false)
-        } else {
-            (cpu_list(&cpus), true)
-        };
+        let (load_cpus, shared) =
+            if shards < cpus.len() { (cpu_list(&cpus[shards..]), false) } else { (cpu_list(&cpus), true) };
         let load_cpu_count = if shared { cpus.len() } else { cpus.len() - shards };
         let mut load = args.load.clone();
         load.threads = load_cpu_count.min(load.connections).max(1);
@@ -68,11 +65,7 @@ pub fn scaling(args: &ScalingArgs) -> Result<()> {
             let server = Server::start(ServerKind::Orbit, &servers, shards, &server_cpus)?;
             let r = run_pinned(&load_cpus, server.port, "orbit", &load, scratch.path())?;
             drop(server);
-            eprintln!(
-                "{shards} shards: {} ops/s, p99 {:.3} ms",
-                thousands(r.ops_per_s),
-                r.latency.p99_ms
-            );
+            eprintln!("{shards} shards: {} ops/s, p99 {:.3} ms", thousands(r.ops_per_s), r.latency.p99_ms);
             ops.push(r.ops_per_s);
             p99.push(r.latency.p99_ms);
         }

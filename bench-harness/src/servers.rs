@@ -59,9 +59,7 @@ impl ServerArgs {
         if let Some(p) = &self.orbit_bin {
             return Ok(p.clone());
         }
-        let beside = std::env::current_exe()
-            .ok()
-            .and_then(|e| e.parent().map(|d| d.join("orbit")));
+        let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("orbit")));
         let candidates = beside.into_iter().chain([PathBuf::from("target/release/orbit")]);
         for c in candidates {
             if c.is_file() {
@@ -98,9 +96,7 @@ pub fn pinned(cpus: &str, program: impl AsRef<std::ffi::OsStr>) -> Command {
 
 impl Server {
     pub fn start(kind: ServerKind, args: &ServerArgs, shards: usize, cpus: &str) -> Result<Server> {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("bench-{}-", kind.name()))
-            .tempdir()?;
+        let dir = tempfile::Builder::new().prefix(&format!("bench-{}-", kind.name())).tempdir()?;
         let port = free_port()?;
         let log = std::fs::File::create(dir.path().join("server.log"))?;
         let mut cmd = match kind {
@@ -186,9 +182,7 @@ pub fn available_cpus() -> Vec<usize> {
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
-            let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-                .filter(|&c| libc::CPU_ISSET(c, &set))
-                .collect();
+            let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect();
             if !cpus.is_empty() {
                 return cpus;
             }

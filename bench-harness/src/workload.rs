@@ -48,10 +48,7 @@ impl std::str::FromStr for Mix {
     fn from_str(s: &str) -> Result<Mix, String> {
         let bad = || format!("'{s}' is not READS:WRITES, e.g. 1:1 or 10:1");
         let (r, w) = s.split_once(':').ok_or_else(bad)?;
-        let mix = Mix {
-            reads: r.trim().parse().map_err(|_| bad())?,
-            writes: w.trim().parse().map_err(|_| bad())?,
-        };
+        let mix = Mix { reads: r.trim().parse().map_err(|_| bad())?, writes: w.trim().parse().map_err(|_| bad())? };
         if mix.reads == 0 && mix.writes == 0 {
             return Err(bad());
         }
@@ -90,13 +87,7 @@ impl CommandGen {
     pub fn new(shape: Shape, seed: u64, stream: u64) -> CommandGen {
         let rng = SmallRng::seed_from_u64(seed ^ stream.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let value = vec![b'x'; shape.value_size];
-        CommandGen {
-            shape,
-            rng,
-            value,
-            key: [0; 48],
-            arg: [0; 48],
-        }
+        CommandGen { shape, rng, value, key: [0; 48], arg: [0; 48] }
     }
 
     fn is_read(&mut self) -> bool {
@@ -199,13 +190,7 @@ mod tests {
     use crate::resp::parse_reply;
 
     fn shape(workload: Workload, mix: &str) -> Shape {
-        Shape {
-            workload,
-            mix: mix.parse().unwrap(),
-            keys: KeyDist::Uniform(100),
-            value_size: 3,
-            members: 10,
-        }
+        Shape { workload, mix: mix.parse().unwrap(), keys: KeyDist::Uniform(100), value_size: 3, members: 10 }
     }
 
     /// Decodes the commands in `buf` (a command is an array of bulk strings, which the reply
@@ -215,9 +200,7 @@ mod tests {
         let mut out = Vec::new();
         while at < buf.len() {
             let (n, r) = parse_reply(&buf[at..]).unwrap().unwrap();
-            let crate::resp::Reply::Array(Some(args)) = r else {
-                panic!("not an array")
-            };
+            let crate::resp::Reply::Array(Some(args)) = r else { panic!("not an array") };
             out.push(args[0].as_text().unwrap());
             at += n;
         }
@@ -254,19 +237,7 @@ mod tests {
         assert_eq!(run(0), run(0));
         assert_ne!(run(0), run(1));
         let all = names(&run(0));
-        for family in [
-            "GET",
-            "SET",
-            "INCR",
-            "HGET",
-            "HSET",
-            "RPOP",
-            "LPUSH",
-            "SISMEMBER",
-            "SADD",
-            "ZRANGE",
-            "ZADD",
-        ] {
+        for family in ["GET", "SET", "INCR", "HGET", "HSET", "RPOP", "LPUSH", "SISMEMBER", "SADD", "ZRANGE", "ZADD"] {
             assert!(all.iter().any(|c| c == family), "mixed never sent {family}");
         }
     }

@@ -2,6 +2,14 @@
 //! typed values with an optional absolute deadline. Expiry is lazy (a read of an expired key
 //! deletes it) plus active (Redis's sampling of keys with a deadline, bounded per call).
 //!
+//! Point-in-time snapshots without stopping the shard ([`Db::begin_capture`]): a walker visits
+//! entries from the end of each map toward index 0 in bounded chunks while commands keep
+//! running. Before an entry the walker has not reached yet is changed or deleted, its pre-image
+//! is queued for the snapshot; entries created meanwhile are stamped with the snapshot's id and
+//! skipped. `swap_remove` only moves the last entry (already visited or new, so stamped) into a
+//! hole, and inserts append past the walker's cursor, so every entry present at the start is
+//! written exactly once, as it was at the start.
+//!
 //! Scanning uses [`scan_positions`]: the cursor counts positions *remaining*, walking the entry
 //! vector from its end toward index 0. `swap_remove` only moves the last element (already
 //! visited) into the hole, and inserts append past the cursor, so every key present for the
@@ -25,19 +33,39 @@ pub struct Entry {
     pub expire_at_ms: Option<u64>,
     /// Last access, in seconds of the shard's clock (for LRU eviction and OBJECT IDLETIME).
     pub access_s: u32,
+    /// Id of the snapshot that already has this entry (or that started before it was
+    /// created); see the module docs. Not part of the value.
+    pub snap_mark: u32,
 }
 
 impl Entry {
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at_ms: None, access_s: 0 }
+        Entry { value, expire_at_ms: None, access_s: 0, snap_mark: 0 }
     }
+}
+
+type Map = IndexMap<Key, Entry, FastBuild>;
+
+/// A snapshot in progress over one database.
+#[derive(Debug)]
+pub struct Capture {
+    pub id: u32,
+    /// The database's index when the snapshot started (SWAPDB moves databases).
+    pub origin: usize,
+    /// Entries at positions >= cursor have been visited (or are newer than the snapshot).
+    cursor: usize,
+    /// Entries as they were at the start, taken before a change reached them.
+    preimages: Vec<(Key, Entry)>,
+    /// Maps a FLUSHDB/FLUSHALL detached while the walk was going on: walked to the end.
+    detached: Vec<Map>,
 }
 
 #[derive(Debug, Default)]
 pub struct Db {
-    map: IndexMap<Key, Entry, FastBuild>,
+    map: Map,
     /// Keys that carry a deadline, for active expiry sampling and `INFO keyspace`.
     expires: IndexSet<Key, FastBuild>,
+    capture: Option<Box<Capture>>,
 }
 
 /// Why a typed lookup failed.
@@ -84,7 +112,7 @@ impl Db {
         self.expires.len()
     }
 
-    fn is_expired(e: &Entry, now_ms: u64) -> bool {
+    pub fn is_expired(e: &Entry, now_ms: u64) -> bool {
         matches!(e.expire_at_ms, Some(t) if t <= now_ms)
     }
 
@@ -103,14 +131,37 @@ impl Db {
     /// Looks up a live key (an expired key is deleted and reported absent).
     /// Looks up a live key and stamps its access time (for LRU eviction).
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        self.get_mut(key, now_ms).map(|e| &*e)
-    }
-
-    pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         self.expire_if_needed(key, now_ms);
         let e = self.map.get_mut(key)?;
         e.access_s = (now_ms / 1000) as u32;
         Some(e)
+    }
+
+    /// Looks up a live key for changing it.
+    pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.expire_if_needed(key, now_ms);
+        self.before_change(key);
+        let e = self.map.get_mut(key)?;
+        e.access_s = (now_ms / 1000) as u32;
+        Some(e)
+    }
+
+    /// Snapshot hook: called before the entry at `key` changes or goes away.
+    #[inline]
+    fn before_change(&mut self, key: &[u8]) {
+        let Some(c) = self.capture.as_deref_mut() else { return };
+        if let Some((_, k, e)) = self.map.get_full_mut(key) {
+            if e.snap_mark != c.id {
+                e.snap_mark = c.id;
+                c.preimages.push((k.clone(), e.clone()));
+            }
+        }
+    }
+
+    /// The stamp a new entry gets: the running snapshot's id (it must not be written).
+    #[inline]
+    fn new_mark(&self) -> u32 {
+        self.capture.as_ref().map(|c| c.id).unwrap_or(0)
     }
 
     /// True if `key` exists and is live.
@@ -123,7 +174,7 @@ impl Db {
         self.map.get(key)
     }
 
-    typed_accessors!(get_str, get_str_mut, Str, Vec<u8>);
+    typed_accessors!(get_str, get_str_mut, Str, crate::value::StrValue);
     typed_accessors!(get_hash, get_hash_mut, Hash, crate::value::HashValue);
     typed_accessors!(get_list, get_list_mut, List, crate::value::ListValue);
     typed_accessors!(get_set, get_set_mut, Set, crate::value::SetValue);
@@ -138,10 +189,13 @@ impl Db {
     ) -> Result<&mut Value, WrongType> {
         self.expire_if_needed(key, now_ms);
         if !self.map.contains_key(key) {
-            self.map.insert(Bytes::copy_from_slice(key), Entry::new(make()));
+            let mut e = Entry::new(make());
+            e.snap_mark = self.new_mark();
+            self.map.insert(Bytes::copy_from_slice(key), e);
             let e = self.map.get_mut(key).expect("just inserted");
             return Ok(&mut e.value);
         }
+        self.before_change(key);
         let want = std::mem::discriminant(&make());
         let e = self.map.get_mut(key).expect("checked above");
         if std::mem::discriminant(&e.value) != want {
@@ -158,16 +212,22 @@ impl Db {
     /// Sets `key` to `value` keeping its current deadline if the key is live (KEEPTTL).
     pub fn set_keep_ttl(&mut self, key: Key, value: Value, now_ms: u64) {
         self.expire_if_needed(&key, now_ms);
+        self.before_change(&key);
+        let mark = self.new_mark();
         match self.map.get_mut(&key) {
             Some(e) => e.value = value,
             None => {
-                self.map.insert(key, Entry::new(value));
+                let mut e = Entry::new(value);
+                e.snap_mark = mark;
+                self.map.insert(key, e);
             }
         }
     }
 
     /// Puts a whole entry (value and deadline) at `key`, replacing what was there.
-    pub fn set_entry(&mut self, key: Key, entry: Entry) {
+    pub fn set_entry(&mut self, key: Key, mut entry: Entry) {
+        self.before_change(&key);
+        entry.snap_mark = self.new_mark();
         if entry.expire_at_ms.is_some() {
             self.expires.insert(key.clone());
         } else if !self.expires.is_empty() {
@@ -177,6 +237,7 @@ impl Db {
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        self.before_change(key);
         let e = self.map.swap_remove(key)?;
         if e.expire_at_ms.is_some() {
             self.expires.swap_remove(key);
@@ -193,6 +254,7 @@ impl Db {
 
     /// Sets or clears the deadline of a live key. Returns false if the key is absent.
     pub fn set_expire(&mut self, key: &[u8], at_ms: Option<u64>) -> bool {
+        self.before_change(key);
         let Some((_, k, e)) = self.map.get_full_mut(key) else {
             return false;
         };
@@ -210,8 +272,74 @@ impl Db {
     }
 
     pub fn clear(&mut self) {
-        self.map = IndexMap::default();
+        let old = std::mem::take(&mut self.map);
+        if let Some(c) = self.capture.as_deref_mut() {
+            // The walk goes on over the detached map: unvisited entries are still written.
+            if !old.is_empty() {
+                c.detached.push(old);
+            }
+            c.cursor = 0;
+        }
         self.expires = IndexSet::default();
+    }
+
+    /// Starts capturing a point-in-time image of this database for snapshot `id`, which
+    /// [`Db::capture_step`] then writes out. `origin` is the database's index now.
+    pub fn begin_capture(&mut self, id: u32, origin: usize) {
+        debug_assert!(id != 0);
+        self.capture =
+            Some(Box::new(Capture { id, origin, cursor: self.map.len(), preimages: Vec::new(), detached: Vec::new() }));
+    }
+
+    /// Ends the capture (the snapshot is complete or abandoned).
+    pub fn end_capture(&mut self) {
+        self.capture = None;
+    }
+
+    pub fn capturing(&self) -> bool {
+        self.capture.is_some()
+    }
+
+    /// Hands up to `budget` entries of the running snapshot to `emit` (db index at the start,
+    /// key, entry as it was at the start): queued pre-images first, then detached maps, then
+    /// the walk. Returns true when this database is done (nothing queued, walk finished);
+    /// entries changed after that are not the snapshot's business.
+    pub fn capture_step(&mut self, budget: usize, mut emit: impl FnMut(usize, &Key, &Entry)) -> bool {
+        let Some(c) = self.capture.as_deref_mut() else {
+            return true;
+        };
+        let id = c.id;
+        let origin = c.origin;
+        let mut n = 0;
+        for (k, e) in c.preimages.drain(..) {
+            emit(origin, &k, &e);
+            n += 1;
+        }
+        while n < budget {
+            let Some(m) = c.detached.last_mut() else { break };
+            match m.pop() {
+                Some((k, e)) => {
+                    if e.snap_mark != id {
+                        emit(origin, &k, &e);
+                        n += 1;
+                    }
+                }
+                None => {
+                    c.detached.pop();
+                }
+            }
+        }
+        c.cursor = c.cursor.min(self.map.len());
+        while n < budget && c.cursor > 0 {
+            c.cursor -= 1;
+            let (k, e) = self.map.get_index_mut(c.cursor).expect("cursor within the map");
+            if e.snap_mark != id {
+                e.snap_mark = id;
+                emit(origin, k, e);
+                n += 1;
+            }
+        }
+        c.cursor == 0 && c.detached.is_empty() && c.preimages.is_empty()
     }
 
     /// All live keys, expired ones skipped (not deleted).
@@ -221,6 +349,11 @@ impl Db {
 
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &Entry)> {
         self.map.iter()
+    }
+
+    /// Every entry, by value (moving a database's keys elsewhere).
+    pub fn into_entries(self) -> impl Iterator<Item = (Key, Entry)> {
+        self.map.into_iter()
     }
 
     /// A uniformly random live key, or None.
@@ -295,7 +428,12 @@ impl Entry {
     /// A copy of the entry's deadline and access time with an empty string value (cheap; used
     /// where only the metadata matters).
     pub fn clone_header(&self) -> Entry {
-        Entry { value: Value::Str(Vec::new()), expire_at_ms: self.expire_at_ms, access_s: self.access_s }
+        Entry {
+            value: Value::Str(crate::value::StrValue::new(Vec::new())),
+            expire_at_ms: self.expire_at_ms,
+            access_s: self.access_s,
+            snap_mark: 0,
+        }
     }
 }
 
@@ -338,14 +476,33 @@ impl Keyspace {
     pub fn total_keys(&self) -> usize {
         self.dbs.iter().map(|d| d.len()).sum()
     }
+
+    /// Deletes every key whose deadline is at or before `now_ms` (after loading data from
+    /// disk: keys that expired while the server was down). Returns how many were deleted.
+    pub fn purge_expired(&mut self, now_ms: u64) -> usize {
+        let mut n = 0;
+        for db in &mut self.dbs {
+            if db.expires.is_empty() {
+                continue;
+            }
+            let dead: Vec<Key> = db
+                .expires
+                .iter()
+                .filter(|k| db.map.get(&k[..]).is_some_and(|e| Db::is_expired(e, now_ms)))
+                .cloned()
+                .collect();
+            for k in dead {
+                db.remove(&k);
+                n += 1;
+            }
+        }
+        n
+    }
 }
 
 /// Unix time in milliseconds.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -353,7 +510,7 @@ mod tests {
     use super::*;
 
     fn s(v: &str) -> Value {
-        Value::Str(v.as_bytes().to_vec())
+        Value::Str(v.as_bytes().to_vec().into())
     }
 
     #[test]
@@ -421,7 +578,59 @@ mod tests {
         }
         let (sampled, expired) = db.active_expire(20, 20, &mut rng);
         assert_eq!(sampled, 20);
-        assert!(expired >= 1 && expired <= 20);
+        assert!((1..=20).contains(&expired));
         assert_eq!(db.len(), 100 - expired);
+    }
+
+    #[test]
+    fn capture_is_point_in_time_under_concurrent_changes() {
+        use rand::SeedableRng;
+        use std::collections::HashMap;
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        let key = |i: u32| Bytes::from(format!("k{i}"));
+        for round in 1..=60u32 {
+            let mut db = Db::default();
+            for i in 0..400 {
+                db.set(key(i), s(&format!("v{i}")));
+            }
+            let expected: HashMap<Key, Value> = db.iter().map(|(k, e)| (k.clone(), e.value.clone())).collect();
+            db.begin_capture(round, 3);
+            let mut got: HashMap<Key, Value> = HashMap::new();
+            let mut version = 0;
+            loop {
+                for _ in 0..rng.gen_range(0..25) {
+                    version += 1;
+                    let k = key(rng.gen_range(0..600));
+                    match rng.gen_range(0..100) {
+                        0..=29 => db.set(k, s(&format!("new{version}"))),
+                        30..=54 => {
+                            db.remove(&k);
+                        }
+                        55..=74 => {
+                            if let Ok(Some(v)) = db.get_str_mut(&k, 0) {
+                                v.extend_from_slice(b"!");
+                            }
+                        }
+                        75..=84 => {
+                            db.set_expire(&k, Some(99));
+                        }
+                        85..=98 => {
+                            let _ = db.get_or_create(&k, 0, || Value::Str(crate::value::StrValue::new(Vec::new())));
+                        }
+                        _ => db.clear(),
+                    }
+                }
+                let done = db.capture_step(rng.gen_range(1..40), |origin, k, e| {
+                    assert_eq!(origin, 3);
+                    assert!(got.insert(k.clone(), e.value.clone()).is_none(), "{k:?} written twice");
+                });
+                if done {
+                    break;
+                }
+            }
+            db.end_capture();
+            assert_eq!(got.len(), expected.len(), "round {round}");
+            assert!(got == expected, "round {round}: snapshot differs from the state at its start");
+        }
     }
 }

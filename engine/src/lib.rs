@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod keyspace;
+pub mod log;
 pub mod redis;
 pub mod reply;
 pub mod value;

@@ -13,6 +13,9 @@ pub enum Reply {
     Simple(Cow<'static, str>),
     /// An error line, with its prefix: `ERR ...`, `WRONGTYPE ...`.
     Error(Cow<'static, str>),
+    /// An error line that quotes client bytes as they came (not necessarily UTF-8), like
+    /// Redis's `unknown command '...'`.
+    ErrorBytes(Bytes),
     Int(i64),
     Bulk(Bytes),
     /// The null bulk string (`$-1` in RESP2, `_` in RESP3).
@@ -22,6 +25,9 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// A map: a flat array of 2N elements in RESP2, `%` in RESP3.
     Map(Vec<(Reply, Reply)>),
+    /// Pairs such as WITHSCORES member/score results and HRANDFIELD WITHVALUES: a flat array of
+    /// 2N elements in RESP2, an array of N two-element arrays in RESP3 (as Redis 7.0 answers).
+    Pairs(Vec<(Reply, Reply)>),
     /// A set: an array in RESP2, `~` in RESP3.
     Set(Vec<Reply>),
     /// A double: a bulk string in RESP2 (`%.17g`), `,` in RESP3.
@@ -52,7 +58,7 @@ impl Reply {
     }
 
     pub fn is_error(&self) -> bool {
-        matches!(self, Reply::Error(_))
+        matches!(self, Reply::Error(_) | Reply::ErrorBytes(_))
     }
 
     /// A bulk string holding the decimal text of `n`.
@@ -63,6 +69,7 @@ impl Reply {
 
 /// Redis's error texts, worded exactly as redis-server 7.0 words them.
 pub mod errors {
+    use super::Reply;
     pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
     pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
     pub const NOT_FLOAT: &str = "ERR value is not a valid float";
@@ -85,34 +92,58 @@ pub mod errors {
         format!("ERR invalid expire time in '{}' command", cmd.to_ascii_lowercase())
     }
 
+    /// A C string's view of client bytes: Redis formats them with `%s`, which stops at the
+    /// first NUL.
+    fn c_str(b: &[u8]) -> &[u8] {
+        match b.iter().position(|&c| c == 0) {
+            Some(i) => &b[..i],
+            None => b,
+        }
+    }
+
+    /// An error quoting client bytes, with \r and \n turned into spaces (`rejectCommand`).
+    fn error_bytes(mut s: Vec<u8>) -> Reply {
+        for c in s.iter_mut() {
+            if *c == b'\r' || *c == b'\n' {
+                *c = b' ';
+            }
+        }
+        Reply::ErrorBytes(bytes::Bytes::from(s))
+    }
+
     /// Redis's `unknown command` error: the name cut at 128 bytes, then the arguments quoted
-    /// until the list passes 128 bytes; newlines become spaces as in `rejectCommand`.
-    pub fn unknown_command(name: &[u8], args: &[bytes::Bytes]) -> String {
-        let mut list = String::new();
+    /// until the list passes 128 bytes (`'%.*s' `), each as C sees it (up to a NUL).
+    pub fn unknown_command(name: &[u8], args: &[bytes::Bytes]) -> Reply {
+        let mut list = Vec::new();
         for a in args {
             if list.len() >= 128 {
                 break;
             }
             let room = 128 - list.len();
-            let a = &a[..a.len().min(room)];
-            list.push('\'');
-            list.push_str(&String::from_utf8_lossy(a));
-            list.push_str("' ");
+            let a = c_str(a);
+            list.push(b'\'');
+            list.extend_from_slice(&a[..a.len().min(room)]);
+            list.extend_from_slice(b"' ");
         }
-        let name = &name[..name.len().min(128)];
-        let s = format!(
-            "ERR unknown command '{}', with args beginning with: {}",
-            String::from_utf8_lossy(name),
-            list
-        );
-        s.replace(['\r', '\n'], " ")
+        let name = c_str(name);
+        let mut s = b"ERR unknown command '".to_vec();
+        s.extend_from_slice(&name[..name.len().min(128)]);
+        s.extend_from_slice(b"', with args beginning with: ");
+        s.extend_from_slice(&list);
+        error_bytes(s)
+    }
+
+    /// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.` with the subcommand as Redis prints
+    /// it (`%.128s`).
+    pub fn unknown_subcommand_reply(sub: &[u8], cmd: &str) -> Reply {
+        let sub = c_str(sub);
+        let mut s = b"ERR unknown subcommand '".to_vec();
+        s.extend_from_slice(&sub[..sub.len().min(128)]);
+        s.extend_from_slice(format!("'. Try {} HELP.", cmd.to_ascii_uppercase()).as_bytes());
+        error_bytes(s)
     }
 
     pub fn unknown_subcommand(sub: &[u8], cmd: &str) -> String {
-        format!(
-            "ERR unknown subcommand '{}'. Try {} HELP.",
-            String::from_utf8_lossy(sub),
-            cmd.to_ascii_uppercase()
-        )
+        format!("ERR unknown subcommand '{}'. Try {} HELP.", String::from_utf8_lossy(sub), cmd.to_ascii_uppercase())
     }
 }

@@ -8,15 +8,221 @@ use indexmap::{IndexMap, IndexSet};
 use std::collections::VecDeque;
 
 pub type FastBuild = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
-pub type HashValue = IndexMap<Bytes, Bytes, FastBuild>;
-pub type SetValue = IndexSet<Bytes, FastBuild>;
 pub type ListValue = VecDeque<Bytes>;
+
+/// Redis's `set-max-intset-entries` default.
+pub const INTSET_MAX_ENTRIES: usize = 512;
+
+/// A hash, and whether Redis 7.0 would hold it as a hash table rather than a listpack. Redis
+/// converts when HSET/HSETNX get a field or value over 64 bytes or the hash grows past 128
+/// fields, and never converts back: the encoding depends on the hash's history, so it is kept
+/// here (see `cmd::hashes`). Reads and writes of the fields go through `Deref` to the map.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HashValue {
+    map: IndexMap<Bytes, Bytes, FastBuild>,
+    hashtable: bool,
+}
+
+impl HashValue {
+    /// True while Redis would keep it a listpack (fields in insertion order, scanned whole).
+    pub fn is_listpack(&self) -> bool {
+        !self.hashtable
+    }
+
+    pub fn convert_to_hashtable(&mut self) {
+        self.hashtable = true;
+    }
+}
+
+impl std::ops::Deref for HashValue {
+    type Target = IndexMap<Bytes, Bytes, FastBuild>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl std::ops::DerefMut for HashValue {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.map
+    }
+}
+
+/// A set, and whether Redis 7.0 would hold it as a hash table rather than an intset: Redis
+/// converts when a non-integer member is added or the set grows past 512 members, and never
+/// converts back. Add members with [`SetValue::add`] so the conversion is noted; everything else
+/// goes through `Deref` to the set.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SetValue {
+    set: IndexSet<Bytes, FastBuild>,
+    hashtable: bool,
+}
+
+impl SetValue {
+    pub fn with_capacity(n: usize) -> SetValue {
+        SetValue { set: IndexSet::with_capacity_and_hasher(n, FastBuild::default()), hashtable: false }
+    }
+
+    /// `setTypeAdd`: true if `m` was new.
+    pub fn add(&mut self, m: Bytes) -> bool {
+        if !self.hashtable && parse_i64_strict(&m).is_none() {
+            self.hashtable = true;
+        }
+        let added = self.set.insert(m);
+        if self.set.len() > INTSET_MAX_ENTRIES {
+            self.hashtable = true;
+        }
+        added
+    }
+
+    /// True while Redis would keep it an intset (members then sorted as integers).
+    pub fn is_intset(&self) -> bool {
+        !self.hashtable
+    }
+
+    pub fn convert_to_hashtable(&mut self) {
+        self.hashtable = true;
+    }
+}
+
+impl std::ops::Deref for SetValue {
+    type Target = IndexSet<Bytes, FastBuild>;
+    fn deref(&self) -> &Self::Target {
+        &self.set
+    }
+}
+
+impl std::ops::DerefMut for SetValue {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.set
+    }
+}
+
+impl IntoIterator for SetValue {
+    type Item = Bytes;
+    type IntoIter = indexmap::set::IntoIter<Bytes>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.set.into_iter()
+    }
+}
+
+impl FromIterator<Bytes> for SetValue {
+    /// A set built member by member, as Redis's `createIntsetObject` + `setTypeAdd`.
+    fn from_iter<I: IntoIterator<Item = Bytes>>(iter: I) -> SetValue {
+        let mut s = SetValue::default();
+        for m in iter {
+            s.add(m);
+        }
+        s
+    }
+}
 
 pub use crate::redis::zset::ZSet;
 
+/// Redis's `OBJ_SHARED_INTEGERS`: integer strings below this are shared objects in Redis
+/// (`OBJECT REFCOUNT` answers `INT_MAX` for them).
+pub const SHARED_INTEGERS: i64 = 10_000;
+
+/// How Redis 7.0 would encode a string object. Redis chooses it when the object is made and
+/// keeps it until the object is changed in place (which makes it `raw`), so it depends on the
+/// string's history, not only on its bytes: `SET k abc` is embstr, `APPEND k ""` makes it raw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StrEncoding {
+    /// An integer in `[0, SHARED_INTEGERS)`: one of Redis's shared objects.
+    SharedInt,
+    Int,
+    Embstr,
+    #[default]
+    Raw,
+}
+
+/// Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`.
+const EMBSTR_MAX_BYTES: usize = 44;
+
+/// A string value: its bytes and the encoding Redis would give it. Reading goes through
+/// `Deref<Target = Vec<u8>>`; any mutable access (`DerefMut`) makes it `raw`, as Redis's
+/// `dbUnshareStringValue` does before every in-place change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StrValue {
+    bytes: Vec<u8>,
+    enc: StrEncoding,
+}
+
+impl StrValue {
+    /// A string stored from a client's argument (SET, MSET, APPEND to a new key, ...), encoded
+    /// as Redis's `tryObjectEncoding` does: int if it reads as a long, embstr up to 44 bytes.
+    pub fn new(bytes: Vec<u8>) -> StrValue {
+        if bytes.len() <= 20 {
+            if let Some(n) = parse_i64_strict(&bytes) {
+                return StrValue::from_int_bytes(n, bytes);
+            }
+        }
+        StrValue::created(bytes)
+    }
+
+    /// A string made by `createStringObject` (INCRBYFLOAT results): embstr or raw by length.
+    pub fn created(bytes: Vec<u8>) -> StrValue {
+        let enc = if bytes.len() <= EMBSTR_MAX_BYTES { StrEncoding::Embstr } else { StrEncoding::Raw };
+        StrValue { bytes, enc }
+    }
+
+    /// A string built in place (SETRANGE, SETBIT, BITOP, HyperLogLogs): raw.
+    pub fn raw(bytes: Vec<u8>) -> StrValue {
+        StrValue { bytes, enc: StrEncoding::Raw }
+    }
+
+    /// An integer result (INCR family): `createStringObjectFromLongLongForValue`.
+    pub fn from_int(n: i64) -> StrValue {
+        StrValue::from_int_bytes(n, n.to_string().into_bytes())
+    }
+
+    fn from_int_bytes(n: i64, bytes: Vec<u8>) -> StrValue {
+        let enc = if (0..SHARED_INTEGERS).contains(&n) { StrEncoding::SharedInt } else { StrEncoding::Int };
+        StrValue { bytes, enc }
+    }
+
+    /// A copy as COPY makes it (`dupStringObject`): same encoding, but never shared.
+    pub fn duplicate(&self) -> StrValue {
+        let enc = if self.enc == StrEncoding::SharedInt { StrEncoding::Int } else { self.enc };
+        StrValue { bytes: self.bytes.clone(), enc }
+    }
+
+    pub fn encoding(&self) -> StrEncoding {
+        self.enc
+    }
+
+    /// The bytes for an in-place change: the string becomes raw.
+    pub fn bytes_mut(&mut self) -> &mut Vec<u8> {
+        self.enc = StrEncoding::Raw;
+        &mut self.bytes
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+impl std::ops::Deref for StrValue {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.bytes
+    }
+}
+
+impl std::ops::DerefMut for StrValue {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        self.bytes_mut()
+    }
+}
+
+impl From<Vec<u8>> for StrValue {
+    fn from(bytes: Vec<u8>) -> StrValue {
+        StrValue::new(bytes)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    Str(Vec<u8>),
+    Str(StrValue),
     Hash(HashValue),
     List(ListValue),
     Set(SetValue),
@@ -38,17 +244,13 @@ impl Value {
     /// The encoding `OBJECT ENCODING` replies with, following Redis 7.0's default thresholds.
     pub fn encoding(&self) -> &'static str {
         match self {
-            Value::Str(s) => {
-                if s.len() <= 20 && parse_i64_strict(s).is_some() {
-                    "int"
-                } else if s.len() <= 44 {
-                    "embstr"
-                } else {
-                    "raw"
-                }
-            }
+            Value::Str(s) => match s.encoding() {
+                StrEncoding::SharedInt | StrEncoding::Int => "int",
+                StrEncoding::Embstr => "embstr",
+                StrEncoding::Raw => "raw",
+            },
             Value::Hash(h) => {
-                if h.len() <= 128 && h.iter().all(|(k, v)| k.len() <= 64 && v.len() <= 64) {
+                if h.is_listpack() {
                     "listpack"
                 } else {
                     "hashtable"
@@ -56,14 +258,14 @@ impl Value {
             }
             Value::List(_) => "quicklist",
             Value::Set(s) => {
-                if s.len() <= 512 && s.iter().all(|m| parse_i64_strict(m).is_some()) {
+                if s.is_intset() {
                     "intset"
                 } else {
                     "hashtable"
                 }
             }
             Value::ZSet(z) => {
-                if z.len() <= 128 && z.max_member_len() <= 64 {
+                if z.is_listpack() {
                     "listpack"
                 } else {
                     "skiplist"
@@ -79,7 +281,7 @@ impl Value {
             Value::Hash(h) => h.is_empty(),
             Value::List(l) => l.is_empty(),
             Value::Set(s) => s.is_empty(),
-            Value::ZSet(z) => z.len() == 0,
+            Value::ZSet(z) => z.is_empty(),
         }
     }
 
@@ -129,37 +331,11 @@ pub fn parse_i64_strict(s: &[u8]) -> Option<i64> {
     }
 }
 
-/// Parses a float the way Redis's `string2ld`/`strtod` checks do: the whole string must be a
-/// number, no spaces; `inf`/`-inf` accepted; NaN rejected.
+/// Parses a float the way Redis's `string2d` does (`getDoubleFromObject`): the whole string is
+/// a number as glibc's `strtod` reads it (hex floats included), no leading space, no overflow
+/// or underflow to zero, no NaN. See [`crate::redis::float`].
 pub fn parse_f64(s: &[u8]) -> Option<f64> {
-    if s.is_empty() || s.len() > 5120 {
-        return None;
-    }
-    if s[0].is_ascii_whitespace() || s[s.len() - 1].is_ascii_whitespace() {
-        return None;
-    }
-    let t = std::str::from_utf8(s).ok()?;
-    let lower = t.to_ascii_lowercase();
-    let v = match lower.as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        _ => {
-            // Rust accepts forms C's strtod does too (digits, '.', exponent); reject the words
-            // Rust knows but Redis treats differently.
-            if lower.contains("nan") || lower.contains("inf") {
-                return None;
-            }
-            if lower.starts_with("0x") || lower.starts_with("-0x") || lower.starts_with("+0x") {
-                return None;
-            }
-            t.parse::<f64>().ok()?
-        }
-    };
-    if v.is_nan() {
-        None
-    } else {
-        Some(v)
-    }
+    crate::redis::float::string2d(s)
 }
 
 /// Formats a double as C's `%.17g` does (Redis 7.0's reply format for doubles in RESP2).
@@ -202,29 +378,6 @@ fn trim_fraction_zeros(s: &str) -> &str {
     }
 }
 
-/// Formats the result of INCRBYFLOAT/HINCRBYFLOAT as Redis's `ld2string(.., LD_STR_HUMAN)` does
-/// (`%.17Lf`, trailing zeros removed). Redis computes in `long double`; Orbit computes in f64
-/// and prints 17 significant digits, falling back to 15 where the last two are binary noise.
-pub fn fmt_human(d: f64) -> String {
-    if d.is_infinite() {
-        return if d > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let exact = fmt_g(d, 17);
-    let short = fmt_g(d, 15);
-    let s = if short.parse::<f64>().ok() == Some(d) || exact.len() > short.len() + 1 {
-        short
-    } else {
-        exact
-    };
-    if s.contains('e') {
-        // %Lf never uses exponents: expand.
-        let v: f64 = s.parse().unwrap_or(d);
-        let fixed = format!("{:.17}", v);
-        return trim_fraction_zeros(&fixed).to_string();
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,14 +409,6 @@ mod tests {
     }
 
     #[test]
-    fn human_floats() {
-        assert_eq!(fmt_human(10.5 + 0.1), "10.6");
-        assert_eq!(fmt_human(0.1 + 0.2), "0.3");
-        assert_eq!(fmt_human(3.0), "3");
-        assert_eq!(fmt_human(5.0e3), "5000");
-    }
-
-    #[test]
     fn floats_parse_like_strtod() {
         assert_eq!(parse_f64(b"1.5"), Some(1.5));
         assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
@@ -272,5 +417,9 @@ mod tests {
         assert_eq!(parse_f64(b" 1"), None);
         assert_eq!(parse_f64(b"abc"), None);
         assert_eq!(parse_f64(b""), None);
+        // strtod reads hex; Redis rejects what overflows or underflows to zero.
+        assert_eq!(parse_f64(b"0x10"), Some(16.0));
+        assert_eq!(parse_f64(b"1e400"), None);
+        assert_eq!(parse_f64(b"1e-400"), None);
     }
 }

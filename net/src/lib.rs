@@ -2,6 +2,7 @@
 //! routes each command to the shard that owns its keys (through `orbit-shards`), and encodes the
 //! replies. No data semantics live here; those are in `orbit-engine`.
 
+pub mod http;
 pub mod resp;
 pub mod server;
 

@@ -25,7 +25,11 @@ impl Fsync {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "orbit", version, about = "Orbit: a thread-per-core, multi-model database server speaking the Redis protocol")]
+#[command(
+    name = "orbit",
+    version,
+    about = "Orbit: a thread-per-core, multi-model database server speaking the Redis protocol"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -51,6 +55,9 @@ pub struct ServeArgs {
     /// Port for PostgreSQL clients (not served yet: the PostgreSQL frontend is to come).
     #[arg(long)]
     pub pg_port: Option<u16>,
+    /// Port of the HTTP endpoint: /metrics (Prometheus), /health, /ready.
+    #[arg(long)]
+    pub http_port: Option<u16>,
     /// Directory for data files (one folder per shard).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -72,6 +79,17 @@ pub struct ServeArgs {
     /// noeviction, allkeys-lru, volatile-lru, allkeys-random, volatile-random, volatile-ttl.
     #[arg(long)]
     pub maxmemory_policy: Option<String>,
+    /// A log file rolls over to a new one past this size, e.g. 64mb.
+    #[arg(long)]
+    pub log_file_size: Option<String>,
+    /// Take a snapshot automatically once the log has grown by this much since the last one,
+    /// e.g. 256mb (0: only SAVE/BGSAVE).
+    #[arg(long)]
+    pub snapshot_log_size: Option<String>,
+    /// Truncate the log at a damaged record (instead of refusing to start) and set later log
+    /// files aside; fall back to an older snapshot if the newest is damaged.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 /// The file's form: the same names as the flags.
@@ -81,6 +99,7 @@ struct FileConfig {
     bind: Option<String>,
     redis_port: Option<u16>,
     pg_port: Option<u16>,
+    http_port: Option<u16>,
     data_dir: Option<PathBuf>,
     shards: Option<usize>,
     fsync: Option<Fsync>,
@@ -88,6 +107,8 @@ struct FileConfig {
     requirepass: Option<String>,
     maxmemory: Option<String>,
     maxmemory_policy: Option<String>,
+    log_file_size: Option<String>,
+    snapshot_log_size: Option<String>,
 }
 
 /// The settings in force.
@@ -97,6 +118,7 @@ pub struct Config {
     pub redis_port: u16,
     #[allow(dead_code)] // checked now; served by the PostgreSQL frontend
     pub pg_port: u16,
+    pub http_port: u16,
     pub data_dir: PathBuf,
     pub shards: usize,
     pub fsync: Fsync,
@@ -104,6 +126,9 @@ pub struct Config {
     pub requirepass: Option<String>,
     pub maxmemory: u64,
     pub maxmemory_policy: orbit_net::server::EvictionPolicy,
+    pub log_file_bytes: u64,
+    pub snapshot_log_bytes: u64,
+    pub repair: bool,
 }
 
 /// A configuration error: names the key and what is wrong.
@@ -138,15 +163,17 @@ impl Config {
         if pg_port == redis_port {
             return Err(ConfigError(format!("pg-port: {pg_port} is also the redis-port")));
         }
+        let http_port = args.http_port.or(file.http_port).unwrap_or(9187);
+        if http_port == redis_port || http_port == pg_port {
+            return Err(ConfigError(format!("http-port: {http_port} is already the redis-port or pg-port")));
+        }
         let shards = args.shards.or(file.shards).unwrap_or(cpus);
         if shards == 0 || shards > 1024 {
             return Err(ConfigError(format!("shards: {shards} is out of range (1..=1024)")));
         }
         let log_level = args.log_level.or(file.log_level).unwrap_or_else(|| "info".into());
         if !["error", "warn", "info", "debug", "trace"].contains(&log_level.as_str()) {
-            return Err(ConfigError(format!(
-                "log-level: '{log_level}' is not one of error, warn, info, debug, trace"
-            )));
+            return Err(ConfigError(format!("log-level: '{log_level}' is not one of error, warn, info, debug, trace")));
         }
         let maxmemory = match args.maxmemory.or(file.maxmemory) {
             Some(v) => orbit_net::resp::commands::config::parse_memory(&v)
@@ -156,10 +183,24 @@ impl Config {
         let policy = args.maxmemory_policy.or(file.maxmemory_policy).unwrap_or_else(|| "noeviction".into());
         let maxmemory_policy = orbit_net::server::EvictionPolicy::parse(&policy)
             .ok_or_else(|| ConfigError(format!("maxmemory-policy: '{policy}' is not a known policy")))?;
+        let size = |name: &str, v: Option<String>, default: u64| -> Result<u64, ConfigError> {
+            match v {
+                Some(v) => orbit_net::resp::commands::config::parse_memory(&v)
+                    .ok_or_else(|| ConfigError(format!("{name}: '{v}' is not a size (e.g. 64mb)"))),
+                None => Ok(default),
+            }
+        };
+        let log_file_bytes = size("log-file-size", args.log_file_size.or(file.log_file_size), 64 << 20)?;
+        if log_file_bytes < 4096 {
+            return Err(ConfigError(format!("log-file-size: {log_file_bytes} is below the minimum of 4kb")));
+        }
+        let snapshot_log_bytes =
+            size("snapshot-log-size", args.snapshot_log_size.or(file.snapshot_log_size), 256 << 20)?;
         Ok(Config {
             bind,
             redis_port,
             pg_port,
+            http_port,
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./orbit-data")),
             shards,
             fsync: args.fsync.or(file.fsync).unwrap_or(Fsync::Everysec),
@@ -167,6 +208,9 @@ impl Config {
             requirepass: args.requirepass.or(file.requirepass),
             maxmemory,
             maxmemory_policy,
+            log_file_bytes,
+            snapshot_log_bytes,
+            repair: args.repair,
         })
     }
 }

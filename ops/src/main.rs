@@ -43,5 +43,12 @@ fn init_logging(level: &str) {
         "trace" => tracing::Level::TRACE,
         _ => tracing::Level::INFO,
     };
-    tracing_subscriber::fmt().with_max_level(level).with_target(false).with_writer(std::io::stderr).init();
+    // A closed stderr (e.g. piped into `head`) must not panic the thread that logs: the
+    // subscriber's own error report would use eprintln!, which panics on a failed write.
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false)
+        .init();
 }

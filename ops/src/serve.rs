@@ -1,11 +1,12 @@
 //! `orbit serve`: raise the locked-memory limit, prepare the data directory, check the port,
-//! start the shards (each binds the Redis port with SO_REUSEPORT, so the kernel spreads
-//! connections over them), and stop cleanly on SIGINT/SIGTERM.
+//! start the shards (each recovers its data from its snapshot and log, then binds the Redis
+//! port with SO_REUSEPORT, so the kernel spreads connections over them), and stop cleanly on
+//! SIGINT/SIGTERM (the log is written and synced before the process exits).
 
 use crate::config::Config;
 use anyhow::{bail, Context, Result};
 use orbit_net::ServerConfig;
-use orbit_shards::{mesh, rt, state};
+use orbit_shards::{mesh, recovery, rt, state, wal};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,6 +20,20 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
         let d = cfg.data_dir.join(format!("shard-{i}"));
         std::fs::create_dir_all(&d).with_context(|| format!("data-dir: cannot create {}", d.display()))?;
     }
+    let policy = match cfg.fsync {
+        crate::config::Fsync::Always => wal::FsyncPolicy::Always,
+        crate::config::Fsync::Everysec => wal::FsyncPolicy::EverySec,
+        crate::config::Fsync::No => wal::FsyncPolicy::No,
+    };
+    let plan = recovery::StartPlan::decide(
+        &cfg.data_dir,
+        cfg.shards,
+        cfg.repair,
+        policy,
+        cfg.log_file_bytes,
+        cfg.snapshot_log_bytes,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let addr: SocketAddr = format!("{}:{}", cfg.bind, cfg.redis_port)
         .parse()
         .with_context(|| format!("bind: bad address {}:{}", cfg.bind, cfg.redis_port))?;
@@ -28,6 +43,15 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
         Ok(l) => drop(l),
         Err(e) => bail!("redis-port: cannot listen on {addr}: {e}"),
     }
+
+    let http_addr: SocketAddr = format!("{}:{}", cfg.bind, cfg.http_port)
+        .parse()
+        .with_context(|| format!("bind: bad address {}:{}", cfg.bind, cfg.http_port))?;
+    match std::net::TcpListener::bind(http_addr) {
+        Ok(l) => drop(l),
+        Err(e) => bail!("http-port: cannot listen on {http_addr}: {e}"),
+    }
+    orbit_net::http::install_recorder().map_err(|e| anyhow::anyhow!(e))?;
 
     let signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
         .context("cannot install signal handlers")?;
@@ -65,13 +89,14 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
     let data_dir = cfg.data_dir.clone();
     orbit_net::resp::commands::info::mark_start();
     let version = orbit_net::SERVER_VERSION;
-    let (bind, port, fsync) = (cfg.bind.clone(), cfg.redis_port, cfg.fsync.name());
+    let (bind, port, fsync, http_port) = (cfg.bind.clone(), cfg.redis_port, cfg.fsync.name(), cfg.http_port);
     let results = rt::run_shards(n, &cpus, move |id| {
         let ends = ends.clone();
         let listening = listening.clone();
         let server_cfg = server_cfg.clone();
         let data_dir = data_dir.clone();
         let bind = bind.clone();
+        let plan = plan.clone();
         let shard_main = async move {
             let mut shard = state::Shard::new(id, n);
             shard.limits = orbit_shards::evict::Limits {
@@ -85,17 +110,31 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
                 .take()
                 .ok_or_else(|| "mesh ends taken twice".to_string())?;
             mesh::join(my_ends).await;
+            // The probe file must be this executor's first DMA file (see rt::probe_dma).
             rt::probe_dma(&data_dir.join(format!("shard-{id}"))).await.map_err(|e| e.to_string())?;
+            let committer = recovery::start_shard(id, &plan).await?;
             let listener = rt::listen_shared(addr).map_err(|e| format!("redis-port: cannot listen on {addr}: {e}"))?;
             rt::spawn(orbit_shards::expire::run(server_cfg.hz));
+            if id == 0 {
+                let http = rt::listen_shared(http_addr).map_err(|e| format!("http-port: cannot listen on {http_addr}: {e}"))?;
+                rt::spawn(orbit_net::http::serve(http));
+            }
             if listening.fetch_add(1, Ordering::SeqCst) + 1 == n {
+                orbit_net::http::set_ready();
                 tracing::info!(
-                    "Orbit {version} ready in {} ms: redis {bind}:{port}, {n} shards, data {}, fsync {fsync}",
+                    "Orbit {version} ready in {} ms: redis {bind}:{port}, http {bind}:{http_port}, {n} shards, data {}, fsync {fsync}",
                     started.elapsed().as_millis(),
                     data_dir.display()
                 );
             }
             orbit_net::resp::serve(listener).await;
+            if let Err(e) = wal::sync_now().await {
+                tracing::error!(shard = id, error = %e, "final log sync failed");
+            }
+            wal::stop();
+            if let Some(c) = committer {
+                c.await;
+            }
             Ok::<(), String>(())
         };
         async move {

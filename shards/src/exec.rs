@@ -1,7 +1,11 @@
 //! Running engine commands on a shard: the single entry point through which every Redis
 //! command touches a keyspace. It stamps the clock, runs the handler, wakes clients blocked on
-//! keys that received elements, and (with the durability work) appends what changed to the
-//! shard's log. Also the primitives of cross-shard commands: fetch a copy of an entry, put one.
+//! keys that received elements, and appends what changed to the shard's log (the command's
+//! rewrite where it set one, else its argv, with the clock it ran with). Also the primitives
+//! of cross-shard commands: fetch a copy of an entry, put one.
+//!
+//! Durability contract: an [`Outcome`] with a `durable` ticket must not be acknowledged to the
+//! client before [`crate::wal::wait`] (or `wait_all` for a batch) has returned Ok.
 
 use crate::state::Shard;
 use bytes::Bytes;
@@ -16,6 +20,14 @@ pub struct Outcome {
     pub reply: Reply,
     /// Set when a blocking command found nothing: park the client for this long (0: forever).
     pub block_ms: Option<u64>,
+    /// Set when the reply may only go out once this log record is durable.
+    pub durable: Option<crate::wal::Ticket>,
+}
+
+impl Outcome {
+    pub fn reply(reply: Reply) -> Outcome {
+        Outcome { reply, block_ms: None, durable: None }
+    }
 }
 
 /// Clients parked on keys of this shard (BLPOP and friends), in arrival order per key.
@@ -57,14 +69,29 @@ impl Waiters {
 
 /// Runs one engine command on this shard's keyspace.
 pub fn run(shard: &mut Shard, spec: &'static CommandSpec, db: usize, args: &[Bytes]) -> Outcome {
+    if spec.is_write() {
+        if let Some(e) = &shard.wal.failed {
+            return Outcome::reply(Reply::err(crate::wal::misconf(e)));
+        }
+    }
     if spec.flags & redis::flags::DENYOOM != 0 && !crate::evict::make_room(shard, crate::memory::used_bytes) {
-        return Outcome { reply: Reply::err(orbit_engine::reply::errors::OOM), block_ms: None };
+        return Outcome::reply(Reply::err(orbit_engine::reply::errors::OOM));
     }
     let now = now_ms();
+    let dirty_before = shard.keyspace.dirty;
     let mut ctx = Ctx::new(&mut shard.keyspace, db, now, &mut shard.rng);
     let reply = redis::execute(spec, &mut ctx, args);
     let block_ms = ctx.block_ms;
+    let rewrite = ctx.rewrite.take();
     shard.stats.commands += 1;
+    let mut durable = None;
+    if shard.keyspace.dirty != dirty_before && shard.wal.enabled() {
+        let seq = match rewrite {
+            Some(records) => records.iter().fold(0, |_, argv| shard.wal.append_command(db, now, argv)),
+            None => shard.wal.append_command(db, now, args),
+        };
+        durable = shard.wal.ticket(shard.id, seq);
+    }
     if spec.flags & redis::flags::BLOCKING != 0 && block_ms.is_none() && !reply.is_error() {
         // A blocked client that was served may leave elements for the next one in line.
         for p in spec.key_positions(args) {
@@ -72,7 +99,7 @@ pub fn run(shard: &mut Shard, spec: &'static CommandSpec, db: usize, args: &[Byt
         }
     }
     wake_ready(shard);
-    Outcome { reply, block_ms }
+    Outcome { reply, block_ms, durable }
 }
 
 /// Wakes one parked client per key that received elements.
@@ -96,8 +123,22 @@ pub fn fetch(shard: &mut Shard, db: usize, key: &[u8]) -> Option<Entry> {
 }
 
 /// Puts (or with `None`, deletes) the entry at (db, key): the write-back of a command that ran
-/// on another shard over copies of this shard's keys.
-pub fn apply(shard: &mut Shard, db: usize, key: Key, entry: Option<Entry>) {
+/// on another shard over copies of this shard's keys. Returns the ticket to await before the
+/// command's reply goes out, or the error that refused the write.
+pub fn apply(
+    shard: &mut Shard,
+    db: usize,
+    key: Key,
+    entry: Option<Entry>,
+) -> Result<Option<crate::wal::Ticket>, Reply> {
+    if let Some(e) = &shard.wal.failed {
+        return Err(Reply::err(crate::wal::misconf(e)));
+    }
+    let seq = match &entry {
+        Some(e) => shard.wal.append_put(db, &key, e),
+        None => shard.wal.append_delete(db, &key),
+    };
+    let ticket = shard.wal.ticket(shard.id, seq);
     let d = &mut shard.keyspace.dbs[db];
     d.remove(&key);
     if let Some(e) = entry {
@@ -109,4 +150,5 @@ pub fn apply(shard: &mut Shard, db: usize, key: Key, entry: Option<Entry>) {
     }
     shard.keyspace.dirty += 1;
     wake_ready(shard);
+    Ok(ticket)
 }

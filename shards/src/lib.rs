@@ -2,16 +2,19 @@
 //! pinned to its CPU (all glommio use is in that module); [`route`] maps a key to the shard that
 //! owns it; [`mesh`] carries closures between shards over bounded channels and brings the reply
 //! back; [`state`] is the shard-local state (the engine keyspace) that only its own thread
-//! touches.
+//! touches; [`wal`] is its write-ahead log.
 
 pub mod evict;
 pub mod exec;
 pub mod expire;
 pub mod memory;
 pub mod mesh;
+pub mod recovery;
 pub mod route;
 pub mod rt;
+pub mod snapshot;
 pub mod state;
+pub mod wal;
 
 pub use route::{shard_for, ShardId};
 

@@ -108,6 +108,16 @@ where
     tx.send(Box::new(move || state::with_shard(f))).await.map_err(|_| Error::ShardGone(to))
 }
 
+/// Sends `f` to shard `to` from synchronous code, if its channel has room. Returns false when the
+/// channel is full or the shard is gone (the caller decides what that means).
+pub fn try_post<F>(to: ShardId, f: F) -> bool
+where
+    F: FnOnce(&mut Shard) + Send + 'static,
+{
+    let Some(tx) = sender(to) else { return false };
+    tx.try_send(Box::new(move || state::with_shard(f))).is_ok()
+}
+
 /// Runs `f` on every shard concurrently; results in shard order.
 pub async fn run_on_all<R, F>(f: F) -> Result<Vec<R>>
 where

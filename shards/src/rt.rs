@@ -162,9 +162,35 @@ where
     Ok(out)
 }
 
-/// Spawns a task on the current shard and lets it run on its own.
+/// Spawns a task on the current shard and lets it run on its own. glommio may start running
+/// it inline, up to its first suspension point: code that spawns while it holds the shard
+/// state (inside `state::with_shard`) must use [`spawn_deferred`].
 pub fn spawn<T: 'static>(fut: impl Future<Output = T> + 'static) {
     glommio::spawn_local(fut).detach();
+}
+
+/// Like [`spawn`], but the task does nothing before the spawner has returned to the executor.
+pub fn spawn_deferred<T: 'static>(fut: impl Future<Output = T> + 'static) {
+    glommio::spawn_local(async move {
+        yield_once().await;
+        fut.await
+    })
+    .detach();
+}
+
+/// Returns Pending once (waking itself), so the task goes to the back of the run queue.
+pub async fn yield_once() {
+    let mut yielded = false;
+    futures::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
 }
 
 /// Spawns a task on the current shard, returning a handle to await its result.
@@ -218,4 +244,172 @@ pub async fn shutdown_signal() {
     while !shutdown_requested() {
         sleep(Duration::from_millis(10)).await;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files through io_uring with O_DIRECT (glommio's DmaFile), for the write-ahead log, snapshots
+// and recovery. Offsets and lengths of writes must be multiples of [`DmaFile::alignment`];
+// [`DmaBuf`] is memory glommio can hand to the kernel as is.
+// ---------------------------------------------------------------------------------------------
+
+/// An aligned buffer for direct I/O.
+pub struct DmaBuf(glommio::io::DmaBuffer);
+
+impl DmaBuf {
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        self.0.as_bytes_mut()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+}
+
+/// A file opened with O_DIRECT.
+pub struct DmaFile(glommio::io::DmaFile);
+
+fn io_err(path: &Path, e: glommio::GlommioError<()>) -> std::io::Error {
+    // glommio's own text repeats the path and fd; the OS error says what matters.
+    let e: std::io::Error = match e {
+        glommio::GlommioError::EnhancedIoError { source, .. } => source,
+        other => other.into(),
+    };
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+impl DmaFile {
+    /// Creates (or truncates) a file for writing and reading.
+    pub async fn create(path: &Path) -> std::io::Result<DmaFile> {
+        glommio::io::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .read(true)
+            .dma_open(path)
+            .await
+            .map(DmaFile)
+            .map_err(|e| io_err(path, e))
+    }
+
+    /// Opens an existing file read-only.
+    pub async fn open(path: &Path) -> std::io::Result<DmaFile> {
+        glommio::io::DmaFile::open(path).await.map(DmaFile).map_err(|e| io_err(path, e))
+    }
+
+    /// Opens an existing file for reading and writing (repair truncates with it).
+    pub async fn open_rw(path: &Path) -> std::io::Result<DmaFile> {
+        glommio::io::OpenOptions::new()
+            .write(true)
+            .read(true)
+            .dma_open(path)
+            .await
+            .map(DmaFile)
+            .map_err(|e| io_err(path, e))
+    }
+
+    /// The alignment that offsets and lengths of direct writes need.
+    pub fn alignment(&self) -> u64 {
+        self.0.alignment()
+    }
+
+    /// A zeroed aligned buffer of `len` bytes (rounded up to the alignment).
+    pub fn buffer(&self, len: usize) -> DmaBuf {
+        let len = self.0.align_up(len as u64) as usize;
+        let mut b = self.0.alloc_dma_buffer(len.max(self.alignment() as usize));
+        b.as_bytes_mut().fill(0);
+        DmaBuf(b)
+    }
+
+    /// Writes the whole buffer at `pos` (aligned).
+    pub async fn write_at(&self, buf: DmaBuf, pos: u64) -> std::io::Result<()> {
+        let len = buf.len();
+        let n = self.0.write_at(buf.0, pos).await.map_err(|e| self.err(e))?;
+        if n != len {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::WriteZero,
+                format!("short write: {n} of {len} bytes at offset {pos}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads up to `len` bytes at `pos` (any alignment; fewer at the end of the file).
+    pub async fn read_at(&self, pos: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        let r = self.0.read_at(pos, len).await.map_err(|e| self.err(e))?;
+        Ok(r.to_vec())
+    }
+
+    pub async fn fdatasync(&self) -> std::io::Result<()> {
+        self.0.fdatasync().await.map_err(|e| self.err(e))
+    }
+
+    pub async fn size(&self) -> std::io::Result<u64> {
+        self.0.file_size().await.map_err(|e| self.err(e))
+    }
+
+    pub async fn truncate(&self, size: u64) -> std::io::Result<()> {
+        self.0.truncate(size).await.map_err(|e| self.err(e))
+    }
+
+    pub async fn close(self) -> std::io::Result<()> {
+        let path = self.0.path().map(|p| p.to_path_buf()).unwrap_or_default();
+        self.0.close().await.map_err(|e| io_err(&path, e))
+    }
+
+    fn err(&self, e: glommio::GlommioError<()>) -> std::io::Error {
+        let path = self.0.path().map(|p| p.to_path_buf()).unwrap_or_default();
+        io_err(&path, e)
+    }
+}
+
+/// A sequential writer of a new file (snapshots): buffered, written behind, padded on the
+/// last block and truncated to its real length on close, which also syncs.
+pub struct DmaStreamWriter(glommio::io::DmaStreamWriter);
+
+impl DmaStreamWriter {
+    pub fn new(file: DmaFile) -> DmaStreamWriter {
+        DmaStreamWriter(
+            glommio::io::DmaStreamWriterBuilder::new(file.0).with_buffer_size(1 << 20).with_write_behind(2).build(),
+        )
+    }
+
+    pub async fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        use futures::AsyncWriteExt;
+        self.0.write_all(data).await
+    }
+
+    pub fn position(&self) -> u64 {
+        self.0.current_pos()
+    }
+
+    /// Flushes, fdatasyncs, truncates to the written length and closes.
+    pub async fn close(mut self) -> std::io::Result<()> {
+        use futures::AsyncWriteExt;
+        self.0.close().await
+    }
+}
+
+/// fsyncs a directory, so that files created, renamed or removed in it stay so after a crash.
+pub async fn sync_dir(path: &Path) -> std::io::Result<()> {
+    let d = glommio::io::Directory::open(path).await.map_err(|e| io_err(path, e))?;
+    d.sync().await.map_err(|e| io_err(path, e))?;
+    d.close().await.map_err(|e| io_err(path, e))
+}
+
+pub async fn rename(from: &Path, to: &Path) -> std::io::Result<()> {
+    glommio::io::rename(from, to).await.map_err(|e| io_err(from, e))
+}
+
+pub async fn remove_file(path: &Path) -> std::io::Result<()> {
+    glommio::io::remove(path).await.map_err(|e| io_err(path, e))
+}
+
+/// Yields to the other tasks of this shard unconditionally (long background work, such as a
+/// snapshot walk, calls it between chunks).
+pub async fn yield_now() {
+    glommio::executor().yield_task_queue_now().await;
 }

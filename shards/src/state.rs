@@ -34,6 +34,9 @@ pub struct Shard {
     pub waiters: crate::exec::Waiters,
     /// `maxmemory` and its policy.
     pub limits: crate::evict::Limits,
+    /// The write-ahead log (disabled until recovery has run).
+    pub wal: crate::wal::Wal,
+    pub snapshot: crate::snapshot::SnapshotState,
 }
 
 impl Shard {
@@ -46,6 +49,8 @@ impl Shard {
             stats: ShardStats::default(),
             waiters: Default::default(),
             limits: Default::default(),
+            wal: crate::wal::Wal::disabled(),
+            snapshot: Default::default(),
         }
     }
 }

@@ -3,7 +3,8 @@
 //! it by PID when dropped (also when a test fails). [`RealRedis`] does the same for Debian's
 //! `redis-server`, for differential tests.
 
-use std::io::Read;
+pub mod diff;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -40,14 +41,13 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
 }
 
-fn wait_for_ping(port: u16, child: &mut Child, what: &str) {
+/// Waits until the server answers PING. `log` is the file its stderr goes to (a pipe nobody
+/// reads would fill up and block the server's logging, and with it a shard).
+fn wait_for_ping(port: u16, child: &mut Child, what: &str, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = e.read_to_string(&mut err);
-            }
+            let err = std::fs::read_to_string(log).unwrap_or_default();
             panic!("{what} exited during start-up ({status}): {err}");
         }
         if let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}/")) {
@@ -69,6 +69,8 @@ fn wait_for_ping(port: u16, child: &mut Child, what: &str) {
 pub struct Orbit {
     pub child: Option<Child>,
     pub port: u16,
+    /// The HTTP endpoint's port (/metrics, /health, /ready).
+    pub http_port: u16,
     /// The data directory (kept across [`Orbit::restart`]).
     pub dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
@@ -79,8 +81,16 @@ impl Orbit {
     /// Starts orbit with `extra` flags (e.g. `["--shards", "2"]`) on a free port and a new dir.
     pub fn start(extra: &[&str]) -> Orbit {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let dir = tmp.path().to_path_buf();
-        let mut o = Orbit { child: None, port: 0, dir, _tmp: Some(tmp), args: extra.iter().map(|s| s.to_string()).collect() };
+        // The data dir inside the temp dir, so the log beside it is cleaned up too.
+        let dir = tmp.path().join("data");
+        let mut o = Orbit {
+            child: None,
+            port: 0,
+            http_port: 0,
+            dir,
+            _tmp: Some(tmp),
+            args: extra.iter().map(|s| s.to_string()).collect(),
+        };
         o.spawn();
         o
     }
@@ -90,6 +100,7 @@ impl Orbit {
         let mut o = Orbit {
             child: None,
             port: 0,
+            http_port: 0,
             dir: dir.to_path_buf(),
             _tmp: None,
             args: extra.iter().map(|s| s.to_string()).collect(),
@@ -100,26 +111,50 @@ impl Orbit {
 
     fn spawn(&mut self) {
         self.port = free_port();
-        let pg = free_port();
+        // Ephemeral ports handed out in a row can repeat: keep the three distinct.
+        let mut pg = free_port();
+        while pg == self.port {
+            pg = free_port();
+        }
+        let mut http = free_port();
+        while http == self.port || http == pg {
+            http = free_port();
+        }
+        self.http_port = http;
+        let log_path = self.log_path();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("open orbit log");
         let child = Command::new(orbit_bin())
             .arg("serve")
             .args(["--bind", "127.0.0.1", "--redis-port", &self.port.to_string(), "--pg-port", &pg.to_string()])
+            .args(["--http-port", &self.http_port.to_string()])
             .arg("--data-dir")
             .arg(&self.dir)
             .args(&self.args)
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::from(log))
             .spawn()
             .expect("start orbit");
         self.child = Some(child);
         let child = self.child.as_mut().expect("just set");
-        wait_for_ping(self.port, child, "orbit");
+        wait_for_ping(self.port, child, "orbit", &log_path);
     }
 
     /// Stops (SIGKILL) and starts again on the same data dir and flags, on a new port.
     pub fn restart(&mut self) {
         self.kill9();
         self.spawn();
+    }
+
+    /// Where the server's log goes: beside (not inside) the data dir, so tests that inspect or
+    /// corrupt the data dir see only the server's files.
+    pub fn log_path(&self) -> PathBuf {
+        let name = self.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        self.dir.with_file_name(format!("{name}.orbit.log"))
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
     pub fn pid(&self) -> u32 {
@@ -184,16 +219,18 @@ impl RealRedis {
     pub fn start() -> Option<RealRedis> {
         let dir = tempfile::tempdir().ok()?;
         let port = free_port();
+        let log_path = dir.path().join("redis.log");
+        let log = std::fs::File::create(&log_path).ok()?;
         let mut child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(dir.path())
             .args(["--enable-debug-command", "yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::null())
             .spawn()
             .ok()?;
-        wait_for_ping(port, &mut child, "redis-server");
+        wait_for_ping(port, &mut child, "redis-server", &log_path);
         Some(RealRedis { child, port, _dir: dir })
     }
 

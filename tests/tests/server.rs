@@ -1,7 +1,7 @@
 //! The server as a process: it starts, answers, spreads connections over shards, stops cleanly
 //! on SIGTERM, and refuses bad configuration with a clear error.
 
-use orbit_tests::{orbit_bin, free_port, Orbit};
+use orbit_tests::{free_port, orbit_bin, Orbit};
 use std::collections::HashSet;
 use std::process::Command;
 use std::time::Duration;
@@ -48,7 +48,11 @@ fn keys_on_other_shards_are_reachable() {
     }
     let n: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
     assert_eq!(n, 200);
-    let keys: Vec<String> = redis::cmd("MGET").arg("k1").arg("k2").arg("nope").query::<Vec<Option<String>>>(&mut c)
+    let keys: Vec<String> = redis::cmd("MGET")
+        .arg("k1")
+        .arg("k2")
+        .arg("nope")
+        .query::<Vec<Option<String>>>(&mut c)
         .unwrap()
         .into_iter()
         .map(|v| v.unwrap_or_default())
@@ -58,7 +62,8 @@ fn keys_on_other_shards_are_reachable() {
     let mut cursor = 0u64;
     let mut seen = HashSet::new();
     loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN").arg(cursor).arg("COUNT").arg(17).query(&mut c).unwrap();
+        let (next, batch): (u64, Vec<String>) =
+            redis::cmd("SCAN").arg(cursor).arg("COUNT").arg(17).query(&mut c).unwrap();
         seen.extend(batch);
         cursor = next;
         if cursor == 0 {

@@ -68,7 +68,8 @@ fn match_at(mut p: &[u8], mut s: &[u8], nocase: bool, budget: &mut u32) -> bool 
                         }
                         let c = s[0];
                         let hit = if nocase {
-                            let (c, st, en) = (c.to_ascii_lowercase(), start.to_ascii_lowercase(), end.to_ascii_lowercase());
+                            let (c, st, en) =
+                                (c.to_ascii_lowercase(), start.to_ascii_lowercase(), end.to_ascii_lowercase());
                             c >= st && c <= en
                         } else {
                             c >= start && c <= end

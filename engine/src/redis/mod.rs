@@ -7,8 +7,9 @@
 //! [`Exec::Conn`]: `orbit-net` runs them. Handlers never block and never do I/O.
 
 pub mod args;
-pub mod glob;
 pub mod cmd;
+pub mod float;
+pub mod glob;
 pub mod zset;
 
 use crate::keyspace::{Db, Keyspace};
@@ -235,7 +236,7 @@ pub fn check(args: &[Bytes]) -> Result<&'static CommandSpec, Reply> {
         return Err(Reply::err("ERR empty command"));
     };
     let Some(spec) = lookup(name) else {
-        return Err(Reply::err(errors::unknown_command(name, &args[1..])));
+        return Err(errors::unknown_command(name, &args[1..]));
     };
     if !spec.arity_ok(args.len()) {
         return Err(Reply::err(errors::wrong_args(spec.name)));

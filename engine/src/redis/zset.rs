@@ -45,11 +45,7 @@ struct Level {
     score: f64,
 }
 
-const EMPTY_LEVEL: Level = Level {
-    forward: NIL,
-    span: 0,
-    score: 0.0,
-};
+const EMPTY_LEVEL: Level = Level { forward: NIL, span: 0, score: 0.0 };
 
 #[derive(Clone, Debug)]
 struct Node {
@@ -83,14 +79,7 @@ const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
 
 impl SkipList {
     fn new() -> SkipList {
-        SkipList {
-            nodes: Vec::new(),
-            free: Vec::new(),
-            tail: NIL,
-            length: 0,
-            level: 1,
-            seed: SEED,
-        }
+        SkipList { nodes: Vec::new(), free: Vec::new(), tail: NIL, length: 0, level: 1, seed: SEED }
     }
 
     fn ensure_head(&mut self) {
@@ -163,11 +152,7 @@ impl SkipList {
             score,
             backward: NIL,
             lv: [EMPTY_LEVEL; INLINE],
-            up: if level > INLINE {
-                vec![EMPTY_LEVEL; level - INLINE]
-            } else {
-                Vec::new()
-            },
+            up: if level > INLINE { vec![EMPTY_LEVEL; level - INLINE] } else { Vec::new() },
         };
         match self.free.pop() {
             Some(id) => {
@@ -193,8 +178,7 @@ impl SkipList {
     /// True if the node `l` links to sorts before (score, ele).
     #[inline]
     fn before(&self, l: Level, score: f64, ele: &[u8]) -> bool {
-        l.forward != NIL
-            && (l.score < score || (l.score == score && self.node(l.forward).ele[..] < *ele))
+        l.forward != NIL && (l.score < score || (l.score == score && self.node(l.forward).ele[..] < *ele))
     }
 
     /// `zslInsert`: (score, ele) must not be present.
@@ -229,16 +213,8 @@ impl SkipList {
         for i in 0..level {
             let u = self.lv(update[i], i);
             let crossed = (rank[0] - rank[i]) as u32;
-            *self.lv_mut(x, i) = Level {
-                forward: u.forward,
-                span: u.span - crossed,
-                score: u.score,
-            };
-            *self.lv_mut(update[i], i) = Level {
-                forward: x,
-                span: crossed + 1,
-                score,
-            };
+            *self.lv_mut(x, i) = Level { forward: u.forward, span: u.span - crossed, score: u.score };
+            *self.lv_mut(update[i], i) = Level { forward: x, span: crossed + 1, score };
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
             self.lv_mut(u, i).span += 1;
@@ -260,11 +236,7 @@ impl SkipList {
             let ul = self.lv(u, i);
             if ul.forward == x {
                 let xl = self.lv(x, i);
-                *self.lv_mut(u, i) = Level {
-                    forward: xl.forward,
-                    span: ul.span + xl.span - 1,
-                    score: xl.score,
-                };
+                *self.lv_mut(u, i) = Level { forward: xl.forward, span: ul.span + xl.span - 1, score: xl.score };
             } else {
                 self.lv_mut(u, i).span -= 1;
             }
@@ -410,16 +382,7 @@ impl SkipList {
         for i in (0..self.level).rev() {
             loop {
                 let l = self.lv(x, i);
-                if l.forward != NIL
-                    && go(
-                        if by_score {
-                            &[]
-                        } else {
-                            &self.node(l.forward).ele[..]
-                        },
-                        l.score,
-                    )
-                {
+                if l.forward != NIL && go(if by_score { &[] } else { &self.node(l.forward).ele[..] }, l.score) {
                     rank += l.span as usize;
                     x = l.forward;
                 } else {
@@ -432,12 +395,7 @@ impl SkipList {
 
     /// `zslDeleteRangeByRank` with 1-based inclusive ranks; `on_remove` gets each removed
     /// member and score.
-    fn delete_rank_range(
-        &mut self,
-        start: usize,
-        end: usize,
-        mut on_remove: impl FnMut(Bytes, f64),
-    ) -> usize {
+    fn delete_rank_range(&mut self, start: usize, end: usize, mut on_remove: impl FnMut(Bytes, f64)) -> usize {
         if self.length == 0 || start == 0 || start > end {
             return 0;
         }
@@ -474,10 +432,7 @@ impl SkipList {
 
     /// Builds a list from elements already in (score, member) order, in O(n).
     fn from_sorted(items: impl IntoIterator<Item = (Bytes, f64)>, seed: u64) -> SkipList {
-        let mut sl = SkipList {
-            seed,
-            ..SkipList::new()
-        };
+        let mut sl = SkipList { seed, ..SkipList::new() };
         sl.ensure_head();
         let mut last = [HEAD; MAX_LEVEL];
         let mut last_rank = [0usize; MAX_LEVEL];
@@ -487,11 +442,7 @@ impl SkipList {
             let x = sl.alloc(ele, score, level);
             let rank = sl.length + 1;
             for i in 0..level {
-                *sl.lv_mut(last[i], i) = Level {
-                    forward: x,
-                    span: (rank - last_rank[i]) as u32,
-                    score,
-                };
+                *sl.lv_mut(last[i], i) = Level { forward: x, span: (rank - last_rank[i]) as u32, score };
                 last[i] = x;
                 last_rank[i] = rank;
             }
@@ -501,17 +452,10 @@ impl SkipList {
         }
         let len = sl.length;
         for i in 0..sl.level {
-            *sl.lv_mut(last[i], i) = Level {
-                forward: NIL,
-                span: (len - last_rank[i]) as u32,
-                score: 0.0,
-            };
+            *sl.lv_mut(last[i], i) = Level { forward: NIL, span: (len - last_rank[i]) as u32, score: 0.0 };
         }
         if len == 0 {
-            return SkipList {
-                seed,
-                ..SkipList::new()
-            };
+            return SkipList { seed, ..SkipList::new() };
         }
         sl
     }
@@ -520,10 +464,7 @@ impl SkipList {
     fn maybe_compact(&mut self) {
         if self.length == 0 {
             if !self.nodes.is_empty() {
-                *self = SkipList {
-                    seed: self.seed,
-                    ..SkipList::new()
-                };
+                *self = SkipList { seed: self.seed, ..SkipList::new() };
             }
             return;
         }
@@ -654,6 +595,10 @@ pub struct ZSet {
     long_members: usize,
     /// Total bytes of all members.
     member_bytes: usize,
+    /// Redis would hold it as a skiplist: it grew past 128 members or got a member over 64
+    /// bytes. Redis never converts back (except when a *STORE command builds a new set), so
+    /// this is sticky.
+    skiplist: bool,
 }
 
 impl Default for ZSet {
@@ -671,9 +616,7 @@ impl PartialEq for ZSet {
 
 impl fmt::Debug for ZSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map()
-            .entries(self.iter().map(|(m, s)| (String::from_utf8_lossy(m), s)))
-            .finish()
+        f.debug_map().entries(self.iter().map(|(m, s)| (String::from_utf8_lossy(m), s))).finish()
     }
 }
 
@@ -694,11 +637,7 @@ impl<'a> Iterator for Iter<'a> {
             return None;
         }
         let n = self.zsl.node(self.node);
-        self.node = if self.rev {
-            n.backward
-        } else {
-            n.lv[0].forward
-        };
+        self.node = if self.rev { n.backward } else { n.lv[0].forward };
         self.remaining = self.remaining.saturating_sub(1);
         Some((&n.ele, n.score))
     }
@@ -712,12 +651,7 @@ impl ExactSizeIterator for Iter<'_> {}
 
 impl ZSet {
     pub fn new() -> ZSet {
-        ZSet {
-            dict: IndexMap::default(),
-            zsl: SkipList::new(),
-            long_members: 0,
-            member_bytes: 0,
-        }
+        ZSet { dict: IndexMap::default(), zsl: SkipList::new(), long_members: 0, member_bytes: 0, skiplist: false }
     }
 
     pub fn len(&self) -> usize {
@@ -733,9 +667,15 @@ impl ZSet {
         self.dict.keys().map(|k| k.len()).max().unwrap_or(0)
     }
 
-    /// True if Redis would hold this set as a listpack (<= 128 members, each <= 64 bytes). O(1).
+    /// True if Redis would hold this set as a listpack: it never had more than 128 members or
+    /// a member over 64 bytes since it was made. O(1).
     pub fn is_listpack(&self) -> bool {
-        self.len() <= LISTPACK_MAX_ENTRIES && self.long_members == 0
+        !self.skiplist
+    }
+
+    /// Converts to a skiplist, as `zsetTypeCreate` does for a ZADD of many or long members.
+    pub fn convert_to_skiplist(&mut self) {
+        self.skiplist = true;
     }
 
     /// An estimate of the heap bytes held.
@@ -774,7 +714,9 @@ impl ZSet {
             return false;
         }
         let long = member.len() > LISTPACK_MAX_VALUE;
-        let listpack = self.len() < LISTPACK_MAX_ENTRIES && self.long_members == 0 && !long;
+        let listpack = !self.skiplist && self.len() < LISTPACK_MAX_ENTRIES && !long;
+        // Redis converts before inserting: the new member is stored as a skiplist one.
+        self.skiplist = !listpack;
         let score = Self::norm(score, listpack);
         self.long_members += long as usize;
         self.member_bytes += member.len();
@@ -841,23 +783,13 @@ impl ZSet {
 
     /// Ascending order.
     pub fn iter(&self) -> Iter<'_> {
-        Iter {
-            zsl: &self.zsl,
-            node: self.zsl.first(),
-            rev: false,
-            remaining: self.len(),
-        }
+        Iter { zsl: &self.zsl, node: self.zsl.first(), rev: false, remaining: self.len() }
     }
 
     /// Descending order.
     pub fn iter_rev(&self) -> Iter<'_> {
         let node = if self.is_empty() { NIL } else { self.zsl.tail };
-        Iter {
-            zsl: &self.zsl,
-            node,
-            rev: true,
-            remaining: self.len(),
-        }
+        Iter { zsl: &self.zsl, node, rev: true, remaining: self.len() }
     }
 
     /// From 0-based `rank`: toward higher ranks, or toward rank 0 when `rev`.
@@ -873,12 +805,7 @@ impl ZSet {
             let x = self.zsl.by_rank(rank + 1);
             (x, if rev { rank + 1 } else { len - rank })
         };
-        Iter {
-            zsl: &self.zsl,
-            node,
-            rev,
-            remaining,
-        }
+        Iter { zsl: &self.zsl, node, rev, remaining }
     }
 
     /// Removes and returns the lowest element.
@@ -978,10 +905,7 @@ impl ZSet {
         }
         let len = self.len();
         let (rank, ele) = if self.is_listpack() {
-            let (i, (m, _)) = self
-                .iter_rev()
-                .enumerate()
-                .find(|(_, (m, _))| r.lte_max(m))?;
+            let (i, (m, _)) = self.iter_rev().enumerate().find(|(_, (m, _))| r.lte_max(m))?;
             (len - 1 - i, m)
         } else {
             let passed = self.zsl.descend(false, |m, _| r.lte_max(m));
@@ -998,10 +922,7 @@ impl ZSet {
             return 0;
         };
         if self.is_listpack() {
-            return self
-                .iter_at(first, false)
-                .take_while(|(m, _)| r.lte_max(m))
-                .count();
+            return self.iter_at(first, false).take_while(|(m, _)| r.lte_max(m)).count();
         }
         let len = self.len();
         let mut count = len - first;
@@ -1045,10 +966,7 @@ impl ZSet {
         let Some(first) = self.first_in_lex_range(r) else {
             return 0;
         };
-        let n = self
-            .iter_at(first, false)
-            .take_while(|(m, _)| r.lte_max(m))
-            .count();
+        let n = self.iter_at(first, false).take_while(|(m, _)| r.lte_max(m)).count();
         if n == 0 {
             return 0;
         }
@@ -1071,20 +989,13 @@ impl ZSet {
         }
         let mut items: Vec<(Bytes, f64)> = dict.iter().map(|(m, s)| (m.clone(), *s)).collect();
         items.sort_unstable_by(|a, b| cmp_entries((&a.0, a.1), (&b.0, b.1)));
-        ZSet {
-            zsl: SkipList::from_sorted(items, SEED),
-            dict,
-            long_members,
-            member_bytes,
-        }
+        ZSet { zsl: SkipList::from_sorted(items, SEED), dict, long_members, member_bytes, skiplist: !listpack }
     }
 }
 
 /// The sorted-set order: by score (`-0.0 == 0.0`), then by member bytes.
 pub fn cmp_entries(a: (&[u8], f64), b: (&[u8], f64)) -> std::cmp::Ordering {
-    a.1.partial_cmp(&b.1)
-        .unwrap_or(std::cmp::Ordering::Equal)
-        .then_with(|| a.0.cmp(b.0))
+    a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.0.cmp(b.0))
 }
 
 #[cfg(test)]
@@ -1117,8 +1028,7 @@ mod tests {
         }
         assert_eq!(order.len(), sl.length);
         assert_eq!(sl.tail, prev);
-        let pos: std::collections::HashMap<u32, usize> =
-            order.iter().enumerate().map(|(i, &x)| (x, i + 1)).collect();
+        let pos: std::collections::HashMap<u32, usize> = order.iter().enumerate().map(|(i, &x)| (x, i + 1)).collect();
         for w in order.windows(2) {
             let (a, c) = (sl.node(w[0]), sl.node(w[1]));
             assert!(cmp_entries((&a.ele, a.score), (&c.ele, c.score)).is_lt());
@@ -1249,27 +1159,20 @@ mod tests {
                         assert_eq!(z.rank(&k), want_rank);
                         assert_eq!(z.score(&k), want_rank.map(|i| m.0[i].1));
                         let i = rng.gen_range(0..m.0.len() + 2);
-                        assert_eq!(
-                            z.get_by_rank(i).map(|(a, s)| (a.clone(), s)),
-                            m.0.get(i).cloned()
-                        );
+                        assert_eq!(z.get_by_rank(i).map(|(a, s)| (a.clone(), s)), m.0.get(i).cloned());
                         let r = ScoreRange {
                             min: random_score(&mut rng),
                             max: random_score(&mut rng),
                             minex: rng.gen(),
                             maxex: rng.gen(),
                         };
-                        let inr: Vec<usize> = (0..m.0.len())
-                            .filter(|&i| r.gte_min(m.0[i].1) && r.lte_max(m.0[i].1))
-                            .collect();
+                        let inr: Vec<usize> =
+                            (0..m.0.len()).filter(|&i| r.gte_min(m.0[i].1) && r.lte_max(m.0[i].1)).collect();
                         assert_eq!(z.count_in_score_range(&r), inr.len());
                         assert_eq!(z.first_in_score_range(&r), inr.first().copied());
                         assert_eq!(z.last_in_score_range(&r), inr.last().copied());
-                        let it: Vec<(Bytes, f64)> = z
-                            .iter_at(i, rng.gen())
-                            .map(|(a, s)| (a.clone(), s))
-                            .take(5)
-                            .collect();
+                        let it: Vec<(Bytes, f64)> =
+                            z.iter_at(i, rng.gen()).map(|(a, s)| (a.clone(), s)).take(5).collect();
                         assert!(it.len() <= 5);
                     }
                 }
@@ -1277,22 +1180,14 @@ mod tests {
                     check(&z);
                     let all: Vec<(Bytes, f64)> = z.iter().map(|(a, s)| (a.clone(), s)).collect();
                     assert_eq!(all, m.0);
-                    let rev: Vec<(Bytes, f64)> =
-                        z.iter_rev().map(|(a, s)| (a.clone(), s)).collect();
+                    let rev: Vec<(Bytes, f64)> = z.iter_rev().map(|(a, s)| (a.clone(), s)).collect();
                     assert_eq!(rev, m.0.iter().rev().cloned().collect::<Vec<_>>());
                     if !m.0.is_empty() {
                         let i = rng.gen_range(0..m.0.len());
                         let fw: Vec<_> = z.iter_at(i, false).map(|(a, _)| a.clone()).collect();
                         assert_eq!(fw, m.0[i..].iter().map(|e| e.0.clone()).collect::<Vec<_>>());
                         let bw: Vec<_> = z.iter_at(i, true).map(|(a, _)| a.clone()).collect();
-                        assert_eq!(
-                            bw,
-                            m.0[..=i]
-                                .iter()
-                                .rev()
-                                .map(|e| e.0.clone())
-                                .collect::<Vec<_>>()
-                        );
+                        assert_eq!(bw, m.0[..=i].iter().rev().map(|e| e.0.clone()).collect::<Vec<_>>());
                     }
                 }
             }
@@ -1318,25 +1213,14 @@ mod tests {
                     1 => LexBound::Max,
                     _ => LexBound::Value(Bytes::from(format!("{:03}", rng.gen_range(0..999)))),
                 };
-                let r = LexRange {
-                    min: bound(&mut rng),
-                    minex: rng.gen(),
-                    max: bound(&mut rng),
-                    maxex: rng.gen(),
-                };
-                let inr: Vec<usize> = (0..all.len())
-                    .filter(|&i| r.gte_min(&all[i]) && r.lte_max(&all[i]))
-                    .collect();
+                let r = LexRange { min: bound(&mut rng), minex: rng.gen(), max: bound(&mut rng), maxex: rng.gen() };
+                let inr: Vec<usize> = (0..all.len()).filter(|&i| r.gte_min(&all[i]) && r.lte_max(&all[i])).collect();
                 assert_eq!(z.first_in_lex_range(&r), inr.first().copied(), "{r:?}");
                 assert_eq!(z.last_in_lex_range(&r), inr.last().copied(), "{r:?}");
                 assert_eq!(z.count_in_lex_range(&r), inr.len());
             }
-            let r = LexRange {
-                min: LexBound::Value(b("100")),
-                minex: false,
-                max: LexBound::Value(b("500")),
-                maxex: true,
-            };
+            let r =
+                LexRange { min: LexBound::Value(b("100")), minex: false, max: LexBound::Value(b("500")), maxex: true };
             let want = all.iter().filter(|m| r.gte_min(m) && r.lte_max(m)).count();
             assert_eq!(z.remove_lex_range(&r), want);
             check(&z);
@@ -1367,11 +1251,7 @@ mod tests {
             z.remove(format!("m{i}").as_bytes());
         }
         check(&z);
-        assert!(
-            z.zsl.nodes.len() < 500,
-            "arena not compacted: {}",
-            z.zsl.nodes.len()
-        );
+        assert!(z.zsl.nodes.len() < 500, "arena not compacted: {}", z.zsl.nodes.len());
         assert_eq!(z.get_by_rank(0).map(|(m, _)| m.clone()), Some(b("m900")));
         z.remove_rank_range(0, 1000);
         assert!(z.is_empty());

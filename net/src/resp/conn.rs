@@ -15,7 +15,7 @@ use orbit_engine::keyspace::now_ms;
 use orbit_engine::redis::{self, flags, CommandSpec, Exec};
 use orbit_engine::reply::Reply;
 use orbit_shards::rt::{self, TcpListener, TcpStream};
-use orbit_shards::{mesh, shard_for, state as shard_state};
+use orbit_shards::{mesh, shard_for, state as shard_state, wal};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -65,11 +65,18 @@ pub enum Next {
     /// Write what is buffered, then close.
     Close,
     /// Park until a key is ready or the timeout passes, then run again.
-    Block { spec: &'static CommandSpec, args: Vec<Bytes>, timeout_ms: u64 },
+    Block {
+        spec: &'static CommandSpec,
+        args: Vec<Bytes>,
+        timeout_ms: u64,
+    },
 }
 
 pub struct Conn {
     pub handle: Rc<ClientHandle>,
+    /// Log records the replies in the output buffer wait for (`--fsync always`): the batch's
+    /// replies are written once all are durable.
+    pub durable: Vec<wal::Ticket>,
     pub db: usize,
     pub proto: Proto,
     pub authed: bool,
@@ -123,7 +130,14 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
     state::with_net(|n| n.clients.insert(id, handle.clone()));
     stats::with(|s| s.total_connections += 1);
     let requirepass = state::with_net(|n| n.config.requirepass.is_some());
-    let mut conn = Conn { handle: handle.clone(), db: 0, proto: Proto::Resp2, authed: !requirepass, subscribed: false };
+    let mut conn = Conn {
+        handle: handle.clone(),
+        durable: Vec::new(),
+        db: 0,
+        proto: Proto::Resp2,
+        authed: !requirepass,
+        subscribed: false,
+    };
 
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut rbuf = vec![0u8; READ_CHUNK_BYTES];
@@ -133,6 +147,11 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
     let mut protocol_error: Option<String> = None;
 
     'conn: loop {
+        if !conn.durable.is_empty() && wal::wait_all(conn.durable.drain(..)).await.is_err() {
+            // Not durable: acknowledge nothing of this batch (the client sees the connection
+            // close); later writes are refused with -MISCONF until the log works again.
+            break;
+        }
         if !out.is_empty() {
             stats::with(|s| s.net_output_bytes += out.len() as u64);
             if stream.write_all(&out).await.is_err() {
@@ -175,10 +194,8 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
             break;
         }
         in_flight.set(in_flight.get() + 1);
-        let limits = Limits {
-            max_bulk_bytes: state::with_net(|n| n.config.proto_max_bulk_len),
-            unauthenticated: !conn.authed,
-        };
+        let limits =
+            Limits { max_bulk_bytes: state::with_net(|n| n.config.proto_max_bulk_len), unauthenticated: !conn.authed };
         // Parse every complete command in the buffer, then run them in order.
         let mut batch: Vec<Vec<Bytes>> = Vec::new();
         loop {
@@ -207,17 +224,21 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
                     run.push((t, a));
                 }
                 if run.len() > 1 {
-                    run_squashed(&conn, run, &mut out).await;
+                    run_squashed(&mut conn, run, &mut out).await;
                     continue;
                 }
                 let (_, args) = run.pop().expect("one command");
-                if let Flow::Break = run_one(&mut conn, args, &mut out, &mut stream, &mut inbuf, &mut kill_rx, &mut closing).await {
+                if let Flow::Break =
+                    run_one(&mut conn, args, &mut out, &mut stream, &mut inbuf, &mut kill_rx, &mut closing).await
+                {
                     in_flight.set(in_flight.get() - 1);
                     break 'conn;
                 }
                 continue;
             }
-            if let Flow::Break = run_one(&mut conn, args, &mut out, &mut stream, &mut inbuf, &mut kill_rx, &mut closing).await {
+            if let Flow::Break =
+                run_one(&mut conn, args, &mut out, &mut stream, &mut inbuf, &mut kill_rx, &mut closing).await
+            {
                 in_flight.set(in_flight.get() - 1);
                 break 'conn;
             }
@@ -260,7 +281,10 @@ async fn run_one(
         Next::Continue => {}
         Next::Close => *closing = true,
         Next::Block { spec, args, timeout_ms } => {
-            // Write what came before, then park.
+            // Write what came before (once durable), then park.
+            if !conn.durable.is_empty() && wal::wait_all(conn.durable.drain(..)).await.is_err() {
+                return Flow::Break;
+            }
             if !out.is_empty() {
                 if stream.write_all(out).await.is_err() {
                     return Flow::Break;
@@ -306,9 +330,11 @@ fn squashable(conn: &Conn, args: &[Bytes]) -> Option<usize> {
 
 /// Runs a run of squashable commands: one closure per target shard, all shards concurrently,
 /// each shard's commands in their order; replies are written in the client's order.
-async fn run_squashed(conn: &Conn, run: Vec<(usize, Vec<Bytes>)>, out: &mut Vec<u8>) {
+async fn run_squashed(conn: &mut Conn, run: Vec<(usize, Vec<Bytes>)>, out: &mut Vec<u8>) {
     let db = conn.db;
     let mut by_shard: std::collections::BTreeMap<usize, Vec<(usize, Vec<Bytes>)>> = Default::default();
+    // Arguments stay here too (reference counts only) for the slow log.
+    let args_of: Vec<Vec<Bytes>> = run.iter().map(|(_, a)| a.clone()).collect();
     for (i, (t, a)) in run.into_iter().enumerate() {
         by_shard.entry(t).or_default().push((i, a));
     }
@@ -320,7 +346,7 @@ async fn run_squashed(conn: &Conn, run: Vec<(usize, Vec<Bytes>)>, out: &mut Vec<
                     let spec = redis::check(&a).expect("checked by squashable");
                     let started = Instant::now();
                     let o = orbit_shards::exec::run(s, spec, db, &a);
-                    (i, spec.name, o.reply, started.elapsed().as_micros() as u64)
+                    (i, spec.name, o.reply, o.durable, started.elapsed().as_micros() as u64)
                 })
                 .collect::<Vec<_>>()
         })
@@ -329,16 +355,9 @@ async fn run_squashed(conn: &Conn, run: Vec<(usize, Vec<Bytes>)>, out: &mut Vec<
     for r in futures::future::join_all(futs).await {
         match r {
             Ok(items) => {
-                for (i, name, reply, usec) in items {
-                    stats::with(|st| {
-                        st.total_commands += 1;
-                        let c = st.commands.entry(name).or_default();
-                        c.calls += 1;
-                        c.usec += usec;
-                        if reply.is_error() {
-                            c.failed += 1;
-                        }
-                    });
+                for (i, name, reply, durable, usec) in items {
+                    conn.durable.extend(durable);
+                    stats::record(name, usec, reply.is_error(), &args_of[i], &conn.handle);
                     replies[i] = Some(reply);
                 }
             }
@@ -377,10 +396,9 @@ async fn block(
     kill_rx: &mut oneshot::Receiver<()>,
 ) -> Option<Reply> {
     let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
-    let timeout_reply = match spec.name {
-        "blmove" | "brpoplpush" => Reply::Nil,
-        _ => Reply::NilArray,
-    };
+    // Redis answers every timed-out list or sorted-set block with a null array
+    // (`replyToBlockedClientTimedOut`), BLMOVE and BRPOPLPUSH included.
+    let timeout_reply = Reply::NilArray;
     let (_, n) = shard_state::local();
     let db = conn.db;
     let mut rbuf = vec![0u8; 4096];
@@ -395,8 +413,11 @@ async fn block(
                 Err(e) => return Some(Reply::err(format!("ERR {e}"))),
             }
         }
-        let o = route::run(spec, db, args.clone()).await;
+        let o = route::run(spec, db, &args).await;
         if o.block_ms.is_none() {
+            if let Some(t) = o.durable {
+                wal::wait(t).await.ok()?;
+            }
             return Some(o.reply);
         }
         let remaining = match deadline {
@@ -455,7 +476,15 @@ pub(crate) async fn command(conn: &mut Conn, args: Vec<Bytes>, out: &mut Vec<u8>
     if conn.in_subscribe_context()
         && !matches!(
             spec.name,
-            "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe" | "punsubscribe" | "ping" | "quit" | "reset"
+            "subscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "sunsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "ping"
+                | "quit"
+                | "reset"
         )
     {
         conn.reply(
@@ -469,33 +498,24 @@ pub(crate) async fn command(conn: &mut Conn, args: Vec<Bytes>, out: &mut Vec<u8>
     }
     wait_if_paused(spec).await;
     let started = Instant::now();
+    let mut block = None;
     let (next, failed) = match spec.exec {
-        Exec::Conn => commands::run(conn, spec, args, out).await,
+        Exec::Conn => commands::run(conn, spec, &args, out).await,
         Exec::Engine(_) => {
-            // Only a blocking command needs its arguments again (to run after a wake-up).
-            let keep = (spec.flags & flags::BLOCKING != 0).then(|| args.clone());
-            let o = route::run(spec, conn.db, args).await;
-            match (o.block_ms, keep) {
-                (Some(t), Some(args)) => (Next::Block { spec, args, timeout_ms: t }, false),
-                _ => {
-                    let failed = o.reply.is_error();
-                    conn.reply(out, &o.reply);
-                    (Next::Continue, failed)
-                }
+            let o = route::run(spec, conn.db, &args).await;
+            block = o.block_ms;
+            if block.is_none() {
+                conn.durable.extend(o.durable);
+                conn.reply(out, &o.reply);
             }
+            (Next::Continue, o.reply.is_error() && block.is_none())
         }
     };
-    let usec = started.elapsed().as_micros() as u64;
-    stats::with(|st| {
-        st.total_commands += 1;
-        let c = st.commands.entry(spec.name).or_default();
-        c.calls += 1;
-        c.usec += usec;
-        if failed {
-            c.failed += 1;
-        }
-    });
-    next
+    stats::record(spec.name, started.elapsed().as_micros() as u64, failed, &args, &conn.handle);
+    match block {
+        Some(timeout_ms) => Next::Block { spec, args, timeout_ms },
+        None => next,
+    }
 }
 
 /// CLIENT PAUSE: hold commands (all, or only writes) until the pause ends.

@@ -39,9 +39,9 @@ fn push_bulk(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// A line for `+`/`-` replies: Redis replaces \r and \n in error and status strings by spaces.
-fn push_line(out: &mut Vec<u8>, prefix: u8, s: &str) {
+fn push_line(out: &mut Vec<u8>, prefix: u8, s: impl AsRef<[u8]>) {
     out.push(prefix);
-    out.extend(s.bytes().map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+    out.extend(s.as_ref().iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
     out.extend_from_slice(b"\r\n");
 }
 
@@ -49,8 +49,9 @@ fn push_line(out: &mut Vec<u8>, prefix: u8, s: &str) {
 pub fn encode(out: &mut Vec<u8>, r: &Reply, proto: Proto) {
     match r {
         Reply::Ok => out.extend_from_slice(b"+OK\r\n"),
-        Reply::Simple(s) => push_line(out, b'+', s),
-        Reply::Error(e) => push_line(out, b'-', e),
+        Reply::Simple(s) => push_line(out, b'+', s.as_bytes()),
+        Reply::Error(e) => push_line(out, b'-', e.as_bytes()),
+        Reply::ErrorBytes(e) => push_line(out, b'-', e),
         Reply::Int(n) => push_int(out, b':', *n),
         Reply::Bulk(b) => push_bulk(out, b),
         Reply::Nil => match proto {
@@ -89,6 +90,23 @@ pub fn encode(out: &mut Vec<u8>, r: &Reply, proto: Proto) {
                 encode(out, v, proto);
             }
         }
+        Reply::Pairs(pairs) => match proto {
+            Proto::Resp2 => {
+                push_int(out, b'*', 2 * pairs.len() as i64);
+                for (k, v) in pairs {
+                    encode(out, k, proto);
+                    encode(out, v, proto);
+                }
+            }
+            Proto::Resp3 => {
+                push_int(out, b'*', pairs.len() as i64);
+                for (k, v) in pairs {
+                    out.extend_from_slice(b"*2\r\n");
+                    encode(out, k, proto);
+                    encode(out, v, proto);
+                }
+            }
+        },
         Reply::Double(d) => {
             let s = fmt_g17(*d);
             match proto {
@@ -144,5 +162,18 @@ mod tests {
         assert_eq!(enc(Reply::Verbatim("txt", Bytes::from("hi")), Proto::Resp3), "=6\r\ntxt:hi\r\n");
         assert_eq!(enc(Reply::err("ERR a\r\nb"), Proto::Resp2), "-ERR a  b\r\n");
         assert_eq!(enc(Reply::Int(i64::MIN), Proto::Resp2), ":-9223372036854775808\r\n");
+        let p = Reply::Pairs(vec![(Reply::bulk("a"), Reply::Double(1.0)), (Reply::bulk("b"), Reply::Double(2.5))]);
+        assert_eq!(enc(p.clone(), Proto::Resp2), "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\n2.5\r\n");
+        assert_eq!(enc(p, Proto::Resp3), "*2\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n");
+        assert_eq!(enc(Reply::Pairs(vec![]), Proto::Resp3), "*0\r\n");
+        let e = Reply::ErrorBytes(Bytes::from_static(b"ERR '\xff'"));
+        assert_eq!(
+            {
+                let mut v = vec![];
+                encode(&mut v, &e, Proto::Resp2);
+                v
+            },
+            b"-ERR '\xff'\r\n".to_vec()
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! A client sends either multibulk frames (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`) or inline commands
 //! (`PING\r\n`, as typed in telnet). The parser keeps its position inside a partly received frame,
 //! so a frame that arrives one byte at a time costs O(n) overall, not O(n²). Complete frames are
-//! split off the read buffer and their arguments are slices of it (no copy of values).
+//! taken off the read buffer, each argument copied once into its own allocation.
 //! Limits and error texts follow Redis's `processMultibulkBuffer`/`processInlineBuffer`.
 
 use bytes::{Bytes, BytesMut};
@@ -173,8 +173,10 @@ impl Parser {
                 }
             }
         }
-        let frame = buf.split_to(self.pos).freeze();
-        let args = self.args.drain(..).map(|r| frame.slice(r)).collect();
+        // Each argument gets its own allocation, as Redis gives each its own object: a key or
+        // element stored in the keyspace must not pin the whole read buffer it arrived in.
+        let args = self.args.drain(..).map(|r| Bytes::copy_from_slice(&buf[r])).collect();
+        bytes::Buf::advance(buf, self.pos);
         self.reset();
         Ok(Some(args))
     }
@@ -208,7 +210,12 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
                     return None;
                 }
                 let c = line[i];
-                if c == b'\\' && i + 3 < n && line[i + 1] == b'x' && line[i + 2].is_ascii_hexdigit() && line[i + 3].is_ascii_hexdigit() {
+                if c == b'\\'
+                    && i + 3 < n
+                    && line[i + 1] == b'x'
+                    && line[i + 2].is_ascii_hexdigit()
+                    && line[i + 3].is_ascii_hexdigit()
+                {
                     let hex = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
                     cur.push(hex(line[i + 2]) * 16 + hex(line[i + 3]));
                     i += 3;
@@ -268,9 +275,59 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
     }
 }
 
+/// Support for fuzzing the parser (the `fuzz/` target and the unit tests replay the same
+/// checks): parse a buffer whole, or fed in pieces as a socket would deliver it.
+pub mod fuzzing {
+    use super::{Limits, Parser, ProtocolError, INLINE_MAX_BYTES};
+    use bytes::{Bytes, BytesMut};
+
+    /// What a connection would make of some bytes: the commands parsed, and the protocol error
+    /// that ended them, if any.
+    pub type Outcome = (Vec<Vec<Bytes>>, Option<ProtocolError>);
+
+    /// Feeds `data` in pieces of the given lengths (the rest in one piece at the end), parsing
+    /// every complete command after each piece, as the connection loop does.
+    pub fn parse_in_pieces(data: &[u8], pieces: impl IntoIterator<Item = usize>) -> Outcome {
+        let lim = Limits::default();
+        let mut p = Parser::new();
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        let mut fed = 0;
+        let mut pieces = pieces.into_iter();
+        while fed < data.len() {
+            let n = pieces.next().unwrap_or(data.len()).clamp(1, data.len() - fed);
+            buf.extend_from_slice(&data[fed..fed + n]);
+            fed += n;
+            loop {
+                match p.next(&mut buf, &lim) {
+                    Ok(Some(args)) => out.push(args),
+                    Ok(None) => break,
+                    Err(e) => return (out, Some(e)),
+                }
+            }
+        }
+        (out, None)
+    }
+
+    /// Parses `data` whole, byte by byte, and in pieces of the sizes its own bytes suggest;
+    /// panics if the parser panics or if the outcomes differ. (Past `INLINE_MAX_BYTES` the
+    /// outcome may depend on the pieces, as in Redis: only "no panic" is checked there.)
+    pub fn check(data: &[u8]) {
+        let whole = parse_in_pieces(data, std::iter::empty());
+        let bytewise = parse_in_pieces(data, std::iter::repeat(1));
+        let sizes = parse_in_pieces(data, data.iter().map(|&b| 1 + (b as usize % 17)));
+        if data.len() < INLINE_MAX_BYTES {
+            assert_eq!(whole, bytewise, "whole vs byte at a time");
+            assert_eq!(whole, sizes, "whole vs pieces");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
 
     fn parse_all(input: &[u8]) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
         let mut p = Parser::new();
@@ -321,5 +378,123 @@ mod tests {
     #[test]
     fn empty_frames_are_skipped() {
         assert_eq!(parse_all(b"*0\r\n\r\n").unwrap(), vec![Vec::<Bytes>::new(), vec![]]);
+    }
+
+    /// Random bytes, and random mutations of valid frames: the parser never panics and gives
+    /// the same result however the bytes arrive.
+    #[test]
+    fn fuzz_random_bytes() {
+        let mut rng = SmallRng::seed_from_u64(0x5eed_0001);
+        let alphabet: &[u8] = b"*$\r\n0123456789-+ \"'\\x abcSETGET\t\0";
+        for _ in 0..3000 {
+            let len = rng.gen_range(0..200);
+            let data: Vec<u8> = (0..len)
+                .map(|_| if rng.gen_bool(0.7) { alphabet[rng.gen_range(0..alphabet.len())] } else { rng.gen() })
+                .collect();
+            fuzzing::check(&data);
+            let cuts: Vec<usize> = (0..20).map(|_| rng.gen_range(1..8)).collect();
+            let _ = fuzzing::parse_in_pieces(&data, cuts);
+        }
+        // Mutated valid frames reach deeper states (bulk headers, partial bulks).
+        for _ in 0..3000 {
+            let cmds = random_commands(&mut rng);
+            let mut data = encode_all(&cmds, &mut rng);
+            for _ in 0..rng.gen_range(1..4) {
+                if data.is_empty() {
+                    break;
+                }
+                let i = rng.gen_range(0..data.len());
+                match rng.gen_range(0..3) {
+                    0 => data[i] = rng.gen(),
+                    1 => {
+                        data.remove(i);
+                    }
+                    _ => data.insert(i, alphabet[rng.gen_range(0..alphabet.len())]),
+                }
+            }
+            fuzzing::check(&data);
+        }
+    }
+
+    fn random_commands(rng: &mut SmallRng) -> Vec<Vec<Bytes>> {
+        (0..rng.gen_range(1..5))
+            .map(|_| {
+                (0..rng.gen_range(1..6))
+                    .map(|_| {
+                        let len = if rng.gen_bool(0.02) { rng.gen_range(30_000..70_000) } else { rng.gen_range(0..40) };
+                        Bytes::from((0..len).map(|_| rng.gen::<u8>()).collect::<Vec<u8>>())
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Multibulk frames, or inline lines for commands of plain words.
+    fn encode_all(cmds: &[Vec<Bytes>], rng: &mut SmallRng) -> Vec<u8> {
+        let mut out = Vec::new();
+        for c in cmds {
+            let plain = c.iter().all(|a| !a.is_empty() && a.iter().all(|b| b.is_ascii_alphanumeric()));
+            if plain && rng.gen_bool(0.5) {
+                for (i, a) in c.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b' ');
+                    }
+                    out.extend_from_slice(a);
+                }
+                out.extend_from_slice(if rng.gen_bool(0.5) { b"\r\n" } else { b"\n" });
+                continue;
+            }
+            out.extend_from_slice(format!("*{}\r\n", c.len()).as_bytes());
+            for a in c {
+                out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                out.extend_from_slice(a);
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        out
+    }
+
+    /// Valid frames split at random points parse to exactly the commands sent.
+    #[test]
+    fn fuzz_valid_frames_split_anywhere() {
+        let mut rng = SmallRng::seed_from_u64(0x5eed_0002);
+        for _ in 0..1500 {
+            let cmds: Vec<Vec<Bytes>> = random_commands(&mut rng)
+                .into_iter()
+                .map(|c| {
+                    if rng.gen_bool(0.3) {
+                        // Plain words, sent inline half the time.
+                        (0..c.len()).map(|i| Bytes::from(format!("w{i}x{}", rng.gen_range(0..1000)))).collect()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            let data = encode_all(&cmds, &mut rng);
+            let whole = fuzzing::parse_in_pieces(&data, std::iter::empty());
+            assert_eq!(whole, (cmds.clone(), None));
+            let cuts: Vec<usize> = (0..64).map(|_| rng.gen_range(1..300)).collect();
+            assert_eq!(fuzzing::parse_in_pieces(&data, cuts), (cmds.clone(), None));
+            if data.len() < 4096 {
+                assert_eq!(fuzzing::parse_in_pieces(&data, std::iter::repeat(1)), (cmds, None));
+            }
+        }
+    }
+
+    /// Replays the cargo-fuzz corpus (`fuzz/corpus/resp_parse/`) and every crash saved next to
+    /// it (`fuzz/artifacts/resp_parse/`) through the same checks as the fuzz target.
+    #[test]
+    fn fuzz_corpus_replay() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+        let mut replayed = 0;
+        for dir in ["corpus/resp_parse", "artifacts/resp_parse"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+            for e in entries.flatten() {
+                let data = std::fs::read(e.path()).expect("read corpus file");
+                fuzzing::check(&data);
+                replayed += 1;
+            }
+        }
+        assert!(replayed >= 10, "expected the committed corpus in fuzz/corpus/resp_parse, found {replayed} files");
     }
 }

@@ -15,13 +15,21 @@ use orbit_engine::keyspace::{now_ms, Entry, Keyspace};
 use orbit_engine::redis::{self, flags, CommandSpec, Ctx};
 use orbit_engine::reply::Reply;
 use orbit_shards::exec::{self, Outcome};
-use orbit_shards::{mesh, shard_for, state, ShardId};
+use orbit_shards::{mesh, shard_for, state, wal, ShardId};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
 
 fn gone(e: orbit_shards::Error) -> Outcome {
-    Outcome { reply: Reply::err(format!("ERR {e}")), block_ms: None }
+    Outcome::reply(Reply::err(format!("ERR {e}")))
+}
+
+/// The merged reply of a multi-shard command, once every part's log record is durable.
+async fn settle(reply: Reply, tickets: Vec<wal::Ticket>) -> Reply {
+    match wal::wait_all(tickets).await {
+        Ok(()) => reply,
+        Err(e) => Reply::err(e),
+    }
 }
 
 /// Runs `args` on shard `to`.
@@ -32,33 +40,34 @@ pub async fn on_shard(to: ShardId, spec: &'static CommandSpec, db: usize, args: 
     }
 }
 
-/// Runs an engine command wherever its keys live.
-pub async fn run(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>) -> Outcome {
+/// Runs an engine command wherever its keys live. Arguments are copied (reference counts only)
+/// only when they travel to another shard.
+pub async fn run(spec: &'static CommandSpec, db: usize, args: &[Bytes]) -> Outcome {
     let (me, n) = state::local();
     if n == 1 {
-        return state::with_shard(|s| exec::run(s, spec, db, &args));
+        return state::with_shard(|s| exec::run(s, spec, db, args));
     }
     if spec.flags & flags::ALL_SHARDS != 0 {
-        return Outcome { reply: all_shards(spec, db, args).await, block_ms: None };
+        return Outcome::reply(all_shards(spec, db, args.to_vec()).await);
     }
-    let positions = spec.key_positions(&args);
+    let positions = spec.key_positions(args);
     if positions.is_empty() {
-        return state::with_shard(|s| exec::run(s, spec, db, &args));
+        return state::with_shard(|s| exec::run(s, spec, db, args));
     }
     let first = shard_for(&args[positions[0]], n);
     if positions[1..].iter().all(|&p| shard_for(&args[p], n) == first) {
         if first == me {
-            return state::with_shard(|s| exec::run(s, spec, db, &args));
+            return state::with_shard(|s| exec::run(s, spec, db, args));
         }
-        return on_shard(first, spec, db, args).await;
+        return on_shard(first, spec, db, args.to_vec()).await;
     }
     let reply = match spec.name {
-        "mget" => mget(spec, db, &args, n).await,
-        "mset" => split_ok(spec, db, &args, n, 2).await,
-        "del" | "unlink" | "exists" | "touch" => split_sum(spec, db, &args, n).await,
+        "mget" => mget(spec, db, args, n).await,
+        "mset" => split_ok(spec, db, args, n, 2).await,
+        "del" | "unlink" | "exists" | "touch" => split_sum(spec, db, args, n).await,
         _ => return scratch(spec, db, args, &positions, n).await,
     };
-    Outcome { reply, block_ms: None }
+    Outcome::reply(reply)
 }
 
 /// Groups argument positions by owning shard (keeping their order within a shard).
@@ -95,7 +104,7 @@ async fn mget(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usize) -
 
 /// Commands of key/value pairs (MSET): each shard gets its pairs.
 async fn split_ok(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usize, step: usize) -> Reply {
-    if (args.len() - 1) % step != 0 {
+    if !(args.len() - 1).is_multiple_of(step) {
         return Reply::err(orbit_engine::reply::errors::wrong_args(spec.name));
     }
     let groups = group(args, (1..args.len()).step_by(step), n);
@@ -106,12 +115,14 @@ async fn split_ok(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usiz
         }
         on_shard(shard, spec, db, part)
     });
+    let mut tickets = Vec::new();
     for o in futures::future::join_all(futs).await {
+        tickets.extend(o.durable);
         if o.reply.is_error() {
-            return o.reply;
+            return settle(o.reply, tickets).await;
         }
     }
-    Reply::Ok
+    settle(Reply::Ok, tickets).await
 }
 
 async fn split_sum(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usize) -> Reply {
@@ -122,18 +133,20 @@ async fn split_sum(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usi
         on_shard(shard, spec, db, part)
     });
     let mut sum = 0;
+    let mut tickets = Vec::new();
     for o in futures::future::join_all(futs).await {
+        tickets.extend(o.durable);
         match o.reply {
             Reply::Int(v) => sum += v,
-            other => return other,
+            other => return settle(other, tickets).await,
         }
     }
-    Reply::Int(sum)
+    settle(Reply::Int(sum), tickets).await
 }
 
 /// Fetch copies, run on a scratch keyspace, write back what changed.
 /// A blocking command that finds nothing here reports its timeout, so the client is parked.
-async fn scratch(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>, positions: &[usize], n: usize) -> Outcome {
+async fn scratch(spec: &'static CommandSpec, db: usize, args: &[Bytes], positions: &[usize], n: usize) -> Outcome {
     // (db, key) pairs the command may read or write. COPY ... DB n writes into another db.
     let mut keys: Vec<(usize, Bytes)> = positions.iter().map(|&p| (db, args[p].clone())).collect();
     if spec.name == "copy" {
@@ -166,7 +179,7 @@ async fn scratch(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>, positi
     let mut rng = rand::rngs::SmallRng::from_entropy();
     let (reply, block_ms) = {
         let mut ctx = Ctx::new(&mut ks, db, now, &mut rng);
-        let r = redis::execute(spec, &mut ctx, &args);
+        let r = redis::execute(spec, &mut ctx, args);
         (r, ctx.block_ms)
     };
     let mut writes = Vec::new();
@@ -177,12 +190,15 @@ async fn scratch(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>, positi
             writes.push(mesh::run_on(shard_for(&k, n), move |s| exec::apply(s, d, k, new)));
         }
     }
+    let mut tickets = Vec::new();
     for r in futures::future::join_all(writes).await {
-        if let Err(e) = r {
-            return gone(e);
+        match r {
+            Ok(Ok(t)) => tickets.extend(t),
+            Ok(Err(refused)) => return Outcome::reply(settle(refused, tickets).await),
+            Err(e) => return Outcome::reply(settle(gone(e).reply, tickets).await),
         }
     }
-    Outcome { reply, block_ms }
+    Outcome { reply: settle(reply, tickets).await, block_ms, durable: None }
 }
 
 /// Commands that run on every shard, with their merge.
@@ -219,13 +235,15 @@ async fn all_shards(spec: &'static CommandSpec, db: usize, args: Vec<Bytes>) -> 
         _ => {
             // FLUSHDB, FLUSHALL, SWAPDB: the same reply everywhere, or the first error.
             let mut first = None;
+            let mut tickets = Vec::new();
             for o in results {
+                tickets.extend(o.durable);
                 if o.reply.is_error() {
-                    return o.reply;
+                    return settle(o.reply, tickets).await;
                 }
                 first.get_or_insert(o.reply);
             }
-            first.unwrap_or(Reply::Ok)
+            settle(first.unwrap_or(Reply::Ok), tickets).await
         }
     }
 }
@@ -239,8 +257,9 @@ fn shard_bits(n: usize) -> u32 {
 /// runs to its end before the next shard starts, so every key present for the whole scan is
 /// returned, as Redis guarantees.
 async fn scan(spec: &'static CommandSpec, db: usize, mut args: Vec<Bytes>, n: usize) -> Reply {
-    let cursor = match redis::cmd::keys::parse_cursor(&args[1]) {
-        Ok(c) => c,
+    // Options are checked before the cursor is interpreted, as on one shard.
+    let cursor = match redis::cmd::keys::parse_scan(&args, 1, true) {
+        Ok((c, _)) => c,
         Err(e) => return e,
     };
     let bits = shard_bits(n);

@@ -9,47 +9,20 @@ use crate::redis::cmd::strings::MAX_STRING_BYTES;
 use crate::redis::flags::*;
 use crate::redis::{CommandSpec, Ctx, Exec, KeySpec};
 use crate::reply::{errors, Reply};
-use crate::value::{parse_i64_strict, Value};
+use crate::value::{parse_i64_strict, StrValue, Value};
 use bytes::Bytes;
 
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    h: crate::redis::Handler,
-) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        group: "bitmap",
-        exec: Exec::Engine(h),
-    }
+const fn spec(name: &'static str, arity: i32, flags: u32, keys: KeySpec, h: crate::redis::Handler) -> CommandSpec {
+    CommandSpec { name, arity, flags, keys, group: "bitmap", exec: Exec::Engine(h) }
 }
-const ONE: KeySpec = KeySpec::Range {
-    first: 1,
-    last: 1,
-    step: 1,
-};
+const ONE: KeySpec = KeySpec::Range { first: 1, last: 1, step: 1 };
 
 pub const COMMANDS: &[CommandSpec] = &[
     spec("setbit", 4, WRITE | DENYOOM, ONE, setbit),
     spec("getbit", 3, READONLY | FAST, ONE, getbit),
     spec("bitcount", -2, READONLY, ONE, bitcount),
     spec("bitpos", -3, READONLY, ONE, bitpos),
-    spec(
-        "bitop",
-        -4,
-        WRITE | DENYOOM,
-        KeySpec::Range {
-            first: 2,
-            last: -1,
-            step: 1,
-        },
-        bitop,
-    ),
+    spec("bitop", -4, WRITE | DENYOOM, KeySpec::Range { first: 2, last: -1, step: 1 }, bitop),
     spec("bitfield", -2, WRITE | DENYOOM, ONE, bitfield),
     spec("bitfield_ro", -2, READONLY | FAST, ONE, bitfield_ro),
 ];
@@ -70,16 +43,7 @@ pub fn popcount(s: &[u8]) -> u64 {
     let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
     for ch in &mut chunks {
         let w = |i: usize| {
-            u64::from_ne_bytes([
-                ch[i],
-                ch[i + 1],
-                ch[i + 2],
-                ch[i + 3],
-                ch[i + 4],
-                ch[i + 5],
-                ch[i + 6],
-                ch[i + 7],
-            ])
+            u64::from_ne_bytes([ch[i], ch[i + 1], ch[i + 2], ch[i + 3], ch[i + 4], ch[i + 5], ch[i + 6], ch[i + 7]])
         };
         a += w(0).count_ones() as u64;
         b += w(8).count_ones() as u64;
@@ -118,11 +82,7 @@ fn raw_bitpos(s: &[u8], bit: bool) -> i64 {
     while i < s.len() {
         let b = s[i];
         if b != skip_byte {
-            let in_byte = if bit {
-                b.leading_zeros()
-            } else {
-                (!b).leading_zeros()
-            };
+            let in_byte = if bit { b.leading_zeros() } else { (!b).leading_zeros() };
             return (i as i64) * 8 + in_byte as i64;
         }
         i += 1;
@@ -153,15 +113,13 @@ fn bit_offset(arg: &[u8], hash_bits: u64) -> Result<u64, Reply> {
 
 /// The string at `key`, created or zero padded so that bit `maxbit` exists (Redis's
 /// `lookupStringForBitCommand`). Also returns whether it was created or grown.
-fn string_for_bits<'a>(
-    ctx: &'a mut Ctx,
-    key: &[u8],
-    maxbit: u64,
-) -> Result<(&'a mut Vec<u8>, bool), Reply> {
+fn string_for_bits<'a>(ctx: &'a mut Ctx, key: &[u8], maxbit: u64) -> Result<(&'a mut Vec<u8>, bool), Reply> {
     let now = ctx.now_ms;
     let need = (maxbit >> 3) as usize + 1;
-    match ctx.db().get_or_create(key, now, || Value::Str(Vec::new())) {
+    match ctx.db().get_or_create(key, now, || Value::Str(StrValue::raw(Vec::new()))) {
         Ok(Value::Str(s)) => {
+            // Redis unshares the string before writing bits: it is raw from now on.
+            let s = s.bytes_mut();
             let grown = s.len() < need;
             if grown {
                 s.resize(need, 0);
@@ -270,12 +228,7 @@ fn span(mut start: i64, mut end: i64, len: usize, isbit: bool) -> Span {
         start >>= 3;
         end >>= 3;
     }
-    Span {
-        start,
-        end,
-        first_mask,
-        last_mask,
-    }
+    Span { start, end, first_mask, last_mask }
 }
 
 fn bitcount(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -305,12 +258,7 @@ fn bitcount(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             };
             span(start, end, s.len(), isbit)
         }
-        2 => Span {
-            start: 0,
-            end: s.len() as i64 - 1,
-            first_mask: 0,
-            last_mask: 0,
-        },
+        2 => Span { start: 0, end: s.len() as i64 - 1, first_mask: 0, last_mask: 0 },
         _ => return Reply::err(errors::SYNTAX),
     };
     if sp.start > sp.end {
@@ -365,12 +313,7 @@ fn bitpos(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             };
             span(start, end, s.len(), isbit)
         }
-        3 => Span {
-            start: 0,
-            end: s.len() as i64 - 1,
-            first_mask: 0,
-            last_mask: 0,
-        },
+        3 => Span { start: 0, end: s.len() as i64 - 1, first_mask: 0, last_mask: 0 },
         _ => return Reply::err(errors::SYNTAX),
     };
     if sp.start > sp.end {
@@ -504,7 +447,7 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             res
         }
     };
-    db.set(dest.clone(), Value::Str(res));
+    db.set(dest.clone(), Value::Str(StrValue::raw(res)));
     ctx.dirty(1);
     Reply::Int(maxlen as i64)
 }
@@ -546,9 +489,7 @@ fn bitfield_type(arg: &[u8]) -> Result<(bool, u32), Reply> {
         _ => return Err(Reply::err(BITFIELD_TYPE_ERR)),
     };
     match parse_i64_strict(&arg[1..]) {
-        Some(n) if n >= 1 && ((signed && n <= 64) || (!signed && n <= 63)) => {
-            Ok((signed, n as u32))
-        }
+        Some(n) if n >= 1 && ((signed && n <= 64) || (!signed && n <= 63)) => Ok((signed, n as u32)),
         _ => Err(Reply::err(BITFIELD_TYPE_ERR)),
     }
 }
@@ -593,11 +534,7 @@ fn set_unsigned(p: &mut [u8], mut offset: u64, bits: u32, value: u64) {
 /// Redis's `checkUnsignedBitfieldOverflow`: `Some(limit)` when `value + incr` overflows,
 /// with the value WRAP or SAT stores (unused for FAIL).
 fn unsigned_overflow(value: u64, incr: i64, bits: u32, ow: Overflow) -> Option<u64> {
-    let max: u64 = if bits == 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
-    };
+    let max: u64 = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
     let maxincr = max.wrapping_sub(value) as i64;
     let minincr = value.wrapping_neg() as i64;
     let wrap = || {
@@ -621,11 +558,7 @@ fn unsigned_overflow(value: u64, incr: i64, bits: u32, ow: Overflow) -> Option<u
 
 /// Redis's `checkSignedBitfieldOverflow`, with its exact conditions.
 fn signed_overflow(value: i64, incr: i64, bits: u32, ow: Overflow) -> Option<i64> {
-    let max: i64 = if bits == 64 {
-        i64::MAX
-    } else {
-        (1i64 << (bits - 1)) - 1
-    };
+    let max: i64 = if bits == 64 { i64::MAX } else { (1i64 << (bits - 1)) - 1 };
     let min = -max - 1;
     let maxincr = (max as u64).wrapping_sub(value as u64) as i64;
     let minincr = min.wrapping_sub(value);
@@ -647,10 +580,7 @@ fn signed_overflow(value: i64, incr: i64, bits: u32, ow: Overflow) -> Option<i64
             Overflow::Wrap => wrap(),
             _ => max,
         })
-    } else if value < min
-        || (bits != 64 && incr < minincr)
-        || (value < 0 && incr < 0 && incr < minincr)
-    {
+    } else if value < min || (bits != 64 && incr < minincr) || (value < 0 && incr < 0 && incr < minincr) {
         Some(match ow {
             Overflow::Wrap => wrap(),
             _ => min,
@@ -691,19 +621,8 @@ fn parse_bitfield_ops(args: &[Bytes]) -> Result<Vec<BitfieldOp>, Reply> {
         };
         let (signed, bits) = bitfield_type(&args[j + 1])?;
         let offset = bit_offset(&args[j + 2], bits as u64)?;
-        let value = if op == FieldOp::Get {
-            0
-        } else {
-            args::int(&args[j + 3])?
-        };
-        ops.push(BitfieldOp {
-            offset,
-            value,
-            op,
-            overflow,
-            bits,
-            signed,
-        });
+        let value = if op == FieldOp::Get { 0 } else { args::int(&args[j + 3])? };
+        ops.push(BitfieldOp { offset, value, op, overflow, bits, signed });
         j += if op == FieldOp::Get { 3 } else { 4 };
     }
     Ok(ops)
@@ -714,11 +633,7 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[Bytes], readonly_cmd: bool) -> Reply 
         Ok(v) => v,
         Err(e) => return e,
     };
-    let highest_write = ops
-        .iter()
-        .filter(|o| o.op != FieldOp::Get)
-        .map(|o| o.offset + o.bits as u64 - 1)
-        .max();
+    let highest_write = ops.iter().filter(|o| o.op != FieldOp::Get).map(|o| o.offset + o.bits as u64 - 1).max();
     let Some(maxbit) = highest_write else {
         // Only GETs: a read, where a missing key reads as zeros.
         let now = ctx.now_ms;
@@ -830,10 +745,7 @@ mod tests {
 
     /// Sets `key` to raw bytes.
     fn set_raw(t: &mut T, key: &str, v: &[u8]) {
-        t.ks.dbs[0].set(
-            Bytes::copy_from_slice(key.as_bytes()),
-            Value::Str(v.to_vec()),
-        );
+        t.ks.dbs[0].set(Bytes::copy_from_slice(key.as_bytes()), Value::Str(StrValue::new(v.to_vec())));
     }
 
     fn make_list(t: &mut T, key: &str) {
@@ -844,7 +756,7 @@ mod tests {
     fn get_raw(t: &mut T, key: &str) -> Option<Vec<u8>> {
         match t.ks.dbs[0].peek(key.as_bytes()) {
             Some(e) => match &e.value {
-                Value::Str(s) => Some(s.clone()),
+                Value::Str(s) => Some(s.to_vec()),
                 _ => panic!("not a string"),
             },
             None => None,
@@ -896,10 +808,7 @@ mod tests {
         assert_eq!(t.cmd(&["GETBIT", "l", "0"]), err(errors::WRONGTYPE));
         // Offset errors win over WRONGTYPE, as Redis parses first.
         assert_eq!(t.cmd(&["GETBIT", "l", "-1"]), err(OFF));
-        assert_eq!(
-            t.cmd(&["SETBIT"]),
-            err("ERR wrong number of arguments for 'setbit' command")
-        );
+        assert_eq!(t.cmd(&["SETBIT"]), err("ERR wrong number of arguments for 'setbit' command"));
     }
 
     #[test]
@@ -939,22 +848,10 @@ mod tests {
         // The negative start > end check comes before the unit is parsed (Redis 7.0 order).
         assert_eq!(t.cmd(&["BITCOUNT", "s", "-1", "-2", "nope"]), int(0));
         assert_eq!(t.cmd(&["BITCOUNT", "s", "0"]), err(errors::SYNTAX));
-        assert_eq!(
-            t.cmd(&["BITCOUNT", "s", "0", "1", "hello"]),
-            err(errors::SYNTAX)
-        );
-        assert_eq!(
-            t.cmd(&["BITCOUNT", "s", "0", "1", "bit", "x"]),
-            err(errors::SYNTAX)
-        );
-        assert_eq!(
-            t.cmd(&["BITCOUNT", "s", "a", "1"]),
-            err(errors::NOT_INTEGER)
-        );
-        assert_eq!(
-            t.cmd(&["BITCOUNT", "s", "0", "b"]),
-            err(errors::NOT_INTEGER)
-        );
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "0", "1", "hello"]), err(errors::SYNTAX));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "0", "1", "bit", "x"]), err(errors::SYNTAX));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "a", "1"]), err(errors::NOT_INTEGER));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "0", "b"]), err(errors::NOT_INTEGER));
         t.cmd(&["SET", "str", "ab"]);
         assert_eq!(t.cmd(&["BITCOUNT", "str", "1", "-1"]), int(3));
         t.cmd(&["SET", "str", "__PPxxxxxxxxxxxxxxxxRR__"]);
@@ -964,16 +861,7 @@ mod tests {
         assert_eq!(t.cmd(&["BITCOUNT", "e", "0", "-1", "BIT"]), int(0));
         t.cmd(&["SETBIT", "foo", "0", "1"]);
         assert_eq!(t.cmd(&["BITCOUNT", "foo", "0", "4294967296"]), int(1));
-        assert_eq!(
-            t.cmd(&[
-                "BITCOUNT",
-                "foo",
-                "-9223372036854775808",
-                "9223372036854775807",
-                "BIT"
-            ]),
-            int(1)
-        );
+        assert_eq!(t.cmd(&["BITCOUNT", "foo", "-9223372036854775808", "9223372036854775807", "BIT"]), int(1));
         make_list(&mut t, "l");
         assert_eq!(t.cmd(&["BITCOUNT", "l"]), err(errors::WRONGTYPE));
         assert_eq!(t.cmd(&["BITCOUNT", "l", "x", "y"]), err(errors::WRONGTYPE));
@@ -1010,27 +898,12 @@ mod tests {
         assert_eq!(t.cmd(&["BITPOS", "o", "0", "0", "-1"]), int(-1));
         assert_eq!(t.cmd(&["BITPOS", "o", "0", "0", "-1", "bit"]), int(-1));
         // With five arguments the fifth is the end, not the unit.
-        assert_eq!(
-            t.cmd(&["BITPOS", "o", "0", "3", "bit"]),
-            err(errors::NOT_INTEGER)
-        );
-        assert_eq!(
-            t.cmd(&["BITPOS", "o", "0", "3", "5", "bit", "x"]),
-            err(errors::SYNTAX)
-        );
-        assert_eq!(
-            t.cmd(&["BITPOS", "o", "0", "3", "5", "foo"]),
-            err(errors::SYNTAX)
-        );
+        assert_eq!(t.cmd(&["BITPOS", "o", "0", "3", "bit"]), err(errors::NOT_INTEGER));
+        assert_eq!(t.cmd(&["BITPOS", "o", "0", "3", "5", "bit", "x"]), err(errors::SYNTAX));
+        assert_eq!(t.cmd(&["BITPOS", "o", "0", "3", "5", "foo"]), err(errors::SYNTAX));
         // The unit is checked before the end.
-        assert_eq!(
-            t.cmd(&["BITPOS", "o", "0", "3", "x", "foo"]),
-            err(errors::SYNTAX)
-        );
-        assert_eq!(
-            t.cmd(&["BITPOS", "o", "0", "3", "x", "bit"]),
-            err(errors::NOT_INTEGER)
-        );
+        assert_eq!(t.cmd(&["BITPOS", "o", "0", "3", "x", "foo"]), err(errors::SYNTAX));
+        assert_eq!(t.cmd(&["BITPOS", "o", "0", "3", "x", "bit"]), err(errors::NOT_INTEGER));
         assert_eq!(t.cmd(&["BITPOS", "o", "1", "x"]), err(errors::NOT_INTEGER));
         assert_eq!(t.cmd(&["BITPOS", "o", "1", "-1"]), int(16));
         assert_eq!(t.cmd(&["BITPOS", "o", "1", "5", "2"]), int(-1));
@@ -1044,8 +917,7 @@ mod tests {
 
     /// Bit `i` of `s`, zero past the end.
     fn bit_at(s: &[u8], i: i64) -> bool {
-        s.get((i >> 3) as usize)
-            .is_some_and(|b| b & (0x80 >> (i & 7)) != 0)
+        s.get((i >> 3) as usize).is_some_and(|b| b & (0x80 >> (i & 7)) != 0)
     }
 
     /// The inclusive bit range [lo, hi] Redis's index rules give (None when empty).
@@ -1099,17 +971,10 @@ mod tests {
                 let expect = if start < 0 && end < 0 && start > end {
                     0
                 } else {
-                    naive_range(len, start, end, isbit).map_or(0, |(lo, hi)| {
-                        (lo..=hi).filter(|&i| bit_at(&s, i)).count() as i64
-                    })
+                    naive_range(len, start, end, isbit)
+                        .map_or(0, |(lo, hi)| (lo..=hi).filter(|&i| bit_at(&s, i)).count() as i64)
                 };
-                let args = [
-                    "BITCOUNT".to_string(),
-                    "k".into(),
-                    start.to_string(),
-                    end.to_string(),
-                    unit.into(),
-                ];
+                let args = ["BITCOUNT".to_string(), "k".into(), start.to_string(), end.to_string(), unit.into()];
                 assert_eq!(cmd_args(&mut t, &args), int(expect), "BITCOUNT {ctx}");
                 // BITPOS with and without an end.
                 for bit in [false, true] {
@@ -1131,14 +996,7 @@ mod tests {
                         };
                         let b = (bit as u8).to_string();
                         let args: Vec<String> = if end_given {
-                            vec![
-                                "BITPOS".into(),
-                                "k".into(),
-                                b,
-                                start.to_string(),
-                                end.to_string(),
-                                unit.into(),
-                            ]
+                            vec!["BITPOS".into(), "k".into(), b, start.to_string(), end.to_string(), unit.into()]
                         } else if isbit {
                             // No end with a unit is not valid syntax: test BYTE mode only.
                             continue;
@@ -1158,9 +1016,8 @@ mod tests {
             assert_eq!(t.cmd(&["BITCOUNT", "k"]), int(ones));
             let first1 = (0..len as i64 * 8).find(|&i| bit_at(&s, i)).unwrap_or(-1);
             assert_eq!(t.cmd(&["BITPOS", "k", "1"]), int(first1));
-            let first0 = (0..len as i64 * 8)
-                .find(|&i| !bit_at(&s, i))
-                .unwrap_or(if len == 0 { -1 } else { len as i64 * 8 });
+            let first0 =
+                (0..len as i64 * 8).find(|&i| !bit_at(&s, i)).unwrap_or(if len == 0 { -1 } else { len as i64 * 8 });
             assert_eq!(t.cmd(&["BITPOS", "k", "0"]), int(first0));
         }
     }
@@ -1170,10 +1027,7 @@ mod tests {
         let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
         for len in 0..100 {
             let s: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
-            assert_eq!(
-                popcount(&s),
-                s.iter().map(|b| b.count_ones() as u64).sum::<u64>()
-            );
+            assert_eq!(popcount(&s), s.iter().map(|b| b.count_ones() as u64).sum::<u64>());
             let mut ones = vec![0xffu8; len];
             let mut zeros = vec![0u8; len];
             assert_eq!(raw_bitpos(&ones, false), len as i64 * 8);
@@ -1237,10 +1091,7 @@ mod tests {
         assert_eq!(t.cmd(&["TTL", "r"]), int(-1));
         // Wrong type anywhere among the sources.
         make_list(&mut t, "c");
-        assert_eq!(
-            t.cmd(&["BITOP", "XOR", "dest", "a", "b", "c", "d"]),
-            err(errors::WRONGTYPE)
-        );
+        assert_eq!(t.cmd(&["BITOP", "XOR", "dest", "a", "b", "c", "d"]), err(errors::WRONGTYPE));
         assert_eq!(get_raw(&mut t, "dest"), None);
         // A list destination is simply overwritten.
         assert_eq!(t.cmd(&["BITOP", "OR", "c", "a"]), int(4));
@@ -1248,10 +1099,7 @@ mod tests {
         // Issue #529: empty string after a non-empty one.
         set_raw(&mut t, "z", &[0u8; 32]);
         assert_eq!(t.cmd(&["BITOP", "OR", "x", "z", "nokey"]), int(32));
-        assert_eq!(
-            t.cmd(&["BITOP", "AND"]),
-            err("ERR wrong number of arguments for 'bitop' command")
-        );
+        assert_eq!(t.cmd(&["BITOP", "AND"]), err("ERR wrong number of arguments for 'bitop' command"));
     }
 
     #[test]
@@ -1260,9 +1108,7 @@ mod tests {
         let mut rng = rand::rngs::SmallRng::seed_from_u64(11);
         for _ in 0..100 {
             let n = rng.gen_range(1..5);
-            let srcs: Vec<Vec<u8>> = (0..n)
-                .map(|_| (0..rng.gen_range(0..80)).map(|_| rng.gen()).collect())
-                .collect();
+            let srcs: Vec<Vec<u8>> = (0..n).map(|_| (0..rng.gen_range(0..80)).map(|_| rng.gen()).collect()).collect();
             for (i, s) in srcs.iter().enumerate() {
                 set_raw(&mut t, &format!("s{i}"), s);
             }
@@ -1298,133 +1144,60 @@ mod tests {
     #[test]
     fn bitfield_basics() {
         let mut t = T::new();
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "SET", "i8", "0", "-100"]),
-            ints(&[Some(0)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "SET", "i8", "0", "101"]),
-            ints(&[Some(-100)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "GET", "i8", "0"]),
-            ints(&[Some(101)])
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "SET", "i8", "0", "-100"]), ints(&[Some(0)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "SET", "i8", "0", "101"]), ints(&[Some(-100)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "i8", "0"]), ints(&[Some(101)]));
         t.cmd(&["DEL", "k"]);
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "255"]),
-            ints(&[Some(0)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "100"]),
-            ints(&[Some(255)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "GET", "u8", "0"]),
-            ints(&[Some(100)])
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "255"]), ints(&[Some(0)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "100"]), ints(&[Some(255)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "u8", "0"]), ints(&[Some(100)]));
         // #N form.
         t.cmd(&["DEL", "k"]);
-        t.cmd(&[
-            "BITFIELD", "k", "SET", "u8", "#0", "65", "SET", "u8", "#1", "66", "SET", "u8", "#2",
-            "67",
-        ]);
+        t.cmd(&["BITFIELD", "k", "SET", "u8", "#0", "65", "SET", "u8", "#1", "66", "SET", "u8", "#2", "67"]);
         assert_eq!(t.cmd(&["GET", "k"]), bulk("ABC"));
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "GET", "u16", "#1"]),
-            ints(&[Some(67 << 8)])
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "u16", "#1"]), ints(&[Some(67 << 8)]));
         // INCRBY and chaining.
         t.cmd(&["DEL", "k"]);
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "SET", "u8", "#0", "10"]),
-            ints(&[Some(0)])
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "SET", "u8", "#0", "10"]), ints(&[Some(0)]));
         assert_eq!(
             t.cmd(&["BITFIELD", "k", "INCRBY", "u8", "#0", "100", "INCRBY", "u8", "#0", "100"]),
             ints(&[Some(110), Some(210)])
         );
         // Docs example.
         t.cmd(&["DEL", "k"]);
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "INCRBY", "i5", "100", "1", "GET", "u4", "0"]),
-            ints(&[Some(1), Some(0)])
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "INCRBY", "i5", "100", "1", "GET", "u4", "0"]), ints(&[Some(1), Some(0)]));
         t.cmd(&["DEL", "k"]);
-        let cmd = [
-            "BITFIELD", "k", "incrby", "u2", "100", "1", "OVERFLOW", "SAT", "incrby", "u2", "102",
-            "1",
-        ];
+        let cmd = ["BITFIELD", "k", "incrby", "u2", "100", "1", "OVERFLOW", "SAT", "incrby", "u2", "102", "1"];
         assert_eq!(t.cmd(&cmd), ints(&[Some(1), Some(1)]));
         assert_eq!(t.cmd(&cmd), ints(&[Some(2), Some(2)]));
         assert_eq!(t.cmd(&cmd), ints(&[Some(3), Some(3)]));
         assert_eq!(t.cmd(&cmd), ints(&[Some(0), Some(3)]));
-        let fail = [
-            "BITFIELD", "k", "OVERFLOW", "FAIL", "incrby", "u2", "102", "1",
-        ];
+        let fail = ["BITFIELD", "k", "OVERFLOW", "FAIL", "incrby", "u2", "102", "1"];
         assert_eq!(t.cmd(&fail), ints(&[None]));
         // Overflow modes (Redis test suite).
         t.cmd(&["DEL", "k"]);
         t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "100"]);
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "INCRBY", "u8", "0", "257"]),
-            ints(&[Some(101)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "GET", "u8", "0"]),
-            ints(&[Some(101)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "INCRBY", "u8", "0", "255"]),
-            ints(&[Some(100)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "overflow", "sat", "INCRBY", "u8", "0", "257"]),
-            ints(&[Some(255)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "overflow", "sat", "INCRBY", "u8", "0", "-255"]),
-            ints(&[Some(0)])
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "INCRBY", "u8", "0", "257"]), ints(&[Some(101)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "u8", "0"]), ints(&[Some(101)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "INCRBY", "u8", "0", "255"]), ints(&[Some(100)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "overflow", "sat", "INCRBY", "u8", "0", "257"]), ints(&[Some(255)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "overflow", "sat", "INCRBY", "u8", "0", "-255"]), ints(&[Some(0)]));
         t.cmd(&["DEL", "k"]);
         t.cmd(&["BITFIELD", "k", "SET", "i8", "0", "100"]);
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "INCRBY", "i8", "0", "257"]),
-            ints(&[Some(101)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "INCRBY", "i8", "0", "255"]),
-            ints(&[Some(100)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "overflow", "sat", "INCRBY", "i8", "0", "257"]),
-            ints(&[Some(127)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "overflow", "sat", "INCRBY", "i8", "0", "-255"]),
-            ints(&[Some(-128)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "overflow", "fail", "INCRBY", "i8", "0", "-1"]),
-            ints(&[None])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "GET", "i8", "0"]),
-            ints(&[Some(-128)])
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "INCRBY", "i8", "0", "257"]), ints(&[Some(101)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "INCRBY", "i8", "0", "255"]), ints(&[Some(100)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "overflow", "sat", "INCRBY", "i8", "0", "257"]), ints(&[Some(127)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "overflow", "sat", "INCRBY", "i8", "0", "-255"]), ints(&[Some(-128)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "overflow", "fail", "INCRBY", "i8", "0", "-1"]), ints(&[None]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "i8", "0"]), ints(&[Some(-128)]));
         // SET out of range values.
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "-1", "GET", "u8", "0"]),
-            ints(&[Some(128), Some(255)])
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "-1", "GET", "u8", "0"]), ints(&[Some(128), Some(255)]));
         assert_eq!(
             t.cmd(&["BITFIELD", "k", "OVERFLOW", "SAT", "SET", "u8", "0", "-1", "GET", "u8", "0"]),
             ints(&[Some(255), Some(255)])
         );
         assert_eq!(
-            t.cmd(&[
-                "BITFIELD", "k", "OVERFLOW", "SAT", "SET", "i8", "0", "-200", "GET", "i8", "0"
-            ]),
+            t.cmd(&["BITFIELD", "k", "OVERFLOW", "SAT", "SET", "i8", "0", "-200", "GET", "i8", "0"]),
             ints(&[Some(-1), Some(-128)])
         );
         assert_eq!(
@@ -1433,166 +1206,74 @@ mod tests {
         );
         // Redis's signed check takes this one for a positive overflow.
         assert_eq!(
-            t.cmd(&[
-                "BITFIELD",
-                "k",
-                "OVERFLOW",
-                "SAT",
-                "SET",
-                "i8",
-                "0",
-                "-9223372036854775808",
-                "GET",
-                "i8",
-                "0"
-            ]),
+            t.cmd(&["BITFIELD", "k", "OVERFLOW", "SAT", "SET", "i8", "0", "-9223372036854775808", "GET", "i8", "0"]),
             ints(&[Some(127), Some(127)])
         );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "SET", "i8", "0", "300", "GET", "i8", "0"]), ints(&[Some(127), Some(44)]));
         assert_eq!(
-            t.cmd(&["BITFIELD", "k", "SET", "i8", "0", "300", "GET", "i8", "0"]),
-            ints(&[Some(127), Some(44)])
-        );
-        assert_eq!(
-            t.cmd(&[
-                "BITFIELD", "k", "OVERFLOW", "FAIL", "SET", "i8", "0", "300", "GET", "i8", "0"
-            ]),
+            t.cmd(&["BITFIELD", "k", "OVERFLOW", "FAIL", "SET", "i8", "0", "300", "GET", "i8", "0"]),
             ints(&[None, Some(44)])
         );
         // Overflow type applies to the following ops only.
         assert_eq!(
-            t.cmd(&[
-                "BITFIELD", "k", "SET", "u8", "0", "256", "OVERFLOW", "FAIL", "SET", "u8", "0",
-                "256"
-            ]),
+            t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "256", "OVERFLOW", "FAIL", "SET", "u8", "0", "256"]),
             ints(&[Some(44), None])
         );
         // Regression for #3221.
         t.cmd(&["SET", "bits", "1"]);
-        assert_eq!(
-            t.cmd(&["BITFIELD", "bits", "GET", "u1", "0"]),
-            ints(&[Some(0)])
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "bits", "GET", "u1", "0"]), ints(&[Some(0)]));
         // 64 bit fields.
         t.cmd(&["DEL", "k"]);
         assert_eq!(
-            t.cmd(&[
-                "BITFIELD",
-                "k",
-                "SET",
-                "i64",
-                "3",
-                "-9223372036854775808",
-                "GET",
-                "i64",
-                "3"
-            ]),
+            t.cmd(&["BITFIELD", "k", "SET", "i64", "3", "-9223372036854775808", "GET", "i64", "3"]),
             ints(&[Some(0), Some(i64::MIN)])
         );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "INCRBY", "i64", "3", "-1"]),
-            ints(&[Some(i64::MAX)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "OVERFLOW", "SAT", "INCRBY", "i64", "3", "1"]),
-            ints(&[Some(i64::MAX)])
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "INCRBY", "i64", "3", "-1"]), ints(&[Some(i64::MAX)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "OVERFLOW", "SAT", "INCRBY", "i64", "3", "1"]), ints(&[Some(i64::MAX)]));
         assert_eq!(
             t.cmd(&["BITFIELD", "k", "GET", "u63", "3", "GET", "u1", "66"]),
             ints(&[Some(i64::MAX >> 1), Some(1)])
         );
         assert_eq!(t.cmd(&["STRLEN", "k"]), int(9));
         // Reads past the end are zeros, on missing keys too.
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "GET", "u8", "1000"]),
-            ints(&[Some(0)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "nokey", "GET", "i64", "0"]),
-            ints(&[Some(0)])
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "u8", "1000"]), ints(&[Some(0)]));
+        assert_eq!(t.cmd(&["BITFIELD", "nokey", "GET", "i64", "0"]), ints(&[Some(0)]));
         assert_eq!(t.cmd(&["EXISTS", "nokey"]), int(0));
         assert_eq!(t.cmd(&["BITFIELD", "nokey"]), Reply::Array(vec![]));
-        assert_eq!(
-            t.cmd(&["BITFIELD", "nokey", "OVERFLOW", "WRAP"]),
-            Reply::Array(vec![])
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "nokey", "OVERFLOW", "WRAP"]), Reply::Array(vec![]));
     }
 
     #[test]
     fn bitfield_errors() {
         let mut t = T::new();
-        const TYPE: &str = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+        const TYPE: &str =
+            "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
         const OFF: &str = "ERR bit offset is not an integer or out of range";
-        for ty in [
-            "u64", "i65", "i0", "u0", "x8", "", "u", "i-1", "I8", "u08", "u8 ",
-        ] {
-            assert_eq!(
-                t.cmd(&["BITFIELD", "k", "GET", ty, "0"]),
-                err(TYPE),
-                "type {ty:?}"
-            );
+        for ty in ["u64", "i65", "i0", "u0", "x8", "", "u", "i-1", "I8", "u08", "u8 "] {
+            assert_eq!(t.cmd(&["BITFIELD", "k", "GET", ty, "0"]), err(TYPE), "type {ty:?}");
         }
         assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "u8", "-1"]), err(OFF));
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "GET", "u8", "4294967296"]),
-            err(OFF)
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "GET", "u8", "#536870912"]),
-            err(OFF)
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "GET", "i64", "#9223372036854775807"]),
-            err(OFF)
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "u8", "4294967296"]), err(OFF));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "u8", "#536870912"]), err(OFF));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "i64", "#9223372036854775807"]), err(OFF));
         assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "u8", "#"]), err(OFF));
         assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "u8", "#-1"]), err(OFF));
         assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "u8", "##1"]), err(OFF));
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "GET", "u8", "#536870911"]),
-            ints(&[Some(0)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "GET", "u8", "4294967295"]),
-            ints(&[Some(0)])
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "x"]),
-            err(errors::NOT_INTEGER)
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "INCRBY", "u8", "0", "1.5"]),
-            err(errors::NOT_INTEGER)
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "u8", "#536870911"]), ints(&[Some(0)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "u8", "4294967295"]), ints(&[Some(0)]));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "x"]), err(errors::NOT_INTEGER));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "INCRBY", "u8", "0", "1.5"]), err(errors::NOT_INTEGER));
         assert_eq!(t.cmd(&["BITFIELD", "k", "GET", "u8"]), err(errors::SYNTAX));
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "SET", "u8", "0"]),
-            err(errors::SYNTAX)
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "FOO", "u8", "0"]),
-            err(errors::SYNTAX)
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "SET", "u8", "0"]), err(errors::SYNTAX));
+        assert_eq!(t.cmd(&["BITFIELD", "k", "FOO", "u8", "0"]), err(errors::SYNTAX));
         assert_eq!(t.cmd(&["BITFIELD", "k", "OVERFLOW"]), err(errors::SYNTAX));
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "OVERFLOW", "NOPE"]),
-            err("ERR Invalid OVERFLOW type specified")
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "OVERFLOW", "NOPE"]), err("ERR Invalid OVERFLOW type specified"));
         // Parse errors come first, even after valid writes: nothing is written.
-        assert_eq!(
-            t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "1", "GET", "u64", "0"]),
-            err(TYPE)
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "1", "GET", "u64", "0"]), err(TYPE));
         assert_eq!(t.cmd(&["EXISTS", "k"]), int(0));
         make_list(&mut t, "l");
-        assert_eq!(
-            t.cmd(&["BITFIELD", "l", "GET", "u8", "0"]),
-            err(errors::WRONGTYPE)
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD", "l", "SET", "u8", "0", "1"]),
-            err(errors::WRONGTYPE)
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "l", "GET", "u8", "0"]), err(errors::WRONGTYPE));
+        assert_eq!(t.cmd(&["BITFIELD", "l", "SET", "u8", "0", "1"]), err(errors::WRONGTYPE));
         assert_eq!(t.cmd(&["BITFIELD", "l"]), err(errors::WRONGTYPE));
         assert_eq!(t.cmd(&["BITFIELD", "l", "GET", "u64", "0"]), err(TYPE));
     }
@@ -1603,34 +1284,12 @@ mod tests {
         const RO: &str = "ERR BITFIELD_RO only supports the GET subcommand";
         assert_eq!(t.cmd(&["BITFIELD_RO", "k"]), Reply::Array(vec![]));
         t.cmd(&["SET", "k", "\x05"]);
-        assert_eq!(
-            t.cmd(&["BITFIELD_RO", "k", "GET", "u8", "0", "GET", "i3", "5"]),
-            ints(&[Some(5), Some(-3)])
-        );
+        assert_eq!(t.cmd(&["BITFIELD_RO", "k", "GET", "u8", "0", "GET", "i3", "5"]), ints(&[Some(5), Some(-3)]));
         assert_eq!(t.cmd(&["BITFIELD_RO", "k", "SET", "u8", "0", "1"]), err(RO));
-        assert_eq!(
-            t.cmd(&[
-                "BITFIELD_RO",
-                "k",
-                "GET",
-                "u8",
-                "0",
-                "INCRBY",
-                "u8",
-                "0",
-                "1"
-            ]),
-            err(RO)
-        );
+        assert_eq!(t.cmd(&["BITFIELD_RO", "k", "GET", "u8", "0", "INCRBY", "u8", "0", "1"]), err(RO));
         // Argument errors are reported before the read-only one.
-        assert_eq!(
-            t.cmd(&["BITFIELD_RO", "k", "SET", "u8", "0", "x"]),
-            err(errors::NOT_INTEGER)
-        );
-        assert_eq!(
-            t.cmd(&["BITFIELD_RO", "k", "OVERFLOW", "SAT"]),
-            Reply::Array(vec![])
-        );
+        assert_eq!(t.cmd(&["BITFIELD_RO", "k", "SET", "u8", "0", "x"]), err(errors::NOT_INTEGER));
+        assert_eq!(t.cmd(&["BITFIELD_RO", "k", "OVERFLOW", "SAT"]), Reply::Array(vec![]));
         make_list(&mut t, "l");
         assert_eq!(t.cmd(&["BITFIELD_RO", "l", "SET", "u8", "0", "1"]), err(RO));
         assert_eq!(t.cmd(&["GET", "k"]), bulk("\x05"));
@@ -1642,22 +1301,15 @@ mod tests {
         let d0 = t.ks.dirty;
         t.cmd(&["BITFIELD", "k", "GET", "u8", "0"]);
         assert_eq!(t.ks.dirty, d0);
-        t.cmd(&[
-            "BITFIELD", "k", "SET", "u8", "0", "0", "SET", "u8", "8", "0",
-        ]);
+        t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "0", "SET", "u8", "8", "0"]);
         assert_eq!(t.ks.dirty, d0 + 2);
         // Writing the same value again changes nothing.
-        t.cmd(&[
-            "BITFIELD", "k", "SET", "u8", "0", "0", "INCRBY", "u8", "0", "0",
-        ]);
+        t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "0", "INCRBY", "u8", "0", "0"]);
         assert_eq!(t.ks.dirty, d0 + 2);
         t.cmd(&["BITFIELD", "k", "SET", "u8", "0", "1"]);
         assert_eq!(t.ks.dirty, d0 + 3);
         // A key created by writes that all failed still counts as a change.
-        assert_eq!(
-            t.cmd(&["BITFIELD", "n", "OVERFLOW", "FAIL", "SET", "u2", "0", "9"]),
-            ints(&[None])
-        );
+        assert_eq!(t.cmd(&["BITFIELD", "n", "OVERFLOW", "FAIL", "SET", "u2", "0", "9"]), ints(&[None]));
         assert_eq!(get_raw(&mut t, "n").unwrap(), b"\x00");
         assert_eq!(t.ks.dirty, d0 + 4);
     }
@@ -1667,11 +1319,7 @@ mod tests {
         let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
         for _ in 0..20000 {
             let signed = rng.gen_bool(0.5);
-            let bits: u32 = if signed {
-                rng.gen_range(1..=64)
-            } else {
-                rng.gen_range(1..=63)
-            };
+            let bits: u32 = if signed { rng.gen_range(1..=64) } else { rng.gen_range(1..=63) };
             let ow = [Overflow::Wrap, Overflow::Sat, Overflow::Fail][rng.gen_range(0..3)];
             let incr: i64 = match rng.gen_range(0..3) {
                 0 => rng.gen_range(-300..300),
@@ -1721,11 +1369,7 @@ mod tests {
             let bits = rng.gen_range(1..=64u32);
             let off = rng.gen_range(0..(20 * 8 - bits as u64 + 1));
             let v: u64 = rng.gen();
-            let mask = if bits == 64 {
-                u64::MAX
-            } else {
-                (1u64 << bits) - 1
-            };
+            let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
             let before = buf.clone();
             set_unsigned(&mut buf, off, bits, v);
             assert_eq!(get_unsigned(&buf, off, bits), v & mask);
@@ -1756,10 +1400,7 @@ mod tests {
             assert_eq!(c.group, "bitmap");
         }
         let bitop = crate::redis::lookup(b"BITOP").unwrap();
-        let args: Vec<Bytes> = ["BITOP", "AND", "d", "a", "b"]
-            .iter()
-            .map(|s| Bytes::from(*s))
-            .collect();
+        let args: Vec<Bytes> = ["BITOP", "AND", "d", "a", "b"].iter().map(|s| Bytes::from(*s)).collect();
         assert_eq!(bitop.key_positions(&args), vec![2, 3, 4]);
     }
 }

@@ -10,28 +10,18 @@ use crate::keyspace::scan_positions;
 use crate::redis::args::{self, is};
 use crate::redis::cmd::keys::{parse_cursor, parse_scan};
 use crate::redis::flags::*;
+use crate::redis::float::{string2ld, LongDouble};
 use crate::redis::glob;
 use crate::redis::{CommandSpec, Ctx, Exec, KeySpec};
 use crate::reply::{errors, Reply};
-use crate::value::{fmt_human, parse_f64, parse_i64_strict, HashValue, Value};
+use crate::value::{parse_i64_strict, HashValue, Value};
 use bytes::Bytes;
 use rand::Rng;
 
 const fn spec(name: &'static str, arity: i32, flags: u32, h: crate::redis::Handler) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys: ONE,
-        group: "hash",
-        exec: Exec::Engine(h),
-    }
+    CommandSpec { name, arity, flags, keys: ONE, group: "hash", exec: Exec::Engine(h) }
 }
-const ONE: KeySpec = KeySpec::Range {
-    first: 1,
-    last: 1,
-    step: 1,
-};
+const ONE: KeySpec = KeySpec::Range { first: 1, last: 1, step: 1 };
 
 pub const COMMANDS: &[CommandSpec] = &[
     spec("hset", -4, WRITE | DENYOOM | FAST, hset),
@@ -60,23 +50,28 @@ const LISTPACK_MAX_VALUE: usize = 64;
 /// count until memory runs out; Orbit refuses counts past this instead.
 pub const MAX_RANDOM_REPLY: u64 = 1 << 22;
 
-/// Redis's `MAX_LONG_DOUBLE_CHARS`: `string2ld` rejects strings this long or longer.
-const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;
-
 fn new_hash() -> Value {
     Value::Hash(HashValue::default())
 }
 
-/// True if Redis 7.0 would keep this hash as a listpack (ordered, scanned in one call).
-fn is_listpack(h: &HashValue) -> bool {
-    h.len() <= LISTPACK_MAX_ENTRIES
-        && h.iter()
-            .all(|(k, v)| k.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE)
+/// `hashTypeTryConversion` (HSET, HSETNX) and the check at the top of `hashTypeSet`: a field
+/// or value over 64 bytes makes the hash a hash table, before anything is set.
+fn try_conversion(h: &mut HashValue, args: &[Bytes]) {
+    if h.is_listpack() && args.iter().any(|a| a.len() > LISTPACK_MAX_VALUE) {
+        h.convert_to_hashtable();
+    }
 }
 
-/// Removes `field`, keeping insertion order for small (listpack-sized) hashes as Redis does.
+/// After `hashTypeSet`: past 128 fields the hash becomes a hash table.
+fn check_entries(h: &mut HashValue) {
+    if h.len() > LISTPACK_MAX_ENTRIES {
+        h.convert_to_hashtable();
+    }
+}
+
+/// Removes `field`, keeping insertion order while the hash is a listpack, as Redis does.
 fn remove_field(h: &mut HashValue, field: &[u8]) -> bool {
-    if h.len() <= LISTPACK_MAX_ENTRIES {
+    if h.is_listpack() {
         h.shift_remove(field).is_some()
     } else {
         h.swap_remove(field).is_some()
@@ -92,14 +87,6 @@ fn hash_for_write<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut HashValue,
     }
 }
 
-/// `string2ld`: Redis's long double parser for hash values and increments.
-fn parse_ld(s: &[u8]) -> Option<f64> {
-    if s.len() >= MAX_LONG_DOUBLE_CHARS {
-        return None;
-    }
-    parse_f64(s)
-}
-
 fn hset_generic(ctx: &mut Ctx, args: &[Bytes], name: &str) -> Reply {
     if args.len() % 2 == 1 {
         return Reply::err(errors::wrong_args(name));
@@ -108,12 +95,14 @@ fn hset_generic(ctx: &mut Ctx, args: &[Bytes], name: &str) -> Reply {
         Ok(h) => h,
         Err(e) => return e,
     };
+    try_conversion(h, &args[2..]);
     let mut created = 0;
     for pair in args[2..].chunks_exact(2) {
         if h.insert(pair[0].clone(), pair[1].clone()).is_none() {
             created += 1;
         }
     }
+    check_entries(h);
     ctx.dirty(((args.len() - 2) / 2) as u64);
     if name == "hset" {
         Reply::Int(created)
@@ -132,16 +121,22 @@ fn hmset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let now = ctx.now_ms;
-    match ctx.db().get_hash(&args[1], now) {
+    match ctx.db().get_hash_mut(&args[1], now) {
         Err(e) => return e.into(),
-        Ok(Some(h)) if h.contains_key(&args[2][..]) => return Reply::Int(0),
+        Ok(Some(h)) if h.contains_key(&args[2][..]) => {
+            // Redis converts before it looks for the field.
+            try_conversion(h, &args[2..4]);
+            return Reply::Int(0);
+        }
         Ok(_) => {}
     }
     let h = match hash_for_write(ctx, &args[1]) {
         Ok(h) => h,
         Err(e) => return e,
     };
+    try_conversion(h, &args[2..4]);
     h.insert(args[2].clone(), args[3].clone());
+    check_entries(h);
     ctx.dirty(1);
     Reply::Int(1)
 }
@@ -246,11 +241,7 @@ fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match ctx.db().get_hash(&args[1], now) {
         Err(e) => e.into(),
         Ok(None) => Reply::Map(Vec::new()),
-        Ok(Some(h)) => Reply::Map(
-            h.iter()
-                .map(|(k, v)| (Reply::Bulk(k.clone()), Reply::Bulk(v.clone())))
-                .collect(),
-        ),
+        Ok(Some(h)) => Reply::Map(h.iter().map(|(k, v)| (Reply::Bulk(k.clone()), Reply::Bulk(v.clone()))).collect()),
     }
 }
 
@@ -278,13 +269,18 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Ok(h) => h,
         Err(e) => return e,
     };
-    h.insert(field.clone(), Bytes::from(new.to_string()));
+    let value = Bytes::from(new.to_string());
+    // `hashTypeSet` converts for a long field or value before setting it.
+    try_conversion(h, &[field.clone(), value.clone()]);
+    h.insert(field.clone(), value);
+    check_entries(h);
     ctx.dirty(1);
     Reply::Int(new)
 }
 
+/// Computed in a C `long double` and printed `%.17Lf` as Redis does (see `redis::float`).
 fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let Some(incr) = parse_ld(&args[3]) else {
+    let Some(incr) = string2ld(&args[3]) else {
         return Reply::err(errors::NOT_FLOAT);
     };
     if incr.is_infinite() {
@@ -295,8 +291,8 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let old = match ctx.db().get_hash(key, now) {
         Err(e) => return e.into(),
         Ok(h) => match h.and_then(|h| h.get(&field[..])) {
-            None => 0.0,
-            Some(v) => match parse_ld(v) {
+            None => LongDouble::ZERO,
+            Some(v) => match string2ld(v) {
                 Some(n) => n,
                 None => return Reply::err("ERR hash value is not a float"),
             },
@@ -306,31 +302,28 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     if new.is_nan() || new.is_infinite() {
         return Reply::err(errors::NAN);
     }
-    let text = Bytes::from(fmt_human(new));
+    let text = Bytes::from(new.to_human());
     let h = match hash_for_write(ctx, key) {
         Ok(h) => h,
         Err(e) => return e,
     };
+    try_conversion(h, &[field.clone(), text.clone()]);
     h.insert(field.clone(), text.clone());
+    check_entries(h);
     ctx.dirty(1);
-    ctx.propagate(vec![
-        Bytes::from_static(b"HSET"),
-        key.clone(),
-        field.clone(),
-        text.clone(),
-    ]);
+    ctx.propagate(vec![Bytes::from_static(b"HSET"), key.clone(), field.clone(), text.clone()]);
     Reply::Bulk(text)
 }
 
-fn push_pair(out: &mut Vec<Reply>, (k, v): (&Bytes, &Bytes), withvalues: bool) {
-    out.push(Reply::Bulk(k.clone()));
+/// Fields, or field/value [`Reply::Pairs`] `withvalues` (flat in RESP2, pairs in RESP3).
+fn fields_reply<'a>(items: impl Iterator<Item = (&'a Bytes, &'a Bytes)>, withvalues: bool) -> Reply {
     if withvalues {
-        out.push(Reply::Bulk(v.clone()));
+        return Reply::Pairs(items.map(|(k, v)| (Reply::Bulk(k.clone()), Reply::Bulk(v.clone()))).collect());
     }
+    Reply::Array(items.map(|(k, _)| Reply::Bulk(k.clone())).collect())
 }
 
-/// HRANDFIELD key [count [WITHVALUES]], as Redis 7.0's `hrandfieldCommand`. With WITHVALUES
-/// the reply is the flat RESP2 shape (field, value, field, value, ...).
+/// HRANDFIELD key [count [WITHVALUES]], as Redis 7.0's `hrandfieldCommand`.
 fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let now = ctx.now_ms;
     if args.len() == 2 {
@@ -349,11 +342,7 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     if l == i64::MIN {
-        return Reply::err(format!(
-            "ERR value is out of range, value must between {} and {}",
-            -i64::MAX,
-            i64::MAX
-        ));
+        return Reply::err(format!("ERR value is out of range, value must between {} and {}", -i64::MAX, i64::MAX));
     }
     let withvalues = args.len() == 4;
     if args.len() > 4 || (withvalues && !is(&args[3], "withvalues")) {
@@ -373,41 +362,25 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     if count == 0 || h.is_empty() {
         return Reply::Array(Vec::new());
     }
-    let per = if withvalues { 2 } else { 1 };
     let size = h.len();
     // Case 1: repeats allowed (negative count) or a single pick.
     if l < 0 || count == 1 {
         if count > MAX_RANDOM_REPLY {
             return Reply::err("ERR value is out of range");
         }
-        let mut out = Vec::with_capacity(count as usize * per);
-        for _ in 0..count {
-            if let Some(kv) = h.get_index(rng.gen_range(0..size)) {
-                push_pair(&mut out, kv, withvalues);
-            }
-        }
-        return Reply::Array(out);
+        let picks: Vec<usize> = (0..count).map(|_| rng.gen_range(0..size)).collect();
+        return fields_reply(picks.into_iter().filter_map(|i| h.get_index(i)), withvalues);
     }
     // Case 2: the whole hash.
     if count >= size as u64 {
-        let mut out = Vec::with_capacity(size * per);
-        for kv in h.iter() {
-            push_pair(&mut out, kv, withvalues);
-        }
-        return Reply::Array(out);
+        return fields_reply(h.iter(), withvalues);
     }
     // Cases 3 and 4: distinct random fields. A listpack replies in its own order.
     let mut picks = rand::seq::index::sample(rng, size, count as usize).into_vec();
-    if size <= LISTPACK_MAX_ENTRIES && is_listpack(h) {
+    if h.is_listpack() {
         picks.sort_unstable();
     }
-    let mut out = Vec::with_capacity(picks.len() * per);
-    for i in picks {
-        if let Some(kv) = h.get_index(i) {
-            push_pair(&mut out, kv, withvalues);
-        }
-    }
-    Reply::Array(out)
+    fields_reply(picks.into_iter().filter_map(|i| h.get_index(i)), withvalues)
 }
 
 /// HSCAN key cursor [MATCH pattern] [COUNT count]. A listpack-sized hash is returned whole with
@@ -427,11 +400,7 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Ok((_, o)) => o,
         Err(e) => return e,
     };
-    let (next, range) = if is_listpack(h) {
-        (0, 0..h.len())
-    } else {
-        scan_positions(h.len(), cursor, o.count)
-    };
+    let (next, range) = if h.is_listpack() { (0, 0..h.len()) } else { scan_positions(h.len(), cursor, o.count) };
     let pat = o.pattern.as_ref().filter(|p| &p[..] != b"*");
     let mut out = Vec::with_capacity(range.len() * 2);
     for i in range {
@@ -446,10 +415,7 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         out.push(Reply::Bulk(k.clone()));
         out.push(Reply::Bulk(v.clone()));
     }
-    Reply::Array(vec![
-        Reply::Bulk(Bytes::from(next.to_string())),
-        Reply::Array(out),
-    ])
+    Reply::Array(vec![Reply::Bulk(Bytes::from(next.to_string())), Reply::Array(out)])
 }
 
 #[cfg(test)]
@@ -464,6 +430,10 @@ mod tests {
     }
 
     fn strings(r: Reply) -> Vec<String> {
+        let r = match r {
+            Reply::Pairs(p) => Reply::Array(p.into_iter().flat_map(|(k, v)| [k, v]).collect()),
+            other => other,
+        };
         match r {
             Reply::Array(v) => v
                 .into_iter()
@@ -492,19 +462,10 @@ mod tests {
             t.cmd(&["HMSET", "h", "a", "1", "b"]),
             Reply::err("ERR wrong number of arguments for 'hmset' command")
         );
-        assert_eq!(
-            t.cmd(&["HSET", "h", "a"]),
-            Reply::err("ERR wrong number of arguments for 'hset' command")
-        );
+        assert_eq!(t.cmd(&["HSET", "h", "a"]), Reply::err("ERR wrong number of arguments for 'hset' command"));
         assert_eq!(t.cmd(&["HMSET", "h", "d", "4"]), Reply::Ok);
-        assert_eq!(
-            t.cmd(&["HMGET", "h", "a", "x", "d"]),
-            Reply::Array(vec![bulk("10"), Reply::Nil, bulk("4")])
-        );
-        assert_eq!(
-            t.cmd(&["HMGET", "nokey", "a"]),
-            Reply::Array(vec![Reply::Nil])
-        );
+        assert_eq!(t.cmd(&["HMGET", "h", "a", "x", "d"]), Reply::Array(vec![bulk("10"), Reply::Nil, bulk("4")]));
+        assert_eq!(t.cmd(&["HMGET", "nokey", "a"]), Reply::Array(vec![Reply::Nil]));
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["HSET", "s", "a", "1"]), Reply::err(WRONGTYPE));
         assert_eq!(t.cmd(&["HGET", "s", "a"]), Reply::err(WRONGTYPE));
@@ -532,10 +493,7 @@ mod tests {
         assert_eq!(t.cmd(&["HDEL", "h", "b", "x", "b"]), Reply::Int(1));
         assert_eq!(t.cmd(&["HKEYS", "h"]), arr(&["a", "c", "d"]));
         assert_eq!(t.cmd(&["HVALS", "h"]), arr(&["1", "3", "4"]));
-        assert_eq!(
-            t.cmd(&["HGETALL", "h"]),
-            map(&[("a", "1"), ("c", "3"), ("d", "4")])
-        );
+        assert_eq!(t.cmd(&["HGETALL", "h"]), map(&[("a", "1"), ("c", "3"), ("d", "4")]));
         let before = t.ks.dirty;
         assert_eq!(t.cmd(&["HDEL", "h", "zz"]), Reply::Int(0));
         assert_eq!(t.ks.dirty, before);
@@ -577,45 +535,18 @@ mod tests {
         assert_eq!(t.cmd(&["HINCRBY", "h", "n", "5"]), Reply::Int(5));
         assert_eq!(t.cmd(&["HINCRBY", "h", "n", "-7"]), Reply::Int(-2));
         assert_eq!(t.cmd(&["HGET", "h", "n"]), bulk("-2"));
-        assert_eq!(
-            t.cmd(&["HINCRBY", "h", "n", "x"]),
-            Reply::err("ERR value is not an integer or out of range")
-        );
-        t.cmd(&[
-            "HSET",
-            "h",
-            "s",
-            "abc",
-            "big",
-            "9223372036854775807",
-            "sp",
-            " 1",
-        ]);
-        assert_eq!(
-            t.cmd(&["HINCRBY", "h", "s", "1"]),
-            Reply::err("ERR hash value is not an integer")
-        );
-        assert_eq!(
-            t.cmd(&["HINCRBY", "h", "sp", "1"]),
-            Reply::err("ERR hash value is not an integer")
-        );
-        assert_eq!(
-            t.cmd(&["HINCRBY", "h", "big", "1"]),
-            Reply::err("ERR increment or decrement would overflow")
-        );
+        assert_eq!(t.cmd(&["HINCRBY", "h", "n", "x"]), Reply::err("ERR value is not an integer or out of range"));
+        t.cmd(&["HSET", "h", "s", "abc", "big", "9223372036854775807", "sp", " 1"]);
+        assert_eq!(t.cmd(&["HINCRBY", "h", "s", "1"]), Reply::err("ERR hash value is not an integer"));
+        assert_eq!(t.cmd(&["HINCRBY", "h", "sp", "1"]), Reply::err("ERR hash value is not an integer"));
+        assert_eq!(t.cmd(&["HINCRBY", "h", "big", "1"]), Reply::err("ERR increment or decrement would overflow"));
         assert_eq!(t.cmd(&["HINCRBY", "h", "big", "0"]), Reply::Int(i64::MAX));
         t.cmd(&["SET", "str", "v"]);
         assert_eq!(t.cmd(&["HINCRBY", "str", "n", "1"]), Reply::err(WRONGTYPE));
         // The increment is checked before the key's type.
-        assert_eq!(
-            t.cmd(&["HINCRBY", "str", "n", "x"]),
-            Reply::err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["HINCRBY", "str", "n", "x"]), Reply::err("ERR value is not an integer or out of range"));
         // A failed increment on a missing key creates nothing.
-        assert_eq!(
-            t.cmd(&["HINCRBY", "fresh", "n", "x"]),
-            Reply::err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["HINCRBY", "fresh", "n", "x"]), Reply::err("ERR value is not an integer or out of range"));
         assert_eq!(t.cmd(&["EXISTS", "fresh"]), Reply::Int(0));
     }
 
@@ -623,10 +554,8 @@ mod tests {
     fn hincrbyfloat_logs_hset() {
         let mut t = T::new();
         t.cmd(&["HSET", "h", "f", "10.50"]);
-        let args: Vec<bytes::Bytes> = ["HINCRBYFLOAT", "h", "f", "0.1"]
-            .iter()
-            .map(|s| bytes::Bytes::from(s.to_string()))
-            .collect();
+        let args: Vec<bytes::Bytes> =
+            ["HINCRBYFLOAT", "h", "f", "0.1"].iter().map(|s| bytes::Bytes::from(s.to_string())).collect();
         let mut ctx = crate::redis::Ctx::new(&mut t.ks, 0, t.now_ms, &mut t.rng);
         assert_eq!(crate::redis::run(&mut ctx, &args), bulk("10.6"));
         let logged = ctx.rewrite.clone().expect("propagated");
@@ -641,29 +570,23 @@ mod tests {
         );
         assert_eq!(t.cmd(&["HINCRBYFLOAT", "h", "g", "5.0e3"]), bulk("5000"));
         assert_eq!(t.cmd(&["HINCRBYFLOAT", "h", "g", "-5000"]), bulk("0"));
-        assert_eq!(
-            t.cmd(&["HINCRBYFLOAT", "h", "g", "abc"]),
-            Reply::err("ERR value is not a valid float")
-        );
-        assert_eq!(
-            t.cmd(&["HINCRBYFLOAT", "h", "g", "inf"]),
-            Reply::err("ERR value is NaN or Infinity")
-        );
+        assert_eq!(t.cmd(&["HINCRBYFLOAT", "h", "g", "abc"]), Reply::err("ERR value is not a valid float"));
+        assert_eq!(t.cmd(&["HINCRBYFLOAT", "h", "g", "inf"]), Reply::err("ERR value is NaN or Infinity"));
         t.cmd(&["HSET", "h", "s", "x"]);
-        assert_eq!(
-            t.cmd(&["HINCRBYFLOAT", "h", "s", "1"]),
-            Reply::err("ERR hash value is not a float")
-        );
+        assert_eq!(t.cmd(&["HINCRBYFLOAT", "h", "s", "1"]), Reply::err("ERR hash value is not a float"));
+        // A long double does not overflow at DBL_MAX (redis-server 7.0's reply).
         t.cmd(&["HSET", "h", "m", "1.7976931348623157e308"]);
         assert_eq!(
             t.cmd(&["HINCRBYFLOAT", "h", "m", "1.7976931348623157e308"]),
+            bulk("359538626972463139991842093548208868096772893888658356970628841530353257046248792709403737216774171128857586838851041378617416726902272110715794556052955234146997955372576789671236326588091188869859074894581254961338834769297758245552436667197907705664206565009503223382416235440319971852753604933726679072768")
+        );
+        t.cmd(&["HSET", "h", "m", "1e4932"]);
+        assert_eq!(
+            t.cmd(&["HINCRBYFLOAT", "h", "m", "1e4932"]),
             Reply::err("ERR increment would produce NaN or Infinity")
         );
         t.cmd(&["SET", "str", "v"]);
-        assert_eq!(
-            t.cmd(&["HINCRBYFLOAT", "str", "f", "1"]),
-            Reply::err(WRONGTYPE)
-        );
+        assert_eq!(t.cmd(&["HINCRBYFLOAT", "str", "f", "1"]), Reply::err(WRONGTYPE));
     }
 
     #[test]
@@ -671,24 +594,21 @@ mod tests {
         let mut t = T::new();
         assert_eq!(t.cmd(&["HRANDFIELD", "no"]), Reply::Nil);
         assert_eq!(t.cmd(&["HRANDFIELD", "no", "5"]), Reply::Array(vec![]));
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "no", "-5", "WITHVALUES"]),
-            Reply::Array(vec![])
-        );
-        t.cmd(&[
-            "HSET", "h", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5",
-        ]);
+        assert_eq!(t.cmd(&["HRANDFIELD", "no", "-5", "WITHVALUES"]), Reply::Array(vec![]));
+        t.cmd(&["HSET", "h", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"]);
         let one = strings(Reply::Array(vec![t.cmd(&["HRANDFIELD", "h"])]));
         assert!(["a", "b", "c", "d", "e"].contains(&one[0].as_str()));
         assert_eq!(t.cmd(&["HRANDFIELD", "h", "0"]), Reply::Array(vec![]));
         // count >= size: the whole hash, in order.
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "h", "10"]),
-            arr(&["a", "b", "c", "d", "e"])
-        );
+        assert_eq!(t.cmd(&["HRANDFIELD", "h", "10"]), arr(&["a", "b", "c", "d", "e"]));
         assert_eq!(
             t.cmd(&["HRANDFIELD", "h", "5", "withvalues"]),
-            arr(&["a", "1", "b", "2", "c", "3", "d", "4", "e", "5"])
+            Reply::Pairs(
+                [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4"), ("e", "5")]
+                    .iter()
+                    .map(|(f, v)| (bulk(f), bulk(v)))
+                    .collect()
+            )
         );
         // Distinct fields, in listpack order.
         for _ in 0..20 {
@@ -705,23 +625,11 @@ mod tests {
         let got = strings(t.cmd(&["HRANDFIELD", "h", "-7", "WITHVALUES"]));
         assert_eq!(got.len(), 14);
         for pair in got.chunks(2) {
-            assert_eq!(
-                (pair[0].as_bytes()[0] - b'a' + b'1') as char,
-                pair[1].chars().next().unwrap()
-            );
+            assert_eq!((pair[0].as_bytes()[0] - b'a' + b'1') as char, pair[1].chars().next().unwrap());
         }
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "h", "x"]),
-            Reply::err("ERR value is not an integer or out of range")
-        );
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "h", "1", "foo"]),
-            Reply::err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "h", "1", "withvalues", "x"]),
-            Reply::err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["HRANDFIELD", "h", "x"]), Reply::err("ERR value is not an integer or out of range"));
+        assert_eq!(t.cmd(&["HRANDFIELD", "h", "1", "foo"]), Reply::err("ERR syntax error"));
+        assert_eq!(t.cmd(&["HRANDFIELD", "h", "1", "withvalues", "x"]), Reply::err("ERR syntax error"));
         assert_eq!(
             t.cmd(&["HRANDFIELD", "h", "-9223372036854775808"]),
             Reply::err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
@@ -730,18 +638,12 @@ mod tests {
             t.cmd(&["HRANDFIELD", "h", "-9223372036854775807", "withvalues"]),
             Reply::err("ERR value is out of range")
         );
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "h", "-9223372036854775807"]),
-            Reply::err("ERR value is out of range")
-        );
+        assert_eq!(t.cmd(&["HRANDFIELD", "h", "-9223372036854775807"]), Reply::err("ERR value is out of range"));
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["HRANDFIELD", "s"]), Reply::err(WRONGTYPE));
         assert_eq!(t.cmd(&["HRANDFIELD", "s", "1"]), Reply::err(WRONGTYPE));
         // Argument errors come before the type check.
-        assert_eq!(
-            t.cmd(&["HRANDFIELD", "s", "1", "foo"]),
-            Reply::err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["HRANDFIELD", "s", "1", "foo"]), Reply::err("ERR syntax error"));
     }
 
     #[test]
@@ -765,19 +667,10 @@ mod tests {
     #[test]
     fn hscan_small_and_large() {
         let mut t = T::new();
-        assert_eq!(
-            t.cmd(&["HSCAN", "no", "0"]),
-            Reply::Array(vec![bulk("0"), Reply::Array(vec![])])
-        );
+        assert_eq!(t.cmd(&["HSCAN", "no", "0"]), Reply::Array(vec![bulk("0"), Reply::Array(vec![])]));
         // Options are not checked for a missing key, as in Redis.
-        assert_eq!(
-            t.cmd(&["HSCAN", "no", "0", "FOO"]),
-            Reply::Array(vec![bulk("0"), Reply::Array(vec![])])
-        );
-        assert_eq!(
-            t.cmd(&["HSCAN", "no", "x"]),
-            Reply::err("ERR invalid cursor")
-        );
+        assert_eq!(t.cmd(&["HSCAN", "no", "0", "FOO"]), Reply::Array(vec![bulk("0"), Reply::Array(vec![])]));
+        assert_eq!(t.cmd(&["HSCAN", "no", "x"]), Reply::err("ERR invalid cursor"));
         t.cmd(&["HSET", "h", "a1", "1", "b1", "2", "a2", "3"]);
         assert_eq!(
             t.cmd(&["HSCAN", "h", "0", "COUNT", "1"]),
@@ -787,28 +680,16 @@ mod tests {
             t.cmd(&["HSCAN", "h", "0", "MATCH", "a*"]),
             Reply::Array(vec![bulk("0"), arr(&["a1", "1", "a2", "3"])])
         );
-        assert_eq!(
-            t.cmd(&["HSCAN", "h", "0", "COUNT", "0"]),
-            Reply::err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["HSCAN", "h", "0", "COUNT"]),
-            Reply::err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["HSCAN", "h", "0", "TYPE", "string"]),
-            Reply::err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["HSCAN", "h", "0", "COUNT", "0"]), Reply::err("ERR syntax error"));
+        assert_eq!(t.cmd(&["HSCAN", "h", "0", "COUNT"]), Reply::err("ERR syntax error"));
+        assert_eq!(t.cmd(&["HSCAN", "h", "0", "TYPE", "string"]), Reply::err("ERR syntax error"));
         assert_eq!(
             t.cmd(&["HSCAN", "h", "0", "COUNT", "x"]),
             Reply::err("ERR value is not an integer or out of range")
         );
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["HSCAN", "s", "0"]), Reply::err(WRONGTYPE));
-        assert_eq!(
-            t.cmd(&["HSCAN", "s", "x"]),
-            Reply::err("ERR invalid cursor")
-        );
+        assert_eq!(t.cmd(&["HSCAN", "s", "x"]), Reply::err("ERR invalid cursor"));
 
         // A hash with a long value is a hashtable: scanned with a cursor.
         let long = "x".repeat(100);
@@ -819,9 +700,7 @@ mod tests {
         let mut cursor = "0".to_string();
         let mut rounds = 0;
         loop {
-            let Reply::Array(parts) = t.cmd(&["HSCAN", "big", &cursor, "COUNT", "7"]) else {
-                panic!()
-            };
+            let Reply::Array(parts) = t.cmd(&["HSCAN", "big", &cursor, "COUNT", "7"]) else { panic!() };
             let Reply::Bulk(c) = &parts[0] else { panic!() };
             let items = strings(parts[1].clone());
             assert!(items.len() <= 14);

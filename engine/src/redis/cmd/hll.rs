@@ -12,60 +12,17 @@
 use crate::redis::flags::*;
 use crate::redis::{CommandSpec, Ctx, Exec, KeySpec};
 use crate::reply::{errors, Reply};
-use crate::value::Value;
+use crate::value::{StrValue, Value};
 use bytes::Bytes;
 
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    h: crate::redis::Handler,
-) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        group: "hyperloglog",
-        exec: Exec::Engine(h),
-    }
+const fn spec(name: &'static str, arity: i32, flags: u32, keys: KeySpec, h: crate::redis::Handler) -> CommandSpec {
+    CommandSpec { name, arity, flags, keys, group: "hyperloglog", exec: Exec::Engine(h) }
 }
 
 pub const COMMANDS: &[CommandSpec] = &[
-    spec(
-        "pfadd",
-        -2,
-        WRITE | DENYOOM | FAST,
-        KeySpec::Range {
-            first: 1,
-            last: 1,
-            step: 1,
-        },
-        pfadd,
-    ),
-    spec(
-        "pfcount",
-        -2,
-        READONLY,
-        KeySpec::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-        pfcount,
-    ),
-    spec(
-        "pfmerge",
-        -2,
-        WRITE | DENYOOM,
-        KeySpec::Range {
-            first: 1,
-            last: -1,
-            step: 1,
-        },
-        pfmerge,
-    ),
+    spec("pfadd", -2, WRITE | DENYOOM | FAST, KeySpec::Range { first: 1, last: 1, step: 1 }, pfadd),
+    spec("pfcount", -2, READONLY, KeySpec::Range { first: 1, last: -1, step: 1 }, pfcount),
+    spec("pfmerge", -2, WRITE | DENYOOM, KeySpec::Range { first: 1, last: -1, step: 1 }, pfmerge),
 ];
 
 /// Redis's texts (`isHLLObjectOrReply` and `invalid_hll_err`).
@@ -309,8 +266,10 @@ fn sparse_to_dense(s: &mut Vec<u8>) -> Result<(), Corrupt> {
                 p += 2;
             }
             Op::Val(v, n) => {
+                // As in PFMERGE: redis-server 7.0 (with the CVE-2025-32023 fix) treats a run
+                // past the last register as corruption.
                 if idx + n > REGISTERS {
-                    break;
+                    return Err(Corrupt);
                 }
                 for i in idx..idx + n {
                     dense_put(regs, i, v);
@@ -385,10 +344,7 @@ fn sparse_set(s: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, Corrupt>
             _ => {}
         }
         let last = first + span - 1;
-        let mut seq = Seq {
-            buf: [0; 5],
-            len: 0,
-        };
+        let mut seq = Seq { buf: [0; 5], len: 0 };
         match op {
             Op::Val(cur, _) => {
                 if index != first {
@@ -569,8 +525,10 @@ fn merge(max: &mut [u8; REGISTERS], s: &[u8]) -> Result<(), Corrupt> {
                 p += 2;
             }
             Op::Val(v, n) => {
+                // redis-server 7.0 reports a run past the last register as corruption (a
+                // valid sparse HLL followed by junk bytes fails here).
                 if i + n > REGISTERS {
-                    break;
+                    return Err(Corrupt);
                 }
                 for m in &mut max[i..i + n] {
                     if v > *m {
@@ -591,10 +549,7 @@ fn merge(max: &mut [u8; REGISTERS], s: &[u8]) -> Result<(), Corrupt> {
 
 /// `isHLLObjectOrReply`'s checks on a string value.
 fn is_hll(s: &[u8]) -> bool {
-    s.len() >= HDR_SIZE
-        && &s[..4] == b"HYLL"
-        && s[4] <= MAX_ENCODING
-        && (s[4] != DENSE || s.len() == DENSE_SIZE)
+    s.len() >= HDR_SIZE && &s[..4] == b"HYLL" && s[4] <= MAX_ENCODING && (s[4] != DENSE || s.len() == DENSE_SIZE)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -629,7 +584,7 @@ fn pfadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Ok(None) => {
             let mut s = new_sparse();
             let r = add_all(&mut s, &args[2..], 1);
-            db.set(args[1].clone(), Value::Str(s));
+            db.set(args[1].clone(), Value::Str(StrValue::raw(s)));
             r
         }
     };
@@ -720,7 +675,7 @@ fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
     let dest = &args[1];
     if !db.contains(dest, now) {
-        db.set(dest.clone(), Value::Str(new_sparse()));
+        db.set(dest.clone(), Value::Str(StrValue::raw(new_sparse())));
     }
     // The destination was checked above (it is argv[1], the first source).
     let Ok(Some(s)) = db.get_str_mut(dest, now) else {
@@ -759,14 +714,11 @@ mod tests {
     }
 
     fn set_raw(t: &mut T, key: &str, v: Vec<u8>) {
-        t.ks.dbs[0].set(Bytes::copy_from_slice(key.as_bytes()), Value::Str(v));
+        t.ks.dbs[0].set(Bytes::copy_from_slice(key.as_bytes()), Value::Str(StrValue::raw(v)));
     }
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
     }
 
     #[test]
@@ -783,28 +735,16 @@ mod tests {
         let mut t = T::new();
         // Creating with no elements: XZERO:16384, cache marked invalid.
         assert_eq!(t.cmd(&["PFADD", "e"]), Reply::Int(1));
-        assert_eq!(
-            get(&mut t, "e"),
-            hex("48594c4c0100000000000000000000807fff")
-        );
+        assert_eq!(get(&mut t, "e"), hex("48594c4c0100000000000000000000807fff"));
         assert_eq!(t.cmd(&["PFADD", "e"]), Reply::Int(0));
         assert_eq!(t.cmd(&["PFADD", "f", "x"]), Reply::Int(1));
-        assert_eq!(
-            get(&mut t, "f"),
-            hex("48594c4c0100000000000000000000807ff58408")
-        );
+        assert_eq!(get(&mut t, "f"), hex("48594c4c0100000000000000000000807ff58408"));
         assert_eq!(t.cmd(&["PFADD", "f", "x"]), Reply::Int(0));
         assert_eq!(t.cmd(&["PFCOUNT", "f"]), Reply::Int(1));
         // The cached cardinality is written back.
-        assert_eq!(
-            get(&mut t, "f"),
-            hex("48594c4c0100000001000000000000007ff58408")
-        );
+        assert_eq!(get(&mut t, "f"), hex("48594c4c0100000001000000000000007ff58408"));
         assert_eq!(t.cmd(&["PFADD", "a", "x", "y", "z"]), Reply::Int(1));
-        assert_eq!(
-            get(&mut t, "a"),
-            hex("48594c4c01000000000000000000008061848058cd8845a08408")
-        );
+        assert_eq!(get(&mut t, "a"), hex("48594c4c01000000000000000000008061848058cd8845a08408"));
         assert_eq!(t.cmd(&["PFCOUNT", "a"]), Reply::Int(3));
     }
 
@@ -824,14 +764,8 @@ mod tests {
         assert_eq!(t.cmd(&["PFCOUNT", "l"]), Reply::err(errors::WRONGTYPE));
         assert_eq!(t.cmd(&["PFMERGE", "d", "l"]), Reply::err(errors::WRONGTYPE));
         assert_eq!(t.cmd(&["PFADD"]), Reply::err(errors::wrong_args("pfadd")));
-        assert_eq!(
-            t.cmd(&["PFCOUNT"]),
-            Reply::err(errors::wrong_args("pfcount"))
-        );
-        assert_eq!(
-            t.cmd(&["PFMERGE"]),
-            Reply::err(errors::wrong_args("pfmerge"))
-        );
+        assert_eq!(t.cmd(&["PFCOUNT"]), Reply::err(errors::wrong_args("pfcount")));
+        assert_eq!(t.cmd(&["PFMERGE"]), Reply::err(errors::wrong_args("pfmerge")));
         assert_eq!(t.cmd(&["PFCOUNT", "nokey"]), Reply::Int(0));
         assert_eq!(t.cmd(&["PFCOUNT", "nokey", "nokey2"]), Reply::Int(0));
 
@@ -868,13 +802,17 @@ mod tests {
         v[8] = 7;
         set_raw(&mut t, "c", v);
         assert_eq!(t.cmd(&["PFCOUNT", "c"]), Reply::Int(7));
+        // A valid sparse HLL with a junk opcode appended: a run past the last register.
+        t.cmd(&["PFADD", "j", "0x10", "1"]);
+        t.cmd(&["APPEND", "j", "\u{c0}"]);
+        assert_eq!(t.cmd(&["PFMERGE", "k", "j"]), Reply::err(CORRUPTED));
+        // ... and so does the conversion to dense when enough elements are added.
+        let many: Vec<String> = (0..3000).map(|i| format!("m{i}")).collect();
+        let mut args = vec!["PFADD", "j"];
+        args.extend(many.iter().map(|s| s.as_str()));
+        assert_eq!(t.cmd(&args), Reply::err(CORRUPTED));
         // Truncated XZERO / odd opcodes never panic.
-        for tail in [
-            &[0x7fu8][..],
-            &[0x7f, 0xff, 0x7f],
-            &[0xff; 40],
-            &[0x3f; 300],
-        ] {
+        for tail in [&[0x7fu8][..], &[0x7f, 0xff, 0x7f], &[0xff; 40], &[0x3f; 300]] {
             let mut v = b"HYLL\x01".to_vec();
             v.extend_from_slice(&[0; 10]);
             v.push(0x80);
@@ -890,9 +828,7 @@ mod tests {
     }
 
     fn fnv(b: &[u8]) -> u64 {
-        b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
-            (h ^ x as u64).wrapping_mul(0x100_0000_01b3)
-        })
+        b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| (h ^ x as u64).wrapping_mul(0x100_0000_01b3))
     }
 
     fn add_range(t: &mut T, key: &str, prefix: &str, n: usize) {
@@ -976,10 +912,7 @@ mod tests {
         // No sources: an empty HLL is created; merging always counts as a change.
         let dirty = t.ks.dirty;
         assert_eq!(t.cmd(&["PFMERGE", "empty"]), Reply::Ok);
-        assert_eq!(
-            get(&mut t, "empty"),
-            hex("48594c4c0100000000000000000000807fff")
-        );
+        assert_eq!(get(&mut t, "empty"), hex("48594c4c0100000000000000000000807fff"));
         assert_eq!(t.cmd(&["PFMERGE", "empty"]), Reply::Ok);
         assert_eq!(t.ks.dirty, dirty + 2);
     }

@@ -8,6 +8,7 @@ use crate::redis::flags::*;
 use crate::redis::glob;
 use crate::redis::{CommandSpec, Ctx, Exec, KeySpec};
 use crate::reply::{errors, Reply};
+use crate::value::{StrEncoding, Value};
 use bytes::Bytes;
 
 const fn spec(name: &'static str, arity: i32, flags: u32, keys: KeySpec, h: crate::redis::Handler) -> CommandSpec {
@@ -133,9 +134,12 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     if src == dst && target_db == ctx.db {
         return Reply::err("ERR source and destination objects are the same");
     }
-    let Some(entry) = ctx.db().get(src, now).cloned() else {
+    let Some(mut entry) = ctx.db().get(src, now).cloned() else {
         return Reply::Int(0);
     };
+    if let Value::Str(s) = &entry.value {
+        entry.value = Value::Str(s.duplicate());
+    }
     let dest = &mut ctx.ks.dbs[target_db];
     if dest.contains(dst, now) {
         if !replace {
@@ -177,12 +181,8 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let now = ctx.now_ms;
     let pat = &args[1];
     let all = &pat[..] == b"*";
-    let out = ctx
-        .db()
-        .keys(now)
-        .filter(|k| all || glob::matches(pat, k, false))
-        .map(|k| Reply::Bulk(k.clone()))
-        .collect();
+    let out =
+        ctx.db().keys(now).filter(|k| all || glob::matches(pat, k, false)).map(|k| Reply::Bulk(k.clone())).collect();
     Reply::Array(out)
 }
 
@@ -220,13 +220,33 @@ pub fn parse_scan(args: &[Bytes], at: usize, allow_type: bool) -> Result<(u64, S
     Ok((cursor, o))
 }
 
-/// A SCAN cursor: an unsigned 64-bit decimal, as Redis's `parseScanCursorOrReply`.
+/// A SCAN cursor, read as Redis's `parseScanCursorOrReply` reads it with `strtoul`: the
+/// argument as a C string (up to a NUL), no leading space, an optional sign (a `-` negates
+/// modulo 2^64), decimal digits, nothing after them; the empty string is cursor 0.
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, Reply> {
-    let s = std::str::from_utf8(arg).map_err(|_| Reply::err("ERR invalid cursor"))?;
-    if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(Reply::err("ERR invalid cursor"));
+    let bad = || Reply::err("ERR invalid cursor");
+    let arg = match arg.iter().position(|&c| c == 0) {
+        Some(i) => &arg[..i],
+        None => arg,
+    };
+    let Some(&first) = arg.first() else { return Ok(0) };
+    if first.is_ascii_whitespace() || first == 0x0b {
+        return Err(bad());
     }
-    s.parse::<u64>().map_err(|_| Reply::err("ERR invalid cursor"))
+    let (neg, digits) = match first {
+        b'-' => (true, &arg[1..]),
+        b'+' => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(bad());
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        // Past u64: strtoul's ERANGE.
+        v = v.checked_mul(10).and_then(|v| v.checked_add((c - b'0') as u64)).ok_or_else(bad)?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 /// SCAN on this shard: the cursor is this shard's own (see `keyspace::scan_positions`).
@@ -348,7 +368,7 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], relative: bool, seconds: bool) 
         Err(e) => return e,
     };
     if seconds {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Reply::err(errors::invalid_expire(std::str::from_utf8(&args[0]).unwrap_or("expire")));
         }
         when *= 1000;
@@ -463,13 +483,20 @@ const OBJECT_HELP: &[&str] = &[
     "    Print this help.",
 ];
 
+/// OBJECT is a container command in Redis 7.0: an unknown subcommand and a subcommand with
+/// the wrong number of arguments get the errors of the command table, not of the handler.
 fn object(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let sub = &args[1];
-    if args.len() == 2 && is(sub, "help") {
-        return Reply::Array(OBJECT_HELP.iter().map(|l| Reply::Simple((*l).into())).collect());
+    let Some(&(name, arity)) =
+        [("help", 2), ("encoding", 3), ("freq", 3), ("idletime", 3), ("refcount", 3)].iter().find(|(n, _)| is(sub, n))
+    else {
+        return errors::unknown_subcommand_reply(sub, "OBJECT");
+    };
+    if args.len() != arity {
+        return Reply::err(format!("ERR wrong number of arguments for 'object|{name}' command"));
     }
-    if args.len() != 3 {
-        return Reply::err(errors::unknown_subcommand(sub, "OBJECT"));
+    if name == "help" {
+        return Reply::Array(OBJECT_HELP.iter().map(|l| Reply::Simple((*l).into())).collect());
     }
     let now = ctx.now_ms;
     let db = ctx.db();
@@ -477,17 +504,18 @@ fn object(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let Some(e) = db.peek(&args[2]) else {
         return Reply::Nil;
     };
-    if is(sub, "encoding") {
-        Reply::bulk(e.value.encoding())
-    } else if is(sub, "refcount") {
-        Reply::Int(1)
-    } else if is(sub, "idletime") {
-        let now_s = (now / 1000) as u32;
-        Reply::Int(now_s.saturating_sub(e.access_s) as i64)
-    } else if is(sub, "freq") {
-        Reply::err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
-    } else {
-        Reply::err(errors::unknown_subcommand(sub, "OBJECT"))
+    match name {
+        "encoding" => Reply::bulk(e.value.encoding()),
+        "refcount" => match &e.value {
+            // Redis's shared integers report INT_MAX (`OBJ_SHARED_REFCOUNT`).
+            Value::Str(s) if s.encoding() == StrEncoding::SharedInt => Reply::Int(i32::MAX as i64),
+            _ => Reply::Int(1),
+        },
+        "idletime" => {
+            let now_s = (now / 1000) as u32;
+            Reply::Int(now_s.saturating_sub(e.access_s) as i64)
+        }
+        _ => Reply::err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
     }
 }
 

@@ -14,37 +14,12 @@ use crate::reply::{errors, Reply};
 use crate::value::{parse_i64_strict, ListValue, Value};
 use bytes::Bytes;
 
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    h: crate::redis::Handler,
-) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        group: "list",
-        exec: Exec::Engine(h),
-    }
+const fn spec(name: &'static str, arity: i32, flags: u32, keys: KeySpec, h: crate::redis::Handler) -> CommandSpec {
+    CommandSpec { name, arity, flags, keys, group: "list", exec: Exec::Engine(h) }
 }
-const ONE: KeySpec = KeySpec::Range {
-    first: 1,
-    last: 1,
-    step: 1,
-};
-const TWO: KeySpec = KeySpec::Range {
-    first: 1,
-    last: 2,
-    step: 1,
-};
-const ALL_BUT_LAST: KeySpec = KeySpec::Range {
-    first: 1,
-    last: -2,
-    step: 1,
-};
+const ONE: KeySpec = KeySpec::Range { first: 1, last: 1, step: 1 };
+const TWO: KeySpec = KeySpec::Range { first: 1, last: 2, step: 1 };
+const ALL_BUT_LAST: KeySpec = KeySpec::Range { first: 1, last: -2, step: 1 };
 
 pub const COMMANDS: &[CommandSpec] = &[
     spec("lpush", -3, WRITE | DENYOOM | FAST, ONE, lpush),
@@ -63,54 +38,12 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec("lpos", -3, READONLY, ONE, lpos),
     spec("rpoplpush", 3, WRITE | DENYOOM, TWO, rpoplpush),
     spec("lmove", 5, WRITE | DENYOOM, TWO, lmove),
-    spec(
-        "lmpop",
-        -4,
-        WRITE,
-        KeySpec::NumKeys {
-            count_at: 1,
-            dest: false,
-        },
-        lmpop,
-    ),
-    spec(
-        "blpop",
-        -3,
-        WRITE | NOSCRIPT | BLOCKING,
-        ALL_BUT_LAST,
-        blpop,
-    ),
-    spec(
-        "brpop",
-        -3,
-        WRITE | NOSCRIPT | BLOCKING,
-        ALL_BUT_LAST,
-        brpop,
-    ),
-    spec(
-        "brpoplpush",
-        4,
-        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
-        TWO,
-        brpoplpush,
-    ),
-    spec(
-        "blmove",
-        6,
-        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
-        TWO,
-        blmove,
-    ),
-    spec(
-        "blmpop",
-        -5,
-        WRITE | BLOCKING,
-        KeySpec::NumKeys {
-            count_at: 2,
-            dest: false,
-        },
-        blmpop,
-    ),
+    spec("lmpop", -4, WRITE, KeySpec::NumKeys { count_at: 1, dest: false }, lmpop),
+    spec("blpop", -3, WRITE | NOSCRIPT | BLOCKING, ALL_BUT_LAST, blpop),
+    spec("brpop", -3, WRITE | NOSCRIPT | BLOCKING, ALL_BUT_LAST, brpop),
+    spec("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, TWO, brpoplpush),
+    spec("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, TWO, blmove),
+    spec("blmpop", -5, WRITE | BLOCKING, KeySpec::NumKeys { count_at: 2, dest: false }, blmpop),
 ];
 
 /// Which end of a list: LEFT (head) or RIGHT (tail).
@@ -268,11 +201,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 fn pop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) -> Result<Reply, Reply> {
     if args.len() > 3 {
-        return Err(Reply::err(errors::wrong_args(if end == End::Head {
-            "lpop"
-        } else {
-            "rpop"
-        })));
+        return Err(Reply::err(errors::wrong_args(if end == End::Head { "lpop" } else { "rpop" })));
     }
     let count = match args.get(2) {
         Some(a) => Some(long_in(a, 0, i64::MAX, errors::POSITIVE)?),
@@ -283,13 +212,7 @@ fn pop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) -> Result<Reply, Reply> 
     let db = ctx.db();
     let list = match db.get_list_mut(key, now)? {
         Some(l) => l,
-        None => {
-            return Ok(if count.is_some() {
-                Reply::NilArray
-            } else {
-                Reply::Nil
-            })
-        }
+        None => return Ok(if count.is_some() { Reply::NilArray } else { Reply::Nil }),
     };
     let (reply, popped) = match count {
         None => match pop_end(list, end) {
@@ -412,9 +335,7 @@ fn lrange_r(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
     let Some((s, e)) = clamp_range(start, end, list.len()) else {
         return Ok(Reply::Array(Vec::new()));
     };
-    Ok(Reply::Array(
-        list.range(s..=e).map(|v| Reply::Bulk(v.clone())).collect(),
-    ))
+    Ok(Reply::Array(list.range(s..=e).map(|v| Reply::Bulk(v.clone())).collect()))
 }
 
 fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -529,16 +450,8 @@ fn lpos_r(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
         let more = j + 1 < args.len();
         if is(opt, "rank") && more {
             j += 1;
-            // Redis limits RANK to -LONG_MAX..=LONG_MAX so that negating it cannot overflow.
             rank = match parse_i64_strict(&args[j]) {
                 None => return Err(Reply::err(errors::NOT_INTEGER)),
-                Some(i64::MIN) => {
-                    return Err(Reply::err(format!(
-                        "ERR value is out of range, value must between {} and {}",
-                        -i64::MAX,
-                        i64::MAX
-                    )))
-                }
                 Some(v) => v,
             };
             if rank == 0 {
@@ -549,12 +462,7 @@ fn lpos_r(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
             }
         } else if is(opt, "count") && more {
             j += 1;
-            count = Some(long_in(
-                &args[j],
-                0,
-                i64::MAX,
-                "ERR COUNT can't be negative",
-            )?);
+            count = Some(long_in(&args[j], 0, i64::MAX, "ERR COUNT can't be negative")?);
         } else if is(opt, "maxlen") && more {
             j += 1;
             maxlen = long_in(&args[j], 0, i64::MAX, "ERR MAXLEN can't be negative")?;
@@ -564,22 +472,18 @@ fn lpos_r(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
         j += 1;
     }
     let from_tail = rank < 0;
-    let rank = rank.unsigned_abs();
+    // Redis 7.0 negates a negative rank in a C long: LONG_MIN stays negative, so every match
+    // passes `matches >= rank` and `matches - rank + 1 >= count` (which wraps) never holds:
+    // the search runs from the tail and COUNT is ignored. (Redis 7.2 rejects LONG_MIN.)
+    let wrapped = rank == i64::MIN;
+    let rank = if wrapped { 1 } else { rank.unsigned_abs() };
 
     let now = ctx.now_ms;
     let Some(list) = ctx.db().get_list(&args[1], now)? else {
-        return Ok(if count.is_some() {
-            Reply::Array(Vec::new())
-        } else {
-            Reply::Nil
-        });
+        return Ok(if count.is_some() { Reply::Array(Vec::new()) } else { Reply::Nil });
     };
     let llen = list.len();
-    let scan = if maxlen == 0 {
-        llen
-    } else {
-        llen.min(usize::try_from(maxlen).unwrap_or(usize::MAX))
-    };
+    let scan = if maxlen == 0 { llen } else { llen.min(usize::try_from(maxlen).unwrap_or(usize::MAX)) };
     let mut out: Vec<Reply> = Vec::new();
     let mut matches = 0u64;
     let mut visit = |index: usize, e: &Bytes| -> Option<Option<i64>> {
@@ -596,7 +500,7 @@ fn lpos_r(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
             None => Some(Some(pos)),
             Some(c) => {
                 out.push(Reply::Int(pos));
-                if c != 0 && matches - rank + 1 >= c as u64 {
+                if c != 0 && !wrapped && matches - rank + 1 >= c as u64 {
                     Some(None)
                 } else {
                     None
@@ -634,13 +538,7 @@ fn lpos_r(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
 
 /// Redis's `lmoveGenericCommand`: source looked up and type-checked, then the destination
 /// type-checked, then the move. A missing source replies a null bulk.
-fn lmove_generic(
-    ctx: &mut Ctx,
-    src: &Bytes,
-    dst: &Bytes,
-    from: End,
-    to: End,
-) -> Result<Reply, Reply> {
+fn lmove_generic(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) -> Result<Reply, Reply> {
     let now = ctx.now_ms;
     let db = ctx.db();
     match db.get_list_mut(src, now)? {
@@ -689,13 +587,7 @@ fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 }
 
 /// Redis's `blmoveGenericCommand`: a missing source blocks; otherwise it is LMOVE.
-fn blmove_generic(
-    ctx: &mut Ctx,
-    args: &[Bytes],
-    from: End,
-    to: End,
-    timeout: u64,
-) -> Result<Reply, Reply> {
+fn blmove_generic(ctx: &mut Ctx, args: &[Bytes], from: End, to: End, timeout: u64) -> Result<Reply, Reply> {
     let now = ctx.now_ms;
     let exists = match ctx.db().get_list(&args[1], now)? {
         Some(l) => !l.is_empty(),
@@ -732,12 +624,7 @@ fn blmove_r(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
 /// Pops from the first non-empty list among `keys` (a wrong type met first is an error).
 /// `count` None: one element, reply `[key, element]` (BLPOP); Some(n): up to n elements, reply
 /// `[key, [elements...]]` (LMPOP). Returns None when every key is missing or empty.
-fn pop_first(
-    ctx: &mut Ctx,
-    keys: &[Bytes],
-    end: End,
-    count: Option<usize>,
-) -> Result<Option<Reply>, Reply> {
+fn pop_first(ctx: &mut Ctx, keys: &[Bytes], end: End, count: Option<usize>) -> Result<Option<Reply>, Reply> {
     let now = ctx.now_ms;
     let db = ctx.db();
     for key in keys {
@@ -749,19 +636,13 @@ fn pop_first(
         }
         let (reply, popped) = match count {
             None => match pop_end(list, end) {
-                Some(v) => (
-                    Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(v)]),
-                    1,
-                ),
+                Some(v) => (Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(v)]), 1),
                 None => continue,
             },
             Some(n) => {
                 let items = pop_many(list, end, n);
                 let k = items.len();
-                (
-                    Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Array(items)]),
-                    k,
-                )
+                (Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Array(items)]), k)
             }
         };
         let empty = list.is_empty();
@@ -797,18 +678,8 @@ fn brpop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 /// Redis's `lmpopGenericCommand`: numkeys at `numkeys_at`, the keys, LEFT|RIGHT, [COUNT n].
 /// For BLMPOP the timeout (argv[1]) is parsed after these, as in Redis.
-fn lmpop_generic(
-    ctx: &mut Ctx,
-    args: &[Bytes],
-    numkeys_at: usize,
-    blocking: bool,
-) -> Result<Reply, Reply> {
-    let numkeys = long_in(
-        &args[numkeys_at],
-        1,
-        i64::MAX,
-        "ERR numkeys should be greater than 0",
-    )?;
+fn lmpop_generic(ctx: &mut Ctx, args: &[Bytes], numkeys_at: usize, blocking: bool) -> Result<Reply, Reply> {
+    let numkeys = long_in(&args[numkeys_at], 1, i64::MAX, "ERR numkeys should be greater than 0")?;
     let where_at = usize::try_from(numkeys)
         .ok()
         .and_then(|n| n.checked_add(numkeys_at + 1))
@@ -821,23 +692,14 @@ fn lmpop_generic(
         let more = j + 1 < args.len();
         if count.is_none() && is(&args[j], "count") && more {
             j += 1;
-            count = Some(long_in(
-                &args[j],
-                1,
-                i64::MAX,
-                "ERR count should be greater than 0",
-            )?);
+            count = Some(long_in(&args[j], 1, i64::MAX, "ERR count should be greater than 0")?);
         } else {
             return Err(Reply::err(errors::SYNTAX));
         }
         j += 1;
     }
     let count = usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX);
-    let timeout = if blocking {
-        Some(args::timeout_ms(&args[1])?)
-    } else {
-        None
-    };
+    let timeout = if blocking { Some(args::timeout_ms(&args[1])?) } else { None };
     let keys = &args[numkeys_at + 1..where_at];
     match pop_first(ctx, keys, end, Some(count))? {
         Some(r) => Ok(r),
@@ -893,27 +755,14 @@ mod tests {
         assert!(!exists(&mut t, "nope"));
         assert_eq!(t.cmd(&["LPUSHX", "l", "x", "y"]), int(7));
         assert_eq!(t.cmd(&["RPUSHX", "l", "z"]), int(8));
-        assert_eq!(
-            range(&mut t, "l"),
-            arr(&["y", "x", "c", "b", "a", "d", "e", "z"])
-        );
+        assert_eq!(range(&mut t, "l"), arr(&["y", "x", "c", "b", "a", "d", "e", "z"]));
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["LPUSH", "s", "a"]), err(WRONGTYPE));
         assert_eq!(t.cmd(&["RPUSHX", "s", "a"]), err(WRONGTYPE));
-        assert_eq!(
-            t.cmd(&["LPUSH", "l"]),
-            err("ERR wrong number of arguments for 'lpush' command")
-        );
-        assert_eq!(
-            t.cmd(&["LPUSHX", "l"]),
-            err("ERR wrong number of arguments for 'lpushx' command")
-        );
+        assert_eq!(t.cmd(&["LPUSH", "l"]), err("ERR wrong number of arguments for 'lpush' command"));
+        assert_eq!(t.cmd(&["LPUSHX", "l"]), err("ERR wrong number of arguments for 'lpushx' command"));
         // Pushes signal blocked clients.
-        assert!(t
-            .ks
-            .ready_keys
-            .iter()
-            .any(|(db, k)| *db == 0 && &k[..] == b"l"));
+        assert!(t.ks.ready_keys.iter().any(|(db, k)| *db == 0 && &k[..] == b"l"));
     }
 
     #[test]
@@ -922,18 +771,9 @@ mod tests {
         assert_eq!(t.cmd(&["LPOP", "missing"]), Reply::Nil);
         assert_eq!(t.cmd(&["LPOP", "missing", "1"]), Reply::NilArray);
         assert_eq!(t.cmd(&["RPOP", "missing", "0"]), Reply::NilArray);
-        assert_eq!(
-            t.cmd(&["LPOP", "missing", "-1"]),
-            err("ERR value is out of range, must be positive")
-        );
-        assert_eq!(
-            t.cmd(&["LPOP", "missing", "x"]),
-            err("ERR value is out of range, must be positive")
-        );
-        assert_eq!(
-            t.cmd(&["LPOP", "l", "1", "2"]),
-            err("ERR wrong number of arguments for 'lpop' command")
-        );
+        assert_eq!(t.cmd(&["LPOP", "missing", "-1"]), err("ERR value is out of range, must be positive"));
+        assert_eq!(t.cmd(&["LPOP", "missing", "x"]), err("ERR value is out of range, must be positive"));
+        assert_eq!(t.cmd(&["LPOP", "l", "1", "2"]), err("ERR wrong number of arguments for 'lpop' command"));
         t.cmd(&["RPUSH", "l", "a", "b", "c", "d", "e"]);
         assert_eq!(t.cmd(&["LPOP", "l", "0"]), Reply::Array(vec![]));
         assert_eq!(t.cmd(&["LPOP", "l"]), bulk("a"));
@@ -942,10 +782,7 @@ mod tests {
         assert_eq!(t.cmd(&["RPOP", "l", "10"]), arr(&["d", "c"]));
         assert!(!exists(&mut t, "l"));
         t.cmd(&["RPUSH", "l", "a", "b", "c"]);
-        assert_eq!(
-            t.cmd(&["LPOP", "l", "9223372036854775807"]),
-            arr(&["a", "b", "c"])
-        );
+        assert_eq!(t.cmd(&["LPOP", "l", "9223372036854775807"]), arr(&["a", "b", "c"]));
         assert!(!exists(&mut t, "l"));
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["LPOP", "s"]), err(WRONGTYPE));
@@ -980,24 +817,12 @@ mod tests {
         assert_eq!(t.cmd(&["LINDEX", "l", "3"]), Reply::Nil);
         assert_eq!(t.cmd(&["LINDEX", "l", "-4"]), Reply::Nil);
         assert_eq!(t.cmd(&["LINDEX", "l", "-9223372036854775808"]), Reply::Nil);
-        assert_eq!(
-            t.cmd(&["LINDEX", "l", "x"]),
-            err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["LINDEX", "l", "x"]), err("ERR value is not an integer or out of range"));
         assert_eq!(t.cmd(&["LSET", "l", "1", "B"]), Reply::Ok);
         assert_eq!(t.cmd(&["LSET", "l", "-1", "C"]), Reply::Ok);
-        assert_eq!(
-            t.cmd(&["LSET", "l", "3", "X"]),
-            err("ERR index out of range")
-        );
-        assert_eq!(
-            t.cmd(&["LSET", "l", "-4", "X"]),
-            err("ERR index out of range")
-        );
-        assert_eq!(
-            t.cmd(&["LSET", "l", "x", "X"]),
-            err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["LSET", "l", "3", "X"]), err("ERR index out of range"));
+        assert_eq!(t.cmd(&["LSET", "l", "-4", "X"]), err("ERR index out of range"));
+        assert_eq!(t.cmd(&["LSET", "l", "x", "X"]), err("ERR value is not an integer or out of range"));
         assert_eq!(range(&mut t, "l"), arr(&["a", "B", "C"]));
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["LLEN", "s"]), err(WRONGTYPE));
@@ -1009,30 +834,18 @@ mod tests {
     fn lrange_edges() {
         let mut t = T::new();
         assert_eq!(t.cmd(&["LRANGE", "l", "0", "-1"]), Reply::Array(vec![]));
-        assert_eq!(
-            t.cmd(&["LRANGE", "l", "x", "-1"]),
-            err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["LRANGE", "l", "x", "-1"]), err("ERR value is not an integer or out of range"));
         t.cmd(&["RPUSH", "l", "a", "b", "c", "d"]);
         assert_eq!(t.cmd(&["LRANGE", "l", "1", "2"]), arr(&["b", "c"]));
-        assert_eq!(
-            t.cmd(&["LRANGE", "l", "-100", "100"]),
-            arr(&["a", "b", "c", "d"])
-        );
+        assert_eq!(t.cmd(&["LRANGE", "l", "-100", "100"]), arr(&["a", "b", "c", "d"]));
         assert_eq!(t.cmd(&["LRANGE", "l", "-2", "-1"]), arr(&["c", "d"]));
         assert_eq!(t.cmd(&["LRANGE", "l", "2", "1"]), Reply::Array(vec![]));
         assert_eq!(t.cmd(&["LRANGE", "l", "4", "10"]), Reply::Array(vec![]));
         assert_eq!(t.cmd(&["LRANGE", "l", "0", "-5"]), Reply::Array(vec![]));
-        assert_eq!(
-            t.cmd(&["LRANGE", "l", "-9223372036854775808", "9223372036854775807"]),
-            arr(&["a", "b", "c", "d"])
-        );
+        assert_eq!(t.cmd(&["LRANGE", "l", "-9223372036854775808", "9223372036854775807"]), arr(&["a", "b", "c", "d"]));
         t.cmd(&["SET", "s", "v"]);
         // Integers are parsed before the type check.
-        assert_eq!(
-            t.cmd(&["LRANGE", "s", "x", "1"]),
-            err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["LRANGE", "s", "x", "1"]), err("ERR value is not an integer or out of range"));
         assert_eq!(t.cmd(&["LRANGE", "s", "0", "1"]), err(WRONGTYPE));
     }
 
@@ -1051,10 +864,7 @@ mod tests {
         t.cmd(&["RPUSH", "l", "a", "b"]);
         assert_eq!(t.cmd(&["LTRIM", "l", "1", "0"]), Reply::Ok);
         assert!(!exists(&mut t, "l"));
-        assert_eq!(
-            t.cmd(&["LTRIM", "l", "a", "0"]),
-            err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["LTRIM", "l", "a", "0"]), err("ERR value is not an integer or out of range"));
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["LTRIM", "s", "0", "1"]), err(WRONGTYPE));
     }
@@ -1063,10 +873,7 @@ mod tests {
     fn linsert_cases() {
         let mut t = T::new();
         assert_eq!(t.cmd(&["LINSERT", "l", "BEFORE", "a", "x"]), int(0));
-        assert_eq!(
-            t.cmd(&["LINSERT", "l", "middle", "a", "x"]),
-            err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["LINSERT", "l", "middle", "a", "x"]), err("ERR syntax error"));
         t.cmd(&["RPUSH", "l", "a", "b", "c"]);
         assert_eq!(t.cmd(&["LINSERT", "l", "before", "b", "x"]), int(4));
         assert_eq!(t.cmd(&["LINSERT", "l", "AFTER", "c", "y"]), int(5));
@@ -1075,10 +882,7 @@ mod tests {
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["LINSERT", "s", "BEFORE", "a", "x"]), err(WRONGTYPE));
         // The keyword is checked before the key.
-        assert_eq!(
-            t.cmd(&["LINSERT", "s", "x", "a", "x"]),
-            err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["LINSERT", "s", "x", "a", "x"]), err("ERR syntax error"));
     }
 
     #[test]
@@ -1098,10 +902,7 @@ mod tests {
         assert_eq!(range(&mut t, "l"), arr(&["c"]));
         assert_eq!(t.cmd(&["LREM", "l", "-9223372036854775808", "c"]), int(1));
         assert!(!exists(&mut t, "l"));
-        assert_eq!(
-            t.cmd(&["LREM", "l", "x", "c"]),
-            err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["LREM", "l", "x", "c"]), err("ERR value is not an integer or out of range"));
         t.cmd(&["RPUSH", "m", "a", "x", "a", "x", "a"]);
         assert_eq!(t.cmd(&["LREM", "m", "-2", "a"]), int(2));
         assert_eq!(range(&mut t, "m"), arr(&["a", "x", "x"]));
@@ -1113,74 +914,37 @@ mod tests {
     fn lpos_cases() {
         let mut t = T::new();
         assert_eq!(t.cmd(&["LPOS", "l", "a"]), Reply::Nil);
-        assert_eq!(
-            t.cmd(&["LPOS", "l", "a", "COUNT", "0"]),
-            Reply::Array(vec![])
-        );
+        assert_eq!(t.cmd(&["LPOS", "l", "a", "COUNT", "0"]), Reply::Array(vec![]));
         t.cmd(&["RPUSH", "l", "a", "b", "c", "1", "2", "3", "c", "c"]);
         assert_eq!(t.cmd(&["LPOS", "l", "c"]), int(2));
         assert_eq!(t.cmd(&["LPOS", "l", "c", "RANK", "2"]), int(6));
         assert_eq!(t.cmd(&["LPOS", "l", "c", "RANK", "-1"]), int(7));
         assert_eq!(t.cmd(&["LPOS", "l", "c", "RANK", "-3"]), int(2));
         assert_eq!(t.cmd(&["LPOS", "l", "c", "RANK", "-4"]), Reply::Nil);
-        assert_eq!(
-            t.cmd(&["LPOS", "l", "c", "COUNT", "2"]),
-            Reply::Array(vec![int(2), int(6)])
-        );
-        assert_eq!(
-            t.cmd(&["LPOS", "l", "c", "COUNT", "0"]),
-            Reply::Array(vec![int(2), int(6), int(7)])
-        );
-        assert_eq!(
-            t.cmd(&["LPOS", "l", "c", "COUNT", "0", "RANK", "2"]),
-            Reply::Array(vec![int(6), int(7)])
-        );
-        assert_eq!(
-            t.cmd(&["LPOS", "l", "c", "COUNT", "0", "RANK", "-1"]),
-            Reply::Array(vec![int(7), int(6), int(2)])
-        );
-        assert_eq!(
-            t.cmd(&["LPOS", "l", "c", "COUNT", "0", "MAXLEN", "7"]),
-            Reply::Array(vec![int(2), int(6)])
-        );
+        assert_eq!(t.cmd(&["LPOS", "l", "c", "COUNT", "2"]), Reply::Array(vec![int(2), int(6)]));
+        assert_eq!(t.cmd(&["LPOS", "l", "c", "COUNT", "0"]), Reply::Array(vec![int(2), int(6), int(7)]));
+        assert_eq!(t.cmd(&["LPOS", "l", "c", "COUNT", "0", "RANK", "2"]), Reply::Array(vec![int(6), int(7)]));
+        assert_eq!(t.cmd(&["LPOS", "l", "c", "COUNT", "0", "RANK", "-1"]), Reply::Array(vec![int(7), int(6), int(2)]));
+        assert_eq!(t.cmd(&["LPOS", "l", "c", "COUNT", "0", "MAXLEN", "7"]), Reply::Array(vec![int(2), int(6)]));
         assert_eq!(t.cmd(&["LPOS", "l", "c", "MAXLEN", "2"]), Reply::Nil);
-        assert_eq!(
-            t.cmd(&["LPOS", "l", "c", "RANK", "-1", "MAXLEN", "1"]),
-            int(7)
-        );
-        assert_eq!(
-            t.cmd(&["LPOS", "l", "zz", "COUNT", "1"]),
-            Reply::Array(vec![])
-        );
+        assert_eq!(t.cmd(&["LPOS", "l", "c", "RANK", "-1", "MAXLEN", "1"]), int(7));
+        assert_eq!(t.cmd(&["LPOS", "l", "zz", "COUNT", "1"]), Reply::Array(vec![]));
         assert_eq!(
             t.cmd(&["LPOS", "l", "c", "RANK", "0"]),
             err("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list")
         );
+        assert_eq!(t.cmd(&["LPOS", "l", "c", "RANK", "x"]), err("ERR value is not an integer or out of range"));
+        // Redis 7.0: LONG_MIN acts as "from the tail, COUNT ignored".
+        assert_eq!(t.cmd(&["LPOS", "l", "c", "RANK", "-9223372036854775808"]), int(7));
         assert_eq!(
-            t.cmd(&["LPOS", "l", "c", "RANK", "x"]),
-            err("ERR value is not an integer or out of range")
+            t.cmd(&["LPOS", "l", "c", "RANK", "-9223372036854775808", "COUNT", "1"]),
+            t.cmd(&["LPOS", "l", "c", "RANK", "-1", "COUNT", "0"])
         );
-        assert_eq!(
-            t.cmd(&["LPOS", "l", "c", "RANK", "-9223372036854775808"]),
-            err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
-        );
-        assert_eq!(
-            t.cmd(&["LPOS", "l", "c", "COUNT", "-1"]),
-            err("ERR COUNT can't be negative")
-        );
-        assert_eq!(
-            t.cmd(&["LPOS", "l", "c", "COUNT", "x"]),
-            err("ERR COUNT can't be negative")
-        );
-        assert_eq!(
-            t.cmd(&["LPOS", "l", "c", "MAXLEN", "-1"]),
-            err("ERR MAXLEN can't be negative")
-        );
+        assert_eq!(t.cmd(&["LPOS", "l", "c", "COUNT", "-1"]), err("ERR COUNT can't be negative"));
+        assert_eq!(t.cmd(&["LPOS", "l", "c", "COUNT", "x"]), err("ERR COUNT can't be negative"));
+        assert_eq!(t.cmd(&["LPOS", "l", "c", "MAXLEN", "-1"]), err("ERR MAXLEN can't be negative"));
         assert_eq!(t.cmd(&["LPOS", "l", "c", "COUNT"]), err("ERR syntax error"));
-        assert_eq!(
-            t.cmd(&["LPOS", "l", "c", "FOO", "1"]),
-            err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["LPOS", "l", "c", "FOO", "1"]), err("ERR syntax error"));
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["LPOS", "s", "c"]), err(WRONGTYPE));
         // Options are parsed before the key is looked at.
@@ -1192,10 +956,7 @@ mod tests {
     fn lmove_and_rpoplpush() {
         let mut t = T::new();
         assert_eq!(t.cmd(&["RPOPLPUSH", "src", "dst"]), Reply::Nil);
-        assert_eq!(
-            t.cmd(&["LMOVE", "src", "dst", "LEFT", "UP"]),
-            err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["LMOVE", "src", "dst", "LEFT", "UP"]), err("ERR syntax error"));
         assert_eq!(t.cmd(&["LMOVE", "src", "dst", "LEFT", "RIGHT"]), Reply::Nil);
         assert!(!exists(&mut t, "dst"));
         t.cmd(&["RPUSH", "src", "a", "b", "c"]);
@@ -1217,10 +978,7 @@ mod tests {
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["RPOPLPUSH", "s", "dst"]), err(WRONGTYPE));
         assert_eq!(t.cmd(&["RPOPLPUSH", "dst", "s"]), err(WRONGTYPE));
-        assert_eq!(
-            t.cmd(&["LMOVE", "dst", "s", "LEFT", "LEFT"]),
-            err(WRONGTYPE)
-        );
+        assert_eq!(t.cmd(&["LMOVE", "dst", "s", "LEFT", "LEFT"]), err(WRONGTYPE));
         assert_eq!(range(&mut t, "dst"), arr(&["b", "c", "a"]));
         // Missing source with a wrong-type destination: null, as Redis.
         assert_eq!(t.cmd(&["RPOPLPUSH", "nosrc", "s"]), Reply::Nil);
@@ -1231,48 +989,18 @@ mod tests {
     fn lmpop_cases() {
         let mut t = T::new();
         assert_eq!(t.cmd(&["LMPOP", "2", "a", "b", "LEFT"]), Reply::NilArray);
-        assert_eq!(
-            t.cmd(&["LMPOP", "0", "a", "LEFT"]),
-            err("ERR numkeys should be greater than 0")
-        );
-        assert_eq!(
-            t.cmd(&["LMPOP", "x", "a", "LEFT"]),
-            err("ERR numkeys should be greater than 0")
-        );
+        assert_eq!(t.cmd(&["LMPOP", "0", "a", "LEFT"]), err("ERR numkeys should be greater than 0"));
+        assert_eq!(t.cmd(&["LMPOP", "x", "a", "LEFT"]), err("ERR numkeys should be greater than 0"));
         assert_eq!(t.cmd(&["LMPOP", "3", "a", "LEFT"]), err("ERR syntax error"));
-        assert_eq!(
-            t.cmd(&["LMPOP", "9223372036854775807", "a", "LEFT"]),
-            err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["LMPOP", "1", "a", "MIDDLE"]),
-            err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["LMPOP", "1", "a", "LEFT", "COUNT", "0"]),
-            err("ERR count should be greater than 0")
-        );
-        assert_eq!(
-            t.cmd(&["LMPOP", "1", "a", "LEFT", "COUNT", "x"]),
-            err("ERR count should be greater than 0")
-        );
-        assert_eq!(
-            t.cmd(&["LMPOP", "1", "a", "LEFT", "COUNT"]),
-            err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["LMPOP", "1", "a", "LEFT", "COUNT", "1", "COUNT", "1"]),
-            err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["LMPOP", "1"]),
-            err("ERR wrong number of arguments for 'lmpop' command")
-        );
+        assert_eq!(t.cmd(&["LMPOP", "9223372036854775807", "a", "LEFT"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["LMPOP", "1", "a", "MIDDLE"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["LMPOP", "1", "a", "LEFT", "COUNT", "0"]), err("ERR count should be greater than 0"));
+        assert_eq!(t.cmd(&["LMPOP", "1", "a", "LEFT", "COUNT", "x"]), err("ERR count should be greater than 0"));
+        assert_eq!(t.cmd(&["LMPOP", "1", "a", "LEFT", "COUNT"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["LMPOP", "1", "a", "LEFT", "COUNT", "1", "COUNT", "1"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["LMPOP", "1"]), err("ERR wrong number of arguments for 'lmpop' command"));
         t.cmd(&["RPUSH", "b", "1", "2", "3"]);
-        assert_eq!(
-            t.cmd(&["LMPOP", "2", "a", "b", "LEFT"]),
-            Reply::Array(vec![bulk("b"), arr(&["1"])])
-        );
+        assert_eq!(t.cmd(&["LMPOP", "2", "a", "b", "LEFT"]), Reply::Array(vec![bulk("b"), arr(&["1"])]));
         assert_eq!(
             t.cmd(&["LMPOP", "2", "a", "b", "RIGHT", "COUNT", "10"]),
             Reply::Array(vec![bulk("b"), arr(&["3", "2"])])
@@ -1281,29 +1009,17 @@ mod tests {
         t.cmd(&["SET", "s", "v"]);
         t.cmd(&["RPUSH", "c", "1"]);
         assert_eq!(t.cmd(&["LMPOP", "2", "s", "c", "LEFT"]), err(WRONGTYPE));
-        assert_eq!(
-            t.cmd(&["LMPOP", "2", "c", "s", "LEFT"]),
-            Reply::Array(vec![bulk("c"), arr(&["1"])])
-        );
+        assert_eq!(t.cmd(&["LMPOP", "2", "c", "s", "LEFT"]), Reply::Array(vec![bulk("c"), arr(&["1"])]));
     }
 
     #[test]
     fn blocking_pops() {
         let mut t = T::new();
-        assert_eq!(
-            t.cmd(&["BLPOP", "a", "b", "x"]),
-            err("ERR timeout is not a float or out of range")
-        );
-        assert_eq!(
-            t.cmd(&["BLPOP", "a", "b", "-1"]),
-            err("ERR timeout is negative")
-        );
+        assert_eq!(t.cmd(&["BLPOP", "a", "b", "x"]), err("ERR timeout is not a float or out of range"));
+        assert_eq!(t.cmd(&["BLPOP", "a", "b", "-1"]), err("ERR timeout is negative"));
         t.cmd(&["SET", "s", "v"]);
         // The timeout is checked before the keys.
-        assert_eq!(
-            t.cmd(&["BLPOP", "s", "x"]),
-            err("ERR timeout is not a float or out of range")
-        );
+        assert_eq!(t.cmd(&["BLPOP", "s", "x"]), err("ERR timeout is not a float or out of range"));
         assert_eq!(t.cmd(&["BLPOP", "s", "0"]), err(WRONGTYPE));
         t.cmd(&["RPUSH", "b", "1", "2"]);
         assert_eq!(t.cmd(&["BLPOP", "a", "b", "0"]), arr(&["b", "1"]));
@@ -1311,20 +1027,15 @@ mod tests {
         assert!(!exists(&mut t, "b"));
 
         // Nothing to pop: the handler asks to block.
-        let args: Vec<bytes::Bytes> = ["BLPOP", "a", "b", "1.5"]
-            .iter()
-            .map(|s| bytes::Bytes::copy_from_slice(s.as_bytes()))
-            .collect();
+        let args: Vec<bytes::Bytes> =
+            ["BLPOP", "a", "b", "1.5"].iter().map(|s| bytes::Bytes::copy_from_slice(s.as_bytes())).collect();
         let mut ctx = crate::redis::Ctx::new(&mut t.ks, 0, t.now_ms, &mut t.rng);
         assert_eq!(crate::redis::run(&mut ctx, &args), Reply::NilArray);
         assert_eq!(ctx.block_ms, Some(1500));
     }
 
     fn run_block(t: &mut T, parts: &[&str]) -> (Reply, Option<u64>) {
-        let args: Vec<bytes::Bytes> = parts
-            .iter()
-            .map(|s| bytes::Bytes::copy_from_slice(s.as_bytes()))
-            .collect();
+        let args: Vec<bytes::Bytes> = parts.iter().map(|s| bytes::Bytes::copy_from_slice(s.as_bytes())).collect();
         let mut ctx = crate::redis::Ctx::new(&mut t.ks, 0, t.now_ms, &mut t.rng);
         let r = crate::redis::run(&mut ctx, &args);
         (r, ctx.block_ms)
@@ -1333,35 +1044,17 @@ mod tests {
     #[test]
     fn blocking_moves() {
         let mut t = T::new();
-        assert_eq!(
-            run_block(&mut t, &["BRPOPLPUSH", "a", "b", "0"]),
-            (Reply::NilArray, Some(0))
-        );
-        assert_eq!(
-            run_block(&mut t, &["BLMOVE", "a", "b", "LEFT", "RIGHT", "2"]),
-            (Reply::NilArray, Some(2000))
-        );
-        assert_eq!(
-            t.cmd(&["BLMOVE", "a", "b", "LEFT", "UP", "2"]),
-            err("ERR syntax error")
-        );
+        assert_eq!(run_block(&mut t, &["BRPOPLPUSH", "a", "b", "0"]), (Reply::NilArray, Some(0)));
+        assert_eq!(run_block(&mut t, &["BLMOVE", "a", "b", "LEFT", "RIGHT", "2"]), (Reply::NilArray, Some(2000)));
+        assert_eq!(t.cmd(&["BLMOVE", "a", "b", "LEFT", "UP", "2"]), err("ERR syntax error"));
         assert_eq!(
             t.cmd(&["BLMOVE", "a", "b", "LEFT", "RIGHT", "x"]),
             err("ERR timeout is not a float or out of range")
         );
-        assert_eq!(
-            t.cmd(&["BRPOPLPUSH", "a", "b", "-1"]),
-            err("ERR timeout is negative")
-        );
+        assert_eq!(t.cmd(&["BRPOPLPUSH", "a", "b", "-1"]), err("ERR timeout is negative"));
         t.cmd(&["RPUSH", "a", "1", "2"]);
-        assert_eq!(
-            run_block(&mut t, &["BRPOPLPUSH", "a", "b", "0"]),
-            (bulk("2"), None)
-        );
-        assert_eq!(
-            run_block(&mut t, &["BLMOVE", "a", "b", "LEFT", "RIGHT", "0"]),
-            (bulk("1"), None)
-        );
+        assert_eq!(run_block(&mut t, &["BRPOPLPUSH", "a", "b", "0"]), (bulk("2"), None));
+        assert_eq!(run_block(&mut t, &["BLMOVE", "a", "b", "LEFT", "RIGHT", "0"]), (bulk("1"), None));
         assert!(!exists(&mut t, "a"));
         assert_eq!(range(&mut t, "b"), arr(&["2", "1"]));
         t.cmd(&["SET", "s", "v"]);
@@ -1373,70 +1066,33 @@ mod tests {
     #[test]
     fn blmpop_cases() {
         let mut t = T::new();
-        assert_eq!(
-            run_block(&mut t, &["BLMPOP", "0.1", "2", "a", "b", "LEFT"]),
-            (Reply::NilArray, Some(100))
-        );
-        assert_eq!(
-            t.cmd(&["BLMPOP", "x", "0", "a", "LEFT"]),
-            err("ERR numkeys should be greater than 0")
-        );
+        assert_eq!(run_block(&mut t, &["BLMPOP", "0.1", "2", "a", "b", "LEFT"]), (Reply::NilArray, Some(100)));
+        assert_eq!(t.cmd(&["BLMPOP", "x", "0", "a", "LEFT"]), err("ERR numkeys should be greater than 0"));
         // The timeout is parsed after numkeys, direction and COUNT, as Redis does.
-        assert_eq!(
-            t.cmd(&["BLMPOP", "x", "1", "a", "UP"]),
-            err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["BLMPOP", "x", "1", "a", "LEFT"]),
-            err("ERR timeout is not a float or out of range")
-        );
-        assert_eq!(
-            t.cmd(&["BLMPOP", "-1", "1", "a", "LEFT"]),
-            err("ERR timeout is negative")
-        );
+        assert_eq!(t.cmd(&["BLMPOP", "x", "1", "a", "UP"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["BLMPOP", "x", "1", "a", "LEFT"]), err("ERR timeout is not a float or out of range"));
+        assert_eq!(t.cmd(&["BLMPOP", "-1", "1", "a", "LEFT"]), err("ERR timeout is negative"));
         t.cmd(&["RPUSH", "b", "1", "2", "3"]);
         assert_eq!(
-            run_block(
-                &mut t,
-                &["BLMPOP", "0", "2", "a", "b", "RIGHT", "COUNT", "2"]
-            ),
+            run_block(&mut t, &["BLMPOP", "0", "2", "a", "b", "RIGHT", "COUNT", "2"]),
             (Reply::Array(vec![bulk("b"), arr(&["3", "2"])]), None)
         );
-        assert_eq!(
-            t.cmd(&["BLMPOP", "0", "1", "b", "LEFT"]),
-            Reply::Array(vec![bulk("b"), arr(&["1"])])
-        );
+        assert_eq!(t.cmd(&["BLMPOP", "0", "1", "b", "LEFT"]), Reply::Array(vec![bulk("b"), arr(&["1"])]));
         assert!(!exists(&mut t, "b"));
     }
 
     #[test]
     fn key_specs() {
         use bytes::Bytes;
-        let argv = |p: &[&str]| -> Vec<Bytes> {
-            p.iter()
-                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
-                .collect()
-        };
+        let argv = |p: &[&str]| -> Vec<Bytes> { p.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect() };
         let blpop = crate::redis::lookup(b"blpop").unwrap();
-        assert_eq!(
-            blpop.key_positions(&argv(&["BLPOP", "a", "b", "0"])),
-            vec![1, 2]
-        );
+        assert_eq!(blpop.key_positions(&argv(&["BLPOP", "a", "b", "0"])), vec![1, 2]);
         let blmpop = crate::redis::lookup(b"blmpop").unwrap();
-        assert_eq!(
-            blmpop.key_positions(&argv(&["BLMPOP", "0", "2", "a", "b", "LEFT"])),
-            vec![3, 4]
-        );
+        assert_eq!(blmpop.key_positions(&argv(&["BLMPOP", "0", "2", "a", "b", "LEFT"])), vec![3, 4]);
         let lmpop = crate::redis::lookup(b"lmpop").unwrap();
-        assert_eq!(
-            lmpop.key_positions(&argv(&["LMPOP", "2", "a", "b", "LEFT"])),
-            vec![2, 3]
-        );
+        assert_eq!(lmpop.key_positions(&argv(&["LMPOP", "2", "a", "b", "LEFT"])), vec![2, 3]);
         let lmove = crate::redis::lookup(b"lmove").unwrap();
-        assert_eq!(
-            lmove.key_positions(&argv(&["LMOVE", "a", "b", "LEFT", "LEFT"])),
-            vec![1, 2]
-        );
+        assert_eq!(lmove.key_positions(&argv(&["LMOVE", "a", "b", "LEFT", "LEFT"])), vec![1, 2]);
     }
 
     #[test]

@@ -4,9 +4,10 @@
 use crate::keyspace::Entry;
 use crate::redis::args::{self, is};
 use crate::redis::flags::*;
+use crate::redis::float::{string2ld, LongDouble};
 use crate::redis::{CommandSpec, Ctx, Exec, KeySpec};
 use crate::reply::{errors, Reply};
-use crate::value::{fmt_human, parse_f64, parse_i64_strict, Value};
+use crate::value::{parse_i64_strict, StrValue, Value};
 use bytes::Bytes;
 
 /// `proto-max-bulk-len`: the largest string value.
@@ -81,7 +82,16 @@ fn parse_set_flags(args: &[Bytes], from: usize, for_set: bool) -> Result<SetFlag
             f.keepttl = true;
         } else if !for_set && is(opt, "persist") && !has_exp {
             f.persist = true;
-        } else if !f.keepttl && !f.persist && !has_exp && next.is_some() && (is(opt, "ex") || is(opt, "px") || is(opt, "exat") || is(opt, "pxat")) {
+        } else if !f.keepttl
+            && !f.persist
+            && next.is_some()
+            && (is(opt, "ex") || is(opt, "px") || is(opt, "exat") || is(opt, "pxat"))
+            // The same option again is allowed (the last one wins, `SET k v EX 1 EX 2`); a
+            // different expire option is a syntax error.
+            && f.expire.as_ref().is_none_or(|(sec, abs, _)| {
+                (*sec, *abs) == (is(opt, "ex") || is(opt, "exat"), is(opt, "exat") || is(opt, "pxat"))
+            })
+        {
             let seconds = is(opt, "ex") || is(opt, "exat");
             let absolute = is(opt, "exat") || is(opt, "pxat");
             f.expire = Some((seconds, absolute, next.cloned().unwrap_or_default()));
@@ -154,11 +164,14 @@ fn set_generic(
     if (nx && found) || (xx && !found) {
         return old.unwrap_or(abort_reply);
     }
-    let v = Value::Str(value.to_vec());
+    let v = Value::Str(StrValue::new(value.to_vec()));
     if keepttl {
         db.set_keep_ttl(key.clone(), v, now);
     } else {
-        db.set_entry(key.clone(), Entry { value: v, expire_at_ms: deadline, access_s: (now / 1000) as u32 });
+        db.set_entry(
+            key.clone(),
+            Entry { value: v, expire_at_ms: deadline, access_s: (now / 1000) as u32, snap_mark: 0 },
+        );
     }
     ctx.dirty(1);
     if let Some(at) = deadline {
@@ -209,19 +222,19 @@ fn mget(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 }
 
 fn mset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Reply::err(errors::wrong_args("mset"));
     }
     let db = ctx.db();
     for kv in args[1..].chunks(2) {
-        db.set(kv[0].clone(), Value::Str(kv[1].to_vec()));
+        db.set(kv[0].clone(), Value::Str(StrValue::new(kv[1].to_vec())));
     }
     ctx.dirty((args.len() / 2) as u64);
     Reply::Ok
 }
 
 fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Reply::err(errors::wrong_args("msetnx"));
     }
     let now = ctx.now_ms;
@@ -255,6 +268,14 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Ok(f) => f,
         Err(e) => return e,
     };
+    let now = ctx.now_ms;
+    let key = &args[1];
+    // Redis looks the key up (nil, WRONGTYPE) before it validates the expire time.
+    let (reply, has_ttl) = match ctx.db().get(key, now) {
+        None => return Reply::Nil,
+        Some(Entry { value: Value::Str(s), expire_at_ms, .. }) => (Reply::bulk_copy(s), expire_at_ms.is_some()),
+        Some(_) => return Reply::err(errors::WRONGTYPE),
+    };
     let deadline = match &f.expire {
         Some((sec, abs, arg)) => match expire_ms(ctx, &args[0], arg, *sec, *abs) {
             Ok(ms) => Some(ms),
@@ -262,14 +283,7 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         },
         None => None,
     };
-    let now = ctx.now_ms;
-    let key = &args[1];
     let db = ctx.db();
-    let (reply, has_ttl) = match db.get(key, now) {
-        None => return Reply::Nil,
-        Some(Entry { value: Value::Str(s), expire_at_ms, .. }) => (Reply::bulk_copy(s), expire_at_ms.is_some()),
-        Some(_) => return Reply::err(errors::WRONGTYPE),
-    };
     if let Some(at) = deadline {
         if at <= now {
             db.remove(key);
@@ -301,7 +315,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             s.len()
         }
         Ok(None) => {
-            db.set(args[1].clone(), Value::Str(args[2].to_vec()));
+            db.set(args[1].clone(), Value::Str(StrValue::new(args[2].to_vec())));
             args[2].len()
         }
     };
@@ -373,7 +387,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             let mut s = vec![0u8; offset as usize];
             s.extend_from_slice(value);
             let n = s.len();
-            db.set(args[1].clone(), Value::Str(s));
+            db.set(args[1].clone(), Value::Str(StrValue::raw(s)));
             n
         }
         Ok(Some(s)) => {
@@ -410,10 +424,9 @@ fn incr_generic(ctx: &mut Ctx, key: &Bytes, by: i64) -> Reply {
     let Some(new) = old.checked_add(by) else {
         return Reply::err(errors::OVERFLOW);
     };
-    let text = new.to_string().into_bytes();
     match current {
-        Some((_, s)) => *s = text,
-        None => db.set(key.clone(), Value::Str(text)),
+        Some((_, s)) => *s = StrValue::from_int(new),
+        None => db.set(key.clone(), Value::Str(StrValue::from_int(new))),
     }
     ctx.dirty(1);
     Reply::Int(new)
@@ -442,27 +455,29 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     }
 }
 
+/// INCRBYFLOAT computes in a C `long double` in Redis (x87 80-bit on x86-64) and prints
+/// `%.17Lf`: `redis::float` reproduces both, so results agree to the last digit.
 fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let now = ctx.now_ms;
     let key = &args[1];
     let db = ctx.db();
     let old = match db.get_str(key, now) {
         Err(e) => return e.into(),
-        Ok(Some(s)) => match parse_f64(s) {
+        Ok(Some(s)) => match string2ld(s) {
             Some(v) => v,
             None => return Reply::err(errors::NOT_FLOAT),
         },
-        Ok(None) => 0.0,
+        Ok(None) => LongDouble::ZERO,
     };
-    let Some(by) = parse_f64(&args[2]) else {
+    let Some(by) = string2ld(&args[2]) else {
         return Reply::err(errors::NOT_FLOAT);
     };
     let new = old + by;
     if new.is_nan() || new.is_infinite() {
         return Reply::err(errors::NAN);
     }
-    let text = Bytes::from(fmt_human(new));
-    db.set_keep_ttl(key.clone(), Value::Str(text.to_vec()), now);
+    let text = Bytes::from(new.to_human());
+    db.set_keep_ttl(key.clone(), Value::Str(StrValue::created(text.to_vec())), now);
     ctx.dirty(1);
     ctx.propagate(vec![Bytes::from_static(b"SET"), key.clone(), text.clone(), Bytes::from_static(b"KEEPTTL")]);
     Reply::Bulk(text)
@@ -472,7 +487,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let now = ctx.now_ms;
     let db = ctx.db();
-    let fetch = |v: Result<Option<&Vec<u8>>, _>| v.map(|o| o.cloned().unwrap_or_default());
+    let fetch = |v: Result<Option<&StrValue>, _>| v.map(|o| o.map(|s| s.to_vec()).unwrap_or_default());
     let a = fetch(db.get_str(&args[1], now));
     let b = fetch(db.get_str(&args[2], now));
     let (a, b) = match (a, b) {

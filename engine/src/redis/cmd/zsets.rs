@@ -2,10 +2,10 @@
 //! `t_zset.c`: option parsing order, which error wins, error texts, reply shapes, and what the
 //! popping commands log.
 //!
-//! Replies are protocol-neutral: WITHSCORES results are a flat array of member (bulk) and
-//! score ([`Reply::Double`]) pairs, which is Redis's RESP2 shape. (Redis 7.0 answers RESP3
-//! clients of ZRANGE/ZRANGEBYSCORE/ZUNION/ZINTER/ZDIFF/ZRANDMEMBER WITHSCORES and of
-//! ZPOPMIN/ZPOPMAX with a count with an array of [member, score] pairs instead.)
+//! Replies are protocol-neutral: WITHSCORES results are [`Reply::Pairs`] of member (bulk) and
+//! score ([`Reply::Double`]): a flat array in RESP2 and an array of [member, score] pairs in
+//! RESP3, as Redis 7.0 answers ZRANGE/ZRANGEBYSCORE/ZUNION/ZINTER/ZDIFF/ZRANDMEMBER WITHSCORES
+//! and ZPOPMIN/ZPOPMAX with a count. (ZPOPMIN without a count and BZPOPMIN stay flat.)
 //!
 //! Floats are parsed as Redis does with C's `strtod`: scores and weights with `string2d`
 //! (the whole argument, no leading space, overflow rejected, hex accepted), range bounds with
@@ -24,35 +24,12 @@ use bytes::Bytes;
 use indexmap::IndexMap;
 use rand::Rng;
 
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    h: crate::redis::Handler,
-) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        group: "sorted-set",
-        exec: Exec::Engine(h),
-    }
+const fn spec(name: &'static str, arity: i32, flags: u32, keys: KeySpec, h: crate::redis::Handler) -> CommandSpec {
+    CommandSpec { name, arity, flags, keys, group: "sorted-set", exec: Exec::Engine(h) }
 }
-const ONE: KeySpec = KeySpec::Range {
-    first: 1,
-    last: 1,
-    step: 1,
-};
-const STORE: KeySpec = KeySpec::NumKeys {
-    count_at: 2,
-    dest: true,
-};
-const NUMKEYS: KeySpec = KeySpec::NumKeys {
-    count_at: 1,
-    dest: false,
-};
+const ONE: KeySpec = KeySpec::Range { first: 1, last: 1, step: 1 };
+const STORE: KeySpec = KeySpec::NumKeys { count_at: 2, dest: true };
+const NUMKEYS: KeySpec = KeySpec::NumKeys { count_at: 1, dest: false };
 
 pub const COMMANDS: &[CommandSpec] = &[
     spec("zadd", -4, WRITE | DENYOOM | FAST, ONE, zadd),
@@ -64,17 +41,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec("zcount", 4, READONLY | FAST, ONE, zcount),
     spec("zlexcount", 4, READONLY | FAST, ONE, zlexcount),
     spec("zrange", -4, READONLY, ONE, zrange),
-    spec(
-        "zrangestore",
-        -5,
-        WRITE | DENYOOM,
-        KeySpec::Range {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
-        zrangestore,
-    ),
+    spec("zrangestore", -5, WRITE | DENYOOM, KeySpec::Range { first: 1, last: 2, step: 1 }, zrangestore),
     spec("zrangebyscore", -4, READONLY, ONE, zrangebyscore),
     spec("zrevrangebyscore", -4, READONLY, ONE, zrevrangebyscore),
     spec("zrangebylex", -4, READONLY, ONE, zrangebylex),
@@ -87,28 +54,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec("zremrangebylex", 4, WRITE, ONE, zremrangebylex),
     spec("zpopmin", -2, WRITE | FAST, ONE, zpopmin),
     spec("zpopmax", -2, WRITE | FAST, ONE, zpopmax),
-    spec(
-        "bzpopmin",
-        -3,
-        WRITE | NOSCRIPT | FAST | BLOCKING,
-        KeySpec::Range {
-            first: 1,
-            last: -2,
-            step: 1,
-        },
-        bzpopmin,
-    ),
-    spec(
-        "bzpopmax",
-        -3,
-        WRITE | NOSCRIPT | FAST | BLOCKING,
-        KeySpec::Range {
-            first: 1,
-            last: -2,
-            step: 1,
-        },
-        bzpopmax,
-    ),
+    spec("bzpopmin", -3, WRITE | NOSCRIPT | FAST | BLOCKING, KeySpec::Range { first: 1, last: -2, step: 1 }, bzpopmin),
+    spec("bzpopmax", -3, WRITE | NOSCRIPT | FAST | BLOCKING, KeySpec::Range { first: 1, last: -2, step: 1 }, bzpopmax),
     spec("zunionstore", -4, WRITE | DENYOOM, STORE, zunionstore),
     spec("zinterstore", -4, WRITE | DENYOOM, STORE, zinterstore),
     spec("zdiffstore", -4, WRITE | DENYOOM, STORE, zdiffstore),
@@ -118,16 +65,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec("zintercard", -3, READONLY, NUMKEYS, zintercard),
     spec("zrandmember", -2, READONLY | RANDOM, ONE, zrandmember),
     spec("zmpop", -4, WRITE, NUMKEYS, zmpop),
-    spec(
-        "bzmpop",
-        -5,
-        WRITE | BLOCKING,
-        KeySpec::NumKeys {
-            count_at: 2,
-            dest: false,
-        },
-        bzmpop,
-    ),
+    spec("bzmpop", -5, WRITE | BLOCKING, KeySpec::NumKeys { count_at: 2, dest: false }, bzmpop),
     spec("zscan", -3, READONLY | RANDOM, ONE, zscan),
 ];
 
@@ -158,251 +96,20 @@ fn delete_live(ctx: &mut Ctx, key: &[u8]) -> bool {
     db.remove(key).is_some()
 }
 
-/// Member/score pairs as a flat array (scores only `withscores`).
+/// Members, or member/score [`Reply::Pairs`] `withscores`.
 fn reply_entries<'a>(items: impl Iterator<Item = (&'a Bytes, f64)>, withscores: bool) -> Reply {
-    let mut out = Vec::with_capacity(items.size_hint().0 * (1 + withscores as usize));
-    for (m, s) in items {
-        out.push(Reply::Bulk(m.clone()));
-        if withscores {
-            out.push(Reply::Double(s));
-        }
+    if withscores {
+        return Reply::Pairs(items.map(|(m, s)| (Reply::Bulk(m.clone()), Reply::Double(s))).collect());
     }
-    Reply::Array(out)
+    Reply::Array(items.map(|(m, _)| Reply::Bulk(m.clone())).collect())
 }
 
 // ---------------------------------------------------------------------------------------------
 // Number and range parsing
 
-#[inline]
-fn is_c_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
-/// What C's `strtod` makes of a buffer (read as a C string: up to its first NUL).
-struct Strtod {
-    value: f64,
-    /// Bytes consumed; 0 when nothing converted.
-    consumed: usize,
-    /// `errno == ERANGE` with an infinite or zero result (overflow, underflow to zero).
-    range_error: bool,
-}
-
-/// glibc's `strtod` in the C locale: leading spaces, sign, `inf`/`infinity`, `nan[(...)]`,
-/// hex floats (`0x1.8p3`) and decimals with an optional exponent.
-fn strtod(s: &[u8]) -> Strtod {
-    let s = &s[..memchr::memchr(0, s).unwrap_or(s.len())];
-    let mut i = 0;
-    while i < s.len() && is_c_space(s[i]) {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let sign = |v: f64| if neg { -v } else { v };
-    let rest = &s[i..];
-    let starts = |w: &[u8]| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w);
-    if starts(b"inf") {
-        let n = if starts(b"infinity") { 8 } else { 3 };
-        return Strtod {
-            value: sign(f64::INFINITY),
-            consumed: i + n,
-            range_error: false,
-        };
-    }
-    if starts(b"nan") {
-        let mut n = 3;
-        if rest.get(3) == Some(&b'(') {
-            let mut j = 4;
-            while j < rest.len() && (rest[j].is_ascii_alphanumeric() || rest[j] == b'_') {
-                j += 1;
-            }
-            if rest.get(j) == Some(&b')') {
-                n = j + 1;
-            }
-        }
-        return Strtod {
-            value: f64::NAN,
-            consumed: i + n,
-            range_error: false,
-        };
-    }
-    if rest.len() >= 2 && rest[0] == b'0' && (rest[1] | 0x20) == b'x' {
-        return match parse_hex_float(&rest[2..]) {
-            Some((v, n, range_error)) => Strtod {
-                value: sign(v),
-                consumed: i + 2 + n,
-                range_error,
-            },
-            // "0x" without hex digits: the "0" converts.
-            None => Strtod {
-                value: sign(0.0),
-                consumed: i + 1,
-                range_error: false,
-            },
-        };
-    }
-    let mut j = 0;
-    let mut digits = 0;
-    let mut nonzero = false;
-    while j < rest.len() && rest[j].is_ascii_digit() {
-        nonzero |= rest[j] != b'0';
-        digits += 1;
-        j += 1;
-    }
-    if j < rest.len() && rest[j] == b'.' {
-        j += 1;
-        while j < rest.len() && rest[j].is_ascii_digit() {
-            nonzero |= rest[j] != b'0';
-            digits += 1;
-            j += 1;
-        }
-    }
-    if digits == 0 {
-        return Strtod {
-            value: 0.0,
-            consumed: 0,
-            range_error: false,
-        };
-    }
-    if j < rest.len() && (rest[j] | 0x20) == b'e' {
-        let mut k = j + 1;
-        if k < rest.len() && (rest[k] == b'+' || rest[k] == b'-') {
-            k += 1;
-        }
-        if k < rest.len() && rest[k].is_ascii_digit() {
-            while k < rest.len() && rest[k].is_ascii_digit() {
-                k += 1;
-            }
-            j = k;
-        }
-    }
-    // The scanned text is ASCII and in the grammar Rust's parser accepts (correctly rounded).
-    let v: f64 = std::str::from_utf8(&rest[..j])
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0.0);
-    let range_error = v.is_infinite() || (v == 0.0 && nonzero);
-    Strtod {
-        value: sign(v),
-        consumed: i + j,
-        range_error,
-    }
-}
-
-/// Appends one hex digit to a hex float's mantissa (keeping 60 significant bits, the rest
-/// folded into a sticky bit) and adjusts its binary exponent.
-fn push_hex_digit(d: u64, frac: bool, mant: &mut u64, exp: &mut i64) {
-    if *mant < (1 << 59) {
-        *mant = *mant * 16 + d;
-        if frac {
-            *exp -= 4;
-        }
-    } else {
-        if d != 0 {
-            *mant |= 1;
-        }
-        if !frac {
-            *exp += 4;
-        }
-    }
-}
-
-/// The part of a hex float after `0x`: (value, bytes consumed, range error), or None if there
-/// is no hex digit.
-fn parse_hex_float(s: &[u8]) -> Option<(f64, usize, bool)> {
-    let mut j = 0;
-    let mut mant: u64 = 0;
-    let mut exp: i64 = 0;
-    let mut any = false;
-    while j < s.len() && s[j].is_ascii_hexdigit() {
-        push_hex_digit(
-            (s[j] as char).to_digit(16).unwrap_or(0) as u64,
-            false,
-            &mut mant,
-            &mut exp,
-        );
-        any = true;
-        j += 1;
-    }
-    if j < s.len() && s[j] == b'.' {
-        let mut k = j + 1;
-        while k < s.len() && s[k].is_ascii_hexdigit() {
-            push_hex_digit(
-                (s[k] as char).to_digit(16).unwrap_or(0) as u64,
-                true,
-                &mut mant,
-                &mut exp,
-            );
-            any = true;
-            k += 1;
-        }
-        if !any {
-            return None;
-        }
-        j = k;
-    }
-    if !any {
-        return None;
-    }
-    if j < s.len() && (s[j] | 0x20) == b'p' {
-        let mut k = j + 1;
-        let neg = match s.get(k) {
-            Some(b'-') => {
-                k += 1;
-                true
-            }
-            Some(b'+') => {
-                k += 1;
-                false
-            }
-            _ => false,
-        };
-        if k < s.len() && s[k].is_ascii_digit() {
-            let mut e: i64 = 0;
-            while k < s.len() && s[k].is_ascii_digit() {
-                e = (e * 10 + (s[k] - b'0') as i64).min(1 << 20);
-                k += 1;
-            }
-            exp += if neg { -e } else { e };
-            j = k;
-        }
-    }
-    let mut v = mant as f64;
-    let mut e = exp;
-    while e > 1000 && v.is_finite() && v != 0.0 {
-        v *= 2f64.powi(1000);
-        e -= 1000;
-    }
-    while e < -1000 && v != 0.0 {
-        v *= 2f64.powi(-1000);
-        e += 1000;
-    }
-    if v.is_finite() && v != 0.0 {
-        v *= 2f64.powi(e.clamp(-1100, 1100) as i32);
-    }
-    Some((v, j, v.is_infinite() || (v == 0.0 && mant != 0)))
-}
-
-/// Redis's `string2d` (`getDoubleFromObject`): the whole argument is a float, with no leading
-/// space, no overflow and no NaN.
-fn string2d(s: &[u8]) -> Option<f64> {
-    if s.is_empty() || is_c_space(s[0]) {
-        return None;
-    }
-    let r = strtod(s);
-    if r.consumed != s.len() || r.range_error || r.value.is_nan() {
-        return None;
-    }
-    Some(r.value)
-}
+// glibc's `strtod` and Redis's `string2d` live in `redis::float`, shared with the other
+// families.
+use crate::redis::float::{string2d, strtod};
 
 /// A score (ZADD, ZINCRBY).
 fn parse_score(arg: &[u8]) -> Result<f64, Reply> {
@@ -428,12 +135,7 @@ fn parse_score_range(min: &[u8], max: &[u8]) -> Result<ScoreRange, Reply> {
     let bad = || Reply::err("ERR min or max is not a float");
     let (min, minex) = parse_score_bound(min).ok_or_else(bad)?;
     let (max, maxex) = parse_score_bound(max).ok_or_else(bad)?;
-    Ok(ScoreRange {
-        min,
-        max,
-        minex,
-        maxex,
-    })
+    Ok(ScoreRange { min, max, minex, maxex })
 }
 
 /// `zslParseLexRangeItem`: `-`, `+`, `(member` or `[member`.
@@ -452,12 +154,7 @@ fn parse_lex_range(min: &Bytes, max: &Bytes) -> Result<LexRange, Reply> {
     let bad = || Reply::err("ERR min or max not valid string range item");
     let (min, minex) = parse_lex_bound(min).ok_or_else(bad)?;
     let (max, maxex) = parse_lex_bound(max).ok_or_else(bad)?;
-    Ok(LexRange {
-        min,
-        minex,
-        max,
-        maxex,
-    })
+    Ok(LexRange { min, minex, max, maxex })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -501,23 +198,15 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], mut incr: bool) -> Result<Reply, 
     }
     let n = rest / 2;
     if nx && xx {
-        return Err(Reply::err(
-            "ERR XX and NX options at the same time are not compatible",
-        ));
+        return Err(Reply::err("ERR XX and NX options at the same time are not compatible"));
     }
     if ((gt || lt) && nx) || (gt && lt) {
-        return Err(Reply::err(
-            "ERR GT, LT, and/or NX options at the same time are not compatible",
-        ));
+        return Err(Reply::err("ERR GT, LT, and/or NX options at the same time are not compatible"));
     }
     if incr && n > 1 {
-        return Err(Reply::err(
-            "ERR INCR option supports a single increment-element pair",
-        ));
+        return Err(Reply::err("ERR INCR option supports a single increment-element pair"));
     }
-    let scores = (0..n)
-        .map(|j| parse_score(&args[idx + 2 * j]))
-        .collect::<Result<Vec<f64>, Reply>>()?;
+    let scores = (0..n).map(|j| parse_score(&args[idx + 2 * j])).collect::<Result<Vec<f64>, Reply>>()?;
 
     let now = ctx.now_ms;
     let db = ctx.db();
@@ -628,15 +317,7 @@ fn zmscore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Ok(z) => z,
         Err(e) => return e,
     };
-    Reply::Array(
-        args[2..]
-            .iter()
-            .map(|m| {
-                zs.and_then(|z| z.score(m))
-                    .map_or(Reply::Nil, Reply::Double)
-            })
-            .collect(),
-    )
+    Reply::Array(args[2..].iter().map(|m| zs.and_then(|z| z.score(m)).map_or(Reply::Nil, Reply::Double)).collect())
 }
 
 fn zcard(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -707,80 +388,31 @@ enum RangeSpec {
 }
 
 fn zrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    done(zrange_generic(
-        ctx,
-        args,
-        1,
-        false,
-        RangeType::Auto,
-        Direction::Auto,
-    ))
+    done(zrange_generic(ctx, args, 1, false, RangeType::Auto, Direction::Auto))
 }
 
 fn zrangestore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    done(zrange_generic(
-        ctx,
-        args,
-        2,
-        true,
-        RangeType::Auto,
-        Direction::Auto,
-    ))
+    done(zrange_generic(ctx, args, 2, true, RangeType::Auto, Direction::Auto))
 }
 
 fn zrevrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    done(zrange_generic(
-        ctx,
-        args,
-        1,
-        false,
-        RangeType::Rank,
-        Direction::Reverse,
-    ))
+    done(zrange_generic(ctx, args, 1, false, RangeType::Rank, Direction::Reverse))
 }
 
 fn zrangebyscore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    done(zrange_generic(
-        ctx,
-        args,
-        1,
-        false,
-        RangeType::Score,
-        Direction::Forward,
-    ))
+    done(zrange_generic(ctx, args, 1, false, RangeType::Score, Direction::Forward))
 }
 
 fn zrevrangebyscore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    done(zrange_generic(
-        ctx,
-        args,
-        1,
-        false,
-        RangeType::Score,
-        Direction::Reverse,
-    ))
+    done(zrange_generic(ctx, args, 1, false, RangeType::Score, Direction::Reverse))
 }
 
 fn zrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    done(zrange_generic(
-        ctx,
-        args,
-        1,
-        false,
-        RangeType::Lex,
-        Direction::Forward,
-    ))
+    done(zrange_generic(ctx, args, 1, false, RangeType::Lex, Direction::Forward))
 }
 
 fn zrevrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    done(zrange_generic(
-        ctx,
-        args,
-        1,
-        false,
-        RangeType::Lex,
-        Direction::Reverse,
-    ))
+    done(zrange_generic(ctx, args, 1, false, RangeType::Lex, Direction::Reverse))
 }
 
 /// `zrangeGenericCommand`: `args[argc_start]` is the source key, then min, max, options.
@@ -829,9 +461,7 @@ fn zrange_generic(
         ));
     }
     if withscores && rangetype == RangeType::Lex {
-        return Err(Reply::err(
-            "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
-        ));
+        return Err(Reply::err("ERR syntax error, WITHSCORES not supported in combination with BYLEX"));
     }
     if rev && rangetype != RangeType::Rank {
         std::mem::swap(&mut minidx, &mut maxidx);
@@ -842,11 +472,7 @@ fn zrange_generic(
         _ => RangeSpec::Rank(args::int(&args[minidx])?, args::int(&args[maxidx])?),
     };
     let Some(zs) = read_zset(ctx, key)? else {
-        return if store {
-            Ok(store_result(ctx, &args[1], Vec::new(), true))
-        } else {
-            Ok(Reply::Array(Vec::new()))
-        };
+        return if store { Ok(store_result(ctx, &args[1], Vec::new(), true)) } else { Ok(Reply::Array(Vec::new())) };
     };
     let (start, take) = range_window(zs, &spec, rev, offset, limit);
     let items = match start {
@@ -883,19 +509,9 @@ fn zrange_generic(
 /// Where a ZRANGE starts (a 0-based rank, walking forward or backward) and at most how many
 /// elements it takes before its end condition: Redis's rank clamping, `LIMIT offset count`
 /// (a negative offset yields nothing, a negative count means all).
-fn range_window(
-    zs: &ZSet,
-    spec: &RangeSpec,
-    rev: bool,
-    offset: i64,
-    limit: i64,
-) -> (Option<usize>, usize) {
+fn range_window(zs: &ZSet, spec: &RangeSpec, rev: bool, offset: i64, limit: i64) -> (Option<usize>, usize) {
     let len = zs.len();
-    let limit = if limit < 0 {
-        usize::MAX
-    } else {
-        limit as usize
-    };
+    let limit = if limit < 0 { usize::MAX } else { limit as usize };
     let first = match spec {
         RangeSpec::Rank(start, end) => {
             let llen = len as i64;
@@ -916,11 +532,7 @@ fn range_window(
                 end = llen - 1;
             }
             let n = (end - start + 1) as usize;
-            let at = if rev {
-                len - 1 - start as usize
-            } else {
-                start as usize
-            };
+            let at = if rev { len - 1 - start as usize } else { start as usize };
             return (Some(at), n);
         }
         RangeSpec::Score(r) => {
@@ -1081,18 +693,12 @@ fn generic_zpop(
         }
     }
     let Some(key) = found else {
-        return Ok((
-            if shape.nil_when_empty {
-                Reply::NilArray
-            } else {
-                Reply::Array(Vec::new())
-            },
-            None,
-        ));
+        return Ok((if shape.nil_when_empty { Reply::NilArray } else { Reply::Array(Vec::new()) }, None));
     };
     if count == 0 {
         return Ok((Reply::Array(Vec::new()), None));
     }
+    let had_count = count >= 0;
     let count = if count < 0 { 1 } else { count as u64 };
     let Some(zs) = db.get_zset_mut(key, now)? else {
         return Ok((Reply::Array(Vec::new()), None));
@@ -1100,11 +706,7 @@ fn generic_zpop(
     let n = count.min(zs.len() as u64) as usize;
     let mut popped = Vec::with_capacity(n);
     for _ in 0..n {
-        match if shape.max {
-            zs.pop_max()
-        } else {
-            zs.pop_min()
-        } {
+        match if shape.max { zs.pop_max() } else { zs.pop_min() } {
             Some(e) => popped.push(e),
             None => break,
         }
@@ -1115,15 +717,15 @@ fn generic_zpop(
         ctx.dirty(n as u64);
     }
     let reply = if shape.nested {
-        let pairs = popped
-            .into_iter()
-            .map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)]))
-            .collect();
+        let pairs = popped.into_iter().map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)])).collect();
         if shape.emitkey {
             Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Array(pairs)])
         } else {
             Reply::Array(pairs)
         }
+    } else if had_count && !shape.emitkey {
+        // ZPOPMIN/ZPOPMAX with a count: pairs in RESP3.
+        Reply::Pairs(popped.into_iter().map(|(m, s)| (Reply::Bulk(m), Reply::Double(s))).collect())
     } else {
         let mut out = Vec::with_capacity(n * 2 + shape.emitkey as usize);
         if shape.emitkey {
@@ -1151,17 +753,8 @@ fn zpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> Result<Reply, Reply> {
     if args.len() > 3 {
         return Err(syntax());
     }
-    let count = if args.len() == 3 {
-        args::positive(&args[2])?
-    } else {
-        -1
-    };
-    let shape = PopShape {
-        max,
-        emitkey: false,
-        nested: false,
-        nil_when_empty: false,
-    };
+    let count = if args.len() == 3 { args::positive(&args[2])? } else { -1 };
+    let shape = PopShape { max, emitkey: false, nested: false, nil_when_empty: false };
     Ok(generic_zpop(ctx, &args[1..2], count, shape)?.0)
 }
 
@@ -1175,13 +768,7 @@ fn zpopmax(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 /// `blockingGenericZpopCommand` after the timeout is parsed: pops from the first non-empty
 /// key (logging it as ZPOPMIN/ZPOPMAX), or blocks.
-fn blocking_zpop(
-    ctx: &mut Ctx,
-    keys: &[Bytes],
-    timeout_ms: u64,
-    count: i64,
-    shape: PopShape,
-) -> Result<Reply, Reply> {
+fn blocking_zpop(ctx: &mut Ctx, keys: &[Bytes], timeout_ms: u64, count: i64, shape: PopShape) -> Result<Reply, Reply> {
     let now = ctx.now_ms;
     for key in keys {
         let ready = matches!(ctx.db().get_zset(key, now)?, Some(z) if !z.is_empty());
@@ -1201,12 +788,7 @@ fn blocking_zpop(
 fn bzpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> Result<Reply, Reply> {
     let last = args.len() - 1;
     let timeout = args::timeout_ms(&args[last])?;
-    let shape = PopShape {
-        max,
-        emitkey: true,
-        nested: false,
-        nil_when_empty: false,
-    };
+    let shape = PopShape { max, emitkey: true, nested: false, nil_when_empty: false };
     blocking_zpop(ctx, &args[1..last], timeout, -1, shape)
 }
 
@@ -1219,18 +801,11 @@ fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 }
 
 /// `zmpopGenericCommand`: `[timeout] numkeys key... MIN|MAX [COUNT count]`.
-fn zmpop_generic(
-    ctx: &mut Ctx,
-    args: &[Bytes],
-    numkeys_idx: usize,
-    block: bool,
-) -> Result<Reply, Reply> {
+fn zmpop_generic(ctx: &mut Ctx, args: &[Bytes], numkeys_idx: usize, block: bool) -> Result<Reply, Reply> {
     let numkeys = parse_i64_strict(&args[numkeys_idx])
         .filter(|&n| n >= 1)
         .ok_or_else(|| Reply::err("ERR numkeys should be greater than 0"))?;
-    let where_idx = (numkeys_idx as u64)
-        .saturating_add(numkeys as u64)
-        .saturating_add(1);
+    let where_idx = (numkeys_idx as u64).saturating_add(numkeys as u64).saturating_add(1);
     if where_idx >= args.len() as u64 {
         return Err(syntax());
     }
@@ -1260,12 +835,7 @@ fn zmpop_generic(
         count = 1;
     }
     let keys = &args[numkeys_idx + 1..where_idx];
-    let shape = PopShape {
-        max,
-        emitkey: true,
-        nested: true,
-        nil_when_empty: true,
-    };
+    let shape = PopShape { max, emitkey: true, nested: true, nil_when_empty: true };
     if block {
         let timeout = args::timeout_ms(&args[1])?;
         return blocking_zpop(ctx, keys, timeout, count, shape);
@@ -1371,9 +941,7 @@ fn zsetop(
 ) -> Result<Reply, Reply> {
     let setnum = args::int(&args[numkeys_idx])?;
     if setnum < 1 {
-        return Err(Reply::err(format!(
-            "ERR at least 1 input key is needed for '{name}' command"
-        )));
+        return Err(Reply::err(format!("ERR at least 1 input key is needed for '{name}' command")));
     }
     if setnum as u64 > (args.len() - (numkeys_idx + 1)) as u64 {
         return Err(syntax());
@@ -1403,8 +971,7 @@ fn zsetop(
         if op != SetOp::Diff && !cardinality_only && remaining > setnum && is(a, "weights") {
             j += 1;
             for w in weights.iter_mut() {
-                *w = string2d(&args[j])
-                    .ok_or_else(|| Reply::err("ERR weight value is not a float"))?;
+                *w = string2d(&args[j]).ok_or_else(|| Reply::err("ERR weight value is not a float"))?;
                 j += 1;
             }
         } else if op != SetOp::Diff && !cardinality_only && remaining >= 2 && is(a, "aggregate") {
@@ -1545,34 +1112,15 @@ fn zsetop(
     }
     let mut result = result;
     result.sort_unstable_by(|a, b| cmp_entries((&a.0, a.1), (&b.0, b.1)));
-    Ok(reply_entries(
-        result.iter().map(|(m, s)| (m, *s)),
-        withscores,
-    ))
+    Ok(reply_entries(result.iter().map(|(m, s)| (m, *s)), withscores))
 }
 
 fn zunionstore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    done(zsetop(
-        ctx,
-        args,
-        "zunionstore",
-        2,
-        true,
-        SetOp::Union,
-        false,
-    ))
+    done(zsetop(ctx, args, "zunionstore", 2, true, SetOp::Union, false))
 }
 
 fn zinterstore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    done(zsetop(
-        ctx,
-        args,
-        "zinterstore",
-        2,
-        true,
-        SetOp::Inter,
-        false,
-    ))
+    done(zsetop(ctx, args, "zinterstore", 2, true, SetOp::Inter, false))
 }
 
 fn zdiffstore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -1592,15 +1140,7 @@ fn zdiff(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 }
 
 fn zintercard(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    done(zsetop(
-        ctx,
-        args,
-        "zintercard",
-        1,
-        false,
-        SetOp::Inter,
-        true,
-    ))
+    done(zsetop(ctx, args, "zintercard", 1, false, SetOp::Inter, true))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1632,11 +1172,7 @@ fn zrandmember_inner(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
             return Ok(Reply::Array(Vec::new()));
         };
         let size = zs.len();
-        let (count, uniq) = if l >= 0 {
-            (l as u64, true)
-        } else {
-            (l.unsigned_abs(), false)
-        };
+        let (count, uniq) = if l >= 0 { (l as u64, true) } else { (l.unsigned_abs(), false) };
         if count == 0 || size == 0 {
             return Ok(Reply::Array(Vec::new()));
         }
@@ -1649,23 +1185,17 @@ fn zrandmember_inner(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
             let mut out = Vec::with_capacity(count as usize * w);
             for _ in 0..count {
                 if let Some((m, s)) = zs.entry_at(rng.gen_range(0..size)) {
-                    out.push(Reply::Bulk(m.clone()));
-                    if withscores {
-                        out.push(Reply::Double(s));
-                    }
+                    out.push((m, s));
                 }
             }
-            return Ok(Reply::Array(out));
+            return Ok(reply_entries(out.into_iter(), withscores));
         }
         if count >= size as u64 {
             // The whole set, as Redis walks it: from the highest element down.
             return Ok(reply_entries(zs.iter_rev(), withscores));
         }
         let picks = rand::seq::index::sample(rng, size, count as usize);
-        return Ok(reply_entries(
-            picks.into_iter().filter_map(|i| zs.entry_at(i)),
-            withscores,
-        ));
+        return Ok(reply_entries(picks.into_iter().filter_map(|i| zs.entry_at(i)), withscores));
     }
     let db = &mut ctx.ks.dbs[ctx.db];
     let rng = &mut *ctx.rng;
@@ -1675,9 +1205,7 @@ fn zrandmember_inner(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
     if zs.is_empty() {
         return Ok(Reply::Nil);
     }
-    Ok(zs
-        .entry_at(rng.gen_range(0..zs.len()))
-        .map_or(Reply::Nil, |(m, _)| Reply::Bulk(m.clone())))
+    Ok(zs.entry_at(rng.gen_range(0..zs.len())).map_or(Reply::Nil, |(m, _)| Reply::Bulk(m.clone())))
 }
 
 /// A score as a listpack holds it: integral values (within +-2^62) as integers, others
@@ -1695,10 +1223,7 @@ fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     done((|| {
         let cursor = parse_cursor(&args[2])?;
         let Some(zs) = read_zset(ctx, &args[1])? else {
-            return Ok(Reply::Array(vec![
-                Reply::bulk(Bytes::from_static(b"0")),
-                Reply::Array(Vec::new()),
-            ]));
+            return Ok(Reply::Array(vec![Reply::bulk(Bytes::from_static(b"0")), Reply::Array(Vec::new())]));
         };
         let (_, o) = parse_scan(args, 2, false)?;
         let pat = o.pattern.filter(|p| &p[..] != b"*");
@@ -1725,10 +1250,7 @@ fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             }
             next
         };
-        Ok(Reply::Array(vec![
-            Reply::bulk(next.to_string()),
-            Reply::Array(out),
-        ]))
+        Ok(Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(out)]))
     })())
 }
 
@@ -1746,26 +1268,26 @@ mod tests {
     }
 
     /// A flat member/score array.
+    /// WITHSCORES results: pairs (flat in RESP2, nested in RESP3).
     fn ws(items: &[(&str, f64)]) -> Reply {
+        Reply::Pairs(items.iter().map(|(m, s)| (bulk(m), d(*s))).collect())
+    }
+
+    /// A flat member/score array in every protocol (ZPOPMIN without a count).
+    fn flat(items: &[(&str, f64)]) -> Reply {
         Reply::Array(items.iter().flat_map(|(m, s)| [bulk(m), d(*s)]).collect())
     }
 
     /// Runs a command and returns the reply, what it logs instead of argv, and its block timeout.
     fn run_ctx(t: &mut T, parts: &[&str]) -> (Reply, Option<Vec<Vec<Bytes>>>, Option<u64>) {
-        let args: Vec<Bytes> = parts
-            .iter()
-            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
-            .collect();
+        let args: Vec<Bytes> = parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect();
         let mut ctx = Ctx::new(&mut t.ks, t.db, t.now_ms, &mut t.rng);
         let r = crate::redis::run(&mut ctx, &args);
         (r, ctx.rewrite.take(), ctx.block_ms)
     }
 
     fn rec(parts: &[&str]) -> Option<Vec<Vec<Bytes>>> {
-        Some(vec![parts
-            .iter()
-            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
-            .collect()])
+        Some(vec![parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect()])
     }
 
     fn setup(t: &mut T, key: &str, pairs: &[(f64, &str)]) {
@@ -1785,10 +1307,7 @@ mod tests {
     }
 
     fn put_set(t: &mut T, key: &str, members: &[&str]) {
-        let s: SetValue = members
-            .iter()
-            .map(|m| Bytes::copy_from_slice(m.as_bytes()))
-            .collect();
+        let s: SetValue = members.iter().map(|m| Bytes::copy_from_slice(m.as_bytes())).collect();
         t.ks.dbs[0].set(Bytes::copy_from_slice(key.as_bytes()), Value::Set(s));
     }
 
@@ -1797,32 +1316,14 @@ mod tests {
         let mut t = T::new();
         assert_eq!(t.cmd(&["ZADD", "z", "1", "a", "2", "b"]), Reply::Int(2));
         assert_eq!(t.cmd(&["ZADD", "z", "3", "a", "4", "c"]), Reply::Int(1));
-        assert_eq!(
-            t.cmd(&["ZADD", "z", "CH", "5", "a", "4", "c", "1", "d"]),
-            Reply::Int(2)
-        );
-        assert_eq!(
-            t.cmd(&["ZADD", "z", "NX", "9", "a", "1", "e"]),
-            Reply::Int(1)
-        );
+        assert_eq!(t.cmd(&["ZADD", "z", "CH", "5", "a", "4", "c", "1", "d"]), Reply::Int(2));
+        assert_eq!(t.cmd(&["ZADD", "z", "NX", "9", "a", "1", "e"]), Reply::Int(1));
         assert_eq!(t.cmd(&["ZSCORE", "z", "a"]), d(5.0));
-        assert_eq!(
-            t.cmd(&["ZADD", "z", "XX", "CH", "9", "a", "1", "f"]),
-            Reply::Int(1)
-        );
+        assert_eq!(t.cmd(&["ZADD", "z", "XX", "CH", "9", "a", "1", "f"]), Reply::Int(1));
         assert_eq!(t.cmd(&["ZSCORE", "z", "f"]), Reply::Nil);
-        assert_eq!(
-            t.cmd(&["ZADD", "z", "GT", "CH", "1", "a", "10", "b"]),
-            Reply::Int(1)
-        );
-        assert_eq!(
-            t.cmd(&["ZADD", "z", "LT", "CH", "1", "a", "20", "b"]),
-            Reply::Int(1)
-        );
-        assert_eq!(
-            t.cmd(&["ZMSCORE", "z", "a", "b", "nope"]),
-            Reply::Array(vec![d(1.0), d(10.0), Reply::Nil])
-        );
+        assert_eq!(t.cmd(&["ZADD", "z", "GT", "CH", "1", "a", "10", "b"]), Reply::Int(1));
+        assert_eq!(t.cmd(&["ZADD", "z", "LT", "CH", "1", "a", "20", "b"]), Reply::Int(1));
+        assert_eq!(t.cmd(&["ZMSCORE", "z", "a", "b", "nope"]), Reply::Array(vec![d(1.0), d(10.0), Reply::Nil]));
         assert_eq!(t.cmd(&["ZADD", "z", "GT", "1", "new"]), Reply::Int(1));
         // INCR
         assert_eq!(t.cmd(&["ZADD", "z", "INCR", "2.5", "a"]), d(3.5));
@@ -1832,25 +1333,13 @@ mod tests {
         assert_eq!(t.cmd(&["ZADD", "z", "XX", "INCR", "1", "zz"]), Reply::Nil);
         // missing key with XX creates nothing
         assert_eq!(t.cmd(&["ZADD", "nokey", "XX", "1", "a"]), Reply::Int(0));
-        assert_eq!(
-            t.cmd(&["ZADD", "nokey", "XX", "INCR", "1", "a"]),
-            Reply::Nil
-        );
+        assert_eq!(t.cmd(&["ZADD", "nokey", "XX", "INCR", "1", "a"]), Reply::Nil);
         assert_eq!(t.cmd(&["EXISTS", "nokey"]), Reply::Int(0));
         // errors, in Redis's order
-        assert_eq!(
-            t.cmd(&["ZADD", "z", "1"]),
-            Reply::err(errors::wrong_args("zadd"))
-        );
+        assert_eq!(t.cmd(&["ZADD", "z", "1"]), Reply::err(errors::wrong_args("zadd")));
         assert_eq!(t.cmd(&["ZADD", "z", "NX", "1"]), err("ERR syntax error"));
-        assert_eq!(
-            t.cmd(&["ZADD", "z", "NX", "1", "a", "2"]),
-            err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["ZADD", "z", "NX"]),
-            Reply::err(errors::wrong_args("zadd"))
-        );
+        assert_eq!(t.cmd(&["ZADD", "z", "NX", "1", "a", "2"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["ZADD", "z", "NX"]), Reply::err(errors::wrong_args("zadd")));
         assert_eq!(
             t.cmd(&["ZADD", "z", "NX", "XX", "1", "a"]),
             err("ERR XX and NX options at the same time are not compatible")
@@ -1867,51 +1356,21 @@ mod tests {
             t.cmd(&["ZADD", "z", "INCR", "1", "a", "2", "b"]),
             err("ERR INCR option supports a single increment-element pair")
         );
-        assert_eq!(
-            t.cmd(&["ZADD", "z", "x", "a"]),
-            err("ERR value is not a valid float")
-        );
-        assert_eq!(
-            t.cmd(&["ZADD", "z", "1", "a", "nan", "b"]),
-            err("ERR value is not a valid float")
-        );
-        assert_eq!(
-            t.cmd(&["ZADD", "z", "1e400", "a"]),
-            err("ERR value is not a valid float")
-        );
-        assert_eq!(
-            t.cmd(&["ZADD", "z", " 1", "a"]),
-            err("ERR value is not a valid float")
-        );
+        assert_eq!(t.cmd(&["ZADD", "z", "x", "a"]), err("ERR value is not a valid float"));
+        assert_eq!(t.cmd(&["ZADD", "z", "1", "a", "nan", "b"]), err("ERR value is not a valid float"));
+        assert_eq!(t.cmd(&["ZADD", "z", "1e400", "a"]), err("ERR value is not a valid float"));
+        assert_eq!(t.cmd(&["ZADD", "z", " 1", "a"]), err("ERR value is not a valid float"));
         t.cmd(&["SET", "s", "v"]);
-        assert_eq!(
-            t.cmd(&["ZADD", "s", "1", "a"]),
-            Reply::err(errors::WRONGTYPE)
-        );
-        assert_eq!(
-            t.cmd(&["ZADD", "s", "x", "a"]),
-            err("ERR value is not a valid float")
-        );
+        assert_eq!(t.cmd(&["ZADD", "s", "1", "a"]), Reply::err(errors::WRONGTYPE));
+        assert_eq!(t.cmd(&["ZADD", "s", "x", "a"]), err("ERR value is not a valid float"));
         // NaN
         assert_eq!(t.cmd(&["ZADD", "n", "inf", "a"]), Reply::Int(1));
-        assert_eq!(
-            t.cmd(&["ZADD", "n", "INCR", "-inf", "a"]),
-            err("ERR resulting score is not a number (NaN)")
-        );
-        assert_eq!(
-            t.cmd(&["ZINCRBY", "n", "-inf", "a"]),
-            err("ERR resulting score is not a number (NaN)")
-        );
+        assert_eq!(t.cmd(&["ZADD", "n", "INCR", "-inf", "a"]), err("ERR resulting score is not a number (NaN)"));
+        assert_eq!(t.cmd(&["ZINCRBY", "n", "-inf", "a"]), err("ERR resulting score is not a number (NaN)"));
         assert_eq!(t.cmd(&["ZSCORE", "n", "a"]), d(f64::INFINITY));
         // hex and exponents as strtod reads them
-        assert_eq!(
-            t.cmd(&["ZADD", "h", "0x10", "a", "1e2", "b", "-.5", "c"]),
-            Reply::Int(3)
-        );
-        assert_eq!(
-            t.cmd(&["ZMSCORE", "h", "a", "b", "c"]),
-            Reply::Array(vec![d(16.0), d(100.0), d(-0.5)])
-        );
+        assert_eq!(t.cmd(&["ZADD", "h", "0x10", "a", "1e2", "b", "-.5", "c"]), Reply::Int(3));
+        assert_eq!(t.cmd(&["ZMSCORE", "h", "a", "b", "c"]), Reply::Array(vec![d(16.0), d(100.0), d(-0.5)]));
     }
 
     #[test]
@@ -1919,19 +1378,11 @@ mod tests {
         let mut t = T::new();
         assert_eq!(t.cmd(&["ZINCRBY", "z", "2", "a"]), d(2.0));
         assert_eq!(t.cmd(&["ZINCRBY", "z", "-0.5", "a"]), d(1.5));
-        assert_eq!(
-            t.cmd(&["ZINCRBY", "z", "x", "a"]),
-            err("ERR value is not a valid float")
-        );
+        assert_eq!(t.cmd(&["ZINCRBY", "z", "x", "a"]), err("ERR value is not a valid float"));
         assert_eq!(t.cmd(&["ZINCRBY", "z", "nx", "a"]), err("ERR syntax error"));
         t.cmd(&["ZADD", "z", "-0", "zero"]);
-        let Reply::Double(v) = t.cmd(&["ZSCORE", "z", "zero"]) else {
-            panic!()
-        };
-        assert!(
-            v == 0.0 && v.is_sign_positive(),
-            "listpack-sized sets store -0 as 0"
-        );
+        let Reply::Double(v) = t.cmd(&["ZSCORE", "z", "zero"]) else { panic!() };
+        assert!(v == 0.0 && v.is_sign_positive(), "listpack-sized sets store -0 as 0");
     }
 
     #[test]
@@ -1948,10 +1399,7 @@ mod tests {
         assert_eq!(t.cmd(&["EXISTS", "z"]), Reply::Int(0));
         assert_eq!(t.cmd(&["ZCARD", "z"]), Reply::Int(0));
         assert_eq!(t.cmd(&["ZSCORE", "z", "a"]), Reply::Nil);
-        assert_eq!(
-            t.cmd(&["ZMSCORE", "z", "a", "b"]),
-            Reply::Array(vec![Reply::Nil, Reply::Nil])
-        );
+        assert_eq!(t.cmd(&["ZMSCORE", "z", "a", "b"]), Reply::Array(vec![Reply::Nil, Reply::Nil]));
         assert_eq!(t.cmd(&["ZREM", "z", "a"]), Reply::Int(0));
         t.cmd(&["SET", "s", "v"]);
         for c in [
@@ -1977,26 +1425,13 @@ mod tests {
             assert_eq!(t.cmd(&["ZRANK", "nokey", "zz"]), Reply::Nil);
         }
         let mut t = T::new();
-        assert_eq!(
-            t.cmd(&["ZRANK", "z", "a", "WITHSCORE"]),
-            Reply::err(errors::wrong_args("zrank"))
-        );
+        assert_eq!(t.cmd(&["ZRANK", "z", "a", "WITHSCORE"]), Reply::err(errors::wrong_args("zrank")));
     }
 
     #[test]
     fn zcount_and_score_range_parsing() {
         let mut t = T::new();
-        setup(
-            &mut t,
-            "z",
-            &[
-                (1.0, "a"),
-                (2.0, "b"),
-                (3.0, "c"),
-                (f64::INFINITY, "i"),
-                (0.0, "z"),
-            ],
-        );
+        setup(&mut t, "z", &[(1.0, "a"), (2.0, "b"), (3.0, "c"), (f64::INFINITY, "i"), (0.0, "z")]);
         assert_eq!(t.cmd(&["ZCOUNT", "z", "-inf", "+inf"]), Reply::Int(5));
         assert_eq!(t.cmd(&["ZCOUNT", "z", "1", "3"]), Reply::Int(3));
         assert_eq!(t.cmd(&["ZCOUNT", "z", "(1", "3"]), Reply::Int(2));
@@ -2010,37 +1445,20 @@ mod tests {
         assert_eq!(t.cmd(&["ZCOUNT", "z", "", ""]), Reply::Int(1));
         assert_eq!(t.cmd(&["ZCOUNT", "z", "1e400", "1e400"]), Reply::Int(1));
         for bad in ["x", "1 ", "nan", "(nan", "-", "1x"] {
-            assert_eq!(
-                t.cmd(&["ZCOUNT", "z", bad, "1"]),
-                err("ERR min or max is not a float"),
-                "{bad}"
-            );
+            assert_eq!(t.cmd(&["ZCOUNT", "z", bad, "1"]), err("ERR min or max is not a float"), "{bad}");
         }
-        assert_eq!(
-            t.cmd(&["ZCOUNT", "nokey", "x", "1"]),
-            err("ERR min or max is not a float")
-        );
+        assert_eq!(t.cmd(&["ZCOUNT", "nokey", "x", "1"]), err("ERR min or max is not a float"));
         assert_eq!(t.cmd(&["ZCOUNT", "nokey", "0", "1"]), Reply::Int(0));
         t.cmd(&["SET", "s", "v"]);
-        assert_eq!(
-            t.cmd(&["ZCOUNT", "s", "0", "1"]),
-            Reply::err(errors::WRONGTYPE)
-        );
-        assert_eq!(
-            t.cmd(&["ZCOUNT", "s", "x", "1"]),
-            err("ERR min or max is not a float")
-        );
+        assert_eq!(t.cmd(&["ZCOUNT", "s", "0", "1"]), Reply::err(errors::WRONGTYPE));
+        assert_eq!(t.cmd(&["ZCOUNT", "s", "x", "1"]), err("ERR min or max is not a float"));
     }
 
     #[test]
     fn lex_commands() {
         for extra in [0usize, 200] {
             let mut t = T::new();
-            setup(
-                &mut t,
-                "z",
-                &[(0.0, "a"), (0.0, "b"), (0.0, "c"), (0.0, "d"), (0.0, "e")],
-            );
+            setup(&mut t, "z", &[(0.0, "a"), (0.0, "b"), (0.0, "c"), (0.0, "d"), (0.0, "e")]);
             for i in 0..extra {
                 t.cmd(&["ZADD", "z", "0", &format!("f{i:03}")]);
             }
@@ -2051,48 +1469,18 @@ mod tests {
             assert_eq!(t.cmd(&["ZLEXCOUNT", "z", "+", "-"]), Reply::Int(0));
             assert_eq!(t.cmd(&["ZLEXCOUNT", "z", "[d", "[b"]), Reply::Int(0));
             assert_eq!(t.cmd(&["ZRANGEBYLEX", "z", "[b", "(d"]), arr(&["b", "c"]));
-            assert_eq!(
-                t.cmd(&["ZRANGEBYLEX", "z", "-", "[c", "LIMIT", "1", "5"]),
-                arr(&["b", "c"])
-            );
-            assert_eq!(
-                t.cmd(&["ZREVRANGEBYLEX", "z", "[d", "[b"]),
-                arr(&["d", "c", "b"])
-            );
-            assert_eq!(
-                t.cmd(&["ZREVRANGEBYLEX", "z", "(d", "-", "LIMIT", "1", "1"]),
-                arr(&["b"])
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGE", "z", "(a", "[c", "BYLEX"]),
-                arr(&["b", "c"])
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGE", "z", "[c", "(a", "BYLEX", "REV"]),
-                arr(&["c", "b"])
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGEBYLEX", "z", "[b", "[c", "LIMIT", "-1", "5"]),
-                arr(&[])
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGEBYLEX", "z", "[b", "[c", "LIMIT", "0", "0"]),
-                arr(&[])
-            );
+            assert_eq!(t.cmd(&["ZRANGEBYLEX", "z", "-", "[c", "LIMIT", "1", "5"]), arr(&["b", "c"]));
+            assert_eq!(t.cmd(&["ZREVRANGEBYLEX", "z", "[d", "[b"]), arr(&["d", "c", "b"]));
+            assert_eq!(t.cmd(&["ZREVRANGEBYLEX", "z", "(d", "-", "LIMIT", "1", "1"]), arr(&["b"]));
+            assert_eq!(t.cmd(&["ZRANGE", "z", "(a", "[c", "BYLEX"]), arr(&["b", "c"]));
+            assert_eq!(t.cmd(&["ZRANGE", "z", "[c", "(a", "BYLEX", "REV"]), arr(&["c", "b"]));
+            assert_eq!(t.cmd(&["ZRANGEBYLEX", "z", "[b", "[c", "LIMIT", "-1", "5"]), arr(&[]));
+            assert_eq!(t.cmd(&["ZRANGEBYLEX", "z", "[b", "[c", "LIMIT", "0", "0"]), arr(&[]));
             assert_eq!(t.cmd(&["ZREMRANGEBYLEX", "z", "[b", "(d"]), Reply::Int(2));
-            assert_eq!(
-                t.cmd(&["ZRANGEBYLEX", "z", "-", "[e"]),
-                arr(&["a", "d", "e"])
-            );
+            assert_eq!(t.cmd(&["ZRANGEBYLEX", "z", "-", "[e"]), arr(&["a", "d", "e"]));
             for bad in ["a", "", "+x", "-x"] {
-                assert_eq!(
-                    t.cmd(&["ZLEXCOUNT", "z", bad, "+"]),
-                    err("ERR min or max not valid string range item")
-                );
-                assert_eq!(
-                    t.cmd(&["ZRANGEBYLEX", "z", "-", bad]),
-                    err("ERR min or max not valid string range item")
-                );
+                assert_eq!(t.cmd(&["ZLEXCOUNT", "z", bad, "+"]), err("ERR min or max not valid string range item"));
+                assert_eq!(t.cmd(&["ZRANGEBYLEX", "z", "-", bad]), err("ERR min or max not valid string range item"));
                 assert_eq!(
                     t.cmd(&["ZREMRANGEBYLEX", "z", bad, "+"]),
                     err("ERR min or max not valid string range item")
@@ -2110,24 +1498,11 @@ mod tests {
         // Not a valid lex use, but Redis's listpack answers deterministically: first element
         // >= min in set order, then elements while <= max.
         let mut t = T::new();
-        setup(
-            &mut t,
-            "z",
-            &[(1.0, "c"), (2.0, "a"), (3.0, "b"), (4.0, "d")],
-        );
-        assert_eq!(
-            t.cmd(&["ZRANGEBYLEX", "z", "[b", "[c"]),
-            arr(&["c", "a", "b"])
-        );
-        assert_eq!(
-            t.cmd(&["ZRANGEBYLEX", "z", "[a", "[c"]),
-            arr(&["c", "a", "b"])
-        );
+        setup(&mut t, "z", &[(1.0, "c"), (2.0, "a"), (3.0, "b"), (4.0, "d")]);
+        assert_eq!(t.cmd(&["ZRANGEBYLEX", "z", "[b", "[c"]), arr(&["c", "a", "b"]));
+        assert_eq!(t.cmd(&["ZRANGEBYLEX", "z", "[a", "[c"]), arr(&["c", "a", "b"]));
         assert_eq!(t.cmd(&["ZLEXCOUNT", "z", "[a", "[c"]), Reply::Int(3));
-        assert_eq!(
-            t.cmd(&["ZREVRANGEBYLEX", "z", "[c", "[a"]),
-            arr(&["b", "a", "c"])
-        );
+        assert_eq!(t.cmd(&["ZREVRANGEBYLEX", "z", "[c", "[a"]), arr(&["b", "a", "c"]));
     }
 
     #[test]
@@ -2140,60 +1515,31 @@ mod tests {
             }
             let last = format!("x{:03}", extra.saturating_sub(1));
             assert_eq!(t.cmd(&["ZRANGE", "z", "0", "2"]), arr(&["a", "b", "c"]));
-            assert_eq!(
-                t.cmd(&["ZRANGE", "z", "1", "1", "WITHSCORES"]),
-                ws(&[("b", 2.0)])
-            );
+            assert_eq!(t.cmd(&["ZRANGE", "z", "1", "1", "WITHSCORES"]), ws(&[("b", 2.0)]));
             assert_eq!(t.cmd(&["ZRANGE", "z", "-10000", "0"]), arr(&["a"]));
             assert_eq!(t.cmd(&["ZRANGE", "z", "2", "1"]), arr(&[]));
             assert_eq!(t.cmd(&["ZRANGE", "z", "5000", "6000"]), arr(&[]));
-            assert_eq!(
-                t.cmd(&["ZREVRANGE", "z", "-3", "-1"]),
-                arr(&["c", "b", "a"])
-            );
+            assert_eq!(t.cmd(&["ZREVRANGE", "z", "-3", "-1"]), arr(&["c", "b", "a"]));
             if extra > 0 {
                 assert_eq!(t.cmd(&["ZRANGE", "z", "-1", "-1"]), arr(&[&last]));
                 assert_eq!(t.cmd(&["ZREVRANGE", "z", "0", "0"]), arr(&[&last]));
-                let Reply::Array(all) = t.cmd(&["ZRANGE", "z", "0", "-1"]) else {
-                    panic!()
-                };
+                let Reply::Array(all) = t.cmd(&["ZRANGE", "z", "0", "-1"]) else { panic!() };
                 assert_eq!(all.len(), 3 + extra);
             }
             if extra == 0 {
-                assert_eq!(
-                    t.cmd(&["ZRANGE", "z", "0", "1", "REV", "WITHSCORES"]),
-                    ws(&[("c", 3.0), ("b", 2.0)])
-                );
+                assert_eq!(t.cmd(&["ZRANGE", "z", "0", "1", "REV", "WITHSCORES"]), ws(&[("c", 3.0), ("b", 2.0)]));
             }
             assert_eq!(
                 t.cmd(&["ZRANGE", "z", "0", "1", "LIMIT", "0", "1"]),
                 err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
             );
             // LIMIT with the default count -1 is accepted, as in Redis
-            assert_eq!(
-                t.cmd(&["ZRANGE", "z", "0", "0", "LIMIT", "5", "-1"]),
-                arr(&["a"])
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGE", "z", "a", "1"]),
-                err("ERR value is not an integer or out of range")
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGE", "z", "0", "1", "FOO"]),
-                err("ERR syntax error")
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGE", "z", "0", "1", "REV", "REV"]),
-                err("ERR syntax error")
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGE", "z", "0", "1", "BYSCORE", "BYLEX"]),
-                err("ERR syntax error")
-            );
-            assert_eq!(
-                t.cmd(&["ZREVRANGE", "z", "0", "1", "REV"]),
-                err("ERR syntax error")
-            );
+            assert_eq!(t.cmd(&["ZRANGE", "z", "0", "0", "LIMIT", "5", "-1"]), arr(&["a"]));
+            assert_eq!(t.cmd(&["ZRANGE", "z", "a", "1"]), err("ERR value is not an integer or out of range"));
+            assert_eq!(t.cmd(&["ZRANGE", "z", "0", "1", "FOO"]), err("ERR syntax error"));
+            assert_eq!(t.cmd(&["ZRANGE", "z", "0", "1", "REV", "REV"]), err("ERR syntax error"));
+            assert_eq!(t.cmd(&["ZRANGE", "z", "0", "1", "BYSCORE", "BYLEX"]), err("ERR syntax error"));
+            assert_eq!(t.cmd(&["ZREVRANGE", "z", "0", "1", "REV"]), err("ERR syntax error"));
             assert_eq!(
                 t.cmd(&["ZRANGE", "z", "0", "1", "LIMIT", "x", "1", "FOO"]),
                 err("ERR value is not an integer or out of range")
@@ -2206,11 +1552,7 @@ mod tests {
     fn zrange_by_score() {
         for extra in [0usize, 200] {
             let mut t = T::new();
-            setup(
-                &mut t,
-                "z",
-                &[(1.0, "a"), (2.0, "b"), (3.0, "c"), (4.0, "d")],
-            );
+            setup(&mut t, "z", &[(1.0, "a"), (2.0, "b"), (3.0, "c"), (4.0, "d")]);
             for i in 0..extra {
                 t.cmd(&["ZADD", "z", "100", &format!("x{i:03}")]);
             }
@@ -2219,77 +1561,30 @@ mod tests {
                 t.cmd(&["ZRANGEBYSCORE", "z", "(1", "4", "WITHSCORES"]),
                 ws(&[("b", 2.0), ("c", 3.0), ("d", 4.0)])
             );
-            assert_eq!(
-                t.cmd(&["ZRANGEBYSCORE", "z", "-inf", "4", "LIMIT", "1", "2"]),
-                arr(&["b", "c"])
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGEBYSCORE", "z", "-inf", "4", "LIMIT", "3", "-5"]),
-                arr(&["d"])
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGEBYSCORE", "z", "-inf", "4", "LIMIT", "-1", "2"]),
-                arr(&[])
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGEBYSCORE", "z", "-inf", "4", "LIMIT", "9999", "2"]),
-                arr(&[])
-            );
-            assert_eq!(
-                t.cmd(&["ZREVRANGEBYSCORE", "z", "3", "1"]),
-                arr(&["c", "b", "a"])
-            );
-            assert_eq!(
-                t.cmd(&["ZREVRANGEBYSCORE", "z", "(4", "-inf", "LIMIT", "1", "1"]),
-                arr(&["b"])
-            );
-            assert_eq!(
-                t.cmd(&["ZREVRANGEBYSCORE", "z", "4", "-inf", "LIMIT", "3", "10"]),
-                arr(&["a"])
-            );
-            assert_eq!(
-                t.cmd(&["ZREVRANGEBYSCORE", "z", "4", "-inf", "LIMIT", "4", "10"]),
-                arr(&[])
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGE", "z", "(1", "(4", "BYSCORE"]),
-                arr(&["b", "c"])
-            );
+            assert_eq!(t.cmd(&["ZRANGEBYSCORE", "z", "-inf", "4", "LIMIT", "1", "2"]), arr(&["b", "c"]));
+            assert_eq!(t.cmd(&["ZRANGEBYSCORE", "z", "-inf", "4", "LIMIT", "3", "-5"]), arr(&["d"]));
+            assert_eq!(t.cmd(&["ZRANGEBYSCORE", "z", "-inf", "4", "LIMIT", "-1", "2"]), arr(&[]));
+            assert_eq!(t.cmd(&["ZRANGEBYSCORE", "z", "-inf", "4", "LIMIT", "9999", "2"]), arr(&[]));
+            assert_eq!(t.cmd(&["ZREVRANGEBYSCORE", "z", "3", "1"]), arr(&["c", "b", "a"]));
+            assert_eq!(t.cmd(&["ZREVRANGEBYSCORE", "z", "(4", "-inf", "LIMIT", "1", "1"]), arr(&["b"]));
+            assert_eq!(t.cmd(&["ZREVRANGEBYSCORE", "z", "4", "-inf", "LIMIT", "3", "10"]), arr(&["a"]));
+            assert_eq!(t.cmd(&["ZREVRANGEBYSCORE", "z", "4", "-inf", "LIMIT", "4", "10"]), arr(&[]));
+            assert_eq!(t.cmd(&["ZRANGE", "z", "(1", "(4", "BYSCORE"]), arr(&["b", "c"]));
             assert_eq!(
                 t.cmd(&["ZRANGE", "z", "(4", "(1", "BYSCORE", "REV", "WITHSCORES"]),
                 ws(&[("c", 3.0), ("b", 2.0)])
             );
             assert_eq!(t.cmd(&["ZRANGE", "z", "4", "1", "BYSCORE"]), arr(&[]));
-            assert_eq!(
-                t.cmd(&["ZRANGEBYSCORE", "z", "x", "1"]),
-                err("ERR min or max is not a float")
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGEBYSCORE", "z", "1", "2", "REV"]),
-                err("ERR syntax error")
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGEBYSCORE", "z", "1", "2", "BYSCORE"]),
-                err("ERR syntax error")
-            );
-            assert_eq!(
-                t.cmd(&["ZRANGEBYSCORE", "z", "1", "2", "LIMIT", "1"]),
-                err("ERR syntax error")
-            );
+            assert_eq!(t.cmd(&["ZRANGEBYSCORE", "z", "x", "1"]), err("ERR min or max is not a float"));
+            assert_eq!(t.cmd(&["ZRANGEBYSCORE", "z", "1", "2", "REV"]), err("ERR syntax error"));
+            assert_eq!(t.cmd(&["ZRANGEBYSCORE", "z", "1", "2", "BYSCORE"]), err("ERR syntax error"));
+            assert_eq!(t.cmd(&["ZRANGEBYSCORE", "z", "1", "2", "LIMIT", "1"]), err("ERR syntax error"));
             if extra > 0 {
-                let Reply::Array(v) =
-                    t.cmd(&["ZRANGEBYSCORE", "z", "100", "100", "LIMIT", "10", "5"])
-                else {
+                let Reply::Array(v) = t.cmd(&["ZRANGEBYSCORE", "z", "100", "100", "LIMIT", "10", "5"]) else {
                     panic!()
                 };
-                assert_eq!(
-                    v,
-                    arr(&["x010", "x011", "x012", "x013", "x014"]).into_array()
-                );
-                assert_eq!(
-                    t.cmd(&["ZCOUNT", "z", "(4", "+inf"]),
-                    Reply::Int(extra as i64)
-                );
+                assert_eq!(v, arr(&["x010", "x011", "x012", "x013", "x014"]).into_array());
+                assert_eq!(t.cmd(&["ZCOUNT", "z", "(4", "+inf"]), Reply::Int(extra as i64));
             }
         }
     }
@@ -2311,64 +1606,27 @@ mod tests {
     fn zrangestore() {
         let mut t = T::new();
         setup(&mut t, "src", &[(1.0, "a"), (2.0, "b"), (3.0, "c")]);
-        assert_eq!(
-            t.cmd(&["ZRANGESTORE", "dst", "src", "0", "1"]),
-            Reply::Int(2)
-        );
-        assert_eq!(
-            t.cmd(&["ZRANGE", "dst", "0", "-1", "WITHSCORES"]),
-            ws(&[("a", 1.0), ("b", 2.0)])
-        );
-        assert_eq!(
-            t.cmd(&[
-                "ZRANGESTORE",
-                "dst",
-                "src",
-                "(1",
-                "+inf",
-                "BYSCORE",
-                "LIMIT",
-                "1",
-                "1"
-            ]),
-            Reply::Int(1)
-        );
+        assert_eq!(t.cmd(&["ZRANGESTORE", "dst", "src", "0", "1"]), Reply::Int(2));
+        assert_eq!(t.cmd(&["ZRANGE", "dst", "0", "-1", "WITHSCORES"]), ws(&[("a", 1.0), ("b", 2.0)]));
+        assert_eq!(t.cmd(&["ZRANGESTORE", "dst", "src", "(1", "+inf", "BYSCORE", "LIMIT", "1", "1"]), Reply::Int(1));
         assert_eq!(t.cmd(&["ZRANGE", "dst", "0", "-1"]), arr(&["c"]));
-        assert_eq!(
-            t.cmd(&["ZRANGESTORE", "dst", "src", "[c", "-", "BYLEX", "REV"]),
-            Reply::Int(3)
-        );
-        assert_eq!(
-            t.cmd(&["ZRANGESTORE", "dst", "src", "0", "-1", "WITHSCORES"]),
-            err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["ZRANGESTORE", "dst", "src", "[c", "-", "BYLEX", "REV"]), Reply::Int(3));
+        assert_eq!(t.cmd(&["ZRANGESTORE", "dst", "src", "0", "-1", "WITHSCORES"]), err("ERR syntax error"));
         // an empty result deletes the destination, whatever it held
         t.cmd(&["SET", "dst2", "x"]);
         t.cmd(&["EXPIRE", "dst", "100"]);
-        assert_eq!(
-            t.cmd(&["ZRANGESTORE", "dst", "src", "5", "6"]),
-            Reply::Int(0)
-        );
+        assert_eq!(t.cmd(&["ZRANGESTORE", "dst", "src", "5", "6"]), Reply::Int(0));
         assert_eq!(t.cmd(&["EXISTS", "dst"]), Reply::Int(0));
-        assert_eq!(
-            t.cmd(&["ZRANGESTORE", "dst2", "nosrc", "0", "-1"]),
-            Reply::Int(0)
-        );
+        assert_eq!(t.cmd(&["ZRANGESTORE", "dst2", "nosrc", "0", "-1"]), Reply::Int(0));
         assert_eq!(t.cmd(&["EXISTS", "dst2"]), Reply::Int(0));
         // overwrites other types and clears the TTL
         t.cmd(&["SET", "dst3", "x"]);
         t.cmd(&["EXPIRE", "dst3", "100"]);
-        assert_eq!(
-            t.cmd(&["ZRANGESTORE", "dst3", "src", "0", "0"]),
-            Reply::Int(1)
-        );
+        assert_eq!(t.cmd(&["ZRANGESTORE", "dst3", "src", "0", "0"]), Reply::Int(1));
         assert_eq!(t.cmd(&["TTL", "dst3"]), Reply::Int(-1));
         assert_eq!(t.cmd(&["TYPE", "dst3"]), Reply::simple("zset"));
         t.cmd(&["SET", "s", "v"]);
-        assert_eq!(
-            t.cmd(&["ZRANGESTORE", "dst", "s", "0", "-1"]),
-            Reply::err(errors::WRONGTYPE)
-        );
+        assert_eq!(t.cmd(&["ZRANGESTORE", "dst", "s", "0", "-1"]), Reply::err(errors::WRONGTYPE));
         assert!(t.ks.ready_keys.iter().any(|(_, k)| &k[..] == b"dst3"));
     }
 
@@ -2378,11 +1636,7 @@ mod tests {
             let mut t = T::new();
             let reset = |t: &mut T| {
                 t.cmd(&["DEL", "z"]);
-                setup(
-                    t,
-                    "z",
-                    &[(1.0, "a"), (2.0, "b"), (3.0, "c"), (4.0, "d"), (5.0, "e")],
-                );
+                setup(t, "z", &[(1.0, "a"), (2.0, "b"), (3.0, "c"), (4.0, "d"), (5.0, "e")]);
                 for i in 0..extra {
                     t.cmd(&["ZADD", "z", "100", &format!("x{i:03}")]);
                 }
@@ -2390,36 +1644,18 @@ mod tests {
             reset(&mut t);
             assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "z", "1", "2"]), Reply::Int(2));
             assert_eq!(t.cmd(&["ZRANGE", "z", "0", "2"]), arr(&["a", "d", "e"]));
-            assert_eq!(
-                t.cmd(&["ZREMRANGEBYRANK", "z", "10000", "20000"]),
-                Reply::Int(0)
-            );
+            assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "z", "10000", "20000"]), Reply::Int(0));
             assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "z", "-1", "-2"]), Reply::Int(0));
-            assert_eq!(
-                t.cmd(&["ZREMRANGEBYRANK", "z", "-10000", "0"]),
-                Reply::Int(1)
-            );
-            assert_eq!(
-                t.cmd(&["ZREMRANGEBYRANK", "z", "0", "-1"]),
-                Reply::Int(2 + extra as i64)
-            );
+            assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "z", "-10000", "0"]), Reply::Int(1));
+            assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "z", "0", "-1"]), Reply::Int(2 + extra as i64));
             assert_eq!(t.cmd(&["EXISTS", "z"]), Reply::Int(0));
             reset(&mut t);
             assert_eq!(t.cmd(&["ZREMRANGEBYSCORE", "z", "(1", "3"]), Reply::Int(2));
             assert_eq!(t.cmd(&["ZREMRANGEBYSCORE", "z", "10", "1"]), Reply::Int(0));
-            assert_eq!(
-                t.cmd(&["ZREMRANGEBYSCORE", "z", "-inf", "+inf"]),
-                Reply::Int(3 + extra as i64)
-            );
+            assert_eq!(t.cmd(&["ZREMRANGEBYSCORE", "z", "-inf", "+inf"]), Reply::Int(3 + extra as i64));
             assert_eq!(t.cmd(&["EXISTS", "z"]), Reply::Int(0));
-            assert_eq!(
-                t.cmd(&["ZREMRANGEBYSCORE", "z", "x", "1"]),
-                err("ERR min or max is not a float")
-            );
-            assert_eq!(
-                t.cmd(&["ZREMRANGEBYRANK", "z", "x", "1"]),
-                err("ERR value is not an integer or out of range")
-            );
+            assert_eq!(t.cmd(&["ZREMRANGEBYSCORE", "z", "x", "1"]), err("ERR min or max is not a float"));
+            assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "z", "x", "1"]), err("ERR value is not an integer or out of range"));
             assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "z", "0", "1"]), Reply::Int(0));
         }
     }
@@ -2427,28 +1663,15 @@ mod tests {
     #[test]
     fn zpop() {
         let mut t = T::new();
-        setup(
-            &mut t,
-            "z",
-            &[(1.0, "a"), (2.0, "b"), (3.0, "c"), (4.0, "d")],
-        );
-        assert_eq!(t.cmd(&["ZPOPMIN", "z"]), ws(&[("a", 1.0)]));
-        assert_eq!(t.cmd(&["ZPOPMAX", "z"]), ws(&[("d", 4.0)]));
+        setup(&mut t, "z", &[(1.0, "a"), (2.0, "b"), (3.0, "c"), (4.0, "d")]);
+        assert_eq!(t.cmd(&["ZPOPMIN", "z"]), flat(&[("a", 1.0)]));
+        assert_eq!(t.cmd(&["ZPOPMAX", "z"]), flat(&[("d", 4.0)]));
         assert_eq!(t.cmd(&["ZPOPMIN", "z", "0"]), arr(&[]));
-        assert_eq!(
-            t.cmd(&["ZPOPMAX", "z", "10"]),
-            ws(&[("c", 3.0), ("b", 2.0)])
-        );
+        assert_eq!(t.cmd(&["ZPOPMAX", "z", "10"]), ws(&[("c", 3.0), ("b", 2.0)]));
         assert_eq!(t.cmd(&["EXISTS", "z"]), Reply::Int(0));
         assert_eq!(t.cmd(&["ZPOPMIN", "z"]), arr(&[]));
-        assert_eq!(
-            t.cmd(&["ZPOPMIN", "z", "-1"]),
-            err("ERR value is out of range, must be positive")
-        );
-        assert_eq!(
-            t.cmd(&["ZPOPMIN", "z", "x"]),
-            err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["ZPOPMIN", "z", "-1"]), err("ERR value is out of range, must be positive"));
+        assert_eq!(t.cmd(&["ZPOPMIN", "z", "x"]), err("ERR value is out of range, must be positive"));
         assert_eq!(t.cmd(&["ZPOPMIN", "z", "1", "2"]), err("ERR syntax error"));
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["ZPOPMIN", "s"]), Reply::err(errors::WRONGTYPE));
@@ -2456,7 +1679,7 @@ mod tests {
         // deterministic: logged as is
         setup(&mut t, "z", &[(1.0, "a")]);
         let (r, log, block) = run_ctx(&mut t, &["ZPOPMIN", "z"]);
-        assert_eq!((r, log, block), (ws(&[("a", 1.0)]), None, None));
+        assert_eq!((r, log, block), (flat(&[("a", 1.0)]), None, None));
     }
 
     #[test]
@@ -2473,29 +1696,14 @@ mod tests {
         assert_eq!(r, Reply::Array(vec![bulk("z2"), bulk("b"), d(2.0)]));
         assert_eq!(log, rec(&["ZPOPMAX", "z2"]));
         assert_eq!(t.cmd(&["EXISTS", "z2"]), Reply::Int(0));
-        assert_eq!(
-            t.cmd(&["BZPOPMIN", "z", "x"]),
-            err("ERR timeout is not a float or out of range")
-        );
-        assert_eq!(
-            t.cmd(&["BZPOPMIN", "z", "-1"]),
-            err("ERR timeout is negative")
-        );
+        assert_eq!(t.cmd(&["BZPOPMIN", "z", "x"]), err("ERR timeout is not a float or out of range"));
+        assert_eq!(t.cmd(&["BZPOPMIN", "z", "-1"]), err("ERR timeout is negative"));
         t.cmd(&["SET", "s", "v"]);
-        assert_eq!(
-            t.cmd(&["BZPOPMIN", "s", "0"]),
-            Reply::err(errors::WRONGTYPE)
-        );
-        assert_eq!(
-            t.cmd(&["BZPOPMIN", "s", "x"]),
-            err("ERR timeout is not a float or out of range")
-        );
+        assert_eq!(t.cmd(&["BZPOPMIN", "s", "0"]), Reply::err(errors::WRONGTYPE));
+        assert_eq!(t.cmd(&["BZPOPMIN", "s", "x"]), err("ERR timeout is not a float or out of range"));
         // a non-empty key before a wrong-type one wins
         setup(&mut t, "z", &[(1.0, "a")]);
-        assert_eq!(
-            t.cmd(&["BZPOPMIN", "z", "s", "0"]),
-            Reply::Array(vec![bulk("z"), bulk("a"), d(1.0)])
-        );
+        assert_eq!(t.cmd(&["BZPOPMIN", "z", "s", "0"]), Reply::Array(vec![bulk("z"), bulk("a"), d(1.0)]));
     }
 
     #[test]
@@ -2505,12 +1713,7 @@ mod tests {
         let nested = |key: &str, items: &[(&str, f64)]| {
             Reply::Array(vec![
                 bulk(key),
-                Reply::Array(
-                    items
-                        .iter()
-                        .map(|(m, s)| Reply::Array(vec![bulk(m), d(*s)]))
-                        .collect(),
-                ),
+                Reply::Array(items.iter().map(|(m, s)| Reply::Array(vec![bulk(m), d(*s)])).collect()),
             ])
         };
         let (r, log, _) = run_ctx(&mut t, &["ZMPOP", "2", "z1", "z2", "MIN"]);
@@ -2520,56 +1723,26 @@ mod tests {
         assert_eq!(r, nested("z2", &[("c", 3.0), ("b", 2.0)]));
         assert_eq!(log, rec(&["ZPOPMAX", "z2", "2"]));
         assert_eq!(t.cmd(&["ZMPOP", "2", "z1", "z2", "MIN"]), Reply::NilArray);
-        assert_eq!(
-            t.cmd(&["ZMPOP", "0", "z1", "MIN"]),
-            err("ERR numkeys should be greater than 0")
-        );
-        assert_eq!(
-            t.cmd(&["ZMPOP", "x", "z1", "MIN"]),
-            err("ERR numkeys should be greater than 0")
-        );
+        assert_eq!(t.cmd(&["ZMPOP", "0", "z1", "MIN"]), err("ERR numkeys should be greater than 0"));
+        assert_eq!(t.cmd(&["ZMPOP", "x", "z1", "MIN"]), err("ERR numkeys should be greater than 0"));
         assert_eq!(t.cmd(&["ZMPOP", "5", "z1", "MIN"]), err("ERR syntax error"));
-        assert_eq!(
-            t.cmd(&["ZMPOP", "9223372036854775807", "z1", "MIN"]),
-            err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["ZMPOP", "9223372036854775807", "z1", "MIN"]), err("ERR syntax error"));
         assert_eq!(t.cmd(&["ZMPOP", "1", "z1", "MID"]), err("ERR syntax error"));
-        assert_eq!(
-            t.cmd(&["ZMPOP", "1", "z1", "MIN", "COUNT", "0"]),
-            err("ERR count should be greater than 0")
-        );
-        assert_eq!(
-            t.cmd(&["ZMPOP", "1", "z1", "MIN", "COUNT", "1", "COUNT", "1"]),
-            err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["ZMPOP", "1", "z1", "MIN", "COUNT"]),
-            err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["ZMPOP", "1", "z1", "MIN", "COUNT", "0"]), err("ERR count should be greater than 0"));
+        assert_eq!(t.cmd(&["ZMPOP", "1", "z1", "MIN", "COUNT", "1", "COUNT", "1"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["ZMPOP", "1", "z1", "MIN", "COUNT"]), err("ERR syntax error"));
         // blocking variant
         let (r, log, block) = run_ctx(&mut t, &["BZMPOP", "0.01", "1", "z1", "MIN"]);
         assert_eq!((r, log, block), (Reply::NilArray, None, Some(10)));
         setup(&mut t, "z1", &[(5.0, "e"), (6.0, "f")]);
-        let (r, log, block) = run_ctx(
-            &mut t,
-            &["BZMPOP", "0", "2", "z0", "z1", "MIN", "COUNT", "5"],
-        );
+        let (r, log, block) = run_ctx(&mut t, &["BZMPOP", "0", "2", "z0", "z1", "MIN", "COUNT", "5"]);
         assert_eq!(r, nested("z1", &[("e", 5.0), ("f", 6.0)]));
         assert_eq!(log, rec(&["ZPOPMIN", "z1", "2"]));
         assert_eq!(block, None);
-        assert_eq!(
-            t.cmd(&["BZMPOP", "x", "1", "z1", "MIN"]),
-            err("ERR timeout is not a float or out of range")
-        );
-        assert_eq!(
-            t.cmd(&["BZMPOP", "0", "0", "z1", "MIN"]),
-            err("ERR numkeys should be greater than 0")
-        );
+        assert_eq!(t.cmd(&["BZMPOP", "x", "1", "z1", "MIN"]), err("ERR timeout is not a float or out of range"));
+        assert_eq!(t.cmd(&["BZMPOP", "0", "0", "z1", "MIN"]), err("ERR numkeys should be greater than 0"));
         t.cmd(&["SET", "s", "v"]);
-        assert_eq!(
-            t.cmd(&["ZMPOP", "1", "s", "MIN"]),
-            Reply::err(errors::WRONGTYPE)
-        );
+        assert_eq!(t.cmd(&["ZMPOP", "1", "s", "MIN"]), Reply::err(errors::WRONGTYPE));
     }
 
     #[test]
@@ -2583,78 +1756,31 @@ mod tests {
             ws(&[("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)])
         );
         assert_eq!(
-            t.cmd(&[
-                "ZUNION",
-                "2",
-                "a",
-                "b",
-                "WEIGHTS",
-                "2",
-                "0.5",
-                "AGGREGATE",
-                "MAX",
-                "WITHSCORES"
-            ]),
+            t.cmd(&["ZUNION", "2", "a", "b", "WEIGHTS", "2", "0.5", "AGGREGATE", "MAX", "WITHSCORES"]),
             ws(&[("x", 2.0), ("y", 5.0), ("z", 10.0), ("w", 15.0)])
         );
-        assert_eq!(
-            t.cmd(&["ZINTER", "2", "a", "b", "AGGREGATE", "min", "WITHSCORES"]),
-            ws(&[("y", 2.0), ("z", 3.0)])
-        );
-        assert_eq!(
-            t.cmd(&["ZINTER", "3", "a", "b", "s", "WITHSCORES"]),
-            ws(&[("z", 24.0)])
-        );
+        assert_eq!(t.cmd(&["ZINTER", "2", "a", "b", "AGGREGATE", "min", "WITHSCORES"]), ws(&[("y", 2.0), ("z", 3.0)]));
+        assert_eq!(t.cmd(&["ZINTER", "3", "a", "b", "s", "WITHSCORES"]), ws(&[("z", 24.0)]));
         assert_eq!(t.cmd(&["ZUNION", "2", "s", "nokey"]), arr(&["q", "z"]));
         assert_eq!(t.cmd(&["ZINTER", "2", "a", "nokey"]), arr(&[]));
-        assert_eq!(
-            t.cmd(&["ZDIFF", "2", "a", "b", "WITHSCORES"]),
-            ws(&[("x", 1.0)])
-        );
+        assert_eq!(t.cmd(&["ZDIFF", "2", "a", "b", "WITHSCORES"]), ws(&[("x", 1.0)]));
         assert_eq!(t.cmd(&["ZDIFF", "3", "b", "a", "s"]), arr(&["w"]));
         assert_eq!(t.cmd(&["ZDIFF", "2", "a", "a"]), arr(&[]));
         assert_eq!(t.cmd(&["ZDIFF", "1", "a"]), arr(&["x", "y", "z"]));
         assert_eq!(t.cmd(&["ZINTERCARD", "2", "a", "b"]), Reply::Int(2));
-        assert_eq!(
-            t.cmd(&["ZINTERCARD", "2", "a", "b", "LIMIT", "1"]),
-            Reply::Int(1)
-        );
-        assert_eq!(
-            t.cmd(&["ZINTERCARD", "2", "a", "b", "LIMIT", "0"]),
-            Reply::Int(2)
-        );
-        assert_eq!(
-            t.cmd(&["ZINTERCARD", "2", "a", "b", "LIMIT", "-1"]),
-            err("ERR LIMIT can't be negative")
-        );
-        assert_eq!(
-            t.cmd(&["ZINTERCARD", "2", "a", "b", "LIMIT", "x"]),
-            err("ERR LIMIT can't be negative")
-        );
-        assert_eq!(
-            t.cmd(&["ZINTERCARD", "2", "a", "b", "WITHSCORES"]),
-            err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["ZINTERCARD", "2", "a", "b", "LIMIT", "1"]), Reply::Int(1));
+        assert_eq!(t.cmd(&["ZINTERCARD", "2", "a", "b", "LIMIT", "0"]), Reply::Int(2));
+        assert_eq!(t.cmd(&["ZINTERCARD", "2", "a", "b", "LIMIT", "-1"]), err("ERR LIMIT can't be negative"));
+        assert_eq!(t.cmd(&["ZINTERCARD", "2", "a", "b", "LIMIT", "x"]), err("ERR LIMIT can't be negative"));
+        assert_eq!(t.cmd(&["ZINTERCARD", "2", "a", "b", "WITHSCORES"]), err("ERR syntax error"));
         // inf * 0 is NaN: Redis makes it 0; inf + -inf likewise
         setup(&mut t, "inf", &[(f64::INFINITY, "x")]);
         setup(&mut t, "ninf", &[(f64::NEG_INFINITY, "x")]);
-        assert_eq!(
-            t.cmd(&["ZUNION", "1", "inf", "WEIGHTS", "0", "WITHSCORES"]),
-            ws(&[("x", 0.0)])
-        );
-        assert_eq!(
-            t.cmd(&["ZUNION", "2", "inf", "ninf", "WITHSCORES"]),
-            ws(&[("x", 0.0)])
-        );
-        assert_eq!(
-            t.cmd(&["ZINTER", "2", "inf", "ninf", "WITHSCORES"]),
-            ws(&[("x", 0.0)])
-        );
+        assert_eq!(t.cmd(&["ZUNION", "1", "inf", "WEIGHTS", "0", "WITHSCORES"]), ws(&[("x", 0.0)]));
+        assert_eq!(t.cmd(&["ZUNION", "2", "inf", "ninf", "WITHSCORES"]), ws(&[("x", 0.0)]));
+        assert_eq!(t.cmd(&["ZINTER", "2", "inf", "ninf", "WITHSCORES"]), ws(&[("x", 0.0)]));
         // errors, in Redis's order
-        assert_eq!(
-            t.cmd(&["ZUNION", "0", "a"]),
-            err("ERR at least 1 input key is needed for 'zunion' command")
-        );
+        assert_eq!(t.cmd(&["ZUNION", "0", "a"]), err("ERR at least 1 input key is needed for 'zunion' command"));
         assert_eq!(
             t.cmd(&["ZUNIONSTORE", "d", "0", "a"]),
             err("ERR at least 1 input key is needed for 'zunionstore' command")
@@ -2663,40 +1789,16 @@ mod tests {
             t.cmd(&["ZINTERCARD", "-1", "a"]),
             err("ERR at least 1 input key is needed for 'zintercard' command")
         );
-        assert_eq!(
-            t.cmd(&["ZUNION", "x", "a"]),
-            err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["ZUNION", "x", "a"]), err("ERR value is not an integer or out of range"));
         assert_eq!(t.cmd(&["ZUNION", "3", "a", "b"]), err("ERR syntax error"));
-        assert_eq!(
-            t.cmd(&["ZUNION", "2", "a", "b", "WEIGHTS", "1"]),
-            err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["ZUNION", "2", "a", "b", "WEIGHTS", "1", "x"]),
-            err("ERR weight value is not a float")
-        );
-        assert_eq!(
-            t.cmd(&["ZUNION", "2", "a", "b", "AGGREGATE", "avg"]),
-            err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["ZDIFF", "2", "a", "b", "WEIGHTS", "1", "2"]),
-            err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["ZUNIONSTORE", "d", "2", "a", "b", "WITHSCORES"]),
-            err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["ZUNION", "2", "a", "b", "WEIGHTS", "1"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["ZUNION", "2", "a", "b", "WEIGHTS", "1", "x"]), err("ERR weight value is not a float"));
+        assert_eq!(t.cmd(&["ZUNION", "2", "a", "b", "AGGREGATE", "avg"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["ZDIFF", "2", "a", "b", "WEIGHTS", "1", "2"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["ZUNIONSTORE", "d", "2", "a", "b", "WITHSCORES"]), err("ERR syntax error"));
         t.cmd(&["SET", "str", "v"]);
-        assert_eq!(
-            t.cmd(&["ZUNION", "2", "a", "str", "FOO"]),
-            Reply::err(errors::WRONGTYPE)
-        );
-        assert_eq!(
-            t.cmd(&["ZINTERCARD", "2", "str", "a"]),
-            Reply::err(errors::WRONGTYPE)
-        );
+        assert_eq!(t.cmd(&["ZUNION", "2", "a", "str", "FOO"]), Reply::err(errors::WRONGTYPE));
+        assert_eq!(t.cmd(&["ZINTERCARD", "2", "str", "a"]), Reply::err(errors::WRONGTYPE));
     }
 
     #[test]
@@ -2707,53 +1809,26 @@ mod tests {
         let dirty = t.ks.dirty;
         assert_eq!(t.cmd(&["ZUNIONSTORE", "d", "2", "a", "b"]), Reply::Int(3));
         assert_eq!(t.ks.dirty, dirty + 1);
-        assert_eq!(
-            t.cmd(&["ZRANGE", "d", "0", "-1", "WITHSCORES"]),
-            ws(&[("x", 1.0), ("w", 4.0), ("y", 5.0)])
-        );
-        assert_eq!(
-            t.cmd(&["ZINTERSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "-1"]),
-            Reply::Int(1)
-        );
-        assert_eq!(
-            t.cmd(&["ZRANGE", "d", "0", "-1", "WITHSCORES"]),
-            ws(&[("y", -1.0)])
-        );
+        assert_eq!(t.cmd(&["ZRANGE", "d", "0", "-1", "WITHSCORES"]), ws(&[("x", 1.0), ("w", 4.0), ("y", 5.0)]));
+        assert_eq!(t.cmd(&["ZINTERSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "-1"]), Reply::Int(1));
+        assert_eq!(t.cmd(&["ZRANGE", "d", "0", "-1", "WITHSCORES"]), ws(&[("y", -1.0)]));
         assert_eq!(t.cmd(&["ZDIFFSTORE", "d", "2", "a", "b"]), Reply::Int(1));
-        assert_eq!(
-            t.cmd(&["ZRANGE", "d", "0", "-1", "WITHSCORES"]),
-            ws(&[("x", 1.0)])
-        );
+        assert_eq!(t.cmd(&["ZRANGE", "d", "0", "-1", "WITHSCORES"]), ws(&[("x", 1.0)]));
         // the destination may be a source
         assert_eq!(t.cmd(&["ZUNIONSTORE", "a", "2", "a", "a"]), Reply::Int(2));
-        assert_eq!(
-            t.cmd(&["ZRANGE", "a", "0", "-1", "WITHSCORES"]),
-            ws(&[("x", 2.0), ("y", 4.0)])
-        );
+        assert_eq!(t.cmd(&["ZRANGE", "a", "0", "-1", "WITHSCORES"]), ws(&[("x", 2.0), ("y", 4.0)]));
         // empty result deletes the destination (of any type)
         t.cmd(&["SET", "d2", "v"]);
-        assert_eq!(
-            t.cmd(&["ZINTERSTORE", "d2", "2", "a", "nokey"]),
-            Reply::Int(0)
-        );
+        assert_eq!(t.cmd(&["ZINTERSTORE", "d2", "2", "a", "nokey"]), Reply::Int(0));
         assert_eq!(t.cmd(&["EXISTS", "d2"]), Reply::Int(0));
         let dirty = t.ks.dirty;
-        assert_eq!(
-            t.cmd(&["ZINTERSTORE", "d2", "2", "a", "nokey"]),
-            Reply::Int(0)
-        );
+        assert_eq!(t.cmd(&["ZINTERSTORE", "d2", "2", "a", "nokey"]), Reply::Int(0));
         assert_eq!(t.ks.dirty, dirty);
         assert!(t.ks.ready_keys.iter().any(|(_, k)| &k[..] == b"d"));
         // a set source
         put_set(&mut t, "s", &["p", "x"]);
-        assert_eq!(
-            t.cmd(&["ZUNIONSTORE", "d3", "2", "s", "a", "AGGREGATE", "SUM"]),
-            Reply::Int(3)
-        );
-        assert_eq!(
-            t.cmd(&["ZRANGE", "d3", "0", "-1", "WITHSCORES"]),
-            ws(&[("p", 1.0), ("x", 3.0), ("y", 4.0)])
-        );
+        assert_eq!(t.cmd(&["ZUNIONSTORE", "d3", "2", "s", "a", "AGGREGATE", "SUM"]), Reply::Int(3));
+        assert_eq!(t.cmd(&["ZRANGE", "d3", "0", "-1", "WITHSCORES"]), ws(&[("p", 1.0), ("x", 3.0), ("y", 4.0)]));
     }
 
     #[test]
@@ -2774,9 +1849,7 @@ mod tests {
             t.cmd(&["ZADD", n, "1", "m0000"]);
             cmd.push(n);
         }
-        let Reply::Array(v) = t.cmd(&cmd) else {
-            panic!()
-        };
+        let Reply::Array(v) = t.cmd(&cmd) else { panic!() };
         assert_eq!(v.len(), 499);
         assert_eq!(t.cmd(&["ZUNIONSTORE", "u", "2", "a", "b"]), Reply::Int(500));
         assert_eq!(t.cmd(&["ZSCORE", "u", "m0002"]), d(3.0));
@@ -2789,46 +1862,28 @@ mod tests {
         assert_eq!(t.cmd(&["ZRANDMEMBER", "z"]), Reply::Nil);
         assert_eq!(t.cmd(&["ZRANDMEMBER", "z", "5"]), arr(&[]));
         setup(&mut t, "z", &[(1.0, "a"), (2.0, "b"), (3.0, "c")]);
-        let Reply::Bulk(m) = t.cmd(&["ZRANDMEMBER", "z"]) else {
-            panic!()
-        };
+        let Reply::Bulk(m) = t.cmd(&["ZRANDMEMBER", "z"]) else { panic!() };
         assert!([&b"a"[..], b"b", b"c"].contains(&&m[..]));
         assert_eq!(t.cmd(&["ZRANDMEMBER", "z", "0"]), arr(&[]));
         // count >= size: the whole set, highest first (Redis iterates from the tail)
-        assert_eq!(
-            t.cmd(&["ZRANDMEMBER", "z", "10", "WITHSCORES"]),
-            ws(&[("c", 3.0), ("b", 2.0), ("a", 1.0)])
-        );
-        let Reply::Array(v) = t.cmd(&["ZRANDMEMBER", "z", "2"]) else {
-            panic!()
-        };
+        assert_eq!(t.cmd(&["ZRANDMEMBER", "z", "10", "WITHSCORES"]), ws(&[("c", 3.0), ("b", 2.0), ("a", 1.0)]));
+        let Reply::Array(v) = t.cmd(&["ZRANDMEMBER", "z", "2"]) else { panic!() };
         assert_eq!(v.len(), 2);
         assert_ne!(v[0], v[1]);
-        let Reply::Array(v) = t.cmd(&["ZRANDMEMBER", "z", "-10", "WITHSCORES"]) else {
-            panic!()
-        };
-        assert_eq!(v.len(), 20);
-        for pair in v.chunks(2) {
-            let Reply::Bulk(m) = &pair[0] else { panic!() };
+        let Reply::Pairs(v) = t.cmd(&["ZRANDMEMBER", "z", "-10", "WITHSCORES"]) else { panic!() };
+        assert_eq!(v.len(), 10);
+        for (m, score) in &v {
+            let Reply::Bulk(m) = m else { panic!() };
             let want = match &m[..] {
                 b"a" => 1.0,
                 b"b" => 2.0,
                 _ => 3.0,
             };
-            assert_eq!(pair[1], d(want));
+            assert_eq!(*score, d(want));
         }
-        assert_eq!(
-            t.cmd(&["ZRANDMEMBER", "z", "1", "FOO"]),
-            err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["ZRANDMEMBER", "z", "1", "WITHSCORES", "x"]),
-            err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["ZRANDMEMBER", "z", "x"]),
-            err("ERR value is not an integer or out of range")
-        );
+        assert_eq!(t.cmd(&["ZRANDMEMBER", "z", "1", "FOO"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["ZRANDMEMBER", "z", "1", "WITHSCORES", "x"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["ZRANDMEMBER", "z", "x"]), err("ERR value is not an integer or out of range"));
         assert_eq!(
             t.cmd(&["ZRANDMEMBER", "z", "-9223372036854775808"]),
             err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
@@ -2837,21 +1892,13 @@ mod tests {
             t.cmd(&["ZRANDMEMBER", "z", "-9223372036854770000", "WITHSCORES"]),
             err("ERR value is out of range")
         );
-        assert_eq!(
-            t.cmd(&["ZRANDMEMBER", "z", "-9223372036854770000"]),
-            err("ERR value is out of range")
-        );
+        assert_eq!(t.cmd(&["ZRANDMEMBER", "z", "-9223372036854770000"]), err("ERR value is out of range"));
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["ZRANDMEMBER", "s"]), Reply::err(errors::WRONGTYPE));
-        assert_eq!(
-            t.cmd(&["ZRANDMEMBER", "s", "1"]),
-            Reply::err(errors::WRONGTYPE)
-        );
+        assert_eq!(t.cmd(&["ZRANDMEMBER", "s", "1"]), Reply::err(errors::WRONGTYPE));
         // unique picks from a big set
         big(&mut t, "b", 300);
-        let Reply::Array(v) = t.cmd(&["ZRANDMEMBER", "b", "50"]) else {
-            panic!()
-        };
+        let Reply::Array(v) = t.cmd(&["ZRANDMEMBER", "b", "50"]) else { panic!() };
         let uniq: std::collections::HashSet<String> = v.iter().map(|r| format!("{r:?}")).collect();
         assert_eq!(uniq.len(), 50);
     }
@@ -2859,52 +1906,28 @@ mod tests {
     #[test]
     fn zscan() {
         let mut t = T::new();
-        assert_eq!(
-            t.cmd(&["ZSCAN", "z", "0"]),
-            Reply::Array(vec![bulk("0"), arr(&[])])
-        );
-        assert_eq!(
-            t.cmd(&["ZSCAN", "z", "0", "BADOPT"]),
-            Reply::Array(vec![bulk("0"), arr(&[])])
-        );
+        assert_eq!(t.cmd(&["ZSCAN", "z", "0"]), Reply::Array(vec![bulk("0"), arr(&[])]));
+        assert_eq!(t.cmd(&["ZSCAN", "z", "0", "BADOPT"]), Reply::Array(vec![bulk("0"), arr(&[])]));
         assert_eq!(t.cmd(&["ZSCAN", "z", "x"]), err("ERR invalid cursor"));
         setup(&mut t, "z", &[(1.5, "a"), (2.0, "b"), (1e17, "c")]);
         assert_eq!(
             t.cmd(&["ZSCAN", "z", "0", "COUNT", "1"]),
-            Reply::Array(vec![
-                bulk("0"),
-                arr(&["a", "1.5", "b", "2", "c", "100000000000000000"])
-            ])
+            Reply::Array(vec![bulk("0"), arr(&["a", "1.5", "b", "2", "c", "100000000000000000"])])
         );
-        assert_eq!(
-            t.cmd(&["ZSCAN", "z", "0", "MATCH", "b*"]),
-            Reply::Array(vec![bulk("0"), arr(&["b", "2"])])
-        );
-        assert_eq!(
-            t.cmd(&["ZSCAN", "z", "0", "TYPE", "zset"]),
-            err("ERR syntax error")
-        );
-        assert_eq!(
-            t.cmd(&["ZSCAN", "z", "0", "COUNT", "0"]),
-            err("ERR syntax error")
-        );
+        assert_eq!(t.cmd(&["ZSCAN", "z", "0", "MATCH", "b*"]), Reply::Array(vec![bulk("0"), arr(&["b", "2"])]));
+        assert_eq!(t.cmd(&["ZSCAN", "z", "0", "TYPE", "zset"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["ZSCAN", "z", "0", "COUNT", "0"]), err("ERR syntax error"));
         // big sets: cursor iteration covers everything
         big(&mut t, "b", 300);
         t.cmd(&["ZADD", "b", "1e17", "m0000"]);
         let mut cursor = "0".to_string();
         let mut seen = std::collections::HashMap::new();
         loop {
-            let Reply::Array(parts) = t.cmd(&["ZSCAN", "b", &cursor, "COUNT", "7"]) else {
-                panic!()
-            };
+            let Reply::Array(parts) = t.cmd(&["ZSCAN", "b", &cursor, "COUNT", "7"]) else { panic!() };
             let Reply::Bulk(c) = &parts[0] else { panic!() };
-            let Reply::Array(items) = &parts[1] else {
-                panic!()
-            };
+            let Reply::Array(items) = &parts[1] else { panic!() };
             for pair in items.chunks(2) {
-                let (Reply::Bulk(m), Reply::Bulk(s)) = (&pair[0], &pair[1]) else {
-                    panic!()
-                };
+                let (Reply::Bulk(m), Reply::Bulk(s)) = (&pair[0], &pair[1]) else { panic!() };
                 seen.insert(m.clone(), s.clone());
             }
             cursor = String::from_utf8(c.to_vec()).unwrap();
@@ -2913,14 +1936,8 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), 300);
-        assert_eq!(
-            seen[&Bytes::from_static(b"m0000")],
-            Bytes::from_static(b"1e+17")
-        );
-        assert_eq!(
-            seen[&Bytes::from_static(b"m0007")],
-            Bytes::from_static(b"7")
-        );
+        assert_eq!(seen[&Bytes::from_static(b"m0000")], Bytes::from_static(b"1e+17"));
+        assert_eq!(seen[&Bytes::from_static(b"m0007")], Bytes::from_static(b"7"));
         t.cmd(&["SET", "s", "v"]);
         assert_eq!(t.cmd(&["ZSCAN", "s", "0"]), Reply::err(errors::WRONGTYPE));
     }
@@ -2949,47 +1966,18 @@ mod tests {
     #[test]
     fn command_table() {
         use crate::redis::lookup;
-        let args = |parts: &[&str]| {
-            parts
-                .iter()
-                .map(|p| Bytes::copy_from_slice(p.as_bytes()))
-                .collect::<Vec<_>>()
-        };
+        let args = |parts: &[&str]| parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect::<Vec<_>>();
         let c = lookup(b"zunionstore").unwrap();
-        assert_eq!(
-            c.key_positions(&args(&[
-                "zunionstore",
-                "d",
-                "2",
-                "a",
-                "b",
-                "WEIGHTS",
-                "1",
-                "2"
-            ])),
-            vec![1, 3, 4]
-        );
+        assert_eq!(c.key_positions(&args(&["zunionstore", "d", "2", "a", "b", "WEIGHTS", "1", "2"])), vec![1, 3, 4]);
         let c = lookup(b"ZINTER").unwrap();
-        assert_eq!(
-            c.key_positions(&args(&["zinter", "2", "a", "b"])),
-            vec![2, 3]
-        );
+        assert_eq!(c.key_positions(&args(&["zinter", "2", "a", "b"])), vec![2, 3]);
         let c = lookup(b"bzpopmin").unwrap();
-        assert_eq!(
-            c.key_positions(&args(&["bzpopmin", "a", "b", "0"])),
-            vec![1, 2]
-        );
+        assert_eq!(c.key_positions(&args(&["bzpopmin", "a", "b", "0"])), vec![1, 2]);
         assert!(c.flags & BLOCKING != 0);
         let c = lookup(b"bzmpop").unwrap();
-        assert_eq!(
-            c.key_positions(&args(&["bzmpop", "0", "2", "a", "b", "MIN"])),
-            vec![3, 4]
-        );
+        assert_eq!(c.key_positions(&args(&["bzmpop", "0", "2", "a", "b", "MIN"])), vec![3, 4]);
         let c = lookup(b"zrangestore").unwrap();
-        assert_eq!(
-            c.key_positions(&args(&["zrangestore", "d", "s", "0", "1"])),
-            vec![1, 2]
-        );
+        assert_eq!(c.key_positions(&args(&["zrangestore", "d", "s", "0", "1"])), vec![1, 2]);
         assert!(COMMANDS.iter().all(|c| c.group == "sorted-set"));
     }
 

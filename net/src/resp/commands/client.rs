@@ -86,7 +86,12 @@ struct KillFilter {
 
 pub async fn client(conn: &mut Conn, args: &[Bytes]) -> Reply {
     let sub = &args[1];
-    let bad_args = || Reply::err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.", String::from_utf8_lossy(sub)));
+    let bad_args = || {
+        Reply::err(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(sub)
+        ))
+    };
     if is(sub, "help") && args.len() == 2 {
         return Reply::Array(HELP.iter().map(|l| Reply::Simple((*l).into())).collect());
     }
@@ -176,7 +181,7 @@ pub async fn client(conn: &mut Conn, args: &[Bytes]) -> Reply {
             f.addr = Some(String::from_utf8_lossy(&args[2]).into_owned());
         } else {
             let mut skipme = true;
-            if (args.len() - 2) % 2 != 0 {
+            if !(args.len() - 2).is_multiple_of(2) {
                 return Reply::err(errors::SYNTAX);
             }
             for pair in args[2..].chunks(2) {
@@ -199,7 +204,10 @@ pub async fn client(conn: &mut Conn, args: &[Bytes]) -> Reply {
                         return Reply::err(errors::SYNTAX);
                     }
                 } else if is(&pair[0], "type") || is(&pair[0], "user") || is(&pair[0], "maxage") {
-                    return Reply::err(format!("ERR CLIENT KILL {} is not supported by Orbit", String::from_utf8_lossy(&pair[0])));
+                    return Reply::err(format!(
+                        "ERR CLIENT KILL {} is not supported by Orbit",
+                        String::from_utf8_lossy(&pair[0])
+                    ));
                 } else {
                     return Reply::err(errors::SYNTAX);
                 }
@@ -256,8 +264,19 @@ pub async fn client(conn: &mut Conn, args: &[Bytes]) -> Reply {
         let _ = mesh::run_on_all(|_| state::with_net(|n| n.pause_until_ms = 0)).await;
         return Reply::Ok;
     }
-    if is(sub, "no-evict") || is(sub, "reply") || is(sub, "tracking") || is(sub, "caching") || is(sub, "getredir") || is(sub, "unblock") || is(sub, "trackinginfo") || is(sub, "no-touch") {
-        return Reply::err(format!("ERR CLIENT {} is not supported by Orbit", String::from_utf8_lossy(sub).to_ascii_uppercase()));
+    if is(sub, "no-evict")
+        || is(sub, "reply")
+        || is(sub, "tracking")
+        || is(sub, "caching")
+        || is(sub, "getredir")
+        || is(sub, "unblock")
+        || is(sub, "trackinginfo")
+        || is(sub, "no-touch")
+    {
+        return Reply::err(format!(
+            "ERR CLIENT {} is not supported by Orbit",
+            String::from_utf8_lossy(sub).to_ascii_uppercase()
+        ));
     }
     bad_args()
 }

@@ -12,11 +12,8 @@ fn info(c: &CommandSpec) -> Reply {
         KeySpec::Range { first, last, step } => (first, last, step),
         KeySpec::NumKeys { .. } | KeySpec::Custom(_) => (0, 0, 0),
     };
-    let fl = flags::NAMES
-        .iter()
-        .filter(|(bit, _)| c.flags & bit != 0)
-        .map(|(_, n)| Reply::Simple((*n).into()))
-        .collect();
+    let fl =
+        flags::NAMES.iter().filter(|(bit, _)| c.flags & bit != 0).map(|(_, n)| Reply::Simple((*n).into())).collect();
     let mut cats = vec![Reply::Simple(format!("@{}", c.group.replace("sorted-set", "sortedset")).into())];
     if c.flags & flags::WRITE != 0 {
         cats.push(Reply::simple("@write"));
@@ -103,7 +100,8 @@ pub fn command(args: &[Bytes]) -> Reply {
         if !spec.arity_ok(cmd_args.len()) {
             return Reply::err("ERR Invalid number of arguments specified for command");
         }
-        let keys: Vec<Reply> = spec.key_positions(cmd_args).into_iter().map(|p| Reply::Bulk(cmd_args[p].clone())).collect();
+        let keys: Vec<Reply> =
+            spec.key_positions(cmd_args).into_iter().map(|p| Reply::Bulk(cmd_args[p].clone())).collect();
         if keys.is_empty() {
             return Reply::err("ERR The command has no key arguments");
         }

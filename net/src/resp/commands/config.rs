@@ -125,7 +125,7 @@ pub async fn config(args: &[Bytes]) -> Reply {
         }
         return Reply::Map(out);
     }
-    if is(sub, "set") && args.len() >= 4 && args.len() % 2 == 0 {
+    if is(sub, "set") && args.len() >= 4 && args.len().is_multiple_of(2) {
         let mut c = state::config();
         for pair in args[2..].chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();

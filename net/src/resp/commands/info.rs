@@ -51,7 +51,8 @@ pub async fn info(args: &[Bytes]) -> Reply {
     let wanted: Vec<String> = args[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
     let all = wanted.iter().any(|w| w == "all" || w == "everything");
     let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
-    let want = |s: &str| all || (default && s != "commandstats") || wanted.iter().any(|w| w == s);
+    let want =
+        |s: &str| all || (default && s != "commandstats" && s != "latencystats") || wanted.iter().any(|w| w == s);
 
     let reports = mesh::run_on_all(|s| {
         let (clients, blocked, pubsub_clients) = state::with_net(|n| {
@@ -125,7 +126,7 @@ pub async fn info(args: &[Bytes]) -> Reply {
     }
     if want("persistence") {
         let dirty: u64 = reports.iter().map(|r| r.dirty).sum();
-        let _ = write!(o, "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{dirty}\r\naof_enabled:1\r\n\r\n");
+        o.push_str(&super::persistence::info_section(dirty).await);
     }
     if want("stats") {
         let s = |f: fn(&stats::Stats) -> u64| reports.iter().map(|r| f(&r.stats)).sum::<u64>();
@@ -173,6 +174,19 @@ pub async fn info(args: &[Bytes]) -> Reply {
                 o,
                 "cmdstat_{name}:calls={},usec={},usec_per_call={per:.2},rejected_calls={},failed_calls={}\r\n",
                 c.calls, c.usec, c.rejected, c.failed
+            );
+        }
+        o.push_str("\r\n");
+    }
+    if want("latencystats") {
+        o.push_str("# Latencystats\r\n");
+        for (name, h) in super::slowlog::merged_histograms().await {
+            let _ = write!(
+                o,
+                "latency_percentiles_usec_{name}:p50={:.3},p99={:.3},p99.9={:.3}\r\n",
+                h.value_at_quantile(0.5) as f64,
+                h.value_at_quantile(0.99) as f64,
+                h.value_at_quantile(0.999) as f64
             );
         }
         o.push_str("\r\n");

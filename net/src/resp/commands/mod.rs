@@ -6,7 +6,9 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod info;
+pub mod persistence;
 pub mod pubsub;
+pub mod slowlog;
 
 use super::conn::{Conn, Next};
 use bytes::Bytes;
@@ -14,24 +16,24 @@ use orbit_engine::redis::CommandSpec;
 use orbit_engine::reply::Reply;
 
 /// Runs a connection-level command. Returns what the loop does next and whether it failed.
-pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, args: Vec<Bytes>, out: &mut Vec<u8>) -> (Next, bool) {
+pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, args: &[Bytes], out: &mut Vec<u8>) -> (Next, bool) {
     let reply = match spec.name {
-        "ping" => connection::ping(conn, &args),
+        "ping" => connection::ping(conn, args),
         "echo" => Reply::Bulk(args[1].clone()),
         "quit" => {
             conn.reply(out, &Reply::Ok);
             return (Next::Close, false);
         }
         "reset" => connection::reset(conn),
-        "hello" => connection::hello(conn, &args),
-        "auth" => connection::auth(conn, &args),
-        "select" => connection::select(conn, &args),
+        "hello" => connection::hello(conn, args),
+        "auth" => connection::auth(conn, args),
+        "select" => connection::select(conn, args),
         "time" => connection::time(),
-        "client" => client::client(conn, &args).await,
-        "command" => command::command(&args),
-        "info" => info::info(&args).await,
-        "config" => config::config(&args).await,
-        "shutdown" => return connection::shutdown(conn, &args, out),
+        "client" => client::client(conn, args).await,
+        "command" => command::command(args),
+        "info" => info::info(args).await,
+        "config" => config::config(args).await,
+        "shutdown" => return connection::shutdown(conn, args, out),
         "subscribe" | "psubscribe" | "ssubscribe" => {
             pubsub::subscribe(conn, spec.name, &args[1..], out);
             return (Next::Continue, false);
@@ -41,7 +43,12 @@ pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, args: Vec<Bytes>, 
             return (Next::Continue, false);
         }
         "publish" | "spublish" => pubsub::publish(spec.name, args[1].clone(), args[2].clone()).await,
-        "pubsub" => pubsub::pubsub_cmd(&args).await,
+        "pubsub" => pubsub::pubsub_cmd(args).await,
+        "slowlog" => slowlog::slowlog(args).await,
+        "latency" => slowlog::latency(args).await,
+        "save" => persistence::save().await,
+        "bgsave" => persistence::bgsave(args).await,
+        "lastsave" => persistence::lastsave().await,
         other => Reply::err(format!("ERR '{other}' is not implemented by the connection layer")),
     };
     let failed = reply.is_error();

@@ -99,11 +99,8 @@ pub fn subscribe(conn: &mut Conn, cmd: &'static str, names: &[Bytes], out: &mut 
 pub fn unsubscribe(conn: &mut Conn, cmd: &'static str, names: &[Bytes], out: &mut Vec<u8>) {
     let k = kind_of(cmd);
     let id = conn.handle.id;
-    let names: Vec<Bytes> = if names.is_empty() {
-        state::with_net(|n| client_channels(&n.pubsub, k, id))
-    } else {
-        names.to_vec()
-    };
+    let names: Vec<Bytes> =
+        if names.is_empty() { state::with_net(|n| client_channels(&n.pubsub, k, id)) } else { names.to_vec() };
     if names.is_empty() {
         let r = push(conn, vec![Reply::bulk(cmd), Reply::Nil, Reply::Int(count_for(&conn.handle, k))]);
         conn.reply(out, &r);
@@ -160,9 +157,12 @@ fn send(c: &ClientHandle, items: Vec<Reply>) -> bool {
     c.push.unbounded_send(msg).is_ok()
 }
 
+/// Subscribers of a channel: direct ones, and pattern ones with the pattern they matched.
+type Subscribers = (Vec<Rc<ClientHandle>>, Vec<(Bytes, Rc<ClientHandle>)>);
+
 /// Delivers on this shard; returns how many clients received the message.
 fn deliver_local(shard_channel: bool, channel: &Bytes, message: &Bytes) -> i64 {
-    let (direct, patterned): (Vec<Rc<ClientHandle>>, Vec<(Bytes, Rc<ClientHandle>)>) = state::with_net(|n| {
+    let (direct, patterned): Subscribers = state::with_net(|n| {
         let m = if shard_channel { &n.pubsub.shard_channels } else { &n.pubsub.channels };
         let d = m.get(channel).cloned().unwrap_or_default();
         let p = if shard_channel {
@@ -185,7 +185,10 @@ fn deliver_local(shard_channel: bool, channel: &Bytes, message: &Bytes) -> i64 {
         }
     }
     for (pat, c) in patterned {
-        if send(&c, vec![Reply::bulk("pmessage"), Reply::Bulk(pat), Reply::Bulk(channel.clone()), Reply::Bulk(message.clone())]) {
+        if send(
+            &c,
+            vec![Reply::bulk("pmessage"), Reply::Bulk(pat), Reply::Bulk(channel.clone()), Reply::Bulk(message.clone())],
+        ) {
             n += 1;
         }
     }
@@ -217,7 +220,10 @@ pub async fn pubsub_cmd(args: &[Bytes]) -> Reply {
             let pat = pat.clone();
             state::with_net(|n| {
                 let m = if shard { &n.pubsub.shard_channels } else { &n.pubsub.channels };
-                m.keys().filter(|c| pat.as_ref().is_none_or(|p| glob::matches(p, c, false))).cloned().collect::<Vec<_>>()
+                m.keys()
+                    .filter(|c| pat.as_ref().is_none_or(|p| glob::matches(p, c, false)))
+                    .cloned()
+                    .collect::<Vec<_>>()
             })
         })
         .await;

@@ -1,0 +1,95 @@
+//! The operator's view: /metrics parses as Prometheus text and its counters move, /health and
+//! /ready answer, INFO parses with redis-py's parser, SLOWLOG records slow commands, LATENCY
+//! HISTOGRAM and INFO latencystats report per-command latencies.
+
+use orbit_tests::Orbit;
+use std::io::{Read, Write};
+use std::process::Command;
+
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status: u16 = resp.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+fn sample(body: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let lines = body.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text");
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => 0.0,
+        })
+        .sum()
+}
+
+#[test]
+fn metrics_parse_and_counters_move() {
+    let o = Orbit::start(&["--shards", "2"]);
+    assert_eq!(http_get(o.http_port, "/health").0, 200);
+    // /ready turns 200 once every shard has recovered and listens (PING may answer a moment
+    // before the last shard is up).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while http_get(o.http_port, "/ready").0 != 200 {
+        assert!(std::time::Instant::now() < deadline, "/ready never turned 200");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(http_get(o.http_port, "/nope").0, 404);
+    let (status, before) = http_get(o.http_port, "/metrics");
+    assert_eq!(status, 200);
+    let sets_before = sample(&before, "orbit_commands_total", &[("cmd", "set")]);
+    let mut c = o.client();
+    for i in 0..50 {
+        let _: () = redis::cmd("SET").arg(format!("k{i}")).arg(i).query(&mut c).unwrap();
+    }
+    let (_, after) = http_get(o.http_port, "/metrics");
+    assert_eq!(sample(&after, "orbit_commands_total", &[("cmd", "set")]) - sets_before, 50.0);
+    assert_eq!(sample(&after, "orbit_keys", &[]), 50.0);
+    assert!(sample(&after, "orbit_connections", &[]) >= 1.0);
+    assert!(sample(&after, "orbit_used_memory_bytes", &[]) > 0.0);
+    // Per-shard labels: both shards report.
+    assert!(after.contains("shard=\"0\"") && after.contains("shard=\"1\""));
+}
+
+#[test]
+fn info_parses_with_redis_py_and_slowlog_records() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let mut c = o.client();
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg("0").query(&mut c).unwrap();
+    let _: () = redis::cmd("SET").arg("slow-key").arg("v").query(&mut c).unwrap();
+    let entries: Vec<redis::Value> = redis::cmd("SLOWLOG").arg("GET").arg(100).query(&mut c).unwrap();
+    let text = format!("{entries:?}");
+    assert!(text.contains("slow-key"), "{text}");
+    let n: i64 = redis::cmd("SLOWLOG").arg("LEN").query(&mut c).unwrap();
+    assert!(n >= 1);
+    let _: () = redis::cmd("SLOWLOG").arg("RESET").query(&mut c).unwrap();
+    let hist: redis::Value = redis::cmd("LATENCY").arg("HISTOGRAM").arg("set").query(&mut c).unwrap();
+    assert!(format!("{hist:?}").contains("histogram_usec"), "{hist:?}");
+
+    let script = format!(
+        r#"
+import redis
+r = redis.Redis(port={port}, protocol=2)
+info = r.info("everything")
+assert info["redis_version"].startswith("7."), info
+assert info["connected_clients"] >= 1
+assert "cmdstat_set" in info and info["cmdstat_set"]["calls"] >= 1, info.get("cmdstat_set")
+assert "latency_percentiles_usec_set" in info, [k for k in info if k.startswith("latency")]
+assert info["db0"]["keys"] == 1, info.get("db0")
+assert r.info("memory")["used_memory"] > 0
+print("ok")
+"#,
+        port = o.port
+    );
+    let out = Command::new("python3").arg("-c").arg(script).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}

@@ -101,14 +101,21 @@ impl Server {
         let log = std::fs::File::create(dir.path().join("server.log"))?;
         let mut cmd = match kind {
             ServerKind::Orbit => {
+                // Orbit's other listeners get free ports too, so runs never collide with
+                // another Orbit on this machine (the HTTP endpoint defaults to 9187).
                 let mut pg_port = free_port()?;
                 while pg_port == port {
                     pg_port = free_port()?;
+                }
+                let mut http_port = free_port()?;
+                while http_port == port || http_port == pg_port {
+                    http_port = free_port()?;
                 }
                 let mut c = pinned(cpus, args.orbit_bin()?);
                 c.args(["serve", "--bind", "127.0.0.1", "--log-level", "warn"])
                     .args(["--shards", &shards.to_string()])
                     .args(["--redis-port", &port.to_string(), "--pg-port", &pg_port.to_string()])
+                    .args(["--http-port", &http_port.to_string()])
                     .arg("--data-dir")
                     .arg(dir.path().join("data"))
                     .args([

@@ -148,10 +148,20 @@ impl Server {
             .with_context(|| format!("cannot start {}", kind.name()))?;
         let mut server = Server { port, child, dir };
         if let Err(e) = wait_ready("127.0.0.1", port, Duration::from_secs(20)) {
-            let log = server.log_tail();
-            return Err(e.context(format!("{} did not start; its log ends:\n{log}", kind.name())));
+            return Err(e.context(format!("{} did not start: {}", kind.name(), server.diagnose())));
         }
         Ok(server)
+    }
+
+    /// Whether the server is still running, and the end of its log: for the error when a run
+    /// against it fails (the log goes with the server's directory when it is dropped).
+    pub fn diagnose(&mut self) -> String {
+        let state = match self.child.try_wait() {
+            Ok(Some(status)) => format!("the server exited ({status})"),
+            Ok(None) => "the server is still running".to_string(),
+            Err(e) => format!("the server's state is unknown: {e}"),
+        };
+        format!("{state}; its log ends:\n{}", self.log_tail())
     }
 
     fn log_tail(&mut self) -> String {

@@ -68,8 +68,9 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     let mut runs: Vec<RunResult> = Vec::new();
     for round in 1..=args.rounds {
         for kind in ORDER {
-            let server = Server::start(kind, &args.servers, args.servers.shards, &args.servers.server_cpus)?;
-            let r = run_pinned(&args.servers.client_cpus, server.port, kind.name(), &args.load, scratch.path())?;
+            let mut server = Server::start(kind, &args.servers, args.servers.shards, &args.servers.server_cpus)?;
+            let r = run_pinned(&args.servers.client_cpus, server.port, kind.name(), &args.load, scratch.path())
+                .map_err(|e| e.context(server.diagnose()))?;
             drop(server);
             eprintln!(
                 "round {round} {:<5} {:>12} ops/s  p50 {:.3} ms  p99 {:.3} ms  ({} requests, {} errors)",
@@ -218,7 +219,7 @@ pub fn redis_benchmark(args: &RedisBenchmarkArgs) -> Result<()> {
     let mut results: BTreeMap<(usize, String), BTreeMap<&str, Vec<BenchRow>>> = BTreeMap::new();
     for round in 1..=args.rounds {
         for kind in ORDER {
-            let server = Server::start(kind, &args.servers, args.servers.shards, &args.servers.server_cpus)?;
+            let mut server = Server::start(kind, &args.servers, args.servers.shards, &args.servers.server_cpus)?;
             let out = pinned(&args.servers.client_cpus, &args.redis_benchmark_bin)
                 .args(["-h", "127.0.0.1", "-p", &server.port.to_string(), "-t", &args.tests])
                 .args(["-n", &args.requests.to_string(), "-c", &args.clients.to_string()])
@@ -227,10 +228,10 @@ pub fn redis_benchmark(args: &RedisBenchmarkArgs) -> Result<()> {
                 .stdin(Stdio::null())
                 .output()
                 .context("cannot run redis-benchmark")?;
-            drop(server);
             if !out.status.success() {
-                bail!("redis-benchmark failed: {}", String::from_utf8_lossy(&out.stderr));
+                bail!("redis-benchmark failed: {}; {}", String::from_utf8_lossy(&out.stderr), server.diagnose());
             }
+            drop(server);
             let rows = parse_redis_benchmark_csv(&String::from_utf8_lossy(&out.stdout))?;
             for (i, row) in rows.into_iter().enumerate() {
                 eprintln!(

@@ -62,8 +62,9 @@ pub fn scaling(args: &ScalingArgs) -> Result<()> {
         let mut ops = Vec::new();
         let mut p99 = Vec::new();
         for _ in 0..args.rounds {
-            let server = Server::start(ServerKind::Orbit, &servers, shards, &server_cpus)?;
-            let r = run_pinned(&load_cpus, server.port, "orbit", &load, scratch.path())?;
+            let mut server = Server::start(ServerKind::Orbit, &servers, shards, &server_cpus)?;
+            let r = run_pinned(&load_cpus, server.port, "orbit", &load, scratch.path())
+                .map_err(|e| e.context(server.diagnose()))?;
             drop(server);
             eprintln!("{shards} shards: {} ops/s, p99 {:.3} ms", thousands(r.ops_per_s), r.latency.p99_ms);
             ops.push(r.ops_per_s);

@@ -101,14 +101,21 @@ impl Server {
         let log = std::fs::File::create(dir.path().join("server.log"))?;
         let mut cmd = match kind {
             ServerKind::Orbit => {
+                // Orbit's other listeners get free ports too, so runs never collide with
+                // another Orbit on this machine (the HTTP endpoint defaults to 9187).
                 let mut pg_port = free_port()?;
                 while pg_port == port {
                     pg_port = free_port()?;
+                }
+                let mut http_port = free_port()?;
+                while http_port == port || http_port == pg_port {
+                    http_port = free_port()?;
                 }
                 let mut c = pinned(cpus, args.orbit_bin()?);
                 c.args(["serve", "--bind", "127.0.0.1", "--log-level", "warn"])
                     .args(["--shards", &shards.to_string()])
                     .args(["--redis-port", &port.to_string(), "--pg-port", &pg_port.to_string()])
+                    .args(["--http-port", &http_port.to_string()])
                     .arg("--data-dir")
                     .arg(dir.path().join("data"))
                     .args([
@@ -141,10 +148,20 @@ impl Server {
             .with_context(|| format!("cannot start {}", kind.name()))?;
         let mut server = Server { port, child, dir };
         if let Err(e) = wait_ready("127.0.0.1", port, Duration::from_secs(20)) {
-            let log = server.log_tail();
-            return Err(e.context(format!("{} did not start; its log ends:\n{log}", kind.name())));
+            return Err(e.context(format!("{} did not start: {}", kind.name(), server.diagnose())));
         }
         Ok(server)
+    }
+
+    /// Whether the server is still running, and the end of its log: for the error when a run
+    /// against it fails (the log goes with the server's directory when it is dropped).
+    pub fn diagnose(&mut self) -> String {
+        let state = match self.child.try_wait() {
+            Ok(Some(status)) => format!("the server exited ({status})"),
+            Ok(None) => "the server is still running".to_string(),
+            Err(e) => format!("the server's state is unknown: {e}"),
+        };
+        format!("{state}; its log ends:\n{}", self.log_tail())
     }
 
     fn log_tail(&mut self) -> String {

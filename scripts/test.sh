@@ -25,4 +25,11 @@ if ! python3 -c "import redis, psycopg" >/dev/null 2>&1; then
 fi
 
 cargo build --workspace --all-targets
-cargo test --workspace --no-fail-fast
+log=$(mktemp)
+status=0
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || status=$?
+# One closing line over every test binary (cargo prints one per binary, doc tests last).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
+exit "$status"

@@ -226,7 +226,9 @@ pub enum Value {
     Hash(HashValue),
     List(ListValue),
     Set(SetValue),
-    ZSet(ZSet),
+    /// Boxed: the skip list is the largest value type, and inline it would make every
+    /// entry (strings included) pay for its size.
+    ZSet(Box<ZSet>),
 }
 
 impl Value {

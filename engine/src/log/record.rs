@@ -306,7 +306,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                     if members.len() != scores.len() || scores.iter().any(|s| s.is_nan()) {
                         return Err(corrupt("sorted set with bad scores"));
                     }
-                    Value::ZSet(ZSet::from_entries(members.into_iter().zip(scores).collect()))
+                    Value::ZSet(Box::new(ZSet::from_entries(members.into_iter().zip(scores).collect())))
                 }
                 other => return Err(Error::Corrupt(format!("unknown value type {}", other.0))),
             };
@@ -378,7 +378,7 @@ mod tests {
                 expire_at_ms: None,
             },
             Record::RedisPut { db: 2, key: b("set"), value: Value::Set(s), expire_at_ms: None },
-            Record::RedisPut { db: 2, key: b("z"), value: Value::ZSet(z), expire_at_ms: Some(5) },
+            Record::RedisPut { db: 2, key: b("z"), value: Value::ZSet(Box::new(z)), expire_at_ms: Some(5) },
             Record::RedisPut { db: 2, key: b(""), value: Value::Str(StrValue::new(Vec::new())), expire_at_ms: None },
             Record::RedisDelete { db: 7, key: b("gone") },
             Record::SnapshotBegin(SnapshotBegin { shard: 0, shards: 1, epoch: 0, covers_seq: 1234, created_ms: 5 }),

@@ -214,7 +214,7 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], mut incr: bool) -> Result<Reply, 
         if xx {
             return Ok(if incr { Reply::Nil } else { Reply::Int(0) });
         }
-        db.set(key.clone(), Value::ZSet(ZSet::new()));
+        db.set(key.clone(), Value::ZSet(Box::default()));
     }
     let Some(zs) = db.get_zset_mut(key, now)? else {
         return Ok(Reply::Int(0));
@@ -597,7 +597,7 @@ fn store_result(ctx: &mut Ctx, dst: &Bytes, items: Vec<(Bytes, f64)>, one_by_one
     } else {
         ZSet::from_entries(items)
     };
-    ctx.db().set(dst.clone(), Value::ZSet(z));
+    ctx.db().set(dst.clone(), Value::ZSet(Box::new(z)));
     ctx.dirty(1);
     ctx.signal_ready(dst);
     Reply::Int(n as i64)

@@ -79,6 +79,11 @@ pub fn run(shard: &mut Shard, spec: &'static CommandSpec, db: usize, args: &[Byt
     }
     let now = now_ms();
     let dirty_before = shard.keyspace.dirty;
+    let flushed = if shard.watches.is_empty() || !spec.is_write() || spec.flags & redis::flags::ALL_SHARDS == 0 {
+        Vec::new()
+    } else {
+        watched_keys_flushed(shard, spec, db, args, now)
+    };
     let mut ctx = Ctx::new(&mut shard.keyspace, db, now, &mut shard.rng);
     let reply = redis::execute(spec, &mut ctx, args);
     let block_ms = ctx.block_ms;
@@ -92,6 +97,14 @@ pub fn run(shard: &mut Shard, spec: &'static CommandSpec, db: usize, args: &[Byt
         };
         durable = shard.wal.ticket(shard.id, seq);
     }
+    if shard.keyspace.dirty != dirty_before && !shard.watches.is_empty() {
+        for p in spec.key_positions(args) {
+            shard.watches.touch(db, &args[p]);
+        }
+        for (d, k) in flushed {
+            shard.watches.touch(d, &k);
+        }
+    }
     if spec.flags & redis::flags::BLOCKING != 0 && block_ms.is_none() && !reply.is_error() {
         // A blocked client that was served may leave elements for the next one in line.
         for p in spec.key_positions(args) {
@@ -100,6 +113,41 @@ pub fn run(shard: &mut Shard, spec: &'static CommandSpec, db: usize, args: &[Byt
     }
     wake_ready(shard);
     Outcome { reply, block_ms, durable }
+}
+
+/// The watched keys FLUSHDB, FLUSHALL or SWAPDB would change: those that exist now in the dbs
+/// it empties or swaps (Redis's `touchAllWatchedKeysInDb`).
+fn watched_keys_flushed(
+    shard: &mut Shard,
+    spec: &CommandSpec,
+    db: usize,
+    args: &[Bytes],
+    now: u64,
+) -> Vec<(usize, Key)> {
+    let dbs: Option<Vec<usize>> = match spec.name {
+        "flushall" => None,
+        "swapdb" => {
+            let a = args.get(1).and_then(|a| redis::args::db_index(a).ok());
+            let b = args.get(2).and_then(|a| redis::args::db_index(a).ok());
+            Some(a.into_iter().chain(b).collect())
+        }
+        _ => Some(vec![db]),
+    };
+    let ks = &shard.keyspace;
+    let live = |d: usize, k: &[u8]| ks.dbs[d].peek(k).is_some_and(|e| !orbit_engine::keyspace::Db::is_expired(e, now));
+    let mut out = Vec::new();
+    for (d, k) in shard.watches.keys() {
+        let relevant = dbs.as_ref().is_none_or(|v| v.contains(d));
+        // SWAPDB also changes a watched key that exists only in the other db.
+        let exists = match &dbs {
+            Some(v) if spec.name == "swapdb" => v.iter().any(|&x| live(x, k)),
+            _ => live(*d, k),
+        };
+        if relevant && exists {
+            out.push((*d, k.clone()));
+        }
+    }
+    out
 }
 
 /// Wakes one parked client per key that received elements.
@@ -139,6 +187,7 @@ pub fn apply(
         None => shard.wal.append_delete(db, &key),
     };
     let ticket = shard.wal.ticket(shard.id, seq);
+    shard.watches.touch(db, &key);
     let d = &mut shard.keyspace.dbs[db];
     d.remove(&key);
     if let Some(e) = entry {

@@ -37,6 +37,10 @@ pub struct Shard {
     /// The write-ahead log (disabled until recovery has run).
     pub wal: crate::wal::Wal,
     pub snapshot: crate::snapshot::SnapshotState,
+    /// Transactions queued on this shard and their intent locks.
+    pub tx: crate::tx::TxQueue,
+    /// WATCHed keys of this shard.
+    pub watches: crate::tx::Watches,
 }
 
 impl Shard {
@@ -51,6 +55,8 @@ impl Shard {
             limits: Default::default(),
             wal: crate::wal::Wal::disabled(),
             snapshot: Default::default(),
+            tx: Default::default(),
+            watches: Default::default(),
         }
     }
 }

@@ -81,6 +81,10 @@ pub struct Conn {
     pub proto: Proto,
     pub authed: bool,
     pub subscribed: bool,
+    /// Inside MULTI: the queued commands.
+    pub multi: Option<commands::multi::Multi>,
+    /// WATCHed keys.
+    pub watched: Vec<commands::multi::Watched>,
 }
 
 impl Conn {
@@ -137,6 +141,8 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
         proto: Proto::Resp2,
         authed: !requirepass,
         subscribed: false,
+        multi: None,
+        watched: Vec::new(),
     };
 
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK_BYTES);
@@ -259,6 +265,7 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
         }
     }
     commands::pubsub::drop_client(&handle);
+    commands::multi::forget(&mut conn);
     state::with_net(|n| n.clients.remove(&id));
 }
 
@@ -309,7 +316,7 @@ const MAX_BATCH_COMMANDS: usize = 4096;
 /// The shard a command can be squashed to: an engine command, not blocking, not all-shards,
 /// whose keys all live on one shard, on a connection that may run it now.
 fn squashable(conn: &Conn, args: &[Bytes]) -> Option<usize> {
-    if !conn.authed || conn.subscribed {
+    if !conn.authed || conn.subscribed || conn.multi.is_some() {
         return None;
     }
     let (_, n) = shard_state::local();
@@ -341,24 +348,48 @@ async fn run_squashed(conn: &mut Conn, run: Vec<(usize, Vec<Bytes>)>, out: &mut 
     let total: usize = by_shard.values().map(|v| v.len()).sum();
     let futs = by_shard.into_iter().map(|(t, cmds)| {
         mesh::run_on(t, move |s| {
-            cmds.into_iter()
-                .map(|(i, a)| {
-                    let spec = redis::check(&a).expect("checked by squashable");
-                    let started = Instant::now();
-                    let o = orbit_shards::exec::run(s, spec, db, &a);
-                    (i, spec.name, o.reply, o.durable, started.elapsed().as_micros() as u64)
-                })
-                .collect::<Vec<_>>()
+            let mut done = Vec::with_capacity(cmds.len());
+            let mut cmds = cmds.into_iter();
+            while let Some((i, a)) = cmds.next() {
+                let spec = redis::check(&a).expect("checked by squashable");
+                if !s.tx.is_idle() {
+                    let pos = spec.key_positions(&a);
+                    if s.tx.blocks(spec.is_write(), pos.iter().map(|&p| (db, &a[p][..]))) {
+                        // A transaction holds a key: this command and the rest of this shard's
+                        // run wait for it, in order.
+                        let rest: Vec<_> = std::iter::once((i, a)).chain(cmds).collect();
+                        return (done, rest);
+                    }
+                }
+                let started = Instant::now();
+                let o = orbit_shards::exec::run(s, spec, db, &a);
+                done.push((i, spec.name, o.reply, o.durable, started.elapsed().as_micros() as u64));
+            }
+            (done, Vec::new())
         })
     });
     let mut replies: Vec<Option<Reply>> = vec![None; total];
     for r in futures::future::join_all(futs).await {
         match r {
-            Ok(items) => {
-                for (i, name, reply, durable, usec) in items {
+            Ok((done, rest)) => {
+                for (i, name, reply, durable, usec) in done {
                     conn.durable.extend(durable);
                     stats::record(name, usec, reply.is_error(), &args_of[i], &conn.handle);
                     replies[i] = Some(reply);
+                }
+                for (i, a) in rest {
+                    let spec = redis::check(&a).expect("checked by squashable");
+                    let started = Instant::now();
+                    let o = route::run(spec, db, &a).await;
+                    conn.durable.extend(o.durable);
+                    stats::record(
+                        spec.name,
+                        started.elapsed().as_micros() as u64,
+                        o.reply.is_error(),
+                        &a,
+                        &conn.handle,
+                    );
+                    replies[i] = Some(o.reply);
                 }
             }
             Err(e) => {
@@ -463,6 +494,7 @@ pub(crate) async fn command(conn: &mut Conn, args: Vec<Bytes>, out: &mut Vec<u8>
             if let Some(s) = redis::lookup(&args[0]) {
                 stats::with(|st| st.commands.entry(s.name).or_default().rejected += 1);
             }
+            commands::multi::flag(conn);
             conn.reply(out, &e);
             return Next::Continue;
         }
@@ -470,6 +502,7 @@ pub(crate) async fn command(conn: &mut Conn, args: Vec<Bytes>, out: &mut Vec<u8>
     conn.handle.last_cmd.set(spec.name);
     if !conn.authed && spec.flags & flags::NO_AUTH == 0 {
         stats::with(|st| st.commands.entry(spec.name).or_default().rejected += 1);
+        commands::multi::flag(conn);
         conn.reply(out, &Reply::err("NOAUTH Authentication required."));
         return Next::Continue;
     }
@@ -487,13 +520,24 @@ pub(crate) async fn command(conn: &mut Conn, args: Vec<Bytes>, out: &mut Vec<u8>
                 | "reset"
         )
     {
-        conn.reply(
-            out,
-            &Reply::err(format!(
-                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                spec.name
-            )),
+        let msg = format!(
+            "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.name
         );
+        commands::multi::flag(conn);
+        if spec.name == "exec" {
+            // Redis's execCommandAbort: a refused EXEC discards the transaction.
+            conn.multi = None;
+            commands::multi::unwatch_all(conn).await;
+            conn.reply(out, &Reply::err(format!("EXECABORT Transaction discarded because of: {msg}")));
+        } else {
+            conn.reply(out, &Reply::err(format!("ERR {msg}")));
+        }
+        return Next::Continue;
+    }
+    if conn.multi.is_some() && !commands::multi::runs_immediately(spec.name) {
+        let r = commands::multi::queue(conn, args);
+        conn.reply(out, &r);
         return Next::Continue;
     }
     wait_if_paused(spec).await;

@@ -5,8 +5,9 @@
 //!   concurrently, merge the replies (order kept for MGET, counts summed).
 //! - Any other command whose keys span shards (RENAME, SMOVE, SINTERSTORE, ZUNIONSTORE, ...):
 //!   copies of its keys are fetched from their owners, the command runs on a scratch keyspace,
-//!   and changed keys are written back to their owners. The result equals Redis's; atomicity
-//!   across shards is not promised yet (see docs/ARCHITECTURE.md).
+//!   and changed keys are written back to their owners. The result equals Redis's.
+//! - Every command whose keys span shards runs as a transaction (`orbit_shards::tx`): it holds
+//!   intent locks on all its keys while it runs, so no client sees half of it.
 //! - ALL_SHARDS commands (DBSIZE, KEYS, SCAN, FLUSHDB, RANDOMKEY, SWAPDB) run everywhere and
 //!   their replies are merged.
 
@@ -15,7 +16,7 @@ use orbit_engine::keyspace::{now_ms, Entry, Keyspace};
 use orbit_engine::redis::{self, flags, CommandSpec, Ctx};
 use orbit_engine::reply::Reply;
 use orbit_shards::exec::{self, Outcome};
-use orbit_shards::{mesh, shard_for, state, wal, ShardId};
+use orbit_shards::{mesh, shard_for, state, tx, wal, ShardId};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
@@ -40,18 +41,133 @@ pub async fn on_shard(to: ShardId, spec: &'static CommandSpec, db: usize, args: 
     }
 }
 
-/// Runs an engine command wherever its keys live. Arguments are copied (reference counts only)
-/// only when they travel to another shard.
+/// Runs an engine command wherever its keys live, atomically: a command whose keys sit on one
+/// shard runs there in one step unless a queued transaction holds one of its keys; then, and
+/// for every command whose keys span shards, it runs as a transaction ([`orbit_shards::tx`]).
+/// Arguments are copied (reference counts only) only when they travel to another shard.
 pub async fn run(spec: &'static CommandSpec, db: usize, args: &[Bytes]) -> Outcome {
     let (me, n) = state::local();
+    let write = spec.is_write();
+    if spec.flags & flags::ALL_SHARDS != 0 {
+        if matches!(spec.name, "scan" | "randomkey") {
+            return Outcome::reply(all_shards(spec, db, args.to_vec()).await);
+        }
+        if n == 1 {
+            let inline = state::with_shard(|s| (!s.tx.blocks_whole(write)).then(|| exec::run(s, spec, db, args)));
+            if let Some(o) = inline {
+                return o;
+            }
+        }
+        let mode = if write { tx::Mode::Exclusive } else { tx::Mode::Shared };
+        let intents = (0..n)
+            .map(|i| {
+                let mut intent = tx::Intent::default();
+                intent.whole(mode);
+                (i, intent.seal())
+            })
+            .collect();
+        return in_tx(intents, || async { Outcome::reply(all_shards(spec, db, args.to_vec()).await) }).await;
+    }
     if n == 1 {
+        let inline = state::with_shard(|s| {
+            let free = s.tx.is_idle() || {
+                let keys = spec.key_positions(args);
+                !s.tx.blocks(write, keys.iter().map(|&p| (db, &args[p][..])))
+            };
+            free.then(|| exec::run(s, spec, db, args))
+        });
+        if let Some(o) = inline {
+            return o;
+        }
+        let positions = spec.key_positions(args);
+        let intents = intents(spec, db, args, &positions, n);
+        return in_tx(intents, || run_held(spec, db, args)).await;
+    }
+    let positions = spec.key_positions(args);
+    if positions.is_empty() {
         return state::with_shard(|s| exec::run(s, spec, db, args));
     }
+    let first = shard_for(&args[positions[0]], n);
+    if positions[1..].iter().all(|&p| shard_for(&args[p], n) == first) {
+        let tried = if first == me {
+            state::with_shard(|s| {
+                (!s.tx.blocks(write, positions.iter().map(|&p| (db, &args[p][..]))))
+                    .then(|| exec::run(s, spec, db, args))
+            })
+        } else {
+            let a = args.to_vec();
+            let pos = positions.clone();
+            let r = mesh::run_on(first, move |s| {
+                (!s.tx.blocks(write, pos.iter().map(|&p| (db, &a[p][..])))).then(|| exec::run(s, spec, db, &a))
+            })
+            .await;
+            match r {
+                Ok(o) => o,
+                Err(e) => return gone(e),
+            }
+        };
+        if let Some(o) = tried {
+            return o;
+        }
+    }
+    let intents = intents(spec, db, args, &positions, n);
+    in_tx(intents, || run_held(spec, db, args)).await
+}
+
+/// Runs `body` as a transaction over `intents`, releasing it afterwards.
+async fn in_tx<F, Fut>(intents: Vec<(ShardId, tx::Intent)>, body: F) -> Outcome
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    let held = match tx::acquire(intents).await {
+        Ok(h) => h,
+        Err(e) => return gone(e),
+    };
+    let o = body().await;
+    held.release().await;
+    o
+}
+
+/// The (db, key) pairs a command touches: its key arguments, and for COPY ... DB n the
+/// destination in the other db.
+fn touched_keys(spec: &CommandSpec, db: usize, args: &[Bytes], positions: &[usize]) -> Vec<(usize, Bytes)> {
+    let mut keys: Vec<(usize, Bytes)> = positions.iter().map(|&p| (db, args[p].clone())).collect();
+    if spec.name == "copy" {
+        if let Some(i) = args.iter().position(|a| a.eq_ignore_ascii_case(b"db")) {
+            if let Some(Ok(t)) = args.get(i + 1).map(|a| redis::args::db_index(a)) {
+                keys.push((t, args[2].clone()));
+            }
+        }
+    }
+    keys
+}
+
+/// The intent locks of one command, per shard: exclusive for writes, shared for reads.
+pub fn intents(
+    spec: &CommandSpec,
+    db: usize,
+    args: &[Bytes],
+    positions: &[usize],
+    n: usize,
+) -> Vec<(ShardId, tx::Intent)> {
+    let mode = if spec.is_write() { tx::Mode::Exclusive } else { tx::Mode::Shared };
+    let mut by_shard: BTreeMap<ShardId, tx::Intent> = BTreeMap::new();
+    for (d, k) in touched_keys(spec, db, args, positions) {
+        by_shard.entry(shard_for(&k, n)).or_default().add_key(d, &k, mode);
+    }
+    by_shard.into_iter().map(|(s, i)| (s, i.seal())).collect()
+}
+
+/// Runs an engine command whose keys the caller's transaction already holds (or that owns the
+/// only shard): no lock checks.
+pub async fn run_held(spec: &'static CommandSpec, db: usize, args: &[Bytes]) -> Outcome {
+    let (me, n) = state::local();
     if spec.flags & flags::ALL_SHARDS != 0 {
         return Outcome::reply(all_shards(spec, db, args.to_vec()).await);
     }
     let positions = spec.key_positions(args);
-    if positions.is_empty() {
+    if n == 1 || positions.is_empty() {
         return state::with_shard(|s| exec::run(s, spec, db, args));
     }
     let first = shard_for(&args[positions[0]], n);
@@ -148,14 +264,7 @@ async fn split_sum(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usi
 /// A blocking command that finds nothing here reports its timeout, so the client is parked.
 async fn scratch(spec: &'static CommandSpec, db: usize, args: &[Bytes], positions: &[usize], n: usize) -> Outcome {
     // (db, key) pairs the command may read or write. COPY ... DB n writes into another db.
-    let mut keys: Vec<(usize, Bytes)> = positions.iter().map(|&p| (db, args[p].clone())).collect();
-    if spec.name == "copy" {
-        if let Some(i) = args.iter().position(|a| a.eq_ignore_ascii_case(b"db")) {
-            if let Some(Ok(t)) = args.get(i + 1).map(|a| redis::args::db_index(a)) {
-                keys.push((t, args[2].clone()));
-            }
-        }
-    }
+    let mut keys = touched_keys(spec, db, args, positions);
     keys.sort();
     keys.dedup();
     let fetches = keys.iter().map(|(d, k)| {

@@ -124,6 +124,8 @@ pub fn hello(conn: &mut Conn, args: &[Bytes]) -> Reply {
 /// RESET: back to a fresh connection's state (RESP2, db 0, no subscriptions, no name).
 pub fn reset(conn: &mut Conn) -> Reply {
     crate::resp::commands::pubsub::drop_client(&conn.handle);
+    conn.multi = None;
+    crate::resp::commands::multi::forget(conn);
     conn.subscribed = false;
     conn.db = 0;
     conn.handle.db.set(0);

@@ -6,6 +6,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod info;
+pub mod multi;
 pub mod persistence;
 pub mod pubsub;
 pub mod slowlog;
@@ -46,6 +47,17 @@ pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, args: &[Bytes], ou
         "pubsub" => pubsub::pubsub_cmd(args).await,
         "slowlog" => slowlog::slowlog(args).await,
         "latency" => slowlog::latency(args).await,
+        "multi" => multi::multi(conn),
+        "exec" => {
+            let failed = multi::exec(conn, out).await;
+            return (Next::Continue, failed);
+        }
+        "discard" => multi::discard(conn).await,
+        "watch" => multi::watch(conn, args).await,
+        "unwatch" => {
+            multi::unwatch_all(conn).await;
+            Reply::Ok
+        }
         "save" => persistence::save().await,
         "bgsave" => persistence::bgsave(args).await,
         "lastsave" => persistence::lastsave().await,

@@ -86,6 +86,12 @@ fn mixed() {
     run("mixed", gen::mixed, 5000, false);
 }
 
+/// MULTI/EXEC/WATCH over keys of both shards.
+#[test]
+fn transactions() {
+    run("transactions", gen::transactions, 1500, false);
+}
+
 /// The same with `HELLO 3`: maps, doubles, sets, nulls and the WITHSCORES pair shapes.
 #[test]
 fn resp3() {

@@ -1563,3 +1563,70 @@ pub fn mixed(g: &mut Gen) -> Cmd {
     let f = FAMILIES[g.below(FAMILIES.len())].1;
     f(g)
 }
+
+/// A command from any family whose reply compares exactly (to be queued inside MULTI, where
+/// the EXEC reply holds it). Its setup commands come back separately.
+fn exact_command(g: &mut Gen) -> (Vec<Vec<Vec<u8>>>, Vec<Vec<u8>>) {
+    loop {
+        let c = mixed(g);
+        let blocking = c.args.first().is_some_and(|n| n.first().is_some_and(|b| b.eq_ignore_ascii_case(&b'b')));
+        if c.cmp == Cmp::Exact && !blocking {
+            return (c.pre, c.args);
+        }
+    }
+}
+
+/// MULTI/EXEC/DISCARD/WATCH/UNWATCH: queued commands of every family (keys on both shards),
+/// errors at queue time (EXECABORT), WATCH broken by a write or left intact, and the
+/// misuse errors. The EXEC reply (an array of every queued reply, or a null array) is compared.
+pub fn transactions(g: &mut Gen) -> Cmd {
+    let mut pre: Vec<Vec<Vec<u8>>> = Vec::new();
+    let watch = g.chance(0.4);
+    if watch {
+        let mut w = args!["WATCH"];
+        w.extend(g.keys(3));
+        pre.push(w);
+        if g.chance(0.5) {
+            // A write that may or may not touch a watched key (or change nothing at all).
+            let (setup, cmd) = exact_command(g);
+            pre.extend(setup);
+            pre.push(cmd);
+        }
+        if g.chance(0.1) {
+            pre.push(args!["UNWATCH"]);
+        }
+    }
+    match g.below(20) {
+        0 => return Cmd { pre, args: args![g.pick(&["EXEC", "DISCARD"])], cmp: Cmp::Exact },
+        1 => {
+            pre.push(args!["MULTI"]);
+            pre.push(args!["MULTI"]);
+            pre.push(args!["WATCH", g.key()]);
+            return Cmd { pre, args: args!["DISCARD"], cmp: Cmp::Exact };
+        }
+        _ => {}
+    }
+    let mut queued = Vec::new();
+    for _ in 0..1 + g.below(6) {
+        let (setup, cmd) = exact_command(g);
+        pre.extend(setup);
+        queued.push(cmd);
+    }
+    pre.push(args!["MULTI"]);
+    let abort = g.chance(0.1);
+    for (i, q) in queued.into_iter().enumerate() {
+        if abort && i == 0 {
+            pre.push(match g.below(3) {
+                0 => args!["NOSUCHCOMMAND", "x"],
+                1 => args!["SET", g.key()],
+                _ => args!["GET"],
+            });
+        }
+        if g.chance(0.05) {
+            pre.push(args!["SELECT", g.pick(&["0", "1"])]);
+        }
+        pre.push(q);
+    }
+    let end = if g.chance(0.1) { "DISCARD" } else { "EXEC" };
+    Cmd { pre, args: args![end], cmp: Cmp::Exact }
+}

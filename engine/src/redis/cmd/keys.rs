@@ -483,18 +483,28 @@ const OBJECT_HELP: &[&str] = &[
     "    Print this help.",
 ];
 
-/// OBJECT is a container command in Redis 7.0: an unknown subcommand and a subcommand with
-/// the wrong number of arguments get the errors of the command table, not of the handler.
-fn object(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+/// The OBJECT subcommand of `args`, or the command table's error for it (also checked when
+/// the command is queued inside MULTI, as Redis does).
+pub fn object_subcommand(args: &[Bytes]) -> Result<&'static str, Reply> {
     let sub = &args[1];
     let Some(&(name, arity)) =
         [("help", 2), ("encoding", 3), ("freq", 3), ("idletime", 3), ("refcount", 3)].iter().find(|(n, _)| is(sub, n))
     else {
-        return errors::unknown_subcommand_reply(sub, "OBJECT");
+        return Err(errors::unknown_subcommand_reply(sub, "OBJECT"));
     };
     if args.len() != arity {
-        return Reply::err(format!("ERR wrong number of arguments for 'object|{name}' command"));
+        return Err(Reply::err(format!("ERR wrong number of arguments for 'object|{name}' command")));
     }
+    Ok(name)
+}
+
+/// OBJECT is a container command in Redis 7.0: an unknown subcommand and a subcommand with
+/// the wrong number of arguments get the errors of the command table, not of the handler.
+fn object(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    let name = match object_subcommand(args) {
+        Ok(name) => name,
+        Err(e) => return e,
+    };
     if name == "help" {
         return Reply::Array(OBJECT_HELP.iter().map(|l| Reply::Simple((*l).into())).collect());
     }

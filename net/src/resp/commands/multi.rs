@@ -54,6 +54,12 @@ pub fn flag(conn: &mut Conn) {
 
 /// Queues a command inside MULTI.
 pub fn queue(conn: &mut Conn, args: Vec<Bytes>) -> Reply {
+    if args[0].eq_ignore_ascii_case(b"object") {
+        if let Err(e) = redis::cmd::keys::object_subcommand(&args) {
+            flag(conn);
+            return e;
+        }
+    }
     let limit = crate::resp::state::with_net(|n| n.config.client_query_buffer_limit);
     let Some(m) = &mut conn.multi else { return Reply::err("ERR internal: queue outside MULTI") };
     let size: usize = args.iter().map(|a| a.len() + 16).sum();
@@ -199,7 +205,7 @@ async fn watch_broken(conn: &Conn) -> bool {
             let now = now_ms();
             s.watches.is_touched(client)
                 || keys.iter().any(|(db, k, was_live)| {
-                    *was_live && !s.keyspace.dbs[*db].peek(k).is_some_and(|e| !Db::is_expired(e, now))
+                    *was_live && s.keyspace.dbs[*db].peek(k).is_none_or(|e| Db::is_expired(e, now))
                 })
         })
     });

@@ -249,3 +249,21 @@ impl Drop for RealRedis {
         let _ = self.child.wait();
     }
 }
+
+/// Redis Cluster's hash slot of a key (CRC16/XMODEM of the hash tag, mod 16384); Orbit's shard
+/// of a key is this slot mod the shard count.
+pub fn key_slot(key: &[u8]) -> u16 {
+    let tagged = key.iter().position(|&b| b == b'{').and_then(|open| {
+        let close = key[open + 1..].iter().position(|&b| b == b'}')?;
+        (close > 0).then(|| &key[open + 1..open + 1 + close])
+    });
+    let data = tagged.unwrap_or(key);
+    let mut crc: u16 = 0;
+    for &b in data {
+        crc ^= (b as u16) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+        }
+    }
+    crc % 16384
+}

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use orbit_engine::keyspace::{now_ms, Entry, Key};
 use orbit_engine::redis::{self, CommandSpec, Ctx};
 use orbit_engine::reply::Reply;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 /// What a command run produced.
 #[derive(Debug)]
@@ -30,30 +30,85 @@ impl Outcome {
     }
 }
 
-/// Clients parked on keys of this shard (BLPOP and friends), in arrival order per key.
+/// Wakes a parked client from any shard. A wake that comes while the client is not waiting is
+/// kept until it waits (so none is lost).
+#[derive(Default)]
+pub struct Notify {
+    flag: std::sync::atomic::AtomicBool,
+    waker: futures::task::AtomicWaker,
+}
+
+impl Notify {
+    pub fn wake(&self) {
+        self.flag.store(true, std::sync::atomic::Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// Waits for a wake (returns at once when one came since the last wait).
+    pub async fn wait(&self) {
+        futures::future::poll_fn(|cx| {
+            if self.flag.swap(false, std::sync::atomic::Ordering::AcqRel) {
+                return std::task::Poll::Ready(());
+            }
+            self.waker.register(cx.waker());
+            if self.flag.swap(false, std::sync::atomic::Ordering::AcqRel) {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+struct Parked {
+    notify: std::sync::Arc<Notify>,
+    /// Woken and not yet back to waiting: the next element goes to the next client in line.
+    pending: bool,
+}
+
+/// Clients parked on keys of this shard (BLPOP and friends), in arrival order per key. A client
+/// stays registered, in its place, from the moment it blocks until it is served, times out or
+/// leaves; a wake goes to the oldest client not already woken. One woken but finding nothing
+/// (another client took the element) goes back to waiting in its place; one served from
+/// another key passes its unused wake to the next in line ([`Waiters::leave`]).
 #[derive(Default)]
 pub struct Waiters {
-    by_key: HashMap<(usize, Key), VecDeque<futures::channel::oneshot::Sender<()>>>,
+    by_key: HashMap<(usize, Key), BTreeMap<u64, Parked>>,
 }
 
 impl Waiters {
-    pub fn register(&mut self, db: usize, key: Key) -> futures::channel::oneshot::Receiver<()> {
-        let (tx, rx) = futures::channel::oneshot::channel();
-        self.by_key.entry((db, key)).or_default().push_back(tx);
-        rx
+    /// Parks arrival `seq` on (db, key).
+    pub fn park(&mut self, db: usize, key: Key, seq: u64, notify: std::sync::Arc<Notify>) {
+        self.by_key.entry((db, key)).or_default().insert(seq, Parked { notify, pending: false });
     }
 
-    /// Wakes the oldest live waiter on (db, key). Waiters that gave up are skipped.
-    fn wake_one(&mut self, db: usize, key: &Key) {
+    /// Arrival `seq` found nothing after a wake and waits again in its place.
+    pub fn settle(&mut self, db: usize, key: &Key, seq: u64) {
+        if let Some(p) = self.by_key.get_mut(&(db, key.clone())).and_then(|q| q.get_mut(&seq)) {
+            p.pending = false;
+        }
+    }
+
+    /// Arrival `seq` leaves (served, timed out, gone). A wake it did not use (it was woken
+    /// here, and the key still holds data) goes to the next in line.
+    pub fn leave(&mut self, db: usize, key: &Key, seq: u64, key_has_data: bool) {
         let k = (db, key.clone());
         let Some(q) = self.by_key.get_mut(&k) else { return };
-        while let Some(tx) = q.pop_front() {
-            if tx.send(()).is_ok() {
-                break;
-            }
-        }
+        let unused_wake = q.remove(&seq).is_some_and(|p| p.pending) && key_has_data;
         if q.is_empty() {
             self.by_key.remove(&k);
+        } else if unused_wake {
+            self.wake_one(db, key);
+        }
+    }
+
+    /// Wakes the oldest parked client on (db, key) that is not already woken.
+    fn wake_one(&mut self, db: usize, key: &Key) {
+        let Some(q) = self.by_key.get_mut(&(db, key.clone())) else { return };
+        if let Some(p) = q.values_mut().find(|p| !p.pending) {
+            p.pending = true;
+            p.notify.wake();
         }
     }
 

@@ -162,3 +162,76 @@ fn cross_shard_transactions_keep_invariants() {
         );
     }
 }
+
+/// Two keys on different shards (by Orbit's slot mod 2 rule).
+fn keys_on_two_shards() -> (String, String) {
+    let mut a = None;
+    let mut b = None;
+    for i in 0.. {
+        let k = format!("bl:{i}");
+        match key_slot(k.as_bytes()) % 2 {
+            0 if a.is_none() => a = Some(k),
+            1 if b.is_none() => b = Some(k),
+            _ => {}
+        }
+        if let (Some(a), Some(b)) = (&a, &b) {
+            return (a.clone(), b.clone());
+        }
+    }
+    unreachable!()
+}
+
+fn blocked_clients(c: &mut redis::Connection) -> usize {
+    let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
+    info.lines().find_map(|l| l.strip_prefix("blocked_clients:")).unwrap().trim().parse().unwrap()
+}
+
+/// Starts `BLPOP keys.. 10` on its own connection once `before` clients are blocked, and waits
+/// until it is blocked too.
+fn park(o: &Orbit, ctl: &mut redis::Connection, keys: &[&str]) -> std::thread::JoinHandle<Option<(String, String)>> {
+    let before = blocked_clients(ctl);
+    let url = o.url();
+    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    let h = std::thread::spawn(move || {
+        let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+        redis::cmd("BLPOP").arg(&keys).arg(10).query(&mut c).unwrap()
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while blocked_clients(ctl) <= before {
+        assert!(std::time::Instant::now() < deadline, "client did not block");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    h
+}
+
+/// Clients blocked on keys of several shards are served one element each, oldest first, and a
+/// wake-up absorbed by a client that was served from another key is passed on.
+#[test]
+fn blocking_pops_across_shards_keep_arrival_order_and_lose_no_wakeup() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let mut ctl = o.client();
+    let (ka, kb) = keys_on_two_shards();
+    for round in 0..5 {
+        // Both keys get an element at once: the client parked on both takes one, the client
+        // parked only on kb must still be woken for the other.
+        let both = park(&o, &mut ctl, &[&ka, &kb]);
+        let only_b = park(&o, &mut ctl, &[&kb]);
+        let _: ((), ()) =
+            redis::pipe().rpush(&ka, "1").ignore().rpush(&kb, "2").ignore().query(&mut ctl).unwrap_or(((), ()));
+        assert_eq!(both.join().unwrap(), Some((ka.clone(), "1".into())), "round {round}");
+        assert_eq!(only_b.join().unwrap(), Some((kb.clone(), "2".into())), "round {round}");
+
+        // Arrival order across shards: c1 and c3 wait on both keys, c2 only on kb.
+        let c1 = park(&o, &mut ctl, &[&ka, &kb]);
+        let c2 = park(&o, &mut ctl, &[&kb]);
+        let c3 = park(&o, &mut ctl, &[&ka, &kb]);
+        let _: i64 = redis::cmd("RPUSH").arg(&kb).arg("x").query(&mut ctl).unwrap();
+        assert_eq!(c1.join().unwrap(), Some((kb.clone(), "x".into())), "oldest waiter on kb first");
+        let _: i64 = redis::cmd("RPUSH").arg(&kb).arg("y").query(&mut ctl).unwrap();
+        assert_eq!(c2.join().unwrap(), Some((kb.clone(), "y".into())));
+        let _: i64 = redis::cmd("RPUSH").arg(&ka).arg("z").query(&mut ctl).unwrap();
+        assert_eq!(c3.join().unwrap(), Some((ka.clone(), "z".into())));
+        let left: i64 = redis::cmd("EXISTS").arg(&ka).arg(&kb).query(&mut ctl).unwrap();
+        assert_eq!(left, 0, "every element went to exactly one client");
+    }
+}

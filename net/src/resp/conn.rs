@@ -417,6 +417,11 @@ fn deliver(conn: &Conn, out: &mut Vec<u8>, first: Reply, rx: &mut mpsc::Unbounde
 /// Parks a blocking command until one of its keys is signalled, the timeout passes (the
 /// command's timeout reply), or the client goes away (None). Bytes the client sends meanwhile are
 /// kept for after the block, as Redis does.
+///
+/// The client parks on every key's owner once, with one arrival number, and stays parked in its
+/// place until it leaves (see `orbit_shards::exec::Waiters`): woken, it tries again; finding
+/// nothing, it settles back and tries once more (an element that came while it was woken was
+/// signalled to the next client, or to nobody) before waiting.
 async fn block(
     conn: &Conn,
     spec: &'static CommandSpec,
@@ -427,24 +432,41 @@ async fn block(
     kill_rx: &mut oneshot::Receiver<()>,
 ) -> Option<Reply> {
     let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
+    let parking =
+        Parking::new(conn.db, &spec.key_positions(&args).into_iter().map(|p| args[p].clone()).collect::<Vec<_>>());
+    if let Err(e) = parking.park().await {
+        parking.leave().await;
+        return Some(Reply::err(format!("ERR {e}")));
+    }
+    let r = block_parked(conn, spec, &args, deadline, &parking, stream, inbuf, kill_rx).await;
+    parking.leave().await;
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn block_parked(
+    conn: &Conn,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    deadline: Option<Instant>,
+    parking: &Parking,
+    stream: &mut TcpStream,
+    inbuf: &mut BytesMut,
+    kill_rx: &mut oneshot::Receiver<()>,
+) -> Option<Reply> {
     // Redis answers every timed-out list or sorted-set block with a null array
     // (`replyToBlockedClientTimedOut`), BLMOVE and BRPOPLPUSH included.
     let timeout_reply = Reply::NilArray;
-    let (_, n) = shard_state::local();
-    let db = conn.db;
     let mut rbuf = vec![0u8; 4096];
+    let mut woken = false;
     loop {
-        // Register on every key's owner, then try again: a push that landed between the first
-        // attempt and the registration is not missed.
-        let mut waits = Vec::new();
-        for p in spec.key_positions(&args) {
-            let key = args[p].clone();
-            match mesh::run_on(shard_for(&key, n), move |s| s.waiters.register(db, key)).await {
-                Ok(rx) => waits.push(rx),
-                Err(e) => return Some(Reply::err(format!("ERR {e}"))),
-            }
+        let mut o = route::run(spec, conn.db, args).await;
+        if o.block_ms.is_some() && woken {
+            // Woken for nothing: wait again in our place, and look once more, since an element
+            // that arrived while we were marked woken went to the next client or to nobody.
+            parking.settle().await;
+            o = route::run(spec, conn.db, args).await;
         }
-        let o = route::run(spec, db, &args).await;
         if o.block_ms.is_none() {
             if let Some(t) = o.durable {
                 wal::wait(t).await.ok()?;
@@ -460,7 +482,8 @@ async fn block(
         };
         // Wait for a wake-up, the timeout, a kill, or the socket (EOF = client gone).
         loop {
-            let woke = futures::future::select_all(waits.iter_mut());
+            let woke = parking.notify.wait();
+            futures::pin_mut!(woke);
             let timer = async {
                 match remaining {
                     Some(r) => rt::sleep(r).await,
@@ -472,7 +495,10 @@ async fn block(
             futures::pin_mut!(read);
             let side = select(read, &mut *kill_rx);
             match select(select(woke, timer), side).await {
-                Either::Left((Either::Left(_), _)) => break,
+                Either::Left((Either::Left(_), _)) => {
+                    woken = true;
+                    break;
+                }
                 Either::Left((Either::Right(_), _)) => return Some(timeout_reply),
                 Either::Right((Either::Left((Ok(k), _)), _)) if k > 0 => {
                     inbuf.extend_from_slice(&rbuf[..k]);
@@ -482,6 +508,62 @@ async fn block(
                 }
                 Either::Right(_) => return None,
             }
+        }
+    }
+}
+
+/// A blocked client's registrations on the owners of its keys.
+struct Parking {
+    db: usize,
+    seq: u64,
+    by_shard: std::collections::BTreeMap<usize, Vec<Bytes>>,
+    notify: std::sync::Arc<orbit_shards::exec::Notify>,
+}
+
+impl Parking {
+    fn new(db: usize, keys: &[Bytes]) -> Parking {
+        let (_, n) = shard_state::local();
+        let mut by_shard: std::collections::BTreeMap<usize, Vec<Bytes>> = Default::default();
+        for k in keys {
+            by_shard.entry(shard_for(k, n)).or_default().push(k.clone());
+        }
+        Parking { db, seq: orbit_shards::tx::next_id(), by_shard, notify: Default::default() }
+    }
+
+    async fn park(&self) -> orbit_shards::Result<()> {
+        let (db, seq) = (self.db, self.seq);
+        for (&shard, keys) in &self.by_shard {
+            let (keys, notify) = (keys.clone(), self.notify.clone());
+            mesh::run_on(shard, move |s| {
+                for k in keys {
+                    s.waiters.park(db, k, seq, notify.clone());
+                }
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn settle(&self) {
+        let (db, seq) = (self.db, self.seq);
+        for (&shard, keys) in &self.by_shard {
+            let keys = keys.clone();
+            let _ = mesh::run_on(shard, move |s| keys.iter().for_each(|k| s.waiters.settle(db, k, seq))).await;
+        }
+    }
+
+    async fn leave(&self) {
+        let (db, seq) = (self.db, self.seq);
+        for (&shard, keys) in &self.by_shard {
+            let keys = keys.clone();
+            let _ = mesh::run_on(shard, move |s| {
+                let now = now_ms();
+                for k in &keys {
+                    let has_data = s.keyspace.dbs[db].contains(k, now);
+                    s.waiters.leave(db, k, seq, has_data);
+                }
+            })
+            .await;
         }
     }
 }

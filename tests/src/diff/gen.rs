@@ -1630,3 +1630,127 @@ pub fn transactions(g: &mut Gen) -> Cmd {
     let end = if g.chance(0.1) { "DISCARD" } else { "EXEC" };
     Cmd { pre, args: args![end], cmp: Cmp::Exact }
 }
+
+/// Lua scripts for EVAL: redis.call/pcall over declared keys (on one shard or several),
+/// conversions both ways, script errors, the script cache.
+const SCRIPTS: &[&str] = &[
+    "return redis.call('SET', KEYS[1], ARGV[1])",
+    "return redis.call('GET', KEYS[1])",
+    "return {redis.call('INCR', KEYS[1]), redis.call('INCR', KEYS[2])}",
+    "return redis.pcall('INCR', KEYS[1])",
+    "return redis.call('INCR', KEYS[1])",
+    "local v = redis.call('GET', KEYS[1]); redis.call('SET', KEYS[2], v or 'none'); return v",
+    "return redis.call('RPUSH', KEYS[1], unpack(ARGV))",
+    "return redis.call('LRANGE', KEYS[1], 0, -1)",
+    "local a = redis.call('GET', KEYS[1]) or '0'; local b = redis.call('GET', KEYS[2]) or '0'; \
+     redis.call('SET', KEYS[1], b); redis.call('SET', KEYS[2], a); return {a, b}",
+    "return {1, 2.5, 'x', true, false, nil, 'after nil'}",
+    "return {ok='FINE'}",
+    "return redis.status_reply('FINE')",
+    "return redis.error_reply('MY ERR')",
+    "return {err='bad thing'}",
+    "return redis.call('NOSUCHCOMMAND')",
+    "return redis.call('GET')",
+    "return redis.call()",
+    "return x.y",
+    "return +",
+    "x = 1",
+    "return #KEYS + #ARGV",
+    "return redis.sha1hex(ARGV[1] or '')",
+    "return tonumber(ARGV[1])",
+    "return redis.call('HSET', KEYS[1], 'f', ARGV[1] or 'v')",
+    "return redis.call('EXISTS', unpack(KEYS))",
+    "return redis.call('DEL', unpack(KEYS))",
+    "local t = redis.call('TYPE', KEYS[1]); return t",
+    "return cjson.encode({1, 2, 3})",
+    "return bit.band(ARGV[1] or 0, 255)",
+];
+
+pub fn scripting(g: &mut Gen) -> Cmd {
+    let script = g.pick(SCRIPTS);
+    let nkeys = g.below(3);
+    let mut keys = Vec::new();
+    for _ in 0..nkeys {
+        keys.push(g.key());
+    }
+    let mut argv = Vec::new();
+    for _ in 0..g.below(3) {
+        argv.push(g.short_value());
+    }
+    let mut a = match g.below(12) {
+        0 => args!["SCRIPT", "LOAD", script],
+        1 => {
+            let sha = sha1_hex(script.as_bytes());
+            let mut a = args!["SCRIPT", "EXISTS", sha];
+            if g.chance(0.5) {
+                a.push(b"0000000000000000000000000000000000000000".to_vec());
+            }
+            a
+        }
+        2 if g.chance(0.2) => args!["SCRIPT", "FLUSH"],
+        3 => {
+            let sha = sha1_hex(script.as_bytes());
+            args!["EVALSHA", if g.chance(0.8) { sha } else { "ffffffffffffffffffffffffffffffffffffffff".into() }]
+        }
+        4 if g.chance(0.3) => {
+            // Bad numkeys.
+            return exact(args!["EVAL", script, g.pick(&["-1", "abc", "99"])]);
+        }
+        _ => args!["EVAL", script],
+    };
+    if a[0] == b"EVAL" || a[0] == b"EVALSHA" {
+        a.push(nkeys.to_string().into_bytes());
+        a.extend(keys);
+        a.extend(argv);
+    }
+    exact(a)
+}
+
+/// SHA1 as lowercase hex (for EVALSHA and SCRIPT EXISTS of the scripts above).
+fn sha1_hex(data: &[u8]) -> String {
+    let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
+    let mut msg = data.to_vec();
+    let bit_len = (data.len() as u64).wrapping_mul(8);
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bit_len.to_be_bytes());
+    for chunk in msg.chunks(64) {
+        let mut w = [0u32; 80];
+        for (i, word) in chunk.chunks(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let (mut a, mut b, mut c, mut d, mut e) = (h[0], h[1], h[2], h[3], h[4]);
+        for (i, wi) in w.iter().enumerate() {
+            let (f, k) = match i {
+                0..=19 => ((b & c) | (!b & d), 0x5A827999),
+                20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
+                _ => (b ^ c ^ d, 0xCA62C1D6),
+            };
+            let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = t;
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    h.iter().map(|x| format!("{x:08x}")).collect()
+}
+
+#[cfg(test)]
+mod sha_tests {
+    #[test]
+    fn sha1_matches_known_digests() {
+        assert_eq!(super::sha1_hex(b""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(super::sha1_hex(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    }
+}

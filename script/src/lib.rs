@@ -149,7 +149,9 @@ impl Scripts {
         Scripts::with_limits(Limits::default())
     }
 
-    pub fn with_limits(limits: Limits) -> Scripts {
+    /// `limits.memory_bytes` is raised to at least 4 MiB (room for the sandbox itself).
+    pub fn with_limits(mut limits: Limits) -> Scripts {
+        limits.memory_bytes = limits.memory_bytes.max(4 << 20);
         let state =
             Rc::new(RunState { resp: Cell::new(2), repl: Cell::new(3), rand: Cell::new(rand48::Rand48::new()) });
         // The prelude is fixed code; a failure here is a bug in this crate, not script input.

@@ -1,7 +1,7 @@
 //! Atomicity of operations that span shards, checked by invariants that any partial write would
 //! break. Orbit runs with several shards; writer threads move amounts between accounts (keys
 //! spread over every shard) inside MULTI/EXEC, with WATCH-based check-and-set, and overwrite a
-//! group of keys with one MSET; reader threads check, on every read, that the accounts still
+//! group of keys with one MSET, and run Lua scripts that read and write two accounts; reader threads check, on every read, that the accounts still
 //! sum to their starting total (MGET, and GETs inside MULTI/EXEC) and that the group's keys all
 //! hold the same value (MGET). A reader that ever sees half of a transaction fails the test.
 //!
@@ -16,6 +16,12 @@ use std::sync::Arc;
 const ACCOUNTS: usize = 16;
 const START: i64 = 100;
 const GROUP: usize = 8;
+
+/// Moves ARGV[1] from KEYS[1] to KEYS[2] with plain reads and writes: only atomicity keeps the
+/// sum.
+const TRANSFER: &str = "local a = tonumber(redis.call('GET', KEYS[1])); \
+    local b = tonumber(redis.call('GET', KEYS[2])); \
+    redis.call('SET', KEYS[1], a - ARGV[1]); redis.call('SET', KEYS[2], b + ARGV[1]); return a + b";
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -41,6 +47,10 @@ fn writer(url: String, seed: u64, ops: usize, cas_aborts: Arc<AtomicU64>) {
         match rng.gen_range(0..10) {
             0..=4 => {
                 let _: (i64, i64) = redis::pipe().atomic().decr(a, amount).incr(b, amount).query(&mut c).unwrap();
+            }
+            5 if a != b => {
+                // A script reading and writing keys of both shards.
+                let _: i64 = redis::cmd("EVAL").arg(TRANSFER).arg(2).arg(a).arg(b).arg(amount).query(&mut c).unwrap();
             }
             5..=7 => {
                 // Check-and-set: read both, write both only if neither changed meanwhile.

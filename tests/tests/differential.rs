@@ -92,6 +92,12 @@ fn transactions() {
     run("transactions", gen::transactions, 1500, false);
 }
 
+/// EVAL/EVALSHA/SCRIPT: scripts over declared keys of one or both shards.
+#[test]
+fn scripting() {
+    run("scripting", gen::scripting, 2000, false);
+}
+
 /// The same with `HELLO 3`: maps, doubles, sets, nulls and the WITHSCORES pair shapes.
 #[test]
 fn resp3() {

@@ -85,6 +85,8 @@ pub struct Conn {
     pub multi: Option<commands::multi::Multi>,
     /// WATCHed keys.
     pub watched: Vec<commands::multi::Watched>,
+    /// Running EXEC's queue: its transaction holds the keys of the commands it runs.
+    pub in_exec: bool,
 }
 
 impl Conn {
@@ -143,6 +145,7 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
         subscribed: false,
         multi: None,
         watched: Vec::new(),
+        in_exec: false,
     };
 
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK_BYTES);

@@ -1662,7 +1662,6 @@ const SCRIPTS: &[&str] = &[
     "return redis.call('EXISTS', unpack(KEYS))",
     "return redis.call('DEL', unpack(KEYS))",
     "local t = redis.call('TYPE', KEYS[1]); return t",
-    "return cjson.encode({1, 2, 3})",
     "return bit.band(ARGV[1] or 0, 255)",
 ];
 

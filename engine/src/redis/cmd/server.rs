@@ -5,6 +5,18 @@
 use crate::redis::flags::*;
 use crate::redis::{CommandSpec, Exec, KeySpec};
 
+/// EVAL and friends: keys declared by numkeys at argv[2].
+const fn script(name: &'static str, flags: u32) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity: -3,
+        flags,
+        keys: KeySpec::NumKeys { count_at: 2, dest: false },
+        group: "scripting",
+        exec: Exec::Conn,
+    }
+}
+
 const fn conn(name: &'static str, arity: i32, flags: u32, group: &'static str) -> CommandSpec {
     CommandSpec { name, arity, flags, keys: KeySpec::None, group, exec: Exec::Conn }
 }
@@ -40,6 +52,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         exec: Exec::Conn,
     },
     conn("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST, "transactions"),
+    script("eval", NOSCRIPT | STALE | MAY_REPLICATE),
+    script("evalsha", NOSCRIPT | STALE | MAY_REPLICATE),
+    script("eval_ro", NOSCRIPT | STALE | READONLY),
+    script("evalsha_ro", NOSCRIPT | STALE | READONLY),
+    conn("script", -2, NOSCRIPT, "scripting"),
     conn("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),
     conn("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),
     conn("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, "pubsub"),

@@ -9,6 +9,7 @@ pub mod info;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
+pub mod scripting;
 pub mod slowlog;
 
 use super::conn::{Conn, Next};
@@ -58,6 +59,14 @@ pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, args: &[Bytes], ou
             multi::unwatch_all(conn).await;
             Reply::Ok
         }
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" => {
+            let by_sha = spec.name.starts_with("evalsha");
+            let read_only = spec.name.ends_with("_ro");
+            let o = scripting::eval(conn, args, by_sha, read_only, conn.in_exec).await;
+            conn.durable.extend(o.durable);
+            o.reply
+        }
+        "script" => scripting::script(args).await,
         "save" => persistence::save().await,
         "bgsave" => persistence::bgsave(args).await,
         "lastsave" => persistence::lastsave().await,

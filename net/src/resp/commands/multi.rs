@@ -170,6 +170,13 @@ fn intents(
             continue;
         }
         if !matches!(spec.exec, Exec::Engine(_)) {
+            if spec.name.starts_with("eval") {
+                // A script's declared keys, held for writing.
+                let positions = spec.key_positions(args);
+                for &p in &positions {
+                    by_shard.entry(shard_for(&args[p], n)).or_default().add_key(db, &args[p], tx::Mode::Exclusive);
+                }
+            }
             continue;
         }
         let mode = if spec.is_write() { tx::Mode::Exclusive } else { tx::Mode::Shared };
@@ -247,9 +254,11 @@ pub async fn exec(conn: &mut Conn, out: &mut Vec<u8>) -> bool {
     }
     unwatch_all(conn).await;
     out.extend_from_slice(format!("*{}\r\n", queued.len()).as_bytes());
+    conn.in_exec = true;
     for (spec, args) in queued {
         run_queued(conn, spec, args, out).await;
     }
+    conn.in_exec = false;
     if let Some(h) = held {
         h.release().await;
     }

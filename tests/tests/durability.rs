@@ -578,3 +578,44 @@ fn permission_denied_refuses_writes_keeps_reads_and_loses_nothing() {
     assert_eq!(redis::cmd("GET").arg("after").query::<String>(&mut c).unwrap(), "yes");
     assert!(acked.len() > 20, "no write was acknowledged before the roll-over failed");
 }
+
+/// A field of INFO persistence.
+fn persistence_field(c: &mut Conn, field: &str) -> String {
+    let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+        .unwrap_or_else(|| panic!("no {field} in {info}"))
+}
+
+#[test]
+fn changes_since_last_save_reset_by_save_and_bgsave() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let mut c = o.client();
+    let changes = |c: &mut Conn| persistence_field(c, "rdb_changes_since_last_save").parse::<u64>().unwrap();
+    assert_eq!(changes(&mut c), 0);
+    // Keys over both shards; a command that changes nothing does not count.
+    for i in 0..10 {
+        q(&mut c, &["SET", &format!("key{i}"), "v"]);
+    }
+    q(&mut c, &["DEL", "no-such-key"]);
+    assert_eq!(changes(&mut c), 10);
+    q(&mut c, &["SAVE"]);
+    assert_eq!(changes(&mut c), 0);
+    q(&mut c, &["SET", "key1", "w"]);
+    q(&mut c, &["SADD", "set", "a", "b", "c"]);
+    assert_eq!(changes(&mut c), 4);
+    q(&mut c, &["BGSAVE"]);
+    // BGSAVE replies before the shards' snapshots run: wait for them to complete.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while changes(&mut c) != 0 {
+        assert!(Instant::now() < deadline, "BGSAVE did not reset rdb_changes_since_last_save");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    while persistence_field(&mut c, "rdb_bgsave_in_progress") != "0" {
+        assert!(Instant::now() < deadline, "BGSAVE did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(persistence_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    q(&mut c, &["INCR", "counter"]);
+    assert_eq!(changes(&mut c), 1);
+}

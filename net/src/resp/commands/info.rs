@@ -31,6 +31,7 @@ struct ShardReport {
     stats: stats::Stats,
     expired: u64,
     evicted: u64,
+    /// Changes since this shard's last successful snapshot.
     dirty: u64,
 }
 
@@ -74,7 +75,7 @@ pub async fn info(args: &[Bytes]) -> Reply {
             stats: stats::snapshot(),
             expired: s.stats.expired_keys,
             evicted: s.stats.evicted_keys,
-            dirty: s.keyspace.dirty,
+            dirty: s.snapshot.changes_since_save(s.keyspace.dirty),
         }
     })
     .await

@@ -93,3 +93,51 @@ print("ok")
     let out = Command::new("python3").arg("-c").arg(script).output().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn reactor_stalls_are_counted() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let (_, body) = http_get(o.http_port, "/metrics");
+    // Both shards export the counter from the start.
+    let names = |body: &str| {
+        let lines = body.lines().map(|l| Ok(l.to_string()));
+        let scrape = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text");
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == "orbit_reactor_stalls_total")
+            .filter_map(|s| s.labels.get("shard").map(|v| v.to_string()))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(names(&body).into_iter().collect::<Vec<_>>(), ["0", "1"], "{body}");
+    // 200k keys, then KEYS * walks each shard's half in one go: hundreds of ms in which the
+    // shard serves nothing else.
+    let mut c = o.client();
+    for batch in 0..200 {
+        let mut mset = redis::cmd("MSET");
+        for i in 0..1000 {
+            mset.arg(format!("key:{batch}:{i}")).arg(i);
+        }
+        let _: () = mset.query(&mut c).unwrap();
+    }
+    let (_, before) = http_get(o.http_port, "/metrics");
+    let stalls_before = sample(&before, "orbit_reactor_stalls_total", &[]);
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut c).unwrap();
+    assert_eq!(keys.len(), 200_000);
+    let (_, after) = http_get(o.http_port, "/metrics");
+    let stalls_after = sample(&after, "orbit_reactor_stalls_total", &[]);
+    assert!(stalls_after > stalls_before, "KEYS * over 200k keys counted no stall: {stalls_before} -> {stalls_after}");
+    assert!(sample(&after, "orbit_reactor_stall_usec_total", &[]) >= 1000.0 * stalls_after);
+    // INFO stats has the total and each shard's count.
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut c).unwrap();
+    let field = |name: &str| -> f64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in {info}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(field("reactor_stalls") >= stalls_after, "{info}");
+    assert!(field("shard0_reactor_stalls") + field("shard1_reactor_stalls") >= stalls_after, "{info}");
+}

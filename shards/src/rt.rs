@@ -203,7 +203,8 @@ pub fn spawn_task<T: 'static>(fut: impl Future<Output = T> + 'static) -> Task<T>
 // Reactor stalls. While a task is being polled the shard's reactor does nothing else: no other
 // connection is served, no I/O completion is reaped. Every task Orbit spawns (and each shard's
 // main future) goes through [`timed`], which measures each poll; a poll of 1 ms or more is a
-// stall. Two clock reads per poll (vDSO, tens of ns) are the whole cost.
+// stall. Two clock reads per poll (vDSO, tens of ns) are the whole cost. Wall-clock time: a
+// thread the OS preempts mid-poll stalls the shard just the same, and is counted.
 //
 // glommio's own stall detector (`LocalExecutorBuilder::detect_stalls`) is not used: it arms a
 // timerfd on every task-queue run (two syscalls per scheduler round), samples the stack from a

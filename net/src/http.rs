@@ -110,6 +110,7 @@ struct ShardMetrics {
     wal: orbit_shards::wal::WalStats,
     snapshot_running: bool,
     snapshot_last_keys: u64,
+    stalls: rt::StallStats,
 }
 
 /// Gathers every shard's counters over the mesh, publishes them through the `metrics`
@@ -128,6 +129,7 @@ pub async fn render_metrics() -> String {
         wal: s.wal.stats.clone(),
         snapshot_running: s.snapshot.running,
         snapshot_last_keys: s.snapshot.last_keys,
+        stalls: rt::stall_stats(),
     })
     .await
     .unwrap_or_default();
@@ -161,6 +163,11 @@ pub async fn render_metrics() -> String {
             0.0
         });
         metrics::gauge!("orbit_snapshot_last_keys", "shard" => shard.clone()).set(m.snapshot_last_keys as f64);
+        // Task polls of 1 ms or more: the shard served nothing else meanwhile.
+        metrics::counter!("orbit_reactor_stalls_total", "shard" => shard.clone()).absolute(m.stalls.stalls);
+        metrics::counter!("orbit_reactor_stall_usec_total", "shard" => shard.clone())
+            .absolute(m.stalls.stall_usec_total);
+        metrics::gauge!("orbit_reactor_stall_longest_usec", "shard" => shard.clone()).set(m.stalls.longest_usec as f64);
         for (name, c) in &m.stats.commands {
             metrics::counter!("orbit_commands_total", "shard" => shard.clone(), "cmd" => *name).absolute(c.calls);
             metrics::counter!("orbit_command_errors_total", "shard" => shard.clone(), "cmd" => *name)

@@ -112,13 +112,16 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
             mesh::join(my_ends).await;
             // The probe file must be this executor's first DMA file (see rt::probe_dma).
             rt::probe_dma(&data_dir.join(format!("shard-{id}"))).await.map_err(|e| e.to_string())?;
-            let committer = recovery::start_shard(id, &plan).await?;
-            let listener = rt::listen_shared(addr).map_err(|e| format!("redis-port: cannot listen on {addr}: {e}"))?;
-            rt::spawn(orbit_shards::expire::run(server_cfg.hz));
+            // The operator endpoint answers during recovery (/health 200, /ready 503), so
+            // probes can tell a server that is loading from one that is down. Recovery yields
+            // to it at least every preemption period (10 ms).
             if id == 0 {
                 let http = rt::listen_shared(http_addr).map_err(|e| format!("http-port: cannot listen on {http_addr}: {e}"))?;
                 rt::spawn(orbit_net::http::serve(http));
             }
+            let committer = recovery::start_shard(id, &plan).await?;
+            let listener = rt::listen_shared(addr).map_err(|e| format!("redis-port: cannot listen on {addr}: {e}"))?;
+            rt::spawn(orbit_shards::expire::run(server_cfg.hz));
             if listening.fetch_add(1, Ordering::SeqCst) + 1 == n {
                 orbit_net::http::set_ready();
                 tracing::info!(

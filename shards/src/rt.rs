@@ -10,10 +10,11 @@
 //!   non-empty probe file first on each executor, so the probe reads real data.
 
 use crate::{Error, Result, ShardId};
+use std::cell::Cell;
 use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use glommio::net::{TcpListener, TcpStream};
 pub use glommio::Task;
@@ -151,7 +152,7 @@ where
             .name(&format!("shard-{id}"))
             .io_memory(IO_MEMORY_BYTES)
             .preempt_timer(Duration::from_millis(10))
-            .spawn(move || make(id))
+            .spawn(move || timed(make(id)))
             .map_err(|e| Error::Start(format!("cannot start shard {id} on CPU {cpu}: {e}")))?;
         handles.push(h);
     }
@@ -166,15 +167,15 @@ where
 /// it inline, up to its first suspension point: code that spawns while it holds the shard
 /// state (inside `state::with_shard`) must use [`spawn_deferred`].
 pub fn spawn<T: 'static>(fut: impl Future<Output = T> + 'static) {
-    glommio::spawn_local(fut).detach();
+    glommio::spawn_local(timed(fut)).detach();
 }
 
 /// Like [`spawn`], but the task does nothing before the spawner has returned to the executor.
 pub fn spawn_deferred<T: 'static>(fut: impl Future<Output = T> + 'static) {
-    glommio::spawn_local(async move {
+    glommio::spawn_local(timed(async move {
         yield_once().await;
         fut.await
-    })
+    }))
     .detach();
 }
 
@@ -195,7 +196,73 @@ pub async fn yield_once() {
 
 /// Spawns a task on the current shard, returning a handle to await its result.
 pub fn spawn_task<T: 'static>(fut: impl Future<Output = T> + 'static) -> Task<T> {
-    glommio::spawn_local(fut)
+    glommio::spawn_local(timed(fut))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reactor stalls. While a task is being polled the shard's reactor does nothing else: no other
+// connection is served, no I/O completion is reaped. Every task Orbit spawns (and each shard's
+// main future) goes through [`timed`], which measures each poll; a poll of 1 ms or more is a
+// stall. Two clock reads per poll (vDSO, tens of ns) are the whole cost. Wall-clock time: a
+// thread the OS preempts mid-poll stalls the shard just the same, and is counted.
+//
+// glommio's own stall detector (`LocalExecutorBuilder::detect_stalls`) is not used: it arms a
+// timerfd on every task-queue run (two syscalls per scheduler round), samples the stack from a
+// SIGUSR1 handler that unwinds in signal context (not async-signal-safe: it can deadlock when
+// the signal lands inside the unwinder or the dynamic loader), resolves symbols on the reactor
+// thread when it fires (itself a stall of many ms), and only measures runs past the preemption
+// budget (10 ms here), so it cannot count 1 ms stalls without shortening that budget.
+// ---------------------------------------------------------------------------------------------
+
+/// A single task poll at least this long counts as a reactor stall.
+pub const STALL_THRESHOLD: Duration = Duration::from_millis(1);
+
+/// This shard's reactor stalls since it started (start-up recovery included).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StallStats {
+    /// Task polls that ran [`STALL_THRESHOLD`] or longer.
+    pub stalls: u64,
+    /// Their total duration.
+    pub stall_usec_total: u64,
+    /// The longest poll seen.
+    pub longest_usec: u64,
+}
+
+thread_local! {
+    static STALLS: Cell<StallStats> = const {
+        Cell::new(StallStats { stalls: 0, stall_usec_total: 0, longest_usec: 0 })
+    };
+}
+
+/// The stall counters of the shard whose thread calls this.
+pub fn stall_stats() -> StallStats {
+    STALLS.with(|s| s.get())
+}
+
+fn note_poll(took: Duration) {
+    if took < STALL_THRESHOLD {
+        return;
+    }
+    let us = took.as_micros().min(u64::MAX as u128) as u64;
+    STALLS.with(|s| {
+        let mut st = s.get();
+        st.stalls += 1;
+        st.stall_usec_total = st.stall_usec_total.saturating_add(us);
+        st.longest_usec = st.longest_usec.max(us);
+        s.set(st);
+    });
+}
+
+/// `fut`, with each of its polls timed (see the section above).
+async fn timed<F: Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    futures::future::poll_fn(move |cx| {
+        let start = Instant::now();
+        let r = fut.as_mut().poll(cx);
+        note_poll(start.elapsed());
+        r
+    })
+    .await
 }
 
 pub async fn sleep(d: Duration) {
@@ -412,4 +479,43 @@ pub async fn remove_file(path: &Path) -> std::io::Result<()> {
 /// snapshot walk, calls it between chunks).
 pub async fn yield_now() {
     glommio::executor().yield_task_queue_now().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_of_a_millisecond_or_more_count_as_stalls() {
+        let before = stall_stats();
+        note_poll(Duration::from_micros(999));
+        assert_eq!(stall_stats(), before);
+        note_poll(Duration::from_millis(3));
+        note_poll(Duration::from_millis(1));
+        let after = stall_stats();
+        assert_eq!(after.stalls, before.stalls + 2);
+        assert_eq!(after.stall_usec_total, before.stall_usec_total + 4000);
+        assert_eq!(after.longest_usec, before.longest_usec.max(3000));
+    }
+
+    #[test]
+    fn a_blocking_poll_on_an_executor_is_counted() {
+        let got = glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+            .spawn(|| async {
+                let before = stall_stats().stalls;
+                // Busy for 5 ms without yielding, inside a spawned task.
+                spawn_task(async {
+                    let t = Instant::now();
+                    while t.elapsed() < Duration::from_millis(5) {
+                        std::hint::spin_loop();
+                    }
+                })
+                .await;
+                stall_stats().stalls - before
+            })
+            .expect("start an executor")
+            .join()
+            .expect("executor ran");
+        assert_eq!(got, 1);
+    }
 }

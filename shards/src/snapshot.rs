@@ -30,6 +30,20 @@ pub struct SnapshotState {
     pub last_error: Option<String>,
     pub last_keys: u64,
     pub last_duration_ms: u64,
+    /// The keyspace's change counter (`keyspace.dirty`) when the running snapshot started, and
+    /// when the last successful one started: changes since then are not in any snapshot.
+    pub dirty_at_start: u64,
+    pub dirty_at_last_save: u64,
+}
+
+impl SnapshotState {
+    /// Changes not covered by the last successful snapshot (INFO's
+    /// `rdb_changes_since_last_save`): like Redis, changes made while a snapshot runs still
+    /// count after it completes. After a restart these are the log records replayed after the
+    /// snapshot.
+    pub fn changes_since_save(&self, dirty: u64) -> u64 {
+        dirty.saturating_sub(self.dirty_at_last_save)
+    }
 }
 
 pub fn snapshot_file_name(epoch: u64, covers_seq: u64) -> String {
@@ -155,6 +169,7 @@ pub async fn take() -> Result<u64, String> {
                 s.snapshot.last_error = None;
                 s.snapshot.last_keys = *keys;
                 s.snapshot.last_duration_ms = started.elapsed().as_millis() as u64;
+                s.snapshot.dirty_at_last_save = s.snapshot.dirty_at_start;
             }
             Err(e) => s.snapshot.last_error = Some(e.clone()),
         }
@@ -169,6 +184,7 @@ fn start_capture(s: &mut Shard) -> Result<Option<SnapshotBegin>, String> {
     }
     let epoch = cfg.epoch;
     s.snapshot.running = true;
+    s.snapshot.dirty_at_start = s.keyspace.dirty;
     s.snapshot.next_id = s.snapshot.next_id.wrapping_add(1).max(1);
     let id = s.snapshot.next_id;
     for (i, d) in s.keyspace.dbs.iter_mut().enumerate() {

@@ -75,6 +75,9 @@ pub struct Orbit {
     pub dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     pub args: Vec<String>,
+    /// Run the server as this (uid, gid) instead of the test's own user (see
+    /// [`Orbit::start_in_as`]).
+    pub run_as: Option<(u32, u32)>,
 }
 
 impl Orbit {
@@ -90,6 +93,7 @@ impl Orbit {
             dir,
             _tmp: Some(tmp),
             args: extra.iter().map(|s| s.to_string()).collect(),
+            run_as: None,
         };
         o.spawn();
         o
@@ -97,6 +101,25 @@ impl Orbit {
 
     /// Starts orbit on an existing data dir (which the caller keeps).
     pub fn start_in(dir: &Path, extra: &[&str]) -> Orbit {
+        Orbit::start_in_as(dir, extra, None)
+    }
+
+    /// Starts orbit on an existing data dir as the user `run_as` = (uid, gid), with no
+    /// supplementary groups (the test must be root to switch users; the data dir and the
+    /// folders above it must let that user in). Restarts keep the user.
+    pub fn start_in_as(dir: &Path, extra: &[&str], run_as: Option<(u32, u32)>) -> Orbit {
+        let mut o = Orbit::launch_in_as(dir, extra, run_as);
+        o.wait_for_ping();
+        o
+    }
+
+    /// Starts the process on an existing data dir and returns at once, before it listens
+    /// (for tests that watch start-up); [`Orbit::wait_for_ping`] waits for it.
+    pub fn launch_in(dir: &Path, extra: &[&str]) -> Orbit {
+        Orbit::launch_in_as(dir, extra, None)
+    }
+
+    fn launch_in_as(dir: &Path, extra: &[&str], run_as: Option<(u32, u32)>) -> Orbit {
         let mut o = Orbit {
             child: None,
             port: 0,
@@ -104,12 +127,25 @@ impl Orbit {
             dir: dir.to_path_buf(),
             _tmp: None,
             args: extra.iter().map(|s| s.to_string()).collect(),
+            run_as,
         };
-        o.spawn();
+        o.launch();
         o
     }
 
+    /// Waits until the server answers PING (panics with its log if it exits first).
+    pub fn wait_for_ping(&mut self) {
+        let log_path = self.log_path();
+        let child = self.child.as_mut().expect("the server was started");
+        wait_for_ping(self.port, child, "orbit", &log_path);
+    }
+
     fn spawn(&mut self) {
+        self.launch();
+        self.wait_for_ping();
+    }
+
+    fn launch(&mut self) {
         self.port = free_port();
         // Ephemeral ports handed out in a row can repeat: keep the three distinct.
         let mut pg = free_port();
@@ -123,7 +159,13 @@ impl Orbit {
         self.http_port = http;
         let log_path = self.log_path();
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("open orbit log");
-        let child = Command::new(orbit_bin())
+        let mut cmd = Command::new(orbit_bin());
+        if let Some((uid, gid)) = self.run_as {
+            use std::os::unix::process::CommandExt;
+            // std drops the supplementary groups when root switches to another uid.
+            cmd.uid(uid).gid(gid);
+        }
+        let child = cmd
             .arg("serve")
             .args(["--bind", "127.0.0.1", "--redis-port", &self.port.to_string(), "--pg-port", &pg.to_string()])
             .args(["--http-port", &self.http_port.to_string()])
@@ -135,8 +177,6 @@ impl Orbit {
             .spawn()
             .expect("start orbit");
         self.child = Some(child);
-        let child = self.child.as_mut().expect("just set");
-        wait_for_ping(self.port, child, "orbit", &log_path);
     }
 
     /// Stops (SIGKILL) and starts again on the same data dir and flags, on a new port.

@@ -487,3 +487,135 @@ fn disk_full_refuses_writes_keeps_reads_and_recovers() {
     drop(c);
     drop(o);
 }
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()));
+}
+
+/// The user the server runs as in the permission test: `nobody` when the test runs as root
+/// (root ignores file permissions), else the test's own user.
+fn unprivileged_user() -> Option<(u32, u32)> {
+    // SAFETY: getuid cannot fail.
+    (unsafe { libc::getuid() } == 0).then_some((65534, 65534))
+}
+
+#[test]
+fn permission_denied_refuses_writes_keeps_reads_and_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let run_as = unprivileged_user();
+    if let Some((uid, gid)) = run_as {
+        // The server's user must get into the temp dir and own the data dir.
+        chmod(tmp.path(), 0o755);
+        let cpath = std::ffi::CString::new(data.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: chown(2) on a path we created.
+        assert_eq!(unsafe { libc::chown(cpath.as_ptr(), uid, gid) }, 0, "chown {}", data.display());
+    }
+    // Small log files, so a roll-over (creating a file in the shard folder) comes soon.
+    let args = ["--shards", "1", "--fsync", "always", "--log-file-size", "16kb", "--snapshot-log-size", "0"];
+    let mut o = Orbit::start_in_as(&data, &args, run_as);
+    let mut c = o.client();
+    let value = |i: usize| format!("{i}-{}", "v".repeat(200));
+    let mut acked = Vec::new();
+    for i in 0..20 {
+        q(&mut c, &["SET", &format!("k{i}"), &value(i)]);
+        acked.push(i);
+    }
+    // The shard folder turns read-only: the open log file stays writable, but the next one
+    // cannot be created.
+    let shard_dir = data.join("shard-0");
+    chmod(&shard_dir, 0o555);
+    let mut refused = None;
+    for i in 20..2000 {
+        match redis::cmd("SET").arg(format!("k{i}")).arg(value(i)).query::<String>(&mut c) {
+            Ok(_) => acked.push(i),
+            Err(e) => {
+                refused = Some((i, e.to_string()));
+                break;
+            }
+        }
+    }
+    let (first_refused, err) = refused.expect("writes kept being acknowledged with the shard folder read-only");
+    // The write that hit the error is not acknowledged (error or closed connection); the next
+    // ones get -MISCONF naming the cause.
+    eprintln!("first refused write k{first_refused}: {err}");
+    let mut c = o.client();
+    let err = redis::cmd("SET").arg("refused").arg("1").query::<String>(&mut c).unwrap_err().to_string();
+    assert!(err.contains("MISCONF") && err.contains("Permission denied"), "{err}");
+    let info: String = redis::cmd("INFO").arg("persistence").query(&mut c).unwrap();
+    assert!(info.contains("aof_last_write_status:err"), "{info}");
+    // A snapshot cannot be written either, and says why.
+    let save = redis::cmd("SAVE").query::<String>(&mut c).unwrap_err().to_string();
+    assert!(save.contains("Permission denied"), "{save}");
+    // Reads keep working and see every acknowledged write.
+    for &i in &acked {
+        let v: String = redis::cmd("GET").arg(format!("k{i}")).query(&mut c).unwrap();
+        assert_eq!(v, value(i));
+    }
+    // Permission comes back: the log retries (once a second) and writes are accepted again.
+    chmod(&shard_dir, 0o755);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match redis::cmd("SET").arg("after").arg("yes").query::<String>(&mut c) {
+            Ok(_) => break,
+            Err(e) if e.to_string().contains("MISCONF") && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            Err(e) => panic!("writes not accepted again: {e}"),
+        }
+    }
+    drop(c);
+    // SIGKILL: only what the log holds comes back.
+    o.restart();
+    let mut c = o.client();
+    for &i in &acked {
+        let v: Option<String> = redis::cmd("GET").arg(format!("k{i}")).query(&mut c).unwrap();
+        assert_eq!(v.as_deref(), Some(value(i).as_str()), "acknowledged k{i} lost");
+    }
+    assert_eq!(redis::cmd("GET").arg("after").query::<String>(&mut c).unwrap(), "yes");
+    assert!(acked.len() > 20, "no write was acknowledged before the roll-over failed");
+}
+
+/// A field of INFO persistence.
+fn persistence_field(c: &mut Conn, field: &str) -> String {
+    let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+        .unwrap_or_else(|| panic!("no {field} in {info}"))
+}
+
+#[test]
+fn changes_since_last_save_reset_by_save_and_bgsave() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let mut c = o.client();
+    let changes = |c: &mut Conn| persistence_field(c, "rdb_changes_since_last_save").parse::<u64>().unwrap();
+    assert_eq!(changes(&mut c), 0);
+    // Keys over both shards; a command that changes nothing does not count.
+    for i in 0..10 {
+        q(&mut c, &["SET", &format!("key{i}"), "v"]);
+    }
+    q(&mut c, &["DEL", "no-such-key"]);
+    assert_eq!(changes(&mut c), 10);
+    q(&mut c, &["SAVE"]);
+    assert_eq!(changes(&mut c), 0);
+    q(&mut c, &["SET", "key1", "w"]);
+    q(&mut c, &["SADD", "set", "a", "b", "c"]);
+    assert_eq!(changes(&mut c), 4);
+    q(&mut c, &["BGSAVE"]);
+    // BGSAVE replies before the shards' snapshots run: wait for them to complete.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while changes(&mut c) != 0 {
+        assert!(Instant::now() < deadline, "BGSAVE did not reset rdb_changes_since_last_save");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    while persistence_field(&mut c, "rdb_bgsave_in_progress") != "0" {
+        assert!(Instant::now() < deadline, "BGSAVE did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(persistence_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    q(&mut c, &["INCR", "counter"]);
+    assert_eq!(changes(&mut c), 1);
+}

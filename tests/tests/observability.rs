@@ -93,3 +93,113 @@ print("ok")
     let out = Command::new("python3").arg("-c").arg(script).output().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn reactor_stalls_are_counted() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let (_, body) = http_get(o.http_port, "/metrics");
+    // Both shards export the counter from the start.
+    let names = |body: &str| {
+        let lines = body.lines().map(|l| Ok(l.to_string()));
+        let scrape = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text");
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == "orbit_reactor_stalls_total")
+            .filter_map(|s| s.labels.get("shard").map(|v| v.to_string()))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(names(&body).into_iter().collect::<Vec<_>>(), ["0", "1"], "{body}");
+    // 200k keys, then KEYS * walks each shard's half in one go: hundreds of ms in which the
+    // shard serves nothing else.
+    let mut c = o.client();
+    for batch in 0..200 {
+        let mut mset = redis::cmd("MSET");
+        for i in 0..1000 {
+            mset.arg(format!("key:{batch}:{i}")).arg(i);
+        }
+        let _: () = mset.query(&mut c).unwrap();
+    }
+    let (_, before) = http_get(o.http_port, "/metrics");
+    let stalls_before = sample(&before, "orbit_reactor_stalls_total", &[]);
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut c).unwrap();
+    assert_eq!(keys.len(), 200_000);
+    let (_, after) = http_get(o.http_port, "/metrics");
+    let stalls_after = sample(&after, "orbit_reactor_stalls_total", &[]);
+    assert!(stalls_after > stalls_before, "KEYS * over 200k keys counted no stall: {stalls_before} -> {stalls_after}");
+    assert!(sample(&after, "orbit_reactor_stall_usec_total", &[]) >= 1000.0 * stalls_after);
+    // INFO stats has the total and each shard's count.
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut c).unwrap();
+    let field = |name: &str| -> f64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in {info}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(field("reactor_stalls") >= stalls_after, "{info}");
+    assert!(field("shard0_reactor_stalls") + field("shard1_reactor_stalls") >= stalls_after, "{info}");
+}
+
+/// The status of GET `path`, or None while nothing listens on the port (or the connection
+/// breaks: the server is still starting).
+fn try_http_status(port: u16, path: &str) -> Option<u16> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    resp.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn ready_is_503_until_recovery_ends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // One shard (the one serving HTTP) replays the whole log; no snapshot, so it is all log.
+    let args = ["--shards", "1", "--fsync", "no", "--snapshot-log-size", "0"];
+    let mut o = Orbit::start_in(&data, &args);
+    let mut c = o.client();
+    // 300k keys in 300 MSETs: ~42 MB of log that replays key by key (~0.3 s in a release build,
+    // more in a debug one), yielding to the HTTP endpoint after each 1 MiB.
+    let value = "v".repeat(100);
+    let mut pipe = redis::pipe();
+    for batch in 0..300 {
+        let mut mset = redis::cmd("MSET");
+        for i in 0..1000 {
+            mset.arg(format!("k:{batch}:{i}")).arg(&value);
+        }
+        pipe.add_command(mset).ignore();
+    }
+    let _: () = pipe.query(&mut c).unwrap();
+    drop(c);
+    // A clean stop writes and syncs the whole log.
+    assert!(o.terminate(std::time::Duration::from_secs(20)).is_some_and(|s| s.success()), "{}", o.log());
+    // Start again and watch /ready from before anything listens.
+    let mut o = Orbit::launch_in(&data, &args);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut seen = Vec::new();
+    loop {
+        let status = try_http_status(o.http_port, "/ready");
+        if let Some(s) = status {
+            if seen.last() != Some(&s) {
+                seen.push(s);
+            }
+            if s == 503 {
+                // Alive while loading.
+                assert_eq!(try_http_status(o.http_port, "/health"), Some(200));
+            }
+            if s == 200 {
+                break;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "/ready never turned 200: {seen:?}\n{}", o.log());
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert_eq!(seen, [503, 200], "/ready during recovery, then after\n{}", o.log());
+    o.wait_for_ping();
+    let mut c = o.client();
+    let keys: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+    assert_eq!(keys, 300_000);
+    assert!(o.log().contains("recovered"), "{}", o.log());
+}

@@ -31,7 +31,9 @@ struct ShardReport {
     stats: stats::Stats,
     expired: u64,
     evicted: u64,
+    /// Changes since this shard's last successful snapshot.
     dirty: u64,
+    stalls: orbit_shards::rt::StallStats,
 }
 
 fn human(bytes: u64) -> String {
@@ -74,7 +76,8 @@ pub async fn info(args: &[Bytes]) -> Reply {
             stats: stats::snapshot(),
             expired: s.stats.expired_keys,
             evicted: s.stats.evicted_keys,
-            dirty: s.keyspace.dirty,
+            dirty: s.snapshot.changes_since_save(s.keyspace.dirty),
+            stalls: orbit_shards::rt::stall_stats(),
         }
     })
     .await
@@ -132,7 +135,7 @@ pub async fn info(args: &[Bytes]) -> Reply {
         let s = |f: fn(&stats::Stats) -> u64| reports.iter().map(|r| f(&r.stats)).sum::<u64>();
         let _ = write!(
             o,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\npubsub_channels:0\r\ntotal_error_replies:{}\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\npubsub_channels:0\r\ntotal_error_replies:{}\r\nreactor_stalls:{}\r\nreactor_stall_longest_usec:{}\r\n",
             s(|x| x.total_connections),
             s(|x| x.total_commands),
             s(|x| x.net_input_bytes),
@@ -141,7 +144,14 @@ pub async fn info(args: &[Bytes]) -> Reply {
             reports.iter().map(|r| r.expired).sum::<u64>(),
             reports.iter().map(|r| r.evicted).sum::<u64>(),
             s(|x| x.error_replies),
+            reports.iter().map(|r| r.stalls.stalls).sum::<u64>(),
+            reports.iter().map(|r| r.stalls.longest_usec).max().unwrap_or(0),
         );
+        // Per shard, like the clients section's shard<i>_clients.
+        for r in &reports {
+            let _ = write!(o, "shard{}_reactor_stalls:{}\r\n", r.id, r.stalls.stalls);
+        }
+        o.push_str("\r\n");
     }
     if want("replication") {
         o.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");

@@ -4,7 +4,7 @@
 #  1. GET/SET throughput of the binary before the scheduler existed (git rev BASE, default
 #     a433c56) vs the current one, both --shards 1 on CPU 0, load on CPU 1;
 #  2. MSET of two keys on one shard vs on two shards (hash tags {a} and {b} land on different
-#     shards with --shards 2), and MGET of the same, current binary, --shards 2 on CPUs 0-1,
+#     shards with --shards 2), and MGET of the same, both binaries, --shards 2 on CPUs 0-1,
 #     load sharing them (a 2-core machine has no spare core).
 # Usage: scripts/bench-tx.sh [requests] [rounds]
 set -euo pipefail
@@ -42,12 +42,15 @@ for round in $(seq 1 "$ROUNDS"); do
     for p in 1 16; do bench "$which P=$p" "$round" 1 -t get,set -P "$p"; done
     kill "$PID"; wait "$PID" 2>/dev/null || true
   done
-  start "$NEW" 2 0-1 "$OUT/multi-$round"
-  bench "one shard" "$round" 0-1 MSET '{a}x:__rand_int__' v '{a}y:__rand_int__' v
-  bench "two shards" "$round" 0-1 MSET '{a}x:__rand_int__' v '{b}y:__rand_int__' v
-  bench "one shard" "$round" 0-1 MGET '{a}x:__rand_int__' '{a}y:__rand_int__'
-  bench "two shards" "$round" 0-1 MGET '{a}x:__rand_int__' '{b}y:__rand_int__'
-  kill "$PID"; wait "$PID" 2>/dev/null || true
+  for which in before after; do
+    bin=$NEW; [ "$which" = before ] && bin=$OLD
+    start "$bin" 2 0-1 "$OUT/multi-$which-$round"
+    bench "$which one shard" "$round" 0-1 MSET '{a}x:__rand_int__' v '{a}y:__rand_int__' v
+    bench "$which two shards" "$round" 0-1 MSET '{a}x:__rand_int__' v '{b}y:__rand_int__' v
+    bench "$which one shard" "$round" 0-1 MGET '{a}x:__rand_int__' '{a}y:__rand_int__'
+    bench "$which two shards" "$round" 0-1 MGET '{a}x:__rand_int__' '{b}y:__rand_int__'
+    kill "$PID"; wait "$PID" 2>/dev/null || true
+  done
 done
 python3 - "$OUT/results.csv" <<'PY'
 import csv, statistics, sys
@@ -64,9 +67,10 @@ for t in ("SET", "GET"):
         (b, bp), (a, ap) = med((t, f"before P={p}")), med((t, f"after P={p}"))
         print(f"| {t} | {p} | {b:,.0f} | {a:,.0f} | {a/b:.2f} | {bp:.3f} | {ap:.3f} |")
 print()
-print("| command (2 keys) | one shard ops/s | two shards ops/s | two/one | one p99 ms | two p99 ms |")
+print("| command (2 keys), binary | one shard ops/s | two shards ops/s | two/one | one p99 ms | two p99 ms |")
 print("|---|---|---|---|---|---|")
 for t in ("MSET", "MGET"):
-    (o, op), (w, wp) = med((t, "one shard")), med((t, "two shards"))
-    print(f"| {t} | {o:,.0f} | {w:,.0f} | {w/o:.2f} | {op:.3f} | {wp:.3f} |")
+    for which, what in (("before", "before the scheduler (not atomic)"), ("after", "with the scheduler (atomic)")):
+        (o, op), (w, wp) = med((t, f"{which} one shard")), med((t, f"{which} two shards"))
+        print(f"| {t}, {what} | {o:,.0f} | {w:,.0f} | {w/o:.2f} | {op:.3f} | {wp:.3f} |")
 PY

@@ -111,6 +111,9 @@ struct ShardMetrics {
     snapshot_running: bool,
     snapshot_last_keys: u64,
     stalls: rt::StallStats,
+    tx_queued: usize,
+    tx_scheduled: u64,
+    tx_refused: u64,
 }
 
 /// Gathers every shard's counters over the mesh, publishes them through the `metrics`
@@ -130,6 +133,9 @@ pub async fn render_metrics() -> String {
         snapshot_running: s.snapshot.running,
         snapshot_last_keys: s.snapshot.last_keys,
         stalls: rt::stall_stats(),
+        tx_queued: s.tx.len(),
+        tx_scheduled: s.tx.scheduled_total,
+        tx_refused: s.tx.refused_total,
     })
     .await
     .unwrap_or_default();
@@ -168,6 +174,11 @@ pub async fn render_metrics() -> String {
         metrics::counter!("orbit_reactor_stall_usec_total", "shard" => shard.clone())
             .absolute(m.stalls.stall_usec_total);
         metrics::gauge!("orbit_reactor_stall_longest_usec", "shard" => shard.clone()).set(m.stalls.longest_usec as f64);
+        // The transaction scheduler: multi-shard commands, EXEC, scripts, and commands that
+        // waited behind one.
+        metrics::gauge!("orbit_tx_queued", "shard" => shard.clone()).set(m.tx_queued as f64);
+        metrics::counter!("orbit_tx_scheduled_total", "shard" => shard.clone()).absolute(m.tx_scheduled);
+        metrics::counter!("orbit_tx_refused_total", "shard" => shard.clone()).absolute(m.tx_refused);
         for (name, c) in &m.stats.commands {
             metrics::counter!("orbit_commands_total", "shard" => shard.clone(), "cmd" => *name).absolute(c.calls);
             metrics::counter!("orbit_command_errors_total", "shard" => shard.clone(), "cmd" => *name)

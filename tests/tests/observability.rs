@@ -58,6 +58,12 @@ fn metrics_parse_and_counters_move() {
     assert!(sample(&after, "orbit_used_memory_bytes", &[]) > 0.0);
     // Per-shard labels: both shards report.
     assert!(after.contains("shard=\"0\"") && after.contains("shard=\"1\""));
+    // A MULTI/EXEC over keys of both shards is one scheduled transaction on each of them.
+    let tx_before = sample(&after, "orbit_tx_scheduled_total", &[]);
+    let _: ((), ()) = redis::pipe().atomic().set("k1", 1).set("k2", 2).query(&mut c).unwrap();
+    let (_, after_tx) = http_get(o.http_port, "/metrics");
+    assert!(sample(&after_tx, "orbit_tx_scheduled_total", &[]) > tx_before);
+    assert_eq!(sample(&after_tx, "orbit_tx_queued", &[]), 0.0);
 }
 
 #[test]

@@ -259,6 +259,11 @@ pub struct Held {
 }
 
 impl Held {
+    /// Takes charge of transaction `id`, queued by the caller on `shards`.
+    pub fn new(id: TxId, shards: Vec<ShardId>) -> Held {
+        Held { id, shards }
+    }
+
     pub fn id(&self) -> TxId {
         self.id
     }

@@ -110,6 +110,9 @@ pub async fn run(spec: &'static CommandSpec, db: usize, args: &[Bytes]) -> Outco
             return o;
         }
     }
+    if !spec.is_write() && matches!(spec.name, "mget" | "exists" | "touch") {
+        return Outcome::reply(read_split(spec, db, args, n).await);
+    }
     let intents = intents(spec, db, args, &positions, n);
     in_tx(intents, || run_held(spec, db, args)).await
 }
@@ -178,9 +181,12 @@ pub async fn run_held(spec: &'static CommandSpec, db: usize, args: &[Bytes]) -> 
         return on_shard(first, spec, db, args.to_vec()).await;
     }
     let reply = match spec.name {
-        "mget" => mget(spec, db, args, n).await,
         "mset" => split_ok(spec, db, args, n, 2).await,
-        "del" | "unlink" | "exists" | "touch" => split_sum(spec, db, args, n).await,
+        "mget" | "del" | "unlink" | "exists" | "touch" => {
+            let parts = parts(args, n);
+            let outcomes = run_parts(spec, db, &parts).await;
+            merge_parts(spec, args, &parts, outcomes).await
+        }
         _ => return scratch(spec, db, args, &positions, n).await,
     };
     Outcome::reply(reply)
@@ -195,27 +201,125 @@ fn group(args: &[Bytes], positions: impl Iterator<Item = usize>, n: usize) -> BT
     m
 }
 
-async fn mget(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usize) -> Reply {
-    let groups = group(args, 1..args.len(), n);
-    let futs = groups.iter().map(|(&shard, pos)| {
-        let mut part = Vec::with_capacity(pos.len() + 1);
-        part.push(args[0].clone());
-        part.extend(pos.iter().map(|&p| args[p].clone()));
-        on_shard(shard, spec, db, part)
-    });
-    let results = futures::future::join_all(futs).await;
-    let mut out = vec![Reply::Nil; args.len() - 1];
-    for ((_, pos), o) in groups.iter().zip(results) {
-        match o.reply {
-            Reply::Array(items) => {
-                for (p, r) in pos.iter().zip(items) {
-                    out[p - 1] = r;
+/// The per-shard parts of a split command: (shard, argument positions, the part's argv).
+fn parts(args: &[Bytes], n: usize) -> Vec<(ShardId, Vec<usize>, Vec<Bytes>)> {
+    group(args, 1..args.len(), n)
+        .into_iter()
+        .map(|(shard, pos)| {
+            let mut part = Vec::with_capacity(pos.len() + 1);
+            part.push(args[0].clone());
+            part.extend(pos.iter().map(|&p| args[p].clone()));
+            (shard, pos, part)
+        })
+        .collect()
+}
+
+/// Runs the parts on their shards (inside a transaction that holds their keys).
+async fn run_parts(spec: &'static CommandSpec, db: usize, parts: &[(ShardId, Vec<usize>, Vec<Bytes>)]) -> Vec<Outcome> {
+    futures::future::join_all(parts.iter().map(|(shard, _, part)| on_shard(*shard, spec, db, part.clone()))).await
+}
+
+/// A read-only split command (MGET, EXISTS, TOUCH over several shards) as a transaction in
+/// one hop where possible: each shard queues it with shared locks and, when it is armed there at
+/// once, runs its part in the same step. Values read under a shared lock cannot change until the
+/// release, so all parts see the state of the moment the last shard armed — one point in time.
+/// A refusal anywhere discards what was read and retries with a fresh id.
+async fn read_split(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usize) -> Reply {
+    enum Step {
+        Ran(Outcome),
+        Wait(futures::channel::oneshot::Receiver<()>),
+        Refused,
+    }
+    let parts = parts(args, n);
+    loop {
+        let id = tx::next_id();
+        let hops = parts.iter().map(|(shard, _, part)| {
+            let part = part.clone();
+            let mut intent = tx::Intent::default();
+            for k in &part[1..] {
+                intent.add_key(db, k, tx::Mode::Shared);
+            }
+            let intent = intent.seal();
+            mesh::run_on(*shard, move |s| match s.tx.schedule(id, intent) {
+                Err(_) => Step::Refused,
+                Ok(mut armed) => match armed.try_recv() {
+                    Ok(Some(())) => Step::Ran(exec::run(s, spec, db, &part)),
+                    _ => Step::Wait(armed),
+                },
+            })
+        });
+        let steps = futures::future::join_all(hops).await;
+        let mut queued = Vec::new();
+        let mut refused = false;
+        let mut steps_ok = Vec::with_capacity(steps.len());
+        for ((shard, _, _), step) in parts.iter().zip(steps) {
+            match step {
+                Ok(Step::Refused) => refused = true,
+                Ok(st) => {
+                    queued.push(*shard);
+                    steps_ok.push(Some(st));
+                    continue;
+                }
+                Err(e) => {
+                    tx::Held::new(id, queued).release().await;
+                    return gone(e).reply;
                 }
             }
-            other => return other,
+            steps_ok.push(None);
+        }
+        let held = tx::Held::new(id, queued);
+        if refused {
+            held.release().await;
+            orbit_shards::rt::yield_once().await;
+            continue;
+        }
+        let mut outcomes = Vec::with_capacity(parts.len());
+        for ((shard, _, part), step) in parts.iter().zip(steps_ok) {
+            outcomes.push(match step {
+                Some(Step::Ran(o)) => o,
+                Some(Step::Wait(armed)) => {
+                    let _ = armed.await;
+                    on_shard(*shard, spec, db, part.clone()).await
+                }
+                _ => Outcome::reply(Reply::err("ERR internal: missing part")),
+            });
+        }
+        held.release().await;
+        return merge_parts(spec, args, &parts, outcomes).await;
+    }
+}
+
+/// Merges the parts' replies: MGET keeps the argument order, the others sum.
+async fn merge_parts(
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    parts: &[(ShardId, Vec<usize>, Vec<Bytes>)],
+    outcomes: Vec<Outcome>,
+) -> Reply {
+    if spec.name == "mget" {
+        let mut out = vec![Reply::Nil; args.len() - 1];
+        for ((_, pos, _), o) in parts.iter().zip(outcomes) {
+            match o.reply {
+                Reply::Array(items) => {
+                    for (p, r) in pos.iter().zip(items) {
+                        out[p - 1] = r;
+                    }
+                }
+                other => return other,
+            }
+        }
+        return Reply::Array(out);
+    }
+    let mut sum = 0;
+    let mut tickets = Vec::new();
+    for o in outcomes {
+        tickets.extend(o.durable);
+        match o.reply {
+            Reply::Int(v) => sum += v,
+            other => return settle(other, tickets).await,
         }
     }
-    Reply::Array(out)
+    settle(Reply::Int(sum), tickets).await
 }
 
 /// Commands of key/value pairs (MSET): each shard gets its pairs.
@@ -239,25 +343,6 @@ async fn split_ok(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usiz
         }
     }
     settle(Reply::Ok, tickets).await
-}
-
-async fn split_sum(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usize) -> Reply {
-    let groups = group(args, 1..args.len(), n);
-    let futs = groups.iter().map(|(&shard, pos)| {
-        let mut part = vec![args[0].clone()];
-        part.extend(pos.iter().map(|&p| args[p].clone()));
-        on_shard(shard, spec, db, part)
-    });
-    let mut sum = 0;
-    let mut tickets = Vec::new();
-    for o in futures::future::join_all(futs).await {
-        tickets.extend(o.durable);
-        match o.reply {
-            Reply::Int(v) => sum += v,
-            other => return settle(other, tickets).await,
-        }
-    }
-    settle(Reply::Int(sum), tickets).await
 }
 
 /// Fetch copies, run on a scratch keyspace, write back what changed.

@@ -216,6 +216,14 @@ async fn scan_file(
             f(fr)
         })?;
         expect = next;
+        if let End::Clean { offset } = end {
+            // Zero padding before the end of the window: a log file prepared full of zeros
+            // (`wal::Spare`) ends here if the rest of it is zeros too; look at that directly
+            // rather than growing the window over it.
+            if !at_eof && offset < buf.len() && rest_is_zero(&mut file, base + buf.len() as u64, size, path)? {
+                return Ok((End::Clean { offset: base as usize + offset }, size));
+            }
+        }
         if at_eof {
             let b = base as usize;
             return Ok((
@@ -239,6 +247,23 @@ async fn scan_file(
         }
         rt::yield_if_needed().await;
     }
+}
+
+/// Whether the file holds only zero bytes from `from` to `size`.
+fn rest_is_zero(file: &mut std::fs::File, from: u64, size: u64, path: &Path) -> Result<bool, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(from)).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut chunk = vec![0u8; READ_WINDOW_BYTES];
+    let mut pos = from;
+    while pos < size {
+        let n = chunk.len().min((size - pos) as usize);
+        file.read_exact(&mut chunk[..n]).map_err(|e| format!("{}: {e}", path.display()))?;
+        if chunk[..n].iter().any(|&b| b != 0) {
+            return Ok(false);
+        }
+        pos += n as u64;
+    }
+    Ok(true)
 }
 
 /// Loads a snapshot file into `ks`. Returns (covers_seq, keys). A snapshot without its end

@@ -768,7 +768,8 @@ impl Binder<'_> {
             if exprs.len() > targets.len() {
                 return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more expressions than target columns"));
             }
-            if exprs.len() < targets.len() {
+            // Without a column list, VALUES may stop short: the rest take their defaults.
+            if exprs.len() < targets.len() && !ins.columns.is_empty() {
                 return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more target columns than expressions"));
             }
             let mut row: Vec<Expr> = def.columns.iter().map(|c| Expr::Const(c.default.clone(), c.ty)).collect();

@@ -86,6 +86,8 @@ pub enum Plan {
     Begin,
     Commit,
     Rollback,
+    /// `DEALLOCATE name` (None: `DEALLOCATE ALL`): handled by the connection.
+    Deallocate(Option<String>),
 }
 
 /// A bound statement: its plan, result columns and parameter types.
@@ -339,9 +341,20 @@ fn column_name(e: &ast::Expr) -> String {
     }
 }
 
+/// A type without its modifier, as operator and function errors name it.
+fn base(t: SqlType) -> SqlType {
+    match t {
+        SqlType::Varchar(_) => SqlType::Varchar(None),
+        t => t,
+    }
+}
+
 fn op_error(l: SqlType, op: &str, r: SqlType) -> SqlError {
-    SqlError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: {} {op} {}", l.name(), r.name()))
-        .hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
+    SqlError::new(
+        code::UNDEFINED_FUNCTION,
+        format!("operator does not exist: {} {op} {}", base(l).name(), base(r).name()),
+    )
+    .hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
 }
 
 /// Type of `a op b` for arithmetic on numbers.
@@ -378,6 +391,10 @@ impl Binder<'_> {
             S::Update(up) => self.update(up),
             S::Delete(del) => self.delete(del),
             S::StartTransaction { .. } => Ok((Plan::Begin, vec![])),
+            S::Deallocate { name, .. } => {
+                let n = fold(name);
+                Ok((Plan::Deallocate(if n == "all" && name.quote_style.is_none() { None } else { Some(n) }), vec![]))
+            }
             S::Commit { chain: false, .. } => Ok((Plan::Commit, vec![])),
             S::Rollback { chain: false, savepoint: None } => Ok((Plan::Rollback, vec![])),
             other => {
@@ -1454,7 +1471,7 @@ impl Binder<'_> {
 }
 
 fn no_function(name: &str, types: &[SqlType]) -> SqlError {
-    let args: Vec<String> = types.iter().map(|t| t.name()).collect();
+    let args: Vec<String> = types.iter().map(|t| base(*t).name()).collect();
     SqlError::new(code::UNDEFINED_FUNCTION, format!("function {name}({}) does not exist", args.join(", ")))
         .hint("No function matches the given name and argument types. You might need to add explicit type casts.")
 }

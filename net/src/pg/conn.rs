@@ -575,6 +575,13 @@ async fn simple_query(c: &mut Conn, sql: &str) {
         if let Some(i) = prepared.param_types.first().map(|_| 1) {
             return simple_error(c, SqlError::new("42P02", format!("there is no parameter ${i}")));
         }
+        if let Plan::Deallocate(name) = &prepared.plan {
+            match deallocate(c, name.as_deref()) {
+                Ok(tag) => put(&mut c.out, CommandComplete::new(tag.to_string())),
+                Err(e) => return simple_error(c, e),
+            }
+            continue;
+        }
         if matches!(prepared.plan, Plan::Begin | Plan::Commit | Plan::Rollback) {
             let tag = transaction(c, &prepared.plan);
             if !matches!(prepared.plan, Plan::Begin) {
@@ -598,6 +605,22 @@ async fn simple_query(c: &mut Conn, sql: &str) {
         }
         if c.out.len() >= WRITE_FLUSH_BYTES {
             let _ = c.flush().await;
+        }
+    }
+}
+
+/// `DEALLOCATE name` / `DEALLOCATE ALL` (drivers such as psycopg send it).
+fn deallocate(c: &mut Conn, name: Option<&str>) -> Result<&'static str, SqlError> {
+    match name {
+        None => {
+            c.statements.retain(|n, _| n.is_empty());
+            Ok("DEALLOCATE ALL")
+        }
+        Some(n) => {
+            if n.is_empty() || c.statements.remove(n).is_none() {
+                return Err(statement_missing(n));
+            }
+            Ok("DEALLOCATE")
         }
     }
 }
@@ -761,6 +784,11 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
         match &stmt.plan {
             Plan::Empty => {
                 put(&mut c.out, EmptyQueryResponse::new());
+                return Ok(());
+            }
+            Plan::Deallocate(n) => {
+                let tag = deallocate(c, n.as_deref())?;
+                put(&mut c.out, CommandComplete::new(tag.to_string()));
                 return Ok(());
             }
             Plan::Begin | Plan::Commit | Plan::Rollback => {

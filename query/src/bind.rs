@@ -930,10 +930,10 @@ impl Binder<'_> {
         self.allow_aggs = false;
         let b = self.expr(e, scope);
         self.allow_aggs = saved;
-        self.to_bool(b?, what)
+        self.bool_arg(b?, what)
     }
 
-    fn to_bool(&mut self, e: Expr, what: &str) -> Result<Expr> {
+    fn bool_arg(&mut self, e: Expr, what: &str) -> Result<Expr> {
         self.coerce(e, SqlType::Bool, CastContext::Implicit, |from| {
             SqlError::new(
                 code::DATATYPE_MISMATCH,
@@ -1050,7 +1050,7 @@ impl Binder<'_> {
             E::UnaryOp { op, expr } => match op {
                 ast::UnaryOperator::Not => {
                     let b = self.expr(expr, scope)?;
-                    Expr::Not(Box::new(self.to_bool(b, "NOT")?))
+                    Expr::Not(Box::new(self.bool_arg(b, "NOT")?))
                 }
                 ast::UnaryOperator::Minus => {
                     if let E::Value(v) = expr.as_ref() {
@@ -1085,7 +1085,7 @@ impl Binder<'_> {
                 let negated = matches!(e, E::IsNotTrue(_) | E::IsNotFalse(_));
                 let b = self.expr(a, scope)?;
                 let what = format!("IS {}{}", if negated { "NOT " } else { "" }, if value { "TRUE" } else { "FALSE" });
-                Expr::IsBool(Box::new(self.to_bool(b, &what)?), value, negated)
+                Expr::IsBool(Box::new(self.bool_arg(b, &what)?), value, negated)
             }
             E::In { expr, target: ast::InTarget::List(list), negated, .. } => {
                 let mut items = vec![self.expr(expr, scope)?];
@@ -1260,8 +1260,8 @@ impl Binder<'_> {
         match op {
             B::And | B::Or => {
                 let what = if *op == B::And { "AND" } else { "OR" };
-                let l = self.to_bool(l, what)?;
-                let r = self.to_bool(r, what)?;
+                let l = self.bool_arg(l, what)?;
+                let r = self.bool_arg(r, what)?;
                 Ok(if *op == B::And { Expr::And(Box::new(l), Box::new(r)) } else { Expr::Or(Box::new(l), Box::new(r)) })
             }
             B::StringConcat => {

@@ -153,7 +153,7 @@ fn parse_bytea(s: &str) -> Result<Vec<u8>> {
         } else if b.get(i + 1) == Some(&b'\\') {
             out.push(b'\\');
             i += 2;
-        } else if i + 3 < b.len() + 0 && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) && b[i + 1] <= b'3' {
+        } else if i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) && b[i + 1] <= b'3' {
             out.push((b[i + 1] - b'0') << 6 | (b[i + 2] - b'0') << 3 | (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -305,12 +305,15 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
     if from == to || from == Unknown {
         return true;
     }
-    let implicit = match (from, to) {
-        (Int2, Int4 | Int8 | Float4 | Float8) | (Int4, Int8 | Float4 | Float8) | (Int8, Float4 | Float8) => true,
-        (Float4, Float8) | (Numeric, Float4 | Float8) => true,
-        (Text | Varchar(_), Text | Varchar(_)) => true,
-        _ => false,
-    };
+    let implicit = matches!(
+        (from, to),
+        (Int2, Int4 | Int8 | Float4 | Float8)
+            | (Int4, Int8 | Float4 | Float8)
+            | (Int8, Float4 | Float8)
+            | (Float4, Float8)
+            | (Numeric, Float4 | Float8)
+            | (Text | Varchar(_), Text | Varchar(_))
+    );
     if implicit || ctx == CastContext::Implicit {
         return implicit;
     }

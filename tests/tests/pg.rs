@@ -204,7 +204,7 @@ fn scram_and_cleartext_passwords() {
             let c = connect(o.pg_port, "password=s3cret").await.unwrap_or_else(|e| panic!("{method}: {e}"));
             let v: i32 = c.query_one("SELECT 40 + 2", &[]).await.unwrap().get(0);
             assert_eq!(v, 42);
-            let e = connect(o.pg_port, "password=wrong").await.err().expect("wrong password accepted");
+            let Err(e) = connect(o.pg_port, "password=wrong").await else { panic!("wrong password accepted") };
             assert_eq!(code(&e), "28P01", "{method}");
             assert_eq!(e.as_db_error().unwrap().message(), "password authentication failed for user \"postgres\"");
         });

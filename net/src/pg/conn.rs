@@ -193,8 +193,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
                 let body = &pkt[8..];
                 let mut params = HashMap::new();
                 let mut fields = body.split(|&b| b == 0);
-                loop {
-                    let Some(k) = fields.next() else { break };
+                while let Some(k) = fields.next() {
                     if k.is_empty() {
                         break;
                     }

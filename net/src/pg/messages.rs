@@ -130,7 +130,7 @@ mod tests {
         assert!(matches!(next_message(&mut b), Frame::BadLength));
         let mut b = BytesMut::from(&b"Q\x7f\xff\xff\xff"[..]);
         assert!(matches!(next_message(&mut b), Frame::BadLength));
-        let mut b = BytesMut::from(&b"Q\x00\x00\x00\x09SELEC"[..]);
+        let mut b = BytesMut::from(&b"Q\x00\x00\x00\x0aSELEC"[..]);
         assert!(matches!(next_message(&mut b), Frame::Incomplete));
         b.extend_from_slice(b"\0");
         assert!(matches!(next_message(&mut b), Frame::Message(b'Q', _)));

@@ -8,6 +8,7 @@ pub mod keyspace;
 pub mod log;
 pub mod redis;
 pub mod reply;
+pub mod table;
 pub mod value;
 
 pub use error::{Error, Result};

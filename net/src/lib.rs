@@ -3,6 +3,7 @@
 //! replies. No data semantics live here; those are in `orbit-engine`.
 
 pub mod http;
+pub mod pg;
 pub mod resp;
 pub mod server;
 

@@ -52,9 +52,19 @@ pub struct ServeArgs {
     /// Port for Redis clients (RESP).
     #[arg(long)]
     pub redis_port: Option<u16>,
-    /// Port for PostgreSQL clients (not served yet: the PostgreSQL frontend is to come).
+    /// Port for PostgreSQL clients (wire protocol v3).
     #[arg(long)]
     pub pg_port: Option<u16>,
+    /// The user PostgreSQL clients log in as (default postgres).
+    #[arg(long)]
+    pub pg_user: Option<String>,
+    /// Password of the PostgreSQL user; without it, PostgreSQL clients are trusted.
+    #[arg(long)]
+    pub pg_password: Option<String>,
+    /// How PostgreSQL clients authenticate: trust, password (cleartext) or scram-sha-256
+    /// (default: scram-sha-256 when a password is set, else trust).
+    #[arg(long)]
+    pub pg_auth: Option<String>,
     /// Port of the HTTP endpoint: /metrics (Prometheus), /health, /ready.
     #[arg(long)]
     pub http_port: Option<u16>,
@@ -99,6 +109,9 @@ struct FileConfig {
     bind: Option<String>,
     redis_port: Option<u16>,
     pg_port: Option<u16>,
+    pg_user: Option<String>,
+    pg_password: Option<String>,
+    pg_auth: Option<String>,
     http_port: Option<u16>,
     data_dir: Option<PathBuf>,
     shards: Option<usize>,
@@ -116,8 +129,8 @@ struct FileConfig {
 pub struct Config {
     pub bind: String,
     pub redis_port: u16,
-    #[allow(dead_code)] // checked now; served by the PostgreSQL frontend
     pub pg_port: u16,
+    pub pg: orbit_net::pg::PgConfig,
     pub http_port: u16,
     pub data_dir: PathBuf,
     pub shards: usize,
@@ -196,10 +209,21 @@ impl Config {
         }
         let snapshot_log_bytes =
             size("snapshot-log-size", args.snapshot_log_size.or(file.snapshot_log_size), 256 << 20)?;
+        let pg_user = args.pg_user.or(file.pg_user).unwrap_or_else(|| "postgres".into());
+        if pg_user.is_empty() {
+            return Err(ConfigError("pg-user: must not be empty".into()));
+        }
+        let pg = orbit_net::pg::PgConfig::new(
+            pg_user,
+            args.pg_password.or(file.pg_password),
+            args.pg_auth.or(file.pg_auth).as_deref(),
+        )
+        .map_err(ConfigError)?;
         Ok(Config {
             bind,
             redis_port,
             pg_port,
+            pg,
             http_port,
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./orbit-data")),
             shards,

@@ -44,6 +44,15 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
         Err(e) => bail!("redis-port: cannot listen on {addr}: {e}"),
     }
 
+    let pg_addr: SocketAddr = format!("{}:{}", cfg.bind, cfg.pg_port)
+        .parse()
+        .with_context(|| format!("bind: bad address {}:{}", cfg.bind, cfg.pg_port))?;
+    match std::net::TcpListener::bind(pg_addr) {
+        Ok(l) => drop(l),
+        Err(e) => bail!("pg-port: cannot listen on {pg_addr}: {e}"),
+    }
+    let pg_cfg = Arc::new(cfg.pg.clone());
+
     let http_addr: SocketAddr = format!("{}:{}", cfg.bind, cfg.http_port)
         .parse()
         .with_context(|| format!("bind: bad address {}:{}", cfg.bind, cfg.http_port))?;
@@ -90,6 +99,7 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
     orbit_net::resp::commands::info::mark_start();
     let version = orbit_net::SERVER_VERSION;
     let (bind, port, fsync, http_port) = (cfg.bind.clone(), cfg.redis_port, cfg.fsync.name(), cfg.http_port);
+    let pg_port = cfg.pg_port;
     let results = rt::run_shards(n, &cpus, move |id| {
         let ends = ends.clone();
         let listening = listening.clone();
@@ -97,6 +107,7 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
         let data_dir = data_dir.clone();
         let bind = bind.clone();
         let plan = plan.clone();
+        let pg_cfg = pg_cfg.clone();
         let shard_main = async move {
             let mut shard = state::Shard::new(id, n);
             shard.limits = orbit_shards::evict::Limits {
@@ -121,11 +132,14 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
             }
             let committer = recovery::start_shard(id, &plan).await?;
             let listener = rt::listen_shared(addr).map_err(|e| format!("redis-port: cannot listen on {addr}: {e}"))?;
+            // Every shard accepts PostgreSQL connections too (SO_REUSEPORT, like the Redis port).
+            let pg = rt::listen_shared(pg_addr).map_err(|e| format!("pg-port: cannot listen on {pg_addr}: {e}"))?;
+            rt::spawn(orbit_net::pg::serve(pg, pg_cfg));
             rt::spawn(orbit_shards::expire::run(server_cfg.hz));
             if listening.fetch_add(1, Ordering::SeqCst) + 1 == n {
                 orbit_net::http::set_ready();
                 tracing::info!(
-                    "Orbit {version} ready in {} ms: redis {bind}:{port}, http {bind}:{http_port}, {n} shards, data {}, fsync {fsync}",
+                    "Orbit {version} ready in {} ms: redis {bind}:{port}, postgresql {bind}:{pg_port}, http {bind}:{http_port}, {n} shards, data {}, fsync {fsync}",
                     started.elapsed().as_millis(),
                     data_dir.display()
                 );

@@ -41,6 +41,8 @@ pub struct Shard {
     pub tx: crate::tx::TxQueue,
     /// WATCHed keys of this shard.
     pub watches: crate::tx::Watches,
+    /// This shard's partitions of the SQL tables, and the replicated catalog.
+    pub tables: orbit_engine::table::Tables,
 }
 
 impl Shard {
@@ -57,6 +59,7 @@ impl Shard {
             snapshot: Default::default(),
             tx: Default::default(),
             watches: Default::default(),
+            tables: Default::default(),
         }
     }
 }

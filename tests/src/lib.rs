@@ -82,6 +82,8 @@ pub struct Orbit {
     pub port: u16,
     /// The HTTP endpoint's port (/metrics, /health, /ready).
     pub http_port: u16,
+    /// The PostgreSQL port.
+    pub pg_port: u16,
     /// The data directory (kept across [`Orbit::restart`]).
     pub dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
@@ -101,6 +103,7 @@ impl Orbit {
             child: None,
             port: 0,
             http_port: 0,
+            pg_port: 0,
             dir,
             _tmp: Some(tmp),
             args: extra.iter().map(|s| s.to_string()).collect(),
@@ -135,6 +138,7 @@ impl Orbit {
             child: None,
             port: 0,
             http_port: 0,
+            pg_port: 0,
             dir: dir.to_path_buf(),
             _tmp: None,
             args: extra.iter().map(|s| s.to_string()).collect(),
@@ -168,6 +172,7 @@ impl Orbit {
             http = free_port();
         }
         self.http_port = http;
+        self.pg_port = pg;
         let log_path = self.log_path();
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("open orbit log");
         let mut cmd = Command::new(orbit_bin());

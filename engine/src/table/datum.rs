@@ -1,0 +1,156 @@
+//! SQL values and their types: the PostgreSQL types this slice supports, with the type OIDs,
+//! sizes and names PostgreSQL reports (`pg_type`).
+
+/// A SQL type. `Unknown` is the type of an untyped literal or parameter before it is resolved
+/// (PostgreSQL's `unknown`); `Numeric` only types decimal literals until they are resolved to a
+/// float or integer type (the numeric type itself is not supported yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SqlType {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    Text,
+    /// `varchar(n)`; `None` is unbounded `varchar`.
+    Varchar(Option<u32>),
+    Bytea,
+    Unknown,
+    Numeric,
+}
+
+impl SqlType {
+    /// The type's OID in PostgreSQL's `pg_type`.
+    pub fn oid(self) -> u32 {
+        match self {
+            SqlType::Bool => 16,
+            SqlType::Bytea => 17,
+            SqlType::Int8 => 20,
+            SqlType::Int2 => 21,
+            SqlType::Int4 => 23,
+            SqlType::Text => 25,
+            SqlType::Float4 => 700,
+            SqlType::Float8 => 701,
+            SqlType::Unknown => 705,
+            SqlType::Varchar(_) => 1043,
+            SqlType::Numeric => 1700,
+        }
+    }
+
+    pub fn from_oid(oid: u32) -> Option<SqlType> {
+        Some(match oid {
+            16 => SqlType::Bool,
+            17 => SqlType::Bytea,
+            20 => SqlType::Int8,
+            21 => SqlType::Int2,
+            23 => SqlType::Int4,
+            25 => SqlType::Text,
+            700 => SqlType::Float4,
+            701 => SqlType::Float8,
+            705 => SqlType::Unknown,
+            1043 => SqlType::Varchar(None),
+            _ => return None,
+        })
+    }
+
+    /// `pg_type.typlen`: bytes of a fixed-size type, -1 for variable length.
+    pub fn size(self) -> i16 {
+        match self {
+            SqlType::Bool => 1,
+            SqlType::Int2 => 2,
+            SqlType::Int4 | SqlType::Float4 => 4,
+            SqlType::Int8 | SqlType::Float8 => 8,
+            SqlType::Unknown => -2,
+            _ => -1,
+        }
+    }
+
+    /// `atttypmod`: `n + 4` for `varchar(n)`, else -1.
+    pub fn modifier(self) -> i32 {
+        match self {
+            SqlType::Varchar(Some(n)) => n as i32 + 4,
+            _ => -1,
+        }
+    }
+
+    /// The name PostgreSQL uses in messages (`format_type`).
+    pub fn name(self) -> String {
+        match self {
+            SqlType::Bool => "boolean".into(),
+            SqlType::Int2 => "smallint".into(),
+            SqlType::Int4 => "integer".into(),
+            SqlType::Int8 => "bigint".into(),
+            SqlType::Float4 => "real".into(),
+            SqlType::Float8 => "double precision".into(),
+            SqlType::Text => "text".into(),
+            SqlType::Varchar(None) => "character varying".into(),
+            SqlType::Varchar(Some(n)) => format!("character varying({n})"),
+            SqlType::Bytea => "bytea".into(),
+            SqlType::Unknown => "unknown".into(),
+            SqlType::Numeric => "numeric".into(),
+        }
+    }
+
+    pub fn is_integer(self) -> bool {
+        matches!(self, SqlType::Int2 | SqlType::Int4 | SqlType::Int8)
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, SqlType::Float4 | SqlType::Float8)
+    }
+
+    pub fn is_numeric(self) -> bool {
+        self.is_integer() || self.is_float() || self == SqlType::Numeric
+    }
+
+    pub fn is_string(self) -> bool {
+        matches!(self, SqlType::Text | SqlType::Varchar(_))
+    }
+}
+
+/// A SQL value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Datum {
+    Null,
+    Bool(bool),
+    Int2(i16),
+    Int4(i32),
+    Int8(i64),
+    Float4(f32),
+    Float8(f64),
+    Text(String),
+    Bytea(Vec<u8>),
+}
+
+impl Datum {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Datum::Null)
+    }
+
+    /// The value of an integer datum, widened.
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Datum::Int2(v) => Some(v as i64),
+            Datum::Int4(v) => Some(v as i64),
+            Datum::Int8(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The value of a numeric datum as a double.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Datum::Float4(v) => Some(v as f64),
+            Datum::Float8(v) => Some(v),
+            _ => self.as_i64().map(|v| v as f64),
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Datum::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}

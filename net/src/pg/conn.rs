@@ -1,0 +1,830 @@
+//! One PostgreSQL connection: start-up (SSLRequest/GSSENCRequest answered 'N', protocol 3.0,
+//! authentication, ParameterStatus, BackendKeyData), then the simple and extended query
+//! protocols (<https://www.postgresql.org/docs/15/protocol-flow.html>) with the transaction
+//! status PostgreSQL reports in ReadyForQuery. Replies are buffered and written when the client
+//! waits for them (Sync, Flush, end of a simple query) or when no complete message is left in
+//! the read buffer.
+//!
+//! BEGIN/COMMIT/ROLLBACK drive the status only: tables are not transactional yet, so ROLLBACK
+//! does not undo, and a failed statement in a multi-statement Query does not undo the ones
+//! before it.
+
+use super::auth::{ScramError, ScramServer};
+use super::messages::{self, decode, next_message, put, put_data_row, put_error, Frame};
+use super::{AuthMethod, PgConfig};
+use bytes::{Bytes, BytesMut};
+use futures::future::{select, Either};
+use futures::{AsyncReadExt, AsyncWriteExt};
+use orbit_engine::table::{Datum, SqlType};
+use orbit_query::error::code;
+use orbit_query::{bind, types, OutputColumn, Plan, Prepared, SqlError};
+use orbit_shards::rt::{self, TcpListener, TcpStream};
+use pgwire::messages::data::{FieldDescription, NoData, ParameterDescription, RowDescription};
+use pgwire::messages::extendedquery::{BindComplete, CloseComplete, ParseComplete, PortalSuspended};
+use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus, SecretKey};
+use pgwire::messages::PgWireFrontendMessage as F;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// Write out buffered replies once they reach this size.
+const WRITE_FLUSH_BYTES: usize = 64 * 1024;
+/// Prepared statements and portals a connection may hold (each bounded by the message limit).
+const MAX_STATEMENTS: usize = 10_000;
+
+const SSL_REQUEST: i32 = 80877103;
+const GSSENC_REQUEST: i32 = 80877104;
+const CANCEL_REQUEST: i32 = 80877102;
+
+static NEXT_PID: AtomicI32 = AtomicI32::new(1000);
+
+/// Accepts PostgreSQL connections until shutdown; each gets its own task on this shard.
+pub async fn serve(listener: TcpListener, cfg: Arc<PgConfig>) {
+    loop {
+        let accept = listener.accept();
+        futures::pin_mut!(accept);
+        let stop = rt::shutdown_signal();
+        futures::pin_mut!(stop);
+        match select(accept, stop).await {
+            Either::Left((Ok(stream), _)) => {
+                let cfg = cfg.clone();
+                rt::spawn(async move {
+                    if let Err(e) = connection(stream, cfg).await {
+                        tracing::debug!(error = %e, "pg connection ended");
+                    }
+                });
+            }
+            Either::Left((Err(e), _)) => {
+                tracing::warn!(error = %e, "pg accept failed");
+                rt::sleep(Duration::from_millis(5)).await;
+            }
+            Either::Right(_) => break,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxStatus {
+    Idle,
+    InBlock,
+    Failed,
+}
+
+struct Portal {
+    stmt: Rc<Prepared>,
+    params: Vec<Datum>,
+    /// Per result column: binary?
+    binary: Vec<bool>,
+    /// Rows and tag once executed; rows are sent from `sent` on.
+    result: Option<(Vec<Vec<Datum>>, String)>,
+    sent: usize,
+}
+
+struct Conn {
+    stream: TcpStream,
+    rbuf: BytesMut,
+    out: BytesMut,
+    status: TxStatus,
+    statements: HashMap<String, Rc<Prepared>>,
+    portals: HashMap<String, Portal>,
+    /// After an error in the extended protocol: skip messages until Sync.
+    skip_to_sync: bool,
+}
+
+type IoResult<T> = std::io::Result<T>;
+
+fn closed() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "client closed the connection")
+}
+
+impl Conn {
+    async fn flush(&mut self) -> IoResult<()> {
+        if !self.out.is_empty() {
+            self.stream.write_all(&self.out).await?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    /// Reads more bytes; Err on EOF.
+    async fn read_more(&mut self) -> IoResult<()> {
+        let mut chunk = [0u8; READ_CHUNK_BYTES];
+        let n = self.stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(closed());
+        }
+        self.rbuf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+
+    async fn fatal(&mut self, e: SqlError) -> IoResult<()> {
+        put_error(&mut self.out, &e, "FATAL");
+        self.flush().await?;
+        Err(std::io::Error::other(e.message))
+    }
+
+    /// Reads the next typed message (authentication and query phases).
+    async fn message(&mut self) -> IoResult<(u8, BytesMut)> {
+        loop {
+            match next_message(&mut self.rbuf) {
+                Frame::Message(t, m) => return Ok((t, m)),
+                Frame::BadLength => {
+                    self.fatal(SqlError::new(code::PROTOCOL_VIOLATION, "invalid message length")).await?;
+                }
+                Frame::Incomplete => {
+                    // The client waits for what we have buffered before it sends more.
+                    self.flush().await?;
+                    self.read_more().await?;
+                }
+            }
+        }
+    }
+
+    /// Reads an untyped start-up packet: (protocol code, whole packet).
+    async fn startup_packet(&mut self) -> IoResult<(i32, BytesMut)> {
+        while self.rbuf.len() < 4 {
+            self.read_more().await?;
+        }
+        let len = i32::from_be_bytes([self.rbuf[0], self.rbuf[1], self.rbuf[2], self.rbuf[3]]);
+        if !(8..=messages::SMALL_MESSAGE_LIMIT as i32).contains(&len) {
+            self.fatal(SqlError::new(code::PROTOCOL_VIOLATION, "invalid length of startup packet")).await?;
+        }
+        while self.rbuf.len() < len as usize {
+            self.read_more().await?;
+        }
+        let pkt = self.rbuf.split_to(len as usize);
+        let code = i32::from_be_bytes([pkt[4], pkt[5], pkt[6], pkt[7]]);
+        Ok((code, pkt))
+    }
+}
+
+async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
+    let _ = stream.set_nodelay(true);
+    let mut c = Conn {
+        stream,
+        rbuf: BytesMut::with_capacity(READ_CHUNK_BYTES),
+        out: BytesMut::with_capacity(READ_CHUNK_BYTES),
+        status: TxStatus::Idle,
+        statements: HashMap::new(),
+        portals: HashMap::new(),
+        skip_to_sync: false,
+    };
+    let params = loop {
+        let (code, pkt) = c.startup_packet().await?;
+        match code {
+            SSL_REQUEST | GSSENC_REQUEST => {
+                // TLS and GSSAPI encryption are not offered: 'N', then the client goes on in
+                // the clear (or gives up, if it requires encryption).
+                if !c.rbuf.is_empty() {
+                    // Bytes after the request before our answer: PostgreSQL treats this as a
+                    // protocol violation (a buffer-stuffing attack on TLS).
+                    return c
+                        .fatal(SqlError::new(code::PROTOCOL_VIOLATION, "received unencrypted data after SSL request"))
+                        .await;
+                }
+                c.stream.write_all(b"N").await?;
+            }
+            CANCEL_REQUEST => return Ok(()), // Query cancellation is not supported yet.
+            v if v >> 16 == 3 => {
+                let body = &pkt[8..];
+                let mut params = HashMap::new();
+                let mut fields = body.split(|&b| b == 0);
+                while let Some(k) = fields.next() {
+                    if k.is_empty() {
+                        break;
+                    }
+                    let v = fields.next().unwrap_or(&[]);
+                    params.insert(String::from_utf8_lossy(k).into_owned(), String::from_utf8_lossy(v).into_owned());
+                }
+                if v & 0xffff != 0 {
+                    // A newer 3.x minor: tell the client we speak 3.0 (and no _pq_ options).
+                    let unrecognized: Vec<String> = params.keys().filter(|k| k.starts_with("_pq_.")).cloned().collect();
+                    put(&mut c.out, pgwire::messages::startup::NegotiateProtocolVersion::new(0, unrecognized));
+                }
+                break params;
+            }
+            v => {
+                let (major, minor) = (v >> 16, v & 0xffff);
+                return c
+                    .fatal(SqlError::new(
+                        code::FEATURE_NOT_SUPPORTED,
+                        format!("unsupported frontend protocol {major}.{minor}: server supports 3.0 to 3.0"),
+                    ))
+                    .await;
+            }
+        }
+    };
+    let Some(user) = params.get("user").cloned() else {
+        return c
+            .fatal(SqlError::new(
+                code::INVALID_AUTHORIZATION_SPECIFICATION,
+                "no PostgreSQL user name specified in startup packet",
+            ))
+            .await;
+    };
+    let database = params.get("database").filter(|d| !d.is_empty()).cloned().unwrap_or_else(|| user.clone());
+    authenticate(&mut c, &cfg, &user).await?;
+    if database != "postgres" && database != cfg.user {
+        return c
+            .fatal(SqlError::new(code::INVALID_CATALOG_NAME, format!("database \"{database}\" does not exist")))
+            .await;
+    }
+    let client_encoding = match params.get("client_encoding").map(|e| e.to_ascii_uppercase().replace(['-', '_'], "")) {
+        None => "UTF8".to_string(),
+        Some(e) if e == "UTF8" || e == "UNICODE" => "UTF8".to_string(),
+        Some(e) if e == "SQLASCII" => "SQL_ASCII".to_string(),
+        Some(_) => {
+            let asked = params.get("client_encoding").cloned().unwrap_or_default();
+            return c
+                .fatal(SqlError::new(
+                    code::FEATURE_NOT_SUPPORTED,
+                    format!("conversion to client encoding \"{asked}\" is not supported yet"),
+                ))
+                .await;
+        }
+    };
+    put(&mut c.out, Authentication::Ok);
+    // The GUC_REPORT parameters PostgreSQL 15 sends, in its order, and Orbit's version.
+    let application_name = params.get("application_name").cloned().unwrap_or_default();
+    let report = [
+        ("application_name", application_name.as_str()),
+        ("client_encoding", client_encoding.as_str()),
+        ("DateStyle", "ISO, MDY"),
+        ("default_transaction_read_only", "off"),
+        ("in_hot_standby", "off"),
+        ("integer_datetimes", "on"),
+        ("IntervalStyle", "postgres"),
+        ("is_superuser", "on"),
+        ("server_encoding", "UTF8"),
+        ("server_version", "15.0"),
+        ("session_authorization", user.as_str()),
+        ("standard_conforming_strings", "on"),
+        ("TimeZone", "UTC"),
+        ("orbit_version", crate::SERVER_VERSION),
+    ];
+    for (k, v) in report {
+        put(&mut c.out, ParameterStatus::new(k.to_string(), v.to_string()));
+    }
+    let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
+    put(&mut c.out, BackendKeyData::new(pid, SecretKey::I32(rand::random())));
+    ready(&mut c);
+    c.flush().await?;
+    query_loop(&mut c).await
+}
+
+async fn authenticate(c: &mut Conn, cfg: &PgConfig, user: &str) -> IoResult<()> {
+    let failed = |user: &str| {
+        SqlError::new(code::INVALID_PASSWORD, format!("password authentication failed for user \"{user}\""))
+    };
+    match (cfg.method, &cfg.secret) {
+        (AuthMethod::Trust, _) | (_, None) => {
+            if user != cfg.user {
+                return c
+                    .fatal(SqlError::new(
+                        code::INVALID_AUTHORIZATION_SPECIFICATION,
+                        format!("role \"{user}\" does not exist"),
+                    ))
+                    .await;
+            }
+            Ok(())
+        }
+        (AuthMethod::Password, Some(secret)) => {
+            put(&mut c.out, Authentication::CleartextPassword);
+            let (t, msg) = c.message().await?;
+            let pw = match (t, decode(msg)) {
+                (b'p', Some(F::PasswordMessageFamily(p))) => p.into_password().ok().map(|p| p.password),
+                _ => None,
+            };
+            let Some(pw) = pw else {
+                return c
+                    .fatal(SqlError::new(
+                        code::PROTOCOL_VIOLATION,
+                        format!("expected password response, got message type {}", t as char),
+                    ))
+                    .await;
+            };
+            if user != cfg.user || pw.is_empty() || !secret.check_password(&pw) {
+                return c.fatal(failed(user)).await;
+            }
+            Ok(())
+        }
+        (AuthMethod::ScramSha256, Some(secret)) => {
+            put(&mut c.out, Authentication::SASL(vec!["SCRAM-SHA-256".to_string()]));
+            let (t, msg) = c.message().await?;
+            let initial = match (t, decode(msg)) {
+                (b'p', Some(F::PasswordMessageFamily(p))) => p.into_sasl_initial_response().ok(),
+                _ => None,
+            };
+            let Some(initial) = initial else {
+                return c.fatal(SqlError::new(code::PROTOCOL_VIOLATION, "expected SASL response")).await;
+            };
+            if initial.auth_method != "SCRAM-SHA-256" {
+                return c
+                    .fatal(SqlError::new(
+                        code::PROTOCOL_VIOLATION,
+                        "client selected an invalid SASL authentication mechanism",
+                    ))
+                    .await;
+            }
+            let data = initial.data.unwrap_or_default();
+            let (server, first) = match ScramServer::start(secret, &data) {
+                Ok(x) => x,
+                Err(e) => return c.fatal(scram_error(e, user)).await,
+            };
+            put(&mut c.out, Authentication::SASLContinue(Bytes::from(first)));
+            let (t, msg) = c.message().await?;
+            let resp = match (t, decode(msg)) {
+                (b'p', Some(F::PasswordMessageFamily(p))) => p.into_sasl_response().ok(),
+                _ => None,
+            };
+            let Some(resp) = resp else {
+                return c.fatal(SqlError::new(code::PROTOCOL_VIOLATION, "expected SASL response")).await;
+            };
+            match server.finish(&resp.data) {
+                // An unknown user fails like a wrong password, so names cannot be probed.
+                Ok(_) if user != cfg.user => c.fatal(failed(user)).await,
+                Ok(final_msg) => {
+                    put(&mut c.out, Authentication::SASLFinal(Bytes::from(final_msg)));
+                    Ok(())
+                }
+                Err(e) => c.fatal(scram_error(e, user)).await,
+            }
+        }
+    }
+}
+
+fn scram_error(e: ScramError, user: &str) -> SqlError {
+    match e {
+        ScramError::BadProof => {
+            SqlError::new(code::INVALID_PASSWORD, format!("password authentication failed for user \"{user}\""))
+        }
+        ScramError::Malformed(why) => SqlError::new(code::PROTOCOL_VIOLATION, "malformed SCRAM message").detail(why),
+    }
+}
+
+fn ready(c: &mut Conn) {
+    let s = match c.status {
+        TxStatus::Idle => TransactionStatus::Idle,
+        TxStatus::InBlock => TransactionStatus::Transaction,
+        TxStatus::Failed => TransactionStatus::Error,
+    };
+    put(&mut c.out, ReadyForQuery::new(s));
+}
+
+fn aborted() -> SqlError {
+    SqlError::new(
+        code::IN_FAILED_SQL_TRANSACTION,
+        "current transaction is aborted, commands ignored until end of transaction block",
+    )
+}
+
+async fn query_loop(c: &mut Conn) -> IoResult<()> {
+    loop {
+        let (t, msg) = c.message().await?;
+        if c.skip_to_sync && t != b'S' && t != b'X' {
+            continue;
+        }
+        let Some(m) = decode(msg) else {
+            if !matches!(t, b'Q' | b'P' | b'B' | b'D' | b'E' | b'C' | b'S' | b'H' | b'X' | b'd' | b'c' | b'f' | b'p') {
+                return c
+                    .fatal(SqlError::new(code::PROTOCOL_VIOLATION, format!("invalid frontend message type {t}")))
+                    .await;
+            }
+            return c.fatal(SqlError::new(code::PROTOCOL_VIOLATION, "invalid message format")).await;
+        };
+        match m {
+            F::Query(q) => {
+                simple_query(c, &q.query).await;
+                ready(c);
+                c.flush().await?;
+            }
+            F::Parse(p) => {
+                let r = parse(c, p.name.unwrap_or_default(), &p.query, &p.type_oids);
+                if r.is_ok() {
+                    put(&mut c.out, ParseComplete::new());
+                }
+                extended(c, r);
+            }
+            F::Bind(b) => {
+                let r = bind_portal(c, b);
+                if r.is_ok() {
+                    put(&mut c.out, BindComplete::new());
+                }
+                extended(c, r);
+            }
+            F::Describe(d) => {
+                let r = describe(c, d.target_type, &d.name.unwrap_or_default());
+                extended(c, r);
+            }
+            F::Execute(e) => {
+                let r = execute(c, &e.name.unwrap_or_default(), e.max_rows).await;
+                extended(c, r);
+            }
+            F::Close(cl) => {
+                let name = cl.name.unwrap_or_default();
+                if cl.target_type == b'S' {
+                    c.statements.remove(&name);
+                } else {
+                    c.portals.remove(&name);
+                }
+                put(&mut c.out, CloseComplete::new());
+            }
+            F::Sync(_) => {
+                c.skip_to_sync = false;
+                if c.status == TxStatus::Idle {
+                    // The implicit transaction ends: its portals go with it.
+                    c.portals.clear();
+                }
+                ready(c);
+                c.flush().await?;
+            }
+            F::Flush(_) => c.flush().await?,
+            F::Terminate(_) => return Ok(()),
+            F::CopyData(_) | F::CopyDone(_) | F::CopyFail(_) => {
+                // Outside COPY these are ignored, as PostgreSQL does.
+            }
+            _ => {
+                return c
+                    .fatal(SqlError::new(code::PROTOCOL_VIOLATION, format!("invalid frontend message type {t}")))
+                    .await;
+            }
+        }
+        if c.out.len() >= WRITE_FLUSH_BYTES {
+            c.flush().await?;
+        }
+    }
+}
+
+/// Reports an extended-protocol error: ErrorResponse, then skip to Sync.
+fn extended(c: &mut Conn, r: Result<(), SqlError>) {
+    if let Err(e) = r {
+        put_error(&mut c.out, &e, "ERROR");
+        if c.status == TxStatus::InBlock {
+            c.status = TxStatus::Failed;
+        }
+        c.skip_to_sync = true;
+    }
+}
+
+fn is_tx_exit(plan: &Plan) -> bool {
+    matches!(plan, Plan::Commit | Plan::Rollback)
+}
+
+/// BEGIN/COMMIT/ROLLBACK: the status change and the tag PostgreSQL replies with.
+fn transaction(c: &mut Conn, plan: &Plan) -> &'static str {
+    let warn =
+        |c: &mut Conn, code: &'static str, msg: &str| put_error(&mut c.out, &SqlError::new(code, msg), "WARNING");
+    match plan {
+        Plan::Begin => {
+            if c.status != TxStatus::Idle {
+                warn(c, code::ACTIVE_SQL_TRANSACTION, "there is already a transaction in progress");
+            }
+            c.status = TxStatus::InBlock;
+            "BEGIN"
+        }
+        Plan::Commit => {
+            let tag = match c.status {
+                TxStatus::Idle => {
+                    warn(c, code::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress");
+                    "COMMIT"
+                }
+                TxStatus::InBlock => "COMMIT",
+                TxStatus::Failed => "ROLLBACK",
+            };
+            c.status = TxStatus::Idle;
+            tag
+        }
+        _ => {
+            if c.status == TxStatus::Idle {
+                warn(c, code::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress");
+            }
+            c.status = TxStatus::Idle;
+            "ROLLBACK"
+        }
+    }
+}
+
+fn row_description(out: &mut BytesMut, cols: &[OutputColumn], binary: &[bool]) {
+    let fields = cols
+        .iter()
+        .enumerate()
+        .map(|(i, col)| {
+            FieldDescription::new(
+                col.name.clone(),
+                col.table_oid as i32,
+                col.column,
+                col.ty.oid(),
+                col.ty.size(),
+                col.ty.modifier(),
+                binary.get(i).copied().unwrap_or(false) as i16,
+            )
+        })
+        .collect();
+    put(out, RowDescription::new(fields));
+}
+
+fn data_row(out: &mut BytesMut, row: &[Datum], binary: &[bool]) {
+    let cols: Vec<Option<Vec<u8>>> = row
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            if binary.get(i).copied().unwrap_or(false) {
+                types::to_binary(d)
+            } else {
+                types::to_text(d).map(String::into_bytes)
+            }
+        })
+        .collect();
+    put_data_row(out, &cols);
+}
+
+fn send_notices(c: &mut Conn, notices: &[SqlError]) {
+    for n in notices {
+        put_error(&mut c.out, n, "NOTICE");
+    }
+}
+
+/// A Query message: every statement in turn; the first error ends it.
+async fn simple_query(c: &mut Conn, sql: &str) {
+    let stmts = match bind::parse(sql) {
+        Ok(s) => s,
+        Err(e) => return simple_error(c, e),
+    };
+    if stmts.is_empty() {
+        put(&mut c.out, EmptyQueryResponse::new());
+        return;
+    }
+    for stmt in &stmts {
+        let prepared = match bind::bind(sql, stmt, &[]) {
+            Ok(p) => p,
+            Err(e) => {
+                if c.status == TxStatus::Failed {
+                    return simple_error(c, aborted());
+                }
+                return simple_error(c, e);
+            }
+        };
+        if c.status == TxStatus::Failed && !is_tx_exit(&prepared.plan) {
+            return simple_error(c, aborted());
+        }
+        if let Some(i) = prepared.param_types.first().map(|_| 1) {
+            return simple_error(c, SqlError::new("42P02", format!("there is no parameter ${i}")));
+        }
+        if let Plan::Deallocate(name) = &prepared.plan {
+            match deallocate(c, name.as_deref()) {
+                Ok(tag) => put(&mut c.out, CommandComplete::new(tag.to_string())),
+                Err(e) => return simple_error(c, e),
+            }
+            continue;
+        }
+        if matches!(prepared.plan, Plan::Begin | Plan::Commit | Plan::Rollback) {
+            let tag = transaction(c, &prepared.plan);
+            if !matches!(prepared.plan, Plan::Begin) {
+                c.portals.clear();
+            }
+            put(&mut c.out, CommandComplete::new(tag.to_string()));
+            continue;
+        }
+        match orbit_query::execute(&prepared.plan, &[]).await {
+            Ok(r) => {
+                send_notices(c, &r.notices);
+                if returns_rows(&prepared) {
+                    row_description(&mut c.out, &prepared.columns, &[]);
+                    for row in &r.rows {
+                        data_row(&mut c.out, row, &[]);
+                    }
+                }
+                put(&mut c.out, CommandComplete::new(r.tag));
+            }
+            Err(e) => return simple_error(c, e),
+        }
+        if c.out.len() >= WRITE_FLUSH_BYTES {
+            let _ = c.flush().await;
+        }
+    }
+}
+
+/// `DEALLOCATE name` / `DEALLOCATE ALL` (drivers such as psycopg send it).
+fn deallocate(c: &mut Conn, name: Option<&str>) -> Result<&'static str, SqlError> {
+    match name {
+        None => {
+            c.statements.retain(|n, _| n.is_empty());
+            Ok("DEALLOCATE ALL")
+        }
+        Some(n) => {
+            if n.is_empty() || c.statements.remove(n).is_none() {
+                return Err(statement_missing(n));
+            }
+            Ok("DEALLOCATE")
+        }
+    }
+}
+
+fn returns_rows(p: &Prepared) -> bool {
+    match &p.plan {
+        Plan::Select(_) => true,
+        Plan::Insert { returning, .. } | Plan::Update { returning, .. } | Plan::Delete { returning, .. } => {
+            returning.is_some()
+        }
+        _ => false,
+    }
+}
+
+fn simple_error(c: &mut Conn, e: SqlError) {
+    put_error(&mut c.out, &e, "ERROR");
+    if c.status == TxStatus::InBlock {
+        c.status = TxStatus::Failed;
+    }
+}
+
+fn parse(c: &mut Conn, name: String, sql: &str, oids: &[u32]) -> Result<(), SqlError> {
+    if !name.is_empty() && c.statements.contains_key(&name) {
+        return Err(SqlError::new(
+            code::DUPLICATE_PREPARED_STATEMENT,
+            format!("prepared statement \"{name}\" already exists"),
+        ));
+    }
+    if c.statements.len() >= MAX_STATEMENTS && !c.statements.contains_key(&name) {
+        return Err(SqlError::new(
+            code::PROGRAM_LIMIT_EXCEEDED,
+            format!("too many prepared statements (at most {MAX_STATEMENTS})"),
+        ));
+    }
+    let prepared = match bind::prepare(sql, oids) {
+        Ok(p) => p,
+        Err(e) if c.status == TxStatus::Failed => {
+            let _ = e;
+            return Err(aborted());
+        }
+        Err(e) => return Err(e),
+    };
+    if c.status == TxStatus::Failed && !is_tx_exit(&prepared.plan) {
+        return Err(aborted());
+    }
+    c.statements.insert(name, Rc::new(prepared));
+    Ok(())
+}
+
+fn statement_missing(name: &str) -> SqlError {
+    if name.is_empty() {
+        SqlError::new(code::UNDEFINED_PREPARED_STATEMENT, "unnamed prepared statement does not exist")
+    } else {
+        SqlError::new(code::UNDEFINED_PREPARED_STATEMENT, format!("prepared statement \"{name}\" does not exist"))
+    }
+}
+
+fn portal_missing(name: &str) -> SqlError {
+    SqlError::new(code::INVALID_CURSOR_NAME, format!("portal \"{name}\" does not exist"))
+}
+
+fn bind_portal(c: &mut Conn, b: pgwire::messages::extendedquery::Bind) -> Result<(), SqlError> {
+    let sname = b.statement_name.unwrap_or_default();
+    let pname = b.portal_name.unwrap_or_default();
+    let stmt = c.statements.get(&sname).cloned().ok_or_else(|| statement_missing(&sname))?;
+    let n = stmt.param_types.len();
+    let formats = &b.parameter_format_codes;
+    if formats.len() > 1 && formats.len() != b.parameters.len() {
+        return Err(SqlError::new(
+            code::PROTOCOL_VIOLATION,
+            format!("bind message has {} parameter formats but {} parameters", formats.len(), b.parameters.len()),
+        ));
+    }
+    if b.parameters.len() != n {
+        return Err(SqlError::new(
+            code::PROTOCOL_VIOLATION,
+            format!(
+                "bind message supplies {} parameters, but prepared statement \"{sname}\" requires {n}",
+                b.parameters.len()
+            ),
+        ));
+    }
+    if c.status == TxStatus::Failed && !is_tx_exit(&stmt.plan) {
+        return Err(aborted());
+    }
+    let mut params = Vec::with_capacity(n);
+    for (i, (v, &ty)) in b.parameters.iter().zip(&stmt.param_types).enumerate() {
+        let fmt = match formats.len() {
+            0 => 0,
+            1 => formats[0],
+            _ => formats[i],
+        };
+        let d = match v {
+            None => Datum::Null,
+            Some(bytes) if fmt == 1 => types::from_binary(ty, bytes, i + 1)?,
+            Some(bytes) if fmt == 0 => types::parse_text(ty, types::utf8(bytes)?)?,
+            Some(_) => {
+                return Err(SqlError::new(code::PROTOCOL_VIOLATION, format!("unsupported format code: {fmt}")));
+            }
+        };
+        params.push(d);
+    }
+    let cols = stmt.columns.len();
+    let rf = &b.result_column_format_codes;
+    let binary: Vec<bool> = match rf.len() {
+        0 => vec![false; cols],
+        1 => vec![rf[0] == 1; cols],
+        k if k == cols => rf.iter().map(|&f| f == 1).collect(),
+        k => {
+            return Err(SqlError::new(
+                code::PROTOCOL_VIOLATION,
+                format!("bind message has {k} result formats but query has {cols} columns"),
+            ))
+        }
+    };
+    if let Some(bad) = rf.iter().find(|&&f| f != 0 && f != 1) {
+        return Err(SqlError::new(code::PROTOCOL_VIOLATION, format!("unsupported format code: {bad}")));
+    }
+    if !pname.is_empty() && c.portals.contains_key(&pname) {
+        return Err(SqlError::new(code::DUPLICATE_CURSOR, format!("cursor \"{pname}\" already exists")));
+    }
+    if c.portals.len() >= MAX_STATEMENTS && !c.portals.contains_key(&pname) {
+        return Err(SqlError::new(
+            code::PROGRAM_LIMIT_EXCEEDED,
+            format!("too many portals (at most {MAX_STATEMENTS})"),
+        ));
+    }
+    c.portals.insert(pname, Portal { stmt, params, binary, result: None, sent: 0 });
+    Ok(())
+}
+
+fn describe(c: &mut Conn, target: u8, name: &str) -> Result<(), SqlError> {
+    if target == b'S' {
+        let stmt = c.statements.get(name).cloned().ok_or_else(|| statement_missing(name))?;
+        let oids = stmt.param_types.iter().map(|t: &SqlType| t.oid()).collect();
+        put(&mut c.out, ParameterDescription::new(oids));
+        if returns_rows(&stmt) {
+            row_description(&mut c.out, &stmt.columns, &[]);
+        } else {
+            put(&mut c.out, NoData::new());
+        }
+    } else {
+        let p = c.portals.get(name).ok_or_else(|| portal_missing(name))?;
+        let (stmt, binary) = (p.stmt.clone(), p.binary.clone());
+        if returns_rows(&stmt) {
+            row_description(&mut c.out, &stmt.columns, &binary);
+        } else {
+            put(&mut c.out, NoData::new());
+        }
+    }
+    Ok(())
+}
+
+async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError> {
+    let portal = c.portals.get(name).ok_or_else(|| portal_missing(name))?;
+    let stmt = portal.stmt.clone();
+    if portal.result.is_none() {
+        if c.status == TxStatus::Failed && !is_tx_exit(&stmt.plan) {
+            return Err(aborted());
+        }
+        match &stmt.plan {
+            Plan::Empty => {
+                put(&mut c.out, EmptyQueryResponse::new());
+                return Ok(());
+            }
+            Plan::Deallocate(n) => {
+                let tag = deallocate(c, n.as_deref())?;
+                put(&mut c.out, CommandComplete::new(tag.to_string()));
+                return Ok(());
+            }
+            Plan::Begin | Plan::Commit | Plan::Rollback => {
+                let tag = transaction(c, &stmt.plan);
+                if !matches!(stmt.plan, Plan::Begin) {
+                    // The transaction's portals end with it (this one has done its work).
+                    c.portals.clear();
+                }
+                put(&mut c.out, CommandComplete::new(tag.to_string()));
+                return Ok(());
+            }
+            _ => {}
+        }
+        let params = portal.params.clone();
+        let r = orbit_query::execute(&stmt.plan, &params).await?;
+        send_notices(c, &r.notices);
+        let p = c.portals.get_mut(name).ok_or_else(|| portal_missing(name))?;
+        p.result = Some((r.rows, r.tag));
+    }
+    let p = c.portals.get_mut(name).ok_or_else(|| portal_missing(name))?;
+    let binary = p.binary.clone();
+    let Some((rows, tag)) = &p.result else { return Ok(()) };
+    let remaining = rows.len() - p.sent;
+    let take = if max_rows > 0 { remaining.min(max_rows as usize) } else { remaining };
+    let start = p.sent;
+    let mut out = std::mem::take(&mut c.out);
+    for row in &rows[start..start + take] {
+        data_row(&mut out, row, &binary);
+    }
+    p.sent += take;
+    if p.sent < rows.len() {
+        put(&mut out, PortalSuspended::new());
+    } else {
+        // A SELECT's tag counts the rows this Execute returned, as PostgreSQL's does.
+        let tag = if tag.starts_with("SELECT ") { format!("SELECT {take}") } else { tag.clone() };
+        put(&mut out, CommandComplete::new(tag));
+    }
+    c.out = out;
+    Ok(())
+}

@@ -1,0 +1,1539 @@
+//! The binder: parses SQL with sqlparser (PostgreSQL dialect) and turns each statement into a
+//! [`Plan`] with every name resolved against the catalog of the local shard and every
+//! expression typed, PostgreSQL's way: untyped literals and parameters take the type their
+//! context needs, operators promote integers to floats, and what PostgreSQL rejects gets its
+//! SQLSTATE and message (<https://www.postgresql.org/docs/15/typeconv.html>).
+
+use crate::error::{code, Result, SqlError};
+use crate::expr::{AggFunc, AggSpec, ArithOp, CmpOp, Ctx, Expr, Func};
+use crate::types::{self, CastContext};
+use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef};
+use sqlparser::ast;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use std::sync::Arc;
+
+/// A column of a statement's result (RowDescription).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputColumn {
+    pub name: String,
+    pub ty: SqlType,
+    /// OID of the table the column comes from, else 0.
+    pub table_oid: u32,
+    /// Its attribute number (1-based), else 0.
+    pub column: i16,
+}
+
+#[derive(Debug, Clone)]
+pub enum SortSource {
+    /// An output column.
+    Output(usize),
+    /// An expression over the input row.
+    Input(Expr),
+}
+
+#[derive(Debug, Clone)]
+pub struct SortKey {
+    pub source: SortSource,
+    pub desc: bool,
+    pub nulls_first: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SelectPlan {
+    pub table: Option<Arc<TableDef>>,
+    pub filter: Option<Expr>,
+    /// Primary-key values when the filter pins one row: the scan goes to one shard.
+    pub key: Option<Vec<Expr>>,
+    pub aggs: Vec<AggSpec>,
+    pub projection: Vec<Expr>,
+    pub order_by: Vec<SortKey>,
+    pub limit: Option<Expr>,
+    pub offset: Option<Expr>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// An empty query string.
+    Empty,
+    CreateTable {
+        def: TableDef,
+        if_not_exists: bool,
+    },
+    DropTable {
+        names: Vec<String>,
+        if_exists: bool,
+    },
+    Insert {
+        table: Arc<TableDef>,
+        rows: Vec<Vec<Expr>>,
+        returning: Option<Vec<Expr>>,
+    },
+    Select(SelectPlan),
+    Update {
+        table: Arc<TableDef>,
+        filter: Option<Expr>,
+        key: Option<Vec<Expr>>,
+        sets: Vec<(usize, Expr)>,
+        returning: Option<Vec<Expr>>,
+    },
+    Delete {
+        table: Arc<TableDef>,
+        filter: Option<Expr>,
+        key: Option<Vec<Expr>>,
+        returning: Option<Vec<Expr>>,
+    },
+    Begin,
+    Commit,
+    Rollback,
+    /// `DEALLOCATE name` (None: `DEALLOCATE ALL`): handled by the connection.
+    Deallocate(Option<String>),
+}
+
+/// A bound statement: its plan, result columns and parameter types.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub plan: Plan,
+    pub columns: Vec<OutputColumn>,
+    pub param_types: Vec<SqlType>,
+}
+
+/// Parses a query string into its statements. A syntax error anywhere rejects the whole
+/// string, as in PostgreSQL (it parses a simple Query message whole before running any of it).
+pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
+    Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| syntax_error(sql, &e.to_string()))
+}
+
+/// Parses and binds a query that must hold at most one statement (the extended protocol's
+/// Parse message). `param_oids` are the parameter types the client gave (0: infer).
+pub fn prepare(sql: &str, param_oids: &[u32]) -> Result<Prepared> {
+    let stmts = parse(sql)?;
+    match stmts.len() {
+        0 => Ok(Prepared { plan: Plan::Empty, columns: vec![], param_types: given_types(param_oids)? }),
+        1 => bind(sql, &stmts[0], param_oids),
+        _ => Err(SqlError::new(code::SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement")),
+    }
+}
+
+/// Parses every statement of a simple query; each is bound just before it runs (so a table
+/// created by one is seen by the next).
+pub fn prepare_all(sql: &str) -> Result<Vec<ast::Statement>> {
+    parse(sql)
+}
+
+fn given_types(oids: &[u32]) -> Result<Vec<SqlType>> {
+    oids.iter()
+        .map(|&o| {
+            if o == 0 {
+                Ok(SqlType::Unknown)
+            } else {
+                SqlType::from_oid(o).ok_or_else(|| {
+                    SqlError::new(code::UNDEFINED_OBJECT, format!("type with OID {o} is not supported yet"))
+                })
+            }
+        })
+        .collect()
+}
+
+/// Turns sqlparser's "Expected: ..., found: TOKEN at Line: l, Column: c" into PostgreSQL's
+/// `syntax error at or near "TOKEN"` with the position of the token.
+fn syntax_error(sql: &str, msg: &str) -> SqlError {
+    let found = msg.split_once("found: ").map(|(_, r)| r);
+    let (token, loc) = match found {
+        Some(r) => match r.rsplit_once(" at Line: ") {
+            Some((t, loc)) => (t.to_string(), Some(loc.to_string())),
+            None => (r.to_string(), None),
+        },
+        None => (String::new(), msg.rsplit_once(" at Line: ").map(|(_, l)| l.to_string())),
+    };
+    let position = loc.and_then(|l| {
+        let (line, col) = l.split_once(", Column: ")?;
+        char_position(sql, line.trim().parse().ok()?, col.trim().parse().ok()?)
+    });
+    if token == "EOF" {
+        let end = sql.trim_end_matches(|c: char| c.is_whitespace() || c == ';').chars().count() + 1;
+        return SqlError::new(code::SYNTAX_ERROR, "syntax error at end of input").at(Some(end));
+    }
+    if token.is_empty() {
+        let near = msg.trim_start_matches("sql parser error: ");
+        return SqlError::new(code::SYNTAX_ERROR, format!("syntax error: {near}")).at(position);
+    }
+    SqlError::syntax(&token).at(position)
+}
+
+/// The 1-based character position of (line, column), both 1-based.
+fn char_position(sql: &str, line: u64, col: u64) -> Option<usize> {
+    if line == 0 {
+        return None;
+    }
+    let mut pos = 0usize;
+    for (i, l) in sql.split('\n').enumerate() {
+        if i as u64 + 1 == line {
+            return Some(pos + col as usize);
+        }
+        pos += l.chars().count() + 1;
+    }
+    None
+}
+
+fn span_position(sql: &str, span: &sqlparser::tokenizer::Span) -> Option<usize> {
+    char_position(sql, span.start.line, span.start.column)
+}
+
+/// Binds one statement.
+pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prepared> {
+    let mut b = Binder { sql, params: given_types(param_oids)?, aggs: Vec::new(), allow_aggs: false };
+    let (plan, mut columns) = b.statement(stmt)?;
+    // Parameters nothing typed are text, as PostgreSQL resolves `unknown`.
+    for p in &mut b.params {
+        if *p == SqlType::Unknown {
+            *p = SqlType::Text;
+        }
+    }
+    for c in &mut columns {
+        if c.ty == SqlType::Unknown {
+            c.ty = SqlType::Text;
+        }
+    }
+    Ok(Prepared { plan, columns, param_types: b.params })
+}
+
+/// The table an expression can read, with the name it is known by in the statement.
+struct Scope<'a> {
+    def: &'a TableDef,
+    alias: String,
+}
+
+struct Binder<'s> {
+    sql: &'s str,
+    params: Vec<SqlType>,
+    aggs: Vec<AggSpec>,
+    allow_aggs: bool,
+}
+
+fn fold(id: &ast::Ident) -> String {
+    if id.quote_style.is_some() {
+        id.value.clone()
+    } else {
+        id.value.to_lowercase()
+    }
+}
+
+fn object_name(sql: &str, name: &ast::ObjectName) -> Result<String> {
+    let parts: Vec<&ast::Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
+    if parts.len() != name.0.len() || parts.is_empty() {
+        return Err(SqlError::syntax(&name.to_string()));
+    }
+    match parts.as_slice() {
+        [t] => Ok(fold(t)),
+        [s, t] => {
+            let schema = fold(s);
+            if schema == "public" {
+                Ok(fold(t))
+            } else {
+                Err(SqlError::new("3F000", format!("schema \"{schema}\" does not exist"))
+                    .at(span_position(sql, &s.span)))
+            }
+        }
+        _ => Err(SqlError::new(
+            code::FEATURE_NOT_SUPPORTED,
+            format!("cross-database references are not implemented: {name}"),
+        )),
+    }
+}
+
+/// Looks a table up in the local shard's copy of the catalog.
+fn lookup_table(name: &str) -> Option<Arc<TableDef>> {
+    orbit_shards::state::with_shard(|s| s.tables.def(name))
+}
+
+pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
+    use ast::DataType as D;
+    Ok(match dt {
+        D::Int2(_) | D::SmallInt(_) => SqlType::Int2,
+        D::Int(_) | D::Int4(_) | D::Integer(_) => SqlType::Int4,
+        D::Int8(_) | D::BigInt(_) => SqlType::Int8,
+        D::Float4 | D::Real => SqlType::Float4,
+        D::Float8 | D::DoublePrecision | D::Double(ast::ExactNumberInfo::None) => SqlType::Float8,
+        D::Float(info) => match info {
+            ast::ExactNumberInfo::Precision(p) | ast::ExactNumberInfo::PrecisionAndScale(p, _) if *p <= 24 => {
+                SqlType::Float4
+            }
+            _ => SqlType::Float8,
+        },
+        D::Bool | D::Boolean => SqlType::Bool,
+        D::Text => SqlType::Text,
+        D::Varchar(len) | D::CharacterVarying(len) => match len {
+            None => SqlType::Varchar(None),
+            Some(ast::CharacterLength::IntegerLength { length, .. }) => {
+                if *length == 0 || *length > 10_485_760 {
+                    return Err(SqlError::new(
+                        code::INVALID_PARAMETER_VALUE,
+                        if *length == 0 {
+                            "length for type varchar must be at least 1".to_string()
+                        } else {
+                            "length for type varchar cannot exceed 10485760".to_string()
+                        },
+                    ));
+                }
+                SqlType::Varchar(Some(*length as u32))
+            }
+            Some(ast::CharacterLength::Max) => return Err(SqlError::syntax("MAX")),
+        },
+        D::Bytea => SqlType::Bytea,
+        D::Custom(name, mods) if mods.is_empty() => {
+            let n = name.to_string().to_lowercase();
+            match n.as_str() {
+                "int2" => SqlType::Int2,
+                "int4" => SqlType::Int4,
+                "int8" => SqlType::Int8,
+                "float4" => SqlType::Float4,
+                "float8" => SqlType::Float8,
+                "bool" => SqlType::Bool,
+                "varchar" => SqlType::Varchar(None),
+                _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
+            }
+        }
+        other => {
+            return Err(SqlError::unsupported(format!(
+                "type {} is not supported yet",
+                other.to_string().to_lowercase()
+            )))
+        }
+    })
+}
+
+/// The name PostgreSQL gives a cast's result column (`pg_type.typname`).
+fn type_column_name(t: SqlType) -> &'static str {
+    match t {
+        SqlType::Bool => "bool",
+        SqlType::Int2 => "int2",
+        SqlType::Int4 => "int4",
+        SqlType::Int8 => "int8",
+        SqlType::Float4 => "float4",
+        SqlType::Float8 => "float8",
+        SqlType::Text => "text",
+        SqlType::Varchar(_) => "varchar",
+        SqlType::Bytea => "bytea",
+        SqlType::Unknown => "unknown",
+        SqlType::Numeric => "numeric",
+    }
+}
+
+/// The name PostgreSQL gives an expression's result column.
+fn column_name(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Identifier(id) => fold(id),
+        ast::Expr::CompoundIdentifier(ids) => ids.last().map(fold).unwrap_or_else(|| "?column?".into()),
+        ast::Expr::Function(f) => f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(),
+        ast::Expr::Cast { expr, data_type, .. } => {
+            let inner = column_name(expr);
+            if inner == "?column?" {
+                sql_type(data_type).map(type_column_name).unwrap_or("?column?").to_string()
+            } else {
+                inner
+            }
+        }
+        ast::Expr::Nested(e) => column_name(e),
+        ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => "bool".into(),
+        ast::Expr::Case { .. } => "case".into(),
+        _ => "?column?".into(),
+    }
+}
+
+/// A type without its modifier, as operator and function errors name it.
+fn base(t: SqlType) -> SqlType {
+    match t {
+        SqlType::Varchar(_) => SqlType::Varchar(None),
+        t => t,
+    }
+}
+
+fn op_error(l: SqlType, op: &str, r: SqlType) -> SqlError {
+    SqlError::new(
+        code::UNDEFINED_FUNCTION,
+        format!("operator does not exist: {} {op} {}", base(l).name(), base(r).name()),
+    )
+    .hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
+}
+
+/// Type of `a op b` for arithmetic on numbers.
+fn promote(a: SqlType, b: SqlType) -> SqlType {
+    use SqlType::*;
+    match (a, b) {
+        (Float8, _) | (_, Float8) | (Numeric, _) | (_, Numeric) => Float8,
+        (Float4, Float4) => Float4,
+        (Float4, _) | (_, Float4) => Float8,
+        (Int8, _) | (_, Int8) => Int8,
+        (Int4, _) | (_, Int4) => Int4,
+        _ => Int2,
+    }
+}
+
+impl Binder<'_> {
+    fn pos(&self, span: &sqlparser::tokenizer::Span) -> Option<usize> {
+        span_position(self.sql, span)
+    }
+
+    fn statement(&mut self, stmt: &ast::Statement) -> Result<(Plan, Vec<OutputColumn>)> {
+        use ast::Statement as S;
+        match stmt {
+            S::Query(q) => self.query(q),
+            S::CreateTable(ct) => Ok((self.create_table(ct)?, vec![])),
+            S::Drop { object_type: ast::ObjectType::Table, if_exists, names, cascade, .. } => {
+                if *cascade {
+                    return Err(SqlError::unsupported("DROP TABLE ... CASCADE is not supported yet"));
+                }
+                let names = names.iter().map(|n| object_name(self.sql, n)).collect::<Result<Vec<_>>>()?;
+                Ok((Plan::DropTable { names, if_exists: *if_exists }, vec![]))
+            }
+            S::Insert(ins) => self.insert(ins),
+            S::Update(up) => self.update(up),
+            S::Delete(del) => self.delete(del),
+            S::StartTransaction { .. } => Ok((Plan::Begin, vec![])),
+            S::Deallocate { name, .. } => {
+                let n = fold(name);
+                Ok((Plan::Deallocate(if n == "all" && name.quote_style.is_none() { None } else { Some(n) }), vec![]))
+            }
+            S::Commit { chain: false, .. } => Ok((Plan::Commit, vec![])),
+            S::Rollback { chain: false, savepoint: None } => Ok((Plan::Rollback, vec![])),
+            other => {
+                let text = other.to_string();
+                let words: Vec<&str> = text.split_whitespace().take(2).collect();
+                Err(SqlError::unsupported(format!("{} is not supported yet", words.join(" ").to_uppercase())))
+            }
+        }
+    }
+
+    fn create_table(&mut self, ct: &ast::CreateTable) -> Result<Plan> {
+        let name = object_name(self.sql, &ct.name)?;
+        if ct.temporary || ct.query.is_some() || ct.like.is_some() {
+            return Err(SqlError::unsupported("this form of CREATE TABLE is not supported yet"));
+        }
+        let mut columns: Vec<ColumnDef> = Vec::new();
+        let mut pk: Option<(Vec<usize>, Option<String>)> = None;
+        let multiple_pk = |name: &str| {
+            SqlError::new(
+                code::INVALID_TABLE_DEFINITION,
+                format!("multiple primary keys for table \"{name}\" are not allowed"),
+            )
+        };
+        for (i, c) in ct.columns.iter().enumerate() {
+            let cname = fold(&c.name);
+            if columns.iter().any(|x| x.name == cname) {
+                return Err(SqlError::new(
+                    code::DUPLICATE_COLUMN,
+                    format!("column \"{cname}\" specified more than once"),
+                ));
+            }
+            let ty = sql_type(&c.data_type)?;
+            let mut col = ColumnDef { name: cname.clone(), ty, not_null: false, default: Datum::Null };
+            for opt in &c.options {
+                match &opt.option {
+                    ast::ColumnOption::NotNull => col.not_null = true,
+                    ast::ColumnOption::Null => {}
+                    ast::ColumnOption::Default(e) => {
+                        let bound = self.expr(e, None)?;
+                        let bound = self.coerce(bound, ty, CastContext::Assignment, |from| {
+                            SqlError::new(
+                                code::DATATYPE_MISMATCH,
+                                format!(
+                                    "column \"{cname}\" is of type {} but default expression is of type {}",
+                                    ty.name(),
+                                    from.name()
+                                ),
+                            )
+                            .hint("You will need to rewrite or cast the expression.")
+                        })?;
+                        if !bound.is_row_independent() || matches!(bound, Expr::Param(..)) {
+                            return Err(SqlError::unsupported("only constant DEFAULT expressions are supported yet"));
+                        }
+                        col.default = crate::expr::eval(&bound, &Ctx { row: &[], params: &[], aggs: &[] })?;
+                    }
+                    ast::ColumnOption::PrimaryKey(_) => {
+                        if pk.is_some() {
+                            return Err(multiple_pk(&name));
+                        }
+                        pk = Some((vec![i], opt.name.as_ref().map(fold)));
+                    }
+                    _ => {
+                        return Err(SqlError::unsupported(format!(
+                            "column constraint {} is not supported yet",
+                            opt.option.to_string().to_uppercase()
+                        )))
+                    }
+                }
+            }
+            columns.push(col);
+        }
+        for tc in &ct.constraints {
+            match tc {
+                ast::TableConstraint::PrimaryKey(p) => {
+                    if pk.is_some() {
+                        return Err(multiple_pk(&name));
+                    }
+                    let mut idx = Vec::new();
+                    for ic in &p.columns {
+                        let ast::Expr::Identifier(id) = &ic.column.expr else {
+                            return Err(SqlError::syntax(&ic.column.expr.to_string()));
+                        };
+                        let cn = fold(id);
+                        let i = columns.iter().position(|c| c.name == cn).ok_or_else(|| {
+                            SqlError::new(
+                                code::UNDEFINED_COLUMN,
+                                format!("column \"{cn}\" named in key does not exist"),
+                            )
+                            .at(self.pos(&id.span))
+                        })?;
+                        if idx.contains(&i) {
+                            return Err(SqlError::new(
+                                code::DUPLICATE_COLUMN,
+                                format!("column \"{cn}\" appears twice in primary key constraint"),
+                            ));
+                        }
+                        idx.push(i);
+                    }
+                    pk = Some((idx, p.name.as_ref().map(fold)));
+                }
+                other => {
+                    return Err(SqlError::unsupported(format!(
+                        "table constraint {} is not supported yet",
+                        other.to_string().split_whitespace().next().unwrap_or("").to_uppercase()
+                    )))
+                }
+            }
+        }
+        let Some((pk, pk_name)) = pk else {
+            return Err(SqlError::unsupported("tables without a PRIMARY KEY are not supported yet"));
+        };
+        for &i in &pk {
+            columns[i].not_null = true;
+        }
+        let pk_name = pk_name.unwrap_or_else(|| format!("{name}_pkey"));
+        Ok(Plan::CreateTable { def: TableDef { name, columns, pk, pk_name, oid: 0 }, if_not_exists: ct.if_not_exists })
+    }
+
+    fn table_ref(&self, twj: &ast::TableWithJoins) -> Result<(Arc<TableDef>, String)> {
+        if !twj.joins.is_empty() {
+            return Err(SqlError::unsupported("joins are not supported yet"));
+        }
+        match &twj.relation {
+            ast::TableFactor::Table { name, alias, args: None, .. } => {
+                let tname = object_name(self.sql, name)?;
+                let def = lookup_table(&tname).ok_or_else(|| {
+                    let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
+                    SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
+                        .at(span.and_then(|s| self.pos(&s)))
+                })?;
+                let alias = match alias {
+                    Some(a) if !a.columns.is_empty() => {
+                        return Err(SqlError::unsupported("column aliases in FROM are not supported yet"))
+                    }
+                    Some(a) => fold(&a.name),
+                    None => tname,
+                };
+                Ok((def, alias))
+            }
+            _ => Err(SqlError::unsupported("only plain tables are supported in FROM yet")),
+        }
+    }
+
+    fn query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
+        if q.with.is_some() || q.fetch.is_some() || !q.locks.is_empty() {
+            return Err(SqlError::unsupported("WITH, FETCH and FOR UPDATE are not supported yet"));
+        }
+        let ast::SetExpr::Select(sel) = q.body.as_ref() else {
+            return Err(SqlError::unsupported("only SELECT ... is supported as a query yet"));
+        };
+        if sel.distinct.is_some() {
+            return Err(SqlError::unsupported("SELECT DISTINCT is not supported yet"));
+        }
+        if sel.having.is_some() {
+            return Err(SqlError::unsupported("HAVING is not supported yet"));
+        }
+        match &sel.group_by {
+            ast::GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty() => {}
+            _ => return Err(SqlError::unsupported("GROUP BY is not supported yet")),
+        }
+        let table = match sel.from.as_slice() {
+            [] => None,
+            [one] => Some(self.table_ref(one)?),
+            _ => return Err(SqlError::unsupported("queries over several tables are not supported yet")),
+        };
+        let scope = table.as_ref().map(|(d, a)| Scope { def: d, alias: a.clone() });
+        let filter = match &sel.selection {
+            Some(w) => Some(self.condition(w, scope.as_ref(), "WHERE")?),
+            None => None,
+        };
+        // Projection (aggregates allowed here).
+        self.allow_aggs = true;
+        let mut projection = Vec::new();
+        let mut columns = Vec::new();
+        for item in &sel.projection {
+            match item {
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let b = self.expr(e, scope.as_ref())?;
+                    columns.push(self.output(&b, column_name(e)));
+                    projection.push(b);
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    let b = self.expr(expr, scope.as_ref())?;
+                    columns.push(self.output(&b, fold(alias)));
+                    projection.push(b);
+                }
+                ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
+                    let Some(s) = scope.as_ref() else {
+                        return Err(SqlError::new(
+                            code::SYNTAX_ERROR,
+                            "SELECT * with no tables specified is not valid",
+                        ));
+                    };
+                    if let ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(n), _) =
+                        item
+                    {
+                        let q = object_name(self.sql, n)?;
+                        if q != s.alias {
+                            return Err(SqlError::new(
+                                code::UNDEFINED_TABLE,
+                                format!("missing FROM-clause entry for table \"{q}\""),
+                            ));
+                        }
+                    }
+                    for (i, c) in s.def.columns.iter().enumerate() {
+                        let e = Expr::Column(i, c.ty);
+                        columns.push(self.output(&e, c.name.clone()));
+                        projection.push(e);
+                    }
+                }
+                _ => return Err(SqlError::unsupported("this select list item is not supported yet")),
+            }
+        }
+        self.allow_aggs = false;
+        let aggregated = !self.aggs.is_empty();
+        if aggregated {
+            for e in &projection {
+                let mut bad = None;
+                e.visit_columns(&mut |i| bad = bad.or(Some(i)));
+                if let (Some(i), Some(s)) = (bad, scope.as_ref()) {
+                    return Err(SqlError::new(
+                        code::GROUPING_ERROR,
+                        format!(
+                            "column \"{}.{}\" must appear in the GROUP BY clause or be used in an aggregate function",
+                            s.alias, s.def.columns[i].name
+                        ),
+                    ));
+                }
+            }
+        }
+        // ORDER BY: an output column number, an output column name, or an input expression.
+        let mut order_by = Vec::new();
+        if let Some(ob) = &q.order_by {
+            let ast::OrderByKind::Expressions(list) = &ob.kind else {
+                return Err(SqlError::unsupported("ORDER BY ALL is not supported"));
+            };
+            for o in list {
+                let source = match &o.expr {
+                    ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                        let ast::Value::Number(n, _) = &v.value else { unreachable!() };
+                        let k: usize = n.parse().unwrap_or(0);
+                        if k == 0 || k > projection.len() {
+                            return Err(SqlError::new(
+                                code::INVALID_COLUMN_REFERENCE,
+                                format!("ORDER BY position {n} is not in select list"),
+                            )
+                            .at(self.pos(&v.span)));
+                        }
+                        SortSource::Output(k - 1)
+                    }
+                    ast::Expr::Identifier(id) if columns.iter().any(|c| c.name == fold(id)) => {
+                        let name = fold(id);
+                        let hits: Vec<usize> =
+                            columns.iter().enumerate().filter(|(_, c)| c.name == name).map(|(i, _)| i).collect();
+                        if hits.len() > 1 {
+                            return Err(SqlError::new("42702", format!("ORDER BY \"{name}\" is ambiguous"))
+                                .at(self.pos(&id.span)));
+                        }
+                        SortSource::Output(hits[0])
+                    }
+                    e => {
+                        let b = self.expr(e, scope.as_ref())?;
+                        if aggregated {
+                            let mut uses_column = false;
+                            b.visit_columns(&mut |_| uses_column = true);
+                            if uses_column {
+                                return Err(SqlError::new(
+                                    code::GROUPING_ERROR,
+                                    "ORDER BY expressions must appear in the select list when aggregating",
+                                ));
+                            }
+                        }
+                        SortSource::Input(b)
+                    }
+                };
+                if let Some(ast::OrderBySort::Using(_)) = o.options.sort {
+                    return Err(SqlError::unsupported("ORDER BY ... USING is not supported yet"));
+                }
+                let desc = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
+                let nulls_first = o.options.nulls_first.unwrap_or(desc);
+                order_by.push(SortKey { source, desc, nulls_first });
+            }
+        }
+        let (mut limit, mut offset) = (None, None);
+        match &q.limit_clause {
+            None => {}
+            Some(ast::LimitClause::LimitOffset { limit: l, offset: o, limit_by }) if limit_by.is_empty() => {
+                if let Some(l) = l {
+                    limit = Some(self.count_expr(l, "LIMIT")?);
+                }
+                if let Some(o) = o {
+                    offset = Some(self.count_expr(&o.value, "OFFSET")?);
+                }
+            }
+            Some(_) => return Err(SqlError::syntax(",")),
+        }
+        for e in &mut projection {
+            if e.ty() == SqlType::Unknown {
+                *e = self.coerce(e.clone(), SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))?;
+            }
+        }
+        let key = match (&table, &filter) {
+            (Some((def, _)), Some(f)) if !aggregated => pk_lookup(f, def),
+            _ => None,
+        };
+        let plan = SelectPlan {
+            table: table.map(|(d, _)| d),
+            filter,
+            key,
+            aggs: std::mem::take(&mut self.aggs),
+            projection,
+            order_by,
+            limit,
+            offset,
+        };
+        Ok((Plan::Select(plan), columns))
+    }
+
+    fn output(&self, e: &Expr, name: String) -> OutputColumn {
+        OutputColumn { name, ty: e.ty(), table_oid: 0, column: 0 }
+    }
+
+    fn count_expr(&mut self, e: &ast::Expr, what: &str) -> Result<Expr> {
+        if let ast::Expr::Value(v) = e {
+            if matches!(v.value, ast::Value::Null) {
+                return Ok(Expr::Const(Datum::Null, SqlType::Int8));
+            }
+        }
+        let b = self.expr(e, None)?;
+        self.coerce(b, SqlType::Int8, CastContext::Implicit, |from| {
+            SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!("argument of {what} must be type bigint, not type {}", from.name()),
+            )
+        })
+    }
+
+    fn insert(&mut self, ins: &ast::Insert) -> Result<(Plan, Vec<OutputColumn>)> {
+        let ast::TableObject::TableName(name) = &ins.table else {
+            return Err(SqlError::unsupported("INSERT INTO a table function is not supported"));
+        };
+        if ins.on.is_some() {
+            return Err(SqlError::unsupported("INSERT ... ON CONFLICT is not supported yet"));
+        }
+        let tname = object_name(self.sql, name)?;
+        let def = lookup_table(&tname).ok_or_else(|| {
+            let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
+            SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
+                .at(span.and_then(|s| self.pos(&s)))
+        })?;
+        let targets: Vec<usize> = if ins.columns.is_empty() {
+            (0..def.columns.len()).collect()
+        } else {
+            let mut t = Vec::new();
+            for c in &ins.columns {
+                let id = c.0.last().and_then(|p| p.as_ident()).ok_or_else(|| SqlError::syntax(&c.to_string()))?;
+                let cn = fold(id);
+                let i = def.column(&cn).ok_or_else(|| {
+                    SqlError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!("column \"{cn}\" of relation \"{tname}\" does not exist"),
+                    )
+                    .at(self.pos(&id.span))
+                })?;
+                if t.contains(&i) {
+                    return Err(SqlError::new(
+                        code::DUPLICATE_COLUMN,
+                        format!("column \"{cn}\" specified more than once"),
+                    )
+                    .at(self.pos(&id.span)));
+                }
+                t.push(i);
+            }
+            t
+        };
+        let Some(source) = &ins.source else {
+            return Err(SqlError::unsupported("INSERT ... DEFAULT VALUES is not supported yet"));
+        };
+        let ast::SetExpr::Values(values) = source.body.as_ref() else {
+            return Err(SqlError::unsupported("INSERT ... SELECT is not supported yet"));
+        };
+        if source.order_by.is_some() || source.limit_clause.is_some() {
+            return Err(SqlError::unsupported("ORDER BY/LIMIT on VALUES is not supported yet"));
+        }
+        let mut rows = Vec::with_capacity(values.rows.len());
+        for r in &values.rows {
+            let exprs = &r.content;
+            if exprs.len() > targets.len() {
+                return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more expressions than target columns"));
+            }
+            // Without a column list, VALUES may stop short: the rest take their defaults.
+            if exprs.len() < targets.len() && !ins.columns.is_empty() {
+                return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more target columns than expressions"));
+            }
+            let mut row: Vec<Expr> = def.columns.iter().map(|c| Expr::Const(c.default.clone(), c.ty)).collect();
+            for (e, &i) in exprs.iter().zip(&targets) {
+                if is_default_keyword(e) {
+                    continue;
+                }
+                let b = self.expr(e, None)?;
+                row[i] = self.assign(b, &def.columns[i])?;
+            }
+            rows.push(row);
+        }
+        let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &tname)?;
+        Ok((Plan::Insert { table: def, rows, returning }, columns))
+    }
+
+    /// Coerces a value for a column by assignment, with PostgreSQL's error when it cannot.
+    fn assign(&mut self, e: Expr, col: &ColumnDef) -> Result<Expr> {
+        let (name, ty) = (col.name.clone(), col.ty);
+        let e = self.coerce(e, ty, CastContext::Assignment, |from| {
+            SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!("column \"{name}\" is of type {} but expression is of type {}", ty.name(), from.name()),
+            )
+            .hint("You will need to rewrite or cast the expression.")
+        })?;
+        // varchar(n) from another string type still needs its length checked.
+        match (ty, &e) {
+            (SqlType::Varchar(Some(_)), Expr::Cast(..) | Expr::Const(..)) => Ok(e),
+            (SqlType::Varchar(Some(_)), _) => Ok(Expr::Cast(Box::new(e), ty, false)),
+            _ => Ok(e),
+        }
+    }
+
+    fn returning(
+        &mut self,
+        items: Option<&[ast::SelectItem]>,
+        def: &Arc<TableDef>,
+        alias: &str,
+    ) -> Result<(Option<Vec<Expr>>, Vec<OutputColumn>)> {
+        let Some(items) = items else { return Ok((None, vec![])) };
+        let scope = Scope { def, alias: alias.to_string() };
+        let mut exprs = Vec::new();
+        let mut cols = Vec::new();
+        for item in items {
+            match item {
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let b = self.expr(e, Some(&scope))?;
+                    cols.push(self.output(&b, column_name(e)));
+                    exprs.push(b);
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    let b = self.expr(expr, Some(&scope))?;
+                    cols.push(self.output(&b, fold(alias)));
+                    exprs.push(b);
+                }
+                ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
+                    for (i, c) in def.columns.iter().enumerate() {
+                        let e = Expr::Column(i, c.ty);
+                        cols.push(self.output(&e, c.name.clone()));
+                        exprs.push(e);
+                    }
+                }
+                _ => return Err(SqlError::unsupported("this RETURNING item is not supported yet")),
+            }
+        }
+        for (e, c) in exprs.iter_mut().zip(cols.iter_mut()) {
+            if e.ty() == SqlType::Unknown {
+                *e = self.coerce(e.clone(), SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))?;
+                c.ty = SqlType::Text;
+            }
+        }
+        Ok((Some(exprs), cols))
+    }
+
+    fn update(&mut self, up: &ast::Update) -> Result<(Plan, Vec<OutputColumn>)> {
+        if up.from.is_some() {
+            return Err(SqlError::unsupported("UPDATE ... FROM is not supported yet"));
+        }
+        let (def, alias) = self.table_ref(&up.table)?;
+        let scope = Scope { def: &def, alias: alias.clone() };
+        let mut sets: Vec<(usize, Expr)> = Vec::new();
+        for a in &up.assignments {
+            let ast::AssignmentTarget::ColumnName(n) = &a.target else {
+                return Err(SqlError::unsupported("multiple-column UPDATE SET is not supported yet"));
+            };
+            let id = n.0.last().and_then(|p| p.as_ident()).ok_or_else(|| SqlError::syntax(&n.to_string()))?;
+            let cn = fold(id);
+            let i = def.column(&cn).ok_or_else(|| {
+                SqlError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!("column \"{cn}\" of relation \"{}\" does not exist", def.name),
+                )
+                .at(self.pos(&id.span))
+            })?;
+            if sets.iter().any(|(j, _)| *j == i) {
+                return Err(SqlError::new(code::SYNTAX_ERROR, format!("multiple assignments to same column \"{cn}\"")));
+            }
+            let value = if is_default_keyword(&a.value) {
+                Expr::Const(def.columns[i].default.clone(), def.columns[i].ty)
+            } else {
+                let b = self.expr(&a.value, Some(&scope))?;
+                self.assign(b, &def.columns[i])?
+            };
+            sets.push((i, value));
+        }
+        let filter = match &up.selection {
+            Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
+            None => None,
+        };
+        let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
+        let (returning, columns) = self.returning(up.returning.as_deref(), &def, &alias)?;
+        Ok((Plan::Update { table: def, filter, key, sets, returning }, columns))
+    }
+
+    fn delete(&mut self, del: &ast::Delete) -> Result<(Plan, Vec<OutputColumn>)> {
+        if del.using.is_some() || !del.tables.is_empty() {
+            return Err(SqlError::unsupported("DELETE ... USING is not supported yet"));
+        }
+        let tables = match &del.from {
+            ast::FromTable::WithFromKeyword(t) => t,
+            ast::FromTable::WithoutKeyword(_) => return Err(SqlError::syntax("DELETE")),
+        };
+        let [twj] = tables.as_slice() else {
+            return Err(SqlError::unsupported("DELETE from several tables is not supported"));
+        };
+        let (def, alias) = self.table_ref(twj)?;
+        let scope = Scope { def: &def, alias: alias.clone() };
+        let filter = match &del.selection {
+            Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
+            None => None,
+        };
+        let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
+        let (returning, columns) = self.returning(del.returning.as_deref(), &def, &alias)?;
+        Ok((Plan::Delete { table: def, filter, key, returning }, columns))
+    }
+
+    /// A boolean condition (WHERE): PostgreSQL's 42804 when it is not boolean.
+    fn condition(&mut self, e: &ast::Expr, scope: Option<&Scope>, what: &str) -> Result<Expr> {
+        let saved = self.allow_aggs;
+        self.allow_aggs = false;
+        let b = self.expr(e, scope);
+        self.allow_aggs = saved;
+        self.bool_arg(b?, what)
+    }
+
+    fn bool_arg(&mut self, e: Expr, what: &str) -> Result<Expr> {
+        self.coerce(e, SqlType::Bool, CastContext::Implicit, |from| {
+            SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!("argument of {what} must be type boolean, not type {}", from.name()),
+            )
+        })
+    }
+
+    /// Makes `e` of type `to` in context `ctx`: untyped literals are parsed as `to`, untyped
+    /// parameters take the type, other types are cast where allowed; `err` builds the error
+    /// otherwise.
+    fn coerce(
+        &mut self,
+        e: Expr,
+        to: SqlType,
+        ctx: CastContext,
+        err: impl FnOnce(SqlType) -> SqlError,
+    ) -> Result<Expr> {
+        let from = e.ty();
+        if from == to {
+            return Ok(e);
+        }
+        match e {
+            Expr::Const(Datum::Null, _) => return Ok(Expr::Const(Datum::Null, to)),
+            Expr::Const(Datum::Text(s), SqlType::Unknown) => {
+                let d = types::parse_text(to, &s)?;
+                return Ok(Expr::Const(d, to));
+            }
+            Expr::Const(Datum::Text(s), SqlType::Numeric) => {
+                if to.is_float() {
+                    return Ok(Expr::Const(types::parse_text(to, &s)?, to));
+                }
+                if to.is_integer() && ctx >= CastContext::Assignment {
+                    let f = types::parse_text(SqlType::Float8, &s)?;
+                    // numeric to integer rounds half away from zero.
+                    let r = f.as_f64().unwrap_or_default().round();
+                    return Ok(Expr::Const(types::cast(Datum::Float8(r), to, true)?, to));
+                }
+                if to.is_string() && ctx >= CastContext::Assignment {
+                    return Ok(Expr::Const(Datum::Text(s), to));
+                }
+                return Err(err(SqlType::Numeric));
+            }
+            Expr::Param(i, SqlType::Unknown) => {
+                if let Some(p) = self.params.get_mut(i) {
+                    *p = to;
+                }
+                return Ok(Expr::Param(i, to));
+            }
+            _ => {}
+        }
+        if from == SqlType::Numeric {
+            return Err(types::numeric_unsupported());
+        }
+        if types::can_cast(from, to, ctx) {
+            // varchar -> text and text -> unbounded varchar need no conversion.
+            if from.is_string() && (to == SqlType::Text || to == SqlType::Varchar(None)) {
+                return Ok(retype(e, to));
+            }
+            return Ok(Expr::Cast(Box::new(e), to, ctx == CastContext::Explicit));
+        }
+        Err(err(from))
+    }
+
+    fn param(&mut self, p: &str, span: &sqlparser::tokenizer::Span) -> Result<Expr> {
+        let n: usize = p.trim_start_matches('$').parse().map_err(|_| SqlError::syntax(p).at(self.pos(span)))?;
+        if n == 0 || n > 65535 {
+            return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("there is no parameter ${n}")).at(self.pos(span)));
+        }
+        if self.params.len() < n {
+            self.params.resize(n, SqlType::Unknown);
+        }
+        Ok(Expr::Param(n - 1, self.params[n - 1]))
+    }
+
+    fn column(&self, scope: Option<&Scope>, qualifier: Option<&ast::Ident>, id: &ast::Ident) -> Result<Expr> {
+        let name = fold(id);
+        if let Some(q) = qualifier {
+            let qn = fold(q);
+            match scope {
+                Some(s) if s.alias == qn => {}
+                _ => {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_TABLE,
+                        format!("missing FROM-clause entry for table \"{qn}\""),
+                    )
+                    .at(self.pos(&q.span)))
+                }
+            }
+        }
+        if let Some(s) = scope {
+            if let Some(i) = s.def.column(&name) {
+                return Ok(Expr::Column(i, s.def.columns[i].ty));
+            }
+        }
+        let full = match qualifier {
+            Some(q) => format!("{}.{name}", fold(q)),
+            None => name,
+        };
+        Err(SqlError::new(code::UNDEFINED_COLUMN, format!("column {} does not exist", quote_column(&full)))
+            .at(self.pos(&qualifier.map(|q| q.span).unwrap_or(id.span))))
+    }
+
+    fn expr(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
+        use ast::Expr as E;
+        Ok(match e {
+            E::Identifier(id) => self.column(scope, None, id)?,
+            E::CompoundIdentifier(ids) => match ids.as_slice() {
+                [t, c] => self.column(scope, Some(t), c)?,
+                _ => return Err(SqlError::unsupported(format!("reference {e} is not supported"))),
+            },
+            E::Value(v) => self.value(&v.value, &v.span)?,
+            E::Nested(inner) => self.expr(inner, scope)?,
+            E::UnaryOp { op, expr } => match op {
+                ast::UnaryOperator::Not => {
+                    let b = self.expr(expr, scope)?;
+                    Expr::Not(Box::new(self.bool_arg(b, "NOT")?))
+                }
+                ast::UnaryOperator::Minus => {
+                    if let E::Value(v) = expr.as_ref() {
+                        if let ast::Value::Number(n, _) = &v.value {
+                            return self.number(&format!("-{n}"));
+                        }
+                    }
+                    let b = self.expr(expr, scope)?;
+                    let b = if b.ty() == SqlType::Unknown {
+                        self.coerce(b, SqlType::Float8, CastContext::Implicit, |_| SqlError::internal("unknown"))?
+                    } else {
+                        b
+                    };
+                    let t = b.ty();
+                    if !t.is_numeric() {
+                        return Err(SqlError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: - {}", t.name()))
+                            .hint("No operator matches the given name and argument type. You might need to add an explicit type cast."));
+                    }
+                    if t == SqlType::Numeric {
+                        return Err(types::numeric_unsupported());
+                    }
+                    Expr::Neg(Box::new(b), t)
+                }
+                ast::UnaryOperator::Plus => self.expr(expr, scope)?,
+                other => return Err(SqlError::unsupported(format!("operator {other} is not supported yet"))),
+            },
+            E::BinaryOp { left, op, right } => self.binary(left, op, right, scope)?,
+            E::IsNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), false),
+            E::IsNotNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), true),
+            E::IsTrue(a) | E::IsNotTrue(a) | E::IsFalse(a) | E::IsNotFalse(a) => {
+                let value = matches!(e, E::IsTrue(_) | E::IsNotTrue(_));
+                let negated = matches!(e, E::IsNotTrue(_) | E::IsNotFalse(_));
+                let b = self.expr(a, scope)?;
+                let what = format!("IS {}{}", if negated { "NOT " } else { "" }, if value { "TRUE" } else { "FALSE" });
+                Expr::IsBool(Box::new(self.bool_arg(b, &what)?), value, negated)
+            }
+            E::In { expr, target: ast::InTarget::List(list), negated, .. } => {
+                let mut items = vec![self.expr(expr, scope)?];
+                for i in list {
+                    items.push(self.expr(i, scope)?);
+                }
+                let ty = self.common_type(&items, "IN")?;
+                let mut items = items
+                    .into_iter()
+                    .map(|i| self.coerce(i, ty, CastContext::Implicit, |f| op_error(f, "=", ty)))
+                    .collect::<Result<Vec<_>>>()?;
+                let first = items.remove(0);
+                Expr::InList(Box::new(first), items, *negated)
+            }
+            E::Between { expr, negated, low, high } => {
+                let v = self.expr(expr, scope)?;
+                let lo = self.expr(low, scope)?;
+                let hi = self.expr(high, scope)?;
+                let ge = self.compare(CmpOp::GtEq, v.clone(), lo)?;
+                let le = self.compare(CmpOp::LtEq, v, hi)?;
+                let both = Expr::And(Box::new(ge), Box::new(le));
+                if *negated {
+                    Expr::Not(Box::new(both))
+                } else {
+                    both
+                }
+            }
+            E::Like { negated, any: false, expr, pattern, escape_char: None }
+            | E::ILike { negated, any: false, expr, pattern, escape_char: None } => {
+                let ci = matches!(e, E::ILike { .. });
+                let a = self.expr(expr, scope)?;
+                let p = self.expr(pattern, scope)?;
+                let opname = match (ci, *negated) {
+                    (false, false) => "~~",
+                    (false, true) => "!~~",
+                    (true, false) => "~~*",
+                    (true, true) => "!~~*",
+                };
+                let (at, pt) = (a.ty(), p.ty());
+                let a = self.coerce(a, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?;
+                let p = self.coerce(p, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?;
+                Expr::Like(Box::new(a), Box::new(p), *negated, ci)
+            }
+            E::Cast { kind, expr, data_type, format: None } => {
+                if matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast) {
+                    return Err(SqlError::unsupported("TRY_CAST is not supported"));
+                }
+                let to = sql_type(data_type)?;
+                let b = self.expr(expr, scope)?;
+                let from = b.ty();
+                let b = self.coerce(b, to, CastContext::Explicit, |f| {
+                    SqlError::new("42846", format!("cannot cast type {} to {}", f.name(), to.name()))
+                })?;
+                // A literal cast to varchar(n) truncates explicitly.
+                match (&b, to) {
+                    (Expr::Const(Datum::Text(s), _), SqlType::Varchar(n)) if from == SqlType::Unknown => {
+                        Expr::Const(Datum::Text(types::fit_varchar(s.clone(), n, true)?), to)
+                    }
+                    _ => b,
+                }
+            }
+            E::Function(f) => self.function(f, scope)?,
+            other => {
+                return Err(SqlError::unsupported(format!("expression {other} is not supported yet")));
+            }
+        })
+    }
+
+    fn value(&mut self, v: &ast::Value, span: &sqlparser::tokenizer::Span) -> Result<Expr> {
+        use ast::Value as V;
+        Ok(match v {
+            V::Number(n, _) => self.number(n)?,
+            V::SingleQuotedString(s)
+            | V::EscapedStringLiteral(s)
+            | V::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
+                Expr::Const(Datum::Text(s.clone()), SqlType::Unknown)
+            }
+            V::Boolean(b) => Expr::Const(Datum::Bool(*b), SqlType::Bool),
+            V::Null => Expr::Const(Datum::Null, SqlType::Unknown),
+            V::Placeholder(p) => self.param(p, span)?,
+            other => return Err(SqlError::unsupported(format!("literal {other} is not supported yet"))),
+        })
+    }
+
+    fn number(&mut self, n: &str) -> Result<Expr> {
+        if n.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+            if let Ok(v) = n.parse::<i32>() {
+                return Ok(Expr::Const(Datum::Int4(v), SqlType::Int4));
+            }
+            if let Ok(v) = n.parse::<i64>() {
+                return Ok(Expr::Const(Datum::Int8(v), SqlType::Int8));
+            }
+        }
+        Ok(Expr::Const(Datum::Text(n.to_string()), SqlType::Numeric))
+    }
+
+    /// The type every expression of a list is coerced to (PostgreSQL's `select_common_type`,
+    /// for the types supported here).
+    fn common_type(&self, items: &[Expr], what: &str) -> Result<SqlType> {
+        let known: Vec<SqlType> = items.iter().map(|e| e.ty()).filter(|t| *t != SqlType::Unknown).collect();
+        let Some(&first) = known.first() else { return Ok(SqlType::Text) };
+        let mut ty = first;
+        for &t in &known[1..] {
+            ty = if ty == t {
+                ty
+            } else if ty.is_numeric() && t.is_numeric() {
+                promote(ty, t)
+            } else if ty.is_string() && t.is_string() {
+                SqlType::Text
+            } else {
+                return Err(SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!("{what} types {} and {} cannot be matched", ty.name(), t.name()),
+                ));
+            };
+        }
+        if ty == SqlType::Numeric {
+            ty = SqlType::Float8;
+        }
+        Ok(ty)
+    }
+
+    fn compare(&mut self, op: CmpOp, l: Expr, r: Expr) -> Result<Expr> {
+        let sym = match op {
+            CmpOp::Eq => "=",
+            CmpOp::NotEq => "<>",
+            CmpOp::Lt => "<",
+            CmpOp::LtEq => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::GtEq => ">=",
+        };
+        let (lt, rt) = (l.ty(), r.ty());
+        let ty = match (lt, rt) {
+            (SqlType::Unknown, SqlType::Unknown) => SqlType::Text,
+            (SqlType::Unknown, t) | (t, SqlType::Unknown) => t,
+            (a, b) if a.is_numeric() && b.is_numeric() => promote(a, b),
+            (a, b) if a.is_string() && b.is_string() => SqlType::Text,
+            (a, b) if a == b => a,
+            (a, b) => return Err(op_error(a, sym, b)),
+        };
+        let ty = if ty == SqlType::Numeric { SqlType::Float8 } else { ty };
+        // Keep a column on one side with its own type where the other side is a literal or a
+        // parameter of the same kind, so a primary-key lookup sees `column = value`.
+        let l = self.coerce(l, ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;
+        let r = self.coerce(r, ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;
+        Ok(Expr::Cmp(op, Box::new(l), Box::new(r)))
+    }
+
+    fn binary(
+        &mut self,
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        right: &ast::Expr,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        use ast::BinaryOperator as B;
+        let l = self.expr(left, scope)?;
+        let r = self.expr(right, scope)?;
+        let cmp = |op| Some(op);
+        let c = match op {
+            B::Eq => cmp(CmpOp::Eq),
+            B::NotEq => cmp(CmpOp::NotEq),
+            B::Lt => cmp(CmpOp::Lt),
+            B::LtEq => cmp(CmpOp::LtEq),
+            B::Gt => cmp(CmpOp::Gt),
+            B::GtEq => cmp(CmpOp::GtEq),
+            _ => None,
+        };
+        if let Some(c) = c {
+            return self.compare(c, l, r);
+        }
+        match op {
+            B::And | B::Or => {
+                let what = if *op == B::And { "AND" } else { "OR" };
+                let l = self.bool_arg(l, what)?;
+                let r = self.bool_arg(r, what)?;
+                Ok(if *op == B::And { Expr::And(Box::new(l), Box::new(r)) } else { Expr::Or(Box::new(l), Box::new(r)) })
+            }
+            B::StringConcat => {
+                let (lt, rt) = (l.ty(), r.ty());
+                let stringy = |t: SqlType| t.is_string() || t == SqlType::Unknown;
+                if !(stringy(lt) || stringy(rt)) || lt == SqlType::Bytea || rt == SqlType::Bytea {
+                    return Err(op_error(lt, "||", rt));
+                }
+                let l = if lt == SqlType::Unknown {
+                    self.coerce(l, SqlType::Text, CastContext::Implicit, |_| op_error(lt, "||", rt))?
+                } else {
+                    l
+                };
+                let r = if rt == SqlType::Unknown {
+                    self.coerce(r, SqlType::Text, CastContext::Implicit, |_| op_error(lt, "||", rt))?
+                } else {
+                    r
+                };
+                Ok(Expr::Concat(Box::new(l), Box::new(r)))
+            }
+            B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {
+                let (aop, sym) = match op {
+                    B::Plus => (ArithOp::Add, "+"),
+                    B::Minus => (ArithOp::Sub, "-"),
+                    B::Multiply => (ArithOp::Mul, "*"),
+                    B::Divide => (ArithOp::Div, "/"),
+                    _ => (ArithOp::Mod, "%"),
+                };
+                let (lt, rt) = (l.ty(), r.ty());
+                let ty = match (lt, rt) {
+                    (SqlType::Unknown, SqlType::Unknown) => {
+                        return Err(SqlError::new("42725", format!("operator is not unique: unknown {sym} unknown"))
+                            .hint(
+                            "Could not choose a best candidate operator. You might need to add explicit type casts.",
+                        ))
+                    }
+                    (SqlType::Unknown, t) | (t, SqlType::Unknown) if t.is_numeric() => t,
+                    (a, b) if a.is_numeric() && b.is_numeric() => {
+                        if (a == SqlType::Numeric && b.is_integer())
+                            || (b == SqlType::Numeric && a.is_integer())
+                            || (a == SqlType::Numeric && b == SqlType::Numeric)
+                        {
+                            return Err(types::numeric_unsupported());
+                        }
+                        promote(a, b)
+                    }
+                    (a, b) => return Err(op_error(a, sym, b)),
+                };
+                if ty == SqlType::Numeric {
+                    return Err(types::numeric_unsupported());
+                }
+                if aop == ArithOp::Mod && ty.is_float() {
+                    return Err(op_error(ty, sym, ty));
+                }
+                let l = self.coerce(l, ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;
+                let r = self.coerce(r, ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;
+                Ok(Expr::Arith(aop, Box::new(l), Box::new(r), ty))
+            }
+            other => Err(SqlError::unsupported(format!("operator {other} is not supported yet"))),
+        }
+    }
+
+    fn function(&mut self, f: &ast::Function, scope: Option<&Scope>) -> Result<Expr> {
+        let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
+        if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
+            return Err(SqlError::unsupported("window functions, FILTER and WITHIN GROUP are not supported yet"));
+        }
+        let (args, star, distinct) = match &f.args {
+            ast::FunctionArguments::None => (vec![], false, false),
+            ast::FunctionArguments::List(l) => {
+                if !l.clauses.is_empty() {
+                    return Err(SqlError::unsupported("clauses in function arguments are not supported yet"));
+                }
+                let distinct = matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+                let mut star = false;
+                let mut args = Vec::new();
+                for a in &l.args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => args.push(e),
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        _ => return Err(SqlError::unsupported("named function arguments are not supported yet")),
+                    }
+                }
+                (args, star, distinct)
+            }
+            ast::FunctionArguments::Subquery(_) => {
+                return Err(SqlError::unsupported("subqueries are not supported yet"))
+            }
+        };
+        let agg = match name.as_str() {
+            "count" => Some(if star { AggFunc::CountStar } else { AggFunc::Count }),
+            "sum" => Some(AggFunc::Sum),
+            "min" => Some(AggFunc::Min),
+            "max" => Some(AggFunc::Max),
+            "avg" => Some(AggFunc::Avg),
+            _ => None,
+        };
+        if let Some(func) = agg {
+            if !self.allow_aggs {
+                return Err(SqlError::new(code::GROUPING_ERROR, "aggregate functions are not allowed in WHERE"));
+            }
+            if distinct {
+                return Err(SqlError::unsupported("aggregates with DISTINCT are not supported yet"));
+            }
+            if star && func != AggFunc::CountStar {
+                return Err(SqlError::syntax("*"));
+            }
+            let arg = match (func, args.as_slice()) {
+                (AggFunc::CountStar, []) => None,
+                (_, [a]) => {
+                    self.allow_aggs = false;
+                    let b = self.expr(a, scope);
+                    self.allow_aggs = true;
+                    Some(b?)
+                }
+                _ => return Err(no_function(&name, &[])),
+            };
+            let argty = arg.as_ref().map(|a| a.ty()).unwrap_or(SqlType::Int8);
+            let ty = match func {
+                AggFunc::CountStar | AggFunc::Count => SqlType::Int8,
+                AggFunc::Sum => match argty {
+                    SqlType::Int2 | SqlType::Int4 => SqlType::Int8,
+                    SqlType::Float4 => SqlType::Float4,
+                    SqlType::Float8 => SqlType::Float8,
+                    SqlType::Int8 | SqlType::Numeric => {
+                        return Err(SqlError::unsupported("sum(bigint) returns numeric, which is not supported yet"))
+                    }
+                    t => return Err(no_function(&name, &[t])),
+                },
+                AggFunc::Avg => match argty {
+                    SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
+                    t if t.is_integer() => {
+                        return Err(SqlError::unsupported(
+                            "avg of an integer returns numeric, which is not supported yet",
+                        ))
+                    }
+                    t => return Err(no_function(&name, &[t])),
+                },
+                AggFunc::Min | AggFunc::Max => match argty {
+                    SqlType::Unknown => SqlType::Text,
+                    t => t,
+                },
+            };
+            let arg = match arg {
+                Some(a) if a.ty() == SqlType::Unknown => {
+                    Some(self.coerce(a, SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))?)
+                }
+                a => a,
+            };
+            self.aggs.push(AggSpec { func, arg, ty });
+            return Ok(Expr::Agg(self.aggs.len() - 1, ty));
+        }
+        if star || distinct {
+            return Err(SqlError::syntax(&name));
+        }
+        let mut bound = Vec::new();
+        for a in &args {
+            bound.push(self.expr(a, scope)?);
+        }
+        let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
+        let one_text = |b: &mut Binder, mut bound: Vec<Expr>| -> Result<Vec<Expr>> {
+            if bound.len() != 1 || !(types[0].is_string() || types[0] == SqlType::Unknown) {
+                return Err(no_function(&name, &types));
+            }
+            let e = bound.remove(0);
+            Ok(vec![b.coerce(e, SqlType::Text, CastContext::Implicit, |_| no_function(&name, &types))?])
+        };
+        Ok(match name.as_str() {
+            "lower" => Expr::Func(Func::Lower, one_text(self, bound)?, SqlType::Text),
+            "upper" => Expr::Func(Func::Upper, one_text(self, bound)?, SqlType::Text),
+            "length" | "char_length" | "character_length" if types == [SqlType::Bytea] && name == "length" => {
+                Expr::Func(Func::Length, bound, SqlType::Int4)
+            }
+            "length" | "char_length" | "character_length" => {
+                Expr::Func(Func::Length, one_text(self, bound)?, SqlType::Int4)
+            }
+            "abs" if types.len() == 1 && types[0].is_numeric() && types[0] != SqlType::Numeric => {
+                Expr::Func(Func::Abs, bound, types[0])
+            }
+            "coalesce" => {
+                if bound.is_empty() {
+                    return Err(SqlError::syntax(")"));
+                }
+                let ty = self.common_type(&bound, "COALESCE")?;
+                let items = bound
+                    .into_iter()
+                    .map(|i| {
+                        let it = i.ty();
+                        self.coerce(i, ty, CastContext::Implicit, |_| {
+                            SqlError::new(
+                                code::DATATYPE_MISMATCH,
+                                format!("COALESCE types {} and {} cannot be matched", ty.name(), it.name()),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Expr::Coalesce(items, ty)
+            }
+            "version" if bound.is_empty() => Expr::Func(Func::Version, vec![], SqlType::Text),
+            "current_database" if bound.is_empty() => Expr::Func(Func::CurrentDatabase, vec![], SqlType::Text),
+            "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
+                Expr::Func(Func::CurrentUser, vec![], SqlType::Text)
+            }
+            _ => return Err(no_function(&name, &types)),
+        })
+    }
+}
+
+fn no_function(name: &str, types: &[SqlType]) -> SqlError {
+    let args: Vec<String> = types.iter().map(|t| base(*t).name()).collect();
+    SqlError::new(code::UNDEFINED_FUNCTION, format!("function {name}({}) does not exist", args.join(", ")))
+        .hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+}
+
+/// PostgreSQL quotes a column name in messages as `"x"`, and a qualified one as `t.x`.
+fn quote_column(name: &str) -> String {
+    if name.contains('.') {
+        name.to_string()
+    } else {
+        format!("\"{name}\"")
+    }
+}
+
+fn retype(e: Expr, to: SqlType) -> Expr {
+    match e {
+        Expr::Column(i, _) => Expr::Column(i, to),
+        Expr::Const(d, _) => Expr::Const(d, to),
+        Expr::Param(i, _) => Expr::Param(i, to),
+        other => Expr::Cast(Box::new(other), to, false),
+    }
+}
+
+fn is_default_keyword(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+}
+
+/// If `filter` pins every primary-key column to a value that does not depend on the row
+/// (`id = 5 AND ...`), those values in key order: the statement then touches one shard. Only
+/// when the value's type is of the column's kind (an integer column compared with an integer),
+/// so that the encoded key equals the stored one.
+pub fn pk_lookup(filter: &Expr, def: &TableDef) -> Option<Vec<Expr>> {
+    let mut conj = Vec::new();
+    fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        match e {
+            Expr::And(a, b) => {
+                walk(a, out);
+                walk(b, out)
+            }
+            other => out.push(other),
+        }
+    }
+    walk(filter, &mut conj);
+    let same_kind = |a: SqlType, b: SqlType| {
+        (a.is_integer() && b.is_integer())
+            || (a.is_float() && b.is_float())
+            || (a.is_string() && b.is_string())
+            || a == b
+    };
+    let mut key = Vec::with_capacity(def.pk.len());
+    for &col in &def.pk {
+        let found = conj.iter().find_map(|c| match c {
+            Expr::Cmp(CmpOp::Eq, a, b) => match (a.as_ref(), b.as_ref()) {
+                (Expr::Column(i, _), v) | (v, Expr::Column(i, _))
+                    if *i == col && v.is_row_independent() && same_kind(v.ty(), def.columns[col].ty) =>
+                {
+                    Some(v.clone())
+                }
+                _ => None,
+            },
+            _ => None,
+        })?;
+        key.push(found);
+    }
+    Some(key)
+}

@@ -1,0 +1,112 @@
+//! Errors as PostgreSQL reports them: severity, SQLSTATE, message, and optionally DETAIL, HINT
+//! and the 1-based character position in the query text
+//! (<https://www.postgresql.org/docs/15/protocol-error-fields.html>).
+
+/// A PostgreSQL error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct SqlError {
+    /// SQLSTATE (<https://www.postgresql.org/docs/15/errcodes-appendix.html>).
+    pub code: &'static str,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    /// 1-based position, in characters, in the query string.
+    pub position: Option<usize>,
+}
+
+pub type Result<T> = std::result::Result<T, SqlError>;
+
+impl SqlError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> SqlError {
+        SqlError { code, message: message.into(), detail: None, hint: None, position: None }
+    }
+
+    pub fn detail(mut self, d: impl Into<String>) -> SqlError {
+        self.detail = Some(d.into());
+        self
+    }
+
+    pub fn hint(mut self, h: impl Into<String>) -> SqlError {
+        self.hint = Some(h.into());
+        self
+    }
+
+    pub fn at(mut self, position: Option<usize>) -> SqlError {
+        if self.position.is_none() {
+            self.position = position;
+        }
+        self
+    }
+
+    pub fn syntax(near: &str) -> SqlError {
+        SqlError::new(code::SYNTAX_ERROR, format!("syntax error at or near \"{near}\""))
+    }
+
+    pub fn unsupported(what: impl Into<String>) -> SqlError {
+        SqlError::new(code::FEATURE_NOT_SUPPORTED, what)
+    }
+
+    pub fn invalid_text(ty: &str, input: &str) -> SqlError {
+        SqlError::new(code::INVALID_TEXT_REPRESENTATION, format!("invalid input syntax for type {ty}: \"{input}\""))
+    }
+
+    pub fn out_of_range(ty: &str) -> SqlError {
+        SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("{ty} out of range"))
+    }
+
+    pub fn division_by_zero() -> SqlError {
+        SqlError::new(code::DIVISION_BY_ZERO, "division by zero")
+    }
+
+    pub fn internal(what: impl Into<String>) -> SqlError {
+        SqlError::new(code::INTERNAL_ERROR, what)
+    }
+}
+
+/// The SQLSTATE codes used here.
+pub mod code {
+    pub const SUCCESSFUL_COMPLETION: &str = "00000";
+    pub const WARNING: &str = "01000";
+    pub const CONNECTION_EXCEPTION: &str = "08000";
+    pub const PROTOCOL_VIOLATION: &str = "08P01";
+    pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
+    pub const STRING_DATA_RIGHT_TRUNCATION: &str = "22001";
+    pub const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
+    pub const DIVISION_BY_ZERO: &str = "22012";
+    pub const INVALID_PARAMETER_VALUE: &str = "22023";
+    pub const INVALID_ESCAPE_SEQUENCE: &str = "22025";
+    pub const INVALID_ROW_COUNT_IN_LIMIT_CLAUSE: &str = "2201W";
+    pub const INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE: &str = "2201X";
+    pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+    pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
+    pub const INVALID_BINARY_REPRESENTATION: &str = "22P03";
+    pub const NOT_NULL_VIOLATION: &str = "23502";
+    pub const UNIQUE_VIOLATION: &str = "23505";
+    pub const INVALID_CURSOR_NAME: &str = "34000";
+    pub const ACTIVE_SQL_TRANSACTION: &str = "25001";
+    pub const NO_ACTIVE_SQL_TRANSACTION: &str = "25P01";
+    pub const IN_FAILED_SQL_TRANSACTION: &str = "25P02";
+    pub const INVALID_AUTHORIZATION_SPECIFICATION: &str = "28000";
+    pub const INVALID_PASSWORD: &str = "28P01";
+    pub const INVALID_CATALOG_NAME: &str = "3D000";
+    pub const SYNTAX_ERROR: &str = "42601";
+    pub const GROUPING_ERROR: &str = "42803";
+    pub const DATATYPE_MISMATCH: &str = "42804";
+    pub const UNDEFINED_FUNCTION: &str = "42883";
+    pub const UNDEFINED_TABLE: &str = "42P01";
+    pub const UNDEFINED_COLUMN: &str = "42703";
+    pub const UNDEFINED_OBJECT: &str = "42704";
+    pub const DUPLICATE_TABLE: &str = "42P07";
+    pub const DUPLICATE_COLUMN: &str = "42701";
+    pub const INVALID_TABLE_DEFINITION: &str = "42P16";
+    pub const AMBIGUOUS_PARAMETER: &str = "42P08";
+    pub const INDETERMINATE_DATATYPE: &str = "42P18";
+    pub const INVALID_COLUMN_REFERENCE: &str = "42P10";
+    pub const INVALID_PREPARED_STATEMENT_DEFINITION: &str = "42P14";
+    pub const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";
+    pub const DUPLICATE_CURSOR: &str = "42P03";
+    pub const UNDEFINED_PREPARED_STATEMENT: &str = "26000";
+    pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
+    pub const INTERNAL_ERROR: &str = "XX000";
+}

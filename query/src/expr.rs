@@ -1,0 +1,551 @@
+//! Bound expressions and their evaluation. Expressions are plain data (`Send`), so a filter is
+//! shipped to the shards with the scan and evaluated there. NULL follows SQL's three-valued
+//! logic: comparisons and arithmetic with NULL give NULL, `AND`/`OR` follow the truth tables.
+
+use crate::error::{code, Result, SqlError};
+use crate::types;
+use orbit_engine::table::{Datum, SqlType};
+use std::cmp::Ordering;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    Lower,
+    Upper,
+    Length,
+    Abs,
+    Version,
+    CurrentDatabase,
+    CurrentUser,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggFunc {
+    CountStar,
+    Count,
+    Sum,
+    Min,
+    Max,
+    Avg,
+}
+
+/// An aggregate of a SELECT without GROUP BY: computed as partial states on every shard and
+/// merged on the coordinator.
+#[derive(Debug, Clone)]
+pub struct AggSpec {
+    pub func: AggFunc,
+    pub arg: Option<Expr>,
+    pub ty: SqlType,
+}
+
+#[derive(Debug, Clone)]
+pub enum Expr {
+    Const(Datum, SqlType),
+    /// A column of the input row.
+    Column(usize, SqlType),
+    /// A parameter (`$n`, 0-based here).
+    Param(usize, SqlType),
+    Arith(ArithOp, Box<Expr>, Box<Expr>, SqlType),
+    Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    Concat(Box<Expr>, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Neg(Box<Expr>, SqlType),
+    IsNull(Box<Expr>, bool),
+    /// `IS [NOT] TRUE/FALSE`: (expr, value, negated).
+    IsBool(Box<Expr>, bool, bool),
+    InList(Box<Expr>, Vec<Expr>, bool),
+    /// (expr, pattern, negated, case-insensitive)
+    Like(Box<Expr>, Box<Expr>, bool, bool),
+    /// (expr, target type, explicit)
+    Cast(Box<Expr>, SqlType, bool),
+    Coalesce(Vec<Expr>, SqlType),
+    Func(Func, Vec<Expr>, SqlType),
+    /// The result of aggregate number `n`.
+    Agg(usize, SqlType),
+}
+
+impl Expr {
+    pub fn ty(&self) -> SqlType {
+        match self {
+            Expr::Const(_, t) | Expr::Column(_, t) | Expr::Param(_, t) | Expr::Arith(.., t) => *t,
+            Expr::Neg(_, t) | Expr::Cast(_, t, _) | Expr::Coalesce(_, t) | Expr::Func(_, _, t) | Expr::Agg(_, t) => *t,
+            Expr::Concat(..) => SqlType::Text,
+            _ => SqlType::Bool,
+        }
+    }
+
+    /// Whether the expression reads no column (a constant or parameter, possibly cast).
+    pub fn is_row_independent(&self) -> bool {
+        match self {
+            Expr::Const(..) | Expr::Param(..) => true,
+            Expr::Cast(e, ..) => e.is_row_independent(),
+            _ => false,
+        }
+    }
+
+    /// Calls `f` on every column index the expression reads outside aggregates.
+    pub fn visit_columns(&self, f: &mut dyn FnMut(usize)) {
+        match self {
+            Expr::Column(i, _) => f(*i),
+            Expr::Const(..) | Expr::Param(..) | Expr::Agg(..) => {}
+            Expr::Arith(_, a, b, _) | Expr::Cmp(_, a, b) | Expr::Concat(a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+                a.visit_columns(f);
+                b.visit_columns(f)
+            }
+            Expr::Like(a, b, ..) => {
+                a.visit_columns(f);
+                b.visit_columns(f)
+            }
+            Expr::Not(a) | Expr::Neg(a, _) | Expr::IsNull(a, _) | Expr::IsBool(a, ..) | Expr::Cast(a, ..) => {
+                a.visit_columns(f)
+            }
+            Expr::InList(a, l, _) => {
+                a.visit_columns(f);
+                l.iter().for_each(|e| e.visit_columns(f))
+            }
+            Expr::Coalesce(l, _) | Expr::Func(_, l, _) => l.iter().for_each(|e| e.visit_columns(f)),
+        }
+    }
+}
+
+/// What an expression reads: the input row, the statement's parameters and, after
+/// aggregation, the aggregate results.
+pub struct Ctx<'a> {
+    pub row: &'a [Datum],
+    pub params: &'a [Datum],
+    pub aggs: &'a [Datum],
+}
+
+pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
+    Ok(match e {
+        Expr::Const(d, _) => d.clone(),
+        Expr::Column(i, _) => cx.row.get(*i).cloned().unwrap_or(Datum::Null),
+        Expr::Param(i, _) => cx.params.get(*i).cloned().unwrap_or(Datum::Null),
+        Expr::Agg(i, _) => cx.aggs.get(*i).cloned().unwrap_or(Datum::Null),
+        Expr::Arith(op, a, b, ty) => {
+            let (a, b) = (eval(a, cx)?, eval(b, cx)?);
+            if a.is_null() || b.is_null() {
+                Datum::Null
+            } else {
+                arith(*op, &a, &b, *ty)?
+            }
+        }
+        Expr::Neg(a, ty) => match eval(a, cx)? {
+            Datum::Null => Datum::Null,
+            v => arith(ArithOp::Sub, &zero(*ty), &v, *ty)?,
+        },
+        Expr::Cmp(op, a, b) => {
+            let (a, b) = (eval(a, cx)?, eval(b, cx)?);
+            match compare(&a, &b) {
+                None => Datum::Null,
+                Some(o) => Datum::Bool(match op {
+                    CmpOp::Eq => o == Ordering::Equal,
+                    CmpOp::NotEq => o != Ordering::Equal,
+                    CmpOp::Lt => o == Ordering::Less,
+                    CmpOp::LtEq => o != Ordering::Greater,
+                    CmpOp::Gt => o == Ordering::Greater,
+                    CmpOp::GtEq => o != Ordering::Less,
+                }),
+            }
+        }
+        Expr::Concat(a, b) => {
+            let (a, b) = (eval(a, cx)?, eval(b, cx)?);
+            match (types::to_text(&a), types::to_text(&b)) {
+                (Some(a), Some(b)) => Datum::Text(a + &b),
+                _ => Datum::Null,
+            }
+        }
+        Expr::And(a, b) => {
+            let a = truth(eval(a, cx)?);
+            if a == Some(false) {
+                return Ok(Datum::Bool(false));
+            }
+            match (a, truth(eval(b, cx)?)) {
+                (_, Some(false)) => Datum::Bool(false),
+                (Some(true), Some(true)) => Datum::Bool(true),
+                _ => Datum::Null,
+            }
+        }
+        Expr::Or(a, b) => {
+            let a = truth(eval(a, cx)?);
+            if a == Some(true) {
+                return Ok(Datum::Bool(true));
+            }
+            match (a, truth(eval(b, cx)?)) {
+                (_, Some(true)) => Datum::Bool(true),
+                (Some(false), Some(false)) => Datum::Bool(false),
+                _ => Datum::Null,
+            }
+        }
+        Expr::Not(a) => match truth(eval(a, cx)?) {
+            Some(v) => Datum::Bool(!v),
+            None => Datum::Null,
+        },
+        Expr::IsNull(a, negated) => Datum::Bool(eval(a, cx)?.is_null() != *negated),
+        Expr::IsBool(a, value, negated) => Datum::Bool((truth(eval(a, cx)?) == Some(*value)) != *negated),
+        Expr::InList(a, list, negated) => {
+            let v = eval(a, cx)?;
+            let mut saw_null = v.is_null();
+            let mut found = false;
+            if !v.is_null() {
+                for item in list {
+                    match compare(&v, &eval(item, cx)?) {
+                        Some(Ordering::Equal) => {
+                            found = true;
+                            break;
+                        }
+                        None => saw_null = true,
+                        _ => {}
+                    }
+                }
+            }
+            if found {
+                Datum::Bool(!negated)
+            } else if saw_null {
+                Datum::Null
+            } else {
+                Datum::Bool(*negated)
+            }
+        }
+        Expr::Like(a, p, negated, ci) => {
+            let (a, p) = (eval(a, cx)?, eval(p, cx)?);
+            match (a, p) {
+                (Datum::Text(s), Datum::Text(p)) => {
+                    let m = if *ci { like(&s.to_lowercase(), &p.to_lowercase())? } else { like(&s, &p)? };
+                    Datum::Bool(m != *negated)
+                }
+                _ => Datum::Null,
+            }
+        }
+        Expr::Cast(a, to, explicit) => types::cast(eval(a, cx)?, *to, *explicit)?,
+        Expr::Coalesce(list, _) => {
+            for item in list {
+                let v = eval(item, cx)?;
+                if !v.is_null() {
+                    return Ok(v);
+                }
+            }
+            Datum::Null
+        }
+        Expr::Func(f, args, _) => {
+            let mut vals = Vec::with_capacity(args.len());
+            for a in args {
+                vals.push(eval(a, cx)?);
+            }
+            func(*f, vals)?
+        }
+    })
+}
+
+/// The truth value of a boolean datum (None for NULL).
+pub fn truth(d: Datum) -> Option<bool> {
+    match d {
+        Datum::Bool(b) => Some(b),
+        _ => None,
+    }
+}
+
+fn zero(ty: SqlType) -> Datum {
+    match ty {
+        SqlType::Int2 => Datum::Int2(0),
+        SqlType::Int4 => Datum::Int4(0),
+        SqlType::Int8 => Datum::Int8(0),
+        SqlType::Float4 => Datum::Float4(0.0),
+        _ => Datum::Float8(0.0),
+    }
+}
+
+fn arith(op: ArithOp, a: &Datum, b: &Datum, ty: SqlType) -> Result<Datum> {
+    if ty.is_integer() {
+        let (x, y) = (a.as_i64().unwrap_or_default(), b.as_i64().unwrap_or_default());
+        let name = match ty {
+            SqlType::Int2 => "smallint",
+            SqlType::Int4 => "integer",
+            _ => "bigint",
+        };
+        let r = match op {
+            ArithOp::Add => x.checked_add(y),
+            ArithOp::Sub => x.checked_sub(y),
+            ArithOp::Mul => x.checked_mul(y),
+            ArithOp::Div | ArithOp::Mod if y == 0 => return Err(SqlError::division_by_zero()),
+            ArithOp::Div => x.checked_div(y),
+            // i64::MIN % -1 overflows in Rust; the result is 0 in PostgreSQL.
+            ArithOp::Mod => Some(x.checked_rem(y).unwrap_or(0)),
+        }
+        .ok_or_else(|| SqlError::out_of_range(name))?;
+        return match ty {
+            SqlType::Int2 => i16::try_from(r).map(Datum::Int2).map_err(|_| SqlError::out_of_range(name)),
+            SqlType::Int4 => i32::try_from(r).map(Datum::Int4).map_err(|_| SqlError::out_of_range(name)),
+            _ => Ok(Datum::Int8(r)),
+        };
+    }
+    let (x, y) = (a.as_f64().unwrap_or_default(), b.as_f64().unwrap_or_default());
+    let r = match op {
+        ArithOp::Add => x + y,
+        ArithOp::Sub => x - y,
+        ArithOp::Mul => x * y,
+        ArithOp::Div if y == 0.0 => return Err(SqlError::division_by_zero()),
+        ArithOp::Div => x / y,
+        ArithOp::Mod => return Err(SqlError::internal("float modulo")),
+    };
+    let overflow = r.is_infinite() && x.is_finite() && y.is_finite();
+    let underflow = r == 0.0 && x != 0.0 && op != ArithOp::Add && op != ArithOp::Sub;
+    if ty == SqlType::Float4 {
+        let f = r as f32;
+        if overflow || (f.is_infinite() && r.is_finite()) {
+            return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
+        }
+        return Ok(Datum::Float4(f));
+    }
+    if overflow {
+        return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
+    }
+    if underflow {
+        return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: underflow"));
+    }
+    Ok(Datum::Float8(r))
+}
+
+/// SQL comparison of two values of comparable types; None when either is NULL. Floats order
+/// NaN above every other value and equal to itself, as PostgreSQL does; text compares by
+/// bytes (the C collation).
+pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
+    Some(match (a, b) {
+        (Datum::Null, _) | (_, Datum::Null) => return None,
+        (Datum::Bool(x), Datum::Bool(y)) => x.cmp(y),
+        (Datum::Text(x), Datum::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Datum::Bytea(x), Datum::Bytea(y)) => x.cmp(y),
+        _ => match (a.as_i64(), b.as_i64()) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            _ => {
+                let (x, y) = (a.as_f64()?, b.as_f64()?);
+                match (x.is_nan(), y.is_nan()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => Ordering::Greater,
+                    (false, true) => Ordering::Less,
+                    _ => x.partial_cmp(&y)?,
+                }
+            }
+        },
+    })
+}
+
+/// SQL LIKE with `%`, `_` and backslash as the escape character.
+pub fn like(s: &str, p: &str) -> Result<bool> {
+    let s: Vec<char> = s.chars().collect();
+    let mut pat = Vec::new();
+    let mut it = p.chars();
+    while let Some(c) = it.next() {
+        match c {
+            '\\' => match it.next() {
+                Some(e) => pat.push((e, false)),
+                None => {
+                    return Err(SqlError::new(
+                        code::INVALID_ESCAPE_SEQUENCE,
+                        "LIKE pattern must not end with escape character",
+                    ))
+                }
+            },
+            '%' | '_' => pat.push((c, true)),
+            _ => pat.push((c, false)),
+        }
+    }
+    // Iterative matcher with backtracking on the last '%'.
+    let (mut si, mut pi) = (0usize, 0usize);
+    let (mut star, mut mark) = (None::<usize>, 0usize);
+    while si < s.len() {
+        if pi < pat.len() && (pat[pi] == ('_', true) || (!pat[pi].1 && pat[pi].0 == s[si])) {
+            si += 1;
+            pi += 1;
+        } else if pi < pat.len() && pat[pi] == ('%', true) {
+            star = Some(pi);
+            mark = si;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return Ok(false);
+        }
+    }
+    while pi < pat.len() && pat[pi] == ('%', true) {
+        pi += 1;
+    }
+    Ok(pi == pat.len())
+}
+
+fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
+    let first = args.into_iter().next().unwrap_or(Datum::Null);
+    Ok(match f {
+        Func::Version => Datum::Text(format!(
+            "PostgreSQL 15.0 (Orbit {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit",
+            env!("CARGO_PKG_VERSION")
+        )),
+        Func::CurrentDatabase => Datum::Text("postgres".into()),
+        Func::CurrentUser => Datum::Text("postgres".into()),
+        Func::Lower => match first {
+            Datum::Text(s) => Datum::Text(s.to_lowercase()),
+            _ => Datum::Null,
+        },
+        Func::Upper => match first {
+            Datum::Text(s) => Datum::Text(s.to_uppercase()),
+            _ => Datum::Null,
+        },
+        Func::Length => match first {
+            Datum::Text(s) => Datum::Int4(s.chars().count() as i32),
+            Datum::Bytea(b) => Datum::Int4(b.len() as i32),
+            _ => Datum::Null,
+        },
+        Func::Abs => match first {
+            Datum::Int2(v) => Datum::Int2(v.checked_abs().ok_or_else(|| SqlError::out_of_range("smallint"))?),
+            Datum::Int4(v) => Datum::Int4(v.checked_abs().ok_or_else(|| SqlError::out_of_range("integer"))?),
+            Datum::Int8(v) => Datum::Int8(v.checked_abs().ok_or_else(|| SqlError::out_of_range("bigint"))?),
+            Datum::Float4(v) => Datum::Float4(v.abs()),
+            Datum::Float8(v) => Datum::Float8(v.abs()),
+            _ => Datum::Null,
+        },
+    })
+}
+
+/// A partial or final aggregate state.
+#[derive(Debug, Clone)]
+pub enum AggState {
+    Count(i64),
+    /// Integer sum (sum of int2/int4 is bigint) and whether any row was seen.
+    SumInt(i64, bool),
+    /// Float sum and row count (for avg).
+    SumFloat(f64, i64),
+    Extreme(Datum),
+}
+
+impl AggState {
+    pub fn new(spec: &AggSpec) -> AggState {
+        match spec.func {
+            AggFunc::CountStar | AggFunc::Count => AggState::Count(0),
+            AggFunc::Sum if spec.ty == SqlType::Int8 => AggState::SumInt(0, false),
+            AggFunc::Sum | AggFunc::Avg => AggState::SumFloat(0.0, 0),
+            AggFunc::Min | AggFunc::Max => AggState::Extreme(Datum::Null),
+        }
+    }
+
+    pub fn update(&mut self, spec: &AggSpec, v: Datum) -> Result<()> {
+        if spec.func != AggFunc::CountStar && v.is_null() {
+            return Ok(());
+        }
+        match self {
+            AggState::Count(n) => *n += 1,
+            AggState::SumInt(s, seen) => {
+                *s = s.checked_add(v.as_i64().unwrap_or_default()).ok_or_else(|| SqlError::out_of_range("bigint"))?;
+                *seen = true;
+            }
+            AggState::SumFloat(s, n) => {
+                *s += v.as_f64().unwrap_or_default();
+                *n += 1;
+            }
+            AggState::Extreme(cur) => {
+                let replace = match compare(&v, cur) {
+                    None => true,
+                    Some(o) => {
+                        (spec.func == AggFunc::Min && o == Ordering::Less)
+                            || (spec.func == AggFunc::Max && o == Ordering::Greater)
+                    }
+                };
+                if replace {
+                    *cur = v;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn merge(&mut self, spec: &AggSpec, other: AggState) -> Result<()> {
+        match (self, other) {
+            (AggState::Count(a), AggState::Count(b)) => *a += b,
+            (AggState::SumInt(a, sa), AggState::SumInt(b, sb)) => {
+                *a = a.checked_add(b).ok_or_else(|| SqlError::out_of_range("bigint"))?;
+                *sa |= sb;
+            }
+            (AggState::SumFloat(a, na), AggState::SumFloat(b, nb)) => {
+                *a += b;
+                *na += nb;
+            }
+            (me @ AggState::Extreme(_), AggState::Extreme(v)) => me.update(spec, v)?,
+            _ => return Err(SqlError::internal("aggregate states do not match")),
+        }
+        Ok(())
+    }
+
+    pub fn finish(self, spec: &AggSpec) -> Datum {
+        match self {
+            AggState::Count(n) => Datum::Int8(n),
+            AggState::SumInt(s, seen) => {
+                if seen {
+                    Datum::Int8(s)
+                } else {
+                    Datum::Null
+                }
+            }
+            AggState::SumFloat(_, 0) => Datum::Null,
+            AggState::SumFloat(s, n) => match (spec.func, spec.ty) {
+                (AggFunc::Avg, _) => Datum::Float8(s / n as f64),
+                (_, SqlType::Float4) => Datum::Float4(s as f32),
+                _ => Datum::Float8(s),
+            },
+            AggState::Extreme(v) => v,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns() {
+        assert!(like("hello", "h%o").unwrap());
+        assert!(like("hello", "h_llo").unwrap());
+        assert!(!like("hello", "h_lo").unwrap());
+        assert!(like("a%b", "a\\%b").unwrap());
+        assert!(!like("axb", "a\\%b").unwrap());
+        assert!(like("", "%").unwrap());
+        assert!(like("abcabc", "%abc").unwrap());
+        assert!(like("x", "x\\").is_err());
+    }
+
+    #[test]
+    fn three_valued_logic() {
+        let n = || Box::new(Expr::Const(Datum::Null, SqlType::Bool));
+        let t = || Box::new(Expr::Const(Datum::Bool(true), SqlType::Bool));
+        let f = || Box::new(Expr::Const(Datum::Bool(false), SqlType::Bool));
+        let cx = Ctx { row: &[], params: &[], aggs: &[] };
+        assert_eq!(eval(&Expr::And(n(), f()), &cx).unwrap(), Datum::Bool(false));
+        assert_eq!(eval(&Expr::And(n(), t()), &cx).unwrap(), Datum::Null);
+        assert_eq!(eval(&Expr::Or(n(), t()), &cx).unwrap(), Datum::Bool(true));
+        assert_eq!(eval(&Expr::Or(n(), f()), &cx).unwrap(), Datum::Null);
+        assert_eq!(eval(&Expr::Not(n()), &cx).unwrap(), Datum::Null);
+        let one = Expr::Const(Datum::Int4(1), SqlType::Int4);
+        let list = vec![Expr::Const(Datum::Int4(2), SqlType::Int4), Expr::Const(Datum::Null, SqlType::Int4)];
+        assert_eq!(eval(&Expr::InList(Box::new(one), list, false), &cx).unwrap(), Datum::Null);
+    }
+}

@@ -1,0 +1,16 @@
+//! orbit-query: SQL over Orbit's tables. [`bind`] parses a statement with sqlparser
+//! (PostgreSQL dialect) and resolves names and types into a [`bind::Plan`], rejecting what
+//! PostgreSQL rejects with PostgreSQL's SQLSTATE and message ([`error`]); [`exec`] runs a plan
+//! over the shards (a primary-key lookup on one shard, anything else on every shard, merged on the
+//! coordinating shard); [`types`] holds the text and binary forms of values as PostgreSQL writes
+//! them; [`expr`] evaluates expressions with SQL's three-valued logic.
+
+pub mod bind;
+pub mod error;
+pub mod exec;
+pub mod expr;
+pub mod types;
+
+pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};
+pub use error::{Result, SqlError};
+pub use exec::{execute, QueryResult};

@@ -1,0 +1,457 @@
+//! Values in PostgreSQL's text and binary forms (the type input/output and send/receive
+//! functions), and casts between the supported types, worded as PostgreSQL words their errors.
+
+use crate::error::{code, Result, SqlError};
+use orbit_engine::table::{Datum, SqlType};
+
+/// Parses the text form of a value of type `ty` (PostgreSQL's `typinput`).
+pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
+    Ok(match ty {
+        SqlType::Bool => Datum::Bool(parse_bool(s)?),
+        SqlType::Int2 => {
+            let v = parse_int(s, "smallint")?;
+            Datum::Int2(i16::try_from(v).map_err(|_| range_value(s, "smallint"))?)
+        }
+        SqlType::Int4 => {
+            let v = parse_int(s, "integer")?;
+            Datum::Int4(i32::try_from(v).map_err(|_| range_value(s, "integer"))?)
+        }
+        SqlType::Int8 => Datum::Int8(parse_int(s, "bigint")?),
+        SqlType::Float4 => {
+            let v = parse_float(s, "real")?;
+            let f = v as f32;
+            if f.is_infinite() && v.is_finite() || (f == 0.0 && v != 0.0) {
+                return Err(SqlError::new(
+                    code::NUMERIC_VALUE_OUT_OF_RANGE,
+                    format!("\"{s}\" is out of range for type real"),
+                ));
+            }
+            Datum::Float4(f)
+        }
+        SqlType::Float8 => Datum::Float8(parse_float(s, "double precision")?),
+        SqlType::Text | SqlType::Unknown => Datum::Text(s.to_string()),
+        SqlType::Varchar(n) => Datum::Text(fit_varchar(s.to_string(), n, false)?),
+        SqlType::Bytea => Datum::Bytea(parse_bytea(s)?),
+        SqlType::Numeric => return Err(numeric_unsupported()),
+    })
+}
+
+pub fn numeric_unsupported() -> SqlError {
+    SqlError::unsupported("type numeric is not supported yet")
+}
+
+fn range_value(s: &str, ty: &str) -> SqlError {
+    SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("value \"{s}\" is out of range for type {ty}"))
+}
+
+fn parse_bool(s: &str) -> Result<bool> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace()).to_ascii_lowercase();
+    let prefix_of = |word: &str, min: usize| t.len() >= min && word.starts_with(t.as_str());
+    if prefix_of("true", 1) || prefix_of("yes", 1) || t == "on" || t == "1" {
+        Ok(true)
+    } else if prefix_of("false", 1) || prefix_of("no", 1) || prefix_of("off", 2) || t == "0" {
+        Ok(false)
+    } else {
+        Err(SqlError::invalid_text("boolean", s))
+    }
+}
+
+fn parse_int(s: &str, ty: &str) -> Result<i64> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SqlError::invalid_text(ty, s));
+    }
+    let mut v: i64 = 0;
+    for b in digits.bytes() {
+        let d = (b - b'0') as i64;
+        v = v
+            .checked_mul(10)
+            .and_then(|v| if neg { v.checked_sub(d) } else { v.checked_add(d) })
+            .ok_or_else(|| range_value(s, ty))?;
+    }
+    Ok(v)
+}
+
+fn parse_float(s: &str, ty: &str) -> Result<f64> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let lower = t.to_ascii_lowercase();
+    let special = match lower.as_str() {
+        "nan" | "+nan" | "-nan" => Some(f64::NAN),
+        "infinity" | "+infinity" | "inf" | "+inf" => Some(f64::INFINITY),
+        "-infinity" | "-inf" => Some(f64::NEG_INFINITY),
+        _ => None,
+    };
+    if let Some(v) = special {
+        return Ok(v);
+    }
+    // Rust's parser accepts "inf"/"nan" spellings handled above and nothing PostgreSQL rejects
+    // except a leading '+' before digits, which strtod accepts too.
+    let ok_chars = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+    match t.parse::<f64>() {
+        Ok(v) if ok_chars => {
+            if v.is_infinite() {
+                return Err(SqlError::new(
+                    code::NUMERIC_VALUE_OUT_OF_RANGE,
+                    format!("\"{t}\" is out of range for type {ty}"),
+                ));
+            }
+            if v == 0.0 && t.bytes().any(|b| (b'1'..=b'9').contains(&b)) && !mantissa_is_zero(t) {
+                return Err(SqlError::new(
+                    code::NUMERIC_VALUE_OUT_OF_RANGE,
+                    format!("\"{t}\" is out of range for type {ty}"),
+                ));
+            }
+            Ok(v)
+        }
+        _ => Err(SqlError::invalid_text(ty, s)),
+    }
+}
+
+fn mantissa_is_zero(t: &str) -> bool {
+    let m = t.split(['e', 'E']).next().unwrap_or("");
+    !m.bytes().any(|b| (b'1'..=b'9').contains(&b))
+}
+
+fn parse_bytea(s: &str) -> Result<Vec<u8>> {
+    let invalid = || SqlError::invalid_text("bytea", s);
+    if let Some(hex) = s.strip_prefix("\\x") {
+        let mut out = Vec::with_capacity(hex.len() / 2);
+        let mut it = hex.bytes().filter(|b| !b.is_ascii_whitespace());
+        while let Some(h) = it.next() {
+            let hi = hex_val(h).ok_or_else(|| {
+                SqlError::new(
+                    code::INVALID_TEXT_REPRESENTATION,
+                    format!("invalid hexadecimal digit: \"{}\"", h as char),
+                )
+            })?;
+            let l = it.next().ok_or_else(|| {
+                SqlError::new(code::INVALID_TEXT_REPRESENTATION, "invalid hexadecimal data: odd number of digits")
+            })?;
+            let lo = hex_val(l).ok_or_else(|| {
+                SqlError::new(
+                    code::INVALID_TEXT_REPRESENTATION,
+                    format!("invalid hexadecimal digit: \"{}\"", l as char),
+                )
+            })?;
+            out.push(hi << 4 | lo);
+        }
+        return Ok(out);
+    }
+    // Escape format: backslash-backslash or backslash and three octal digits.
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            out.push(b[i]);
+            i += 1;
+        } else if b.get(i + 1) == Some(&b'\\') {
+            out.push(b'\\');
+            i += 2;
+        } else if i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) && b[i + 1] <= b'3' {
+            out.push((b[i + 1] - b'0') << 6 | (b[i + 2] - b'0') << 3 | (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            return Err(invalid());
+        }
+    }
+    Ok(out)
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Applies `varchar(n)`: trailing spaces beyond `n` are cut; other excess characters are an
+/// error (22001), or cut when `explicit` (an explicit cast truncates, as in PostgreSQL).
+pub fn fit_varchar(s: String, n: Option<u32>, explicit: bool) -> Result<String> {
+    let Some(n) = n else { return Ok(s) };
+    let n = n as usize;
+    match s.char_indices().nth(n) {
+        None => Ok(s),
+        Some((cut, _)) => {
+            if explicit || s[cut..].bytes().all(|b| b == b' ') {
+                Ok(s[..cut].to_string())
+            } else {
+                Err(SqlError::new(
+                    code::STRING_DATA_RIGHT_TRUNCATION,
+                    format!("value too long for type character varying({n})"),
+                ))
+            }
+        }
+    }
+}
+
+/// The text form of a value (PostgreSQL's `typoutput`); None for NULL.
+pub fn to_text(d: &Datum) -> Option<String> {
+    Some(match d {
+        Datum::Null => return None,
+        Datum::Bool(b) => if *b { "t" } else { "f" }.to_string(),
+        Datum::Int2(v) => v.to_string(),
+        Datum::Int4(v) => v.to_string(),
+        Datum::Int8(v) => v.to_string(),
+        Datum::Float4(v) => float_text(*v as f64, format!("{v}"), format!("{v:e}"), 6),
+        Datum::Float8(v) => float_text(*v, format!("{v}"), format!("{v:e}"), 15),
+        Datum::Text(s) => s.clone(),
+        Datum::Bytea(b) => {
+            let mut s = String::with_capacity(2 + b.len() * 2);
+            s.push_str("\\x");
+            for c in b {
+                s.push_str(&format!("{c:02x}"));
+            }
+            s
+        }
+    })
+}
+
+/// PostgreSQL's shortest-exact float output (extra_float_digits = 1, its default): fixed
+/// notation for decimal exponents in [-4, `max_exp`), else `d.ddde+XX`.
+fn float_text(v: f64, fixed: String, sci: String, max_exp: i32) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..max_exp).contains(&exp) {
+        fixed
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    }
+}
+
+/// The binary form of a value (PostgreSQL's `typsend`); None for NULL.
+pub fn to_binary(d: &Datum) -> Option<Vec<u8>> {
+    Some(match d {
+        Datum::Null => return None,
+        Datum::Bool(b) => vec![*b as u8],
+        Datum::Int2(v) => v.to_be_bytes().to_vec(),
+        Datum::Int4(v) => v.to_be_bytes().to_vec(),
+        Datum::Int8(v) => v.to_be_bytes().to_vec(),
+        Datum::Float4(v) => v.to_be_bytes().to_vec(),
+        Datum::Float8(v) => v.to_be_bytes().to_vec(),
+        Datum::Text(s) => s.as_bytes().to_vec(),
+        Datum::Bytea(b) => b.clone(),
+    })
+}
+
+/// Reads a parameter's binary form (PostgreSQL's `typreceive`). `n` is the 1-based parameter
+/// number for the error message.
+pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
+    let bad = || {
+        SqlError::new(
+            code::INVALID_BINARY_REPRESENTATION,
+            format!("incorrect binary data format in bind parameter {n}"),
+        )
+    };
+    Ok(match ty {
+        SqlType::Bool => match b {
+            [v] => Datum::Bool(*v != 0),
+            _ => return Err(bad()),
+        },
+        SqlType::Int2 => Datum::Int2(i16::from_be_bytes(b.try_into().map_err(|_| bad())?)),
+        SqlType::Int4 => Datum::Int4(i32::from_be_bytes(b.try_into().map_err(|_| bad())?)),
+        SqlType::Int8 => Datum::Int8(i64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
+        SqlType::Float4 => Datum::Float4(f32::from_be_bytes(b.try_into().map_err(|_| bad())?)),
+        SqlType::Float8 => Datum::Float8(f64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
+        SqlType::Text | SqlType::Unknown | SqlType::Varchar(_) => Datum::Text(utf8(b)?.to_string()),
+        SqlType::Bytea => Datum::Bytea(b.to_vec()),
+        SqlType::Numeric => return Err(numeric_unsupported()),
+    })
+}
+
+/// Checks UTF-8 with PostgreSQL's error for a bad byte sequence.
+pub fn utf8(b: &[u8]) -> Result<&str> {
+    std::str::from_utf8(b).map_err(|e| {
+        let at = e.valid_up_to();
+        let bad: Vec<String> =
+            b[at..b.len().min(at + e.error_len().unwrap_or(1))].iter().map(|c| format!("0x{c:02x}")).collect();
+        SqlError::new(
+            code::CHARACTER_NOT_IN_REPERTOIRE,
+            format!("invalid byte sequence for encoding \"UTF8\": {}", bad.join(" ")),
+        )
+    })
+}
+
+/// How a cast is asked for: implicitly (operators, comparisons), by assignment (INSERT/UPDATE
+/// targets), or explicitly (`CAST`, `::`). Each allows more than the one before, as in
+/// PostgreSQL's `pg_cast.castcontext`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CastContext {
+    Implicit,
+    Assignment,
+    Explicit,
+}
+
+/// Whether a value of type `from` may become type `to` in `ctx`.
+pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
+    use SqlType::*;
+    if from == to || from == Unknown {
+        return true;
+    }
+    let implicit = matches!(
+        (from, to),
+        (Int2, Int4 | Int8 | Float4 | Float8)
+            | (Int4, Int8 | Float4 | Float8)
+            | (Int8, Float4 | Float8)
+            | (Float4, Float8)
+            | (Numeric, Float4 | Float8)
+            | (Text | Varchar(_), Text | Varchar(_))
+    );
+    if implicit || ctx == CastContext::Implicit {
+        return implicit;
+    }
+    let assignment = match (from, to) {
+        (a, b) if a.is_numeric() && b.is_numeric() => true,
+        // I/O conversion to a string type is an assignment cast.
+        (_, Text | Varchar(_)) => true,
+        _ => false,
+    };
+    if assignment || ctx == CastContext::Assignment {
+        return assignment;
+    }
+    matches!((from, to), (Text | Varchar(_), _) | (Bool, Int4) | (Int4, Bool))
+}
+
+/// Converts a value to type `to` (the cast must be allowed: see [`can_cast`]).
+pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
+    use SqlType::*;
+    if d.is_null() {
+        return Ok(Datum::Null);
+    }
+    Ok(match to {
+        Bool => match d {
+            Datum::Bool(_) => d,
+            Datum::Int4(v) => Datum::Bool(v != 0),
+            Datum::Text(s) => Datum::Bool(parse_bool(&s)?),
+            other => return Err(no_cast(&other, to)),
+        },
+        Int2 | Int4 | Int8 => {
+            let (name, lo, hi) = match to {
+                Int2 => ("smallint", i16::MIN as i64, i16::MAX as i64),
+                Int4 => ("integer", i32::MIN as i64, i32::MAX as i64),
+                _ => ("bigint", i64::MIN, i64::MAX),
+            };
+            let v = match d {
+                Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) => d.as_i64().unwrap_or_default(),
+                Datum::Float4(_) | Datum::Float8(_) => {
+                    let f = d.as_f64().unwrap_or_default().round_ties_even();
+                    if !f.is_finite() || f < lo as f64 || f >= -(lo as f64) {
+                        return Err(SqlError::out_of_range(name));
+                    }
+                    f as i64
+                }
+                Datum::Bool(b) => b as i64,
+                Datum::Text(s) => return parse_text(to, &s),
+                other => return Err(no_cast(&other, to)),
+            };
+            if v < lo || v > hi {
+                return Err(SqlError::out_of_range(name));
+            }
+            match to {
+                Int2 => Datum::Int2(v as i16),
+                Int4 => Datum::Int4(v as i32),
+                _ => Datum::Int8(v),
+            }
+        }
+        Float4 => match d {
+            Datum::Text(s) => parse_text(to, &s)?,
+            other => {
+                let v = other.as_f64().ok_or_else(|| no_cast(&other, to))?;
+                let f = v as f32;
+                if v.is_finite() && f.is_infinite() {
+                    return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
+                }
+                Datum::Float4(f)
+            }
+        },
+        Float8 => match d {
+            Datum::Text(s) => parse_text(to, &s)?,
+            other => Datum::Float8(other.as_f64().ok_or_else(|| no_cast(&other, to))?),
+        },
+        Text | Unknown => Datum::Text(to_text(&d).unwrap_or_default()),
+        Varchar(n) => Datum::Text(fit_varchar(to_text(&d).unwrap_or_default(), n, explicit)?),
+        Bytea => match d {
+            Datum::Bytea(_) => d,
+            Datum::Text(s) => Datum::Bytea(parse_bytea(&s)?),
+            other => return Err(no_cast(&other, to)),
+        },
+        Numeric => return Err(numeric_unsupported()),
+    })
+}
+
+fn no_cast(d: &Datum, to: SqlType) -> SqlError {
+    SqlError::internal(format!("no cast from {d:?} to {}", to.name()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(d: Datum) -> String {
+        to_text(&d).unwrap()
+    }
+
+    #[test]
+    fn floats_print_as_postgresql_does() {
+        // From PostgreSQL 15: select 1e14::float8, 1e15::float8, ...
+        assert_eq!(out(Datum::Float8(1e14)), "100000000000000");
+        assert_eq!(out(Datum::Float8(1e15)), "1e+15");
+        assert_eq!(out(Datum::Float8(123456789012345678.0)), "1.2345678901234568e+17");
+        assert_eq!(out(Datum::Float8(0.0001)), "0.0001");
+        assert_eq!(out(Datum::Float8(0.00001)), "1e-05");
+        assert_eq!(out(Datum::Float8(1.5e-5)), "1.5e-05");
+        assert_eq!(out(Datum::Float4(1e6)), "1e+06");
+        assert_eq!(out(Datum::Float4(1e5)), "100000");
+        assert_eq!(out(Datum::Float4(12345678.0)), "1.2345678e+07");
+        assert_eq!(out(Datum::Float8(f64::NAN)), "NaN");
+        assert_eq!(out(Datum::Float4(f32::NEG_INFINITY)), "-Infinity");
+        assert_eq!(out(Datum::Float8(-0.0)), "-0");
+        assert_eq!(out(Datum::Float8(1.0 / 3.0)), "0.3333333333333333");
+    }
+
+    #[test]
+    fn text_input_errors_match_postgresql() {
+        assert_eq!(
+            parse_text(SqlType::Int4, "abc").unwrap_err().message,
+            "invalid input syntax for type integer: \"abc\""
+        );
+        assert_eq!(
+            parse_text(SqlType::Int4, "99999999999").unwrap_err().message,
+            "value \"99999999999\" is out of range for type integer"
+        );
+        assert_eq!(parse_text(SqlType::Int8, " -42 ").unwrap(), Datum::Int8(-42));
+        assert_eq!(parse_text(SqlType::Bool, "of").unwrap(), Datum::Bool(false));
+        assert!(parse_text(SqlType::Bool, "o").is_err());
+        assert_eq!(parse_text(SqlType::Bytea, "\\x0aFF").unwrap(), Datum::Bytea(vec![10, 255]));
+        assert_eq!(parse_text(SqlType::Bytea, "a\\\\b\\001").unwrap(), Datum::Bytea(b"a\\b\x01".to_vec()));
+        assert_eq!(parse_text(SqlType::Float8, "1e400").unwrap_err().code, "22003");
+        assert_eq!(parse_text(SqlType::Float8, "-Infinity").unwrap(), Datum::Float8(f64::NEG_INFINITY));
+        assert_eq!(parse_text(SqlType::Varchar(Some(3)), "ab   ").unwrap(), Datum::Text("ab ".into()));
+        assert_eq!(parse_text(SqlType::Varchar(Some(3)), "abcd").unwrap_err().code, "22001");
+    }
+
+    #[test]
+    fn casts_round_like_postgresql() {
+        assert_eq!(cast(Datum::Float8(2.5), SqlType::Int4, true).unwrap(), Datum::Int4(2));
+        assert_eq!(cast(Datum::Float8(3.5), SqlType::Int4, true).unwrap(), Datum::Int4(4));
+        assert_eq!(cast(Datum::Int8(70000), SqlType::Int2, true).unwrap_err().message, "smallint out of range");
+        assert_eq!(out(Datum::Bytea(vec![0xde, 0xad])), "\\xdead");
+    }
+}

@@ -1,0 +1,258 @@
+//! The PostgreSQL frontend end to end: the real binary on its --pg-port, with real clients
+//! (tokio-postgres over the extended protocol with binary formats, psql over the simple
+//! protocol, a psycopg program) and, when Debian's PostgreSQL 15 is installed and we run as
+//! root, the same statements against a throwaway real PostgreSQL with results and SQLSTATEs
+//! compared.
+
+use orbit_tests::Orbit;
+use std::process::Command;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+}
+
+async fn connect(port: u16, extra: &str) -> Result<Client, tokio_postgres::Error> {
+    let (client, conn) =
+        tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname=postgres {extra}"), NoTls)
+            .await?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+fn code(e: &tokio_postgres::Error) -> String {
+    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no SQLSTATE: {e}"))
+}
+
+#[test]
+fn tokio_postgres_extended_protocol_binary_params_and_errors() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let c = connect(o.pg_port, "").await.expect("connect");
+        c.batch_execute(
+            "CREATE TABLE kv (k int8 PRIMARY KEY, v text, f float4, b bool NOT NULL DEFAULT false, raw bytea, s int2)",
+        )
+        .await
+        .unwrap();
+        // Typed parameters in binary, many rows spread over both shards.
+        let ins = c.prepare("INSERT INTO kv (k, v, f, b, raw, s) VALUES ($1, $2, $3, $4, $5, $6)").await.unwrap();
+        assert_eq!(ins.params().len(), 6);
+        for k in 0..50i64 {
+            let raw: Vec<u8> = vec![k as u8, 0xff];
+            let n = c
+                .execute(&ins, &[&k, &format!("v{k}"), &(k as f32 / 2.0), &(k % 2 == 0), &raw, &(k as i16)])
+                .await
+                .unwrap();
+            assert_eq!(n, 1);
+        }
+        let row = c.query_one("SELECT v, f, b, raw, s FROM kv WHERE k = $1", &[&7i64]).await.unwrap();
+        assert_eq!(row.get::<_, String>(0), "v7");
+        assert_eq!(row.get::<_, f32>(1), 3.5);
+        assert!(!row.get::<_, bool>(2));
+        assert_eq!(row.get::<_, Vec<u8>>(3), vec![7u8, 0xff]);
+        assert_eq!(row.get::<_, i16>(4), 7);
+        let rows = c.query("SELECT k FROM kv WHERE k >= $1 ORDER BY k DESC LIMIT $2", &[&45i64, &3i64]).await.unwrap();
+        let ks: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(ks, vec![49, 48, 47]);
+        let n: i64 = c.query_one("SELECT count(*) FROM kv", &[]).await.unwrap().get(0);
+        assert_eq!(n, 50);
+        let updated = c.query("UPDATE kv SET v = upper(v) WHERE k < $1 RETURNING k, v", &[&3i64]).await.unwrap();
+        let mut got: Vec<(i64, String)> = updated.iter().map(|r| (r.get(0), r.get(1))).collect();
+        got.sort();
+        assert_eq!(got, vec![(0, "V0".into()), (1, "V1".into()), (2, "V2".into())]);
+        // A primary-key change moves the row to the shard its new key hashes to.
+        assert_eq!(c.execute("UPDATE kv SET k = 1000 WHERE k = 10", &[]).await.unwrap(), 1);
+        let v: String = c.query_one("SELECT v FROM kv WHERE k = 1000", &[]).await.unwrap().get(0);
+        assert_eq!(v, "v10");
+        assert_eq!(c.execute("DELETE FROM kv WHERE b", &[]).await.unwrap(), 25);
+        // Text parameters (types inferred from the column) through the simple protocol's cousin.
+        let msgs = c.simple_query("SELECT k, v FROM kv WHERE k = 1; SELECT 1 + 1 AS two").await.unwrap();
+        let rows: Vec<Vec<Option<String>>> = msgs
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).map(String::from)).collect()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rows, vec![vec![Some("1".into()), Some("V1".into())], vec![Some("2".into())]]);
+
+        // Errors carry PostgreSQL's SQLSTATE, message and detail.
+        let e = c.execute("INSERT INTO kv (k, v) VALUES (1, 'x')", &[]).await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::UNIQUE_VIOLATION));
+        let db = e.as_db_error().unwrap();
+        assert_eq!(db.message(), "duplicate key value violates unique constraint \"kv_pkey\"");
+        assert_eq!(db.detail(), Some("Key (k)=(1) already exists."));
+        let e = c.query("SELECT * FROM nope", &[]).await.unwrap_err();
+        assert_eq!(code(&e), "42P01");
+        assert_eq!(e.as_db_error().unwrap().message(), "relation \"nope\" does not exist");
+        let e = c.query("SELECT nope FROM kv", &[]).await.unwrap_err();
+        assert_eq!(code(&e), "42703");
+        let e = c.query("SELEKT 1", &[]).await.unwrap_err();
+        assert_eq!(code(&e), "42601");
+        assert_eq!(e.as_db_error().unwrap().message(), "syntax error at or near \"SELEKT\"");
+        let e = c.query("SELECT k FROM kv WHERE k = 'abc'", &[]).await.unwrap_err();
+        assert_eq!(code(&e), "22P02");
+        assert_eq!(e.as_db_error().unwrap().message(), "invalid input syntax for type bigint: \"abc\"");
+        let e = c.query("SELECT 1 / 0", &[]).await.unwrap_err();
+        assert_eq!(code(&e), "22012");
+        let e = c.execute("INSERT INTO kv (k) VALUES (NULL)", &[]).await.unwrap_err();
+        assert_eq!(code(&e), "23502");
+        let e = c.execute("CREATE TABLE kv (a int PRIMARY KEY)", &[]).await.unwrap_err();
+        assert_eq!(code(&e), "42P07");
+        let e = c.execute("INSERT INTO kv (k, v) VALUES ('1'::text, 'x')", &[]).await.unwrap_err();
+        assert_eq!(code(&e), "42804");
+        // The table is untouched by the failed statements and the connection still serves.
+        let n: i64 = c.query_one("SELECT count(*) FROM kv", &[]).await.unwrap().get(0);
+        assert_eq!(n, 25);
+    });
+}
+
+#[test]
+fn transaction_block_status_and_aborted_transactions() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let mut c = connect(o.pg_port, "").await.unwrap();
+        c.batch_execute("CREATE TABLE t (id int PRIMARY KEY, v int)").await.unwrap();
+        let tx = c.transaction().await.unwrap();
+        tx.execute("INSERT INTO t VALUES (1, 1)", &[]).await.unwrap();
+        let e = tx.execute("INSERT INTO t VALUES (1, 2)", &[]).await.unwrap_err();
+        assert_eq!(code(&e), "23505");
+        // Until ROLLBACK every statement is refused with 25P02.
+        let e = tx.query("SELECT 1", &[]).await.unwrap_err();
+        assert_eq!(code(&e), "25P02");
+        assert_eq!(
+            e.as_db_error().unwrap().message(),
+            "current transaction is aborted, commands ignored until end of transaction block"
+        );
+        tx.rollback().await.unwrap();
+        let n: i64 = c.query_one("SELECT count(*) FROM t", &[]).await.unwrap().get(0);
+        assert_eq!(n, 1, "tables are not transactional yet: ROLLBACK does not undo the insert");
+        // COMMIT of a failed block answers ROLLBACK (psql shows the tag).
+        let out = Command::new("psql")
+            .args(["-X", "-h", "127.0.0.1", "-p", &o.pg_port.to_string(), "-U", "postgres"])
+            .args(["-c", "BEGIN; SELECT 1/0;", "-c", "SELECT 1", "-c", "COMMIT"])
+            .output()
+            .expect("psql");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("division by zero"), "{stderr}");
+        assert!(stderr.contains("current transaction is aborted"), "{stderr}");
+        assert!(stdout.trim_end().ends_with("ROLLBACK"), "{stdout}");
+    });
+}
+
+fn psql(port: u16, sql: &str) -> (String, String) {
+    let out = Command::new("psql")
+        .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-c", sql])
+        .output()
+        .expect("run psql");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn psql_simple_protocol() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let p = o.pg_port;
+    let (out, err) = psql(p, "CREATE TABLE items (sku varchar(8), n int, price float8, PRIMARY KEY (sku, n))");
+    assert_eq!(out.trim(), "CREATE TABLE", "{err}");
+    let (out, err) = psql(p, "INSERT INTO items VALUES ('a', 1, 0.1), ('a', 2, 1e20), ('b', 1, NULL)");
+    assert_eq!(out.trim(), "INSERT 0 3", "{err}");
+    let (out, _) = psql(p, "SELECT sku, n, price FROM items ORDER BY price DESC NULLS LAST, sku");
+    assert_eq!(out, "a|2|1e+20\na|1|0.1\nb|1|\n");
+    let (out, _) = psql(p, "SELECT sku || '-' || n FROM items WHERE sku = 'a' AND n = 2");
+    assert_eq!(out, "a-2\n");
+    let (out, _) = psql(p, "SELECT count(*), sum(n), min(sku), max(price) FROM items WHERE price IS NOT NULL");
+    assert_eq!(out, "2|3|a|1e+20\n");
+    let (out, _) = psql(p, "SELECT n FROM items WHERE sku IN ('b', 'c') OR price BETWEEN 0 AND 1 ORDER BY 1");
+    assert_eq!(out, "1\n1\n");
+    let (_, err) = psql(p, "SELECT * FROM items WHERE");
+    assert!(err.contains("ERROR:  syntax error at end of input"), "{err}");
+    let (_, err) = psql(p, "SELECT price FROM items WHERE sku = 1");
+    assert!(err.contains("operator does not exist: character varying = integer"), "{err}");
+    // Several statements in one Query: the error stops the rest.
+    let (out, err) = psql(p, "SELECT 'first'; SELECT 1/0; SELECT 'never'");
+    assert_eq!(out.trim(), "first");
+    assert!(err.contains("division by zero"), "{err}");
+    let (out, _) = psql(p, "DELETE FROM items WHERE sku = 'b' RETURNING n");
+    assert_eq!(out.trim(), "1\nDELETE 1");
+    let (out, _) = psql(p, "SELECT count(*) FROM items");
+    assert_eq!(out.trim(), "2");
+    let (out, err) = psql(p, "DROP TABLE IF EXISTS items, nothere");
+    assert_eq!(out.trim(), "DROP TABLE");
+    assert!(err.contains("NOTICE:  table \"nothere\" does not exist, skipping"), "{err}");
+}
+
+#[test]
+fn an_ordinary_psycopg_program_works_unchanged() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let script = orbit_tests::workspace_root().join("tests/python/psycopg_app.py");
+    let out = Command::new("python3").arg(script).arg(o.pg_port.to_string()).output().expect("run python3");
+    assert!(
+        out.status.success(),
+        "psycopg app failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn scram_and_cleartext_passwords() {
+    for method in ["scram-sha-256", "password"] {
+        let o = Orbit::start(&["--shards", "1", "--pg-password", "s3cret", "--pg-auth", method]);
+        rt().block_on(async {
+            let c = connect(o.pg_port, "password=s3cret").await.unwrap_or_else(|e| panic!("{method}: {e}"));
+            let v: i32 = c.query_one("SELECT 40 + 2", &[]).await.unwrap().get(0);
+            assert_eq!(v, 42);
+            let Err(e) = connect(o.pg_port, "password=wrong").await else { panic!("wrong password accepted") };
+            assert_eq!(code(&e), "28P01", "{method}");
+            assert_eq!(e.as_db_error().unwrap().message(), "password authentication failed for user \"postgres\"");
+        });
+        let out = Command::new("psql")
+            .env("PGPASSWORD", "s3cret")
+            .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-p", &o.pg_port.to_string(), "-U", "postgres"])
+            .args(["-c", "SELECT 'in'"])
+            .output()
+            .expect("psql");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "in", "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn oversized_and_malformed_messages_close_only_that_connection() {
+    use std::io::{Read, Write};
+    let o = Orbit::start(&["--shards", "1"]);
+    let startup = |s: &mut std::net::TcpStream| {
+        let mut body = Vec::new();
+        body.extend_from_slice(&196608i32.to_be_bytes());
+        body.extend_from_slice(b"user\0postgres\0\0");
+        let mut pkt = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+        pkt.extend_from_slice(&body);
+        s.write_all(&pkt).unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut got = Vec::new();
+        while !got.ends_with(b"Z\0\0\0\x05I") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "closed during start-up");
+            got.extend_from_slice(&buf[..n]);
+        }
+    };
+    // A Query message claiming 2 GB: FATAL 08P01, then the server closes.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", o.pg_port)).unwrap();
+    startup(&mut s);
+    s.write_all(b"Q\x7f\xff\xff\xff").unwrap();
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).unwrap();
+    let text = String::from_utf8_lossy(&got);
+    assert!(got.first() == Some(&b'E') && text.contains("08P01") && text.contains("invalid message length"), "{text}");
+    // A Bind whose body is cut short.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", o.pg_port)).unwrap();
+    startup(&mut s);
+    s.write_all(b"B\x00\x00\x00\x06\x00\x00").unwrap();
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).unwrap();
+    assert!(String::from_utf8_lossy(&got).contains("08P01"));
+    // The server still serves others.
+    let (out, err) = psql(o.pg_port, "SELECT 'still here'");
+    assert_eq!(out.trim(), "still here", "{err}");
+}

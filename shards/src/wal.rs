@@ -416,7 +416,7 @@ struct OpenLog {
     unsynced: bool,
     /// The file is written (with zeros past `len`) up to here.
     filled: u64,
-    fill_ahead: bool,
+    fill_ahead: Option<u64>,
 }
 
 /// How far ahead of the records a `--fsync always` log is written with zeros.
@@ -427,7 +427,9 @@ pub fn log_file_name(epoch: u64, first_seq: u64) -> String {
 }
 
 impl OpenLog {
-    async fn create(dir: &Path, epoch: u64, first_seq: u64, fill_ahead: bool) -> std::io::Result<OpenLog> {
+    /// `fill_ahead`: write zeros ahead of the records, up to about this file size (see
+    /// [`OpenLog::fill_ahead`]).
+    async fn create(dir: &Path, epoch: u64, first_seq: u64, fill_ahead: Option<u64>) -> std::io::Result<OpenLog> {
         let path = dir.join(log_file_name(epoch, first_seq));
         let file = DmaFile::create(&path).await?;
         // The new name must survive a crash before anything in it is acknowledged.
@@ -443,18 +445,21 @@ impl OpenLog {
     /// So one sync in [`FILL_AHEAD_BYTES`] pays for the metadata instead of every one. Recovery
     /// reads the zeros after the last record as a clean end; closing a file cuts them off.
     async fn fill_ahead(&mut self, end: u64) -> std::io::Result<()> {
-        if !self.fill_ahead || end <= self.filled {
+        let Some(roll_bytes) = self.fill_ahead else { return Ok(()) };
+        if end <= self.filled {
             return Ok(());
         }
         let align = self.file.alignment();
-        let to = (end + FILL_AHEAD_BYTES).div_ceil(align) * align;
+        // Not much past where the file rolls over (the last record may cross it).
+        let to = (end + FILL_AHEAD_BYTES).min(end.max(roll_bytes + (64 << 10)));
+        let to = to.div_ceil(align) * align;
         while self.filled < to {
             let n = (1u64 << 20).min(to - self.filled);
             if let Err(e) = self.file.write_at(self.file.buffer(n as usize), self.filled).await {
                 // Writing ahead is an optimisation: without room for it, append as usual (the
                 // record's own write then reports a real lack of space).
                 tracing::warn!(path = %self.path.display(), error = %e, "log: cannot write ahead; appending plainly");
-                self.fill_ahead = false;
+                self.fill_ahead = None;
                 return Ok(());
             }
             self.filled += n;
@@ -631,7 +636,8 @@ async fn commit(
             if let Some(old) = log.take() {
                 old.finish().await?;
             }
-            let l = OpenLog::create(&cfg.dir, cfg.epoch, first, cfg.policy == FsyncPolicy::Always).await?;
+            let fill_ahead = (cfg.policy == FsyncPolicy::Always).then_some(cfg.roll_bytes);
+            let l = OpenLog::create(&cfg.dir, cfg.epoch, first, fill_ahead).await?;
             let path = l.path.clone();
             *log = Some(l);
             state::with_shard(|s| s.wal.files.push((first, path)));

@@ -462,17 +462,18 @@ fn disk_full_refuses_writes_keeps_reads_and_recovers() {
     // writes after the disk filled may still fit (and are acknowledged, durably). The write that
     // hits the full disk is not acknowledged (error or closed connection)...
     let mut acknowledged = Vec::new();
-    let mut refused = false;
+    let mut refused = None;
     for i in 0..64 {
         match redis::cmd("SET").arg(format!("big{i}")).arg(&big).query::<String>(&mut c) {
             Ok(_) => acknowledged.push(format!("big{i}")),
-            Err(_) => {
-                refused = true;
+            Err(e) => {
+                refused = Some(e.to_string());
                 break;
             }
         }
     }
-    assert!(refused, "64 writes of 300 kB to a full 8 MiB disk were all acknowledged");
+    let refused = refused.expect("64 writes of 300 kB to a full 8 MiB disk were all acknowledged");
+    assert!(refused.contains("MISCONF") && refused.contains("No space left"), "{refused}");
     // ... later writes get -MISCONF, reads keep working.
     let mut c = o.client();
     let err = redis::cmd("SET").arg("small").arg("1").query::<String>(&mut c).unwrap_err();
@@ -554,9 +555,10 @@ fn permission_denied_refuses_writes_keeps_reads_and_loses_nothing() {
         }
     }
     let (first_refused, err) = refused.expect("writes kept being acknowledged with the shard folder read-only");
-    // The write that hit the error is not acknowledged (error or closed connection); the next
-    // ones get -MISCONF naming the cause.
+    // The write that hit the error is not acknowledged: it is answered -MISCONF naming the
+    // cause (and the connection stays usable); so are the next ones.
     eprintln!("first refused write k{first_refused}: {err}");
+    assert!(err.contains("MISCONF") && err.contains("Permission denied"), "{err}");
     let mut c = o.client();
     let err = redis::cmd("SET").arg("refused").arg("1").query::<String>(&mut c).unwrap_err().to_string();
     assert!(err.contains("MISCONF") && err.contains("Permission denied"), "{err}");

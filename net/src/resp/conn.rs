@@ -87,6 +87,9 @@ pub struct Conn {
     pub watched: Vec<commands::multi::Watched>,
     /// Running EXEC's queue: its transaction holds the keys of the commands it runs.
     pub in_exec: bool,
+    /// Replies encoded into the output buffer since it was last written (to answer each with an
+    /// error instead when the log could not make the batch durable).
+    pub replies: Cell<usize>,
 }
 
 impl Conn {
@@ -95,6 +98,26 @@ impl Conn {
             stats::with(|s| s.error_replies += 1);
         }
         encode(out, r, self.proto);
+        self.replies.set(self.replies.get() + 1);
+    }
+
+    /// Waits until the replies in `out` may go out (their log records are durable). If the log
+    /// failed, every reply of the batch becomes the -MISCONF error: nothing in it is acknowledged
+    /// (the writes stay in memory and reach the log when it works again; later writes are refused
+    /// until then).
+    pub async fn settle_batch(&mut self, out: &mut Vec<u8>) {
+        if self.durable.is_empty() {
+            return;
+        }
+        if let Err(e) = wal::wait_all(self.durable.drain(..)).await {
+            let n = self.replies.get();
+            out.clear();
+            self.replies.set(0);
+            let err = Reply::err(wal::misconf(&e));
+            for _ in 0..n {
+                self.reply(out, &err);
+            }
+        }
     }
 
     fn in_subscribe_context(&self) -> bool {
@@ -146,6 +169,7 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
         multi: None,
         watched: Vec::new(),
         in_exec: false,
+        replies: Cell::new(0),
     };
 
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK_BYTES);
@@ -156,17 +180,14 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
     let mut protocol_error: Option<String> = None;
 
     'conn: loop {
-        if !conn.durable.is_empty() && wal::wait_all(conn.durable.drain(..)).await.is_err() {
-            // Not durable: acknowledge nothing of this batch (the client sees the connection
-            // close); later writes are refused with -MISCONF until the log works again.
-            break;
-        }
+        conn.settle_batch(&mut out).await;
         if !out.is_empty() {
             stats::with(|s| s.net_output_bytes += out.len() as u64);
             if stream.write_all(&out).await.is_err() {
                 break;
             }
             out.clear();
+            conn.replies.set(0);
             if out.capacity() > 1024 * 1024 {
                 out = Vec::with_capacity(READ_CHUNK_BYTES);
             }
@@ -292,14 +313,13 @@ async fn run_one(
         Next::Close => *closing = true,
         Next::Block { spec, args, timeout_ms } => {
             // Write what came before (once durable), then park.
-            if !conn.durable.is_empty() && wal::wait_all(conn.durable.drain(..)).await.is_err() {
-                return Flow::Break;
-            }
+            conn.settle_batch(out).await;
             if !out.is_empty() {
                 if stream.write_all(out).await.is_err() {
                     return Flow::Break;
                 }
                 out.clear();
+                conn.replies.set(0);
             }
             conn.handle.blocked.set(true);
             let r = block(conn, spec, args, timeout_ms, stream, inbuf, kill_rx).await;
@@ -472,7 +492,9 @@ async fn block_parked(
         }
         if o.block_ms.is_none() {
             if let Some(t) = o.durable {
-                wal::wait(t).await.ok()?;
+                if let Err(e) = wal::wait(t).await {
+                    return Some(Reply::err(wal::misconf(&e)));
+                }
             }
             return Some(o.reply);
         }

@@ -29,7 +29,7 @@ fn gone(e: orbit_shards::Error) -> Outcome {
 async fn settle(reply: Reply, tickets: Vec<wal::Ticket>) -> Reply {
     match wal::wait_all(tickets).await {
         Ok(()) => reply,
-        Err(e) => Reply::err(e),
+        Err(e) => Reply::err(wal::misconf(&e)),
     }
 }
 

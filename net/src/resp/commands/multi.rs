@@ -253,12 +253,15 @@ pub async fn exec(conn: &mut Conn, out: &mut Vec<u8>) -> bool {
         return false;
     }
     unwatch_all(conn).await;
+    let replies_before = conn.replies.get();
     out.extend_from_slice(format!("*{}\r\n", queued.len()).as_bytes());
     conn.in_exec = true;
     for (spec, args) in queued {
         run_queued(conn, spec, args, out).await;
     }
     conn.in_exec = false;
+    // The array is one reply.
+    conn.replies.set(replies_before + 1);
     if let Some(h) = held {
         h.release().await;
     }

@@ -300,7 +300,7 @@ async fn run_across_shards(job: Job, n: usize, already_held: bool) -> Reply {
     let reply = refused.unwrap_or(reply);
     match wal::wait_all(tickets).await {
         Ok(()) => reply,
-        Err(e) => Reply::err(e),
+        Err(e) => Reply::err(wal::misconf(&e)),
     }
 }
 

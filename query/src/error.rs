@@ -103,6 +103,7 @@ pub mod code {
     pub const AMBIGUOUS_PARAMETER: &str = "42P08";
     pub const INDETERMINATE_DATATYPE: &str = "42P18";
     pub const INVALID_COLUMN_REFERENCE: &str = "42P10";
+    pub const IO_ERROR: &str = "58030";
     pub const INVALID_PREPARED_STATEMENT_DEFINITION: &str = "42P14";
     pub const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";
     pub const DUPLICATE_CURSOR: &str = "42P03";

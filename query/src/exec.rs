@@ -6,13 +6,19 @@
 //!
 //! Not yet transactional: a statement's changes on several shards are not applied atomically
 //! with respect to concurrent statements. A failed multi-row INSERT undoes what it applied.
+//!
+//! Durable: every change goes through [`orbit_shards::tables`], which logs it on the shard
+//! that applies it; a statement returns only once the records it wrote on every shard it
+//! touched are durable per `--fsync` ([`durable`]).
 
 use crate::bind::{Plan, SelectPlan, SortSource};
 use crate::error::{code, Result, SqlError};
 use crate::expr::{self, AggState, Ctx, Expr};
 use crate::types;
 use orbit_engine::table::{key, Datum, Row, TableDef};
-use orbit_shards::{mesh, route, state, ShardId};
+use orbit_shards::tables::{self as shard_tables, RowError};
+use orbit_shards::wal::Ticket;
+use orbit_shards::{mesh, state, wal, ShardId};
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -27,10 +33,16 @@ pub struct QueryResult {
 /// The shard that holds a row with this encoded primary key: CRC16 of the key modulo the
 /// 16384 slots, then modulo the shard count (Redis Cluster's slot hash, without hash tags).
 pub fn shard_of_key(key: &[u8], shards: usize) -> ShardId {
-    if shards <= 1 {
-        return 0;
-    }
-    (route::crc16(key) % route::SLOTS) as usize % shards
+    orbit_shards::route::shard_for_row(key, shards)
+}
+
+fn io_error(e: impl std::fmt::Display) -> SqlError {
+    SqlError::new(code::IO_ERROR, format!("could not write to the log: {e}"))
+}
+
+/// Waits until the records behind `tickets` are durable (the statement's reply waits for this).
+async fn durable(tickets: Vec<Ticket>) -> Result<()> {
+    wal::wait_all(tickets).await.map_err(io_error)
 }
 
 fn gone(e: orbit_shards::Error) -> SqlError {
@@ -67,18 +79,19 @@ async fn create_table(mut def: orbit_engine::table::TableDef, if_not_exists: boo
     let d = def.clone();
     let created = mesh::run_on(0, move |s| {
         if s.tables.get(&d.name).is_some() {
-            return None;
+            return Ok(None);
         }
+        shard_tables::writable(s).map_err(io_error)?;
         let generation = s.tables.next_generation();
         let mut d = d;
         d.oid = 16384 + generation as u32;
         let d = Arc::new(d);
-        s.tables.create(d.clone(), generation);
-        Some((d, generation))
+        let (_, ticket) = shard_tables::create(s, d.clone(), generation);
+        Ok(Some((d, generation, ticket)))
     })
     .await
-    .map_err(gone)?;
-    let Some((arc, generation)) = created else {
+    .map_err(gone)??;
+    let Some((arc, generation, ticket0)) = created else {
         if if_not_exists {
             let mut r = QueryResult { tag: "CREATE TABLE".into(), ..Default::default() };
             r.notices.push(notice(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists, skipping")));
@@ -87,13 +100,15 @@ async fn create_table(mut def: orbit_engine::table::TableDef, if_not_exists: boo
         return Err(SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists")));
     };
     def.oid = arc.oid;
-    mesh::run_on_all(move |s| {
+    let tickets = mesh::run_on_all(move |s| {
         if s.id != 0 {
-            s.tables.create(arc.clone(), generation);
+            return shard_tables::create(s, arc.clone(), generation).1;
         }
+        None
     })
     .await
     .map_err(gone)?;
+    durable(tickets.into_iter().flatten().chain(ticket0).collect()).await?;
     Ok(QueryResult { tag: "CREATE TABLE".into(), ..Default::default() })
 }
 
@@ -113,24 +128,31 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
             r.notices.push(notice("00000", format!("table \"{m}\" does not exist, skipping")));
         }
     }
+    let mut tickets = Vec::new();
     for name in names.iter().filter(|n| !missing.contains(n)) {
         let n = name.clone();
-        let generation = mesh::run_on(0, move |s| {
+        let dropped = mesh::run_on(0, move |s| {
+            shard_tables::writable(s).map_err(io_error)?;
             let g = s.tables.next_generation();
-            s.tables.drop_table(&n, g).then_some(g)
+            let (dropped, ticket) = shard_tables::drop_table(s, &n, g);
+            Ok::<_, SqlError>((dropped.then_some(g), ticket))
         })
         .await
-        .map_err(gone)?;
-        let Some(generation) = generation else { continue };
+        .map_err(gone)??;
+        tickets.extend(dropped.1);
+        let Some(generation) = dropped.0 else { continue };
         let n = name.clone();
-        mesh::run_on_all(move |s| {
+        let more = mesh::run_on_all(move |s| {
             if s.id != 0 {
-                s.tables.drop_table(&n, generation);
+                return shard_tables::drop_table(s, &n, generation).1;
             }
+            None
         })
         .await
         .map_err(gone)?;
+        tickets.extend(more.into_iter().flatten());
     }
+    durable(tickets).await?;
     Ok(r)
 }
 
@@ -416,10 +438,15 @@ async fn insert_checked(table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
         let name = table.name.clone();
         async move {
             let keys: Vec<Vec<u8>> = part.iter().map(|(k, _)| k.clone()).collect();
-            let r = mesh::run_on(shard, move |s| -> std::result::Result<(), Option<Row>> {
-                let Some(t) = s.tables.get_mut(&name) else { return Err(None) };
+            let r = mesh::run_on(shard, move |s| -> std::result::Result<Option<Ticket>, (RowError, Option<Row>)> {
                 let rows_by_key: Vec<(Vec<u8>, Row)> = part.iter().map(|(k, r)| (k.clone(), r.clone())).collect();
-                t.insert_all(part).map_err(|dup| rows_by_key.into_iter().find(|(k, _)| *k == dup).map(|(_, r)| r))
+                shard_tables::insert_all(s, &name, part).map_err(|e| {
+                    let row = match &e {
+                        RowError::Duplicate(dup) => rows_by_key.into_iter().find(|(k, _)| k == dup).map(|(_, r)| r),
+                        _ => None,
+                    };
+                    (e, row)
+                })
             })
             .await;
             (shard, keys, r)
@@ -428,13 +455,20 @@ async fn insert_checked(table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
     let results = futures::future::join_all(futs).await;
     let mut err = None;
     let mut applied = Vec::new();
+    let mut tickets = Vec::new();
     for (shard, keys, r) in results {
         match r {
-            Ok(Ok(())) => applied.push((shard, keys)),
-            Ok(Err(Some(row))) => {
+            Ok(Ok(ticket)) => {
+                tickets.extend(ticket);
+                applied.push((shard, keys));
+            }
+            Ok(Err((RowError::Duplicate(_), Some(row)))) => {
                 err.get_or_insert(duplicate(table, &row));
             }
-            Ok(Err(None)) => {
+            Ok(Err((RowError::Unwritable(e), _))) => {
+                err.get_or_insert(io_error(e));
+            }
+            Ok(Err(_)) => {
                 err.get_or_insert(no_table(&table.name));
             }
             Err(e) => {
@@ -442,18 +476,15 @@ async fn insert_checked(table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
             }
         }
     }
-    let Some(err) = err else { return Ok(()) };
+    let Some(err) = err else { return durable(tickets).await };
     for (shard, keys) in applied {
         let name = table.name.clone();
-        let _ = mesh::run_on(shard, move |s| {
-            if let Some(t) = s.tables.get_mut(&name) {
-                for k in &keys {
-                    t.delete(k);
-                }
-            }
-        })
-        .await;
+        if let Ok((_, ticket)) = mesh::run_on(shard, move |s| shard_tables::delete(s, &name, &keys)).await {
+            tickets.extend(ticket);
+        }
     }
+    // The undo is durable before the error goes out, so a restart cannot bring the rows back.
+    durable(tickets).await?;
     Err(err)
 }
 
@@ -514,30 +545,28 @@ async fn update(
         }
         per_shard_put[shard_of_key(&nk, n)].push((nk, row));
     }
+    let mut tickets = Vec::new();
     for (shard, dels) in per_shard_del.into_iter().enumerate().filter(|(_, d)| !d.is_empty()) {
         let name = table.name.clone();
-        mesh::run_on(shard, move |s| {
-            if let Some(t) = s.tables.get_mut(&name) {
-                for k in &dels {
-                    t.delete(k);
-                }
-            }
+        let r = mesh::run_on(shard, move |s| {
+            shard_tables::writable(s)?;
+            Ok::<_, String>(shard_tables::delete(s, &name, &dels).1)
         })
         .await
-        .map_err(gone)?;
+        .map_err(gone)?
+        .map_err(io_error)?;
+        tickets.extend(r);
     }
     for (shard, puts) in per_shard_put.into_iter().enumerate().filter(|(_, p)| !p.is_empty()) {
         let name = table.name.clone();
-        mesh::run_on(shard, move |s| {
-            if let Some(t) = s.tables.get_mut(&name) {
-                for (k, r) in puts {
-                    t.put(k, r);
-                }
-            }
-        })
-        .await
-        .map_err(gone)?;
+        let r = mesh::run_on(shard, move |s| shard_tables::put(s, &name, puts)).await.map_err(gone)?;
+        match r {
+            Ok(t) => tickets.extend(t),
+            Err(RowError::Unwritable(e)) => return Err(io_error(e)),
+            Err(_) => {}
+        }
     }
+    durable(tickets).await?;
     Ok(QueryResult { rows: out, tag: format!("UPDATE {count}"), notices: vec![] })
 }
 
@@ -557,14 +586,19 @@ async fn delete(
         per_shard[shard_of_key(&k, n)].push(k);
     }
     let mut count = 0usize;
+    let mut tickets = Vec::new();
     for (shard, keys) in per_shard.into_iter().enumerate().filter(|(_, k)| !k.is_empty()) {
         let name = table.name.clone();
-        count += mesh::run_on(shard, move |s| {
-            let Some(t) = s.tables.get_mut(&name) else { return 0 };
-            keys.iter().filter(|k| t.delete(k).is_some()).count()
+        let (n, ticket) = mesh::run_on(shard, move |s| {
+            shard_tables::writable(s)?;
+            Ok::<_, String>(shard_tables::delete(s, &name, &keys))
         })
         .await
-        .map_err(gone)?;
+        .map_err(gone)?
+        .map_err(io_error)?;
+        count += n;
+        tickets.extend(ticket);
     }
+    durable(tickets).await?;
     Ok(QueryResult { rows: out, tag: format!("DELETE {count}"), notices: vec![] })
 }

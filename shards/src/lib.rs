@@ -14,6 +14,7 @@ pub mod route;
 pub mod rt;
 pub mod snapshot;
 pub mod state;
+pub mod tables;
 pub mod tx;
 pub mod wal;
 

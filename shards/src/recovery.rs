@@ -15,6 +15,7 @@
 use crate::rt;
 use orbit_engine::keyspace::{now_ms, Keyspace};
 use orbit_engine::log::{frame, record, replay, End, Kind, Record};
+use orbit_engine::table::Tables;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use std::path::{Path, PathBuf};
@@ -162,6 +163,8 @@ pub struct Report {
 
 pub struct Recovered {
     pub keyspace: Keyspace,
+    /// The SQL catalog and this shard's rows.
+    pub tables: Tables,
     /// The last sequence number in the log (or the snapshot's): the log continues after it.
     pub last_seq: u64,
     /// Log files still needed (not covered by the snapshot).
@@ -266,13 +269,15 @@ fn rest_is_zero(file: &mut std::fs::File, from: u64, size: u64, path: &Path) -> 
     Ok(true)
 }
 
-/// Loads a snapshot file into `ks`. Returns (covers_seq, keys). A snapshot without its end
-/// record, or with any damage, is an error (snapshots are renamed into place only once
-/// complete and synced).
-async fn load_snapshot(path: &Path, ks: &mut Keyspace) -> Result<(u64, u64, u64), String> {
+/// Loads a snapshot file into `ks` and `tables`. Returns (covers_seq, keys, bytes). A snapshot
+/// without its end record, or with any damage, is an error (snapshots are renamed into place
+/// only once complete and synced).
+async fn load_snapshot(path: &Path, ks: &mut Keyspace, tables: &mut Tables) -> Result<(u64, u64, u64), String> {
     let mut begin = None;
     let mut end_keys = None;
     let mut keys = 0u64;
+    // Data records: the end record counts Redis keys and table records alike.
+    let mut records = 0u64;
     let mut rng = SmallRng::seed_from_u64(0);
     let (end, size) = scan_file(path, Some(0), |fr| {
         if end_keys.is_some() {
@@ -283,9 +288,13 @@ async fn load_snapshot(path: &Path, ks: &mut Keyspace) -> Result<(u64, u64, u64)
             Record::SnapshotBegin(b) if begin.is_none() => begin = Some(b),
             _ if begin.is_none() => return Err("snapshot does not start with its header".into()),
             Record::SnapshotEnd { keys: k } => end_keys = Some(k),
-            r @ Record::RedisPut { .. } => {
-                keys += 1;
-                replay::apply(ks, &mut rng, r).map_err(|e| format!("offset {}: {e}", fr.offset))?;
+            r @ (Record::RedisPut { .. }
+            | Record::TableCreate { .. }
+            | Record::TableDrop { .. }
+            | Record::RowPut { .. }) => {
+                keys += matches!(r, Record::RedisPut { .. }) as u64;
+                records += 1;
+                replay::apply(ks, tables, &mut rng, r).map_err(|e| format!("offset {}: {e}", fr.offset))?;
             }
             other => return Err(format!("unexpected {:?} record in a snapshot", other.kind())),
         }
@@ -299,8 +308,11 @@ async fn load_snapshot(path: &Path, ks: &mut Keyspace) -> Result<(u64, u64, u64)
     let Some(begin) = begin else {
         return Err(format!("snapshot {}: empty", path.display()));
     };
-    if end_keys != Some(keys) {
-        return Err(format!("snapshot {}: incomplete ({keys} keys, end record says {end_keys:?})", path.display()));
+    if end_keys != Some(records) {
+        return Err(format!(
+            "snapshot {}: incomplete ({records} records, end record says {end_keys:?})",
+            path.display()
+        ));
     }
     Ok((begin.covers_seq, keys, size))
 }
@@ -325,14 +337,17 @@ pub async fn recover_dir(dir: &Path, epoch: u64, mode: Mode) -> Result<Recovered
     let files = list_dir(dir, epoch)?;
     let mut report = Report::default();
     let mut ks = Keyspace::new();
+    let mut tables = Tables::new();
     let mut covers = 0u64;
     // Newest snapshot that loads completely; a damaged one falls back to the one before it
     // (whose log files are kept until a newer snapshot is complete, so the gap check below
     // tells whether that is enough).
     for (seq, path) in files.snapshots.iter().rev() {
         let mut candidate = Keyspace::new();
-        match load_snapshot(path, &mut candidate).await {
+        let mut candidate_tables = Tables::new();
+        match load_snapshot(path, &mut candidate, &mut candidate_tables).await {
             Ok((c, keys, bytes)) => {
+                tables = candidate_tables;
                 if c != *seq {
                     tracing::warn!(file = %path.display(), "snapshot name and header disagree; using the header");
                 }
@@ -375,7 +390,7 @@ pub async fn recover_dir(dir: &Path, epoch: u64, mode: Mode) -> Result<Recovered
             }
             let rec = record::decode(fr.kind, fr.body).map_err(|e| format!("offset {}: {e}", fr.offset))?;
             if fr.kind != Kind::LogHeader {
-                replay::apply(&mut ks, &mut rng, rec).map_err(|e| format!("offset {}: {e}", fr.offset))?;
+                replay::apply(&mut ks, &mut tables, &mut rng, rec).map_err(|e| format!("offset {}: {e}", fr.offset))?;
             }
             last = fr.seq;
             applied += 1;
@@ -417,7 +432,7 @@ pub async fn recover_dir(dir: &Path, epoch: u64, mode: Mode) -> Result<Recovered
     }
     report.expired_on_load = ks.purge_expired(now_ms());
     report.elapsed = started.elapsed();
-    Ok(Recovered { keyspace: ks, last_seq: last, logs: keep, report })
+    Ok(Recovered { keyspace: ks, tables, last_seq: last, logs: keep, report })
 }
 
 /// A start-up barrier across shards (re-sharding steps). Gives up when shutdown is requested
@@ -549,7 +564,7 @@ async fn remove_extra_dirs(plan: &StartPlan) -> Result<(), String> {
 pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<()>>, String> {
     let dir = shard_dir(&plan.data_dir, id);
     let n = plan.shards;
-    let (ks, last_seq, logs) = match plan.reshard_from {
+    let (ks, tables, last_seq, logs) = match plan.reshard_from {
         None => {
             let mode = if plan.repair { Mode::Repair } else { Mode::Normal };
             let r = recover_dir(&dir, plan.layout.epoch, mode).await.map_err(|e| format!("shard {id}: {e}"))?;
@@ -558,7 +573,7 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
             if id == 0 {
                 remove_extra_dirs(plan).await?;
             }
-            (r.keyspace, r.last_seq, r.logs)
+            (r.keyspace, r.tables, r.last_seq, r.logs)
         }
         Some(old) => {
             let started = Instant::now();
@@ -567,10 +582,23 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
             remove_all(&mine.snapshots.iter().chain(mine.logs.iter()).map(|(_, p)| p.clone()).collect::<Vec<_>>())
                 .await?;
             let mut ks = Keyspace::new();
+            let mut tables = Tables::new();
             for j in 0..old.shards {
                 let r = recover_dir(&shard_dir(&plan.data_dir, j), old.epoch, Mode::ReadOnly)
                     .await
                     .map_err(|e| format!("re-sharding, reading old shard {j}: {e}"))?;
+                if j == 0 {
+                    // The catalog owner's catalog is the catalog (every shard holds a copy).
+                    tables = catalog_of(&r.tables);
+                }
+                for name in r.tables.names() {
+                    let (Some(from), Some(to)) = (r.tables.get(name), tables.get_mut(name)) else { continue };
+                    for (k, row) in from.scan() {
+                        if crate::route::shard_for_row(k, n) == id {
+                            to.put(k.clone(), row.clone());
+                        }
+                    }
+                }
                 for (db, d) in r.keyspace.dbs.into_iter().enumerate() {
                     for (k, e) in d.into_entries() {
                         if crate::shard_for(&k, n) == id {
@@ -586,7 +614,9 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
                 covers_seq: 0,
                 created_ms: now_ms(),
             };
-            crate::snapshot::write_keyspace(&dir, begin, &ks).await.map_err(|e| format!("re-sharding: {e}"))?;
+            crate::snapshot::write_keyspace(&dir, begin, &ks, &tables)
+                .await
+                .map_err(|e| format!("re-sharding: {e}"))?;
             plan.barrier.wait(0).await?;
             if id == 0 {
                 write_layout(&plan.data_dir, plan.layout)?;
@@ -599,11 +629,12 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
             tracing::info!(
                 shard = id,
                 keys = ks.total_keys(),
+                tables = tables.len(),
                 ms = started.elapsed().as_millis() as u64,
                 "re-sharded from {} to {n} shards",
                 old.shards
             );
-            (ks, 0, Vec::new())
+            (ks, tables, 0, Vec::new())
         }
     };
     let cfg = crate::wal::WalConfig {
@@ -615,12 +646,30 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
     };
     crate::state::with_shard(|s| {
         s.keyspace = ks;
+        s.tables = tables;
         s.wal = crate::wal::Wal::new(cfg, id, n, last_seq, logs);
         s.snapshot.last_save_s = now_ms() / 1000;
     });
     let committer = rt::spawn_task(crate::wal::run_committer());
     plan.recovered.wait(0).await?;
     Ok(Some(committer))
+}
+
+/// The catalog of `t` (definitions and generations, dropped names included) without its rows.
+fn catalog_of(t: &Tables) -> Tables {
+    let mut out = Tables::new();
+    for (name, generation, table) in t.catalog() {
+        out.note_generation(generation);
+        match table {
+            Some(table) => {
+                out.create(table.def.clone(), generation);
+            }
+            None => {
+                out.drop_table(name, generation);
+            }
+        }
+    }
+    out
 }
 
 fn log_report(id: usize, r: &Report) {

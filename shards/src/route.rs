@@ -37,6 +37,15 @@ pub fn shard_for(key: &[u8], shards: usize) -> ShardId {
     key_slot(key) as usize % shards
 }
 
+/// The shard that owns a SQL row with this encoded primary key: CRC16 of the key modulo the
+/// 16384 slots, then modulo the shard count (Redis Cluster's slot hash, without hash tags).
+pub fn shard_for_row(key: &[u8], shards: usize) -> ShardId {
+    if shards <= 1 {
+        return 0;
+    }
+    (crc16(key) % SLOTS) as usize % shards
+}
+
 static CRC16_TABLE: [u16; 256] = {
     let mut t = [0u16; 256];
     let mut i = 0;

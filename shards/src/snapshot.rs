@@ -5,6 +5,12 @@
 //! requests. The file (`snap-<epoch>-<S>.snap`) is written as a `.tmp`, fsynced, renamed and
 //! the directory fsynced; then the log files it covers and older snapshots are deleted.
 //!
+//! SQL tables: the catalog and all rows of the shard are copied in one step when the snapshot
+//! starts (the same call that starts the keyspace capture, so both are of the same instant,
+//! after log record S) and written first, in bounded chunks with yields between them. A copy
+//! rather than a capture like the keyspace's: tables are small in this slice; see
+//! docs/DURABILITY.md.
+//!
 //! Automatic snapshots start once the log has grown by `auto_snapshot_bytes` since the last one.
 
 use crate::recovery::list_dir;
@@ -12,6 +18,7 @@ use crate::rt::{self, DmaFile, DmaStreamWriter};
 use crate::state::{self, Shard};
 use orbit_engine::keyspace::{now_ms, Entry, Keyspace};
 use orbit_engine::log::{frame, Encoder, Kind, SnapshotBegin};
+use orbit_engine::table::Tables;
 use std::path::{Path, PathBuf};
 
 /// Entries encoded per step between requests.
@@ -59,6 +66,8 @@ pub struct SnapshotWriter {
     enc: Encoder,
     seq: u64,
     pub keys: u64,
+    /// Data records written (keys and table records): the end record's count.
+    pub records: u64,
 }
 
 impl SnapshotWriter {
@@ -74,6 +83,7 @@ impl SnapshotWriter {
             enc: Encoder::new(),
             seq: 0,
             keys: 0,
+            records: 0,
         };
         let mut buf = Vec::new();
         let body = w.enc.snapshot_begin(&begin);
@@ -89,6 +99,38 @@ impl SnapshotWriter {
         frame::encode(buf, Kind::RedisPut, self.seq, body);
         self.seq += 1;
         self.keys += 1;
+        self.records += 1;
+    }
+
+    fn frame(&mut self, buf: &mut Vec<u8>, kind: Kind, body: &[u8]) {
+        frame::encode(buf, kind, self.seq, body);
+        self.seq += 1;
+        self.records += 1;
+    }
+
+    /// Writes the catalog (definitions and the generations of dropped names) and every row of
+    /// `tables`, in chunks of about [`CHUNK_BYTES`], yielding between them.
+    pub async fn write_tables(&mut self, tables: &Tables) -> std::io::Result<()> {
+        let mut buf = Vec::with_capacity(CHUNK_BYTES + 4096);
+        for (name, generation, table) in tables.catalog() {
+            let Some(t) = table else {
+                let body = self.enc.table_drop(generation, name).to_vec();
+                self.frame(&mut buf, Kind::TableDrop, &body);
+                continue;
+            };
+            let body = self.enc.table_create(generation, &t.def).to_vec();
+            self.frame(&mut buf, Kind::TableCreate, &body);
+            for (_, row) in t.scan() {
+                let body = self.enc.row_put(name, row).to_vec();
+                self.frame(&mut buf, Kind::RowPut, &body);
+                if buf.len() >= CHUNK_BYTES {
+                    self.w.write_all(&buf).await?;
+                    buf.clear();
+                    rt::yield_now().await;
+                }
+            }
+        }
+        self.w.write_all(&buf).await
     }
 
     pub async fn write(&mut self, buf: &[u8]) -> std::io::Result<()> {
@@ -98,7 +140,7 @@ impl SnapshotWriter {
     /// Writes the end record, syncs, renames into place and syncs the directory.
     pub async fn finish(mut self) -> std::io::Result<PathBuf> {
         let mut buf = Vec::new();
-        let body = self.enc.snapshot_end(self.keys);
+        let body = self.enc.snapshot_end(self.records);
         frame::encode(&mut buf, Kind::SnapshotEnd, self.seq, body);
         self.w.write_all(&buf).await?;
         self.w.close().await?;
@@ -114,9 +156,15 @@ impl SnapshotWriter {
     }
 }
 
-/// Writes a whole keyspace that no one else is changing (re-sharding at start-up).
-pub async fn write_keyspace(dir: &Path, begin: SnapshotBegin, ks: &Keyspace) -> std::io::Result<PathBuf> {
+/// Writes a whole keyspace and tables that no one else is changing (re-sharding at start-up).
+pub async fn write_keyspace(
+    dir: &Path,
+    begin: SnapshotBegin,
+    ks: &Keyspace,
+    tables: &Tables,
+) -> std::io::Result<PathBuf> {
     let mut w = SnapshotWriter::create(dir, begin).await?;
+    w.write_tables(tables).await?;
     let mut buf = Vec::with_capacity(CHUNK_BYTES + 4096);
     for (db, d) in ks.dbs.iter().enumerate() {
         for (k, e) in d.iter() {
@@ -135,11 +183,11 @@ pub async fn write_keyspace(dir: &Path, begin: SnapshotBegin, ks: &Keyspace) -> 
 /// Fails at once if one is already running.
 pub async fn take() -> Result<u64, String> {
     let started = std::time::Instant::now();
-    let Some(begin) = state::with_shard(start_capture)? else {
+    let Some((begin, tables)) = state::with_shard(start_capture)? else {
         return Err("ERR persistence is disabled (no log on this shard)".into());
     };
     let dir = state::with_shard(|s| s.wal.config().map(|c| c.dir.clone())).unwrap_or_default();
-    let result = walk(&dir, begin).await;
+    let result = walk(&dir, begin, tables).await;
     let outcome = match result {
         Ok((path, keys)) => {
             let removed = remove_covered(&dir, begin).await;
@@ -177,7 +225,7 @@ pub async fn take() -> Result<u64, String> {
     outcome
 }
 
-fn start_capture(s: &mut Shard) -> Result<Option<SnapshotBegin>, String> {
+fn start_capture(s: &mut Shard) -> Result<Option<(SnapshotBegin, Tables)>, String> {
     let Some(cfg) = s.wal.config() else { return Ok(None) };
     if s.snapshot.running {
         return Err("ERR Background save already in progress".into());
@@ -191,17 +239,23 @@ fn start_capture(s: &mut Shard) -> Result<Option<SnapshotBegin>, String> {
         d.begin_capture(id, i);
     }
     s.wal.bytes_since_snapshot = 0;
-    Ok(Some(SnapshotBegin {
+    let begin = SnapshotBegin {
         shard: s.id as u32,
         shards: s.count as u32,
         epoch,
         covers_seq: s.wal.last_seq(),
         created_ms: now_ms(),
-    }))
+    };
+    Ok(Some((begin, s.tables.clone())))
 }
 
-async fn walk(dir: &Path, begin: SnapshotBegin) -> std::io::Result<(PathBuf, u64)> {
+async fn walk(dir: &Path, begin: SnapshotBegin, tables: Tables) -> std::io::Result<(PathBuf, u64)> {
     let mut w = SnapshotWriter::create(dir, begin).await?;
+    if let Err(e) = w.write_tables(&tables).await {
+        w.abandon().await;
+        return Err(e);
+    }
+    drop(tables);
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
     loop {
         let done = state::with_shard(|s| {

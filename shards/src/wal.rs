@@ -21,6 +21,7 @@ use bytes::Bytes;
 use futures::channel::oneshot;
 use orbit_engine::keyspace::{now_ms, Entry};
 use orbit_engine::log::{frame, Encoder, Kind, LogHeader};
+use orbit_engine::table::{Datum, TableDef};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::task::{Poll, Waker};
@@ -268,6 +269,45 @@ impl Wal {
         self.roll_if_due();
         let body = self.enc.delete(db, key);
         self.q.push_frame(Kind::RedisDelete, body)
+    }
+
+    /// Logs CREATE TABLE as applied on this shard under catalog generation `generation`.
+    pub fn append_table_create(&mut self, generation: u64, def: &TableDef) -> u64 {
+        if !self.enabled() {
+            return 0;
+        }
+        self.roll_if_due();
+        let body = self.enc.table_create(generation, def);
+        self.q.push_frame(Kind::TableCreate, body)
+    }
+
+    pub fn append_table_drop(&mut self, generation: u64, name: &str) -> u64 {
+        if !self.enabled() {
+            return 0;
+        }
+        self.roll_if_due();
+        let body = self.enc.table_drop(generation, name);
+        self.q.push_frame(Kind::TableDrop, body)
+    }
+
+    /// Logs a row inserted or replaced in `table`.
+    pub fn append_row_put(&mut self, table: &str, row: &[Datum]) -> u64 {
+        if !self.enabled() {
+            return 0;
+        }
+        self.roll_if_due();
+        let body = self.enc.row_put(table, row);
+        self.q.push_frame(Kind::RowPut, body)
+    }
+
+    /// Logs the row at encoded primary key `key` deleted from `table`.
+    pub fn append_row_delete(&mut self, table: &str, key: &[u8]) -> u64 {
+        if !self.enabled() {
+            return 0;
+        }
+        self.roll_if_due();
+        let body = self.enc.row_delete(table, key);
+        self.q.push_frame(Kind::RowDelete, body)
     }
 
     /// The ticket a command that logged up to `seq` must await before its reply goes out, if

@@ -28,6 +28,10 @@ pub enum Kind {
     LogHeader = 16,
     SnapshotBegin = 17,
     SnapshotEnd = 18,
+    TableCreate = 32,
+    TableDrop = 33,
+    RowPut = 34,
+    RowDelete = 35,
 }
 
 impl Kind {
@@ -39,6 +43,10 @@ impl Kind {
             16 => Kind::LogHeader,
             17 => Kind::SnapshotBegin,
             18 => Kind::SnapshotEnd,
+            32 => Kind::TableCreate,
+            33 => Kind::TableDrop,
+            34 => Kind::RowPut,
+            35 => Kind::RowDelete,
             _ => return None,
         })
     }

@@ -5,6 +5,7 @@
 use super::fb;
 use super::frame::Kind;
 use crate::keyspace::Entry;
+use crate::table::{ColumnDef, Datum, Row, SqlType, TableDef};
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
 use bytes::Bytes;
@@ -53,6 +54,26 @@ pub enum Record {
     SnapshotEnd {
         keys: u64,
     },
+    /// CREATE TABLE applied on this shard under catalog generation `generation`.
+    TableCreate {
+        generation: u64,
+        def: TableDef,
+    },
+    /// DROP TABLE applied on this shard (or, in a snapshot, a dropped name's generation).
+    TableDrop {
+        generation: u64,
+        name: String,
+    },
+    /// A row inserted or replaced in `table` (at the encoded primary key of the row).
+    RowPut {
+        table: String,
+        row: Row,
+    },
+    /// The row at encoded primary key `key` deleted from `table`.
+    RowDelete {
+        table: String,
+        key: Vec<u8>,
+    },
 }
 
 impl Record {
@@ -64,6 +85,10 @@ impl Record {
             Record::LogHeader(_) => Kind::LogHeader,
             Record::SnapshotBegin(_) => Kind::SnapshotBegin,
             Record::SnapshotEnd { .. } => Kind::SnapshotEnd,
+            Record::TableCreate { .. } => Kind::TableCreate,
+            Record::TableDrop { .. } => Kind::TableDrop,
+            Record::RowPut { .. } => Kind::RowPut,
+            Record::RowDelete { .. } => Kind::RowDelete,
         }
     }
 }
@@ -89,6 +114,79 @@ fn blobs<'a, 'b>(fbb: &mut FlatBufferBuilder<'a>, items: impl Iterator<Item = &'
         })
         .collect();
     fbb.create_vector(&offs)
+}
+
+const CELL_NULL: u8 = 0;
+const CELL_BOOL: u8 = 1;
+const CELL_INT2: u8 = 2;
+const CELL_INT4: u8 = 3;
+const CELL_INT8: u8 = 4;
+const CELL_FLOAT4: u8 = 5;
+const CELL_FLOAT8: u8 = 6;
+const CELL_TEXT: u8 = 7;
+const CELL_BYTEA: u8 = 8;
+
+fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a>> {
+    let mut args = fb::CellArgs::default();
+    match d {
+        Datum::Null => args.tag = CELL_NULL,
+        Datum::Bool(b) => (args.tag, args.i) = (CELL_BOOL, *b as i64),
+        Datum::Int2(v) => (args.tag, args.i) = (CELL_INT2, *v as i64),
+        Datum::Int4(v) => (args.tag, args.i) = (CELL_INT4, *v as i64),
+        Datum::Int8(v) => (args.tag, args.i) = (CELL_INT8, *v),
+        Datum::Float4(v) => (args.tag, args.f) = (CELL_FLOAT4, *v as f64),
+        Datum::Float8(v) => (args.tag, args.f) = (CELL_FLOAT8, *v),
+        Datum::Text(t) => (args.tag, args.b) = (CELL_TEXT, Some(fbb.create_vector(t.as_bytes()))),
+        Datum::Bytea(b) => (args.tag, args.b) = (CELL_BYTEA, Some(fbb.create_vector(b))),
+    }
+    fb::Cell::create(fbb, &args)
+}
+
+type Cells<'a> = WIPOffset<Vector<'a, ForwardsUOffset<fb::Cell<'a>>>>;
+
+fn cells<'a>(fbb: &mut FlatBufferBuilder<'a>, row: &[Datum]) -> Cells<'a> {
+    let offs: Vec<_> = row.iter().map(|d| cell(fbb, d)).collect();
+    fbb.create_vector(&offs)
+}
+
+fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
+    let int = |lo: i64, hi: i64| {
+        let v = c.i();
+        if v < lo || v > hi {
+            return Err(corrupt("integer cell out of its type's range"));
+        }
+        Ok(v)
+    };
+    let bytes = || c.b().map(|b| b.bytes().to_vec()).unwrap_or_default();
+    Ok(match c.tag() {
+        CELL_NULL => Datum::Null,
+        CELL_BOOL => Datum::Bool(int(0, 1)? == 1),
+        CELL_INT2 => Datum::Int2(int(i16::MIN as i64, i16::MAX as i64)? as i16),
+        CELL_INT4 => Datum::Int4(int(i32::MIN as i64, i32::MAX as i64)? as i32),
+        CELL_INT8 => Datum::Int8(c.i()),
+        CELL_FLOAT4 => Datum::Float4(c.f() as f32),
+        CELL_FLOAT8 => Datum::Float8(c.f()),
+        CELL_TEXT => Datum::Text(String::from_utf8(bytes()).map_err(|_| corrupt("text cell is not UTF-8"))?),
+        CELL_BYTEA => Datum::Bytea(bytes()),
+        t => return Err(Error::Corrupt(format!("unknown cell tag {t}"))),
+    })
+}
+
+fn row_of<'a>(v: Option<Vector<'a, ForwardsUOffset<fb::Cell<'a>>>>) -> Result<Row> {
+    v.into_iter().flat_map(|v| v.iter()).map(datum_of).collect()
+}
+
+/// The column type stored as (PostgreSQL type OID, `atttypmod`).
+fn sql_type(oid: u32, modifier: i32) -> Result<SqlType> {
+    match SqlType::from_oid(oid) {
+        Some(SqlType::Varchar(_)) if modifier >= 4 => Ok(SqlType::Varchar(Some((modifier - 4) as u32))),
+        Some(SqlType::Unknown) | None => Err(Error::Corrupt(format!("column of unsupported type OID {oid}"))),
+        Some(t) => Ok(t),
+    }
+}
+
+fn name_of(s: Option<&str>, what: &str) -> Result<String> {
+    s.map(str::to_string).ok_or_else(|| Error::Corrupt(format!("{what} without a name")))
 }
 
 fn db_u16(db: usize) -> u16 {
@@ -209,6 +307,68 @@ impl Encoder {
         self.fbb.finished_data()
     }
 
+    pub fn table_create(&mut self, generation: u64, def: &TableDef) -> &[u8] {
+        let fbb = self.start();
+        let cols: Vec<_> = def
+            .columns
+            .iter()
+            .map(|c| {
+                let name = fbb.create_string(&c.name);
+                let default_value = Some(cell(fbb, &c.default));
+                let args = fb::ColumnArgs {
+                    name: Some(name),
+                    type_oid: c.ty.oid(),
+                    type_mod: c.ty.modifier(),
+                    not_null: c.not_null,
+                    default_value,
+                };
+                fb::Column::create(fbb, &args)
+            })
+            .collect();
+        let columns = fbb.create_vector(&cols);
+        let pk: Vec<u16> = def.pk.iter().map(|&i| u16::try_from(i).expect("column index fits u16")).collect();
+        let pk = fbb.create_vector(&pk);
+        let name = fbb.create_string(&def.name);
+        let pk_name = fbb.create_string(&def.pk_name);
+        let args = fb::TableCreateArgs {
+            generation,
+            name: Some(name),
+            oid: def.oid,
+            pk_name: Some(pk_name),
+            columns: Some(columns),
+            pk: Some(pk),
+        };
+        let r = fb::TableCreate::create(fbb, &args);
+        fbb.finish_minimal(r);
+        self.fbb.finished_data()
+    }
+
+    pub fn table_drop(&mut self, generation: u64, name: &str) -> &[u8] {
+        let fbb = self.start();
+        let name = fbb.create_string(name);
+        let r = fb::TableDrop::create(fbb, &fb::TableDropArgs { generation, name: Some(name) });
+        fbb.finish_minimal(r);
+        self.fbb.finished_data()
+    }
+
+    pub fn row_put(&mut self, table: &str, row: &[Datum]) -> &[u8] {
+        let fbb = self.start();
+        let row = cells(fbb, row);
+        let table_name = fbb.create_string(table);
+        let r = fb::RowPut::create(fbb, &fb::RowPutArgs { table_name: Some(table_name), row: Some(row) });
+        fbb.finish_minimal(r);
+        self.fbb.finished_data()
+    }
+
+    pub fn row_delete(&mut self, table: &str, key: &[u8]) -> &[u8] {
+        let fbb = self.start();
+        let key = fbb.create_vector(key);
+        let table_name = fbb.create_string(table);
+        let r = fb::RowDelete::create(fbb, &fb::RowDeleteArgs { table_name: Some(table_name), key: Some(key) });
+        fbb.finish_minimal(r);
+        self.fbb.finished_data()
+    }
+
     /// The body of any record.
     pub fn encode(&mut self, rec: &Record) -> &[u8] {
         match rec {
@@ -218,6 +378,10 @@ impl Encoder {
             Record::LogHeader(h) => self.log_header(h),
             Record::SnapshotBegin(s) => self.snapshot_begin(s),
             Record::SnapshotEnd { keys } => self.snapshot_end(*keys),
+            Record::TableCreate { generation, def } => self.table_create(*generation, def),
+            Record::TableDrop { generation, name } => self.table_drop(*generation, name),
+            Record::RowPut { table, row } => self.row_put(table, row),
+            Record::RowDelete { table, key } => self.row_delete(table, key),
         }
     }
 }
@@ -338,6 +502,43 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
             })
         }
         Kind::SnapshotEnd => Record::SnapshotEnd { keys: root::<fb::SnapshotEnd>(body)?.keys() },
+        Kind::TableCreate => {
+            let r = root::<fb::TableCreate>(body)?;
+            let mut columns = Vec::new();
+            for c in r.columns().into_iter().flat_map(|v| v.iter()) {
+                columns.push(ColumnDef {
+                    name: name_of(c.name(), "column")?,
+                    ty: sql_type(c.type_oid(), c.type_mod())?,
+                    not_null: c.not_null(),
+                    default: c.default_value().map(datum_of).transpose()?.unwrap_or(Datum::Null),
+                });
+            }
+            let pk: Vec<usize> = r.pk().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();
+            if pk.is_empty() || pk.iter().any(|&i| i >= columns.len()) {
+                return Err(corrupt("table definition with a bad primary key"));
+            }
+            let def = TableDef {
+                name: name_of(r.name(), "table")?,
+                columns,
+                pk,
+                pk_name: r.pk_name().unwrap_or_default().to_string(),
+                oid: r.oid(),
+            };
+            Record::TableCreate { generation: r.generation(), def }
+        }
+        Kind::TableDrop => {
+            let r = root::<fb::TableDrop>(body)?;
+            Record::TableDrop { generation: r.generation(), name: name_of(r.name(), "table drop")? }
+        }
+        Kind::RowPut => {
+            let r = root::<fb::RowPut>(body)?;
+            Record::RowPut { table: name_of(r.table_name(), "row")?, row: row_of(r.row())? }
+        }
+        Kind::RowDelete => {
+            let r = root::<fb::RowDelete>(body)?;
+            let key = r.key().ok_or_else(|| corrupt("row delete without key"))?.bytes().to_vec();
+            Record::RowDelete { table: name_of(r.table_name(), "row delete")?, key }
+        }
     })
 }
 
@@ -383,7 +584,68 @@ mod tests {
             Record::RedisDelete { db: 7, key: b("gone") },
             Record::SnapshotBegin(SnapshotBegin { shard: 0, shards: 1, epoch: 0, covers_seq: 1234, created_ms: 5 }),
             Record::SnapshotEnd { keys: 42 },
+            Record::TableCreate { generation: 7, def: table_def() },
+            Record::TableDrop { generation: 8, name: "gone".into() },
+            Record::RowPut {
+                table: "t".into(),
+                row: vec![
+                    Datum::Int4(-3),
+                    Datum::Text("h\u{e9}llo\0".into()),
+                    Datum::Null,
+                    Datum::Bool(true),
+                    Datum::Int2(i16::MIN),
+                    Datum::Int8(i64::MAX),
+                    Datum::Float4(1.5),
+                    Datum::Float8(f64::NEG_INFINITY),
+                    Datum::Bytea(vec![0, 255]),
+                ],
+            },
+            Record::RowPut { table: "t".into(), row: vec![] },
+            Record::RowDelete { table: "t".into(), key: vec![3, 0, 1] },
         ]
+    }
+
+    fn table_def() -> TableDef {
+        let col = |name: &str, ty, not_null, default| ColumnDef { name: name.into(), ty, not_null, default };
+        TableDef {
+            name: "t".into(),
+            columns: vec![
+                col("id", SqlType::Int4, true, Datum::Null),
+                col("name", SqlType::Varchar(Some(20)), false, Datum::Text("x".into())),
+                col("v", SqlType::Varchar(None), false, Datum::Null),
+                col("b", SqlType::Bool, false, Datum::Bool(false)),
+                col("s", SqlType::Int2, false, Datum::Null),
+                col("l", SqlType::Int8, true, Datum::Int8(-1)),
+                col("f", SqlType::Float4, false, Datum::Float4(0.25)),
+                col("d", SqlType::Float8, false, Datum::Null),
+                col("raw", SqlType::Bytea, false, Datum::Null),
+                col("txt", SqlType::Text, false, Datum::Null),
+            ],
+            pk: vec![1, 0],
+            pk_name: "t_pkey".into(),
+            oid: 16391,
+        }
+    }
+
+    #[test]
+    fn table_records_reject_bad_contents() {
+        let mut enc = Encoder::new();
+        let mut def = table_def();
+        def.pk = vec![10];
+        let body = enc.table_create(1, &def).to_vec();
+        assert!(decode(Kind::TableCreate, &body).is_err());
+        def.pk = vec![];
+        let body = enc.table_create(1, &def).to_vec();
+        assert!(decode(Kind::TableCreate, &body).is_err());
+        // Text that is not UTF-8, written as a raw cell.
+        let mut fbb = FlatBufferBuilder::new();
+        let b = fbb.create_vector(&[0xffu8, 0xfe]);
+        let c = fb::Cell::create(&mut fbb, &fb::CellArgs { tag: CELL_TEXT, i: 0, f: 0.0, b: Some(b) });
+        let row = fbb.create_vector(&[c]);
+        let name = fbb.create_string("t");
+        let r = fb::RowPut::create(&mut fbb, &fb::RowPutArgs { table_name: Some(name), row: Some(row) });
+        fbb.finish_minimal(r);
+        assert!(decode(Kind::RowPut, fbb.finished_data()).is_err());
     }
 
     #[test]
@@ -424,10 +686,15 @@ mod tests {
             Kind::LogHeader,
             Kind::SnapshotBegin,
             Kind::SnapshotEnd,
+            Kind::TableCreate,
+            Kind::TableDrop,
+            Kind::RowPut,
+            Kind::RowDelete,
         ];
         let mut enc = Encoder::new();
-        let good = enc.encode(&records()[6]).to_vec();
-        for k in kinds {
+        let recs = records();
+        let goods = [enc.encode(&recs[6]).to_vec(), enc.encode(&recs[11]).to_vec(), enc.encode(&recs[13]).to_vec()];
+        for (k, good) in kinds.into_iter().flat_map(|k| goods.iter().map(move |g| (k, g))) {
             for n in 0..good.len() {
                 let _ = decode(k, &good[..n]);
                 let mut g = good.clone();

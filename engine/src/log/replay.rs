@@ -6,11 +6,13 @@
 use super::record::Record;
 use crate::keyspace::{Entry, Keyspace};
 use crate::redis::{self, Ctx, Exec};
+use crate::table::Tables;
 use crate::{Error, Result};
 use rand::rngs::SmallRng;
 
-/// Applies one data record. Structural records (headers, snapshot markers) are ignored.
-pub fn apply(ks: &mut Keyspace, rng: &mut SmallRng, rec: Record) -> Result<()> {
+/// Applies one data record to the keyspace or the tables. Structural records (headers, snapshot
+/// markers) are ignored.
+pub fn apply(ks: &mut Keyspace, tables: &mut Tables, rng: &mut SmallRng, rec: Record) -> Result<()> {
     match rec {
         Record::RedisCommand { db, now_ms, argv } => {
             let spec = redis::check(&argv).map_err(|e| Error::Corrupt(format!("logged command rejected: {e:?}")))?;
@@ -28,9 +30,32 @@ pub fn apply(ks: &mut Keyspace, rng: &mut SmallRng, rec: Record) -> Result<()> {
         Record::RedisDelete { db, key } => {
             ks.dbs[db].remove(&key);
         }
+        Record::TableCreate { generation, def } => {
+            tables.note_generation(generation);
+            tables.create(std::sync::Arc::new(def), generation);
+        }
+        Record::TableDrop { generation, name } => {
+            tables.note_generation(generation);
+            tables.drop_table(&name, generation);
+        }
+        Record::RowPut { table, row } => {
+            let t = tables.get_mut(&table).ok_or_else(|| no_table(&table))?;
+            if row.len() != t.def.columns.len() {
+                return Err(Error::Corrupt(format!("row of {} values for table \"{table}\"", row.len())));
+            }
+            let key = t.def.key_of(&row);
+            t.put(key, row);
+        }
+        Record::RowDelete { table, key } => {
+            tables.get_mut(&table).ok_or_else(|| no_table(&table))?.delete(&key);
+        }
         Record::LogHeader(_) | Record::SnapshotBegin(_) | Record::SnapshotEnd { .. } => {}
     }
     Ok(())
+}
+
+fn no_table(name: &str) -> Error {
+    Error::Corrupt(format!("row record for table \"{name}\", which does not exist there"))
 }
 
 #[cfg(test)]
@@ -55,9 +80,14 @@ mod tests {
             now_ms: t0,
             argv: argv(&["SET", "k", "v", "PXAT", &(t0 + 10_000).to_string()]),
         };
-        apply(&mut ks, &mut rng, set).unwrap();
-        apply(&mut ks, &mut rng, Record::RedisCommand { db: 2, now_ms: t0 + 1000, argv: argv(&["APPEND", "k", "x"]) })
-            .unwrap();
+        apply(&mut ks, &mut Tables::new(), &mut rng, set).unwrap();
+        apply(
+            &mut ks,
+            &mut Tables::new(),
+            &mut rng,
+            Record::RedisCommand { db: 2, now_ms: t0 + 1000, argv: argv(&["APPEND", "k", "x"]) },
+        )
+        .unwrap();
         let e = ks.dbs[2].peek(b"k").unwrap();
         assert_eq!(&e.value.type_name(), &"string");
         if let crate::value::Value::Str(s) = &e.value {
@@ -69,12 +99,63 @@ mod tests {
     }
 
     #[test]
+    fn table_records_replay_in_order() {
+        use crate::table::{ColumnDef, Datum, SqlType, TableDef};
+        let mut ks = Keyspace::new();
+        let mut ts = Tables::new();
+        let mut rng = SmallRng::seed_from_u64(1);
+        let col = |name: &str, ty| ColumnDef { name: name.into(), ty, not_null: false, default: Datum::Null };
+        let def = TableDef {
+            name: "t".into(),
+            columns: vec![col("id", SqlType::Int8), col("v", SqlType::Text)],
+            pk: vec![0],
+            pk_name: "t_pkey".into(),
+            oid: 16385,
+        };
+        let row = |i: i64, v: &str| vec![Datum::Int8(i), Datum::Text(v.into())];
+        let mut recs = vec![
+            Record::TableCreate { generation: 1, def: def.clone() },
+            Record::RowPut { table: "t".into(), row: row(1, "a") },
+            Record::RowPut { table: "t".into(), row: row(2, "b") },
+            Record::RowPut { table: "t".into(), row: row(1, "c") },
+            Record::RowDelete { table: "t".into(), key: def.key_of(&row(2, "")) },
+        ];
+        for r in recs.drain(..) {
+            apply(&mut ks, &mut ts, &mut rng, r).unwrap();
+        }
+        let t = ts.get("t").unwrap();
+        let rows: Vec<_> = t.scan().map(|(_, r)| r.clone()).collect();
+        assert_eq!(rows, vec![row(1, "c")]);
+        assert_eq!(ts.next_generation(), 2);
+        // A row for a table that is not there, or of the wrong width, is damage.
+        assert!(apply(&mut ks, &mut ts, &mut rng, Record::RowPut { table: "u".into(), row: row(1, "") }).is_err());
+        assert!(apply(&mut ks, &mut ts, &mut rng, Record::RowPut { table: "t".into(), row: vec![] }).is_err());
+        apply(&mut ks, &mut ts, &mut rng, Record::TableDrop { generation: 5, name: "t".into() }).unwrap();
+        assert!(ts.get("t").is_none());
+        assert_eq!(
+            ts.catalog().map(|(n, g, t)| (n.clone(), g, t.is_some())).collect::<Vec<_>>(),
+            vec![("t".into(), 5, false)]
+        );
+        assert_eq!(ts.next_generation(), 6);
+    }
+
+    #[test]
     fn connection_commands_are_rejected() {
         let mut ks = Keyspace::new();
         let mut rng = SmallRng::seed_from_u64(1);
-        let r = apply(&mut ks, &mut rng, Record::RedisCommand { db: 0, now_ms: 0, argv: argv(&["SUBSCRIBE", "c"]) });
+        let r = apply(
+            &mut ks,
+            &mut Tables::new(),
+            &mut rng,
+            Record::RedisCommand { db: 0, now_ms: 0, argv: argv(&["SUBSCRIBE", "c"]) },
+        );
         assert!(r.is_err());
-        let r = apply(&mut ks, &mut rng, Record::RedisCommand { db: 0, now_ms: 0, argv: argv(&["NOPE"]) });
+        let r = apply(
+            &mut ks,
+            &mut Tables::new(),
+            &mut rng,
+            Record::RedisCommand { db: 0, now_ms: 0, argv: argv(&["NOPE"]) },
+        );
         assert!(r.is_err());
     }
 }

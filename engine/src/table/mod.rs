@@ -1,7 +1,8 @@
 //! SQL tables: typed values ([`Datum`], [`SqlType`]), table definitions and one shard's
 //! partition of each table's rows, kept in primary-key order. Synchronous, no runtime: the query
 //! engine (`orbit-query`) decides which shard holds a row and what a statement does; this module
-//! only stores. Memory-only for now: table changes are not yet written to the shard's log.
+//! only stores. The shard logs each change it makes here (orbit-shards `tables`); replay of
+//! those records ([`crate::log::replay`]) makes the same calls in the same order.
 
 pub mod datum;
 pub mod key;
@@ -48,7 +49,7 @@ impl TableDef {
 }
 
 /// One shard's partition of a table: rows by encoded primary key.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Table {
     pub def: Arc<TableDef>,
     rows: BTreeMap<Vec<u8>, Row>,
@@ -110,7 +111,7 @@ impl Table {
 /// The tables of one shard, with the catalog generation of each name so that DDL replicated
 /// from several coordinators converges: a change applies only if it is newer than the last one
 /// applied to that name.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Tables {
     tables: BTreeMap<String, Table>,
     generations: BTreeMap<String, u64>,
@@ -136,6 +137,26 @@ impl Tables {
 
     pub fn names(&self) -> impl Iterator<Item = &String> {
         self.tables.keys()
+    }
+
+    /// Every name the catalog knows a generation of, with that generation and the table if it
+    /// exists (a dropped name keeps its generation so that older DDL still loses). In name order.
+    pub fn catalog(&self) -> impl Iterator<Item = (&String, u64, Option<&Table>)> {
+        self.generations.iter().map(|(n, &g)| (n, g, self.tables.get(n)))
+    }
+
+    /// Number of tables.
+    pub fn len(&self) -> usize {
+        self.tables.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty()
+    }
+
+    /// Notes a generation seen in the log, so that generations handed out later are greater.
+    pub fn note_generation(&mut self, generation: u64) {
+        self.next_generation = self.next_generation.max(generation);
     }
 
     /// Takes the next catalog generation (only the catalog owner, shard 0, hands them out).

@@ -1670,6 +1670,848 @@ impl ::core::fmt::Debug for SnapshotEnd<'_> {
       ds.finish()
   }
 }
+pub enum CellOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// One SQL value. `tag`: 0 NULL, 1 bool (`i` 0/1), 2 int2, 3 int4, 4 int8 (`i`), 5 float4,
+/// 6 float8 (`f`; a float4 is stored widened, which is exact), 7 text (`b`, UTF-8), 8 bytea (`b`).
+pub struct Cell<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Cell<'a> {
+  type Inner = Cell<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Cell<'a> {
+  pub const VT_TAG: ::flatbuffers::VOffsetT = 4;
+  pub const VT_I: ::flatbuffers::VOffsetT = 6;
+  pub const VT_F: ::flatbuffers::VOffsetT = 8;
+  pub const VT_B: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Cell { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args CellArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Cell<'bldr>> {
+    let mut builder = CellBuilder::new(_fbb);
+    builder.add_f(args.f);
+    builder.add_i(args.i);
+    if let Some(x) = args.b { builder.add_b(x); }
+    builder.add_tag(args.tag);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn tag(&self) -> u8 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u8>(Cell::VT_TAG, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn i(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(Cell::VT_I, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn f(&self) -> f64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f64>(Cell::VT_F, Some(0.0)).unwrap()}
+  }
+  #[inline]
+  pub fn b(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u8>>>(Cell::VT_B, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Cell<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u8>("tag", Self::VT_TAG, false)?
+     .visit_field::<i64>("i", Self::VT_I, false)?
+     .visit_field::<f64>("f", Self::VT_F, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>("b", Self::VT_B, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct CellArgs<'a> {
+    pub tag: u8,
+    pub i: i64,
+    pub f: f64,
+    pub b: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
+}
+impl<'a> Default for CellArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    CellArgs {
+      tag: 0,
+      i: 0,
+      f: 0.0,
+      b: None,
+    }
+  }
+}
+
+pub struct CellBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> CellBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_tag(&mut self, tag: u8) {
+    self.fbb_.push_slot::<u8>(Cell::VT_TAG, tag, 0);
+  }
+  #[inline]
+  pub fn add_i(&mut self, i: i64) {
+    self.fbb_.push_slot::<i64>(Cell::VT_I, i, 0);
+  }
+  #[inline]
+  pub fn add_f(&mut self, f: f64) {
+    self.fbb_.push_slot::<f64>(Cell::VT_F, f, 0.0);
+  }
+  #[inline]
+  pub fn add_b(&mut self, b: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u8>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Cell::VT_B, b);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> CellBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    CellBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Cell<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Cell<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Cell");
+      ds.field("tag", &self.tag());
+      ds.field("i", &self.i());
+      ds.field("f", &self.f());
+      ds.field("b", &self.b());
+      ds.finish()
+  }
+}
+pub enum ColumnOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// A column of a table definition. `type_oid` is the PostgreSQL type OID; `type_mod` is
+/// `atttypmod` (varchar(n): n + 4; -1: none).
+pub struct Column<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Column<'a> {
+  type Inner = Column<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Column<'a> {
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 4;
+  pub const VT_TYPE_OID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_TYPE_MOD: ::flatbuffers::VOffsetT = 8;
+  pub const VT_NOT_NULL: ::flatbuffers::VOffsetT = 10;
+  pub const VT_DEFAULT_VALUE: ::flatbuffers::VOffsetT = 12;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Column { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ColumnArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Column<'bldr>> {
+    let mut builder = ColumnBuilder::new(_fbb);
+    if let Some(x) = args.default_value { builder.add_default_value(x); }
+    builder.add_type_mod(args.type_mod);
+    builder.add_type_oid(args.type_oid);
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.add_not_null(args.not_null);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Column::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn type_oid(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(Column::VT_TYPE_OID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn type_mod(&self) -> i32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i32>(Column::VT_TYPE_MOD, Some(-1)).unwrap()}
+  }
+  #[inline]
+  pub fn not_null(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(Column::VT_NOT_NULL, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn default_value(&self) -> Option<Cell<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<Cell>>(Column::VT_DEFAULT_VALUE, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Column<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<u32>("type_oid", Self::VT_TYPE_OID, false)?
+     .visit_field::<i32>("type_mod", Self::VT_TYPE_MOD, false)?
+     .visit_field::<bool>("not_null", Self::VT_NOT_NULL, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<Cell>>("default_value", Self::VT_DEFAULT_VALUE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ColumnArgs<'a> {
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub type_oid: u32,
+    pub type_mod: i32,
+    pub not_null: bool,
+    pub default_value: Option<::flatbuffers::WIPOffset<Cell<'a>>>,
+}
+impl<'a> Default for ColumnArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ColumnArgs {
+      name: None,
+      type_oid: 0,
+      type_mod: -1,
+      not_null: false,
+      default_value: None,
+    }
+  }
+}
+
+pub struct ColumnBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ColumnBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Column::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_type_oid(&mut self, type_oid: u32) {
+    self.fbb_.push_slot::<u32>(Column::VT_TYPE_OID, type_oid, 0);
+  }
+  #[inline]
+  pub fn add_type_mod(&mut self, type_mod: i32) {
+    self.fbb_.push_slot::<i32>(Column::VT_TYPE_MOD, type_mod, -1);
+  }
+  #[inline]
+  pub fn add_not_null(&mut self, not_null: bool) {
+    self.fbb_.push_slot::<bool>(Column::VT_NOT_NULL, not_null, false);
+  }
+  #[inline]
+  pub fn add_default_value(&mut self, default_value: ::flatbuffers::WIPOffset<Cell<'b >>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<Cell>>(Column::VT_DEFAULT_VALUE, default_value);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ColumnBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ColumnBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Column<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Column<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Column");
+      ds.field("name", &self.name());
+      ds.field("type_oid", &self.type_oid());
+      ds.field("type_mod", &self.type_mod());
+      ds.field("not_null", &self.not_null());
+      ds.field("default_value", &self.default_value());
+      ds.finish()
+  }
+}
+pub enum TableCreateOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// CREATE TABLE as applied on this shard, with the catalog generation it was applied under.
+/// Every shard logs its own copy (the catalog is replicated). Also written by snapshots.
+pub struct TableCreate<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for TableCreate<'a> {
+  type Inner = TableCreate<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> TableCreate<'a> {
+  pub const VT_GENERATION: ::flatbuffers::VOffsetT = 4;
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 6;
+  pub const VT_OID: ::flatbuffers::VOffsetT = 8;
+  pub const VT_PK_NAME: ::flatbuffers::VOffsetT = 10;
+  pub const VT_COLUMNS: ::flatbuffers::VOffsetT = 12;
+  pub const VT_PK: ::flatbuffers::VOffsetT = 14;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    TableCreate { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args TableCreateArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<TableCreate<'bldr>> {
+    let mut builder = TableCreateBuilder::new(_fbb);
+    builder.add_generation(args.generation);
+    if let Some(x) = args.pk { builder.add_pk(x); }
+    if let Some(x) = args.columns { builder.add_columns(x); }
+    if let Some(x) = args.pk_name { builder.add_pk_name(x); }
+    builder.add_oid(args.oid);
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn generation(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(TableCreate::VT_GENERATION, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableCreate::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn oid(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(TableCreate::VT_OID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn pk_name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableCreate::VT_PK_NAME, None)}
+  }
+  #[inline]
+  pub fn columns(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Column<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Column>>>>(TableCreate::VT_COLUMNS, None)}
+  }
+  /// Indexes into `columns` of the primary key, in key order.
+  #[inline]
+  pub fn pk(&self) -> Option<::flatbuffers::Vector<'a, u16>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u16>>>(TableCreate::VT_PK, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for TableCreate<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("generation", Self::VT_GENERATION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<u32>("oid", Self::VT_OID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("pk_name", Self::VT_PK_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Column>>>>("columns", Self::VT_COLUMNS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u16>>>("pk", Self::VT_PK, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct TableCreateArgs<'a> {
+    pub generation: u64,
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub oid: u32,
+    pub pk_name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub columns: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Column<'a>>>>>,
+    pub pk: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u16>>>,
+}
+impl<'a> Default for TableCreateArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    TableCreateArgs {
+      generation: 0,
+      name: None,
+      oid: 0,
+      pk_name: None,
+      columns: None,
+      pk: None,
+    }
+  }
+}
+
+pub struct TableCreateBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TableCreateBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_generation(&mut self, generation: u64) {
+    self.fbb_.push_slot::<u64>(TableCreate::VT_GENERATION, generation, 0);
+  }
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_oid(&mut self, oid: u32) {
+    self.fbb_.push_slot::<u32>(TableCreate::VT_OID, oid, 0);
+  }
+  #[inline]
+  pub fn add_pk_name(&mut self, pk_name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_PK_NAME, pk_name);
+  }
+  #[inline]
+  pub fn add_columns(&mut self, columns: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Column<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_COLUMNS, columns);
+  }
+  #[inline]
+  pub fn add_pk(&mut self, pk: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u16>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_PK, pk);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TableCreateBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    TableCreateBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<TableCreate<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for TableCreate<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("TableCreate");
+      ds.field("generation", &self.generation());
+      ds.field("name", &self.name());
+      ds.field("oid", &self.oid());
+      ds.field("pk_name", &self.pk_name());
+      ds.field("columns", &self.columns());
+      ds.field("pk", &self.pk());
+      ds.finish()
+  }
+}
+pub enum TableDropOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// DROP TABLE as applied on this shard. Snapshots write one for every dropped name the
+/// catalog still remembers a generation of (so replicated DDL keeps converging).
+pub struct TableDrop<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for TableDrop<'a> {
+  type Inner = TableDrop<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> TableDrop<'a> {
+  pub const VT_GENERATION: ::flatbuffers::VOffsetT = 4;
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    TableDrop { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args TableDropArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<TableDrop<'bldr>> {
+    let mut builder = TableDropBuilder::new(_fbb);
+    builder.add_generation(args.generation);
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn generation(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(TableDrop::VT_GENERATION, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableDrop::VT_NAME, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for TableDrop<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("generation", Self::VT_GENERATION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct TableDropArgs<'a> {
+    pub generation: u64,
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for TableDropArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    TableDropArgs {
+      generation: 0,
+      name: None,
+    }
+  }
+}
+
+pub struct TableDropBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TableDropBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_generation(&mut self, generation: u64) {
+    self.fbb_.push_slot::<u64>(TableDrop::VT_GENERATION, generation, 0);
+  }
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableDrop::VT_NAME, name);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TableDropBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    TableDropBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<TableDrop<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for TableDrop<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("TableDrop");
+      ds.field("generation", &self.generation());
+      ds.field("name", &self.name());
+      ds.finish()
+  }
+}
+pub enum RowPutOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// A row inserted or replaced (its key is the encoded primary key of the row).
+pub struct RowPut<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for RowPut<'a> {
+  type Inner = RowPut<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> RowPut<'a> {
+  pub const VT_TABLE_NAME: ::flatbuffers::VOffsetT = 4;
+  pub const VT_ROW: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    RowPut { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args RowPutArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<RowPut<'bldr>> {
+    let mut builder = RowPutBuilder::new(_fbb);
+    if let Some(x) = args.row { builder.add_row(x); }
+    if let Some(x) = args.table_name { builder.add_table_name(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn table_name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(RowPut::VT_TABLE_NAME, None)}
+  }
+  #[inline]
+  pub fn row(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Cell<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Cell>>>>(RowPut::VT_ROW, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for RowPut<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("table_name", Self::VT_TABLE_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Cell>>>>("row", Self::VT_ROW, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct RowPutArgs<'a> {
+    pub table_name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub row: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Cell<'a>>>>>,
+}
+impl<'a> Default for RowPutArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    RowPutArgs {
+      table_name: None,
+      row: None,
+    }
+  }
+}
+
+pub struct RowPutBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> RowPutBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_table_name(&mut self, table_name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(RowPut::VT_TABLE_NAME, table_name);
+  }
+  #[inline]
+  pub fn add_row(&mut self, row: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Cell<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(RowPut::VT_ROW, row);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> RowPutBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    RowPutBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<RowPut<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for RowPut<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("RowPut");
+      ds.field("table_name", &self.table_name());
+      ds.field("row", &self.row());
+      ds.finish()
+  }
+}
+pub enum RowDeleteOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// A row deleted by its encoded primary key.
+pub struct RowDelete<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for RowDelete<'a> {
+  type Inner = RowDelete<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> RowDelete<'a> {
+  pub const VT_TABLE_NAME: ::flatbuffers::VOffsetT = 4;
+  pub const VT_KEY: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    RowDelete { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args RowDeleteArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<RowDelete<'bldr>> {
+    let mut builder = RowDeleteBuilder::new(_fbb);
+    if let Some(x) = args.key { builder.add_key(x); }
+    if let Some(x) = args.table_name { builder.add_table_name(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn table_name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(RowDelete::VT_TABLE_NAME, None)}
+  }
+  #[inline]
+  pub fn key(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u8>>>(RowDelete::VT_KEY, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for RowDelete<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("table_name", Self::VT_TABLE_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>("key", Self::VT_KEY, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct RowDeleteArgs<'a> {
+    pub table_name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub key: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
+}
+impl<'a> Default for RowDeleteArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    RowDeleteArgs {
+      table_name: None,
+      key: None,
+    }
+  }
+}
+
+pub struct RowDeleteBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> RowDeleteBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_table_name(&mut self, table_name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(RowDelete::VT_TABLE_NAME, table_name);
+  }
+  #[inline]
+  pub fn add_key(&mut self, key: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u8>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(RowDelete::VT_KEY, key);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> RowDeleteBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    RowDeleteBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<RowDelete<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for RowDelete<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("RowDelete");
+      ds.field("table_name", &self.table_name());
+      ds.field("key", &self.key());
+      ds.finish()
+  }
+}
 }  // pub mod log
 }  // pub mod orbit
 

@@ -73,6 +73,8 @@ impl ServerArgs {
 /// A running server; stopped (SIGTERM, then SIGKILL after 10 s) and its directory removed on drop.
 pub struct Server {
     pub port: u16,
+    /// Orbit's PostgreSQL port (None for redis-server).
+    pub pg_port: Option<u16>,
     child: Child,
     dir: tempfile::TempDir,
 }
@@ -99,6 +101,7 @@ impl Server {
         let dir = tempfile::Builder::new().prefix(&format!("bench-{}-", kind.name())).tempdir()?;
         let port = free_port()?;
         let log = std::fs::File::create(dir.path().join("server.log"))?;
+        let mut pg = None;
         let mut cmd = match kind {
             ServerKind::Orbit => {
                 // Orbit's other listeners get free ports too, so runs never collide with
@@ -111,6 +114,7 @@ impl Server {
                 while http_port == port || http_port == pg_port {
                     http_port = free_port()?;
                 }
+                pg = Some(pg_port);
                 let mut c = pinned(cpus, args.orbit_bin()?);
                 c.args(["serve", "--bind", "127.0.0.1", "--log-level", "warn"])
                     .args(["--shards", &shards.to_string()])
@@ -146,7 +150,7 @@ impl Server {
             .stderr(log)
             .spawn()
             .with_context(|| format!("cannot start {}", kind.name()))?;
-        let mut server = Server { port, child, dir };
+        let mut server = Server { port, pg_port: pg, child, dir };
         if let Err(e) = wait_ready("127.0.0.1", port, Duration::from_secs(20)) {
             return Err(e.context(format!("{} did not start: {}", kind.name(), server.diagnose())));
         }

@@ -71,7 +71,12 @@ fn wait_for_ping(port: u16, child: &mut Child, what: &str, log: &Path) {
                 }
             }
         }
-        assert!(Instant::now() < deadline, "{what} did not answer PING on port {port} within 20 s");
+        if Instant::now() >= deadline {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let tail: String =
+                text.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+            panic!("{what} did not answer PING on port {port} within 20 s; its log ends with:\n{tail}");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }

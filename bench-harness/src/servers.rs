@@ -31,6 +31,8 @@ pub enum Durability {
     None,
     /// Redis: `--appendonly yes --appendfsync everysec`. Orbit: `--fsync everysec`.
     Everysec,
+    /// Redis: `--appendonly yes --appendfsync always`. Orbit: `--fsync always`.
+    Always,
 }
 
 /// Where the servers come from and where they run; shared by the subcommands that start them.
@@ -127,6 +129,7 @@ impl Server {
                         match args.durability {
                             Durability::None => "no",
                             Durability::Everysec => "everysec",
+                            Durability::Always => "always",
                         },
                     ]);
                 c
@@ -140,6 +143,7 @@ impl Server {
                 match args.durability {
                     Durability::None => c.args(["--appendonly", "no"]),
                     Durability::Everysec => c.args(["--appendonly", "yes", "--appendfsync", "everysec"]),
+                    Durability::Always => c.args(["--appendonly", "yes", "--appendfsync", "always"]),
                 };
                 c
             }

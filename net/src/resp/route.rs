@@ -349,50 +349,74 @@ async fn split_ok(spec: &'static CommandSpec, db: usize, args: &[Bytes], n: usiz
 /// A blocking command that finds nothing here reports its timeout, so the client is parked.
 async fn scratch(spec: &'static CommandSpec, db: usize, args: &[Bytes], positions: &[usize], n: usize) -> Outcome {
     // (db, key) pairs the command may read or write. COPY ... DB n writes into another db.
-    let mut keys = touched_keys(spec, db, args, positions);
-    keys.sort();
-    keys.dedup();
-    let fetches = keys.iter().map(|(d, k)| {
-        let (d, k) = (*d, k.clone());
-        mesh::run_on(shard_for(&k, n), move |s| exec::fetch(s, d, &k))
-    });
-    let mut before: Vec<Option<Entry>> = Vec::with_capacity(keys.len());
-    for r in futures::future::join_all(fetches).await {
-        match r {
-            Ok(e) => before.push(e),
-            Err(e) => return gone(e),
-        }
-    }
-    let mut ks = Keyspace::new();
-    for ((d, k), e) in keys.iter().zip(&before) {
-        if let Some(e) = e {
-            ks.dbs[*d].set_entry(k.clone(), e.clone());
-        }
-    }
+    let mut scratch = match Scratch::fetch(touched_keys(spec, db, args, positions), n).await {
+        Ok(s) => s,
+        Err(e) => return Outcome::reply(e),
+    };
     let now = now_ms();
     let mut rng = rand::rngs::SmallRng::from_entropy();
     let (reply, block_ms) = {
-        let mut ctx = Ctx::new(&mut ks, db, now, &mut rng);
+        let mut ctx = Ctx::new(&mut scratch.ks, db, now, &mut rng);
         let r = redis::execute(spec, &mut ctx, args);
         (r, ctx.block_ms)
     };
-    let mut writes = Vec::new();
-    for ((d, k), old) in keys.iter().zip(before) {
-        let new = ks.dbs[*d].peek(k).cloned();
-        if new != old {
+    Outcome { reply: scratch.write_back(reply, n).await, block_ms, durable: None }
+}
+
+/// Copies of some keys of several shards in a keyspace of their own, for work that must see
+/// them together (a multi-shard command, a script whose keys span shards); the caller's
+/// transaction holds the keys.
+pub struct Scratch {
+    /// The (db, key) pairs, sorted and deduplicated.
+    pub keys: Vec<(usize, Bytes)>,
+    before: Vec<Option<Entry>>,
+    pub ks: Keyspace,
+}
+
+impl Scratch {
+    /// Fetches copies of `keys` from their owners.
+    pub async fn fetch(mut keys: Vec<(usize, Bytes)>, n: usize) -> Result<Scratch, Reply> {
+        keys.sort();
+        keys.dedup();
+        let fetches = keys.iter().map(|(d, k)| {
             let (d, k) = (*d, k.clone());
-            writes.push(mesh::run_on(shard_for(&k, n), move |s| exec::apply(s, d, k, new)));
+            mesh::run_on(shard_for(&k, n), move |s| exec::fetch(s, d, &k))
+        });
+        let mut before: Vec<Option<Entry>> = Vec::with_capacity(keys.len());
+        for r in futures::future::join_all(fetches).await {
+            before.push(r.map_err(|e| gone(e).reply)?);
         }
-    }
-    let mut tickets = Vec::new();
-    for r in futures::future::join_all(writes).await {
-        match r {
-            Ok(Ok(t)) => tickets.extend(t),
-            Ok(Err(refused)) => return Outcome::reply(settle(refused, tickets).await),
-            Err(e) => return Outcome::reply(settle(gone(e).reply, tickets).await),
+        let mut ks = Keyspace::new();
+        for ((d, k), e) in keys.iter().zip(&before) {
+            if let Some(e) = e {
+                ks.dbs[*d].set_entry(k.clone(), e.clone());
+            }
         }
+        Ok(Scratch { keys, before, ks })
     }
-    Outcome { reply: settle(reply, tickets).await, block_ms, durable: None }
+
+    /// Writes the entries that changed back to their owners and returns `reply` once their log
+    /// records are durable (or the error that refused a write).
+    pub async fn write_back(self, reply: Reply, n: usize) -> Reply {
+        let Scratch { keys, before, ks } = self;
+        let mut writes = Vec::new();
+        for ((d, k), old) in keys.iter().zip(before) {
+            let new = ks.dbs[*d].peek(k).cloned();
+            if new != old {
+                let (d, k) = (*d, k.clone());
+                writes.push(mesh::run_on(shard_for(&k, n), move |s| exec::apply(s, d, k, new)));
+            }
+        }
+        let mut tickets = Vec::new();
+        for r in futures::future::join_all(writes).await {
+            match r {
+                Ok(Ok(t)) => tickets.extend(t),
+                Ok(Err(refused)) => return settle(refused, tickets).await,
+                Err(e) => return settle(gone(e).reply, tickets).await,
+            }
+        }
+        settle(reply, tickets).await
+    }
 }
 
 /// Commands that run on every shard, with their merge.

@@ -15,8 +15,9 @@
 //! Commands run from a script are logged one by one (effects replication, Redis 7's default).
 
 use crate::resp::conn::Conn;
+use crate::resp::route::Scratch;
 use bytes::Bytes;
-use orbit_engine::keyspace::{now_ms, Entry, Keyspace};
+use orbit_engine::keyspace::now_ms;
 use orbit_engine::redis::{self, flags, Ctx, Exec};
 use orbit_engine::reply::{errors, Reply};
 use orbit_script::Scripts;
@@ -228,34 +229,20 @@ async fn run_across_shards(job: Job, n: usize, already_held: bool) -> Reply {
             Err(e) => return Reply::err(format!("ERR {e}")),
         }
     };
-    let mut keys = job.keys.clone();
-    keys.sort();
-    keys.dedup();
-    let fetches = keys.iter().map(|k| {
-        let k = k.clone();
-        mesh::run_on(shard_for(&k, n), move |s| exec::fetch(s, db, &k))
-    });
-    let mut before: Vec<Option<Entry>> = Vec::with_capacity(keys.len());
-    for r in futures::future::join_all(fetches).await {
-        match r {
-            Ok(e) => before.push(e),
-            Err(e) => {
-                if let Some(h) = held {
-                    h.release().await;
-                }
-                return Reply::err(format!("ERR {e}"));
+    let mut scratch = match Scratch::fetch(job.keys.iter().map(|k| (db, k.clone())).collect(), n).await {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(h) = held {
+                h.release().await;
             }
+            return e;
         }
-    }
-    let mut ks = Keyspace::new();
-    for (k, e) in keys.iter().zip(&before) {
-        if let Some(e) = e {
-            ks.dbs[db].set_entry(k.clone(), e.clone());
-        }
-    }
+    };
     let now = now_ms();
     let mut rng = rand::rngs::SmallRng::from_entropy();
     let mut cur_db = db;
+    let declared = &scratch.keys;
+    let ks = &mut scratch.ks;
     let reply = with_scripts(|scripts| {
         scripts.run(&job.sha, &job.keys, &job.argv, &mut |cmd: &[Bytes]| {
             let spec = match refuse(cmd, job.read_only) {
@@ -270,38 +257,20 @@ async fn run_across_shards(job: Job, n: usize, already_held: bool) -> Reply {
                     "ERR Script attempted to run a command over every shard (not allowed with more than one shard)",
                 );
             }
-            if cur_db != db || spec.key_positions(cmd).iter().any(|&p| keys.binary_search(&cmd[p]).is_err()) {
+            if cur_db != db
+                || spec.key_positions(cmd).iter().any(|&p| declared.binary_search(&(db, cmd[p].clone())).is_err())
+            {
                 return Reply::err(NOT_LOCAL);
             }
-            let mut ctx = Ctx::new(&mut ks, cur_db, now, &mut rng);
+            let mut ctx = Ctx::new(ks, cur_db, now, &mut rng);
             redis::execute(spec, &mut ctx, cmd)
         })
     });
-    let mut writes = Vec::new();
-    for (k, old) in keys.iter().zip(before) {
-        let new = ks.dbs[db].peek(k).cloned();
-        if new != old {
-            let k = k.clone();
-            writes.push(mesh::run_on(shard_for(&k, n), move |s| exec::apply(s, db, k, new)));
-        }
-    }
-    let mut tickets = Vec::new();
-    let mut refused = None;
-    for r in futures::future::join_all(writes).await {
-        match r {
-            Ok(Ok(t)) => tickets.extend(t),
-            Ok(Err(e)) => refused = Some(e),
-            Err(e) => refused = Some(Reply::err(format!("ERR {e}"))),
-        }
-    }
+    let reply = scratch.write_back(reply, n).await;
     if let Some(h) = held {
         h.release().await;
     }
-    let reply = refused.unwrap_or(reply);
-    match wal::wait_all(tickets).await {
-        Ok(()) => reply,
-        Err(e) => Reply::err(wal::misconf(&e)),
-    }
+    reply
 }
 
 /// SCRIPT LOAD / EXISTS / FLUSH / KILL / HELP.

@@ -166,6 +166,27 @@ where
 /// Spawns a task on the current shard and lets it run on its own. glommio may start running
 /// it inline, up to its first suspension point: code that spawns while it holds the shard
 /// state (inside `state::with_shard`) must use [`spawn_deferred`].
+/// Accepts connections on `listener` until shutdown is requested, handing each to `on_conn`
+/// (which spawns its task). A failed accept (e.g. out of file descriptors) is logged and
+/// retried after a short pause.
+pub async fn accept_until_shutdown(listener: &TcpListener, what: &str, mut on_conn: impl FnMut(TcpStream)) {
+    use futures::future::{select, Either};
+    loop {
+        let accept = listener.accept();
+        futures::pin_mut!(accept);
+        let stop = shutdown_signal();
+        futures::pin_mut!(stop);
+        match select(accept, stop).await {
+            Either::Left((Ok(stream), _)) => on_conn(stream),
+            Either::Left((Err(e), _)) => {
+                tracing::warn!(error = %e, "{what} accept failed");
+                sleep(Duration::from_millis(5)).await;
+            }
+            Either::Right(_) => break,
+        }
+    }
+}
+
 pub fn spawn<T: 'static>(fut: impl Future<Output = T> + 'static) {
     glommio::spawn_local(timed(fut)).detach();
 }

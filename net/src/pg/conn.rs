@@ -13,7 +13,6 @@ use super::auth::{ScramError, ScramServer};
 use super::messages::{self, decode, next_message, put, put_data_row, put_error, Frame};
 use super::{AuthMethod, PgConfig};
 use bytes::{Bytes, BytesMut};
-use futures::future::{select, Either};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use orbit_engine::table::{Datum, SqlType};
 use orbit_query::error::code;
@@ -28,7 +27,6 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// Write out buffered replies once they reach this size.
@@ -44,27 +42,15 @@ static NEXT_PID: AtomicI32 = AtomicI32::new(1000);
 
 /// Accepts PostgreSQL connections until shutdown; each gets its own task on this shard.
 pub async fn serve(listener: TcpListener, cfg: Arc<PgConfig>) {
-    loop {
-        let accept = listener.accept();
-        futures::pin_mut!(accept);
-        let stop = rt::shutdown_signal();
-        futures::pin_mut!(stop);
-        match select(accept, stop).await {
-            Either::Left((Ok(stream), _)) => {
-                let cfg = cfg.clone();
-                rt::spawn(async move {
-                    if let Err(e) = connection(stream, cfg).await {
-                        tracing::debug!(error = %e, "pg connection ended");
-                    }
-                });
+    rt::accept_until_shutdown(&listener, "pg", |stream| {
+        let cfg = cfg.clone();
+        rt::spawn(async move {
+            if let Err(e) = connection(stream, cfg).await {
+                tracing::debug!(error = %e, "pg connection ended");
             }
-            Either::Left((Err(e), _)) => {
-                tracing::warn!(error = %e, "pg accept failed");
-                rt::sleep(Duration::from_millis(5)).await;
-            }
-            Either::Right(_) => break,
-        }
-    }
+        });
+    })
+    .await;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

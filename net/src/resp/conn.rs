@@ -25,33 +25,21 @@ const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// Accepts connections until shutdown is requested; each connection gets its own task.
 pub async fn serve(listener: TcpListener) {
     let in_flight = Rc::new(Cell::new(0usize));
-    loop {
-        let accept = listener.accept();
-        futures::pin_mut!(accept);
-        let stop = rt::shutdown_signal();
-        futures::pin_mut!(stop);
-        match select(accept, stop).await {
-            Either::Left((Ok(stream), _)) => {
-                let maxclients = state::with_net(|n| n.config.maxclients);
-                let open = state::with_net(|n| n.clients.len());
-                let in_flight = in_flight.clone();
-                rt::spawn(async move {
-                    let mut stream = stream;
-                    if open >= maxclients {
-                        stats::with(|s| s.rejected_connections += 1);
-                        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
-                        return;
-                    }
-                    connection(stream, in_flight).await;
-                });
+    rt::accept_until_shutdown(&listener, "redis", |stream| {
+        let maxclients = state::with_net(|n| n.config.maxclients);
+        let open = state::with_net(|n| n.clients.len());
+        let in_flight = in_flight.clone();
+        rt::spawn(async move {
+            let mut stream = stream;
+            if open >= maxclients {
+                stats::with(|s| s.rejected_connections += 1);
+                let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+                return;
             }
-            Either::Left((Err(e), _)) => {
-                tracing::warn!(error = %e, "accept failed");
-                rt::sleep(Duration::from_millis(5)).await;
-            }
-            Either::Right(_) => break,
-        }
-    }
+            connection(stream, in_flight).await;
+        });
+    })
+    .await;
     // Stop accepting; give in-flight batches up to 2 s to finish.
     let deadline = Instant::now() + Duration::from_secs(2);
     while in_flight.get() > 0 && Instant::now() < deadline {

@@ -154,6 +154,12 @@ fn syntax_error(sql: &str, msg: &str) -> SqlError {
         let end = sql.trim_end_matches(|c: char| c.is_whitespace() || c == ';').chars().count() + 1;
         return SqlError::new(code::SYNTAX_ERROR, "syntax error at end of input").at(Some(end));
     }
+    if token.is_empty() && msg.contains("Unterminated string literal") {
+        // PostgreSQL's lexer names the rest of the input from the opening quote.
+        let rest: String = sql.chars().skip(position.unwrap_or(1).saturating_sub(1)).collect();
+        return SqlError::new(code::SYNTAX_ERROR, format!("unterminated quoted string at or near \"{rest}\""))
+            .at(position);
+    }
     if token.is_empty() {
         let near = msg.trim_start_matches("sql parser error: ");
         return SqlError::new(code::SYNTAX_ERROR, format!("syntax error: {near}")).at(position);
@@ -322,22 +328,24 @@ fn type_column_name(t: SqlType) -> &'static str {
 
 /// The name PostgreSQL gives an expression's result column.
 fn column_name(e: &ast::Expr) -> String {
+    named(e).map(|(n, _)| n).unwrap_or_else(|| "?column?".into())
+}
+
+/// PostgreSQL's FigureColname: a name and its strength (2: a column or function name, 1: a
+/// type name from a cast, `bool` or `case`, which an outer cast's type name replaces).
+fn named(e: &ast::Expr) -> Option<(String, u8)> {
     match e {
-        ast::Expr::Identifier(id) => fold(id),
-        ast::Expr::CompoundIdentifier(ids) => ids.last().map(fold).unwrap_or_else(|| "?column?".into()),
-        ast::Expr::Function(f) => f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(),
-        ast::Expr::Cast { expr, data_type, .. } => {
-            let inner = column_name(expr);
-            if inner == "?column?" {
-                sql_type(data_type).map(type_column_name).unwrap_or("?column?").to_string()
-            } else {
-                inner
-            }
-        }
-        ast::Expr::Nested(e) => column_name(e),
-        ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => "bool".into(),
-        ast::Expr::Case { .. } => "case".into(),
-        _ => "?column?".into(),
+        ast::Expr::Identifier(id) => Some((fold(id), 2)),
+        ast::Expr::CompoundIdentifier(ids) => ids.last().map(|id| (fold(id), 2)),
+        ast::Expr::Function(f) => Some((f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(), 2)),
+        ast::Expr::Cast { expr, data_type, .. } => match named(expr) {
+            Some((n, 2)) => Some((n, 2)),
+            inner => sql_type(data_type).ok().map(|t| (type_column_name(t).to_string(), 1)).or(inner),
+        },
+        ast::Expr::Nested(e) => named(e),
+        ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => Some(("bool".into(), 1)),
+        ast::Expr::Case { .. } => Some(("case".into(), 1)),
+        _ => None,
     }
 }
 
@@ -958,6 +966,11 @@ impl Binder<'_> {
         }
         match e {
             Expr::Const(Datum::Null, _) => return Ok(Expr::Const(Datum::Null, to)),
+            // PostgreSQL reads the literal without the length limit, then applies it as the
+            // context says: an explicit cast truncates, an assignment fails with 22001.
+            Expr::Const(Datum::Text(s), SqlType::Unknown) if matches!(to, SqlType::Varchar(Some(_))) => {
+                return Ok(Expr::Const(types::cast(Datum::Text(s), to, ctx == CastContext::Explicit)?, to));
+            }
             Expr::Const(Datum::Text(s), SqlType::Unknown) => {
                 let d = types::parse_text(to, &s)?;
                 return Ok(Expr::Const(d, to));

@@ -657,7 +657,10 @@ impl Binder<'_> {
                         let name = fold(id);
                         let hits: Vec<usize> =
                             columns.iter().enumerate().filter(|(_, c)| c.name == name).map(|(i, _)| i).collect();
-                        if hits.len() > 1 {
+                        // Two output columns of the same name are ambiguous only when they
+                        // are different expressions (`SELECT *, id ... ORDER BY id` is not).
+                        let first = format!("{:?}", projection[hits[0]]);
+                        if hits[1..].iter().any(|&h| format!("{:?}", projection[h]) != first) {
                             return Err(SqlError::new("42702", format!("ORDER BY \"{name}\" is ambiguous"))
                                 .at(self.pos(&id.span)));
                         }
@@ -1028,6 +1031,14 @@ impl Binder<'_> {
             let qn = fold(q);
             match scope {
                 Some(s) if s.alias == qn => {}
+                Some(s) if s.def.name == qn => {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_TABLE,
+                        format!("invalid reference to FROM-clause entry for table \"{qn}\""),
+                    )
+                    .hint(format!("Perhaps you meant to reference the table alias \"{}\".", s.alias))
+                    .at(self.pos(&q.span)))
+                }
                 _ => {
                     return Err(SqlError::new(
                         code::UNDEFINED_TABLE,
@@ -1093,6 +1104,13 @@ impl Binder<'_> {
             E::BinaryOp { left, op, right } => self.binary(left, op, right, scope)?,
             E::IsNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), false),
             E::IsNotNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), true),
+            E::IsUnknown(a) | E::IsNotUnknown(a) => {
+                // IS [NOT] UNKNOWN is IS [NOT] NULL on a boolean.
+                let negated = matches!(e, E::IsNotUnknown(_));
+                let b = self.expr(a, scope)?;
+                let what = if negated { "IS NOT UNKNOWN" } else { "IS UNKNOWN" };
+                Expr::IsNull(Box::new(self.bool_arg(b, what)?), negated)
+            }
             E::IsTrue(a) | E::IsNotTrue(a) | E::IsFalse(a) | E::IsNotFalse(a) => {
                 let value = matches!(e, E::IsTrue(_) | E::IsNotTrue(_));
                 let negated = matches!(e, E::IsNotTrue(_) | E::IsNotFalse(_));
@@ -1327,7 +1345,7 @@ impl Binder<'_> {
                     return Err(types::numeric_unsupported());
                 }
                 if aop == ArithOp::Mod && ty.is_float() {
-                    return Err(op_error(ty, sym, ty));
+                    return Err(op_error(lt, sym, rt));
                 }
                 let l = self.coerce(l, ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;
                 let r = self.coerce(r, ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;

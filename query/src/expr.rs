@@ -351,6 +351,23 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
 }
 
 /// SQL LIKE with `%`, `_` and backslash as the escape character.
+/// lower()/upper() as PostgreSQL does them under a libc locale (towlower/towupper): Unicode's
+/// simple, one character to one character mappings. Rust's are the full ones; where those give
+/// several characters, the simple mapping is the first of them for lowercase (only 'İ' -> 'i'
+/// plus a combining dot) and none for uppercase (upper('ß') stays 'ß', not 'SS').
+fn case_map<I: Iterator<Item = char> + ExactSizeIterator>(s: &str, f: fn(char) -> I, first_of_many: bool) -> String {
+    s.chars()
+        .map(|c| {
+            let mut m = f(c);
+            match (m.len(), m.next()) {
+                (1, Some(u)) => u,
+                (_, Some(u)) if first_of_many => u,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
 pub fn like(s: &str, p: &str) -> Result<bool> {
     let s: Vec<char> = s.chars().collect();
     let mut pat = Vec::new();
@@ -360,16 +377,27 @@ pub fn like(s: &str, p: &str) -> Result<bool> {
             '\\' => match it.next() {
                 Some(e) => pat.push((e, false)),
                 None => {
-                    return Err(SqlError::new(
-                        code::INVALID_ESCAPE_SEQUENCE,
-                        "LIKE pattern must not end with escape character",
-                    ))
+                    // PostgreSQL raises this only when matching reaches the escape with text
+                    // left over; otherwise the pattern just does not match.
+                    pat.extend([('_', true), ('%', true)]);
+                    if like_chars(&s, &pat) {
+                        return Err(SqlError::new(
+                            code::INVALID_ESCAPE_SEQUENCE,
+                            "LIKE pattern must not end with escape character",
+                        ));
+                    }
+                    return Ok(false);
                 }
             },
             '%' | '_' => pat.push((c, true)),
             _ => pat.push((c, false)),
         }
     }
+    Ok(like_chars(&s, &pat))
+}
+
+/// Matches `s` against a parsed pattern: (char, true) is a wildcard `%` or `_`.
+fn like_chars(s: &[char], pat: &[(char, bool)]) -> bool {
     // Iterative matcher with backtracking on the last '%'.
     let (mut si, mut pi) = (0usize, 0usize);
     let (mut star, mut mark) = (None::<usize>, 0usize);
@@ -386,13 +414,13 @@ pub fn like(s: &str, p: &str) -> Result<bool> {
             mark += 1;
             si = mark;
         } else {
-            return Ok(false);
+            return false;
         }
     }
     while pi < pat.len() && pat[pi] == ('%', true) {
         pi += 1;
     }
-    Ok(pi == pat.len())
+    pi == pat.len()
 }
 
 fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
@@ -405,11 +433,11 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
         Func::CurrentDatabase => Datum::Text("postgres".into()),
         Func::CurrentUser => Datum::Text("postgres".into()),
         Func::Lower => match first {
-            Datum::Text(s) => Datum::Text(s.to_lowercase()),
+            Datum::Text(s) => Datum::Text(case_map(&s, char::to_lowercase, true)),
             _ => Datum::Null,
         },
         Func::Upper => match first {
-            Datum::Text(s) => Datum::Text(s.to_uppercase()),
+            Datum::Text(s) => Datum::Text(case_map(&s, char::to_uppercase, false)),
             _ => Datum::Null,
         },
         Func::Length => match first {
@@ -530,7 +558,20 @@ mod tests {
         assert!(!like("axb", "a\\%b").unwrap());
         assert!(like("", "%").unwrap());
         assert!(like("abcabc", "%abc").unwrap());
-        assert!(like("x", "x\\").is_err());
+        // As in PostgreSQL 15: the trailing escape is an error only when matching reaches it
+        // with text left ('x' LIKE 'x\' is false, 'xy' LIKE 'x\' and 'a' LIKE '%\' fail).
+        assert!(!like("x", "x\\").unwrap());
+        assert!(!like("", "\\").unwrap());
+        assert!(like("xy", "x\\").is_err());
+        assert!(like("a", "%\\").is_err());
+        assert!(!like("b", "a\\").unwrap());
+    }
+
+    #[test]
+    fn case_mapping_is_one_character_at_a_time() {
+        assert_eq!(case_map("straße", char::to_uppercase, false), "STRAßE");
+        assert_eq!(case_map("ÀÉÎ", char::to_lowercase, true), "àéî");
+        assert_eq!(case_map("İx", char::to_lowercase, true), "ix");
     }
 
     #[test]

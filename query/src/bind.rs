@@ -392,7 +392,17 @@ impl Binder<'_> {
                 if *cascade {
                     return Err(SqlError::unsupported("DROP TABLE ... CASCADE is not supported yet"));
                 }
-                let names = names.iter().map(|n| object_name(self.sql, n)).collect::<Result<Vec<_>>>()?;
+                let mut kept = Vec::with_capacity(names.len());
+                for n in names {
+                    match object_name(self.sql, n) {
+                        Ok(name) => kept.push(name),
+                        // IF EXISTS skips a name in a schema that does not exist, as PostgreSQL
+                        // does (with a notice).
+                        Err(e) if *if_exists && e.code == "3F000" => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                let names = kept;
                 Ok((Plan::DropTable { names, if_exists: *if_exists }, vec![]))
             }
             S::Insert(ins) => self.insert(ins),
@@ -521,13 +531,28 @@ impl Binder<'_> {
         Ok(Plan::CreateTable { def: TableDef { name, columns, pk, pk_name, oid: 0 }, if_not_exists: ct.if_not_exists })
     }
 
+    /// The name of a table a statement reads or writes. PostgreSQL looks such a name up with
+    /// a missing schema allowed, so an unknown schema is 42P01 naming the relation (CREATE and
+    /// DROP say 3F000, through [`object_name`]).
+    fn relation_name(&self, name: &ast::ObjectName) -> Result<String> {
+        object_name(self.sql, name).map_err(|e| {
+            if e.code != "3F000" {
+                return e;
+            }
+            let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
+            let span = name.0.first().and_then(|p| p.as_ident()).map(|i| i.span);
+            SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{}\" does not exist", parts.join(".")))
+                .at(span.and_then(|s| self.pos(&s)))
+        })
+    }
+
     fn table_ref(&self, twj: &ast::TableWithJoins) -> Result<(Arc<TableDef>, String)> {
         if !twj.joins.is_empty() {
             return Err(SqlError::unsupported("joins are not supported yet"));
         }
         match &twj.relation {
             ast::TableFactor::Table { name, alias, args: None, .. } => {
-                let tname = object_name(self.sql, name)?;
+                let tname = self.relation_name(name)?;
                 let def = lookup_table(&tname).ok_or_else(|| {
                     let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
                     SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
@@ -750,7 +775,7 @@ impl Binder<'_> {
         if ins.on.is_some() {
             return Err(SqlError::unsupported("INSERT ... ON CONFLICT is not supported yet"));
         }
-        let tname = object_name(self.sql, name)?;
+        let tname = self.relation_name(name)?;
         let def = lookup_table(&tname).ok_or_else(|| {
             let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
             SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
@@ -782,7 +807,10 @@ impl Binder<'_> {
             t
         };
         let Some(source) = &ins.source else {
-            return Err(SqlError::unsupported("INSERT ... DEFAULT VALUES is not supported yet"));
+            // INSERT ... DEFAULT VALUES: one row of defaults.
+            let row = def.columns.iter().map(|c| Expr::Const(c.default.clone(), c.ty)).collect();
+            let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &tname)?;
+            return Ok((Plan::Insert { table: def, rows: vec![row], returning }, columns));
         };
         let ast::SetExpr::Values(values) = source.body.as_ref() else {
             return Err(SqlError::unsupported("INSERT ... SELECT is not supported yet"));

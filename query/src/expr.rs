@@ -152,6 +152,9 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
         }
         Expr::Neg(a, ty) => match eval(a, cx)? {
             Datum::Null => Datum::Null,
+            // Not 0 - x: -(0.0) is -0 in PostgreSQL.
+            Datum::Float4(x) => Datum::Float4(-x),
+            Datum::Float8(x) => Datum::Float8(-x),
             v => arith(ArithOp::Sub, &zero(*ty), &v, *ty)?,
         },
         Expr::Cmp(op, a, b) => {
@@ -308,12 +311,22 @@ fn arith(op: ArithOp, a: &Datum, b: &Datum, ty: SqlType) -> Result<Datum> {
         ArithOp::Div => x / y,
         ArithOp::Mod => return Err(SqlError::internal("float modulo")),
     };
-    let overflow = r.is_infinite() && x.is_finite() && y.is_finite();
-    let underflow = r == 0.0 && x != 0.0 && op != ArithOp::Add && op != ArithOp::Sub;
+    // PostgreSQL's checks (utils/float.h): a product or quotient that became 0 from operands
+    // that could not give 0 underflowed; an infinite result from finite operands overflowed.
+    let checks = |r_inf: bool, r_zero: bool| match op {
+        ArithOp::Mul => (r_inf && x.is_finite() && y.is_finite(), r_zero && x != 0.0 && y != 0.0),
+        ArithOp::Div => (r_inf && x.is_finite(), r_zero && x != 0.0 && !y.is_infinite()),
+        _ => (r_inf && x.is_finite() && y.is_finite(), false),
+    };
+    let (overflow, underflow) = checks(r.is_infinite(), r == 0.0);
     if ty == SqlType::Float4 {
         let f = r as f32;
-        if overflow || (f.is_infinite() && r.is_finite()) {
+        let (overflow, underflow) = checks(f.is_infinite(), f == 0.0);
+        if overflow {
             return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
+        }
+        if underflow {
+            return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: underflow"));
         }
         return Ok(Datum::Float4(f));
     }
@@ -565,6 +578,18 @@ mod tests {
         assert!(like("xy", "x\\").is_err());
         assert!(like("a", "%\\").is_err());
         assert!(!like("b", "a\\").unwrap());
+    }
+
+    #[test]
+    fn float_underflow_and_negative_zero_as_postgresql() {
+        let f8 = |v: f64| Datum::Float8(v);
+        let mul = |a, b| arith(ArithOp::Mul, &f8(a), &f8(b), SqlType::Float8);
+        assert_eq!(mul(-1.0, 0.0).unwrap(), f8(-0.0));
+        assert!(matches!(mul(-1.0, 0.0).unwrap(), Datum::Float8(z) if z.is_sign_negative()));
+        assert_eq!(mul(1e-300, 1e-300).unwrap_err().message, "value out of range: underflow");
+        assert_eq!(arith(ArithOp::Div, &f8(1.0), &f8(f64::INFINITY), SqlType::Float8).unwrap(), f8(0.0));
+        let f4 = arith(ArithOp::Mul, &Datum::Float4(1e-30), &Datum::Float4(1e-30), SqlType::Float4);
+        assert_eq!(f4.unwrap_err().message, "value out of range: underflow");
     }
 
     #[test]

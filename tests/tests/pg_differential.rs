@@ -35,6 +35,14 @@ const KNOWN: &[(&str, &str)] = &[
     // Column references are column, table.column or (for any table) public.table.column;
     // Orbit takes the first two only.
     ("SELECT public.pt.a FROM pt", "schema-qualified column references are not supported (0A000)"),
+    // PostgreSQL computes the select list only for the rows its plan produces: for ORDER BY the
+    // primary key with a LIMIT it walks the key's index and stops after LIMIT rows (with a Sort
+    // plan it computes every row, as Orbit does). Orbit computes the select list of every
+    // matching row before it sorts and limits, so row 2's 10 / 0 fails the statement.
+    (
+        "SELECT id, 10 / a FROM r0 ORDER BY id LIMIT 1",
+        "select list computed for rows past the LIMIT (22012); PostgreSQL's index scan stops early",
+    ),
     // PostgreSQL checks a (non-deferrable) primary key row by row as the UPDATE goes, so
     // shifting keys 1, 2, 3 by one fails on the first row (2 is still taken); Orbit checks the
     // statement's new keys against the rows that stay, once all are computed (as a deferred
@@ -251,6 +259,8 @@ const STATEMENTS: &[&str] = &[
     "SELECT NOT 1",
     "SELECT 1 AND true",
     // --- more expressions: overflow at every width, floats, strings, three-valued logic
+    "CREATE TABLE r0 (id int PRIMARY KEY, a int)",
+    "INSERT INTO r0 VALUES (1, 1), (2, 0)",
     "SELECT -2147483648 / -1",
     "SELECT (-2147483647 - 1) % -1",
     "SELECT 5 % -3, -5 % 3, 0 % 5",
@@ -261,6 +271,15 @@ const STATEMENTS: &[&str] = &[
     "SELECT abs(-32768::int2), abs((-2147483647 - 1)::int8)",
     "SELECT 0.1::float8 + 0.2::float8, 1::float8 / 3, 2::float4 / 3, 1e300::float8 * 10",
     "SELECT 1e300::float8 * 1e300::float8",
+    "SELECT 1e-300::float8 * 1e-300::float8",
+    "SELECT 1e-300::float8 / 1e300::float8",
+    "SELECT -1::float8 * 0, 0::float8 * -1, 0::float8 / -5, -(0::float8), -(0::float4), 1::float8 / 'Infinity'",
+    "SELECT 1e-30::float4 * 1e-30::float4",
+    "SELECT 1e30::float4 * 1e30::float4",
+    "SELECT 'Infinity'::float8 * 0",
+    "SELECT id, 10 / a FROM r0 ORDER BY id LIMIT 1",
+    "SELECT id, 10 / a FROM r0 ORDER BY id LIMIT 0",
+    "SELECT count(*), sum(10 / a) FROM r0 LIMIT 0",
     "SELECT 'Infinity'::float8 - 'Infinity'::float8, 'inf'::float8, '-0'::float8, 1e-7::float8",
     "SELECT 1::float8 / 0",
     "SELECT 0::float8 / 0",
@@ -361,6 +380,7 @@ const STATEMENTS: &[&str] = &[
     "INSERT INTO m VALUES (3); SELECT 1 / 0; INSERT INTO m VALUES (4)",
     "SELECT id FROM m ORDER BY id",
     "DROP TABLE m",
+    "DROP TABLE r0",
     // --- DROP
     "DROP TABLE t",
     "SELECT * FROM t",
@@ -512,6 +532,70 @@ fn random_statements(seed: u64, n: usize) -> Vec<String> {
                 format!("SELECT {agg} FROM r WHERE {}", pred(&mut rng, &cols, 2))
             }
         };
+        out.push(s);
+    }
+    // Projections over text, floats and casts, and sort orders with NULLs, LIMIT and OFFSET
+    // (their own generator, so the statements above stay as they are).
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x0dd5);
+    let exprs = [
+        "lower(c)",
+        "upper(c)",
+        "length(c)",
+        "c || '!'",
+        "c || a",
+        "COALESCE(c, 'none')",
+        "COALESCE(a, b, 0)",
+        "c < 'b'",
+        "c = 'Apple'",
+        "c LIKE '%p%'",
+        "d * 2",
+        "d / 4",
+        "d + a",
+        "-d",
+        "d * e",
+        "d / b",
+        "a::text",
+        "d::int",
+        "e::int",
+        "e::int2",
+        "b::float4 / 3",
+        "c::int",
+        "a::bool",
+        "abs(a)",
+        "abs(d)",
+        "NOT (a > b)",
+        "a IS NULL",
+        "d IS NOT NULL",
+        "a IN (b, 3)",
+        "a BETWEEN b AND 5",
+        "length(c) * 2 + a",
+    ];
+    let orders = [
+        "id",
+        "a, id",
+        "a DESC, id",
+        "a NULLS FIRST, id",
+        "a DESC NULLS LAST, id",
+        "c, id",
+        "c DESC, id",
+        "d, id",
+        "d DESC NULLS LAST, id",
+        "e DESC, id",
+        "b NULLS FIRST, a, id",
+        "2, id",
+        "lower(c), id",
+    ];
+    for _ in 0..200 {
+        let k = rng.gen_range(1..3);
+        let list: Vec<&str> = (0..k).map(|_| exprs[rng.gen_range(0..exprs.len())]).collect();
+        let order = orders[rng.gen_range(0..orders.len())];
+        let mut s = format!("SELECT id, {} FROM r ORDER BY {order}", list.join(", "));
+        if rng.gen_bool(0.3) {
+            s.push_str(&format!(" LIMIT {}", rng.gen_range(0..5)));
+        }
+        if rng.gen_bool(0.2) {
+            s.push_str(&format!(" OFFSET {}", rng.gen_range(0..9)));
+        }
         out.push(s);
     }
     out.push("DROP TABLE r".to_string());

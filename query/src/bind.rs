@@ -188,7 +188,7 @@ fn span_position(sql: &str, span: &sqlparser::tokenizer::Span) -> Option<usize> 
 
 /// Binds one statement.
 pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prepared> {
-    let mut b = Binder { sql, params: given_types(param_oids)?, aggs: Vec::new(), allow_aggs: false };
+    let mut b = Binder { sql, params: given_types(param_oids)?, aggs: Vec::new(), allow_aggs: false, in_agg: false };
     let (plan, mut columns) = b.statement(stmt)?;
     // Parameters nothing typed are text, as PostgreSQL resolves `unknown`.
     for p in &mut b.params {
@@ -215,6 +215,8 @@ struct Binder<'s> {
     params: Vec<SqlType>,
     aggs: Vec<AggSpec>,
     allow_aggs: bool,
+    /// Binding an aggregate's argument (where another aggregate is a nesting error).
+    in_agg: bool,
 }
 
 fn fold(id: &ast::Ident) -> String {
@@ -692,14 +694,23 @@ impl Binder<'_> {
                         SortSource::Output(hits[0])
                     }
                     e => {
-                        let b = self.expr(e, scope.as_ref())?;
+                        // An aggregated query (no GROUP BY) has one row: ORDER BY may use
+                        // aggregates and must not use bare columns, and sorts nothing.
+                        self.allow_aggs = aggregated;
+                        let b = self.expr(e, scope.as_ref());
+                        self.allow_aggs = false;
+                        let b = b?;
                         if aggregated {
-                            let mut uses_column = false;
-                            b.visit_columns(&mut |_| uses_column = true);
-                            if uses_column {
+                            let mut bad = None;
+                            b.visit_columns(&mut |i| bad = bad.or(Some(i)));
+                            if let (Some(i), Some(s)) = (bad, scope.as_ref()) {
                                 return Err(SqlError::new(
                                     code::GROUPING_ERROR,
-                                    "ORDER BY expressions must appear in the select list when aggregating",
+                                    format!(
+                                        "column \"{}.{}\" must appear in the GROUP BY clause or be used in an \
+                                         aggregate function",
+                                        s.alias, s.def.columns[i].name
+                                    ),
                                 ));
                             }
                         }
@@ -1219,6 +1230,7 @@ impl Binder<'_> {
             V::Number(n, _) => self.number(n)?,
             V::SingleQuotedString(s)
             | V::EscapedStringLiteral(s)
+            | V::UnicodeStringLiteral(s)
             | V::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
                 Expr::Const(Datum::Text(s.clone()), SqlType::Unknown)
             }
@@ -1238,7 +1250,7 @@ impl Binder<'_> {
                 return Ok(Expr::Const(Datum::Int8(v), SqlType::Int8));
             }
         }
-        Ok(Expr::Const(Datum::Text(n.to_string()), SqlType::Numeric))
+        Ok(Expr::Const(Datum::Text(numeric_text(n)), SqlType::Numeric))
     }
 
     /// The type every expression of a list is coerced to (PostgreSQL's `select_common_type`,
@@ -1419,6 +1431,9 @@ impl Binder<'_> {
             _ => None,
         };
         if let Some(func) = agg {
+            if self.in_agg {
+                return Err(SqlError::new(code::GROUPING_ERROR, "aggregate function calls cannot be nested"));
+            }
             if !self.allow_aggs {
                 return Err(SqlError::new(code::GROUPING_ERROR, "aggregate functions are not allowed in WHERE"));
             }
@@ -1431,14 +1446,18 @@ impl Binder<'_> {
             let arg = match (func, args.as_slice()) {
                 (AggFunc::CountStar, []) => None,
                 (_, [a]) => {
-                    self.allow_aggs = false;
+                    self.in_agg = true;
                     let b = self.expr(a, scope);
-                    self.allow_aggs = true;
+                    self.in_agg = false;
                     Some(b?)
                 }
                 _ => return Err(no_function(&name, &[])),
             };
             let argty = arg.as_ref().map(|a| a.ty()).unwrap_or(SqlType::Int8);
+            if matches!(func, AggFunc::Sum | AggFunc::Avg) && argty == SqlType::Unknown {
+                return Err(SqlError::new("42725", format!("function {name}(unknown) is not unique"))
+                    .hint("Could not choose a best candidate function. You might need to add explicit type casts."));
+            }
             let ty = match func {
                 AggFunc::CountStar | AggFunc::Count => SqlType::Int8,
                 AggFunc::Sum => match argty {
@@ -1459,8 +1478,11 @@ impl Binder<'_> {
                     }
                     t => return Err(no_function(&name, &[t])),
                 },
+                // No sum or avg takes text, so an untyped literal matches none best.
                 AggFunc::Min | AggFunc::Max => match argty {
                     SqlType::Unknown => SqlType::Text,
+                    // PostgreSQL has no min/max over boolean or bytea.
+                    t @ (SqlType::Bool | SqlType::Bytea) => return Err(no_function(&name, &[t])),
                     t => t,
                 },
             };
@@ -1535,6 +1557,45 @@ fn no_function(name: &str, types: &[SqlType]) -> SqlError {
         .hint("No function matches the given name and argument types. You might need to add explicit type casts.")
 }
 
+/// A numeric literal as PostgreSQL's numeric prints it: positional, with as many fraction
+/// digits as the literal's scale (`1e2` is 100, `.5` is 0.5, `1.50` is 1.50, `1.5e-1` is
+/// 0.15). A literal that does not parse, or has an exponent past 1000, is kept as written.
+fn numeric_text(n: &str) -> String {
+    let (mantissa, exp) = match n.split_once(['e', 'E']) {
+        Some((m, e)) => match e.parse::<i64>() {
+            Ok(e) if e.abs() <= 1000 => (m, e),
+            _ => return n.to_string(),
+        },
+        None => (n, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if !(int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit())) {
+        return n.to_string();
+    }
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i64 + exp;
+    let scale = (frac.len() as i64 - exp).max(0) as usize;
+    let (whole, fraction) = if point <= 0 {
+        (String::new(), format!("{}{digits}", "0".repeat((-point) as usize)))
+    } else if point as usize >= digits.len() {
+        (format!("{digits}{}", "0".repeat(point as usize - digits.len())), String::new())
+    } else {
+        (digits[..point as usize].to_string(), digits[point as usize..].to_string())
+    };
+    let whole = whole.trim_start_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    let mut fraction = fraction;
+    fraction.truncate(scale);
+    while fraction.len() < scale {
+        fraction.push('0');
+    }
+    if scale == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{fraction}")
+    }
+}
+
 /// PostgreSQL quotes a column name in messages as `"x"`, and a qualified one as `t.x`.
 fn quote_column(name: &str) -> String {
     if name.contains('.') {
@@ -1595,4 +1656,29 @@ pub fn pk_lookup(filter: &Expr, def: &TableDef) -> Option<Vec<Expr>> {
         key.push(found);
     }
     Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numeric_text;
+
+    #[test]
+    fn numeric_literals_print_as_postgresql_numeric() {
+        // From PostgreSQL 15: SELECT 1e2, .5, 1., 1.50, 1.5e-1, 1.50e1, 0.000, 12e-5, 007.10;
+        for (lit, want) in [
+            ("1e2", "100"),
+            (".5", "0.5"),
+            ("1.", "1"),
+            ("1.50", "1.50"),
+            ("1.5e-1", "0.15"),
+            ("1.50e1", "15.0"),
+            ("0.000", "0.000"),
+            ("12e-5", "0.00012"),
+            ("007.10", "7.10"),
+            ("1E+3", "1000"),
+        ] {
+            assert_eq!(numeric_text(lit), want, "{lit}");
+        }
+        assert_eq!(numeric_text("1e5000"), "1e5000");
+    }
 }

@@ -1106,6 +1106,8 @@ impl Binder<'_> {
             E::Identifier(id) => self.column(scope, None, id)?,
             E::CompoundIdentifier(ids) => match ids.as_slice() {
                 [t, c] => self.column(scope, Some(t), c)?,
+                // public.table.column: every table is in public.
+                [s, t, c] if fold(s) == "public" => self.column(scope, Some(t), c)?,
                 _ => return Err(SqlError::unsupported(format!("reference {e} is not supported"))),
             },
             E::Value(v) => self.value(&v.value, &v.span)?,

@@ -32,9 +32,6 @@ const KNOWN: &[(&str, &str)] = &[
         "avg(integer) returns numeric (0A000)",
     ),
     ("SELECT sum(v), avg(v), count(v) FROM c", "sum(bigint) and avg(bigint) return numeric (0A000)"),
-    // Column references are column, table.column or (for any table) public.table.column;
-    // Orbit takes the first two only.
-    ("SELECT public.pt.a FROM pt", "schema-qualified column references are not supported (0A000)"),
     // PostgreSQL computes the select list only for the rows its plan produces: for ORDER BY the
     // primary key with a LIMIT it walks the key's index and stops after LIMIT rows (with a Sort
     // plan it computes every row, as Orbit does). Orbit computes the select list of every
@@ -317,6 +314,8 @@ const STATEMENTS: &[&str] = &[
     "CREATE TABLE public.pt (a int PRIMARY KEY)",
     "INSERT INTO public.pt VALUES (1) RETURNING pt.a",
     "SELECT public.pt.a FROM pt",
+    "SELECT public.pt.a FROM pt x",
+    "SELECT PUBLIC.PT.A FROM pt WHERE public.pt.a = 1",
     "DROP TABLE public.pt",
     "DROP TABLE \"Mixed\"",
     "CREATE TABLE d (id int8 PRIMARY KEY, v text DEFAULT 'none', n int NOT NULL DEFAULT 7, w varchar(3) DEFAULT 'abc')",

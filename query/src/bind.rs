@@ -188,7 +188,14 @@ fn span_position(sql: &str, span: &sqlparser::tokenizer::Span) -> Option<usize> 
 
 /// Binds one statement.
 pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prepared> {
-    let mut b = Binder { sql, params: given_types(param_oids)?, aggs: Vec::new(), allow_aggs: false, in_agg: false };
+    let mut b = Binder {
+        sql,
+        params: given_types(param_oids)?,
+        aggs: Vec::new(),
+        allow_aggs: false,
+        in_agg: false,
+        expr_depth: 0,
+    };
     let (plan, mut columns) = b.statement(stmt)?;
     // Parameters nothing typed are text, as PostgreSQL resolves `unknown`.
     for p in &mut b.params {
@@ -217,6 +224,8 @@ struct Binder<'s> {
     allow_aggs: bool,
     /// Binding an aggregate's argument (where another aggregate is a nesting error).
     in_agg: bool,
+    /// How deep in [`Binder::expr`] calls we are (constants are folded at depth 0).
+    expr_depth: u32,
 }
 
 fn fold(id: &ast::Ident) -> String {
@@ -1007,7 +1016,8 @@ impl Binder<'_> {
             return Ok(e);
         }
         match e {
-            Expr::Const(Datum::Null, _) => return Ok(Expr::Const(Datum::Null, to)),
+            // An untyped NULL takes any type; a typed one (NULL::int) is cast like any value.
+            Expr::Const(Datum::Null, SqlType::Unknown) => return Ok(Expr::Const(Datum::Null, to)),
             // PostgreSQL reads the literal without the length limit, then applies it as the
             // context says: an explicit cast truncates, an assignment fails with 22001.
             Expr::Const(Datum::Text(s), SqlType::Unknown) if matches!(to, SqlType::Varchar(Some(_))) => {
@@ -1100,7 +1110,21 @@ impl Binder<'_> {
             .at(self.pos(&qualifier.map(|q| q.span).unwrap_or(id.span))))
     }
 
+    /// Binds an expression and, at the outermost call, folds its constant parts as PostgreSQL's
+    /// planner does: once over the whole tree, so AND/OR can stop at a deciding constant before
+    /// the operands after it are folded.
     fn expr(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
+        self.expr_depth += 1;
+        let b = self.expr_node(e, scope);
+        self.expr_depth -= 1;
+        if self.expr_depth == 0 {
+            crate::expr::fold(b?)
+        } else {
+            b
+        }
+    }
+
+    fn expr_node(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
         use ast::Expr as E;
         Ok(match e {
             E::Identifier(id) => self.column(scope, None, id)?,
@@ -1451,7 +1475,9 @@ impl Binder<'_> {
                     self.in_agg = true;
                     let b = self.expr(a, scope);
                     self.in_agg = false;
-                    Some(b?)
+                    // The argument lives in the aggregate's spec, outside the tree folded at
+                    // the top: fold it here.
+                    Some(crate::expr::fold(b?)?)
                 }
                 _ => return Err(no_function(&name, &[])),
             };

@@ -261,6 +261,98 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
 }
 
 /// The truth value of a boolean datum (None for NULL).
+/// PostgreSQL's constant folding at plan time (eval_const_expressions): every subexpression
+/// that reads no column, parameter or aggregate is computed once, here, so its error (1 / 0,
+/// an overflow) is the statement's error even when no row would reach it; AND and OR drop
+/// constant arms that decide nothing and become the constant one that decides (`x AND false`
+/// is false, `x OR true` is true, without computing x).
+pub fn fold(e: Expr) -> Result<Expr> {
+    let b = |e: Box<Expr>| fold(*e).map(Box::new);
+    let v = |l: Vec<Expr>| l.into_iter().map(fold).collect::<Result<Vec<_>>>();
+    let e = match e {
+        Expr::Const(..) | Expr::Column(..) | Expr::Param(..) | Expr::Agg(..) => return Ok(e),
+        // Left to right, stopping at a deciding constant (PostgreSQL's simplify_and_arguments
+        // returns there, before it folds the operands after it).
+        Expr::And(x, y) => return fold_and_or(*x, *y, false),
+        Expr::Or(x, y) => return fold_and_or(*x, *y, true),
+        Expr::Arith(op, x, y, t) => Expr::Arith(op, b(x)?, b(y)?, t),
+        Expr::Cmp(op, x, y) => Expr::Cmp(op, b(x)?, b(y)?),
+        Expr::Concat(x, y) => Expr::Concat(b(x)?, b(y)?),
+        Expr::Not(x) => Expr::Not(b(x)?),
+        Expr::Neg(x, t) => Expr::Neg(b(x)?, t),
+        Expr::IsNull(x, n) => Expr::IsNull(b(x)?, n),
+        Expr::IsBool(x, val, n) => Expr::IsBool(b(x)?, val, n),
+        Expr::InList(x, l, n) => Expr::InList(b(x)?, v(l)?, n),
+        Expr::Like(x, p, n, ci) => Expr::Like(b(x)?, b(p)?, n, ci),
+        Expr::Cast(x, t, explicit) => Expr::Cast(b(x)?, t, explicit),
+        // In order: NULL constants drop out, a non-NULL constant ends the list (what follows it is
+        // not folded), as in PostgreSQL.
+        Expr::Coalesce(l, t) => {
+            let mut kept = Vec::with_capacity(l.len());
+            for a in l {
+                match fold(a)? {
+                    Expr::Const(Datum::Null, _) => {}
+                    Expr::Const(d, _) if kept.is_empty() => return Ok(Expr::Const(d, t)),
+                    c @ Expr::Const(..) => {
+                        kept.push(c);
+                        break;
+                    }
+                    a => kept.push(a),
+                }
+            }
+            if kept.is_empty() {
+                return Ok(Expr::Const(Datum::Null, t));
+            }
+            Expr::Coalesce(kept, t)
+        }
+        Expr::Func(f, l, t) => Expr::Func(f, v(l)?, t),
+    };
+    let constant = match &e {
+        Expr::Arith(_, x, y, _) | Expr::Cmp(_, x, y) | Expr::Concat(x, y) | Expr::Like(x, y, ..) => {
+            is_const(x) && is_const(y)
+        }
+        Expr::Not(x) | Expr::Neg(x, _) | Expr::IsNull(x, _) | Expr::IsBool(x, ..) | Expr::Cast(x, ..) => is_const(x),
+        Expr::InList(x, l, _) => is_const(x) && l.iter().all(is_const),
+        Expr::Coalesce(l, _) | Expr::Func(_, l, _) => l.iter().all(is_const),
+        _ => false,
+    };
+    if !constant {
+        return Ok(e);
+    }
+    let ty = e.ty();
+    Ok(Expr::Const(eval(&e, &Ctx { row: &[], params: &[], aggs: &[] })?, ty))
+}
+
+fn is_const(e: &Expr) -> bool {
+    matches!(e, Expr::Const(..))
+}
+
+fn fold_and_or(x: Expr, y: Expr, or: bool) -> Result<Expr> {
+    let x = fold(x)?;
+    if matches!(x, Expr::Const(Datum::Bool(k), _) if k == or) {
+        return Ok(x);
+    }
+    Ok(and_or(Box::new(x), Box::new(fold(y)?), or))
+}
+
+/// AND (`or` false) or OR (`or` true) of two folded operands.
+fn and_or(x: Box<Expr>, y: Box<Expr>, or: bool) -> Expr {
+    let known = |e: &Expr| match e {
+        Expr::Const(d, _) => Some(truth(d.clone())),
+        _ => None,
+    };
+    match (known(&x), known(&y)) {
+        // The deciding constant: false for AND, true for OR.
+        (Some(Some(k)), _) | (_, Some(Some(k))) if k == or => Expr::Const(Datum::Bool(or), SqlType::Bool),
+        // The neutral constant drops out.
+        (Some(Some(_)), _) => *y,
+        (_, Some(Some(_))) => *x,
+        (Some(None), Some(None)) => Expr::Const(Datum::Null, SqlType::Bool),
+        _ if or => Expr::Or(x, y),
+        _ => Expr::And(x, y),
+    }
+}
+
 pub fn truth(d: Datum) -> Option<bool> {
     match d {
         Datum::Bool(b) => Some(b),
@@ -590,6 +682,31 @@ mod tests {
         assert_eq!(arith(ArithOp::Div, &f8(1.0), &f8(f64::INFINITY), SqlType::Float8).unwrap(), f8(0.0));
         let f4 = arith(ArithOp::Mul, &Datum::Float4(1e-30), &Datum::Float4(1e-30), SqlType::Float4);
         assert_eq!(f4.unwrap_err().message, "value out of range: underflow");
+    }
+
+    #[test]
+    fn constant_folding_as_postgresql_planner() {
+        let i = |v: i32| Box::new(Expr::Const(Datum::Int4(v), SqlType::Int4));
+        let b = |v: bool| Box::new(Expr::Const(Datum::Bool(v), SqlType::Bool));
+        let col = || Box::new(Expr::Column(0, SqlType::Bool));
+        let div0 =
+            || Box::new(Expr::Cmp(CmpOp::Eq, Box::new(Expr::Arith(ArithOp::Div, i(1), i(0), SqlType::Int4)), i(1)));
+        // A constant subexpression is computed once, its error raised even beside a column.
+        let e = Expr::And(col(), div0());
+        assert_eq!(fold(e).unwrap_err().code, "22012");
+        // `false AND ...` stops before folding what follows; `... AND false` does not.
+        assert!(matches!(fold(Expr::And(b(false), div0())).unwrap(), Expr::Const(Datum::Bool(false), _)));
+        assert_eq!(fold(Expr::And(div0(), b(false))).unwrap_err().code, "22012");
+        // Deciding and neutral constants.
+        assert!(matches!(fold(Expr::Or(col(), b(true))).unwrap(), Expr::Const(Datum::Bool(true), _)));
+        assert!(matches!(fold(Expr::And(col(), b(true))).unwrap(), Expr::Column(0, _)));
+        assert!(matches!(
+            fold(Expr::Arith(ArithOp::Add, i(1), i(2), SqlType::Int4)).unwrap(),
+            Expr::Const(Datum::Int4(3), _)
+        ));
+        // Parameters are not constants at bind time.
+        let p = Expr::Arith(ArithOp::Add, Box::new(Expr::Param(0, SqlType::Int4)), i(1), SqlType::Int4);
+        assert!(matches!(fold(p).unwrap(), Expr::Arith(..)));
     }
 
     #[test]

@@ -57,6 +57,17 @@ const KNOWN: &[(&str, &str)] = &[
         "SELECT id FROM r WHERE NOT (((a - -1) >= 0 OR c NOT LIKE 'a\\_b\\%') OR a IN (4)) ORDER BY id",
         "planner pushes NOT down and runs the cheap LIKE conjunct first, so a - -1 never overflows",
     ),
+    // The same over int2: abs(-32768::int2) overflows. PostgreSQL reaches it on the row with
+    // x = -32768 in the first (Orbit: (x % 3) = 1 is false there first), and in the second runs
+    // the cheaper y = -0 first (false there), where Orbit runs t ILIKE 'ab%' (true) and then abs.
+    (
+        "SELECT id, x FROM z WHERE ((x % 3) = 1) AND abs(x) > 100 ORDER BY t DESC, id",
+        "conjuncts in another order: PostgreSQL raises 22003 from abs(x), Orbit never evaluates it",
+    ),
+    (
+        "SELECT id, abs(y) FROM z WHERE ((t ILIKE 'ab%') AND abs(x) > 100) AND y = -0 ORDER BY s, id",
+        "conjuncts in another order: Orbit raises 22003 from abs(x), PostgreSQL never evaluates it",
+    ),
 ];
 
 /// Statements that fail with the same SQLSTATE as in PostgreSQL 15 but another message, and why.
@@ -737,6 +748,100 @@ fn random_statements(seed: u64, n: usize) -> Vec<String> {
         out.push(s);
     }
     out.push("DROP TABLE w".to_string());
+    // Mixed widths and special values: int2 at its limits, float4 and float8 with NaN,
+    // infinities and -0, varchar beside text; random predicates and sort orders over them.
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x2);
+    out.push("CREATE TABLE z (id int PRIMARY KEY, x int2, y float4, s varchar(6), t text, f float8)".to_string());
+    out.push(
+        "INSERT INTO z VALUES (1, 32767, 1.5, 'abc', 'abc', 'NaN'), (2, -32768, 'NaN', 'ABC', 'abd', 'Infinity'), \
+         (3, 0, '-Infinity', '', NULL, '-Infinity'), (4, NULL, -0, NULL, '', -0), (5, 7, 3.25, 'a b', 'a', 0), \
+         (6, -1, NULL, 'zz', 'zz', NULL), (7, 100, 1e30, 'abc', 'ABC', 1e300), (8, 2, 0.1, '%_', '\\', -2.5)"
+            .to_string(),
+    );
+    let atoms = [
+        "x > 0",
+        "x < y",
+        "x = 7",
+        "x + 1 > 0",
+        "x * 2 < 0",
+        "x IS NULL",
+        "y = 'NaN'",
+        "y > 1",
+        "y < 0",
+        "y = -0",
+        "y >= x",
+        "f > y",
+        "f = 'NaN'",
+        "f < 0",
+        "f = 0",
+        "f > 1e10",
+        "f IS NULL",
+        "s = t",
+        "s < t",
+        "s LIKE 'a%'",
+        "t ILIKE 'ab%'",
+        "s IS NULL",
+        "t = ''",
+        "length(s) > 2",
+        "lower(s) = lower(t)",
+        "s || t = 'abcabc'",
+        "COALESCE(s, t) = 'abc'",
+        "x IN (0, 2, 7)",
+        "f BETWEEN -3 AND 1",
+        "y NOT BETWEEN 0 AND 2",
+        "t LIKE '\\\\%'",
+        "x::float4 = y",
+        "s::text = 'zz'",
+        "NOT (x > 5)",
+        "(x % 3) = 1",
+        "f / 2 > 0",
+        "-y < 0",
+        "abs(x) > 100",
+    ];
+    let outs = [
+        "x",
+        "y",
+        "f",
+        "s",
+        "t",
+        "x + 1",
+        "x * 2",
+        "-x",
+        "y * 2",
+        "y + f",
+        "f / 3",
+        "f * f",
+        "s || t",
+        "upper(s)",
+        "length(t)",
+        "COALESCE(f, y)",
+        "x::float8 / 7",
+        "y::int",
+        "f::int8",
+        "t < s",
+        "abs(y)",
+        "x::text || s",
+    ];
+    let orders =
+        ["id", "f, id", "f DESC, id", "y NULLS FIRST, id", "y DESC NULLS LAST, id", "s, id", "t DESC, id", "x, id"];
+    for _ in 0..150 {
+        let mut p = atoms[rng.gen_range(0..atoms.len())].to_string();
+        for _ in 0..rng.gen_range(0..3) {
+            let op = ["AND", "OR"][rng.gen_range(0..2)];
+            p = format!("({p}) {op} {}", atoms[rng.gen_range(0..atoms.len())]);
+        }
+        let o = outs[rng.gen_range(0..outs.len())];
+        let order = orders[rng.gen_range(0..orders.len())];
+        out.push(format!("SELECT id, {o} FROM z WHERE {p} ORDER BY {order}"));
+    }
+    for agg in [
+        "min(y)", "max(y)", "min(f)", "max(f)", "sum(y)", "sum(f)", "avg(y)", "avg(f)", "sum(x)", "min(s)", "max(t)",
+        "count(s)",
+    ] {
+        out.push(format!("SELECT {agg} FROM z"));
+        out.push(format!("SELECT {agg} FROM z WHERE f <> 'NaN' AND y <> 'NaN'"));
+    }
+    out.push("DROP TABLE z".to_string());
     out
 }
 

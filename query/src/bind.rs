@@ -838,6 +838,9 @@ impl Binder<'_> {
         if source.order_by.is_some() || source.limit_clause.is_some() {
             return Err(SqlError::unsupported("ORDER BY/LIMIT on VALUES is not supported yet"));
         }
+        if values.rows.iter().any(|r| r.content.len() != values.rows[0].content.len()) {
+            return Err(SqlError::new(code::SYNTAX_ERROR, "VALUES lists must all be the same length"));
+        }
         let mut rows = Vec::with_capacity(values.rows.len());
         for r in &values.rows {
             let exprs = &r.content;
@@ -932,7 +935,9 @@ impl Binder<'_> {
             let ast::AssignmentTarget::ColumnName(n) = &a.target else {
                 return Err(SqlError::unsupported("multiple-column UPDATE SET is not supported yet"));
             };
-            let id = n.0.last().and_then(|p| p.as_ident()).ok_or_else(|| SqlError::syntax(&n.to_string()))?;
+            // `SET a.b = ...` assigns field b of column a (PostgreSQL's composite types), not
+            // column b of table a.
+            let id = n.0.first().and_then(|p| p.as_ident()).ok_or_else(|| SqlError::syntax(&n.to_string()))?;
             let cn = fold(id);
             let i = def.column(&cn).ok_or_else(|| {
                 SqlError::new(
@@ -941,6 +946,17 @@ impl Binder<'_> {
                 )
                 .at(self.pos(&id.span))
             })?;
+            if let Some(field) = n.0.get(1).and_then(|p| p.as_ident()) {
+                return Err(SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!(
+                        "cannot assign to field \"{}\" of column \"{cn}\" because its type {} is not a composite type",
+                        fold(field),
+                        base(def.columns[i].ty).name()
+                    ),
+                )
+                .at(self.pos(&id.span)));
+            }
             if sets.iter().any(|(j, _)| *j == i) {
                 return Err(SqlError::new(code::SYNTAX_ERROR, format!("multiple assignments to same column \"{cn}\"")));
             }

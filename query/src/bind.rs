@@ -154,6 +154,12 @@ fn syntax_error(sql: &str, msg: &str) -> SqlError {
         let end = sql.trim_end_matches(|c: char| c.is_whitespace() || c == ';').chars().count() + 1;
         return SqlError::new(code::SYNTAX_ERROR, "syntax error at end of input").at(Some(end));
     }
+    if token.is_empty() && msg.contains("Unterminated string literal") {
+        // PostgreSQL's lexer names the rest of the input from the opening quote.
+        let rest: String = sql.chars().skip(position.unwrap_or(1).saturating_sub(1)).collect();
+        return SqlError::new(code::SYNTAX_ERROR, format!("unterminated quoted string at or near \"{rest}\""))
+            .at(position);
+    }
     if token.is_empty() {
         let near = msg.trim_start_matches("sql parser error: ");
         return SqlError::new(code::SYNTAX_ERROR, format!("syntax error: {near}")).at(position);
@@ -182,7 +188,14 @@ fn span_position(sql: &str, span: &sqlparser::tokenizer::Span) -> Option<usize> 
 
 /// Binds one statement.
 pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prepared> {
-    let mut b = Binder { sql, params: given_types(param_oids)?, aggs: Vec::new(), allow_aggs: false };
+    let mut b = Binder {
+        sql,
+        params: given_types(param_oids)?,
+        aggs: Vec::new(),
+        allow_aggs: false,
+        in_agg: false,
+        expr_depth: 0,
+    };
     let (plan, mut columns) = b.statement(stmt)?;
     // Parameters nothing typed are text, as PostgreSQL resolves `unknown`.
     for p in &mut b.params {
@@ -209,6 +222,10 @@ struct Binder<'s> {
     params: Vec<SqlType>,
     aggs: Vec<AggSpec>,
     allow_aggs: bool,
+    /// Binding an aggregate's argument (where another aggregate is a nesting error).
+    in_agg: bool,
+    /// How deep in [`Binder::expr`] calls we are (constants are folded at depth 0).
+    expr_depth: u32,
 }
 
 fn fold(id: &ast::Ident) -> String {
@@ -322,22 +339,24 @@ fn type_column_name(t: SqlType) -> &'static str {
 
 /// The name PostgreSQL gives an expression's result column.
 fn column_name(e: &ast::Expr) -> String {
+    named(e).map(|(n, _)| n).unwrap_or_else(|| "?column?".into())
+}
+
+/// PostgreSQL's FigureColname: a name and its strength (2: a column or function name, 1: a
+/// type name from a cast, `bool` or `case`, which an outer cast's type name replaces).
+fn named(e: &ast::Expr) -> Option<(String, u8)> {
     match e {
-        ast::Expr::Identifier(id) => fold(id),
-        ast::Expr::CompoundIdentifier(ids) => ids.last().map(fold).unwrap_or_else(|| "?column?".into()),
-        ast::Expr::Function(f) => f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(),
-        ast::Expr::Cast { expr, data_type, .. } => {
-            let inner = column_name(expr);
-            if inner == "?column?" {
-                sql_type(data_type).map(type_column_name).unwrap_or("?column?").to_string()
-            } else {
-                inner
-            }
-        }
-        ast::Expr::Nested(e) => column_name(e),
-        ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => "bool".into(),
-        ast::Expr::Case { .. } => "case".into(),
-        _ => "?column?".into(),
+        ast::Expr::Identifier(id) => Some((fold(id), 2)),
+        ast::Expr::CompoundIdentifier(ids) => ids.last().map(|id| (fold(id), 2)),
+        ast::Expr::Function(f) => Some((f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(), 2)),
+        ast::Expr::Cast { expr, data_type, .. } => match named(expr) {
+            Some((n, 2)) => Some((n, 2)),
+            inner => sql_type(data_type).ok().map(|t| (type_column_name(t).to_string(), 1)).or(inner),
+        },
+        ast::Expr::Nested(e) => named(e),
+        ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => Some(("bool".into(), 1)),
+        ast::Expr::Case { .. } => Some(("case".into(), 1)),
+        _ => None,
     }
 }
 
@@ -384,7 +403,17 @@ impl Binder<'_> {
                 if *cascade {
                     return Err(SqlError::unsupported("DROP TABLE ... CASCADE is not supported yet"));
                 }
-                let names = names.iter().map(|n| object_name(self.sql, n)).collect::<Result<Vec<_>>>()?;
+                let mut kept = Vec::with_capacity(names.len());
+                for n in names {
+                    match object_name(self.sql, n) {
+                        Ok(name) => kept.push(name),
+                        // IF EXISTS skips a name in a schema that does not exist, as PostgreSQL
+                        // does (with a notice).
+                        Err(e) if *if_exists && e.code == "3F000" => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                let names = kept;
                 Ok((Plan::DropTable { names, if_exists: *if_exists }, vec![]))
             }
             S::Insert(ins) => self.insert(ins),
@@ -513,13 +542,28 @@ impl Binder<'_> {
         Ok(Plan::CreateTable { def: TableDef { name, columns, pk, pk_name, oid: 0 }, if_not_exists: ct.if_not_exists })
     }
 
+    /// The name of a table a statement reads or writes. PostgreSQL looks such a name up with
+    /// a missing schema allowed, so an unknown schema is 42P01 naming the relation (CREATE and
+    /// DROP say 3F000, through [`object_name`]).
+    fn relation_name(&self, name: &ast::ObjectName) -> Result<String> {
+        object_name(self.sql, name).map_err(|e| {
+            if e.code != "3F000" {
+                return e;
+            }
+            let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
+            let span = name.0.first().and_then(|p| p.as_ident()).map(|i| i.span);
+            SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{}\" does not exist", parts.join(".")))
+                .at(span.and_then(|s| self.pos(&s)))
+        })
+    }
+
     fn table_ref(&self, twj: &ast::TableWithJoins) -> Result<(Arc<TableDef>, String)> {
         if !twj.joins.is_empty() {
             return Err(SqlError::unsupported("joins are not supported yet"));
         }
         match &twj.relation {
             ast::TableFactor::Table { name, alias, args: None, .. } => {
-                let tname = object_name(self.sql, name)?;
+                let tname = self.relation_name(name)?;
                 let def = lookup_table(&tname).ok_or_else(|| {
                     let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
                     SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
@@ -649,21 +693,33 @@ impl Binder<'_> {
                         let name = fold(id);
                         let hits: Vec<usize> =
                             columns.iter().enumerate().filter(|(_, c)| c.name == name).map(|(i, _)| i).collect();
-                        if hits.len() > 1 {
+                        // Two output columns of the same name are ambiguous only when they
+                        // are different expressions (`SELECT *, id ... ORDER BY id` is not).
+                        let first = format!("{:?}", projection[hits[0]]);
+                        if hits[1..].iter().any(|&h| format!("{:?}", projection[h]) != first) {
                             return Err(SqlError::new("42702", format!("ORDER BY \"{name}\" is ambiguous"))
                                 .at(self.pos(&id.span)));
                         }
                         SortSource::Output(hits[0])
                     }
                     e => {
-                        let b = self.expr(e, scope.as_ref())?;
+                        // An aggregated query (no GROUP BY) has one row: ORDER BY may use
+                        // aggregates and must not use bare columns, and sorts nothing.
+                        self.allow_aggs = aggregated;
+                        let b = self.expr(e, scope.as_ref());
+                        self.allow_aggs = false;
+                        let b = b?;
                         if aggregated {
-                            let mut uses_column = false;
-                            b.visit_columns(&mut |_| uses_column = true);
-                            if uses_column {
+                            let mut bad = None;
+                            b.visit_columns(&mut |i| bad = bad.or(Some(i)));
+                            if let (Some(i), Some(s)) = (bad, scope.as_ref()) {
                                 return Err(SqlError::new(
                                     code::GROUPING_ERROR,
-                                    "ORDER BY expressions must appear in the select list when aggregating",
+                                    format!(
+                                        "column \"{}.{}\" must appear in the GROUP BY clause or be used in an \
+                                         aggregate function",
+                                        s.alias, s.def.columns[i].name
+                                    ),
                                 ));
                             }
                         }
@@ -739,7 +795,7 @@ impl Binder<'_> {
         if ins.on.is_some() {
             return Err(SqlError::unsupported("INSERT ... ON CONFLICT is not supported yet"));
         }
-        let tname = object_name(self.sql, name)?;
+        let tname = self.relation_name(name)?;
         let def = lookup_table(&tname).ok_or_else(|| {
             let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
             SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
@@ -771,13 +827,19 @@ impl Binder<'_> {
             t
         };
         let Some(source) = &ins.source else {
-            return Err(SqlError::unsupported("INSERT ... DEFAULT VALUES is not supported yet"));
+            // INSERT ... DEFAULT VALUES: one row of defaults.
+            let row = def.columns.iter().map(|c| Expr::Const(c.default.clone(), c.ty)).collect();
+            let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &tname)?;
+            return Ok((Plan::Insert { table: def, rows: vec![row], returning }, columns));
         };
         let ast::SetExpr::Values(values) = source.body.as_ref() else {
             return Err(SqlError::unsupported("INSERT ... SELECT is not supported yet"));
         };
         if source.order_by.is_some() || source.limit_clause.is_some() {
             return Err(SqlError::unsupported("ORDER BY/LIMIT on VALUES is not supported yet"));
+        }
+        if values.rows.iter().any(|r| r.content.len() != values.rows[0].content.len()) {
+            return Err(SqlError::new(code::SYNTAX_ERROR, "VALUES lists must all be the same length"));
         }
         let mut rows = Vec::with_capacity(values.rows.len());
         for r in &values.rows {
@@ -873,7 +935,9 @@ impl Binder<'_> {
             let ast::AssignmentTarget::ColumnName(n) = &a.target else {
                 return Err(SqlError::unsupported("multiple-column UPDATE SET is not supported yet"));
             };
-            let id = n.0.last().and_then(|p| p.as_ident()).ok_or_else(|| SqlError::syntax(&n.to_string()))?;
+            // `SET a.b = ...` assigns field b of column a (PostgreSQL's composite types), not
+            // column b of table a.
+            let id = n.0.first().and_then(|p| p.as_ident()).ok_or_else(|| SqlError::syntax(&n.to_string()))?;
             let cn = fold(id);
             let i = def.column(&cn).ok_or_else(|| {
                 SqlError::new(
@@ -882,6 +946,17 @@ impl Binder<'_> {
                 )
                 .at(self.pos(&id.span))
             })?;
+            if let Some(field) = n.0.get(1).and_then(|p| p.as_ident()) {
+                return Err(SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!(
+                        "cannot assign to field \"{}\" of column \"{cn}\" because its type {} is not a composite type",
+                        fold(field),
+                        base(def.columns[i].ty).name()
+                    ),
+                )
+                .at(self.pos(&id.span)));
+            }
             if sets.iter().any(|(j, _)| *j == i) {
                 return Err(SqlError::new(code::SYNTAX_ERROR, format!("multiple assignments to same column \"{cn}\"")));
             }
@@ -957,7 +1032,13 @@ impl Binder<'_> {
             return Ok(e);
         }
         match e {
-            Expr::Const(Datum::Null, _) => return Ok(Expr::Const(Datum::Null, to)),
+            // An untyped NULL takes any type; a typed one (NULL::int) is cast like any value.
+            Expr::Const(Datum::Null, SqlType::Unknown) => return Ok(Expr::Const(Datum::Null, to)),
+            // PostgreSQL reads the literal without the length limit, then applies it as the
+            // context says: an explicit cast truncates, an assignment fails with 22001.
+            Expr::Const(Datum::Text(s), SqlType::Unknown) if matches!(to, SqlType::Varchar(Some(_))) => {
+                return Ok(Expr::Const(types::cast(Datum::Text(s), to, ctx == CastContext::Explicit)?, to));
+            }
             Expr::Const(Datum::Text(s), SqlType::Unknown) => {
                 let d = types::parse_text(to, &s)?;
                 return Ok(Expr::Const(d, to));
@@ -1015,6 +1096,14 @@ impl Binder<'_> {
             let qn = fold(q);
             match scope {
                 Some(s) if s.alias == qn => {}
+                Some(s) if s.def.name == qn => {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_TABLE,
+                        format!("invalid reference to FROM-clause entry for table \"{qn}\""),
+                    )
+                    .hint(format!("Perhaps you meant to reference the table alias \"{}\".", s.alias))
+                    .at(self.pos(&q.span)))
+                }
                 _ => {
                     return Err(SqlError::new(
                         code::UNDEFINED_TABLE,
@@ -1037,12 +1126,28 @@ impl Binder<'_> {
             .at(self.pos(&qualifier.map(|q| q.span).unwrap_or(id.span))))
     }
 
+    /// Binds an expression and, at the outermost call, folds its constant parts as PostgreSQL's
+    /// planner does: once over the whole tree, so AND/OR can stop at a deciding constant before
+    /// the operands after it are folded.
     fn expr(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
+        self.expr_depth += 1;
+        let b = self.expr_node(e, scope);
+        self.expr_depth -= 1;
+        if self.expr_depth == 0 {
+            crate::expr::fold(b?)
+        } else {
+            b
+        }
+    }
+
+    fn expr_node(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
         use ast::Expr as E;
         Ok(match e {
             E::Identifier(id) => self.column(scope, None, id)?,
             E::CompoundIdentifier(ids) => match ids.as_slice() {
                 [t, c] => self.column(scope, Some(t), c)?,
+                // public.table.column: every table is in public.
+                [s, t, c] if fold(s) == "public" => self.column(scope, Some(t), c)?,
                 _ => return Err(SqlError::unsupported(format!("reference {e} is not supported"))),
             },
             E::Value(v) => self.value(&v.value, &v.span)?,
@@ -1080,6 +1185,13 @@ impl Binder<'_> {
             E::BinaryOp { left, op, right } => self.binary(left, op, right, scope)?,
             E::IsNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), false),
             E::IsNotNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), true),
+            E::IsUnknown(a) | E::IsNotUnknown(a) => {
+                // IS [NOT] UNKNOWN is IS [NOT] NULL on a boolean.
+                let negated = matches!(e, E::IsNotUnknown(_));
+                let b = self.expr(a, scope)?;
+                let what = if negated { "IS NOT UNKNOWN" } else { "IS UNKNOWN" };
+                Expr::IsNull(Box::new(self.bool_arg(b, what)?), negated)
+            }
             E::IsTrue(a) | E::IsNotTrue(a) | E::IsFalse(a) | E::IsNotFalse(a) => {
                 let value = matches!(e, E::IsTrue(_) | E::IsNotTrue(_));
                 let negated = matches!(e, E::IsNotTrue(_) | E::IsNotFalse(_));
@@ -1160,6 +1272,7 @@ impl Binder<'_> {
             V::Number(n, _) => self.number(n)?,
             V::SingleQuotedString(s)
             | V::EscapedStringLiteral(s)
+            | V::UnicodeStringLiteral(s)
             | V::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
                 Expr::Const(Datum::Text(s.clone()), SqlType::Unknown)
             }
@@ -1179,7 +1292,7 @@ impl Binder<'_> {
                 return Ok(Expr::Const(Datum::Int8(v), SqlType::Int8));
             }
         }
-        Ok(Expr::Const(Datum::Text(n.to_string()), SqlType::Numeric))
+        Ok(Expr::Const(Datum::Text(numeric_text(n)), SqlType::Numeric))
     }
 
     /// The type every expression of a list is coerced to (PostgreSQL's `select_common_type`,
@@ -1314,7 +1427,7 @@ impl Binder<'_> {
                     return Err(types::numeric_unsupported());
                 }
                 if aop == ArithOp::Mod && ty.is_float() {
-                    return Err(op_error(ty, sym, ty));
+                    return Err(op_error(lt, sym, rt));
                 }
                 let l = self.coerce(l, ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;
                 let r = self.coerce(r, ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;
@@ -1360,6 +1473,9 @@ impl Binder<'_> {
             _ => None,
         };
         if let Some(func) = agg {
+            if self.in_agg {
+                return Err(SqlError::new(code::GROUPING_ERROR, "aggregate function calls cannot be nested"));
+            }
             if !self.allow_aggs {
                 return Err(SqlError::new(code::GROUPING_ERROR, "aggregate functions are not allowed in WHERE"));
             }
@@ -1372,14 +1488,20 @@ impl Binder<'_> {
             let arg = match (func, args.as_slice()) {
                 (AggFunc::CountStar, []) => None,
                 (_, [a]) => {
-                    self.allow_aggs = false;
+                    self.in_agg = true;
                     let b = self.expr(a, scope);
-                    self.allow_aggs = true;
-                    Some(b?)
+                    self.in_agg = false;
+                    // The argument lives in the aggregate's spec, outside the tree folded at
+                    // the top: fold it here.
+                    Some(crate::expr::fold(b?)?)
                 }
                 _ => return Err(no_function(&name, &[])),
             };
             let argty = arg.as_ref().map(|a| a.ty()).unwrap_or(SqlType::Int8);
+            if matches!(func, AggFunc::Sum | AggFunc::Avg) && argty == SqlType::Unknown {
+                return Err(SqlError::new("42725", format!("function {name}(unknown) is not unique"))
+                    .hint("Could not choose a best candidate function. You might need to add explicit type casts."));
+            }
             let ty = match func {
                 AggFunc::CountStar | AggFunc::Count => SqlType::Int8,
                 AggFunc::Sum => match argty {
@@ -1400,8 +1522,11 @@ impl Binder<'_> {
                     }
                     t => return Err(no_function(&name, &[t])),
                 },
+                // No sum or avg takes text, so an untyped literal matches none best.
                 AggFunc::Min | AggFunc::Max => match argty {
                     SqlType::Unknown => SqlType::Text,
+                    // PostgreSQL has no min/max over boolean or bytea.
+                    t @ (SqlType::Bool | SqlType::Bytea) => return Err(no_function(&name, &[t])),
                     t => t,
                 },
             };
@@ -1476,6 +1601,45 @@ fn no_function(name: &str, types: &[SqlType]) -> SqlError {
         .hint("No function matches the given name and argument types. You might need to add explicit type casts.")
 }
 
+/// A numeric literal as PostgreSQL's numeric prints it: positional, with as many fraction
+/// digits as the literal's scale (`1e2` is 100, `.5` is 0.5, `1.50` is 1.50, `1.5e-1` is
+/// 0.15). A literal that does not parse, or has an exponent past 1000, is kept as written.
+fn numeric_text(n: &str) -> String {
+    let (mantissa, exp) = match n.split_once(['e', 'E']) {
+        Some((m, e)) => match e.parse::<i64>() {
+            Ok(e) if e.abs() <= 1000 => (m, e),
+            _ => return n.to_string(),
+        },
+        None => (n, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if !(int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit())) {
+        return n.to_string();
+    }
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i64 + exp;
+    let scale = (frac.len() as i64 - exp).max(0) as usize;
+    let (whole, fraction) = if point <= 0 {
+        (String::new(), format!("{}{digits}", "0".repeat((-point) as usize)))
+    } else if point as usize >= digits.len() {
+        (format!("{digits}{}", "0".repeat(point as usize - digits.len())), String::new())
+    } else {
+        (digits[..point as usize].to_string(), digits[point as usize..].to_string())
+    };
+    let whole = whole.trim_start_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    let mut fraction = fraction;
+    fraction.truncate(scale);
+    while fraction.len() < scale {
+        fraction.push('0');
+    }
+    if scale == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{fraction}")
+    }
+}
+
 /// PostgreSQL quotes a column name in messages as `"x"`, and a qualified one as `t.x`.
 fn quote_column(name: &str) -> String {
     if name.contains('.') {
@@ -1536,4 +1700,29 @@ pub fn pk_lookup(filter: &Expr, def: &TableDef) -> Option<Vec<Expr>> {
         key.push(found);
     }
     Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numeric_text;
+
+    #[test]
+    fn numeric_literals_print_as_postgresql_numeric() {
+        // From PostgreSQL 15: SELECT 1e2, .5, 1., 1.50, 1.5e-1, 1.50e1, 0.000, 12e-5, 007.10;
+        for (lit, want) in [
+            ("1e2", "100"),
+            (".5", "0.5"),
+            ("1.", "1"),
+            ("1.50", "1.50"),
+            ("1.5e-1", "0.15"),
+            ("1.50e1", "15.0"),
+            ("0.000", "0.000"),
+            ("12e-5", "0.00012"),
+            ("007.10", "7.10"),
+            ("1E+3", "1000"),
+        ] {
+            assert_eq!(numeric_text(lit), want, "{lit}");
+        }
+        assert_eq!(numeric_text("1e5000"), "1e5000");
+    }
 }

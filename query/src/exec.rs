@@ -223,6 +223,11 @@ async fn scan(
 async fn select(p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
     let limit = count(p.limit.as_ref(), params, "LIMIT", code::INVALID_ROW_COUNT_IN_LIMIT_CLAUSE)?;
     let offset = count(p.offset.as_ref(), params, "OFFSET", code::INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE)?;
+    if limit == Some(0) {
+        // PostgreSQL's Limit node asks its input for nothing: no row is read or computed, so
+        // nothing below can fail.
+        return Ok(QueryResult { tag: "SELECT 0".into(), ..Default::default() });
+    }
     if !p.aggs.is_empty() {
         let aggs = aggregate(p, params).await?;
         let cx = Ctx { row: &[], params, aggs: &aggs };

@@ -152,6 +152,9 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
         }
         Expr::Neg(a, ty) => match eval(a, cx)? {
             Datum::Null => Datum::Null,
+            // Not 0 - x: -(0.0) is -0 in PostgreSQL.
+            Datum::Float4(x) => Datum::Float4(-x),
+            Datum::Float8(x) => Datum::Float8(-x),
             v => arith(ArithOp::Sub, &zero(*ty), &v, *ty)?,
         },
         Expr::Cmp(op, a, b) => {
@@ -258,6 +261,98 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
 }
 
 /// The truth value of a boolean datum (None for NULL).
+/// PostgreSQL's constant folding at plan time (eval_const_expressions): every subexpression
+/// that reads no column, parameter or aggregate is computed once, here, so its error (1 / 0,
+/// an overflow) is the statement's error even when no row would reach it; AND and OR drop
+/// constant arms that decide nothing and become the constant one that decides (`x AND false`
+/// is false, `x OR true` is true, without computing x).
+pub fn fold(e: Expr) -> Result<Expr> {
+    let b = |e: Box<Expr>| fold(*e).map(Box::new);
+    let v = |l: Vec<Expr>| l.into_iter().map(fold).collect::<Result<Vec<_>>>();
+    let e = match e {
+        Expr::Const(..) | Expr::Column(..) | Expr::Param(..) | Expr::Agg(..) => return Ok(e),
+        // Left to right, stopping at a deciding constant (PostgreSQL's simplify_and_arguments
+        // returns there, before it folds the operands after it).
+        Expr::And(x, y) => return fold_and_or(*x, *y, false),
+        Expr::Or(x, y) => return fold_and_or(*x, *y, true),
+        Expr::Arith(op, x, y, t) => Expr::Arith(op, b(x)?, b(y)?, t),
+        Expr::Cmp(op, x, y) => Expr::Cmp(op, b(x)?, b(y)?),
+        Expr::Concat(x, y) => Expr::Concat(b(x)?, b(y)?),
+        Expr::Not(x) => Expr::Not(b(x)?),
+        Expr::Neg(x, t) => Expr::Neg(b(x)?, t),
+        Expr::IsNull(x, n) => Expr::IsNull(b(x)?, n),
+        Expr::IsBool(x, val, n) => Expr::IsBool(b(x)?, val, n),
+        Expr::InList(x, l, n) => Expr::InList(b(x)?, v(l)?, n),
+        Expr::Like(x, p, n, ci) => Expr::Like(b(x)?, b(p)?, n, ci),
+        Expr::Cast(x, t, explicit) => Expr::Cast(b(x)?, t, explicit),
+        // In order: NULL constants drop out, a non-NULL constant ends the list (what follows it is
+        // not folded), as in PostgreSQL.
+        Expr::Coalesce(l, t) => {
+            let mut kept = Vec::with_capacity(l.len());
+            for a in l {
+                match fold(a)? {
+                    Expr::Const(Datum::Null, _) => {}
+                    Expr::Const(d, _) if kept.is_empty() => return Ok(Expr::Const(d, t)),
+                    c @ Expr::Const(..) => {
+                        kept.push(c);
+                        break;
+                    }
+                    a => kept.push(a),
+                }
+            }
+            if kept.is_empty() {
+                return Ok(Expr::Const(Datum::Null, t));
+            }
+            Expr::Coalesce(kept, t)
+        }
+        Expr::Func(f, l, t) => Expr::Func(f, v(l)?, t),
+    };
+    let constant = match &e {
+        Expr::Arith(_, x, y, _) | Expr::Cmp(_, x, y) | Expr::Concat(x, y) | Expr::Like(x, y, ..) => {
+            is_const(x) && is_const(y)
+        }
+        Expr::Not(x) | Expr::Neg(x, _) | Expr::IsNull(x, _) | Expr::IsBool(x, ..) | Expr::Cast(x, ..) => is_const(x),
+        Expr::InList(x, l, _) => is_const(x) && l.iter().all(is_const),
+        Expr::Coalesce(l, _) | Expr::Func(_, l, _) => l.iter().all(is_const),
+        _ => false,
+    };
+    if !constant {
+        return Ok(e);
+    }
+    let ty = e.ty();
+    Ok(Expr::Const(eval(&e, &Ctx { row: &[], params: &[], aggs: &[] })?, ty))
+}
+
+fn is_const(e: &Expr) -> bool {
+    matches!(e, Expr::Const(..))
+}
+
+fn fold_and_or(x: Expr, y: Expr, or: bool) -> Result<Expr> {
+    let x = fold(x)?;
+    if matches!(x, Expr::Const(Datum::Bool(k), _) if k == or) {
+        return Ok(x);
+    }
+    Ok(and_or(Box::new(x), Box::new(fold(y)?), or))
+}
+
+/// AND (`or` false) or OR (`or` true) of two folded operands.
+fn and_or(x: Box<Expr>, y: Box<Expr>, or: bool) -> Expr {
+    let known = |e: &Expr| match e {
+        Expr::Const(d, _) => Some(truth(d.clone())),
+        _ => None,
+    };
+    match (known(&x), known(&y)) {
+        // The deciding constant: false for AND, true for OR.
+        (Some(Some(k)), _) | (_, Some(Some(k))) if k == or => Expr::Const(Datum::Bool(or), SqlType::Bool),
+        // The neutral constant drops out.
+        (Some(Some(_)), _) => *y,
+        (_, Some(Some(_))) => *x,
+        (Some(None), Some(None)) => Expr::Const(Datum::Null, SqlType::Bool),
+        _ if or => Expr::Or(x, y),
+        _ => Expr::And(x, y),
+    }
+}
+
 pub fn truth(d: Datum) -> Option<bool> {
     match d {
         Datum::Bool(b) => Some(b),
@@ -308,12 +403,22 @@ fn arith(op: ArithOp, a: &Datum, b: &Datum, ty: SqlType) -> Result<Datum> {
         ArithOp::Div => x / y,
         ArithOp::Mod => return Err(SqlError::internal("float modulo")),
     };
-    let overflow = r.is_infinite() && x.is_finite() && y.is_finite();
-    let underflow = r == 0.0 && x != 0.0 && op != ArithOp::Add && op != ArithOp::Sub;
+    // PostgreSQL's checks (utils/float.h): a product or quotient that became 0 from operands
+    // that could not give 0 underflowed; an infinite result from finite operands overflowed.
+    let checks = |r_inf: bool, r_zero: bool| match op {
+        ArithOp::Mul => (r_inf && x.is_finite() && y.is_finite(), r_zero && x != 0.0 && y != 0.0),
+        ArithOp::Div => (r_inf && x.is_finite(), r_zero && x != 0.0 && !y.is_infinite()),
+        _ => (r_inf && x.is_finite() && y.is_finite(), false),
+    };
+    let (overflow, underflow) = checks(r.is_infinite(), r == 0.0);
     if ty == SqlType::Float4 {
         let f = r as f32;
-        if overflow || (f.is_infinite() && r.is_finite()) {
+        let (overflow, underflow) = checks(f.is_infinite(), f == 0.0);
+        if overflow {
             return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
+        }
+        if underflow {
+            return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: underflow"));
         }
         return Ok(Datum::Float4(f));
     }
@@ -351,6 +456,23 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
 }
 
 /// SQL LIKE with `%`, `_` and backslash as the escape character.
+/// lower()/upper() as PostgreSQL does them under a libc locale (towlower/towupper): Unicode's
+/// simple, one character to one character mappings. Rust's are the full ones; where those give
+/// several characters, the simple mapping is the first of them for lowercase (only 'İ' -> 'i'
+/// plus a combining dot) and none for uppercase (upper('ß') stays 'ß', not 'SS').
+fn case_map<I: Iterator<Item = char> + ExactSizeIterator>(s: &str, f: fn(char) -> I, first_of_many: bool) -> String {
+    s.chars()
+        .map(|c| {
+            let mut m = f(c);
+            match (m.len(), m.next()) {
+                (1, Some(u)) => u,
+                (_, Some(u)) if first_of_many => u,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
 pub fn like(s: &str, p: &str) -> Result<bool> {
     let s: Vec<char> = s.chars().collect();
     let mut pat = Vec::new();
@@ -360,16 +482,27 @@ pub fn like(s: &str, p: &str) -> Result<bool> {
             '\\' => match it.next() {
                 Some(e) => pat.push((e, false)),
                 None => {
-                    return Err(SqlError::new(
-                        code::INVALID_ESCAPE_SEQUENCE,
-                        "LIKE pattern must not end with escape character",
-                    ))
+                    // PostgreSQL raises this only when matching reaches the escape with text
+                    // left over; otherwise the pattern just does not match.
+                    pat.extend([('_', true), ('%', true)]);
+                    if like_chars(&s, &pat) {
+                        return Err(SqlError::new(
+                            code::INVALID_ESCAPE_SEQUENCE,
+                            "LIKE pattern must not end with escape character",
+                        ));
+                    }
+                    return Ok(false);
                 }
             },
             '%' | '_' => pat.push((c, true)),
             _ => pat.push((c, false)),
         }
     }
+    Ok(like_chars(&s, &pat))
+}
+
+/// Matches `s` against a parsed pattern: (char, true) is a wildcard `%` or `_`.
+fn like_chars(s: &[char], pat: &[(char, bool)]) -> bool {
     // Iterative matcher with backtracking on the last '%'.
     let (mut si, mut pi) = (0usize, 0usize);
     let (mut star, mut mark) = (None::<usize>, 0usize);
@@ -386,13 +519,13 @@ pub fn like(s: &str, p: &str) -> Result<bool> {
             mark += 1;
             si = mark;
         } else {
-            return Ok(false);
+            return false;
         }
     }
     while pi < pat.len() && pat[pi] == ('%', true) {
         pi += 1;
     }
-    Ok(pi == pat.len())
+    pi == pat.len()
 }
 
 fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
@@ -405,11 +538,11 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
         Func::CurrentDatabase => Datum::Text("postgres".into()),
         Func::CurrentUser => Datum::Text("postgres".into()),
         Func::Lower => match first {
-            Datum::Text(s) => Datum::Text(s.to_lowercase()),
+            Datum::Text(s) => Datum::Text(case_map(&s, char::to_lowercase, true)),
             _ => Datum::Null,
         },
         Func::Upper => match first {
-            Datum::Text(s) => Datum::Text(s.to_uppercase()),
+            Datum::Text(s) => Datum::Text(case_map(&s, char::to_uppercase, false)),
             _ => Datum::Null,
         },
         Func::Length => match first {
@@ -530,7 +663,57 @@ mod tests {
         assert!(!like("axb", "a\\%b").unwrap());
         assert!(like("", "%").unwrap());
         assert!(like("abcabc", "%abc").unwrap());
-        assert!(like("x", "x\\").is_err());
+        // As in PostgreSQL 15: the trailing escape is an error only when matching reaches it
+        // with text left ('x' LIKE 'x\' is false, 'xy' LIKE 'x\' and 'a' LIKE '%\' fail).
+        assert!(!like("x", "x\\").unwrap());
+        assert!(!like("", "\\").unwrap());
+        assert!(like("xy", "x\\").is_err());
+        assert!(like("a", "%\\").is_err());
+        assert!(!like("b", "a\\").unwrap());
+    }
+
+    #[test]
+    fn float_underflow_and_negative_zero_as_postgresql() {
+        let f8 = |v: f64| Datum::Float8(v);
+        let mul = |a, b| arith(ArithOp::Mul, &f8(a), &f8(b), SqlType::Float8);
+        assert_eq!(mul(-1.0, 0.0).unwrap(), f8(-0.0));
+        assert!(matches!(mul(-1.0, 0.0).unwrap(), Datum::Float8(z) if z.is_sign_negative()));
+        assert_eq!(mul(1e-300, 1e-300).unwrap_err().message, "value out of range: underflow");
+        assert_eq!(arith(ArithOp::Div, &f8(1.0), &f8(f64::INFINITY), SqlType::Float8).unwrap(), f8(0.0));
+        let f4 = arith(ArithOp::Mul, &Datum::Float4(1e-30), &Datum::Float4(1e-30), SqlType::Float4);
+        assert_eq!(f4.unwrap_err().message, "value out of range: underflow");
+    }
+
+    #[test]
+    fn constant_folding_as_postgresql_planner() {
+        let i = |v: i32| Box::new(Expr::Const(Datum::Int4(v), SqlType::Int4));
+        let b = |v: bool| Box::new(Expr::Const(Datum::Bool(v), SqlType::Bool));
+        let col = || Box::new(Expr::Column(0, SqlType::Bool));
+        let div0 =
+            || Box::new(Expr::Cmp(CmpOp::Eq, Box::new(Expr::Arith(ArithOp::Div, i(1), i(0), SqlType::Int4)), i(1)));
+        // A constant subexpression is computed once, its error raised even beside a column.
+        let e = Expr::And(col(), div0());
+        assert_eq!(fold(e).unwrap_err().code, "22012");
+        // `false AND ...` stops before folding what follows; `... AND false` does not.
+        assert!(matches!(fold(Expr::And(b(false), div0())).unwrap(), Expr::Const(Datum::Bool(false), _)));
+        assert_eq!(fold(Expr::And(div0(), b(false))).unwrap_err().code, "22012");
+        // Deciding and neutral constants.
+        assert!(matches!(fold(Expr::Or(col(), b(true))).unwrap(), Expr::Const(Datum::Bool(true), _)));
+        assert!(matches!(fold(Expr::And(col(), b(true))).unwrap(), Expr::Column(0, _)));
+        assert!(matches!(
+            fold(Expr::Arith(ArithOp::Add, i(1), i(2), SqlType::Int4)).unwrap(),
+            Expr::Const(Datum::Int4(3), _)
+        ));
+        // Parameters are not constants at bind time.
+        let p = Expr::Arith(ArithOp::Add, Box::new(Expr::Param(0, SqlType::Int4)), i(1), SqlType::Int4);
+        assert!(matches!(fold(p).unwrap(), Expr::Arith(..)));
+    }
+
+    #[test]
+    fn case_mapping_is_one_character_at_a_time() {
+        assert_eq!(case_map("straße", char::to_uppercase, false), "STRAßE");
+        assert_eq!(case_map("ÀÉÎ", char::to_lowercase, true), "àéî");
+        assert_eq!(case_map("İx", char::to_lowercase, true), "ix");
     }
 
     #[test]

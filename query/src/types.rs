@@ -124,19 +124,13 @@ fn parse_bytea(s: &str) -> Result<Vec<u8>> {
         let mut it = hex.bytes().filter(|b| !b.is_ascii_whitespace());
         while let Some(h) = it.next() {
             let hi = hex_val(h).ok_or_else(|| {
-                SqlError::new(
-                    code::INVALID_TEXT_REPRESENTATION,
-                    format!("invalid hexadecimal digit: \"{}\"", h as char),
-                )
+                SqlError::new(code::INVALID_PARAMETER_VALUE, format!("invalid hexadecimal digit: \"{}\"", h as char))
             })?;
             let l = it.next().ok_or_else(|| {
-                SqlError::new(code::INVALID_TEXT_REPRESENTATION, "invalid hexadecimal data: odd number of digits")
+                SqlError::new(code::INVALID_PARAMETER_VALUE, "invalid hexadecimal data: odd number of digits")
             })?;
             let lo = hex_val(l).ok_or_else(|| {
-                SqlError::new(
-                    code::INVALID_TEXT_REPRESENTATION,
-                    format!("invalid hexadecimal digit: \"{}\"", l as char),
-                )
+                SqlError::new(code::INVALID_PARAMETER_VALUE, format!("invalid hexadecimal digit: \"{}\"", l as char))
             })?;
             out.push(hi << 4 | lo);
         }

@@ -328,3 +328,97 @@ pub fn key_slot(key: &[u8]) -> u16 {
     }
     crc % 16384
 }
+
+/// A throwaway PostgreSQL 15 cluster (Debian's packages under `/usr/lib/postgresql/15/bin`) for
+/// differential tests of the SQL frontend: initdb into a temp dir (as the `postgres` user via
+/// runuser when we are root, since PostgreSQL refuses to run as root), pg_ctl start on a free
+/// port with the socket dir inside the temp dir, trust authentication for user `postgres`;
+/// stopped (fast) when dropped.
+pub struct RealPostgres {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl RealPostgres {
+    pub const BIN: &'static str = "/usr/lib/postgresql/15/bin";
+
+    /// Err(reason) when PostgreSQL 15 is not installed (scripts/test.sh installs it) or does
+    /// not start.
+    pub fn start() -> Result<RealPostgres, String> {
+        let bin = PathBuf::from(Self::BIN);
+        if !bin.join("initdb").is_file() {
+            return Err(format!("{}/initdb is missing (apt-get install postgresql-15)", Self::BIN));
+        }
+        let dir = tempfile::Builder::new().prefix("orbit-pg-").tempdir().map_err(|e| format!("temp dir: {e}"))?;
+        if is_root() {
+            let out = Command::new("chown").arg("postgres:postgres").arg(dir.path()).output();
+            check_output(out, "chown postgres")?;
+        }
+        let data = dir.path().join("data");
+        let out = as_postgres(&bin.join("initdb"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"])
+            .output();
+        check_output(out, "initdb")?;
+        let port = free_port();
+        let opts = format!("-c listen_addresses=127.0.0.1 -p {port} -k {}", dir.path().display());
+        let out = as_postgres(&bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.path().join("log"))
+            .args(["-o", &opts, "-w", "start"])
+            .stdin(Stdio::null())
+            .output();
+        // Built before the check, so a half-started cluster is stopped too.
+        let pg = RealPostgres { bin, dir, port };
+        check_output(out, "pg_ctl start")?;
+        Ok(pg)
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for RealPostgres {
+    fn drop(&mut self) {
+        let _ = as_postgres(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["stop", "-m", "fast"])
+            .stdin(Stdio::null())
+            .output();
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `program` as the `postgres` user when we are root.
+fn as_postgres(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn check_output(out: std::io::Result<std::process::Output>, what: &str) -> Result<(), String> {
+    let out = out.map_err(|e| format!("cannot run {what}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}

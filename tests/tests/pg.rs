@@ -1,8 +1,7 @@
 //! The PostgreSQL frontend end to end: the real binary on its --pg-port, with real clients
 //! (tokio-postgres over the extended protocol with binary formats, psql over the simple
-//! protocol, a psycopg program) and, when Debian's PostgreSQL 15 is installed and we run as
-//! root, the same statements against a throwaway real PostgreSQL with results and SQLSTATEs
-//! compared.
+//! protocol, a psycopg program). The comparison with a real PostgreSQL 15, statement by
+//! statement, is in pg_differential.rs.
 
 use orbit_tests::Orbit;
 use std::process::Command;

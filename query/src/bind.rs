@@ -88,7 +88,28 @@ pub enum Plan {
     Rollback,
     /// `DEALLOCATE name` (None: `DEALLOCATE ALL`): handled by the connection.
     Deallocate(Option<String>),
+    /// `SHOW name` (its canonical spelling; None: `SHOW ALL`): the connection holds the values.
+    Show(Option<&'static str>),
 }
+
+/// The run-time parameters SHOW knows, spelled as PostgreSQL spells them: the ones it reports to
+/// clients at start-up (ParameterStatus) and Orbit's version.
+pub const SETTINGS: &[&str] = &[
+    "application_name",
+    "client_encoding",
+    "DateStyle",
+    "default_transaction_read_only",
+    "in_hot_standby",
+    "integer_datetimes",
+    "IntervalStyle",
+    "is_superuser",
+    "server_encoding",
+    "server_version",
+    "session_authorization",
+    "standard_conforming_strings",
+    "TimeZone",
+    "orbit_version",
+];
 
 /// A bound statement: its plan, result columns and parameter types.
 #[derive(Debug, Clone)]
@@ -420,6 +441,21 @@ impl Binder<'_> {
             S::Update(up) => self.update(up),
             S::Delete(del) => self.delete(del),
             S::StartTransaction { .. } => Ok((Plan::Begin, vec![])),
+            S::ShowVariable { variable } => {
+                let name = variable.iter().map(|i| i.value.as_str()).collect::<Vec<_>>().join(".");
+                let text =
+                    |name: &str| OutputColumn { name: name.to_string(), ty: SqlType::Text, table_oid: 0, column: 0 };
+                if name.eq_ignore_ascii_case("all") {
+                    return Ok((Plan::Show(None), vec![text("name"), text("setting"), text("description")]));
+                }
+                match SETTINGS.iter().find(|s| s.eq_ignore_ascii_case(&name)) {
+                    Some(canon) => Ok((Plan::Show(Some(canon)), vec![text(canon)])),
+                    None => Err(SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    )),
+                }
+            }
             S::Deallocate { name, .. } => {
                 let n = fold(name);
                 Ok((Plan::Deallocate(if n == "all" && name.quote_style.is_none() { None } else { Some(n) }), vec![]))

@@ -55,7 +55,9 @@ fn no_table(name: &str) -> SqlError {
 
 pub async fn execute(plan: &Plan, params: &[Datum]) -> Result<QueryResult> {
     match plan {
-        Plan::Empty | Plan::Begin | Plan::Commit | Plan::Rollback | Plan::Deallocate(_) => Ok(QueryResult::default()),
+        Plan::Empty | Plan::Begin | Plan::Commit | Plan::Rollback | Plan::Deallocate(_) | Plan::Show(_) => {
+            Ok(QueryResult::default())
+        }
         Plan::CreateTable { def, if_not_exists } => create_table(def.clone(), *if_not_exists).await,
         Plan::DropTable { names, if_exists } => drop_tables(names, *if_exists).await,
         Plan::Select(s) => select(s, params).await,

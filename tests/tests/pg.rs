@@ -177,6 +177,11 @@ fn psql_simple_protocol() {
     assert_eq!(out.trim(), "1\nDELETE 1");
     let (out, _) = psql(p, "SELECT count(*) FROM items");
     assert_eq!(out.trim(), "2");
+    // SHOW: the parameters reported at start-up (compared with PostgreSQL in pg_differential).
+    let (out, _) = psql(p, "SHOW server_version");
+    assert_eq!(out.trim(), "15.0");
+    let (out, _) = psql(p, "SHOW ALL");
+    assert!(out.lines().any(|l| l.starts_with("orbit_version|")) && out.contains("TimeZone|UTC|"), "{out}");
     let (out, err) = psql(p, "DROP TABLE IF EXISTS items, nothere");
     assert_eq!(out.trim(), "DROP TABLE");
     assert!(err.contains("NOTICE:  table \"nothere\" does not exist, skipping"), "{err}");

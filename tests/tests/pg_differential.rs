@@ -86,6 +86,16 @@ const KNOWN_MESSAGE: &[(&str, &str)] = &[];
 /// The fixed list: DDL, DML and queries over what docs/ARCHITECTURE.md says the slice supports,
 /// plus the errors PostgreSQL gives around it. Run in order on both servers.
 const STATEMENTS: &[&str] = &[
+    // Run-time parameters (server_version differs by design: Orbit says 15.0).
+    "SHOW client_encoding",
+    "SHOW DateStyle",
+    "show datestyle",
+    "SHOW integer_datetimes",
+    "SHOW standard_conforming_strings",
+    "SHOW server_encoding",
+    "SHOW IntervalStyle",
+    "SHOW application_name",
+    "SHOW no_such_setting",
     // --- CREATE TABLE variants
     "DROP TABLE IF EXISTS t",
     "DROP TABLE IF EXISTS nope",

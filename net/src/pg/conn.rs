@@ -79,6 +79,8 @@ struct Conn {
     portals: HashMap<String, Portal>,
     /// After an error in the extended protocol: skip messages until Sync.
     skip_to_sync: bool,
+    /// The run-time parameters reported at start-up, for SHOW.
+    settings: Vec<(&'static str, String)>,
 }
 
 type IoResult<T> = std::io::Result<T>;
@@ -158,6 +160,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         statements: HashMap::new(),
         portals: HashMap::new(),
         skip_to_sync: false,
+        settings: Vec::new(),
     };
     let params = loop {
         let (code, pkt) = c.startup_packet().await?;
@@ -255,6 +258,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
     for (k, v) in report {
         put(&mut c.out, ParameterStatus::new(k.to_string(), v.to_string()));
     }
+    c.settings = report.iter().map(|(k, v)| (*k, v.to_string())).collect();
     let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
     put(&mut c.out, BackendKeyData::new(pid, SecretKey::I32(rand::random())));
     ready(&mut c);
@@ -575,7 +579,11 @@ async fn simple_query(c: &mut Conn, sql: &str) {
             put(&mut c.out, CommandComplete::new(tag.to_string()));
             continue;
         }
-        match orbit_query::execute(&prepared.plan, &[]).await {
+        let result = match prepared.plan {
+            Plan::Show(which) => Ok(show(c, which)),
+            _ => orbit_query::execute(&prepared.plan, &[]).await,
+        };
+        match result {
             Ok(r) => {
                 send_notices(c, &r.notices);
                 if returns_rows(&prepared) {
@@ -592,6 +600,24 @@ async fn simple_query(c: &mut Conn, sql: &str) {
             let _ = c.flush().await;
         }
     }
+}
+
+/// `SHOW name` / `SHOW ALL`: the parameters this connection was told about at start-up.
+fn show(c: &Conn, which: Option<&'static str>) -> orbit_query::QueryResult {
+    let rows = match which {
+        Some(name) => {
+            let value = c.settings.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+            vec![vec![Datum::Text(value)]]
+        }
+        None => {
+            let mut all: Vec<_> = c.settings.iter().collect();
+            all.sort_by_key(|(k, _)| k.to_ascii_lowercase());
+            all.into_iter()
+                .map(|(k, v)| vec![Datum::Text(k.to_string()), Datum::Text(v.clone()), Datum::Text(String::new())])
+                .collect()
+        }
+    };
+    orbit_query::QueryResult { rows, tag: "SHOW".into(), notices: Vec::new() }
 }
 
 /// `DEALLOCATE name` / `DEALLOCATE ALL` (drivers such as psycopg send it).
@@ -612,7 +638,7 @@ fn deallocate(c: &mut Conn, name: Option<&str>) -> Result<&'static str, SqlError
 
 fn returns_rows(p: &Prepared) -> bool {
     match &p.plan {
-        Plan::Select(_) => true,
+        Plan::Select(_) | Plan::Show(_) => true,
         Plan::Insert { returning, .. } | Plan::Update { returning, .. } | Plan::Delete { returning, .. } => {
             returning.is_some()
         }
@@ -788,7 +814,10 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
             _ => {}
         }
         let params = portal.params.clone();
-        let r = orbit_query::execute(&stmt.plan, &params).await?;
+        let r = match stmt.plan {
+            Plan::Show(which) => show(c, which),
+            _ => orbit_query::execute(&stmt.plan, &params).await?,
+        };
         send_notices(c, &r.notices);
         let p = c.portals.get_mut(name).ok_or_else(|| portal_missing(name))?;
         p.result = Some((r.rows, r.tag));

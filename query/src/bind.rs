@@ -90,6 +90,8 @@ pub enum Plan {
     Deallocate(Option<String>),
     /// `SHOW name` (its canonical spelling; None: `SHOW ALL`): the connection holds the values.
     Show(Option<&'static str>),
+    /// `TRUNCATE [TABLE] t [, ...]`: every row of each table deleted (and logged as such).
+    Truncate(Vec<Arc<TableDef>>),
 }
 
 /// The run-time parameters SHOW knows, spelled as PostgreSQL spells them: the ones it reports to
@@ -440,6 +442,7 @@ impl Binder<'_> {
             S::Insert(ins) => self.insert(ins),
             S::Update(up) => self.update(up),
             S::Delete(del) => self.delete(del),
+            S::Truncate(t) => self.truncate(t),
             S::StartTransaction { .. } => Ok((Plan::Begin, vec![])),
             S::ShowVariable { variable } => {
                 let name = variable.iter().map(|i| i.value.as_str()).collect::<Vec<_>>().join(".");
@@ -1011,6 +1014,25 @@ impl Binder<'_> {
         let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
         let (returning, columns) = self.returning(up.returning.as_deref(), &def, &alias)?;
         Ok((Plan::Update { table: def, filter, key, sets, returning }, columns))
+    }
+
+    fn truncate(&mut self, t: &ast::Truncate) -> Result<(Plan, Vec<OutputColumn>)> {
+        if t.identity.is_some() || t.cascade.is_some() || t.partitions.is_some() || t.if_exists {
+            return Err(SqlError::unsupported("TRUNCATE options are not supported yet"));
+        }
+        let mut defs: Vec<Arc<TableDef>> = Vec::new();
+        for target in &t.table_names {
+            let tname = self.relation_name(&target.name)?;
+            let def = lookup_table(&tname).ok_or_else(|| {
+                let span = target.name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
+                SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
+                    .at(span.and_then(|s| self.pos(&s)))
+            })?;
+            if !defs.iter().any(|d| d.name == def.name) {
+                defs.push(def);
+            }
+        }
+        Ok((Plan::Truncate(defs), vec![]))
     }
 
     fn delete(&mut self, del: &ast::Delete) -> Result<(Plan, Vec<OutputColumn>)> {

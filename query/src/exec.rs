@@ -68,6 +68,12 @@ pub async fn execute(plan: &Plan, params: &[Datum]) -> Result<QueryResult> {
         Plan::Delete { table, filter, key, returning } => {
             delete(table, filter.as_ref(), key.as_deref(), returning.as_deref(), params).await
         }
+        Plan::Truncate(tables) => {
+            for t in tables {
+                delete(t, None, None, None, params).await?;
+            }
+            Ok(QueryResult { tag: "TRUNCATE TABLE".into(), ..Default::default() })
+        }
     }
 }
 

@@ -86,6 +86,21 @@ const KNOWN_MESSAGE: &[(&str, &str)] = &[];
 /// The fixed list: DDL, DML and queries over what docs/ARCHITECTURE.md says the slice supports,
 /// plus the errors PostgreSQL gives around it. Run in order on both servers.
 const STATEMENTS: &[&str] = &[
+    // TRUNCATE.
+    "CREATE TABLE trunc_a (id int PRIMARY KEY, v text)",
+    "CREATE TABLE trunc_b (id int PRIMARY KEY)",
+    "INSERT INTO trunc_a VALUES (1, 'x'), (2, 'y'), (3, 'z')",
+    "INSERT INTO trunc_b VALUES (1), (2)",
+    "TRUNCATE trunc_a",
+    "SELECT count(*) FROM trunc_a",
+    "SELECT count(*) FROM trunc_b",
+    "INSERT INTO trunc_a VALUES (1, 'again')",
+    "TRUNCATE TABLE trunc_a, trunc_b, trunc_a",
+    "SELECT * FROM trunc_a",
+    "SELECT * FROM trunc_b",
+    "TRUNCATE trunc_a, nosuch",
+    "TRUNCATE",
+    "DROP TABLE trunc_a, trunc_b",
     // Run-time parameters (server_version differs by design: Orbit says 15.0).
     "SHOW client_encoding",
     "SHOW DateStyle",

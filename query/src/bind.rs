@@ -596,18 +596,24 @@ impl Binder<'_> {
         })
     }
 
+    /// A table by name (its folded name and definition), or PostgreSQL's 42P01 at the name.
+    fn resolve_table(&self, name: &ast::ObjectName) -> Result<(String, Arc<TableDef>)> {
+        let tname = self.relation_name(name)?;
+        let def = lookup_table(&tname).ok_or_else(|| {
+            let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
+            SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
+                .at(span.and_then(|s| self.pos(&s)))
+        })?;
+        Ok((tname, def))
+    }
+
     fn table_ref(&self, twj: &ast::TableWithJoins) -> Result<(Arc<TableDef>, String)> {
         if !twj.joins.is_empty() {
             return Err(SqlError::unsupported("joins are not supported yet"));
         }
         match &twj.relation {
             ast::TableFactor::Table { name, alias, args: None, .. } => {
-                let tname = self.relation_name(name)?;
-                let def = lookup_table(&tname).ok_or_else(|| {
-                    let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
-                    SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
-                        .at(span.and_then(|s| self.pos(&s)))
-                })?;
+                let (tname, def) = self.resolve_table(name)?;
                 let alias = match alias {
                     Some(a) if !a.columns.is_empty() => {
                         return Err(SqlError::unsupported("column aliases in FROM are not supported yet"))
@@ -834,12 +840,7 @@ impl Binder<'_> {
         if ins.on.is_some() {
             return Err(SqlError::unsupported("INSERT ... ON CONFLICT is not supported yet"));
         }
-        let tname = self.relation_name(name)?;
-        let def = lookup_table(&tname).ok_or_else(|| {
-            let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
-            SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
-                .at(span.and_then(|s| self.pos(&s)))
-        })?;
+        let (tname, def) = self.resolve_table(name)?;
         let targets: Vec<usize> = if ins.columns.is_empty() {
             (0..def.columns.len()).collect()
         } else {
@@ -1022,12 +1023,7 @@ impl Binder<'_> {
         }
         let mut defs: Vec<Arc<TableDef>> = Vec::new();
         for target in &t.table_names {
-            let tname = self.relation_name(&target.name)?;
-            let def = lookup_table(&tname).ok_or_else(|| {
-                let span = target.name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
-                SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
-                    .at(span.and_then(|s| self.pos(&s)))
-            })?;
+            let (_, def) = self.resolve_table(&target.name)?;
             if !defs.iter().any(|d| d.name == def.name) {
                 defs.push(def);
             }

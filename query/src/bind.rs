@@ -83,9 +83,15 @@ pub enum Plan {
         key: Option<Vec<Expr>>,
         returning: Option<Vec<Expr>>,
     },
-    Begin,
+    /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY`).
+    Begin {
+        read_only: bool,
+    },
     Commit,
     Rollback,
+    Savepoint(String),
+    ReleaseSavepoint(String),
+    RollbackTo(String),
     /// `DEALLOCATE name` (None: `DEALLOCATE ALL`): handled by the connection.
     Deallocate(Option<String>),
     /// `SHOW name` (its canonical spelling; None: `SHOW ALL`): the connection holds the values.
@@ -443,7 +449,29 @@ impl Binder<'_> {
             S::Update(up) => self.update(up),
             S::Delete(del) => self.delete(del),
             S::Truncate(t) => self.truncate(t),
-            S::StartTransaction { .. } => Ok((Plan::Begin, vec![])),
+            S::StartTransaction { modes, statements, .. } if statements.is_empty() => {
+                let mut read_only = false;
+                for m in modes {
+                    match m {
+                        ast::TransactionMode::AccessMode(a) => {
+                            read_only = matches!(a, ast::TransactionAccessMode::ReadOnly);
+                        }
+                        ast::TransactionMode::IsolationLevel(
+                            ast::TransactionIsolationLevel::ReadCommitted
+                            | ast::TransactionIsolationLevel::ReadUncommitted,
+                        ) => {}
+                        ast::TransactionMode::IsolationLevel(l) => {
+                            return Err(SqlError::unsupported(format!(
+                                "isolation level {l} is not supported yet (only READ COMMITTED)"
+                            )));
+                        }
+                    }
+                }
+                Ok((Plan::Begin { read_only }, vec![]))
+            }
+            S::Savepoint { name } => Ok((Plan::Savepoint(fold(name)), vec![])),
+            S::ReleaseSavepoint { name } => Ok((Plan::ReleaseSavepoint(fold(name)), vec![])),
+            S::Rollback { chain: false, savepoint: Some(name) } => Ok((Plan::RollbackTo(fold(name)), vec![])),
             S::ShowVariable { variable } => {
                 let name = variable.iter().map(|i| i.value.as_str()).collect::<Vec<_>>().join(".");
                 let text =

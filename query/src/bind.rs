@@ -66,7 +66,12 @@ pub enum Plan {
     },
     Insert {
         table: Arc<TableDef>,
+        /// The rows of VALUES (or DEFAULT VALUES): one expression per column of the table.
         rows: Vec<Vec<Expr>>,
+        /// INSERT ... SELECT: the query, and per column of the table an expression over a row
+        /// of its output (rows is empty then).
+        select: Option<Box<(SelectPlan, Vec<Expr>)>>,
+        on_conflict: Option<OnConflict>,
         returning: Option<Vec<Expr>>,
     },
     Select(SelectPlan),
@@ -98,6 +103,18 @@ pub enum Plan {
     Show(Option<&'static str>),
     /// `TRUNCATE [TABLE] t [, ...]`: every row of each table deleted (and logged as such).
     Truncate(Vec<Arc<TableDef>>),
+}
+
+/// `ON CONFLICT` on the primary key (the only unique constraint a table has).
+#[derive(Debug, Clone)]
+pub enum OnConflict {
+    Nothing,
+    /// `DO UPDATE SET ... [WHERE ...]`: expressions over the existing row followed by the
+    /// proposed one (`EXCLUDED`), i.e. column `n + i` is `EXCLUDED`'s column i.
+    Update {
+        sets: Vec<(usize, Expr)>,
+        filter: Option<Expr>,
+    },
 }
 
 /// The run-time parameters SHOW knows, spelled as PostgreSQL spells them: the ones it reports to
@@ -224,6 +241,7 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
         allow_aggs: false,
         in_agg: false,
         expr_depth: 0,
+        excluded: None,
     };
     let (plan, mut columns) = b.statement(stmt)?;
     // Parameters nothing typed are text, as PostgreSQL resolves `unknown`.
@@ -255,6 +273,9 @@ struct Binder<'s> {
     in_agg: bool,
     /// How deep in [`Binder::expr`] calls we are (constants are folded at depth 0).
     expr_depth: u32,
+    /// While binding ON CONFLICT DO UPDATE: the table `EXCLUDED` names (its columns follow the
+    /// target row's).
+    excluded: Option<Arc<TableDef>>,
 }
 
 fn fold(id: &ast::Ident) -> String {
@@ -865,10 +886,13 @@ impl Binder<'_> {
         let ast::TableObject::TableName(name) = &ins.table else {
             return Err(SqlError::unsupported("INSERT INTO a table function is not supported"));
         };
-        if ins.on.is_some() {
-            return Err(SqlError::unsupported("INSERT ... ON CONFLICT is not supported yet"));
-        }
         let (tname, def) = self.resolve_table(name)?;
+        let alias = ins.table_alias.as_ref().map(|a| fold(&a.alias)).unwrap_or_else(|| tname.clone());
+        let on_conflict = match &ins.on {
+            None => None,
+            Some(ast::OnInsert::OnConflict(oc)) => Some(self.on_conflict(oc, &def, &alias)?),
+            Some(_) => return Err(SqlError::syntax("ON")),
+        };
         let targets: Vec<usize> = if ins.columns.is_empty() {
             (0..def.columns.len()).collect()
         } else {
@@ -897,11 +921,25 @@ impl Binder<'_> {
         let Some(source) = &ins.source else {
             // INSERT ... DEFAULT VALUES: one row of defaults.
             let row = def.columns.iter().map(|c| Expr::Const(c.default.clone(), c.ty)).collect();
-            let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &tname)?;
-            return Ok((Plan::Insert { table: def, rows: vec![row], returning }, columns));
+            let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &alias)?;
+            return Ok((Plan::Insert { table: def, rows: vec![row], select: None, on_conflict, returning }, columns));
         };
         let ast::SetExpr::Values(values) = source.body.as_ref() else {
-            return Err(SqlError::unsupported("INSERT ... SELECT is not supported yet"));
+            let (plan, out) = self.query(source)?;
+            let Plan::Select(query) = plan else { return Err(SqlError::internal("INSERT source is not a query")) };
+            if out.len() > targets.len() {
+                return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more expressions than target columns"));
+            }
+            if out.len() < targets.len() && !ins.columns.is_empty() {
+                return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more target columns than expressions"));
+            }
+            let mut row: Vec<Expr> = def.columns.iter().map(|c| Expr::Const(c.default.clone(), c.ty)).collect();
+            for (j, (col, &i)) in out.iter().zip(&targets).enumerate() {
+                row[i] = self.assign(Expr::Column(j, col.ty), &def.columns[i])?;
+            }
+            let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &alias)?;
+            let select = Some(Box::new((query, row)));
+            return Ok((Plan::Insert { table: def, rows: vec![], select, on_conflict, returning }, columns));
         };
         if source.order_by.is_some() || source.limit_clause.is_some() {
             return Err(SqlError::unsupported("ORDER BY/LIMIT on VALUES is not supported yet"));
@@ -929,8 +967,75 @@ impl Binder<'_> {
             }
             rows.push(row);
         }
-        let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &tname)?;
-        Ok((Plan::Insert { table: def, rows, returning }, columns))
+        let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &alias)?;
+        Ok((Plan::Insert { table: def, rows, select: None, on_conflict, returning }, columns))
+    }
+
+    /// `ON CONFLICT [target] DO NOTHING | DO UPDATE SET ... [WHERE ...]`, with PostgreSQL's
+    /// errors for a target that is not the primary key.
+    fn on_conflict(&mut self, oc: &ast::OnConflict, def: &Arc<TableDef>, alias: &str) -> Result<OnConflict> {
+        let no_match = || {
+            SqlError::new(
+                code::INVALID_COLUMN_REFERENCE,
+                "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+            )
+        };
+        match &oc.conflict_target {
+            None => {}
+            Some(ast::ConflictTarget::Columns { columns, predicate }) => {
+                let mut idx = Vec::new();
+                for c in columns {
+                    let n = fold(c);
+                    let i = def.column(&n).ok_or_else(|| {
+                        SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{n}\" does not exist"))
+                            .at(self.pos(&c.span))
+                    })?;
+                    idx.push(i);
+                }
+                idx.sort_unstable();
+                idx.dedup();
+                let mut pk = def.pk.clone();
+                pk.sort_unstable();
+                if idx != pk || predicate.is_some() {
+                    return Err(no_match());
+                }
+            }
+            Some(ast::ConflictTarget::OnConstraint(name)) => {
+                let n = name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
+                if n != def.pk_name {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("constraint \"{n}\" for table \"{}\" does not exist", def.name),
+                    ));
+                }
+            }
+        }
+        let ast::OnConflictAction::DoUpdate(du) = &oc.action else { return Ok(OnConflict::Nothing) };
+        if oc.conflict_target.is_none() {
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                "ON CONFLICT DO UPDATE requires inference specification or constraint name",
+            )
+            .hint("For example, ON CONFLICT (column_name)."));
+        }
+        self.excluded = Some(def.clone());
+        let scope = Scope { def, alias: alias.to_string() };
+        let r = (|| {
+            let sets = self.assignments(def, &du.assignments, &scope)?;
+            if let Some((i, _)) = sets.iter().find(|(i, _)| def.pk.contains(i)) {
+                return Err(SqlError::unsupported(format!(
+                    "ON CONFLICT DO UPDATE of a primary key column (\"{}\") is not supported yet",
+                    def.columns[*i].name
+                )));
+            }
+            let filter = match &du.selection {
+                Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
+                None => None,
+            };
+            Ok(OnConflict::Update { sets, filter })
+        })();
+        self.excluded = None;
+        r
     }
 
     /// Coerces a value for a column by assignment, with PostgreSQL's error when it cannot.
@@ -998,8 +1103,25 @@ impl Binder<'_> {
         }
         let (def, alias) = self.table_ref(&up.table)?;
         let scope = Scope { def: &def, alias: alias.clone() };
+        let sets = self.assignments(&def, &up.assignments, &scope)?;
+        let filter = match &up.selection {
+            Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
+            None => None,
+        };
+        let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
+        let (returning, columns) = self.returning(up.returning.as_deref(), &def, &alias)?;
+        Ok((Plan::Update { table: def, filter, key, sets, returning }, columns))
+    }
+
+    /// `SET col = expr, ...` of UPDATE and ON CONFLICT DO UPDATE.
+    fn assignments(
+        &mut self,
+        def: &Arc<TableDef>,
+        assignments: &[ast::Assignment],
+        scope: &Scope,
+    ) -> Result<Vec<(usize, Expr)>> {
         let mut sets: Vec<(usize, Expr)> = Vec::new();
-        for a in &up.assignments {
+        for a in assignments {
             let ast::AssignmentTarget::ColumnName(n) = &a.target else {
                 return Err(SqlError::unsupported("multiple-column UPDATE SET is not supported yet"));
             };
@@ -1031,18 +1153,12 @@ impl Binder<'_> {
             let value = if is_default_keyword(&a.value) {
                 Expr::Const(def.columns[i].default.clone(), def.columns[i].ty)
             } else {
-                let b = self.expr(&a.value, Some(&scope))?;
+                let b = self.expr(&a.value, Some(scope))?;
                 self.assign(b, &def.columns[i])?
             };
             sets.push((i, value));
         }
-        let filter = match &up.selection {
-            Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
-            None => None,
-        };
-        let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
-        let (returning, columns) = self.returning(up.returning.as_deref(), &def, &alias)?;
-        Ok((Plan::Update { table: def, filter, key, sets, returning }, columns))
+        Ok(sets)
     }
 
     fn truncate(&mut self, t: &ast::Truncate) -> Result<(Plan, Vec<OutputColumn>)> {
@@ -1174,6 +1290,17 @@ impl Binder<'_> {
 
     fn column(&self, scope: Option<&Scope>, qualifier: Option<&ast::Ident>, id: &ast::Ident) -> Result<Expr> {
         let name = fold(id);
+        if let (Some(q), Some(ex)) = (qualifier, &self.excluded) {
+            if fold(q) == "excluded" {
+                return match ex.column(&name) {
+                    Some(i) => Ok(Expr::Column(ex.columns.len() + i, ex.columns[i].ty)),
+                    None => {
+                        Err(SqlError::new(code::UNDEFINED_COLUMN, format!("column excluded.{name} does not exist"))
+                            .at(self.pos(&id.span)))
+                    }
+                };
+            }
+        }
         if let Some(q) = qualifier {
             let qn = fold(q);
             match scope {

@@ -11,7 +11,7 @@
 //! that applies it; a statement returns only once the records it wrote on every shard it
 //! touched are durable per `--fsync` ([`durable`]).
 
-use crate::bind::{Plan, SelectPlan, SortSource};
+use crate::bind::{OnConflict, Plan, SelectPlan, SortSource};
 use crate::error::{code, Result, SqlError};
 use crate::expr::{self, AggState, Ctx, Expr};
 use crate::txn::{sql_db, Txn};
@@ -70,7 +70,10 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
         Plan::CreateTable { def, if_not_exists } => create_table(def.clone(), *if_not_exists).await,
         Plan::DropTable { names, if_exists } => drop_tables(names, *if_exists).await,
         Plan::Select(s) => select(txn, s, params).await,
-        Plan::Insert { table, rows, returning } => insert(txn, table, rows, returning.as_deref(), params).await,
+        Plan::Insert { table, rows, select: source, on_conflict, returning } => {
+            let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));
+            insert(txn, table, rows, source, on_conflict.as_ref(), returning.as_deref(), params).await
+        }
         Plan::Update { table, filter, key, sets, returning } => {
             update(txn, table, filter.as_ref(), key.as_deref(), sets, returning.as_deref(), params).await
         }
@@ -514,6 +517,8 @@ async fn insert(
     txn: &mut Txn,
     table: &Arc<TableDef>,
     rows: &[Vec<Expr>],
+    source: Option<(&SelectPlan, &[Expr])>,
+    on_conflict: Option<&OnConflict>,
     returning: Option<&[Expr]>,
     params: &[Datum],
 ) -> Result<QueryResult> {
@@ -524,10 +529,90 @@ async fn insert(
         check_not_null(table, &row)?;
         full.push(row);
     }
+    if let Some((query, row)) = source {
+        for out in select(txn, query, params).await?.rows {
+            let r = row.iter().map(|e| expr::eval(e, &ctx(&out, params))).collect::<Result<Vec<_>>>()?;
+            check_not_null(table, &r)?;
+            full.push(r);
+        }
+    }
+    if let Some(oc) = on_conflict {
+        return upsert(txn, table, full, oc, returning, params).await;
+    }
     let out = returning_rows(returning, &full, params)?;
     let n = full.len();
     insert_rows(txn, table, full).await?;
     Ok(QueryResult { rows: out, tag: format!("INSERT 0 {n}"), notices: vec![] })
+}
+
+/// INSERT ... ON CONFLICT on the primary key: a row whose key is taken is skipped (DO NOTHING)
+/// or updates the row there (DO UPDATE, whose expressions see the existing row followed by
+/// the proposed one as EXCLUDED); a row this statement already inserted or updated counts as
+/// taken, and DO UPDATE refuses to change it twice (21000), as PostgreSQL does.
+async fn upsert(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    rows: Vec<Row>,
+    oc: &OnConflict,
+    returning: Option<&[Expr]>,
+    params: &[Datum],
+) -> Result<QueryResult> {
+    let keys: Vec<Vec<u8>> = rows.iter().map(|r| table.key_of(r)).collect();
+    let mut current: std::collections::HashMap<Vec<u8>, Option<Row>> = std::collections::HashMap::new();
+    let mut to_lock = Vec::new();
+    for k in &keys {
+        if current.contains_key(k) {
+            continue;
+        }
+        match txn.own(table, k) {
+            Some(r) => {
+                current.insert(k.clone(), r.cloned());
+            }
+            None => {
+                current.insert(k.clone(), None);
+                to_lock.push(k.clone());
+            }
+        }
+    }
+    let committed = txn.lock(table, to_lock.clone()).await?;
+    for (k, r) in to_lock.into_iter().zip(committed) {
+        current.insert(k, r);
+    }
+    let mut affected = std::collections::HashSet::new();
+    let mut changed = Vec::new();
+    for (k, row) in keys.into_iter().zip(rows) {
+        let existing = current.get(&k).cloned().flatten();
+        let new = match (existing, oc) {
+            (None, _) => row,
+            (Some(_), OnConflict::Nothing) => continue,
+            (Some(old), OnConflict::Update { sets, filter }) => {
+                if affected.contains(&k) {
+                    return Err(SqlError::new(
+                        "21000",
+                        "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                    )
+                    .hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
+                }
+                let mut both = old.clone();
+                both.extend(row);
+                if !matches(filter.as_ref(), &both, params)? {
+                    continue;
+                }
+                let mut new = old;
+                for (i, e) in sets {
+                    new[*i] = expr::eval(e, &ctx(&both, params))?;
+                }
+                check_not_null(table, &new)?;
+                new
+            }
+        };
+        affected.insert(k.clone());
+        current.insert(k.clone(), Some(new.clone()));
+        txn.write(table, k, Some(new.clone()))?;
+        changed.push(new);
+    }
+    let out = returning_rows(returning, &changed, params)?;
+    Ok(QueryResult { rows: out, tag: format!("INSERT 0 {}", changed.len()), notices: vec![] })
 }
 
 /// Inserts rows into the transaction's write set: each key locked first, then checked free

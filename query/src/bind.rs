@@ -347,6 +347,17 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
             }
             Some(ast::CharacterLength::Max) => return Err(SqlError::syntax("MAX")),
         },
+        // `char` alone is `char(1)`; `bpchar` alone is unbounded.
+        D::Char(len) | D::Character(len) => match len {
+            None => SqlType::Bpchar(Some(1)),
+            Some(ast::CharacterLength::IntegerLength { length, .. }) => SqlType::Bpchar(Some(char_length(*length)?)),
+            Some(ast::CharacterLength::Max) => return Err(SqlError::syntax("MAX")),
+        },
+        D::Custom(name, mods) if mods.len() == 1 && name.to_string().eq_ignore_ascii_case("bpchar") => {
+            let m = mods[0].to_string();
+            let n: u64 = m.parse().map_err(|_| SqlError::syntax(&m))?;
+            SqlType::Bpchar(Some(char_length(n)?))
+        }
         D::Bytea => SqlType::Bytea,
         D::Custom(name, mods) if mods.is_empty() => {
             let n = name.to_string().to_lowercase();
@@ -358,6 +369,7 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "float8" => SqlType::Float8,
                 "bool" => SqlType::Bool,
                 "varchar" => SqlType::Varchar(None),
+                "bpchar" => SqlType::Bpchar(None),
                 _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
             }
         }
@@ -368,6 +380,17 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
             )))
         }
     })
+}
+
+/// The length of `character(n)`, checked as PostgreSQL checks it.
+fn char_length(n: u64) -> Result<u32> {
+    if n == 0 {
+        return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "length for type char must be at least 1"));
+    }
+    if n > 10_485_760 {
+        return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "length for type char cannot exceed 10485760"));
+    }
+    Ok(n as u32)
 }
 
 /// The name PostgreSQL gives a cast's result column (`pg_type.typname`).
@@ -381,6 +404,7 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Float8 => "float8",
         SqlType::Text => "text",
         SqlType::Varchar(_) => "varchar",
+        SqlType::Bpchar(_) => "bpchar",
         SqlType::Bytea => "bytea",
         SqlType::Unknown => "unknown",
         SqlType::Numeric => "numeric",
@@ -414,6 +438,7 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
 fn base(t: SqlType) -> SqlType {
     match t {
         SqlType::Varchar(_) => SqlType::Varchar(None),
+        SqlType::Bpchar(_) => SqlType::Bpchar(None),
         t => t,
     }
 }
@@ -1234,7 +1259,9 @@ impl Binder<'_> {
             Expr::Const(Datum::Null, SqlType::Unknown) => return Ok(Expr::Const(Datum::Null, to)),
             // PostgreSQL reads the literal without the length limit, then applies it as the
             // context says: an explicit cast truncates, an assignment fails with 22001.
-            Expr::Const(Datum::Text(s), SqlType::Unknown) if matches!(to, SqlType::Varchar(Some(_))) => {
+            Expr::Const(Datum::Text(s), SqlType::Unknown)
+                if matches!(to, SqlType::Varchar(Some(_)) | SqlType::Bpchar(Some(_))) =>
+            {
                 return Ok(Expr::Const(types::cast(Datum::Text(s), to, ctx == CastContext::Explicit)?, to));
             }
             Expr::Const(Datum::Text(s), SqlType::Unknown) => {
@@ -1268,8 +1295,12 @@ impl Binder<'_> {
             return Err(types::numeric_unsupported());
         }
         if types::can_cast(from, to, ctx) {
-            // varchar -> text and text -> unbounded varchar need no conversion.
-            if from.is_string() && (to == SqlType::Text || to == SqlType::Varchar(None)) {
+            // varchar -> text, text -> unbounded varchar and character(n) -> unbounded bpchar
+            // need no conversion.
+            if matches!(from, SqlType::Text | SqlType::Varchar(_))
+                && matches!(to, SqlType::Text | SqlType::Varchar(None))
+                || matches!(from, SqlType::Bpchar(_)) && to == SqlType::Bpchar(None)
+            {
                 return Ok(retype(e, to));
             }
             return Ok(Expr::Cast(Box::new(e), to, ctx == CastContext::Explicit));
@@ -1446,7 +1477,12 @@ impl Binder<'_> {
                     (true, true) => "!~~*",
                 };
                 let (at, pt) = (a.ty(), p.ty());
-                let a = self.coerce(a, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?;
+                // character(n) matches with its padding (bpcharlike).
+                let a = if matches!(at, SqlType::Bpchar(_)) {
+                    a
+                } else {
+                    self.coerce(a, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?
+                };
                 let p = self.coerce(p, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?;
                 Expr::Like(Box::new(a), Box::new(p), *negated, ci)
             }
@@ -1515,6 +1551,8 @@ impl Binder<'_> {
                 ty
             } else if ty.is_numeric() && t.is_numeric() {
                 promote(ty, t)
+            } else if base(ty) == base(t) {
+                base(ty)
             } else if ty.is_string() && t.is_string() {
                 SqlType::Text
             } else {
@@ -1542,8 +1580,11 @@ impl Binder<'_> {
         let (lt, rt) = (l.ty(), r.ty());
         let ty = match (lt, rt) {
             (SqlType::Unknown, SqlType::Unknown) => SqlType::Text,
+            // A literal compared with a string column is read without the column's length.
+            (SqlType::Unknown, t) | (t, SqlType::Unknown) if t.is_string() => base(t),
             (SqlType::Unknown, t) | (t, SqlType::Unknown) => t,
             (a, b) if a.is_numeric() && b.is_numeric() => promote(a, b),
+            (SqlType::Bpchar(_), SqlType::Bpchar(_)) => SqlType::Bpchar(None),
             (a, b) if a.is_string() && b.is_string() => SqlType::Text,
             (a, b) if a == b => a,
             (a, b) => return Err(op_error(a, sym, b)),
@@ -1592,12 +1633,12 @@ impl Binder<'_> {
                 if !(stringy(lt) || stringy(rt)) || lt == SqlType::Bytea || rt == SqlType::Bytea {
                     return Err(op_error(lt, "||", rt));
                 }
-                let l = if lt == SqlType::Unknown {
+                let l = if lt == SqlType::Unknown || matches!(lt, SqlType::Bpchar(_)) {
                     self.coerce(l, SqlType::Text, CastContext::Implicit, |_| op_error(lt, "||", rt))?
                 } else {
                     l
                 };
-                let r = if rt == SqlType::Unknown {
+                let r = if rt == SqlType::Unknown || matches!(rt, SqlType::Bpchar(_)) {
                     self.coerce(r, SqlType::Text, CastContext::Implicit, |_| op_error(lt, "||", rt))?
                 } else {
                     r

@@ -99,6 +99,15 @@ pub enum Plan {
     RollbackTo(String),
     /// `DEALLOCATE name` (None: `DEALLOCATE ALL`): handled by the connection.
     Deallocate(Option<String>),
+    /// `SET [LOCAL] name = value` (value None: `DEFAULT`), checked by [`crate::settings`]; the
+    /// connection holds the values.
+    Set {
+        name: &'static str,
+        value: Option<String>,
+        local: bool,
+    },
+    /// `RESET name` / `RESET ALL` (None).
+    Reset(Option<&'static str>),
     /// `SHOW name` (its canonical spelling; None: `SHOW ALL`): the connection holds the values.
     Show(Option<&'static str>),
     /// `TRUNCATE [TABLE] t [, ...]`: every row of each table deleted (and logged as such).
@@ -116,25 +125,6 @@ pub enum OnConflict {
         filter: Option<Expr>,
     },
 }
-
-/// The run-time parameters SHOW knows, spelled as PostgreSQL spells them: the ones it reports to
-/// clients at start-up (ParameterStatus) and Orbit's version.
-pub const SETTINGS: &[&str] = &[
-    "application_name",
-    "client_encoding",
-    "DateStyle",
-    "default_transaction_read_only",
-    "in_hot_standby",
-    "integer_datetimes",
-    "IntervalStyle",
-    "is_superuser",
-    "server_encoding",
-    "server_version",
-    "session_authorization",
-    "standard_conforming_strings",
-    "TimeZone",
-    "orbit_version",
-];
 
 /// A bound statement: its plan, result columns and parameter types.
 #[derive(Debug, Clone)]
@@ -515,6 +505,48 @@ impl Binder<'_> {
                 }
                 Ok((Plan::Begin { read_only }, vec![]))
             }
+            S::Set(ast::Set::SingleAssignment { scope, variable, values, .. }) => {
+                let name = variable.to_string();
+                let local = matches!(scope, Some(ast::ContextModifier::Local));
+                let vals = values.iter().map(set_word).collect::<Result<Vec<_>>>()?;
+                if matches!(vals.as_slice(), [v] if v.is_none()) {
+                    let canon = crate::settings::canonical(&name).ok_or_else(|| {
+                        SqlError::new(
+                            code::UNDEFINED_OBJECT,
+                            format!("unrecognized configuration parameter \"{name}\""),
+                        )
+                    })?;
+                    return Ok((Plan::Set { name: canon, value: None, local }, vec![]));
+                }
+                let vals: Vec<String> = vals.into_iter().map(|v| v.unwrap_or_else(|| "default".into())).collect();
+                let (canon, value) = crate::settings::set_value(&name, &vals)?;
+                Ok((Plan::Set { name: canon, value: Some(value), local }, vec![]))
+            }
+            S::Set(ast::Set::SetTimeZone { local, value }) => {
+                let v = set_word(value)?;
+                let value = match v {
+                    None => None,
+                    Some(v) if v.eq_ignore_ascii_case("local") => None,
+                    Some(v) => Some(crate::settings::set_value("TimeZone", &[v])?.1),
+                };
+                Ok((Plan::Set { name: "TimeZone", value, local: *local }, vec![]))
+            }
+            S::Reset(r) => match &r.reset {
+                ast::Reset::ALL => Ok((Plan::Reset(None), vec![])),
+                ast::Reset::ConfigurationParameter(n) => {
+                    let name = n.to_string();
+                    let canon = crate::settings::canonical(&name).ok_or_else(|| {
+                        SqlError::new(
+                            code::UNDEFINED_OBJECT,
+                            format!("unrecognized configuration parameter \"{name}\""),
+                        )
+                    })?;
+                    Ok((Plan::Reset(Some(canon)), vec![]))
+                }
+                ast::Reset::SessionAuthorization => {
+                    Err(SqlError::unsupported("RESET SESSION AUTHORIZATION is not supported"))
+                }
+            },
             S::Savepoint { name } => Ok((Plan::Savepoint(fold(name)), vec![])),
             S::ReleaseSavepoint { name } => Ok((Plan::ReleaseSavepoint(fold(name)), vec![])),
             S::Rollback { chain: false, savepoint: Some(name) } => Ok((Plan::RollbackTo(fold(name)), vec![])),
@@ -525,7 +557,7 @@ impl Binder<'_> {
                 if name.eq_ignore_ascii_case("all") {
                     return Ok((Plan::Show(None), vec![text("name"), text("setting"), text("description")]));
                 }
-                match SETTINGS.iter().find(|s| s.eq_ignore_ascii_case(&name)) {
+                match crate::settings::canonical(&name) {
                     Some(canon) => Ok((Plan::Show(Some(canon)), vec![text(canon)])),
                     None => Err(SqlError::new(
                         code::UNDEFINED_OBJECT,
@@ -1906,6 +1938,29 @@ fn retype(e: Expr, to: SqlType) -> Expr {
         Expr::Param(i, _) => Expr::Param(i, to),
         other => Expr::Cast(Box::new(other), to, false),
     }
+}
+
+/// One word of a SET value as PostgreSQL reads it: a string, a number, or a name (folded to
+/// lower case unless quoted); None for `DEFAULT`.
+fn set_word(e: &ast::Expr) -> Result<Option<String>> {
+    use ast::Value as V;
+    Ok(Some(match e {
+        ast::Expr::Value(v) => match &v.value {
+            V::SingleQuotedString(t) | V::EscapedStringLiteral(t) => t.clone(),
+            V::Number(n, _) => n.to_string(),
+            V::Boolean(b) => if *b { "on" } else { "off" }.to_string(),
+            other => other.to_string(),
+        },
+        ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default") => {
+            return Ok(None)
+        }
+        ast::Expr::Identifier(id) => fold(id),
+        ast::Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => match set_word(expr)? {
+            Some(w) => format!("-{w}"),
+            None => return Err(SqlError::syntax("DEFAULT")),
+        },
+        other => return Err(SqlError::syntax(&other.to_string())),
+    }))
 }
 
 fn is_default_keyword(e: &ast::Expr) -> bool {

@@ -66,6 +66,8 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
         | Plan::ReleaseSavepoint(_)
         | Plan::RollbackTo(_)
         | Plan::Deallocate(_)
+        | Plan::Set { .. }
+        | Plan::Reset(_)
         | Plan::Show(_) => Ok(QueryResult::default()),
         Plan::CreateTable { def, if_not_exists } => create_table(def.clone(), *if_not_exists).await,
         Plan::DropTable { names, if_exists } => drop_tables(names, *if_exists).await,

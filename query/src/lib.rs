@@ -9,6 +9,7 @@ pub mod bind;
 pub mod error;
 pub mod exec;
 pub mod expr;
+pub mod settings;
 pub mod txn;
 pub mod types;
 

@@ -86,6 +86,11 @@ struct Conn {
     settings: Vec<(&'static str, String)>,
     /// The transaction of a BEGIN block (or of a multi-statement Query's implicit block).
     txn: Option<orbit_query::Txn>,
+    /// The parameters as the session started (what RESET goes back to).
+    startup: Vec<(&'static str, String)>,
+    /// The parameters at BEGIN (what ROLLBACK goes back to) and those SET LOCAL since.
+    settings_at_begin: Option<Vec<(&'static str, String)>>,
+    local_settings: Vec<&'static str>,
 }
 
 type IoResult<T> = std::io::Result<T>;
@@ -163,6 +168,9 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         out: BytesMut::with_capacity(READ_CHUNK_BYTES),
         status: TxStatus::Idle,
         txn: None,
+        startup: Vec::new(),
+        settings_at_begin: None,
+        local_settings: Vec::new(),
         statements: HashMap::new(),
         portals: HashMap::new(),
         skip_to_sync: false,
@@ -261,10 +269,30 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         ("TimeZone", "UTC"),
         ("orbit_version", crate::SERVER_VERSION),
     ];
-    for (k, v) in report {
-        put(&mut c.out, ParameterStatus::new(k.to_string(), v.to_string()));
-    }
     c.settings = report.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    for &(name, _, default) in orbit_query::settings::PARAMETERS {
+        if let (Some(d), false) = (default, c.settings.iter().any(|(k, _)| *k == name)) {
+            c.settings.push((name, d.to_string()));
+        }
+    }
+    // Other parameters in the start-up packet are SETs (PostgreSQL applies them the same way).
+    for (k, v) in &params {
+        if matches!(
+            k.as_str(),
+            "user" | "database" | "options" | "replication" | "application_name" | "client_encoding"
+        ) || k.starts_with("_pq_.")
+        {
+            continue;
+        }
+        match orbit_query::settings::set_value(k, std::slice::from_ref(v)) {
+            Ok((name, value)) => set_setting(&mut c, name, value),
+            Err(e) => return c.fatal(e).await,
+        }
+    }
+    for (k, v) in c.settings.iter().filter(|(k, _)| orbit_query::settings::reported(k)) {
+        put(&mut c.out, ParameterStatus::new(k.to_string(), v.clone()));
+    }
+    c.startup = c.settings.clone();
     let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
     put(&mut c.out, BackendKeyData::new(pid, SecretKey::I32(rand::random())));
     ready(&mut c);
@@ -498,10 +526,12 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
             let txn = c.txn.get_or_insert_with(orbit_query::Txn::new);
             txn.read_only = *read_only;
             c.status = TxStatus::InBlock;
+            c.settings_at_begin = Some(c.settings.clone());
             Ok("BEGIN")
         }
         Plan::Commit => {
             let status = std::mem::replace(&mut c.status, TxStatus::Idle);
+            end_block_settings(c, status == TxStatus::InBlock);
             let txn = c.txn.take();
             match status {
                 TxStatus::Idle => {
@@ -530,6 +560,7 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
                 warn(c, code::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress");
             }
             c.status = TxStatus::Idle;
+            end_block_settings(c, false);
             if let Some(t) = c.txn.take() {
                 t.rollback().await;
             }
@@ -561,6 +592,66 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
         },
         _ => Ok(""),
     }
+}
+
+fn set_setting(c: &mut Conn, name: &'static str, value: String) {
+    match c.settings.iter_mut().find(|(k, _)| *k == name) {
+        Some(slot) => slot.1 = value,
+        None => c.settings.push((name, value)),
+    }
+}
+
+/// Changes parameters, telling the client about reported ones whose value changed.
+fn apply_settings(c: &mut Conn, to: Vec<(&'static str, String)>) {
+    for (name, value) in to {
+        let old = c.settings.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
+        if old.as_deref() != Some(value.as_str()) {
+            if orbit_query::settings::reported(name) {
+                put(&mut c.out, ParameterStatus::new(name.to_string(), value.clone()));
+            }
+            set_setting(c, name, value);
+        }
+    }
+}
+
+/// `SET [LOCAL] name = value | DEFAULT` and `RESET`: the tag.
+fn run_set(c: &mut Conn, plan: &Plan) -> &'static str {
+    match plan {
+        Plan::Set { name, value, local } => {
+            if *local && c.status == TxStatus::Idle {
+                put_error(
+                    &mut c.out,
+                    &SqlError::new(code::NO_ACTIVE_SQL_TRANSACTION, "SET LOCAL can only be used in transaction blocks"),
+                    "WARNING",
+                );
+                return "SET";
+            }
+            let value = match value {
+                Some(v) => v.clone(),
+                None => c.startup.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default(),
+            };
+            if *local {
+                c.local_settings.push(name);
+            }
+            apply_settings(c, vec![(name, value)]);
+            "SET"
+        }
+        Plan::Reset(which) => {
+            let to: Vec<_> = c.startup.iter().filter(|(k, _)| which.is_none_or(|w| w == *k)).cloned().collect();
+            apply_settings(c, to);
+            "RESET"
+        }
+        _ => "",
+    }
+}
+
+/// At the end of a transaction block: ROLLBACK takes back every SET made in it, COMMIT the SET
+/// LOCAL ones.
+fn end_block_settings(c: &mut Conn, committed: bool) {
+    let Some(before) = c.settings_at_begin.take() else { return };
+    let locals = std::mem::take(&mut c.local_settings);
+    let to: Vec<_> = before.into_iter().filter(|(k, _)| !committed || locals.contains(k)).collect();
+    apply_settings(c, to);
 }
 
 /// Runs a statement in the connection's transaction, or in its own one that commits at once
@@ -619,6 +710,10 @@ fn data_row(out: &mut BytesMut, row: &[Datum], binary: &[bool]) {
 }
 
 fn send_notices(c: &mut Conn, notices: &[SqlError]) {
+    let level = c.settings.iter().find(|(k, _)| *k == "client_min_messages").map_or("notice", |(_, v)| v.as_str());
+    if !orbit_query::settings::notices_wanted(level) {
+        return;
+    }
     for n in notices {
         put_error(&mut c.out, n, "NOTICE");
     }
@@ -682,6 +777,11 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         if matches!(prepared.plan, Plan::Commit | Plan::Rollback) {
             c.portals.clear();
         }
+        put(&mut c.out, CommandComplete::new(tag.to_string()));
+        return Ok(());
+    }
+    if matches!(prepared.plan, Plan::Set { .. } | Plan::Reset(_)) {
+        let tag = run_set(c, &prepared.plan);
         put(&mut c.out, CommandComplete::new(tag.to_string()));
         return Ok(());
     }
@@ -905,6 +1005,11 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
             }
             Plan::Deallocate(n) => {
                 let tag = deallocate(c, n.as_deref())?;
+                put(&mut c.out, CommandComplete::new(tag.to_string()));
+                return Ok(());
+            }
+            Plan::Set { .. } | Plan::Reset(_) => {
+                let tag = run_set(c, &stmt.plan);
                 put(&mut c.out, CommandComplete::new(tag.to_string()));
                 return Ok(());
             }

@@ -11,15 +11,14 @@
 //! that applies it; a statement returns only once the records it wrote on every shard it
 //! touched are durable per `--fsync` ([`durable`]).
 
-use crate::bind::{Plan, SelectPlan, SortSource};
+use crate::bind::{Plan, SelectPlan};
 use crate::error::{code, Result, SqlError};
-use crate::expr::{self, AggState, Ctx, Expr};
+use crate::expr::{self, Ctx, Expr};
 use crate::types;
 use orbit_engine::table::{key, Datum, Row, TableDef};
 use orbit_shards::tables::{self as shard_tables, RowError};
 use orbit_shards::wal::Ticket;
 use orbit_shards::{mesh, state, wal, ShardId};
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 /// A statement's outcome: rows (for SELECT and RETURNING), the command tag and any notices.
@@ -45,11 +44,11 @@ async fn durable(tickets: Vec<Ticket>) -> Result<()> {
     wal::wait_all(tickets).await.map_err(io_error)
 }
 
-fn gone(e: orbit_shards::Error) -> SqlError {
+pub(crate) fn gone(e: orbit_shards::Error) -> SqlError {
     SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}"))
 }
 
-fn no_table(name: &str) -> SqlError {
+pub(crate) fn no_table(name: &str) -> SqlError {
     SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{name}\" does not exist"))
 }
 
@@ -168,7 +167,7 @@ fn ctx<'a>(row: &'a [Datum], params: &'a [Datum]) -> Ctx<'a> {
     Ctx { row, params, aggs: &[] }
 }
 
-fn matches(filter: Option<&Expr>, row: &[Datum], params: &[Datum]) -> Result<bool> {
+pub(crate) fn matches(filter: Option<&Expr>, row: &[Datum], params: &[Datum]) -> Result<bool> {
     match filter {
         None => Ok(true),
         Some(f) => Ok(expr::truth(expr::eval(f, &ctx(row, params))?) == Some(true)),
@@ -236,23 +235,8 @@ async fn select(p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
         // nothing below can fail.
         return Ok(QueryResult { tag: "SELECT 0".into(), ..Default::default() });
     }
-    if !p.aggs.is_empty() {
-        let aggs = aggregate(p, params).await?;
-        let cx = Ctx { row: &[], params, aggs: &aggs };
-        let mut rows = Vec::new();
-        let filter_ok = p.table.is_some()
-            || p.filter
-                .as_ref()
-                .map_or(Ok(true), |f| Ok::<_, SqlError>(expr::truth(expr::eval(f, &cx)?) == Some(true)))?;
-        if filter_ok {
-            rows.push(p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?);
-        }
-        let rows: Vec<Row> = rows
-            .into_iter()
-            .skip(offset.unwrap_or(0) as usize)
-            .take(limit.map_or(usize::MAX, |l| l as usize))
-            .collect();
-        return Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] });
+    if p.grouped {
+        return crate::group::select(p, params, limit, offset).await;
     }
     let input: Vec<Row> = match &p.table {
         None => {
@@ -269,57 +253,10 @@ async fn select(p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
     for row in &input {
         let cx = ctx(row, params);
         let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
-        let mut keys = Vec::with_capacity(p.order_by.len());
-        for k in &p.order_by {
-            keys.push(match &k.source {
-                SortSource::Output(i) => projected[*i].clone(),
-                SortSource::Input(e) => expr::eval(e, &cx)?,
-            });
-        }
+        let keys = crate::group::sort_keys(&p.order_by, &projected, &cx)?;
         out.push((keys, projected));
     }
-    if !p.order_by.is_empty() {
-        out.sort_by(|a, b| {
-            for (i, k) in p.order_by.iter().enumerate() {
-                let (x, y) = (&a.0[i], &b.0[i]);
-                let o = match (x.is_null(), y.is_null()) {
-                    (true, true) => Ordering::Equal,
-                    (true, false) => {
-                        if k.nulls_first {
-                            Ordering::Less
-                        } else {
-                            Ordering::Greater
-                        }
-                    }
-                    (false, true) => {
-                        if k.nulls_first {
-                            Ordering::Greater
-                        } else {
-                            Ordering::Less
-                        }
-                    }
-                    _ => {
-                        let o = expr::compare(x, y).unwrap_or(Ordering::Equal);
-                        if k.desc {
-                            o.reverse()
-                        } else {
-                            o
-                        }
-                    }
-                };
-                if o != Ordering::Equal {
-                    return o;
-                }
-            }
-            Ordering::Equal
-        });
-    }
-    let rows: Vec<Row> = out
-        .into_iter()
-        .skip(offset.unwrap_or(0) as usize)
-        .take(limit.map_or(usize::MAX, |l| l as usize))
-        .map(|(_, r)| r)
-        .collect();
+    let rows = crate::group::finish(out, p, limit, offset);
     Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })
 }
 
@@ -335,52 +272,6 @@ fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> 
             Ok(Some(v))
         }
     }
-}
-
-/// Aggregates without GROUP BY: partial states on every shard, merged here.
-async fn aggregate(p: &SelectPlan, params: &[Datum]) -> Result<Vec<Datum>> {
-    let specs = p.aggs.clone();
-    let mut states: Vec<AggState> = specs.iter().map(AggState::new).collect();
-    let Some(table) = &p.table else {
-        // No FROM: one empty input row.
-        for (st, spec) in states.iter_mut().zip(&specs) {
-            let v = match &spec.arg {
-                Some(a) => expr::eval(a, &ctx(&[], params))?,
-                None => Datum::Null,
-            };
-            st.update(spec, v)?;
-        }
-        return Ok(states.into_iter().zip(&specs).map(|(s, spec)| s.finish(spec)).collect());
-    };
-    let name = table.name.clone();
-    let filter = p.filter.clone();
-    let params_v = params.to_vec();
-    let specs_c = specs.clone();
-    let parts = mesh::run_on_all(move |s| {
-        let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
-        let mut states: Vec<AggState> = specs_c.iter().map(AggState::new).collect();
-        for (_, row) in t.scan() {
-            if !matches(filter.as_ref(), row, &params_v)? {
-                continue;
-            }
-            for (st, spec) in states.iter_mut().zip(&specs_c) {
-                let v = match &spec.arg {
-                    Some(a) => expr::eval(a, &ctx(row, &params_v))?,
-                    None => Datum::Null,
-                };
-                st.update(spec, v)?;
-            }
-        }
-        Ok::<_, SqlError>(states)
-    })
-    .await
-    .map_err(gone)?;
-    for part in parts {
-        for ((st, spec), other) in states.iter_mut().zip(&specs).zip(part?) {
-            st.merge(spec, other)?;
-        }
-    }
-    Ok(states.into_iter().zip(&specs).map(|(s, spec)| s.finish(spec)).collect())
 }
 
 /// Checks NOT NULL on a full row, with PostgreSQL's message and DETAIL.

@@ -9,6 +9,8 @@ pub mod bind;
 pub mod error;
 pub mod exec;
 pub mod expr;
+pub mod group;
+pub mod scalar;
 pub mod types;
 
 pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};

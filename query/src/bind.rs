@@ -13,6 +13,10 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::sync::Arc;
 
+#[path = "bind_types.rs"]
+mod bind_types;
+use bind_types::{datetime_common, is_temporal};
+
 /// A column of a statement's result (RowDescription).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputColumn {
@@ -332,6 +336,14 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
             SqlType::Bpchar(Some(char_length(n)?))
         }
         D::Bytea => SqlType::Bytea,
+        D::Timestamp(None, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Timestamp,
+        D::Timestamp(None, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => SqlType::TimestampTz,
+        D::Date => SqlType::Date,
+        D::Time(None, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Time,
+        D::Interval { fields: None, precision: None } => SqlType::Interval,
+        D::Uuid => SqlType::Uuid,
+        D::JSON => SqlType::Json,
+        D::JSONB => SqlType::Jsonb,
         D::Custom(name, mods) if mods.is_empty() => {
             let n = name.to_string().to_lowercase();
             match n.as_str() {
@@ -343,6 +355,11 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "bool" => SqlType::Bool,
                 "varchar" => SqlType::Varchar(None),
                 "bpchar" => SqlType::Bpchar(None),
+                "timestamptz" => SqlType::TimestampTz,
+                "uuid" => SqlType::Uuid,
+                "json" => SqlType::Json,
+                "jsonb" => SqlType::Jsonb,
+                "interval" => SqlType::Interval,
                 _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
             }
         }
@@ -379,6 +396,14 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Varchar(_) => "varchar",
         SqlType::Bpchar(_) => "bpchar",
         SqlType::Bytea => "bytea",
+        SqlType::Timestamp => "timestamp",
+        SqlType::TimestampTz => "timestamptz",
+        SqlType::Date => "date",
+        SqlType::Time => "time",
+        SqlType::Interval => "interval",
+        SqlType::Uuid => "uuid",
+        SqlType::Json => "json",
+        SqlType::Jsonb => "jsonb",
         SqlType::Unknown => "unknown",
         SqlType::Numeric => "numeric",
     }
@@ -403,6 +428,9 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Nested(e) => named(e),
         ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => Some(("bool".into(), 1)),
         ast::Expr::Case { .. } => Some(("case".into(), 1)),
+        ast::Expr::TypedString(ts) => sql_type(&ts.data_type).ok().map(|t| (type_column_name(t).to_string(), 1)),
+        ast::Expr::Interval(_) => Some(("interval".into(), 1)),
+        ast::Expr::Extract { .. } => Some(("extract".into(), 2)),
         _ => None,
     }
 }
@@ -1255,6 +1283,9 @@ impl Binder<'_> {
                         b
                     };
                     let t = b.ty();
+                    if t == SqlType::Interval {
+                        return Ok(Expr::Neg(Box::new(b), t));
+                    }
                     if !t.is_numeric() {
                         return Err(SqlError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: - {}", t.name()))
                             .hint("No operator matches the given name and argument type. You might need to add an explicit type cast."));
@@ -1350,6 +1381,9 @@ impl Binder<'_> {
                 }
             }
             E::Function(f) => self.function(f, scope)?,
+            E::TypedString(ts) => self.typed_string(ts)?,
+            E::Interval(iv) => self.interval_literal(iv)?,
+            E::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
             other => {
                 return Err(SqlError::unsupported(format!("expression {other} is not supported yet")));
             }
@@ -1398,6 +1432,8 @@ impl Binder<'_> {
                 promote(ty, t)
             } else if base(ty) == base(t) {
                 base(ty)
+            } else if ty.is_datetime() && t.is_datetime() {
+                datetime_common(ty, t)
             } else if ty.is_string() && t.is_string() {
                 SqlType::Text
             } else {
@@ -1424,12 +1460,15 @@ impl Binder<'_> {
         };
         let (lt, rt) = (l.ty(), r.ty());
         let ty = match (lt, rt) {
+            // json has no comparison operators.
+            (SqlType::Json, _) | (_, SqlType::Json) => return Err(op_error(lt, sym, rt)),
             (SqlType::Unknown, SqlType::Unknown) => SqlType::Text,
             // A literal compared with a string column is read without the column's length.
             (SqlType::Unknown, t) | (t, SqlType::Unknown) if t.is_string() => base(t),
             (SqlType::Unknown, t) | (t, SqlType::Unknown) => t,
             (a, b) if a.is_numeric() && b.is_numeric() => promote(a, b),
             (SqlType::Bpchar(_), SqlType::Bpchar(_)) => SqlType::Bpchar(None),
+            (a, b) if a.is_datetime() && b.is_datetime() => datetime_common(a, b),
             (a, b) if a.is_string() && b.is_string() => SqlType::Text,
             (a, b) if a == b => a,
             (a, b) => return Err(op_error(a, sym, b)),
@@ -1499,6 +1538,9 @@ impl Binder<'_> {
                     _ => (ArithOp::Mod, "%"),
                 };
                 let (lt, rt) = (l.ty(), r.ty());
+                if is_temporal(lt) || is_temporal(rt) {
+                    return self.datetime_arith(aop, sym, l, r);
+                }
                 let ty = match (lt, rt) {
                     (SqlType::Unknown, SqlType::Unknown) => {
                         return Err(SqlError::new("42725", format!("operator is not unique: unknown {sym} unknown"))
@@ -1528,6 +1570,8 @@ impl Binder<'_> {
                 let r = self.coerce(r, ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;
                 Ok(Expr::Arith(aop, Box::new(l), Box::new(r), ty))
             }
+            B::Arrow => self.json_arrow(false, l, r),
+            B::LongArrow => self.json_arrow(true, l, r),
             other => Err(SqlError::unsupported(format!("operator {other} is not supported yet"))),
         }
     }
@@ -1621,7 +1665,9 @@ impl Binder<'_> {
                 AggFunc::Min | AggFunc::Max => match argty {
                     SqlType::Unknown => SqlType::Text,
                     // PostgreSQL has no min/max over boolean or bytea.
-                    t @ (SqlType::Bool | SqlType::Bytea) => return Err(no_function(&name, &[t])),
+                    t @ (SqlType::Bool | SqlType::Bytea | SqlType::Uuid | SqlType::Json | SqlType::Jsonb) => {
+                        return Err(no_function(&name, &[t]))
+                    }
                     t => t,
                 },
             };
@@ -1640,6 +1686,9 @@ impl Binder<'_> {
         let mut bound = Vec::new();
         for a in &args {
             bound.push(self.expr(a, scope)?);
+        }
+        if let Some(e) = self.datetime_function(&name, f, &mut bound)? {
+            return Ok(e);
         }
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
         let one_text = |b: &mut Binder, mut bound: Vec<Expr>| -> Result<Vec<Expr>> {
@@ -1699,7 +1748,7 @@ fn no_function(name: &str, types: &[SqlType]) -> SqlError {
 /// A numeric literal as PostgreSQL's numeric prints it: positional, with as many fraction
 /// digits as the literal's scale (`1e2` is 100, `.5` is 0.5, `1.50` is 1.50, `1.5e-1` is
 /// 0.15). A literal that does not parse, or has an exponent past 1000, is kept as written.
-fn numeric_text(n: &str) -> String {
+pub(crate) fn numeric_text(n: &str) -> String {
     let (mantissa, exp) = match n.split_once(['e', 'E']) {
         Some((m, e)) => match e.parse::<i64>() {
             Ok(e) if e.abs() <= 1000 => (m, e),

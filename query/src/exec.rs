@@ -54,6 +54,8 @@ fn no_table(name: &str) -> SqlError {
 }
 
 pub async fn execute(plan: &Plan, params: &[Datum]) -> Result<QueryResult> {
+    // The statement clock rides after the parameters (see expr::with_clock).
+    let params = &expr::with_clock(params);
     match plan {
         Plan::Empty | Plan::Begin | Plan::Commit | Plan::Rollback | Plan::Deallocate(_) | Plan::Show(_) => {
             Ok(QueryResult::default())

@@ -65,13 +65,13 @@ impl Func {
     }
 }
 
-/// The statement's parameters with the statement clock after them: the time functions
-/// (now(), CURRENT_DATE, ...) read it there, so every row of a statement, on every shard, sees
-/// the same time. PostgreSQL uses the transaction's start; this is the statement's start.
-pub fn with_clock(params: &[Datum]) -> Vec<Datum> {
+/// The statement's parameters with the transaction's start time after them: the time
+/// functions (now(), CURRENT_DATE, ...) read it there, so every row of every statement of a
+/// transaction, on every shard, sees the same time, as in PostgreSQL.
+pub fn with_clock(params: &[Datum], started_us: i64) -> Vec<Datum> {
     let mut v = Vec::with_capacity(params.len() + 1);
     v.extend_from_slice(params);
-    v.push(Datum::TimestampTz(crate::datetime::now_us()));
+    v.push(Datum::TimestampTz(started_us));
     v
 }
 

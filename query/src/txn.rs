@@ -123,6 +123,9 @@ pub struct Txn {
     pub read_only: bool,
     /// The connection's cancel switch, checked while waiting for a row lock.
     pub cancel: Option<std::rc::Rc<Cancel>>,
+    /// When the transaction started (microseconds since 2000-01-01 UTC): now() and
+    /// CURRENT_TIMESTAMP, as in PostgreSQL.
+    pub started_us: i64,
 }
 
 impl Default for Txn {
@@ -157,6 +160,7 @@ impl Txn {
             savepoints: Vec::new(),
             read_only: false,
             cancel: None,
+            started_us: crate::datetime::now_us(),
         }
     }
 

@@ -120,6 +120,18 @@ impl Binder<'_> {
             };
             out.push(e);
         }
+        // Grouping by the whole primary key groups by every column of the table (PostgreSQL
+        // knows the other columns depend on it): they may appear ungrouped in the select list.
+        if let Some(s) = scope {
+            let grouped = |i: usize| out.iter().any(|g| matches!(g, Expr::Column(j, _) if *j == i));
+            if !out.is_empty() && s.def.pk.iter().all(|&i| grouped(i)) {
+                for (i, c) in s.def.columns.iter().enumerate() {
+                    if !grouped(i) {
+                        out.push(Expr::Column(i, c.ty));
+                    }
+                }
+            }
+        }
         Ok(out)
     }
 

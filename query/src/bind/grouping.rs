@@ -123,10 +123,10 @@ impl Binder<'_> {
         // Grouping by the whole primary key groups by every column of the table (PostgreSQL
         // knows the other columns depend on it): they may appear ungrouped in the select list.
         if let Some(s) = scope {
-            let grouped = |i: usize| out.iter().any(|g| matches!(g, Expr::Column(j, _) if *j == i));
-            if !out.is_empty() && s.def.pk.iter().all(|&i| grouped(i)) {
+            let grouped = |out: &[Expr], i: usize| out.iter().any(|g| matches!(g, Expr::Column(j, _) if *j == i));
+            if !out.is_empty() && s.def.pk.iter().all(|&i| grouped(&out, i)) {
                 for (i, c) in s.def.columns.iter().enumerate() {
-                    if !grouped(i) {
+                    if !grouped(&out, i) {
                         out.push(Expr::Column(i, c.ty));
                     }
                 }

@@ -14,10 +14,9 @@
 
 use crate::bind::{Distinct, SelectPlan, SortKey};
 use crate::error::{code, Result, SqlError};
-use crate::exec::{gone, matches, no_table, QueryResult};
+use crate::exec::{matches, no_table, QueryResult};
 use crate::expr::{self, AggFunc, AggOrder, AggSpec, AggState, Ctx, Expr};
 use orbit_engine::table::{Datum, Row};
-use orbit_shards::mesh;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
@@ -49,7 +48,12 @@ fn key_part(d: &Datum) -> KeyPart {
             })
         }
         Datum::Text(s) => KeyPart::Text(s.clone()),
+        // character(n): trailing spaces do not count.
+        Datum::Bpchar(s) => KeyPart::Text(s.trim_end_matches(' ').to_string()),
         Datum::Bytea(b) => KeyPart::Bytes(b.clone()),
+        // Other types: equal values have equal order-preserving encodings.
+        #[allow(unreachable_patterns)]
+        other => KeyPart::Bytes(orbit_engine::table::key::encode(std::iter::once(other))),
     }
 }
 
@@ -193,7 +197,13 @@ impl Groups {
 
 /// A grouped SELECT: aggregate per group on every shard, merge here, then HAVING, the select
 /// list, ORDER BY, DISTINCT, OFFSET and LIMIT over the groups.
-pub async fn select(p: &SelectPlan, params: &[Datum], limit: Option<i64>, offset: Option<i64>) -> Result<QueryResult> {
+pub async fn select(
+    txn: &crate::txn::Txn,
+    p: &SelectPlan,
+    params: &[Datum],
+    limit: Option<i64>,
+    offset: Option<i64>,
+) -> Result<QueryResult> {
     let mut groups = Groups::default();
     match &p.table {
         None => {
@@ -202,11 +212,17 @@ pub async fn select(p: &SelectPlan, params: &[Datum], limit: Option<i64>, offset
                 groups.add_row(p, &[], params)?;
             }
         }
+        Some(t) if txn.overlay(t).is_some() => {
+            // The transaction changed this table: group what it sees, here.
+            for (_, row) in crate::exec::scan(txn, t, p.filter.as_ref(), None, params).await? {
+                groups.add_row(p, &row, params)?;
+            }
+        }
         Some(t) => {
             let name = t.name.clone();
             let plan = p.clone();
             let params_v = params.to_vec();
-            let parts = mesh::run_on_all(move |s| {
+            let parts = crate::exec::on_every_shard(move |s| {
                 let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
                 let mut g = Groups::default();
                 for (_, row) in t.scan() {
@@ -216,8 +232,7 @@ pub async fn select(p: &SelectPlan, params: &[Datum], limit: Option<i64>, offset
                 }
                 Ok::<_, SqlError>(g.list)
             })
-            .await
-            .map_err(gone)?;
+            .await?;
             for part in parts {
                 groups.merge(p, part?)?;
             }

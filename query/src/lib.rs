@@ -11,8 +11,12 @@ pub mod exec;
 pub mod expr;
 pub mod group;
 pub mod scalar;
+pub mod settings;
+pub mod txn;
 pub mod types;
 
 pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};
 pub use error::{Result, SqlError};
 pub use exec::{execute, QueryResult};
+pub use sqlparser::ast::Statement;
+pub use txn::Txn;

@@ -98,7 +98,7 @@ impl Acc {
             None => Datum::Null,
         };
         match self {
-            Acc::State(st) if spec.func == AggFunc::StringAgg => st.update_text(value, delim),
+            Acc::State(st) if spec.func == AggFunc::StringAgg => st.update_text(value, delim)?,
             Acc::State(st) => st.update(spec, value)?,
             Acc::Collect(inputs) => {
                 // NULL inputs change no aggregate but count(*) (which takes neither).
@@ -141,7 +141,7 @@ impl Acc {
                 continue;
             }
             if spec.func == AggFunc::StringAgg {
-                st.update_text(i.value, i.delim);
+                st.update_text(i.value, i.delim)?;
             } else {
                 st.update(spec, i.value)?;
             }
@@ -425,11 +425,11 @@ mod tests {
         };
         let t = |s: &str| Datum::Text(s.into());
         let mut a = AggState::new(&spec);
-        a.update_text(t("x"), t(","));
-        a.update_text(t("y"), t(";"));
+        a.update_text(t("x"), t(",")).unwrap();
+        a.update_text(t("y"), t(";")).unwrap();
         let mut b = AggState::new(&spec);
-        b.update_text(t("z"), t("-"));
-        b.update_text(Datum::Null, t("!"));
+        b.update_text(t("z"), t("-")).unwrap();
+        b.update_text(Datum::Null, t("!")).unwrap();
         a.merge(&spec, b).unwrap();
         assert_eq!(a.finish(&spec), t("x;y-z"));
     }

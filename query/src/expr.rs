@@ -65,6 +65,8 @@ pub struct AggSpec {
     pub delim: Option<Expr>,
     /// `agg(... ORDER BY ...)`: the order the values are fed in.
     pub order_by: Vec<AggOrder>,
+    /// `agg(...) FILTER (WHERE cond)`: only rows where cond is true are fed in.
+    pub filter: Option<Expr>,
 }
 
 /// One `ORDER BY` key inside an aggregate call.

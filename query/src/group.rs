@@ -89,6 +89,11 @@ impl Acc {
 
     fn update(&mut self, spec: &AggSpec, row: &[Datum], params: &[Datum]) -> Result<()> {
         let cx = Ctx { row, params, aggs: &[] };
+        if let Some(f) = &spec.filter {
+            if expr::truth(expr::eval(f, &cx)?) != Some(true) {
+                return Ok(());
+            }
+        }
         let value = match &spec.arg {
             Some(a) => expr::eval(a, &cx)?,
             None => Datum::Null,
@@ -422,6 +427,7 @@ mod tests {
             distinct: false,
             delim: None,
             order_by: vec![],
+            filter: None,
         };
         let t = |s: &str| Datum::Text(s.into());
         let mut a = AggState::new(&spec);

@@ -1790,8 +1790,8 @@ impl Binder<'_> {
 
     fn function(&mut self, f: &ast::Function, scope: Option<&Scope>) -> Result<Expr> {
         let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
-        if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
-            return Err(SqlError::unsupported("window functions, FILTER and WITHIN GROUP are not supported yet"));
+        if f.over.is_some() || !f.within_group.is_empty() {
+            return Err(SqlError::unsupported("window functions and WITHIN GROUP are not supported yet"));
         }
         let mut within: &[ast::OrderByExpr] = &[];
         let (args, star, distinct) = match &f.args {
@@ -1947,14 +1947,33 @@ impl Binder<'_> {
                 }
                 a => a,
             };
-            self.aggs.push(AggSpec { func, arg, ty, distinct, delim, order_by });
+            // FILTER (WHERE ...): over the input row, no aggregates in it.
+            let filter = match &f.filter {
+                Some(cond) => {
+                    let (saved, banned, nested) = (self.allow_aggs, self.aggs_banned_in, self.in_agg);
+                    self.allow_aggs = false;
+                    self.aggs_banned_in = "FILTER";
+                    self.in_agg = false;
+                    let b = self.expr(cond, scope).and_then(crate::expr::fold);
+                    (self.allow_aggs, self.aggs_banned_in, self.in_agg) = (saved, banned, nested);
+                    Some(self.bool_arg(b?, "FILTER")?)
+                }
+                None => None,
+            };
+            self.aggs.push(AggSpec { func, arg, ty, distinct, delim, order_by, filter });
             return Ok(Expr::Agg(self.aggs.len() - 1, ty));
         }
         if star {
             return Err(SqlError::syntax(&name));
         }
-        if distinct || !within.is_empty() {
-            let what = if distinct { "DISTINCT" } else { "ORDER BY" };
+        if distinct || !within.is_empty() || f.filter.is_some() {
+            let what = if distinct {
+                "DISTINCT"
+            } else if within.is_empty() {
+                "FILTER"
+            } else {
+                "ORDER BY"
+            };
             return Err(SqlError::new("42809", format!("{what} specified, but {name} is not an aggregate function")));
         }
         let mut bound = Vec::new();

@@ -22,6 +22,9 @@ use orbit_shards::{mesh, state, wal, ShardId};
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+mod utility;
+pub use utility::{copy_insert, copy_out};
+
 /// A statement's outcome: rows (for SELECT and RETURNING), the command tag and any notices.
 #[derive(Debug, Default)]
 pub struct QueryResult {
@@ -68,6 +71,9 @@ pub async fn execute(plan: &Plan, params: &[Datum]) -> Result<QueryResult> {
         Plan::Delete { table, filter, key, returning } => {
             delete(table, filter.as_ref(), key.as_deref(), returning.as_deref(), params).await
         }
+        Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
+        Plan::Maintenance { analyze, tables, tag, .. } => utility::maintenance(*analyze, tables, tag).await,
+        Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(table, columns, name).await,
         Plan::Truncate(tables) => {
             for t in tables {
                 delete(t, None, None, None, params).await?;
@@ -384,7 +390,7 @@ async fn aggregate(p: &SelectPlan, params: &[Datum]) -> Result<Vec<Datum>> {
 }
 
 /// Checks NOT NULL on a full row, with PostgreSQL's message and DETAIL.
-fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
+pub(crate) fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
     for (c, v) in table.columns.iter().zip(row) {
         if c.not_null && v.is_null() {
             return Err(SqlError::new(
@@ -394,7 +400,7 @@ fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
                     c.name, table.name
                 ),
             )
-            .detail(format!("Failing row contains {}.", row_text(row))));
+            .detail(format!("Failing row contains {}.", row_text(&row[..table.columns.len().min(row.len())]))));
         }
     }
     Ok(())
@@ -435,6 +441,7 @@ async fn insert(
     }
     let out = returning_rows(returning, &full, params)?;
     let n = full.len();
+    let full = utility::with_row_ids(table, full).await?;
     insert_checked(table, full).await?;
     Ok(QueryResult { rows: out, tag: format!("INSERT 0 {n}"), notices: vec![] })
 }

@@ -6,6 +6,7 @@
 //! them; [`expr`] evaluates expressions with SQL's three-valued logic.
 
 pub mod bind;
+pub mod copy;
 pub mod error;
 pub mod exec;
 pub mod expr;

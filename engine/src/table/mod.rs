@@ -75,11 +75,14 @@ pub struct Table {
     rows: BTreeMap<Vec<u8>, Row>,
     /// For a table with row ids: every id this shard holds (or has replayed) is below this.
     next_row_id: i64,
+    /// The row count the last ANALYZE found on this shard (PostgreSQL's pg_class.reltuples,
+    /// summed over shards). Not logged: a restart forgets it, as if never analyzed.
+    pub analyzed_rows: Option<u64>,
 }
 
 impl Table {
     pub fn new(def: Arc<TableDef>) -> Table {
-        Table { def, rows: BTreeMap::new(), next_row_id: 1 }
+        Table { def, rows: BTreeMap::new(), next_row_id: 1, analyzed_rows: None }
     }
 
     /// The smallest row id this shard may hand out: above every id it holds or has replayed.

@@ -40,6 +40,10 @@ const CANCEL_REQUEST: i32 = 80877102;
 
 static NEXT_PID: AtomicI32 = AtomicI32::new(1000);
 
+/// COPY's sub-protocol (a child module: it uses the connection's buffers).
+#[path = "copy.rs"]
+mod copy;
+
 /// Accepts PostgreSQL connections until shutdown; each gets its own task on this shard.
 pub async fn serve(listener: TcpListener, cfg: Arc<PgConfig>) {
     rt::accept_until_shutdown(&listener, "pg", |stream| {
@@ -579,6 +583,16 @@ async fn simple_query(c: &mut Conn, sql: &str) {
             put(&mut c.out, CommandComplete::new(tag.to_string()));
             continue;
         }
+        if let Err(e) = refuse_in_block(c, &prepared.plan) {
+            return simple_error(c, e);
+        }
+        if let Plan::Copy(cp) = &prepared.plan {
+            match copy::run(c, cp).await {
+                Ok(tag) => put(&mut c.out, CommandComplete::new(tag)),
+                Err(e) => return simple_error(c, e),
+            }
+            continue;
+        }
         let result = match prepared.plan {
             Plan::Show(which) => Ok(show(c, which)),
             _ => orbit_query::execute(&prepared.plan, &[]).await,
@@ -600,6 +614,14 @@ async fn simple_query(c: &mut Conn, sql: &str) {
             let _ = c.flush().await;
         }
     }
+}
+
+/// VACUUM cannot run inside a transaction block (25001), as in PostgreSQL.
+fn refuse_in_block(c: &Conn, plan: &Plan) -> Result<(), SqlError> {
+    if matches!(plan, Plan::Maintenance { vacuum: true, .. }) && c.status != TxStatus::Idle {
+        return Err(SqlError::new(code::ACTIVE_SQL_TRANSACTION, "VACUUM cannot run inside a transaction block"));
+    }
+    Ok(())
 }
 
 /// `SHOW name` / `SHOW ALL`: the parameters this connection was told about at start-up.
@@ -811,7 +833,12 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
                 put(&mut c.out, CommandComplete::new(tag.to_string()));
                 return Ok(());
             }
-            _ => {}
+            Plan::Copy(cp) => {
+                let tag = copy::run(c, cp).await?;
+                put(&mut c.out, CommandComplete::new(tag));
+                return Ok(());
+            }
+            plan => refuse_in_block(c, plan)?,
         }
         let params = portal.params.clone();
         let r = match stmt.plan {

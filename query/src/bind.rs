@@ -68,7 +68,12 @@ pub enum Plan {
     },
     Insert {
         table: Arc<TableDef>,
+        /// The rows of VALUES (or DEFAULT VALUES): one expression per column of the table.
         rows: Vec<Vec<Expr>>,
+        /// INSERT ... SELECT: the query, and per column of the table an expression over a row
+        /// of its output (rows is empty then).
+        select: Option<Box<(SelectPlan, Vec<Expr>)>>,
+        on_conflict: Option<OnConflict>,
         returning: Option<Vec<Expr>>,
     },
     Select(SelectPlan),
@@ -85,11 +90,26 @@ pub enum Plan {
         key: Option<Vec<Expr>>,
         returning: Option<Vec<Expr>>,
     },
-    Begin,
+    /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY`).
+    Begin {
+        read_only: bool,
+    },
     Commit,
     Rollback,
+    Savepoint(String),
+    ReleaseSavepoint(String),
+    RollbackTo(String),
     /// `DEALLOCATE name` (None: `DEALLOCATE ALL`): handled by the connection.
     Deallocate(Option<String>),
+    /// `SET [LOCAL] name = value` (value None: `DEFAULT`), checked by [`crate::settings`]; the
+    /// connection holds the values.
+    Set {
+        name: &'static str,
+        value: Option<String>,
+        local: bool,
+    },
+    /// `RESET name` / `RESET ALL` (None).
+    Reset(Option<&'static str>),
     /// `SHOW name` (its canonical spelling; None: `SHOW ALL`): the connection holds the values.
     Show(Option<&'static str>),
     /// `TRUNCATE [TABLE] t [, ...]`: every row of each table deleted (and logged as such).
@@ -112,24 +132,17 @@ pub enum Plan {
     },
 }
 
-/// The run-time parameters SHOW knows, spelled as PostgreSQL spells them: the ones it reports to
-/// clients at start-up (ParameterStatus) and Orbit's version.
-pub const SETTINGS: &[&str] = &[
-    "application_name",
-    "client_encoding",
-    "DateStyle",
-    "default_transaction_read_only",
-    "in_hot_standby",
-    "integer_datetimes",
-    "IntervalStyle",
-    "is_superuser",
-    "server_encoding",
-    "server_version",
-    "session_authorization",
-    "standard_conforming_strings",
-    "TimeZone",
-    "orbit_version",
-];
+/// `ON CONFLICT` on the primary key (the only unique constraint a table has).
+#[derive(Debug, Clone)]
+pub enum OnConflict {
+    Nothing,
+    /// `DO UPDATE SET ... [WHERE ...]`: expressions over the existing row followed by the
+    /// proposed one (`EXCLUDED`), i.e. column `n + i` is `EXCLUDED`'s column i.
+    Update {
+        sets: Vec<(usize, Expr)>,
+        filter: Option<Expr>,
+    },
+}
 
 /// A bound statement: its plan, result columns and parameter types.
 #[derive(Debug, Clone)]
@@ -241,6 +254,7 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
         allow_aggs: false,
         in_agg: false,
         expr_depth: 0,
+        excluded: None,
     };
     let (plan, mut columns) = b.statement(stmt)?;
     // Parameters nothing typed are text, as PostgreSQL resolves `unknown`.
@@ -272,6 +286,9 @@ struct Binder<'s> {
     in_agg: bool,
     /// How deep in [`Binder::expr`] calls we are (constants are folded at depth 0).
     expr_depth: u32,
+    /// While binding ON CONFLICT DO UPDATE: the table `EXCLUDED` names (its columns follow the
+    /// target row's).
+    excluded: Option<Arc<TableDef>>,
 }
 
 fn fold(id: &ast::Ident) -> String {
@@ -343,6 +360,17 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
             }
             Some(ast::CharacterLength::Max) => return Err(SqlError::syntax("MAX")),
         },
+        // `char` alone is `char(1)`; `bpchar` alone is unbounded.
+        D::Char(len) | D::Character(len) => match len {
+            None => SqlType::Bpchar(Some(1)),
+            Some(ast::CharacterLength::IntegerLength { length, .. }) => SqlType::Bpchar(Some(char_length(*length)?)),
+            Some(ast::CharacterLength::Max) => return Err(SqlError::syntax("MAX")),
+        },
+        D::Custom(name, mods) if mods.len() == 1 && name.to_string().eq_ignore_ascii_case("bpchar") => {
+            let m = mods[0].to_string();
+            let n: u64 = m.parse().map_err(|_| SqlError::syntax(&m))?;
+            SqlType::Bpchar(Some(char_length(n)?))
+        }
         D::Bytea => SqlType::Bytea,
         D::Custom(name, mods) if mods.is_empty() => {
             let n = name.to_string().to_lowercase();
@@ -354,6 +382,7 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "float8" => SqlType::Float8,
                 "bool" => SqlType::Bool,
                 "varchar" => SqlType::Varchar(None),
+                "bpchar" => SqlType::Bpchar(None),
                 _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
             }
         }
@@ -364,6 +393,17 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
             )))
         }
     })
+}
+
+/// The length of `character(n)`, checked as PostgreSQL checks it.
+fn char_length(n: u64) -> Result<u32> {
+    if n == 0 {
+        return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "length for type char must be at least 1"));
+    }
+    if n > 10_485_760 {
+        return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "length for type char cannot exceed 10485760"));
+    }
+    Ok(n as u32)
 }
 
 /// The name PostgreSQL gives a cast's result column (`pg_type.typname`).
@@ -377,6 +417,7 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Float8 => "float8",
         SqlType::Text => "text",
         SqlType::Varchar(_) => "varchar",
+        SqlType::Bpchar(_) => "bpchar",
         SqlType::Bytea => "bytea",
         SqlType::Unknown => "unknown",
         SqlType::Numeric => "numeric",
@@ -410,6 +451,7 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
 fn base(t: SqlType) -> SqlType {
     match t {
         SqlType::Varchar(_) => SqlType::Varchar(None),
+        SqlType::Bpchar(_) => SqlType::Bpchar(None),
         t => t,
     }
 }
@@ -470,7 +512,71 @@ impl Binder<'_> {
             S::Vacuum(_) => Ok((self.maintenance_statement(true)?, vec![])),
             S::Analyze(_) => Ok((self.maintenance_statement(false)?, vec![])),
             S::AlterTable(at) => Ok((self.alter_table(at)?, vec![])),
-            S::StartTransaction { .. } => Ok((Plan::Begin, vec![])),
+            S::StartTransaction { modes, statements, .. } if statements.is_empty() => {
+                let mut read_only = false;
+                for m in modes {
+                    match m {
+                        ast::TransactionMode::AccessMode(a) => {
+                            read_only = matches!(a, ast::TransactionAccessMode::ReadOnly);
+                        }
+                        ast::TransactionMode::IsolationLevel(
+                            ast::TransactionIsolationLevel::ReadCommitted
+                            | ast::TransactionIsolationLevel::ReadUncommitted,
+                        ) => {}
+                        ast::TransactionMode::IsolationLevel(l) => {
+                            return Err(SqlError::unsupported(format!(
+                                "isolation level {l} is not supported yet (only READ COMMITTED)"
+                            )));
+                        }
+                    }
+                }
+                Ok((Plan::Begin { read_only }, vec![]))
+            }
+            S::Set(ast::Set::SingleAssignment { scope, variable, values, .. }) => {
+                let name = variable.to_string();
+                let local = matches!(scope, Some(ast::ContextModifier::Local));
+                let vals = values.iter().map(set_word).collect::<Result<Vec<_>>>()?;
+                if matches!(vals.as_slice(), [v] if v.is_none()) {
+                    let canon = crate::settings::canonical(&name).ok_or_else(|| {
+                        SqlError::new(
+                            code::UNDEFINED_OBJECT,
+                            format!("unrecognized configuration parameter \"{name}\""),
+                        )
+                    })?;
+                    return Ok((Plan::Set { name: canon, value: None, local }, vec![]));
+                }
+                let vals: Vec<String> = vals.into_iter().map(|v| v.unwrap_or_else(|| "default".into())).collect();
+                let (canon, value) = crate::settings::set_value(&name, &vals)?;
+                Ok((Plan::Set { name: canon, value: Some(value), local }, vec![]))
+            }
+            S::Set(ast::Set::SetTimeZone { local, value }) => {
+                let v = set_word(value)?;
+                let value = match v {
+                    None => None,
+                    Some(v) if v.eq_ignore_ascii_case("local") => None,
+                    Some(v) => Some(crate::settings::set_value("TimeZone", &[v])?.1),
+                };
+                Ok((Plan::Set { name: "TimeZone", value, local: *local }, vec![]))
+            }
+            S::Reset(r) => match &r.reset {
+                ast::Reset::ALL => Ok((Plan::Reset(None), vec![])),
+                ast::Reset::ConfigurationParameter(n) => {
+                    let name = n.to_string();
+                    let canon = crate::settings::canonical(&name).ok_or_else(|| {
+                        SqlError::new(
+                            code::UNDEFINED_OBJECT,
+                            format!("unrecognized configuration parameter \"{name}\""),
+                        )
+                    })?;
+                    Ok((Plan::Reset(Some(canon)), vec![]))
+                }
+                ast::Reset::SessionAuthorization => {
+                    Err(SqlError::unsupported("RESET SESSION AUTHORIZATION is not supported"))
+                }
+            },
+            S::Savepoint { name } => Ok((Plan::Savepoint(fold(name)), vec![])),
+            S::ReleaseSavepoint { name } => Ok((Plan::ReleaseSavepoint(fold(name)), vec![])),
+            S::Rollback { chain: false, savepoint: Some(name) } => Ok((Plan::RollbackTo(fold(name)), vec![])),
             S::ShowVariable { variable } => {
                 let name = variable.iter().map(|i| i.value.as_str()).collect::<Vec<_>>().join(".");
                 let text =
@@ -478,7 +584,7 @@ impl Binder<'_> {
                 if name.eq_ignore_ascii_case("all") {
                     return Ok((Plan::Show(None), vec![text("name"), text("setting"), text("description")]));
                 }
-                match SETTINGS.iter().find(|s| s.eq_ignore_ascii_case(&name)) {
+                match crate::settings::canonical(&name) {
                     Some(canon) => Ok((Plan::Show(Some(canon)), vec![text(canon)])),
                     None => Err(SqlError::new(
                         code::UNDEFINED_OBJECT,
@@ -868,10 +974,13 @@ impl Binder<'_> {
         let ast::TableObject::TableName(name) = &ins.table else {
             return Err(SqlError::unsupported("INSERT INTO a table function is not supported"));
         };
-        if ins.on.is_some() {
-            return Err(SqlError::unsupported("INSERT ... ON CONFLICT is not supported yet"));
-        }
         let (tname, def) = self.resolve_table(name)?;
+        let alias = ins.table_alias.as_ref().map(|a| fold(&a.alias)).unwrap_or_else(|| tname.clone());
+        let on_conflict = match &ins.on {
+            None => None,
+            Some(ast::OnInsert::OnConflict(oc)) => Some(self.on_conflict(oc, &def, &alias)?),
+            Some(_) => return Err(SqlError::syntax("ON")),
+        };
         let targets: Vec<usize> = if ins.columns.is_empty() {
             (0..def.columns.len()).collect()
         } else {
@@ -900,11 +1009,25 @@ impl Binder<'_> {
         let Some(source) = &ins.source else {
             // INSERT ... DEFAULT VALUES: one row of defaults.
             let row = def.columns.iter().map(|c| Expr::Const(c.default.clone(), c.ty)).collect();
-            let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &tname)?;
-            return Ok((Plan::Insert { table: def, rows: vec![row], returning }, columns));
+            let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &alias)?;
+            return Ok((Plan::Insert { table: def, rows: vec![row], select: None, on_conflict, returning }, columns));
         };
         let ast::SetExpr::Values(values) = source.body.as_ref() else {
-            return Err(SqlError::unsupported("INSERT ... SELECT is not supported yet"));
+            let (plan, out) = self.query(source)?;
+            let Plan::Select(query) = plan else { return Err(SqlError::internal("INSERT source is not a query")) };
+            if out.len() > targets.len() {
+                return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more expressions than target columns"));
+            }
+            if out.len() < targets.len() && !ins.columns.is_empty() {
+                return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more target columns than expressions"));
+            }
+            let mut row: Vec<Expr> = def.columns.iter().map(|c| Expr::Const(c.default.clone(), c.ty)).collect();
+            for (j, (col, &i)) in out.iter().zip(&targets).enumerate() {
+                row[i] = self.assign(Expr::Column(j, col.ty), &def.columns[i])?;
+            }
+            let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &alias)?;
+            let select = Some(Box::new((query, row)));
+            return Ok((Plan::Insert { table: def, rows: vec![], select, on_conflict, returning }, columns));
         };
         if source.order_by.is_some() || source.limit_clause.is_some() {
             return Err(SqlError::unsupported("ORDER BY/LIMIT on VALUES is not supported yet"));
@@ -932,8 +1055,75 @@ impl Binder<'_> {
             }
             rows.push(row);
         }
-        let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &tname)?;
-        Ok((Plan::Insert { table: def, rows, returning }, columns))
+        let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &alias)?;
+        Ok((Plan::Insert { table: def, rows, select: None, on_conflict, returning }, columns))
+    }
+
+    /// `ON CONFLICT [target] DO NOTHING | DO UPDATE SET ... [WHERE ...]`, with PostgreSQL's
+    /// errors for a target that is not the primary key.
+    fn on_conflict(&mut self, oc: &ast::OnConflict, def: &Arc<TableDef>, alias: &str) -> Result<OnConflict> {
+        let no_match = || {
+            SqlError::new(
+                code::INVALID_COLUMN_REFERENCE,
+                "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+            )
+        };
+        match &oc.conflict_target {
+            None => {}
+            Some(ast::ConflictTarget::Columns { columns, predicate }) => {
+                let mut idx = Vec::new();
+                for c in columns {
+                    let n = fold(c);
+                    let i = def.column(&n).ok_or_else(|| {
+                        SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{n}\" does not exist"))
+                            .at(self.pos(&c.span))
+                    })?;
+                    idx.push(i);
+                }
+                idx.sort_unstable();
+                idx.dedup();
+                let mut pk = def.pk.clone();
+                pk.sort_unstable();
+                if idx != pk || predicate.is_some() {
+                    return Err(no_match());
+                }
+            }
+            Some(ast::ConflictTarget::OnConstraint(name)) => {
+                let n = name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
+                if n != def.pk_name {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("constraint \"{n}\" for table \"{}\" does not exist", def.name),
+                    ));
+                }
+            }
+        }
+        let ast::OnConflictAction::DoUpdate(du) = &oc.action else { return Ok(OnConflict::Nothing) };
+        if oc.conflict_target.is_none() {
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                "ON CONFLICT DO UPDATE requires inference specification or constraint name",
+            )
+            .hint("For example, ON CONFLICT (column_name)."));
+        }
+        self.excluded = Some(def.clone());
+        let scope = Scope { def, alias: alias.to_string() };
+        let r = (|| {
+            let sets = self.assignments(def, &du.assignments, &scope)?;
+            if let Some((i, _)) = sets.iter().find(|(i, _)| def.pk.contains(i)) {
+                return Err(SqlError::unsupported(format!(
+                    "ON CONFLICT DO UPDATE of a primary key column (\"{}\") is not supported yet",
+                    def.columns[*i].name
+                )));
+            }
+            let filter = match &du.selection {
+                Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
+                None => None,
+            };
+            Ok(OnConflict::Update { sets, filter })
+        })();
+        self.excluded = None;
+        r
     }
 
     /// Coerces a value for a column by assignment, with PostgreSQL's error when it cannot.
@@ -1001,8 +1191,25 @@ impl Binder<'_> {
         }
         let (def, alias) = self.table_ref(&up.table)?;
         let scope = Scope { def: &def, alias: alias.clone() };
+        let sets = self.assignments(&def, &up.assignments, &scope)?;
+        let filter = match &up.selection {
+            Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
+            None => None,
+        };
+        let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
+        let (returning, columns) = self.returning(up.returning.as_deref(), &def, &alias)?;
+        Ok((Plan::Update { table: def, filter, key, sets, returning }, columns))
+    }
+
+    /// `SET col = expr, ...` of UPDATE and ON CONFLICT DO UPDATE.
+    fn assignments(
+        &mut self,
+        def: &Arc<TableDef>,
+        assignments: &[ast::Assignment],
+        scope: &Scope,
+    ) -> Result<Vec<(usize, Expr)>> {
         let mut sets: Vec<(usize, Expr)> = Vec::new();
-        for a in &up.assignments {
+        for a in assignments {
             let ast::AssignmentTarget::ColumnName(n) = &a.target else {
                 return Err(SqlError::unsupported("multiple-column UPDATE SET is not supported yet"));
             };
@@ -1034,18 +1241,12 @@ impl Binder<'_> {
             let value = if is_default_keyword(&a.value) {
                 Expr::Const(def.columns[i].default.clone(), def.columns[i].ty)
             } else {
-                let b = self.expr(&a.value, Some(&scope))?;
+                let b = self.expr(&a.value, Some(scope))?;
                 self.assign(b, &def.columns[i])?
             };
             sets.push((i, value));
         }
-        let filter = match &up.selection {
-            Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
-            None => None,
-        };
-        let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
-        let (returning, columns) = self.returning(up.returning.as_deref(), &def, &alias)?;
-        Ok((Plan::Update { table: def, filter, key, sets, returning }, columns))
+        Ok(sets)
     }
 
     fn truncate(&mut self, t: &ast::Truncate) -> Result<(Plan, Vec<OutputColumn>)> {
@@ -1121,7 +1322,9 @@ impl Binder<'_> {
             Expr::Const(Datum::Null, SqlType::Unknown) => return Ok(Expr::Const(Datum::Null, to)),
             // PostgreSQL reads the literal without the length limit, then applies it as the
             // context says: an explicit cast truncates, an assignment fails with 22001.
-            Expr::Const(Datum::Text(s), SqlType::Unknown) if matches!(to, SqlType::Varchar(Some(_))) => {
+            Expr::Const(Datum::Text(s), SqlType::Unknown)
+                if matches!(to, SqlType::Varchar(Some(_)) | SqlType::Bpchar(Some(_))) =>
+            {
                 return Ok(Expr::Const(types::cast(Datum::Text(s), to, ctx == CastContext::Explicit)?, to));
             }
             Expr::Const(Datum::Text(s), SqlType::Unknown) => {
@@ -1155,8 +1358,12 @@ impl Binder<'_> {
             return Err(types::numeric_unsupported());
         }
         if types::can_cast(from, to, ctx) {
-            // varchar -> text and text -> unbounded varchar need no conversion.
-            if from.is_string() && (to == SqlType::Text || to == SqlType::Varchar(None)) {
+            // varchar -> text, text -> unbounded varchar and character(n) -> unbounded bpchar
+            // need no conversion.
+            if matches!(from, SqlType::Text | SqlType::Varchar(_))
+                && matches!(to, SqlType::Text | SqlType::Varchar(None))
+                || matches!(from, SqlType::Bpchar(_)) && to == SqlType::Bpchar(None)
+            {
                 return Ok(retype(e, to));
             }
             return Ok(Expr::Cast(Box::new(e), to, ctx == CastContext::Explicit));
@@ -1177,6 +1384,17 @@ impl Binder<'_> {
 
     fn column(&self, scope: Option<&Scope>, qualifier: Option<&ast::Ident>, id: &ast::Ident) -> Result<Expr> {
         let name = fold(id);
+        if let (Some(q), Some(ex)) = (qualifier, &self.excluded) {
+            if fold(q) == "excluded" {
+                return match ex.column(&name) {
+                    Some(i) => Ok(Expr::Column(ex.columns.len() + i, ex.columns[i].ty)),
+                    None => {
+                        Err(SqlError::new(code::UNDEFINED_COLUMN, format!("column excluded.{name} does not exist"))
+                            .at(self.pos(&id.span)))
+                    }
+                };
+            }
+        }
         if let Some(q) = qualifier {
             let qn = fold(q);
             match scope {
@@ -1322,7 +1540,12 @@ impl Binder<'_> {
                     (true, true) => "!~~*",
                 };
                 let (at, pt) = (a.ty(), p.ty());
-                let a = self.coerce(a, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?;
+                // character(n) matches with its padding (bpcharlike).
+                let a = if matches!(at, SqlType::Bpchar(_)) {
+                    a
+                } else {
+                    self.coerce(a, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?
+                };
                 let p = self.coerce(p, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?;
                 Expr::Like(Box::new(a), Box::new(p), *negated, ci)
             }
@@ -1391,6 +1614,8 @@ impl Binder<'_> {
                 ty
             } else if ty.is_numeric() && t.is_numeric() {
                 promote(ty, t)
+            } else if base(ty) == base(t) {
+                base(ty)
             } else if ty.is_string() && t.is_string() {
                 SqlType::Text
             } else {
@@ -1418,8 +1643,11 @@ impl Binder<'_> {
         let (lt, rt) = (l.ty(), r.ty());
         let ty = match (lt, rt) {
             (SqlType::Unknown, SqlType::Unknown) => SqlType::Text,
+            // A literal compared with a string column is read without the column's length.
+            (SqlType::Unknown, t) | (t, SqlType::Unknown) if t.is_string() => base(t),
             (SqlType::Unknown, t) | (t, SqlType::Unknown) => t,
             (a, b) if a.is_numeric() && b.is_numeric() => promote(a, b),
+            (SqlType::Bpchar(_), SqlType::Bpchar(_)) => SqlType::Bpchar(None),
             (a, b) if a.is_string() && b.is_string() => SqlType::Text,
             (a, b) if a == b => a,
             (a, b) => return Err(op_error(a, sym, b)),
@@ -1468,12 +1696,12 @@ impl Binder<'_> {
                 if !(stringy(lt) || stringy(rt)) || lt == SqlType::Bytea || rt == SqlType::Bytea {
                     return Err(op_error(lt, "||", rt));
                 }
-                let l = if lt == SqlType::Unknown {
+                let l = if lt == SqlType::Unknown || matches!(lt, SqlType::Bpchar(_)) {
                     self.coerce(l, SqlType::Text, CastContext::Implicit, |_| op_error(lt, "||", rt))?
                 } else {
                     l
                 };
-                let r = if rt == SqlType::Unknown {
+                let r = if rt == SqlType::Unknown || matches!(rt, SqlType::Bpchar(_)) {
                     self.coerce(r, SqlType::Text, CastContext::Implicit, |_| op_error(lt, "||", rt))?
                 } else {
                     r
@@ -1741,6 +1969,29 @@ fn retype(e: Expr, to: SqlType) -> Expr {
         Expr::Param(i, _) => Expr::Param(i, to),
         other => Expr::Cast(Box::new(other), to, false),
     }
+}
+
+/// One word of a SET value as PostgreSQL reads it: a string, a number, or a name (folded to
+/// lower case unless quoted); None for `DEFAULT`.
+fn set_word(e: &ast::Expr) -> Result<Option<String>> {
+    use ast::Value as V;
+    Ok(Some(match e {
+        ast::Expr::Value(v) => match &v.value {
+            V::SingleQuotedString(t) | V::EscapedStringLiteral(t) => t.clone(),
+            V::Number(n, _) => n.to_string(),
+            V::Boolean(b) => if *b { "on" } else { "off" }.to_string(),
+            other => other.to_string(),
+        },
+        ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default") => {
+            return Ok(None)
+        }
+        ast::Expr::Identifier(id) => fold(id),
+        ast::Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => match set_word(expr)? {
+            Some(w) => format!("-{w}"),
+            None => return Err(SqlError::syntax("DEFAULT")),
+        },
+        other => return Err(SqlError::syntax(&other.to_string())),
+    }))
 }
 
 fn is_default_keyword(e: &ast::Expr) -> bool {

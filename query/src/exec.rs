@@ -11,12 +11,14 @@
 //! that applies it; a statement returns only once the records it wrote on every shard it
 //! touched are durable per `--fsync` ([`durable`]).
 
-use crate::bind::{Plan, SelectPlan, SortSource};
+use crate::bind::{OnConflict, Plan, SelectPlan, SortSource};
 use crate::error::{code, Result, SqlError};
 use crate::expr::{self, AggState, Ctx, Expr};
+use crate::txn::{sql_db, Txn};
 use crate::types;
 use orbit_engine::table::{key, Datum, Row, TableDef};
-use orbit_shards::tables::{self as shard_tables, RowError};
+use orbit_shards::tables as shard_tables;
+use orbit_shards::tx::{Intent, Mode};
 use orbit_shards::wal::Ticket;
 use orbit_shards::{mesh, state, wal, ShardId};
 use std::cmp::Ordering;
@@ -56,27 +58,40 @@ fn no_table(name: &str) -> SqlError {
     SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{name}\" does not exist"))
 }
 
-pub async fn execute(plan: &Plan, params: &[Datum]) -> Result<QueryResult> {
+/// Runs `plan` inside `txn` (the caller commits or rolls it back). DDL applies at once.
+pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<QueryResult> {
     match plan {
-        Plan::Empty | Plan::Begin | Plan::Commit | Plan::Rollback | Plan::Deallocate(_) | Plan::Show(_) => {
-            Ok(QueryResult::default())
-        }
+        Plan::Empty
+        | Plan::Begin { .. }
+        | Plan::Commit
+        | Plan::Rollback
+        | Plan::Savepoint(_)
+        | Plan::ReleaseSavepoint(_)
+        | Plan::RollbackTo(_)
+        | Plan::Deallocate(_)
+        | Plan::Set { .. }
+        | Plan::Reset(_)
+        | Plan::Show(_) => Ok(QueryResult::default()),
         Plan::CreateTable { def, if_not_exists } => create_table(def.clone(), *if_not_exists).await,
         Plan::DropTable { names, if_exists } => drop_tables(names, *if_exists).await,
-        Plan::Select(s) => select(s, params).await,
-        Plan::Insert { table, rows, returning } => insert(table, rows, returning.as_deref(), params).await,
+        Plan::Select(s) => select(txn, s, params).await,
+        Plan::Insert { table, rows, select: source, on_conflict, returning } => {
+            let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));
+            insert(txn, table, rows, source, on_conflict.as_ref(), returning.as_deref(), params).await
+        }
         Plan::Update { table, filter, key, sets, returning } => {
-            update(table, filter.as_ref(), key.as_deref(), sets, returning.as_deref(), params).await
+            update(txn, table, filter.as_ref(), key.as_deref(), sets, returning.as_deref(), params).await
         }
         Plan::Delete { table, filter, key, returning } => {
-            delete(table, filter.as_ref(), key.as_deref(), returning.as_deref(), params).await
+            delete(txn, table, filter.as_ref(), key.as_deref(), returning.as_deref(), params).await
         }
         Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
         Plan::Maintenance { analyze, tables, tag, .. } => utility::maintenance(*analyze, tables, tag).await,
-        Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(table, columns, name).await,
+        Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(txn, table, columns, name).await,
         Plan::Truncate(tables) => {
+            txn.check_writable("TRUNCATE TABLE")?;
             for t in tables {
-                delete(t, None, None, None, params).await?;
+                delete(txn, t, None, None, None, params).await?;
             }
             Ok(QueryResult { tag: "TRUNCATE TABLE".into(), ..Default::default() })
         }
@@ -191,50 +206,115 @@ fn eval_key(key: &[Expr], params: &[Datum]) -> Result<Option<Vec<u8>>> {
     Ok(Some(key::encode(vals.iter())))
 }
 
-/// Rows (with their keys) of `table` that pass `filter`, from one shard when `key` pins the
-/// row, else from every shard.
+/// Runs `f` on every shard at one moment of the cross-shard order: with shared intents on every
+/// shard when there are several, so that no commit spanning shards is seen in part.
+pub(crate) async fn on_every_shard<R, F>(f: F) -> Result<Vec<R>>
+where
+    R: Send + 'static,
+    F: Fn(&mut orbit_shards::state::Shard) -> R + Send + Clone + 'static,
+{
+    let (_, n) = state::local();
+    if n == 1 {
+        return mesh::run_on_all(f).await.map_err(gone);
+    }
+    let intents = (0..n)
+        .map(|s| {
+            let mut i = Intent::default();
+            i.whole(Mode::Shared);
+            (s, i.seal())
+        })
+        .collect();
+    let held = orbit_shards::tx::acquire(intents).await.map_err(gone)?;
+    let r = mesh::run_on_all(f).await.map_err(gone);
+    held.release().await;
+    r
+}
+
+/// The committed row at `key` of `table` if it passes `filter`: one step on its shard, unless
+/// a commit spanning shards holds the row (then after it).
+async fn read_key(table: &Arc<TableDef>, k: Vec<u8>, filter: Option<&Expr>, params: &[Datum]) -> Result<Option<Row>> {
+    let (_, n) = state::local();
+    let shard = shard_of_key(&k, n);
+    let key_copy = k.clone();
+    let (name, oid) = (table.name.clone(), table.oid);
+    let filter = filter.cloned();
+    let params = params.to_vec();
+    let read = move |s: &mut orbit_shards::state::Shard, check: bool| {
+        if check && s.tx.blocks(false, std::iter::once((sql_db(oid), k.as_slice()))) {
+            return Ok(Err(()));
+        }
+        let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
+        match t.get(&k) {
+            Some(row) if matches(filter.as_ref(), row, &params)? => Ok(Ok(Some(row.clone()))),
+            _ => Ok(Ok(None)),
+        }
+    };
+    let first = read.clone();
+    match mesh::run_on(shard, move |s| first(s, true)).await.map_err(gone)?? {
+        Ok(r) => Ok(r),
+        Err(()) => {
+            let mut i = Intent::default();
+            i.add_key(sql_db(table.oid), &key_copy, Mode::Shared);
+            let held = orbit_shards::tx::acquire(vec![(shard, i.seal())]).await.map_err(gone)?;
+            let r = mesh::run_on(shard, move |s| read(s, false)).await.map_err(gone);
+            held.release().await;
+            Ok(r??.unwrap_or(None))
+        }
+    }
+}
+
+/// Rows (with their keys) of `table` that pass `filter` as this transaction sees them: the
+/// committed rows (from one shard when `key` pins the row, else from every shard) overlaid
+/// with the transaction's own changes.
 async fn scan(
+    txn: &Txn,
     table: &Arc<TableDef>,
     filter: Option<&Expr>,
     key: Option<&[Expr]>,
     params: &[Datum],
 ) -> Result<Vec<(Vec<u8>, Row)>> {
-    let (_, n) = state::local();
-    let name = table.name.clone();
-    let filter = filter.cloned();
-    let params = params.to_vec();
     if let Some(key) = key {
-        let Some(k) = eval_key(key, &params)? else { return Ok(vec![]) };
-        return mesh::run_on(shard_of_key(&k, n), move |s| {
-            let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
-            match t.get(&k) {
-                Some(row) if matches(filter.as_ref(), row, &params)? => Ok(vec![(k.clone(), row.clone())]),
-                _ => Ok(vec![]),
-            }
-        })
-        .await
-        .map_err(gone)?;
+        let Some(k) = eval_key(key, params)? else { return Ok(vec![]) };
+        if let Some(own) = txn.own(table, &k) {
+            return Ok(match own {
+                Some(row) if matches(filter, row, params)? => vec![(k, row.clone())],
+                _ => vec![],
+            });
+        }
+        return Ok(read_key(table, k.clone(), filter, params).await?.map(|r| (k, r)).into_iter().collect());
     }
-    let parts = mesh::run_on_all(move |s| {
+    let name = table.name.clone();
+    let f = filter.cloned();
+    let p = params.to_vec();
+    let parts = on_every_shard(move |s| {
         let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
         let mut out = Vec::new();
         for (k, row) in t.scan() {
-            if matches(filter.as_ref(), row, &params)? {
+            if matches(f.as_ref(), row, &p)? {
                 out.push((k.clone(), row.clone()));
             }
         }
         Ok::<_, SqlError>(out)
     })
-    .await
-    .map_err(gone)?;
+    .await?;
     let mut all = Vec::new();
-    for p in parts {
-        all.extend(p?);
+    for part in parts {
+        all.extend(part?);
+    }
+    if let Some(w) = txn.overlay(table) {
+        all.retain(|(k, _)| !w.rows.contains_key(k));
+        for (k, r) in &w.rows {
+            if let Some(r) = r {
+                if matches(filter, r, params)? {
+                    all.push((k.clone(), r.clone()));
+                }
+            }
+        }
     }
     Ok(all)
 }
 
-async fn select(p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
+async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
     let limit = count(p.limit.as_ref(), params, "LIMIT", code::INVALID_ROW_COUNT_IN_LIMIT_CLAUSE)?;
     let offset = count(p.offset.as_ref(), params, "OFFSET", code::INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE)?;
     if limit == Some(0) {
@@ -243,7 +323,7 @@ async fn select(p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
         return Ok(QueryResult { tag: "SELECT 0".into(), ..Default::default() });
     }
     if !p.aggs.is_empty() {
-        let aggs = aggregate(p, params).await?;
+        let aggs = aggregate(txn, p, params).await?;
         let cx = Ctx { row: &[], params, aggs: &aggs };
         let mut rows = Vec::new();
         let filter_ok = p.table.is_some()
@@ -269,7 +349,9 @@ async fn select(p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
                 vec![]
             }
         }
-        Some(t) => scan(t, p.filter.as_ref(), p.key.as_deref(), params).await?.into_iter().map(|(_, r)| r).collect(),
+        Some(t) => {
+            scan(txn, t, p.filter.as_ref(), p.key.as_deref(), params).await?.into_iter().map(|(_, r)| r).collect()
+        }
     };
     let mut out: Vec<(Vec<Datum>, Row)> = Vec::with_capacity(input.len());
     for row in &input {
@@ -344,7 +426,7 @@ fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> 
 }
 
 /// Aggregates without GROUP BY: partial states on every shard, merged here.
-async fn aggregate(p: &SelectPlan, params: &[Datum]) -> Result<Vec<Datum>> {
+async fn aggregate(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<Vec<Datum>> {
     let specs = p.aggs.clone();
     let mut states: Vec<AggState> = specs.iter().map(AggState::new).collect();
     let Some(table) = &p.table else {
@@ -358,11 +440,24 @@ async fn aggregate(p: &SelectPlan, params: &[Datum]) -> Result<Vec<Datum>> {
         }
         return Ok(states.into_iter().zip(&specs).map(|(s, spec)| s.finish(spec)).collect());
     };
+    if txn.overlay(table).is_some() {
+        // The transaction changed this table: aggregate what it sees, here.
+        for (_, row) in scan(txn, table, p.filter.as_ref(), None, params).await? {
+            for (st, spec) in states.iter_mut().zip(&specs) {
+                let v = match &spec.arg {
+                    Some(a) => expr::eval(a, &ctx(&row, params))?,
+                    None => Datum::Null,
+                };
+                st.update(spec, v)?;
+            }
+        }
+        return Ok(states.into_iter().zip(&specs).map(|(s, spec)| s.finish(spec)).collect());
+    }
     let name = table.name.clone();
     let filter = p.filter.clone();
     let params_v = params.to_vec();
     let specs_c = specs.clone();
-    let parts = mesh::run_on_all(move |s| {
+    let parts = on_every_shard(move |s| {
         let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
         let mut states: Vec<AggState> = specs_c.iter().map(AggState::new).collect();
         for (_, row) in t.scan() {
@@ -379,8 +474,7 @@ async fn aggregate(p: &SelectPlan, params: &[Datum]) -> Result<Vec<Datum>> {
         }
         Ok::<_, SqlError>(states)
     })
-    .await
-    .map_err(gone)?;
+    .await?;
     for part in parts {
         for ((st, spec), other) in states.iter_mut().zip(&specs).zip(part?) {
             st.merge(spec, other)?;
@@ -428,87 +522,182 @@ fn returning_rows(returning: Option<&[Expr]>, rows: &[Row], params: &[Datum]) ->
 }
 
 async fn insert(
+    txn: &mut Txn,
     table: &Arc<TableDef>,
     rows: &[Vec<Expr>],
+    source: Option<(&SelectPlan, &[Expr])>,
+    on_conflict: Option<&OnConflict>,
     returning: Option<&[Expr]>,
     params: &[Datum],
 ) -> Result<QueryResult> {
+    txn.check_writable("INSERT")?;
     let mut full = Vec::with_capacity(rows.len());
     for r in rows {
         let row = r.iter().map(|e| expr::eval(e, &ctx(&[], params))).collect::<Result<Vec<_>>>()?;
         check_not_null(table, &row)?;
         full.push(row);
     }
+    if let Some((query, row)) = source {
+        for out in select(txn, query, params).await?.rows {
+            let r = row.iter().map(|e| expr::eval(e, &ctx(&out, params))).collect::<Result<Vec<_>>>()?;
+            check_not_null(table, &r)?;
+            full.push(r);
+        }
+    }
+    // A table without a primary key keys its rows by a hidden row id (never in conflict).
+    let full = utility::with_row_ids(table, full).await?;
+    if let Some(oc) = on_conflict {
+        return upsert(txn, table, full, oc, returning, params).await;
+    }
     let out = returning_rows(returning, &full, params)?;
     let n = full.len();
-    let full = utility::with_row_ids(table, full).await?;
-    insert_checked(table, full).await?;
+    insert_rows(txn, table, full).await?;
     Ok(QueryResult { rows: out, tag: format!("INSERT 0 {n}"), notices: vec![] })
 }
 
-/// Inserts rows, turning a taken key into PostgreSQL's 23505 error naming that key.
-async fn insert_checked(table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
-    let (_, n) = state::local();
-    let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
+/// INSERT ... ON CONFLICT on the primary key: a row whose key is taken is skipped (DO NOTHING)
+/// or updates the row there (DO UPDATE, whose expressions see the existing row followed by
+/// the proposed one as EXCLUDED); a row this statement already inserted or updated counts as
+/// taken, and DO UPDATE refuses to change it twice (21000), as PostgreSQL does.
+async fn upsert(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    rows: Vec<Row>,
+    oc: &OnConflict,
+    returning: Option<&[Expr]>,
+    params: &[Datum],
+) -> Result<QueryResult> {
+    let keys: Vec<Vec<u8>> = rows.iter().map(|r| table.key_of(r)).collect();
+    let mut current: std::collections::HashMap<Vec<u8>, Option<Row>> = std::collections::HashMap::new();
+    let mut to_lock = Vec::new();
+    for k in &keys {
+        if current.contains_key(k) {
+            continue;
+        }
+        match txn.own(table, k) {
+            Some(r) => {
+                current.insert(k.clone(), r.cloned());
+            }
+            None => {
+                current.insert(k.clone(), None);
+                to_lock.push(k.clone());
+            }
+        }
+    }
+    let committed = txn.lock(table, to_lock.clone()).await?;
+    for (k, r) in to_lock.into_iter().zip(committed) {
+        current.insert(k, r);
+    }
+    let mut affected = std::collections::HashSet::new();
+    let mut changed = Vec::new();
+    for (k, row) in keys.into_iter().zip(rows) {
+        let existing = current.get(&k).cloned().flatten();
+        let new = match (existing, oc) {
+            (None, _) => row,
+            (Some(_), OnConflict::Nothing) => continue,
+            (Some(old), OnConflict::Update { sets, filter }) => {
+                if affected.contains(&k) {
+                    return Err(SqlError::new(
+                        "21000",
+                        "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                    )
+                    .hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
+                }
+                let mut both = old.clone();
+                both.extend(row);
+                if !matches(filter.as_ref(), &both, params)? {
+                    continue;
+                }
+                let mut new = old;
+                for (i, e) in sets {
+                    new[*i] = expr::eval(e, &ctx(&both, params))?;
+                }
+                check_not_null(table, &new)?;
+                new
+            }
+        };
+        affected.insert(k.clone());
+        current.insert(k.clone(), Some(new.clone()));
+        txn.write(table, k, Some(new.clone()))?;
+        changed.push(new);
+    }
+    let out = returning_rows(returning, &changed, params)?;
+    Ok(QueryResult { rows: out, tag: format!("INSERT 0 {}", changed.len()), notices: vec![] })
+}
+
+/// Inserts rows into the transaction's write set: each key locked first, then checked free
+/// (committed and in this transaction), a taken key failing with PostgreSQL's 23505.
+pub(crate) async fn insert_rows(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
+    let mut keyed = Vec::with_capacity(rows.len());
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
+    let mut to_lock = Vec::new();
     for row in rows {
         let k = table.key_of(&row);
-        per_shard[shard_of_key(&k, n)].push((k, row));
-    }
-    let futs = per_shard.into_iter().enumerate().filter(|(_, r)| !r.is_empty()).map(|(shard, part)| {
-        let name = table.name.clone();
-        async move {
-            let keys: Vec<Vec<u8>> = part.iter().map(|(k, _)| k.clone()).collect();
-            let r = mesh::run_on(shard, move |s| -> std::result::Result<Option<Ticket>, (RowError, Option<Row>)> {
-                let rows_by_key: Vec<(Vec<u8>, Row)> = part.iter().map(|(k, r)| (k.clone(), r.clone())).collect();
-                shard_tables::insert_all(s, &name, part).map_err(|e| {
-                    let row = match &e {
-                        RowError::Duplicate(dup) => rows_by_key.into_iter().find(|(k, _)| k == dup).map(|(_, r)| r),
-                        _ => None,
-                    };
-                    (e, row)
-                })
-            })
-            .await;
-            (shard, keys, r)
+        if !seen.insert(k.clone()) {
+            return Err(duplicate(table, &row));
         }
-    });
-    let results = futures::future::join_all(futs).await;
-    let mut err = None;
-    let mut applied = Vec::new();
-    let mut tickets = Vec::new();
-    for (shard, keys, r) in results {
-        match r {
-            Ok(Ok(ticket)) => {
-                tickets.extend(ticket);
-                applied.push((shard, keys));
+        match txn.own(table, &k) {
+            Some(Some(_)) => return Err(duplicate(table, &row)),
+            Some(None) => {}
+            None => to_lock.push(k.clone()),
+        }
+        keyed.push((k, row));
+    }
+    let committed = txn.lock(table, to_lock.clone()).await?;
+    let taken: std::collections::HashSet<&Vec<u8>> =
+        to_lock.iter().zip(&committed).filter(|(_, r)| r.is_some()).map(|(k, _)| k).collect();
+    if let Some((_, row)) = keyed.iter().find(|(k, _)| taken.contains(k)) {
+        return Err(duplicate(table, row));
+    }
+    for (k, row) in keyed {
+        txn.write(table, k, Some(row))?;
+    }
+    Ok(())
+}
+
+/// The rows of `table` matching `filter` (and `key`), locked for this transaction, as they are
+/// once locked: a row another transaction changed meanwhile is re-read and re-checked against
+/// `filter`, one it deleted is skipped (PostgreSQL's READ COMMITTED re-check).
+async fn rows_to_change(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    filter: Option<&Expr>,
+    key: Option<&[Expr]>,
+    params: &[Datum],
+) -> Result<Vec<(Vec<u8>, Row)>> {
+    let candidates: Vec<Vec<u8>> = match key {
+        Some(key) => {
+            let Some(k) = eval_key(key, params)? else { return Ok(vec![]) };
+            vec![k]
+        }
+        None => scan(txn, table, filter, None, params).await?.into_iter().map(|(k, _)| k).collect(),
+    };
+    let mut out = Vec::with_capacity(candidates.len());
+    let mut to_lock = Vec::new();
+    for k in candidates {
+        match txn.own(table, &k) {
+            Some(Some(row)) => {
+                if matches(filter, row, params)? {
+                    out.push((k, row.clone()));
+                }
             }
-            Ok(Err((RowError::Duplicate(_), Some(row)))) => {
-                err.get_or_insert(duplicate(table, &row));
-            }
-            Ok(Err((RowError::Unwritable(e), _))) => {
-                err.get_or_insert(io_error(e));
-            }
-            Ok(Err(_)) => {
-                err.get_or_insert(no_table(&table.name));
-            }
-            Err(e) => {
-                err.get_or_insert(gone(e));
+            Some(None) => {}
+            None => to_lock.push(k),
+        }
+    }
+    let latest = txn.lock(table, to_lock.clone()).await?;
+    for (k, row) in to_lock.into_iter().zip(latest) {
+        if let Some(row) = row {
+            if matches(filter, &row, params)? {
+                out.push((k, row));
             }
         }
     }
-    let Some(err) = err else { return durable(tickets).await };
-    for (shard, keys) in applied {
-        let name = table.name.clone();
-        if let Ok((_, ticket)) = mesh::run_on(shard, move |s| shard_tables::delete(s, &name, &keys)).await {
-            tickets.extend(ticket);
-        }
-    }
-    // The undo is durable before the error goes out, so a restart cannot bring the rows back.
-    durable(tickets).await?;
-    Err(err)
+    Ok(out)
 }
 
 async fn update(
+    txn: &mut Txn,
     table: &Arc<TableDef>,
     filter: Option<&Expr>,
     key: Option<&[Expr]>,
@@ -516,9 +705,9 @@ async fn update(
     returning: Option<&[Expr]>,
     params: &[Datum],
 ) -> Result<QueryResult> {
-    let (_, n) = state::local();
-    let matched = scan(table, filter, key, params).await?;
-    // Compute every new row first: an error leaves the table untouched.
+    txn.check_writable("UPDATE")?;
+    let matched = rows_to_change(txn, table, filter, key, params).await?;
+    // Compute every new row first: an error leaves the write set untouched.
     let mut changes = Vec::with_capacity(matched.len());
     for (k, old) in &matched {
         let cx = ctx(old, params);
@@ -532,11 +721,12 @@ async fn update(
     }
     let out = returning_rows(returning, &changes.iter().map(|c| c.2.clone()).collect::<Vec<_>>(), params)?;
     let count = changes.len();
-    // Rows whose key changes move: check first that no new key is taken by a row this
-    // statement does not also move away.
+    // Rows whose key changes move: no new key may be taken by a row this statement does not
+    // also move away (checked for the statement as a whole, as a deferred constraint would).
     let moved_from: std::collections::HashSet<Vec<u8>> =
         changes.iter().filter(|(k, nk, _)| k != nk).map(|(k, _, _)| k.clone()).collect();
     let mut seen = std::collections::HashSet::new();
+    let mut probe = Vec::new();
     for (k, nk, row) in &changes {
         if k == nk {
             continue;
@@ -547,78 +737,42 @@ async fn update(
         if moved_from.contains(nk) {
             continue;
         }
-        let name = table.name.clone();
-        let probe = nk.clone();
-        let taken = mesh::run_on(shard_of_key(nk, n), move |s| s.tables.get(&name).is_some_and(|t| t.contains(&probe)))
-            .await
-            .map_err(gone)?;
-        if taken {
-            return Err(duplicate(table, row));
+        match txn.own(table, nk) {
+            Some(Some(_)) => return Err(duplicate(table, row)),
+            Some(None) => {}
+            None => probe.push((nk.clone(), row.clone())),
         }
     }
-    // Apply: deletes of moved rows first, then puts.
-    let mut per_shard_del: Vec<Vec<Vec<u8>>> = vec![Vec::new(); n];
-    let mut per_shard_put: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
-    for (k, nk, row) in changes {
+    let committed = txn.lock(table, probe.iter().map(|(k, _)| k.clone()).collect()).await?;
+    if let Some(((_, row), _)) = probe.iter().zip(&committed).find(|(_, c)| c.is_some()) {
+        return Err(duplicate(table, row));
+    }
+    for (k, nk, _) in &changes {
         if k != nk {
-            per_shard_del[shard_of_key(&k, n)].push(k);
-        }
-        per_shard_put[shard_of_key(&nk, n)].push((nk, row));
-    }
-    let mut tickets = Vec::new();
-    for (shard, dels) in per_shard_del.into_iter().enumerate().filter(|(_, d)| !d.is_empty()) {
-        let name = table.name.clone();
-        let r = mesh::run_on(shard, move |s| {
-            shard_tables::writable(s)?;
-            Ok::<_, String>(shard_tables::delete(s, &name, &dels).1)
-        })
-        .await
-        .map_err(gone)?
-        .map_err(io_error)?;
-        tickets.extend(r);
-    }
-    for (shard, puts) in per_shard_put.into_iter().enumerate().filter(|(_, p)| !p.is_empty()) {
-        let name = table.name.clone();
-        let r = mesh::run_on(shard, move |s| shard_tables::put(s, &name, puts)).await.map_err(gone)?;
-        match r {
-            Ok(t) => tickets.extend(t),
-            Err(RowError::Unwritable(e)) => return Err(io_error(e)),
-            Err(_) => {}
+            txn.write(table, k.clone(), None)?;
         }
     }
-    durable(tickets).await?;
+    for (_, nk, row) in changes {
+        txn.write(table, nk, Some(row))?;
+    }
     Ok(QueryResult { rows: out, tag: format!("UPDATE {count}"), notices: vec![] })
 }
 
 async fn delete(
+    txn: &mut Txn,
     table: &Arc<TableDef>,
     filter: Option<&Expr>,
     key: Option<&[Expr]>,
     returning: Option<&[Expr]>,
     params: &[Datum],
 ) -> Result<QueryResult> {
-    let (_, n) = state::local();
-    let matched = scan(table, filter, key, params).await?;
+    txn.check_writable("DELETE")?;
+    let matched = rows_to_change(txn, table, filter, key, params).await?;
     let rows: Vec<Row> = matched.iter().map(|(_, r)| r.clone()).collect();
     let out = returning_rows(returning, &rows, params)?;
-    let mut per_shard: Vec<Vec<Vec<u8>>> = vec![Vec::new(); n];
+    let count = matched.len();
     for (k, _) in matched {
-        per_shard[shard_of_key(&k, n)].push(k);
+        txn.write(table, k, None)?;
     }
-    let mut count = 0usize;
-    let mut tickets = Vec::new();
-    for (shard, keys) in per_shard.into_iter().enumerate().filter(|(_, k)| !k.is_empty()) {
-        let name = table.name.clone();
-        let (n, ticket) = mesh::run_on(shard, move |s| {
-            shard_tables::writable(s)?;
-            Ok::<_, String>(shard_tables::delete(s, &name, &keys))
-        })
-        .await
-        .map_err(gone)?
-        .map_err(io_error)?;
-        count += n;
-        tickets.extend(ticket);
-    }
-    durable(tickets).await?;
     Ok(QueryResult { rows: out, tag: format!("DELETE {count}"), notices: vec![] })
 }

@@ -233,7 +233,7 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
         Expr::Like(a, p, negated, ci) => {
             let (a, p) = (eval(a, cx)?, eval(p, cx)?);
             match (a, p) {
-                (Datum::Text(s), Datum::Text(p)) => {
+                (Datum::Text(s) | Datum::Bpchar(s), Datum::Text(p)) => {
                     let m = if *ci { like(&s.to_lowercase(), &p.to_lowercase())? } else { like(&s, &p)? };
                     Datum::Bool(m != *negated)
                 }
@@ -439,6 +439,7 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
         (Datum::Null, _) | (_, Datum::Null) => return None,
         (Datum::Bool(x), Datum::Bool(y)) => x.cmp(y),
         (Datum::Text(x), Datum::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Datum::Bpchar(x), Datum::Bpchar(y)) => types::bpchar_text(x).as_bytes().cmp(types::bpchar_text(y).as_bytes()),
         (Datum::Bytea(x), Datum::Bytea(y)) => x.cmp(y),
         _ => match (a.as_i64(), b.as_i64()) {
             (Some(x), Some(y)) => x.cmp(&y),
@@ -547,6 +548,7 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
         },
         Func::Length => match first {
             Datum::Text(s) => Datum::Int4(s.chars().count() as i32),
+            Datum::Bpchar(s) => Datum::Int4(types::bpchar_text(&s).chars().count() as i32),
             Datum::Bytea(b) => Datum::Int4(b.len() as i32),
             _ => Datum::Null,
         },

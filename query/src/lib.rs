@@ -10,8 +10,12 @@ pub mod copy;
 pub mod error;
 pub mod exec;
 pub mod expr;
+pub mod settings;
+pub mod txn;
 pub mod types;
 
 pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};
 pub use error::{Result, SqlError};
 pub use exec::{execute, QueryResult};
+pub use sqlparser::ast::Statement;
+pub use txn::Txn;

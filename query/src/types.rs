@@ -31,6 +31,7 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         SqlType::Float8 => Datum::Float8(parse_float(s, "double precision")?),
         SqlType::Text | SqlType::Unknown => Datum::Text(s.to_string()),
         SqlType::Varchar(n) => Datum::Text(fit_varchar(s.to_string(), n, false)?),
+        SqlType::Bpchar(n) => Datum::Bpchar(fit_bpchar(s.to_string(), n, false)?),
         SqlType::Bytea => Datum::Bytea(parse_bytea(s)?),
         SqlType::Numeric => return Err(numeric_unsupported()),
     })
@@ -186,6 +187,37 @@ pub fn fit_varchar(s: String, n: Option<u32>, explicit: bool) -> Result<String> 
     }
 }
 
+/// Applies `character(n)` (PostgreSQL's `bpchar` input and length coercion): shorter values
+/// are padded with spaces to `n`; longer ones are cut when the excess is spaces (or when
+/// `explicit`), else fail with 22001. Unbounded `bpchar` keeps the value as it is.
+pub fn fit_bpchar(s: String, n: Option<u32>, explicit: bool) -> Result<String> {
+    let Some(n) = n else { return Ok(s) };
+    let n = n as usize;
+    match s.char_indices().nth(n) {
+        None => {
+            let len = s.chars().count();
+            let mut s = s;
+            s.extend(std::iter::repeat_n(' ', n - len));
+            Ok(s)
+        }
+        Some((cut, _)) => {
+            if explicit || s[cut..].bytes().all(|b| b == b' ') {
+                Ok(s[..cut].to_string())
+            } else {
+                Err(SqlError::new(
+                    code::STRING_DATA_RIGHT_TRUNCATION,
+                    format!("value too long for type character({n})"),
+                ))
+            }
+        }
+    }
+}
+
+/// A `character(n)` value as text: without its trailing spaces (PostgreSQL's `rtrim1`).
+pub fn bpchar_text(s: &str) -> &str {
+    s.trim_end_matches(' ')
+}
+
 /// The text form of a value (PostgreSQL's `typoutput`); None for NULL.
 pub fn to_text(d: &Datum) -> Option<String> {
     Some(match d {
@@ -196,7 +228,7 @@ pub fn to_text(d: &Datum) -> Option<String> {
         Datum::Int8(v) => v.to_string(),
         Datum::Float4(v) => float_text(*v as f64, format!("{v}"), format!("{v:e}"), 6),
         Datum::Float8(v) => float_text(*v, format!("{v}"), format!("{v:e}"), 15),
-        Datum::Text(s) => s.clone(),
+        Datum::Text(s) | Datum::Bpchar(s) => s.clone(),
         Datum::Bytea(b) => {
             let mut s = String::with_capacity(2 + b.len() * 2);
             s.push_str("\\x");
@@ -240,7 +272,7 @@ pub fn to_binary(d: &Datum) -> Option<Vec<u8>> {
         Datum::Int8(v) => v.to_be_bytes().to_vec(),
         Datum::Float4(v) => v.to_be_bytes().to_vec(),
         Datum::Float8(v) => v.to_be_bytes().to_vec(),
-        Datum::Text(s) => s.as_bytes().to_vec(),
+        Datum::Text(s) | Datum::Bpchar(s) => s.as_bytes().to_vec(),
         Datum::Bytea(b) => b.clone(),
     })
 }
@@ -264,7 +296,9 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
         SqlType::Int8 => Datum::Int8(i64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
         SqlType::Float4 => Datum::Float4(f32::from_be_bytes(b.try_into().map_err(|_| bad())?)),
         SqlType::Float8 => Datum::Float8(f64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
-        SqlType::Text | SqlType::Unknown | SqlType::Varchar(_) => Datum::Text(utf8(b)?.to_string()),
+        SqlType::Text | SqlType::Unknown => Datum::Text(utf8(b)?.to_string()),
+        SqlType::Varchar(n) => Datum::Text(fit_varchar(utf8(b)?.to_string(), n, false)?),
+        SqlType::Bpchar(n) => Datum::Bpchar(fit_bpchar(utf8(b)?.to_string(), n, false)?),
         SqlType::Bytea => Datum::Bytea(b.to_vec()),
         SqlType::Numeric => return Err(numeric_unsupported()),
     })
@@ -306,7 +340,7 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
             | (Int8, Float4 | Float8)
             | (Float4, Float8)
             | (Numeric, Float4 | Float8)
-            | (Text | Varchar(_), Text | Varchar(_))
+            | (Text | Varchar(_) | Bpchar(_), Text | Varchar(_) | Bpchar(_))
     );
     if implicit || ctx == CastContext::Implicit {
         return implicit;
@@ -314,13 +348,13 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
     let assignment = match (from, to) {
         (a, b) if a.is_numeric() && b.is_numeric() => true,
         // I/O conversion to a string type is an assignment cast.
-        (_, Text | Varchar(_)) => true,
+        (_, Text | Varchar(_) | Bpchar(_)) => true,
         _ => false,
     };
     if assignment || ctx == CastContext::Assignment {
         return assignment;
     }
-    matches!((from, to), (Text | Varchar(_), _) | (Bool, Int4) | (Int4, Bool))
+    matches!((from, to), (Text | Varchar(_) | Bpchar(_), _) | (Bool, Int4) | (Int4, Bool))
 }
 
 /// Converts a value to type `to` (the cast must be allowed: see [`can_cast`]).
@@ -329,6 +363,11 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
     if d.is_null() {
         return Ok(Datum::Null);
     }
+    // character(n) becomes text without its trailing spaces before any other conversion.
+    let d = match d {
+        Datum::Bpchar(s) if !matches!(to, Bpchar(_)) => Datum::Text(bpchar_text(&s).to_string()),
+        d => d,
+    };
     Ok(match to {
         Bool => match d {
             Datum::Bool(_) => d,
@@ -381,6 +420,7 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
         },
         Text | Unknown => Datum::Text(to_text(&d).unwrap_or_default()),
         Varchar(n) => Datum::Text(fit_varchar(to_text(&d).unwrap_or_default(), n, explicit)?),
+        Bpchar(n) => Datum::Bpchar(fit_bpchar(to_text(&d).unwrap_or_default(), n, explicit)?),
         Bytea => match d {
             Datum::Bytea(_) => d,
             Datum::Text(s) => Datum::Bytea(parse_bytea(&s)?),
@@ -439,6 +479,14 @@ mod tests {
         assert_eq!(parse_text(SqlType::Float8, "-Infinity").unwrap(), Datum::Float8(f64::NEG_INFINITY));
         assert_eq!(parse_text(SqlType::Varchar(Some(3)), "ab   ").unwrap(), Datum::Text("ab ".into()));
         assert_eq!(parse_text(SqlType::Varchar(Some(3)), "abcd").unwrap_err().code, "22001");
+        assert_eq!(parse_text(SqlType::Bpchar(Some(4)), "ab").unwrap(), Datum::Bpchar("ab  ".into()));
+        assert_eq!(parse_text(SqlType::Bpchar(Some(2)), "ab   ").unwrap(), Datum::Bpchar("ab".into()));
+        assert_eq!(
+            parse_text(SqlType::Bpchar(Some(2)), "abc").unwrap_err().message,
+            "value too long for type character(2)"
+        );
+        assert_eq!(cast(Datum::Bpchar("ab  ".into()), SqlType::Text, false).unwrap(), Datum::Text("ab".into()));
+        assert_eq!(cast(Datum::Text("abc".into()), SqlType::Bpchar(Some(1)), true).unwrap(), Datum::Bpchar("a".into()));
     }
 
     #[test]

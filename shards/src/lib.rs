@@ -11,6 +11,7 @@ pub mod memory;
 pub mod mesh;
 pub mod recovery;
 pub mod route;
+pub mod rowlock;
 pub mod rt;
 pub mod snapshot;
 pub mod state;

@@ -43,6 +43,8 @@ pub struct Shard {
     pub watches: crate::tx::Watches,
     /// This shard's partitions of the SQL tables, and the replicated catalog.
     pub tables: orbit_engine::table::Tables,
+    /// Row locks of the SQL transactions writing to this shard's tables.
+    pub row_locks: crate::rowlock::RowLocks,
 }
 
 impl Shard {
@@ -60,6 +62,7 @@ impl Shard {
             tx: Default::default(),
             watches: Default::default(),
             tables: Default::default(),
+            row_locks: Default::default(),
         }
     }
 }

@@ -133,6 +133,7 @@ const CELL_FLOAT4: u8 = 5;
 const CELL_FLOAT8: u8 = 6;
 const CELL_TEXT: u8 = 7;
 const CELL_BYTEA: u8 = 8;
+const CELL_BPCHAR: u8 = 9;
 
 fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a>> {
     let mut args = fb::CellArgs::default();
@@ -146,6 +147,7 @@ fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a
         Datum::Float8(v) => (args.tag, args.f) = (CELL_FLOAT8, *v),
         Datum::Text(t) => (args.tag, args.b) = (CELL_TEXT, Some(fbb.create_vector(t.as_bytes()))),
         Datum::Bytea(b) => (args.tag, args.b) = (CELL_BYTEA, Some(fbb.create_vector(b))),
+        Datum::Bpchar(t) => (args.tag, args.b) = (CELL_BPCHAR, Some(fbb.create_vector(t.as_bytes()))),
     }
     fb::Cell::create(fbb, &args)
 }
@@ -176,6 +178,7 @@ fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
         CELL_FLOAT8 => Datum::Float8(c.f()),
         CELL_TEXT => Datum::Text(String::from_utf8(bytes()).map_err(|_| corrupt("text cell is not UTF-8"))?),
         CELL_BYTEA => Datum::Bytea(bytes()),
+        CELL_BPCHAR => Datum::Bpchar(String::from_utf8(bytes()).map_err(|_| corrupt("text cell is not UTF-8"))?),
         t => return Err(Error::Corrupt(format!("unknown cell tag {t}"))),
     })
 }
@@ -188,6 +191,7 @@ fn row_of<'a>(v: Option<Vector<'a, ForwardsUOffset<fb::Cell<'a>>>>) -> Result<Ro
 fn sql_type(oid: u32, modifier: i32) -> Result<SqlType> {
     match SqlType::from_oid(oid) {
         Some(SqlType::Varchar(_)) if modifier >= 4 => Ok(SqlType::Varchar(Some((modifier - 4) as u32))),
+        Some(SqlType::Bpchar(_)) if modifier >= 4 => Ok(SqlType::Bpchar(Some((modifier - 4) as u32))),
         Some(SqlType::Unknown) | None => Err(Error::Corrupt(format!("column of unsupported type OID {oid}"))),
         Some(t) => Ok(t),
     }
@@ -621,6 +625,7 @@ mod tests {
                     Datum::Float4(1.5),
                     Datum::Float8(f64::NEG_INFINITY),
                     Datum::Bytea(vec![0, 255]),
+                    Datum::Bpchar("ab   ".into()),
                 ],
             },
             Record::RowPut { table: "t".into(), row: vec![] },
@@ -644,6 +649,8 @@ mod tests {
                 col("d", SqlType::Float8, false, Datum::Null),
                 col("raw", SqlType::Bytea, false, Datum::Null),
                 col("txt", SqlType::Text, false, Datum::Null),
+                col("c", SqlType::Bpchar(Some(84)), false, Datum::Bpchar("x".into())),
+                col("cu", SqlType::Bpchar(None), false, Datum::Null),
             ],
             pk: vec![1, 0],
             pk_name: "t_pkey".into(),
@@ -655,7 +662,7 @@ mod tests {
     fn table_records_reject_bad_contents() {
         let mut enc = Encoder::new();
         let mut def = table_def();
-        def.pk = vec![10];
+        def.pk = vec![def.columns.len()];
         let body = enc.table_create(1, &def).to_vec();
         assert!(decode(Kind::TableCreate, &body).is_err());
         // No primary key: rows are keyed by a hidden row id.

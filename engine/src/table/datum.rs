@@ -15,6 +15,8 @@ pub enum SqlType {
     Text,
     /// `varchar(n)`; `None` is unbounded `varchar`.
     Varchar(Option<u32>),
+    /// `character(n)` (`bpchar`): blank-padded to `n`; `None` is unbounded `bpchar`.
+    Bpchar(Option<u32>),
     Bytea,
     Unknown,
     Numeric,
@@ -33,6 +35,7 @@ impl SqlType {
             SqlType::Float4 => 700,
             SqlType::Float8 => 701,
             SqlType::Unknown => 705,
+            SqlType::Bpchar(_) => 1042,
             SqlType::Varchar(_) => 1043,
             SqlType::Numeric => 1700,
         }
@@ -49,6 +52,7 @@ impl SqlType {
             700 => SqlType::Float4,
             701 => SqlType::Float8,
             705 => SqlType::Unknown,
+            1042 => SqlType::Bpchar(None),
             1043 => SqlType::Varchar(None),
             _ => return None,
         })
@@ -66,10 +70,10 @@ impl SqlType {
         }
     }
 
-    /// `atttypmod`: `n + 4` for `varchar(n)`, else -1.
+    /// `atttypmod`: `n + 4` for `varchar(n)` and `character(n)`, else -1.
     pub fn modifier(self) -> i32 {
         match self {
-            SqlType::Varchar(Some(n)) => n as i32 + 4,
+            SqlType::Varchar(Some(n)) | SqlType::Bpchar(Some(n)) => n as i32 + 4,
             _ => -1,
         }
     }
@@ -86,6 +90,8 @@ impl SqlType {
             SqlType::Text => "text".into(),
             SqlType::Varchar(None) => "character varying".into(),
             SqlType::Varchar(Some(n)) => format!("character varying({n})"),
+            SqlType::Bpchar(None) => "character".into(),
+            SqlType::Bpchar(Some(n)) => format!("character({n})"),
             SqlType::Bytea => "bytea".into(),
             SqlType::Unknown => "unknown".into(),
             SqlType::Numeric => "numeric".into(),
@@ -105,7 +111,7 @@ impl SqlType {
     }
 
     pub fn is_string(self) -> bool {
-        matches!(self, SqlType::Text | SqlType::Varchar(_))
+        matches!(self, SqlType::Text | SqlType::Varchar(_) | SqlType::Bpchar(_))
     }
 }
 
@@ -120,6 +126,9 @@ pub enum Datum {
     Float4(f32),
     Float8(f64),
     Text(String),
+    /// A `character(n)` value as stored: padded with spaces to `n`. Trailing spaces do not
+    /// count when it is compared, measured or cast to text.
+    Bpchar(String),
     Bytea(Vec<u8>),
 }
 
@@ -149,7 +158,7 @@ impl Datum {
 
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Datum::Text(s) => Some(s),
+            Datum::Text(s) | Datum::Bpchar(s) => Some(s),
             _ => None,
         }
     }

@@ -6,7 +6,7 @@
 //! Per column: a tag byte, then the value: integers as big-endian i64 with the sign bit
 //! flipped; floats as the big-endian IEEE bits, sign-flipped (negative: all bits inverted), with
 //! -0 stored as 0 and every NaN as one NaN (sorting after +Infinity, as PostgreSQL does); text
-//! and bytea with 0x00 escaped as 0x00 0xFF and ended by 0x00 0x01; bool as 0 or 1.
+//! and bytea with 0x00 escaped as 0x00 0xFF and ended by 0x00 0x01 (character(n) without its trailing spaces); bool as 0 or 1.
 
 use super::Datum;
 
@@ -51,6 +51,8 @@ fn encode_one(out: &mut Vec<u8>, v: &Datum) {
             out.extend_from_slice(&ordered.to_be_bytes());
         }
         Datum::Text(s) => encode_bytes(out, s.as_bytes()),
+        // Trailing spaces are insignificant in character(n): 'a' and 'a  ' are one key.
+        Datum::Bpchar(s) => encode_bytes(out, s.trim_end_matches(' ').as_bytes()),
         Datum::Bytea(b) => encode_bytes(out, b),
     }
 }
@@ -96,5 +98,6 @@ mod tests {
         assert_eq!(k(Datum::Int2(5)), k(Datum::Int8(5)));
         assert_eq!(k(Datum::Float4(0.5)), k(Datum::Float8(0.5)));
         assert_eq!(k(Datum::Float8(-0.0)), k(Datum::Float8(0.0)));
+        assert_eq!(k(Datum::Bpchar("ab  ".into())), k(Datum::Bpchar("ab".into())));
     }
 }

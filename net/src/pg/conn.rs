@@ -5,9 +5,12 @@
 //! waits for them (Sync, Flush, end of a simple query) or when no complete message is left in
 //! the read buffer.
 //!
-//! BEGIN/COMMIT/ROLLBACK drive the status only: tables are not transactional yet, so ROLLBACK
-//! does not undo, and a failed statement in a multi-statement Query does not undo the ones
-//! before it.
+//! Transactions ([`orbit_query::Txn`]): a BEGIN block holds one until COMMIT or ROLLBACK
+//! (after an error, only ROLLBACK — or ROLLBACK TO a savepoint — is accepted, 25P02 otherwise);
+//! a Query message of several statements outside a block runs them in one implicit
+//! transaction that an error rolls back; any other statement commits on its own. In the
+//! extended protocol each Execute outside a block commits on its own (PostgreSQL holds the
+//! implicit transaction until Sync).
 
 use super::auth::{ScramError, ScramServer};
 use super::messages::{self, decode, next_message, put, put_data_row, put_error, Frame};
@@ -85,6 +88,13 @@ struct Conn {
     skip_to_sync: bool,
     /// The run-time parameters reported at start-up, for SHOW.
     settings: Vec<(&'static str, String)>,
+    /// The transaction of a BEGIN block (or of a multi-statement Query's implicit block).
+    txn: Option<orbit_query::Txn>,
+    /// The parameters as the session started (what RESET goes back to).
+    startup: Vec<(&'static str, String)>,
+    /// The parameters at BEGIN (what ROLLBACK goes back to) and those SET LOCAL since.
+    settings_at_begin: Option<Vec<(&'static str, String)>>,
+    local_settings: Vec<&'static str>,
 }
 
 type IoResult<T> = std::io::Result<T>;
@@ -161,6 +171,10 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         rbuf: BytesMut::with_capacity(READ_CHUNK_BYTES),
         out: BytesMut::with_capacity(READ_CHUNK_BYTES),
         status: TxStatus::Idle,
+        txn: None,
+        startup: Vec::new(),
+        settings_at_begin: None,
+        local_settings: Vec::new(),
         statements: HashMap::new(),
         portals: HashMap::new(),
         skip_to_sync: false,
@@ -259,10 +273,30 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         ("TimeZone", "UTC"),
         ("orbit_version", crate::SERVER_VERSION),
     ];
-    for (k, v) in report {
-        put(&mut c.out, ParameterStatus::new(k.to_string(), v.to_string()));
-    }
     c.settings = report.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    for &(name, _, default) in orbit_query::settings::PARAMETERS {
+        if let (Some(d), false) = (default, c.settings.iter().any(|(k, _)| *k == name)) {
+            c.settings.push((name, d.to_string()));
+        }
+    }
+    // Other parameters in the start-up packet are SETs (PostgreSQL applies them the same way).
+    for (k, v) in &params {
+        if matches!(
+            k.as_str(),
+            "user" | "database" | "options" | "replication" | "application_name" | "client_encoding"
+        ) || k.starts_with("_pq_.")
+        {
+            continue;
+        }
+        match orbit_query::settings::set_value(k, std::slice::from_ref(v)) {
+            Ok((name, value)) => set_setting(&mut c, name, value),
+            Err(e) => return c.fatal(e).await,
+        }
+    }
+    for (k, v) in c.settings.iter().filter(|(k, _)| orbit_query::settings::reported(k)) {
+        put(&mut c.out, ParameterStatus::new(k.to_string(), v.clone()));
+    }
+    c.startup = c.settings.clone();
     let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
     put(&mut c.out, BackendKeyData::new(pid, SecretKey::I32(rand::random())));
     ready(&mut c);
@@ -457,47 +491,190 @@ async fn query_loop(c: &mut Conn) -> IoResult<()> {
 fn extended(c: &mut Conn, r: Result<(), SqlError>) {
     if let Err(e) = r {
         put_error(&mut c.out, &e, "ERROR");
-        if c.status == TxStatus::InBlock {
-            c.status = TxStatus::Failed;
-        }
+        fail_transaction(c);
         c.skip_to_sync = true;
     }
 }
 
 fn is_tx_exit(plan: &Plan) -> bool {
-    matches!(plan, Plan::Commit | Plan::Rollback)
+    matches!(plan, Plan::Commit | Plan::Rollback | Plan::RollbackTo(_))
 }
 
-/// BEGIN/COMMIT/ROLLBACK: the status change and the tag PostgreSQL replies with.
-fn transaction(c: &mut Conn, plan: &Plan) -> &'static str {
+fn is_tx_control(plan: &Plan) -> bool {
+    matches!(
+        plan,
+        Plan::Begin { .. }
+            | Plan::Commit
+            | Plan::Rollback
+            | Plan::Savepoint(_)
+            | Plan::ReleaseSavepoint(_)
+            | Plan::RollbackTo(_)
+    )
+}
+
+fn outside_block(what: &str) -> SqlError {
+    SqlError::new(code::NO_ACTIVE_SQL_TRANSACTION, format!("{what} can only be used in transaction blocks"))
+}
+
+/// BEGIN, COMMIT, ROLLBACK and savepoints: the transaction and status change, and the tag
+/// PostgreSQL replies with.
+async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError> {
     let warn =
         |c: &mut Conn, code: &'static str, msg: &str| put_error(&mut c.out, &SqlError::new(code, msg), "WARNING");
     match plan {
-        Plan::Begin => {
+        Plan::Begin { read_only } => {
             if c.status != TxStatus::Idle {
                 warn(c, code::ACTIVE_SQL_TRANSACTION, "there is already a transaction in progress");
+                return Ok("BEGIN");
             }
+            let txn = c.txn.get_or_insert_with(orbit_query::Txn::new);
+            txn.read_only = *read_only;
             c.status = TxStatus::InBlock;
-            "BEGIN"
+            c.settings_at_begin = Some(c.settings.clone());
+            Ok("BEGIN")
         }
         Plan::Commit => {
-            let tag = match c.status {
+            let status = std::mem::replace(&mut c.status, TxStatus::Idle);
+            end_block_settings(c, status == TxStatus::InBlock);
+            let txn = c.txn.take();
+            match status {
                 TxStatus::Idle => {
                     warn(c, code::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress");
-                    "COMMIT"
+                    if let Some(t) = txn {
+                        t.commit().await?;
+                    }
+                    Ok("COMMIT")
                 }
-                TxStatus::InBlock => "COMMIT",
-                TxStatus::Failed => "ROLLBACK",
-            };
-            c.status = TxStatus::Idle;
-            tag
+                TxStatus::InBlock => {
+                    if let Some(t) = txn {
+                        t.commit().await?;
+                    }
+                    Ok("COMMIT")
+                }
+                TxStatus::Failed => {
+                    if let Some(t) = txn {
+                        t.rollback().await;
+                    }
+                    Ok("ROLLBACK")
+                }
+            }
         }
-        _ => {
+        Plan::Rollback => {
             if c.status == TxStatus::Idle {
                 warn(c, code::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress");
             }
             c.status = TxStatus::Idle;
-            "ROLLBACK"
+            end_block_settings(c, false);
+            if let Some(t) = c.txn.take() {
+                t.rollback().await;
+            }
+            Ok("ROLLBACK")
+        }
+        Plan::Savepoint(name) => match (c.status, c.txn.as_mut()) {
+            (TxStatus::InBlock, Some(t)) => {
+                t.savepoint(name);
+                Ok("SAVEPOINT")
+            }
+            (TxStatus::Failed, _) => Err(aborted()),
+            _ => Err(outside_block("SAVEPOINT")),
+        },
+        Plan::ReleaseSavepoint(name) => match (c.status, c.txn.as_mut()) {
+            (TxStatus::InBlock, Some(t)) => {
+                t.release(name)?;
+                Ok("RELEASE")
+            }
+            (TxStatus::Failed, _) => Err(aborted()),
+            _ => Err(outside_block("RELEASE SAVEPOINT")),
+        },
+        Plan::RollbackTo(name) => match (c.status, c.txn.as_mut()) {
+            (TxStatus::InBlock | TxStatus::Failed, Some(t)) => {
+                t.rollback_to(name)?;
+                c.status = TxStatus::InBlock;
+                Ok("ROLLBACK")
+            }
+            _ => Err(outside_block("ROLLBACK TO SAVEPOINT")),
+        },
+        _ => Ok(""),
+    }
+}
+
+fn set_setting(c: &mut Conn, name: &'static str, value: String) {
+    match c.settings.iter_mut().find(|(k, _)| *k == name) {
+        Some(slot) => slot.1 = value,
+        None => c.settings.push((name, value)),
+    }
+}
+
+/// Changes parameters, telling the client about reported ones whose value changed.
+fn apply_settings(c: &mut Conn, to: Vec<(&'static str, String)>) {
+    for (name, value) in to {
+        let old = c.settings.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
+        if old.as_deref() != Some(value.as_str()) {
+            if orbit_query::settings::reported(name) {
+                put(&mut c.out, ParameterStatus::new(name.to_string(), value.clone()));
+            }
+            set_setting(c, name, value);
+        }
+    }
+}
+
+/// `SET [LOCAL] name = value | DEFAULT` and `RESET`: the tag.
+fn run_set(c: &mut Conn, plan: &Plan) -> &'static str {
+    match plan {
+        Plan::Set { name, value, local } => {
+            if *local && c.status == TxStatus::Idle {
+                put_error(
+                    &mut c.out,
+                    &SqlError::new(code::NO_ACTIVE_SQL_TRANSACTION, "SET LOCAL can only be used in transaction blocks"),
+                    "WARNING",
+                );
+                return "SET";
+            }
+            let value = match value {
+                Some(v) => v.clone(),
+                None => c.startup.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default(),
+            };
+            if *local {
+                c.local_settings.push(name);
+            }
+            apply_settings(c, vec![(name, value)]);
+            "SET"
+        }
+        Plan::Reset(which) => {
+            let to: Vec<_> = c.startup.iter().filter(|(k, _)| which.is_none_or(|w| w == *k)).cloned().collect();
+            apply_settings(c, to);
+            "RESET"
+        }
+        _ => "",
+    }
+}
+
+/// At the end of a transaction block: ROLLBACK takes back every SET made in it, COMMIT the SET
+/// LOCAL ones.
+fn end_block_settings(c: &mut Conn, committed: bool) {
+    let Some(before) = c.settings_at_begin.take() else { return };
+    let locals = std::mem::take(&mut c.local_settings);
+    let to: Vec<_> = before.into_iter().filter(|(k, _)| !committed || locals.contains(k)).collect();
+    apply_settings(c, to);
+}
+
+/// Runs a statement in the connection's transaction, or in its own one that commits at once
+/// when there is none.
+async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit_query::QueryResult, SqlError> {
+    match c.txn.as_mut() {
+        Some(t) => orbit_query::execute(plan, params, t).await,
+        None => {
+            let mut t = orbit_query::Txn::new();
+            match orbit_query::execute(plan, params, &mut t).await {
+                Ok(r) => {
+                    t.commit().await?;
+                    Ok(r)
+                }
+                Err(e) => {
+                    t.rollback().await;
+                    Err(e)
+                }
+            }
         }
     }
 }
@@ -537,12 +714,17 @@ fn data_row(out: &mut BytesMut, row: &[Datum], binary: &[bool]) {
 }
 
 fn send_notices(c: &mut Conn, notices: &[SqlError]) {
+    let level = c.settings.iter().find(|(k, _)| *k == "client_min_messages").map_or("notice", |(_, v)| v.as_str());
+    if !orbit_query::settings::notices_wanted(level) {
+        return;
+    }
     for n in notices {
         put_error(&mut c.out, n, "NOTICE");
     }
 }
 
-/// A Query message: every statement in turn; the first error ends it.
+/// A Query message: every statement in turn; the first error ends it. Outside a transaction
+/// block, several statements run in one implicit transaction (an error rolls all back).
 async fn simple_query(c: &mut Conn, sql: &str) {
     let stmts = match bind::parse(sql) {
         Ok(s) => s,
@@ -552,68 +734,80 @@ async fn simple_query(c: &mut Conn, sql: &str) {
         put(&mut c.out, EmptyQueryResponse::new());
         return;
     }
+    if stmts.len() > 1 && c.status == TxStatus::Idle && c.txn.is_none() {
+        c.txn = Some(orbit_query::Txn::new());
+    }
     for stmt in &stmts {
-        let prepared = match bind::bind(sql, stmt, &[]) {
-            Ok(p) => p,
-            Err(e) => {
-                if c.status == TxStatus::Failed {
-                    return simple_error(c, aborted());
-                }
-                return simple_error(c, e);
-            }
-        };
-        if c.status == TxStatus::Failed && !is_tx_exit(&prepared.plan) {
-            return simple_error(c, aborted());
-        }
-        if let Some(i) = prepared.param_types.first().map(|_| 1) {
-            return simple_error(c, SqlError::new("42P02", format!("there is no parameter ${i}")));
-        }
-        if let Plan::Deallocate(name) = &prepared.plan {
-            match deallocate(c, name.as_deref()) {
-                Ok(tag) => put(&mut c.out, CommandComplete::new(tag.to_string())),
-                Err(e) => return simple_error(c, e),
-            }
-            continue;
-        }
-        if matches!(prepared.plan, Plan::Begin | Plan::Commit | Plan::Rollback) {
-            let tag = transaction(c, &prepared.plan);
-            if !matches!(prepared.plan, Plan::Begin) {
-                c.portals.clear();
-            }
-            put(&mut c.out, CommandComplete::new(tag.to_string()));
-            continue;
-        }
-        if let Err(e) = refuse_in_block(c, &prepared.plan) {
+        if let Err(e) = simple_statement(c, sql, stmt).await {
             return simple_error(c, e);
-        }
-        if let Plan::Copy(cp) = &prepared.plan {
-            match copy::run(c, cp).await {
-                Ok(tag) => put(&mut c.out, CommandComplete::new(tag)),
-                Err(e) => return simple_error(c, e),
-            }
-            continue;
-        }
-        let result = match prepared.plan {
-            Plan::Show(which) => Ok(show(c, which)),
-            _ => orbit_query::execute(&prepared.plan, &[]).await,
-        };
-        match result {
-            Ok(r) => {
-                send_notices(c, &r.notices);
-                if returns_rows(&prepared) {
-                    row_description(&mut c.out, &prepared.columns, &[]);
-                    for row in &r.rows {
-                        data_row(&mut c.out, row, &[]);
-                    }
-                }
-                put(&mut c.out, CommandComplete::new(r.tag));
-            }
-            Err(e) => return simple_error(c, e),
         }
         if c.out.len() >= WRITE_FLUSH_BYTES {
             let _ = c.flush().await;
         }
     }
+    // The implicit transaction ends with the message.
+    if c.status == TxStatus::Idle {
+        if let Some(t) = c.txn.take() {
+            if let Err(e) = t.commit().await {
+                simple_error(c, e);
+            }
+        }
+    }
+}
+
+async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement) -> Result<(), SqlError> {
+    let prepared = match bind::bind(sql, stmt, &[]) {
+        Ok(p) => p,
+        Err(e) => {
+            if c.status == TxStatus::Failed {
+                return Err(aborted());
+            }
+            return Err(e);
+        }
+    };
+    if c.status == TxStatus::Failed && !is_tx_exit(&prepared.plan) {
+        return Err(aborted());
+    }
+    if let Some(i) = prepared.param_types.first().map(|_| 1) {
+        return Err(SqlError::new("42P02", format!("there is no parameter ${i}")));
+    }
+    if let Plan::Deallocate(name) = &prepared.plan {
+        let tag = deallocate(c, name.as_deref())?;
+        put(&mut c.out, CommandComplete::new(tag.to_string()));
+        return Ok(());
+    }
+    if is_tx_control(&prepared.plan) {
+        let tag = transaction(c, &prepared.plan).await?;
+        if matches!(prepared.plan, Plan::Commit | Plan::Rollback) {
+            c.portals.clear();
+        }
+        put(&mut c.out, CommandComplete::new(tag.to_string()));
+        return Ok(());
+    }
+    if matches!(prepared.plan, Plan::Set { .. } | Plan::Reset(_)) {
+        let tag = run_set(c, &prepared.plan);
+        put(&mut c.out, CommandComplete::new(tag.to_string()));
+        return Ok(());
+    }
+    refuse_in_block(c, &prepared.plan)?;
+    if let Plan::Copy(cp) = &prepared.plan {
+        let tag = copy::run(c, cp).await?;
+        put(&mut c.out, CommandComplete::new(tag));
+        return Ok(());
+    }
+    let r = match prepared.plan {
+        Plan::Show(which) => show(c, which),
+        _ => run_statement(c, &prepared.plan, &[]).await?,
+    };
+    send_notices(c, &r.notices);
+    if returns_rows(&prepared) {
+        row_description(&mut c.out, &prepared.columns, &[]);
+        for row in &r.rows {
+            data_row(&mut c.out, row, &[]);
+        }
+    }
+    put(&mut c.out, CommandComplete::new(r.tag));
+    Ok(())
 }
 
 /// VACUUM cannot run inside a transaction block (25001), as in PostgreSQL.
@@ -670,8 +864,16 @@ fn returns_rows(p: &Prepared) -> bool {
 
 fn simple_error(c: &mut Conn, e: SqlError) {
     put_error(&mut c.out, &e, "ERROR");
-    if c.status == TxStatus::InBlock {
-        c.status = TxStatus::Failed;
+    fail_transaction(c);
+}
+
+/// After an error: a block is failed until ROLLBACK; an implicit transaction is rolled back
+/// (dropping it releases its row locks).
+fn fail_transaction(c: &mut Conn) {
+    match c.status {
+        TxStatus::InBlock => c.status = TxStatus::Failed,
+        TxStatus::Failed => {}
+        TxStatus::Idle => c.txn = None,
     }
 }
 
@@ -824,9 +1026,14 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
                 put(&mut c.out, CommandComplete::new(tag.to_string()));
                 return Ok(());
             }
-            Plan::Begin | Plan::Commit | Plan::Rollback => {
-                let tag = transaction(c, &stmt.plan);
-                if !matches!(stmt.plan, Plan::Begin) {
+            Plan::Set { .. } | Plan::Reset(_) => {
+                let tag = run_set(c, &stmt.plan);
+                put(&mut c.out, CommandComplete::new(tag.to_string()));
+                return Ok(());
+            }
+            p if is_tx_control(p) => {
+                let tag = transaction(c, &stmt.plan).await?;
+                if matches!(stmt.plan, Plan::Commit | Plan::Rollback) {
                     // The transaction's portals end with it (this one has done its work).
                     c.portals.clear();
                 }
@@ -843,7 +1050,7 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
         let params = portal.params.clone();
         let r = match stmt.plan {
             Plan::Show(which) => show(c, which),
-            _ => orbit_query::execute(&stmt.plan, &params).await?,
+            _ => run_statement(c, &stmt.plan, &params).await?,
         };
         send_notices(c, &r.notices);
         let p = c.portals.get_mut(name).ok_or_else(|| portal_missing(name))?;

@@ -7,7 +7,12 @@
 //!
 //! An error ends the COPY at once with ErrorResponse; CopyData/CopyDone/CopyFail the client
 //! still sends are then dropped by the query loop (simple protocol) or skipped up to Sync
-//! (extended), as in PostgreSQL. Not transactional yet: batches inserted before an error stay.
+//! (extended), as in PostgreSQL.
+//!
+//! Inside a transaction (BEGIN ... COMMIT, or a multi-statement Query) the rows go into that
+//! transaction, atomic with it (its write set is bounded by `orbit_query::txn::MAX_TXN_ROWS`).
+//! Outside one, every batch commits as its own transaction, so a COPY of any size holds one
+//! batch at a time; an error then keeps the batches committed before it.
 
 use super::{put, Conn, WRITE_FLUSH_BYTES};
 use bytes::Bytes;
@@ -51,13 +56,19 @@ async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
                     if reader.pending() < BATCH_ROWS {
                         break;
                     }
-                    insert_batch(&mut reader).await?;
+                    insert_batch(c, &mut reader).await?;
                 }
             }
             Some(F::CopyDone(_)) => {
-                reader.read_rows(usize::MAX)?;
+                loop {
+                    reader.read_rows(BATCH_ROWS)?;
+                    if reader.pending() < BATCH_ROWS {
+                        break;
+                    }
+                    insert_batch(c, &mut reader).await?;
+                }
                 reader.finish()?;
-                insert_batch(&mut reader).await?;
+                insert_batch(c, &mut reader).await?;
                 return Ok(format!("COPY {}", reader.count));
             }
             Some(F::CopyFail(f)) => {
@@ -75,24 +86,40 @@ async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
     }
 }
 
-/// Inserts the rows read so far (all or none of them), through INSERT's path.
-async fn insert_batch(reader: &mut CopyIn) -> Result<(), SqlError> {
+/// Inserts the rows read so far, through INSERT's path: into the connection's transaction, or
+/// as a transaction of their own.
+async fn insert_batch(c: &mut Conn, reader: &mut CopyIn) -> Result<(), SqlError> {
     let rows = reader.take_rows();
     if rows.is_empty() {
         return Ok(());
     }
     let table = reader.table().clone();
-    orbit_query::exec::copy_insert(&table, rows).await.map_err(|e| {
-        if e.context.is_some() {
-            e
-        } else {
-            e.context(format!("COPY {}", table.name))
+    let context = |e: SqlError| if e.context.is_some() { e } else { e.context(format!("COPY {}", table.name)) };
+    match c.txn.as_mut() {
+        Some(t) => orbit_query::exec::copy_insert(t, &table, rows).await.map_err(context),
+        None => {
+            let mut t = orbit_query::Txn::new();
+            match orbit_query::exec::copy_insert(&mut t, &table, rows).await {
+                Ok(()) => t.commit().await.map_err(context),
+                Err(e) => {
+                    t.rollback().await;
+                    Err(context(e))
+                }
+            }
         }
-    })
+    }
 }
 
 async fn copy_out(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
-    let rows = orbit_query::exec::copy_out(plan).await?;
+    let rows = match c.txn.as_ref() {
+        Some(t) => orbit_query::exec::copy_out(t, plan).await?,
+        None => {
+            let t = orbit_query::Txn::new();
+            let r = orbit_query::exec::copy_out(&t, plan).await;
+            t.rollback().await;
+            r?
+        }
+    };
     put(&mut c.out, CopyOutResponse::new(0, plan.width() as i16, vec![0; plan.width()]));
     let mut line = Vec::new();
     if plan.options.header == Header::Yes {

@@ -7,9 +7,10 @@
 //! (the commit point), then every other shard does; start-up recovery settles a swap a crash
 //! interrupted by shard 0's catalog (docs/ARCHITECTURE.md, "ALTER TABLE").
 
-use super::{durable, gone, insert_checked, io_error, no_table, scan, QueryResult};
+use super::{durable, gone, insert_rows, io_error, no_table, scan, QueryResult};
 use crate::copy::{CopyPlan, CopySource};
 use crate::error::{code, Result, SqlError};
+use crate::txn::Txn;
 use crate::types;
 use orbit_engine::table::{staging_name, Datum, Row, TableDef};
 use orbit_shards::tables as shard_tables;
@@ -52,21 +53,23 @@ pub(super) async fn with_row_ids(table: &Arc<TableDef>, mut rows: Vec<Row>) -> R
     Ok(rows)
 }
 
-/// Inserts one batch of COPY FROM rows (full rows, NOT NULL already checked), all or none.
-pub async fn copy_insert(table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
+/// Inserts one batch of COPY FROM rows (full rows, NOT NULL already checked) into `txn`'s
+/// write set, through INSERT's path.
+pub async fn copy_insert(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
+    txn.check_writable("COPY FROM")?;
     let rows = with_row_ids(table, rows).await?;
-    insert_checked(table, rows).await
+    insert_rows(txn, table, rows).await
 }
 
 /// The rows COPY TO writes, as the text of each copied column (None: NULL).
-pub async fn copy_out(plan: &CopyPlan) -> Result<Vec<Vec<Option<String>>>> {
+pub async fn copy_out(txn: &Txn, plan: &CopyPlan) -> Result<Vec<Vec<Option<String>>>> {
     match &plan.source {
         CopySource::Table { table, columns } => {
-            let rows = scan(table, None, None, &[]).await?;
+            let rows = scan(txn, table, None, None, &[]).await?;
             Ok(rows.iter().map(|(_, r)| columns.iter().map(|&i| types::to_text(&r[i])).collect()).collect())
         }
         CopySource::Query(q) => {
-            let r = super::select(q, &[]).await?;
+            let r = super::select(txn, q, &[]).await?;
             Ok(r.rows.iter().map(|row| crate::copy::texts(row)).collect())
         }
     }
@@ -97,10 +100,22 @@ pub(super) async fn maintenance(analyze: bool, tables: &[Arc<TableDef>], tag: &s
     Ok(QueryResult { tag: tag.into(), ..Default::default() })
 }
 
-/// ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns).
-pub(super) async fn add_primary_key(table: &Arc<TableDef>, pk: &[usize], pk_name: &str) -> Result<QueryResult> {
+/// ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns). DDL applies at once, as
+/// CREATE and DROP do (not transactional); the re-keyed table gets a new OID, so a
+/// transaction that wrote to the old one and commits later finds its rows' table gone.
+pub(super) async fn add_primary_key(
+    txn: &Txn,
+    table: &Arc<TableDef>,
+    pk: &[usize],
+    pk_name: &str,
+) -> Result<QueryResult> {
+    if txn.overlay(table).is_some() {
+        return Err(SqlError::unsupported(
+            "ALTER TABLE ... ADD PRIMARY KEY on a table this transaction has changed is not supported yet",
+        ));
+    }
     let (_, n) = state::local();
-    let rows = scan(table, None, None, &[]).await?;
+    let rows = scan(txn, table, None, None, &[]).await?;
     // PostgreSQL sets NOT NULL first (scanning for NULLs), then builds the unique index.
     for &c in pk {
         if rows.iter().any(|(_, r)| r[c].is_null()) {
@@ -144,6 +159,7 @@ pub(super) async fn add_primary_key(table: &Arc<TableDef>, pk: &[usize], pk_name
         let generation = s.tables.next_generation();
         let mut d = staged;
         d.name = staging_name(&expect.name, generation);
+        d.oid = 16384 + generation as u32;
         let d = Arc::new(d);
         let (_, ticket) = shard_tables::create(s, d.clone(), generation);
         Ok((d, generation, ticket))

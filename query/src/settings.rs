@@ -1,0 +1,215 @@
+//! Run-time parameters a session can `SET`, `RESET` and `SHOW`: their canonical names, their
+//! defaults, and the values Orbit honours. A parameter whose value would change behaviour that
+//! Orbit does not have (another time zone, a statement timeout, another isolation level) is
+//! refused with 0A000 rather than accepted and ignored; an unknown parameter is 42704 and a
+//! malformed value 22023, as PostgreSQL answers.
+
+use crate::error::{code, Result, SqlError};
+
+/// Canonical name, whether PostgreSQL reports it to the client (ParameterStatus) when it
+/// changes, and its default (None: set at start-up from the connection).
+pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
+    ("application_name", true, Some("")),
+    ("client_encoding", true, None),
+    ("client_min_messages", false, Some("notice")),
+    ("DateStyle", true, Some("ISO, MDY")),
+    ("default_transaction_isolation", false, Some("read committed")),
+    ("default_transaction_read_only", true, Some("off")),
+    ("extra_float_digits", false, Some("1")),
+    ("idle_in_transaction_session_timeout", false, Some("0")),
+    ("in_hot_standby", true, Some("off")),
+    ("integer_datetimes", true, Some("on")),
+    ("IntervalStyle", true, Some("postgres")),
+    ("is_superuser", true, Some("on")),
+    ("lock_timeout", false, Some("0")),
+    ("search_path", false, Some("\"$user\", public")),
+    ("server_encoding", true, Some("UTF8")),
+    ("server_version", true, Some("15.0")),
+    ("session_authorization", true, None),
+    ("standard_conforming_strings", true, Some("on")),
+    ("statement_timeout", false, Some("0")),
+    ("TimeZone", true, Some("UTC")),
+    ("transaction_isolation", false, Some("read committed")),
+    ("orbit_version", true, None),
+];
+
+/// The canonical spelling of a parameter name (names are case-insensitive).
+pub fn canonical(name: &str) -> Option<&'static str> {
+    PARAMETERS.iter().map(|p| p.0).find(|p| p.eq_ignore_ascii_case(name))
+}
+
+/// Whether changes of this parameter go to the client as ParameterStatus.
+pub fn reported(name: &str) -> bool {
+    PARAMETERS.iter().any(|p| p.0 == name && p.1)
+}
+
+pub fn default_value(name: &str) -> Option<&'static str> {
+    PARAMETERS.iter().find(|p| p.0 == name).and_then(|p| p.2)
+}
+
+fn unrecognized(name: &str) -> SqlError {
+    SqlError::new(code::UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\""))
+}
+
+fn invalid(name: &str, value: &str) -> SqlError {
+    SqlError::new(code::INVALID_PARAMETER_VALUE, format!("invalid value for parameter \"{name}\": \"{value}\""))
+}
+
+fn only(name: &str, what: &str) -> SqlError {
+    SqlError::unsupported(format!("parameter \"{name}\" can only be {what} in Orbit"))
+}
+
+fn read_only(name: &str) -> SqlError {
+    SqlError::new("55P02", format!("parameter \"{name}\" cannot be changed"))
+}
+
+/// Checks `SET name = values` and returns the canonical name and the value as SHOW prints it.
+pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)> {
+    let canon = canonical(name).ok_or_else(|| unrecognized(name))?;
+    let joined = values.join(", ");
+    let one = || -> Result<&str> {
+        match values {
+            [v] => Ok(v.as_str()),
+            _ => Err(SqlError::new(code::SYNTAX_ERROR, format!("SET {canon} takes only one argument"))),
+        }
+    };
+    let int = |v: &str| v.trim().parse::<i64>().map_err(|_| invalid(canon, v));
+    let value = match canon {
+        "application_name" => {
+            // PostgreSQL keeps printable ASCII only, turning the rest into '?'.
+            one()?.chars().map(|c| if (' '..='~').contains(&c) { c } else { '?' }).collect()
+        }
+        "client_encoding" => {
+            let v = one()?;
+            match v.to_ascii_uppercase().replace(['-', '_'], "").as_str() {
+                "UTF8" | "UNICODE" => "UTF8".to_string(),
+                "SQLASCII" | "LATIN1" | "WIN1252" | "EUCJP" | "SJIS" => return Err(only(canon, "UTF8")),
+                _ => return Err(invalid(canon, v)),
+            }
+        }
+        "DateStyle" => {
+            let words: Vec<String> = values
+                .iter()
+                .flat_map(|v| v.split(',').map(|w| w.trim().to_ascii_uppercase()).collect::<Vec<_>>())
+                .collect();
+            for w in &words {
+                match w.as_str() {
+                    "ISO" | "MDY" | "US" | "NONEURO" | "NONEUROPEAN" | "DEFAULT" => {}
+                    "SQL" | "POSTGRES" | "GERMAN" | "DMY" | "YMD" | "EURO" | "EUROPEAN" => {
+                        return Err(only(canon, "ISO, MDY"))
+                    }
+                    _ => return Err(invalid(canon, &joined)),
+                }
+            }
+            "ISO, MDY".to_string()
+        }
+        "IntervalStyle" => match one()?.to_ascii_lowercase().as_str() {
+            "postgres" => "postgres".to_string(),
+            "postgres_verbose" | "sql_standard" | "iso_8601" => return Err(only(canon, "postgres")),
+            v => return Err(invalid(canon, v)),
+        },
+        "TimeZone" => {
+            let v = one()?;
+            match v.to_ascii_uppercase().as_str() {
+                "UTC" | "GMT" | "ETC/UTC" | "ETC/GMT" | "UCT" | "ZULU" | "Z" | "0" | "+0" | "-0" | "UTC0" | "GMT0" => {
+                    "UTC".to_string()
+                }
+                _ => return Err(only(canon, "UTC")),
+            }
+        }
+        "standard_conforming_strings" => match one()?.to_ascii_lowercase().as_str() {
+            "on" | "true" | "yes" | "1" => "on".to_string(),
+            "off" | "false" | "no" | "0" => return Err(only(canon, "on")),
+            v => return Err(invalid(canon, v)),
+        },
+        "default_transaction_read_only" => match one()?.to_ascii_lowercase().as_str() {
+            "off" | "false" | "no" | "0" => "off".to_string(),
+            "on" | "true" | "yes" | "1" => return Err(only(canon, "off")),
+            v => return Err(invalid(canon, v)),
+        },
+        "extra_float_digits" => {
+            let n = int(one()?)?;
+            if !(-15..=3).contains(&n) {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("{n} is outside the valid range for parameter \"extra_float_digits\" (-15 .. 3)"),
+                ));
+            }
+            // 1 to 3 all print the shortest exact form (PostgreSQL 12 and later).
+            if n < 1 {
+                return Err(only(canon, "1, 2 or 3"));
+            }
+            n.to_string()
+        }
+        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+            let v = one()?.trim();
+            let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
+            let unit = v[digits.len()..].trim();
+            if digits.is_empty() || !matches!(unit, "" | "us" | "ms" | "s" | "min" | "h" | "d") {
+                return Err(invalid(canon, v));
+            }
+            if digits.bytes().any(|b| b != b'0') {
+                return Err(only(canon, "0 (no timeout)"));
+            }
+            "0".to_string()
+        }
+        "client_min_messages" => match one()?.to_ascii_lowercase().as_str() {
+            v @ ("debug5" | "debug4" | "debug3" | "debug2" | "debug1" | "debug" | "log" | "notice" | "warning"
+            | "error") => {
+                if v == "debug" {
+                    "debug2".to_string()
+                } else {
+                    v.to_string()
+                }
+            }
+            v => return Err(invalid(canon, v)),
+        },
+        "default_transaction_isolation" | "transaction_isolation" => match joined.to_ascii_lowercase().as_str() {
+            "read committed" | "read uncommitted" => "read committed".to_string(),
+            "repeatable read" | "serializable" => return Err(only(canon, "read committed")),
+            v => return Err(invalid(canon, v)),
+        },
+        "search_path" => {
+            if !values.iter().any(|v| v.trim().eq_ignore_ascii_case("public")) {
+                return Err(only(canon, "a list that includes public (the only schema)"));
+            }
+            values
+                .iter()
+                .map(|v| if v == "$user" { "\"$user\"".to_string() } else { v.clone() })
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+        _ => return Err(read_only(canon)),
+    };
+    Ok((canon, value))
+}
+
+/// Whether a NOTICE goes to a client whose `client_min_messages` is `level`.
+pub fn notices_wanted(level: &str) -> bool {
+    !matches!(level, "warning" | "error")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(name: &str, v: &[&str]) -> Result<(&'static str, String)> {
+        set_value(name, &v.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(set("application_name", &["app"]).unwrap(), ("application_name", "app".into()));
+        assert_eq!(set("TIMEZONE", &["utc"]).unwrap(), ("TimeZone", "UTC".into()));
+        assert_eq!(set("timezone", &["Europe/Paris"]).unwrap_err().code, "0A000");
+        assert_eq!(set("datestyle", &["ISO", "MDY"]).unwrap().1, "ISO, MDY");
+        assert_eq!(set("nosuch", &["1"]).unwrap_err().code, "42704");
+        assert_eq!(set("extra_float_digits", &["x"]).unwrap_err().code, "22023");
+        assert_eq!(set("extra_float_digits", &["3"]).unwrap().1, "3");
+        assert_eq!(set("search_path", &["$user", "public"]).unwrap().1, "\"$user\", public");
+        assert_eq!(set("server_version", &["1"]).unwrap_err().code, "55P02");
+        assert_eq!(set("statement_timeout", &["0"]).unwrap().1, "0");
+        assert_eq!(set("statement_timeout", &["5s"]).unwrap_err().code, "0A000");
+        assert_eq!(set("statement_timeout", &["5 parsecs"]).unwrap_err().code, "22023");
+    }
+}

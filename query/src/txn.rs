@@ -1,0 +1,416 @@
+//! SQL transactions: every statement runs inside one — the client's explicit block
+//! (BEGIN … COMMIT), the implicit one of a multi-statement Query message, or its own.
+//!
+//! A transaction's changes are private until COMMIT: they live in its write set ([`Txn`]), by
+//! table and encoded primary key (a row, or None for a deleted one), and every row it changes
+//! (or inserts at) is locked on the row's shard ([`orbit_shards::rowlock`]) from the statement
+//! that changes it until the transaction ends. Reads see the committed rows overlaid with the
+//! transaction's own changes — PostgreSQL's READ COMMITTED: each statement sees what was
+//! committed when it ran. A writer that finds a row locked by another transaction waits for it,
+//! then re-reads the committed row and re-checks its WHERE (PostgreSQL's re-check of an updated
+//! row); waits that form a cycle are found after [`DEADLOCK_TIMEOUT`] and the youngest
+//! transaction in the cycle fails with 40P01, as PostgreSQL's `deadlock_timeout` check does.
+//!
+//! COMMIT applies the write set shard by shard, logging each change, and releases the locks.
+//! A commit that touches several shards first takes exclusive intents on its rows through the
+//! cross-shard scheduler ([`orbit_shards::tx`]); reads spanning shards take shared intents on
+//! every shard, and single-shard reads of a row under such an intent wait for it, so no reader
+//! sees part of a commit. ROLLBACK drops the write set and releases the locks.
+//!
+//! Not here yet: REPEATABLE READ/SERIALIZABLE (no MVCC snapshots), transactional DDL (CREATE and
+//! DROP apply at once), and atomicity of a multi-shard commit across a crash (each shard's log
+//! holds its part; a crash between two shards' log writes keeps one part).
+
+use crate::error::{code, Result, SqlError};
+use orbit_engine::table::{Row, TableDef};
+use orbit_shards::rowlock::{self, Lock, Owner};
+use orbit_shards::tx::{Intent, Mode};
+use orbit_shards::{mesh, rt, state, tables as shard_tables, wal, ShardId};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Rows one transaction may change before it fails (54000): bounds the write set's memory.
+pub const MAX_TXN_ROWS: usize = 4_000_000;
+
+/// How long a lock wait lasts before the waiter checks for a deadlock (PostgreSQL's default
+/// `deadlock_timeout`).
+pub const DEADLOCK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The scheduler's "db" of a table's rows: above every Redis db, one per table OID.
+pub fn sql_db(oid: u32) -> usize {
+    (1usize << 40) + oid as usize
+}
+
+/// A row change: the encoded primary key and the row (None: deleted).
+type KeyedRow = (Vec<u8>, Option<Row>);
+
+/// A transaction's changes to one table.
+#[derive(Debug, Clone)]
+pub(crate) struct TableWrites {
+    pub def: Arc<TableDef>,
+    /// Encoded primary key → the row as this transaction leaves it (None: deleted).
+    pub rows: BTreeMap<Vec<u8>, Option<Row>>,
+}
+
+#[derive(Debug, Clone)]
+struct Savepoint {
+    name: String,
+    writes: BTreeMap<String, TableWrites>,
+    changed: usize,
+}
+
+/// One transaction: its write set, the shards where it holds row locks, its savepoints.
+#[derive(Debug)]
+pub struct Txn {
+    pub id: Owner,
+    pub(crate) writes: BTreeMap<String, TableWrites>,
+    lock_shards: BTreeSet<ShardId>,
+    changed: usize,
+    savepoints: Vec<Savepoint>,
+    /// `BEGIN READ ONLY`: writes fail with 25006.
+    pub read_only: bool,
+}
+
+impl Default for Txn {
+    fn default() -> Self {
+        Txn::new()
+    }
+}
+
+fn gone(e: orbit_shards::Error) -> SqlError {
+    SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}"))
+}
+
+fn io_error(e: impl std::fmt::Display) -> SqlError {
+    SqlError::new(code::IO_ERROR, format!("could not write to the log: {e}"))
+}
+
+fn no_table(name: &str) -> SqlError {
+    SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{name}\" does not exist"))
+}
+
+fn shard_of(key: &[u8], n: usize) -> ShardId {
+    orbit_shards::route::shard_for_row(key, n)
+}
+
+impl Txn {
+    pub fn new() -> Txn {
+        Txn {
+            id: orbit_shards::tx::next_id(),
+            writes: BTreeMap::new(),
+            lock_shards: BTreeSet::new(),
+            changed: 0,
+            savepoints: Vec::new(),
+            read_only: false,
+        }
+    }
+
+    /// Whether the transaction changed nothing (yet).
+    pub fn is_empty(&self) -> bool {
+        self.writes.values().all(|w| w.rows.is_empty())
+    }
+
+    /// This transaction's changes to `def` (None when it changed none, or the table it changed
+    /// under that name was dropped and created again).
+    pub(crate) fn overlay(&self, def: &TableDef) -> Option<&TableWrites> {
+        self.writes.get(&def.name).filter(|w| w.def.oid == def.oid && !w.rows.is_empty())
+    }
+
+    /// The row as this transaction sees it at `key`, if it changed it: Some(None) = deleted.
+    pub(crate) fn own(&self, def: &TableDef, key: &[u8]) -> Option<Option<&Row>> {
+        self.overlay(def).and_then(|w| w.rows.get(key)).map(|r| r.as_ref())
+    }
+
+    pub(crate) fn check_writable(&self, what: &str) -> Result<()> {
+        if self.read_only {
+            return Err(SqlError::new("25006", format!("cannot execute {what} in a read-only transaction")));
+        }
+        Ok(())
+    }
+
+    /// Records the row at `key` as this transaction leaves it (the key must be locked).
+    pub(crate) fn write(&mut self, def: &Arc<TableDef>, key: Vec<u8>, row: Option<Row>) -> Result<()> {
+        let w = self
+            .writes
+            .entry(def.name.clone())
+            .or_insert_with(|| TableWrites { def: def.clone(), rows: BTreeMap::new() });
+        if w.def.oid != def.oid {
+            *w = TableWrites { def: def.clone(), rows: BTreeMap::new() };
+        }
+        if w.rows.insert(key, row).is_none() {
+            self.changed += 1;
+            if self.changed > MAX_TXN_ROWS {
+                return Err(SqlError::new(
+                    code::PROGRAM_LIMIT_EXCEEDED,
+                    format!("transaction changes too many rows (at most {MAX_TXN_ROWS})"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Locks the rows at `keys` of `def` for this transaction, waiting for other transactions
+    /// that hold them, and returns each row as committed once locked (None: no row there).
+    pub(crate) async fn lock(&mut self, def: &TableDef, keys: Vec<Vec<u8>>) -> Result<Vec<Option<Row>>> {
+        let (_, n) = state::local();
+        let mut per_shard: BTreeMap<ShardId, Vec<usize>> = BTreeMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            per_shard.entry(shard_of(k, n)).or_default().push(i);
+        }
+        let mut out: Vec<Option<Row>> = vec![None; keys.len()];
+        for (shard, idx) in per_shard {
+            self.lock_shards.insert(shard);
+            let mut pending: Vec<(usize, Vec<u8>)> = idx.into_iter().map(|i| (i, keys[i].clone())).collect();
+            while !pending.is_empty() {
+                let (owner, oid, name) = (self.id, def.oid, def.name.clone());
+                let batch = std::mem::take(&mut pending);
+                let (got, rest, wait) = mesh::run_on(shard, move |s| {
+                    let t = s.tables.get(&name).filter(|t| t.def.oid == oid).ok_or_else(|| no_table(&name))?;
+                    let _ = t;
+                    let mut got = Vec::with_capacity(batch.len());
+                    let mut it = batch.into_iter();
+                    while let Some((i, k)) = it.next() {
+                        match s.row_locks.lock(oid, &k, owner) {
+                            Lock::Held => {
+                                let row = s.tables.get(&name).and_then(|t| t.get(&k).cloned());
+                                got.push((i, row));
+                            }
+                            Lock::Wait { holder, ready } => {
+                                let mut rest = vec![(i, k)];
+                                rest.extend(it);
+                                return Ok::<_, SqlError>((got, rest, Some((holder, ready))));
+                            }
+                        }
+                    }
+                    Ok((got, Vec::new(), None))
+                })
+                .await
+                .map_err(gone)??;
+                for (i, row) in got {
+                    out[i] = row;
+                }
+                pending = rest;
+                if let Some((holder, ready)) = wait {
+                    self.wait(shard, holder, ready).await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Waits for a row lock held by `holder` on `shard`, checking for a deadlock every
+    /// [`DEADLOCK_TIMEOUT`].
+    async fn wait(&self, shard: ShardId, holder: Owner, ready: futures::channel::oneshot::Receiver<()>) -> Result<()> {
+        let mut ready = ready;
+        loop {
+            let timer = std::pin::pin!(rt::sleep(DEADLOCK_TIMEOUT));
+            match futures::future::select(&mut ready, timer).await {
+                futures::future::Either::Left(_) => return Ok(()),
+                futures::future::Either::Right(_) => {}
+            }
+            let edges: Vec<(Owner, Owner)> =
+                mesh::run_on_all(|s| s.row_locks.edges()).await.map_err(gone)?.into_iter().flatten().collect();
+            let cycle = rowlock::cycle_members(self.id, &edges);
+            // The youngest transaction of the cycle gives way; the others keep waiting.
+            if cycle.iter().max() == Some(&self.id) {
+                let me = self.id;
+                let _ = mesh::run_on(shard, move |s| s.row_locks.cancel_waits(me)).await;
+                return Err(SqlError::new("40P01", "deadlock detected").detail(format!(
+                    "Transaction {me} waits for a row locked by transaction {holder}, which waits for this \
+                     transaction."
+                )));
+            }
+        }
+    }
+
+    /// `SAVEPOINT name`.
+    pub fn savepoint(&mut self, name: &str) {
+        self.savepoints.push(Savepoint { name: name.to_string(), writes: self.writes.clone(), changed: self.changed });
+    }
+
+    fn find_savepoint(&self, name: &str) -> Result<usize> {
+        self.savepoints
+            .iter()
+            .rposition(|s| s.name == name)
+            .ok_or_else(|| SqlError::new("3B001", format!("savepoint \"{name}\" does not exist")))
+    }
+
+    /// `ROLLBACK TO SAVEPOINT name`: the write set as it was at the savepoint (which stays).
+    /// Row locks taken since are kept until the transaction ends.
+    pub fn rollback_to(&mut self, name: &str) -> Result<()> {
+        let i = self.find_savepoint(name)?;
+        self.savepoints.truncate(i + 1);
+        let sp = &self.savepoints[i];
+        self.writes = sp.writes.clone();
+        self.changed = sp.changed;
+        Ok(())
+    }
+
+    /// `RELEASE SAVEPOINT name`: forgets it and every later one.
+    pub fn release(&mut self, name: &str) -> Result<()> {
+        let i = self.find_savepoint(name)?;
+        self.savepoints.truncate(i);
+        Ok(())
+    }
+
+    /// Ends the transaction without applying anything.
+    pub async fn rollback(mut self) {
+        self.release_locks().await;
+    }
+
+    async fn release_locks(&mut self) {
+        let me = self.id;
+        for shard in std::mem::take(&mut self.lock_shards) {
+            let _ = mesh::post(shard, move |s| s.row_locks.release_all(me)).await;
+        }
+    }
+
+    /// Applies the write set (durably, per `--fsync`) and ends the transaction.
+    pub async fn commit(mut self) -> Result<()> {
+        let (_, n) = state::local();
+        let mut per_shard: BTreeMap<ShardId, Vec<Change>> = BTreeMap::new();
+        for (name, w) in std::mem::take(&mut self.writes) {
+            let mut parts: BTreeMap<ShardId, Vec<KeyedRow>> = BTreeMap::new();
+            for (k, r) in w.rows {
+                parts.entry(shard_of(&k, n)).or_default().push((k, r));
+            }
+            for (shard, rows) in parts {
+                per_shard.entry(shard).or_default().push(Change { table: name.clone(), oid: w.def.oid, rows });
+            }
+        }
+        let me = self.id;
+        let r = match per_shard.len() {
+            0 => Ok(()),
+            1 => {
+                let (shard, changes) = per_shard.into_iter().next().expect("one shard");
+                apply_alone(shard, me, changes).await
+            }
+            _ => apply_together(me, per_shard).await,
+        };
+        self.release_locks().await;
+        r
+    }
+}
+
+impl Drop for Txn {
+    fn drop(&mut self) {
+        if self.lock_shards.is_empty() {
+            return;
+        }
+        let (me, shards) = (self.id, std::mem::take(&mut self.lock_shards));
+        rt::spawn(async move {
+            for shard in shards {
+                let _ = mesh::post(shard, move |s| s.row_locks.release_all(me)).await;
+            }
+        });
+    }
+}
+
+/// One table's changes on one shard.
+struct Change {
+    table: String,
+    oid: u32,
+    rows: Vec<KeyedRow>,
+}
+
+fn intent_of(changes: &[Change]) -> Intent {
+    let mut i = Intent::default();
+    for c in changes {
+        for (k, _) in &c.rows {
+            i.add_key(sql_db(c.oid), k, Mode::Exclusive);
+        }
+    }
+    i.seal()
+}
+
+/// Applies `changes` on the shard: each put or delete logged, in one step; releases `owner`'s
+/// row locks there. Rows of a table dropped (or dropped and created again) since are skipped.
+fn apply_here(s: &mut orbit_shards::state::Shard, owner: Owner, changes: Vec<Change>) -> Result<Option<wal::Ticket>> {
+    shard_tables::writable(s).map_err(io_error)?;
+    let mut ticket = None;
+    for c in changes {
+        if s.tables.get(&c.table).is_none_or(|t| t.def.oid != c.oid) {
+            continue;
+        }
+        let (puts, dels): (Vec<_>, Vec<_>) = c.rows.into_iter().partition(|(_, r)| r.is_some());
+        let keys: Vec<Vec<u8>> = dels.into_iter().map(|(k, _)| k).collect();
+        if !keys.is_empty() {
+            let (_, t) = shard_tables::delete(s, &c.table, &keys);
+            ticket = t.or(ticket);
+        }
+        let puts: Vec<(Vec<u8>, Row)> = puts.into_iter().filter_map(|(k, r)| r.map(|r| (k, r))).collect();
+        if !puts.is_empty() {
+            match shard_tables::put(s, &c.table, puts) {
+                Ok(t) => ticket = t.or(ticket),
+                Err(shard_tables::RowError::Unwritable(e)) => return Err(io_error(e)),
+                Err(_) => {}
+            }
+        }
+    }
+    s.row_locks.release_all(owner);
+    Ok(ticket)
+}
+
+/// A commit on one shard: one step there, unless a cross-shard transaction holds one of its
+/// rows, in which case it queues behind it.
+async fn apply_alone(shard: ShardId, owner: Owner, changes: Vec<Change>) -> Result<()> {
+    let intent = intent_of(&changes);
+    let r = mesh::run_on(shard, move |s| {
+        let blocked = {
+            let keys = changes.iter().flat_map(|c| c.rows.iter().map(move |(k, _)| (sql_db(c.oid), k.as_slice())));
+            s.tx.blocks(true, keys)
+        };
+        if blocked {
+            return Err(changes);
+        }
+        Ok(apply_here(s, owner, changes))
+    })
+    .await
+    .map_err(gone)?;
+    let ticket = match r {
+        Ok(r) => r?,
+        Err(changes) => {
+            let held = orbit_shards::tx::acquire(vec![(shard, intent)]).await.map_err(gone)?;
+            let r = mesh::run_on(shard, move |s| apply_here(s, owner, changes)).await.map_err(gone);
+            held.release().await;
+            r??
+        }
+    };
+    wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)
+}
+
+/// A commit on several shards: exclusive intents on its rows everywhere first, so that no
+/// reader sees some shards' part without the others'.
+async fn apply_together(owner: Owner, per_shard: BTreeMap<ShardId, Vec<Change>>) -> Result<()> {
+    let intents: Vec<(ShardId, Intent)> = per_shard.iter().map(|(s, c)| (*s, intent_of(c))).collect();
+    let held = orbit_shards::tx::acquire(intents).await.map_err(gone)?;
+    // Refuse before applying anything if some shard's log cannot be written.
+    let shards: Vec<ShardId> = per_shard.keys().copied().collect();
+    for &shard in &shards {
+        let w = mesh::run_on(shard, |s| shard_tables::writable(s)).await.map_err(gone)?;
+        if let Err(e) = w {
+            held.release().await;
+            return Err(io_error(e));
+        }
+    }
+    let futs =
+        per_shard.into_iter().map(|(shard, changes)| mesh::run_on(shard, move |s| apply_here(s, owner, changes)));
+    let results = futures::future::join_all(futs).await;
+    held.release().await;
+    let mut tickets = Vec::new();
+    let mut err = None;
+    for r in results {
+        match r.map_err(gone).and_then(|r| r) {
+            Ok(t) => tickets.extend(t),
+            Err(e) => {
+                err.get_or_insert(e);
+            }
+        }
+    }
+    let durable = wal::wait_all(tickets).await.map_err(io_error);
+    match err {
+        Some(e) => Err(e),
+        None => durable,
+    }
+}

@@ -1,0 +1,195 @@
+//! Row locks of SQL transactions on one shard: a row a transaction changes is locked from the
+//! statement that changes it until the transaction commits or rolls back, the way PostgreSQL's
+//! tuple locks work. Readers never take or wait for these locks (they read the committed row);
+//! a writer that finds a row locked by another transaction waits for that lock's release and
+//! then looks at the row again (PostgreSQL's READ COMMITTED re-check).
+//!
+//! A lock is keyed by (table OID, encoded primary key); it also covers keys with no row yet,
+//! so two transactions inserting the same key serialize. Waiting is a oneshot per waiter,
+//! fired when the lock is released; the woken writer tries again (and may wait again).
+//! [`RowLocks::edges`] exposes who waits for whom, for the deadlock check the waiting side runs
+//! after a while (PostgreSQL's `deadlock_timeout`).
+
+use futures::channel::oneshot;
+use std::collections::HashMap;
+
+/// The owner of locks: a SQL transaction's id (unique in the process).
+pub type Owner = u64;
+
+type LockKey = (u32, Vec<u8>);
+
+/// Outcome of a lock attempt.
+#[derive(Debug)]
+pub enum Lock {
+    /// Taken now, or already held by this owner.
+    Held,
+    /// Held by `holder`; `ready` fires once it is released (then try again).
+    Wait { holder: Owner, ready: oneshot::Receiver<()> },
+}
+
+struct Waiter {
+    owner: Owner,
+    wake: oneshot::Sender<()>,
+}
+
+#[derive(Default)]
+pub struct RowLocks {
+    held: HashMap<LockKey, Owner>,
+    owned: HashMap<Owner, Vec<LockKey>>,
+    waiting: HashMap<LockKey, Vec<Waiter>>,
+}
+
+impl RowLocks {
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// Who holds the lock on this row, if anyone.
+    pub fn holder(&self, table: u32, key: &[u8]) -> Option<Owner> {
+        if self.held.is_empty() {
+            return None;
+        }
+        self.held.get(&(table, key.to_vec())).copied()
+    }
+
+    /// Takes the lock on (table, key) for `owner`, or queues `owner` behind its holder.
+    pub fn lock(&mut self, table: u32, key: &[u8], owner: Owner) -> Lock {
+        let k = (table, key.to_vec());
+        match self.held.get(&k) {
+            Some(&h) if h == owner => Lock::Held,
+            Some(&holder) => {
+                let (wake, ready) = oneshot::channel();
+                self.waiting.entry(k).or_default().push(Waiter { owner, wake });
+                Lock::Wait { holder, ready }
+            }
+            None => {
+                self.held.insert(k.clone(), owner);
+                self.owned.entry(owner).or_default().push(k);
+                Lock::Held
+            }
+        }
+    }
+
+    /// Releases every lock `owner` holds and wakes their waiters; also withdraws `owner` from
+    /// any queue it waits in.
+    pub fn release_all(&mut self, owner: Owner) {
+        self.cancel_waits(owner);
+        let Some(keys) = self.owned.remove(&owner) else { return };
+        for k in keys {
+            self.held.remove(&k);
+            if let Some(ws) = self.waiting.remove(&k) {
+                for w in ws {
+                    let _ = w.wake.send(());
+                }
+            }
+        }
+    }
+
+    /// Withdraws `owner` from every queue it waits in (it gave up: deadlock, error, or gone).
+    pub fn cancel_waits(&mut self, owner: Owner) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        self.waiting.retain(|_, ws| {
+            ws.retain(|w| w.owner != owner);
+            !ws.is_empty()
+        });
+    }
+
+    /// Wait-for edges (waiter, holder) of this shard.
+    pub fn edges(&self) -> Vec<(Owner, Owner)> {
+        let mut out = Vec::new();
+        for (k, ws) in &self.waiting {
+            if let Some(&h) = self.held.get(k) {
+                out.extend(ws.iter().map(|w| (w.owner, h)));
+            }
+        }
+        out
+    }
+}
+
+/// Whether `from` reaches itself through the wait-for `edges` (a deadlock it is part of).
+pub fn in_cycle(from: Owner, edges: &[(Owner, Owner)]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![from];
+    while let Some(o) = stack.pop() {
+        for &(w, h) in edges {
+            if w == o {
+                if h == from {
+                    return true;
+                }
+                if seen.insert(h) {
+                    stack.push(h);
+                }
+            }
+        }
+    }
+    false
+}
+
+/// The transactions on a wait-for cycle through `from` (empty when there is none): those
+/// reachable from `from` that also reach it, `from` included.
+pub fn cycle_members(from: Owner, edges: &[(Owner, Owner)]) -> Vec<Owner> {
+    if !in_cycle(from, edges) {
+        return Vec::new();
+    }
+    let reach = |start: Owner| {
+        let mut seen = std::collections::HashSet::from([start]);
+        let mut stack = vec![start];
+        while let Some(o) = stack.pop() {
+            for &(w, h) in edges {
+                if w == o && seen.insert(h) {
+                    stack.push(h);
+                }
+            }
+        }
+        seen
+    };
+    let mut out: Vec<Owner> = reach(from).into_iter().filter(|&o| o == from || reach(o).contains(&from)).collect();
+    out.sort_unstable();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_wait_release() {
+        let mut l = RowLocks::default();
+        assert!(matches!(l.lock(1, b"k", 10), Lock::Held));
+        assert!(matches!(l.lock(1, b"k", 10), Lock::Held));
+        let Lock::Wait { holder, mut ready } = l.lock(1, b"k", 11) else { panic!("must wait") };
+        assert_eq!(holder, 10);
+        assert_eq!(l.edges(), vec![(11, 10)]);
+        assert!(matches!(ready.try_recv(), Ok(None)));
+        l.release_all(10);
+        assert!(matches!(ready.try_recv(), Ok(Some(()))));
+        assert!(l.edges().is_empty());
+        assert!(matches!(l.lock(1, b"k", 11), Lock::Held));
+        assert_eq!(l.holder(1, b"k"), Some(11));
+        assert_eq!(l.holder(2, b"k"), None);
+    }
+
+    #[test]
+    fn cancel_and_cycles() {
+        let mut l = RowLocks::default();
+        let _ = l.lock(1, b"a", 1);
+        let _ = l.lock(1, b"b", 2);
+        let _w1 = l.lock(1, b"b", 1);
+        let _w2 = l.lock(1, b"a", 2);
+        let e = l.edges();
+        assert!(in_cycle(1, &e) && in_cycle(2, &e));
+        assert!(!in_cycle(3, &e));
+        assert_eq!(cycle_members(1, &e), vec![1, 2]);
+        assert!(cycle_members(3, &e).is_empty());
+        l.cancel_waits(2);
+        let e = l.edges();
+        assert!(!in_cycle(1, &e));
+        assert_eq!(e, vec![(1, 2)]);
+    }
+}

@@ -1,0 +1,302 @@
+//! SQL transactions end to end (issue 5): BEGIN/COMMIT/ROLLBACK undo and isolation, savepoints,
+//! the implicit transaction of a multi-statement Query, row locks (a writer waits for another
+//! transaction's row, then re-checks it; no lost update under concurrent increments), deadlock
+//! detection (40P01), locks released when a client goes away, and an invariant checker: money
+//! moved between accounts on both shards by concurrent transactions while readers sum it.
+
+use orbit_tests::Orbit;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+}
+
+async fn connect(port: u16) -> Client {
+    let (client, conn) =
+        tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"), NoTls)
+            .await
+            .expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
+fn code(e: &tokio_postgres::Error) -> String {
+    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no SQLSTATE: {e}"))
+}
+
+async fn one_i64(c: &Client, sql: &str) -> i64 {
+    c.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+/// The values of the first column of a simple query's rows (NULL as "NULL").
+async fn texts(c: &Client, sql: &str) -> Vec<String> {
+    c.simple_query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap_or("NULL").to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn rollback_undoes_and_uncommitted_changes_stay_private() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let a = connect(o.pg_port).await;
+        let b = connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE t (id int PRIMARY KEY, v text)").await.unwrap();
+        a.batch_execute("INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three')").await.unwrap();
+
+        a.batch_execute("BEGIN").await.unwrap();
+        a.batch_execute("INSERT INTO t VALUES (4, 'four')").await.unwrap();
+        a.batch_execute("UPDATE t SET v = 'ONE' WHERE id = 1").await.unwrap();
+        a.batch_execute("DELETE FROM t WHERE id = 2").await.unwrap();
+        // The transaction sees its own changes, by key and by scan; others do not.
+        assert_eq!(texts(&a, "SELECT v FROM t WHERE id = 1").await, ["ONE"]);
+        assert_eq!(texts(&a, "SELECT id FROM t ORDER BY id").await, ["1", "3", "4"]);
+        assert_eq!(one_i64(&a, "SELECT count(*) FROM t").await, 3);
+        assert_eq!(texts(&b, "SELECT v FROM t WHERE id = 1").await, ["one"]);
+        assert_eq!(texts(&b, "SELECT id FROM t ORDER BY id").await, ["1", "2", "3"]);
+        a.batch_execute("ROLLBACK").await.unwrap();
+        assert_eq!(texts(&a, "SELECT id || v FROM t ORDER BY id").await, ["1one", "2two", "3three"]);
+
+        // COMMIT publishes all of it.
+        a.batch_execute("BEGIN; INSERT INTO t VALUES (4, 'four'); UPDATE t SET v = 'ONE' WHERE id = 1; DELETE FROM t WHERE id = 2")
+            .await
+            .unwrap();
+        assert_eq!(texts(&b, "SELECT id FROM t ORDER BY id").await, ["1", "2", "3"]);
+        a.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(texts(&b, "SELECT id || v FROM t ORDER BY id").await, ["1ONE", "3three", "4four"]);
+
+        // A key inserted and deleted in one transaction, and a key changed by UPDATE.
+        a.batch_execute("BEGIN; INSERT INTO t VALUES (9, 'x'); DELETE FROM t WHERE id = 9; UPDATE t SET id = 10 WHERE id = 4; COMMIT")
+            .await
+            .unwrap();
+        assert_eq!(texts(&b, "SELECT id FROM t ORDER BY id").await, ["1", "3", "10"]);
+
+        // An error fails the block (25P02) until ROLLBACK, which undoes everything in it.
+        a.batch_execute("BEGIN").await.unwrap();
+        a.batch_execute("INSERT INTO t VALUES (20, 'x')").await.unwrap();
+        let e = a.batch_execute("INSERT INTO t VALUES (1, 'dup')").await.unwrap_err();
+        assert_eq!(code(&e), "23505");
+        let e = a.batch_execute("SELECT 1").await.unwrap_err();
+        assert_eq!(code(&e), "25P02");
+        let m = a.simple_query("COMMIT").await.unwrap();
+        assert!(matches!(m.last(), Some(SimpleQueryMessage::CommandComplete(_))));
+        assert_eq!(one_i64(&b, "SELECT count(*) FROM t WHERE id = 20").await, 0);
+
+        // A multi-statement Query outside a block is one implicit transaction.
+        let e = a.batch_execute("INSERT INTO t VALUES (30, 'x'); INSERT INTO t VALUES (31, 'y'); SELECT 1 / 0").await;
+        assert_eq!(code(&e.unwrap_err()), "22012");
+        assert_eq!(one_i64(&b, "SELECT count(*) FROM t WHERE id >= 30").await, 0);
+        a.batch_execute("INSERT INTO t VALUES (30, 'x'); INSERT INTO t VALUES (31, 'y')").await.unwrap();
+        assert_eq!(one_i64(&b, "SELECT count(*) FROM t WHERE id >= 30").await, 2);
+
+        // READ ONLY refuses writes.
+        a.batch_execute("BEGIN READ ONLY").await.unwrap();
+        let e = a.batch_execute("DELETE FROM t").await.unwrap_err();
+        assert_eq!(code(&e), "25006");
+        a.batch_execute("ROLLBACK").await.unwrap();
+        let e = a.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE").await.unwrap_err();
+        assert_eq!(code(&e), "0A000");
+    });
+}
+
+#[test]
+fn savepoints() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let a = connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE s (id int PRIMARY KEY, v int)").await.unwrap();
+        let e = a.batch_execute("SAVEPOINT x").await.unwrap_err();
+        assert_eq!(
+            (code(&e), e.as_db_error().unwrap().message()),
+            ("25P01".into(), "SAVEPOINT can only be used in transaction blocks")
+        );
+        a.batch_execute("BEGIN; INSERT INTO s VALUES (1, 1); SAVEPOINT a; INSERT INTO s VALUES (2, 2); SAVEPOINT b")
+            .await
+            .unwrap();
+        a.batch_execute("UPDATE s SET v = 100").await.unwrap();
+        a.batch_execute("ROLLBACK TO SAVEPOINT b").await.unwrap();
+        assert_eq!(texts(&a, "SELECT v FROM s ORDER BY id").await, ["1", "2"]);
+        a.batch_execute("ROLLBACK TO a").await.unwrap();
+        assert_eq!(texts(&a, "SELECT id FROM s ORDER BY id").await, ["1"]);
+        // After an error, ROLLBACK TO a savepoint brings the block back.
+        let e = a.batch_execute("INSERT INTO s VALUES (1, 0)").await.unwrap_err();
+        assert_eq!(code(&e), "23505");
+        assert_eq!(code(&a.batch_execute("SELECT 1").await.unwrap_err()), "25P02");
+        a.batch_execute("ROLLBACK TO SAVEPOINT a").await.unwrap();
+        a.batch_execute("INSERT INTO s VALUES (3, 3)").await.unwrap();
+        let e = a.batch_execute("RELEASE SAVEPOINT nosuch").await.unwrap_err();
+        assert_eq!(
+            (code(&e), e.as_db_error().unwrap().message()),
+            ("3B001".into(), "savepoint \"nosuch\" does not exist")
+        );
+        a.batch_execute("ROLLBACK").await.unwrap();
+        a.batch_execute("BEGIN; INSERT INTO s VALUES (3, 3); SAVEPOINT a; RELEASE a; COMMIT").await.unwrap();
+        assert_eq!(texts(&a, "SELECT id FROM s ORDER BY id").await, ["3"]);
+    });
+}
+
+#[test]
+fn writers_wait_for_row_locks_and_recheck() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let a = connect(o.pg_port).await;
+        let b = connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE acc (id int PRIMARY KEY, bal int NOT NULL)").await.unwrap();
+        a.batch_execute("INSERT INTO acc VALUES (1, 100), (2, 100)").await.unwrap();
+        a.batch_execute("BEGIN; UPDATE acc SET bal = bal - 30 WHERE id = 1").await.unwrap();
+        // B's update of the same row waits for A, then applies to A's committed value.
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let waiter = tokio::spawn(async move {
+            let n = b.execute("UPDATE acc SET bal = bal * 2 WHERE id = 1 AND bal < 100", &[]).await.unwrap();
+            d.store(true, Ordering::SeqCst);
+            (b, n)
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!done.load(Ordering::SeqCst), "the second writer must wait for the first transaction");
+        // A reader is not blocked and sees the committed value.
+        let c = connect(o.pg_port).await;
+        assert_eq!(one_i64(&c, "SELECT bal::int8 FROM acc WHERE id = 1").await, 100);
+        a.batch_execute("COMMIT").await.unwrap();
+        let (b, n) = waiter.await.unwrap();
+        // Its WHERE was re-checked against A's committed row (70 < 100): it matched.
+        assert_eq!(n, 1);
+        assert_eq!(one_i64(&c, "SELECT bal::int8 FROM acc WHERE id = 1").await, 140);
+
+        // Rolled back instead: the waiter sees the old row, whose WHERE no longer matches.
+        a.batch_execute("BEGIN; UPDATE acc SET bal = 0 WHERE id = 2").await.unwrap();
+        let waiter =
+            tokio::spawn(async move { b.execute("UPDATE acc SET bal = 1 WHERE id = 2 AND bal = 0", &[]).await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        a.batch_execute("ROLLBACK").await.unwrap();
+        assert_eq!(waiter.await.unwrap().unwrap(), 0);
+        assert_eq!(one_i64(&c, "SELECT bal::int8 FROM acc WHERE id = 2").await, 100);
+
+        // Inserting a key another transaction inserted waits, then fails once that commits.
+        let b = connect(o.pg_port).await;
+        a.batch_execute("BEGIN; INSERT INTO acc VALUES (3, 1)").await.unwrap();
+        let waiter = tokio::spawn(async move { b.execute("INSERT INTO acc VALUES (3, 2)", &[]).await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        a.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(code(&waiter.await.unwrap().unwrap_err()), "23505");
+
+        // A client that goes away mid-transaction releases its locks.
+        let gone = connect(o.pg_port).await;
+        gone.batch_execute("BEGIN; UPDATE acc SET bal = -1 WHERE id = 3").await.unwrap();
+        drop(gone);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        c.batch_execute("UPDATE acc SET bal = 7 WHERE id = 3").await.unwrap();
+        assert_eq!(one_i64(&c, "SELECT bal::int8 FROM acc WHERE id = 3").await, 7);
+    });
+}
+
+#[test]
+fn deadlock_is_detected_and_one_side_fails() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let a = connect(o.pg_port).await;
+        let b = connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE d (id int PRIMARY KEY, v int)").await.unwrap();
+        a.batch_execute("INSERT INTO d VALUES (1, 0), (2, 0)").await.unwrap();
+        a.batch_execute("BEGIN; UPDATE d SET v = 1 WHERE id = 1").await.unwrap();
+        b.batch_execute("BEGIN; UPDATE d SET v = 2 WHERE id = 2").await.unwrap();
+        let ta = tokio::spawn(async move {
+            let r = a.batch_execute("UPDATE d SET v = 1 WHERE id = 2").await;
+            (a, r)
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let rb = b.batch_execute("UPDATE d SET v = 2 WHERE id = 1").await;
+        // B is younger: it is the one that fails; A then gets the row.
+        assert_eq!(code(&rb.unwrap_err()), "40P01");
+        b.batch_execute("ROLLBACK").await.unwrap();
+        let (a, ra) = ta.await.unwrap();
+        ra.unwrap();
+        a.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(texts(&b, "SELECT v FROM d ORDER BY id").await, ["1", "1"]);
+    });
+}
+
+#[test]
+fn concurrent_increments_lose_nothing_and_transfers_keep_the_total() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let clients = 4u64;
+    let rounds = 150u64;
+    rt().block_on(async {
+        let c = connect(o.pg_port).await;
+        c.batch_execute("CREATE TABLE ctr (id int PRIMARY KEY, n int8 NOT NULL)").await.unwrap();
+        c.batch_execute("INSERT INTO ctr VALUES (1, 0), (2, 0)").await.unwrap();
+        c.batch_execute("CREATE TABLE acct (id int PRIMARY KEY, bal int NOT NULL)").await.unwrap();
+        let accounts = 16i32;
+        for i in 0..accounts {
+            c.execute("INSERT INTO acct VALUES ($1, 1000)", &[&i]).await.unwrap();
+        }
+        let total = 1000 * accounts as i64;
+        let stop = Arc::new(AtomicBool::new(false));
+        let checked = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for w in 0..clients {
+            let port = o.pg_port;
+            tasks.push(tokio::spawn(async move {
+                let c = connect(port).await;
+                let mut seed = w * 7919 + 1;
+                let mut next = move || {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed
+                };
+                for _ in 0..rounds {
+                    c.batch_execute("UPDATE ctr SET n = n + 1 WHERE id = 1").await.unwrap();
+                    c.batch_execute("BEGIN; UPDATE ctr SET n = n + 1 WHERE id = 2; COMMIT").await.unwrap();
+                    // A transfer between two accounts, in a fixed order or not (deadlocks retried).
+                    let (x, y) = ((next() % 16) as i32, (next() % 16) as i32);
+                    let amt = (next() % 50) as i32;
+                    loop {
+                        let r = async {
+                            c.batch_execute("BEGIN").await?;
+                            c.execute("UPDATE acct SET bal = bal - $1 WHERE id = $2", &[&amt, &x]).await?;
+                            c.execute("UPDATE acct SET bal = bal + $1 WHERE id = $2", &[&amt, &y]).await?;
+                            c.batch_execute("COMMIT").await
+                        }
+                        .await;
+                        match r {
+                            Ok(()) => break,
+                            Err(e) if code(&e) == "40P01" => c.batch_execute("ROLLBACK").await.unwrap(),
+                            Err(e) => panic!("transfer: {e}"),
+                        }
+                    }
+                }
+            }));
+        }
+        let reader = {
+            let (stop, checked, port) = (stop.clone(), checked.clone(), o.pg_port);
+            tokio::spawn(async move {
+                let c = connect(port).await;
+                while !stop.load(Ordering::SeqCst) {
+                    let sum: i64 = c.query_one("SELECT sum(bal) FROM acct", &[]).await.unwrap().get(0);
+                    assert_eq!(sum, total, "a reader saw part of a transfer");
+                    checked.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        };
+        for t in tasks {
+            t.await.unwrap();
+        }
+        stop.store(true, Ordering::SeqCst);
+        reader.await.unwrap();
+        assert!(checked.load(Ordering::SeqCst) > 0);
+        let n1 = one_i64(&c, "SELECT n FROM ctr WHERE id = 1").await;
+        let n2 = one_i64(&c, "SELECT n FROM ctr WHERE id = 2").await;
+        assert_eq!((n1, n2), ((clients * rounds) as i64, (clients * rounds) as i64));
+        assert_eq!(one_i64(&c, "SELECT sum(bal) FROM acct").await, total);
+    });
+}

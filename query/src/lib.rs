@@ -10,6 +10,8 @@ pub mod copy;
 pub mod error;
 pub mod exec;
 pub mod expr;
+pub mod group;
+pub mod scalar;
 pub mod settings;
 pub mod txn;
 pub mod types;

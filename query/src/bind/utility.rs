@@ -808,7 +808,7 @@ impl Binder<'_> {
                 let Plan::Select(sp) = plan else {
                     return Err(SqlError::unsupported("COPY (...) TO takes a SELECT only"));
                 };
-                (CopySource::Query(Box::new(sp)), cols.into_iter().map(|c| c.name).collect::<Vec<String>>())
+                (CopySource::Query(sp), cols.into_iter().map(|c| c.name).collect::<Vec<String>>())
             }
             (None, None) => return Err(c.error()),
         };

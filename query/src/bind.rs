@@ -18,6 +18,7 @@ mod bind_types;
 mod functions;
 mod grouping;
 use bind_types::{datetime_common, is_temporal};
+mod utility;
 
 /// A column of a statement's result (RowDescription).
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +137,22 @@ pub enum Plan {
     Show(Option<&'static str>),
     /// `TRUNCATE [TABLE] t [, ...]`: every row of each table deleted (and logged as such).
     Truncate(Vec<Arc<TableDef>>),
+    /// `COPY ... FROM STDIN` / `COPY ... TO STDOUT`: run by the connection (the copy
+    /// sub-protocol), rows through [`crate::exec::copy_insert`] / [`crate::exec::copy_out`].
+    Copy(Box<crate::copy::CopyPlan>),
+    /// VACUUM / ANALYZE of `tables` (every table when empty); `tag` is the command tag.
+    Maintenance {
+        vacuum: bool,
+        analyze: bool,
+        tables: Vec<Arc<TableDef>>,
+        tag: &'static str,
+    },
+    /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`: the table re-keyed.
+    AddPrimaryKey {
+        table: Arc<TableDef>,
+        columns: Vec<usize>,
+        name: String,
+    },
 }
 
 /// `ON CONFLICT` on the primary key (the only unique constraint a table has).
@@ -161,6 +178,11 @@ pub struct Prepared {
 /// Parses a query string into its statements. A syntax error anywhere rejects the whole
 /// string, as in PostgreSQL (it parses a simple Query message whole before running any of it).
 pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
+    // COPY, VACUUM and ANALYZE alone in the string: PostgreSQL's grammar for them, not
+    // sqlparser's (see `utility`).
+    if let Some(marker) = utility::marker(sql) {
+        return Ok(vec![marker]);
+    }
     Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| syntax_error(sql, &e.to_string()))
 }
 
@@ -544,6 +566,10 @@ impl Binder<'_> {
             S::Update(up) => self.update(up),
             S::Delete(del) => self.delete(del),
             S::Truncate(t) => self.truncate(t),
+            S::Copy { .. } => Ok((self.copy_statement()?, vec![])),
+            S::Vacuum(_) => Ok((self.maintenance_statement(true)?, vec![])),
+            S::Analyze(_) => Ok((self.maintenance_statement(false)?, vec![])),
+            S::AlterTable(at) => Ok((self.alter_table(at)?, vec![])),
             S::StartTransaction { modes, statements, .. } if statements.is_empty() => {
                 let mut read_only = false;
                 for m in modes {
@@ -643,6 +669,7 @@ impl Binder<'_> {
         if ct.temporary || ct.query.is_some() || ct.like.is_some() {
             return Err(SqlError::unsupported("this form of CREATE TABLE is not supported yet"));
         }
+        self.storage_parameters(&ct.table_options)?;
         let mut columns: Vec<ColumnDef> = Vec::new();
         let mut pk: Option<(Vec<usize>, Option<String>)> = None;
         let multiple_pk = |name: &str| {
@@ -736,13 +763,16 @@ impl Binder<'_> {
                 }
             }
         }
-        let Some((pk, pk_name)) = pk else {
-            return Err(SqlError::unsupported("tables without a PRIMARY KEY are not supported yet"));
+        // Without a primary key, rows are keyed by a hidden row id (`TableDef::has_row_id`).
+        let (pk, pk_name) = match pk {
+            Some((pk, pk_name)) => {
+                for &i in &pk {
+                    columns[i].not_null = true;
+                }
+                (pk, pk_name.unwrap_or_else(|| format!("{name}_pkey")))
+            }
+            None => (Vec::new(), String::new()),
         };
-        for &i in &pk {
-            columns[i].not_null = true;
-        }
-        let pk_name = pk_name.unwrap_or_else(|| format!("{name}_pkey"));
         Ok(Plan::CreateTable { def: TableDef { name, columns, pk, pk_name, oid: 0 }, if_not_exists: ct.if_not_exists })
     }
 
@@ -2144,6 +2174,10 @@ pub fn pk_lookup(filter: &Expr, def: &TableDef) -> Option<Vec<Expr>> {
             || (a.is_string() && b.is_string())
             || a == b
     };
+    if def.pk.is_empty() {
+        // Keyed by a hidden row id no filter can name.
+        return None;
+    }
     let mut key = Vec::with_capacity(def.pk.len());
     for &col in &def.pk {
         let found = conj.iter().find_map(|c| match c {

@@ -13,13 +13,15 @@ pub struct SqlError {
     pub hint: Option<String>,
     /// 1-based position, in characters, in the query string.
     pub position: Option<usize>,
+    /// CONTEXT: where it happened (`COPY t, line 3, column x: "abc"`).
+    pub context: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, SqlError>;
 
 impl SqlError {
     pub fn new(code: &'static str, message: impl Into<String>) -> SqlError {
-        SqlError { code, message: message.into(), detail: None, hint: None, position: None }
+        SqlError { code, message: message.into(), detail: None, hint: None, position: None, context: None }
     }
 
     pub fn detail(mut self, d: impl Into<String>) -> SqlError {
@@ -29,6 +31,11 @@ impl SqlError {
 
     pub fn hint(mut self, h: impl Into<String>) -> SqlError {
         self.hint = Some(h.into());
+        self
+    }
+
+    pub fn context(mut self, c: impl Into<String>) -> SqlError {
+        self.context = Some(c.into());
         self
     }
 
@@ -99,6 +106,9 @@ pub mod code {
     pub const UNDEFINED_OBJECT: &str = "42704";
     pub const DUPLICATE_TABLE: &str = "42P07";
     pub const DUPLICATE_COLUMN: &str = "42701";
+    pub const BAD_COPY_FILE_FORMAT: &str = "22P04";
+    pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
+    pub const QUERY_CANCELED: &str = "57014";
     pub const INVALID_TABLE_DEFINITION: &str = "42P16";
     pub const AMBIGUOUS_PARAMETER: &str = "42P08";
     pub const INDETERMINATE_DATATYPE: &str = "42P18";

@@ -79,6 +79,10 @@ async fn cancel_request(pkt: &[u8]) {
     .await;
 }
 
+/// COPY's sub-protocol (a child module: it uses the connection's buffers).
+#[path = "copy.rs"]
+mod copy;
+
 /// Accepts PostgreSQL connections until shutdown; each gets its own task on this shard.
 pub async fn serve(listener: TcpListener, cfg: Arc<PgConfig>) {
     rt::accept_until_shutdown(&listener, "pg", |stream| {
@@ -843,6 +847,12 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         put(&mut c.out, CommandComplete::new(tag.to_string()));
         return Ok(());
     }
+    refuse_in_block(c, &prepared.plan)?;
+    if let Plan::Copy(cp) = &prepared.plan {
+        let tag = copy::run(c, cp).await?;
+        put(&mut c.out, CommandComplete::new(tag));
+        return Ok(());
+    }
     let r = match prepared.plan {
         Plan::Show(which) => show(c, which),
         _ => run_statement(c, &prepared.plan, &[]).await?,
@@ -855,6 +865,14 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         }
     }
     put(&mut c.out, CommandComplete::new(r.tag));
+    Ok(())
+}
+
+/// VACUUM cannot run inside a transaction block (25001), as in PostgreSQL.
+fn refuse_in_block(c: &Conn, plan: &Plan) -> Result<(), SqlError> {
+    if matches!(plan, Plan::Maintenance { vacuum: true, .. }) && c.status != TxStatus::Idle {
+        return Err(SqlError::new(code::ACTIVE_SQL_TRANSACTION, "VACUUM cannot run inside a transaction block"));
+    }
     Ok(())
 }
 
@@ -1080,7 +1098,12 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
                 put(&mut c.out, CommandComplete::new(tag.to_string()));
                 return Ok(());
             }
-            _ => {}
+            Plan::Copy(cp) => {
+                let tag = copy::run(c, cp).await?;
+                put(&mut c.out, CommandComplete::new(tag));
+                return Ok(());
+            }
+            plan => refuse_in_block(c, plan)?,
         }
         let params = portal.params.clone();
         let r = match stmt.plan {

@@ -12,7 +12,7 @@ pub struct SqlError {
     pub detail: Option<String>,
     pub hint: Option<String>,
     /// 1-based position, in characters, in the query string.
-    pub position: Option<usize>,
+    pub position: Option<u32>,
     /// CONTEXT: where it happened (`COPY t, line 3, column x: "abc"`).
     pub context: Option<String>,
 }
@@ -41,7 +41,7 @@ impl SqlError {
 
     pub fn at(mut self, position: Option<usize>) -> SqlError {
         if self.position.is_none() {
-            self.position = position;
+            self.position = position.and_then(|p| u32::try_from(p).ok());
         }
         self
     }

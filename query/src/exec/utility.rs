@@ -55,8 +55,22 @@ pub(super) async fn with_row_ids(table: &Arc<TableDef>, mut rows: Vec<Row>) -> R
 
 /// Inserts one batch of COPY FROM rows (full rows, NOT NULL already checked) into `txn`'s
 /// write set, through INSERT's path.
-pub async fn copy_insert(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
+pub async fn copy_insert(txn: &mut Txn, table: &Arc<TableDef>, mut rows: Vec<Row>, defaults: &[usize]) -> Result<()> {
     txn.check_writable("COPY FROM")?;
+    if !defaults.is_empty() {
+        let exprs =
+            defaults.iter().map(|&i| crate::bind::bind_default(&table.columns[i])).collect::<Result<Vec<_>>>()?;
+        let mut per_row = vec![exprs; rows.len()];
+        if crate::sequence::any_uses(&per_row[0]) {
+            crate::sequence::resolve(txn, &mut per_row, &[]).await?;
+        }
+        for (row, exprs) in rows.iter_mut().zip(per_row) {
+            for (&i, e) in defaults.iter().zip(exprs) {
+                row[i] = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &[], aggs: &[] })?;
+            }
+            super::check_not_null(table, row)?;
+        }
+    }
     let rows = with_row_ids(table, rows).await?;
     insert_rows(txn, table, rows).await
 }

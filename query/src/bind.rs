@@ -5,7 +5,7 @@
 //! SQLSTATE and message (<https://www.postgresql.org/docs/15/typeconv.html>).
 
 use crate::error::{code, Result, SqlError};
-use crate::expr::{AggFunc, AggSpec, ArithOp, CmpOp, Ctx, Expr, Func};
+use crate::expr::{AggFunc, AggOrder, AggSpec, ArithOp, CmpOp, Ctx, Expr, Func};
 use crate::types::{self, CastContext};
 use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef};
 use sqlparser::ast;
@@ -13,9 +13,10 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::sync::Arc;
 
-#[path = "bind_types.rs"]
-mod bind_types;
-use bind_types::{datetime_common, is_temporal};
+mod functions;
+mod grouping;
+mod temporal;
+use temporal::{datetime_common, is_temporal};
 
 /// A column of a statement's result (RowDescription).
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +44,17 @@ pub struct SortKey {
     pub nulls_first: bool,
 }
 
+/// `SELECT DISTINCT`: which output rows count as duplicates (all but the first are dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Distinct {
+    None,
+    /// Rows equal in every column.
+    All,
+    /// `DISTINCT ON (...)`: rows equal in the first n sort keys (the binder puts the
+    /// DISTINCT ON expressions there).
+    On(usize),
+}
+
 #[derive(Debug, Clone)]
 pub struct SelectPlan {
     pub table: Option<Arc<TableDef>>,
@@ -50,6 +62,13 @@ pub struct SelectPlan {
     /// Primary-key values when the filter pins one row: the scan goes to one shard.
     pub key: Option<Vec<Expr>>,
     pub aggs: Vec<AggSpec>,
+    /// GROUP BY, HAVING or an aggregate: rows are grouped ([`crate::group`]) and the select
+    /// list, HAVING and ORDER BY read the group (`Column(k)` is the k-th GROUP BY value).
+    pub grouped: bool,
+    /// The GROUP BY expressions, over the input row.
+    pub group_by: Vec<Expr>,
+    pub having: Option<Expr>,
+    pub distinct: Distinct,
     pub projection: Vec<Expr>,
     pub order_by: Vec<SortKey>,
     pub limit: Option<Expr>,
@@ -78,7 +97,7 @@ pub enum Plan {
         on_conflict: Option<OnConflict>,
         returning: Option<Vec<Expr>>,
     },
-    Select(SelectPlan),
+    Select(Box<SelectPlan>),
     Update {
         table: Arc<TableDef>,
         filter: Option<Expr>,
@@ -233,6 +252,7 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
         params: given_types(param_oids)?,
         aggs: Vec::new(),
         allow_aggs: false,
+        aggs_banned_in: "WHERE",
         in_agg: false,
         expr_depth: 0,
         excluded: None,
@@ -263,6 +283,8 @@ struct Binder<'s> {
     params: Vec<SqlType>,
     aggs: Vec<AggSpec>,
     allow_aggs: bool,
+    /// The clause named when an aggregate is not allowed.
+    aggs_banned_in: &'static str,
     /// Binding an aggregate's argument (where another aggregate is a nesting error).
     in_agg: bool,
     /// How deep in [`Binder::expr`] calls we are (constants are folded at depth 0).
@@ -448,6 +470,14 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::TypedString(ts) => sql_type(&ts.data_type).ok().map(|t| (type_column_name(t).to_string(), 1)),
         ast::Expr::Interval(_) => Some(("interval".into(), 1)),
         ast::Expr::Extract { .. } => Some(("extract".into(), 2)),
+        ast::Expr::Ceil { .. } => Some(("ceil".into(), 2)),
+        ast::Expr::Floor { .. } => Some(("floor".into(), 2)),
+        ast::Expr::Position { .. } => Some(("position".into(), 2)),
+        ast::Expr::Substring { shorthand: true, .. } => Some(("substr".into(), 2)),
+        ast::Expr::Substring { .. } => Some(("substring".into(), 2)),
+        ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Leading), .. } => Some(("ltrim".into(), 2)),
+        ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Trailing), .. } => Some(("rtrim".into(), 2)),
+        ast::Expr::Trim { .. } => Some(("btrim".into(), 2)),
         _ => None,
     }
 }
@@ -768,16 +798,10 @@ impl Binder<'_> {
         let ast::SetExpr::Select(sel) = q.body.as_ref() else {
             return Err(SqlError::unsupported("only SELECT ... is supported as a query yet"));
         };
-        if sel.distinct.is_some() {
-            return Err(SqlError::unsupported("SELECT DISTINCT is not supported yet"));
-        }
-        if sel.having.is_some() {
-            return Err(SqlError::unsupported("HAVING is not supported yet"));
-        }
-        match &sel.group_by {
-            ast::GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty() => {}
-            _ => return Err(SqlError::unsupported("GROUP BY is not supported yet")),
-        }
+        let group_items = match &sel.group_by {
+            ast::GroupByExpr::Expressions(e, m) if m.is_empty() => e.as_slice(),
+            _ => return Err(SqlError::unsupported("GROUP BY ALL and GROUP BY modifiers are not supported")),
+        };
         let table = match sel.from.as_slice() {
             [] => None,
             [one] => Some(self.table_ref(one)?),
@@ -831,80 +855,22 @@ impl Binder<'_> {
                 _ => return Err(SqlError::unsupported("this select list item is not supported yet")),
             }
         }
-        self.allow_aggs = false;
-        let aggregated = !self.aggs.is_empty();
-        if aggregated {
-            for e in &projection {
-                let mut bad = None;
-                e.visit_columns(&mut |i| bad = bad.or(Some(i)));
-                if let (Some(i), Some(s)) = (bad, scope.as_ref()) {
-                    return Err(SqlError::new(
-                        code::GROUPING_ERROR,
-                        format!(
-                            "column \"{}.{}\" must appear in the GROUP BY clause or be used in an aggregate function",
-                            s.alias, s.def.columns[i].name
-                        ),
-                    ));
-                }
+        let mut having = match &sel.having {
+            Some(h) => {
+                let b = self.expr(h, scope.as_ref())?;
+                Some(self.bool_arg(b, "HAVING")?)
             }
-        }
-        // ORDER BY: an output column number, an output column name, or an input expression.
+            None => None,
+        };
+        // ORDER BY: an output column number, an output column name, or an input expression
+        // (aggregates allowed: they make the query grouped).
         let mut order_by = Vec::new();
         if let Some(ob) = &q.order_by {
             let ast::OrderByKind::Expressions(list) = &ob.kind else {
                 return Err(SqlError::unsupported("ORDER BY ALL is not supported"));
             };
             for o in list {
-                let source = match &o.expr {
-                    ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
-                        let ast::Value::Number(n, _) = &v.value else { unreachable!() };
-                        let k: usize = n.parse().unwrap_or(0);
-                        if k == 0 || k > projection.len() {
-                            return Err(SqlError::new(
-                                code::INVALID_COLUMN_REFERENCE,
-                                format!("ORDER BY position {n} is not in select list"),
-                            )
-                            .at(self.pos(&v.span)));
-                        }
-                        SortSource::Output(k - 1)
-                    }
-                    ast::Expr::Identifier(id) if columns.iter().any(|c| c.name == fold(id)) => {
-                        let name = fold(id);
-                        let hits: Vec<usize> =
-                            columns.iter().enumerate().filter(|(_, c)| c.name == name).map(|(i, _)| i).collect();
-                        // Two output columns of the same name are ambiguous only when they
-                        // are different expressions (`SELECT *, id ... ORDER BY id` is not).
-                        let first = format!("{:?}", projection[hits[0]]);
-                        if hits[1..].iter().any(|&h| format!("{:?}", projection[h]) != first) {
-                            return Err(SqlError::new("42702", format!("ORDER BY \"{name}\" is ambiguous"))
-                                .at(self.pos(&id.span)));
-                        }
-                        SortSource::Output(hits[0])
-                    }
-                    e => {
-                        // An aggregated query (no GROUP BY) has one row: ORDER BY may use
-                        // aggregates and must not use bare columns, and sorts nothing.
-                        self.allow_aggs = aggregated;
-                        let b = self.expr(e, scope.as_ref());
-                        self.allow_aggs = false;
-                        let b = b?;
-                        if aggregated {
-                            let mut bad = None;
-                            b.visit_columns(&mut |i| bad = bad.or(Some(i)));
-                            if let (Some(i), Some(s)) = (bad, scope.as_ref()) {
-                                return Err(SqlError::new(
-                                    code::GROUPING_ERROR,
-                                    format!(
-                                        "column \"{}.{}\" must appear in the GROUP BY clause or be used in an \
-                                         aggregate function",
-                                        s.alias, s.def.columns[i].name
-                                    ),
-                                ));
-                            }
-                        }
-                        SortSource::Input(b)
-                    }
-                };
+                let source = self.sort_source(&o.expr, &projection, &columns, scope.as_ref(), "ORDER BY")?;
                 if let Some(ast::OrderBySort::Using(_)) = o.options.sort {
                     return Err(SqlError::unsupported("ORDER BY ... USING is not supported yet"));
                 }
@@ -913,6 +879,54 @@ impl Binder<'_> {
                 order_by.push(SortKey { source, desc, nulls_first });
             }
         }
+        self.allow_aggs = false;
+        let group_by = self.group_by(group_items, &projection, &columns, scope.as_ref())?;
+        let grouped = !group_by.is_empty() || !self.aggs.is_empty() || having.is_some();
+        if grouped {
+            // Over the groups now: a column outside GROUP BY and aggregates is an error (in
+            // the order PostgreSQL checks: select list, ORDER BY, HAVING).
+            let regroup = |e: &Expr| {
+                crate::group::regroup(e, &group_by).map_err(|i| match scope.as_ref() {
+                    Some(s) => crate::group::ungrouped(&s.alias, &s.def.columns[i].name),
+                    None => SqlError::internal("column without a table"),
+                })
+            };
+            for e in &mut projection {
+                *e = regroup(e)?;
+            }
+            for k in &mut order_by {
+                if let SortSource::Input(e) = &k.source {
+                    k.source = SortSource::Input(regroup(e)?);
+                }
+            }
+            if let Some(h) = &having {
+                having = Some(regroup(h)?);
+            }
+        }
+        // An ORDER BY expression that is a select-list item sorts by that output column.
+        for k in &mut order_by {
+            if let SortSource::Input(e) = &k.source {
+                let text = format!("{e:?}");
+                if let Some(i) = projection.iter().position(|p| format!("{p:?}") == text) {
+                    k.source = SortSource::Output(i);
+                }
+            }
+        }
+        let distinct = match &sel.distinct {
+            None | Some(ast::Distinct::All) => Distinct::None,
+            Some(ast::Distinct::Distinct) => {
+                if order_by.iter().any(|k| matches!(k.source, SortSource::Input(_))) {
+                    return Err(SqlError::new(
+                        code::INVALID_COLUMN_REFERENCE,
+                        "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+                    ));
+                }
+                Distinct::All
+            }
+            Some(ast::Distinct::On(list)) => {
+                self.distinct_on(list, &mut order_by, &projection, &columns, scope.as_ref(), grouped, &group_by)?
+            }
+        };
         let (mut limit, mut offset) = (None, None);
         match &q.limit_clause {
             None => {}
@@ -932,7 +946,7 @@ impl Binder<'_> {
             }
         }
         let key = match (&table, &filter) {
-            (Some((def, _)), Some(f)) if !aggregated => pk_lookup(f, def),
+            (Some((def, _)), Some(f)) if !grouped => pk_lookup(f, def),
             _ => None,
         };
         let plan = SelectPlan {
@@ -940,12 +954,16 @@ impl Binder<'_> {
             filter,
             key,
             aggs: std::mem::take(&mut self.aggs),
+            grouped,
+            group_by,
+            having,
+            distinct,
             projection,
             order_by,
             limit,
             offset,
         };
-        Ok((Plan::Select(plan), columns))
+        Ok((Plan::Select(Box::new(plan)), columns))
     }
 
     fn output(&self, e: &Expr, name: String) -> OutputColumn {
@@ -1023,7 +1041,7 @@ impl Binder<'_> {
                 row[i] = self.assign(Expr::Column(j, col.ty), &def.columns[i])?;
             }
             let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &alias)?;
-            let select = Some(Box::new((query, row)));
+            let select = Some(Box::new((*query, row)));
             return Ok((Plan::Insert { table: def, rows: vec![], select, on_conflict, returning }, columns));
         };
         if source.order_by.is_some() || source.limit_clause.is_some() {
@@ -1571,6 +1589,12 @@ impl Binder<'_> {
             E::TypedString(ts) => self.typed_string(ts)?,
             E::Interval(iv) => self.interval_literal(iv)?,
             E::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
+            E::Case { operand, conditions, else_result, .. } => {
+                self.case(operand.as_deref(), conditions, else_result.as_deref(), scope)?
+            }
+            E::Ceil { .. } | E::Floor { .. } | E::Position { .. } | E::Substring { .. } | E::Trim { .. } => {
+                self.special_function(e, scope)?
+            }
             other => {
                 return Err(SqlError::unsupported(format!("expression {other} is not supported yet")));
             }
@@ -1768,11 +1792,15 @@ impl Binder<'_> {
         if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
             return Err(SqlError::unsupported("window functions, FILTER and WITHIN GROUP are not supported yet"));
         }
+        let mut within: &[ast::OrderByExpr] = &[];
         let (args, star, distinct) = match &f.args {
             ast::FunctionArguments::None => (vec![], false, false),
             ast::FunctionArguments::List(l) => {
-                if !l.clauses.is_empty() {
-                    return Err(SqlError::unsupported("clauses in function arguments are not supported yet"));
+                for c in &l.clauses {
+                    match c {
+                        ast::FunctionArgumentClause::OrderBy(list) => within = list,
+                        _ => return Err(SqlError::unsupported("this clause in function arguments is not supported")),
+                    }
                 }
                 let distinct = matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
                 let mut star = false;
@@ -1796,6 +1824,9 @@ impl Binder<'_> {
             "min" => Some(AggFunc::Min),
             "max" => Some(AggFunc::Max),
             "avg" => Some(AggFunc::Avg),
+            "string_agg" => Some(AggFunc::StringAgg),
+            "bool_and" | "every" => Some(AggFunc::BoolAnd),
+            "bool_or" => Some(AggFunc::BoolOr),
             _ => None,
         };
         if let Some(func) = agg {
@@ -1803,26 +1834,69 @@ impl Binder<'_> {
                 return Err(SqlError::new(code::GROUPING_ERROR, "aggregate function calls cannot be nested"));
             }
             if !self.allow_aggs {
-                return Err(SqlError::new(code::GROUPING_ERROR, "aggregate functions are not allowed in WHERE"));
-            }
-            if distinct {
-                return Err(SqlError::unsupported("aggregates with DISTINCT are not supported yet"));
+                return Err(SqlError::new(
+                    code::GROUPING_ERROR,
+                    format!("aggregate functions are not allowed in {}", self.aggs_banned_in),
+                ));
             }
             if star && func != AggFunc::CountStar {
                 return Err(SqlError::syntax("*"));
             }
-            let arg = match (func, args.as_slice()) {
-                (AggFunc::CountStar, []) => None,
-                (_, [a]) => {
-                    self.in_agg = true;
-                    let b = self.expr(a, scope);
-                    self.in_agg = false;
-                    // The argument lives in the aggregate's spec, outside the tree folded at
-                    // the top: fold it here.
-                    Some(crate::expr::fold(b?)?)
+            // The arguments and ORDER BY live in the aggregate's spec, outside the tree folded
+            // at the top: fold them here.
+            self.in_agg = true;
+            let bound =
+                args.iter().map(|a| self.expr(a, scope).and_then(crate::expr::fold)).collect::<Result<Vec<_>>>();
+            self.in_agg = false;
+            let mut bound = bound?;
+            let written: Vec<String> = bound.iter().map(|a| format!("{a:?}")).collect();
+            let (arg, delim) = match (func, bound.len()) {
+                (AggFunc::CountStar, 0) => (None, None),
+                (AggFunc::StringAgg, 2) => {
+                    let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
+                    let text = |t: SqlType| t.is_string() || t == SqlType::Unknown;
+                    if !types.iter().all(|t| text(*t)) {
+                        return Err(no_function(&name, &types));
+                    }
+                    let d = bound
+                        .pop()
+                        .map(|d| self.coerce(d, SqlType::Text, CastContext::Implicit, |_| no_function(&name, &types)));
+                    let v = bound
+                        .pop()
+                        .map(|v| self.coerce(v, SqlType::Text, CastContext::Implicit, |_| no_function(&name, &types)));
+                    (v.transpose()?, d.transpose()?)
                 }
-                _ => return Err(no_function(&name, &[])),
+                (AggFunc::StringAgg, _) => {
+                    return Err(no_function(&name, &bound.iter().map(|b| b.ty()).collect::<Vec<_>>()))
+                }
+                (_, 1) => (bound.pop(), None),
+                _ => return Err(no_function(&name, &bound.iter().map(|b| b.ty()).collect::<Vec<_>>())),
             };
+            let mut order_by = Vec::with_capacity(within.len());
+            for o in within {
+                if let Some(ast::OrderBySort::Using(_)) = o.options.sort {
+                    return Err(SqlError::unsupported("ORDER BY ... USING is not supported yet"));
+                }
+                self.in_agg = true;
+                let e = self.expr(&o.expr, scope).and_then(crate::expr::fold);
+                self.in_agg = false;
+                let e = e?;
+                // With DISTINCT each ORDER BY item must be one of the arguments (as written).
+                if distinct && !written.contains(&format!("{e:?}")) {
+                    return Err(SqlError::new(
+                        code::INVALID_COLUMN_REFERENCE,
+                        "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
+                    ));
+                }
+                let e = if e.ty() == SqlType::Unknown {
+                    self.coerce(e, SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))?
+                } else {
+                    e
+                };
+                let desc = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
+                let nulls_first = o.options.nulls_first.unwrap_or(desc);
+                order_by.push(AggOrder { expr: e, desc, nulls_first });
+            }
             let argty = arg.as_ref().map(|a| a.ty()).unwrap_or(SqlType::Int8);
             if matches!(func, AggFunc::Sum | AggFunc::Avg) && argty == SqlType::Unknown {
                 return Err(SqlError::new("42725", format!("function {name}(unknown) is not unique"))
@@ -1848,6 +1922,11 @@ impl Binder<'_> {
                     }
                     t => return Err(no_function(&name, &[t])),
                 },
+                AggFunc::StringAgg => SqlType::Text,
+                AggFunc::BoolAnd | AggFunc::BoolOr => match argty {
+                    SqlType::Bool | SqlType::Unknown => SqlType::Bool,
+                    t => return Err(no_function(&name, &[t])),
+                },
                 // No sum or avg takes text, so an untyped literal matches none best.
                 AggFunc::Min | AggFunc::Max => match argty {
                     SqlType::Unknown => SqlType::Text,
@@ -1859,16 +1938,23 @@ impl Binder<'_> {
                 },
             };
             let arg = match arg {
+                Some(a) if a.ty() == SqlType::Unknown && ty == SqlType::Bool => {
+                    Some(self.coerce(a, SqlType::Bool, CastContext::Implicit, |_| SqlError::internal("unknown"))?)
+                }
                 Some(a) if a.ty() == SqlType::Unknown => {
                     Some(self.coerce(a, SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))?)
                 }
                 a => a,
             };
-            self.aggs.push(AggSpec { func, arg, ty });
+            self.aggs.push(AggSpec { func, arg, ty, distinct, delim, order_by });
             return Ok(Expr::Agg(self.aggs.len() - 1, ty));
         }
-        if star || distinct {
+        if star {
             return Err(SqlError::syntax(&name));
+        }
+        if distinct || !within.is_empty() {
+            let what = if distinct { "DISTINCT" } else { "ORDER BY" };
+            return Err(SqlError::new("42809", format!("{what} specified, but {name} is not an aggregate function")));
         }
         let mut bound = Vec::new();
         for a in &args {
@@ -1921,7 +2007,7 @@ impl Binder<'_> {
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
                 Expr::Func(Func::CurrentUser, vec![], SqlType::Text)
             }
-            _ => return Err(no_function(&name, &types)),
+            _ => return self.scalar_function(&name, bound, &types),
         })
     }
 }

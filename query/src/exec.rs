@@ -11,9 +11,9 @@
 //! that applies it; a statement returns only once the records it wrote on every shard it
 //! touched are durable per `--fsync` ([`durable`]).
 
-use crate::bind::{OnConflict, Plan, SelectPlan, SortSource};
+use crate::bind::{OnConflict, Plan, SelectPlan};
 use crate::error::{code, Result, SqlError};
-use crate::expr::{self, AggState, Ctx, Expr};
+use crate::expr::{self, Ctx, Expr};
 use crate::txn::{sql_db, Txn};
 use crate::types;
 use orbit_engine::table::{key, Datum, Row, TableDef};
@@ -21,7 +21,6 @@ use orbit_shards::tables as shard_tables;
 use orbit_shards::tx::{Intent, Mode};
 use orbit_shards::wal::Ticket;
 use orbit_shards::{mesh, state, wal, ShardId};
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 /// A statement's outcome: rows (for SELECT and RETURNING), the command tag and any notices.
@@ -47,11 +46,11 @@ async fn durable(tickets: Vec<Ticket>) -> Result<()> {
     wal::wait_all(tickets).await.map_err(io_error)
 }
 
-fn gone(e: orbit_shards::Error) -> SqlError {
+pub(crate) fn gone(e: orbit_shards::Error) -> SqlError {
     SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}"))
 }
 
-fn no_table(name: &str) -> SqlError {
+pub(crate) fn no_table(name: &str) -> SqlError {
     SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{name}\" does not exist"))
 }
 
@@ -185,7 +184,7 @@ fn ctx<'a>(row: &'a [Datum], params: &'a [Datum]) -> Ctx<'a> {
     Ctx { row, params, aggs: &[] }
 }
 
-fn matches(filter: Option<&Expr>, row: &[Datum], params: &[Datum]) -> Result<bool> {
+pub(crate) fn matches(filter: Option<&Expr>, row: &[Datum], params: &[Datum]) -> Result<bool> {
     match filter {
         None => Ok(true),
         Some(f) => Ok(expr::truth(expr::eval(f, &ctx(row, params))?) == Some(true)),
@@ -262,7 +261,7 @@ async fn read_key(table: &Arc<TableDef>, k: Vec<u8>, filter: Option<&Expr>, para
 /// Rows (with their keys) of `table` that pass `filter` as this transaction sees them: the
 /// committed rows (from one shard when `key` pins the row, else from every shard) overlaid
 /// with the transaction's own changes.
-async fn scan(
+pub(crate) async fn scan(
     txn: &Txn,
     table: &Arc<TableDef>,
     filter: Option<&Expr>,
@@ -318,23 +317,8 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
         // nothing below can fail.
         return Ok(QueryResult { tag: "SELECT 0".into(), ..Default::default() });
     }
-    if !p.aggs.is_empty() {
-        let aggs = aggregate(txn, p, params).await?;
-        let cx = Ctx { row: &[], params, aggs: &aggs };
-        let mut rows = Vec::new();
-        let filter_ok = p.table.is_some()
-            || p.filter
-                .as_ref()
-                .map_or(Ok(true), |f| Ok::<_, SqlError>(expr::truth(expr::eval(f, &cx)?) == Some(true)))?;
-        if filter_ok {
-            rows.push(p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?);
-        }
-        let rows: Vec<Row> = rows
-            .into_iter()
-            .skip(offset.unwrap_or(0) as usize)
-            .take(limit.map_or(usize::MAX, |l| l as usize))
-            .collect();
-        return Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] });
+    if p.grouped {
+        return crate::group::select(txn, p, params, limit, offset).await;
     }
     let input: Vec<Row> = match &p.table {
         None => {
@@ -353,57 +337,10 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
     for row in &input {
         let cx = ctx(row, params);
         let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
-        let mut keys = Vec::with_capacity(p.order_by.len());
-        for k in &p.order_by {
-            keys.push(match &k.source {
-                SortSource::Output(i) => projected[*i].clone(),
-                SortSource::Input(e) => expr::eval(e, &cx)?,
-            });
-        }
+        let keys = crate::group::sort_keys(&p.order_by, &projected, &cx)?;
         out.push((keys, projected));
     }
-    if !p.order_by.is_empty() {
-        out.sort_by(|a, b| {
-            for (i, k) in p.order_by.iter().enumerate() {
-                let (x, y) = (&a.0[i], &b.0[i]);
-                let o = match (x.is_null(), y.is_null()) {
-                    (true, true) => Ordering::Equal,
-                    (true, false) => {
-                        if k.nulls_first {
-                            Ordering::Less
-                        } else {
-                            Ordering::Greater
-                        }
-                    }
-                    (false, true) => {
-                        if k.nulls_first {
-                            Ordering::Greater
-                        } else {
-                            Ordering::Less
-                        }
-                    }
-                    _ => {
-                        let o = expr::compare(x, y).unwrap_or(Ordering::Equal);
-                        if k.desc {
-                            o.reverse()
-                        } else {
-                            o
-                        }
-                    }
-                };
-                if o != Ordering::Equal {
-                    return o;
-                }
-            }
-            Ordering::Equal
-        });
-    }
-    let rows: Vec<Row> = out
-        .into_iter()
-        .skip(offset.unwrap_or(0) as usize)
-        .take(limit.map_or(usize::MAX, |l| l as usize))
-        .map(|(_, r)| r)
-        .collect();
+    let rows = crate::group::finish(out, p, limit, offset);
     Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })
 }
 
@@ -419,64 +356,6 @@ fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> 
             Ok(Some(v))
         }
     }
-}
-
-/// Aggregates without GROUP BY: partial states on every shard, merged here.
-async fn aggregate(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<Vec<Datum>> {
-    let specs = p.aggs.clone();
-    let mut states: Vec<AggState> = specs.iter().map(AggState::new).collect();
-    let Some(table) = &p.table else {
-        // No FROM: one empty input row.
-        for (st, spec) in states.iter_mut().zip(&specs) {
-            let v = match &spec.arg {
-                Some(a) => expr::eval(a, &ctx(&[], params))?,
-                None => Datum::Null,
-            };
-            st.update(spec, v)?;
-        }
-        return Ok(states.into_iter().zip(&specs).map(|(s, spec)| s.finish(spec)).collect());
-    };
-    if txn.overlay(table).is_some() {
-        // The transaction changed this table: aggregate what it sees, here.
-        for (_, row) in scan(txn, table, p.filter.as_ref(), None, params).await? {
-            for (st, spec) in states.iter_mut().zip(&specs) {
-                let v = match &spec.arg {
-                    Some(a) => expr::eval(a, &ctx(&row, params))?,
-                    None => Datum::Null,
-                };
-                st.update(spec, v)?;
-            }
-        }
-        return Ok(states.into_iter().zip(&specs).map(|(s, spec)| s.finish(spec)).collect());
-    }
-    let name = table.name.clone();
-    let filter = p.filter.clone();
-    let params_v = params.to_vec();
-    let specs_c = specs.clone();
-    let parts = on_every_shard(move |s| {
-        let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
-        let mut states: Vec<AggState> = specs_c.iter().map(AggState::new).collect();
-        for (_, row) in t.scan() {
-            if !matches(filter.as_ref(), row, &params_v)? {
-                continue;
-            }
-            for (st, spec) in states.iter_mut().zip(&specs_c) {
-                let v = match &spec.arg {
-                    Some(a) => expr::eval(a, &ctx(row, &params_v))?,
-                    None => Datum::Null,
-                };
-                st.update(spec, v)?;
-            }
-        }
-        Ok::<_, SqlError>(states)
-    })
-    .await?;
-    for part in parts {
-        for ((st, spec), other) in states.iter_mut().zip(&specs).zip(part?) {
-            st.merge(spec, other)?;
-        }
-    }
-    Ok(states.into_iter().zip(&specs).map(|(s, spec)| s.finish(spec)).collect())
 }
 
 /// Checks NOT NULL on a full row, with PostgreSQL's message and DETAIL.

@@ -96,15 +96,34 @@ pub enum AggFunc {
     Min,
     Max,
     Avg,
+    /// `string_agg(text, delimiter)`.
+    StringAgg,
+    /// `bool_and` and its SQL-standard spelling `every`.
+    BoolAnd,
+    BoolOr,
 }
 
-/// An aggregate of a SELECT without GROUP BY: computed as partial states on every shard and
-/// merged on the coordinator.
+/// An aggregate call: computed as partial states on every shard and merged on the coordinator
+/// (per group with GROUP BY, see [`crate::group`]).
 #[derive(Debug, Clone)]
 pub struct AggSpec {
     pub func: AggFunc,
     pub arg: Option<Expr>,
     pub ty: SqlType,
+    /// `agg(DISTINCT ...)`: duplicate argument values count once.
+    pub distinct: bool,
+    /// string_agg's delimiter.
+    pub delim: Option<Expr>,
+    /// `agg(... ORDER BY ...)`: the order the values are fed in.
+    pub order_by: Vec<AggOrder>,
+}
+
+/// One `ORDER BY` key inside an aggregate call.
+#[derive(Debug, Clone)]
+pub struct AggOrder {
+    pub expr: Expr,
+    pub desc: bool,
+    pub nulls_first: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +152,11 @@ pub enum Expr {
     Func(Func, Vec<Expr>, SqlType),
     /// The result of aggregate number `n`.
     Agg(usize, SqlType),
+    /// `CASE WHEN cond THEN result ... [ELSE result] END` (the binder turns `CASE x WHEN v` into
+    /// `WHEN x = v`).
+    Case(Vec<(Expr, Expr)>, Option<Box<Expr>>, SqlType),
+    /// A scalar function of [`crate::scalar`].
+    Call(crate::scalar::Builtin, Vec<Expr>, SqlType),
 }
 
 impl Expr {
@@ -140,6 +164,7 @@ impl Expr {
         match self {
             Expr::Const(_, t) | Expr::Column(_, t) | Expr::Param(_, t) | Expr::Arith(.., t) => *t,
             Expr::Neg(_, t) | Expr::Cast(_, t, _) | Expr::Coalesce(_, t) | Expr::Func(_, _, t) | Expr::Agg(_, t) => *t,
+            Expr::Case(.., t) | Expr::Call(_, _, t) => *t,
             Expr::Concat(..) => SqlType::Text,
             _ => SqlType::Bool,
         }
@@ -174,7 +199,16 @@ impl Expr {
                 a.visit_columns(f);
                 l.iter().for_each(|e| e.visit_columns(f))
             }
-            Expr::Coalesce(l, _) | Expr::Func(_, l, _) => l.iter().for_each(|e| e.visit_columns(f)),
+            Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => {
+                l.iter().for_each(|e| e.visit_columns(f))
+            }
+            Expr::Case(whens, otherwise, _) => {
+                otherwise.iter().for_each(|e| e.visit_columns(f));
+                for (w, t) in whens {
+                    w.visit_columns(f);
+                    t.visit_columns(f);
+                }
+            }
         }
     }
 }
@@ -310,6 +344,24 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
             }
             func(*f, vals)?
         }
+        Expr::Case(whens, otherwise, _) => {
+            for (w, then) in whens {
+                if truth(eval(w, cx)?) == Some(true) {
+                    return eval(then, cx);
+                }
+            }
+            match otherwise {
+                Some(e) => eval(e, cx)?,
+                None => Datum::Null,
+            }
+        }
+        Expr::Call(f, args, _) => {
+            let mut vals = Vec::with_capacity(args.len());
+            for a in args {
+                vals.push(eval(a, cx)?);
+            }
+            crate::scalar::call(*f, vals)?
+        }
     })
 }
 
@@ -359,6 +411,8 @@ pub fn fold(e: Expr) -> Result<Expr> {
             Expr::Coalesce(kept, t)
         }
         Expr::Func(f, l, t) => Expr::Func(f, v(l)?, t),
+        Expr::Call(f, l, t) => Expr::Call(f, v(l)?, t),
+        Expr::Case(whens, otherwise, t) => return fold_case(whens, otherwise, t),
     };
     let constant = match &e {
         Expr::Arith(_, x, y, _) | Expr::Cmp(_, x, y) | Expr::Concat(x, y) | Expr::Like(x, y, ..) => {
@@ -367,7 +421,7 @@ pub fn fold(e: Expr) -> Result<Expr> {
         Expr::Not(x) | Expr::Neg(x, _) | Expr::IsNull(x, _) | Expr::IsBool(x, ..) | Expr::Cast(x, ..) => is_const(x),
         Expr::InList(x, l, _) => is_const(x) && l.iter().all(is_const),
         Expr::Func(f, _, _) if f.is_volatile() => false,
-        Expr::Coalesce(l, _) | Expr::Func(_, l, _) => l.iter().all(is_const),
+        Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter().all(is_const),
         _ => false,
     };
     if !constant {
@@ -375,6 +429,42 @@ pub fn fold(e: Expr) -> Result<Expr> {
     }
     let ty = e.ty();
     Ok(Expr::Const(eval(&e, &Ctx { row: &[], params: &[], aggs: &[] })?, ty))
+}
+
+/// CASE as PostgreSQL's eval_const_expressions simplifies it: every part is folded (so a
+/// constant error in any arm is raised), except that an arm whose condition folds to false or
+/// NULL is dropped unfolded and a condition that folds to true ends the CASE there (its result
+/// becomes the ELSE; later arms are not looked at).
+fn fold_case(whens: Vec<(Expr, Expr)>, otherwise: Option<Box<Expr>>, t: SqlType) -> Result<Expr> {
+    let mut kept = Vec::with_capacity(whens.len());
+    let mut otherwise = otherwise;
+    let mut decided = false;
+    for (w, then) in whens {
+        let w = fold(w)?;
+        match &w {
+            Expr::Const(d, _) if truth(d.clone()) != Some(true) => continue,
+            Expr::Const(..) => {
+                otherwise = Some(Box::new(fold(then)?));
+                decided = true;
+                break;
+            }
+            _ => {}
+        }
+        kept.push((w, fold(then)?));
+    }
+    let otherwise = match otherwise {
+        Some(e) if decided => Some(e),
+        Some(e) => Some(Box::new(fold(*e)?)),
+        None => None,
+    };
+    if kept.is_empty() {
+        return Ok(match otherwise {
+            Some(e) => *e,
+            None => Expr::Const(Datum::Null, t),
+        });
+    }
+    // Every condition left is not a constant: nothing more folds.
+    Ok(Expr::Case(kept, otherwise, t))
 }
 
 fn is_const(e: &Expr) -> bool {
@@ -685,6 +775,11 @@ pub enum AggState {
     /// Float sum and row count (for avg).
     SumFloat(f64, i64),
     Extreme(Datum),
+    /// bool_and / bool_or so far (None: no non-NULL input yet).
+    Bool(Option<bool>),
+    /// string_agg so far: the delimiter that came with the first value (put between this and
+    /// an earlier part when partial states merge), and the text.
+    Text(Option<(Option<String>, String)>),
 }
 
 impl AggState {
@@ -694,6 +789,24 @@ impl AggState {
             AggFunc::Sum if spec.ty == SqlType::Int8 => AggState::SumInt(0, false),
             AggFunc::Sum | AggFunc::Avg => AggState::SumFloat(0.0, 0),
             AggFunc::Min | AggFunc::Max => AggState::Extreme(Datum::Null),
+            AggFunc::BoolAnd | AggFunc::BoolOr => AggState::Bool(None),
+            AggFunc::StringAgg => AggState::Text(None),
+        }
+    }
+
+    /// string_agg's step: a NULL value is skipped, a NULL delimiter adds nothing.
+    pub fn update_text(&mut self, v: Datum, delim: Datum) {
+        let (Datum::Text(v), AggState::Text(state)) = (v, &mut *self) else { return };
+        let delim = match delim {
+            Datum::Text(d) => Some(d),
+            _ => None,
+        };
+        match state {
+            None => *state = Some((delim, v)),
+            Some((_, text)) => {
+                text.push_str(delim.as_deref().unwrap_or(""));
+                text.push_str(&v);
+            }
         }
     }
 
@@ -723,6 +836,15 @@ impl AggState {
                     *cur = v;
                 }
             }
+            AggState::Bool(cur) => {
+                let v = truth(v).unwrap_or_default();
+                *cur = Some(match (*cur, spec.func) {
+                    (None, _) => v,
+                    (Some(c), AggFunc::BoolOr) => c || v,
+                    (Some(c), _) => c && v,
+                });
+            }
+            AggState::Text(_) => self.update_text(v, Datum::Null),
         }
         Ok(())
     }
@@ -739,6 +861,19 @@ impl AggState {
                 *na += nb;
             }
             (me @ AggState::Extreme(_), AggState::Extreme(v)) => me.update(spec, v)?,
+            (me @ AggState::Bool(_), AggState::Bool(b)) => {
+                if let Some(b) = b {
+                    me.update(spec, Datum::Bool(b))?
+                }
+            }
+            (AggState::Text(a), AggState::Text(b)) => match (a.as_mut(), b) {
+                (_, None) => {}
+                (None, b) => *a = b,
+                (Some((_, text)), Some((delim, more))) => {
+                    text.push_str(delim.as_deref().unwrap_or(""));
+                    text.push_str(&more);
+                }
+            },
             _ => return Err(SqlError::internal("aggregate states do not match")),
         }
         Ok(())
@@ -761,6 +896,8 @@ impl AggState {
                 _ => Datum::Float8(s),
             },
             AggState::Extreme(v) => v,
+            AggState::Bool(b) => b.map_or(Datum::Null, Datum::Bool),
+            AggState::Text(t) => t.map_or(Datum::Null, |(_, text)| Datum::Text(text)),
         }
     }
 }

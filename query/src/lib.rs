@@ -12,6 +12,8 @@ pub mod error;
 pub mod exec;
 pub mod expr;
 pub mod json;
+pub mod group;
+pub mod scalar;
 pub mod settings;
 pub mod txn;
 pub mod types;

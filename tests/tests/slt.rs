@@ -5,7 +5,9 @@
 //! Each file runs on a fresh state: a new database on the PostgreSQL cluster (one cluster for
 //! the whole test), a fresh Orbit server. Statements go over the simple query protocol, so
 //! every value is the server's own text form (bools `t`/`f`, floats as PostgreSQL prints them);
-//! SQL NULL is written `NULL` and the empty string `(empty)`.
+//! SQL NULL is written `NULL` and the empty string `(empty)`. Rows compare as sqllogictest's
+//! default validator does: whitespace runs count as one space and leading/trailing whitespace
+//! is dropped, so a test about spaces wraps the value (`'[' || x || ']'`).
 //!
 //! Column types: `query <types>` takes one letter per column, checked against the column's type
 //! as the server describes it (the statement is prepared once more to learn the types; a

@@ -1,0 +1,276 @@
+//! Binding CASE and the scalar functions of [`crate::scalar`]: argument counts and types as
+//! PostgreSQL 15 resolves them (untyped literals take the parameter's type, integers widen to
+//! float8 where only a float8 version exists, no match is 42883), including the SQL-syntax
+//! forms sqlparser parses on their own (`CEIL`, `FLOOR`, `POSITION(a IN b)`,
+//! `SUBSTRING(s FROM i FOR n)`, `TRIM([BOTH|LEADING|TRAILING] [chars] FROM s)`).
+
+use super::{no_function, Binder, Scope};
+use crate::error::{code, Result, SqlError};
+use crate::expr::{CmpOp, Expr};
+use crate::scalar::Builtin;
+use crate::types::{self, CastContext};
+use orbit_engine::table::SqlType;
+use sqlparser::ast;
+
+/// An argument's declared type in a function signature.
+#[derive(Clone, Copy)]
+enum Arg {
+    Text,
+    Int4,
+    Float8,
+}
+
+impl Binder<'_> {
+    /// `CASE`: a simple CASE (`CASE x WHEN v ...`) becomes `CASE WHEN x = v ...`; the results
+    /// take their common type (ELSE first, as PostgreSQL's select_common_type sees them).
+    pub(super) fn case(
+        &mut self,
+        operand: Option<&ast::Expr>,
+        conditions: &[ast::CaseWhen],
+        else_result: Option<&ast::Expr>,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        let subject = match operand {
+            Some(o) => Some(self.expr(o, scope)?),
+            None => None,
+        };
+        let mut whens = Vec::with_capacity(conditions.len());
+        let mut results = Vec::with_capacity(conditions.len() + 1);
+        for c in conditions {
+            let w = self.expr(&c.condition, scope)?;
+            let w = match &subject {
+                Some(s) => self.compare(CmpOp::Eq, s.clone(), w)?,
+                None => self.coerce(w, SqlType::Bool, CastContext::Implicit, |from| {
+                    SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        format!("argument of CASE/WHEN must be type boolean, not type {}", from.name()),
+                    )
+                })?,
+            };
+            whens.push(w);
+            results.push(self.expr(&c.result, scope)?);
+        }
+        let otherwise = match else_result {
+            Some(e) => Some(self.expr(e, scope)?),
+            None => None,
+        };
+        let all: Vec<Expr> = otherwise.iter().chain(&results).cloned().collect();
+        if all.iter().any(|e| e.ty() == SqlType::Numeric) {
+            return Err(types::numeric_unsupported());
+        }
+        let ty = self.common_type(&all, "CASE")?;
+        let fit = |b: &mut Self, e: Expr| {
+            let from = e.ty();
+            b.coerce(e, ty, CastContext::Implicit, |_| {
+                SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!("CASE could not convert type {} to {}", from.name(), ty.name()),
+                )
+            })
+        };
+        let mut arms = Vec::with_capacity(whens.len());
+        for (w, r) in whens.into_iter().zip(results) {
+            arms.push((w, fit(self, r)?));
+        }
+        let otherwise = match otherwise {
+            Some(e) => Some(Box::new(fit(self, e)?)),
+            None => None,
+        };
+        Ok(Expr::Case(arms, otherwise, ty))
+    }
+
+    /// The functions sqlparser parses as their own expressions.
+    pub(super) fn special_function(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
+        use ast::Expr as E;
+        let (name, args): (&str, Vec<&ast::Expr>) = match e {
+            E::Ceil { expr, field } | E::Floor { expr, field } => {
+                if !matches!(field, ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)) {
+                    return Err(SqlError::unsupported("CEIL/FLOOR with a scale or field is not supported"));
+                }
+                (if matches!(e, E::Ceil { .. }) { "ceil" } else { "floor" }, vec![expr])
+            }
+            // position(a IN b) is strpos(b, a).
+            E::Position { expr, r#in } => ("strpos", vec![r#in, expr]),
+            E::Substring { expr, substring_from, substring_for, .. } => {
+                let mut args = vec![expr.as_ref()];
+                match (substring_from, substring_for) {
+                    (Some(f), n) => {
+                        args.push(f);
+                        args.extend(n.as_deref());
+                    }
+                    // SUBSTRING(s FOR n) starts at 1.
+                    (None, Some(n)) => {
+                        let one = Expr::Const(orbit_engine::table::Datum::Int4(1), SqlType::Int4);
+                        let s = self.expr(expr, scope)?;
+                        let n = self.expr(n, scope)?;
+                        let types = [s.ty(), SqlType::Int4, n.ty()];
+                        return self.scalar_function("substr", vec![s, one, n], &types);
+                    }
+                    (None, None) => {}
+                }
+                ("substr", args)
+            }
+            E::Trim { trim_where, trim_what, expr, trim_characters } => {
+                if trim_characters.is_some() {
+                    return Err(SqlError::unsupported("TRIM with a character list is not supported"));
+                }
+                let name = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => "ltrim",
+                    Some(ast::TrimWhereField::Trailing) => "rtrim",
+                    _ => "btrim",
+                };
+                let mut args = vec![expr.as_ref()];
+                args.extend(trim_what.as_deref());
+                (name, args)
+            }
+            _ => return Err(SqlError::internal("not a special function")),
+        };
+        let mut bound = Vec::with_capacity(args.len());
+        for a in args {
+            bound.push(self.expr(a, scope)?);
+        }
+        let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
+        self.scalar_function(name, bound, &types)
+    }
+
+    /// Coerces `args` to a signature: `fixed` first, then up to `optional` more of the types
+    /// that follow; anything else is 42883 for `name`.
+    fn signature(
+        &mut self,
+        name: &str,
+        args: Vec<Expr>,
+        types: &[SqlType],
+        sig: &[Arg],
+        required: usize,
+    ) -> Result<Vec<Expr>> {
+        if args.len() < required || args.len() > sig.len() {
+            return Err(no_function(name, types));
+        }
+        let mut out = Vec::with_capacity(args.len());
+        for (a, want) in args.into_iter().zip(sig) {
+            let from = a.ty();
+            let to = match want {
+                Arg::Text => SqlType::Text,
+                Arg::Int4 => SqlType::Int4,
+                Arg::Float8 => SqlType::Float8,
+            };
+            // A numeric literal would pick the numeric version of the function.
+            if from == SqlType::Numeric && matches!(want, Arg::Float8) {
+                return Err(types::numeric_unsupported());
+            }
+            // text-category functions take no implicit cast from other categories.
+            if matches!(want, Arg::Text) && !(from.is_string() || from == SqlType::Unknown) {
+                return Err(no_function(name, types));
+            }
+            if from == SqlType::Numeric {
+                return Err(no_function(name, types));
+            }
+            out.push(self.coerce(a, to, CastContext::Implicit, |_| no_function(name, types))?);
+        }
+        Ok(out)
+    }
+
+    /// A scalar function call by name (after the ones `function` binds itself).
+    pub(super) fn scalar_function(&mut self, name: &str, args: Vec<Expr>, types: &[SqlType]) -> Result<Expr> {
+        use Arg::{Float8 as F, Int4 as I, Text as T};
+        let call = |f: Builtin, args: Vec<Expr>, ty: SqlType| Ok(Expr::Call(f, args, ty));
+        let float1 =
+            |f: Builtin, b: &mut Self, args| call(f, b.signature(name, args, types, &[F], 1)?, SqlType::Float8);
+        match name {
+            "greatest" | "least" => {
+                if args.is_empty() {
+                    return Err(SqlError::syntax(")"));
+                }
+                if types.contains(&SqlType::Numeric) {
+                    return Err(types::numeric_unsupported());
+                }
+                let what = if name == "greatest" { "GREATEST" } else { "LEAST" };
+                let ty = self.common_type(&args, what)?;
+                let args = args
+                    .into_iter()
+                    .map(|a| {
+                        let from = a.ty();
+                        self.coerce(a, ty, CastContext::Implicit, |_| {
+                            SqlError::new(
+                                code::DATATYPE_MISMATCH,
+                                format!("{what} types {} and {} cannot be matched", ty.name(), from.name()),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let f = if name == "greatest" { Builtin::Greatest } else { Builtin::Least };
+                call(f, args, ty)
+            }
+            "round" => float1(Builtin::Round, self, args),
+            "ceil" | "ceiling" => float1(Builtin::Ceil, self, args),
+            "floor" => float1(Builtin::Floor, self, args),
+            "trunc" => float1(Builtin::Trunc, self, args),
+            "sign" => float1(Builtin::Sign, self, args),
+            "sqrt" => float1(Builtin::Sqrt, self, args),
+            "power" | "pow" => call(Builtin::Power, self.signature(name, args, types, &[F, F], 2)?, SqlType::Float8),
+            "mod" => {
+                if types.contains(&SqlType::Numeric) {
+                    return Err(types::numeric_unsupported());
+                }
+                let known: Vec<SqlType> = types.iter().copied().filter(|t| *t != SqlType::Unknown).collect();
+                if args.len() != 2 || !known.iter().all(|t| t.is_integer()) {
+                    return Err(no_function(name, types));
+                }
+                let ty = known.iter().copied().reduce(super::promote).unwrap_or(SqlType::Int4);
+                let args = args
+                    .into_iter()
+                    .map(|a| self.coerce(a, ty, CastContext::Implicit, |_| no_function(name, types)))
+                    .collect::<Result<Vec<_>>>()?;
+                call(Builtin::Mod, args, ty)
+            }
+            "substr" | "substring" => {
+                call(Builtin::Substr, self.signature(name, args, types, &[T, I, I], 2)?, SqlType::Text)
+            }
+            "strpos" => call(Builtin::Strpos, self.signature(name, args, types, &[T, T], 2)?, SqlType::Int4),
+            "replace" => call(Builtin::Replace, self.signature(name, args, types, &[T, T, T], 3)?, SqlType::Text),
+            "btrim" => call(Builtin::Btrim, self.signature(name, args, types, &[T, T], 1)?, SqlType::Text),
+            "ltrim" => call(Builtin::Ltrim, self.signature(name, args, types, &[T, T], 1)?, SqlType::Text),
+            "rtrim" => call(Builtin::Rtrim, self.signature(name, args, types, &[T, T], 1)?, SqlType::Text),
+            "lpad" => call(Builtin::Lpad, self.signature(name, args, types, &[T, I, T], 2)?, SqlType::Text),
+            "rpad" => call(Builtin::Rpad, self.signature(name, args, types, &[T, I, T], 2)?, SqlType::Text),
+            "left" => call(Builtin::Left, self.signature(name, args, types, &[T, I], 2)?, SqlType::Text),
+            "right" => call(Builtin::Right, self.signature(name, args, types, &[T, I], 2)?, SqlType::Text),
+            "repeat" => call(Builtin::Repeat, self.signature(name, args, types, &[T, I], 2)?, SqlType::Text),
+            "reverse" => call(Builtin::Reverse, self.signature(name, args, types, &[T], 1)?, SqlType::Text),
+            "split_part" => call(Builtin::SplitPart, self.signature(name, args, types, &[T, T, I], 3)?, SqlType::Text),
+            "starts_with" => call(Builtin::StartsWith, self.signature(name, args, types, &[T, T], 2)?, SqlType::Bool),
+            "concat" | "concat_ws" => {
+                if args.is_empty() || (name == "concat_ws" && !(types[0].is_string() || types[0] == SqlType::Unknown)) {
+                    return Err(no_function(name, types));
+                }
+                // Untyped literals are text; every other value is printed in its text form.
+                let args = args
+                    .into_iter()
+                    .map(|a| match a.ty() {
+                        SqlType::Unknown => {
+                            self.coerce(a, SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))
+                        }
+                        _ => Ok(a),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let f = if name == "concat" { Builtin::Concat } else { Builtin::ConcatWs };
+                call(f, args, SqlType::Text)
+            }
+            "nullif" => {
+                let [a, b]: [Expr; 2] = args.try_into().map_err(|_| no_function(name, types))?;
+                // The operands as `a = b` resolves them; the result has the first one's type.
+                match self.compare(CmpOp::Eq, a, b)? {
+                    Expr::Cmp(_, a, b) => {
+                        let ty = match a.ty() {
+                            SqlType::Unknown => SqlType::Text,
+                            t => t,
+                        };
+                        call(Builtin::Nullif, vec![*a, *b], ty)
+                    }
+                    _ => Err(SqlError::internal("nullif")),
+                }
+            }
+            _ => Err(no_function(name, types)),
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! Grouped SELECTs (GROUP BY, HAVING, aggregates) and the steps after projection that every
+//! SELECT shares (ORDER BY, DISTINCT [ON], OFFSET, LIMIT).
+//!
+//! Aggregation runs in two phases: every shard scans its rows, groups them by the GROUP BY
+//! values and keeps one partial state per aggregate and group; the coordinating shard merges
+//! the partial states of equal groups, finishes them, and computes HAVING, the select list and
+//! the sort keys over the group (the binder has rewritten those expressions so that
+//! `Expr::Column(k)` is the k-th GROUP BY value and `Expr::Agg(n)` the n-th aggregate).
+//! `agg(DISTINCT ...)` and `agg(... ORDER BY ...)` keep their inputs instead of a state (the
+//! order and duplicates are only known once all shards are merged) and run them at the end.
+//!
+//! Memory: a shard's groups and collected inputs are bounded by its rows, as a scan's result
+//! is.
+
+use crate::bind::{Distinct, SelectPlan, SortKey};
+use crate::error::{code, Result, SqlError};
+use crate::exec::{matches, no_table, QueryResult};
+use crate::expr::{self, AggFunc, AggOrder, AggSpec, AggState, Ctx, Expr};
+use orbit_engine::table::{Datum, Row};
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+
+/// A value as GROUP BY and DISTINCT compare it: NULLs are one group, -0 and 0 are equal, all
+/// NaNs are equal (PostgreSQL's float equality), text compares by bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum KeyPart {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(u64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+fn key_part(d: &Datum) -> KeyPart {
+    match d {
+        Datum::Null => KeyPart::Null,
+        Datum::Bool(b) => KeyPart::Bool(*b),
+        Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) => KeyPart::Int(d.as_i64().unwrap_or_default()),
+        Datum::Float4(_) | Datum::Float8(_) => {
+            let f = d.as_f64().unwrap_or_default();
+            KeyPart::Float(if f.is_nan() {
+                f64::NAN.to_bits()
+            } else if f == 0.0 {
+                0
+            } else {
+                f.to_bits()
+            })
+        }
+        Datum::Text(s) => KeyPart::Text(s.clone()),
+        // character(n): trailing spaces do not count.
+        Datum::Bpchar(s) => KeyPart::Text(s.trim_end_matches(' ').to_string()),
+        Datum::Bytea(b) => KeyPart::Bytes(b.clone()),
+        // Other types: equal values have equal order-preserving encodings.
+        #[allow(unreachable_patterns)]
+        other => KeyPart::Bytes(orbit_engine::table::key::encode(std::iter::once(other))),
+    }
+}
+
+fn key_of(vals: &[Datum]) -> Vec<KeyPart> {
+    vals.iter().map(key_part).collect()
+}
+
+/// One input of an aggregate that runs at the end: its value, string_agg's delimiter and the
+/// values of the call's ORDER BY.
+#[derive(Debug, Clone)]
+struct Input {
+    value: Datum,
+    delim: Datum,
+    keys: Vec<Datum>,
+}
+
+/// An aggregate's accumulator within one group.
+#[derive(Debug, Clone)]
+enum Acc {
+    State(AggState),
+    /// DISTINCT or ORDER BY inside the call: the inputs, fed to a state once all are known.
+    Collect(Vec<Input>),
+}
+
+impl Acc {
+    fn new(spec: &AggSpec) -> Acc {
+        if spec.distinct || !spec.order_by.is_empty() {
+            Acc::Collect(Vec::new())
+        } else {
+            Acc::State(AggState::new(spec))
+        }
+    }
+
+    fn update(&mut self, spec: &AggSpec, row: &[Datum], params: &[Datum]) -> Result<()> {
+        let cx = Ctx { row, params, aggs: &[] };
+        let value = match &spec.arg {
+            Some(a) => expr::eval(a, &cx)?,
+            None => Datum::Null,
+        };
+        let delim = match &spec.delim {
+            Some(d) => expr::eval(d, &cx)?,
+            None => Datum::Null,
+        };
+        match self {
+            Acc::State(st) if spec.func == AggFunc::StringAgg => st.update_text(value, delim),
+            Acc::State(st) => st.update(spec, value)?,
+            Acc::Collect(inputs) => {
+                // NULL inputs change no aggregate but count(*) (which takes neither).
+                if value.is_null() && spec.func != AggFunc::CountStar {
+                    return Ok(());
+                }
+                let keys = spec.order_by.iter().map(|o| expr::eval(&o.expr, &cx)).collect::<Result<Vec<_>>>()?;
+                inputs.push(Input { value, delim, keys });
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, spec: &AggSpec, other: Acc) -> Result<()> {
+        match (self, other) {
+            (Acc::State(a), Acc::State(b)) => a.merge(spec, b),
+            (Acc::Collect(a), Acc::Collect(b)) => {
+                a.extend(b);
+                Ok(())
+            }
+            _ => Err(SqlError::internal("aggregate states do not match")),
+        }
+    }
+
+    fn finish(self, spec: &AggSpec) -> Result<Datum> {
+        let mut inputs = match self {
+            Acc::State(st) => return Ok(st.finish(spec)),
+            Acc::Collect(inputs) => inputs,
+        };
+        if !spec.order_by.is_empty() {
+            inputs.sort_by(|a, b| {
+                cmp_keys(&a.keys, &b.keys, spec.order_by.iter().map(|o: &AggOrder| (o.desc, o.nulls_first)))
+            });
+        }
+        let mut st = AggState::new(spec);
+        let mut seen = HashSet::new();
+        for i in inputs {
+            // DISTINCT applies to all the arguments (string_agg's delimiter too).
+            if spec.distinct && !seen.insert((key_part(&i.value), key_part(&i.delim))) {
+                continue;
+            }
+            if spec.func == AggFunc::StringAgg {
+                st.update_text(i.value, i.delim);
+            } else {
+                st.update(spec, i.value)?;
+            }
+        }
+        Ok(st.finish(spec))
+    }
+}
+
+/// Groups in the order they were first seen, each with its GROUP BY values and accumulators.
+#[derive(Debug, Default)]
+struct Groups {
+    index: HashMap<Vec<KeyPart>, usize>,
+    list: Vec<(Vec<Datum>, Vec<Acc>)>,
+}
+
+impl Groups {
+    fn add_row(&mut self, p: &SelectPlan, row: &[Datum], params: &[Datum]) -> Result<()> {
+        let cx = Ctx { row, params, aggs: &[] };
+        let vals = p.group_by.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
+        let k = key_of(&vals);
+        let i = match self.index.get(&k) {
+            Some(&i) => i,
+            None => {
+                self.list.push((vals, p.aggs.iter().map(Acc::new).collect()));
+                self.index.insert(k, self.list.len() - 1);
+                self.list.len() - 1
+            }
+        };
+        for (acc, spec) in self.list[i].1.iter_mut().zip(&p.aggs) {
+            acc.update(spec, row, params)?;
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, p: &SelectPlan, part: Vec<(Vec<Datum>, Vec<Acc>)>) -> Result<()> {
+        for (vals, accs) in part {
+            let k = key_of(&vals);
+            match self.index.get(&k) {
+                Some(&i) => {
+                    for ((mine, other), spec) in self.list[i].1.iter_mut().zip(accs).zip(&p.aggs) {
+                        mine.merge(spec, other)?;
+                    }
+                }
+                None => {
+                    self.list.push((vals, accs));
+                    self.index.insert(k, self.list.len() - 1);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A grouped SELECT: aggregate per group on every shard, merge here, then HAVING, the select
+/// list, ORDER BY, DISTINCT, OFFSET and LIMIT over the groups.
+pub async fn select(
+    txn: &crate::txn::Txn,
+    p: &SelectPlan,
+    params: &[Datum],
+    limit: Option<i64>,
+    offset: Option<i64>,
+) -> Result<QueryResult> {
+    let mut groups = Groups::default();
+    match &p.table {
+        None => {
+            // No FROM: one empty input row, if WHERE lets it through.
+            if matches(p.filter.as_ref(), &[], params)? {
+                groups.add_row(p, &[], params)?;
+            }
+        }
+        Some(t) if txn.overlay(t).is_some() => {
+            // The transaction changed this table: group what it sees, here.
+            for (_, row) in crate::exec::scan(txn, t, p.filter.as_ref(), None, params).await? {
+                groups.add_row(p, &row, params)?;
+            }
+        }
+        Some(t) => {
+            let name = t.name.clone();
+            let plan = p.clone();
+            let params_v = params.to_vec();
+            let parts = crate::exec::on_every_shard(move |s| {
+                let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
+                let mut g = Groups::default();
+                for (_, row) in t.scan() {
+                    if matches(plan.filter.as_ref(), row, &params_v)? {
+                        g.add_row(&plan, row, &params_v)?;
+                    }
+                }
+                Ok::<_, SqlError>(g.list)
+            })
+            .await?;
+            for part in parts {
+                groups.merge(p, part?)?;
+            }
+        }
+    }
+    // Without GROUP BY there is exactly one group, even over no rows.
+    if p.group_by.is_empty() && groups.list.is_empty() {
+        groups.list.push((vec![], p.aggs.iter().map(Acc::new).collect()));
+    }
+    let mut out = Vec::with_capacity(groups.list.len());
+    for (vals, accs) in groups.list {
+        let aggs = accs.into_iter().zip(&p.aggs).map(|(a, spec)| a.finish(spec)).collect::<Result<Vec<_>>>()?;
+        let cx = Ctx { row: &vals, params, aggs: &aggs };
+        if let Some(h) = &p.having {
+            if expr::truth(expr::eval(h, &cx)?) != Some(true) {
+                continue;
+            }
+        }
+        let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
+        let keys = sort_keys(&p.order_by, &projected, &cx)?;
+        out.push((keys, projected));
+    }
+    let rows = finish(out, p, limit, offset);
+    Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })
+}
+
+/// The ORDER BY values of one output row.
+pub fn sort_keys(order_by: &[SortKey], projected: &[Datum], cx: &Ctx) -> Result<Vec<Datum>> {
+    let mut keys = Vec::with_capacity(order_by.len());
+    for k in order_by {
+        keys.push(match &k.source {
+            crate::bind::SortSource::Output(i) => projected.get(*i).cloned().unwrap_or(Datum::Null),
+            crate::bind::SortSource::Input(e) => expr::eval(e, cx)?,
+        });
+    }
+    Ok(keys)
+}
+
+/// Orders two lists of sort values key by key: each key (descending?, NULLs first?).
+fn cmp_keys(a: &[Datum], b: &[Datum], order: impl Iterator<Item = (bool, bool)>) -> Ordering {
+    for ((x, y), (desc, nulls_first)) in a.iter().zip(b).zip(order) {
+        let o = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) if nulls_first => Ordering::Less,
+            (true, false) => Ordering::Greater,
+            (false, true) if nulls_first => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            _ => {
+                let o = expr::compare(x, y).unwrap_or(Ordering::Equal);
+                if desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+/// ORDER BY, DISTINCT [ON], OFFSET and LIMIT over output rows (each with its sort values).
+pub fn finish(mut out: Vec<(Vec<Datum>, Row)>, p: &SelectPlan, limit: Option<i64>, offset: Option<i64>) -> Vec<Row> {
+    if !p.order_by.is_empty() {
+        out.sort_by(|a, b| cmp_keys(&a.0, &b.0, p.order_by.iter().map(|k| (k.desc, k.nulls_first))));
+    }
+    let mut seen = HashSet::new();
+    let distinct = |(keys, row): &(Vec<Datum>, Row)| match p.distinct {
+        Distinct::None => true,
+        // The first row of each set of equal rows.
+        Distinct::All => seen.insert(key_of(row)),
+        // The first row (in ORDER BY order) of each set with equal leading sort values.
+        Distinct::On(n) => seen.insert(key_of(&keys[..n.min(keys.len())])),
+    };
+    out.into_iter()
+        .filter(distinct)
+        .skip(offset.unwrap_or(0) as usize)
+        .take(limit.map_or(usize::MAX, |l| l as usize))
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// Rewrites a bound expression of a grouped query over the group instead of the input row:
+/// every subexpression equal to GROUP BY item k becomes `Column(k)`. Err(column) for an input
+/// column left outside any GROUP BY item and aggregate (PostgreSQL's 42803).
+pub fn regroup(e: &Expr, group_by: &[Expr]) -> std::result::Result<Expr, usize> {
+    let text = format!("{e:?}");
+    if let Some(k) = group_by.iter().position(|g| format!("{g:?}") == text) {
+        return Ok(Expr::Column(k, e.ty()));
+    }
+    let r = |x: &Expr| regroup(x, group_by);
+    let b = |x: &Expr| regroup(x, group_by).map(Box::new);
+    let v = |l: &[Expr]| l.iter().map(|x| regroup(x, group_by)).collect::<std::result::Result<Vec<_>, _>>();
+    Ok(match e {
+        Expr::Column(i, _) => return Err(*i),
+        Expr::Const(..) | Expr::Param(..) | Expr::Agg(..) => e.clone(),
+        Expr::Arith(op, x, y, t) => Expr::Arith(*op, b(x)?, b(y)?, *t),
+        Expr::Cmp(op, x, y) => Expr::Cmp(*op, b(x)?, b(y)?),
+        Expr::Concat(x, y) => Expr::Concat(b(x)?, b(y)?),
+        Expr::And(x, y) => Expr::And(b(x)?, b(y)?),
+        Expr::Or(x, y) => Expr::Or(b(x)?, b(y)?),
+        Expr::Not(x) => Expr::Not(b(x)?),
+        Expr::Neg(x, t) => Expr::Neg(b(x)?, *t),
+        Expr::IsNull(x, n) => Expr::IsNull(b(x)?, *n),
+        Expr::IsBool(x, val, n) => Expr::IsBool(b(x)?, *val, *n),
+        Expr::InList(x, l, n) => Expr::InList(b(x)?, v(l)?, *n),
+        Expr::Like(x, pat, n, ci) => Expr::Like(b(x)?, b(pat)?, *n, *ci),
+        Expr::Cast(x, t, explicit) => Expr::Cast(b(x)?, *t, *explicit),
+        Expr::Coalesce(l, t) => Expr::Coalesce(v(l)?, *t),
+        Expr::Func(f, l, t) => Expr::Func(*f, v(l)?, *t),
+        Expr::Call(f, l, t) => Expr::Call(*f, v(l)?, *t),
+        Expr::Case(whens, otherwise, t) => {
+            let whens = whens
+                .iter()
+                .map(|(w, x)| Ok::<_, usize>((r(w)?, r(x)?)))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let otherwise = match otherwise {
+                Some(o) => Some(b(o)?),
+                None => None,
+            };
+            Expr::Case(whens, otherwise, *t)
+        }
+    })
+}
+
+/// Whether the expression calls an aggregate.
+pub fn has_agg(e: &Expr) -> bool {
+    let l = |l: &[Expr]| l.iter().any(has_agg);
+    match e {
+        Expr::Agg(..) => true,
+        Expr::Const(..) | Expr::Column(..) | Expr::Param(..) => false,
+        Expr::Arith(_, x, y, _) | Expr::Cmp(_, x, y) | Expr::Concat(x, y) | Expr::And(x, y) | Expr::Or(x, y) => {
+            has_agg(x) || has_agg(y)
+        }
+        Expr::Like(x, y, ..) => has_agg(x) || has_agg(y),
+        Expr::Not(x) | Expr::Neg(x, _) | Expr::IsNull(x, _) | Expr::IsBool(x, ..) | Expr::Cast(x, ..) => has_agg(x),
+        Expr::InList(x, list, _) => has_agg(x) || l(list),
+        Expr::Coalesce(list, _) | Expr::Func(_, list, _) | Expr::Call(_, list, _) => l(list),
+        Expr::Case(whens, otherwise, _) => {
+            whens.iter().any(|(w, t)| has_agg(w) || has_agg(t)) || otherwise.as_deref().is_some_and(has_agg)
+        }
+    }
+}
+
+/// PostgreSQL's message for a column used outside GROUP BY and aggregates.
+pub fn ungrouped(table: &str, column: &str) -> SqlError {
+    SqlError::new(
+        code::GROUPING_ERROR,
+        format!("column \"{table}.{column}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orbit_engine::table::SqlType;
+
+    #[test]
+    fn group_keys_follow_sql_equality() {
+        assert_eq!(key_of(&[Datum::Float8(-0.0)]), key_of(&[Datum::Float8(0.0)]));
+        assert_eq!(key_of(&[Datum::Float8(f64::NAN)]), key_of(&[Datum::Float8(-f64::NAN)]));
+        assert_eq!(key_of(&[Datum::Null]), key_of(&[Datum::Null]));
+        assert_ne!(key_of(&[Datum::Text("a".into())]), key_of(&[Datum::Text("A".into())]));
+    }
+
+    #[test]
+    fn regroup_replaces_group_items_and_finds_ungrouped_columns() {
+        let col = |i| Box::new(Expr::Column(i, SqlType::Int4));
+        let one = || Box::new(Expr::Const(Datum::Int4(1), SqlType::Int4));
+        let g_plus_1 = Expr::Arith(expr::ArithOp::Add, col(1), one(), SqlType::Int4);
+        // GROUP BY c1: c1 + 1 reads group value 0.
+        let r = regroup(&g_plus_1, &[Expr::Column(1, SqlType::Int4)]).unwrap();
+        assert!(matches!(r, Expr::Arith(_, ref x, _, _) if matches!(**x, Expr::Column(0, _))));
+        // GROUP BY c1 + 1: the whole expression is group value 0; c1 alone is not grouped.
+        assert!(matches!(regroup(&g_plus_1, std::slice::from_ref(&g_plus_1)).unwrap(), Expr::Column(0, _)));
+        assert_eq!(regroup(&Expr::Column(1, SqlType::Int4), &[g_plus_1]).unwrap_err(), 1);
+    }
+
+    #[test]
+    fn string_agg_partial_states_keep_the_delimiter_between_parts() {
+        let spec = AggSpec {
+            func: AggFunc::StringAgg,
+            arg: None,
+            ty: SqlType::Text,
+            distinct: false,
+            delim: None,
+            order_by: vec![],
+        };
+        let t = |s: &str| Datum::Text(s.into());
+        let mut a = AggState::new(&spec);
+        a.update_text(t("x"), t(","));
+        a.update_text(t("y"), t(";"));
+        let mut b = AggState::new(&spec);
+        b.update_text(t("z"), t("-"));
+        b.update_text(Datum::Null, t("!"));
+        a.merge(&spec, b).unwrap();
+        assert_eq!(a.finish(&spec), t("x;y-z"));
+    }
+}

@@ -1,0 +1,373 @@
+//! Scalar functions beyond the few in [`crate::expr`]: math (round, ceil, floor, trunc, sign,
+//! sqrt, power, mod, greatest, least) and text (substr, position, replace, trims, pads,
+//! concat, left/right, repeat, reverse, split_part, starts_with) plus nullif, each with
+//! PostgreSQL 15's results and errors (<https://www.postgresql.org/docs/15/functions.html>).
+//! The binder ([`crate::bind`]) has already coerced the arguments to the types listed in
+//! [`Builtin`]'s docs; text positions and lengths count characters, not bytes.
+
+use crate::error::{code, Result, SqlError};
+use crate::expr::compare;
+use crate::types;
+use orbit_engine::table::Datum;
+use std::cmp::Ordering;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// Any number of values of one type; NULLs are ignored.
+    Greatest,
+    Least,
+    /// float8 -> float8 (round half to even, as rint()).
+    Round,
+    Ceil,
+    Floor,
+    Trunc,
+    Sign,
+    Sqrt,
+    /// (float8, float8) -> float8.
+    Power,
+    /// Two integers of one type.
+    Mod,
+    /// (text, int4 [, int4]).
+    Substr,
+    /// (text, text) -> int4: where the second occurs in the first (`strpos` order).
+    Strpos,
+    Replace,
+    /// (text [, text]): trim the characters of the second (default a space).
+    Btrim,
+    Ltrim,
+    Rtrim,
+    /// (text, int4 [, text]).
+    Lpad,
+    Rpad,
+    /// Any values, as text; NULLs are skipped.
+    Concat,
+    /// (text separator, any values...).
+    ConcatWs,
+    Left,
+    Right,
+    Repeat,
+    Reverse,
+    SplitPart,
+    StartsWith,
+    /// Two values of one type: NULL when equal, else the first.
+    Nullif,
+}
+
+impl Builtin {
+    /// Whether any NULL argument makes the result NULL without calling the function.
+    fn strict(self) -> bool {
+        !matches!(self, Builtin::Greatest | Builtin::Least | Builtin::Concat | Builtin::ConcatWs | Builtin::Nullif)
+    }
+}
+
+/// The largest text a function may build: PostgreSQL's MaxAllocSize (1 GB - 1).
+const MAX_TEXT_BYTES: usize = (1 << 30) - 1;
+
+fn too_large() -> SqlError {
+    SqlError::new("54000", "requested length too large")
+}
+
+fn text(d: &Datum) -> &str {
+    match d {
+        Datum::Text(s) => s,
+        _ => "",
+    }
+}
+
+fn int(d: &Datum) -> i64 {
+    d.as_i64().unwrap_or_default()
+}
+
+fn float(d: &Datum) -> f64 {
+    d.as_f64().unwrap_or_default()
+}
+
+fn out_of_range(what: &str) -> SqlError {
+    SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("value out of range: {what}"))
+}
+
+fn invalid_power(msg: &str) -> SqlError {
+    SqlError::new("2201F", msg)
+}
+
+pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
+    if f.strict() && args.iter().any(|a| a.is_null()) {
+        return Ok(Datum::Null);
+    }
+    let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
+    Ok(match f {
+        Builtin::Greatest | Builtin::Least => {
+            let mut best: Option<&Datum> = None;
+            for v in args.iter().filter(|v| !v.is_null()) {
+                let better = match best {
+                    None => true,
+                    Some(b) => {
+                        let o = compare(v, b);
+                        (f == Builtin::Greatest && o == Some(Ordering::Greater))
+                            || (f == Builtin::Least && o == Some(Ordering::Less))
+                    }
+                };
+                if better {
+                    best = Some(v);
+                }
+            }
+            best.cloned().unwrap_or(Datum::Null)
+        }
+        Builtin::Round => Datum::Float8(float(a(0)).round_ties_even()),
+        Builtin::Ceil => Datum::Float8(float(a(0)).ceil()),
+        Builtin::Floor => Datum::Float8(float(a(0)).floor()),
+        Builtin::Trunc => Datum::Float8(float(a(0)).trunc()),
+        Builtin::Sign => {
+            let x = float(a(0));
+            Datum::Float8(if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            })
+        }
+        Builtin::Sqrt => {
+            let x = float(a(0));
+            if x < 0.0 {
+                return Err(invalid_power("cannot take square root of a negative number"));
+            }
+            Datum::Float8(x.sqrt())
+        }
+        Builtin::Power => power(float(a(0)), float(a(1)))?,
+        Builtin::Mod => {
+            let (x, y) = (int(a(0)), int(a(1)));
+            if y == 0 {
+                return Err(SqlError::division_by_zero());
+            }
+            // i64::MIN % -1 overflows in Rust; the result is 0 in PostgreSQL.
+            let r = x.checked_rem(y).unwrap_or(0);
+            match a(0) {
+                Datum::Int2(_) => Datum::Int2(r as i16),
+                Datum::Int4(_) => Datum::Int4(r as i32),
+                _ => Datum::Int8(r),
+            }
+        }
+        Builtin::Substr => {
+            let s = text(a(0));
+            let start = int(a(1));
+            let end = match args.get(2) {
+                Some(n) => {
+                    let n = int(n);
+                    if n < 0 {
+                        return Err(SqlError::new("22011", "negative substring length not allowed"));
+                    }
+                    Some(start.saturating_add(n))
+                }
+                None => None,
+            };
+            // Characters at 1-based positions start .. end (exclusive), clipped to the text.
+            let from = (start.max(1) - 1) as usize;
+            let count = match end {
+                Some(e) if e <= 1 => 0,
+                Some(e) => ((e - 1) as usize).saturating_sub(from),
+                None => usize::MAX,
+            };
+            Datum::Text(s.chars().skip(from).take(count).collect())
+        }
+        Builtin::Strpos => {
+            let (s, sub) = (text(a(0)), text(a(1)));
+            match s.find(sub) {
+                Some(byte) => Datum::Int4(s[..byte].chars().count() as i32 + 1),
+                None => Datum::Int4(0),
+            }
+        }
+        Builtin::Replace => {
+            let (s, from, to) = (text(a(0)), text(a(1)), text(a(2)));
+            if from.is_empty() {
+                Datum::Text(s.to_string())
+            } else {
+                let hits = s.matches(from).count();
+                if s.len() - hits * from.len() + hits * to.len() > MAX_TEXT_BYTES {
+                    return Err(too_large());
+                }
+                Datum::Text(s.replace(from, to))
+            }
+        }
+        Builtin::Btrim | Builtin::Ltrim | Builtin::Rtrim => {
+            let s = text(a(0));
+            let set: Vec<char> = match args.get(1) {
+                Some(c) => text(c).chars().collect(),
+                None => vec![' '],
+            };
+            let s = if f != Builtin::Rtrim { s.trim_start_matches(set.as_slice()) } else { s };
+            let s = if f != Builtin::Ltrim { s.trim_end_matches(set.as_slice()) } else { s };
+            Datum::Text(s.to_string())
+        }
+        Builtin::Lpad | Builtin::Rpad => {
+            let s = text(a(0));
+            let len = int(a(1)).max(0) as usize;
+            let fill: Vec<char> = match args.get(2) {
+                Some(c) => text(c).chars().collect(),
+                None => vec![' '],
+            };
+            let chars: Vec<char> = s.chars().collect();
+            if chars.len() >= len || fill.is_empty() {
+                Datum::Text(chars.iter().take(len).collect())
+            } else {
+                // Four bytes is the most a character takes in UTF-8.
+                if len.saturating_mul(4) > MAX_TEXT_BYTES {
+                    return Err(too_large());
+                }
+                let pad: String = fill.iter().cycle().take(len - chars.len()).collect();
+                if f == Builtin::Lpad {
+                    Datum::Text(pad + s)
+                } else {
+                    Datum::Text(s.to_string() + &pad)
+                }
+            }
+        }
+        Builtin::Concat => {
+            let mut out = String::new();
+            for v in &args {
+                if let Some(t) = types::to_text(v) {
+                    if out.len() + t.len() > MAX_TEXT_BYTES {
+                        return Err(too_large());
+                    }
+                    out.push_str(&t);
+                }
+            }
+            Datum::Text(out)
+        }
+        Builtin::ConcatWs => {
+            let Some(sep) = types::to_text(a(0)) else { return Ok(Datum::Null) };
+            let mut out = String::new();
+            let mut first = true;
+            for v in &args[1..] {
+                if let Some(t) = types::to_text(v) {
+                    if out.len() + sep.len() + t.len() > MAX_TEXT_BYTES {
+                        return Err(too_large());
+                    }
+                    if !first {
+                        out.push_str(&sep);
+                    }
+                    out.push_str(&t);
+                    first = false;
+                }
+            }
+            Datum::Text(out)
+        }
+        Builtin::Left | Builtin::Right => {
+            let chars: Vec<char> = text(a(0)).chars().collect();
+            let n = int(a(1));
+            let len = chars.len() as i64;
+            // A negative n counts from the other end: all but the last (first) |n|.
+            let keep = if n >= 0 { n.min(len) } else { (len + n).max(0) } as usize;
+            let part = if f == Builtin::Left { &chars[..keep] } else { &chars[chars.len() - keep..] };
+            Datum::Text(part.iter().collect())
+        }
+        Builtin::Repeat => {
+            let s = text(a(0));
+            let n = int(a(1)).max(0) as usize;
+            if s.len().saturating_mul(n) > MAX_TEXT_BYTES {
+                return Err(too_large());
+            }
+            Datum::Text(s.repeat(n))
+        }
+        Builtin::Reverse => Datum::Text(text(a(0)).chars().rev().collect()),
+        Builtin::SplitPart => {
+            let (s, delim, n) = (text(a(0)), text(a(1)), int(a(2)));
+            if n == 0 {
+                return Err(SqlError::new("22023", "field position must not be zero"));
+            }
+            let fields: Vec<&str> = if s.is_empty() {
+                vec![]
+            } else if delim.is_empty() {
+                vec![s]
+            } else {
+                s.split(delim).collect()
+            };
+            let idx = if n > 0 { n - 1 } else { fields.len() as i64 + n };
+            let field = usize::try_from(idx).ok().and_then(|i| fields.get(i)).copied().unwrap_or("");
+            Datum::Text(field.to_string())
+        }
+        Builtin::StartsWith => Datum::Bool(text(a(0)).starts_with(text(a(1)))),
+        Builtin::Nullif => match (a(0), a(1)) {
+            (x, y) if compare(x, y) == Some(Ordering::Equal) => Datum::Null,
+            (x, _) => x.clone(),
+        },
+    })
+}
+
+/// PostgreSQL's dpow: errors for 0 to a negative power and a negative base with a fractional
+/// exponent; overflow and underflow checked as for the arithmetic operators.
+fn power(x: f64, y: f64) -> Result<Datum> {
+    if x == 0.0 && y < 0.0 {
+        return Err(invalid_power("zero raised to a negative power is undefined"));
+    }
+    if x < 0.0 && y.is_finite() && y.floor() != y {
+        return Err(invalid_power("a negative number raised to a non-integer power yields a complex result"));
+    }
+    let r = x.powf(y);
+    if r.is_infinite() && x.is_finite() && y.is_finite() {
+        return Err(out_of_range("overflow"));
+    }
+    if r == 0.0 && x != 0.0 && x.is_finite() && y.is_finite() {
+        return Err(out_of_range("underflow"));
+    }
+    Ok(Datum::Float8(r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Datum {
+        Datum::Text(s.into())
+    }
+
+    #[test]
+    fn substr_clips_like_postgresql() {
+        let sub = |s, from, n: Option<i32>| {
+            let mut args = vec![t(s), Datum::Int4(from)];
+            args.extend(n.map(Datum::Int4));
+            call(Builtin::Substr, args).unwrap()
+        };
+        assert_eq!(sub("hello", 2, Some(3)), t("ell"));
+        assert_eq!(sub("hello", 0, Some(3)), t("he"));
+        assert_eq!(sub("hello", -5, Some(3)), t(""));
+        assert_eq!(sub("hello", 4, None), t("lo"));
+        assert_eq!(sub("hello", 9, Some(2)), t(""));
+        assert_eq!(call(Builtin::Substr, vec![t("x"), Datum::Int4(1), Datum::Int4(-1)]).unwrap_err().code, "22011");
+    }
+
+    #[test]
+    fn pads_trims_and_parts() {
+        let pad = |f, s, n, fill: &str| call(f, vec![t(s), Datum::Int4(n), t(fill)]).unwrap();
+        assert_eq!(pad(Builtin::Lpad, "hi", 5, "xy"), t("xyxhi"));
+        assert_eq!(pad(Builtin::Rpad, "hello", 3, "x"), t("hel"));
+        assert_eq!(pad(Builtin::Lpad, "hi", 5, ""), t("hi"));
+        assert_eq!(call(Builtin::Btrim, vec![t("xxhixx"), t("x")]).unwrap(), t("hi"));
+        assert_eq!(call(Builtin::Ltrim, vec![t("  hi ")]).unwrap(), t("hi "));
+        let part = |s, d, n| call(Builtin::SplitPart, vec![t(s), t(d), Datum::Int4(n)]).unwrap();
+        assert_eq!(part("a,b,c", ",", 2), t("b"));
+        assert_eq!(part("a,b,c", ",", -1), t("c"));
+        assert_eq!(part("a,b,c", ",", 4), t(""));
+        assert_eq!(part("abc", "", 1), t("abc"));
+        assert_eq!(call(Builtin::Left, vec![t("hello"), Datum::Int4(-2)]).unwrap(), t("hel"));
+        assert_eq!(call(Builtin::Right, vec![t("hello"), Datum::Int4(2)]).unwrap(), t("lo"));
+    }
+
+    #[test]
+    fn bounded_results() {
+        let r = call(Builtin::Repeat, vec![t("ab"), Datum::Int4(i32::MAX)]);
+        assert_eq!(r.unwrap_err().code, "54000");
+        let r = call(Builtin::Lpad, vec![t("a"), Datum::Int4(i32::MAX), t("x")]);
+        assert_eq!(r.unwrap_err().code, "54000");
+    }
+
+    #[test]
+    fn math_as_postgresql() {
+        assert_eq!(call(Builtin::Round, vec![Datum::Float8(2.5)]).unwrap(), Datum::Float8(2.0));
+        assert_eq!(call(Builtin::Power, vec![Datum::Float8(0.0), Datum::Float8(-1.0)]).unwrap_err().code, "2201F");
+        assert_eq!(call(Builtin::Power, vec![Datum::Float8(10.0), Datum::Float8(400.0)]).unwrap_err().code, "22003");
+        assert_eq!(call(Builtin::Mod, vec![Datum::Int4(-7), Datum::Int4(3)]).unwrap(), Datum::Int4(-1));
+        let g = call(Builtin::Greatest, vec![Datum::Int4(1), Datum::Null, Datum::Int4(3)]).unwrap();
+        assert_eq!(g, Datum::Int4(3));
+    }
+}

@@ -578,7 +578,10 @@ fn unit_of(u: &str) -> Option<Unit> {
 pub fn parse_interval(s: &str) -> Result<Interval> {
     let lower = s.trim().to_ascii_lowercase();
     let body = lower.strip_prefix('@').unwrap_or(&lower);
-    let (mut months, mut days, mut micros) = (0i64, 0i64, 0f64);
+    // Exact sums (i128), checked against the fields' ranges at the end.
+    let (mut months, mut days, mut micros) = (0i128, 0i128, 0i128);
+    // Months that came from years, decades...: PostgreSQL checks them only in the total.
+    let mut year_months = 0i128;
     let mut tokens: Vec<&str> = body.split_ascii_whitespace().collect();
     let ago = tokens.last() == Some(&"ago");
     if ago {
@@ -587,6 +590,22 @@ pub fn parse_interval(s: &str) -> Result<Interval> {
     if tokens.is_empty() {
         return Err(bad_interval(s));
     }
+    let int = |d: &str| -> Result<i128> {
+        if !digits(d) || d.len() > 20 {
+            return Err(bad_interval(s));
+        }
+        d.parse::<i128>().map_err(|_| bad_interval(s))
+    };
+    // Fraction digits as microseconds, rounded half to even on the seventh digit.
+    let frac_us = |f: &str| -> Result<i128> {
+        if f.is_empty() {
+            return Ok(0);
+        }
+        if !digits(f) {
+            return Err(bad_interval(s));
+        }
+        Ok((format!("0.{f}").parse::<f64>().unwrap_or(0.0) * 1e6).round_ties_even() as i128)
+    };
     let mut i = 0;
     while i < tokens.len() {
         let t = tokens[i];
@@ -598,23 +617,21 @@ pub fn parse_interval(s: &str) -> Result<Interval> {
                 _ => (false, t),
             };
             let parts: Vec<&str> = clock.split(':').collect();
-            if parts.len() > 3 || !digits(parts[0]) || !digits(parts[1]) || parts[0].len() > 9 {
+            if parts.len() > 3 {
                 return Err(bad_interval(s));
             }
-            let h: i64 = parts[0].parse().unwrap_or(0);
-            let m: i64 = parts[1].parse().unwrap_or(0);
-            let sec: f64 = match parts.get(2) {
-                Some(x) if !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
-                    x.parse().map_err(|_| bad_interval(s))?
+            let (h, m) = (int(parts[0])?, int(parts[1])?);
+            let (sec, frac) = match parts.get(2) {
+                Some(x) => {
+                    let (w, f) = x.split_once('.').unwrap_or((x, ""));
+                    (int(w)?, frac_us(f)?)
                 }
-                Some(_) => return Err(bad_interval(s)),
-                None => 0.0,
+                None => (0, 0),
             };
-            if m > 59 || sec >= 60.0 {
+            if m > 59 || sec > 59 {
                 return Err(interval_field_overflow(s));
             }
-            let v =
-                h as f64 * USECS_PER_HOUR as f64 + m as f64 * USECS_PER_MINUTE as f64 + (sec * 1e6).round_ties_even();
+            let v = h * USECS_PER_HOUR as i128 + m * USECS_PER_MINUTE as i128 + sec * USECS_PER_SEC as i128 + frac;
             micros += if neg { -v } else { v };
             continue;
         }
@@ -624,7 +641,6 @@ pub fn parse_interval(s: &str) -> Result<Interval> {
         if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b"+-.".contains(&b)) {
             return Err(bad_interval(s));
         }
-        let v: f64 = num.parse().map_err(|_| bad_interval(s))?;
         if unit.is_empty() {
             if i < tokens.len() && unit_of(tokens[i]).is_some() {
                 unit = tokens[i];
@@ -635,36 +651,53 @@ pub fn parse_interval(s: &str) -> Result<Interval> {
                 return Err(bad_interval(s));
             }
         }
-        let (ipart, frac) = (v.trunc(), v.fract());
+        let (neg, digits_part) = match num.as_bytes()[0] {
+            b'-' => (true, &num[1..]),
+            b'+' => (false, &num[1..]),
+            _ => (false, num),
+        };
+        let (whole, frac) = digits_part.split_once('.').unwrap_or((digits_part, ""));
+        let whole = if whole.is_empty() && !frac.is_empty() { 0 } else { int(whole)? };
+        if !frac.is_empty() && !digits(frac) {
+            return Err(bad_interval(s));
+        }
+        let sign: i128 = if neg { -1 } else { 1 };
+        let frac_f: f64 = if frac.is_empty() { 0.0 } else { format!("0.{frac}").parse().unwrap_or(0.0) };
+        let frac_f = if neg { -frac_f } else { frac_f };
         match unit_of(unit).ok_or_else(|| bad_interval(s))? {
             Unit::Months(n) => {
-                months += (ipart * n as f64) as i64;
-                let fm = frac * n as f64;
+                if n == 1 {
+                    months += sign * whole;
+                } else {
+                    year_months += sign * whole * n as i128;
+                }
+                let fm = frac_f * n as f64;
                 if n == 1 {
                     // A fraction of a month is 30 days, and of a day 24 hours.
                     let fd = fm * 30.0;
-                    days += fd.trunc() as i64;
-                    micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even();
+                    days += fd.trunc() as i128;
+                    micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even() as i128;
                 } else {
-                    months += fm.round_ties_even() as i64;
+                    year_months += fm.round_ties_even() as i128;
                 }
             }
             Unit::Days(n) => {
-                days += (ipart * n as f64) as i64;
-                let fd = frac * n as f64;
-                days += fd.trunc() as i64;
-                micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even();
+                days += sign * whole * n as i128;
+                let fd = frac_f * n as f64;
+                days += fd.trunc() as i128;
+                micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even() as i128;
             }
-            Unit::Micros(n) => micros += (v * n as f64).round_ties_even(),
+            Unit::Micros(n) => {
+                micros += sign * whole * n as i128 + (frac_f * n as f64).round_ties_even() as i128;
+            }
         }
     }
     let sign = if ago { -1 } else { 1 };
-    let months = i32::try_from(months * sign).map_err(|_| interval_field_overflow(s))?;
+    i32::try_from(months).map_err(|_| interval_field_overflow(s))?;
+    let months = i32::try_from((months + year_months) * sign).map_err(|_| interval_out_of_range())?;
     let days = i32::try_from(days * sign).map_err(|_| interval_field_overflow(s))?;
-    if !micros.is_finite() || micros.abs() >= 9.2e18 {
-        return Err(interval_field_overflow(s));
-    }
-    Ok(Interval { months, days, micros: micros as i64 * sign })
+    let micros = i64::try_from(micros * sign).map_err(|_| interval_field_overflow(s))?;
+    Ok(Interval { months, days, micros })
 }
 
 /// The span PostgreSQL compares intervals by: a month is 30 days, a day 24 hours.

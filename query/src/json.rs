@@ -5,8 +5,10 @@
 
 use crate::error::{code, Result, SqlError};
 
-/// Nesting deeper than this is refused (PostgreSQL stops at its stack depth limit).
-const MAX_DEPTH: usize = 1000;
+/// Nesting deeper than this is refused with 54001, as PostgreSQL refuses at its stack depth
+/// limit (which allows thousands of levels): parsing, normalizing and printing recurse, and 256
+/// levels fit in 1 MiB of stack in an unoptimized build (a shard thread has 2 MiB).
+const MAX_DEPTH: usize = 256;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Value {
@@ -474,6 +476,26 @@ mod tests {
         }
         assert_eq!(parse_jsonb(r#""\u0000""#).unwrap_err().code, "22P05");
         assert!(parse_json(r#""\u0000""#).is_ok());
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded_and_fits_a_small_stack() {
+        // Shard threads have the default 2 MiB stack; the deepest accepted document must fit
+        // in half of that, parsed, normalized and printed, in an unoptimized build (1,000
+        // levels did not).
+        let ok = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(|| {
+                let deep = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+                parse_jsonb(&deep).map(|t| t.len()) == Ok(2 * MAX_DEPTH)
+                    && get(&deep, Path::Index(0), true, true).is_ok()
+            })
+            .expect("thread")
+            .join()
+            .expect("no stack overflow");
+        assert!(ok);
+        let deeper = format!("{}{}", "[".repeat(MAX_DEPTH + 2), "]".repeat(MAX_DEPTH + 2));
+        assert_eq!(parse_json(&deeper).unwrap_err().code, "54001");
     }
 
     #[test]

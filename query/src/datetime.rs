@@ -863,6 +863,163 @@ pub fn arith(op: crate::expr::ArithOp, a: &Datum, b: &Datum) -> Result<Option<Da
 }
 
 // ---------------------------------------------------------------------------------------------
+// age, justify_*, make_date, to_timestamp, isfinite.
+
+/// `age(a, b)` (PostgreSQL's timestamp_age): the difference in years, months and days as a
+/// calendar reads it, then time; a negative day borrows the days of the month it falls in.
+pub fn age(a: i64, b: i64) -> Result<Interval> {
+    if !is_finite_ts(a) || !is_finite_ts(b) {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "timestamp out of range"));
+    }
+    let (f1, f2) = (ts_fields(a), ts_fields(b));
+    let neg = a < b;
+    let flip = |v: i64| if neg { -v } else { v };
+    let mut us = flip(f1.time_us % USECS_PER_SEC - f2.time_us % USECS_PER_SEC);
+    let mut sec = flip(f1.time_us / USECS_PER_SEC % 60 - f2.time_us / USECS_PER_SEC % 60);
+    let mut min = flip(f1.time_us / USECS_PER_MINUTE % 60 - f2.time_us / USECS_PER_MINUTE % 60);
+    let mut hour = flip(f1.time_us / USECS_PER_HOUR - f2.time_us / USECS_PER_HOUR);
+    let mut day = flip(f1.day - f2.day);
+    let mut mon = flip(f1.month - f2.month);
+    let mut year = flip(f1.year - f2.year);
+    while us < 0 {
+        us += USECS_PER_SEC;
+        sec -= 1;
+    }
+    while sec < 0 {
+        sec += 60;
+        min -= 1;
+    }
+    while min < 0 {
+        min += 60;
+        hour -= 1;
+    }
+    while hour < 0 {
+        hour += 24;
+        day -= 1;
+    }
+    while day < 0 {
+        let f = if neg { f1 } else { f2 };
+        day += days_in_month(f.year, f.month);
+        mon -= 1;
+    }
+    while mon < 0 {
+        mon += 12;
+        year -= 1;
+    }
+    let months = i32::try_from(flip(year * 12 + mon)).map_err(|_| interval_out_of_range())?;
+    let micros = flip(((hour * 60 + min) * 60 + sec) * USECS_PER_SEC + us);
+    Ok(Interval { months, days: flip(day) as i32, micros })
+}
+
+/// justify_hours: whole days of the time part become days, signs made to agree.
+pub fn justify_hours(iv: &Interval) -> Result<Interval> {
+    let whole = iv.micros / USECS_PER_DAY;
+    let mut micros = iv.micros - whole * USECS_PER_DAY;
+    let mut days = (iv.days as i64).checked_add(whole).ok_or_else(interval_out_of_range)?;
+    if days > 0 && micros < 0 {
+        micros += USECS_PER_DAY;
+        days -= 1;
+    } else if days < 0 && micros > 0 {
+        micros -= USECS_PER_DAY;
+        days += 1;
+    }
+    let days = i32::try_from(days).map_err(|_| interval_out_of_range())?;
+    Ok(Interval { days, micros, ..*iv })
+}
+
+/// justify_days: whole 30-day months of the day part become months, signs made to agree.
+pub fn justify_days(iv: &Interval) -> Result<Interval> {
+    let whole = iv.days / 30;
+    let mut days = iv.days - whole * 30;
+    let mut months = iv.months.checked_add(whole).ok_or_else(interval_out_of_range)?;
+    if months > 0 && days < 0 {
+        days += 30;
+        months -= 1;
+    } else if months < 0 && days > 0 {
+        days -= 30;
+        months += 1;
+    }
+    Ok(Interval { months, days, ..*iv })
+}
+
+/// justify_interval: justify_days after justify_hours, with one sign over all three fields.
+pub fn justify_interval(iv: &Interval) -> Result<Interval> {
+    let whole = iv.micros / USECS_PER_DAY;
+    let mut micros = iv.micros - whole * USECS_PER_DAY;
+    let mut days = (iv.days as i64).checked_add(whole).ok_or_else(interval_out_of_range)?;
+    let mut months = iv.months as i64 + days / 30;
+    days %= 30;
+    if months > 0 && (days < 0 || (days == 0 && micros < 0)) {
+        days += 30;
+        months -= 1;
+    } else if months < 0 && (days > 0 || (days == 0 && micros > 0)) {
+        days -= 30;
+        months += 1;
+    }
+    if days > 0 && micros < 0 {
+        micros += USECS_PER_DAY;
+        days -= 1;
+    } else if days < 0 && micros > 0 {
+        micros -= USECS_PER_DAY;
+        days += 1;
+    }
+    Ok(Interval { months: i32::try_from(months).map_err(|_| interval_out_of_range())?, days: days as i32, micros })
+}
+
+/// A double as C's `%g` prints it (six significant digits), for PostgreSQL's messages.
+fn c_g(v: f64) -> String {
+    let trim = |m: &str| -> String {
+        if m.contains('.') {
+            m.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            m.to_string()
+        }
+    };
+    let sci = format!("{v:.5e}");
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mant), exp.abs())
+    } else {
+        trim(&format!("{v:.*}", (5 - exp) as usize))
+    }
+}
+
+/// make_date(year, month, day); a negative year is BC.
+pub fn make_date(y: i64, m: i64, d: i64) -> Result<i32> {
+    let bad = || SqlError::new(DATETIME_FIELD_OVERFLOW, format!("date field value out of range: {y}-{m:02}-{d:02}"));
+    if y == 0 || !(1..=12).contains(&m) {
+        return Err(bad());
+    }
+    let year = if y < 0 { y + 1 } else { y };
+    if d < 1 || d > days_in_month(year, m) {
+        return Err(bad());
+    }
+    let jd = date2j(year, m, d);
+    if !(0..DATE_END_JULIAN).contains(&jd) {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, format!("date out of range: {y}-{m:02}-{d:02}")));
+    }
+    Ok((jd - POSTGRES_EPOCH_JDATE) as i32)
+}
+
+/// to_timestamp(seconds since 1970-01-01 UTC).
+pub fn to_timestamp(secs: f64) -> Result<i64> {
+    if secs.is_nan() {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "timestamp cannot be NaN"));
+    }
+    if secs.is_infinite() {
+        return Ok(if secs > 0.0 { TS_NOEND } else { TS_NOBEGIN });
+    }
+    let unix_offset = ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * 86_400) as f64;
+    let us = ((secs - unix_offset) * 1e6).round_ties_even();
+    if !(MIN_TIMESTAMP as f64..END_TIMESTAMP as f64).contains(&us) {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, format!("timestamp out of range: \"{}\"", c_g(secs))));
+    }
+    Ok(us as i64)
+}
+
+// ---------------------------------------------------------------------------------------------
 // date_part / EXTRACT and date_trunc.
 
 fn unit_error(unit: &str, ty: &str) -> SqlError {
@@ -1210,6 +1367,27 @@ mod tests {
         let m15 = arith(Mul, &i("1 month"), &Datum::Float8(1.5)).unwrap();
         assert_eq!(show(arith(Sub, &t("2024-01-01"), &m15.unwrap()).unwrap()), "2023-11-16 00:00:00");
         assert_eq!(show(arith(Div, &i("1 day"), &Datum::Float8(3.0)).unwrap()), "08:00:00");
+    }
+
+    #[test]
+    fn age_and_justify_as_postgresql() {
+        let iv = |s: &str| parse_interval(s).unwrap();
+        let show = |r: Result<Interval>| format_interval(&r.unwrap());
+        assert_eq!(show(age(ts("2024-03-31"), ts("2024-02-29 12:00"))), "1 mon 1 day 12:00:00");
+        assert_eq!(show(age(ts("2024-01-01"), ts("2020-02-29"))), "3 years 10 mons 1 day");
+        assert_eq!(show(age(ts("2001-04-10"), ts("1957-06-13"))), "43 years 9 mons 27 days");
+        assert_eq!(show(age(ts("1957-06-13"), ts("2001-04-10"))), "-43 years -9 mons -27 days");
+        assert_eq!(show(justify_days(&iv("35 days"))), "1 mon 5 days");
+        assert_eq!(show(justify_hours(&iv("27 hours"))), "1 day 03:00:00");
+        assert_eq!(show(justify_interval(&iv("1 mon -1 hour"))), "29 days 23:00:00");
+        assert_eq!(format_timestamp(to_timestamp(1704164645.5).unwrap(), true), "2024-01-02 03:04:05.5+00");
+        assert_eq!(format_date(make_date(2024, 2, 29).unwrap()), "2024-02-29");
+        assert_eq!(format_date(make_date(-44, 3, 15).unwrap()), "0044-03-15 BC");
+        assert_eq!(make_date(2023, 2, 29).unwrap_err().message, "date field value out of range: 2023-02-29");
+        assert_eq!(to_timestamp(1e300).unwrap_err().message, "timestamp out of range: \"1e+300\"");
+        assert_eq!(to_timestamp(-9.5e12).unwrap_err().message, "timestamp out of range: \"-9.5e+12\"");
+        assert_eq!(c_g(123456.7), "123457");
+        assert_eq!(c_g(0.0001234), "0.0001234");
     }
 
     #[test]

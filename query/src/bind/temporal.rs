@@ -5,7 +5,7 @@
 
 use super::{no_function, op_error, sql_type, Binder, Scope};
 use crate::error::{code, Result, SqlError};
-use crate::expr::{ArithOp, Expr, Func};
+use crate::expr::{ArithOp, Expr, Func, TemporalFn};
 use crate::types::CastContext;
 use orbit_engine::table::{Datum, SqlType};
 use sqlparser::ast;
@@ -225,6 +225,71 @@ impl Binder<'_> {
                 let unit = self.coerce(unit, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
                 let (func, ty) = if trunc { (Func::DateTrunc, v.ty()) } else { (Func::DatePart, SqlType::Float8) };
                 Ok(Some(Expr::Func(func, vec![unit, v], ty)))
+            }
+            "age" if !bound.is_empty() && bound.len() <= 2 => {
+                if types.contains(&SqlType::Unknown) {
+                    return Err(not_unique_function(name, &types));
+                }
+                let mut args = std::mem::take(bound);
+                if args.len() == 1 {
+                    // age(x) is age(today at midnight, x).
+                    let today = Expr::Func(Func::CurrentDate, vec![], SqlType::Date);
+                    args.insert(0, today);
+                }
+                let (a, b) = (args[0].ty(), args[1].ty());
+                if !(a.is_datetime() && b.is_datetime()) {
+                    return Err(no_function(name, &types));
+                }
+                let t = match datetime_common(a, b) {
+                    SqlType::TimestampTz => SqlType::TimestampTz,
+                    _ => SqlType::Timestamp,
+                };
+                let args = args
+                    .into_iter()
+                    .map(|e| self.coerce(e, t, CastContext::Implicit, |_| no_function(name, &types)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::Age), args, SqlType::Interval)))
+            }
+            "to_timestamp" if bound.len() == 1 => {
+                let v = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
+                if !(types[0].is_numeric() || types[0] == SqlType::Unknown) {
+                    return Err(no_function(name, &types));
+                }
+                let v = self.coerce(v, SqlType::Float8, CastContext::Implicit, |_| no_function(name, &types))?;
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::ToTimestamp), vec![v], SqlType::TimestampTz)))
+            }
+            "to_timestamp" | "to_char" | "to_date" => {
+                Err(SqlError::unsupported(format!("{name}() with a format is not supported yet")))
+            }
+            "make_date" if bound.len() == 3 => {
+                if !types.iter().all(|t| matches!(t, SqlType::Int2 | SqlType::Int4 | SqlType::Unknown)) {
+                    return Err(no_function(name, &types));
+                }
+                let args = std::mem::take(bound)
+                    .into_iter()
+                    .map(|e| self.coerce(e, SqlType::Int4, CastContext::Implicit, |_| no_function(name, &types)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::MakeDate), args, SqlType::Date)))
+            }
+            "isfinite" if bound.len() == 1 => {
+                if !(types[0].is_datetime() || types[0] == SqlType::Interval) {
+                    return Err(if types[0] == SqlType::Unknown {
+                        not_unique_function(name, &types)
+                    } else {
+                        no_function(name, &types)
+                    });
+                }
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::IsFinite), std::mem::take(bound), SqlType::Bool)))
+            }
+            "justify_days" | "justify_hours" | "justify_interval" if bound.len() == 1 => {
+                let f = match name {
+                    "justify_days" => TemporalFn::JustifyDays,
+                    "justify_hours" => TemporalFn::JustifyHours,
+                    _ => TemporalFn::JustifyInterval,
+                };
+                let v = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
+                let v = self.coerce(v, SqlType::Interval, CastContext::Implicit, |_| no_function(name, &types))?;
+                Ok(Some(Expr::Func(Func::Temporal(f), vec![v], SqlType::Interval)))
             }
             _ => Ok(None),
         }

@@ -375,10 +375,13 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
             SqlType::Bpchar(Some(char_length(n)?))
         }
         D::Bytea => SqlType::Bytea,
-        D::Timestamp(None, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Timestamp,
-        D::Timestamp(None, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => SqlType::TimestampTz,
+        // Precision 6 is the default (microseconds); other precisions are not kept yet.
+        D::Timestamp(None | Some(6), ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
+            SqlType::Timestamp
+        }
+        D::Timestamp(None | Some(6), ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => SqlType::TimestampTz,
         D::Date => SqlType::Date,
-        D::Time(None, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Time,
+        D::Time(None | Some(6), ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Time,
         D::Interval { fields: None, precision: None } => SqlType::Interval,
         D::Uuid => SqlType::Uuid,
         D::JSON => SqlType::Json,
@@ -470,6 +473,7 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::TypedString(ts) => sql_type(&ts.data_type).ok().map(|t| (type_column_name(t).to_string(), 1)),
         ast::Expr::Interval(_) => Some(("interval".into(), 1)),
         ast::Expr::Extract { .. } => Some(("extract".into(), 2)),
+        ast::Expr::AtTimeZone { .. } => Some(("timezone".into(), 2)),
         ast::Expr::Ceil { .. } => Some(("ceil".into(), 2)),
         ast::Expr::Floor { .. } => Some(("floor".into(), 2)),
         ast::Expr::Position { .. } => Some(("position".into(), 2)),
@@ -1589,6 +1593,7 @@ impl Binder<'_> {
             E::TypedString(ts) => self.typed_string(ts)?,
             E::Interval(iv) => self.interval_literal(iv)?,
             E::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
+            E::AtTimeZone { timestamp, time_zone } => self.at_time_zone(timestamp, time_zone, scope)?,
             E::Case { operand, conditions, else_result, .. } => {
                 self.case(operand.as_deref(), conditions, else_result.as_deref(), scope)?
             }

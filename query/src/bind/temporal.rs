@@ -32,6 +32,33 @@ pub(super) fn is_temporal(t: SqlType) -> bool {
     matches!(t, SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time | SqlType::Interval)
 }
 
+/// A time zone's offset east of UTC in microseconds: UTC and its aliases, or a POSIX offset
+/// (`+05`, `-03:30`: hours *west*, as PostgreSQL reads them).
+fn zone_offset_east(name: &str) -> Result<i64> {
+    let lower = name.trim().to_ascii_lowercase();
+    if matches!(lower.as_str(), "utc" | "gmt" | "z" | "zulu" | "uct" | "etc/utc" | "etc/gmt" | "universal") {
+        return Ok(0);
+    }
+    let (sign, rest) = match lower.as_bytes().first() {
+        Some(b'+') => (-1, &lower[1..]),
+        Some(b'-') => (1, &lower[1..]),
+        Some(b'0'..=b'9') => (-1, lower.as_str()),
+        _ => {
+            return Err(SqlError::unsupported(format!(
+                "time zone \"{name}\" is not supported (Orbit knows UTC and fixed offsets)"
+            )))
+        }
+    };
+    let parts: Vec<&str> = rest.split(':').collect();
+    let num = |i: usize| parts.get(i).map_or(Some(0), |p| p.parse::<i64>().ok().filter(|_| !p.is_empty()));
+    match (parts.len() <= 3, num(0), num(1), num(2)) {
+        (true, Some(h), Some(m), Some(s)) if h <= 167 && m < 60 && s < 60 => {
+            Ok(sign * ((h * 60 + m) * 60 + s) * crate::datetime::USECS_PER_SEC)
+        }
+        _ => Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("time zone \"{name}\" not recognized"))),
+    }
+}
+
 fn not_unique(l: SqlType, sym: &str, r: SqlType) -> SqlError {
     SqlError::new("42725", format!("operator is not unique: {} {sym} {}", l.name(), r.name()))
         .hint("Could not choose a best candidate operator. You might need to add explicit type casts.")
@@ -149,6 +176,61 @@ impl Binder<'_> {
             };
         let unit = Expr::Const(Datum::Text(unit), SqlType::Text);
         Ok(Expr::Func(Func::DatePart, vec![unit, v], SqlType::Float8))
+    }
+
+    /// `x AT TIME ZONE zone` for the zones Orbit knows: UTC (and its aliases), POSIX offsets
+    /// (`'+05'` is five hours *west* of Greenwich, as in PostgreSQL) and interval offsets
+    /// (east). A timestamp is read as local time there (giving timestamptz); a timestamptz is
+    /// shown as local time there (giving timestamp).
+    pub(super) fn at_time_zone(&mut self, ts: &ast::Expr, zone: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
+        let v = self.expr(ts, scope)?;
+        let z = self.expr(zone, scope)?;
+        let east_us = match (&z, z.ty()) {
+            (Expr::Const(Datum::Text(name), SqlType::Unknown | SqlType::Text), _) => zone_offset_east(name)?,
+            (Expr::Const(Datum::Interval(iv), _), _) => {
+                if iv.months != 0 || iv.days != 0 {
+                    return Err(SqlError::new(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!(
+                            "interval time zone \"{}\" must not include months or days",
+                            crate::datetime::format_interval(iv)
+                        ),
+                    ));
+                }
+                iv.micros
+            }
+            (Expr::Const(Datum::Null, _), _) => 0,
+            _ => return Err(SqlError::unsupported("AT TIME ZONE takes a constant zone here")),
+        };
+        let offset = Expr::Const(
+            Datum::Interval(orbit_engine::table::Interval { months: 0, days: 0, micros: east_us }),
+            SqlType::Interval,
+        );
+        let null_zone = matches!(z, Expr::Const(Datum::Null, _));
+        let (v, op, to) = match v.ty() {
+            SqlType::Timestamp => (v, ArithOp::Sub, SqlType::TimestampTz),
+            SqlType::TimestampTz | SqlType::Date | SqlType::Unknown => {
+                let v =
+                    self.coerce(v, SqlType::TimestampTz, CastContext::Implicit, |_| SqlError::internal("timestamptz"))?;
+                (v, ArithOp::Add, SqlType::Timestamp)
+            }
+            SqlType::Time => return Err(SqlError::unsupported("type time with time zone is not supported yet")),
+            t => {
+                return Err(SqlError::new(
+                    code::UNDEFINED_FUNCTION,
+                    format!("function pg_catalog.timezone(unknown, {}) does not exist", t.name()),
+                )
+                .hint(
+                    "No function matches the given name and argument types. You might need to add explicit type casts.",
+                ))
+            }
+        };
+        if null_zone {
+            return Ok(Expr::Const(Datum::Null, to));
+        }
+        // In UTC a timestamptz and a timestamp hold the same count; the offset moves it.
+        let v = Expr::Cast(Box::new(v), to, false);
+        Ok(Expr::Arith(op, Box::new(v), Box::new(offset), to))
     }
 
     /// `TIMESTAMP '...'`, `DATE '...'`, ...: the literal read as the type.

@@ -614,9 +614,7 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
             crate::datetime::interval_span(x).cmp(&crate::datetime::interval_span(y))
         }
         (Datum::Uuid(x), Datum::Uuid(y)) => x.cmp(y),
-        // jsonb: equal values have equal normalized text; the order is the text's (PostgreSQL
-        // orders jsonb by its own rules: a known difference).
-        (Datum::Jsonb(x), Datum::Jsonb(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Datum::Jsonb(x), Datum::Jsonb(y)) => crate::json::compare_jsonb(x, y),
         _ => match (a.as_i64(), b.as_i64()) {
             (Some(x), Some(y)) => x.cmp(&y),
             _ => {

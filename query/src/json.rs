@@ -4,6 +4,7 @@
 //! PostgreSQL's numeric prints them), and the `->` / `->>` operators.
 
 use crate::error::{code, Result, SqlError};
+use std::cmp::Ordering;
 
 /// Nesting deeper than this is refused with 54001, as PostgreSQL refuses at its stack depth
 /// limit (which allows thousands of levels): parsing, normalizing and printing recurse, and 256
@@ -407,6 +408,111 @@ fn write_jsonb(out: &mut String, v: Value) {
     }
 }
 
+/// jsonb's order (PostgreSQL's compareJsonbContainers): by type first (null < string <
+/// number < boolean < array < object; a top-level scalar is a one-element array that sorts
+/// before an array of one element); arrays by length,
+/// then element by element; objects by number of pairs, then key and value in stored order
+/// (shorter keys first); numbers by value (`1.0` equals `1`); strings bytewise (the C
+/// collation). `a` and `b` are stored jsonb texts.
+pub fn compare_jsonb(a: &str, b: &str) -> Ordering {
+    match (parse(a, true), parse(b, true)) {
+        (Ok(x), Ok(y)) => {
+            let scalar = |v: &Value| !matches!(v, Value::Array(_) | Value::Object(_));
+            match (scalar(&x.value), scalar(&y.value), &x.value, &y.value) {
+                // A top-level scalar is stored as a one-element "raw scalar" array: against an
+                // array it compares by element count, then sorts first; objects are above both.
+                (true, false, _, Value::Array(items)) => 1.cmp(&items.len()).then(Ordering::Less),
+                (false, true, Value::Array(items), _) => items.len().cmp(&1).then(Ordering::Greater),
+                _ => cmp_value(&x.value, &y.value),
+            }
+        }
+        _ => a.as_bytes().cmp(b.as_bytes()),
+    }
+}
+
+fn type_rank(v: &Value) -> u8 {
+    match v {
+        Value::Null => 0,
+        Value::String(_) => 1,
+        Value::Number(_) => 2,
+        Value::Bool(_) => 3,
+        Value::Array(_) => 4,
+        Value::Object(_) => 5,
+    }
+}
+
+fn cmp_value(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::String(x), Value::String(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Value::Number(x), Value::Number(y)) => cmp_number(x, y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Array(x), Value::Array(y)) => x.len().cmp(&y.len()).then_with(|| {
+            x.iter().zip(y).map(|(p, q)| cmp_value(&p.value, &q.value)).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
+        }),
+        (Value::Object(x), Value::Object(y)) => x.len().cmp(&y.len()).then_with(|| {
+            x.iter()
+                .zip(y)
+                .map(|((k1, v1), (k2, v2))| {
+                    k1.as_bytes().cmp(k2.as_bytes()).then_with(|| cmp_value(&v1.value, &v2.value))
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        }),
+        _ => type_rank(a).cmp(&type_rank(b)),
+    }
+}
+
+/// Compares two JSON number texts by value, exactly.
+fn cmp_number(a: &str, b: &str) -> Ordering {
+    // (negative, significant digits, position of the decimal point relative to them).
+    let decompose = |t: &str| -> (bool, Vec<u8>, i64) {
+        let (neg, t) = match t.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, t),
+        };
+        let (mant, exp) = match t.split_once(['e', 'E']) {
+            Some((m, e)) => (m, e.parse::<i64>().unwrap_or(0)),
+            None => (t, 0),
+        };
+        let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+        let mut digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+        let mut point = int.len() as i64 + exp;
+        while digits.first() == Some(&b'0') {
+            digits.remove(0);
+            point -= 1;
+        }
+        while digits.last() == Some(&b'0') {
+            digits.pop();
+        }
+        if digits.is_empty() {
+            return (false, digits, 0);
+        }
+        (neg, digits, point)
+    };
+    let (na, da, pa) = decompose(a);
+    let (nb, db, pb) = decompose(b);
+    let sign = |n: bool, d: &Vec<u8>| {
+        if d.is_empty() {
+            0
+        } else if n {
+            -1
+        } else {
+            1
+        }
+    };
+    let (sa, sb) = (sign(na, &da), sign(nb, &db));
+    if sa != sb || sa == 0 {
+        return sa.cmp(&sb);
+    }
+    let magnitude = pa.cmp(&pb).then_with(|| da.cmp(&db));
+    if sa < 0 {
+        magnitude.reverse()
+    } else {
+        magnitude
+    }
+}
+
 /// What `->` / `->>` select: an object's field or an array's element (negative counts from
 /// the end).
 pub enum Path<'a> {
@@ -496,6 +602,25 @@ mod tests {
         assert!(ok);
         let deeper = format!("{}{}", "[".repeat(MAX_DEPTH + 2), "]".repeat(MAX_DEPTH + 2));
         assert_eq!(parse_json(&deeper).unwrap_err().code, "54001");
+    }
+
+    #[test]
+    fn jsonb_orders_as_postgresql() {
+        // From PostgreSQL 15: each pair is (smaller, larger), or equal when marked.
+        let j = |s: &str| parse_jsonb(s).unwrap();
+        let lt = |a: &str, b: &str| compare_jsonb(&j(a), &j(b)) == Ordering::Less;
+        assert_eq!(compare_jsonb(&j("1.0"), &j("1")), Ordering::Equal);
+        assert_eq!(compare_jsonb(&j("[1e2]"), &j("[100.00]")), Ordering::Equal);
+        assert!(lt(r#"{"a":1}"#, r#"{"a":1, "b":2}"#));
+        assert!(lt("[1,2]", "{}"));
+        assert!(lt("null", r#""a""#));
+        assert!(lt(r#""b""#, "1"));
+        assert!(lt("1", "true"));
+        assert!(lt("[3]", "[1,2]"));
+        assert!(lt(r#""ab""#, r#""b""#));
+        assert!(lt(r#"{"aa":1}"#, r#"{"b":1}"#));
+        assert!(lt("[]", "true") && lt("true", "[false]") && lt("1", "[1, 2]") && lt("[1, 2]", "{}"));
+        assert!(lt("-2", "-1.5") && lt("-0.001", "0") && lt("9.99", "10") && lt("1e-3", "0.0011"));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::sync::Arc;
 mod functions;
 mod grouping;
 mod temporal;
+mod utility;
 use temporal::{datetime_common, is_temporal};
 
 /// A column of a statement's result (RowDescription).
@@ -135,6 +136,22 @@ pub enum Plan {
     Show(Option<&'static str>),
     /// `TRUNCATE [TABLE] t [, ...]`: every row of each table deleted (and logged as such).
     Truncate(Vec<Arc<TableDef>>),
+    /// `COPY ... FROM STDIN` / `COPY ... TO STDOUT`: run by the connection (the copy
+    /// sub-protocol), rows through [`crate::exec::copy_insert`] / [`crate::exec::copy_out`].
+    Copy(Box<crate::copy::CopyPlan>),
+    /// VACUUM / ANALYZE of `tables` (every table when empty); `tag` is the command tag.
+    Maintenance {
+        vacuum: bool,
+        analyze: bool,
+        tables: Vec<Arc<TableDef>>,
+        tag: &'static str,
+    },
+    /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`: the table re-keyed.
+    AddPrimaryKey {
+        table: Arc<TableDef>,
+        columns: Vec<usize>,
+        name: String,
+    },
 }
 
 /// `ON CONFLICT` on the primary key (the only unique constraint a table has).
@@ -160,6 +177,11 @@ pub struct Prepared {
 /// Parses a query string into its statements. A syntax error anywhere rejects the whole
 /// string, as in PostgreSQL (it parses a simple Query message whole before running any of it).
 pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
+    // COPY, VACUUM and ANALYZE alone in the string: PostgreSQL's grammar for them, not
+    // sqlparser's (see `utility`).
+    if let Some(marker) = utility::marker(sql) {
+        return Ok(vec![marker]);
+    }
     Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| syntax_error(sql, &e.to_string()))
 }
 
@@ -547,6 +569,10 @@ impl Binder<'_> {
             S::Update(up) => self.update(up),
             S::Delete(del) => self.delete(del),
             S::Truncate(t) => self.truncate(t),
+            S::Copy { .. } => Ok((self.copy_statement()?, vec![])),
+            S::Vacuum(_) => Ok((self.maintenance_statement(true)?, vec![])),
+            S::Analyze(_) => Ok((self.maintenance_statement(false)?, vec![])),
+            S::AlterTable(at) => Ok((self.alter_table(at)?, vec![])),
             S::StartTransaction { modes, statements, .. } if statements.is_empty() => {
                 let mut read_only = false;
                 for m in modes {
@@ -646,6 +672,7 @@ impl Binder<'_> {
         if ct.temporary || ct.query.is_some() || ct.like.is_some() {
             return Err(SqlError::unsupported("this form of CREATE TABLE is not supported yet"));
         }
+        self.storage_parameters(&ct.table_options)?;
         let mut columns: Vec<ColumnDef> = Vec::new();
         let mut pk: Option<(Vec<usize>, Option<String>)> = None;
         let multiple_pk = |name: &str| {
@@ -739,13 +766,16 @@ impl Binder<'_> {
                 }
             }
         }
-        let Some((pk, pk_name)) = pk else {
-            return Err(SqlError::unsupported("tables without a PRIMARY KEY are not supported yet"));
+        // Without a primary key, rows are keyed by a hidden row id (`TableDef::has_row_id`).
+        let (pk, pk_name) = match pk {
+            Some((pk, pk_name)) => {
+                for &i in &pk {
+                    columns[i].not_null = true;
+                }
+                (pk, pk_name.unwrap_or_else(|| format!("{name}_pkey")))
+            }
+            None => (Vec::new(), String::new()),
         };
-        for &i in &pk {
-            columns[i].not_null = true;
-        }
-        let pk_name = pk_name.unwrap_or_else(|| format!("{name}_pkey"));
         Ok(Plan::CreateTable { def: TableDef { name, columns, pk, pk_name, oid: 0 }, if_not_exists: ct.if_not_exists })
     }
 
@@ -1794,8 +1824,8 @@ impl Binder<'_> {
 
     fn function(&mut self, f: &ast::Function, scope: Option<&Scope>) -> Result<Expr> {
         let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
-        if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
-            return Err(SqlError::unsupported("window functions, FILTER and WITHIN GROUP are not supported yet"));
+        if f.over.is_some() || !f.within_group.is_empty() {
+            return Err(SqlError::unsupported("window functions and WITHIN GROUP are not supported yet"));
         }
         let mut within: &[ast::OrderByExpr] = &[];
         let (args, star, distinct) = match &f.args {
@@ -1951,14 +1981,33 @@ impl Binder<'_> {
                 }
                 a => a,
             };
-            self.aggs.push(AggSpec { func, arg, ty, distinct, delim, order_by });
+            // FILTER (WHERE ...): over the input row, no aggregates in it.
+            let filter = match &f.filter {
+                Some(cond) => {
+                    let (saved, banned, nested) = (self.allow_aggs, self.aggs_banned_in, self.in_agg);
+                    self.allow_aggs = false;
+                    self.aggs_banned_in = "FILTER";
+                    self.in_agg = false;
+                    let b = self.expr(cond, scope).and_then(crate::expr::fold);
+                    (self.allow_aggs, self.aggs_banned_in, self.in_agg) = (saved, banned, nested);
+                    Some(self.bool_arg(b?, "FILTER")?)
+                }
+                None => None,
+            };
+            self.aggs.push(AggSpec { func, arg, ty, distinct, delim, order_by, filter });
             return Ok(Expr::Agg(self.aggs.len() - 1, ty));
         }
         if star {
             return Err(SqlError::syntax(&name));
         }
-        if distinct || !within.is_empty() {
-            let what = if distinct { "DISTINCT" } else { "ORDER BY" };
+        if distinct || !within.is_empty() || f.filter.is_some() {
+            let what = if distinct {
+                "DISTINCT"
+            } else if within.is_empty() {
+                "FILTER"
+            } else {
+                "ORDER BY"
+            };
             return Err(SqlError::new("42809", format!("{what} specified, but {name} is not an aggregate function")));
         }
         let mut bound = Vec::new();
@@ -2129,6 +2178,10 @@ pub fn pk_lookup(filter: &Expr, def: &TableDef) -> Option<Vec<Expr>> {
             || (a.is_string() && b.is_string())
             || a == b
     };
+    if def.pk.is_empty() {
+        // Keyed by a hidden row id no filter can name.
+        return None;
+    }
     let mut key = Vec::with_capacity(def.pk.len());
     for &col in &def.pk {
         let found = conj.iter().find_map(|c| match c {

@@ -12,14 +12,16 @@ pub struct SqlError {
     pub detail: Option<String>,
     pub hint: Option<String>,
     /// 1-based position, in characters, in the query string.
-    pub position: Option<usize>,
+    pub position: Option<u32>,
+    /// CONTEXT: where it happened (`COPY t, line 3, column x: "abc"`).
+    pub context: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, SqlError>;
 
 impl SqlError {
     pub fn new(code: &'static str, message: impl Into<String>) -> SqlError {
-        SqlError { code, message: message.into(), detail: None, hint: None, position: None }
+        SqlError { code, message: message.into(), detail: None, hint: None, position: None, context: None }
     }
 
     pub fn detail(mut self, d: impl Into<String>) -> SqlError {
@@ -32,9 +34,14 @@ impl SqlError {
         self
     }
 
+    pub fn context(mut self, c: impl Into<String>) -> SqlError {
+        self.context = Some(c.into());
+        self
+    }
+
     pub fn at(mut self, position: Option<usize>) -> SqlError {
         if self.position.is_none() {
-            self.position = position;
+            self.position = position.and_then(|p| u32::try_from(p).ok());
         }
         self
     }
@@ -99,6 +106,9 @@ pub mod code {
     pub const UNDEFINED_OBJECT: &str = "42704";
     pub const DUPLICATE_TABLE: &str = "42P07";
     pub const DUPLICATE_COLUMN: &str = "42701";
+    pub const BAD_COPY_FILE_FORMAT: &str = "22P04";
+    pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
+    pub const QUERY_CANCELED: &str = "57014";
     pub const INVALID_TABLE_DEFINITION: &str = "42P16";
     pub const AMBIGUOUS_PARAMETER: &str = "42P08";
     pub const INDETERMINATE_DATATYPE: &str = "42P18";

@@ -23,6 +23,9 @@ use orbit_shards::wal::Ticket;
 use orbit_shards::{mesh, state, wal, ShardId};
 use std::sync::Arc;
 
+mod utility;
+pub use utility::{copy_insert, copy_out};
+
 /// A statement's outcome: rows (for SELECT and RETURNING), the command tag and any notices.
 #[derive(Debug, Default)]
 pub struct QueryResult {
@@ -83,6 +86,9 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
         Plan::Delete { table, filter, key, returning } => {
             delete(txn, table, filter.as_ref(), key.as_deref(), returning.as_deref(), params).await
         }
+        Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
+        Plan::Maintenance { analyze, tables, tag, .. } => utility::maintenance(*analyze, tables, tag).await,
+        Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(txn, table, columns, name).await,
         Plan::Truncate(tables) => {
             txn.check_writable("TRUNCATE TABLE")?;
             for t in tables {
@@ -359,7 +365,7 @@ fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> 
 }
 
 /// Checks NOT NULL on a full row, with PostgreSQL's message and DETAIL.
-fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
+pub(crate) fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
     for (c, v) in table.columns.iter().zip(row) {
         if c.not_null && v.is_null() {
             return Err(SqlError::new(
@@ -369,7 +375,7 @@ fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
                     c.name, table.name
                 ),
             )
-            .detail(format!("Failing row contains {}.", row_text(row))));
+            .detail(format!("Failing row contains {}.", row_text(&row[..table.columns.len().min(row.len())]))));
         }
     }
     Ok(())
@@ -419,6 +425,8 @@ async fn insert(
             full.push(r);
         }
     }
+    // A table without a primary key keys its rows by a hidden row id (never in conflict).
+    let full = utility::with_row_ids(table, full).await?;
     if let Some(oc) = on_conflict {
         return upsert(txn, table, full, oc, returning, params).await;
     }

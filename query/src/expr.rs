@@ -134,6 +134,8 @@ pub struct AggSpec {
     pub delim: Option<Expr>,
     /// `agg(... ORDER BY ...)`: the order the values are fed in.
     pub order_by: Vec<AggOrder>,
+    /// `agg(...) FILTER (WHERE cond)`: only rows where cond is true are fed in.
+    pub filter: Option<Expr>,
 }
 
 /// One `ORDER BY` key inside an aggregate call.
@@ -810,6 +812,20 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
     })
 }
 
+/// Appends `delim` and `v` to string_agg's text, within PostgreSQL's limit for a string
+/// buffer (1 GB - 1 bytes; its error is 54000 with this message and detail).
+fn append_bounded(text: &mut String, delim: &str, v: &str) -> Result<()> {
+    const MAX_BYTES: usize = (1 << 30) - 1;
+    let more = delim.len() + v.len();
+    if text.len() + more > MAX_BYTES {
+        return Err(SqlError::new("54000", "out of memory")
+            .detail(format!("Cannot enlarge string buffer containing {} bytes by {more} more bytes.", text.len())));
+    }
+    text.push_str(delim);
+    text.push_str(v);
+    Ok(())
+}
+
 /// A partial or final aggregate state.
 #[derive(Debug, Clone)]
 pub enum AggState {
@@ -839,19 +855,17 @@ impl AggState {
     }
 
     /// string_agg's step: a NULL value is skipped, a NULL delimiter adds nothing.
-    pub fn update_text(&mut self, v: Datum, delim: Datum) {
-        let (Datum::Text(v), AggState::Text(state)) = (v, &mut *self) else { return };
+    pub fn update_text(&mut self, v: Datum, delim: Datum) -> Result<()> {
+        let (Datum::Text(v), AggState::Text(state)) = (v, &mut *self) else { return Ok(()) };
         let delim = match delim {
             Datum::Text(d) => Some(d),
             _ => None,
         };
         match state {
             None => *state = Some((delim, v)),
-            Some((_, text)) => {
-                text.push_str(delim.as_deref().unwrap_or(""));
-                text.push_str(&v);
-            }
+            Some((_, text)) => append_bounded(text, delim.as_deref().unwrap_or(""), &v)?,
         }
+        Ok(())
     }
 
     pub fn update(&mut self, spec: &AggSpec, v: Datum) -> Result<()> {
@@ -888,7 +902,7 @@ impl AggState {
                     (Some(c), _) => c && v,
                 });
             }
-            AggState::Text(_) => self.update_text(v, Datum::Null),
+            AggState::Text(_) => self.update_text(v, Datum::Null)?,
         }
         Ok(())
     }
@@ -913,10 +927,7 @@ impl AggState {
             (AggState::Text(a), AggState::Text(b)) => match (a.as_mut(), b) {
                 (_, None) => {}
                 (None, b) => *a = b,
-                (Some((_, text)), Some((delim, more))) => {
-                    text.push_str(delim.as_deref().unwrap_or(""));
-                    text.push_str(&more);
-                }
+                (Some((_, text)), Some((delim, more))) => append_bounded(text, delim.as_deref().unwrap_or(""), &more)?,
             },
             _ => return Err(SqlError::internal("aggregate states do not match")),
         }

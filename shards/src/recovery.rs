@@ -480,6 +480,11 @@ pub struct StartPlan {
     /// Every shard has recovered: only then may any shard take commands, which may reach
     /// any other shard's keyspace through the mesh.
     pub recovered: Arc<Barrier>,
+    /// Shard 0's catalog after its replay ([`Tables::catalog_view`]), published for the other
+    /// shards to settle staging tables of an ALTER TABLE that a crash interrupted.
+    pub owner_catalog: Arc<std::sync::OnceLock<Vec<(String, u64, bool)>>>,
+    /// Shard 0 has published `owner_catalog`.
+    pub catalog_published: Arc<Barrier>,
 }
 
 impl StartPlan {
@@ -524,6 +529,8 @@ impl StartPlan {
             auto_snapshot_bytes,
             barrier: Barrier::new(shards),
             recovered: Barrier::new(shards),
+            owner_catalog: Arc::new(std::sync::OnceLock::new()),
+            catalog_published: Barrier::new(shards),
         })
     }
 }
@@ -583,10 +590,17 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
                 .await?;
             let mut ks = Keyspace::new();
             let mut tables = Tables::new();
+            let mut owner = Vec::new();
             for j in 0..old.shards {
-                let r = recover_dir(&shard_dir(&plan.data_dir, j), old.epoch, Mode::ReadOnly)
+                let mut r = recover_dir(&shard_dir(&plan.data_dir, j), old.epoch, Mode::ReadOnly)
                     .await
                     .map_err(|e| format!("re-sharding, reading old shard {j}: {e}"))?;
+                if j == 0 {
+                    owner = r.tables.catalog_view();
+                }
+                // Staging tables of an interrupted ALTER TABLE: settled as the owner decided
+                // before the rows move (the new snapshot then holds the outcome).
+                settle_staging_in(&mut r.tables, &owner);
                 if j == 0 {
                     // The catalog owner's catalog is the catalog (every shard holds a copy).
                     tables = catalog_of(&r.tables);
@@ -644,15 +658,40 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
         epoch: plan.layout.epoch,
         auto_snapshot_bytes: plan.auto_snapshot_bytes,
     };
+    // Shard 0's catalog decides what happens to staging tables a crash left (ALTER TABLE's
+    // commit point is shard 0's swap record).
+    if id == 0 {
+        let _ = plan.owner_catalog.set(tables.catalog_view());
+    }
+    plan.catalog_published.wait(0).await?;
+    let outcomes = match plan.owner_catalog.get() {
+        Some(owner) => tables.staging_outcomes(owner),
+        None => return Err("start-up aborted: shard 0 published no catalog".into()),
+    };
     crate::state::with_shard(|s| {
         s.keyspace = ks;
         s.tables = tables;
         s.wal = crate::wal::Wal::new(cfg, id, n, last_seq, logs);
         s.snapshot.last_save_s = now_ms() / 1000;
+        crate::tables::settle_staging(s, outcomes);
     });
     let committer = rt::spawn_task(crate::wal::run_committer());
     plan.recovered.wait(0).await?;
     Ok(Some(committer))
+}
+
+/// Settles staging tables in `t` without logging (re-sharding writes the result as a snapshot).
+fn settle_staging_in(t: &mut Tables, owner: &[(String, u64, bool)]) {
+    for o in t.staging_outcomes(owner) {
+        match o {
+            orbit_engine::table::StagingOutcome::Commit { staging, generation } => {
+                t.swap_in(&staging, generation);
+            }
+            orbit_engine::table::StagingOutcome::Abort { staging, generation } => {
+                t.drop_table(&staging, generation);
+            }
+        }
+    }
 }
 
 /// The catalog of `t` (definitions and generations, dropped names included) without its rows.

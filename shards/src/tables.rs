@@ -103,3 +103,50 @@ pub fn delete(s: &mut Shard, name: &str, keys: &[Vec<u8>]) -> (usize, Option<Tic
     }
     (n, ticket(s, seq))
 }
+
+/// Hands out `count` row ids for rows of `name` (a table without a primary key) that will be
+/// inserted on this shard: ids whose encoded key hashes to this shard, above every id the
+/// shard holds. No other shard can hand out the same id (it would not hash there), and the
+/// bound is recovered from the rows themselves, so ids stay unique across restarts without
+/// logging the counter. None if the table is gone.
+pub fn take_row_ids(s: &mut Shard, name: &str, count: usize) -> Option<Vec<i64>> {
+    let (id, shards) = (s.id, s.count);
+    let t = s.tables.get_mut(name)?;
+    let mut out = Vec::with_capacity(count);
+    let mut next = t.next_row_id();
+    while out.len() < count {
+        let key = orbit_engine::table::key::encode(std::iter::once(&orbit_engine::table::Datum::Int8(next)));
+        if crate::route::shard_for_row(&key, shards) == id {
+            out.push(next);
+        }
+        next += 1;
+    }
+    t.reserve_row_ids_below(next);
+    Some(out)
+}
+
+/// The staging table `staging` replaces the table it was built for (ALTER TABLE's commit on
+/// this shard); false if there was no such staging table.
+pub fn swap_in(s: &mut Shard, staging: &str, generation: u64) -> (bool, Option<Ticket>) {
+    let seq = s.wal.append_table_swap(generation, staging);
+    let swapped = s.tables.swap_in(staging, generation);
+    (swapped, ticket(s, seq))
+}
+
+/// Settles the staging tables a crash left behind (at start-up, before the shard serves):
+/// commits or drops each as the catalog owner decided, and logs it.
+pub fn settle_staging(s: &mut Shard, outcomes: Vec<orbit_engine::table::StagingOutcome>) {
+    use orbit_engine::table::StagingOutcome;
+    for o in outcomes {
+        match o {
+            StagingOutcome::Commit { staging, generation } => {
+                tracing::info!(table = %staging.replace('\0', "#"), "recovery: completing an interrupted ALTER TABLE");
+                swap_in(s, &staging, generation);
+            }
+            StagingOutcome::Abort { staging, generation } => {
+                tracing::info!(table = %staging.replace('\0', "#"), "recovery: undoing an interrupted ALTER TABLE");
+                drop_table(s, &staging, generation);
+            }
+        }
+    }
+}

@@ -290,6 +290,16 @@ impl Wal {
         self.q.push_frame(Kind::TableDrop, body)
     }
 
+    /// Logs a staging table replacing the table it was built for (ALTER TABLE's commit).
+    pub fn append_table_swap(&mut self, generation: u64, staging: &str) -> u64 {
+        if !self.enabled() {
+            return 0;
+        }
+        self.roll_if_due();
+        let body = self.enc.table_swap(generation, staging);
+        self.q.push_frame(Kind::TableSwap, body)
+    }
+
     /// Logs a row inserted or replaced in `table`.
     pub fn append_row_put(&mut self, table: &str, row: &[Datum]) -> u64 {
         if !self.enabled() {

@@ -32,6 +32,7 @@ pub enum Kind {
     TableDrop = 33,
     RowPut = 34,
     RowDelete = 35,
+    TableSwap = 36,
 }
 
 impl Kind {
@@ -47,6 +48,7 @@ impl Kind {
             33 => Kind::TableDrop,
             34 => Kind::RowPut,
             35 => Kind::RowDelete,
+            36 => Kind::TableSwap,
             _ => return None,
         })
     }

@@ -74,6 +74,13 @@ pub enum Record {
         table: String,
         key: Vec<u8>,
     },
+    /// The staging table `staging` (built by ALTER TABLE ... ADD PRIMARY KEY under
+    /// `generation`) replaces the table it was built for ([`crate::table::staging_target`]).
+    /// Its body is a `TableDrop` table (generation and the staging name).
+    TableSwap {
+        generation: u64,
+        staging: String,
+    },
 }
 
 impl Record {
@@ -89,6 +96,7 @@ impl Record {
             Record::TableDrop { .. } => Kind::TableDrop,
             Record::RowPut { .. } => Kind::RowPut,
             Record::RowDelete { .. } => Kind::RowDelete,
+            Record::TableSwap { .. } => Kind::TableSwap,
         }
     }
 }
@@ -391,6 +399,11 @@ impl Encoder {
         self.fbb.finished_data()
     }
 
+    /// A [`Record::TableSwap`] (same body layout as a table drop).
+    pub fn table_swap(&mut self, generation: u64, staging: &str) -> &[u8] {
+        self.table_drop(generation, staging)
+    }
+
     pub fn row_put(&mut self, table: &str, row: &[Datum]) -> &[u8] {
         let fbb = self.start();
         let row = cells(fbb, row);
@@ -422,6 +435,7 @@ impl Encoder {
             Record::TableDrop { generation, name } => self.table_drop(*generation, name),
             Record::RowPut { table, row } => self.row_put(table, row),
             Record::RowDelete { table, key } => self.row_delete(table, key),
+            Record::TableSwap { generation, staging } => self.table_swap(*generation, staging),
         }
     }
 }
@@ -554,7 +568,8 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                 });
             }
             let pk: Vec<usize> = r.pk().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();
-            if pk.is_empty() || pk.iter().any(|&i| i >= columns.len()) {
+            // An empty key: the table has no primary key and keys rows by a hidden row id.
+            if pk.iter().any(|&i| i >= columns.len()) {
                 return Err(corrupt("table definition with a bad primary key"));
             }
             let def = TableDef {
@@ -569,6 +584,14 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
         Kind::TableDrop => {
             let r = root::<fb::TableDrop>(body)?;
             Record::TableDrop { generation: r.generation(), name: name_of(r.name(), "table drop")? }
+        }
+        Kind::TableSwap => {
+            let r = root::<fb::TableDrop>(body)?;
+            let staging = name_of(r.name(), "table swap")?;
+            if crate::table::staging_target(&staging).is_none() {
+                return Err(corrupt("table swap of a table that is not a staging table"));
+            }
+            Record::TableSwap { generation: r.generation(), staging }
         }
         Kind::RowPut => {
             let r = root::<fb::RowPut>(body)?;
@@ -651,6 +674,7 @@ mod tests {
             },
             Record::RowPut { table: "t".into(), row: vec![] },
             Record::RowDelete { table: "t".into(), key: vec![3, 0, 1] },
+            Record::TableSwap { generation: 9, staging: crate::table::staging_name("t", 9) },
         ]
     }
 
@@ -693,9 +717,12 @@ mod tests {
         def.pk = vec![def.columns.len()];
         let body = enc.table_create(1, &def).to_vec();
         assert!(decode(Kind::TableCreate, &body).is_err());
+        // No primary key: rows are keyed by a hidden row id.
         def.pk = vec![];
         let body = enc.table_create(1, &def).to_vec();
-        assert!(decode(Kind::TableCreate, &body).is_err());
+        assert!(matches!(decode(Kind::TableCreate, &body), Ok(Record::TableCreate { def, .. }) if def.has_row_id()));
+        let body = enc.table_swap(3, "t").to_vec();
+        assert!(decode(Kind::TableSwap, &body).is_err());
         // Text that is not UTF-8, written as a raw cell.
         let mut fbb = FlatBufferBuilder::new();
         let b = fbb.create_vector(&[0xffu8, 0xfe]);
@@ -749,6 +776,7 @@ mod tests {
             Kind::TableDrop,
             Kind::RowPut,
             Kind::RowDelete,
+            Kind::TableSwap,
         ];
         let mut enc = Encoder::new();
         let recs = records();

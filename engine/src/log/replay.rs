@@ -40,11 +40,15 @@ pub fn apply(ks: &mut Keyspace, tables: &mut Tables, rng: &mut SmallRng, rec: Re
         }
         Record::RowPut { table, row } => {
             let t = tables.get_mut(&table).ok_or_else(|| no_table(&table))?;
-            if row.len() != t.def.columns.len() {
+            if row.len() != t.def.row_len() {
                 return Err(Error::Corrupt(format!("row of {} values for table \"{table}\"", row.len())));
             }
             let key = t.def.key_of(&row);
             t.put(key, row);
+        }
+        Record::TableSwap { generation, staging } => {
+            tables.note_generation(generation);
+            tables.swap_in(&staging, generation);
         }
         Record::RowDelete { table, key } => {
             tables.get_mut(&table).ok_or_else(|| no_table(&table))?.delete(&key);

@@ -96,6 +96,9 @@ pub fn put_error(out: &mut BytesMut, e: &SqlError, severity: &str) {
     if let Some(p) = e.position {
         fields.push((b'P', p.to_string()));
     }
+    if let Some(w) = &e.context {
+        fields.push((b'W', w.clone()));
+    }
     if severity == "ERROR" || severity == "FATAL" {
         put(out, pgwire::messages::response::ErrorResponse::new(fields));
     } else {

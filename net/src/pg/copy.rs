@@ -1,0 +1,138 @@
+//! COPY's sub-protocol (<https://www.postgresql.org/docs/15/protocol-flow.html#PROTOCOL-COPY>):
+//! COPY ... FROM STDIN answers CopyInResponse and reads CopyData until CopyDone (or CopyFail),
+//! turning the data into rows as it arrives ([`orbit_query::copy::CopyIn`]) and inserting them
+//! a batch at a time, so memory holds one CopyData message and one batch whatever the size of
+//! the COPY; COPY ... TO STDOUT answers CopyOutResponse, one CopyData per row and CopyDone.
+//! A child of `conn` (it reads and writes the connection's buffers).
+//!
+//! An error ends the COPY at once with ErrorResponse; CopyData/CopyDone/CopyFail the client
+//! still sends are then dropped by the query loop (simple protocol) or skipped up to Sync
+//! (extended), as in PostgreSQL.
+//!
+//! Inside a transaction (BEGIN ... COMMIT, or a multi-statement Query) the rows go into that
+//! transaction, atomic with it (its write set is bounded by `orbit_query::txn::MAX_TXN_ROWS`).
+//! Outside one, every batch commits as its own transaction, so a COPY of any size holds one
+//! batch at a time; an error then keeps the batches committed before it.
+
+use super::{put, Conn, WRITE_FLUSH_BYTES};
+use bytes::Bytes;
+use orbit_query::copy::{encode_header, encode_row, CopyIn, CopyPlan, CopySource, Header};
+use orbit_query::error::code;
+use orbit_query::SqlError;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyInResponse, CopyOutResponse};
+use pgwire::messages::PgWireFrontendMessage as F;
+
+/// Rows inserted per batch.
+const BATCH_ROWS: usize = 1000;
+
+/// Runs a COPY on the connection; the command tag (`COPY n`) or the error to report.
+pub(super) async fn run(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
+    if plan.to {
+        copy_out(c, plan).await
+    } else {
+        copy_in(c, plan).await
+    }
+}
+
+fn lost(e: std::io::Error) -> SqlError {
+    SqlError::new(code::CONNECTION_EXCEPTION, format!("connection lost during COPY: {e}"))
+}
+
+async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
+    let CopySource::Table { table, columns } = &plan.source else {
+        return Err(SqlError::internal("COPY FROM a query"));
+    };
+    let width = plan.width() as i16;
+    put(&mut c.out, CopyInResponse::new(0, width, vec![0; plan.width()]));
+    c.flush().await.map_err(lost)?;
+    let mut reader = CopyIn::new(table.clone(), columns.clone(), plan.options.clone());
+    loop {
+        let (t, msg) = c.message().await.map_err(lost)?;
+        match super::decode(msg) {
+            Some(F::CopyData(d)) => {
+                reader.feed(&d.data);
+                loop {
+                    reader.read_rows(BATCH_ROWS)?;
+                    if reader.pending() < BATCH_ROWS {
+                        break;
+                    }
+                    insert_batch(c, &mut reader).await?;
+                }
+            }
+            Some(F::CopyDone(_)) => {
+                loop {
+                    reader.read_rows(BATCH_ROWS)?;
+                    if reader.pending() < BATCH_ROWS {
+                        break;
+                    }
+                    insert_batch(c, &mut reader).await?;
+                }
+                reader.finish()?;
+                insert_batch(c, &mut reader).await?;
+                return Ok(format!("COPY {}", reader.count));
+            }
+            Some(F::CopyFail(f)) => {
+                return Err(SqlError::new(code::QUERY_CANCELED, format!("COPY from stdin failed: {}", f.message)));
+            }
+            // Flush and Sync are ignored while copying in (the protocol says so).
+            Some(F::Flush(_)) | Some(F::Sync(_)) => {}
+            _ => {
+                return Err(SqlError::new(
+                    code::PROTOCOL_VIOLATION,
+                    format!("unexpected message type 0x{t:02X} during COPY from stdin"),
+                ))
+            }
+        }
+    }
+}
+
+/// Inserts the rows read so far, through INSERT's path: into the connection's transaction, or
+/// as a transaction of their own.
+async fn insert_batch(c: &mut Conn, reader: &mut CopyIn) -> Result<(), SqlError> {
+    let rows = reader.take_rows();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let table = reader.table().clone();
+    let context = |e: SqlError| if e.context.is_some() { e } else { e.context(format!("COPY {}", table.name)) };
+    match c.txn.as_mut() {
+        Some(t) => orbit_query::exec::copy_insert(t, &table, rows).await.map_err(context),
+        None => {
+            let mut t = orbit_query::Txn::new();
+            match orbit_query::exec::copy_insert(&mut t, &table, rows).await {
+                Ok(()) => t.commit().await.map_err(context),
+                Err(e) => {
+                    t.rollback().await;
+                    Err(context(e))
+                }
+            }
+        }
+    }
+}
+
+async fn copy_out(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
+    let rows = match c.txn.as_ref() {
+        Some(t) => orbit_query::exec::copy_out(t, plan).await?,
+        None => {
+            let t = orbit_query::Txn::new();
+            let r = orbit_query::exec::copy_out(&t, plan).await;
+            t.rollback().await;
+            r?
+        }
+    };
+    put(&mut c.out, CopyOutResponse::new(0, plan.width() as i16, vec![0; plan.width()]));
+    let mut line = Vec::new();
+    if plan.options.header == Header::Yes {
+        encode_header(&mut line, &plan.names, &plan.options);
+        put(&mut c.out, CopyData::new(Bytes::from(std::mem::take(&mut line))));
+    }
+    for row in &rows {
+        encode_row(&mut line, row, &plan.options);
+        put(&mut c.out, CopyData::new(Bytes::from(std::mem::take(&mut line))));
+        if c.out.len() >= WRITE_FLUSH_BYTES {
+            c.flush().await.map_err(lost)?;
+        }
+    }
+    put(&mut c.out, CopyDone::new());
+    Ok(format!("COPY {}", rows.len()))
+}

@@ -1,0 +1,694 @@
+//! COPY's data formats (<https://www.postgresql.org/docs/15/sql-copy.html>): the text format
+//! (delimiter, `\N`, backslash escapes) and CSV (QUOTE, ESCAPE, NULL, HEADER, FORCE_*), read
+//! ([`CopyIn`]: bytes from CopyData messages in, table rows out, with PostgreSQL's errors and
+//! their `COPY t, line n, column c: "..."` CONTEXT) and written ([`encode_row`]). The binary
+//! format is not supported (0A000). The protocol side (CopyInResponse, CopyData, ...) is the
+//! connection's; running the rows in is [`crate::exec::copy_insert`].
+
+use crate::error::{code, Result, SqlError};
+use crate::types;
+use orbit_engine::table::{Datum, Row, SqlType, TableDef};
+use std::sync::Arc;
+
+/// The most bytes one line (one row) of COPY data may take: PostgreSQL's limit for a line is
+/// its allocation limit, 1 GB - 1; a longer line fails the COPY (54000).
+pub const MAX_LINE_BYTES: usize = 0x3fff_fffe;
+
+/// HEADER: none, a line to skip (or write), or a line whose names must match the columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Header {
+    No,
+    Yes,
+    Match,
+}
+
+/// COPY's options, checked as PostgreSQL's `ProcessCopyOptions` checks them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyOptions {
+    pub csv: bool,
+    pub delimiter: u8,
+    pub null: String,
+    pub header: Header,
+    pub quote: u8,
+    pub escape: u8,
+    /// Per copied column (in COPY's column order).
+    pub force_quote: Vec<bool>,
+    pub force_not_null: Vec<bool>,
+    pub force_null: Vec<bool>,
+    /// FREEZE: accepted; Orbit's rows carry no visibility information to freeze.
+    pub freeze: bool,
+}
+
+impl CopyOptions {
+    pub fn text(columns: usize) -> CopyOptions {
+        CopyOptions {
+            csv: false,
+            delimiter: b'\t',
+            null: "\\N".into(),
+            header: Header::No,
+            quote: b'"',
+            escape: b'"',
+            force_quote: vec![false; columns],
+            force_not_null: vec![false; columns],
+            force_null: vec![false; columns],
+            freeze: false,
+        }
+    }
+}
+
+/// Where COPY reads from or writes to.
+#[derive(Debug, Clone)]
+pub enum CopySource {
+    /// A table's columns (indexes into its definition, in COPY's order).
+    Table { table: Arc<TableDef>, columns: Vec<usize> },
+    /// `COPY (SELECT ...) TO STDOUT`.
+    Query(Box<crate::bind::SelectPlan>),
+}
+
+/// A bound COPY ... FROM STDIN or COPY ... TO STDOUT.
+#[derive(Debug, Clone)]
+pub struct CopyPlan {
+    pub source: CopySource,
+    /// TO STDOUT (else FROM STDIN).
+    pub to: bool,
+    /// The copied columns' names (for HEADER).
+    pub names: Vec<String>,
+    pub options: CopyOptions,
+}
+
+impl CopyPlan {
+    /// Number of copied columns (the CopyInResponse/CopyOutResponse column count).
+    pub fn width(&self) -> usize {
+        self.names.len()
+    }
+}
+
+fn bad_format(msg: impl Into<String>) -> SqlError {
+    SqlError::new(code::BAD_COPY_FILE_FORMAT, msg)
+}
+
+/// How a text-format file ends its lines (PostgreSQL decides from the first line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Eol {
+    Unknown,
+    Nl,
+    CrNl,
+}
+
+/// Reads COPY FROM STDIN data into rows of a table. Bytes are buffered only up to the end of
+/// the current line; whole lines are turned into rows at once, so memory is bounded by one
+/// line plus the rows the caller has not taken yet ([`CopyIn::take_rows`]).
+pub struct CopyIn {
+    table: Arc<TableDef>,
+    columns: Vec<usize>,
+    types: Vec<SqlType>,
+    opts: CopyOptions,
+    buf: Vec<u8>,
+    /// Where the unread data starts in `buf`.
+    pos: usize,
+    /// Where scanning for the end of the line resumes in `buf` (and, for CSV, whether that
+    /// point is inside quotes).
+    scan_from: usize,
+    in_quote: bool,
+    line: u64,
+    eol: Eol,
+    header_pending: bool,
+    /// `\.` was seen: the rest is ignored.
+    ended: bool,
+    rows: Vec<Row>,
+    /// Rows read so far (the COPY n tag).
+    pub count: u64,
+}
+
+impl CopyIn {
+    pub fn new(table: Arc<TableDef>, columns: Vec<usize>, opts: CopyOptions) -> CopyIn {
+        let types = columns.iter().map(|&i| table.columns[i].ty).collect();
+        let header_pending = opts.header != Header::No;
+        CopyIn {
+            table,
+            columns,
+            types,
+            opts,
+            buf: Vec::new(),
+            pos: 0,
+            scan_from: 0,
+            in_quote: false,
+            line: 0,
+            eol: Eol::Unknown,
+            header_pending,
+            ended: false,
+            rows: Vec::new(),
+            count: 0,
+        }
+    }
+
+    pub fn table(&self) -> &Arc<TableDef> {
+        &self.table
+    }
+
+    /// Rows read and not yet taken.
+    pub fn pending(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn take_rows(&mut self) -> Vec<Row> {
+        std::mem::take(&mut self.rows)
+    }
+
+    /// The line being read (1-based), for the CONTEXT of errors raised while inserting it.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Takes the bytes of one CopyData message (read into rows by [`CopyIn::read_rows`]).
+    pub fn feed(&mut self, data: &[u8]) {
+        if !self.ended {
+            self.buf.extend_from_slice(data);
+        }
+    }
+
+    /// Reads whole lines into rows until `max` rows are pending or no whole line is left.
+    pub fn read_rows(&mut self, max: usize) -> Result<()> {
+        let r = self.read_lines(max);
+        // Drop what was read in one go (not line by line: a message may hold many lines).
+        self.buf.drain(..self.pos);
+        self.scan_from -= self.pos;
+        self.pos = 0;
+        r
+    }
+
+    fn read_lines(&mut self, max: usize) -> Result<()> {
+        while !self.ended && self.rows.len() < max {
+            let Some(end) = self.find_line_end() else { break };
+            let mut line: Vec<u8> = self.buf[self.pos..end].to_vec();
+            self.pos = end + 1;
+            self.scan_from = self.pos;
+            self.in_quote = false;
+            self.line += 1;
+            if self.eol == Eol::Unknown {
+                self.eol = if line.last() == Some(&b'\r') { Eol::CrNl } else { Eol::Nl };
+            }
+            if self.eol == Eol::CrNl {
+                if line.last() != Some(&b'\r') {
+                    return Err(bad_format("literal newline found in data")
+                        .hint("Use \"\\n\" to represent newline.")
+                        .context(self.context_line(&line)));
+                }
+                line.pop();
+            }
+            self.line_in(&line)?;
+            if self.ended {
+                self.pos = self.buf.len();
+                self.scan_from = self.pos;
+                return Ok(());
+            }
+        }
+        if self.buf.len() - self.pos > MAX_LINE_BYTES {
+            return Err(SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "out of memory")
+                .detail(format!("Cannot enlarge string buffer beyond {MAX_LINE_BYTES} bytes."))
+                .context(format!("COPY {}, line {}", self.table.name, self.line + 1)));
+        }
+        Ok(())
+    }
+
+    /// CopyDone (after [`CopyIn::read_rows`] has read every whole line): a last line without
+    /// its newline is a row too.
+    pub fn finish(&mut self) -> Result<()> {
+        if self.ended || self.buf.len() == self.pos {
+            return Ok(());
+        }
+        if self.opts.csv && self.in_quote_at_end() {
+            self.line += 1;
+            return Err(bad_format("unterminated CSV quoted field").context(format!(
+                "COPY {}, line {}: \"{}\"",
+                self.table.name,
+                self.line,
+                show(&self.buf[self.pos..])
+            )));
+        }
+        let line = self.buf.split_off(self.pos);
+        self.line += 1;
+        self.line_in(&line)
+    }
+
+    fn in_quote_at_end(&mut self) -> bool {
+        let _ = self.find_line_end();
+        self.in_quote
+    }
+
+    /// The index of the newline ending the first line in `buf` (outside CSV quotes).
+    fn find_line_end(&mut self) -> Option<usize> {
+        let (q, e) = (self.opts.quote, self.opts.escape);
+        let mut i = self.scan_from;
+        while i < self.buf.len() {
+            let b = self.buf[i];
+            if self.opts.csv {
+                if self.in_quote
+                    && b == e
+                    && e != q
+                    && i + 1 < self.buf.len()
+                    && matches!(self.buf[i + 1], x if x == q || x == e)
+                {
+                    i += 2;
+                    continue;
+                }
+                if self.in_quote && b == e && e != q && i + 1 == self.buf.len() {
+                    // Wait for the next byte to know what the escape applies to.
+                    self.scan_from = i;
+                    return None;
+                }
+                if b == q {
+                    self.in_quote = !self.in_quote;
+                } else if b == b'\n' && !self.in_quote {
+                    return Some(i);
+                }
+            } else if b == b'\\' && i + 1 < self.buf.len() {
+                // An escaped character (a newline too) never ends the line.
+                i += 2;
+                continue;
+            } else if b == b'\\' {
+                self.scan_from = i;
+                return None;
+            } else if b == b'\n' {
+                return Some(i);
+            }
+            i += 1;
+        }
+        self.scan_from = i;
+        None
+    }
+
+    fn context_line(&self, line: &[u8]) -> String {
+        format!("COPY {}, line {}: \"{}\"", self.table.name, self.line, show(line))
+    }
+
+    fn line_in(&mut self, line: &[u8]) -> Result<()> {
+        if line == b"\\." {
+            self.ended = true;
+            return Ok(());
+        }
+        let fields = if self.opts.csv { self.csv_fields(line)? } else { self.text_fields(line)? };
+        if self.header_pending {
+            self.header_pending = false;
+            if self.opts.header == Header::Match {
+                self.check_header(&fields, line)?;
+            }
+            return Ok(());
+        }
+        if fields.len() > self.columns.len() {
+            return Err(bad_format("extra data after last expected column").context(self.context_line(line)));
+        }
+        let mut row: Row = self.table.columns.iter().map(|c| c.default.clone()).collect();
+        for (k, &col) in self.columns.iter().enumerate() {
+            let Some(f) = fields.get(k) else {
+                let name = &self.table.columns[col].name;
+                return Err(bad_format(format!("missing data for column \"{name}\"")).context(self.context_line(line)));
+            };
+            row[col] = match f {
+                None => Datum::Null,
+                Some(text) => types::parse_text(self.types[k], text).map_err(|e| {
+                    e.context(format!(
+                        "COPY {}, line {}, column {}: \"{}\"",
+                        self.table.name, self.line, self.table.columns[col].name, text
+                    ))
+                })?,
+            };
+        }
+        crate::exec::check_not_null(&self.table, &row).map_err(|e| e.context(self.context_line(line)))?;
+        self.rows.push(row);
+        self.count += 1;
+        Ok(())
+    }
+
+    fn check_header(&self, fields: &[Option<String>], line: &[u8]) -> Result<()> {
+        if fields.len() != self.columns.len() {
+            return Err(bad_format(format!(
+                "wrong number of fields in header line: got {}, expected {}",
+                fields.len(),
+                self.columns.len()
+            ))
+            .context(self.context_line(line)));
+        }
+        for (i, (f, &col)) in fields.iter().zip(&self.columns).enumerate() {
+            let want = &self.table.columns[col].name;
+            match f {
+                Some(got) if got == want => {}
+                Some(got) => {
+                    return Err(bad_format(format!(
+                        "column name mismatch in header line field {}: got \"{got}\", expected \"{want}\"",
+                        i + 1
+                    ))
+                    .context(self.context_line(line)))
+                }
+                None => {
+                    return Err(bad_format(format!(
+                        "column name mismatch in header line field {}: got null value (\"{}\"), expected \"{want}\"",
+                        i + 1,
+                        self.opts.null
+                    ))
+                    .context(self.context_line(line)))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn utf8(&self, bytes: Vec<u8>, line: &[u8]) -> Result<String> {
+        String::from_utf8(bytes).map_err(|e| {
+            let bad = e.as_bytes()[e.utf8_error().valid_up_to()..].iter().take(2);
+            let hex: Vec<String> = bad.map(|b| format!("0x{b:02x}")).collect();
+            SqlError::new(
+                code::CHARACTER_NOT_IN_REPERTOIRE,
+                format!("invalid byte sequence for encoding \"UTF8\": {}", hex.join(" ")),
+            )
+            .context(self.context_line(line))
+        })
+    }
+
+    /// Splits a text-format line into fields (None: NULL), undoing backslash escapes.
+    fn text_fields(&self, line: &[u8]) -> Result<Vec<Option<String>>> {
+        let mut out = Vec::with_capacity(self.columns.len());
+        let null = self.opts.null.as_bytes();
+        for raw in line.split(|&b| b == self.opts.delimiter).collect::<Vec<_>>().into_iter().fold(
+            Vec::<Vec<u8>>::new(),
+            |mut acc, part| {
+                // A delimiter preceded by an odd number of backslashes is data: rejoin.
+                match acc.last_mut() {
+                    Some(prev) if ends_in_escape(prev) => {
+                        prev.push(self.opts.delimiter);
+                        prev.extend_from_slice(part);
+                    }
+                    _ => acc.push(part.to_vec()),
+                }
+                acc
+            },
+        ) {
+            if raw == null {
+                out.push(None);
+                continue;
+            }
+            if raw.contains(&b'\r') {
+                return Err(bad_format("literal carriage return found in data")
+                    .hint("Use \"\\r\" to represent carriage return.")
+                    .context(self.context_line(line)));
+            }
+            out.push(Some(self.utf8(unescape_text(&raw), line)?));
+        }
+        Ok(out)
+    }
+
+    /// Splits a CSV line into fields (None: NULL), PostgreSQL's way: an unquoted field equal
+    /// to the NULL string is NULL (unless FORCE_NOT_NULL), a quoted one is not (unless
+    /// FORCE_NULL).
+    fn csv_fields(&self, line: &[u8]) -> Result<Vec<Option<String>>> {
+        let (d, q, e) = (self.opts.delimiter, self.opts.quote, self.opts.escape);
+        let null = self.opts.null.as_bytes();
+        let mut out = Vec::with_capacity(self.columns.len());
+        let mut i = 0;
+        loop {
+            let mut value = Vec::new();
+            let mut quoted = false;
+            let mut in_quote = false;
+            let start = i;
+            while i < line.len() {
+                let b = line[i];
+                if in_quote {
+                    if b == e
+                        && i + 1 < line.len()
+                        && (line[i + 1] == q || line[i + 1] == e)
+                        && (e != q || line[i + 1] == q)
+                    {
+                        value.push(line[i + 1]);
+                        i += 2;
+                        continue;
+                    }
+                    if b == q {
+                        in_quote = false;
+                    } else {
+                        value.push(b);
+                    }
+                } else if b == q {
+                    in_quote = true;
+                    quoted = true;
+                } else if b == d {
+                    break;
+                } else {
+                    value.push(b);
+                }
+                i += 1;
+            }
+            if in_quote {
+                return Err(bad_format("unterminated CSV quoted field").context(self.context_line(line)));
+            }
+            let k = out.len();
+            let raw_is_null = !quoted && &line[start..i] == null;
+            let force_not_null = self.opts.force_not_null.get(k).copied().unwrap_or(false);
+            let force_null = self.opts.force_null.get(k).copied().unwrap_or(false);
+            if (raw_is_null && !force_not_null) || (quoted && force_null && value == null) {
+                out.push(None);
+            } else {
+                out.push(Some(self.utf8(value, line)?));
+            }
+            if i >= line.len() {
+                break;
+            }
+            i += 1;
+        }
+        Ok(out)
+    }
+}
+
+fn ends_in_escape(b: &[u8]) -> bool {
+    b.iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1
+}
+
+/// PostgreSQL's text-format escapes: `\b \f \n \r \t \v`, `\` + 1-3 octal digits, `\x` + 1-2
+/// hex digits; a backslash before any other character stands for that character.
+fn unescape_text(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if b != b'\\' || i + 1 >= raw.len() {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let c = raw[i + 1];
+        i += 2;
+        match c {
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'v' => out.push(11),
+            b'0'..=b'7' => {
+                let mut v = (c - b'0') as u32;
+                for _ in 0..2 {
+                    match raw.get(i) {
+                        Some(&d @ b'0'..=b'7') => {
+                            v = v * 8 + (d - b'0') as u32;
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push((v & 0xff) as u8);
+            }
+            b'x' if raw.get(i).is_some_and(u8::is_ascii_hexdigit) => {
+                let mut v = 0u32;
+                for _ in 0..2 {
+                    match raw.get(i).and_then(|&d| (d as char).to_digit(16)) {
+                        Some(d) => {
+                            v = v * 16 + d;
+                            i += 1;
+                        }
+                        None => break,
+                    }
+                }
+                out.push(v as u8);
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A line as PostgreSQL shows it in CONTEXT (invalid UTF-8 replaced).
+fn show(line: &[u8]) -> String {
+    String::from_utf8_lossy(line).into_owned()
+}
+
+/// Appends one row (values in COPY's column order) as a line of COPY TO output.
+pub fn encode_row(out: &mut Vec<u8>, values: &[Option<String>], opts: &CopyOptions) {
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(opts.delimiter);
+        }
+        match v {
+            None => out.extend_from_slice(opts.null.as_bytes()),
+            Some(s) if opts.csv => {
+                let force = opts.force_quote.get(i).copied().unwrap_or(false);
+                csv_value(out, s, opts, force);
+            }
+            Some(s) => text_value(out, s, opts.delimiter),
+        }
+    }
+    out.push(b'\n');
+}
+
+/// The header line of COPY TO ... HEADER: the column names.
+pub fn encode_header(out: &mut Vec<u8>, names: &[String], opts: &CopyOptions) {
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            out.push(opts.delimiter);
+        }
+        if opts.csv {
+            csv_value(out, n, opts, false);
+        } else {
+            text_value(out, n, opts.delimiter);
+        }
+    }
+    out.push(b'\n');
+}
+
+fn text_value(out: &mut Vec<u8>, s: &str, delimiter: u8) {
+    for &b in s.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            8 => out.extend_from_slice(b"\\b"),
+            12 => out.extend_from_slice(b"\\f"),
+            11 => out.extend_from_slice(b"\\v"),
+            _ if b == delimiter => {
+                out.push(b'\\');
+                out.push(b);
+            }
+            _ => out.push(b),
+        }
+    }
+}
+
+fn csv_value(out: &mut Vec<u8>, s: &str, opts: &CopyOptions, force: bool) {
+    let bytes = s.as_bytes();
+    let needs = force
+        || s == opts.null
+        || s == "\\."
+        || bytes.iter().any(|&b| b == opts.delimiter || b == opts.quote || b == b'\n' || b == b'\r');
+    if !needs {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.push(opts.quote);
+    for &b in bytes {
+        if b == opts.quote || b == opts.escape {
+            out.push(opts.escape);
+        }
+        out.push(b);
+    }
+    out.push(opts.quote);
+}
+
+/// The text of each value, for [`encode_row`].
+pub fn texts(values: &[Datum]) -> Vec<Option<String>> {
+    values.iter().map(types::to_text).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orbit_engine::table::ColumnDef;
+
+    fn table() -> Arc<TableDef> {
+        let col = |n: &str, ty| ColumnDef { name: n.into(), ty, not_null: false, default: Datum::Null };
+        Arc::new(TableDef {
+            name: "t".into(),
+            columns: vec![col("a", SqlType::Int4), col("b", SqlType::Text), col("c", SqlType::Text)],
+            pk: vec![],
+            pk_name: String::new(),
+            oid: 1,
+        })
+    }
+
+    fn read(opts: CopyOptions, chunks: &[&[u8]]) -> Result<Vec<Row>> {
+        let mut c = CopyIn::new(table(), vec![0, 1, 2], opts);
+        let mut rows = Vec::new();
+        for ch in chunks {
+            c.feed(ch);
+            // Two rows at a time, as a caller flushing batches would.
+            loop {
+                c.read_rows(2)?;
+                if c.pending() < 2 {
+                    break;
+                }
+                rows.extend(c.take_rows());
+            }
+        }
+        c.finish()?;
+        rows.extend(c.take_rows());
+        Ok(rows)
+    }
+
+    #[test]
+    fn text_format_reads_escapes_nulls_and_split_chunks() {
+        let rows =
+            read(CopyOptions::text(3), &[b"1\ta\\tb\t\\N\n2\t", b"x\\\\y\\ny\tz\\101\n3\t\\x41\t", b"c"]).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0], vec![Datum::Int4(1), Datum::Text("a\tb".into()), Datum::Null]);
+        assert_eq!(rows[1], vec![Datum::Int4(2), Datum::Text("x\\y\ny".into()), Datum::Text("zA".into())]);
+        assert_eq!(rows[2], vec![Datum::Int4(3), Datum::Text("A".into()), Datum::Text("c".into())]);
+        // The end marker stops reading.
+        let rows = read(CopyOptions::text(3), &[b"1\ta\tb\n\\.\ngarbage\n"]).unwrap();
+        assert_eq!(rows.len(), 1);
+    }
+
+    #[test]
+    fn text_format_errors_carry_postgresql_context() {
+        let e = read(CopyOptions::text(3), &[b"1\ta\tb\n2\tb\tc\nabc\tx\ty\n"]).unwrap_err();
+        assert_eq!(e.code, "22P02");
+        assert_eq!(e.message, "invalid input syntax for type integer: \"abc\"");
+        assert_eq!(e.context.as_deref(), Some("COPY t, line 3, column a: \"abc\""));
+        let e = read(CopyOptions::text(3), &[b"1\ta\n"]).unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), ("22P04", "missing data for column \"c\""));
+        assert_eq!(e.context.as_deref(), Some("COPY t, line 1: \"1\ta\""));
+        let e = read(CopyOptions::text(3), &[b"1\ta\tb\tc\n"]).unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), ("22P04", "extra data after last expected column"));
+    }
+
+    #[test]
+    fn csv_reads_quotes_across_lines_nulls_and_header() {
+        let mut o = CopyOptions::text(3);
+        o.csv = true;
+        o.delimiter = b',';
+        o.null = String::new();
+        o.header = Header::Yes;
+        let rows = read(o.clone(), &[b"a,b,c\n1,\"x,\"\"y\"\"\n", b"z\",\n2,\"\",\n"]).unwrap();
+        assert_eq!(rows[0], vec![Datum::Int4(1), Datum::Text("x,\"y\"\nz".into()), Datum::Null]);
+        assert_eq!(rows[1], vec![Datum::Int4(2), Datum::Text(String::new()), Datum::Null]);
+        o.header = Header::Match;
+        let e = read(o.clone(), &[b"a,x,c\n"]).unwrap_err();
+        assert_eq!(e.message, "column name mismatch in header line field 2: got \"x\", expected \"b\"");
+        o.header = Header::No;
+        let e = read(o, &[b"1,\"abc\n"]).unwrap_err();
+        assert_eq!(e.message, "unterminated CSV quoted field");
+    }
+
+    #[test]
+    fn output_escapes_as_postgresql() {
+        let mut out = Vec::new();
+        let o = CopyOptions::text(3);
+        encode_row(&mut out, &[Some("a\tb\\".into()), None, Some("x\ny".into())], &o);
+        assert_eq!(out, b"a\\tb\\\\\t\\N\tx\\ny\n");
+        let mut o = CopyOptions::text(3);
+        o.csv = true;
+        o.delimiter = b',';
+        o.null = String::new();
+        let mut out = Vec::new();
+        encode_row(&mut out, &[Some("a,b".into()), None, Some(String::new())], &o);
+        encode_row(&mut out, &[Some("q\"q".into()), Some("plain".into()), Some("\\.".into())], &o);
+        assert_eq!(out, b"\"a,b\",,\"\"\n\"q\"\"q\",plain,\"\\.\"\n");
+    }
+}

@@ -1,0 +1,241 @@
+//! Running COPY's rows, VACUUM/ANALYZE and ALTER TABLE ... ADD PRIMARY KEY over the shards.
+//!
+//! COPY FROM inserts through the same path as INSERT ([`super::insert_checked`]), one batch at
+//! a time. ALTER TABLE ... ADD PRIMARY KEY re-keys a table: its rows are built into a staging
+//! table (`<table>\0<generation>`, [`orbit_engine::table::staging_name`]) on the shards their
+//! new keys hash to, and once every shard's staging rows are durable, shard 0 logs the swap
+//! (the commit point), then every other shard does; start-up recovery settles a swap a crash
+//! interrupted by shard 0's catalog (docs/ARCHITECTURE.md, "ALTER TABLE").
+
+use super::{durable, gone, insert_rows, io_error, no_table, scan, QueryResult};
+use crate::copy::{CopyPlan, CopySource};
+use crate::error::{code, Result, SqlError};
+use crate::txn::Txn;
+use crate::types;
+use orbit_engine::table::{staging_name, Datum, Row, TableDef};
+use orbit_shards::tables as shard_tables;
+use orbit_shards::wal::Ticket;
+use orbit_shards::{mesh, state};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Rows of staging data sent to a shard in one hop.
+const REKEY_BATCH_ROWS: usize = 10_000;
+
+/// Appends a row id to each row of a table without a primary key (nothing otherwise). One
+/// row takes an id from the local shard (no hop); more are spread over every shard, each
+/// handing out ids that hash to itself.
+pub(super) async fn with_row_ids(table: &Arc<TableDef>, mut rows: Vec<Row>) -> Result<Vec<Row>> {
+    if !table.has_row_id() || rows.is_empty() {
+        return Ok(rows);
+    }
+    let name = table.name.clone();
+    let ids: Vec<i64> = if rows.len() == 1 {
+        state::with_shard(|s| shard_tables::take_row_ids(s, &name, 1)).ok_or_else(|| no_table(&name))?
+    } else {
+        let total = rows.len();
+        let parts = mesh::run_on_all(move |s| {
+            let n = s.count;
+            let share = total / n + usize::from(s.id < total % n);
+            shard_tables::take_row_ids(s, &name, share)
+        })
+        .await
+        .map_err(gone)?;
+        let mut ids = Vec::with_capacity(total);
+        for p in parts {
+            ids.extend(p.ok_or_else(|| no_table(&table.name))?);
+        }
+        ids
+    };
+    for (row, id) in rows.iter_mut().zip(ids) {
+        row.push(Datum::Int8(id));
+    }
+    Ok(rows)
+}
+
+/// Inserts one batch of COPY FROM rows (full rows, NOT NULL already checked) into `txn`'s
+/// write set, through INSERT's path.
+pub async fn copy_insert(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
+    txn.check_writable("COPY FROM")?;
+    let rows = with_row_ids(table, rows).await?;
+    insert_rows(txn, table, rows).await
+}
+
+/// The rows COPY TO writes, as the text of each copied column (None: NULL).
+pub async fn copy_out(txn: &Txn, plan: &CopyPlan) -> Result<Vec<Vec<Option<String>>>> {
+    match &plan.source {
+        CopySource::Table { table, columns } => {
+            let rows = scan(txn, table, None, None, &[]).await?;
+            Ok(rows.iter().map(|(_, r)| columns.iter().map(|&i| types::to_text(&r[i])).collect()).collect())
+        }
+        CopySource::Query(q) => {
+            let r = super::select(txn, q, &[]).await?;
+            Ok(r.rows.iter().map(|row| crate::copy::texts(row)).collect())
+        }
+    }
+}
+
+/// VACUUM and ANALYZE. Orbit keeps no dead rows (an UPDATE replaces the row in place, a DELETE
+/// removes it), so VACUUM has nothing to reclaim and VACUUM FULL nothing to compact; ANALYZE
+/// counts each shard's rows and keeps the count on the shard (`Table::analyzed_rows`, not
+/// durable), where a catalog view can sum it as pg_class.reltuples.
+pub(super) async fn maintenance(analyze: bool, tables: &[Arc<TableDef>], tag: &str) -> Result<QueryResult> {
+    if analyze {
+        let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+        mesh::run_on_all(move |s| {
+            let all: Vec<String> = if names.is_empty() {
+                s.tables.names().filter(|n| orbit_engine::table::staging_target(n).is_none()).cloned().collect()
+            } else {
+                names.clone()
+            };
+            for n in all {
+                if let Some(t) = s.tables.get_mut(&n) {
+                    t.analyzed_rows = Some(t.len() as u64);
+                }
+            }
+        })
+        .await
+        .map_err(gone)?;
+    }
+    Ok(QueryResult { tag: tag.into(), ..Default::default() })
+}
+
+/// ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns). DDL applies at once, as
+/// CREATE and DROP do (not transactional); the re-keyed table gets a new OID, so a
+/// transaction that wrote to the old one and commits later finds its rows' table gone.
+pub(super) async fn add_primary_key(
+    txn: &Txn,
+    table: &Arc<TableDef>,
+    pk: &[usize],
+    pk_name: &str,
+) -> Result<QueryResult> {
+    if txn.overlay(table).is_some() {
+        return Err(SqlError::unsupported(
+            "ALTER TABLE ... ADD PRIMARY KEY on a table this transaction has changed is not supported yet",
+        ));
+    }
+    let (_, n) = state::local();
+    let rows = scan(txn, table, None, None, &[]).await?;
+    // PostgreSQL sets NOT NULL first (scanning for NULLs), then builds the unique index.
+    for &c in pk {
+        if rows.iter().any(|(_, r)| r[c].is_null()) {
+            return Err(SqlError::new(
+                code::NOT_NULL_VIOLATION,
+                format!("column \"{}\" of relation \"{}\" contains null values", table.columns[c].name, table.name),
+            ));
+        }
+    }
+    let mut def = (**table).clone();
+    def.pk = pk.to_vec();
+    def.pk_name = pk_name.to_string();
+    for &c in pk {
+        def.columns[c].not_null = true;
+    }
+    let mut seen = HashSet::with_capacity(rows.len());
+    let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
+    for (_, mut row) in rows {
+        row.truncate(def.columns.len());
+        let k = def.key_of(&row);
+        if !seen.insert(k.clone()) {
+            let cols: Vec<&str> = pk.iter().map(|&i| def.columns[i].name.as_str()).collect();
+            let vals: Vec<String> =
+                pk.iter().map(|&i| types::to_text(&row[i]).unwrap_or_else(|| "null".into())).collect();
+            return Err(SqlError::new(code::UNIQUE_VIOLATION, format!("could not create unique index \"{pk_name}\""))
+                .detail(format!("Key ({})=({}) is duplicated.", cols.join(", "), vals.join(", "))));
+        }
+        per_shard[super::shard_of_key(&k, n)].push((k, row));
+    }
+    drop(seen);
+    // The staging table, created on shard 0 first under a fresh generation, unless the table
+    // changed since it was read.
+    let expect = table.clone();
+    let staged = def.clone();
+    let created = mesh::run_on(0, move |s| {
+        shard_tables::writable(s).map_err(io_error)?;
+        match s.tables.def(&expect.name) {
+            Some(d) if *d == *expect => {}
+            _ => return Err(no_table(&expect.name)),
+        }
+        let generation = s.tables.next_generation();
+        let mut d = staged;
+        d.name = staging_name(&expect.name, generation);
+        d.oid = 16384 + generation as u32;
+        let d = Arc::new(d);
+        let (_, ticket) = shard_tables::create(s, d.clone(), generation);
+        Ok((d, generation, ticket))
+    })
+    .await
+    .map_err(gone)??;
+    let (staging, generation, ticket0) = created;
+    let r = build_staging(&staging, generation, per_shard, ticket0).await;
+    if let Err(e) = r {
+        abandon(&staging.name).await;
+        return Err(e);
+    }
+    // Commit point: shard 0's swap record.
+    let sname = staging.name.clone();
+    let (swapped, ticket) =
+        mesh::run_on(0, move |s| shard_tables::swap_in(s, &sname, generation)).await.map_err(gone)?;
+    durable(ticket.into_iter().collect()).await?;
+    if !swapped {
+        return Err(no_table(&table.name));
+    }
+    let sname = staging.name.clone();
+    let tickets = mesh::run_on_all(move |s| {
+        if s.id == 0 {
+            return None;
+        }
+        shard_tables::swap_in(s, &sname, generation).1
+    })
+    .await
+    .map_err(gone)?;
+    durable(tickets.into_iter().flatten().collect()).await?;
+    Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
+}
+
+/// Creates the staging table on the other shards and fills every shard's part; durable.
+async fn build_staging(
+    staging: &Arc<TableDef>,
+    generation: u64,
+    per_shard: Vec<Vec<(Vec<u8>, Row)>>,
+    ticket0: Option<Ticket>,
+) -> Result<()> {
+    let d = staging.clone();
+    let created = mesh::run_on_all(move |s| {
+        if s.id == 0 {
+            return Ok(None);
+        }
+        shard_tables::writable(s)?;
+        Ok::<_, String>(shard_tables::create(s, d.clone(), generation).1)
+    })
+    .await
+    .map_err(gone)?;
+    let mut tickets: Vec<Ticket> = ticket0.into_iter().collect();
+    for t in created {
+        tickets.extend(t.map_err(io_error)?);
+    }
+    for (shard, mut part) in per_shard.into_iter().enumerate() {
+        while !part.is_empty() {
+            let rest = part.split_off(part.len().min(REKEY_BATCH_ROWS));
+            let name = staging.name.clone();
+            let batch = std::mem::replace(&mut part, rest);
+            let r = mesh::run_on(shard, move |s| shard_tables::insert_all(s, &name, batch)).await.map_err(gone)?;
+            match r {
+                Ok(t) => tickets.extend(t),
+                Err(shard_tables::RowError::Unwritable(e)) => return Err(io_error(e)),
+                Err(_) => return Err(SqlError::internal("staging table lost while re-keying")),
+            }
+        }
+    }
+    durable(tickets).await
+}
+
+/// Drops a staging table everywhere after a failed ALTER (recovery would drop it too).
+async fn abandon(staging: &str) {
+    let name = staging.to_string();
+    let Ok(generation) = mesh::run_on(0, |s| s.tables.next_generation()).await else { return };
+    let r = mesh::run_on_all(move |s| shard_tables::drop_table(s, &name, generation).1).await;
+    if let Ok(tickets) = r {
+        let _ = durable(tickets.into_iter().flatten().collect()).await;
+    }
+}

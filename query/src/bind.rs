@@ -1608,9 +1608,11 @@ impl Binder<'_> {
                 let to = sql_type(data_type)?;
                 let b = self.expr(expr, scope)?;
                 let from = b.ty();
-                let b = self.coerce(b, to, CastContext::Explicit, |f| {
-                    SqlError::new("42846", format!("cannot cast type {} to {}", f.name(), to.name()))
-                })?;
+                let b = self
+                    .coerce(b, to, CastContext::Explicit, |f| {
+                        SqlError::new("42846", format!("cannot cast type {} to {}", f.name(), to.name()))
+                    })
+                    .map_err(|e| self.at_literal(e, expr))?;
                 // A literal cast to varchar(n) truncates explicitly.
                 match (&b, to) {
                     (Expr::Const(Datum::Text(s), _), SqlType::Varchar(n)) if from == SqlType::Unknown => {

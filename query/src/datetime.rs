@@ -576,7 +576,11 @@ fn unit_of(u: &str) -> Option<Unit> {
 /// `-1 day +02:00`, `1.5 hours`, `@ 1 day ago`, a bare number of seconds. (ISO 8601 `P1D`
 /// forms are not read.)
 pub fn parse_interval(s: &str) -> Result<Interval> {
-    let lower = s.trim().to_ascii_lowercase();
+    // Commas separate fields too (Python's str(timedelta): "1 day, 10:17:36").
+    let mut lower = s.trim().to_ascii_lowercase().replace(',', " ");
+    if let Some(iso) = lower.strip_prefix('p') {
+        lower = iso8601_designators(iso).ok_or_else(|| bad_interval(s))?;
+    }
     let body = lower.strip_prefix('@').unwrap_or(&lower);
     // Exact sums (i128), checked against the fields' ranges at the end.
     let (mut months, mut days, mut micros) = (0i128, 0i128, 0i128);
@@ -698,6 +702,35 @@ pub fn parse_interval(s: &str) -> Result<Interval> {
     let days = i32::try_from(days * sign).map_err(|_| interval_field_overflow(s))?;
     let micros = i64::try_from(micros * sign).map_err(|_| interval_field_overflow(s))?;
     Ok(Interval { months, days, micros })
+}
+
+/// ISO 8601's designator form after the `P` (`1Y2M3DT4H5M6S`, `1W`, `T1.5S`) in the
+/// postgres form (`1 year 2 mon 3 day 4 hour 5 minute 6 second`).
+fn iso8601_designators(iso: &str) -> Option<String> {
+    let mut out = String::new();
+    let (date, time) = iso.split_once('t').unwrap_or((iso, ""));
+    for (part, units) in [
+        (date, &[('y', "year"), ('m', "mon"), ('w', "week"), ('d', "day")][..]),
+        (time, &[('h', "hour"), ('m', "minute"), ('s', "second")][..]),
+    ] {
+        let mut rest = part;
+        while !rest.is_empty() {
+            let end = rest.find(|c: char| c.is_ascii_alphabetic())?;
+            let (num, designator) = (&rest[..end], rest[end..].chars().next()?);
+            let (_, unit) = units.iter().find(|(d, _)| *d == designator)?;
+            if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b"+-.".contains(&b)) {
+                return None;
+            }
+            out.push_str(&format!("{num} {unit} "));
+            rest = &rest[end + 1..];
+        }
+    }
+    // "P" alone says nothing (an error); "PT" is a zero interval, as in PostgreSQL.
+    match (out.is_empty(), iso) {
+        (false, _) => Some(out),
+        (true, "t") => Some("0".into()),
+        _ => None,
+    }
 }
 
 /// The span PostgreSQL compares intervals by: a month is 30 days, a day 24 hours.
@@ -1338,6 +1371,14 @@ mod tests {
             ("100 hours", "100:00:00"),
             ("5", "00:00:05"),
             ("1.5 days", "1 day 12:00:00"),
+            ("1 day, 10:17:36", "1 day 10:17:36"),
+            ("-1 day, 23:59:59", "-1 days +23:59:59"),
+            ("P1Y2M3DT4H5M6S", "1 year 2 mons 3 days 04:05:06"),
+            ("PT1.5S", "00:00:01.5"),
+            ("P1W", "7 days"),
+            ("P-1M", "-1 mons"),
+            ("P1M1Y", "1 year 1 mon"),
+            ("PT", "00:00:00"),
         ];
         for (input, out) in cases {
             assert_eq!(iv(input), out, "{input}");

@@ -39,10 +39,28 @@ struct Parser<'a> {
     jsonb: bool,
 }
 
-/// PostgreSQL's error for text that is not JSON (`upto`: where the bad token ends; PostgreSQL
-/// shows the input up to there as CONTEXT, which this error has no field for).
-fn invalid(_s: &str, detail: String, _upto: usize) -> SqlError {
-    SqlError::new(code::INVALID_TEXT_REPRESENTATION, "invalid input syntax for type json").detail(detail)
+/// PostgreSQL's error for text that is not JSON, with its CONTEXT: the line of the input up
+/// to the end of the bad token (`upto`), at most 49 bytes of it, `...` where it was cut.
+fn invalid(s: &str, detail: String, upto: usize) -> SqlError {
+    SqlError::new(code::INVALID_TEXT_REPRESENTATION, "invalid input syntax for type json")
+        .detail(detail)
+        .context(json_context(s, upto))
+}
+
+fn json_context(s: &str, upto: usize) -> String {
+    let mut upto = upto.min(s.len());
+    while !s.is_char_boundary(upto) {
+        upto += 1;
+    }
+    let line = 1 + s[..upto].bytes().filter(|&b| b == b'\n').count();
+    let line_start = s[..upto].rfind('\n').map_or(0, |i| i + 1);
+    let mut start = line_start.max(upto.saturating_sub(49));
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    let prefix = if start > line_start { "..." } else { "" };
+    let suffix = if upto < s.len() && !matches!(s.as_bytes()[upto], b'\n' | b'\r') { "..." } else { "" };
+    format!("JSON data, line {line}: {prefix}{}{suffix}", &s[start..upto])
 }
 
 impl Parser<'_> {
@@ -217,7 +235,8 @@ impl Parser<'_> {
                             };
                             if cp == 0 && self.jsonb {
                                 return Err(SqlError::new("22P05", "unsupported Unicode escape sequence")
-                                    .detail("\\u0000 cannot be converted to text."));
+                                    .detail("\\u0000 cannot be converted to text.")
+                                    .context(json_context(self.s, self.at)));
                             }
                             out.push(ch.unwrap_or('\u{fffd}'));
                         }
@@ -581,6 +600,16 @@ mod tests {
             assert_eq!(e.detail.as_deref(), Some(detail), "{input}");
         }
         assert_eq!(parse_jsonb(r#""\u0000""#).unwrap_err().code, "22P05");
+        let ctx = |s: &str| parse_json(s).unwrap_err().context.unwrap_or_default();
+        assert_eq!(ctx(r#"{"a" 1}"#), r#"JSON data, line 1: {"a" 1..."#);
+        assert_eq!(ctx("{"), "JSON data, line 1: {");
+        assert_eq!(ctx("[1,\n2,\nx]"), "JSON data, line 3: x...");
+        let long = format!("[{}x]", "1,".repeat(40));
+        assert_eq!(ctx(&long), format!("JSON data, line 1: ...{}x...", &"1,".repeat(40)[32..]));
+        assert_eq!(
+            parse_jsonb(r#""\u0000""#).unwrap_err().context.as_deref(),
+            Some(r#"JSON data, line 1: "\u0000..."#)
+        );
         assert!(parse_json(r#""\u0000""#).is_ok());
     }
 

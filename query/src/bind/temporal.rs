@@ -233,6 +233,14 @@ impl Binder<'_> {
         Ok(Expr::Arith(op, Box::new(v), Box::new(offset), to))
     }
 
+    /// An input error (class 22) of a literal points at the literal, as PostgreSQL's does.
+    pub(super) fn at_literal(&self, e: SqlError, literal: &ast::Expr) -> SqlError {
+        match literal {
+            ast::Expr::Value(v) if e.code.starts_with("22") => e.at(self.pos(&v.span)),
+            _ => e,
+        }
+    }
+
     /// `TIMESTAMP '...'`, `DATE '...'`, ...: the literal read as the type.
     pub(super) fn typed_string(&mut self, ts: &ast::TypedString) -> Result<Expr> {
         let to = sql_type(&ts.data_type)?;
@@ -240,9 +248,11 @@ impl Binder<'_> {
             ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => s.clone(),
             other => return Err(SqlError::syntax(&other.to_string())),
         };
+        let pos = self.pos(&ts.value.span);
         self.coerce(Expr::Const(Datum::Text(s), SqlType::Unknown), to, CastContext::Explicit, |_| {
             SqlError::internal("typed literal")
         })
+        .map_err(|e| e.at(pos))
     }
 
     /// `INTERVAL '...'`, and `INTERVAL '3' DAY` (a number in the named unit).
@@ -262,6 +272,7 @@ impl Binder<'_> {
         self.coerce(Expr::Const(Datum::Text(text), SqlType::Unknown), SqlType::Interval, CastContext::Explicit, |_| {
             SqlError::internal("interval literal")
         })
+        .map_err(|e| self.at_literal(e, &iv.value))
     }
 
     /// The date/time and uuid functions; None when `name` is none of them.

@@ -234,6 +234,19 @@ fn now_is_the_transaction_start() {
 }
 
 #[test]
+fn psycopg_values_round_trip() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let script = orbit_tests::workspace_root().join("tests/python/psycopg_types.py");
+    let out = std::process::Command::new("python3").arg(script).arg(o.pg_port.to_string()).output().expect("python3");
+    assert!(
+        out.status.success(),
+        "psycopg types failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn character_n_is_blank_padded() {
     let o = Orbit::start(&["--shards", "2"]);
     rt().block_on(async {

@@ -299,8 +299,12 @@ fn parse_date_field(f: &str, orig: &str, kind: &str) -> Result<(i64, i64, i64)> 
 
 fn parse_fields(s: &str, kind: Kind) -> Result<Parsed> {
     let name = kind.name();
-    let lower = s.trim().to_ascii_lowercase();
+    // Commas separate fields ("January 2, 2024").
+    let lower = s.trim().to_ascii_lowercase().replace(',', " ");
     let mut p = Parsed::default();
+    // A textual month, and numbers standing alone, make a date at the end ("Jan 2 2024").
+    let mut month_name = None;
+    let mut loose: Vec<&str> = Vec::new();
     // Split "2024-01-02T03:04:05" at the T between a date and a time.
     let mut tokens: Vec<String> = Vec::new();
     for t in lower.split_ascii_whitespace() {
@@ -331,6 +335,23 @@ fn parse_fields(s: &str, kind: Kind) -> Result<Parsed> {
             "ad" => {}
             "z" | "utc" | "gmt" | "zulu" => p.zone_s = Some(0),
             "allballs" => p.time_us = Some(0),
+            _ if day_name(t) => {}
+            _ if month_of(t).is_some() && month_name.is_none() => month_name = month_of(t),
+            // A zone offset after a date or a time ("2024-01-02 +05:30", "03:04:05 -0800").
+            _ if (t.starts_with('+') || t.starts_with('-'))
+                && (p.time_us.is_some() || p.date.is_some())
+                && p.zone_s.is_none() =>
+            {
+                p.zone_s = Some(parse_offset(t).ok_or_else(|| bad_syntax(name, s))?);
+            }
+            // A Julian day number ("J2451545").
+            _ if t.len() > 1 && t.starts_with('j') && digits(&t[1..]) && p.date.is_none() => {
+                let jd: i64 = t[1..].parse().map_err(|_| bad_syntax(name, s))?;
+                if !(0..DATE_END_JULIAN).contains(&jd) {
+                    return Err(field_overflow(s));
+                }
+                p.date = Some(j2date(jd));
+            }
             _ if t.contains(':') && p.time_us.is_none() => {
                 // The time, with a zone written onto it ("03:04:05+05", "03:04:05z").
                 let (clock, zone) = match t.find(['+', '-', 'z']) {
@@ -342,19 +363,94 @@ fn parse_fields(s: &str, kind: Kind) -> Result<Parsed> {
                     p.zone_s = Some(if z == "z" { 0 } else { parse_offset(z).ok_or_else(|| bad_syntax(name, s))? });
                 }
             }
-            _ if (t.starts_with('+') || t.starts_with('-')) && p.time_us.is_some() && p.zone_s.is_none() => {
-                p.zone_s = Some(parse_offset(t).ok_or_else(|| bad_syntax(name, s))?);
-            }
+            _ if digits(t) && t.len() != 8 && (month_name.is_some() || i < tokens.len()) => loose.push(t),
             _ if p.date.is_none() && t.bytes().next().is_some_and(|b| b.is_ascii_digit()) => {
-                p.date = Some(parse_date_field(t, s, name)?);
+                // "2024-Jan-02": a textual month inside a date field.
+                let parts: Vec<&str> = t.split(['-', '/', '.']).collect();
+                match parts.iter().position(|x| month_of(x).is_some()) {
+                    Some(at) if parts.len() == 3 => {
+                        month_name = month_of(parts[at]);
+                        loose.extend(parts.iter().enumerate().filter(|(k, _)| *k != at).map(|(_, x)| *x));
+                    }
+                    _ => p.date = Some(parse_date_field(t, s, name)?),
+                }
             }
             _ => return Err(bad_syntax(name, s)),
         }
+    }
+    match (month_name, loose.as_slice()) {
+        (None, []) => {}
+        (Some(m), [a, b]) if p.date.is_none() => {
+            // The year is the number of three or more digits or above 31; else day, then year.
+            let is_year = |x: &str| x.len() >= 3 || x.parse::<i64>().unwrap_or(0) > 31;
+            let (d, y) = if is_year(a) && !is_year(b) { (*b, *a) } else { (*a, *b) };
+            let year: i64 = y.parse().map_err(|_| bad_syntax(name, s))?;
+            let year = if y.len() == 2 {
+                if year < 70 {
+                    year + 2000
+                } else {
+                    year + 1900
+                }
+            } else {
+                year
+            };
+            p.date = Some((year, m, d.parse().map_err(|_| bad_syntax(name, s))?));
+        }
+        _ => return Err(bad_syntax(name, s)),
     }
     if p.special.is_some() && (p.date.is_some() || p.time_us.is_some() || p.day_offset.is_some()) {
         return Err(bad_syntax(name, s));
     }
     Ok(p)
+}
+
+/// A month's number from its English name or three-letter abbreviation.
+fn month_of(t: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    if t.len() < 3 {
+        return None;
+    }
+    let m = MONTHS
+        .iter()
+        .position(|m| *m == t || (t.len() == 3 && m.starts_with(t)) || (t == "sept" && *m == "september"))?;
+    Some(m as i64 + 1)
+}
+
+/// Day-of-week names, which PostgreSQL accepts and ignores.
+fn day_name(t: &str) -> bool {
+    matches!(
+        t,
+        "sun"
+            | "sunday"
+            | "mon"
+            | "monday"
+            | "tue"
+            | "tues"
+            | "tuesday"
+            | "wed"
+            | "wednesday"
+            | "thu"
+            | "thur"
+            | "thurs"
+            | "thursday"
+            | "fri"
+            | "friday"
+            | "sat"
+            | "saturday"
+    )
 }
 
 /// The (astronomical year, month, day) of a parsed date, checked.
@@ -1326,12 +1422,21 @@ mod tests {
             ("1/2/2024", "2024-01-02 00:00:00"),
             ("20240102", "2024-01-02 00:00:00"),
             ("10000-01-01", "10000-01-01 00:00:00"),
+            ("Jan 2 2024", "2024-01-02 00:00:00"),
+            ("January 2, 2024 10:00", "2024-01-02 10:00:00"),
+            ("2 Jan 2024", "2024-01-02 00:00:00"),
+            ("Tue Jan 02 03:04:05 2024", "2024-01-02 03:04:05"),
+            ("2024-Jan-02", "2024-01-02 00:00:00"),
+            ("J2451545", "2000-01-01 00:00:00"),
         ];
         for (input, out) in cases {
             assert_eq!(format_timestamp(ts(input), false), out, "{input}");
         }
         let tz = parse_timestamp("2024-01-02 03:04:05+05", Kind::TimestampTz).unwrap();
         assert_eq!(format_timestamp(tz, true), "2024-01-01 22:04:05+00");
+        let tz = parse_timestamp("2024-01-02 +05:30", Kind::TimestampTz).unwrap();
+        assert_eq!(format_timestamp(tz, true), "2024-01-01 18:30:00+00");
+        assert_eq!(format_date(parse_date("2024-01-02 +05:30").unwrap()), "2024-01-02");
         assert_eq!(format_timestamp(parse_timestamp("-infinity", Kind::TimestampTz).unwrap(), true), "-infinity");
         assert_eq!(format_date(parse_date("0001-01-01 BC").unwrap()), "0001-01-01 BC");
         assert_eq!(format_time(parse_time("12:34:56.789").unwrap()), "12:34:56.789");

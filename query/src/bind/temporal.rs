@@ -79,7 +79,7 @@ impl Binder<'_> {
         // (timestamp - timestamp), else as the one type the remaining operators take.
         let unknown_as = |known: SqlType, left_known: bool| -> Result<SqlType> {
             Ok(match (aop, known) {
-                (ArithOp::Sub, _) if left_known || known == Interval => known,
+                (ArithOp::Sub, _) => known,
                 (ArithOp::Add, Interval) => Interval,
                 (ArithOp::Add, Timestamp | TimestampTz | Time) => Interval,
                 (ArithOp::Mul, Interval) | (ArithOp::Div, Interval) if left_known || aop == ArithOp::Mul => Float8,

@@ -13,12 +13,11 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::sync::Arc;
 
-#[path = "bind_types.rs"]
-mod bind_types;
 mod functions;
 mod grouping;
-use bind_types::{datetime_common, is_temporal};
+mod temporal;
 mod utility;
+use temporal::{datetime_common, is_temporal};
 
 /// A column of a statement's result (RowDescription).
 #[derive(Debug, Clone, PartialEq)]
@@ -423,10 +422,13 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
             SqlType::Bpchar(Some(char_length(n)?))
         }
         D::Bytea => SqlType::Bytea,
-        D::Timestamp(None, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Timestamp,
-        D::Timestamp(None, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => SqlType::TimestampTz,
+        // Precision 6 is the default (microseconds); other precisions are not kept yet.
+        D::Timestamp(None | Some(6), ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
+            SqlType::Timestamp
+        }
+        D::Timestamp(None | Some(6), ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => SqlType::TimestampTz,
         D::Date => SqlType::Date,
-        D::Time(None, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Time,
+        D::Time(None | Some(6), ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Time,
         D::Interval { fields: None, precision: None } => SqlType::Interval,
         D::Uuid => SqlType::Uuid,
         D::JSON => SqlType::Json,
@@ -515,6 +517,10 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Nested(e) => named(e),
         ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => Some(("bool".into(), 1)),
         ast::Expr::Case { .. } => Some(("case".into(), 1)),
+        ast::Expr::TypedString(ts) => sql_type(&ts.data_type).ok().map(|t| (type_column_name(t).to_string(), 1)),
+        ast::Expr::Interval(_) => Some(("interval".into(), 1)),
+        ast::Expr::Extract { .. } => Some(("extract".into(), 2)),
+        ast::Expr::AtTimeZone { .. } => Some(("timezone".into(), 2)),
         ast::Expr::Ceil { .. } => Some(("ceil".into(), 2)),
         ast::Expr::Floor { .. } => Some(("floor".into(), 2)),
         ast::Expr::Position { .. } => Some(("position".into(), 2)),
@@ -523,9 +529,6 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Leading), .. } => Some(("ltrim".into(), 2)),
         ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Trailing), .. } => Some(("rtrim".into(), 2)),
         ast::Expr::Trim { .. } => Some(("btrim".into(), 2)),
-        ast::Expr::TypedString(ts) => sql_type(&ts.data_type).ok().map(|t| (type_column_name(t).to_string(), 1)),
-        ast::Expr::Interval(_) => Some(("interval".into(), 1)),
-        ast::Expr::Extract { .. } => Some(("extract".into(), 2)),
         _ => None,
     }
 }
@@ -1855,9 +1858,11 @@ impl Binder<'_> {
                 let to = sql_type(data_type)?;
                 let b = self.expr(expr, scope)?;
                 let from = b.ty();
-                let b = self.coerce(b, to, CastContext::Explicit, |f| {
-                    SqlError::new("42846", format!("cannot cast type {} to {}", f.name(), to.name()))
-                })?;
+                let b = self
+                    .coerce(b, to, CastContext::Explicit, |f| {
+                        SqlError::new("42846", format!("cannot cast type {} to {}", f.name(), to.name()))
+                    })
+                    .map_err(|e| self.at_literal(e, expr))?;
                 // A literal cast to varchar(n) truncates explicitly.
                 match (&b, to) {
                     (Expr::Const(Datum::Text(s), _), SqlType::Varchar(n)) if from == SqlType::Unknown => {
@@ -1867,15 +1872,16 @@ impl Binder<'_> {
                 }
             }
             E::Function(f) => self.function(f, scope)?,
+            E::TypedString(ts) => self.typed_string(ts)?,
+            E::Interval(iv) => self.interval_literal(iv)?,
+            E::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
+            E::AtTimeZone { timestamp, time_zone } => self.at_time_zone(timestamp, time_zone, scope)?,
             E::Case { operand, conditions, else_result, .. } => {
                 self.case(operand.as_deref(), conditions, else_result.as_deref(), scope)?
             }
             E::Ceil { .. } | E::Floor { .. } | E::Position { .. } | E::Substring { .. } | E::Trim { .. } => {
                 self.special_function(e, scope)?
             }
-            E::TypedString(ts) => self.typed_string(ts)?,
-            E::Interval(iv) => self.interval_literal(iv)?,
-            E::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
             other => {
                 return Err(SqlError::unsupported(format!("expression {other} is not supported yet")));
             }

@@ -48,8 +48,26 @@ pub enum Func {
     /// date_trunc(unit, value).
     DateTrunc,
     GenRandomUuid,
+    /// The other date/time functions (strict: NULL in, NULL out).
+    Temporal(TemporalFn),
     /// `json -> key|index`; `->>` when true.
     JsonGet(bool),
+}
+
+/// Date/time functions evaluated by [`crate::datetime`], arguments coerced by the binder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemporalFn {
+    /// age(timestamp[tz], timestamp[tz]) -> interval.
+    Age,
+    /// to_timestamp(float8) -> timestamptz.
+    ToTimestamp,
+    /// make_date(int4, int4, int4) -> date.
+    MakeDate,
+    /// isfinite(date|timestamp|timestamptz|interval) -> bool.
+    IsFinite,
+    JustifyDays,
+    JustifyHours,
+    JustifyInterval,
 }
 
 impl Func {
@@ -675,9 +693,7 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
             crate::datetime::interval_span(x).cmp(&crate::datetime::interval_span(y))
         }
         (Datum::Uuid(x), Datum::Uuid(y)) => x.cmp(y),
-        // jsonb: equal values have equal normalized text; the order is the text's (PostgreSQL
-        // orders jsonb by its own rules: a known difference).
-        (Datum::Jsonb(x), Datum::Jsonb(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Datum::Jsonb(x), Datum::Jsonb(y)) => crate::json::compare_jsonb(x, y),
         _ => match (a.as_i64(), b.as_i64()) {
             (Some(x), Some(y)) => x.cmp(&y),
             _ => {
@@ -804,8 +820,15 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
             (f, a, b) => return Err(SqlError::internal(format!("{f:?} of {a:?}, {b:?}"))),
         });
     }
+    if let Func::Temporal(t) = f {
+        if args.iter().any(Datum::is_null) {
+            return Ok(Datum::Null);
+        }
+        return temporal(t, &args);
+    }
     let first = args.into_iter().next().unwrap_or(Datum::Null);
     Ok(match f {
+        Func::Temporal(_) => return Err(SqlError::internal("function evaluated out of place")),
         Func::GenRandomUuid => Datum::Uuid(types::random_uuid()),
         Func::Now
         | Func::LocalTimestamp
@@ -842,6 +865,27 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
             Datum::Float8(v) => Datum::Float8(v.abs()),
             _ => Datum::Null,
         },
+    })
+}
+
+fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
+    use crate::datetime as dt;
+    let bad = || SqlError::internal(format!("{t:?} of {args:?}"));
+    let int = |i: usize| args.get(i).and_then(Datum::as_i64).ok_or_else(bad);
+    Ok(match (t, args) {
+        (TemporalFn::Age, [Datum::Timestamp(a), Datum::Timestamp(b)])
+        | (TemporalFn::Age, [Datum::TimestampTz(a), Datum::TimestampTz(b)]) => Datum::Interval(dt::age(*a, *b)?),
+        (TemporalFn::ToTimestamp, [v]) => Datum::TimestampTz(dt::to_timestamp(v.as_f64().ok_or_else(bad)?)?),
+        (TemporalFn::MakeDate, [_, _, _]) => Datum::Date(dt::make_date(int(0)?, int(1)?, int(2)?)?),
+        (TemporalFn::IsFinite, [v]) => Datum::Bool(match v {
+            Datum::Date(d) => *d != dt::DATE_NOBEGIN && *d != dt::DATE_NOEND,
+            Datum::Timestamp(x) | Datum::TimestampTz(x) => dt::is_finite_ts(*x),
+            _ => true,
+        }),
+        (TemporalFn::JustifyDays, [Datum::Interval(iv)]) => Datum::Interval(dt::justify_days(iv)?),
+        (TemporalFn::JustifyHours, [Datum::Interval(iv)]) => Datum::Interval(dt::justify_hours(iv)?),
+        (TemporalFn::JustifyInterval, [Datum::Interval(iv)]) => Datum::Interval(dt::justify_interval(iv)?),
+        _ => return Err(bad()),
     })
 }
 

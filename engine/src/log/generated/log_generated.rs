@@ -1674,7 +1674,11 @@ pub enum CellOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
 /// One SQL value. `tag`: 0 NULL, 1 bool (`i` 0/1), 2 int2, 3 int4, 4 int8 (`i`), 5 float4,
-/// 6 float8 (`f`; a float4 is stored widened, which is exact), 7 text (`b`, UTF-8), 8 bytea (`b`).
+/// 6 float8 (`f`; a float4 is stored widened, which is exact), 7 text (`b`, UTF-8), 8 bytea (`b`),
+/// 9 character(n) (`b`, UTF-8, blank-padded), 10 timestamp, 11 timestamptz (`i`: microseconds
+/// since 2000-01-01), 12 date (`i`: days since 2000-01-01), 13 time (`i`: microseconds since
+/// midnight), 14 interval (`i` microseconds; `b` months and days, two big-endian int32), 15 uuid
+/// (`b`, 16 bytes), 16 json (`b`, the text as written), 17 jsonb (`b`, the normalized text).
 pub struct Cell<'a> {
   pub _tab: ::flatbuffers::Table<'a>,
 }

@@ -243,15 +243,16 @@ fn alter_table_add_primary_key_rekeys_and_survives_restart_and_sigkill() {
         let c = connect(o.pg_port).await;
         c.batch_execute("CREATE TABLE k (aid int, v text)").await.unwrap();
         c.batch_execute("INSERT INTO k VALUES (1, 'a'), (1, 'b'), (NULL, 'c')").await.unwrap();
-        let e = c.batch_execute("ALTER TABLE k ADD PRIMARY KEY (aid)").await.unwrap_err();
-        assert_eq!(code(&e), Some("23502"));
-        assert_eq!(e.as_db_error().unwrap().message(), "column \"aid\" of relation \"k\" contains null values");
-        c.batch_execute("DELETE FROM k WHERE aid IS NULL").await.unwrap();
+        // PostgreSQL builds the unique index (duplicates) before it checks NOT NULL.
         let e = c.batch_execute("ALTER TABLE k ADD PRIMARY KEY (aid)").await.unwrap_err();
         let db = e.as_db_error().unwrap();
         assert_eq!((db.code().code(), db.message()), ("23505", "could not create unique index \"k_pkey\""));
         assert_eq!(db.detail(), Some("Key (aid)=(1) is duplicated."));
         c.batch_execute("DELETE FROM k WHERE v = 'b'").await.unwrap();
+        let e = c.batch_execute("ALTER TABLE k ADD PRIMARY KEY (aid)").await.unwrap_err();
+        assert_eq!(code(&e), Some("23502"));
+        assert_eq!(e.as_db_error().unwrap().message(), "column \"aid\" of relation \"k\" contains null values");
+        c.batch_execute("DELETE FROM k WHERE aid IS NULL").await.unwrap();
         let data: String = (2..3000).map(|i| format!("{i}\tv{i}\n")).collect();
         copy_in(&c, "COPY k FROM STDIN", data.as_bytes()).await.unwrap();
         c.batch_execute("ALTER TABLE k ADD CONSTRAINT k_by_aid PRIMARY KEY (aid)").await.unwrap();

@@ -13,8 +13,9 @@ pub struct SqlError {
     pub hint: Option<String>,
     /// 1-based position, in characters, in the query string.
     pub position: Option<usize>,
-    /// CONTEXT: where it happened (`COPY t, line 3, column x: "abc"`).
-    pub context: Option<String>,
+    /// CONTEXT: where it happened (`COPY t, line 3, column x: "abc"`). Boxed: errors travel in
+    /// every `Result`, and this field is rare.
+    pub context: Option<Box<str>>,
 }
 
 pub type Result<T> = std::result::Result<T, SqlError>;
@@ -35,7 +36,7 @@ impl SqlError {
     }
 
     pub fn context(mut self, c: impl Into<String>) -> SqlError {
-        self.context = Some(c.into());
+        self.context = Some(c.into().into_boxed_str());
         self
     }
 

@@ -287,6 +287,22 @@ impl CopyIn {
             self.ended = true;
             return Ok(());
         }
+        if !self.opts.csv {
+            // In the text format an unescaped `\.` anywhere is the end-of-data marker: it must
+            // end its line, and what comes before it on the line is the last row.
+            if let Some(at) = end_marker(line) {
+                if at + 2 != line.len() {
+                    return Err(bad_format("end-of-copy marker corrupt")
+                        .context(format!("COPY {}, line {}", self.table.name, self.line)));
+                }
+                self.ended = true;
+                return self.row_in(&line[..at]);
+            }
+        }
+        self.row_in(line)
+    }
+
+    fn row_in(&mut self, line: &[u8]) -> Result<()> {
         let fields = if self.opts.csv { self.csv_fields(line)? } else { self.text_fields(line)? };
         if self.header_pending {
             self.header_pending = false;
@@ -456,6 +472,22 @@ impl CopyIn {
         }
         Ok(out)
     }
+}
+
+/// Where an unescaped `\.` starts in a text-format line.
+fn end_marker(line: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i + 1 < line.len() {
+        if line[i] == b'\\' {
+            if line[i + 1] == b'.' {
+                return Some(i);
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
 
 fn ends_in_escape(b: &[u8]) -> bool {
@@ -643,6 +675,11 @@ mod tests {
         // The end marker stops reading.
         let rows = read(CopyOptions::text(3), &[b"1\ta\tb\n\\.\ngarbage\n"]).unwrap();
         assert_eq!(rows.len(), 1);
+        // `\.` ending a line with data before it: that data is the last row.
+        let rows = read(CopyOptions::text(3), &[b"1\ta\tb\n2\tc\td\\.\ngarbage\n"]).unwrap();
+        assert_eq!(rows.len(), 2);
+        let e = read(CopyOptions::text(3), &[b"1\ta\tb\n3\t\\.\t3\n"]).unwrap_err();
+        assert_eq!((e.message.as_str(), e.context.as_deref()), ("end-of-copy marker corrupt", Some("COPY t, line 2")));
     }
 
     #[test]

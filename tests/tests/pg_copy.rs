@@ -133,6 +133,12 @@ fn copy_in_and_out_in_text_and_csv() {
         assert_eq!(code(&e), Some("23502"));
         let e = copy_in(&c, "COPY t FROM STDIN", b"10\ttoo long for ten\t1\tabcdefghijkl\n").await.unwrap_err();
         assert_eq!(code(&e), Some("22001"));
+        // A client that gives up sends CopyFail: nothing of it stays (one batch, not flushed).
+        {
+            let sink = c.copy_in::<_, bytes::Bytes>("COPY t FROM STDIN").await.unwrap();
+            let mut sink = Box::pin(sink);
+            sink.send(bytes::Bytes::from_static(b"20	given up	1	q\n")).await.unwrap();
+        }
         // The connection is fine after a failed COPY, and nothing of the failed ones stayed.
         assert_eq!(count(&c, "t").await, 6);
         // Server-side files and programs: refused as to a role without pg_read_server_files.

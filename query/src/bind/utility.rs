@@ -812,13 +812,17 @@ impl Binder<'_> {
             }
             (None, None) => return Err(c.error()),
         };
-        let options = copy_options(given, to, &names)?;
+        let table = match &source {
+            CopySource::Table { table, .. } => Some(table.clone()),
+            CopySource::Query(_) => None,
+        };
+        let options = copy_options(given, to, &names, table.as_deref())?;
         Ok(Plan::Copy(Box::new(CopyPlan { source, to, names, options })))
     }
 }
 
 /// Defaults and PostgreSQL 15's checks (`ProcessCopyOptions`), in its order.
-fn copy_options(g: GivenOptions, to: bool, names: &[String]) -> Result<CopyOptions> {
+fn copy_options(g: GivenOptions, to: bool, names: &[String], table: Option<&TableDef>) -> Result<CopyOptions> {
     let csv = match g.format.as_deref() {
         Some("binary") => return Err(SqlError::unsupported("COPY BINARY is not supported yet")),
         Some("csv") => true,
@@ -897,10 +901,23 @@ fn copy_options(g: GivenOptions, to: bool, names: &[String]) -> Result<CopyOptio
         let mut out = vec![false; names.len()];
         for id in list {
             let cn = fold(id);
-            let i = names.iter().position(|n| *n == cn).ok_or_else(|| {
-                SqlError::new(code::INVALID_COLUMN_REFERENCE, format!("{what} column \"{cn}\" not referenced by COPY"))
-            })?;
-            out[i] = true;
+            match names.iter().position(|n| *n == cn) {
+                Some(i) => out[i] = true,
+                // A column of the table left out of COPY's list, or no such column at all.
+                None if table.is_none_or(|t| t.column(&cn).is_some()) => {
+                    return Err(SqlError::new(
+                        code::INVALID_COLUMN_REFERENCE,
+                        format!("{what} column \"{cn}\" not referenced by COPY"),
+                    ))
+                }
+                None => {
+                    let t = table.map(|t| t.name.as_str()).unwrap_or_default();
+                    return Err(SqlError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!("column \"{cn}\" of relation \"{t}\" does not exist"),
+                    ));
+                }
+            }
         }
         Ok(out)
     };

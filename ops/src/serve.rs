@@ -121,8 +121,10 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
                 .take()
                 .ok_or_else(|| "mesh ends taken twice".to_string())?;
             mesh::join(my_ends).await;
+            tracing::debug!(shard = id, "mesh joined");
             // The probe file must be this executor's first DMA file (see rt::probe_dma).
             rt::probe_dma(&data_dir.join(format!("shard-{id}"))).await.map_err(|e| e.to_string())?;
+            tracing::debug!(shard = id, "storage probed");
             // The operator endpoint answers during recovery (/health 200, /ready 503), so
             // probes can tell a server that is loading from one that is down. Recovery yields
             // to it at least every preemption period (10 ms).

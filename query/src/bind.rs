@@ -13,8 +13,11 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::sync::Arc;
 
+#[path = "bind_types.rs"]
+mod bind_types;
 mod functions;
 mod grouping;
+use bind_types::{datetime_common, is_temporal};
 mod utility;
 
 /// A column of a statement's result (RowDescription).
@@ -401,6 +404,14 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
             SqlType::Bpchar(Some(char_length(n)?))
         }
         D::Bytea => SqlType::Bytea,
+        D::Timestamp(None, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Timestamp,
+        D::Timestamp(None, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => SqlType::TimestampTz,
+        D::Date => SqlType::Date,
+        D::Time(None, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Time,
+        D::Interval { fields: None, precision: None } => SqlType::Interval,
+        D::Uuid => SqlType::Uuid,
+        D::JSON => SqlType::Json,
+        D::JSONB => SqlType::Jsonb,
         D::Custom(name, mods) if mods.is_empty() => {
             let n = name.to_string().to_lowercase();
             match n.as_str() {
@@ -412,6 +423,11 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "bool" => SqlType::Bool,
                 "varchar" => SqlType::Varchar(None),
                 "bpchar" => SqlType::Bpchar(None),
+                "timestamptz" => SqlType::TimestampTz,
+                "uuid" => SqlType::Uuid,
+                "json" => SqlType::Json,
+                "jsonb" => SqlType::Jsonb,
+                "interval" => SqlType::Interval,
                 _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
             }
         }
@@ -448,6 +464,14 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Varchar(_) => "varchar",
         SqlType::Bpchar(_) => "bpchar",
         SqlType::Bytea => "bytea",
+        SqlType::Timestamp => "timestamp",
+        SqlType::TimestampTz => "timestamptz",
+        SqlType::Date => "date",
+        SqlType::Time => "time",
+        SqlType::Interval => "interval",
+        SqlType::Uuid => "uuid",
+        SqlType::Json => "json",
+        SqlType::Jsonb => "jsonb",
         SqlType::Unknown => "unknown",
         SqlType::Numeric => "numeric",
     }
@@ -480,6 +504,9 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Leading), .. } => Some(("ltrim".into(), 2)),
         ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Trailing), .. } => Some(("rtrim".into(), 2)),
         ast::Expr::Trim { .. } => Some(("btrim".into(), 2)),
+        ast::Expr::TypedString(ts) => sql_type(&ts.data_type).ok().map(|t| (type_column_name(t).to_string(), 1)),
+        ast::Expr::Interval(_) => Some(("interval".into(), 1)),
+        ast::Expr::Extract { .. } => Some(("extract".into(), 2)),
         _ => None,
     }
 }
@@ -1498,6 +1525,9 @@ impl Binder<'_> {
                         b
                     };
                     let t = b.ty();
+                    if t == SqlType::Interval {
+                        return Ok(Expr::Neg(Box::new(b), t));
+                    }
                     if !t.is_numeric() {
                         return Err(SqlError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: - {}", t.name()))
                             .hint("No operator matches the given name and argument type. You might need to add an explicit type cast."));
@@ -1599,6 +1629,9 @@ impl Binder<'_> {
             E::Ceil { .. } | E::Floor { .. } | E::Position { .. } | E::Substring { .. } | E::Trim { .. } => {
                 self.special_function(e, scope)?
             }
+            E::TypedString(ts) => self.typed_string(ts)?,
+            E::Interval(iv) => self.interval_literal(iv)?,
+            E::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
             other => {
                 return Err(SqlError::unsupported(format!("expression {other} is not supported yet")));
             }
@@ -1647,6 +1680,8 @@ impl Binder<'_> {
                 promote(ty, t)
             } else if base(ty) == base(t) {
                 base(ty)
+            } else if ty.is_datetime() && t.is_datetime() {
+                datetime_common(ty, t)
             } else if ty.is_string() && t.is_string() {
                 SqlType::Text
             } else {
@@ -1673,12 +1708,15 @@ impl Binder<'_> {
         };
         let (lt, rt) = (l.ty(), r.ty());
         let ty = match (lt, rt) {
+            // json has no comparison operators.
+            (SqlType::Json, _) | (_, SqlType::Json) => return Err(op_error(lt, sym, rt)),
             (SqlType::Unknown, SqlType::Unknown) => SqlType::Text,
             // A literal compared with a string column is read without the column's length.
             (SqlType::Unknown, t) | (t, SqlType::Unknown) if t.is_string() => base(t),
             (SqlType::Unknown, t) | (t, SqlType::Unknown) => t,
             (a, b) if a.is_numeric() && b.is_numeric() => promote(a, b),
             (SqlType::Bpchar(_), SqlType::Bpchar(_)) => SqlType::Bpchar(None),
+            (a, b) if a.is_datetime() && b.is_datetime() => datetime_common(a, b),
             (a, b) if a.is_string() && b.is_string() => SqlType::Text,
             (a, b) if a == b => a,
             (a, b) => return Err(op_error(a, sym, b)),
@@ -1748,6 +1786,9 @@ impl Binder<'_> {
                     _ => (ArithOp::Mod, "%"),
                 };
                 let (lt, rt) = (l.ty(), r.ty());
+                if is_temporal(lt) || is_temporal(rt) {
+                    return self.datetime_arith(aop, sym, l, r);
+                }
                 let ty = match (lt, rt) {
                     (SqlType::Unknown, SqlType::Unknown) => {
                         return Err(SqlError::new("42725", format!("operator is not unique: unknown {sym} unknown"))
@@ -1777,14 +1818,16 @@ impl Binder<'_> {
                 let r = self.coerce(r, ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;
                 Ok(Expr::Arith(aop, Box::new(l), Box::new(r), ty))
             }
+            B::Arrow => self.json_arrow(false, l, r),
+            B::LongArrow => self.json_arrow(true, l, r),
             other => Err(SqlError::unsupported(format!("operator {other} is not supported yet"))),
         }
     }
 
     fn function(&mut self, f: &ast::Function, scope: Option<&Scope>) -> Result<Expr> {
         let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
-        if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
-            return Err(SqlError::unsupported("window functions, FILTER and WITHIN GROUP are not supported yet"));
+        if f.over.is_some() || !f.within_group.is_empty() {
+            return Err(SqlError::unsupported("window functions and WITHIN GROUP are not supported yet"));
         }
         let mut within: &[ast::OrderByExpr] = &[];
         let (args, star, distinct) = match &f.args {
@@ -1925,7 +1968,9 @@ impl Binder<'_> {
                 AggFunc::Min | AggFunc::Max => match argty {
                     SqlType::Unknown => SqlType::Text,
                     // PostgreSQL has no min/max over boolean or bytea.
-                    t @ (SqlType::Bool | SqlType::Bytea) => return Err(no_function(&name, &[t])),
+                    t @ (SqlType::Bool | SqlType::Bytea | SqlType::Uuid | SqlType::Json | SqlType::Jsonb) => {
+                        return Err(no_function(&name, &[t]))
+                    }
                     t => t,
                 },
             };
@@ -1938,19 +1983,41 @@ impl Binder<'_> {
                 }
                 a => a,
             };
-            self.aggs.push(AggSpec { func, arg, ty, distinct, delim, order_by });
+            // FILTER (WHERE ...): over the input row, no aggregates in it.
+            let filter = match &f.filter {
+                Some(cond) => {
+                    let (saved, banned, nested) = (self.allow_aggs, self.aggs_banned_in, self.in_agg);
+                    self.allow_aggs = false;
+                    self.aggs_banned_in = "FILTER";
+                    self.in_agg = false;
+                    let b = self.expr(cond, scope).and_then(crate::expr::fold);
+                    (self.allow_aggs, self.aggs_banned_in, self.in_agg) = (saved, banned, nested);
+                    Some(self.bool_arg(b?, "FILTER")?)
+                }
+                None => None,
+            };
+            self.aggs.push(AggSpec { func, arg, ty, distinct, delim, order_by, filter });
             return Ok(Expr::Agg(self.aggs.len() - 1, ty));
         }
         if star {
             return Err(SqlError::syntax(&name));
         }
-        if distinct || !within.is_empty() {
-            let what = if distinct { "DISTINCT" } else { "ORDER BY" };
+        if distinct || !within.is_empty() || f.filter.is_some() {
+            let what = if distinct {
+                "DISTINCT"
+            } else if within.is_empty() {
+                "FILTER"
+            } else {
+                "ORDER BY"
+            };
             return Err(SqlError::new("42809", format!("{what} specified, but {name} is not an aggregate function")));
         }
         let mut bound = Vec::new();
         for a in &args {
             bound.push(self.expr(a, scope)?);
+        }
+        if let Some(e) = self.datetime_function(&name, f, &mut bound)? {
+            return Ok(e);
         }
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
         let one_text = |b: &mut Binder, mut bound: Vec<Expr>| -> Result<Vec<Expr>> {
@@ -2010,7 +2077,7 @@ fn no_function(name: &str, types: &[SqlType]) -> SqlError {
 /// A numeric literal as PostgreSQL's numeric prints it: positional, with as many fraction
 /// digits as the literal's scale (`1e2` is 100, `.5` is 0.5, `1.50` is 1.50, `1.5e-1` is
 /// 0.15). A literal that does not parse, or has an exponent past 1000, is kept as written.
-fn numeric_text(n: &str) -> String {
+pub(crate) fn numeric_text(n: &str) -> String {
     let (mantissa, exp) = match n.split_once(['e', 'E']) {
         Some((m, e)) => match e.parse::<i64>() {
             Ok(e) if e.abs() <= 1000 => (m, e),

@@ -12,10 +12,9 @@ pub struct SqlError {
     pub detail: Option<String>,
     pub hint: Option<String>,
     /// 1-based position, in characters, in the query string.
-    pub position: Option<usize>,
-    /// CONTEXT: where it happened (`COPY t, line 3, column x: "abc"`). Boxed: errors travel in
-    /// every `Result`, and this field is rare.
-    pub context: Option<Box<str>>,
+    pub position: Option<u32>,
+    /// CONTEXT: where it happened (`COPY t, line 3, column x: "abc"`).
+    pub context: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, SqlError>;
@@ -36,13 +35,13 @@ impl SqlError {
     }
 
     pub fn context(mut self, c: impl Into<String>) -> SqlError {
-        self.context = Some(c.into().into_boxed_str());
+        self.context = Some(c.into());
         self
     }
 
     pub fn at(mut self, position: Option<usize>) -> SqlError {
         if self.position.is_none() {
-            self.position = position;
+            self.position = position.and_then(|p| u32::try_from(p).ok());
         }
         self
     }

@@ -59,6 +59,8 @@ pub(crate) fn no_table(name: &str) -> SqlError {
 
 /// Runs `plan` inside `txn` (the caller commits or rolls it back). DDL applies at once.
 pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<QueryResult> {
+    // The transaction's clock rides after the parameters (see expr::with_clock).
+    let params = &expr::with_clock(params, txn.started_us);
     match plan {
         Plan::Empty
         | Plan::Begin { .. }

@@ -35,6 +35,57 @@ pub enum Func {
     Version,
     CurrentDatabase,
     CurrentUser,
+    /// now(), CURRENT_TIMESTAMP: the statement's start (timestamptz).
+    Now,
+    /// LOCALTIMESTAMP (timestamp).
+    LocalTimestamp,
+    /// CURRENT_DATE.
+    CurrentDate,
+    /// LOCALTIME (time).
+    LocalTime,
+    /// date_part(unit, value) and EXTRACT(unit FROM value).
+    DatePart,
+    /// date_trunc(unit, value).
+    DateTrunc,
+    GenRandomUuid,
+    /// `json -> key|index`; `->>` when true.
+    JsonGet(bool),
+}
+
+impl Func {
+    /// Whether the function reads the statement clock.
+    fn reads_clock(self) -> bool {
+        matches!(self, Func::Now | Func::LocalTimestamp | Func::CurrentDate | Func::LocalTime)
+    }
+
+    /// Whether two calls with the same arguments may differ within a statement (so constant
+    /// folding at bind time must leave the call alone).
+    fn is_volatile(self) -> bool {
+        self.reads_clock() || self == Func::GenRandomUuid
+    }
+}
+
+/// The statement's parameters with the transaction's start time after them: the time
+/// functions (now(), CURRENT_DATE, ...) read it there, so every row of every statement of a
+/// transaction, on every shard, sees the same time, as in PostgreSQL.
+pub fn with_clock(params: &[Datum], started_us: i64) -> Vec<Datum> {
+    let mut v = Vec::with_capacity(params.len() + 1);
+    v.extend_from_slice(params);
+    v.push(Datum::TimestampTz(started_us));
+    v
+}
+
+fn clock(f: Func, cx: &Ctx) -> Result<Datum> {
+    let Some(&Datum::TimestampTz(now)) = cx.params.last() else {
+        // Column defaults are computed once, at CREATE TABLE: no clock there.
+        return Err(SqlError::unsupported("the current time is not available here (in a column default, say)"));
+    };
+    Ok(match f {
+        Func::Now => Datum::TimestampTz(now),
+        Func::LocalTimestamp => Datum::Timestamp(now),
+        Func::CurrentDate => Datum::Date(crate::datetime::ts_to_date(now)),
+        _ => Datum::Time(now.rem_euclid(crate::datetime::USECS_PER_DAY)),
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +116,8 @@ pub struct AggSpec {
     pub delim: Option<Expr>,
     /// `agg(... ORDER BY ...)`: the order the values are fed in.
     pub order_by: Vec<AggOrder>,
+    /// `agg(...) FILTER (WHERE cond)`: only rows where cond is true are fed in.
+    pub filter: Option<Expr>,
 }
 
 /// One `ORDER BY` key inside an aggregate call.
@@ -186,6 +239,7 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
         }
         Expr::Neg(a, ty) => match eval(a, cx)? {
             Datum::Null => Datum::Null,
+            Datum::Interval(iv) => Datum::Interval(crate::datetime::interval_neg(&iv)?),
             // Not 0 - x: -(0.0) is -0 in PostgreSQL.
             Datum::Float4(x) => Datum::Float4(-x),
             Datum::Float8(x) => Datum::Float8(-x),
@@ -284,6 +338,7 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
             }
             Datum::Null
         }
+        Expr::Func(f, _, _) if f.reads_clock() => clock(*f, cx)?,
         Expr::Func(f, args, _) => {
             let mut vals = Vec::with_capacity(args.len());
             for a in args {
@@ -367,6 +422,7 @@ pub fn fold(e: Expr) -> Result<Expr> {
         }
         Expr::Not(x) | Expr::Neg(x, _) | Expr::IsNull(x, _) | Expr::IsBool(x, ..) | Expr::Cast(x, ..) => is_const(x),
         Expr::InList(x, l, _) => is_const(x) && l.iter().all(is_const),
+        Expr::Func(f, _, _) if f.is_volatile() => false,
         Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter().all(is_const),
         _ => false,
     };
@@ -461,6 +517,9 @@ fn zero(ty: SqlType) -> Datum {
 }
 
 fn arith(op: ArithOp, a: &Datum, b: &Datum, ty: SqlType) -> Result<Datum> {
+    if let Some(d) = crate::datetime::arith(op, a, b)? {
+        return Ok(d);
+    }
     if ty.is_integer() {
         let (x, y) = (a.as_i64().unwrap_or_default(), b.as_i64().unwrap_or_default());
         let name = match ty {
@@ -531,6 +590,17 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
         (Datum::Text(x), Datum::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
         (Datum::Bpchar(x), Datum::Bpchar(y)) => types::bpchar_text(x).as_bytes().cmp(types::bpchar_text(y).as_bytes()),
         (Datum::Bytea(x), Datum::Bytea(y)) => x.cmp(y),
+        (Datum::Timestamp(x), Datum::Timestamp(y))
+        | (Datum::TimestampTz(x), Datum::TimestampTz(y))
+        | (Datum::Time(x), Datum::Time(y)) => x.cmp(y),
+        (Datum::Date(x), Datum::Date(y)) => x.cmp(y),
+        (Datum::Interval(x), Datum::Interval(y)) => {
+            crate::datetime::interval_span(x).cmp(&crate::datetime::interval_span(y))
+        }
+        (Datum::Uuid(x), Datum::Uuid(y)) => x.cmp(y),
+        // jsonb: equal values have equal normalized text; the order is the text's (PostgreSQL
+        // orders jsonb by its own rules: a known difference).
+        (Datum::Jsonb(x), Datum::Jsonb(y)) => x.as_bytes().cmp(y.as_bytes()),
         _ => match (a.as_i64(), b.as_i64()) {
             (Some(x), Some(y)) => x.cmp(&y),
             _ => {
@@ -620,8 +690,53 @@ fn like_chars(s: &[char], pat: &[(char, bool)]) -> bool {
 }
 
 fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
+    use crate::datetime as dt;
+    if matches!(f, Func::DatePart | Func::DateTrunc | Func::JsonGet(_)) {
+        let mut it = args.into_iter();
+        let (a, b) = (it.next().unwrap_or(Datum::Null), it.next().unwrap_or(Datum::Null));
+        return Ok(match (f, a, b) {
+            (_, Datum::Null, _) | (_, _, Datum::Null) => Datum::Null,
+            (Func::DatePart, Datum::Text(u), v) => match v {
+                Datum::Timestamp(t) => dt::ts_part(&u, t, false)?,
+                Datum::TimestampTz(t) => dt::ts_part(&u, t, true)?,
+                Datum::Date(d) => dt::ts_part(&u, dt::date_to_ts(d)?, false)?,
+                Datum::Time(t) => dt::time_part(&u, t)?,
+                Datum::Interval(iv) => dt::interval_part(&u, &iv)?,
+                other => return Err(SqlError::internal(format!("date_part of {other:?}"))),
+            },
+            (Func::DateTrunc, Datum::Text(u), v) => match v {
+                Datum::Timestamp(t) => Datum::Timestamp(dt::ts_trunc(&u, t, false)?),
+                Datum::TimestampTz(t) => Datum::TimestampTz(dt::ts_trunc(&u, t, true)?),
+                Datum::Interval(iv) => Datum::Interval(dt::interval_trunc(&u, &iv)?),
+                other => return Err(SqlError::internal(format!("date_trunc of {other:?}"))),
+            },
+            (Func::JsonGet(as_text), doc @ (Datum::Json(_) | Datum::Jsonb(_)), key) => {
+                let jsonb = matches!(doc, Datum::Jsonb(_));
+                let text = doc.as_json().unwrap_or_default();
+                let path = match &key {
+                    Datum::Text(k) => crate::json::Path::Key(k),
+                    k => crate::json::Path::Index(k.as_i64().unwrap_or_default()),
+                };
+                match crate::json::get(text, path, as_text, jsonb)? {
+                    None => Datum::Null,
+                    Some(s) if as_text => Datum::Text(s),
+                    Some(s) if jsonb => Datum::Jsonb(s),
+                    Some(s) => Datum::Json(s),
+                }
+            }
+            (f, a, b) => return Err(SqlError::internal(format!("{f:?} of {a:?}, {b:?}"))),
+        });
+    }
     let first = args.into_iter().next().unwrap_or(Datum::Null);
     Ok(match f {
+        Func::GenRandomUuid => Datum::Uuid(types::random_uuid()),
+        Func::Now
+        | Func::LocalTimestamp
+        | Func::CurrentDate
+        | Func::LocalTime
+        | Func::DatePart
+        | Func::DateTrunc
+        | Func::JsonGet(_) => return Err(SqlError::internal("function evaluated out of place")),
         Func::Version => Datum::Text(format!(
             "PostgreSQL 15.0 (Orbit {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit",
             env!("CARGO_PKG_VERSION")
@@ -653,6 +768,20 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
     })
 }
 
+/// Appends `delim` and `v` to string_agg's text, within PostgreSQL's limit for a string
+/// buffer (1 GB - 1 bytes; its error is 54000 with this message and detail).
+fn append_bounded(text: &mut String, delim: &str, v: &str) -> Result<()> {
+    const MAX_BYTES: usize = (1 << 30) - 1;
+    let more = delim.len() + v.len();
+    if text.len() + more > MAX_BYTES {
+        return Err(SqlError::new("54000", "out of memory")
+            .detail(format!("Cannot enlarge string buffer containing {} bytes by {more} more bytes.", text.len())));
+    }
+    text.push_str(delim);
+    text.push_str(v);
+    Ok(())
+}
+
 /// A partial or final aggregate state.
 #[derive(Debug, Clone)]
 pub enum AggState {
@@ -682,19 +811,17 @@ impl AggState {
     }
 
     /// string_agg's step: a NULL value is skipped, a NULL delimiter adds nothing.
-    pub fn update_text(&mut self, v: Datum, delim: Datum) {
-        let (Datum::Text(v), AggState::Text(state)) = (v, &mut *self) else { return };
+    pub fn update_text(&mut self, v: Datum, delim: Datum) -> Result<()> {
+        let (Datum::Text(v), AggState::Text(state)) = (v, &mut *self) else { return Ok(()) };
         let delim = match delim {
             Datum::Text(d) => Some(d),
             _ => None,
         };
         match state {
             None => *state = Some((delim, v)),
-            Some((_, text)) => {
-                text.push_str(delim.as_deref().unwrap_or(""));
-                text.push_str(&v);
-            }
+            Some((_, text)) => append_bounded(text, delim.as_deref().unwrap_or(""), &v)?,
         }
+        Ok(())
     }
 
     pub fn update(&mut self, spec: &AggSpec, v: Datum) -> Result<()> {
@@ -731,7 +858,7 @@ impl AggState {
                     (Some(c), _) => c && v,
                 });
             }
-            AggState::Text(_) => self.update_text(v, Datum::Null),
+            AggState::Text(_) => self.update_text(v, Datum::Null)?,
         }
         Ok(())
     }
@@ -756,10 +883,7 @@ impl AggState {
             (AggState::Text(a), AggState::Text(b)) => match (a.as_mut(), b) {
                 (_, None) => {}
                 (None, b) => *a = b,
-                (Some((_, text)), Some((delim, more))) => {
-                    text.push_str(delim.as_deref().unwrap_or(""));
-                    text.push_str(&more);
-                }
+                (Some((_, text)), Some((delim, more))) => append_bounded(text, delim.as_deref().unwrap_or(""), &more)?,
             },
             _ => return Err(SqlError::internal("aggregate states do not match")),
         }

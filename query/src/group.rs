@@ -89,6 +89,11 @@ impl Acc {
 
     fn update(&mut self, spec: &AggSpec, row: &[Datum], params: &[Datum]) -> Result<()> {
         let cx = Ctx { row, params, aggs: &[] };
+        if let Some(f) = &spec.filter {
+            if expr::truth(expr::eval(f, &cx)?) != Some(true) {
+                return Ok(());
+            }
+        }
         let value = match &spec.arg {
             Some(a) => expr::eval(a, &cx)?,
             None => Datum::Null,
@@ -98,7 +103,7 @@ impl Acc {
             None => Datum::Null,
         };
         match self {
-            Acc::State(st) if spec.func == AggFunc::StringAgg => st.update_text(value, delim),
+            Acc::State(st) if spec.func == AggFunc::StringAgg => st.update_text(value, delim)?,
             Acc::State(st) => st.update(spec, value)?,
             Acc::Collect(inputs) => {
                 // NULL inputs change no aggregate but count(*) (which takes neither).
@@ -141,7 +146,7 @@ impl Acc {
                 continue;
             }
             if spec.func == AggFunc::StringAgg {
-                st.update_text(i.value, i.delim);
+                st.update_text(i.value, i.delim)?;
             } else {
                 st.update(spec, i.value)?;
             }
@@ -422,14 +427,15 @@ mod tests {
             distinct: false,
             delim: None,
             order_by: vec![],
+            filter: None,
         };
         let t = |s: &str| Datum::Text(s.into());
         let mut a = AggState::new(&spec);
-        a.update_text(t("x"), t(","));
-        a.update_text(t("y"), t(";"));
+        a.update_text(t("x"), t(",")).unwrap();
+        a.update_text(t("y"), t(";")).unwrap();
         let mut b = AggState::new(&spec);
-        b.update_text(t("z"), t("-"));
-        b.update_text(Datum::Null, t("!"));
+        b.update_text(t("z"), t("-")).unwrap();
+        b.update_text(Datum::Null, t("!")).unwrap();
         a.merge(&spec, b).unwrap();
         assert_eq!(a.finish(&spec), t("x;y-z"));
     }

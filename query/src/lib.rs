@@ -3,14 +3,17 @@
 //! PostgreSQL rejects with PostgreSQL's SQLSTATE and message ([`error`]); [`exec`] runs a plan
 //! over the shards (a primary-key lookup on one shard, anything else on every shard, merged on the
 //! coordinating shard); [`types`] holds the text and binary forms of values as PostgreSQL writes
-//! them; [`expr`] evaluates expressions with SQL's three-valued logic.
+//! them ([`datetime`] and [`json`] for the date/time and JSON types); [`expr`] evaluates
+//! expressions with SQL's three-valued logic.
 
 pub mod bind;
 pub mod copy;
+pub mod datetime;
 pub mod error;
 pub mod exec;
 pub mod expr;
 pub mod group;
+pub mod json;
 pub mod scalar;
 pub mod settings;
 pub mod txn;

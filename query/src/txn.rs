@@ -60,6 +60,57 @@ struct Savepoint {
     changed: usize,
 }
 
+/// A connection's cancel switch (PostgreSQL's CancelRequest): armed while a statement runs; a
+/// request while armed makes the statement's next wait fail with 57014.
+#[derive(Debug, Default)]
+pub struct Cancel {
+    armed: std::cell::Cell<bool>,
+    requested: std::cell::Cell<bool>,
+    waker: std::cell::RefCell<Option<std::task::Waker>>,
+}
+
+impl Cancel {
+    /// A statement starts (true) or ends (false); a request left from before is forgotten.
+    pub fn arm(&self, on: bool) {
+        self.armed.set(on);
+        self.requested.set(false);
+    }
+
+    /// A CancelRequest for this connection: takes effect only while a statement runs.
+    pub fn request(&self) {
+        if self.armed.get() {
+            self.requested.set(true);
+            if let Some(w) = self.waker.borrow_mut().take() {
+                w.wake();
+            }
+        }
+    }
+
+    pub fn check(&self) -> Result<()> {
+        if self.requested.get() {
+            return Err(canceled());
+        }
+        Ok(())
+    }
+
+    /// Resolves once a request arrives.
+    async fn requested(&self) {
+        std::future::poll_fn(|cx| {
+            if self.requested.get() {
+                std::task::Poll::Ready(())
+            } else {
+                *self.waker.borrow_mut() = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+fn canceled() -> SqlError {
+    SqlError::new("57014", "canceling statement due to user request")
+}
+
 /// One transaction: its write set, the shards where it holds row locks, its savepoints.
 #[derive(Debug)]
 pub struct Txn {
@@ -70,6 +121,11 @@ pub struct Txn {
     savepoints: Vec<Savepoint>,
     /// `BEGIN READ ONLY`: writes fail with 25006.
     pub read_only: bool,
+    /// The connection's cancel switch, checked while waiting for a row lock.
+    pub cancel: Option<std::rc::Rc<Cancel>>,
+    /// When the transaction started (microseconds since 2000-01-01 UTC): now() and
+    /// CURRENT_TIMESTAMP, as in PostgreSQL.
+    pub started_us: i64,
 }
 
 impl Default for Txn {
@@ -103,6 +159,8 @@ impl Txn {
             changed: 0,
             savepoints: Vec::new(),
             read_only: false,
+            cancel: None,
+            started_us: crate::datetime::now_us(),
         }
     }
 
@@ -203,19 +261,32 @@ impl Txn {
     /// [`DEADLOCK_TIMEOUT`].
     async fn wait(&self, shard: ShardId, holder: Owner, ready: futures::channel::oneshot::Receiver<()>) -> Result<()> {
         let mut ready = ready;
+        let me = self.id;
+        let give_up = || async move {
+            let _ = mesh::run_on(shard, move |s| s.row_locks.cancel_waits(me)).await;
+        };
         loop {
             let timer = std::pin::pin!(rt::sleep(DEADLOCK_TIMEOUT));
-            match futures::future::select(&mut ready, timer).await {
+            let cancel = std::pin::pin!(async {
+                match &self.cancel {
+                    Some(c) => c.requested().await,
+                    None => std::future::pending().await,
+                }
+            });
+            match futures::future::select(&mut ready, futures::future::select(timer, cancel)).await {
                 futures::future::Either::Left(_) => return Ok(()),
-                futures::future::Either::Right(_) => {}
+                futures::future::Either::Right((futures::future::Either::Right(_), _)) => {
+                    give_up().await;
+                    return Err(canceled());
+                }
+                futures::future::Either::Right((futures::future::Either::Left(_), _)) => {}
             }
             let edges: Vec<(Owner, Owner)> =
                 mesh::run_on_all(|s| s.row_locks.edges()).await.map_err(gone)?.into_iter().flatten().collect();
             let cycle = rowlock::cycle_members(self.id, &edges);
             // The youngest transaction of the cycle gives way; the others keep waiting.
             if cycle.iter().max() == Some(&self.id) {
-                let me = self.id;
-                let _ = mesh::run_on(shard, move |s| s.row_locks.cancel_waits(me)).await;
+                give_up().await;
                 return Err(SqlError::new("40P01", "deadlock detected").detail(format!(
                     "Transaction {me} waits for a row locked by transaction {holder}, which waits for this \
                      transaction."

@@ -1,8 +1,10 @@
 //! Values in PostgreSQL's text and binary forms (the type input/output and send/receive
 //! functions), and casts between the supported types, worded as PostgreSQL words their errors.
 
+use crate::datetime::{self as dt, Kind};
 use crate::error::{code, Result, SqlError};
-use orbit_engine::table::{Datum, SqlType};
+use crate::json;
+use orbit_engine::table::{Datum, Interval, SqlType};
 
 /// Parses the text form of a value of type `ty` (PostgreSQL's `typinput`).
 pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
@@ -33,8 +35,62 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         SqlType::Varchar(n) => Datum::Text(fit_varchar(s.to_string(), n, false)?),
         SqlType::Bpchar(n) => Datum::Bpchar(fit_bpchar(s.to_string(), n, false)?),
         SqlType::Bytea => Datum::Bytea(parse_bytea(s)?),
+        SqlType::Timestamp => Datum::Timestamp(dt::parse_timestamp(s, Kind::Timestamp)?),
+        SqlType::TimestampTz => Datum::TimestampTz(dt::parse_timestamp(s, Kind::TimestampTz)?),
+        SqlType::Date => Datum::Date(dt::parse_date(s)?),
+        SqlType::Time => Datum::Time(dt::parse_time(s)?),
+        SqlType::Interval => Datum::Interval(dt::parse_interval(s)?),
+        SqlType::Uuid => Datum::Uuid(parse_uuid(s)?),
+        SqlType::Json => Datum::Json(json::parse_json(s)?),
+        SqlType::Jsonb => Datum::Jsonb(json::parse_jsonb(s)?),
         SqlType::Numeric => return Err(numeric_unsupported()),
     })
+}
+
+/// A uuid's text (PostgreSQL's `uuid_in`): 32 hex digits, optionally in braces, with a hyphen
+/// allowed after any group of four digits.
+pub fn parse_uuid(s: &str) -> Result<[u8; 16]> {
+    let bad = || SqlError::invalid_text("uuid", s);
+    let body = match s.strip_prefix('{') {
+        Some(rest) => rest.strip_suffix('}').ok_or_else(bad)?,
+        None => s,
+    };
+    let b = body.as_bytes();
+    let mut out = [0u8; 16];
+    let mut i = 0;
+    for (n, byte) in out.iter_mut().enumerate() {
+        // A hyphen may follow every fourth digit (after bytes 2, 4, 6, ...), never first.
+        if n > 0 && n % 2 == 0 && b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        let hi = b.get(i).and_then(|c| hex_val(*c)).ok_or_else(bad)?;
+        let lo = b.get(i + 1).and_then(|c| hex_val(*c)).ok_or_else(bad)?;
+        *byte = hi << 4 | lo;
+        i += 2;
+    }
+    if i != b.len() {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
+pub fn format_uuid(u: &[u8; 16]) -> String {
+    let mut s = String::with_capacity(36);
+    for (i, b) in u.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// A version 4 (random) uuid, as `gen_random_uuid()` makes.
+pub fn random_uuid() -> [u8; 16] {
+    let mut u: [u8; 16] = rand::random();
+    u[6] = (u[6] & 0x0f) | 0x40;
+    u[8] = (u[8] & 0x3f) | 0x80;
+    u
 }
 
 pub fn numeric_unsupported() -> SqlError {
@@ -237,6 +293,13 @@ pub fn to_text(d: &Datum) -> Option<String> {
             }
             s
         }
+        Datum::Timestamp(t) => dt::format_timestamp(*t, false),
+        Datum::TimestampTz(t) => dt::format_timestamp(*t, true),
+        Datum::Date(d) => dt::format_date(*d),
+        Datum::Time(t) => dt::format_time(*t),
+        Datum::Interval(iv) => dt::format_interval(iv),
+        Datum::Uuid(u) => format_uuid(u),
+        Datum::Json(s) | Datum::Jsonb(s) => s.clone(),
     })
 }
 
@@ -272,8 +335,26 @@ pub fn to_binary(d: &Datum) -> Option<Vec<u8>> {
         Datum::Int8(v) => v.to_be_bytes().to_vec(),
         Datum::Float4(v) => v.to_be_bytes().to_vec(),
         Datum::Float8(v) => v.to_be_bytes().to_vec(),
-        Datum::Text(s) | Datum::Bpchar(s) => s.as_bytes().to_vec(),
+        Datum::Text(s) | Datum::Bpchar(s) | Datum::Json(s) => s.as_bytes().to_vec(),
         Datum::Bytea(b) => b.clone(),
+        Datum::Timestamp(t) | Datum::TimestampTz(t) | Datum::Time(t) => t.to_be_bytes().to_vec(),
+        Datum::Date(d) => d.to_be_bytes().to_vec(),
+        // interval_send: microseconds, days, months.
+        Datum::Interval(iv) => {
+            let mut b = Vec::with_capacity(16);
+            b.extend_from_slice(&iv.micros.to_be_bytes());
+            b.extend_from_slice(&iv.days.to_be_bytes());
+            b.extend_from_slice(&iv.months.to_be_bytes());
+            b
+        }
+        Datum::Uuid(u) => u.to_vec(),
+        // jsonb_send: a version byte (1), then the text.
+        Datum::Jsonb(s) => {
+            let mut b = Vec::with_capacity(1 + s.len());
+            b.push(1);
+            b.extend_from_slice(s.as_bytes());
+            b
+        }
     })
 }
 
@@ -300,8 +381,58 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
         SqlType::Varchar(n) => Datum::Text(fit_varchar(utf8(b)?.to_string(), n, false)?),
         SqlType::Bpchar(n) => Datum::Bpchar(fit_bpchar(utf8(b)?.to_string(), n, false)?),
         SqlType::Bytea => Datum::Bytea(b.to_vec()),
+        SqlType::Timestamp | SqlType::TimestampTz => {
+            let t = i64::from_be_bytes(b.try_into().map_err(|_| bad())?);
+            if dt::is_finite_ts(t) && !ts_in_range(t) {
+                return Err(SqlError::new(dt::DATETIME_FIELD_OVERFLOW, "timestamp out of range"));
+            }
+            if ty == SqlType::Timestamp {
+                Datum::Timestamp(t)
+            } else {
+                Datum::TimestampTz(t)
+            }
+        }
+        SqlType::Date => {
+            let d = i32::from_be_bytes(b.try_into().map_err(|_| bad())?);
+            // Julian day 0 (4714-11-24 BC) is the first date.
+            if d != dt::DATE_NOBEGIN && d != dt::DATE_NOEND && !(-2_451_545..2_145_031_949).contains(&d) {
+                return Err(SqlError::new(dt::DATETIME_FIELD_OVERFLOW, "date out of range"));
+            }
+            Datum::Date(d)
+        }
+        SqlType::Time => {
+            let t = i64::from_be_bytes(b.try_into().map_err(|_| bad())?);
+            if !(0..=dt::USECS_PER_DAY).contains(&t) {
+                return Err(SqlError::new(dt::DATETIME_FIELD_OVERFLOW, "time out of range"));
+            }
+            Datum::Time(t)
+        }
+        SqlType::Interval => {
+            let b: [u8; 16] = b.try_into().map_err(|_| bad())?;
+            let micros = i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            let days = i32::from_be_bytes([b[8], b[9], b[10], b[11]]);
+            let months = i32::from_be_bytes([b[12], b[13], b[14], b[15]]);
+            Datum::Interval(Interval { months, days, micros })
+        }
+        SqlType::Uuid => Datum::Uuid(b.try_into().map_err(|_| bad())?),
+        SqlType::Json => Datum::Json(json::parse_json(utf8(b)?)?),
+        SqlType::Jsonb => match b.split_first() {
+            Some((1, text)) => Datum::Jsonb(json::parse_jsonb(utf8(text)?)?),
+            Some((v, _)) => {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("unsupported jsonb version number {v}"),
+                ))
+            }
+            None => return Err(bad()),
+        },
         SqlType::Numeric => return Err(numeric_unsupported()),
     })
+}
+
+/// Whether a finite timestamp is inside PostgreSQL's range (4714-11-24 BC to 294276 AD).
+fn ts_in_range(t: i64) -> bool {
+    (-211_813_488_000_000_000..9_223_371_331_200_000_000).contains(&t)
 }
 
 /// Checks UTF-8 with PostgreSQL's error for a bad byte sequence.
@@ -341,6 +472,9 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
             | (Float4, Float8)
             | (Numeric, Float4 | Float8)
             | (Text | Varchar(_) | Bpchar(_), Text | Varchar(_) | Bpchar(_))
+            | (Date, Timestamp | TimestampTz)
+            | (Timestamp, TimestampTz)
+            | (Time, Interval)
     );
     if implicit || ctx == CastContext::Implicit {
         return implicit;
@@ -349,6 +483,8 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
         (a, b) if a.is_numeric() && b.is_numeric() => true,
         // I/O conversion to a string type is an assignment cast.
         (_, Text | Varchar(_) | Bpchar(_)) => true,
+        (TimestampTz, Timestamp | Date | Time) | (Timestamp, Date | Time) | (Interval, Time) => true,
+        (Json, Jsonb) | (Jsonb, Json) => true,
         _ => false,
     };
     if assignment || ctx == CastContext::Assignment {
@@ -424,6 +560,57 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
         Bytea => match d {
             Datum::Bytea(_) => d,
             Datum::Text(s) => Datum::Bytea(parse_bytea(&s)?),
+            other => return Err(no_cast(&other, to)),
+        },
+        Timestamp | TimestampTz => {
+            let t = match d {
+                Datum::Timestamp(t) | Datum::TimestampTz(t) => t,
+                Datum::Date(v) => dt::date_to_ts(v)?,
+                Datum::Text(s) => return parse_text(to, &s),
+                other => return Err(no_cast(&other, to)),
+            };
+            if to == Timestamp {
+                Datum::Timestamp(t)
+            } else {
+                Datum::TimestampTz(t)
+            }
+        }
+        Date => match d {
+            Datum::Date(_) => d,
+            Datum::Timestamp(t) | Datum::TimestampTz(t) => Datum::Date(dt::ts_to_date(t)),
+            Datum::Text(s) => parse_text(to, &s)?,
+            other => return Err(no_cast(&other, to)),
+        },
+        Time => match d {
+            Datum::Time(_) => d,
+            Datum::Timestamp(t) | Datum::TimestampTz(t) => Datum::Time(
+                dt::ts_to_time(t)
+                    .ok_or_else(|| SqlError::new(dt::DATETIME_FIELD_OVERFLOW, "timestamp out of range"))?,
+            ),
+            Datum::Interval(iv) => Datum::Time(iv.micros.rem_euclid(dt::USECS_PER_DAY)),
+            Datum::Text(s) => parse_text(to, &s)?,
+            other => return Err(no_cast(&other, to)),
+        },
+        Interval => match d {
+            Datum::Interval(_) => d,
+            Datum::Time(t) => Datum::Interval(orbit_engine::table::Interval { months: 0, days: 0, micros: t }),
+            Datum::Text(s) => parse_text(to, &s)?,
+            other => return Err(no_cast(&other, to)),
+        },
+        Uuid => match d {
+            Datum::Uuid(_) => d,
+            Datum::Text(s) => parse_text(to, &s)?,
+            other => return Err(no_cast(&other, to)),
+        },
+        Json => match d {
+            Datum::Json(_) => d,
+            Datum::Jsonb(s) => Datum::Json(s),
+            Datum::Text(s) => parse_text(to, &s)?,
+            other => return Err(no_cast(&other, to)),
+        },
+        Jsonb => match d {
+            Datum::Jsonb(_) => d,
+            Datum::Json(s) | Datum::Text(s) => Datum::Jsonb(json::parse_jsonb(&s)?),
             other => return Err(no_cast(&other, to)),
         },
         Numeric => return Err(numeric_unsupported()),

@@ -53,7 +53,20 @@ pub async fn join(ends: MeshEnds) {
         }
     }));
     let receivers = futures::future::join_all(ends.receivers.into_iter().flatten().map(|r| r.connect()));
-    let (senders, receivers) = futures::future::join(senders, receivers).await;
+    let connect = std::pin::pin!(futures::future::join(senders, receivers));
+    // glommio 0.9 re-polls a channel end waiting for its peer only when this executor's
+    // reactor turns: if the peer connects while this executor sleeps with nothing else to do,
+    // nobody wakes it and start-up hangs (seen about once in 40 starts on a loaded machine). A
+    // 1 ms tick keeps the reactor turning until every end is connected.
+    let tick = std::pin::pin!(async {
+        loop {
+            crate::rt::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    });
+    let (senders, receivers) = match futures::future::select(connect, tick).await {
+        futures::future::Either::Left((ends, _)) => ends,
+        futures::future::Either::Right(_) => unreachable!("the tick never ends"),
+    };
     SENDERS.with(|cell| *cell.borrow_mut() = senders);
     for rx in receivers {
         let rx: ConnectedReceiver<Job> = rx;

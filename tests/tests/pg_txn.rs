@@ -300,3 +300,35 @@ fn concurrent_increments_lose_nothing_and_transfers_keep_the_total() {
         assert_eq!(one_i64(&c, "SELECT sum(bal) FROM acct").await, total);
     });
 }
+
+#[test]
+fn cancel_request_stops_a_statement_waiting_for_a_lock() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let a = connect(o.pg_port).await;
+        let b = connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE cx (id int PRIMARY KEY, v int)").await.unwrap();
+        a.batch_execute("INSERT INTO cx VALUES (1, 0)").await.unwrap();
+        a.batch_execute("BEGIN; UPDATE cx SET v = 1 WHERE id = 1").await.unwrap();
+        let token = b.cancel_token();
+        let waiter = tokio::spawn(async move {
+            let r = b.batch_execute("UPDATE cx SET v = 2 WHERE id = 1").await;
+            (b, r)
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // A cancel with the wrong secret would do nothing; the driver's token has the right one.
+        token.cancel_query(NoTls).await.unwrap();
+        let (b, r) = waiter.await.unwrap();
+        let e = r.unwrap_err();
+        assert_eq!(code(&e), "57014");
+        assert_eq!(e.as_db_error().unwrap().message(), "canceling statement due to user request");
+        // The cancelled statement left nothing behind: A commits, B goes on.
+        a.batch_execute("COMMIT").await.unwrap();
+        b.batch_execute("UPDATE cx SET v = v + 10 WHERE id = 1").await.unwrap();
+        assert_eq!(texts(&b, "SELECT v FROM cx").await, ["11"]);
+        // A cancel while nothing runs is ignored.
+        b.cancel_token().cancel_query(NoTls).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(texts(&b, "SELECT v FROM cx").await, ["11"]);
+    });
+}

@@ -5,7 +5,7 @@
 use super::fb;
 use super::frame::Kind;
 use crate::keyspace::Entry;
-use crate::table::{ColumnDef, Datum, Row, SqlType, TableDef};
+use crate::table::{ColumnDef, Datum, Interval, Row, SqlType, TableDef};
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
 use bytes::Bytes;
@@ -134,6 +134,15 @@ const CELL_FLOAT8: u8 = 6;
 const CELL_TEXT: u8 = 7;
 const CELL_BYTEA: u8 = 8;
 const CELL_BPCHAR: u8 = 9;
+const CELL_TIMESTAMP: u8 = 10;
+const CELL_TIMESTAMPTZ: u8 = 11;
+const CELL_DATE: u8 = 12;
+const CELL_TIME: u8 = 13;
+/// Microseconds in `i`; months and days as two big-endian i32 in `b`.
+const CELL_INTERVAL: u8 = 14;
+const CELL_UUID: u8 = 15;
+const CELL_JSON: u8 = 16;
+const CELL_JSONB: u8 = 17;
 
 fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a>> {
     let mut args = fb::CellArgs::default();
@@ -148,6 +157,19 @@ fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a
         Datum::Text(t) => (args.tag, args.b) = (CELL_TEXT, Some(fbb.create_vector(t.as_bytes()))),
         Datum::Bytea(b) => (args.tag, args.b) = (CELL_BYTEA, Some(fbb.create_vector(b))),
         Datum::Bpchar(t) => (args.tag, args.b) = (CELL_BPCHAR, Some(fbb.create_vector(t.as_bytes()))),
+        Datum::Timestamp(v) => (args.tag, args.i) = (CELL_TIMESTAMP, *v),
+        Datum::TimestampTz(v) => (args.tag, args.i) = (CELL_TIMESTAMPTZ, *v),
+        Datum::Date(v) => (args.tag, args.i) = (CELL_DATE, *v as i64),
+        Datum::Time(v) => (args.tag, args.i) = (CELL_TIME, *v),
+        Datum::Interval(iv) => {
+            let mut md = [0u8; 8];
+            md[..4].copy_from_slice(&iv.months.to_be_bytes());
+            md[4..].copy_from_slice(&iv.days.to_be_bytes());
+            (args.tag, args.i, args.b) = (CELL_INTERVAL, iv.micros, Some(fbb.create_vector(&md)))
+        }
+        Datum::Uuid(u) => (args.tag, args.b) = (CELL_UUID, Some(fbb.create_vector(u))),
+        Datum::Json(t) => (args.tag, args.b) = (CELL_JSON, Some(fbb.create_vector(t.as_bytes()))),
+        Datum::Jsonb(t) => (args.tag, args.b) = (CELL_JSONB, Some(fbb.create_vector(t.as_bytes()))),
     }
     fb::Cell::create(fbb, &args)
 }
@@ -168,6 +190,7 @@ fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
         Ok(v)
     };
     let bytes = || c.b().map(|b| b.bytes().to_vec()).unwrap_or_default();
+    let text = || String::from_utf8(bytes()).map_err(|_| corrupt("text cell is not UTF-8"));
     Ok(match c.tag() {
         CELL_NULL => Datum::Null,
         CELL_BOOL => Datum::Bool(int(0, 1)? == 1),
@@ -178,7 +201,20 @@ fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
         CELL_FLOAT8 => Datum::Float8(c.f()),
         CELL_TEXT => Datum::Text(String::from_utf8(bytes()).map_err(|_| corrupt("text cell is not UTF-8"))?),
         CELL_BYTEA => Datum::Bytea(bytes()),
-        CELL_BPCHAR => Datum::Bpchar(String::from_utf8(bytes()).map_err(|_| corrupt("text cell is not UTF-8"))?),
+        CELL_BPCHAR => Datum::Bpchar(text()?),
+        CELL_TIMESTAMP => Datum::Timestamp(c.i()),
+        CELL_TIMESTAMPTZ => Datum::TimestampTz(c.i()),
+        CELL_DATE => Datum::Date(int(i32::MIN as i64, i32::MAX as i64)? as i32),
+        CELL_TIME => Datum::Time(int(0, 86_400_000_000)?),
+        CELL_INTERVAL => {
+            let md: [u8; 8] = bytes().try_into().map_err(|_| corrupt("interval cell without months and days"))?;
+            let months = i32::from_be_bytes([md[0], md[1], md[2], md[3]]);
+            let days = i32::from_be_bytes([md[4], md[5], md[6], md[7]]);
+            Datum::Interval(Interval { months, days, micros: c.i() })
+        }
+        CELL_UUID => Datum::Uuid(bytes().try_into().map_err(|_| corrupt("uuid cell is not 16 bytes"))?),
+        CELL_JSON => Datum::Json(text()?),
+        CELL_JSONB => Datum::Jsonb(text()?),
         t => return Err(Error::Corrupt(format!("unknown cell tag {t}"))),
     })
 }
@@ -626,6 +662,14 @@ mod tests {
                     Datum::Float8(f64::NEG_INFINITY),
                     Datum::Bytea(vec![0, 255]),
                     Datum::Bpchar("ab   ".into()),
+                    Datum::Timestamp(i64::MIN),
+                    Datum::TimestampTz(757_382_400_123_456),
+                    Datum::Date(-730_000),
+                    Datum::Time(86_400_000_000),
+                    Datum::Interval(Interval { months: -14, days: 3, micros: -1 }),
+                    Datum::Uuid([7; 16]),
+                    Datum::Json("{\"b\": 1, \"a\": [true]}".into()),
+                    Datum::Jsonb("{\"a\": [true], \"b\": 1}".into()),
                 ],
             },
             Record::RowPut { table: "t".into(), row: vec![] },
@@ -651,6 +695,14 @@ mod tests {
                 col("txt", SqlType::Text, false, Datum::Null),
                 col("c", SqlType::Bpchar(Some(84)), false, Datum::Bpchar("x".into())),
                 col("cu", SqlType::Bpchar(None), false, Datum::Null),
+                col("ts", SqlType::Timestamp, false, Datum::Timestamp(0)),
+                col("tz", SqlType::TimestampTz, false, Datum::Null),
+                col("dt", SqlType::Date, false, Datum::Date(1)),
+                col("tm", SqlType::Time, false, Datum::Null),
+                col("iv", SqlType::Interval, false, Datum::Interval(Interval { months: 1, days: 2, micros: 3 })),
+                col("u", SqlType::Uuid, false, Datum::Null),
+                col("j", SqlType::Json, false, Datum::Null),
+                col("jb", SqlType::Jsonb, false, Datum::Null),
             ],
             pk: vec![1, 0],
             pk_name: "t_pkey".into(),

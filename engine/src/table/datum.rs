@@ -18,6 +18,17 @@ pub enum SqlType {
     /// `character(n)` (`bpchar`): blank-padded to `n`; `None` is unbounded `bpchar`.
     Bpchar(Option<u32>),
     Bytea,
+    /// `timestamp [without time zone]`.
+    Timestamp,
+    /// `timestamp with time zone` (`timestamptz`).
+    TimestampTz,
+    Date,
+    /// `time [without time zone]`.
+    Time,
+    Interval,
+    Uuid,
+    Json,
+    Jsonb,
     Unknown,
     Numeric,
 }
@@ -38,6 +49,14 @@ impl SqlType {
             SqlType::Bpchar(_) => 1042,
             SqlType::Varchar(_) => 1043,
             SqlType::Numeric => 1700,
+            SqlType::Json => 114,
+            SqlType::Date => 1082,
+            SqlType::Time => 1083,
+            SqlType::Timestamp => 1114,
+            SqlType::TimestampTz => 1184,
+            SqlType::Interval => 1186,
+            SqlType::Uuid => 2950,
+            SqlType::Jsonb => 3802,
         }
     }
 
@@ -54,6 +73,14 @@ impl SqlType {
             705 => SqlType::Unknown,
             1042 => SqlType::Bpchar(None),
             1043 => SqlType::Varchar(None),
+            114 => SqlType::Json,
+            1082 => SqlType::Date,
+            1083 => SqlType::Time,
+            1114 => SqlType::Timestamp,
+            1184 => SqlType::TimestampTz,
+            1186 => SqlType::Interval,
+            2950 => SqlType::Uuid,
+            3802 => SqlType::Jsonb,
             _ => return None,
         })
     }
@@ -63,8 +90,9 @@ impl SqlType {
         match self {
             SqlType::Bool => 1,
             SqlType::Int2 => 2,
-            SqlType::Int4 | SqlType::Float4 => 4,
-            SqlType::Int8 | SqlType::Float8 => 8,
+            SqlType::Int4 | SqlType::Float4 | SqlType::Date => 4,
+            SqlType::Int8 | SqlType::Float8 | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time => 8,
+            SqlType::Interval | SqlType::Uuid => 16,
             SqlType::Unknown => -2,
             _ => -1,
         }
@@ -93,6 +121,14 @@ impl SqlType {
             SqlType::Bpchar(None) => "character".into(),
             SqlType::Bpchar(Some(n)) => format!("character({n})"),
             SqlType::Bytea => "bytea".into(),
+            SqlType::Timestamp => "timestamp without time zone".into(),
+            SqlType::TimestampTz => "timestamp with time zone".into(),
+            SqlType::Date => "date".into(),
+            SqlType::Time => "time without time zone".into(),
+            SqlType::Interval => "interval".into(),
+            SqlType::Uuid => "uuid".into(),
+            SqlType::Json => "json".into(),
+            SqlType::Jsonb => "jsonb".into(),
             SqlType::Unknown => "unknown".into(),
             SqlType::Numeric => "numeric".into(),
         }
@@ -108,6 +144,11 @@ impl SqlType {
 
     pub fn is_numeric(self) -> bool {
         self.is_integer() || self.is_float() || self == SqlType::Numeric
+    }
+
+    /// `date`, `timestamp` and `timestamptz`: the types PostgreSQL compares with each other.
+    pub fn is_datetime(self) -> bool {
+        matches!(self, SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz)
     }
 
     pub fn is_string(self) -> bool {
@@ -130,6 +171,29 @@ pub enum Datum {
     /// count when it is compared, measured or cast to text.
     Bpchar(String),
     Bytea(Vec<u8>),
+    /// Microseconds since 2000-01-01 00:00; i64::MIN and i64::MAX are -infinity and infinity.
+    Timestamp(i64),
+    /// The same count for an instant in UTC.
+    TimestampTz(i64),
+    /// Days since 2000-01-01; i32::MIN and i32::MAX are -infinity and infinity.
+    Date(i32),
+    /// Microseconds since midnight (0 to 24:00:00 inclusive).
+    Time(i64),
+    Interval(Interval),
+    Uuid([u8; 16]),
+    /// A `json` value: the text as written (checked to be JSON).
+    Json(String),
+    /// A `jsonb` value: the normalized text PostgreSQL prints for it.
+    Jsonb(String),
+}
+
+/// A PostgreSQL interval: months, days and microseconds are kept apart, because a month has
+/// no fixed number of days and a day no fixed number of hours across time zone changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Interval {
+    pub months: i32,
+    pub days: i32,
+    pub micros: i64,
 }
 
 impl Datum {
@@ -153,6 +217,14 @@ impl Datum {
             Datum::Float4(v) => Some(v as f64),
             Datum::Float8(v) => Some(v),
             _ => self.as_i64().map(|v| v as f64),
+        }
+    }
+
+    /// The text of a json or jsonb value.
+    pub fn as_json(&self) -> Option<&str> {
+        match self {
+            Datum::Json(s) | Datum::Jsonb(s) => Some(s),
+            _ => None,
         }
     }
 

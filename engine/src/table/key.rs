@@ -6,7 +6,10 @@
 //! Per column: a tag byte, then the value: integers as big-endian i64 with the sign bit
 //! flipped; floats as the big-endian IEEE bits, sign-flipped (negative: all bits inverted), with
 //! -0 stored as 0 and every NaN as one NaN (sorting after +Infinity, as PostgreSQL does); text
-//! and bytea with 0x00 escaped as 0x00 0xFF and ended by 0x00 0x01 (character(n) without its trailing spaces); bool as 0 or 1.
+//! and bytea with 0x00 escaped as 0x00 0xFF and ended by 0x00 0x01 (character(n) without its trailing spaces); bool as 0 or 1; dates,
+//! times and timestamps as integers (their day or microsecond counts); intervals as their span
+//! in microseconds (i128, sign-flipped, big-endian); uuids as their 16 bytes; json and jsonb as
+//! text (jsonb's normalized text: equal values are equal keys, the order is the text's).
 
 use super::Datum;
 
@@ -15,6 +18,8 @@ const TAG_BOOL: u8 = 0x02;
 const TAG_INT: u8 = 0x03;
 const TAG_FLOAT: u8 = 0x04;
 const TAG_BYTES: u8 = 0x05;
+const TAG_INTERVAL: u8 = 0x06;
+const TAG_UUID: u8 = 0x07;
 
 pub fn encode<'a>(values: impl Iterator<Item = &'a Datum>) -> Vec<u8> {
     let mut out = Vec::with_capacity(16);
@@ -31,11 +36,21 @@ fn encode_one(out: &mut Vec<u8>, v: &Datum) {
             out.push(TAG_BOOL);
             out.push(*b as u8);
         }
-        Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) => {
-            let i = v.as_i64().unwrap_or_default();
-            out.push(TAG_INT);
-            out.extend_from_slice(&((i as u64) ^ (1 << 63)).to_be_bytes());
+        Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) => encode_int(out, v.as_i64().unwrap_or_default()),
+        // Date/time values are counts (of days or microseconds), ordered as integers.
+        Datum::Date(d) => encode_int(out, *d as i64),
+        Datum::Timestamp(t) | Datum::TimestampTz(t) | Datum::Time(t) => encode_int(out, *t),
+        // Intervals are equal when their spans are (a month is 30 days): '1 mon' = '30 days'.
+        Datum::Interval(iv) => {
+            let span = (iv.months as i128 * 30 + iv.days as i128) * 86_400_000_000 + iv.micros as i128;
+            out.push(TAG_INTERVAL);
+            out.extend_from_slice(&((span as u128) ^ (1 << 127)).to_be_bytes());
         }
+        Datum::Uuid(u) => {
+            out.push(TAG_UUID);
+            out.extend_from_slice(u);
+        }
+        Datum::Json(s) | Datum::Jsonb(s) => encode_bytes(out, s.as_bytes()),
         Datum::Float4(_) | Datum::Float8(_) => {
             let f = v.as_f64().unwrap_or_default();
             let f = if f == 0.0 {
@@ -55,6 +70,11 @@ fn encode_one(out: &mut Vec<u8>, v: &Datum) {
         Datum::Bpchar(s) => encode_bytes(out, s.trim_end_matches(' ').as_bytes()),
         Datum::Bytea(b) => encode_bytes(out, b),
     }
+}
+
+fn encode_int(out: &mut Vec<u8>, i: i64) {
+    out.push(TAG_INT);
+    out.extend_from_slice(&((i as u64) ^ (1 << 63)).to_be_bytes());
 }
 
 fn encode_bytes(out: &mut Vec<u8>, b: &[u8]) {
@@ -99,5 +119,9 @@ mod tests {
         assert_eq!(k(Datum::Float4(0.5)), k(Datum::Float8(0.5)));
         assert_eq!(k(Datum::Float8(-0.0)), k(Datum::Float8(0.0)));
         assert_eq!(k(Datum::Bpchar("ab  ".into())), k(Datum::Bpchar("ab".into())));
+        let iv = |months, days, micros| Datum::Interval(crate::table::Interval { months, days, micros });
+        assert_eq!(k(iv(1, 0, 0)), k(iv(0, 30, 0)));
+        assert!(k(iv(0, -1, 0)) < k(iv(0, 0, -1)) && k(iv(0, 0, -1)) < k(iv(0, 0, 0)));
+        assert!(k(Datum::Timestamp(-5)) < k(Datum::Timestamp(3)));
     }
 }

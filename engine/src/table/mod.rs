@@ -7,7 +7,7 @@
 pub mod datum;
 pub mod key;
 
-pub use datum::{Datum, SqlType};
+pub use datum::{Datum, Interval, SqlType};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -43,6 +43,42 @@ const CANCEL_REQUEST: i32 = 80877102;
 
 static NEXT_PID: AtomicI32 = AtomicI32::new(1000);
 
+thread_local! {
+    /// The connections of this shard by backend pid: their secret and cancel switch.
+    static BACKENDS: std::cell::RefCell<HashMap<i32, (i32, Rc<orbit_query::txn::Cancel>)>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// Removes the connection from [`BACKENDS`] when it ends.
+struct Registered(i32);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        BACKENDS.with(|b| b.borrow_mut().remove(&self.0));
+    }
+}
+
+/// A CancelRequest: the connection with this pid and secret, on whichever shard serves it,
+/// gets its running statement cancelled. A wrong secret does nothing (PostgreSQL answers
+/// nothing either way).
+async fn cancel_request(pkt: &[u8]) {
+    if pkt.len() < 16 {
+        return;
+    }
+    let pid = i32::from_be_bytes([pkt[8], pkt[9], pkt[10], pkt[11]]);
+    let secret = i32::from_be_bytes([pkt[12], pkt[13], pkt[14], pkt[15]]);
+    let _ = orbit_shards::mesh::run_on_all(move |_| {
+        BACKENDS.with(|b| {
+            if let Some((s, cancel)) = b.borrow().get(&pid) {
+                if *s == secret {
+                    cancel.request();
+                }
+            }
+        })
+    })
+    .await;
+}
+
 /// COPY's sub-protocol (a child module: it uses the connection's buffers).
 #[path = "copy.rs"]
 mod copy;
@@ -95,6 +131,8 @@ struct Conn {
     /// The parameters at BEGIN (what ROLLBACK goes back to) and those SET LOCAL since.
     settings_at_begin: Option<Vec<(&'static str, String)>>,
     local_settings: Vec<&'static str>,
+    /// Set by a CancelRequest for this backend while a statement runs.
+    cancel: Rc<orbit_query::txn::Cancel>,
 }
 
 type IoResult<T> = std::io::Result<T>;
@@ -175,6 +213,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         startup: Vec::new(),
         settings_at_begin: None,
         local_settings: Vec::new(),
+        cancel: Rc::default(),
         statements: HashMap::new(),
         portals: HashMap::new(),
         skip_to_sync: false,
@@ -195,7 +234,10 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
                 }
                 c.stream.write_all(b"N").await?;
             }
-            CANCEL_REQUEST => return Ok(()), // Query cancellation is not supported yet.
+            CANCEL_REQUEST => {
+                cancel_request(&pkt).await;
+                return Ok(());
+            }
             v if v >> 16 == 3 => {
                 let body = &pkt[8..];
                 let mut params = HashMap::new();
@@ -298,7 +340,10 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
     }
     c.startup = c.settings.clone();
     let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
-    put(&mut c.out, BackendKeyData::new(pid, SecretKey::I32(rand::random())));
+    let secret: i32 = rand::random();
+    BACKENDS.with(|b| b.borrow_mut().insert(pid, (secret, c.cancel.clone())));
+    let _registered = Registered(pid);
+    put(&mut c.out, BackendKeyData::new(pid, SecretKey::I32(secret)));
     ready(&mut c);
     c.flush().await?;
     query_loop(&mut c).await
@@ -527,7 +572,7 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
                 warn(c, code::ACTIVE_SQL_TRANSACTION, "there is already a transaction in progress");
                 return Ok("BEGIN");
             }
-            let txn = c.txn.get_or_insert_with(orbit_query::Txn::new);
+            let txn = c.txn.get_or_insert_with(|| new_txn(&c.cancel));
             txn.read_only = *read_only;
             c.status = TxStatus::InBlock;
             c.settings_at_begin = Some(c.settings.clone());
@@ -661,10 +706,23 @@ fn end_block_settings(c: &mut Conn, committed: bool) {
 /// Runs a statement in the connection's transaction, or in its own one that commits at once
 /// when there is none.
 async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit_query::QueryResult, SqlError> {
+    c.cancel.arm(true);
+    let r = run_in_transaction(c, plan, params).await;
+    c.cancel.arm(false);
+    r
+}
+
+fn new_txn(cancel: &Rc<orbit_query::txn::Cancel>) -> orbit_query::Txn {
+    let mut t = orbit_query::Txn::new();
+    t.cancel = Some(cancel.clone());
+    t
+}
+
+async fn run_in_transaction(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit_query::QueryResult, SqlError> {
     match c.txn.as_mut() {
         Some(t) => orbit_query::execute(plan, params, t).await,
         None => {
-            let mut t = orbit_query::Txn::new();
+            let mut t = new_txn(&c.cancel);
             match orbit_query::execute(plan, params, &mut t).await {
                 Ok(r) => {
                     t.commit().await?;
@@ -735,7 +793,7 @@ async fn simple_query(c: &mut Conn, sql: &str) {
         return;
     }
     if stmts.len() > 1 && c.status == TxStatus::Idle && c.txn.is_none() {
-        c.txn = Some(orbit_query::Txn::new());
+        c.txn = Some(new_txn(&c.cancel));
     }
     for stmt in &stmts {
         if let Err(e) = simple_statement(c, sql, stmt).await {

@@ -10,11 +10,20 @@ use crate::group;
 use crate::OutputColumn;
 use sqlparser::ast;
 
-/// `n` of a plain integer literal item (`ORDER BY 2`).
-fn position(e: &ast::Expr) -> Option<(&str, &sqlparser::tokenizer::Span)> {
+/// A constant item: Some(Ok(n)) for an integer (`ORDER BY 2`, `ORDER BY -1`), Some(Err(()))
+/// for any other constant (a string, a fraction, a boolean, NULL), None for an expression.
+fn constant(e: &ast::Expr) -> Option<(std::result::Result<i32, ()>, &sqlparser::tokenizer::Span)> {
     match e {
         ast::Expr::Value(v) => match &v.value {
-            ast::Value::Number(n, _) => Some((n.as_str(), &v.span)),
+            ast::Value::Placeholder(_) => None,
+            ast::Value::Number(n, _) => Some((n.parse::<i32>().map_err(|_| ()), &v.span)),
+            _ => Some((Err(()), &v.span)),
+        },
+        ast::Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => match expr.as_ref() {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::Number(n, _) => Some((format!("-{n}").parse::<i32>().map_err(|_| ()), &v.span)),
+                _ => None,
+            },
             _ => None,
         },
         _ => None,
@@ -32,8 +41,13 @@ impl Binder<'_> {
         clause: &str,
         by_name: bool,
     ) -> Result<Option<usize>> {
-        if let Some((n, span)) = position(e) {
-            let k: usize = n.parse().unwrap_or(0);
+        if let Some((c, span)) = constant(e) {
+            let Ok(n) = c else {
+                return Err(
+                    SqlError::new(code::SYNTAX_ERROR, format!("non-integer constant in {clause}")).at(self.pos(span))
+                );
+            };
+            let k = usize::try_from(n).unwrap_or(0);
             if k == 0 || k > projection.len() {
                 return Err(SqlError::new(
                     code::INVALID_COLUMN_REFERENCE,
@@ -119,6 +133,18 @@ impl Binder<'_> {
                 }
             };
             out.push(e);
+        }
+        // Grouping by the whole primary key groups by every column of the table (PostgreSQL
+        // knows the other columns depend on it): they may appear ungrouped in the select list.
+        if let Some(s) = scope {
+            let grouped = |out: &[Expr], i: usize| out.iter().any(|g| matches!(g, Expr::Column(j, _) if *j == i));
+            if !out.is_empty() && s.def.pk.iter().all(|&i| grouped(&out, i)) {
+                for (i, c) in s.def.columns.iter().enumerate() {
+                    if !grouped(&out, i) {
+                        out.push(Expr::Column(i, c.ty));
+                    }
+                }
+            }
         }
         Ok(out)
     }

@@ -1,0 +1,232 @@
+//! Binding of the date/time, uuid and json operators and functions: which operator PostgreSQL
+//! picks for `timestamp + interval`, `date - date`, `json -> key` and the like (with its
+//! resolution of untyped literals), EXTRACT/date_part/date_trunc, the clock functions, typed
+//! literals (`TIMESTAMP '...'`, `INTERVAL '...'`) and gen_random_uuid().
+
+use super::{no_function, op_error, sql_type, Binder, Scope};
+use crate::error::{code, Result, SqlError};
+use crate::expr::{ArithOp, Expr, Func};
+use crate::types::CastContext;
+use orbit_engine::table::{Datum, SqlType};
+use sqlparser::ast;
+
+/// Date, timestamp, timestamptz: the later in this order is the common type.
+fn datetime_rank(t: SqlType) -> u8 {
+    match t {
+        SqlType::Date => 0,
+        SqlType::Timestamp => 1,
+        _ => 2,
+    }
+}
+
+/// The common type of two of date/timestamp/timestamptz.
+pub(super) fn datetime_common(a: SqlType, b: SqlType) -> SqlType {
+    if datetime_rank(a) >= datetime_rank(b) {
+        a
+    } else {
+        b
+    }
+}
+
+pub(super) fn is_temporal(t: SqlType) -> bool {
+    matches!(t, SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time | SqlType::Interval)
+}
+
+fn not_unique(l: SqlType, sym: &str, r: SqlType) -> SqlError {
+    SqlError::new("42725", format!("operator is not unique: {} {sym} {}", l.name(), r.name()))
+        .hint("Could not choose a best candidate operator. You might need to add explicit type casts.")
+}
+
+fn not_unique_function(name: &str, types: &[SqlType]) -> SqlError {
+    let args: Vec<String> = types.iter().map(|t| t.name()).collect();
+    SqlError::new("42725", format!("function {name}({}) is not unique", args.join(", ")))
+        .hint("Could not choose a best candidate function. You might need to add explicit type casts.")
+}
+
+impl Binder<'_> {
+    /// `l op r` where a date/time value takes part (PostgreSQL's date/time operators).
+    pub(super) fn datetime_arith(&mut self, aop: ArithOp, sym: &str, l: Expr, r: Expr) -> Result<Expr> {
+        use SqlType::*;
+        let (lt, rt) = (l.ty(), r.ty());
+        // An untyped literal is read as the other operand's type where that operator exists
+        // (timestamp - timestamp), else as the one type the remaining operators take.
+        let unknown_as = |known: SqlType, left_known: bool| -> Result<SqlType> {
+            Ok(match (aop, known) {
+                (ArithOp::Sub, _) if left_known || known == Interval => known,
+                (ArithOp::Add, Interval) => Interval,
+                (ArithOp::Add, Timestamp | TimestampTz | Time) => Interval,
+                (ArithOp::Mul, Interval) | (ArithOp::Div, Interval) if left_known || aop == ArithOp::Mul => Float8,
+                (ArithOp::Add, Date) => return Err(not_unique(lt, sym, rt)),
+                _ => return Err(op_error(lt, sym, rt)),
+            })
+        };
+        let (l, r) = match (lt, rt) {
+            (Unknown, t) => {
+                let u = unknown_as(t, false)?;
+                (self.coerce(l, u, CastContext::Implicit, |_| op_error(lt, sym, rt))?, r)
+            }
+            (t, Unknown) => {
+                let u = unknown_as(t, true)?;
+                (l, self.coerce(r, u, CastContext::Implicit, |_| op_error(lt, sym, rt))?)
+            }
+            _ => (l, r),
+        };
+        let (a, b) = (l.ty(), r.ty());
+        let err = || op_error(lt, sym, rt);
+        let coerce_to = |s: &mut Self, e: Expr, t: SqlType| s.coerce(e, t, CastContext::Implicit, |_| err());
+        let (l, r, ty) = match (aop, a, b) {
+            (ArithOp::Add, Timestamp | TimestampTz, Interval) | (ArithOp::Sub, Timestamp | TimestampTz, Interval) => {
+                (l, r, a)
+            }
+            (ArithOp::Add, Interval, Timestamp | TimestampTz) => (l, r, b),
+            (ArithOp::Add, Date, Interval) | (ArithOp::Add, Interval, Date) | (ArithOp::Sub, Date, Interval) => {
+                (l, r, Timestamp)
+            }
+            (ArithOp::Add | ArithOp::Sub, Date, Int2 | Int4) => (l, coerce_to(self, r, Int4)?, Date),
+            (ArithOp::Add, Int2 | Int4, Date) => (coerce_to(self, l, Int4)?, r, Date),
+            (ArithOp::Sub, Date, Date) => (l, r, Int4),
+            (ArithOp::Sub, x, y) if x.is_datetime() && y.is_datetime() => {
+                let t = datetime_common(x, y);
+                (coerce_to(self, l, t)?, coerce_to(self, r, t)?, Interval)
+            }
+            (ArithOp::Add | ArithOp::Sub, Time, Interval) | (ArithOp::Add, Interval, Time) => (l, r, Time),
+            (ArithOp::Sub, Time, Time) => (l, r, Interval),
+            (ArithOp::Add | ArithOp::Sub, Interval, Interval) => (l, r, Interval),
+            (ArithOp::Mul | ArithOp::Div, Interval, n) if n.is_numeric() => (l, coerce_to(self, r, Float8)?, Interval),
+            (ArithOp::Mul, n, Interval) if n.is_numeric() => (coerce_to(self, l, Float8)?, r, Interval),
+            _ => return Err(err()),
+        };
+        Ok(Expr::Arith(aop, Box::new(l), Box::new(r), ty))
+    }
+
+    /// `doc -> key`, `doc -> index` and their `->>` forms on json and jsonb.
+    pub(super) fn json_arrow(&mut self, as_text: bool, l: Expr, r: Expr) -> Result<Expr> {
+        let sym = if as_text { "->>" } else { "->" };
+        let (lt, rt) = (l.ty(), r.ty());
+        if lt == SqlType::Unknown && rt == SqlType::Unknown {
+            return Err(not_unique(lt, sym, rt));
+        }
+        if !matches!(lt, SqlType::Json | SqlType::Jsonb) {
+            return Err(op_error(lt, sym, rt));
+        }
+        let key_ty = match rt {
+            // An untyped key is text (the preferred type of its category).
+            SqlType::Unknown => SqlType::Text,
+            t if t.is_string() => SqlType::Text,
+            SqlType::Int2 | SqlType::Int4 => SqlType::Int4,
+            _ => return Err(op_error(lt, sym, rt)),
+        };
+        let r = self.coerce(r, key_ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;
+        let ty = if as_text { SqlType::Text } else { lt };
+        Ok(Expr::Func(Func::JsonGet(as_text), vec![l, r], ty))
+    }
+
+    /// `EXTRACT(field FROM value)`. PostgreSQL 15 returns numeric; here it is double precision
+    /// (numeric is not supported), the same value as date_part.
+    pub(super) fn extract(&mut self, field: &ast::DateTimeField, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
+        let unit = match field {
+            ast::DateTimeField::Custom(id) => id.value.to_lowercase(),
+            ast::DateTimeField::Week(_) => "week".into(),
+            f => f.to_string().to_lowercase(),
+        };
+        let v = self.expr(e, scope)?;
+        let v =
+            match v.ty() {
+                SqlType::Unknown => {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_FUNCTION,
+                        "function pg_catalog.extract(unknown, unknown) is not unique".to_string(),
+                    ))
+                }
+                t if is_temporal(t) => v,
+                t => return Err(SqlError::new(
+                    code::UNDEFINED_FUNCTION,
+                    format!("function pg_catalog.extract(unknown, {}) does not exist", t.name()),
+                )
+                .hint(
+                    "No function matches the given name and argument types. You might need to add explicit type casts.",
+                )),
+            };
+        let unit = Expr::Const(Datum::Text(unit), SqlType::Text);
+        Ok(Expr::Func(Func::DatePart, vec![unit, v], SqlType::Float8))
+    }
+
+    /// `TIMESTAMP '...'`, `DATE '...'`, ...: the literal read as the type.
+    pub(super) fn typed_string(&mut self, ts: &ast::TypedString) -> Result<Expr> {
+        let to = sql_type(&ts.data_type)?;
+        let s = match &ts.value.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => s.clone(),
+            other => return Err(SqlError::syntax(&other.to_string())),
+        };
+        self.coerce(Expr::Const(Datum::Text(s), SqlType::Unknown), to, CastContext::Explicit, |_| {
+            SqlError::internal("typed literal")
+        })
+    }
+
+    /// `INTERVAL '...'`, and `INTERVAL '3' DAY` (a number in the named unit).
+    pub(super) fn interval_literal(&mut self, iv: &ast::Interval) -> Result<Expr> {
+        let s = match iv.value.as_ref() {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => s.clone(),
+                other => return Err(SqlError::syntax(&other.to_string())),
+            },
+            _ => return Err(SqlError::unsupported("INTERVAL of an expression is not supported")),
+        };
+        let text = match (&iv.leading_field, &iv.last_field, iv.leading_precision, iv.fractional_seconds_precision) {
+            (None, None, None, None) => s,
+            (Some(f), None, None, None) if s.trim().parse::<f64>().is_ok() => format!("{s} {f}"),
+            _ => return Err(SqlError::unsupported("INTERVAL with field qualifiers is not supported yet")),
+        };
+        self.coerce(Expr::Const(Datum::Text(text), SqlType::Unknown), SqlType::Interval, CastContext::Explicit, |_| {
+            SqlError::internal("interval literal")
+        })
+    }
+
+    /// The date/time and uuid functions; None when `name` is none of them.
+    pub(super) fn datetime_function(
+        &mut self,
+        name: &str,
+        f: &ast::Function,
+        bound: &mut Vec<Expr>,
+    ) -> Result<Option<Expr>> {
+        let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
+        let bare = matches!(f.args, ast::FunctionArguments::None);
+        let clock = |func, ty| Ok(Some(Expr::Func(func, vec![], ty)));
+        match name {
+            // SQL's niladic forms take no parentheses; now() and its synonyms take them.
+            "current_timestamp" if bare => clock(Func::Now, SqlType::TimestampTz),
+            "localtimestamp" if bare => clock(Func::LocalTimestamp, SqlType::Timestamp),
+            "current_date" if bare => clock(Func::CurrentDate, SqlType::Date),
+            "localtime" if bare => clock(Func::LocalTime, SqlType::Time),
+            "current_time" if bare => Err(SqlError::unsupported("type time with time zone is not supported yet")),
+            "now" | "transaction_timestamp" | "statement_timestamp" if !bare && bound.is_empty() => {
+                clock(Func::Now, SqlType::TimestampTz)
+            }
+            "gen_random_uuid" if !bare && bound.is_empty() => {
+                Ok(Some(Expr::Func(Func::GenRandomUuid, vec![], SqlType::Uuid)))
+            }
+            "date_part" | "date_trunc" if bound.len() == 2 => {
+                let trunc = name == "date_trunc";
+                if !(types[0] == SqlType::Unknown || types[0].is_string()) {
+                    return Err(no_function(name, &types));
+                }
+                let v = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
+                let v = match types[1] {
+                    SqlType::Unknown => return Err(not_unique_function(name, &types)),
+                    // date_trunc of a date works on it as timestamptz (the preferred type).
+                    SqlType::Date if trunc => {
+                        self.coerce(v, SqlType::TimestampTz, CastContext::Implicit, |_| no_function(name, &types))?
+                    }
+                    SqlType::Date | SqlType::Time if !trunc => v,
+                    SqlType::Timestamp | SqlType::TimestampTz | SqlType::Interval => v,
+                    _ => return Err(no_function(name, &types)),
+                };
+                let unit = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
+                let unit = self.coerce(unit, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
+                let (func, ty) = if trunc { (Func::DateTrunc, v.ty()) } else { (Func::DatePart, SqlType::Float8) };
+                Ok(Some(Expr::Func(func, vec![unit, v], ty)))
+            }
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,1206 @@
+//! Dates, times, timestamps and intervals as PostgreSQL keeps them: a timestamp is microseconds
+//! since 2000-01-01 00:00 (`timestamptz` the same instant in UTC, the only session time zone
+//! here), a date is days since 2000-01-01, a time is microseconds since midnight, an interval is
+//! (months, days, microseconds). Calendar math is PostgreSQL's own (`date2j`/`j2date`, Julian
+//! day numbers, astronomical years: year 0 is 1 BC), so the supported range (4714-11-24 BC to
+//! 294276 AD for timestamps, to 5874897 AD for dates) and leap-year rules match exactly.
+//! Text forms are DateStyle ISO, MDY and IntervalStyle postgres (PostgreSQL's defaults).
+
+use crate::error::{code, Result, SqlError};
+use orbit_engine::table::{Datum, Interval};
+
+/// SQLSTATEs of the date/time errors (class 22).
+pub const INVALID_DATETIME_FORMAT: &str = "22007";
+pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
+pub const INTERVAL_FIELD_OVERFLOW: &str = "22015";
+
+pub const USECS_PER_SEC: i64 = 1_000_000;
+pub const USECS_PER_MINUTE: i64 = 60 * USECS_PER_SEC;
+pub const USECS_PER_HOUR: i64 = 60 * USECS_PER_MINUTE;
+pub const USECS_PER_DAY: i64 = 24 * USECS_PER_HOUR;
+const POSTGRES_EPOCH_JDATE: i64 = 2_451_545;
+const UNIX_EPOCH_JDATE: i64 = 2_440_588;
+/// First Julian day past the date range (5874898-01-01).
+const DATE_END_JULIAN: i64 = 2_147_483_494;
+/// First Julian day past the timestamp range (294277-01-01).
+const TIMESTAMP_END_JULIAN: i64 = 109_203_528;
+/// 4714-11-24 BC 00:00, the first representable timestamp.
+const MIN_TIMESTAMP: i64 = -211_813_488_000_000_000;
+const END_TIMESTAMP: i64 = 9_223_371_331_200_000_000;
+pub const TS_NOBEGIN: i64 = i64::MIN;
+pub const TS_NOEND: i64 = i64::MAX;
+pub const DATE_NOBEGIN: i32 = i32::MIN;
+pub const DATE_NOEND: i32 = i32::MAX;
+
+/// PostgreSQL's `date2j`: the Julian day number of a (proleptic Gregorian) date.
+pub fn date2j(y: i64, m: i64, d: i64) -> i64 {
+    let (m, y) = if m > 2 { (m + 1, y + 4800) } else { (m + 13, y + 4799) };
+    let century = y.div_euclid(100);
+    let mut julian = y * 365 - 32167;
+    julian += y.div_euclid(4) - century + century.div_euclid(4);
+    julian + 7834 * m / 256 + d
+}
+
+/// PostgreSQL's `j2date`: (year, month, day) of a Julian day number (>= 0).
+pub fn j2date(jd: i64) -> (i64, i64, i64) {
+    let mut julian = jd + 32044;
+    let mut quad = julian / 146097;
+    let extra = (julian - quad * 146097) * 4 + 3;
+    julian += 60 + quad * 3 + extra / 146097;
+    quad = julian / 1461;
+    julian -= quad * 1461;
+    let mut y = julian * 4 / 1461;
+    julian = if y != 0 { (julian + 305) % 365 } else { (julian + 306) % 366 } + 123;
+    y += quad * 4;
+    let q = julian * 2141 / 65536;
+    (y - 4800, (q + 10) % 12 + 1, julian - 7834 * q / 256)
+}
+
+/// Day of the week, 0 = Sunday.
+fn j2day(jd: i64) -> i64 {
+    (jd + 1).rem_euclid(7)
+}
+
+fn is_leap(y: i64) -> bool {
+    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Broken-down timestamp: astronomical year, month, day, microseconds of the day.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fields {
+    pub year: i64,
+    pub month: i64,
+    pub day: i64,
+    pub time_us: i64,
+}
+
+pub fn ts_fields(ts: i64) -> Fields {
+    let date = ts.div_euclid(USECS_PER_DAY);
+    let (year, month, day) = j2date(date + POSTGRES_EPOCH_JDATE);
+    Fields { year, month, day, time_us: ts.rem_euclid(USECS_PER_DAY) }
+}
+
+/// A timestamp from fields, None when outside the timestamp range.
+fn ts_of(year: i64, month: i64, day: i64, time_us: i64) -> Option<i64> {
+    let jd = date2j(year, month, day);
+    if !(0..TIMESTAMP_END_JULIAN).contains(&jd) {
+        return None;
+    }
+    let ts = (jd - POSTGRES_EPOCH_JDATE).checked_mul(USECS_PER_DAY)?.checked_add(time_us)?;
+    (MIN_TIMESTAMP..END_TIMESTAMP).contains(&ts).then_some(ts)
+}
+
+fn ts_out_of_range() -> SqlError {
+    SqlError::new(DATETIME_FIELD_OVERFLOW, "timestamp out of range")
+}
+
+fn date_out_of_range() -> SqlError {
+    SqlError::new(DATETIME_FIELD_OVERFLOW, "date out of range")
+}
+
+fn interval_out_of_range() -> SqlError {
+    SqlError::new(DATETIME_FIELD_OVERFLOW, "interval out of range")
+}
+
+pub fn is_finite_ts(ts: i64) -> bool {
+    ts != TS_NOBEGIN && ts != TS_NOEND
+}
+
+/// A date as a timestamp at midnight (infinities stay infinite).
+pub fn date_to_ts(d: i32) -> Result<i64> {
+    match d {
+        DATE_NOBEGIN => Ok(TS_NOBEGIN),
+        DATE_NOEND => Ok(TS_NOEND),
+        d => {
+            let ts = d as i64 * USECS_PER_DAY;
+            if !(MIN_TIMESTAMP..END_TIMESTAMP).contains(&ts) {
+                return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "date out of range for timestamp"));
+            }
+            Ok(ts)
+        }
+    }
+}
+
+pub fn ts_to_date(ts: i64) -> i32 {
+    match ts {
+        TS_NOBEGIN => DATE_NOBEGIN,
+        TS_NOEND => DATE_NOEND,
+        // Every timestamp's day fits a date.
+        ts => ts.div_euclid(USECS_PER_DAY) as i32,
+    }
+}
+
+pub fn ts_to_time(ts: i64) -> Option<i64> {
+    is_finite_ts(ts).then(|| ts.rem_euclid(USECS_PER_DAY))
+}
+
+/// Microseconds since 2000-01-01 UTC now, from the system clock.
+pub fn now_us() -> i64 {
+    let since_unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    since_unix.as_micros() as i64 - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text input.
+
+/// Which type a text is read as (for the error messages and what the value keeps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Timestamp,
+    TimestampTz,
+    Date,
+    Time,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Timestamp => "timestamp",
+            Kind::TimestampTz => "timestamp with time zone",
+            Kind::Date => "date",
+            Kind::Time => "time without time zone",
+        }
+    }
+}
+
+fn bad_syntax(kind: &str, s: &str) -> SqlError {
+    SqlError::new(INVALID_DATETIME_FORMAT, format!("invalid input syntax for type {kind}: \"{s}\""))
+}
+
+fn field_overflow(s: &str) -> SqlError {
+    SqlError::new(DATETIME_FIELD_OVERFLOW, format!("date/time field value out of range: \"{s}\""))
+}
+
+/// What a date/time text says.
+#[derive(Default)]
+struct Parsed {
+    date: Option<(i64, i64, i64)>,
+    time_us: Option<i64>,
+    /// Seconds east of UTC.
+    zone_s: Option<i64>,
+    bc: bool,
+    /// `epoch`, `infinity`, `now`, `today`... as a timestamp (UTC).
+    special: Option<i64>,
+    /// `today`/`tomorrow`/`yesterday`: a day offset from today, at midnight.
+    day_offset: Option<i64>,
+}
+
+fn digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `HH:MM[:SS[.ffffff]]` as microseconds (hour up to 24, with nothing after it at 24).
+fn parse_clock(t: &str, orig: &str, kind: &str) -> Result<i64> {
+    let parts: Vec<&str> = t.split(':').collect();
+    if parts.len() < 2 || parts.len() > 3 {
+        return Err(bad_syntax(kind, orig));
+    }
+    let (h, m) = (parts[0], parts[1]);
+    if !digits(h) || !digits(m) || h.len() > 9 || m.len() > 9 {
+        return Err(bad_syntax(kind, orig));
+    }
+    let (h, m): (i64, i64) = (h.parse().unwrap_or(0), m.parse().unwrap_or(0));
+    let mut us = 0i64;
+    if let Some(sec) = parts.get(2) {
+        let (whole, frac) = sec.split_once('.').unwrap_or((sec, ""));
+        if !digits(whole) || whole.len() > 9 || !(frac.is_empty() || digits(frac)) {
+            return Err(bad_syntax(kind, orig));
+        }
+        let s: i64 = whole.parse().unwrap_or(0);
+        if s > 60 {
+            return Err(field_overflow(orig));
+        }
+        let f = if frac.is_empty() {
+            0
+        } else {
+            (format!("0.{frac}").parse::<f64>().unwrap_or(0.0) * 1e6).round_ties_even() as i64
+        };
+        us = s * USECS_PER_SEC + f;
+    }
+    if m > 59 || h > 24 || (h == 24 && (m > 0 || us > 0)) {
+        return Err(field_overflow(orig));
+    }
+    Ok(h * USECS_PER_HOUR + m * USECS_PER_MINUTE + us)
+}
+
+/// A numeric zone offset (`+05`, `-0730`, `+05:30`, `+05:30:15`) as seconds east of UTC.
+fn parse_offset(z: &str) -> Option<i64> {
+    let (sign, rest) = match z.as_bytes().first()? {
+        b'+' => (1, &z[1..]),
+        b'-' => (-1, &z[1..]),
+        _ => return None,
+    };
+    let (h, m, s) = if rest.contains(':') {
+        let p: Vec<&str> = rest.split(':').collect();
+        if p.len() > 3 || !p.iter().all(|x| digits(x)) {
+            return None;
+        }
+        let n = |i: usize| p.get(i).map_or(Some(0), |x| x.parse::<i64>().ok());
+        (n(0)?, n(1)?, n(2)?)
+    } else if digits(rest) && rest.len() <= 2 {
+        (rest.parse().ok()?, 0, 0)
+    } else if digits(rest) && rest.len() == 4 {
+        (rest[..2].parse().ok()?, rest[2..].parse().ok()?, 0)
+    } else {
+        return None;
+    };
+    if h > 15 || m > 59 || s > 59 {
+        return None;
+    }
+    Some(sign * (h * 3600 + m * 60 + s))
+}
+
+/// A date field: `Y-M-D`, `M/D/Y` (DateStyle MDY), `M-D-Y`, `YYYYMMDD`.
+fn parse_date_field(f: &str, orig: &str, kind: &str) -> Result<(i64, i64, i64)> {
+    let year_of = |y: &str| -> i64 {
+        let v: i64 = y.parse().unwrap_or(0);
+        // Two-digit years are 1970-2069, as in PostgreSQL.
+        if y.len() == 2 {
+            if v < 70 {
+                v + 2000
+            } else {
+                v + 1900
+            }
+        } else {
+            v
+        }
+    };
+    if digits(f) && f.len() == 8 {
+        return Ok((f[..4].parse().unwrap_or(0), f[4..6].parse().unwrap_or(0), f[6..].parse().unwrap_or(0)));
+    }
+    let sep = if f.contains('-') {
+        '-'
+    } else if f.contains('/') {
+        '/'
+    } else if f.contains('.') {
+        '.'
+    } else {
+        return Err(bad_syntax(kind, orig));
+    };
+    let p: Vec<&str> = f.split(sep).collect();
+    if p.len() != 3 || !p.iter().all(|x| digits(x) && x.len() <= 9) {
+        return Err(bad_syntax(kind, orig));
+    }
+    Ok(if p[0].len() >= 3 {
+        (p[0].parse().unwrap_or(0), p[1].parse().unwrap_or(0), p[2].parse().unwrap_or(0))
+    } else {
+        (year_of(p[2]), p[0].parse().unwrap_or(0), p[1].parse().unwrap_or(0))
+    })
+}
+
+fn parse_fields(s: &str, kind: Kind) -> Result<Parsed> {
+    let name = kind.name();
+    let lower = s.trim().to_ascii_lowercase();
+    let mut p = Parsed::default();
+    // Split "2024-01-02T03:04:05" at the T between a date and a time.
+    let mut tokens: Vec<String> = Vec::new();
+    for t in lower.split_ascii_whitespace() {
+        match t.find('t') {
+            Some(i) if i > 0 && t.as_bytes()[i - 1].is_ascii_digit() && t[i + 1..].contains(':') => {
+                tokens.push(t[..i].to_string());
+                tokens.push(t[i + 1..].to_string());
+            }
+            _ => tokens.push(t.to_string()),
+        }
+    }
+    if tokens.is_empty() {
+        return Err(bad_syntax(name, s));
+    }
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = tokens[i].as_str();
+        i += 1;
+        match t {
+            "epoch" => p.special = Some((UNIX_EPOCH_JDATE - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY),
+            "infinity" | "+infinity" => p.special = Some(TS_NOEND),
+            "-infinity" => p.special = Some(TS_NOBEGIN),
+            "now" => p.special = Some(now_us()),
+            "today" => p.day_offset = Some(0),
+            "tomorrow" => p.day_offset = Some(1),
+            "yesterday" => p.day_offset = Some(-1),
+            "bc" => p.bc = true,
+            "ad" => {}
+            "z" | "utc" | "gmt" | "zulu" => p.zone_s = Some(0),
+            "allballs" => p.time_us = Some(0),
+            _ if t.contains(':') && p.time_us.is_none() => {
+                // The time, with a zone written onto it ("03:04:05+05", "03:04:05z").
+                let (clock, zone) = match t.find(['+', '-', 'z']) {
+                    Some(z) => (&t[..z], Some(&t[z..])),
+                    None => (t, None),
+                };
+                p.time_us = Some(parse_clock(clock, s, name)?);
+                if let Some(z) = zone {
+                    p.zone_s = Some(if z == "z" { 0 } else { parse_offset(z).ok_or_else(|| bad_syntax(name, s))? });
+                }
+            }
+            _ if (t.starts_with('+') || t.starts_with('-')) && p.time_us.is_some() && p.zone_s.is_none() => {
+                p.zone_s = Some(parse_offset(t).ok_or_else(|| bad_syntax(name, s))?);
+            }
+            _ if p.date.is_none() && t.bytes().next().is_some_and(|b| b.is_ascii_digit()) => {
+                p.date = Some(parse_date_field(t, s, name)?);
+            }
+            _ => return Err(bad_syntax(name, s)),
+        }
+    }
+    if p.special.is_some() && (p.date.is_some() || p.time_us.is_some() || p.day_offset.is_some()) {
+        return Err(bad_syntax(name, s));
+    }
+    Ok(p)
+}
+
+/// The (astronomical year, month, day) of a parsed date, checked.
+fn checked_date(p: &Parsed, s: &str) -> Result<Option<(i64, i64, i64)>> {
+    let Some((y, m, d)) = p.date else { return Ok(None) };
+    if y == 0 {
+        return Err(field_overflow(s));
+    }
+    let y = if p.bc { 1 - y } else { y };
+    if !(1..=12).contains(&m) {
+        return Err(field_overflow(s).hint("Perhaps you need a different \"datestyle\" setting."));
+    }
+    if d < 1 || d > days_in_month(y, m) {
+        return Err(field_overflow(s));
+    }
+    Ok(Some((y, m, d)))
+}
+
+/// Reads a `timestamp` (zone ignored), `timestamptz` (zone applied) or the timestamp a `date`
+/// text names.
+pub fn parse_timestamp(s: &str, kind: Kind) -> Result<i64> {
+    let name = kind.name();
+    let p = parse_fields(s, kind)?;
+    if let Some(v) = p.special {
+        return Ok(v);
+    }
+    let (y, m, d) = match (checked_date(&p, s)?, p.day_offset) {
+        (Some(ymd), None) => ymd,
+        (None, Some(off)) => {
+            let today = now_us().div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE + off;
+            j2date(today)
+        }
+        _ => return Err(bad_syntax(name, s)),
+    };
+    let time = p.time_us.unwrap_or(0);
+    let range = || SqlError::new(DATETIME_FIELD_OVERFLOW, format!("{} out of range: \"{s}\"", name));
+    let mut ts = ts_of(y, m, d, time).ok_or_else(range)?;
+    if kind == Kind::TimestampTz {
+        ts = ts.checked_sub(p.zone_s.unwrap_or(0) * USECS_PER_SEC).ok_or_else(range)?;
+        if !(MIN_TIMESTAMP..END_TIMESTAMP).contains(&ts) {
+            return Err(range());
+        }
+    }
+    Ok(ts)
+}
+
+pub fn parse_date(s: &str) -> Result<i32> {
+    let p = parse_fields(s, Kind::Date)?;
+    match p.special {
+        Some(TS_NOEND) => return Ok(DATE_NOEND),
+        Some(TS_NOBEGIN) => return Ok(DATE_NOBEGIN),
+        Some(ts) => return Ok(ts.div_euclid(USECS_PER_DAY) as i32),
+        None => {}
+    }
+    let jd = match (checked_date(&p, s)?, p.day_offset) {
+        (Some((y, m, d)), None) => date2j(y, m, d),
+        (None, Some(off)) => now_us().div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE + off,
+        _ => return Err(bad_syntax("date", s)),
+    };
+    if !(0..DATE_END_JULIAN).contains(&jd) {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, format!("date out of range: \"{s}\"")));
+    }
+    Ok((jd - POSTGRES_EPOCH_JDATE) as i32)
+}
+
+pub fn parse_time(s: &str) -> Result<i64> {
+    let p = parse_fields(s, Kind::Time)?;
+    match p.special {
+        // 'now' is the current time of day; 'epoch' is midnight.
+        Some(v) if is_finite_ts(v) => return Ok(v.rem_euclid(USECS_PER_DAY)),
+        Some(_) => return Err(bad_syntax(Kind::Time.name(), s)),
+        None => {}
+    }
+    checked_date(&p, s)?;
+    p.time_us.ok_or_else(|| bad_syntax(Kind::Time.name(), s))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text output.
+
+fn push_frac(out: &mut String, us: i64) {
+    if us != 0 {
+        let f = format!("{us:06}");
+        out.push('.');
+        out.push_str(f.trim_end_matches('0'));
+    }
+}
+
+fn push_clock(out: &mut String, time_us: i64) {
+    let (h, rem) = (time_us / USECS_PER_HOUR, time_us % USECS_PER_HOUR);
+    let (m, rem) = (rem / USECS_PER_MINUTE, rem % USECS_PER_MINUTE);
+    out.push_str(&format!("{h:02}:{m:02}:{:02}", rem / USECS_PER_SEC));
+    push_frac(out, rem % USECS_PER_SEC);
+}
+
+fn push_ymd(out: &mut String, y: i64, m: i64, d: i64) {
+    let shown = if y > 0 { y } else { 1 - y };
+    out.push_str(&format!("{shown:04}-{m:02}-{d:02}"));
+}
+
+/// `timestamp` text (`tz`: `timestamptz`, shown in UTC as `+00`).
+pub fn format_timestamp(ts: i64, tz: bool) -> String {
+    match ts {
+        TS_NOBEGIN => return "-infinity".into(),
+        TS_NOEND => return "infinity".into(),
+        _ => {}
+    }
+    let f = ts_fields(ts);
+    let mut out = String::with_capacity(32);
+    push_ymd(&mut out, f.year, f.month, f.day);
+    out.push(' ');
+    push_clock(&mut out, f.time_us);
+    if tz {
+        out.push_str("+00");
+    }
+    if f.year <= 0 {
+        out.push_str(" BC");
+    }
+    out
+}
+
+pub fn format_date(d: i32) -> String {
+    match d {
+        DATE_NOBEGIN => return "-infinity".into(),
+        DATE_NOEND => return "infinity".into(),
+        _ => {}
+    }
+    let (y, m, day) = j2date(d as i64 + POSTGRES_EPOCH_JDATE);
+    let mut out = String::with_capacity(16);
+    push_ymd(&mut out, y, m, day);
+    if y <= 0 {
+        out.push_str(" BC");
+    }
+    out
+}
+
+pub fn format_time(t: i64) -> String {
+    let mut out = String::with_capacity(16);
+    push_clock(&mut out, t);
+    out
+}
+
+/// Interval text in IntervalStyle `postgres` (PostgreSQL's EncodeInterval).
+pub fn format_interval(iv: &Interval) -> String {
+    let mut out = String::new();
+    let (mut is_zero, mut is_before) = (true, false);
+    let part = |out: &mut String, v: i64, unit: &str, is_zero: &mut bool, is_before: &mut bool| {
+        if v == 0 {
+            return;
+        }
+        let sp = if *is_zero { "" } else { " " };
+        let plus = if *is_before && v > 0 { "+" } else { "" };
+        let s = if v != 1 { "s" } else { "" };
+        out.push_str(&format!("{sp}{plus}{v} {unit}{s}"));
+        *is_before = v < 0;
+        *is_zero = false;
+    };
+    let months = iv.months as i64;
+    part(&mut out, months / 12, "year", &mut is_zero, &mut is_before);
+    part(&mut out, months % 12, "mon", &mut is_zero, &mut is_before);
+    part(&mut out, iv.days as i64, "day", &mut is_zero, &mut is_before);
+    let t = iv.micros;
+    if is_zero || t != 0 {
+        let minus = t < 0;
+        let sp = if is_zero { "" } else { " " };
+        let sign = if minus {
+            "-"
+        } else if is_before {
+            "+"
+        } else {
+            ""
+        };
+        let a = t.unsigned_abs();
+        let (h, rem) = (a / USECS_PER_HOUR as u64, a % USECS_PER_HOUR as u64);
+        let (m, rem) = (rem / USECS_PER_MINUTE as u64, rem % USECS_PER_MINUTE as u64);
+        out.push_str(&format!("{sp}{sign}{h:02}:{m:02}:{:02}", rem / USECS_PER_SEC as u64));
+        push_frac(&mut out, (rem % USECS_PER_SEC as u64) as i64);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Intervals.
+
+fn bad_interval(s: &str) -> SqlError {
+    SqlError::new(INVALID_DATETIME_FORMAT, format!("invalid input syntax for type interval: \"{s}\""))
+}
+
+fn interval_field_overflow(s: &str) -> SqlError {
+    SqlError::new(INTERVAL_FIELD_OVERFLOW, format!("interval field value out of range: \"{s}\""))
+}
+
+/// A unit's place: months per unit, days per unit or microseconds per unit.
+enum Unit {
+    Months(i64),
+    Days(i64),
+    Micros(i64),
+}
+
+fn unit_of(u: &str) -> Option<Unit> {
+    Some(match u {
+        "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "useconds" => Unit::Micros(1),
+        "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "mseconds" => Unit::Micros(1000),
+        "second" | "seconds" | "s" | "sec" | "secs" => Unit::Micros(USECS_PER_SEC),
+        "minute" | "minutes" | "m" | "min" | "mins" => Unit::Micros(USECS_PER_MINUTE),
+        "hour" | "hours" | "h" | "hr" | "hrs" => Unit::Micros(USECS_PER_HOUR),
+        "day" | "days" | "d" => Unit::Days(1),
+        "week" | "weeks" | "w" => Unit::Days(7),
+        "month" | "months" | "mon" | "mons" => Unit::Months(1),
+        "year" | "years" | "y" | "yr" | "yrs" => Unit::Months(12),
+        "decade" | "decades" | "dec" | "decs" => Unit::Months(120),
+        "century" | "centuries" | "c" | "cent" => Unit::Months(1200),
+        "millennium" | "millennia" | "mil" | "mils" => Unit::Months(12000),
+        _ => return None,
+    })
+}
+
+/// Reads an interval in PostgreSQL's postgres/SQL forms: `1 year 2 mons`, `3 days 04:05:06.5`,
+/// `-1 day +02:00`, `1.5 hours`, `@ 1 day ago`, a bare number of seconds. (ISO 8601 `P1D`
+/// forms are not read.)
+pub fn parse_interval(s: &str) -> Result<Interval> {
+    let lower = s.trim().to_ascii_lowercase();
+    let body = lower.strip_prefix('@').unwrap_or(&lower);
+    let (mut months, mut days, mut micros) = (0i64, 0i64, 0f64);
+    let mut tokens: Vec<&str> = body.split_ascii_whitespace().collect();
+    let ago = tokens.last() == Some(&"ago");
+    if ago {
+        tokens.pop();
+    }
+    if tokens.is_empty() {
+        return Err(bad_interval(s));
+    }
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = tokens[i];
+        i += 1;
+        if t.contains(':') {
+            let (neg, clock) = match t.as_bytes()[0] {
+                b'-' => (true, &t[1..]),
+                b'+' => (false, &t[1..]),
+                _ => (false, t),
+            };
+            let parts: Vec<&str> = clock.split(':').collect();
+            if parts.len() > 3 || !digits(parts[0]) || !digits(parts[1]) || parts[0].len() > 9 {
+                return Err(bad_interval(s));
+            }
+            let h: i64 = parts[0].parse().unwrap_or(0);
+            let m: i64 = parts[1].parse().unwrap_or(0);
+            let sec: f64 = match parts.get(2) {
+                Some(x) if !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
+                    x.parse().map_err(|_| bad_interval(s))?
+                }
+                Some(_) => return Err(bad_interval(s)),
+                None => 0.0,
+            };
+            if m > 59 || sec >= 60.0 {
+                return Err(interval_field_overflow(s));
+            }
+            let v =
+                h as f64 * USECS_PER_HOUR as f64 + m as f64 * USECS_PER_MINUTE as f64 + (sec * 1e6).round_ties_even();
+            micros += if neg { -v } else { v };
+            continue;
+        }
+        // A number, with its unit written onto it or in the next token.
+        let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+        let (num, mut unit) = (&t[..split], &t[split..]);
+        if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b"+-.".contains(&b)) {
+            return Err(bad_interval(s));
+        }
+        let v: f64 = num.parse().map_err(|_| bad_interval(s))?;
+        if unit.is_empty() {
+            if i < tokens.len() && unit_of(tokens[i]).is_some() {
+                unit = tokens[i];
+                i += 1;
+            } else if i == tokens.len() {
+                unit = "second";
+            } else {
+                return Err(bad_interval(s));
+            }
+        }
+        let (ipart, frac) = (v.trunc(), v.fract());
+        match unit_of(unit).ok_or_else(|| bad_interval(s))? {
+            Unit::Months(n) => {
+                months += (ipart * n as f64) as i64;
+                let fm = frac * n as f64;
+                if n == 1 {
+                    // A fraction of a month is 30 days, and of a day 24 hours.
+                    let fd = fm * 30.0;
+                    days += fd.trunc() as i64;
+                    micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even();
+                } else {
+                    months += fm.round_ties_even() as i64;
+                }
+            }
+            Unit::Days(n) => {
+                days += (ipart * n as f64) as i64;
+                let fd = frac * n as f64;
+                days += fd.trunc() as i64;
+                micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even();
+            }
+            Unit::Micros(n) => micros += (v * n as f64).round_ties_even(),
+        }
+    }
+    let sign = if ago { -1 } else { 1 };
+    let months = i32::try_from(months * sign).map_err(|_| interval_field_overflow(s))?;
+    let days = i32::try_from(days * sign).map_err(|_| interval_field_overflow(s))?;
+    if !micros.is_finite() || micros.abs() >= 9.2e18 {
+        return Err(interval_field_overflow(s));
+    }
+    Ok(Interval { months, days, micros: micros as i64 * sign })
+}
+
+/// The span PostgreSQL compares intervals by: a month is 30 days, a day 24 hours.
+pub fn interval_span(iv: &Interval) -> i128 {
+    (iv.months as i128 * 30 + iv.days as i128) * USECS_PER_DAY as i128 + iv.micros as i128
+}
+
+pub fn interval_neg(iv: &Interval) -> Result<Interval> {
+    Ok(Interval {
+        months: iv.months.checked_neg().ok_or_else(interval_out_of_range)?,
+        days: iv.days.checked_neg().ok_or_else(interval_out_of_range)?,
+        micros: iv.micros.checked_neg().ok_or_else(interval_out_of_range)?,
+    })
+}
+
+fn interval_add(a: &Interval, b: &Interval) -> Result<Interval> {
+    Ok(Interval {
+        months: a.months.checked_add(b.months).ok_or_else(interval_out_of_range)?,
+        days: a.days.checked_add(b.days).ok_or_else(interval_out_of_range)?,
+        micros: a.micros.checked_add(b.micros).ok_or_else(interval_out_of_range)?,
+    })
+}
+
+/// PostgreSQL's interval_mul (interval_div multiplies by 1/factor the same way).
+fn interval_mul(iv: &Interval, factor: f64) -> Result<Interval> {
+    let tsround = |j: f64| (j * 1e6).round_ties_even() / 1e6;
+    let m = iv.months as f64 * factor;
+    let d = iv.days as f64 * factor;
+    if !m.is_finite() || !d.is_finite() || m.abs() > i32::MAX as f64 || d.abs() > i32::MAX as f64 {
+        return Err(interval_out_of_range());
+    }
+    let (months, mut days) = (m.trunc() as i32, d.trunc() as i64);
+    let month_rem_days = tsround((m - months as f64) * 30.0);
+    let mut sec_rem = tsround((d - days as f64 + month_rem_days - month_rem_days.trunc()) * 86400.0);
+    if sec_rem.abs() >= 86400.0 {
+        days += (sec_rem / 86400.0).trunc() as i64;
+        sec_rem -= (sec_rem / 86400.0).trunc() * 86400.0;
+    }
+    days += month_rem_days.trunc() as i64;
+    let t = (iv.micros as f64 * factor + sec_rem * 1e6).round_ties_even();
+    if !t.is_finite() || t.abs() >= 9.2e18 {
+        return Err(interval_out_of_range());
+    }
+    let days = i32::try_from(days).map_err(|_| interval_out_of_range())?;
+    Ok(Interval { months, days, micros: t as i64 })
+}
+
+/// `timestamp + interval` (PostgreSQL's timestamp_pl_interval): months first, the day
+/// clamped to the month's end, then days, then time.
+pub fn ts_plus_interval(ts: i64, iv: &Interval) -> Result<i64> {
+    if !is_finite_ts(ts) {
+        return Ok(ts);
+    }
+    let mut ts = ts;
+    if iv.months != 0 {
+        let f = ts_fields(ts);
+        let total = f.year * 12 + (f.month - 1) + iv.months as i64;
+        let (y, m) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+        let d = f.day.min(days_in_month(y, m));
+        ts = ts_of(y, m, d, f.time_us).ok_or_else(ts_out_of_range)?;
+    }
+    if iv.days != 0 {
+        let f = ts_fields(ts);
+        let jd = date2j(f.year, f.month, f.day) + iv.days as i64;
+        let (y, m, d) = j2date(jd.max(0));
+        if jd < 0 {
+            return Err(ts_out_of_range());
+        }
+        ts = ts_of(y, m, d, f.time_us).ok_or_else(ts_out_of_range)?;
+    }
+    let ts = ts.checked_add(iv.micros).ok_or_else(ts_out_of_range)?;
+    if !(MIN_TIMESTAMP..END_TIMESTAMP).contains(&ts) {
+        return Err(ts_out_of_range());
+    }
+    Ok(ts)
+}
+
+/// `timestamp - timestamp`: the difference in days and time (interval_justify_hours).
+fn ts_minus(a: i64, b: i64) -> Result<Interval> {
+    if !is_finite_ts(a) || !is_finite_ts(b) {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "cannot subtract infinite timestamps"));
+    }
+    let t = a.checked_sub(b).ok_or_else(interval_out_of_range)?;
+    let mut days = t / USECS_PER_DAY;
+    let mut micros = t - days * USECS_PER_DAY;
+    if days > 0 && micros < 0 {
+        micros += USECS_PER_DAY;
+        days -= 1;
+    } else if days < 0 && micros > 0 {
+        micros -= USECS_PER_DAY;
+        days += 1;
+    }
+    Ok(Interval { months: 0, days: days as i32, micros })
+}
+
+fn date_plus_days(d: i32, n: i64) -> Result<Datum> {
+    if d == DATE_NOBEGIN || d == DATE_NOEND {
+        return Ok(Datum::Date(d));
+    }
+    let r = d as i64 + n;
+    let jd = r + POSTGRES_EPOCH_JDATE;
+    if !(0..DATE_END_JULIAN).contains(&jd) {
+        return Err(date_out_of_range());
+    }
+    Ok(Datum::Date(r as i32))
+}
+
+/// Arithmetic where a date/time value takes part; None when neither operand is one (the caller
+/// does numbers). The binder has checked that the operator exists for the operand types.
+pub fn arith(op: crate::expr::ArithOp, a: &Datum, b: &Datum) -> Result<Option<Datum>> {
+    use crate::expr::ArithOp::*;
+    use Datum as D;
+    let neg = |iv: &Interval| interval_neg(iv);
+    Ok(Some(match (op, a, b) {
+        (Add, D::Timestamp(t), D::Interval(iv)) | (Add, D::Interval(iv), D::Timestamp(t)) => {
+            D::Timestamp(ts_plus_interval(*t, iv)?)
+        }
+        (Sub, D::Timestamp(t), D::Interval(iv)) => D::Timestamp(ts_plus_interval(*t, &neg(iv)?)?),
+        (Add, D::TimestampTz(t), D::Interval(iv)) | (Add, D::Interval(iv), D::TimestampTz(t)) => {
+            D::TimestampTz(ts_plus_interval(*t, iv)?)
+        }
+        (Sub, D::TimestampTz(t), D::Interval(iv)) => D::TimestampTz(ts_plus_interval(*t, &neg(iv)?)?),
+        (Add, D::Date(d), D::Interval(iv)) | (Add, D::Interval(iv), D::Date(d)) => {
+            D::Timestamp(ts_plus_interval(date_to_ts(*d)?, iv)?)
+        }
+        (Sub, D::Date(d), D::Interval(iv)) => D::Timestamp(ts_plus_interval(date_to_ts(*d)?, &neg(iv)?)?),
+        (Sub, D::Timestamp(x), D::Timestamp(y)) | (Sub, D::TimestampTz(x), D::TimestampTz(y)) => {
+            D::Interval(ts_minus(*x, *y)?)
+        }
+        (Add, D::Date(d), n) | (Add, n, D::Date(d)) if n.as_i64().is_some() => {
+            date_plus_days(*d, n.as_i64().unwrap_or_default())?
+        }
+        (Sub, D::Date(d), n) if n.as_i64().is_some() => date_plus_days(*d, -n.as_i64().unwrap_or_default())?,
+        (Sub, D::Date(x), D::Date(y)) => {
+            if [*x, *y].iter().any(|d| *d == DATE_NOBEGIN || *d == DATE_NOEND) {
+                return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "cannot subtract infinite dates"));
+            }
+            D::Int4(x - y)
+        }
+        (Add, D::Time(t), D::Interval(iv)) | (Add, D::Interval(iv), D::Time(t)) => {
+            D::Time((t + iv.micros % USECS_PER_DAY).rem_euclid(USECS_PER_DAY))
+        }
+        (Sub, D::Time(t), D::Interval(iv)) => D::Time((t - iv.micros % USECS_PER_DAY).rem_euclid(USECS_PER_DAY)),
+        (Sub, D::Time(x), D::Time(y)) => D::Interval(Interval { months: 0, days: 0, micros: x - y }),
+        (Add, D::Interval(x), D::Interval(y)) => D::Interval(interval_add(x, y)?),
+        (Sub, D::Interval(x), D::Interval(y)) => D::Interval(interval_add(x, &neg(y)?)?),
+        (Mul, D::Interval(iv), n) | (Mul, n, D::Interval(iv)) if n.as_f64().is_some() => {
+            D::Interval(interval_mul(iv, n.as_f64().unwrap_or_default())?)
+        }
+        (Div, D::Interval(iv), n) if n.as_f64().is_some() => {
+            let f = n.as_f64().unwrap_or_default();
+            if f == 0.0 {
+                return Err(SqlError::division_by_zero());
+            }
+            D::Interval(interval_mul(iv, 1.0 / f)?)
+        }
+        (_, D::Timestamp(_) | D::TimestampTz(_) | D::Date(_) | D::Time(_) | D::Interval(_), _)
+        | (_, _, D::Timestamp(_) | D::TimestampTz(_) | D::Date(_) | D::Time(_) | D::Interval(_)) => {
+            return Err(SqlError::internal("date/time operator without an implementation"))
+        }
+        _ => return Ok(None),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// date_part / EXTRACT and date_trunc.
+
+fn unit_error(unit: &str, ty: &str) -> SqlError {
+    SqlError::new(code::INVALID_PARAMETER_VALUE, format!("unit \"{unit}\" not recognized for type {ty}"))
+}
+
+fn unit_unsupported(unit: &str, ty: &str) -> SqlError {
+    SqlError::new(code::FEATURE_NOT_SUPPORTED, format!("unit \"{unit}\" not supported for type {ty}"))
+}
+
+/// Normalizes a unit name as PostgreSQL's DecodeUnits does (plurals and abbreviations).
+fn canonical_unit(u: &str) -> Option<&'static str> {
+    Some(match u {
+        "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "useconds" => "microseconds",
+        "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "mseconds" => "milliseconds",
+        "second" | "seconds" | "s" | "sec" | "secs" => "second",
+        "minute" | "minutes" | "m" | "min" | "mins" => "minute",
+        "hour" | "hours" | "h" | "hr" | "hrs" => "hour",
+        "day" | "days" | "d" => "day",
+        "week" | "weeks" | "w" => "week",
+        "month" | "months" | "mon" | "mons" => "month",
+        "quarter" | "qtr" => "quarter",
+        "year" | "years" | "y" | "yr" | "yrs" => "year",
+        "decade" | "decades" | "dec" | "decs" => "decade",
+        "century" | "centuries" | "c" | "cent" => "century",
+        "millennium" | "millennia" | "mil" | "mils" => "millennium",
+        "epoch" => "epoch",
+        "dow" => "dow",
+        "isodow" => "isodow",
+        "doy" => "doy",
+        "isoyear" => "isoyear",
+        "julian" | "j" => "julian",
+        "timezone" => "timezone",
+        "timezone_hour" => "timezone_hour",
+        "timezone_minute" => "timezone_minute",
+        _ => return None,
+    })
+}
+
+/// ISO 8601 week number and ISO year of a date (PostgreSQL's date2isoweek/date2isoyear).
+fn iso_week(y: i64, m: i64, d: i64) -> (i64, i64) {
+    let dayn = date2j(y, m, d);
+    let mut year = y;
+    let mut day4 = date2j(y, 1, 4);
+    let mut day0 = j2day(day4 - 1);
+    if dayn < day4 - day0 {
+        year -= 1;
+        day4 = date2j(year, 1, 4);
+        day0 = j2day(day4 - 1);
+    }
+    let mut week = (dayn - (day4 - day0)) / 7 + 1;
+    if week >= 52 {
+        let n4 = date2j(year + 1, 1, 4);
+        let n0 = j2day(n4 - 1);
+        if dayn >= n4 - n0 {
+            year += 1;
+            week = (dayn - (n4 - n0)) / 7 + 1;
+        }
+    }
+    (week, year)
+}
+
+/// `date_part(unit, timestamp)` (and EXTRACT) as a double; `tz` only names the type.
+pub fn ts_part(unit: &str, ts: i64, tz: bool) -> Result<Datum> {
+    let ty = if tz { "timestamp with time zone" } else { "timestamp without time zone" };
+    let lower = unit.to_ascii_lowercase();
+    let u = canonical_unit(&lower).ok_or_else(|| unit_error(unit, ty))?;
+    if !is_finite_ts(ts) {
+        let sign = if ts == TS_NOEND { 1.0 } else { -1.0 };
+        return Ok(match u {
+            "year" | "decade" | "century" | "millennium" | "julian" | "isoyear" | "epoch" => {
+                Datum::Float8(sign * f64::INFINITY)
+            }
+            _ => Datum::Null,
+        });
+    }
+    let f = ts_fields(ts);
+    let sec_us = f.time_us % USECS_PER_MINUTE;
+    let year_ad = |y: i64| if y > 0 { y } else { y - 1 };
+    let v: f64 = match u {
+        "microseconds" => sec_us as f64,
+        "milliseconds" => sec_us as f64 / 1000.0,
+        "second" => sec_us as f64 / 1e6,
+        "minute" => (f.time_us / USECS_PER_MINUTE % 60) as f64,
+        "hour" => (f.time_us / USECS_PER_HOUR) as f64,
+        "day" => f.day as f64,
+        "month" => f.month as f64,
+        "quarter" => ((f.month - 1) / 3 + 1) as f64,
+        "week" => iso_week(f.year, f.month, f.day).0 as f64,
+        "year" => year_ad(f.year) as f64,
+        "decade" => {
+            if f.year >= 0 {
+                (f.year / 10) as f64
+            } else {
+                -((8 - (f.year - 1)) / 10) as f64
+            }
+        }
+        "century" => {
+            if f.year > 0 {
+                ((f.year + 99) / 100) as f64
+            } else {
+                -((99 - (f.year - 1)) / 100) as f64
+            }
+        }
+        "millennium" => {
+            if f.year > 0 {
+                ((f.year + 999) / 1000) as f64
+            } else {
+                -((999 - (f.year - 1)) / 1000) as f64
+            }
+        }
+        "julian" => date2j(f.year, f.month, f.day) as f64 + f.time_us as f64 / USECS_PER_DAY as f64,
+        "isoyear" => {
+            let y = iso_week(f.year, f.month, f.day).1;
+            year_ad(y) as f64
+        }
+        "dow" => j2day(date2j(f.year, f.month, f.day)) as f64,
+        "isodow" => match j2day(date2j(f.year, f.month, f.day)) {
+            0 => 7.0,
+            d => d as f64,
+        },
+        "doy" => (date2j(f.year, f.month, f.day) - date2j(f.year, 1, 1) + 1) as f64,
+        "epoch" => (ts as f64 - ((UNIX_EPOCH_JDATE - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY) as f64) / 1e6,
+        "timezone" | "timezone_hour" | "timezone_minute" if tz => 0.0,
+        _ => return Err(unit_unsupported(unit, ty)),
+    };
+    Ok(Datum::Float8(v))
+}
+
+pub fn time_part(unit: &str, t: i64) -> Result<Datum> {
+    let ty = "time without time zone";
+    let lower = unit.to_ascii_lowercase();
+    let u = canonical_unit(&lower).ok_or_else(|| unit_error(unit, ty))?;
+    let sec_us = t % USECS_PER_MINUTE;
+    Ok(Datum::Float8(match u {
+        "microseconds" => sec_us as f64,
+        "milliseconds" => sec_us as f64 / 1000.0,
+        "second" => sec_us as f64 / 1e6,
+        "minute" => (t / USECS_PER_MINUTE % 60) as f64,
+        "hour" => (t / USECS_PER_HOUR) as f64,
+        "epoch" => t as f64 / 1e6,
+        _ => return Err(unit_unsupported(unit, ty)),
+    }))
+}
+
+pub fn interval_part(unit: &str, iv: &Interval) -> Result<Datum> {
+    let ty = "interval";
+    let lower = unit.to_ascii_lowercase();
+    let u = canonical_unit(&lower).ok_or_else(|| unit_error(unit, ty))?;
+    let sec_us = iv.micros % USECS_PER_MINUTE;
+    let (y, m) = (iv.months / 12, iv.months % 12);
+    Ok(Datum::Float8(match u {
+        "microseconds" => sec_us as f64,
+        "milliseconds" => sec_us as f64 / 1000.0,
+        "second" => sec_us as f64 / 1e6,
+        "minute" => (iv.micros / USECS_PER_MINUTE % 60) as f64,
+        "hour" => (iv.micros / USECS_PER_HOUR) as f64,
+        "day" => iv.days as f64,
+        "month" => m as f64,
+        "quarter" => (m / 3 + 1) as f64,
+        "year" => y as f64,
+        "decade" => (y / 10) as f64,
+        "century" => (y / 100) as f64,
+        "millennium" => (y / 1000) as f64,
+        "epoch" => {
+            iv.micros as f64 / 1e6 + 365.25 * 86400.0 * y as f64 + 30.0 * 86400.0 * m as f64 + 86400.0 * iv.days as f64
+        }
+        _ => return Err(unit_unsupported(unit, ty)),
+    }))
+}
+
+/// `date_trunc(unit, timestamp)`.
+pub fn ts_trunc(unit: &str, ts: i64, tz: bool) -> Result<i64> {
+    let ty = if tz { "timestamp with time zone" } else { "timestamp without time zone" };
+    let lower = unit.to_ascii_lowercase();
+    let u = canonical_unit(&lower).ok_or_else(|| unit_error(unit, ty))?;
+    if !is_finite_ts(ts) {
+        return Ok(ts);
+    }
+    let f = ts_fields(ts);
+    let day_start = ts - f.time_us;
+    let t = |step: i64| day_start + f.time_us - f.time_us % step;
+    let first = |y: i64, m: i64| ts_of(y, m, 1, 0).ok_or_else(ts_out_of_range);
+    Ok(match u {
+        "microseconds" => ts,
+        "milliseconds" => t(1000),
+        "second" => t(USECS_PER_SEC),
+        "minute" => t(USECS_PER_MINUTE),
+        "hour" => t(USECS_PER_HOUR),
+        "day" => day_start,
+        "week" => {
+            let jd = date2j(f.year, f.month, f.day);
+            day_start - ((j2day(jd) + 6) % 7) * USECS_PER_DAY
+        }
+        "month" => first(f.year, f.month)?,
+        "quarter" => first(f.year, (f.month - 1) / 3 * 3 + 1)?,
+        "year" => first(f.year, 1)?,
+        "decade" => {
+            let y = if f.year > 0 { f.year / 10 * 10 } else { -((8 - (f.year - 1)) / 10) * 10 };
+            first(y, 1)?
+        }
+        "century" => {
+            let y = if f.year > 0 { (f.year + 99) / 100 * 100 - 99 } else { -((99 - (f.year - 1)) / 100) * 100 + 1 };
+            first(y, 1)?
+        }
+        "millennium" => {
+            let y =
+                if f.year > 0 { (f.year + 999) / 1000 * 1000 - 999 } else { -((999 - (f.year - 1)) / 1000) * 1000 + 1 };
+            first(y, 1)?
+        }
+        _ => return Err(unit_unsupported(unit, ty)),
+    })
+}
+
+pub fn interval_trunc(unit: &str, iv: &Interval) -> Result<Interval> {
+    let lower = unit.to_ascii_lowercase();
+    let u = canonical_unit(&lower).ok_or_else(|| unit_error(unit, "interval"))?;
+    let t = iv.micros;
+    let keep = |step: i64| t - t % step;
+    let (y, m) = (iv.months / 12, iv.months % 12);
+    Ok(match u {
+        "microseconds" => *iv,
+        "milliseconds" => Interval { micros: keep(1000), ..*iv },
+        "second" => Interval { micros: keep(USECS_PER_SEC), ..*iv },
+        "minute" => Interval { micros: keep(USECS_PER_MINUTE), ..*iv },
+        "hour" => Interval { micros: keep(USECS_PER_HOUR), ..*iv },
+        "day" => Interval { micros: 0, ..*iv },
+        "month" => Interval { months: iv.months, days: 0, micros: 0 },
+        "quarter" => Interval { months: y * 12 + m / 3 * 3, days: 0, micros: 0 },
+        "year" => Interval { months: y * 12, days: 0, micros: 0 },
+        "decade" => Interval { months: y / 10 * 120, days: 0, micros: 0 },
+        "century" => Interval { months: y / 100 * 1200, days: 0, micros: 0 },
+        "millennium" => Interval { months: y / 1000 * 12000, days: 0, micros: 0 },
+        _ => return Err(unit_unsupported(unit, "interval")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> i64 {
+        parse_timestamp(s, Kind::Timestamp).unwrap()
+    }
+
+    fn iv(s: &str) -> String {
+        format_interval(&parse_interval(s).unwrap())
+    }
+
+    #[test]
+    fn julian_days_round_trip() {
+        for jd in [0, 1, 59, 60, 1_721_425, 2_451_545, 2_460_311, 5_373_484, DATE_END_JULIAN - 1] {
+            let (y, m, d) = j2date(jd);
+            assert_eq!(date2j(y, m, d), jd, "{jd} -> {y}-{m}-{d}");
+        }
+        assert_eq!(date2j(2000, 1, 1), POSTGRES_EPOCH_JDATE);
+        assert_eq!(date2j(1970, 1, 1), UNIX_EPOCH_JDATE);
+    }
+
+    #[test]
+    fn timestamps_read_and_print_as_postgresql() {
+        // From PostgreSQL 15 (DateStyle ISO, MDY; TimeZone UTC).
+        let cases = [
+            ("2024-01-02 03:04:05.1234567", "2024-01-02 03:04:05.123457"),
+            ("2024-01-02T03:04:05Z", "2024-01-02 03:04:05"),
+            ("2024-01-02", "2024-01-02 00:00:00"),
+            ("epoch", "1970-01-01 00:00:00"),
+            ("2024-01-02 03:04", "2024-01-02 03:04:00"),
+            (" 2024-01-02  03:04:05 ", "2024-01-02 03:04:05"),
+            ("2024-01-02 03:04:05 BC", "2024-01-02 03:04:05 BC"),
+            ("1/2/2024", "2024-01-02 00:00:00"),
+            ("20240102", "2024-01-02 00:00:00"),
+            ("10000-01-01", "10000-01-01 00:00:00"),
+        ];
+        for (input, out) in cases {
+            assert_eq!(format_timestamp(ts(input), false), out, "{input}");
+        }
+        let tz = parse_timestamp("2024-01-02 03:04:05+05", Kind::TimestampTz).unwrap();
+        assert_eq!(format_timestamp(tz, true), "2024-01-01 22:04:05+00");
+        assert_eq!(format_timestamp(parse_timestamp("-infinity", Kind::TimestampTz).unwrap(), true), "-infinity");
+        assert_eq!(format_date(parse_date("0001-01-01 BC").unwrap()), "0001-01-01 BC");
+        assert_eq!(format_time(parse_time("12:34:56.789").unwrap()), "12:34:56.789");
+        assert_eq!(format_time(parse_time("24:00").unwrap()), "24:00:00");
+        assert_eq!(format_time(parse_time("2024-01-02 03:04:05+05").unwrap()), "03:04:05");
+    }
+
+    #[test]
+    fn bad_input_errors_match_postgresql() {
+        let e = parse_timestamp("xyz", Kind::Timestamp).unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), ("22007", "invalid input syntax for type timestamp: \"xyz\""));
+        let e = parse_timestamp("2024-13-01", Kind::Timestamp).unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), ("22008", "date/time field value out of range: \"2024-13-01\""));
+        assert_eq!(parse_date("2024-02-30").unwrap_err().message, "date/time field value out of range: \"2024-02-30\"");
+        assert_eq!(parse_time("25:00").unwrap_err().message, "date/time field value out of range: \"25:00\"");
+        assert_eq!(parse_interval("abc").unwrap_err().message, "invalid input syntax for type interval: \"abc\"");
+        let e = parse_timestamp("294277-01-01", Kind::Timestamp).unwrap_err();
+        assert_eq!(e.message, "timestamp out of range: \"294277-01-01\"");
+        assert_eq!(parse_date("5874898-01-01").unwrap_err().message, "date out of range: \"5874898-01-01\"");
+    }
+
+    #[test]
+    fn intervals_read_and_print_as_postgresql() {
+        let cases = [
+            ("1 year 2 mons 3 days 04:05:06.5", "1 year 2 mons 3 days 04:05:06.5"),
+            ("-1 day 2 hours", "-1 days +02:00:00"),
+            ("1.5 months", "1 mon 15 days"),
+            ("1.5 years", "1 year 6 mons"),
+            ("90 minutes", "01:30:00"),
+            ("-1 year", "-1 years"),
+            ("00:00:00", "00:00:00"),
+            ("-00:00:01.5", "-00:00:01.5"),
+            ("1 day -1 hour", "1 day -01:00:00"),
+            ("2 weeks", "14 days"),
+            ("3 mons", "3 mons"),
+            ("@ 1 day ago", "-1 days"),
+            ("100 hours", "100:00:00"),
+            ("5", "00:00:05"),
+            ("1.5 days", "1 day 12:00:00"),
+        ];
+        for (input, out) in cases {
+            assert_eq!(iv(input), out, "{input}");
+        }
+    }
+
+    #[test]
+    fn arithmetic_as_postgresql() {
+        use crate::expr::ArithOp::*;
+        let t = |s: &str| Datum::Timestamp(ts(s));
+        let i = |s: &str| Datum::Interval(parse_interval(s).unwrap());
+        let d = |s: &str| Datum::Date(parse_date(s).unwrap());
+        let show = |v: Option<Datum>| match v {
+            Some(Datum::Timestamp(x)) => format_timestamp(x, false),
+            Some(Datum::Interval(x)) => format_interval(&x),
+            Some(Datum::Date(x)) => format_date(x),
+            Some(Datum::Time(x)) => format_time(x),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(show(arith(Add, &t("2024-01-31"), &i("1 month")).unwrap()), "2024-02-29 00:00:00");
+        assert_eq!(show(arith(Sub, &t("2024-03-01"), &t("2024-01-01 12:00")).unwrap()), "59 days 12:00:00");
+        assert_eq!(arith(Sub, &d("2024-03-01"), &d("2024-01-01")).unwrap(), Some(Datum::Int4(60)));
+        assert_eq!(show(arith(Add, &d("2024-01-01"), &Datum::Int4(30)).unwrap()), "2024-01-31");
+        assert_eq!(show(arith(Add, &d("2024-01-01"), &i("1 hour")).unwrap()), "2024-01-01 01:00:00");
+        assert_eq!(show(arith(Add, &Datum::Time(10 * USECS_PER_HOUR), &i("15 hours")).unwrap()), "01:00:00");
+        assert_eq!(show(arith(Sub, &t("2024-01-01"), &i("1 day 1 sec")).unwrap()), "2023-12-30 23:59:59");
+        let m15 = arith(Mul, &i("1 month"), &Datum::Float8(1.5)).unwrap();
+        assert_eq!(show(arith(Sub, &t("2024-01-01"), &m15.unwrap()).unwrap()), "2023-11-16 00:00:00");
+        assert_eq!(show(arith(Div, &i("1 day"), &Datum::Float8(3.0)).unwrap()), "08:00:00");
+    }
+
+    #[test]
+    fn parts_and_truncation_as_postgresql() {
+        let f = |u: &str, s: &str| ts_part(u, ts(s), false).unwrap();
+        assert_eq!(f("second", "2024-01-02 03:04:05.5"), Datum::Float8(5.5));
+        assert_eq!(f("epoch", "2024-01-02 03:04:05.5"), Datum::Float8(1704164645.5));
+        assert_eq!(f("dow", "2024-01-07"), Datum::Float8(0.0));
+        assert_eq!(f("year", "0001-01-01 BC"), Datum::Float8(-1.0));
+        assert_eq!(f("week", "2024-12-30"), Datum::Float8(1.0));
+        assert_eq!(f("isoyear", "2024-12-30"), Datum::Float8(2025.0));
+        assert_eq!(f("century", "2000-01-01"), Datum::Float8(20.0));
+        assert_eq!(f("decade", "0002-01-01 BC"), Datum::Float8(-1.0));
+        assert_eq!(f("millennium", "2001-01-01"), Datum::Float8(3.0));
+        assert_eq!(f("julian", "2024-01-01 12:00"), Datum::Float8(2460311.5));
+        assert_eq!(f("doy", "2024-12-31"), Datum::Float8(366.0));
+        let e = interval_part("epoch", &parse_interval("1 year 1 mon 1 day").unwrap()).unwrap();
+        assert_eq!(e, Datum::Float8(34236000.0));
+        let tr = |u: &str, s: &str| format_timestamp(ts_trunc(u, ts(s), false).unwrap(), false);
+        assert_eq!(tr("month", "2024-05-17 10:11:12"), "2024-05-01 00:00:00");
+        assert_eq!(tr("week", "2024-05-17 10:11:12"), "2024-05-13 00:00:00");
+        assert_eq!(
+            ts_part("foo", 0, false).unwrap_err().message,
+            "unit \"foo\" not recognized for type timestamp without time zone"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! Grouped queries over the extended protocol (which the .slt files, on the simple protocol,
+//! do not reach): parameters in WHERE, GROUP BY, HAVING, aggregate arguments, ORDER BY inside
+//! string_agg and LIMIT, results in binary. Each statement runs on PostgreSQL 15 and on Orbit
+//! (--shards 2); the parameter types each server infers and the rows must be the same.
+
+use orbit_tests::{Orbit, RealPostgres};
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, NoTls, Row};
+
+async fn connect(port: u16) -> Client {
+    let (client, conn) =
+        tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"), NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("connect to port {port}: {e}"));
+    tokio::spawn(conn);
+    client
+}
+
+/// A row's values in a comparable form, read by each column's type.
+fn values(row: &Row) -> Vec<String> {
+    (0..row.len())
+        .map(|i| match *row.columns()[i].type_() {
+            Type::INT8 => format!("{:?}", row.get::<_, Option<i64>>(i)),
+            Type::INT4 => format!("{:?}", row.get::<_, Option<i32>>(i)),
+            Type::FLOAT8 => format!("{:?}", row.get::<_, Option<f64>>(i)),
+            Type::BOOL => format!("{:?}", row.get::<_, Option<bool>>(i)),
+            Type::TEXT => format!("{:?}", row.get::<_, Option<String>>(i)),
+            ref t => panic!("column type {t} not expected here"),
+        })
+        .collect()
+}
+
+/// Parameter types, column types and rows of one statement (or its error's SQLSTATE).
+async fn run(
+    c: &Client,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<(Vec<Type>, Vec<Type>, Vec<Vec<String>>), String> {
+    let st = c.prepare(sql).await.map_err(|e| format!("prepare: {:?}", e.code()))?;
+    let rows = c.query(&st, params).await.map_err(|e| format!("query: {:?}", e.code()))?;
+    let cols = st.columns().iter().map(|c| c.type_().clone()).collect();
+    Ok((st.params().to_vec(), cols, rows.iter().map(values).collect()))
+}
+
+#[test]
+fn grouped_queries_with_parameters_match_postgresql_15() {
+    let pg = match RealPostgres::start() {
+        Ok(pg) => pg,
+        Err(why) => {
+            println!("skipped: no PostgreSQL 15 to compare with: {why}");
+            return;
+        }
+    };
+    let orbit = Orbit::start(&["--shards", "2"]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    rt.block_on(async {
+        let p = connect(pg.port).await;
+        let o = connect(orbit.pg_port).await;
+        let setup = "CREATE TABLE g (id int PRIMARY KEY, k text, n int, x float8); \
+                     INSERT INTO g VALUES (1, 'a', 10, 0.5), (2, 'b', 20, NULL), (3, 'a', NULL, 2), \
+                     (4, 'c', 5, 1), (5, 'b', 7, -1), (6, NULL, 1, 4), (7, 'a', 3, 0.25)";
+        p.batch_execute(setup).await.expect("setup on PostgreSQL");
+        o.batch_execute(setup).await.expect("setup on Orbit");
+        let cases: Vec<(&str, Vec<&(dyn ToSql + Sync)>)> = vec![
+            (
+                "SELECT k, count(*), sum(n) FROM g WHERE id > $1 GROUP BY k HAVING count(*) >= $2 ORDER BY k",
+                vec![&1i32, &2i64],
+            ),
+            ("SELECT n / $1 AS band, count(*) FROM g GROUP BY n / $1 ORDER BY band", vec![&4i32]),
+            ("SELECT k, string_agg(id::text, $1 ORDER BY id DESC) FROM g GROUP BY k ORDER BY k", vec![&"+"]),
+            ("SELECT k, sum(x) FROM g GROUP BY k ORDER BY 2 DESC NULLS LAST LIMIT $1", vec![&2i64]),
+            ("SELECT DISTINCT k FROM g WHERE n > $1 ORDER BY k", vec![&4i32]),
+            ("SELECT count(DISTINCT k), bool_or(n > $1) FROM g", vec![&15i32]),
+            (
+                "SELECT CASE WHEN n > $1 THEN 'big' ELSE 'small' END AS size, count(*) FROM g GROUP BY 1 ORDER BY 1",
+                vec![&6i32],
+            ),
+            ("SELECT greatest(n, $1), lpad(k, $2, '*') FROM g WHERE id < 4 ORDER BY id", vec![&8i32, &3i32]),
+        ];
+        let mut failures = vec![];
+        for (sql, params) in &cases {
+            let want = run(&p, sql, params).await;
+            let got = run(&o, sql, params).await;
+            assert!(want.is_ok(), "{sql}: PostgreSQL failed: {want:?}");
+            if want != got {
+                failures.push(format!("{sql}\n    postgres: {want:?}\n    orbit:    {got:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
+    });
+}

@@ -97,7 +97,7 @@ pub fn put_error(out: &mut BytesMut, e: &SqlError, severity: &str) {
         fields.push((b'P', p.to_string()));
     }
     if let Some(w) = &e.context {
-        fields.push((b'W', w.to_string()));
+        fields.push((b'W', w.clone()));
     }
     if severity == "ERROR" || severity == "FATAL" {
         put(out, pgwire::messages::response::ErrorResponse::new(fields));

@@ -116,6 +116,8 @@ pub struct CopyIn {
     /// `\.` was seen: the rest is ignored.
     ended: bool,
     rows: Vec<Row>,
+    /// The line each of `rows` came from.
+    lines: Vec<u64>,
     /// Rows read so far (the COPY n tag).
     pub count: u64,
 }
@@ -138,6 +140,7 @@ impl CopyIn {
             header_pending,
             ended: false,
             rows: Vec::new(),
+            lines: Vec::new(),
             count: 0,
         }
     }
@@ -152,7 +155,13 @@ impl CopyIn {
     }
 
     pub fn take_rows(&mut self) -> Vec<Row> {
+        self.lines.clear();
         std::mem::take(&mut self.rows)
+    }
+
+    /// The rows read and not yet taken, with the line each came from.
+    pub fn take_batch(&mut self) -> (Vec<Row>, Vec<u64>) {
+        (std::mem::take(&mut self.rows), std::mem::take(&mut self.lines))
     }
 
     /// The line being read (1-based), for the CONTEXT of errors raised while inserting it.
@@ -332,6 +341,7 @@ impl CopyIn {
         }
         crate::exec::check_not_null(&self.table, &row).map_err(|e| e.context(self.context_line(line)))?;
         self.rows.push(row);
+        self.lines.push(self.line);
         self.count += 1;
         Ok(())
     }

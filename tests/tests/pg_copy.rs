@@ -127,8 +127,12 @@ fn copy_in_and_out_in_text_and_csv() {
         assert_eq!(e.as_db_error().unwrap().message(), "missing data for column \"qty\"");
         let e = copy_in(&c, "COPY t FROM STDIN", b"7\ta\t1\tq\textra\n").await.unwrap_err();
         assert_eq!(e.as_db_error().unwrap().message(), "extra data after last expected column");
-        let e = copy_in(&c, "COPY t FROM STDIN", b"1\tdup\t1\tq\n").await.unwrap_err();
+        let e = copy_in(&c, "COPY t FROM STDIN", b"40\tnew\t1\tq\n1\tdup\t1\tq\n").await.unwrap_err();
         assert_eq!(code(&e), Some("23505"));
+        assert_eq!(e.as_db_error().unwrap().where_(), Some("COPY t, line 2"));
+        let e = copy_in(&c, "COPY t FROM STDIN", b"30\ta\t1\tq\n31\tb\t1\tq\n30\tc\t1\tq\n").await.unwrap_err();
+        let db = e.as_db_error().unwrap();
+        assert_eq!((db.detail(), db.where_()), (Some("Key (id)=(30) already exists."), Some("COPY t, line 3")));
         let e = copy_in(&c, "COPY t FROM STDIN", b"\\N\tnull key\t1\tq\n").await.unwrap_err();
         assert_eq!(code(&e), Some("23502"));
         let e = copy_in(&c, "COPY t FROM STDIN", b"10\ttoo long for ten\t1\tabcdefghijkl\n").await.unwrap_err();

@@ -53,11 +53,38 @@ pub(super) async fn with_row_ids(table: &Arc<TableDef>, mut rows: Vec<Row>) -> R
 }
 
 /// Inserts one batch of COPY FROM rows (full rows, NOT NULL already checked) into `txn`'s
-/// write set, through INSERT's path.
-pub async fn copy_insert(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
-    txn.check_writable("COPY FROM")?;
-    let rows = with_row_ids(table, rows).await?;
-    insert_rows(txn, table, rows).await
+/// write set, through INSERT's path. On a taken key (23505) the error comes with the index of
+/// the row that hit it (a key twice in the batch: its second row), for the CONTEXT's line.
+pub async fn copy_insert(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    rows: Vec<Row>,
+) -> std::result::Result<(), (SqlError, Option<usize>)> {
+    txn.check_writable("COPY FROM").map_err(|e| (e, None))?;
+    // The key values of each row, kept to find the row a 23505 names.
+    let keys: Vec<Vec<Datum>> = if table.has_row_id() {
+        Vec::new()
+    } else {
+        rows.iter().map(|r| table.pk.iter().map(|&i| r[i].clone()).collect()).collect()
+    };
+    let rows = with_row_ids(table, rows).await.map_err(|e| (e, None))?;
+    insert_rows(txn, table, rows).await.map_err(|e| {
+        if e.code != code::UNIQUE_VIOLATION {
+            return (e, None);
+        }
+        let detail = e.detail.clone().unwrap_or_default();
+        let named: Vec<usize> = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| {
+                let vals: Vec<String> = k.iter().map(|d| types::to_text(d).unwrap_or_else(|| "null".into())).collect();
+                detail.contains(&format!("=({}) ", vals.join(", ")))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let at = named.get(1).or(named.first()).copied();
+        (e, at)
+    })
 }
 
 /// The rows COPY TO writes, as the text of each copied column (None: NULL).

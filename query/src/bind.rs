@@ -156,6 +156,12 @@ pub enum Plan {
         tables: Vec<Arc<TableDef>>,
         tag: &'static str,
     },
+    /// A statement with nothing to do (`ALTER TABLE IF EXISTS` of a missing table): its tag
+    /// and the notice PostgreSQL sends.
+    Skipped {
+        tag: &'static str,
+        notice: String,
+    },
     /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`: the table re-keyed.
     AddPrimaryKey {
         table: Arc<TableDef>,

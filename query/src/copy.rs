@@ -116,6 +116,8 @@ pub struct CopyIn {
     /// `\.` was seen: the rest is ignored.
     ended: bool,
     rows: Vec<Row>,
+    /// The line each of `rows` came from.
+    lines: Vec<u64>,
     /// Rows read so far (the COPY n tag).
     pub count: u64,
 }
@@ -138,6 +140,7 @@ impl CopyIn {
             header_pending,
             ended: false,
             rows: Vec::new(),
+            lines: Vec::new(),
             count: 0,
         }
     }
@@ -160,7 +163,13 @@ impl CopyIn {
     }
 
     pub fn take_rows(&mut self) -> Vec<Row> {
+        self.lines.clear();
         std::mem::take(&mut self.rows)
+    }
+
+    /// The rows read and not yet taken, with the line each came from.
+    pub fn take_batch(&mut self) -> (Vec<Row>, Vec<u64>) {
+        (std::mem::take(&mut self.rows), std::mem::take(&mut self.lines))
     }
 
     /// The line being read (1-based), for the CONTEXT of errors raised while inserting it.
@@ -295,6 +304,22 @@ impl CopyIn {
             self.ended = true;
             return Ok(());
         }
+        if !self.opts.csv {
+            // In the text format an unescaped `\.` anywhere is the end-of-data marker: it must
+            // end its line, and what comes before it on the line is the last row.
+            if let Some(at) = end_marker(line) {
+                if at + 2 != line.len() {
+                    return Err(bad_format("end-of-copy marker corrupt")
+                        .context(format!("COPY {}, line {}", self.table.name, self.line)));
+                }
+                self.ended = true;
+                return self.row_in(&line[..at]);
+            }
+        }
+        self.row_in(line)
+    }
+
+    fn row_in(&mut self, line: &[u8]) -> Result<()> {
         let fields = if self.opts.csv { self.csv_fields(line)? } else { self.text_fields(line)? };
         if self.header_pending {
             self.header_pending = false;
@@ -334,6 +359,7 @@ impl CopyIn {
             crate::exec::check_not_null(&self.table, &probe).map_err(|e| e.context(self.context_line(line)))?;
         }
         self.rows.push(row);
+        self.lines.push(self.line);
         self.count += 1;
         Ok(())
     }
@@ -474,6 +500,22 @@ impl CopyIn {
         }
         Ok(out)
     }
+}
+
+/// Where an unescaped `\.` starts in a text-format line.
+fn end_marker(line: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i + 1 < line.len() {
+        if line[i] == b'\\' {
+            if line[i + 1] == b'.' {
+                return Some(i);
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
 
 fn ends_in_escape(b: &[u8]) -> bool {
@@ -661,6 +703,11 @@ mod tests {
         // The end marker stops reading.
         let rows = read(CopyOptions::text(3), &[b"1\ta\tb\n\\.\ngarbage\n"]).unwrap();
         assert_eq!(rows.len(), 1);
+        // `\.` ending a line with data before it: that data is the last row.
+        let rows = read(CopyOptions::text(3), &[b"1\ta\tb\n2\tc\td\\.\ngarbage\n"]).unwrap();
+        assert_eq!(rows.len(), 2);
+        let e = read(CopyOptions::text(3), &[b"1\ta\tb\n3\t\\.\t3\n"]).unwrap_err();
+        assert_eq!((e.message.as_str(), e.context.as_deref()), ("end-of-copy marker corrupt", Some("COPY t, line 2")));
     }
 
     #[test]

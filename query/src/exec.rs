@@ -104,6 +104,11 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
         Plan::Delete { table, filter, key, returning } => {
             delete(txn, table, filter.as_ref(), key.as_deref(), returning.as_deref(), params).await
         }
+        Plan::Skipped { tag, notice } => Ok(QueryResult {
+            tag: tag.to_string(),
+            notices: vec![SqlError::new("00000", notice.clone())],
+            ..Default::default()
+        }),
         Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
         Plan::Maintenance { analyze, tables, tag, .. } => utility::maintenance(*analyze, tables, tag).await,
         Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(txn, table, columns, name).await,

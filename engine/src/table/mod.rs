@@ -276,6 +276,11 @@ impl Tables {
         self.next_generation = self.next_generation.max(generation);
     }
 
+    /// The newest catalog generation this shard has seen.
+    pub fn generation_seen(&self) -> u64 {
+        self.next_generation
+    }
+
     /// Takes the next catalog generation (only the catalog owner, shard 0, hands them out).
     pub fn next_generation(&mut self) -> u64 {
         self.next_generation += 1;

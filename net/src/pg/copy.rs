@@ -89,19 +89,24 @@ async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
 /// Inserts the rows read so far, through INSERT's path: into the connection's transaction, or
 /// as a transaction of their own.
 async fn insert_batch(c: &mut Conn, reader: &mut CopyIn) -> Result<(), SqlError> {
-    let rows = reader.take_rows();
+    let (rows, lines) = reader.take_batch();
     if rows.is_empty() {
         return Ok(());
     }
     let table = reader.table().clone();
     let defaults = reader.default_columns();
-    let context = |e: SqlError| if e.context.is_some() { e } else { e.context(format!("COPY {}", table.name)) };
+    // PostgreSQL names the line of the row that failed (`COPY t, line 3`).
+    let context = |(e, at): (SqlError, Option<usize>)| match (e.context.is_some(), at.and_then(|i| lines.get(i))) {
+        (true, _) => e,
+        (false, Some(line)) => e.context(format!("COPY {}, line {line}", table.name)),
+        (false, None) => e.context(format!("COPY {}", table.name)),
+    };
     match c.txn.as_mut() {
         Some(t) => orbit_query::exec::copy_insert(t, &table, rows, &defaults).await.map_err(context),
         None => {
             let mut t = new_txn(c);
             match orbit_query::exec::copy_insert(&mut t, &table, rows, &defaults).await {
-                Ok(()) => t.commit().await.map_err(context),
+                Ok(()) => t.commit().await.map_err(|e| context((e, None))),
                 Err(e) => {
                     t.rollback().await;
                     Err(context(e))

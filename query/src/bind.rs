@@ -398,6 +398,13 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
             _ => SqlType::Float8,
         },
         D::Bool | D::Boolean => SqlType::Bool,
+        D::Numeric(info) | D::Decimal(info) | D::Dec(info) => match info {
+            ast::ExactNumberInfo::None => SqlType::NUMERIC,
+            ast::ExactNumberInfo::Precision(p) => SqlType::Numeric(Some(crate::numeric::typmod(*p, None)?)),
+            ast::ExactNumberInfo::PrecisionAndScale(p, s) => {
+                SqlType::Numeric(Some(crate::numeric::typmod(*p, Some(*s))?))
+            }
+        },
         D::Text => SqlType::Text,
         D::Varchar(len) | D::CharacterVarying(len) => match len {
             None => SqlType::Varchar(None),
@@ -455,6 +462,7 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "json" => SqlType::Json,
                 "jsonb" => SqlType::Jsonb,
                 "interval" => SqlType::Interval,
+                "numeric" | "decimal" => SqlType::NUMERIC,
                 _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
             }
         }
@@ -500,7 +508,7 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Json => "json",
         SqlType::Jsonb => "jsonb",
         SqlType::Unknown => "unknown",
-        SqlType::Numeric => "numeric",
+        SqlType::Numeric(_) => "numeric",
     }
 }
 
@@ -544,6 +552,7 @@ fn base(t: SqlType) -> SqlType {
     match t {
         SqlType::Varchar(_) => SqlType::Varchar(None),
         SqlType::Bpchar(_) => SqlType::Bpchar(None),
+        SqlType::Numeric(_) => SqlType::NUMERIC,
         t => t,
     }
 }
@@ -560,9 +569,10 @@ fn op_error(l: SqlType, op: &str, r: SqlType) -> SqlError {
 fn promote(a: SqlType, b: SqlType) -> SqlType {
     use SqlType::*;
     match (a, b) {
-        (Float8, _) | (_, Float8) | (Numeric, _) | (_, Numeric) => Float8,
+        (Float8, _) | (_, Float8) => Float8,
         (Float4, Float4) => Float4,
         (Float4, _) | (_, Float4) => Float8,
+        (Numeric(_), _) | (_, Numeric(_)) => SqlType::NUMERIC,
         (Int8, _) | (_, Int8) => Int8,
         (Int4, _) | (_, Int4) => Int4,
         _ => Int2,
@@ -1636,21 +1646,6 @@ impl Binder<'_> {
                 let d = types::parse_text(to, &s)?;
                 return Ok(Expr::Const(d, to));
             }
-            Expr::Const(Datum::Text(s), SqlType::Numeric) => {
-                if to.is_float() {
-                    return Ok(Expr::Const(types::parse_text(to, &s)?, to));
-                }
-                if to.is_integer() && ctx >= CastContext::Assignment {
-                    let f = types::parse_text(SqlType::Float8, &s)?;
-                    // numeric to integer rounds half away from zero.
-                    let r = f.as_f64().unwrap_or_default().round();
-                    return Ok(Expr::Const(types::cast(Datum::Float8(r), to, true)?, to));
-                }
-                if to.is_string() && ctx >= CastContext::Assignment {
-                    return Ok(Expr::Const(Datum::Text(s), to));
-                }
-                return Err(err(SqlType::Numeric));
-            }
             Expr::Param(i, SqlType::Unknown) => {
                 if let Some(p) = self.params.get_mut(i) {
                     *p = to;
@@ -1659,15 +1654,13 @@ impl Binder<'_> {
             }
             _ => {}
         }
-        if from == SqlType::Numeric {
-            return Err(types::numeric_unsupported());
-        }
         if types::can_cast(from, to, ctx) {
             // varchar -> text, text -> unbounded varchar and character(n) -> unbounded bpchar
             // need no conversion.
             if matches!(from, SqlType::Text | SqlType::Varchar(_))
                 && matches!(to, SqlType::Text | SqlType::Varchar(None))
                 || matches!(from, SqlType::Bpchar(_)) && to == SqlType::Bpchar(None)
+                || from.is_decimal() && to == SqlType::NUMERIC
             {
                 return Ok(retype(e, to));
             }
@@ -1785,10 +1778,7 @@ impl Binder<'_> {
                         return Err(SqlError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: - {}", t.name()))
                             .hint("No operator matches the given name and argument type. You might need to add an explicit type cast."));
                     }
-                    if t == SqlType::Numeric {
-                        return Err(types::numeric_unsupported());
-                    }
-                    Expr::Neg(Box::new(b), t)
+                    Expr::Neg(Box::new(b), base(t))
                 }
                 ast::UnaryOperator::Plus => self.expr(expr, scope)?,
                 other => return Err(SqlError::unsupported(format!("operator {other} is not supported yet"))),
@@ -1920,7 +1910,7 @@ impl Binder<'_> {
                 return Ok(Expr::Const(Datum::Int8(v), SqlType::Int8));
             }
         }
-        Ok(Expr::Const(Datum::Text(numeric_text(n)), SqlType::Numeric))
+        Ok(Expr::Const(crate::numeric::Num::parse(n)?.into_datum(), SqlType::NUMERIC))
     }
 
     /// The type every expression of a list is coerced to (PostgreSQL's `select_common_type`,
@@ -1946,9 +1936,6 @@ impl Binder<'_> {
                     format!("{what} types {} and {} cannot be matched", ty.name(), t.name()),
                 ));
             };
-        }
-        if ty == SqlType::Numeric {
-            ty = SqlType::Float8;
         }
         Ok(ty)
     }
@@ -1977,7 +1964,6 @@ impl Binder<'_> {
             (a, b) if a == b => a,
             (a, b) => return Err(op_error(a, sym, b)),
         };
-        let ty = if ty == SqlType::Numeric { SqlType::Float8 } else { ty };
         // Keep a column on one side with its own type where the other side is a literal or a
         // parameter of the same kind, so a primary-key lookup sees `column = value`.
         let l = self.coerce(l, ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;
@@ -2053,20 +2039,11 @@ impl Binder<'_> {
                         ))
                     }
                     (SqlType::Unknown, t) | (t, SqlType::Unknown) if t.is_numeric() => t,
-                    (a, b) if a.is_numeric() && b.is_numeric() => {
-                        if (a == SqlType::Numeric && b.is_integer())
-                            || (b == SqlType::Numeric && a.is_integer())
-                            || (a == SqlType::Numeric && b == SqlType::Numeric)
-                        {
-                            return Err(types::numeric_unsupported());
-                        }
-                        promote(a, b)
-                    }
+                    (a, b) if a.is_numeric() && b.is_numeric() => promote(a, b),
                     (a, b) => return Err(op_error(a, sym, b)),
                 };
-                if ty == SqlType::Numeric {
-                    return Err(types::numeric_unsupported());
-                }
+                // Results are plain numeric: a column's precision and scale do not carry over.
+                let ty = base(ty);
                 if aop == ArithOp::Mod && ty.is_float() {
                     return Err(op_error(lt, sym, rt));
                 }
@@ -2201,18 +2178,12 @@ impl Binder<'_> {
                     SqlType::Int2 | SqlType::Int4 => SqlType::Int8,
                     SqlType::Float4 => SqlType::Float4,
                     SqlType::Float8 => SqlType::Float8,
-                    SqlType::Int8 | SqlType::Numeric => {
-                        return Err(SqlError::unsupported("sum(bigint) returns numeric, which is not supported yet"))
-                    }
+                    SqlType::Int8 | SqlType::Numeric(_) => SqlType::NUMERIC,
                     t => return Err(no_function(&name, &[t])),
                 },
                 AggFunc::Avg => match argty {
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
-                    t if t.is_integer() => {
-                        return Err(SqlError::unsupported(
-                            "avg of an integer returns numeric, which is not supported yet",
-                        ))
-                    }
+                    t if t.is_integer() || t.is_decimal() => SqlType::NUMERIC,
                     t => return Err(no_function(&name, &[t])),
                 },
                 AggFunc::StringAgg => SqlType::Text,
@@ -2292,9 +2263,7 @@ impl Binder<'_> {
             "length" | "char_length" | "character_length" => {
                 Expr::Func(Func::Length, one_text(self, bound)?, SqlType::Int4)
             }
-            "abs" if types.len() == 1 && types[0].is_numeric() && types[0] != SqlType::Numeric => {
-                Expr::Func(Func::Abs, bound, types[0])
-            }
+            "abs" if types.len() == 1 && types[0].is_numeric() => Expr::Func(Func::Abs, bound, base(types[0])),
             "coalesce" => {
                 if bound.is_empty() {
                     return Err(SqlError::syntax(")"));

@@ -607,6 +607,7 @@ fn zero(ty: SqlType) -> Datum {
         SqlType::Int4 => Datum::Int4(0),
         SqlType::Int8 => Datum::Int8(0),
         SqlType::Float4 => Datum::Float4(0.0),
+        SqlType::Numeric(_) => Datum::Numeric("0".into()),
         _ => Datum::Float8(0.0),
     }
 }
@@ -614,6 +615,9 @@ fn zero(ty: SqlType) -> Datum {
 fn arith(op: ArithOp, a: &Datum, b: &Datum, ty: SqlType) -> Result<Datum> {
     if let Some(d) = crate::datetime::arith(op, a, b)? {
         return Ok(d);
+    }
+    if ty.is_decimal() {
+        return crate::numeric::arith(op, a, b);
     }
     if ty.is_integer() {
         let (x, y) = (a.as_i64().unwrap_or_default(), b.as_i64().unwrap_or_default());
@@ -694,6 +698,8 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
         }
         (Datum::Uuid(x), Datum::Uuid(y)) => x.cmp(y),
         (Datum::Jsonb(x), Datum::Jsonb(y)) => crate::json::compare_jsonb(x, y),
+        (Datum::Numeric(_), Datum::Numeric(_) | Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_))
+        | (Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_), Datum::Numeric(_)) => crate::numeric::compare(a, b)?,
         _ => match (a.as_i64(), b.as_i64()) {
             (Some(x), Some(y)) => x.cmp(&y),
             _ => {
@@ -863,6 +869,7 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
             Datum::Int8(v) => Datum::Int8(v.checked_abs().ok_or_else(|| SqlError::out_of_range("bigint"))?),
             Datum::Float4(v) => Datum::Float4(v.abs()),
             Datum::Float8(v) => Datum::Float8(v.abs()),
+            Datum::Numeric(_) => crate::numeric::of(&first)?.abs().into_datum(),
             _ => Datum::Null,
         },
     })
@@ -911,6 +918,8 @@ pub enum AggState {
     SumInt(i64, bool),
     /// Float sum and row count (for avg).
     SumFloat(f64, i64),
+    /// Exact sum and count of integers or numerics, for sum and avg returning numeric.
+    SumNumeric(crate::numeric::Sum),
     Extreme(Datum),
     /// bool_and / bool_or so far (None: no non-NULL input yet).
     Bool(Option<bool>),
@@ -924,6 +933,7 @@ impl AggState {
         match spec.func {
             AggFunc::CountStar | AggFunc::Count => AggState::Count(0),
             AggFunc::Sum if spec.ty == SqlType::Int8 => AggState::SumInt(0, false),
+            AggFunc::Sum | AggFunc::Avg if spec.ty.is_decimal() => AggState::SumNumeric(Default::default()),
             AggFunc::Sum | AggFunc::Avg => AggState::SumFloat(0.0, 0),
             AggFunc::Min | AggFunc::Max => AggState::Extreme(Datum::Null),
             AggFunc::BoolAnd | AggFunc::BoolOr => AggState::Bool(None),
@@ -959,6 +969,7 @@ impl AggState {
                 *s += v.as_f64().unwrap_or_default();
                 *n += 1;
             }
+            AggState::SumNumeric(sum) => sum.add(&crate::numeric::of(&v)?)?,
             AggState::Extreme(cur) => {
                 let replace = match compare(&v, cur) {
                     None => true,
@@ -995,6 +1006,7 @@ impl AggState {
                 *a += b;
                 *na += nb;
             }
+            (AggState::SumNumeric(a), AggState::SumNumeric(b)) => a.merge(b)?,
             (me @ AggState::Extreme(_), AggState::Extreme(v)) => me.update(spec, v)?,
             (me @ AggState::Bool(_), AggState::Bool(b)) => {
                 if let Some(b) = b {
@@ -1011,8 +1023,8 @@ impl AggState {
         Ok(())
     }
 
-    pub fn finish(self, spec: &AggSpec) -> Datum {
-        match self {
+    pub fn finish(self, spec: &AggSpec) -> Result<Datum> {
+        Ok(match self {
             AggState::Count(n) => Datum::Int8(n),
             AggState::SumInt(s, seen) => {
                 if seen {
@@ -1030,7 +1042,9 @@ impl AggState {
             AggState::Extreme(v) => v,
             AggState::Bool(b) => b.map_or(Datum::Null, Datum::Bool),
             AggState::Text(t) => t.map_or(Datum::Null, |(_, text)| Datum::Text(text)),
-        }
+            AggState::SumNumeric(sum) if spec.func == AggFunc::Avg => sum.avg()?,
+            AggState::SumNumeric(sum) => sum.sum(),
+        })
     }
 }
 

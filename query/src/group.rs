@@ -130,7 +130,7 @@ impl Acc {
 
     fn finish(self, spec: &AggSpec) -> Result<Datum> {
         let mut inputs = match self {
-            Acc::State(st) => return Ok(st.finish(spec)),
+            Acc::State(st) => return st.finish(spec),
             Acc::Collect(inputs) => inputs,
         };
         if !spec.order_by.is_empty() {
@@ -151,7 +151,7 @@ impl Acc {
                 st.update(spec, i.value)?;
             }
         }
-        Ok(st.finish(spec))
+        st.finish(spec)
     }
 }
 
@@ -437,6 +437,6 @@ mod tests {
         b.update_text(t("z"), t("-")).unwrap();
         b.update_text(Datum::Null, t("!")).unwrap();
         a.merge(&spec, b).unwrap();
-        assert_eq!(a.finish(&spec), t("x;y-z"));
+        assert_eq!(a.finish(&spec).unwrap(), t("x;y-z"));
     }
 }

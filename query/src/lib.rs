@@ -14,6 +14,7 @@ pub mod exec;
 pub mod expr;
 pub mod group;
 pub mod json;
+pub mod numeric;
 pub mod scalar;
 pub mod sequence;
 pub mod settings;

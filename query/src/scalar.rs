@@ -99,11 +99,37 @@ fn invalid_power(msg: &str) -> SqlError {
     SqlError::new("2201F", msg)
 }
 
+/// The numeric versions of the math functions (the binder picks them for a numeric first
+/// argument); None for a function without one.
+fn numeric_call(f: Builtin, args: &[Datum]) -> Result<Option<Datum>> {
+    use crate::numeric::of;
+    let x = of(&args[0])?;
+    let scale = || args.get(1).and_then(Datum::as_i64).unwrap_or(0);
+    Ok(Some(
+        match f {
+            Builtin::Round => x.round(scale()),
+            Builtin::Trunc => x.trunc(scale()),
+            Builtin::Ceil => x.ceil(true),
+            Builtin::Floor => x.ceil(false),
+            Builtin::Sign => x.sign(),
+            Builtin::Sqrt => x.sqrt()?,
+            Builtin::Mod => x.rem(&of(args.get(1).unwrap_or(&Datum::Null))?)?,
+            _ => return Ok(None),
+        }
+        .into_datum(),
+    ))
+}
+
 pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     if f.strict() && args.iter().any(|a| a.is_null()) {
         return Ok(Datum::Null);
     }
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
+    if let Datum::Numeric(_) = a(0) {
+        if let Some(d) = numeric_call(f, &args)? {
+            return Ok(d);
+        }
+    }
     Ok(match f {
         Builtin::NextVal | Builtin::CurrVal | Builtin::SetVal => {
             return Err(SqlError::unsupported(

@@ -4,6 +4,7 @@
 use crate::datetime::{self as dt, Kind};
 use crate::error::{code, Result, SqlError};
 use crate::json;
+use crate::numeric::Num;
 use orbit_engine::table::{Datum, Interval, SqlType};
 
 /// Parses the text form of a value of type `ty` (PostgreSQL's `typinput`).
@@ -43,8 +44,16 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         SqlType::Uuid => Datum::Uuid(parse_uuid(s)?),
         SqlType::Json => Datum::Json(json::parse_json(s)?),
         SqlType::Jsonb => Datum::Jsonb(json::parse_jsonb(s)?),
-        SqlType::Numeric => return Err(numeric_unsupported()),
+        SqlType::Numeric(m) => typmod(Num::parse(s)?, m)?.into_datum(),
     })
+}
+
+/// A numeric fitted to `numeric(p, s)`, when the type has them.
+pub fn typmod(n: Num, m: Option<(u16, i16)>) -> Result<Num> {
+    match m {
+        Some((p, s)) => n.apply_typmod(p, s),
+        None => Ok(n),
+    }
 }
 
 /// A uuid's text (PostgreSQL's `uuid_in`): 32 hex digits, optionally in braces, with a hyphen
@@ -299,7 +308,7 @@ pub fn to_text(d: &Datum) -> Option<String> {
         Datum::Time(t) => dt::format_time(*t),
         Datum::Interval(iv) => dt::format_interval(iv),
         Datum::Uuid(u) => format_uuid(u),
-        Datum::Json(s) | Datum::Jsonb(s) => s.clone(),
+        Datum::Json(s) | Datum::Jsonb(s) | Datum::Numeric(s) => s.clone(),
     })
 }
 
@@ -355,6 +364,7 @@ pub fn to_binary(d: &Datum) -> Option<Vec<u8>> {
             b.extend_from_slice(s.as_bytes());
             b
         }
+        Datum::Numeric(s) => Num::parse(s).ok()?.to_binary(),
     })
 }
 
@@ -426,7 +436,7 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
             }
             None => return Err(bad()),
         },
-        SqlType::Numeric => return Err(numeric_unsupported()),
+        SqlType::Numeric(m) => typmod(Num::from_binary(b)?, m)?.into_datum(),
     })
 }
 
@@ -470,7 +480,8 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
             | (Int4, Int8 | Float4 | Float8)
             | (Int8, Float4 | Float8)
             | (Float4, Float8)
-            | (Numeric, Float4 | Float8)
+            | (Int2 | Int4 | Int8 | Numeric(_), Numeric(_))
+            | (Numeric(_), Float4 | Float8)
             | (Text | Varchar(_) | Bpchar(_), Text | Varchar(_) | Bpchar(_))
             | (Date, Timestamp | TimestampTz)
             | (Timestamp, TimestampTz)
@@ -519,6 +530,7 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
             };
             let v = match d {
                 Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) => d.as_i64().unwrap_or_default(),
+                Datum::Numeric(ref s) => Num::parse(s)?.to_int(name, lo, hi)?,
                 Datum::Float4(_) | Datum::Float8(_) => {
                     let f = d.as_f64().unwrap_or_default().round_ties_even();
                     if !f.is_finite() || f < lo as f64 || f >= -(lo as f64) {
@@ -540,7 +552,7 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
             }
         }
         Float4 => match d {
-            Datum::Text(s) => parse_text(to, &s)?,
+            Datum::Text(s) | Datum::Numeric(s) => parse_text(to, &s)?,
             other => {
                 let v = other.as_f64().ok_or_else(|| no_cast(&other, to))?;
                 let f = v as f32;
@@ -551,7 +563,7 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
             }
         },
         Float8 => match d {
-            Datum::Text(s) => parse_text(to, &s)?,
+            Datum::Text(s) | Datum::Numeric(s) => parse_text(to, &s)?,
             other => Datum::Float8(other.as_f64().ok_or_else(|| no_cast(&other, to))?),
         },
         Text | Unknown => Datum::Text(to_text(&d).unwrap_or_default()),
@@ -613,7 +625,18 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
             Datum::Json(s) | Datum::Text(s) => Datum::Jsonb(json::parse_jsonb(&s)?),
             other => return Err(no_cast(&other, to)),
         },
-        Numeric => return Err(numeric_unsupported()),
+        Numeric(m) => {
+            let n = match d {
+                Datum::Numeric(s) => Num::parse(&s)?,
+                Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) => Num::from_i64(d.as_i64().unwrap_or_default()),
+                // float8_numeric and float4_numeric print DBL_DIG and FLT_DIG digits.
+                Datum::Float8(f) => Num::from_f64(f, 15),
+                Datum::Float4(f) => Num::from_f64(f as f64, 6),
+                Datum::Text(s) => Num::parse(&s)?,
+                other => return Err(no_cast(&other, to)),
+            };
+            typmod(n, m)?.into_datum()
+        }
     })
 }
 

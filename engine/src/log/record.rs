@@ -143,6 +143,8 @@ const CELL_INTERVAL: u8 = 14;
 const CELL_UUID: u8 = 15;
 const CELL_JSON: u8 = 16;
 const CELL_JSONB: u8 = 17;
+/// A numeric's text (as PostgreSQL prints it) in `b`.
+const CELL_NUMERIC: u8 = 18;
 
 fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a>> {
     let mut args = fb::CellArgs::default();
@@ -170,6 +172,7 @@ fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a
         Datum::Uuid(u) => (args.tag, args.b) = (CELL_UUID, Some(fbb.create_vector(u))),
         Datum::Json(t) => (args.tag, args.b) = (CELL_JSON, Some(fbb.create_vector(t.as_bytes()))),
         Datum::Jsonb(t) => (args.tag, args.b) = (CELL_JSONB, Some(fbb.create_vector(t.as_bytes()))),
+        Datum::Numeric(t) => (args.tag, args.b) = (CELL_NUMERIC, Some(fbb.create_vector(t.as_bytes()))),
     }
     fb::Cell::create(fbb, &args)
 }
@@ -215,6 +218,7 @@ fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
         CELL_UUID => Datum::Uuid(bytes().try_into().map_err(|_| corrupt("uuid cell is not 16 bytes"))?),
         CELL_JSON => Datum::Json(text()?),
         CELL_JSONB => Datum::Jsonb(text()?),
+        CELL_NUMERIC => Datum::Numeric(text()?),
         t => return Err(Error::Corrupt(format!("unknown cell tag {t}"))),
     })
 }
@@ -228,6 +232,12 @@ fn sql_type(oid: u32, modifier: i32) -> Result<SqlType> {
     match SqlType::from_oid(oid) {
         Some(SqlType::Varchar(_)) if modifier >= 4 => Ok(SqlType::Varchar(Some((modifier - 4) as u32))),
         Some(SqlType::Bpchar(_)) if modifier >= 4 => Ok(SqlType::Bpchar(Some((modifier - 4) as u32))),
+        // ((precision << 16) | (scale & 0x7ff)) + 4, the scale an 11-bit two's complement.
+        Some(SqlType::Numeric(_)) if modifier >= 4 => {
+            let m = modifier - 4;
+            let scale = ((m & 0x7ff) << 21) >> 21;
+            Ok(SqlType::Numeric(Some(((m >> 16) as u16, scale as i16))))
+        }
         Some(SqlType::Unknown) | None => Err(Error::Corrupt(format!("column of unsupported type OID {oid}"))),
         Some(t) => Ok(t),
     }
@@ -675,6 +685,7 @@ mod tests {
                     Datum::Uuid([7; 16]),
                     Datum::Json("{\"b\": 1, \"a\": [true]}".into()),
                     Datum::Jsonb("{\"a\": [true], \"b\": 1}".into()),
+                    Datum::Numeric("-12.50".into()),
                 ],
             },
             Record::RowPut { table: "t".into(), row: vec![] },
@@ -708,6 +719,8 @@ mod tests {
                 col("u", SqlType::Uuid, false, Datum::Null),
                 col("j", SqlType::Json, false, Datum::Null),
                 col("jb", SqlType::Jsonb, false, Datum::Null),
+                col("n", SqlType::Numeric(Some((10, -2))), false, Datum::Null),
+                col("n2", SqlType::NUMERIC, false, Datum::Null),
             ],
             pk: vec![1, 0],
             pk_name: "t_pkey".into(),

@@ -2,8 +2,7 @@
 //! sizes and names PostgreSQL reports (`pg_type`).
 
 /// A SQL type. `Unknown` is the type of an untyped literal or parameter before it is resolved
-/// (PostgreSQL's `unknown`); `Numeric` only types decimal literals until they are resolved to a
-/// float or integer type (the numeric type itself is not supported yet).
+/// (PostgreSQL's `unknown`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SqlType {
     Bool,
@@ -30,10 +29,19 @@ pub enum SqlType {
     Json,
     Jsonb,
     Unknown,
-    Numeric,
+    /// `numeric(precision, scale)`; `None` is unconstrained `numeric`.
+    Numeric(Option<(u16, i16)>),
 }
 
 impl SqlType {
+    /// Unconstrained `numeric` (the type of decimal literals and numeric results).
+    pub const NUMERIC: SqlType = SqlType::Numeric(None);
+
+    /// Whether this is `numeric`, with or without a precision and scale.
+    pub fn is_decimal(self) -> bool {
+        matches!(self, SqlType::Numeric(_))
+    }
+
     /// The type's OID in PostgreSQL's `pg_type`.
     pub fn oid(self) -> u32 {
         match self {
@@ -48,7 +56,7 @@ impl SqlType {
             SqlType::Unknown => 705,
             SqlType::Bpchar(_) => 1042,
             SqlType::Varchar(_) => 1043,
-            SqlType::Numeric => 1700,
+            SqlType::Numeric(_) => 1700,
             SqlType::Json => 114,
             SqlType::Date => 1082,
             SqlType::Time => 1083,
@@ -73,6 +81,7 @@ impl SqlType {
             705 => SqlType::Unknown,
             1042 => SqlType::Bpchar(None),
             1043 => SqlType::Varchar(None),
+            1700 => SqlType::NUMERIC,
             114 => SqlType::Json,
             1082 => SqlType::Date,
             1083 => SqlType::Time,
@@ -98,10 +107,12 @@ impl SqlType {
         }
     }
 
-    /// `atttypmod`: `n + 4` for `varchar(n)` and `character(n)`, else -1.
+    /// `atttypmod`: `n + 4` for `varchar(n)` and `character(n)`, `(p << 16 | s & 0x7ff) + 4` for
+    /// `numeric(p, s)`, else -1.
     pub fn modifier(self) -> i32 {
         match self {
             SqlType::Varchar(Some(n)) | SqlType::Bpchar(Some(n)) => n as i32 + 4,
+            SqlType::Numeric(Some((p, s))) => ((p as i32) << 16 | (s as i32 & 0x7ff)) + 4,
             _ => -1,
         }
     }
@@ -130,7 +141,8 @@ impl SqlType {
             SqlType::Json => "json".into(),
             SqlType::Jsonb => "jsonb".into(),
             SqlType::Unknown => "unknown".into(),
-            SqlType::Numeric => "numeric".into(),
+            SqlType::Numeric(None) => "numeric".into(),
+            SqlType::Numeric(Some((p, s))) => format!("numeric({p},{s})"),
         }
     }
 
@@ -143,7 +155,7 @@ impl SqlType {
     }
 
     pub fn is_numeric(self) -> bool {
-        self.is_integer() || self.is_float() || self == SqlType::Numeric
+        self.is_integer() || self.is_float() || self.is_decimal()
     }
 
     /// `date`, `timestamp` and `timestamptz`: the types PostgreSQL compares with each other.
@@ -185,6 +197,9 @@ pub enum Datum {
     Json(String),
     /// A `jsonb` value: the normalized text PostgreSQL prints for it.
     Jsonb(String),
+    /// A `numeric` value: its text as PostgreSQL prints it (`1.50`, `NaN`, `-Infinity`); the
+    /// query engine computes with it (orbit_query::numeric).
+    Numeric(String),
 }
 
 /// A PostgreSQL interval: months, days and microseconds are kept apart, because a month has
@@ -216,6 +231,7 @@ impl Datum {
         match *self {
             Datum::Float4(v) => Some(v as f64),
             Datum::Float8(v) => Some(v),
+            Datum::Numeric(ref s) => s.parse().ok(),
             _ => self.as_i64().map(|v| v as f64),
         }
     }

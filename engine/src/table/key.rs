@@ -9,7 +9,10 @@
 //! and bytea with 0x00 escaped as 0x00 0xFF and ended by 0x00 0x01 (character(n) without its trailing spaces); bool as 0 or 1; dates,
 //! times and timestamps as integers (their day or microsecond counts); intervals as their span
 //! in microseconds (i128, sign-flipped, big-endian); uuids as their 16 bytes; json and jsonb as
-//! text (jsonb's normalized text: equal values are equal keys, the order is the text's).
+//! text (jsonb's normalized text: equal values are equal keys, the order is the text's);
+//! numerics by value (1.0 and 1.00 are one key): a class byte (-Infinity, negative, zero,
+//! positive, Infinity, NaN), then for a nonzero value its decimal exponent and significant
+//! digits without trailing zeros, all inverted when negative (see `encode_numeric`).
 
 use super::Datum;
 
@@ -20,6 +23,7 @@ const TAG_FLOAT: u8 = 0x04;
 const TAG_BYTES: u8 = 0x05;
 const TAG_INTERVAL: u8 = 0x06;
 const TAG_UUID: u8 = 0x07;
+const TAG_NUMERIC: u8 = 0x08;
 
 pub fn encode<'a>(values: impl Iterator<Item = &'a Datum>) -> Vec<u8> {
     let mut out = Vec::with_capacity(16);
@@ -69,7 +73,39 @@ fn encode_one(out: &mut Vec<u8>, v: &Datum) {
         // Trailing spaces are insignificant in character(n): 'a' and 'a  ' are one key.
         Datum::Bpchar(s) => encode_bytes(out, s.trim_end_matches(' ').as_bytes()),
         Datum::Bytea(b) => encode_bytes(out, b),
+        Datum::Numeric(s) => encode_numeric(out, s),
     }
+}
+
+/// A numeric's text (as PostgreSQL prints it) as an order-preserving key: value x = 0.d1d2... *
+/// 10^e with d1 != 0 encodes as class, e (i32, sign-flipped, big-endian) and the digits d+1
+/// ended by 0 (so a prefix sorts first); a negative value inverts e and the digit bytes and
+/// ends with 0xFF, so larger magnitudes sort first.
+fn encode_numeric(out: &mut Vec<u8>, s: &str) {
+    out.push(TAG_NUMERIC);
+    match s {
+        "NaN" => return out.push(6),
+        "Infinity" => return out.push(5),
+        "-Infinity" => return out.push(1),
+        _ => {}
+    }
+    let (neg, mag) = match s.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, s),
+    };
+    let (int, frac) = mag.split_once('.').unwrap_or((mag, ""));
+    let int = int.trim_start_matches('0');
+    let all: Vec<u8> = int.bytes().chain(frac.bytes()).filter(u8::is_ascii_digit).collect();
+    let Some(first) = all.iter().position(|&d| d != b'0') else { return out.push(3) };
+    let last = all.iter().rposition(|&d| d != b'0').unwrap_or(first);
+    let exp = int.len() as i64 - first as i64;
+    let exp = exp.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+    let e = (exp as u32) ^ (1 << 31);
+    out.push(if neg { 2 } else { 4 });
+    let flip = |b: u8| if neg { !b } else { b };
+    out.extend(e.to_be_bytes().map(flip));
+    out.extend(all[first..=last].iter().map(|&d| flip(d - b'0' + 1)));
+    out.push(flip(0));
 }
 
 fn encode_int(out: &mut Vec<u8>, i: i64) {
@@ -123,5 +159,20 @@ mod tests {
         assert_eq!(k(iv(1, 0, 0)), k(iv(0, 30, 0)));
         assert!(k(iv(0, -1, 0)) < k(iv(0, 0, -1)) && k(iv(0, 0, -1)) < k(iv(0, 0, 0)));
         assert!(k(Datum::Timestamp(-5)) < k(Datum::Timestamp(3)));
+    }
+
+    #[test]
+    fn numerics_key_by_value() {
+        let n = |s: &str| k(Datum::Numeric(s.into()));
+        assert_eq!(n("1.0"), n("1.00"));
+        assert_eq!(n("1"), n("1.000"));
+        assert_eq!(n("0.000"), n("0"));
+        let order = [
+            "-Infinity", "-1000", "-999.5", "-1.25", "-1.2", "-1", "-0.05", "0", "0.0012", "0.05", "0.5", "1", "1.2",
+            "1.25", "9", "10", "10.5", "1000", "Infinity", "NaN",
+        ];
+        for w in order.windows(2) {
+            assert!(n(w[0]) < n(w[1]), "{w:?}");
+        }
     }
 }

@@ -55,9 +55,6 @@ impl Binder<'_> {
             None => None,
         };
         let all: Vec<Expr> = otherwise.iter().chain(&results).cloned().collect();
-        if all.iter().any(|e| e.ty() == SqlType::Numeric) {
-            return Err(types::numeric_unsupported());
-        }
         let ty = self.common_type(&all, "CASE")?;
         let fit = |b: &mut Self, e: Expr| {
             let from = e.ty();
@@ -155,14 +152,14 @@ impl Binder<'_> {
                 Arg::Float8 => SqlType::Float8,
             };
             // A numeric literal would pick the numeric version of the function.
-            if from == SqlType::Numeric && matches!(want, Arg::Float8) {
+            if from.is_decimal() && matches!(want, Arg::Float8) {
                 return Err(types::numeric_unsupported());
             }
             // text-category functions take no implicit cast from other categories.
             if matches!(want, Arg::Text) && !(from.is_string() || from == SqlType::Unknown) {
                 return Err(no_function(name, types));
             }
-            if from == SqlType::Numeric {
+            if from.is_decimal() {
                 return Err(no_function(name, types));
             }
             out.push(self.coerce(a, to, CastContext::Implicit, |_| no_function(name, types))?);
@@ -180,9 +177,6 @@ impl Binder<'_> {
             "greatest" | "least" => {
                 if args.is_empty() {
                     return Err(SqlError::syntax(")"));
-                }
-                if types.contains(&SqlType::Numeric) {
-                    return Err(types::numeric_unsupported());
                 }
                 let what = if name == "greatest" { "GREATEST" } else { "LEAST" };
                 let ty = self.common_type(&args, what)?;
@@ -223,6 +217,30 @@ impl Binder<'_> {
                 }
                 call(Builtin::SetVal, out, SqlType::Int8)
             }
+            // The numeric versions: for a numeric argument, and round/trunc with a scale.
+            "round" | "trunc" | "ceil" | "ceiling" | "floor" | "sign" | "sqrt"
+                if types.first().is_some_and(|t| t.is_decimal())
+                    || (matches!(name, "round" | "trunc") && args.len() == 2) =>
+            {
+                let f = match name {
+                    "round" => Builtin::Round,
+                    "trunc" => Builtin::Trunc,
+                    "ceil" | "ceiling" => Builtin::Ceil,
+                    "floor" => Builtin::Floor,
+                    "sign" => Builtin::Sign,
+                    _ => Builtin::Sqrt,
+                };
+                let max = if matches!(f, Builtin::Round | Builtin::Trunc) { 2 } else { 1 };
+                if args.len() > max {
+                    return Err(no_function(name, types));
+                }
+                let mut out = Vec::with_capacity(args.len());
+                for (i, a) in args.into_iter().enumerate() {
+                    let to = if i == 0 { SqlType::NUMERIC } else { SqlType::Int4 };
+                    out.push(self.coerce(a, to, CastContext::Implicit, |_| no_function(name, types))?);
+                }
+                call(f, out, SqlType::NUMERIC)
+            }
             "round" => float1(Builtin::Round, self, args),
             "ceil" | "ceiling" => float1(Builtin::Ceil, self, args),
             "floor" => float1(Builtin::Floor, self, args),
@@ -231,11 +249,8 @@ impl Binder<'_> {
             "sqrt" => float1(Builtin::Sqrt, self, args),
             "power" | "pow" => call(Builtin::Power, self.signature(name, args, types, &[F, F], 2)?, SqlType::Float8),
             "mod" => {
-                if types.contains(&SqlType::Numeric) {
-                    return Err(types::numeric_unsupported());
-                }
                 let known: Vec<SqlType> = types.iter().copied().filter(|t| *t != SqlType::Unknown).collect();
-                if args.len() != 2 || !known.iter().all(|t| t.is_integer()) {
+                if args.len() != 2 || !known.iter().all(|t| t.is_integer() || t.is_decimal()) {
                     return Err(no_function(name, types));
                 }
                 let ty = known.iter().copied().reduce(super::promote).unwrap_or(SqlType::Int4);

@@ -1,0 +1,724 @@
+//! PostgreSQL's `numeric`: arbitrary precision decimals with a display scale, NaN and
+//! ±Infinity, computed as PostgreSQL's numeric.c computes them.
+//!
+//! A finite value is an integer `v` and a scale `s` (the value is `v / 10^s`); the scale is
+//! PostgreSQL's `dscale`, the number of digits printed after the point, so `1.50` keeps its
+//! two. Results take PostgreSQL's scales: `+`/`-` the larger input scale, `*` the sum,
+//! `/` the scale `select_div_scale` picks (at least 16 significant digits), `%` the larger input
+//! scale, `sqrt` at least 16 significant digits; rounding is half away from zero. Every result
+//! here is the exact result rounded to that scale, which is what PostgreSQL's algorithms give.
+//!
+//! In a [`Datum`] a numeric is its text (`Datum::Numeric`, as `numeric_out` prints it), so the
+//! engine can store, key and log it without arithmetic.
+
+use crate::error::{code, Result, SqlError};
+use num_bigint::{BigInt, Sign};
+use num_integer::Integer;
+use num_traits::{Signed, ToPrimitive, Zero};
+use orbit_engine::table::Datum;
+use std::cmp::Ordering;
+
+/// Digits before the decimal point PostgreSQL can hold (NUMERIC_WEIGHT_MAX + 1 base-10000 digits).
+const MAX_INT_DIGITS: usize = 131_072;
+/// NUMERIC_DSCALE_MAX.
+const MAX_DSCALE: u32 = 16_383;
+/// NUMERIC_MAX_DISPLAY_SCALE: the most digits a division or square root computes.
+const MAX_DISPLAY_SCALE: i64 = 1000;
+/// NUMERIC_MIN_SIG_DIGITS.
+const MIN_SIG_DIGITS: i64 = 16;
+/// NUMERIC_MAX_PRECISION: typmod precision and the largest input exponent.
+pub const MAX_PRECISION: i64 = 1000;
+/// NUMERIC_MAX_RESULT_SCALE: round()/trunc()'s scale is clamped to it.
+const MAX_RESULT_SCALE: i64 = 2000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Num {
+    NaN,
+    /// Infinity; -Infinity when true.
+    Inf(bool),
+    /// `v / 10^scale`.
+    Fin(BigInt, u32),
+}
+
+fn pow10(n: u32) -> BigInt {
+    BigInt::from(10u32).pow(n)
+}
+
+fn overflow() -> SqlError {
+    SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value overflows numeric format")
+}
+
+fn invalid(s: &str) -> SqlError {
+    SqlError::new(code::INVALID_TEXT_REPRESENTATION, format!("invalid input syntax for type numeric: \"{s}\""))
+}
+
+impl Num {
+    pub fn zero() -> Num {
+        Num::Fin(BigInt::zero(), 0)
+    }
+
+    pub fn from_i64(v: i64) -> Num {
+        Num::Fin(BigInt::from(v), 0)
+    }
+
+    /// PostgreSQL's numeric_in (without a typmod).
+    pub fn parse(s: &str) -> Result<Num> {
+        let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+        let special = t.to_ascii_lowercase();
+        match special.as_str() {
+            "nan" => return Ok(Num::NaN),
+            "infinity" | "+infinity" | "inf" | "+inf" => return Ok(Num::Inf(false)),
+            "-infinity" | "-inf" => return Ok(Num::Inf(true)),
+            _ => {}
+        }
+        let b = t.as_bytes();
+        let mut i = 0;
+        let mut neg = false;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            neg = b[i] == b'-';
+            i += 1;
+        }
+        let mut digits = String::new();
+        let mut frac: i64 = 0;
+        let mut seen_point = false;
+        let mut any = false;
+        while i < b.len() {
+            match b[i] {
+                c @ b'0'..=b'9' => {
+                    digits.push(c as char);
+                    any = true;
+                    if seen_point {
+                        frac += 1;
+                    }
+                }
+                b'.' if !seen_point => seen_point = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        if !any {
+            return Err(invalid(s));
+        }
+        let mut exp: i64 = 0;
+        if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+            i += 1;
+            let start = i;
+            if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+                i += 1;
+            }
+            let ds = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if ds == i {
+                return Err(invalid(s));
+            }
+            exp = t[start..i].parse::<i64>().unwrap_or(i64::MAX);
+            if !(-MAX_PRECISION..=MAX_PRECISION).contains(&exp) {
+                return Err(invalid(s));
+            }
+        }
+        if i != b.len() {
+            return Err(invalid(s));
+        }
+        let mut v: BigInt = digits.parse().map_err(|_| invalid(s))?;
+        if neg {
+            v = -v;
+        }
+        let dscale = (frac - exp).max(0);
+        // v * 10^(exp - frac) with dscale digits after the point.
+        let shift = dscale - frac + exp;
+        if shift > 0 {
+            v *= pow10(shift as u32);
+        }
+        if dscale > MAX_DSCALE as i64 {
+            return Err(overflow());
+        }
+        let n = Num::Fin(v, dscale as u32);
+        n.check()?;
+        Ok(n)
+    }
+
+    /// Errors for values PostgreSQL cannot store.
+    fn check(&self) -> Result<()> {
+        if let Num::Fin(v, s) = self {
+            if *s > MAX_DSCALE {
+                return Err(overflow());
+            }
+            if !v.is_zero() && int_digits(v, *s) > MAX_INT_DIGITS as i64 {
+                return Err(overflow());
+            }
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL's numeric_out.
+    pub fn to_text(&self) -> String {
+        match self {
+            Num::NaN => "NaN".into(),
+            Num::Inf(false) => "Infinity".into(),
+            Num::Inf(true) => "-Infinity".into(),
+            Num::Fin(v, s) => {
+                let mut d = v.magnitude().to_string();
+                let s = *s as usize;
+                if d.len() <= s {
+                    d = format!("{}{d}", "0".repeat(s + 1 - d.len()));
+                }
+                let (int, frac) = d.split_at(d.len() - s);
+                let sign = if v.is_negative() { "-" } else { "" };
+                if s == 0 {
+                    format!("{sign}{int}")
+                } else {
+                    format!("{sign}{int}.{frac}")
+                }
+            }
+        }
+    }
+
+    pub fn from_datum(d: &Datum) -> Option<Num> {
+        match d {
+            Datum::Numeric(s) => Num::parse(s).ok(),
+            Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) => d.as_i64().map(Num::from_i64),
+            _ => None,
+        }
+    }
+
+    pub fn into_datum(self) -> Datum {
+        Datum::Numeric(self.to_text())
+    }
+
+    fn is_zero(&self) -> bool {
+        matches!(self, Num::Fin(v, _) if v.is_zero())
+    }
+
+    fn is_neg(&self) -> bool {
+        match self {
+            Num::Inf(n) => *n,
+            Num::Fin(v, _) => v.is_negative(),
+            Num::NaN => false,
+        }
+    }
+
+    /// PostgreSQL's numeric comparison: NaN equals NaN and sorts above everything.
+    pub fn cmp(&self, o: &Num) -> Ordering {
+        let rank = |n: &Num| match n {
+            Num::Inf(true) => 0,
+            Num::Fin(..) => 1,
+            Num::Inf(false) => 2,
+            Num::NaN => 3,
+        };
+        match (self, o) {
+            (Num::Fin(a, sa), Num::Fin(b, sb)) => {
+                let (a, b) = align(a, *sa, b, *sb);
+                a.cmp(&b)
+            }
+            _ => rank(self).cmp(&rank(o)),
+        }
+    }
+
+    pub fn neg(&self) -> Num {
+        match self {
+            Num::NaN => Num::NaN,
+            Num::Inf(n) => Num::Inf(!n),
+            Num::Fin(v, s) => Num::Fin(-v, *s),
+        }
+    }
+
+    pub fn add(&self, o: &Num) -> Result<Num> {
+        let r = match (self, o) {
+            (Num::NaN, _) | (_, Num::NaN) => Num::NaN,
+            (Num::Inf(a), Num::Inf(b)) if a != b => Num::NaN,
+            (Num::Inf(a), _) | (_, Num::Inf(a)) => Num::Inf(*a),
+            (Num::Fin(a, sa), Num::Fin(b, sb)) => {
+                let (x, y) = align(a, *sa, b, *sb);
+                Num::Fin(x + y, (*sa).max(*sb))
+            }
+        };
+        r.check()?;
+        Ok(r)
+    }
+
+    pub fn sub(&self, o: &Num) -> Result<Num> {
+        self.add(&o.neg())
+    }
+
+    pub fn mul(&self, o: &Num) -> Result<Num> {
+        let r = match (self, o) {
+            (Num::NaN, _) | (_, Num::NaN) => Num::NaN,
+            (Num::Inf(_), x) | (x, Num::Inf(_)) if x.is_zero() => Num::NaN,
+            (Num::Inf(_), _) | (_, Num::Inf(_)) => Num::Inf(self.is_neg() != o.is_neg()),
+            (Num::Fin(a, sa), Num::Fin(b, sb)) => Num::Fin(a * b, sa + sb),
+        };
+        r.check()?;
+        Ok(r)
+    }
+
+    pub fn div(&self, o: &Num) -> Result<Num> {
+        let r = match (self, o) {
+            (Num::NaN, _) | (_, Num::NaN) => Num::NaN,
+            (Num::Inf(_), Num::Inf(_)) => Num::NaN,
+            (Num::Inf(_), x) if x.is_zero() => return Err(SqlError::division_by_zero()),
+            (Num::Inf(a), b) => Num::Inf(*a != b.is_neg()),
+            (Num::Fin(..), Num::Inf(_)) => Num::zero(),
+            (Num::Fin(..), x) if x.is_zero() => return Err(SqlError::division_by_zero()),
+            (Num::Fin(a, sa), Num::Fin(b, sb)) => {
+                let rscale = div_scale(a, *sa, b, *sb);
+                Num::Fin(div_round(a, *sa, b, *sb, rscale), rscale)
+            }
+        };
+        r.check()?;
+        Ok(r)
+    }
+
+    /// `%`: the remainder of the truncated quotient, with the larger input scale.
+    pub fn rem(&self, o: &Num) -> Result<Num> {
+        Ok(match (self, o) {
+            (Num::NaN, _) | (_, Num::NaN) => Num::NaN,
+            (Num::Inf(_), x) if x.is_zero() => return Err(SqlError::division_by_zero()),
+            (Num::Inf(_), _) => Num::NaN,
+            (Num::Fin(..), Num::Inf(_)) => self.clone(),
+            (Num::Fin(..), x) if x.is_zero() => return Err(SqlError::division_by_zero()),
+            (Num::Fin(a, sa), Num::Fin(b, sb)) => {
+                let (x, y) = align(a, *sa, b, *sb);
+                // Rust's % truncates toward zero, as PostgreSQL's mod_var does.
+                Num::Fin(x % y, (*sa).max(*sb))
+            }
+        })
+    }
+
+    pub fn abs(&self) -> Num {
+        match self {
+            Num::Inf(_) => Num::Inf(false),
+            Num::Fin(v, s) => Num::Fin(v.abs(), *s),
+            Num::NaN => Num::NaN,
+        }
+    }
+
+    /// round(n, s): half away from zero; the result shows max(s, 0) digits after the point.
+    pub fn round(&self, scale: i64) -> Num {
+        self.rescale(scale, true)
+    }
+
+    pub fn trunc(&self, scale: i64) -> Num {
+        self.rescale(scale, false)
+    }
+
+    fn rescale(&self, scale: i64, round: bool) -> Num {
+        let Num::Fin(v, s) = self else { return self.clone() };
+        let scale = scale.clamp(-MAX_RESULT_SCALE, MAX_RESULT_SCALE);
+        let r = round_to(v, *s as i64, scale, round);
+        Num::Fin(r, scale.max(0) as u32)
+    }
+
+    pub fn ceil(&self, up: bool) -> Num {
+        let Num::Fin(v, s) = self else { return self.clone() };
+        let d = pow10(*s);
+        let (q, r) = v.div_mod_floor(&d);
+        Num::Fin(if up && !r.is_zero() { q + 1 } else { q }, 0)
+    }
+
+    pub fn sign(&self) -> Num {
+        match self {
+            Num::NaN => Num::NaN,
+            Num::Inf(n) => Num::from_i64(if *n { -1 } else { 1 }),
+            Num::Fin(v, _) => Num::from_i64(match v.sign() {
+                Sign::Minus => -1,
+                Sign::NoSign => 0,
+                Sign::Plus => 1,
+            }),
+        }
+    }
+
+    pub fn sqrt(&self) -> Result<Num> {
+        let neg_err = || SqlError::new("2201F", "cannot take square root of a negative number");
+        Ok(match self {
+            Num::NaN => Num::NaN,
+            Num::Inf(true) => return Err(neg_err()),
+            Num::Inf(false) => Num::Inf(false),
+            Num::Fin(v, _) if v.is_negative() => return Err(neg_err()),
+            Num::Fin(v, s) => {
+                let weight = if v.is_zero() { 0 } else { weight_first(v, *s).0 };
+                let sweight = (weight + 1) * 4 / 2 - 1;
+                let rscale = (MIN_SIG_DIGITS - sweight).max(*s as i64).clamp(0, MAX_DISPLAY_SCALE);
+                // floor(sqrt(v / 10^s) * 10^k) for k > rscale, then rounded to rscale.
+                let mut k = rscale + 1;
+                if 2 * k < *s as i64 {
+                    k = (*s as i64 + 1) / 2;
+                }
+                let x = v * pow10((2 * k - *s as i64) as u32);
+                let root = x.sqrt();
+                Num::Fin(round_to(&root, k, rscale, true), rscale as u32)
+            }
+        })
+    }
+
+    /// The value as PostgreSQL's float8 input reads the printed numeric.
+    pub fn to_f64(&self) -> f64 {
+        match self {
+            Num::NaN => f64::NAN,
+            Num::Inf(n) => {
+                if *n {
+                    f64::NEG_INFINITY
+                } else {
+                    f64::INFINITY
+                }
+            }
+            Num::Fin(..) => self.to_text().parse().unwrap_or(f64::NAN),
+        }
+    }
+
+    /// float8 -> numeric: the value printed with 15 significant digits (`%.15g`), then read.
+    pub fn from_f64(f: f64, digits: usize) -> Num {
+        if f.is_nan() {
+            return Num::NaN;
+        }
+        if f.is_infinite() {
+            return Num::Inf(f < 0.0);
+        }
+        let text = format!("{:.*e}", digits - 1, f);
+        // "1.50000000000000e3": strip the mantissa's trailing zeros as %g does.
+        let (m, e) = text.split_once('e').unwrap_or((&text, "0"));
+        let m = if m.contains('.') { m.trim_end_matches('0').trim_end_matches('.') } else { m };
+        Num::parse(&format!("{m}e{e}")).unwrap_or(Num::NaN)
+    }
+
+    /// numeric -> integer: rounded half away from zero; None when out of `lo..=hi`.
+    pub fn to_int(&self, name: &str, lo: i64, hi: i64) -> Result<i64> {
+        match self {
+            Num::NaN => Err(SqlError::unsupported(format!("cannot convert NaN to {name}"))),
+            Num::Inf(_) => Err(SqlError::unsupported(format!("cannot convert infinity to {name}"))),
+            Num::Fin(v, s) => {
+                let r = round_to(v, *s as i64, 0, true);
+                r.to_i64().filter(|x| (lo..=hi).contains(x)).ok_or_else(|| SqlError::out_of_range(name))
+            }
+        }
+    }
+
+    /// PostgreSQL's apply_typmod for `numeric(precision, scale)`.
+    pub fn apply_typmod(self, precision: u16, scale: i16) -> Result<Num> {
+        let (p, s) = (precision as i64, scale as i64);
+        let maxdigits = p - s;
+        match self {
+            Num::NaN => Ok(Num::NaN),
+            Num::Inf(_) => Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "numeric field overflow")
+                .detail(format!("A field with precision {p}, scale {s} cannot hold an infinite value."))),
+            n => {
+                let r = n.round(s);
+                if let Num::Fin(v, sc) = &r {
+                    if !v.is_zero() && int_digits(v, *sc) > maxdigits {
+                        let bound = if maxdigits != 0 { format!("10^{maxdigits}") } else { "1".into() };
+                        return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "numeric field overflow")
+                            .detail(format!(
+                                "A field with precision {p}, scale {s} must round to an absolute value less than {bound}."
+                            )));
+                    }
+                }
+                Ok(r)
+            }
+        }
+    }
+
+    /// PostgreSQL's numeric_send: ndigits, weight, sign, dscale, then base-10000 digits.
+    pub fn to_binary(&self) -> Vec<u8> {
+        let (sign, dscale, weight, digits): (u16, u16, i16, Vec<u16>) = match self {
+            Num::NaN => (0xC000, 0, 0, vec![]),
+            Num::Inf(false) => (0xD000, 0, 0, vec![]),
+            Num::Inf(true) => (0xF000, 0, 0, vec![]),
+            Num::Fin(v, s) => {
+                let groups = (*s as usize).div_ceil(4);
+                let w = v.magnitude() * num_bigint::BigUint::from(10u32).pow(groups as u32 * 4 - *s);
+                let mut ds: Vec<u16> = Vec::new();
+                let mut x = w;
+                let base = num_bigint::BigUint::from(10_000u32);
+                while !x.is_zero() {
+                    let (q, r) = x.div_rem(&base);
+                    ds.push(r.to_u16().unwrap_or(0));
+                    x = q;
+                }
+                ds.reverse();
+                let weight = ds.len() as i64 - groups as i64 - 1;
+                while ds.last() == Some(&0) {
+                    ds.pop();
+                }
+                let sign = if v.is_negative() { 0x4000 } else { 0 };
+                let weight = if ds.is_empty() { 0 } else { weight as i16 };
+                (sign, *s as u16, weight, ds)
+            }
+        };
+        let mut out = Vec::with_capacity(8 + 2 * digits.len());
+        out.extend_from_slice(&(digits.len() as u16).to_be_bytes());
+        out.extend_from_slice(&weight.to_be_bytes());
+        out.extend_from_slice(&sign.to_be_bytes());
+        out.extend_from_slice(&dscale.to_be_bytes());
+        for d in digits {
+            out.extend_from_slice(&d.to_be_bytes());
+        }
+        out
+    }
+
+    /// PostgreSQL's numeric_recv.
+    pub fn from_binary(b: &[u8]) -> Result<Num> {
+        let bad = |m: &str| SqlError::new(code::INVALID_BINARY_REPRESENTATION, m.to_string());
+        let u16_at = |i: usize| -> Result<u16> {
+            b.get(i..i + 2)
+                .map(|x| u16::from_be_bytes([x[0], x[1]]))
+                .ok_or_else(|| bad("insufficient data left in message"))
+        };
+        let ndigits = u16_at(0)? as usize;
+        let weight = u16_at(2)? as i16 as i64;
+        let sign = u16_at(4)?;
+        let dscale = u16_at(6)?;
+        match sign {
+            0xC000 => return Ok(Num::NaN),
+            0xD000 => return Ok(Num::Inf(false)),
+            0xF000 => return Ok(Num::Inf(true)),
+            0 | 0x4000 => {}
+            _ => return Err(bad("invalid sign in external \"numeric\" value")),
+        }
+        if dscale & 0x3FFF != dscale {
+            return Err(bad("invalid scale in external \"numeric\" value"));
+        }
+        let mut v = BigInt::zero();
+        for i in 0..ndigits {
+            let d = u16_at(8 + 2 * i)?;
+            if d >= 10_000 {
+                return Err(bad("invalid digit in external \"numeric\" value"));
+            }
+            v = v * 10_000u32 + d;
+        }
+        if b.len() != 8 + 2 * ndigits {
+            return Err(bad("incorrect binary data format"));
+        }
+        // v * 10000^(weight + 1 - ndigits), truncated to dscale digits.
+        let exp10 = 4 * (weight + 1 - ndigits as i64);
+        if exp10 > (MAX_INT_DIGITS + 8) as i64 {
+            return Err(overflow());
+        }
+        // v * 10^exp10 at scale dscale, digits past it cut off.
+        let v = round_to(&v, -exp10, dscale as i64, false);
+        let mut n = Num::Fin(if sign == 0x4000 { -v } else { v }, dscale as u32);
+        if n.is_zero() {
+            n = Num::Fin(BigInt::zero(), dscale as u32);
+        }
+        n.check()?;
+        Ok(n)
+    }
+}
+
+/// Digits before the decimal point of a nonzero v / 10^s (floor(log10|x|) + 1, possibly <= 0).
+fn int_digits(v: &BigInt, s: u32) -> i64 {
+    v.magnitude().to_string().len() as i64 - s as i64
+}
+
+/// Two scaled integers brought to the larger scale.
+fn align(a: &BigInt, sa: u32, b: &BigInt, sb: u32) -> (BigInt, BigInt) {
+    match sa.cmp(&sb) {
+        Ordering::Equal => (a.clone(), b.clone()),
+        Ordering::Less => (a * pow10(sb - sa), b.clone()),
+        Ordering::Greater => (a.clone(), b * pow10(sa - sb)),
+    }
+}
+
+/// v / 10^s rescaled to scale t (t may be negative: the result is then a multiple of 10^-t,
+/// still at scale max(t, 0)), rounding half away from zero or truncating.
+fn round_to(v: &BigInt, s: i64, t: i64, round: bool) -> BigInt {
+    if t >= s {
+        return v * pow10((t - s) as u32);
+    }
+    let d = pow10((s - t) as u32);
+    let (mut q, r) = v.magnitude().div_rem(d.magnitude());
+    if round && (r * 2u32) >= *d.magnitude() {
+        q += 1u32;
+    }
+    let mut q = BigInt::from_biguint(if v.is_negative() { Sign::Minus } else { Sign::Plus }, q);
+    if t < 0 {
+        q *= pow10((-t) as u32);
+    }
+    q
+}
+
+/// The base-10000 weight of a nonzero v / 10^s and its first base-10000 digit.
+fn weight_first(v: &BigInt, s: u32) -> (i64, BigInt) {
+    let p = int_digits(v, s) - 1; // 10^p <= |x| < 10^(p+1)
+    let w = p.div_euclid(4);
+    let e = s as i64 + 4 * w;
+    let mag = BigInt::from_biguint(Sign::Plus, v.magnitude().clone());
+    let first = if e >= 0 { mag / pow10(e as u32) } else { mag * pow10((-e) as u32) };
+    (w, first)
+}
+
+/// PostgreSQL's select_div_scale.
+fn div_scale(a: &BigInt, sa: u32, b: &BigInt, sb: u32) -> u32 {
+    let (w1, f1) = if a.is_zero() { (0, BigInt::zero()) } else { weight_first(a, sa) };
+    let (w2, f2) = if b.is_zero() { (0, BigInt::zero()) } else { weight_first(b, sb) };
+    let mut qweight = w1 - w2;
+    if f1 <= f2 {
+        qweight -= 1;
+    }
+    let rscale = (MIN_SIG_DIGITS - qweight * 4).max(sa as i64).max(sb as i64).clamp(0, MAX_DISPLAY_SCALE);
+    rscale as u32
+}
+
+/// (a / 10^sa) / (b / 10^sb) at scale r, rounded half away from zero.
+fn div_round(a: &BigInt, sa: u32, b: &BigInt, sb: u32, r: u32) -> BigInt {
+    // a * 10^(r + sb - sa) / b, with one more digit kept for rounding.
+    let e = r as i64 + 1 + sb as i64 - sa as i64;
+    let (num, den) = if e >= 0 { (a * pow10(e as u32), b.clone()) } else { (a.clone(), b * pow10((-e) as u32)) };
+    let q = &num / &den; // truncates toward zero
+    round_to(&q, r as i64 + 1, r as i64, true)
+}
+
+/// The numeric of an integer or numeric datum.
+pub fn of(d: &Datum) -> Result<Num> {
+    Num::from_datum(d).ok_or_else(|| SqlError::internal(format!("not a numeric: {d:?}")))
+}
+
+/// The arithmetic operators on numeric datums.
+pub fn arith(op: crate::expr::ArithOp, a: &Datum, b: &Datum) -> Result<Datum> {
+    use crate::expr::ArithOp;
+    let (x, y) = (of(a)?, of(b)?);
+    Ok(match op {
+        ArithOp::Add => x.add(&y)?,
+        ArithOp::Sub => x.sub(&y)?,
+        ArithOp::Mul => x.mul(&y)?,
+        ArithOp::Div => x.div(&y)?,
+        ArithOp::Mod => x.rem(&y)?,
+    }
+    .into_datum())
+}
+
+/// Orders two numerics' texts (or integers) as PostgreSQL orders the values.
+pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
+    Some(Num::from_datum(a)?.cmp(&Num::from_datum(b)?))
+}
+
+/// `numeric(p, s)` and `numeric(p)` checked as PostgreSQL's numerictypmodin checks them.
+pub fn typmod(precision: u64, scale: Option<i64>) -> Result<(u16, i16)> {
+    if !(1..=MAX_PRECISION as u64).contains(&precision) {
+        return Err(SqlError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("NUMERIC precision {precision} must be between 1 and {MAX_PRECISION}"),
+        ));
+    }
+    let scale = scale.unwrap_or(0);
+    if !(-MAX_PRECISION..=MAX_PRECISION).contains(&scale) {
+        return Err(SqlError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("NUMERIC scale {scale} must be between -{MAX_PRECISION} and {MAX_PRECISION}"),
+        ));
+    }
+    Ok((precision as u16, scale as i16))
+}
+
+/// Sums for sum() and avg() over numerics: exact, so partial states merge in any order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sum {
+    pub total: Num,
+    pub count: i64,
+}
+
+impl Sum {
+    pub fn new() -> Sum {
+        Sum { total: Num::zero(), count: 0 }
+    }
+
+    pub fn add(&mut self, v: &Num) -> Result<()> {
+        self.total = self.total.add(v)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    pub fn merge(&mut self, o: Sum) -> Result<()> {
+        self.total = self.total.add(&o.total)?;
+        self.count += o.count;
+        Ok(())
+    }
+
+    pub fn sum(&self) -> Datum {
+        if self.count == 0 {
+            Datum::Null
+        } else {
+            self.total.clone().into_datum()
+        }
+    }
+
+    pub fn avg(&self) -> Result<Datum> {
+        if self.count == 0 {
+            return Ok(Datum::Null);
+        }
+        Ok(self.total.div(&Num::from_i64(self.count))?.into_datum())
+    }
+}
+
+impl Default for Sum {
+    fn default() -> Sum {
+        Sum::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Num {
+        Num::parse(s).unwrap()
+    }
+
+    fn t(x: Result<Num>) -> String {
+        x.unwrap().to_text()
+    }
+
+    #[test]
+    fn text_keeps_scale() {
+        assert_eq!(n("1.50").to_text(), "1.50");
+        assert_eq!(n(" -0.000 ").to_text(), "0.000");
+        assert_eq!(n("1e3").to_text(), "1000");
+        assert_eq!(n("1.5e-3").to_text(), "0.0015");
+        assert_eq!(n(".5").to_text(), "0.5");
+        assert_eq!(n("5.").to_text(), "5");
+        assert_eq!(n("-inf").to_text(), "-Infinity");
+        assert!(Num::parse("1e").is_err());
+        assert!(Num::parse("abc").is_err());
+        assert!(Num::parse(".").is_err());
+    }
+
+    #[test]
+    fn arithmetic_matches_postgresql() {
+        // From PostgreSQL 15.
+        assert_eq!(t(n("1").div(&n("3"))), "0.33333333333333333333");
+        assert_eq!(t(n("7.0").div(&n("2"))), "3.5000000000000000");
+        assert_eq!(t(n("10").div(&n("4"))), "2.5000000000000000");
+        assert_eq!(t(n("1.10").mul(&n("2.5"))), "2.750");
+        assert_eq!(t(n("5.5").rem(&n("2"))), "1.5");
+        assert_eq!(t(n("-5.5").rem(&n("2"))), "-1.5");
+        assert_eq!(n("2.5").round(0).to_text(), "3");
+        assert_eq!(n("-2.5").round(0).to_text(), "-3");
+        assert_eq!(n("1234.5678").round(-2).to_text(), "1200");
+        assert_eq!(n("1.5").round(3).to_text(), "1.500");
+        assert_eq!(n("-1.5").ceil(true).to_text(), "-1");
+        assert_eq!(n("-1.5").ceil(false).to_text(), "-2");
+        assert_eq!(t(n("2").sqrt()), "1.414213562373095");
+        assert_eq!(t(n("100").sqrt()), "10.000000000000000");
+        assert_eq!(t(n("Infinity").sub(&n("Infinity"))), "NaN");
+        assert_eq!(n("NaN").cmp(&n("Infinity")), Ordering::Greater);
+        assert_eq!(n("1.0").cmp(&n("1.00")), Ordering::Equal);
+    }
+
+    #[test]
+    fn typmod_rounds_and_overflows() {
+        assert_eq!(n("1.005").apply_typmod(5, 2).unwrap().to_text(), "1.01");
+        let e = n("1000").apply_typmod(5, 2).unwrap_err();
+        assert_eq!(e.message, "numeric field overflow");
+        assert_eq!(n("1234").apply_typmod(2, -2).unwrap().to_text(), "1200");
+    }
+
+    #[test]
+    fn binary_round_trips() {
+        for s in ["0", "0.00", "1.50", "-12345.6789", "10000", "0.0001", "123456789012345678901234567890.5", "NaN"] {
+            let v = n(s);
+            assert_eq!(Num::from_binary(&v.to_binary()).unwrap().to_text(), s, "{s}");
+        }
+        // 1.5: one digit group before the point, one after: [2, 0, 0, 1 | 1, 5000].
+        assert_eq!(n("1.5").to_binary(), vec![0, 2, 0, 0, 0, 0, 0, 1, 0, 1, 0x13, 0x88]);
+    }
+}

@@ -409,8 +409,8 @@ impl Num {
                         let bound = if maxdigits != 0 { format!("10^{maxdigits}") } else { "1".into() };
                         return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "numeric field overflow")
                             .detail(format!(
-                                "A field with precision {p}, scale {s} must round to an absolute value less than {bound}."
-                            )));
+                            "A field with precision {p}, scale {s} must round to an absolute value less than {bound}."
+                        )));
                     }
                 }
                 Ok(r)
@@ -421,9 +421,10 @@ impl Num {
     /// PostgreSQL's numeric_send: ndigits, weight, sign, dscale, then base-10000 digits.
     pub fn to_binary(&self) -> Vec<u8> {
         let (sign, dscale, weight, digits): (u16, u16, i16, Vec<u16>) = match self {
+            // PostgreSQL sends the dscale bits its header holds: 32 for the infinities.
             Num::NaN => (0xC000, 0, 0, vec![]),
-            Num::Inf(false) => (0xD000, 0, 0, vec![]),
-            Num::Inf(true) => (0xF000, 0, 0, vec![]),
+            Num::Inf(false) => (0xD000, 32, 0, vec![]),
+            Num::Inf(true) => (0xF000, 32, 0, vec![]),
             Num::Fin(v, s) => {
                 let groups = (*s as usize).div_ceil(4);
                 let w = v.magnitude() * num_bigint::BigUint::from(10u32).pow(groups as u32 * 4 - *s);

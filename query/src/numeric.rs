@@ -200,7 +200,7 @@ impl Num {
     }
 
     /// PostgreSQL's numeric comparison: NaN equals NaN and sorts above everything.
-    pub fn cmp(&self, o: &Num) -> Ordering {
+    pub fn order(&self, o: &Num) -> Ordering {
         let rank = |n: &Num| match n {
             Num::Inf(true) => 0,
             Num::Fin(..) => 1,
@@ -407,10 +407,11 @@ impl Num {
                 if let Num::Fin(v, sc) = &r {
                     if !v.is_zero() && int_digits(v, *sc) > maxdigits {
                         let bound = if maxdigits != 0 { format!("10^{maxdigits}") } else { "1".into() };
-                        return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "numeric field overflow")
-                            .detail(format!(
+                        return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "numeric field overflow").detail(
+                            format!(
                             "A field with precision {p}, scale {s} must round to an absolute value less than {bound}."
-                        )));
+                        ),
+                        ));
                     }
                 }
                 Ok(r)
@@ -428,15 +429,12 @@ impl Num {
             Num::Fin(v, s) => {
                 let groups = (*s as usize).div_ceil(4);
                 let w = v.magnitude() * num_bigint::BigUint::from(10u32).pow(groups as u32 * 4 - *s);
-                let mut ds: Vec<u16> = Vec::new();
-                let mut x = w;
-                let base = num_bigint::BigUint::from(10_000u32);
-                while !x.is_zero() {
-                    let (q, r) = x.div_rem(&base);
-                    ds.push(r.to_u16().unwrap_or(0));
-                    x = q;
-                }
-                ds.reverse();
+                // Base-10000 digits from the decimal text, four digits at a time.
+                let text = if w.is_zero() { String::new() } else { w.to_string() };
+                let pad = (4 - text.len() % 4) % 4;
+                let text = format!("{}{text}", "0".repeat(pad));
+                let mut ds: Vec<u16> =
+                    text.as_bytes().chunks(4).map(|c| c.iter().fold(0u16, |n, d| n * 10 + (d - b'0') as u16)).collect();
                 let weight = ds.len() as i64 - groups as i64 - 1;
                 while ds.last() == Some(&0) {
                     ds.pop();
@@ -590,7 +588,7 @@ pub fn arith(op: crate::expr::ArithOp, a: &Datum, b: &Datum) -> Result<Datum> {
 
 /// Orders two numerics' texts (or integers) as PostgreSQL orders the values.
 pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
-    Some(Num::from_datum(a)?.cmp(&Num::from_datum(b)?))
+    Some(Num::from_datum(a)?.order(&Num::from_datum(b)?))
 }
 
 /// `numeric(p, s)` and `numeric(p)` checked as PostgreSQL's numerictypmodin checks them.
@@ -701,8 +699,8 @@ mod tests {
         assert_eq!(t(n("2").sqrt()), "1.414213562373095");
         assert_eq!(t(n("100").sqrt()), "10.000000000000000");
         assert_eq!(t(n("Infinity").sub(&n("Infinity"))), "NaN");
-        assert_eq!(n("NaN").cmp(&n("Infinity")), Ordering::Greater);
-        assert_eq!(n("1.0").cmp(&n("1.00")), Ordering::Equal);
+        assert_eq!(n("NaN").order(&n("Infinity")), Ordering::Greater);
+        assert_eq!(n("1.0").order(&n("1.00")), Ordering::Equal);
     }
 
     #[test]

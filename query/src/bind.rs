@@ -903,6 +903,10 @@ impl Binder<'_> {
 
     /// A table by name (its folded name and definition), or PostgreSQL's 42P01 at the name.
     fn resolve_table(&self, name: &ast::ObjectName) -> Result<(String, Arc<TableDef>)> {
+        let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
+        if let Some(def) = crate::catalog::resolve(&parts) {
+            return Ok((def.name.clone(), def));
+        }
         let tname = self.relation_name(name)?;
         let def = lookup_table(&tname).ok_or_else(|| {
             let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);

@@ -7,6 +7,7 @@
 //! expressions with SQL's three-valued logic.
 
 pub mod bind;
+pub mod catalog;
 pub mod copy;
 pub mod datetime;
 pub mod error;

@@ -65,6 +65,8 @@ struct Savepoint {
 #[derive(Debug, Default)]
 pub struct Cancel {
     armed: std::cell::Cell<bool>,
+    /// Waiting for a row lock (pg_stat_activity's wait event).
+    waiting: std::cell::Cell<bool>,
     requested: std::cell::Cell<bool>,
     waker: std::cell::RefCell<Option<std::task::Waker>>,
 }
@@ -86,6 +88,10 @@ impl Cancel {
         }
     }
 
+    pub fn waiting(&self) -> bool {
+        self.waiting.get()
+    }
+
     pub fn check(&self) -> Result<()> {
         if self.requested.get() {
             return Err(canceled());
@@ -104,6 +110,22 @@ impl Cancel {
             }
         })
         .await
+    }
+}
+
+/// Marks the session as waiting for a lock while it lives.
+struct Waiting(std::rc::Rc<Cancel>);
+
+impl Waiting {
+    fn new(c: std::rc::Rc<Cancel>) -> Waiting {
+        c.waiting.set(true);
+        Waiting(c)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.waiting.set(false);
     }
 }
 
@@ -265,6 +287,7 @@ impl Txn {
     async fn wait(&self, shard: ShardId, holder: Owner, ready: futures::channel::oneshot::Receiver<()>) -> Result<()> {
         let mut ready = ready;
         let me = self.id;
+        let _waiting = self.cancel.as_ref().map(|c| Waiting::new(c.clone()));
         let give_up = || async move {
             let _ = mesh::run_on(shard, move |s| s.row_locks.cancel_waits(me)).await;
         };

@@ -64,6 +64,9 @@ pub async fn copy_insert(
     defaults: &[usize],
 ) -> std::result::Result<(), (SqlError, Option<usize>)> {
     txn.check_writable("COPY FROM").map_err(|e| (e, None))?;
+    if crate::catalog::is_view(table) {
+        return Err((crate::catalog::read_only(table), None));
+    }
     if !defaults.is_empty() {
         let exprs = defaults
             .iter()

@@ -90,6 +90,12 @@ pub enum Plan {
         def: crate::sequence::SeqDef,
         if_not_exists: bool,
     },
+    /// EXPLAIN [ANALYZE]: the lines of `inner`'s plan; with ANALYZE `inner` runs too.
+    Explain {
+        inner: Box<Plan>,
+        lines: Vec<String>,
+        analyze: bool,
+    },
     DropSequence {
         names: Vec<String>,
         if_exists: bool,
@@ -674,6 +680,43 @@ impl Binder<'_> {
             S::Drop { object_type: ast::ObjectType::Sequence, if_exists, names, .. } => {
                 let names = names.iter().map(|n| object_name(self.sql, n)).collect::<Result<Vec<_>>>()?;
                 Ok((Plan::DropSequence { names, if_exists: *if_exists }, vec![]))
+            }
+            S::Explain { statement, analyze, options, format, .. } => {
+                let mut analyze = *analyze;
+                if format.is_some() {
+                    return Err(SqlError::unsupported("EXPLAIN formats other than TEXT are not supported yet"));
+                }
+                for o in options.iter().flatten() {
+                    let name = fold(&o.name);
+                    let on = match &o.arg {
+                        None => true,
+                        Some(a) => !matches!(a.to_string().to_ascii_lowercase().as_str(), "false" | "off" | "0"),
+                    };
+                    match name.as_str() {
+                        "analyze" => analyze = on,
+                        // Display options: Orbit prints no costs, buffers or per-node timings.
+                        "verbose" | "costs" | "buffers" | "timing" | "summary" | "settings" | "wal" => {}
+                        "format" => {
+                            let f = o.arg.as_ref().map(|a| a.to_string().to_ascii_lowercase()).unwrap_or_default();
+                            if f != "text" {
+                                return Err(SqlError::unsupported(
+                                    "EXPLAIN formats other than TEXT are not supported yet",
+                                ));
+                            }
+                        }
+                        other => {
+                            return Err(SqlError::new(
+                                code::SYNTAX_ERROR,
+                                format!("unrecognized EXPLAIN option \"{other}\""),
+                            ))
+                        }
+                    }
+                }
+                let (inner, _) = self.statement(statement)?;
+                let (_, shards) = orbit_shards::state::local();
+                let lines = crate::explain::lines(&inner, &crate::explain::Texts::of(statement), shards)?;
+                let col = OutputColumn { name: "QUERY PLAN".into(), ty: SqlType::Text, table_oid: 0, column: 0 };
+                Ok((Plan::Explain { inner: Box::new(inner), lines, analyze }, vec![col]))
             }
             S::Savepoint { name } => Ok((Plan::Savepoint(fold(name)), vec![])),
             S::ReleaseSavepoint { name } => Ok((Plan::ReleaseSavepoint(fold(name)), vec![])),

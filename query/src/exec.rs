@@ -101,6 +101,24 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
         Plan::Truncate(tables) if tables.iter().any(|t| crate::catalog::is_view(t)) => {
             Err(crate::catalog::read_only(tables.iter().find(|t| crate::catalog::is_view(t)).expect("found")))
         }
+        Plan::Explain { inner, lines, analyze } => {
+            let mut lines = lines.clone();
+            if *analyze {
+                let started = std::time::Instant::now();
+                let r = Box::pin(execute(inner, params, txn)).await?;
+                let n = if r.rows.is_empty() {
+                    r.tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+                } else {
+                    r.rows.len()
+                };
+                if let Some(first) = lines.first_mut() {
+                    first.push_str(&format!("  (actual rows={n})"));
+                }
+                lines.push(format!("Execution Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0));
+            }
+            let rows: Vec<Row> = lines.into_iter().map(|l| vec![Datum::Text(l)]).collect();
+            Ok(QueryResult { rows, tag: "EXPLAIN".into(), notices: vec![] })
+        }
         Plan::Select(s) => select(txn, s, params).await,
         Plan::Insert { table, rows, select: source, on_conflict, returning } => {
             let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));

@@ -12,6 +12,7 @@ pub mod copy;
 pub mod datetime;
 pub mod error;
 pub mod exec;
+pub mod explain;
 pub mod expr;
 pub mod group;
 pub mod json;

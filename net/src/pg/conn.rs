@@ -1007,7 +1007,7 @@ fn deallocate(c: &mut Conn, name: Option<&str>) -> Result<&'static str, SqlError
 
 fn returns_rows(p: &Prepared) -> bool {
     match &p.plan {
-        Plan::Select(_) | Plan::Show(_) => true,
+        Plan::Select(_) | Plan::Show(_) | Plan::Explain { .. } => true,
         Plan::Insert { returning, .. } | Plan::Update { returning, .. } | Plan::Delete { returning, .. } => {
             returning.is_some()
         }

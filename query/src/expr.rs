@@ -68,6 +68,8 @@ pub enum TemporalFn {
     JustifyDays,
     JustifyHours,
     JustifyInterval,
+    /// timestamp(p) / time(p) / interval(p): rounds to p fractional digits (p < 6).
+    Round(u8),
 }
 
 impl Func {
@@ -808,6 +810,15 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
         (TemporalFn::JustifyDays, [Datum::Interval(iv)]) => Datum::Interval(dt::justify_days(iv)?),
         (TemporalFn::JustifyHours, [Datum::Interval(iv)]) => Datum::Interval(dt::justify_hours(iv)?),
         (TemporalFn::JustifyInterval, [Datum::Interval(iv)]) => Datum::Interval(dt::justify_interval(iv)?),
+        (TemporalFn::Round(p), [v]) => match v {
+            Datum::Timestamp(x) if dt::is_finite_ts(*x) => Datum::Timestamp(dt::round_us(*x, p)),
+            Datum::TimestampTz(x) if dt::is_finite_ts(*x) => Datum::TimestampTz(dt::round_us(*x, p)),
+            Datum::Time(x) => Datum::Time(dt::round_us(*x, p)),
+            Datum::Interval(iv) => {
+                Datum::Interval(orbit_engine::table::Interval { micros: dt::round_us(iv.micros, p), ..*iv })
+            }
+            other => other.clone(),
+        },
         _ => return Err(bad()),
     })
 }

@@ -10,6 +10,27 @@ use crate::types::CastContext;
 use orbit_engine::table::{Datum, SqlType};
 use sqlparser::ast;
 
+/// A cast target `timestamp(p)`, `time(p)` or `interval(p)`: the type without its precision,
+/// and p when it rounds (below 6; PostgreSQL takes a larger p as 6, with a warning).
+pub(super) fn split_precision(dt: &ast::DataType) -> (ast::DataType, Option<u8>) {
+    use ast::DataType as D;
+    let p = |p: u64| (p < 6).then_some(p as u8);
+    match dt {
+        D::Timestamp(Some(n), tz) => (D::Timestamp(None, *tz), p(*n)),
+        D::Time(Some(n), tz) => (D::Time(None, *tz), p(*n)),
+        D::Interval { fields: None, precision: Some(n) } => (D::Interval { fields: None, precision: None }, p(*n)),
+        _ => (dt.clone(), None),
+    }
+}
+
+/// Rounds a timestamp, time or interval expression to `precision` fractional digits.
+pub(super) fn round_to(e: Expr, precision: Option<u8>) -> Result<Expr> {
+    let Some(p) = precision else { return Ok(e) };
+    let ty = e.ty();
+    let e = Expr::Func(Func::Temporal(TemporalFn::Round(p)), vec![e], ty);
+    crate::expr::fold(e)
+}
+
 /// Date, timestamp, timestamptz: the later in this order is the common type.
 fn datetime_rank(t: SqlType) -> u8 {
     match t {
@@ -289,6 +310,19 @@ impl Binder<'_> {
             // SQL's niladic forms take no parentheses; now() and its synonyms take them.
             "current_timestamp" if bare => clock(Func::Now, SqlType::TimestampTz),
             "localtimestamp" if bare => clock(Func::LocalTimestamp, SqlType::Timestamp),
+            // CURRENT_TIMESTAMP(p), LOCALTIMESTAMP(p), LOCALTIME(p): rounded to p digits.
+            "current_timestamp" | "localtimestamp" | "localtime"
+                if bound.len() == 1 && matches!(bound[0], Expr::Const(Datum::Int4(0..), _)) =>
+            {
+                let Some(Expr::Const(Datum::Int4(p), _)) = bound.pop() else { return Ok(None) };
+                let (func, ty) = match name {
+                    "current_timestamp" => (Func::Now, SqlType::TimestampTz),
+                    "localtimestamp" => (Func::LocalTimestamp, SqlType::Timestamp),
+                    _ => (Func::LocalTime, SqlType::Time),
+                };
+                let p = (p < 6).then_some(p as u8);
+                round_to(Expr::Func(func, vec![], ty), p).map(Some)
+            }
             "current_date" if bare => clock(Func::CurrentDate, SqlType::Date),
             "localtime" if bare => clock(Func::LocalTime, SqlType::Time),
             "current_time" if bare => Err(SqlError::unsupported("type time with time zone is not supported yet")),

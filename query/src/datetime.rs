@@ -1201,7 +1201,7 @@ fn canonical_unit(u: &str) -> Option<&'static str> {
 }
 
 /// ISO 8601 week number and ISO year of a date (PostgreSQL's date2isoweek/date2isoyear).
-fn iso_week(y: i64, m: i64, d: i64) -> (i64, i64) {
+pub(crate) fn iso_week(y: i64, m: i64, d: i64) -> (i64, i64) {
     let dayn = date2j(y, m, d);
     let mut year = y;
     let mut day4 = date2j(y, 1, 4);

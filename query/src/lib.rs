@@ -16,6 +16,7 @@ pub mod group;
 pub mod json;
 pub mod scalar;
 pub mod settings;
+pub mod to_char;
 pub mod txn;
 pub mod types;
 

@@ -385,9 +385,29 @@ impl Binder<'_> {
                 let v = self.coerce(v, SqlType::Float8, CastContext::Implicit, |_| no_function(name, &types))?;
                 Ok(Some(Expr::Func(Func::Temporal(TemporalFn::ToTimestamp), vec![v], SqlType::TimestampTz)))
             }
-            "to_timestamp" | "to_char" | "to_date" => {
+            "to_char" if bound.len() == 2 && (is_temporal(types[0]) || types[0] == SqlType::Unknown) => {
+                if types[0] == SqlType::Unknown {
+                    return Err(not_unique_function(name, &types));
+                }
+                if !(types[1].is_string() || types[1] == SqlType::Unknown) {
+                    return Err(no_function(name, &types));
+                }
+                let fmt = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
+                let fmt = self.coerce(fmt, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
+                let v = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
+                // A date is formatted as timestamptz (the preferred type), a time as interval.
+                let to = match types[0] {
+                    SqlType::Date => SqlType::TimestampTz,
+                    SqlType::Time => SqlType::Interval,
+                    t => t,
+                };
+                let v = self.coerce(v, to, CastContext::Implicit, |_| no_function(name, &types))?;
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::ToChar), vec![v, fmt], SqlType::Text)))
+            }
+            "to_timestamp" | "to_date" => {
                 Err(SqlError::unsupported(format!("{name}() with a format is not supported yet")))
             }
+            "to_char" => Err(SqlError::unsupported("to_char() of numbers is not supported yet")),
             "make_date" if bound.len() == 3 => {
                 if !types.iter().all(|t| matches!(t, SqlType::Int2 | SqlType::Int4 | SqlType::Unknown)) {
                     return Err(no_function(name, &types));

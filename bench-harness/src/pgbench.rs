@@ -1,10 +1,10 @@
-//! PostgreSQL workloads with the standard `pgbench`, against a throwaway PostgreSQL cluster on a
-//! free port (server and client pinned apart like the RESP runs). Without `--orbit`: pgbench's
-//! own schema (`pgbench -i`) and its built-in workloads, PostgreSQL only (Orbit's SQL cannot run
-//! them yet: COPY, ALTER TABLE, char(n), tables without a primary key). With `--orbit`: the same
-//! schema subset created with plain SQL on both servers (accounts with a primary key, loaded by
-//! multi-row INSERTs through psql), and the workloads both can run, Orbit (one shard,
-//! `--fsync always`) and PostgreSQL (defaults: synchronous commit) in turn on the same CPUs.
+//! PostgreSQL workloads with the standard `pgbench`: a throwaway PostgreSQL 15 cluster on a free
+//! port (defaults: fsync on, synchronous commit) and Orbit (one shard, `--fsync always`: a
+//! commit is acknowledged once its log records are on disk), on the same CPUs, the client
+//! pinned apart like the RESP runs. Both are loaded by `pgbench -i -s <scale>` itself (DROP/
+//! CREATE with storage parameters, COPY ... FREEZE, VACUUM ANALYZE, ALTER TABLE ADD PRIMARY
+//! KEY), then every workload runs on PostgreSQL and on Orbit in turn, `--rounds` times, and the
+//! medians and their ratio are printed.
 
 use crate::compare::have;
 use crate::report::{reproduce_command, thousands};
@@ -39,22 +39,18 @@ pub struct PgbenchArgs {
     pub client_cpus: String,
     #[arg(long)]
     pub markdown: bool,
-    /// Compare with Orbit's PostgreSQL frontend (point select and update on a plain-SQL schema).
+    /// Only the workloads whose name contains one of these (comma-separated; default: all).
     #[arg(long)]
-    pub orbit: bool,
-    /// With --orbit: accounts rows loaded.
-    #[arg(long, default_value_t = 100_000)]
-    pub rows: u32,
-    /// With --orbit: rounds, alternated PostgreSQL / Orbit.
+    pub only: Option<String>,
+    /// Rounds, alternated PostgreSQL / Orbit.
     #[arg(long, default_value_t = 2)]
     pub rounds: u32,
-    /// With --orbit: Orbit's binary [default: `orbit` next to this program, else target/release/orbit].
+    /// Orbit's binary [default: `orbit` next to this program, else target/release/orbit].
     #[arg(long)]
     pub orbit_bin: Option<PathBuf>,
 }
 
-pub const PGBENCH_HEADER: &str =
-    "| pgbench workload | clients | PostgreSQL tps | PostgreSQL latency avg ms | Orbit | reproduce |\n|---|---|---|---|---|---|";
+pub const PGBENCH_HEADER: &str = "| pgbench workload | clients | protocol | PostgreSQL tps | Orbit tps | Orbit/PostgreSQL | PostgreSQL / Orbit latency avg ms | reproduce |\n|---|---|---|---|---|---|---|---|";
 
 /// The workloads: a name and pgbench's script arguments (built-in or a file we write).
 const WORKLOADS: [(&str, &str); 4] = [
@@ -156,111 +152,10 @@ pub fn parse_pgbench(text: &str) -> Result<(f64, f64)> {
 }
 
 pub fn pgbench(args: &PgbenchArgs) -> Result<()> {
+    use crate::servers::{Server, ServerKind};
     if !have("pgbench") || !args.pg_bin.join("initdb").is_file() {
         bail!("pgbench and PostgreSQL 15 are needed: apt-get install postgresql postgresql-contrib");
     }
-    if args.orbit {
-        return compare_orbit(args);
-    }
-    let cluster = Cluster::start(&args.pg_bin, &args.server_cpus)?;
-    let port = cluster.port.to_string();
-    let conn = ["-h", "127.0.0.1", "-p", &port, "-U", "postgres"];
-    eprintln!("pgbench -i -s {} on port {port}", args.scale);
-    let out =
-        Command::new("pgbench").args(conn).args(["-i", "-q", "-s", &args.scale.to_string(), "postgres"]).output()?;
-    check(out, "pgbench -i")?;
-    if args.markdown {
-        println!("{PGBENCH_HEADER}");
-    }
-    for (name, script) in WORKLOADS {
-        let mut cmd = pinned(&args.client_cpus, "pgbench");
-        cmd.args(conn).args(["-n", "-M", &args.protocol]).args([
-            "-c",
-            &args.clients.to_string(),
-            "-j",
-            &args.jobs.to_string(),
-            "-T",
-            &args.duration_s.to_string(),
-        ]);
-        if let Some(builtin) = script.strip_prefix("builtin:") {
-            cmd.args(["-b", builtin]);
-        } else {
-            let file = cluster.dir.path().join(format!("{}.sql", name.replace(' ', "-")));
-            std::fs::write(&file, script)?;
-            cmd.arg("-f").arg(&file);
-        }
-        let text = check(cmd.arg("postgres").stdin(Stdio::null()).output()?, "pgbench")?;
-        let (tps, latency_ms) = parse_pgbench(&text)?;
-        if args.markdown {
-            println!(
-                "| {name} | {} | {} | {latency_ms:.3} | not run (pgbench -i schema: see --orbit) | `{}` |",
-                args.clients,
-                thousands(tps),
-                reproduce_command()
-            );
-        } else {
-            println!(
-                "{name:<13} PostgreSQL {} tps, latency avg {latency_ms:.3} ms; Orbit: not run (see --orbit)",
-                thousands(tps)
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Workloads both servers run, on the plain-SQL schema of [`plain_schema`].
-const COMPARE_WORKLOADS: [(&str, &str); 2] = [
-    ("point select", "\\set aid random(1, :rows)\nSELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n"),
-    (
-        "update",
-        "\\set aid random(1, :rows)\n\\set delta random(-5000, 5000)\nUPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;\n",
-    ),
-];
-
-/// pgbench_accounts with a primary key and `rows` rows, as multi-row INSERTs.
-pub fn plain_schema(rows: u32) -> String {
-    let mut sql = String::from(
-        "DROP TABLE IF EXISTS pgbench_accounts;\nCREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int, abalance int, filler text);\n",
-    );
-    let mut aid = 1;
-    while aid <= rows {
-        let end = (aid + 999).min(rows);
-        sql.push_str("INSERT INTO pgbench_accounts VALUES ");
-        let values: Vec<String> = (aid..=end).map(|a| format!("({a}, {}, 0, '')", (a - 1) / 100_000 + 1)).collect();
-        sql.push_str(&values.join(", "));
-        sql.push_str(";\n");
-        aid = end + 1;
-    }
-    sql
-}
-
-fn load(port: u16, file: &Path) -> Result<()> {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
-        .arg(file)
-        .arg("postgres")
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run psql")?;
-    check(out, "psql (loading the schema)")?;
-    Ok(())
-}
-
-fn run_workload(args: &PgbenchArgs, port: u16, script: &Path) -> Result<(f64, f64)> {
-    let mut cmd = pinned(&args.client_cpus, "pgbench");
-    cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-n", "-M", &args.protocol])
-        .args(["-c", &args.clients.to_string(), "-j", &args.jobs.to_string(), "-T", &args.duration_s.to_string()])
-        .args(["-D", &format!("rows={}", args.rows), "-f"])
-        .arg(script)
-        .arg("postgres")
-        .stdin(Stdio::null());
-    let text = check(cmd.output()?, "pgbench")?;
-    parse_pgbench(&text)
-}
-
-/// PostgreSQL vs Orbit on the workloads both can run, rounds alternated, medians printed.
-fn compare_orbit(args: &PgbenchArgs) -> Result<()> {
-    use crate::servers::{Server, ServerKind};
     let cluster = Cluster::start(&args.pg_bin, &args.server_cpus)?;
     let servers = crate::servers::ServerArgs {
         orbit_bin: args.orbit_bin.clone(),
@@ -274,29 +169,39 @@ fn compare_orbit(args: &PgbenchArgs) -> Result<()> {
     };
     let orbit = Server::start(ServerKind::Orbit, &servers, 1, &args.server_cpus)?;
     let orbit_pg = orbit.pg_port.context("Orbit has no PostgreSQL port")?;
-    let schema = cluster.dir.path().join("schema.sql");
-    std::fs::write(&schema, plain_schema(args.rows))?;
-    eprintln!("loading {} rows into PostgreSQL (port {}) and Orbit (port {orbit_pg})", args.rows, cluster.port);
-    load(cluster.port, &schema)?;
-    load(orbit_pg, &schema)?;
-    if args.markdown {
-        println!("| workload | clients | protocol | PostgreSQL tps | Orbit tps | Orbit/PostgreSQL | PostgreSQL / Orbit latency avg ms | reproduce |");
-        println!("|---|---|---|---|---|---|---|---|");
+    for (who, port) in [("PostgreSQL", cluster.port), ("Orbit", orbit_pg)] {
+        eprintln!("pgbench -i -s {} on {who} (port {port})", args.scale);
+        let out = Command::new("pgbench")
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+            .args(["-i", "-q", "-s", &args.scale.to_string(), "postgres"])
+            .stdin(Stdio::null())
+            .output()?;
+        check(out, &format!("pgbench -i on {who}"))?;
     }
-    for (name, script) in COMPARE_WORKLOADS {
-        let file = cluster.dir.path().join(format!("{}.sql", name.replace(' ', "-")));
-        std::fs::write(&file, script)?;
+    if args.markdown {
+        println!("{PGBENCH_HEADER}");
+    }
+    let wanted = |name: &str| args.only.as_deref().is_none_or(|o| o.split(',').any(|w| name.contains(w.trim())));
+    for (name, script) in WORKLOADS.into_iter().filter(|(n, _)| wanted(n)) {
+        let spec = match script.strip_prefix("builtin:") {
+            Some(b) => Script::Builtin(b),
+            None => {
+                let file = cluster.dir.path().join(format!("{}.sql", name.replace(' ', "-")));
+                std::fs::write(&file, script)?;
+                Script::File(file)
+            }
+        };
         let (mut pg, mut ob) = (Vec::new(), Vec::new());
         for _ in 0..args.rounds {
-            pg.push(run_workload(args, cluster.port, &file)?);
-            ob.push(run_workload(args, orbit_pg, &file)?);
+            pg.push(run_workload(args, cluster.port, &spec)?);
+            ob.push(run_workload(args, orbit_pg, &spec)?);
         }
-        let median = |v: &mut Vec<(f64, f64)>, i: usize| -> f64 {
+        let median = |v: &[(f64, f64)], i: usize| -> f64 {
             let mut xs: Vec<f64> = v.iter().map(|p| if i == 0 { p.0 } else { p.1 }).collect();
             xs.sort_by(|a, b| a.total_cmp(b));
             xs[xs.len() / 2]
         };
-        let (pt, pl, ot, ol) = (median(&mut pg, 0), median(&mut pg, 1), median(&mut ob, 0), median(&mut ob, 1));
+        let (pt, pl, ot, ol) = (median(&pg, 0), median(&pg, 1), median(&ob, 0), median(&ob, 1));
         if args.markdown {
             println!(
                 "| {name} | {} | {} | {} | {} | {:.2} | {pl:.3} / {ol:.3} | `{}` |",
@@ -319,6 +224,29 @@ fn compare_orbit(args: &PgbenchArgs) -> Result<()> {
     Ok(())
 }
 
+enum Script {
+    Builtin(&'static str),
+    File(PathBuf),
+}
+
+fn run_workload(args: &PgbenchArgs, port: u16, script: &Script) -> Result<(f64, f64)> {
+    let mut cmd = pinned(&args.client_cpus, "pgbench");
+    cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-n", "-M", &args.protocol]).args([
+        "-c",
+        &args.clients.to_string(),
+        "-j",
+        &args.jobs.to_string(),
+        "-T",
+        &args.duration_s.to_string(),
+    ]);
+    match script {
+        Script::Builtin(b) => cmd.args(["-b", b]),
+        Script::File(f) => cmd.arg("-f").arg(f),
+    };
+    let text = check(cmd.arg("postgres").stdin(Stdio::null()).output()?, "pgbench")?;
+    parse_pgbench(&text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,12 +256,5 @@ mod tests {
         let text = "transaction type: <builtin: select only>\nscaling factor: 10\nnumber of clients: 4\nlatency average = 0.061 ms\ninitial connection time = 4.210 ms\ntps = 65391.449105 (without initial connection time)\n";
         assert_eq!(parse_pgbench(text).unwrap(), (65391.449105, 0.061));
         assert!(parse_pgbench("tps = x\n").is_err());
-    }
-
-    #[test]
-    fn plain_schema_inserts_every_row_once() {
-        let sql = plain_schema(2500);
-        assert_eq!(sql.matches("INSERT INTO").count(), 3);
-        assert!(sql.contains("(1, 1, 0, '')") && sql.contains("(2500, 1, 0, '')") && !sql.contains("(2501,"));
     }
 }

@@ -116,6 +116,8 @@ pub struct CopyIn {
     /// `\.` was seen: the rest is ignored.
     ended: bool,
     rows: Vec<Row>,
+    /// The line each of `rows` came from.
+    lines: Vec<u64>,
     /// Rows read so far (the COPY n tag).
     pub count: u64,
 }
@@ -138,8 +140,17 @@ impl CopyIn {
             header_pending,
             ended: false,
             rows: Vec::new(),
+            lines: Vec::new(),
             count: 0,
         }
+    }
+
+    /// The columns left out of the column list whose DEFAULT is an expression: computed for
+    /// every row when the rows are inserted.
+    pub fn default_columns(&self) -> Vec<usize> {
+        (0..self.table.columns.len())
+            .filter(|i| !self.columns.contains(i) && self.table.columns[*i].default_expr.is_some())
+            .collect()
     }
 
     pub fn table(&self) -> &Arc<TableDef> {
@@ -152,7 +163,13 @@ impl CopyIn {
     }
 
     pub fn take_rows(&mut self) -> Vec<Row> {
+        self.lines.clear();
         std::mem::take(&mut self.rows)
+    }
+
+    /// The rows read and not yet taken, with the line each came from.
+    pub fn take_batch(&mut self) -> (Vec<Row>, Vec<u64>) {
+        (std::mem::take(&mut self.rows), std::mem::take(&mut self.lines))
     }
 
     /// The line being read (1-based), for the CONTEXT of errors raised while inserting it.
@@ -287,6 +304,22 @@ impl CopyIn {
             self.ended = true;
             return Ok(());
         }
+        if !self.opts.csv {
+            // In the text format an unescaped `\.` anywhere is the end-of-data marker: it must
+            // end its line, and what comes before it on the line is the last row.
+            if let Some(at) = end_marker(line) {
+                if at + 2 != line.len() {
+                    return Err(bad_format("end-of-copy marker corrupt")
+                        .context(format!("COPY {}, line {}", self.table.name, self.line)));
+                }
+                self.ended = true;
+                return self.row_in(&line[..at]);
+            }
+        }
+        self.row_in(line)
+    }
+
+    fn row_in(&mut self, line: &[u8]) -> Result<()> {
         let fields = if self.opts.csv { self.csv_fields(line)? } else { self.text_fields(line)? };
         if self.header_pending {
             self.header_pending = false;
@@ -314,8 +347,19 @@ impl CopyIn {
                 })?,
             };
         }
-        crate::exec::check_not_null(&self.table, &row).map_err(|e| e.context(self.context_line(line)))?;
+        // Columns whose DEFAULT is an expression are filled (and checked) when inserted.
+        let computed = self.default_columns();
+        if computed.is_empty() {
+            crate::exec::check_not_null(&self.table, &row).map_err(|e| e.context(self.context_line(line)))?;
+        } else {
+            let mut probe = row.clone();
+            for &i in &computed {
+                probe[i] = Datum::Bool(true);
+            }
+            crate::exec::check_not_null(&self.table, &probe).map_err(|e| e.context(self.context_line(line)))?;
+        }
         self.rows.push(row);
+        self.lines.push(self.line);
         self.count += 1;
         Ok(())
     }
@@ -456,6 +500,22 @@ impl CopyIn {
         }
         Ok(out)
     }
+}
+
+/// Where an unescaped `\.` starts in a text-format line.
+fn end_marker(line: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i + 1 < line.len() {
+        if line[i] == b'\\' {
+            if line[i + 1] == b'.' {
+                return Some(i);
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
 
 fn ends_in_escape(b: &[u8]) -> bool {
@@ -603,7 +663,7 @@ mod tests {
     use orbit_engine::table::ColumnDef;
 
     fn table() -> Arc<TableDef> {
-        let col = |n: &str, ty| ColumnDef { name: n.into(), ty, not_null: false, default: Datum::Null };
+        let col = |n: &str, ty| ColumnDef::new(n, ty);
         Arc::new(TableDef {
             name: "t".into(),
             columns: vec![col("a", SqlType::Int4), col("b", SqlType::Text), col("c", SqlType::Text)],
@@ -643,6 +703,11 @@ mod tests {
         // The end marker stops reading.
         let rows = read(CopyOptions::text(3), &[b"1\ta\tb\n\\.\ngarbage\n"]).unwrap();
         assert_eq!(rows.len(), 1);
+        // `\.` ending a line with data before it: that data is the last row.
+        let rows = read(CopyOptions::text(3), &[b"1\ta\tb\n2\tc\td\\.\ngarbage\n"]).unwrap();
+        assert_eq!(rows.len(), 2);
+        let e = read(CopyOptions::text(3), &[b"1\ta\tb\n3\t\\.\t3\n"]).unwrap_err();
+        assert_eq!((e.message.as_str(), e.context.as_deref()), ("end-of-copy marker corrupt", Some("COPY t, line 2")));
     }
 
     #[test]

@@ -237,6 +237,82 @@ impl Expr {
     }
 }
 
+/// What [`Expr::try_map_calls`] calls: a builtin and its arguments, to a replacement or None.
+pub type CallMapper<'a> = dyn FnMut(crate::scalar::Builtin, &[Expr]) -> Result<Option<Expr>> + 'a;
+
+impl Expr {
+    /// The direct sub-expressions, in evaluation order.
+    fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            Expr::Const(..) | Expr::Column(..) | Expr::Param(..) | Expr::Agg(..) => vec![],
+            Expr::Arith(_, a, b, _)
+            | Expr::Cmp(_, a, b)
+            | Expr::Concat(a, b)
+            | Expr::And(a, b)
+            | Expr::Or(a, b)
+            | Expr::Like(a, b, ..) => vec![&mut **a, &mut **b],
+            Expr::Not(a) | Expr::Neg(a, _) | Expr::IsNull(a, _) | Expr::IsBool(a, ..) | Expr::Cast(a, ..) => {
+                vec![&mut **a]
+            }
+            Expr::InList(a, l, _) => std::iter::once(&mut **a).chain(l.iter_mut()).collect(),
+            Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter_mut().collect(),
+            Expr::Case(whens, otherwise, _) => {
+                let mut v: Vec<&mut Expr> = Vec::new();
+                for (w, t) in whens.iter_mut() {
+                    v.push(w);
+                    v.push(t);
+                }
+                v.extend(otherwise.iter_mut().map(|b| &mut **b));
+                v
+            }
+        }
+    }
+
+    /// Calls `f` on this expression and every sub-expression, parents first.
+    pub fn visit(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Const(..) | Expr::Column(..) | Expr::Param(..) | Expr::Agg(..) => {}
+            Expr::Arith(_, a, b, _)
+            | Expr::Cmp(_, a, b)
+            | Expr::Concat(a, b)
+            | Expr::And(a, b)
+            | Expr::Or(a, b)
+            | Expr::Like(a, b, ..) => {
+                a.visit(f);
+                b.visit(f)
+            }
+            Expr::Not(a) | Expr::Neg(a, _) | Expr::IsNull(a, _) | Expr::IsBool(a, ..) | Expr::Cast(a, ..) => a.visit(f),
+            Expr::InList(a, l, _) => {
+                a.visit(f);
+                l.iter().for_each(|e| e.visit(f))
+            }
+            Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter().for_each(|e| e.visit(f)),
+            Expr::Case(whens, otherwise, _) => {
+                for (w, t) in whens {
+                    w.visit(f);
+                    t.visit(f);
+                }
+                otherwise.iter().for_each(|e| e.visit(f));
+            }
+        }
+    }
+
+    /// Replaces each call of a [`crate::scalar::Builtin`] for which `f` returns a value,
+    /// evaluating arguments first (left to right).
+    pub fn try_map_calls(&mut self, f: &mut CallMapper) -> Result<()> {
+        for c in self.children_mut() {
+            c.try_map_calls(f)?;
+        }
+        if let Expr::Call(b, args, _) = self {
+            if let Some(v) = f(*b, args)? {
+                *self = v;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What an expression reads: the input row, the statement's parameters and, after
 /// aggregation, the aggregate results.
 pub struct Ctx<'a> {
@@ -445,6 +521,7 @@ pub fn fold(e: Expr) -> Result<Expr> {
         Expr::Not(x) | Expr::Neg(x, _) | Expr::IsNull(x, _) | Expr::IsBool(x, ..) | Expr::Cast(x, ..) => is_const(x),
         Expr::InList(x, l, _) => is_const(x) && l.iter().all(is_const),
         Expr::Func(f, _, _) if f.is_volatile() => false,
+        Expr::Call(f, _, _) if f.is_sequence() => false,
         Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter().all(is_const),
         _ => false,
     };

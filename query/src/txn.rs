@@ -65,6 +65,8 @@ struct Savepoint {
 #[derive(Debug, Default)]
 pub struct Cancel {
     armed: std::cell::Cell<bool>,
+    /// Waiting for a row lock (pg_stat_activity's wait event).
+    waiting: std::cell::Cell<bool>,
     requested: std::cell::Cell<bool>,
     waker: std::cell::RefCell<Option<std::task::Waker>>,
 }
@@ -84,6 +86,10 @@ impl Cancel {
                 w.wake();
             }
         }
+    }
+
+    pub fn waiting(&self) -> bool {
+        self.waiting.get()
     }
 
     pub fn check(&self) -> Result<()> {
@@ -107,6 +113,22 @@ impl Cancel {
     }
 }
 
+/// Marks the session as waiting for a lock while it lives.
+struct Waiting(std::rc::Rc<Cancel>);
+
+impl Waiting {
+    fn new(c: std::rc::Rc<Cancel>) -> Waiting {
+        c.waiting.set(true);
+        Waiting(c)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.waiting.set(false);
+    }
+}
+
 fn canceled() -> SqlError {
     SqlError::new("57014", "canceling statement due to user request")
 }
@@ -123,6 +145,8 @@ pub struct Txn {
     pub read_only: bool,
     /// The connection's cancel switch, checked while waiting for a row lock.
     pub cancel: Option<std::rc::Rc<Cancel>>,
+    /// The session's last nextval per sequence (currval), shared by its transactions.
+    pub sequences: std::rc::Rc<std::cell::RefCell<std::collections::HashMap<String, i64>>>,
     /// When the transaction started (microseconds since 2000-01-01 UTC): now() and
     /// CURRENT_TIMESTAMP, as in PostgreSQL.
     pub started_us: i64,
@@ -160,6 +184,7 @@ impl Txn {
             savepoints: Vec::new(),
             read_only: false,
             cancel: None,
+            sequences: Default::default(),
             started_us: crate::datetime::now_us(),
         }
     }
@@ -262,6 +287,7 @@ impl Txn {
     async fn wait(&self, shard: ShardId, holder: Owner, ready: futures::channel::oneshot::Receiver<()>) -> Result<()> {
         let mut ready = ready;
         let me = self.id;
+        let _waiting = self.cancel.as_ref().map(|c| Waiting::new(c.clone()));
         let give_up = || async move {
             let _ = mesh::run_on(shard, move |s| s.row_locks.cancel_waits(me)).await;
         };

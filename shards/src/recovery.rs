@@ -485,6 +485,10 @@ pub struct StartPlan {
     pub owner_catalog: Arc<std::sync::OnceLock<Vec<(String, u64, bool)>>>,
     /// Shard 0 has published `owner_catalog`.
     pub catalog_published: Arc<Barrier>,
+    /// The newest catalog generation any shard replayed: shard 0 hands out generations above
+    /// it, even one whose record shard 0 itself lost in a crash (a DDL record another shard
+    /// made durable first), so no generation (nor staging table name) is handed out twice.
+    pub generation_seen: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl StartPlan {
@@ -531,6 +535,7 @@ impl StartPlan {
             recovered: Barrier::new(shards),
             owner_catalog: Arc::new(std::sync::OnceLock::new()),
             catalog_published: Barrier::new(shards),
+            generation_seen: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         })
     }
 }
@@ -571,7 +576,7 @@ async fn remove_extra_dirs(plan: &StartPlan) -> Result<(), String> {
 pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<()>>, String> {
     let dir = shard_dir(&plan.data_dir, id);
     let n = plan.shards;
-    let (ks, tables, last_seq, logs) = match plan.reshard_from {
+    let (ks, mut tables, last_seq, logs) = match plan.reshard_from {
         None => {
             let mode = if plan.repair { Mode::Repair } else { Mode::Normal };
             let r = recover_dir(&dir, plan.layout.epoch, mode).await.map_err(|e| format!("shard {id}: {e}"))?;
@@ -663,7 +668,11 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
     if id == 0 {
         let _ = plan.owner_catalog.set(tables.catalog_view());
     }
+    plan.generation_seen.fetch_max(tables.generation_seen(), Ordering::SeqCst);
     plan.catalog_published.wait(0).await?;
+    if id == 0 {
+        tables.note_generation(plan.generation_seen.load(Ordering::SeqCst));
+    }
     let outcomes = match plan.owner_catalog.get() {
         Some(owner) => tables.staging_outcomes(owner),
         None => return Err("start-up aborted: shard 0 published no catalog".into()),

@@ -14,7 +14,7 @@
 //! Outside one, every batch commits as its own transaction, so a COPY of any size holds one
 //! batch at a time; an error then keeps the batches committed before it.
 
-use super::{put, Conn, WRITE_FLUSH_BYTES};
+use super::{new_txn, put, Conn, WRITE_FLUSH_BYTES};
 use bytes::Bytes;
 use orbit_query::copy::{encode_header, encode_row, CopyIn, CopyPlan, CopySource, Header};
 use orbit_query::error::code;
@@ -89,18 +89,24 @@ async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
 /// Inserts the rows read so far, through INSERT's path: into the connection's transaction, or
 /// as a transaction of their own.
 async fn insert_batch(c: &mut Conn, reader: &mut CopyIn) -> Result<(), SqlError> {
-    let rows = reader.take_rows();
+    let (rows, lines) = reader.take_batch();
     if rows.is_empty() {
         return Ok(());
     }
     let table = reader.table().clone();
-    let context = |e: SqlError| if e.context.is_some() { e } else { e.context(format!("COPY {}", table.name)) };
+    let defaults = reader.default_columns();
+    // PostgreSQL names the line of the row that failed (`COPY t, line 3`).
+    let context = |(e, at): (SqlError, Option<usize>)| match (e.context.is_some(), at.and_then(|i| lines.get(i))) {
+        (true, _) => e,
+        (false, Some(line)) => e.context(format!("COPY {}, line {line}", table.name)),
+        (false, None) => e.context(format!("COPY {}", table.name)),
+    };
     match c.txn.as_mut() {
-        Some(t) => orbit_query::exec::copy_insert(t, &table, rows).await.map_err(context),
+        Some(t) => orbit_query::exec::copy_insert(t, &table, rows, &defaults).await.map_err(context),
         None => {
-            let mut t = orbit_query::Txn::new();
-            match orbit_query::exec::copy_insert(&mut t, &table, rows).await {
-                Ok(()) => t.commit().await.map_err(context),
+            let mut t = new_txn(c);
+            match orbit_query::exec::copy_insert(&mut t, &table, rows, &defaults).await {
+                Ok(()) => t.commit().await.map_err(|e| context((e, None))),
                 Err(e) => {
                     t.rollback().await;
                     Err(context(e))

@@ -514,6 +514,9 @@ impl Binder<'_> {
             not_valid: false,
         }] = at.operations.as_slice()
         else {
+            if at.operations.len() > 1 {
+                return Err(SqlError::unsupported("ALTER TABLE with several actions is not supported yet"));
+            }
             let what = at.operations.first().map(|o| o.to_string()).unwrap_or_default();
             let words: Vec<&str> = what.split_whitespace().take(2).collect();
             return Err(SqlError::unsupported(format!(
@@ -521,6 +524,18 @@ impl Binder<'_> {
                 words.join(" ").to_uppercase()
             )));
         };
+        if !p.include.is_empty() || p.index_name.is_some() || p.index_type.is_some() || !p.index_options.is_empty() {
+            return Err(SqlError::unsupported("index options on a primary key are not supported yet"));
+        }
+        if at.if_exists {
+            let tname = self.relation_name(&at.name)?;
+            if super::lookup_table(&tname).is_none() {
+                return Ok(Plan::Skipped {
+                    tag: "ALTER TABLE",
+                    notice: format!("relation \"{tname}\" does not exist, skipping"),
+                });
+            }
+        }
         let (tname, def) = self.resolve_table(&at.name)?;
         let mut cols = Vec::new();
         for ic in &p.columns {
@@ -596,6 +611,16 @@ impl Binder<'_> {
                     analyze = boolean(&v)
                         .ok_or_else(|| SqlError::new(code::SYNTAX_ERROR, format!("{name} requires a Boolean value")))?;
                 }
+                if name == "parallel" {
+                    let n = v.text().and_then(|t| t.parse::<i64>().ok());
+                    if !n.is_some_and(|n| (0..=1024).contains(&n)) {
+                        return Err(SqlError::new(
+                            code::SYNTAX_ERROR,
+                            "parallel option requires a value between 0 and 1024",
+                        )
+                        .at(pos));
+                    }
+                }
             }
         } else if vacuum {
             for w in ["full", "freeze", "verbose"] {
@@ -609,10 +634,14 @@ impl Binder<'_> {
         if !c.done() {
             loop {
                 let name = c.object_name()?;
-                // PostgreSQL reports no position for VACUUM's and ANALYZE's relations.
-                let (tname, def) = self.resolve_table(&name).map_err(|mut e| {
+                // PostgreSQL reports no position for VACUUM's and ANALYZE's relations, and an
+                // unknown schema as 3F000.
+                let tname = super::object_name(self.sql, &name).map_err(|mut e| {
                     e.position = None;
                     e
+                })?;
+                let def = super::lookup_table(&tname).ok_or_else(|| {
+                    SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
                 })?;
                 if c.eat(&Token::LParen) {
                     let cols = c.ident_list()?;
@@ -812,13 +841,17 @@ impl Binder<'_> {
             }
             (None, None) => return Err(c.error()),
         };
-        let options = copy_options(given, to, &names)?;
+        let table = match &source {
+            CopySource::Table { table, .. } => Some(table.clone()),
+            CopySource::Query(_) => None,
+        };
+        let options = copy_options(given, to, &names, table.as_deref())?;
         Ok(Plan::Copy(Box::new(CopyPlan { source, to, names, options })))
     }
 }
 
 /// Defaults and PostgreSQL 15's checks (`ProcessCopyOptions`), in its order.
-fn copy_options(g: GivenOptions, to: bool, names: &[String]) -> Result<CopyOptions> {
+fn copy_options(g: GivenOptions, to: bool, names: &[String], table: Option<&TableDef>) -> Result<CopyOptions> {
     let csv = match g.format.as_deref() {
         Some("binary") => return Err(SqlError::unsupported("COPY BINARY is not supported yet")),
         Some("csv") => true,
@@ -897,10 +930,23 @@ fn copy_options(g: GivenOptions, to: bool, names: &[String]) -> Result<CopyOptio
         let mut out = vec![false; names.len()];
         for id in list {
             let cn = fold(id);
-            let i = names.iter().position(|n| *n == cn).ok_or_else(|| {
-                SqlError::new(code::INVALID_COLUMN_REFERENCE, format!("{what} column \"{cn}\" not referenced by COPY"))
-            })?;
-            out[i] = true;
+            match names.iter().position(|n| *n == cn) {
+                Some(i) => out[i] = true,
+                // A column of the table left out of COPY's list, or no such column at all.
+                None if table.is_none_or(|t| t.column(&cn).is_some()) => {
+                    return Err(SqlError::new(
+                        code::INVALID_COLUMN_REFERENCE,
+                        format!("{what} column \"{cn}\" not referenced by COPY"),
+                    ))
+                }
+                None => {
+                    let t = table.map(|t| t.name.as_str()).unwrap_or_default();
+                    return Err(SqlError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!("column \"{cn}\" of relation \"{t}\" does not exist"),
+                    ));
+                }
+            }
         }
         Ok(out)
     };

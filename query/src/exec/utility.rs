@@ -16,7 +16,6 @@ use orbit_engine::table::{staging_name, Datum, Row, TableDef};
 use orbit_shards::tables as shard_tables;
 use orbit_shards::wal::Ticket;
 use orbit_shards::{mesh, state};
-use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Rows of staging data sent to a shard in one hop.
@@ -54,11 +53,62 @@ pub(super) async fn with_row_ids(table: &Arc<TableDef>, mut rows: Vec<Row>) -> R
 }
 
 /// Inserts one batch of COPY FROM rows (full rows, NOT NULL already checked) into `txn`'s
-/// write set, through INSERT's path.
-pub async fn copy_insert(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
-    txn.check_writable("COPY FROM")?;
-    let rows = with_row_ids(table, rows).await?;
-    insert_rows(txn, table, rows).await
+/// write set, through INSERT's path. Columns in `defaults` (left out of COPY's column list,
+/// with a DEFAULT expression) are computed per row first. On a taken key (23505) the error
+/// comes with the index of the row that hit it (a key twice in the batch: its second row), for
+/// the CONTEXT's line.
+pub async fn copy_insert(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    mut rows: Vec<Row>,
+    defaults: &[usize],
+) -> std::result::Result<(), (SqlError, Option<usize>)> {
+    txn.check_writable("COPY FROM").map_err(|e| (e, None))?;
+    if crate::catalog::is_view(table) {
+        return Err((crate::catalog::read_only(table), None));
+    }
+    if !defaults.is_empty() {
+        let exprs = defaults
+            .iter()
+            .map(|&i| crate::bind::bind_default(&table.columns[i]))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| (e, None))?;
+        let mut per_row = vec![exprs; rows.len()];
+        if per_row.first().is_some_and(|r| crate::sequence::any_uses(r)) {
+            crate::sequence::resolve(txn, &mut per_row, &[]).await.map_err(|e| (e, None))?;
+        }
+        for (n, (row, exprs)) in rows.iter_mut().zip(per_row).enumerate() {
+            for (&i, e) in defaults.iter().zip(exprs) {
+                row[i] = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &[], aggs: &[] })
+                    .map_err(|e| (e, Some(n)))?;
+            }
+            super::check_not_null(table, row).map_err(|e| (e, Some(n)))?;
+        }
+    }
+    // The key values of each row, kept to find the row a 23505 names.
+    let keys: Vec<Vec<Datum>> = if table.has_row_id() {
+        Vec::new()
+    } else {
+        rows.iter().map(|r| table.pk.iter().map(|&i| r[i].clone()).collect()).collect()
+    };
+    let rows = with_row_ids(table, rows).await.map_err(|e| (e, None))?;
+    insert_rows(txn, table, rows).await.map_err(|e| {
+        if e.code != code::UNIQUE_VIOLATION {
+            return (e, None);
+        }
+        let detail = e.detail.clone().unwrap_or_default();
+        let named: Vec<usize> = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| {
+                let vals: Vec<String> = k.iter().map(|d| types::to_text(d).unwrap_or_else(|| "null".into())).collect();
+                detail.contains(&format!("=({}) ", vals.join(", ")))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let at = named.get(1).or(named.first()).copied();
+        (e, at)
+    })
 }
 
 /// The rows COPY TO writes, as the text of each copied column (None: NULL).
@@ -116,36 +166,42 @@ pub(super) async fn add_primary_key(
     }
     let (_, n) = state::local();
     let rows = scan(txn, table, None, None, &[]).await?;
-    // PostgreSQL sets NOT NULL first (scanning for NULLs), then builds the unique index.
-    for &c in pk {
-        if rows.iter().any(|(_, r)| r[c].is_null()) {
-            return Err(SqlError::new(
-                code::NOT_NULL_VIOLATION,
-                format!("column \"{}\" of relation \"{}\" contains null values", table.columns[c].name, table.name),
-            ));
-        }
-    }
     let mut def = (**table).clone();
     def.pk = pk.to_vec();
     def.pk_name = pk_name.to_string();
     for &c in pk {
         def.columns[c].not_null = true;
     }
-    let mut seen = HashSet::with_capacity(rows.len());
-    let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
+    // PostgreSQL builds the unique index first (NULLs never collide there; of several
+    // duplicated keys the sort meets the smallest first), then checks NOT NULL.
+    let mut keyed: Vec<(Vec<u8>, Row)> = Vec::with_capacity(rows.len());
+    let mut has_null = None;
     for (_, mut row) in rows {
         row.truncate(def.columns.len());
-        let k = def.key_of(&row);
-        if !seen.insert(k.clone()) {
-            let cols: Vec<&str> = pk.iter().map(|&i| def.columns[i].name.as_str()).collect();
-            let vals: Vec<String> =
-                pk.iter().map(|&i| types::to_text(&row[i]).unwrap_or_else(|| "null".into())).collect();
-            return Err(SqlError::new(code::UNIQUE_VIOLATION, format!("could not create unique index \"{pk_name}\""))
-                .detail(format!("Key ({})=({}) is duplicated.", cols.join(", "), vals.join(", "))));
+        if let Some(&c) = pk.iter().find(|&&c| row[c].is_null()) {
+            has_null = has_null.or(Some(c));
         }
+        keyed.push((def.key_of(&row), row));
+    }
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let dup = keyed.windows(2).find(|w| w[0].0 == w[1].0 && pk.iter().all(|&c| !w[0].1[c].is_null()));
+    if let Some(w) = dup {
+        let row = &w[0].1;
+        let cols: Vec<&str> = pk.iter().map(|&i| def.columns[i].name.as_str()).collect();
+        let vals: Vec<String> = pk.iter().map(|&i| types::to_text(&row[i]).unwrap_or_else(|| "null".into())).collect();
+        return Err(SqlError::new(code::UNIQUE_VIOLATION, format!("could not create unique index \"{pk_name}\""))
+            .detail(format!("Key ({})=({}) is duplicated.", cols.join(", "), vals.join(", "))));
+    }
+    if let Some(c) = has_null {
+        return Err(SqlError::new(
+            code::NOT_NULL_VIOLATION,
+            format!("column \"{}\" of relation \"{}\" contains null values", table.columns[c].name, table.name),
+        ));
+    }
+    let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
+    for (k, row) in keyed {
         per_shard[super::shard_of_key(&k, n)].push((k, row));
     }
-    drop(seen);
     // The staging table, created on shard 0 first under a fresh generation, unless the table
     // changed since it was read.
     let expect = table.clone();

@@ -1,0 +1,517 @@
+//! COPY, tables without a primary key, ALTER TABLE ... ADD PRIMARY KEY, VACUUM/ANALYZE and
+//! storage parameters, end to end: tokio-postgres's copy_in/copy_out, psql's `\copy`, restarts
+//! and SIGKILLs of the real server, and `pgbench -i` / `pgbench -S` run unchanged against it.
+
+use futures::{SinkExt, StreamExt};
+use orbit_tests::Orbit;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+}
+
+async fn connect(port: u16) -> Client {
+    let (client, conn) =
+        tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"), NoTls)
+            .await
+            .expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
+/// Rows of a query as text.
+async fn rows(c: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
+    c.simple_query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn count(c: &Client, table: &str) -> i64 {
+    c.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.unwrap().get(0)
+}
+
+async fn copy_in(c: &Client, sql: &str, data: &[u8]) -> Result<u64, tokio_postgres::Error> {
+    let sink = c.copy_in::<_, bytes::Bytes>(sql).await?;
+    let mut sink = Box::pin(sink);
+    // Several CopyData messages, split mid-line, as clients do.
+    for chunk in data.chunks(7) {
+        sink.send(bytes::Bytes::copy_from_slice(chunk)).await?;
+    }
+    sink.as_mut().finish().await
+}
+
+async fn copy_out(c: &Client, sql: &str) -> String {
+    let stream = c.copy_out(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut stream = Box::pin(stream);
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk.expect("copy data"));
+    }
+    String::from_utf8(out).expect("utf8")
+}
+
+fn code(e: &tokio_postgres::Error) -> Option<&str> {
+    e.as_db_error().map(|d| d.code().code())
+}
+
+#[test]
+fn copy_in_and_out_in_text_and_csv() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let c = connect(o.pg_port).await;
+        c.batch_execute("CREATE TABLE t (id int4 PRIMARY KEY, name text, qty int8 DEFAULT 7, note varchar(10))")
+            .await
+            .unwrap();
+        let n = copy_in(&c, "COPY t FROM STDIN", b"1\tone\t10\tx\n2\ttab\\there\t\\N\t\\N\n3\tback\\\\slash\t30\ty\n")
+            .await
+            .unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(
+            rows(&c, "SELECT id, name, qty, note FROM t ORDER BY id").await,
+            vec![
+                vec![Some("1".into()), Some("one".into()), Some("10".into()), Some("x".into())],
+                vec![Some("2".into()), Some("tab\there".into()), None, None],
+                vec![Some("3".into()), Some("back\\slash".into()), Some("30".into()), Some("y".into())],
+            ]
+        );
+        // A column list: the others take their defaults.
+        let n = copy_in(
+            &c,
+            "COPY t (name, id) FROM STDIN WITH (FORMAT csv, HEADER true)",
+            b"name,id\n\"a,\"\"b\"\"\",4\n,5\n",
+        )
+        .await
+        .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(
+            rows(&c, "SELECT name, qty FROM t WHERE id >= 4 ORDER BY id").await,
+            vec![vec![Some("a,\"b\"".into()), Some("7".into())], vec![None, Some("7".into())]]
+        );
+        // The end-of-data marker and the pre-9.0 option syntax.
+        let n = copy_in(&c, "COPY t FROM STDIN CSV DELIMITER '|' NULL 'nil'", b"6|six|nil|z\n\\.\n").await.unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(count(&c, "t").await, 6);
+        // Out: text (in no particular order across shards: sorted here), CSV with header, a query.
+        let text = copy_out(&c, "COPY t (id, name, qty) TO STDOUT").await;
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.sort();
+        assert_eq!(
+            lines,
+            ["1\tone\t10", "2\ttab\\there\t\\N", "3\tback\\\\slash\t30", "4\ta,\"b\"\t7", "5\t\\N\t7", "6\tsix\t\\N"]
+        );
+        let csv = copy_out(&c, "COPY (SELECT id, name FROM t WHERE id = 4) TO STDOUT WITH (FORMAT csv, HEADER)").await;
+        assert_eq!(csv, "id,name\n4,\"a,\"\"b\"\"\"\n");
+        let csv = copy_out(
+            &c,
+            "COPY (SELECT name FROM t WHERE id IN (2, 5) ORDER BY id) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *)",
+        )
+        .await;
+        assert_eq!(csv, "\"tab\there\"\n\n");
+        // Errors as PostgreSQL words them, with CONTEXT.
+        let e = copy_in(&c, "COPY t FROM STDIN", b"7\ta\t1\tq\n8\tb\t2\tq\n9\tc\tabc\tq\n").await.unwrap_err();
+        let db = e.as_db_error().expect("db error");
+        assert_eq!(db.code().code(), "22P02");
+        assert_eq!(db.message(), "invalid input syntax for type bigint: \"abc\"");
+        assert_eq!(db.where_(), Some("COPY t, line 3, column qty: \"abc\""));
+        let e = copy_in(&c, "COPY t FROM STDIN", b"7\ta\n").await.unwrap_err();
+        assert_eq!(code(&e), Some("22P04"));
+        assert_eq!(e.as_db_error().unwrap().message(), "missing data for column \"qty\"");
+        let e = copy_in(&c, "COPY t FROM STDIN", b"7\ta\t1\tq\textra\n").await.unwrap_err();
+        assert_eq!(e.as_db_error().unwrap().message(), "extra data after last expected column");
+        let e = copy_in(&c, "COPY t FROM STDIN", b"40\tnew\t1\tq\n1\tdup\t1\tq\n").await.unwrap_err();
+        assert_eq!(code(&e), Some("23505"));
+        assert_eq!(e.as_db_error().unwrap().where_(), Some("COPY t, line 2"));
+        let e = copy_in(&c, "COPY t FROM STDIN", b"30\ta\t1\tq\n31\tb\t1\tq\n30\tc\t1\tq\n").await.unwrap_err();
+        let db = e.as_db_error().unwrap();
+        assert_eq!((db.detail(), db.where_()), (Some("Key (id)=(30) already exists."), Some("COPY t, line 3")));
+        let e = copy_in(&c, "COPY t FROM STDIN", b"\\N\tnull key\t1\tq\n").await.unwrap_err();
+        assert_eq!(code(&e), Some("23502"));
+        let e = copy_in(&c, "COPY t FROM STDIN", b"10\ttoo long for ten\t1\tabcdefghijkl\n").await.unwrap_err();
+        assert_eq!(code(&e), Some("22001"));
+        // A client that gives up sends CopyFail: nothing of it stays (one batch, not flushed).
+        {
+            let sink = c.copy_in::<_, bytes::Bytes>("COPY t FROM STDIN").await.unwrap();
+            let mut sink = Box::pin(sink);
+            sink.send(bytes::Bytes::from_static(b"20	given up	1	q\n")).await.unwrap();
+        }
+        // The connection is fine after a failed COPY, and nothing of the failed ones stayed.
+        assert_eq!(count(&c, "t").await, 6);
+        // Server-side files and programs: refused as to a role without pg_read_server_files.
+        let e = c.batch_execute("COPY t FROM '/etc/passwd'").await.unwrap_err();
+        assert_eq!(code(&e), Some("42501"));
+        let e = c.batch_execute("COPY t TO '/tmp/x'").await.unwrap_err();
+        assert_eq!(code(&e), Some("42501"));
+        let e = c.batch_execute("COPY t FROM PROGRAM 'ls'").await.unwrap_err();
+        assert_eq!(code(&e), Some("42501"));
+        // Option checks.
+        for (sql, want) in [
+            ("COPY t TO STDOUT WITH (FORMAT foo)", "22023"),
+            ("COPY t TO STDOUT WITH (DELIMITER 'ab')", "0A000"),
+            ("COPY t TO STDOUT WITH (QUOTE '''')", "0A000"),
+            ("COPY t TO STDOUT WITH (BOGUS 1)", "42601"),
+            ("COPY t TO STDOUT WITH (FORMAT csv, FORMAT text)", "42601"),
+            ("COPY t (id, id) TO STDOUT", "42701"),
+            ("COPY t (nope) TO STDOUT", "42703"),
+            ("COPY nosuch FROM STDIN", "42P01"),
+        ] {
+            let e = c.batch_execute(sql).await.expect_err(sql);
+            assert_eq!(code(&e), Some(want), "{sql}: {e:?}");
+        }
+    });
+}
+
+#[test]
+fn copy_inside_a_transaction_is_atomic_with_it() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let c = connect(o.pg_port).await;
+        c.batch_execute("CREATE TABLE a (id int4 PRIMARY KEY, v int4)").await.unwrap();
+        c.batch_execute("BEGIN").await.unwrap();
+        let data: String = (0..2500).map(|i| format!("{i}\t{}\n", i * 2)).collect();
+        assert_eq!(copy_in(&c, "COPY a FROM STDIN WITH (FREEZE ON)", data.as_bytes()).await.unwrap(), 2500);
+        // Seen inside the transaction, not outside it.
+        assert_eq!(count(&c, "a").await, 2500);
+        let other = connect(o.pg_port).await;
+        assert_eq!(count(&other, "a").await, 0);
+        c.batch_execute("ROLLBACK").await.unwrap();
+        assert_eq!(count(&c, "a").await, 0);
+        c.batch_execute("BEGIN; TRUNCATE a").await.unwrap();
+        copy_in(&c, "COPY a FROM STDIN", data.as_bytes()).await.unwrap();
+        c.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(count(&other, "a").await, 2500);
+        let sum: i64 = other.query_one("SELECT sum(v) FROM a", &[]).await.unwrap().get(0);
+        assert_eq!(sum, (0..2500i64).map(|i| i * 2).sum::<i64>());
+    });
+}
+
+#[test]
+fn tables_without_a_primary_key_keep_every_row_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--shards", "2", "--fsync", "always"];
+    let mut o = Orbit::start_in(dir.path(), &args);
+    let rt = rt();
+    rt.block_on(async {
+        let c = connect(o.pg_port).await;
+        c.batch_execute("CREATE TABLE h (tid int, delta int, note text) WITH (fillfactor=100)").await.unwrap();
+        // Equal rows are distinct rows; the row id is invisible.
+        c.batch_execute("INSERT INTO h VALUES (1, 10, 'x'), (1, 10, 'x'), (2, 20, 'y')").await.unwrap();
+        let data: String = (0..1000).map(|i| format!("{}\t{i}\tc\n", i % 7)).collect();
+        assert_eq!(copy_in(&c, "COPY h FROM STDIN", data.as_bytes()).await.unwrap(), 1000);
+        assert_eq!(rows(&c, "SELECT * FROM h WHERE delta = 10 AND note = 'x'").await.len(), 2);
+        let cols = c.prepare("SELECT * FROM h").await.unwrap();
+        assert_eq!(cols.columns().iter().map(|c| c.name()).collect::<Vec<_>>(), ["tid", "delta", "note"]);
+        let e = c.batch_execute("INSERT INTO h VALUES (1, 2, 'a', 4)").await.unwrap_err();
+        assert_eq!(code(&e), Some("42601"));
+        assert_eq!(c.execute("UPDATE h SET delta = delta + 1 WHERE tid = 1 AND note = 'x'", &[]).await.unwrap(), 2);
+        assert_eq!(c.execute("DELETE FROM h WHERE tid = 2 AND note = 'y'", &[]).await.unwrap(), 1);
+        assert_eq!(count(&c, "h").await, 1002);
+    });
+    o.restart();
+    o.wait_for_ping();
+    rt.block_on(async {
+        let c = connect(o.pg_port).await;
+        assert_eq!(count(&c, "h").await, 1002);
+        assert_eq!(rows(&c, "SELECT delta FROM h WHERE note = 'x'").await, vec![vec![Some("11".into())]; 2]);
+        // Row ids handed out after the restart do not collide with the replayed ones.
+        let data: String = (0..500).map(|i| format!("{i}\t{i}\tafter\n")).collect();
+        copy_in(&c, "COPY h FROM STDIN", data.as_bytes()).await.unwrap();
+        c.batch_execute("INSERT INTO h VALUES (9, 9, 'after')").await.unwrap();
+        assert_eq!(count(&c, "h").await, 1503);
+    });
+    // A snapshot, more rows after it, a SIGKILL: snapshot plus log give every row back, and
+    // ids handed out afterwards still do not collide.
+    let _: String = redis::cmd("SAVE").query(&mut o.client()).expect("SAVE");
+    rt.block_on(async {
+        let c = connect(o.pg_port).await;
+        let data: String = (0..300).map(|i| format!("{i}	{i}	post-snapshot\n")).collect();
+        copy_in(&c, "COPY h FROM STDIN", data.as_bytes()).await.unwrap();
+        c.execute("DELETE FROM h WHERE note = 'after' AND tid < 100", &[]).await.unwrap();
+    });
+    o.restart();
+    o.wait_for_ping();
+    rt.block_on(async {
+        let c = connect(o.pg_port).await;
+        assert_eq!(count(&c, "h").await, 1503 + 300 - 101);
+        c.batch_execute("INSERT INTO h SELECT tid, delta, 'copy' FROM h").await.unwrap();
+        assert_eq!(count(&c, "h").await, 2 * (1503 + 300 - 101));
+    });
+}
+
+/// Whether `h2` has its primary key (a duplicate insert fails) or not (it succeeds).
+async fn has_primary_key(c: &Client) -> bool {
+    match c.batch_execute("INSERT INTO h2 VALUES (1, 99)").await {
+        Err(e) => {
+            assert_eq!(code(&e), Some("23505"), "{e:?}");
+            true
+        }
+        Ok(()) => {
+            c.batch_execute("DELETE FROM h2 WHERE v = 99").await.unwrap();
+            false
+        }
+    }
+}
+
+#[test]
+fn alter_table_add_primary_key_rekeys_and_survives_restart_and_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--shards", "2", "--fsync", "always"];
+    let mut o = Orbit::start_in(dir.path(), &args);
+    let rt = rt();
+    rt.block_on(async {
+        let c = connect(o.pg_port).await;
+        c.batch_execute("CREATE TABLE k (aid int, v text)").await.unwrap();
+        c.batch_execute("INSERT INTO k VALUES (1, 'a'), (1, 'b'), (NULL, 'c')").await.unwrap();
+        // PostgreSQL builds the unique index (duplicates) before it checks NOT NULL.
+        let e = c.batch_execute("ALTER TABLE k ADD PRIMARY KEY (aid)").await.unwrap_err();
+        let db = e.as_db_error().unwrap();
+        assert_eq!((db.code().code(), db.message()), ("23505", "could not create unique index \"k_pkey\""));
+        assert_eq!(db.detail(), Some("Key (aid)=(1) is duplicated."));
+        c.batch_execute("DELETE FROM k WHERE v = 'b'").await.unwrap();
+        let e = c.batch_execute("ALTER TABLE k ADD PRIMARY KEY (aid)").await.unwrap_err();
+        assert_eq!(code(&e), Some("23502"));
+        assert_eq!(e.as_db_error().unwrap().message(), "column \"aid\" of relation \"k\" contains null values");
+        c.batch_execute("DELETE FROM k WHERE aid IS NULL").await.unwrap();
+        let data: String = (2..3000).map(|i| format!("{i}\tv{i}\n")).collect();
+        copy_in(&c, "COPY k FROM STDIN", data.as_bytes()).await.unwrap();
+        c.batch_execute("ALTER TABLE k ADD CONSTRAINT k_by_aid PRIMARY KEY (aid)").await.unwrap();
+        let e = c.batch_execute("ALTER TABLE k ADD PRIMARY KEY (v)").await.unwrap_err();
+        assert_eq!(code(&e), Some("42P16"));
+        let e = c.batch_execute("INSERT INTO k VALUES (5, 'again')").await.unwrap_err();
+        assert_eq!(e.as_db_error().unwrap().message(), "duplicate key value violates unique constraint \"k_by_aid\"");
+        assert_eq!(count(&c, "k").await, 2999);
+    });
+    o.restart();
+    o.wait_for_ping();
+    rt.block_on(async {
+        let c = connect(o.pg_port).await;
+        assert_eq!(count(&c, "k").await, 2999);
+        // Point lookups find each row on the shard its new key hashes to.
+        for aid in [1i32, 2, 777, 2999] {
+            let r = c.query("SELECT v FROM k WHERE aid = $1", &[&aid]).await.unwrap();
+            let want = if aid == 1 { "a".to_string() } else { format!("v{aid}") };
+            assert_eq!(r.len(), 1, "aid {aid}");
+            assert_eq!(r[0].get::<_, String>(0), want);
+        }
+        let e = c.batch_execute("INSERT INTO k VALUES (2, 'again')").await.unwrap_err();
+        assert_eq!(code(&e), Some("23505"));
+    });
+    // A SIGKILL while ALTER TABLE runs leaves the old table or the new one, every row in it.
+    for delay_ms in [0u64, 5, 30, 200] {
+        rt.block_on(async {
+            let c = connect(o.pg_port).await;
+            c.batch_execute("DROP TABLE IF EXISTS h2; CREATE TABLE h2 (aid int, v int)").await.unwrap();
+            let data: String = (1..=20_000).map(|i| format!("{i}\t{}\n", i % 10)).collect();
+            copy_in(&c, "COPY h2 FROM STDIN", data.as_bytes()).await.unwrap();
+            // Sent, not awaited: the kill lands somewhere in it.
+            let alter = c.batch_execute("ALTER TABLE h2 ADD PRIMARY KEY (aid)");
+            let _ = tokio::time::timeout(Duration::from_millis(delay_ms), alter).await;
+        });
+        o.restart();
+        o.wait_for_ping();
+        rt.block_on(async {
+            let c = connect(o.pg_port).await;
+            assert_eq!(count(&c, "h2").await, 20_000, "kill after {delay_ms} ms");
+            let sum: i64 = c.query_one("SELECT sum(aid) FROM h2", &[]).await.unwrap().get(0);
+            assert_eq!(sum, (1..=20_000i64).sum::<i64>());
+            let keyed = has_primary_key(&c).await;
+            eprintln!(
+                "SIGKILL {delay_ms} ms into ALTER TABLE: {} table after restart",
+                if keyed { "new" } else { "old" }
+            );
+            if keyed {
+                assert_eq!(c.query("SELECT v FROM h2 WHERE aid = 1234", &[]).await.unwrap().len(), 1);
+            } else {
+                // The old table: the ALTER can run again.
+                c.batch_execute("ALTER TABLE h2 ADD PRIMARY KEY (aid)").await.unwrap();
+            }
+            // No staging table is left behind under any name a client sees.
+            c.batch_execute("CREATE TABLE probe (x int); DROP TABLE probe").await.unwrap();
+        });
+    }
+}
+
+#[test]
+fn vacuum_analyze_and_storage_parameters() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let c = connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE v (id int PRIMARY KEY, x int) WITH (fillfactor=100, autovacuum_enabled=false, \
+             toast.autovacuum_enabled=off)",
+        )
+        .await
+        .unwrap();
+        c.batch_execute("INSERT INTO v VALUES (1, 1), (2, 2)").await.unwrap();
+        for sql in [
+            "VACUUM",
+            "VACUUM v",
+            "VACUUM FULL v",
+            "VACUUM ANALYZE v",
+            "VACUUM (VERBOSE, ANALYZE) v",
+            "VACUUM FULL FREEZE VERBOSE ANALYZE v (x)",
+            "ANALYZE",
+            "ANALYZE v",
+            "ANALYZE VERBOSE v (id, x)",
+        ] {
+            c.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        }
+        for (sql, want, msg) in [
+            ("VACUUM nosuch", "42P01", "relation \"nosuch\" does not exist"),
+            ("ANALYZE nosuch", "42P01", "relation \"nosuch\" does not exist"),
+            ("VACUUM (bogus) v", "42601", "unrecognized VACUUM option \"bogus\""),
+            ("ANALYZE v (nope)", "42703", "column \"nope\" of relation \"v\" does not exist"),
+            ("CREATE TABLE w (a int) WITH (foo=1)", "22023", "unrecognized parameter \"foo\""),
+            ("CREATE TABLE w (a int) WITH (fillfactor=5)", "22023", "value 5 out of bounds for option \"fillfactor\""),
+            (
+                "CREATE TABLE w (a int) WITH (autovacuum_enabled=maybe)",
+                "22023",
+                "invalid value for boolean option \"autovacuum_enabled\": maybe",
+            ),
+        ] {
+            let e = c.batch_execute(sql).await.expect_err(sql);
+            let db = e.as_db_error().unwrap();
+            assert_eq!((db.code().code(), db.message()), (want, msg), "{sql}");
+        }
+        let e = c.batch_execute("BEGIN; VACUUM v").await.unwrap_err();
+        assert_eq!(code(&e), Some("25001"));
+        c.batch_execute("ROLLBACK").await.unwrap();
+    });
+}
+
+fn psql_available() -> bool {
+    Command::new("psql").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn psql_backslash_copy() {
+    if !psql_available() {
+        eprintln!("SKIP: psql not found");
+        return;
+    }
+    let o = Orbit::start(&["--shards", "2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("in.csv");
+    std::fs::write(&file, "id,name\n1,one\n2,\"t,wo\"\n").unwrap();
+    let out = dir.path().join("out.txt");
+    let psql = |cmd: &str| {
+        let r = Command::new("psql")
+            .args(["-X", "-h", "127.0.0.1", "-p", &o.pg_port.to_string(), "-U", "postgres", "-v", "ON_ERROR_STOP=1"])
+            .args(["-c", cmd])
+            .output()
+            .expect("psql");
+        assert!(r.status.success(), "{cmd}: {}", String::from_utf8_lossy(&r.stderr));
+        String::from_utf8_lossy(&r.stdout).into_owned()
+    };
+    psql("CREATE TABLE p (id int PRIMARY KEY, name text)");
+    assert_eq!(psql(&format!("\\copy p from '{}' with (format csv, header)", file.display())).trim(), "COPY 2");
+    psql(&format!("\\copy (select * from p order by id) to '{}'", out.display()));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "1\tone\n2\tt,wo\n");
+}
+
+fn pgbench() -> Option<&'static str> {
+    let p = "/usr/bin/pgbench";
+    Path::new(p).exists().then_some(p)
+}
+
+fn run_pgbench(port: u16, args: &[&str]) -> (bool, String) {
+    let out = Command::new(pgbench().expect("pgbench"))
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+        .args(args)
+        .arg("postgres")
+        .output()
+        .expect("run pgbench");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[test]
+fn pgbench_initializes_and_runs_select_only() {
+    if pgbench().is_none() {
+        eprintln!("SKIP: /usr/bin/pgbench not found");
+        return;
+    }
+    let o = Orbit::start(&["--shards", "2"]);
+    let (ok, out) = run_pgbench(o.pg_port, &["-i", "-s", "1"]);
+    if !ok {
+        // pgbench_history's `mtime timestamp` and the `char(n)` fillers need those types: until
+        // they are there, the tables are made here with stand-ins and pgbench runs every
+        // other initialization step (drop and create skipped): COPY ... WITH (FREEZE ON) inside
+        // BEGIN/TRUNCATE/COMMIT, VACUUM ANALYZE, ALTER TABLE ... ADD PRIMARY KEY.
+        assert!(out.contains("is not supported"), "pgbench -i failed for another reason:\n{out}");
+        eprintln!("NOTE: pgbench's own CREATE TABLEs are refused here ({}); running -I gvp on stand-in tables", {
+            out.lines().find(|l| l.contains("ERROR")).unwrap_or("")
+        });
+        rt().block_on(async {
+            let c = connect(o.pg_port).await;
+            c.batch_execute(
+                "CREATE TABLE pgbench_history(tid int,bid int,aid int,delta int,mtime text,filler varchar(22)); \
+                 CREATE TABLE pgbench_tellers(tid int not null,bid int,tbalance int,filler varchar(84)) \
+                   WITH (fillfactor=100); \
+                 CREATE TABLE pgbench_accounts(aid int not null,bid int,abalance int,filler varchar(84)) \
+                   WITH (fillfactor=100); \
+                 CREATE TABLE pgbench_branches(bid int not null,bbalance int,filler varchar(88)) \
+                   WITH (fillfactor=100)",
+            )
+            .await
+            .unwrap();
+        });
+        let (ok, out) = run_pgbench(o.pg_port, &["-i", "-I", "gvp", "-s", "1"]);
+        assert!(ok, "pgbench -i -I gvp:\n{out}");
+    }
+    rt().block_on(async {
+        let c = connect(o.pg_port).await;
+        assert_eq!(count(&c, "pgbench_accounts").await, 100_000);
+        assert_eq!(count(&c, "pgbench_tellers").await, 10);
+        assert_eq!(count(&c, "pgbench_branches").await, 1);
+        // The primary keys are there: a point lookup, and a duplicate refused.
+        assert_eq!(c.query("SELECT abalance FROM pgbench_accounts WHERE aid = 4242", &[]).await.unwrap().len(), 1);
+        let e = c.batch_execute("INSERT INTO pgbench_accounts VALUES (4242, 1, 0, '')").await.unwrap_err();
+        assert_eq!(code(&e), Some("23505"));
+    });
+    let (ok, out) = run_pgbench(o.pg_port, &["-S", "-T", "5", "-c", "2"]);
+    assert!(ok, "pgbench -S:\n{out}");
+    assert!(out.contains("number of failed transactions: 0"), "{out}");
+    let processed = out
+        .lines()
+        .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    assert!(processed.is_some_and(|n| n > 0), "{out}");
+}
+
+#[test]
+fn copy_computes_defaults_of_columns_it_leaves_out() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let c = connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE ev (id serial PRIMARY KEY, name text, at date DEFAULT '2024-01-02', n int DEFAULT 3 * 4)",
+        )
+        .await
+        .unwrap();
+        let n = copy_in(&c, "COPY ev (name) FROM STDIN", b"a\nb\nc\n").await.unwrap();
+        assert_eq!(n, 3);
+        let got = rows(&c, "SELECT id, name, at, n FROM ev ORDER BY id").await;
+        let want: Vec<Vec<Option<String>>> = [("1", "a"), ("2", "b"), ("3", "c")]
+            .iter()
+            .map(|(i, v)| vec![Some(i.to_string()), Some(v.to_string()), Some("2024-01-02".into()), Some("12".into())])
+            .collect();
+        assert_eq!(got, want);
+        // In a transaction too, and the sequence goes on from there.
+        c.batch_execute("BEGIN").await.unwrap();
+        copy_in(&c, "COPY ev (name, n) FROM STDIN CSV", b"d,1\n").await.unwrap();
+        c.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(
+            rows(&c, "SELECT id, n FROM ev WHERE name = 'd'").await,
+            vec![vec![Some("4".into()), Some("1".into())]]
+        );
+    });
+}

@@ -524,7 +524,10 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Function(f) => Some((f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(), 2)),
         ast::Expr::Cast { expr, data_type, .. } => match named(expr) {
             Some((n, 2)) => Some((n, 2)),
-            inner => sql_type(data_type).ok().map(|t| (type_column_name(t).to_string(), 1)).or(inner),
+            inner => sql_type(&temporal::split_precision(data_type).0)
+                .ok()
+                .map(|t| (type_column_name(t).to_string(), 1))
+                .or(inner),
         },
         ast::Expr::Nested(e) => named(e),
         ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => Some(("bool".into(), 1)),
@@ -1908,7 +1911,9 @@ impl Binder<'_> {
                 if matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast) {
                     return Err(SqlError::unsupported("TRY_CAST is not supported"));
                 }
-                let to = sql_type(data_type)?;
+                // timestamp(p), time(p), interval(p): the cast, then rounding to p digits.
+                let (data_type, precision) = temporal::split_precision(data_type);
+                let to = sql_type(&data_type)?;
                 let b = self.expr(expr, scope)?;
                 let from = b.ty();
                 let b = self
@@ -1917,12 +1922,13 @@ impl Binder<'_> {
                     })
                     .map_err(|e| self.at_literal(e, expr))?;
                 // A literal cast to varchar(n) truncates explicitly.
-                match (&b, to) {
+                let b = match (&b, to) {
                     (Expr::Const(Datum::Text(s), _), SqlType::Varchar(n)) if from == SqlType::Unknown => {
                         Expr::Const(Datum::Text(types::fit_varchar(s.clone(), n, true)?), to)
                     }
                     _ => b,
-                }
+                };
+                temporal::round_to(b, precision)?
             }
             E::Function(f) => self.function(f, scope)?,
             E::TypedString(ts) => self.typed_string(ts)?,

@@ -19,6 +19,7 @@ pub mod json;
 pub mod scalar;
 pub mod sequence;
 pub mod settings;
+pub mod to_char;
 pub mod txn;
 pub mod types;
 

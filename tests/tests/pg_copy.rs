@@ -340,6 +340,30 @@ fn alter_table_add_primary_key_rekeys_and_survives_restart_and_sigkill() {
 }
 
 #[test]
+fn alter_table_waits_for_writers_and_keeps_their_rows() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let a = connect(o.pg_port).await;
+        let b = connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE w (k int, v int)").await.unwrap();
+        let data: String = (1..=100).map(|i| format!("{i}\t0\n")).collect();
+        copy_in(&a, "COPY w FROM STDIN", data.as_bytes()).await.unwrap();
+        // A transaction holds row locks on w while the ALTER starts.
+        a.batch_execute("BEGIN; UPDATE w SET v = 1 WHERE k = 5; INSERT INTO w VALUES (101, 1)").await.unwrap();
+        let alter = tokio::spawn(async move { b.batch_execute("ALTER TABLE w ADD PRIMARY KEY (k)").await.map(|_| b) });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        a.batch_execute("COMMIT").await.unwrap();
+        let b = alter.await.unwrap().expect("ALTER after the writer committed");
+        // The writer's changes are in the re-keyed table.
+        assert_eq!(count(&b, "w").await, 101);
+        assert_eq!(rows(&b, "SELECT v FROM w WHERE k = 5").await, vec![vec![Some("1".into())]]);
+        assert_eq!(rows(&b, "SELECT v FROM w WHERE k = 101").await, vec![vec![Some("1".into())]]);
+        let e = b.batch_execute("INSERT INTO w VALUES (5, 2)").await.unwrap_err();
+        assert_eq!(code(&e), Some("23505"));
+    });
+}
+
+#[test]
 fn vacuum_analyze_and_storage_parameters() {
     let o = Orbit::start(&["--shards", "2"]);
     rt().block_on(async {

@@ -141,6 +141,38 @@ pub(super) async fn add_primary_key(
         ));
     }
     let (_, n) = state::local();
+    // No other transaction may write the table from here on: new row locks on it are refused,
+    // and the re-key waits for the locks already held (their commits apply first).
+    set_altering(table, true, txn.id).await?;
+    let r = rekey(txn, table, pk, pk_name, n).await;
+    if r.is_err() {
+        let _ = set_altering(table, false, txn.id).await;
+    }
+    r
+}
+
+/// Marks `table` as being altered (or not) on every shard; when marking, waits until no
+/// transaction holds a row lock on it.
+async fn set_altering(table: &Arc<TableDef>, on: bool, me: orbit_shards::rowlock::Owner) -> Result<()> {
+    let (name, oid) = (table.name.clone(), table.oid);
+    loop {
+        let n = name.clone();
+        let busy = mesh::run_on_all(move |s| {
+            if let Some(t) = s.tables.get_mut(&n).filter(|t| t.def.oid == oid) {
+                t.altering = on;
+            }
+            on && s.row_locks.holds_table(oid, me)
+        })
+        .await
+        .map_err(gone)?;
+        if !busy.contains(&true) {
+            return Ok(());
+        }
+        orbit_shards::rt::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+async fn rekey(txn: &Txn, table: &Arc<TableDef>, pk: &[usize], pk_name: &str, n: usize) -> Result<QueryResult> {
     let rows = scan(txn, table, None, None, &[]).await?;
     let mut def = (**table).clone();
     def.pk = pk.to_vec();

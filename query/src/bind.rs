@@ -13,12 +13,11 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::sync::Arc;
 
-#[path = "bind_types.rs"]
-mod bind_types;
 mod functions;
 mod grouping;
-use bind_types::{datetime_common, is_temporal};
+mod temporal;
 mod utility;
+use temporal::{datetime_common, is_temporal};
 
 /// A column of a statement's result (RowDescription).
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +83,16 @@ pub enum Plan {
     CreateTable {
         def: TableDef,
         if_not_exists: bool,
+        /// The sequences of its SERIAL and IDENTITY columns, created with it.
+        sequences: Vec<crate::sequence::SeqDef>,
+    },
+    CreateSequence {
+        def: crate::sequence::SeqDef,
+        if_not_exists: bool,
+    },
+    DropSequence {
+        names: Vec<String>,
+        if_exists: bool,
     },
     DropTable {
         names: Vec<String>,
@@ -274,6 +283,21 @@ fn span_position(sql: &str, span: &sqlparser::tokenizer::Span) -> Option<usize> 
     char_position(sql, span.start.line, span.start.column)
 }
 
+/// A column's DEFAULT bound on its own (COPY's columns left out of its column list).
+pub fn bind_default(col: &ColumnDef) -> Result<Expr> {
+    let mut b = Binder {
+        sql: "",
+        params: Vec::new(),
+        aggs: Vec::new(),
+        allow_aggs: false,
+        aggs_banned_in: "DEFAULT expressions",
+        in_agg: false,
+        expr_depth: 0,
+        excluded: None,
+    };
+    b.default_of(col)
+}
+
 /// Binds one statement.
 pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prepared> {
     let mut b = Binder {
@@ -355,7 +379,7 @@ fn object_name(sql: &str, name: &ast::ObjectName) -> Result<String> {
 }
 
 /// Looks a table up in the local shard's copy of the catalog.
-fn lookup_table(name: &str) -> Option<Arc<TableDef>> {
+pub(crate) fn lookup_table(name: &str) -> Option<Arc<TableDef>> {
     orbit_shards::state::with_shard(|s| s.tables.def(name))
 }
 
@@ -404,10 +428,13 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
             SqlType::Bpchar(Some(char_length(n)?))
         }
         D::Bytea => SqlType::Bytea,
-        D::Timestamp(None, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Timestamp,
-        D::Timestamp(None, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => SqlType::TimestampTz,
+        // Precision 6 is the default (microseconds); other precisions are not kept yet.
+        D::Timestamp(None | Some(6), ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
+            SqlType::Timestamp
+        }
+        D::Timestamp(None | Some(6), ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => SqlType::TimestampTz,
         D::Date => SqlType::Date,
-        D::Time(None, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Time,
+        D::Time(None | Some(6), ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Time,
         D::Interval { fields: None, precision: None } => SqlType::Interval,
         D::Uuid => SqlType::Uuid,
         D::JSON => SqlType::Json,
@@ -496,6 +523,10 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Nested(e) => named(e),
         ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => Some(("bool".into(), 1)),
         ast::Expr::Case { .. } => Some(("case".into(), 1)),
+        ast::Expr::TypedString(ts) => sql_type(&ts.data_type).ok().map(|t| (type_column_name(t).to_string(), 1)),
+        ast::Expr::Interval(_) => Some(("interval".into(), 1)),
+        ast::Expr::Extract { .. } => Some(("extract".into(), 2)),
+        ast::Expr::AtTimeZone { .. } => Some(("timezone".into(), 2)),
         ast::Expr::Ceil { .. } => Some(("ceil".into(), 2)),
         ast::Expr::Floor { .. } => Some(("floor".into(), 2)),
         ast::Expr::Position { .. } => Some(("position".into(), 2)),
@@ -504,9 +535,6 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Leading), .. } => Some(("ltrim".into(), 2)),
         ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Trailing), .. } => Some(("rtrim".into(), 2)),
         ast::Expr::Trim { .. } => Some(("btrim".into(), 2)),
-        ast::Expr::TypedString(ts) => sql_type(&ts.data_type).ok().map(|t| (type_column_name(t).to_string(), 1)),
-        ast::Expr::Interval(_) => Some(("interval".into(), 1)),
-        ast::Expr::Extract { .. } => Some(("extract".into(), 2)),
         _ => None,
     }
 }
@@ -638,6 +666,15 @@ impl Binder<'_> {
                     Err(SqlError::unsupported("RESET SESSION AUTHORIZATION is not supported"))
                 }
             },
+            S::CreateSequence { temporary: false, if_not_exists, name, sequence_options } => {
+                let n = object_name(self.sql, name)?;
+                let def = self.sequence_def(&n, sequence_options, SqlType::Int8)?;
+                Ok((Plan::CreateSequence { def, if_not_exists: *if_not_exists }, vec![]))
+            }
+            S::Drop { object_type: ast::ObjectType::Sequence, if_exists, names, .. } => {
+                let names = names.iter().map(|n| object_name(self.sql, n)).collect::<Result<Vec<_>>>()?;
+                Ok((Plan::DropSequence { names, if_exists: *if_exists }, vec![]))
+            }
             S::Savepoint { name } => Ok((Plan::Savepoint(fold(name)), vec![])),
             S::ReleaseSavepoint { name } => Ok((Plan::ReleaseSavepoint(fold(name)), vec![])),
             S::Rollback { chain: false, savepoint: Some(name) } => Ok((Plan::RollbackTo(fold(name)), vec![])),
@@ -677,6 +714,7 @@ impl Binder<'_> {
         }
         self.storage_parameters(&ct.table_options)?;
         let mut columns: Vec<ColumnDef> = Vec::new();
+        let mut sequences: Vec<crate::sequence::SeqDef> = Vec::new();
         let mut pk: Option<(Vec<usize>, Option<String>)> = None;
         let multiple_pk = |name: &str| {
             SqlError::new(
@@ -692,29 +730,91 @@ impl Binder<'_> {
                     format!("column \"{cname}\" specified more than once"),
                 ));
             }
-            let ty = sql_type(&c.data_type)?;
-            let mut col = ColumnDef { name: cname.clone(), ty, not_null: false, default: Datum::Null };
+            let serial = serial_type(&c.data_type);
+            let ty = match serial {
+                Some(t) => t,
+                None => sql_type(&c.data_type)?,
+            };
+            let mut col = ColumnDef::new(cname.clone(), ty);
+            let seq_name = || {
+                let mut n = format!("{name}_{cname}_seq");
+                n.truncate(63);
+                n
+            };
+            if serial.is_some() {
+                let mut seq = crate::sequence::SeqDef::new(&seq_name(), ty, 1);
+                seq.owned_by = Some(name.clone());
+                col.not_null = true;
+                col.default_expr = Some(format!("nextval('{}')", seq.name.replace('\'', "''")));
+                sequences.push(seq);
+            }
             for opt in &c.options {
                 match &opt.option {
                     ast::ColumnOption::NotNull => col.not_null = true,
                     ast::ColumnOption::Null => {}
-                    ast::ColumnOption::Default(e) => {
-                        let bound = self.expr(e, None)?;
-                        let bound = self.coerce(bound, ty, CastContext::Assignment, |from| {
-                            SqlError::new(
-                                code::DATATYPE_MISMATCH,
-                                format!(
-                                    "column \"{cname}\" is of type {} but default expression is of type {}",
-                                    ty.name(),
-                                    from.name()
-                                ),
-                            )
-                            .hint("You will need to rewrite or cast the expression.")
-                        })?;
-                        if !bound.is_row_independent() || matches!(bound, Expr::Param(..)) {
-                            return Err(SqlError::unsupported("only constant DEFAULT expressions are supported yet"));
+                    ast::ColumnOption::Generated {
+                        generated_as: g @ (ast::GeneratedAs::Always | ast::GeneratedAs::ByDefault),
+                        sequence_options,
+                        generation_expr: None,
+                        ..
+                    } => {
+                        if !ty.is_integer() {
+                            return Err(SqlError::new(
+                                code::INVALID_PARAMETER_VALUE,
+                                "identity column type must be smallint, integer, or bigint",
+                            ));
                         }
-                        col.default = crate::expr::eval(&bound, &Ctx { row: &[], params: &[], aggs: &[] })?;
+                        if col.default_expr.is_some() || col.identity != orbit_engine::table::Identity::No {
+                            return Err(SqlError::new(
+                                code::SYNTAX_ERROR,
+                                format!("multiple default values specified for column \"{cname}\" of table \"{name}\""),
+                            ));
+                        }
+                        let mut seq = self.sequence_def(&seq_name(), sequence_options.as_deref().unwrap_or(&[]), ty)?;
+                        seq.owned_by = Some(name.clone());
+                        col.not_null = true;
+                        col.identity = if matches!(g, ast::GeneratedAs::Always) {
+                            orbit_engine::table::Identity::Always
+                        } else {
+                            orbit_engine::table::Identity::ByDefault
+                        };
+                        col.default_expr = Some(format!("nextval('{}')", seq.name.replace('\'', "''")));
+                        sequences.push(seq);
+                    }
+                    ast::ColumnOption::Default(_) if col.default_expr.is_some() => {
+                        return Err(SqlError::new(
+                            code::SYNTAX_ERROR,
+                            format!("multiple default values specified for column \"{cname}\" of table \"{name}\""),
+                        ));
+                    }
+                    ast::ColumnOption::Default(e) => {
+                        // Bound (literals converted) but not computed: it is computed at INSERT, so
+                        // 1 / 0 or a value too long for the column fails there, as in PostgreSQL.
+                        self.expr_depth += 1;
+                        let checked = self.expr(e, None).and_then(|bound| {
+                            self.coerce(bound, ty, CastContext::Assignment, |from| {
+                                SqlError::new(
+                                    code::DATATYPE_MISMATCH,
+                                    format!(
+                                        "column \"{cname}\" is of type {} but default expression is of type {}",
+                                        ty.name(),
+                                        from.name()
+                                    ),
+                                )
+                                .hint("You will need to rewrite or cast the expression.")
+                            })
+                        });
+                        self.expr_depth -= 1;
+                        match checked {
+                            Ok(_) => {}
+                            Err(err) if err.code == code::STRING_DATA_RIGHT_TRUNCATION => {}
+                            Err(err) => return Err(err),
+                        }
+                        if !self.params.is_empty() {
+                            return Err(SqlError::new(code::SYNTAX_ERROR, "there is no parameter $1"));
+                        }
+                        // Kept as text and computed at every INSERT, as PostgreSQL does.
+                        col.default_expr = Some(e.to_string());
                     }
                     ast::ColumnOption::PrimaryKey(_) => {
                         if pk.is_some() {
@@ -779,7 +879,11 @@ impl Binder<'_> {
             }
             None => (Vec::new(), String::new()),
         };
-        Ok(Plan::CreateTable { def: TableDef { name, columns, pk, pk_name, oid: 0 }, if_not_exists: ct.if_not_exists })
+        Ok(Plan::CreateTable {
+            def: TableDef { name, columns, pk, pk_name, oid: 0 },
+            if_not_exists: ct.if_not_exists,
+            sequences,
+        })
     }
 
     /// The name of a table a statement reads or writes. PostgreSQL looks such a name up with
@@ -1060,7 +1164,7 @@ impl Binder<'_> {
         };
         let Some(source) = &ins.source else {
             // INSERT ... DEFAULT VALUES: one row of defaults.
-            let row = def.columns.iter().map(|c| Expr::Const(c.default.clone(), c.ty)).collect();
+            let row = def.columns.iter().map(|c| self.default_of(c)).collect::<Result<Vec<_>>>()?;
             let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &alias)?;
             return Ok((Plan::Insert { table: def, rows: vec![row], select: None, on_conflict, returning }, columns));
         };
@@ -1073,9 +1177,14 @@ impl Binder<'_> {
             if out.len() < targets.len() && !ins.columns.is_empty() {
                 return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more target columns than expressions"));
             }
-            let mut row: Vec<Expr> = def.columns.iter().map(|c| Expr::Const(c.default.clone(), c.ty)).collect();
-            for (j, (col, &i)) in out.iter().zip(&targets).enumerate() {
-                row[i] = self.assign(Expr::Column(j, col.ty), &def.columns[i])?;
+            let given: Vec<usize> = targets.iter().take(out.len()).copied().collect();
+            self.check_identity(&def, &given)?;
+            let mut row = Vec::with_capacity(def.columns.len());
+            for (i, c) in def.columns.iter().enumerate() {
+                row.push(match given.iter().position(|&g| g == i) {
+                    Some(j) => self.assign(Expr::Column(j, out[j].ty), c)?,
+                    None => self.default_of(c)?,
+                });
             }
             let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &alias)?;
             let select = Some(Box::new((*query, row)));
@@ -1088,6 +1197,8 @@ impl Binder<'_> {
             return Err(SqlError::new(code::SYNTAX_ERROR, "VALUES lists must all be the same length"));
         }
         let mut rows = Vec::with_capacity(values.rows.len());
+        // Each column's DEFAULT is bound once, when a row first needs it.
+        let mut defaults: Vec<Option<Expr>> = vec![None; def.columns.len()];
         for r in &values.rows {
             let exprs = &r.content;
             if exprs.len() > targets.len() {
@@ -1097,18 +1208,160 @@ impl Binder<'_> {
             if exprs.len() < targets.len() && !ins.columns.is_empty() {
                 return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more target columns than expressions"));
             }
-            let mut row: Vec<Expr> = def.columns.iter().map(|c| Expr::Const(c.default.clone(), c.ty)).collect();
+            let mut row: Vec<Option<Expr>> = vec![None; def.columns.len()];
+            let mut given = Vec::new();
             for (e, &i) in exprs.iter().zip(&targets) {
                 if is_default_keyword(e) {
                     continue;
                 }
+                given.push(i);
                 let b = self.expr(e, None)?;
-                row[i] = self.assign(b, &def.columns[i])?;
+                row[i] = Some(self.assign(b, &def.columns[i])?);
             }
-            rows.push(row);
+            self.check_identity(&def, &given)?;
+            let mut full = Vec::with_capacity(row.len());
+            for (i, v) in row.into_iter().enumerate() {
+                full.push(match v {
+                    Some(v) => v,
+                    None => {
+                        if defaults[i].is_none() {
+                            defaults[i] = Some(self.default_of(&def.columns[i])?);
+                        }
+                        defaults[i].clone().unwrap_or(Expr::Const(Datum::Null, def.columns[i].ty))
+                    }
+                });
+            }
+            rows.push(full);
         }
         let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &alias)?;
         Ok((Plan::Insert { table: def, rows, select: None, on_conflict, returning }, columns))
+    }
+
+    /// An explicit value for a `GENERATED ALWAYS AS IDENTITY` column is refused (428C9).
+    fn check_identity(&self, def: &TableDef, given: &[usize]) -> Result<()> {
+        for &i in given {
+            let c = &def.columns[i];
+            if c.identity == orbit_engine::table::Identity::Always {
+                return Err(SqlError::new(
+                    "428C9",
+                    format!("cannot insert a non-DEFAULT value into column \"{}\"", c.name),
+                )
+                .detail(format!("Column \"{}\" is an identity column defined as GENERATED ALWAYS.", c.name))
+                .hint("Use OVERRIDING SYSTEM VALUE to override."));
+            }
+        }
+        Ok(())
+    }
+
+    /// A constant integer of a sequence option.
+    fn seq_int(&mut self, e: &ast::Expr) -> Result<i64> {
+        let b = self.expr(e, None)?;
+        let v = crate::expr::eval(&b, &Ctx { row: &[], params: &[], aggs: &[] })?;
+        v.as_i64().ok_or_else(|| SqlError::syntax(&e.to_string()))
+    }
+
+    /// `CREATE SEQUENCE` options (also those of an IDENTITY column), with PostgreSQL's defaults.
+    fn sequence_def(
+        &mut self,
+        name: &str,
+        opts: &[ast::SequenceOptions],
+        default_ty: SqlType,
+    ) -> Result<crate::sequence::SeqDef> {
+        use ast::SequenceOptions as O;
+        let mut ty = default_ty;
+        let mut inc = 1;
+        let (mut min, mut max, mut start, mut cycle, mut owned) = (None, None, None, false, None);
+        for o in opts {
+            match o {
+                O::DataType(dt) => {
+                    ty = sql_type(dt)?;
+                    if !ty.is_integer() {
+                        return Err(SqlError::new(
+                            code::INVALID_PARAMETER_VALUE,
+                            "sequence type must be smallint, integer, or bigint",
+                        ));
+                    }
+                }
+                O::IncrementBy(e, _) => inc = self.seq_int(e)?,
+                O::MinValue(Some(e)) => min = Some(self.seq_int(e)?),
+                O::MaxValue(Some(e)) => max = Some(self.seq_int(e)?),
+                O::MinValue(None) | O::MaxValue(None) => {}
+                O::StartWith(e, _) => start = Some(self.seq_int(e)?),
+                O::Cache(e) => {
+                    // Values are handed out per statement, not cached per session: CACHE only
+                    // changes performance in PostgreSQL, so any valid value is accepted.
+                    let c = self.seq_int(e)?;
+                    if c < 1 {
+                        return Err(SqlError::new(
+                            code::INVALID_PARAMETER_VALUE,
+                            format!("CACHE ({c}) must be greater than zero"),
+                        ));
+                    }
+                }
+                // The flag is `NO`: `Cycle(true)` is NO CYCLE.
+                O::Cycle(no) => cycle = !*no,
+                O::OwnedBy(Some(obj)) => {
+                    let parts: Vec<String> = obj.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
+                    if parts.len() < 2 {
+                        return Err(SqlError::new(code::SYNTAX_ERROR, "invalid OWNED BY option")
+                            .hint("Specify OWNED BY table.column or OWNED BY NONE."));
+                    }
+                    let table = parts[parts.len() - 2].clone();
+                    let def = lookup_table(&table).ok_or_else(|| {
+                        SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{table}\" does not exist"))
+                    })?;
+                    if def.column(&parts[parts.len() - 1]).is_none() {
+                        return Err(SqlError::new(
+                            code::UNDEFINED_COLUMN,
+                            format!("column \"{}\" of relation \"{table}\" does not exist", parts[parts.len() - 1]),
+                        ));
+                    }
+                    owned = Some(table);
+                }
+                O::OwnedBy(None) => owned = None,
+            }
+        }
+        if inc == 0 {
+            return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "INCREMENT must not be zero"));
+        }
+        let mut def = crate::sequence::SeqDef::new(name, ty, inc);
+        let (tmin, tmax) = match ty {
+            SqlType::Int2 => (i16::MIN as i64, i16::MAX as i64),
+            SqlType::Int4 => (i32::MIN as i64, i32::MAX as i64),
+            _ => (i64::MIN, i64::MAX),
+        };
+        for (v, what) in [(min, "MINVALUE"), (max, "MAXVALUE")] {
+            if let Some(v) = v {
+                if v < tmin || v > tmax {
+                    return Err(SqlError::new(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!("{what} ({v}) is out of range for sequence data type {}", ty.name()),
+                    ));
+                }
+            }
+        }
+        if let Some(m) = min {
+            def.min = m;
+        }
+        if let Some(m) = max {
+            def.max = m;
+        }
+        def.start = start.unwrap_or(if inc > 0 { def.min } else { def.max });
+        def.cycle = cycle;
+        def.owned_by = owned;
+        Ok(def)
+    }
+
+    /// A column's DEFAULT as an expression for INSERT (its text bound now), or its constant.
+    fn default_of(&mut self, col: &ColumnDef) -> Result<Expr> {
+        let Some(text) = &col.default_expr else { return Ok(Expr::Const(col.default.clone(), col.ty)) };
+        let dialect = sqlparser::dialect::PostgreSqlDialect {};
+        let parsed =
+            sqlparser::parser::Parser::new(&dialect).try_with_sql(text).and_then(|mut p| p.parse_expr()).map_err(
+                |e| SqlError::internal(format!("stored DEFAULT of column \"{}\" does not parse: {e}", col.name)),
+            )?;
+        let bound = self.expr(&parsed, None)?;
+        self.assign(bound, col)
     }
 
     /// `ON CONFLICT [target] DO NOTHING | DO UPDATE SET ... [WHERE ...]`, with PostgreSQL's
@@ -1291,7 +1544,7 @@ impl Binder<'_> {
                 return Err(SqlError::new(code::SYNTAX_ERROR, format!("multiple assignments to same column \"{cn}\"")));
             }
             let value = if is_default_keyword(&a.value) {
-                Expr::Const(def.columns[i].default.clone(), def.columns[i].ty)
+                self.default_of(&def.columns[i])?
             } else {
                 let b = self.expr(&a.value, Some(scope))?;
                 self.assign(b, &def.columns[i])?
@@ -1611,9 +1864,11 @@ impl Binder<'_> {
                 let to = sql_type(data_type)?;
                 let b = self.expr(expr, scope)?;
                 let from = b.ty();
-                let b = self.coerce(b, to, CastContext::Explicit, |f| {
-                    SqlError::new("42846", format!("cannot cast type {} to {}", f.name(), to.name()))
-                })?;
+                let b = self
+                    .coerce(b, to, CastContext::Explicit, |f| {
+                        SqlError::new("42846", format!("cannot cast type {} to {}", f.name(), to.name()))
+                    })
+                    .map_err(|e| self.at_literal(e, expr))?;
                 // A literal cast to varchar(n) truncates explicitly.
                 match (&b, to) {
                     (Expr::Const(Datum::Text(s), _), SqlType::Varchar(n)) if from == SqlType::Unknown => {
@@ -1623,15 +1878,16 @@ impl Binder<'_> {
                 }
             }
             E::Function(f) => self.function(f, scope)?,
+            E::TypedString(ts) => self.typed_string(ts)?,
+            E::Interval(iv) => self.interval_literal(iv)?,
+            E::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
+            E::AtTimeZone { timestamp, time_zone } => self.at_time_zone(timestamp, time_zone, scope)?,
             E::Case { operand, conditions, else_result, .. } => {
                 self.case(operand.as_deref(), conditions, else_result.as_deref(), scope)?
             }
             E::Ceil { .. } | E::Floor { .. } | E::Position { .. } | E::Substring { .. } | E::Trim { .. } => {
                 self.special_function(e, scope)?
             }
-            E::TypedString(ts) => self.typed_string(ts)?,
-            E::Interval(iv) => self.interval_literal(iv)?,
-            E::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
             other => {
                 return Err(SqlError::unsupported(format!("expression {other} is not supported yet")));
             }
@@ -2128,6 +2384,20 @@ fn retype(e: Expr, to: SqlType) -> Expr {
         Expr::Const(d, _) => Expr::Const(d, to),
         Expr::Param(i, _) => Expr::Param(i, to),
         other => Expr::Cast(Box::new(other), to, false),
+    }
+}
+
+/// SERIAL types: the integer type behind them.
+fn serial_type(dt: &ast::DataType) -> Option<SqlType> {
+    let ast::DataType::Custom(name, mods) = dt else { return None };
+    if !mods.is_empty() {
+        return None;
+    }
+    match name.to_string().to_ascii_lowercase().as_str() {
+        "serial" | "serial4" => Some(SqlType::Int4),
+        "bigserial" | "serial8" => Some(SqlType::Int8),
+        "smallserial" | "serial2" => Some(SqlType::Int2),
+        _ => None,
     }
 }
 

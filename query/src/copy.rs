@@ -145,6 +145,14 @@ impl CopyIn {
         }
     }
 
+    /// The columns left out of the column list whose DEFAULT is an expression: computed for
+    /// every row when the rows are inserted.
+    pub fn default_columns(&self) -> Vec<usize> {
+        (0..self.table.columns.len())
+            .filter(|i| !self.columns.contains(i) && self.table.columns[*i].default_expr.is_some())
+            .collect()
+    }
+
     pub fn table(&self) -> &Arc<TableDef> {
         &self.table
     }
@@ -339,7 +347,17 @@ impl CopyIn {
                 })?,
             };
         }
-        crate::exec::check_not_null(&self.table, &row).map_err(|e| e.context(self.context_line(line)))?;
+        // Columns whose DEFAULT is an expression are filled (and checked) when inserted.
+        let computed = self.default_columns();
+        if computed.is_empty() {
+            crate::exec::check_not_null(&self.table, &row).map_err(|e| e.context(self.context_line(line)))?;
+        } else {
+            let mut probe = row.clone();
+            for &i in &computed {
+                probe[i] = Datum::Bool(true);
+            }
+            crate::exec::check_not_null(&self.table, &probe).map_err(|e| e.context(self.context_line(line)))?;
+        }
         self.rows.push(row);
         self.lines.push(self.line);
         self.count += 1;
@@ -645,7 +663,7 @@ mod tests {
     use orbit_engine::table::ColumnDef;
 
     fn table() -> Arc<TableDef> {
-        let col = |n: &str, ty| ColumnDef { name: n.into(), ty, not_null: false, default: Datum::Null };
+        let col = |n: &str, ty| ColumnDef::new(n, ty);
         Arc::new(TableDef {
             name: "t".into(),
             columns: vec![col("a", SqlType::Int4), col("b", SqlType::Text), col("c", SqlType::Text)],

@@ -299,8 +299,12 @@ fn parse_date_field(f: &str, orig: &str, kind: &str) -> Result<(i64, i64, i64)> 
 
 fn parse_fields(s: &str, kind: Kind) -> Result<Parsed> {
     let name = kind.name();
-    let lower = s.trim().to_ascii_lowercase();
+    // Commas separate fields ("January 2, 2024").
+    let lower = s.trim().to_ascii_lowercase().replace(',', " ");
     let mut p = Parsed::default();
+    // A textual month, and numbers standing alone, make a date at the end ("Jan 2 2024").
+    let mut month_name = None;
+    let mut loose: Vec<&str> = Vec::new();
     // Split "2024-01-02T03:04:05" at the T between a date and a time.
     let mut tokens: Vec<String> = Vec::new();
     for t in lower.split_ascii_whitespace() {
@@ -331,6 +335,23 @@ fn parse_fields(s: &str, kind: Kind) -> Result<Parsed> {
             "ad" => {}
             "z" | "utc" | "gmt" | "zulu" => p.zone_s = Some(0),
             "allballs" => p.time_us = Some(0),
+            _ if day_name(t) => {}
+            _ if month_of(t).is_some() && month_name.is_none() => month_name = month_of(t),
+            // A zone offset after a date or a time ("2024-01-02 +05:30", "03:04:05 -0800").
+            _ if (t.starts_with('+') || t.starts_with('-'))
+                && (p.time_us.is_some() || p.date.is_some())
+                && p.zone_s.is_none() =>
+            {
+                p.zone_s = Some(parse_offset(t).ok_or_else(|| bad_syntax(name, s))?);
+            }
+            // A Julian day number ("J2451545").
+            _ if t.len() > 1 && t.starts_with('j') && digits(&t[1..]) && p.date.is_none() => {
+                let jd: i64 = t[1..].parse().map_err(|_| bad_syntax(name, s))?;
+                if !(0..DATE_END_JULIAN).contains(&jd) {
+                    return Err(field_overflow(s));
+                }
+                p.date = Some(j2date(jd));
+            }
             _ if t.contains(':') && p.time_us.is_none() => {
                 // The time, with a zone written onto it ("03:04:05+05", "03:04:05z").
                 let (clock, zone) = match t.find(['+', '-', 'z']) {
@@ -342,19 +363,94 @@ fn parse_fields(s: &str, kind: Kind) -> Result<Parsed> {
                     p.zone_s = Some(if z == "z" { 0 } else { parse_offset(z).ok_or_else(|| bad_syntax(name, s))? });
                 }
             }
-            _ if (t.starts_with('+') || t.starts_with('-')) && p.time_us.is_some() && p.zone_s.is_none() => {
-                p.zone_s = Some(parse_offset(t).ok_or_else(|| bad_syntax(name, s))?);
-            }
+            _ if digits(t) && t.len() != 8 && (month_name.is_some() || i < tokens.len()) => loose.push(t),
             _ if p.date.is_none() && t.bytes().next().is_some_and(|b| b.is_ascii_digit()) => {
-                p.date = Some(parse_date_field(t, s, name)?);
+                // "2024-Jan-02": a textual month inside a date field.
+                let parts: Vec<&str> = t.split(['-', '/', '.']).collect();
+                match parts.iter().position(|x| month_of(x).is_some()) {
+                    Some(at) if parts.len() == 3 => {
+                        month_name = month_of(parts[at]);
+                        loose.extend(parts.iter().enumerate().filter(|(k, _)| *k != at).map(|(_, x)| *x));
+                    }
+                    _ => p.date = Some(parse_date_field(t, s, name)?),
+                }
             }
             _ => return Err(bad_syntax(name, s)),
         }
+    }
+    match (month_name, loose.as_slice()) {
+        (None, []) => {}
+        (Some(m), [a, b]) if p.date.is_none() => {
+            // The year is the number of three or more digits or above 31; else day, then year.
+            let is_year = |x: &str| x.len() >= 3 || x.parse::<i64>().unwrap_or(0) > 31;
+            let (d, y) = if is_year(a) && !is_year(b) { (*b, *a) } else { (*a, *b) };
+            let year: i64 = y.parse().map_err(|_| bad_syntax(name, s))?;
+            let year = if y.len() == 2 {
+                if year < 70 {
+                    year + 2000
+                } else {
+                    year + 1900
+                }
+            } else {
+                year
+            };
+            p.date = Some((year, m, d.parse().map_err(|_| bad_syntax(name, s))?));
+        }
+        _ => return Err(bad_syntax(name, s)),
     }
     if p.special.is_some() && (p.date.is_some() || p.time_us.is_some() || p.day_offset.is_some()) {
         return Err(bad_syntax(name, s));
     }
     Ok(p)
+}
+
+/// A month's number from its English name or three-letter abbreviation.
+fn month_of(t: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    if t.len() < 3 {
+        return None;
+    }
+    let m = MONTHS
+        .iter()
+        .position(|m| *m == t || (t.len() == 3 && m.starts_with(t)) || (t == "sept" && *m == "september"))?;
+    Some(m as i64 + 1)
+}
+
+/// Day-of-week names, which PostgreSQL accepts and ignores.
+fn day_name(t: &str) -> bool {
+    matches!(
+        t,
+        "sun"
+            | "sunday"
+            | "mon"
+            | "monday"
+            | "tue"
+            | "tues"
+            | "tuesday"
+            | "wed"
+            | "wednesday"
+            | "thu"
+            | "thur"
+            | "thurs"
+            | "thursday"
+            | "fri"
+            | "friday"
+            | "sat"
+            | "saturday"
+    )
 }
 
 /// The (astronomical year, month, day) of a parsed date, checked.
@@ -576,9 +672,16 @@ fn unit_of(u: &str) -> Option<Unit> {
 /// `-1 day +02:00`, `1.5 hours`, `@ 1 day ago`, a bare number of seconds. (ISO 8601 `P1D`
 /// forms are not read.)
 pub fn parse_interval(s: &str) -> Result<Interval> {
-    let lower = s.trim().to_ascii_lowercase();
+    // Commas separate fields too (Python's str(timedelta): "1 day, 10:17:36").
+    let mut lower = s.trim().to_ascii_lowercase().replace(',', " ");
+    if let Some(iso) = lower.strip_prefix('p') {
+        lower = iso8601_designators(iso).ok_or_else(|| bad_interval(s))?;
+    }
     let body = lower.strip_prefix('@').unwrap_or(&lower);
-    let (mut months, mut days, mut micros) = (0i64, 0i64, 0f64);
+    // Exact sums (i128), checked against the fields' ranges at the end.
+    let (mut months, mut days, mut micros) = (0i128, 0i128, 0i128);
+    // Months that came from years, decades...: PostgreSQL checks them only in the total.
+    let mut year_months = 0i128;
     let mut tokens: Vec<&str> = body.split_ascii_whitespace().collect();
     let ago = tokens.last() == Some(&"ago");
     if ago {
@@ -587,6 +690,22 @@ pub fn parse_interval(s: &str) -> Result<Interval> {
     if tokens.is_empty() {
         return Err(bad_interval(s));
     }
+    let int = |d: &str| -> Result<i128> {
+        if !digits(d) || d.len() > 20 {
+            return Err(bad_interval(s));
+        }
+        d.parse::<i128>().map_err(|_| bad_interval(s))
+    };
+    // Fraction digits as microseconds, rounded half to even on the seventh digit.
+    let frac_us = |f: &str| -> Result<i128> {
+        if f.is_empty() {
+            return Ok(0);
+        }
+        if !digits(f) {
+            return Err(bad_interval(s));
+        }
+        Ok((format!("0.{f}").parse::<f64>().unwrap_or(0.0) * 1e6).round_ties_even() as i128)
+    };
     let mut i = 0;
     while i < tokens.len() {
         let t = tokens[i];
@@ -598,23 +717,21 @@ pub fn parse_interval(s: &str) -> Result<Interval> {
                 _ => (false, t),
             };
             let parts: Vec<&str> = clock.split(':').collect();
-            if parts.len() > 3 || !digits(parts[0]) || !digits(parts[1]) || parts[0].len() > 9 {
+            if parts.len() > 3 {
                 return Err(bad_interval(s));
             }
-            let h: i64 = parts[0].parse().unwrap_or(0);
-            let m: i64 = parts[1].parse().unwrap_or(0);
-            let sec: f64 = match parts.get(2) {
-                Some(x) if !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
-                    x.parse().map_err(|_| bad_interval(s))?
+            let (h, m) = (int(parts[0])?, int(parts[1])?);
+            let (sec, frac) = match parts.get(2) {
+                Some(x) => {
+                    let (w, f) = x.split_once('.').unwrap_or((x, ""));
+                    (int(w)?, frac_us(f)?)
                 }
-                Some(_) => return Err(bad_interval(s)),
-                None => 0.0,
+                None => (0, 0),
             };
-            if m > 59 || sec >= 60.0 {
+            if m > 59 || sec > 59 {
                 return Err(interval_field_overflow(s));
             }
-            let v =
-                h as f64 * USECS_PER_HOUR as f64 + m as f64 * USECS_PER_MINUTE as f64 + (sec * 1e6).round_ties_even();
+            let v = h * USECS_PER_HOUR as i128 + m * USECS_PER_MINUTE as i128 + sec * USECS_PER_SEC as i128 + frac;
             micros += if neg { -v } else { v };
             continue;
         }
@@ -624,7 +741,6 @@ pub fn parse_interval(s: &str) -> Result<Interval> {
         if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b"+-.".contains(&b)) {
             return Err(bad_interval(s));
         }
-        let v: f64 = num.parse().map_err(|_| bad_interval(s))?;
         if unit.is_empty() {
             if i < tokens.len() && unit_of(tokens[i]).is_some() {
                 unit = tokens[i];
@@ -635,36 +751,82 @@ pub fn parse_interval(s: &str) -> Result<Interval> {
                 return Err(bad_interval(s));
             }
         }
-        let (ipart, frac) = (v.trunc(), v.fract());
+        let (neg, digits_part) = match num.as_bytes()[0] {
+            b'-' => (true, &num[1..]),
+            b'+' => (false, &num[1..]),
+            _ => (false, num),
+        };
+        let (whole, frac) = digits_part.split_once('.').unwrap_or((digits_part, ""));
+        let whole = if whole.is_empty() && !frac.is_empty() { 0 } else { int(whole)? };
+        if !frac.is_empty() && !digits(frac) {
+            return Err(bad_interval(s));
+        }
+        let sign: i128 = if neg { -1 } else { 1 };
+        let frac_f: f64 = if frac.is_empty() { 0.0 } else { format!("0.{frac}").parse().unwrap_or(0.0) };
+        let frac_f = if neg { -frac_f } else { frac_f };
         match unit_of(unit).ok_or_else(|| bad_interval(s))? {
             Unit::Months(n) => {
-                months += (ipart * n as f64) as i64;
-                let fm = frac * n as f64;
+                if n == 1 {
+                    months += sign * whole;
+                } else {
+                    year_months += sign * whole * n as i128;
+                }
+                let fm = frac_f * n as f64;
                 if n == 1 {
                     // A fraction of a month is 30 days, and of a day 24 hours.
                     let fd = fm * 30.0;
-                    days += fd.trunc() as i64;
-                    micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even();
+                    days += fd.trunc() as i128;
+                    micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even() as i128;
                 } else {
-                    months += fm.round_ties_even() as i64;
+                    year_months += fm.round_ties_even() as i128;
                 }
             }
             Unit::Days(n) => {
-                days += (ipart * n as f64) as i64;
-                let fd = frac * n as f64;
-                days += fd.trunc() as i64;
-                micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even();
+                days += sign * whole * n as i128;
+                let fd = frac_f * n as f64;
+                days += fd.trunc() as i128;
+                micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even() as i128;
             }
-            Unit::Micros(n) => micros += (v * n as f64).round_ties_even(),
+            Unit::Micros(n) => {
+                micros += sign * whole * n as i128 + (frac_f * n as f64).round_ties_even() as i128;
+            }
         }
     }
     let sign = if ago { -1 } else { 1 };
-    let months = i32::try_from(months * sign).map_err(|_| interval_field_overflow(s))?;
+    i32::try_from(months).map_err(|_| interval_field_overflow(s))?;
+    let months = i32::try_from((months + year_months) * sign).map_err(|_| interval_out_of_range())?;
     let days = i32::try_from(days * sign).map_err(|_| interval_field_overflow(s))?;
-    if !micros.is_finite() || micros.abs() >= 9.2e18 {
-        return Err(interval_field_overflow(s));
+    let micros = i64::try_from(micros * sign).map_err(|_| interval_field_overflow(s))?;
+    Ok(Interval { months, days, micros })
+}
+
+/// ISO 8601's designator form after the `P` (`1Y2M3DT4H5M6S`, `1W`, `T1.5S`) in the
+/// postgres form (`1 year 2 mon 3 day 4 hour 5 minute 6 second`).
+fn iso8601_designators(iso: &str) -> Option<String> {
+    let mut out = String::new();
+    let (date, time) = iso.split_once('t').unwrap_or((iso, ""));
+    for (part, units) in [
+        (date, &[('y', "year"), ('m', "mon"), ('w', "week"), ('d', "day")][..]),
+        (time, &[('h', "hour"), ('m', "minute"), ('s', "second")][..]),
+    ] {
+        let mut rest = part;
+        while !rest.is_empty() {
+            let end = rest.find(|c: char| c.is_ascii_alphabetic())?;
+            let (num, designator) = (&rest[..end], rest[end..].chars().next()?);
+            let (_, unit) = units.iter().find(|(d, _)| *d == designator)?;
+            if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b"+-.".contains(&b)) {
+                return None;
+            }
+            out.push_str(&format!("{num} {unit} "));
+            rest = &rest[end + 1..];
+        }
     }
-    Ok(Interval { months, days, micros: micros as i64 * sign })
+    // "P" alone says nothing (an error); "PT" is a zero interval, as in PostgreSQL.
+    match (out.is_empty(), iso) {
+        (false, _) => Some(out),
+        (true, "t") => Some("0".into()),
+        _ => None,
+    }
 }
 
 /// The span PostgreSQL compares intervals by: a month is 30 days, a day 24 hours.
@@ -827,6 +989,163 @@ pub fn arith(op: crate::expr::ArithOp, a: &Datum, b: &Datum) -> Result<Option<Da
         }
         _ => return Ok(None),
     }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// age, justify_*, make_date, to_timestamp, isfinite.
+
+/// `age(a, b)` (PostgreSQL's timestamp_age): the difference in years, months and days as a
+/// calendar reads it, then time; a negative day borrows the days of the month it falls in.
+pub fn age(a: i64, b: i64) -> Result<Interval> {
+    if !is_finite_ts(a) || !is_finite_ts(b) {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "timestamp out of range"));
+    }
+    let (f1, f2) = (ts_fields(a), ts_fields(b));
+    let neg = a < b;
+    let flip = |v: i64| if neg { -v } else { v };
+    let mut us = flip(f1.time_us % USECS_PER_SEC - f2.time_us % USECS_PER_SEC);
+    let mut sec = flip(f1.time_us / USECS_PER_SEC % 60 - f2.time_us / USECS_PER_SEC % 60);
+    let mut min = flip(f1.time_us / USECS_PER_MINUTE % 60 - f2.time_us / USECS_PER_MINUTE % 60);
+    let mut hour = flip(f1.time_us / USECS_PER_HOUR - f2.time_us / USECS_PER_HOUR);
+    let mut day = flip(f1.day - f2.day);
+    let mut mon = flip(f1.month - f2.month);
+    let mut year = flip(f1.year - f2.year);
+    while us < 0 {
+        us += USECS_PER_SEC;
+        sec -= 1;
+    }
+    while sec < 0 {
+        sec += 60;
+        min -= 1;
+    }
+    while min < 0 {
+        min += 60;
+        hour -= 1;
+    }
+    while hour < 0 {
+        hour += 24;
+        day -= 1;
+    }
+    while day < 0 {
+        let f = if neg { f1 } else { f2 };
+        day += days_in_month(f.year, f.month);
+        mon -= 1;
+    }
+    while mon < 0 {
+        mon += 12;
+        year -= 1;
+    }
+    let months = i32::try_from(flip(year * 12 + mon)).map_err(|_| interval_out_of_range())?;
+    let micros = flip(((hour * 60 + min) * 60 + sec) * USECS_PER_SEC + us);
+    Ok(Interval { months, days: flip(day) as i32, micros })
+}
+
+/// justify_hours: whole days of the time part become days, signs made to agree.
+pub fn justify_hours(iv: &Interval) -> Result<Interval> {
+    let whole = iv.micros / USECS_PER_DAY;
+    let mut micros = iv.micros - whole * USECS_PER_DAY;
+    let mut days = (iv.days as i64).checked_add(whole).ok_or_else(interval_out_of_range)?;
+    if days > 0 && micros < 0 {
+        micros += USECS_PER_DAY;
+        days -= 1;
+    } else if days < 0 && micros > 0 {
+        micros -= USECS_PER_DAY;
+        days += 1;
+    }
+    let days = i32::try_from(days).map_err(|_| interval_out_of_range())?;
+    Ok(Interval { days, micros, ..*iv })
+}
+
+/// justify_days: whole 30-day months of the day part become months, signs made to agree.
+pub fn justify_days(iv: &Interval) -> Result<Interval> {
+    let whole = iv.days / 30;
+    let mut days = iv.days - whole * 30;
+    let mut months = iv.months.checked_add(whole).ok_or_else(interval_out_of_range)?;
+    if months > 0 && days < 0 {
+        days += 30;
+        months -= 1;
+    } else if months < 0 && days > 0 {
+        days -= 30;
+        months += 1;
+    }
+    Ok(Interval { months, days, ..*iv })
+}
+
+/// justify_interval: justify_days after justify_hours, with one sign over all three fields.
+pub fn justify_interval(iv: &Interval) -> Result<Interval> {
+    let whole = iv.micros / USECS_PER_DAY;
+    let mut micros = iv.micros - whole * USECS_PER_DAY;
+    let mut days = (iv.days as i64).checked_add(whole).ok_or_else(interval_out_of_range)?;
+    let mut months = iv.months as i64 + days / 30;
+    days %= 30;
+    if months > 0 && (days < 0 || (days == 0 && micros < 0)) {
+        days += 30;
+        months -= 1;
+    } else if months < 0 && (days > 0 || (days == 0 && micros > 0)) {
+        days -= 30;
+        months += 1;
+    }
+    if days > 0 && micros < 0 {
+        micros += USECS_PER_DAY;
+        days -= 1;
+    } else if days < 0 && micros > 0 {
+        micros -= USECS_PER_DAY;
+        days += 1;
+    }
+    Ok(Interval { months: i32::try_from(months).map_err(|_| interval_out_of_range())?, days: days as i32, micros })
+}
+
+/// A double as C's `%g` prints it (six significant digits), for PostgreSQL's messages.
+fn c_g(v: f64) -> String {
+    let trim = |m: &str| -> String {
+        if m.contains('.') {
+            m.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            m.to_string()
+        }
+    };
+    let sci = format!("{v:.5e}");
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mant), exp.abs())
+    } else {
+        trim(&format!("{v:.*}", (5 - exp) as usize))
+    }
+}
+
+/// make_date(year, month, day); a negative year is BC.
+pub fn make_date(y: i64, m: i64, d: i64) -> Result<i32> {
+    let bad = || SqlError::new(DATETIME_FIELD_OVERFLOW, format!("date field value out of range: {y}-{m:02}-{d:02}"));
+    if y == 0 || !(1..=12).contains(&m) {
+        return Err(bad());
+    }
+    let year = if y < 0 { y + 1 } else { y };
+    if d < 1 || d > days_in_month(year, m) {
+        return Err(bad());
+    }
+    let jd = date2j(year, m, d);
+    if !(0..DATE_END_JULIAN).contains(&jd) {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, format!("date out of range: {y}-{m:02}-{d:02}")));
+    }
+    Ok((jd - POSTGRES_EPOCH_JDATE) as i32)
+}
+
+/// to_timestamp(seconds since 1970-01-01 UTC).
+pub fn to_timestamp(secs: f64) -> Result<i64> {
+    if secs.is_nan() {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "timestamp cannot be NaN"));
+    }
+    if secs.is_infinite() {
+        return Ok(if secs > 0.0 { TS_NOEND } else { TS_NOBEGIN });
+    }
+    let unix_offset = ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * 86_400) as f64;
+    let us = ((secs - unix_offset) * 1e6).round_ties_even();
+    if !(MIN_TIMESTAMP as f64..END_TIMESTAMP as f64).contains(&us) {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, format!("timestamp out of range: \"{}\"", c_g(secs))));
+    }
+    Ok(us as i64)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1103,12 +1422,21 @@ mod tests {
             ("1/2/2024", "2024-01-02 00:00:00"),
             ("20240102", "2024-01-02 00:00:00"),
             ("10000-01-01", "10000-01-01 00:00:00"),
+            ("Jan 2 2024", "2024-01-02 00:00:00"),
+            ("January 2, 2024 10:00", "2024-01-02 10:00:00"),
+            ("2 Jan 2024", "2024-01-02 00:00:00"),
+            ("Tue Jan 02 03:04:05 2024", "2024-01-02 03:04:05"),
+            ("2024-Jan-02", "2024-01-02 00:00:00"),
+            ("J2451545", "2000-01-01 00:00:00"),
         ];
         for (input, out) in cases {
             assert_eq!(format_timestamp(ts(input), false), out, "{input}");
         }
         let tz = parse_timestamp("2024-01-02 03:04:05+05", Kind::TimestampTz).unwrap();
         assert_eq!(format_timestamp(tz, true), "2024-01-01 22:04:05+00");
+        let tz = parse_timestamp("2024-01-02 +05:30", Kind::TimestampTz).unwrap();
+        assert_eq!(format_timestamp(tz, true), "2024-01-01 18:30:00+00");
+        assert_eq!(format_date(parse_date("2024-01-02 +05:30").unwrap()), "2024-01-02");
         assert_eq!(format_timestamp(parse_timestamp("-infinity", Kind::TimestampTz).unwrap(), true), "-infinity");
         assert_eq!(format_date(parse_date("0001-01-01 BC").unwrap()), "0001-01-01 BC");
         assert_eq!(format_time(parse_time("12:34:56.789").unwrap()), "12:34:56.789");
@@ -1148,6 +1476,14 @@ mod tests {
             ("100 hours", "100:00:00"),
             ("5", "00:00:05"),
             ("1.5 days", "1 day 12:00:00"),
+            ("1 day, 10:17:36", "1 day 10:17:36"),
+            ("-1 day, 23:59:59", "-1 days +23:59:59"),
+            ("P1Y2M3DT4H5M6S", "1 year 2 mons 3 days 04:05:06"),
+            ("PT1.5S", "00:00:01.5"),
+            ("P1W", "7 days"),
+            ("P-1M", "-1 mons"),
+            ("P1M1Y", "1 year 1 mon"),
+            ("PT", "00:00:00"),
         ];
         for (input, out) in cases {
             assert_eq!(iv(input), out, "{input}");
@@ -1177,6 +1513,27 @@ mod tests {
         let m15 = arith(Mul, &i("1 month"), &Datum::Float8(1.5)).unwrap();
         assert_eq!(show(arith(Sub, &t("2024-01-01"), &m15.unwrap()).unwrap()), "2023-11-16 00:00:00");
         assert_eq!(show(arith(Div, &i("1 day"), &Datum::Float8(3.0)).unwrap()), "08:00:00");
+    }
+
+    #[test]
+    fn age_and_justify_as_postgresql() {
+        let iv = |s: &str| parse_interval(s).unwrap();
+        let show = |r: Result<Interval>| format_interval(&r.unwrap());
+        assert_eq!(show(age(ts("2024-03-31"), ts("2024-02-29 12:00"))), "1 mon 1 day 12:00:00");
+        assert_eq!(show(age(ts("2024-01-01"), ts("2020-02-29"))), "3 years 10 mons 1 day");
+        assert_eq!(show(age(ts("2001-04-10"), ts("1957-06-13"))), "43 years 9 mons 27 days");
+        assert_eq!(show(age(ts("1957-06-13"), ts("2001-04-10"))), "-43 years -9 mons -27 days");
+        assert_eq!(show(justify_days(&iv("35 days"))), "1 mon 5 days");
+        assert_eq!(show(justify_hours(&iv("27 hours"))), "1 day 03:00:00");
+        assert_eq!(show(justify_interval(&iv("1 mon -1 hour"))), "29 days 23:00:00");
+        assert_eq!(format_timestamp(to_timestamp(1704164645.5).unwrap(), true), "2024-01-02 03:04:05.5+00");
+        assert_eq!(format_date(make_date(2024, 2, 29).unwrap()), "2024-02-29");
+        assert_eq!(format_date(make_date(-44, 3, 15).unwrap()), "0044-03-15 BC");
+        assert_eq!(make_date(2023, 2, 29).unwrap_err().message, "date field value out of range: 2023-02-29");
+        assert_eq!(to_timestamp(1e300).unwrap_err().message, "timestamp out of range: \"1e+300\"");
+        assert_eq!(to_timestamp(-9.5e12).unwrap_err().message, "timestamp out of range: \"-9.5e+12\"");
+        assert_eq!(c_g(123456.7), "123457");
+        assert_eq!(c_g(0.0001234), "0.0001234");
     }
 
     #[test]

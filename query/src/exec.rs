@@ -73,7 +73,25 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
         | Plan::Set { .. }
         | Plan::Reset(_)
         | Plan::Show(_) => Ok(QueryResult::default()),
-        Plan::CreateTable { def, if_not_exists } => create_table(def.clone(), *if_not_exists).await,
+        Plan::CreateTable { def, if_not_exists, sequences } => create_table_with(def, *if_not_exists, sequences).await,
+        Plan::CreateSequence { def, if_not_exists } => {
+            let notices = crate::sequence::create(def, *if_not_exists).await?;
+            Ok(QueryResult { tag: "CREATE SEQUENCE".into(), notices, ..Default::default() })
+        }
+        Plan::DropSequence { names, if_exists } => {
+            let mut r = QueryResult { tag: "DROP SEQUENCE".into(), ..Default::default() };
+            // PostgreSQL checks every name before dropping any.
+            for n in names {
+                if !crate::sequence::exists(n).await? {
+                    if !if_exists {
+                        return Err(SqlError::new(code::UNDEFINED_TABLE, format!("sequence \"{n}\" does not exist")));
+                    }
+                    r.notices.push(notice("00000", format!("sequence \"{n}\" does not exist, skipping")));
+                }
+            }
+            crate::sequence::drop(names).await?;
+            Ok(r)
+        }
         Plan::DropTable { names, if_exists } => drop_tables(names, *if_exists).await,
         Plan::Select(s) => select(txn, s, params).await,
         Plan::Insert { table, rows, select: source, on_conflict, returning } => {
@@ -108,7 +126,43 @@ fn notice(code: &'static str, msg: String) -> SqlError {
     SqlError::new(code, msg)
 }
 
-async fn create_table(mut def: orbit_engine::table::TableDef, if_not_exists: bool) -> Result<QueryResult> {
+/// CREATE TABLE with the sequences of its SERIAL/IDENTITY columns (created first; dropped
+/// again if the table is not created). A sequence's name cannot be a table's.
+async fn create_table_with(
+    def: &orbit_engine::table::TableDef,
+    if_not_exists: bool,
+    sequences: &[crate::sequence::SeqDef],
+) -> Result<QueryResult> {
+    if crate::sequence::exists(&def.name).await? {
+        if if_not_exists {
+            let mut r = QueryResult { tag: "CREATE TABLE".into(), ..Default::default() };
+            r.notices
+                .push(notice(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists, skipping", def.name)));
+            return Ok(r);
+        }
+        return Err(SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", def.name)));
+    }
+    if sequences.is_empty() || crate::bind::lookup_table(&def.name).is_some() {
+        return create_table(def.clone(), if_not_exists).await;
+    }
+    let mut made = Vec::new();
+    for seq in sequences {
+        if let Err(e) = crate::sequence::create(seq, false).await {
+            crate::sequence::drop(&made).await?;
+            return Err(e);
+        }
+        made.push(seq.name.clone());
+    }
+    match create_table(def.clone(), if_not_exists).await {
+        Ok(r) if r.notices.is_empty() => Ok(r),
+        other => {
+            crate::sequence::drop(&made).await?;
+            other
+        }
+    }
+}
+
+pub(crate) async fn create_table(mut def: orbit_engine::table::TableDef, if_not_exists: bool) -> Result<QueryResult> {
     let name = def.name.clone();
     // Shard 0 owns the catalog: it decides, and hands out the generation (and OID).
     let d = def.clone();
@@ -188,6 +242,9 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
         tickets.extend(more.into_iter().flatten());
     }
     durable(tickets).await?;
+    for name in names.iter().filter(|n| !missing.contains(n)) {
+        crate::sequence::drop_owned(name).await?;
+    }
     Ok(r)
 }
 
@@ -328,6 +385,20 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
         // nothing below can fail.
         return Ok(QueryResult { tag: "SELECT 0".into(), ..Default::default() });
     }
+    if crate::sequence::any_uses(&p.projection)
+        || p.filter.as_ref().is_some_and(|f| crate::sequence::any_uses(std::slice::from_ref(f)))
+    {
+        if p.table.is_some() || p.grouped || p.filter.is_some() {
+            return Err(SqlError::unsupported(
+                "nextval(), currval() and setval() are supported in INSERT, UPDATE SET and SELECT without FROM",
+            ));
+        }
+        let mut rows = vec![p.projection.clone()];
+        crate::sequence::resolve(txn, &mut rows, params).await?;
+        let mut q = p.clone();
+        q.projection = rows.pop().unwrap_or_default();
+        return Box::pin(select(txn, &q, params)).await;
+    }
     if p.grouped {
         return crate::group::select(txn, p, params, limit, offset).await;
     }
@@ -417,6 +488,15 @@ async fn insert(
     params: &[Datum],
 ) -> Result<QueryResult> {
     txn.check_writable("INSERT")?;
+    let resolved;
+    let rows = if rows.iter().any(|r| crate::sequence::any_uses(r)) {
+        let mut copy = rows.to_vec();
+        crate::sequence::resolve(txn, &mut copy, params).await?;
+        resolved = copy;
+        &resolved[..]
+    } else {
+        rows
+    };
     let mut full = Vec::with_capacity(rows.len());
     for r in rows {
         let row = r.iter().map(|e| expr::eval(e, &ctx(&[], params))).collect::<Result<Vec<_>>>()?;
@@ -424,7 +504,16 @@ async fn insert(
         full.push(row);
     }
     if let Some((query, row)) = source {
-        for out in select(txn, query, params).await?.rows {
+        let outs = select(txn, query, params).await?.rows;
+        let mut templates = if crate::sequence::any_uses(row) {
+            let mut t = vec![row.to_vec(); outs.len()];
+            crate::sequence::resolve(txn, &mut t, params).await?;
+            Some(t)
+        } else {
+            None
+        };
+        for (n, out) in outs.into_iter().enumerate() {
+            let row = templates.as_mut().map_or(row, |t| &t[n][..]);
             let r = row.iter().map(|e| expr::eval(e, &ctx(&out, params))).collect::<Result<Vec<_>>>()?;
             check_not_null(table, &r)?;
             full.push(r);
@@ -593,12 +682,21 @@ async fn update(
 ) -> Result<QueryResult> {
     txn.check_writable("UPDATE")?;
     let matched = rows_to_change(txn, table, filter, key, params).await?;
+    let set_exprs: Vec<Expr> = sets.iter().map(|(_, e)| e.clone()).collect();
+    let per_row = if crate::sequence::any_uses(&set_exprs) {
+        let mut t = vec![set_exprs; matched.len()];
+        crate::sequence::resolve(txn, &mut t, params).await?;
+        Some(t)
+    } else {
+        None
+    };
     // Compute every new row first: an error leaves the write set untouched.
     let mut changes = Vec::with_capacity(matched.len());
-    for (k, old) in &matched {
+    for (n, (k, old)) in matched.iter().enumerate() {
         let cx = ctx(old, params);
         let mut new = old.clone();
-        for (i, e) in sets {
+        for (j, (i, e)) in sets.iter().enumerate() {
+            let e = per_row.as_ref().map_or(e, |t| &t[n][j]);
             new[*i] = expr::eval(e, &cx)?;
         }
         check_not_null(table, &new)?;

@@ -48,8 +48,26 @@ pub enum Func {
     /// date_trunc(unit, value).
     DateTrunc,
     GenRandomUuid,
+    /// The other date/time functions (strict: NULL in, NULL out).
+    Temporal(TemporalFn),
     /// `json -> key|index`; `->>` when true.
     JsonGet(bool),
+}
+
+/// Date/time functions evaluated by [`crate::datetime`], arguments coerced by the binder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemporalFn {
+    /// age(timestamp[tz], timestamp[tz]) -> interval.
+    Age,
+    /// to_timestamp(float8) -> timestamptz.
+    ToTimestamp,
+    /// make_date(int4, int4, int4) -> date.
+    MakeDate,
+    /// isfinite(date|timestamp|timestamptz|interval) -> bool.
+    IsFinite,
+    JustifyDays,
+    JustifyHours,
+    JustifyInterval,
 }
 
 impl Func {
@@ -212,6 +230,82 @@ impl Expr {
                 }
             }
         }
+    }
+}
+
+/// What [`Expr::try_map_calls`] calls: a builtin and its arguments, to a replacement or None.
+pub type CallMapper<'a> = dyn FnMut(crate::scalar::Builtin, &[Expr]) -> Result<Option<Expr>> + 'a;
+
+impl Expr {
+    /// The direct sub-expressions, in evaluation order.
+    fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            Expr::Const(..) | Expr::Column(..) | Expr::Param(..) | Expr::Agg(..) => vec![],
+            Expr::Arith(_, a, b, _)
+            | Expr::Cmp(_, a, b)
+            | Expr::Concat(a, b)
+            | Expr::And(a, b)
+            | Expr::Or(a, b)
+            | Expr::Like(a, b, ..) => vec![&mut **a, &mut **b],
+            Expr::Not(a) | Expr::Neg(a, _) | Expr::IsNull(a, _) | Expr::IsBool(a, ..) | Expr::Cast(a, ..) => {
+                vec![&mut **a]
+            }
+            Expr::InList(a, l, _) => std::iter::once(&mut **a).chain(l.iter_mut()).collect(),
+            Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter_mut().collect(),
+            Expr::Case(whens, otherwise, _) => {
+                let mut v: Vec<&mut Expr> = Vec::new();
+                for (w, t) in whens.iter_mut() {
+                    v.push(w);
+                    v.push(t);
+                }
+                v.extend(otherwise.iter_mut().map(|b| &mut **b));
+                v
+            }
+        }
+    }
+
+    /// Calls `f` on this expression and every sub-expression, parents first.
+    pub fn visit(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Const(..) | Expr::Column(..) | Expr::Param(..) | Expr::Agg(..) => {}
+            Expr::Arith(_, a, b, _)
+            | Expr::Cmp(_, a, b)
+            | Expr::Concat(a, b)
+            | Expr::And(a, b)
+            | Expr::Or(a, b)
+            | Expr::Like(a, b, ..) => {
+                a.visit(f);
+                b.visit(f)
+            }
+            Expr::Not(a) | Expr::Neg(a, _) | Expr::IsNull(a, _) | Expr::IsBool(a, ..) | Expr::Cast(a, ..) => a.visit(f),
+            Expr::InList(a, l, _) => {
+                a.visit(f);
+                l.iter().for_each(|e| e.visit(f))
+            }
+            Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter().for_each(|e| e.visit(f)),
+            Expr::Case(whens, otherwise, _) => {
+                for (w, t) in whens {
+                    w.visit(f);
+                    t.visit(f);
+                }
+                otherwise.iter().for_each(|e| e.visit(f));
+            }
+        }
+    }
+
+    /// Replaces each call of a [`crate::scalar::Builtin`] for which `f` returns a value,
+    /// evaluating arguments first (left to right).
+    pub fn try_map_calls(&mut self, f: &mut CallMapper) -> Result<()> {
+        for c in self.children_mut() {
+            c.try_map_calls(f)?;
+        }
+        if let Expr::Call(b, args, _) = self {
+            if let Some(v) = f(*b, args)? {
+                *self = v;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -423,6 +517,7 @@ pub fn fold(e: Expr) -> Result<Expr> {
         Expr::Not(x) | Expr::Neg(x, _) | Expr::IsNull(x, _) | Expr::IsBool(x, ..) | Expr::Cast(x, ..) => is_const(x),
         Expr::InList(x, l, _) => is_const(x) && l.iter().all(is_const),
         Expr::Func(f, _, _) if f.is_volatile() => false,
+        Expr::Call(f, _, _) if f.is_sequence() => false,
         Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter().all(is_const),
         _ => false,
     };
@@ -598,9 +693,7 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
             crate::datetime::interval_span(x).cmp(&crate::datetime::interval_span(y))
         }
         (Datum::Uuid(x), Datum::Uuid(y)) => x.cmp(y),
-        // jsonb: equal values have equal normalized text; the order is the text's (PostgreSQL
-        // orders jsonb by its own rules: a known difference).
-        (Datum::Jsonb(x), Datum::Jsonb(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Datum::Jsonb(x), Datum::Jsonb(y)) => crate::json::compare_jsonb(x, y),
         _ => match (a.as_i64(), b.as_i64()) {
             (Some(x), Some(y)) => x.cmp(&y),
             _ => {
@@ -727,8 +820,15 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
             (f, a, b) => return Err(SqlError::internal(format!("{f:?} of {a:?}, {b:?}"))),
         });
     }
+    if let Func::Temporal(t) = f {
+        if args.iter().any(Datum::is_null) {
+            return Ok(Datum::Null);
+        }
+        return temporal(t, &args);
+    }
     let first = args.into_iter().next().unwrap_or(Datum::Null);
     Ok(match f {
+        Func::Temporal(_) => return Err(SqlError::internal("function evaluated out of place")),
         Func::GenRandomUuid => Datum::Uuid(types::random_uuid()),
         Func::Now
         | Func::LocalTimestamp
@@ -765,6 +865,27 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
             Datum::Float8(v) => Datum::Float8(v.abs()),
             _ => Datum::Null,
         },
+    })
+}
+
+fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
+    use crate::datetime as dt;
+    let bad = || SqlError::internal(format!("{t:?} of {args:?}"));
+    let int = |i: usize| args.get(i).and_then(Datum::as_i64).ok_or_else(bad);
+    Ok(match (t, args) {
+        (TemporalFn::Age, [Datum::Timestamp(a), Datum::Timestamp(b)])
+        | (TemporalFn::Age, [Datum::TimestampTz(a), Datum::TimestampTz(b)]) => Datum::Interval(dt::age(*a, *b)?),
+        (TemporalFn::ToTimestamp, [v]) => Datum::TimestampTz(dt::to_timestamp(v.as_f64().ok_or_else(bad)?)?),
+        (TemporalFn::MakeDate, [_, _, _]) => Datum::Date(dt::make_date(int(0)?, int(1)?, int(2)?)?),
+        (TemporalFn::IsFinite, [v]) => Datum::Bool(match v {
+            Datum::Date(d) => *d != dt::DATE_NOBEGIN && *d != dt::DATE_NOEND,
+            Datum::Timestamp(x) | Datum::TimestampTz(x) => dt::is_finite_ts(*x),
+            _ => true,
+        }),
+        (TemporalFn::JustifyDays, [Datum::Interval(iv)]) => Datum::Interval(dt::justify_days(iv)?),
+        (TemporalFn::JustifyHours, [Datum::Interval(iv)]) => Datum::Interval(dt::justify_hours(iv)?),
+        (TemporalFn::JustifyInterval, [Datum::Interval(iv)]) => Datum::Interval(dt::justify_interval(iv)?),
+        _ => return Err(bad()),
     })
 }
 

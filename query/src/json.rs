@@ -4,9 +4,12 @@
 //! PostgreSQL's numeric prints them), and the `->` / `->>` operators.
 
 use crate::error::{code, Result, SqlError};
+use std::cmp::Ordering;
 
-/// Nesting deeper than this is refused (PostgreSQL stops at its stack depth limit).
-const MAX_DEPTH: usize = 1000;
+/// Nesting deeper than this is refused with 54001, as PostgreSQL refuses at its stack depth
+/// limit (which allows thousands of levels): parsing, normalizing and printing recurse, and 256
+/// levels fit in 1 MiB of stack in an unoptimized build (a shard thread has 2 MiB).
+const MAX_DEPTH: usize = 256;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Value {
@@ -36,10 +39,28 @@ struct Parser<'a> {
     jsonb: bool,
 }
 
-/// PostgreSQL's error for text that is not JSON (`upto`: where the bad token ends; PostgreSQL
-/// shows the input up to there as CONTEXT, which this error has no field for).
-fn invalid(_s: &str, detail: String, _upto: usize) -> SqlError {
-    SqlError::new(code::INVALID_TEXT_REPRESENTATION, "invalid input syntax for type json").detail(detail)
+/// PostgreSQL's error for text that is not JSON, with its CONTEXT: the line of the input up
+/// to the end of the bad token (`upto`), at most 49 bytes of it, `...` where it was cut.
+fn invalid(s: &str, detail: String, upto: usize) -> SqlError {
+    SqlError::new(code::INVALID_TEXT_REPRESENTATION, "invalid input syntax for type json")
+        .detail(detail)
+        .context(json_context(s, upto))
+}
+
+fn json_context(s: &str, upto: usize) -> String {
+    let mut upto = upto.min(s.len());
+    while !s.is_char_boundary(upto) {
+        upto += 1;
+    }
+    let line = 1 + s[..upto].bytes().filter(|&b| b == b'\n').count();
+    let line_start = s[..upto].rfind('\n').map_or(0, |i| i + 1);
+    let mut start = line_start.max(upto.saturating_sub(49));
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    let prefix = if start > line_start { "..." } else { "" };
+    let suffix = if upto < s.len() && !matches!(s.as_bytes()[upto], b'\n' | b'\r') { "..." } else { "" };
+    format!("JSON data, line {line}: {prefix}{}{suffix}", &s[start..upto])
 }
 
 impl Parser<'_> {
@@ -214,7 +235,8 @@ impl Parser<'_> {
                             };
                             if cp == 0 && self.jsonb {
                                 return Err(SqlError::new("22P05", "unsupported Unicode escape sequence")
-                                    .detail("\\u0000 cannot be converted to text."));
+                                    .detail("\\u0000 cannot be converted to text.")
+                                    .context(json_context(self.s, self.at)));
                             }
                             out.push(ch.unwrap_or('\u{fffd}'));
                         }
@@ -405,6 +427,111 @@ fn write_jsonb(out: &mut String, v: Value) {
     }
 }
 
+/// jsonb's order (PostgreSQL's compareJsonbContainers): by type first (null < string <
+/// number < boolean < array < object; a top-level scalar is a one-element array that sorts
+/// before an array of one element); arrays by length,
+/// then element by element; objects by number of pairs, then key and value in stored order
+/// (shorter keys first); numbers by value (`1.0` equals `1`); strings bytewise (the C
+/// collation). `a` and `b` are stored jsonb texts.
+pub fn compare_jsonb(a: &str, b: &str) -> Ordering {
+    match (parse(a, true), parse(b, true)) {
+        (Ok(x), Ok(y)) => {
+            let scalar = |v: &Value| !matches!(v, Value::Array(_) | Value::Object(_));
+            match (scalar(&x.value), scalar(&y.value), &x.value, &y.value) {
+                // A top-level scalar is stored as a one-element "raw scalar" array: against an
+                // array it compares by element count, then sorts first; objects are above both.
+                (true, false, _, Value::Array(items)) => 1.cmp(&items.len()).then(Ordering::Less),
+                (false, true, Value::Array(items), _) => items.len().cmp(&1).then(Ordering::Greater),
+                _ => cmp_value(&x.value, &y.value),
+            }
+        }
+        _ => a.as_bytes().cmp(b.as_bytes()),
+    }
+}
+
+fn type_rank(v: &Value) -> u8 {
+    match v {
+        Value::Null => 0,
+        Value::String(_) => 1,
+        Value::Number(_) => 2,
+        Value::Bool(_) => 3,
+        Value::Array(_) => 4,
+        Value::Object(_) => 5,
+    }
+}
+
+fn cmp_value(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::String(x), Value::String(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Value::Number(x), Value::Number(y)) => cmp_number(x, y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Array(x), Value::Array(y)) => x.len().cmp(&y.len()).then_with(|| {
+            x.iter().zip(y).map(|(p, q)| cmp_value(&p.value, &q.value)).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
+        }),
+        (Value::Object(x), Value::Object(y)) => x.len().cmp(&y.len()).then_with(|| {
+            x.iter()
+                .zip(y)
+                .map(|((k1, v1), (k2, v2))| {
+                    k1.as_bytes().cmp(k2.as_bytes()).then_with(|| cmp_value(&v1.value, &v2.value))
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        }),
+        _ => type_rank(a).cmp(&type_rank(b)),
+    }
+}
+
+/// Compares two JSON number texts by value, exactly.
+fn cmp_number(a: &str, b: &str) -> Ordering {
+    // (negative, significant digits, position of the decimal point relative to them).
+    let decompose = |t: &str| -> (bool, Vec<u8>, i64) {
+        let (neg, t) = match t.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, t),
+        };
+        let (mant, exp) = match t.split_once(['e', 'E']) {
+            Some((m, e)) => (m, e.parse::<i64>().unwrap_or(0)),
+            None => (t, 0),
+        };
+        let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+        let mut digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+        let mut point = int.len() as i64 + exp;
+        while digits.first() == Some(&b'0') {
+            digits.remove(0);
+            point -= 1;
+        }
+        while digits.last() == Some(&b'0') {
+            digits.pop();
+        }
+        if digits.is_empty() {
+            return (false, digits, 0);
+        }
+        (neg, digits, point)
+    };
+    let (na, da, pa) = decompose(a);
+    let (nb, db, pb) = decompose(b);
+    let sign = |n: bool, d: &Vec<u8>| {
+        if d.is_empty() {
+            0
+        } else if n {
+            -1
+        } else {
+            1
+        }
+    };
+    let (sa, sb) = (sign(na, &da), sign(nb, &db));
+    if sa != sb || sa == 0 {
+        return sa.cmp(&sb);
+    }
+    let magnitude = pa.cmp(&pb).then_with(|| da.cmp(&db));
+    if sa < 0 {
+        magnitude.reverse()
+    } else {
+        magnitude
+    }
+}
+
 /// What `->` / `->>` select: an object's field or an array's element (negative counts from
 /// the end).
 pub enum Path<'a> {
@@ -473,7 +600,56 @@ mod tests {
             assert_eq!(e.detail.as_deref(), Some(detail), "{input}");
         }
         assert_eq!(parse_jsonb(r#""\u0000""#).unwrap_err().code, "22P05");
+        let ctx = |s: &str| parse_json(s).unwrap_err().context.unwrap_or_default();
+        assert_eq!(ctx(r#"{"a" 1}"#), r#"JSON data, line 1: {"a" 1..."#);
+        assert_eq!(ctx("{"), "JSON data, line 1: {");
+        assert_eq!(ctx("[1,\n2,\nx]"), "JSON data, line 3: x...");
+        let long = format!("[{}x]", "1,".repeat(40));
+        assert_eq!(ctx(&long), format!("JSON data, line 1: ...{}x...", &"1,".repeat(40)[32..]));
+        assert_eq!(
+            parse_jsonb(r#""\u0000""#).unwrap_err().context.as_deref(),
+            Some(r#"JSON data, line 1: "\u0000..."#)
+        );
         assert!(parse_json(r#""\u0000""#).is_ok());
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded_and_fits_a_small_stack() {
+        // Shard threads have the default 2 MiB stack; the deepest accepted document must fit
+        // in half of that, parsed, normalized and printed, in an unoptimized build (1,000
+        // levels did not).
+        let ok = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(|| {
+                let deep = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+                parse_jsonb(&deep).map(|t| t.len()) == Ok(2 * MAX_DEPTH)
+                    && get(&deep, Path::Index(0), true, true).is_ok()
+            })
+            .expect("thread")
+            .join()
+            .expect("no stack overflow");
+        assert!(ok);
+        let deeper = format!("{}{}", "[".repeat(MAX_DEPTH + 2), "]".repeat(MAX_DEPTH + 2));
+        assert_eq!(parse_json(&deeper).unwrap_err().code, "54001");
+    }
+
+    #[test]
+    fn jsonb_orders_as_postgresql() {
+        // From PostgreSQL 15: each pair is (smaller, larger), or equal when marked.
+        let j = |s: &str| parse_jsonb(s).unwrap();
+        let lt = |a: &str, b: &str| compare_jsonb(&j(a), &j(b)) == Ordering::Less;
+        assert_eq!(compare_jsonb(&j("1.0"), &j("1")), Ordering::Equal);
+        assert_eq!(compare_jsonb(&j("[1e2]"), &j("[100.00]")), Ordering::Equal);
+        assert!(lt(r#"{"a":1}"#, r#"{"a":1, "b":2}"#));
+        assert!(lt("[1,2]", "{}"));
+        assert!(lt("null", r#""a""#));
+        assert!(lt(r#""b""#, "1"));
+        assert!(lt("1", "true"));
+        assert!(lt("[3]", "[1,2]"));
+        assert!(lt(r#""ab""#, r#""b""#));
+        assert!(lt(r#"{"aa":1}"#, r#"{"b":1}"#));
+        assert!(lt("[]", "true") && lt("true", "[false]") && lt("1", "[1, 2]") && lt("[1, 2]", "{}"));
+        assert!(lt("-2", "-1.5") && lt("-0.001", "0") && lt("9.99", "10") && lt("1e-3", "0.0011"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod expr;
 pub mod group;
 pub mod json;
 pub mod scalar;
+pub mod sequence;
 pub mod settings;
 pub mod txn;
 pub mod types;

@@ -13,6 +13,11 @@ use std::cmp::Ordering;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Builtin {
+    /// nextval(sequence), currval(sequence), setval(sequence, value [, is_called]): replaced by
+    /// their values before a row is evaluated ([`crate::sequence::resolve`]).
+    NextVal,
+    CurrVal,
+    SetVal,
     /// Any number of values of one type; NULLs are ignored.
     Greatest,
     Least,
@@ -55,6 +60,10 @@ pub enum Builtin {
 
 impl Builtin {
     /// Whether any NULL argument makes the result NULL without calling the function.
+    pub fn is_sequence(self) -> bool {
+        matches!(self, Builtin::NextVal | Builtin::CurrVal | Builtin::SetVal)
+    }
+
     fn strict(self) -> bool {
         !matches!(self, Builtin::Greatest | Builtin::Least | Builtin::Concat | Builtin::ConcatWs | Builtin::Nullif)
     }
@@ -96,6 +105,11 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     }
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
     Ok(match f {
+        Builtin::NextVal | Builtin::CurrVal | Builtin::SetVal => {
+            return Err(SqlError::unsupported(
+                "nextval(), currval() and setval() are supported in INSERT, UPDATE SET and SELECT without FROM",
+            ))
+        }
         Builtin::Greatest | Builtin::Least => {
             let mut best: Option<&Datum> = None;
             for v in args.iter().filter(|v| !v.is_null()) {

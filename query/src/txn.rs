@@ -123,6 +123,8 @@ pub struct Txn {
     pub read_only: bool,
     /// The connection's cancel switch, checked while waiting for a row lock.
     pub cancel: Option<std::rc::Rc<Cancel>>,
+    /// The session's last nextval per sequence (currval), shared by its transactions.
+    pub sequences: std::rc::Rc<std::cell::RefCell<std::collections::HashMap<String, i64>>>,
     /// When the transaction started (microseconds since 2000-01-01 UTC): now() and
     /// CURRENT_TIMESTAMP, as in PostgreSQL.
     pub started_us: i64,
@@ -160,6 +162,7 @@ impl Txn {
             savepoints: Vec::new(),
             read_only: false,
             cancel: None,
+            sequences: Default::default(),
             started_us: crate::datetime::now_us(),
         }
     }

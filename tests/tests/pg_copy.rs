@@ -510,3 +510,32 @@ fn pgbench_initializes_and_runs_select_only() {
         .and_then(|n| n.trim().parse::<u64>().ok());
     assert!(processed.is_some_and(|n| n > 0), "{out}");
 }
+
+#[test]
+fn copy_computes_defaults_of_columns_it_leaves_out() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let c = connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE ev (id serial PRIMARY KEY, name text, at date DEFAULT '2024-01-02', n int DEFAULT 3 * 4)",
+        )
+        .await
+        .unwrap();
+        let n = copy_in(&c, "COPY ev (name) FROM STDIN", b"a\nb\nc\n").await.unwrap();
+        assert_eq!(n, 3);
+        let got = rows(&c, "SELECT id, name, at, n FROM ev ORDER BY id").await;
+        let want: Vec<Vec<Option<String>>> = [("1", "a"), ("2", "b"), ("3", "c")]
+            .iter()
+            .map(|(i, v)| vec![Some(i.to_string()), Some(v.to_string()), Some("2024-01-02".into()), Some("12".into())])
+            .collect();
+        assert_eq!(got, want);
+        // In a transaction too, and the sequence goes on from there.
+        c.batch_execute("BEGIN").await.unwrap();
+        copy_in(&c, "COPY ev (name, n) FROM STDIN CSV", b"d,1\n").await.unwrap();
+        c.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(
+            rows(&c, "SELECT id, n FROM ev WHERE name = 'd'").await,
+            vec![vec![Some("4".into()), Some("1".into())]]
+        );
+    });
+}

@@ -4,8 +4,8 @@
 //! `*send`/`*recv` functions write them, and the values back after a SIGKILL and restart.
 //! Expected texts come from PostgreSQL 15 (UTC, DateStyle ISO, IntervalStyle postgres).
 
-use orbit_tests::Orbit;
-use tokio_postgres::types::{FromSql, Type};
+use orbit_tests::{Orbit, RealPostgres};
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 fn rt() -> tokio::runtime::Runtime {
@@ -62,6 +62,188 @@ impl<'a> FromSql<'a> for Raw {
     fn accepts(_: &Type) -> bool {
         true
     }
+}
+
+/// A parameter sent in binary form, as is, whatever type the server asks for.
+#[derive(Debug)]
+struct RawParam(Vec<u8>);
+
+impl ToSql for RawParam {
+    fn to_sql(&self, _: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&self.0);
+        Ok(IsNull::No)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// One value of each type, as a SQL literal, with its type's OID.
+const VALUES: [(&str, u32); 12] = [
+    ("'2024-01-02 03:04:05.5'::timestamp", 1114),
+    ("'-infinity'::timestamp", 1114),
+    ("'1999-12-31 23:59:59.999999+01'::timestamptz", 1184),
+    ("'0044-03-15 BC'::date", 1082),
+    ("'2024-02-29'::date", 1082),
+    ("'23:59:59.000001'::time", 1083),
+    ("'1 year -2 mons 3 days -04:05:06.789'::interval", 1186),
+    ("'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'::uuid", 2950),
+    ("'{\"b\": [1, 2.50], \"a\": null}'::json", 114),
+    ("'{\"b\": [1, 2.50], \"a\": null, \"b\": 1e2}'::jsonb", 3802),
+    ("'ab'::char(4)", 1042),
+    ("'x'::bpchar", 1042),
+];
+
+/// Each value's binary form as the server sends it (tokio-postgres asks for binary results),
+/// and what comes back when that form is sent again as a binary parameter of the same type.
+async fn binary_forms(c: &Client) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (lit, oid) in VALUES {
+        let row = c.query_one(&format!("SELECT {lit}"), &[]).await.unwrap_or_else(|e| panic!("{lit}: {e}"));
+        assert_eq!(row.columns()[0].type_().oid(), oid, "{lit}");
+        let sent: Raw = row.get(0);
+        let ty = Type::from_oid(oid).expect("a known type");
+        let stmt = c.prepare_typed("SELECT $1", &[ty]).await.unwrap();
+        let back: Raw =
+            c.query_one(&stmt, &[&RawParam(sent.0.clone())]).await.unwrap_or_else(|e| panic!("{lit}: {e}")).get(0);
+        out.push((sent.0, back.0));
+    }
+    out
+}
+
+#[test]
+fn binary_forms_are_postgresqls() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let rt = rt();
+    let orbit = rt.block_on(async { binary_forms(&connect(o.pg_port).await).await });
+    // Every value comes back unchanged from its own binary form.
+    for ((sent, back), (lit, _)) in orbit.iter().zip(VALUES) {
+        assert_eq!(sent, back, "{lit}");
+    }
+    // Known layouts (timestamp_send, interval_send, uuid_send, jsonb_send): int64 microseconds
+    // since 2000-01-01; microseconds, days, months; 16 bytes; a version byte and the text.
+    let ts = (8767i64 * 86_400 + 3 * 3600 + 4 * 60 + 5) * 1_000_000 + 500_000;
+    assert_eq!(orbit[0].0, ts.to_be_bytes());
+    assert_eq!(orbit[1].0, i64::MIN.to_be_bytes());
+    let mut iv = (-(4 * 3_600_000_000i64 + 5 * 60_000_000 + 6_789_000)).to_be_bytes().to_vec();
+    iv.extend_from_slice(&3i32.to_be_bytes());
+    iv.extend_from_slice(&10i32.to_be_bytes());
+    assert_eq!(orbit[6].0, iv);
+    assert_eq!(orbit[7].0[..4], [0xa0, 0xee, 0xbc, 0x99]);
+    assert_eq!(orbit[9].0, b"\x01{\"a\": null, \"b\": 100}".to_vec());
+    assert_eq!(orbit[10].0, b"ab  ".to_vec());
+    // The same bytes as PostgreSQL 15's, where one is installed.
+    match RealPostgres::start() {
+        Ok(pg) => {
+            let real = rt.block_on(async { binary_forms(&connect(pg.port).await).await });
+            for ((o, p), (lit, _)) in orbit.iter().zip(&real).zip(VALUES) {
+                assert_eq!(o, p, "{lit}");
+            }
+        }
+        Err(why) => eprintln!("PostgreSQL 15 not available, binary forms not compared with it: {why}"),
+    }
+}
+
+#[test]
+fn bad_binary_parameters_are_refused() {
+    let o = Orbit::start(&[]);
+    rt().block_on(async {
+        let c = connect(o.pg_port).await;
+        let cases: [(Type, Vec<u8>, &str); 4] = [
+            (Type::TIMESTAMP, vec![1, 2, 3], "22P03"),
+            (Type::TIME, (-1i64).to_be_bytes().to_vec(), "22008"),
+            (Type::UUID, vec![0; 15], "22P03"),
+            (Type::JSONB, b"\x02{}".to_vec(), "22023"),
+        ];
+        for (ty, bytes, code) in cases {
+            let stmt = c.prepare_typed("SELECT $1", std::slice::from_ref(&ty)).await.unwrap();
+            let e = c.query_one(&stmt, &[&RawParam(bytes)]).await.expect_err(ty.name());
+            assert_eq!(e.code().map(|c| c.code()), Some(code), "{ty}: {e:?}");
+        }
+    });
+}
+
+#[test]
+fn values_of_every_type_survive_a_restart() {
+    let mut o = Orbit::start(&["--shards", "2", "--fsync", "always"]);
+    let rt = rt();
+    let select = "SELECT k, ts, tz, d, t, iv, u, j, jb, c FROM alltypes ORDER BY k";
+    let before = rt.block_on(async {
+        let c = connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE alltypes (k timestamptz PRIMARY KEY, ts timestamp, tz timestamptz, d date, t time, \
+             iv interval, u uuid, j json, jb jsonb, c char(5)); \
+             CREATE TABLE bykey (u uuid, d date, iv interval, c char(3), PRIMARY KEY (u, d, iv, c)); \
+             INSERT INTO alltypes VALUES \
+               ('2024-01-02 03:04:05.5+02', '2024-01-02 03:04:05.5', 'infinity', '0044-03-15 BC', '24:00', \
+                '1 year -2 mons 3 days -04:05:06.789', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', \
+                '{\"b\": [1,  2], \"a\": null}', '{\"b\": 1, \"a\": [true]}', 'x'), \
+               ('-infinity', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL); \
+             INSERT INTO bykey VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2024-02-29', '1 mon', 'ab'); \
+             UPDATE alltypes SET iv = iv * 2, t = t - interval '1 hour' WHERE k = '2024-01-02 01:04:05.5'",
+        )
+        .await
+        .expect("populate");
+        text_rows(&c, select).await
+    });
+    assert_eq!(before.len(), 2);
+    assert!(before[1].contains("|1 year 8 mons 6 days -08:10:13.578|"), "{before:?}");
+    o.restart();
+    rt.block_on(async {
+        let c = connect(o.pg_port).await;
+        assert_eq!(text_rows(&c, select).await, before);
+        // The keys still find their rows (and trailing spaces and '30 days' still match).
+        let found = text_rows(
+            &c,
+            "SELECT c FROM bykey WHERE u = 'a0eebc999c0b4ef8bb6d6bb9bd380a11' AND d = '2024-02-29' \
+             AND iv = '30 days' AND c = 'ab '",
+        )
+        .await;
+        assert_eq!(found, ["ab "]);
+        let e = c
+            .batch_execute("INSERT INTO alltypes (k) VALUES ('2024-01-02 01:04:05.5+00')")
+            .await
+            .expect_err("duplicate timestamptz key");
+        assert_eq!(e.code().map(|c| c.code()), Some("23505"));
+    });
+}
+
+#[test]
+fn now_is_the_transaction_start() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let c = connect(o.pg_port).await;
+        c.batch_execute("CREATE TABLE hist (id int PRIMARY KEY, mtime timestamp, filler char(22))").await.unwrap();
+        // As pgbench's TPC-B-like script: a prepared insert of CURRENT_TIMESTAMP.
+        let ins = c.prepare("INSERT INTO hist (id, mtime) VALUES ($1, CURRENT_TIMESTAMP)").await.unwrap();
+        c.batch_execute("BEGIN").await.unwrap();
+        c.execute(&ins, &[&1i32]).await.unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        c.execute(&ins, &[&2i32]).await.unwrap();
+        c.batch_execute("COMMIT").await.unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        c.execute(&ins, &[&3i32]).await.unwrap();
+        let rows = text_rows(&c, "SELECT mtime FROM hist ORDER BY id").await;
+        // One transaction, one time; the next transaction a later one.
+        assert_eq!(rows[0], rows[1]);
+        assert!(rows[2] > rows[1], "{rows:?}");
+        let later = text_rows(&c, "SELECT count(*) FROM hist WHERE mtime <= localtimestamp").await;
+        assert_eq!(later, ["3"]);
+    });
+}
+
+#[test]
+fn psycopg_values_round_trip() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let script = orbit_tests::workspace_root().join("tests/python/psycopg_types.py");
+    let out = std::process::Command::new("python3").arg(script).arg(o.pg_port.to_string()).output().expect("python3");
+    assert!(
+        out.status.success(),
+        "psycopg types failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use super::fb;
 use super::frame::Kind;
 use crate::keyspace::Entry;
-use crate::table::{ColumnDef, Datum, Interval, Row, SqlType, TableDef};
+use crate::table::{ColumnDef, Datum, Identity, Interval, Row, SqlType, TableDef};
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
 use bytes::Bytes;
@@ -363,12 +363,15 @@ impl Encoder {
             .map(|c| {
                 let name = fbb.create_string(&c.name);
                 let default_value = Some(cell(fbb, &c.default));
+                let default_expr = c.default_expr.as_deref().map(|e| fbb.create_string(e));
                 let args = fb::ColumnArgs {
                     name: Some(name),
                     type_oid: c.ty.oid(),
                     type_mod: c.ty.modifier(),
                     not_null: c.not_null,
                     default_value,
+                    default_expr,
+                    identity: c.identity.code(),
                 };
                 fb::Column::create(fbb, &args)
             })
@@ -565,6 +568,8 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                     ty: sql_type(c.type_oid(), c.type_mod())?,
                     not_null: c.not_null(),
                     default: c.default_value().map(datum_of).transpose()?.unwrap_or(Datum::Null),
+                    default_expr: c.default_expr().map(str::to_string),
+                    identity: Identity::from_code(c.identity()),
                 });
             }
             let pk: Vec<usize> = r.pk().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();
@@ -679,7 +684,7 @@ mod tests {
     }
 
     fn table_def() -> TableDef {
-        let col = |name: &str, ty, not_null, default| ColumnDef { name: name.into(), ty, not_null, default };
+        let col = |name: &str, ty, not_null, default| ColumnDef { not_null, default, ..ColumnDef::new(name, ty) };
         TableDef {
             name: "t".into(),
             columns: vec![

@@ -108,7 +108,7 @@ mod tests {
         let mut ks = Keyspace::new();
         let mut ts = Tables::new();
         let mut rng = SmallRng::seed_from_u64(1);
-        let col = |name: &str, ty| ColumnDef { name: name.into(), ty, not_null: false, default: Datum::Null };
+        let col = |name: &str, ty| ColumnDef::new(name, ty);
         let def = TableDef {
             name: "t".into(),
             columns: vec![col("id", SqlType::Int8), col("v", SqlType::Text)],

@@ -133,6 +133,8 @@ struct Conn {
     local_settings: Vec<&'static str>,
     /// Set by a CancelRequest for this backend while a statement runs.
     cancel: Rc<orbit_query::txn::Cancel>,
+    /// The session's last nextval per sequence (currval).
+    sequences: Rc<std::cell::RefCell<HashMap<String, i64>>>,
 }
 
 type IoResult<T> = std::io::Result<T>;
@@ -214,6 +216,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         settings_at_begin: None,
         local_settings: Vec::new(),
         cancel: Rc::default(),
+        sequences: Rc::default(),
         statements: HashMap::new(),
         portals: HashMap::new(),
         skip_to_sync: false,
@@ -572,7 +575,10 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
                 warn(c, code::ACTIVE_SQL_TRANSACTION, "there is already a transaction in progress");
                 return Ok("BEGIN");
             }
-            let txn = c.txn.get_or_insert_with(|| new_txn(&c.cancel));
+            if c.txn.is_none() {
+                c.txn = Some(new_txn(c));
+            }
+            let txn = c.txn.as_mut().expect("just set");
             txn.read_only = *read_only;
             c.status = TxStatus::InBlock;
             c.settings_at_begin = Some(c.settings.clone());
@@ -712,9 +718,11 @@ async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<or
     r
 }
 
-fn new_txn(cancel: &Rc<orbit_query::txn::Cancel>) -> orbit_query::Txn {
+/// A transaction of this session: its cancel switch and currval values.
+fn new_txn(c: &Conn) -> orbit_query::Txn {
     let mut t = orbit_query::Txn::new();
-    t.cancel = Some(cancel.clone());
+    t.cancel = Some(c.cancel.clone());
+    t.sequences = c.sequences.clone();
     t
 }
 
@@ -722,7 +730,7 @@ async fn run_in_transaction(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Resu
     match c.txn.as_mut() {
         Some(t) => orbit_query::execute(plan, params, t).await,
         None => {
-            let mut t = new_txn(&c.cancel);
+            let mut t = new_txn(c);
             match orbit_query::execute(plan, params, &mut t).await {
                 Ok(r) => {
                     t.commit().await?;
@@ -793,7 +801,7 @@ async fn simple_query(c: &mut Conn, sql: &str) {
         return;
     }
     if stmts.len() > 1 && c.status == TxStatus::Idle && c.txn.is_none() {
-        c.txn = Some(new_txn(&c.cancel));
+        c.txn = Some(new_txn(c));
     }
     for stmt in &stmts {
         if let Err(e) = simple_statement(c, sql, stmt).await {

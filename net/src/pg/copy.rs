@@ -14,7 +14,7 @@
 //! Outside one, every batch commits as its own transaction, so a COPY of any size holds one
 //! batch at a time; an error then keeps the batches committed before it.
 
-use super::{put, Conn, WRITE_FLUSH_BYTES};
+use super::{new_txn, put, Conn, WRITE_FLUSH_BYTES};
 use bytes::Bytes;
 use orbit_query::copy::{encode_header, encode_row, CopyIn, CopyPlan, CopySource, Header};
 use orbit_query::error::code;
@@ -94,6 +94,7 @@ async fn insert_batch(c: &mut Conn, reader: &mut CopyIn) -> Result<(), SqlError>
         return Ok(());
     }
     let table = reader.table().clone();
+    let defaults = reader.default_columns();
     // PostgreSQL names the line of the row that failed (`COPY t, line 3`).
     let context = |(e, at): (SqlError, Option<usize>)| match (e.context.is_some(), at.and_then(|i| lines.get(i))) {
         (true, _) => e,
@@ -101,10 +102,10 @@ async fn insert_batch(c: &mut Conn, reader: &mut CopyIn) -> Result<(), SqlError>
         (false, None) => e.context(format!("COPY {}", table.name)),
     };
     match c.txn.as_mut() {
-        Some(t) => orbit_query::exec::copy_insert(t, &table, rows).await.map_err(context),
+        Some(t) => orbit_query::exec::copy_insert(t, &table, rows, &defaults).await.map_err(context),
         None => {
-            let mut t = orbit_query::Txn::new();
-            match orbit_query::exec::copy_insert(&mut t, &table, rows).await {
+            let mut t = new_txn(c);
+            match orbit_query::exec::copy_insert(&mut t, &table, rows, &defaults).await {
                 Ok(()) => t.commit().await.map_err(|e| context((e, None))),
                 Err(e) => {
                     t.rollback().await;

@@ -201,6 +201,28 @@ impl Binder<'_> {
                 let f = if name == "greatest" { Builtin::Greatest } else { Builtin::Least };
                 call(f, args, ty)
             }
+            "nextval" | "currval" => {
+                let args = self.signature(name, args, types, &[T], 1)?;
+                let f = if name == "nextval" { Builtin::NextVal } else { Builtin::CurrVal };
+                call(f, args, SqlType::Int8)
+            }
+            "setval" => {
+                if args.len() < 2 || args.len() > 3 {
+                    return Err(no_function(name, types));
+                }
+                let mut it = args.into_iter();
+                let mut out =
+                    vec![self.coerce(it.next().expect("2 args"), SqlType::Text, CastContext::Implicit, |_| {
+                        no_function(name, types)
+                    })?];
+                out.push(self.coerce(it.next().expect("2 args"), SqlType::Int8, CastContext::Implicit, |_| {
+                    no_function(name, types)
+                })?);
+                if let Some(b) = it.next() {
+                    out.push(self.coerce(b, SqlType::Bool, CastContext::Implicit, |_| no_function(name, types))?);
+                }
+                call(Builtin::SetVal, out, SqlType::Int8)
+            }
             "round" => float1(Builtin::Round, self, args),
             "ceil" | "ceiling" => float1(Builtin::Ceil, self, args),
             "floor" => float1(Builtin::Floor, self, args),

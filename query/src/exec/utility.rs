@@ -53,14 +53,35 @@ pub(super) async fn with_row_ids(table: &Arc<TableDef>, mut rows: Vec<Row>) -> R
 }
 
 /// Inserts one batch of COPY FROM rows (full rows, NOT NULL already checked) into `txn`'s
-/// write set, through INSERT's path. On a taken key (23505) the error comes with the index of
-/// the row that hit it (a key twice in the batch: its second row), for the CONTEXT's line.
+/// write set, through INSERT's path. Columns in `defaults` (left out of COPY's column list,
+/// with a DEFAULT expression) are computed per row first. On a taken key (23505) the error
+/// comes with the index of the row that hit it (a key twice in the batch: its second row), for
+/// the CONTEXT's line.
 pub async fn copy_insert(
     txn: &mut Txn,
     table: &Arc<TableDef>,
-    rows: Vec<Row>,
+    mut rows: Vec<Row>,
+    defaults: &[usize],
 ) -> std::result::Result<(), (SqlError, Option<usize>)> {
     txn.check_writable("COPY FROM").map_err(|e| (e, None))?;
+    if !defaults.is_empty() {
+        let exprs = defaults
+            .iter()
+            .map(|&i| crate::bind::bind_default(&table.columns[i]))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| (e, None))?;
+        let mut per_row = vec![exprs; rows.len()];
+        if per_row.first().is_some_and(|r| crate::sequence::any_uses(r)) {
+            crate::sequence::resolve(txn, &mut per_row, &[]).await.map_err(|e| (e, None))?;
+        }
+        for (n, (row, exprs)) in rows.iter_mut().zip(per_row).enumerate() {
+            for (&i, e) in defaults.iter().zip(exprs) {
+                row[i] = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &[], aggs: &[] })
+                    .map_err(|e| (e, Some(n)))?;
+            }
+            super::check_not_null(table, row).map_err(|e| (e, Some(n)))?;
+        }
+    }
     // The key values of each row, kept to find the row a 23505 names.
     let keys: Vec<Vec<Datum>> = if table.has_row_id() {
         Vec::new()

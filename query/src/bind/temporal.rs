@@ -5,7 +5,7 @@
 
 use super::{no_function, op_error, sql_type, Binder, Scope};
 use crate::error::{code, Result, SqlError};
-use crate::expr::{ArithOp, Expr, Func};
+use crate::expr::{ArithOp, Expr, Func, TemporalFn};
 use crate::types::CastContext;
 use orbit_engine::table::{Datum, SqlType};
 use sqlparser::ast;
@@ -32,6 +32,33 @@ pub(super) fn is_temporal(t: SqlType) -> bool {
     matches!(t, SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time | SqlType::Interval)
 }
 
+/// A time zone's offset east of UTC in microseconds: UTC and its aliases, or a POSIX offset
+/// (`+05`, `-03:30`: hours *west*, as PostgreSQL reads them).
+fn zone_offset_east(name: &str) -> Result<i64> {
+    let lower = name.trim().to_ascii_lowercase();
+    if matches!(lower.as_str(), "utc" | "gmt" | "z" | "zulu" | "uct" | "etc/utc" | "etc/gmt" | "universal") {
+        return Ok(0);
+    }
+    let (sign, rest) = match lower.as_bytes().first() {
+        Some(b'+') => (-1, &lower[1..]),
+        Some(b'-') => (1, &lower[1..]),
+        Some(b'0'..=b'9') => (-1, lower.as_str()),
+        _ => {
+            return Err(SqlError::unsupported(format!(
+                "time zone \"{name}\" is not supported (Orbit knows UTC and fixed offsets)"
+            )))
+        }
+    };
+    let parts: Vec<&str> = rest.split(':').collect();
+    let num = |i: usize| parts.get(i).map_or(Some(0), |p| p.parse::<i64>().ok().filter(|_| !p.is_empty()));
+    match (parts.len() <= 3, num(0), num(1), num(2)) {
+        (true, Some(h), Some(m), Some(s)) if h <= 167 && m < 60 && s < 60 => {
+            Ok(sign * ((h * 60 + m) * 60 + s) * crate::datetime::USECS_PER_SEC)
+        }
+        _ => Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("time zone \"{name}\" not recognized"))),
+    }
+}
+
 fn not_unique(l: SqlType, sym: &str, r: SqlType) -> SqlError {
     SqlError::new("42725", format!("operator is not unique: {} {sym} {}", l.name(), r.name()))
         .hint("Could not choose a best candidate operator. You might need to add explicit type casts.")
@@ -52,7 +79,7 @@ impl Binder<'_> {
         // (timestamp - timestamp), else as the one type the remaining operators take.
         let unknown_as = |known: SqlType, left_known: bool| -> Result<SqlType> {
             Ok(match (aop, known) {
-                (ArithOp::Sub, _) if left_known || known == Interval => known,
+                (ArithOp::Sub, _) => known,
                 (ArithOp::Add, Interval) => Interval,
                 (ArithOp::Add, Timestamp | TimestampTz | Time) => Interval,
                 (ArithOp::Mul, Interval) | (ArithOp::Div, Interval) if left_known || aop == ArithOp::Mul => Float8,
@@ -151,6 +178,69 @@ impl Binder<'_> {
         Ok(Expr::Func(Func::DatePart, vec![unit, v], SqlType::Float8))
     }
 
+    /// `x AT TIME ZONE zone` for the zones Orbit knows: UTC (and its aliases), POSIX offsets
+    /// (`'+05'` is five hours *west* of Greenwich, as in PostgreSQL) and interval offsets
+    /// (east). A timestamp is read as local time there (giving timestamptz); a timestamptz is
+    /// shown as local time there (giving timestamp).
+    pub(super) fn at_time_zone(&mut self, ts: &ast::Expr, zone: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
+        let v = self.expr(ts, scope)?;
+        let z = self.expr(zone, scope)?;
+        let east_us = match (&z, z.ty()) {
+            (Expr::Const(Datum::Text(name), SqlType::Unknown | SqlType::Text), _) => zone_offset_east(name)?,
+            (Expr::Const(Datum::Interval(iv), _), _) => {
+                if iv.months != 0 || iv.days != 0 {
+                    return Err(SqlError::new(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!(
+                            "interval time zone \"{}\" must not include months or days",
+                            crate::datetime::format_interval(iv)
+                        ),
+                    ));
+                }
+                iv.micros
+            }
+            (Expr::Const(Datum::Null, _), _) => 0,
+            _ => return Err(SqlError::unsupported("AT TIME ZONE takes a constant zone here")),
+        };
+        let offset = Expr::Const(
+            Datum::Interval(orbit_engine::table::Interval { months: 0, days: 0, micros: east_us }),
+            SqlType::Interval,
+        );
+        let null_zone = matches!(z, Expr::Const(Datum::Null, _));
+        let (v, op, to) = match v.ty() {
+            SqlType::Timestamp => (v, ArithOp::Sub, SqlType::TimestampTz),
+            SqlType::TimestampTz | SqlType::Date | SqlType::Unknown => {
+                let v =
+                    self.coerce(v, SqlType::TimestampTz, CastContext::Implicit, |_| SqlError::internal("timestamptz"))?;
+                (v, ArithOp::Add, SqlType::Timestamp)
+            }
+            SqlType::Time => return Err(SqlError::unsupported("type time with time zone is not supported yet")),
+            t => {
+                return Err(SqlError::new(
+                    code::UNDEFINED_FUNCTION,
+                    format!("function pg_catalog.timezone(unknown, {}) does not exist", t.name()),
+                )
+                .hint(
+                    "No function matches the given name and argument types. You might need to add explicit type casts.",
+                ))
+            }
+        };
+        if null_zone {
+            return Ok(Expr::Const(Datum::Null, to));
+        }
+        // In UTC a timestamptz and a timestamp hold the same count; the offset moves it.
+        let v = Expr::Cast(Box::new(v), to, false);
+        Ok(Expr::Arith(op, Box::new(v), Box::new(offset), to))
+    }
+
+    /// An input error (class 22) of a literal points at the literal, as PostgreSQL's does.
+    pub(super) fn at_literal(&self, e: SqlError, literal: &ast::Expr) -> SqlError {
+        match literal {
+            ast::Expr::Value(v) if e.code.starts_with("22") => e.at(self.pos(&v.span)),
+            _ => e,
+        }
+    }
+
     /// `TIMESTAMP '...'`, `DATE '...'`, ...: the literal read as the type.
     pub(super) fn typed_string(&mut self, ts: &ast::TypedString) -> Result<Expr> {
         let to = sql_type(&ts.data_type)?;
@@ -158,9 +248,11 @@ impl Binder<'_> {
             ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => s.clone(),
             other => return Err(SqlError::syntax(&other.to_string())),
         };
+        let pos = self.pos(&ts.value.span);
         self.coerce(Expr::Const(Datum::Text(s), SqlType::Unknown), to, CastContext::Explicit, |_| {
             SqlError::internal("typed literal")
         })
+        .map_err(|e| e.at(pos))
     }
 
     /// `INTERVAL '...'`, and `INTERVAL '3' DAY` (a number in the named unit).
@@ -180,6 +272,7 @@ impl Binder<'_> {
         self.coerce(Expr::Const(Datum::Text(text), SqlType::Unknown), SqlType::Interval, CastContext::Explicit, |_| {
             SqlError::internal("interval literal")
         })
+        .map_err(|e| self.at_literal(e, &iv.value))
     }
 
     /// The date/time and uuid functions; None when `name` is none of them.
@@ -225,6 +318,71 @@ impl Binder<'_> {
                 let unit = self.coerce(unit, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
                 let (func, ty) = if trunc { (Func::DateTrunc, v.ty()) } else { (Func::DatePart, SqlType::Float8) };
                 Ok(Some(Expr::Func(func, vec![unit, v], ty)))
+            }
+            "age" if !bound.is_empty() && bound.len() <= 2 => {
+                if types.contains(&SqlType::Unknown) {
+                    return Err(not_unique_function(name, &types));
+                }
+                let mut args = std::mem::take(bound);
+                if args.len() == 1 {
+                    // age(x) is age(today at midnight, x).
+                    let today = Expr::Func(Func::CurrentDate, vec![], SqlType::Date);
+                    args.insert(0, today);
+                }
+                let (a, b) = (args[0].ty(), args[1].ty());
+                if !(a.is_datetime() && b.is_datetime()) {
+                    return Err(no_function(name, &types));
+                }
+                let t = match datetime_common(a, b) {
+                    SqlType::TimestampTz => SqlType::TimestampTz,
+                    _ => SqlType::Timestamp,
+                };
+                let args = args
+                    .into_iter()
+                    .map(|e| self.coerce(e, t, CastContext::Implicit, |_| no_function(name, &types)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::Age), args, SqlType::Interval)))
+            }
+            "to_timestamp" if bound.len() == 1 => {
+                let v = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
+                if !(types[0].is_numeric() || types[0] == SqlType::Unknown) {
+                    return Err(no_function(name, &types));
+                }
+                let v = self.coerce(v, SqlType::Float8, CastContext::Implicit, |_| no_function(name, &types))?;
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::ToTimestamp), vec![v], SqlType::TimestampTz)))
+            }
+            "to_timestamp" | "to_char" | "to_date" => {
+                Err(SqlError::unsupported(format!("{name}() with a format is not supported yet")))
+            }
+            "make_date" if bound.len() == 3 => {
+                if !types.iter().all(|t| matches!(t, SqlType::Int2 | SqlType::Int4 | SqlType::Unknown)) {
+                    return Err(no_function(name, &types));
+                }
+                let args = std::mem::take(bound)
+                    .into_iter()
+                    .map(|e| self.coerce(e, SqlType::Int4, CastContext::Implicit, |_| no_function(name, &types)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::MakeDate), args, SqlType::Date)))
+            }
+            "isfinite" if bound.len() == 1 => {
+                if !(types[0].is_datetime() || types[0] == SqlType::Interval) {
+                    return Err(if types[0] == SqlType::Unknown {
+                        not_unique_function(name, &types)
+                    } else {
+                        no_function(name, &types)
+                    });
+                }
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::IsFinite), std::mem::take(bound), SqlType::Bool)))
+            }
+            "justify_days" | "justify_hours" | "justify_interval" if bound.len() == 1 => {
+                let f = match name {
+                    "justify_days" => TemporalFn::JustifyDays,
+                    "justify_hours" => TemporalFn::JustifyHours,
+                    _ => TemporalFn::JustifyInterval,
+                };
+                let v = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
+                let v = self.coerce(v, SqlType::Interval, CastContext::Implicit, |_| no_function(name, &types))?;
+                Ok(Some(Expr::Func(Func::Temporal(f), vec![v], SqlType::Interval)))
             }
             _ => Ok(None),
         }

@@ -1,0 +1,422 @@
+//! Sequences (CREATE/DROP SEQUENCE, nextval/currval/setval, SERIAL and IDENTITY columns),
+//! unique across shards.
+//!
+//! Each sequence is one row of the system table [`SEQ_TABLE`], keyed by its name, so it lives
+//! on the shard that name hashes to and is logged, snapshotted and recovered like any row.
+//! `nextval` is one step on that shard: it hands out the next values (all a statement needs at
+//! once), writes the row back with the last value handed out, and the statement waits until
+//! that record is durable before it goes on — so no value is handed out twice, even across a
+//! crash. As in PostgreSQL, values taken by a transaction that rolls back are not given back
+//! (sequences have gaps), and `currval` is the session's last `nextval` of that sequence.
+//!
+//! Expressions are evaluated synchronously (on any shard), so the statement replaces every
+//! `nextval`/`currval`/`setval` call by its value before evaluating a row
+//! ([`resolve`]), in the order PostgreSQL would evaluate them (left to right, row by row).
+
+use crate::error::{code, Result, SqlError};
+use crate::expr::Expr;
+use crate::scalar::Builtin;
+use crate::txn::Txn;
+use orbit_engine::table::{key, ColumnDef, Datum, Row, SqlType, TableDef};
+use orbit_shards::{mesh, state, tables as shard_tables, wal};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The system table holding every sequence's state (the `pg_` prefix is reserved: users cannot
+/// create or change tables named so).
+pub const SEQ_TABLE: &str = "pg_orbit_sequence";
+
+const NAME: usize = 0;
+const INCREMENT: usize = 1;
+const MIN: usize = 2;
+const MAX: usize = 3;
+const CYCLE: usize = 5;
+const LAST: usize = 6;
+const CALLED: usize = 7;
+const OWNED_BY: usize = 8;
+
+pub fn table_def() -> TableDef {
+    let col = |n: &str, ty| ColumnDef { not_null: true, ..ColumnDef::new(n, ty) };
+    TableDef {
+        name: SEQ_TABLE.to_string(),
+        columns: vec![
+            col("name", SqlType::Text),
+            col("increment", SqlType::Int8),
+            col("min_value", SqlType::Int8),
+            col("max_value", SqlType::Int8),
+            col("start_value", SqlType::Int8),
+            col("cycle", SqlType::Bool),
+            col("last_value", SqlType::Int8),
+            col("is_called", SqlType::Bool),
+            ColumnDef::new("owned_by", SqlType::Text),
+        ],
+        pk: vec![NAME],
+        pk_name: format!("{SEQ_TABLE}_pkey"),
+        oid: 0,
+    }
+}
+
+/// A sequence's definition (`CREATE SEQUENCE` options, or a SERIAL/IDENTITY column's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeqDef {
+    pub name: String,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    pub start: i64,
+    pub cycle: bool,
+    /// The table whose column uses it (SERIAL, IDENTITY, OWNED BY): dropped with it.
+    pub owned_by: Option<String>,
+}
+
+impl SeqDef {
+    /// PostgreSQL's defaults for a sequence of type `ty` (bigint unless `AS` says otherwise).
+    pub fn new(name: &str, ty: SqlType, increment: i64) -> SeqDef {
+        let top = match ty {
+            SqlType::Int2 => i16::MAX as i64,
+            SqlType::Int4 => i32::MAX as i64,
+            _ => i64::MAX,
+        };
+        let (min, max) = if increment > 0 { (1, top) } else { (-top - 1, -1) };
+        let start = if increment > 0 { min } else { max };
+        SeqDef { name: name.to_string(), increment, min, max, start, cycle: false, owned_by: None }
+    }
+
+    fn row(&self) -> Row {
+        vec![
+            Datum::Text(self.name.clone()),
+            Datum::Int8(self.increment),
+            Datum::Int8(self.min),
+            Datum::Int8(self.max),
+            Datum::Int8(self.start),
+            Datum::Bool(self.cycle),
+            Datum::Int8(self.start),
+            Datum::Bool(false),
+            self.owned_by.clone().map_or(Datum::Null, Datum::Text),
+        ]
+    }
+}
+
+fn gone(e: orbit_shards::Error) -> SqlError {
+    SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}"))
+}
+
+fn io_error(e: impl std::fmt::Display) -> SqlError {
+    SqlError::new(code::IO_ERROR, format!("could not write to the log: {e}"))
+}
+
+fn missing(name: &str) -> SqlError {
+    SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{name}\" does not exist"))
+}
+
+fn key_of(name: &str) -> Vec<u8> {
+    key::encode(std::iter::once(&Datum::Text(name.to_string())))
+}
+
+fn owner(name: &str) -> orbit_shards::ShardId {
+    let (_, n) = state::local();
+    crate::exec::shard_of_key(&key_of(name), n)
+}
+
+fn int(row: &Row, i: usize) -> i64 {
+    row[i].as_i64().unwrap_or_default()
+}
+
+/// Creates the system table on first use.
+async fn ensure_table() -> Result<Arc<TableDef>> {
+    if let Some(def) = crate::bind::lookup_table(SEQ_TABLE) {
+        return Ok(def);
+    }
+    crate::exec::create_table(table_def(), true).await?;
+    crate::bind::lookup_table(SEQ_TABLE).ok_or_else(|| SqlError::internal("sequence table missing"))
+}
+
+/// Whether a sequence of this name exists.
+pub async fn exists(name: &str) -> Result<bool> {
+    if crate::bind::lookup_table(SEQ_TABLE).is_none() {
+        return Ok(false);
+    }
+    let k = key_of(name);
+    mesh::run_on(owner(name), move |s| s.tables.get(SEQ_TABLE).is_some_and(|t| t.contains(&k))).await.map_err(gone)
+}
+
+/// `CREATE SEQUENCE` (also run for SERIAL and IDENTITY columns). Sequences and tables share
+/// one namespace, as relations do in PostgreSQL.
+pub async fn create(def: &SeqDef, if_not_exists: bool) -> Result<Vec<SqlError>> {
+    if def.min >= def.max {
+        return Err(SqlError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("MINVALUE ({}) must be less than MAXVALUE ({})", def.min, def.max),
+        ));
+    }
+    if def.start < def.min {
+        return Err(SqlError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("START value ({}) cannot be less than MINVALUE ({})", def.start, def.min),
+        ));
+    }
+    if def.start > def.max {
+        return Err(SqlError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("START value ({}) cannot be greater than MAXVALUE ({})", def.start, def.max),
+        ));
+    }
+    if def.increment == 0 {
+        return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "INCREMENT must not be zero"));
+    }
+    let taken = || SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", def.name));
+    if crate::bind::lookup_table(&def.name).is_some() || exists(&def.name).await? {
+        if if_not_exists {
+            return Ok(vec![SqlError::new("00000", format!("relation \"{}\" already exists, skipping", def.name))]);
+        }
+        return Err(taken());
+    }
+    let table = ensure_table().await?;
+    let mut txn = Txn::new();
+    match crate::exec::insert_rows(&mut txn, &table, vec![def.row()]).await {
+        Ok(()) => {}
+        Err(e) if e.code == code::UNIQUE_VIOLATION => return Err(taken()),
+        Err(e) => return Err(e),
+    }
+    txn.commit().await?;
+    Ok(vec![])
+}
+
+/// Drops sequences by name; false for each that did not exist.
+pub async fn drop(names: &[String]) -> Result<Vec<bool>> {
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        if !exists(name).await? {
+            out.push(false);
+            continue;
+        }
+        let (k, shard) = (key_of(name), owner(name));
+        let ticket = mesh::run_on(shard, move |s| shard_tables::delete(s, SEQ_TABLE, &[k]).1).await.map_err(gone)?;
+        wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)?;
+        out.push(true);
+    }
+    Ok(out)
+}
+
+/// Drops the sequences owned by `table` (its SERIAL and IDENTITY columns).
+pub async fn drop_owned(table: &str) -> Result<()> {
+    if crate::bind::lookup_table(SEQ_TABLE).is_none() {
+        return Ok(());
+    }
+    let t = table.to_string();
+    let parts = mesh::run_on_all(move |s| {
+        let seqs = s.tables.get(SEQ_TABLE)?;
+        let keys: Vec<Vec<u8>> = seqs
+            .scan()
+            .filter(|(_, r)| matches!(&r[OWNED_BY], Datum::Text(o) if *o == t))
+            .map(|(k, _)| k.clone())
+            .collect();
+        (!keys.is_empty()).then(|| shard_tables::delete(s, SEQ_TABLE, &keys).1).flatten()
+    })
+    .await
+    .map_err(gone)?;
+    wal::wait_all(parts.into_iter().flatten().collect::<Vec<_>>()).await.map_err(io_error)
+}
+
+/// The next `count` values of sequence `name`, logged durably before they are returned.
+pub async fn next_values(name: &str, count: usize) -> Result<Vec<i64>> {
+    if crate::bind::lookup_table(SEQ_TABLE).is_none() {
+        return Err(missing(name));
+    }
+    let (k, n) = (key_of(name), name.to_string());
+    let (values, ticket) = mesh::run_on(owner(name), move |s| {
+        let row = s.tables.get(SEQ_TABLE).and_then(|t| t.get(&k)).cloned().ok_or_else(|| missing(&n))?;
+        shard_tables::writable(s).map_err(io_error)?;
+        let (inc, min, max, cycle) =
+            (int(&row, INCREMENT), int(&row, MIN), int(&row, MAX), row[CYCLE] == Datum::Bool(true));
+        let mut last = int(&row, LAST);
+        let mut called = row[CALLED] == Datum::Bool(true);
+        let mut values = Vec::with_capacity(count);
+        for _ in 0..count {
+            let v = if !called {
+                last
+            } else {
+                match last.checked_add(inc).filter(|v| (min..=max).contains(v)) {
+                    Some(v) => v,
+                    None if cycle => {
+                        if inc > 0 {
+                            min
+                        } else {
+                            max
+                        }
+                    }
+                    None => {
+                        let (edge, what) = if inc > 0 { (max, "maximum") } else { (min, "minimum") };
+                        return Err(SqlError::new(
+                            "2200H",
+                            format!("nextval: reached {what} value of sequence \"{n}\" ({edge})"),
+                        ));
+                    }
+                }
+            };
+            values.push(v);
+            last = v;
+            called = true;
+        }
+        let mut new = row;
+        new[LAST] = Datum::Int8(last);
+        new[CALLED] = Datum::Bool(true);
+        let ticket = shard_tables::put(s, SEQ_TABLE, vec![(k, new)]).map_err(|e| match e {
+            shard_tables::RowError::Unwritable(e) => io_error(e),
+            _ => missing(&n),
+        })?;
+        Ok::<_, SqlError>((values, ticket))
+    })
+    .await
+    .map_err(gone)??;
+    wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)?;
+    Ok(values)
+}
+
+/// `setval(name, value, is_called)`.
+pub async fn set_value(name: &str, value: i64, is_called: bool) -> Result<i64> {
+    if crate::bind::lookup_table(SEQ_TABLE).is_none() {
+        return Err(missing(name));
+    }
+    let (k, n) = (key_of(name), name.to_string());
+    let ticket = mesh::run_on(owner(name), move |s| {
+        let row = s.tables.get(SEQ_TABLE).and_then(|t| t.get(&k)).cloned().ok_or_else(|| missing(&n))?;
+        let (min, max) = (int(&row, MIN), int(&row, MAX));
+        if !(min..=max).contains(&value) {
+            return Err(SqlError::new(
+                code::NUMERIC_VALUE_OUT_OF_RANGE,
+                format!("setval: value {value} is out of bounds for sequence \"{n}\" ({min}..{max})"),
+            ));
+        }
+        let mut new = row;
+        new[LAST] = Datum::Int8(value);
+        new[CALLED] = Datum::Bool(is_called);
+        shard_tables::put(s, SEQ_TABLE, vec![(k, new)]).map_err(|e| match e {
+            shard_tables::RowError::Unwritable(e) => io_error(e),
+            _ => missing(&n),
+        })
+    })
+    .await
+    .map_err(gone)??;
+    wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)?;
+    Ok(value)
+}
+
+fn uses(e: &Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |x| {
+        if let Expr::Call(f, ..) = x {
+            found |= f.is_sequence();
+        }
+    });
+    found
+}
+
+/// Whether any expression calls nextval, currval or setval.
+pub fn any_uses(exprs: &[Expr]) -> bool {
+    exprs.iter().any(uses)
+}
+
+fn name_arg(args: &[Expr]) -> Result<String> {
+    match args.first() {
+        Some(Expr::Const(Datum::Text(s), _)) => Ok(s.clone()),
+        Some(Expr::Const(Datum::Null, _)) => Ok(String::new()),
+        _ => Err(SqlError::unsupported("the sequence name must be a constant here")),
+    }
+}
+
+/// Replaces the sequence calls of each row's expressions by their values, row by row and left
+/// to right: the nextval calls of every row are fetched in one step per sequence first.
+pub async fn resolve(txn: &Txn, rows: &mut [Vec<Expr>], params: &[Datum]) -> Result<()> {
+    // How many values each sequence gives out, in evaluation order.
+    let mut wanted: Vec<(String, usize)> = Vec::new();
+    for row in rows.iter() {
+        for e in row {
+            let mut err = None;
+            e.visit(&mut |x| {
+                if let Expr::Call(Builtin::NextVal, args, _) = x {
+                    match name_arg(args) {
+                        Ok(n) => match wanted.iter_mut().find(|(w, _)| *w == n) {
+                            Some((_, c)) => *c += 1,
+                            None => wanted.push((n, 1)),
+                        },
+                        Err(e) => err = Some(e),
+                    }
+                }
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+        }
+    }
+    // currval of a sequence this session never advanced: 42P01 if there is no such sequence.
+    let mut unknown: Vec<String> = Vec::new();
+    for row in rows.iter() {
+        for e in row {
+            e.visit(&mut |x| {
+                if let Expr::Call(Builtin::CurrVal, args, _) = x {
+                    if let Ok(n) = name_arg(args) {
+                        if !txn.sequences.borrow().contains_key(&n) && !wanted.iter().any(|(w, _)| *w == n) {
+                            unknown.push(n);
+                        }
+                    }
+                }
+            });
+        }
+    }
+    for n in unknown {
+        if !exists(&n).await? {
+            return Err(missing(&n));
+        }
+    }
+    let mut values: HashMap<String, std::vec::IntoIter<i64>> = HashMap::new();
+    for (name, count) in wanted {
+        values.insert(name.clone(), next_values(&name, count).await?.into_iter());
+    }
+    let session = txn.sequences.clone();
+    for row in rows.iter_mut() {
+        for e in row.iter_mut() {
+            let mut pending: Vec<(String, i64, bool)> = Vec::new();
+            e.try_map_calls(&mut |f, args| match f {
+                Builtin::NextVal => {
+                    let n = name_arg(args)?;
+                    let v = values.get_mut(&n).and_then(|it| it.next()).ok_or_else(|| missing(&n))?;
+                    session.borrow_mut().insert(n, v);
+                    Ok(Some(Expr::Const(Datum::Int8(v), SqlType::Int8)))
+                }
+                Builtin::CurrVal => {
+                    let n = name_arg(args)?;
+                    match session.borrow().get(&n) {
+                        Some(v) => Ok(Some(Expr::Const(Datum::Int8(*v), SqlType::Int8))),
+                        None => Err(SqlError::new(
+                            "55000",
+                            format!("currval of sequence \"{n}\" is not yet defined in this session"),
+                        )),
+                    }
+                }
+                Builtin::SetVal => {
+                    let n = name_arg(args)?;
+                    let cx = crate::expr::Ctx { row: &[], params, aggs: &[] };
+                    let v = match args.get(1).map(|a| crate::expr::eval(a, &cx)).transpose()? {
+                        Some(Datum::Null) | None => return Ok(Some(Expr::Const(Datum::Null, SqlType::Int8))),
+                        Some(d) => d.as_i64().unwrap_or_default(),
+                    };
+                    let called = match args.get(2).map(|a| crate::expr::eval(a, &cx)).transpose()? {
+                        Some(Datum::Bool(b)) => b,
+                        _ => true,
+                    };
+                    pending.push((n, v, called));
+                    Ok(Some(Expr::Const(Datum::Int8(v), SqlType::Int8)))
+                }
+                _ => Ok(None),
+            })?;
+            for (n, v, called) in pending {
+                set_value(&n, v, called).await?;
+                if called {
+                    session.borrow_mut().insert(n, v);
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! Running COPY's rows, VACUUM/ANALYZE and ALTER TABLE ... ADD PRIMARY KEY over the shards.
 //!
-//! COPY FROM inserts through the same path as INSERT ([`super::insert_checked`]), one batch at
+//! COPY FROM inserts through the same path as INSERT ([`super::insert_rows`]), one batch at
 //! a time. ALTER TABLE ... ADD PRIMARY KEY re-keys a table: its rows are built into a staging
 //! table (`<table>\0<generation>`, [`orbit_engine::table::staging_name`]) on the shards their
 //! new keys hash to, and once every shard's staging rows are durable, shard 0 logs the swap
@@ -148,8 +148,9 @@ pub(super) async fn maintenance(analyze: bool, tables: &[Arc<TableDef>], tag: &s
 }
 
 /// ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns). DDL applies at once, as
-/// CREATE and DROP do (not transactional); the re-keyed table gets a new OID, so a
-/// transaction that wrote to the old one and commits later finds its rows' table gone.
+/// CREATE and DROP do (not transactional). Writers are locked out first ([`set_altering`]),
+/// so no transaction's rows can land in the old table after it was read; the re-keyed table
+/// gets a new OID.
 pub(super) async fn add_primary_key(
     txn: &Txn,
     table: &Arc<TableDef>,

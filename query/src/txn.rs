@@ -250,7 +250,11 @@ impl Txn {
                 let batch = std::mem::take(&mut pending);
                 let (got, rest, wait) = mesh::run_on(shard, move |s| {
                     let t = s.tables.get(&name).filter(|t| t.def.oid == oid).ok_or_else(|| no_table(&name))?;
-                    let _ = t;
+                    if t.altering {
+                        // ALTER TABLE ... ADD PRIMARY KEY is re-keying it (PostgreSQL's
+                        // ACCESS EXCLUSIVE lock; here the writer fails rather than waits).
+                        return Err(SqlError::new("55P03", format!("could not obtain lock on relation \"{name}\"")));
+                    }
                     let mut got = Vec::with_capacity(batch.len());
                     let mut it = batch.into_iter();
                     while let Some((i, k)) = it.next() {

@@ -90,6 +90,12 @@ pub enum Plan {
         def: crate::sequence::SeqDef,
         if_not_exists: bool,
     },
+    /// EXPLAIN [ANALYZE]: the lines of `inner`'s plan; with ANALYZE `inner` runs too.
+    Explain {
+        inner: Box<Plan>,
+        lines: Vec<String>,
+        analyze: bool,
+    },
     DropSequence {
         names: Vec<String>,
         if_exists: bool,
@@ -526,7 +532,10 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Function(f) => Some((f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(), 2)),
         ast::Expr::Cast { expr, data_type, .. } => match named(expr) {
             Some((n, 2)) => Some((n, 2)),
-            inner => sql_type(data_type).ok().map(|t| (type_column_name(t).to_string(), 1)).or(inner),
+            inner => sql_type(&temporal::split_precision(data_type).0)
+                .ok()
+                .map(|t| (type_column_name(t).to_string(), 1))
+                .or(inner),
         },
         ast::Expr::Nested(e) => named(e),
         ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => Some(("bool".into(), 1)),
@@ -684,6 +693,43 @@ impl Binder<'_> {
             S::Drop { object_type: ast::ObjectType::Sequence, if_exists, names, .. } => {
                 let names = names.iter().map(|n| object_name(self.sql, n)).collect::<Result<Vec<_>>>()?;
                 Ok((Plan::DropSequence { names, if_exists: *if_exists }, vec![]))
+            }
+            S::Explain { statement, analyze, options, format, .. } => {
+                let mut analyze = *analyze;
+                if format.is_some() {
+                    return Err(SqlError::unsupported("EXPLAIN formats other than TEXT are not supported yet"));
+                }
+                for o in options.iter().flatten() {
+                    let name = fold(&o.name);
+                    let on = match &o.arg {
+                        None => true,
+                        Some(a) => !matches!(a.to_string().to_ascii_lowercase().as_str(), "false" | "off" | "0"),
+                    };
+                    match name.as_str() {
+                        "analyze" => analyze = on,
+                        // Display options: Orbit prints no costs, buffers or per-node timings.
+                        "verbose" | "costs" | "buffers" | "timing" | "summary" | "settings" | "wal" => {}
+                        "format" => {
+                            let f = o.arg.as_ref().map(|a| a.to_string().to_ascii_lowercase()).unwrap_or_default();
+                            if f != "text" {
+                                return Err(SqlError::unsupported(
+                                    "EXPLAIN formats other than TEXT are not supported yet",
+                                ));
+                            }
+                        }
+                        other => {
+                            return Err(SqlError::new(
+                                code::SYNTAX_ERROR,
+                                format!("unrecognized EXPLAIN option \"{other}\""),
+                            ))
+                        }
+                    }
+                }
+                let (inner, _) = self.statement(statement)?;
+                let (_, shards) = orbit_shards::state::local();
+                let lines = crate::explain::lines(&inner, &crate::explain::Texts::of(statement), shards)?;
+                let col = OutputColumn { name: "QUERY PLAN".into(), ty: SqlType::Text, table_oid: 0, column: 0 };
+                Ok((Plan::Explain { inner: Box::new(inner), lines, analyze }, vec![col]))
             }
             S::Savepoint { name } => Ok((Plan::Savepoint(fold(name)), vec![])),
             S::ReleaseSavepoint { name } => Ok((Plan::ReleaseSavepoint(fold(name)), vec![])),
@@ -913,6 +959,10 @@ impl Binder<'_> {
 
     /// A table by name (its folded name and definition), or PostgreSQL's 42P01 at the name.
     fn resolve_table(&self, name: &ast::ObjectName) -> Result<(String, Arc<TableDef>)> {
+        let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
+        if let Some(def) = crate::catalog::resolve(&parts) {
+            return Ok((def.name.clone(), def));
+        }
         let tname = self.relation_name(name)?;
         let def = lookup_table(&tname).ok_or_else(|| {
             let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
@@ -1851,7 +1901,9 @@ impl Binder<'_> {
                 if matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast) {
                     return Err(SqlError::unsupported("TRY_CAST is not supported"));
                 }
-                let to = sql_type(data_type)?;
+                // timestamp(p), time(p), interval(p): the cast, then rounding to p digits.
+                let (data_type, precision) = temporal::split_precision(data_type);
+                let to = sql_type(&data_type)?;
                 let b = self.expr(expr, scope)?;
                 let from = b.ty();
                 let b = self
@@ -1860,12 +1912,13 @@ impl Binder<'_> {
                     })
                     .map_err(|e| self.at_literal(e, expr))?;
                 // A literal cast to varchar(n) truncates explicitly.
-                match (&b, to) {
+                let b = match (&b, to) {
                     (Expr::Const(Datum::Text(s), _), SqlType::Varchar(n)) if from == SqlType::Unknown => {
                         Expr::Const(Datum::Text(types::fit_varchar(s.clone(), n, true)?), to)
                     }
                     _ => b,
-                }
+                };
+                temporal::round_to(b, precision)?
             }
             E::Function(f) => self.function(f, scope)?,
             E::TypedString(ts) => self.typed_string(ts)?,

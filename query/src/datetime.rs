@@ -1095,6 +1095,18 @@ pub fn justify_interval(iv: &Interval) -> Result<Interval> {
     Ok(Interval { months: i32::try_from(months).map_err(|_| interval_out_of_range())?, days: days as i32, micros })
 }
 
+/// Rounds microseconds to `p` fractional digits, half away from zero (PostgreSQL's
+/// AdjustTimestampForTypmod; for timestamps, away from 2000-01-01).
+pub fn round_us(us: i64, p: u8) -> i64 {
+    let scale = 10i64.pow(6 - p.min(6) as u32);
+    let half = scale / 2;
+    if us >= 0 {
+        (us.saturating_add(half) / scale) * scale
+    } else {
+        -((us.saturating_neg().saturating_add(half) / scale) * scale)
+    }
+}
+
 /// A double as C's `%g` prints it (six significant digits), for PostgreSQL's messages.
 fn c_g(v: f64) -> String {
     let trim = |m: &str| -> String {
@@ -1189,7 +1201,7 @@ fn canonical_unit(u: &str) -> Option<&'static str> {
 }
 
 /// ISO 8601 week number and ISO year of a date (PostgreSQL's date2isoweek/date2isoyear).
-fn iso_week(y: i64, m: i64, d: i64) -> (i64, i64) {
+pub(crate) fn iso_week(y: i64, m: i64, d: i64) -> (i64, i64) {
     let dayn = date2j(y, m, d);
     let mut year = y;
     let mut day4 = date2j(y, 1, 4);

@@ -93,6 +93,32 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             Ok(r)
         }
         Plan::DropTable { names, if_exists } => drop_tables(names, *if_exists).await,
+        Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. }
+            if crate::catalog::is_view(table) =>
+        {
+            Err(crate::catalog::read_only(table))
+        }
+        Plan::Truncate(tables) if tables.iter().any(|t| crate::catalog::is_view(t)) => {
+            Err(crate::catalog::read_only(tables.iter().find(|t| crate::catalog::is_view(t)).expect("found")))
+        }
+        Plan::Explain { inner, lines, analyze } => {
+            let mut lines = lines.clone();
+            if *analyze {
+                let started = std::time::Instant::now();
+                let r = Box::pin(execute(inner, params, txn)).await?;
+                let n = if r.rows.is_empty() {
+                    r.tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+                } else {
+                    r.rows.len()
+                };
+                if let Some(first) = lines.first_mut() {
+                    first.push_str(&format!("  (actual rows={n})"));
+                }
+                lines.push(format!("Execution Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0));
+            }
+            let rows: Vec<Row> = lines.into_iter().map(|l| vec![Datum::Text(l)]).collect();
+            Ok(QueryResult { rows, tag: "EXPLAIN".into(), notices: vec![] })
+        }
         Plan::Select(s) => select(txn, s, params).await,
         Plan::Insert { table, rows, select: source, on_conflict, returning } => {
             let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));
@@ -336,6 +362,15 @@ pub(crate) async fn scan(
     key: Option<&[Expr]>,
     params: &[Datum],
 ) -> Result<Vec<(Vec<u8>, Row)>> {
+    if crate::catalog::is_view(table) {
+        let mut out = Vec::new();
+        for (i, row) in crate::catalog::rows(table, txn).await?.into_iter().enumerate() {
+            if matches(filter, &row, params)? {
+                out.push(((i as u64).to_be_bytes().to_vec(), row));
+            }
+        }
+        return Ok(out);
+    }
     if let Some(key) = key {
         let Some(k) = eval_key(key, params)? else { return Ok(vec![]) };
         if let Some(own) = txn.own(table, &k) {

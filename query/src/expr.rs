@@ -68,6 +68,10 @@ pub enum TemporalFn {
     JustifyDays,
     JustifyHours,
     JustifyInterval,
+    /// timestamp(p) / time(p) / interval(p): rounds to p fractional digits (p < 6).
+    Round(u8),
+    /// to_char(timestamp|timestamptz|interval, text) -> text.
+    ToChar,
 }
 
 impl Func {
@@ -892,6 +896,26 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
         (TemporalFn::JustifyDays, [Datum::Interval(iv)]) => Datum::Interval(dt::justify_days(iv)?),
         (TemporalFn::JustifyHours, [Datum::Interval(iv)]) => Datum::Interval(dt::justify_hours(iv)?),
         (TemporalFn::JustifyInterval, [Datum::Interval(iv)]) => Datum::Interval(dt::justify_interval(iv)?),
+        (TemporalFn::ToChar, [v, Datum::Text(fmt)]) => {
+            use crate::to_char::{to_char, Value};
+            let v = match v {
+                Datum::Timestamp(t) | Datum::TimestampTz(t) if !dt::is_finite_ts(*t) => return Ok(Datum::Null),
+                Datum::Timestamp(t) => Value::Timestamp { f: dt::ts_fields(*t), tz: false },
+                Datum::TimestampTz(t) => Value::Timestamp { f: dt::ts_fields(*t), tz: true },
+                Datum::Interval(iv) => Value::Interval(*iv),
+                _ => return Err(bad()),
+            };
+            Datum::Text(to_char(&v, fmt)?)
+        }
+        (TemporalFn::Round(p), [v]) => match v {
+            Datum::Timestamp(x) if dt::is_finite_ts(*x) => Datum::Timestamp(dt::round_us(*x, p)),
+            Datum::TimestampTz(x) if dt::is_finite_ts(*x) => Datum::TimestampTz(dt::round_us(*x, p)),
+            Datum::Time(x) => Datum::Time(dt::round_us(*x, p)),
+            Datum::Interval(iv) => {
+                Datum::Interval(orbit_engine::table::Interval { micros: dt::round_us(iv.micros, p), ..*iv })
+            }
+            other => other.clone(),
+        },
         _ => return Err(bad()),
     })
 }

@@ -217,7 +217,7 @@ pub async fn select(
                 groups.add_row(p, &[], params)?;
             }
         }
-        Some(t) if txn.overlay(t).is_some() => {
+        Some(t) if txn.overlay(t).is_some() || crate::catalog::is_view(t) => {
             // The transaction changed this table: group what it sees, here.
             for (_, row) in crate::exec::scan(txn, t, p.filter.as_ref(), None, params).await? {
                 groups.add_row(p, &row, params)?;

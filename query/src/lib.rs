@@ -7,10 +7,12 @@
 //! expressions with SQL's three-valued logic.
 
 pub mod bind;
+pub mod catalog;
 pub mod copy;
 pub mod datetime;
 pub mod error;
 pub mod exec;
+pub mod explain;
 pub mod expr;
 pub mod group;
 pub mod json;
@@ -18,6 +20,7 @@ pub mod numeric;
 pub mod scalar;
 pub mod sequence;
 pub mod settings;
+pub mod to_char;
 pub mod txn;
 pub mod types;
 

@@ -65,6 +65,8 @@ struct Savepoint {
 #[derive(Debug, Default)]
 pub struct Cancel {
     armed: std::cell::Cell<bool>,
+    /// Waiting for a row lock (pg_stat_activity's wait event).
+    waiting: std::cell::Cell<bool>,
     requested: std::cell::Cell<bool>,
     waker: std::cell::RefCell<Option<std::task::Waker>>,
 }
@@ -86,6 +88,10 @@ impl Cancel {
         }
     }
 
+    pub fn waiting(&self) -> bool {
+        self.waiting.get()
+    }
+
     pub fn check(&self) -> Result<()> {
         if self.requested.get() {
             return Err(canceled());
@@ -104,6 +110,22 @@ impl Cancel {
             }
         })
         .await
+    }
+}
+
+/// Marks the session as waiting for a lock while it lives.
+struct Waiting(std::rc::Rc<Cancel>);
+
+impl Waiting {
+    fn new(c: std::rc::Rc<Cancel>) -> Waiting {
+        c.waiting.set(true);
+        Waiting(c)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.waiting.set(false);
     }
 }
 
@@ -228,7 +250,11 @@ impl Txn {
                 let batch = std::mem::take(&mut pending);
                 let (got, rest, wait) = mesh::run_on(shard, move |s| {
                     let t = s.tables.get(&name).filter(|t| t.def.oid == oid).ok_or_else(|| no_table(&name))?;
-                    let _ = t;
+                    if t.altering {
+                        // ALTER TABLE ... ADD PRIMARY KEY is re-keying it (PostgreSQL's
+                        // ACCESS EXCLUSIVE lock; here the writer fails rather than waits).
+                        return Err(SqlError::new("55P03", format!("could not obtain lock on relation \"{name}\"")));
+                    }
                     let mut got = Vec::with_capacity(batch.len());
                     let mut it = batch.into_iter();
                     while let Some((i, k)) = it.next() {
@@ -265,6 +291,7 @@ impl Txn {
     async fn wait(&self, shard: ShardId, holder: Owner, ready: futures::channel::oneshot::Receiver<()>) -> Result<()> {
         let mut ready = ready;
         let me = self.id;
+        let _waiting = self.cancel.as_ref().map(|c| Waiting::new(c.clone()));
         let give_up = || async move {
             let _ = mesh::run_on(shard, move |s| s.row_locks.cancel_waits(me)).await;
         };

@@ -694,9 +694,11 @@ fn settle_staging_in(t: &mut Tables, owner: &[(String, u64, bool)]) {
     for o in t.staging_outcomes(owner) {
         match o {
             orbit_engine::table::StagingOutcome::Commit { staging, generation } => {
+                tracing::info!(table = %staging.replace('\0', "#"), "re-sharding: completing an interrupted ALTER TABLE");
                 t.swap_in(&staging, generation);
             }
             orbit_engine::table::StagingOutcome::Abort { staging, generation } => {
+                tracing::info!(table = %staging.replace('\0', "#"), "re-sharding: undoing an interrupted ALTER TABLE");
                 t.drop_table(&staging, generation);
             }
         }

@@ -48,6 +48,12 @@ impl RowLocks {
         self.held.is_empty()
     }
 
+    /// Whether an owner other than `except` holds a lock on a row of `table` (ALTER TABLE
+    /// waits for none).
+    pub fn holds_table(&self, table: u32, except: Owner) -> bool {
+        self.held.iter().any(|((t, _), o)| *t == table && *o != except)
+    }
+
     /// Who holds the lock on this row, if anyone.
     pub fn holder(&self, table: u32, key: &[u8]) -> Option<Owner> {
         if self.held.is_empty() {

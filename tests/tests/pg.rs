@@ -260,3 +260,38 @@ fn oversized_and_malformed_messages_close_only_that_connection() {
     let (out, err) = psql(o.pg_port, "SELECT 'still here'");
     assert_eq!(out.trim(), "still here", "{err}");
 }
+
+#[test]
+fn explain_shows_the_plan_and_the_shards() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let c = connect(o.pg_port, "").await.unwrap();
+        c.batch_execute("CREATE TABLE ex (id int PRIMARY KEY, v int, g text)").await.unwrap();
+        let plan = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>();
+        let point = plan(c.query("EXPLAIN SELECT * FROM ex WHERE id = $1", &[&5i32]).await.unwrap());
+        assert_eq!(point[0], "Index Scan using ex_pkey on ex");
+        assert!(point.iter().any(|l| l.contains("Shard: the one the key hashes to (of 2)")), "{point:?}");
+        let grouped =
+            plan(c.query("EXPLAIN SELECT g, count(*) FROM ex WHERE v > 3 GROUP BY g ORDER BY g", &[]).await.unwrap());
+        let want = [
+            "Sort",
+            "  Sort Key: g",
+            "  ->  Finalize HashAggregate",
+            "        Group Key: g",
+            "        ->  Gather (shards: 2, in parallel)",
+            "              ->  Partial HashAggregate",
+            "                    Group Key: g",
+            "                    ->  Seq Scan on ex",
+            "                          Filter: (v > 3)",
+        ];
+        assert_eq!(grouped, want);
+        // EXPLAIN ANALYZE runs the statement.
+        let ran = plan(c.query("EXPLAIN ANALYZE INSERT INTO ex VALUES (1, 2, 'a'), (2, 3, 'b')", &[]).await.unwrap());
+        assert_eq!(ran[0], "Insert on ex  (actual rows=2)");
+        assert!(ran.last().unwrap().starts_with("Execution Time: "));
+        let n: i64 = c.query_one("SELECT count(*) FROM ex", &[]).await.unwrap().get(0);
+        assert_eq!(n, 2);
+        let e = c.query("EXPLAIN (FORMAT JSON) SELECT 1", &[]).await.unwrap_err();
+        assert_eq!(code(&e), "0A000");
+    });
+}

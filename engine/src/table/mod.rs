@@ -126,11 +126,14 @@ pub struct Table {
     /// The row count the last ANALYZE found on this shard (PostgreSQL's pg_class.reltuples,
     /// summed over shards). Not logged: a restart forgets it, as if never analyzed.
     pub analyzed_rows: Option<u64>,
+    /// ALTER TABLE is re-keying the table: no transaction may take a row lock on it (the
+    /// query layer refuses); in memory only.
+    pub altering: bool,
 }
 
 impl Table {
     pub fn new(def: Arc<TableDef>) -> Table {
-        Table { def, rows: BTreeMap::new(), next_row_id: 1, analyzed_rows: None }
+        Table { def, rows: BTreeMap::new(), next_row_id: 1, analyzed_rows: None, altering: false }
     }
 
     /// The smallest row id this shard may hand out: above every id it holds or has replayed.

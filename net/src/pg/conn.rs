@@ -55,7 +55,54 @@ struct Registered(i32);
 impl Drop for Registered {
     fn drop(&mut self) {
         BACKENDS.with(|b| b.borrow_mut().remove(&self.0));
+        orbit_query::catalog::unregister(self.0);
     }
+}
+
+/// The longest query text pg_stat_activity keeps (PostgreSQL's track_activity_query_size).
+const ACTIVITY_QUERY_BYTES: usize = 1024;
+
+/// A statement (or Query message) starts: pg_stat_activity shows it as active.
+fn begin_activity(c: &Conn, query: &str) {
+    let now = orbit_query::datetime::now_us();
+    let mut a = c.activity.borrow_mut();
+    a.state = "active";
+    let mut end = query.len().min(ACTIVITY_QUERY_BYTES);
+    while !query.is_char_boundary(end) {
+        end -= 1;
+    }
+    a.query.clear();
+    a.query.push_str(&query[..end]);
+    a.query_start_us = Some(now);
+    a.state_change_us = now;
+    if a.xact_start_us.is_none() {
+        a.xact_start_us = Some(now);
+    }
+}
+
+/// The session waits for the client again (ReadyForQuery): idle, or idle in a transaction.
+fn end_activity(c: &Conn) {
+    let mut a = c.activity.borrow_mut();
+    let state = match c.status {
+        TxStatus::Idle => "idle",
+        TxStatus::InBlock => "idle in transaction",
+        TxStatus::Failed => "idle in transaction (aborted)",
+    };
+    if a.state != state {
+        a.state = state;
+        a.state_change_us = orbit_query::datetime::now_us();
+    }
+    if c.status == TxStatus::Idle {
+        a.xact_start_us = None;
+    }
+}
+
+/// The rows a statement returned or changed (pg_stat_statements' `rows`).
+fn rows_of(r: &orbit_query::QueryResult) -> u64 {
+    if !r.rows.is_empty() {
+        return r.rows.len() as u64;
+    }
+    r.tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
 /// A CancelRequest: the connection with this pid and secret, on whichever shard serves it,
@@ -105,6 +152,8 @@ enum TxStatus {
 
 struct Portal {
     stmt: Rc<Prepared>,
+    /// The statement's text with constants replaced (pg_stat_statements' key).
+    text: Rc<str>,
     params: Vec<Datum>,
     /// Per result column: binary?
     binary: Vec<bool>,
@@ -135,6 +184,10 @@ struct Conn {
     cancel: Rc<orbit_query::txn::Cancel>,
     /// The session's last nextval per sequence (currval).
     sequences: Rc<std::cell::RefCell<HashMap<String, i64>>>,
+    /// What this session is doing, as pg_stat_activity shows it.
+    activity: Rc<std::cell::RefCell<orbit_query::catalog::Activity>>,
+    /// Normalized text of each prepared statement, by name.
+    statement_texts: HashMap<String, Rc<str>>,
 }
 
 type IoResult<T> = std::io::Result<T>;
@@ -217,6 +270,8 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         local_settings: Vec::new(),
         cancel: Rc::default(),
         sequences: Rc::default(),
+        activity: Rc::default(),
+        statement_texts: HashMap::new(),
         statements: HashMap::new(),
         portals: HashMap::new(),
         skip_to_sync: false,
@@ -346,6 +401,22 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
     let secret: i32 = rand::random();
     BACKENDS.with(|b| b.borrow_mut().insert(pid, (secret, c.cancel.clone())));
     let _registered = Registered(pid);
+    {
+        let now = orbit_query::datetime::now_us();
+        let peer = c.stream.peer_addr().ok();
+        let mut a = c.activity.borrow_mut();
+        a.pid = pid;
+        a.user = user.clone();
+        a.application_name =
+            c.settings.iter().find(|(k, _)| *k == "application_name").map(|(_, v)| v.clone()).unwrap_or_default();
+        a.client_addr = peer.map(|p| p.ip().to_string()).unwrap_or_default();
+        a.client_port = peer.map_or(-1, |p| p.port() as i32);
+        a.backend_start_us = now;
+        a.state_change_us = now;
+        a.state = "idle";
+        a.signals = Some(c.cancel.clone());
+    }
+    orbit_query::catalog::register(c.activity.clone());
     put(&mut c.out, BackendKeyData::new(pid, SecretKey::I32(secret)));
     ready(&mut c);
     c.flush().await?;
@@ -443,6 +514,7 @@ fn scram_error(e: ScramError, user: &str) -> SqlError {
 }
 
 fn ready(c: &mut Conn) {
+    end_activity(c);
     let s = match c.status {
         TxStatus::Idle => TransactionStatus::Idle,
         TxStatus::InBlock => TransactionStatus::Transaction,
@@ -504,6 +576,7 @@ async fn query_loop(c: &mut Conn) -> IoResult<()> {
                 let name = cl.name.unwrap_or_default();
                 if cl.target_type == b'S' {
                     c.statements.remove(&name);
+                    c.statement_texts.remove(&name);
                 } else {
                     c.portals.remove(&name);
                 }
@@ -664,6 +737,9 @@ fn apply_settings(c: &mut Conn, to: Vec<(&'static str, String)>) {
             if orbit_query::settings::reported(name) {
                 put(&mut c.out, ParameterStatus::new(name.to_string(), value.clone()));
             }
+            if name == "application_name" {
+                c.activity.borrow_mut().application_name = value.clone();
+            }
             set_setting(c, name, value);
         }
     }
@@ -803,8 +879,15 @@ async fn simple_query(c: &mut Conn, sql: &str) {
     if stmts.len() > 1 && c.status == TxStatus::Idle && c.txn.is_none() {
         c.txn = Some(new_txn(c));
     }
+    begin_activity(c, sql);
+    let single = stmts.len() == 1;
     for stmt in &stmts {
-        if let Err(e) = simple_statement(c, sql, stmt).await {
+        let text = if single {
+            orbit_query::catalog::normalize(sql)
+        } else {
+            orbit_query::catalog::normalize(&stmt.to_string())
+        };
+        if let Err(e) = simple_statement(c, sql, stmt, &text).await {
             return simple_error(c, e);
         }
         if c.out.len() >= WRITE_FLUSH_BYTES {
@@ -821,7 +904,8 @@ async fn simple_query(c: &mut Conn, sql: &str) {
     }
 }
 
-async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement) -> Result<(), SqlError> {
+async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement, text: &str) -> Result<(), SqlError> {
+    let started = std::time::Instant::now();
     let prepared = match bind::bind(sql, stmt, &[]) {
         Ok(p) => p,
         Err(e) => {
@@ -865,6 +949,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         Plan::Show(which) => show(c, which),
         _ => run_statement(c, &prepared.plan, &[]).await?,
     };
+    orbit_query::catalog::record_statement(text, started.elapsed().as_secs_f64() * 1000.0, rows_of(&r));
     send_notices(c, &r.notices);
     if returns_rows(&prepared) {
         row_description(&mut c.out, &prepared.columns, &[]);
@@ -907,9 +992,11 @@ fn deallocate(c: &mut Conn, name: Option<&str>) -> Result<&'static str, SqlError
     match name {
         None => {
             c.statements.retain(|n, _| n.is_empty());
+            c.statement_texts.retain(|n, _| n.is_empty());
             Ok("DEALLOCATE ALL")
         }
         Some(n) => {
+            c.statement_texts.remove(n);
             if n.is_empty() || c.statements.remove(n).is_none() {
                 return Err(statement_missing(n));
             }
@@ -920,7 +1007,7 @@ fn deallocate(c: &mut Conn, name: Option<&str>) -> Result<&'static str, SqlError
 
 fn returns_rows(p: &Prepared) -> bool {
     match &p.plan {
-        Plan::Select(_) | Plan::Show(_) => true,
+        Plan::Select(_) | Plan::Show(_) | Plan::Explain { .. } => true,
         Plan::Insert { returning, .. } | Plan::Update { returning, .. } | Plan::Delete { returning, .. } => {
             returning.is_some()
         }
@@ -967,6 +1054,7 @@ fn parse(c: &mut Conn, name: String, sql: &str, oids: &[u32]) -> Result<(), SqlE
     if c.status == TxStatus::Failed && !is_tx_exit(&prepared.plan) {
         return Err(aborted());
     }
+    c.statement_texts.insert(name.clone(), Rc::from(orbit_query::catalog::normalize(sql)));
     c.statements.insert(name, Rc::new(prepared));
     Ok(())
 }
@@ -1049,7 +1137,8 @@ fn bind_portal(c: &mut Conn, b: pgwire::messages::extendedquery::Bind) -> Result
             format!("too many portals (at most {MAX_STATEMENTS})"),
         ));
     }
-    c.portals.insert(pname, Portal { stmt, params, binary, result: None, sent: 0 });
+    let text = c.statement_texts.get(&sname).cloned().unwrap_or_else(|| Rc::from(""));
+    c.portals.insert(pname, Portal { stmt, text, params, binary, result: None, sent: 0 });
     Ok(())
 }
 
@@ -1114,10 +1203,14 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
             plan => refuse_in_block(c, plan)?,
         }
         let params = portal.params.clone();
+        let text = portal.text.clone();
+        begin_activity(c, &text);
+        let started = std::time::Instant::now();
         let r = match stmt.plan {
             Plan::Show(which) => show(c, which),
             _ => run_statement(c, &stmt.plan, &params).await?,
         };
+        orbit_query::catalog::record_statement(&text, started.elapsed().as_secs_f64() * 1000.0, rows_of(&r));
         send_notices(c, &r.notices);
         let p = c.portals.get_mut(name).ok_or_else(|| portal_missing(name))?;
         p.result = Some((r.rows, r.tag));

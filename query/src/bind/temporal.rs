@@ -10,6 +10,27 @@ use crate::types::CastContext;
 use orbit_engine::table::{Datum, SqlType};
 use sqlparser::ast;
 
+/// A cast target `timestamp(p)`, `time(p)` or `interval(p)`: the type without its precision,
+/// and p when it rounds (below 6; PostgreSQL takes a larger p as 6, with a warning).
+pub(super) fn split_precision(dt: &ast::DataType) -> (ast::DataType, Option<u8>) {
+    use ast::DataType as D;
+    let p = |p: u64| (p < 6).then_some(p as u8);
+    match dt {
+        D::Timestamp(Some(n), tz) => (D::Timestamp(None, *tz), p(*n)),
+        D::Time(Some(n), tz) => (D::Time(None, *tz), p(*n)),
+        D::Interval { fields: None, precision: Some(n) } => (D::Interval { fields: None, precision: None }, p(*n)),
+        _ => (dt.clone(), None),
+    }
+}
+
+/// Rounds a timestamp, time or interval expression to `precision` fractional digits.
+pub(super) fn round_to(e: Expr, precision: Option<u8>) -> Result<Expr> {
+    let Some(p) = precision else { return Ok(e) };
+    let ty = e.ty();
+    let e = Expr::Func(Func::Temporal(TemporalFn::Round(p)), vec![e], ty);
+    crate::expr::fold(e)
+}
+
 /// Date, timestamp, timestamptz: the later in this order is the common type.
 fn datetime_rank(t: SqlType) -> u8 {
     match t {
@@ -289,6 +310,19 @@ impl Binder<'_> {
             // SQL's niladic forms take no parentheses; now() and its synonyms take them.
             "current_timestamp" if bare => clock(Func::Now, SqlType::TimestampTz),
             "localtimestamp" if bare => clock(Func::LocalTimestamp, SqlType::Timestamp),
+            // CURRENT_TIMESTAMP(p), LOCALTIMESTAMP(p), LOCALTIME(p): rounded to p digits.
+            "current_timestamp" | "localtimestamp" | "localtime"
+                if bound.len() == 1 && matches!(bound[0], Expr::Const(Datum::Int4(0..), _)) =>
+            {
+                let Some(Expr::Const(Datum::Int4(p), _)) = bound.pop() else { return Ok(None) };
+                let (func, ty) = match name {
+                    "current_timestamp" => (Func::Now, SqlType::TimestampTz),
+                    "localtimestamp" => (Func::LocalTimestamp, SqlType::Timestamp),
+                    _ => (Func::LocalTime, SqlType::Time),
+                };
+                let p = (p < 6).then_some(p as u8);
+                round_to(Expr::Func(func, vec![], ty), p).map(Some)
+            }
             "current_date" if bare => clock(Func::CurrentDate, SqlType::Date),
             "localtime" if bare => clock(Func::LocalTime, SqlType::Time),
             "current_time" if bare => Err(SqlError::unsupported("type time with time zone is not supported yet")),
@@ -351,9 +385,29 @@ impl Binder<'_> {
                 let v = self.coerce(v, SqlType::Float8, CastContext::Implicit, |_| no_function(name, &types))?;
                 Ok(Some(Expr::Func(Func::Temporal(TemporalFn::ToTimestamp), vec![v], SqlType::TimestampTz)))
             }
-            "to_timestamp" | "to_char" | "to_date" => {
+            "to_char" if bound.len() == 2 && (is_temporal(types[0]) || types[0] == SqlType::Unknown) => {
+                if types[0] == SqlType::Unknown {
+                    return Err(not_unique_function(name, &types));
+                }
+                if !(types[1].is_string() || types[1] == SqlType::Unknown) {
+                    return Err(no_function(name, &types));
+                }
+                let fmt = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
+                let fmt = self.coerce(fmt, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
+                let v = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
+                // A date is formatted as timestamptz (the preferred type), a time as interval.
+                let to = match types[0] {
+                    SqlType::Date => SqlType::TimestampTz,
+                    SqlType::Time => SqlType::Interval,
+                    t => t,
+                };
+                let v = self.coerce(v, to, CastContext::Implicit, |_| no_function(name, &types))?;
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::ToChar), vec![v, fmt], SqlType::Text)))
+            }
+            "to_timestamp" | "to_date" => {
                 Err(SqlError::unsupported(format!("{name}() with a format is not supported yet")))
             }
+            "to_char" => Err(SqlError::unsupported("to_char() of numbers is not supported yet")),
             "make_date" if bound.len() == 3 => {
                 if !types.iter().all(|t| matches!(t, SqlType::Int2 | SqlType::Int4 | SqlType::Unknown)) {
                     return Err(no_function(name, &types));

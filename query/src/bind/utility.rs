@@ -24,6 +24,15 @@ enum Utility {
 /// The statement's tokens (no whitespace or comments, no `;`), if `sql` holds exactly one
 /// COPY, VACUUM or ANALYZE statement and nothing else.
 fn lone(sql: &str) -> Option<(Utility, Vec<TokenWithSpan>)> {
+    // Most query strings start with another word: decide that without tokenizing (a string
+    // that starts with a comment is tokenized).
+    let head = sql.trim_start();
+    if !head.starts_with("--") && !head.starts_with("/*") {
+        let word: String = head.chars().take(7).collect::<String>().to_ascii_lowercase();
+        if !(word.starts_with("copy") || word.starts_with("vacuum") || word.starts_with("analy")) {
+            return None;
+        }
+    }
     let toks = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
     let mut toks: Vec<TokenWithSpan> = toks.into_iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
     let kind = match toks.first().map(|t| &t.token) {

@@ -1,6 +1,6 @@
 //! Running COPY's rows, VACUUM/ANALYZE and ALTER TABLE ... ADD PRIMARY KEY over the shards.
 //!
-//! COPY FROM inserts through the same path as INSERT ([`super::insert_checked`]), one batch at
+//! COPY FROM inserts through the same path as INSERT ([`super::insert_rows`]), one batch at
 //! a time. ALTER TABLE ... ADD PRIMARY KEY re-keys a table: its rows are built into a staging
 //! table (`<table>\0<generation>`, [`orbit_engine::table::staging_name`]) on the shards their
 //! new keys hash to, and once every shard's staging rows are durable, shard 0 logs the swap
@@ -64,6 +64,9 @@ pub async fn copy_insert(
     defaults: &[usize],
 ) -> std::result::Result<(), (SqlError, Option<usize>)> {
     txn.check_writable("COPY FROM").map_err(|e| (e, None))?;
+    if crate::catalog::is_view(table) {
+        return Err((crate::catalog::read_only(table), None));
+    }
     if !defaults.is_empty() {
         let exprs = defaults
             .iter()
@@ -148,8 +151,9 @@ pub(super) async fn maintenance(analyze: bool, tables: &[Arc<TableDef>], tag: &s
 }
 
 /// ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns). DDL applies at once, as
-/// CREATE and DROP do (not transactional); the re-keyed table gets a new OID, so a
-/// transaction that wrote to the old one and commits later finds its rows' table gone.
+/// CREATE and DROP do (not transactional). Writers are locked out first ([`set_altering`]),
+/// so no transaction's rows can land in the old table after it was read; the re-keyed table
+/// gets a new OID.
 pub(super) async fn add_primary_key(
     txn: &Txn,
     table: &Arc<TableDef>,
@@ -162,6 +166,38 @@ pub(super) async fn add_primary_key(
         ));
     }
     let (_, n) = state::local();
+    // No other transaction may write the table from here on: new row locks on it are refused,
+    // and the re-key waits for the locks already held (their commits apply first).
+    set_altering(table, true, txn.id).await?;
+    let r = rekey(txn, table, pk, pk_name, n).await;
+    if r.is_err() {
+        let _ = set_altering(table, false, txn.id).await;
+    }
+    r
+}
+
+/// Marks `table` as being altered (or not) on every shard; when marking, waits until no
+/// transaction holds a row lock on it.
+async fn set_altering(table: &Arc<TableDef>, on: bool, me: orbit_shards::rowlock::Owner) -> Result<()> {
+    let (name, oid) = (table.name.clone(), table.oid);
+    loop {
+        let n = name.clone();
+        let busy = mesh::run_on_all(move |s| {
+            if let Some(t) = s.tables.get_mut(&n).filter(|t| t.def.oid == oid) {
+                t.altering = on;
+            }
+            on && s.row_locks.holds_table(oid, me)
+        })
+        .await
+        .map_err(gone)?;
+        if !busy.contains(&true) {
+            return Ok(());
+        }
+        orbit_shards::rt::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+async fn rekey(txn: &Txn, table: &Arc<TableDef>, pk: &[usize], pk_name: &str, n: usize) -> Result<QueryResult> {
     let rows = scan(txn, table, None, None, &[]).await?;
     let mut def = (**table).clone();
     def.pk = pk.to_vec();

@@ -1,0 +1,725 @@
+//! System views: `pg_catalog` relations (pg_class, pg_namespace, pg_attribute, pg_type,
+//! pg_database, pg_tables, pg_sequences), `information_schema.tables` and `.columns`, and the
+//! statistics views `pg_stat_activity` (every session on every shard and what it runs) and
+//! `pg_stat_statements` (calls and times per normalized statement, summed over the shards).
+//!
+//! A view is a [`TableDef`] with a PostgreSQL system OID (below 16384, where user tables never
+//! are); reading it builds its rows at that moment from each shard's catalog copy or registry
+//! ([`rows`]), and the statement's WHERE, ORDER BY, GROUP BY ... apply to them as to any table.
+//! Writing to one is refused (42501). Only the columns listed here exist: a column PostgreSQL has
+//! and Orbit does not is 42703 (`oid`, `name` and `"char"` columns have the types int8, text and
+//! text here, since Orbit has no `oid`, `name` or `"char"` type).
+
+use crate::error::{code, Result, SqlError};
+use crate::txn::Txn;
+use orbit_engine::table::{ColumnDef, Datum, Row, SqlType, TableDef};
+use orbit_shards::mesh;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+const PG_CATALOG_NS: i64 = 11;
+const PUBLIC_NS: i64 = 2200;
+/// The OID Orbit gives information_schema's namespace (PostgreSQL's varies by installation).
+const INFORMATION_SCHEMA_NS: i64 = 13000;
+
+struct View {
+    schema: &'static str,
+    name: &'static str,
+    oid: u32,
+    columns: &'static [(&'static str, SqlType)],
+}
+
+use SqlType::{
+    Bool as B, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8, Text as T, TimestampTz as TZ,
+};
+
+const VIEWS: &[View] = &[
+    View {
+        schema: "pg_catalog",
+        name: "pg_class",
+        oid: 1259,
+        columns: &[
+            ("oid", I8),
+            ("relname", T),
+            ("relnamespace", I8),
+            ("relkind", T),
+            ("reltuples", F4),
+            ("relnatts", I2),
+            ("relhasindex", B),
+            ("relpersistence", T),
+        ],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_namespace",
+        oid: 2615,
+        columns: &[("oid", I8), ("nspname", T), ("nspowner", I8)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_attribute",
+        oid: 1249,
+        columns: &[
+            ("attrelid", I8),
+            ("attname", T),
+            ("atttypid", I8),
+            ("attlen", I2),
+            ("attnum", I2),
+            ("atttypmod", I4),
+            ("attnotnull", B),
+            ("atthasdef", B),
+            ("attidentity", T),
+            ("attisdropped", B),
+        ],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_type",
+        oid: 1247,
+        columns: &[
+            ("oid", I8),
+            ("typname", T),
+            ("typnamespace", I8),
+            ("typlen", I2),
+            ("typtype", T),
+            ("typcategory", T),
+            ("typelem", I8),
+            ("typarray", I8),
+            ("typbasetype", I8),
+            ("typrelid", I8),
+        ],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_database",
+        oid: 1262,
+        columns: &[
+            ("oid", I8),
+            ("datname", T),
+            ("encoding", I4),
+            ("datcollate", T),
+            ("datctype", T),
+            ("datallowconn", B),
+        ],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_tables",
+        oid: 12000,
+        columns: &[("schemaname", T), ("tablename", T), ("tableowner", T), ("hasindexes", B)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_sequences",
+        oid: 12001,
+        columns: &[
+            ("schemaname", T),
+            ("sequencename", T),
+            ("start_value", I8),
+            ("min_value", I8),
+            ("max_value", I8),
+            ("increment_by", I8),
+            ("cycle", B),
+            ("last_value", I8),
+        ],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_stat_activity",
+        oid: 12002,
+        columns: &[
+            ("datname", T),
+            ("pid", I4),
+            ("usename", T),
+            ("application_name", T),
+            ("client_addr", T),
+            ("client_port", I4),
+            ("backend_start", TZ),
+            ("xact_start", TZ),
+            ("query_start", TZ),
+            ("state_change", TZ),
+            ("wait_event_type", T),
+            ("wait_event", T),
+            ("state", T),
+            ("query", T),
+            ("backend_type", T),
+        ],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_stat_statements",
+        oid: 12003,
+        columns: &[
+            ("queryid", I8),
+            ("query", T),
+            ("calls", I8),
+            ("total_exec_time", F8),
+            ("min_exec_time", F8),
+            ("max_exec_time", F8),
+            ("mean_exec_time", F8),
+            ("rows", I8),
+        ],
+    },
+    View {
+        schema: "information_schema",
+        name: "tables",
+        oid: 12004,
+        columns: &[("table_catalog", T), ("table_schema", T), ("table_name", T), ("table_type", T)],
+    },
+    View {
+        schema: "information_schema",
+        name: "columns",
+        oid: 12005,
+        columns: &[
+            ("table_catalog", T),
+            ("table_schema", T),
+            ("table_name", T),
+            ("column_name", T),
+            ("ordinal_position", I4),
+            ("column_default", T),
+            ("is_nullable", T),
+            ("data_type", T),
+            ("character_maximum_length", I4),
+            ("is_identity", T),
+        ],
+    },
+];
+
+fn def_of(v: &View) -> Arc<TableDef> {
+    Arc::new(TableDef {
+        name: v.name.to_string(),
+        columns: v.columns.iter().map(|(n, t)| ColumnDef::new(*n, *t)).collect(),
+        pk: vec![0],
+        pk_name: String::new(),
+        oid: v.oid,
+    })
+}
+
+/// The system view a (folded) relation name denotes: `pg_catalog` views are found unqualified
+/// too (pg_catalog is searched first, as in PostgreSQL); information_schema's need the schema.
+pub fn resolve(parts: &[String]) -> Option<Arc<TableDef>> {
+    let (schema, name) = match parts {
+        [n] => ("pg_catalog", n.as_str()),
+        [s, n] => (s.as_str(), n.as_str()),
+        _ => return None,
+    };
+    VIEWS.iter().find(|v| v.schema == schema && v.name == name).map(def_of)
+}
+
+/// Whether a table definition is a system view.
+pub fn is_view(def: &TableDef) -> bool {
+    def.oid != 0 && def.oid < 16384 && VIEWS.iter().any(|v| v.oid == def.oid)
+}
+
+/// Writing to a system view: PostgreSQL's answer to a role that may not.
+pub fn read_only(def: &TableDef) -> SqlError {
+    SqlError::new("42501", format!("permission denied for table {}", def.name))
+}
+
+// --- sessions (pg_stat_activity)
+
+/// What a session is doing, kept up to date by its connection.
+#[derive(Debug, Clone, Default)]
+pub struct Activity {
+    pub pid: i32,
+    pub user: String,
+    pub application_name: String,
+    pub client_addr: String,
+    pub client_port: i32,
+    pub backend_start_us: i64,
+    pub xact_start_us: Option<i64>,
+    pub query_start_us: Option<i64>,
+    pub state_change_us: i64,
+    /// `active`, `idle`, `idle in transaction`, `idle in transaction (aborted)`.
+    pub state: &'static str,
+    pub query: String,
+    /// The session's cancel switch, which also tells whether it waits for a row lock.
+    pub signals: Option<Rc<crate::txn::Cancel>>,
+}
+
+thread_local! {
+    static SESSIONS: RefCell<HashMap<i32, Rc<RefCell<Activity>>>> = RefCell::new(HashMap::new());
+    static STATEMENTS: RefCell<HashMap<String, StatementStats>> = RefCell::new(HashMap::new());
+}
+
+/// Registers a session of this shard; it is listed until [`unregister`].
+pub fn register(a: Rc<RefCell<Activity>>) {
+    let pid = a.borrow().pid;
+    SESSIONS.with(|s| s.borrow_mut().insert(pid, a));
+}
+
+pub fn unregister(pid: i32) {
+    SESSIONS.with(|s| s.borrow_mut().remove(&pid));
+}
+
+fn ts(us: Option<i64>) -> Datum {
+    us.map_or(Datum::Null, Datum::TimestampTz)
+}
+
+fn text(s: &str) -> Datum {
+    Datum::Text(s.to_string())
+}
+
+fn activity_rows_here() -> Vec<Row> {
+    SESSIONS.with(|s| {
+        s.borrow()
+            .values()
+            .map(|a| {
+                let a = a.borrow();
+                let waiting = a.signals.as_ref().is_some_and(|c| c.waiting());
+                let (wt, we) = if waiting { (text("Lock"), text("tuple")) } else { (Datum::Null, Datum::Null) };
+                vec![
+                    text("postgres"),
+                    Datum::Int4(a.pid),
+                    text(&a.user),
+                    text(&a.application_name),
+                    text(&a.client_addr),
+                    Datum::Int4(a.client_port),
+                    Datum::TimestampTz(a.backend_start_us),
+                    ts(a.xact_start_us),
+                    ts(a.query_start_us),
+                    Datum::TimestampTz(a.state_change_us),
+                    wt,
+                    we,
+                    text(a.state),
+                    text(&a.query),
+                    text("client backend"),
+                ]
+            })
+            .collect()
+    })
+}
+
+// --- statements (pg_stat_statements)
+
+/// At most this many distinct statements are tracked per shard (pg_stat_statements.max);
+/// statements beyond it are not recorded until a reset.
+pub const MAX_TRACKED_STATEMENTS: usize = 5000;
+
+#[derive(Debug, Clone, Default)]
+struct StatementStats {
+    calls: u64,
+    total_ms: f64,
+    min_ms: f64,
+    max_ms: f64,
+    rows: u64,
+}
+
+/// A statement's text with its constants replaced by `$n`, as pg_stat_statements shows it:
+/// string literals (with `''` escapes) and numbers not part of a name.
+pub fn normalize(sql: &str) -> String {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut n = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let prev_word = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'$');
+        if c == b'\'' {
+            let mut j = i + 1;
+            while j < b.len() {
+                if b[j] == b'\'' {
+                    if j + 1 < b.len() && b[j + 1] == b'\'' {
+                        j += 2;
+                        continue;
+                    }
+                    break;
+                }
+                j += 1;
+            }
+            n += 1;
+            out.push_str(&format!("${n}"));
+            i = j + 1;
+        } else if c.is_ascii_digit() && !prev_word {
+            let mut j = i;
+            while j < b.len() && (b[j].is_ascii_digit() || b[j] == b'.' || b[j] == b'e' || b[j] == b'E') {
+                j += 1;
+            }
+            n += 1;
+            out.push_str(&format!("${n}"));
+            i = j;
+        } else {
+            // Copy one whole UTF-8 character.
+            let len = match c {
+                0x00..=0x7f => 1,
+                0xc0..=0xdf => 2,
+                0xe0..=0xef => 3,
+                _ => 4,
+            };
+            let end = (i + len).min(b.len());
+            out.push_str(&String::from_utf8_lossy(&b[i..end]));
+            i = end;
+        }
+    }
+    out.trim().to_string()
+}
+
+/// Records one execution of a statement (already normalized) on this shard.
+pub fn record_statement(query: &str, ms: f64, rows: u64) {
+    STATEMENTS.with(|s| {
+        let mut s = s.borrow_mut();
+        if !s.contains_key(query) && s.len() >= MAX_TRACKED_STATEMENTS {
+            return;
+        }
+        let e = s.entry(query.to_string()).or_insert(StatementStats { min_ms: f64::MAX, ..Default::default() });
+        e.calls += 1;
+        e.total_ms += ms;
+        e.min_ms = e.min_ms.min(ms);
+        e.max_ms = e.max_ms.max(ms);
+        e.rows += rows;
+    })
+}
+
+fn query_id(q: &str) -> i64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    q.hash(&mut h);
+    h.finish() as i64
+}
+
+// --- rows
+
+fn type_category(t: SqlType) -> &'static str {
+    match t {
+        SqlType::Bool => "B",
+        t if t.is_numeric() => "N",
+        t if t.is_string() => "S",
+        SqlType::Timestamp | SqlType::TimestampTz | SqlType::Date | SqlType::Time => "D",
+        SqlType::Interval => "T",
+        SqlType::Unknown => "X",
+        _ => "U",
+    }
+}
+
+/// The SQL types Orbit has, as pg_type lists them.
+const TYPES: &[SqlType] = &[
+    SqlType::Bool,
+    SqlType::Bytea,
+    SqlType::Int8,
+    SqlType::Int2,
+    SqlType::Int4,
+    SqlType::Text,
+    SqlType::Json,
+    SqlType::Float4,
+    SqlType::Float8,
+    SqlType::Unknown,
+    SqlType::Bpchar(None),
+    SqlType::Varchar(None),
+    SqlType::Date,
+    SqlType::Time,
+    SqlType::Timestamp,
+    SqlType::TimestampTz,
+    SqlType::Interval,
+    SqlType::Uuid,
+    SqlType::Jsonb,
+];
+
+fn type_name(t: SqlType) -> &'static str {
+    match t {
+        SqlType::Bool => "bool",
+        SqlType::Bytea => "bytea",
+        SqlType::Int8 => "int8",
+        SqlType::Int2 => "int2",
+        SqlType::Int4 => "int4",
+        SqlType::Text => "text",
+        SqlType::Json => "json",
+        SqlType::Float4 => "float4",
+        SqlType::Float8 => "float8",
+        SqlType::Unknown => "unknown",
+        SqlType::Bpchar(_) => "bpchar",
+        SqlType::Varchar(_) => "varchar",
+        SqlType::Date => "date",
+        SqlType::Time => "time",
+        SqlType::Timestamp => "timestamp",
+        SqlType::TimestampTz => "timestamptz",
+        SqlType::Interval => "interval",
+        SqlType::Uuid => "uuid",
+        SqlType::Jsonb => "jsonb",
+        SqlType::Numeric => "numeric",
+    }
+}
+
+/// information_schema's data_type: the type's SQL-standard name.
+fn standard_type_name(t: SqlType) -> String {
+    match t {
+        SqlType::Bool => "boolean".into(),
+        SqlType::Int2 => "smallint".into(),
+        SqlType::Int4 => "integer".into(),
+        SqlType::Int8 => "bigint".into(),
+        SqlType::Float4 => "real".into(),
+        SqlType::Float8 => "double precision".into(),
+        SqlType::Varchar(_) => "character varying".into(),
+        SqlType::Bpchar(_) => "character".into(),
+        SqlType::Timestamp => "timestamp without time zone".into(),
+        SqlType::TimestampTz => "timestamp with time zone".into(),
+        SqlType::Time => "time without time zone".into(),
+        other => type_name(other).into(),
+    }
+}
+
+/// The user tables and sequences, from this shard's catalog copy (staging tables of an ALTER
+/// in progress and the sequence table are not listed).
+fn user_tables() -> Vec<Arc<TableDef>> {
+    orbit_shards::state::with_shard(|s| {
+        s.tables
+            .names()
+            .filter(|n| !n.contains('\0') && n.as_str() != crate::sequence::SEQ_TABLE)
+            .filter_map(|n| s.tables.def(n))
+            .collect()
+    })
+}
+
+/// Every sequence's row of the sequence table, from every shard.
+async fn sequence_rows() -> Result<Vec<Row>> {
+    let parts = mesh::run_on_all(|s| {
+        s.tables.get(crate::sequence::SEQ_TABLE).map(|t| t.scan().map(|(_, r)| r.clone()).collect::<Vec<_>>())
+    })
+    .await
+    .map_err(|e| SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}")))?;
+    Ok(parts.into_iter().flatten().flatten().collect())
+}
+
+/// Row counts from ANALYZE, summed over the shards (None: never analyzed).
+async fn analyzed(name: &str) -> Result<Option<u64>> {
+    let n = name.to_string();
+    let parts = mesh::run_on_all(move |s| s.tables.get(&n).and_then(|t| t.analyzed_rows))
+        .await
+        .map_err(|e| SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}")))?;
+    Ok(parts.iter().try_fold(0u64, |acc, p| p.map(|v| acc + v)))
+}
+
+/// The rows of a system view, as they are now.
+pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
+    let gone = |e: orbit_shards::Error| SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}"));
+    Ok(match def.oid {
+        1259 => {
+            let mut out = Vec::new();
+            for t in user_tables() {
+                let tuples = analyzed(&t.name).await?.map_or(-1.0, |n| n as f32);
+                let has_pk = !t.has_row_id();
+                out.push(vec![
+                    Datum::Int8(t.oid as i64),
+                    text(&t.name),
+                    Datum::Int8(PUBLIC_NS),
+                    text("r"),
+                    Datum::Float4(tuples),
+                    Datum::Int2(t.columns.len() as i16),
+                    Datum::Bool(has_pk),
+                    text("p"),
+                ]);
+                if has_pk {
+                    out.push(vec![
+                        Datum::Int8(t.oid as i64 + 1_000_000),
+                        text(&t.pk_name),
+                        Datum::Int8(PUBLIC_NS),
+                        text("i"),
+                        Datum::Float4(tuples),
+                        Datum::Int2(t.pk.len() as i16),
+                        Datum::Bool(false),
+                        text("p"),
+                    ]);
+                }
+            }
+            for r in sequence_rows().await? {
+                let name = match &r[0] {
+                    Datum::Text(n) => n.clone(),
+                    _ => String::new(),
+                };
+                out.push(vec![
+                    // Sequences have no OID of their own in Orbit: a stable number from the name.
+                    Datum::Int8(2_000_000_000 + query_id(&name).rem_euclid(1 << 30)),
+                    r[0].clone(),
+                    Datum::Int8(PUBLIC_NS),
+                    text("S"),
+                    Datum::Float4(1.0),
+                    Datum::Int2(3),
+                    Datum::Bool(false),
+                    text("p"),
+                ]);
+            }
+            for v in VIEWS {
+                out.push(vec![
+                    Datum::Int8(v.oid as i64),
+                    text(v.name),
+                    Datum::Int8(if v.schema == "pg_catalog" { PG_CATALOG_NS } else { INFORMATION_SCHEMA_NS }),
+                    text("v"),
+                    Datum::Float4(-1.0),
+                    Datum::Int2(v.columns.len() as i16),
+                    Datum::Bool(false),
+                    text("p"),
+                ]);
+            }
+            out
+        }
+        2615 => vec![
+            vec![Datum::Int8(PG_CATALOG_NS), text("pg_catalog"), Datum::Int8(10)],
+            vec![Datum::Int8(PUBLIC_NS), text("public"), Datum::Int8(10)],
+            vec![Datum::Int8(INFORMATION_SCHEMA_NS), text("information_schema"), Datum::Int8(10)],
+        ],
+        1249 => {
+            let mut out = Vec::new();
+            for t in user_tables() {
+                for (i, c) in t.columns.iter().enumerate() {
+                    out.push(vec![
+                        Datum::Int8(t.oid as i64),
+                        text(&c.name),
+                        Datum::Int8(c.ty.oid() as i64),
+                        Datum::Int2(c.ty.size()),
+                        Datum::Int2(i as i16 + 1),
+                        Datum::Int4(c.ty.modifier()),
+                        Datum::Bool(c.not_null || t.pk.contains(&i)),
+                        Datum::Bool(c.default_expr.is_some() || !c.default.is_null()),
+                        text(match c.identity {
+                            orbit_engine::table::Identity::No => "",
+                            orbit_engine::table::Identity::ByDefault => "d",
+                            orbit_engine::table::Identity::Always => "a",
+                        }),
+                        Datum::Bool(false),
+                    ]);
+                }
+            }
+            out
+        }
+        1247 => TYPES
+            .iter()
+            .map(|&t| {
+                vec![
+                    Datum::Int8(t.oid() as i64),
+                    text(type_name(t)),
+                    Datum::Int8(PG_CATALOG_NS),
+                    Datum::Int2(t.size()),
+                    text(if t == SqlType::Unknown { "p" } else { "b" }),
+                    text(type_category(t)),
+                    Datum::Int8(0),
+                    Datum::Int8(0),
+                    Datum::Int8(0),
+                    Datum::Int8(0),
+                ]
+            })
+            .collect(),
+        1262 => vec![vec![
+            Datum::Int8(5),
+            text("postgres"),
+            Datum::Int4(6),
+            text("C.UTF-8"),
+            text("C.UTF-8"),
+            Datum::Bool(true),
+        ]],
+        12000 => user_tables()
+            .iter()
+            .map(|t| vec![text("public"), text(&t.name), text("postgres"), Datum::Bool(!t.has_row_id())])
+            .collect(),
+        12001 => sequence_rows()
+            .await?
+            .into_iter()
+            .map(|r| {
+                let called = r[7] == Datum::Bool(true);
+                vec![
+                    text("public"),
+                    r[0].clone(),
+                    r[4].clone(),
+                    r[2].clone(),
+                    r[3].clone(),
+                    r[1].clone(),
+                    r[5].clone(),
+                    if called { r[6].clone() } else { Datum::Null },
+                ]
+            })
+            .collect(),
+        12002 => mesh::run_on_all(|_| activity_rows_here()).await.map_err(gone)?.into_iter().flatten().collect(),
+        12003 => {
+            let parts = mesh::run_on_all(|_| STATEMENTS.with(|s| s.borrow().clone().into_iter().collect::<Vec<_>>()))
+                .await
+                .map_err(gone)?;
+            let mut all: HashMap<String, StatementStats> = HashMap::new();
+            for (q, st) in parts.into_iter().flatten() {
+                let e = all.entry(q).or_insert(StatementStats { min_ms: f64::MAX, ..Default::default() });
+                e.calls += st.calls;
+                e.total_ms += st.total_ms;
+                e.min_ms = e.min_ms.min(st.min_ms);
+                e.max_ms = e.max_ms.max(st.max_ms);
+                e.rows += st.rows;
+            }
+            all.into_iter()
+                .map(|(q, st)| {
+                    vec![
+                        Datum::Int8(query_id(&q)),
+                        Datum::Text(q),
+                        Datum::Int8(st.calls as i64),
+                        Datum::Float8(st.total_ms),
+                        Datum::Float8(st.min_ms),
+                        Datum::Float8(st.max_ms),
+                        Datum::Float8(st.total_ms / st.calls.max(1) as f64),
+                        Datum::Int8(st.rows as i64),
+                    ]
+                })
+                .collect()
+        }
+        12004 => {
+            let mut out: Vec<Row> = user_tables()
+                .iter()
+                .map(|t| vec![text("postgres"), text("public"), text(&t.name), text("BASE TABLE")])
+                .collect();
+            for v in VIEWS {
+                out.push(vec![text("postgres"), text(v.schema), text(v.name), text("VIEW")]);
+            }
+            out
+        }
+        12005 => {
+            let mut out = Vec::new();
+            for t in user_tables() {
+                for (i, c) in t.columns.iter().enumerate() {
+                    let default = match (&c.default_expr, &c.default) {
+                        (Some(e), _) => Datum::Text(e.clone()),
+                        (None, Datum::Null) => Datum::Null,
+                        (None, d) => crate::types::to_text(d).map_or(Datum::Null, Datum::Text),
+                    };
+                    let len = match c.ty {
+                        SqlType::Varchar(Some(n)) | SqlType::Bpchar(Some(n)) => Datum::Int4(n as i32),
+                        _ => Datum::Null,
+                    };
+                    let nullable = !(c.not_null || t.pk.contains(&i));
+                    out.push(vec![
+                        text("postgres"),
+                        text("public"),
+                        text(&t.name),
+                        text(&c.name),
+                        Datum::Int4(i as i32 + 1),
+                        default,
+                        text(if nullable { "YES" } else { "NO" }),
+                        Datum::Text(standard_type_name(c.ty)),
+                        len,
+                        text(if c.identity == orbit_engine::table::Identity::No { "NO" } else { "YES" }),
+                    ]);
+                }
+            }
+            out
+        }
+        _ => return Err(SqlError::internal(format!("no rows for system view {}", def.name))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_constants() {
+        assert_eq!(normalize("SELECT abalance FROM t WHERE aid = 42;"), "SELECT abalance FROM t WHERE aid = $1;");
+        assert_eq!(normalize("INSERT INTO t2 VALUES (1.5, 'it''s', -3)"), "INSERT INTO t2 VALUES ($1, $2, -$3)");
+        assert_eq!(normalize("SELECT $1 + col1 FROM t"), "SELECT $1 + col1 FROM t");
+        assert_eq!(normalize("SELECT 'é' || x"), "SELECT $1 || x");
+    }
+
+    #[test]
+    fn resolves_views() {
+        assert!(resolve(&["pg_class".into()]).is_some());
+        assert!(resolve(&["pg_catalog".into(), "pg_type".into()]).is_some());
+        assert!(resolve(&["tables".into()]).is_none());
+        assert!(resolve(&["information_schema".into(), "tables".into()]).is_some());
+        let d = resolve(&["pg_stat_activity".into()]).unwrap();
+        assert!(is_view(&d));
+    }
+}

@@ -1,0 +1,220 @@
+//! EXPLAIN: the plan a statement runs, as PostgreSQL draws it (one `QUERY PLAN` text column,
+//! child nodes under `->`), with where each part runs: a primary-key lookup on the one shard
+//! the key hashes to, a scan on every shard in parallel under a Gather that merges on the
+//! coordinating shard, aggregates split into a per-shard partial and a final step. Orbit has
+//! no cost model yet, so nodes carry no cost estimates. EXPLAIN ANALYZE runs the statement (in
+//! the session's transaction, as PostgreSQL does) and adds the actual rows and time.
+
+use crate::bind::{Distinct, OnConflict, Plan, SelectPlan};
+use crate::error::{Result, SqlError};
+use crate::expr::Expr;
+use orbit_engine::table::{key, Datum};
+use sqlparser::ast;
+
+/// One node: its title, its property lines, its children.
+struct Node {
+    title: String,
+    props: Vec<String>,
+    children: Vec<Node>,
+}
+
+impl Node {
+    fn new(title: impl Into<String>) -> Node {
+        Node { title: title.into(), props: Vec::new(), children: Vec::new() }
+    }
+
+    fn prop(mut self, p: impl Into<String>) -> Node {
+        self.props.push(p.into());
+        self
+    }
+
+    fn child(mut self, c: Node) -> Node {
+        self.children.push(c);
+        self
+    }
+
+    fn draw(&self, depth: usize, out: &mut Vec<String>) {
+        let (head, body) = if depth == 0 {
+            (String::new(), "  ".to_string())
+        } else {
+            let pad = " ".repeat(6 * (depth - 1) + 2);
+            (format!("{pad}->  "), " ".repeat(6 * depth + 2))
+        };
+        out.push(format!("{head}{}", self.title));
+        for p in &self.props {
+            out.push(format!("{body}{p}"));
+        }
+        for c in &self.children {
+            c.draw(depth + 1, out);
+        }
+    }
+}
+
+/// The SQL text of the parts of a statement EXPLAIN prints (the bound plan keeps no names).
+#[derive(Default)]
+pub struct Texts {
+    pub filter: Option<String>,
+    pub order_by: Option<String>,
+    pub group_by: Option<String>,
+}
+
+impl Texts {
+    pub fn of(stmt: &ast::Statement) -> Texts {
+        let mut t = Texts::default();
+        match stmt {
+            ast::Statement::Query(q) => {
+                if let ast::SetExpr::Select(s) = q.body.as_ref() {
+                    t.filter = s.selection.as_ref().map(|e| format!("({e})"));
+                    if let ast::GroupByExpr::Expressions(g, _) = &s.group_by {
+                        if !g.is_empty() {
+                            t.group_by = Some(g.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", "));
+                        }
+                    }
+                }
+                if let Some(ob) = &q.order_by {
+                    if let ast::OrderByKind::Expressions(list) = &ob.kind {
+                        t.order_by = Some(list.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", "));
+                    }
+                }
+            }
+            ast::Statement::Update(u) => t.filter = u.selection.as_ref().map(|e| format!("({e})")),
+            ast::Statement::Delete(d) => t.filter = d.selection.as_ref().map(|e| format!("({e})")),
+            _ => {}
+        }
+        t
+    }
+}
+
+/// The shard a constant key goes to, if the key is made of constants.
+fn key_shard(key: &[Expr], shards: usize) -> Option<usize> {
+    let vals: Option<Vec<Datum>> =
+        key.iter().map(|e| if let Expr::Const(d, _) = e { Some(d.clone()) } else { None }).collect();
+    let vals = vals?;
+    Some(crate::exec::shard_of_key(&key::encode(vals.iter()), shards))
+}
+
+fn scan_node(
+    table: &orbit_engine::table::TableDef,
+    key: Option<&[Expr]>,
+    filter: Option<&str>,
+    shards: usize,
+    partial: Option<Node>,
+) -> Node {
+    if crate::catalog::is_view(table) {
+        let mut n = Node::new(format!("Seq Scan on {} (system view, built when read)", table.name));
+        if let Some(f) = filter {
+            n = n.prop(format!("Filter: {f}"));
+        }
+        return match partial {
+            Some(p) => p.child(n),
+            None => n,
+        };
+    }
+    if let Some(k) = key {
+        let mut n = Node::new(format!("Index Scan using {} on {}", table.pk_name, table.name));
+        if let Some(f) = filter {
+            n = n.prop(format!("Index Cond: {f}"));
+        }
+        n = n.prop(match key_shard(k, shards) {
+            Some(s) => format!("Shard: {s} (of {shards}, the one the key hashes to)"),
+            None => format!("Shard: the one the key hashes to (of {shards})"),
+        });
+        return match partial {
+            Some(p) => p.child(n),
+            None => n,
+        };
+    }
+    let mut seq = Node::new(format!("Seq Scan on {}", table.name));
+    if let Some(f) = filter {
+        seq = seq.prop(format!("Filter: {f}"));
+    }
+    let per_shard = match partial {
+        Some(p) => p.child(seq),
+        None => seq,
+    };
+    Node::new(format!("Gather (shards: {shards}, in parallel)")).child(per_shard)
+}
+
+fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
+    let aggregated = p.grouped;
+    let partial = aggregated.then(|| {
+        let mut n = Node::new(if p.group_by.is_empty() { "Partial Aggregate" } else { "Partial HashAggregate" });
+        if let Some(g) = &t.group_by {
+            n = n.prop(format!("Group Key: {g}"));
+        }
+        n
+    });
+    let mut node = match &p.table {
+        None => {
+            let mut n = Node::new("Result");
+            if let Some(f) = &t.filter {
+                n = n.prop(format!("One-Time Filter: {f}"));
+            }
+            n
+        }
+        Some(table) => scan_node(table, p.key.as_deref(), t.filter.as_deref(), shards, partial),
+    };
+    if aggregated {
+        let mut fin = Node::new(if p.group_by.is_empty() { "Finalize Aggregate" } else { "Finalize HashAggregate" });
+        if let Some(g) = &t.group_by {
+            fin = fin.prop(format!("Group Key: {g}"));
+        }
+        if p.having.is_some() {
+            fin = fin.prop("Filter: (HAVING condition)");
+        }
+        node = fin.child(node);
+    }
+    if !matches!(p.distinct, Distinct::None) {
+        node = Node::new("Unique").child(node);
+    }
+    if !p.order_by.is_empty() {
+        let mut s = Node::new("Sort");
+        if let Some(o) = &t.order_by {
+            s = s.prop(format!("Sort Key: {o}"));
+        }
+        node = s.child(node);
+    }
+    if p.limit.is_some() || p.offset.is_some() {
+        node = Node::new("Limit").child(node);
+    }
+    node
+}
+
+/// The plan's lines, top node first.
+pub fn lines(plan: &Plan, t: &Texts, shards: usize) -> Result<Vec<String>> {
+    let node = match plan {
+        Plan::Select(p) => select_node(p, t, shards),
+        Plan::Insert { table, rows, select, on_conflict, .. } => {
+            let mut n = Node::new(format!("Insert on {}", table.name));
+            n = match on_conflict {
+                Some(OnConflict::Nothing) => n.prop("Conflict Resolution: NOTHING"),
+                Some(OnConflict::Update { .. }) => n.prop("Conflict Resolution: UPDATE"),
+                None => n,
+            };
+            n = n.prop(format!("Rows go to the shards their keys hash to (of {shards}), one transaction"));
+            match select {
+                Some(s) => n.child(select_node(&s.0, &Texts::default(), shards)),
+                None if rows.len() == 1 => n.child(Node::new("Result")),
+                None => n.child(Node::new(format!("Values Scan on \"*VALUES*\" (rows: {})", rows.len()))),
+            }
+        }
+        Plan::Update { table, key, .. } => Node::new(format!("Update on {}", table.name)).child(scan_node(
+            table,
+            key.as_deref(),
+            t.filter.as_deref(),
+            shards,
+            None,
+        )),
+        Plan::Delete { table, key, .. } => Node::new(format!("Delete on {}", table.name)).child(scan_node(
+            table,
+            key.as_deref(),
+            t.filter.as_deref(),
+            shards,
+            None,
+        )),
+        _ => return Err(SqlError::unsupported("EXPLAIN of this statement is not supported")),
+    };
+    let mut out = Vec::new();
+    node.draw(0, &mut out);
+    Ok(out)
+}

@@ -414,6 +414,7 @@ const TYPES: &[SqlType] = &[
     SqlType::Interval,
     SqlType::Uuid,
     SqlType::Jsonb,
+    SqlType::NUMERIC,
 ];
 
 fn type_name(t: SqlType) -> &'static str {
@@ -437,7 +438,7 @@ fn type_name(t: SqlType) -> &'static str {
         SqlType::Interval => "interval",
         SqlType::Uuid => "uuid",
         SqlType::Jsonb => "jsonb",
-        SqlType::Numeric => "numeric",
+        SqlType::Numeric(_) => "numeric",
     }
 }
 

@@ -352,6 +352,120 @@ impl Num {
         })
     }
 
+    /// power(numeric, numeric) for integer exponents (PostgreSQL's power_var_int: the result
+    /// shows max(16, the base's scale) digits after the point) and the special values; a
+    /// non-integer exponent of a positive base is not supported (0A000).
+    pub fn power(&self, e: &Num) -> Result<Num> {
+        let undefined = || SqlError::new("2201F", "zero raised to a negative power is undefined");
+        let complex =
+            || SqlError::new("2201F", "a negative number raised to a non-integer power yields a complex result");
+        let one = Num::from_i64(1);
+        let int_exp = match e {
+            Num::Fin(v, s) => {
+                let (q, r) = v.div_rem(&pow10(*s));
+                r.is_zero().then_some(q)
+            }
+            _ => None,
+        };
+        // NaN ^ 0 = 1 and 1 ^ NaN = 1 (POSIX pow); other NaN inputs give NaN.
+        if matches!(self, Num::NaN) {
+            return Ok(if e.is_zero() { one } else { Num::NaN });
+        }
+        if matches!(e, Num::NaN) {
+            return Ok(if self.order(&one) == Ordering::Equal { one } else { Num::NaN });
+        }
+        let sign_e = match e {
+            Num::Inf(n) => {
+                if *n {
+                    -1
+                } else {
+                    1
+                }
+            }
+            Num::Fin(v, _) => v.sign() as i32 - 1,
+            Num::NaN => 0,
+        };
+        if let Num::Inf(neg_base) = self {
+            if *neg_base && matches!(e, Num::Fin(..)) && int_exp.is_none() {
+                return Err(complex());
+            }
+            return Ok(match sign_e {
+                0 => one,
+                s if s < 0 => Num::zero(),
+                _ if *neg_base && int_exp.as_ref().is_some_and(|q| q.is_odd()) => Num::Inf(true),
+                _ => Num::Inf(false),
+            });
+        }
+        let Num::Fin(bv, bs) = self else { return Ok(Num::NaN) };
+        if bv.is_zero() && sign_e < 0 {
+            return Err(undefined());
+        }
+        if let Num::Inf(neg_exp) = e {
+            // |base| > 1 grows without bound toward +Infinity, |base| < 1 shrinks to 0.
+            let mag = self.abs().order(&one);
+            return Ok(match (mag, *neg_exp) {
+                (Ordering::Equal, _) => one,
+                (Ordering::Greater, false) | (Ordering::Less, true) => Num::Inf(false),
+                _ => Num::zero(),
+            });
+        }
+        let Some(q) = int_exp else {
+            if bv.is_negative() {
+                return Err(complex());
+            }
+            return Err(SqlError::unsupported("power() of numeric with a non-integer exponent is not supported yet"));
+        };
+        let Some(n) = q.to_i32() else {
+            return Err(SqlError::unsupported(
+                "power() of numeric with an exponent beyond integer is not supported yet",
+            ));
+        };
+        let rscale = (MIN_SIG_DIGITS.max(*bs as i64)).clamp(0, MAX_DISPLAY_SCALE);
+        let r = rscale as u32;
+        let zero = || Num::Fin(BigInt::zero(), r);
+        match n {
+            0 => return Ok(Num::Fin(pow10(r), r)),
+            1 => return Ok(self.round(rscale)),
+            -1 => return Ok(Num::Fin(div_round(&BigInt::from(1), 0, bv, *bs, r), r)),
+            _ if bv.is_zero() => return Ok(zero()),
+            _ => {}
+        }
+        // log10 of the result, from the base's leading digits.
+        let digits = bv.magnitude().to_string();
+        let lead: f64 = digits[..digits.len().min(17)].parse().unwrap_or(1.0);
+        let log_base = lead.log10() + (digits.len() as f64 - digits.len().min(17) as f64) - *bs as f64;
+        let f = n as f64 * log_base;
+        if f > (MAX_INT_DIGITS + 4) as f64 {
+            return Err(overflow());
+        }
+        if f + 1.0 < -(rscale as f64) || f + 1.0 < -(MAX_DISPLAY_SCALE as f64) {
+            return Ok(zero());
+        }
+        let m = n.unsigned_abs();
+        let neg = bv.is_negative() && m % 2 == 1;
+        // |base|^|n| as (mantissa, scale): exact while it stays small, else kept to enough
+        // significant digits (16 past the result's scale) as PostgreSQL's loop does.
+        let (p, ps) = if digits.len() as u64 * m as u64 <= 100_000 {
+            (BigInt::from_biguint(Sign::Plus, bv.magnitude().pow(m)), *bs as i64 * m as i64)
+        } else {
+            let keep = (rscale + f.abs() as i64 + 2 * (m as f64).log10() as i64 + 24) as usize;
+            approx_pow(&BigInt::from_biguint(Sign::Plus, bv.magnitude().clone()), *bs as i64, m, keep)
+        };
+        let mag = if n > 0 {
+            if !p.is_zero() && p.magnitude().to_string().len() as i64 - ps > MAX_INT_DIGITS as i64 {
+                return Err(overflow());
+            }
+            round_to(&p, ps, rscale, true)
+        } else if ps >= 0 {
+            div_round(&BigInt::from(1), 0, &p, ps as u32, r)
+        } else {
+            div_round(&pow10((-ps) as u32), 0, &p, 0, r)
+        };
+        let res = Num::Fin(if neg { -mag } else { mag }, r);
+        res.check()?;
+        Ok(res)
+    }
+
     /// The value as PostgreSQL's float8 input reads the printed numeric.
     pub fn to_f64(&self) -> f64 {
         match self {
@@ -544,6 +658,33 @@ fn weight_first(v: &BigInt, s: u32) -> (i64, BigInt) {
     let mag = BigInt::from_biguint(Sign::Plus, v.magnitude().clone());
     let first = if e >= 0 { mag / pow10(e as u32) } else { mag * pow10((-e) as u32) };
     (w, first)
+}
+
+/// x^m for x = v / 10^s, keeping about `keep` significant digits of each product (truncated):
+/// the result as (mantissa, scale).
+fn approx_pow(v: &BigInt, s: i64, m: u32, keep: usize) -> (BigInt, i64) {
+    let cut = |(x, sc): (BigInt, i64)| -> (BigInt, i64) {
+        let len = x.magnitude().to_string().len();
+        if len > keep {
+            let drop = (len - keep) as u32;
+            (x / pow10(drop), sc - drop as i64)
+        } else {
+            (x, sc)
+        }
+    };
+    let mut base = cut((v.clone(), s));
+    let mut acc = (BigInt::from(1), 0i64);
+    let mut e = m;
+    while e > 0 {
+        if e & 1 == 1 {
+            acc = cut((&acc.0 * &base.0, acc.1 + base.1));
+        }
+        e >>= 1;
+        if e > 0 {
+            base = cut((&base.0 * &base.0, base.1 * 2));
+        }
+    }
+    acc
 }
 
 /// PostgreSQL's select_div_scale.

@@ -114,6 +114,7 @@ fn numeric_call(f: Builtin, args: &[Datum]) -> Result<Option<Datum>> {
             Builtin::Sign => x.sign(),
             Builtin::Sqrt => x.sqrt()?,
             Builtin::Mod => x.rem(&of(args.get(1).unwrap_or(&Datum::Null))?)?,
+            Builtin::Power => x.power(&of(args.get(1).unwrap_or(&Datum::Null))?)?,
             _ => return Ok(None),
         }
         .into_datum(),

@@ -241,6 +241,16 @@ impl Binder<'_> {
                 }
                 call(f, out, SqlType::NUMERIC)
             }
+            // power(numeric, numeric): a numeric argument and no float one.
+            "power" | "pow"
+                if types.iter().any(|t| t.is_decimal()) && !types.iter().any(|t| t.is_float()) && args.len() == 2 =>
+            {
+                let out = args
+                    .into_iter()
+                    .map(|a| self.coerce(a, SqlType::NUMERIC, CastContext::Implicit, |_| no_function(name, types)))
+                    .collect::<Result<Vec<_>>>()?;
+                call(Builtin::Power, out, SqlType::NUMERIC)
+            }
             "round" => float1(Builtin::Round, self, args),
             "ceil" | "ceiling" => float1(Builtin::Ceil, self, args),
             "floor" => float1(Builtin::Floor, self, args),

@@ -26,7 +26,7 @@ const MAX_DSCALE: u32 = 16_383;
 const MAX_DISPLAY_SCALE: i64 = 1000;
 /// NUMERIC_MIN_SIG_DIGITS.
 const MIN_SIG_DIGITS: i64 = 16;
-/// NUMERIC_MAX_PRECISION: typmod precision and the largest input exponent.
+/// NUMERIC_MAX_PRECISION: the largest typmod precision (and scale magnitude).
 pub const MAX_PRECISION: i64 = 1000;
 /// NUMERIC_MAX_RESULT_SCALE: round()/trunc()'s scale is clamped to it.
 const MAX_RESULT_SCALE: i64 = 2000;
@@ -113,9 +113,10 @@ impl Num {
             if ds == i {
                 return Err(invalid(s));
             }
+            // As set_var_from_str: an exponent past INT_MAX / 2 overflows.
             exp = t[start..i].parse::<i64>().unwrap_or(i64::MAX);
-            if !(-MAX_PRECISION..=MAX_PRECISION).contains(&exp) {
-                return Err(invalid(s));
+            if exp.abs() >= (i32::MAX / 2) as i64 {
+                return Err(overflow());
             }
         }
         if i != b.len() {
@@ -126,13 +127,16 @@ impl Num {
             v = -v;
         }
         let dscale = (frac - exp).max(0);
-        // v * 10^(exp - frac) with dscale digits after the point.
-        let shift = dscale - frac + exp;
-        if shift > 0 {
-            v *= pow10(shift as u32);
-        }
         if dscale > MAX_DSCALE as i64 {
             return Err(overflow());
+        }
+        if !v.is_zero() && v.magnitude().to_string().len() as i64 - frac + exp > MAX_INT_DIGITS as i64 {
+            return Err(overflow());
+        }
+        // v * 10^(exp - frac) with dscale digits after the point.
+        let shift = dscale - frac + exp;
+        if shift > 0 && !v.is_zero() {
+            v *= pow10(shift as u32);
         }
         let n = Num::Fin(v, dscale as u32);
         n.check()?;
@@ -820,6 +824,11 @@ mod tests {
         assert!(Num::parse("1e").is_err());
         assert!(Num::parse("abc").is_err());
         assert!(Num::parse(".").is_err());
+        assert_eq!(n("0.000e99999").to_text(), "0");
+        assert_eq!(Num::parse("0e-20000").unwrap_err().code, "22003");
+        assert_eq!(Num::parse("1e2000000000").unwrap_err().code, "22003");
+        assert_eq!(Num::parse("1e131072").unwrap_err().code, "22003");
+        assert!(Num::parse("1e131071").is_ok());
     }
 
     #[test]

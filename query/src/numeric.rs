@@ -413,16 +413,13 @@ impl Num {
                 _ => Num::zero(),
             });
         }
-        let Some(q) = int_exp else {
-            if bv.is_negative() {
-                return Err(complex());
-            }
-            return Err(SqlError::unsupported("power() of numeric with a non-integer exponent is not supported yet"));
+        let n = match &int_exp {
+            Some(q) => q.to_i32(),
+            None if bv.is_negative() => return Err(complex()),
+            None => None,
         };
-        let Some(n) = q.to_i32() else {
-            return Err(SqlError::unsupported(
-                "power() of numeric with an exponent beyond integer is not supported yet",
-            ));
+        let Some(n) = n else {
+            return self.power_general(e, int_exp.is_some_and(|q| q.is_odd()));
         };
         let rscale = (MIN_SIG_DIGITS.max(*bs as i64)).clamp(0, MAX_DISPLAY_SCALE);
         let r = rscale as u32;
@@ -468,6 +465,98 @@ impl Num {
         let res = Num::Fin(if neg { -mag } else { mag }, r);
         res.check()?;
         Ok(res)
+    }
+
+    /// power_var's general path (an exponent that is not an integer or beyond int4):
+    /// e^(exp * ln|base|), its scale chosen from a low-precision estimate as PostgreSQL does.
+    fn power_general(&self, e: &Num, odd: bool) -> Result<Num> {
+        let (Num::Fin(bv, bs), Num::Fin(ev, es)) = (self, e) else { return Ok(Num::NaN) };
+        if bv.is_zero() {
+            return Ok(Num::Fin(BigInt::zero(), MIN_SIG_DIGITS as u32));
+        }
+        let base = BigInt::from_biguint(Sign::Plus, bv.magnitude().clone());
+        let ln_dweight = estimate_ln_dweight(&base, *bs);
+        // ln(base) to about 8 significant digits, times the exponent, as PostgreSQL rounds them.
+        let local = (8 - ln_dweight).max(0);
+        let ln_base = round_to(&ln_fixed(&base, *bs, local as u32 + 4), local + 4, local, true);
+        let ln_num = round_to(&(&ln_base * ev), local + *es as i64, local, true);
+        let val = Num::Fin(ln_num, local as u32).to_f64();
+        if val.abs() > 3.01 * MAX_RESULT_SCALE as f64 {
+            if val > 0.0 {
+                return Err(overflow());
+            }
+            return Ok(Num::Fin(BigInt::zero(), MAX_DISPLAY_SCALE as u32));
+        }
+        let val = (val * 0.434294481903252) as i64;
+        let rscale = (MIN_SIG_DIGITS - val).max(*bs as i64).max(*es as i64).clamp(0, MAX_DISPLAY_SCALE);
+        // exp * ln|base| exactly enough that e^it rounds right at rscale.
+        let exp_digits = int_digits(ev, *es).max(1);
+        let w = (rscale + val.max(0) + exp_digits + 12).max(20) as u32;
+        let y = &ln_fixed(&base, *bs, w) * ev;
+        let r = exp_round(&y, w + *es, rscale)?;
+        let v = if odd && bv.is_negative() { -r } else { r };
+        Ok(Num::Fin(v, rscale as u32))
+    }
+
+    /// exp(numeric) with PostgreSQL's result scale (16 significant digits at least).
+    pub fn exp(&self) -> Result<Num> {
+        let Num::Fin(v, s) = self else {
+            return Ok(match self {
+                Num::Inf(true) => Num::zero(),
+                other => other.clone(),
+            });
+        };
+        let val = (self.to_f64() * 0.434294481903252).clamp(-(MAX_RESULT_SCALE as f64), MAX_RESULT_SCALE as f64);
+        let rscale = (MIN_SIG_DIGITS - val as i64).max(*s as i64).clamp(0, MAX_DISPLAY_SCALE);
+        Ok(Num::Fin(exp_round(v, *s, rscale)?, rscale as u32))
+    }
+
+    /// ln(numeric) with PostgreSQL's result scale.
+    pub fn ln(&self) -> Result<Num> {
+        match self {
+            Num::NaN | Num::Inf(false) => Ok(self.clone()),
+            Num::Inf(true) => Err(log_negative()),
+            Num::Fin(v, _) if v.is_zero() => Err(log_zero()),
+            Num::Fin(v, _) if v.is_negative() => Err(log_negative()),
+            Num::Fin(v, s) => {
+                let rscale = (MIN_SIG_DIGITS - estimate_ln_dweight(v, *s)).max(*s as i64).clamp(0, MAX_DISPLAY_SCALE);
+                let l = ln_fixed(v, *s, rscale as u32 + 6);
+                Ok(Num::Fin(round_to(&l, rscale + 6, rscale, true), rscale as u32))
+            }
+        }
+    }
+
+    /// log(base, num) as PostgreSQL's log_var: ln(num) / ln(base) with its own scale.
+    pub fn log(&self, num: &Num) -> Result<Num> {
+        let (b, x) = (self, num);
+        if matches!(b, Num::NaN) || matches!(x, Num::NaN) {
+            return Ok(Num::NaN);
+        }
+        for a in [b, x] {
+            if a.is_neg() {
+                return Err(log_negative());
+            }
+            if a.is_zero() {
+                return Err(log_zero());
+            }
+        }
+        match (b, x) {
+            (Num::Inf(_), Num::Inf(_)) => return Ok(Num::NaN),
+            (_, Num::Inf(_)) => return Ok(Num::Inf(false)),
+            (Num::Inf(_), _) => return Ok(Num::zero()),
+            _ => {}
+        }
+        let (Num::Fin(bv, bs), Num::Fin(xv, xs)) = (b, x) else { return Ok(Num::NaN) };
+        let (bd, xd) = (estimate_ln_dweight(bv, *bs), estimate_ln_dweight(xv, *xs));
+        let rd = xd - bd;
+        let rscale = (MIN_SIG_DIGITS - rd).max(*bs as i64).max(*xs as i64).clamp(0, MAX_DISPLAY_SCALE);
+        let w = (rscale + rd.max(0) - bd.min(0) + 12).max(20) as u32;
+        let lb = ln_fixed(bv, *bs, w);
+        if lb.is_zero() {
+            return Err(SqlError::division_by_zero());
+        }
+        let lx = ln_fixed(xv, *xs, w);
+        Ok(Num::Fin(div_round(&lx, w, &lb, w, rscale as u32), rscale as u32))
     }
 
     /// The value as PostgreSQL's float8 input reads the printed numeric.
@@ -689,6 +778,138 @@ fn approx_pow(v: &BigInt, s: i64, m: u32, keep: usize) -> (BigInt, i64) {
         }
     }
     acc
+}
+
+fn log_negative() -> SqlError {
+    SqlError::new("2201E", "cannot take logarithm of a negative number")
+}
+
+fn log_zero() -> SqlError {
+    SqlError::new("2201E", "cannot take logarithm of zero")
+}
+
+/// PostgreSQL's estimate_ln_dweight: the decimal weight of ln(x) for x = v / 10^s > 0, from
+/// x - 1 between 0.9 and 1.1, else from the first two base-10000 digits in floating point.
+fn estimate_ln_dweight(v: &BigInt, s: u32) -> i64 {
+    if !v.is_positive() {
+        return 0;
+    }
+    // x, 0.9, 1.1 and 1 at scale s + 1 (so 0.9 and 1.1 are exact).
+    let unit = pow10(s + 1);
+    let x = v * 10u32;
+    if x >= &unit * 9u32 / 10u32 && x <= &unit * 11u32 / 10u32 {
+        let t = &x - &unit;
+        return if t.is_zero() { 0 } else { int_digits(&t, s + 1) - 1 };
+    }
+    let (w, first) = weight_first(v, s);
+    let first = first.to_f64().unwrap_or(1.0);
+    // The second base-10000 digit, and whether any digit follows the first.
+    let e = s as i64 + 4 * (w - 1);
+    let mag = BigInt::from_biguint(Sign::Plus, v.magnitude().clone());
+    let (upto2, exact) = if e >= 0 {
+        let (q, r) = mag.div_rem(&pow10(e as u32));
+        (q, r.is_zero())
+    } else {
+        (mag * pow10((-e) as u32), true)
+    };
+    let second = (&upto2 % 10_000u32).to_f64().unwrap_or(0.0);
+    let more = !(exact && second == 0.0);
+    let (digits, dweight) = if more { (first * 10_000.0 + second, (w - 1) * 4) } else { (first, w * 4) };
+    let ln = digits.ln() + dweight as f64 * 2.302585092994046;
+    ln.abs().log10() as i64
+}
+
+/// Fixed point: `a * b` for values scaled by 10^w (truncated).
+fn fx_mul(a: &BigInt, b: &BigInt, w: u32) -> BigInt {
+    a * b / pow10(w)
+}
+
+/// 2 * atanh(z) = ln((1 + z) / (1 - z)) for a fixed-point z with |z| <= 1/3.
+fn two_atanh(z: &BigInt, w: u32) -> BigInt {
+    let z2 = fx_mul(z, z, w);
+    let mut term = z.clone();
+    let mut sum = z.clone();
+    let mut n = 1u32;
+    loop {
+        term = fx_mul(&term, &z2, w);
+        n += 2;
+        let t = &term / n;
+        if t.is_zero() {
+            break;
+        }
+        sum += t;
+    }
+    sum * 2
+}
+
+/// ln(v / 10^s) for v > 0 as a fixed-point value with w digits after the point (accurate to a
+/// few units in the last place): x = m * 10^e with 1 <= m < 10, m = 2^k * y with y near 1,
+/// ln x = 2 atanh((y - 1) / (y + 1)) + k ln 2 + e ln 10.
+fn ln_fixed(v: &BigInt, s: u32, w: u32) -> BigInt {
+    let e = int_digits(v, s) - 1;
+    let g = w + 12 + e.unsigned_abs().max(1).ilog10();
+    let one = pow10(g);
+    // m at scale g: v / 10^(s + e), and s + e is v's digit count less one.
+    let shift = g as i64 - (s as i64 + e);
+    let m = if shift >= 0 { v * pow10(shift as u32) } else { v / pow10((-shift) as u32) };
+    let k: u32 = if m < &one * 3u32 / 2u32 {
+        0
+    } else if m < &one * 3u32 {
+        1
+    } else if m < &one * 6u32 {
+        2
+    } else {
+        3
+    };
+    let y = m >> k as usize;
+    let z = (&y - &one) * &one / (&y + &one);
+    let ln2 = two_atanh(&(&one / 3u32), g);
+    let ln10 = &ln2 * 3u32 + two_atanh(&(&one / 9u32), g);
+    let total = two_atanh(&z, g) + ln2 * k + ln10 * e;
+    total / pow10(g - w)
+}
+
+/// e^(y / 10^w) rounded to `rscale` digits (an integer at that scale), as PostgreSQL's exp_var:
+/// 22003 past e^6000, 0 below e^-6000.
+fn exp_round(y: &BigInt, w: u32, rscale: i64) -> Result<BigInt> {
+    let val = Num::Fin(y.clone(), w).to_f64();
+    if val.abs() >= 3.0 * MAX_RESULT_SCALE as f64 {
+        if val > 0.0 {
+            return Err(overflow());
+        }
+        return Ok(BigInt::zero());
+    }
+    let dweight = (val.abs() * 0.434294481903252) as i64;
+    // Halve |y| k times to at most 0.01, sum the Taylor series, square back k times.
+    let mut k = 0u32;
+    let mut h = val.abs();
+    while h > 0.01 {
+        h /= 2.0;
+        k += 1;
+    }
+    let g = (rscale.max(0) + dweight + (k as f64 * 0.30103) as i64 + 12) as u32;
+    let one = pow10(g);
+    let ya = BigInt::from_biguint(Sign::Plus, y.magnitude().clone());
+    let x = (if g >= w { ya * pow10(g - w) } else { ya / pow10(w - g) }) >> k as usize;
+    let mut sum = &one + &x;
+    let mut term = x.clone();
+    let mut n = 1u32;
+    loop {
+        n += 1;
+        term = fx_mul(&term, &x, g) / n;
+        if term.is_zero() {
+            break;
+        }
+        sum += &term;
+    }
+    for _ in 0..k {
+        sum = fx_mul(&sum, &sum, g);
+    }
+    // e^-|y| = 1 / e^|y|.
+    if y.is_negative() {
+        return Ok(div_round(&BigInt::from(1), 0, &sum, g, rscale as u32));
+    }
+    Ok(round_to(&sum, g as i64, rscale, true))
 }
 
 /// PostgreSQL's select_div_scale.

@@ -30,6 +30,12 @@ pub enum Builtin {
     Sqrt,
     /// (float8, float8) -> float8.
     Power,
+    /// exp, ln, log10 (`log` with one argument): float8 -> float8, or numeric -> numeric.
+    Exp,
+    Ln,
+    Log10,
+    /// log(base, x): numeric only.
+    Log,
     /// Two integers of one type.
     Mod,
     /// (text, int4 [, int4]).
@@ -115,6 +121,10 @@ fn numeric_call(f: Builtin, args: &[Datum]) -> Result<Option<Datum>> {
             Builtin::Sqrt => x.sqrt()?,
             Builtin::Mod => x.rem(&of(args.get(1).unwrap_or(&Datum::Null))?)?,
             Builtin::Power => x.power(&of(args.get(1).unwrap_or(&Datum::Null))?)?,
+            Builtin::Exp => x.exp()?,
+            Builtin::Ln => x.ln()?,
+            Builtin::Log10 => crate::numeric::Num::from_i64(10).log(&x)?,
+            Builtin::Log => x.log(&of(args.get(1).unwrap_or(&Datum::Null))?)?,
             _ => return Ok(None),
         }
         .into_datum(),
@@ -176,6 +186,27 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             Datum::Float8(x.sqrt())
         }
         Builtin::Power => power(float(a(0)), float(a(1)))?,
+        Builtin::Exp => {
+            let (x, r) = (float(a(0)), float(a(0)).exp());
+            if r.is_infinite() && x.is_finite() {
+                return Err(out_of_range("overflow"));
+            }
+            if r == 0.0 && x.is_finite() {
+                return Err(out_of_range("underflow"));
+            }
+            Datum::Float8(r)
+        }
+        Builtin::Ln | Builtin::Log10 => {
+            let x = float(a(0));
+            if x == 0.0 {
+                return Err(SqlError::new("2201E", "cannot take logarithm of zero"));
+            }
+            if x < 0.0 {
+                return Err(SqlError::new("2201E", "cannot take logarithm of a negative number"));
+            }
+            Datum::Float8(if f == Builtin::Ln { x.ln() } else { x.log10() })
+        }
+        Builtin::Log => return Err(SqlError::internal("log(base, x) of a non-numeric")),
         Builtin::Mod => {
             let (x, y) = (int(a(0)), int(a(1)));
             if y == 0 {

@@ -102,10 +102,6 @@ pub fn random_uuid() -> [u8; 16] {
     u
 }
 
-pub fn numeric_unsupported() -> SqlError {
-    SqlError::unsupported("type numeric is not supported yet")
-}
-
 fn range_value(s: &str, ty: &str) -> SqlError {
     SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("value \"{s}\" is out of range for type {ty}"))
 }

@@ -8,7 +8,7 @@ use super::{no_function, Binder, Scope};
 use crate::error::{code, Result, SqlError};
 use crate::expr::{CmpOp, Expr};
 use crate::scalar::Builtin;
-use crate::types::{self, CastContext};
+use crate::types::CastContext;
 use orbit_engine::table::SqlType;
 use sqlparser::ast;
 
@@ -151,15 +151,12 @@ impl Binder<'_> {
                 Arg::Int4 => SqlType::Int4,
                 Arg::Float8 => SqlType::Float8,
             };
-            // A numeric literal would pick the numeric version of the function.
-            if from.is_decimal() && matches!(want, Arg::Float8) {
-                return Err(types::numeric_unsupported());
-            }
             // text-category functions take no implicit cast from other categories.
             if matches!(want, Arg::Text) && !(from.is_string() || from == SqlType::Unknown) {
                 return Err(no_function(name, types));
             }
-            if from.is_decimal() {
+            // numeric casts to float8 implicitly (the numeric versions are bound before).
+            if from.is_decimal() && !matches!(want, Arg::Float8) {
                 return Err(no_function(name, types));
             }
             out.push(self.coerce(a, to, CastContext::Implicit, |_| no_function(name, types))?);
@@ -250,6 +247,29 @@ impl Binder<'_> {
                     .map(|a| self.coerce(a, SqlType::NUMERIC, CastContext::Implicit, |_| no_function(name, types)))
                     .collect::<Result<Vec<_>>>()?;
                 call(Builtin::Power, out, SqlType::NUMERIC)
+            }
+            // log(b, x) is numeric only; exp, ln and log(x) have float8 and numeric versions.
+            "log" if args.len() == 2 => {
+                let out = args
+                    .into_iter()
+                    .map(|a| self.coerce(a, SqlType::NUMERIC, CastContext::Implicit, |_| no_function(name, types)))
+                    .collect::<Result<Vec<_>>>()?;
+                call(Builtin::Log, out, SqlType::NUMERIC)
+            }
+            "exp" | "ln" | "log" | "log10" => {
+                let f = match name {
+                    "exp" => Builtin::Exp,
+                    "ln" => Builtin::Ln,
+                    _ => Builtin::Log10,
+                };
+                if types.first().is_some_and(|t| t.is_decimal()) && args.len() == 1 {
+                    let out = args
+                        .into_iter()
+                        .map(|a| self.coerce(a, SqlType::NUMERIC, CastContext::Implicit, |_| no_function(name, types)))
+                        .collect::<Result<Vec<_>>>()?;
+                    return call(f, out, SqlType::NUMERIC);
+                }
+                float1(f, self, args)
             }
             "round" => float1(Builtin::Round, self, args),
             "ceil" | "ceiling" => float1(Builtin::Ceil, self, args),

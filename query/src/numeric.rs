@@ -28,6 +28,12 @@ const MAX_DISPLAY_SCALE: i64 = 1000;
 const MIN_SIG_DIGITS: i64 = 16;
 /// NUMERIC_MAX_PRECISION: the largest typmod precision (and scale magnitude).
 pub const MAX_PRECISION: i64 = 1000;
+/// PostgreSQL's literals for log10(e) and ln(10) in numeric.c: its scale estimates truncate
+/// these products, so they must be the same doubles, not the exact constants.
+#[allow(clippy::approx_constant)]
+const PG_LOG10_E: f64 = 0.434294481903252;
+#[allow(clippy::approx_constant)]
+const PG_LN_10: f64 = 2.302585092994046;
 /// NUMERIC_MAX_RESULT_SCALE: round()/trunc()'s scale is clamped to it.
 const MAX_RESULT_SCALE: i64 = 2000;
 
@@ -487,7 +493,7 @@ impl Num {
             }
             return Ok(Num::Fin(BigInt::zero(), MAX_DISPLAY_SCALE as u32));
         }
-        let val = (val * 0.434294481903252) as i64;
+        let val = (val * PG_LOG10_E) as i64;
         let rscale = (MIN_SIG_DIGITS - val).max(*bs as i64).max(*es as i64).clamp(0, MAX_DISPLAY_SCALE);
         // exp * ln|base| exactly enough that e^it rounds right at rscale.
         let exp_digits = int_digits(ev, *es).max(1);
@@ -506,7 +512,7 @@ impl Num {
                 other => other.clone(),
             });
         };
-        let val = (self.to_f64() * 0.434294481903252).clamp(-(MAX_RESULT_SCALE as f64), MAX_RESULT_SCALE as f64);
+        let val = (self.to_f64() * PG_LOG10_E).clamp(-(MAX_RESULT_SCALE as f64), MAX_RESULT_SCALE as f64);
         let rscale = (MIN_SIG_DIGITS - val as i64).max(*s as i64).clamp(0, MAX_DISPLAY_SCALE);
         Ok(Num::Fin(exp_round(v, *s, rscale)?, rscale as u32))
     }
@@ -815,7 +821,7 @@ fn estimate_ln_dweight(v: &BigInt, s: u32) -> i64 {
     let second = (&upto2 % 10_000u32).to_f64().unwrap_or(0.0);
     let more = !(exact && second == 0.0);
     let (digits, dweight) = if more { (first * 10_000.0 + second, (w - 1) * 4) } else { (first, w * 4) };
-    let ln = digits.ln() + dweight as f64 * 2.302585092994046;
+    let ln = digits.ln() + dweight as f64 * PG_LN_10;
     ln.abs().log10() as i64
 }
 
@@ -879,7 +885,7 @@ fn exp_round(y: &BigInt, w: u32, rscale: i64) -> Result<BigInt> {
         }
         return Ok(BigInt::zero());
     }
-    let dweight = (val.abs() * 0.434294481903252) as i64;
+    let dweight = (val.abs() * PG_LOG10_E) as i64;
     // Halve |y| k times to at most 0.01, sum the Taylor series, square back k times.
     let mut k = 0u32;
     let mut h = val.abs();
@@ -887,7 +893,7 @@ fn exp_round(y: &BigInt, w: u32, rscale: i64) -> Result<BigInt> {
         h /= 2.0;
         k += 1;
     }
-    let g = (rscale.max(0) + dweight + (k as f64 * 0.30103) as i64 + 12) as u32;
+    let g = (rscale.max(0) + dweight + (k as f64 * std::f64::consts::LOG10_2) as i64 + 12) as u32;
     let one = pow10(g);
     let ya = BigInt::from_biguint(Sign::Plus, y.magnitude().clone());
     let x = (if g >= w { ya * pow10(g - w) } else { ya / pow10(w - g) }) >> k as usize;

@@ -1704,13 +1704,17 @@ impl Binder<'_> {
             }
             _ => {}
         }
+        // A numeric(p, s) value is a numeric: kept as it is (a column stays the column GROUP BY
+        // names).
+        if from.is_decimal() && to == SqlType::NUMERIC {
+            return Ok(e);
+        }
         if types::can_cast(from, to, ctx) {
             // varchar -> text, text -> unbounded varchar and character(n) -> unbounded bpchar
             // need no conversion.
             if matches!(from, SqlType::Text | SqlType::Varchar(_))
                 && matches!(to, SqlType::Text | SqlType::Varchar(None))
                 || matches!(from, SqlType::Bpchar(_)) && to == SqlType::Bpchar(None)
-                || from.is_decimal() && to == SqlType::NUMERIC
             {
                 return Ok(retype(e, to));
             }

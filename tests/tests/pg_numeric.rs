@@ -196,3 +196,16 @@ fn numeric_rows_and_keys_survive_a_restart() {
         assert_eq!(text_rows(&c, "DELETE FROM n WHERE k = -2.5 RETURNING v").await, vec![vec![Some("NaN".into())]]);
     });
 }
+
+#[test]
+fn psycopg_decimals_round_trip() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let script = orbit_tests::workspace_root().join("tests/python/psycopg_numeric.py");
+    let out = std::process::Command::new("python3").arg(script).arg(o.pg_port.to_string()).output().expect("python3");
+    assert!(
+        out.status.success(),
+        "psycopg numeric failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

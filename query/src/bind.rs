@@ -2154,6 +2154,10 @@ impl Binder<'_> {
             "string_agg" => Some(AggFunc::StringAgg),
             "bool_and" | "every" => Some(AggFunc::BoolAnd),
             "bool_or" => Some(AggFunc::BoolOr),
+            "var_samp" | "variance" => Some(AggFunc::Variance { sample: true, sqrt: false }),
+            "var_pop" => Some(AggFunc::Variance { sample: false, sqrt: false }),
+            "stddev_samp" | "stddev" => Some(AggFunc::Variance { sample: true, sqrt: true }),
+            "stddev_pop" => Some(AggFunc::Variance { sample: false, sqrt: true }),
             _ => None,
         };
         if let Some(func) = agg {
@@ -2243,6 +2247,13 @@ impl Binder<'_> {
                     t if t.is_integer() || t.is_decimal() => SqlType::NUMERIC,
                     t => return Err(no_function(&name, &[t])),
                 },
+                // variance and stddev: float8 of floats, numeric of integers and numerics.
+                // An untyped literal takes the preferred numeric type, float8.
+                AggFunc::Variance { .. } => match argty {
+                    SqlType::Float4 | SqlType::Float8 | SqlType::Unknown => SqlType::Float8,
+                    t if t.is_integer() || t.is_decimal() => SqlType::NUMERIC,
+                    t => return Err(no_function(&name, &[t])),
+                },
                 AggFunc::StringAgg => SqlType::Text,
                 AggFunc::BoolAnd | AggFunc::BoolOr => match argty {
                     SqlType::Bool | SqlType::Unknown => SqlType::Bool,
@@ -2259,8 +2270,8 @@ impl Binder<'_> {
                 },
             };
             let arg = match arg {
-                Some(a) if a.ty() == SqlType::Unknown && ty == SqlType::Bool => {
-                    Some(self.coerce(a, SqlType::Bool, CastContext::Implicit, |_| SqlError::internal("unknown"))?)
+                Some(a) if a.ty() == SqlType::Unknown && matches!(ty, SqlType::Bool | SqlType::Float8) => {
+                    Some(self.coerce(a, ty, CastContext::Implicit, |_| SqlError::internal("unknown"))?)
                 }
                 Some(a) if a.ty() == SqlType::Unknown => {
                     Some(self.coerce(a, SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))?)

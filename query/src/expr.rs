@@ -123,6 +123,11 @@ pub enum AggFunc {
     /// `bool_and` and its SQL-standard spelling `every`.
     BoolAnd,
     BoolOr,
+    /// var_samp/variance, var_pop, stddev_samp/stddev, stddev_pop.
+    Variance {
+        sample: bool,
+        sqrt: bool,
+    },
 }
 
 /// An aggregate call: computed as partial states on every shard and merged on the coordinator
@@ -944,6 +949,10 @@ pub enum AggState {
     SumFloat(f64, i64),
     /// Exact sum and count of integers or numerics, for sum and avg returning numeric.
     SumNumeric(crate::numeric::Sum),
+    /// variance/stddev of floats: PostgreSQL's float8_accum state (N, Sx, Sxx; Youngs-Cramer).
+    VarFloat(f64, f64, f64),
+    /// variance/stddev of integers and numerics: count, sum and sum of squares, exact.
+    VarNumeric(i64, crate::numeric::Num, crate::numeric::Num),
     Extreme(Datum),
     /// bool_and / bool_or so far (None: no non-NULL input yet).
     Bool(Option<bool>),
@@ -958,6 +967,10 @@ impl AggState {
             AggFunc::CountStar | AggFunc::Count => AggState::Count(0),
             AggFunc::Sum if spec.ty == SqlType::Int8 => AggState::SumInt(0, false),
             AggFunc::Sum | AggFunc::Avg if spec.ty.is_decimal() => AggState::SumNumeric(Default::default()),
+            AggFunc::Variance { .. } if spec.ty.is_decimal() => {
+                AggState::VarNumeric(0, crate::numeric::Num::zero(), crate::numeric::Num::zero())
+            }
+            AggFunc::Variance { .. } => AggState::VarFloat(0.0, 0.0, 0.0),
             AggFunc::Sum | AggFunc::Avg => AggState::SumFloat(0.0, 0),
             AggFunc::Min | AggFunc::Max => AggState::Extreme(Datum::Null),
             AggFunc::BoolAnd | AggFunc::BoolOr => AggState::Bool(None),
@@ -994,6 +1007,35 @@ impl AggState {
                 *n += 1;
             }
             AggState::SumNumeric(sum) => sum.add(&crate::numeric::of(&v)?)?,
+            AggState::VarNumeric(n, sx, sxx) => {
+                let x = crate::numeric::of(&v)?;
+                *sxx = sxx.add(&x.mul(&x)?)?;
+                *sx = sx.add(&x)?;
+                *n += 1;
+            }
+            AggState::VarFloat(n, sx, sxx) => {
+                // float8_accum.
+                let x = v.as_f64().unwrap_or_default();
+                let old_n = *n;
+                let old_sx = *sx;
+                *n += 1.0;
+                *sx += x;
+                if old_n > 0.0 {
+                    let t = x * *n - *sx;
+                    *sxx += t * t / (*n * old_n);
+                    if sx.is_infinite() || sxx.is_infinite() {
+                        if !old_sx.is_infinite() && !x.is_infinite() {
+                            return Err(SqlError::new(
+                                code::NUMERIC_VALUE_OUT_OF_RANGE,
+                                "value out of range: overflow",
+                            ));
+                        }
+                        *sxx = f64::NAN;
+                    }
+                } else if x.is_nan() || x.is_infinite() {
+                    *sxx = f64::NAN;
+                }
+            }
             AggState::Extreme(cur) => {
                 let replace = match compare(&v, cur) {
                     None => true,
@@ -1031,6 +1073,26 @@ impl AggState {
                 *na += nb;
             }
             (AggState::SumNumeric(a), AggState::SumNumeric(b)) => a.merge(b)?,
+            (AggState::VarNumeric(n1, sx1, sxx1), AggState::VarNumeric(n2, sx2, sxx2)) => {
+                *n1 += n2;
+                *sx1 = sx1.add(&sx2)?;
+                *sxx1 = sxx1.add(&sxx2)?;
+            }
+            (AggState::VarFloat(n1, sx1, sxx1), AggState::VarFloat(n2, sx2, sxx2)) => {
+                // float8_combine.
+                if *n1 == 0.0 {
+                    (*n1, *sx1, *sxx1) = (n2, sx2, sxx2);
+                } else if n2 != 0.0 {
+                    let n = *n1 + n2;
+                    let t = *sx1 / *n1 - sx2 / n2;
+                    let sxx = *sxx1 + sxx2 + *n1 * n2 * t * t / n;
+                    if sxx.is_infinite() && !sxx1.is_infinite() && !sxx2.is_infinite() {
+                        return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
+                    }
+                    *sx1 += sx2;
+                    (*n1, *sxx1) = (n, sxx);
+                }
+            }
             (me @ AggState::Extreme(_), AggState::Extreme(v)) => me.update(spec, v)?,
             (me @ AggState::Bool(_), AggState::Bool(b)) => {
                 if let Some(b) = b {
@@ -1068,6 +1130,19 @@ impl AggState {
             AggState::Text(t) => t.map_or(Datum::Null, |(_, text)| Datum::Text(text)),
             AggState::SumNumeric(sum) if spec.func == AggFunc::Avg => sum.avg()?,
             AggState::SumNumeric(sum) => sum.sum(),
+            AggState::VarNumeric(n, sx, sxx) => {
+                let AggFunc::Variance { sample, sqrt } = spec.func else { return Ok(Datum::Null) };
+                crate::numeric::variance(n, &sx, &sxx, sample, sqrt)?
+            }
+            AggState::VarFloat(n, _, sxx) => {
+                // float8_var_samp/var_pop and the stddevs.
+                let AggFunc::Variance { sample, sqrt } = spec.func else { return Ok(Datum::Null) };
+                if n == 0.0 || (sample && n <= 1.0) {
+                    return Ok(Datum::Null);
+                }
+                let v = if sxx <= 0.0 { 0.0 } else { sxx / if sample { n - 1.0 } else { n } };
+                Datum::Float8(if sqrt { v.sqrt() } else { v })
+            }
         })
     }
 }

@@ -981,6 +981,34 @@ pub fn typmod(precision: u64, scale: Option<i64>) -> Result<(u16, i16)> {
     Ok((precision as u16, scale as i16))
 }
 
+/// PostgreSQL's numeric_stddev_internal: NULL without inputs (or with one, for the sample
+/// versions), NaN when any input was NaN or infinite, else (N sumX2 - sumX^2) / (N (N - 1))
+/// (or N^2) at select_div_scale's scale, and its square root at that scale for stddev.
+pub fn variance(n: i64, sum: &Num, sum2: &Num, sample: bool, sqrt: bool) -> Result<Datum> {
+    if n == 0 || (sample && n <= 1) {
+        return Ok(Datum::Null);
+    }
+    let (Num::Fin(sx, ss), Num::Fin(sxx, sss)) = (sum, sum2) else { return Ok(Num::NaN.into_datum()) };
+    let nn = BigInt::from(n);
+    // N * sumX2 - sumX^2, exact, at scale 2 * scale(sumX) (sumX2 has the same scale).
+    let (a, b) = align(&(&nn * sxx), *sss, &(sx * sx), 2 * ss);
+    let num = a - b;
+    let num_scale = (*sss).max(2 * ss);
+    if !num.is_positive() {
+        return Ok(Num::zero().into_datum());
+    }
+    let den = if sample { &nn * (&nn - 1) } else { &nn * &nn };
+    let rscale = div_scale(&num, num_scale, &den, 0);
+    let var = div_round(&num, num_scale, &den, 0, rscale);
+    if !sqrt {
+        return Ok(Num::Fin(var, rscale).into_datum());
+    }
+    // sqrt_var at the same scale: the root truncated past it, then rounded.
+    let k = rscale as i64 + 1;
+    let x = &var * pow10((2 * k - rscale as i64) as u32);
+    Ok(Num::Fin(round_to(&x.sqrt(), k, rscale as i64, true), rscale).into_datum())
+}
+
 /// Sums for sum() and avg() over numerics: exact, so partial states merge in any order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sum {

@@ -1011,7 +1011,7 @@ impl Binder<'_> {
         };
         let joining = sel.from.len() > 1 || sel.from.iter().any(|t| !t.joins.is_empty());
         let (table, join, combined, join_scope) = if joining {
-            let (plan, combined, js) = self.from_join(&sel.from)?;
+            let (plan, combined, js) = self.bind_join(&sel.from)?;
             (None, Some(Box::new(plan)), Some(combined), Some(js))
         } else {
             let table = match sel.from.as_slice() {
@@ -1225,7 +1225,7 @@ impl Binder<'_> {
 
     /// A FROM clause of several tables (`a JOIN b ON ...`, `a, b`, USING, NATURAL): the join
     /// plan, the combined table definition names resolve against, and the join's scope.
-    fn from_join(&mut self, from: &[ast::TableWithJoins]) -> Result<(crate::join::JoinPlan, TableDef, JoinScope)> {
+    fn bind_join(&mut self, from: &[ast::TableWithJoins]) -> Result<(crate::join::JoinPlan, TableDef, JoinScope)> {
         use crate::join::{JoinKind, JoinPlan, JoinStep};
         let mut js = JoinScope::default();
         let mut plan = JoinPlan { inputs: Vec::new(), steps: Vec::new() };
@@ -1442,7 +1442,7 @@ impl Binder<'_> {
                 .map(|(i, c)| (c.name.clone(), Expr::Column(off + i, c.ty)))
                 .collect());
         }
-        let mut out: Vec<(String, Expr)> = js.merged.iter().cloned().collect();
+        let mut out: Vec<(String, Expr)> = js.merged.to_vec();
         for (def, _, off) in &js.tables {
             for (i, c) in def.columns.iter().enumerate() {
                 if !js.hidden.contains(&(off + i)) {

@@ -2144,7 +2144,57 @@ impl Binder<'_> {
                 ast::UnaryOperator::Plus => self.expr(expr, scope)?,
                 other => return Err(SqlError::unsupported(format!("operator {other} is not supported yet"))),
             },
+            E::BinaryOp { left, op: ast::BinaryOperator::PGCustomBinaryOperator(parts), right }
+                if parts.len() <= 2 && (parts.len() == 1 || parts[0] == "pg_catalog") =>
+            {
+                // OPERATOR(pg_catalog.op): the built-in operator of that name.
+                use ast::BinaryOperator as B;
+                let op = match parts.last().map(String::as_str) {
+                    Some("~") => B::PGRegexMatch,
+                    Some("~*") => B::PGRegexIMatch,
+                    Some("!~") => B::PGRegexNotMatch,
+                    Some("!~*") => B::PGRegexNotIMatch,
+                    Some("=") => B::Eq,
+                    Some("<>") | Some("!=") => B::NotEq,
+                    Some("<") => B::Lt,
+                    Some("<=") => B::LtEq,
+                    Some(">") => B::Gt,
+                    Some(">=") => B::GtEq,
+                    Some("+") => B::Plus,
+                    Some("-") => B::Minus,
+                    Some("*") => B::Multiply,
+                    Some("/") => B::Divide,
+                    Some("||") => B::StringConcat,
+                    Some(other) => {
+                        return Err(SqlError::new(
+                            code::UNDEFINED_FUNCTION,
+                            format!("operator does not exist: {other}"),
+                        ))
+                    }
+                    None => return Err(SqlError::syntax("OPERATOR")),
+                };
+                self.binary(left, &op, right, scope)?
+            }
             E::BinaryOp { left, op, right } => self.binary(left, op, right, scope)?,
+            E::Collate { expr, collation } => {
+                // Orbit compares text bytewise, which is the C collation (the database's
+                // default, C.UTF-8): those names are accepted, others are not there.
+                let name = collation.0.last().and_then(|p| p.as_ident()).map(|i| i.value.clone()).unwrap_or_default();
+                if !matches!(name.as_str(), "default" | "C" | "POSIX" | "C.UTF-8" | "ucs_basic") {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("collation \"{name}\" for encoding \"UTF8\" does not exist"),
+                    ));
+                }
+                let e = self.expr(expr, scope)?;
+                if !(e.ty().is_string() || e.ty() == SqlType::Unknown) {
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        format!("collations are not supported by type {}", e.ty().name()),
+                    ));
+                }
+                e
+            }
             E::IsNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), false),
             E::IsNotNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), true),
             E::IsUnknown(a) | E::IsNotUnknown(a) => {
@@ -2363,6 +2413,23 @@ impl Binder<'_> {
             return self.compare(c, l, r);
         }
         match op {
+            B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
+                let sym = op.to_string();
+                let (lt, rt) = (l.ty(), r.ty());
+                let stringy = |t: SqlType| t.is_string() || t == SqlType::Unknown;
+                if !stringy(lt) || !stringy(rt) {
+                    return Err(op_error(lt, &sym, rt));
+                }
+                let l = self.coerce(l, SqlType::Text, CastContext::Implicit, |_| op_error(lt, &sym, rt))?;
+                let r = self.coerce(r, SqlType::Text, CastContext::Implicit, |_| op_error(lt, &sym, rt))?;
+                let f = if matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch) {
+                    crate::scalar::Builtin::RegexMatchCi
+                } else {
+                    crate::scalar::Builtin::RegexMatch
+                };
+                let m = Expr::Call(f, vec![l, r], SqlType::Bool);
+                Ok(if matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch) { Expr::Not(Box::new(m)) } else { m })
+            }
             B::And | B::Or => {
                 let what = if *op == B::And { "AND" } else { "OR" };
                 let l = self.bool_arg(l, what)?;
@@ -2669,6 +2736,14 @@ impl Binder<'_> {
                 Expr::Coalesce(items, ty)
             }
             "version" if bound.is_empty() => Expr::Func(Func::Version, vec![], SqlType::Text),
+            // psql's catalog queries: every relation Orbit has is on the search path, and the
+            // only role is the bootstrap superuser (OID 10).
+            "pg_table_is_visible" if types.len() == 1 && types[0].is_integer() => {
+                Expr::Call(crate::scalar::Builtin::TableIsVisible, bound, SqlType::Bool)
+            }
+            "pg_get_userbyid" if types.len() == 1 && types[0].is_integer() => {
+                Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)
+            }
             "current_database" if bound.is_empty() => Expr::Func(Func::CurrentDatabase, vec![], SqlType::Text),
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
                 Expr::Func(Func::CurrentUser, vec![], SqlType::Text)

@@ -70,7 +70,10 @@ section() {
       rows "$TMP/scaling.md" "scaling --duration-s $SECS --pipeline 16"
       ;;
     pgbench)
-      rows "$TMP/pgbench.md" "pgbench --scale 10 --duration-s 5"
+      # The measure: pgbench -c 4 -j 2 -T 30 against both, rounds alternated.
+      rows "$TMP/pgbench.md" \
+        "pgbench --scale 1 -c 4 -j 2 --duration-s 30 --rounds 2" \
+        "pgbench --scale 1 -c 4 -j 2 --duration-s 30 --rounds 2 --protocol prepared --only select,TPC-B"
       ;;
     *)
       echo "unknown section $1" >&2

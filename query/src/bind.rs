@@ -58,6 +58,8 @@ pub enum Distinct {
 
 #[derive(Debug, Clone)]
 pub struct SelectPlan {
+    /// FROM with several tables (then `table` is None): the rows are joined first.
+    pub join: Option<Box<crate::join::JoinPlan>>,
     pub table: Option<Arc<TableDef>>,
     pub filter: Option<Expr>,
     /// Primary-key values when the filter pins one row: the scan goes to one shard.
@@ -335,6 +337,20 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
 struct Scope<'a> {
     def: &'a TableDef,
     alias: String,
+    /// A FROM clause with several tables: `def` is then their columns end to end.
+    joined: Option<JoinScope>,
+}
+
+/// The tables of a join as names resolve against them.
+#[derive(Debug, Clone, Default)]
+struct JoinScope {
+    /// (table, alias, offset of its first column in the combined row).
+    tables: Vec<(Arc<TableDef>, String, usize)>,
+    /// USING/NATURAL columns: an unqualified name stands for this expression (the left
+    /// column, the right one for RIGHT JOIN, COALESCE of both for FULL JOIN)...
+    merged: Vec<(String, Expr)>,
+    /// ...and the joined columns behind it are not found by that name unqualified.
+    hidden: Vec<usize>,
 }
 
 struct Binder<'s> {
@@ -1003,12 +1019,23 @@ impl Binder<'_> {
             ast::GroupByExpr::Expressions(e, m) if m.is_empty() => e.as_slice(),
             _ => return Err(SqlError::unsupported("GROUP BY ALL and GROUP BY modifiers are not supported")),
         };
-        let table = match sel.from.as_slice() {
-            [] => None,
-            [one] => Some(self.table_ref(one)?),
-            _ => return Err(SqlError::unsupported("queries over several tables are not supported yet")),
+        let joining = sel.from.len() > 1 || sel.from.iter().any(|t| !t.joins.is_empty());
+        let (table, join, combined, join_scope) = if joining {
+            let (plan, combined, js) = self.bind_join(&sel.from)?;
+            (None, Some(Box::new(plan)), Some(combined), Some(js))
+        } else {
+            let table = match sel.from.as_slice() {
+                [] => None,
+                [one] => Some(self.table_ref(one)?),
+                _ => None,
+            };
+            (table, None, None, None)
         };
-        let scope = table.as_ref().map(|(d, a)| Scope { def: d, alias: a.clone() });
+        let scope = match (&table, &combined) {
+            (Some((d, a)), _) => Some(Scope { def: d, alias: a.clone(), joined: None }),
+            (None, Some(c)) => Some(Scope { def: c, alias: String::new(), joined: join_scope.clone() }),
+            _ => None,
+        };
         let filter = match &sel.selection {
             Some(w) => Some(self.condition(w, scope.as_ref(), "WHERE")?),
             None => None,
@@ -1036,6 +1063,13 @@ impl Binder<'_> {
                             "SELECT * with no tables specified is not valid",
                         ));
                     };
+                    if let Some(js) = &s.joined {
+                        for (name, e) in self.join_wildcard(js, item)? {
+                            columns.push(self.output(&e, name));
+                            projection.push(e);
+                        }
+                        continue;
+                    }
                     if let ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(n), _) =
                         item
                     {
@@ -1088,6 +1122,19 @@ impl Binder<'_> {
             // the order PostgreSQL checks: select list, ORDER BY, HAVING).
             let regroup = |e: &Expr| {
                 crate::group::regroup(e, &group_by).map_err(|i| match scope.as_ref() {
+                    Some(Scope { joined: Some(js), .. }) => {
+                        let (t, alias, off) = js
+                            .tables
+                            .iter()
+                            .rev()
+                            .find(|(_, _, off)| *off <= i)
+                            .cloned()
+                            .unwrap_or_else(|| (Arc::new(TableDef::default_empty()), String::new(), 0));
+                        match t.columns.get(i - off) {
+                            Some(c) => crate::group::ungrouped(&alias, &c.name),
+                            None => SqlError::internal("column outside the join"),
+                        }
+                    }
                     Some(s) => crate::group::ungrouped(&s.alias, &s.def.columns[i].name),
                     None => SqlError::internal("column without a table"),
                 })
@@ -1151,6 +1198,7 @@ impl Binder<'_> {
             _ => None,
         };
         let plan = SelectPlan {
+            join,
             table: table.map(|(d, _)| d),
             filter,
             key,
@@ -1165,6 +1213,254 @@ impl Binder<'_> {
             offset,
         };
         Ok((Plan::Select(Box::new(plan)), columns))
+    }
+
+    /// A plain table in FROM, with the name it is known by.
+    fn relation(&self, f: &ast::TableFactor) -> Result<(Arc<TableDef>, String)> {
+        match f {
+            ast::TableFactor::Table { name, alias, args: None, .. } => {
+                let (tname, def) = self.resolve_table(name)?;
+                let alias = match alias {
+                    Some(a) if !a.columns.is_empty() => {
+                        return Err(SqlError::unsupported("column aliases in FROM are not supported yet"))
+                    }
+                    Some(a) => fold(&a.name),
+                    None => tname,
+                };
+                Ok((def, alias))
+            }
+            _ => Err(SqlError::unsupported("only plain tables are supported in FROM yet")),
+        }
+    }
+
+    /// A FROM clause of several tables (`a JOIN b ON ...`, `a, b`, USING, NATURAL): the join
+    /// plan, the combined table definition names resolve against, and the join's scope.
+    fn bind_join(&mut self, from: &[ast::TableWithJoins]) -> Result<(crate::join::JoinPlan, TableDef, JoinScope)> {
+        use crate::join::{JoinKind, JoinPlan, JoinStep};
+        let mut js = JoinScope::default();
+        let mut plan = JoinPlan { inputs: Vec::new(), steps: Vec::new() };
+        let mut combined = TableDef::default_empty();
+        let add =
+            |js: &mut JoinScope, combined: &mut TableDef, plan: &mut JoinPlan, def: Arc<TableDef>, alias: String| {
+                if js.tables.iter().any(|(_, a, _)| *a == alias) {
+                    return Err(SqlError::new("42712", format!("table name \"{alias}\" specified more than once")));
+                }
+                let off = combined.columns.len();
+                combined.columns.extend(def.columns.iter().cloned());
+                if def.has_row_id() {
+                    // The hidden row id: a slot no name reaches.
+                    combined.columns.push(ColumnDef::new("\0rowid", SqlType::Int8));
+                }
+                js.tables.push((def.clone(), alias, off));
+                plan.inputs.push(def);
+                Ok(off)
+            };
+        for (n, twj) in from.iter().enumerate() {
+            let (def, alias) = self.relation(&twj.relation)?;
+            add(&mut js, &mut combined, &mut plan, def, alias)?;
+            if n > 0 {
+                plan.steps.push(JoinStep { kind: JoinKind::Cross, on: None, eq: Vec::new() });
+            }
+            for j in &twj.joins {
+                use ast::JoinOperator as J;
+                let (kind, constraint) = match &j.join_operator {
+                    J::Join(c) | J::Inner(c) => (JoinKind::Inner, c),
+                    J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
+                    J::Right(c) | J::RightOuter(c) => (JoinKind::Right, c),
+                    J::FullOuter(c) => (JoinKind::Full, c),
+                    J::CrossJoin(c) => (JoinKind::Cross, c),
+                    _ => return Err(SqlError::unsupported("this kind of join is not supported")),
+                };
+                let (rdef, ralias) = self.relation(&j.relation)?;
+                let left_width = combined.columns.len();
+                let left_tables = js.tables.clone();
+                let roff = add(&mut js, &mut combined, &mut plan, rdef.clone(), ralias)?;
+                let using: Vec<String> = match constraint {
+                    ast::JoinConstraint::Using(cols) => cols
+                        .iter()
+                        .map(|c| {
+                            c.0.last()
+                                .and_then(|p| p.as_ident())
+                                .map(fold)
+                                .ok_or_else(|| SqlError::syntax(&c.to_string()))
+                        })
+                        .collect::<Result<_>>()?,
+                    ast::JoinConstraint::Natural => {
+                        let left_names: Vec<String> =
+                            left_tables.iter().flat_map(|(d, _, _)| d.columns.iter().map(|c| c.name.clone())).collect();
+                        rdef.columns.iter().filter(|c| left_names.contains(&c.name)).map(|c| c.name.clone()).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let scope = Scope { def: &combined, alias: String::new(), joined: Some(js.clone()) };
+                let mut on: Option<Expr> = match constraint {
+                    ast::JoinConstraint::On(e) => Some(self.condition(e, Some(&scope), "JOIN/ON")?),
+                    ast::JoinConstraint::None if kind != JoinKind::Cross => {
+                        return Err(SqlError::syntax("end of input"));
+                    }
+                    _ => None,
+                };
+                let mut merged = Vec::new();
+                for name in &using {
+                    // The left side must have the column exactly once (among the tables so far).
+                    let hits: Vec<(usize, SqlType)> = left_tables
+                        .iter()
+                        .filter_map(|(d, _, off)| d.column(name).map(|i| (off + i, d.columns[i].ty)))
+                        .filter(|(i, _)| !js.hidden.contains(i))
+                        .collect();
+                    let merged_left = js.merged.iter().find(|(n, _)| n == name).map(|(_, e)| e.clone());
+                    let left = match (merged_left, hits.as_slice()) {
+                        (Some(e), _) => e,
+                        (None, [(i, ty)]) => Expr::Column(*i, *ty),
+                        (None, []) => {
+                            return Err(SqlError::new(
+                                code::UNDEFINED_COLUMN,
+                                format!("column \"{name}\" specified in USING clause does not exist in left table"),
+                            ))
+                        }
+                        (None, _) => {
+                            return Err(SqlError::new(
+                                "42702",
+                                format!("common column name \"{name}\" appears more than once in left table"),
+                            ))
+                        }
+                    };
+                    let Some(ri) = rdef.column(name) else {
+                        return Err(SqlError::new(
+                            code::UNDEFINED_COLUMN,
+                            format!("column \"{name}\" specified in USING clause does not exist in right table"),
+                        ));
+                    };
+                    let right = Expr::Column(roff + ri, rdef.columns[ri].ty);
+                    let eq = self.compare(CmpOp::Eq, left.clone(), right.clone())?;
+                    on = Some(match on {
+                        Some(o) => Expr::And(Box::new(o), Box::new(eq)),
+                        None => eq,
+                    });
+                    let ty = left.ty();
+                    let stands_for = match kind {
+                        JoinKind::Right => right.clone(),
+                        JoinKind::Full => Expr::Coalesce(vec![left.clone(), right.clone()], ty),
+                        _ => left.clone(),
+                    };
+                    if let Expr::Column(i, _) = left {
+                        js.hidden.push(i);
+                    }
+                    js.hidden.push(roff + ri);
+                    merged.push((name.clone(), stands_for));
+                }
+                js.merged.retain(|(n, _)| !using.contains(n));
+                js.merged.extend(merged);
+                // Equalities between a column so far and one of this table: hash keys.
+                let mut eq = Vec::new();
+                if let Some(o) = &on {
+                    let mut conj = Vec::new();
+                    fn walk<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+                        if let Expr::And(a, b) = e {
+                            walk(a, out);
+                            walk(b, out);
+                        } else {
+                            out.push(e);
+                        }
+                    }
+                    walk(o, &mut conj);
+                    let same_kind = |a: SqlType, b: SqlType| {
+                        (a.is_integer() && b.is_integer()) || (a.is_string() && b.is_string()) || a == b
+                    };
+                    for c in conj {
+                        if let Expr::Cmp(CmpOp::Eq, a, b) = c {
+                            if let (Expr::Column(x, tx), Expr::Column(y, ty)) = (a.as_ref(), b.as_ref()) {
+                                let (l, r) = if *x < left_width && *y >= left_width { (x, y) } else { (y, x) };
+                                if *l < left_width
+                                    && *r >= left_width
+                                    && same_kind(*tx, *ty)
+                                    && *tx != SqlType::Float4
+                                    && *tx != SqlType::Float8
+                                {
+                                    eq.push((*l, *r - left_width));
+                                }
+                            }
+                        }
+                    }
+                }
+                plan.steps.push(JoinStep { kind, on, eq });
+            }
+        }
+        Ok((plan, combined, js))
+    }
+
+    /// A column name in a join's scope: qualified by a table's alias, or unqualified and found
+    /// in exactly one table (42702 when in several; a USING column stands for its merged value).
+    fn join_column(&self, js: &JoinScope, qualifier: Option<&ast::Ident>, id: &ast::Ident) -> Result<Expr> {
+        let name = fold(id);
+        let pos = self.pos(&qualifier.map(|q| q.span).unwrap_or(id.span));
+        if let Some(q) = qualifier {
+            let qn = fold(q);
+            let Some((def, _, off)) = js.tables.iter().find(|(_, a, _)| *a == qn) else {
+                if let Some((_, a, _)) = js.tables.iter().find(|(d, _, _)| d.name == qn) {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_TABLE,
+                        format!("invalid reference to FROM-clause entry for table \"{qn}\""),
+                    )
+                    .hint(format!("Perhaps you meant to reference the table alias \"{a}\"."))
+                    .at(pos));
+                }
+                return Err(SqlError::new(
+                    code::UNDEFINED_TABLE,
+                    format!("missing FROM-clause entry for table \"{qn}\""),
+                )
+                .at(pos));
+            };
+            return match def.column(&name) {
+                Some(i) => Ok(Expr::Column(off + i, def.columns[i].ty)),
+                None => {
+                    Err(SqlError::new(code::UNDEFINED_COLUMN, format!("column {qn}.{name} does not exist")).at(pos))
+                }
+            };
+        }
+        if let Some((_, e)) = js.merged.iter().find(|(n, _)| *n == name) {
+            return Ok(e.clone());
+        }
+        let hits: Vec<Expr> = js
+            .tables
+            .iter()
+            .filter_map(|(d, _, off)| d.column(&name).map(|i| (off + i, d.columns[i].ty)))
+            .filter(|(i, _)| !js.hidden.contains(i))
+            .map(|(i, t)| Expr::Column(i, t))
+            .collect();
+        match hits.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{name}\" does not exist")).at(pos)),
+            _ => Err(SqlError::new("42702", format!("column reference \"{name}\" is ambiguous")).at(pos)),
+        }
+    }
+
+    /// `*` over a join (USING columns once, first, as PostgreSQL lists them) or `t.*`.
+    fn join_wildcard(&self, js: &JoinScope, item: &ast::SelectItem) -> Result<Vec<(String, Expr)>> {
+        if let ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(n), _) = item {
+            let q = object_name(self.sql, n)?;
+            let Some((def, _, off)) = js.tables.iter().find(|(_, a, _)| *a == q) else {
+                return Err(SqlError::new(
+                    code::UNDEFINED_TABLE,
+                    format!("missing FROM-clause entry for table \"{q}\""),
+                ));
+            };
+            return Ok(def
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.name.clone(), Expr::Column(off + i, c.ty)))
+                .collect());
+        }
+        let mut out: Vec<(String, Expr)> = js.merged.to_vec();
+        for (def, _, off) in &js.tables {
+            for (i, c) in def.columns.iter().enumerate() {
+                if !js.hidden.contains(&(off + i)) {
+                    out.push((c.name.clone(), Expr::Column(off + i, c.ty)));
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn output(&self, e: &Expr, name: String) -> OutputColumn {
@@ -1472,7 +1768,7 @@ impl Binder<'_> {
             .hint("For example, ON CONFLICT (column_name)."));
         }
         self.excluded = Some(def.clone());
-        let scope = Scope { def, alias: alias.to_string() };
+        let scope = Scope { def, alias: alias.to_string(), joined: None };
         let r = (|| {
             let sets = self.assignments(def, &du.assignments, &scope)?;
             if let Some((i, _)) = sets.iter().find(|(i, _)| def.pk.contains(i)) {
@@ -1516,7 +1812,7 @@ impl Binder<'_> {
         alias: &str,
     ) -> Result<(Option<Vec<Expr>>, Vec<OutputColumn>)> {
         let Some(items) = items else { return Ok((None, vec![])) };
-        let scope = Scope { def, alias: alias.to_string() };
+        let scope = Scope { def, alias: alias.to_string(), joined: None };
         let mut exprs = Vec::new();
         let mut cols = Vec::new();
         for item in items {
@@ -1555,7 +1851,7 @@ impl Binder<'_> {
             return Err(SqlError::unsupported("UPDATE ... FROM is not supported yet"));
         }
         let (def, alias) = self.table_ref(&up.table)?;
-        let scope = Scope { def: &def, alias: alias.clone() };
+        let scope = Scope { def: &def, alias: alias.clone(), joined: None };
         let sets = self.assignments(&def, &up.assignments, &scope)?;
         let filter = match &up.selection {
             Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
@@ -1640,7 +1936,7 @@ impl Binder<'_> {
             return Err(SqlError::unsupported("DELETE from several tables is not supported"));
         };
         let (def, alias) = self.table_ref(twj)?;
-        let scope = Scope { def: &def, alias: alias.clone() };
+        let scope = Scope { def: &def, alias: alias.clone(), joined: None };
         let filter = match &del.selection {
             Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
             None => None,
@@ -1735,6 +2031,11 @@ impl Binder<'_> {
     }
 
     fn column(&self, scope: Option<&Scope>, qualifier: Option<&ast::Ident>, id: &ast::Ident) -> Result<Expr> {
+        if let Some(js) = scope.and_then(|s| s.joined.as_ref()) {
+            if !(qualifier.is_some_and(|q| fold(q) == "excluded") && self.excluded.is_some()) {
+                return self.join_column(js, qualifier, id);
+            }
+        }
         let name = fold(id);
         if let (Some(q), Some(ex)) = (qualifier, &self.excluded) {
             if fold(q) == "excluded" {
@@ -1837,7 +2138,57 @@ impl Binder<'_> {
                 ast::UnaryOperator::Plus => self.expr(expr, scope)?,
                 other => return Err(SqlError::unsupported(format!("operator {other} is not supported yet"))),
             },
+            E::BinaryOp { left, op: ast::BinaryOperator::PGCustomBinaryOperator(parts), right }
+                if parts.len() <= 2 && (parts.len() == 1 || parts[0] == "pg_catalog") =>
+            {
+                // OPERATOR(pg_catalog.op): the built-in operator of that name.
+                use ast::BinaryOperator as B;
+                let op = match parts.last().map(String::as_str) {
+                    Some("~") => B::PGRegexMatch,
+                    Some("~*") => B::PGRegexIMatch,
+                    Some("!~") => B::PGRegexNotMatch,
+                    Some("!~*") => B::PGRegexNotIMatch,
+                    Some("=") => B::Eq,
+                    Some("<>") | Some("!=") => B::NotEq,
+                    Some("<") => B::Lt,
+                    Some("<=") => B::LtEq,
+                    Some(">") => B::Gt,
+                    Some(">=") => B::GtEq,
+                    Some("+") => B::Plus,
+                    Some("-") => B::Minus,
+                    Some("*") => B::Multiply,
+                    Some("/") => B::Divide,
+                    Some("||") => B::StringConcat,
+                    Some(other) => {
+                        return Err(SqlError::new(
+                            code::UNDEFINED_FUNCTION,
+                            format!("operator does not exist: {other}"),
+                        ))
+                    }
+                    None => return Err(SqlError::syntax("OPERATOR")),
+                };
+                self.binary(left, &op, right, scope)?
+            }
             E::BinaryOp { left, op, right } => self.binary(left, op, right, scope)?,
+            E::Collate { expr, collation } => {
+                // Orbit compares text bytewise, which is the C collation (the database's
+                // default, C.UTF-8): those names are accepted, others are not there.
+                let name = collation.0.last().and_then(|p| p.as_ident()).map(|i| i.value.clone()).unwrap_or_default();
+                if !matches!(name.as_str(), "default" | "C" | "POSIX" | "C.UTF-8" | "ucs_basic") {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("collation \"{name}\" for encoding \"UTF8\" does not exist"),
+                    ));
+                }
+                let e = self.expr(expr, scope)?;
+                if !(e.ty().is_string() || e.ty() == SqlType::Unknown) {
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        format!("collations are not supported by type {}", e.ty().name()),
+                    ));
+                }
+                e
+            }
             E::IsNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), false),
             E::IsNotNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), true),
             E::IsUnknown(a) | E::IsNotUnknown(a) => {
@@ -2052,6 +2403,23 @@ impl Binder<'_> {
             return self.compare(c, l, r);
         }
         match op {
+            B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
+                let sym = op.to_string();
+                let (lt, rt) = (l.ty(), r.ty());
+                let stringy = |t: SqlType| t.is_string() || t == SqlType::Unknown;
+                if !stringy(lt) || !stringy(rt) {
+                    return Err(op_error(lt, &sym, rt));
+                }
+                let l = self.coerce(l, SqlType::Text, CastContext::Implicit, |_| op_error(lt, &sym, rt))?;
+                let r = self.coerce(r, SqlType::Text, CastContext::Implicit, |_| op_error(lt, &sym, rt))?;
+                let f = if matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch) {
+                    crate::scalar::Builtin::RegexMatchCi
+                } else {
+                    crate::scalar::Builtin::RegexMatch
+                };
+                let m = Expr::Call(f, vec![l, r], SqlType::Bool);
+                Ok(if matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch) { Expr::Not(Box::new(m)) } else { m })
+            }
             B::And | B::Or => {
                 let what = if *op == B::And { "AND" } else { "OR" };
                 let l = self.bool_arg(l, what)?;
@@ -2352,6 +2720,14 @@ impl Binder<'_> {
                 Expr::Coalesce(items, ty)
             }
             "version" if bound.is_empty() => Expr::Func(Func::Version, vec![], SqlType::Text),
+            // psql's catalog queries: every relation Orbit has is on the search path, and the
+            // only role is the bootstrap superuser (OID 10).
+            "pg_table_is_visible" if types.len() == 1 && types[0].is_integer() => {
+                Expr::Call(crate::scalar::Builtin::TableIsVisible, bound, SqlType::Bool)
+            }
+            "pg_get_userbyid" if types.len() == 1 && types[0].is_integer() => {
+                Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)
+            }
             "current_database" if bound.is_empty() => Expr::Func(Func::CurrentDatabase, vec![], SqlType::Text),
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
                 Expr::Func(Func::CurrentUser, vec![], SqlType::Text)

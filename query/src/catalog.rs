@@ -49,8 +49,25 @@ const VIEWS: &[View] = &[
             ("relnatts", I2),
             ("relhasindex", B),
             ("relpersistence", T),
+            ("relowner", I8),
+            ("relam", I8),
         ],
     },
+    View {
+        schema: "pg_catalog",
+        name: "pg_index",
+        oid: 2610,
+        columns: &[
+            ("indexrelid", I8),
+            ("indrelid", I8),
+            ("indnatts", I2),
+            ("indisunique", B),
+            ("indisprimary", B),
+            ("indisclustered", B),
+            ("indisvalid", B),
+        ],
+    },
+    View { schema: "pg_catalog", name: "pg_am", oid: 2601, columns: &[("oid", I8), ("amname", T), ("amtype", T)] },
     View {
         schema: "pg_catalog",
         name: "pg_namespace",
@@ -509,6 +526,8 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int2(t.columns.len() as i16),
                     Datum::Bool(has_pk),
                     text("p"),
+                    Datum::Int8(10),
+                    Datum::Int8(2),
                 ]);
                 if has_pk {
                     out.push(vec![
@@ -520,6 +539,8 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Int2(t.pk.len() as i16),
                         Datum::Bool(false),
                         text("p"),
+                        Datum::Int8(10),
+                        Datum::Int8(403),
                     ]);
                 }
             }
@@ -538,6 +559,8 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int2(3),
                     Datum::Bool(false),
                     text("p"),
+                    Datum::Int8(10),
+                    Datum::Int8(0),
                 ]);
             }
             for v in VIEWS {
@@ -550,10 +573,28 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int2(v.columns.len() as i16),
                     Datum::Bool(false),
                     text("p"),
+                    Datum::Int8(10),
+                    Datum::Int8(0),
                 ]);
             }
             out
         }
+        2610 => user_tables()
+            .iter()
+            .filter(|t| !t.has_row_id())
+            .map(|t| {
+                vec![
+                    Datum::Int8(t.oid as i64 + 1_000_000),
+                    Datum::Int8(t.oid as i64),
+                    Datum::Int2(t.pk.len() as i16),
+                    Datum::Bool(true),
+                    Datum::Bool(true),
+                    Datum::Bool(false),
+                    Datum::Bool(true),
+                ]
+            })
+            .collect(),
+        2601 => vec![vec![Datum::Int8(2), text("heap"), text("t")], vec![Datum::Int8(403), text("btree"), text("i")]],
         2615 => vec![
             vec![Datum::Int8(PG_CATALOG_NS), text("pg_catalog"), Datum::Int8(10)],
             vec![Datum::Int8(PUBLIC_NS), text("public"), Datum::Int8(10)],

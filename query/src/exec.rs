@@ -438,6 +438,7 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
         return crate::group::select(txn, p, params, limit, offset).await;
     }
     let input: Vec<Row> = match &p.table {
+        None if p.join.is_some() => joined_rows(txn, p, params).await?,
         None => {
             let empty: Row = vec![];
             if matches(p.filter.as_ref(), &empty, params)? {
@@ -459,6 +460,18 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
     }
     let rows = crate::group::finish(out, p, limit, offset);
     Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })
+}
+
+/// A join's rows that pass WHERE.
+pub(crate) async fn joined_rows(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<Vec<Row>> {
+    let Some(j) = &p.join else { return Ok(vec![]) };
+    let mut out = Vec::new();
+    for row in crate::join::rows(txn, j, params).await? {
+        if matches(p.filter.as_ref(), &row, params)? {
+            out.push(row);
+        }
+    }
+    Ok(out)
 }
 
 fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> Result<Option<i64>> {

@@ -145,6 +145,37 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
         n
     });
     let mut node = match &p.table {
+        None if p.join.is_some() => {
+            let j = p.join.as_deref().expect("checked");
+            let scan = |t: &orbit_engine::table::TableDef| {
+                if crate::catalog::is_view(t) {
+                    Node::new(format!("Seq Scan on {} (system view, built when read)", t.name))
+                } else {
+                    Node::new(format!("Gather (shards: {shards}, in parallel)"))
+                        .child(Node::new(format!("Seq Scan on {}", t.name)))
+                }
+            };
+            let mut acc = j.inputs.first().map(|t| scan(t)).unwrap_or_else(|| Node::new("Result"));
+            for (step, t) in j.steps.iter().zip(j.inputs.iter().skip(1)) {
+                let kind = match step.kind {
+                    crate::join::JoinKind::Inner => "Inner",
+                    crate::join::JoinKind::Left => "Left",
+                    crate::join::JoinKind::Right => "Right",
+                    crate::join::JoinKind::Full => "Full",
+                    crate::join::JoinKind::Cross => "Cross",
+                };
+                let title = if step.eq.is_empty() {
+                    format!("Nested Loop ({kind} Join, on the coordinating shard)")
+                } else {
+                    format!("Hash {kind} Join (on the coordinating shard)")
+                };
+                acc = Node::new(title).child(acc).child(scan(t));
+            }
+            if let Some(f) = &t.filter {
+                acc = acc.prop(format!("Filter: {f}"));
+            }
+            acc
+        }
         None => {
             let mut n = Node::new("Result");
             if let Some(f) = &t.filter {
@@ -155,7 +186,13 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
         Some(table) => scan_node(table, p.key.as_deref(), t.filter.as_deref(), shards, partial),
     };
     if aggregated {
-        let mut fin = Node::new(if p.group_by.is_empty() { "Finalize Aggregate" } else { "Finalize HashAggregate" });
+        let title = match (p.join.is_some(), p.group_by.is_empty()) {
+            (true, true) => "Aggregate",
+            (true, false) => "HashAggregate",
+            (false, true) => "Finalize Aggregate",
+            (false, false) => "Finalize HashAggregate",
+        };
+        let mut fin = Node::new(title);
         if let Some(g) = &t.group_by {
             fin = fin.prop(format!("Group Key: {g}"));
         }

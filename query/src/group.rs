@@ -211,6 +211,11 @@ pub async fn select(
 ) -> Result<QueryResult> {
     let mut groups = Groups::default();
     match &p.table {
+        None if p.join.is_some() => {
+            for row in crate::exec::joined_rows(txn, p, params).await? {
+                groups.add_row(p, &row, params)?;
+            }
+        }
         None => {
             // No FROM: one empty input row, if WHERE lets it through.
             if matches(p.filter.as_ref(), &[], params)? {

@@ -15,6 +15,7 @@ pub mod exec;
 pub mod explain;
 pub mod expr;
 pub mod group;
+pub mod join;
 pub mod json;
 pub mod numeric;
 pub mod scalar;

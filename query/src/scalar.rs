@@ -13,6 +13,14 @@ use std::cmp::Ordering;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Builtin {
+    /// `text ~ pattern` (and `~*`, case-insensitive): a POSIX-style regular expression as the
+    /// `regex` crate reads it (PostgreSQL's ARE syntax for the common cases).
+    RegexMatch,
+    RegexMatchCi,
+    /// pg_table_is_visible(oid): every relation is on Orbit's search path.
+    TableIsVisible,
+    /// pg_get_userbyid(oid): the role's name (only the bootstrap superuser, OID 10, exists).
+    UserById,
     /// nextval(sequence), currval(sequence), setval(sequence, value [, is_called]): replaced by
     /// their values before a row is evaluated ([`crate::sequence::resolve`]).
     NextVal,
@@ -73,6 +81,36 @@ impl Builtin {
     fn strict(self) -> bool {
         !matches!(self, Builtin::Greatest | Builtin::Least | Builtin::Concat | Builtin::ConcatWs | Builtin::Nullif)
     }
+}
+
+thread_local! {
+    /// Compiled patterns of this shard, by (pattern, case-insensitive); bounded.
+    static REGEXES: std::cell::RefCell<std::collections::HashMap<(String, bool), regex::Regex>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The most compiled patterns a shard keeps.
+const MAX_CACHED_REGEXES: usize = 256;
+
+fn regex_match(s: &str, pattern: &str, ci: bool) -> Result<bool> {
+    REGEXES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let key = (pattern.to_string(), ci);
+        if !cache.contains_key(&key) {
+            let re =
+                regex::RegexBuilder::new(pattern).case_insensitive(ci).size_limit(1 << 20).build().map_err(|e| {
+                    SqlError::new(
+                        "2201B",
+                        format!("invalid regular expression: {}", e.to_string().lines().last().unwrap_or("")),
+                    )
+                })?;
+            if cache.len() >= MAX_CACHED_REGEXES {
+                cache.clear();
+            }
+            cache.insert(key.clone(), re);
+        }
+        Ok(cache.get(&key).is_some_and(|re| re.is_match(s)))
+    })
 }
 
 /// The largest text a function may build: PostgreSQL's MaxAllocSize (1 GB - 1).
@@ -147,6 +185,15 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
                 "nextval(), currval() and setval() are supported in INSERT, UPDATE SET and SELECT without FROM",
             ))
         }
+        Builtin::RegexMatch | Builtin::RegexMatchCi => {
+            Datum::Bool(regex_match(text(a(0)), text(a(1)), f == Builtin::RegexMatchCi)?)
+        }
+        Builtin::TableIsVisible => Datum::Bool(true),
+        Builtin::UserById => match a(0).as_i64() {
+            Some(10) => Datum::Text("postgres".into()),
+            Some(n) => Datum::Text(format!("unknown (OID={n})")),
+            None => Datum::Null,
+        },
         Builtin::Greatest | Builtin::Least => {
             let mut best: Option<&Datum> = None;
             for v in args.iter().filter(|v| !v.is_null()) {

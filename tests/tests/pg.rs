@@ -295,3 +295,20 @@ fn explain_shows_the_plan_and_the_shards() {
         assert_eq!(code(&e), "0A000");
     });
 }
+
+#[test]
+fn psql_lists_relations() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let p = o.pg_port;
+    let (out, err) =
+        psql(p, "CREATE TABLE items (sku text PRIMARY KEY, n int); CREATE TABLE log (id serial, msg text)");
+    assert!(err.is_empty(), "{out}{err}");
+    let (out, err) = psql(p, "\\dt");
+    assert_eq!(out, "public|items|table|postgres\npublic|log|table|postgres\n", "{err}");
+    let (out, err) = psql(p, "\\ds");
+    assert_eq!(out, "public|log_id_seq|sequence|postgres\n", "{err}");
+    let (out, err) = psql(p, "\\di");
+    assert_eq!(out, "public|items_pkey|index|postgres|items\n", "{err}");
+    let (out, err) = psql(p, "\\dt l*");
+    assert_eq!(out, "public|log|table|postgres\n", "{err}");
+}

@@ -89,6 +89,12 @@ pub struct TableDef {
 }
 
 impl TableDef {
+    /// A definition with no columns (a starting point for ones built in memory, such as the
+    /// columns of a join end to end).
+    pub fn default_empty() -> TableDef {
+        TableDef { name: String::new(), columns: Vec::new(), pk: Vec::new(), pk_name: String::new(), oid: 0 }
+    }
+
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }

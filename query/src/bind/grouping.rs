@@ -136,12 +136,20 @@ impl Binder<'_> {
         }
         // Grouping by the whole primary key groups by every column of the table (PostgreSQL
         // knows the other columns depend on it): they may appear ungrouped in the select list.
+        // In a join, each table whose whole key is grouped. A table keyed by a hidden row id
+        // has no key a query can group by.
         if let Some(s) = scope {
             let grouped = |out: &[Expr], i: usize| out.iter().any(|g| matches!(g, Expr::Column(j, _) if *j == i));
-            if !out.is_empty() && s.def.pk.iter().all(|&i| grouped(&out, i)) {
-                for (i, c) in s.def.columns.iter().enumerate() {
-                    if !grouped(&out, i) {
-                        out.push(Expr::Column(i, c.ty));
+            let tables: Vec<(&orbit_engine::table::TableDef, usize)> = match &s.joined {
+                Some(js) => js.tables.iter().map(|(d, _, off)| (d.as_ref(), *off)).collect(),
+                None => vec![(s.def, 0)],
+            };
+            for (def, off) in tables {
+                if !out.is_empty() && !def.pk.is_empty() && def.pk.iter().all(|&i| grouped(&out, off + i)) {
+                    for (i, c) in def.columns.iter().enumerate() {
+                        if !grouped(&out, off + i) {
+                            out.push(Expr::Column(off + i, c.ty));
+                        }
                     }
                 }
             }

@@ -1109,6 +1109,23 @@ mod tests {
     }
 
     #[test]
+    fn transcendental_functions_match_postgresql() {
+        // From PostgreSQL 15.
+        assert_eq!(t(n("1.0").exp()), "2.7182818284590452");
+        assert_eq!(t(n("-1").exp()), "0.3678794411714423");
+        assert_eq!(t(n("2.0").ln()), "0.6931471805599453");
+        assert_eq!(t(n("1.0000000001").ln()), "0.00000000009999999999500000");
+        assert_eq!(t(n("2.0").log(&n("8"))), "3.0000000000000000");
+        assert_eq!(t(n("1.5").log(&n("7.25"))), "4.8857507816384516");
+        assert_eq!(t(n("1.5").power(&n("2.5"))), "2.7556759606310754");
+        assert_eq!(t(n("0.5").power(&n("-3.25"))), "9.5136569200217685");
+        assert_eq!(t(n("1.0001").power(&n("10000"))), "2.7181459268252249");
+        assert_eq!(n("0").ln().unwrap_err().code, "2201E");
+        assert_eq!(n("1").log(&n("10")).unwrap_err().code, "22012");
+        assert_eq!(n("7000.0").exp().unwrap_err().code, "22003");
+    }
+
+    #[test]
     fn typmod_rounds_and_overflows() {
         assert_eq!(n("1.005").apply_typmod(5, 2).unwrap().to_text(), "1.01");
         let e = n("1000").apply_typmod(5, 2).unwrap_err();

@@ -960,7 +960,40 @@ pub fn arith(op: crate::expr::ArithOp, a: &Datum, b: &Datum) -> Result<Datum> {
 
 /// Orders two numerics' texts (or integers) as PostgreSQL orders the values.
 pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
+    if let (Datum::Numeric(x), Datum::Numeric(y)) = (a, b) {
+        return Some(compare_text(x, y));
+    }
     Some(Num::from_datum(a)?.order(&Num::from_datum(b)?))
+}
+
+/// A finite numeric text's integer digits and its fraction digits without trailing zeros.
+fn split_digits(s: &str) -> (&str, &str) {
+    let m = s.trim_start_matches('-');
+    let (i, f) = m.split_once('.').unwrap_or((m, ""));
+    (i, f.trim_end_matches('0'))
+}
+
+/// Orders two numeric texts as numeric_out prints them (no leading zeros, no "-0") without
+/// reading them into numbers: sorts are dominated by comparisons.
+fn compare_text(a: &str, b: &str) -> Ordering {
+    let rank = |s: &str| match s {
+        "-Infinity" => 0,
+        "Infinity" => 3,
+        "NaN" => 4,
+        _ if s.starts_with('-') => 1,
+        _ => 2,
+    };
+    let (ra, rb) = (rank(a), rank(b));
+    if ra != rb || ra == 0 || ra >= 3 {
+        return ra.cmp(&rb);
+    }
+    let ((ai, af), (bi, bf)) = (split_digits(a), split_digits(b));
+    let mag = ai.len().cmp(&bi.len()).then_with(|| ai.cmp(bi)).then_with(|| af.cmp(bf));
+    if ra == 1 {
+        mag.reverse()
+    } else {
+        mag
+    }
 }
 
 /// `numeric(p, s)` and `numeric(p)` checked as PostgreSQL's numerictypmodin checks them.
@@ -1106,6 +1139,27 @@ mod tests {
         assert_eq!(t(n("Infinity").sub(&n("Infinity"))), "NaN");
         assert_eq!(n("NaN").order(&n("Infinity")), Ordering::Greater);
         assert_eq!(n("1.0").order(&n("1.00")), Ordering::Equal);
+        let sorted = [
+            "-Infinity",
+            "-100",
+            "-99.5",
+            "-1.25",
+            "-1.2",
+            "0.00",
+            "0.0012",
+            "0.5",
+            "1",
+            "1.000",
+            "9",
+            "10.01",
+            "Infinity",
+            "NaN",
+        ];
+        for x in sorted {
+            for y in sorted {
+                assert_eq!(compare_text(x, y), n(x).order(&n(y)), "{x} vs {y}");
+            }
+        }
     }
 
     #[test]

@@ -176,6 +176,24 @@ pub enum Plan {
         columns: Vec<usize>,
         name: String,
     },
+    /// `ALTER TABLE t ADD COLUMN / DROP COLUMN / RENAME COLUMN`: the table rewritten under its
+    /// new definition `def`.
+    RewriteTable {
+        table: Arc<TableDef>,
+        def: TableDef,
+        change: ColumnChange,
+    },
+}
+
+/// How ALTER TABLE changes a table's rows.
+#[derive(Debug, Clone)]
+pub enum ColumnChange {
+    /// A new last column: its DEFAULT computed for every row (NULL without one).
+    Add(Expr),
+    /// The column at this index removed.
+    Drop(usize),
+    /// Rows unchanged (a column renamed).
+    Rename,
 }
 
 /// `ON CONFLICT` on the primary key (the only unique constraint a table has).

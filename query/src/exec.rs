@@ -138,6 +138,7 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
         Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
         Plan::Maintenance { analyze, tables, tag, .. } => utility::maintenance(*analyze, tables, tag).await,
         Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(txn, table, columns, name).await,
+        Plan::RewriteTable { table, def, change } => utility::rewrite_columns(txn, table, def, change).await,
         Plan::Truncate(tables) => {
             txn.check_writable("TRUNCATE TABLE")?;
             for t in tables {

@@ -302,3 +302,28 @@ fn sequences_never_repeat_a_value_across_sigkill_and_committed_transactions_surv
         assert_eq!(max, id);
     });
 }
+
+#[test]
+fn altered_columns_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--shards", "2", "--fsync", "always"];
+    let mut o = start(dir.path(), &args);
+    let rt = rt();
+    rt.block_on(async {
+        let c = connect(o.pg_port).await;
+        c.batch_execute("CREATE TABLE w (id int PRIMARY KEY, a text, b int)").await.unwrap();
+        c.batch_execute("INSERT INTO w VALUES (1, 'x', 10), (2, 'y', 20), (3, 'z', 30)").await.unwrap();
+        c.batch_execute("ALTER TABLE w ADD COLUMN c int NOT NULL DEFAULT 5").await.unwrap();
+        c.batch_execute("ALTER TABLE w DROP COLUMN a").await.unwrap();
+        c.batch_execute("ALTER TABLE w RENAME COLUMN b TO bb").await.unwrap();
+        c.batch_execute("INSERT INTO w (id, bb) VALUES (4, 40)").await.unwrap();
+    });
+    o.kill9();
+    let o2 = start(dir.path(), &args);
+    rt.block_on(async {
+        let c = connect(o2.pg_port).await;
+        let got = dump(&c, &[("w", "id")]).await;
+        let row = |id: &str, bb: &str| vec![Some(id.to_string()), Some(bb.to_string()), Some("5".to_string())];
+        assert_eq!(got, vec![("w".to_string(), vec![row("1", "10"), row("2", "20"), row("3", "30"), row("4", "40")])]);
+    });
+}

@@ -518,6 +518,25 @@ impl Binder<'_> {
     /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`; other forms are not
     /// supported yet.
     pub(super) fn alter_table(&mut self, at: &ast::AlterTable) -> Result<Plan> {
+        if let [op @ (ast::AlterTableOperation::AddColumn { .. }
+        | ast::AlterTableOperation::DropColumn { .. }
+        | ast::AlterTableOperation::RenameColumn { .. })] = at.operations.as_slice()
+        {
+            if at.if_exists {
+                let tname = self.relation_name(&at.name)?;
+                if super::lookup_table(&tname).is_none() {
+                    return Ok(Plan::Skipped {
+                        tag: "ALTER TABLE",
+                        notice: format!("relation \"{tname}\" does not exist, skipping"),
+                    });
+                }
+            }
+            let (tname, table) = self.resolve_table(&at.name)?;
+            if crate::catalog::is_view(&table) {
+                return Err(crate::catalog::read_only(&table));
+            }
+            return self.alter_columns(&tname, table, op);
+        }
         let [ast::AlterTableOperation::AddConstraint {
             constraint: ast::TableConstraint::PrimaryKey(p),
             not_valid: false,
@@ -572,6 +591,89 @@ impl Binder<'_> {
         }
         let name = p.name.as_ref().map(fold).unwrap_or_else(|| format!("{tname}_pkey"));
         Ok(Plan::AddPrimaryKey { table: def, columns: cols, name })
+    }
+
+    /// ADD COLUMN, DROP COLUMN and RENAME COLUMN, with PostgreSQL's checks and messages.
+    fn alter_columns(&mut self, tname: &str, table: Arc<TableDef>, op: &ast::AlterTableOperation) -> Result<Plan> {
+        use crate::bind::ColumnChange;
+        let mut def = (*table).clone();
+        let missing = |cn: &str| {
+            SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{cn}\" of relation \"{tname}\" does not exist"))
+        };
+        let skipped = |notice: String| Ok(Plan::Skipped { tag: "ALTER TABLE", notice });
+        match op {
+            ast::AlterTableOperation::AddColumn { if_not_exists, column_def: c, .. } => {
+                let cname = fold(&c.name);
+                if def.column(&cname).is_some() {
+                    if *if_not_exists {
+                        return skipped(format!("column \"{cname}\" of relation \"{tname}\" already exists, skipping"));
+                    }
+                    return Err(SqlError::new(
+                        code::DUPLICATE_COLUMN,
+                        format!("column \"{cname}\" of relation \"{tname}\" already exists"),
+                    ));
+                }
+                let ty = super::sql_type(&c.data_type)?;
+                let mut col = orbit_engine::table::ColumnDef::new(cname.clone(), ty);
+                for opt in &c.options {
+                    match &opt.option {
+                        ast::ColumnOption::NotNull => col.not_null = true,
+                        ast::ColumnOption::Null => {}
+                        ast::ColumnOption::Default(e) => {
+                            let b = self.expr(e, None)?;
+                            let _ = self.assign(b, &col)?;
+                            col.default_expr = Some(e.to_string());
+                        }
+                        other => {
+                            return Err(SqlError::unsupported(format!(
+                                "ADD COLUMN with {} is not supported yet",
+                                other.to_string().to_uppercase()
+                            )))
+                        }
+                    }
+                }
+                let default = self.default_of(&col)?;
+                def.columns.push(col);
+                Ok(Plan::RewriteTable { table, def, change: ColumnChange::Add(default) })
+            }
+            ast::AlterTableOperation::DropColumn { column_names, if_exists, .. } => {
+                let [name] = column_names.as_slice() else {
+                    return Err(SqlError::unsupported("dropping several columns in one action is not supported yet"));
+                };
+                let cn = fold(name);
+                let Some(i) = def.column(&cn) else {
+                    if *if_exists {
+                        return skipped(format!("column \"{cn}\" of relation \"{tname}\" does not exist, skipping"));
+                    }
+                    return Err(missing(&cn));
+                };
+                if def.pk.contains(&i) {
+                    return Err(SqlError::unsupported(
+                        "dropping a primary key column is not supported yet (the table would need new row keys)",
+                    ));
+                }
+                def.columns.remove(i);
+                for p in &mut def.pk {
+                    if *p > i {
+                        *p -= 1;
+                    }
+                }
+                Ok(Plan::RewriteTable { table, def, change: ColumnChange::Drop(i) })
+            }
+            ast::AlterTableOperation::RenameColumn { old_column_name, new_column_name } => {
+                let (old, new) = (fold(old_column_name), fold(new_column_name));
+                let Some(i) = def.column(&old) else { return Err(missing(&old)) };
+                if def.column(&new).is_some() {
+                    return Err(SqlError::new(
+                        code::DUPLICATE_COLUMN,
+                        format!("column \"{new}\" of relation \"{tname}\" already exists"),
+                    ));
+                }
+                def.columns[i].name = new;
+                Ok(Plan::RewriteTable { table, def, change: ColumnChange::Rename })
+            }
+            _ => Err(SqlError::unsupported("this ALTER TABLE action is not supported yet")),
+        }
     }
 
     /// VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [t [(cols)] [, ...]], VACUUM (options) ...,

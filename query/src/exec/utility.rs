@@ -197,6 +197,71 @@ async fn set_altering(table: &Arc<TableDef>, on: bool, me: orbit_shards::rowlock
     }
 }
 
+/// ADD/DROP/RENAME COLUMN: every row rewritten under the new definition `def` (a new column's
+/// DEFAULT computed per row), through the same staging table and swap as a re-key, so a crash
+/// leaves the old table or the new one.
+pub(super) async fn rewrite_columns(
+    txn: &Txn,
+    table: &Arc<TableDef>,
+    def: &TableDef,
+    change: &crate::bind::ColumnChange,
+) -> Result<QueryResult> {
+    use crate::bind::ColumnChange;
+    if txn.overlay(table).is_some() {
+        return Err(SqlError::unsupported("ALTER TABLE on a table this transaction has changed is not supported yet"));
+    }
+    let (_, n) = state::local();
+    set_altering(table, true, txn.id).await?;
+    let r = async {
+        let rows = scan(txn, table, None, None, &[]).await?;
+        let defaults: Option<Vec<crate::expr::Expr>> = match change {
+            ColumnChange::Add(e) => {
+                let mut per_row = vec![vec![e.clone()]; rows.len()];
+                if crate::sequence::any_uses(std::slice::from_ref(e)) {
+                    crate::sequence::resolve(txn, &mut per_row, &[]).await?;
+                }
+                Some(per_row.into_iter().flatten().collect())
+            }
+            _ => None,
+        };
+        let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
+        let width = table.columns.len();
+        for (k, (_, mut row)) in rows.into_iter().enumerate() {
+            match change {
+                ColumnChange::Add(_) => {
+                    let e = defaults
+                        .as_ref()
+                        .and_then(|d| d.get(k))
+                        .cloned()
+                        .unwrap_or(crate::expr::Expr::Const(Datum::Null, orbit_engine::table::SqlType::Text));
+                    let v = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &[], aggs: &[] })?;
+                    let col = def.columns.last().expect("a column was added");
+                    if v.is_null() && col.not_null {
+                        return Err(SqlError::new(
+                            code::NOT_NULL_VIOLATION,
+                            format!("column \"{}\" of relation \"{}\" contains null values", col.name, table.name),
+                        ));
+                    }
+                    // Before the hidden row id, if the table has one.
+                    row.insert(width, v);
+                }
+                ColumnChange::Drop(i) => {
+                    row.remove(*i);
+                }
+                ColumnChange::Rename => {}
+            }
+            let key = def.key_of(&row);
+            per_shard[super::shard_of_key(&key, n)].push((key, row));
+        }
+        stage_and_swap(table, def.clone(), per_shard).await
+    }
+    .await;
+    if r.is_err() {
+        let _ = set_altering(table, false, txn.id).await;
+    }
+    r
+}
+
 async fn rekey(txn: &Txn, table: &Arc<TableDef>, pk: &[usize], pk_name: &str, n: usize) -> Result<QueryResult> {
     let rows = scan(txn, table, None, None, &[]).await?;
     let mut def = (**table).clone();
@@ -235,6 +300,16 @@ async fn rekey(txn: &Txn, table: &Arc<TableDef>, pk: &[usize], pk_name: &str, n:
     for (k, row) in keyed {
         per_shard[super::shard_of_key(&k, n)].push((k, row));
     }
+    stage_and_swap(table, def, per_shard).await
+}
+
+/// Builds `def`'s rows (already placed per shard) into a staging table and swaps it in for
+/// `table`: shard 0's swap record is the commit point.
+async fn stage_and_swap(
+    table: &Arc<TableDef>,
+    def: TableDef,
+    per_shard: Vec<Vec<(Vec<u8>, Row)>>,
+) -> Result<QueryResult> {
     // The staging table, created on shard 0 first under a fresh generation, unless the table
     // changed since it was read.
     let expect = table.clone();

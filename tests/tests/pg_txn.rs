@@ -332,3 +332,64 @@ fn cancel_request_stops_a_statement_waiting_for_a_lock() {
         assert_eq!(texts(&b, "SELECT v FROM cx").await, ["11"]);
     });
 }
+
+/// One frontend message: type byte, length, body.
+fn message(t: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![t];
+    m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+/// Parse + Bind + Execute of one statement on the unnamed statement and portal.
+fn run_unnamed(sql: &str) -> Vec<u8> {
+    let mut parse = b"\0".to_vec();
+    parse.extend_from_slice(sql.as_bytes());
+    parse.extend_from_slice(b"\0\0\0");
+    let mut out = message(b'P', &parse);
+    out.extend(message(b'B', b"\0\0\0\0\0\0\0\0"));
+    out.extend(message(b'E', b"\0\0\0\0\0"));
+    out
+}
+
+#[test]
+fn extended_protocol_statements_before_sync_are_one_implicit_transaction() {
+    use std::io::{Read, Write};
+    let o = Orbit::start(&["--shards", "2"]);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", o.pg_port)).unwrap();
+    let mut body = 196608i32.to_be_bytes().to_vec();
+    body.extend_from_slice(b"user\0postgres\0\0");
+    let mut pkt = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    pkt.extend_from_slice(&body);
+    s.write_all(&pkt).unwrap();
+    let mut until_ready = |s: &mut std::net::TcpStream| {
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        while !got.ends_with(b"Z\0\0\0\x05I") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "closed");
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    until_ready(&mut s);
+    s.write_all(&[run_unnamed("CREATE TABLE pipe (id int PRIMARY KEY)"), message(b'S', b"")].concat()).unwrap();
+    until_ready(&mut s);
+    // Two inserts, the second fails, then Sync: both are rolled back.
+    let batch =
+        [run_unnamed("INSERT INTO pipe VALUES (1)"), run_unnamed("INSERT INTO pipe VALUES (1)"), message(b'S', b"")]
+            .concat();
+    s.write_all(&batch).unwrap();
+    let reply = until_ready(&mut s);
+    assert!(reply.contains("23505"), "{reply}");
+    // Two good inserts and Sync: both there.
+    let batch =
+        [run_unnamed("INSERT INTO pipe VALUES (2)"), run_unnamed("INSERT INTO pipe VALUES (3)"), message(b'S', b"")]
+            .concat();
+    s.write_all(&batch).unwrap();
+    until_ready(&mut s);
+    rt().block_on(async {
+        let c = connect(o.pg_port).await;
+        assert_eq!(texts(&c, "SELECT id FROM pipe ORDER BY id").await, ["2", "3"]);
+    });
+}

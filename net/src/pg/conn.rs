@@ -9,8 +9,8 @@
 //! (after an error, only ROLLBACK — or ROLLBACK TO a savepoint — is accepted, 25P02 otherwise);
 //! a Query message of several statements outside a block runs them in one implicit
 //! transaction that an error rolls back; any other statement commits on its own. In the
-//! extended protocol each Execute outside a block commits on its own (PostgreSQL holds the
-//! implicit transaction until Sync).
+//! extended protocol the Executes outside a block run in one implicit transaction that Sync
+//! commits (an error rolls it back), as PostgreSQL does.
 
 use super::auth::{ScramError, ScramServer};
 use super::messages::{self, decode, next_message, put, put_data_row, put_error, Frame};
@@ -585,8 +585,14 @@ async fn query_loop(c: &mut Conn) -> IoResult<()> {
             F::Sync(_) => {
                 c.skip_to_sync = false;
                 if c.status == TxStatus::Idle {
-                    // The implicit transaction ends: its portals go with it.
+                    // The implicit transaction ends: it commits (an error here is the
+                    // commit's), and its portals go with it.
                     c.portals.clear();
+                    if let Some(t) = c.txn.take() {
+                        if let Err(e) = t.commit().await {
+                            put_error(&mut c.out, &e, "ERROR");
+                        }
+                    }
                 }
                 ready(c);
                 c.flush().await?;
@@ -1204,6 +1210,11 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
         }
         let params = portal.params.clone();
         let text = portal.text.clone();
+        // Outside a block, the statements up to Sync run in one implicit transaction, as in
+        // PostgreSQL: an error rolls back what the earlier ones did.
+        if c.status == TxStatus::Idle && c.txn.is_none() {
+            c.txn = Some(new_txn(c));
+        }
         begin_activity(c, &text);
         let started = std::time::Instant::now();
         let r = match stmt.plan {

@@ -362,7 +362,7 @@ fn extended_protocol_statements_before_sync_are_one_implicit_transaction() {
     let mut pkt = ((body.len() + 4) as i32).to_be_bytes().to_vec();
     pkt.extend_from_slice(&body);
     s.write_all(&pkt).unwrap();
-    let mut until_ready = |s: &mut std::net::TcpStream| {
+    let until_ready = |s: &mut std::net::TcpStream| {
         let mut got = Vec::new();
         let mut buf = vec![0u8; 4096];
         while !got.ends_with(b"Z\0\0\0\x05I") {

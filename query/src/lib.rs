@@ -14,6 +14,7 @@ pub mod error;
 pub mod exec;
 pub mod explain;
 pub mod expr;
+pub mod fuzzing;
 pub mod group;
 pub mod join;
 pub mod json;

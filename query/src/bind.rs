@@ -1006,24 +1006,12 @@ impl Binder<'_> {
         Ok((tname, def))
     }
 
+    /// One table of UPDATE/DELETE/a single-table FROM (joins go through [`Binder::bind_join`]).
     fn table_ref(&self, twj: &ast::TableWithJoins) -> Result<(Arc<TableDef>, String)> {
         if !twj.joins.is_empty() {
-            return Err(SqlError::unsupported("joins are not supported yet"));
+            return Err(SqlError::unsupported("joins in UPDATE and DELETE are not supported yet"));
         }
-        match &twj.relation {
-            ast::TableFactor::Table { name, alias, args: None, .. } => {
-                let (tname, def) = self.resolve_table(name)?;
-                let alias = match alias {
-                    Some(a) if !a.columns.is_empty() => {
-                        return Err(SqlError::unsupported("column aliases in FROM are not supported yet"))
-                    }
-                    Some(a) => fold(&a.name),
-                    None => tname,
-                };
-                Ok((def, alias))
-            }
-            _ => Err(SqlError::unsupported("only plain tables are supported in FROM yet")),
-        }
+        self.relation(&twj.relation)
     }
 
     fn query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {

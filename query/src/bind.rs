@@ -58,6 +58,8 @@ pub enum Distinct {
 
 #[derive(Debug, Clone)]
 pub struct SelectPlan {
+    /// `FOR UPDATE`: the rows it returns are locked for the transaction first.
+    pub for_update: bool,
     /// FROM with several tables (then `table` is None): the rows are joined first.
     pub join: Option<Box<crate::join::JoinPlan>>,
     pub table: Option<Arc<TableDef>>,
@@ -1015,9 +1017,18 @@ impl Binder<'_> {
     }
 
     fn query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
-        if q.with.is_some() || q.fetch.is_some() || !q.locks.is_empty() {
-            return Err(SqlError::unsupported("WITH, FETCH and FOR UPDATE are not supported yet"));
+        if q.with.is_some() || q.fetch.is_some() {
+            return Err(SqlError::unsupported("WITH and FETCH are not supported yet"));
         }
+        let for_update = match q.locks.as_slice() {
+            [] => false,
+            [l] if l.lock_type == ast::LockType::Update && l.of.is_none() && l.nonblock.is_none() => true,
+            _ => {
+                return Err(SqlError::unsupported(
+                    "FOR SHARE, FOR UPDATE OF, NOWAIT and SKIP LOCKED are not supported yet",
+                ))
+            }
+        };
         let ast::SetExpr::Select(sel) = q.body.as_ref() else {
             return Err(SqlError::unsupported("only SELECT ... is supported as a query yet"));
         };
@@ -1203,7 +1214,28 @@ impl Binder<'_> {
             (Some((def, _)), Some(f)) if !grouped => pk_lookup(f, def),
             _ => None,
         };
+        if for_update {
+            let refused = if !group_by.is_empty() {
+                Some("GROUP BY clause")
+            } else if grouped {
+                Some("aggregate functions")
+            } else if !matches!(distinct, Distinct::None) {
+                Some("DISTINCT clause")
+            } else {
+                None
+            };
+            if let Some(what) = refused {
+                return Err(SqlError::new(
+                    code::FEATURE_NOT_SUPPORTED,
+                    format!("FOR UPDATE is not allowed with {what}"),
+                ));
+            }
+            if join.is_some() {
+                return Err(SqlError::unsupported("FOR UPDATE over a join is not supported yet"));
+            }
+        }
         let plan = SelectPlan {
+            for_update,
             join,
             table: table.map(|(d, _)| d),
             filter,

@@ -119,6 +119,18 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             let rows: Vec<Row> = lines.into_iter().map(|l| vec![Datum::Text(l)]).collect();
             Ok(QueryResult { rows, tag: "EXPLAIN".into(), notices: vec![] })
         }
+        Plan::Select(s) if s.for_update => {
+            // Lock the rows (waiting for, then re-checking, rows other transactions hold), then
+            // read them: no other transaction can change them until this one ends.
+            txn.check_writable("SELECT FOR UPDATE")?;
+            if let Some(t) = &s.table {
+                if crate::catalog::is_view(t) {
+                    return Err(crate::catalog::read_only(t));
+                }
+                rows_to_change(txn, t, s.filter.as_ref(), s.key.as_deref(), params).await?;
+            }
+            select(txn, s, params).await
+        }
         Plan::Select(s) => select(txn, s, params).await,
         Plan::Insert { table, rows, select: source, on_conflict, returning } => {
             let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));

@@ -393,3 +393,34 @@ fn extended_protocol_statements_before_sync_are_one_implicit_transaction() {
         assert_eq!(texts(&c, "SELECT id FROM pipe ORDER BY id").await, ["2", "3"]);
     });
 }
+
+#[test]
+fn select_for_update_locks_the_rows_it_returns() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let a = connect(o.pg_port).await;
+        let b = connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE q (id int PRIMARY KEY, state text)").await.unwrap();
+        a.batch_execute("INSERT INTO q VALUES (1, 'new'), (2, 'new'), (3, 'done')").await.unwrap();
+        a.batch_execute("BEGIN").await.unwrap();
+        assert_eq!(texts(&a, "SELECT id FROM q WHERE state = 'new' ORDER BY id FOR UPDATE").await, ["1", "2"]);
+        // B's update of a locked row waits for A; a row A did not lock is free.
+        b.batch_execute("UPDATE q SET state = 'x' WHERE id = 3").await.unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let waiter = tokio::spawn(async move {
+            let n = b.execute("UPDATE q SET state = 'taken' WHERE id = 1 AND state = 'new'", &[]).await.unwrap();
+            d.store(true, Ordering::SeqCst);
+            n
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!done.load(Ordering::SeqCst), "the row locked FOR UPDATE must make the writer wait");
+        a.batch_execute("UPDATE q SET state = 'working' WHERE id = 1; COMMIT").await.unwrap();
+        // Re-checked after A's commit: the row is no longer 'new'.
+        assert_eq!(waiter.await.unwrap(), 0);
+        let e = a.batch_execute("SELECT count(*) FROM q FOR UPDATE").await.unwrap_err();
+        assert_eq!(e.as_db_error().unwrap().message(), "FOR UPDATE is not allowed with aggregate functions");
+        let e = a.batch_execute("BEGIN READ ONLY; SELECT * FROM q FOR UPDATE").await.unwrap_err();
+        assert_eq!(code(&e), "25006");
+    });
+}

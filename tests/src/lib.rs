@@ -422,3 +422,21 @@ fn check_output(out: std::io::Result<std::process::Output>, what: &str) -> Resul
     }
     Ok(())
 }
+
+/// A current-thread tokio runtime for tests that drive tokio-postgres.
+pub fn pg_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+}
+
+/// A tokio-postgres client for `postgres@127.0.0.1:port/postgres` (Orbit's or a real
+/// PostgreSQL's); its connection task runs on the current runtime. Panics if it cannot connect.
+pub async fn pg_connect(port: u16) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connect to port {port}: {e}"));
+    tokio::spawn(conn);
+    client
+}

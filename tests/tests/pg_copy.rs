@@ -3,24 +3,11 @@
 //! and SIGKILLs of the real server, and `pgbench -i` / `pgbench -S` run unchanged against it.
 
 use futures::{SinkExt, StreamExt};
-use orbit_tests::Orbit;
+use orbit_tests::{pg_connect, pg_runtime, Orbit};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
-}
-
-async fn connect(port: u16) -> Client {
-    let (client, conn) =
-        tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"), NoTls)
-            .await
-            .expect("connect");
-    tokio::spawn(conn);
-    client
-}
+use tokio_postgres::{Client, SimpleQueryMessage};
 
 /// Rows of a query as text.
 async fn rows(c: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
@@ -66,8 +53,8 @@ fn code(e: &tokio_postgres::Error) -> Option<&str> {
 #[test]
 fn copy_in_and_out_in_text_and_csv() {
     let o = Orbit::start(&["--shards", "2"]);
-    rt().block_on(async {
-        let c = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
         c.batch_execute("CREATE TABLE t (id int4 PRIMARY KEY, name text, qty int8 DEFAULT 7, note varchar(10))")
             .await
             .unwrap();
@@ -172,15 +159,15 @@ fn copy_in_and_out_in_text_and_csv() {
 #[test]
 fn copy_inside_a_transaction_is_atomic_with_it() {
     let o = Orbit::start(&["--shards", "2"]);
-    rt().block_on(async {
-        let c = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
         c.batch_execute("CREATE TABLE a (id int4 PRIMARY KEY, v int4)").await.unwrap();
         c.batch_execute("BEGIN").await.unwrap();
         let data: String = (0..2500).map(|i| format!("{i}\t{}\n", i * 2)).collect();
         assert_eq!(copy_in(&c, "COPY a FROM STDIN WITH (FREEZE ON)", data.as_bytes()).await.unwrap(), 2500);
         // Seen inside the transaction, not outside it.
         assert_eq!(count(&c, "a").await, 2500);
-        let other = connect(o.pg_port).await;
+        let other = pg_connect(o.pg_port).await;
         assert_eq!(count(&other, "a").await, 0);
         c.batch_execute("ROLLBACK").await.unwrap();
         assert_eq!(count(&c, "a").await, 0);
@@ -198,9 +185,9 @@ fn tables_without_a_primary_key_keep_every_row_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--shards", "2", "--fsync", "always"];
     let mut o = Orbit::start_in(dir.path(), &args);
-    let rt = rt();
+    let rt = pg_runtime();
     rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         c.batch_execute("CREATE TABLE h (tid int, delta int, note text) WITH (fillfactor=100)").await.unwrap();
         // Equal rows are distinct rows; the row id is invisible.
         c.batch_execute("INSERT INTO h VALUES (1, 10, 'x'), (1, 10, 'x'), (2, 20, 'y')").await.unwrap();
@@ -218,7 +205,7 @@ fn tables_without_a_primary_key_keep_every_row_across_restarts() {
     o.restart();
     o.wait_for_ping();
     rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         assert_eq!(count(&c, "h").await, 1002);
         assert_eq!(rows(&c, "SELECT delta FROM h WHERE note = 'x'").await, vec![vec![Some("11".into())]; 2]);
         // Row ids handed out after the restart do not collide with the replayed ones.
@@ -231,7 +218,7 @@ fn tables_without_a_primary_key_keep_every_row_across_restarts() {
     // ids handed out afterwards still do not collide.
     let _: String = redis::cmd("SAVE").query(&mut o.client()).expect("SAVE");
     rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         let data: String = (0..300).map(|i| format!("{i}	{i}	post-snapshot\n")).collect();
         copy_in(&c, "COPY h FROM STDIN", data.as_bytes()).await.unwrap();
         c.execute("DELETE FROM h WHERE note = 'after' AND tid < 100", &[]).await.unwrap();
@@ -239,7 +226,7 @@ fn tables_without_a_primary_key_keep_every_row_across_restarts() {
     o.restart();
     o.wait_for_ping();
     rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         assert_eq!(count(&c, "h").await, 1503 + 300 - 101);
         c.batch_execute("INSERT INTO h SELECT tid, delta, 'copy' FROM h").await.unwrap();
         assert_eq!(count(&c, "h").await, 2 * (1503 + 300 - 101));
@@ -265,9 +252,9 @@ fn alter_table_add_primary_key_rekeys_and_survives_restart_and_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--shards", "2", "--fsync", "always"];
     let mut o = Orbit::start_in(dir.path(), &args);
-    let rt = rt();
+    let rt = pg_runtime();
     rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         c.batch_execute("CREATE TABLE k (aid int, v text)").await.unwrap();
         c.batch_execute("INSERT INTO k VALUES (1, 'a'), (1, 'b'), (NULL, 'c')").await.unwrap();
         // PostgreSQL builds the unique index (duplicates) before it checks NOT NULL.
@@ -292,7 +279,7 @@ fn alter_table_add_primary_key_rekeys_and_survives_restart_and_sigkill() {
     o.restart();
     o.wait_for_ping();
     rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         assert_eq!(count(&c, "k").await, 2999);
         // Point lookups find each row on the shard its new key hashes to.
         for aid in [1i32, 2, 777, 2999] {
@@ -307,7 +294,7 @@ fn alter_table_add_primary_key_rekeys_and_survives_restart_and_sigkill() {
     // A SIGKILL while ALTER TABLE runs leaves the old table or the new one, every row in it.
     for delay_ms in [0u64, 5, 30, 200] {
         rt.block_on(async {
-            let c = connect(o.pg_port).await;
+            let c = pg_connect(o.pg_port).await;
             c.batch_execute("DROP TABLE IF EXISTS h2; CREATE TABLE h2 (aid int, v int)").await.unwrap();
             let data: String = (1..=20_000).map(|i| format!("{i}\t{}\n", i % 10)).collect();
             copy_in(&c, "COPY h2 FROM STDIN", data.as_bytes()).await.unwrap();
@@ -318,7 +305,7 @@ fn alter_table_add_primary_key_rekeys_and_survives_restart_and_sigkill() {
         o.restart();
         o.wait_for_ping();
         rt.block_on(async {
-            let c = connect(o.pg_port).await;
+            let c = pg_connect(o.pg_port).await;
             assert_eq!(count(&c, "h2").await, 20_000, "kill after {delay_ms} ms");
             let sum: i64 = c.query_one("SELECT sum(aid) FROM h2", &[]).await.unwrap().get(0);
             assert_eq!(sum, (1..=20_000i64).sum::<i64>());
@@ -342,9 +329,9 @@ fn alter_table_add_primary_key_rekeys_and_survives_restart_and_sigkill() {
 #[test]
 fn alter_table_waits_for_writers_and_keeps_their_rows() {
     let o = Orbit::start(&["--shards", "2"]);
-    rt().block_on(async {
-        let a = connect(o.pg_port).await;
-        let b = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
         a.batch_execute("CREATE TABLE w (k int, v int)").await.unwrap();
         let data: String = (1..=100).map(|i| format!("{i}\t0\n")).collect();
         copy_in(&a, "COPY w FROM STDIN", data.as_bytes()).await.unwrap();
@@ -366,8 +353,8 @@ fn alter_table_waits_for_writers_and_keeps_their_rows() {
 #[test]
 fn vacuum_analyze_and_storage_parameters() {
     let o = Orbit::start(&["--shards", "2"]);
-    rt().block_on(async {
-        let c = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
         c.batch_execute(
             "CREATE TABLE v (id int PRIMARY KEY, x int) WITH (fillfactor=100, autovacuum_enabled=false, \
              toast.autovacuum_enabled=off)",
@@ -475,8 +462,8 @@ fn pgbench_initializes_and_runs_unchanged() {
         eprintln!("NOTE: pgbench's own CREATE TABLEs are refused here ({}); running -I gvp on stand-in tables", {
             out.lines().find(|l| l.contains("ERROR")).unwrap_or("")
         });
-        rt().block_on(async {
-            let c = connect(o.pg_port).await;
+        pg_runtime().block_on(async {
+            let c = pg_connect(o.pg_port).await;
             c.batch_execute(
                 "CREATE TABLE pgbench_history(tid int,bid int,aid int,delta int,mtime text,filler varchar(22)); \
                  CREATE TABLE pgbench_tellers(tid int not null,bid int,tbalance int,filler varchar(84)) \
@@ -492,8 +479,8 @@ fn pgbench_initializes_and_runs_unchanged() {
         let (ok, out) = run_pgbench(o.pg_port, &["-i", "-I", "gvp", "-s", "1"]);
         assert!(ok, "pgbench -i -I gvp:\n{out}");
     }
-    rt().block_on(async {
-        let c = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
         assert_eq!(count(&c, "pgbench_accounts").await, 100_000);
         assert_eq!(count(&c, "pgbench_tellers").await, 10);
         assert_eq!(count(&c, "pgbench_branches").await, 1);
@@ -522,8 +509,8 @@ fn pgbench_initializes_and_runs_unchanged() {
         .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
         .and_then(|n| n.trim().parse::<i64>().ok())
         .expect("processed count");
-    rt().block_on(async {
-        let c = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
         assert_eq!(count(&c, "pgbench_history").await, processed);
         let mut sums = Vec::new();
         for (t, col) in
@@ -538,8 +525,8 @@ fn pgbench_initializes_and_runs_unchanged() {
 #[test]
 fn copy_computes_defaults_of_columns_it_leaves_out() {
     let o = Orbit::start(&["--shards", "2"]);
-    rt().block_on(async {
-        let c = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
         c.batch_execute(
             "CREATE TABLE ev (id serial PRIMARY KEY, name text, at date DEFAULT '2024-01-02', n int DEFAULT 3 * 4)",
         )

@@ -8,10 +8,10 @@
 //! counts differ) or [`KNOWN_MESSAGE`] (same SQLSTATE, different message text), each with the
 //! reason. A listed statement that no longer differs fails the test too, so the lists stay true.
 
-use orbit_tests::{Orbit, RealPostgres};
+use orbit_tests::{pg_connect, Orbit, RealPostgres};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{Client, SimpleQueryMessage};
 
 /// Statements whose outcome (SQLSTATE, rows, counts) differs from PostgreSQL 15, and why.
 const KNOWN: &[(&str, &str)] = &[
@@ -720,15 +720,6 @@ enum Outcome {
     },
 }
 
-async fn connect(port: u16) -> Client {
-    let (client, conn) =
-        tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"), NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("connect to port {port}: {e}"));
-    tokio::spawn(conn);
-    client
-}
-
 async fn run(c: &Client, sql: &str) -> Outcome {
     match c.simple_query(sql).await {
         Ok(msgs) => {
@@ -1092,8 +1083,8 @@ fn same_answers_as_postgresql_15() {
     let orbit = Orbit::start(&["--shards", "2"]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     rt.block_on(async {
-        let p = connect(pg.port).await;
-        let o = connect(orbit.pg_port).await;
+        let p = pg_connect(pg.port).await;
+        let o = pg_connect(orbit.pg_port).await;
         let mut all: Vec<String> = STATEMENTS.iter().map(|s| s.to_string()).collect();
         all.extend(random_statements(0x5eed_0005, 400));
         let mut failures = vec![];

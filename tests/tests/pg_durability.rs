@@ -3,23 +3,10 @@
 //! more changes and a SIGKILL (snapshot plus log replay give the exact state), and a change of
 //! the shard count (rows move to their new owner shard). Real server, tokio-postgres client.
 
-use orbit_tests::Orbit;
+use orbit_tests::{pg_connect, pg_runtime, Orbit};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
-}
-
-async fn connect(port: u16) -> Client {
-    let (client, conn) =
-        tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"), NoTls)
-            .await
-            .expect("connect");
-    tokio::spawn(conn);
-    client
-}
+use tokio_postgres::{Client, SimpleQueryMessage};
 
 type Dump = Vec<(String, Vec<Vec<Option<String>>>)>;
 
@@ -113,9 +100,9 @@ fn tables_survive_a_clean_restart() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--shards", "2"];
     let mut o = start(dir.path(), &args);
-    let rt = rt();
+    let rt = pg_runtime();
     let before = rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         populate(&c, "a", 0).await;
         // A truncated table stays empty after the restart.
         c.batch_execute("CREATE TABLE emptied (id int PRIMARY KEY); INSERT INTO emptied VALUES (1), (2), (3)")
@@ -128,7 +115,7 @@ fn tables_survive_a_clean_restart() {
     assert!(o.terminate(Duration::from_secs(20)).is_some_and(|s| s.success()), "clean exit");
     let o2 = start(dir.path(), &args);
     rt.block_on(async {
-        let c = connect(o2.pg_port).await;
+        let c = pg_connect(o2.pg_port).await;
         assert_eq!(dump(&c, &TABLES).await, before);
         assert!(c.query("SELECT id FROM emptied", &[]).await.unwrap().is_empty(), "TRUNCATE survives restart");
         assert_tables_work(&c).await;
@@ -146,9 +133,9 @@ fn sigkill_with_fsync_always_keeps_every_acknowledged_row() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--shards", "2", "--fsync", "always"];
     let mut o = start(dir.path(), &args);
-    let rt = rt();
+    let rt = pg_runtime();
     let acked = rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         c.batch_execute("CREATE TABLE acks (id int4 PRIMARY KEY, v text)").await.unwrap();
         let ins = c.prepare("INSERT INTO acks VALUES ($1, $2)").await.unwrap();
         let mut acked = Vec::new();
@@ -164,7 +151,7 @@ fn sigkill_with_fsync_always_keeps_every_acknowledged_row() {
     o.kill9();
     let o2 = start(dir.path(), &args);
     rt.block_on(async {
-        let c = connect(o2.pg_port).await;
+        let c = pg_connect(o2.pg_port).await;
         let rows = c.query("SELECT id, v FROM acks ORDER BY id", &[]).await.unwrap();
         let got: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         let want: Vec<(i32, String)> = acked
@@ -195,9 +182,9 @@ fn snapshot_then_more_changes_then_sigkill_gives_the_exact_state() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--shards", "2", "--fsync", "always", "--log-file-size", "16kb"];
     let mut o = start(dir.path(), &args);
-    let rt = rt();
+    let rt = pg_runtime();
     let before = rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         populate(&c, "a", 0).await;
         let _: String = redis::cmd("BGSAVE").query(&mut o.client()).unwrap();
         // Changes racing with the background snapshot.
@@ -216,7 +203,7 @@ fn snapshot_then_more_changes_then_sigkill_gives_the_exact_state() {
     o.kill9();
     let o2 = start(dir.path(), &args);
     rt.block_on(async {
-        let c = connect(o2.pg_port).await;
+        let c = pg_connect(o2.pg_port).await;
         assert_eq!(dump(&c, &TABLES).await, before);
         assert_tables_work(&c).await;
     });
@@ -226,7 +213,7 @@ fn snapshot_then_more_changes_then_sigkill_gives_the_exact_state() {
     o2.kill9();
     let o3 = start(dir.path(), &args);
     rt.block_on(async {
-        let c = connect(o3.pg_port).await;
+        let c = pg_connect(o3.pg_port).await;
         assert_eq!(dump(&c, &TABLES).await, before);
     });
 }
@@ -235,9 +222,9 @@ fn snapshot_then_more_changes_then_sigkill_gives_the_exact_state() {
 fn changing_the_shard_count_moves_rows_to_their_new_owner() {
     let dir = tempfile::tempdir().unwrap();
     let mut o = start(dir.path(), &["--shards", "2", "--fsync", "always"]);
-    let rt = rt();
+    let rt = pg_runtime();
     let before = rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         populate(&c, "a", 0).await;
         dump(&c, &TABLES).await
     });
@@ -245,7 +232,7 @@ fn changing_the_shard_count_moves_rows_to_their_new_owner() {
     for shards in ["1", "3"] {
         let mut o2 = start(dir.path(), &["--shards", shards, "--fsync", "always"]);
         rt.block_on(async {
-            let c = connect(o2.pg_port).await;
+            let c = pg_connect(o2.pg_port).await;
             assert_eq!(dump(&c, &TABLES).await, before, "--shards {shards}");
             // Lookups by primary key go to one shard: each row must be on its owner.
             for row in &before[0].1 {
@@ -264,9 +251,9 @@ fn sequences_never_repeat_a_value_across_sigkill_and_committed_transactions_surv
     let dir = tempfile::tempdir().unwrap();
     let args = ["--shards", "2", "--fsync", "always"];
     let mut o = start(dir.path(), &args);
-    let rt = rt();
+    let rt = pg_runtime();
     let last = rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         c.batch_execute("CREATE TABLE orders (id bigserial PRIMARY KEY, item text NOT NULL)").await.unwrap();
         c.batch_execute("CREATE SEQUENCE tickets START 100 INCREMENT 10").await.unwrap();
         let mut last = 0i64;
@@ -290,7 +277,7 @@ fn sequences_never_repeat_a_value_across_sigkill_and_committed_transactions_surv
     o.kill9();
     let o2 = start(dir.path(), &args);
     rt.block_on(async {
-        let c = connect(o2.pg_port).await;
+        let c = pg_connect(o2.pg_port).await;
         let n: i64 = c.query_one("SELECT count(*) FROM orders", &[]).await.unwrap().get(0);
         assert_eq!(n, 44);
         // New values come after every value handed out before the kill (the rolled-back one too).
@@ -308,9 +295,9 @@ fn altered_columns_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--shards", "2", "--fsync", "always"];
     let mut o = start(dir.path(), &args);
-    let rt = rt();
+    let rt = pg_runtime();
     rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         c.batch_execute("CREATE TABLE w (id int PRIMARY KEY, a text, b int)").await.unwrap();
         c.batch_execute("INSERT INTO w VALUES (1, 'x', 10), (2, 'y', 20), (3, 'z', 30)").await.unwrap();
         c.batch_execute("ALTER TABLE w ADD COLUMN c int NOT NULL DEFAULT 5").await.unwrap();
@@ -321,7 +308,7 @@ fn altered_columns_survive_sigkill() {
     o.kill9();
     let o2 = start(dir.path(), &args);
     rt.block_on(async {
-        let c = connect(o2.pg_port).await;
+        let c = pg_connect(o2.pg_port).await;
         let got = dump(&c, &[("w", "id")]).await;
         let row = |id: &str, bb: &str| vec![Some(id.to_string()), Some(bb.to_string()), Some("5".to_string())];
         assert_eq!(got, vec![("w".to_string(), vec![row("1", "10"), row("2", "20"), row("3", "30"), row("4", "40")])]);

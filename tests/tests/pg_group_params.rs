@@ -3,18 +3,9 @@
 //! string_agg and LIMIT, results in binary. Each statement runs on PostgreSQL 15 and on Orbit
 //! (--shards 2); the parameter types each server infers and the rows must be the same.
 
-use orbit_tests::{Orbit, RealPostgres};
+use orbit_tests::{pg_connect, Orbit, RealPostgres};
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, NoTls, Row};
-
-async fn connect(port: u16) -> Client {
-    let (client, conn) =
-        tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"), NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("connect to port {port}: {e}"));
-    tokio::spawn(conn);
-    client
-}
+use tokio_postgres::{Client, Row};
 
 /// A row's values in a comparable form, read by each column's type.
 fn values(row: &Row) -> Vec<String> {
@@ -54,8 +45,8 @@ fn grouped_queries_with_parameters_match_postgresql_15() {
     let orbit = Orbit::start(&["--shards", "2"]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     rt.block_on(async {
-        let p = connect(pg.port).await;
-        let o = connect(orbit.pg_port).await;
+        let p = pg_connect(pg.port).await;
+        let o = pg_connect(orbit.pg_port).await;
         let setup = "CREATE TABLE g (id int PRIMARY KEY, k text, n int, x float8); \
                      INSERT INTO g VALUES (1, 'a', 10, 0.5), (2, 'b', 20, NULL), (3, 'a', NULL, 2), \
                      (4, 'c', 5, 1), (5, 'b', 7, -1), (6, NULL, 1, 4), (7, 'a', 3, 0.25)";

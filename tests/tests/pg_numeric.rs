@@ -4,9 +4,9 @@
 //! without a feature, so the test carries the raw bytes (`Raw`) and decodes them itself.
 
 use bytes::BytesMut;
-use orbit_tests::{Orbit, RealPostgres};
+use orbit_tests::{pg_connect, Orbit, RealPostgres};
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{Client, SimpleQueryMessage};
 
 /// A numeric's binary form as it crosses the wire.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,13 +73,6 @@ fn decode(b: &[u8]) -> String {
     }
 }
 
-async fn connect(port: u16) -> Client {
-    let (client, conn) =
-        tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=postgres"), NoTls).await.expect("connect");
-    tokio::spawn(conn);
-    client
-}
-
 async fn text_rows(c: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
     let mut out = Vec::new();
     for m in c.simple_query(sql).await.expect(sql) {
@@ -120,9 +113,9 @@ fn binary_numerics_match_postgresql_byte_for_byte() {
     let orbit = Orbit::start(&["--shards", "2"]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     rt.block_on(async {
-        let o = connect(orbit.pg_port).await;
+        let o = pg_connect(orbit.pg_port).await;
         let p = match &pg {
-            Some(pg) => Some(connect(pg.port).await),
+            Some(pg) => Some(pg_connect(pg.port).await),
             None => None,
         };
         for v in VALUES {
@@ -174,7 +167,7 @@ fn numeric_rows_and_keys_survive_a_restart() {
         vec![Some("1".into()), Some("123456789012345678901234567890.12".into())],
     ];
     rt.block_on(async {
-        let c = connect(orbit.pg_port).await;
+        let c = pg_connect(orbit.pg_port).await;
         c.batch_execute(
             "CREATE TABLE n (k numeric PRIMARY KEY, v numeric); \
              INSERT INTO n VALUES (1, 123456789012345678901234567890.12), (-2.50, 'NaN'), (0.001, '-Infinity')",
@@ -187,7 +180,7 @@ fn numeric_rows_and_keys_survive_a_restart() {
     orbit.kill9();
     let orbit = Orbit::start_in(dir.path(), &args);
     rt.block_on(async {
-        let c = connect(orbit.pg_port).await;
+        let c = pg_connect(orbit.pg_port).await;
         assert_eq!(text_rows(&c, "SELECT k, v FROM n ORDER BY k").await, want);
         // The key is the value: 1.00 finds (and collides with) the row stored as 1.
         assert_eq!(text_rows(&c, "SELECT k FROM n WHERE k = 1.00").await, vec![vec![Some("1".into())]]);

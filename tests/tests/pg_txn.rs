@@ -4,24 +4,11 @@
 //! detection (40P01), locks released when a client goes away, and an invariant checker: money
 //! moved between accounts on both shards by concurrent transactions while readers sum it.
 
-use orbit_tests::Orbit;
+use orbit_tests::{pg_connect, pg_runtime, Orbit};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
-}
-
-async fn connect(port: u16) -> Client {
-    let (client, conn) =
-        tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"), NoTls)
-            .await
-            .expect("connect");
-    tokio::spawn(conn);
-    client
-}
 
 fn code(e: &tokio_postgres::Error) -> String {
     e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no SQLSTATE: {e}"))
@@ -47,9 +34,9 @@ async fn texts(c: &Client, sql: &str) -> Vec<String> {
 #[test]
 fn rollback_undoes_and_uncommitted_changes_stay_private() {
     let o = Orbit::start(&["--shards", "2"]);
-    rt().block_on(async {
-        let a = connect(o.pg_port).await;
-        let b = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
         a.batch_execute("CREATE TABLE t (id int PRIMARY KEY, v text)").await.unwrap();
         a.batch_execute("INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three')").await.unwrap();
 
@@ -111,8 +98,8 @@ fn rollback_undoes_and_uncommitted_changes_stay_private() {
 #[test]
 fn savepoints() {
     let o = Orbit::start(&["--shards", "2"]);
-    rt().block_on(async {
-        let a = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
         a.batch_execute("CREATE TABLE s (id int PRIMARY KEY, v int)").await.unwrap();
         let e = a.batch_execute("SAVEPOINT x").await.unwrap_err();
         assert_eq!(
@@ -147,9 +134,9 @@ fn savepoints() {
 #[test]
 fn writers_wait_for_row_locks_and_recheck() {
     let o = Orbit::start(&["--shards", "2"]);
-    rt().block_on(async {
-        let a = connect(o.pg_port).await;
-        let b = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
         a.batch_execute("CREATE TABLE acc (id int PRIMARY KEY, bal int NOT NULL)").await.unwrap();
         a.batch_execute("INSERT INTO acc VALUES (1, 100), (2, 100)").await.unwrap();
         a.batch_execute("BEGIN; UPDATE acc SET bal = bal - 30 WHERE id = 1").await.unwrap();
@@ -164,7 +151,7 @@ fn writers_wait_for_row_locks_and_recheck() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!done.load(Ordering::SeqCst), "the second writer must wait for the first transaction");
         // A reader is not blocked and sees the committed value.
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         assert_eq!(one_i64(&c, "SELECT bal::int8 FROM acc WHERE id = 1").await, 100);
         a.batch_execute("COMMIT").await.unwrap();
         let (b, n) = waiter.await.unwrap();
@@ -182,7 +169,7 @@ fn writers_wait_for_row_locks_and_recheck() {
         assert_eq!(one_i64(&c, "SELECT bal::int8 FROM acc WHERE id = 2").await, 100);
 
         // Inserting a key another transaction inserted waits, then fails once that commits.
-        let b = connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
         a.batch_execute("BEGIN; INSERT INTO acc VALUES (3, 1)").await.unwrap();
         let waiter = tokio::spawn(async move { b.execute("INSERT INTO acc VALUES (3, 2)", &[]).await });
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -190,7 +177,7 @@ fn writers_wait_for_row_locks_and_recheck() {
         assert_eq!(code(&waiter.await.unwrap().unwrap_err()), "23505");
 
         // A client that goes away mid-transaction releases its locks.
-        let gone = connect(o.pg_port).await;
+        let gone = pg_connect(o.pg_port).await;
         gone.batch_execute("BEGIN; UPDATE acc SET bal = -1 WHERE id = 3").await.unwrap();
         drop(gone);
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -202,9 +189,9 @@ fn writers_wait_for_row_locks_and_recheck() {
 #[test]
 fn deadlock_is_detected_and_one_side_fails() {
     let o = Orbit::start(&["--shards", "2"]);
-    rt().block_on(async {
-        let a = connect(o.pg_port).await;
-        let b = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
         a.batch_execute("CREATE TABLE d (id int PRIMARY KEY, v int)").await.unwrap();
         a.batch_execute("INSERT INTO d VALUES (1, 0), (2, 0)").await.unwrap();
         a.batch_execute("BEGIN; UPDATE d SET v = 1 WHERE id = 1").await.unwrap();
@@ -230,8 +217,8 @@ fn concurrent_increments_lose_nothing_and_transfers_keep_the_total() {
     let o = Orbit::start(&["--shards", "2"]);
     let clients = 4u64;
     let rounds = 150u64;
-    rt().block_on(async {
-        let c = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
         c.batch_execute("CREATE TABLE ctr (id int PRIMARY KEY, n int8 NOT NULL)").await.unwrap();
         c.batch_execute("INSERT INTO ctr VALUES (1, 0), (2, 0)").await.unwrap();
         c.batch_execute("CREATE TABLE acct (id int PRIMARY KEY, bal int NOT NULL)").await.unwrap();
@@ -246,7 +233,7 @@ fn concurrent_increments_lose_nothing_and_transfers_keep_the_total() {
         for w in 0..clients {
             let port = o.pg_port;
             tasks.push(tokio::spawn(async move {
-                let c = connect(port).await;
+                let c = pg_connect(port).await;
                 let mut seed = w * 7919 + 1;
                 let mut next = move || {
                     seed ^= seed << 13;
@@ -280,7 +267,7 @@ fn concurrent_increments_lose_nothing_and_transfers_keep_the_total() {
         let reader = {
             let (stop, checked, port) = (stop.clone(), checked.clone(), o.pg_port);
             tokio::spawn(async move {
-                let c = connect(port).await;
+                let c = pg_connect(port).await;
                 while !stop.load(Ordering::SeqCst) {
                     let sum: i64 = c.query_one("SELECT sum(bal) FROM acct", &[]).await.unwrap().get(0);
                     assert_eq!(sum, total, "a reader saw part of a transfer");
@@ -304,9 +291,9 @@ fn concurrent_increments_lose_nothing_and_transfers_keep_the_total() {
 #[test]
 fn cancel_request_stops_a_statement_waiting_for_a_lock() {
     let o = Orbit::start(&["--shards", "2"]);
-    rt().block_on(async {
-        let a = connect(o.pg_port).await;
-        let b = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
         a.batch_execute("CREATE TABLE cx (id int PRIMARY KEY, v int)").await.unwrap();
         a.batch_execute("INSERT INTO cx VALUES (1, 0)").await.unwrap();
         a.batch_execute("BEGIN; UPDATE cx SET v = 1 WHERE id = 1").await.unwrap();
@@ -388,8 +375,8 @@ fn extended_protocol_statements_before_sync_are_one_implicit_transaction() {
             .concat();
     s.write_all(&batch).unwrap();
     until_ready(&mut s);
-    rt().block_on(async {
-        let c = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
         assert_eq!(texts(&c, "SELECT id FROM pipe ORDER BY id").await, ["2", "3"]);
     });
 }
@@ -397,9 +384,9 @@ fn extended_protocol_statements_before_sync_are_one_implicit_transaction() {
 #[test]
 fn select_for_update_locks_the_rows_it_returns() {
     let o = Orbit::start(&["--shards", "2"]);
-    rt().block_on(async {
-        let a = connect(o.pg_port).await;
-        let b = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
         a.batch_execute("CREATE TABLE q (id int PRIMARY KEY, state text)").await.unwrap();
         a.batch_execute("INSERT INTO q VALUES (1, 'new'), (2, 'new'), (3, 'done')").await.unwrap();
         a.batch_execute("BEGIN").await.unwrap();

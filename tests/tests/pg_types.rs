@@ -4,22 +4,9 @@
 //! `*send`/`*recv` functions write them, and the values back after a SIGKILL and restart.
 //! Expected texts come from PostgreSQL 15 (UTC, DateStyle ISO, IntervalStyle postgres).
 
-use orbit_tests::{Orbit, RealPostgres};
+use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
-}
-
-async fn connect(port: u16) -> Client {
-    let (client, conn) =
-        tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"), NoTls)
-            .await
-            .expect("connect");
-    tokio::spawn(conn);
-    client
-}
+use tokio_postgres::{Client, SimpleQueryMessage};
 
 /// The rows of a simple-protocol query as text ("NULL" for null), cells joined by '|'.
 async fn text_rows(c: &Client, sql: &str) -> Vec<String> {
@@ -115,8 +102,8 @@ async fn binary_forms(c: &Client) -> Vec<(Vec<u8>, Vec<u8>)> {
 #[test]
 fn binary_forms_are_postgresqls() {
     let o = Orbit::start(&["--shards", "2"]);
-    let rt = rt();
-    let orbit = rt.block_on(async { binary_forms(&connect(o.pg_port).await).await });
+    let rt = pg_runtime();
+    let orbit = rt.block_on(async { binary_forms(&pg_connect(o.pg_port).await).await });
     // Every value comes back unchanged from its own binary form.
     for ((sent, back), (lit, _)) in orbit.iter().zip(VALUES) {
         assert_eq!(sent, back, "{lit}");
@@ -136,7 +123,7 @@ fn binary_forms_are_postgresqls() {
     // The same bytes as PostgreSQL 15's, where one is installed.
     match RealPostgres::start() {
         Ok(pg) => {
-            let real = rt.block_on(async { binary_forms(&connect(pg.port).await).await });
+            let real = rt.block_on(async { binary_forms(&pg_connect(pg.port).await).await });
             for ((o, p), (lit, _)) in orbit.iter().zip(&real).zip(VALUES) {
                 assert_eq!(o, p, "{lit}");
             }
@@ -148,8 +135,8 @@ fn binary_forms_are_postgresqls() {
 #[test]
 fn bad_binary_parameters_are_refused() {
     let o = Orbit::start(&[]);
-    rt().block_on(async {
-        let c = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
         let cases: [(Type, Vec<u8>, &str); 4] = [
             (Type::TIMESTAMP, vec![1, 2, 3], "22P03"),
             (Type::TIME, (-1i64).to_be_bytes().to_vec(), "22008"),
@@ -167,10 +154,10 @@ fn bad_binary_parameters_are_refused() {
 #[test]
 fn values_of_every_type_survive_a_restart() {
     let mut o = Orbit::start(&["--shards", "2", "--fsync", "always"]);
-    let rt = rt();
+    let rt = pg_runtime();
     let select = "SELECT k, ts, tz, d, t, iv, u, j, jb, c FROM alltypes ORDER BY k";
     let before = rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         c.batch_execute(
             "CREATE TABLE alltypes (k timestamptz PRIMARY KEY, ts timestamp, tz timestamptz, d date, t time, \
              iv interval, u uuid, j json, jb jsonb, c char(5)); \
@@ -191,7 +178,7 @@ fn values_of_every_type_survive_a_restart() {
     assert!(before[1].contains("|1 year 8 mons 6 days -08:10:13.578|"), "{before:?}");
     o.restart();
     rt.block_on(async {
-        let c = connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
         assert_eq!(text_rows(&c, select).await, before);
         // The keys still find their rows (and trailing spaces and '30 days' still match).
         let found = text_rows(
@@ -212,8 +199,8 @@ fn values_of_every_type_survive_a_restart() {
 #[test]
 fn now_is_the_transaction_start() {
     let o = Orbit::start(&["--shards", "2"]);
-    rt().block_on(async {
-        let c = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
         c.batch_execute("CREATE TABLE hist (id int PRIMARY KEY, mtime timestamp, filler char(22))").await.unwrap();
         // As pgbench's TPC-B-like script: a prepared insert of CURRENT_TIMESTAMP.
         let ins = c.prepare("INSERT INTO hist (id, mtime) VALUES ($1, CURRENT_TIMESTAMP)").await.unwrap();
@@ -249,8 +236,8 @@ fn psycopg_values_round_trip() {
 #[test]
 fn character_n_is_blank_padded() {
     let o = Orbit::start(&["--shards", "2"]);
-    rt().block_on(async {
-        let c = connect(o.pg_port).await;
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
         c.batch_execute(
             "CREATE TABLE pc (id char(4) PRIMARY KEY, f char(10), v int); \
              INSERT INTO pc VALUES ('a', 'x', 1), ('bb  ', 'yy', 2), ('c', 'abcdefghij   ', 3)",

@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 /// A value as GROUP BY and DISTINCT compare it: NULLs are one group, -0 and 0 are equal, all
 /// NaNs are equal (PostgreSQL's float equality), text compares by bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum KeyPart {
+pub(crate) enum KeyPart {
     Null,
     Bool(bool),
     Int(i64),
@@ -57,7 +57,7 @@ fn key_part(d: &Datum) -> KeyPart {
     }
 }
 
-fn key_of(vals: &[Datum]) -> Vec<KeyPart> {
+pub(crate) fn key_of(vals: &[Datum]) -> Vec<KeyPart> {
     vals.iter().map(key_part).collect()
 }
 
@@ -222,7 +222,7 @@ pub async fn select(
                 groups.add_row(p, &[], params)?;
             }
         }
-        Some(t) if txn.overlay(t).is_some() || crate::catalog::is_view(t) => {
+        Some(t) if txn.overlay(t).is_some() || crate::catalog::is_view(t) || crate::relation::is_derived(t) => {
             // The transaction changed this table: group what it sees, here.
             for (_, row) in crate::exec::scan(txn, t, p.filter.as_ref(), None, params).await? {
                 groups.add_row(p, &row, params)?;

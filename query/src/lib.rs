@@ -19,6 +19,7 @@ pub mod group;
 pub mod join;
 pub mod json;
 pub mod numeric;
+pub mod relation;
 pub mod scalar;
 pub mod sequence;
 pub mod settings;

@@ -596,6 +596,8 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Leading), .. } => Some(("ltrim".into(), 2)),
         ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Trailing), .. } => Some(("rtrim".into(), 2)),
         ast::Expr::Trim { .. } => Some(("btrim".into(), 2)),
+        ast::Expr::Exists { .. } => Some(("exists".into(), 2)),
+        ast::Expr::Subquery(q) => subquery::first_column_name(q).map(|n| (n, 2)),
         _ => None,
     }
 }

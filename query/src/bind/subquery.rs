@@ -789,3 +789,23 @@ pub(super) fn renamed(def: &TableDef, alias: &ast::TableAlias) -> Result<TableDe
     }
     Ok(d)
 }
+
+/// The name of a query's first result column, as a scalar subquery's column is named.
+pub(super) fn first_column_name(q: &ast::Query) -> Option<String> {
+    let mut body = q.body.as_ref();
+    loop {
+        body = match body {
+            ast::SetExpr::SetOperation { left, .. } => left,
+            ast::SetExpr::Query(q) => q.body.as_ref(),
+            ast::SetExpr::Values(_) => return Some("column1".into()),
+            ast::SetExpr::Select(s) => {
+                return match s.projection.first()? {
+                    ast::SelectItem::ExprWithAlias { alias, .. } => Some(fold(alias)),
+                    ast::SelectItem::UnnamedExpr(e) => Some(super::column_name(e)),
+                    _ => None,
+                }
+            }
+            _ => return None,
+        };
+    }
+}

@@ -2340,7 +2340,9 @@ impl Binder<'_> {
             E::Ceil { .. } | E::Floor { .. } | E::Position { .. } | E::Substring { .. } | E::Trim { .. } => {
                 self.special_function(e, scope)?
             }
-            E::Subquery(_) | E::Exists { .. } | E::In { target: ast::InTarget::Subquery(_), .. } => self.sublink(e, scope)?,
+            E::Subquery(_) | E::Exists { .. } | E::In { target: ast::InTarget::Subquery(_), .. } => {
+                self.sublink(e, scope)?
+            }
             E::AnyOp { .. } | E::AllOp { .. } => self.sublink(e, scope)?,
             other => {
                 return Err(SqlError::unsupported(format!("expression {other} is not supported yet")));

@@ -322,7 +322,11 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
                 }
                 for l in &c.links {
                     *n += 1;
-                    node = node.child(Node::new(link_title(l, *n)).child(source_node(&Source::Query(l.plan.clone()), shards, n)?));
+                    node = node.child(Node::new(link_title(l, *n)).child(source_node(
+                        &Source::Query(l.plan.clone()),
+                        shards,
+                        n,
+                    )?));
                 }
                 node
             }
@@ -347,7 +351,8 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
     }
     for l in &q.links {
         n += 1;
-        node = node.child(Node::new(link_title(l, n)).child(source_node(&Source::Query(l.plan.clone()), shards, &mut n)?));
+        node =
+            node.child(Node::new(link_title(l, n)).child(source_node(&Source::Query(l.plan.clone()), shards, &mut n)?));
     }
     for d in &q.inputs {
         node = node.child(Node::new(format!("Subquery {}", d.label)).child(source_node(&d.source, shards, &mut n)?));

@@ -183,8 +183,9 @@ pub fn derived_def(n: usize, columns: Vec<ColumnDef>) -> TableDef {
 }
 
 fn too_many() -> SqlError {
-    SqlError::new("53200", "out of memory")
-        .detail(format!("A subquery, CTE or set operation would hold more than {MAX_ROWS} rows; Orbit bounds the rows one query holds."))
+    SqlError::new("53200", "out of memory").detail(format!(
+        "A subquery, CTE or set operation would hold more than {MAX_ROWS} rows; Orbit bounds the rows one query holds."
+    ))
 }
 
 fn check_rows(n: usize) -> Result<()> {
@@ -195,7 +196,12 @@ fn check_rows(n: usize) -> Result<()> {
 }
 
 /// The rows of derived relation `table` that pass `filter` (with made-up keys: their order).
-pub(crate) fn scan(txn: &Txn, table: &TableDef, filter: Option<&Expr>, params: &[Datum]) -> Result<Vec<(Vec<u8>, Row)>> {
+pub(crate) fn scan(
+    txn: &Txn,
+    table: &TableDef,
+    filter: Option<&Expr>,
+    params: &[Datum],
+) -> Result<Vec<(Vec<u8>, Row)>> {
     let rows = txn
         .relations
         .0
@@ -292,9 +298,7 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
         LinkKind::Scalar => match rows.len() {
             0 => Expr::Const(Datum::Null, l.ty),
             1 => Expr::Const(rows.into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or(Datum::Null), l.ty),
-            _ => {
-                return Err(SqlError::new("21000", "more than one row returned by a subquery used as an expression"))
-            }
+            _ => return Err(SqlError::new("21000", "more than one row returned by a subquery used as an expression")),
         },
         LinkKind::Exists => Expr::Const(Datum::Bool(!rows.is_empty()), SqlType::Bool),
         LinkKind::Any(template) | LinkKind::All(template) => {
@@ -327,8 +331,7 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
                 (CmpOp::Eq, true) => Expr::InList(x.clone(), items, false),
                 (CmpOp::NotEq, false) => Expr::InList(x.clone(), items, true),
                 _ => {
-                    let cmps: Vec<Expr> =
-                        items.into_iter().map(|c| Expr::Cmp(*op, x.clone(), Box::new(c))).collect();
+                    let cmps: Vec<Expr> = items.into_iter().map(|c| Expr::Cmp(*op, x.clone(), Box::new(c))).collect();
                     balanced(cmps, !any)
                 }
             }
@@ -365,7 +368,9 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
             check_rows(rows.len())?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
-                out.push(r.iter().map(|e| expr::eval(e, &Ctx { row: &[], params, aggs: &[] })).collect::<Result<Row>>()?);
+                out.push(
+                    r.iter().map(|e| expr::eval(e, &Ctx { row: &[], params, aggs: &[] })).collect::<Result<Row>>()?,
+                );
             }
             out
         }
@@ -373,7 +378,9 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
             let rows = materialise(txn, input, def, params).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in &rows {
-                out.push(exprs.iter().map(|e| expr::eval(e, &Ctx { row: r, params, aggs: &[] })).collect::<Result<Row>>()?);
+                out.push(
+                    exprs.iter().map(|e| expr::eval(e, &Ctx { row: r, params, aggs: &[] })).collect::<Result<Row>>()?,
+                );
             }
             out
         }
@@ -544,12 +551,7 @@ fn series(args: &[Expr], ty: SqlType, params: &[Datum]) -> Result<Vec<Row>> {
         out.push(vec![cur.clone()]);
         check_rows(out.len())?;
         cur = expr::eval(
-            &Expr::Arith(
-                ArithOp::Add,
-                Box::new(Expr::Const(cur, ty)),
-                Box::new(Expr::Const(step.clone(), ty)),
-                ty,
-            ),
+            &Expr::Arith(ArithOp::Add, Box::new(Expr::Const(cur, ty)), Box::new(Expr::Const(step.clone(), ty)), ty),
             &Ctx { row: &[], params: &[], aggs: &[] },
         )?;
     }

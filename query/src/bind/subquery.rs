@@ -42,6 +42,9 @@ struct Frame {
     captures: Vec<(usize, Expr)>,
 }
 
+/// Outer references a subquery reads: (reference number, the column in the enclosing row).
+type Captures = Vec<(usize, Expr)>;
+
 struct CteName {
     name: String,
     def: Arc<TableDef>,
@@ -155,8 +158,11 @@ impl Binder<'_> {
         let label = if set_op.is_some() { "*SELECT*" } else { "*VALUES*" };
         self.sub.inputs.push(Derived { def: def.clone(), label: label.into(), source });
         let projection: Vec<Expr> = def.columns.iter().enumerate().map(|(i, c)| Expr::Column(i, c.ty)).collect();
-        let cols: Vec<OutputColumn> =
-            def.columns.iter().map(|c| OutputColumn { name: c.name.clone(), ty: c.ty, table_oid: 0, column: 0 }).collect();
+        let cols: Vec<OutputColumn> = def
+            .columns
+            .iter()
+            .map(|c| OutputColumn { name: c.name.clone(), ty: c.ty, table_oid: 0, column: 0 })
+            .collect();
         let scope = Scope { def: &def, alias: label.into(), joined: None };
         let mut order_by = Vec::new();
         if let Some(ob) = &q.order_by {
@@ -405,7 +411,8 @@ impl Binder<'_> {
         all: bool,
     ) -> Result<Derived> {
         let (base, bc) = self.set_expr(left)?;
-        let tys: Vec<SqlType> = bc.iter().map(|c| if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty }).collect();
+        let tys: Vec<SqlType> =
+            bc.iter().map(|c| if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty }).collect();
         let base = self.coerce_source(base, &bc, &tys, "UNION")?;
         let _ = alias_cols;
         let aliases = alias_columns(Some(alias), bc.len(), "WITH query")?;
@@ -502,7 +509,11 @@ impl Binder<'_> {
         }
     }
 
-    fn series(&mut self, args: &[ast::FunctionArg], alias: Option<&ast::TableAlias>) -> Result<(Arc<TableDef>, String)> {
+    fn series(
+        &mut self,
+        args: &[ast::FunctionArg],
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<(Arc<TableDef>, String)> {
         let mut bound = Vec::new();
         for a in args {
             let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
@@ -587,7 +598,7 @@ impl Binder<'_> {
     }
 
     /// Binds a subquery of an expression with `scope` (the level it is in) as its outer scope.
-    fn sublink_query(&mut self, q: &ast::Query, scope: Option<&Scope>) -> Result<(Plan, Vec<OutputColumn>, Vec<(usize, Expr)>)> {
+    fn sublink_query(&mut self, q: &ast::Query, scope: Option<&Scope>) -> Result<(Plan, Vec<OutputColumn>, Captures)> {
         self.sub.frames.push(Frame {
             def: scope.map(|s| s.def.clone()),
             alias: scope.map(|s| s.alias.clone()).unwrap_or_default(),
@@ -631,7 +642,8 @@ impl Binder<'_> {
                 let x = self.expr(expr, scope)?;
                 let (plan, cols, captures) = self.sublink_query(q, scope)?;
                 if cols.len() != 1 {
-                    let msg = if cols.len() > 1 { "subquery has too many columns" } else { "subquery has too few columns" };
+                    let msg =
+                        if cols.len() > 1 { "subquery has too many columns" } else { "subquery has too few columns" };
                     return Err(SqlError::new(code::SYNTAX_ERROR, msg));
                 }
                 let t = self.compare(CmpOp::Eq, x, Expr::Param(LINK_BASE + id, cols[0].ty))?;
@@ -649,12 +661,15 @@ impl Binder<'_> {
                     B::LtEq => CmpOp::LtEq,
                     B::Gt => CmpOp::Gt,
                     B::GtEq => CmpOp::GtEq,
-                    other => return Err(SqlError::unsupported(format!("operator {other} with ANY/ALL is not supported"))),
+                    other => {
+                        return Err(SqlError::unsupported(format!("operator {other} with ANY/ALL is not supported")))
+                    }
                 };
                 let x = self.expr(left, scope)?;
                 let (plan, cols, captures) = self.sublink_query(q, scope)?;
                 if cols.len() != 1 {
-                    let msg = if cols.len() > 1 { "subquery has too many columns" } else { "subquery has too few columns" };
+                    let msg =
+                        if cols.len() > 1 { "subquery has too many columns" } else { "subquery has too few columns" };
                     return Err(SqlError::new(code::SYNTAX_ERROR, msg));
                 }
                 let t = self.compare(op, x, Expr::Param(LINK_BASE + id, cols[0].ty))?;
@@ -688,7 +703,10 @@ impl Binder<'_> {
                 return Err(SqlError::unsupported("FOR UPDATE with subqueries is not supported yet"));
             }
             let ids: Vec<usize> = corr.iter().map(|l| l.id).collect();
-            let in_join = sp.join.as_ref().is_some_and(|j| j.steps.iter().any(|s| s.on.as_ref().is_some_and(|e| has_link(e, &ids))));
+            let in_join = sp
+                .join
+                .as_ref()
+                .is_some_and(|j| j.steps.iter().any(|s| s.on.as_ref().is_some_and(|e| has_link(e, &ids))));
             let outside_where = sp.projection.iter().any(|e| has_link(e, &ids))
                 || sp.having.as_ref().is_some_and(|e| has_link(e, &ids))
                 || sp.group_by.iter().any(|e| has_link(e, &ids))
@@ -719,7 +737,13 @@ impl Binder<'_> {
             let columns = (0..width + corr.len()).map(|i| ColumnDef::new(format!("\0c{i}"), SqlType::Text)).collect();
             let id = self.new_id();
             let def = Arc::new(relation::derived_def(id, columns));
-            let c = Correlated { table: sp.table.take(), join: sp.join.take(), width, filter: sp.filter.take(), links: corr };
+            let c = Correlated {
+                table: sp.table.take(),
+                join: sp.join.take(),
+                width,
+                filter: sp.filter.take(),
+                links: corr,
+            };
             sp.key = None;
             sp.table = Some(def.clone());
             inputs.push(Derived { def, label: "SubPlan".into(), source: Source::Correlated(Box::new(c)) });
@@ -730,7 +754,9 @@ impl Binder<'_> {
         }
         if let Plan::Select(sp) = &plan {
             if sp.for_update {
-                return Err(SqlError::unsupported("FOR UPDATE with subqueries, WITH or derived tables is not supported yet"));
+                return Err(SqlError::unsupported(
+                    "FOR UPDATE with subqueries, WITH or derived tables is not supported yet",
+                ));
             }
         }
         Ok(Plan::Query(Box::new(QueryPlan { ctes, links: plain, inputs, body: plan })))
@@ -745,7 +771,9 @@ impl Binder<'_> {
             return Ok(plan);
         }
         if links.iter().any(|l| !l.captures.is_empty()) {
-            return Err(SqlError::unsupported("correlated subqueries in INSERT, UPDATE and DELETE are not supported yet"));
+            return Err(SqlError::unsupported(
+                "correlated subqueries in INSERT, UPDATE and DELETE are not supported yet",
+            ));
         }
         Ok(Plan::Query(Box::new(QueryPlan { ctes: vec![], links, inputs, body: plan })))
     }
@@ -759,7 +787,11 @@ impl Binder<'_> {
         };
         let id = self.new_id();
         let def = Arc::new(relation::derived_def(id, columns_of(cols, &[])));
-        self.sub.inputs.push(Derived { def: def.clone(), label: "*SELECT*".into(), source: Source::Query(Box::new(plan)) });
+        self.sub.inputs.push(Derived {
+            def: def.clone(),
+            label: "*SELECT*".into(),
+            source: Source::Query(Box::new(plan)),
+        });
         let projection = def.columns.iter().enumerate().map(|(i, c)| Expr::Column(i, c.ty)).collect();
         Ok(SelectPlan {
             for_update: false,

@@ -327,7 +327,33 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
                     items.push(Expr::Const(c, rhs.ty()));
                 }
             }
+            let hashable = matches!(
+                rhs.ty(),
+                SqlType::Bool
+                    | SqlType::Int2
+                    | SqlType::Int4
+                    | SqlType::Int8
+                    | SqlType::Float4
+                    | SqlType::Float8
+                    | SqlType::Numeric(_)
+                    | SqlType::Text
+                    | SqlType::Varchar(_)
+                    | SqlType::Bpchar(_)
+                    | SqlType::Bytea
+                    | SqlType::Date
+                    | SqlType::Timestamp
+                    | SqlType::TimestampTz
+                    | SqlType::Time
+                    | SqlType::Uuid
+            );
             match (op, any) {
+                // x = ANY (empty) is false even for a NULL x (x <> ALL (empty) true).
+                (CmpOp::Eq, true) | (CmpOp::NotEq, false) if items.is_empty() => {
+                    Expr::Const(Datum::Bool(!any), SqlType::Bool)
+                }
+                (CmpOp::Eq, true) | (CmpOp::NotEq, false) if hashable && items.len() > HASH_FROM => {
+                    Expr::InSet(x.clone(), Arc::new(ValueSet::new(&items)), !any)
+                }
                 (CmpOp::Eq, true) => Expr::InList(x.clone(), items, false),
                 (CmpOp::NotEq, false) => Expr::InList(x.clone(), items, true),
                 _ => {
@@ -337,6 +363,54 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
             }
         }
     })
+}
+
+/// IN lists longer than this are hashed ([`ValueSet`]).
+const HASH_FROM: usize = 16;
+
+/// The values of an `IN (subquery)`, hashed by GROUP BY's equality (which is `=` for the types
+/// it is used with: the binder coerced both sides to one type).
+pub struct ValueSet {
+    keys: std::collections::HashSet<crate::group::KeyPart>,
+    has_null: bool,
+}
+
+impl std::fmt::Debug for ValueSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ValueSet({} values{})", self.keys.len(), if self.has_null { " and NULL" } else { "" })
+    }
+}
+
+impl ValueSet {
+    fn new(items: &[Expr]) -> ValueSet {
+        let mut s = ValueSet { keys: Default::default(), has_null: false };
+        for i in items {
+            match i {
+                Expr::Const(Datum::Null, _) => s.has_null = true,
+                Expr::Const(d, _) => {
+                    s.keys.insert(crate::group::key_part(d));
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// `v = ANY (values)`: true, false, or None (NULL) when `v` is NULL or the values hold a
+    /// NULL and none equals `v`. (The set is never empty here.)
+    pub fn contains(&self, v: &Datum) -> Option<bool> {
+        if v.is_null() {
+            return None;
+        }
+        if self.keys.contains(&crate::group::key_part(v)) {
+            return Some(true);
+        }
+        if self.has_null {
+            None
+        } else {
+            Some(false)
+        }
+    }
 }
 
 /// `a OR b OR ...` (or AND) as a balanced tree, so evaluation recursion stays shallow.
@@ -522,14 +596,17 @@ fn series(args: &[Expr], ty: SqlType, params: &[Datum]) -> Result<Vec<Row>> {
         }
         return Ok(out);
     }
-    // numeric: start + step until past stop, with numeric's own arithmetic and comparison.
+    // numeric, or timestamps by an interval: start + step until past stop, with the type's
+    // own arithmetic and comparison.
     let start = vals[0].clone();
     let stop = vals[1].clone();
     let step = vals.get(2).cloned().unwrap_or_else(|| Datum::Numeric("1".into()));
-    let zero = expr::eval(
-        &Expr::Cast(Box::new(Expr::Const(Datum::Int4(0), SqlType::Int4)), ty, false),
-        &Ctx { row: &[], params: &[], aggs: &[] },
-    )?;
+    let (zero, step_ty) = match step {
+        Datum::Interval(_) => {
+            (Datum::Interval(orbit_engine::table::Interval { months: 0, days: 0, micros: 0 }), SqlType::Interval)
+        }
+        _ => (Datum::Numeric("0".into()), ty),
+    };
     let sign = expr::compare(&step, &zero);
     if sign == Some(std::cmp::Ordering::Equal) {
         return Err(zero_step());
@@ -551,7 +628,12 @@ fn series(args: &[Expr], ty: SqlType, params: &[Datum]) -> Result<Vec<Row>> {
         out.push(vec![cur.clone()]);
         check_rows(out.len())?;
         cur = expr::eval(
-            &Expr::Arith(ArithOp::Add, Box::new(Expr::Const(cur, ty)), Box::new(Expr::Const(step.clone(), ty)), ty),
+            &Expr::Arith(
+                ArithOp::Add,
+                Box::new(Expr::Const(cur, ty)),
+                Box::new(Expr::Const(step.clone(), step_ty)),
+                ty,
+            ),
             &Ctx { row: &[], params: &[], aggs: &[] },
         )?;
     }

@@ -541,8 +541,23 @@ impl Binder<'_> {
             } else {
                 SqlType::Int4
             }
-        } else if types.iter().any(|t| t.is_datetime()) {
-            return Err(SqlError::unsupported("generate_series over timestamps is not supported yet"));
+        } else if bound.len() == 3 && types[..2].iter().any(|t| t.is_datetime()) {
+            // (timestamp, timestamp, interval); a date or timestamptz makes it timestamptz.
+            let tz = types[..2].iter().any(|t| matches!(t, SqlType::TimestampTz | SqlType::Date));
+            if types[..2]
+                .iter()
+                .any(|t| !matches!(t, SqlType::Timestamp | SqlType::TimestampTz | SqlType::Date | SqlType::Unknown))
+                || !matches!(types[2], SqlType::Interval | SqlType::Unknown)
+            {
+                return Err(no_function());
+            }
+            let ty = if tz { SqlType::TimestampTz } else { SqlType::Timestamp };
+            let mut args = Vec::with_capacity(3);
+            for (i, e) in bound.into_iter().enumerate() {
+                let to = if i == 2 { SqlType::Interval } else { ty };
+                args.push(self.coerce(e, to, CastContext::Implicit, |_| no_function())?);
+            }
+            return self.series_relation(args, ty, alias);
         } else {
             return Err(no_function());
         };
@@ -550,6 +565,15 @@ impl Binder<'_> {
         for e in bound {
             args.push(self.coerce(e, ty, CastContext::Implicit, |_| no_function())?);
         }
+        self.series_relation(args, ty, alias)
+    }
+
+    fn series_relation(
+        &mut self,
+        args: Vec<Expr>,
+        ty: SqlType,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<(Arc<TableDef>, String)> {
         let name = match alias {
             Some(a) if !a.columns.is_empty() => {
                 alias_columns(Some(a), 1, "table")?;

@@ -13,10 +13,13 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::sync::Arc;
 
+mod constraints;
 mod functions;
 mod grouping;
 mod temporal;
 mod utility;
+pub use constraints::bind_check;
+pub(crate) use constraints::index_owner;
 use temporal::{datetime_common, is_temporal};
 
 /// A column of a statement's result (RowDescription).
@@ -172,6 +175,18 @@ pub enum Plan {
         tag: &'static str,
         notice: String,
     },
+    /// `CREATE [UNIQUE] INDEX`: the index built from the table's rows, then added to its
+    /// definition.
+    CreateIndex {
+        table: Arc<TableDef>,
+        index: orbit_engine::table::IndexDef,
+        if_not_exists: bool,
+    },
+    /// `DROP INDEX [IF EXISTS] name, ...`.
+    DropIndex {
+        names: Vec<String>,
+        if_exists: bool,
+    },
     /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`: the table re-keyed.
     AddPrimaryKey {
         table: Arc<TableDef>,
@@ -313,17 +328,7 @@ fn span_position(sql: &str, span: &sqlparser::tokenizer::Span) -> Option<usize> 
 
 /// A column's DEFAULT bound on its own (COPY's columns left out of its column list).
 pub fn bind_default(col: &ColumnDef) -> Result<Expr> {
-    let mut b = Binder {
-        sql: "",
-        params: Vec::new(),
-        aggs: Vec::new(),
-        allow_aggs: false,
-        aggs_banned_in: "DEFAULT expressions",
-        in_agg: false,
-        expr_depth: 0,
-        excluded: None,
-    };
-    b.default_of(col)
+    Binder::detached("DEFAULT expressions").default_of(col)
 }
 
 /// Binds one statement.
@@ -387,6 +392,23 @@ struct Binder<'s> {
     /// While binding ON CONFLICT DO UPDATE: the table `EXCLUDED` names (its columns follow the
     /// target row's).
     excluded: Option<Arc<TableDef>>,
+}
+
+impl Binder<'static> {
+    /// A binder for an expression kept in the catalog (a DEFAULT, a CHECK), outside any
+    /// statement; `aggs_banned_in` names the clause in the error for an aggregate.
+    fn detached(aggs_banned_in: &'static str) -> Binder<'static> {
+        Binder {
+            sql: "",
+            params: Vec::new(),
+            aggs: Vec::new(),
+            allow_aggs: false,
+            aggs_banned_in,
+            in_agg: false,
+            expr_depth: 0,
+            excluded: None,
+        }
+    }
 }
 
 fn fold(id: &ast::Ident) -> String {
@@ -651,6 +673,10 @@ impl Binder<'_> {
                 let names = kept;
                 Ok((Plan::DropTable { names, if_exists: *if_exists }, vec![]))
             }
+            S::Drop { object_type: ast::ObjectType::Index, if_exists, names, cascade, .. } => {
+                Ok((constraints::drop_index(self.sql, names, *if_exists, *cascade)?, vec![]))
+            }
+            S::CreateIndex(ci) => Ok((self.create_index(ci)?, vec![])),
             S::Insert(ins) => self.insert(ins),
             S::Update(up) => self.update(up),
             S::Delete(del) => self.delete(del),
@@ -808,6 +834,8 @@ impl Binder<'_> {
         let mut columns: Vec<ColumnDef> = Vec::new();
         let mut sequences: Vec<crate::sequence::SeqDef> = Vec::new();
         let mut pk: Option<(Vec<usize>, Option<String>)> = None;
+        let mut checks: Vec<(Option<String>, ast::Expr)> = Vec::new();
+        let mut uniques: Vec<(Option<String>, Vec<usize>)> = Vec::new();
         let multiple_pk = |name: &str| {
             SqlError::new(
                 code::INVALID_TABLE_DEFINITION,
@@ -914,6 +942,12 @@ impl Binder<'_> {
                         }
                         pk = Some((vec![i], opt.name.as_ref().map(fold)));
                     }
+                    ast::ColumnOption::Check(cc) => {
+                        checks.push((opt.name.as_ref().or(cc.name.as_ref()).map(fold), (*cc.expr).clone()));
+                    }
+                    ast::ColumnOption::Unique(uc) if uc.characteristics.is_none() => {
+                        uniques.push((opt.name.as_ref().or(uc.name.as_ref()).map(fold), vec![i]));
+                    }
                     _ => {
                         return Err(SqlError::unsupported(format!(
                             "column constraint {} is not supported yet",
@@ -953,6 +987,11 @@ impl Binder<'_> {
                     }
                     pk = Some((idx, p.name.as_ref().map(fold)));
                 }
+                ast::TableConstraint::Check(cc) => checks.push((cc.name.as_ref().map(fold), (*cc.expr).clone())),
+                ast::TableConstraint::Unique(uc) if uc.characteristics.is_none() && uc.include.is_empty() => {
+                    let idx = self.key_columns(&uc.columns, &columns, "named in key")?;
+                    uniques.push((uc.name.as_ref().map(fold), idx));
+                }
                 other => {
                     return Err(SqlError::unsupported(format!(
                         "table constraint {} is not supported yet",
@@ -971,11 +1010,9 @@ impl Binder<'_> {
             }
             None => (Vec::new(), String::new()),
         };
-        Ok(Plan::CreateTable {
-            def: TableDef { name, columns, pk, pk_name, oid: 0 },
-            if_not_exists: ct.if_not_exists,
-            sequences,
-        })
+        let mut def = TableDef { name, columns, pk, pk_name, ..TableDef::default_empty() };
+        self.add_constraints(&mut def, checks, uniques)?;
+        Ok(Plan::CreateTable { def, if_not_exists: ct.if_not_exists, sequences })
     }
 
     /// The name of a table a statement reads or writes. PostgreSQL looks such a name up with
@@ -1000,11 +1037,15 @@ impl Binder<'_> {
             return Ok((def.name.clone(), def));
         }
         let tname = self.relation_name(name)?;
+        let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
         let def = lookup_table(&tname).ok_or_else(|| {
-            let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
             SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
                 .at(span.and_then(|s| self.pos(&s)))
         })?;
+        if def.index_of.is_some() {
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{tname}\" is an index"))
+                .at(span.and_then(|s| self.pos(&s))));
+        }
         Ok((tname, def))
     }
 

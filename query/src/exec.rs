@@ -23,6 +23,7 @@ use orbit_shards::wal::Ticket;
 use orbit_shards::{mesh, state, wal, ShardId};
 use std::sync::Arc;
 
+mod indexes;
 mod utility;
 pub use utility::{copy_insert, copy_out};
 
@@ -149,6 +150,10 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
         }),
         Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
         Plan::Maintenance { analyze, tables, tag, .. } => utility::maintenance(*analyze, tables, tag).await,
+        Plan::CreateIndex { table, index, if_not_exists } => {
+            indexes::create_index(txn, table, index, *if_not_exists).await
+        }
+        Plan::DropIndex { names, if_exists } => indexes::drop_index(txn, names, *if_exists).await,
         Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(txn, table, columns, name).await,
         Plan::RewriteTable { table, def, change } => utility::rewrite_columns(txn, table, def, change).await,
         Plan::Truncate(tables) => {
@@ -181,7 +186,32 @@ async fn create_table_with(
         }
         return Err(SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", def.name)));
     }
-    if sequences.is_empty() || crate::bind::lookup_table(&def.name).is_some() {
+    if crate::bind::lookup_table(&def.name).is_some() {
+        return create_table(def.clone(), if_not_exists).await;
+    }
+    // Its indexes' tables first: a crash before the table leaves indexes of no table (DROP
+    // INDEX removes them), never a table without its indexes.
+    let mut indexes = Vec::new();
+    for ix in &def.indexes {
+        if let Err(e) = create_table(def.index_table(ix), false).await {
+            drop_relations(&indexes).await?;
+            return Err(e);
+        }
+        indexes.push(ix.name.clone());
+    }
+    let r = create_table_and_sequences(def, if_not_exists, sequences).await;
+    if !matches!(&r, Ok(r) if r.notices.is_empty()) {
+        drop_relations(&indexes).await?;
+    }
+    r
+}
+
+async fn create_table_and_sequences(
+    def: &orbit_engine::table::TableDef,
+    if_not_exists: bool,
+    sequences: &[crate::sequence::SeqDef],
+) -> Result<QueryResult> {
+    if sequences.is_empty() {
         return create_table(def.clone(), if_not_exists).await;
     }
     let mut made = Vec::new();
@@ -244,10 +274,20 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
     let mut r = QueryResult { tag: "DROP TABLE".into(), ..Default::default() };
     // PostgreSQL checks every name before dropping any.
     let list = names.to_vec();
-    let missing: Vec<String> =
-        mesh::run_on(0, move |s| list.into_iter().filter(|n| s.tables.get(n).is_none()).collect())
-            .await
-            .map_err(gone)?;
+    let found: Vec<Option<Arc<TableDef>>> =
+        mesh::run_on(0, move |s| list.iter().map(|n| s.tables.def(n)).collect()).await.map_err(gone)?;
+    let mut missing = Vec::new();
+    let mut indexes = Vec::new();
+    for (name, def) in names.iter().zip(&found) {
+        match def {
+            None => missing.push(name.clone()),
+            Some(d) if d.index_of.is_some() => {
+                return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a table"))
+                    .hint("Use DROP INDEX to remove an index."))
+            }
+            Some(d) => indexes.extend(d.indexes.iter().map(|x| x.name.clone())),
+        }
+    }
     if let Some(m) = missing.first() {
         if !if_exists {
             return Err(SqlError::new(code::UNDEFINED_TABLE, format!("table \"{m}\" does not exist")));
@@ -256,8 +296,22 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
             r.notices.push(notice("00000", format!("table \"{m}\" does not exist, skipping")));
         }
     }
+    let present: Vec<String> = names.iter().filter(|n| !missing.contains(n)).cloned().collect();
+    drop_relations(&present).await?;
+    // Then the tables' indexes (a crash in between leaves indexes of no table: DROP INDEX
+    // removes them).
+    drop_relations(&indexes).await?;
+    for name in &present {
+        crate::sequence::drop_owned(name).await?;
+    }
+    Ok(r)
+}
+
+/// Drops the relations (tables, indexes' tables) of these names on every shard, durably;
+/// names that do not exist are skipped.
+pub(crate) async fn drop_relations(names: &[String]) -> Result<()> {
     let mut tickets = Vec::new();
-    for name in names.iter().filter(|n| !missing.contains(n)) {
+    for name in names {
         let n = name.clone();
         let dropped = mesh::run_on(0, move |s| {
             shard_tables::writable(s).map_err(io_error)?;
@@ -280,11 +334,7 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
         .map_err(gone)?;
         tickets.extend(more.into_iter().flatten());
     }
-    durable(tickets).await?;
-    for name in names.iter().filter(|n| !missing.contains(n)) {
-        crate::sequence::drop_owned(name).await?;
-    }
-    Ok(r)
+    durable(tickets).await
 }
 
 fn ctx<'a>(row: &'a [Datum], params: &'a [Datum]) -> Ctx<'a> {
@@ -501,7 +551,8 @@ fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> 
     }
 }
 
-/// Checks NOT NULL on a full row, with PostgreSQL's message and DETAIL.
+/// Checks NOT NULL, then the CHECK constraints, on a full row, with PostgreSQL's messages and
+/// DETAIL.
 pub(crate) fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
     for (c, v) in table.columns.iter().zip(row) {
         if c.not_null && v.is_null() {
@@ -515,7 +566,7 @@ pub(crate) fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
             .detail(format!("Failing row contains {}.", row_text(&row[..table.columns.len().min(row.len())]))));
         }
     }
-    Ok(())
+    crate::index::check_row(table, row)
 }
 
 fn row_text(row: &[Datum]) -> String {
@@ -626,8 +677,10 @@ async fn upsert(
     }
     let mut affected = std::collections::HashSet::new();
     let mut changed = Vec::new();
+    let mut index_changes: Vec<(Option<Row>, Row)> = Vec::new();
     for (k, row) in keys.into_iter().zip(rows) {
         let existing = current.get(&k).cloned().flatten();
+        let before = existing.clone();
         let new = match (existing, oc) {
             (None, _) => row,
             (Some(_), OnConflict::Nothing) => continue,
@@ -655,7 +708,14 @@ async fn upsert(
         affected.insert(k.clone());
         current.insert(k.clone(), Some(new.clone()));
         txn.write(table, k, Some(new.clone()))?;
+        if !table.indexes.is_empty() {
+            index_changes.push((before, new.clone()));
+        }
         changed.push(new);
+    }
+    if !index_changes.is_empty() {
+        let changes: Vec<crate::index::RowChange> = index_changes.iter().map(|(o, n)| (o.as_ref(), Some(n))).collect();
+        crate::index::maintain(txn, table, &changes).await?;
     }
     let out = returning_rows(returning, &changed, params)?;
     Ok(QueryResult { rows: out, tag: format!("INSERT 0 {}", changed.len()), notices: vec![] })
@@ -684,6 +744,10 @@ pub(crate) async fn insert_rows(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<
         to_lock.iter().zip(&committed).filter(|(_, r)| r.is_some()).map(|(k, _)| k).collect();
     if let Some((_, row)) = keyed.iter().find(|(k, _)| taken.contains(k)) {
         return Err(duplicate(table, row));
+    }
+    if !table.indexes.is_empty() {
+        let changes: Vec<crate::index::RowChange> = keyed.iter().map(|(_, r)| (None, Some(r))).collect();
+        crate::index::maintain(txn, table, &changes).await?;
     }
     for (k, row) in keyed {
         txn.write(table, k, Some(row))?;
@@ -792,6 +856,11 @@ async fn update(
     if let Some(((_, row), _)) = probe.iter().zip(&committed).find(|(_, c)| c.is_some()) {
         return Err(duplicate(table, row));
     }
+    if !table.indexes.is_empty() {
+        let index_changes: Vec<crate::index::RowChange> =
+            matched.iter().zip(&changes).map(|((_, old), (_, _, new))| (Some(old), Some(new))).collect();
+        crate::index::maintain(txn, table, &index_changes).await?;
+    }
     for (k, nk, _) in &changes {
         if k != nk {
             txn.write(table, k.clone(), None)?;
@@ -816,6 +885,10 @@ async fn delete(
     let rows: Vec<Row> = matched.iter().map(|(_, r)| r.clone()).collect();
     let out = returning_rows(returning, &rows, params)?;
     let count = matched.len();
+    if !table.indexes.is_empty() {
+        let changes: Vec<crate::index::RowChange> = matched.iter().map(|(_, r)| (Some(r), None)).collect();
+        crate::index::maintain(txn, table, &changes).await?;
+    }
     for (k, _) in matched {
         txn.write(table, k, None)?;
     }

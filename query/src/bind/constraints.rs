@@ -212,7 +212,7 @@ impl Binder<'_> {
                     if def.checks.iter().any(|c| c.name == n) {
                         return Err(SqlError::new(
                             code::DUPLICATE_OBJECT,
-                            format!("constraint \"{n}\" for relation \"{}\" already exists", def.name),
+                            format!("check constraint \"{n}\" already exists"),
                         ));
                     }
                     n
@@ -268,7 +268,8 @@ impl Binder<'_> {
             }
             let cn = fold(id);
             let i = columns.iter().position(|c| c.name == cn).ok_or_else(|| {
-                SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{cn}\" {what} does not exist"))
+                let what = if what.is_empty() { String::new() } else { format!(" {what}") };
+                SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{cn}\"{what} does not exist"))
                     .at(self.pos(&id.span))
             })?;
             idx.push(i);

@@ -2925,6 +2925,17 @@ fn is_default_keyword(e: &ast::Expr) -> bool {
 /// when the value's type is of the column's kind (an integer column compared with an integer),
 /// so that the encoded key equals the stored one.
 pub fn pk_lookup(filter: &Expr, def: &TableDef) -> Option<Vec<Expr>> {
+    if def.pk.is_empty() {
+        // Keyed by a hidden row id no filter can name.
+        return None;
+    }
+    let eq = equalities(filter, def);
+    def.pk.iter().map(|col| eq.iter().find(|(c, _)| c == col).map(|(_, v)| v.clone())).collect()
+}
+
+/// The `column = value` conjuncts of a filter whose value does not depend on the row and
+/// encodes as the column's values do (a key or index lookup can use them): (column, value).
+pub fn equalities(filter: &Expr, def: &TableDef) -> Vec<(usize, Expr)> {
     let mut conj = Vec::new();
     fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
         match e {
@@ -2942,26 +2953,19 @@ pub fn pk_lookup(filter: &Expr, def: &TableDef) -> Option<Vec<Expr>> {
             || (a.is_string() && b.is_string())
             || a == b
     };
-    if def.pk.is_empty() {
-        // Keyed by a hidden row id no filter can name.
-        return None;
-    }
-    let mut key = Vec::with_capacity(def.pk.len());
-    for &col in &def.pk {
-        let found = conj.iter().find_map(|c| match c {
+    conj.iter()
+        .filter_map(|c| match c {
             Expr::Cmp(CmpOp::Eq, a, b) => match (a.as_ref(), b.as_ref()) {
                 (Expr::Column(i, _), v) | (v, Expr::Column(i, _))
-                    if *i == col && v.is_row_independent() && same_kind(v.ty(), def.columns[col].ty) =>
+                    if v.is_row_independent() && def.columns.get(*i).is_some_and(|c| same_kind(v.ty(), c.ty)) =>
                 {
-                    Some(v.clone())
+                    Some((*i, v.clone()))
                 }
                 _ => None,
             },
             _ => None,
-        })?;
-        key.push(found);
-    }
-    Some(key)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use orbit_shards::wal::Ticket;
 use orbit_shards::{mesh, state, wal, ShardId};
 use std::sync::Arc;
 
+pub(crate) mod index_scan;
 mod indexes;
 mod utility;
 pub use utility::{copy_insert, copy_out};
@@ -443,6 +444,11 @@ pub(crate) async fn scan(
             });
         }
         return Ok(read_key(table, k.clone(), filter, params).await?.map(|r| (k, r)).into_iter().collect());
+    }
+    if let Some(f) = filter {
+        if let Some((ix, vals)) = index_scan::choose(table, f) {
+            return index_scan::rows(txn, table, ix, &vals, f, params).await;
+        }
     }
     let name = table.name.clone();
     let f = filter.cloned();

@@ -26,11 +26,14 @@ use std::sync::Arc;
 /// Bound CHECK expressions cached per table definition (its OID changes with the definition).
 const MAX_CACHED: usize = 1024;
 
+/// A table's CHECK constraints, bound: (name, expression), in name order.
+type BoundChecks = Rc<Vec<(String, Expr)>>;
+
 thread_local! {
-    static CHECKS: RefCell<HashMap<u32, Rc<Vec<(String, Expr)>>>> = RefCell::new(HashMap::new());
+    static CHECKS: RefCell<HashMap<u32, BoundChecks>> = RefCell::new(HashMap::new());
 }
 
-fn checks_of(table: &TableDef) -> Result<Rc<Vec<(String, Expr)>>> {
+fn checks_of(table: &TableDef) -> Result<BoundChecks> {
     if let Some(c) = CHECKS.with(|m| m.borrow().get(&table.oid).cloned()) {
         return Ok(c);
     }

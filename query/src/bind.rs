@@ -213,16 +213,22 @@ pub enum ColumnChange {
     Rename,
 }
 
-/// `ON CONFLICT` on the primary key (the only unique constraint a table has).
+/// `ON CONFLICT`: what a proposed row that collides with an existing one does.
 #[derive(Debug, Clone)]
 pub enum OnConflict {
-    Nothing,
-    /// `DO UPDATE SET ... [WHERE ...]`: expressions over the existing row followed by the
-    /// proposed one (`EXCLUDED`), i.e. column `n + i` is `EXCLUDED`'s column i.
-    Update {
-        sets: Vec<(usize, Expr)>,
-        filter: Option<Expr>,
-    },
+    /// `DO NOTHING`: on the arbiter named, or (None) on the primary key and every unique index.
+    Nothing(Option<Arbiter>),
+    /// `DO UPDATE SET ... [WHERE ...]` on the arbiter: expressions over the existing row
+    /// followed by the proposed one (`EXCLUDED`), i.e. column `n + i` is `EXCLUDED`'s column i.
+    Update { arbiter: Arbiter, sets: Vec<(usize, Expr)>, filter: Option<Expr> },
+}
+
+/// The unique index whose collision ON CONFLICT handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arbiter {
+    PrimaryKey,
+    /// The table's unique index at this position of its `indexes`.
+    Index(usize),
 }
 
 /// A bound statement: its plan, result columns and parameter types.
@@ -1808,8 +1814,8 @@ impl Binder<'_> {
                 "there is no unique or exclusion constraint matching the ON CONFLICT specification",
             )
         };
-        match &oc.conflict_target {
-            None => {}
+        let arbiter = match &oc.conflict_target {
+            None => None,
             Some(ast::ConflictTarget::Columns { columns, predicate }) => {
                 let mut idx = Vec::new();
                 for c in columns {
@@ -1822,30 +1828,44 @@ impl Binder<'_> {
                 }
                 idx.sort_unstable();
                 idx.dedup();
-                let mut pk = def.pk.clone();
-                pk.sort_unstable();
-                if idx != pk || predicate.is_some() {
+                if predicate.is_some() {
                     return Err(no_match());
+                }
+                let sorted = |cols: &[usize]| {
+                    let mut c = cols.to_vec();
+                    c.sort_unstable();
+                    c
+                };
+                if !def.pk.is_empty() && sorted(&def.pk) == idx {
+                    Some(Arbiter::PrimaryKey)
+                } else {
+                    let i =
+                        def.indexes.iter().position(|x| x.unique && sorted(&x.columns) == idx).ok_or_else(no_match)?;
+                    Some(Arbiter::Index(i))
                 }
             }
             Some(ast::ConflictTarget::OnConstraint(name)) => {
                 let n = name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
-                if n != def.pk_name {
+                if !def.pk.is_empty() && n == def.pk_name {
+                    Some(Arbiter::PrimaryKey)
+                } else if let Some(i) = def.indexes.iter().position(|x| x.constraint && x.name == n) {
+                    Some(Arbiter::Index(i))
+                } else {
                     return Err(SqlError::new(
                         code::UNDEFINED_OBJECT,
                         format!("constraint \"{n}\" for table \"{}\" does not exist", def.name),
                     ));
                 }
             }
-        }
-        let ast::OnConflictAction::DoUpdate(du) = &oc.action else { return Ok(OnConflict::Nothing) };
-        if oc.conflict_target.is_none() {
+        };
+        let ast::OnConflictAction::DoUpdate(du) = &oc.action else { return Ok(OnConflict::Nothing(arbiter)) };
+        let Some(arbiter) = arbiter else {
             return Err(SqlError::new(
                 code::SYNTAX_ERROR,
                 "ON CONFLICT DO UPDATE requires inference specification or constraint name",
             )
             .hint("For example, ON CONFLICT (column_name)."));
-        }
+        };
         self.excluded = Some(def.clone());
         let scope = Scope { def, alias: alias.to_string(), joined: None };
         let r = (|| {
@@ -1860,7 +1880,7 @@ impl Binder<'_> {
                 Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
                 None => None,
             };
-            Ok(OnConflict::Update { sets, filter })
+            Ok(OnConflict::Update { arbiter, sets, filter })
         })();
         self.excluded = None;
         r

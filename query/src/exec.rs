@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 pub(crate) mod index_scan;
 mod indexes;
+mod upsert;
 mod utility;
 pub use utility::{copy_insert, copy_out};
 
@@ -640,91 +641,12 @@ async fn insert(
     // A table without a primary key keys its rows by a hidden row id (never in conflict).
     let full = utility::with_row_ids(table, full).await?;
     if let Some(oc) = on_conflict {
-        return upsert(txn, table, full, oc, returning, params).await;
+        return upsert::upsert(txn, table, full, oc, returning, params).await;
     }
     let out = returning_rows(returning, &full, params)?;
     let n = full.len();
     insert_rows(txn, table, full).await?;
     Ok(QueryResult { rows: out, tag: format!("INSERT 0 {n}"), notices: vec![] })
-}
-
-/// INSERT ... ON CONFLICT on the primary key: a row whose key is taken is skipped (DO NOTHING)
-/// or updates the row there (DO UPDATE, whose expressions see the existing row followed by
-/// the proposed one as EXCLUDED); a row this statement already inserted or updated counts as
-/// taken, and DO UPDATE refuses to change it twice (21000), as PostgreSQL does.
-async fn upsert(
-    txn: &mut Txn,
-    table: &Arc<TableDef>,
-    rows: Vec<Row>,
-    oc: &OnConflict,
-    returning: Option<&[Expr]>,
-    params: &[Datum],
-) -> Result<QueryResult> {
-    let keys: Vec<Vec<u8>> = rows.iter().map(|r| table.key_of(r)).collect();
-    let mut current: std::collections::HashMap<Vec<u8>, Option<Row>> = std::collections::HashMap::new();
-    let mut to_lock = Vec::new();
-    for k in &keys {
-        if current.contains_key(k) {
-            continue;
-        }
-        match txn.own(table, k) {
-            Some(r) => {
-                current.insert(k.clone(), r.cloned());
-            }
-            None => {
-                current.insert(k.clone(), None);
-                to_lock.push(k.clone());
-            }
-        }
-    }
-    let committed = txn.lock(table, to_lock.clone()).await?;
-    for (k, r) in to_lock.into_iter().zip(committed) {
-        current.insert(k, r);
-    }
-    let mut affected = std::collections::HashSet::new();
-    let mut changed = Vec::new();
-    let mut index_changes: Vec<(Option<Row>, Row)> = Vec::new();
-    for (k, row) in keys.into_iter().zip(rows) {
-        let existing = current.get(&k).cloned().flatten();
-        let before = existing.clone();
-        let new = match (existing, oc) {
-            (None, _) => row,
-            (Some(_), OnConflict::Nothing) => continue,
-            (Some(old), OnConflict::Update { sets, filter }) => {
-                if affected.contains(&k) {
-                    return Err(SqlError::new(
-                        "21000",
-                        "ON CONFLICT DO UPDATE command cannot affect row a second time",
-                    )
-                    .hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
-                }
-                let mut both = old.clone();
-                both.extend(row);
-                if !matches(filter.as_ref(), &both, params)? {
-                    continue;
-                }
-                let mut new = old;
-                for (i, e) in sets {
-                    new[*i] = expr::eval(e, &ctx(&both, params))?;
-                }
-                check_not_null(table, &new)?;
-                new
-            }
-        };
-        affected.insert(k.clone());
-        current.insert(k.clone(), Some(new.clone()));
-        txn.write(table, k, Some(new.clone()))?;
-        if !table.indexes.is_empty() {
-            index_changes.push((before, new.clone()));
-        }
-        changed.push(new);
-    }
-    if !index_changes.is_empty() {
-        let changes: Vec<crate::index::RowChange> = index_changes.iter().map(|(o, n)| (o.as_ref(), Some(n))).collect();
-        crate::index::maintain(txn, table, &changes).await?;
-    }
-    let out = returning_rows(returning, &changed, params)?;
-    Ok(QueryResult { rows: out, tag: format!("INSERT 0 {}", changed.len()), notices: vec![] })
 }
 
 /// Inserts rows into the transaction's write set: each key locked first, then checked free

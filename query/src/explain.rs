@@ -235,7 +235,7 @@ pub fn lines(plan: &Plan, t: &Texts, shards: usize) -> Result<Vec<String>> {
         Plan::Insert { table, rows, select, on_conflict, .. } => {
             let mut n = Node::new(format!("Insert on {}", table.name));
             n = match on_conflict {
-                Some(OnConflict::Nothing) => n.prop("Conflict Resolution: NOTHING"),
+                Some(OnConflict::Nothing(_)) => n.prop("Conflict Resolution: NOTHING"),
                 Some(OnConflict::Update { .. }) => n.prop("Conflict Resolution: UPDATE"),
                 None => n,
             };

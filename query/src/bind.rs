@@ -61,8 +61,9 @@ pub enum Distinct {
 
 #[derive(Debug, Clone)]
 pub struct SelectPlan {
-    /// `FOR UPDATE`: the rows it returns are locked for the transaction first.
-    pub for_update: bool,
+    /// `FOR UPDATE [NOWAIT | SKIP LOCKED]`: the rows it returns are locked for the transaction
+    /// first, waiting for (or failing on, or skipping) rows other transactions hold.
+    pub for_update: Option<crate::txn::LockWait>,
     /// FROM with several tables (then `table` is None): the rows are joined first.
     pub join: Option<Box<crate::join::JoinPlan>>,
     pub table: Option<Arc<TableDef>>,
@@ -1068,11 +1069,15 @@ impl Binder<'_> {
             return Err(SqlError::unsupported("WITH and FETCH are not supported yet"));
         }
         let for_update = match q.locks.as_slice() {
-            [] => false,
-            [l] if l.lock_type == ast::LockType::Update && l.of.is_none() && l.nonblock.is_none() => true,
+            [] => None,
+            [l] if l.lock_type == ast::LockType::Update && l.of.is_none() => Some(match l.nonblock {
+                None => crate::txn::LockWait::Wait,
+                Some(ast::NonBlock::Nowait) => crate::txn::LockWait::NoWait,
+                Some(ast::NonBlock::SkipLocked) => crate::txn::LockWait::SkipLocked,
+            }),
             _ => {
                 return Err(SqlError::unsupported(
-                    "FOR SHARE, FOR UPDATE OF, NOWAIT and SKIP LOCKED are not supported yet",
+                    "FOR SHARE, FOR NO KEY UPDATE, FOR KEY SHARE and FOR UPDATE OF are not supported yet",
                 ))
             }
         };
@@ -1261,7 +1266,7 @@ impl Binder<'_> {
             (Some((def, _)), Some(f)) if !grouped => pk_lookup(f, def),
             _ => None,
         };
-        if for_update {
+        if for_update.is_some() {
             let refused = if !group_by.is_empty() {
                 Some("GROUP BY clause")
             } else if grouped {

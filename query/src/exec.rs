@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 pub(crate) mod index_scan;
 mod indexes;
+mod lock_rows;
 mod upsert;
 mod utility;
 pub use utility::{copy_insert, copy_out};
@@ -122,18 +123,7 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             let rows: Vec<Row> = lines.into_iter().map(|l| vec![Datum::Text(l)]).collect();
             Ok(QueryResult { rows, tag: "EXPLAIN".into(), notices: vec![] })
         }
-        Plan::Select(s) if s.for_update => {
-            // Lock the rows (waiting for, then re-checking, rows other transactions hold), then
-            // read them: no other transaction can change them until this one ends.
-            txn.check_writable("SELECT FOR UPDATE")?;
-            if let Some(t) = &s.table {
-                if crate::catalog::is_view(t) {
-                    return Err(crate::catalog::read_only(t));
-                }
-                rows_to_change(txn, t, s.filter.as_ref(), s.key.as_deref(), params).await?;
-            }
-            select(txn, s, params).await
-        }
+        Plan::Select(s) if s.for_update.is_some() => lock_rows::select_for_update(txn, s, params).await,
         Plan::Select(s) => select(txn, s, params).await,
         Plan::Insert { table, rows, select: source, on_conflict, returning } => {
             let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));

@@ -797,7 +797,7 @@ pub(crate) fn map_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> Result<b
                 map_select(&mut s.0, f)?;
                 walk_all(&mut s.1, f)?;
             }
-            if let Some(crate::bind::OnConflict::Update { sets, filter }) = on_conflict {
+            if let Some(crate::bind::OnConflict::Update { sets, filter, .. }) = on_conflict {
                 for (_, e) in sets {
                     walk(e, f)?;
                 }

@@ -200,7 +200,7 @@ impl Binder<'_> {
             Some(_) => return Err(SqlError::syntax(",")),
         }
         let plan = SelectPlan {
-            for_update: false,
+            for_update: None,
             join: None,
             table: Some(def),
             filter: None,
@@ -723,7 +723,7 @@ impl Binder<'_> {
             let Plan::Select(mut sp) = plan else {
                 return Err(SqlError::unsupported("correlated subqueries are not supported here yet"));
             };
-            if sp.for_update {
+            if sp.for_update.is_some() {
                 return Err(SqlError::unsupported("FOR UPDATE with subqueries is not supported yet"));
             }
             let ids: Vec<usize> = corr.iter().map(|l| l.id).collect();
@@ -777,7 +777,7 @@ impl Binder<'_> {
             return Ok(plan);
         }
         if let Plan::Select(sp) = &plan {
-            if sp.for_update {
+            if sp.for_update.is_some() {
                 return Err(SqlError::unsupported(
                     "FOR UPDATE with subqueries, WITH or derived tables is not supported yet",
                 ));
@@ -818,7 +818,7 @@ impl Binder<'_> {
         });
         let projection = def.columns.iter().enumerate().map(|(i, c)| Expr::Column(i, c.ty)).collect();
         Ok(SelectPlan {
-            for_update: false,
+            for_update: None,
             join: None,
             table: Some(def),
             filter: None,

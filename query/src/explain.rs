@@ -292,6 +292,7 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
             LinkKind::Exists => "EXISTS",
             LinkKind::Any(_) => "ANY",
             LinkKind::All(_) => "ALL",
+            LinkKind::Keyed { .. } => "the rows to change, with correlated subqueries' values",
         };
         if l.captures.is_empty() {
             format!("InitPlan {n} (returns {what}, run once before the statement)")

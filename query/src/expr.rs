@@ -175,6 +175,8 @@ pub enum Expr {
     InList(Box<Expr>, Vec<Expr>, bool),
     /// `x [NOT] IN` a subquery's values, hashed ([`crate::relation::ValueSet`]).
     InSet(Box<Expr>, std::sync::Arc<crate::relation::ValueSet>, bool),
+    /// The value a correlated subquery had for the row with this key ([`crate::relation::ValueMap`]).
+    Lookup(Box<Expr>, std::sync::Arc<crate::relation::ValueMap>, SqlType),
     /// (expr, pattern, negated, case-insensitive)
     Like(Box<Expr>, Box<Expr>, bool, bool),
     /// (expr, target type, explicit)
@@ -195,7 +197,7 @@ impl Expr {
         match self {
             Expr::Const(_, t) | Expr::Column(_, t) | Expr::Param(_, t) | Expr::Arith(.., t) => *t,
             Expr::Neg(_, t) | Expr::Cast(_, t, _) | Expr::Coalesce(_, t) | Expr::Func(_, _, t) | Expr::Agg(_, t) => *t,
-            Expr::Case(.., t) | Expr::Call(_, _, t) => *t,
+            Expr::Case(.., t) | Expr::Call(_, _, t) | Expr::Lookup(.., t) => *t,
             Expr::Concat(..) => SqlType::Text,
             _ => SqlType::Bool,
         }
@@ -230,7 +232,7 @@ impl Expr {
                 a.visit_columns(f);
                 l.iter().for_each(|e| e.visit_columns(f))
             }
-            Expr::InSet(a, ..) => a.visit_columns(f),
+            Expr::InSet(a, ..) | Expr::Lookup(a, ..) => a.visit_columns(f),
             Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => {
                 l.iter().for_each(|e| e.visit_columns(f))
             }
@@ -263,7 +265,7 @@ impl Expr {
                 vec![&mut **a]
             }
             Expr::InList(a, l, _) => std::iter::once(&mut **a).chain(l.iter_mut()).collect(),
-            Expr::InSet(a, ..) => vec![&mut **a],
+            Expr::InSet(a, ..) | Expr::Lookup(a, ..) => vec![&mut **a],
             Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter_mut().collect(),
             Expr::Case(whens, otherwise, _) => {
                 let mut v: Vec<&mut Expr> = Vec::new();
@@ -296,7 +298,7 @@ impl Expr {
                 a.visit(f);
                 l.iter().for_each(|e| e.visit(f))
             }
-            Expr::InSet(a, ..) => a.visit(f),
+            Expr::InSet(a, ..) | Expr::Lookup(a, ..) => a.visit(f),
             Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter().for_each(|e| e.visit(f)),
             Expr::Case(whens, otherwise, _) => {
                 for (w, t) in whens {
@@ -430,6 +432,7 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
             Some(found) => Datum::Bool(found != *negated),
             None => Datum::Null,
         },
+        Expr::Lookup(a, map, _) => map.get(&eval(a, cx)?),
         Expr::Like(a, p, negated, ci) => {
             let (a, p) = (eval(a, cx)?, eval(p, cx)?);
             match (a, p) {
@@ -503,6 +506,7 @@ pub fn fold(e: Expr) -> Result<Expr> {
         Expr::IsBool(x, val, n) => Expr::IsBool(b(x)?, val, n),
         Expr::InList(x, l, n) => Expr::InList(b(x)?, v(l)?, n),
         Expr::InSet(x, s, n) => Expr::InSet(b(x)?, s, n),
+        Expr::Lookup(x, m, t) => Expr::Lookup(b(x)?, m, t),
         Expr::Like(x, p, n, ci) => Expr::Like(b(x)?, b(p)?, n, ci),
         Expr::Cast(x, t, explicit) => Expr::Cast(b(x)?, t, explicit),
         // In order: NULL constants drop out, a non-NULL constant ends the list (what follows it is

@@ -352,6 +352,7 @@ pub fn regroup(e: &Expr, group_by: &[Expr]) -> std::result::Result<Expr, usize> 
         Expr::IsBool(x, val, n) => Expr::IsBool(b(x)?, *val, *n),
         Expr::InList(x, l, n) => Expr::InList(b(x)?, v(l)?, *n),
         Expr::InSet(x, s, n) => Expr::InSet(b(x)?, s.clone(), *n),
+        Expr::Lookup(x, m, t) => Expr::Lookup(b(x)?, m.clone(), *t),
         Expr::Like(x, pat, n, ci) => Expr::Like(b(x)?, b(pat)?, *n, *ci),
         Expr::Cast(x, t, explicit) => Expr::Cast(b(x)?, *t, *explicit),
         Expr::Coalesce(l, t) => Expr::Coalesce(v(l)?, *t),
@@ -383,7 +384,7 @@ pub fn has_agg(e: &Expr) -> bool {
         Expr::Like(x, y, ..) => has_agg(x) || has_agg(y),
         Expr::Not(x) | Expr::Neg(x, _) | Expr::IsNull(x, _) | Expr::IsBool(x, ..) | Expr::Cast(x, ..) => has_agg(x),
         Expr::InList(x, list, _) => has_agg(x) || l(list),
-        Expr::InSet(x, ..) => has_agg(x),
+        Expr::InSet(x, ..) | Expr::Lookup(x, ..) => has_agg(x),
         Expr::Coalesce(list, _) | Expr::Func(_, list, _) | Expr::Call(_, list, _) => l(list),
         Expr::Case(whens, otherwise, _) => {
             whens.iter().any(|(w, t)| has_agg(w) || has_agg(t)) || otherwise.as_deref().is_some_and(has_agg)

@@ -125,6 +125,11 @@ pub enum LinkKind {
     Any(Expr),
     /// `x op ALL (SELECT ...)`.
     All(Expr),
+    /// UPDATE/DELETE with correlated subqueries: the plan returns the key (`key` over the
+    /// target row) of every row that passes WHERE, then the values of the subqueries the SET
+    /// list and RETURNING read; this link's placeholder becomes `key IN (those keys)` and
+    /// `outputs` (placeholder ids and types) become lookups by key.
+    Keyed { key: Expr, outputs: Vec<(usize, SqlType)> },
 }
 
 /// A subquery in an expression.
@@ -254,7 +259,18 @@ async fn run_registered(
     }
     let mut values: HashMap<usize, Expr> = HashMap::new();
     for l in &q.links {
-        let rows = run_plan(txn, &l.plan, params).await?;
+        let rows = if values.is_empty() {
+            run_plan(txn, &l.plan, params).await?
+        } else {
+            // A later subquery may read an earlier one's value.
+            let mut plan = (*l.plan).clone();
+            map_plan(&mut plan, &mut substitute(&values))?;
+            run_plan(txn, &plan, params).await?
+        };
+        if let LinkKind::Keyed { key, outputs } = &l.kind {
+            keyed_values(l.id, key, outputs, rows, &mut values);
+            continue;
+        }
         values.insert(l.id, link_value(l, rows)?);
     }
     let substituted;
@@ -263,15 +279,7 @@ async fn run_registered(
     } else {
         let mut inputs = q.inputs.clone();
         let mut body = q.body.clone();
-        let mut f = |e: &mut Expr| -> Result<bool> {
-            if let Expr::Param(i, _) = e {
-                if let Some(v) = i.checked_sub(LINK_BASE).and_then(|id| values.get(&id)) {
-                    *e = v.clone();
-                    return Ok(true);
-                }
-            }
-            Ok(false)
-        };
+        let mut f = substitute(&values);
         for d in &mut inputs {
             map_source(&mut d.source, &mut f)?;
         }
@@ -284,6 +292,67 @@ async fn run_registered(
         register(txn, &d.def, rows, names);
     }
     Box::pin(crate::exec::execute(body, params, txn)).await
+}
+
+/// Replaces sublink placeholders by their values.
+fn substitute(values: &HashMap<usize, Expr>) -> impl FnMut(&mut Expr) -> Result<bool> + '_ {
+    move |e: &mut Expr| {
+        if let Expr::Param(i, _) = e {
+            if let Some(v) = i.checked_sub(LINK_BASE).and_then(|id| values.get(&id)) {
+                *e = v.clone();
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// The values of a [`LinkKind::Keyed`] link: its own placeholder (the rows to change) and its
+/// outputs' (lookups by key).
+fn keyed_values(
+    id: usize,
+    key: &Expr,
+    outputs: &[(usize, SqlType)],
+    rows: Vec<Row>,
+    values: &mut HashMap<usize, Expr>,
+) {
+    let mut keys = std::collections::HashSet::new();
+    let mut maps: Vec<HashMap<crate::group::KeyPart, Datum>> = outputs.iter().map(|_| HashMap::new()).collect();
+    for r in rows {
+        let mut it = r.into_iter();
+        let k = crate::group::key_part(&it.next().unwrap_or(Datum::Null));
+        for (m, v) in maps.iter_mut().zip(it) {
+            m.insert(k.clone(), v);
+        }
+        keys.insert(k);
+    }
+    let filter = if keys.is_empty() {
+        Expr::Const(Datum::Bool(false), SqlType::Bool)
+    } else {
+        Expr::InSet(Box::new(key.clone()), Arc::new(ValueSet { keys, has_null: false }), false)
+    };
+    values.insert(id, filter);
+    for ((out, ty), map) in outputs.iter().zip(maps) {
+        values.insert(*out, Expr::Lookup(Box::new(key.clone()), Arc::new(ValueMap { map }), *ty));
+    }
+}
+
+/// A correlated subquery's value per row of an UPDATE or DELETE, by the row's key.
+pub struct ValueMap {
+    map: HashMap<crate::group::KeyPart, Datum>,
+}
+
+impl std::fmt::Debug for ValueMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ValueMap({} keys)", self.map.len())
+    }
+}
+
+impl ValueMap {
+    /// The value for the row with key `k` (NULL for a row that was not there).
+    pub fn get(&self, k: &Datum) -> Datum {
+        self.map.get(&crate::group::key_part(k)).cloned().unwrap_or(Datum::Null)
+    }
 }
 
 async fn run_plan(txn: &mut Txn, plan: &Plan, params: &[Datum]) -> Result<Vec<Row>> {
@@ -301,6 +370,7 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
             _ => return Err(SqlError::new("21000", "more than one row returned by a subquery used as an expression")),
         },
         LinkKind::Exists => Expr::Const(Datum::Bool(!rows.is_empty()), SqlType::Bool),
+        LinkKind::Keyed { .. } => return Err(SqlError::internal("a keyed subquery per row")),
         LinkKind::Any(template) | LinkKind::All(template) => {
             let any = matches!(l.kind, LinkKind::Any(_));
             let Expr::Cmp(op, x, rhs) = template else {
@@ -838,8 +908,9 @@ pub(crate) fn map_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> Result<b
 
 fn map_link(l: &mut SubLink, f: &mut dyn FnMut(&mut Expr) -> Result<bool>) -> Result<()> {
     map_plan(&mut l.plan, f)?;
-    if let LinkKind::Any(t) | LinkKind::All(t) = &mut l.kind {
-        walk(t, f)?;
+    match &mut l.kind {
+        LinkKind::Any(t) | LinkKind::All(t) | LinkKind::Keyed { key: t, .. } => walk(t, f)?,
+        LinkKind::Scalar | LinkKind::Exists => {}
     }
     for (_, e) in &mut l.captures {
         walk(e, f)?;

@@ -794,12 +794,67 @@ impl Binder<'_> {
         if links.is_empty() && inputs.is_empty() {
             return Ok(plan);
         }
-        if links.iter().any(|l| !l.captures.is_empty()) {
-            return Err(SqlError::unsupported(
-                "correlated subqueries in INSERT, UPDATE and DELETE are not supported yet",
-            ));
-        }
+        let (corr, mut links): (Vec<SubLink>, Vec<SubLink>) = links.into_iter().partition(|l| !l.captures.is_empty());
+        let plan = if corr.is_empty() { plan } else { self.keyed(plan, corr, &mut links)? };
         Ok(Plan::Query(Box::new(QueryPlan { ctes: vec![], links, inputs, body: plan })))
+    }
+
+    /// UPDATE/DELETE with correlated subqueries: a SELECT over the target table finds the keys
+    /// of the rows WHERE lets through and the values of the subqueries SET and RETURNING read
+    /// (per row, on the coordinating shard); the statement then changes the rows with those
+    /// keys ([`LinkKind::Keyed`]).
+    fn keyed(&mut self, plan: Plan, corr: Vec<SubLink>, links: &mut Vec<SubLink>) -> Result<Plan> {
+        let (table, filter, sets, returning) = match plan {
+            Plan::Update { table, filter, sets, returning, .. } => (table, filter, Some(sets), returning),
+            Plan::Delete { table, filter, returning, .. } => (table, filter, None, returning),
+            _ => return Err(SqlError::unsupported("correlated subqueries are not supported in this statement yet")),
+        };
+        let key_expr = match table.pk.as_slice() {
+            [] => Expr::Column(table.columns.len(), SqlType::Int8),
+            [k] => Expr::Column(*k, table.columns[*k].ty),
+            _ => {
+                return Err(SqlError::unsupported(
+                    "correlated subqueries in UPDATE and DELETE of a table with a composite primary key are not supported yet",
+                ))
+            }
+        };
+        let reads = |id: usize| {
+            sets.iter().flatten().any(|(_, e)| relation::reads_link(e, id))
+                || returning.iter().flatten().any(|e| relation::reads_link(e, id))
+        };
+        let outputs: Vec<(usize, SqlType)> = corr.iter().filter(|l| reads(l.id)).map(|l| (l.id, l.ty)).collect();
+        let mut projection = vec![key_expr.clone()];
+        projection.extend(outputs.iter().map(|&(id, ty)| Expr::Param(LINK_BASE + id, ty)));
+        let inner = SelectPlan {
+            for_update: None,
+            join: None,
+            table: Some(table.clone()),
+            filter,
+            key: None,
+            aggs: vec![],
+            grouped: false,
+            group_by: vec![],
+            having: None,
+            distinct: Distinct::None,
+            projection,
+            order_by: vec![],
+            limit: None,
+            offset: None,
+        };
+        let inner = self.finish_level(Plan::Select(Box::new(inner)), vec![], corr, vec![])?;
+        let id = self.new_id();
+        links.push(SubLink {
+            id,
+            kind: LinkKind::Keyed { key: key_expr, outputs },
+            plan: Box::new(inner),
+            ty: SqlType::Bool,
+            captures: vec![],
+        });
+        let filter = Some(Expr::Param(LINK_BASE + id, SqlType::Bool));
+        Ok(match sets {
+            Some(sets) => Plan::Update { table, filter, key: None, sets, returning },
+            None => Plan::Delete { table, filter, key: None, returning },
+        })
     }
 
     /// A query's plan as a SELECT (INSERT ... SELECT takes one): a [`Plan::Query`] becomes a

@@ -718,6 +718,7 @@ async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<V
         (None, Some(j)) => crate::join::rows(txn, j, params).await?,
         (None, None) => vec![vec![]],
     };
+    check_rows(input.len())?;
     // Which links WHERE reads: computed before it; the others only for rows that pass.
     let mut in_filter = vec![false; c.links.len()];
     if let Some(f) = &c.filter {

@@ -116,9 +116,12 @@ impl Binder<'_> {
 
     fn query_level(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>, Vec<Derived>)> {
         let mut ctes = Vec::new();
+        // Whether this query's select list keeps untyped literals: not its WITH queries'.
+        let keep = std::mem::take(&mut self.sub.keep_unknown);
         if let Some(with) = &q.with {
             self.bind_ctes(with, &mut ctes)?;
         }
+        self.sub.keep_unknown = keep;
         let (plan, cols) = if let ast::SetExpr::Select(_) = q.body.as_ref() {
             self.select_query(q)?
         } else {
@@ -298,6 +301,16 @@ impl Binder<'_> {
                         }
                     }
                     Ok(Source::Query(Box::new(Plan::Select(sp))))
+                }
+                Plan::Query(mut q) if matches!(&q.body, Plan::Select(sp) if sp.projection.len() == tys.len()) => {
+                    if let Plan::Select(sp) = &mut q.body {
+                        for (e, &t) in sp.projection.iter_mut().zip(tys) {
+                            if e.ty() != t {
+                                *e = self.coerce(e.clone(), t, CastContext::Implicit, |f| mismatch(f, t))?;
+                            }
+                        }
+                    }
+                    Ok(Source::Query(Box::new(Plan::Query(q))))
                 }
                 other => self.project_source(Source::Query(Box::new(other)), cols, tys, &mismatch),
             },
@@ -777,7 +790,8 @@ impl Binder<'_> {
             return Ok(plan);
         }
         if let Plan::Select(sp) = &plan {
-            if sp.for_update.is_some() {
+            // FOR UPDATE locks rows of stored tables: not of computed ones.
+            if sp.for_update.is_some() && !inputs.is_empty() {
                 return Err(SqlError::unsupported(
                     "FOR UPDATE with subqueries, WITH or derived tables is not supported yet",
                 ));

@@ -296,6 +296,8 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
         };
         if l.captures.is_empty() {
             format!("InitPlan {n} (returns {what}, run once before the statement)")
+        } else if crate::relation::runs_once(l) {
+            format!("SubPlan {n} (returns {what}, run once grouped by the outer key, looked up per row)")
         } else {
             format!("SubPlan {n} (returns {what}, per distinct outer values, on the coordinating shard)")
         }

@@ -728,7 +728,8 @@ async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<V
             }
         });
     }
-    let mut memos: Vec<Memo> = c.links.iter().map(|_| Memo::default()).collect();
+    let mut memos: Vec<Memo> =
+        c.links.iter().map(|l| Memo { decorrelated: decorrelate(l), ..Default::default() }).collect();
     let mut out = Vec::new();
     for mut row in input {
         row.resize(c.width + c.links.len(), Datum::Null);
@@ -755,11 +756,203 @@ async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<V
 struct Memo {
     values: HashMap<Vec<crate::group::KeyPart>, Expr>,
     rows: usize,
+    /// The subquery run once for every outer row ([`decorrelate`]), and its values once known.
+    decorrelated: Option<Decorrelated>,
+    table: Option<(HashMap<Vec<crate::group::KeyPart>, Datum>, Datum)>,
+}
+
+/// A correlated subquery that can run once for all outer rows: a scalar aggregate
+/// `(SELECT agg(...) FROM ... WHERE inner.c = outer.x AND <no outer columns>)` becomes the same
+/// aggregate grouped by the inner columns (its value for an outer row is its group's, or the
+/// aggregate over no rows), `EXISTS (...)` with such equalities the distinct values of those
+/// columns.
+struct Decorrelated {
+    plan: Plan,
+    /// For each key column, the outer value it equals: an expression over the captures (the
+    /// outer values the subquery reads, as a row).
+    keys: Vec<Expr>,
+    exists: bool,
+}
+
+/// Whether a correlated subquery runs once for all outer rows ([`Decorrelated`]).
+pub(crate) fn runs_once(l: &SubLink) -> bool {
+    decorrelate(l).is_some()
+}
+
+fn decorrelate(l: &SubLink) -> Option<Decorrelated> {
+    use crate::bind::Distinct;
+    let exists = match l.kind {
+        LinkKind::Scalar => false,
+        LinkKind::Exists => true,
+        _ => return None,
+    };
+    let Plan::Select(sp) = l.plan.as_ref() else { return None };
+    if sp.for_update.is_some()
+        || sp.limit.is_some()
+        || sp.offset.is_some()
+        || !matches!(sp.distinct, Distinct::None)
+        || sp.having.is_some()
+        || !sp.group_by.is_empty()
+        || !sp.order_by.is_empty()
+        || exists == sp.grouped
+        || (!exists && sp.projection.len() != 1)
+    {
+        return None;
+    }
+    let is_outer = |e: &Expr| {
+        let mut found = false;
+        e.visit(&mut |x| {
+            if matches!(x, Expr::Param(i, _) if *i >= OUTER_BASE) {
+                found = true;
+            }
+        });
+        found
+    };
+    if sp.projection.iter().any(is_outer)
+        || sp.aggs.iter().any(|a| {
+            a.arg.iter().chain(a.filter.iter()).chain(a.delim.iter()).any(is_outer)
+                || a.order_by.iter().any(|o| is_outer(&o.expr))
+        })
+        || sp.join.as_ref().is_some_and(|j| j.steps.iter().any(|s| s.on.as_ref().is_some_and(is_outer)))
+    {
+        return None;
+    }
+    fn split<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+        if let Expr::And(a, b) = e {
+            split(a, out);
+            split(b, out);
+        } else {
+            out.push(e);
+        }
+    }
+    let mut conj = Vec::new();
+    if let Some(f) = &sp.filter {
+        split(f, &mut conj);
+    }
+    let same_key = |a: SqlType, b: SqlType| {
+        (a.is_integer() && b.is_integer())
+            || (matches!(a, SqlType::Text | SqlType::Varchar(_)) && matches!(b, SqlType::Text | SqlType::Varchar(_)))
+            || (a == b
+                && !matches!(a, SqlType::Interval | SqlType::Json | SqlType::Jsonb | SqlType::Float4 | SqlType::Float8))
+    };
+    let inner = |e: &Expr| match e {
+        Expr::Column(..) => Some(e.clone()),
+        Expr::Cast(c, to, _) if matches!(c.as_ref(), Expr::Column(_, t) if t.is_integer()) && to.is_integer() => {
+            Some((**c).clone())
+        }
+        _ => None,
+    };
+    // An expression of outer values only: rewritten over the captures.
+    let outer = |e: &Expr| -> Option<Expr> {
+        let mut inner_column = false;
+        e.visit(&mut |x| inner_column |= matches!(x, Expr::Column(..) | Expr::Agg(..)));
+        if inner_column {
+            return None;
+        }
+        let mut e = e.clone();
+        let mut ok = true;
+        let _ = walk(&mut e, &mut |x: &mut Expr| {
+            if let Expr::Param(i, t) = x {
+                if *i >= OUTER_BASE {
+                    match l.captures.iter().position(|(id, _)| *id == *i - OUTER_BASE) {
+                        Some(p) => *x = Expr::Column(p, *t),
+                        None => ok = false,
+                    }
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        });
+        ok.then_some(e)
+    };
+    let (mut keys, mut refs, mut rest) = (Vec::new(), Vec::new(), Vec::new());
+    for c in conj {
+        if !is_outer(c) {
+            rest.push(c.clone());
+            continue;
+        }
+        let Expr::Cmp(CmpOp::Eq, a, b) = c else { return None };
+        let (col, o) = match (inner(a), outer(b)) {
+            (Some(col), Some(o)) => (col, o),
+            _ => (inner(b)?, outer(a)?),
+        };
+        if !same_key(col.ty(), o.ty()) {
+            return None;
+        }
+        refs.push(o);
+        keys.push(col);
+    }
+    if keys.is_empty() {
+        return None;
+    }
+    let mut p = (**sp).clone();
+    p.filter = rest.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+    p.key = None;
+    if exists {
+        p.projection = keys;
+        p.distinct = Distinct::All;
+    } else {
+        let mut projection: Vec<Expr> = keys.iter().enumerate().map(|(k, e)| Expr::Column(k, e.ty())).collect();
+        projection.push(p.projection[0].clone());
+        p.projection = projection;
+        p.group_by = keys;
+    }
+    Some(Decorrelated { plan: Plan::Select(Box::new(p)), keys: refs, exists })
+}
+
+/// The subquery's values for every outer key ([`Decorrelated`]), and its value for an outer
+/// key with no rows.
+async fn decorrelated_table(
+    txn: &mut Txn,
+    l: &SubLink,
+    d: &Decorrelated,
+    params: &[Datum],
+) -> Result<(HashMap<Vec<crate::group::KeyPart>, Datum>, Datum)> {
+    let n = d.keys.len();
+    let mut map = HashMap::new();
+    for r in run_plan(txn, &d.plan, params).await? {
+        let value = if d.exists { Datum::Bool(true) } else { r.get(n).cloned().unwrap_or(Datum::Null) };
+        map.insert(crate::group::key_of(&r[..n.min(r.len())]), value);
+    }
+    let empty = if d.exists {
+        Datum::Bool(false)
+    } else {
+        // The aggregate over no rows (count: 0, others NULL): the subquery with NULL outer values.
+        let mut plan = (*l.plan).clone();
+        map_plan(&mut plan, &mut |e: &mut Expr| {
+            if let Expr::Param(i, t) = e {
+                if *i >= OUTER_BASE {
+                    *e = Expr::Const(Datum::Null, *t);
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })?;
+        let rows = run_plan(txn, &plan, params).await?;
+        match link_value(l, rows)? {
+            Expr::Const(d, _) => d,
+            _ => Datum::Null,
+        }
+    };
+    Ok((map, empty))
 }
 
 async fn link_for_row(txn: &mut Txn, l: &SubLink, memo: &mut Memo, row: &[Datum], params: &[Datum]) -> Result<Datum> {
     let cx = Ctx { row, params, aggs: &[] };
     let outer: Vec<Datum> = l.captures.iter().map(|(_, e)| expr::eval(e, &cx)).collect::<Result<_>>()?;
+    if let Some(d) = &memo.decorrelated {
+        if memo.table.is_none() {
+            memo.table = Some(decorrelated_table(txn, l, d, params).await?);
+        }
+        let Some((map, empty)) = &memo.table else { return Err(SqlError::internal("no decorrelated table")) };
+        let ocx = Ctx { row: &outer, params, aggs: &[] };
+        let key: Vec<Datum> = d.keys.iter().map(|e| expr::eval(e, &ocx)).collect::<Result<_>>()?;
+        // `inner.c = NULL` matches no row.
+        if key.iter().any(Datum::is_null) {
+            return Ok(empty.clone());
+        }
+        return Ok(map.get(&crate::group::key_of(&key)).cloned().unwrap_or_else(|| empty.clone()));
+    }
     let key = crate::group::key_of(&outer);
     let value = match memo.values.get(&key) {
         Some(v) => v.clone(),

@@ -183,6 +183,11 @@ pub enum Plan {
         index: orbit_engine::table::IndexDef,
         if_not_exists: bool,
     },
+    /// `ALTER TABLE t DROP CONSTRAINT name` of a UNIQUE constraint: its index goes.
+    DropUniqueConstraint {
+        table: Arc<TableDef>,
+        name: String,
+    },
     /// `DROP INDEX [IF EXISTS] name, ...`.
     DropIndex {
         names: Vec<String>,
@@ -210,8 +215,10 @@ pub enum ColumnChange {
     Add(Expr),
     /// The column at this index removed.
     Drop(usize),
-    /// Rows unchanged (a column renamed).
+    /// Rows unchanged (a column renamed, a constraint dropped).
     Rename,
+    /// Rows unchanged, checked against the CHECK constraints the new definition adds.
+    Check,
 }
 
 /// `ON CONFLICT`: what a proposed row that collides with an existing one does.

@@ -146,6 +146,11 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             indexes::create_index(txn, table, index, *if_not_exists).await
         }
         Plan::DropIndex { names, if_exists } => indexes::drop_index(txn, names, *if_exists).await,
+        Plan::DropUniqueConstraint { table, name } => {
+            indexes::remove_from_table(txn, table, name).await?;
+            drop_relations(std::slice::from_ref(name)).await?;
+            Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
+        }
         Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(txn, table, columns, name).await,
         Plan::RewriteTable { table, def, change } => utility::rewrite_columns(txn, table, def, change).await,
         Plan::Truncate(tables) => {

@@ -16,6 +16,7 @@ use std::sync::Arc;
 mod constraints;
 mod functions;
 mod grouping;
+mod subquery;
 mod temporal;
 mod utility;
 pub use constraints::bind_check;
@@ -123,6 +124,8 @@ pub enum Plan {
         returning: Option<Vec<Expr>>,
     },
     Select(Box<SelectPlan>),
+    /// A query with derived relations, CTEs or subqueries in expressions ([`crate::relation`]).
+    Query(Box<crate::relation::QueryPlan>),
     Update {
         table: Arc<TableDef>,
         filter: Option<Expr>,
@@ -356,8 +359,10 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
         in_agg: false,
         expr_depth: 0,
         excluded: None,
+        sub: Default::default(),
     };
     let (plan, mut columns) = b.statement(stmt)?;
+    let plan = b.finish_statement(plan)?;
     // Parameters nothing typed are text, as PostgreSQL resolves `unknown`.
     for p in &mut b.params {
         if *p == SqlType::Unknown {
@@ -406,6 +411,8 @@ struct Binder<'s> {
     /// While binding ON CONFLICT DO UPDATE: the table `EXCLUDED` names (its columns follow the
     /// target row's).
     excluded: Option<Arc<TableDef>>,
+    /// Subqueries and computed relations ([`subquery`]).
+    sub: subquery::State,
 }
 
 impl Binder<'static> {
@@ -421,6 +428,7 @@ impl Binder<'static> {
             in_agg: false,
             expr_depth: 0,
             excluded: None,
+            sub: Default::default(),
         }
     }
 }
@@ -624,6 +632,8 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Leading), .. } => Some(("ltrim".into(), 2)),
         ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Trailing), .. } => Some(("rtrim".into(), 2)),
         ast::Expr::Trim { .. } => Some(("btrim".into(), 2)),
+        ast::Expr::Exists { .. } => Some(("exists".into(), 2)),
+        ast::Expr::Subquery(q) => subquery::first_column_name(q).map(|n| (n, 2)),
         _ => None,
     }
 }
@@ -1064,16 +1074,18 @@ impl Binder<'_> {
     }
 
     /// One table of UPDATE/DELETE/a single-table FROM (joins go through [`Binder::bind_join`]).
-    fn table_ref(&self, twj: &ast::TableWithJoins) -> Result<(Arc<TableDef>, String)> {
+    fn table_ref(&mut self, twj: &ast::TableWithJoins) -> Result<(Arc<TableDef>, String)> {
         if !twj.joins.is_empty() {
             return Err(SqlError::unsupported("joins in UPDATE and DELETE are not supported yet"));
         }
         self.relation(&twj.relation)
     }
 
-    fn query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
-        if q.with.is_some() || q.fetch.is_some() {
-            return Err(SqlError::unsupported("WITH and FETCH are not supported yet"));
+    /// A query whose body is a SELECT (WITH is bound by [`Binder::query`]).
+    fn select_query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
+        let keep_unknown = std::mem::take(&mut self.sub.keep_unknown);
+        if q.fetch.is_some() {
+            return Err(SqlError::unsupported("FETCH is not supported yet"));
         }
         let for_update = match q.locks.as_slice() {
             [] => None,
@@ -1264,7 +1276,7 @@ impl Binder<'_> {
             }
             Some(_) => return Err(SqlError::syntax(",")),
         }
-        for e in &mut projection {
+        for e in projection.iter_mut().filter(|_| !keep_unknown) {
             if e.ty() == SqlType::Unknown {
                 *e = self.coerce(e.clone(), SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))?;
             }
@@ -1313,14 +1325,18 @@ impl Binder<'_> {
     }
 
     /// A plain table in FROM, with the name it is known by.
-    fn relation(&self, f: &ast::TableFactor) -> Result<(Arc<TableDef>, String)> {
+    fn relation(&mut self, f: &ast::TableFactor) -> Result<(Arc<TableDef>, String)> {
+        if let Some(r) = self.special_relation(f)? {
+            return Ok(r);
+        }
         match f {
             ast::TableFactor::Table { name, alias, args: None, .. } => {
                 let (tname, def) = self.resolve_table(name)?;
+                let def = match alias {
+                    Some(a) if !a.columns.is_empty() => Arc::new(subquery::renamed(&def, a)?),
+                    _ => def,
+                };
                 let alias = match alias {
-                    Some(a) if !a.columns.is_empty() => {
-                        return Err(SqlError::unsupported("column aliases in FROM are not supported yet"))
-                    }
                     Some(a) => fold(&a.name),
                     None => tname,
                 };
@@ -1623,7 +1639,7 @@ impl Binder<'_> {
         };
         let ast::SetExpr::Values(values) = source.body.as_ref() else {
             let (plan, out) = self.query(source)?;
-            let Plan::Select(query) = plan else { return Err(SqlError::internal("INSERT source is not a query")) };
+            let query = Box::new(self.as_select(plan, &out)?);
             if out.len() > targets.len() {
                 return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more expressions than target columns"));
             }
@@ -2210,11 +2226,11 @@ impl Binder<'_> {
     fn expr_node(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
         use ast::Expr as E;
         Ok(match e {
-            E::Identifier(id) => self.column(scope, None, id)?,
+            E::Identifier(id) => self.column_or_outer(scope, None, id)?,
             E::CompoundIdentifier(ids) => match ids.as_slice() {
-                [t, c] => self.column(scope, Some(t), c)?,
+                [t, c] => self.column_or_outer(scope, Some(t), c)?,
                 // public.table.column: every table is in public.
-                [s, t, c] if fold(s) == "public" => self.column(scope, Some(t), c)?,
+                [s, t, c] if fold(s) == "public" => self.column_or_outer(scope, Some(t), c)?,
                 _ => return Err(SqlError::unsupported(format!("reference {e} is not supported"))),
             },
             E::Value(v) => self.value(&v.value, &v.span)?,
@@ -2397,6 +2413,10 @@ impl Binder<'_> {
             E::Ceil { .. } | E::Floor { .. } | E::Position { .. } | E::Substring { .. } | E::Trim { .. } => {
                 self.special_function(e, scope)?
             }
+            E::Subquery(_) | E::Exists { .. } | E::In { target: ast::InTarget::Subquery(_), .. } => {
+                self.sublink(e, scope)?
+            }
+            E::AnyOp { .. } | E::AllOp { .. } => self.sublink(e, scope)?,
             other => {
                 return Err(SqlError::unsupported(format!("expression {other} is not supported yet")));
             }

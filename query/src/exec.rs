@@ -125,6 +125,7 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
         }
         Plan::Select(s) if s.for_update.is_some() => lock_rows::select_for_update(txn, s, params).await,
         Plan::Select(s) => select(txn, s, params).await,
+        Plan::Query(q) => crate::relation::run(txn, q, params).await,
         Plan::Insert { table, rows, select: source, on_conflict, returning } => {
             let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));
             insert(txn, table, rows, source, on_conflict.as_ref(), returning.as_deref(), params).await
@@ -422,6 +423,9 @@ pub(crate) async fn scan(
     key: Option<&[Expr]>,
     params: &[Datum],
 ) -> Result<Vec<(Vec<u8>, Row)>> {
+    if crate::relation::is_derived(table) {
+        return crate::relation::scan(txn, table, filter, params);
+    }
     if crate::catalog::is_view(table) {
         let mut out = Vec::new();
         for (i, row) in crate::catalog::rows(table, txn).await?.into_iter().enumerate() {

@@ -173,6 +173,8 @@ pub enum Expr {
     /// `IS [NOT] TRUE/FALSE`: (expr, value, negated).
     IsBool(Box<Expr>, bool, bool),
     InList(Box<Expr>, Vec<Expr>, bool),
+    /// `x [NOT] IN` a subquery's values, hashed ([`crate::relation::ValueSet`]).
+    InSet(Box<Expr>, std::sync::Arc<crate::relation::ValueSet>, bool),
     /// (expr, pattern, negated, case-insensitive)
     Like(Box<Expr>, Box<Expr>, bool, bool),
     /// (expr, target type, explicit)
@@ -228,6 +230,7 @@ impl Expr {
                 a.visit_columns(f);
                 l.iter().for_each(|e| e.visit_columns(f))
             }
+            Expr::InSet(a, ..) => a.visit_columns(f),
             Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => {
                 l.iter().for_each(|e| e.visit_columns(f))
             }
@@ -247,7 +250,7 @@ pub type CallMapper<'a> = dyn FnMut(crate::scalar::Builtin, &[Expr]) -> Result<O
 
 impl Expr {
     /// The direct sub-expressions, in evaluation order.
-    fn children_mut(&mut self) -> Vec<&mut Expr> {
+    pub(crate) fn children_mut(&mut self) -> Vec<&mut Expr> {
         match self {
             Expr::Const(..) | Expr::Column(..) | Expr::Param(..) | Expr::Agg(..) => vec![],
             Expr::Arith(_, a, b, _)
@@ -260,6 +263,7 @@ impl Expr {
                 vec![&mut **a]
             }
             Expr::InList(a, l, _) => std::iter::once(&mut **a).chain(l.iter_mut()).collect(),
+            Expr::InSet(a, ..) => vec![&mut **a],
             Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter_mut().collect(),
             Expr::Case(whens, otherwise, _) => {
                 let mut v: Vec<&mut Expr> = Vec::new();
@@ -292,6 +296,7 @@ impl Expr {
                 a.visit(f);
                 l.iter().for_each(|e| e.visit(f))
             }
+            Expr::InSet(a, ..) => a.visit(f),
             Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter().for_each(|e| e.visit(f)),
             Expr::Case(whens, otherwise, _) => {
                 for (w, t) in whens {
@@ -421,6 +426,10 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
                 Datum::Bool(*negated)
             }
         }
+        Expr::InSet(a, set, negated) => match set.contains(&eval(a, cx)?) {
+            Some(found) => Datum::Bool(found != *negated),
+            None => Datum::Null,
+        },
         Expr::Like(a, p, negated, ci) => {
             let (a, p) = (eval(a, cx)?, eval(p, cx)?);
             match (a, p) {
@@ -493,6 +502,7 @@ pub fn fold(e: Expr) -> Result<Expr> {
         Expr::IsNull(x, n) => Expr::IsNull(b(x)?, n),
         Expr::IsBool(x, val, n) => Expr::IsBool(b(x)?, val, n),
         Expr::InList(x, l, n) => Expr::InList(b(x)?, v(l)?, n),
+        Expr::InSet(x, s, n) => Expr::InSet(b(x)?, s, n),
         Expr::Like(x, p, n, ci) => Expr::Like(b(x)?, b(p)?, n, ci),
         Expr::Cast(x, t, explicit) => Expr::Cast(b(x)?, t, explicit),
         // In order: NULL constants drop out, a non-NULL constant ends the list (what follows it is

@@ -20,6 +20,7 @@ pub mod index;
 pub mod join;
 pub mod json;
 pub mod numeric;
+pub mod relation;
 pub mod scalar;
 pub mod sequence;
 pub mod settings;

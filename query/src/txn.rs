@@ -162,6 +162,8 @@ pub struct Txn {
     /// When the transaction started (microseconds since 2000-01-01 UTC): now() and
     /// CURRENT_TIMESTAMP, as in PostgreSQL.
     pub started_us: i64,
+    /// Rows of the derived relations (subqueries, CTEs) of the running statement.
+    pub(crate) relations: crate::relation::Registry,
 }
 
 impl Default for Txn {
@@ -198,6 +200,7 @@ impl Txn {
             cancel: None,
             sequences: Default::default(),
             started_us: crate::datetime::now_us(),
+            relations: Default::default(),
         }
     }
 

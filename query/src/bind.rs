@@ -17,6 +17,7 @@ mod functions;
 mod grouping;
 mod temporal;
 mod utility;
+mod window;
 use temporal::{datetime_common, is_temporal};
 
 /// A column of a statement's result (RowDescription).
@@ -72,12 +73,17 @@ pub struct SelectPlan {
     pub grouped: bool,
     /// The GROUP BY expressions, over the input row.
     pub group_by: Vec<Expr>,
+    /// GROUPING SETS, ROLLUP, CUBE: the GROUP BY expressions of each set (empty: one set of
+    /// all). A group's values are then followed by the number of its set.
+    pub grouping_sets: Vec<Vec<usize>>,
     pub having: Option<Expr>,
     pub distinct: Distinct,
     pub projection: Vec<Expr>,
     pub order_by: Vec<SortKey>,
     pub limit: Option<Expr>,
     pub offset: Option<Expr>,
+    /// Window function calls ([`crate::window`]): call k's value is `Agg(aggs.len() + k)`.
+    pub windows: Vec<crate::window::WindowCall>,
 }
 
 #[derive(Debug, Clone)]
@@ -322,6 +328,8 @@ pub fn bind_default(col: &ColumnDef) -> Result<Expr> {
         in_agg: false,
         expr_depth: 0,
         excluded: None,
+        window: Default::default(),
+        grouping_calls: Vec::new(),
     };
     b.default_of(col)
 }
@@ -337,6 +345,8 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
         in_agg: false,
         expr_depth: 0,
         excluded: None,
+        window: Default::default(),
+        grouping_calls: Vec::new(),
     };
     let (plan, mut columns) = b.statement(stmt)?;
     // Parameters nothing typed are text, as PostgreSQL resolves `unknown`.
@@ -387,6 +397,10 @@ struct Binder<'s> {
     /// While binding ON CONFLICT DO UPDATE: the table `EXCLUDED` names (its columns follow the
     /// target row's).
     excluded: Option<Arc<TableDef>>,
+    /// The window functions of the SELECT being bound ([`window`]).
+    window: window::WindowState,
+    /// The arguments of the `grouping()` calls of the SELECT being bound.
+    grouping_calls: Vec<Vec<Expr>>,
 }
 
 fn fold(id: &ast::Ident) -> String {
@@ -1036,6 +1050,8 @@ impl Binder<'_> {
             ast::GroupByExpr::Expressions(e, m) if m.is_empty() => e.as_slice(),
             _ => return Err(SqlError::unsupported("GROUP BY ALL and GROUP BY modifiers are not supported")),
         };
+        let outer_window = self.window_begin(&sel.named_window)?;
+        let outer_grouping = std::mem::take(&mut self.grouping_calls);
         let joining = sel.from.len() > 1 || sel.from.iter().any(|t| !t.joins.is_empty());
         let (table, join, combined, join_scope) = if joining {
             let (plan, combined, js) = self.bind_join(&sel.from)?;
@@ -1053,12 +1069,14 @@ impl Binder<'_> {
             (None, Some(c)) => Some(Scope { def: c, alias: String::new(), joined: join_scope.clone() }),
             _ => None,
         };
+        self.window.ban("WHERE");
         let filter = match &sel.selection {
             Some(w) => Some(self.condition(w, scope.as_ref(), "WHERE")?),
             None => None,
         };
         // Projection (aggregates allowed here).
         self.allow_aggs = true;
+        self.window.allow();
         let mut projection = Vec::new();
         let mut columns = Vec::new();
         for item in &sel.projection {
@@ -1107,6 +1125,7 @@ impl Binder<'_> {
                 _ => return Err(SqlError::unsupported("this select list item is not supported yet")),
             }
         }
+        self.window.ban("HAVING");
         let mut having = match &sel.having {
             Some(h) => {
                 let b = self.expr(h, scope.as_ref())?;
@@ -1117,6 +1136,7 @@ impl Binder<'_> {
         // ORDER BY: an output column number, an output column name, or an input expression
         // (aggregates allowed: they make the query grouped).
         let mut order_by = Vec::new();
+        self.window.allow();
         if let Some(ob) = &q.order_by {
             let ast::OrderByKind::Expressions(list) = &ob.kind else {
                 return Err(SqlError::unsupported("ORDER BY ALL is not supported"));
@@ -1132,8 +1152,13 @@ impl Binder<'_> {
             }
         }
         self.allow_aggs = false;
-        let group_by = self.group_by(group_items, &projection, &columns, scope.as_ref())?;
-        let grouped = !group_by.is_empty() || !self.aggs.is_empty() || having.is_some();
+        self.window.ban("GROUP BY");
+        let (group_by, grouping_sets) = self.group_by(group_items, &projection, &columns, scope.as_ref())?;
+        let grouped = !group_by.is_empty()
+            || !self.aggs.is_empty()
+            || having.is_some()
+            || !self.grouping_calls.is_empty()
+            || !grouping_sets.is_empty();
         if grouped {
             // Over the groups now: a column outside GROUP BY and aggregates is an error (in
             // the order PostgreSQL checks: select list, ORDER BY, HAVING).
@@ -1167,6 +1192,14 @@ impl Binder<'_> {
             if let Some(h) = &having {
                 having = Some(regroup(h)?);
             }
+            self.window.map_calls(&mut |e| regroup(e))?;
+            let mut exprs: Vec<&mut Expr> = projection.iter_mut().collect();
+            exprs.extend(having.iter_mut());
+            exprs.extend(order_by.iter_mut().filter_map(|k| match &mut k.source {
+                SortSource::Input(e) => Some(e),
+                SortSource::Output(_) => None,
+            }));
+            self.grouping_finish(&group_by, &grouping_sets, &mut exprs)?;
         }
         // An ORDER BY expression that is a select-list item sorts by that output column.
         for k in &mut order_by {
@@ -1192,6 +1225,7 @@ impl Binder<'_> {
                 self.distinct_on(list, &mut order_by, &projection, &columns, scope.as_ref(), grouped, &group_by)?
             }
         };
+        self.window.ban("LIMIT");
         let (mut limit, mut offset) = (None, None);
         match &q.limit_clause {
             None => {}
@@ -1233,7 +1267,16 @@ impl Binder<'_> {
             if join.is_some() {
                 return Err(SqlError::unsupported("FOR UPDATE over a join is not supported yet"));
             }
+            if self.window.any() {
+                return Err(SqlError::unsupported("FOR UPDATE is not allowed with window functions"));
+            }
         }
+        let order_exprs = order_by.iter_mut().filter_map(|k| match &mut k.source {
+            SortSource::Input(e) => Some(e),
+            SortSource::Output(_) => None,
+        });
+        let windows = self.window_end(outer_window, projection.iter_mut().chain(order_exprs));
+        self.grouping_calls = outer_grouping;
         let plan = SelectPlan {
             for_update,
             join,
@@ -1243,12 +1286,14 @@ impl Binder<'_> {
             aggs: std::mem::take(&mut self.aggs),
             grouped,
             group_by,
+            grouping_sets,
             having,
             distinct,
             projection,
             order_by,
             limit,
             offset,
+            windows,
         };
         Ok((Plan::Select(Box::new(plan)), columns))
     }
@@ -2522,9 +2567,17 @@ impl Binder<'_> {
 
     fn function(&mut self, f: &ast::Function, scope: Option<&Scope>) -> Result<Expr> {
         let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
-        if f.over.is_some() || !f.within_group.is_empty() {
-            return Err(SqlError::unsupported("window functions and WITHIN GROUP are not supported yet"));
+        if f.over.is_some() || (crate::window::is_window_only(&name) && !self.window.aggregate) {
+            return self.window_call(f, &name, scope);
         }
+        if name == "grouping" {
+            return self.grouping_call(f, scope);
+        }
+        if !f.within_group.is_empty() {
+            return Err(SqlError::unsupported("WITHIN GROUP is not supported yet"));
+        }
+        // An aggregate with OVER: aggregates may be in its arguments.
+        let window_agg = std::mem::take(&mut self.window.aggregate);
         let mut within: &[ast::OrderByExpr] = &[];
         let (args, star, distinct) = match &f.args {
             ast::FunctionArguments::None => (vec![], false, false),
@@ -2581,7 +2634,7 @@ impl Binder<'_> {
             }
             // The arguments and ORDER BY live in the aggregate's spec, outside the tree folded
             // at the top: fold them here.
-            self.in_agg = true;
+            self.in_agg = !window_agg;
             let bound =
                 args.iter().map(|a| self.expr(a, scope).and_then(crate::expr::fold)).collect::<Result<Vec<_>>>();
             self.in_agg = false;

@@ -464,6 +464,11 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
             scan(txn, t, p.filter.as_ref(), p.key.as_deref(), params).await?.into_iter().map(|(_, r)| r).collect()
         }
     };
+    if !p.windows.is_empty() {
+        let out = crate::window::project(p, input.into_iter().map(|r| (r, vec![])).collect(), params)?;
+        let rows = crate::group::finish(out, p, limit, offset);
+        return Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] });
+    }
     let mut out: Vec<(Vec<Datum>, Row)> = Vec::with_capacity(input.len());
     for row in &input {
         let cx = ctx(row, params);

@@ -247,7 +247,7 @@ pub type CallMapper<'a> = dyn FnMut(crate::scalar::Builtin, &[Expr]) -> Result<O
 
 impl Expr {
     /// The direct sub-expressions, in evaluation order.
-    fn children_mut(&mut self) -> Vec<&mut Expr> {
+    pub(crate) fn children_mut(&mut self) -> Vec<&mut Expr> {
         match self {
             Expr::Const(..) | Expr::Column(..) | Expr::Param(..) | Expr::Agg(..) => vec![],
             Expr::Arith(_, a, b, _)

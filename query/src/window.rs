@@ -310,7 +310,17 @@ impl Partition<'_> {
         let row = [v.clone(), off];
         let bound = expr::eval(bound_expr, &Ctx { row: &row, params: &[], aggs: &[] })?;
         let order = std::iter::once((o.desc, o.nulls_first));
-        let cmp = |p: usize| cmp_keys(&self.key(p)[..1], std::slice::from_ref(&bound), order.clone());
+        // A date column's bound is a timestamp (date + interval): compare it as one.
+        let cmp = |p: usize| {
+            let k = &self.key(p)[0];
+            let k = match (k, &bound) {
+                (Datum::Date(d), Datum::Timestamp(_)) => {
+                    crate::datetime::date_to_ts(*d).map_or_else(|_| k.clone(), Datum::Timestamp)
+                }
+                _ => k.clone(),
+            };
+            cmp_keys(std::slice::from_ref(&k), std::slice::from_ref(&bound), order.clone())
+        };
         // The positions are sorted by this key: binary search for the first past the edge.
         let before = |p: usize| if start { cmp(p) == Ordering::Less } else { cmp(p) != Ordering::Greater };
         let (mut lo, mut hi) = (0, self.rows.len());

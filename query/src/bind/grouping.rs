@@ -36,6 +36,30 @@ fn constant(e: &ast::Expr) -> Option<(std::result::Result<i32, ()>, &sqlparser::
     }
 }
 
+/// Inside GROUPING SETS (...) sqlparser reads `ROLLUP (a, b)` and `CUBE (a, b)` as function
+/// calls: the set expression they stand for.
+fn set_function(e: &ast::Expr) -> Option<ast::Expr> {
+    let ast::Expr::Function(f) = e else { return None };
+    let name = f.name.0.last().and_then(|p| p.as_ident()).map(super::fold)?;
+    let ast::FunctionArguments::List(l) = &f.args else { return None };
+    if f.over.is_some() || f.filter.is_some() || l.duplicate_treatment.is_some() || !l.clauses.is_empty() {
+        return None;
+    }
+    let mut elems = Vec::with_capacity(l.args.len());
+    for a in &l.args {
+        let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = a else { return None };
+        elems.push(match x {
+            ast::Expr::Tuple(list) => list.clone(),
+            x => vec![x.clone()],
+        });
+    }
+    match name.as_str() {
+        "rollup" => Some(ast::Expr::Rollup(elems)),
+        "cube" => Some(ast::Expr::Cube(elems)),
+        _ => None,
+    }
+}
+
 impl Binder<'_> {
     /// The output column `e` names: by position, or (`by_name`) by a name no other different
     /// select-list item has. Ok(None) when it names none.
@@ -285,6 +309,8 @@ impl Binder<'_> {
                     // the cross product of its elements' sets.
                     let mut sets: Vec<Vec<usize>> = vec![vec![]];
                     for e in l {
+                        let nested = set_function(e);
+                        let e = nested.as_ref().unwrap_or(e);
                         let es = match e {
                             ast::Expr::Rollup(_) | ast::Expr::Cube(_) | ast::Expr::GroupingSets(_) => {
                                 self.item_sets(e, out, projection, columns, scope)?

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 mod functions;
 mod grouping;
+mod modify_join;
 mod temporal;
 mod utility;
 mod window;
@@ -131,12 +132,17 @@ pub enum Plan {
         key: Option<Vec<Expr>>,
         sets: Vec<(usize, Expr)>,
         returning: Option<Vec<Expr>>,
+        /// `UPDATE ... FROM`: the target joined with the FROM tables (target first); filter,
+        /// sets and returning then read the joined row.
+        join: Option<Box<crate::join::JoinPlan>>,
     },
     Delete {
         table: Arc<TableDef>,
         filter: Option<Expr>,
         key: Option<Vec<Expr>>,
         returning: Option<Vec<Expr>>,
+        /// `DELETE ... USING`: as Update's.
+        join: Option<Box<crate::join::JoinPlan>>,
     },
     /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY`).
     Begin {
@@ -1930,8 +1936,11 @@ impl Binder<'_> {
     }
 
     fn update(&mut self, up: &ast::Update) -> Result<(Plan, Vec<OutputColumn>)> {
-        if up.from.is_some() {
-            return Err(SqlError::unsupported("UPDATE ... FROM is not supported yet"));
+        match &up.from {
+            Some(ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f)) => {
+                return self.update_from(up, f)
+            }
+            None => {}
         }
         let (def, alias) = self.table_ref(&up.table)?;
         let scope = Scope { def: &def, alias: alias.clone(), joined: None };
@@ -1942,7 +1951,7 @@ impl Binder<'_> {
         };
         let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
         let (returning, columns) = self.returning(up.returning.as_deref(), &def, &alias)?;
-        Ok((Plan::Update { table: def, filter, key, sets, returning }, columns))
+        Ok((Plan::Update { table: def, filter, key, sets, returning, join: None }, columns))
     }
 
     /// `SET col = expr, ...` of UPDATE and ON CONFLICT DO UPDATE.
@@ -2008,8 +2017,8 @@ impl Binder<'_> {
     }
 
     fn delete(&mut self, del: &ast::Delete) -> Result<(Plan, Vec<OutputColumn>)> {
-        if del.using.is_some() || !del.tables.is_empty() {
-            return Err(SqlError::unsupported("DELETE ... USING is not supported yet"));
+        if !del.tables.is_empty() {
+            return Err(SqlError::unsupported("DELETE from several tables is not supported"));
         }
         let tables = match &del.from {
             ast::FromTable::WithFromKeyword(t) => t,
@@ -2018,6 +2027,9 @@ impl Binder<'_> {
         let [twj] = tables.as_slice() else {
             return Err(SqlError::unsupported("DELETE from several tables is not supported"));
         };
+        if let Some(using) = &del.using {
+            return self.delete_using(twj, using, del.selection.as_ref(), del.returning.as_deref());
+        }
         let (def, alias) = self.table_ref(twj)?;
         let scope = Scope { def: &def, alias: alias.clone(), joined: None };
         let filter = match &del.selection {
@@ -2026,7 +2038,7 @@ impl Binder<'_> {
         };
         let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
         let (returning, columns) = self.returning(del.returning.as_deref(), &def, &alias)?;
-        Ok((Plan::Delete { table: def, filter, key, returning }, columns))
+        Ok((Plan::Delete { table: def, filter, key, returning, join: None }, columns))
     }
 
     /// A boolean condition (WHERE): PostgreSQL's 42804 when it is not boolean.

@@ -23,6 +23,7 @@ use orbit_shards::wal::Ticket;
 use orbit_shards::{mesh, state, wal, ShardId};
 use std::sync::Arc;
 
+mod modify_join;
 mod utility;
 pub use utility::{copy_insert, copy_out};
 
@@ -136,11 +137,17 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));
             insert(txn, table, rows, source, on_conflict.as_ref(), returning.as_deref(), params).await
         }
-        Plan::Update { table, filter, key, sets, returning } => {
+        Plan::Update { table, filter, key, sets, returning, join: None } => {
             update(txn, table, filter.as_ref(), key.as_deref(), sets, returning.as_deref(), params).await
         }
-        Plan::Delete { table, filter, key, returning } => {
+        Plan::Update { table, filter, sets, returning, join: Some(join), .. } => {
+            modify_join::update_from(txn, table, join, filter.as_ref(), sets, returning.as_deref(), params).await
+        }
+        Plan::Delete { table, filter, key, returning, join: None } => {
             delete(txn, table, filter.as_ref(), key.as_deref(), returning.as_deref(), params).await
+        }
+        Plan::Delete { table, filter, returning, join: Some(join), .. } => {
+            modify_join::delete_using(txn, table, join, filter.as_ref(), returning.as_deref(), params).await
         }
         Plan::Skipped { tag, notice } => Ok(QueryResult {
             tag: tag.to_string(),
@@ -771,6 +778,16 @@ async fn update(
     }
     let out = returning_rows(returning, &changes.iter().map(|c| c.2.clone()).collect::<Vec<_>>(), params)?;
     let count = changes.len();
+    write_updates(txn, table, changes).await?;
+    Ok(QueryResult { rows: out, tag: format!("UPDATE {count}"), notices: vec![] })
+}
+
+/// Writes updated rows: (old key, new key, new row) each.
+pub(crate) async fn write_updates(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    changes: Vec<(Vec<u8>, Vec<u8>, Row)>,
+) -> Result<()> {
     // Rows whose key changes move: no new key may be taken by a row this statement does not
     // also move away (checked for the statement as a whole, as a deferred constraint would).
     let moved_from: std::collections::HashSet<Vec<u8>> =
@@ -805,7 +822,7 @@ async fn update(
     for (_, nk, row) in changes {
         txn.write(table, nk, Some(row))?;
     }
-    Ok(QueryResult { rows: out, tag: format!("UPDATE {count}"), notices: vec![] })
+    Ok(())
 }
 
 async fn delete(

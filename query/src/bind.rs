@@ -13,12 +13,15 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::sync::Arc;
 
+mod constraints;
 mod functions;
 mod grouping;
 mod modify_join;
 mod temporal;
 mod utility;
 mod window;
+pub use constraints::bind_check;
+pub(crate) use constraints::index_owner;
 use temporal::{datetime_common, is_temporal};
 
 /// A column of a statement's result (RowDescription).
@@ -184,6 +187,18 @@ pub enum Plan {
         tag: &'static str,
         notice: String,
     },
+    /// `CREATE [UNIQUE] INDEX`: the index built from the table's rows, then added to its
+    /// definition.
+    CreateIndex {
+        table: Arc<TableDef>,
+        index: orbit_engine::table::IndexDef,
+        if_not_exists: bool,
+    },
+    /// `DROP INDEX [IF EXISTS] name, ...`.
+    DropIndex {
+        names: Vec<String>,
+        if_exists: bool,
+    },
     /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`: the table re-keyed.
     AddPrimaryKey {
         table: Arc<TableDef>,
@@ -210,16 +225,22 @@ pub enum ColumnChange {
     Rename,
 }
 
-/// `ON CONFLICT` on the primary key (the only unique constraint a table has).
+/// `ON CONFLICT`: what a proposed row that collides with an existing one does.
 #[derive(Debug, Clone)]
 pub enum OnConflict {
-    Nothing,
-    /// `DO UPDATE SET ... [WHERE ...]`: expressions over the existing row followed by the
-    /// proposed one (`EXCLUDED`), i.e. column `n + i` is `EXCLUDED`'s column i.
-    Update {
-        sets: Vec<(usize, Expr)>,
-        filter: Option<Expr>,
-    },
+    /// `DO NOTHING`: on the arbiter named, or (None) on the primary key and every unique index.
+    Nothing(Option<Arbiter>),
+    /// `DO UPDATE SET ... [WHERE ...]` on the arbiter: expressions over the existing row
+    /// followed by the proposed one (`EXCLUDED`), i.e. column `n + i` is `EXCLUDED`'s column i.
+    Update { arbiter: Arbiter, sets: Vec<(usize, Expr)>, filter: Option<Expr> },
+}
+
+/// The unique index whose collision ON CONFLICT handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arbiter {
+    PrimaryKey,
+    /// The table's unique index at this position of its `indexes`.
+    Index(usize),
 }
 
 /// A bound statement: its plan, result columns and parameter types.
@@ -325,19 +346,7 @@ fn span_position(sql: &str, span: &sqlparser::tokenizer::Span) -> Option<usize> 
 
 /// A column's DEFAULT bound on its own (COPY's columns left out of its column list).
 pub fn bind_default(col: &ColumnDef) -> Result<Expr> {
-    let mut b = Binder {
-        sql: "",
-        params: Vec::new(),
-        aggs: Vec::new(),
-        allow_aggs: false,
-        aggs_banned_in: "DEFAULT expressions",
-        in_agg: false,
-        expr_depth: 0,
-        excluded: None,
-        window: Default::default(),
-        grouping_calls: Vec::new(),
-    };
-    b.default_of(col)
+    Binder::detached("DEFAULT expressions").default_of(col)
 }
 
 /// Binds one statement.
@@ -407,6 +416,25 @@ struct Binder<'s> {
     window: window::WindowState,
     /// The arguments of the `grouping()` calls of the SELECT being bound.
     grouping_calls: Vec<Vec<Expr>>,
+}
+
+impl Binder<'static> {
+    /// A binder for an expression kept in the catalog (a DEFAULT, a CHECK), outside any
+    /// statement; `aggs_banned_in` names the clause in the error for an aggregate.
+    fn detached(aggs_banned_in: &'static str) -> Binder<'static> {
+        Binder {
+            sql: "",
+            params: Vec::new(),
+            aggs: Vec::new(),
+            allow_aggs: false,
+            aggs_banned_in,
+            in_agg: false,
+            expr_depth: 0,
+            excluded: None,
+            window: Default::default(),
+            grouping_calls: Vec::new(),
+        }
+    }
 }
 
 fn fold(id: &ast::Ident) -> String {
@@ -671,6 +699,10 @@ impl Binder<'_> {
                 let names = kept;
                 Ok((Plan::DropTable { names, if_exists: *if_exists }, vec![]))
             }
+            S::Drop { object_type: ast::ObjectType::Index, if_exists, names, cascade, .. } => {
+                Ok((constraints::drop_index(self.sql, names, *if_exists, *cascade)?, vec![]))
+            }
+            S::CreateIndex(ci) => Ok((self.create_index(ci)?, vec![])),
             S::Insert(ins) => self.insert(ins),
             S::Update(up) => self.update(up),
             S::Delete(del) => self.delete(del),
@@ -828,6 +860,8 @@ impl Binder<'_> {
         let mut columns: Vec<ColumnDef> = Vec::new();
         let mut sequences: Vec<crate::sequence::SeqDef> = Vec::new();
         let mut pk: Option<(Vec<usize>, Option<String>)> = None;
+        let mut checks: Vec<(Option<String>, ast::Expr)> = Vec::new();
+        let mut uniques: Vec<(Option<String>, Vec<usize>)> = Vec::new();
         let multiple_pk = |name: &str| {
             SqlError::new(
                 code::INVALID_TABLE_DEFINITION,
@@ -934,6 +968,12 @@ impl Binder<'_> {
                         }
                         pk = Some((vec![i], opt.name.as_ref().map(fold)));
                     }
+                    ast::ColumnOption::Check(cc) => {
+                        checks.push((opt.name.as_ref().or(cc.name.as_ref()).map(fold), (*cc.expr).clone()));
+                    }
+                    ast::ColumnOption::Unique(uc) if uc.characteristics.is_none() => {
+                        uniques.push((opt.name.as_ref().or(uc.name.as_ref()).map(fold), vec![i]));
+                    }
                     _ => {
                         return Err(SqlError::unsupported(format!(
                             "column constraint {} is not supported yet",
@@ -973,6 +1013,11 @@ impl Binder<'_> {
                     }
                     pk = Some((idx, p.name.as_ref().map(fold)));
                 }
+                ast::TableConstraint::Check(cc) => checks.push((cc.name.as_ref().map(fold), (*cc.expr).clone())),
+                ast::TableConstraint::Unique(uc) if uc.characteristics.is_none() && uc.include.is_empty() => {
+                    let idx = self.key_columns(&uc.columns, &columns, "named in key")?;
+                    uniques.push((uc.name.as_ref().map(fold), idx));
+                }
                 other => {
                     return Err(SqlError::unsupported(format!(
                         "table constraint {} is not supported yet",
@@ -991,11 +1036,9 @@ impl Binder<'_> {
             }
             None => (Vec::new(), String::new()),
         };
-        Ok(Plan::CreateTable {
-            def: TableDef { name, columns, pk, pk_name, oid: 0 },
-            if_not_exists: ct.if_not_exists,
-            sequences,
-        })
+        let mut def = TableDef { name, columns, pk, pk_name, ..TableDef::default_empty() };
+        self.add_constraints(&mut def, checks, uniques)?;
+        Ok(Plan::CreateTable { def, if_not_exists: ct.if_not_exists, sequences })
     }
 
     /// The name of a table a statement reads or writes. PostgreSQL looks such a name up with
@@ -1020,11 +1063,15 @@ impl Binder<'_> {
             return Ok((def.name.clone(), def));
         }
         let tname = self.relation_name(name)?;
+        let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
         let def = lookup_table(&tname).ok_or_else(|| {
-            let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
             SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
                 .at(span.and_then(|s| self.pos(&s)))
         })?;
+        if def.index_of.is_some() {
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{tname}\" is an index"))
+                .at(span.and_then(|s| self.pos(&s))));
+        }
         Ok((tname, def))
     }
 
@@ -1818,8 +1865,8 @@ impl Binder<'_> {
                 "there is no unique or exclusion constraint matching the ON CONFLICT specification",
             )
         };
-        match &oc.conflict_target {
-            None => {}
+        let arbiter = match &oc.conflict_target {
+            None => None,
             Some(ast::ConflictTarget::Columns { columns, predicate }) => {
                 let mut idx = Vec::new();
                 for c in columns {
@@ -1832,30 +1879,44 @@ impl Binder<'_> {
                 }
                 idx.sort_unstable();
                 idx.dedup();
-                let mut pk = def.pk.clone();
-                pk.sort_unstable();
-                if idx != pk || predicate.is_some() {
+                if predicate.is_some() {
                     return Err(no_match());
+                }
+                let sorted = |cols: &[usize]| {
+                    let mut c = cols.to_vec();
+                    c.sort_unstable();
+                    c
+                };
+                if !def.pk.is_empty() && sorted(&def.pk) == idx {
+                    Some(Arbiter::PrimaryKey)
+                } else {
+                    let i =
+                        def.indexes.iter().position(|x| x.unique && sorted(&x.columns) == idx).ok_or_else(no_match)?;
+                    Some(Arbiter::Index(i))
                 }
             }
             Some(ast::ConflictTarget::OnConstraint(name)) => {
                 let n = name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
-                if n != def.pk_name {
+                if !def.pk.is_empty() && n == def.pk_name {
+                    Some(Arbiter::PrimaryKey)
+                } else if let Some(i) = def.indexes.iter().position(|x| x.constraint && x.name == n) {
+                    Some(Arbiter::Index(i))
+                } else {
                     return Err(SqlError::new(
                         code::UNDEFINED_OBJECT,
                         format!("constraint \"{n}\" for table \"{}\" does not exist", def.name),
                     ));
                 }
             }
-        }
-        let ast::OnConflictAction::DoUpdate(du) = &oc.action else { return Ok(OnConflict::Nothing) };
-        if oc.conflict_target.is_none() {
+        };
+        let ast::OnConflictAction::DoUpdate(du) = &oc.action else { return Ok(OnConflict::Nothing(arbiter)) };
+        let Some(arbiter) = arbiter else {
             return Err(SqlError::new(
                 code::SYNTAX_ERROR,
                 "ON CONFLICT DO UPDATE requires inference specification or constraint name",
             )
             .hint("For example, ON CONFLICT (column_name)."));
-        }
+        };
         self.excluded = Some(def.clone());
         let scope = Scope { def, alias: alias.to_string(), joined: None };
         let r = (|| {
@@ -1870,7 +1931,7 @@ impl Binder<'_> {
                 Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
                 None => None,
             };
-            Ok(OnConflict::Update { sets, filter })
+            Ok(OnConflict::Update { arbiter, sets, filter })
         })();
         self.excluded = None;
         r
@@ -2949,6 +3010,17 @@ fn is_default_keyword(e: &ast::Expr) -> bool {
 /// when the value's type is of the column's kind (an integer column compared with an integer),
 /// so that the encoded key equals the stored one.
 pub fn pk_lookup(filter: &Expr, def: &TableDef) -> Option<Vec<Expr>> {
+    if def.pk.is_empty() {
+        // Keyed by a hidden row id no filter can name.
+        return None;
+    }
+    let eq = equalities(filter, def);
+    def.pk.iter().map(|col| eq.iter().find(|(c, _)| c == col).map(|(_, v)| v.clone())).collect()
+}
+
+/// The `column = value` conjuncts of a filter whose value does not depend on the row and
+/// encodes as the column's values do (a key or index lookup can use them): (column, value).
+pub fn equalities(filter: &Expr, def: &TableDef) -> Vec<(usize, Expr)> {
     let mut conj = Vec::new();
     fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
         match e {
@@ -2966,26 +3038,19 @@ pub fn pk_lookup(filter: &Expr, def: &TableDef) -> Option<Vec<Expr>> {
             || (a.is_string() && b.is_string())
             || a == b
     };
-    if def.pk.is_empty() {
-        // Keyed by a hidden row id no filter can name.
-        return None;
-    }
-    let mut key = Vec::with_capacity(def.pk.len());
-    for &col in &def.pk {
-        let found = conj.iter().find_map(|c| match c {
+    conj.iter()
+        .filter_map(|c| match c {
             Expr::Cmp(CmpOp::Eq, a, b) => match (a.as_ref(), b.as_ref()) {
                 (Expr::Column(i, _), v) | (v, Expr::Column(i, _))
-                    if *i == col && v.is_row_independent() && same_kind(v.ty(), def.columns[col].ty) =>
+                    if v.is_row_independent() && def.columns.get(*i).is_some_and(|c| same_kind(v.ty(), c.ty)) =>
                 {
-                    Some(v.clone())
+                    Some((*i, v.clone()))
                 }
                 _ => None,
             },
             _ => None,
-        })?;
-        key.push(found);
-    }
-    Some(key)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -211,6 +211,7 @@ fn def_of(v: &View) -> Arc<TableDef> {
         pk: vec![0],
         pk_name: String::new(),
         oid: v.oid,
+        ..TableDef::default_empty()
     })
 }
 
@@ -485,8 +486,23 @@ fn user_tables() -> Vec<Arc<TableDef>> {
             .names()
             .filter(|n| !n.contains('\0') && n.as_str() != crate::sequence::SEQ_TABLE)
             .filter_map(|n| s.tables.def(n))
+            .filter(|d| d.index_of.is_none())
             .collect()
     })
+}
+
+/// Every secondary index of a user table: its table of entries (whose OID is the index's),
+/// and its definition.
+fn secondary_indexes(tables: &[Arc<TableDef>]) -> Vec<(Arc<TableDef>, Arc<TableDef>, orbit_engine::table::IndexDef)> {
+    let mut out = Vec::new();
+    for t in tables {
+        for ix in &t.indexes {
+            if let Ok(d) = crate::index::index_table(t, ix) {
+                out.push((d, t.clone(), ix.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// Every sequence's row of the sequence table, from every shard.
@@ -524,7 +540,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     text("r"),
                     Datum::Float4(tuples),
                     Datum::Int2(t.columns.len() as i16),
-                    Datum::Bool(has_pk),
+                    Datum::Bool(has_pk || !t.indexes.is_empty()),
                     text("p"),
                     Datum::Int8(10),
                     Datum::Int8(2),
@@ -543,6 +559,21 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Int8(403),
                     ]);
                 }
+            }
+            for (d, t, ix) in secondary_indexes(&user_tables()) {
+                let tuples = analyzed(&t.name).await?.map_or(-1.0, |n| n as f32);
+                out.push(vec![
+                    Datum::Int8(d.oid as i64),
+                    text(&ix.name),
+                    Datum::Int8(PUBLIC_NS),
+                    text("i"),
+                    Datum::Float4(tuples),
+                    Datum::Int2(ix.columns.len() as i16),
+                    Datum::Bool(false),
+                    text("p"),
+                    Datum::Int8(10),
+                    Datum::Int8(403),
+                ]);
             }
             for r in sequence_rows().await? {
                 let name = match &r[0] {
@@ -579,21 +610,36 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             }
             out
         }
-        2610 => user_tables()
-            .iter()
-            .filter(|t| !t.has_row_id())
-            .map(|t| {
-                vec![
-                    Datum::Int8(t.oid as i64 + 1_000_000),
+        2610 => {
+            let tables = user_tables();
+            let mut out: Vec<Row> = tables
+                .iter()
+                .filter(|t| !t.has_row_id())
+                .map(|t| {
+                    vec![
+                        Datum::Int8(t.oid as i64 + 1_000_000),
+                        Datum::Int8(t.oid as i64),
+                        Datum::Int2(t.pk.len() as i16),
+                        Datum::Bool(true),
+                        Datum::Bool(true),
+                        Datum::Bool(false),
+                        Datum::Bool(true),
+                    ]
+                })
+                .collect();
+            for (d, t, ix) in secondary_indexes(&tables) {
+                out.push(vec![
+                    Datum::Int8(d.oid as i64),
                     Datum::Int8(t.oid as i64),
-                    Datum::Int2(t.pk.len() as i16),
-                    Datum::Bool(true),
-                    Datum::Bool(true),
+                    Datum::Int2(ix.columns.len() as i16),
+                    Datum::Bool(ix.unique),
+                    Datum::Bool(false),
                     Datum::Bool(false),
                     Datum::Bool(true),
-                ]
-            })
-            .collect(),
+                ]);
+            }
+            out
+        }
         2601 => vec![vec![Datum::Int8(2), text("heap"), text("t")], vec![Datum::Int8(403), text("btree"), text("i")]],
         2615 => vec![
             vec![Datum::Int8(PG_CATALOG_NS), text("pg_catalog"), Datum::Int8(10)],

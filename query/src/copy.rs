@@ -670,6 +670,7 @@ mod tests {
             pk: vec![],
             pk_name: String::new(),
             oid: 1,
+            ..TableDef::default_empty()
         })
     }
 

@@ -90,6 +90,11 @@ pub mod code {
     pub const INVALID_BINARY_REPRESENTATION: &str = "22P03";
     pub const NOT_NULL_VIOLATION: &str = "23502";
     pub const UNIQUE_VIOLATION: &str = "23505";
+    pub const CHECK_VIOLATION: &str = "23514";
+    pub const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
+    pub const WRONG_OBJECT_TYPE: &str = "42809";
+    pub const DUPLICATE_OBJECT: &str = "42710";
+    pub const UNDEFINED_PARAMETER: &str = "42P02";
     pub const INVALID_CURSOR_NAME: &str = "34000";
     pub const ACTIVE_SQL_TRANSACTION: &str = "25001";
     pub const NO_ACTIVE_SQL_TRANSACTION: &str = "25P01";

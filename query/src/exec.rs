@@ -23,7 +23,10 @@ use orbit_shards::wal::Ticket;
 use orbit_shards::{mesh, state, wal, ShardId};
 use std::sync::Arc;
 
+pub(crate) mod index_scan;
+mod indexes;
 mod modify_join;
+mod upsert;
 mod utility;
 pub use utility::{copy_insert, copy_out};
 
@@ -156,6 +159,10 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
         }),
         Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
         Plan::Maintenance { analyze, tables, tag, .. } => utility::maintenance(*analyze, tables, tag).await,
+        Plan::CreateIndex { table, index, if_not_exists } => {
+            indexes::create_index(txn, table, index, *if_not_exists).await
+        }
+        Plan::DropIndex { names, if_exists } => indexes::drop_index(txn, names, *if_exists).await,
         Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(txn, table, columns, name).await,
         Plan::RewriteTable { table, def, change } => utility::rewrite_columns(txn, table, def, change).await,
         Plan::Truncate(tables) => {
@@ -188,7 +195,32 @@ async fn create_table_with(
         }
         return Err(SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", def.name)));
     }
-    if sequences.is_empty() || crate::bind::lookup_table(&def.name).is_some() {
+    if crate::bind::lookup_table(&def.name).is_some() {
+        return create_table(def.clone(), if_not_exists).await;
+    }
+    // Its indexes' tables first: a crash before the table leaves indexes of no table (DROP
+    // INDEX removes them), never a table without its indexes.
+    let mut indexes = Vec::new();
+    for ix in &def.indexes {
+        if let Err(e) = create_table(def.index_table(ix), false).await {
+            drop_relations(&indexes).await?;
+            return Err(e);
+        }
+        indexes.push(ix.name.clone());
+    }
+    let r = create_table_and_sequences(def, if_not_exists, sequences).await;
+    if !matches!(&r, Ok(r) if r.notices.is_empty()) {
+        drop_relations(&indexes).await?;
+    }
+    r
+}
+
+async fn create_table_and_sequences(
+    def: &orbit_engine::table::TableDef,
+    if_not_exists: bool,
+    sequences: &[crate::sequence::SeqDef],
+) -> Result<QueryResult> {
+    if sequences.is_empty() {
         return create_table(def.clone(), if_not_exists).await;
     }
     let mut made = Vec::new();
@@ -251,10 +283,20 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
     let mut r = QueryResult { tag: "DROP TABLE".into(), ..Default::default() };
     // PostgreSQL checks every name before dropping any.
     let list = names.to_vec();
-    let missing: Vec<String> =
-        mesh::run_on(0, move |s| list.into_iter().filter(|n| s.tables.get(n).is_none()).collect())
-            .await
-            .map_err(gone)?;
+    let found: Vec<Option<Arc<TableDef>>> =
+        mesh::run_on(0, move |s| list.iter().map(|n| s.tables.def(n)).collect()).await.map_err(gone)?;
+    let mut missing = Vec::new();
+    let mut indexes = Vec::new();
+    for (name, def) in names.iter().zip(&found) {
+        match def {
+            None => missing.push(name.clone()),
+            Some(d) if d.index_of.is_some() => {
+                return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a table"))
+                    .hint("Use DROP INDEX to remove an index."))
+            }
+            Some(d) => indexes.extend(d.indexes.iter().map(|x| x.name.clone())),
+        }
+    }
     if let Some(m) = missing.first() {
         if !if_exists {
             return Err(SqlError::new(code::UNDEFINED_TABLE, format!("table \"{m}\" does not exist")));
@@ -263,8 +305,22 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
             r.notices.push(notice("00000", format!("table \"{m}\" does not exist, skipping")));
         }
     }
+    let present: Vec<String> = names.iter().filter(|n| !missing.contains(n)).cloned().collect();
+    drop_relations(&present).await?;
+    // Then the tables' indexes (a crash in between leaves indexes of no table: DROP INDEX
+    // removes them).
+    drop_relations(&indexes).await?;
+    for name in &present {
+        crate::sequence::drop_owned(name).await?;
+    }
+    Ok(r)
+}
+
+/// Drops the relations (tables, indexes' tables) of these names on every shard, durably;
+/// names that do not exist are skipped.
+pub(crate) async fn drop_relations(names: &[String]) -> Result<()> {
     let mut tickets = Vec::new();
-    for name in names.iter().filter(|n| !missing.contains(n)) {
+    for name in names {
         let n = name.clone();
         let dropped = mesh::run_on(0, move |s| {
             shard_tables::writable(s).map_err(io_error)?;
@@ -287,11 +343,7 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
         .map_err(gone)?;
         tickets.extend(more.into_iter().flatten());
     }
-    durable(tickets).await?;
-    for name in names.iter().filter(|n| !missing.contains(n)) {
-        crate::sequence::drop_owned(name).await?;
-    }
-    Ok(r)
+    durable(tickets).await
 }
 
 fn ctx<'a>(row: &'a [Datum], params: &'a [Datum]) -> Ctx<'a> {
@@ -400,6 +452,11 @@ pub(crate) async fn scan(
             });
         }
         return Ok(read_key(table, k.clone(), filter, params).await?.map(|r| (k, r)).into_iter().collect());
+    }
+    if let Some(f) = filter {
+        if let Some((ix, vals)) = index_scan::choose(table, f) {
+            return index_scan::rows(txn, table, ix, &vals, f, params).await;
+        }
     }
     let name = table.name.clone();
     let f = filter.cloned();
@@ -513,7 +570,8 @@ fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> 
     }
 }
 
-/// Checks NOT NULL on a full row, with PostgreSQL's message and DETAIL.
+/// Checks NOT NULL, then the CHECK constraints, on a full row, with PostgreSQL's messages and
+/// DETAIL.
 pub(crate) fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
     for (c, v) in table.columns.iter().zip(row) {
         if c.not_null && v.is_null() {
@@ -527,7 +585,7 @@ pub(crate) fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
             .detail(format!("Failing row contains {}.", row_text(&row[..table.columns.len().min(row.len())]))));
         }
     }
-    Ok(())
+    crate::index::check_row(table, row)
 }
 
 fn row_text(row: &[Datum]) -> String {
@@ -595,82 +653,12 @@ async fn insert(
     // A table without a primary key keys its rows by a hidden row id (never in conflict).
     let full = utility::with_row_ids(table, full).await?;
     if let Some(oc) = on_conflict {
-        return upsert(txn, table, full, oc, returning, params).await;
+        return upsert::upsert(txn, table, full, oc, returning, params).await;
     }
     let out = returning_rows(returning, &full, params)?;
     let n = full.len();
     insert_rows(txn, table, full).await?;
     Ok(QueryResult { rows: out, tag: format!("INSERT 0 {n}"), notices: vec![] })
-}
-
-/// INSERT ... ON CONFLICT on the primary key: a row whose key is taken is skipped (DO NOTHING)
-/// or updates the row there (DO UPDATE, whose expressions see the existing row followed by
-/// the proposed one as EXCLUDED); a row this statement already inserted or updated counts as
-/// taken, and DO UPDATE refuses to change it twice (21000), as PostgreSQL does.
-async fn upsert(
-    txn: &mut Txn,
-    table: &Arc<TableDef>,
-    rows: Vec<Row>,
-    oc: &OnConflict,
-    returning: Option<&[Expr]>,
-    params: &[Datum],
-) -> Result<QueryResult> {
-    let keys: Vec<Vec<u8>> = rows.iter().map(|r| table.key_of(r)).collect();
-    let mut current: std::collections::HashMap<Vec<u8>, Option<Row>> = std::collections::HashMap::new();
-    let mut to_lock = Vec::new();
-    for k in &keys {
-        if current.contains_key(k) {
-            continue;
-        }
-        match txn.own(table, k) {
-            Some(r) => {
-                current.insert(k.clone(), r.cloned());
-            }
-            None => {
-                current.insert(k.clone(), None);
-                to_lock.push(k.clone());
-            }
-        }
-    }
-    let committed = txn.lock(table, to_lock.clone()).await?;
-    for (k, r) in to_lock.into_iter().zip(committed) {
-        current.insert(k, r);
-    }
-    let mut affected = std::collections::HashSet::new();
-    let mut changed = Vec::new();
-    for (k, row) in keys.into_iter().zip(rows) {
-        let existing = current.get(&k).cloned().flatten();
-        let new = match (existing, oc) {
-            (None, _) => row,
-            (Some(_), OnConflict::Nothing) => continue,
-            (Some(old), OnConflict::Update { sets, filter }) => {
-                if affected.contains(&k) {
-                    return Err(SqlError::new(
-                        "21000",
-                        "ON CONFLICT DO UPDATE command cannot affect row a second time",
-                    )
-                    .hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
-                }
-                let mut both = old.clone();
-                both.extend(row);
-                if !matches(filter.as_ref(), &both, params)? {
-                    continue;
-                }
-                let mut new = old;
-                for (i, e) in sets {
-                    new[*i] = expr::eval(e, &ctx(&both, params))?;
-                }
-                check_not_null(table, &new)?;
-                new
-            }
-        };
-        affected.insert(k.clone());
-        current.insert(k.clone(), Some(new.clone()));
-        txn.write(table, k, Some(new.clone()))?;
-        changed.push(new);
-    }
-    let out = returning_rows(returning, &changed, params)?;
-    Ok(QueryResult { rows: out, tag: format!("INSERT 0 {}", changed.len()), notices: vec![] })
 }
 
 /// Inserts rows into the transaction's write set: each key locked first, then checked free
@@ -696,6 +684,10 @@ pub(crate) async fn insert_rows(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<
         to_lock.iter().zip(&committed).filter(|(_, r)| r.is_some()).map(|(k, _)| k).collect();
     if let Some((_, row)) = keyed.iter().find(|(k, _)| taken.contains(k)) {
         return Err(duplicate(table, row));
+    }
+    if !table.indexes.is_empty() {
+        let changes: Vec<crate::index::RowChange> = keyed.iter().map(|(_, r)| (None, Some(r))).collect();
+        crate::index::maintain(txn, table, &changes).await?;
     }
     for (k, row) in keyed {
         txn.write(table, k, Some(row))?;
@@ -778,14 +770,16 @@ async fn update(
     }
     let out = returning_rows(returning, &changes.iter().map(|c| c.2.clone()).collect::<Vec<_>>(), params)?;
     let count = changes.len();
-    write_updates(txn, table, changes).await?;
+    let old: Vec<&Row> = matched.iter().map(|(_, r)| r).collect();
+    write_updates(txn, table, &old, changes).await?;
     Ok(QueryResult { rows: out, tag: format!("UPDATE {count}"), notices: vec![] })
 }
 
-/// Writes updated rows: (old key, new key, new row) each.
+/// Writes updated rows: (old key, new key, new row) each, `old` the rows they replace.
 pub(crate) async fn write_updates(
     txn: &mut Txn,
     table: &Arc<TableDef>,
+    old: &[&Row],
     changes: Vec<(Vec<u8>, Vec<u8>, Row)>,
 ) -> Result<()> {
     // Rows whose key changes move: no new key may be taken by a row this statement does not
@@ -814,6 +808,11 @@ pub(crate) async fn write_updates(
     if let Some(((_, row), _)) = probe.iter().zip(&committed).find(|(_, c)| c.is_some()) {
         return Err(duplicate(table, row));
     }
+    if !table.indexes.is_empty() {
+        let index_changes: Vec<crate::index::RowChange> =
+            old.iter().zip(&changes).map(|(old, (_, _, new))| (Some(*old), Some(new))).collect();
+        crate::index::maintain(txn, table, &index_changes).await?;
+    }
     for (k, nk, _) in &changes {
         if k != nk {
             txn.write(table, k.clone(), None)?;
@@ -838,6 +837,10 @@ async fn delete(
     let rows: Vec<Row> = matched.iter().map(|(_, r)| r.clone()).collect();
     let out = returning_rows(returning, &rows, params)?;
     let count = matched.len();
+    if !table.indexes.is_empty() {
+        let changes: Vec<crate::index::RowChange> = matched.iter().map(|(_, r)| (Some(r), None)).collect();
+        crate::index::maintain(txn, table, &changes).await?;
+    }
     for (k, _) in matched {
         txn.write(table, k, None)?;
     }

@@ -96,6 +96,7 @@ fn key_shard(key: &[Expr], shards: usize) -> Option<usize> {
 fn scan_node(
     table: &orbit_engine::table::TableDef,
     key: Option<&[Expr]>,
+    filter_expr: Option<&Expr>,
     filter: Option<&str>,
     shards: usize,
     partial: Option<Node>,
@@ -119,6 +120,16 @@ fn scan_node(
             Some(s) => format!("Shard: {s} (of {shards}, the one the key hashes to)"),
             None => format!("Shard: the one the key hashes to (of {shards})"),
         });
+        return match partial {
+            Some(p) => p.child(n),
+            None => n,
+        };
+    }
+    if let Some(line) = filter_expr.and_then(|f| crate::exec::index_scan::describe(table, f)) {
+        let mut n = Node::new(line);
+        if let Some(f) = filter {
+            n = n.prop(format!("Filter: {f}"));
+        }
         return match partial {
             Some(p) => p.child(n),
             None => n,
@@ -183,7 +194,7 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
             }
             n
         }
-        Some(table) => scan_node(table, p.key.as_deref(), t.filter.as_deref(), shards, partial),
+        Some(table) => scan_node(table, p.key.as_deref(), p.filter.as_ref(), t.filter.as_deref(), shards, partial),
     };
     if aggregated {
         let title = match (p.join.is_some(), p.group_by.is_empty()) {
@@ -224,7 +235,7 @@ pub fn lines(plan: &Plan, t: &Texts, shards: usize) -> Result<Vec<String>> {
         Plan::Insert { table, rows, select, on_conflict, .. } => {
             let mut n = Node::new(format!("Insert on {}", table.name));
             n = match on_conflict {
-                Some(OnConflict::Nothing) => n.prop("Conflict Resolution: NOTHING"),
+                Some(OnConflict::Nothing(_)) => n.prop("Conflict Resolution: NOTHING"),
                 Some(OnConflict::Update { .. }) => n.prop("Conflict Resolution: UPDATE"),
                 None => n,
             };
@@ -235,16 +246,18 @@ pub fn lines(plan: &Plan, t: &Texts, shards: usize) -> Result<Vec<String>> {
                 None => n.child(Node::new(format!("Values Scan on \"*VALUES*\" (rows: {})", rows.len()))),
             }
         }
-        Plan::Update { table, key, .. } => Node::new(format!("Update on {}", table.name)).child(scan_node(
+        Plan::Update { table, key, filter, .. } => Node::new(format!("Update on {}", table.name)).child(scan_node(
             table,
             key.as_deref(),
+            filter.as_ref(),
             t.filter.as_deref(),
             shards,
             None,
         )),
-        Plan::Delete { table, key, .. } => Node::new(format!("Delete on {}", table.name)).child(scan_node(
+        Plan::Delete { table, key, filter, .. } => Node::new(format!("Delete on {}", table.name)).child(scan_node(
             table,
             key.as_deref(),
+            filter.as_ref(),
             t.filter.as_deref(),
             shards,
             None,

@@ -24,6 +24,7 @@ fn table() -> Arc<TableDef> {
         pk: vec![0],
         pk_name: "f_pkey".into(),
         oid: 16384,
+        ..TableDef::default_empty()
     })
 }
 

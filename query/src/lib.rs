@@ -16,6 +16,7 @@ pub mod explain;
 pub mod expr;
 pub mod fuzzing;
 pub mod group;
+pub mod index;
 pub mod join;
 pub mod json;
 pub mod numeric;

@@ -53,6 +53,7 @@ pub fn table_def() -> TableDef {
         pk: vec![NAME],
         pk_name: format!("{SEQ_TABLE}_pkey"),
         oid: 0,
+        ..TableDef::default_empty()
     }
 }
 

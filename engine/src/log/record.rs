@@ -5,7 +5,7 @@
 use super::fb;
 use super::frame::Kind;
 use crate::keyspace::Entry;
-use crate::table::{ColumnDef, Datum, Identity, Interval, Row, SqlType, TableDef};
+use crate::table::{CheckDef, ColumnDef, Datum, Identity, IndexDef, Interval, Row, SqlType, TableDef};
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
 use bytes::Bytes;
@@ -391,6 +391,37 @@ impl Encoder {
         let pk = fbb.create_vector(&pk);
         let name = fbb.create_string(&def.name);
         let pk_name = fbb.create_string(&def.pk_name);
+        let checks: Vec<_> = def
+            .checks
+            .iter()
+            .map(|c| {
+                let name = fbb.create_string(&c.name);
+                let expr = fbb.create_string(&c.expr);
+                fb::Check::create(fbb, &fb::CheckArgs { name: Some(name), expr: Some(expr) })
+            })
+            .collect();
+        let checks = (!checks.is_empty()).then(|| fbb.create_vector(&checks));
+        let indexes: Vec<_> = def
+            .indexes
+            .iter()
+            .map(|x| {
+                let name = fbb.create_string(&x.name);
+                let cols: Vec<u16> =
+                    x.columns.iter().map(|&i| u16::try_from(i).expect("column index fits u16")).collect();
+                let columns = fbb.create_vector(&cols);
+                fb::Index::create(
+                    fbb,
+                    &fb::IndexArgs {
+                        name: Some(name),
+                        columns: Some(columns),
+                        unique: x.unique,
+                        constraint: x.constraint,
+                    },
+                )
+            })
+            .collect();
+        let indexes = (!indexes.is_empty()).then(|| fbb.create_vector(&indexes));
+        let index_of = def.index_of.as_deref().map(|n| fbb.create_string(n));
         let args = fb::TableCreateArgs {
             generation,
             name: Some(name),
@@ -398,6 +429,9 @@ impl Encoder {
             pk_name: Some(pk_name),
             columns: Some(columns),
             pk: Some(pk),
+            checks,
+            indexes,
+            index_of,
         };
         let r = fb::TableCreate::create(fbb, &args);
         fbb.finish_minimal(r);
@@ -587,12 +621,35 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
             if pk.iter().any(|&i| i >= columns.len()) {
                 return Err(corrupt("table definition with a bad primary key"));
             }
+            let mut checks = Vec::new();
+            for c in r.checks().into_iter().flat_map(|v| v.iter()) {
+                checks.push(CheckDef {
+                    name: name_of(c.name(), "check constraint")?,
+                    expr: c.expr().ok_or_else(|| corrupt("check constraint without an expression"))?.to_string(),
+                });
+            }
+            let mut indexes = Vec::new();
+            for x in r.indexes().into_iter().flat_map(|v| v.iter()) {
+                let cols: Vec<usize> = x.columns().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();
+                if cols.is_empty() || cols.iter().any(|&i| i >= columns.len()) {
+                    return Err(corrupt("index definition with a bad column"));
+                }
+                indexes.push(IndexDef {
+                    name: name_of(x.name(), "index")?,
+                    columns: cols,
+                    unique: x.unique(),
+                    constraint: x.constraint(),
+                });
+            }
             let def = TableDef {
                 name: name_of(r.name(), "table")?,
                 columns,
                 pk,
                 pk_name: r.pk_name().unwrap_or_default().to_string(),
                 oid: r.oid(),
+                checks,
+                indexes,
+                index_of: r.index_of().map(str::to_string),
             };
             Record::TableCreate { generation: r.generation(), def }
         }
@@ -725,6 +782,9 @@ mod tests {
             pk: vec![1, 0],
             pk_name: "t_pkey".into(),
             oid: 16391,
+            checks: vec![CheckDef { name: "t_l_check".into(), expr: "l > 0".into() }],
+            indexes: vec![IndexDef { name: "t_name_key".into(), columns: vec![1, 2], unique: true, constraint: true }],
+            index_of: None,
         }
     }
 

@@ -115,6 +115,7 @@ mod tests {
             pk: vec![0],
             pk_name: "t_pkey".into(),
             oid: 16385,
+            ..TableDef::default_empty()
         };
         let row = |i: i64, v: &str| vec![Datum::Int8(i), Datum::Text(v.into())];
         let mut recs = vec![

@@ -86,13 +86,97 @@ pub struct TableDef {
     pub pk_name: String,
     /// A number unique to this definition (PostgreSQL's table OID, reported in RowDescription).
     pub oid: u32,
+    /// CHECK constraints, checked on every row written.
+    pub checks: Vec<CheckDef>,
+    /// Secondary indexes (UNIQUE constraints, CREATE INDEX). Each is kept in a table of its
+    /// own, named as the index ([`TableDef::index_of`] set), whose rows are the index entries.
+    pub indexes: Vec<IndexDef>,
+    /// For an index's table: the table it indexes. Such a table is never read or written by a
+    /// client: the query engine maintains it with the indexed table's writes.
+    pub index_of: Option<String>,
+}
+
+/// A CHECK constraint: its name and its expression as SQL text (bound when rows are checked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckDef {
+    pub name: String,
+    pub expr: String,
+}
+
+/// A secondary index of a table. Its entries live in a table of their own named `name`: per
+/// indexed row, the indexed values followed by the row's primary key (or row id). A unique
+/// index is keyed by the indexed values alone (so two rows with equal values collide on one
+/// key, on one shard, whatever shard the rows live on); a row with a NULL among them has no
+/// entry there (NULLs never collide, as in PostgreSQL). Any other index is keyed by all of its
+/// values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexDef {
+    pub name: String,
+    /// Indexes into the table's `columns`.
+    pub columns: Vec<usize>,
+    pub unique: bool,
+    /// Made by a UNIQUE constraint (dropped with ALTER TABLE ... DROP CONSTRAINT, not DROP INDEX).
+    pub constraint: bool,
 }
 
 impl TableDef {
     /// A definition with no columns (a starting point for ones built in memory, such as the
     /// columns of a join end to end).
     pub fn default_empty() -> TableDef {
-        TableDef { name: String::new(), columns: Vec::new(), pk: Vec::new(), pk_name: String::new(), oid: 0 }
+        TableDef {
+            name: String::new(),
+            columns: Vec::new(),
+            pk: Vec::new(),
+            pk_name: String::new(),
+            oid: 0,
+            checks: Vec::new(),
+            indexes: Vec::new(),
+            index_of: None,
+        }
+    }
+
+    /// The definition of the table that holds `index`'s entries for this table (see
+    /// [`IndexDef`]): the indexed columns, then the key columns (the row id as `ctid` for a
+    /// table without a primary key); keyed by the indexed columns when unique, else by all.
+    pub fn index_table(&self, index: &IndexDef) -> TableDef {
+        let mut columns: Vec<ColumnDef> =
+            index.columns.iter().map(|&i| ColumnDef::new(self.columns[i].name.clone(), self.columns[i].ty)).collect();
+        if self.has_row_id() {
+            columns.push(ColumnDef::new("ctid", SqlType::Int8));
+        } else {
+            columns.extend(self.pk.iter().map(|&i| ColumnDef::new(self.columns[i].name.clone(), self.columns[i].ty)));
+        }
+        let pk = if index.unique { (0..index.columns.len()).collect() } else { (0..columns.len()).collect() };
+        TableDef {
+            name: index.name.clone(),
+            columns,
+            pk,
+            pk_name: index.name.clone(),
+            index_of: Some(self.name.clone()),
+            ..TableDef::default_empty()
+        }
+    }
+
+    /// The entry `row` of this table has in `index` (None: none, for a unique index and a row
+    /// with a NULL among the indexed values): its key in the index's table and its row there.
+    pub fn index_entry(&self, index: &IndexDef, row: &[Datum]) -> Option<(Vec<u8>, Row)> {
+        let mut entry: Row = index.columns.iter().map(|&i| row.get(i).cloned().unwrap_or(Datum::Null)).collect();
+        if index.unique && entry.iter().any(|d| d.is_null()) {
+            return None;
+        }
+        if self.has_row_id() {
+            entry.push(row.get(self.columns.len()).cloned().unwrap_or(Datum::Null));
+        } else {
+            entry.extend(self.pk.iter().map(|&i| row[i].clone()));
+        }
+        let key =
+            if index.unique { key::encode(entry[..index.columns.len()].iter()) } else { key::encode(entry.iter()) };
+        Some((key, entry))
+    }
+
+    /// The encoded primary key of the indexed row an index entry points at.
+    pub fn key_of_entry(&self, index: &IndexDef, entry: &[Datum]) -> Vec<u8> {
+        key::encode(entry[index.columns.len().min(entry.len())..].iter())
     }
 
     pub fn column(&self, name: &str) -> Option<usize> {
@@ -179,6 +263,12 @@ impl Table {
     /// Rows in primary-key order.
     pub fn scan(&self) -> impl Iterator<Item = (&Vec<u8>, &Row)> {
         self.rows.iter()
+    }
+
+    /// The rows whose key starts with `prefix`, in key order (an index lookup by the leading
+    /// values of its key).
+    pub fn scan_prefix<'a>(&'a self, prefix: &'a [u8]) -> impl Iterator<Item = (&'a Vec<u8>, &'a Row)> + 'a {
+        self.rows.range(prefix.to_vec()..).take_while(move |(k, _)| k.starts_with(prefix))
     }
 
     /// Inserts every row or none: returns the key of the first row whose key is already taken
@@ -387,7 +477,35 @@ mod tests {
             pk: vec![0],
             pk_name: "t_pkey".into(),
             oid: 16384,
+            ..TableDef::default_empty()
         })
+    }
+
+    #[test]
+    fn index_entries() {
+        let t = def();
+        let unique = IndexDef { name: "t_v_key".into(), columns: vec![1], unique: true, constraint: true };
+        let plain = IndexDef { unique: false, ..unique.clone() };
+        let row = vec![Datum::Int4(7), Datum::Text("a".into())];
+        let (k, e) = t.index_entry(&unique, &row).unwrap();
+        assert_eq!(e, vec![Datum::Text("a".into()), Datum::Int4(7)]);
+        assert_eq!(k, key::encode([Datum::Text("a".into())].iter()));
+        assert_eq!(t.key_of_entry(&unique, &e), t.key_of(&row));
+        let (k2, _) = t.index_entry(&plain, &row).unwrap();
+        assert!(k2.starts_with(&k) && k2.len() > k.len());
+        // NULLs never collide in a unique index: no entry; a plain index keeps one.
+        let null = vec![Datum::Int4(8), Datum::Null];
+        assert!(t.index_entry(&unique, &null).is_none());
+        assert!(t.index_entry(&plain, &null).is_some());
+        let it = t.index_table(&plain);
+        assert_eq!(it.index_of.as_deref(), Some("t"));
+        assert_eq!(it.pk, vec![0, 1]);
+        assert_eq!(t.index_table(&unique).pk, vec![0]);
+        let mut table = Table::new(Arc::new(it));
+        let other = vec![Datum::Text("b".into()), Datum::Int4(1)];
+        table.put(k2.clone(), t.index_entry(&plain, &row).unwrap().1);
+        table.put(key::encode(other.iter()), other);
+        assert_eq!(table.scan_prefix(&k).map(|(k, _)| k.clone()).collect::<Vec<_>>(), vec![k2]);
     }
 
     #[test]

@@ -658,6 +658,7 @@ impl Binder<'_> {
                         *p -= 1;
                     }
                 }
+                super::constraints::drop_column_constraints(&mut def, i, &cn);
                 Ok(Plan::RewriteTable { table, def, change: ColumnChange::Drop(i) })
             }
             ast::AlterTableOperation::RenameColumn { old_column_name, new_column_name } => {
@@ -669,6 +670,7 @@ impl Binder<'_> {
                         format!("column \"{new}\" of relation \"{tname}\" already exists"),
                     ));
                 }
+                super::constraints::rename_column_in_checks(&mut def, &old, &new)?;
                 def.columns[i].name = new;
                 Ok(Plan::RewriteTable { table, def, change: ColumnChange::Rename })
             }

@@ -84,6 +84,7 @@ pub(super) async fn update_from(
     // Compute every new row first: an error leaves the write set untouched.
     let mut changes = Vec::with_capacity(rows.len());
     let mut returned = Vec::with_capacity(rows.len());
+    let old: Vec<Row> = rows.iter().map(|(_, r)| r[..width].to_vec()).collect();
     for (k, joined) in rows {
         let cx = Ctx { row: &joined, params, aggs: &[] };
         let mut new: Row = joined[..width].to_vec();
@@ -101,7 +102,7 @@ pub(super) async fn update_from(
     }
     let out = returning_rows(returning, &returned, params)?;
     let count = changes.len();
-    write_updates(txn, table, changes).await?;
+    write_updates(txn, table, &old.iter().collect::<Vec<_>>(), changes).await?;
     Ok(QueryResult { rows: out, tag: format!("UPDATE {count}"), notices: vec![] })
 }
 
@@ -118,6 +119,12 @@ pub(super) async fn delete_using(
     let joined: Vec<Row> = rows.iter().map(|(_, r)| r.clone()).collect();
     let out = returning_rows(returning, &joined, params)?;
     let count = rows.len();
+    if !table.indexes.is_empty() {
+        let width = table.row_len();
+        let old: Vec<Row> = rows.iter().map(|(_, r)| r[..width].to_vec()).collect();
+        let changes: Vec<crate::index::RowChange> = old.iter().map(|r| (Some(r), None)).collect();
+        crate::index::maintain(txn, table, &changes).await?;
+    }
     for (k, _) in rows {
         txn.write(table, k, None)?;
     }

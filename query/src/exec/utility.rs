@@ -165,6 +165,12 @@ pub(super) async fn add_primary_key(
             "ALTER TABLE ... ADD PRIMARY KEY on a table this transaction has changed is not supported yet",
         ));
     }
+    if !table.indexes.is_empty() {
+        // Index entries point at rows by primary key; re-keying would need every index rebuilt.
+        return Err(SqlError::unsupported(
+            "ALTER TABLE ... ADD PRIMARY KEY on a table with UNIQUE constraints or indexes is not supported yet",
+        ));
+    }
     let (_, n) = state::local();
     // No other transaction may write the table from here on: new row locks on it are refused,
     // and the re-key waits for the locks already held (their commits apply first).
@@ -178,7 +184,7 @@ pub(super) async fn add_primary_key(
 
 /// Marks `table` as being altered (or not) on every shard; when marking, waits until no
 /// transaction holds a row lock on it.
-async fn set_altering(table: &Arc<TableDef>, on: bool, me: orbit_shards::rowlock::Owner) -> Result<()> {
+pub(super) async fn set_altering(table: &Arc<TableDef>, on: bool, me: orbit_shards::rowlock::Owner) -> Result<()> {
     let (name, oid) = (table.name.clone(), table.oid);
     loop {
         let n = name.clone();
@@ -253,7 +259,16 @@ pub(super) async fn rewrite_columns(
             let key = def.key_of(&row);
             per_shard[super::shard_of_key(&key, n)].push((key, row));
         }
-        stage_and_swap(table, def.clone(), per_shard).await
+        let r = stage_and_swap(table, def.clone(), per_shard).await?;
+        // Indexes on a dropped column went with it.
+        let gone: Vec<String> = table
+            .indexes
+            .iter()
+            .filter(|x| !def.indexes.iter().any(|y| y.name == x.name))
+            .map(|x| x.name.clone())
+            .collect();
+        super::drop_relations(&gone).await?;
+        Ok(r)
     }
     .await;
     if r.is_err() {
@@ -310,19 +325,35 @@ async fn stage_and_swap(
     def: TableDef,
     per_shard: Vec<Vec<(Vec<u8>, Row)>>,
 ) -> Result<QueryResult> {
+    stage_and_swap_as(&table.name, Some(table), def, per_shard).await
+}
+
+/// [`stage_and_swap`] for the relation `name`: `expect` is its definition as read (None: it
+/// must not exist yet, and the swap creates it).
+pub(super) async fn stage_and_swap_as(
+    name: &str,
+    expect: Option<&Arc<TableDef>>,
+    def: TableDef,
+    per_shard: Vec<Vec<(Vec<u8>, Row)>>,
+) -> Result<QueryResult> {
     // The staging table, created on shard 0 first under a fresh generation, unless the table
     // changed since it was read.
-    let expect = table.clone();
+    let expect = expect.cloned();
+    let target = name.to_string();
     let staged = def.clone();
     let created = mesh::run_on(0, move |s| {
         shard_tables::writable(s).map_err(io_error)?;
-        match s.tables.def(&expect.name) {
-            Some(d) if *d == *expect => {}
-            _ => return Err(no_table(&expect.name)),
+        match (s.tables.def(&target), &expect) {
+            (Some(d), Some(e)) if *d == **e => {}
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{target}\" already exists")))
+            }
+            _ => return Err(no_table(&target)),
         }
         let generation = s.tables.next_generation();
         let mut d = staged;
-        d.name = staging_name(&expect.name, generation);
+        d.name = staging_name(&target, generation);
         d.oid = 16384 + generation as u32;
         let d = Arc::new(d);
         let (_, ticket) = shard_tables::create(s, d.clone(), generation);
@@ -342,7 +373,7 @@ async fn stage_and_swap(
         mesh::run_on(0, move |s| shard_tables::swap_in(s, &sname, generation)).await.map_err(gone)?;
     durable(ticket.into_iter().collect()).await?;
     if !swapped {
-        return Err(no_table(&table.name));
+        return Err(no_table(name));
     }
     let sname = staging.name.clone();
     let tickets = mesh::run_on_all(move |s| {

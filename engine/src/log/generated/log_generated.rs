@@ -2049,6 +2049,9 @@ impl<'a> TableCreate<'a> {
   pub const VT_PK_NAME: ::flatbuffers::VOffsetT = 10;
   pub const VT_COLUMNS: ::flatbuffers::VOffsetT = 12;
   pub const VT_PK: ::flatbuffers::VOffsetT = 14;
+  pub const VT_CHECKS: ::flatbuffers::VOffsetT = 16;
+  pub const VT_INDEXES: ::flatbuffers::VOffsetT = 18;
+  pub const VT_INDEX_OF: ::flatbuffers::VOffsetT = 20;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -2061,6 +2064,9 @@ impl<'a> TableCreate<'a> {
   ) -> ::flatbuffers::WIPOffset<TableCreate<'bldr>> {
     let mut builder = TableCreateBuilder::new(_fbb);
     builder.add_generation(args.generation);
+    if let Some(x) = args.index_of { builder.add_index_of(x); }
+    if let Some(x) = args.indexes { builder.add_indexes(x); }
+    if let Some(x) = args.checks { builder.add_checks(x); }
     if let Some(x) = args.pk { builder.add_pk(x); }
     if let Some(x) = args.columns { builder.add_columns(x); }
     if let Some(x) = args.pk_name { builder.add_pk_name(x); }
@@ -2113,6 +2119,31 @@ impl<'a> TableCreate<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u16>>>(TableCreate::VT_PK, None)}
   }
+  /// CHECK constraints (absent in logs written before they existed).
+  #[inline]
+  pub fn checks(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Check<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Check>>>>(TableCreate::VT_CHECKS, None)}
+  }
+  /// Secondary indexes: UNIQUE constraints and CREATE INDEX. Each index's entries are the rows
+  /// of its own table (named as the index, with `index_of` set).
+  #[inline]
+  pub fn indexes(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Index<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Index>>>>(TableCreate::VT_INDEXES, None)}
+  }
+  /// For an index's table: the table it indexes (absent for a table).
+  #[inline]
+  pub fn index_of(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableCreate::VT_INDEX_OF, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for TableCreate<'_> {
@@ -2127,6 +2158,9 @@ impl ::flatbuffers::Verifiable for TableCreate<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("pk_name", Self::VT_PK_NAME, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Column>>>>("columns", Self::VT_COLUMNS, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u16>>>("pk", Self::VT_PK, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Check>>>>("checks", Self::VT_CHECKS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Index>>>>("indexes", Self::VT_INDEXES, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("index_of", Self::VT_INDEX_OF, false)?
      .finish();
     Ok(())
   }
@@ -2138,6 +2172,9 @@ pub struct TableCreateArgs<'a> {
     pub pk_name: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub columns: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Column<'a>>>>>,
     pub pk: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u16>>>,
+    pub checks: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Check<'a>>>>>,
+    pub indexes: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Index<'a>>>>>,
+    pub index_of: Option<::flatbuffers::WIPOffset<&'a str>>,
 }
 impl<'a> Default for TableCreateArgs<'a> {
   #[inline]
@@ -2149,6 +2186,9 @@ impl<'a> Default for TableCreateArgs<'a> {
       pk_name: None,
       columns: None,
       pk: None,
+      checks: None,
+      indexes: None,
+      index_of: None,
     }
   }
 }
@@ -2183,6 +2223,18 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TableCreateBuilder<'a, 'b, A>
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_PK, pk);
   }
   #[inline]
+  pub fn add_checks(&mut self, checks: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Check<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_CHECKS, checks);
+  }
+  #[inline]
+  pub fn add_indexes(&mut self, indexes: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Index<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_INDEXES, indexes);
+  }
+  #[inline]
+  pub fn add_index_of(&mut self, index_of: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_INDEX_OF, index_of);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TableCreateBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     TableCreateBuilder {
@@ -2206,6 +2258,272 @@ impl ::core::fmt::Debug for TableCreate<'_> {
       ds.field("pk_name", &self.pk_name());
       ds.field("columns", &self.columns());
       ds.field("pk", &self.pk());
+      ds.field("checks", &self.checks());
+      ds.field("indexes", &self.indexes());
+      ds.field("index_of", &self.index_of());
+      ds.finish()
+  }
+}
+pub enum CheckOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// A CHECK constraint: its name and its expression as SQL text.
+pub struct Check<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Check<'a> {
+  type Inner = Check<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Check<'a> {
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 4;
+  pub const VT_EXPR: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Check { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args CheckArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Check<'bldr>> {
+    let mut builder = CheckBuilder::new(_fbb);
+    if let Some(x) = args.expr { builder.add_expr(x); }
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Check::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn expr(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Check::VT_EXPR, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Check<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("expr", Self::VT_EXPR, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct CheckArgs<'a> {
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub expr: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for CheckArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    CheckArgs {
+      name: None,
+      expr: None,
+    }
+  }
+}
+
+pub struct CheckBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> CheckBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Check::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_expr(&mut self, expr: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Check::VT_EXPR, expr);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> CheckBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    CheckBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Check<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Check<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Check");
+      ds.field("name", &self.name());
+      ds.field("expr", &self.expr());
+      ds.finish()
+  }
+}
+pub enum IndexOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// A secondary index of a table: its name (also its table's), the indexed columns (indexes into
+/// the table's `columns`), whether it is unique, and whether a UNIQUE constraint made it.
+pub struct Index<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Index<'a> {
+  type Inner = Index<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Index<'a> {
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 4;
+  pub const VT_COLUMNS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_UNIQUE: ::flatbuffers::VOffsetT = 8;
+  pub const VT_CONSTRAINT: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Index { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args IndexArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Index<'bldr>> {
+    let mut builder = IndexBuilder::new(_fbb);
+    if let Some(x) = args.columns { builder.add_columns(x); }
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.add_constraint(args.constraint);
+    builder.add_unique(args.unique);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Index::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn columns(&self) -> Option<::flatbuffers::Vector<'a, u16>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u16>>>(Index::VT_COLUMNS, None)}
+  }
+  #[inline]
+  pub fn unique(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(Index::VT_UNIQUE, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn constraint(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(Index::VT_CONSTRAINT, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Index<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u16>>>("columns", Self::VT_COLUMNS, false)?
+     .visit_field::<bool>("unique", Self::VT_UNIQUE, false)?
+     .visit_field::<bool>("constraint", Self::VT_CONSTRAINT, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct IndexArgs<'a> {
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub columns: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u16>>>,
+    pub unique: bool,
+    pub constraint: bool,
+}
+impl<'a> Default for IndexArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    IndexArgs {
+      name: None,
+      columns: None,
+      unique: false,
+      constraint: false,
+    }
+  }
+}
+
+pub struct IndexBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> IndexBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Index::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_columns(&mut self, columns: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u16>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Index::VT_COLUMNS, columns);
+  }
+  #[inline]
+  pub fn add_unique(&mut self, unique: bool) {
+    self.fbb_.push_slot::<bool>(Index::VT_UNIQUE, unique, false);
+  }
+  #[inline]
+  pub fn add_constraint(&mut self, constraint: bool) {
+    self.fbb_.push_slot::<bool>(Index::VT_CONSTRAINT, constraint, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> IndexBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    IndexBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Index<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Index<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Index");
+      ds.field("name", &self.name());
+      ds.field("columns", &self.columns());
+      ds.field("unique", &self.unique());
+      ds.field("constraint", &self.constraint());
       ds.finish()
   }
 }

@@ -1,0 +1,356 @@
+//! CHECK and UNIQUE constraints and secondary indexes: CREATE TABLE's constraint clauses,
+//! CREATE [UNIQUE] INDEX and DROP INDEX, with PostgreSQL's names for what is left unnamed and
+//! its errors. Index maintenance and checking rows are [`crate::index`]'s.
+
+use super::{fold, object_name, Binder, Plan, Scope};
+use crate::error::{code, Result, SqlError};
+use crate::expr::Expr;
+use orbit_engine::table::{CheckDef, ColumnDef, IndexDef, TableDef};
+use sqlparser::ast;
+use std::sync::Arc;
+
+/// PostgreSQL's identifier length limit (NAMEDATALEN - 1).
+const MAX_NAME: usize = 63;
+
+/// PostgreSQL's `makeObjectName`: `name1_name2_label`, the longer of name1 and name2 chopped
+/// first until it fits in 63 bytes.
+pub(crate) fn make_object_name(name1: &str, name2: Option<&str>, label: &str) -> String {
+    let mut n1: Vec<char> = name1.chars().collect();
+    let mut n2: Vec<char> = name2.map(|n| n.chars().collect()).unwrap_or_default();
+    let overhead = name2.map_or(0, |_| 1) + if label.is_empty() { 0 } else { label.len() + 1 };
+    let avail = MAX_NAME.saturating_sub(overhead);
+    let bytes = |v: &[char]| v.iter().map(|c| c.len_utf8()).sum::<usize>();
+    while bytes(&n1) + bytes(&n2) > avail {
+        if bytes(&n1) > bytes(&n2) {
+            n1.pop();
+        } else {
+            n2.pop();
+        }
+    }
+    let mut out: String = n1.into_iter().collect();
+    if name2.is_some() {
+        out.push('_');
+        out.extend(n2);
+    }
+    if !label.is_empty() {
+        out.push('_');
+        out.push_str(label);
+    }
+    out
+}
+
+/// PostgreSQL's `ChooseRelationName`/`ChooseConstraintName`: the first of `label`, `label1`,
+/// `label2`, ... that gives a name `taken` does not reject.
+pub(crate) fn choose_name(name1: &str, name2: Option<&str>, label: &str, taken: impl Fn(&str) -> bool) -> String {
+    let mut pass = 0;
+    loop {
+        let l = if pass == 0 { label.to_string() } else { format!("{label}{pass}") };
+        let name = make_object_name(name1, name2, &l);
+        if !taken(&name) {
+            return name;
+        }
+        pass += 1;
+    }
+}
+
+/// A relation (table, index, view of the catalog) of that name exists.
+fn relation_exists(name: &str) -> bool {
+    super::lookup_table(name).is_some()
+}
+
+/// The one column an expression names, if it names exactly one (PostgreSQL names an unnamed
+/// CHECK after its column when it references a single column, however often).
+fn single_column(e: &ast::Expr) -> Option<String> {
+    use sqlparser::ast::Visit;
+    struct Refs(Vec<String>);
+    impl ast::Visitor for Refs {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &ast::Expr) -> std::ops::ControlFlow<()> {
+            match e {
+                ast::Expr::Identifier(id) => self.0.push(fold(id)),
+                ast::Expr::CompoundIdentifier(ids) => {
+                    if let Some(last) = ids.last() {
+                        self.0.push(fold(last));
+                    }
+                }
+                _ => {}
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut r = Refs(Vec::new());
+    let _ = e.visit(&mut r);
+    r.0.sort();
+    r.0.dedup();
+    match r.0.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// The columns a stored CHECK expression names (empty if it does not parse).
+fn check_columns(text: &str) -> Vec<String> {
+    use sqlparser::ast::Visit;
+    struct Refs(Vec<String>);
+    impl ast::Visitor for Refs {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &ast::Expr) -> std::ops::ControlFlow<()> {
+            match e {
+                ast::Expr::Identifier(id) => self.0.push(fold(id)),
+                ast::Expr::CompoundIdentifier(ids) => self.0.extend(ids.last().map(fold)),
+                _ => {}
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut r = Refs(Vec::new());
+    if let Ok(e) = parse_stored(text) {
+        let _ = e.visit(&mut r);
+    }
+    r.0
+}
+
+fn parse_stored(text: &str) -> std::result::Result<ast::Expr, sqlparser::parser::ParserError> {
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    sqlparser::parser::Parser::new(&dialect).try_with_sql(text).and_then(|mut p| p.parse_expr())
+}
+
+/// A table definition after `ALTER TABLE ... DROP COLUMN` of column `i` (already removed from
+/// `def.columns`): the indexes and CHECK constraints that use it go too, as in PostgreSQL, and
+/// the other indexes' column numbers follow the columns.
+pub(crate) fn drop_column_constraints(def: &mut TableDef, i: usize, name: &str) {
+    def.indexes.retain(|x| !x.columns.contains(&i));
+    for x in &mut def.indexes {
+        for c in &mut x.columns {
+            if *c > i {
+                *c -= 1;
+            }
+        }
+    }
+    def.checks.retain(|c| !check_columns(&c.expr).iter().any(|n| n == name));
+}
+
+/// A table definition after `ALTER TABLE ... RENAME COLUMN old TO new`: CHECK expressions name
+/// the column by its new name.
+pub(crate) fn rename_column_in_checks(def: &mut TableDef, old: &str, new: &str) -> Result<()> {
+    use sqlparser::ast::VisitMut;
+    struct Rename<'a>(&'a str, &'a str);
+    impl ast::VisitorMut for Rename<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> std::ops::ControlFlow<()> {
+            let id = match e {
+                ast::Expr::Identifier(id) => Some(id),
+                ast::Expr::CompoundIdentifier(ids) => ids.last_mut(),
+                _ => None,
+            };
+            if let Some(id) = id {
+                if fold(id) == self.0 {
+                    *id = ast::Ident::with_quote('"', self.1);
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    for c in &mut def.checks {
+        let mut e = parse_stored(&c.expr)
+            .map_err(|e| SqlError::internal(format!("stored CHECK constraint \"{}\" does not parse: {e}", c.name)))?;
+        let _ = e.visit(&mut Rename(old, new));
+        c.expr = e.to_string();
+    }
+    Ok(())
+}
+
+/// Whether an expression holds a subquery (not allowed in CHECK).
+fn has_subquery(e: &ast::Expr) -> bool {
+    use sqlparser::ast::Visit;
+    struct Finder;
+    impl ast::Visitor for Finder {
+        type Break = ();
+        fn pre_visit_query(&mut self, _: &ast::Query) -> std::ops::ControlFlow<()> {
+            std::ops::ControlFlow::Break(())
+        }
+    }
+    e.visit(&mut Finder).is_break()
+}
+
+/// A CHECK constraint's expression bound over `def`'s rows (a NULL result passes).
+pub fn bind_check(def: &TableDef, check: &CheckDef) -> Result<Expr> {
+    let parsed = parse_stored(&check.expr)
+        .map_err(|e| SqlError::internal(format!("stored CHECK constraint \"{}\" does not parse: {e}", check.name)))?;
+    let mut b = Binder::detached("check constraints");
+    b.check_expr(def, &parsed)
+}
+
+impl Binder<'_> {
+    /// A CHECK expression over `def`'s columns, with PostgreSQL's refusals.
+    fn check_expr(&mut self, def: &TableDef, e: &ast::Expr) -> Result<Expr> {
+        if has_subquery(e) {
+            return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, "cannot use subquery in check constraint"));
+        }
+        let scope = Scope { def, alias: def.name.clone(), joined: None };
+        self.aggs_banned_in = "check constraints";
+        let bound = self.condition(e, Some(&scope), "CHECK")?;
+        if !self.params.is_empty() {
+            return Err(SqlError::new(code::UNDEFINED_PARAMETER, "there is no parameter $1"));
+        }
+        Ok(bound)
+    }
+
+    /// The CHECK and UNIQUE constraints of a new table `def` (its columns and primary key set):
+    /// CHECKs bound (to report errors now) and kept as text, UNIQUEs as indexes; unnamed ones
+    /// named as PostgreSQL names them.
+    pub(super) fn add_constraints(
+        &mut self,
+        def: &mut TableDef,
+        checks: Vec<(Option<String>, ast::Expr)>,
+        uniques: Vec<(Option<String>, Vec<usize>)>,
+    ) -> Result<()> {
+        for (name, e) in checks {
+            self.check_expr(def, &e)?;
+            let name = match name {
+                Some(n) => {
+                    if def.checks.iter().any(|c| c.name == n) {
+                        return Err(SqlError::new(
+                            code::DUPLICATE_OBJECT,
+                            format!("check constraint \"{n}\" already exists"),
+                        ));
+                    }
+                    n
+                }
+                None => {
+                    let col = single_column(&e);
+                    choose_name(&def.name, col.as_deref(), "check", |n| def.checks.iter().any(|c| c.name == n))
+                }
+            };
+            def.checks.push(CheckDef { name, expr: e.to_string() });
+        }
+        for (name, columns) in uniques {
+            // A UNIQUE on the primary key's columns, or on those of an earlier UNIQUE, adds
+            // nothing (PostgreSQL drops such a redundant index).
+            if columns == def.pk || def.indexes.iter().any(|x| x.columns == columns) {
+                continue;
+            }
+            let name = match name {
+                Some(n) => n,
+                None => {
+                    let cols: Vec<&str> = columns.iter().map(|&i| def.columns[i].name.as_str()).collect();
+                    let joined = cols.join("_");
+                    let taken =
+                        |n: &str| relation_exists(n) || def.indexes.iter().any(|x| x.name == n) || n == def.pk_name;
+                    choose_name(&def.name, Some(&joined), "key", taken)
+                }
+            };
+            if def.indexes.iter().any(|x| x.name == name) || name == def.pk_name || name == def.name {
+                return Err(SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists")));
+            }
+            def.indexes.push(IndexDef { name, columns, unique: true, constraint: true });
+        }
+        Ok(())
+    }
+
+    /// The columns of a UNIQUE constraint or index, as indexes into `columns`.
+    pub(super) fn key_columns(
+        &self,
+        list: &[ast::IndexColumn],
+        columns: &[ColumnDef],
+        what: &str,
+    ) -> Result<Vec<usize>> {
+        let mut idx = Vec::new();
+        for ic in list {
+            let ast::Expr::Identifier(id) = &ic.column.expr else {
+                return Err(SqlError::unsupported("indexes on expressions are not supported yet"));
+            };
+            if ic.operator_class.is_some()
+                || ic.column.options.sort.is_some()
+                || ic.column.options.nulls_first.is_some()
+            {
+                return Err(SqlError::unsupported("operator classes and orderings in indexes are not supported yet"));
+            }
+            let cn = fold(id);
+            let i = columns.iter().position(|c| c.name == cn).ok_or_else(|| {
+                let what = if what.is_empty() { String::new() } else { format!(" {what}") };
+                SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{cn}\"{what} does not exist"))
+                    .at(self.pos(&id.span))
+            })?;
+            idx.push(i);
+        }
+        Ok(idx)
+    }
+
+    /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON table (column, ...)`.
+    pub(super) fn create_index(&mut self, ci: &ast::CreateIndex) -> Result<Plan> {
+        if ci.concurrently
+            || ci.predicate.is_some()
+            || !ci.include.is_empty()
+            || !ci.with.is_empty()
+            || ci.nulls_distinct == Some(false)
+        {
+            return Err(SqlError::unsupported(
+                "CREATE INDEX with CONCURRENTLY, WHERE, INCLUDE, WITH or NULLS NOT DISTINCT is not supported yet",
+            ));
+        }
+        match &ci.using {
+            None => {}
+            Some(ast::IndexType::BTree) => {}
+            Some(other) => {
+                return Err(SqlError::new(
+                    code::UNDEFINED_OBJECT,
+                    format!("access method \"{}\" does not exist", other.to_string().to_lowercase()),
+                ))
+            }
+        }
+        let (_, table) = self.resolve_table(&ci.table_name)?;
+        if crate::catalog::is_view(&table) {
+            return Err(SqlError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("cannot create index on relation \"{}\"", table.name),
+            )
+            .detail("This operation is not supported for views."));
+        }
+        let columns = self.key_columns(&ci.columns, &table.columns, "")?;
+        let name = match &ci.name {
+            Some(n) => object_name(self.sql, n)?,
+            None => {
+                let cols: Vec<&str> = columns.iter().map(|&i| table.columns[i].name.as_str()).collect();
+                choose_name(&table.name, Some(&cols.join("_")), "idx", relation_exists)
+            }
+        };
+        Ok(Plan::CreateIndex {
+            table,
+            index: IndexDef { name, columns, unique: ci.unique, constraint: false },
+            if_not_exists: ci.if_not_exists,
+        })
+    }
+}
+
+/// `DROP INDEX [IF EXISTS] name [, ...]`: the names, checked when it runs.
+pub(super) fn drop_index(sql: &str, names: &[ast::ObjectName], if_exists: bool, cascade: bool) -> Result<Plan> {
+    if cascade {
+        return Err(SqlError::unsupported("DROP INDEX ... CASCADE is not supported yet"));
+    }
+    let names = names.iter().map(|n| object_name(sql, n)).collect::<Result<Vec<_>>>()?;
+    Ok(Plan::DropIndex { names, if_exists })
+}
+
+/// The base table of the index `name`, if it is one (an index whose table no longer lists it,
+/// left by a crash between its two steps, has none).
+pub(crate) fn index_owner(index: &TableDef) -> Option<Arc<TableDef>> {
+    let base = super::lookup_table(index.index_of.as_deref()?)?;
+    base.indexes.iter().any(|x| x.name == index.name).then_some(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_names_fit_postgresql_limit() {
+        assert_eq!(make_object_name("t", Some("a"), "check"), "t_a_check");
+        assert_eq!(make_object_name("t", None, "check"), "t_check");
+        let long = "x".repeat(70);
+        let n = make_object_name(&long, Some("col"), "key");
+        assert_eq!(n.len(), 63);
+        assert!(n.ends_with("_col_key"));
+        assert_eq!(choose_name("t", Some("a"), "key", |n| n == "t_a_key" || n == "t_a_key1"), "t_a_key2");
+    }
+}

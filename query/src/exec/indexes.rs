@@ -1,0 +1,138 @@
+//! CREATE INDEX and DROP INDEX over the shards.
+//!
+//! CREATE INDEX builds the index's table from the table's rows (writers are held off as for
+//! ALTER TABLE: new row locks on the table are refused with 55P03 until it ends, and the build
+//! waits for the locks already held), through a staging table and swap, so a crash leaves the
+//! whole index or none; then the table's definition gains the index, by the same staging and
+//! swap of the table. A crash between the two leaves an index no table lists: no write keeps it
+//! up to date and no read uses it; DROP INDEX removes it. DROP INDEX takes the index out of the
+//! table's definition first, then drops the index's table.
+
+use super::utility::{set_altering, stage_and_swap_as};
+use super::{drop_relations, notice, scan, shard_of_key, QueryResult};
+use crate::error::{code, Result, SqlError};
+use crate::txn::Txn;
+use orbit_engine::table::{IndexDef, Row, TableDef};
+use orbit_shards::state;
+use std::sync::Arc;
+
+fn exists_error(name: &str) -> SqlError {
+    SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists"))
+}
+
+pub(super) async fn create_index(
+    txn: &Txn,
+    table: &Arc<TableDef>,
+    index: &IndexDef,
+    if_not_exists: bool,
+) -> Result<QueryResult> {
+    let mut r = QueryResult { tag: "CREATE INDEX".into(), ..Default::default() };
+    if crate::bind::lookup_table(&index.name).is_some() || crate::sequence::exists(&index.name).await? {
+        if if_not_exists {
+            r.notices
+                .push(notice(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists, skipping", index.name)));
+            return Ok(r);
+        }
+        return Err(exists_error(&index.name));
+    }
+    if txn.overlay(table).is_some() {
+        return Err(SqlError::unsupported("CREATE INDEX on a table this transaction has changed is not supported yet"));
+    }
+    set_altering(table, true, txn.id).await?;
+    let built = build(txn, table, index).await;
+    if built.is_err() {
+        let _ = set_altering(table, false, txn.id).await;
+    }
+    built?;
+    Ok(r)
+}
+
+async fn build(txn: &Txn, table: &Arc<TableDef>, index: &IndexDef) -> Result<()> {
+    let (_, n) = state::local();
+    let rows = scan(txn, table, None, None, &[]).await?;
+    let mut entries: Vec<(Vec<u8>, Row, usize)> =
+        rows.iter().enumerate().filter_map(|(i, (_, r))| table.index_entry(index, r).map(|(k, e)| (k, e, i))).collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    if index.unique {
+        if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(crate::index::duplicate(table, index, &rows[w[0].2].1, false));
+        }
+    }
+    let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
+    for (k, e, _) in entries {
+        per_shard[shard_of_key(&k, n)].push((k, e));
+    }
+    stage_and_swap_as(&index.name, None, table.index_table(index), per_shard).await?;
+    // The table's definition gains the index (its rows unchanged).
+    let mut def = (**table).clone();
+    def.indexes.push(index.clone());
+    let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
+    for (k, row) in rows {
+        per_shard[shard_of_key(&k, n)].push((k, row));
+    }
+    stage_and_swap_as(&table.name, Some(table), def, per_shard).await?;
+    Ok(())
+}
+
+pub(super) async fn drop_index(txn: &Txn, names: &[String], if_exists: bool) -> Result<QueryResult> {
+    let mut r = QueryResult { tag: "DROP INDEX".into(), ..Default::default() };
+    // PostgreSQL checks every name before dropping any.
+    let mut found = Vec::new();
+    for name in names {
+        match crate::bind::lookup_table(name) {
+            None if if_exists => r.notices.push(notice("00000", format!("index \"{name}\" does not exist, skipping"))),
+            None => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("index \"{name}\" does not exist"))),
+            Some(d) if d.index_of.is_none() => {
+                return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not an index"))
+                    .hint("Use DROP TABLE to remove a table."))
+            }
+            Some(d) => {
+                let base = crate::bind::index_owner(&d);
+                if let Some(b) = &base {
+                    if b.indexes.iter().any(|x| x.name == *name && x.constraint) {
+                        return Err(SqlError::new(
+                            code::DEPENDENT_OBJECTS_STILL_EXIST,
+                            format!(
+                                "cannot drop index {name} because constraint {name} on table {} requires it",
+                                b.name
+                            ),
+                        )
+                        .hint(format!("You can drop constraint {name} on table {} instead.", b.name)));
+                    }
+                }
+                found.push((name.clone(), base));
+            }
+        }
+    }
+    for (name, base) in found {
+        if let Some(table) = base {
+            remove_from_table(txn, &table, &name).await?;
+        }
+        drop_relations(std::slice::from_ref(&name)).await?;
+    }
+    Ok(r)
+}
+
+/// The table's definition without the index `name` (its rows unchanged).
+pub(super) async fn remove_from_table(txn: &Txn, table: &Arc<TableDef>, name: &str) -> Result<()> {
+    if txn.overlay(table).is_some() {
+        return Err(SqlError::unsupported("DROP INDEX on a table this transaction has changed is not supported yet"));
+    }
+    let (_, n) = state::local();
+    set_altering(table, true, txn.id).await?;
+    let r = async {
+        let rows = scan(txn, table, None, None, &[]).await?;
+        let mut def = (**table).clone();
+        def.indexes.retain(|x| x.name != name);
+        let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
+        for (k, row) in rows {
+            per_shard[shard_of_key(&k, n)].push((k, row));
+        }
+        stage_and_swap_as(&table.name, Some(table), def, per_shard).await
+    }
+    .await;
+    if r.is_err() {
+        let _ = set_altering(table, false, txn.id).await;
+    }
+    r.map(|_| ())
+}

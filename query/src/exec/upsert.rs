@@ -1,0 +1,174 @@
+//! INSERT ... ON CONFLICT. The arbiter is the primary key or a unique index (DO NOTHING with
+//! no target: all of them). Every key a proposed row could collide on is locked first (the
+//! row's primary key; its entry in an arbiter index, and the row that entry points at), so the
+//! outcome cannot change under the statement: a proposed row whose arbiter value is taken —
+//! committed, changed earlier in the transaction, or by an earlier row of this statement — is
+//! skipped (DO NOTHING) or updates the row that holds it (DO UPDATE, whose expressions see that
+//! row followed by the proposed one as EXCLUDED); DO UPDATE refuses to change one row twice
+//! (21000), as PostgreSQL does. The other unique indexes are checked as for INSERT.
+
+use super::{check_not_null, ctx, duplicate, matches, returning_rows, QueryResult};
+use crate::bind::{Arbiter, OnConflict};
+use crate::error::{Result, SqlError};
+use crate::expr::{self, Expr};
+use crate::txn::Txn;
+use orbit_engine::table::{Datum, Row, TableDef};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// The key a row has for an arbiter (None: it cannot collide there, a NULL in a unique index).
+fn arbiter_key(table: &TableDef, a: Arbiter, row: &[Datum]) -> Option<Vec<u8>> {
+    match a {
+        Arbiter::PrimaryKey => Some(table.key_of(row)),
+        Arbiter::Index(i) => table.index_entry(&table.indexes[i], row).map(|(k, _)| k),
+    }
+}
+
+pub(super) async fn upsert(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    rows: Vec<Row>,
+    oc: &OnConflict,
+    returning: Option<&[Expr]>,
+    params: &[Datum],
+) -> Result<QueryResult> {
+    let arbiters: Vec<Arbiter> = match oc {
+        OnConflict::Nothing(Some(a)) | OnConflict::Update { arbiter: a, .. } => vec![*a],
+        OnConflict::Nothing(None) => {
+            let mut all: Vec<Arbiter> = Vec::new();
+            if !table.has_row_id() {
+                all.push(Arbiter::PrimaryKey);
+            }
+            all.extend(table.indexes.iter().enumerate().filter(|(_, x)| x.unique).map(|(i, _)| Arbiter::Index(i)));
+            all
+        }
+    };
+    // The rows as this statement sees them, by primary key, and for each arbiter index the
+    // primary key of the row holding each value (None: free).
+    let mut current: HashMap<Vec<u8>, Option<Row>> = HashMap::new();
+    let mut holders: HashMap<(usize, Vec<u8>), Option<Vec<u8>>> = HashMap::new();
+    let mut base_keys: Vec<Vec<u8>> = rows.iter().map(|r| table.key_of(r)).collect();
+    for a in &arbiters {
+        let Arbiter::Index(i) = *a else { continue };
+        let ix = &table.indexes[i];
+        let idef = crate::index::index_table(table, ix)?;
+        let mut to_lock = Vec::new();
+        for r in &rows {
+            let Some(ek) = arbiter_key(table, *a, r) else { continue };
+            if holders.contains_key(&(i, ek.clone())) {
+                continue;
+            }
+            match txn.own(&idef, &ek) {
+                Some(e) => {
+                    holders.insert((i, ek), e.map(|e| table.key_of_entry(ix, e)));
+                }
+                None => {
+                    holders.insert((i, ek.clone()), None);
+                    to_lock.push(ek);
+                }
+            }
+        }
+        let committed = txn.lock(&idef, to_lock.clone()).await?;
+        for (ek, e) in to_lock.into_iter().zip(committed) {
+            let holder = e.map(|e| table.key_of_entry(ix, &e));
+            if let Some(k) = &holder {
+                base_keys.push(k.clone());
+            }
+            holders.insert((i, ek), holder);
+        }
+    }
+    let mut to_lock = Vec::new();
+    for k in base_keys {
+        if current.contains_key(&k) {
+            continue;
+        }
+        match txn.own(table, &k) {
+            Some(r) => {
+                current.insert(k, r.cloned());
+            }
+            None => {
+                current.insert(k.clone(), None);
+                to_lock.push(k);
+            }
+        }
+    }
+    let committed = txn.lock(table, to_lock.clone()).await?;
+    for (k, r) in to_lock.into_iter().zip(committed) {
+        current.insert(k, r);
+    }
+
+    let mut affected = HashSet::new();
+    let mut changed = Vec::new();
+    let mut index_changes: Vec<(Option<Row>, Row)> = Vec::new();
+    for row in rows {
+        // The existing row this one collides with on an arbiter, if any.
+        let mut conflict = None;
+        for a in &arbiters {
+            let Some(k) = arbiter_key(table, *a, &row) else { continue };
+            let holder = match a {
+                Arbiter::PrimaryKey => Some(k),
+                Arbiter::Index(i) => holders.get(&(*i, k)).cloned().flatten(),
+            };
+            if let Some(h) = holder.filter(|h| current.get(h).is_some_and(|r| r.is_some())) {
+                conflict = Some(h);
+                break;
+            }
+        }
+        let (key, before, new) = match (conflict, oc) {
+            (None, _) => {
+                let k = table.key_of(&row);
+                if current.get(&k).is_some_and(|r| r.is_some()) {
+                    // Taken on the primary key, which is not an arbiter here.
+                    return Err(duplicate(table, &row));
+                }
+                (k, None, row)
+            }
+            (Some(_), OnConflict::Nothing(_)) => continue,
+            (Some(k), OnConflict::Update { sets, filter, .. }) => {
+                if affected.contains(&k) {
+                    return Err(SqlError::new(
+                        "21000",
+                        "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                    )
+                    .hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
+                }
+                let old = current.get(&k).cloned().flatten().expect("a conflicting row exists");
+                let mut both = old.clone();
+                both.extend(row);
+                if !matches(filter.as_ref(), &both, params)? {
+                    continue;
+                }
+                let mut new = old.clone();
+                for (i, e) in sets {
+                    new[*i] = expr::eval(e, &ctx(&both, params))?;
+                }
+                check_not_null(table, &new)?;
+                (k, Some(old), new)
+            }
+        };
+        // Later rows of this statement see this one.
+        for a in &arbiters {
+            if let Arbiter::Index(i) = a {
+                if let Some(old_k) = before.as_ref().and_then(|b| arbiter_key(table, *a, b)) {
+                    holders.insert((*i, old_k), None);
+                }
+                if let Some(new_k) = arbiter_key(table, *a, &new) {
+                    holders.insert((*i, new_k), Some(key.clone()));
+                }
+            }
+        }
+        affected.insert(key.clone());
+        current.insert(key.clone(), Some(new.clone()));
+        txn.write(table, key, Some(new.clone()))?;
+        if !table.indexes.is_empty() {
+            index_changes.push((before, new.clone()));
+        }
+        changed.push(new);
+    }
+    if !index_changes.is_empty() {
+        let changes: Vec<crate::index::RowChange> = index_changes.iter().map(|(o, n)| (o.as_ref(), Some(n))).collect();
+        crate::index::maintain(txn, table, &changes).await?;
+    }
+    let out = returning_rows(returning, &changed, params)?;
+    Ok(QueryResult { rows: out, tag: format!("INSERT 0 {}", changed.len()), notices: vec![] })
+}

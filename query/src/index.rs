@@ -1,0 +1,169 @@
+//! Constraints on the write path: CHECK constraints checked on every row written, and the
+//! secondary indexes (UNIQUE constraints, CREATE INDEX) kept up to date with every change.
+//!
+//! An index's entries are the rows of a table of its own ([`orbit_engine::table::IndexDef`]),
+//! hash-partitioned by entry key like any table, so a unique index's entry for a value lives on
+//! one shard whatever shard the indexed row lives on. A statement's index changes go into the
+//! transaction's write set with its row changes, under the same row locks: a writer locks the
+//! entry key it adds (or removes), so two transactions adding the same unique value meet on one
+//! lock; the second waits for the first to end, then sees its entry (23505) or, after a
+//! rollback, none. COMMIT applies rows and entries together (the cross-shard commit when they
+//! live on several shards).
+//!
+//! Uniqueness is checked for the statement as a whole (an UPDATE that swaps two values passes,
+//! where PostgreSQL's row-by-row check may fail it, as for primary keys here).
+
+use crate::error::{code, Result, SqlError};
+use crate::expr::{self, Ctx, Expr};
+use crate::txn::Txn;
+use crate::types;
+use orbit_engine::table::{Datum, IndexDef, Row, TableDef};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Bound CHECK expressions cached per table definition (its OID changes with the definition).
+const MAX_CACHED: usize = 1024;
+
+/// A table's CHECK constraints, bound: (name, expression), in name order.
+type BoundChecks = Rc<Vec<(String, Expr)>>;
+
+thread_local! {
+    static CHECKS: RefCell<HashMap<u32, BoundChecks>> = RefCell::new(HashMap::new());
+}
+
+fn checks_of(table: &TableDef) -> Result<BoundChecks> {
+    if let Some(c) = CHECKS.with(|m| m.borrow().get(&table.oid).cloned()) {
+        return Ok(c);
+    }
+    let mut bound = Vec::with_capacity(table.checks.len());
+    for c in &table.checks {
+        bound.push((c.name.clone(), crate::bind::bind_check(table, c)?));
+    }
+    // PostgreSQL checks a table's constraints in name order.
+    bound.sort_by(|a, b| a.0.cmp(&b.0));
+    let bound = Rc::new(bound);
+    CHECKS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MAX_CACHED {
+            m.clear();
+        }
+        m.insert(table.oid, bound.clone());
+    });
+    Ok(bound)
+}
+
+fn row_text(row: &[Datum]) -> String {
+    let vals: Vec<String> = row.iter().map(|d| types::to_text(d).unwrap_or_else(|| "null".into())).collect();
+    format!("({})", vals.join(", "))
+}
+
+/// Checks `row` (the table's columns, maybe followed by its row id) against the table's CHECK
+/// constraints: one that is false fails with 23514 (NULL passes), as in PostgreSQL.
+pub(crate) fn check_row(table: &TableDef, row: &[Datum]) -> Result<()> {
+    if table.checks.is_empty() {
+        return Ok(());
+    }
+    for (name, e) in checks_of(table)?.iter() {
+        let v = expr::eval(e, &Ctx { row, params: &[], aggs: &[] })?;
+        if expr::truth(v) == Some(false) {
+            return Err(SqlError::new(
+                code::CHECK_VIOLATION,
+                format!("new row for relation \"{}\" violates check constraint \"{name}\"", table.name),
+            )
+            .detail(format!("Failing row contains {}.", row_text(&row[..table.columns.len().min(row.len())]))));
+        }
+    }
+    Ok(())
+}
+
+/// The table holding `index`'s entries, as this shard's catalog has it.
+pub(crate) fn index_table(table: &TableDef, index: &IndexDef) -> Result<Arc<TableDef>> {
+    crate::bind::lookup_table(&index.name)
+        .filter(|d| d.index_of.as_deref() == Some(table.name.as_str()))
+        .ok_or_else(|| SqlError::internal(format!("index \"{}\" of table \"{}\" is missing", index.name, table.name)))
+}
+
+/// PostgreSQL's 23505 for a unique index.
+pub(crate) fn duplicate(table: &TableDef, index: &IndexDef, row: &[Datum], exists: bool) -> SqlError {
+    let cols: Vec<&str> = index.columns.iter().map(|&i| table.columns[i].name.as_str()).collect();
+    let vals: Vec<String> =
+        index.columns.iter().map(|&i| types::to_text(&row[i]).unwrap_or_else(|| "null".into())).collect();
+    let (msg, detail) = if exists {
+        (
+            format!("duplicate key value violates unique constraint \"{}\"", index.name),
+            format!("Key ({})=({}) already exists.", cols.join(", "), vals.join(", ")),
+        )
+    } else {
+        (
+            format!("could not create unique index \"{}\"", index.name),
+            format!("Key ({})=({}) is duplicated.", cols.join(", "), vals.join(", ")),
+        )
+    };
+    SqlError::new(code::UNIQUE_VIOLATION, msg).detail(detail)
+}
+
+/// One row change of a statement: the row before (None: inserted) and after (None: deleted).
+pub(crate) type RowChange<'a> = (Option<&'a Row>, Option<&'a Row>);
+
+/// Adds to `txn` the index changes that `changes` to `table`'s rows make, locking each entry
+/// key first; a unique index's value taken by another row (committed, written earlier in this
+/// transaction, or twice in `changes`) fails with 23505.
+pub(crate) async fn maintain(txn: &mut Txn, table: &TableDef, changes: &[RowChange<'_>]) -> Result<()> {
+    for ix in &table.indexes {
+        let idef = index_table(table, ix)?;
+        let mut dels: Vec<Vec<u8>> = Vec::new();
+        let mut puts: Vec<(Vec<u8>, Row, &Row)> = Vec::new();
+        for (old, new) in changes {
+            let o = old.and_then(|r| table.index_entry(ix, r));
+            let n = new.and_then(|r| table.index_entry(ix, r).map(|e| (e, r)));
+            if let (Some(a), Some((b, _))) = (&o, &n) {
+                if a == b {
+                    continue;
+                }
+            }
+            if let Some((k, _)) = o {
+                dels.push(k);
+            }
+            if let Some(((k, e), r)) = n {
+                puts.push((k, e, r));
+            }
+        }
+        if dels.is_empty() && puts.is_empty() {
+            continue;
+        }
+        let mut lock_set = HashSet::new();
+        let to_lock: Vec<Vec<u8>> = dels
+            .iter()
+            .chain(puts.iter().map(|(k, _, _)| k))
+            .filter(|k| txn.own(&idef, k).is_none() && lock_set.insert((*k).clone()))
+            .cloned()
+            .collect();
+        let committed = txn.lock(&idef, to_lock.clone()).await?;
+        if ix.unique {
+            let present: HashSet<&Vec<u8>> =
+                to_lock.iter().zip(&committed).filter(|(_, r)| r.is_some()).map(|(k, _)| k).collect();
+            let deleting: HashSet<&Vec<u8>> = dels.iter().collect();
+            let mut seen = HashSet::with_capacity(puts.len());
+            for (k, _, row) in &puts {
+                let taken = !seen.insert(k)
+                    || (!deleting.contains(k)
+                        && match txn.own(&idef, k) {
+                            Some(r) => r.is_some(),
+                            None => present.contains(k),
+                        });
+                if taken {
+                    return Err(duplicate(table, ix, row, true));
+                }
+            }
+        }
+        for k in dels {
+            txn.write(&idef, k, None)?;
+        }
+        for (k, e, _) in puts {
+            txn.write(&idef, k, Some(e))?;
+        }
+    }
+    Ok(())
+}

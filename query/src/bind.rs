@@ -2022,6 +2022,18 @@ impl Binder<'_> {
         assignments: &[ast::Assignment],
         scope: &Scope,
     ) -> Result<Vec<(usize, Expr)>> {
+        let outer = self.window.banned_in("UPDATE");
+        let sets = self.assignment_list(def, assignments, scope);
+        self.window.ban(outer);
+        sets
+    }
+
+    fn assignment_list(
+        &mut self,
+        def: &Arc<TableDef>,
+        assignments: &[ast::Assignment],
+        scope: &Scope,
+    ) -> Result<Vec<(usize, Expr)>> {
         let mut sets: Vec<(usize, Expr)> = Vec::new();
         for a in assignments {
             let ast::AssignmentTarget::ColumnName(n) = &a.target else {

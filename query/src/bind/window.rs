@@ -44,6 +44,13 @@ impl WindowState {
         self.clause = clause;
     }
 
+    /// The clause named for a window function outside a query (UPDATE's SET), until
+    /// [`WindowState::ban`] puts the returned one back.
+    pub(super) fn banned_in(&mut self, clause: &'static str) -> &'static str {
+        self.allowed = false;
+        std::mem::replace(&mut self.clause, clause)
+    }
+
     /// Applies `f` (the grouped query's rewrite) to every call's expressions.
     pub(super) fn map_calls(&mut self, f: &mut dyn FnMut(&Expr) -> Result<Expr>) -> Result<()> {
         for c in &mut self.calls {

@@ -530,6 +530,43 @@ fn aggregate<'a>(
         }
         Ok(())
     };
+    // A frame that ends at the partition's end and moves its start: walked from the last row
+    // its state only gains rows at the front, for the aggregates whose result does not depend
+    // on the order of their inputs (not floats, whose sums round by order, nor string_agg).
+    let exact_input = spec.arg.as_ref().is_none_or(|a| a.ty().is_integer() || a.ty().is_decimal());
+    let order_free = match spec.func {
+        AggFunc::CountStar | AggFunc::Count | AggFunc::Min | AggFunc::Max | AggFunc::BoolAnd | AggFunc::BoolOr => true,
+        AggFunc::Sum | AggFunc::Avg | AggFunc::Variance { .. } => exact_input,
+        _ => false,
+    };
+    if order_free
+        && matches!(call.frame.end, FrameBound::UnboundedFollowing)
+        && !matches!(call.frame.start, FrameBound::UnboundedPreceding)
+    {
+        let mut state = AggState::new(spec);
+        let mut cs = n;
+        let mut last: Option<(usize, Datum)> = None;
+        for pos in (0..n).rev() {
+            let (s, _) = part.frame(call, off, pos)?;
+            if let Some((ls, v)) = &last {
+                if *ls == s {
+                    out[part.rows[pos]] = v.clone();
+                    continue;
+                }
+            }
+            if s <= cs {
+                feed(&mut state, s, cs)?;
+            } else {
+                state = AggState::new(spec);
+                feed(&mut state, s, n)?;
+            }
+            cs = s;
+            let v = state.clone().finish(spec)?;
+            out[part.rows[pos]] = v.clone();
+            last = Some((s, v));
+        }
+        return Ok(());
+    }
     let mut state = AggState::new(spec);
     let (mut cs, mut ce) = (0usize, 0usize);
     let mut last: Option<((usize, usize), Datum)> = None;
@@ -605,6 +642,28 @@ mod tests {
         };
         let got = compute(&call(WinFunc::Agg(spec), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
         assert_eq!(got, vec![Datum::Int8(3), Datum::Int8(6), Datum::Int8(9), Datum::Int8(7)]);
+    }
+
+    #[test]
+    fn frames_to_the_end_sum_from_the_back() {
+        let spec = AggSpec {
+            func: AggFunc::Sum,
+            arg: Some(Expr::Column(0, SqlType::Int4)),
+            ty: SqlType::Int8,
+            distinct: false,
+            delim: None,
+            order_by: vec![],
+            filter: None,
+        };
+        let frame = Frame {
+            units: FrameUnits::Rows,
+            start: FrameBound::Following(Expr::Const(Datum::Int8(1), SqlType::Int8)),
+            end: FrameBound::UnboundedFollowing,
+            range_sub: None,
+            range_add: None,
+        };
+        let got = compute(&call(WinFunc::Agg(spec), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
+        assert_eq!(got, vec![Datum::Int8(9), Datum::Int8(7), Datum::Int8(4), Datum::Null]);
     }
 
     #[test]

@@ -17,8 +17,10 @@ mod constraints;
 mod functions;
 mod grouping;
 mod subquery;
+mod modify_join;
 mod temporal;
 mod utility;
+mod window;
 pub use constraints::bind_check;
 pub(crate) use constraints::index_owner;
 use temporal::{datetime_common, is_temporal};
@@ -77,12 +79,17 @@ pub struct SelectPlan {
     pub grouped: bool,
     /// The GROUP BY expressions, over the input row.
     pub group_by: Vec<Expr>,
+    /// GROUPING SETS, ROLLUP, CUBE: the GROUP BY expressions of each set (empty: one set of
+    /// all). A group's values are then followed by the number of its set.
+    pub grouping_sets: Vec<Vec<usize>>,
     pub having: Option<Expr>,
     pub distinct: Distinct,
     pub projection: Vec<Expr>,
     pub order_by: Vec<SortKey>,
     pub limit: Option<Expr>,
     pub offset: Option<Expr>,
+    /// Window function calls ([`crate::window`]): call k's value is `Agg(aggs.len() + k)`.
+    pub windows: Vec<crate::window::WindowCall>,
 }
 
 #[derive(Debug, Clone)]
@@ -132,12 +139,17 @@ pub enum Plan {
         key: Option<Vec<Expr>>,
         sets: Vec<(usize, Expr)>,
         returning: Option<Vec<Expr>>,
+        /// `UPDATE ... FROM`: the target joined with the FROM tables (target first); filter,
+        /// sets and returning then read the joined row.
+        join: Option<Box<crate::join::JoinPlan>>,
     },
     Delete {
         table: Arc<TableDef>,
         filter: Option<Expr>,
         key: Option<Vec<Expr>>,
         returning: Option<Vec<Expr>>,
+        /// `DELETE ... USING`: as Update's.
+        join: Option<Box<crate::join::JoinPlan>>,
     },
     /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY`).
     Begin {
@@ -360,6 +372,8 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
         expr_depth: 0,
         excluded: None,
         sub: Default::default(),
+        window: Default::default(),
+        grouping_calls: Vec::new(),
     };
     let (plan, mut columns) = b.statement(stmt)?;
     let plan = b.finish_statement(plan)?;
@@ -413,6 +427,10 @@ struct Binder<'s> {
     excluded: Option<Arc<TableDef>>,
     /// Subqueries and computed relations ([`subquery`]).
     sub: subquery::State,
+    /// The window functions of the SELECT being bound ([`window`]).
+    window: window::WindowState,
+    /// The arguments of the `grouping()` calls of the SELECT being bound.
+    grouping_calls: Vec<Vec<Expr>>,
 }
 
 impl Binder<'static> {
@@ -429,6 +447,8 @@ impl Binder<'static> {
             expr_depth: 0,
             excluded: None,
             sub: Default::default(),
+            window: Default::default(),
+            grouping_calls: Vec::new(),
         }
     }
 }
@@ -1107,6 +1127,8 @@ impl Binder<'_> {
             ast::GroupByExpr::Expressions(e, m) if m.is_empty() => e.as_slice(),
             _ => return Err(SqlError::unsupported("GROUP BY ALL and GROUP BY modifiers are not supported")),
         };
+        let outer_window = self.window_begin(&sel.named_window)?;
+        let outer_grouping = std::mem::take(&mut self.grouping_calls);
         let joining = sel.from.len() > 1 || sel.from.iter().any(|t| !t.joins.is_empty());
         let (table, join, combined, join_scope) = if joining {
             let (plan, combined, js) = self.bind_join(&sel.from)?;
@@ -1124,12 +1146,14 @@ impl Binder<'_> {
             (None, Some(c)) => Some(Scope { def: c, alias: String::new(), joined: join_scope.clone() }),
             _ => None,
         };
+        self.window.ban("WHERE");
         let filter = match &sel.selection {
             Some(w) => Some(self.condition(w, scope.as_ref(), "WHERE")?),
             None => None,
         };
         // Projection (aggregates allowed here).
         self.allow_aggs = true;
+        self.window.allow();
         let mut projection = Vec::new();
         let mut columns = Vec::new();
         for item in &sel.projection {
@@ -1178,6 +1202,7 @@ impl Binder<'_> {
                 _ => return Err(SqlError::unsupported("this select list item is not supported yet")),
             }
         }
+        self.window.ban("HAVING");
         let mut having = match &sel.having {
             Some(h) => {
                 let b = self.expr(h, scope.as_ref())?;
@@ -1188,6 +1213,7 @@ impl Binder<'_> {
         // ORDER BY: an output column number, an output column name, or an input expression
         // (aggregates allowed: they make the query grouped).
         let mut order_by = Vec::new();
+        self.window.allow();
         if let Some(ob) = &q.order_by {
             let ast::OrderByKind::Expressions(list) = &ob.kind else {
                 return Err(SqlError::unsupported("ORDER BY ALL is not supported"));
@@ -1203,8 +1229,13 @@ impl Binder<'_> {
             }
         }
         self.allow_aggs = false;
-        let group_by = self.group_by(group_items, &projection, &columns, scope.as_ref())?;
-        let grouped = !group_by.is_empty() || !self.aggs.is_empty() || having.is_some();
+        self.window.ban("GROUP BY");
+        let (group_by, grouping_sets) = self.group_by(group_items, &projection, &columns, scope.as_ref())?;
+        let grouped = !group_by.is_empty()
+            || !self.aggs.is_empty()
+            || having.is_some()
+            || !self.grouping_calls.is_empty()
+            || !grouping_sets.is_empty();
         if grouped {
             // Over the groups now: a column outside GROUP BY and aggregates is an error (in
             // the order PostgreSQL checks: select list, ORDER BY, HAVING).
@@ -1238,6 +1269,14 @@ impl Binder<'_> {
             if let Some(h) = &having {
                 having = Some(regroup(h)?);
             }
+            self.window.map_calls(&mut |e| regroup(e))?;
+            let mut exprs: Vec<&mut Expr> = projection.iter_mut().collect();
+            exprs.extend(having.iter_mut());
+            exprs.extend(order_by.iter_mut().filter_map(|k| match &mut k.source {
+                SortSource::Input(e) => Some(e),
+                SortSource::Output(_) => None,
+            }));
+            self.grouping_finish(&group_by, &grouping_sets, &mut exprs)?;
         }
         // An ORDER BY expression that is a select-list item sorts by that output column.
         for k in &mut order_by {
@@ -1263,6 +1302,7 @@ impl Binder<'_> {
                 self.distinct_on(list, &mut order_by, &projection, &columns, scope.as_ref(), grouped, &group_by)?
             }
         };
+        self.window.ban("LIMIT");
         let (mut limit, mut offset) = (None, None);
         match &q.limit_clause {
             None => {}
@@ -1304,7 +1344,16 @@ impl Binder<'_> {
             if join.is_some() {
                 return Err(SqlError::unsupported("FOR UPDATE over a join is not supported yet"));
             }
+            if self.window.any() {
+                return Err(SqlError::unsupported("FOR UPDATE is not allowed with window functions"));
+            }
         }
+        let order_exprs = order_by.iter_mut().filter_map(|k| match &mut k.source {
+            SortSource::Input(e) => Some(e),
+            SortSource::Output(_) => None,
+        });
+        let windows = self.window_end(outer_window, projection.iter_mut().chain(order_exprs));
+        self.grouping_calls = outer_grouping;
         let plan = SelectPlan {
             for_update,
             join,
@@ -1314,12 +1363,14 @@ impl Binder<'_> {
             aggs: std::mem::take(&mut self.aggs),
             grouped,
             group_by,
+            grouping_sets,
             having,
             distinct,
             projection,
             order_by,
             limit,
             offset,
+            windows,
         };
         Ok((Plan::Select(Box::new(plan)), columns))
     }
@@ -1974,8 +2025,11 @@ impl Binder<'_> {
     }
 
     fn update(&mut self, up: &ast::Update) -> Result<(Plan, Vec<OutputColumn>)> {
-        if up.from.is_some() {
-            return Err(SqlError::unsupported("UPDATE ... FROM is not supported yet"));
+        match &up.from {
+            Some(ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f)) => {
+                return self.update_from(up, f)
+            }
+            None => {}
         }
         let (def, alias) = self.table_ref(&up.table)?;
         let scope = Scope { def: &def, alias: alias.clone(), joined: None };
@@ -1986,11 +2040,23 @@ impl Binder<'_> {
         };
         let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
         let (returning, columns) = self.returning(up.returning.as_deref(), &def, &alias)?;
-        Ok((Plan::Update { table: def, filter, key, sets, returning }, columns))
+        Ok((Plan::Update { table: def, filter, key, sets, returning, join: None }, columns))
     }
 
     /// `SET col = expr, ...` of UPDATE and ON CONFLICT DO UPDATE.
     fn assignments(
+        &mut self,
+        def: &Arc<TableDef>,
+        assignments: &[ast::Assignment],
+        scope: &Scope,
+    ) -> Result<Vec<(usize, Expr)>> {
+        let outer = self.window.banned_in("UPDATE");
+        let sets = self.assignment_list(def, assignments, scope);
+        self.window.ban(outer);
+        sets
+    }
+
+    fn assignment_list(
         &mut self,
         def: &Arc<TableDef>,
         assignments: &[ast::Assignment],
@@ -2052,8 +2118,8 @@ impl Binder<'_> {
     }
 
     fn delete(&mut self, del: &ast::Delete) -> Result<(Plan, Vec<OutputColumn>)> {
-        if del.using.is_some() || !del.tables.is_empty() {
-            return Err(SqlError::unsupported("DELETE ... USING is not supported yet"));
+        if !del.tables.is_empty() {
+            return Err(SqlError::unsupported("DELETE from several tables is not supported"));
         }
         let tables = match &del.from {
             ast::FromTable::WithFromKeyword(t) => t,
@@ -2062,6 +2128,9 @@ impl Binder<'_> {
         let [twj] = tables.as_slice() else {
             return Err(SqlError::unsupported("DELETE from several tables is not supported"));
         };
+        if let Some(using) = &del.using {
+            return self.delete_using(twj, using, del.selection.as_ref(), del.returning.as_deref());
+        }
         let (def, alias) = self.table_ref(twj)?;
         let scope = Scope { def: &def, alias: alias.clone(), joined: None };
         let filter = match &del.selection {
@@ -2070,7 +2139,7 @@ impl Binder<'_> {
         };
         let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
         let (returning, columns) = self.returning(del.returning.as_deref(), &def, &alias)?;
-        Ok((Plan::Delete { table: def, filter, key, returning }, columns))
+        Ok((Plan::Delete { table: def, filter, key, returning, join: None }, columns))
     }
 
     /// A boolean condition (WHERE): PostgreSQL's 42804 when it is not boolean.
@@ -2615,9 +2684,17 @@ impl Binder<'_> {
 
     fn function(&mut self, f: &ast::Function, scope: Option<&Scope>) -> Result<Expr> {
         let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
-        if f.over.is_some() || !f.within_group.is_empty() {
-            return Err(SqlError::unsupported("window functions and WITHIN GROUP are not supported yet"));
+        if f.over.is_some() || (crate::window::is_window_only(&name) && !self.window.aggregate) {
+            return self.window_call(f, &name, scope);
         }
+        if name == "grouping" {
+            return self.grouping_call(f, scope);
+        }
+        if !f.within_group.is_empty() {
+            return Err(SqlError::unsupported("WITHIN GROUP is not supported yet"));
+        }
+        // An aggregate with OVER: aggregates may be in its arguments.
+        let window_agg = std::mem::take(&mut self.window.aggregate);
         let mut within: &[ast::OrderByExpr] = &[];
         let (args, star, distinct) = match &f.args {
             ast::FunctionArguments::None => (vec![], false, false),
@@ -2674,7 +2751,7 @@ impl Binder<'_> {
             }
             // The arguments and ORDER BY live in the aggregate's spec, outside the tree folded
             // at the top: fold them here.
-            self.in_agg = true;
+            self.in_agg = !window_agg;
             let bound =
                 args.iter().map(|a| self.expr(a, scope).and_then(crate::expr::fold)).collect::<Result<Vec<_>>>();
             self.in_agg = false;

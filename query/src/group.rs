@@ -166,6 +166,21 @@ impl Groups {
     fn add_row(&mut self, p: &SelectPlan, row: &[Datum], params: &[Datum]) -> Result<()> {
         let cx = Ctx { row, params, aggs: &[] };
         let vals = p.group_by.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
+        if p.grouping_sets.is_empty() {
+            return self.add_to(p, vals, row, params);
+        }
+        // Grouping sets: the row counts in a group of every set, the values the set leaves
+        // out NULL, the set's number after them.
+        for (n, set) in p.grouping_sets.iter().enumerate() {
+            let mut v: Vec<Datum> =
+                vals.iter().enumerate().map(|(i, d)| if set.contains(&i) { d.clone() } else { Datum::Null }).collect();
+            v.push(Datum::Int4(i32::try_from(n).unwrap_or(i32::MAX)));
+            self.add_to(p, v, row, params)?;
+        }
+        Ok(())
+    }
+
+    fn add_to(&mut self, p: &SelectPlan, vals: Vec<Datum>, row: &[Datum], params: &[Datum]) -> Result<()> {
         let k = key_of(&vals);
         let i = match self.index.get(&k) {
             Some(&i) => i,
@@ -249,10 +264,20 @@ pub async fn select(
         }
     }
     // Without GROUP BY there is exactly one group, even over no rows.
-    if p.group_by.is_empty() && groups.list.is_empty() {
+    if p.group_by.is_empty() && p.grouping_sets.is_empty() && groups.list.is_empty() {
         groups.list.push((vec![], p.aggs.iter().map(Acc::new).collect()));
     }
+    // So does each empty grouping set.
+    for (n, set) in p.grouping_sets.iter().enumerate() {
+        let id = Datum::Int4(i32::try_from(n).unwrap_or(i32::MAX));
+        if set.is_empty() && !groups.list.iter().any(|(v, _)| v.last() == Some(&id)) {
+            let mut vals = vec![Datum::Null; p.group_by.len()];
+            vals.push(id);
+            groups.list.push((vals, p.aggs.iter().map(Acc::new).collect()));
+        }
+    }
     let mut out = Vec::with_capacity(groups.list.len());
+    let mut windowed = Vec::new();
     for (vals, accs) in groups.list {
         let aggs = accs.into_iter().zip(&p.aggs).map(|(a, spec)| a.finish(spec)).collect::<Result<Vec<_>>>()?;
         let cx = Ctx { row: &vals, params, aggs: &aggs };
@@ -261,9 +286,17 @@ pub async fn select(
                 continue;
             }
         }
+        if !p.windows.is_empty() {
+            // Window functions run over all the groups that pass HAVING.
+            windowed.push((vals, aggs));
+            continue;
+        }
         let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
         let keys = sort_keys(&p.order_by, &projected, &cx)?;
         out.push((keys, projected));
+    }
+    if !p.windows.is_empty() {
+        out = crate::window::project(p, windowed, params)?;
     }
     let rows = finish(out, p, limit, offset);
     Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })
@@ -282,7 +315,7 @@ pub fn sort_keys(order_by: &[SortKey], projected: &[Datum], cx: &Ctx) -> Result<
 }
 
 /// Orders two lists of sort values key by key: each key (descending?, NULLs first?).
-fn cmp_keys(a: &[Datum], b: &[Datum], order: impl Iterator<Item = (bool, bool)>) -> Ordering {
+pub(crate) fn cmp_keys(a: &[Datum], b: &[Datum], order: impl Iterator<Item = (bool, bool)>) -> Ordering {
     for ((x, y), (desc, nulls_first)) in a.iter().zip(b).zip(order) {
         let o = match (x.is_null(), y.is_null()) {
             (true, true) => Ordering::Equal,

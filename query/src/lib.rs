@@ -27,6 +27,7 @@ pub mod settings;
 pub mod to_char;
 pub mod txn;
 pub mod types;
+pub mod window;
 
 pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};
 pub use error::{Result, SqlError};

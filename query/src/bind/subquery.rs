@@ -214,6 +214,8 @@ impl Binder<'_> {
             order_by,
             limit,
             offset,
+            grouping_sets: vec![],
+            windows: vec![],
         };
         Ok((Plan::Select(Box::new(plan)), cols))
     }
@@ -832,6 +834,8 @@ impl Binder<'_> {
             order_by: vec![],
             limit: None,
             offset: None,
+            grouping_sets: vec![],
+            windows: vec![],
         })
     }
 }

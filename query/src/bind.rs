@@ -13,6 +13,7 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::sync::Arc;
 
+mod arrays;
 mod functions;
 mod grouping;
 mod temporal;
@@ -488,6 +489,19 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
         D::Uuid => SqlType::Uuid,
         D::JSON => SqlType::Json,
         D::JSONB => SqlType::Jsonb,
+        // `t[]`, `t[n]`, `t ARRAY`: the size is not kept, as in PostgreSQL; `t[][]` is `t[]`.
+        D::Array(ast::ArrayElemTypeDef::SquareBracket(t, _) | ast::ArrayElemTypeDef::Qualified(t, _)) => {
+            let elem = sql_type(t)?;
+            match elem {
+                SqlType::Array(_) => elem,
+                e => e.array_of().ok_or_else(|| {
+                    SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("could not find array type for data type {}", e.name()),
+                    )
+                })?,
+            }
+        }
         D::Custom(name, mods) if mods.is_empty() => {
             let n = name.to_string().to_lowercase();
             match n.as_str() {
@@ -551,6 +565,7 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Jsonb => "jsonb",
         SqlType::Unknown => "unknown",
         SqlType::Numeric(_) => "numeric",
+        SqlType::Array(a) => type_column_name(a.elem()),
     }
 }
 
@@ -2197,6 +2212,9 @@ impl Binder<'_> {
                     Some("*") => B::Multiply,
                     Some("/") => B::Divide,
                     Some("||") => B::StringConcat,
+                    Some("@>") => B::AtArrow,
+                    Some("<@") => B::ArrowAt,
+                    Some("&&") => B::PGOverlap,
                     Some(other) => {
                         return Err(SqlError::new(
                             code::UNDEFINED_FUNCTION,
@@ -2297,6 +2315,11 @@ impl Binder<'_> {
                 // timestamp(p), time(p), interval(p): the cast, then rounding to p digits.
                 let (data_type, precision) = temporal::split_precision(data_type);
                 let to = sql_type(&data_type)?;
+                if let E::Array(a) = expr.as_ref() {
+                    if a.elem.is_empty() {
+                        return self.empty_array(to);
+                    }
+                }
                 let b = self.expr(expr, scope)?;
                 let from = b.ty();
                 let b = self
@@ -2314,6 +2337,10 @@ impl Binder<'_> {
                 temporal::round_to(b, precision)?
             }
             E::Function(f) => self.function(f, scope)?,
+            E::Array(a) => self.array_constructor(a, scope)?,
+            E::CompoundFieldAccess { root, access_chain } => self.subscript(root, access_chain, scope)?,
+            E::AnyOp { left, compare_op, right, .. } => self.quantified(left, compare_op, right, false, scope)?,
+            E::AllOp { left, compare_op, right } => self.quantified(left, compare_op, right, true, scope)?,
             E::TypedString(ts) => self.typed_string(ts)?,
             E::Interval(iv) => self.interval_literal(iv)?,
             E::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
@@ -2376,6 +2403,8 @@ impl Binder<'_> {
                 datetime_common(ty, t)
             } else if ty.is_string() && t.is_string() {
                 SqlType::Text
+            } else if let Some(a) = arrays::common(ty, t) {
+                a
             } else {
                 return Err(SqlError::new(
                     code::DATATYPE_MISMATCH,
@@ -2408,6 +2437,7 @@ impl Binder<'_> {
             (a, b) if a.is_datetime() && b.is_datetime() => datetime_common(a, b),
             (a, b) if a.is_string() && b.is_string() => SqlType::Text,
             (a, b) if a == b => a,
+            (a @ SqlType::Array(_), b @ SqlType::Array(_)) => arrays::same(a, b).ok_or_else(|| op_error(a, sym, b))?,
             (a, b) => return Err(op_error(a, sym, b)),
         };
         // Keep a column on one side with its own type where the other side is a literal or a
@@ -2439,6 +2469,9 @@ impl Binder<'_> {
         };
         if let Some(c) = c {
             return self.compare(c, l, r);
+        }
+        if Self::is_array_op(op, &l, &r) {
+            return self.array_binary(op, l, r);
         }
         match op {
             B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
@@ -2558,6 +2591,7 @@ impl Binder<'_> {
             "max" => Some(AggFunc::Max),
             "avg" => Some(AggFunc::Avg),
             "string_agg" => Some(AggFunc::StringAgg),
+            "array_agg" => Some(AggFunc::ArrayAgg),
             "bool_and" | "every" => Some(AggFunc::BoolAnd),
             "bool_or" => Some(AggFunc::BoolOr),
             "var_samp" | "variance" => Some(AggFunc::Variance { sample: true, sqrt: false }),
@@ -2661,6 +2695,16 @@ impl Binder<'_> {
                     t => return Err(no_function(&name, &[t])),
                 },
                 AggFunc::StringAgg => SqlType::Text,
+                // Of arrays: an array of one more dimension, of the same type.
+                AggFunc::ArrayAgg => match argty {
+                    SqlType::Unknown => {
+                        return Err(SqlError::new("42725", format!("function {name}(unknown) is not unique")).hint(
+                            "Could not choose a best candidate function. You might need to add explicit type casts.",
+                        ))
+                    }
+                    t @ SqlType::Array(_) => t,
+                    t => t.array_of().ok_or_else(|| no_function(&name, &[t]))?,
+                },
                 AggFunc::BoolAnd | AggFunc::BoolOr => match argty {
                     SqlType::Bool | SqlType::Unknown => SqlType::Bool,
                     t => return Err(no_function(&name, &[t])),

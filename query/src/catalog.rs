@@ -406,6 +406,7 @@ fn type_category(t: SqlType) -> &'static str {
         SqlType::Timestamp | SqlType::TimestampTz | SqlType::Date | SqlType::Time => "D",
         SqlType::Interval => "T",
         SqlType::Unknown => "X",
+        SqlType::Array(_) => "A",
         _ => "U",
     }
 }
@@ -434,8 +435,8 @@ const TYPES: &[SqlType] = &[
     SqlType::NUMERIC,
 ];
 
-fn type_name(t: SqlType) -> &'static str {
-    match t {
+fn type_name(t: SqlType) -> String {
+    let name = match t {
         SqlType::Bool => "bool",
         SqlType::Bytea => "bytea",
         SqlType::Int8 => "int8",
@@ -456,7 +457,10 @@ fn type_name(t: SqlType) -> &'static str {
         SqlType::Uuid => "uuid",
         SqlType::Jsonb => "jsonb",
         SqlType::Numeric(_) => "numeric",
-    }
+        // Array types are named for their element with a leading underscore (`_int4`).
+        SqlType::Array(a) => return format!("_{}", type_name(a.elem())),
+    };
+    name.to_string()
 }
 
 /// information_schema's data_type: the type's SQL-standard name.
@@ -473,7 +477,8 @@ fn standard_type_name(t: SqlType) -> String {
         SqlType::Timestamp => "timestamp without time zone".into(),
         SqlType::TimestampTz => "timestamp with time zone".into(),
         SqlType::Time => "time without time zone".into(),
-        other => type_name(other).into(),
+        SqlType::Array(_) => "ARRAY".into(),
+        other => type_name(other),
     }
 }
 
@@ -624,18 +629,22 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             }
             out
         }
+        // Each type, then the array types of those that have one (typelem/typarray link them).
         1247 => TYPES
             .iter()
-            .map(|&t| {
+            .copied()
+            .chain(TYPES.iter().filter_map(|t| t.array_of()))
+            .map(|t| {
+                let oid = |t: Option<SqlType>| Datum::Int8(t.map_or(0, |t| t.oid() as i64));
                 vec![
                     Datum::Int8(t.oid() as i64),
-                    text(type_name(t)),
+                    text(&type_name(t)),
                     Datum::Int8(PG_CATALOG_NS),
                     Datum::Int2(t.size()),
                     text(if t == SqlType::Unknown { "p" } else { "b" }),
                     text(type_category(t)),
-                    Datum::Int8(0),
-                    Datum::Int8(0),
+                    oid(t.elem()),
+                    oid(t.array_of()),
                     Datum::Int8(0),
                     Datum::Int8(0),
                 ]

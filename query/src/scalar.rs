@@ -70,6 +70,8 @@ pub enum Builtin {
     StartsWith,
     /// Two values of one type: NULL when equal, else the first.
     Nullif,
+    /// The array functions and operators ([`crate::array`]).
+    Array(crate::array::ArrayFn),
 }
 
 impl Builtin {
@@ -79,6 +81,9 @@ impl Builtin {
     }
 
     fn strict(self) -> bool {
+        if let Builtin::Array(f) = self {
+            return f.strict();
+        }
         !matches!(self, Builtin::Greatest | Builtin::Least | Builtin::Concat | Builtin::ConcatWs | Builtin::Nullif)
     }
 }
@@ -172,6 +177,9 @@ fn numeric_call(f: Builtin, args: &[Datum]) -> Result<Option<Datum>> {
 pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     if f.strict() && args.iter().any(|a| a.is_null()) {
         return Ok(Datum::Null);
+    }
+    if let Builtin::Array(f) = f {
+        return crate::array::call(f, args);
     }
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
     if let Datum::Numeric(_) = a(0) {
@@ -410,6 +418,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             (x, y) if compare(x, y) == Some(Ordering::Equal) => Datum::Null,
             (x, _) => x.clone(),
         },
+        Builtin::Array(_) => return Err(SqlError::internal("array function")),
     })
 }
 

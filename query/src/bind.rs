@@ -2807,6 +2807,14 @@ impl Binder<'_> {
             "pg_table_is_visible" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::TableIsVisible, bound, SqlType::Bool)
             }
+            "format_type" if types.len() == 2 && types.iter().all(|t| t.is_integer() || *t == SqlType::Unknown) => {
+                let mut it = bound.into_iter();
+                let mut args = Vec::with_capacity(2);
+                for (a, to) in it.by_ref().zip([SqlType::Int8, SqlType::Int4]) {
+                    args.push(self.coerce(a, to, CastContext::Implicit, |_| no_function(&name, &types))?);
+                }
+                Expr::Call(crate::scalar::Builtin::FormatType, args, SqlType::Text)
+            }
             "pg_get_userbyid" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)
             }

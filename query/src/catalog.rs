@@ -51,6 +51,16 @@ const VIEWS: &[View] = &[
             ("relpersistence", T),
             ("relowner", I8),
             ("relam", I8),
+            ("relchecks", I2),
+            ("relhasrules", B),
+            ("relhastriggers", B),
+            ("relrowsecurity", B),
+            ("relforcerowsecurity", B),
+            ("relispartition", B),
+            ("reltablespace", I8),
+            ("reloftype", I8),
+            ("relreplident", T),
+            ("reltoastrelid", I8),
         ],
     },
     View {
@@ -579,6 +589,24 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Bool(false),
                     text("p"),
                     Datum::Int8(10),
+                    Datum::Int8(0),
+                ]);
+            }
+            // Orbit has no CHECK constraints, rules, triggers, row security, partitions,
+            // tablespaces, typed tables or TOAST tables; replica identity is the default
+            // (the primary key) for tables and none for the rest, as PostgreSQL reports.
+            for r in &mut out {
+                let kind = if r[3] == text("r") { "d" } else { "n" };
+                r.extend([
+                    Datum::Int2(0),
+                    Datum::Bool(false),
+                    Datum::Bool(false),
+                    Datum::Bool(false),
+                    Datum::Bool(false),
+                    Datum::Bool(false),
+                    Datum::Int8(0),
+                    Datum::Int8(0),
+                    text(kind),
                     Datum::Int8(0),
                 ]);
             }

@@ -72,6 +72,9 @@ pub enum Builtin {
     Nullif,
     /// The array functions and operators ([`crate::array`]).
     Array(crate::array::ArrayFn),
+    /// format_type(type oid, typmod): the type's SQL name as PostgreSQL's format_type()
+    /// writes it (`character varying(20)`, `integer[]`; `???` for an OID with no type here).
+    FormatType,
 }
 
 impl Builtin {
@@ -84,7 +87,15 @@ impl Builtin {
         if let Builtin::Array(f) = self {
             return f.strict();
         }
-        !matches!(self, Builtin::Greatest | Builtin::Least | Builtin::Concat | Builtin::ConcatWs | Builtin::Nullif)
+        !matches!(
+            self,
+            Builtin::Greatest
+                | Builtin::Least
+                | Builtin::Concat
+                | Builtin::ConcatWs
+                | Builtin::Nullif
+                | Builtin::FormatType
+        )
     }
 }
 
@@ -419,6 +430,19 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             (x, _) => x.clone(),
         },
         Builtin::Array(_) => return Err(SqlError::internal("array function")),
+        Builtin::FormatType => {
+            use orbit_engine::table::SqlType;
+            let Some(oid) = a(0).as_i64() else { return Ok(Datum::Null) };
+            let Some(t) = u32::try_from(oid).ok().and_then(SqlType::from_oid) else {
+                return Ok(Datum::Text("???".into()));
+            };
+            Datum::Text(match (t, a(1).as_i64()) {
+                // A typmod of -1 given for bpchar names the type itself; none given, the SQL name.
+                (SqlType::Bpchar(_), Some(m)) if m < 4 => "bpchar".into(),
+                (t, Some(m)) => t.with_modifier(i32::try_from(m).unwrap_or(-1)).name(),
+                (t, None) => t.name(),
+            })
+        }
     })
 }
 

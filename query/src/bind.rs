@@ -504,7 +504,20 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
         }
         D::Custom(name, mods) if mods.is_empty() => {
             let n = name.to_string().to_lowercase();
+            // Built-in types live in pg_catalog; `_t` is the array type of `t` (pg_type's name).
+            let n = n.strip_prefix("pg_catalog.").unwrap_or(&n).to_string();
+            if let Some(elem) = n.strip_prefix('_') {
+                let elem = sql_type(&D::Custom(ast::ObjectName::from(vec![ast::Ident::new(elem)]), vec![])).ok();
+                if let Some(a) = elem.filter(|e| !matches!(e, SqlType::Array(_))).and_then(|e| e.array_of()) {
+                    return Ok(a);
+                }
+            }
             match n.as_str() {
+                "text" => SqlType::Text,
+                "bytea" => SqlType::Bytea,
+                "date" => SqlType::Date,
+                "timestamp" => SqlType::Timestamp,
+                "time" => SqlType::Time,
                 "int2" => SqlType::Int2,
                 "int4" => SqlType::Int4,
                 "int8" => SqlType::Int8,

@@ -2828,6 +2828,29 @@ impl Binder<'_> {
                 }
                 Expr::Call(crate::scalar::Builtin::FormatType, args, SqlType::Text)
             }
+            "pg_get_constraintdef" | "pg_get_indexdef" | "pg_get_expr" => {
+                let (sig, f): (&[SqlType], _) = match name.as_str() {
+                    "pg_get_constraintdef" => (&[SqlType::Int8, SqlType::Bool], crate::scalar::Builtin::ConstraintDef),
+                    "pg_get_indexdef" => {
+                        (&[SqlType::Int8, SqlType::Int4, SqlType::Bool], crate::scalar::Builtin::IndexDef)
+                    }
+                    _ => (&[SqlType::Text, SqlType::Int8, SqlType::Bool], crate::scalar::Builtin::GetExpr),
+                };
+                // (oid [, pretty]), (oid [, column, pretty]), (expr, relation [, pretty]).
+                let arities: &[usize] = match f {
+                    crate::scalar::Builtin::ConstraintDef => &[1, 2],
+                    crate::scalar::Builtin::IndexDef => &[1, 3],
+                    _ => &[2, 3],
+                };
+                if !arities.contains(&bound.len()) {
+                    return Err(no_function(&name, &types));
+                }
+                let mut args = Vec::with_capacity(bound.len());
+                for (a, to) in bound.into_iter().zip(sig) {
+                    args.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(&name, &types))?);
+                }
+                Expr::Call(f, args, SqlType::Text)
+            }
             "pg_get_userbyid" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)
             }

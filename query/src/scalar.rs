@@ -75,6 +75,11 @@ pub enum Builtin {
     /// format_type(type oid, typmod): the type's SQL name as PostgreSQL's format_type()
     /// writes it (`character varying(20)`, `integer[]`; `???` for an OID with no type here).
     FormatType,
+    /// pg_get_constraintdef(oid [, pretty]), pg_get_indexdef(oid [, column, pretty]) and
+    /// pg_get_expr(text, relation [, pretty]) over Orbit's catalog ([`crate::catalog`]).
+    ConstraintDef,
+    IndexDef,
+    GetExpr,
 }
 
 impl Builtin {
@@ -430,6 +435,16 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             (x, _) => x.clone(),
         },
         Builtin::Array(_) => return Err(SqlError::internal("array function")),
+        Builtin::ConstraintDef => {
+            crate::catalog::constraint_def(a(0).as_i64().unwrap_or(0)).map_or(Datum::Null, Datum::Text)
+        }
+        Builtin::IndexDef => {
+            let pretty = a(2) == &Datum::Bool(true);
+            crate::catalog::index_def(a(0).as_i64().unwrap_or(0), a(1).as_i64().unwrap_or(0), pretty)
+                .map_or(Datum::Null, Datum::Text)
+        }
+        // Orbit keeps expressions as their SQL text: that text is the expression.
+        Builtin::GetExpr => a(0).clone(),
         Builtin::FormatType => {
             use orbit_engine::table::SqlType;
             let Some(oid) = a(0).as_i64() else { return Ok(Datum::Null) };

@@ -13,11 +13,12 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::sync::Arc;
 
+mod arrays;
 mod constraints;
 mod functions;
 mod grouping;
-mod subquery;
 mod modify_join;
+mod subquery;
 mod temporal;
 mod utility;
 mod window;
@@ -552,9 +553,35 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
         D::Uuid => SqlType::Uuid,
         D::JSON => SqlType::Json,
         D::JSONB => SqlType::Jsonb,
+        // `t[]`, `t[n]`, `t ARRAY`: the size is not kept, as in PostgreSQL; `t[][]` is `t[]`.
+        D::Array(ast::ArrayElemTypeDef::SquareBracket(t, _) | ast::ArrayElemTypeDef::Qualified(t, _)) => {
+            let elem = sql_type(t)?;
+            match elem {
+                SqlType::Array(_) => elem,
+                e => e.array_of().ok_or_else(|| {
+                    SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("could not find array type for data type {}", e.name()),
+                    )
+                })?,
+            }
+        }
         D::Custom(name, mods) if mods.is_empty() => {
             let n = name.to_string().to_lowercase();
+            // Built-in types live in pg_catalog; `_t` is the array type of `t` (pg_type's name).
+            let n = n.strip_prefix("pg_catalog.").unwrap_or(&n).to_string();
+            if let Some(elem) = n.strip_prefix('_') {
+                let elem = sql_type(&D::Custom(ast::ObjectName::from(vec![ast::Ident::new(elem)]), vec![])).ok();
+                if let Some(a) = elem.filter(|e| !matches!(e, SqlType::Array(_))).and_then(|e| e.array_of()) {
+                    return Ok(a);
+                }
+            }
             match n.as_str() {
+                "text" => SqlType::Text,
+                "bytea" => SqlType::Bytea,
+                "date" => SqlType::Date,
+                "timestamp" => SqlType::Timestamp,
+                "time" => SqlType::Time,
                 "int2" => SqlType::Int2,
                 "int4" => SqlType::Int4,
                 "int8" => SqlType::Int8,
@@ -615,6 +642,7 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Jsonb => "jsonb",
         SqlType::Unknown => "unknown",
         SqlType::Numeric(_) => "numeric",
+        SqlType::Array(a) => type_column_name(a.elem()),
     }
 }
 
@@ -2355,6 +2383,9 @@ impl Binder<'_> {
                     Some("*") => B::Multiply,
                     Some("/") => B::Divide,
                     Some("||") => B::StringConcat,
+                    Some("@>") => B::AtArrow,
+                    Some("<@") => B::ArrowAt,
+                    Some("&&") => B::PGOverlap,
                     Some(other) => {
                         return Err(SqlError::new(
                             code::UNDEFINED_FUNCTION,
@@ -2455,6 +2486,11 @@ impl Binder<'_> {
                 // timestamp(p), time(p), interval(p): the cast, then rounding to p digits.
                 let (data_type, precision) = temporal::split_precision(data_type);
                 let to = sql_type(&data_type)?;
+                if let E::Array(a) = expr.as_ref() {
+                    if a.elem.is_empty() {
+                        return self.empty_array(to);
+                    }
+                }
                 let b = self.expr(expr, scope)?;
                 let from = b.ty();
                 let b = self
@@ -2472,6 +2508,13 @@ impl Binder<'_> {
                 temporal::round_to(b, precision)?
             }
             E::Function(f) => self.function(f, scope)?,
+            E::Array(a) => self.array_constructor(a, scope)?,
+            E::CompoundFieldAccess { root, access_chain } => self.subscript(root, access_chain, scope)?,
+            E::AnyOp { right, .. } | E::AllOp { right, .. } if matches!(right.as_ref(), E::Subquery(_)) => {
+                self.sublink(e, scope)?
+            }
+            E::AnyOp { left, compare_op, right, .. } => self.quantified(left, compare_op, right, false, scope)?,
+            E::AllOp { left, compare_op, right } => self.quantified(left, compare_op, right, true, scope)?,
             E::TypedString(ts) => self.typed_string(ts)?,
             E::Interval(iv) => self.interval_literal(iv)?,
             E::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
@@ -2485,7 +2528,6 @@ impl Binder<'_> {
             E::Subquery(_) | E::Exists { .. } | E::In { target: ast::InTarget::Subquery(_), .. } => {
                 self.sublink(e, scope)?
             }
-            E::AnyOp { .. } | E::AllOp { .. } => self.sublink(e, scope)?,
             other => {
                 return Err(SqlError::unsupported(format!("expression {other} is not supported yet")));
             }
@@ -2538,6 +2580,8 @@ impl Binder<'_> {
                 datetime_common(ty, t)
             } else if ty.is_string() && t.is_string() {
                 SqlType::Text
+            } else if let Some(a) = arrays::common(ty, t) {
+                a
             } else {
                 return Err(SqlError::new(
                     code::DATATYPE_MISMATCH,
@@ -2570,6 +2614,7 @@ impl Binder<'_> {
             (a, b) if a.is_datetime() && b.is_datetime() => datetime_common(a, b),
             (a, b) if a.is_string() && b.is_string() => SqlType::Text,
             (a, b) if a == b => a,
+            (a @ SqlType::Array(_), b @ SqlType::Array(_)) => arrays::same(a, b).ok_or_else(|| op_error(a, sym, b))?,
             (a, b) => return Err(op_error(a, sym, b)),
         };
         // Keep a column on one side with its own type where the other side is a literal or a
@@ -2601,6 +2646,9 @@ impl Binder<'_> {
         };
         if let Some(c) = c {
             return self.compare(c, l, r);
+        }
+        if Self::is_array_op(op, &l, &r) {
+            return self.array_binary(op, l, r);
         }
         match op {
             B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
@@ -2728,6 +2776,7 @@ impl Binder<'_> {
             "max" => Some(AggFunc::Max),
             "avg" => Some(AggFunc::Avg),
             "string_agg" => Some(AggFunc::StringAgg),
+            "array_agg" => Some(AggFunc::ArrayAgg),
             "bool_and" | "every" => Some(AggFunc::BoolAnd),
             "bool_or" => Some(AggFunc::BoolOr),
             "var_samp" | "variance" => Some(AggFunc::Variance { sample: true, sqrt: false }),
@@ -2831,6 +2880,16 @@ impl Binder<'_> {
                     t => return Err(no_function(&name, &[t])),
                 },
                 AggFunc::StringAgg => SqlType::Text,
+                // Of arrays: an array of one more dimension, of the same type.
+                AggFunc::ArrayAgg => match argty {
+                    SqlType::Unknown => {
+                        return Err(SqlError::new("42725", format!("function {name}(unknown) is not unique")).hint(
+                            "Could not choose a best candidate function. You might need to add explicit type casts.",
+                        ))
+                    }
+                    t @ SqlType::Array(_) => t,
+                    t => t.array_of().ok_or_else(|| no_function(&name, &[t]))?,
+                },
                 AggFunc::BoolAnd | AggFunc::BoolOr => match argty {
                     SqlType::Bool | SqlType::Unknown => SqlType::Bool,
                     t => return Err(no_function(&name, &[t])),
@@ -2932,6 +2991,37 @@ impl Binder<'_> {
             // only role is the bootstrap superuser (OID 10).
             "pg_table_is_visible" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::TableIsVisible, bound, SqlType::Bool)
+            }
+            "format_type" if types.len() == 2 && types.iter().all(|t| t.is_integer() || *t == SqlType::Unknown) => {
+                let mut it = bound.into_iter();
+                let mut args = Vec::with_capacity(2);
+                for (a, to) in it.by_ref().zip([SqlType::Int8, SqlType::Int4]) {
+                    args.push(self.coerce(a, to, CastContext::Implicit, |_| no_function(&name, &types))?);
+                }
+                Expr::Call(crate::scalar::Builtin::FormatType, args, SqlType::Text)
+            }
+            "pg_get_constraintdef" | "pg_get_indexdef" | "pg_get_expr" => {
+                let (sig, f): (&[SqlType], _) = match name.as_str() {
+                    "pg_get_constraintdef" => (&[SqlType::Int8, SqlType::Bool], crate::scalar::Builtin::ConstraintDef),
+                    "pg_get_indexdef" => {
+                        (&[SqlType::Int8, SqlType::Int4, SqlType::Bool], crate::scalar::Builtin::IndexDef)
+                    }
+                    _ => (&[SqlType::Text, SqlType::Int8, SqlType::Bool], crate::scalar::Builtin::GetExpr),
+                };
+                // (oid [, pretty]), (oid [, column, pretty]), (expr, relation [, pretty]).
+                let arities: &[usize] = match f {
+                    crate::scalar::Builtin::ConstraintDef => &[1, 2],
+                    crate::scalar::Builtin::IndexDef => &[1, 3],
+                    _ => &[2, 3],
+                };
+                if !arities.contains(&bound.len()) {
+                    return Err(no_function(&name, &types));
+                }
+                let mut args = Vec::with_capacity(bound.len());
+                for (a, to) in bound.into_iter().zip(sig) {
+                    args.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(&name, &types))?);
+                }
+                Expr::Call(f, args, SqlType::Text)
             }
             "pg_get_userbyid" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)

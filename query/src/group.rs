@@ -107,7 +107,7 @@ impl Acc {
             Acc::State(st) => st.update(spec, value)?,
             Acc::Collect(inputs) => {
                 // NULL inputs change no aggregate but count(*) (which takes neither).
-                if value.is_null() && spec.func != AggFunc::CountStar {
+                if value.is_null() && !matches!(spec.func, AggFunc::CountStar | AggFunc::ArrayAgg) {
                     return Ok(());
                 }
                 let keys = spec.order_by.iter().map(|o| expr::eval(&o.expr, &cx)).collect::<Result<Vec<_>>>()?;
@@ -136,6 +136,13 @@ impl Acc {
         if !spec.order_by.is_empty() {
             inputs.sort_by(|a, b| {
                 cmp_keys(&a.keys, &b.keys, spec.order_by.iter().map(|o: &AggOrder| (o.desc, o.nulls_first)))
+            });
+        } else if spec.distinct {
+            // PostgreSQL removes duplicates by sorting: the values come in ascending order,
+            // NULLs last (what array_agg and string_agg show).
+            let by_value = [(false, false)];
+            inputs.sort_by(|a, b| {
+                cmp_keys(std::slice::from_ref(&a.value), std::slice::from_ref(&b.value), by_value.iter().copied())
             });
         }
         let mut st = AggState::new(spec);

@@ -13,12 +13,15 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::sync::Arc;
 
+mod arrays;
 mod constraints;
 mod functions;
 mod grouping;
+mod modify_join;
 mod subquery;
 mod temporal;
 mod utility;
+mod window;
 pub use constraints::bind_check;
 pub(crate) use constraints::index_owner;
 use temporal::{datetime_common, is_temporal};
@@ -77,12 +80,17 @@ pub struct SelectPlan {
     pub grouped: bool,
     /// The GROUP BY expressions, over the input row.
     pub group_by: Vec<Expr>,
+    /// GROUPING SETS, ROLLUP, CUBE: the GROUP BY expressions of each set (empty: one set of
+    /// all). A group's values are then followed by the number of its set.
+    pub grouping_sets: Vec<Vec<usize>>,
     pub having: Option<Expr>,
     pub distinct: Distinct,
     pub projection: Vec<Expr>,
     pub order_by: Vec<SortKey>,
     pub limit: Option<Expr>,
     pub offset: Option<Expr>,
+    /// Window function calls ([`crate::window`]): call k's value is `Agg(aggs.len() + k)`.
+    pub windows: Vec<crate::window::WindowCall>,
 }
 
 #[derive(Debug, Clone)]
@@ -132,12 +140,17 @@ pub enum Plan {
         key: Option<Vec<Expr>>,
         sets: Vec<(usize, Expr)>,
         returning: Option<Vec<Expr>>,
+        /// `UPDATE ... FROM`: the target joined with the FROM tables (target first); filter,
+        /// sets and returning then read the joined row.
+        join: Option<Box<crate::join::JoinPlan>>,
     },
     Delete {
         table: Arc<TableDef>,
         filter: Option<Expr>,
         key: Option<Vec<Expr>>,
         returning: Option<Vec<Expr>>,
+        /// `DELETE ... USING`: as Update's.
+        join: Option<Box<crate::join::JoinPlan>>,
     },
     /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY`).
     Begin {
@@ -186,6 +199,11 @@ pub enum Plan {
         index: orbit_engine::table::IndexDef,
         if_not_exists: bool,
     },
+    /// `ALTER TABLE t DROP CONSTRAINT name` of a UNIQUE constraint: its index goes.
+    DropUniqueConstraint {
+        table: Arc<TableDef>,
+        name: String,
+    },
     /// `DROP INDEX [IF EXISTS] name, ...`.
     DropIndex {
         names: Vec<String>,
@@ -213,8 +231,10 @@ pub enum ColumnChange {
     Add(Expr),
     /// The column at this index removed.
     Drop(usize),
-    /// Rows unchanged (a column renamed).
+    /// Rows unchanged (a column renamed, a constraint dropped).
     Rename,
+    /// Rows unchanged, checked against the CHECK constraints the new definition adds.
+    Check,
 }
 
 /// `ON CONFLICT`: what a proposed row that collides with an existing one does.
@@ -353,6 +373,8 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
         expr_depth: 0,
         excluded: None,
         sub: Default::default(),
+        window: Default::default(),
+        grouping_calls: Vec::new(),
     };
     let (plan, mut columns) = b.statement(stmt)?;
     let plan = b.finish_statement(plan)?;
@@ -406,6 +428,10 @@ struct Binder<'s> {
     excluded: Option<Arc<TableDef>>,
     /// Subqueries and computed relations ([`subquery`]).
     sub: subquery::State,
+    /// The window functions of the SELECT being bound ([`window`]).
+    window: window::WindowState,
+    /// The arguments of the `grouping()` calls of the SELECT being bound.
+    grouping_calls: Vec<Vec<Expr>>,
 }
 
 impl Binder<'static> {
@@ -422,6 +448,8 @@ impl Binder<'static> {
             expr_depth: 0,
             excluded: None,
             sub: Default::default(),
+            window: Default::default(),
+            grouping_calls: Vec::new(),
         }
     }
 }
@@ -525,9 +553,35 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
         D::Uuid => SqlType::Uuid,
         D::JSON => SqlType::Json,
         D::JSONB => SqlType::Jsonb,
+        // `t[]`, `t[n]`, `t ARRAY`: the size is not kept, as in PostgreSQL; `t[][]` is `t[]`.
+        D::Array(ast::ArrayElemTypeDef::SquareBracket(t, _) | ast::ArrayElemTypeDef::Qualified(t, _)) => {
+            let elem = sql_type(t)?;
+            match elem {
+                SqlType::Array(_) => elem,
+                e => e.array_of().ok_or_else(|| {
+                    SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("could not find array type for data type {}", e.name()),
+                    )
+                })?,
+            }
+        }
         D::Custom(name, mods) if mods.is_empty() => {
             let n = name.to_string().to_lowercase();
+            // Built-in types live in pg_catalog; `_t` is the array type of `t` (pg_type's name).
+            let n = n.strip_prefix("pg_catalog.").unwrap_or(&n).to_string();
+            if let Some(elem) = n.strip_prefix('_') {
+                let elem = sql_type(&D::Custom(ast::ObjectName::from(vec![ast::Ident::new(elem)]), vec![])).ok();
+                if let Some(a) = elem.filter(|e| !matches!(e, SqlType::Array(_))).and_then(|e| e.array_of()) {
+                    return Ok(a);
+                }
+            }
             match n.as_str() {
+                "text" => SqlType::Text,
+                "bytea" => SqlType::Bytea,
+                "date" => SqlType::Date,
+                "timestamp" => SqlType::Timestamp,
+                "time" => SqlType::Time,
                 "int2" => SqlType::Int2,
                 "int4" => SqlType::Int4,
                 "int8" => SqlType::Int8,
@@ -588,6 +642,7 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Jsonb => "jsonb",
         SqlType::Unknown => "unknown",
         SqlType::Numeric(_) => "numeric",
+        SqlType::Array(a) => type_column_name(a.elem()),
     }
 }
 
@@ -1100,6 +1155,8 @@ impl Binder<'_> {
             ast::GroupByExpr::Expressions(e, m) if m.is_empty() => e.as_slice(),
             _ => return Err(SqlError::unsupported("GROUP BY ALL and GROUP BY modifiers are not supported")),
         };
+        let outer_window = self.window_begin(&sel.named_window)?;
+        let outer_grouping = std::mem::take(&mut self.grouping_calls);
         let joining = sel.from.len() > 1 || sel.from.iter().any(|t| !t.joins.is_empty());
         let (table, join, combined, join_scope) = if joining {
             let (plan, combined, js) = self.bind_join(&sel.from)?;
@@ -1117,12 +1174,14 @@ impl Binder<'_> {
             (None, Some(c)) => Some(Scope { def: c, alias: String::new(), joined: join_scope.clone() }),
             _ => None,
         };
+        self.window.ban("WHERE");
         let filter = match &sel.selection {
             Some(w) => Some(self.condition(w, scope.as_ref(), "WHERE")?),
             None => None,
         };
         // Projection (aggregates allowed here).
         self.allow_aggs = true;
+        self.window.allow();
         let mut projection = Vec::new();
         let mut columns = Vec::new();
         for item in &sel.projection {
@@ -1171,6 +1230,7 @@ impl Binder<'_> {
                 _ => return Err(SqlError::unsupported("this select list item is not supported yet")),
             }
         }
+        self.window.ban("HAVING");
         let mut having = match &sel.having {
             Some(h) => {
                 let b = self.expr(h, scope.as_ref())?;
@@ -1181,6 +1241,7 @@ impl Binder<'_> {
         // ORDER BY: an output column number, an output column name, or an input expression
         // (aggregates allowed: they make the query grouped).
         let mut order_by = Vec::new();
+        self.window.allow();
         if let Some(ob) = &q.order_by {
             let ast::OrderByKind::Expressions(list) = &ob.kind else {
                 return Err(SqlError::unsupported("ORDER BY ALL is not supported"));
@@ -1196,8 +1257,13 @@ impl Binder<'_> {
             }
         }
         self.allow_aggs = false;
-        let group_by = self.group_by(group_items, &projection, &columns, scope.as_ref())?;
-        let grouped = !group_by.is_empty() || !self.aggs.is_empty() || having.is_some();
+        self.window.ban("GROUP BY");
+        let (group_by, grouping_sets) = self.group_by(group_items, &projection, &columns, scope.as_ref())?;
+        let grouped = !group_by.is_empty()
+            || !self.aggs.is_empty()
+            || having.is_some()
+            || !self.grouping_calls.is_empty()
+            || !grouping_sets.is_empty();
         if grouped {
             // Over the groups now: a column outside GROUP BY and aggregates is an error (in
             // the order PostgreSQL checks: select list, ORDER BY, HAVING).
@@ -1231,6 +1297,14 @@ impl Binder<'_> {
             if let Some(h) = &having {
                 having = Some(regroup(h)?);
             }
+            self.window.map_calls(&mut |e| regroup(e))?;
+            let mut exprs: Vec<&mut Expr> = projection.iter_mut().collect();
+            exprs.extend(having.iter_mut());
+            exprs.extend(order_by.iter_mut().filter_map(|k| match &mut k.source {
+                SortSource::Input(e) => Some(e),
+                SortSource::Output(_) => None,
+            }));
+            self.grouping_finish(&group_by, &grouping_sets, &mut exprs)?;
         }
         // An ORDER BY expression that is a select-list item sorts by that output column.
         for k in &mut order_by {
@@ -1256,6 +1330,7 @@ impl Binder<'_> {
                 self.distinct_on(list, &mut order_by, &projection, &columns, scope.as_ref(), grouped, &group_by)?
             }
         };
+        self.window.ban("LIMIT");
         let (mut limit, mut offset) = (None, None);
         match &q.limit_clause {
             None => {}
@@ -1297,7 +1372,16 @@ impl Binder<'_> {
             if join.is_some() {
                 return Err(SqlError::unsupported("FOR UPDATE over a join is not supported yet"));
             }
+            if self.window.any() {
+                return Err(SqlError::unsupported("FOR UPDATE is not allowed with window functions"));
+            }
         }
+        let order_exprs = order_by.iter_mut().filter_map(|k| match &mut k.source {
+            SortSource::Input(e) => Some(e),
+            SortSource::Output(_) => None,
+        });
+        let windows = self.window_end(outer_window, projection.iter_mut().chain(order_exprs));
+        self.grouping_calls = outer_grouping;
         let plan = SelectPlan {
             for_update,
             join,
@@ -1307,12 +1391,14 @@ impl Binder<'_> {
             aggs: std::mem::take(&mut self.aggs),
             grouped,
             group_by,
+            grouping_sets,
             having,
             distinct,
             projection,
             order_by,
             limit,
             offset,
+            windows,
         };
         Ok((Plan::Select(Box::new(plan)), columns))
     }
@@ -1967,8 +2053,11 @@ impl Binder<'_> {
     }
 
     fn update(&mut self, up: &ast::Update) -> Result<(Plan, Vec<OutputColumn>)> {
-        if up.from.is_some() {
-            return Err(SqlError::unsupported("UPDATE ... FROM is not supported yet"));
+        match &up.from {
+            Some(ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f)) => {
+                return self.update_from(up, f)
+            }
+            None => {}
         }
         let (def, alias) = self.table_ref(&up.table)?;
         let scope = Scope { def: &def, alias: alias.clone(), joined: None };
@@ -1979,11 +2068,23 @@ impl Binder<'_> {
         };
         let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
         let (returning, columns) = self.returning(up.returning.as_deref(), &def, &alias)?;
-        Ok((Plan::Update { table: def, filter, key, sets, returning }, columns))
+        Ok((Plan::Update { table: def, filter, key, sets, returning, join: None }, columns))
     }
 
     /// `SET col = expr, ...` of UPDATE and ON CONFLICT DO UPDATE.
     fn assignments(
+        &mut self,
+        def: &Arc<TableDef>,
+        assignments: &[ast::Assignment],
+        scope: &Scope,
+    ) -> Result<Vec<(usize, Expr)>> {
+        let outer = self.window.banned_in("UPDATE");
+        let sets = self.assignment_list(def, assignments, scope);
+        self.window.ban(outer);
+        sets
+    }
+
+    fn assignment_list(
         &mut self,
         def: &Arc<TableDef>,
         assignments: &[ast::Assignment],
@@ -2045,8 +2146,8 @@ impl Binder<'_> {
     }
 
     fn delete(&mut self, del: &ast::Delete) -> Result<(Plan, Vec<OutputColumn>)> {
-        if del.using.is_some() || !del.tables.is_empty() {
-            return Err(SqlError::unsupported("DELETE ... USING is not supported yet"));
+        if !del.tables.is_empty() {
+            return Err(SqlError::unsupported("DELETE from several tables is not supported"));
         }
         let tables = match &del.from {
             ast::FromTable::WithFromKeyword(t) => t,
@@ -2055,6 +2156,9 @@ impl Binder<'_> {
         let [twj] = tables.as_slice() else {
             return Err(SqlError::unsupported("DELETE from several tables is not supported"));
         };
+        if let Some(using) = &del.using {
+            return self.delete_using(twj, using, del.selection.as_ref(), del.returning.as_deref());
+        }
         let (def, alias) = self.table_ref(twj)?;
         let scope = Scope { def: &def, alias: alias.clone(), joined: None };
         let filter = match &del.selection {
@@ -2063,7 +2167,7 @@ impl Binder<'_> {
         };
         let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
         let (returning, columns) = self.returning(del.returning.as_deref(), &def, &alias)?;
-        Ok((Plan::Delete { table: def, filter, key, returning }, columns))
+        Ok((Plan::Delete { table: def, filter, key, returning, join: None }, columns))
     }
 
     /// A boolean condition (WHERE): PostgreSQL's 42804 when it is not boolean.
@@ -2279,6 +2383,9 @@ impl Binder<'_> {
                     Some("*") => B::Multiply,
                     Some("/") => B::Divide,
                     Some("||") => B::StringConcat,
+                    Some("@>") => B::AtArrow,
+                    Some("<@") => B::ArrowAt,
+                    Some("&&") => B::PGOverlap,
                     Some(other) => {
                         return Err(SqlError::new(
                             code::UNDEFINED_FUNCTION,
@@ -2379,6 +2486,11 @@ impl Binder<'_> {
                 // timestamp(p), time(p), interval(p): the cast, then rounding to p digits.
                 let (data_type, precision) = temporal::split_precision(data_type);
                 let to = sql_type(&data_type)?;
+                if let E::Array(a) = expr.as_ref() {
+                    if a.elem.is_empty() {
+                        return self.empty_array(to);
+                    }
+                }
                 let b = self.expr(expr, scope)?;
                 let from = b.ty();
                 let b = self
@@ -2396,6 +2508,13 @@ impl Binder<'_> {
                 temporal::round_to(b, precision)?
             }
             E::Function(f) => self.function(f, scope)?,
+            E::Array(a) => self.array_constructor(a, scope)?,
+            E::CompoundFieldAccess { root, access_chain } => self.subscript(root, access_chain, scope)?,
+            E::AnyOp { right, .. } | E::AllOp { right, .. } if matches!(right.as_ref(), E::Subquery(_)) => {
+                self.sublink(e, scope)?
+            }
+            E::AnyOp { left, compare_op, right, .. } => self.quantified(left, compare_op, right, false, scope)?,
+            E::AllOp { left, compare_op, right } => self.quantified(left, compare_op, right, true, scope)?,
             E::TypedString(ts) => self.typed_string(ts)?,
             E::Interval(iv) => self.interval_literal(iv)?,
             E::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
@@ -2409,7 +2528,6 @@ impl Binder<'_> {
             E::Subquery(_) | E::Exists { .. } | E::In { target: ast::InTarget::Subquery(_), .. } => {
                 self.sublink(e, scope)?
             }
-            E::AnyOp { .. } | E::AllOp { .. } => self.sublink(e, scope)?,
             other => {
                 return Err(SqlError::unsupported(format!("expression {other} is not supported yet")));
             }
@@ -2462,6 +2580,8 @@ impl Binder<'_> {
                 datetime_common(ty, t)
             } else if ty.is_string() && t.is_string() {
                 SqlType::Text
+            } else if let Some(a) = arrays::common(ty, t) {
+                a
             } else {
                 return Err(SqlError::new(
                     code::DATATYPE_MISMATCH,
@@ -2494,6 +2614,7 @@ impl Binder<'_> {
             (a, b) if a.is_datetime() && b.is_datetime() => datetime_common(a, b),
             (a, b) if a.is_string() && b.is_string() => SqlType::Text,
             (a, b) if a == b => a,
+            (a @ SqlType::Array(_), b @ SqlType::Array(_)) => arrays::same(a, b).ok_or_else(|| op_error(a, sym, b))?,
             (a, b) => return Err(op_error(a, sym, b)),
         };
         // Keep a column on one side with its own type where the other side is a literal or a
@@ -2525,6 +2646,9 @@ impl Binder<'_> {
         };
         if let Some(c) = c {
             return self.compare(c, l, r);
+        }
+        if Self::is_array_op(op, &l, &r) {
+            return self.array_binary(op, l, r);
         }
         match op {
             B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
@@ -2608,9 +2732,17 @@ impl Binder<'_> {
 
     fn function(&mut self, f: &ast::Function, scope: Option<&Scope>) -> Result<Expr> {
         let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
-        if f.over.is_some() || !f.within_group.is_empty() {
-            return Err(SqlError::unsupported("window functions and WITHIN GROUP are not supported yet"));
+        if f.over.is_some() || (crate::window::is_window_only(&name) && !self.window.aggregate) {
+            return self.window_call(f, &name, scope);
         }
+        if name == "grouping" {
+            return self.grouping_call(f, scope);
+        }
+        if !f.within_group.is_empty() {
+            return Err(SqlError::unsupported("WITHIN GROUP is not supported yet"));
+        }
+        // An aggregate with OVER: aggregates may be in its arguments.
+        let window_agg = std::mem::take(&mut self.window.aggregate);
         let mut within: &[ast::OrderByExpr] = &[];
         let (args, star, distinct) = match &f.args {
             ast::FunctionArguments::None => (vec![], false, false),
@@ -2644,6 +2776,7 @@ impl Binder<'_> {
             "max" => Some(AggFunc::Max),
             "avg" => Some(AggFunc::Avg),
             "string_agg" => Some(AggFunc::StringAgg),
+            "array_agg" => Some(AggFunc::ArrayAgg),
             "bool_and" | "every" => Some(AggFunc::BoolAnd),
             "bool_or" => Some(AggFunc::BoolOr),
             "var_samp" | "variance" => Some(AggFunc::Variance { sample: true, sqrt: false }),
@@ -2667,7 +2800,7 @@ impl Binder<'_> {
             }
             // The arguments and ORDER BY live in the aggregate's spec, outside the tree folded
             // at the top: fold them here.
-            self.in_agg = true;
+            self.in_agg = !window_agg;
             let bound =
                 args.iter().map(|a| self.expr(a, scope).and_then(crate::expr::fold)).collect::<Result<Vec<_>>>();
             self.in_agg = false;
@@ -2747,6 +2880,16 @@ impl Binder<'_> {
                     t => return Err(no_function(&name, &[t])),
                 },
                 AggFunc::StringAgg => SqlType::Text,
+                // Of arrays: an array of one more dimension, of the same type.
+                AggFunc::ArrayAgg => match argty {
+                    SqlType::Unknown => {
+                        return Err(SqlError::new("42725", format!("function {name}(unknown) is not unique")).hint(
+                            "Could not choose a best candidate function. You might need to add explicit type casts.",
+                        ))
+                    }
+                    t @ SqlType::Array(_) => t,
+                    t => t.array_of().ok_or_else(|| no_function(&name, &[t]))?,
+                },
                 AggFunc::BoolAnd | AggFunc::BoolOr => match argty {
                     SqlType::Bool | SqlType::Unknown => SqlType::Bool,
                     t => return Err(no_function(&name, &[t])),
@@ -2848,6 +2991,37 @@ impl Binder<'_> {
             // only role is the bootstrap superuser (OID 10).
             "pg_table_is_visible" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::TableIsVisible, bound, SqlType::Bool)
+            }
+            "format_type" if types.len() == 2 && types.iter().all(|t| t.is_integer() || *t == SqlType::Unknown) => {
+                let mut it = bound.into_iter();
+                let mut args = Vec::with_capacity(2);
+                for (a, to) in it.by_ref().zip([SqlType::Int8, SqlType::Int4]) {
+                    args.push(self.coerce(a, to, CastContext::Implicit, |_| no_function(&name, &types))?);
+                }
+                Expr::Call(crate::scalar::Builtin::FormatType, args, SqlType::Text)
+            }
+            "pg_get_constraintdef" | "pg_get_indexdef" | "pg_get_expr" => {
+                let (sig, f): (&[SqlType], _) = match name.as_str() {
+                    "pg_get_constraintdef" => (&[SqlType::Int8, SqlType::Bool], crate::scalar::Builtin::ConstraintDef),
+                    "pg_get_indexdef" => {
+                        (&[SqlType::Int8, SqlType::Int4, SqlType::Bool], crate::scalar::Builtin::IndexDef)
+                    }
+                    _ => (&[SqlType::Text, SqlType::Int8, SqlType::Bool], crate::scalar::Builtin::GetExpr),
+                };
+                // (oid [, pretty]), (oid [, column, pretty]), (expr, relation [, pretty]).
+                let arities: &[usize] = match f {
+                    crate::scalar::Builtin::ConstraintDef => &[1, 2],
+                    crate::scalar::Builtin::IndexDef => &[1, 3],
+                    _ => &[2, 3],
+                };
+                if !arities.contains(&bound.len()) {
+                    return Err(no_function(&name, &types));
+                }
+                let mut args = Vec::with_capacity(bound.len());
+                for (a, to) in bound.into_iter().zip(sig) {
+                    args.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(&name, &types))?);
+                }
+                Expr::Call(f, args, SqlType::Text)
             }
             "pg_get_userbyid" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)

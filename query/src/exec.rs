@@ -26,6 +26,7 @@ use std::sync::Arc;
 pub(crate) mod index_scan;
 mod indexes;
 mod lock_rows;
+mod modify_join;
 mod upsert;
 mod utility;
 pub use utility::{copy_insert, copy_out};
@@ -63,6 +64,15 @@ pub(crate) fn no_table(name: &str) -> SqlError {
 
 /// Runs `plan` inside `txn` (the caller commits or rolls it back). DDL applies at once.
 pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<QueryResult> {
+    // A cancel request or statement_timeout takes effect at the statement's lock waits and
+    // shard hops, and here at its start and end (before an autocommit commits).
+    txn.check_cancel()?;
+    let r = execute_plan(plan, params, txn).await?;
+    txn.check_cancel()?;
+    Ok(r)
+}
+
+async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<QueryResult> {
     // The transaction's clock rides after the parameters (see expr::with_clock).
     let params = &expr::with_clock(params, txn.started_us);
     match plan {
@@ -130,11 +140,17 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));
             insert(txn, table, rows, source, on_conflict.as_ref(), returning.as_deref(), params).await
         }
-        Plan::Update { table, filter, key, sets, returning } => {
+        Plan::Update { table, filter, key, sets, returning, join: None } => {
             update(txn, table, filter.as_ref(), key.as_deref(), sets, returning.as_deref(), params).await
         }
-        Plan::Delete { table, filter, key, returning } => {
+        Plan::Update { table, filter, sets, returning, join: Some(join), .. } => {
+            modify_join::update_from(txn, table, join, filter.as_ref(), sets, returning.as_deref(), params).await
+        }
+        Plan::Delete { table, filter, key, returning, join: None } => {
             delete(txn, table, filter.as_ref(), key.as_deref(), returning.as_deref(), params).await
+        }
+        Plan::Delete { table, filter, returning, join: Some(join), .. } => {
+            modify_join::delete_using(txn, table, join, filter.as_ref(), returning.as_deref(), params).await
         }
         Plan::Skipped { tag, notice } => Ok(QueryResult {
             tag: tag.to_string(),
@@ -147,6 +163,11 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             indexes::create_index(txn, table, index, *if_not_exists).await
         }
         Plan::DropIndex { names, if_exists } => indexes::drop_index(txn, names, *if_exists).await,
+        Plan::DropUniqueConstraint { table, name } => {
+            indexes::remove_from_table(txn, table, name).await?;
+            drop_relations(std::slice::from_ref(name)).await?;
+            Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
+        }
         Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(txn, table, columns, name).await,
         Plan::RewriteTable { table, def, change } => utility::rewrite_columns(txn, table, def, change).await,
         Plan::Truncate(tables) => {
@@ -459,6 +480,7 @@ pub(crate) async fn scan(
         Ok::<_, SqlError>(out)
     })
     .await?;
+    txn.check_cancel()?;
     let mut all = Vec::new();
     for part in parts {
         all.extend(part?);
@@ -515,6 +537,11 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
             scan(txn, t, p.filter.as_ref(), p.key.as_deref(), params).await?.into_iter().map(|(_, r)| r).collect()
         }
     };
+    if !p.windows.is_empty() {
+        let out = crate::window::project(p, input.into_iter().map(|r| (r, vec![])).collect(), params)?;
+        let rows = crate::group::finish(out, p, limit, offset);
+        return Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] });
+    }
     let mut out: Vec<(Vec<Datum>, Row)> = Vec::with_capacity(input.len());
     for row in &input {
         let cx = ctx(row, params);
@@ -752,6 +779,18 @@ async fn update(
     }
     let out = returning_rows(returning, &changes.iter().map(|c| c.2.clone()).collect::<Vec<_>>(), params)?;
     let count = changes.len();
+    let old: Vec<&Row> = matched.iter().map(|(_, r)| r).collect();
+    write_updates(txn, table, &old, changes).await?;
+    Ok(QueryResult { rows: out, tag: format!("UPDATE {count}"), notices: vec![] })
+}
+
+/// Writes updated rows: (old key, new key, new row) each, `old` the rows they replace.
+pub(crate) async fn write_updates(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    old: &[&Row],
+    changes: Vec<(Vec<u8>, Vec<u8>, Row)>,
+) -> Result<()> {
     // Rows whose key changes move: no new key may be taken by a row this statement does not
     // also move away (checked for the statement as a whole, as a deferred constraint would).
     let moved_from: std::collections::HashSet<Vec<u8>> =
@@ -780,7 +819,7 @@ async fn update(
     }
     if !table.indexes.is_empty() {
         let index_changes: Vec<crate::index::RowChange> =
-            matched.iter().zip(&changes).map(|((_, old), (_, _, new))| (Some(old), Some(new))).collect();
+            old.iter().zip(&changes).map(|(old, (_, _, new))| (Some(*old), Some(new))).collect();
         crate::index::maintain(txn, table, &index_changes).await?;
     }
     for (k, nk, _) in &changes {
@@ -791,7 +830,7 @@ async fn update(
     for (_, nk, row) in changes {
         txn.write(table, nk, Some(row))?;
     }
-    Ok(QueryResult { rows: out, tag: format!("UPDATE {count}"), notices: vec![] })
+    Ok(())
 }
 
 async fn delete(

@@ -120,6 +120,8 @@ pub enum AggFunc {
     Avg,
     /// `string_agg(text, delimiter)`.
     StringAgg,
+    /// `array_agg(value)`: NULLs included.
+    ArrayAgg,
     /// `bool_and` and its SQL-standard spelling `every`.
     BoolAnd,
     BoolOr,
@@ -721,6 +723,7 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
         }
         (Datum::Uuid(x), Datum::Uuid(y)) => x.cmp(y),
         (Datum::Jsonb(x), Datum::Jsonb(y)) => crate::json::compare_jsonb(x, y),
+        (Datum::Array(x), Datum::Array(y)) => crate::array::compare(x, y),
         (Datum::Numeric(_), Datum::Numeric(_) | Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_))
         | (Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_), Datum::Numeric(_)) => crate::numeric::compare(a, b)?,
         _ => match (a.as_i64(), b.as_i64()) {
@@ -973,6 +976,8 @@ pub enum AggState {
     /// string_agg so far: the delimiter that came with the first value (put between this and
     /// an earlier part when partial states merge), and the text.
     Text(Option<(Option<String>, String)>),
+    /// array_agg's values so far (None: no row yet).
+    Items(Option<Vec<Datum>>),
 }
 
 impl AggState {
@@ -989,6 +994,7 @@ impl AggState {
             AggFunc::Min | AggFunc::Max => AggState::Extreme(Datum::Null),
             AggFunc::BoolAnd | AggFunc::BoolOr => AggState::Bool(None),
             AggFunc::StringAgg => AggState::Text(None),
+            AggFunc::ArrayAgg => AggState::Items(None),
         }
     }
 
@@ -1007,10 +1013,17 @@ impl AggState {
     }
 
     pub fn update(&mut self, spec: &AggSpec, v: Datum) -> Result<()> {
-        if spec.func != AggFunc::CountStar && v.is_null() {
+        if !matches!(spec.func, AggFunc::CountStar | AggFunc::ArrayAgg) && v.is_null() {
             return Ok(());
         }
         match self {
+            AggState::Items(items) => {
+                let items = items.get_or_insert_with(Vec::new);
+                if items.len() >= crate::array::MAX_ITEMS {
+                    return Err(SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "array size exceeds the maximum allowed"));
+                }
+                items.push(v);
+            }
             AggState::Count(n) => *n += 1,
             AggState::SumInt(s, seen) => {
                 *s = s.checked_add(v.as_i64().unwrap_or_default()).ok_or_else(|| SqlError::out_of_range("bigint"))?;
@@ -1118,6 +1131,19 @@ impl AggState {
                 (None, b) => *a = b,
                 (Some((_, text)), Some((delim, more))) => append_bounded(text, delim.as_deref().unwrap_or(""), &more)?,
             },
+            (AggState::Items(a), AggState::Items(b)) => match (a.as_mut(), b) {
+                (_, None) => {}
+                (None, b) => *a = b,
+                (Some(items), Some(more)) => {
+                    if items.len() + more.len() > crate::array::MAX_ITEMS {
+                        return Err(SqlError::new(
+                            code::PROGRAM_LIMIT_EXCEEDED,
+                            "array size exceeds the maximum allowed",
+                        ));
+                    }
+                    items.extend(more)
+                }
+            },
             _ => return Err(SqlError::internal("aggregate states do not match")),
         }
         Ok(())
@@ -1142,6 +1168,11 @@ impl AggState {
             AggState::Extreme(v) => v,
             AggState::Bool(b) => b.map_or(Datum::Null, Datum::Bool),
             AggState::Text(t) => t.map_or(Datum::Null, |(_, text)| Datum::Text(text)),
+            AggState::Items(None) => Datum::Null,
+            AggState::Items(Some(items)) => {
+                let arg_is_array = spec.arg.as_ref().is_some_and(|a| matches!(a.ty(), SqlType::Array(_)));
+                crate::array::aggregate(spec.ty, arg_is_array, items)?
+            }
             AggState::SumNumeric(sum) if spec.func == AggFunc::Avg => sum.avg()?,
             AggState::SumNumeric(sum) => sum.sum(),
             AggState::VarNumeric(n, sx, sxx) => {

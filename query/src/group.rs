@@ -107,7 +107,7 @@ impl Acc {
             Acc::State(st) => st.update(spec, value)?,
             Acc::Collect(inputs) => {
                 // NULL inputs change no aggregate but count(*) (which takes neither).
-                if value.is_null() && spec.func != AggFunc::CountStar {
+                if value.is_null() && !matches!(spec.func, AggFunc::CountStar | AggFunc::ArrayAgg) {
                     return Ok(());
                 }
                 let keys = spec.order_by.iter().map(|o| expr::eval(&o.expr, &cx)).collect::<Result<Vec<_>>>()?;
@@ -136,6 +136,13 @@ impl Acc {
         if !spec.order_by.is_empty() {
             inputs.sort_by(|a, b| {
                 cmp_keys(&a.keys, &b.keys, spec.order_by.iter().map(|o: &AggOrder| (o.desc, o.nulls_first)))
+            });
+        } else if spec.distinct {
+            // PostgreSQL removes duplicates by sorting: the values come in ascending order,
+            // NULLs last (what array_agg and string_agg show).
+            let by_value = [(false, false)];
+            inputs.sort_by(|a, b| {
+                cmp_keys(std::slice::from_ref(&a.value), std::slice::from_ref(&b.value), by_value.iter().copied())
             });
         }
         let mut st = AggState::new(spec);
@@ -166,6 +173,21 @@ impl Groups {
     fn add_row(&mut self, p: &SelectPlan, row: &[Datum], params: &[Datum]) -> Result<()> {
         let cx = Ctx { row, params, aggs: &[] };
         let vals = p.group_by.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
+        if p.grouping_sets.is_empty() {
+            return self.add_to(p, vals, row, params);
+        }
+        // Grouping sets: the row counts in a group of every set, the values the set leaves
+        // out NULL, the set's number after them.
+        for (n, set) in p.grouping_sets.iter().enumerate() {
+            let mut v: Vec<Datum> =
+                vals.iter().enumerate().map(|(i, d)| if set.contains(&i) { d.clone() } else { Datum::Null }).collect();
+            v.push(Datum::Int4(i32::try_from(n).unwrap_or(i32::MAX)));
+            self.add_to(p, v, row, params)?;
+        }
+        Ok(())
+    }
+
+    fn add_to(&mut self, p: &SelectPlan, vals: Vec<Datum>, row: &[Datum], params: &[Datum]) -> Result<()> {
         let k = key_of(&vals);
         let i = match self.index.get(&k) {
             Some(&i) => i,
@@ -249,10 +271,20 @@ pub async fn select(
         }
     }
     // Without GROUP BY there is exactly one group, even over no rows.
-    if p.group_by.is_empty() && groups.list.is_empty() {
+    if p.group_by.is_empty() && p.grouping_sets.is_empty() && groups.list.is_empty() {
         groups.list.push((vec![], p.aggs.iter().map(Acc::new).collect()));
     }
+    // So does each empty grouping set.
+    for (n, set) in p.grouping_sets.iter().enumerate() {
+        let id = Datum::Int4(i32::try_from(n).unwrap_or(i32::MAX));
+        if set.is_empty() && !groups.list.iter().any(|(v, _)| v.last() == Some(&id)) {
+            let mut vals = vec![Datum::Null; p.group_by.len()];
+            vals.push(id);
+            groups.list.push((vals, p.aggs.iter().map(Acc::new).collect()));
+        }
+    }
     let mut out = Vec::with_capacity(groups.list.len());
+    let mut windowed = Vec::new();
     for (vals, accs) in groups.list {
         let aggs = accs.into_iter().zip(&p.aggs).map(|(a, spec)| a.finish(spec)).collect::<Result<Vec<_>>>()?;
         let cx = Ctx { row: &vals, params, aggs: &aggs };
@@ -261,9 +293,17 @@ pub async fn select(
                 continue;
             }
         }
+        if !p.windows.is_empty() {
+            // Window functions run over all the groups that pass HAVING.
+            windowed.push((vals, aggs));
+            continue;
+        }
         let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
         let keys = sort_keys(&p.order_by, &projected, &cx)?;
         out.push((keys, projected));
+    }
+    if !p.windows.is_empty() {
+        out = crate::window::project(p, windowed, params)?;
     }
     let rows = finish(out, p, limit, offset);
     Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })
@@ -282,7 +322,7 @@ pub fn sort_keys(order_by: &[SortKey], projected: &[Datum], cx: &Ctx) -> Result<
 }
 
 /// Orders two lists of sort values key by key: each key (descending?, NULLs first?).
-fn cmp_keys(a: &[Datum], b: &[Datum], order: impl Iterator<Item = (bool, bool)>) -> Ordering {
+pub(crate) fn cmp_keys(a: &[Datum], b: &[Datum], order: impl Iterator<Item = (bool, bool)>) -> Ordering {
     for ((x, y), (desc, nulls_first)) in a.iter().zip(b).zip(order) {
         let o = match (x.is_null(), y.is_null()) {
             (true, true) => Ordering::Equal,

@@ -6,6 +6,7 @@
 //! them ([`datetime`] and [`json`] for the date/time and JSON types); [`expr`] evaluates
 //! expressions with SQL's three-valued logic.
 
+pub mod array;
 pub mod bind;
 pub mod catalog;
 pub mod copy;
@@ -27,6 +28,7 @@ pub mod settings;
 pub mod to_char;
 pub mod txn;
 pub mod types;
+pub mod window;
 
 pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};
 pub use error::{Result, SqlError};

@@ -793,6 +793,8 @@ fn decorrelate(l: &SubLink) -> Option<Decorrelated> {
         || !matches!(sp.distinct, Distinct::None)
         || sp.having.is_some()
         || !sp.group_by.is_empty()
+        || !sp.grouping_sets.is_empty()
+        || !sp.windows.is_empty()
         || !sp.order_by.is_empty()
         || exists == sp.grouped
         || (!exists && sp.projection.len() != 1)
@@ -1037,6 +1039,13 @@ pub(crate) fn map_select(p: &mut SelectPlan, f: &mut dyn FnMut(&mut Expr) -> Res
             walk_opt(&mut s.on, f)?;
         }
     }
+    for w in &mut p.windows {
+        walk_all(&mut w.args, f)?;
+        walk_all(&mut w.partition_by, f)?;
+        for o in &mut w.order_by {
+            walk(&mut o.expr, f)?;
+        }
+    }
     Ok(())
 }
 
@@ -1072,8 +1081,11 @@ pub(crate) fn map_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> Result<b
                 None => Ok(()),
             }
         }
-        Plan::Update { filter, key, sets, returning, .. } => {
+        Plan::Update { filter, key, sets, returning, join, .. } => {
             walk_opt(filter, f)?;
+            for s in join.iter_mut().flat_map(|j| j.steps.iter_mut()) {
+                walk_opt(&mut s.on, f)?;
+            }
             if let Some(k) = key {
                 walk_all(k, f)?;
             }
@@ -1085,8 +1097,11 @@ pub(crate) fn map_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> Result<b
                 None => Ok(()),
             }
         }
-        Plan::Delete { filter, key, returning, .. } => {
+        Plan::Delete { filter, key, returning, join, .. } => {
             walk_opt(filter, f)?;
+            for s in join.iter_mut().flat_map(|j| j.steps.iter_mut()) {
+                walk_opt(&mut s.on, f)?;
+            }
             if let Some(k) = key {
                 walk_all(k, f)?;
             }

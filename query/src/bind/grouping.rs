@@ -10,6 +10,12 @@ use crate::group;
 use crate::OutputColumn;
 use sqlparser::ast;
 
+/// PostgreSQL's limit on the grouping sets of one query.
+const MAX_GROUPING_SETS: usize = 4096;
+
+/// Where `grouping()` calls are numbered until GROUP BY is bound: `Expr::Agg(GROUPING_BASE + k)`.
+const GROUPING_BASE: usize = 1 << 29;
+
 /// A constant item: Some(Ok(n)) for an integer (`ORDER BY 2`, `ORDER BY -1`), Some(Err(()))
 /// for any other constant (a string, a fraction, a boolean, NULL), None for an expression.
 fn constant(e: &ast::Expr) -> Option<(std::result::Result<i32, ()>, &sqlparser::tokenizer::Span)> {
@@ -26,6 +32,30 @@ fn constant(e: &ast::Expr) -> Option<(std::result::Result<i32, ()>, &sqlparser::
             },
             _ => None,
         },
+        _ => None,
+    }
+}
+
+/// Inside GROUPING SETS (...) sqlparser reads `ROLLUP (a, b)` and `CUBE (a, b)` as function
+/// calls: the set expression they stand for.
+fn set_function(e: &ast::Expr) -> Option<ast::Expr> {
+    let ast::Expr::Function(f) = e else { return None };
+    let name = f.name.0.last().and_then(|p| p.as_ident()).map(super::fold)?;
+    let ast::FunctionArguments::List(l) = &f.args else { return None };
+    if f.over.is_some() || f.filter.is_some() || l.duplicate_treatment.is_some() || !l.clauses.is_empty() {
+        return None;
+    }
+    let mut elems = Vec::with_capacity(l.args.len());
+    for a in &l.args {
+        let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = a else { return None };
+        elems.push(match x {
+            ast::Expr::Tuple(list) => list.clone(),
+            x => vec![x.clone()],
+        });
+    }
+    match name.as_str() {
+        "rollup" => Some(ast::Expr::Rollup(elems)),
+        "cube" => Some(ast::Expr::Cube(elems)),
         _ => None,
     }
 }
@@ -92,69 +122,323 @@ impl Binder<'_> {
         Ok(SortSource::Input(b?))
     }
 
-    /// The GROUP BY expressions, over the input row.
+    /// One GROUP BY expression, over the input row.
+    fn group_item(
+        &mut self,
+        item: &ast::Expr,
+        projection: &[Expr],
+        columns: &[OutputColumn],
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        // A name is an input column first, an output column only if no input column has it.
+        let input_column = match item {
+            ast::Expr::Identifier(id) => scope.is_some_and(|s| s.def.column(&super::fold(id)).is_some()),
+            _ => false,
+        };
+        let output = if input_column { None } else { self.output_item(item, projection, columns, "GROUP BY", true)? };
+        Ok(match output {
+            Some(i) => {
+                if crate::window::has_window(&projection[i]) {
+                    return Err(SqlError::new("42P20", "window functions are not allowed in GROUP BY"));
+                }
+                if group::has_agg(&projection[i]) {
+                    return Err(SqlError::new(code::GROUPING_ERROR, "aggregate functions are not allowed in GROUP BY"));
+                }
+                projection[i].clone()
+            }
+            None => {
+                let (saved, banned) = (self.allow_aggs, self.aggs_banned_in);
+                self.allow_aggs = false;
+                self.aggs_banned_in = "GROUP BY";
+                let b = self.expr(item, scope);
+                self.allow_aggs = saved;
+                self.aggs_banned_in = banned;
+                b?
+            }
+        })
+    }
+
+    /// The GROUP BY expressions, over the input row, and the grouping sets over them (empty
+    /// for a plain GROUP BY; else each set lists the expressions it groups by, the others are
+    /// NULL in its groups).
     pub(super) fn group_by(
         &mut self,
         items: &[ast::Expr],
         projection: &[Expr],
         columns: &[OutputColumn],
         scope: Option<&Scope>,
-    ) -> Result<Vec<Expr>> {
-        let mut out = Vec::with_capacity(items.len());
+    ) -> Result<(Vec<Expr>, Vec<Vec<usize>>)> {
+        let mut out: Vec<Expr> = Vec::with_capacity(items.len());
+        let has_sets =
+            items.iter().any(|i| matches!(i, ast::Expr::Rollup(_) | ast::Expr::Cube(_) | ast::Expr::GroupingSets(_)));
+        // Each item's sets of expressions; the query's sets are their cross product.
+        let mut sets: Vec<Vec<usize>> = vec![vec![]];
         for item in items {
-            if matches!(item, ast::Expr::Rollup(_) | ast::Expr::Cube(_) | ast::Expr::GroupingSets(_)) {
-                return Err(SqlError::unsupported("ROLLUP, CUBE and GROUPING SETS are not supported"));
+            let item_sets = self.item_sets(item, &mut out, projection, columns, scope)?;
+            let mut product = Vec::with_capacity(sets.len() * item_sets.len());
+            for a in &sets {
+                for b in &item_sets {
+                    let mut s = a.clone();
+                    s.extend(b.iter().filter(|i| !a.contains(i)));
+                    product.push(s);
+                }
             }
-            // A name is an input column first, an output column only if no input column has it.
-            let input_column = match item {
-                ast::Expr::Identifier(id) => scope.is_some_and(|s| s.def.column(&super::fold(id)).is_some()),
-                _ => false,
-            };
-            let output =
-                if input_column { None } else { self.output_item(item, projection, columns, "GROUP BY", true)? };
-            let e = match output {
-                Some(i) => {
-                    if group::has_agg(&projection[i]) {
-                        return Err(SqlError::new(
-                            code::GROUPING_ERROR,
-                            "aggregate functions are not allowed in GROUP BY",
-                        ));
-                    }
-                    projection[i].clone()
-                }
-                None => {
-                    let (saved, banned) = (self.allow_aggs, self.aggs_banned_in);
-                    self.allow_aggs = false;
-                    self.aggs_banned_in = "GROUP BY";
-                    let b = self.expr(item, scope);
-                    self.allow_aggs = saved;
-                    self.aggs_banned_in = banned;
-                    b?
-                }
-            };
-            out.push(e);
+            if product.len() > MAX_GROUPING_SETS {
+                return Err(SqlError::new(
+                    "54001",
+                    format!("too many grouping sets present (maximum {MAX_GROUPING_SETS})"),
+                ));
+            }
+            sets = product;
         }
         // Grouping by the whole primary key groups by every column of the table (PostgreSQL
         // knows the other columns depend on it): they may appear ungrouped in the select list.
         // In a join, each table whose whole key is grouped. A table keyed by a hidden row id
-        // has no key a query can group by.
+        // has no key a query can group by. With grouping sets, only keys every set groups by.
         if let Some(s) = scope {
-            let grouped = |out: &[Expr], i: usize| out.iter().any(|g| matches!(g, Expr::Column(j, _) if *j == i));
+            let common: Vec<usize> = (0..out.len()).filter(|i| sets.iter().all(|set| set.contains(i))).collect();
+            let grouped = |out: &[Expr], i: usize| {
+                out.iter().enumerate().any(|(k, g)| common.contains(&k) && matches!(g, Expr::Column(j, _) if *j == i))
+            };
             let tables: Vec<(&orbit_engine::table::TableDef, usize)> = match &s.joined {
                 Some(js) => js.tables.iter().map(|(d, _, off)| (d.as_ref(), *off)).collect(),
                 None => vec![(s.def, 0)],
             };
+            let mut added = Vec::new();
             for (def, off) in tables {
-                if !out.is_empty() && !def.pk.is_empty() && def.pk.iter().all(|&i| grouped(&out, off + i)) {
-                    for (i, c) in def.columns.iter().enumerate() {
-                        if !grouped(&out, off + i) {
-                            out.push(Expr::Column(off + i, c.ty));
+                if !common.is_empty() && !def.pk.is_empty() && def.pk.iter().all(|&i| grouped(&out, off + i)) {
+                    for (i, _) in def.columns.iter().enumerate() {
+                        if !grouped(&out, off + i) && !added.contains(&(off + i)) {
+                            added.push(off + i);
                         }
                     }
                 }
             }
+            for i in added {
+                let ty = s.def.columns.get(i).map(|c| c.ty).unwrap_or(orbit_engine::table::SqlType::Unknown);
+                let k = match out.iter().position(|g| matches!(g, Expr::Column(j, _) if *j == i)) {
+                    Some(k) => k,
+                    None => {
+                        out.push(Expr::Column(i, ty));
+                        out.len() - 1
+                    }
+                };
+                for set in &mut sets {
+                    if !set.contains(&k) {
+                        set.push(k);
+                    }
+                }
+            }
         }
-        Ok(out)
+        Ok((out, if has_sets { sets } else { vec![] }))
+    }
+
+    /// The sets one GROUP BY item stands for (a plain expression: one set of one), each
+    /// expression bound once into `out`.
+    fn item_sets(
+        &mut self,
+        item: &ast::Expr,
+        out: &mut Vec<Expr>,
+        projection: &[Expr],
+        columns: &[OutputColumn],
+        scope: Option<&Scope>,
+    ) -> Result<Vec<Vec<usize>>> {
+        let index = |b: &mut Self, e: &ast::Expr, out: &mut Vec<Expr>| -> Result<Vec<usize>> {
+            // `()` is the empty set; `(a, b)` a set of two.
+            let parts: Vec<&ast::Expr> = match e {
+                ast::Expr::Tuple(list) => list.iter().collect(),
+                ast::Expr::Nested(inner) if matches!(inner.as_ref(), ast::Expr::Tuple(_)) => {
+                    return b.item_sets(inner, out, projection, columns, scope).map(|s| s.concat())
+                }
+                e => vec![e],
+            };
+            let mut set = Vec::new();
+            for p in parts {
+                let bound = b.group_item(p, projection, columns, scope)?;
+                let text = format!("{bound:?}");
+                let k = match out.iter().position(|g| format!("{g:?}") == text) {
+                    Some(k) => k,
+                    None => {
+                        out.push(bound);
+                        out.len() - 1
+                    }
+                };
+                if !set.contains(&k) {
+                    set.push(k);
+                }
+            }
+            Ok(set)
+        };
+        let elems = |b: &mut Self, list: &[Vec<ast::Expr>], out: &mut Vec<Expr>| -> Result<Vec<Vec<usize>>> {
+            let mut v = Vec::with_capacity(list.len());
+            for l in list {
+                let mut set = Vec::new();
+                for e in l {
+                    for k in index(b, e, out)? {
+                        if !set.contains(&k) {
+                            set.push(k);
+                        }
+                    }
+                }
+                v.push(set);
+            }
+            Ok(v)
+        };
+        Ok(match item {
+            ast::Expr::Rollup(list) => {
+                let e = elems(self, list, out)?;
+                // (a, b, c), (a, b), (a), ().
+                (0..=e.len()).rev().map(|n| e[..n].concat()).collect()
+            }
+            ast::Expr::Cube(list) => {
+                let e = elems(self, list, out)?;
+                if e.len() > 12 {
+                    return Err(SqlError::new("54011", "CUBE is limited to 12 elements"));
+                }
+                let n = e.len();
+                // Every subset, the full one first (PostgreSQL's order does not matter: ORDER BY).
+                (0..1usize << n)
+                    .rev()
+                    .map(|mask| (0..n).filter(|i| mask & (1 << (n - 1 - i)) != 0).flat_map(|i| e[i].clone()).collect())
+                    .collect()
+            }
+            ast::Expr::GroupingSets(list) => {
+                let mut all = Vec::new();
+                for l in list {
+                    // Each listed set may itself be a ROLLUP, CUBE or nested GROUPING SETS:
+                    // the cross product of its elements' sets.
+                    let mut sets: Vec<Vec<usize>> = vec![vec![]];
+                    for e in l {
+                        let nested = set_function(e);
+                        let e = nested.as_ref().unwrap_or(e);
+                        let es = match e {
+                            ast::Expr::Rollup(_) | ast::Expr::Cube(_) | ast::Expr::GroupingSets(_) => {
+                                self.item_sets(e, out, projection, columns, scope)?
+                            }
+                            e => vec![index(self, e, out)?],
+                        };
+                        let mut product = Vec::new();
+                        for a in &sets {
+                            for b in &es {
+                                let mut s = a.clone();
+                                s.extend(b.iter().filter(|i| !a.contains(i)));
+                                product.push(s);
+                            }
+                        }
+                        sets = product;
+                    }
+                    all.extend(sets);
+                    if all.len() > MAX_GROUPING_SETS {
+                        return Err(SqlError::new(
+                            "54001",
+                            format!("too many grouping sets present (maximum {MAX_GROUPING_SETS})"),
+                        ));
+                    }
+                }
+                all
+            }
+            e => vec![index(self, e, out)?],
+        })
+    }
+
+    /// `grouping(a, ...)`: bound to a placeholder until GROUP BY is known
+    /// ([`Binder::grouping_finish`]).
+    pub(super) fn grouping_call(&mut self, f: &ast::Function, scope: Option<&Scope>) -> Result<Expr> {
+        if self.in_agg {
+            return Err(SqlError::new(code::GROUPING_ERROR, "aggregate function calls cannot be nested"));
+        }
+        if !self.allow_aggs {
+            return Err(SqlError::new(
+                code::GROUPING_ERROR,
+                format!("grouping operations are not allowed in {}", self.aggs_banned_in),
+            ));
+        }
+        let ast::FunctionArguments::List(l) = &f.args else { return Err(SqlError::syntax(")")) };
+        if f.over.is_some() || f.filter.is_some() || l.duplicate_treatment.is_some() || !l.clauses.is_empty() {
+            return Err(SqlError::syntax("grouping"));
+        }
+        if l.args.len() > 31 {
+            return Err(SqlError::new("54023", "GROUPING must have fewer than 32 arguments"));
+        }
+        let mut args = Vec::with_capacity(l.args.len());
+        for a in &l.args {
+            match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => args.push(self.expr(e, scope)?),
+                _ => return Err(SqlError::syntax("grouping")),
+            }
+        }
+        self.grouping_calls.push(args);
+        Ok(Expr::Agg(GROUPING_BASE + self.grouping_calls.len() - 1, orbit_engine::table::SqlType::Int4))
+    }
+
+    /// Replaces the `grouping()` placeholders in a grouped query's expressions (already over
+    /// the group) by their value: a bit per argument, set when the group's grouping set leaves
+    /// that argument out. The set a group belongs to is its value after the GROUP BY values.
+    pub(super) fn grouping_finish(
+        &mut self,
+        group_by: &[Expr],
+        sets: &[Vec<usize>],
+        exprs: &mut [&mut Expr],
+    ) -> Result<()> {
+        if self.grouping_calls.is_empty() {
+            return Ok(());
+        }
+        let int4 = orbit_engine::table::SqlType::Int4;
+        let mut values = Vec::with_capacity(self.grouping_calls.len());
+        for args in &self.grouping_calls {
+            let mut ks = Vec::with_capacity(args.len());
+            for a in args {
+                match group::regroup(a, group_by) {
+                    Ok(Expr::Column(k, _)) => ks.push(k),
+                    _ => {
+                        return Err(SqlError::new(
+                            code::GROUPING_ERROR,
+                            "arguments to GROUPING must be grouping expressions of the associated query level",
+                        ))
+                    }
+                }
+            }
+            let mask = |set: &[usize]| -> i32 { ks.iter().fold(0, |m, k| (m << 1) | i32::from(!set.contains(k))) };
+            let konst = |v: i32| Expr::Const(orbit_engine::table::Datum::Int4(v), int4);
+            values.push(if sets.is_empty() {
+                konst(0)
+            } else {
+                let set_col = Box::new(Expr::Column(group_by.len(), int4));
+                let whens = sets
+                    .iter()
+                    .enumerate()
+                    .map(|(s, set)| {
+                        (
+                            Expr::Cmp(crate::expr::CmpOp::Eq, set_col.clone(), Box::new(konst(s as i32))),
+                            konst(mask(set)),
+                        )
+                    })
+                    .collect();
+                Expr::Case(whens, Some(Box::new(konst(0))), int4)
+            });
+        }
+        fn replace(e: &mut Expr, values: &[Expr]) {
+            if let Expr::Agg(i, _) = e {
+                if (GROUPING_BASE..crate::window::WINDOW_BASE).contains(i) {
+                    if let Some(v) = values.get(*i - GROUPING_BASE) {
+                        *e = v.clone();
+                        return;
+                    }
+                }
+            }
+            for c in e.children_mut() {
+                replace(c, values);
+            }
+        }
+        for e in exprs.iter_mut() {
+            replace(e, &values);
+        }
+        self.window.map_calls(&mut |e| {
+            let mut e = e.clone();
+            replace(&mut e, &values);
+            Ok(e)
+        })?;
+        Ok(())
     }
 
     /// `DISTINCT ON (...)`: its items must be the leading ORDER BY items (in any order);

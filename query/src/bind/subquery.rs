@@ -217,6 +217,8 @@ impl Binder<'_> {
             order_by,
             limit,
             offset,
+            grouping_sets: vec![],
+            windows: vec![],
         };
         Ok((Plan::Select(Box::new(plan)), cols))
     }
@@ -819,8 +821,8 @@ impl Binder<'_> {
     /// keys ([`LinkKind::Keyed`]).
     fn keyed(&mut self, plan: Plan, corr: Vec<SubLink>, links: &mut Vec<SubLink>) -> Result<Plan> {
         let (table, filter, sets, returning) = match plan {
-            Plan::Update { table, filter, sets, returning, .. } => (table, filter, Some(sets), returning),
-            Plan::Delete { table, filter, returning, .. } => (table, filter, None, returning),
+            Plan::Update { table, filter, sets, returning, join: None, .. } => (table, filter, Some(sets), returning),
+            Plan::Delete { table, filter, returning, join: None, .. } => (table, filter, None, returning),
             _ => return Err(SqlError::unsupported("correlated subqueries are not supported in this statement yet")),
         };
         let key_expr = match table.pk.as_slice() {
@@ -854,6 +856,8 @@ impl Binder<'_> {
             order_by: vec![],
             limit: None,
             offset: None,
+            grouping_sets: vec![],
+            windows: vec![],
         };
         let inner = self.finish_level(Plan::Select(Box::new(inner)), vec![], corr, vec![])?;
         let id = self.new_id();
@@ -866,8 +870,8 @@ impl Binder<'_> {
         });
         let filter = Some(Expr::Param(LINK_BASE + id, SqlType::Bool));
         Ok(match sets {
-            Some(sets) => Plan::Update { table, filter, key: None, sets, returning },
-            None => Plan::Delete { table, filter, key: None, returning },
+            Some(sets) => Plan::Update { table, filter, key: None, sets, returning, join: None },
+            None => Plan::Delete { table, filter, key: None, returning, join: None },
         })
     }
 
@@ -901,6 +905,8 @@ impl Binder<'_> {
             order_by: vec![],
             limit: None,
             offset: None,
+            grouping_sets: vec![],
+            windows: vec![],
         })
     }
 }

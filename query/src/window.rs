@@ -1,0 +1,677 @@
+//! Window functions (`f(...) OVER (PARTITION BY ... ORDER BY ... frame)`), as PostgreSQL 15
+//! computes them (<https://www.postgresql.org/docs/15/functions-window.html>,
+//! <https://www.postgresql.org/docs/15/sql-expressions.html#SYNTAX-WINDOW-FUNCTIONS>).
+//!
+//! They run on the coordinator over the query's rows once WHERE, GROUP BY and HAVING are done
+//! (for a grouped query each row is a group: its GROUP BY values and finished aggregates), and
+//! before the select list, DISTINCT, ORDER BY and LIMIT. The binder puts window call k's result
+//! after the aggregates: `Expr::Agg(aggs + k)`. Each call sorts the rows by its PARTITION BY and
+//! ORDER BY values and walks each partition; aggregates over a frame that keeps its start (the
+//! default frame, `UNBOUNDED PRECEDING`) extend one running state, other frames recompute.
+//!
+//! Memory: the rows held are bounded by [`MAX_WINDOW_ROWS`] (53200 beyond), as a join's are.
+
+use crate::bind::SelectPlan;
+use crate::error::{Result, SqlError};
+use crate::expr::{self, AggFunc, AggOrder, AggSpec, AggState, Ctx, Expr};
+use crate::group::cmp_keys;
+use orbit_engine::table::{Datum, Row};
+use std::cmp::Ordering;
+
+/// Where the binder numbers window calls until it knows how many aggregates the query has:
+/// `Expr::Agg(WINDOW_BASE + k)` is window call k.
+pub const WINDOW_BASE: usize = 1 << 30;
+
+/// Rows one query may hand to its window functions before it fails with 53200.
+pub const MAX_WINDOW_ROWS: usize = crate::join::MAX_JOIN_ROWS;
+
+#[derive(Debug, Clone)]
+pub enum WinFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    /// ntile(buckets)
+    Ntile,
+    /// lag(value [, offset [, default]])
+    Lag,
+    Lead,
+    FirstValue,
+    LastValue,
+    /// nth_value(value, n)
+    NthValue,
+    /// An aggregate over the frame.
+    Agg(AggSpec),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameUnits {
+    Rows,
+    Range,
+    Groups,
+}
+
+/// One end of a frame; the offsets are row-independent expressions (constants, parameters).
+#[derive(Debug, Clone)]
+pub enum FrameBound {
+    UnboundedPreceding,
+    Preceding(Expr),
+    CurrentRow,
+    Following(Expr),
+    UnboundedFollowing,
+}
+
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub units: FrameUnits,
+    pub start: FrameBound,
+    pub end: FrameBound,
+    /// RANGE with an offset: the ORDER BY value minus and plus the offset, over the row
+    /// `[value, offset]`.
+    pub range_sub: Option<Expr>,
+    pub range_add: Option<Expr>,
+}
+
+impl Frame {
+    /// PostgreSQL's default: RANGE UNBOUNDED PRECEDING (to the current row and its peers).
+    pub fn default_frame() -> Frame {
+        Frame {
+            units: FrameUnits::Range,
+            start: FrameBound::UnboundedPreceding,
+            end: FrameBound::CurrentRow,
+            range_sub: None,
+            range_add: None,
+        }
+    }
+}
+
+/// One window function call with its window.
+#[derive(Debug, Clone)]
+pub struct WindowCall {
+    pub func: WinFunc,
+    /// The arguments of a non-aggregate window function (an aggregate's are in its spec).
+    pub args: Vec<Expr>,
+    pub partition_by: Vec<Expr>,
+    pub order_by: Vec<AggOrder>,
+    pub frame: Frame,
+    pub ty: orbit_engine::table::SqlType,
+}
+
+impl WindowCall {
+    /// Applies `f` to every expression over the input row (the grouped query's rewrite).
+    pub fn map_exprs<E>(
+        &mut self,
+        f: &mut dyn FnMut(&Expr) -> std::result::Result<Expr, E>,
+    ) -> std::result::Result<(), E> {
+        for e in self.args.iter_mut().chain(self.partition_by.iter_mut()) {
+            *e = f(e)?;
+        }
+        for o in &mut self.order_by {
+            o.expr = f(&o.expr)?;
+        }
+        if let WinFunc::Agg(spec) = &mut self.func {
+            for e in [&mut spec.arg, &mut spec.delim, &mut spec.filter].into_iter().flatten() {
+                *e = f(e)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `name` is a function only a window can call.
+pub fn is_window_only(name: &str) -> bool {
+    matches!(
+        name,
+        "row_number"
+            | "rank"
+            | "dense_rank"
+            | "percent_rank"
+            | "cume_dist"
+            | "ntile"
+            | "lag"
+            | "lead"
+            | "first_value"
+            | "last_value"
+            | "nth_value"
+    )
+}
+
+/// Renumbers window call k's placeholder to `Agg(aggs + k)`, inside `e`.
+pub fn renumber(e: &mut Expr, aggs: usize) {
+    if let Expr::Agg(i, _) = e {
+        if *i >= WINDOW_BASE {
+            *i = *i - WINDOW_BASE + aggs;
+        }
+    }
+    for c in e.children_mut() {
+        renumber(c, aggs);
+    }
+}
+
+/// Whether `e` calls a window function (a placeholder the binder has not renumbered yet).
+pub fn has_window(e: &Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |x| found |= matches!(x, Expr::Agg(i, _) if *i >= WINDOW_BASE));
+    found
+}
+
+fn too_many() -> SqlError {
+    SqlError::new("53200", "out of memory").detail(format!(
+        "Window functions would hold more than {MAX_WINDOW_ROWS} rows; Orbit bounds the rows one query holds."
+    ))
+}
+
+/// The select list and ORDER BY values of every row, with the window functions computed over
+/// all of them. Each input is a row (for a grouped query, a group's values) with its finished
+/// aggregates.
+pub fn project(p: &SelectPlan, rows: Vec<(Row, Vec<Datum>)>, params: &[Datum]) -> Result<Vec<(Vec<Datum>, Row)>> {
+    if rows.len() > MAX_WINDOW_ROWS {
+        return Err(too_many());
+    }
+    let mut results: Vec<Vec<Datum>> = rows.iter().map(|(_, aggs)| aggs.clone()).collect();
+    for call in &p.windows {
+        let values = compute(call, &rows, params)?;
+        for (r, v) in results.iter_mut().zip(values) {
+            r.push(v);
+        }
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for ((row, _), aggs) in rows.iter().zip(&results) {
+        let cx = Ctx { row, params, aggs };
+        let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
+        let keys = crate::group::sort_keys(&p.order_by, &projected, &cx)?;
+        out.push((keys, projected));
+    }
+    Ok(out)
+}
+
+/// An offset of a frame bound, evaluated once: PostgreSQL's errors for NULL and negative.
+fn offset(e: &Expr, params: &[Datum], units: FrameUnits, which: &str) -> Result<Datum> {
+    let v = expr::eval(e, &Ctx { row: &[], params, aggs: &[] })?;
+    if v.is_null() {
+        return Err(SqlError::new("22004", format!("frame {which} offset must not be null")));
+    }
+    let negative = match &v {
+        Datum::Interval(iv) => crate::datetime::interval_span(iv) < 0,
+        d => expr::compare(d, &Datum::Int8(0)) == Some(Ordering::Less),
+    };
+    if negative {
+        return Err(match units {
+            FrameUnits::Range => SqlError::new("22013", "invalid preceding or following size in window function"),
+            _ => SqlError::new("22013", format!("frame {which} offset must not be negative")),
+        });
+    }
+    Ok(v)
+}
+
+fn count_of(d: &Datum) -> usize {
+    usize::try_from(d.as_i64().unwrap_or(0)).unwrap_or(usize::MAX)
+}
+
+/// The frame offsets of a call, evaluated once (PostgreSQL does when a partition starts).
+struct Offsets {
+    start: Option<Datum>,
+    end: Option<Datum>,
+}
+
+/// One partition as a call sees it: its rows (indexes into the input) in window order, their
+/// ORDER BY values and their peer groups.
+struct Partition<'a> {
+    rows: &'a [usize],
+    keys: &'a [Vec<Datum>],
+    /// Peer group of each position, and each group's [start, end).
+    group: Vec<usize>,
+    groups: Vec<(usize, usize)>,
+}
+
+impl Partition<'_> {
+    fn key(&self, pos: usize) -> &[Datum] {
+        &self.keys[self.rows[pos]]
+    }
+
+    /// The frame [start, end) of position `pos`.
+    fn frame(&self, call: &WindowCall, off: &Offsets, pos: usize) -> Result<(usize, usize)> {
+        let n = self.rows.len();
+        let g = self.group[pos];
+        let f = &call.frame;
+        let start = match (&f.start, f.units) {
+            (FrameBound::UnboundedPreceding, _) => 0,
+            (FrameBound::CurrentRow, FrameUnits::Rows) => pos,
+            (FrameBound::CurrentRow, _) => self.groups[g].0,
+            (FrameBound::Preceding(_), FrameUnits::Rows) => pos.saturating_sub(off.start.as_ref().map_or(0, count_of)),
+            (FrameBound::Following(_), FrameUnits::Rows) => {
+                pos.saturating_add(off.start.as_ref().map_or(0, count_of)).min(n)
+            }
+            (FrameBound::Preceding(_), FrameUnits::Groups) => {
+                self.groups[g.saturating_sub(off.start.as_ref().map_or(0, count_of))].0
+            }
+            (FrameBound::Following(_), FrameUnits::Groups) => {
+                let k = g.saturating_add(off.start.as_ref().map_or(0, count_of));
+                self.groups.get(k).map_or(n, |gr| gr.0)
+            }
+            (b @ (FrameBound::Preceding(_) | FrameBound::Following(_)), FrameUnits::Range) => {
+                self.range_edge(call, off.start.as_ref(), pos, matches!(b, FrameBound::Preceding(_)), true)?
+            }
+            (FrameBound::UnboundedFollowing, _) => n,
+        };
+        let end = match (&f.end, f.units) {
+            (FrameBound::UnboundedFollowing, _) => n,
+            (FrameBound::CurrentRow, FrameUnits::Rows) => pos + 1,
+            (FrameBound::CurrentRow, _) => self.groups[g].1,
+            (FrameBound::Preceding(_), FrameUnits::Rows) => {
+                (pos + 1).saturating_sub(off.end.as_ref().map_or(0, count_of))
+            }
+            (FrameBound::Following(_), FrameUnits::Rows) => {
+                pos.saturating_add(1).saturating_add(off.end.as_ref().map_or(0, count_of)).min(n)
+            }
+            (FrameBound::Preceding(_), FrameUnits::Groups) => {
+                let k = off.end.as_ref().map_or(0, count_of);
+                if g >= k {
+                    self.groups[g - k].1
+                } else {
+                    0
+                }
+            }
+            (FrameBound::Following(_), FrameUnits::Groups) => {
+                let k = g.saturating_add(off.end.as_ref().map_or(0, count_of)).min(self.groups.len() - 1);
+                self.groups[k].1
+            }
+            (b @ (FrameBound::Preceding(_) | FrameBound::Following(_)), FrameUnits::Range) => {
+                self.range_edge(call, off.end.as_ref(), pos, matches!(b, FrameBound::Preceding(_)), false)?
+            }
+            (FrameBound::UnboundedPreceding, _) => 0,
+        };
+        Ok((start, end.max(start)))
+    }
+
+    /// RANGE `offset PRECEDING/FOLLOWING`: the first position at or after the bound value
+    /// (`start`), or the first after it (the end). A NULL current value's frame is its peers
+    /// (the other NULLs), as in PostgreSQL.
+    fn range_edge(
+        &self,
+        call: &WindowCall,
+        off: Option<&Datum>,
+        pos: usize,
+        preceding: bool,
+        start: bool,
+    ) -> Result<usize> {
+        let g = self.group[pos];
+        let o = &call.order_by[0];
+        let v = &self.key(pos)[0];
+        if v.is_null() {
+            return Ok(if start { self.groups[g].0 } else { self.groups[g].1 });
+        }
+        // PRECEDING goes toward the start of the sort order: down when ascending.
+        let add = preceding == o.desc;
+        let bound_expr = if add { &call.frame.range_add } else { &call.frame.range_sub };
+        let Some(bound_expr) = bound_expr else { return Err(SqlError::internal("RANGE offset without bounds")) };
+        let off = off.cloned().unwrap_or(Datum::Null);
+        let row = [v.clone(), off];
+        let bound = expr::eval(bound_expr, &Ctx { row: &row, params: &[], aggs: &[] })?;
+        let order = std::iter::once((o.desc, o.nulls_first));
+        // A date column's bound is a timestamp (date + interval): compare it as one.
+        let cmp = |p: usize| {
+            let k = &self.key(p)[0];
+            let k = match (k, &bound) {
+                (Datum::Date(d), Datum::Timestamp(_)) => {
+                    crate::datetime::date_to_ts(*d).map_or_else(|_| k.clone(), Datum::Timestamp)
+                }
+                _ => k.clone(),
+            };
+            cmp_keys(std::slice::from_ref(&k), std::slice::from_ref(&bound), order.clone())
+        };
+        // The positions are sorted by this key: binary search for the first past the edge.
+        let before = |p: usize| if start { cmp(p) == Ordering::Less } else { cmp(p) != Ordering::Greater };
+        let (mut lo, mut hi) = (0, self.rows.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if before(mid) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+}
+
+/// One call's value for every input row.
+fn compute(call: &WindowCall, rows: &[(Row, Vec<Datum>)], params: &[Datum]) -> Result<Vec<Datum>> {
+    let n = rows.len();
+    let cx = |i: usize| Ctx { row: &rows[i].0, params, aggs: &rows[i].1 };
+    let mut parts = Vec::with_capacity(n);
+    let mut keys = Vec::with_capacity(n);
+    for i in 0..n {
+        parts.push(call.partition_by.iter().map(|e| expr::eval(e, &cx(i))).collect::<Result<Vec<_>>>()?);
+        keys.push(call.order_by.iter().map(|o| expr::eval(&o.expr, &cx(i))).collect::<Result<Vec<_>>>()?);
+    }
+    let part_order = || call.partition_by.iter().map(|_| (false, false));
+    let key_order = || call.order_by.iter().map(|o| (o.desc, o.nulls_first));
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        cmp_keys(&parts[a], &parts[b], part_order()).then_with(|| cmp_keys(&keys[a], &keys[b], key_order()))
+    });
+    let mut out = vec![Datum::Null; n];
+    let mut offsets: Option<Offsets> = None;
+    let mut first = 0;
+    while first < n {
+        let mut last = first + 1;
+        while last < n && cmp_keys(&parts[order[first]], &parts[order[last]], part_order()) == Ordering::Equal {
+            last += 1;
+        }
+        let prows = &order[first..last];
+        let mut group = Vec::with_capacity(prows.len());
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        for (pos, &r) in prows.iter().enumerate() {
+            let new = match groups.last() {
+                None => true,
+                Some(&(s, _)) => cmp_keys(&keys[prows[s]], &keys[r], key_order()) != Ordering::Equal,
+            };
+            if new {
+                groups.push((pos, pos + 1));
+            } else if let Some(g) = groups.last_mut() {
+                g.1 = pos + 1;
+            }
+            group.push(groups.len() - 1);
+        }
+        let part = Partition { rows: prows, keys: &keys, group, groups };
+        if offsets.is_none() {
+            let f = &call.frame;
+            let eval_off = |b: &FrameBound, which| match b {
+                FrameBound::Preceding(e) | FrameBound::Following(e) => offset(e, params, f.units, which).map(Some),
+                _ => Ok(None),
+            };
+            offsets = Some(Offsets { start: eval_off(&f.start, "starting")?, end: eval_off(&f.end, "ending")? });
+        }
+        let off = offsets.as_ref().ok_or_else(|| SqlError::internal("frame offsets"))?;
+        partition(call, &part, off, rows, params, &mut out)?;
+        first = last;
+    }
+    Ok(out)
+}
+
+/// The values of one partition's rows, written to `out` by input row.
+fn partition(
+    call: &WindowCall,
+    part: &Partition,
+    off: &Offsets,
+    rows: &[(Row, Vec<Datum>)],
+    params: &[Datum],
+    out: &mut [Datum],
+) -> Result<()> {
+    let n = part.rows.len();
+    let cx = |pos: usize| {
+        let i = part.rows[pos];
+        Ctx { row: &rows[i].0, params, aggs: &rows[i].1 }
+    };
+    let arg = |k: usize, pos: usize| match call.args.get(k) {
+        Some(e) => expr::eval(e, &cx(pos)),
+        None => Ok(Datum::Null),
+    };
+    match &call.func {
+        WinFunc::RowNumber | WinFunc::Rank | WinFunc::DenseRank | WinFunc::PercentRank | WinFunc::CumeDist => {
+            for pos in 0..n {
+                let g = part.group[pos];
+                let (gs, ge) = part.groups[g];
+                out[part.rows[pos]] = match call.func {
+                    WinFunc::RowNumber => Datum::Int8(pos as i64 + 1),
+                    WinFunc::Rank => Datum::Int8(gs as i64 + 1),
+                    WinFunc::DenseRank => Datum::Int8(g as i64 + 1),
+                    WinFunc::PercentRank if n > 1 => Datum::Float8(gs as f64 / (n - 1) as f64),
+                    WinFunc::PercentRank => Datum::Float8(0.0),
+                    _ => Datum::Float8(ge as f64 / n as f64),
+                };
+            }
+        }
+        WinFunc::Ntile => {
+            // The bucket count is read once, at the partition's first row.
+            let buckets = arg(0, 0)?;
+            if buckets.is_null() {
+                return Ok(());
+            }
+            let k = buckets.as_i64().unwrap_or(0);
+            if k <= 0 {
+                return Err(SqlError::new("22014", "argument of ntile must be greater than zero"));
+            }
+            let k = usize::try_from(k).unwrap_or(usize::MAX);
+            let (per, extra) = (n / k, n % k);
+            for pos in 0..n {
+                let b = if per == 0 {
+                    pos
+                } else if pos < extra * (per + 1) {
+                    pos / (per + 1)
+                } else {
+                    extra + (pos - extra * (per + 1)) / per
+                };
+                out[part.rows[pos]] = Datum::Int4(b as i32 + 1);
+            }
+        }
+        WinFunc::Lag | WinFunc::Lead => {
+            for pos in 0..n {
+                let k = if call.args.len() > 1 { arg(1, pos)? } else { Datum::Int4(1) };
+                if k.is_null() {
+                    continue;
+                }
+                let k = k.as_i64().unwrap_or(0);
+                let k = if matches!(call.func, WinFunc::Lag) { -k } else { k };
+                let target = pos as i64 + k;
+                out[part.rows[pos]] =
+                    if target >= 0 && (target as usize) < n { arg(0, target as usize)? } else { arg(2, pos)? };
+            }
+        }
+        WinFunc::FirstValue | WinFunc::LastValue | WinFunc::NthValue => {
+            for pos in 0..n {
+                let (s, e) = part.frame(call, off, pos)?;
+                let at = match call.func {
+                    WinFunc::FirstValue => Some(s),
+                    WinFunc::LastValue => e.checked_sub(1),
+                    _ => {
+                        let k = arg(1, pos)?;
+                        if k.is_null() {
+                            continue;
+                        }
+                        let k = k.as_i64().unwrap_or(0);
+                        if k <= 0 {
+                            return Err(SqlError::new("22016", "argument of nth_value must be greater than zero"));
+                        }
+                        s.checked_add(usize::try_from(k - 1).unwrap_or(usize::MAX))
+                    }
+                };
+                if let Some(at) = at.filter(|&a| a < e) {
+                    out[part.rows[pos]] = arg(0, at)?;
+                }
+            }
+        }
+        WinFunc::Agg(spec) => aggregate(call, spec, part, off, &cx, out)?,
+    }
+    Ok(())
+}
+
+/// An aggregate over each row's frame: a running state while the frame keeps its start and
+/// only grows, a fresh one otherwise.
+fn aggregate<'a>(
+    call: &WindowCall,
+    spec: &AggSpec,
+    part: &Partition,
+    off: &Offsets,
+    cx: &dyn Fn(usize) -> Ctx<'a>,
+    out: &mut [Datum],
+) -> Result<()> {
+    let n = part.rows.len();
+    // Each row's input: (passes FILTER, value, delimiter).
+    let mut inputs = Vec::with_capacity(n);
+    for pos in 0..n {
+        let c = cx(pos);
+        let pass = match &spec.filter {
+            Some(f) => expr::truth(expr::eval(f, &c)?) == Some(true),
+            None => true,
+        };
+        let value = match &spec.arg {
+            Some(a) if pass => expr::eval(a, &c)?,
+            _ => Datum::Null,
+        };
+        let delim = match &spec.delim {
+            Some(d) if pass => expr::eval(d, &c)?,
+            _ => Datum::Null,
+        };
+        inputs.push((pass, value, delim));
+    }
+    let feed = |st: &mut AggState, from: usize, to: usize| -> Result<()> {
+        for (pass, value, delim) in &inputs[from..to] {
+            if !pass {
+                continue;
+            }
+            if spec.func == AggFunc::StringAgg {
+                st.update_text(value.clone(), delim.clone())?;
+            } else {
+                st.update(spec, value.clone())?;
+            }
+        }
+        Ok(())
+    };
+    // A frame that ends at the partition's end and moves its start: walked from the last row
+    // its state only gains rows at the front, for the aggregates whose result does not depend
+    // on the order of their inputs (not floats, whose sums round by order, nor string_agg).
+    let exact_input = spec.arg.as_ref().is_none_or(|a| a.ty().is_integer() || a.ty().is_decimal());
+    let order_free = match spec.func {
+        AggFunc::CountStar | AggFunc::Count | AggFunc::Min | AggFunc::Max | AggFunc::BoolAnd | AggFunc::BoolOr => true,
+        AggFunc::Sum | AggFunc::Avg | AggFunc::Variance { .. } => exact_input,
+        _ => false,
+    };
+    if order_free
+        && matches!(call.frame.end, FrameBound::UnboundedFollowing)
+        && !matches!(call.frame.start, FrameBound::UnboundedPreceding)
+    {
+        let mut state = AggState::new(spec);
+        let mut cs = n;
+        let mut last: Option<(usize, Datum)> = None;
+        for pos in (0..n).rev() {
+            let (s, _) = part.frame(call, off, pos)?;
+            if let Some((ls, v)) = &last {
+                if *ls == s {
+                    out[part.rows[pos]] = v.clone();
+                    continue;
+                }
+            }
+            if s <= cs {
+                feed(&mut state, s, cs)?;
+            } else {
+                state = AggState::new(spec);
+                feed(&mut state, s, n)?;
+            }
+            cs = s;
+            let v = state.clone().finish(spec)?;
+            out[part.rows[pos]] = v.clone();
+            last = Some((s, v));
+        }
+        return Ok(());
+    }
+    let mut state = AggState::new(spec);
+    let (mut cs, mut ce) = (0usize, 0usize);
+    let mut last: Option<((usize, usize), Datum)> = None;
+    for pos in 0..n {
+        let (s, e) = part.frame(call, off, pos)?;
+        if let Some((f, v)) = &last {
+            if *f == (s, e) {
+                out[part.rows[pos]] = v.clone();
+                continue;
+            }
+        }
+        if s == cs && e >= ce {
+            feed(&mut state, ce, e)?;
+        } else {
+            state = AggState::new(spec);
+            feed(&mut state, s, e)?;
+        }
+        (cs, ce) = (s, e);
+        let v = state.clone().finish(spec)?;
+        out[part.rows[pos]] = v.clone();
+        last = Some(((s, e), v));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orbit_engine::table::SqlType;
+
+    fn call(func: WinFunc, frame: Frame) -> WindowCall {
+        WindowCall {
+            func,
+            args: vec![Expr::Column(0, SqlType::Int4)],
+            partition_by: vec![],
+            order_by: vec![AggOrder { expr: Expr::Column(0, SqlType::Int4), desc: false, nulls_first: false }],
+            frame,
+            ty: SqlType::Int8,
+        }
+    }
+
+    fn rows(vals: &[i32]) -> Vec<(Row, Vec<Datum>)> {
+        vals.iter().map(|v| (vec![Datum::Int4(*v)], vec![])).collect()
+    }
+
+    #[test]
+    fn ranks_follow_peers() {
+        let r = rows(&[3, 1, 1, 2]);
+        let rank = compute(&call(WinFunc::Rank, Frame::default_frame()), &r, &[]).unwrap();
+        assert_eq!(rank, vec![Datum::Int8(4), Datum::Int8(1), Datum::Int8(1), Datum::Int8(3)]);
+        let dense = compute(&call(WinFunc::DenseRank, Frame::default_frame()), &r, &[]).unwrap();
+        assert_eq!(dense, vec![Datum::Int8(3), Datum::Int8(1), Datum::Int8(1), Datum::Int8(2)]);
+    }
+
+    #[test]
+    fn rows_frame_sums_a_sliding_window() {
+        let spec = AggSpec {
+            func: AggFunc::Sum,
+            arg: Some(Expr::Column(0, SqlType::Int4)),
+            ty: SqlType::Int8,
+            distinct: false,
+            delim: None,
+            order_by: vec![],
+            filter: None,
+        };
+        let one = Expr::Const(Datum::Int8(1), SqlType::Int8);
+        let frame = Frame {
+            units: FrameUnits::Rows,
+            start: FrameBound::Preceding(one.clone()),
+            end: FrameBound::Following(one),
+            range_sub: None,
+            range_add: None,
+        };
+        let got = compute(&call(WinFunc::Agg(spec), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
+        assert_eq!(got, vec![Datum::Int8(3), Datum::Int8(6), Datum::Int8(9), Datum::Int8(7)]);
+    }
+
+    #[test]
+    fn frames_to_the_end_sum_from_the_back() {
+        let spec = AggSpec {
+            func: AggFunc::Sum,
+            arg: Some(Expr::Column(0, SqlType::Int4)),
+            ty: SqlType::Int8,
+            distinct: false,
+            delim: None,
+            order_by: vec![],
+            filter: None,
+        };
+        let frame = Frame {
+            units: FrameUnits::Rows,
+            start: FrameBound::Following(Expr::Const(Datum::Int8(1), SqlType::Int8)),
+            end: FrameBound::UnboundedFollowing,
+            range_sub: None,
+            range_add: None,
+        };
+        let got = compute(&call(WinFunc::Agg(spec), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
+        assert_eq!(got, vec![Datum::Int8(9), Datum::Int8(7), Datum::Int8(4), Datum::Null]);
+    }
+
+    #[test]
+    fn ntile_puts_the_extra_rows_in_the_first_buckets() {
+        let mut c = call(WinFunc::Ntile, Frame::default_frame());
+        c.args = vec![Expr::Const(Datum::Int4(3), SqlType::Int4)];
+        let got = compute(&c, &rows(&[1, 2, 3, 4, 5, 6, 7]), &[]).unwrap();
+        let want: Vec<Datum> = [1, 1, 1, 2, 2, 3, 3].iter().map(|v| Datum::Int4(*v)).collect();
+        assert_eq!(got, want);
+    }
+}

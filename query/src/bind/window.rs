@@ -280,8 +280,12 @@ impl Binder<'_> {
             (B::Following(Some(_)), B::Preceding(Some(_))) => {
                 return frame_err("frame starting from following row cannot have preceding rows")
             }
-            (B::Following(Some(_)), B::CurrentRow) => {
+            // gram.y words the one-bound form (`ROWS 1 FOLLOWING`) differently.
+            (B::Following(Some(_)), B::CurrentRow) if f.end_bound.is_none() => {
                 return frame_err("frame starting from following row cannot end with current row")
+            }
+            (B::Following(Some(_)), B::CurrentRow) => {
+                return frame_err("frame starting from following row cannot have preceding rows")
             }
             _ => {}
         }

@@ -741,7 +741,7 @@ mod tests {
             range_sub: None,
             range_add: None,
         };
-        let vals: Vec<i32> = (0..300).map(|i| (i * 7919 % 1000) as i32).collect();
+        let vals: Vec<i32> = (0..300).map(|i| i * 7919 % 1000).collect();
         let got = compute(&call(WinFunc::Agg(spec), frame), &rows(&vals), &[]).unwrap();
         // Rows sort by value (the call's ORDER BY): the frame is 40 ranks either side.
         let mut sorted = vals.clone();

@@ -1234,6 +1234,7 @@ impl Binder<'_> {
                     None => SqlError::internal("column without a table"),
                 })
             };
+            let grouping_values = self.grouping_values(&group_by, &grouping_sets)?;
             for e in &mut projection {
                 *e = regroup(e)?;
             }
@@ -1252,7 +1253,7 @@ impl Binder<'_> {
                 SortSource::Input(e) => Some(e),
                 SortSource::Output(_) => None,
             }));
-            self.grouping_finish(&group_by, &grouping_sets, &mut exprs)?;
+            self.grouping_finish(grouping_values, &mut exprs)?;
         }
         // An ORDER BY expression that is a select-list item sorts by that output column.
         for k in &mut order_by {

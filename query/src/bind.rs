@@ -13,10 +13,12 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::sync::Arc;
 
+mod arrays;
 mod constraints;
 mod functions;
 mod grouping;
 mod modify_join;
+mod subquery;
 mod temporal;
 mod utility;
 mod window;
@@ -63,8 +65,9 @@ pub enum Distinct {
 
 #[derive(Debug, Clone)]
 pub struct SelectPlan {
-    /// `FOR UPDATE`: the rows it returns are locked for the transaction first.
-    pub for_update: bool,
+    /// `FOR UPDATE [NOWAIT | SKIP LOCKED]`: the rows it returns are locked for the transaction
+    /// first, waiting for (or failing on, or skipping) rows other transactions hold.
+    pub for_update: Option<crate::txn::LockWait>,
     /// FROM with several tables (then `table` is None): the rows are joined first.
     pub join: Option<Box<crate::join::JoinPlan>>,
     pub table: Option<Arc<TableDef>>,
@@ -129,6 +132,8 @@ pub enum Plan {
         returning: Option<Vec<Expr>>,
     },
     Select(Box<SelectPlan>),
+    /// A query with derived relations, CTEs or subqueries in expressions ([`crate::relation`]).
+    Query(Box<crate::relation::QueryPlan>),
     Update {
         table: Arc<TableDef>,
         filter: Option<Expr>,
@@ -194,6 +199,11 @@ pub enum Plan {
         index: orbit_engine::table::IndexDef,
         if_not_exists: bool,
     },
+    /// `ALTER TABLE t DROP CONSTRAINT name` of a UNIQUE constraint: its index goes.
+    DropUniqueConstraint {
+        table: Arc<TableDef>,
+        name: String,
+    },
     /// `DROP INDEX [IF EXISTS] name, ...`.
     DropIndex {
         names: Vec<String>,
@@ -221,8 +231,10 @@ pub enum ColumnChange {
     Add(Expr),
     /// The column at this index removed.
     Drop(usize),
-    /// Rows unchanged (a column renamed).
+    /// Rows unchanged (a column renamed, a constraint dropped).
     Rename,
+    /// Rows unchanged, checked against the CHECK constraints the new definition adds.
+    Check,
 }
 
 /// `ON CONFLICT`: what a proposed row that collides with an existing one does.
@@ -360,10 +372,12 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
         in_agg: false,
         expr_depth: 0,
         excluded: None,
+        sub: Default::default(),
         window: Default::default(),
         grouping_calls: Vec::new(),
     };
     let (plan, mut columns) = b.statement(stmt)?;
+    let plan = b.finish_statement(plan)?;
     // Parameters nothing typed are text, as PostgreSQL resolves `unknown`.
     for p in &mut b.params {
         if *p == SqlType::Unknown {
@@ -412,6 +426,8 @@ struct Binder<'s> {
     /// While binding ON CONFLICT DO UPDATE: the table `EXCLUDED` names (its columns follow the
     /// target row's).
     excluded: Option<Arc<TableDef>>,
+    /// Subqueries and computed relations ([`subquery`]).
+    sub: subquery::State,
     /// The window functions of the SELECT being bound ([`window`]).
     window: window::WindowState,
     /// The arguments of the `grouping()` calls of the SELECT being bound.
@@ -431,6 +447,7 @@ impl Binder<'static> {
             in_agg: false,
             expr_depth: 0,
             excluded: None,
+            sub: Default::default(),
             window: Default::default(),
             grouping_calls: Vec::new(),
         }
@@ -536,9 +553,35 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
         D::Uuid => SqlType::Uuid,
         D::JSON => SqlType::Json,
         D::JSONB => SqlType::Jsonb,
+        // `t[]`, `t[n]`, `t ARRAY`: the size is not kept, as in PostgreSQL; `t[][]` is `t[]`.
+        D::Array(ast::ArrayElemTypeDef::SquareBracket(t, _) | ast::ArrayElemTypeDef::Qualified(t, _)) => {
+            let elem = sql_type(t)?;
+            match elem {
+                SqlType::Array(_) => elem,
+                e => e.array_of().ok_or_else(|| {
+                    SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("could not find array type for data type {}", e.name()),
+                    )
+                })?,
+            }
+        }
         D::Custom(name, mods) if mods.is_empty() => {
             let n = name.to_string().to_lowercase();
+            // Built-in types live in pg_catalog; `_t` is the array type of `t` (pg_type's name).
+            let n = n.strip_prefix("pg_catalog.").unwrap_or(&n).to_string();
+            if let Some(elem) = n.strip_prefix('_') {
+                let elem = sql_type(&D::Custom(ast::ObjectName::from(vec![ast::Ident::new(elem)]), vec![])).ok();
+                if let Some(a) = elem.filter(|e| !matches!(e, SqlType::Array(_))).and_then(|e| e.array_of()) {
+                    return Ok(a);
+                }
+            }
             match n.as_str() {
+                "text" => SqlType::Text,
+                "bytea" => SqlType::Bytea,
+                "date" => SqlType::Date,
+                "timestamp" => SqlType::Timestamp,
+                "time" => SqlType::Time,
                 "int2" => SqlType::Int2,
                 "int4" => SqlType::Int4,
                 "int8" => SqlType::Int8,
@@ -599,6 +642,7 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Jsonb => "jsonb",
         SqlType::Unknown => "unknown",
         SqlType::Numeric(_) => "numeric",
+        SqlType::Array(a) => type_column_name(a.elem()),
     }
 }
 
@@ -636,6 +680,8 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Leading), .. } => Some(("ltrim".into(), 2)),
         ast::Expr::Trim { trim_where: Some(ast::TrimWhereField::Trailing), .. } => Some(("rtrim".into(), 2)),
         ast::Expr::Trim { .. } => Some(("btrim".into(), 2)),
+        ast::Expr::Exists { .. } => Some(("exists".into(), 2)),
+        ast::Expr::Subquery(q) => subquery::first_column_name(q).map(|n| (n, 2)),
         _ => None,
     }
 }
@@ -1076,23 +1122,29 @@ impl Binder<'_> {
     }
 
     /// One table of UPDATE/DELETE/a single-table FROM (joins go through [`Binder::bind_join`]).
-    fn table_ref(&self, twj: &ast::TableWithJoins) -> Result<(Arc<TableDef>, String)> {
+    fn table_ref(&mut self, twj: &ast::TableWithJoins) -> Result<(Arc<TableDef>, String)> {
         if !twj.joins.is_empty() {
             return Err(SqlError::unsupported("joins in UPDATE and DELETE are not supported yet"));
         }
         self.relation(&twj.relation)
     }
 
-    fn query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
-        if q.with.is_some() || q.fetch.is_some() {
-            return Err(SqlError::unsupported("WITH and FETCH are not supported yet"));
+    /// A query whose body is a SELECT (WITH is bound by [`Binder::query`]).
+    fn select_query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
+        let keep_unknown = std::mem::take(&mut self.sub.keep_unknown);
+        if q.fetch.is_some() {
+            return Err(SqlError::unsupported("FETCH is not supported yet"));
         }
         let for_update = match q.locks.as_slice() {
-            [] => false,
-            [l] if l.lock_type == ast::LockType::Update && l.of.is_none() && l.nonblock.is_none() => true,
+            [] => None,
+            [l] if l.lock_type == ast::LockType::Update && l.of.is_none() => Some(match l.nonblock {
+                None => crate::txn::LockWait::Wait,
+                Some(ast::NonBlock::Nowait) => crate::txn::LockWait::NoWait,
+                Some(ast::NonBlock::SkipLocked) => crate::txn::LockWait::SkipLocked,
+            }),
             _ => {
                 return Err(SqlError::unsupported(
-                    "FOR SHARE, FOR UPDATE OF, NOWAIT and SKIP LOCKED are not supported yet",
+                    "FOR SHARE, FOR NO KEY UPDATE, FOR KEY SHARE and FOR UPDATE OF are not supported yet",
                 ))
             }
         };
@@ -1293,7 +1345,7 @@ impl Binder<'_> {
             }
             Some(_) => return Err(SqlError::syntax(",")),
         }
-        for e in &mut projection {
+        for e in projection.iter_mut().filter(|_| !keep_unknown) {
             if e.ty() == SqlType::Unknown {
                 *e = self.coerce(e.clone(), SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))?;
             }
@@ -1302,7 +1354,7 @@ impl Binder<'_> {
             (Some((def, _)), Some(f)) if !grouped => pk_lookup(f, def),
             _ => None,
         };
-        if for_update {
+        if for_update.is_some() {
             let refused = if !group_by.is_empty() {
                 Some("GROUP BY clause")
             } else if grouped {
@@ -1353,14 +1405,18 @@ impl Binder<'_> {
     }
 
     /// A plain table in FROM, with the name it is known by.
-    fn relation(&self, f: &ast::TableFactor) -> Result<(Arc<TableDef>, String)> {
+    fn relation(&mut self, f: &ast::TableFactor) -> Result<(Arc<TableDef>, String)> {
+        if let Some(r) = self.special_relation(f)? {
+            return Ok(r);
+        }
         match f {
             ast::TableFactor::Table { name, alias, args: None, .. } => {
                 let (tname, def) = self.resolve_table(name)?;
+                let def = match alias {
+                    Some(a) if !a.columns.is_empty() => Arc::new(subquery::renamed(&def, a)?),
+                    _ => def,
+                };
                 let alias = match alias {
-                    Some(a) if !a.columns.is_empty() => {
-                        return Err(SqlError::unsupported("column aliases in FROM are not supported yet"))
-                    }
                     Some(a) => fold(&a.name),
                     None => tname,
                 };
@@ -1663,7 +1719,7 @@ impl Binder<'_> {
         };
         let ast::SetExpr::Values(values) = source.body.as_ref() else {
             let (plan, out) = self.query(source)?;
-            let Plan::Select(query) = plan else { return Err(SqlError::internal("INSERT source is not a query")) };
+            let query = Box::new(self.as_select(plan, &out)?);
             if out.len() > targets.len() {
                 return Err(SqlError::new(code::SYNTAX_ERROR, "INSERT has more expressions than target columns"));
             }
@@ -2268,11 +2324,11 @@ impl Binder<'_> {
     fn expr_node(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
         use ast::Expr as E;
         Ok(match e {
-            E::Identifier(id) => self.column(scope, None, id)?,
+            E::Identifier(id) => self.column_or_outer(scope, None, id)?,
             E::CompoundIdentifier(ids) => match ids.as_slice() {
-                [t, c] => self.column(scope, Some(t), c)?,
+                [t, c] => self.column_or_outer(scope, Some(t), c)?,
                 // public.table.column: every table is in public.
-                [s, t, c] if fold(s) == "public" => self.column(scope, Some(t), c)?,
+                [s, t, c] if fold(s) == "public" => self.column_or_outer(scope, Some(t), c)?,
                 _ => return Err(SqlError::unsupported(format!("reference {e} is not supported"))),
             },
             E::Value(v) => self.value(&v.value, &v.span)?,
@@ -2328,6 +2384,9 @@ impl Binder<'_> {
                     Some("*") => B::Multiply,
                     Some("/") => B::Divide,
                     Some("||") => B::StringConcat,
+                    Some("@>") => B::AtArrow,
+                    Some("<@") => B::ArrowAt,
+                    Some("&&") => B::PGOverlap,
                     Some(other) => {
                         return Err(SqlError::new(
                             code::UNDEFINED_FUNCTION,
@@ -2428,6 +2487,11 @@ impl Binder<'_> {
                 // timestamp(p), time(p), interval(p): the cast, then rounding to p digits.
                 let (data_type, precision) = temporal::split_precision(data_type);
                 let to = sql_type(&data_type)?;
+                if let E::Array(a) = expr.as_ref() {
+                    if a.elem.is_empty() {
+                        return self.empty_array(to);
+                    }
+                }
                 let b = self.expr(expr, scope)?;
                 let from = b.ty();
                 let b = self
@@ -2445,6 +2509,13 @@ impl Binder<'_> {
                 temporal::round_to(b, precision)?
             }
             E::Function(f) => self.function(f, scope)?,
+            E::Array(a) => self.array_constructor(a, scope)?,
+            E::CompoundFieldAccess { root, access_chain } => self.subscript(root, access_chain, scope)?,
+            E::AnyOp { right, .. } | E::AllOp { right, .. } if matches!(right.as_ref(), E::Subquery(_)) => {
+                self.sublink(e, scope)?
+            }
+            E::AnyOp { left, compare_op, right, .. } => self.quantified(left, compare_op, right, false, scope)?,
+            E::AllOp { left, compare_op, right } => self.quantified(left, compare_op, right, true, scope)?,
             E::TypedString(ts) => self.typed_string(ts)?,
             E::Interval(iv) => self.interval_literal(iv)?,
             E::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
@@ -2454,6 +2525,9 @@ impl Binder<'_> {
             }
             E::Ceil { .. } | E::Floor { .. } | E::Position { .. } | E::Substring { .. } | E::Trim { .. } => {
                 self.special_function(e, scope)?
+            }
+            E::Subquery(_) | E::Exists { .. } | E::In { target: ast::InTarget::Subquery(_), .. } => {
+                self.sublink(e, scope)?
             }
             other => {
                 return Err(SqlError::unsupported(format!("expression {other} is not supported yet")));
@@ -2507,6 +2581,8 @@ impl Binder<'_> {
                 datetime_common(ty, t)
             } else if ty.is_string() && t.is_string() {
                 SqlType::Text
+            } else if let Some(a) = arrays::common(ty, t) {
+                a
             } else {
                 return Err(SqlError::new(
                     code::DATATYPE_MISMATCH,
@@ -2539,6 +2615,7 @@ impl Binder<'_> {
             (a, b) if a.is_datetime() && b.is_datetime() => datetime_common(a, b),
             (a, b) if a.is_string() && b.is_string() => SqlType::Text,
             (a, b) if a == b => a,
+            (a @ SqlType::Array(_), b @ SqlType::Array(_)) => arrays::same(a, b).ok_or_else(|| op_error(a, sym, b))?,
             (a, b) => return Err(op_error(a, sym, b)),
         };
         // Keep a column on one side with its own type where the other side is a literal or a
@@ -2570,6 +2647,9 @@ impl Binder<'_> {
         };
         if let Some(c) = c {
             return self.compare(c, l, r);
+        }
+        if Self::is_array_op(op, &l, &r) {
+            return self.array_binary(op, l, r);
         }
         match op {
             B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
@@ -2697,6 +2777,7 @@ impl Binder<'_> {
             "max" => Some(AggFunc::Max),
             "avg" => Some(AggFunc::Avg),
             "string_agg" => Some(AggFunc::StringAgg),
+            "array_agg" => Some(AggFunc::ArrayAgg),
             "bool_and" | "every" => Some(AggFunc::BoolAnd),
             "bool_or" => Some(AggFunc::BoolOr),
             "var_samp" | "variance" => Some(AggFunc::Variance { sample: true, sqrt: false }),
@@ -2800,6 +2881,16 @@ impl Binder<'_> {
                     t => return Err(no_function(&name, &[t])),
                 },
                 AggFunc::StringAgg => SqlType::Text,
+                // Of arrays: an array of one more dimension, of the same type.
+                AggFunc::ArrayAgg => match argty {
+                    SqlType::Unknown => {
+                        return Err(SqlError::new("42725", format!("function {name}(unknown) is not unique")).hint(
+                            "Could not choose a best candidate function. You might need to add explicit type casts.",
+                        ))
+                    }
+                    t @ SqlType::Array(_) => t,
+                    t => t.array_of().ok_or_else(|| no_function(&name, &[t]))?,
+                },
                 AggFunc::BoolAnd | AggFunc::BoolOr => match argty {
                     SqlType::Bool | SqlType::Unknown => SqlType::Bool,
                     t => return Err(no_function(&name, &[t])),
@@ -2901,6 +2992,37 @@ impl Binder<'_> {
             // only role is the bootstrap superuser (OID 10).
             "pg_table_is_visible" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::TableIsVisible, bound, SqlType::Bool)
+            }
+            "format_type" if types.len() == 2 && types.iter().all(|t| t.is_integer() || *t == SqlType::Unknown) => {
+                let mut it = bound.into_iter();
+                let mut args = Vec::with_capacity(2);
+                for (a, to) in it.by_ref().zip([SqlType::Int8, SqlType::Int4]) {
+                    args.push(self.coerce(a, to, CastContext::Implicit, |_| no_function(&name, &types))?);
+                }
+                Expr::Call(crate::scalar::Builtin::FormatType, args, SqlType::Text)
+            }
+            "pg_get_constraintdef" | "pg_get_indexdef" | "pg_get_expr" => {
+                let (sig, f): (&[SqlType], _) = match name.as_str() {
+                    "pg_get_constraintdef" => (&[SqlType::Int8, SqlType::Bool], crate::scalar::Builtin::ConstraintDef),
+                    "pg_get_indexdef" => {
+                        (&[SqlType::Int8, SqlType::Int4, SqlType::Bool], crate::scalar::Builtin::IndexDef)
+                    }
+                    _ => (&[SqlType::Text, SqlType::Int8, SqlType::Bool], crate::scalar::Builtin::GetExpr),
+                };
+                // (oid [, pretty]), (oid [, column, pretty]), (expr, relation [, pretty]).
+                let arities: &[usize] = match f {
+                    crate::scalar::Builtin::ConstraintDef => &[1, 2],
+                    crate::scalar::Builtin::IndexDef => &[1, 3],
+                    _ => &[2, 3],
+                };
+                if !arities.contains(&bound.len()) {
+                    return Err(no_function(&name, &types));
+                }
+                let mut args = Vec::with_capacity(bound.len());
+                for (a, to) in bound.into_iter().zip(sig) {
+                    args.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(&name, &types))?);
+                }
+                Expr::Call(f, args, SqlType::Text)
             }
             "pg_get_userbyid" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)

@@ -51,6 +51,16 @@ const VIEWS: &[View] = &[
             ("relpersistence", T),
             ("relowner", I8),
             ("relam", I8),
+            ("relchecks", I2),
+            ("relhasrules", B),
+            ("relhastriggers", B),
+            ("relrowsecurity", B),
+            ("relforcerowsecurity", B),
+            ("relispartition", B),
+            ("reltablespace", I8),
+            ("reloftype", I8),
+            ("relreplident", T),
+            ("reltoastrelid", I8),
         ],
     },
     View {
@@ -65,7 +75,82 @@ const VIEWS: &[View] = &[
             ("indisprimary", B),
             ("indisclustered", B),
             ("indisvalid", B),
+            ("indisreplident", B),
         ],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_constraint",
+        oid: 2606,
+        columns: &[
+            ("oid", I8),
+            ("conname", T),
+            ("connamespace", I8),
+            ("contype", T),
+            ("condeferrable", B),
+            ("condeferred", B),
+            ("convalidated", B),
+            ("conrelid", I8),
+            ("conindid", I8),
+            ("confrelid", I8),
+        ],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_attrdef",
+        oid: 2604,
+        columns: &[("oid", I8), ("adrelid", I8), ("adnum", I2), ("adbin", T)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_collation",
+        oid: 3456,
+        columns: &[("oid", I8), ("collname", T), ("collnamespace", I8), ("collprovider", T)],
+    },
+    // Objects Orbit has none of: these read as empty.
+    View {
+        schema: "pg_catalog",
+        name: "pg_inherits",
+        oid: 2611,
+        columns: &[("inhrelid", I8), ("inhparent", I8), ("inhseqno", I4), ("inhdetachpending", B)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_policy",
+        oid: 3256,
+        columns: &[
+            ("oid", I8),
+            ("polname", T),
+            ("polrelid", I8),
+            ("polcmd", T),
+            ("polpermissive", B),
+            ("polqual", T),
+            ("polwithcheck", T),
+        ],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_trigger",
+        oid: 2620,
+        columns: &[("oid", I8), ("tgrelid", I8), ("tgname", T), ("tgenabled", T), ("tgisinternal", B)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_rewrite",
+        oid: 2618,
+        columns: &[("oid", I8), ("rulename", T), ("ev_class", I8), ("ev_type", T)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_statistic_ext",
+        oid: 3381,
+        columns: &[("oid", I8), ("stxrelid", I8), ("stxname", T), ("stxnamespace", I8), ("stxstattarget", I4)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_publication",
+        oid: 6104,
+        columns: &[("oid", I8), ("pubname", T), ("puballtables", B)],
     },
     View { schema: "pg_catalog", name: "pg_am", oid: 2601, columns: &[("oid", I8), ("amname", T), ("amtype", T)] },
     View {
@@ -407,6 +492,7 @@ fn type_category(t: SqlType) -> &'static str {
         SqlType::Timestamp | SqlType::TimestampTz | SqlType::Date | SqlType::Time => "D",
         SqlType::Interval => "T",
         SqlType::Unknown => "X",
+        SqlType::Array(_) => "A",
         _ => "U",
     }
 }
@@ -435,8 +521,8 @@ const TYPES: &[SqlType] = &[
     SqlType::NUMERIC,
 ];
 
-fn type_name(t: SqlType) -> &'static str {
-    match t {
+fn type_name(t: SqlType) -> String {
+    let name = match t {
         SqlType::Bool => "bool",
         SqlType::Bytea => "bytea",
         SqlType::Int8 => "int8",
@@ -457,7 +543,10 @@ fn type_name(t: SqlType) -> &'static str {
         SqlType::Uuid => "uuid",
         SqlType::Jsonb => "jsonb",
         SqlType::Numeric(_) => "numeric",
-    }
+        // Array types are named for their element with a leading underscore (`_int4`).
+        SqlType::Array(a) => return format!("_{}", type_name(a.elem())),
+    };
+    name.to_string()
 }
 
 /// information_schema's data_type: the type's SQL-standard name.
@@ -474,8 +563,59 @@ fn standard_type_name(t: SqlType) -> String {
         SqlType::Timestamp => "timestamp without time zone".into(),
         SqlType::TimestampTz => "timestamp with time zone".into(),
         SqlType::Time => "time without time zone".into(),
-        other => type_name(other).into(),
+        SqlType::Array(_) => "ARRAY".into(),
+        other => type_name(other),
     }
+}
+
+/// A primary key constraint's OID: its table's plus this (index OIDs add 1,000,000).
+const PK_CONSTRAINT_OID_OFFSET: i64 = 3_000_000;
+/// A column default's OID (pg_attrdef.oid): its table's plus this plus the column index.
+const ATTRDEF_OID_OFFSET: i64 = 4_000_000;
+
+/// A column's DEFAULT as SQL text: the expression as written, or the constant's text form.
+fn default_text(c: &ColumnDef) -> Option<String> {
+    match (&c.default_expr, &c.default) {
+        (Some(e), _) => Some(e.clone()),
+        (None, Datum::Null) => None,
+        (None, d) => crate::types::to_text(d),
+    }
+}
+
+/// An identifier as PostgreSQL's quote_ident writes it: quoted unless lower case letters,
+/// digits and underscores not starting with a digit.
+fn quote_ident(s: &str) -> String {
+    let plain = s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
+}
+
+/// pg_get_constraintdef(oid): a primary key's definition (`PRIMARY KEY (a, b)`).
+pub fn constraint_def(oid: i64) -> Option<String> {
+    let t = user_tables().into_iter().find(|t| !t.has_row_id() && t.oid as i64 + PK_CONSTRAINT_OID_OFFSET == oid)?;
+    let cols: Vec<String> = t.pk.iter().map(|&i| quote_ident(&t.columns[i].name)).collect();
+    Some(format!("PRIMARY KEY ({})", cols.join(", ")))
+}
+
+/// pg_get_indexdef(oid, column, pretty): a primary key index's CREATE INDEX statement (the
+/// table qualified by its schema unless pretty), or with `column` > 0 that key column's name.
+pub fn index_def(oid: i64, column: i64, pretty: bool) -> Option<String> {
+    let t = user_tables().into_iter().find(|t| !t.has_row_id() && t.oid as i64 + 1_000_000 == oid)?;
+    let cols: Vec<String> = t.pk.iter().map(|&i| quote_ident(&t.columns[i].name)).collect();
+    if column > 0 {
+        return cols.get(column as usize - 1).cloned();
+    }
+    Some(format!(
+        "CREATE UNIQUE INDEX {} ON {}{} USING btree ({})",
+        quote_ident(&t.pk_name),
+        if pretty { "" } else { "public." },
+        quote_ident(&t.name),
+        cols.join(", ")
+    ))
 }
 
 /// The user tables and sequences, from this shard's catalog copy (staging tables of an ALTER
@@ -608,6 +748,24 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(0),
                 ]);
             }
+            // Orbit has no CHECK constraints, rules, triggers, row security, partitions,
+            // tablespaces, typed tables or TOAST tables; replica identity is the default
+            // (the primary key) for tables and none for the rest, as PostgreSQL reports.
+            for r in &mut out {
+                let kind = if r[3] == text("r") { "d" } else { "n" };
+                r.extend([
+                    Datum::Int2(0),
+                    Datum::Bool(false),
+                    Datum::Bool(false),
+                    Datum::Bool(false),
+                    Datum::Bool(false),
+                    Datum::Bool(false),
+                    Datum::Int8(0),
+                    Datum::Int8(0),
+                    text(kind),
+                    Datum::Int8(0),
+                ]);
+            }
             out
         }
         2610 => {
@@ -624,6 +782,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Bool(true),
                         Datum::Bool(false),
                         Datum::Bool(true),
+                        Datum::Bool(false),
                     ]
                 })
                 .collect();
@@ -636,10 +795,53 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Bool(false),
                     Datum::Bool(false),
                     Datum::Bool(true),
+                    Datum::Bool(false),
                 ]);
             }
             out
         }
+        // The primary keys (Orbit's only constraints besides NOT NULL).
+        2606 => user_tables()
+            .iter()
+            .filter(|t| !t.has_row_id())
+            .map(|t| {
+                vec![
+                    Datum::Int8(t.oid as i64 + PK_CONSTRAINT_OID_OFFSET),
+                    text(&t.pk_name),
+                    Datum::Int8(PUBLIC_NS),
+                    text("p"),
+                    Datum::Bool(false),
+                    Datum::Bool(false),
+                    Datum::Bool(true),
+                    Datum::Int8(t.oid as i64),
+                    Datum::Int8(t.oid as i64 + 1_000_000),
+                    Datum::Int8(0),
+                ]
+            })
+            .collect(),
+        // Column defaults, as the SQL text Orbit keeps (PostgreSQL keeps a node tree).
+        2604 => {
+            let mut out = Vec::new();
+            for t in user_tables() {
+                for (i, c) in t.columns.iter().enumerate() {
+                    let Some(expr) = default_text(c) else { continue };
+                    out.push(vec![
+                        Datum::Int8(t.oid as i64 + ATTRDEF_OID_OFFSET + i as i64),
+                        Datum::Int8(t.oid as i64),
+                        Datum::Int2(i as i16 + 1),
+                        Datum::Text(expr),
+                    ]);
+                }
+            }
+            out
+        }
+        // The collations COLLATE accepts (Orbit compares text bytewise, the C collation).
+        3456 => vec![
+            vec![Datum::Int8(100), text("default"), Datum::Int8(PG_CATALOG_NS), text("d")],
+            vec![Datum::Int8(950), text("C"), Datum::Int8(PG_CATALOG_NS), text("c")],
+            vec![Datum::Int8(951), text("POSIX"), Datum::Int8(PG_CATALOG_NS), text("c")],
+        ],
+        2611 | 3256 | 2620 | 2618 | 3381 | 6104 => vec![],
         2601 => vec![vec![Datum::Int8(2), text("heap"), text("t")], vec![Datum::Int8(403), text("btree"), text("i")]],
         2615 => vec![
             vec![Datum::Int8(PG_CATALOG_NS), text("pg_catalog"), Datum::Int8(10)],
@@ -670,18 +872,22 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             }
             out
         }
+        // Each type, then the array types of those that have one (typelem/typarray link them).
         1247 => TYPES
             .iter()
-            .map(|&t| {
+            .copied()
+            .chain(TYPES.iter().filter_map(|t| t.array_of()))
+            .map(|t| {
+                let oid = |t: Option<SqlType>| Datum::Int8(t.map_or(0, |t| t.oid() as i64));
                 vec![
                     Datum::Int8(t.oid() as i64),
-                    text(type_name(t)),
+                    text(&type_name(t)),
                     Datum::Int8(PG_CATALOG_NS),
                     Datum::Int2(t.size()),
                     text(if t == SqlType::Unknown { "p" } else { "b" }),
                     text(type_category(t)),
-                    Datum::Int8(0),
-                    Datum::Int8(0),
+                    oid(t.elem()),
+                    oid(t.array_of()),
                     Datum::Int8(0),
                     Datum::Int8(0),
                 ]

@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 pub(crate) mod index_scan;
 mod indexes;
+mod lock_rows;
 mod modify_join;
 mod upsert;
 mod utility;
@@ -123,19 +124,9 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             let rows: Vec<Row> = lines.into_iter().map(|l| vec![Datum::Text(l)]).collect();
             Ok(QueryResult { rows, tag: "EXPLAIN".into(), notices: vec![] })
         }
-        Plan::Select(s) if s.for_update => {
-            // Lock the rows (waiting for, then re-checking, rows other transactions hold), then
-            // read them: no other transaction can change them until this one ends.
-            txn.check_writable("SELECT FOR UPDATE")?;
-            if let Some(t) = &s.table {
-                if crate::catalog::is_view(t) {
-                    return Err(crate::catalog::read_only(t));
-                }
-                rows_to_change(txn, t, s.filter.as_ref(), s.key.as_deref(), params).await?;
-            }
-            select(txn, s, params).await
-        }
+        Plan::Select(s) if s.for_update.is_some() => lock_rows::select_for_update(txn, s, params).await,
         Plan::Select(s) => select(txn, s, params).await,
+        Plan::Query(q) => crate::relation::run(txn, q, params).await,
         Plan::Insert { table, rows, select: source, on_conflict, returning } => {
             let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));
             insert(txn, table, rows, source, on_conflict.as_ref(), returning.as_deref(), params).await
@@ -163,6 +154,11 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             indexes::create_index(txn, table, index, *if_not_exists).await
         }
         Plan::DropIndex { names, if_exists } => indexes::drop_index(txn, names, *if_exists).await,
+        Plan::DropUniqueConstraint { table, name } => {
+            indexes::remove_from_table(txn, table, name).await?;
+            drop_relations(std::slice::from_ref(name)).await?;
+            Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
+        }
         Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(txn, table, columns, name).await,
         Plan::RewriteTable { table, def, change } => utility::rewrite_columns(txn, table, def, change).await,
         Plan::Truncate(tables) => {
@@ -434,6 +430,9 @@ pub(crate) async fn scan(
     key: Option<&[Expr]>,
     params: &[Datum],
 ) -> Result<Vec<(Vec<u8>, Row)>> {
+    if crate::relation::is_derived(table) {
+        return crate::relation::scan(txn, table, filter, params);
+    }
     if crate::catalog::is_view(table) {
         let mut out = Vec::new();
         for (i, row) in crate::catalog::rows(table, txn).await?.into_iter().enumerate() {

@@ -101,6 +101,16 @@ fn scan_node(
     shards: usize,
     partial: Option<Node>,
 ) -> Node {
+    if crate::relation::is_derived(table) {
+        let mut n = Node::new("Subquery Scan (rows computed first, on the coordinating shard)");
+        if let Some(f) = filter {
+            n = n.prop(format!("Filter: {f}"));
+        }
+        return match partial {
+            Some(p) => p.child(n),
+            None => n,
+        };
+    }
     if crate::catalog::is_view(table) {
         let mut n = Node::new(format!("Seq Scan on {} (system view, built when read)", table.name));
         if let Some(f) = filter {
@@ -159,7 +169,9 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
         None if p.join.is_some() => {
             let j = p.join.as_deref().expect("checked");
             let scan = |t: &orbit_engine::table::TableDef| {
-                if crate::catalog::is_view(t) {
+                if crate::relation::is_derived(t) {
+                    Node::new("Subquery Scan (rows computed first, on the coordinating shard)")
+                } else if crate::catalog::is_view(t) {
                     Node::new(format!("Seq Scan on {} (system view, built when read)", t.name))
                 } else {
                     Node::new(format!("Gather (shards: {shards}, in parallel)"))
@@ -235,6 +247,7 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
 pub fn lines(plan: &Plan, t: &Texts, shards: usize) -> Result<Vec<String>> {
     let node = match plan {
         Plan::Select(p) => select_node(p, t, shards),
+        Plan::Query(q) => query_node(q, t, shards)?,
         Plan::Insert { table, rows, select, on_conflict, .. } => {
             let mut n = Node::new(format!("Insert on {}", table.name));
             n = match on_conflict {
@@ -279,4 +292,95 @@ pub fn lines(plan: &Plan, t: &Texts, shards: usize) -> Result<Vec<String>> {
     let mut out = Vec::new();
     node.draw(0, &mut out);
     Ok(out)
+}
+
+/// A statement with computed relations and subqueries: its body, with the CTEs, InitPlans and
+/// relations it computes first as children.
+fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Result<Node> {
+    use crate::relation::{LinkKind, Source};
+    fn link_title(l: &crate::relation::SubLink, n: usize) -> String {
+        let what = match l.kind {
+            LinkKind::Scalar => "value",
+            LinkKind::Exists => "EXISTS",
+            LinkKind::Any(_) => "ANY",
+            LinkKind::All(_) => "ALL",
+        };
+        if l.captures.is_empty() {
+            format!("InitPlan {n} (returns {what}, run once before the statement)")
+        } else {
+            format!("SubPlan {n} (returns {what}, per distinct outer values, on the coordinating shard)")
+        }
+    }
+    fn source_node(s: &Source, shards: usize, n: &mut usize) -> Result<Node> {
+        Ok(match s {
+            Source::Query(p) => {
+                let lines = lines(p, &Texts::default(), shards)?;
+                let mut it = lines.into_iter();
+                let mut node = Node::new(it.next().unwrap_or_default());
+                for l in it {
+                    node = node.prop(l.trim_start().to_string());
+                }
+                node
+            }
+            Source::Values(rows) => Node::new(format!("Values Scan on \"*VALUES*\" (rows: {})", rows.len())),
+            Source::SetOp { op, all, left, right } => {
+                let title = match (op, all) {
+                    (crate::relation::SetOp::Union, true) => "Append".to_string(),
+                    (crate::relation::SetOp::Union, false) => "HashAggregate (UNION)".to_string(),
+                    (o, a) => format!("HashSetOp {}{}", o.name(), if *a { " ALL" } else { "" }),
+                };
+                Node::new(title).child(source_node(left, shards, n)?).child(source_node(right, shards, n)?)
+            }
+            Source::Project(input, _) => source_node(input, shards, n)?,
+            Source::Recursive { name, base, step, all } => Node::new(format!(
+                "Recursive Union{} ({name}, at most {} iterations)",
+                if *all { " ALL" } else { "" },
+                crate::relation::MAX_ITERATIONS
+            ))
+            .child(source_node(base, shards, n)?)
+            .child(source_node(step, shards, n)?),
+            Source::Series { .. } => Node::new("Function Scan on generate_series"),
+            Source::Correlated(c) => {
+                let mut node = Node::new("Result (FROM rows with correlated subqueries, on the coordinating shard)");
+                if c.filter.is_some() {
+                    node = node.prop("Filter: (WHERE condition)");
+                }
+                for l in &c.links {
+                    *n += 1;
+                    node = node.child(Node::new(link_title(l, *n)).child(source_node(
+                        &Source::Query(l.plan.clone()),
+                        shards,
+                        n,
+                    )?));
+                }
+                node
+            }
+        })
+    }
+    let mut node = match &q.body {
+        Plan::Select(p) => select_node(p, t, shards),
+        Plan::Query(inner) => query_node(inner, t, shards)?,
+        other => {
+            let lines = lines(other, t, shards)?;
+            let mut it = lines.into_iter();
+            let mut node = Node::new(it.next().unwrap_or_default());
+            for l in it {
+                node = node.prop(l.trim_start().to_string());
+            }
+            node
+        }
+    };
+    let mut n = 0;
+    for c in &q.ctes {
+        node = node.child(Node::new(format!("CTE {}", c.label)).child(source_node(&c.source, shards, &mut n)?));
+    }
+    for l in &q.links {
+        n += 1;
+        node =
+            node.child(Node::new(link_title(l, n)).child(source_node(&Source::Query(l.plan.clone()), shards, &mut n)?));
+    }
+    for d in &q.inputs {
+        node = node.child(Node::new(format!("Subquery {}", d.label)).child(source_node(&d.source, shards, &mut n)?));
+    }
+    Ok(node)
 }

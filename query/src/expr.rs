@@ -120,6 +120,8 @@ pub enum AggFunc {
     Avg,
     /// `string_agg(text, delimiter)`.
     StringAgg,
+    /// `array_agg(value)`: NULLs included.
+    ArrayAgg,
     /// `bool_and` and its SQL-standard spelling `every`.
     BoolAnd,
     BoolOr,
@@ -173,6 +175,8 @@ pub enum Expr {
     /// `IS [NOT] TRUE/FALSE`: (expr, value, negated).
     IsBool(Box<Expr>, bool, bool),
     InList(Box<Expr>, Vec<Expr>, bool),
+    /// `x [NOT] IN` a subquery's values, hashed ([`crate::relation::ValueSet`]).
+    InSet(Box<Expr>, std::sync::Arc<crate::relation::ValueSet>, bool),
     /// (expr, pattern, negated, case-insensitive)
     Like(Box<Expr>, Box<Expr>, bool, bool),
     /// (expr, target type, explicit)
@@ -228,6 +232,7 @@ impl Expr {
                 a.visit_columns(f);
                 l.iter().for_each(|e| e.visit_columns(f))
             }
+            Expr::InSet(a, ..) => a.visit_columns(f),
             Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => {
                 l.iter().for_each(|e| e.visit_columns(f))
             }
@@ -260,6 +265,7 @@ impl Expr {
                 vec![&mut **a]
             }
             Expr::InList(a, l, _) => std::iter::once(&mut **a).chain(l.iter_mut()).collect(),
+            Expr::InSet(a, ..) => vec![&mut **a],
             Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter_mut().collect(),
             Expr::Case(whens, otherwise, _) => {
                 let mut v: Vec<&mut Expr> = Vec::new();
@@ -292,6 +298,7 @@ impl Expr {
                 a.visit(f);
                 l.iter().for_each(|e| e.visit(f))
             }
+            Expr::InSet(a, ..) => a.visit(f),
             Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter().for_each(|e| e.visit(f)),
             Expr::Case(whens, otherwise, _) => {
                 for (w, t) in whens {
@@ -421,6 +428,10 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
                 Datum::Bool(*negated)
             }
         }
+        Expr::InSet(a, set, negated) => match set.contains(&eval(a, cx)?) {
+            Some(found) => Datum::Bool(found != *negated),
+            None => Datum::Null,
+        },
         Expr::Like(a, p, negated, ci) => {
             let (a, p) = (eval(a, cx)?, eval(p, cx)?);
             match (a, p) {
@@ -493,6 +504,7 @@ pub fn fold(e: Expr) -> Result<Expr> {
         Expr::IsNull(x, n) => Expr::IsNull(b(x)?, n),
         Expr::IsBool(x, val, n) => Expr::IsBool(b(x)?, val, n),
         Expr::InList(x, l, n) => Expr::InList(b(x)?, v(l)?, n),
+        Expr::InSet(x, s, n) => Expr::InSet(b(x)?, s, n),
         Expr::Like(x, p, n, ci) => Expr::Like(b(x)?, b(p)?, n, ci),
         Expr::Cast(x, t, explicit) => Expr::Cast(b(x)?, t, explicit),
         // In order: NULL constants drop out, a non-NULL constant ends the list (what follows it is
@@ -707,6 +719,7 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
         }
         (Datum::Uuid(x), Datum::Uuid(y)) => x.cmp(y),
         (Datum::Jsonb(x), Datum::Jsonb(y)) => crate::json::compare_jsonb(x, y),
+        (Datum::Array(x), Datum::Array(y)) => crate::array::compare(x, y),
         (Datum::Numeric(_), Datum::Numeric(_) | Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_))
         | (Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_), Datum::Numeric(_)) => crate::numeric::compare(a, b)?,
         _ => match (a.as_i64(), b.as_i64()) {
@@ -959,6 +972,8 @@ pub enum AggState {
     /// string_agg so far: the delimiter that came with the first value (put between this and
     /// an earlier part when partial states merge), and the text.
     Text(Option<(Option<String>, String)>),
+    /// array_agg's values so far (None: no row yet).
+    Items(Option<Vec<Datum>>),
 }
 
 impl AggState {
@@ -975,6 +990,7 @@ impl AggState {
             AggFunc::Min | AggFunc::Max => AggState::Extreme(Datum::Null),
             AggFunc::BoolAnd | AggFunc::BoolOr => AggState::Bool(None),
             AggFunc::StringAgg => AggState::Text(None),
+            AggFunc::ArrayAgg => AggState::Items(None),
         }
     }
 
@@ -993,10 +1009,17 @@ impl AggState {
     }
 
     pub fn update(&mut self, spec: &AggSpec, v: Datum) -> Result<()> {
-        if spec.func != AggFunc::CountStar && v.is_null() {
+        if !matches!(spec.func, AggFunc::CountStar | AggFunc::ArrayAgg) && v.is_null() {
             return Ok(());
         }
         match self {
+            AggState::Items(items) => {
+                let items = items.get_or_insert_with(Vec::new);
+                if items.len() >= crate::array::MAX_ITEMS {
+                    return Err(SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "array size exceeds the maximum allowed"));
+                }
+                items.push(v);
+            }
             AggState::Count(n) => *n += 1,
             AggState::SumInt(s, seen) => {
                 *s = s.checked_add(v.as_i64().unwrap_or_default()).ok_or_else(|| SqlError::out_of_range("bigint"))?;
@@ -1104,6 +1127,19 @@ impl AggState {
                 (None, b) => *a = b,
                 (Some((_, text)), Some((delim, more))) => append_bounded(text, delim.as_deref().unwrap_or(""), &more)?,
             },
+            (AggState::Items(a), AggState::Items(b)) => match (a.as_mut(), b) {
+                (_, None) => {}
+                (None, b) => *a = b,
+                (Some(items), Some(more)) => {
+                    if items.len() + more.len() > crate::array::MAX_ITEMS {
+                        return Err(SqlError::new(
+                            code::PROGRAM_LIMIT_EXCEEDED,
+                            "array size exceeds the maximum allowed",
+                        ));
+                    }
+                    items.extend(more)
+                }
+            },
             _ => return Err(SqlError::internal("aggregate states do not match")),
         }
         Ok(())
@@ -1128,6 +1164,11 @@ impl AggState {
             AggState::Extreme(v) => v,
             AggState::Bool(b) => b.map_or(Datum::Null, Datum::Bool),
             AggState::Text(t) => t.map_or(Datum::Null, |(_, text)| Datum::Text(text)),
+            AggState::Items(None) => Datum::Null,
+            AggState::Items(Some(items)) => {
+                let arg_is_array = spec.arg.as_ref().is_some_and(|a| matches!(a.ty(), SqlType::Array(_)));
+                crate::array::aggregate(spec.ty, arg_is_array, items)?
+            }
             AggState::SumNumeric(sum) if spec.func == AggFunc::Avg => sum.avg()?,
             AggState::SumNumeric(sum) => sum.sum(),
             AggState::VarNumeric(n, sx, sxx) => {

@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 /// A value as GROUP BY and DISTINCT compare it: NULLs are one group, -0 and 0 are equal, all
 /// NaNs are equal (PostgreSQL's float equality), text compares by bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum KeyPart {
+pub(crate) enum KeyPart {
     Null,
     Bool(bool),
     Int(i64),
@@ -32,7 +32,7 @@ enum KeyPart {
     Bytes(Vec<u8>),
 }
 
-fn key_part(d: &Datum) -> KeyPart {
+pub(crate) fn key_part(d: &Datum) -> KeyPart {
     match d {
         Datum::Null => KeyPart::Null,
         Datum::Bool(b) => KeyPart::Bool(*b),
@@ -57,7 +57,7 @@ fn key_part(d: &Datum) -> KeyPart {
     }
 }
 
-fn key_of(vals: &[Datum]) -> Vec<KeyPart> {
+pub(crate) fn key_of(vals: &[Datum]) -> Vec<KeyPart> {
     vals.iter().map(key_part).collect()
 }
 
@@ -107,7 +107,7 @@ impl Acc {
             Acc::State(st) => st.update(spec, value)?,
             Acc::Collect(inputs) => {
                 // NULL inputs change no aggregate but count(*) (which takes neither).
-                if value.is_null() && spec.func != AggFunc::CountStar {
+                if value.is_null() && !matches!(spec.func, AggFunc::CountStar | AggFunc::ArrayAgg) {
                     return Ok(());
                 }
                 let keys = spec.order_by.iter().map(|o| expr::eval(&o.expr, &cx)).collect::<Result<Vec<_>>>()?;
@@ -136,6 +136,13 @@ impl Acc {
         if !spec.order_by.is_empty() {
             inputs.sort_by(|a, b| {
                 cmp_keys(&a.keys, &b.keys, spec.order_by.iter().map(|o: &AggOrder| (o.desc, o.nulls_first)))
+            });
+        } else if spec.distinct {
+            // PostgreSQL removes duplicates by sorting: the values come in ascending order,
+            // NULLs last (what array_agg and string_agg show).
+            let by_value = [(false, false)];
+            inputs.sort_by(|a, b| {
+                cmp_keys(std::slice::from_ref(&a.value), std::slice::from_ref(&b.value), by_value.iter().copied())
             });
         }
         let mut st = AggState::new(spec);
@@ -237,7 +244,7 @@ pub async fn select(
                 groups.add_row(p, &[], params)?;
             }
         }
-        Some(t) if txn.overlay(t).is_some() || crate::catalog::is_view(t) => {
+        Some(t) if txn.overlay(t).is_some() || crate::catalog::is_view(t) || crate::relation::is_derived(t) => {
             // The transaction changed this table: group what it sees, here.
             for (_, row) in crate::exec::scan(txn, t, p.filter.as_ref(), None, params).await? {
                 groups.add_row(p, &row, params)?;
@@ -384,6 +391,7 @@ pub fn regroup(e: &Expr, group_by: &[Expr]) -> std::result::Result<Expr, usize> 
         Expr::IsNull(x, n) => Expr::IsNull(b(x)?, *n),
         Expr::IsBool(x, val, n) => Expr::IsBool(b(x)?, *val, *n),
         Expr::InList(x, l, n) => Expr::InList(b(x)?, v(l)?, *n),
+        Expr::InSet(x, s, n) => Expr::InSet(b(x)?, s.clone(), *n),
         Expr::Like(x, pat, n, ci) => Expr::Like(b(x)?, b(pat)?, *n, *ci),
         Expr::Cast(x, t, explicit) => Expr::Cast(b(x)?, *t, *explicit),
         Expr::Coalesce(l, t) => Expr::Coalesce(v(l)?, *t),
@@ -415,6 +423,7 @@ pub fn has_agg(e: &Expr) -> bool {
         Expr::Like(x, y, ..) => has_agg(x) || has_agg(y),
         Expr::Not(x) | Expr::Neg(x, _) | Expr::IsNull(x, _) | Expr::IsBool(x, ..) | Expr::Cast(x, ..) => has_agg(x),
         Expr::InList(x, list, _) => has_agg(x) || l(list),
+        Expr::InSet(x, ..) => has_agg(x),
         Expr::Coalesce(list, _) | Expr::Func(_, list, _) | Expr::Call(_, list, _) => l(list),
         Expr::Case(whens, otherwise, _) => {
             whens.iter().any(|(w, t)| has_agg(w) || has_agg(t)) || otherwise.as_deref().is_some_and(has_agg)

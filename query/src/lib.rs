@@ -6,6 +6,7 @@
 //! them ([`datetime`] and [`json`] for the date/time and JSON types); [`expr`] evaluates
 //! expressions with SQL's three-valued logic.
 
+pub mod array;
 pub mod bind;
 pub mod catalog;
 pub mod copy;
@@ -20,6 +21,7 @@ pub mod index;
 pub mod join;
 pub mod json;
 pub mod numeric;
+pub mod relation;
 pub mod scalar;
 pub mod sequence;
 pub mod settings;

@@ -70,6 +70,16 @@ pub enum Builtin {
     StartsWith,
     /// Two values of one type: NULL when equal, else the first.
     Nullif,
+    /// The array functions and operators ([`crate::array`]).
+    Array(crate::array::ArrayFn),
+    /// format_type(type oid, typmod): the type's SQL name as PostgreSQL's format_type()
+    /// writes it (`character varying(20)`, `integer[]`; `???` for an OID with no type here).
+    FormatType,
+    /// pg_get_constraintdef(oid [, pretty]), pg_get_indexdef(oid [, column, pretty]) and
+    /// pg_get_expr(text, relation [, pretty]) over Orbit's catalog ([`crate::catalog`]).
+    ConstraintDef,
+    IndexDef,
+    GetExpr,
 }
 
 impl Builtin {
@@ -79,7 +89,18 @@ impl Builtin {
     }
 
     fn strict(self) -> bool {
-        !matches!(self, Builtin::Greatest | Builtin::Least | Builtin::Concat | Builtin::ConcatWs | Builtin::Nullif)
+        if let Builtin::Array(f) = self {
+            return f.strict();
+        }
+        !matches!(
+            self,
+            Builtin::Greatest
+                | Builtin::Least
+                | Builtin::Concat
+                | Builtin::ConcatWs
+                | Builtin::Nullif
+                | Builtin::FormatType
+        )
     }
 }
 
@@ -172,6 +193,9 @@ fn numeric_call(f: Builtin, args: &[Datum]) -> Result<Option<Datum>> {
 pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     if f.strict() && args.iter().any(|a| a.is_null()) {
         return Ok(Datum::Null);
+    }
+    if let Builtin::Array(f) = f {
+        return crate::array::call(f, args);
     }
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
     if let Datum::Numeric(_) = a(0) {
@@ -410,6 +434,30 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             (x, y) if compare(x, y) == Some(Ordering::Equal) => Datum::Null,
             (x, _) => x.clone(),
         },
+        Builtin::Array(_) => return Err(SqlError::internal("array function")),
+        Builtin::ConstraintDef => {
+            crate::catalog::constraint_def(a(0).as_i64().unwrap_or(0)).map_or(Datum::Null, Datum::Text)
+        }
+        Builtin::IndexDef => {
+            let pretty = a(2) == &Datum::Bool(true);
+            crate::catalog::index_def(a(0).as_i64().unwrap_or(0), a(1).as_i64().unwrap_or(0), pretty)
+                .map_or(Datum::Null, Datum::Text)
+        }
+        // Orbit keeps expressions as their SQL text: that text is the expression.
+        Builtin::GetExpr => a(0).clone(),
+        Builtin::FormatType => {
+            use orbit_engine::table::SqlType;
+            let Some(oid) = a(0).as_i64() else { return Ok(Datum::Null) };
+            let Some(t) = u32::try_from(oid).ok().and_then(SqlType::from_oid) else {
+                return Ok(Datum::Text("???".into()));
+            };
+            Datum::Text(match (t, a(1).as_i64()) {
+                // A typmod of -1 given for bpchar names the type itself; none given, the SQL name.
+                (SqlType::Bpchar(_), Some(m)) if m < 4 => "bpchar".into(),
+                (t, Some(m)) => t.with_modifier(i32::try_from(m).unwrap_or(-1)).name(),
+                (t, None) => t.name(),
+            })
+        }
     })
 }
 

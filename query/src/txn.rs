@@ -33,6 +33,18 @@ use std::time::Duration;
 /// Rows one transaction may change before it fails (54000): bounds the write set's memory.
 pub const MAX_TXN_ROWS: usize = 4_000_000;
 
+/// What taking a row lock another transaction holds does (`FOR UPDATE [NOWAIT | SKIP LOCKED]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LockWait {
+    /// Wait for the holder to end.
+    #[default]
+    Wait,
+    /// Fail with 55P03.
+    NoWait,
+    /// Leave the row out.
+    SkipLocked,
+}
+
 /// How long a lock wait lasts before the waiter checks for a deadlock (PostgreSQL's default
 /// `deadlock_timeout`).
 pub const DEADLOCK_TIMEOUT: Duration = Duration::from_secs(1);
@@ -150,6 +162,8 @@ pub struct Txn {
     /// When the transaction started (microseconds since 2000-01-01 UTC): now() and
     /// CURRENT_TIMESTAMP, as in PostgreSQL.
     pub started_us: i64,
+    /// Rows of the derived relations (subqueries, CTEs) of the running statement.
+    pub(crate) relations: crate::relation::Registry,
 }
 
 impl Default for Txn {
@@ -186,6 +200,7 @@ impl Txn {
             cancel: None,
             sequences: Default::default(),
             started_us: crate::datetime::now_us(),
+            relations: Default::default(),
         }
     }
 
@@ -236,12 +251,24 @@ impl Txn {
     /// Locks the rows at `keys` of `def` for this transaction, waiting for other transactions
     /// that hold them, and returns each row as committed once locked (None: no row there).
     pub(crate) async fn lock(&mut self, def: &TableDef, keys: Vec<Vec<u8>>) -> Result<Vec<Option<Row>>> {
+        let got = self.lock_with(def, keys, LockWait::Wait).await?;
+        Ok(got.into_iter().map(Option::flatten).collect())
+    }
+
+    /// [`Txn::lock`] with a policy for rows another transaction holds: wait for it, fail
+    /// (`NOWAIT`: 55P03), or leave the row out (`SKIP LOCKED`: its entry is None).
+    pub(crate) async fn lock_with(
+        &mut self,
+        def: &TableDef,
+        keys: Vec<Vec<u8>>,
+        policy: LockWait,
+    ) -> Result<Vec<Option<Option<Row>>>> {
         let (_, n) = state::local();
         let mut per_shard: BTreeMap<ShardId, Vec<usize>> = BTreeMap::new();
         for (i, k) in keys.iter().enumerate() {
             per_shard.entry(shard_of(k, n)).or_default().push(i);
         }
-        let mut out: Vec<Option<Row>> = vec![None; keys.len()];
+        let mut out: Vec<Option<Option<Row>>> = vec![None; keys.len()];
         for (shard, idx) in per_shard {
             self.lock_shards.insert(shard);
             let mut pending: Vec<(usize, Vec<u8>)> = idx.into_iter().map(|i| (i, keys[i].clone())).collect();
@@ -258,10 +285,20 @@ impl Txn {
                     let mut got = Vec::with_capacity(batch.len());
                     let mut it = batch.into_iter();
                     while let Some((i, k)) = it.next() {
+                        if policy != LockWait::Wait && s.row_locks.holder(oid, &k).is_some_and(|h| h != owner) {
+                            if policy == LockWait::NoWait {
+                                return Err(SqlError::new(
+                                    "55P03",
+                                    format!("could not obtain lock on row in relation \"{name}\""),
+                                ));
+                            }
+                            got.push((i, None));
+                            continue;
+                        }
                         match s.row_locks.lock(oid, &k, owner) {
                             Lock::Held => {
                                 let row = s.tables.get(&name).and_then(|t| t.get(&k).cloned());
-                                got.push((i, row));
+                                got.push((i, Some(row)));
                             }
                             Lock::Wait { holder, ready } => {
                                 let mut rest = vec![(i, k)];

@@ -45,6 +45,7 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         SqlType::Json => Datum::Json(json::parse_json(s)?),
         SqlType::Jsonb => Datum::Jsonb(json::parse_jsonb(s)?),
         SqlType::Numeric(m) => typmod(Num::parse(s)?, m)?.into_datum(),
+        SqlType::Array(a) => Datum::Array(Box::new(crate::array::parse_text(a.elem(), s)?)),
     })
 }
 
@@ -305,6 +306,7 @@ pub fn to_text(d: &Datum) -> Option<String> {
         Datum::Interval(iv) => dt::format_interval(iv),
         Datum::Uuid(u) => format_uuid(u),
         Datum::Json(s) | Datum::Jsonb(s) | Datum::Numeric(s) => s.clone(),
+        Datum::Array(a) => crate::array::to_text(a),
     })
 }
 
@@ -361,6 +363,7 @@ pub fn to_binary(d: &Datum) -> Option<Vec<u8>> {
             b
         }
         Datum::Numeric(s) => Num::parse(s).ok()?.to_binary(),
+        Datum::Array(a) => crate::array::to_binary(a),
     })
 }
 
@@ -433,6 +436,7 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
             None => return Err(bad()),
         },
         SqlType::Numeric(m) => typmod(Num::from_binary(b)?, m)?.into_datum(),
+        SqlType::Array(a) => Datum::Array(Box::new(crate::array::from_binary(a.elem(), b, n)?)),
     })
 }
 
@@ -469,6 +473,10 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
     use SqlType::*;
     if from == to || from == Unknown {
         return true;
+    }
+    // Array to array: as its elements cast, in the same context (array_coerce).
+    if let (Array(a), Array(b)) = (from, to) {
+        return can_cast(a.elem(), b.elem(), ctx);
     }
     let implicit = matches!(
         (from, to),
@@ -512,6 +520,11 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
         d => d,
     };
     Ok(match to {
+        Array(a) => match d {
+            Datum::Array(v) => Datum::Array(Box::new(crate::array::cast(*v, a.elem(), explicit)?)),
+            Datum::Text(s) => parse_text(to, &s)?,
+            other => return Err(no_cast(&other, to)),
+        },
         Bool => match d {
             Datum::Bool(_) => d,
             Datum::Int4(v) => Datum::Bool(v != 0),

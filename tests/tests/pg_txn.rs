@@ -411,3 +411,60 @@ fn select_for_update_locks_the_rows_it_returns() {
         assert_eq!(code(&e), "25006");
     });
 }
+
+#[test]
+fn for_update_skip_locked_and_nowait() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE jobs (id int PRIMARY KEY, state text)").await.unwrap();
+        a.batch_execute("INSERT INTO jobs VALUES (1, 'new'), (2, 'new'), (3, 'new'), (4, 'new'), (5, 'new')")
+            .await
+            .unwrap();
+        // A takes the first job; B's LIMIT 1 SKIP LOCKED takes the next, not every row.
+        let first = "SELECT id FROM jobs WHERE state = 'new' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
+        a.batch_execute("BEGIN").await.unwrap();
+        assert_eq!(texts(&a, first).await, ["1"]);
+        b.batch_execute("BEGIN").await.unwrap();
+        assert_eq!(texts(&b, first).await, ["2"]);
+        // NOWAIT fails on a held row at once; a free row locks.
+        let e = c.batch_execute("SELECT id FROM jobs WHERE id = 1 FOR UPDATE NOWAIT").await.unwrap_err();
+        assert_eq!(code(&e), "55P03");
+        assert_eq!(e.as_db_error().unwrap().message(), "could not obtain lock on row in relation \"jobs\"");
+        assert_eq!(texts(&c, "SELECT id FROM jobs WHERE id = 5 FOR UPDATE NOWAIT").await, ["5"]);
+        // Without LIMIT: every row not held by another; its own are kept.
+        assert_eq!(texts(&b, "SELECT id FROM jobs ORDER BY id FOR UPDATE SKIP LOCKED").await, ["2", "3", "4", "5"]);
+        a.batch_execute("COMMIT").await.unwrap();
+        b.batch_execute("ROLLBACK").await.unwrap();
+
+        // A job queue: workers take jobs with SKIP LOCKED; each job is done exactly once.
+        c.batch_execute("UPDATE jobs SET state = 'new'").await.unwrap();
+        let mut workers = Vec::new();
+        for _ in 0..3 {
+            let w = pg_connect(o.pg_port).await;
+            workers.push(tokio::spawn(async move {
+                let mut done = Vec::new();
+                loop {
+                    w.batch_execute("BEGIN").await.unwrap();
+                    let got = texts(&w, first).await;
+                    let Some(id) = got.first() else {
+                        w.batch_execute("COMMIT").await.unwrap();
+                        break;
+                    };
+                    w.batch_execute(&format!("UPDATE jobs SET state = 'done' WHERE id = {id}; COMMIT")).await.unwrap();
+                    done.push(id.parse::<i32>().unwrap());
+                }
+                done
+            }));
+        }
+        let mut all = Vec::new();
+        for w in workers {
+            all.extend(w.await.unwrap());
+        }
+        all.sort_unstable();
+        assert_eq!(all, [1, 2, 3, 4, 5]);
+        assert_eq!(texts(&c, "SELECT count(*) FROM jobs WHERE state = 'done'").await, ["5"]);
+    });
+}

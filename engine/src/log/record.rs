@@ -145,6 +145,8 @@ const CELL_JSON: u8 = 16;
 const CELL_JSONB: u8 = 17;
 /// A numeric's text (as PostgreSQL prints it) in `b`.
 const CELL_NUMERIC: u8 = 18;
+/// An array in `b`, as [`crate::table::array::encode_cell`] writes it.
+const CELL_ARRAY: u8 = 19;
 
 fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a>> {
     let mut args = fb::CellArgs::default();
@@ -173,6 +175,11 @@ fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a
         Datum::Json(t) => (args.tag, args.b) = (CELL_JSON, Some(fbb.create_vector(t.as_bytes()))),
         Datum::Jsonb(t) => (args.tag, args.b) = (CELL_JSONB, Some(fbb.create_vector(t.as_bytes()))),
         Datum::Numeric(t) => (args.tag, args.b) = (CELL_NUMERIC, Some(fbb.create_vector(t.as_bytes()))),
+        Datum::Array(a) => {
+            let mut b = Vec::new();
+            crate::table::array::encode_cell(a, &mut b);
+            (args.tag, args.b) = (CELL_ARRAY, Some(fbb.create_vector(&b)))
+        }
     }
     fb::Cell::create(fbb, &args)
 }
@@ -219,6 +226,9 @@ fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
         CELL_JSON => Datum::Json(text()?),
         CELL_JSONB => Datum::Jsonb(text()?),
         CELL_NUMERIC => Datum::Numeric(text()?),
+        CELL_ARRAY => Datum::Array(Box::new(
+            c.b().and_then(|b| crate::table::array::decode_cell(b.bytes())).ok_or_else(|| corrupt("bad array cell"))?,
+        )),
         t => return Err(Error::Corrupt(format!("unknown cell tag {t}"))),
     })
 }
@@ -239,6 +249,8 @@ fn sql_type(oid: u32, modifier: i32) -> Result<SqlType> {
             Ok(SqlType::Numeric(Some(((m >> 16) as u16, scale as i16))))
         }
         Some(SqlType::Unknown) | None => Err(Error::Corrupt(format!("column of unsupported type OID {oid}"))),
+        // An array column's typmod is its element's.
+        Some(t @ SqlType::Array(_)) => Ok(t.with_modifier(modifier)),
         Some(t) => Ok(t),
     }
 }

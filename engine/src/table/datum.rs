@@ -1,6 +1,8 @@
 //! SQL values and their types: the PostgreSQL types this slice supports, with the type OIDs,
 //! sizes and names PostgreSQL reports (`pg_type`).
 
+use super::array::{ArrayType, ArrayValue};
+
 /// A SQL type. `Unknown` is the type of an untyped literal or parameter before it is resolved
 /// (PostgreSQL's `unknown`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,6 +33,8 @@ pub enum SqlType {
     Unknown,
     /// `numeric(precision, scale)`; `None` is unconstrained `numeric`.
     Numeric(Option<(u16, i16)>),
+    /// An array of a scalar type (any number of dimensions, as in PostgreSQL).
+    Array(ArrayType),
 }
 
 impl SqlType {
@@ -65,6 +69,37 @@ impl SqlType {
             SqlType::Interval => 1186,
             SqlType::Uuid => 2950,
             SqlType::Jsonb => 3802,
+            SqlType::Array(a) => a.oid(),
+        }
+    }
+
+    /// The array type whose elements are of this type (None where there is none).
+    pub fn array_of(self) -> Option<SqlType> {
+        ArrayType::of(self).map(SqlType::Array)
+    }
+
+    /// The element type of an array type.
+    pub fn elem(self) -> Option<SqlType> {
+        match self {
+            SqlType::Array(a) => Some(a.elem()),
+            _ => None,
+        }
+    }
+
+    /// The type with typmod `m` (`atttypmod`, as [`SqlType::modifier`] gives it): lengths of
+    /// varchar and character, precision and scale of numeric, an array's element typmod.
+    pub fn with_modifier(self, m: i32) -> SqlType {
+        match self {
+            SqlType::Varchar(_) if m >= 4 => SqlType::Varchar(Some((m - 4) as u32)),
+            SqlType::Bpchar(_) if m >= 4 => SqlType::Bpchar(Some((m - 4) as u32)),
+            // ((precision << 16) | (scale & 0x7ff)) + 4, the scale an 11-bit two's complement.
+            SqlType::Numeric(_) if m >= 4 => {
+                let m = m - 4;
+                let scale = ((m & 0x7ff) << 21) >> 21;
+                SqlType::Numeric(Some(((m >> 16) as u16, scale as i16)))
+            }
+            SqlType::Array(a) => SqlType::Array(a.with_typmod(m)),
+            t => t,
         }
     }
 
@@ -90,7 +125,10 @@ impl SqlType {
             1186 => SqlType::Interval,
             2950 => SqlType::Uuid,
             3802 => SqlType::Jsonb,
-            _ => return None,
+            _ => {
+                let elem = SqlType::from_oid(super::array::elem_oid(oid)?)?;
+                return elem.array_of();
+            }
         })
     }
 
@@ -113,6 +151,7 @@ impl SqlType {
         match self {
             SqlType::Varchar(Some(n)) | SqlType::Bpchar(Some(n)) => n as i32 + 4,
             SqlType::Numeric(Some((p, s))) => ((p as i32) << 16 | (s as i32 & 0x7ff)) + 4,
+            SqlType::Array(a) => a.typmod(),
             _ => -1,
         }
     }
@@ -143,6 +182,7 @@ impl SqlType {
             SqlType::Unknown => "unknown".into(),
             SqlType::Numeric(None) => "numeric".into(),
             SqlType::Numeric(Some((p, s))) => format!("numeric({p},{s})"),
+            SqlType::Array(a) => format!("{}[]", a.elem().name()),
         }
     }
 
@@ -200,6 +240,8 @@ pub enum Datum {
     /// A `numeric` value: its text as PostgreSQL prints it (`1.50`, `NaN`, `-Infinity`); the
     /// query engine computes with it (orbit_query::numeric).
     Numeric(String),
+    /// An array (boxed: arrays are rare next to scalars, and this keeps `Datum` small).
+    Array(Box<ArrayValue>),
 }
 
 /// A PostgreSQL interval: months, days and microseconds are kept apart, because a month has

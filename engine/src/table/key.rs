@@ -12,7 +12,10 @@
 //! text (jsonb's normalized text: equal values are equal keys, the order is the text's);
 //! numerics by value (1.0 and 1.00 are one key): a class byte (-Infinity, negative, zero,
 //! positive, Infinity, NaN), then for a nonzero value its decimal exponent and significant
-//! digits without trailing zeros, all inverted when negative (see `encode_numeric`).
+//! digits without trailing zeros, all inverted when negative (see `encode_numeric`); arrays
+//! in PostgreSQL's array order: each element after a 0x02 byte (a NULL element as 0x03, so it
+//! sorts after every value, as array_cmp has it), ended by 0x01 (a prefix sorts first), then
+//! the dimension count and each dimension's length and lower bound.
 
 use super::Datum;
 
@@ -24,6 +27,7 @@ const TAG_BYTES: u8 = 0x05;
 const TAG_INTERVAL: u8 = 0x06;
 const TAG_UUID: u8 = 0x07;
 const TAG_NUMERIC: u8 = 0x08;
+const TAG_ARRAY: u8 = 0x09;
 
 pub fn encode<'a>(values: impl Iterator<Item = &'a Datum>) -> Vec<u8> {
     let mut out = Vec::with_capacity(16);
@@ -74,6 +78,23 @@ fn encode_one(out: &mut Vec<u8>, v: &Datum) {
         Datum::Bpchar(s) => encode_bytes(out, s.trim_end_matches(' ').as_bytes()),
         Datum::Bytea(b) => encode_bytes(out, b),
         Datum::Numeric(s) => encode_numeric(out, s),
+        Datum::Array(a) => {
+            out.push(TAG_ARRAY);
+            for d in &a.items {
+                if d.is_null() {
+                    out.push(0x03);
+                } else {
+                    out.push(0x02);
+                    encode_one(out, d);
+                }
+            }
+            out.push(0x01);
+            out.push(a.dims.len() as u8);
+            for d in &a.dims {
+                out.extend_from_slice(&d.len.to_be_bytes());
+                out.extend_from_slice(&((d.lower as u32) ^ (1 << 31)).to_be_bytes());
+            }
+        }
     }
 }
 
@@ -159,6 +180,19 @@ mod tests {
         assert_eq!(k(iv(1, 0, 0)), k(iv(0, 30, 0)));
         assert!(k(iv(0, -1, 0)) < k(iv(0, 0, -1)) && k(iv(0, 0, -1)) < k(iv(0, 0, 0)));
         assert!(k(Datum::Timestamp(-5)) < k(Datum::Timestamp(3)));
+    }
+
+    #[test]
+    fn arrays_key_in_array_order() {
+        use crate::table::{ArrayValue, SqlType};
+        let a = |v: Vec<Option<i32>>| {
+            let items = v.into_iter().map(|x| x.map(Datum::Int4).unwrap_or(Datum::Null)).collect();
+            k(Datum::Array(Box::new(ArrayValue::from_items(SqlType::Int4, items))))
+        };
+        let order = [vec![], vec![Some(1)], vec![Some(1), Some(2)], vec![Some(1), None], vec![Some(2)]];
+        for w in order.windows(2) {
+            assert!(a(w[0].clone()) < a(w[1].clone()), "{w:?}");
+        }
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! only stores. The shard logs each change it makes here (orbit-shards `tables`); replay of
 //! those records ([`crate::log::replay`]) makes the same calls in the same order.
 
+pub mod array;
 pub mod datum;
 pub mod key;
 
+pub use array::{ArrayDim, ArrayType, ArrayValue};
 pub use datum::{Datum, Interval, SqlType};
 
 use std::collections::BTreeMap;

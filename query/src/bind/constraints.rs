@@ -277,6 +277,98 @@ impl Binder<'_> {
         Ok(idx)
     }
 
+    /// `ALTER TABLE t ADD [CONSTRAINT c] CHECK (...) | UNIQUE (...)` and `ALTER TABLE t DROP
+    /// CONSTRAINT [IF EXISTS] c` (None: another action).
+    pub(super) fn alter_constraint(&mut self, at: &ast::AlterTable) -> Result<Option<Plan>> {
+        let [op] = at.operations.as_slice() else { return Ok(None) };
+        let is_ours = matches!(
+            op,
+            ast::AlterTableOperation::AddConstraint {
+                constraint: ast::TableConstraint::Check(_) | ast::TableConstraint::Unique(_),
+                ..
+            } | ast::AlterTableOperation::DropConstraint { .. }
+        );
+        if !is_ours {
+            return Ok(None);
+        }
+        if at.if_exists {
+            let tname = self.relation_name(&at.name)?;
+            if super::lookup_table(&tname).is_none() {
+                return Ok(Some(Plan::Skipped {
+                    tag: "ALTER TABLE",
+                    notice: format!("relation \"{tname}\" does not exist, skipping"),
+                }));
+            }
+        }
+        let (tname, table) = self.resolve_table(&at.name)?;
+        if crate::catalog::is_view(&table) {
+            return Err(crate::catalog::read_only(&table));
+        }
+        match op {
+            ast::AlterTableOperation::AddConstraint { constraint: ast::TableConstraint::Check(cc), not_valid } => {
+                if *not_valid {
+                    return Err(SqlError::unsupported("ADD CONSTRAINT ... NOT VALID is not supported yet"));
+                }
+                let mut def = (*table).clone();
+                let name = cc.name.as_ref().map(fold);
+                if let Some(n) = &name {
+                    if def.checks.iter().any(|c| c.name == *n)
+                        || def.indexes.iter().any(|x| x.name == *n)
+                        || (!def.pk.is_empty() && def.pk_name == *n)
+                    {
+                        return Err(SqlError::new(
+                            code::DUPLICATE_OBJECT,
+                            format!("constraint \"{n}\" for relation \"{tname}\" already exists"),
+                        ));
+                    }
+                }
+                self.add_constraints(&mut def, vec![(name, (*cc.expr).clone())], vec![])?;
+                Ok(Some(Plan::RewriteTable { table, def, change: super::ColumnChange::Check }))
+            }
+            ast::AlterTableOperation::AddConstraint { constraint: ast::TableConstraint::Unique(uc), .. } => {
+                if uc.characteristics.is_some() || !uc.include.is_empty() {
+                    return Err(SqlError::unsupported("DEFERRABLE and INCLUDE are not supported yet"));
+                }
+                let columns = self.key_columns(&uc.columns, &table.columns, "named in key")?;
+                let name = match uc.name.as_ref().map(fold) {
+                    Some(n) => n,
+                    None => {
+                        let cols: Vec<&str> = columns.iter().map(|&i| table.columns[i].name.as_str()).collect();
+                        choose_name(&table.name, Some(&cols.join("_")), "key", relation_exists)
+                    }
+                };
+                Ok(Some(Plan::CreateIndex {
+                    table,
+                    index: IndexDef { name, columns, unique: true, constraint: true },
+                    if_not_exists: false,
+                }))
+            }
+            ast::AlterTableOperation::DropConstraint { if_exists, name, drop_behavior } => {
+                if matches!(drop_behavior, Some(ast::DropBehavior::Cascade)) {
+                    return Err(SqlError::unsupported("DROP CONSTRAINT ... CASCADE is not supported yet"));
+                }
+                let n = fold(name);
+                if table.checks.iter().any(|c| c.name == n) {
+                    let mut def = (*table).clone();
+                    def.checks.retain(|c| c.name != n);
+                    return Ok(Some(Plan::RewriteTable { table, def, change: super::ColumnChange::Rename }));
+                }
+                if table.indexes.iter().any(|x| x.constraint && x.name == n) {
+                    return Ok(Some(Plan::DropUniqueConstraint { table, name: n }));
+                }
+                if !table.pk.is_empty() && table.pk_name == n {
+                    return Err(SqlError::unsupported("dropping a primary key is not supported yet"));
+                }
+                let msg = format!("constraint \"{n}\" of relation \"{tname}\" does not exist");
+                if *if_exists {
+                    return Ok(Some(Plan::Skipped { tag: "ALTER TABLE", notice: format!("{msg}, skipping") }));
+                }
+                Err(SqlError::new(code::UNDEFINED_OBJECT, msg))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON table (column, ...)`.
     pub(super) fn create_index(&mut self, ci: &ast::CreateIndex) -> Result<Plan> {
         if ci.concurrently

@@ -337,7 +337,10 @@ impl Binder<'_> {
                     _ => Err(SqlError::internal("nullif")),
                 }
             }
-            _ => Err(no_function(name, types)),
+            _ => match self.array_function(name, args, types)? {
+                Some(e) => Ok(e),
+                None => Err(no_function(name, types)),
+            },
         }
     }
 }

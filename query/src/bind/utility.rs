@@ -518,6 +518,9 @@ impl Binder<'_> {
     /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`; other forms are not
     /// supported yet.
     pub(super) fn alter_table(&mut self, at: &ast::AlterTable) -> Result<Plan> {
+        if let Some(plan) = self.alter_constraint(at)? {
+            return Ok(plan);
+        }
         if let [op @ (ast::AlterTableOperation::AddColumn { .. }
         | ast::AlterTableOperation::DropColumn { .. }
         | ast::AlterTableOperation::RenameColumn { .. })] = at.operations.as_slice()

@@ -230,6 +230,16 @@ pub(super) async fn rewrite_columns(
             }
             _ => None,
         };
+        // CHECK constraints being added are checked on every row (PostgreSQL's validation).
+        let new_checks = match change {
+            ColumnChange::Check => def
+                .checks
+                .iter()
+                .filter(|c| !table.checks.contains(c))
+                .map(|c| crate::bind::bind_check(def, c).map(|e| (c, e)))
+                .collect::<Result<Vec<_>>>()?,
+            _ => Vec::new(),
+        };
         let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
         let width = table.columns.len();
         for (k, (_, mut row)) in rows.into_iter().enumerate() {
@@ -255,6 +265,20 @@ pub(super) async fn rewrite_columns(
                     row.remove(*i);
                 }
                 ColumnChange::Rename => {}
+                ColumnChange::Check => {
+                    for (c, e) in &new_checks {
+                        let v = crate::expr::eval(e, &crate::expr::Ctx { row: &row, params: &[], aggs: &[] })?;
+                        if crate::expr::truth(v) == Some(false) {
+                            return Err(SqlError::new(
+                                code::CHECK_VIOLATION,
+                                format!(
+                                    "check constraint \"{}\" of relation \"{}\" is violated by some row",
+                                    c.name, table.name
+                                ),
+                            ));
+                        }
+                    }
+                }
             }
             let key = def.key_of(&row);
             per_shard[super::shard_of_key(&key, n)].push((key, row));

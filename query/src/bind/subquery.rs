@@ -1,0 +1,871 @@
+//! Binding of queries beyond one SELECT over stored tables ([`crate::relation`] runs them):
+//! derived tables and VALUES in FROM, set operations, WITH [RECURSIVE], generate_series() in
+//! FROM, and subqueries in expressions with their references to enclosing queries.
+//!
+//! Every query level (the top statement, each subquery) collects the relations its FROM
+//! computes and the subqueries its expressions hold; [`Binder::query`] wraps them with the
+//! level's plan into a [`Plan::Query`]. A name that no FROM item of the level has is looked up
+//! in the enclosing levels' FROM items (innermost first, as PostgreSQL does); such an outer
+//! reference makes the subquery directly inside that level correlated.
+
+use super::{fold, Binder, Distinct, JoinScope, OutputColumn, Plan, Scope, SelectPlan, SortKey};
+use crate::error::{code, Result, SqlError};
+use crate::expr::{CmpOp, Expr};
+use crate::relation::{self, Correlated, Derived, LinkKind, QueryPlan, SetOp, Source, SubLink, LINK_BASE, OUTER_BASE};
+use crate::types::CastContext;
+use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef};
+use sqlparser::ast;
+use std::sync::Arc;
+
+/// The binder's state for relations and subqueries.
+#[derive(Default)]
+pub(super) struct State {
+    next_id: usize,
+    /// The FROM scopes of the enclosing query levels, innermost last.
+    frames: Vec<Frame>,
+    /// The WITH queries in scope, innermost last.
+    ctes: Vec<CteName>,
+    /// This level's subqueries in expressions.
+    links: Vec<SubLink>,
+    /// This level's computed FROM relations.
+    inputs: Vec<Derived>,
+    /// The next SELECT keeps untyped literals in its select list untyped (a set operation's
+    /// branch: the operation resolves their type).
+    pub(super) keep_unknown: bool,
+}
+
+struct Frame {
+    def: Option<TableDef>,
+    alias: String,
+    joined: Option<JoinScope>,
+    /// Outer references resolved in this frame: (reference number, the column).
+    captures: Vec<(usize, Expr)>,
+}
+
+/// Outer references a subquery reads: (reference number, the column in the enclosing row).
+type Captures = Vec<(usize, Expr)>;
+
+struct CteName {
+    name: String,
+    def: Arc<TableDef>,
+    refs: usize,
+}
+
+fn leaf_query(body: &ast::SetExpr) -> ast::Query {
+    ast::Query {
+        with: None,
+        body: Box::new(body.clone()),
+        order_by: None,
+        limit_clause: None,
+        fetch: None,
+        locks: vec![],
+        for_clause: None,
+        settings: None,
+        format_clause: None,
+        pipe_operators: vec![],
+    }
+}
+
+fn columns_of(cols: &[OutputColumn], aliases: &[String]) -> Vec<ColumnDef> {
+    cols.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let ty = if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty };
+            ColumnDef::new(aliases.get(i).cloned().unwrap_or_else(|| c.name.clone()), ty)
+        })
+        .collect()
+}
+
+fn alias_columns(alias: Option<&ast::TableAlias>, available: usize, what: &str) -> Result<Vec<String>> {
+    let Some(a) = alias else { return Ok(vec![]) };
+    if a.columns.len() > available {
+        return Err(SqlError::new(
+            "42P10",
+            format!(
+                "{what} \"{}\" has {available} columns available but {} columns specified",
+                fold(&a.name),
+                a.columns.len()
+            ),
+        ));
+    }
+    Ok(a.columns.iter().map(|c| fold(&c.name)).collect())
+}
+
+fn has_link(e: &Expr, ids: &[usize]) -> bool {
+    ids.iter().any(|&id| relation::reads_link(e, id))
+}
+
+impl Binder<'_> {
+    fn new_id(&mut self) -> usize {
+        self.sub.next_id += 1;
+        self.sub.next_id
+    }
+
+    /// Any query (SELECT, VALUES, set operations, WITH): its plan and result columns.
+    pub(super) fn query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
+        let saved_links = std::mem::take(&mut self.sub.links);
+        let saved_inputs = std::mem::take(&mut self.sub.inputs);
+        let pushed = self.sub.ctes.len();
+        let r = self.query_level(q);
+        self.sub.ctes.truncate(pushed);
+        let links = std::mem::replace(&mut self.sub.links, saved_links);
+        let inputs = std::mem::replace(&mut self.sub.inputs, saved_inputs);
+        let (plan, cols, ctes) = r?;
+        Ok((self.finish_level(plan, ctes, links, inputs)?, cols))
+    }
+
+    fn query_level(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>, Vec<Derived>)> {
+        let mut ctes = Vec::new();
+        if let Some(with) = &q.with {
+            self.bind_ctes(with, &mut ctes)?;
+        }
+        let (plan, cols) = if let ast::SetExpr::Select(_) = q.body.as_ref() {
+            self.select_query(q)?
+        } else {
+            self.sub.keep_unknown = false;
+            self.set_query(q)?
+        };
+        Ok((plan, cols, ctes))
+    }
+
+    /// A query whose body is not a SELECT: a SELECT over the body's rows applies ORDER BY
+    /// and LIMIT.
+    fn set_query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
+        if q.fetch.is_some() {
+            return Err(SqlError::unsupported("FETCH is not supported yet"));
+        }
+        let set_op = match q.body.as_ref() {
+            ast::SetExpr::SetOperation { op, .. } => Some(match op {
+                ast::SetOperator::Intersect => "INTERSECT",
+                ast::SetOperator::Except | ast::SetOperator::Minus => "EXCEPT",
+                ast::SetOperator::Union => "UNION",
+            }),
+            _ => None,
+        };
+        if !q.locks.is_empty() {
+            return Err(SqlError::new(
+                code::FEATURE_NOT_SUPPORTED,
+                if set_op.is_some() {
+                    "FOR UPDATE is not allowed with UNION/INTERSECT/EXCEPT"
+                } else {
+                    "FOR UPDATE cannot be applied to VALUES"
+                },
+            ));
+        }
+        let (source, cols) = self.set_expr(&q.body)?;
+        let id = self.new_id();
+        let def = Arc::new(relation::derived_def(id, columns_of(&cols, &[])));
+        let label = if set_op.is_some() { "*SELECT*" } else { "*VALUES*" };
+        self.sub.inputs.push(Derived { def: def.clone(), label: label.into(), source });
+        let projection: Vec<Expr> = def.columns.iter().enumerate().map(|(i, c)| Expr::Column(i, c.ty)).collect();
+        let cols: Vec<OutputColumn> = def
+            .columns
+            .iter()
+            .map(|c| OutputColumn { name: c.name.clone(), ty: c.ty, table_oid: 0, column: 0 })
+            .collect();
+        let scope = Scope { def: &def, alias: label.into(), joined: None };
+        let mut order_by = Vec::new();
+        if let Some(ob) = &q.order_by {
+            let ast::OrderByKind::Expressions(list) = &ob.kind else {
+                return Err(SqlError::unsupported("ORDER BY ALL is not supported"));
+            };
+            for o in list {
+                let plain = matches!(&o.expr, ast::Expr::Identifier(_))
+                    || matches!(&o.expr, ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)));
+                if set_op.is_some() && !plain {
+                    return Err(SqlError::new(
+                        code::FEATURE_NOT_SUPPORTED,
+                        "invalid UNION/INTERSECT/EXCEPT ORDER BY clause",
+                    )
+                    .detail("Only result column names can be used, not expressions or functions.")
+                    .hint("Add the expression/function to every SELECT, or move the UNION into a FROM clause."));
+                }
+                let source = self.sort_source(&o.expr, &projection, &cols, Some(&scope), "ORDER BY")?;
+                let desc = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
+                let nulls_first = o.options.nulls_first.unwrap_or(desc);
+                order_by.push(SortKey { source, desc, nulls_first });
+            }
+        }
+        let (mut limit, mut offset) = (None, None);
+        match &q.limit_clause {
+            None => {}
+            Some(ast::LimitClause::LimitOffset { limit: l, offset: o, limit_by }) if limit_by.is_empty() => {
+                if let Some(l) = l {
+                    limit = Some(self.count_expr(l, "LIMIT")?);
+                }
+                if let Some(o) = o {
+                    offset = Some(self.count_expr(&o.value, "OFFSET")?);
+                }
+            }
+            Some(_) => return Err(SqlError::syntax(",")),
+        }
+        let plan = SelectPlan {
+            for_update: None,
+            join: None,
+            table: Some(def),
+            filter: None,
+            key: None,
+            aggs: vec![],
+            grouped: false,
+            group_by: vec![],
+            having: None,
+            distinct: Distinct::None,
+            projection,
+            order_by,
+            limit,
+            offset,
+            grouping_sets: vec![],
+            windows: vec![],
+        };
+        Ok((Plan::Select(Box::new(plan)), cols))
+    }
+
+    /// A query body as a row source: a SELECT (or parenthesised query), VALUES, or a set
+    /// operation of two bodies with PostgreSQL's column type resolution.
+    fn set_expr(&mut self, body: &ast::SetExpr) -> Result<(Source, Vec<OutputColumn>)> {
+        match body {
+            ast::SetExpr::Select(_) | ast::SetExpr::Query(_) => {
+                let leaf;
+                let q = match body {
+                    ast::SetExpr::Query(q) => q.as_ref(),
+                    _ => {
+                        leaf = leaf_query(body);
+                        &leaf
+                    }
+                };
+                self.sub.keep_unknown = true;
+                let r = self.query(q);
+                self.sub.keep_unknown = false;
+                let (plan, cols) = r?;
+                Ok((Source::Query(Box::new(plan)), cols))
+            }
+            ast::SetExpr::Values(v) => self.values(v),
+            ast::SetExpr::SetOperation { left, op, set_quantifier, right } => {
+                let op = match op {
+                    ast::SetOperator::Union => SetOp::Union,
+                    ast::SetOperator::Intersect => SetOp::Intersect,
+                    ast::SetOperator::Except => SetOp::Except,
+                    ast::SetOperator::Minus => return Err(SqlError::syntax("MINUS")),
+                };
+                let all = match set_quantifier {
+                    ast::SetQuantifier::All => true,
+                    ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
+                    _ => return Err(SqlError::syntax("BY")),
+                };
+                let (l, lc) = self.set_expr(left)?;
+                let (r, rc) = self.set_expr(right)?;
+                if lc.len() != rc.len() {
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        format!("each {} query must have the same number of columns", op.name()),
+                    ));
+                }
+                let mut tys = Vec::with_capacity(lc.len());
+                for (a, b) in lc.iter().zip(&rc) {
+                    let items = [Expr::Const(Datum::Null, a.ty), Expr::Const(Datum::Null, b.ty)];
+                    tys.push(self.common_type(&items, op.name())?);
+                }
+                let l = self.coerce_source(l, &lc, &tys, op.name())?;
+                let r = self.coerce_source(r, &rc, &tys, op.name())?;
+                let cols = lc
+                    .iter()
+                    .zip(&tys)
+                    .map(|(c, t)| OutputColumn { name: c.name.clone(), ty: *t, table_oid: 0, column: 0 })
+                    .collect();
+                Ok((Source::SetOp { op, all, left: Box::new(l), right: Box::new(r) }, cols))
+            }
+            ast::SetExpr::Table(_) => Err(SqlError::unsupported("TABLE name is not supported yet")),
+            _ => Err(SqlError::unsupported("this kind of query is not supported here")),
+        }
+    }
+
+    /// Makes a source's columns the types `tys`: a SELECT's or VALUES' expressions are coerced
+    /// in place (so untyped literals take the type), anything else gets casts over its rows.
+    fn coerce_source(&mut self, src: Source, cols: &[OutputColumn], tys: &[SqlType], what: &str) -> Result<Source> {
+        if cols.iter().zip(tys).all(|(c, t)| c.ty == *t) {
+            return Ok(src);
+        }
+        let mismatch = |from: SqlType, to: SqlType| {
+            SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!("{what} types {} and {} cannot be matched", from.name(), to.name()),
+            )
+        };
+        match src {
+            Source::Query(plan) => match *plan {
+                Plan::Select(mut sp) if sp.projection.len() == tys.len() => {
+                    for (e, &t) in sp.projection.iter_mut().zip(tys) {
+                        if e.ty() != t {
+                            *e = self.coerce(e.clone(), t, CastContext::Implicit, |f| mismatch(f, t))?;
+                        }
+                    }
+                    Ok(Source::Query(Box::new(Plan::Select(sp))))
+                }
+                other => self.project_source(Source::Query(Box::new(other)), cols, tys, &mismatch),
+            },
+            Source::Values(mut rows) => {
+                for r in &mut rows {
+                    for (e, &t) in r.iter_mut().zip(tys) {
+                        if e.ty() != t {
+                            *e = self.coerce(e.clone(), t, CastContext::Implicit, |f| mismatch(f, t))?;
+                        }
+                    }
+                }
+                Ok(Source::Values(rows))
+            }
+            other => self.project_source(other, cols, tys, &mismatch),
+        }
+    }
+
+    fn project_source(
+        &mut self,
+        src: Source,
+        cols: &[OutputColumn],
+        tys: &[SqlType],
+        mismatch: &dyn Fn(SqlType, SqlType) -> SqlError,
+    ) -> Result<Source> {
+        let mut exprs = Vec::with_capacity(tys.len());
+        for (i, (c, &t)) in cols.iter().zip(tys).enumerate() {
+            exprs.push(self.coerce(Expr::Column(i, c.ty), t, CastContext::Implicit, |f| mismatch(f, t))?);
+        }
+        Ok(Source::Project(Box::new(src), exprs))
+    }
+
+    /// `VALUES (...), (...)`: each column takes the common type of its values.
+    fn values(&mut self, v: &ast::Values) -> Result<(Source, Vec<OutputColumn>)> {
+        let Some(first) = v.rows.first() else { return Err(SqlError::syntax(")")) };
+        let n = first.content.len();
+        if v.rows.iter().any(|r| r.content.len() != n) {
+            return Err(SqlError::new(code::SYNTAX_ERROR, "VALUES lists must all be the same length"));
+        }
+        let mut rows = Vec::with_capacity(v.rows.len());
+        for r in &v.rows {
+            let mut row = Vec::with_capacity(n);
+            for e in &r.content {
+                if super::is_default_keyword(e) {
+                    return Err(SqlError::new(code::SYNTAX_ERROR, "DEFAULT is not allowed in this context"));
+                }
+                row.push(self.expr(e, None)?);
+            }
+            rows.push(row);
+        }
+        let mut cols = Vec::with_capacity(n);
+        for i in 0..n {
+            let column: Vec<Expr> = rows.iter().map(|r: &Vec<Expr>| r[i].clone()).collect();
+            let ty = self.common_type(&column, "VALUES")?;
+            for r in &mut rows {
+                let e = r[i].clone();
+                r[i] = self.coerce(e, ty, CastContext::Implicit, |f| {
+                    SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        format!("VALUES types {} and {} cannot be matched", ty.name(), f.name()),
+                    )
+                })?;
+            }
+            cols.push(OutputColumn { name: format!("column{}", i + 1), ty, table_oid: 0, column: 0 });
+        }
+        Ok((Source::Values(rows), cols))
+    }
+
+    /// The WITH list: each query bound in order, later ones seeing earlier ones.
+    fn bind_ctes(&mut self, with: &ast::With, out: &mut Vec<Derived>) -> Result<()> {
+        let first = self.sub.ctes.len();
+        for cte in &with.cte_tables {
+            let name = fold(&cte.alias.name);
+            if self.sub.ctes[first..].iter().any(|c| c.name == name) {
+                return Err(SqlError::new("42712", format!("WITH query name \"{name}\" specified more than once")));
+            }
+            if cte.from.is_some() {
+                return Err(SqlError::syntax("FROM"));
+            }
+            let q = cte.query.as_ref();
+            if with.recursive && q.order_by.is_none() && q.limit_clause.is_none() && q.with.is_none() {
+                if let ast::SetExpr::SetOperation { op: ast::SetOperator::Union, left, right, set_quantifier } =
+                    q.body.as_ref()
+                {
+                    let all = match set_quantifier {
+                        ast::SetQuantifier::All => true,
+                        ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
+                        _ => return Err(SqlError::syntax("BY")),
+                    };
+                    let d = self.recursive_cte(&name, cte.alias.columns.as_slice(), &cte.alias, left, right, all)?;
+                    out.push(d);
+                    continue;
+                }
+            }
+            let (plan, cols) = self.query(q)?;
+            let aliases = alias_columns(Some(&cte.alias), cols.len(), "WITH query")?;
+            let id = self.new_id();
+            let def = Arc::new(relation::derived_def(id, columns_of(&cols, &aliases)));
+            self.sub.ctes.push(CteName { name: name.clone(), def: def.clone(), refs: 0 });
+            out.push(Derived { def, label: name, source: Source::Query(Box::new(plan)) });
+        }
+        Ok(())
+    }
+
+    fn recursive_cte(
+        &mut self,
+        name: &str,
+        alias_cols: &[ast::TableAliasColumnDef],
+        alias: &ast::TableAlias,
+        left: &ast::SetExpr,
+        right: &ast::SetExpr,
+        all: bool,
+    ) -> Result<Derived> {
+        let (base, bc) = self.set_expr(left)?;
+        let tys: Vec<SqlType> =
+            bc.iter().map(|c| if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty }).collect();
+        let base = self.coerce_source(base, &bc, &tys, "UNION")?;
+        let _ = alias_cols;
+        let aliases = alias_columns(Some(alias), bc.len(), "WITH query")?;
+        let mut typed = bc.clone();
+        for (c, t) in typed.iter_mut().zip(&tys) {
+            c.ty = *t;
+        }
+        let id = self.new_id();
+        let def = Arc::new(relation::derived_def(id, columns_of(&typed, &aliases)));
+        self.sub.ctes.push(CteName { name: name.to_string(), def: def.clone(), refs: 0 });
+        let (step, sc) = self.set_expr(right)?;
+        let refs = self.sub.ctes.last().map_or(0, |c| c.refs);
+        if sc.len() != tys.len() {
+            return Err(SqlError::new(code::SYNTAX_ERROR, "each UNION query must have the same number of columns"));
+        }
+        for (i, (c, &t)) in sc.iter().zip(&tys).enumerate() {
+            let items = [Expr::Const(Datum::Null, t), Expr::Const(Datum::Null, c.ty)];
+            let common = self.common_type(&items, "UNION")?;
+            if common != t {
+                return Err(SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!(
+                        "recursive query \"{name}\" column {} has type {} in non-recursive term but type {} overall",
+                        i + 1,
+                        super::base(t).name(),
+                        super::base(common).name()
+                    ),
+                )
+                .hint("Cast the output of the non-recursive term to the correct type."));
+            }
+        }
+        let step = self.coerce_source(step, &sc, &tys, "UNION")?;
+        let source = if refs == 0 {
+            Source::SetOp { op: SetOp::Union, all, left: Box::new(base), right: Box::new(step) }
+        } else {
+            Source::Recursive { name: name.to_string(), base: Box::new(base), step: Box::new(step), all }
+        };
+        Ok(Derived { def, label: name.to_string(), source })
+    }
+
+    /// A FROM item that is not a stored table: a derived table, a WITH query, a function. None
+    /// for a stored table (or a system view).
+    pub(super) fn special_relation(&mut self, f: &ast::TableFactor) -> Result<Option<(Arc<TableDef>, String)>> {
+        match f {
+            ast::TableFactor::Derived { lateral, subquery, alias, .. } => {
+                if *lateral {
+                    return Err(SqlError::unsupported("LATERAL is not supported yet"));
+                }
+                let Some(alias) = alias else {
+                    return Err(SqlError::new(code::SYNTAX_ERROR, "subquery in FROM must have an alias")
+                        .hint("For example, FROM (SELECT ...) [AS] foo."));
+                };
+                let q = subquery.as_ref();
+                let (source, cols) = if q.with.is_none()
+                    && q.order_by.is_none()
+                    && q.limit_clause.is_none()
+                    && q.locks.is_empty()
+                    && matches!(q.body.as_ref(), ast::SetExpr::Values(_) | ast::SetExpr::SetOperation { .. })
+                {
+                    self.set_expr(&q.body)?
+                } else {
+                    let (plan, cols) = self.query(q)?;
+                    (Source::Query(Box::new(plan)), cols)
+                };
+                let name = fold(&alias.name);
+                let aliases = alias_columns(Some(alias), cols.len(), "table")?;
+                let id = self.new_id();
+                let def = Arc::new(relation::derived_def(id, columns_of(&cols, &aliases)));
+                self.sub.inputs.push(Derived { def: def.clone(), label: name.clone(), source });
+                Ok(Some((def, name)))
+            }
+            ast::TableFactor::Table { name, alias, args: Some(args), with_ordinality, .. } => {
+                let fname = name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
+                if fname != "generate_series" {
+                    return Err(SqlError::unsupported(format!("function {fname}() in FROM is not supported yet")));
+                }
+                if *with_ordinality {
+                    return Err(SqlError::unsupported("WITH ORDINALITY is not supported yet"));
+                }
+                self.series(&args.args, alias.as_ref()).map(Some)
+            }
+            ast::TableFactor::Table { name, alias, args: None, .. } if name.0.len() == 1 => {
+                let Some(n) = name.0[0].as_ident().map(fold) else { return Ok(None) };
+                let Some(pos) = self.sub.ctes.iter().rposition(|c| c.name == n) else { return Ok(None) };
+                self.sub.ctes[pos].refs += 1;
+                let def = self.sub.ctes[pos].def.clone();
+                let def = match alias {
+                    Some(a) if !a.columns.is_empty() => Arc::new(renamed(&def, a)?),
+                    _ => def,
+                };
+                Ok(Some((def, alias.as_ref().map_or(n, |a| fold(&a.name)))))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn series(
+        &mut self,
+        args: &[ast::FunctionArg],
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<(Arc<TableDef>, String)> {
+        let mut bound = Vec::new();
+        for a in args {
+            let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
+                return Err(SqlError::unsupported("named arguments of generate_series are not supported"));
+            };
+            bound.push(self.expr(e, None)?);
+        }
+        let types: Vec<SqlType> = bound.iter().map(|e| e.ty()).collect();
+        let no_function = || {
+            let names: Vec<String> = types.iter().map(|t| super::base(*t).name()).collect();
+            SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                format!("function generate_series({}) does not exist", names.join(", ")),
+            )
+            .hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+        };
+        if !(2..=3).contains(&bound.len()) {
+            return Err(no_function());
+        }
+        let ty = if types.iter().any(|t| t.is_decimal()) {
+            SqlType::NUMERIC
+        } else if types.iter().all(|t| t.is_integer() || *t == SqlType::Unknown) {
+            if types.contains(&SqlType::Int8) {
+                SqlType::Int8
+            } else {
+                SqlType::Int4
+            }
+        } else if bound.len() == 3 && types[..2].iter().any(|t| t.is_datetime()) {
+            // (timestamp, timestamp, interval); a date or timestamptz makes it timestamptz.
+            let tz = types[..2].iter().any(|t| matches!(t, SqlType::TimestampTz | SqlType::Date));
+            if types[..2]
+                .iter()
+                .any(|t| !matches!(t, SqlType::Timestamp | SqlType::TimestampTz | SqlType::Date | SqlType::Unknown))
+                || !matches!(types[2], SqlType::Interval | SqlType::Unknown)
+            {
+                return Err(no_function());
+            }
+            let ty = if tz { SqlType::TimestampTz } else { SqlType::Timestamp };
+            let mut args = Vec::with_capacity(3);
+            for (i, e) in bound.into_iter().enumerate() {
+                let to = if i == 2 { SqlType::Interval } else { ty };
+                args.push(self.coerce(e, to, CastContext::Implicit, |_| no_function())?);
+            }
+            return self.series_relation(args, ty, alias);
+        } else {
+            return Err(no_function());
+        };
+        let mut args = Vec::with_capacity(bound.len());
+        for e in bound {
+            args.push(self.coerce(e, ty, CastContext::Implicit, |_| no_function())?);
+        }
+        self.series_relation(args, ty, alias)
+    }
+
+    fn series_relation(
+        &mut self,
+        args: Vec<Expr>,
+        ty: SqlType,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<(Arc<TableDef>, String)> {
+        let name = match alias {
+            Some(a) if !a.columns.is_empty() => {
+                alias_columns(Some(a), 1, "table")?;
+                fold(&a.columns[0].name)
+            }
+            Some(a) => fold(&a.name),
+            None => "generate_series".to_string(),
+        };
+        let id = self.new_id();
+        let def = Arc::new(relation::derived_def(id, vec![ColumnDef::new(name, ty)]));
+        let label = alias.map_or("generate_series".to_string(), |a| fold(&a.name));
+        self.sub.inputs.push(Derived { def: def.clone(), label: label.clone(), source: Source::Series { args, ty } });
+        Ok((def, label))
+    }
+
+    /// A column name: in this level's FROM, else in an enclosing level's (an outer reference,
+    /// a placeholder parameter the subquery gets the value of when it runs).
+    pub(super) fn column_or_outer(
+        &mut self,
+        scope: Option<&Scope>,
+        qualifier: Option<&ast::Ident>,
+        id: &ast::Ident,
+    ) -> Result<Expr> {
+        let err = match self.column(scope, qualifier, id) {
+            Ok(e) => return Ok(e),
+            Err(e) => e,
+        };
+        if !(err.code == code::UNDEFINED_COLUMN || err.code == code::UNDEFINED_TABLE) {
+            return Err(err);
+        }
+        for f in (0..self.sub.frames.len()).rev() {
+            let found = {
+                let fr = &self.sub.frames[f];
+                let Some(def) = &fr.def else { continue };
+                let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
+                self.column(Some(&s), qualifier, id).ok()
+            };
+            if let Some(e) = found {
+                let r = self.new_id();
+                let ty = e.ty();
+                self.sub.frames[f].captures.push((r, e));
+                return Ok(Expr::Param(OUTER_BASE + r, ty));
+            }
+        }
+        Err(err)
+    }
+
+    /// Binds a subquery of an expression with `scope` (the level it is in) as its outer scope.
+    fn sublink_query(&mut self, q: &ast::Query, scope: Option<&Scope>) -> Result<(Plan, Vec<OutputColumn>, Captures)> {
+        self.sub.frames.push(Frame {
+            def: scope.map(|s| s.def.clone()),
+            alias: scope.map(|s| s.alias.clone()).unwrap_or_default(),
+            joined: scope.and_then(|s| s.joined.clone()),
+            captures: vec![],
+        });
+        let aggs = std::mem::take(&mut self.aggs);
+        let (allow, banned, in_agg, depth) = (self.allow_aggs, self.aggs_banned_in, self.in_agg, self.expr_depth);
+        let excluded = self.excluded.take();
+        self.allow_aggs = false;
+        self.in_agg = false;
+        self.expr_depth = 0;
+        let keep = std::mem::take(&mut self.sub.keep_unknown);
+        let r = self.query(q);
+        self.sub.keep_unknown = keep;
+        self.aggs = aggs;
+        (self.allow_aggs, self.aggs_banned_in, self.in_agg, self.expr_depth) = (allow, banned, in_agg, depth);
+        self.excluded = excluded;
+        let frame = self.sub.frames.pop();
+        let (plan, cols) = r?;
+        Ok((plan, cols, frame.map(|f| f.captures).unwrap_or_default()))
+    }
+
+    /// `(SELECT ...)`, `[NOT] EXISTS (...)`, `x [NOT] IN (SELECT ...)`, `x op ANY/ALL (SELECT ...)`.
+    pub(super) fn sublink(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
+        use ast::Expr as E;
+        let id = self.new_id();
+        let (kind, plan, ty, captures, negated) = match e {
+            E::Subquery(q) => {
+                let (plan, cols, captures) = self.sublink_query(q, scope)?;
+                if cols.len() != 1 {
+                    return Err(SqlError::new(code::SYNTAX_ERROR, "subquery must return only one column"));
+                }
+                (LinkKind::Scalar, plan, cols[0].ty, captures, false)
+            }
+            E::Exists { subquery, negated } => {
+                let (plan, _, captures) = self.sublink_query(subquery, scope)?;
+                (LinkKind::Exists, plan, SqlType::Bool, captures, *negated)
+            }
+            E::In { expr, target: ast::InTarget::Subquery(q), negated, .. } => {
+                let x = self.expr(expr, scope)?;
+                let (plan, cols, captures) = self.sublink_query(q, scope)?;
+                if cols.len() != 1 {
+                    let msg =
+                        if cols.len() > 1 { "subquery has too many columns" } else { "subquery has too few columns" };
+                    return Err(SqlError::new(code::SYNTAX_ERROR, msg));
+                }
+                let t = self.compare(CmpOp::Eq, x, Expr::Param(LINK_BASE + id, cols[0].ty))?;
+                (LinkKind::Any(t), plan, SqlType::Bool, captures, *negated)
+            }
+            E::AnyOp { left, compare_op, right, .. } | E::AllOp { left, compare_op, right } => {
+                let E::Subquery(q) = right.as_ref() else {
+                    return Err(SqlError::unsupported("ANY/ALL over arrays is not supported yet"));
+                };
+                use ast::BinaryOperator as B;
+                let op = match compare_op {
+                    B::Eq => CmpOp::Eq,
+                    B::NotEq => CmpOp::NotEq,
+                    B::Lt => CmpOp::Lt,
+                    B::LtEq => CmpOp::LtEq,
+                    B::Gt => CmpOp::Gt,
+                    B::GtEq => CmpOp::GtEq,
+                    other => {
+                        return Err(SqlError::unsupported(format!("operator {other} with ANY/ALL is not supported")))
+                    }
+                };
+                let x = self.expr(left, scope)?;
+                let (plan, cols, captures) = self.sublink_query(q, scope)?;
+                if cols.len() != 1 {
+                    let msg =
+                        if cols.len() > 1 { "subquery has too many columns" } else { "subquery has too few columns" };
+                    return Err(SqlError::new(code::SYNTAX_ERROR, msg));
+                }
+                let t = self.compare(op, x, Expr::Param(LINK_BASE + id, cols[0].ty))?;
+                let kind = if matches!(e, E::AllOp { .. }) { LinkKind::All(t) } else { LinkKind::Any(t) };
+                (kind, plan, SqlType::Bool, captures, false)
+            }
+            _ => return Err(SqlError::internal("not a subquery")),
+        };
+        let ty = if ty == SqlType::Unknown { SqlType::Text } else { ty };
+        self.sub.links.push(SubLink { id, kind, plan: Box::new(plan), ty, captures });
+        let ph = Expr::Param(LINK_BASE + id, ty);
+        Ok(if negated { Expr::Not(Box::new(ph)) } else { ph })
+    }
+
+    /// The plan of a query level with its relations and subqueries: correlated subqueries
+    /// become columns computed over the FROM rows ([`Source::Correlated`]); the rest wraps it.
+    fn finish_level(
+        &mut self,
+        plan: Plan,
+        ctes: Vec<Derived>,
+        links: Vec<SubLink>,
+        mut inputs: Vec<Derived>,
+    ) -> Result<Plan> {
+        let (corr, plain): (Vec<SubLink>, Vec<SubLink>) = links.into_iter().partition(|l| !l.captures.is_empty());
+        let mut plan = plan;
+        if !corr.is_empty() {
+            let Plan::Select(mut sp) = plan else {
+                return Err(SqlError::unsupported("correlated subqueries are not supported here yet"));
+            };
+            if sp.for_update.is_some() {
+                return Err(SqlError::unsupported("FOR UPDATE with subqueries is not supported yet"));
+            }
+            let ids: Vec<usize> = corr.iter().map(|l| l.id).collect();
+            let in_join = sp
+                .join
+                .as_ref()
+                .is_some_and(|j| j.steps.iter().any(|s| s.on.as_ref().is_some_and(|e| has_link(e, &ids))));
+            let outside_where = sp.projection.iter().any(|e| has_link(e, &ids))
+                || sp.having.as_ref().is_some_and(|e| has_link(e, &ids))
+                || sp.group_by.iter().any(|e| has_link(e, &ids))
+                || sp.aggs.iter().any(|a| a.arg.as_ref().is_some_and(|e| has_link(e, &ids)))
+                || sp.order_by.iter().any(|k| matches!(&k.source, super::SortSource::Input(e) if has_link(e, &ids)));
+            let in_limit = sp.limit.iter().chain(sp.offset.iter()).any(|e| has_link(e, &ids));
+            if in_join || in_limit || (sp.grouped && outside_where) {
+                return Err(SqlError::unsupported(
+                    "correlated subqueries are supported in WHERE, and in the select list and ORDER BY of a query without GROUP BY or aggregates",
+                ));
+            }
+            let width = match (&sp.table, &sp.join) {
+                (Some(t), _) => t.row_len(),
+                (None, Some(j)) => j.inputs.iter().map(|d| d.row_len()).sum(),
+                (None, None) => 0,
+            };
+            let tys: Vec<SqlType> = corr.iter().map(|l| l.ty).collect();
+            let mut f = |e: &mut Expr| -> Result<bool> {
+                if let Expr::Param(i, _) = e {
+                    if let Some(k) = i.checked_sub(LINK_BASE).and_then(|id| ids.iter().position(|x| *x == id)) {
+                        *e = Expr::Column(width + k, tys[k]);
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            };
+            relation::map_select(&mut sp, &mut f)?;
+            let columns = (0..width + corr.len()).map(|i| ColumnDef::new(format!("\0c{i}"), SqlType::Text)).collect();
+            let id = self.new_id();
+            let def = Arc::new(relation::derived_def(id, columns));
+            let c = Correlated {
+                table: sp.table.take(),
+                join: sp.join.take(),
+                width,
+                filter: sp.filter.take(),
+                links: corr,
+            };
+            sp.key = None;
+            sp.table = Some(def.clone());
+            inputs.push(Derived { def, label: "SubPlan".into(), source: Source::Correlated(Box::new(c)) });
+            plan = Plan::Select(sp);
+        }
+        if plain.is_empty() && inputs.is_empty() && ctes.is_empty() {
+            return Ok(plan);
+        }
+        if let Plan::Select(sp) = &plan {
+            if sp.for_update.is_some() {
+                return Err(SqlError::unsupported(
+                    "FOR UPDATE with subqueries, WITH or derived tables is not supported yet",
+                ));
+            }
+        }
+        Ok(Plan::Query(Box::new(QueryPlan { ctes, links: plain, inputs, body: plan })))
+    }
+
+    /// The statement's plan with the subqueries and relations its top level collected (those
+    /// of INSERT, UPDATE and DELETE; a query's are wrapped by [`Binder::query`]).
+    pub(super) fn finish_statement(&mut self, plan: Plan) -> Result<Plan> {
+        let links = std::mem::take(&mut self.sub.links);
+        let inputs = std::mem::take(&mut self.sub.inputs);
+        if links.is_empty() && inputs.is_empty() {
+            return Ok(plan);
+        }
+        if links.iter().any(|l| !l.captures.is_empty()) {
+            return Err(SqlError::unsupported(
+                "correlated subqueries in INSERT, UPDATE and DELETE are not supported yet",
+            ));
+        }
+        Ok(Plan::Query(Box::new(QueryPlan { ctes: vec![], links, inputs, body: plan })))
+    }
+
+    /// A query's plan as a SELECT (INSERT ... SELECT takes one): a [`Plan::Query`] becomes a
+    /// relation of the current level that a SELECT reads whole.
+    pub(super) fn as_select(&mut self, plan: Plan, cols: &[OutputColumn]) -> Result<SelectPlan> {
+        let plan = match plan {
+            Plan::Select(sp) => return Ok(*sp),
+            other => other,
+        };
+        let id = self.new_id();
+        let def = Arc::new(relation::derived_def(id, columns_of(cols, &[])));
+        self.sub.inputs.push(Derived {
+            def: def.clone(),
+            label: "*SELECT*".into(),
+            source: Source::Query(Box::new(plan)),
+        });
+        let projection = def.columns.iter().enumerate().map(|(i, c)| Expr::Column(i, c.ty)).collect();
+        Ok(SelectPlan {
+            for_update: None,
+            join: None,
+            table: Some(def),
+            filter: None,
+            key: None,
+            aggs: vec![],
+            grouped: false,
+            group_by: vec![],
+            having: None,
+            distinct: Distinct::None,
+            projection,
+            order_by: vec![],
+            limit: None,
+            offset: None,
+            grouping_sets: vec![],
+            windows: vec![],
+        })
+    }
+}
+
+/// A table with its columns renamed by `alias (a, b, ...)` (the same rows).
+pub(super) fn renamed(def: &TableDef, alias: &ast::TableAlias) -> Result<TableDef> {
+    let names = alias_columns(Some(alias), def.columns.len(), "table")?;
+    let mut d = def.clone();
+    for (c, n) in d.columns.iter_mut().zip(names) {
+        c.name = n;
+    }
+    Ok(d)
+}
+
+/// The name of a query's first result column, as a scalar subquery's column is named.
+pub(super) fn first_column_name(q: &ast::Query) -> Option<String> {
+    let mut body = q.body.as_ref();
+    loop {
+        body = match body {
+            ast::SetExpr::SetOperation { left, .. } => left,
+            ast::SetExpr::Query(q) => q.body.as_ref(),
+            ast::SetExpr::Values(_) => return Some("column1".into()),
+            ast::SetExpr::Select(s) => {
+                return match s.projection.first()? {
+                    ast::SelectItem::ExprWithAlias { alias, .. } => Some(fold(alias)),
+                    ast::SelectItem::UnnamedExpr(e) => Some(super::column_name(e)),
+                    _ => None,
+                }
+            }
+            _ => return None,
+        };
+    }
+}

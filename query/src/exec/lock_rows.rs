@@ -1,0 +1,103 @@
+//! `SELECT ... FOR UPDATE [NOWAIT | SKIP LOCKED]`: the rows the query returns are locked for
+//! the transaction, in ORDER BY order, as PostgreSQL's LockRows node does under its Limit: with
+//! a LIMIT, rows are locked one at a time until OFFSET + LIMIT of them are held (so a job queue's
+//! `ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED` takes one row and leaves the rest to other
+//! workers); without one, all at once. A row another transaction holds is waited for (then
+//! re-read and re-checked against WHERE: READ COMMITTED), fails the statement (NOWAIT: 55P03)
+//! or is left out (SKIP LOCKED).
+
+use super::{count, ctx, matches, scan, select, QueryResult};
+use crate::bind::SelectPlan;
+use crate::error::{code, Result};
+use crate::expr;
+use crate::txn::{LockWait, Txn};
+use orbit_engine::table::{Datum, Row};
+
+pub(super) async fn select_for_update(txn: &mut Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
+    txn.check_writable("SELECT FOR UPDATE")?;
+    let policy = p.for_update.unwrap_or_default();
+    let Some(t) = &p.table else { return select(txn, p, params).await };
+    if crate::catalog::is_view(t) {
+        return Err(crate::catalog::read_only(t));
+    }
+    let limit = count(p.limit.as_ref(), params, "LIMIT", code::INVALID_ROW_COUNT_IN_LIMIT_CLAUSE)?;
+    let offset = count(p.offset.as_ref(), params, "OFFSET", code::INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE)?;
+    if limit == Some(0) {
+        return Ok(QueryResult { tag: "SELECT 0".into(), ..Default::default() });
+    }
+    // The candidates, in ORDER BY order.
+    let mut candidates: Vec<(Vec<Datum>, Row, Vec<u8>)> = Vec::new();
+    for (k, row) in scan(txn, t, p.filter.as_ref(), p.key.as_deref(), params).await? {
+        let cx = ctx(&row, params);
+        let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
+        let keys = crate::group::sort_keys(&p.order_by, &projected, &cx)?;
+        candidates.push((keys, projected, k));
+    }
+    let order: Vec<Vec<u8>> = {
+        let ranked: Vec<(Vec<Datum>, Row)> =
+            candidates.into_iter().map(|(keys, _, k)| (keys, vec![Datum::Bytea(k)])).collect();
+        let mut plan = p.clone();
+        plan.distinct = crate::bind::Distinct::None;
+        crate::group::finish(ranked, &plan, None, None)
+            .into_iter()
+            .filter_map(|mut r| match r.pop() {
+                Some(Datum::Bytea(k)) => Some(k),
+                _ => None,
+            })
+            .collect()
+    };
+    let want = limit.map(|l| (l + offset.unwrap_or(0)) as usize);
+    let mut locked: Vec<Row> = Vec::new();
+    // A locked row as it is now, kept if it still matches WHERE.
+    let take = |locked: &mut Vec<Row>, row: Option<Row>| -> Result<()> {
+        if let Some(row) = row {
+            if matches(p.filter.as_ref(), &row, params)? {
+                locked.push(row);
+            }
+        }
+        Ok(())
+    };
+    if want.is_none() {
+        let mut to_lock = Vec::new();
+        for k in order {
+            match txn.own(t, &k) {
+                Some(r) => {
+                    take(&mut locked, r.cloned())?;
+                }
+                None => to_lock.push(k),
+            }
+        }
+        for r in txn.lock_with(t, to_lock, policy).await?.into_iter().flatten() {
+            take(&mut locked, r)?;
+        }
+    } else {
+        let want = want.unwrap_or(usize::MAX);
+        for k in order {
+            if locked.len() >= want {
+                break;
+            }
+            let row = match txn.own(t, &k) {
+                Some(r) => r.cloned(),
+                None => match txn.lock_with(t, vec![k], policy).await?.pop().flatten() {
+                    Some(r) => r,
+                    // SKIP LOCKED: another transaction holds it.
+                    None => continue,
+                },
+            };
+            take(&mut locked, row)?;
+        }
+    }
+    if policy == LockWait::Wait && want.is_none() {
+        // Every row is locked now: read them as a plain SELECT does (same rows, same order).
+        return select(txn, p, params).await;
+    }
+    let mut out = Vec::with_capacity(locked.len());
+    for row in &locked {
+        let cx = ctx(row, params);
+        let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
+        let keys = crate::group::sort_keys(&p.order_by, &projected, &cx)?;
+        out.push((keys, projected));
+    }
+    let rows = crate::group::finish(out, p, limit, offset);
+    Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })
+}

@@ -1,0 +1,888 @@
+//! Relations that are not stored tables, and subqueries in expressions: derived tables
+//! (`FROM (SELECT ...) AS s`), VALUES, set operations (UNION/INTERSECT/EXCEPT [ALL]), WITH
+//! [RECURSIVE] queries, `generate_series()` in FROM, and `(SELECT ...)`, `EXISTS`, `IN`,
+//! `op ANY/ALL` in expressions.
+//!
+//! A relation the binder builds is a [`Derived`]: a table definition whose name starts with
+//! `"\0rel"` (so [`is_derived`] tells it from a stored table) and a [`Source`] that computes its
+//! rows. When the statement runs ([`run`]), each one is materialised on the coordinating shard
+//! and registered in the transaction under that name; [`crate::exec::scan`] then reads the rows
+//! from there, so joins, WHERE, grouping, ORDER BY and LIMIT treat it as any table. Every
+//! materialisation is bounded ([`MAX_ROWS`], 53200 beyond) and a recursive query's iterations
+//! too ([`MAX_ITERATIONS`], 54000).
+//!
+//! Subqueries in expressions are [`SubLink`]s. The binder puts a placeholder parameter
+//! `Param(LINK_BASE + id)` where the subquery's value goes. A subquery that reads no column of
+//! an enclosing query runs once before the statement (PostgreSQL's InitPlan) and its value is
+//! put into the plan as a constant (an `IN`/`ANY`/`ALL` one as the list of its values), so the
+//! filters shipped to the shards stay plain expressions. A correlated one (it reads columns of
+//! the enclosing query: `Param(OUTER_BASE + ref)` inside it) runs per row of the enclosing query
+//! on the coordinating shard ([`Source::Correlated`]), once per distinct set of the outer values
+//! it reads (memoised, the memo bounded), and its value becomes an extra column of the row.
+
+use crate::bind::{Plan, SelectPlan, SortSource};
+use crate::error::{Result, SqlError};
+use crate::expr::{self, ArithOp, CmpOp, Ctx, Expr};
+use crate::txn::Txn;
+use orbit_engine::table::{ColumnDef, Datum, Row, SqlType, TableDef};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Rows one materialised relation may hold before the statement fails with 53200.
+pub const MAX_ROWS: usize = crate::join::MAX_JOIN_ROWS;
+/// Iterations of one WITH RECURSIVE query before it fails with 54000 (PostgreSQL has no such
+/// bound and would run until memory or disk runs out).
+pub const MAX_ITERATIONS: usize = 1_000_000;
+/// Results of a correlated subquery kept for reuse (values over all remembered outer keys);
+/// past it the memo is emptied and starts again.
+const MEMO_ROWS: usize = 1_000_000;
+/// `Param(LINK_BASE + n)`: the value of sublink n (a placeholder until the statement runs).
+pub const LINK_BASE: usize = 1 << 24;
+/// `Param(OUTER_BASE + n)`: outer reference n (a column of an enclosing query).
+pub const OUTER_BASE: usize = 1 << 26;
+
+const PREFIX: &str = "\0rel";
+
+/// A relation whose rows are computed when the statement runs.
+#[derive(Debug, Clone)]
+pub struct Derived {
+    /// Named `"\0rel<n>"`: the key its rows are registered under.
+    pub def: Arc<TableDef>,
+    /// What EXPLAIN calls it (the alias or CTE name).
+    pub label: String,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOp {
+    Union,
+    Intersect,
+    Except,
+}
+
+impl SetOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            SetOp::Union => "UNION",
+            SetOp::Intersect => "INTERSECT",
+            SetOp::Except => "EXCEPT",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A bound query (SELECT, or a [`Plan::Query`]): its result rows.
+    Query(Box<Plan>),
+    /// `VALUES (...), (...)`: expressions that read no row.
+    Values(Vec<Vec<Expr>>),
+    SetOp {
+        op: SetOp,
+        all: bool,
+        left: Box<Source>,
+        right: Box<Source>,
+    },
+    /// The rows of a source through expressions over them (casts to a set operation's types).
+    Project(Box<Source>, Vec<Expr>),
+    /// `WITH RECURSIVE`: `base`, then `step` over the rows the last round added (registered
+    /// under the CTE's own name while it runs) until a round adds none.
+    Recursive {
+        name: String,
+        base: Box<Source>,
+        step: Box<Source>,
+        all: bool,
+    },
+    /// `generate_series(start, stop [, step])` over integers or numeric.
+    Series {
+        args: Vec<Expr>,
+        ty: SqlType,
+    },
+    /// The FROM rows of a SELECT with correlated subqueries, each row followed by the values of
+    /// `links`; WHERE (which may read them) is applied here.
+    Correlated(Box<Correlated>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Correlated {
+    pub table: Option<Arc<TableDef>>,
+    pub join: Option<Box<crate::join::JoinPlan>>,
+    /// Width of the FROM row (the links' values follow it).
+    pub width: usize,
+    pub filter: Option<Expr>,
+    pub links: Vec<SubLink>,
+}
+
+#[derive(Debug, Clone)]
+pub enum LinkKind {
+    /// `(SELECT x ...)`: its one value, NULL without rows, 21000 with several.
+    Scalar,
+    /// `EXISTS (SELECT ...)`.
+    Exists,
+    /// `x op ANY (SELECT ...)` (IN is `= ANY`): the comparison with the placeholder on the right,
+    /// as bound (casts included).
+    Any(Expr),
+    /// `x op ALL (SELECT ...)`.
+    All(Expr),
+}
+
+/// A subquery in an expression.
+#[derive(Debug, Clone)]
+pub struct SubLink {
+    pub id: usize,
+    pub kind: LinkKind,
+    pub plan: Box<Plan>,
+    /// The type of the placeholder (bool for EXISTS, ANY, ALL).
+    pub ty: SqlType,
+    /// Outer references it reads: (reference number, the column in the enclosing row).
+    pub captures: Vec<(usize, Expr)>,
+}
+
+/// A statement with relations or subqueries: `ctes` are materialised first, then the
+/// uncorrelated `links` run and their values go into `inputs` and `body`, then `inputs` are
+/// materialised, then `body` runs.
+#[derive(Debug, Clone)]
+pub struct QueryPlan {
+    pub ctes: Vec<Derived>,
+    pub links: Vec<SubLink>,
+    pub inputs: Vec<Derived>,
+    pub body: Plan,
+}
+
+impl QueryPlan {
+    /// Whether the statement returns rows (a SELECT, or DML with RETURNING).
+    pub fn returns_rows(&self) -> bool {
+        match &self.body {
+            Plan::Select(_) | Plan::Show(_) | Plan::Explain { .. } => true,
+            Plan::Insert { returning, .. } | Plan::Update { returning, .. } | Plan::Delete { returning, .. } => {
+                returning.is_some()
+            }
+            Plan::Query(q) => q.returns_rows(),
+            _ => false,
+        }
+    }
+}
+
+/// Materialised relations of the running statements of a transaction, by name.
+#[derive(Debug, Default)]
+pub struct Registry(RefCell<HashMap<String, Rc<Vec<Row>>>>);
+
+/// Whether `def` is a relation computed by the statement (not a stored table).
+pub fn is_derived(def: &TableDef) -> bool {
+    def.name.starts_with(PREFIX)
+}
+
+/// The definition of a derived relation number `n` with these columns. It has no primary key,
+/// so its rows carry a (NULL) row id after the columns as a stored table's would.
+pub fn derived_def(n: usize, columns: Vec<ColumnDef>) -> TableDef {
+    let mut def = TableDef::default_empty();
+    def.name = format!("{PREFIX}{n}");
+    def.columns = columns;
+    def
+}
+
+fn too_many() -> SqlError {
+    SqlError::new("53200", "out of memory").detail(format!(
+        "A subquery, CTE or set operation would hold more than {MAX_ROWS} rows; Orbit bounds the rows one query holds."
+    ))
+}
+
+fn check_rows(n: usize) -> Result<()> {
+    if n > MAX_ROWS {
+        return Err(too_many());
+    }
+    Ok(())
+}
+
+/// The rows of derived relation `table` that pass `filter` (with made-up keys: their order).
+pub(crate) fn scan(
+    txn: &Txn,
+    table: &TableDef,
+    filter: Option<&Expr>,
+    params: &[Datum],
+) -> Result<Vec<(Vec<u8>, Row)>> {
+    let rows = txn
+        .relations
+        .0
+        .borrow()
+        .get(&table.name)
+        .cloned()
+        .ok_or_else(|| SqlError::internal("a derived relation was read before it was computed"))?;
+    let mut out = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        if crate::exec::matches(filter, r, params)? {
+            out.push(((i as u64).to_be_bytes().to_vec(), r.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn register(txn: &Txn, def: &TableDef, mut rows: Vec<Row>, names: &mut Vec<String>) {
+    let width = def.row_len();
+    for r in &mut rows {
+        r.resize(width, Datum::Null);
+    }
+    txn.relations.0.borrow_mut().insert(def.name.clone(), Rc::new(rows));
+    names.push(def.name.clone());
+}
+
+fn unregister(txn: &Txn, names: &[String]) {
+    let mut m = txn.relations.0.borrow_mut();
+    for n in names {
+        m.remove(n);
+    }
+}
+
+/// Runs a [`QueryPlan`]: see its doc.
+pub async fn run(txn: &mut Txn, q: &QueryPlan, params: &[Datum]) -> Result<crate::exec::QueryResult> {
+    let mut names = Vec::new();
+    let r = run_registered(txn, q, params, &mut names).await;
+    unregister(txn, &names);
+    r
+}
+
+async fn run_registered(
+    txn: &mut Txn,
+    q: &QueryPlan,
+    params: &[Datum],
+    names: &mut Vec<String>,
+) -> Result<crate::exec::QueryResult> {
+    for c in &q.ctes {
+        let rows = materialise(txn, &c.source, &c.def, params).await?;
+        register(txn, &c.def, rows, names);
+    }
+    let mut values: HashMap<usize, Expr> = HashMap::new();
+    for l in &q.links {
+        let rows = run_plan(txn, &l.plan, params).await?;
+        values.insert(l.id, link_value(l, rows)?);
+    }
+    let substituted;
+    let (inputs, body) = if values.is_empty() {
+        (&q.inputs, &q.body)
+    } else {
+        let mut inputs = q.inputs.clone();
+        let mut body = q.body.clone();
+        let mut f = |e: &mut Expr| -> Result<bool> {
+            if let Expr::Param(i, _) = e {
+                if let Some(v) = i.checked_sub(LINK_BASE).and_then(|id| values.get(&id)) {
+                    *e = v.clone();
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        };
+        for d in &mut inputs {
+            map_source(&mut d.source, &mut f)?;
+        }
+        map_plan(&mut body, &mut f)?;
+        substituted = (inputs, body);
+        (&substituted.0, &substituted.1)
+    };
+    for d in inputs {
+        let rows = materialise(txn, &d.source, &d.def, params).await?;
+        register(txn, &d.def, rows, names);
+    }
+    Box::pin(crate::exec::execute(body, params, txn)).await
+}
+
+async fn run_plan(txn: &mut Txn, plan: &Plan, params: &[Datum]) -> Result<Vec<Row>> {
+    let r = Box::pin(crate::exec::execute(plan, params, txn)).await?;
+    check_rows(r.rows.len())?;
+    Ok(r.rows)
+}
+
+/// What a sublink's placeholder becomes, given the rows its subquery returned.
+fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
+    Ok(match &l.kind {
+        LinkKind::Scalar => match rows.len() {
+            0 => Expr::Const(Datum::Null, l.ty),
+            1 => Expr::Const(rows.into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or(Datum::Null), l.ty),
+            _ => return Err(SqlError::new("21000", "more than one row returned by a subquery used as an expression")),
+        },
+        LinkKind::Exists => Expr::Const(Datum::Bool(!rows.is_empty()), SqlType::Bool),
+        LinkKind::Any(template) | LinkKind::All(template) => {
+            let any = matches!(l.kind, LinkKind::Any(_));
+            let Expr::Cmp(op, x, rhs) = template else {
+                return Err(SqlError::internal("ANY/ALL without a comparison"));
+            };
+            // Each distinct value of the subquery, converted as the comparison needs.
+            let mut seen = std::collections::HashSet::new();
+            let mut items = Vec::new();
+            for r in rows {
+                let v = r.into_iter().next().unwrap_or(Datum::Null);
+                let mut e = (**rhs).clone();
+                let mut f = |e: &mut Expr| -> Result<bool> {
+                    if let Expr::Param(i, t) = e {
+                        if *i == LINK_BASE + l.id {
+                            *e = Expr::Const(v.clone(), *t);
+                            return Ok(true);
+                        }
+                    }
+                    Ok(false)
+                };
+                walk(&mut e, &mut f)?;
+                let c = expr::eval(&e, &Ctx { row: &[], params: &[], aggs: &[] })?;
+                if seen.insert(crate::group::key_of(std::slice::from_ref(&c))) {
+                    items.push(Expr::Const(c, rhs.ty()));
+                }
+            }
+            let hashable = matches!(
+                rhs.ty(),
+                SqlType::Bool
+                    | SqlType::Int2
+                    | SqlType::Int4
+                    | SqlType::Int8
+                    | SqlType::Float4
+                    | SqlType::Float8
+                    | SqlType::Numeric(_)
+                    | SqlType::Text
+                    | SqlType::Varchar(_)
+                    | SqlType::Bpchar(_)
+                    | SqlType::Bytea
+                    | SqlType::Date
+                    | SqlType::Timestamp
+                    | SqlType::TimestampTz
+                    | SqlType::Time
+                    | SqlType::Uuid
+            );
+            match (op, any) {
+                // x = ANY (empty) is false even for a NULL x (x <> ALL (empty) true).
+                (CmpOp::Eq, true) | (CmpOp::NotEq, false) if items.is_empty() => {
+                    Expr::Const(Datum::Bool(!any), SqlType::Bool)
+                }
+                (CmpOp::Eq, true) | (CmpOp::NotEq, false) if hashable && items.len() > HASH_FROM => {
+                    Expr::InSet(x.clone(), Arc::new(ValueSet::new(&items)), !any)
+                }
+                (CmpOp::Eq, true) => Expr::InList(x.clone(), items, false),
+                (CmpOp::NotEq, false) => Expr::InList(x.clone(), items, true),
+                _ => {
+                    let cmps: Vec<Expr> = items.into_iter().map(|c| Expr::Cmp(*op, x.clone(), Box::new(c))).collect();
+                    balanced(cmps, !any)
+                }
+            }
+        }
+    })
+}
+
+/// IN lists longer than this are hashed ([`ValueSet`]).
+const HASH_FROM: usize = 16;
+
+/// The values of an `IN (subquery)`, hashed by GROUP BY's equality (which is `=` for the types
+/// it is used with: the binder coerced both sides to one type).
+pub struct ValueSet {
+    keys: std::collections::HashSet<crate::group::KeyPart>,
+    has_null: bool,
+}
+
+impl std::fmt::Debug for ValueSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ValueSet({} values{})", self.keys.len(), if self.has_null { " and NULL" } else { "" })
+    }
+}
+
+impl ValueSet {
+    fn new(items: &[Expr]) -> ValueSet {
+        let mut s = ValueSet { keys: Default::default(), has_null: false };
+        for i in items {
+            match i {
+                Expr::Const(Datum::Null, _) => s.has_null = true,
+                Expr::Const(d, _) => {
+                    s.keys.insert(crate::group::key_part(d));
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// `v = ANY (values)`: true, false, or None (NULL) when `v` is NULL or the values hold a
+    /// NULL and none equals `v`. (The set is never empty here.)
+    pub fn contains(&self, v: &Datum) -> Option<bool> {
+        if v.is_null() {
+            return None;
+        }
+        if self.keys.contains(&crate::group::key_part(v)) {
+            return Some(true);
+        }
+        if self.has_null {
+            None
+        } else {
+            Some(false)
+        }
+    }
+}
+
+/// `a OR b OR ...` (or AND) as a balanced tree, so evaluation recursion stays shallow.
+fn balanced(mut items: Vec<Expr>, and: bool) -> Expr {
+    if items.is_empty() {
+        return Expr::Const(Datum::Bool(and), SqlType::Bool);
+    }
+    if items.len() == 1 {
+        return items.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Bool));
+    }
+    let right = items.split_off(items.len() / 2);
+    let (l, r) = (Box::new(balanced(items, and)), Box::new(balanced(right, and)));
+    if and {
+        Expr::And(l, r)
+    } else {
+        Expr::Or(l, r)
+    }
+}
+
+/// The rows of `source` (without the row-id slot).
+async fn materialise(txn: &mut Txn, source: &Source, def: &TableDef, params: &[Datum]) -> Result<Vec<Row>> {
+    Box::pin(materialise_inner(txn, source, def, params)).await
+}
+
+async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, params: &[Datum]) -> Result<Vec<Row>> {
+    Ok(match source {
+        Source::Query(plan) => run_plan(txn, plan, params).await?,
+        Source::Values(rows) => {
+            check_rows(rows.len())?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(
+                    r.iter().map(|e| expr::eval(e, &Ctx { row: &[], params, aggs: &[] })).collect::<Result<Row>>()?,
+                );
+            }
+            out
+        }
+        Source::Project(input, exprs) => {
+            let rows = materialise(txn, input, def, params).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                out.push(
+                    exprs.iter().map(|e| expr::eval(e, &Ctx { row: r, params, aggs: &[] })).collect::<Result<Row>>()?,
+                );
+            }
+            out
+        }
+        Source::SetOp { op, all, left, right } => {
+            let l = materialise(txn, left, def, params).await?;
+            let r = materialise(txn, right, def, params).await?;
+            set_op(*op, *all, l, r)?
+        }
+        Source::Recursive { name, base, step, all } => recursive(txn, name, base, step, *all, def, params).await?,
+        Source::Series { args, ty } => series(args, *ty, params)?,
+        Source::Correlated(c) => correlated(txn, c, params).await?,
+    })
+}
+
+fn set_op(op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>) -> Result<Vec<Row>> {
+    use crate::group::key_of;
+    Ok(match (op, all) {
+        (SetOp::Union, true) => {
+            check_rows(l.len() + r.len())?;
+            let mut l = l;
+            l.extend(r);
+            l
+        }
+        (SetOp::Union, false) => {
+            let mut seen = std::collections::HashSet::new();
+            l.into_iter().chain(r).filter(|row| seen.insert(key_of(row))).collect()
+        }
+        (SetOp::Intersect | SetOp::Except, _) => {
+            let mut counts: HashMap<Vec<crate::group::KeyPart>, usize> = HashMap::new();
+            for row in &r {
+                *counts.entry(key_of(row)).or_default() += 1;
+            }
+            let mut out = Vec::new();
+            let mut emitted = std::collections::HashSet::new();
+            for row in l {
+                let k = key_of(&row);
+                let n = counts.get(&k).copied().unwrap_or(0);
+                let keep = match (op, all) {
+                    (SetOp::Intersect, true) => {
+                        // min(left count, right count) copies.
+                        if n > 0 {
+                            counts.insert(k, n - 1);
+                            true
+                        } else {
+                            false
+                        }
+                    }
+                    (SetOp::Intersect, false) => n > 0 && emitted.insert(k),
+                    (_, true) => {
+                        // left count - right count copies.
+                        if n > 0 {
+                            counts.insert(k, n - 1);
+                            false
+                        } else {
+                            true
+                        }
+                    }
+                    (_, false) => n == 0 && emitted.insert(k),
+                };
+                if keep {
+                    out.push(row);
+                }
+            }
+            out
+        }
+    })
+}
+
+async fn recursive(
+    txn: &mut Txn,
+    name: &str,
+    base: &Source,
+    step: &Source,
+    all: bool,
+    def: &TableDef,
+    params: &[Datum],
+) -> Result<Vec<Row>> {
+    use crate::group::key_of;
+    let mut seen = std::collections::HashSet::new();
+    let mut result: Vec<Row> = Vec::new();
+    let mut working: Vec<Row> = Vec::new();
+    for row in materialise(txn, base, def, params).await? {
+        if all || seen.insert(key_of(&row)) {
+            working.push(row.clone());
+            result.push(row);
+        }
+    }
+    let mut iterations = 0usize;
+    let mut names = Vec::new();
+    while !working.is_empty() {
+        iterations += 1;
+        if iterations > MAX_ITERATIONS {
+            unregister(txn, &names);
+            return Err(SqlError::new(
+                "54000",
+                format!("recursive query \"{name}\" ran more than {MAX_ITERATIONS} iterations"),
+            )
+            .detail("Orbit bounds the iterations of WITH RECURSIVE; PostgreSQL would run on."));
+        }
+        register(txn, def, std::mem::take(&mut working), &mut names);
+        let produced = materialise(txn, step, def, params).await;
+        unregister(txn, &names);
+        names.clear();
+        for row in produced? {
+            if all || seen.insert(key_of(&row)) {
+                working.push(row.clone());
+                result.push(row);
+            }
+        }
+        check_rows(result.len())?;
+    }
+    Ok(result)
+}
+
+fn series(args: &[Expr], ty: SqlType, params: &[Datum]) -> Result<Vec<Row>> {
+    let cx = Ctx { row: &[], params, aggs: &[] };
+    let vals = args.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
+    if vals.iter().any(|v| v.is_null()) {
+        return Ok(vec![]);
+    }
+    let zero_step = || SqlError::new("22023", "step size cannot equal zero");
+    let mut out = Vec::new();
+    if ty.is_integer() {
+        let get = |i: usize, default: i64| vals.get(i).map_or(Some(default), |d| d.as_i64());
+        let (Some(start), Some(stop), Some(step)) = (get(0, 0), get(1, 0), get(2, 1)) else {
+            return Err(SqlError::internal("generate_series over non-integers"));
+        };
+        if step == 0 {
+            return Err(zero_step());
+        }
+        let (mut cur, stop, step) = (start as i128, stop as i128, step as i128);
+        while (step > 0 && cur <= stop) || (step < 0 && cur >= stop) {
+            out.push(vec![match ty {
+                SqlType::Int8 => Datum::Int8(cur as i64),
+                _ => Datum::Int4(cur as i32),
+            }]);
+            check_rows(out.len())?;
+            cur += step;
+        }
+        return Ok(out);
+    }
+    // numeric, or timestamps by an interval: start + step until past stop, with the type's
+    // own arithmetic and comparison.
+    let start = vals[0].clone();
+    let stop = vals[1].clone();
+    let step = vals.get(2).cloned().unwrap_or_else(|| Datum::Numeric("1".into()));
+    let (zero, step_ty) = match step {
+        Datum::Interval(_) => {
+            (Datum::Interval(orbit_engine::table::Interval { months: 0, days: 0, micros: 0 }), SqlType::Interval)
+        }
+        _ => (Datum::Numeric("0".into()), ty),
+    };
+    let sign = expr::compare(&step, &zero);
+    if sign == Some(std::cmp::Ordering::Equal) {
+        return Err(zero_step());
+    }
+    // NaN bounds or step: PostgreSQL refuses them.
+    for (v, what) in [(&start, "start"), (&stop, "stop"), (&step, "step size")] {
+        if matches!(v, Datum::Numeric(s) if s == "NaN") {
+            return Err(SqlError::new("22023", format!("{what} value cannot be NaN")));
+        }
+    }
+    let up = sign == Some(std::cmp::Ordering::Greater);
+    let mut cur = start;
+    loop {
+        let c = expr::compare(&cur, &stop);
+        let go = if up { c != Some(std::cmp::Ordering::Greater) } else { c != Some(std::cmp::Ordering::Less) };
+        if !go || c.is_none() {
+            break;
+        }
+        out.push(vec![cur.clone()]);
+        check_rows(out.len())?;
+        cur = expr::eval(
+            &Expr::Arith(
+                ArithOp::Add,
+                Box::new(Expr::Const(cur, ty)),
+                Box::new(Expr::Const(step.clone(), step_ty)),
+                ty,
+            ),
+            &Ctx { row: &[], params: &[], aggs: &[] },
+        )?;
+    }
+    Ok(out)
+}
+
+/// The FROM rows of a SELECT with correlated subqueries, with the subqueries' values appended
+/// and WHERE applied (see [`Correlated`]).
+async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<Vec<Row>> {
+    let input: Vec<Row> = match (&c.table, &c.join) {
+        (Some(t), _) => crate::exec::scan(txn, t, None, None, params).await?.into_iter().map(|(_, r)| r).collect(),
+        (None, Some(j)) => crate::join::rows(txn, j, params).await?,
+        (None, None) => vec![vec![]],
+    };
+    // Which links WHERE reads: computed before it; the others only for rows that pass.
+    let mut in_filter = vec![false; c.links.len()];
+    if let Some(f) = &c.filter {
+        f.visit_columns(&mut |i| {
+            if i >= c.width && i - c.width < in_filter.len() {
+                in_filter[i - c.width] = true;
+            }
+        });
+    }
+    let mut memos: Vec<Memo> = c.links.iter().map(|_| Memo::default()).collect();
+    let mut out = Vec::new();
+    for mut row in input {
+        row.resize(c.width + c.links.len(), Datum::Null);
+        for (k, l) in c.links.iter().enumerate() {
+            if in_filter[k] {
+                row[c.width + k] = link_for_row(txn, l, &mut memos[k], &row, params).await?;
+            }
+        }
+        if !crate::exec::matches(c.filter.as_ref(), &row, params)? {
+            continue;
+        }
+        for (k, l) in c.links.iter().enumerate() {
+            if !in_filter[k] {
+                row[c.width + k] = link_for_row(txn, l, &mut memos[k], &row, params).await?;
+            }
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// A correlated sublink's values by the outer values it reads, with the rows behind them.
+#[derive(Default)]
+struct Memo {
+    values: HashMap<Vec<crate::group::KeyPart>, Expr>,
+    rows: usize,
+}
+
+async fn link_for_row(txn: &mut Txn, l: &SubLink, memo: &mut Memo, row: &[Datum], params: &[Datum]) -> Result<Datum> {
+    let cx = Ctx { row, params, aggs: &[] };
+    let outer: Vec<Datum> = l.captures.iter().map(|(_, e)| expr::eval(e, &cx)).collect::<Result<_>>()?;
+    let key = crate::group::key_of(&outer);
+    let value = match memo.values.get(&key) {
+        Some(v) => v.clone(),
+        None => {
+            let mut plan = (*l.plan).clone();
+            let mut f = |e: &mut Expr| -> Result<bool> {
+                if let Expr::Param(i, _) = e {
+                    if let Some(n) = i.checked_sub(OUTER_BASE) {
+                        if let Some(k) = l.captures.iter().position(|(r, _)| *r == n) {
+                            *e = Expr::Const(outer[k].clone(), l.captures[k].1.ty());
+                            return Ok(true);
+                        }
+                    }
+                }
+                Ok(false)
+            };
+            map_plan(&mut plan, &mut f)?;
+            let rows = run_plan(txn, &plan, params).await?;
+            let n = rows.len().max(1);
+            let v = link_value(l, rows)?;
+            if memo.rows + n > MEMO_ROWS {
+                memo.values.clear();
+                memo.rows = 0;
+            }
+            memo.rows += n;
+            memo.values.insert(key, v.clone());
+            v
+        }
+    };
+    expr::eval(&value, &cx)
+}
+
+/// Calls `f` on `e` and its sub-expressions, parents first; `f` returns true when it replaced
+/// the expression (its parts are then not visited).
+pub(crate) fn walk(e: &mut Expr, f: &mut dyn FnMut(&mut Expr) -> Result<bool>) -> Result<()> {
+    if f(e)? {
+        return Ok(());
+    }
+    for c in e.children_mut() {
+        walk(c, f)?;
+    }
+    Ok(())
+}
+
+fn walk_opt(e: &mut Option<Expr>, f: &mut dyn FnMut(&mut Expr) -> Result<bool>) -> Result<()> {
+    match e {
+        Some(e) => walk(e, f),
+        None => Ok(()),
+    }
+}
+
+fn walk_all(es: &mut [Expr], f: &mut dyn FnMut(&mut Expr) -> Result<bool>) -> Result<()> {
+    es.iter_mut().try_for_each(|e| walk(e, f))
+}
+
+/// Applies `f` (as [`walk`]) to every expression of a SELECT.
+pub(crate) fn map_select(p: &mut SelectPlan, f: &mut dyn FnMut(&mut Expr) -> Result<bool>) -> Result<()> {
+    walk_opt(&mut p.filter, f)?;
+    if let Some(k) = &mut p.key {
+        walk_all(k, f)?;
+    }
+    for a in &mut p.aggs {
+        walk_opt(&mut a.arg, f)?;
+        walk_opt(&mut a.delim, f)?;
+        walk_opt(&mut a.filter, f)?;
+        for o in &mut a.order_by {
+            walk(&mut o.expr, f)?;
+        }
+    }
+    walk_all(&mut p.group_by, f)?;
+    walk_opt(&mut p.having, f)?;
+    walk_all(&mut p.projection, f)?;
+    for k in &mut p.order_by {
+        if let SortSource::Input(e) = &mut k.source {
+            walk(e, f)?;
+        }
+    }
+    walk_opt(&mut p.limit, f)?;
+    walk_opt(&mut p.offset, f)?;
+    if let Some(j) = &mut p.join {
+        for s in &mut j.steps {
+            walk_opt(&mut s.on, f)?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies `f` to every expression of a plan, nested plans included.
+pub(crate) fn map_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> Result<bool>) -> Result<()> {
+    match plan {
+        Plan::Select(p) => map_select(p, f),
+        Plan::Query(q) => {
+            for d in q.ctes.iter_mut().chain(q.inputs.iter_mut()) {
+                map_source(&mut d.source, f)?;
+            }
+            for l in &mut q.links {
+                map_link(l, f)?;
+            }
+            map_plan(&mut q.body, f)
+        }
+        Plan::Insert { rows, select, on_conflict, returning, .. } => {
+            for r in rows {
+                walk_all(r, f)?;
+            }
+            if let Some(s) = select {
+                map_select(&mut s.0, f)?;
+                walk_all(&mut s.1, f)?;
+            }
+            if let Some(crate::bind::OnConflict::Update { sets, filter, .. }) = on_conflict {
+                for (_, e) in sets {
+                    walk(e, f)?;
+                }
+                walk_opt(filter, f)?;
+            }
+            match returning {
+                Some(r) => walk_all(r, f),
+                None => Ok(()),
+            }
+        }
+        Plan::Update { filter, key, sets, returning, .. } => {
+            walk_opt(filter, f)?;
+            if let Some(k) = key {
+                walk_all(k, f)?;
+            }
+            for (_, e) in sets {
+                walk(e, f)?;
+            }
+            match returning {
+                Some(r) => walk_all(r, f),
+                None => Ok(()),
+            }
+        }
+        Plan::Delete { filter, key, returning, .. } => {
+            walk_opt(filter, f)?;
+            if let Some(k) = key {
+                walk_all(k, f)?;
+            }
+            match returning {
+                Some(r) => walk_all(r, f),
+                None => Ok(()),
+            }
+        }
+        Plan::Explain { inner, .. } => map_plan(inner, f),
+        _ => Ok(()),
+    }
+}
+
+fn map_link(l: &mut SubLink, f: &mut dyn FnMut(&mut Expr) -> Result<bool>) -> Result<()> {
+    map_plan(&mut l.plan, f)?;
+    if let LinkKind::Any(t) | LinkKind::All(t) = &mut l.kind {
+        walk(t, f)?;
+    }
+    for (_, e) in &mut l.captures {
+        walk(e, f)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn map_source(s: &mut Source, f: &mut dyn FnMut(&mut Expr) -> Result<bool>) -> Result<()> {
+    match s {
+        Source::Query(p) => map_plan(p, f),
+        Source::Values(rows) => rows.iter_mut().try_for_each(|r| walk_all(r, f)),
+        Source::SetOp { left, right, .. } => {
+            map_source(left, f)?;
+            map_source(right, f)
+        }
+        Source::Project(input, exprs) => {
+            map_source(input, f)?;
+            walk_all(exprs, f)
+        }
+        Source::Recursive { base, step, .. } => {
+            map_source(base, f)?;
+            map_source(step, f)
+        }
+        Source::Series { args, .. } => walk_all(args, f),
+        Source::Correlated(c) => {
+            walk_opt(&mut c.filter, f)?;
+            if let Some(j) = &mut c.join {
+                for s in &mut j.steps {
+                    walk_opt(&mut s.on, f)?;
+                }
+            }
+            c.links.iter_mut().try_for_each(|l| map_link(l, f))
+        }
+    }
+}
+
+/// Whether `e` reads sublink placeholder `id`.
+pub(crate) fn reads_link(e: &Expr, id: usize) -> bool {
+    let mut found = false;
+    e.visit(&mut |x| {
+        if matches!(x, Expr::Param(i, _) if *i == LINK_BASE + id) {
+            found = true;
+        }
+    });
+    found
+}

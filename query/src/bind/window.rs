@@ -82,6 +82,7 @@ fn aggregate_name(name: &str) -> bool {
             | "stddev_samp"
             | "stddev"
             | "stddev_pop"
+            | "array_agg"
     )
 }
 

@@ -42,7 +42,7 @@ pub enum WinFunc {
     /// nth_value(value, n)
     NthValue,
     /// An aggregate over the frame.
-    Agg(AggSpec),
+    Agg(Box<AggSpec>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -696,7 +696,7 @@ mod tests {
             range_sub: None,
             range_add: None,
         };
-        let got = compute(&call(WinFunc::Agg(spec), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
+        let got = compute(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
         assert_eq!(got, vec![Datum::Int8(3), Datum::Int8(6), Datum::Int8(9), Datum::Int8(7)]);
     }
 
@@ -718,7 +718,7 @@ mod tests {
             range_sub: None,
             range_add: None,
         };
-        let got = compute(&call(WinFunc::Agg(spec), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
+        let got = compute(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
         assert_eq!(got, vec![Datum::Int8(9), Datum::Int8(7), Datum::Int8(4), Datum::Null]);
     }
 
@@ -742,7 +742,7 @@ mod tests {
             range_add: None,
         };
         let vals: Vec<i32> = (0..300).map(|i| i * 7919 % 1000).collect();
-        let got = compute(&call(WinFunc::Agg(spec), frame), &rows(&vals), &[]).unwrap();
+        let got = compute(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&vals), &[]).unwrap();
         // Rows sort by value (the call's ORDER BY): the frame is 40 ranks either side.
         let mut sorted = vals.clone();
         sorted.sort();

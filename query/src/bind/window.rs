@@ -400,7 +400,7 @@ impl Binder<'_> {
         match e {
             Expr::Agg(n, ty) if n + 1 == self.aggs.len() && self.aggs.len() > before => {
                 let spec = self.aggs.pop().ok_or_else(|| SqlError::internal("window aggregate"))?;
-                Ok((WinFunc::Agg(spec), vec![], ty))
+                Ok((WinFunc::Agg(Box::new(spec)), vec![], ty))
             }
             _ => Err(SqlError::internal("window aggregate did not bind to an aggregate")),
         }

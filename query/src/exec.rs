@@ -64,6 +64,15 @@ pub(crate) fn no_table(name: &str) -> SqlError {
 
 /// Runs `plan` inside `txn` (the caller commits or rolls it back). DDL applies at once.
 pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<QueryResult> {
+    // A cancel request or statement_timeout takes effect at the statement's lock waits and
+    // shard hops, and here at its start and end (before an autocommit commits).
+    txn.check_cancel()?;
+    let r = execute_plan(plan, params, txn).await?;
+    txn.check_cancel()?;
+    Ok(r)
+}
+
+async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<QueryResult> {
     // The transaction's clock rides after the parameters (see expr::with_clock).
     let params = &expr::with_clock(params, txn.started_us);
     match plan {
@@ -471,6 +480,7 @@ pub(crate) async fn scan(
         Ok::<_, SqlError>(out)
     })
     .await?;
+    txn.check_cancel()?;
     let mut all = Vec::new();
     for part in parts {
         all.extend(part?);

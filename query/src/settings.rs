@@ -1,6 +1,6 @@
 //! Run-time parameters a session can `SET`, `RESET` and `SHOW`: their canonical names, their
 //! defaults, and the values Orbit honours. A parameter whose value would change behaviour that
-//! Orbit does not have (another time zone, a statement timeout, another isolation level) is
+//! Orbit does not have (another time zone, another isolation level) is
 //! refused with 0A000 rather than accepted and ignored; an unknown parameter is 42704 and a
 //! malformed value 22023, as PostgreSQL answers.
 
@@ -61,6 +61,34 @@ fn only(name: &str, what: &str) -> SqlError {
 
 fn read_only(name: &str) -> SqlError {
     SqlError::new("55P02", format!("parameter \"{name}\" cannot be changed"))
+}
+
+/// A time in milliseconds as SHOW prints it: in the largest unit that holds it exactly.
+fn show_ms(ms: i64) -> String {
+    if ms == 0 {
+        return "0".into();
+    }
+    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1_000)] {
+        if ms % size == 0 {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
+}
+
+/// A `statement_timeout`/`lock_timeout` value as SHOW prints it, as a duration (None: 0, no
+/// limit).
+pub fn timeout(shown: &str) -> Option<std::time::Duration> {
+    let digits: String = shown.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let n: u64 = digits.parse().ok()?;
+    let ms = match &shown[digits.len()..] {
+        "d" => n * 86_400_000,
+        "h" => n * 3_600_000,
+        "min" => n * 60_000,
+        "s" => n * 1_000,
+        _ => n,
+    };
+    (ms > 0).then(|| std::time::Duration::from_millis(ms))
 }
 
 /// Checks `SET name = values` and returns the canonical name and the value as SHOW prints it.
@@ -141,7 +169,32 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             }
             n.to_string()
         }
-        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+        "statement_timeout" | "lock_timeout" => {
+            let v = one()?.trim();
+            let neg = v.starts_with('-');
+            let body = v.trim_start_matches(['-', '+']);
+            let digits: String = body.chars().take_while(|c| c.is_ascii_digit()).collect();
+            let unit = body[digits.len()..].trim();
+            let factor: f64 = match unit {
+                "" | "ms" => 1.0,
+                "us" => 0.001,
+                "s" => 1_000.0,
+                "min" => 60_000.0,
+                "h" => 3_600_000.0,
+                "d" => 86_400_000.0,
+                _ => return Err(invalid(canon, v)),
+            };
+            let n: f64 = digits.parse::<f64>().map_err(|_| invalid(canon, v))? * factor;
+            let ms = if neg { -n } else { n }.round();
+            if !(0.0..=i32::MAX as f64).contains(&ms) {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("{ms} ms is outside the valid range for parameter \"{canon}\" (0 .. 2147483647)"),
+                ));
+            }
+            show_ms(ms as i64)
+        }
+        "idle_in_transaction_session_timeout" => {
             let v = one()?.trim();
             let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
             let unit = v[digits.len()..].trim();
@@ -209,7 +262,13 @@ mod tests {
         assert_eq!(set("search_path", &["$user", "public"]).unwrap().1, "\"$user\", public");
         assert_eq!(set("server_version", &["1"]).unwrap_err().code, "55P02");
         assert_eq!(set("statement_timeout", &["0"]).unwrap().1, "0");
-        assert_eq!(set("statement_timeout", &["5s"]).unwrap_err().code, "0A000");
+        assert_eq!(set("statement_timeout", &["5000"]).unwrap().1, "5s");
+        assert_eq!(set("statement_timeout", &["1500"]).unwrap().1, "1500ms");
+        assert_eq!(set("lock_timeout", &["60s"]).unwrap().1, "1min");
+        assert_eq!(set("statement_timeout", &["1500us"]).unwrap().1, "2ms");
+        assert_eq!(set("statement_timeout", &["-1"]).unwrap_err().code, "22023");
+        assert_eq!(timeout("1min"), Some(std::time::Duration::from_secs(60)));
+        assert_eq!(timeout("0"), None);
         assert_eq!(set("statement_timeout", &["5 parsecs"]).unwrap_err().code, "22023");
     }
 }

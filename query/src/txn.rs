@@ -81,6 +81,10 @@ pub struct Cancel {
     waiting: std::cell::Cell<bool>,
     requested: std::cell::Cell<bool>,
     waker: std::cell::RefCell<Option<std::task::Waker>>,
+    /// `statement_timeout`: when the running statement is cancelled.
+    deadline: std::cell::Cell<Option<std::time::Instant>>,
+    /// `lock_timeout`: how long one row lock wait may last.
+    lock_timeout: std::cell::Cell<Option<Duration>>,
 }
 
 impl Cancel {
@@ -88,6 +92,19 @@ impl Cancel {
     pub fn arm(&self, on: bool) {
         self.armed.set(on);
         self.requested.set(false);
+        if !on {
+            self.deadline.set(None);
+        }
+    }
+
+    /// A statement starts under `statement_timeout` and `lock_timeout` (None: no limit). The
+    /// statement is cancelled (57014) at its next lock wait, shard hop or commit after the
+    /// timeout, or during a lock wait when it expires; a lock wait longer than `lock_timeout`
+    /// fails with 55P03.
+    pub fn arm_with(&self, statement_timeout: Option<Duration>, lock_timeout: Option<Duration>) {
+        self.arm(true);
+        self.deadline.set(statement_timeout.map(|t| std::time::Instant::now() + t));
+        self.lock_timeout.set(lock_timeout);
     }
 
     /// A CancelRequest for this connection: takes effect only while a statement runs.
@@ -107,6 +124,9 @@ impl Cancel {
     pub fn check(&self) -> Result<()> {
         if self.requested.get() {
             return Err(canceled());
+        }
+        if self.deadline.get().is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err(timed_out());
         }
         Ok(())
     }
@@ -143,6 +163,18 @@ impl Drop for Waiting {
 
 fn canceled() -> SqlError {
     SqlError::new("57014", "canceling statement due to user request")
+}
+
+fn timed_out() -> SqlError {
+    SqlError::new("57014", "canceling statement due to statement timeout")
+}
+
+/// Resolves at `deadline` (never when None).
+async fn until(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(d) => rt::sleep(d.saturating_duration_since(std::time::Instant::now())).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// One transaction: its write set, the shards where it holds row locks, its savepoints.
@@ -220,6 +252,14 @@ impl Txn {
         self.overlay(def).and_then(|w| w.rows.get(key)).map(|r| r.as_ref())
     }
 
+    /// Fails if the running statement was cancelled or ran past `statement_timeout`.
+    pub fn check_cancel(&self) -> Result<()> {
+        match &self.cancel {
+            Some(c) => c.check(),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn check_writable(&self, what: &str) -> Result<()> {
         if self.read_only {
             return Err(SqlError::new("25006", format!("cannot execute {what} in a read-only transaction")));
@@ -269,6 +309,7 @@ impl Txn {
             per_shard.entry(shard_of(k, n)).or_default().push(i);
         }
         let mut out: Vec<Option<Option<Row>>> = vec![None; keys.len()];
+        self.check_cancel()?;
         for (shard, idx) in per_shard {
             self.lock_shards.insert(shard);
             let mut pending: Vec<(usize, Vec<u8>)> = idx.into_iter().map(|i| (i, keys[i].clone())).collect();
@@ -332,19 +373,41 @@ impl Txn {
         let give_up = || async move {
             let _ = mesh::run_on(shard, move |s| s.row_locks.cancel_waits(me)).await;
         };
+        let started = std::time::Instant::now();
+        let (deadline, lock_deadline) = match &self.cancel {
+            Some(c) => (c.deadline.get(), c.lock_timeout.get().map(|t| started + t)),
+            None => (None, None),
+        };
         loop {
             let timer = std::pin::pin!(rt::sleep(DEADLOCK_TIMEOUT));
+            // A cancel request, statement_timeout or lock_timeout ends the wait with its error.
             let cancel = std::pin::pin!(async {
-                match &self.cancel {
-                    Some(c) => c.requested().await,
-                    None => std::future::pending().await,
+                let requested = std::pin::pin!(async {
+                    match &self.cancel {
+                        Some(c) => c.requested().await,
+                        None => std::future::pending().await,
+                    }
+                    canceled()
+                });
+                let statement = std::pin::pin!(async {
+                    until(deadline).await;
+                    timed_out()
+                });
+                let lock = std::pin::pin!(async {
+                    until(lock_deadline).await;
+                    SqlError::new("55P03", "canceling statement due to lock timeout")
+                });
+                match futures::future::select(requested, futures::future::select(statement, lock)).await {
+                    futures::future::Either::Left((e, _)) => e,
+                    futures::future::Either::Right((futures::future::Either::Left((e, _)), _)) => e,
+                    futures::future::Either::Right((futures::future::Either::Right((e, _)), _)) => e,
                 }
             });
             match futures::future::select(&mut ready, futures::future::select(timer, cancel)).await {
                 futures::future::Either::Left(_) => return Ok(()),
-                futures::future::Either::Right((futures::future::Either::Right(_), _)) => {
+                futures::future::Either::Right((futures::future::Either::Right((e, _)), _)) => {
                     give_up().await;
-                    return Err(canceled());
+                    return Err(e);
                 }
                 futures::future::Either::Right((futures::future::Either::Left(_), _)) => {}
             }

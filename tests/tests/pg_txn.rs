@@ -468,3 +468,29 @@ fn for_update_skip_locked_and_nowait() {
         assert_eq!(texts(&c, "SELECT count(*) FROM jobs WHERE state = 'done'").await, ["5"]);
     });
 }
+
+#[test]
+fn statement_timeout_and_lock_timeout_end_lock_waits() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE tt (id int PRIMARY KEY, v int)").await.unwrap();
+        a.batch_execute("INSERT INTO tt VALUES (1, 0), (2, 0)").await.unwrap();
+        b.batch_execute("SET statement_timeout = 200").await.unwrap();
+        assert_eq!(texts(&b, "SHOW statement_timeout").await, ["200ms"]);
+        a.batch_execute("BEGIN; UPDATE tt SET v = 1 WHERE id = 1").await.unwrap();
+        let e = b.batch_execute("UPDATE tt SET v = 2 WHERE id = 1").await.unwrap_err();
+        assert_eq!(code(&e), "57014");
+        assert_eq!(e.as_db_error().unwrap().message(), "canceling statement due to statement timeout");
+        // The session goes on; statements within the timeout run.
+        b.batch_execute("UPDATE tt SET v = 2 WHERE id = 2").await.unwrap();
+        b.batch_execute("SET statement_timeout = 0; SET lock_timeout = '100ms'").await.unwrap();
+        let e = b.batch_execute("UPDATE tt SET v = 3 WHERE id = 1").await.unwrap_err();
+        assert_eq!(code(&e), "55P03");
+        assert_eq!(e.as_db_error().unwrap().message(), "canceling statement due to lock timeout");
+        a.batch_execute("COMMIT").await.unwrap();
+        b.batch_execute("UPDATE tt SET v = 3 WHERE id = 1").await.unwrap();
+        assert_eq!(texts(&b, "SELECT v FROM tt ORDER BY id").await, ["3", "2"]);
+    });
+}

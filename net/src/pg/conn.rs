@@ -794,7 +794,9 @@ fn end_block_settings(c: &mut Conn, committed: bool) {
 /// Runs a statement in the connection's transaction, or in its own one that commits at once
 /// when there is none.
 async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit_query::QueryResult, SqlError> {
-    c.cancel.arm(true);
+    let timeout =
+        |name: &str| c.settings.iter().find(|(k, _)| *k == name).and_then(|(_, v)| orbit_query::settings::timeout(v));
+    c.cancel.arm_with(timeout("statement_timeout"), timeout("lock_timeout"));
     let r = run_in_transaction(c, plan, params).await;
     c.cancel.arm(false);
     r

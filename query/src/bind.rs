@@ -1256,6 +1256,7 @@ impl Binder<'_> {
                 order_by.push(SortKey { source, desc, nulls_first });
             }
         }
+        self.window_check_named(scope.as_ref())?;
         self.allow_aggs = false;
         self.window.ban("GROUP BY");
         let (group_by, grouping_sets) = self.group_by(group_items, &projection, &columns, scope.as_ref())?;

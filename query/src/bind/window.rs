@@ -121,6 +121,21 @@ impl Binder<'_> {
         std::mem::replace(&mut self.window, outer).calls
     }
 
+    /// Binds every WINDOW clause definition, used or not: PostgreSQL reports their errors
+    /// either way (and an aggregate in one makes the query grouped).
+    pub(super) fn window_check_named(&mut self, scope: Option<&Scope>) -> Result<()> {
+        let named: Vec<ast::WindowSpec> = self.window.named.iter().map(|(_, s)| s.clone()).collect();
+        for spec in named {
+            let spec = self.resolve_window(&ast::WindowType::WindowSpec(spec))?;
+            self.window.in_definition = true;
+            let w = self.window_definition(&spec, scope);
+            self.window.in_definition = false;
+            let (_, order_by) = w?;
+            self.frame(spec.window_frame.as_ref(), &order_by, scope)?;
+        }
+        Ok(())
+    }
+
     /// A call of a window function, or of an aggregate with OVER.
     pub(super) fn window_call(&mut self, f: &ast::Function, name: &str, scope: Option<&Scope>) -> Result<Expr> {
         let Some(over) = &f.over else {

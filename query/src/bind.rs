@@ -1256,6 +1256,7 @@ impl Binder<'_> {
                 order_by.push(SortKey { source, desc, nulls_first });
             }
         }
+        self.window_check_named(scope.as_ref())?;
         self.allow_aggs = false;
         self.window.ban("GROUP BY");
         let (group_by, grouping_sets) = self.group_by(group_items, &projection, &columns, scope.as_ref())?;
@@ -1286,6 +1287,7 @@ impl Binder<'_> {
                     None => SqlError::internal("column without a table"),
                 })
             };
+            let grouping_values = self.grouping_values(&group_by, &grouping_sets)?;
             for e in &mut projection {
                 *e = regroup(e)?;
             }
@@ -1304,7 +1306,7 @@ impl Binder<'_> {
                 SortSource::Input(e) => Some(e),
                 SortSource::Output(_) => None,
             }));
-            self.grouping_finish(&group_by, &grouping_sets, &mut exprs)?;
+            self.grouping_finish(grouping_values, &mut exprs)?;
         }
         // An ORDER BY expression that is a select-list item sorts by that output column.
         for k in &mut order_by {

@@ -224,6 +224,9 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
         }
         node = fin.child(node);
     }
+    if !p.windows.is_empty() {
+        node = Node::new(format!("WindowAgg (calls: {}, on the coordinating shard)", p.windows.len())).child(node);
+    }
     if !matches!(p.distinct, Distinct::None) {
         node = Node::new("Unique").child(node);
     }
@@ -258,6 +261,15 @@ pub fn lines(plan: &Plan, t: &Texts, shards: usize) -> Result<Vec<String>> {
                 None if rows.len() == 1 => n.child(Node::new("Result")),
                 None => n.child(Node::new(format!("Values Scan on \"*VALUES*\" (rows: {})", rows.len()))),
             }
+        }
+        Plan::Update { table, join: Some(j), .. } | Plan::Delete { table, join: Some(j), .. } => {
+            let what = if matches!(plan, Plan::Update { .. }) { "Update" } else { "Delete" };
+            let names: Vec<&str> = j.inputs.iter().map(|t| t.name.as_str()).collect();
+            let mut join = Node::new(format!("Join of {} (on the coordinating shard)", names.join(", ")));
+            if let Some(f) = &t.filter {
+                join = join.prop(format!("Filter: {f}"));
+            }
+            Node::new(format!("{what} on {}", table.name)).child(join)
         }
         Plan::Update { table, key, filter, .. } => Node::new(format!("Update on {}", table.name)).child(scan_node(
             table,

@@ -42,7 +42,7 @@ pub enum WinFunc {
     /// nth_value(value, n)
     NthValue,
     /// An aggregate over the frame.
-    Agg(AggSpec),
+    Agg(Box<AggSpec>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -478,7 +478,7 @@ fn partition(
                         s.checked_add(usize::try_from(k - 1).unwrap_or(usize::MAX))
                     }
                 };
-                if let Some(at) = at.filter(|&a| a < e) {
+                if let Some(at) = at.filter(|&a| a >= s && a < e) {
                     out[part.rows[pos]] = arg(0, at)?;
                 }
             }
@@ -567,6 +567,7 @@ fn aggregate<'a>(
         }
         return Ok(());
     }
+    let mut tree: Option<StateTree> = None;
     let mut state = AggState::new(spec);
     let (mut cs, mut ce) = (0usize, 0usize);
     let mut last: Option<((usize, usize), Datum)> = None;
@@ -580,6 +581,15 @@ fn aggregate<'a>(
         }
         if s == cs && e >= ce {
             feed(&mut state, ce, e)?;
+        } else if order_free && e - s > TREE_MIN_FRAME {
+            // A sliding frame: merge the tree's partial states instead of every row.
+            if tree.is_none() {
+                tree = Some(StateTree::build(spec, n, &feed)?);
+            }
+            state = match &tree {
+                Some(t) => t.range(spec, s, e)?,
+                None => return Err(SqlError::internal("window state tree")),
+            };
         } else {
             state = AggState::new(spec);
             feed(&mut state, s, e)?;
@@ -590,6 +600,52 @@ fn aggregate<'a>(
         last = Some(((s, e), v));
     }
     Ok(())
+}
+
+/// Frames wider than this that slide use a [`StateTree`] rather than feeding every row.
+const TREE_MIN_FRAME: usize = 32;
+
+/// Partial aggregate states over power-of-two ranges of a partition's rows (a segment tree):
+/// any frame's state is O(log rows) merges, for aggregates whose result does not depend on the
+/// order their inputs are merged in.
+struct StateTree {
+    size: usize,
+    nodes: Vec<AggState>,
+}
+
+impl StateTree {
+    fn build(spec: &AggSpec, n: usize, feed: &dyn Fn(&mut AggState, usize, usize) -> Result<()>) -> Result<StateTree> {
+        let size = n.next_power_of_two();
+        let mut nodes = vec![AggState::new(spec); 2 * size];
+        for i in 0..n {
+            feed(&mut nodes[size + i], i, i + 1)?;
+        }
+        for i in (1..size).rev() {
+            let mut st = nodes[2 * i].clone();
+            st.merge(spec, nodes[2 * i + 1].clone())?;
+            nodes[i] = st;
+        }
+        Ok(StateTree { size, nodes })
+    }
+
+    /// The state of rows [start, end).
+    fn range(&self, spec: &AggSpec, start: usize, end: usize) -> Result<AggState> {
+        let mut acc = AggState::new(spec);
+        let (mut l, mut r) = (start + self.size, end + self.size);
+        while l < r {
+            if l & 1 == 1 {
+                acc.merge(spec, self.nodes[l].clone())?;
+                l += 1;
+            }
+            if r & 1 == 1 {
+                r -= 1;
+                acc.merge(spec, self.nodes[r].clone())?;
+            }
+            l >>= 1;
+            r >>= 1;
+        }
+        Ok(acc)
+    }
 }
 
 #[cfg(test)]
@@ -640,7 +696,7 @@ mod tests {
             range_sub: None,
             range_add: None,
         };
-        let got = compute(&call(WinFunc::Agg(spec), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
+        let got = compute(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
         assert_eq!(got, vec![Datum::Int8(3), Datum::Int8(6), Datum::Int8(9), Datum::Int8(7)]);
     }
 
@@ -662,8 +718,39 @@ mod tests {
             range_sub: None,
             range_add: None,
         };
-        let got = compute(&call(WinFunc::Agg(spec), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
+        let got = compute(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
         assert_eq!(got, vec![Datum::Int8(9), Datum::Int8(7), Datum::Int8(4), Datum::Null]);
+    }
+
+    #[test]
+    fn wide_sliding_frames_match_a_recount() {
+        let spec = AggSpec {
+            func: AggFunc::Max,
+            arg: Some(Expr::Column(0, SqlType::Int4)),
+            ty: SqlType::Int4,
+            distinct: false,
+            delim: None,
+            order_by: vec![],
+            filter: None,
+        };
+        let k = |v: i64| Expr::Const(Datum::Int8(v), SqlType::Int8);
+        let frame = Frame {
+            units: FrameUnits::Rows,
+            start: FrameBound::Preceding(k(40)),
+            end: FrameBound::Following(k(40)),
+            range_sub: None,
+            range_add: None,
+        };
+        let vals: Vec<i32> = (0..300).map(|i| i * 7919 % 1000).collect();
+        let got = compute(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&vals), &[]).unwrap();
+        // Rows sort by value (the call's ORDER BY): the frame is 40 ranks either side.
+        let mut sorted = vals.clone();
+        sorted.sort();
+        for (i, v) in vals.iter().enumerate() {
+            let pos = sorted.iter().position(|x| x == v).unwrap();
+            let want = sorted[pos.saturating_sub(40)..(pos + 41).min(sorted.len())].iter().max().copied().unwrap();
+            assert_eq!(got[i], Datum::Int4(want), "row {i}");
+        }
     }
 
     #[test]

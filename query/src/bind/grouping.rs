@@ -363,7 +363,10 @@ impl Binder<'_> {
         let mut args = Vec::with_capacity(l.args.len());
         for a in &l.args {
             match a {
-                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => args.push(self.expr(e, scope)?),
+                // Folded as the GROUP BY items are, so that equal expressions compare equal.
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                    args.push(self.expr(e, scope).and_then(crate::expr::fold)?)
+                }
                 _ => return Err(SqlError::syntax("grouping")),
             }
         }
@@ -372,17 +375,39 @@ impl Binder<'_> {
     }
 
     /// Replaces the `grouping()` placeholders in a grouped query's expressions (already over
-    /// the group) by their value: a bit per argument, set when the group's grouping set leaves
-    /// that argument out. The set a group belongs to is its value after the GROUP BY values.
-    pub(super) fn grouping_finish(
-        &mut self,
-        group_by: &[Expr],
-        sets: &[Vec<usize>],
-        exprs: &mut [&mut Expr],
-    ) -> Result<()> {
-        if self.grouping_calls.is_empty() {
+    /// the group) by their values ([`Binder::grouping_values`]).
+    pub(super) fn grouping_finish(&mut self, values: Vec<Expr>, exprs: &mut [&mut Expr]) -> Result<()> {
+        if values.is_empty() {
             return Ok(());
         }
+        fn replace(e: &mut Expr, values: &[Expr]) {
+            if let Expr::Agg(i, _) = e {
+                if (GROUPING_BASE..crate::window::WINDOW_BASE).contains(i) {
+                    if let Some(v) = values.get(*i - GROUPING_BASE) {
+                        *e = v.clone();
+                        return;
+                    }
+                }
+            }
+            for c in e.children_mut() {
+                replace(c, values);
+            }
+        }
+        for e in exprs.iter_mut() {
+            replace(e, &values);
+        }
+        self.window.map_calls(&mut |e| {
+            let mut e = e.clone();
+            replace(&mut e, &values);
+            Ok(e)
+        })?;
+        Ok(())
+    }
+
+    /// Each `grouping()` call's value over the group: a bit per argument, set when the group's
+    /// grouping set leaves that argument out (the set a group belongs to is its value after the
+    /// GROUP BY values). Checked before the columns outside GROUP BY, as PostgreSQL does.
+    pub(super) fn grouping_values(&self, group_by: &[Expr], sets: &[Vec<usize>]) -> Result<Vec<Expr>> {
         let int4 = orbit_engine::table::SqlType::Int4;
         let mut values = Vec::with_capacity(self.grouping_calls.len());
         for args in &self.grouping_calls {
@@ -417,28 +442,7 @@ impl Binder<'_> {
                 Expr::Case(whens, Some(Box::new(konst(0))), int4)
             });
         }
-        fn replace(e: &mut Expr, values: &[Expr]) {
-            if let Expr::Agg(i, _) = e {
-                if (GROUPING_BASE..crate::window::WINDOW_BASE).contains(i) {
-                    if let Some(v) = values.get(*i - GROUPING_BASE) {
-                        *e = v.clone();
-                        return;
-                    }
-                }
-            }
-            for c in e.children_mut() {
-                replace(c, values);
-            }
-        }
-        for e in exprs.iter_mut() {
-            replace(e, &values);
-        }
-        self.window.map_calls(&mut |e| {
-            let mut e = e.clone();
-            replace(&mut e, &values);
-            Ok(e)
-        })?;
-        Ok(())
+        Ok(values)
     }
 
     /// `DISTINCT ON (...)`: its items must be the leading ORDER BY items (in any order);

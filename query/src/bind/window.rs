@@ -82,6 +82,7 @@ fn aggregate_name(name: &str) -> bool {
             | "stddev_samp"
             | "stddev"
             | "stddev_pop"
+            | "array_agg"
     )
 }
 
@@ -118,6 +119,21 @@ impl Binder<'_> {
             crate::window::renumber(e, aggs);
         }
         std::mem::replace(&mut self.window, outer).calls
+    }
+
+    /// Binds every WINDOW clause definition, used or not: PostgreSQL reports their errors
+    /// either way (and an aggregate in one makes the query grouped).
+    pub(super) fn window_check_named(&mut self, scope: Option<&Scope>) -> Result<()> {
+        let named: Vec<ast::WindowSpec> = self.window.named.iter().map(|(_, s)| s.clone()).collect();
+        for spec in named {
+            let spec = self.resolve_window(&ast::WindowType::WindowSpec(spec))?;
+            self.window.in_definition = true;
+            let w = self.window_definition(&spec, scope);
+            self.window.in_definition = false;
+            let (_, order_by) = w?;
+            self.frame(spec.window_frame.as_ref(), &order_by, scope)?;
+        }
+        Ok(())
     }
 
     /// A call of a window function, or of an aggregate with OVER.
@@ -280,8 +296,12 @@ impl Binder<'_> {
             (B::Following(Some(_)), B::Preceding(Some(_))) => {
                 return frame_err("frame starting from following row cannot have preceding rows")
             }
-            (B::Following(Some(_)), B::CurrentRow) => {
+            // gram.y words the one-bound form (`ROWS 1 FOLLOWING`) differently.
+            (B::Following(Some(_)), B::CurrentRow) if f.end_bound.is_none() => {
                 return frame_err("frame starting from following row cannot end with current row")
+            }
+            (B::Following(Some(_)), B::CurrentRow) => {
+                return frame_err("frame starting from following row cannot have preceding rows")
             }
             _ => {}
         }
@@ -395,7 +415,7 @@ impl Binder<'_> {
         match e {
             Expr::Agg(n, ty) if n + 1 == self.aggs.len() && self.aggs.len() > before => {
                 let spec = self.aggs.pop().ok_or_else(|| SqlError::internal("window aggregate"))?;
-                Ok((WinFunc::Agg(spec), vec![], ty))
+                Ok((WinFunc::Agg(Box::new(spec)), vec![], ty))
             }
             _ => Err(SqlError::internal("window aggregate did not bind to an aggregate")),
         }

@@ -556,13 +556,7 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
 /// A join's rows that pass WHERE.
 pub(crate) async fn joined_rows(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<Vec<Row>> {
     let Some(j) = &p.join else { return Ok(vec![]) };
-    let mut out = Vec::new();
-    for row in crate::join::rows(txn, j, params).await? {
-        if matches(p.filter.as_ref(), &row, params)? {
-            out.push(row);
-        }
-    }
-    Ok(out)
+    crate::join::rows_where(txn, j, p.filter.as_ref(), params).await
 }
 
 fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> Result<Option<i64>> {

@@ -150,3 +150,203 @@ fn join_step(
     }
     Ok(out)
 }
+
+/// Splits a condition into its AND-ed parts.
+fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::And(a, b) => {
+            conjuncts(a, out);
+            conjuncts(b, out);
+        }
+        other => out.push(other.clone()),
+    }
+}
+
+/// `e` with every column `i` read as column `f(i)`.
+fn remap(e: &Expr, f: &dyn Fn(usize) -> usize) -> Expr {
+    fn walk(e: &mut Expr, f: &dyn Fn(usize) -> usize) {
+        if let Expr::Column(i, _) = e {
+            *i = f(*i);
+            return;
+        }
+        for c in e.children_mut() {
+            walk(c, f);
+        }
+    }
+    let mut e = e.clone();
+    walk(&mut e, f);
+    e
+}
+
+fn and_all(mut es: Vec<Expr>) -> Option<Expr> {
+    let first = es.pop()?;
+    Some(es.into_iter().rev().fold(first, |acc, e| Expr::And(Box::new(e), Box::new(acc))))
+}
+
+/// Whether an equality of two columns of these types can be a hash key (their values encode
+/// alike when equal, as [`hash_key`] encodes them).
+fn hashable(a: orbit_engine::table::SqlType, b: orbit_engine::table::SqlType) -> bool {
+    (a.is_integer() && b.is_integer()) || (a.is_float() && b.is_float()) || (a.is_string() && b.is_string()) || a == b
+}
+
+/// The joined rows of `plan` that pass `filter` (over the combined row), as `txn` sees the
+/// tables.
+///
+/// For joins that are all inner (or cross), WHERE and ON are one set of conditions, so they are
+/// split into their AND-ed parts and each part runs as early as it can: a part that reads one
+/// table filters that table's scan on the shards (where a key or index lookup can serve it), a
+/// part that reads several tables runs at the join step where the last of them arrives, and an
+/// equality between a column of the rows so far and one of the arriving table is a hash-join
+/// key. Tables are joined smallest first (their filtered row counts are known once read), each
+/// next table one an equality connects to the rows so far where there is one, so a FROM list
+/// with its join conditions in WHERE never builds a cross product it does not need. The rows
+/// come out laid out in FROM order, as the binder sees them. Joins with an outer join keep their
+/// written order (the conditions of an outer join cannot move across it).
+pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, params: &[Datum]) -> Result<Vec<Row>> {
+    let inner_only = plan.steps.iter().all(|s| matches!(s.kind, JoinKind::Inner | JoinKind::Cross));
+    let passes = |f: Option<&Expr>, row: &[Datum]| -> Result<bool> {
+        match f {
+            None => Ok(true),
+            Some(f) => Ok(expr::truth(expr::eval(f, &Ctx { row, params, aggs: &[] })?) == Some(true)),
+        }
+    };
+    if !inner_only || plan.inputs.len() < 2 {
+        let mut out = Vec::new();
+        for row in rows(txn, plan, params).await? {
+            if passes(filter, &row)? {
+                out.push(row);
+            }
+        }
+        return Ok(out);
+    }
+    let n = plan.inputs.len();
+    let mut offsets = Vec::with_capacity(n);
+    let mut width = 0;
+    for t in &plan.inputs {
+        offsets.push(width);
+        width += t.row_len();
+    }
+    let table_of = |col: usize| offsets.iter().rposition(|&o| o <= col).filter(|_| col < width);
+    let mut parts = Vec::new();
+    if let Some(f) = filter {
+        conjuncts(f, &mut parts);
+    }
+    for s in &plan.steps {
+        if let Some(on) = &s.on {
+            conjuncts(on, &mut parts);
+        }
+    }
+    // Per table, its own conditions; conditions over several tables; the rest (no column, or a
+    // column beyond the tables) for the joined rows.
+    let mut local: Vec<Vec<Expr>> = vec![Vec::new(); n];
+    let mut multi: Vec<(Expr, Vec<usize>)> = Vec::new();
+    let mut last: Vec<Expr> = Vec::new();
+    for p in parts {
+        let mut tables: Vec<usize> = Vec::new();
+        let mut outside = false;
+        p.visit_columns(&mut |c| match table_of(c) {
+            Some(t) => {
+                if !tables.contains(&t) {
+                    tables.push(t);
+                }
+            }
+            None => outside = true,
+        });
+        match (outside, tables.as_slice()) {
+            (false, [t]) => {
+                let off = offsets[*t];
+                local[*t].push(remap(&p, &|i| i - off));
+            }
+            (false, ts) if ts.len() > 1 => multi.push((p, tables)),
+            _ => last.push(p),
+        }
+    }
+    // Each table read with its own conditions.
+    let mut inputs: Vec<Vec<Row>> = Vec::with_capacity(n);
+    for (t, def) in plan.inputs.iter().enumerate() {
+        let f = and_all(std::mem::take(&mut local[t]));
+        let key = f.as_ref().and_then(|f| crate::bind::pk_lookup(f, def));
+        let rows = crate::exec::scan(txn, def, f.as_ref(), key.as_deref(), params).await?;
+        inputs.push(rows.into_iter().map(|(_, r)| r).collect());
+    }
+    // The join order: smallest first, then connected tables, smallest first.
+    let connects = |t: usize, set: &[usize]| {
+        multi.iter().any(|(p, ts)| {
+            ts.len() == 2
+                && ts.contains(&t)
+                && ts.iter().any(|x| set.contains(x))
+                && matches!(p, Expr::Cmp(crate::expr::CmpOp::Eq, a, b)
+                    if matches!((a.as_ref(), b.as_ref()), (Expr::Column(..), Expr::Column(..))))
+        })
+    };
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    let mut remaining: Vec<usize> = (0..n).collect();
+    while !remaining.is_empty() {
+        let connected: Vec<usize> = remaining.iter().copied().filter(|&t| connects(t, &order)).collect();
+        let pool = if order.is_empty() || connected.is_empty() { remaining.clone() } else { connected };
+        let next = pool.into_iter().min_by_key(|&t| (inputs[t].len(), t)).expect("a table remains");
+        remaining.retain(|&t| t != next);
+        order.push(next);
+    }
+    // Offsets of each table in the rows as joined (in `order`).
+    let mut exec_off = vec![0; n];
+    let mut w = 0;
+    for &t in &order {
+        exec_off[t] = w;
+        w += plan.inputs[t].row_len();
+    }
+    let to_exec = |i: usize| {
+        let t = table_of(i).expect("a column of a table");
+        exec_off[t] + (i - offsets[t])
+    };
+    let mut applied = vec![false; multi.len()];
+    let mut acc = std::mem::take(&mut inputs[order[0]]);
+    let mut left_width = plan.inputs[order[0]].row_len();
+    for k in 1..n {
+        let t = order[k];
+        let present = &order[..=k];
+        let mut eq = Vec::new();
+        let mut on = Vec::new();
+        for (j, (p, ts)) in multi.iter().enumerate() {
+            if applied[j] || !ts.iter().all(|x| present.contains(x)) {
+                continue;
+            }
+            applied[j] = true;
+            if let Expr::Cmp(crate::expr::CmpOp::Eq, a, b) = p {
+                if let (Expr::Column(x, tx), Expr::Column(y, ty)) = (a.as_ref(), b.as_ref()) {
+                    let (tx_table, ty_table) = (table_of(*x), table_of(*y));
+                    if hashable(*tx, *ty) && tx_table != ty_table {
+                        if ty_table == Some(t) {
+                            eq.push((to_exec(*x), *y - offsets[t]));
+                            continue;
+                        }
+                        if tx_table == Some(t) {
+                            eq.push((to_exec(*y), *x - offsets[t]));
+                            continue;
+                        }
+                    }
+                }
+            }
+            on.push(remap(p, &to_exec));
+        }
+        let step = JoinStep { kind: JoinKind::Inner, on: and_all(on), eq };
+        let right = std::mem::take(&mut inputs[t]);
+        let right_width = plan.inputs[t].row_len();
+        acc = join_step(&step, acc, &right, left_width, right_width, params)?;
+        left_width += right_width;
+    }
+    // Back to FROM order, then the conditions left for the joined rows.
+    let last = and_all(last);
+    let mut out = Vec::with_capacity(acc.len());
+    for row in acc {
+        let mut r = vec![Datum::Null; width];
+        for (t, def) in plan.inputs.iter().enumerate() {
+            let (from, to) = (exec_off[t], offsets[t]);
+            r[to..to + def.row_len()].clone_from_slice(&row[from..from + def.row_len()]);
+        }
+        if passes(last.as_ref(), &r)? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}

@@ -97,7 +97,9 @@ impl Binder<'_> {
     pub(super) fn empty_array(&self, to: SqlType) -> Result<Expr> {
         match to {
             SqlType::Array(a) => Ok(Expr::Const(Datum::Array(Box::new(ArrayValue::empty(a.elem()))), to)),
-            t => Err(SqlError::new("42846", format!("cannot cast type {}[] to {}", "unknown", t.name()))),
+            // Not an array type: PostgreSQL cannot type the empty array then either.
+            _ => Err(SqlError::new(code::INDETERMINATE_DATATYPE, "cannot determine type of empty array")
+                .hint("Explicitly cast to the desired type, for example ARRAY[]::integer[].")),
         }
     }
 

@@ -33,7 +33,8 @@ pub fn install_recorder() -> Result<(), String> {
 /// Serves HTTP until shutdown.
 pub async fn serve(listener: TcpListener) {
     loop {
-        let accept = listener.accept();
+        // Polled only when the accept itself is woken, not at every shutdown check.
+        let accept = rt::WhenWoken::new(listener.accept());
         futures::pin_mut!(accept);
         let stop = rt::shutdown_signal();
         futures::pin_mut!(stop);

@@ -713,9 +713,26 @@ fn series(args: &[Expr], ty: SqlType, params: &[Datum]) -> Result<Vec<Row>> {
 /// The FROM rows of a SELECT with correlated subqueries, with the subqueries' values appended
 /// and WHERE applied (see [`Correlated`]).
 async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<Vec<Row>> {
+    // The parts of WHERE that read no subquery value filter the FROM rows first (on the shards,
+    // and inside the join); the whole WHERE is checked again below.
+    let plain = c.filter.as_ref().and_then(|f| {
+        let mut parts = Vec::new();
+        split_and(f, &mut parts);
+        let kept: Vec<Expr> = parts
+            .into_iter()
+            .filter(|p| {
+                let mut reads_link = false;
+                p.visit_columns(&mut |i| reads_link |= i >= c.width);
+                !reads_link
+            })
+            .collect();
+        kept.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
+    });
     let input: Vec<Row> = match (&c.table, &c.join) {
-        (Some(t), _) => crate::exec::scan(txn, t, None, None, params).await?.into_iter().map(|(_, r)| r).collect(),
-        (None, Some(j)) => crate::join::rows(txn, j, params).await?,
+        (Some(t), _) => {
+            crate::exec::scan(txn, t, plain.as_ref(), None, params).await?.into_iter().map(|(_, r)| r).collect()
+        }
+        (None, Some(j)) => crate::join::rows_where(txn, j, plain.as_ref(), params).await?,
         (None, None) => vec![vec![]],
     };
     check_rows(input.len())?;
@@ -749,6 +766,16 @@ async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<V
         out.push(row);
     }
     Ok(out)
+}
+
+fn split_and(e: &Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::And(a, b) => {
+            split_and(a, out);
+            split_and(b, out);
+        }
+        other => out.push(other.clone()),
+    }
 }
 
 /// A correlated sublink's values by the outer values it reads, with the rows behind them.

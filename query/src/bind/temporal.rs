@@ -195,8 +195,22 @@ impl Binder<'_> {
                     "No function matches the given name and argument types. You might need to add explicit type casts.",
                 )),
             };
+        // PostgreSQL 15's EXTRACT is numeric (date_part stays float8): whole for most fields,
+        // with the fractional digits PostgreSQL keeps for seconds, milliseconds and epoch.
+        let scale = match unit.as_str() {
+            "second" | "seconds" | "sec" | "secs" => 6,
+            "epoch" if v.ty() != SqlType::Date => 6,
+            "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" => 3,
+            _ => 0,
+        };
         let unit = Expr::Const(Datum::Text(unit), SqlType::Text);
-        Ok(Expr::Func(Func::DatePart, vec![unit, v], SqlType::Float8))
+        let part = Expr::Func(Func::DatePart, vec![unit, v], SqlType::Float8);
+        let numeric = Expr::Cast(Box::new(part), SqlType::NUMERIC, false);
+        Ok(Expr::Call(
+            crate::scalar::Builtin::Round,
+            vec![numeric, Expr::Const(Datum::Int4(scale), SqlType::Int4)],
+            SqlType::NUMERIC,
+        ))
     }
 
     /// `x AT TIME ZONE zone` for the zones Orbit knows: UTC (and its aliases), POSIX offsets

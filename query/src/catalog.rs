@@ -594,26 +594,75 @@ fn quote_ident(s: &str) -> String {
     }
 }
 
-/// pg_get_constraintdef(oid): a primary key's definition (`PRIMARY KEY (a, b)`).
-pub fn constraint_def(oid: i64) -> Option<String> {
-    let t = user_tables().into_iter().find(|t| !t.has_row_id() && t.oid as i64 + PK_CONSTRAINT_OID_OFFSET == oid)?;
-    let cols: Vec<String> = t.pk.iter().map(|&i| quote_ident(&t.columns[i].name)).collect();
-    Some(format!("PRIMARY KEY ({})", cols.join(", ")))
+/// A UNIQUE constraint's OID: its index's plus this.
+const UNIQUE_CONSTRAINT_OID_OFFSET: i64 = 5_000_000;
+/// A CHECK constraint's OID: this plus its table's OID times 64 plus its position.
+const CHECK_CONSTRAINT_OID_BASE: i64 = 6_000_000;
+
+fn check_oid(t: &TableDef, k: usize) -> i64 {
+    CHECK_CONSTRAINT_OID_BASE + t.oid as i64 * 64 + k as i64
 }
 
-/// pg_get_indexdef(oid, column, pretty): a primary key index's CREATE INDEX statement (the
-/// table qualified by its schema unless pretty), or with `column` > 0 that key column's name.
+/// The constraints of a user table as pg_constraint rows: (oid, name, contype, index OID, definition).
+fn constraints_of(t: &TableDef) -> Vec<(i64, String, &'static str, i64, String)> {
+    let names = |cols: &[usize]| -> String {
+        cols.iter().map(|&i| quote_ident(&t.columns[i].name)).collect::<Vec<_>>().join(", ")
+    };
+    let mut out = Vec::new();
+    if !t.has_row_id() {
+        out.push((
+            t.oid as i64 + PK_CONSTRAINT_OID_OFFSET,
+            t.pk_name.clone(),
+            "p",
+            t.oid as i64 + 1_000_000,
+            format!("PRIMARY KEY ({})", names(&t.pk)),
+        ));
+    }
+    for ix in t.indexes.iter().filter(|x| x.constraint) {
+        if let Ok(d) = crate::index::index_table(t, ix) {
+            let oid = d.oid as i64;
+            out.push((
+                oid + UNIQUE_CONSTRAINT_OID_OFFSET,
+                ix.name.clone(),
+                "u",
+                oid,
+                format!("UNIQUE ({})", names(&ix.columns)),
+            ));
+        }
+    }
+    for (k, c) in t.checks.iter().enumerate() {
+        out.push((check_oid(t, k), c.name.clone(), "c", 0, format!("CHECK (({}))", c.expr)));
+    }
+    out
+}
+
+/// pg_get_constraintdef(oid): a constraint's definition (`PRIMARY KEY (a, b)`, `UNIQUE (a)`,
+/// `CHECK ((a > 0))`, the CHECK as Orbit keeps its text).
+pub fn constraint_def(oid: i64) -> Option<String> {
+    user_tables().iter().flat_map(|t| constraints_of(t)).find(|c| c.0 == oid).map(|c| c.4)
+}
+
+/// pg_get_indexdef(oid, column, pretty): an index's CREATE INDEX statement (the table
+/// qualified by its schema unless pretty), or with `column` > 0 that key column's name.
 pub fn index_def(oid: i64, column: i64, pretty: bool) -> Option<String> {
-    let t = user_tables().into_iter().find(|t| !t.has_row_id() && t.oid as i64 + 1_000_000 == oid)?;
-    let cols: Vec<String> = t.pk.iter().map(|&i| quote_ident(&t.columns[i].name)).collect();
+    let tables = user_tables();
+    let (name, unique, cols, table) = match tables.iter().find(|t| !t.has_row_id() && t.oid as i64 + 1_000_000 == oid) {
+        Some(t) => (t.pk_name.clone(), true, t.pk.clone(), t.clone()),
+        None => {
+            let (_, t, ix) = secondary_indexes(&tables).into_iter().find(|(d, _, _)| d.oid as i64 == oid)?;
+            (ix.name.clone(), ix.unique, ix.columns.clone(), t)
+        }
+    };
+    let cols: Vec<String> = cols.iter().map(|&i| quote_ident(&table.columns[i].name)).collect();
     if column > 0 {
         return cols.get(column as usize - 1).cloned();
     }
     Some(format!(
-        "CREATE UNIQUE INDEX {} ON {}{} USING btree ({})",
-        quote_ident(&t.pk_name),
+        "CREATE {}INDEX {} ON {}{} USING btree ({})",
+        if unique { "UNIQUE " } else { "" },
+        quote_ident(&name),
         if pretty { "" } else { "public." },
-        quote_ident(&t.name),
+        quote_ident(&table.name),
         cols.join(", ")
     ))
 }
@@ -748,13 +797,19 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(0),
                 ]);
             }
-            // Orbit has no CHECK constraints, rules, triggers, row security, partitions,
-            // tablespaces, typed tables or TOAST tables; replica identity is the default
-            // (the primary key) for tables and none for the rest, as PostgreSQL reports.
+            // Orbit has no rules, triggers, row security, partitions, tablespaces, typed tables
+            // or TOAST tables; replica identity is the default (the primary key) for tables and
+            // none for the rest, as PostgreSQL reports.
+            let checks: std::collections::HashMap<i64, i16> =
+                user_tables().iter().map(|t| (t.oid as i64, t.checks.len() as i16)).collect();
             for r in &mut out {
                 let kind = if r[3] == text("r") { "d" } else { "n" };
+                let relchecks = match &r[0] {
+                    Datum::Int8(oid) => checks.get(oid).copied().unwrap_or(0),
+                    _ => 0,
+                };
                 r.extend([
-                    Datum::Int2(0),
+                    Datum::Int2(relchecks),
                     Datum::Bool(false),
                     Datum::Bool(false),
                     Datum::Bool(false),
@@ -800,25 +855,28 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             }
             out
         }
-        // The primary keys (Orbit's only constraints besides NOT NULL).
-        2606 => user_tables()
-            .iter()
-            .filter(|t| !t.has_row_id())
-            .map(|t| {
-                vec![
-                    Datum::Int8(t.oid as i64 + PK_CONSTRAINT_OID_OFFSET),
-                    text(&t.pk_name),
-                    Datum::Int8(PUBLIC_NS),
-                    text("p"),
-                    Datum::Bool(false),
-                    Datum::Bool(false),
-                    Datum::Bool(true),
-                    Datum::Int8(t.oid as i64),
-                    Datum::Int8(t.oid as i64 + 1_000_000),
-                    Datum::Int8(0),
-                ]
-            })
-            .collect(),
+        // Primary keys, UNIQUE and CHECK constraints (NOT NULL is not a pg_constraint row in
+        // PostgreSQL 15).
+        2606 => {
+            let mut out = Vec::new();
+            for t in user_tables() {
+                for (oid, name, kind, index, _) in constraints_of(&t) {
+                    out.push(vec![
+                        Datum::Int8(oid),
+                        text(&name),
+                        Datum::Int8(PUBLIC_NS),
+                        text(kind),
+                        Datum::Bool(false),
+                        Datum::Bool(false),
+                        Datum::Bool(true),
+                        Datum::Int8(t.oid as i64),
+                        Datum::Int8(index),
+                        Datum::Int8(0),
+                    ]);
+                }
+            }
+            out
+        }
         // Column defaults, as the SQL text Orbit keeps (PostgreSQL keeps a node tree).
         2604 => {
             let mut out = Vec::new();

@@ -151,12 +151,62 @@ fn join_step(
     Ok(out)
 }
 
-/// Splits a condition into its AND-ed parts.
+/// Splits a condition into its AND-ed parts. An OR whose every branch has a part in common
+/// gives that part too (`(a AND x) OR (a AND y)` is `a AND (x OR y)`, as PostgreSQL's planner
+/// rewrites it), so a join condition repeated in each branch can still drive the join.
 fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
     match e {
         Expr::And(a, b) => {
             conjuncts(a, out);
             conjuncts(b, out);
+        }
+        Expr::Or(..) => {
+            fn arms(e: &Expr, out: &mut Vec<Expr>) {
+                match e {
+                    Expr::Or(a, b) => {
+                        arms(a, out);
+                        arms(b, out);
+                    }
+                    other => out.push(other.clone()),
+                }
+            }
+            let mut branches = Vec::new();
+            arms(e, &mut branches);
+            let parts: Vec<Vec<Expr>> = branches
+                .iter()
+                .map(|b| {
+                    let mut p = Vec::new();
+                    conjuncts(b, &mut p);
+                    p
+                })
+                .collect();
+            let text = |e: &Expr| format!("{e:?}");
+            let common: Vec<Expr> = parts[0]
+                .iter()
+                .filter(|c| parts[1..].iter().all(|p| p.iter().any(|x| text(x) == text(c))))
+                .cloned()
+                .collect();
+            if common.is_empty() {
+                out.push(e.clone());
+                return;
+            }
+            let common_text: Vec<String> = common.iter().map(text).collect();
+            let mut rest = Vec::new();
+            for p in parts {
+                let left: Vec<Expr> = p.into_iter().filter(|x| !common_text.contains(&text(x))).collect();
+                match and_all(left) {
+                    // A branch that is only the common part: the OR is true whenever it is.
+                    None => {
+                        out.extend(common);
+                        return;
+                    }
+                    Some(b) => rest.push(b),
+                }
+            }
+            out.extend(common);
+            if let Some(first) = rest.pop() {
+                out.push(rest.into_iter().rev().fold(first, |acc, b| Expr::Or(Box::new(b), Box::new(acc))));
+            }
         }
         other => out.push(other.clone()),
     }

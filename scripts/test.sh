@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Orbit test on a fresh Debian machine. Installs what the tests need first, and only
 # what is missing (idempotent): redis-server/redis-tools and PostgreSQL from apt (the real
-# servers the differential tests compare against), redis-py and psycopg from PyPI.
+# servers the differential tests compare against), redis-py, psycopg and tpchgen-cli from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,11 @@ fi
 if ! python3 -c "import redis, psycopg" >/dev/null 2>&1; then
   echo "installing: redis-py, psycopg"
   python3 -m pip install -q "redis>=5" "psycopg[binary]>=3.1"
+fi
+# TPC-H's data generator (tests/tests/tpch.rs).
+if ! command -v tpchgen-cli >/dev/null 2>&1; then
+  echo "installing: tpchgen-cli"
+  python3 -m pip install -q "tpchgen-cli==4.0.0"
 fi
 
 cargo build --workspace --all-targets

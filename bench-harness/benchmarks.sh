@@ -4,14 +4,14 @@
 # rows between the doc's `<!-- BEGIN name -->` / `<!-- END name -->` markers.
 #
 # Usage: bench-harness/benchmarks.sh [section ...]
-#   sections: machine resp redis-benchmark memory scaling pgbench (default: all)
+#   sections: machine resp redis-benchmark memory scaling pgbench tpch (default: all)
 # Environment: SECS (seconds per workload per round, default 3), ROUNDS (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${SECS:-3}
 ROUNDS=${ROUNDS:-3}
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(machine resp redis-benchmark memory scaling pgbench)
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(machine resp redis-benchmark memory scaling pgbench tpch)
 
 cargo build --release -q -p orbit -p bench-harness
 TMP=$(mktemp -d)
@@ -74,6 +74,15 @@ section() {
       rows "$TMP/pgbench.md" \
         "pgbench --scale 1 -c 4 -j 2 --duration-s 30 --rounds 2" \
         "pgbench --scale 1 -c 4 -j 2 --duration-s 30 --rounds 2 --protocol prepared --only select,TPC-B"
+      ;;
+    tpch)
+      # The 22 TPC-H-style queries on both servers (bench-harness/tpch).
+      {
+        echo "_Generated $(date -u '+%Y-%m-%d %H:%M UTC') at commit \`$(git rev-parse --short HEAD)\`;"\
+          "load average when the section began: $(cut -d' ' -f1-3 /proc/loadavg)._"
+        echo
+        bench-harness/tpch/run.sh 0.01 3
+      } > "$TMP/tpch.md"
       ;;
     *)
       echo "unknown section $1" >&2

@@ -440,3 +440,67 @@ pub async fn pg_connect(port: u16) -> tokio_postgres::Client {
     tokio::spawn(conn);
     client
 }
+
+/// Helpers for tests that compare Orbit's answers with PostgreSQL's over tokio-postgres.
+pub mod pgcmp {
+    use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
+    use tokio_postgres::{Client, Row};
+
+    /// A row's values in a comparable form, read by each column's type (int8, int4, float8,
+    /// bool, text).
+    pub fn values(row: &Row) -> Vec<String> {
+        (0..row.len())
+            .map(|i| match *row.columns()[i].type_() {
+                Type::INT8 => format!("{:?}", row.get::<_, Option<i64>>(i)),
+                Type::INT4 => format!("{:?}", row.get::<_, Option<i32>>(i)),
+                Type::FLOAT8 => format!("{:?}", row.get::<_, Option<f64>>(i)),
+                Type::BOOL => format!("{:?}", row.get::<_, Option<bool>>(i)),
+                Type::TEXT => format!("{:?}", row.get::<_, Option<String>>(i)),
+                ref t => panic!("column type {t} not expected here"),
+            })
+            .collect()
+    }
+
+    /// Parameter types, column types and rows of one prepared statement, or its error's SQLSTATE.
+    pub type Outcome = Result<(Vec<Type>, Vec<Type>, Vec<Vec<String>>), String>;
+
+    /// Prepares and runs `sql` with `params` (the extended protocol, binary results).
+    pub async fn run(c: &Client, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Outcome {
+        let st = c.prepare(sql).await.map_err(|e| format!("prepare: {:?}", e.code()))?;
+        let rows = c.query(&st, params).await.map_err(|e| format!("query: {:?}", e.code()))?;
+        let cols = st.columns().iter().map(|c| c.type_().clone()).collect();
+        Ok((st.params().to_vec(), cols, rows.iter().map(values).collect()))
+    }
+
+    /// A value's binary form, whatever its type: what the server sent, byte for byte.
+    #[derive(Debug, PartialEq)]
+    pub struct Raw(pub Vec<u8>);
+
+    impl<'a> FromSql<'a> for Raw {
+        fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Raw, Box<dyn std::error::Error + Sync + Send>> {
+            Ok(Raw(raw.to_vec()))
+        }
+        fn accepts(_: &Type) -> bool {
+            true
+        }
+    }
+
+    /// A parameter sent in binary form, as is, whatever type the server asks for.
+    #[derive(Debug)]
+    pub struct RawParam(pub Vec<u8>);
+
+    impl ToSql for RawParam {
+        fn to_sql(
+            &self,
+            _: &Type,
+            out: &mut bytes::BytesMut,
+        ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+            out.extend_from_slice(&self.0);
+            Ok(IsNull::No)
+        }
+        fn accepts(_: &Type) -> bool {
+            true
+        }
+        tokio_postgres::types::to_sql_checked!();
+    }
+}

@@ -4,37 +4,10 @@
 //! PostgreSQL 15's `array_send` writes them, and array columns back after a SIGKILL under
 //! `--fsync always`.
 
+use orbit_tests::pgcmp::{Raw, RawParam};
 use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
-use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
-
-/// A value's binary form as the server sent it.
-#[derive(Debug, PartialEq)]
-struct Raw(Vec<u8>);
-
-impl<'a> FromSql<'a> for Raw {
-    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Raw, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(Raw(raw.to_vec()))
-    }
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-}
-
-/// A parameter sent in binary form, as is.
-#[derive(Debug)]
-struct RawParam(Vec<u8>);
-
-impl ToSql for RawParam {
-    fn to_sql(&self, _: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(&self.0);
-        Ok(IsNull::No)
-    }
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-    tokio_postgres::types::to_sql_checked!();
-}
 
 /// Array literals with their type OIDs.
 const VALUES: [(&str, u32); 9] = [

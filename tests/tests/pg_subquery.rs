@@ -4,33 +4,9 @@
 //! is computed per execution, not kept in the plan), results in binary. Each statement runs on
 //! PostgreSQL 15 and on Orbit (--shards 2); parameter types, column types and rows must match.
 
+use orbit_tests::pgcmp::run;
 use orbit_tests::{pg_connect, Orbit, RealPostgres};
-use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Row};
-
-/// A row's values in a comparable form, read by each column's type.
-fn values(row: &Row) -> Vec<String> {
-    (0..row.len())
-        .map(|i| match *row.columns()[i].type_() {
-            Type::INT8 => format!("{:?}", row.get::<_, Option<i64>>(i)),
-            Type::INT4 => format!("{:?}", row.get::<_, Option<i32>>(i)),
-            Type::FLOAT8 => format!("{:?}", row.get::<_, Option<f64>>(i)),
-            Type::BOOL => format!("{:?}", row.get::<_, Option<bool>>(i)),
-            Type::TEXT => format!("{:?}", row.get::<_, Option<String>>(i)),
-            ref t => panic!("column type {t} not expected here"),
-        })
-        .collect()
-}
-
-type Outcome = Result<(Vec<Type>, Vec<Type>, Vec<Vec<String>>), String>;
-
-/// Parameter types, column types and rows of one statement (or its error's SQLSTATE).
-async fn run(c: &Client, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Outcome {
-    let st = c.prepare(sql).await.map_err(|e| format!("prepare: {:?}", e.code()))?;
-    let rows = c.query(&st, params).await.map_err(|e| format!("query: {:?}", e.code()))?;
-    let cols = st.columns().iter().map(|c| c.type_().clone()).collect();
-    Ok((st.params().to_vec(), cols, rows.iter().map(values).collect()))
-}
+use tokio_postgres::types::ToSql;
 
 #[test]
 fn subqueries_with_parameters_match_postgresql_15() {

@@ -4,8 +4,9 @@
 //! `*send`/`*recv` functions write them, and the values back after a SIGKILL and restart.
 //! Expected texts come from PostgreSQL 15 (UTC, DateStyle ISO, IntervalStyle postgres).
 
+use orbit_tests::pgcmp::{Raw, RawParam};
 use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
-use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 /// The rows of a simple-protocol query as text ("NULL" for null), cells joined by '|'.
@@ -36,34 +37,6 @@ async fn check_errors(c: &Client, cases: &[(&str, &str, &str)]) {
         let db = e.as_db_error().unwrap_or_else(|| panic!("{sql}: {e}"));
         assert_eq!((db.code().code(), db.message()), (*code, *msg), "{sql}");
     }
-}
-
-/// A value's binary form, whatever its type: what the server sent, byte for byte.
-#[derive(Debug, PartialEq)]
-struct Raw(Vec<u8>);
-
-impl<'a> FromSql<'a> for Raw {
-    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Raw, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(Raw(raw.to_vec()))
-    }
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-}
-
-/// A parameter sent in binary form, as is, whatever type the server asks for.
-#[derive(Debug)]
-struct RawParam(Vec<u8>);
-
-impl ToSql for RawParam {
-    fn to_sql(&self, _: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(&self.0);
-        Ok(IsNull::No)
-    }
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-    tokio_postgres::types::to_sql_checked!();
 }
 
 /// One value of each type, as a SQL literal, with its type's OID.

@@ -542,8 +542,20 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
         let rows = crate::group::finish(out, p, limit, offset);
         return Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] });
     }
+    finish_select(p, &input, params, limit, offset)
+}
+
+/// A plain SELECT's result from its input rows: each projected with its ORDER BY values, then
+/// sorted, made DISTINCT and cut to OFFSET/LIMIT.
+pub(crate) fn finish_select(
+    p: &SelectPlan,
+    input: &[Row],
+    params: &[Datum],
+    limit: Option<i64>,
+    offset: Option<i64>,
+) -> Result<QueryResult> {
     let mut out: Vec<(Vec<Datum>, Row)> = Vec::with_capacity(input.len());
-    for row in &input {
+    for row in input {
         let cx = ctx(row, params);
         let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
         let keys = crate::group::sort_keys(&p.order_by, &projected, &cx)?;

@@ -154,7 +154,7 @@ fn join_step(
 /// Splits a condition into its AND-ed parts. An OR whose every branch has a part in common
 /// gives that part too (`(a AND x) OR (a AND y)` is `a AND (x OR y)`, as PostgreSQL's planner
 /// rewrites it), so a join condition repeated in each branch can still drive the join.
-fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
+pub(crate) fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
     match e {
         Expr::And(a, b) => {
             conjuncts(a, out);

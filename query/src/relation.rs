@@ -717,7 +717,7 @@ async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<V
     // and inside the join); the whole WHERE is checked again below.
     let plain = c.filter.as_ref().and_then(|f| {
         let mut parts = Vec::new();
-        split_and(f, &mut parts);
+        crate::join::conjuncts(f, &mut parts);
         let kept: Vec<Expr> = parts
             .into_iter()
             .filter(|p| {
@@ -766,16 +766,6 @@ async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<V
         out.push(row);
     }
     Ok(out)
-}
-
-fn split_and(e: &Expr, out: &mut Vec<Expr>) {
-    match e {
-        Expr::And(a, b) => {
-            split_and(a, out);
-            split_and(b, out);
-        }
-        other => out.push(other.clone()),
-    }
 }
 
 /// A correlated sublink's values by the outer values it reads, with the rows behind them.

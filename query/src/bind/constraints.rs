@@ -58,38 +58,8 @@ fn relation_exists(name: &str) -> bool {
     super::lookup_table(name).is_some()
 }
 
-/// The one column an expression names, if it names exactly one (PostgreSQL names an unnamed
-/// CHECK after its column when it references a single column, however often).
-fn single_column(e: &ast::Expr) -> Option<String> {
-    use sqlparser::ast::Visit;
-    struct Refs(Vec<String>);
-    impl ast::Visitor for Refs {
-        type Break = ();
-        fn pre_visit_expr(&mut self, e: &ast::Expr) -> std::ops::ControlFlow<()> {
-            match e {
-                ast::Expr::Identifier(id) => self.0.push(fold(id)),
-                ast::Expr::CompoundIdentifier(ids) => {
-                    if let Some(last) = ids.last() {
-                        self.0.push(fold(last));
-                    }
-                }
-                _ => {}
-            }
-            std::ops::ControlFlow::Continue(())
-        }
-    }
-    let mut r = Refs(Vec::new());
-    let _ = e.visit(&mut r);
-    r.0.sort();
-    r.0.dedup();
-    match r.0.as_slice() {
-        [one] => Some(one.clone()),
-        _ => None,
-    }
-}
-
-/// The columns a stored CHECK expression names (empty if it does not parse).
-fn check_columns(text: &str) -> Vec<String> {
+/// The columns an expression names, in order, repeats included.
+fn columns_named(e: &ast::Expr) -> Vec<String> {
     use sqlparser::ast::Visit;
     struct Refs(Vec<String>);
     impl ast::Visitor for Refs {
@@ -104,10 +74,25 @@ fn check_columns(text: &str) -> Vec<String> {
         }
     }
     let mut r = Refs(Vec::new());
-    if let Ok(e) = parse_stored(text) {
-        let _ = e.visit(&mut r);
-    }
+    let _ = e.visit(&mut r);
     r.0
+}
+
+/// The one column an expression names, if it names exactly one (PostgreSQL names an unnamed
+/// CHECK after its column when it references a single column, however often).
+fn single_column(e: &ast::Expr) -> Option<String> {
+    let mut cols = columns_named(e);
+    cols.sort();
+    cols.dedup();
+    match cols.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// The columns a stored CHECK expression names (empty if it does not parse).
+fn check_columns(text: &str) -> Vec<String> {
+    parse_stored(text).map(|e| columns_named(&e)).unwrap_or_default()
 }
 
 fn parse_stored(text: &str) -> std::result::Result<ast::Expr, sqlparser::parser::ParserError> {

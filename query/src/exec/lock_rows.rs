@@ -91,13 +91,5 @@ pub(super) async fn select_for_update(txn: &mut Txn, p: &SelectPlan, params: &[D
         // Every row is locked now: read them as a plain SELECT does (same rows, same order).
         return select(txn, p, params).await;
     }
-    let mut out = Vec::with_capacity(locked.len());
-    for row in &locked {
-        let cx = ctx(row, params);
-        let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
-        let keys = crate::group::sort_keys(&p.order_by, &projected, &cx)?;
-        out.push((keys, projected));
-    }
-    let rows = crate::group::finish(out, p, limit, offset);
-    Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })
+    super::finish_select(p, &locked, params, limit, offset)
 }

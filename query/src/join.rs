@@ -311,13 +311,20 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
             _ => last.push(p),
         }
     }
-    // Each table read with its own conditions.
-    let mut inputs: Vec<Vec<Row>> = Vec::with_capacity(n);
-    for (t, def) in plan.inputs.iter().enumerate() {
+    // Each table read with its own conditions, the filtered ones first: once one of them has
+    // no rows, an inner join has none either and the other tables are not read.
+    let mut inputs: Vec<Vec<Row>> = vec![Vec::new(); n];
+    let mut reading: Vec<usize> = (0..n).collect();
+    reading.sort_by_key(|&t| local[t].is_empty());
+    for t in reading {
+        let def = &plan.inputs[t];
         let f = and_all(std::mem::take(&mut local[t]));
         let key = f.as_ref().and_then(|f| crate::bind::pk_lookup(f, def));
         let rows = crate::exec::scan(txn, def, f.as_ref(), key.as_deref(), params).await?;
-        inputs.push(rows.into_iter().map(|(_, r)| r).collect());
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        inputs[t] = rows.into_iter().map(|(_, r)| r).collect();
     }
     // The join order: smallest first, then connected tables, smallest first.
     let connects = |t: usize, set: &[usize]| {

@@ -776,6 +776,8 @@ struct Memo {
     /// The subquery run once for every outer row ([`decorrelate`]), and its values once known.
     decorrelated: Option<Decorrelated>,
     table: Option<(HashMap<Vec<crate::group::KeyPart>, Datum>, Datum)>,
+    /// With a residual condition: the subquery's rows (the columns it reads) per key.
+    groups: Option<HashMap<Vec<crate::group::KeyPart>, Vec<Row>>>,
 }
 
 /// A correlated subquery that can run once for all outer rows: a scalar aggregate
@@ -789,6 +791,10 @@ struct Decorrelated {
     /// outer values the subquery reads, as a row).
     keys: Vec<Expr>,
     exists: bool,
+    /// EXISTS only: the other conditions that read outer values (`inner.b <> outer.b`), over
+    /// the captures followed by the inner row's columns after the keys. The subquery's rows are
+    /// then kept per key, and an outer row's EXISTS is whether one of its key's rows passes.
+    residual: Option<Expr>,
 }
 
 /// Whether a correlated subquery runs once for all outer rows ([`Decorrelated`]).
@@ -884,22 +890,28 @@ fn decorrelate(l: &SubLink) -> Option<Decorrelated> {
         });
         ok.then_some(e)
     };
-    let (mut keys, mut refs, mut rest) = (Vec::new(), Vec::new(), Vec::new());
-    for c in conj {
-        if !is_outer(c) {
-            rest.push(c.clone());
-            continue;
-        }
+    let (mut keys, mut refs, mut rest, mut residual) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let equality = |c: &Expr| -> Option<(Expr, Expr)> {
         let Expr::Cmp(CmpOp::Eq, a, b) = c else { return None };
         let (col, o) = match (inner(a), outer(b)) {
             (Some(col), Some(o)) => (col, o),
             _ => (inner(b)?, outer(a)?),
         };
-        if !same_key(col.ty(), o.ty()) {
-            return None;
+        same_key(col.ty(), o.ty()).then_some((col, o))
+    };
+    for c in conj {
+        if !is_outer(c) {
+            rest.push(c.clone());
+            continue;
         }
-        refs.push(o);
-        keys.push(col);
+        match equality(c) {
+            Some((col, o)) => {
+                refs.push(o);
+                keys.push(col);
+            }
+            None if exists => residual.push(c.clone()),
+            None => return None,
+        }
     }
     if keys.is_empty() {
         return None;
@@ -907,6 +919,43 @@ fn decorrelate(l: &SubLink) -> Option<Decorrelated> {
     let mut p = (**sp).clone();
     p.filter = rest.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
     p.key = None;
+    if exists && !residual.is_empty() {
+        // The inner columns the residual reads follow the keys in each row; the residual is
+        // rewritten over the captures followed by those columns.
+        let mut cols: Vec<(usize, SqlType)> = Vec::new();
+        for r in &residual {
+            r.visit(&mut |x| {
+                if let Expr::Column(i, t) = x {
+                    if !cols.iter().any(|(c, _)| c == i) {
+                        cols.push((*i, *t));
+                    }
+                }
+            });
+        }
+        let captured = l.captures.len();
+        let mut rewritten = residual.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))?;
+        let mut ok = true;
+        let _ = walk(&mut rewritten, &mut |x: &mut Expr| match x {
+            Expr::Param(i, t) if *i >= OUTER_BASE => {
+                match l.captures.iter().position(|(id, _)| *id == *i - OUTER_BASE) {
+                    Some(pos) => *x = Expr::Column(pos, *t),
+                    None => ok = false,
+                }
+                Ok(true)
+            }
+            Expr::Column(i, t) => {
+                let j = cols.iter().position(|(c, _)| c == i).unwrap_or(0);
+                *x = Expr::Column(captured + j, *t);
+                Ok(true)
+            }
+            _ => Ok(false),
+        });
+        if !ok {
+            return None;
+        }
+        p.projection = keys.iter().cloned().chain(cols.iter().map(|&(i, t)| Expr::Column(i, t))).collect();
+        return Some(Decorrelated { plan: Plan::Select(Box::new(p)), keys: refs, exists, residual: Some(rewritten) });
+    }
     if exists {
         p.projection = keys;
         p.distinct = Distinct::All;
@@ -916,7 +965,7 @@ fn decorrelate(l: &SubLink) -> Option<Decorrelated> {
         p.projection = projection;
         p.group_by = keys;
     }
-    Some(Decorrelated { plan: Plan::Select(Box::new(p)), keys: refs, exists })
+    Some(Decorrelated { plan: Plan::Select(Box::new(p)), keys: refs, exists, residual: None })
 }
 
 /// The subquery's values for every outer key ([`Decorrelated`]), and its value for an outer
@@ -959,6 +1008,36 @@ async fn decorrelated_table(
 async fn link_for_row(txn: &mut Txn, l: &SubLink, memo: &mut Memo, row: &[Datum], params: &[Datum]) -> Result<Datum> {
     let cx = Ctx { row, params, aggs: &[] };
     let outer: Vec<Datum> = l.captures.iter().map(|(_, e)| expr::eval(e, &cx)).collect::<Result<_>>()?;
+    if let Some(d) = memo.decorrelated.as_ref().filter(|d| d.residual.is_some()) {
+        if memo.groups.is_none() {
+            let n = d.keys.len();
+            let mut groups: HashMap<Vec<crate::group::KeyPart>, Vec<Row>> = HashMap::new();
+            for r in run_plan(txn, &d.plan, params).await? {
+                let k = crate::group::key_of(&r[..n.min(r.len())]);
+                groups.entry(k).or_default().push(r[n.min(r.len())..].to_vec());
+            }
+            memo.groups = Some(groups);
+        }
+        let ocx = Ctx { row: &outer, params, aggs: &[] };
+        let key: Vec<Datum> = d.keys.iter().map(|e| expr::eval(e, &ocx)).collect::<Result<_>>()?;
+        if key.iter().any(Datum::is_null) {
+            return Ok(Datum::Bool(false));
+        }
+        let residual = d.residual.as_ref().ok_or_else(|| SqlError::internal("no residual"))?;
+        let mut found = false;
+        if let Some(rows) = memo.groups.as_ref().and_then(|g| g.get(&crate::group::key_of(&key))) {
+            let mut both = outer.clone();
+            for r in rows {
+                both.truncate(outer.len());
+                both.extend_from_slice(r);
+                if expr::truth(expr::eval(residual, &Ctx { row: &both, params, aggs: &[] })?) == Some(true) {
+                    found = true;
+                    break;
+                }
+            }
+        }
+        return Ok(Datum::Bool(found));
+    }
     if let Some(d) = &memo.decorrelated {
         if memo.table.is_none() {
             memo.table = Some(decorrelated_table(txn, l, d, params).await?);

@@ -462,8 +462,8 @@ pub(crate) async fn scan(
         return Ok(read_key(table, k.clone(), filter, params).await?.map(|r| (k, r)).into_iter().collect());
     }
     if let Some(f) = filter {
-        if let Some((ix, vals)) = index_scan::choose(table, f) {
-            return index_scan::rows(txn, table, ix, &vals, f, params).await;
+        if let Some(access) = index_scan::choose(table, f) {
+            return index_scan::rows(txn, table, &access, f, params).await;
         }
     }
     let name = table.name.clone();

@@ -267,6 +267,16 @@ impl Table {
         self.rows.iter()
     }
 
+    /// The rows whose key lies in `[from, to)` (None: unbounded), in key order (an index read
+    /// over a range of values).
+    pub fn scan_range<'a>(
+        &'a self,
+        from: &'a [u8],
+        to: Option<&'a [u8]>,
+    ) -> impl Iterator<Item = (&'a Vec<u8>, &'a Row)> + 'a {
+        self.rows.range(from.to_vec()..).take_while(move |(k, _)| to.is_none_or(|t| k.as_slice() < t))
+    }
+
     /// The rows whose key starts with `prefix`, in key order (an index lookup by the leading
     /// values of its key).
     pub fn scan_prefix<'a>(&'a self, prefix: &'a [u8]) -> impl Iterator<Item = (&'a Vec<u8>, &'a Row)> + 'a {

@@ -1,51 +1,125 @@
 //! Reads through a secondary index: a filter with `column = value` on every column of a unique
-//! index reads the one entry for those values (on the one shard that holds it), and a filter
-//! with equalities on the leading columns of any index reads the entries with that key prefix
-//! (an ordered range on every shard) instead of every row; then the rows the entries point at
-//! are fetched by primary key and the whole filter is checked on them. The transaction's own
-//! changes to the index and the table are overlaid, as for a scan.
+//! index reads the one entry for those values (on the one shard that holds it); a filter with
+//! equalities on the leading columns of any index, or a range (`<`, `<=`, `>`, `>=`, BETWEEN) on
+//! its first column not pinned, reads that ordered key range of the entries on every shard
+//! instead of every row; then the rows the entries point at are fetched by primary key and the
+//! whole filter is checked on them. The transaction's own changes to the index and the table
+//! are overlaid, as for a scan.
 //!
-//! The index is chosen when the statement runs (a filter's equalities are few): a unique index
-//! read in full first, then the index whose leading columns the filter pins most.
+//! The index is chosen when the statement runs (a filter's comparisons are few): a unique index
+//! read in full first, then the index whose leading columns the filter pins most. There are no
+//! statistics yet, so a range that covers most of a table is still read through the index.
 
 use super::{matches, on_every_shard, read_key, shard_of_key};
 use crate::error::Result;
-use crate::expr::{self, Ctx, Expr};
+use crate::expr::{self, CmpOp, Ctx, Expr};
 use crate::txn::Txn;
-use orbit_engine::table::{key, Datum, IndexDef, Row, TableDef};
+use orbit_engine::table::{key, Datum, IndexDef, Row, SqlType, TableDef};
 use orbit_shards::{mesh, state};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The index to read for `filter`, and the values of its leading columns the filter pins.
-pub(crate) fn choose<'a>(table: &'a TableDef, filter: &Expr) -> Option<(&'a IndexDef, Vec<Expr>)> {
+/// How a read uses an index: values for its leading columns, then maybe a range of values of
+/// the next one (`col > x`, `col <= y`, BETWEEN): bounds with whether they are inclusive.
+pub(crate) struct Access<'a> {
+    pub index: &'a IndexDef,
+    pub eq: Vec<Expr>,
+    pub lower: Option<(Expr, bool)>,
+    pub upper: Option<(Expr, bool)>,
+}
+
+impl Access<'_> {
+    fn has_range(&self) -> bool {
+        self.lower.is_some() || self.upper.is_some()
+    }
+
+    fn point(&self) -> bool {
+        self.index.unique && self.eq.len() == self.index.columns.len()
+    }
+}
+
+/// The column-versus-value comparisons of a filter usable as index bounds: (column, op as
+/// `column op value`, value).
+fn comparisons(filter: &Expr, table: &TableDef) -> Vec<(usize, CmpOp, Expr)> {
+    let mut parts = Vec::new();
+    crate::join::conjuncts(filter, &mut parts);
+    let same_kind = |a: SqlType, b: SqlType| {
+        (a.is_integer() && b.is_integer())
+            || (a.is_float() && b.is_float())
+            || (a.is_string() && b.is_string())
+            || a == b
+    };
+    let flip = |op: CmpOp| match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::LtEq => CmpOp::GtEq,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::GtEq => CmpOp::LtEq,
+        other => other,
+    };
+    parts
+        .into_iter()
+        .filter_map(|p| match p {
+            Expr::Cmp(op @ (CmpOp::Lt | CmpOp::LtEq | CmpOp::Gt | CmpOp::GtEq), a, b) => match (*a, *b) {
+                (Expr::Column(i, t), v) if v.is_row_independent() && same_kind(t, v.ty()) => Some((i, op, v)),
+                (v, Expr::Column(i, t)) if v.is_row_independent() && same_kind(t, v.ty()) => Some((i, flip(op), v)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .filter(|(i, _, _)| *i < table.columns.len())
+        .collect()
+}
+
+/// The index to read for `filter`: a unique index whose every column the filter pins first,
+/// then the one whose leading columns it pins most (a range on the next column counting half).
+pub(crate) fn choose<'a>(table: &'a TableDef, filter: &Expr) -> Option<Access<'a>> {
     if table.indexes.is_empty() {
         return None;
     }
     let eq = crate::bind::equalities(filter, table);
-    if eq.is_empty() {
+    let cmp = comparisons(filter, table);
+    if eq.is_empty() && cmp.is_empty() {
         return None;
     }
-    let mut best: Option<(&IndexDef, Vec<Expr>)> = None;
+    let mut best: Option<Access> = None;
     for ix in &table.indexes {
         let vals: Vec<Expr> =
             ix.columns.iter().map_while(|c| eq.iter().find(|(i, _)| i == c).map(|(_, v)| v.clone())).collect();
-        if vals.is_empty() {
+        let (mut lower, mut upper) = (None, None);
+        if let Some(&next) = ix.columns.get(vals.len()) {
+            for (i, op, v) in &cmp {
+                if *i != next {
+                    continue;
+                }
+                match op {
+                    CmpOp::Gt | CmpOp::GtEq if lower.is_none() => lower = Some((v.clone(), *op == CmpOp::GtEq)),
+                    CmpOp::Lt | CmpOp::LtEq if upper.is_none() => upper = Some((v.clone(), *op == CmpOp::LtEq)),
+                    _ => {}
+                }
+            }
+        }
+        let a = Access { index: ix, eq: vals, lower, upper };
+        if a.eq.is_empty() && !a.has_range() {
             continue;
         }
-        let full_unique = ix.unique && vals.len() == ix.columns.len();
-        let better = match &best {
-            None => true,
-            Some((b, bv)) => {
-                let b_full = b.unique && bv.len() == b.columns.len();
-                (full_unique && !b_full) || (full_unique == b_full && vals.len() > bv.len())
-            }
-        };
-        if better {
-            best = Some((ix, vals));
+        let score = |a: &Access| (a.point(), a.eq.len() * 2 + a.has_range() as usize);
+        if best.as_ref().is_none_or(|b| score(&a) > score(b)) {
+            best = Some(a);
         }
     }
     best
+}
+
+/// The smallest key greater than every key that starts with `prefix` (None: there is none).
+fn after_prefix(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut k = prefix.to_vec();
+    while let Some(last) = k.pop() {
+        if last < 0xFF {
+            k.push(last + 1);
+            return Some(k);
+        }
+    }
+    None
 }
 
 /// The rows of `table` matching `filter`, read through `index` whose leading columns `values`
@@ -53,21 +127,44 @@ pub(crate) fn choose<'a>(table: &'a TableDef, filter: &Expr) -> Option<(&'a Inde
 pub(super) async fn rows(
     txn: &Txn,
     table: &Arc<TableDef>,
-    index: &IndexDef,
-    values: &[Expr],
+    access: &Access<'_>,
     filter: &Expr,
     params: &[Datum],
 ) -> Result<Vec<(Vec<u8>, Row)>> {
+    let index = access.index;
     let cx = Ctx { row: &[], params, aggs: &[] };
-    let vals = values.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
-    if vals.iter().any(|v| v.is_null()) {
-        // `column = NULL` matches nothing.
+    let vals = access.eq.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
+    let bound = |b: &Option<(Expr, bool)>| -> Result<Option<(Datum, bool)>> {
+        b.as_ref().map(|(e, inclusive)| expr::eval(e, &cx).map(|v| (v, *inclusive))).transpose()
+    };
+    let (lower, upper) = (bound(&access.lower)?, bound(&access.upper)?);
+    if vals.iter().chain(lower.iter().map(|b| &b.0)).chain(upper.iter().map(|b| &b.0)).any(|v| v.is_null()) {
+        // `column = NULL`, `column < NULL` match nothing.
         return Ok(Vec::new());
     }
     let idef = crate::index::index_table(table, index)?;
     let prefix = key::encode(vals.iter());
+    // The entries' key range: the prefix of the equal values, narrowed by the bounds.
+    let with = |v: &Datum| {
+        let mut k = prefix.clone();
+        k.extend(key::encode(std::iter::once(v)));
+        k
+    };
+    let from = match &lower {
+        Some((v, true)) => with(v),
+        Some((v, false)) => match after_prefix(&with(v)) {
+            Some(k) => k,
+            None => return Ok(Vec::new()),
+        },
+        None => prefix.clone(),
+    };
+    let to = match &upper {
+        Some((v, false)) => Some(with(v)),
+        Some((v, true)) => after_prefix(&with(v)),
+        None => after_prefix(&prefix),
+    };
     let mut entries: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
-    if index.unique && vals.len() == index.columns.len() {
+    if access.point() {
         match txn.own(&idef, &prefix) {
             Some(Some(e)) => {
                 entries.insert(prefix.clone(), e.clone());
@@ -80,18 +177,19 @@ pub(super) async fn rows(
             }
         }
     } else {
-        let (name, oid, p) = (idef.name.clone(), idef.oid, prefix.clone());
+        let (name, oid, f, t) = (idef.name.clone(), idef.oid, from.clone(), to.clone());
         let parts = on_every_shard(move |s| {
             s.tables
                 .get(&name)
-                .filter(|t| t.def.oid == oid)
-                .map(|t| t.scan_prefix(&p).map(|(k, r)| (k.clone(), r.clone())).collect::<Vec<_>>())
+                .filter(|tb| tb.def.oid == oid)
+                .map(|tb| tb.scan_range(&f, t.as_deref()).map(|(k, r)| (k.clone(), r.clone())).collect::<Vec<_>>())
                 .unwrap_or_default()
         })
         .await?;
         entries.extend(parts.into_iter().flatten());
         if let Some(w) = txn.overlay(&idef) {
-            for (k, r) in w.rows.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)) {
+            let in_range = |k: &Vec<u8>| to.as_ref().is_none_or(|t| k < t);
+            for (k, r) in w.rows.range(from.clone()..).take_while(|(k, _)| in_range(k)) {
                 match r {
                     Some(r) => entries.insert(k.clone(), r.clone()),
                     None => entries.remove(k),
@@ -140,10 +238,10 @@ pub(super) async fn rows(
 
 /// EXPLAIN's line for a read through an index, if the filter allows one.
 pub(crate) fn describe(table: &TableDef, filter: &Expr) -> Option<String> {
-    let (ix, vals) = choose(table, filter)?;
-    Some(if ix.unique && vals.len() == ix.columns.len() {
-        format!("Index Scan using {} on {}", ix.name, table.name)
+    let a = choose(table, filter)?;
+    Some(if a.point() {
+        format!("Index Scan using {} on {}", a.index.name, table.name)
     } else {
-        format!("Index Scan using {} on {} (every shard)", ix.name, table.name)
+        format!("Index Scan using {} on {} (every shard)", a.index.name, table.name)
     })
 }

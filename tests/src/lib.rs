@@ -472,6 +472,24 @@ pub mod pgcmp {
         Ok((st.params().to_vec(), cols, rows.iter().map(values).collect()))
     }
 
+    /// Each literal's binary form as the server sends it (tokio-postgres asks for binary
+    /// results, and the column's type must be `oid`), and what comes back when that form is
+    /// sent again as a binary parameter of the same type.
+    pub async fn binary_forms(c: &Client, values: &[(&str, u32)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut out = Vec::new();
+        for &(lit, oid) in values {
+            let row = c.query_one(&format!("SELECT {lit}"), &[]).await.unwrap_or_else(|e| panic!("{lit}: {e}"));
+            assert_eq!(row.columns()[0].type_().oid(), oid, "{lit}");
+            let sent: Raw = row.get(0);
+            let ty = Type::from_oid(oid).expect("a known type");
+            let stmt = c.prepare_typed("SELECT $1", &[ty]).await.expect("prepare");
+            let back: Raw =
+                c.query_one(&stmt, &[&RawParam(sent.0.clone())]).await.unwrap_or_else(|e| panic!("{lit}: {e}")).get(0);
+            out.push((sent.0, back.0));
+        }
+        out
+    }
+
     /// A value's binary form, whatever its type: what the server sent, byte for byte.
     #[derive(Debug, PartialEq)]
     pub struct Raw(pub Vec<u8>);

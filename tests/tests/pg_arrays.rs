@@ -4,7 +4,7 @@
 //! PostgreSQL 15's `array_send` writes them, and array columns back after a SIGKILL under
 //! `--fsync always`.
 
-use orbit_tests::pgcmp::{Raw, RawParam};
+use orbit_tests::pgcmp::RawParam;
 use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
@@ -22,20 +22,9 @@ const VALUES: [(&str, u32); 9] = [
     ("'{2024-02-29}'::date[]", 1182),
 ];
 
-/// Each array's binary form as sent, and as it comes back when sent as a binary parameter.
+/// Each value's binary form as sent, and as it comes back when sent as a binary parameter.
 async fn binary_forms(c: &Client) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut out = Vec::new();
-    for (lit, oid) in VALUES {
-        let row = c.query_one(&format!("SELECT {lit}"), &[]).await.unwrap_or_else(|e| panic!("{lit}: {e}"));
-        assert_eq!(row.columns()[0].type_().oid(), oid, "{lit}");
-        let sent: Raw = row.get(0);
-        let ty = Type::from_oid(oid).expect("a known type");
-        let stmt = c.prepare_typed("SELECT $1", &[ty]).await.unwrap();
-        let back: Raw =
-            c.query_one(&stmt, &[&RawParam(sent.0.clone())]).await.unwrap_or_else(|e| panic!("{lit}: {e}")).get(0);
-        out.push((sent.0, back.0));
-    }
-    out
+    orbit_tests::pgcmp::binary_forms(c, &VALUES).await
 }
 
 #[test]

@@ -55,21 +55,9 @@ const VALUES: [(&str, u32); 12] = [
     ("'x'::bpchar", 1042),
 ];
 
-/// Each value's binary form as the server sends it (tokio-postgres asks for binary results),
-/// and what comes back when that form is sent again as a binary parameter of the same type.
+/// Each value's binary form as sent, and as it comes back when sent as a binary parameter.
 async fn binary_forms(c: &Client) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut out = Vec::new();
-    for (lit, oid) in VALUES {
-        let row = c.query_one(&format!("SELECT {lit}"), &[]).await.unwrap_or_else(|e| panic!("{lit}: {e}"));
-        assert_eq!(row.columns()[0].type_().oid(), oid, "{lit}");
-        let sent: Raw = row.get(0);
-        let ty = Type::from_oid(oid).expect("a known type");
-        let stmt = c.prepare_typed("SELECT $1", &[ty]).await.unwrap();
-        let back: Raw =
-            c.query_one(&stmt, &[&RawParam(sent.0.clone())]).await.unwrap_or_else(|e| panic!("{lit}: {e}")).get(0);
-        out.push((sent.0, back.0));
-    }
-    out
+    orbit_tests::pgcmp::binary_forms(c, &VALUES).await
 }
 
 #[test]

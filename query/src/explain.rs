@@ -343,6 +343,7 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
             .child(source_node(base, shards, n)?)
             .child(source_node(step, shards, n)?),
             Source::Series { .. } => Node::new("Function Scan on generate_series"),
+            Source::Unnest { .. } => Node::new("Function Scan on unnest"),
             Source::Correlated(c) => {
                 let mut node = Node::new("Result (FROM rows with correlated subqueries, on the coordinating shard)");
                 if c.filter.is_some() {

@@ -99,6 +99,10 @@ pub enum Source {
         args: Vec<Expr>,
         ty: SqlType,
     },
+    /// `unnest(array)`: one row per element.
+    Unnest {
+        arg: Expr,
+    },
     /// The FROM rows of a SELECT with correlated subqueries, each row followed by the values of
     /// `links`; WHERE (which may read them) is applied here.
     Correlated(Box<Correlated>),
@@ -535,6 +539,13 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
         }
         Source::Recursive { name, base, step, all } => recursive(txn, name, base, step, *all, def, params).await?,
         Source::Series { args, ty } => series(args, *ty, params)?,
+        Source::Unnest { arg } => match expr::eval(arg, &Ctx { row: &[], params, aggs: &[] })? {
+            Datum::Array(a) => {
+                check_rows(a.items.len())?;
+                a.items.into_iter().map(|d| vec![d]).collect()
+            }
+            _ => vec![],
+        },
         Source::Correlated(c) => correlated(txn, c, params).await?,
     })
 }
@@ -1240,6 +1251,7 @@ pub(crate) fn map_source(s: &mut Source, f: &mut dyn FnMut(&mut Expr) -> Result<
             map_source(step, f)
         }
         Source::Series { args, .. } => walk_all(args, f),
+        Source::Unnest { arg } => walk(arg, f),
         Source::Correlated(c) => {
             walk_opt(&mut c.filter, f)?;
             if let Some(j) = &mut c.join {

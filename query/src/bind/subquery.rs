@@ -499,13 +499,23 @@ impl Binder<'_> {
                 self.sub.inputs.push(Derived { def: def.clone(), label: name.clone(), source });
                 Ok(Some((def, name)))
             }
+            ast::TableFactor::UNNEST { alias, array_exprs, with_offset: false, with_ordinality: false, .. } => {
+                let args: Vec<ast::FunctionArg> = array_exprs
+                    .iter()
+                    .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e.clone())))
+                    .collect();
+                self.unnest(&args, alias.as_ref()).map(Some)
+            }
             ast::TableFactor::Table { name, alias, args: Some(args), with_ordinality, .. } => {
                 let fname = name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
-                if fname != "generate_series" {
+                if fname != "generate_series" && fname != "unnest" {
                     return Err(SqlError::unsupported(format!("function {fname}() in FROM is not supported yet")));
                 }
                 if *with_ordinality {
                     return Err(SqlError::unsupported("WITH ORDINALITY is not supported yet"));
+                }
+                if fname == "unnest" {
+                    return self.unnest(&args.args, alias.as_ref()).map(Some);
                 }
                 self.series(&args.args, alias.as_ref()).map(Some)
             }
@@ -589,18 +599,58 @@ impl Binder<'_> {
         ty: SqlType,
         alias: Option<&ast::TableAlias>,
     ) -> Result<(Arc<TableDef>, String)> {
+        self.function_relation("generate_series", Source::Series { args, ty }, ty, alias)
+    }
+
+    /// `unnest(array)` in FROM: one row per element (every dimension's, in storage order),
+    /// none for NULL or an empty array.
+    fn unnest(
+        &mut self,
+        args: &[ast::FunctionArg],
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<(Arc<TableDef>, String)> {
+        let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] = args else {
+            return Err(SqlError::unsupported("unnest() of several arrays is not supported yet"));
+        };
+        let arg = self.expr(e, None)?;
+        let SqlType::Array(a) = arg.ty() else {
+            let t = arg.ty();
+            if t == SqlType::Unknown {
+                return Err(SqlError::new("42725", "function unnest(unknown) is not unique")
+                    .hint("Could not choose a best candidate function. You might need to add explicit type casts."));
+            }
+            return Err(SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                format!("function unnest({}) does not exist", super::base(t).name()),
+            )
+            .hint(
+                "No function matches the given name and argument types. You might need to add explicit type casts.",
+            ));
+        };
+        self.function_relation("unnest", Source::Unnest { arg }, a.elem(), alias)
+    }
+
+    /// A FROM function returning one column of type `ty`, named by the alias as PostgreSQL
+    /// names it (the alias's column list, else the alias, else the function's name).
+    fn function_relation(
+        &mut self,
+        function: &str,
+        source: Source,
+        ty: SqlType,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<(Arc<TableDef>, String)> {
         let name = match alias {
             Some(a) if !a.columns.is_empty() => {
                 alias_columns(Some(a), 1, "table")?;
                 fold(&a.columns[0].name)
             }
             Some(a) => fold(&a.name),
-            None => "generate_series".to_string(),
+            None => function.to_string(),
         };
         let id = self.new_id();
         let def = Arc::new(relation::derived_def(id, vec![ColumnDef::new(name, ty)]));
-        let label = alias.map_or("generate_series".to_string(), |a| fold(&a.name));
-        self.sub.inputs.push(Derived { def: def.clone(), label: label.clone(), source: Source::Series { args, ty } });
+        let label = alias.map_or(function.to_string(), |a| fold(&a.name));
+        self.sub.inputs.push(Derived { def: def.clone(), label: label.clone(), source });
         Ok((def, label))
     }
 

@@ -93,6 +93,31 @@ pub struct SelectPlan {
     pub windows: Vec<crate::window::WindowCall>,
 }
 
+impl SelectPlan {
+    /// `SELECT <projection> FROM table`: every row, nothing grouped, sorted or limited (the
+    /// caller sets what else it needs).
+    pub fn reading(table: Arc<TableDef>, projection: Vec<Expr>) -> SelectPlan {
+        SelectPlan {
+            for_update: None,
+            join: None,
+            table: Some(table),
+            filter: None,
+            key: None,
+            aggs: vec![],
+            grouped: false,
+            group_by: vec![],
+            having: None,
+            distinct: Distinct::None,
+            projection,
+            order_by: vec![],
+            limit: None,
+            offset: None,
+            grouping_sets: vec![],
+            windows: vec![],
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Plan {
     /// An empty query string.

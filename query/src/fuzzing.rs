@@ -57,58 +57,57 @@ pub fn check_copy(data: &[u8]) {
     }
 }
 
-#[cfg(test)]
-mod tests {
+/// Replays the committed corpus of a cargo-fuzz target (`fuzz/corpus/<name>` and
+/// `fuzz/artifacts/<name>`, at least `min` files), then `rounds` seeded mutations of it (byte
+/// flips, truncations, splices of other inputs) through `check`: fuzzing's cheap cousin, run by
+/// the unit tests in CI where nightly Rust is not.
+pub fn replay(name: &str, min: usize, rounds: usize, seed: u64, check: &dyn Fn(&[u8])) {
     use rand::{Rng, SeedableRng};
-
-    fn corpus(name: &str) -> Vec<Vec<u8>> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
-        let mut out = Vec::new();
-        for dir in [format!("corpus/{name}"), format!("artifacts/{name}")] {
-            let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
-            for e in entries.flatten() {
-                out.push(std::fs::read(e.path()).expect("read corpus file"));
-            }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut corpus = Vec::new();
+    for dir in [format!("corpus/{name}"), format!("artifacts/{name}")] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+        for e in entries.flatten() {
+            corpus.push(std::fs::read(e.path()).expect("read corpus file"));
         }
-        assert!(out.len() >= 3, "expected the committed corpus in fuzz/corpus/{name}");
-        out
     }
-
-    /// The corpus, then seeded mutations of it (byte flips, truncations, splices).
-    fn replay(name: &str, rounds: usize, check: fn(&[u8])) {
-        let corpus = corpus(name);
-        for c in &corpus {
-            check(c);
-        }
-        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
-        for _ in 0..rounds {
-            let mut d = corpus[rng.gen_range(0..corpus.len())].clone();
-            for _ in 0..rng.gen_range(1..4) {
-                match rng.gen_range(0..3) {
-                    0 if !d.is_empty() => {
-                        let i = rng.gen_range(0..d.len());
-                        d[i] = rng.gen();
-                    }
-                    1 if !d.is_empty() => d.truncate(rng.gen_range(0..d.len())),
-                    _ => {
-                        let other = &corpus[rng.gen_range(0..corpus.len())];
-                        let at = rng.gen_range(0..=d.len());
-                        let piece = &other[..rng.gen_range(0..=other.len())];
-                        d.splice(at..at, piece.iter().copied());
-                    }
+    assert!(corpus.len() >= min, "expected the committed corpus in fuzz/corpus/{name}");
+    for c in &corpus {
+        check(c);
+    }
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+    for _ in 0..rounds {
+        let mut d = corpus[rng.gen_range(0..corpus.len())].clone();
+        for _ in 0..rng.gen_range(1..4) {
+            match rng.gen_range(0..3) {
+                0 if !d.is_empty() => {
+                    let i = rng.gen_range(0..d.len());
+                    d[i] = rng.gen();
+                }
+                1 if !d.is_empty() => d.truncate(rng.gen_range(0..d.len())),
+                _ => {
+                    let other = &corpus[rng.gen_range(0..corpus.len())];
+                    let at = rng.gen_range(0..=d.len());
+                    let piece = &other[..rng.gen_range(0..=other.len())];
+                    d.splice(at..at, piece.iter().copied());
                 }
             }
-            check(&d);
         }
+        check(&d);
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replay;
 
     #[test]
     fn sql_corpus_and_mutations() {
-        replay("sql_parse", 5_000, super::check_sql);
+        replay("sql_parse", 3, 5_000, 7, &super::check_sql);
     }
 
     #[test]
     fn copy_corpus_and_mutations() {
-        replay("copy_in", 5_000, super::check_copy);
+        replay("copy_in", 3, 5_000, 7, &super::check_copy);
     }
 }

@@ -664,6 +664,19 @@ mod tests {
         }
     }
 
+    /// sum(column 0) of int4 rows.
+    fn sum_of_column_0() -> AggSpec {
+        AggSpec {
+            func: AggFunc::Sum,
+            arg: Some(Expr::Column(0, SqlType::Int4)),
+            ty: SqlType::Int8,
+            distinct: false,
+            delim: None,
+            order_by: vec![],
+            filter: None,
+        }
+    }
+
     fn rows(vals: &[i32]) -> Vec<(Row, Vec<Datum>)> {
         vals.iter().map(|v| (vec![Datum::Int4(*v)], vec![])).collect()
     }
@@ -679,15 +692,7 @@ mod tests {
 
     #[test]
     fn rows_frame_sums_a_sliding_window() {
-        let spec = AggSpec {
-            func: AggFunc::Sum,
-            arg: Some(Expr::Column(0, SqlType::Int4)),
-            ty: SqlType::Int8,
-            distinct: false,
-            delim: None,
-            order_by: vec![],
-            filter: None,
-        };
+        let spec = sum_of_column_0();
         let one = Expr::Const(Datum::Int8(1), SqlType::Int8);
         let frame = Frame {
             units: FrameUnits::Rows,
@@ -702,15 +707,7 @@ mod tests {
 
     #[test]
     fn frames_to_the_end_sum_from_the_back() {
-        let spec = AggSpec {
-            func: AggFunc::Sum,
-            arg: Some(Expr::Column(0, SqlType::Int4)),
-            ty: SqlType::Int8,
-            distinct: false,
-            delim: None,
-            order_by: vec![],
-            filter: None,
-        };
+        let spec = sum_of_column_0();
         let frame = Frame {
             units: FrameUnits::Rows,
             start: FrameBound::Following(Expr::Const(Datum::Int8(1), SqlType::Int8)),

@@ -182,42 +182,11 @@ pub mod fuzzing {
 
     #[cfg(test)]
     mod tests {
-        use rand::{Rng, SeedableRng};
-
         /// Replays the committed corpus, then 20,000 seeded mutations of it (byte flips,
         /// truncations, splices): fuzzing's cheap cousin, run in CI where nightly is not.
         #[test]
         fn corpus_and_mutations() {
-            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
-            let mut corpus = Vec::new();
-            for dir in ["corpus/pg_messages", "artifacts/pg_messages"] {
-                let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
-                for e in entries.flatten() {
-                    corpus.push(std::fs::read(e.path()).expect("read corpus file"));
-                }
-            }
-            assert!(corpus.len() >= 5, "expected the committed corpus in fuzz/corpus/pg_messages");
-            for c in &corpus {
-                super::check(c);
-            }
-            let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
-            for _ in 0..20_000 {
-                let mut d = corpus[rng.gen_range(0..corpus.len())].clone();
-                for _ in 0..rng.gen_range(1..4) {
-                    match rng.gen_range(0..3) {
-                        0 if !d.is_empty() => {
-                            let i = rng.gen_range(0..d.len());
-                            d[i] = rng.gen();
-                        }
-                        1 if !d.is_empty() => d.truncate(rng.gen_range(0..d.len())),
-                        _ => {
-                            let other = &corpus[rng.gen_range(0..corpus.len())];
-                            d.extend_from_slice(&other[..rng.gen_range(0..=other.len())]);
-                        }
-                    }
-                }
-                super::check(&d);
-            }
+            orbit_query::fuzzing::replay("pg_messages", 5, 20_000, 5, &super::check);
         }
     }
 }

@@ -8,7 +8,7 @@
 //! in the enclosing levels' FROM items (innermost first, as PostgreSQL does); such an outer
 //! reference makes the subquery directly inside that level correlated.
 
-use super::{fold, Binder, Distinct, JoinScope, OutputColumn, Plan, Scope, SelectPlan, SortKey};
+use super::{fold, Binder, JoinScope, OutputColumn, Plan, Scope, SelectPlan, SortKey};
 use crate::error::{code, Result, SqlError};
 use crate::expr::{CmpOp, Expr};
 use crate::relation::{self, Correlated, Derived, LinkKind, QueryPlan, SetOp, Source, SubLink, LINK_BASE, OUTER_BASE};
@@ -202,24 +202,7 @@ impl Binder<'_> {
             }
             Some(_) => return Err(SqlError::syntax(",")),
         }
-        let plan = SelectPlan {
-            for_update: None,
-            join: None,
-            table: Some(def),
-            filter: None,
-            key: None,
-            aggs: vec![],
-            grouped: false,
-            group_by: vec![],
-            having: None,
-            distinct: Distinct::None,
-            projection,
-            order_by,
-            limit,
-            offset,
-            grouping_sets: vec![],
-            windows: vec![],
-        };
+        let plan = SelectPlan { order_by, limit, offset, ..SelectPlan::reading(def, projection) };
         Ok((Plan::Select(Box::new(plan)), cols))
     }
 
@@ -891,24 +874,7 @@ impl Binder<'_> {
         let outputs: Vec<(usize, SqlType)> = corr.iter().filter(|l| reads(l.id)).map(|l| (l.id, l.ty)).collect();
         let mut projection = vec![key_expr.clone()];
         projection.extend(outputs.iter().map(|&(id, ty)| Expr::Param(LINK_BASE + id, ty)));
-        let inner = SelectPlan {
-            for_update: None,
-            join: None,
-            table: Some(table.clone()),
-            filter,
-            key: None,
-            aggs: vec![],
-            grouped: false,
-            group_by: vec![],
-            having: None,
-            distinct: Distinct::None,
-            projection,
-            order_by: vec![],
-            limit: None,
-            offset: None,
-            grouping_sets: vec![],
-            windows: vec![],
-        };
+        let inner = SelectPlan { filter, ..SelectPlan::reading(table.clone(), projection) };
         let inner = self.finish_level(Plan::Select(Box::new(inner)), vec![], corr, vec![])?;
         let id = self.new_id();
         links.push(SubLink {
@@ -940,24 +906,7 @@ impl Binder<'_> {
             source: Source::Query(Box::new(plan)),
         });
         let projection = def.columns.iter().enumerate().map(|(i, c)| Expr::Column(i, c.ty)).collect();
-        Ok(SelectPlan {
-            for_update: None,
-            join: None,
-            table: Some(def),
-            filter: None,
-            key: None,
-            aggs: vec![],
-            grouped: false,
-            group_by: vec![],
-            having: None,
-            distinct: Distinct::None,
-            projection,
-            order_by: vec![],
-            limit: None,
-            offset: None,
-            grouping_sets: vec![],
-            windows: vec![],
-        })
+        Ok(SelectPlan::reading(def, projection))
     }
 }
 

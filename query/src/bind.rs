@@ -177,9 +177,10 @@ pub enum Plan {
         /// `DELETE ... USING`: as Update's.
         join: Option<Box<crate::join::JoinPlan>>,
     },
-    /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY`).
+    /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY`; isolation: `ISOLATION LEVEL`).
     Begin {
         read_only: bool,
+        isolation: Option<crate::txn::Isolation>,
     },
     Commit,
     Rollback,
@@ -783,24 +784,28 @@ impl Binder<'_> {
             S::Analyze(_) => Ok((self.maintenance_statement(false)?, vec![])),
             S::AlterTable(at) => Ok((self.alter_table(at)?, vec![])),
             S::StartTransaction { modes, statements, .. } if statements.is_empty() => {
-                let mut read_only = false;
-                for m in modes {
-                    match m {
-                        ast::TransactionMode::AccessMode(a) => {
-                            read_only = matches!(a, ast::TransactionAccessMode::ReadOnly);
-                        }
-                        ast::TransactionMode::IsolationLevel(
-                            ast::TransactionIsolationLevel::ReadCommitted
-                            | ast::TransactionIsolationLevel::ReadUncommitted,
-                        ) => {}
-                        ast::TransactionMode::IsolationLevel(l) => {
-                            return Err(SqlError::unsupported(format!(
-                                "isolation level {l} is not supported yet (only READ COMMITTED)"
-                            )));
-                        }
-                    }
-                }
-                Ok((Plan::Begin { read_only }, vec![]))
+                let (read_only, isolation) = transaction_modes(modes)?;
+                Ok((Plan::Begin { read_only: read_only.unwrap_or(false), isolation }, vec![]))
+            }
+            S::Set(ast::Set::SetTransaction { modes, snapshot: None, session }) => {
+                // SET TRANSACTION is SET LOCAL of transaction_isolation / transaction_read_only;
+                // SET SESSION CHARACTERISTICS AS TRANSACTION sets their defaults.
+                let (read_only, isolation) = transaction_modes(modes)?;
+                let (iso_name, ro_name) = if *session {
+                    ("default_transaction_isolation", "default_transaction_read_only")
+                } else {
+                    ("transaction_isolation", "transaction_read_only")
+                };
+                let (name, value) = match (isolation, read_only) {
+                    (Some(i), None) => (iso_name, i.name()),
+                    (None, Some(ro)) => (ro_name, if ro { "on" } else { "off" }),
+                    _ => return Err(SqlError::unsupported("SET TRANSACTION with several modes is not supported yet")),
+                };
+                let value = match *session {
+                    true => crate::settings::set_value(name, &[value.to_string()])?.1,
+                    false => value.to_string(),
+                };
+                Ok((Plan::Set { name, value: Some(value), local: !*session }, vec![]))
             }
             S::Set(ast::Set::SingleAssignment { scope, variable, values, .. }) => {
                 let name = variable.to_string();
@@ -3137,6 +3142,32 @@ fn serial_type(dt: &ast::DataType) -> Option<SqlType> {
         "smallserial" | "serial2" => Some(SqlType::Int2),
         _ => None,
     }
+}
+
+/// A transaction's modes: READ ONLY / READ WRITE, and the isolation level (READ UNCOMMITTED
+/// runs as READ COMMITTED, as in PostgreSQL; SERIALIZABLE is not built).
+fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<(Option<bool>, Option<crate::txn::Isolation>)> {
+    use crate::txn::Isolation;
+    let (mut read_only, mut isolation) = (None, None);
+    for m in modes {
+        match m {
+            ast::TransactionMode::AccessMode(a) => read_only = Some(matches!(a, ast::TransactionAccessMode::ReadOnly)),
+            ast::TransactionMode::IsolationLevel(l) => {
+                isolation = Some(match l {
+                    ast::TransactionIsolationLevel::ReadCommitted | ast::TransactionIsolationLevel::ReadUncommitted => {
+                        Isolation::ReadCommitted
+                    }
+                    ast::TransactionIsolationLevel::RepeatableRead => Isolation::RepeatableRead,
+                    l => {
+                        return Err(SqlError::unsupported(format!(
+                            "isolation level {l} is not supported yet (READ COMMITTED and REPEATABLE READ are)"
+                        )))
+                    }
+                })
+            }
+        }
+    }
+    Ok((read_only, isolation))
 }
 
 /// One word of a SET value as PostgreSQL reads it: a string, a number, or a name (folded to

@@ -67,7 +67,7 @@ pub enum Distinct {
 pub struct SelectPlan {
     /// `FOR UPDATE [NOWAIT | SKIP LOCKED]`: the rows it returns are locked for the transaction
     /// first, waiting for (or failing on, or skipping) rows other transactions hold.
-    pub for_update: Option<crate::txn::LockWait>,
+    pub for_update: Option<crate::txn::RowLocking>,
     /// FROM with several tables (then `table` is None): the rows are joined first.
     pub join: Option<Box<crate::join::JoinPlan>>,
     pub table: Option<Arc<TableDef>>,
@@ -1167,16 +1167,20 @@ impl Binder<'_> {
         }
         let for_update = match q.locks.as_slice() {
             [] => None,
-            [l] if l.lock_type == ast::LockType::Update && l.of.is_none() => Some(match l.nonblock {
-                None => crate::txn::LockWait::Wait,
-                Some(ast::NonBlock::Nowait) => crate::txn::LockWait::NoWait,
-                Some(ast::NonBlock::SkipLocked) => crate::txn::LockWait::SkipLocked,
-            }),
-            _ => {
-                return Err(SqlError::unsupported(
-                    "FOR SHARE, FOR NO KEY UPDATE, FOR KEY SHARE and FOR UPDATE OF are not supported yet",
-                ))
+            [l] if l.of.is_none() => {
+                use orbit_shards::rowlock::LockMode;
+                let (mode, clause) = match l.lock_type {
+                    ast::LockType::Update => (LockMode::Exclusive, "FOR UPDATE"),
+                    ast::LockType::Share => (LockMode::Share, "FOR SHARE"),
+                };
+                let wait = match l.nonblock {
+                    None => crate::txn::LockWait::Wait,
+                    Some(ast::NonBlock::Nowait) => crate::txn::LockWait::NoWait,
+                    Some(ast::NonBlock::SkipLocked) => crate::txn::LockWait::SkipLocked,
+                };
+                Some(crate::txn::RowLocking { wait, mode, clause })
             }
+            _ => return Err(SqlError::unsupported("FOR UPDATE OF and several locking clauses are not supported yet")),
         };
         let ast::SetExpr::Select(sel) = q.body.as_ref() else {
             return Err(SqlError::unsupported("only SELECT ... is supported as a query yet"));
@@ -1396,10 +1400,8 @@ impl Binder<'_> {
                 None
             };
             if let Some(what) = refused {
-                return Err(SqlError::new(
-                    code::FEATURE_NOT_SUPPORTED,
-                    format!("FOR UPDATE is not allowed with {what}"),
-                ));
+                let clause = for_update.map_or("FOR UPDATE", |l| l.clause);
+                return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, format!("{clause} is not allowed with {what}")));
             }
             if join.is_some() {
                 return Err(SqlError::unsupported("FOR UPDATE over a join is not supported yet"));

@@ -33,7 +33,7 @@
 
 use crate::error::{code, Result, SqlError};
 use orbit_engine::table::{mvcc, Row, TableDef};
-use orbit_shards::rowlock::{self, Lock, Owner};
+use orbit_shards::rowlock::{self, Lock, LockMode, Owner};
 use orbit_shards::tx::{Intent, Mode};
 use orbit_shards::{mesh, rt, state, tables as shard_tables, wal, ShardId};
 use std::collections::{BTreeMap, BTreeSet};
@@ -101,6 +101,19 @@ fn serialization_failure() -> SqlError {
 
 fn too_old(_: mvcc::TooOld) -> SqlError {
     SqlError::new("72000", "snapshot too old")
+}
+
+/// A SELECT's locking clause: `FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE` and what to do
+/// with rows another transaction holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowLocking {
+    pub wait: LockWait,
+    /// FOR SHARE and FOR KEY SHARE take shared locks; FOR UPDATE and FOR NO KEY UPDATE
+    /// exclusive ones (Orbit has these two modes: KEY SHARE conflicts with NO KEY UPDATE here,
+    /// where PostgreSQL lets them pass).
+    pub mode: LockMode,
+    /// The clause as PostgreSQL names it in errors: `FOR UPDATE`, `FOR SHARE`, ...
+    pub clause: &'static str,
 }
 
 /// How long a lock wait lasts before the waiter checks for a deadlock (PostgreSQL's default
@@ -391,7 +404,7 @@ impl Txn {
     /// Locks the rows at `keys` of `def` for this transaction, waiting for other transactions
     /// that hold them, and returns each row as committed once locked (None: no row there).
     pub(crate) async fn lock(&mut self, def: &TableDef, keys: Vec<Vec<u8>>) -> Result<Vec<Option<Row>>> {
-        let got = self.lock_checked(def, keys, LockWait::Wait, SnapshotCheck::Off).await?;
+        let got = self.lock_checked(def, keys, LockWait::Wait, LockMode::Exclusive, SnapshotCheck::Off).await?;
         Ok(got.into_iter().map(Option::flatten).collect())
     }
 
@@ -403,20 +416,22 @@ impl Txn {
         keys: Vec<Vec<u8>>,
         check: SnapshotCheck,
     ) -> Result<Vec<Option<Row>>> {
-        let got = self.lock_checked(def, keys, LockWait::Wait, check).await?;
+        let got = self.lock_checked(def, keys, LockWait::Wait, LockMode::Exclusive, check).await?;
         Ok(got.into_iter().map(Option::flatten).collect())
     }
 
     /// [`Txn::lock`] with a policy for rows another transaction holds: wait for it, fail
     /// (`NOWAIT`: 55P03), or leave the row out (`SKIP LOCKED`: its entry is None).
-    /// The rows are locked for changing them ([`SnapshotCheck::Changed`]).
+    /// The rows are locked in `mode` (FOR SHARE: shared), as for changing them
+    /// ([`SnapshotCheck::Changed`]).
     pub(crate) async fn lock_with(
         &mut self,
         def: &TableDef,
         keys: Vec<Vec<u8>>,
         policy: LockWait,
+        mode: LockMode,
     ) -> Result<Vec<Option<Option<Row>>>> {
-        self.lock_checked(def, keys, policy, SnapshotCheck::Changed).await
+        self.lock_checked(def, keys, policy, mode, SnapshotCheck::Changed).await
     }
 
     async fn lock_checked(
@@ -424,6 +439,7 @@ impl Txn {
         def: &TableDef,
         keys: Vec<Vec<u8>>,
         policy: LockWait,
+        mode: LockMode,
         check: SnapshotCheck,
     ) -> Result<Vec<Option<Option<Row>>>> {
         let check = match self.read_at() {
@@ -453,7 +469,7 @@ impl Txn {
                     let mut got = Vec::with_capacity(batch.len());
                     let mut it = batch.into_iter();
                     while let Some((i, k)) = it.next() {
-                        if policy != LockWait::Wait && s.row_locks.holder(oid, &k).is_some_and(|h| h != owner) {
+                        if policy != LockWait::Wait && s.row_locks.blocker(oid, &k, owner, mode).is_some() {
                             if policy == LockWait::NoWait {
                                 return Err(SqlError::new(
                                     "55P03",
@@ -463,7 +479,7 @@ impl Txn {
                             got.push((i, None));
                             continue;
                         }
-                        match s.row_locks.lock(oid, &k, owner) {
+                        match s.row_locks.lock_in(oid, &k, owner, mode) {
                             Lock::Held => {
                                 let t = s.tables.get(&name);
                                 let row = t.and_then(|t| t.get(&k).cloned());

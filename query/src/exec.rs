@@ -27,6 +27,7 @@ pub(crate) mod index_scan;
 mod indexes;
 mod lock_rows;
 mod modify_join;
+pub(crate) mod undo;
 mod upsert;
 mod utility;
 mod views;
@@ -84,7 +85,12 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
     ) {
         txn.begin_statement().await?;
     }
+    let creates = undo::creates(plan).await?;
     let r = execute_plan(plan, params, txn).await?;
+    undo::follow(&mut txn.created);
+    if let Some((name, kind)) = creates {
+        txn.created.extend(undo::created(name, kind).await?);
+    }
     txn.check_cancel()?;
     Ok(r)
 }

@@ -309,7 +309,45 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     if let Some(marker) = utility::marker(sql) {
         return Ok(vec![marker]);
     }
-    Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| syntax_error(sql, &e.to_string()))
+    match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
+        Ok(stmts) => Ok(stmts),
+        Err(e) => {
+            // sqlparser takes `TABLE name` only inside a query (`(TABLE t)`, `... UNION TABLE t`),
+            // PostgreSQL also as a statement: parse such a statement as the query it is.
+            if let Some(q) = table_statements(sql) {
+                if let Ok(stmts) = Parser::parse_sql(&PostgreSqlDialect {}, &q) {
+                    return Ok(stmts);
+                }
+            }
+            Err(syntax_error(sql, &e.to_string()))
+        }
+    }
+}
+
+/// `sql` with the keyword TABLE that starts a statement replaced by `SELECT * FROM` (tokens,
+/// so never inside a literal or a quoted name); None if no statement starts with it.
+fn table_statements(sql: &str) -> Option<String> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut at_start = true;
+    let mut found = false;
+    for t in &tokens {
+        match t {
+            Token::Whitespace(_) => {}
+            Token::Word(w) if at_start && w.keyword == Keyword::TABLE && w.quote_style.is_none() => {
+                out.push_str("SELECT * FROM");
+                found = true;
+                at_start = false;
+                continue;
+            }
+            Token::SemiColon => at_start = true,
+            _ => at_start = false,
+        }
+        out.push_str(&t.to_string());
+    }
+    found.then_some(out)
 }
 
 /// Parses and binds a query that must hold at most one statement (the extended protocol's

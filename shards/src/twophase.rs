@@ -49,7 +49,8 @@ pub fn forget(s: &mut Shard, txid: u64) {
 
 /// Applies a committed part (recovery's path: rows logged as RowPut/RowDelete like any
 /// change, then the part's `TxnResolve`). Rows of a table dropped, or dropped and created
-/// again, since the part was prepared are skipped, as a commit at run time skips them.
+/// again, since the part was prepared are skipped, as a commit at run time skips them. No
+/// snapshot exists during start-up, so no replaced versions are kept (no commit timestamp).
 fn apply(s: &mut Shard, txid: u64, part: PreparedPart) {
     for t in part.tables {
         if s.tables.get(&t.table).is_none_or(|x| x.def.oid != t.oid) {
@@ -58,11 +59,11 @@ fn apply(s: &mut Shard, txid: u64, part: PreparedPart) {
         let (puts, dels): (Vec<_>, Vec<_>) = t.rows.into_iter().partition(|(_, r)| r.is_some());
         let keys: Vec<Vec<u8>> = dels.into_iter().map(|(k, _)| k).collect();
         if !keys.is_empty() {
-            shard_tables::delete(s, &t.table, &keys);
+            shard_tables::delete(s, &t.table, &keys, None);
         }
         let puts: Vec<_> = puts.into_iter().filter_map(|(k, r)| r.map(|r| (k, r))).collect();
         if !puts.is_empty() {
-            if let Err(e) = shard_tables::put(s, &t.table, puts) {
+            if let Err(e) = shard_tables::put(s, &t.table, puts, None) {
                 tracing::error!(txid, table = %t.table, error = ?e, "recovery: cannot apply a committed part");
             }
         }

@@ -5,7 +5,8 @@
 //!   cleanly) are cut at the records that end each phase — one shard's PREPARE only, every
 //!   PREPARE but no decision, the decision but a participant not applied, a participant cut in
 //!   the middle of applying — and a server started on each copy must show all of the
-//!   transaction or none of it, as the decision says; it then keeps committing across restarts.
+//!   transaction or none of it, as the decision says (also when it starts with another shard
+//!   count, re-sharding); it then keeps committing across restarts.
 //! - kill -9 under load: `--shards 4 --fsync always`, clients transferring amounts between
 //!   accounts on different shards (each transfer also inserts its ledger row); the server is
 //!   killed at random moments, restarted, and each time every account's balance must equal its
@@ -159,12 +160,17 @@ fn every_crash_point_of_a_cross_shard_commit_recovers_all_or_nothing() {
         ("decided, the coordinator cut while applying", first_applied(c), full(p), true),
         ("every part applied", full(c), full(p), true),
     ];
-    let tmp = tempfile::tempdir().unwrap(); let tmp = Box::leak(Box::new(tmp)); eprintln!("TMPDIR {}", tmp.path().display());
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Box::leak(Box::new(tmp));
+    eprintln!("TMPDIR {}", tmp.path().display());
     for (n, (name, cut_c, cut_p, committed)) in cases.into_iter().enumerate() {
         let dir = tmp.path().join(format!("case{n}"));
         copy_dir(&o.dir, &dir);
         cut(&log_file(&dir, c), cut_c);
         cut(&log_file(&dir, p), cut_p);
+        // Re-sharding settles the parts as well (a copy started with another shard count).
+        let resharded = tmp.path().join(format!("case{n}-resharded"));
+        copy_dir(&dir, &resharded);
         let mut s = Orbit::start_in(&dir, &args);
         let want = if committed { after(0) } else { before() };
         rt.block_on(async {
@@ -177,14 +183,18 @@ fn every_crash_point_of_a_cross_shard_commit_recovers_all_or_nothing() {
         s.restart();
         rt.block_on(async {
             let cl = pg_connect(s.pg_port).await;
-            let want: Vec<Vec<String>> = if committed {
-                after(10)
-            } else {
-                (1..=20).map(|i| vec![i.to_string(), "10".into()]).collect()
-            };
+            let want: Vec<Vec<String>> =
+                if committed { after(10) } else { (1..=20).map(|i| vec![i.to_string(), "10".into()]).collect() };
             assert_eq!(rows(&cl, "SELECT * FROM t ORDER BY id").await, want, "{name}, after a second restart");
         });
         s.kill9();
+        let mut r = Orbit::start_in(&resharded, &["--shards", "3", "--fsync", "always"]);
+        rt.block_on(async {
+            let cl = pg_connect(r.pg_port).await;
+            let want = if committed { after(0) } else { before() };
+            assert_eq!(rows(&cl, "SELECT * FROM t ORDER BY id").await, want, "{name}, re-sharded to 3 shards");
+        });
+        r.kill9();
     }
 }
 
@@ -262,16 +272,8 @@ async fn transfer_loop(port: u16, first_id: i64, acked: Arc<Mutex<Vec<i64>>>) {
 fn kill9_under_cross_shard_transfers_keeps_every_transfer_whole() {
     let rt = pg_runtime();
     // Small log files and frequent snapshots: some snapshots land between the phases.
-    let mut o = Orbit::start(&[
-        "--shards",
-        "4",
-        "--fsync",
-        "always",
-        "--log-file-size",
-        "64kb",
-        "--snapshot-log-size",
-        "32kb",
-    ]);
+    let mut o =
+        Orbit::start(&["--shards", "4", "--fsync", "always", "--log-file-size", "64kb", "--snapshot-log-size", "32kb"]);
     rt.block_on(async {
         let c = pg_connect(o.pg_port).await;
         c.batch_execute(
@@ -300,9 +302,8 @@ fn kill9_under_cross_shard_transfers_keeps_every_transfer_whole() {
             }
         });
         rt.block_on(async {
-            let tasks: Vec<_> = (0..8)
-                .map(|k| tokio::spawn(transfer_loop(port, next_id + k * 1_000_000, acked.clone())))
-                .collect();
+            let tasks: Vec<_> =
+                (0..8).map(|k| tokio::spawn(transfer_loop(port, next_id + k * 1_000_000, acked.clone()))).collect();
             for t in tasks {
                 let _ = t.await;
             }

@@ -757,15 +757,19 @@ async fn apply_alone(shard: ShardId, owner: Owner, changes: Vec<Change>) -> Resu
     wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)
 }
 
-/// A commit on several shards: exclusive intents on its rows everywhere first, so that no
-/// reader sees some shards' part without the others'; then two-phase commit, so that a crash
-/// keeps all parts or none ([`orbit_shards::twophase`], docs/DURABILITY.md):
+/// A commit on several shards: two-phase commit, so that a crash keeps all parts or none
+/// ([`orbit_shards::twophase`], docs/DURABILITY.md):
 ///
 /// 1. every participant logs its part as `TxnPrepare`, unapplied; all must be durable;
 /// 2. the coordinator shard (this one if it takes part, else the first participant) logs the
 ///    `TxnCommit` decision, durably: the commit point;
-/// 3. every participant applies its part ([`apply_here`]: its rows logged, its row locks
-///    released) and logs `TxnResolve`; then the intents are released.
+/// 3. under exclusive intents on its rows everywhere, so that no reader sees some shards' part
+///    without the others', every participant applies its part ([`apply_here`]: its rows
+///    logged, its row locks released) and logs `TxnResolve`; then the intents are released.
+///
+/// Phases 1 and 2 change nothing readers see, and the row locks keep writers off the rows, so
+/// the intents are held only for the in-memory apply, as before two-phase commit: the syncs
+/// do not hold up readers.
 ///
 /// A failure before the decision drops every prepared part (the transaction fails). A decision
 /// logged but not durable (the log failed) is in doubt: it reaches the disk with the log's
@@ -777,7 +781,6 @@ async fn apply_together(
     lock_shards: &mut BTreeSet<ShardId>,
 ) -> Result<()> {
     let intents: Vec<(ShardId, Intent)> = per_shard.iter().map(|(s, c)| (*s, intent_of(c))).collect();
-    let held = orbit_shards::tx::acquire(intents).await.map_err(gone)?;
     let (me, _) = state::local();
     let shards: Vec<ShardId> = per_shard.keys().copied().collect();
     let coordinator = if per_shard.contains_key(&me) { me } else { shards[0] };
@@ -822,7 +825,6 @@ async fn apply_together(
             for shard in prepared {
                 let _ = mesh::run_on(shard, move |s| twophase::drop_part(s, txid)).await;
             }
-            held.release().await;
             return Err(e);
         }
     };
@@ -833,20 +835,24 @@ async fn apply_together(
             while wal::wait(decision).await.is_err() {
                 rt::sleep(Duration::from_secs(1)).await;
             }
-            finish_together(owner, coordinator, shards, held).await;
+            finish_together(owner, coordinator, shards, intents).await;
         });
         return Err(io_error(format!("{e} (the transaction commits once the log can be written)")));
     }
-    finish_together(owner, coordinator, shards, held).await;
+    finish_together(owner, coordinator, shards, intents).await;
     Ok(())
 }
 
-/// Phase 3 of [`apply_together`]: applies every participant's prepared part, retrying a shard
-/// whose log refuses writes every second (its rows stay locked and under the intents
-/// meanwhile); then releases the intents, and once every `TxnResolve` is durable lets the
-/// coordinator forget its decision.
-async fn finish_together(owner: Owner, coordinator: ShardId, shards: Vec<ShardId>, held: orbit_shards::tx::Held) {
+/// Phase 3 of [`apply_together`]: takes the intents, applies every participant's prepared part,
+/// retrying a shard whose log refuses writes every second (its rows stay locked and under the
+/// intents meanwhile); then releases the intents, and once every `TxnResolve` is durable lets
+/// the coordinator forget its decision.
+async fn finish_together(owner: Owner, coordinator: ShardId, shards: Vec<ShardId>, intents: Vec<(ShardId, Intent)>) {
     let txid = owner;
+    let Ok(held) = orbit_shards::tx::acquire(intents).await else {
+        // Shutting down: recovery settles the parts from the decision.
+        return;
+    };
     let mut pending = shards;
     let mut resolved = Vec::new();
     loop {

@@ -21,6 +21,7 @@ mod modify_join;
 mod subquery;
 mod temporal;
 mod utility;
+mod views;
 mod window;
 pub use constraints::bind_check;
 pub(crate) use constraints::index_owner;
@@ -176,6 +177,17 @@ pub enum Plan {
         returning: Option<Vec<Expr>>,
         /// `DELETE ... USING`: as Update's.
         join: Option<Box<crate::join::JoinPlan>>,
+    },
+    /// `CREATE [OR REPLACE] VIEW` ([`views`]): the view's catalog entry.
+    CreateView {
+        def: TableDef,
+        or_replace: bool,
+    },
+    /// `DROP VIEW [IF EXISTS] names [CASCADE]`.
+    DropView {
+        names: Vec<String>,
+        if_exists: bool,
+        cascade: bool,
     },
     /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY`; isolation: `ISOLATION LEVEL`).
     Begin {
@@ -480,6 +492,11 @@ impl Binder<'static> {
     }
 }
 
+/// An identifier as PostgreSQL folds it (for the executor's use).
+pub(crate) fn fold_ident(id: &ast::Ident) -> String {
+    fold(id)
+}
+
 fn fold(id: &ast::Ident) -> String {
     if id.quote_style.is_some() {
         id.value.clone()
@@ -754,6 +771,11 @@ impl Binder<'_> {
         match stmt {
             S::Query(q) => self.query(q),
             S::CreateTable(ct) => Ok((self.create_table(ct)?, vec![])),
+            S::CreateView(cv) => Ok((self.create_view(cv)?, vec![])),
+            S::Drop { object_type: ast::ObjectType::View, if_exists, names, cascade, .. } => {
+                let names = names.iter().map(|n| self.relation_name(n)).collect::<Result<Vec<_>>>()?;
+                Ok((views::drop_view(names, *if_exists, *cascade), vec![]))
+            }
             S::Drop { object_type: ast::ObjectType::Table, if_exists, names, cascade, .. } => {
                 if *cascade {
                     return Err(SqlError::unsupported("DROP TABLE ... CASCADE is not supported yet"));
@@ -1147,6 +1169,10 @@ impl Binder<'_> {
         if def.index_of.is_some() {
             return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{tname}\" is an index"))
                 .at(span.and_then(|s| self.pos(&s))));
+        }
+        if def.view.is_some() {
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{tname}\" is not a table"))
+                .detail("This operation is not supported for views."));
         }
         Ok((tname, def))
     }
@@ -1712,6 +1738,7 @@ impl Binder<'_> {
         let ast::TableObject::TableName(name) = &ins.table else {
             return Err(SqlError::unsupported("INSERT INTO a table function is not supported"));
         };
+        self.refuse_view_target(name, "insert into")?;
         let (tname, def) = self.resolve_table(name)?;
         let alias = ins.table_alias.as_ref().map(|a| fold(&a.alias)).unwrap_or_else(|| tname.clone());
         let on_conflict = match &ins.on {
@@ -2087,6 +2114,9 @@ impl Binder<'_> {
     }
 
     fn update(&mut self, up: &ast::Update) -> Result<(Plan, Vec<OutputColumn>)> {
+        if let ast::TableFactor::Table { name, .. } = &up.table.relation {
+            self.refuse_view_target(name, "update")?;
+        }
         match &up.from {
             Some(ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f)) => {
                 return self.update_from(up, f)
@@ -2190,6 +2220,9 @@ impl Binder<'_> {
         let [twj] = tables.as_slice() else {
             return Err(SqlError::unsupported("DELETE from several tables is not supported"));
         };
+        if let ast::TableFactor::Table { name, .. } = &twj.relation {
+            self.refuse_view_target(name, "delete from")?;
+        }
         if let Some(using) = &del.using {
             return self.delete_using(twj, using, del.selection.as_ref(), del.returning.as_deref());
         }

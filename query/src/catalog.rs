@@ -726,7 +726,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(t.oid as i64),
                     text(&t.name),
                     Datum::Int8(PUBLIC_NS),
-                    text("r"),
+                    text(if t.view.is_some() { "v" } else { "r" }),
                     Datum::Float4(tuples),
                     Datum::Int2(t.columns.len() as i16),
                     Datum::Bool(has_pk || !t.indexes.is_empty()),
@@ -1012,7 +1012,10 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
         12004 => {
             let mut out: Vec<Row> = user_tables()
                 .iter()
-                .map(|t| vec![text("postgres"), text("public"), text(&t.name), text("BASE TABLE")])
+                .map(|t| {
+                    let kind = if t.view.is_some() { "VIEW" } else { "BASE TABLE" };
+                    vec![text("postgres"), text("public"), text(&t.name), text(kind)]
+                })
                 .collect();
             for v in VIEWS {
                 out.push(vec![text("postgres"), text(v.schema), text(v.name), text("VIEW")]);

@@ -27,8 +27,10 @@ pub(crate) mod index_scan;
 mod indexes;
 mod lock_rows;
 mod modify_join;
+pub(crate) mod undo;
 mod upsert;
 mod utility;
+mod views;
 pub use utility::{copy_insert, copy_out};
 
 /// A statement's outcome: rows (for SELECT and RETURNING), the command tag and any notices.
@@ -83,7 +85,12 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
     ) {
         txn.begin_statement().await?;
     }
+    let creates = undo::creates(plan).await?;
     let r = execute_plan(plan, params, txn).await?;
+    undo::follow(&mut txn.created);
+    if let Some((name, kind)) = creates {
+        txn.created.extend(undo::created(name, kind).await?);
+    }
     txn.check_cancel()?;
     Ok(r)
 }
@@ -123,6 +130,8 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             Ok(r)
         }
         Plan::DropTable { names, if_exists } => drop_tables(names, *if_exists).await,
+        Plan::CreateView { def, or_replace } => views::create_view(def, *or_replace).await,
+        Plan::DropView { names, if_exists, cascade } => views::drop_views(names, *if_exists, *cascade).await,
         Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. }
             if crate::catalog::is_view(table) =>
         {
@@ -315,6 +324,10 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
                 return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a table"))
                     .hint("Use DROP INDEX to remove an index."))
             }
+            Some(d) if d.view.is_some() => {
+                return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a table"))
+                    .hint("Use DROP VIEW to remove a view."))
+            }
             Some(d) => indexes.extend(d.indexes.iter().map(|x| x.name.clone())),
         }
     }
@@ -327,6 +340,9 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
         }
     }
     let present: Vec<String> = names.iter().filter(|n| !missing.contains(n)).cloned().collect();
+    if !present.is_empty() {
+        views::check_dependents("table", &present, false, &mut r)?;
+    }
     drop_relations(&present).await?;
     // Then the tables' indexes (a crash in between leaves indexes of no table: DROP INDEX
     // removes them).

@@ -99,6 +99,9 @@ pub struct TableDef {
     /// For an index's table: the table it indexes. Such a table is never read or written by a
     /// client: the query engine maintains it with the indexed table's writes.
     pub index_of: Option<String>,
+    /// For a view (CREATE VIEW): its query as SQL text; the columns are its output columns.
+    /// A view holds no rows: a query naming it reads its query instead.
+    pub view: Option<String>,
 }
 
 /// A CHECK constraint: its name and its expression as SQL text (bound when rows are checked).
@@ -137,6 +140,7 @@ impl TableDef {
             checks: Vec::new(),
             indexes: Vec::new(),
             index_of: None,
+            view: None,
         }
     }
 

@@ -24,18 +24,19 @@
 //!   built and is refused.
 //!
 //! COMMIT applies the write set shard by shard, logging each change, and releases the locks.
-//! Each shard applies its part in one step, under one commit timestamp. ROLLBACK drops the
+//! Each shard applies its part in one step, under one commit timestamp. A commit spanning
+//! shards is also atomic across a crash: it runs two-phase commit over the shards' own logs
+//! ([`apply_together`]; the coordinating shard's log holds the decision). ROLLBACK drops the
 //! write set and releases the locks.
 //!
-//! Not here yet: transactional DDL (CREATE and DROP apply at once), and atomicity of a
-//! multi-shard commit across a crash (each shard's log holds its part; a crash between two
-//! shards' log writes keeps one part).
+//! Not here yet: transactional DDL (CREATE and DROP apply at once).
 
 use crate::error::{code, Result, SqlError};
+use orbit_engine::table::in_doubt::{PartTable, PreparedPart};
 use orbit_engine::table::{mvcc, Datum, Row, TableDef};
 use orbit_shards::rowlock::{self, Lock, LockMode, Owner};
 use orbit_shards::tx::{Intent, Mode};
-use orbit_shards::{mesh, rt, state, tables as shard_tables, wal, ShardId};
+use orbit_shards::{mesh, rt, state, tables as shard_tables, twophase, wal, ShardId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -678,7 +679,7 @@ impl Txn {
                 let (shard, changes) = per_shard.into_iter().next().expect("one shard");
                 apply_alone(shard, me, changes).await
             }
-            _ => apply_together(me, per_shard).await,
+            _ => apply_together(me, per_shard, &mut self.lock_shards).await,
         };
         self.release_locks().await;
         self.end_snapshot().await;
@@ -705,6 +706,16 @@ struct Change {
     table: String,
     oid: u32,
     rows: Vec<KeyedRow>,
+}
+
+impl Change {
+    fn into_part(self) -> PartTable {
+        PartTable { table: self.table, oid: self.oid, rows: self.rows }
+    }
+
+    fn from_part(p: PartTable) -> Change {
+        Change { table: p.table, oid: p.oid, rows: p.rows }
+    }
 }
 
 fn intent_of(changes: &[Change]) -> Intent {
@@ -775,39 +786,145 @@ async fn apply_alone(shard: ShardId, owner: Owner, changes: Vec<Change>) -> Resu
     wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)
 }
 
-/// A commit on several shards: exclusive intents on its rows everywhere first, so that no
-/// reader sees some shards' part without the others'.
-async fn apply_together(owner: Owner, per_shard: BTreeMap<ShardId, Vec<Change>>) -> Result<()> {
+/// A commit on several shards: two-phase commit, so that a crash keeps all parts or none
+/// ([`orbit_shards::twophase`], docs/DURABILITY.md):
+///
+/// 1. every participant logs its part as `TxnPrepare`, unapplied; all must be durable;
+/// 2. the coordinator shard (this one if it takes part, else the first participant) logs the
+///    `TxnCommit` decision, durably: the commit point;
+/// 3. under exclusive intents on its rows everywhere, so that no reader sees some shards' part
+///    without the others', every participant applies its part ([`apply_here`]: its rows
+///    logged, its row locks released) and logs `TxnResolve`; then the intents are released.
+///
+/// Phases 1 and 2 change nothing readers see, and the row locks keep writers off the rows, so
+/// the intents are held only for the in-memory apply, as before two-phase commit: the syncs
+/// do not hold up readers.
+///
+/// A failure before the decision drops every prepared part (the transaction fails). A decision
+/// logged but not durable (the log failed) is in doubt: it reaches the disk with the log's
+/// retry, so the parts stay prepared and their rows locked (`lock_shards` is emptied so that
+/// the transaction's end releases nothing) until then, and are applied in the background.
+async fn apply_together(
+    owner: Owner,
+    per_shard: BTreeMap<ShardId, Vec<Change>>,
+    lock_shards: &mut BTreeSet<ShardId>,
+) -> Result<()> {
     let intents: Vec<(ShardId, Intent)> = per_shard.iter().map(|(s, c)| (*s, intent_of(c))).collect();
-    let held = orbit_shards::tx::acquire(intents).await.map_err(gone)?;
-    // Refuse before applying anything if some shard's log cannot be written.
+    let (me, _) = state::local();
     let shards: Vec<ShardId> = per_shard.keys().copied().collect();
-    for &shard in &shards {
-        let w = mesh::run_on(shard, |s| shard_tables::writable(s)).await.map_err(gone)?;
-        if let Err(e) = w {
-            held.release().await;
-            return Err(io_error(e));
-        }
-    }
-    let futs =
-        per_shard.into_iter().map(|(shard, changes)| mesh::run_on(shard, move |s| apply_here(s, owner, changes)));
-    let results = futures::future::join_all(futs).await;
-    held.release().await;
+    let coordinator = if per_shard.contains_key(&me) { me } else { shards[0] };
+    // The owner id doubles as the transaction id: unique, and above every id the recovered
+    // logs name (`tx::note_id_seen`).
+    let txid = owner;
+    let prepares = per_shard.into_iter().map(|(shard, changes)| {
+        let part = PreparedPart {
+            coordinator: coordinator as u32,
+            tables: changes.into_iter().map(Change::into_part).collect(),
+        };
+        async move { (shard, mesh::run_on(shard, move |s| twophase::prepare(s, txid, part)).await) }
+    });
+    let mut prepared = Vec::new();
     let mut tickets = Vec::new();
     let mut err = None;
-    for r in results {
-        match r.map_err(gone).and_then(|r| r) {
-            Ok(t) => tickets.extend(t),
+    for (shard, r) in futures::future::join_all(prepares).await {
+        match r.map_err(gone).and_then(|r| r.map_err(io_error)) {
+            Ok(seq) => {
+                prepared.push(shard);
+                tickets.push(wal::Ticket { shard, seq });
+            }
             Err(e) => {
                 err.get_or_insert(e);
             }
         }
     }
-    let durable = wal::wait_all(tickets).await.map_err(io_error);
-    match err {
-        Some(e) => Err(e),
-        None => durable,
+    if err.is_none() {
+        // Durable as the policy makes anything durable (`always`: synced; otherwise written).
+        err = wal::wait_all(tickets).await.map_err(io_error).err();
     }
+    let decision = match err {
+        Some(e) => Err(e),
+        None => mesh::run_on(coordinator, move |s| twophase::decide(s, txid))
+            .await
+            .map_err(gone)
+            .and_then(|r| r.map_err(io_error)),
+    };
+    let seq = match decision {
+        Ok(seq) => seq,
+        Err(e) => {
+            for shard in prepared {
+                let _ = mesh::run_on(shard, move |s| twophase::drop_part(s, txid)).await;
+            }
+            return Err(e);
+        }
+    };
+    let decision = wal::Ticket { shard: coordinator, seq };
+    if let Err(e) = wal::wait(decision).await {
+        lock_shards.clear();
+        rt::spawn(async move {
+            while wal::wait(decision).await.is_err() {
+                rt::sleep(Duration::from_secs(1)).await;
+            }
+            finish_together(owner, coordinator, shards, intents).await;
+        });
+        return Err(io_error(format!("{e} (the transaction commits once the log can be written)")));
+    }
+    finish_together(owner, coordinator, shards, intents).await;
+    Ok(())
+}
+
+/// Phase 3 of [`apply_together`]: takes the intents, applies every participant's prepared part,
+/// retrying a shard whose log refuses writes every second (its rows stay locked and under the
+/// intents meanwhile); then releases the intents, and once every `TxnResolve` is durable lets
+/// the coordinator forget its decision.
+async fn finish_together(owner: Owner, coordinator: ShardId, shards: Vec<ShardId>, intents: Vec<(ShardId, Intent)>) {
+    let txid = owner;
+    let Ok(held) = orbit_shards::tx::acquire(intents).await else {
+        // Shutting down: recovery settles the parts from the decision.
+        return;
+    };
+    let mut pending = shards;
+    let mut resolved = Vec::new();
+    loop {
+        let applies = pending
+            .iter()
+            .map(|&shard| async move { (shard, mesh::run_on(shard, move |s| apply_prepared(s, owner, txid)).await) });
+        let mut again = Vec::new();
+        for (shard, r) in futures::future::join_all(applies).await {
+            match r {
+                Ok(Ok(seq)) => resolved.push(wal::Ticket { shard, seq }),
+                Ok(Err(_)) => again.push(shard),
+                // Shutting down: recovery settles the part from the decision.
+                Err(_) => {}
+            }
+        }
+        if again.is_empty() {
+            break;
+        }
+        pending = again;
+        rt::sleep(Duration::from_secs(1)).await;
+    }
+    held.release().await;
+    rt::spawn(async move {
+        for t in resolved {
+            if wal::wait_settled(t).await.is_err() {
+                // Kept: a decision too many only costs its few bytes in snapshots.
+                return;
+            }
+        }
+        let _ = mesh::post(coordinator, move |s| twophase::forget(s, txid)).await;
+    });
+}
+
+/// Applies this shard's prepared part of `txid` and logs its `TxnResolve`, in one step; Err
+/// (the part stays prepared) while the log refuses writes.
+fn apply_prepared(s: &mut orbit_shards::state::Shard, owner: Owner, txid: u64) -> std::result::Result<u64, String> {
+    shard_tables::writable(s)?;
+    let Some(part) = s.tables.in_doubt.resolve(txid) else { return Ok(0) };
+    let changes = part.tables.into_iter().map(Change::from_part).collect();
+    // apply_here fails only when the log refuses writes, checked in this same step.
+    let applied = apply_here(s, owner, changes);
+    debug_assert!(applied.is_ok());
+    Ok(s.wal.append_txn_resolve(txid, true))
 }
 
 #[cfg(test)]

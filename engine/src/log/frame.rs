@@ -33,6 +33,9 @@ pub enum Kind {
     RowPut = 34,
     RowDelete = 35,
     TableSwap = 36,
+    TxnPrepare = 37,
+    TxnCommit = 38,
+    TxnResolve = 39,
 }
 
 impl Kind {
@@ -49,6 +52,9 @@ impl Kind {
             34 => Kind::RowPut,
             35 => Kind::RowDelete,
             36 => Kind::TableSwap,
+            37 => Kind::TxnPrepare,
+            38 => Kind::TxnCommit,
+            39 => Kind::TxnResolve,
             _ => return None,
         })
     }

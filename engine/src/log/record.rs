@@ -5,6 +5,7 @@
 use super::fb;
 use super::frame::Kind;
 use crate::keyspace::Entry;
+use crate::table::in_doubt::{PartTable, PreparedPart};
 use crate::table::{CheckDef, ColumnDef, Datum, Identity, IndexDef, Interval, Row, SqlType, TableDef};
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
@@ -81,6 +82,21 @@ pub enum Record {
         generation: u64,
         staging: String,
     },
+    /// A participant's part of a transaction spanning shards, logged before the decision and
+    /// not applied (two-phase commit; [`crate::table::in_doubt`]).
+    TxnPrepare {
+        txid: u64,
+        part: PreparedPart,
+    },
+    /// The coordinator's COMMIT decision for `txid`.
+    TxnCommit {
+        txid: u64,
+    },
+    /// This participant applied (`commit`) or dropped its prepared part of `txid`.
+    TxnResolve {
+        txid: u64,
+        commit: bool,
+    },
 }
 
 impl Record {
@@ -97,6 +113,9 @@ impl Record {
             Record::RowPut { .. } => Kind::RowPut,
             Record::RowDelete { .. } => Kind::RowDelete,
             Record::TableSwap { .. } => Kind::TableSwap,
+            Record::TxnPrepare { .. } => Kind::TxnPrepare,
+            Record::TxnCommit { .. } => Kind::TxnCommit,
+            Record::TxnResolve { .. } => Kind::TxnResolve,
         }
     }
 }
@@ -483,6 +502,42 @@ impl Encoder {
         self.fbb.finished_data()
     }
 
+    /// A participant's prepared part of transaction `txid` (two-phase commit).
+    pub fn txn_prepare(&mut self, txid: u64, part: &PreparedPart) -> &[u8] {
+        let fbb = self.start();
+        let tables: Vec<_> = part
+            .tables
+            .iter()
+            .map(|t| {
+                let rows: Vec<_> = t
+                    .rows
+                    .iter()
+                    .map(|(k, r)| {
+                        let key = Some(fbb.create_vector(k));
+                        let row = r.as_ref().map(|r| cells(fbb, r));
+                        fb::PartRow::create(fbb, &fb::PartRowArgs { key, row, deleted: r.is_none() })
+                    })
+                    .collect();
+                let rows = Some(fbb.create_vector(&rows));
+                let table_name = Some(fbb.create_string(&t.table));
+                fb::PartTable::create(fbb, &fb::PartTableArgs { table_name, oid: t.oid, rows })
+            })
+            .collect();
+        let tables = Some(fbb.create_vector(&tables));
+        let args = fb::TxnPrepareArgs { txid, coordinator: part.coordinator, tables };
+        let r = fb::TxnPrepare::create(fbb, &args);
+        fbb.finish_minimal(r);
+        self.fbb.finished_data()
+    }
+
+    /// A [`Record::TxnCommit`] (`commit` true) or [`Record::TxnResolve`] body.
+    pub fn txn_decision(&mut self, txid: u64, commit: bool) -> &[u8] {
+        let fbb = self.start();
+        let r = fb::TxnDecision::create(fbb, &fb::TxnDecisionArgs { txid, commit });
+        fbb.finish_minimal(r);
+        self.fbb.finished_data()
+    }
+
     /// The body of any record.
     pub fn encode(&mut self, rec: &Record) -> &[u8] {
         match rec {
@@ -497,6 +552,9 @@ impl Encoder {
             Record::RowPut { table, row } => self.row_put(table, row),
             Record::RowDelete { table, key } => self.row_delete(table, key),
             Record::TableSwap { generation, staging } => self.table_swap(*generation, staging),
+            Record::TxnPrepare { txid, part } => self.txn_prepare(*txid, part),
+            Record::TxnCommit { txid } => self.txn_decision(*txid, true),
+            Record::TxnResolve { txid, commit } => self.txn_decision(*txid, *commit),
         }
     }
 }
@@ -689,6 +747,31 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
             let key = r.key().ok_or_else(|| corrupt("row delete without key"))?.bytes().to_vec();
             Record::RowDelete { table: name_of(r.table_name(), "row delete")?, key }
         }
+        Kind::TxnPrepare => {
+            let r = root::<fb::TxnPrepare>(body)?;
+            let mut tables = Vec::new();
+            for t in r.tables().into_iter().flat_map(|v| v.iter()) {
+                let mut rows = Vec::new();
+                for pr in t.rows().into_iter().flat_map(|v| v.iter()) {
+                    let key = pr.key().ok_or_else(|| corrupt("prepared row without key"))?.bytes().to_vec();
+                    let row = if pr.deleted() { None } else { Some(row_of(pr.row())?) };
+                    rows.push((key, row));
+                }
+                tables.push(PartTable { table: name_of(t.table_name(), "prepared part")?, oid: t.oid(), rows });
+            }
+            Record::TxnPrepare { txid: r.txid(), part: PreparedPart { coordinator: r.coordinator(), tables } }
+        }
+        Kind::TxnCommit => {
+            let r = root::<fb::TxnDecision>(body)?;
+            if !r.commit() {
+                return Err(corrupt("decision record that is not a commit"));
+            }
+            Record::TxnCommit { txid: r.txid() }
+        }
+        Kind::TxnResolve => {
+            let r = root::<fb::TxnDecision>(body)?;
+            Record::TxnResolve { txid: r.txid(), commit: r.commit() }
+        }
     })
 }
 
@@ -763,6 +846,27 @@ mod tests {
             Record::RowPut { table: "t".into(), row: vec![] },
             Record::RowDelete { table: "t".into(), key: vec![3, 0, 1] },
             Record::TableSwap { generation: 9, staging: crate::table::staging_name("t", 9) },
+            Record::TxnPrepare {
+                txid: 1 << 40,
+                part: PreparedPart {
+                    coordinator: 3,
+                    tables: vec![
+                        PartTable {
+                            table: "t".into(),
+                            oid: 16391,
+                            rows: vec![
+                                (vec![1, 2], Some(vec![Datum::Int4(1), Datum::Null])),
+                                (vec![3], None),
+                                (vec![], Some(vec![])),
+                            ],
+                        },
+                        PartTable { table: "u".into(), oid: 7, rows: vec![] },
+                    ],
+                },
+            },
+            Record::TxnCommit { txid: 5 },
+            Record::TxnResolve { txid: 5, commit: true },
+            Record::TxnResolve { txid: 6, commit: false },
         ]
     }
 
@@ -871,10 +975,13 @@ mod tests {
             Kind::RowPut,
             Kind::RowDelete,
             Kind::TableSwap,
+            Kind::TxnPrepare,
+            Kind::TxnCommit,
+            Kind::TxnResolve,
         ];
         let mut enc = Encoder::new();
         let recs = records();
-        let goods = [enc.encode(&recs[6]).to_vec(), enc.encode(&recs[11]).to_vec(), enc.encode(&recs[13]).to_vec()];
+        let goods = [enc.encode(&recs[6]).to_vec(), enc.encode(&recs[11]).to_vec(), enc.encode(&recs[13]).to_vec(), enc.encode(&recs[17]).to_vec()];
         for (k, good) in kinds.into_iter().flat_map(|k| goods.iter().map(move |g| (k, g))) {
             for n in 0..good.len() {
                 let _ = decode(k, &good[..n]);

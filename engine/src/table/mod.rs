@@ -6,6 +6,7 @@
 
 pub mod array;
 pub mod datum;
+pub mod in_doubt;
 pub mod key;
 pub mod mvcc;
 
@@ -533,6 +534,8 @@ pub struct Tables {
     tables: BTreeMap<String, Table>,
     generations: BTreeMap<String, u64>,
     next_generation: u64,
+    /// Two-phase commit parts and decisions of this shard (a copy goes into each snapshot).
+    pub in_doubt: in_doubt::InDoubt,
 }
 
 impl Tables {

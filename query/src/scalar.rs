@@ -80,6 +80,8 @@ pub enum Builtin {
     ConstraintDef,
     IndexDef,
     GetExpr,
+    /// pg_relation_is_publishable(regclass): whether a relation is a user table.
+    RelationIsPublishable,
 }
 
 impl Builtin {
@@ -213,6 +215,10 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             Datum::Bool(regex_match(text(a(0)), text(a(1)), f == Builtin::RegexMatchCi)?)
         }
         Builtin::TableIsVisible => Datum::Bool(true),
+        Builtin::RelationIsPublishable => {
+            let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok());
+            oid.and_then(crate::regtypes::relation_is_publishable).map_or(Datum::Null, Datum::Bool)
+        }
         Builtin::UserById => match a(0).as_i64() {
             Some(10) => Datum::Text("postgres".into()),
             Some(n) => Datum::Text(format!("unknown (OID={n})")),
@@ -436,7 +442,8 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         },
         Builtin::Array(_) => return Err(SqlError::internal("array function")),
         Builtin::ConstraintDef => {
-            crate::catalog::constraint_def(a(0).as_i64().unwrap_or(0)).map_or(Datum::Null, Datum::Text)
+            let pretty = a(1) == &Datum::Bool(true);
+            crate::catalog::constraint_def(a(0).as_i64().unwrap_or(0), pretty).map_or(Datum::Null, Datum::Text)
         }
         Builtin::IndexDef => {
             let pretty = a(2) == &Datum::Bool(true);

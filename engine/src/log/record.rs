@@ -5,7 +5,7 @@
 use super::fb;
 use super::frame::Kind;
 use crate::keyspace::Entry;
-use crate::table::{CheckDef, ColumnDef, Datum, Identity, IndexDef, Interval, Row, SqlType, TableDef};
+use crate::table::{CheckDef, ColumnDef, Datum, Identity, IndexDef, Interval, OidKind, Row, SqlType, TableDef};
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
 use bytes::Bytes;
@@ -147,6 +147,8 @@ const CELL_JSONB: u8 = 17;
 const CELL_NUMERIC: u8 = 18;
 /// An array in `b`, as [`crate::table::array::encode_cell`] writes it.
 const CELL_ARRAY: u8 = 19;
+/// An `oid` or OID alias value: the value in `i`, the [`OidKind`] tag in `b` (one byte).
+const CELL_OID: u8 = 20;
 
 fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a>> {
     let mut args = fb::CellArgs::default();
@@ -180,6 +182,7 @@ fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a
             crate::table::array::encode_cell(a, &mut b);
             (args.tag, args.b) = (CELL_ARRAY, Some(fbb.create_vector(&b)))
         }
+        Datum::Oid(k, v) => (args.tag, args.i, args.b) = (CELL_OID, *v as i64, Some(fbb.create_vector(&[k.tag()]))),
     }
     fb::Cell::create(fbb, &args)
 }
@@ -229,6 +232,13 @@ fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
         CELL_ARRAY => Datum::Array(Box::new(
             c.b().and_then(|b| crate::table::array::decode_cell(b.bytes())).ok_or_else(|| corrupt("bad array cell"))?,
         )),
+        CELL_OID => {
+            let kind = match bytes()[..] {
+                [t] => OidKind::from_tag(t),
+                _ => None,
+            };
+            Datum::Oid(kind.ok_or_else(|| corrupt("bad oid cell kind"))?, int(0, u32::MAX as i64)? as u32)
+        }
         t => return Err(Error::Corrupt(format!("unknown cell tag {t}"))),
     })
 }

@@ -9,7 +9,7 @@ pub mod datum;
 pub mod key;
 
 pub use array::{ArrayDim, ArrayType, ArrayValue};
-pub use datum::{Datum, Interval, SqlType};
+pub use datum::{Datum, Interval, OidKind, SqlType};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

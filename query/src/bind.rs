@@ -18,6 +18,7 @@ mod constraints;
 mod functions;
 mod grouping;
 mod modify_join;
+mod rename;
 mod subquery;
 mod temporal;
 mod utility;
@@ -233,6 +234,11 @@ pub enum Plan {
     DropIndex {
         names: Vec<String>,
         if_exists: bool,
+    },
+    /// `ALTER TABLE t RENAME TO new_name`.
+    RenameTable {
+        table: Arc<TableDef>,
+        new_name: String,
     },
     /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`: the table re-keyed.
     AddPrimaryKey {

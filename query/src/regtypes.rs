@@ -58,6 +58,12 @@ pub fn relation_is_publishable(oid: u32) -> Option<bool> {
     directory().iter().find(|r| r.oid == oid).map(|r| r.kind == 'r' && r.namespace == 2200)
 }
 
+/// Whether a relation of this name is in this shard's catalog (tables, indexes, primary keys'
+/// indexes, owned sequences, system views).
+pub fn relation_named(name: &str) -> bool {
+    directory().iter().any(|r| r.name == name)
+}
+
 /// Reads the text form of a value of `kind`.
 pub fn parse(kind: OidKind, s: &str) -> Result<u32> {
     if kind != OidKind::Oid {

@@ -33,6 +33,7 @@ pub enum Kind {
     RowPut = 34,
     RowDelete = 35,
     TableSwap = 36,
+    TableRename = 37,
 }
 
 impl Kind {
@@ -49,6 +50,7 @@ impl Kind {
             34 => Kind::RowPut,
             35 => Kind::RowDelete,
             36 => Kind::TableSwap,
+            37 => Kind::TableRename,
             _ => return None,
         })
     }

@@ -81,6 +81,12 @@ pub enum Record {
         generation: u64,
         staging: String,
     },
+    /// ALTER TABLE `name` RENAME TO `new_name` under `generation`.
+    TableRename {
+        generation: u64,
+        name: String,
+        new_name: String,
+    },
 }
 
 impl Record {
@@ -97,6 +103,7 @@ impl Record {
             Record::RowPut { .. } => Kind::RowPut,
             Record::RowDelete { .. } => Kind::RowDelete,
             Record::TableSwap { .. } => Kind::TableSwap,
+            Record::TableRename { .. } => Kind::TableRename,
         }
     }
 }
@@ -473,6 +480,18 @@ impl Encoder {
         self.table_drop(generation, staging)
     }
 
+    pub fn table_rename(&mut self, generation: u64, name: &str, new_name: &str) -> &[u8] {
+        let fbb = self.start();
+        let name = fbb.create_string(name);
+        let new_name = fbb.create_string(new_name);
+        let r = fb::TableRename::create(
+            fbb,
+            &fb::TableRenameArgs { generation, name: Some(name), new_name: Some(new_name) },
+        );
+        fbb.finish_minimal(r);
+        self.fbb.finished_data()
+    }
+
     pub fn row_put(&mut self, table: &str, row: &[Datum]) -> &[u8] {
         let fbb = self.start();
         let row = cells(fbb, row);
@@ -505,6 +524,7 @@ impl Encoder {
             Record::RowPut { table, row } => self.row_put(table, row),
             Record::RowDelete { table, key } => self.row_delete(table, key),
             Record::TableSwap { generation, staging } => self.table_swap(*generation, staging),
+            Record::TableRename { generation, name, new_name } => self.table_rename(*generation, name, new_name),
         }
     }
 }
@@ -687,6 +707,14 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
             }
             Record::TableSwap { generation: r.generation(), staging }
         }
+        Kind::TableRename => {
+            let r = root::<fb::TableRename>(body)?;
+            Record::TableRename {
+                generation: r.generation(),
+                name: name_of(r.name(), "table rename")?,
+                new_name: name_of(r.new_name(), "table rename")?,
+            }
+        }
         Kind::RowPut => {
             let r = root::<fb::RowPut>(body)?;
             Record::RowPut { table: name_of(r.table_name(), "row")?, row: row_of(r.row())? }
@@ -765,11 +793,13 @@ mod tests {
                     Datum::Json("{\"b\": 1, \"a\": [true]}".into()),
                     Datum::Jsonb("{\"a\": [true], \"b\": 1}".into()),
                     Datum::Numeric("-12.50".into()),
+                    Datum::Oid(OidKind::RegClass, u32::MAX),
                 ],
             },
             Record::RowPut { table: "t".into(), row: vec![] },
             Record::RowDelete { table: "t".into(), key: vec![3, 0, 1] },
             Record::TableSwap { generation: 9, staging: crate::table::staging_name("t", 9) },
+            Record::TableRename { generation: 10, name: "t".into(), new_name: "u".into() },
         ]
     }
 
@@ -877,6 +907,7 @@ mod tests {
             Kind::RowPut,
             Kind::RowDelete,
             Kind::TableSwap,
+            Kind::TableRename,
         ];
         let mut enc = Encoder::new();
         let recs = records();

@@ -92,6 +92,8 @@ fn describe_commands_print_as_on_postgresql() {
     assert!(differ.is_empty(), "psql prints differently:\n{}", differ.join("\n"));
 }
 
+/// After DDL (a UNIQUE constraint added, indexes dropped and created, a table renamed, a CHECK
+/// added) and a SIGKILL, psql describes the tables as PostgreSQL does.
 #[test]
 fn describe_follows_ddl_and_restarts() {
     let pg = match RealPostgres::start() {
@@ -101,17 +103,19 @@ fn describe_follows_ddl_and_restarts() {
             return;
         }
     };
-    let mut o = Orbit::start(&["--shards", "2"]);
+    // Restarts are SIGKILLs: every acknowledged statement must be on disk.
+    let mut o = Orbit::start(&["--shards", "2", "--fsync", "always"]);
     setup(pg.port);
     setup(o.pg_port);
     let ddl =
-        "ALTER TABLE t ADD CONSTRAINT t_c_key UNIQUE (c); DROP INDEX t_n; CREATE INDEX t_created ON t (created, n)";
+        "ALTER TABLE t ADD CONSTRAINT t_c_key UNIQUE (c); DROP INDEX t_n; CREATE INDEX t_created ON t (created, n); \
+               ALTER TABLE items RENAME TO orders; ALTER TABLE nopk ADD CONSTRAINT nopk_a CHECK (a <> 0)";
     for port in [pg.port, o.pg_port] {
         let out = psql(port, ddl);
         assert!(!out.contains("ERROR"), "{out}");
     }
     o.restart();
-    for cmd in [r"\d t", r"\di"] {
+    for cmd in [r"\d t", r"\d orders", r"\d items", r"\d+ nopk", r"\di", r"\dt"] {
         assert_eq!(psql(o.pg_port, cmd), psql(pg.port, cmd), "{cmd} after DDL and a restart");
     }
 }

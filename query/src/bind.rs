@@ -22,6 +22,7 @@ mod rename;
 mod subquery;
 mod temporal;
 mod utility;
+mod views;
 mod window;
 pub use constraints::bind_check;
 pub(crate) use constraints::index_owner;
@@ -68,7 +69,7 @@ pub enum Distinct {
 pub struct SelectPlan {
     /// `FOR UPDATE [NOWAIT | SKIP LOCKED]`: the rows it returns are locked for the transaction
     /// first, waiting for (or failing on, or skipping) rows other transactions hold.
-    pub for_update: Option<crate::txn::LockWait>,
+    pub for_update: Option<crate::txn::RowLocking>,
     /// FROM with several tables (then `table` is None): the rows are joined first.
     pub join: Option<Box<crate::join::JoinPlan>>,
     pub table: Option<Arc<TableDef>>,
@@ -178,9 +179,21 @@ pub enum Plan {
         /// `DELETE ... USING`: as Update's.
         join: Option<Box<crate::join::JoinPlan>>,
     },
-    /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY`).
+    /// `CREATE [OR REPLACE] VIEW` ([`views`]): the view's catalog entry.
+    CreateView {
+        def: TableDef,
+        or_replace: bool,
+    },
+    /// `DROP VIEW [IF EXISTS] names [CASCADE]`.
+    DropView {
+        names: Vec<String>,
+        if_exists: bool,
+        cascade: bool,
+    },
+    /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY`; isolation: `ISOLATION LEVEL`).
     Begin {
         read_only: bool,
+        isolation: Option<crate::txn::Isolation>,
     },
     Commit,
     Rollback,
@@ -485,6 +498,11 @@ impl Binder<'static> {
     }
 }
 
+/// An identifier as PostgreSQL folds it (for the executor's use).
+pub(crate) fn fold_ident(id: &ast::Ident) -> String {
+    fold(id)
+}
+
 fn fold(id: &ast::Ident) -> String {
     if id.quote_style.is_some() {
         id.value.clone()
@@ -766,6 +784,11 @@ impl Binder<'_> {
         match stmt {
             S::Query(q) => self.query(q),
             S::CreateTable(ct) => Ok((self.create_table(ct)?, vec![])),
+            S::CreateView(cv) => Ok((self.create_view(cv)?, vec![])),
+            S::Drop { object_type: ast::ObjectType::View, if_exists, names, cascade, .. } => {
+                let names = names.iter().map(|n| self.relation_name(n)).collect::<Result<Vec<_>>>()?;
+                Ok((views::drop_view(names, *if_exists, *cascade), vec![]))
+            }
             S::Drop { object_type: ast::ObjectType::Table, if_exists, names, cascade, .. } => {
                 if *cascade {
                     return Err(SqlError::unsupported("DROP TABLE ... CASCADE is not supported yet"));
@@ -796,24 +819,28 @@ impl Binder<'_> {
             S::Analyze(_) => Ok((self.maintenance_statement(false)?, vec![])),
             S::AlterTable(at) => Ok((self.alter_table(at)?, vec![])),
             S::StartTransaction { modes, statements, .. } if statements.is_empty() => {
-                let mut read_only = false;
-                for m in modes {
-                    match m {
-                        ast::TransactionMode::AccessMode(a) => {
-                            read_only = matches!(a, ast::TransactionAccessMode::ReadOnly);
-                        }
-                        ast::TransactionMode::IsolationLevel(
-                            ast::TransactionIsolationLevel::ReadCommitted
-                            | ast::TransactionIsolationLevel::ReadUncommitted,
-                        ) => {}
-                        ast::TransactionMode::IsolationLevel(l) => {
-                            return Err(SqlError::unsupported(format!(
-                                "isolation level {l} is not supported yet (only READ COMMITTED)"
-                            )));
-                        }
-                    }
-                }
-                Ok((Plan::Begin { read_only }, vec![]))
+                let (read_only, isolation) = transaction_modes(modes)?;
+                Ok((Plan::Begin { read_only: read_only.unwrap_or(false), isolation }, vec![]))
+            }
+            S::Set(ast::Set::SetTransaction { modes, snapshot: None, session }) => {
+                // SET TRANSACTION is SET LOCAL of transaction_isolation / transaction_read_only;
+                // SET SESSION CHARACTERISTICS AS TRANSACTION sets their defaults.
+                let (read_only, isolation) = transaction_modes(modes)?;
+                let (iso_name, ro_name) = if *session {
+                    ("default_transaction_isolation", "default_transaction_read_only")
+                } else {
+                    ("transaction_isolation", "transaction_read_only")
+                };
+                let (name, value) = match (isolation, read_only) {
+                    (Some(i), None) => (iso_name, i.name()),
+                    (None, Some(ro)) => (ro_name, if ro { "on" } else { "off" }),
+                    _ => return Err(SqlError::unsupported("SET TRANSACTION with several modes is not supported yet")),
+                };
+                let value = match *session {
+                    true => crate::settings::set_value(name, &[value.to_string()])?.1,
+                    false => value.to_string(),
+                };
+                Ok((Plan::Set { name, value: Some(value), local: !*session }, vec![]))
             }
             S::Set(ast::Set::SingleAssignment { scope, variable, values, .. }) => {
                 let name = variable.to_string();
@@ -1156,6 +1183,10 @@ impl Binder<'_> {
             return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{tname}\" is an index"))
                 .at(span.and_then(|s| self.pos(&s))));
         }
+        if def.view.is_some() {
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{tname}\" is not a table"))
+                .detail("This operation is not supported for views."));
+        }
         Ok((tname, def))
     }
 
@@ -1175,16 +1206,20 @@ impl Binder<'_> {
         }
         let for_update = match q.locks.as_slice() {
             [] => None,
-            [l] if l.lock_type == ast::LockType::Update && l.of.is_none() => Some(match l.nonblock {
-                None => crate::txn::LockWait::Wait,
-                Some(ast::NonBlock::Nowait) => crate::txn::LockWait::NoWait,
-                Some(ast::NonBlock::SkipLocked) => crate::txn::LockWait::SkipLocked,
-            }),
-            _ => {
-                return Err(SqlError::unsupported(
-                    "FOR SHARE, FOR NO KEY UPDATE, FOR KEY SHARE and FOR UPDATE OF are not supported yet",
-                ))
+            [l] if l.of.is_none() => {
+                use orbit_shards::rowlock::LockMode;
+                let (mode, clause) = match l.lock_type {
+                    ast::LockType::Update => (LockMode::Exclusive, "FOR UPDATE"),
+                    ast::LockType::Share => (LockMode::Share, "FOR SHARE"),
+                };
+                let wait = match l.nonblock {
+                    None => crate::txn::LockWait::Wait,
+                    Some(ast::NonBlock::Nowait) => crate::txn::LockWait::NoWait,
+                    Some(ast::NonBlock::SkipLocked) => crate::txn::LockWait::SkipLocked,
+                };
+                Some(crate::txn::RowLocking { wait, mode, clause })
             }
+            _ => return Err(SqlError::unsupported("FOR UPDATE OF and several locking clauses are not supported yet")),
         };
         let ast::SetExpr::Select(sel) = q.body.as_ref() else {
             return Err(SqlError::unsupported("only SELECT ... is supported as a query yet"));
@@ -1404,10 +1439,8 @@ impl Binder<'_> {
                 None
             };
             if let Some(what) = refused {
-                return Err(SqlError::new(
-                    code::FEATURE_NOT_SUPPORTED,
-                    format!("FOR UPDATE is not allowed with {what}"),
-                ));
+                let clause = for_update.map_or("FOR UPDATE", |l| l.clause);
+                return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, format!("{clause} is not allowed with {what}")));
             }
             if join.is_some() {
                 return Err(SqlError::unsupported("FOR UPDATE over a join is not supported yet"));
@@ -1718,6 +1751,7 @@ impl Binder<'_> {
         let ast::TableObject::TableName(name) = &ins.table else {
             return Err(SqlError::unsupported("INSERT INTO a table function is not supported"));
         };
+        self.refuse_view_target(name, "insert into")?;
         let (tname, def) = self.resolve_table(name)?;
         let alias = ins.table_alias.as_ref().map(|a| fold(&a.alias)).unwrap_or_else(|| tname.clone());
         let on_conflict = match &ins.on {
@@ -2093,6 +2127,9 @@ impl Binder<'_> {
     }
 
     fn update(&mut self, up: &ast::Update) -> Result<(Plan, Vec<OutputColumn>)> {
+        if let ast::TableFactor::Table { name, .. } = &up.table.relation {
+            self.refuse_view_target(name, "update")?;
+        }
         match &up.from {
             Some(ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f)) => {
                 return self.update_from(up, f)
@@ -2196,6 +2233,9 @@ impl Binder<'_> {
         let [twj] = tables.as_slice() else {
             return Err(SqlError::unsupported("DELETE from several tables is not supported"));
         };
+        if let ast::TableFactor::Table { name, .. } = &twj.relation {
+            self.refuse_view_target(name, "delete from")?;
+        }
         if let Some(using) = &del.using {
             return self.delete_using(twj, using, del.selection.as_ref(), del.returning.as_deref());
         }
@@ -3179,6 +3219,32 @@ fn serial_type(dt: &ast::DataType) -> Option<SqlType> {
         "smallserial" | "serial2" => Some(SqlType::Int2),
         _ => None,
     }
+}
+
+/// A transaction's modes: READ ONLY / READ WRITE, and the isolation level (READ UNCOMMITTED
+/// runs as READ COMMITTED, as in PostgreSQL; SERIALIZABLE is not built).
+fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<(Option<bool>, Option<crate::txn::Isolation>)> {
+    use crate::txn::Isolation;
+    let (mut read_only, mut isolation) = (None, None);
+    for m in modes {
+        match m {
+            ast::TransactionMode::AccessMode(a) => read_only = Some(matches!(a, ast::TransactionAccessMode::ReadOnly)),
+            ast::TransactionMode::IsolationLevel(l) => {
+                isolation = Some(match l {
+                    ast::TransactionIsolationLevel::ReadCommitted | ast::TransactionIsolationLevel::ReadUncommitted => {
+                        Isolation::ReadCommitted
+                    }
+                    ast::TransactionIsolationLevel::RepeatableRead => Isolation::RepeatableRead,
+                    l => {
+                        return Err(SqlError::unsupported(format!(
+                            "isolation level {l} is not supported yet (READ COMMITTED and REPEATABLE READ are)"
+                        )))
+                    }
+                })
+            }
+        }
+    }
+    Ok((read_only, isolation))
 }
 
 /// One word of a SET value as PostgreSQL reads it: a string, a number, or a name (folded to

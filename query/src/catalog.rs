@@ -812,7 +812,7 @@ pub(crate) fn relations(tables: &[Arc<TableDef>]) -> Vec<(u32, u32, String, char
     let public = PUBLIC_NS as u32;
     let mut out = Vec::new();
     for t in tables {
-        out.push((t.oid, public, t.name.clone(), 'r'));
+        out.push((t.oid, public, t.name.clone(), if t.view.is_some() { 'v' } else { 'r' }));
         if !t.has_row_id() {
             out.push((t.oid + 1_000_000, public, t.pk_name.clone(), 'i'));
         }
@@ -880,7 +880,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(t.oid as i64),
                     text(&t.name),
                     Datum::Int8(PUBLIC_NS),
-                    text("r"),
+                    text(if t.view.is_some() { "v" } else { "r" }),
                     Datum::Float4(tuples),
                     Datum::Int2(t.columns.len() as i16),
                     Datum::Bool(has_pk || !t.indexes.is_empty()),
@@ -1222,7 +1222,10 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
         12004 => {
             let mut out: Vec<Row> = user_tables()
                 .iter()
-                .map(|t| vec![text("postgres"), text("public"), text(&t.name), text("BASE TABLE")])
+                .map(|t| {
+                    let kind = if t.view.is_some() { "VIEW" } else { "BASE TABLE" };
+                    vec![text("postgres"), text("public"), text(&t.name), text(kind)]
+                })
                 .collect();
             for v in VIEWS {
                 out.push(vec![text("postgres"), text(v.schema), text(v.name), text("VIEW")]);

@@ -14,7 +14,7 @@
 use crate::bind::{OnConflict, Plan, SelectPlan};
 use crate::error::{code, Result, SqlError};
 use crate::expr::{self, Ctx, Expr};
-use crate::txn::{sql_db, Txn};
+use crate::txn::{sql_db, SnapshotCheck, Txn};
 use crate::types;
 use orbit_engine::table::{key, Datum, Row, TableDef};
 use orbit_shards::tables as shard_tables;
@@ -30,6 +30,7 @@ mod modify_join;
 mod rename;
 mod upsert;
 mod utility;
+mod views;
 pub use utility::{copy_insert, copy_out};
 
 /// A statement's outcome: rows (for SELECT and RETURNING), the command tag and any notices.
@@ -68,6 +69,22 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
     // A cancel request or statement_timeout takes effect at the statement's lock waits and
     // shard hops, and here at its start and end (before an autocommit commits).
     txn.check_cancel()?;
+    if !matches!(
+        plan,
+        Plan::Empty
+            | Plan::Begin { .. }
+            | Plan::Commit
+            | Plan::Rollback
+            | Plan::Savepoint(_)
+            | Plan::ReleaseSavepoint(_)
+            | Plan::RollbackTo(_)
+            | Plan::Deallocate(_)
+            | Plan::Set { .. }
+            | Plan::Reset(_)
+            | Plan::Show(_)
+    ) {
+        txn.begin_statement().await?;
+    }
     let r = execute_plan(plan, params, txn).await?;
     txn.check_cancel()?;
     Ok(r)
@@ -108,6 +125,8 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             Ok(r)
         }
         Plan::DropTable { names, if_exists } => drop_tables(names, *if_exists).await,
+        Plan::CreateView { def, or_replace } => views::create_view(def, *or_replace).await,
+        Plan::DropView { names, if_exists, cascade } => views::drop_views(names, *if_exists, *cascade).await,
         Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. }
             if crate::catalog::is_view(table) =>
         {
@@ -306,6 +325,10 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
                 return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a table"))
                     .hint("Use DROP INDEX to remove an index."))
             }
+            Some(d) if d.view.is_some() => {
+                return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a table"))
+                    .hint("Use DROP VIEW to remove a view."))
+            }
             Some(d) => indexes.extend(d.indexes.iter().map(|x| x.name.clone())),
         }
     }
@@ -318,6 +341,9 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
         }
     }
     let present: Vec<String> = names.iter().filter(|n| !missing.contains(n)).cloned().collect();
+    if !present.is_empty() {
+        views::check_dependents("table", &present, false, &mut r)?;
+    }
     drop_relations(&present).await?;
     // Then the tables' indexes (a crash in between leaves indexes of no table: DROP INDEX
     // removes them).
@@ -379,6 +405,24 @@ fn eval_key(key: &[Expr], params: &[Datum]) -> Result<Option<Vec<u8>>> {
     Ok(Some(key::encode(vals.iter())))
 }
 
+/// Reads on every shard as the snapshot at `at` sees them (they need no intents: a snapshot never
+/// sees part of a commit), or at one moment of the cross-shard order ([`on_every_shard`]).
+pub(crate) async fn on_every_shard_at<R, F>(at: Option<u64>, f: F) -> Result<Vec<R>>
+where
+    R: Send + 'static,
+    F: Fn(&mut orbit_shards::state::Shard) -> R + Send + Clone + 'static,
+{
+    match at {
+        Some(_) => mesh::run_on_all(f).await.map_err(gone),
+        None => on_every_shard(f).await,
+    }
+}
+
+/// The error of a read at a snapshot whose row versions are gone.
+pub(crate) fn too_old(_: orbit_engine::table::mvcc::TooOld) -> SqlError {
+    SqlError::new("72000", "snapshot too old")
+}
+
 /// Runs `f` on every shard at one moment of the cross-shard order: with shared intents on every
 /// shard when there are several, so that no commit spanning shards is seen in part.
 pub(crate) async fn on_every_shard<R, F>(f: F) -> Result<Vec<R>>
@@ -403,9 +447,16 @@ where
     r
 }
 
-/// The committed row at `key` of `table` if it passes `filter`: one step on its shard, unless
-/// a commit spanning shards holds the row (then after it).
-async fn read_key(table: &Arc<TableDef>, k: Vec<u8>, filter: Option<&Expr>, params: &[Datum]) -> Result<Option<Row>> {
+/// The committed row at `key` of `table` if it passes `filter`, as the snapshot at `at` sees it
+/// (None: the latest): one step on its shard, unless a commit spanning shards holds the row
+/// (then after it; a snapshot read needs no wait).
+pub(crate) async fn read_key(
+    table: &Arc<TableDef>,
+    k: Vec<u8>,
+    filter: Option<&Expr>,
+    params: &[Datum],
+    at: Option<u64>,
+) -> Result<Option<Row>> {
     let (_, n) = state::local();
     let shard = shard_of_key(&k, n);
     let key_copy = k.clone();
@@ -413,11 +464,11 @@ async fn read_key(table: &Arc<TableDef>, k: Vec<u8>, filter: Option<&Expr>, para
     let filter = filter.cloned();
     let params = params.to_vec();
     let read = move |s: &mut orbit_shards::state::Shard, check: bool| {
-        if check && s.tx.blocks(false, std::iter::once((sql_db(oid), k.as_slice()))) {
+        if check && at.is_none() && s.tx.blocks(false, std::iter::once((sql_db(oid), k.as_slice()))) {
             return Ok(Err(()));
         }
         let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
-        match t.get(&k) {
+        match t.get_at(&k, at).map_err(too_old)? {
             Some(row) if matches(filter.as_ref(), row, &params)? => Ok(Ok(Some(row.clone()))),
             _ => Ok(Ok(None)),
         }
@@ -466,7 +517,8 @@ pub(crate) async fn scan(
                 _ => vec![],
             });
         }
-        return Ok(read_key(table, k.clone(), filter, params).await?.map(|r| (k, r)).into_iter().collect());
+        let at = txn.read_at();
+        return Ok(read_key(table, k.clone(), filter, params, at).await?.map(|r| (k, r)).into_iter().collect());
     }
     if let Some(f) = filter {
         if let Some(access) = index_scan::choose(table, f) {
@@ -476,10 +528,11 @@ pub(crate) async fn scan(
     let name = table.name.clone();
     let f = filter.cloned();
     let p = params.to_vec();
-    let parts = on_every_shard(move |s| {
+    let at = txn.read_at();
+    let parts = on_every_shard_at(at, move |s| {
         let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
         let mut out = Vec::new();
-        for (k, row) in t.scan() {
+        for (k, row) in t.scan_at(at).map_err(too_old)? {
             if matches(f.as_ref(), row, &p)? {
                 out.push((k.clone(), row.clone()));
             }
@@ -747,7 +800,7 @@ async fn rows_to_change(
             None => to_lock.push(k),
         }
     }
-    let latest = txn.lock(table, to_lock.clone()).await?;
+    let latest = txn.lock_changing(table, to_lock.clone(), SnapshotCheck::Changed).await?;
     for (k, row) in to_lock.into_iter().zip(latest) {
         if let Some(row) = row {
             if matches(filter, &row, params)? {

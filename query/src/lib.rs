@@ -35,4 +35,4 @@ pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};
 pub use error::{Result, SqlError};
 pub use exec::{execute, QueryResult};
 pub use sqlparser::ast::Statement;
-pub use txn::Txn;
+pub use txn::{Isolation, Txn};

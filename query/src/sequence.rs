@@ -192,7 +192,8 @@ pub async fn drop(names: &[String]) -> Result<Vec<bool>> {
             continue;
         }
         let (k, shard) = (key_of(name), owner(name));
-        let ticket = mesh::run_on(shard, move |s| shard_tables::delete(s, SEQ_TABLE, &[k]).1).await.map_err(gone)?;
+        let ticket =
+            mesh::run_on(shard, move |s| shard_tables::delete(s, SEQ_TABLE, &[k], None).1).await.map_err(gone)?;
         wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)?;
         out.push(true);
     }
@@ -212,7 +213,7 @@ pub async fn drop_owned(table: &str) -> Result<()> {
             .filter(|(_, r)| matches!(&r[OWNED_BY], Datum::Text(o) if *o == t))
             .map(|(k, _)| k.clone())
             .collect();
-        (!keys.is_empty()).then(|| shard_tables::delete(s, SEQ_TABLE, &keys).1).flatten()
+        (!keys.is_empty()).then(|| shard_tables::delete(s, SEQ_TABLE, &keys, None).1).flatten()
     })
     .await
     .map_err(gone)?;
@@ -239,7 +240,7 @@ pub async fn set_owner(from: &str, to: &str) -> Result<()> {
         if rows.is_empty() {
             return Ok(None);
         }
-        shard_tables::put(s, SEQ_TABLE, rows).map_err(|e| format!("{e:?}"))
+        shard_tables::put(s, SEQ_TABLE, rows, None).map_err(|e| format!("{e:?}"))
     })
     .await
     .map_err(gone)?;
@@ -293,7 +294,7 @@ pub async fn next_values(name: &str, count: usize) -> Result<Vec<i64>> {
         let mut new = row;
         new[LAST] = Datum::Int8(last);
         new[CALLED] = Datum::Bool(true);
-        let ticket = shard_tables::put(s, SEQ_TABLE, vec![(k, new)]).map_err(|e| match e {
+        let ticket = shard_tables::put(s, SEQ_TABLE, vec![(k, new)], None).map_err(|e| match e {
             shard_tables::RowError::Unwritable(e) => io_error(e),
             _ => missing(&n),
         })?;
@@ -323,7 +324,7 @@ pub async fn set_value(name: &str, value: i64, is_called: bool) -> Result<i64> {
         let mut new = row;
         new[LAST] = Datum::Int8(value);
         new[CALLED] = Datum::Bool(is_called);
-        shard_tables::put(s, SEQ_TABLE, vec![(k, new)]).map_err(|e| match e {
+        shard_tables::put(s, SEQ_TABLE, vec![(k, new)], None).map_err(|e| match e {
             shard_tables::RowError::Unwritable(e) => io_error(e),
             _ => missing(&n),
         })

@@ -4,26 +4,36 @@
 //! A transaction's changes are private until COMMIT: they live in its write set ([`Txn`]), by
 //! table and encoded primary key (a row, or None for a deleted one), and every row it changes
 //! (or inserts at) is locked on the row's shard ([`orbit_shards::rowlock`]) from the statement
-//! that changes it until the transaction ends. Reads see the committed rows overlaid with the
-//! transaction's own changes — PostgreSQL's READ COMMITTED: each statement sees what was
-//! committed when it ran. A writer that finds a row locked by another transaction waits for it,
-//! then re-reads the committed row and re-checks its WHERE (PostgreSQL's re-check of an updated
-//! row); waits that form a cycle are found after [`DEADLOCK_TIMEOUT`] and the youngest
-//! transaction in the cycle fails with 40P01, as PostgreSQL's `deadlock_timeout` check does.
+//! that changes it until the transaction ends. A writer that finds a row locked by another
+//! transaction waits for it, then re-reads the committed row; waits that form a cycle are found
+//! after [`DEADLOCK_TIMEOUT`] and the youngest transaction in the cycle fails with 40P01, as
+//! PostgreSQL's `deadlock_timeout` check does.
+//!
+//! Reads see committed rows overlaid with the transaction's own changes, at one of two
+//! isolation levels ([`Isolation`]):
+//! - READ COMMITTED (the default, as in PostgreSQL): each statement sees the latest committed
+//!   rows. A reader spanning shards takes shared intents on every shard through the cross-shard
+//!   scheduler ([`orbit_shards::tx`]), and a commit spanning shards takes exclusive ones on its
+//!   rows, so no reader sees part of a commit. A writer re-checks its WHERE against the row it
+//!   locked (PostgreSQL's re-check of an updated row).
+//! - REPEATABLE READ: the transaction's first statement takes a snapshot
+//!   ([`orbit_engine::table::mvcc`]) and every statement reads the rows as they were then, from
+//!   the versions each shard keeps while a snapshot needs them. Changing (or locking) a row that
+//!   a commit after the snapshot changed fails with 40001, as PostgreSQL's "could not serialize
+//!   access due to concurrent update": first updater wins. SERIALIZABLE (PostgreSQL's SSI) is not
+//!   built and is refused.
 //!
 //! COMMIT applies the write set shard by shard, logging each change, and releases the locks.
-//! A commit that touches several shards first takes exclusive intents on its rows through the
-//! cross-shard scheduler ([`orbit_shards::tx`]); reads spanning shards take shared intents on
-//! every shard, and single-shard reads of a row under such an intent wait for it, so no reader
-//! sees part of a commit. ROLLBACK drops the write set and releases the locks.
+//! Each shard applies its part in one step, under one commit timestamp. ROLLBACK drops the
+//! write set and releases the locks.
 //!
-//! Not here yet: REPEATABLE READ/SERIALIZABLE (no MVCC snapshots), transactional DDL (CREATE and
-//! DROP apply at once), and atomicity of a multi-shard commit across a crash (each shard's log
-//! holds its part; a crash between two shards' log writes keeps one part).
+//! Not here yet: transactional DDL (CREATE and DROP apply at once), and atomicity of a
+//! multi-shard commit across a crash (each shard's log holds its part; a crash between two
+//! shards' log writes keeps one part).
 
 use crate::error::{code, Result, SqlError};
-use orbit_engine::table::{Row, TableDef};
-use orbit_shards::rowlock::{self, Lock, Owner};
+use orbit_engine::table::{mvcc, Row, TableDef};
+use orbit_shards::rowlock::{self, Lock, LockMode, Owner};
 use orbit_shards::tx::{Intent, Mode};
 use orbit_shards::{mesh, rt, state, tables as shard_tables, wal, ShardId};
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,6 +53,67 @@ pub enum LockWait {
     NoWait,
     /// Leave the row out.
     SkipLocked,
+}
+
+/// The isolation levels Orbit runs (PostgreSQL's names in [`Isolation::name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Isolation {
+    #[default]
+    ReadCommitted,
+    RepeatableRead,
+}
+
+impl Isolation {
+    /// The name `SHOW transaction_isolation` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isolation::ReadCommitted => "read committed",
+            Isolation::RepeatableRead => "repeatable read",
+        }
+    }
+
+    /// A setting's value (as [`crate::settings`] stores it).
+    pub fn from_setting(v: &str) -> Isolation {
+        if v.eq_ignore_ascii_case("repeatable read") {
+            Isolation::RepeatableRead
+        } else {
+            Isolation::ReadCommitted
+        }
+    }
+}
+
+/// What locking a row checks against the transaction's snapshot (REPEATABLE READ only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SnapshotCheck {
+    /// Nothing: an INSERT's probe for a taken key (a concurrent insert is a 23505, as in
+    /// PostgreSQL).
+    Off,
+    /// 40001 if a commit after the snapshot changed the row: UPDATE, DELETE, SELECT FOR UPDATE.
+    Changed,
+    /// 40001 if a row is there now and a commit after the snapshot put it there or changed it:
+    /// ON CONFLICT's arbiter rows (PostgreSQL's check that the conflicting row is visible).
+    Present,
+}
+
+fn serialization_failure() -> SqlError {
+    SqlError::new("40001", "could not serialize access due to concurrent update")
+}
+
+fn too_old(_: mvcc::TooOld) -> SqlError {
+    SqlError::new("72000", "snapshot too old")
+}
+
+/// A SELECT's locking clause: `FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE` and what to do
+/// with rows another transaction holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowLocking {
+    pub wait: LockWait,
+    /// FOR SHARE and FOR KEY SHARE take shared locks; FOR UPDATE and FOR NO KEY UPDATE
+    /// exclusive ones (Orbit has these two modes: KEY SHARE conflicts with NO KEY UPDATE here,
+    /// where PostgreSQL lets them pass).
+    pub mode: LockMode,
+    /// The clause as PostgreSQL names it in errors: `FOR UPDATE`, `FOR SHARE`, ...
+    pub clause: &'static str,
 }
 
 /// How long a lock wait lasts before the waiter checks for a deadlock (PostgreSQL's default
@@ -196,6 +267,10 @@ pub struct Txn {
     pub started_us: i64,
     /// Rows of the derived relations (subqueries, CTEs) of the running statement.
     pub(crate) relations: crate::relation::Registry,
+    /// The isolation level; it can change until the first statement takes the snapshot.
+    pub isolation: Isolation,
+    /// REPEATABLE READ's snapshot, from the first statement on.
+    snapshot: Option<mvcc::Snapshot>,
 }
 
 impl Default for Txn {
@@ -233,7 +308,45 @@ impl Txn {
             sequences: Default::default(),
             started_us: crate::datetime::now_us(),
             relations: Default::default(),
+            isolation: Isolation::ReadCommitted,
+            snapshot: None,
         }
+    }
+
+    /// Whether a statement has run (REPEATABLE READ: the snapshot is taken), after which the
+    /// isolation level cannot change (25001).
+    pub fn has_snapshot(&self) -> bool {
+        self.snapshot.is_some()
+    }
+
+    /// At the start of each statement that reads or writes rows: a REPEATABLE READ transaction's
+    /// first one takes the snapshot, at a moment when no commit spanning shards is half applied
+    /// (with shared intents on every shard, as a READ COMMITTED read spanning shards takes).
+    pub(crate) async fn begin_statement(&mut self) -> Result<()> {
+        if self.isolation != Isolation::RepeatableRead || self.snapshot.is_some() {
+            return Ok(());
+        }
+        let (_, n) = state::local();
+        if n == 1 {
+            self.snapshot = Some(mvcc::Snapshot::take());
+            return Ok(());
+        }
+        let intents = (0..n)
+            .map(|s| {
+                let mut i = Intent::default();
+                i.whole(Mode::Shared);
+                (s, i.seal())
+            })
+            .collect();
+        let held = orbit_shards::tx::acquire(intents).await.map_err(gone)?;
+        self.snapshot = Some(mvcc::Snapshot::take());
+        held.release().await;
+        Ok(())
+    }
+
+    /// The snapshot reads go through (None: the latest committed rows, READ COMMITTED).
+    pub(crate) fn read_at(&self) -> Option<u64> {
+        self.snapshot.as_ref().map(|s| s.at())
     }
 
     /// Whether the transaction changed nothing (yet).
@@ -291,18 +404,48 @@ impl Txn {
     /// Locks the rows at `keys` of `def` for this transaction, waiting for other transactions
     /// that hold them, and returns each row as committed once locked (None: no row there).
     pub(crate) async fn lock(&mut self, def: &TableDef, keys: Vec<Vec<u8>>) -> Result<Vec<Option<Row>>> {
-        let got = self.lock_with(def, keys, LockWait::Wait).await?;
+        let got = self.lock_checked(def, keys, LockWait::Wait, LockMode::Exclusive, SnapshotCheck::Off).await?;
+        Ok(got.into_iter().map(Option::flatten).collect())
+    }
+
+    /// [`Txn::lock`] of rows this transaction is about to change: under REPEATABLE READ, `check`
+    /// decides when a commit after the snapshot makes it fail with 40001.
+    pub(crate) async fn lock_changing(
+        &mut self,
+        def: &TableDef,
+        keys: Vec<Vec<u8>>,
+        check: SnapshotCheck,
+    ) -> Result<Vec<Option<Row>>> {
+        let got = self.lock_checked(def, keys, LockWait::Wait, LockMode::Exclusive, check).await?;
         Ok(got.into_iter().map(Option::flatten).collect())
     }
 
     /// [`Txn::lock`] with a policy for rows another transaction holds: wait for it, fail
     /// (`NOWAIT`: 55P03), or leave the row out (`SKIP LOCKED`: its entry is None).
+    /// The rows are locked in `mode` (FOR SHARE: shared), as for changing them
+    /// ([`SnapshotCheck::Changed`]).
     pub(crate) async fn lock_with(
         &mut self,
         def: &TableDef,
         keys: Vec<Vec<u8>>,
         policy: LockWait,
+        mode: LockMode,
     ) -> Result<Vec<Option<Option<Row>>>> {
+        self.lock_checked(def, keys, policy, mode, SnapshotCheck::Changed).await
+    }
+
+    async fn lock_checked(
+        &mut self,
+        def: &TableDef,
+        keys: Vec<Vec<u8>>,
+        policy: LockWait,
+        mode: LockMode,
+        check: SnapshotCheck,
+    ) -> Result<Vec<Option<Option<Row>>>> {
+        let check = match self.read_at() {
+            Some(at) if check != SnapshotCheck::Off => Some((at, check)),
+            _ => None,
+        };
         let (_, n) = state::local();
         let mut per_shard: BTreeMap<ShardId, Vec<usize>> = BTreeMap::new();
         for (i, k) in keys.iter().enumerate() {
@@ -326,7 +469,7 @@ impl Txn {
                     let mut got = Vec::with_capacity(batch.len());
                     let mut it = batch.into_iter();
                     while let Some((i, k)) = it.next() {
-                        if policy != LockWait::Wait && s.row_locks.holder(oid, &k).is_some_and(|h| h != owner) {
+                        if policy != LockWait::Wait && s.row_locks.blocker(oid, &k, owner, mode).is_some() {
                             if policy == LockWait::NoWait {
                                 return Err(SqlError::new(
                                     "55P03",
@@ -336,9 +479,16 @@ impl Txn {
                             got.push((i, None));
                             continue;
                         }
-                        match s.row_locks.lock(oid, &k, owner) {
+                        match s.row_locks.lock_in(oid, &k, owner, mode) {
                             Lock::Held => {
-                                let row = s.tables.get(&name).and_then(|t| t.get(&k).cloned());
+                                let t = s.tables.get(&name);
+                                let row = t.and_then(|t| t.get(&k).cloned());
+                                if let (Some((at, check)), Some(t)) = (check, t) {
+                                    let changed = t.changed_since(&k, at).map_err(too_old)?;
+                                    if changed && (check == SnapshotCheck::Changed || row.is_some()) {
+                                        return Err(serialization_failure());
+                                    }
+                                }
                                 got.push((i, Some(row)));
                             }
                             Lock::Wait { holder, ready } => {
@@ -458,6 +608,18 @@ impl Txn {
     /// Ends the transaction without applying anything.
     pub async fn rollback(mut self) {
         self.release_locks().await;
+        self.end_snapshot().await;
+    }
+
+    /// Gives the snapshot up; if it was the oldest, the shards drop the row versions no other
+    /// snapshot needs (they also do at their next commit of each table).
+    async fn end_snapshot(&mut self) {
+        let Some(snapshot) = self.snapshot.take() else { return };
+        let before = mvcc::horizon();
+        drop(snapshot);
+        if mvcc::horizon() > before {
+            let _ = mesh::run_on_all(|s| s.tables.forget_versions()).await;
+        }
     }
 
     async fn release_locks(&mut self) {
@@ -490,6 +652,7 @@ impl Txn {
             _ => apply_together(me, per_shard).await,
         };
         self.release_locks().await;
+        self.end_snapshot().await;
         r
     }
 }
@@ -530,6 +693,8 @@ fn intent_of(changes: &[Change]) -> Intent {
 fn apply_here(s: &mut orbit_shards::state::Shard, owner: Owner, changes: Vec<Change>) -> Result<Option<wal::Ticket>> {
     shard_tables::writable(s).map_err(io_error)?;
     let mut ticket = None;
+    // One commit timestamp for the whole step: a snapshot sees all of it or none.
+    let ts = mvcc::tick();
     for c in changes {
         if s.tables.get(&c.table).is_none_or(|t| t.def.oid != c.oid) {
             continue;
@@ -537,12 +702,12 @@ fn apply_here(s: &mut orbit_shards::state::Shard, owner: Owner, changes: Vec<Cha
         let (puts, dels): (Vec<_>, Vec<_>) = c.rows.into_iter().partition(|(_, r)| r.is_some());
         let keys: Vec<Vec<u8>> = dels.into_iter().map(|(k, _)| k).collect();
         if !keys.is_empty() {
-            let (_, t) = shard_tables::delete(s, &c.table, &keys);
+            let (_, t) = shard_tables::delete(s, &c.table, &keys, Some(ts));
             ticket = t.or(ticket);
         }
         let puts: Vec<(Vec<u8>, Row)> = puts.into_iter().filter_map(|(k, r)| r.map(|r| (k, r))).collect();
         if !puts.is_empty() {
-            match shard_tables::put(s, &c.table, puts) {
+            match shard_tables::put(s, &c.table, puts, Some(ts)) {
                 Ok(t) => ticket = t.or(ticket),
                 Err(shard_tables::RowError::Unwritable(e)) => return Err(io_error(e)),
                 Err(_) => {}

@@ -451,6 +451,7 @@ impl Encoder {
             .collect();
         let indexes = (!indexes.is_empty()).then(|| fbb.create_vector(&indexes));
         let index_of = def.index_of.as_deref().map(|n| fbb.create_string(n));
+        let view = def.view.as_deref().map(|q| fbb.create_string(q));
         let args = fb::TableCreateArgs {
             generation,
             name: Some(name),
@@ -461,6 +462,7 @@ impl Encoder {
             checks,
             indexes,
             index_of,
+            view,
         };
         let r = fb::TableCreate::create(fbb, &args);
         fbb.finish_minimal(r);
@@ -692,6 +694,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                 checks,
                 indexes,
                 index_of: r.index_of().map(str::to_string),
+                view: r.view().map(str::to_string),
             };
             Record::TableCreate { generation: r.generation(), def }
         }
@@ -837,6 +840,7 @@ mod tests {
             checks: vec![CheckDef { name: "t_l_check".into(), expr: "l > 0".into() }],
             indexes: vec![IndexDef { name: "t_name_key".into(), columns: vec![1, 2], unique: true, constraint: true }],
             index_of: None,
+            view: None,
         }
     }
 

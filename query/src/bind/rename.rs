@@ -22,6 +22,12 @@ impl Binder<'_> {
                 });
             }
         }
+        // ALTER TABLE renames views too, as in PostgreSQL.
+        if let Some(view) = self.relation_name(&at.name).ok().and_then(|n| super::lookup_table(&n)) {
+            if view.view.is_some() {
+                return Ok(Plan::RenameTable { table: view, new_name });
+            }
+        }
         let (tname, table) = match self.resolve_table(&at.name) {
             Err(e) if e.code == code::WRONG_OBJECT_TYPE => {
                 return Err(SqlError::unsupported("ALTER TABLE ... RENAME TO of an index is not supported yet"))

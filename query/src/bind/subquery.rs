@@ -32,6 +32,8 @@ pub(super) struct State {
     /// The next SELECT keeps untyped literals in its select list untyped (a set operation's
     /// branch: the operation resolves their type).
     pub(super) keep_unknown: bool,
+    /// The views being expanded, outermost first (a view naming itself is a loop).
+    pub(super) views_expanding: Vec<String>,
 }
 
 struct Frame {
@@ -76,7 +78,7 @@ fn columns_of(cols: &[OutputColumn], aliases: &[String]) -> Vec<ColumnDef> {
         .collect()
 }
 
-fn alias_columns(alias: Option<&ast::TableAlias>, available: usize, what: &str) -> Result<Vec<String>> {
+pub(super) fn alias_columns(alias: Option<&ast::TableAlias>, available: usize, what: &str) -> Result<Vec<String>> {
     let Some(a) = alias else { return Ok(vec![]) };
     if a.columns.len() > available {
         return Err(SqlError::new(
@@ -504,7 +506,9 @@ impl Binder<'_> {
             }
             ast::TableFactor::Table { name, alias, args: None, .. } if name.0.len() == 1 => {
                 let Some(n) = name.0[0].as_ident().map(fold) else { return Ok(None) };
-                let Some(pos) = self.sub.ctes.iter().rposition(|c| c.name == n) else { return Ok(None) };
+                let Some(pos) = self.sub.ctes.iter().rposition(|c| c.name == n) else {
+                    return self.view_relation(name, alias.as_ref());
+                };
                 self.sub.ctes[pos].refs += 1;
                 let def = self.sub.ctes[pos].def.clone();
                 let def = match alias {
@@ -513,6 +517,7 @@ impl Binder<'_> {
                 };
                 Ok(Some((def, alias.as_ref().map_or(n, |a| fold(&a.name)))))
             }
+            ast::TableFactor::Table { name, alias, args: None, .. } => self.view_relation(name, alias.as_ref()),
             _ => Ok(None),
         }
     }

@@ -23,6 +23,13 @@ pub(super) async fn rename_table(txn: &Txn, table: &Arc<TableDef>, new_name: &st
             "ALTER TABLE ... RENAME TO on a table this transaction has changed is not supported yet",
         ));
     }
+    // A view keeps its query as SQL text naming the table: it cannot follow a rename yet.
+    if let Some(v) = super::views::dependents(std::slice::from_ref(&table.name)).first() {
+        return Err(SqlError::unsupported(format!(
+            "ALTER TABLE ... RENAME TO of \"{}\", which view {} reads, is not supported yet",
+            table.name, v.name
+        )));
+    }
     // Any relation's name is taken: tables, indexes (primary keys' too), sequences, system
     // catalogs.
     let parts = [new_name.to_string()];

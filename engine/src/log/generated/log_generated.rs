@@ -2052,6 +2052,7 @@ impl<'a> TableCreate<'a> {
   pub const VT_CHECKS: ::flatbuffers::VOffsetT = 16;
   pub const VT_INDEXES: ::flatbuffers::VOffsetT = 18;
   pub const VT_INDEX_OF: ::flatbuffers::VOffsetT = 20;
+  pub const VT_VIEW: ::flatbuffers::VOffsetT = 22;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -2064,6 +2065,7 @@ impl<'a> TableCreate<'a> {
   ) -> ::flatbuffers::WIPOffset<TableCreate<'bldr>> {
     let mut builder = TableCreateBuilder::new(_fbb);
     builder.add_generation(args.generation);
+    if let Some(x) = args.view { builder.add_view(x); }
     if let Some(x) = args.index_of { builder.add_index_of(x); }
     if let Some(x) = args.indexes { builder.add_indexes(x); }
     if let Some(x) = args.checks { builder.add_checks(x); }
@@ -2144,6 +2146,14 @@ impl<'a> TableCreate<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableCreate::VT_INDEX_OF, None)}
   }
+  /// For a view: its query as SQL text (absent for a table).
+  #[inline]
+  pub fn view(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableCreate::VT_VIEW, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for TableCreate<'_> {
@@ -2161,6 +2171,7 @@ impl ::flatbuffers::Verifiable for TableCreate<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Check>>>>("checks", Self::VT_CHECKS, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Index>>>>("indexes", Self::VT_INDEXES, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("index_of", Self::VT_INDEX_OF, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("view", Self::VT_VIEW, false)?
      .finish();
     Ok(())
   }
@@ -2175,6 +2186,7 @@ pub struct TableCreateArgs<'a> {
     pub checks: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Check<'a>>>>>,
     pub indexes: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Index<'a>>>>>,
     pub index_of: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub view: Option<::flatbuffers::WIPOffset<&'a str>>,
 }
 impl<'a> Default for TableCreateArgs<'a> {
   #[inline]
@@ -2189,6 +2201,7 @@ impl<'a> Default for TableCreateArgs<'a> {
       checks: None,
       indexes: None,
       index_of: None,
+      view: None,
     }
   }
 }
@@ -2235,6 +2248,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TableCreateBuilder<'a, 'b, A>
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_INDEX_OF, index_of);
   }
   #[inline]
+  pub fn add_view(&mut self, view: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_VIEW, view);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TableCreateBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     TableCreateBuilder {
@@ -2261,6 +2278,7 @@ impl ::core::fmt::Debug for TableCreate<'_> {
       ds.field("checks", &self.checks());
       ds.field("indexes", &self.indexes());
       ds.field("index_of", &self.index_of());
+      ds.field("view", &self.view());
       ds.finish()
   }
 }

@@ -665,15 +665,7 @@ fn default_text(c: &ColumnDef) -> Option<String> {
         (Some(e), _) => Some(match e.strip_prefix("nextval(").and_then(|s| s.strip_suffix(')')) {
             Some(seq) if quoted(seq) => format!("nextval({seq}::regclass)"),
             // A string literal reads with its type, as PostgreSQL deparses the constant.
-            _ if quoted(e) && c.ty.elem().is_none() => {
-                let ty = match c.ty {
-                    SqlType::Bpchar(_) => "bpchar".to_string(),
-                    SqlType::Varchar(_) => "character varying".to_string(),
-                    SqlType::Numeric(_) => "numeric".to_string(),
-                    t => t.name(),
-                };
-                format!("{e}::{ty}")
-            }
+            _ if quoted(e) => format!("{e}::{}", literal_type_name(c.ty)),
             // A negative number is a constant of the literal's own type, printed quoted.
             _ if e.strip_prefix('-').is_some_and(|n| {
                 !n.is_empty()
@@ -692,6 +684,18 @@ fn default_text(c: &ColumnDef) -> Option<String> {
         }),
         (None, Datum::Null) => None,
         (None, d) => crate::types::to_text(d),
+    }
+}
+
+/// The type a deparsed constant is labelled with: format_type without the typmod, and
+/// `bpchar` for character(n).
+fn literal_type_name(t: SqlType) -> String {
+    match t {
+        SqlType::Bpchar(_) => "bpchar".to_string(),
+        SqlType::Varchar(_) => "character varying".to_string(),
+        SqlType::Numeric(_) => "numeric".to_string(),
+        SqlType::Array(a) => format!("{}[]", literal_type_name(a.elem())),
+        t => t.name(),
     }
 }
 

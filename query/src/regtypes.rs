@@ -58,6 +58,13 @@ pub fn relation_is_publishable(oid: u32) -> Option<bool> {
     directory().iter().find(|r| r.oid == oid).map(|r| r.kind == 'r' && r.namespace == 2200)
 }
 
+/// pg_table_is_visible(relation): false for a relation in a schema off the search path
+/// (information_schema); true otherwise, also for sequences made by CREATE SEQUENCE alone,
+/// which live in public but not in this shard's catalog copy.
+pub fn relation_is_visible(oid: u32) -> bool {
+    directory().iter().find(|r| r.oid == oid).is_none_or(|r| r.namespace == 11 || r.namespace == 2200)
+}
+
 /// Whether a relation of this name is in this shard's catalog (tables, indexes, primary keys'
 /// indexes, owned sequences, system views).
 pub fn relation_named(name: &str) -> bool {

@@ -17,7 +17,8 @@ pub enum Builtin {
     /// `regex` crate reads it (PostgreSQL's ARE syntax for the common cases).
     RegexMatch,
     RegexMatchCi,
-    /// pg_table_is_visible(oid): every relation is on Orbit's search path.
+    /// pg_table_is_visible(oid): whether the relation is found by its bare name (the search
+    /// path is pg_catalog, public: information_schema's views are not).
     TableIsVisible,
     /// pg_get_userbyid(oid): the role's name (only the bootstrap superuser, OID 10, exists).
     UserById,
@@ -214,7 +215,10 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         Builtin::RegexMatch | Builtin::RegexMatchCi => {
             Datum::Bool(regex_match(text(a(0)), text(a(1)), f == Builtin::RegexMatchCi)?)
         }
-        Builtin::TableIsVisible => Datum::Bool(true),
+        Builtin::TableIsVisible => match a(0).as_i64().and_then(|v| u32::try_from(v).ok()) {
+            Some(oid) => Datum::Bool(crate::regtypes::relation_is_visible(oid)),
+            None => Datum::Null,
+        },
         Builtin::RelationIsPublishable => {
             let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok());
             oid.and_then(crate::regtypes::relation_is_publishable).map_or(Datum::Null, Datum::Bool)

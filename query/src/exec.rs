@@ -28,6 +28,7 @@ mod indexes;
 mod lock_rows;
 mod modify_join;
 mod rename;
+pub(crate) mod undo;
 mod upsert;
 mod utility;
 mod views;
@@ -85,7 +86,12 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
     ) {
         txn.begin_statement().await?;
     }
+    let creates = undo::creates(plan).await?;
     let r = execute_plan(plan, params, txn).await?;
+    undo::follow(&mut txn.created);
+    if let Some((name, kind)) = creates {
+        txn.created.extend(undo::created(name, kind).await?);
+    }
     txn.check_cancel()?;
     Ok(r)
 }
@@ -193,7 +199,18 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             drop_relations(std::slice::from_ref(name)).await?;
             Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
         }
-        Plan::RenameTable { table, new_name } => rename::rename_table(txn, table, new_name).await,
+        Plan::RenameTable { table, new_name } => {
+            let r = rename::rename_table(txn, table, new_name).await?;
+            // A table this transaction created is dropped by ROLLBACK under its new name.
+            for c in &mut txn.created {
+                if let undo::Created::Relation { name, oid, .. } = c {
+                    if *name == table.name && *oid == table.oid {
+                        name.clone_from(new_name);
+                    }
+                }
+            }
+            Ok(r)
+        }
         Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(txn, table, columns, name).await,
         Plan::RewriteTable { table, def, change } => utility::rewrite_columns(txn, table, def, change).await,
         Plan::Truncate(tables) => {

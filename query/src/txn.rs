@@ -32,7 +32,7 @@
 //! shards' log writes keeps one part).
 
 use crate::error::{code, Result, SqlError};
-use orbit_engine::table::{mvcc, Row, TableDef};
+use orbit_engine::table::{mvcc, Datum, Row, TableDef};
 use orbit_shards::rowlock::{self, Lock, LockMode, Owner};
 use orbit_shards::tx::{Intent, Mode};
 use orbit_shards::{mesh, rt, state, tables as shard_tables, wal, ShardId};
@@ -40,8 +40,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Rows one transaction may change before it fails (54000): bounds the write set's memory.
-pub const MAX_TXN_ROWS: usize = 4_000_000;
+/// Bytes one transaction's write set may hold (estimated: keys, rows and the map's own
+/// overhead) before it fails with 54000: one client cannot take the server's memory. Enough
+/// for `pgbench -i -s 100` (10M accounts rows in one transaction).
+pub const MAX_TXN_BYTES: usize = 6 << 30;
+
+/// The write set's overhead per row, next to its key and row: the map entry and the vectors.
+const ENTRY_BYTES: usize = 64;
 
 /// What taking a row lock another transaction holds does (`FOR UPDATE [NOWAIT | SKIP LOCKED]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -141,6 +146,8 @@ struct Savepoint {
     name: String,
     writes: BTreeMap<String, TableWrites>,
     changed: usize,
+    /// How many objects the transaction had created.
+    created: usize,
 }
 
 /// A connection's cancel switch (PostgreSQL's CancelRequest): armed while a statement runs; a
@@ -254,7 +261,9 @@ pub struct Txn {
     pub id: Owner,
     pub(crate) writes: BTreeMap<String, TableWrites>,
     lock_shards: BTreeSet<ShardId>,
+    /// The write set's estimated size in bytes, and its bound ([`MAX_TXN_BYTES`]).
     changed: usize,
+    max_bytes: usize,
     savepoints: Vec<Savepoint>,
     /// `BEGIN READ ONLY`: writes fail with 25006.
     pub read_only: bool,
@@ -271,6 +280,8 @@ pub struct Txn {
     pub isolation: Isolation,
     /// REPEATABLE READ's snapshot, from the first statement on.
     snapshot: Option<mvcc::Snapshot>,
+    /// The objects this transaction's DDL created, oldest first: ROLLBACK drops them.
+    pub(crate) created: Vec<crate::exec::undo::Created>,
 }
 
 impl Default for Txn {
@@ -302,6 +313,7 @@ impl Txn {
             writes: BTreeMap::new(),
             lock_shards: BTreeSet::new(),
             changed: 0,
+            max_bytes: MAX_TXN_BYTES,
             savepoints: Vec::new(),
             read_only: false,
             cancel: None,
@@ -310,6 +322,7 @@ impl Txn {
             relations: Default::default(),
             isolation: Isolation::ReadCommitted,
             snapshot: None,
+            created: Vec::new(),
         }
     }
 
@@ -389,14 +402,21 @@ impl Txn {
         if w.def.oid != def.oid {
             *w = TableWrites { def: def.clone(), rows: BTreeMap::new() };
         }
-        if w.rows.insert(key, row).is_none() {
-            self.changed += 1;
-            if self.changed > MAX_TXN_ROWS {
-                return Err(SqlError::new(
-                    code::PROGRAM_LIMIT_EXCEEDED,
-                    format!("transaction changes too many rows (at most {MAX_TXN_ROWS})"),
-                ));
-            }
+        let size = |key: &[u8], row: &Option<Row>| {
+            key.len() + ENTRY_BYTES + row.as_ref().map_or(0, |r| r.iter().map(Datum::memory).sum::<usize>())
+        };
+        let added = size(&key, &row);
+        let removed = match w.rows.get(&key) {
+            Some(old) => size(&key, old),
+            None => 0,
+        };
+        w.rows.insert(key, row);
+        self.changed = (self.changed + added).saturating_sub(removed);
+        if self.changed > self.max_bytes {
+            return Err(SqlError::new(
+                code::PROGRAM_LIMIT_EXCEEDED,
+                format!("the changes of one transaction may take at most {} MB of memory", self.max_bytes >> 20),
+            ));
         }
         Ok(())
     }
@@ -577,7 +597,12 @@ impl Txn {
 
     /// `SAVEPOINT name`.
     pub fn savepoint(&mut self, name: &str) {
-        self.savepoints.push(Savepoint { name: name.to_string(), writes: self.writes.clone(), changed: self.changed });
+        self.savepoints.push(Savepoint {
+            name: name.to_string(),
+            writes: self.writes.clone(),
+            changed: self.changed,
+            created: self.created.len(),
+        });
     }
 
     fn find_savepoint(&self, name: &str) -> Result<usize> {
@@ -587,14 +612,17 @@ impl Txn {
             .ok_or_else(|| SqlError::new("3B001", format!("savepoint \"{name}\" does not exist")))
     }
 
-    /// `ROLLBACK TO SAVEPOINT name`: the write set as it was at the savepoint (which stays).
-    /// Row locks taken since are kept until the transaction ends.
-    pub fn rollback_to(&mut self, name: &str) -> Result<()> {
+    /// `ROLLBACK TO SAVEPOINT name`: the write set as it was at the savepoint (which stays);
+    /// the objects created since are dropped. Row locks taken since are kept until the
+    /// transaction ends.
+    pub async fn rollback_to(&mut self, name: &str) -> Result<()> {
         let i = self.find_savepoint(name)?;
         self.savepoints.truncate(i + 1);
         let sp = &self.savepoints[i];
         self.writes = sp.writes.clone();
         self.changed = sp.changed;
+        let since = self.created.split_off(sp.created.min(self.created.len()));
+        crate::exec::undo::undo(since).await;
         Ok(())
     }
 
@@ -609,6 +637,7 @@ impl Txn {
     pub async fn rollback(mut self) {
         self.release_locks().await;
         self.end_snapshot().await;
+        crate::exec::undo::undo(std::mem::take(&mut self.created)).await;
     }
 
     /// Gives the snapshot up; if it was the oldest, the shards drop the row versions no other
@@ -778,5 +807,43 @@ async fn apply_together(owner: Owner, per_shard: BTreeMap<ShardId, Vec<Change>>)
     match err {
         Some(e) => Err(e),
         None => durable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orbit_engine::table::{ColumnDef, SqlType};
+
+    #[test]
+    fn the_write_set_is_bounded_by_its_estimated_memory() {
+        let def = Arc::new(TableDef {
+            name: "t".into(),
+            columns: vec![ColumnDef::new("id", SqlType::Int4), ColumnDef::new("v", SqlType::Text)],
+            pk: vec![0],
+            ..TableDef::default_empty()
+        });
+        let mut t = Txn::new();
+        t.max_bytes = 1 << 20;
+        let row = |i: i32| vec![Datum::Int4(i), Datum::Text("x".repeat(1000))];
+        // Rewriting one row again and again does not add up.
+        for _ in 0..10_000 {
+            t.write(&def, def.key_of(&row(1)), Some(row(1))).unwrap();
+        }
+        let one = t.changed;
+        assert!(one > 1000 && one < 2000, "{one}");
+        let mut i = 2;
+        let err = loop {
+            match t.write(&def, def.key_of(&row(i)), Some(row(i))) {
+                Ok(()) => i += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.code, code::PROGRAM_LIMIT_EXCEEDED);
+        assert!((i as usize) < (1 << 20) / 1000 + 2, "{i} rows of 1000 bytes fit in 1 MB");
+        // Deleting rows it had written gives their memory back.
+        let before = t.changed;
+        t.write(&def, def.key_of(&row(1)), None).unwrap();
+        assert!(t.changed < before);
     }
 }

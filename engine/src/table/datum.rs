@@ -318,6 +318,24 @@ pub struct Interval {
 }
 
 impl Datum {
+    /// About how many bytes the value takes in memory, its own slot included (for the bounds
+    /// on what one transaction may hold).
+    pub fn memory(&self) -> usize {
+        std::mem::size_of::<Datum>()
+            + match self {
+                Datum::Text(s) | Datum::Bpchar(s) | Datum::Json(s) | Datum::Jsonb(s) | Datum::Numeric(s) => {
+                    s.capacity()
+                }
+                Datum::Bytea(b) => b.capacity(),
+                Datum::Array(a) => {
+                    std::mem::size_of::<super::ArrayValue>()
+                        + a.dims.len() * std::mem::size_of::<super::ArrayDim>()
+                        + a.items.iter().map(Datum::memory).sum::<usize>()
+                }
+                _ => 0,
+            }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Datum::Null)
     }

@@ -725,7 +725,7 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
         },
         Plan::RollbackTo(name) => match (c.status, c.txn.as_mut()) {
             (TxStatus::InBlock | TxStatus::Failed, Some(t)) => {
-                t.rollback_to(name)?;
+                t.rollback_to(name).await?;
                 c.status = TxStatus::InBlock;
                 Ok("ROLLBACK")
             }

@@ -789,6 +789,25 @@ impl Binder<'_> {
                 let kind = if matches!(e, E::AllOp { .. }) { LinkKind::All(t) } else { LinkKind::Any(t) };
                 (kind, plan, SqlType::Bool, captures, false)
             }
+            // ARRAY(SELECT ...) comes here as a function call named array.
+            E::Function(f) => {
+                let ast::FunctionArguments::Subquery(q) = &f.args else {
+                    return Err(SqlError::internal("not a subquery"));
+                };
+                let (plan, cols, captures) = self.sublink_query(q, scope)?;
+                if cols.len() != 1 {
+                    return Err(SqlError::new(code::SYNTAX_ERROR, "subquery must return only one column"));
+                }
+                let elem = if cols[0].ty == SqlType::Unknown { SqlType::Text } else { cols[0].ty };
+                let ty = elem.array_of().ok_or_else(|| match elem {
+                    SqlType::Array(_) => SqlError::unsupported("ARRAY(subquery) of arrays is not supported yet"),
+                    t => SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("could not find array type for data type {}", t.name()),
+                    ),
+                })?;
+                (LinkKind::Array, plan, ty, captures, false)
+            }
             _ => return Err(SqlError::internal("not a subquery")),
         };
         let ty = if ty == SqlType::Unknown { SqlType::Text } else { ty };

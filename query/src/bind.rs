@@ -19,6 +19,7 @@ mod functions;
 mod grouping;
 mod modify_join;
 mod rename;
+mod srf;
 mod subquery;
 mod temporal;
 mod utility;
@@ -93,6 +94,9 @@ pub struct SelectPlan {
     pub offset: Option<Expr>,
     /// Window function calls ([`crate::window`]): call k's value is `Agg(aggs.len() + k)`.
     pub windows: Vec<crate::window::WindowCall>,
+    /// Set-returning calls of the select list and ORDER BY ([`crate::srf`]): call k's value is
+    /// `Agg(aggs.len() + k)` (never with window calls).
+    pub srfs: Vec<crate::srf::SrfCall>,
 }
 
 impl SelectPlan {
@@ -116,6 +120,7 @@ impl SelectPlan {
             offset: None,
             grouping_sets: vec![],
             windows: vec![],
+            srfs: vec![],
         }
     }
 }
@@ -457,6 +462,7 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
         sub: Default::default(),
         window: Default::default(),
         grouping_calls: Vec::new(),
+        srf: Default::default(),
     };
     let (plan, mut columns) = b.statement(stmt)?;
     let plan = b.finish_statement(plan)?;
@@ -514,6 +520,8 @@ struct Binder<'s> {
     window: window::WindowState,
     /// The arguments of the `grouping()` calls of the SELECT being bound.
     grouping_calls: Vec<Vec<Expr>>,
+    /// The set-returning calls of the SELECT being bound ([`srf`]).
+    srf: srf::SrfState,
 }
 
 impl Binder<'static> {
@@ -532,6 +540,7 @@ impl Binder<'static> {
             sub: Default::default(),
             window: Default::default(),
             grouping_calls: Vec::new(),
+            srf: Default::default(),
         }
     }
 }
@@ -1268,6 +1277,7 @@ impl Binder<'_> {
         };
         let outer_window = self.window_begin(&sel.named_window)?;
         let outer_grouping = std::mem::take(&mut self.grouping_calls);
+        let outer_srf = std::mem::take(&mut self.srf);
         let joining = sel.from.len() > 1 || sel.from.iter().any(|t| !t.joins.is_empty());
         let (table, join, combined, join_scope) = if joining {
             let (plan, combined, js) = self.bind_join(&sel.from)?;
@@ -1286,6 +1296,7 @@ impl Binder<'_> {
             _ => None,
         };
         self.window.ban("WHERE");
+        self.srf.ban(Some("WHERE"));
         let filter = match &sel.selection {
             Some(w) => Some(self.condition(w, scope.as_ref(), "WHERE")?),
             None => None,
@@ -1293,6 +1304,7 @@ impl Binder<'_> {
         // Projection (aggregates allowed here).
         self.allow_aggs = true;
         self.window.allow();
+        self.srf.allow();
         let mut projection = Vec::new();
         let mut columns = Vec::new();
         for item in &sel.projection {
@@ -1342,6 +1354,7 @@ impl Binder<'_> {
             }
         }
         self.window.ban("HAVING");
+        self.srf.ban(Some("HAVING"));
         let mut having = match &sel.having {
             Some(h) => {
                 let b = self.expr(h, scope.as_ref())?;
@@ -1353,6 +1366,7 @@ impl Binder<'_> {
         // (aggregates allowed: they make the query grouped).
         let mut order_by = Vec::new();
         self.window.allow();
+        self.srf.allow();
         if let Some(ob) = &q.order_by {
             let ast::OrderByKind::Expressions(list) = &ob.kind else {
                 return Err(SqlError::unsupported("ORDER BY ALL is not supported"));
@@ -1370,7 +1384,11 @@ impl Binder<'_> {
         self.window_check_named(scope.as_ref())?;
         self.allow_aggs = false;
         self.window.ban("GROUP BY");
+        self.srf.ban(None);
         let (group_by, grouping_sets) = self.group_by(group_items, &projection, &columns, scope.as_ref())?;
+        if group_by.iter().any(crate::srf::has_srf) {
+            return Err(SqlError::unsupported("set-returning functions in GROUP BY are not supported"));
+        }
         let grouped = !group_by.is_empty()
             || !self.aggs.is_empty()
             || having.is_some()
@@ -1411,6 +1429,11 @@ impl Binder<'_> {
                 having = Some(regroup(h)?);
             }
             self.window.map_calls(&mut |e| regroup(e))?;
+            for c in &mut self.srf.calls {
+                for a in &mut c.args {
+                    *a = regroup(a)?;
+                }
+            }
             let mut exprs: Vec<&mut Expr> = projection.iter_mut().collect();
             exprs.extend(having.iter_mut());
             exprs.extend(order_by.iter_mut().filter_map(|k| match &mut k.source {
@@ -1449,9 +1472,11 @@ impl Binder<'_> {
             None => {}
             Some(ast::LimitClause::LimitOffset { limit: l, offset: o, limit_by }) if limit_by.is_empty() => {
                 if let Some(l) = l {
+                    self.srf.ban(Some("LIMIT"));
                     limit = Some(self.count_expr(l, "LIMIT")?);
                 }
                 if let Some(o) = o {
+                    self.srf.ban(Some("OFFSET"));
                     offset = Some(self.count_expr(&o.value, "OFFSET")?);
                 }
             }
@@ -1493,6 +1518,12 @@ impl Binder<'_> {
         });
         let windows = self.window_end(outer_window, projection.iter_mut().chain(order_exprs));
         self.grouping_calls = outer_grouping;
+        let order_exprs = order_by.iter_mut().filter_map(|k| match &mut k.source {
+            SortSource::Input(e) => Some(e),
+            SortSource::Output(_) => None,
+        });
+        let srfs =
+            self.srf_end(outer_srf, &windows, for_update.map(|l| l.clause), projection.iter_mut().chain(order_exprs))?;
         let plan = SelectPlan {
             for_update,
             join,
@@ -1510,6 +1541,7 @@ impl Binder<'_> {
             limit,
             offset,
             windows,
+            srfs,
         };
         Ok((Plan::Select(Box::new(plan)), columns))
     }
@@ -2638,7 +2670,9 @@ impl Binder<'_> {
             E::Extract { field, expr, .. } => self.extract(field, expr, scope)?,
             E::AtTimeZone { timestamp, time_zone } => self.at_time_zone(timestamp, time_zone, scope)?,
             E::Case { operand, conditions, else_result, .. } => {
-                self.case(operand.as_deref(), conditions, else_result.as_deref(), scope)?
+                let b = self.case(operand.as_deref(), conditions, else_result.as_deref(), scope)?;
+                self.srf_refused_in(&b, "CASE")?;
+                b
             }
             E::Ceil { .. } | E::Floor { .. } | E::Position { .. } | E::Substring { .. } | E::Trim { .. } => {
                 self.special_function(e, scope)?
@@ -2859,6 +2893,9 @@ impl Binder<'_> {
         }
         if name == "grouping" {
             return self.grouping_call(f, scope);
+        }
+        if srf::is_srf(&name) {
+            return self.srf_call(f, &name, scope);
         }
         if !f.within_group.is_empty() {
             return Err(SqlError::unsupported("WITHIN GROUP is not supported yet"));
@@ -3109,7 +3146,14 @@ impl Binder<'_> {
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
-                Expr::Coalesce(items, ty)
+                let b = Expr::Coalesce(items, ty);
+                self.srf_refused_in(&b, "COALESCE")?;
+                b
+            }
+            // Its argument's type, known here (PostgreSQL's planner folds it the same way).
+            "pg_typeof" if types.len() == 1 => {
+                let t = SqlType::Oid(orbit_engine::table::OidKind::RegType);
+                Expr::Const(Datum::Oid(orbit_engine::table::OidKind::RegType, types[0].oid()), t)
             }
             "version" if bound.is_empty() => Expr::Func(Func::Version, vec![], SqlType::Text),
             // psql's catalog queries: every relation Orbit has is on the search path, and the

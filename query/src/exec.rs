@@ -633,10 +633,7 @@ pub(crate) fn finish_select(
 ) -> Result<QueryResult> {
     let mut out: Vec<(Vec<Datum>, Row)> = Vec::with_capacity(input.len());
     for row in input {
-        let cx = ctx(row, params);
-        let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
-        let keys = crate::group::sort_keys(&p.order_by, &projected, &cx)?;
-        out.push((keys, projected));
+        crate::srf::project(p, &ctx(row, params), &mut out)?;
     }
     let rows = crate::group::finish(out, p, limit, offset);
     Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })

@@ -299,9 +299,7 @@ pub async fn select(
             windowed.push((vals, aggs));
             continue;
         }
-        let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
-        let keys = sort_keys(&p.order_by, &projected, &cx)?;
-        out.push((keys, projected));
+        crate::srf::project(p, &cx, &mut out)?;
     }
     if !p.windows.is_empty() {
         out = crate::window::project(p, windowed, params)?;

@@ -26,6 +26,7 @@ pub mod relation;
 pub mod scalar;
 pub mod sequence;
 pub mod settings;
+pub mod srf;
 pub mod to_char;
 pub mod txn;
 pub mod types;

@@ -98,10 +98,13 @@ pub enum Source {
     Series {
         args: Vec<Expr>,
         ty: SqlType,
+        /// `WITH ORDINALITY`: each row followed by its number (int8, from 1).
+        ordinality: bool,
     },
     /// `unnest(array)`: one row per element.
     Unnest {
         arg: Expr,
+        ordinality: bool,
     },
     /// The FROM rows of a SELECT with correlated subqueries, each row followed by the values of
     /// `links`; WHERE (which may read them) is applied here.
@@ -200,7 +203,7 @@ fn too_many() -> SqlError {
     ))
 }
 
-fn check_rows(n: usize) -> Result<()> {
+pub(crate) fn check_rows(n: usize) -> Result<()> {
     if n > MAX_ROWS {
         return Err(too_many());
     }
@@ -546,11 +549,11 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
             set_op(*op, *all, l, r)?
         }
         Source::Recursive { name, base, step, all } => recursive(txn, name, base, step, *all, def, params).await?,
-        Source::Series { args, ty } => series(args, *ty, params)?,
-        Source::Unnest { arg } => match expr::eval(arg, &Ctx { row: &[], params, aggs: &[] })? {
+        Source::Series { args, ty, ordinality } => numbered(series(args, *ty, params)?, *ordinality),
+        Source::Unnest { arg, ordinality } => match expr::eval(arg, &Ctx { row: &[], params, aggs: &[] })? {
             Datum::Array(a) => {
                 check_rows(a.items.len())?;
-                a.items.into_iter().map(|d| vec![d]).collect()
+                numbered(a.items.into_iter().map(|d| vec![d]).collect(), *ordinality)
             }
             _ => vec![],
         },
@@ -658,7 +661,17 @@ async fn recursive(
     Ok(result)
 }
 
-fn series(args: &[Expr], ty: SqlType, params: &[Datum]) -> Result<Vec<Row>> {
+/// `WITH ORDINALITY`: each row followed by its number, from 1.
+fn numbered(mut rows: Vec<Row>, ordinality: bool) -> Vec<Row> {
+    if ordinality {
+        for (n, r) in rows.iter_mut().enumerate() {
+            r.push(Datum::Int8(n as i64 + 1));
+        }
+    }
+    rows
+}
+
+pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum]) -> Result<Vec<Row>> {
     let cx = Ctx { row: &[], params, aggs: &[] };
     let vals = args.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
     if vals.iter().any(|v| v.is_null()) {
@@ -1142,6 +1155,9 @@ pub(crate) fn map_select(p: &mut SelectPlan, f: &mut dyn FnMut(&mut Expr) -> Res
     walk_all(&mut p.group_by, f)?;
     walk_opt(&mut p.having, f)?;
     walk_all(&mut p.projection, f)?;
+    for c in &mut p.srfs {
+        walk_all(&mut c.args, f)?;
+    }
     for k in &mut p.order_by {
         if let SortSource::Input(e) = &mut k.source {
             walk(e, f)?;
@@ -1259,7 +1275,7 @@ pub(crate) fn map_source(s: &mut Source, f: &mut dyn FnMut(&mut Expr) -> Result<
             map_source(step, f)
         }
         Source::Series { args, .. } => walk_all(args, f),
-        Source::Unnest { arg } => walk(arg, f),
+        Source::Unnest { arg, .. } => walk(arg, f),
         Source::Correlated(c) => {
             walk_opt(&mut c.filter, f)?;
             if let Some(j) = &mut c.join {

@@ -520,25 +520,22 @@ impl Binder<'_> {
                 self.sub.inputs.push(Derived { def: def.clone(), label: name.clone(), source });
                 Ok(Some((def, name)))
             }
-            ast::TableFactor::UNNEST { alias, array_exprs, with_offset: false, with_ordinality: false, .. } => {
+            ast::TableFactor::UNNEST { alias, array_exprs, with_offset: false, with_ordinality, .. } => {
                 let args: Vec<ast::FunctionArg> = array_exprs
                     .iter()
                     .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e.clone())))
                     .collect();
-                self.unnest(&args, alias.as_ref()).map(Some)
+                self.unnest(&args, alias.as_ref(), *with_ordinality).map(Some)
             }
             ast::TableFactor::Table { name, alias, args: Some(args), with_ordinality, .. } => {
                 let fname = name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
                 if fname != "generate_series" && fname != "unnest" {
                     return Err(SqlError::unsupported(format!("function {fname}() in FROM is not supported yet")));
                 }
-                if *with_ordinality {
-                    return Err(SqlError::unsupported("WITH ORDINALITY is not supported yet"));
-                }
                 if fname == "unnest" {
-                    return self.unnest(&args.args, alias.as_ref()).map(Some);
+                    return self.unnest(&args.args, alias.as_ref(), *with_ordinality).map(Some);
                 }
-                self.series(&args.args, alias.as_ref()).map(Some)
+                self.series(&args.args, alias.as_ref(), *with_ordinality).map(Some)
             }
             ast::TableFactor::Table { name, alias, args: None, .. } if name.0.len() == 1 => {
                 let Some(n) = name.0[0].as_ident().map(fold) else { return Ok(None) };
@@ -562,13 +559,25 @@ impl Binder<'_> {
         &mut self,
         args: &[ast::FunctionArg],
         alias: Option<&ast::TableAlias>,
+        ordinality: bool,
     ) -> Result<(Arc<TableDef>, String)> {
+        let (args, ty) = self.series_args(args, None)?;
+        self.function_relation("generate_series", Source::Series { args, ty, ordinality }, ty, alias, ordinality)
+    }
+
+    /// `generate_series`'s arguments, bound and cast to the signature PostgreSQL picks, and the
+    /// type of its values.
+    pub(super) fn series_args(
+        &mut self,
+        args: &[ast::FunctionArg],
+        scope: Option<&Scope>,
+    ) -> Result<(Vec<Expr>, SqlType)> {
         let mut bound = Vec::new();
         for a in args {
             let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
                 return Err(SqlError::unsupported("named arguments of generate_series are not supported"));
             };
-            bound.push(self.expr(e, None)?);
+            bound.push(self.expr(e, scope)?);
         }
         let types: Vec<SqlType> = bound.iter().map(|e| e.ty()).collect();
         let no_function = || {
@@ -606,7 +615,7 @@ impl Binder<'_> {
                 let to = if i == 2 { SqlType::Interval } else { ty };
                 args.push(self.coerce(e, to, CastContext::Implicit, |_| no_function())?);
             }
-            return self.series_relation(args, ty, alias);
+            return Ok((args, ty));
         } else {
             return Err(no_function());
         };
@@ -614,16 +623,7 @@ impl Binder<'_> {
         for e in bound {
             args.push(self.coerce(e, ty, CastContext::Implicit, |_| no_function())?);
         }
-        self.series_relation(args, ty, alias)
-    }
-
-    fn series_relation(
-        &mut self,
-        args: Vec<Expr>,
-        ty: SqlType,
-        alias: Option<&ast::TableAlias>,
-    ) -> Result<(Arc<TableDef>, String)> {
-        self.function_relation("generate_series", Source::Series { args, ty }, ty, alias)
+        Ok((args, ty))
     }
 
     /// `unnest(array)` in FROM: one row per element (every dimension's, in storage order),
@@ -632,11 +632,18 @@ impl Binder<'_> {
         &mut self,
         args: &[ast::FunctionArg],
         alias: Option<&ast::TableAlias>,
+        ordinality: bool,
     ) -> Result<(Arc<TableDef>, String)> {
+        let (arg, ty) = self.unnest_arg(args, None)?;
+        self.function_relation("unnest", Source::Unnest { arg, ordinality }, ty, alias, ordinality)
+    }
+
+    /// `unnest`'s argument, bound, and the type of its elements.
+    pub(super) fn unnest_arg(&mut self, args: &[ast::FunctionArg], scope: Option<&Scope>) -> Result<(Expr, SqlType)> {
         let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] = args else {
             return Err(SqlError::unsupported("unnest() of several arrays is not supported yet"));
         };
-        let arg = self.expr(e, None)?;
+        let arg = self.expr(e, scope)?;
         let SqlType::Array(a) = arg.ty() else {
             let t = arg.ty();
             if t == SqlType::Unknown {
@@ -651,28 +658,33 @@ impl Binder<'_> {
                 "No function matches the given name and argument types. You might need to add explicit type casts.",
             ));
         };
-        self.function_relation("unnest", Source::Unnest { arg }, a.elem(), alias)
+        Ok((arg, a.elem()))
     }
 
     /// A FROM function returning one column of type `ty`, named by the alias as PostgreSQL
-    /// names it (the alias's column list, else the alias, else the function's name).
+    /// names it (the alias's column list, else the alias, else the function's name); `WITH
+    /// ORDINALITY` adds an int8 column `ordinality` (or the alias list's second name).
     fn function_relation(
         &mut self,
         function: &str,
         source: Source,
         ty: SqlType,
         alias: Option<&ast::TableAlias>,
+        ordinality: bool,
     ) -> Result<(Arc<TableDef>, String)> {
-        let name = match alias {
-            Some(a) if !a.columns.is_empty() => {
-                alias_columns(Some(a), 1, "table")?;
-                fold(&a.columns[0].name)
-            }
-            Some(a) => fold(&a.name),
-            None => function.to_string(),
+        let listed = alias_columns(alias, 1 + usize::from(ordinality), "table")?;
+        let name = match (alias, listed.first()) {
+            (_, Some(n)) => n.clone(),
+            (Some(a), None) => fold(&a.name),
+            (None, None) => function.to_string(),
         };
+        let mut columns = vec![ColumnDef::new(name, ty)];
+        if ordinality {
+            let n = listed.get(1).cloned().unwrap_or_else(|| "ordinality".to_string());
+            columns.push(ColumnDef::new(n, SqlType::Int8));
+        }
         let id = self.new_id();
-        let def = Arc::new(relation::derived_def(id, vec![ColumnDef::new(name, ty)]));
+        let def = Arc::new(relation::derived_def(id, columns));
         let label = alias.map_or(function.to_string(), |a| fold(&a.name));
         self.sub.inputs.push(Derived { def: def.clone(), label: label.clone(), source });
         Ok((def, label))
@@ -725,7 +737,9 @@ impl Binder<'_> {
         self.in_agg = false;
         self.expr_depth = 0;
         let keep = std::mem::take(&mut self.sub.keep_unknown);
+        let srf = std::mem::take(&mut self.srf);
         let r = self.query(q);
+        self.srf = srf;
         self.sub.keep_unknown = keep;
         self.aggs = aggs;
         (self.allow_aggs, self.aggs_banned_in, self.in_agg, self.expr_depth) = (allow, banned, in_agg, depth);

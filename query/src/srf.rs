@@ -1,0 +1,157 @@
+//! Set-returning functions (`unnest`, `generate_series`) in a SELECT's select list and ORDER
+//! BY, run as PostgreSQL 10+'s ProjectSet node runs them: after the row source and grouping,
+//! before ORDER BY / DISTINCT / LIMIT. Per input row (or group) every call's values are
+//! computed; the row yields as many output rows as the longest call returns, the shorter calls
+//! padded with NULL (they run in lockstep), and none when every call returns none. The select
+//! list and ORDER BY read call k's value as `Agg(aggs + k)`
+//! (<https://www.postgresql.org/docs/15/xfunc-sql.html#XFUNC-SQL-FUNCTIONS-RETURNING-SET>).
+
+use crate::bind::SelectPlan;
+use crate::error::Result;
+use crate::expr::{self, Ctx, Expr};
+use orbit_engine::table::{Datum, Row, SqlType};
+
+/// While a SELECT is bound, call k is `Agg(SRF_BASE + k)`; [`renumber`] moves it after the
+/// aggregates once their number is known (below [`crate::window::WINDOW_BASE`], whose
+/// placeholders are renumbered the same way).
+pub const SRF_BASE: usize = 1 << 29;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SrfFunc {
+    /// `unnest(array)`: the elements (every dimension's, in storage order).
+    Unnest,
+    /// `generate_series(start, stop [, step])`.
+    GenerateSeries,
+}
+
+/// One set-returning call of a select list: its arguments are expressions over the input row
+/// (or the group: GROUP BY values and aggregates).
+#[derive(Debug, Clone)]
+pub struct SrfCall {
+    pub func: SrfFunc,
+    pub args: Vec<Expr>,
+    /// The type of the values it returns.
+    pub ty: SqlType,
+}
+
+fn is_placeholder(i: usize) -> bool {
+    (SRF_BASE..crate::window::WINDOW_BASE).contains(&i)
+}
+
+/// Placeholders `Agg(SRF_BASE + k)` in `e` become `Agg(first + k)`.
+pub fn renumber(e: &mut Expr, first: usize) {
+    if let Expr::Agg(i, _) = e {
+        if is_placeholder(*i) {
+            *i = *i - SRF_BASE + first;
+        }
+    }
+    for c in e.children_mut() {
+        renumber(c, first);
+    }
+}
+
+/// Whether `e` reads a set-returning call (a placeholder not renumbered yet).
+pub fn has_srf(e: &Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |x| found |= matches!(x, Expr::Agg(i, _) if is_placeholder(*i)));
+    found
+}
+
+/// The values one call returns for one input row.
+fn values(call: &SrfCall, cx: &Ctx) -> Result<Vec<Datum>> {
+    let args = call.args.iter().map(|e| expr::eval(e, cx)).collect::<Result<Vec<_>>>()?;
+    match call.func {
+        SrfFunc::Unnest => Ok(match args.into_iter().next() {
+            Some(Datum::Array(a)) => a.items,
+            _ => vec![],
+        }),
+        SrfFunc::GenerateSeries => {
+            let consts: Vec<Expr> = args.into_iter().zip(&call.args).map(|(d, e)| Expr::Const(d, e.ty())).collect();
+            let rows = crate::relation::series(&consts, call.ty, cx.params)?;
+            Ok(rows.into_iter().map(|r| r.into_iter().next().unwrap_or(Datum::Null)).collect())
+        }
+    }
+}
+
+/// Projects one input row (or group) read through `cx`: its output rows, each with its ORDER
+/// BY values, appended to `out`. Without set-returning calls that is one row.
+pub fn project(p: &SelectPlan, cx: &Ctx, out: &mut Vec<(Vec<Datum>, Row)>) -> Result<()> {
+    if p.srfs.is_empty() {
+        let projected = p.projection.iter().map(|e| expr::eval(e, cx)).collect::<Result<Vec<_>>>()?;
+        let keys = crate::group::sort_keys(&p.order_by, &projected, cx)?;
+        out.push((keys, projected));
+        return Ok(());
+    }
+    let sets = p.srfs.iter().map(|c| values(c, cx)).collect::<Result<Vec<_>>>()?;
+    let n = sets.iter().map(Vec::len).max().unwrap_or(0);
+    let first = p.aggs.len();
+    let mut aggs: Vec<Datum> = cx.aggs.iter().take(first).cloned().collect();
+    aggs.resize(first, Datum::Null);
+    for i in 0..n {
+        aggs.truncate(first);
+        aggs.extend(sets.iter().map(|s| s.get(i).cloned().unwrap_or(Datum::Null)));
+        let c = Ctx { row: cx.row, params: cx.params, aggs: &aggs };
+        let projected = p.projection.iter().map(|e| expr::eval(e, &c)).collect::<Result<Vec<_>>>()?;
+        let keys = crate::group::sort_keys(&p.order_by, &projected, &c)?;
+        out.push((keys, projected));
+        // The rows a query holds are bounded as a derived table's are.
+        crate::relation::check_rows(out.len())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orbit_engine::table::{ArrayValue, TableDef};
+    use std::sync::Arc;
+
+    fn int_array(v: &[i32]) -> Expr {
+        let a = ArrayValue::from_items(SqlType::Int4, v.iter().map(|&i| Datum::Int4(i)).collect());
+        Expr::Const(Datum::Array(Box::new(a)), SqlType::Int4.array_of().unwrap_or(SqlType::Int4))
+    }
+
+    fn plan(srfs: Vec<SrfCall>) -> SelectPlan {
+        let projection = (0..srfs.len()).map(|k| Expr::Agg(k, SqlType::Int4)).collect();
+        SelectPlan { srfs, ..SelectPlan::reading(Arc::new(TableDef::default_empty()), projection) }
+    }
+
+    fn run(p: &SelectPlan) -> Vec<Row> {
+        let mut out = Vec::new();
+        project(p, &Ctx { row: &[], params: &[], aggs: &[] }, &mut out).expect("project");
+        out.into_iter().map(|(_, r)| r).collect()
+    }
+
+    #[test]
+    fn calls_run_in_lockstep_padding_the_shorter_with_null() {
+        let p = plan(vec![
+            SrfCall { func: SrfFunc::Unnest, args: vec![int_array(&[7, 8])], ty: SqlType::Int4 },
+            SrfCall {
+                func: SrfFunc::GenerateSeries,
+                args: vec![Expr::Const(Datum::Int4(1), SqlType::Int4), Expr::Const(Datum::Int4(3), SqlType::Int4)],
+                ty: SqlType::Int4,
+            },
+        ]);
+        let want = vec![
+            vec![Datum::Int4(7), Datum::Int4(1)],
+            vec![Datum::Int4(8), Datum::Int4(2)],
+            vec![Datum::Null, Datum::Int4(3)],
+        ];
+        assert_eq!(run(&p), want);
+    }
+
+    #[test]
+    fn a_row_whose_calls_all_return_nothing_yields_no_row() {
+        let p = plan(vec![SrfCall { func: SrfFunc::Unnest, args: vec![int_array(&[])], ty: SqlType::Int4 }]);
+        assert!(run(&p).is_empty());
+    }
+
+    #[test]
+    fn placeholders_move_after_the_aggregates() {
+        let mut e = Expr::Agg(SRF_BASE + 1, SqlType::Int4);
+        assert!(has_srf(&e));
+        renumber(&mut e, 3);
+        assert!(matches!(e, Expr::Agg(4, _)));
+        assert!(!has_srf(&e));
+    }
+}

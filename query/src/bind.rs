@@ -1280,6 +1280,7 @@ impl Binder<'_> {
         let outer_srf = std::mem::take(&mut self.srf);
         let joining = sel.from.len() > 1 || sel.from.iter().any(|t| !t.joins.is_empty());
         let (table, join, combined, join_scope) = if joining {
+            self.srf.ban(Some("JOIN conditions"));
             let (plan, combined, js) = self.bind_join(&sel.from)?;
             (None, Some(Box::new(plan)), Some(combined), Some(js))
         } else {
@@ -1385,6 +1386,7 @@ impl Binder<'_> {
         self.allow_aggs = false;
         self.window.ban("GROUP BY");
         self.srf.ban(None);
+        self.srf_group_by_check(group_items, &projection, &columns)?;
         let (group_by, grouping_sets) = self.group_by(group_items, &projection, &columns, scope.as_ref())?;
         if group_by.iter().any(crate::srf::has_srf) {
             return Err(SqlError::unsupported("set-returning functions in GROUP BY are not supported"));

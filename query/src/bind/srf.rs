@@ -111,6 +111,31 @@ impl Binder<'_> {
         Ok(())
     }
 
+    /// Refuses GROUP BY items that name a select-list item reading a set-returning call
+    /// (`GROUP BY 1`): PostgreSQL runs such calls below the grouping, Orbit does not.
+    pub(super) fn srf_group_by_check(
+        &self,
+        items: &[ast::Expr],
+        projection: &[Expr],
+        columns: &[super::OutputColumn],
+    ) -> Result<()> {
+        let refused = items.iter().any(|item| {
+            let output = match item {
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::Number(n, _) => n.parse::<usize>().ok().and_then(|i| i.checked_sub(1)),
+                    _ => None,
+                },
+                ast::Expr::Identifier(id) => columns.iter().position(|c| c.name == super::fold(id)),
+                _ => None,
+            };
+            output.and_then(|i| projection.get(i)).is_some_and(crate::srf::has_srf)
+        });
+        if refused {
+            return Err(SqlError::unsupported("set-returning functions in GROUP BY are not supported"));
+        }
+        Ok(())
+    }
+
     /// Ends a SELECT: its calls, their placeholders in `exprs` renumbered after the `aggs`
     /// aggregates; the enclosing query's state is back. Window functions and FOR UPDATE do not
     /// combine with them here.
@@ -125,7 +150,14 @@ impl Binder<'_> {
         if calls.is_empty() {
             return Ok(calls);
         }
-        if windows.iter().any(|w| w.args.iter().any(crate::srf::has_srf)) {
+        let in_args = |w: &crate::window::WindowCall| {
+            let spec_args = match &w.func {
+                crate::window::WinFunc::Agg(spec) => vec![spec.arg.as_ref(), spec.filter.as_ref()],
+                _ => vec![],
+            };
+            w.args.iter().chain(spec_args.into_iter().flatten()).any(crate::srf::has_srf)
+        };
+        if windows.iter().any(in_args) {
             return Err(SqlError::new(
                 code::FEATURE_NOT_SUPPORTED,
                 "window function calls cannot contain set-returning function calls",

@@ -795,7 +795,9 @@ fn user_tables() -> Vec<Arc<TableDef>> {
     orbit_shards::state::with_shard(|s| {
         s.tables
             .names()
-            .filter(|n| !n.contains('\0') && n.as_str() != crate::sequence::SEQ_TABLE)
+            .filter(|n| {
+                !n.contains('\0') && !n.contains(crate::exec::undo::HIDDEN) && n.as_str() != crate::sequence::SEQ_TABLE
+            })
             .filter_map(|n| s.tables.def(n))
             .filter(|d| d.index_of.is_none())
             .collect()

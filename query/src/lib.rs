@@ -33,6 +33,7 @@ pub mod window;
 
 pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};
 pub use error::{Result, SqlError};
+pub use exec::undo::restore_hidden;
 pub use exec::{execute, QueryResult};
 pub use sqlparser::ast::Statement;
 pub use txn::{Isolation, Txn};

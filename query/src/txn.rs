@@ -682,6 +682,11 @@ impl Txn {
             }
             _ => apply_together(me, per_shard, &mut self.lock_shards).await,
         };
+        // The tables its DROP TABLEs hid go now (their rows' changes were skipped above).
+        let r = match r {
+            Ok(()) => crate::exec::undo::commit_drops(&self.created).await,
+            Err(e) => Err(e),
+        };
         self.release_locks().await;
         self.end_snapshot().await;
         r

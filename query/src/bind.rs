@@ -7,7 +7,7 @@
 use crate::error::{code, Result, SqlError};
 use crate::expr::{AggFunc, AggOrder, AggSpec, ArithOp, CmpOp, Ctx, Expr, Func};
 use crate::types::{self, CastContext};
-use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef};
+use orbit_engine::table::{ColumnDef, Datum, OidKind, SqlType, TableDef};
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -18,6 +18,7 @@ mod constraints;
 mod functions;
 mod grouping;
 mod modify_join;
+mod rename;
 mod subquery;
 mod temporal;
 mod utility;
@@ -247,6 +248,11 @@ pub enum Plan {
         names: Vec<String>,
         if_exists: bool,
     },
+    /// `ALTER TABLE t RENAME TO new_name`.
+    RenameTable {
+        table: Arc<TableDef>,
+        new_name: String,
+    },
     /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`: the table re-keyed.
     AddPrimaryKey {
         table: Arc<TableDef>,
@@ -309,7 +315,45 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     if let Some(marker) = utility::marker(sql) {
         return Ok(vec![marker]);
     }
-    Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| syntax_error(sql, &e.to_string()))
+    match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
+        Ok(stmts) => Ok(stmts),
+        Err(e) => {
+            // sqlparser takes `TABLE name` only inside a query (`(TABLE t)`, `... UNION TABLE t`),
+            // PostgreSQL also as a statement: parse such a statement as the query it is.
+            if let Some(q) = table_statements(sql) {
+                if let Ok(stmts) = Parser::parse_sql(&PostgreSqlDialect {}, &q) {
+                    return Ok(stmts);
+                }
+            }
+            Err(syntax_error(sql, &e.to_string()))
+        }
+    }
+}
+
+/// `sql` with the keyword TABLE that starts a statement replaced by `SELECT * FROM` (tokens,
+/// so never inside a literal or a quoted name); None if no statement starts with it.
+fn table_statements(sql: &str) -> Option<String> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut at_start = true;
+    let mut found = false;
+    for t in &tokens {
+        match t {
+            Token::Whitespace(_) => {}
+            Token::Word(w) if at_start && w.keyword == Keyword::TABLE && w.quote_style.is_none() => {
+                out.push_str("SELECT * FROM");
+                found = true;
+                at_start = false;
+                continue;
+            }
+            Token::SemiColon => at_start = true,
+            _ => at_start = false,
+        }
+        out.push_str(&t.to_string());
+    }
+    found.then_some(out)
 }
 
 /// Parses and binds a query that must hold at most one statement (the extended protocol's
@@ -596,6 +640,7 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
         D::Uuid => SqlType::Uuid,
         D::JSON => SqlType::Json,
         D::JSONB => SqlType::Jsonb,
+        D::Regclass => SqlType::Oid(OidKind::RegClass),
         // `t[]`, `t[n]`, `t ARRAY`: the size is not kept, as in PostgreSQL; `t[][]` is `t[]`.
         D::Array(ast::ArrayElemTypeDef::SquareBracket(t, _) | ast::ArrayElemTypeDef::Qualified(t, _)) => {
             let elem = sql_type(t)?;
@@ -639,6 +684,11 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "jsonb" => SqlType::Jsonb,
                 "interval" => SqlType::Interval,
                 "numeric" | "decimal" => SqlType::NUMERIC,
+                "oid" => SqlType::Oid(OidKind::Oid),
+                "regclass" => SqlType::Oid(OidKind::RegClass),
+                "regtype" => SqlType::Oid(OidKind::RegType),
+                "regnamespace" => SqlType::Oid(OidKind::RegNamespace),
+                "regproc" => SqlType::Oid(OidKind::RegProc),
                 _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
             }
         }
@@ -686,6 +736,7 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Unknown => "unknown",
         SqlType::Numeric(_) => "numeric",
         SqlType::Array(a) => type_column_name(a.elem()),
+        SqlType::Oid(k) => k.name(),
     }
 }
 
@@ -2680,6 +2731,10 @@ impl Binder<'_> {
             (SqlType::Bpchar(_), SqlType::Bpchar(_)) => SqlType::Bpchar(None),
             (a, b) if a.is_datetime() && b.is_datetime() => datetime_common(a, b),
             (a, b) if a.is_string() && b.is_string() => SqlType::Text,
+            // OIDs compare as oid (oideq), an integer side cast to oid.
+            (SqlType::Oid(_), SqlType::Oid(_))
+            | (SqlType::Oid(_), SqlType::Int2 | SqlType::Int4 | SqlType::Int8)
+            | (SqlType::Int2 | SqlType::Int4 | SqlType::Int8, SqlType::Oid(_)) => SqlType::Oid(OidKind::Oid),
             (a, b) if a == b => a,
             (a @ SqlType::Array(_), b @ SqlType::Array(_)) => arrays::same(a, b).ok_or_else(|| op_error(a, sym, b))?,
             (a, b) => return Err(op_error(a, sym, b)),
@@ -2831,6 +2886,9 @@ impl Binder<'_> {
                     }
                 }
                 (args, star, distinct)
+            }
+            ast::FunctionArguments::Subquery(_) if name == "array" => {
+                return self.sublink(&ast::Expr::Function(f.clone()), scope)
             }
             ast::FunctionArguments::Subquery(_) => {
                 return Err(SqlError::unsupported("subqueries are not supported yet"))
@@ -3089,6 +3147,28 @@ impl Binder<'_> {
                     args.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(&name, &types))?);
                 }
                 Expr::Call(f, args, SqlType::Text)
+            }
+            "pg_relation_is_publishable" if types.len() == 1 => {
+                let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
+                let to = SqlType::Oid(OidKind::RegClass);
+                let arg = self.coerce(arg, to, CastContext::Implicit, |_| no_function(&name, &types))?;
+                Expr::Call(crate::scalar::Builtin::RelationIsPublishable, vec![arg], SqlType::Bool)
+            }
+            // Orbit has no comments (COMMENT ON) and no extended statistics objects: for every
+            // object these read NULL, as PostgreSQL's do for objects without them.
+            "col_description" | "pg_get_statisticsobjdef_columns" => {
+                let sig: &[SqlType] = if name == "col_description" {
+                    &[SqlType::Oid(OidKind::Oid), SqlType::Int4]
+                } else {
+                    &[SqlType::Oid(OidKind::Oid)]
+                };
+                if bound.len() != sig.len() {
+                    return Err(no_function(&name, &types));
+                }
+                for (a, to) in bound.into_iter().zip(sig) {
+                    self.coerce(a, *to, CastContext::Implicit, |_| no_function(&name, &types))?;
+                }
+                Expr::Const(Datum::Null, SqlType::Text)
             }
             "pg_get_userbyid" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)

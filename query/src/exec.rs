@@ -27,6 +27,7 @@ pub(crate) mod index_scan;
 mod indexes;
 mod lock_rows;
 mod modify_join;
+mod rename;
 pub(crate) mod undo;
 mod upsert;
 mod utility;
@@ -185,13 +186,30 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
         Plan::Maintenance { analyze, tables, tag, .. } => utility::maintenance(*analyze, tables, tag).await,
         Plan::CreateIndex { table, index, if_not_exists } => {
-            indexes::create_index(txn, table, index, *if_not_exists).await
+            let mut r = indexes::create_index(txn, table, index, *if_not_exists).await?;
+            // ALTER TABLE ... ADD CONSTRAINT ... UNIQUE builds its index the same way.
+            if index.constraint {
+                r.tag = "ALTER TABLE".into();
+            }
+            Ok(r)
         }
         Plan::DropIndex { names, if_exists } => indexes::drop_index(txn, names, *if_exists).await,
         Plan::DropUniqueConstraint { table, name } => {
             indexes::remove_from_table(txn, table, name).await?;
             drop_relations(std::slice::from_ref(name)).await?;
             Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
+        }
+        Plan::RenameTable { table, new_name } => {
+            let r = rename::rename_table(txn, table, new_name).await?;
+            // A table this transaction created is dropped by ROLLBACK under its new name.
+            for c in &mut txn.created {
+                if let undo::Created::Relation { name, oid, .. } = c {
+                    if *name == table.name && *oid == table.oid {
+                        name.clone_from(new_name);
+                    }
+                }
+            }
+            Ok(r)
         }
         Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(txn, table, columns, name).await,
         Plan::RewriteTable { table, def, change } => utility::rewrite_columns(txn, table, def, change).await,

@@ -21,6 +21,7 @@ pub mod index;
 pub mod join;
 pub mod json;
 pub mod numeric;
+pub mod regtypes;
 pub mod relation;
 pub mod scalar;
 pub mod sequence;

@@ -220,6 +220,37 @@ pub async fn drop_owned(table: &str) -> Result<()> {
     wal::wait_all(parts.into_iter().flatten().collect::<Vec<_>>()).await.map_err(io_error)
 }
 
+/// The sequences owned by table `from` are owned by `to` (ALTER TABLE ... RENAME TO), durably.
+pub async fn set_owner(from: &str, to: &str) -> Result<()> {
+    if crate::bind::lookup_table(SEQ_TABLE).is_none() {
+        return Ok(());
+    }
+    let (f, t) = (from.to_string(), to.to_string());
+    let parts = mesh::run_on_all(move |s| {
+        let Some(seqs) = s.tables.get(SEQ_TABLE) else { return Ok(None) };
+        let rows: Vec<(Vec<u8>, Row)> = seqs
+            .scan()
+            .filter(|(_, r)| matches!(&r[OWNED_BY], Datum::Text(o) if *o == f))
+            .map(|(k, r)| {
+                let mut r = r.clone();
+                r[OWNED_BY] = Datum::Text(t.clone());
+                (k.clone(), r)
+            })
+            .collect();
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        shard_tables::put(s, SEQ_TABLE, rows, None).map_err(|e| format!("{e:?}"))
+    })
+    .await
+    .map_err(gone)?;
+    let mut tickets = Vec::new();
+    for p in parts {
+        tickets.extend(p.map_err(io_error)?);
+    }
+    wal::wait_all(tickets).await.map_err(io_error)
+}
+
 /// The next `count` values of sequence `name`, logged durably before they are returned.
 pub async fn next_values(name: &str, count: usize) -> Result<Vec<i64>> {
     if crate::bind::lookup_table(SEQ_TABLE).is_none() {

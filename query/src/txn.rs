@@ -29,7 +29,8 @@
 //! ([`apply_together`]; the coordinating shard's log holds the decision). ROLLBACK drops the
 //! write set and releases the locks.
 //!
-//! Not here yet: transactional DDL (CREATE and DROP apply at once).
+//! DDL applies at once; ROLLBACK drops the objects the transaction created (`exec/undo.rs`),
+//! while DROP, ALTER and TRUNCATE are not undone yet.
 
 use crate::error::{code, Result, SqlError};
 use orbit_engine::table::in_doubt::{PartTable, PreparedPart};

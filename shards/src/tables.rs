@@ -49,6 +49,14 @@ pub fn drop_table(s: &mut Shard, name: &str, generation: u64) -> (bool, Option<T
     (dropped, ticket(s, seq))
 }
 
+/// ALTER TABLE `name` RENAME TO `new_name` under `generation`; false if it changed nothing
+/// (no such table, the new name taken, or a newer change to either name).
+pub fn rename(s: &mut Shard, name: &str, new_name: &str, generation: u64) -> (bool, Option<Ticket>) {
+    let seq = s.wal.append_table_rename(generation, name, new_name);
+    let renamed = s.tables.rename(name, new_name, generation);
+    (renamed, ticket(s, seq))
+}
+
 /// Inserts every row or none (see [`orbit_engine::table::Table::insert_all`]).
 pub fn insert_all(s: &mut Shard, name: &str, rows: Vec<(Vec<u8>, Row)>) -> Result<Option<Ticket>, RowError> {
     writable(s).map_err(RowError::Unwritable)?;

@@ -300,6 +300,16 @@ impl Wal {
         self.q.push_frame(Kind::TableSwap, body)
     }
 
+    /// Logs a table renamed (ALTER TABLE ... RENAME TO).
+    pub fn append_table_rename(&mut self, generation: u64, name: &str, new_name: &str) -> u64 {
+        if !self.enabled() {
+            return 0;
+        }
+        self.roll_if_due();
+        let body = self.enc.table_rename(generation, name, new_name);
+        self.q.push_frame(Kind::TableRename, body)
+    }
+
     /// Logs a row inserted or replaced in `table`.
     pub fn append_row_put(&mut self, table: &str, row: &[Datum]) -> u64 {
         if !self.enabled() {

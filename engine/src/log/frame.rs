@@ -36,6 +36,7 @@ pub enum Kind {
     TxnPrepare = 37,
     TxnCommit = 38,
     TxnResolve = 39,
+    TableRename = 40,
 }
 
 impl Kind {
@@ -55,6 +56,7 @@ impl Kind {
             37 => Kind::TxnPrepare,
             38 => Kind::TxnCommit,
             39 => Kind::TxnResolve,
+            40 => Kind::TableRename,
             _ => return None,
         })
     }

@@ -6,7 +6,7 @@ use super::fb;
 use super::frame::Kind;
 use crate::keyspace::Entry;
 use crate::table::in_doubt::{PartTable, PreparedPart};
-use crate::table::{CheckDef, ColumnDef, Datum, Identity, IndexDef, Interval, Row, SqlType, TableDef};
+use crate::table::{CheckDef, ColumnDef, Datum, Identity, IndexDef, Interval, OidKind, Row, SqlType, TableDef};
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
 use bytes::Bytes;
@@ -97,6 +97,12 @@ pub enum Record {
         txid: u64,
         commit: bool,
     },
+    /// ALTER TABLE `name` RENAME TO `new_name` under `generation`.
+    TableRename {
+        generation: u64,
+        name: String,
+        new_name: String,
+    },
 }
 
 impl Record {
@@ -116,6 +122,7 @@ impl Record {
             Record::TxnPrepare { .. } => Kind::TxnPrepare,
             Record::TxnCommit { .. } => Kind::TxnCommit,
             Record::TxnResolve { .. } => Kind::TxnResolve,
+            Record::TableRename { .. } => Kind::TableRename,
         }
     }
 }
@@ -166,6 +173,8 @@ const CELL_JSONB: u8 = 17;
 const CELL_NUMERIC: u8 = 18;
 /// An array in `b`, as [`crate::table::array::encode_cell`] writes it.
 const CELL_ARRAY: u8 = 19;
+/// An `oid` or OID alias value: the value in `i`, the [`OidKind`] tag in `b` (one byte).
+const CELL_OID: u8 = 20;
 
 fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a>> {
     let mut args = fb::CellArgs::default();
@@ -199,6 +208,7 @@ fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a
             crate::table::array::encode_cell(a, &mut b);
             (args.tag, args.b) = (CELL_ARRAY, Some(fbb.create_vector(&b)))
         }
+        Datum::Oid(k, v) => (args.tag, args.i, args.b) = (CELL_OID, *v as i64, Some(fbb.create_vector(&[k.tag()]))),
     }
     fb::Cell::create(fbb, &args)
 }
@@ -248,6 +258,13 @@ fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
         CELL_ARRAY => Datum::Array(Box::new(
             c.b().and_then(|b| crate::table::array::decode_cell(b.bytes())).ok_or_else(|| corrupt("bad array cell"))?,
         )),
+        CELL_OID => {
+            let kind = match bytes()[..] {
+                [t] => OidKind::from_tag(t),
+                _ => None,
+            };
+            Datum::Oid(kind.ok_or_else(|| corrupt("bad oid cell kind"))?, int(0, u32::MAX as i64)? as u32)
+        }
         t => return Err(Error::Corrupt(format!("unknown cell tag {t}"))),
     })
 }
@@ -484,6 +501,18 @@ impl Encoder {
         self.table_drop(generation, staging)
     }
 
+    pub fn table_rename(&mut self, generation: u64, name: &str, new_name: &str) -> &[u8] {
+        let fbb = self.start();
+        let name = fbb.create_string(name);
+        let new_name = fbb.create_string(new_name);
+        let r = fb::TableRename::create(
+            fbb,
+            &fb::TableRenameArgs { generation, name: Some(name), new_name: Some(new_name) },
+        );
+        fbb.finish_minimal(r);
+        self.fbb.finished_data()
+    }
+
     pub fn row_put(&mut self, table: &str, row: &[Datum]) -> &[u8] {
         let fbb = self.start();
         let row = cells(fbb, row);
@@ -555,6 +584,7 @@ impl Encoder {
             Record::TxnPrepare { txid, part } => self.txn_prepare(*txid, part),
             Record::TxnCommit { txid } => self.txn_decision(*txid, true),
             Record::TxnResolve { txid, commit } => self.txn_decision(*txid, *commit),
+            Record::TableRename { generation, name, new_name } => self.table_rename(*generation, name, new_name),
         }
     }
 }
@@ -738,6 +768,14 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
             }
             Record::TableSwap { generation: r.generation(), staging }
         }
+        Kind::TableRename => {
+            let r = root::<fb::TableRename>(body)?;
+            Record::TableRename {
+                generation: r.generation(),
+                name: name_of(r.name(), "table rename")?,
+                new_name: name_of(r.new_name(), "table rename")?,
+            }
+        }
         Kind::RowPut => {
             let r = root::<fb::RowPut>(body)?;
             Record::RowPut { table: name_of(r.table_name(), "row")?, row: row_of(r.row())? }
@@ -841,6 +879,7 @@ mod tests {
                     Datum::Json("{\"b\": 1, \"a\": [true]}".into()),
                     Datum::Jsonb("{\"a\": [true], \"b\": 1}".into()),
                     Datum::Numeric("-12.50".into()),
+                    Datum::Oid(OidKind::RegClass, u32::MAX),
                 ],
             },
             Record::RowPut { table: "t".into(), row: vec![] },
@@ -867,6 +906,7 @@ mod tests {
             Record::TxnCommit { txid: 5 },
             Record::TxnResolve { txid: 5, commit: true },
             Record::TxnResolve { txid: 6, commit: false },
+            Record::TableRename { generation: 10, name: "t".into(), new_name: "u".into() },
         ]
     }
 
@@ -978,6 +1018,7 @@ mod tests {
             Kind::TxnPrepare,
             Kind::TxnCommit,
             Kind::TxnResolve,
+            Kind::TableRename,
         ];
         let mut enc = Encoder::new();
         let recs = records();

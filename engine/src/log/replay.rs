@@ -50,6 +50,10 @@ pub fn apply(ks: &mut Keyspace, tables: &mut Tables, rng: &mut SmallRng, rec: Re
             tables.note_generation(generation);
             tables.swap_in(&staging, generation);
         }
+        Record::TableRename { generation, name, new_name } => {
+            tables.note_generation(generation);
+            tables.rename(&name, &new_name, generation);
+        }
         Record::RowDelete { table, key } => {
             tables.get_mut(&table).ok_or_else(|| no_table(&table))?.delete(&key);
         }

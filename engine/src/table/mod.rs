@@ -11,7 +11,7 @@ pub mod key;
 pub mod mvcc;
 
 pub use array::{ArrayDim, ArrayType, ArrayValue};
-pub use datum::{Datum, Interval, SqlType};
+pub use datum::{Datum, Interval, OidKind, SqlType};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
@@ -634,6 +634,36 @@ impl Tables {
         true
     }
 
+    /// Renames table `name` to `new_name` (ALTER TABLE ... RENAME TO) unless a change as new as
+    /// `generation` was applied to either name; the table keeps its OID and rows, and its
+    /// indexes' tables name the new table. Returns false (changing nothing) if there is no
+    /// table `name`, a relation `new_name` exists, or the generation lost.
+    pub fn rename(&mut self, name: &str, new_name: &str, generation: u64) -> bool {
+        let last = |n: &str| self.generations.get(n).copied().unwrap_or(0);
+        if !self.tables.contains_key(name)
+            || self.tables.contains_key(new_name)
+            || generation <= last(name)
+            || generation <= last(new_name)
+        {
+            return false;
+        }
+        self.generations.insert(name.to_string(), generation);
+        self.generations.insert(new_name.to_string(), generation);
+        let Some(mut t) = self.tables.remove(name) else { return false };
+        let mut def = (*t.def).clone();
+        def.name = new_name.to_string();
+        t.def = Arc::new(def);
+        self.tables.insert(new_name.to_string(), t);
+        for t in self.tables.values_mut() {
+            if t.def.index_of.as_deref() == Some(name) {
+                let mut def = (*t.def).clone();
+                def.index_of = Some(new_name.to_string());
+                t.def = Arc::new(def);
+            }
+        }
+        true
+    }
+
     /// The catalog as the catalog owner (shard 0) has it: name, generation and whether the
     /// table exists. Recovery hands it to every shard to settle staging tables.
     pub fn catalog_view(&self) -> Vec<(String, u64, bool)> {
@@ -717,6 +747,31 @@ mod tests {
         table.put(k2.clone(), t.index_entry(&plain, &row).unwrap().1);
         table.put(key::encode(other.iter()), other);
         assert_eq!(table.scan_prefix(&k).map(|(k, _)| k.clone()).collect::<Vec<_>>(), vec![k2]);
+    }
+
+    #[test]
+    fn rename_keeps_rows_and_indexes_and_obeys_generations() {
+        let mut ts = Tables::default();
+        let d = def();
+        let ix = IndexDef { name: "t_v_key".into(), columns: vec![1], unique: true, constraint: true };
+        assert!(ts.create(Arc::new(TableDef { indexes: vec![ix.clone()], ..(*d).clone() }), 1));
+        assert!(ts.create(Arc::new(d.index_table(&ix)), 2));
+        let row = vec![Datum::Int4(1), Datum::Text("a".into())];
+        ts.get_mut("t").unwrap().put(d.key_of(&row), row.clone());
+        assert!(ts.create(Arc::new(TableDef { name: "other".into(), oid: 16390, ..(*d).clone() }), 3));
+        // The new name is taken; an old generation loses.
+        assert!(!ts.rename("t", "other", 4));
+        assert!(!ts.rename("t", "u", 1));
+        assert!(!ts.rename("nosuch", "u", 5));
+        assert!(ts.rename("t", "u", 6));
+        assert!(ts.get("t").is_none());
+        let u = ts.get("u").unwrap();
+        assert_eq!((u.def.name.as_str(), u.def.oid), ("u", 16384));
+        assert_eq!(u.get(&d.key_of(&row)), Some(&row));
+        assert_eq!(ts.get("t_v_key").unwrap().def.index_of.as_deref(), Some("u"));
+        // A create of the old name under an older generation loses to the rename.
+        ts.create(def(), 5);
+        assert!(ts.get("t").is_none());
     }
 
     #[test]

@@ -2660,6 +2660,139 @@ impl ::core::fmt::Debug for TableDrop<'_> {
       ds.finish()
   }
 }
+pub enum TableRenameOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// Kind 40: ALTER TABLE `name` RENAME TO `new_name` as applied on this shard, under the catalog
+/// generation `generation` (both names take it). The table keeps its OID, rows and indexes;
+/// its indexes' tables now name `new_name` as the table they index.
+pub struct TableRename<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for TableRename<'a> {
+  type Inner = TableRename<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> TableRename<'a> {
+  pub const VT_GENERATION: ::flatbuffers::VOffsetT = 4;
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 6;
+  pub const VT_NEW_NAME: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    TableRename { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args TableRenameArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<TableRename<'bldr>> {
+    let mut builder = TableRenameBuilder::new(_fbb);
+    builder.add_generation(args.generation);
+    if let Some(x) = args.new_name { builder.add_new_name(x); }
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn generation(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(TableRename::VT_GENERATION, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableRename::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn new_name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableRename::VT_NEW_NAME, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for TableRename<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("generation", Self::VT_GENERATION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("new_name", Self::VT_NEW_NAME, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct TableRenameArgs<'a> {
+    pub generation: u64,
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub new_name: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for TableRenameArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    TableRenameArgs {
+      generation: 0,
+      name: None,
+      new_name: None,
+    }
+  }
+}
+
+pub struct TableRenameBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TableRenameBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_generation(&mut self, generation: u64) {
+    self.fbb_.push_slot::<u64>(TableRename::VT_GENERATION, generation, 0);
+  }
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableRename::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_new_name(&mut self, new_name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableRename::VT_NEW_NAME, new_name);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TableRenameBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    TableRenameBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<TableRename<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for TableRename<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("TableRename");
+      ds.field("generation", &self.generation());
+      ds.field("name", &self.name());
+      ds.field("new_name", &self.new_name());
+      ds.finish()
+  }
+}
 pub enum RowPutOffset {}
 #[derive(Copy, Clone, PartialEq)]
 

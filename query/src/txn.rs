@@ -29,8 +29,8 @@
 //! ([`apply_together`]; the coordinating shard's log holds the decision). ROLLBACK drops the
 //! write set and releases the locks.
 //!
-//! DDL applies at once; ROLLBACK drops the objects the transaction created (`exec/undo.rs`),
-//! while DROP, ALTER and TRUNCATE are not undone yet.
+//! DDL applies at once; ROLLBACK drops the objects the transaction created and gives back the
+//! tables its DROP TABLEs hid (`exec/undo.rs`); ALTER TABLE is not undone yet.
 
 use crate::error::{code, Result, SqlError};
 use orbit_engine::table::in_doubt::{PartTable, PreparedPart};

@@ -126,7 +126,9 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                     r.rows.len()
                 };
                 if let Some(first) = lines.first_mut() {
-                    first.push_str(&format!("  (actual rows={n})"));
+                    // After the estimate, as PostgreSQL prints it; two spaces after the title.
+                    let sep = if first.ends_with(')') && first.contains("(cost=") { " " } else { "  " };
+                    first.push_str(&format!("{sep}(actual rows={n})"));
                 }
                 lines.push(format!("Execution Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0));
             }
@@ -158,7 +160,9 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             ..Default::default()
         }),
         Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
-        Plan::Maintenance { analyze, tables, tag, .. } => utility::maintenance(*analyze, tables, tag).await,
+        Plan::Maintenance { analyze, tables, columns, tag, .. } => {
+            utility::maintenance(*analyze, tables, columns, tag).await
+        }
         Plan::CreateIndex { table, index, if_not_exists } => {
             indexes::create_index(txn, table, index, *if_not_exists).await
         }

@@ -56,6 +56,12 @@ impl ArrayType {
         Some(ArrayType { elem_oid: elem.oid(), typmod: elem.modifier() })
     }
 
+    /// The array type of the element type with OID `elem_oid`, without a typmod (a `const`
+    /// for column lists such as the system views').
+    pub const fn of_elem_oid(elem_oid: u32) -> ArrayType {
+        ArrayType { elem_oid, typmod: -1 }
+    }
+
     /// The element type.
     pub fn elem(self) -> SqlType {
         SqlType::from_oid(self.elem_oid).unwrap_or(SqlType::Text).with_modifier(self.typmod)

@@ -137,6 +137,8 @@ pub enum Plan {
         inner: Box<Plan>,
         lines: Vec<String>,
         analyze: bool,
+        /// With ANALYZE: what redrawing the plan with the actual rows needs.
+        redraw: Option<Box<crate::explain::Redraw>>,
     },
     DropSequence {
         names: Vec<String>,
@@ -892,7 +894,10 @@ impl Binder<'_> {
                 let (_, shards) = orbit_shards::state::local();
                 let lines = crate::explain::lines(&inner, &crate::explain::Texts::of(statement), shards, opts)?;
                 let col = OutputColumn { name: "QUERY PLAN".into(), ty: SqlType::Text, table_oid: 0, column: 0 };
-                Ok((Plan::Explain { inner: Box::new(inner), lines, analyze }, vec![col]))
+                let redraw = analyze.then(|| {
+                    Box::new(crate::explain::Redraw { texts: crate::explain::Texts::of(statement), shards, opts })
+                });
+                Ok((Plan::Explain { inner: Box::new(inner), lines, analyze, redraw }, vec![col]))
             }
             S::Savepoint { name } => Ok((Plan::Savepoint(fold(name)), vec![])),
             S::ReleaseSavepoint { name } => Ok((Plan::ReleaseSavepoint(fold(name)), vec![])),

@@ -7,7 +7,8 @@
 //! shard's. Inner joins are drawn in the order the planner picks from its estimates (the
 //! executor picks again from the real input sizes). `EXPLAIN (COSTS OFF)` leaves the estimates
 //! out. EXPLAIN ANALYZE runs the statement (in the session's transaction, as PostgreSQL does)
-//! and adds the actual rows and time.
+//! while the executor notes the rows of the SELECT and join it watches ([`Watch`]), then draws
+//! the plan again with them (a join in the order it ran) and the time.
 
 use crate::bind::{Distinct, OnConflict, Plan, SelectPlan};
 use crate::cost::{self, Estimate};
@@ -25,6 +26,8 @@ struct Node {
     props: Vec<String>,
     children: Vec<Node>,
     est: Option<Estimate>,
+    /// EXPLAIN ANALYZE: the rows the node gave, where the executor noted them.
+    actual: Option<u64>,
 }
 
 /// EXPLAIN's options that change the text.
@@ -46,9 +49,133 @@ thread_local! {
     static COMPUTED: RefCell<HashMap<String, Estimate>> = RefCell::new(HashMap::new());
 }
 
+/// What EXPLAIN ANALYZE needs to draw the plan again once it ran.
+#[derive(Debug, Clone)]
+pub struct Redraw {
+    pub texts: Texts,
+    pub shards: usize,
+    pub opts: Options,
+}
+
+/// The rows the executor noted for one SELECT or join while EXPLAIN ANALYZE ran it.
+#[derive(Debug, Clone, Default)]
+pub struct Actual {
+    /// A SELECT's rows after FROM and WHERE.
+    pub rows: Option<u64>,
+    /// A join's inputs' rows (after their own conditions, in FROM order), the order it joined
+    /// them in and the rows after each step.
+    pub join: Option<(Vec<u64>, Vec<usize>, Vec<u64>)>,
+}
+
+thread_local! {
+    /// The plans EXPLAIN ANALYZE statements on this shard are running, by address: the executor
+    /// notes their rows here. Addresses of plans other statements run are never in it.
+    static WATCHED: RefCell<HashMap<usize, Actual>> = RefCell::new(HashMap::new());
+    /// While EXPLAIN ANALYZE redraws its plan: what was noted.
+    static ANALYZED: RefCell<Option<HashMap<usize, Actual>>> = const { RefCell::new(None) };
+}
+
+/// The watch EXPLAIN ANALYZE keeps on its plan's SELECTs and joins while it runs them; dropped
+/// on an error, it forgets them.
+pub struct Watch {
+    keys: Vec<usize>,
+}
+
+impl Watch {
+    pub fn start(plan: &Plan) -> Watch {
+        fn keys(plan: &Plan, out: &mut Vec<usize>) {
+            match plan {
+                Plan::Select(p) => {
+                    out.push(&**p as *const SelectPlan as usize);
+                    if let Some(j) = &p.join {
+                        out.push(&**j as *const crate::join::JoinPlan as usize);
+                    }
+                }
+                Plan::Query(q) => keys(&q.body, out),
+                _ => {}
+            }
+        }
+        let mut k = Vec::new();
+        keys(plan, &mut k);
+        WATCHED.with(|w| {
+            let mut w = w.borrow_mut();
+            for &key in &k {
+                w.insert(key, Actual::default());
+            }
+        });
+        Watch { keys: k }
+    }
+
+    /// What the executor noted.
+    pub fn finish(mut self) -> HashMap<usize, Actual> {
+        let keys = std::mem::take(&mut self.keys);
+        WATCHED.with(|w| {
+            let mut w = w.borrow_mut();
+            keys.iter().filter_map(|k| w.remove(k).map(|a| (*k, a))).collect()
+        })
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        WATCHED.with(|w| {
+            let mut w = w.borrow_mut();
+            for k in &self.keys {
+                w.remove(k);
+            }
+        });
+    }
+}
+
+/// Whether EXPLAIN ANALYZE watches the plan at this address.
+pub(crate) fn watching(key: usize) -> bool {
+    WATCHED.with(|w| {
+        let w = w.borrow();
+        !w.is_empty() && w.contains_key(&key)
+    })
+}
+
+/// Notes a watched SELECT's rows after FROM and WHERE.
+pub(crate) fn note_rows(key: usize, rows: usize) {
+    WATCHED.with(|w| {
+        let mut w = w.borrow_mut();
+        if let Some(a) = w.get_mut(&key) {
+            a.rows = Some(rows as u64);
+        }
+    });
+}
+
+/// Notes a watched join's input rows, order and step rows.
+pub(crate) fn note_join(key: usize, inputs: Vec<u64>, order: Vec<usize>, steps: Vec<u64>) {
+    WATCHED.with(|w| {
+        if let Some(a) = w.borrow_mut().get_mut(&key) {
+            a.join = Some((inputs, order, steps));
+        }
+    });
+}
+
+fn analyzed(key: usize) -> Option<Actual> {
+    ANALYZED.with(|a| a.borrow().as_ref().and_then(|m| m.get(&key).cloned()))
+}
+
+/// EXPLAIN ANALYZE's lines: the plan drawn again with the rows the executor noted (a join in
+/// the order it ran), and `top` rows on the top node.
+pub fn analyzed_lines(plan: &Plan, d: &Redraw, actuals: &HashMap<usize, Actual>, top: u64) -> Result<Vec<String>> {
+    COMPUTED.with(|c| c.borrow_mut().clear());
+    ANALYZED.with(|a| *a.borrow_mut() = Some(actuals.clone()));
+    let node = plan_node(plan, &d.texts, d.shards);
+    ANALYZED.with(|a| *a.borrow_mut() = None);
+    COMPUTED.with(|c| c.borrow_mut().clear());
+    let mut node = node?;
+    node.actual = Some(top);
+    let mut out = Vec::new();
+    node.draw(0, &mut out, d.opts);
+    Ok(out)
+}
+
 impl Node {
     fn new(title: impl Into<String>) -> Node {
-        Node { title: title.into(), props: Vec::new(), children: Vec::new(), est: None }
+        Node { title: title.into(), props: Vec::new(), children: Vec::new(), est: None, actual: None }
     }
 
     fn est(mut self, e: Estimate) -> Node {
@@ -77,10 +204,15 @@ impl Node {
             let pad = " ".repeat(6 * (depth - 1) + 2);
             (format!("{pad}->  "), " ".repeat(6 * depth + 2))
         };
-        match (&self.est, opts.costs) {
-            (Some(e), true) => out.push(format!("{head}{}  {e}", self.title)),
-            _ => out.push(format!("{head}{}", self.title)),
+        let mut line = match (&self.est, opts.costs) {
+            (Some(e), true) => format!("{head}{}  {e}", self.title),
+            _ => format!("{head}{}", self.title),
+        };
+        if let Some(n) = self.actual {
+            let sep = if opts.costs && self.est.is_some() { " " } else { "  " };
+            line.push_str(&format!("{sep}(actual rows={n})"));
         }
+        out.push(line);
         for p in &self.props {
             out.push(format!("{body}{p}"));
         }
@@ -91,7 +223,7 @@ impl Node {
 }
 
 /// The SQL text of the parts of a statement EXPLAIN prints (the bound plan keeps no names).
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Texts {
     pub filter: Option<String>,
     pub order_by: Option<String>,
@@ -312,11 +444,20 @@ fn join_node<'a>(
     let mut acc = if crate::join::reorderable(j) {
         let sp = crate::join::split(j, filter_expr);
         let sizes = crate::join::estimated_sizes(j, &sp, &jc.tables, &[]);
-        let order = crate::join::order(&sp, &jc.tables, &sizes);
+        // EXPLAIN ANALYZE: the order the executor picked from the real sizes, and its rows.
+        let ran = analyzed(j as *const crate::join::JoinPlan as usize)
+            .and_then(|a| a.join)
+            .filter(|(inputs, order, steps)| inputs.len() == n && order.len() == n && steps.len() + 1 == n);
+        let order = match &ran {
+            Some((_, order, _)) => order.clone(),
+            None => crate::join::order(&sp, &jc.tables, &sizes),
+        };
         let inputs: Vec<Node> = (0..n)
             .map(|t| {
                 let local = sp.local[t].iter().cloned().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
-                join_input(&j.inputs[t], local.as_ref(), shards)
+                let mut node = join_input(&j.inputs[t], local.as_ref(), shards);
+                node.actual = ran.as_ref().map(|r| r.0[t]);
+                node
             })
             .collect();
         let mut inputs: Vec<Option<Node>> = inputs.into_iter().map(Some).collect();
@@ -332,6 +473,7 @@ fn join_node<'a>(
             None => "?".to_string(),
         };
         let mut applied = vec![false; sp.multi.len()];
+        let mut step_no = 0;
         for &t in &order[1..] {
             let right = inputs[t].take().unwrap_or_else(|| Node::new("Result"));
             mask |= 1 << t;
@@ -359,6 +501,8 @@ fn join_node<'a>(
             if !others.is_empty() {
                 step = step.prop(format!("Join Filter: {}", others.join(" AND ")));
             }
+            step.actual = ran.as_ref().and_then(|r| r.2.get(step_no).copied());
+            step_no += 1;
             acc = step.child(acc).child(right);
         }
         if !sp.last.is_empty() {
@@ -368,10 +512,15 @@ fn join_node<'a>(
         // The conditions are drawn where they run, not as one WHERE.
         return (acc, jc);
     } else {
+        let ran = analyzed(j as *const crate::join::JoinPlan as usize)
+            .and_then(|a| a.join)
+            .filter(|(inputs, _, steps)| inputs.len() == n && steps.len() + 1 == n);
         let mut acc = j.inputs.first().map(|t| join_input(t, None, shards)).unwrap_or_else(|| Node::new("Result"));
+        acc.actual = ran.as_ref().map(|r| r.0[0]);
         let mut width = j.inputs.first().map_or(0, |t| t.row_len());
-        for (step, t) in j.steps.iter().zip(j.inputs.iter().skip(1)) {
-            let right = join_input(t, None, shards);
+        for (k, (step, t)) in j.steps.iter().zip(j.inputs.iter().skip(1)).enumerate() {
+            let mut right = join_input(t, None, shards);
+            right.actual = ran.as_ref().map(|r| r.0[k + 1]);
             let (l, r) = (acc.estimate(), right.estimate());
             let mut rows = l.rows * r.rows;
             for &(lc, rc) in &step.eq {
@@ -398,6 +547,7 @@ fn join_node<'a>(
                     .child(acc)
                     .child(right)
             };
+            acc.actual = ran.as_ref().and_then(|r| r.2.get(k).copied());
             width += t.row_len();
         }
         if let Some(f) = filter_expr {
@@ -515,6 +665,11 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
         }
         Some(table) => scan_node(table, p.key.as_deref(), p.filter.as_ref(), t.filter.as_deref(), shards, partial),
     };
+    if !aggregated {
+        if let Some(n) = analyzed(p as *const SelectPlan as usize).and_then(|a| a.rows) {
+            node.actual = Some(n);
+        }
+    }
     let cols: Option<&dyn Columns> = match (&single, &joined) {
         (Some(c), _) => Some(c),
         (None, Some(j)) => Some(j),

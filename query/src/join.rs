@@ -71,12 +71,19 @@ pub async fn rows(txn: &Txn, plan: &JoinPlan, params: &[Datum]) -> Result<Vec<Ro
         let rows: Vec<Row> = crate::exec::scan(txn, t, None, None, params).await?.into_iter().map(|(_, r)| r).collect();
         tables.push(rows);
     }
+    let watched = crate::explain::watching(plan as *const JoinPlan as usize);
+    let sizes: Vec<u64> = if watched { tables.iter().map(|t| t.len() as u64).collect() } else { Vec::new() };
+    let mut steps = Vec::new();
     let mut tables = tables.into_iter();
     let mut acc = tables.next().unwrap_or_default();
     let mut left_width = plan.inputs.first().map_or(0, |d| d.row_len());
     for (step, (right, def)) in plan.steps.iter().zip(tables.zip(plan.inputs.iter().skip(1))) {
         acc = join_step(step, acc, &right, left_width, def.row_len(), params)?;
         left_width += def.row_len();
+        steps.push(acc.len() as u64);
+    }
+    if watched {
+        crate::explain::note_join(plan as *const JoinPlan as usize, sizes, (0..plan.inputs.len()).collect(), steps);
     }
     Ok(acc)
 }
@@ -277,8 +284,13 @@ impl Split {
 /// Whether every join of `plan` is inner (or cross), so WHERE and ON are one set of conditions
 /// the planner may reorder.
 pub(crate) fn reorderable(plan: &JoinPlan) -> bool {
-    plan.inputs.len() >= 2 && plan.steps.iter().all(|s| matches!(s.kind, JoinKind::Inner | JoinKind::Cross))
+    (2..=MAX_REORDER_TABLES).contains(&plan.inputs.len())
+        && plan.steps.iter().all(|s| matches!(s.kind, JoinKind::Inner | JoinKind::Cross))
 }
+
+/// Tables the planner reorders at most (sets of tables are bit masks of a u64); a longer FROM
+/// list is joined in its written order.
+pub const MAX_REORDER_TABLES: usize = 64;
 
 /// WHERE and ON of an inner join split into their AND-ed parts, each by the tables it reads.
 pub(crate) fn split(plan: &JoinPlan, filter: Option<&Expr>) -> Split {
@@ -469,7 +481,7 @@ pub(crate) fn estimated_sizes(
 /// come out laid out in FROM order, as the binder sees them. Joins with an outer join keep their
 /// written order (the conditions of an outer join cannot move across it).
 pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, params: &[Datum]) -> Result<Vec<Row>> {
-    let inner_only = plan.steps.iter().all(|s| matches!(s.kind, JoinKind::Inner | JoinKind::Cross));
+    let inner_only = reorderable(plan);
     let passes = |f: Option<&Expr>, row: &[Datum]| -> Result<bool> {
         match f {
             None => Ok(true),
@@ -510,6 +522,8 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
     }
     // The join order, now that the inputs' sizes are known.
     let sizes: Vec<f64> = inputs.iter().map(|r| r.len() as f64).collect();
+    let watched = crate::explain::watching(plan as *const JoinPlan as usize);
+    let mut step_rows = Vec::new();
     let sp = Split { offsets: offsets.clone(), width, local: vec![Vec::new(); n], multi, last };
     let order = order(&sp, &cols, &sizes);
     let Split { multi, last, .. } = sp;
@@ -559,6 +573,11 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
         let right_width = plan.inputs[t].row_len();
         acc = join_step(&step, acc, &right, left_width, right_width, params)?;
         left_width += right_width;
+        step_rows.push(acc.len() as u64);
+    }
+    if watched {
+        let inputs = sizes.iter().map(|&s| s as u64).collect();
+        crate::explain::note_join(plan as *const JoinPlan as usize, inputs, order.clone(), step_rows);
     }
     // Back to FROM order, then the conditions left for the joined rows.
     let last = and_all(last);

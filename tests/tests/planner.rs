@@ -159,3 +159,47 @@ fn estimates_follow_the_statistics() {
         assert_eq!(off, "Gather (shards: 2, in parallel)");
     });
 }
+
+#[test]
+fn explain_analyze_shows_estimated_and_actual_rows_per_node() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE a (id int PRIMARY KEY, tag int);
+             CREATE TABLE b (id int PRIMARY KEY, a_id int);
+             INSERT INTO a SELECT i, i % 10 FROM generate_series(1, 100) AS g(i);
+             INSERT INTO b SELECT i, 1 + i % 100 FROM generate_series(1, 400) AS g(i);",
+        )
+        .await
+        .unwrap();
+        c.batch_execute("ANALYZE").await.unwrap();
+        let rows =
+            c.simple_query("EXPLAIN ANALYZE SELECT b.id FROM a, b WHERE b.a_id = a.id AND a.tag = 3").await.unwrap();
+        let lines: Vec<String> = rows
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .collect();
+        let text = lines.join("\n");
+        // The join (40 rows: 10 rows of a with tag 3, 4 rows of b each), a with its 10 rows,
+        // b with all 400: each with its estimate and its actual rows.
+        assert!(
+            lines[0].starts_with("Hash Inner Join")
+                && lines[0].contains("rows=40 ")
+                && lines[0].ends_with("(actual rows=40)"),
+            "{text}"
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("Gather") && l.contains("rows=10 ") && l.ends_with("(actual rows=10)")),
+            "{text}"
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("Gather") && l.contains("rows=400 ") && l.ends_with("(actual rows=400)")),
+            "{text}"
+        );
+        assert!(lines.last().is_some_and(|l| l.starts_with("Execution Time: ")), "{text}");
+    });
+}

@@ -7,7 +7,7 @@
 use crate::error::{code, Result, SqlError};
 use crate::expr::{AggFunc, AggOrder, AggSpec, ArithOp, CmpOp, Ctx, Expr, Func};
 use crate::types::{self, CastContext};
-use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef};
+use orbit_engine::table::{ColumnDef, Datum, OidKind, SqlType, TableDef};
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -18,9 +18,11 @@ mod constraints;
 mod functions;
 mod grouping;
 mod modify_join;
+mod rename;
 mod subquery;
 mod temporal;
 mod utility;
+mod views;
 mod window;
 pub use constraints::bind_check;
 pub(crate) use constraints::index_owner;
@@ -67,7 +69,7 @@ pub enum Distinct {
 pub struct SelectPlan {
     /// `FOR UPDATE [NOWAIT | SKIP LOCKED]`: the rows it returns are locked for the transaction
     /// first, waiting for (or failing on, or skipping) rows other transactions hold.
-    pub for_update: Option<crate::txn::LockWait>,
+    pub for_update: Option<crate::txn::RowLocking>,
     /// FROM with several tables (then `table` is None): the rows are joined first.
     pub join: Option<Box<crate::join::JoinPlan>>,
     pub table: Option<Arc<TableDef>>,
@@ -179,9 +181,21 @@ pub enum Plan {
         /// `DELETE ... USING`: as Update's.
         join: Option<Box<crate::join::JoinPlan>>,
     },
-    /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY`).
+    /// `CREATE [OR REPLACE] VIEW` ([`views`]): the view's catalog entry.
+    CreateView {
+        def: TableDef,
+        or_replace: bool,
+    },
+    /// `DROP VIEW [IF EXISTS] names [CASCADE]`.
+    DropView {
+        names: Vec<String>,
+        if_exists: bool,
+        cascade: bool,
+    },
+    /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY`; isolation: `ISOLATION LEVEL`).
     Begin {
         read_only: bool,
+        isolation: Option<crate::txn::Isolation>,
     },
     Commit,
     Rollback,
@@ -237,6 +251,11 @@ pub enum Plan {
     DropIndex {
         names: Vec<String>,
         if_exists: bool,
+    },
+    /// `ALTER TABLE t RENAME TO new_name`.
+    RenameTable {
+        table: Arc<TableDef>,
+        new_name: String,
     },
     /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`: the table re-keyed.
     AddPrimaryKey {
@@ -300,7 +319,45 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     if let Some(marker) = utility::marker(sql) {
         return Ok(vec![marker]);
     }
-    Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| syntax_error(sql, &e.to_string()))
+    match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
+        Ok(stmts) => Ok(stmts),
+        Err(e) => {
+            // sqlparser takes `TABLE name` only inside a query (`(TABLE t)`, `... UNION TABLE t`),
+            // PostgreSQL also as a statement: parse such a statement as the query it is.
+            if let Some(q) = table_statements(sql) {
+                if let Ok(stmts) = Parser::parse_sql(&PostgreSqlDialect {}, &q) {
+                    return Ok(stmts);
+                }
+            }
+            Err(syntax_error(sql, &e.to_string()))
+        }
+    }
+}
+
+/// `sql` with the keyword TABLE that starts a statement replaced by `SELECT * FROM` (tokens,
+/// so never inside a literal or a quoted name); None if no statement starts with it.
+fn table_statements(sql: &str) -> Option<String> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut at_start = true;
+    let mut found = false;
+    for t in &tokens {
+        match t {
+            Token::Whitespace(_) => {}
+            Token::Word(w) if at_start && w.keyword == Keyword::TABLE && w.quote_style.is_none() => {
+                out.push_str("SELECT * FROM");
+                found = true;
+                at_start = false;
+                continue;
+            }
+            Token::SemiColon => at_start = true,
+            _ => at_start = false,
+        }
+        out.push_str(&t.to_string());
+    }
+    found.then_some(out)
 }
 
 /// Parses and binds a query that must hold at most one statement (the extended protocol's
@@ -483,6 +540,11 @@ impl Binder<'static> {
     }
 }
 
+/// An identifier as PostgreSQL folds it (for the executor's use).
+pub(crate) fn fold_ident(id: &ast::Ident) -> String {
+    fold(id)
+}
+
 fn fold(id: &ast::Ident) -> String {
     if id.quote_style.is_some() {
         id.value.clone()
@@ -582,6 +644,7 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
         D::Uuid => SqlType::Uuid,
         D::JSON => SqlType::Json,
         D::JSONB => SqlType::Jsonb,
+        D::Regclass => SqlType::Oid(OidKind::RegClass),
         // `t[]`, `t[n]`, `t ARRAY`: the size is not kept, as in PostgreSQL; `t[][]` is `t[]`.
         D::Array(ast::ArrayElemTypeDef::SquareBracket(t, _) | ast::ArrayElemTypeDef::Qualified(t, _)) => {
             let elem = sql_type(t)?;
@@ -625,6 +688,11 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "jsonb" => SqlType::Jsonb,
                 "interval" => SqlType::Interval,
                 "numeric" | "decimal" => SqlType::NUMERIC,
+                "oid" => SqlType::Oid(OidKind::Oid),
+                "regclass" => SqlType::Oid(OidKind::RegClass),
+                "regtype" => SqlType::Oid(OidKind::RegType),
+                "regnamespace" => SqlType::Oid(OidKind::RegNamespace),
+                "regproc" => SqlType::Oid(OidKind::RegProc),
                 _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
             }
         }
@@ -672,6 +740,7 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Unknown => "unknown",
         SqlType::Numeric(_) => "numeric",
         SqlType::Array(a) => type_column_name(a.elem()),
+        SqlType::Oid(k) => k.name(),
     }
 }
 
@@ -757,6 +826,11 @@ impl Binder<'_> {
         match stmt {
             S::Query(q) => self.query(q),
             S::CreateTable(ct) => Ok((self.create_table(ct)?, vec![])),
+            S::CreateView(cv) => Ok((self.create_view(cv)?, vec![])),
+            S::Drop { object_type: ast::ObjectType::View, if_exists, names, cascade, .. } => {
+                let names = names.iter().map(|n| self.relation_name(n)).collect::<Result<Vec<_>>>()?;
+                Ok((views::drop_view(names, *if_exists, *cascade), vec![]))
+            }
             S::Drop { object_type: ast::ObjectType::Table, if_exists, names, cascade, .. } => {
                 if *cascade {
                     return Err(SqlError::unsupported("DROP TABLE ... CASCADE is not supported yet"));
@@ -787,24 +861,28 @@ impl Binder<'_> {
             S::Analyze(_) => Ok((self.maintenance_statement(false)?, vec![])),
             S::AlterTable(at) => Ok((self.alter_table(at)?, vec![])),
             S::StartTransaction { modes, statements, .. } if statements.is_empty() => {
-                let mut read_only = false;
-                for m in modes {
-                    match m {
-                        ast::TransactionMode::AccessMode(a) => {
-                            read_only = matches!(a, ast::TransactionAccessMode::ReadOnly);
-                        }
-                        ast::TransactionMode::IsolationLevel(
-                            ast::TransactionIsolationLevel::ReadCommitted
-                            | ast::TransactionIsolationLevel::ReadUncommitted,
-                        ) => {}
-                        ast::TransactionMode::IsolationLevel(l) => {
-                            return Err(SqlError::unsupported(format!(
-                                "isolation level {l} is not supported yet (only READ COMMITTED)"
-                            )));
-                        }
-                    }
-                }
-                Ok((Plan::Begin { read_only }, vec![]))
+                let (read_only, isolation) = transaction_modes(modes)?;
+                Ok((Plan::Begin { read_only: read_only.unwrap_or(false), isolation }, vec![]))
+            }
+            S::Set(ast::Set::SetTransaction { modes, snapshot: None, session }) => {
+                // SET TRANSACTION is SET LOCAL of transaction_isolation / transaction_read_only;
+                // SET SESSION CHARACTERISTICS AS TRANSACTION sets their defaults.
+                let (read_only, isolation) = transaction_modes(modes)?;
+                let (iso_name, ro_name) = if *session {
+                    ("default_transaction_isolation", "default_transaction_read_only")
+                } else {
+                    ("transaction_isolation", "transaction_read_only")
+                };
+                let (name, value) = match (isolation, read_only) {
+                    (Some(i), None) => (iso_name, i.name()),
+                    (None, Some(ro)) => (ro_name, if ro { "on" } else { "off" }),
+                    _ => return Err(SqlError::unsupported("SET TRANSACTION with several modes is not supported yet")),
+                };
+                let value = match *session {
+                    true => crate::settings::set_value(name, &[value.to_string()])?.1,
+                    false => value.to_string(),
+                };
+                Ok((Plan::Set { name, value: Some(value), local: !*session }, vec![]))
             }
             S::Set(ast::Set::SingleAssignment { scope, variable, values, .. }) => {
                 let name = variable.to_string();
@@ -1152,6 +1230,10 @@ impl Binder<'_> {
             return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{tname}\" is an index"))
                 .at(span.and_then(|s| self.pos(&s))));
         }
+        if def.view.is_some() {
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{tname}\" is not a table"))
+                .detail("This operation is not supported for views."));
+        }
         Ok((tname, def))
     }
 
@@ -1171,16 +1253,20 @@ impl Binder<'_> {
         }
         let for_update = match q.locks.as_slice() {
             [] => None,
-            [l] if l.lock_type == ast::LockType::Update && l.of.is_none() => Some(match l.nonblock {
-                None => crate::txn::LockWait::Wait,
-                Some(ast::NonBlock::Nowait) => crate::txn::LockWait::NoWait,
-                Some(ast::NonBlock::SkipLocked) => crate::txn::LockWait::SkipLocked,
-            }),
-            _ => {
-                return Err(SqlError::unsupported(
-                    "FOR SHARE, FOR NO KEY UPDATE, FOR KEY SHARE and FOR UPDATE OF are not supported yet",
-                ))
+            [l] if l.of.is_none() => {
+                use orbit_shards::rowlock::LockMode;
+                let (mode, clause) = match l.lock_type {
+                    ast::LockType::Update => (LockMode::Exclusive, "FOR UPDATE"),
+                    ast::LockType::Share => (LockMode::Share, "FOR SHARE"),
+                };
+                let wait = match l.nonblock {
+                    None => crate::txn::LockWait::Wait,
+                    Some(ast::NonBlock::Nowait) => crate::txn::LockWait::NoWait,
+                    Some(ast::NonBlock::SkipLocked) => crate::txn::LockWait::SkipLocked,
+                };
+                Some(crate::txn::RowLocking { wait, mode, clause })
             }
+            _ => return Err(SqlError::unsupported("FOR UPDATE OF and several locking clauses are not supported yet")),
         };
         let ast::SetExpr::Select(sel) = q.body.as_ref() else {
             return Err(SqlError::unsupported("only SELECT ... is supported as a query yet"));
@@ -1400,10 +1486,8 @@ impl Binder<'_> {
                 None
             };
             if let Some(what) = refused {
-                return Err(SqlError::new(
-                    code::FEATURE_NOT_SUPPORTED,
-                    format!("FOR UPDATE is not allowed with {what}"),
-                ));
+                let clause = for_update.map_or("FOR UPDATE", |l| l.clause);
+                return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, format!("{clause} is not allowed with {what}")));
             }
             if join.is_some() {
                 return Err(SqlError::unsupported("FOR UPDATE over a join is not supported yet"));
@@ -1714,6 +1798,7 @@ impl Binder<'_> {
         let ast::TableObject::TableName(name) = &ins.table else {
             return Err(SqlError::unsupported("INSERT INTO a table function is not supported"));
         };
+        self.refuse_view_target(name, "insert into")?;
         let (tname, def) = self.resolve_table(name)?;
         let alias = ins.table_alias.as_ref().map(|a| fold(&a.alias)).unwrap_or_else(|| tname.clone());
         let on_conflict = match &ins.on {
@@ -2089,6 +2174,9 @@ impl Binder<'_> {
     }
 
     fn update(&mut self, up: &ast::Update) -> Result<(Plan, Vec<OutputColumn>)> {
+        if let ast::TableFactor::Table { name, .. } = &up.table.relation {
+            self.refuse_view_target(name, "update")?;
+        }
         match &up.from {
             Some(ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f)) => {
                 return self.update_from(up, f)
@@ -2192,6 +2280,9 @@ impl Binder<'_> {
         let [twj] = tables.as_slice() else {
             return Err(SqlError::unsupported("DELETE from several tables is not supported"));
         };
+        if let ast::TableFactor::Table { name, .. } = &twj.relation {
+            self.refuse_view_target(name, "delete from")?;
+        }
         if let Some(using) = &del.using {
             return self.delete_using(twj, using, del.selection.as_ref(), del.returning.as_deref());
         }
@@ -2649,6 +2740,10 @@ impl Binder<'_> {
             (SqlType::Bpchar(_), SqlType::Bpchar(_)) => SqlType::Bpchar(None),
             (a, b) if a.is_datetime() && b.is_datetime() => datetime_common(a, b),
             (a, b) if a.is_string() && b.is_string() => SqlType::Text,
+            // OIDs compare as oid (oideq), an integer side cast to oid.
+            (SqlType::Oid(_), SqlType::Oid(_))
+            | (SqlType::Oid(_), SqlType::Int2 | SqlType::Int4 | SqlType::Int8)
+            | (SqlType::Int2 | SqlType::Int4 | SqlType::Int8, SqlType::Oid(_)) => SqlType::Oid(OidKind::Oid),
             (a, b) if a == b => a,
             (a @ SqlType::Array(_), b @ SqlType::Array(_)) => arrays::same(a, b).ok_or_else(|| op_error(a, sym, b))?,
             (a, b) => return Err(op_error(a, sym, b)),
@@ -2800,6 +2895,9 @@ impl Binder<'_> {
                     }
                 }
                 (args, star, distinct)
+            }
+            ast::FunctionArguments::Subquery(_) if name == "array" => {
+                return self.sublink(&ast::Expr::Function(f.clone()), scope)
             }
             ast::FunctionArguments::Subquery(_) => {
                 return Err(SqlError::unsupported("subqueries are not supported yet"))
@@ -3059,6 +3157,28 @@ impl Binder<'_> {
                 }
                 Expr::Call(f, args, SqlType::Text)
             }
+            "pg_relation_is_publishable" if types.len() == 1 => {
+                let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
+                let to = SqlType::Oid(OidKind::RegClass);
+                let arg = self.coerce(arg, to, CastContext::Implicit, |_| no_function(&name, &types))?;
+                Expr::Call(crate::scalar::Builtin::RelationIsPublishable, vec![arg], SqlType::Bool)
+            }
+            // Orbit has no comments (COMMENT ON) and no extended statistics objects: for every
+            // object these read NULL, as PostgreSQL's do for objects without them.
+            "col_description" | "pg_get_statisticsobjdef_columns" => {
+                let sig: &[SqlType] = if name == "col_description" {
+                    &[SqlType::Oid(OidKind::Oid), SqlType::Int4]
+                } else {
+                    &[SqlType::Oid(OidKind::Oid)]
+                };
+                if bound.len() != sig.len() {
+                    return Err(no_function(&name, &types));
+                }
+                for (a, to) in bound.into_iter().zip(sig) {
+                    self.coerce(a, *to, CastContext::Implicit, |_| no_function(&name, &types))?;
+                }
+                Expr::Const(Datum::Null, SqlType::Text)
+            }
             "pg_get_userbyid" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)
             }
@@ -3146,6 +3266,32 @@ fn serial_type(dt: &ast::DataType) -> Option<SqlType> {
         "smallserial" | "serial2" => Some(SqlType::Int2),
         _ => None,
     }
+}
+
+/// A transaction's modes: READ ONLY / READ WRITE, and the isolation level (READ UNCOMMITTED
+/// runs as READ COMMITTED, as in PostgreSQL; SERIALIZABLE is not built).
+fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<(Option<bool>, Option<crate::txn::Isolation>)> {
+    use crate::txn::Isolation;
+    let (mut read_only, mut isolation) = (None, None);
+    for m in modes {
+        match m {
+            ast::TransactionMode::AccessMode(a) => read_only = Some(matches!(a, ast::TransactionAccessMode::ReadOnly)),
+            ast::TransactionMode::IsolationLevel(l) => {
+                isolation = Some(match l {
+                    ast::TransactionIsolationLevel::ReadCommitted | ast::TransactionIsolationLevel::ReadUncommitted => {
+                        Isolation::ReadCommitted
+                    }
+                    ast::TransactionIsolationLevel::RepeatableRead => Isolation::RepeatableRead,
+                    l => {
+                        return Err(SqlError::unsupported(format!(
+                            "isolation level {l} is not supported yet (READ COMMITTED and REPEATABLE READ are)"
+                        )))
+                    }
+                })
+            }
+        }
+    }
+    Ok((read_only, isolation))
 }
 
 /// One word of a SET value as PostgreSQL reads it: a string, a number, or a name (folded to

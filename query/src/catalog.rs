@@ -12,7 +12,7 @@
 
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
-use orbit_engine::table::{ColumnDef, Datum, Row, SqlType, TableDef};
+use orbit_engine::table::{ArrayType, ColumnDef, Datum, OidKind, Row, SqlType, TableDef};
 use orbit_shards::mesh;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -31,12 +31,17 @@ struct View {
     columns: &'static [(&'static str, SqlType)],
 }
 
+/// `oid[]`, `text[]` and `int2[]` columns (oid arrays are int8 arrays here, as oid columns are int8).
+const I8A: SqlType = SqlType::Array(ArrayType::of_oid(20));
+const TA: SqlType = SqlType::Array(ArrayType::of_oid(25));
+const I2A: SqlType = SqlType::Array(ArrayType::of_oid(21));
+
 use SqlType::{
     Bool as B, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8, Text as T, TimestampTz as TZ,
 };
 
-const TEXT_ARRAY: SqlType = SqlType::Array(orbit_engine::table::ArrayType::of_elem_oid(25));
-const FLOAT4_ARRAY: SqlType = SqlType::Array(orbit_engine::table::ArrayType::of_elem_oid(700));
+/// `real[]` (pg_stats' frequencies).
+const F4A: SqlType = SqlType::Array(ArrayType::of_oid(700));
 /// pg_stats' OID in PostgreSQL 15.
 const PG_STATS_OID: u32 = 12006;
 
@@ -66,6 +71,8 @@ const VIEWS: &[View] = &[
             ("reloftype", I8),
             ("relreplident", T),
             ("reltoastrelid", I8),
+            ("reloptions", TA),
+            ("relpartbound", T),
         ],
     },
     View {
@@ -81,6 +88,10 @@ const VIEWS: &[View] = &[
             ("indisclustered", B),
             ("indisvalid", B),
             ("indisreplident", B),
+            ("indnkeyatts", I2),
+            ("indimmediate", B),
+            ("indnullsnotdistinct", B),
+            ("indpred", T),
         ],
     },
     View {
@@ -131,6 +142,7 @@ const VIEWS: &[View] = &[
             ("polpermissive", B),
             ("polqual", T),
             ("polwithcheck", T),
+            ("polroles", I8A),
         ],
     },
     View {
@@ -149,13 +161,49 @@ const VIEWS: &[View] = &[
         schema: "pg_catalog",
         name: "pg_statistic_ext",
         oid: 3381,
-        columns: &[("oid", I8), ("stxrelid", I8), ("stxname", T), ("stxnamespace", I8), ("stxstattarget", I4)],
+        columns: &[
+            ("oid", I8),
+            ("stxrelid", I8),
+            ("stxname", T),
+            ("stxnamespace", I8),
+            ("stxstattarget", I4),
+            ("stxkind", TA),
+        ],
     },
     View {
         schema: "pg_catalog",
         name: "pg_publication",
         oid: 6104,
         columns: &[("oid", I8), ("pubname", T), ("puballtables", B)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_publication_namespace",
+        oid: 6237,
+        columns: &[("oid", I8), ("pnpubid", I8), ("pnnspid", I8)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_publication_rel",
+        oid: 6106,
+        columns: &[("oid", I8), ("prpubid", I8), ("prrelid", I8), ("prqual", T), ("prattrs", I2A)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_roles",
+        oid: 12010,
+        columns: &[
+            ("rolname", T),
+            ("rolsuper", B),
+            ("rolinherit", B),
+            ("rolcreaterole", B),
+            ("rolcreatedb", B),
+            ("rolcanlogin", B),
+            ("rolreplication", B),
+            ("rolconnlimit", I4),
+            ("rolbypassrls", B),
+            ("oid", I8),
+        ],
     },
     View { schema: "pg_catalog", name: "pg_am", oid: 2601, columns: &[("oid", I8), ("amname", T), ("amtype", T)] },
     View {
@@ -179,6 +227,11 @@ const VIEWS: &[View] = &[
             ("atthasdef", B),
             ("attidentity", T),
             ("attisdropped", B),
+            ("attcollation", I8),
+            ("attgenerated", T),
+            ("attstorage", T),
+            ("attcompression", T),
+            ("attstattarget", I4),
         ],
     },
     View {
@@ -196,6 +249,8 @@ const VIEWS: &[View] = &[
             ("typarray", I8),
             ("typbasetype", I8),
             ("typrelid", I8),
+            ("typcollation", I8),
+            ("typstorage", T),
         ],
     },
     View {
@@ -284,9 +339,9 @@ const VIEWS: &[View] = &[
             ("null_frac", F4),
             ("avg_width", I4),
             ("n_distinct", F4),
-            ("most_common_vals", TEXT_ARRAY),
-            ("most_common_freqs", FLOAT4_ARRAY),
-            ("histogram_bounds", TEXT_ARRAY),
+            ("most_common_vals", TA),
+            ("most_common_freqs", F4A),
+            ("histogram_bounds", TA),
         ],
     },
     View {
@@ -518,7 +573,27 @@ fn type_category(t: SqlType) -> &'static str {
         SqlType::Interval => "T",
         SqlType::Unknown => "X",
         SqlType::Array(_) => "A",
+        SqlType::Oid(_) => "N",
         _ => "U",
+    }
+}
+
+/// `typcollation`: the default collation (100) for the string types and their arrays.
+fn collation_of(t: SqlType) -> i64 {
+    if t.is_string() || t.elem().is_some_and(|e| e.is_string()) {
+        100
+    } else {
+        0
+    }
+}
+
+/// `typstorage`: plain for fixed-size types, main for numeric, extended for the rest.
+fn storage_of(t: SqlType) -> &'static str {
+    match t {
+        SqlType::Numeric(_) => "m",
+        SqlType::Unknown => "p",
+        t if t.size() > 0 => "p",
+        _ => "x",
     }
 }
 
@@ -544,6 +619,11 @@ const TYPES: &[SqlType] = &[
     SqlType::Uuid,
     SqlType::Jsonb,
     SqlType::NUMERIC,
+    SqlType::Oid(OidKind::Oid),
+    SqlType::Oid(OidKind::RegClass),
+    SqlType::Oid(OidKind::RegType),
+    SqlType::Oid(OidKind::RegNamespace),
+    SqlType::Oid(OidKind::RegProc),
 ];
 
 fn type_name(t: SqlType) -> String {
@@ -570,6 +650,7 @@ fn type_name(t: SqlType) -> String {
         SqlType::Numeric(_) => "numeric",
         // Array types are named for their element with a leading underscore (`_int4`).
         SqlType::Array(a) => return format!("_{}", type_name(a.elem())),
+        SqlType::Oid(k) => k.name(),
     };
     name.to_string()
 }
@@ -599,11 +680,47 @@ const PK_CONSTRAINT_OID_OFFSET: i64 = 3_000_000;
 const ATTRDEF_OID_OFFSET: i64 = 4_000_000;
 
 /// A column's DEFAULT as SQL text: the expression as written, or the constant's text form.
+/// `nextval('s')` (SERIAL's default, or written so) reads as PostgreSQL deparses it, with the
+/// argument's regclass cast: `nextval('s'::regclass)`.
 fn default_text(c: &ColumnDef) -> Option<String> {
+    let quoted = |s: &str| {
+        s.len() >= 2 && s.starts_with('\'') && s.ends_with('\'') && !s[1..s.len() - 1].replace("''", "").contains('\'')
+    };
     match (&c.default_expr, &c.default) {
-        (Some(e), _) => Some(e.clone()),
+        (Some(e), _) => Some(match e.strip_prefix("nextval(").and_then(|s| s.strip_suffix(')')) {
+            Some(seq) if quoted(seq) => format!("nextval({seq}::regclass)"),
+            // A string literal reads with its type, as PostgreSQL deparses the constant.
+            _ if quoted(e) => format!("{e}::{}", literal_type_name(c.ty)),
+            // A negative number is a constant of the literal's own type, printed quoted.
+            _ if e.strip_prefix('-').is_some_and(|n| {
+                !n.is_empty()
+                    && n.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                    && n.bytes().filter(|b| *b == b'.').count() <= 1
+            }) =>
+            {
+                let ty = match e.parse::<i64>() {
+                    Ok(v) if i32::try_from(v).is_ok() => "integer",
+                    Ok(_) => "bigint",
+                    Err(_) => "numeric",
+                };
+                format!("'{e}'::{ty}")
+            }
+            _ => e.clone(),
+        }),
         (None, Datum::Null) => None,
         (None, d) => crate::types::to_text(d),
+    }
+}
+
+/// The type a deparsed constant is labelled with: format_type without the typmod, and
+/// `bpchar` for character(n).
+fn literal_type_name(t: SqlType) -> String {
+    match t {
+        SqlType::Bpchar(_) => "bpchar".to_string(),
+        SqlType::Varchar(_) => "character varying".to_string(),
+        SqlType::Numeric(_) => "numeric".to_string(),
+        SqlType::Array(a) => format!("{}[]", literal_type_name(a.elem())),
+        t => t.name(),
     }
 }
 
@@ -661,10 +778,15 @@ fn constraints_of(t: &TableDef) -> Vec<(i64, String, &'static str, i64, String)>
     out
 }
 
-/// pg_get_constraintdef(oid): a constraint's definition (`PRIMARY KEY (a, b)`, `UNIQUE (a)`,
-/// `CHECK ((a > 0))`, the CHECK as Orbit keeps its text).
-pub fn constraint_def(oid: i64) -> Option<String> {
-    user_tables().iter().flat_map(|t| constraints_of(t)).find(|c| c.0 == oid).map(|c| c.4)
+/// pg_get_constraintdef(oid [, pretty]): a constraint's definition (`PRIMARY KEY (a, b)`,
+/// `UNIQUE (a)`, `CHECK ((a > 0))`, the CHECK as Orbit keeps its text; pretty drops the
+/// expression's outer parentheses, `CHECK (a > 0)`, as PostgreSQL's pretty printer does).
+pub fn constraint_def(oid: i64, pretty: bool) -> Option<String> {
+    let def = user_tables().iter().flat_map(|t| constraints_of(t)).find(|c| c.0 == oid).map(|c| c.4)?;
+    Some(match def.strip_prefix("CHECK ((").and_then(|d| d.strip_suffix("))")) {
+        Some(expr) if pretty => format!("CHECK ({expr})"),
+        _ => def,
+    })
 }
 
 /// pg_get_indexdef(oid, column, pretty): an index's CREATE INDEX statement (the table
@@ -694,7 +816,6 @@ pub fn index_def(oid: i64, column: i64, pretty: bool) -> Option<String> {
 
 /// The user tables and sequences, from this shard's catalog copy (staging tables of an ALTER
 /// in progress and the sequence table are not listed).
-/// The user tables of the local catalog copy (no index, staging or sequence tables).
 pub(crate) fn user_tables() -> Vec<Arc<TableDef>> {
     orbit_shards::state::with_shard(|s| {
         s.tables
@@ -704,6 +825,42 @@ pub(crate) fn user_tables() -> Vec<Arc<TableDef>> {
             .filter(|d| d.index_of.is_none())
             .collect()
     })
+}
+
+/// A sequence's OID: sequences have no OID of their own in Orbit, so a stable number from
+/// the name.
+fn sequence_oid(name: &str) -> i64 {
+    2_000_000_000 + query_id(name).rem_euclid(1 << 30)
+}
+
+/// Every relation `regclass` can name, as (OID, namespace OID, name): the user tables given,
+/// their indexes and the sequences their columns own (`nextval('s')` defaults), and the system
+/// views. Sequences made by CREATE SEQUENCE alone live on the shard their name hashes to and
+/// are not in this shard's catalog copy, so they are not listed.
+pub(crate) fn relations(tables: &[Arc<TableDef>]) -> Vec<(u32, u32, String, char)> {
+    let public = PUBLIC_NS as u32;
+    let mut out = Vec::new();
+    for t in tables {
+        out.push((t.oid, public, t.name.clone(), if t.view.is_some() { 'v' } else { 'r' }));
+        if !t.has_row_id() {
+            out.push((t.oid + 1_000_000, public, t.pk_name.clone(), 'i'));
+        }
+        for c in &t.columns {
+            let seq = c.default_expr.as_deref().and_then(|e| e.strip_prefix("nextval('")?.strip_suffix("')"));
+            if let Some(seq) = seq {
+                let seq = seq.replace("''", "'");
+                out.push((sequence_oid(&seq) as u32, public, seq, 'S'));
+            }
+        }
+    }
+    for (d, _, ix) in secondary_indexes(tables) {
+        out.push((d.oid, public, ix.name, 'i'));
+    }
+    for v in VIEWS {
+        let ns = if v.schema == "pg_catalog" { PG_CATALOG_NS } else { INFORMATION_SCHEMA_NS };
+        out.push((v.oid, ns as u32, v.name.to_string(), 'v'));
+    }
+    out
 }
 
 /// Every secondary index of a user table: its table of entries (whose OID is the index's),
@@ -752,7 +909,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(t.oid as i64),
                     text(&t.name),
                     Datum::Int8(PUBLIC_NS),
-                    text("r"),
+                    text(if t.view.is_some() { "v" } else { "r" }),
                     Datum::Float4(tuples),
                     Datum::Int2(t.columns.len() as i16),
                     Datum::Bool(has_pk || !t.indexes.is_empty()),
@@ -796,8 +953,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     _ => String::new(),
                 };
                 out.push(vec![
-                    // Sequences have no OID of their own in Orbit: a stable number from the name.
-                    Datum::Int8(2_000_000_000 + query_id(&name).rem_euclid(1 << 30)),
+                    Datum::Int8(sequence_oid(&name)),
                     r[0].clone(),
                     Datum::Int8(PUBLIC_NS),
                     text("S"),
@@ -845,6 +1001,8 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(0),
                     text(kind),
                     Datum::Int8(0),
+                    Datum::Null,
+                    Datum::Null,
                 ]);
             }
             out
@@ -864,6 +1022,10 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Bool(false),
                         Datum::Bool(true),
                         Datum::Bool(false),
+                        Datum::Int2(t.pk.len() as i16),
+                        Datum::Bool(true),
+                        Datum::Bool(false),
+                        Datum::Null,
                     ]
                 })
                 .collect();
@@ -877,6 +1039,10 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Bool(false),
                     Datum::Bool(true),
                     Datum::Bool(false),
+                    Datum::Int2(ix.columns.len() as i16),
+                    Datum::Bool(true),
+                    Datum::Bool(false),
+                    Datum::Null,
                 ]);
             }
             out
@@ -925,7 +1091,20 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             vec![Datum::Int8(950), text("C"), Datum::Int8(PG_CATALOG_NS), text("c")],
             vec![Datum::Int8(951), text("POSIX"), Datum::Int8(PG_CATALOG_NS), text("c")],
         ],
-        2611 | 3256 | 2620 | 2618 | 3381 | 6104 => vec![],
+        2611 | 3256 | 2620 | 2618 | 3381 | 6104 | 6237 | 6106 => vec![],
+        // The one role: the bootstrap superuser.
+        12010 => vec![vec![
+            text("postgres"),
+            Datum::Bool(true),
+            Datum::Bool(true),
+            Datum::Bool(true),
+            Datum::Bool(true),
+            Datum::Bool(true),
+            Datum::Bool(true),
+            Datum::Int4(-1),
+            Datum::Bool(true),
+            Datum::Int8(10),
+        ]],
         2601 => vec![vec![Datum::Int8(2), text("heap"), text("t")], vec![Datum::Int8(403), text("btree"), text("i")]],
         2615 => vec![
             vec![Datum::Int8(PG_CATALOG_NS), text("pg_catalog"), Datum::Int8(10)],
@@ -951,6 +1130,38 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                             orbit_engine::table::Identity::Always => "a",
                         }),
                         Datum::Bool(false),
+                        Datum::Int8(collation_of(c.ty)),
+                        text(""),
+                        text(storage_of(c.ty)),
+                        text(""),
+                        Datum::Int4(-1),
+                    ]);
+                }
+            }
+            // Indexes have attributes too: their key columns, in key order.
+            let tables = user_tables();
+            let pks =
+                tables.iter().filter(|t| !t.has_row_id()).map(|t| (t.oid as i64 + 1_000_000, t.clone(), t.pk.clone()));
+            let secondary = secondary_indexes(&tables).into_iter().map(|(d, t, ix)| (d.oid as i64, t, ix.columns));
+            for (oid, t, cols) in pks.chain(secondary) {
+                for (k, &i) in cols.iter().enumerate() {
+                    let c = &t.columns[i];
+                    out.push(vec![
+                        Datum::Int8(oid),
+                        text(&c.name),
+                        Datum::Int8(c.ty.oid() as i64),
+                        Datum::Int2(c.ty.size()),
+                        Datum::Int2(k as i16 + 1),
+                        Datum::Int4(c.ty.modifier()),
+                        Datum::Bool(false),
+                        Datum::Bool(false),
+                        text(""),
+                        Datum::Bool(false),
+                        Datum::Int8(collation_of(c.ty)),
+                        text(""),
+                        text(storage_of(c.ty)),
+                        text(""),
+                        Datum::Int4(-1),
                     ]);
                 }
             }
@@ -974,6 +1185,8 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     oid(t.array_of()),
                     Datum::Int8(0),
                     Datum::Int8(0),
+                    Datum::Int8(collation_of(t)),
+                    text(storage_of(t)),
                 ]
             })
             .collect(),
@@ -1062,7 +1275,10 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
         12004 => {
             let mut out: Vec<Row> = user_tables()
                 .iter()
-                .map(|t| vec![text("postgres"), text("public"), text(&t.name), text("BASE TABLE")])
+                .map(|t| {
+                    let kind = if t.view.is_some() { "VIEW" } else { "BASE TABLE" };
+                    vec![text("postgres"), text("public"), text(&t.name), text(kind)]
+                })
                 .collect();
             for v in VIEWS {
                 out.push(vec![text("postgres"), text(v.schema), text(v.name), text("VIEW")]);
@@ -1073,11 +1289,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             let mut out = Vec::new();
             for t in user_tables() {
                 for (i, c) in t.columns.iter().enumerate() {
-                    let default = match (&c.default_expr, &c.default) {
-                        (Some(e), _) => Datum::Text(e.clone()),
-                        (None, Datum::Null) => Datum::Null,
-                        (None, d) => crate::types::to_text(d).map_or(Datum::Null, Datum::Text),
-                    };
+                    let default = default_text(c).map_or(Datum::Null, Datum::Text);
                     let len = match c.ty {
                         SqlType::Varchar(Some(n)) | SqlType::Bpchar(Some(n)) => Datum::Int4(n as i32),
                         _ => Datum::Null,

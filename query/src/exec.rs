@@ -14,7 +14,7 @@
 use crate::bind::{OnConflict, Plan, SelectPlan};
 use crate::error::{code, Result, SqlError};
 use crate::expr::{self, Ctx, Expr};
-use crate::txn::{sql_db, Txn};
+use crate::txn::{sql_db, SnapshotCheck, Txn};
 use crate::types;
 use orbit_engine::table::{key, Datum, Row, TableDef};
 use orbit_shards::tables as shard_tables;
@@ -27,8 +27,11 @@ pub(crate) mod index_scan;
 mod indexes;
 mod lock_rows;
 mod modify_join;
+mod rename;
+pub(crate) mod undo;
 mod upsert;
 mod utility;
+mod views;
 pub use utility::{copy_insert, copy_out};
 
 /// A statement's outcome: rows (for SELECT and RETURNING), the command tag and any notices.
@@ -67,7 +70,28 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
     // A cancel request or statement_timeout takes effect at the statement's lock waits and
     // shard hops, and here at its start and end (before an autocommit commits).
     txn.check_cancel()?;
+    if !matches!(
+        plan,
+        Plan::Empty
+            | Plan::Begin { .. }
+            | Plan::Commit
+            | Plan::Rollback
+            | Plan::Savepoint(_)
+            | Plan::ReleaseSavepoint(_)
+            | Plan::RollbackTo(_)
+            | Plan::Deallocate(_)
+            | Plan::Set { .. }
+            | Plan::Reset(_)
+            | Plan::Show(_)
+    ) {
+        txn.begin_statement().await?;
+    }
+    let creates = undo::creates(plan).await?;
     let r = execute_plan(plan, params, txn).await?;
+    undo::follow(&mut txn.created);
+    if let Some((name, kind)) = creates {
+        txn.created.extend(undo::created(name, kind).await?);
+    }
     txn.check_cancel()?;
     Ok(r)
 }
@@ -107,6 +131,8 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             Ok(r)
         }
         Plan::DropTable { names, if_exists } => drop_tables(names, *if_exists).await,
+        Plan::CreateView { def, or_replace } => views::create_view(def, *or_replace).await,
+        Plan::DropView { names, if_exists, cascade } => views::drop_views(names, *if_exists, *cascade).await,
         Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. }
             if crate::catalog::is_view(table) =>
         {
@@ -170,13 +196,30 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             utility::maintenance(*analyze, tables, columns, tag).await
         }
         Plan::CreateIndex { table, index, if_not_exists } => {
-            indexes::create_index(txn, table, index, *if_not_exists).await
+            let mut r = indexes::create_index(txn, table, index, *if_not_exists).await?;
+            // ALTER TABLE ... ADD CONSTRAINT ... UNIQUE builds its index the same way.
+            if index.constraint {
+                r.tag = "ALTER TABLE".into();
+            }
+            Ok(r)
         }
         Plan::DropIndex { names, if_exists } => indexes::drop_index(txn, names, *if_exists).await,
         Plan::DropUniqueConstraint { table, name } => {
             indexes::remove_from_table(txn, table, name).await?;
             drop_relations(std::slice::from_ref(name)).await?;
             Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
+        }
+        Plan::RenameTable { table, new_name } => {
+            let r = rename::rename_table(txn, table, new_name).await?;
+            // A table this transaction created is dropped by ROLLBACK under its new name.
+            for c in &mut txn.created {
+                if let undo::Created::Relation { name, oid, .. } = c {
+                    if *name == table.name && *oid == table.oid {
+                        name.clone_from(new_name);
+                    }
+                }
+            }
+            Ok(r)
         }
         Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(txn, table, columns, name).await,
         Plan::RewriteTable { table, def, change } => utility::rewrite_columns(txn, table, def, change).await,
@@ -309,6 +352,10 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
                 return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a table"))
                     .hint("Use DROP INDEX to remove an index."))
             }
+            Some(d) if d.view.is_some() => {
+                return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a table"))
+                    .hint("Use DROP VIEW to remove a view."))
+            }
             Some(d) => indexes.extend(d.indexes.iter().map(|x| x.name.clone())),
         }
     }
@@ -321,6 +368,9 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
         }
     }
     let present: Vec<String> = names.iter().filter(|n| !missing.contains(n)).cloned().collect();
+    if !present.is_empty() {
+        views::check_dependents("table", &present, false, &mut r)?;
+    }
     drop_relations(&present).await?;
     // Then the tables' indexes (a crash in between leaves indexes of no table: DROP INDEX
     // removes them).
@@ -382,6 +432,24 @@ fn eval_key(key: &[Expr], params: &[Datum]) -> Result<Option<Vec<u8>>> {
     Ok(Some(key::encode(vals.iter())))
 }
 
+/// Reads on every shard as the snapshot at `at` sees them (they need no intents: a snapshot never
+/// sees part of a commit), or at one moment of the cross-shard order ([`on_every_shard`]).
+pub(crate) async fn on_every_shard_at<R, F>(at: Option<u64>, f: F) -> Result<Vec<R>>
+where
+    R: Send + 'static,
+    F: Fn(&mut orbit_shards::state::Shard) -> R + Send + Clone + 'static,
+{
+    match at {
+        Some(_) => mesh::run_on_all(f).await.map_err(gone),
+        None => on_every_shard(f).await,
+    }
+}
+
+/// The error of a read at a snapshot whose row versions are gone.
+pub(crate) fn too_old(_: orbit_engine::table::mvcc::TooOld) -> SqlError {
+    SqlError::new("72000", "snapshot too old")
+}
+
 /// Runs `f` on every shard at one moment of the cross-shard order: with shared intents on every
 /// shard when there are several, so that no commit spanning shards is seen in part.
 pub(crate) async fn on_every_shard<R, F>(f: F) -> Result<Vec<R>>
@@ -406,9 +474,16 @@ where
     r
 }
 
-/// The committed row at `key` of `table` if it passes `filter`: one step on its shard, unless
-/// a commit spanning shards holds the row (then after it).
-async fn read_key(table: &Arc<TableDef>, k: Vec<u8>, filter: Option<&Expr>, params: &[Datum]) -> Result<Option<Row>> {
+/// The committed row at `key` of `table` if it passes `filter`, as the snapshot at `at` sees it
+/// (None: the latest): one step on its shard, unless a commit spanning shards holds the row
+/// (then after it; a snapshot read needs no wait).
+pub(crate) async fn read_key(
+    table: &Arc<TableDef>,
+    k: Vec<u8>,
+    filter: Option<&Expr>,
+    params: &[Datum],
+    at: Option<u64>,
+) -> Result<Option<Row>> {
     let (_, n) = state::local();
     let shard = shard_of_key(&k, n);
     let key_copy = k.clone();
@@ -416,11 +491,11 @@ async fn read_key(table: &Arc<TableDef>, k: Vec<u8>, filter: Option<&Expr>, para
     let filter = filter.cloned();
     let params = params.to_vec();
     let read = move |s: &mut orbit_shards::state::Shard, check: bool| {
-        if check && s.tx.blocks(false, std::iter::once((sql_db(oid), k.as_slice()))) {
+        if check && at.is_none() && s.tx.blocks(false, std::iter::once((sql_db(oid), k.as_slice()))) {
             return Ok(Err(()));
         }
         let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
-        match t.get(&k) {
+        match t.get_at(&k, at).map_err(too_old)? {
             Some(row) if matches(filter.as_ref(), row, &params)? => Ok(Ok(Some(row.clone()))),
             _ => Ok(Ok(None)),
         }
@@ -469,7 +544,8 @@ pub(crate) async fn scan(
                 _ => vec![],
             });
         }
-        return Ok(read_key(table, k.clone(), filter, params).await?.map(|r| (k, r)).into_iter().collect());
+        let at = txn.read_at();
+        return Ok(read_key(table, k.clone(), filter, params, at).await?.map(|r| (k, r)).into_iter().collect());
     }
     if let Some(f) = filter {
         if let Some(access) = index_scan::choose(table, f) {
@@ -479,10 +555,11 @@ pub(crate) async fn scan(
     let name = table.name.clone();
     let f = filter.cloned();
     let p = params.to_vec();
-    let parts = on_every_shard(move |s| {
+    let at = txn.read_at();
+    let parts = on_every_shard_at(at, move |s| {
         let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
         let mut out = Vec::new();
-        for (k, row) in t.scan() {
+        for (k, row) in t.scan_at(at).map_err(too_old)? {
             if matches(f.as_ref(), row, &p)? {
                 out.push((k.clone(), row.clone()));
             }
@@ -751,7 +828,7 @@ async fn rows_to_change(
             None => to_lock.push(k),
         }
     }
-    let latest = txn.lock(table, to_lock.clone()).await?;
+    let latest = txn.lock_changing(table, to_lock.clone(), SnapshotCheck::Changed).await?;
     for (k, row) in to_lock.into_iter().zip(latest) {
         if let Some(row) = row {
             if matches(filter, &row, params)? {

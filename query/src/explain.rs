@@ -838,6 +838,7 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
         let what = match l.kind {
             LinkKind::Scalar => "value",
             LinkKind::Exists => "EXISTS",
+            LinkKind::Array => "ARRAY",
             LinkKind::Any(_) => "ANY",
             LinkKind::All(_) => "ALL",
             LinkKind::Keyed { .. } => "the rows to change, with correlated subqueries' values",

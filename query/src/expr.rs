@@ -722,6 +722,7 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
             crate::datetime::interval_span(x).cmp(&crate::datetime::interval_span(y))
         }
         (Datum::Uuid(x), Datum::Uuid(y)) => x.cmp(y),
+        (Datum::Oid(_, x), Datum::Oid(_, y)) => x.cmp(y),
         (Datum::Jsonb(x), Datum::Jsonb(y)) => crate::json::compare_jsonb(x, y),
         (Datum::Array(x), Datum::Array(y)) => crate::array::compare(x, y),
         (Datum::Numeric(_), Datum::Numeric(_) | Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_))

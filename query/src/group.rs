@@ -254,10 +254,11 @@ pub async fn select(
             let name = t.name.clone();
             let plan = p.clone();
             let params_v = params.to_vec();
-            let parts = crate::exec::on_every_shard(move |s| {
+            let at = txn.read_at();
+            let parts = crate::exec::on_every_shard_at(at, move |s| {
                 let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
                 let mut g = Groups::default();
-                for (_, row) in t.scan() {
+                for (_, row) in t.scan_at(at).map_err(crate::exec::too_old)? {
                     if matches(plan.filter.as_ref(), row, &params_v)? {
                         g.add_row(&plan, row, &params_v)?;
                     }

@@ -124,6 +124,9 @@ pub enum LinkKind {
     Scalar,
     /// `EXISTS (SELECT ...)`.
     Exists,
+    /// `ARRAY(SELECT x ...)`: the values of every row, in order, as a one-dimensional array
+    /// (empty without rows).
+    Array,
     /// `x op ANY (SELECT ...)` (IN is `= ANY`): the comparison with the placeholder on the right,
     /// as bound (casts included).
     Any(Expr),
@@ -374,6 +377,11 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
             _ => return Err(SqlError::new("21000", "more than one row returned by a subquery used as an expression")),
         },
         LinkKind::Exists => Expr::Const(Datum::Bool(!rows.is_empty()), SqlType::Bool),
+        LinkKind::Array => {
+            let items: Vec<Datum> = rows.into_iter().map(|r| r.into_iter().next().unwrap_or(Datum::Null)).collect();
+            let elem = l.ty.elem().unwrap_or(SqlType::Text);
+            Expr::Const(Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(elem, items))), l.ty)
+        }
         LinkKind::Keyed { .. } => return Err(SqlError::internal("a keyed subquery per row")),
         LinkKind::Any(template) | LinkKind::All(template) => {
             let any = matches!(l.kind, LinkKind::Any(_));
@@ -1226,7 +1234,7 @@ fn map_link(l: &mut SubLink, f: &mut dyn FnMut(&mut Expr) -> Result<bool>) -> Re
     map_plan(&mut l.plan, f)?;
     match &mut l.kind {
         LinkKind::Any(t) | LinkKind::All(t) | LinkKind::Keyed { key: t, .. } => walk(t, f)?,
-        LinkKind::Scalar | LinkKind::Exists => {}
+        LinkKind::Scalar | LinkKind::Exists | LinkKind::Array => {}
     }
     for (_, e) in &mut l.captures {
         walk(e, f)?;

@@ -17,7 +17,8 @@ pub enum Builtin {
     /// `regex` crate reads it (PostgreSQL's ARE syntax for the common cases).
     RegexMatch,
     RegexMatchCi,
-    /// pg_table_is_visible(oid): every relation is on Orbit's search path.
+    /// pg_table_is_visible(oid): whether the relation is found by its bare name (the search
+    /// path is pg_catalog, public: information_schema's views are not).
     TableIsVisible,
     /// pg_get_userbyid(oid): the role's name (only the bootstrap superuser, OID 10, exists).
     UserById,
@@ -80,6 +81,8 @@ pub enum Builtin {
     ConstraintDef,
     IndexDef,
     GetExpr,
+    /// pg_relation_is_publishable(regclass): whether a relation is a user table.
+    RelationIsPublishable,
 }
 
 impl Builtin {
@@ -212,7 +215,14 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         Builtin::RegexMatch | Builtin::RegexMatchCi => {
             Datum::Bool(regex_match(text(a(0)), text(a(1)), f == Builtin::RegexMatchCi)?)
         }
-        Builtin::TableIsVisible => Datum::Bool(true),
+        Builtin::TableIsVisible => match a(0).as_i64().and_then(|v| u32::try_from(v).ok()) {
+            Some(oid) => Datum::Bool(crate::regtypes::relation_is_visible(oid)),
+            None => Datum::Null,
+        },
+        Builtin::RelationIsPublishable => {
+            let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok());
+            oid.and_then(crate::regtypes::relation_is_publishable).map_or(Datum::Null, Datum::Bool)
+        }
         Builtin::UserById => match a(0).as_i64() {
             Some(10) => Datum::Text("postgres".into()),
             Some(n) => Datum::Text(format!("unknown (OID={n})")),
@@ -436,7 +446,8 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         },
         Builtin::Array(_) => return Err(SqlError::internal("array function")),
         Builtin::ConstraintDef => {
-            crate::catalog::constraint_def(a(0).as_i64().unwrap_or(0)).map_or(Datum::Null, Datum::Text)
+            let pretty = a(1) == &Datum::Bool(true);
+            crate::catalog::constraint_def(a(0).as_i64().unwrap_or(0), pretty).map_or(Datum::Null, Datum::Text)
         }
         Builtin::IndexDef => {
             let pretty = a(2) == &Datum::Bool(true);

@@ -192,7 +192,8 @@ pub async fn drop(names: &[String]) -> Result<Vec<bool>> {
             continue;
         }
         let (k, shard) = (key_of(name), owner(name));
-        let ticket = mesh::run_on(shard, move |s| shard_tables::delete(s, SEQ_TABLE, &[k]).1).await.map_err(gone)?;
+        let ticket =
+            mesh::run_on(shard, move |s| shard_tables::delete(s, SEQ_TABLE, &[k], None).1).await.map_err(gone)?;
         wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)?;
         out.push(true);
     }
@@ -212,11 +213,42 @@ pub async fn drop_owned(table: &str) -> Result<()> {
             .filter(|(_, r)| matches!(&r[OWNED_BY], Datum::Text(o) if *o == t))
             .map(|(k, _)| k.clone())
             .collect();
-        (!keys.is_empty()).then(|| shard_tables::delete(s, SEQ_TABLE, &keys).1).flatten()
+        (!keys.is_empty()).then(|| shard_tables::delete(s, SEQ_TABLE, &keys, None).1).flatten()
     })
     .await
     .map_err(gone)?;
     wal::wait_all(parts.into_iter().flatten().collect::<Vec<_>>()).await.map_err(io_error)
+}
+
+/// The sequences owned by table `from` are owned by `to` (ALTER TABLE ... RENAME TO), durably.
+pub async fn set_owner(from: &str, to: &str) -> Result<()> {
+    if crate::bind::lookup_table(SEQ_TABLE).is_none() {
+        return Ok(());
+    }
+    let (f, t) = (from.to_string(), to.to_string());
+    let parts = mesh::run_on_all(move |s| {
+        let Some(seqs) = s.tables.get(SEQ_TABLE) else { return Ok(None) };
+        let rows: Vec<(Vec<u8>, Row)> = seqs
+            .scan()
+            .filter(|(_, r)| matches!(&r[OWNED_BY], Datum::Text(o) if *o == f))
+            .map(|(k, r)| {
+                let mut r = r.clone();
+                r[OWNED_BY] = Datum::Text(t.clone());
+                (k.clone(), r)
+            })
+            .collect();
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        shard_tables::put(s, SEQ_TABLE, rows, None).map_err(|e| format!("{e:?}"))
+    })
+    .await
+    .map_err(gone)?;
+    let mut tickets = Vec::new();
+    for p in parts {
+        tickets.extend(p.map_err(io_error)?);
+    }
+    wal::wait_all(tickets).await.map_err(io_error)
 }
 
 /// The next `count` values of sequence `name`, logged durably before they are returned.
@@ -262,7 +294,7 @@ pub async fn next_values(name: &str, count: usize) -> Result<Vec<i64>> {
         let mut new = row;
         new[LAST] = Datum::Int8(last);
         new[CALLED] = Datum::Bool(true);
-        let ticket = shard_tables::put(s, SEQ_TABLE, vec![(k, new)]).map_err(|e| match e {
+        let ticket = shard_tables::put(s, SEQ_TABLE, vec![(k, new)], None).map_err(|e| match e {
             shard_tables::RowError::Unwritable(e) => io_error(e),
             _ => missing(&n),
         })?;
@@ -292,7 +324,7 @@ pub async fn set_value(name: &str, value: i64, is_called: bool) -> Result<i64> {
         let mut new = row;
         new[LAST] = Datum::Int8(value);
         new[CALLED] = Datum::Bool(is_called);
-        shard_tables::put(s, SEQ_TABLE, vec![(k, new)]).map_err(|e| match e {
+        shard_tables::put(s, SEQ_TABLE, vec![(k, new)], None).map_err(|e| match e {
             shard_tables::RowError::Unwritable(e) => io_error(e),
             _ => missing(&n),
         })

@@ -219,7 +219,8 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
         },
         "default_transaction_isolation" | "transaction_isolation" => match joined.to_ascii_lowercase().as_str() {
             "read committed" | "read uncommitted" => "read committed".to_string(),
-            "repeatable read" | "serializable" => return Err(only(canon, "read committed")),
+            "repeatable read" => "repeatable read".to_string(),
+            "serializable" => return Err(only(canon, "read committed or repeatable read")),
             v => return Err(invalid(canon, v)),
         },
         "search_path" => {

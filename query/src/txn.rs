@@ -4,34 +4,51 @@
 //! A transaction's changes are private until COMMIT: they live in its write set ([`Txn`]), by
 //! table and encoded primary key (a row, or None for a deleted one), and every row it changes
 //! (or inserts at) is locked on the row's shard ([`orbit_shards::rowlock`]) from the statement
-//! that changes it until the transaction ends. Reads see the committed rows overlaid with the
-//! transaction's own changes — PostgreSQL's READ COMMITTED: each statement sees what was
-//! committed when it ran. A writer that finds a row locked by another transaction waits for it,
-//! then re-reads the committed row and re-checks its WHERE (PostgreSQL's re-check of an updated
-//! row); waits that form a cycle are found after [`DEADLOCK_TIMEOUT`] and the youngest
-//! transaction in the cycle fails with 40P01, as PostgreSQL's `deadlock_timeout` check does.
+//! that changes it until the transaction ends. A writer that finds a row locked by another
+//! transaction waits for it, then re-reads the committed row; waits that form a cycle are found
+//! after [`DEADLOCK_TIMEOUT`] and the youngest transaction in the cycle fails with 40P01, as
+//! PostgreSQL's `deadlock_timeout` check does.
+//!
+//! Reads see committed rows overlaid with the transaction's own changes, at one of two
+//! isolation levels ([`Isolation`]):
+//! - READ COMMITTED (the default, as in PostgreSQL): each statement sees the latest committed
+//!   rows. A reader spanning shards takes shared intents on every shard through the cross-shard
+//!   scheduler ([`orbit_shards::tx`]), and a commit spanning shards takes exclusive ones on its
+//!   rows, so no reader sees part of a commit. A writer re-checks its WHERE against the row it
+//!   locked (PostgreSQL's re-check of an updated row).
+//! - REPEATABLE READ: the transaction's first statement takes a snapshot
+//!   ([`orbit_engine::table::mvcc`]) and every statement reads the rows as they were then, from
+//!   the versions each shard keeps while a snapshot needs them. Changing (or locking) a row that
+//!   a commit after the snapshot changed fails with 40001, as PostgreSQL's "could not serialize
+//!   access due to concurrent update": first updater wins. SERIALIZABLE (PostgreSQL's SSI) is not
+//!   built and is refused.
 //!
 //! COMMIT applies the write set shard by shard, logging each change, and releases the locks.
-//! A commit that touches several shards first takes exclusive intents on its rows through the
-//! cross-shard scheduler ([`orbit_shards::tx`]); reads spanning shards take shared intents on
-//! every shard, and single-shard reads of a row under such an intent wait for it, so no reader
-//! sees part of a commit. ROLLBACK drops the write set and releases the locks.
+//! Each shard applies its part in one step, under one commit timestamp. A commit spanning
+//! shards is also atomic across a crash: it runs two-phase commit over the shards' own logs
+//! ([`apply_together`]; the coordinating shard's log holds the decision). ROLLBACK drops the
+//! write set and releases the locks.
 //!
-//! Not here yet: REPEATABLE READ/SERIALIZABLE (no MVCC snapshots), transactional DDL (CREATE and
-//! DROP apply at once), and atomicity of a multi-shard commit across a crash (each shard's log
-//! holds its part; a crash between two shards' log writes keeps one part).
+//! DDL applies at once; ROLLBACK drops the objects the transaction created (`exec/undo.rs`),
+//! while DROP, ALTER and TRUNCATE are not undone yet.
 
 use crate::error::{code, Result, SqlError};
-use orbit_engine::table::{Row, TableDef};
-use orbit_shards::rowlock::{self, Lock, Owner};
+use orbit_engine::table::in_doubt::{PartTable, PreparedPart};
+use orbit_engine::table::{mvcc, Datum, Row, TableDef};
+use orbit_shards::rowlock::{self, Lock, LockMode, Owner};
 use orbit_shards::tx::{Intent, Mode};
-use orbit_shards::{mesh, rt, state, tables as shard_tables, wal, ShardId};
+use orbit_shards::{mesh, rt, state, tables as shard_tables, twophase, wal, ShardId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Rows one transaction may change before it fails (54000): bounds the write set's memory.
-pub const MAX_TXN_ROWS: usize = 4_000_000;
+/// Bytes one transaction's write set may hold (estimated: keys, rows and the map's own
+/// overhead) before it fails with 54000: one client cannot take the server's memory. Enough
+/// for `pgbench -i -s 100` (10M accounts rows in one transaction).
+pub const MAX_TXN_BYTES: usize = 6 << 30;
+
+/// The write set's overhead per row, next to its key and row: the map entry and the vectors.
+const ENTRY_BYTES: usize = 64;
 
 /// What taking a row lock another transaction holds does (`FOR UPDATE [NOWAIT | SKIP LOCKED]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,6 +60,67 @@ pub enum LockWait {
     NoWait,
     /// Leave the row out.
     SkipLocked,
+}
+
+/// The isolation levels Orbit runs (PostgreSQL's names in [`Isolation::name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Isolation {
+    #[default]
+    ReadCommitted,
+    RepeatableRead,
+}
+
+impl Isolation {
+    /// The name `SHOW transaction_isolation` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isolation::ReadCommitted => "read committed",
+            Isolation::RepeatableRead => "repeatable read",
+        }
+    }
+
+    /// A setting's value (as [`crate::settings`] stores it).
+    pub fn from_setting(v: &str) -> Isolation {
+        if v.eq_ignore_ascii_case("repeatable read") {
+            Isolation::RepeatableRead
+        } else {
+            Isolation::ReadCommitted
+        }
+    }
+}
+
+/// What locking a row checks against the transaction's snapshot (REPEATABLE READ only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SnapshotCheck {
+    /// Nothing: an INSERT's probe for a taken key (a concurrent insert is a 23505, as in
+    /// PostgreSQL).
+    Off,
+    /// 40001 if a commit after the snapshot changed the row: UPDATE, DELETE, SELECT FOR UPDATE.
+    Changed,
+    /// 40001 if a row is there now and a commit after the snapshot put it there or changed it:
+    /// ON CONFLICT's arbiter rows (PostgreSQL's check that the conflicting row is visible).
+    Present,
+}
+
+fn serialization_failure() -> SqlError {
+    SqlError::new("40001", "could not serialize access due to concurrent update")
+}
+
+fn too_old(_: mvcc::TooOld) -> SqlError {
+    SqlError::new("72000", "snapshot too old")
+}
+
+/// A SELECT's locking clause: `FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE` and what to do
+/// with rows another transaction holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowLocking {
+    pub wait: LockWait,
+    /// FOR SHARE and FOR KEY SHARE take shared locks; FOR UPDATE and FOR NO KEY UPDATE
+    /// exclusive ones (Orbit has these two modes: KEY SHARE conflicts with NO KEY UPDATE here,
+    /// where PostgreSQL lets them pass).
+    pub mode: LockMode,
+    /// The clause as PostgreSQL names it in errors: `FOR UPDATE`, `FOR SHARE`, ...
+    pub clause: &'static str,
 }
 
 /// How long a lock wait lasts before the waiter checks for a deadlock (PostgreSQL's default
@@ -70,6 +148,8 @@ struct Savepoint {
     name: String,
     writes: BTreeMap<String, TableWrites>,
     changed: usize,
+    /// How many objects the transaction had created.
+    created: usize,
 }
 
 /// A connection's cancel switch (PostgreSQL's CancelRequest): armed while a statement runs; a
@@ -183,7 +263,9 @@ pub struct Txn {
     pub id: Owner,
     pub(crate) writes: BTreeMap<String, TableWrites>,
     lock_shards: BTreeSet<ShardId>,
+    /// The write set's estimated size in bytes, and its bound ([`MAX_TXN_BYTES`]).
     changed: usize,
+    max_bytes: usize,
     savepoints: Vec<Savepoint>,
     /// `BEGIN READ ONLY`: writes fail with 25006.
     pub read_only: bool,
@@ -196,6 +278,12 @@ pub struct Txn {
     pub started_us: i64,
     /// Rows of the derived relations (subqueries, CTEs) of the running statement.
     pub(crate) relations: crate::relation::Registry,
+    /// The isolation level; it can change until the first statement takes the snapshot.
+    pub isolation: Isolation,
+    /// REPEATABLE READ's snapshot, from the first statement on.
+    snapshot: Option<mvcc::Snapshot>,
+    /// The objects this transaction's DDL created, oldest first: ROLLBACK drops them.
+    pub(crate) created: Vec<crate::exec::undo::Created>,
 }
 
 impl Default for Txn {
@@ -227,13 +315,53 @@ impl Txn {
             writes: BTreeMap::new(),
             lock_shards: BTreeSet::new(),
             changed: 0,
+            max_bytes: MAX_TXN_BYTES,
             savepoints: Vec::new(),
             read_only: false,
             cancel: None,
             sequences: Default::default(),
             started_us: crate::datetime::now_us(),
             relations: Default::default(),
+            isolation: Isolation::ReadCommitted,
+            snapshot: None,
+            created: Vec::new(),
         }
+    }
+
+    /// Whether a statement has run (REPEATABLE READ: the snapshot is taken), after which the
+    /// isolation level cannot change (25001).
+    pub fn has_snapshot(&self) -> bool {
+        self.snapshot.is_some()
+    }
+
+    /// At the start of each statement that reads or writes rows: a REPEATABLE READ transaction's
+    /// first one takes the snapshot, at a moment when no commit spanning shards is half applied
+    /// (with shared intents on every shard, as a READ COMMITTED read spanning shards takes).
+    pub(crate) async fn begin_statement(&mut self) -> Result<()> {
+        if self.isolation != Isolation::RepeatableRead || self.snapshot.is_some() {
+            return Ok(());
+        }
+        let (_, n) = state::local();
+        if n == 1 {
+            self.snapshot = Some(mvcc::Snapshot::take());
+            return Ok(());
+        }
+        let intents = (0..n)
+            .map(|s| {
+                let mut i = Intent::default();
+                i.whole(Mode::Shared);
+                (s, i.seal())
+            })
+            .collect();
+        let held = orbit_shards::tx::acquire(intents).await.map_err(gone)?;
+        self.snapshot = Some(mvcc::Snapshot::take());
+        held.release().await;
+        Ok(())
+    }
+
+    /// The snapshot reads go through (None: the latest committed rows, READ COMMITTED).
+    pub(crate) fn read_at(&self) -> Option<u64> {
+        self.snapshot.as_ref().map(|s| s.at())
     }
 
     /// Whether the transaction changed nothing (yet).
@@ -276,14 +404,21 @@ impl Txn {
         if w.def.oid != def.oid {
             *w = TableWrites { def: def.clone(), rows: BTreeMap::new() };
         }
-        if w.rows.insert(key, row).is_none() {
-            self.changed += 1;
-            if self.changed > MAX_TXN_ROWS {
-                return Err(SqlError::new(
-                    code::PROGRAM_LIMIT_EXCEEDED,
-                    format!("transaction changes too many rows (at most {MAX_TXN_ROWS})"),
-                ));
-            }
+        let size = |key: &[u8], row: &Option<Row>| {
+            key.len() + ENTRY_BYTES + row.as_ref().map_or(0, |r| r.iter().map(Datum::memory).sum::<usize>())
+        };
+        let added = size(&key, &row);
+        let removed = match w.rows.get(&key) {
+            Some(old) => size(&key, old),
+            None => 0,
+        };
+        w.rows.insert(key, row);
+        self.changed = (self.changed + added).saturating_sub(removed);
+        if self.changed > self.max_bytes {
+            return Err(SqlError::new(
+                code::PROGRAM_LIMIT_EXCEEDED,
+                format!("the changes of one transaction may take at most {} MB of memory", self.max_bytes >> 20),
+            ));
         }
         Ok(())
     }
@@ -291,18 +426,48 @@ impl Txn {
     /// Locks the rows at `keys` of `def` for this transaction, waiting for other transactions
     /// that hold them, and returns each row as committed once locked (None: no row there).
     pub(crate) async fn lock(&mut self, def: &TableDef, keys: Vec<Vec<u8>>) -> Result<Vec<Option<Row>>> {
-        let got = self.lock_with(def, keys, LockWait::Wait).await?;
+        let got = self.lock_checked(def, keys, LockWait::Wait, LockMode::Exclusive, SnapshotCheck::Off).await?;
+        Ok(got.into_iter().map(Option::flatten).collect())
+    }
+
+    /// [`Txn::lock`] of rows this transaction is about to change: under REPEATABLE READ, `check`
+    /// decides when a commit after the snapshot makes it fail with 40001.
+    pub(crate) async fn lock_changing(
+        &mut self,
+        def: &TableDef,
+        keys: Vec<Vec<u8>>,
+        check: SnapshotCheck,
+    ) -> Result<Vec<Option<Row>>> {
+        let got = self.lock_checked(def, keys, LockWait::Wait, LockMode::Exclusive, check).await?;
         Ok(got.into_iter().map(Option::flatten).collect())
     }
 
     /// [`Txn::lock`] with a policy for rows another transaction holds: wait for it, fail
     /// (`NOWAIT`: 55P03), or leave the row out (`SKIP LOCKED`: its entry is None).
+    /// The rows are locked in `mode` (FOR SHARE: shared), as for changing them
+    /// ([`SnapshotCheck::Changed`]).
     pub(crate) async fn lock_with(
         &mut self,
         def: &TableDef,
         keys: Vec<Vec<u8>>,
         policy: LockWait,
+        mode: LockMode,
     ) -> Result<Vec<Option<Option<Row>>>> {
+        self.lock_checked(def, keys, policy, mode, SnapshotCheck::Changed).await
+    }
+
+    async fn lock_checked(
+        &mut self,
+        def: &TableDef,
+        keys: Vec<Vec<u8>>,
+        policy: LockWait,
+        mode: LockMode,
+        check: SnapshotCheck,
+    ) -> Result<Vec<Option<Option<Row>>>> {
+        let check = match self.read_at() {
+            Some(at) if check != SnapshotCheck::Off => Some((at, check)),
+            _ => None,
+        };
         let (_, n) = state::local();
         let mut per_shard: BTreeMap<ShardId, Vec<usize>> = BTreeMap::new();
         for (i, k) in keys.iter().enumerate() {
@@ -326,7 +491,7 @@ impl Txn {
                     let mut got = Vec::with_capacity(batch.len());
                     let mut it = batch.into_iter();
                     while let Some((i, k)) = it.next() {
-                        if policy != LockWait::Wait && s.row_locks.holder(oid, &k).is_some_and(|h| h != owner) {
+                        if policy != LockWait::Wait && s.row_locks.blocker(oid, &k, owner, mode).is_some() {
                             if policy == LockWait::NoWait {
                                 return Err(SqlError::new(
                                     "55P03",
@@ -336,9 +501,16 @@ impl Txn {
                             got.push((i, None));
                             continue;
                         }
-                        match s.row_locks.lock(oid, &k, owner) {
+                        match s.row_locks.lock_in(oid, &k, owner, mode) {
                             Lock::Held => {
-                                let row = s.tables.get(&name).and_then(|t| t.get(&k).cloned());
+                                let t = s.tables.get(&name);
+                                let row = t.and_then(|t| t.get(&k).cloned());
+                                if let (Some((at, check)), Some(t)) = (check, t) {
+                                    let changed = t.changed_since(&k, at).map_err(too_old)?;
+                                    if changed && (check == SnapshotCheck::Changed || row.is_some()) {
+                                        return Err(serialization_failure());
+                                    }
+                                }
                                 got.push((i, Some(row)));
                             }
                             Lock::Wait { holder, ready } => {
@@ -427,7 +599,12 @@ impl Txn {
 
     /// `SAVEPOINT name`.
     pub fn savepoint(&mut self, name: &str) {
-        self.savepoints.push(Savepoint { name: name.to_string(), writes: self.writes.clone(), changed: self.changed });
+        self.savepoints.push(Savepoint {
+            name: name.to_string(),
+            writes: self.writes.clone(),
+            changed: self.changed,
+            created: self.created.len(),
+        });
     }
 
     fn find_savepoint(&self, name: &str) -> Result<usize> {
@@ -437,14 +614,17 @@ impl Txn {
             .ok_or_else(|| SqlError::new("3B001", format!("savepoint \"{name}\" does not exist")))
     }
 
-    /// `ROLLBACK TO SAVEPOINT name`: the write set as it was at the savepoint (which stays).
-    /// Row locks taken since are kept until the transaction ends.
-    pub fn rollback_to(&mut self, name: &str) -> Result<()> {
+    /// `ROLLBACK TO SAVEPOINT name`: the write set as it was at the savepoint (which stays);
+    /// the objects created since are dropped. Row locks taken since are kept until the
+    /// transaction ends.
+    pub async fn rollback_to(&mut self, name: &str) -> Result<()> {
         let i = self.find_savepoint(name)?;
         self.savepoints.truncate(i + 1);
         let sp = &self.savepoints[i];
         self.writes = sp.writes.clone();
         self.changed = sp.changed;
+        let since = self.created.split_off(sp.created.min(self.created.len()));
+        crate::exec::undo::undo(since).await;
         Ok(())
     }
 
@@ -458,6 +638,19 @@ impl Txn {
     /// Ends the transaction without applying anything.
     pub async fn rollback(mut self) {
         self.release_locks().await;
+        self.end_snapshot().await;
+        crate::exec::undo::undo(std::mem::take(&mut self.created)).await;
+    }
+
+    /// Gives the snapshot up; if it was the oldest, the shards drop the row versions no other
+    /// snapshot needs (they also do at their next commit of each table).
+    async fn end_snapshot(&mut self) {
+        let Some(snapshot) = self.snapshot.take() else { return };
+        let before = mvcc::horizon();
+        drop(snapshot);
+        if mvcc::horizon() > before {
+            let _ = mesh::run_on_all(|s| s.tables.forget_versions()).await;
+        }
     }
 
     async fn release_locks(&mut self) {
@@ -487,9 +680,10 @@ impl Txn {
                 let (shard, changes) = per_shard.into_iter().next().expect("one shard");
                 apply_alone(shard, me, changes).await
             }
-            _ => apply_together(me, per_shard).await,
+            _ => apply_together(me, per_shard, &mut self.lock_shards).await,
         };
         self.release_locks().await;
+        self.end_snapshot().await;
         r
     }
 }
@@ -515,6 +709,16 @@ struct Change {
     rows: Vec<KeyedRow>,
 }
 
+impl Change {
+    fn into_part(self) -> PartTable {
+        PartTable { table: self.table, oid: self.oid, rows: self.rows }
+    }
+
+    fn from_part(p: PartTable) -> Change {
+        Change { table: p.table, oid: p.oid, rows: p.rows }
+    }
+}
+
 fn intent_of(changes: &[Change]) -> Intent {
     let mut i = Intent::default();
     for c in changes {
@@ -530,6 +734,8 @@ fn intent_of(changes: &[Change]) -> Intent {
 fn apply_here(s: &mut orbit_shards::state::Shard, owner: Owner, changes: Vec<Change>) -> Result<Option<wal::Ticket>> {
     shard_tables::writable(s).map_err(io_error)?;
     let mut ticket = None;
+    // One commit timestamp for the whole step: a snapshot sees all of it or none.
+    let ts = mvcc::tick();
     for c in changes {
         if s.tables.get(&c.table).is_none_or(|t| t.def.oid != c.oid) {
             continue;
@@ -537,12 +743,12 @@ fn apply_here(s: &mut orbit_shards::state::Shard, owner: Owner, changes: Vec<Cha
         let (puts, dels): (Vec<_>, Vec<_>) = c.rows.into_iter().partition(|(_, r)| r.is_some());
         let keys: Vec<Vec<u8>> = dels.into_iter().map(|(k, _)| k).collect();
         if !keys.is_empty() {
-            let (_, t) = shard_tables::delete(s, &c.table, &keys);
+            let (_, t) = shard_tables::delete(s, &c.table, &keys, Some(ts));
             ticket = t.or(ticket);
         }
         let puts: Vec<(Vec<u8>, Row)> = puts.into_iter().filter_map(|(k, r)| r.map(|r| (k, r))).collect();
         if !puts.is_empty() {
-            match shard_tables::put(s, &c.table, puts) {
+            match shard_tables::put(s, &c.table, puts, Some(ts)) {
                 Ok(t) => ticket = t.or(ticket),
                 Err(shard_tables::RowError::Unwritable(e)) => return Err(io_error(e)),
                 Err(_) => {}
@@ -581,37 +787,181 @@ async fn apply_alone(shard: ShardId, owner: Owner, changes: Vec<Change>) -> Resu
     wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)
 }
 
-/// A commit on several shards: exclusive intents on its rows everywhere first, so that no
-/// reader sees some shards' part without the others'.
-async fn apply_together(owner: Owner, per_shard: BTreeMap<ShardId, Vec<Change>>) -> Result<()> {
+/// A commit on several shards: two-phase commit, so that a crash keeps all parts or none
+/// ([`orbit_shards::twophase`], docs/DURABILITY.md):
+///
+/// 1. every participant logs its part as `TxnPrepare`, unapplied; all must be durable;
+/// 2. the coordinator shard (this one if it takes part, else the first participant) logs the
+///    `TxnCommit` decision, durably: the commit point;
+/// 3. under exclusive intents on its rows everywhere, so that no reader sees some shards' part
+///    without the others', every participant applies its part ([`apply_here`]: its rows
+///    logged, its row locks released) and logs `TxnResolve`; then the intents are released.
+///
+/// Phases 1 and 2 change nothing readers see, and the row locks keep writers off the rows, so
+/// the intents are held only for the in-memory apply, as before two-phase commit: the syncs
+/// do not hold up readers.
+///
+/// A failure before the decision drops every prepared part (the transaction fails). A decision
+/// logged but not durable (the log failed) is in doubt: it reaches the disk with the log's
+/// retry, so the parts stay prepared and their rows locked (`lock_shards` is emptied so that
+/// the transaction's end releases nothing) until then, and are applied in the background.
+async fn apply_together(
+    owner: Owner,
+    per_shard: BTreeMap<ShardId, Vec<Change>>,
+    lock_shards: &mut BTreeSet<ShardId>,
+) -> Result<()> {
     let intents: Vec<(ShardId, Intent)> = per_shard.iter().map(|(s, c)| (*s, intent_of(c))).collect();
-    let held = orbit_shards::tx::acquire(intents).await.map_err(gone)?;
-    // Refuse before applying anything if some shard's log cannot be written.
+    let (me, _) = state::local();
     let shards: Vec<ShardId> = per_shard.keys().copied().collect();
-    for &shard in &shards {
-        let w = mesh::run_on(shard, |s| shard_tables::writable(s)).await.map_err(gone)?;
-        if let Err(e) = w {
-            held.release().await;
-            return Err(io_error(e));
-        }
-    }
-    let futs =
-        per_shard.into_iter().map(|(shard, changes)| mesh::run_on(shard, move |s| apply_here(s, owner, changes)));
-    let results = futures::future::join_all(futs).await;
-    held.release().await;
+    let coordinator = if per_shard.contains_key(&me) { me } else { shards[0] };
+    // The owner id doubles as the transaction id: unique, and above every id the recovered
+    // logs name (`tx::note_id_seen`).
+    let txid = owner;
+    let prepares = per_shard.into_iter().map(|(shard, changes)| {
+        let part = PreparedPart {
+            coordinator: coordinator as u32,
+            tables: changes.into_iter().map(Change::into_part).collect(),
+        };
+        async move { (shard, mesh::run_on(shard, move |s| twophase::prepare(s, txid, part)).await) }
+    });
+    let mut prepared = Vec::new();
     let mut tickets = Vec::new();
     let mut err = None;
-    for r in results {
-        match r.map_err(gone).and_then(|r| r) {
-            Ok(t) => tickets.extend(t),
+    for (shard, r) in futures::future::join_all(prepares).await {
+        match r.map_err(gone).and_then(|r| r.map_err(io_error)) {
+            Ok(seq) => {
+                prepared.push(shard);
+                tickets.push(wal::Ticket { shard, seq });
+            }
             Err(e) => {
                 err.get_or_insert(e);
             }
         }
     }
-    let durable = wal::wait_all(tickets).await.map_err(io_error);
-    match err {
+    if err.is_none() {
+        // Durable as the policy makes anything durable (`always`: synced; otherwise written).
+        err = wal::wait_all(tickets).await.map_err(io_error).err();
+    }
+    let decision = match err {
         Some(e) => Err(e),
-        None => durable,
+        None => mesh::run_on(coordinator, move |s| twophase::decide(s, txid))
+            .await
+            .map_err(gone)
+            .and_then(|r| r.map_err(io_error)),
+    };
+    let seq = match decision {
+        Ok(seq) => seq,
+        Err(e) => {
+            for shard in prepared {
+                let _ = mesh::run_on(shard, move |s| twophase::drop_part(s, txid)).await;
+            }
+            return Err(e);
+        }
+    };
+    let decision = wal::Ticket { shard: coordinator, seq };
+    if let Err(e) = wal::wait(decision).await {
+        lock_shards.clear();
+        rt::spawn(async move {
+            while wal::wait(decision).await.is_err() {
+                rt::sleep(Duration::from_secs(1)).await;
+            }
+            finish_together(owner, coordinator, shards, intents).await;
+        });
+        return Err(io_error(format!("{e} (the transaction commits once the log can be written)")));
+    }
+    finish_together(owner, coordinator, shards, intents).await;
+    Ok(())
+}
+
+/// Phase 3 of [`apply_together`]: takes the intents, applies every participant's prepared part,
+/// retrying a shard whose log refuses writes every second (its rows stay locked and under the
+/// intents meanwhile); then releases the intents, and once every `TxnResolve` is durable lets
+/// the coordinator forget its decision.
+async fn finish_together(owner: Owner, coordinator: ShardId, shards: Vec<ShardId>, intents: Vec<(ShardId, Intent)>) {
+    let txid = owner;
+    let Ok(held) = orbit_shards::tx::acquire(intents).await else {
+        // Shutting down: recovery settles the parts from the decision.
+        return;
+    };
+    let mut pending = shards;
+    let mut resolved = Vec::new();
+    loop {
+        let applies = pending
+            .iter()
+            .map(|&shard| async move { (shard, mesh::run_on(shard, move |s| apply_prepared(s, owner, txid)).await) });
+        let mut again = Vec::new();
+        for (shard, r) in futures::future::join_all(applies).await {
+            match r {
+                Ok(Ok(seq)) => resolved.push(wal::Ticket { shard, seq }),
+                Ok(Err(_)) => again.push(shard),
+                // Shutting down: recovery settles the part from the decision.
+                Err(_) => {}
+            }
+        }
+        if again.is_empty() {
+            break;
+        }
+        pending = again;
+        rt::sleep(Duration::from_secs(1)).await;
+    }
+    held.release().await;
+    rt::spawn(async move {
+        for t in resolved {
+            if wal::wait_settled(t).await.is_err() {
+                // Kept: a decision too many only costs its few bytes in snapshots.
+                return;
+            }
+        }
+        let _ = mesh::post(coordinator, move |s| twophase::forget(s, txid)).await;
+    });
+}
+
+/// Applies this shard's prepared part of `txid` and logs its `TxnResolve`, in one step; Err
+/// (the part stays prepared) while the log refuses writes.
+fn apply_prepared(s: &mut orbit_shards::state::Shard, owner: Owner, txid: u64) -> std::result::Result<u64, String> {
+    shard_tables::writable(s)?;
+    let Some(part) = s.tables.in_doubt.resolve(txid) else { return Ok(0) };
+    let changes = part.tables.into_iter().map(Change::from_part).collect();
+    // apply_here fails only when the log refuses writes, checked in this same step.
+    let applied = apply_here(s, owner, changes);
+    debug_assert!(applied.is_ok());
+    Ok(s.wal.append_txn_resolve(txid, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orbit_engine::table::{ColumnDef, SqlType};
+
+    #[test]
+    fn the_write_set_is_bounded_by_its_estimated_memory() {
+        let def = Arc::new(TableDef {
+            name: "t".into(),
+            columns: vec![ColumnDef::new("id", SqlType::Int4), ColumnDef::new("v", SqlType::Text)],
+            pk: vec![0],
+            ..TableDef::default_empty()
+        });
+        let mut t = Txn::new();
+        t.max_bytes = 1 << 20;
+        let row = |i: i32| vec![Datum::Int4(i), Datum::Text("x".repeat(1000))];
+        // Rewriting one row again and again does not add up.
+        for _ in 0..10_000 {
+            t.write(&def, def.key_of(&row(1)), Some(row(1))).unwrap();
+        }
+        let one = t.changed;
+        assert!(one > 1000 && one < 2000, "{one}");
+        let mut i = 2;
+        let err = loop {
+            match t.write(&def, def.key_of(&row(i)), Some(row(i))) {
+                Ok(()) => i += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.code, code::PROGRAM_LIMIT_EXCEEDED);
+        assert!((i as usize) < (1 << 20) / 1000 + 2, "{i} rows of 1000 bytes fit in 1 MB");
+        // Deleting rows it had written gives their memory back.
+        let before = t.changed;
+        t.write(&def, def.key_of(&row(1)), None).unwrap();
+        assert!(t.changed < before);
     }
 }

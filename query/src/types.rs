@@ -5,7 +5,7 @@ use crate::datetime::{self as dt, Kind};
 use crate::error::{code, Result, SqlError};
 use crate::json;
 use crate::numeric::Num;
-use orbit_engine::table::{Datum, Interval, SqlType};
+use orbit_engine::table::{Datum, Interval, OidKind, SqlType};
 
 /// Parses the text form of a value of type `ty` (PostgreSQL's `typinput`).
 pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
@@ -46,6 +46,7 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         SqlType::Jsonb => Datum::Jsonb(json::parse_jsonb(s)?),
         SqlType::Numeric(m) => typmod(Num::parse(s)?, m)?.into_datum(),
         SqlType::Array(a) => Datum::Array(Box::new(crate::array::parse_text(a.elem(), s)?)),
+        SqlType::Oid(k) => Datum::Oid(k, crate::regtypes::parse(k, s)?),
     })
 }
 
@@ -307,6 +308,7 @@ pub fn to_text(d: &Datum) -> Option<String> {
         Datum::Uuid(u) => format_uuid(u),
         Datum::Json(s) | Datum::Jsonb(s) | Datum::Numeric(s) => s.clone(),
         Datum::Array(a) => crate::array::to_text(a),
+        Datum::Oid(k, v) => crate::regtypes::format(*k, *v),
     })
 }
 
@@ -364,6 +366,7 @@ pub fn to_binary(d: &Datum) -> Option<Vec<u8>> {
         }
         Datum::Numeric(s) => Num::parse(s).ok()?.to_binary(),
         Datum::Array(a) => crate::array::to_binary(a),
+        Datum::Oid(_, v) => v.to_be_bytes().to_vec(),
     })
 }
 
@@ -437,6 +440,7 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
         },
         SqlType::Numeric(m) => typmod(Num::from_binary(b)?, m)?.into_datum(),
         SqlType::Array(a) => Datum::Array(Box::new(crate::array::from_binary(a.elem(), b, n)?)),
+        SqlType::Oid(k) => Datum::Oid(k, u32::from_be_bytes(b.try_into().map_err(|_| bad())?)),
     })
 }
 
@@ -490,6 +494,11 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
             | (Date, Timestamp | TimestampTz)
             | (Timestamp, TimestampTz)
             | (Time, Interval)
+            // int -> oid and oid <-> its alias types; text -> regclass (text_regclass).
+            | (Int2 | Int4 | Int8, Oid(_))
+            | (Oid(_), Oid(OidKind::Oid))
+            | (Oid(OidKind::Oid), Oid(_))
+            | (Text | Varchar(_), Oid(OidKind::RegClass))
     );
     if implicit || ctx == CastContext::Implicit {
         return implicit;
@@ -500,6 +509,7 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
         (_, Text | Varchar(_) | Bpchar(_)) => true,
         (TimestampTz, Timestamp | Date | Time) | (Timestamp, Date | Time) | (Interval, Time) => true,
         (Json, Jsonb) | (Jsonb, Json) => true,
+        (Oid(_), Int4 | Int8) => true,
         _ => false,
     };
     if assignment || ctx == CastContext::Assignment {
@@ -548,6 +558,9 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
                     f as i64
                 }
                 Datum::Bool(b) => b as i64,
+                // oid -> int4 keeps the bits (4294967295 is -1), as PostgreSQL's binary cast.
+                Datum::Oid(_, v) if to == Int4 => v as i32 as i64,
+                Datum::Oid(_, v) => v as i64,
                 Datum::Text(s) => return parse_text(to, &s),
                 other => return Err(no_cast(&other, to)),
             };
@@ -632,6 +645,18 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
         Jsonb => match d {
             Datum::Jsonb(_) => d,
             Datum::Json(s) | Datum::Text(s) => Datum::Jsonb(json::parse_jsonb(&s)?),
+            other => return Err(no_cast(&other, to)),
+        },
+        Oid(k) => match d {
+            Datum::Oid(_, v) => Datum::Oid(k, v),
+            // int4 -> oid keeps the bits; int8 -> oid checks the range (int8_oid).
+            Datum::Int2(v) => Datum::Oid(k, v as i32 as u32),
+            Datum::Int4(v) => Datum::Oid(k, v as u32),
+            Datum::Int8(v) => Datum::Oid(
+                k,
+                u32::try_from(v).map_err(|_| SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "OID out of range"))?,
+            ),
+            Datum::Text(s) => parse_text(to, &s)?,
             other => return Err(no_cast(&other, to)),
         },
         Numeric(m) => {

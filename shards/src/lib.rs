@@ -16,6 +16,7 @@ pub mod rt;
 pub mod snapshot;
 pub mod state;
 pub mod tables;
+pub mod twophase;
 pub mod tx;
 pub mod wal;
 

@@ -291,7 +291,9 @@ async fn load_snapshot(path: &Path, ks: &mut Keyspace, tables: &mut Tables) -> R
             r @ (Record::RedisPut { .. }
             | Record::TableCreate { .. }
             | Record::TableDrop { .. }
-            | Record::RowPut { .. }) => {
+            | Record::RowPut { .. }
+            | Record::TxnPrepare { .. }
+            | Record::TxnCommit { .. }) => {
                 keys += matches!(r, Record::RedisPut { .. }) as u64;
                 records += 1;
                 replay::apply(ks, tables, &mut rng, r).map_err(|e| format!("offset {}: {e}", fr.offset))?;
@@ -489,6 +491,12 @@ pub struct StartPlan {
     /// it, even one whose record shard 0 itself lost in a crash (a DDL record another shard
     /// made durable first), so no generation (nor staging table name) is handed out twice.
     pub generation_seen: Arc<std::sync::atomic::AtomicU64>,
+    /// Each shard's two-phase commit decisions after its replay (sorted), published before
+    /// `catalog_published` for the shards that found parts prepared without their resolution.
+    pub decisions: Arc<Vec<std::sync::OnceLock<Vec<u64>>>>,
+    /// The largest transaction id any shard's recovered state names: ids of this run start
+    /// above it.
+    pub txid_seen: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl StartPlan {
@@ -536,6 +544,8 @@ impl StartPlan {
             owner_catalog: Arc::new(std::sync::OnceLock::new()),
             catalog_published: Barrier::new(shards),
             generation_seen: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            decisions: Arc::new((0..shards).map(|_| std::sync::OnceLock::new()).collect()),
+            txid_seen: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         })
     }
 }
@@ -596,6 +606,10 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
             let mut ks = Keyspace::new();
             let mut tables = Tables::new();
             let mut owner = Vec::new();
+            // Two-phase commit parts the old shards left prepared, and the old coordinators'
+            // decisions: settled once every old shard is read.
+            let mut old_parts = Vec::new();
+            let mut old_decisions = std::collections::BTreeMap::new();
             for j in 0..old.shards {
                 let mut r = recover_dir(&shard_dir(&plan.data_dir, j), old.epoch, Mode::ReadOnly)
                     .await
@@ -606,6 +620,10 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
                 // Staging tables of an interrupted ALTER TABLE: settled as the owner decided
                 // before the rows move (the new snapshot then holds the outcome).
                 settle_staging_in(&mut r.tables, &owner);
+                let in_doubt = std::mem::take(&mut r.tables.in_doubt);
+                plan.txid_seen.fetch_max(in_doubt.max_txid, Ordering::SeqCst);
+                old_decisions.insert(j as u32, in_doubt.decided);
+                old_parts.extend(in_doubt.prepared);
                 if j == 0 {
                     // The catalog owner's catalog is the catalog (every shard holds a copy).
                     tables = catalog_of(&r.tables);
@@ -626,6 +644,12 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
                     }
                 }
             }
+            crate::twophase::settle_into(
+                &mut tables,
+                old_parts,
+                |c, txid| old_decisions.get(&c).is_some_and(|d| d.contains(&txid)),
+                |k| crate::route::shard_for_row(k, n) == id,
+            );
             let begin = orbit_engine::log::SnapshotBegin {
                 shard: id as u32,
                 shards: n as u32,
@@ -669,7 +693,10 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
         let _ = plan.owner_catalog.set(tables.catalog_view());
     }
     plan.generation_seen.fetch_max(tables.generation_seen(), Ordering::SeqCst);
+    let _ = plan.decisions[id].set(crate::twophase::decisions_of(&tables.in_doubt));
+    plan.txid_seen.fetch_max(tables.in_doubt.max_txid, Ordering::SeqCst);
     plan.catalog_published.wait(0).await?;
+    crate::tx::note_id_seen(plan.txid_seen.load(Ordering::SeqCst));
     if id == 0 {
         tables.note_generation(plan.generation_seen.load(Ordering::SeqCst));
     }
@@ -677,15 +704,25 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
         Some(owner) => tables.staging_outcomes(owner),
         None => return Err("start-up aborted: shard 0 published no catalog".into()),
     };
-    crate::state::with_shard(|s| {
+    let decided = |c: u32, txid: u64| {
+        plan.decisions.get(c as usize).and_then(|d| d.get()).is_some_and(|d| d.binary_search(&txid).is_ok())
+    };
+    let settled = crate::state::with_shard(|s| {
         s.keyspace = ks;
         s.tables = tables;
         s.wal = crate::wal::Wal::new(cfg, id, n, last_seq, logs);
         s.snapshot.last_save_s = now_ms() / 1000;
         crate::tables::settle_staging(s, outcomes);
+        crate::twophase::settle(s, decided)
     });
     let committer = rt::spawn_task(crate::wal::run_committer());
+    if settled > 0 {
+        // Every settled part's record is durable before any coordinator forgets a decision.
+        crate::wal::sync_now().await.map_err(|e| format!("shard {id}: settling cross-shard transactions: {e}"))?;
+    }
     plan.recovered.wait(0).await?;
+    // Every shard has settled its parts durably: no recovery will ask for these decisions.
+    crate::state::with_shard(|s| s.tables.in_doubt.decided.clear());
     Ok(Some(committer))
 }
 

@@ -5,7 +5,9 @@
 //! then looks at the row again (PostgreSQL's READ COMMITTED re-check).
 //!
 //! A lock is keyed by (table OID, encoded primary key); it also covers keys with no row yet,
-//! so two transactions inserting the same key serialize. Waiting is a oneshot per waiter,
+//! so two transactions inserting the same key serialize. It is exclusive (writers, FOR UPDATE,
+//! FOR NO KEY UPDATE) or shared by several owners (FOR SHARE, FOR KEY SHARE); a sole shared
+//! owner may make it exclusive. Waiting is a oneshot per waiter,
 //! fired when the lock is released; the woken writer tries again (and may wait again).
 //! [`RowLocks::edges`] exposes who waits for whom, for the deadlock check the waiting side runs
 //! after a while (PostgreSQL's `deadlock_timeout`).
@@ -17,6 +19,31 @@ use std::collections::HashMap;
 pub type Owner = u64;
 
 type LockKey = (u32, Vec<u8>);
+
+/// How a lock is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Held by several owners at once; conflicts with exclusive.
+    Share,
+    Exclusive,
+}
+
+/// Who holds one lock: one exclusive owner, or shared owners.
+#[derive(Debug)]
+struct Holders {
+    mode: LockMode,
+    owners: Vec<Owner>,
+}
+
+impl Holders {
+    /// An owner other than `owner` whose hold conflicts with taking it in `mode`.
+    fn blocker(&self, owner: Owner, mode: LockMode) -> Option<Owner> {
+        if self.mode == LockMode::Share && mode == LockMode::Share {
+            return None;
+        }
+        self.owners.iter().copied().find(|&o| o != owner)
+    }
+}
 
 /// Outcome of a lock attempt.
 #[derive(Debug)]
@@ -34,7 +61,7 @@ struct Waiter {
 
 #[derive(Default)]
 pub struct RowLocks {
-    held: HashMap<LockKey, Owner>,
+    held: HashMap<LockKey, Holders>,
     owned: HashMap<Owner, Vec<LockKey>>,
     waiting: HashMap<LockKey, Vec<Waiter>>,
 }
@@ -51,29 +78,44 @@ impl RowLocks {
     /// Whether an owner other than `except` holds a lock on a row of `table` (ALTER TABLE
     /// waits for none).
     pub fn holds_table(&self, table: u32, except: Owner) -> bool {
-        self.held.iter().any(|((t, _), o)| *t == table && *o != except)
+        self.held.iter().any(|((t, _), h)| *t == table && h.owners.iter().any(|&o| o != except))
     }
 
-    /// Who holds the lock on this row, if anyone.
-    pub fn holder(&self, table: u32, key: &[u8]) -> Option<Owner> {
+    /// Another owner than `owner` whose lock on this row keeps `owner` from taking it in `mode`.
+    pub fn blocker(&self, table: u32, key: &[u8], owner: Owner, mode: LockMode) -> Option<Owner> {
         if self.held.is_empty() {
             return None;
         }
-        self.held.get(&(table, key.to_vec())).copied()
+        self.held.get(&(table, key.to_vec())).and_then(|h| h.blocker(owner, mode))
     }
 
-    /// Takes the lock on (table, key) for `owner`, or queues `owner` behind its holder.
+    /// Takes the lock on (table, key) exclusively for `owner`, or queues `owner` behind a holder.
     pub fn lock(&mut self, table: u32, key: &[u8], owner: Owner) -> Lock {
+        self.lock_in(table, key, owner, LockMode::Exclusive)
+    }
+
+    /// Takes the lock on (table, key) in `mode` for `owner` (an exclusive hold covers a shared
+    /// one; a sole shared owner's becomes exclusive), or queues `owner` behind a holder.
+    pub fn lock_in(&mut self, table: u32, key: &[u8], owner: Owner, mode: LockMode) -> Lock {
         let k = (table, key.to_vec());
-        match self.held.get(&k) {
-            Some(&h) if h == owner => Lock::Held,
-            Some(&holder) => {
-                let (wake, ready) = oneshot::channel();
-                self.waiting.entry(k).or_default().push(Waiter { owner, wake });
-                Lock::Wait { holder, ready }
+        match self.held.get_mut(&k) {
+            Some(h) => {
+                if let Some(holder) = h.blocker(owner, mode) {
+                    let (wake, ready) = oneshot::channel();
+                    self.waiting.entry(k).or_default().push(Waiter { owner, wake });
+                    return Lock::Wait { holder, ready };
+                }
+                if !h.owners.contains(&owner) {
+                    // Shared, and taken in shared mode.
+                    h.owners.push(owner);
+                    self.owned.entry(owner).or_default().push(k);
+                } else if mode == LockMode::Exclusive {
+                    h.mode = LockMode::Exclusive;
+                }
+                Lock::Held
             }
             None => {
-                self.held.insert(k.clone(), owner);
+                self.held.insert(k.clone(), Holders { mode, owners: vec![owner] });
                 self.owned.entry(owner).or_default().push(k);
                 Lock::Held
             }
@@ -86,7 +128,13 @@ impl RowLocks {
         self.cancel_waits(owner);
         let Some(keys) = self.owned.remove(&owner) else { return };
         for k in keys {
-            self.held.remove(&k);
+            if let Some(h) = self.held.get_mut(&k) {
+                h.owners.retain(|&o| o != owner);
+                if h.owners.is_empty() {
+                    self.held.remove(&k);
+                }
+            }
+            // Every waiter tries again (a shared lock may still block some of them).
             if let Some(ws) = self.waiting.remove(&k) {
                 for w in ws {
                     let _ = w.wake.send(());
@@ -110,8 +158,10 @@ impl RowLocks {
     pub fn edges(&self) -> Vec<(Owner, Owner)> {
         let mut out = Vec::new();
         for (k, ws) in &self.waiting {
-            if let Some(&h) = self.held.get(k) {
-                out.extend(ws.iter().map(|w| (w.owner, h)));
+            if let Some(h) = self.held.get(k) {
+                for w in ws {
+                    out.extend(h.owners.iter().filter(|&&o| o != w.owner).map(|&o| (w.owner, o)));
+                }
             }
         }
         out
@@ -177,8 +227,31 @@ mod tests {
         assert!(matches!(ready.try_recv(), Ok(Some(()))));
         assert!(l.edges().is_empty());
         assert!(matches!(l.lock(1, b"k", 11), Lock::Held));
-        assert_eq!(l.holder(1, b"k"), Some(11));
-        assert_eq!(l.holder(2, b"k"), None);
+        assert_eq!(l.blocker(1, b"k", 12, LockMode::Share), Some(11));
+        assert_eq!(l.blocker(1, b"k", 11, LockMode::Exclusive), None);
+        assert_eq!(l.blocker(2, b"k", 12, LockMode::Exclusive), None);
+    }
+
+    #[test]
+    fn shared_locks() {
+        use LockMode::*;
+        let mut l = RowLocks::default();
+        assert!(matches!(l.lock_in(1, b"k", 1, Share), Lock::Held));
+        assert!(matches!(l.lock_in(1, b"k", 2, Share), Lock::Held));
+        // A writer waits for both sharers; so does a sharer that wants to write.
+        let Lock::Wait { mut ready, .. } = l.lock_in(1, b"k", 3, Exclusive) else { panic!("must wait") };
+        let Lock::Wait { ready: mut up, .. } = l.lock_in(1, b"k", 1, Exclusive) else { panic!("must wait") };
+        let mut e = l.edges();
+        e.sort_unstable();
+        assert_eq!(e, vec![(1, 2), (3, 1), (3, 2)]);
+        l.release_all(2);
+        assert!(matches!(ready.try_recv(), Ok(Some(()))) && matches!(up.try_recv(), Ok(Some(()))));
+        // Woken, both try again: the sole sharer upgrades, the other writer waits for it.
+        assert!(matches!(l.lock_in(1, b"k", 1, Exclusive), Lock::Held));
+        assert!(matches!(l.lock_in(1, b"k", 3, Share), Lock::Wait { holder: 1, .. }));
+        l.release_all(1);
+        assert!(matches!(l.lock_in(1, b"k", 3, Share), Lock::Held));
+        assert!(l.holds_table(1, 1) && !l.holds_table(1, 3));
     }
 
     #[test]

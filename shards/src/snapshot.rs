@@ -130,6 +130,16 @@ impl SnapshotWriter {
                 }
             }
         }
+        // Two-phase commit state of the same instant: parts prepared here and not applied (the
+        // rows above are without them) and decisions a participant may still need.
+        for (txid, part) in &tables.in_doubt.prepared {
+            let body = self.enc.txn_prepare(*txid, part).to_vec();
+            self.frame(&mut buf, Kind::TxnPrepare, &body);
+        }
+        for txid in &tables.in_doubt.decided {
+            let body = self.enc.txn_decision(*txid, true).to_vec();
+            self.frame(&mut buf, Kind::TxnCommit, &body);
+        }
         self.w.write_all(&buf).await
     }
 

@@ -85,6 +85,15 @@ pub fn with_shard<R>(f: impl FnOnce(&mut Shard) -> R) -> R {
     })
 }
 
+/// Like [`with_shard`], but None where the shard is already borrowed further up the stack
+/// (code that runs inside a `with_shard` closure) or off a shard thread.
+pub fn try_with_shard<R>(f: impl FnOnce(&mut Shard) -> R) -> Option<R> {
+    SHARD.with(|s| {
+        let mut s = s.try_borrow_mut().ok()?;
+        Some(f(s.as_mut()?))
+    })
+}
+
 /// This thread's shard id and the shard count.
 pub fn local() -> (ShardId, usize) {
     with_shard(|s| (s.id, s.count))

@@ -49,6 +49,14 @@ pub fn drop_table(s: &mut Shard, name: &str, generation: u64) -> (bool, Option<T
     (dropped, ticket(s, seq))
 }
 
+/// ALTER TABLE `name` RENAME TO `new_name` under `generation`; false if it changed nothing
+/// (no such table, the new name taken, or a newer change to either name).
+pub fn rename(s: &mut Shard, name: &str, new_name: &str, generation: u64) -> (bool, Option<Ticket>) {
+    let seq = s.wal.append_table_rename(generation, name, new_name);
+    let renamed = s.tables.rename(name, new_name, generation);
+    (renamed, ticket(s, seq))
+}
+
 /// Inserts every row or none (see [`orbit_engine::table::Table::insert_all`]).
 pub fn insert_all(s: &mut Shard, name: &str, rows: Vec<(Vec<u8>, Row)>) -> Result<Option<Ticket>, RowError> {
     writable(s).map_err(RowError::Unwritable)?;
@@ -71,8 +79,10 @@ fn duplicate_in(t: &orbit_engine::table::Table, rows: &[(Vec<u8>, Row)]) -> Opti
     rows.iter().find(|(k, _)| t.contains(k) || !seen.insert(k.as_slice())).map(|(k, _)| k.clone())
 }
 
-/// Replaces (or inserts) rows at their keys. Does nothing if the table is gone.
-pub fn put(s: &mut Shard, name: &str, rows: Vec<(Vec<u8>, Row)>) -> Result<Option<Ticket>, RowError> {
+/// Replaces (or inserts) rows at their keys. Does nothing if the table is gone. A commit passes
+/// its timestamp `ts` ([`orbit_engine::table::mvcc`]): the replaced versions are kept for the
+/// snapshots that need them.
+pub fn put(s: &mut Shard, name: &str, rows: Vec<(Vec<u8>, Row)>, ts: Option<u64>) -> Result<Option<Ticket>, RowError> {
     writable(s).map_err(RowError::Unwritable)?;
     if s.tables.get(name).is_none() {
         return Ok(None);
@@ -83,23 +93,35 @@ pub fn put(s: &mut Shard, name: &str, rows: Vec<(Vec<u8>, Row)>) -> Result<Optio
     }
     if let Some(t) = s.tables.get_mut(name) {
         for (k, r) in rows {
-            t.put(k, r);
+            match ts {
+                Some(ts) => t.put_at(k, r, ts),
+                None => t.put(k, r),
+            }
         }
+        t.forget_versions();
     }
     Ok(ticket(s, seq))
 }
 
 /// Deletes the rows at `keys`; returns how many existed. Never refused (it also undoes a failed
-/// multi-shard insert): while the log cannot be written the records queue for its retry.
-pub fn delete(s: &mut Shard, name: &str, keys: &[Vec<u8>]) -> (usize, Option<Ticket>) {
+/// multi-shard insert): while the log cannot be written the records queue for its retry. `ts`
+/// as for [`put`].
+pub fn delete(s: &mut Shard, name: &str, keys: &[Vec<u8>], ts: Option<u64>) -> (usize, Option<Ticket>) {
     let mut seq = 0;
     let mut n = 0;
     for k in keys {
         let Some(t) = s.tables.get_mut(name) else { break };
-        if t.delete(k).is_some() {
+        let existed = match ts {
+            Some(ts) => t.delete_at(k, ts),
+            None => t.delete(k).is_some(),
+        };
+        if existed {
             n += 1;
             seq = s.wal.append_row_delete(name, k);
         }
+    }
+    if let (Some(_), Some(t)) = (ts, s.tables.get_mut(name)) {
+        t.forget_versions();
     }
     (n, ticket(s, seq))
 }

@@ -31,6 +31,13 @@ pub fn next_id() -> TxId {
     NEXT_TX.fetch_add(1, Ordering::Relaxed)
 }
 
+/// Makes every id handed out from now on larger than `seen` (at start-up: the largest
+/// transaction id the recovered logs name, so a logged two-phase commit decision never matches
+/// a transaction of this run).
+pub fn note_id_seen(seen: TxId) {
+    NEXT_TX.fetch_max(seen.saturating_add(1), Ordering::Relaxed);
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Mode {
     Shared,

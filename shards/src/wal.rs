@@ -300,6 +300,16 @@ impl Wal {
         self.q.push_frame(Kind::TableSwap, body)
     }
 
+    /// Logs a table renamed (ALTER TABLE ... RENAME TO).
+    pub fn append_table_rename(&mut self, generation: u64, name: &str, new_name: &str) -> u64 {
+        if !self.enabled() {
+            return 0;
+        }
+        self.roll_if_due();
+        let body = self.enc.table_rename(generation, name, new_name);
+        self.q.push_frame(Kind::TableRename, body)
+    }
+
     /// Logs a row inserted or replaced in `table`.
     pub fn append_row_put(&mut self, table: &str, row: &[Datum]) -> u64 {
         if !self.enabled() {
@@ -318,6 +328,36 @@ impl Wal {
         self.roll_if_due();
         let body = self.enc.row_delete(table, key);
         self.q.push_frame(Kind::RowDelete, body)
+    }
+
+    /// Logs a participant's prepared part of transaction `txid` (two-phase commit).
+    pub fn append_txn_prepare(&mut self, txid: u64, part: &orbit_engine::table::in_doubt::PreparedPart) -> u64 {
+        if !self.enabled() {
+            return 0;
+        }
+        self.roll_if_due();
+        let body = self.enc.txn_prepare(txid, part);
+        self.q.push_frame(Kind::TxnPrepare, body)
+    }
+
+    /// Logs the coordinator's COMMIT decision for `txid`.
+    pub fn append_txn_commit(&mut self, txid: u64) -> u64 {
+        if !self.enabled() {
+            return 0;
+        }
+        self.roll_if_due();
+        let body = self.enc.txn_decision(txid, true);
+        self.q.push_frame(Kind::TxnCommit, body)
+    }
+
+    /// Logs that this participant applied (`commit`) or dropped its prepared part of `txid`.
+    pub fn append_txn_resolve(&mut self, txid: u64, commit: bool) -> u64 {
+        if !self.enabled() {
+            return 0;
+        }
+        self.roll_if_due();
+        let body = self.enc.txn_decision(txid, commit);
+        self.q.push_frame(Kind::TxnResolve, body)
     }
 
     /// The ticket a command that logged up to `seq` must await before its reply goes out, if
@@ -402,6 +442,35 @@ pub async fn wait(t: Ticket) -> Result<(), String> {
         state::with_shard(|s| s.wal.waiter(t.seq, false))
     } else {
         crate::mesh::run_on(t.shard, move |s| s.wal.waiter(t.seq, false)).await.map_err(|e| format!("ERR {e}"))?
+    };
+    match rx {
+        None => Ok(()),
+        Some(rx) => rx.await.unwrap_or_else(|_| Err("ERR the log stopped before the write was durable".into())),
+    }
+}
+
+/// Waits until record `t.seq` of shard `t.shard` is written (whatever the policy) and, unless
+/// the policy is `no`, synced — without forcing a sync: it rides on the next one the policy
+/// makes. For bookkeeping that may lag (two-phase commit forgetting a decision).
+pub async fn wait_settled(t: Ticket) -> Result<(), String> {
+    let register = move |s: &mut crate::state::Shard| {
+        let w = &mut s.wal;
+        let needs_sync = w.policy() != FsyncPolicy::No;
+        if !w.enabled() || w.satisfied(t.seq, needs_sync) {
+            return None;
+        }
+        let (tx, rx) = oneshot::channel();
+        w.waiters.push(Waiter { seq: t.seq, needs_sync, tx });
+        if let Some(wk) = w.q.waker.take() {
+            wk.wake();
+        }
+        Some(rx)
+    };
+    let (me, _) = state::local();
+    let rx = if t.shard == me {
+        state::with_shard(register)
+    } else {
+        crate::mesh::run_on(t.shard, register).await.map_err(|e| format!("ERR {e}"))?
     };
     match rx {
         None => Ok(()),

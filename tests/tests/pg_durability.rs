@@ -137,6 +137,9 @@ fn sigkill_with_fsync_always_keeps_every_acknowledged_row() {
     let acked = rt.block_on(async {
         let c = pg_connect(o.pg_port).await;
         c.batch_execute("CREATE TABLE acks (id int4 PRIMARY KEY, v text)").await.unwrap();
+        // Views are catalog entries: logged like tables, and so are their drops.
+        c.batch_execute("CREATE VIEW recent (n) AS SELECT id FROM acks WHERE id >= 280").await.unwrap();
+        c.batch_execute("CREATE VIEW gone AS SELECT 1 AS x; DROP VIEW gone").await.unwrap();
         let ins = c.prepare("INSERT INTO acks VALUES ($1, $2)").await.unwrap();
         let mut acked = Vec::new();
         for i in 0..300i32 {
@@ -160,6 +163,11 @@ fn sigkill_with_fsync_always_keeps_every_acknowledged_row() {
             .map(|i| (i, if i < 10 { "changed".to_string() } else { format!("v{i}") }))
             .collect();
         assert_eq!(got, want);
+        let recent: Vec<i32> =
+            c.query("SELECT n FROM recent ORDER BY n", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+        assert_eq!(recent, (280..290).collect::<Vec<i32>>());
+        let e = c.query("SELECT * FROM gone", &[]).await.unwrap_err();
+        assert_eq!(e.code().map(|c| c.code()), Some("42P01"));
     });
 }
 
@@ -186,6 +194,7 @@ fn snapshot_then_more_changes_then_sigkill_gives_the_exact_state() {
     let before = rt.block_on(async {
         let c = pg_connect(o.pg_port).await;
         populate(&c, "a", 0).await;
+        c.batch_execute("CREATE VIEW snap_view AS SELECT 42 AS answer").await.unwrap();
         let _: String = redis::cmd("BGSAVE").query(&mut o.client()).unwrap();
         // Changes racing with the background snapshot.
         populate(&c, "b", 1000).await;
@@ -215,6 +224,8 @@ fn snapshot_then_more_changes_then_sigkill_gives_the_exact_state() {
     rt.block_on(async {
         let c = pg_connect(o3.pg_port).await;
         assert_eq!(dump(&c, &TABLES).await, before);
+        let answer: i32 = c.query_one("SELECT answer FROM snap_view", &[]).await.unwrap().get(0);
+        assert_eq!(answer, 42, "a view is carried by the snapshot");
     });
 }
 

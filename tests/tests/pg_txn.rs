@@ -413,6 +413,62 @@ fn select_for_update_locks_the_rows_it_returns() {
 }
 
 #[test]
+fn for_share_lets_sharers_through_and_holds_writers() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE parent (id int PRIMARY KEY, name text)").await.unwrap();
+        a.batch_execute("INSERT INTO parent VALUES (1, 'a'), (2, 'b')").await.unwrap();
+        a.batch_execute("BEGIN").await.unwrap();
+        assert_eq!(texts(&a, "SELECT id FROM parent WHERE id = 1 FOR SHARE").await, ["1"]);
+        // Another sharer is not held up, and NOWAIT finds nothing in its way.
+        b.batch_execute("BEGIN").await.unwrap();
+        assert_eq!(texts(&b, "SELECT id FROM parent ORDER BY id FOR SHARE NOWAIT").await, ["1", "2"]);
+        // A writer, or FOR UPDATE, is: NOWAIT fails, SKIP LOCKED leaves the row out.
+        let e = c.batch_execute("BEGIN; SELECT * FROM parent WHERE id = 1 FOR UPDATE NOWAIT").await.unwrap_err();
+        assert_eq!(code(&e), "55P03");
+        c.batch_execute("ROLLBACK").await.unwrap();
+        assert!(texts(&c, "SELECT id FROM parent WHERE id = 1 FOR UPDATE SKIP LOCKED").await.is_empty());
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let writer = tokio::spawn(async move {
+            let n = c.execute("UPDATE parent SET name = 'z' WHERE id = 1", &[]).await.unwrap();
+            d.store(true, Ordering::SeqCst);
+            n
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        a.batch_execute("COMMIT").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!done.load(Ordering::SeqCst), "the writer must wait for every sharer");
+        b.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(writer.await.unwrap(), 1);
+        // Two sharers that both go on to write deadlock; one of them fails with 40P01.
+        a.batch_execute("BEGIN; SELECT * FROM parent WHERE id = 2 FOR SHARE").await.unwrap();
+        b.batch_execute("BEGIN; SELECT * FROM parent WHERE id = 2 FOR SHARE").await.unwrap();
+        let first = tokio::spawn(async move {
+            let r = a.batch_execute("UPDATE parent SET name = 'a' WHERE id = 2").await;
+            (a, r)
+        });
+        let r_b = b.batch_execute("UPDATE parent SET name = 'b' WHERE id = 2").await;
+        let failed_b = r_b.as_ref().is_err_and(|e| code(e) == "40P01");
+        if failed_b {
+            b.batch_execute("ROLLBACK").await.unwrap();
+        }
+        let (a, r_a) = first.await.unwrap();
+        let failed_a = r_a.as_ref().is_err_and(|e| code(e) == "40P01");
+        assert!(failed_a != failed_b, "exactly one side of the deadlock fails: {r_a:?} {r_b:?}");
+        a.batch_execute("COMMIT").await.unwrap();
+        if !failed_b {
+            b.batch_execute("COMMIT").await.unwrap();
+        }
+        let e = a.batch_execute("BEGIN READ ONLY; SELECT * FROM parent FOR SHARE").await.unwrap_err();
+        assert_eq!(e.as_db_error().unwrap().message(), "cannot execute SELECT FOR SHARE in a read-only transaction");
+    });
+}
+
+#[test]
 fn for_update_skip_locked_and_nowait() {
     let o = Orbit::start(&["--shards", "2"]);
     pg_runtime().block_on(async {

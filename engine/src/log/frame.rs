@@ -33,6 +33,10 @@ pub enum Kind {
     RowPut = 34,
     RowDelete = 35,
     TableSwap = 36,
+    TxnPrepare = 37,
+    TxnCommit = 38,
+    TxnResolve = 39,
+    TableRename = 40,
 }
 
 impl Kind {
@@ -49,6 +53,10 @@ impl Kind {
             34 => Kind::RowPut,
             35 => Kind::RowDelete,
             36 => Kind::TableSwap,
+            37 => Kind::TxnPrepare,
+            38 => Kind::TxnCommit,
+            39 => Kind::TxnResolve,
+            40 => Kind::TableRename,
             _ => return None,
         })
     }

@@ -5,7 +5,8 @@
 use super::fb;
 use super::frame::Kind;
 use crate::keyspace::Entry;
-use crate::table::{CheckDef, ColumnDef, Datum, Identity, IndexDef, Interval, Row, SqlType, TableDef};
+use crate::table::in_doubt::{PartTable, PreparedPart};
+use crate::table::{CheckDef, ColumnDef, Datum, Identity, IndexDef, Interval, OidKind, Row, SqlType, TableDef};
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
 use bytes::Bytes;
@@ -81,6 +82,27 @@ pub enum Record {
         generation: u64,
         staging: String,
     },
+    /// A participant's part of a transaction spanning shards, logged before the decision and
+    /// not applied (two-phase commit; [`crate::table::in_doubt`]).
+    TxnPrepare {
+        txid: u64,
+        part: PreparedPart,
+    },
+    /// The coordinator's COMMIT decision for `txid`.
+    TxnCommit {
+        txid: u64,
+    },
+    /// This participant applied (`commit`) or dropped its prepared part of `txid`.
+    TxnResolve {
+        txid: u64,
+        commit: bool,
+    },
+    /// ALTER TABLE `name` RENAME TO `new_name` under `generation`.
+    TableRename {
+        generation: u64,
+        name: String,
+        new_name: String,
+    },
 }
 
 impl Record {
@@ -97,6 +119,10 @@ impl Record {
             Record::RowPut { .. } => Kind::RowPut,
             Record::RowDelete { .. } => Kind::RowDelete,
             Record::TableSwap { .. } => Kind::TableSwap,
+            Record::TxnPrepare { .. } => Kind::TxnPrepare,
+            Record::TxnCommit { .. } => Kind::TxnCommit,
+            Record::TxnResolve { .. } => Kind::TxnResolve,
+            Record::TableRename { .. } => Kind::TableRename,
         }
     }
 }
@@ -147,6 +173,8 @@ const CELL_JSONB: u8 = 17;
 const CELL_NUMERIC: u8 = 18;
 /// An array in `b`, as [`crate::table::array::encode_cell`] writes it.
 const CELL_ARRAY: u8 = 19;
+/// An `oid` or OID alias value: the value in `i`, the [`OidKind`] tag in `b` (one byte).
+const CELL_OID: u8 = 20;
 
 fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a>> {
     let mut args = fb::CellArgs::default();
@@ -180,6 +208,7 @@ fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a
             crate::table::array::encode_cell(a, &mut b);
             (args.tag, args.b) = (CELL_ARRAY, Some(fbb.create_vector(&b)))
         }
+        Datum::Oid(k, v) => (args.tag, args.i, args.b) = (CELL_OID, *v as i64, Some(fbb.create_vector(&[k.tag()]))),
     }
     fb::Cell::create(fbb, &args)
 }
@@ -229,6 +258,13 @@ fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
         CELL_ARRAY => Datum::Array(Box::new(
             c.b().and_then(|b| crate::table::array::decode_cell(b.bytes())).ok_or_else(|| corrupt("bad array cell"))?,
         )),
+        CELL_OID => {
+            let kind = match bytes()[..] {
+                [t] => OidKind::from_tag(t),
+                _ => None,
+            };
+            Datum::Oid(kind.ok_or_else(|| corrupt("bad oid cell kind"))?, int(0, u32::MAX as i64)? as u32)
+        }
         t => return Err(Error::Corrupt(format!("unknown cell tag {t}"))),
     })
 }
@@ -434,6 +470,7 @@ impl Encoder {
             .collect();
         let indexes = (!indexes.is_empty()).then(|| fbb.create_vector(&indexes));
         let index_of = def.index_of.as_deref().map(|n| fbb.create_string(n));
+        let view = def.view.as_deref().map(|q| fbb.create_string(q));
         let args = fb::TableCreateArgs {
             generation,
             name: Some(name),
@@ -444,6 +481,7 @@ impl Encoder {
             checks,
             indexes,
             index_of,
+            view,
         };
         let r = fb::TableCreate::create(fbb, &args);
         fbb.finish_minimal(r);
@@ -461,6 +499,18 @@ impl Encoder {
     /// A [`Record::TableSwap`] (same body layout as a table drop).
     pub fn table_swap(&mut self, generation: u64, staging: &str) -> &[u8] {
         self.table_drop(generation, staging)
+    }
+
+    pub fn table_rename(&mut self, generation: u64, name: &str, new_name: &str) -> &[u8] {
+        let fbb = self.start();
+        let name = fbb.create_string(name);
+        let new_name = fbb.create_string(new_name);
+        let r = fb::TableRename::create(
+            fbb,
+            &fb::TableRenameArgs { generation, name: Some(name), new_name: Some(new_name) },
+        );
+        fbb.finish_minimal(r);
+        self.fbb.finished_data()
     }
 
     pub fn row_put(&mut self, table: &str, row: &[Datum]) -> &[u8] {
@@ -481,6 +531,42 @@ impl Encoder {
         self.fbb.finished_data()
     }
 
+    /// A participant's prepared part of transaction `txid` (two-phase commit).
+    pub fn txn_prepare(&mut self, txid: u64, part: &PreparedPart) -> &[u8] {
+        let fbb = self.start();
+        let tables: Vec<_> = part
+            .tables
+            .iter()
+            .map(|t| {
+                let rows: Vec<_> = t
+                    .rows
+                    .iter()
+                    .map(|(k, r)| {
+                        let key = Some(fbb.create_vector(k));
+                        let row = r.as_ref().map(|r| cells(fbb, r));
+                        fb::PartRow::create(fbb, &fb::PartRowArgs { key, row, deleted: r.is_none() })
+                    })
+                    .collect();
+                let rows = Some(fbb.create_vector(&rows));
+                let table_name = Some(fbb.create_string(&t.table));
+                fb::PartTable::create(fbb, &fb::PartTableArgs { table_name, oid: t.oid, rows })
+            })
+            .collect();
+        let tables = Some(fbb.create_vector(&tables));
+        let args = fb::TxnPrepareArgs { txid, coordinator: part.coordinator, tables };
+        let r = fb::TxnPrepare::create(fbb, &args);
+        fbb.finish_minimal(r);
+        self.fbb.finished_data()
+    }
+
+    /// A [`Record::TxnCommit`] (`commit` true) or [`Record::TxnResolve`] body.
+    pub fn txn_decision(&mut self, txid: u64, commit: bool) -> &[u8] {
+        let fbb = self.start();
+        let r = fb::TxnDecision::create(fbb, &fb::TxnDecisionArgs { txid, commit });
+        fbb.finish_minimal(r);
+        self.fbb.finished_data()
+    }
+
     /// The body of any record.
     pub fn encode(&mut self, rec: &Record) -> &[u8] {
         match rec {
@@ -495,6 +581,10 @@ impl Encoder {
             Record::RowPut { table, row } => self.row_put(table, row),
             Record::RowDelete { table, key } => self.row_delete(table, key),
             Record::TableSwap { generation, staging } => self.table_swap(*generation, staging),
+            Record::TxnPrepare { txid, part } => self.txn_prepare(*txid, part),
+            Record::TxnCommit { txid } => self.txn_decision(*txid, true),
+            Record::TxnResolve { txid, commit } => self.txn_decision(*txid, *commit),
+            Record::TableRename { generation, name, new_name } => self.table_rename(*generation, name, new_name),
         }
     }
 }
@@ -662,6 +752,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                 checks,
                 indexes,
                 index_of: r.index_of().map(str::to_string),
+                view: r.view().map(str::to_string),
             };
             Record::TableCreate { generation: r.generation(), def }
         }
@@ -677,6 +768,14 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
             }
             Record::TableSwap { generation: r.generation(), staging }
         }
+        Kind::TableRename => {
+            let r = root::<fb::TableRename>(body)?;
+            Record::TableRename {
+                generation: r.generation(),
+                name: name_of(r.name(), "table rename")?,
+                new_name: name_of(r.new_name(), "table rename")?,
+            }
+        }
         Kind::RowPut => {
             let r = root::<fb::RowPut>(body)?;
             Record::RowPut { table: name_of(r.table_name(), "row")?, row: row_of(r.row())? }
@@ -685,6 +784,31 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
             let r = root::<fb::RowDelete>(body)?;
             let key = r.key().ok_or_else(|| corrupt("row delete without key"))?.bytes().to_vec();
             Record::RowDelete { table: name_of(r.table_name(), "row delete")?, key }
+        }
+        Kind::TxnPrepare => {
+            let r = root::<fb::TxnPrepare>(body)?;
+            let mut tables = Vec::new();
+            for t in r.tables().into_iter().flat_map(|v| v.iter()) {
+                let mut rows = Vec::new();
+                for pr in t.rows().into_iter().flat_map(|v| v.iter()) {
+                    let key = pr.key().ok_or_else(|| corrupt("prepared row without key"))?.bytes().to_vec();
+                    let row = if pr.deleted() { None } else { Some(row_of(pr.row())?) };
+                    rows.push((key, row));
+                }
+                tables.push(PartTable { table: name_of(t.table_name(), "prepared part")?, oid: t.oid(), rows });
+            }
+            Record::TxnPrepare { txid: r.txid(), part: PreparedPart { coordinator: r.coordinator(), tables } }
+        }
+        Kind::TxnCommit => {
+            let r = root::<fb::TxnDecision>(body)?;
+            if !r.commit() {
+                return Err(corrupt("decision record that is not a commit"));
+            }
+            Record::TxnCommit { txid: r.txid() }
+        }
+        Kind::TxnResolve => {
+            let r = root::<fb::TxnDecision>(body)?;
+            Record::TxnResolve { txid: r.txid(), commit: r.commit() }
         }
     })
 }
@@ -755,11 +879,34 @@ mod tests {
                     Datum::Json("{\"b\": 1, \"a\": [true]}".into()),
                     Datum::Jsonb("{\"a\": [true], \"b\": 1}".into()),
                     Datum::Numeric("-12.50".into()),
+                    Datum::Oid(OidKind::RegClass, u32::MAX),
                 ],
             },
             Record::RowPut { table: "t".into(), row: vec![] },
             Record::RowDelete { table: "t".into(), key: vec![3, 0, 1] },
             Record::TableSwap { generation: 9, staging: crate::table::staging_name("t", 9) },
+            Record::TxnPrepare {
+                txid: 1 << 40,
+                part: PreparedPart {
+                    coordinator: 3,
+                    tables: vec![
+                        PartTable {
+                            table: "t".into(),
+                            oid: 16391,
+                            rows: vec![
+                                (vec![1, 2], Some(vec![Datum::Int4(1), Datum::Null])),
+                                (vec![3], None),
+                                (vec![], Some(vec![])),
+                            ],
+                        },
+                        PartTable { table: "u".into(), oid: 7, rows: vec![] },
+                    ],
+                },
+            },
+            Record::TxnCommit { txid: 5 },
+            Record::TxnResolve { txid: 5, commit: true },
+            Record::TxnResolve { txid: 6, commit: false },
+            Record::TableRename { generation: 10, name: "t".into(), new_name: "u".into() },
         ]
     }
 
@@ -797,6 +944,7 @@ mod tests {
             checks: vec![CheckDef { name: "t_l_check".into(), expr: "l > 0".into() }],
             indexes: vec![IndexDef { name: "t_name_key".into(), columns: vec![1, 2], unique: true, constraint: true }],
             index_of: None,
+            view: None,
         }
     }
 
@@ -867,10 +1015,14 @@ mod tests {
             Kind::RowPut,
             Kind::RowDelete,
             Kind::TableSwap,
+            Kind::TxnPrepare,
+            Kind::TxnCommit,
+            Kind::TxnResolve,
+            Kind::TableRename,
         ];
         let mut enc = Encoder::new();
         let recs = records();
-        let goods = [enc.encode(&recs[6]).to_vec(), enc.encode(&recs[11]).to_vec(), enc.encode(&recs[13]).to_vec()];
+        let goods = [enc.encode(&recs[6]).to_vec(), enc.encode(&recs[11]).to_vec(), enc.encode(&recs[13]).to_vec(), enc.encode(&recs[17]).to_vec()];
         for (k, good) in kinds.into_iter().flat_map(|k| goods.iter().map(move |g| (k, g))) {
             for n in 0..good.len() {
                 let _ = decode(k, &good[..n]);

@@ -50,8 +50,21 @@ pub fn apply(ks: &mut Keyspace, tables: &mut Tables, rng: &mut SmallRng, rec: Re
             tables.note_generation(generation);
             tables.swap_in(&staging, generation);
         }
+        Record::TableRename { generation, name, new_name } => {
+            tables.note_generation(generation);
+            tables.rename(&name, &new_name, generation);
+        }
         Record::RowDelete { table, key } => {
             tables.get_mut(&table).ok_or_else(|| no_table(&table))?.delete(&key);
+        }
+        // Two-phase commit: a prepared part waits (unapplied) for its resolution; the rows of
+        // a part applied are the RowPut/RowDelete records logged just before its TxnResolve,
+        // so resolving only takes the part out. Parts still prepared after replay are settled
+        // by the recovery of the shards (their coordinator's decision).
+        Record::TxnPrepare { txid, part } => tables.in_doubt.prepare(txid, part),
+        Record::TxnCommit { txid } => tables.in_doubt.decide(txid),
+        Record::TxnResolve { txid, .. } => {
+            tables.in_doubt.resolve(txid);
         }
         Record::LogHeader(_) | Record::SnapshotBegin(_) | Record::SnapshotEnd { .. } => {}
     }

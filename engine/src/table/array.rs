@@ -24,7 +24,7 @@ pub struct ArrayType {
 }
 
 /// (element OID, array OID) for every element type with an array type here.
-const ARRAY_OIDS: [(u32, u32); 19] = [
+const ARRAY_OIDS: [(u32, u32); 24] = [
     (16, 1000),   // bool
     (17, 1001),   // bytea
     (20, 1016),   // int8
@@ -44,6 +44,11 @@ const ARRAY_OIDS: [(u32, u32); 19] = [
     (1186, 1187), // interval
     (2950, 2951), // uuid
     (3802, 3807), // jsonb
+    (26, 1028),   // oid
+    (2205, 2210), // regclass
+    (2206, 2211), // regtype
+    (4089, 4090), // regnamespace
+    (24, 1008),   // regproc
 ];
 
 impl ArrayType {
@@ -56,9 +61,9 @@ impl ArrayType {
         Some(ArrayType { elem_oid: elem.oid(), typmod: elem.modifier() })
     }
 
-    /// The array type of the element type with OID `elem_oid`, without a typmod (a `const`
-    /// for column lists such as the system views').
-    pub const fn of_elem_oid(elem_oid: u32) -> ArrayType {
+    /// The array type of the element type with OID `elem_oid`, without a typmod (a constant's
+    /// form of [`ArrayType::of`]; the OID must be one of an element type with an array type).
+    pub const fn of_oid(elem_oid: u32) -> ArrayType {
         ArrayType { elem_oid, typmod: -1 }
     }
 
@@ -158,6 +163,7 @@ pub fn encode_cell(a: &ArrayValue, out: &mut Vec<u8>) {
                 out.extend_from_slice(&d.as_i64().unwrap_or_default().to_be_bytes())
             }
             Datum::Date(v) => out.extend_from_slice(&(*v as i64).to_be_bytes()),
+            Datum::Oid(_, v) => out.extend_from_slice(&(*v as i64).to_be_bytes()),
             Datum::Timestamp(v) | Datum::TimestampTz(v) | Datum::Time(v) => out.extend_from_slice(&v.to_be_bytes()),
             Datum::Float4(v) => out.extend_from_slice(&(*v as f64).to_bits().to_be_bytes()),
             Datum::Float8(v) => out.extend_from_slice(&v.to_bits().to_be_bytes()),
@@ -245,6 +251,7 @@ pub fn decode_cell(b: &[u8]) -> Option<ArrayValue> {
             SqlType::Int4 => Datum::Int4(i32::try_from(r.i64()?).ok()?),
             SqlType::Int8 => Datum::Int8(r.i64()?),
             SqlType::Date => Datum::Date(i32::try_from(r.i64()?).ok()?),
+            SqlType::Oid(k) => Datum::Oid(k, u32::try_from(r.i64()?).ok()?),
             SqlType::Timestamp => Datum::Timestamp(r.i64()?),
             SqlType::TimestampTz => Datum::TimestampTz(r.i64()?),
             SqlType::Time => Datum::Time(r.i64()?),

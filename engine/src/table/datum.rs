@@ -35,6 +35,61 @@ pub enum SqlType {
     Numeric(Option<(u16, i16)>),
     /// An array of a scalar type (any number of dimensions, as in PostgreSQL).
     Array(ArrayType),
+    /// `oid` or one of its alias types (`regclass`, `regtype`, ...): an object identifier.
+    Oid(OidKind),
+}
+
+/// `oid` and the OID alias types: one unsigned 32-bit value each, told apart by how they are
+/// read and printed (an alias type reads and prints the object's name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OidKind {
+    Oid,
+    RegClass,
+    RegType,
+    RegNamespace,
+    RegProc,
+}
+
+impl OidKind {
+    /// The type's name (`pg_type.typname`, also what `format_type` prints).
+    pub fn name(self) -> &'static str {
+        match self {
+            OidKind::Oid => "oid",
+            OidKind::RegClass => "regclass",
+            OidKind::RegType => "regtype",
+            OidKind::RegNamespace => "regnamespace",
+            OidKind::RegProc => "regproc",
+        }
+    }
+
+    /// The type's OID in `pg_type`.
+    pub fn oid(self) -> u32 {
+        match self {
+            OidKind::Oid => 26,
+            OidKind::RegClass => 2205,
+            OidKind::RegType => 2206,
+            OidKind::RegNamespace => 4089,
+            OidKind::RegProc => 24,
+        }
+    }
+
+    pub const ALL: [OidKind; 5] =
+        [OidKind::Oid, OidKind::RegClass, OidKind::RegType, OidKind::RegNamespace, OidKind::RegProc];
+
+    /// A small number for the log's cell form (stable: never renumber).
+    pub fn tag(self) -> u8 {
+        match self {
+            OidKind::Oid => 0,
+            OidKind::RegClass => 1,
+            OidKind::RegType => 2,
+            OidKind::RegNamespace => 3,
+            OidKind::RegProc => 4,
+        }
+    }
+
+    pub fn from_tag(t: u8) -> Option<OidKind> {
+        OidKind::ALL.into_iter().find(|k| k.tag() == t)
+    }
 }
 
 impl SqlType {
@@ -70,6 +125,7 @@ impl SqlType {
             SqlType::Uuid => 2950,
             SqlType::Jsonb => 3802,
             SqlType::Array(a) => a.oid(),
+            SqlType::Oid(k) => k.oid(),
         }
     }
 
@@ -125,6 +181,11 @@ impl SqlType {
             1186 => SqlType::Interval,
             2950 => SqlType::Uuid,
             3802 => SqlType::Jsonb,
+            26 => SqlType::Oid(OidKind::Oid),
+            2205 => SqlType::Oid(OidKind::RegClass),
+            2206 => SqlType::Oid(OidKind::RegType),
+            4089 => SqlType::Oid(OidKind::RegNamespace),
+            24 => SqlType::Oid(OidKind::RegProc),
             _ => {
                 let elem = SqlType::from_oid(super::array::elem_oid(oid)?)?;
                 return elem.array_of();
@@ -137,7 +198,7 @@ impl SqlType {
         match self {
             SqlType::Bool => 1,
             SqlType::Int2 => 2,
-            SqlType::Int4 | SqlType::Float4 | SqlType::Date => 4,
+            SqlType::Int4 | SqlType::Float4 | SqlType::Date | SqlType::Oid(_) => 4,
             SqlType::Int8 | SqlType::Float8 | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time => 8,
             SqlType::Interval | SqlType::Uuid => 16,
             SqlType::Unknown => -2,
@@ -183,6 +244,7 @@ impl SqlType {
             SqlType::Numeric(None) => "numeric".into(),
             SqlType::Numeric(Some((p, s))) => format!("numeric({p},{s})"),
             SqlType::Array(a) => format!("{}[]", a.elem().name()),
+            SqlType::Oid(k) => k.name().into(),
         }
     }
 
@@ -242,6 +304,8 @@ pub enum Datum {
     Numeric(String),
     /// An array (boxed: arrays are rare next to scalars, and this keeps `Datum` small).
     Array(Box<ArrayValue>),
+    /// An `oid` or OID alias value.
+    Oid(OidKind, u32),
 }
 
 /// A PostgreSQL interval: months, days and microseconds are kept apart, because a month has
@@ -254,6 +318,24 @@ pub struct Interval {
 }
 
 impl Datum {
+    /// About how many bytes the value takes in memory, its own slot included (for the bounds
+    /// on what one transaction may hold).
+    pub fn memory(&self) -> usize {
+        std::mem::size_of::<Datum>()
+            + match self {
+                Datum::Text(s) | Datum::Bpchar(s) | Datum::Json(s) | Datum::Jsonb(s) | Datum::Numeric(s) => {
+                    s.capacity()
+                }
+                Datum::Bytea(b) => b.capacity(),
+                Datum::Array(a) => {
+                    std::mem::size_of::<super::ArrayValue>()
+                        + a.dims.len() * std::mem::size_of::<super::ArrayDim>()
+                        + a.items.iter().map(Datum::memory).sum::<usize>()
+                }
+                _ => 0,
+            }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Datum::Null)
     }
@@ -264,6 +346,7 @@ impl Datum {
             Datum::Int2(v) => Some(v as i64),
             Datum::Int4(v) => Some(v as i64),
             Datum::Int8(v) => Some(v),
+            Datum::Oid(_, v) => Some(v as i64),
             _ => None,
         }
     }

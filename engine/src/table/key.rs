@@ -47,6 +47,7 @@ fn encode_one(out: &mut Vec<u8>, v: &Datum) {
         Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) => encode_int(out, v.as_i64().unwrap_or_default()),
         // Date/time values are counts (of days or microseconds), ordered as integers.
         Datum::Date(d) => encode_int(out, *d as i64),
+        Datum::Oid(_, v) => encode_int(out, *v as i64),
         Datum::Timestamp(t) | Datum::TimestampTz(t) | Datum::Time(t) => encode_int(out, *t),
         // Intervals are equal when their spans are (a month is 30 days): '1 mon' = '30 days'.
         Datum::Interval(iv) => {

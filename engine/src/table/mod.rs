@@ -6,12 +6,15 @@
 
 pub mod array;
 pub mod datum;
+pub mod in_doubt;
 pub mod key;
+pub mod mvcc;
 
 pub use array::{ArrayDim, ArrayType, ArrayValue};
-pub use datum::{Datum, Interval, SqlType};
+pub use datum::{Datum, Interval, OidKind, SqlType};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
 use std::sync::Arc;
 
 /// One row: a value per column of the table, in column order.
@@ -96,6 +99,9 @@ pub struct TableDef {
     /// For an index's table: the table it indexes. Such a table is never read or written by a
     /// client: the query engine maintains it with the indexed table's writes.
     pub index_of: Option<String>,
+    /// For a view (CREATE VIEW): its query as SQL text; the columns are its output columns.
+    /// A view holds no rows: a query naming it reads its query instead.
+    pub view: Option<String>,
 }
 
 /// A CHECK constraint: its name and its expression as SQL text (bound when rows are checked).
@@ -134,6 +140,7 @@ impl TableDef {
             checks: Vec::new(),
             indexes: Vec::new(),
             index_of: None,
+            view: None,
         }
     }
 
@@ -221,11 +228,30 @@ pub struct Table {
     /// ALTER TABLE is re-keying the table: no transaction may take a row lock on it (the
     /// query layer refuses); in memory only.
     pub altering: bool,
+    /// Versions replaced by commits that some snapshot may still read ([`mvcc`]): per key, in
+    /// commit order, the commit's timestamp and the version it replaced (None: no row).
+    history: BTreeMap<Vec<u8>, Vec<(u64, Option<Row>)>>,
+    /// The same versions in the order they were replaced, for dropping the oldest.
+    history_order: VecDeque<(u64, Vec<u8>)>,
+    /// Snapshots before this timestamp may have lost versions here: reads at them fail.
+    history_floor: u64,
 }
+
+/// Rows (key, row) in key order.
+pub type Rows<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Row)> + 'a>;
 
 impl Table {
     pub fn new(def: Arc<TableDef>) -> Table {
-        Table { def, rows: BTreeMap::new(), next_row_id: 1, analyzed_rows: None, altering: false }
+        Table {
+            def,
+            rows: BTreeMap::new(),
+            next_row_id: 1,
+            analyzed_rows: None,
+            altering: false,
+            history: BTreeMap::new(),
+            history_order: VecDeque::new(),
+            history_floor: 0,
+        }
     }
 
     /// The smallest row id this shard may hand out: above every id it holds or has replayed.
@@ -310,6 +336,170 @@ impl Table {
     pub fn delete(&mut self, key: &[u8]) -> Option<Row> {
         self.rows.remove(key)
     }
+
+    /// [`Table::put`] by a commit at timestamp `ts`: the version it replaces is kept while a
+    /// snapshot may read it.
+    pub fn put_at(&mut self, key: Vec<u8>, row: Row, ts: u64) {
+        debug_assert_eq!(row.len(), self.def.row_len());
+        self.note_row(&row);
+        if mvcc::keeps(ts) {
+            let old = self.rows.insert(key.clone(), row);
+            self.keep(key, ts, old);
+        } else {
+            self.rows.insert(key, row);
+        }
+    }
+
+    /// [`Table::delete`] by a commit at timestamp `ts`; whether there was a row.
+    pub fn delete_at(&mut self, key: &[u8], ts: u64) -> bool {
+        let Some(old) = self.rows.remove(key) else { return false };
+        if mvcc::keeps(ts) {
+            self.keep(key.to_vec(), ts, Some(old));
+        }
+        true
+    }
+
+    fn keep(&mut self, key: Vec<u8>, ts: u64, old: Option<Row>) {
+        self.history.entry(key.clone()).or_default().push((ts, old));
+        self.history_order.push_back((ts, key));
+        while self.history_order.len() > mvcc::MAX_VERSIONS {
+            if let Some(ts) = self.forget_oldest() {
+                self.history_floor = self.history_floor.max(ts);
+            }
+        }
+    }
+
+    /// Drops the oldest kept version: its timestamp.
+    fn forget_oldest(&mut self) -> Option<u64> {
+        let (ts, key) = self.history_order.pop_front()?;
+        if let Some(versions) = self.history.get_mut(&key) {
+            if !versions.is_empty() {
+                versions.remove(0);
+            }
+            if versions.is_empty() {
+                self.history.remove(&key);
+            }
+        }
+        Some(ts)
+    }
+
+    /// Drops the kept versions no snapshot needs any more ([`mvcc::horizon`]).
+    pub fn forget_versions(&mut self) {
+        if self.history_order.is_empty() {
+            return;
+        }
+        let horizon = mvcc::horizon();
+        while self.history_order.front().is_some_and(|(ts, _)| *ts <= horizon) {
+            self.forget_oldest();
+        }
+    }
+
+    /// How many replaced versions the table keeps here.
+    pub fn kept_versions(&self) -> usize {
+        self.history_order.len()
+    }
+
+    fn check_snapshot(&self, at: Option<u64>) -> std::result::Result<(), mvcc::TooOld> {
+        match at {
+            Some(at) if at < self.history_floor => Err(mvcc::TooOld),
+            _ => Ok(()),
+        }
+    }
+
+    /// The row at `key` as a snapshot at `at` sees it (None: the latest committed one).
+    pub fn get_at(&self, key: &[u8], at: Option<u64>) -> std::result::Result<Option<&Row>, mvcc::TooOld> {
+        self.check_snapshot(at)?;
+        let latest = self.rows.get(key);
+        Ok(match at {
+            Some(at) => version_at(self.history.get(key), latest, at),
+            None => latest,
+        })
+    }
+
+    /// Whether a commit after the snapshot at `at` changed the row at `key` (a REPEATABLE READ
+    /// transaction may not then change it: PostgreSQL's "could not serialize access").
+    pub fn changed_since(&self, key: &[u8], at: u64) -> std::result::Result<bool, mvcc::TooOld> {
+        self.check_snapshot(Some(at))?;
+        Ok(self.history.get(key).and_then(|v| v.last()).is_some_and(|(ts, _)| *ts > at))
+    }
+
+    /// The rows with keys in `(lo, hi)` as a snapshot at `at` sees them (None: the latest
+    /// committed ones), in key order.
+    pub fn range_at<'a>(
+        &'a self,
+        lo: Bound<&'a [u8]>,
+        hi: Bound<&'a [u8]>,
+        at: Option<u64>,
+    ) -> std::result::Result<Rows<'a>, mvcc::TooOld> {
+        self.check_snapshot(at)?;
+        let rows = self.rows.range::<[u8], _>((lo, hi));
+        match at {
+            Some(at) if !self.history.is_empty() => Ok(Box::new(AtSnapshot {
+                rows: rows.peekable(),
+                kept: self.history.range::<[u8], _>((lo, hi)).peekable(),
+                at,
+            })),
+            _ => Ok(Box::new(rows)),
+        }
+    }
+
+    /// Every row as a snapshot at `at` sees it, in key order.
+    pub fn scan_at(&self, at: Option<u64>) -> std::result::Result<Rows<'_>, mvcc::TooOld> {
+        self.range_at(Bound::Unbounded, Bound::Unbounded, at)
+    }
+}
+
+/// The version of a key a snapshot at `at` sees, given its kept versions and the latest one:
+/// the version the first commit after the snapshot replaced, if any.
+fn version_at<'a>(kept: Option<&'a Versions>, latest: Option<&'a Row>, at: u64) -> Option<&'a Row> {
+    match kept.and_then(|v| v.iter().find(|(ts, _)| *ts > at)) {
+        Some((_, old)) => old.as_ref(),
+        None => latest,
+    }
+}
+
+/// The rows a snapshot sees: the latest versions merged, key by key, with the kept ones.
+struct AtSnapshot<R: Iterator, K: Iterator> {
+    rows: std::iter::Peekable<R>,
+    kept: std::iter::Peekable<K>,
+    at: u64,
+}
+
+type Versions = Vec<(u64, Option<Row>)>;
+
+impl<'a, R, K> Iterator for AtSnapshot<R, K>
+where
+    R: Iterator<Item = (&'a Vec<u8>, &'a Row)>,
+    K: Iterator<Item = (&'a Vec<u8>, &'a Versions)>,
+{
+    type Item = (&'a Vec<u8>, &'a Row);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let order = match (self.rows.peek(), self.kept.peek()) {
+                (None, None) => return None,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some((r, _)), Some((k, _))) => r.cmp(k),
+            };
+            let (key, kept, latest) = match order {
+                // No kept version: the latest is what every snapshot sees.
+                std::cmp::Ordering::Less => return self.rows.next(),
+                std::cmp::Ordering::Greater => {
+                    let (k, v) = self.kept.next()?;
+                    (k, v, None)
+                }
+                std::cmp::Ordering::Equal => {
+                    let (k, r) = self.rows.next()?;
+                    let (_, v) = self.kept.next()?;
+                    (k, v, Some(r))
+                }
+            };
+            if let Some(row) = version_at(Some(kept), latest, self.at) {
+                return Some((key, row));
+            }
+        }
+    }
 }
 
 /// The name of the staging table ALTER TABLE ... ADD PRIMARY KEY builds for `table` under
@@ -344,6 +534,8 @@ pub struct Tables {
     tables: BTreeMap<String, Table>,
     generations: BTreeMap<String, u64>,
     next_generation: u64,
+    /// Two-phase commit parts and decisions of this shard (a copy goes into each snapshot).
+    pub in_doubt: in_doubt::InDoubt,
 }
 
 impl Tables {
@@ -365,6 +557,13 @@ impl Tables {
 
     pub fn names(&self) -> impl Iterator<Item = &String> {
         self.tables.keys()
+    }
+
+    /// Drops the row versions no snapshot needs any more, in every table.
+    pub fn forget_versions(&mut self) {
+        for t in self.tables.values_mut() {
+            t.forget_versions();
+        }
     }
 
     /// Every name the catalog knows a generation of, with that generation and the table if it
@@ -431,6 +630,36 @@ impl Tables {
             def.name = target.to_string();
             t.def = Arc::new(def);
             self.tables.insert(target.to_string(), t);
+        }
+        true
+    }
+
+    /// Renames table `name` to `new_name` (ALTER TABLE ... RENAME TO) unless a change as new as
+    /// `generation` was applied to either name; the table keeps its OID and rows, and its
+    /// indexes' tables name the new table. Returns false (changing nothing) if there is no
+    /// table `name`, a relation `new_name` exists, or the generation lost.
+    pub fn rename(&mut self, name: &str, new_name: &str, generation: u64) -> bool {
+        let last = |n: &str| self.generations.get(n).copied().unwrap_or(0);
+        if !self.tables.contains_key(name)
+            || self.tables.contains_key(new_name)
+            || generation <= last(name)
+            || generation <= last(new_name)
+        {
+            return false;
+        }
+        self.generations.insert(name.to_string(), generation);
+        self.generations.insert(new_name.to_string(), generation);
+        let Some(mut t) = self.tables.remove(name) else { return false };
+        let mut def = (*t.def).clone();
+        def.name = new_name.to_string();
+        t.def = Arc::new(def);
+        self.tables.insert(new_name.to_string(), t);
+        for t in self.tables.values_mut() {
+            if t.def.index_of.as_deref() == Some(name) {
+                let mut def = (*t.def).clone();
+                def.index_of = Some(new_name.to_string());
+                t.def = Arc::new(def);
+            }
         }
         true
     }
@@ -521,6 +750,31 @@ mod tests {
     }
 
     #[test]
+    fn rename_keeps_rows_and_indexes_and_obeys_generations() {
+        let mut ts = Tables::default();
+        let d = def();
+        let ix = IndexDef { name: "t_v_key".into(), columns: vec![1], unique: true, constraint: true };
+        assert!(ts.create(Arc::new(TableDef { indexes: vec![ix.clone()], ..(*d).clone() }), 1));
+        assert!(ts.create(Arc::new(d.index_table(&ix)), 2));
+        let row = vec![Datum::Int4(1), Datum::Text("a".into())];
+        ts.get_mut("t").unwrap().put(d.key_of(&row), row.clone());
+        assert!(ts.create(Arc::new(TableDef { name: "other".into(), oid: 16390, ..(*d).clone() }), 3));
+        // The new name is taken; an old generation loses.
+        assert!(!ts.rename("t", "other", 4));
+        assert!(!ts.rename("t", "u", 1));
+        assert!(!ts.rename("nosuch", "u", 5));
+        assert!(ts.rename("t", "u", 6));
+        assert!(ts.get("t").is_none());
+        let u = ts.get("u").unwrap();
+        assert_eq!((u.def.name.as_str(), u.def.oid), ("u", 16384));
+        assert_eq!(u.get(&d.key_of(&row)), Some(&row));
+        assert_eq!(ts.get("t_v_key").unwrap().def.index_of.as_deref(), Some("u"));
+        // A create of the old name under an older generation loses to the rename.
+        ts.create(def(), 5);
+        assert!(ts.get("t").is_none());
+    }
+
+    #[test]
     fn insert_all_is_all_or_nothing() {
         let d = def();
         let mut t = Table::new(d.clone());
@@ -596,5 +850,65 @@ mod tests {
         assert!(ts.create(def(), 3));
         assert!(ts.get("t").is_some());
         assert!(!ts.create(def(), 4));
+    }
+
+    fn row(id: i32, v: &str) -> (Vec<u8>, Row) {
+        let r = vec![Datum::Int4(id), Datum::Text(v.into())];
+        (def().key_of(&r), r)
+    }
+
+    fn seen(rows: Rows<'_>) -> Vec<Row> {
+        rows.map(|(_, r)| r.clone()).collect()
+    }
+
+    #[test]
+    fn a_snapshot_sees_the_rows_as_they_were_when_it_was_taken() {
+        let mut t = Table::new(def());
+        let ts = mvcc::tick();
+        for id in 1..=3 {
+            let (k, r) = row(id, "old");
+            t.put_at(k, r, ts);
+        }
+        let snap = mvcc::Snapshot::take();
+        let at = Some(snap.at());
+        // One later commit updates 1, deletes 2, inserts 4; another updates 1 again.
+        let ts = mvcc::tick();
+        let (k1, r1) = row(1, "new");
+        t.put_at(k1.clone(), r1, ts);
+        assert!(t.delete_at(&row(2, "").0, ts));
+        let (k4, r4) = row(4, "new");
+        t.put_at(k4.clone(), r4, ts);
+        let (_, r1b) = row(1, "newer");
+        t.put_at(k1.clone(), r1b, mvcc::tick());
+        let old: Vec<Row> = (1..=3).map(|i| row(i, "old").1).collect();
+        assert_eq!(seen(t.scan_at(at).unwrap()), old);
+        assert_eq!(seen(t.scan_at(None).unwrap()), vec![row(1, "newer").1, row(3, "old").1, row(4, "new").1]);
+        assert_eq!(t.get_at(&k1, at).unwrap(), Some(&row(1, "old").1));
+        assert_eq!(t.get_at(&k4, at).unwrap(), None);
+        assert_eq!(t.get_at(&row(2, "").0, at).unwrap(), Some(&row(2, "old").1));
+        assert!(t.changed_since(&k1, snap.at()).unwrap());
+        assert!(!t.changed_since(&row(3, "").0, snap.at()).unwrap());
+        // A range read merges the same way.
+        let lo = row(2, "").0;
+        let got = seen(t.range_at(Bound::Included(lo.as_slice()), Bound::Unbounded, at).unwrap());
+        assert_eq!(got, old[1..].to_vec());
+        // A later snapshot sees the latest rows.
+        let later = mvcc::Snapshot::take();
+        assert_eq!(seen(t.scan_at(Some(later.at())).unwrap()), seen(t.scan_at(None).unwrap()));
+        assert!(t.kept_versions() >= 4);
+    }
+
+    #[test]
+    fn a_snapshot_past_the_kept_versions_is_refused() {
+        let mut t = Table::new(def());
+        let snap = mvcc::Snapshot::take();
+        let (k, r) = row(1, "v");
+        for _ in 0..=mvcc::MAX_VERSIONS {
+            t.put_at(k.clone(), r.clone(), mvcc::tick());
+        }
+        assert_eq!(t.kept_versions(), mvcc::MAX_VERSIONS);
+        assert!(t.scan_at(Some(snap.at())).is_err());
+        assert!(t.changed_since(&k, snap.at()).is_err());
+        assert!(t.scan_at(None).is_ok());
     }
 }

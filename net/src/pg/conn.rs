@@ -649,7 +649,7 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
     let warn =
         |c: &mut Conn, code: &'static str, msg: &str| put_error(&mut c.out, &SqlError::new(code, msg), "WARNING");
     match plan {
-        Plan::Begin { read_only } => {
+        Plan::Begin { read_only, isolation } => {
             if c.status != TxStatus::Idle {
                 warn(c, code::ACTIVE_SQL_TRANSACTION, "there is already a transaction in progress");
                 return Ok("BEGIN");
@@ -659,8 +659,15 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
             }
             let txn = c.txn.as_mut().expect("just set");
             txn.read_only = *read_only;
+            if let Some(i) = isolation {
+                txn.isolation = *i;
+            }
+            let level = txn.isolation.name();
             c.status = TxStatus::InBlock;
             c.settings_at_begin = Some(c.settings.clone());
+            // SHOW transaction_isolation tells the block's level until it ends.
+            c.local_settings.push("transaction_isolation");
+            apply_settings(c, vec![("transaction_isolation", level.to_string())]);
             Ok("BEGIN")
         }
         Plan::Commit => {
@@ -718,7 +725,7 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
         },
         Plan::RollbackTo(name) => match (c.status, c.txn.as_mut()) {
             (TxStatus::InBlock | TxStatus::Failed, Some(t)) => {
-                t.rollback_to(name)?;
+                t.rollback_to(name).await?;
                 c.status = TxStatus::InBlock;
                 Ok("ROLLBACK")
             }
@@ -751,8 +758,47 @@ fn apply_settings(c: &mut Conn, to: Vec<(&'static str, String)>) {
     }
 }
 
+/// `SET TRANSACTION ISOLATION LEVEL` / `SET transaction_isolation` and `SET TRANSACTION READ
+/// ONLY | WRITE`: the block's transaction changes (a WARNING outside a block, as in PostgreSQL);
+/// None for any other SET.
+fn set_transaction(c: &mut Conn, name: &str, value: Option<&String>) -> Option<Result<&'static str, SqlError>> {
+    if name != "transaction_isolation" && name != "transaction_read_only" {
+        return None;
+    }
+    let (Some(txn), TxStatus::InBlock) = (c.txn.as_mut(), c.status) else {
+        let e =
+            SqlError::new(code::NO_ACTIVE_SQL_TRANSACTION, "SET TRANSACTION can only be used in transaction blocks");
+        put_error(&mut c.out, &e, "WARNING");
+        return Some(Ok("SET"));
+    };
+    if name == "transaction_read_only" {
+        txn.read_only = value.is_some_and(|v| v == "on");
+        return Some(Ok("SET"));
+    }
+    let level = orbit_query::Isolation::from_setting(value.map_or("read committed", |v| v.as_str()));
+    if txn.has_snapshot() && level != txn.isolation {
+        return Some(Err(SqlError::new(
+            code::ACTIVE_SQL_TRANSACTION,
+            "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+        )));
+    }
+    txn.isolation = level;
+    c.local_settings.push("transaction_isolation");
+    apply_settings(c, vec![("transaction_isolation", level.name().to_string())]);
+    Some(Ok("SET"))
+}
+
 /// `SET [LOCAL] name = value | DEFAULT` and `RESET`: the tag.
-fn run_set(c: &mut Conn, plan: &Plan) -> &'static str {
+fn run_set(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError> {
+    if let Plan::Set { name, value, .. } = plan {
+        if let Some(r) = set_transaction(c, name, value.as_ref()) {
+            return r;
+        }
+    }
+    Ok(run_other_set(c, plan))
+}
+
+fn run_other_set(c: &mut Conn, plan: &Plan) -> &'static str {
     match plan {
         Plan::Set { name, value, local } => {
             if *local && c.status == TxStatus::Idle {
@@ -769,6 +815,10 @@ fn run_set(c: &mut Conn, plan: &Plan) -> &'static str {
             };
             if *local {
                 c.local_settings.push(name);
+            }
+            // Outside a block the next transaction's level is the default's.
+            if *name == "default_transaction_isolation" && c.status == TxStatus::Idle {
+                apply_settings(c, vec![("transaction_isolation", value.clone())]);
             }
             apply_settings(c, vec![(name, value)]);
             "SET"
@@ -805,6 +855,8 @@ async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<or
 /// A transaction of this session: its cancel switch and currval values.
 fn new_txn(c: &Conn) -> orbit_query::Txn {
     let mut t = orbit_query::Txn::new();
+    let level = c.settings.iter().find(|(k, _)| *k == "default_transaction_isolation").map(|(_, v)| v.as_str());
+    t.isolation = orbit_query::Isolation::from_setting(level.unwrap_or("read committed"));
     t.cancel = Some(c.cancel.clone());
     t.sequences = c.sequences.clone();
     t
@@ -943,7 +995,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         return Ok(());
     }
     if matches!(prepared.plan, Plan::Set { .. } | Plan::Reset(_)) {
-        let tag = run_set(c, &prepared.plan);
+        let tag = run_set(c, &prepared.plan)?;
         put(&mut c.out, CommandComplete::new(tag.to_string()));
         return Ok(());
     }
@@ -1191,7 +1243,7 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
                 return Ok(());
             }
             Plan::Set { .. } | Plan::Reset(_) => {
-                let tag = run_set(c, &stmt.plan);
+                let tag = run_set(c, &stmt.plan)?;
                 put(&mut c.out, CommandComplete::new(tag.to_string()));
                 return Ok(());
             }

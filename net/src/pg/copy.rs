@@ -10,7 +10,7 @@
 //! (extended), as in PostgreSQL.
 //!
 //! Inside a transaction (BEGIN ... COMMIT, or a multi-statement Query) the rows go into that
-//! transaction, atomic with it (its write set is bounded by `orbit_query::txn::MAX_TXN_ROWS`).
+//! transaction, atomic with it (its write set is bounded by `orbit_query::txn::MAX_TXN_BYTES`).
 //! Outside one, every batch commits as its own transaction, so a COPY of any size holds one
 //! batch at a time; an error then keeps the batches committed before it.
 

@@ -32,6 +32,8 @@ pub(super) struct State {
     /// The next SELECT keeps untyped literals in its select list untyped (a set operation's
     /// branch: the operation resolves their type).
     pub(super) keep_unknown: bool,
+    /// The views being expanded, outermost first (a view naming itself is a loop).
+    pub(super) views_expanding: Vec<String>,
 }
 
 struct Frame {
@@ -76,7 +78,38 @@ fn columns_of(cols: &[OutputColumn], aliases: &[String]) -> Vec<ColumnDef> {
         .collect()
 }
 
-fn alias_columns(alias: Option<&ast::TableAlias>, available: usize, what: &str) -> Result<Vec<String>> {
+/// Whether a query body is, or combines, a `TABLE name` item.
+fn names_table(body: &ast::SetExpr) -> bool {
+    match body {
+        ast::SetExpr::Table(_) => true,
+        ast::SetExpr::SetOperation { left, right, .. } => names_table(left) || names_table(right),
+        _ => false,
+    }
+}
+
+/// Rewrites each `TABLE name` item of a query body as `SELECT * FROM name`.
+fn table_as_select(body: &mut ast::SetExpr) -> Result<()> {
+    match body {
+        ast::SetExpr::Table(t) => {
+            let Some(name) = &t.table_name else { return Err(SqlError::syntax("TABLE")) };
+            let from = match &t.schema_name {
+                Some(s) => format!("{s}.{name}"),
+                None => name.to_string(),
+            };
+            let stmt = super::parse(&format!("SELECT * FROM {from}"))?.pop();
+            let Some(ast::Statement::Query(q)) = stmt else { return Err(SqlError::syntax("TABLE")) };
+            *body = *q.body;
+            Ok(())
+        }
+        ast::SetExpr::SetOperation { left, right, .. } => {
+            table_as_select(left)?;
+            table_as_select(right)
+        }
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn alias_columns(alias: Option<&ast::TableAlias>, available: usize, what: &str) -> Result<Vec<String>> {
     let Some(a) = alias else { return Ok(vec![]) };
     if a.columns.len() > available {
         return Err(SqlError::new(
@@ -103,6 +136,12 @@ impl Binder<'_> {
 
     /// Any query (SELECT, VALUES, set operations, WITH): its plan and result columns.
     pub(super) fn query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
+        if names_table(&q.body) {
+            // `TABLE name` is `SELECT * FROM name`, as in PostgreSQL.
+            let mut q = q.clone();
+            table_as_select(&mut q.body)?;
+            return self.query(&q);
+        }
         let saved_links = std::mem::take(&mut self.sub.links);
         let saved_inputs = std::mem::take(&mut self.sub.inputs);
         let pushed = self.sub.ctes.len();
@@ -260,7 +299,6 @@ impl Binder<'_> {
                     .collect();
                 Ok((Source::SetOp { op, all, left: Box::new(l), right: Box::new(r) }, cols))
             }
-            ast::SetExpr::Table(_) => Err(SqlError::unsupported("TABLE name is not supported yet")),
             _ => Err(SqlError::unsupported("this kind of query is not supported here")),
         }
     }
@@ -504,7 +542,9 @@ impl Binder<'_> {
             }
             ast::TableFactor::Table { name, alias, args: None, .. } if name.0.len() == 1 => {
                 let Some(n) = name.0[0].as_ident().map(fold) else { return Ok(None) };
-                let Some(pos) = self.sub.ctes.iter().rposition(|c| c.name == n) else { return Ok(None) };
+                let Some(pos) = self.sub.ctes.iter().rposition(|c| c.name == n) else {
+                    return self.view_relation(name, alias.as_ref());
+                };
                 self.sub.ctes[pos].refs += 1;
                 let def = self.sub.ctes[pos].def.clone();
                 let def = match alias {
@@ -513,6 +553,7 @@ impl Binder<'_> {
                 };
                 Ok(Some((def, alias.as_ref().map_or(n, |a| fold(&a.name)))))
             }
+            ast::TableFactor::Table { name, alias, args: None, .. } => self.view_relation(name, alias.as_ref()),
             _ => Ok(None),
         }
     }
@@ -747,6 +788,25 @@ impl Binder<'_> {
                 let t = self.compare(op, x, Expr::Param(LINK_BASE + id, cols[0].ty))?;
                 let kind = if matches!(e, E::AllOp { .. }) { LinkKind::All(t) } else { LinkKind::Any(t) };
                 (kind, plan, SqlType::Bool, captures, false)
+            }
+            // ARRAY(SELECT ...) comes here as a function call named array.
+            E::Function(f) => {
+                let ast::FunctionArguments::Subquery(q) = &f.args else {
+                    return Err(SqlError::internal("not a subquery"));
+                };
+                let (plan, cols, captures) = self.sublink_query(q, scope)?;
+                if cols.len() != 1 {
+                    return Err(SqlError::new(code::SYNTAX_ERROR, "subquery must return only one column"));
+                }
+                let elem = if cols[0].ty == SqlType::Unknown { SqlType::Text } else { cols[0].ty };
+                let ty = elem.array_of().ok_or_else(|| match elem {
+                    SqlType::Array(_) => SqlError::unsupported("ARRAY(subquery) of arrays is not supported yet"),
+                    t => SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("could not find array type for data type {}", t.name()),
+                    ),
+                })?;
+                (LinkKind::Array, plan, ty, captures, false)
             }
             _ => return Err(SqlError::internal("not a subquery")),
         };

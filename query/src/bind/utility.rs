@@ -521,6 +521,11 @@ impl Binder<'_> {
         if let Some(plan) = self.alter_constraint(at)? {
             return Ok(plan);
         }
+        if let [ast::AlterTableOperation::RenameTable { table_name: ast::RenameTableNameKind::To(new_name) }] =
+            at.operations.as_slice()
+        {
+            return self.rename_table(at, new_name);
+        }
         if let [op @ (ast::AlterTableOperation::AddColumn { .. }
         | ast::AlterTableOperation::DropColumn { .. }
         | ast::AlterTableOperation::RenameColumn { .. })] = at.operations.as_slice()

@@ -10,13 +10,14 @@
 //! read in full first, then the index whose leading columns the filter pins most. There are no
 //! statistics yet, so a range that covers most of a table is still read through the index.
 
-use super::{matches, on_every_shard, read_key, shard_of_key};
+use super::{matches, on_every_shard_at, read_key, shard_of_key};
 use crate::error::Result;
 use crate::expr::{self, CmpOp, Ctx, Expr};
 use crate::txn::Txn;
 use orbit_engine::table::{key, Datum, IndexDef, Row, SqlType, TableDef};
 use orbit_shards::{mesh, state};
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::Arc;
 
 /// How a read uses an index: values for its leading columns, then maybe a range of values of
@@ -171,22 +172,24 @@ pub(super) async fn rows(
             }
             Some(None) => {}
             None => {
-                if let Some(e) = read_key(&idef, prefix.clone(), None, params).await? {
+                if let Some(e) = read_key(&idef, prefix.clone(), None, params, txn.read_at()).await? {
                     entries.insert(prefix.clone(), e);
                 }
             }
         }
     } else {
         let (name, oid, f, t) = (idef.name.clone(), idef.oid, from.clone(), to.clone());
-        let parts = on_every_shard(move |s| {
-            s.tables
-                .get(&name)
-                .filter(|tb| tb.def.oid == oid)
-                .map(|tb| tb.scan_range(&f, t.as_deref()).map(|(k, r)| (k.clone(), r.clone())).collect::<Vec<_>>())
-                .unwrap_or_default()
+        let at = txn.read_at();
+        let parts = on_every_shard_at(at, move |s| {
+            let Some(tb) = s.tables.get(&name).filter(|tb| tb.def.oid == oid) else { return Ok(Vec::new()) };
+            let hi = t.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+            let rows = tb.range_at(Bound::Included(f.as_slice()), hi, at).map_err(super::too_old)?;
+            Ok::<_, crate::error::SqlError>(rows.map(|(k, r)| (k.clone(), r.clone())).collect::<Vec<_>>())
         })
         .await?;
-        entries.extend(parts.into_iter().flatten());
+        for part in parts {
+            entries.extend(part?);
+        }
         if let Some(w) = txn.overlay(&idef) {
             let in_range = |k: &Vec<u8>| to.as_ref().is_none_or(|t| k < t);
             for (k, r) in w.rows.range(from.clone()..).take_while(|(k, _)| in_range(k)) {
@@ -216,11 +219,12 @@ pub(super) async fn rows(
     }
     for (shard, keys) in remote {
         let (name, oid, f, p) = (table.name.clone(), table.oid, filter.clone(), params.to_vec());
+        let at = txn.read_at();
         let got = mesh::run_on(shard, move |s| {
             let mut got = Vec::new();
             if let Some(t) = s.tables.get(&name).filter(|t| t.def.oid == oid) {
                 for k in keys {
-                    if let Some(row) = t.get(&k) {
+                    if let Some(row) = t.get_at(&k, at).map_err(super::too_old)? {
                         if matches(Some(&f), row, &p)? {
                             got.push((k, row.clone()));
                         }

@@ -10,12 +10,15 @@ use super::{count, ctx, matches, scan, select, QueryResult};
 use crate::bind::SelectPlan;
 use crate::error::{code, Result};
 use crate::expr;
-use crate::txn::{LockWait, Txn};
+use crate::txn::{LockWait, RowLocking, Txn};
 use orbit_engine::table::{Datum, Row};
+use orbit_shards::rowlock::LockMode;
 
 pub(super) async fn select_for_update(txn: &mut Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
-    txn.check_writable("SELECT FOR UPDATE")?;
-    let policy = p.for_update.unwrap_or_default();
+    let locking =
+        p.for_update.unwrap_or(RowLocking { wait: LockWait::Wait, mode: LockMode::Exclusive, clause: "FOR UPDATE" });
+    txn.check_writable(&format!("SELECT {}", locking.clause))?;
+    let (policy, mode) = (locking.wait, locking.mode);
     let Some(t) = &p.table else { return select(txn, p, params).await };
     if crate::catalog::is_view(t) {
         return Err(crate::catalog::read_only(t));
@@ -67,7 +70,7 @@ pub(super) async fn select_for_update(txn: &mut Txn, p: &SelectPlan, params: &[D
                 None => to_lock.push(k),
             }
         }
-        for r in txn.lock_with(t, to_lock, policy).await?.into_iter().flatten() {
+        for r in txn.lock_with(t, to_lock, policy, mode).await?.into_iter().flatten() {
             take(&mut locked, r)?;
         }
     } else {
@@ -78,7 +81,7 @@ pub(super) async fn select_for_update(txn: &mut Txn, p: &SelectPlan, params: &[D
             }
             let row = match txn.own(t, &k) {
                 Some(r) => r.cloned(),
-                None => match txn.lock_with(t, vec![k], policy).await?.pop().flatten() {
+                None => match txn.lock_with(t, vec![k], policy, mode).await?.pop().flatten() {
                     Some(r) => r,
                     // SKIP LOCKED: another transaction holds it.
                     None => continue,

@@ -8,7 +8,7 @@ use super::{check_not_null, matches, returning_rows, write_updates, QueryResult}
 use crate::error::{Result, SqlError};
 use crate::expr::{self, Ctx, Expr};
 use crate::join::JoinPlan;
-use crate::txn::Txn;
+use crate::txn::{SnapshotCheck, Txn};
 use orbit_engine::table::{Row, TableDef};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -53,7 +53,8 @@ async fn matched(
             None => to_lock.push((k, joined)),
         }
     }
-    let latest = txn.lock(table, to_lock.iter().map(|(k, _)| k.clone()).collect()).await?;
+    let keys = to_lock.iter().map(|(k, _)| k.clone()).collect();
+    let latest = txn.lock_changing(table, keys, SnapshotCheck::Changed).await?;
     for ((k, joined), latest) in to_lock.into_iter().zip(latest) {
         if let Some(latest) = latest {
             let r = with(&latest, &joined);

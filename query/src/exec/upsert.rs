@@ -11,7 +11,7 @@ use super::{check_not_null, ctx, duplicate, matches, returning_rows, QueryResult
 use crate::bind::{Arbiter, OnConflict};
 use crate::error::{Result, SqlError};
 use crate::expr::{self, Expr};
-use crate::txn::Txn;
+use crate::txn::{SnapshotCheck, Txn};
 use orbit_engine::table::{Datum, Row, TableDef};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -68,7 +68,7 @@ pub(super) async fn upsert(
                 }
             }
         }
-        let committed = txn.lock(&idef, to_lock.clone()).await?;
+        let committed = txn.lock_changing(&idef, to_lock.clone(), SnapshotCheck::Present).await?;
         for (ek, e) in to_lock.into_iter().zip(committed) {
             let holder = e.map(|e| table.key_of_entry(ix, &e));
             if let Some(k) = &holder {
@@ -92,7 +92,7 @@ pub(super) async fn upsert(
             }
         }
     }
-    let committed = txn.lock(table, to_lock.clone()).await?;
+    let committed = txn.lock_changing(table, to_lock.clone(), SnapshotCheck::Present).await?;
     for (k, r) in to_lock.into_iter().zip(committed) {
         current.insert(k, r);
     }

@@ -158,7 +158,7 @@ pub(super) async fn maintenance(
         // then the statistics of tables no longer there are dropped too.
         let everything = tables.is_empty();
         let targets: Vec<(Arc<TableDef>, Vec<usize>)> = if everything {
-            crate::catalog::user_tables().into_iter().map(|d| (d, Vec::new())).collect()
+            crate::catalog::user_tables().into_iter().filter(|d| d.view.is_none()).map(|d| (d, Vec::new())).collect()
         } else {
             tables.iter().cloned().zip(columns.iter().cloned().chain(std::iter::repeat(Vec::new()))).collect()
         };

@@ -2052,6 +2052,7 @@ impl<'a> TableCreate<'a> {
   pub const VT_CHECKS: ::flatbuffers::VOffsetT = 16;
   pub const VT_INDEXES: ::flatbuffers::VOffsetT = 18;
   pub const VT_INDEX_OF: ::flatbuffers::VOffsetT = 20;
+  pub const VT_VIEW: ::flatbuffers::VOffsetT = 22;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -2064,6 +2065,7 @@ impl<'a> TableCreate<'a> {
   ) -> ::flatbuffers::WIPOffset<TableCreate<'bldr>> {
     let mut builder = TableCreateBuilder::new(_fbb);
     builder.add_generation(args.generation);
+    if let Some(x) = args.view { builder.add_view(x); }
     if let Some(x) = args.index_of { builder.add_index_of(x); }
     if let Some(x) = args.indexes { builder.add_indexes(x); }
     if let Some(x) = args.checks { builder.add_checks(x); }
@@ -2144,6 +2146,14 @@ impl<'a> TableCreate<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableCreate::VT_INDEX_OF, None)}
   }
+  /// For a view: its query as SQL text (absent for a table).
+  #[inline]
+  pub fn view(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableCreate::VT_VIEW, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for TableCreate<'_> {
@@ -2161,6 +2171,7 @@ impl ::flatbuffers::Verifiable for TableCreate<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Check>>>>("checks", Self::VT_CHECKS, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Index>>>>("indexes", Self::VT_INDEXES, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("index_of", Self::VT_INDEX_OF, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("view", Self::VT_VIEW, false)?
      .finish();
     Ok(())
   }
@@ -2175,6 +2186,7 @@ pub struct TableCreateArgs<'a> {
     pub checks: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Check<'a>>>>>,
     pub indexes: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Index<'a>>>>>,
     pub index_of: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub view: Option<::flatbuffers::WIPOffset<&'a str>>,
 }
 impl<'a> Default for TableCreateArgs<'a> {
   #[inline]
@@ -2189,6 +2201,7 @@ impl<'a> Default for TableCreateArgs<'a> {
       checks: None,
       indexes: None,
       index_of: None,
+      view: None,
     }
   }
 }
@@ -2235,6 +2248,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TableCreateBuilder<'a, 'b, A>
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_INDEX_OF, index_of);
   }
   #[inline]
+  pub fn add_view(&mut self, view: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_VIEW, view);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TableCreateBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     TableCreateBuilder {
@@ -2261,6 +2278,7 @@ impl ::core::fmt::Debug for TableCreate<'_> {
       ds.field("checks", &self.checks());
       ds.field("indexes", &self.indexes());
       ds.field("index_of", &self.index_of());
+      ds.field("view", &self.view());
       ds.finish()
   }
 }
@@ -2642,6 +2660,139 @@ impl ::core::fmt::Debug for TableDrop<'_> {
       ds.finish()
   }
 }
+pub enum TableRenameOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// Kind 40: ALTER TABLE `name` RENAME TO `new_name` as applied on this shard, under the catalog
+/// generation `generation` (both names take it). The table keeps its OID, rows and indexes;
+/// its indexes' tables now name `new_name` as the table they index.
+pub struct TableRename<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for TableRename<'a> {
+  type Inner = TableRename<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> TableRename<'a> {
+  pub const VT_GENERATION: ::flatbuffers::VOffsetT = 4;
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 6;
+  pub const VT_NEW_NAME: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    TableRename { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args TableRenameArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<TableRename<'bldr>> {
+    let mut builder = TableRenameBuilder::new(_fbb);
+    builder.add_generation(args.generation);
+    if let Some(x) = args.new_name { builder.add_new_name(x); }
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn generation(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(TableRename::VT_GENERATION, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableRename::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn new_name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableRename::VT_NEW_NAME, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for TableRename<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("generation", Self::VT_GENERATION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("new_name", Self::VT_NEW_NAME, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct TableRenameArgs<'a> {
+    pub generation: u64,
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub new_name: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for TableRenameArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    TableRenameArgs {
+      generation: 0,
+      name: None,
+      new_name: None,
+    }
+  }
+}
+
+pub struct TableRenameBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TableRenameBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_generation(&mut self, generation: u64) {
+    self.fbb_.push_slot::<u64>(TableRename::VT_GENERATION, generation, 0);
+  }
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableRename::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_new_name(&mut self, new_name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableRename::VT_NEW_NAME, new_name);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TableRenameBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    TableRenameBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<TableRename<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for TableRename<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("TableRename");
+      ds.field("generation", &self.generation());
+      ds.field("name", &self.name());
+      ds.field("new_name", &self.new_name());
+      ds.finish()
+  }
+}
 pub enum RowPutOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -2867,6 +3018,519 @@ impl ::core::fmt::Debug for RowDelete<'_> {
     let mut ds = f.debug_struct("RowDelete");
       ds.field("table_name", &self.table_name());
       ds.field("key", &self.key());
+      ds.finish()
+  }
+}
+pub enum PartRowOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// A row of a prepared part: its encoded primary key and the row as the transaction leaves it
+/// (`deleted`: the row is deleted; `row` is then absent).
+pub struct PartRow<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for PartRow<'a> {
+  type Inner = PartRow<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> PartRow<'a> {
+  pub const VT_KEY: ::flatbuffers::VOffsetT = 4;
+  pub const VT_ROW: ::flatbuffers::VOffsetT = 6;
+  pub const VT_DELETED: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    PartRow { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args PartRowArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<PartRow<'bldr>> {
+    let mut builder = PartRowBuilder::new(_fbb);
+    if let Some(x) = args.row { builder.add_row(x); }
+    if let Some(x) = args.key { builder.add_key(x); }
+    builder.add_deleted(args.deleted);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn key(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u8>>>(PartRow::VT_KEY, None)}
+  }
+  #[inline]
+  pub fn row(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Cell<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Cell>>>>(PartRow::VT_ROW, None)}
+  }
+  #[inline]
+  pub fn deleted(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(PartRow::VT_DELETED, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for PartRow<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>("key", Self::VT_KEY, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Cell>>>>("row", Self::VT_ROW, false)?
+     .visit_field::<bool>("deleted", Self::VT_DELETED, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct PartRowArgs<'a> {
+    pub key: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
+    pub row: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Cell<'a>>>>>,
+    pub deleted: bool,
+}
+impl<'a> Default for PartRowArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    PartRowArgs {
+      key: None,
+      row: None,
+      deleted: false,
+    }
+  }
+}
+
+pub struct PartRowBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> PartRowBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_key(&mut self, key: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u8>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(PartRow::VT_KEY, key);
+  }
+  #[inline]
+  pub fn add_row(&mut self, row: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Cell<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(PartRow::VT_ROW, row);
+  }
+  #[inline]
+  pub fn add_deleted(&mut self, deleted: bool) {
+    self.fbb_.push_slot::<bool>(PartRow::VT_DELETED, deleted, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> PartRowBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    PartRowBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<PartRow<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for PartRow<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("PartRow");
+      ds.field("key", &self.key());
+      ds.field("row", &self.row());
+      ds.field("deleted", &self.deleted());
+      ds.finish()
+  }
+}
+pub enum PartTableOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// One table's rows in a prepared part; `oid` tells a table dropped and created again since.
+pub struct PartTable<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for PartTable<'a> {
+  type Inner = PartTable<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> PartTable<'a> {
+  pub const VT_TABLE_NAME: ::flatbuffers::VOffsetT = 4;
+  pub const VT_OID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_ROWS: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    PartTable { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args PartTableArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<PartTable<'bldr>> {
+    let mut builder = PartTableBuilder::new(_fbb);
+    if let Some(x) = args.rows { builder.add_rows(x); }
+    builder.add_oid(args.oid);
+    if let Some(x) = args.table_name { builder.add_table_name(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn table_name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(PartTable::VT_TABLE_NAME, None)}
+  }
+  #[inline]
+  pub fn oid(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(PartTable::VT_OID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn rows(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<PartRow<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<PartRow>>>>(PartTable::VT_ROWS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for PartTable<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("table_name", Self::VT_TABLE_NAME, false)?
+     .visit_field::<u32>("oid", Self::VT_OID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<PartRow>>>>("rows", Self::VT_ROWS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct PartTableArgs<'a> {
+    pub table_name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub oid: u32,
+    pub rows: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<PartRow<'a>>>>>,
+}
+impl<'a> Default for PartTableArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    PartTableArgs {
+      table_name: None,
+      oid: 0,
+      rows: None,
+    }
+  }
+}
+
+pub struct PartTableBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> PartTableBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_table_name(&mut self, table_name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(PartTable::VT_TABLE_NAME, table_name);
+  }
+  #[inline]
+  pub fn add_oid(&mut self, oid: u32) {
+    self.fbb_.push_slot::<u32>(PartTable::VT_OID, oid, 0);
+  }
+  #[inline]
+  pub fn add_rows(&mut self, rows: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<PartRow<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(PartTable::VT_ROWS, rows);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> PartTableBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    PartTableBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<PartTable<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for PartTable<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("PartTable");
+      ds.field("table_name", &self.table_name());
+      ds.field("oid", &self.oid());
+      ds.field("rows", &self.rows());
+      ds.finish()
+  }
+}
+pub enum TxnPrepareOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// Kind 37: a participant's part of a transaction spanning shards, logged (durably) before the
+/// decision and not applied yet. `coordinator` is the shard whose log holds the decision.
+/// Snapshots write one for every part still in doubt.
+pub struct TxnPrepare<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for TxnPrepare<'a> {
+  type Inner = TxnPrepare<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> TxnPrepare<'a> {
+  pub const VT_TXID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_COORDINATOR: ::flatbuffers::VOffsetT = 6;
+  pub const VT_TABLES: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    TxnPrepare { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args TxnPrepareArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<TxnPrepare<'bldr>> {
+    let mut builder = TxnPrepareBuilder::new(_fbb);
+    builder.add_txid(args.txid);
+    if let Some(x) = args.tables { builder.add_tables(x); }
+    builder.add_coordinator(args.coordinator);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn txid(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(TxnPrepare::VT_TXID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn coordinator(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(TxnPrepare::VT_COORDINATOR, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn tables(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<PartTable<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<PartTable>>>>(TxnPrepare::VT_TABLES, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for TxnPrepare<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("txid", Self::VT_TXID, false)?
+     .visit_field::<u32>("coordinator", Self::VT_COORDINATOR, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<PartTable>>>>("tables", Self::VT_TABLES, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct TxnPrepareArgs<'a> {
+    pub txid: u64,
+    pub coordinator: u32,
+    pub tables: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<PartTable<'a>>>>>,
+}
+impl<'a> Default for TxnPrepareArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    TxnPrepareArgs {
+      txid: 0,
+      coordinator: 0,
+      tables: None,
+    }
+  }
+}
+
+pub struct TxnPrepareBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TxnPrepareBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_txid(&mut self, txid: u64) {
+    self.fbb_.push_slot::<u64>(TxnPrepare::VT_TXID, txid, 0);
+  }
+  #[inline]
+  pub fn add_coordinator(&mut self, coordinator: u32) {
+    self.fbb_.push_slot::<u32>(TxnPrepare::VT_COORDINATOR, coordinator, 0);
+  }
+  #[inline]
+  pub fn add_tables(&mut self, tables: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<PartTable<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TxnPrepare::VT_TABLES, tables);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TxnPrepareBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    TxnPrepareBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<TxnPrepare<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for TxnPrepare<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("TxnPrepare");
+      ds.field("txid", &self.txid());
+      ds.field("coordinator", &self.coordinator());
+      ds.field("tables", &self.tables());
+      ds.finish()
+  }
+}
+pub enum TxnDecisionOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// Kind 38 (TxnCommit): the coordinator's COMMIT decision for `txid` (`commit` true); snapshots
+/// write one for every decision some participant may still need. Kind 39 (TxnResolve): this
+/// participant applied its prepared part (`commit` true; the rows are the RowPut/RowDelete
+/// records just before it) or dropped it (false).
+pub struct TxnDecision<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for TxnDecision<'a> {
+  type Inner = TxnDecision<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> TxnDecision<'a> {
+  pub const VT_TXID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_COMMIT: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    TxnDecision { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args TxnDecisionArgs
+  ) -> ::flatbuffers::WIPOffset<TxnDecision<'bldr>> {
+    let mut builder = TxnDecisionBuilder::new(_fbb);
+    builder.add_txid(args.txid);
+    builder.add_commit(args.commit);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn txid(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(TxnDecision::VT_TXID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn commit(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(TxnDecision::VT_COMMIT, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for TxnDecision<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("txid", Self::VT_TXID, false)?
+     .visit_field::<bool>("commit", Self::VT_COMMIT, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct TxnDecisionArgs {
+    pub txid: u64,
+    pub commit: bool,
+}
+impl<'a> Default for TxnDecisionArgs {
+  #[inline]
+  fn default() -> Self {
+    TxnDecisionArgs {
+      txid: 0,
+      commit: false,
+    }
+  }
+}
+
+pub struct TxnDecisionBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TxnDecisionBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_txid(&mut self, txid: u64) {
+    self.fbb_.push_slot::<u64>(TxnDecision::VT_TXID, txid, 0);
+  }
+  #[inline]
+  pub fn add_commit(&mut self, commit: bool) {
+    self.fbb_.push_slot::<bool>(TxnDecision::VT_COMMIT, commit, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TxnDecisionBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    TxnDecisionBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<TxnDecision<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for TxnDecision<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("TxnDecision");
+      ds.field("txid", &self.txid());
+      ds.field("commit", &self.commit());
       ds.finish()
   }
 }

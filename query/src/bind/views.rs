@@ -1,0 +1,113 @@
+//! CREATE [OR REPLACE] VIEW and DROP VIEW, and the expansion of a view named in FROM.
+//!
+//! A view is a catalog entry like a table ([`TableDef::view`] holds its query as SQL text, its
+//! columns are the query's output columns at creation, named by the column list if given), so
+//! it is durable and replicated the way tables are, and it holds no rows. A query naming it
+//! binds the stored query in its place, as a derived table named as the view (PostgreSQL's
+//! rewriter does the same with the view's `_RETURN` rule). Views are read-only here: INSERT,
+//! UPDATE and DELETE on a view are refused (PostgreSQL's automatically updatable views are not
+//! built).
+
+use super::{fold, lookup_table, Binder, Plan};
+use crate::error::{code, Result, SqlError};
+use orbit_engine::table::{ColumnDef, SqlType, TableDef};
+use sqlparser::ast;
+use std::sync::Arc;
+
+/// How deeply views may name views before the expansion is taken for a loop.
+const MAX_VIEW_DEPTH: usize = 32;
+
+impl Binder<'_> {
+    pub(super) fn create_view(&mut self, cv: &ast::CreateView) -> Result<Plan> {
+        if cv.materialized {
+            return Err(SqlError::unsupported("materialized views are not supported yet"));
+        }
+        if cv.temporary {
+            return Err(SqlError::unsupported("temporary views are not supported yet"));
+        }
+        if cv.if_not_exists || cv.or_alter {
+            return Err(SqlError::new(code::SYNTAX_ERROR, "syntax error at or near \"NOT\""));
+        }
+        let name = self.relation_name(&cv.name)?;
+        let (_, cols) = self.query(&cv.query)?;
+        if cv.columns.len() > cols.len() {
+            return Err(SqlError::new(code::SYNTAX_ERROR, "CREATE VIEW specifies more column names than columns"));
+        }
+        let mut columns: Vec<ColumnDef> = Vec::with_capacity(cols.len());
+        for (i, c) in cols.iter().enumerate() {
+            let cname = cv.columns.get(i).map_or_else(|| c.name.clone(), |v| fold(&v.name));
+            if columns.iter().any(|x| x.name == cname) {
+                return Err(SqlError::new(
+                    code::DUPLICATE_COLUMN,
+                    format!("column \"{cname}\" specified more than once"),
+                ));
+            }
+            // An untyped literal's column is text, as in PostgreSQL.
+            let ty = if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty };
+            columns.push(ColumnDef::new(cname, ty));
+        }
+        let def = TableDef { name, columns, view: Some(cv.query.to_string()), ..TableDef::default_empty() };
+        Ok(Plan::CreateView { def, or_replace: cv.or_replace })
+    }
+
+    /// Whether `name` (in FROM) is a view: then the relation its query makes, named `alias`
+    /// (or the view's name), with the view's column names (the alias's first).
+    pub(super) fn view_relation(
+        &mut self,
+        name: &ast::ObjectName,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<Option<(Arc<TableDef>, String)>> {
+        let Ok(tname) = self.relation_name(name) else { return Ok(None) };
+        let Some(def) = lookup_table(&tname) else { return Ok(None) };
+        let Some(text) = def.view.as_deref() else { return Ok(None) };
+        if self.sub.views_expanding.len() >= MAX_VIEW_DEPTH || self.sub.views_expanding.contains(&tname) {
+            return Err(SqlError::new(
+                "42P17",
+                format!("infinite recursion detected in rules for relation \"{tname}\""),
+            ));
+        }
+        let query = match super::parse(text)?.pop() {
+            Some(ast::Statement::Query(q)) => q,
+            _ => return Err(SqlError::internal(format!("the definition of view \"{tname}\" is not a query"))),
+        };
+        // The view's column names, the alias's first (as written: the binder folds them).
+        let quoted = |n: &str| ast::TableAliasColumnDef { name: ast::Ident::with_quote('"', n), data_type: None };
+        let renamed = super::subquery::alias_columns(alias, def.columns.len(), "table")?.len();
+        let names: Vec<ast::TableAliasColumnDef> = def
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match alias {
+                Some(a) if i < renamed => a.columns[i].clone(),
+                _ => quoted(&c.name),
+            })
+            .collect();
+        let alias_name = alias.map_or_else(|| ast::Ident::with_quote('"', tname.as_str()), |a| a.name.clone());
+        let derived = ast::TableFactor::Derived {
+            lateral: false,
+            subquery: query,
+            alias: Some(ast::TableAlias { explicit: true, name: alias_name, columns: names, at: None }),
+            sample: None,
+        };
+        self.sub.views_expanding.push(tname);
+        let r = self.special_relation(&derived);
+        self.sub.views_expanding.pop();
+        r
+    }
+
+    /// INSERT, UPDATE and DELETE of a view are refused (updatable views are not built).
+    pub(super) fn refuse_view_target(&self, name: &ast::ObjectName, verb: &str) -> Result<()> {
+        let Ok(tname) = self.relation_name(name) else { return Ok(()) };
+        match lookup_table(&tname) {
+            Some(d) if d.view.is_some() => Err(SqlError::unsupported(format!(
+                "cannot {verb} view \"{tname}\": updatable views are not supported yet"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `DROP VIEW [IF EXISTS] names [CASCADE | RESTRICT]`.
+pub(super) fn drop_view(names: Vec<String>, if_exists: bool, cascade: bool) -> Plan {
+    Plan::DropView { names, if_exists, cascade }
+}

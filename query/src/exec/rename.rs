@@ -1,0 +1,85 @@
+//! `ALTER TABLE t RENAME TO u`: one `TableRename` log record per shard. Shard 0 (the catalog
+//! owner) decides and takes a catalog generation, then every other shard applies the rename
+//! under it, as CREATE and DROP do. The table keeps its OID, rows, indexes (their names too, as
+//! in PostgreSQL) and the sequences its columns own (their `owned_by` rows follow the name).
+//! Writers are held off while it runs, as for every ALTER TABLE (55P03 for a new write).
+
+use super::utility::set_altering;
+use super::{durable, gone, io_error, QueryResult};
+use crate::error::{code, Result, SqlError};
+use crate::txn::Txn;
+use orbit_engine::table::TableDef;
+use orbit_shards::mesh;
+use orbit_shards::tables as shard_tables;
+use std::sync::Arc;
+
+fn exists_error(name: &str) -> SqlError {
+    SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists"))
+}
+
+pub(super) async fn rename_table(txn: &Txn, table: &Arc<TableDef>, new_name: &str) -> Result<QueryResult> {
+    if txn.overlay(table).is_some() {
+        return Err(SqlError::unsupported(
+            "ALTER TABLE ... RENAME TO on a table this transaction has changed is not supported yet",
+        ));
+    }
+    // A view keeps its query as SQL text naming the table: it cannot follow a rename yet.
+    if let Some(v) = super::views::dependents(std::slice::from_ref(&table.name)).first() {
+        return Err(SqlError::unsupported(format!(
+            "ALTER TABLE ... RENAME TO of \"{}\", which view {} reads, is not supported yet",
+            table.name, v.name
+        )));
+    }
+    // Any relation's name is taken: tables, indexes (primary keys' too), sequences, system
+    // catalogs.
+    let parts = [new_name.to_string()];
+    if crate::bind::lookup_table(new_name).is_some()
+        || crate::catalog::resolve(&parts).is_some()
+        || crate::regtypes::relation_named(new_name)
+        || crate::sequence::exists(new_name).await?
+    {
+        return Err(exists_error(new_name));
+    }
+    set_altering(table, true, txn.id).await?;
+    let r = rename_everywhere(table, new_name).await;
+    let renamed = match &r {
+        Ok(_) => Arc::new(TableDef { name: new_name.to_string(), ..(**table).clone() }),
+        Err(_) => table.clone(),
+    };
+    let _ = set_altering(&renamed, false, txn.id).await;
+    r
+}
+
+async fn rename_everywhere(table: &Arc<TableDef>, new_name: &str) -> Result<QueryResult> {
+    let (from, to, oid) = (table.name.clone(), new_name.to_string(), table.oid);
+    let decided = mesh::run_on(0, move |s| {
+        shard_tables::writable(s).map_err(io_error)?;
+        // The table may have gone or changed since the statement was bound.
+        if s.tables.get(&from).is_none_or(|t| t.def.oid != oid) {
+            return Err(SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{from}\" does not exist")));
+        }
+        if s.tables.get(&to).is_some() {
+            return Err(exists_error(&to));
+        }
+        let g = s.tables.next_generation();
+        let (renamed, ticket) = shard_tables::rename(s, &from, &to, g);
+        Ok::<_, SqlError>((renamed.then_some(g), ticket))
+    })
+    .await
+    .map_err(gone)??;
+    let mut tickets: Vec<_> = decided.1.into_iter().collect();
+    let Some(generation) = decided.0 else { return Err(exists_error(new_name)) };
+    let (from, to) = (table.name.clone(), new_name.to_string());
+    let more = mesh::run_on_all(move |s| {
+        if s.id != 0 {
+            return shard_tables::rename(s, &from, &to, generation).1;
+        }
+        None
+    })
+    .await
+    .map_err(gone)?;
+    tickets.extend(more.into_iter().flatten());
+    durable(tickets).await?;
+    crate::sequence::set_owner(&table.name, new_name).await?;
+    Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
+}

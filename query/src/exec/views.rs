@@ -1,0 +1,176 @@
+//! CREATE [OR REPLACE] VIEW and DROP VIEW (see `bind/views.rs`), and the views that depend on a
+//! relation (DROP TABLE and DROP VIEW refuse to leave a view reading a dropped relation, or take
+//! it along with CASCADE, as PostgreSQL's dependency check does).
+
+use super::{create_table, drop_relations, notice, QueryResult};
+use crate::error::{code, Result, SqlError};
+use orbit_engine::table::TableDef;
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+fn kind(def: &TableDef) -> &'static str {
+    if def.view.is_some() {
+        "view"
+    } else {
+        "table"
+    }
+}
+
+fn type_name(def: &TableDef, i: usize) -> String {
+    def.columns[i].ty.name()
+}
+
+pub(super) async fn create_view(def: &TableDef, or_replace: bool) -> Result<QueryResult> {
+    let done = QueryResult { tag: "CREATE VIEW".into(), ..Default::default() };
+    let taken = || SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", def.name));
+    if crate::sequence::exists(&def.name).await? {
+        return Err(taken());
+    }
+    let Some(old) = crate::bind::lookup_table(&def.name) else {
+        return create_table(def.clone(), false).await.map(|_| done);
+    };
+    if !or_replace {
+        return Err(taken());
+    }
+    if old.view.is_none() {
+        return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{}\" is not a view", def.name)));
+    }
+    // OR REPLACE keeps the old columns, in place, with their names and types; it may add more.
+    if def.columns.len() < old.columns.len() {
+        return Err(SqlError::new("42P16", "cannot drop columns from view"));
+    }
+    for (i, (o, n)) in old.columns.iter().zip(&def.columns).enumerate() {
+        if o.name != n.name {
+            return Err(SqlError::new(
+                "42P16",
+                format!("cannot change name of view column \"{}\" to \"{}\"", o.name, n.name),
+            )
+            .hint("Use ALTER VIEW ... RENAME COLUMN ... to change name of view column instead."));
+        }
+        if o.ty != n.ty {
+            return Err(SqlError::new(
+                "42P16",
+                format!(
+                    "cannot change data type of view column \"{}\" from {} to {}",
+                    o.name,
+                    type_name(&old, i),
+                    type_name(def, i)
+                ),
+            ));
+        }
+    }
+    // Dropped and created again under a new catalog generation (the views that read it keep
+    // reading it by name).
+    drop_relations(std::slice::from_ref(&def.name)).await?;
+    create_table(def.clone(), false).await.map(|_| done)
+}
+
+/// The relations a view's query names (by name; a WITH query's name counts too, harmlessly).
+fn reads(def: &TableDef) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let Some(text) = &def.view else { return out };
+    let Ok(stmts) = crate::bind::parse(text) else { return out };
+    for s in &stmts {
+        let _ = sqlparser::ast::visit_relations(s, |name| {
+            if let Some(last) = name.0.last().and_then(|p| p.as_ident()) {
+                out.insert(crate::bind::fold_ident(last));
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    out
+}
+
+/// The views that read `names`, and the views that read those, in the order they were found
+/// (each after one it reads; drop them in reverse). From this shard's copy of the catalog.
+pub(super) fn dependents(names: &[String]) -> Vec<Arc<TableDef>> {
+    let views: Vec<Arc<TableDef>> = orbit_shards::state::with_shard(|s| {
+        s.tables.names().filter_map(|n| s.tables.def(n)).filter(|d| d.view.is_some()).collect()
+    });
+    let mut found: Vec<Arc<TableDef>> = Vec::new();
+    let mut frontier: Vec<String> = names.to_vec();
+    while let Some(n) = frontier.pop() {
+        for v in &views {
+            if !names.contains(&v.name) && !found.iter().any(|f| f.name == v.name) && reads(v).contains(&n) {
+                found.push(v.clone());
+                frontier.push(v.name.clone());
+            }
+        }
+    }
+    found
+}
+
+/// Without CASCADE, PostgreSQL's 2BP01 when views read what is dropped; with it, the NOTICEs and
+/// the views to drop first.
+pub(super) fn check_dependents(
+    what: &str,
+    names: &[String],
+    cascade: bool,
+    r: &mut QueryResult,
+) -> Result<Vec<String>> {
+    let deps = dependents(names);
+    if deps.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !cascade {
+        // Each view with what it reads: a dropped relation, or a view found before it.
+        let details: Vec<String> = deps
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let read = reads(v);
+                match names.iter().find(|n| read.contains(*n)) {
+                    Some(n) => format!("view {} depends on {what} {n}", v.name),
+                    None => {
+                        let via = deps[..i].iter().find(|d| read.contains(&d.name)).map_or("", |d| d.name.as_str());
+                        format!("view {} depends on view {via}", v.name)
+                    }
+                }
+            })
+            .collect();
+        return Err(SqlError::new(
+            "2BP01",
+            format!("cannot drop {what} {} because other objects depend on it", names[0]),
+        )
+        .detail(details.join("\n"))
+        .hint("Use DROP ... CASCADE to drop the dependent objects too."));
+    }
+    // Dropped last-found first: a view goes before the views it reads.
+    let names: Vec<String> = deps.iter().rev().map(|v| v.name.clone()).collect();
+    if names.len() == 1 {
+        r.notices.push(notice("00000", format!("drop cascades to view {}", names[0])));
+    } else {
+        let list: Vec<String> = deps.iter().map(|v| format!("drop cascades to view {}", v.name)).collect();
+        r.notices
+            .push(notice("00000", format!("drop cascades to {} other objects", names.len())).detail(list.join("\n")));
+    }
+    Ok(names)
+}
+
+pub(super) async fn drop_views(names: &[String], if_exists: bool, cascade: bool) -> Result<QueryResult> {
+    let mut r = QueryResult { tag: "DROP VIEW".into(), ..Default::default() };
+    let mut present = Vec::new();
+    for n in names {
+        match crate::bind::lookup_table(n) {
+            Some(d) if d.view.is_some() => present.push(n.clone()),
+            Some(d) if d.index_of.is_none() => {
+                return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{n}\" is not a {}", "view"))
+                    .hint(format!("Use DROP {} to remove a {}.", kind(&d).to_uppercase(), kind(&d))))
+            }
+            Some(_) => {
+                return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{n}\" is not a view"))
+                    .hint("Use DROP INDEX to remove an index."))
+            }
+            None if if_exists => r.notices.push(notice("00000", format!("view \"{n}\" does not exist, skipping"))),
+            None => return Err(SqlError::new(code::UNDEFINED_TABLE, format!("view \"{n}\" does not exist"))),
+        }
+    }
+    if present.is_empty() {
+        return Ok(r);
+    }
+    let cascaded = check_dependents("view", &present, cascade, &mut r)?;
+    drop_relations(&cascaded).await?;
+    drop_relations(&present).await?;
+    Ok(r)
+}

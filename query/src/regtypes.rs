@@ -1,0 +1,328 @@
+//! `oid` and the OID alias types `regclass`, `regtype`, `regnamespace` and `regproc`: their
+//! text input and output as PostgreSQL's `oidin`/`regclassin`/`regclassout`/... write them.
+//! An alias type reads a name and stores the object's OID, and prints the OID back as the
+//! name, against this shard's copy of the catalog (every shard has one, so any shard can).
+//!
+//! Name lookup reads the shard's catalog. Expressions over a user table's rows are evaluated
+//! on the shards while the shard's state is borrowed; there the last directory this thread
+//! built is used (refreshed whenever the catalog can be read, at the latest when a statement
+//! is bound), so a name printed there can lag behind DDL run in the meantime.
+
+use crate::error::{code, Result, SqlError};
+use orbit_engine::table::{OidKind, SqlType, TableDef};
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// The namespaces Orbit has (pg_namespace): OID and name.
+pub(crate) const NAMESPACES: [(u32, &str); 3] = [(11, "pg_catalog"), (2200, "public"), (13000, "information_schema")];
+
+/// A relation the catalog knows: OID, namespace OID, name.
+#[derive(Debug, Clone)]
+struct Relation {
+    oid: u32,
+    namespace: u32,
+    name: String,
+    /// pg_class.relkind.
+    kind: char,
+}
+
+thread_local! {
+    /// The last relation directory built on this thread (see the module comment).
+    static DIRECTORY: RefCell<Arc<Vec<Relation>>> = RefCell::new(Arc::new(Vec::new()));
+}
+
+/// Every relation: user tables, their indexes and owned sequences, the system views.
+fn directory() -> Arc<Vec<Relation>> {
+    let tables = orbit_shards::state::try_with_shard(|s| {
+        s.tables
+            .names()
+            .filter(|n| !n.contains('\0') && n.as_str() != crate::sequence::SEQ_TABLE)
+            .filter_map(|n| s.tables.def(n))
+            .filter(|d| d.index_of.is_none())
+            .collect::<Vec<Arc<TableDef>>>()
+    });
+    let Some(tables) = tables else { return DIRECTORY.with(|d| d.borrow().clone()) };
+    let dir = Arc::new(
+        crate::catalog::relations(&tables)
+            .into_iter()
+            .map(|(oid, namespace, name, kind)| Relation { oid, namespace, name, kind })
+            .collect::<Vec<_>>(),
+    );
+    DIRECTORY.with(|d| *d.borrow_mut() = dir.clone());
+    dir
+}
+
+/// pg_relation_is_publishable(relation): whether the relation is a user table (NULL for an
+/// OID no relation has).
+pub fn relation_is_publishable(oid: u32) -> Option<bool> {
+    directory().iter().find(|r| r.oid == oid).map(|r| r.kind == 'r' && r.namespace == 2200)
+}
+
+/// pg_table_is_visible(relation): false for a relation in a schema off the search path
+/// (information_schema); true otherwise, also for sequences made by CREATE SEQUENCE alone,
+/// which live in public but not in this shard's catalog copy.
+pub fn relation_is_visible(oid: u32) -> bool {
+    directory().iter().find(|r| r.oid == oid).is_none_or(|r| r.namespace == 11 || r.namespace == 2200)
+}
+
+/// Whether a relation of this name is in this shard's catalog (tables, indexes, primary keys'
+/// indexes, owned sequences, system views).
+pub fn relation_named(name: &str) -> bool {
+    directory().iter().any(|r| r.name == name)
+}
+
+/// Reads the text form of a value of `kind`.
+pub fn parse(kind: OidKind, s: &str) -> Result<u32> {
+    if kind != OidKind::Oid {
+        // Every alias type reads "-" as InvalidOid and a number as the OID itself.
+        if s == "-" {
+            return Ok(0);
+        }
+        let t = s.trim();
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+            return parse_oid(s);
+        }
+    }
+    match kind {
+        OidKind::Oid => parse_oid(s),
+        OidKind::RegClass => regclass_in(s),
+        OidKind::RegType => regtype_in(s),
+        OidKind::RegNamespace => {
+            let names = qualified_name(s)?;
+            let [name] = &names[..] else { return Err(invalid_name()) };
+            namespace_oid(name)
+        }
+        OidKind::RegProc => {
+            qualified_name(s)?;
+            Err(SqlError::unsupported(format!(
+                "regproc input from a function name is not supported (Orbit has no pg_proc): \"{s}\""
+            )))
+        }
+    }
+}
+
+/// The text form of a value of `kind` with OID `v`.
+pub fn format(kind: OidKind, v: u32) -> String {
+    if kind != OidKind::Oid && v == 0 {
+        return "-".into();
+    }
+    let name = match kind {
+        OidKind::Oid | OidKind::RegProc => None,
+        OidKind::RegClass => directory().iter().find(|r| r.oid == v).map(|r| match r.namespace {
+            // pg_catalog and public are on the search path; other schemas qualify the name.
+            11 | 2200 => quote_ident(&r.name),
+            ns => format!("{}.{}", quote_ident(namespace_name(ns).unwrap_or_default()), quote_ident(&r.name)),
+        }),
+        OidKind::RegType => SqlType::from_oid(v).map(|t| t.name()),
+        OidKind::RegNamespace => namespace_name(v).map(quote_ident),
+    };
+    name.unwrap_or_else(|| v.to_string())
+}
+
+/// `oidin`: an unsigned 32-bit number; negative numbers down to -2^31 wrap around, as
+/// PostgreSQL's strtoul-based reader lets them.
+fn parse_oid(s: &str) -> Result<u32> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SqlError::invalid_text("oid", s));
+    }
+    let out_of_range =
+        || SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("value \"{s}\" is out of range for type oid"));
+    let v: i64 = t.parse().map_err(|_| out_of_range())?;
+    if v > u32::MAX as i64 || v < i32::MIN as i64 {
+        return Err(out_of_range());
+    }
+    Ok(v as u32)
+}
+
+fn invalid_name() -> SqlError {
+    SqlError::new("42602", "invalid name syntax")
+}
+
+/// PostgreSQL's stringToQualifiedNameList: dot-separated identifiers, each either quoted
+/// (`""` for a quote) or folded to lower case, blanks allowed around each.
+fn qualified_name(s: &str) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut name = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    None => return Err(invalid_name()),
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        name.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => name.push(c),
+                }
+            }
+            if name.is_empty() {
+                return Err(invalid_name());
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == '.' || c.is_whitespace() {
+                    break;
+                }
+                name.push(c.to_ascii_lowercase());
+                chars.next();
+            }
+            if name.is_empty() {
+                return Err(invalid_name());
+            }
+        }
+        // Identifiers are truncated to NAMEDATALEN - 1 bytes, on a character boundary.
+        while name.len() > 63 {
+            name.pop();
+        }
+        names.push(name);
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.next() {
+            None => return Ok(names),
+            Some('.') => {}
+            Some(_) => return Err(invalid_name()),
+        }
+    }
+}
+
+fn namespace_oid(name: &str) -> Result<u32> {
+    NAMESPACES
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(oid, _)| *oid)
+        .ok_or_else(|| SqlError::new("3F000", format!("schema \"{name}\" does not exist")))
+}
+
+fn namespace_name(oid: u32) -> Option<&'static str> {
+    NAMESPACES.iter().find(|(o, _)| *o == oid).map(|(_, n)| *n)
+}
+
+/// `regclassin`: a relation name, optionally qualified by its schema (and the database).
+fn regclass_in(s: &str) -> Result<u32> {
+    let names = qualified_name(s)?;
+    let (schema, name) = match &names[..] {
+        [n] => (None, n),
+        [s, n] => (Some(s.as_str()), n),
+        [db, s, n] => {
+            if db != "postgres" {
+                return Err(SqlError::unsupported(format!(
+                    "cross-database references are not implemented: \"{}\"",
+                    names.join(".")
+                )));
+            }
+            (Some(s.as_str()), n)
+        }
+        _ => {
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                format!("improper relation name (too many dotted names): {}", names.join(".")),
+            ))
+        }
+    };
+    let namespaces: Vec<u32> = match schema {
+        Some(s) => vec![namespace_oid(s)?],
+        // The search path: pg_catalog first, then public.
+        None => vec![11, 2200],
+    };
+    let dir = directory();
+    for ns in namespaces {
+        if let Some(r) = dir.iter().find(|r| r.namespace == ns && &r.name == name) {
+            return Ok(r.oid);
+        }
+    }
+    let shown = match schema {
+        Some(s) => format!("{s}.{name}"),
+        None => name.clone(),
+    };
+    Err(SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{shown}\" does not exist")))
+}
+
+/// `regtypein`: a type name as SQL writes it (`integer`, `character varying(10)`, `int4[]`,
+/// `pg_catalog.int8`); a modifier is read and dropped.
+fn regtype_in(s: &str) -> Result<u32> {
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+    let not_found = || {
+        let shown = s.trim().to_lowercase();
+        SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{shown}\" does not exist"))
+    };
+    let dialect = PostgreSqlDialect {};
+    let mut p = Parser::new(&dialect).try_with_sql(s).map_err(|_| not_found())?;
+    let dt = p.parse_data_type().map_err(|_| not_found())?;
+    if p.peek_token().token != sqlparser::tokenizer::Token::EOF {
+        let near = p.peek_token().token.to_string();
+        return Err(SqlError::syntax(&near).context(format!("invalid type name \"{s}\"")));
+    }
+    let ty = crate::bind::sql_type(&dt)?;
+    Ok(ty.oid())
+}
+
+/// An identifier as PostgreSQL's quote_ident writes it: quoted unless lower case letters,
+/// digits and underscores not starting with a digit.
+pub(crate) fn quote_ident(s: &str) -> String {
+    let plain = s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oid_input_wraps_and_bounds_as_postgresql() {
+        assert_eq!(parse(OidKind::Oid, " 12 "), Ok(12));
+        assert_eq!(parse(OidKind::Oid, "-1"), Ok(4_294_967_295));
+        assert_eq!(parse(OidKind::Oid, "-2147483648"), Ok(2_147_483_648));
+        assert_eq!(parse(OidKind::Oid, "-2147483649").unwrap_err().code, "22003");
+        assert_eq!(
+            parse(OidKind::Oid, "99999999999").unwrap_err().message,
+            "value \"99999999999\" is out of range for type oid"
+        );
+        assert_eq!(parse(OidKind::Oid, "abc").unwrap_err().message, "invalid input syntax for type oid: \"abc\"");
+        assert_eq!(parse(OidKind::Oid, "").unwrap_err().code, "22P02");
+    }
+
+    #[test]
+    fn names_split_and_fold_as_postgresql() {
+        assert_eq!(qualified_name(" Foo . \"Bar\"\"x\" "), Ok(vec!["foo".to_string(), "Bar\"x".to_string()]));
+        assert_eq!(qualified_name("").unwrap_err().code, "42602");
+        assert_eq!(qualified_name("a b").unwrap_err().code, "42602");
+        assert_eq!(qualified_name("t.").unwrap_err().code, "42602");
+        assert_eq!(qualified_name("\"\"").unwrap_err().code, "42602");
+    }
+
+    #[test]
+    fn alias_types_read_numbers_and_dashes_without_the_catalog() {
+        assert_eq!(parse(OidKind::RegClass, "-"), Ok(0));
+        assert_eq!(parse(OidKind::RegClass, "16385"), Ok(16385));
+        assert_eq!(format(OidKind::RegType, 0), "-");
+        assert_eq!(format(OidKind::RegType, 1043), "character varying");
+        assert_eq!(format(OidKind::RegType, 1007), "integer[]");
+        assert_eq!(format(OidKind::RegType, 2205), "regclass");
+        assert_eq!(format(OidKind::RegType, 99999), "99999");
+        assert_eq!(format(OidKind::RegNamespace, 11), "pg_catalog");
+        assert_eq!(format(OidKind::RegProc, 1299), "1299");
+        assert_eq!(format(OidKind::Oid, 0), "0");
+        assert_eq!(parse(OidKind::RegType, "character varying(10)"), Ok(1043));
+        assert_eq!(parse(OidKind::RegType, "pg_catalog.int8"), Ok(20));
+        assert_eq!(parse(OidKind::RegType, "int4[]"), Ok(1007));
+        assert_eq!(parse(OidKind::RegType, "nosuch").unwrap_err().message, "type \"nosuch\" does not exist");
+        assert_eq!(parse(OidKind::RegNamespace, "public"), Ok(2200));
+        assert_eq!(parse(OidKind::RegNamespace, "nosuch").unwrap_err().code, "3F000");
+        assert_eq!(parse(OidKind::RegNamespace, "a.b").unwrap_err().code, "42602");
+    }
+}

@@ -43,7 +43,7 @@ use SqlType::{
 /// `real[]` (pg_stats' frequencies).
 const F4A: SqlType = SqlType::Array(ArrayType::of_oid(700));
 /// pg_stats' OID in PostgreSQL 15.
-const PG_STATS_OID: u32 = 12006;
+const PG_STATS_OID: u32 = 12053;
 
 const VIEWS: &[View] = &[
     View {

@@ -327,11 +327,59 @@ pub(crate) fn split(plan: &JoinPlan, filter: Option<&Expr>) -> Split {
                 let off = sp.offsets[*t];
                 sp.local[*t].push(remap(&p, &|i| i - off));
             }
-            (false, ts) if ts.len() > 1 => sp.multi.push((p, tables)),
+            (false, ts) if ts.len() > 1 => {
+                // An OR over several tables implies, for each table every branch restricts, the
+                // OR of those restrictions (PostgreSQL's extract_restriction_or_clauses): that
+                // filters the table's scan, and the OR itself still runs at the join.
+                if matches!(p, Expr::Or(..)) {
+                    for &t in &tables {
+                        if let Some(r) = or_restriction(&p, &|c| sp.table_of(c) == Some(t)) {
+                            let off = sp.offsets[t];
+                            sp.local[t].push(remap(&r, &|i| i - off));
+                        }
+                    }
+                }
+                sp.multi.push((p, tables))
+            }
             _ => sp.last.push(p),
         }
     }
     sp
+}
+
+/// What an OR implies for the columns `mine` accepts: the OR of each branch's AND-ed parts that
+/// read only such columns, if every branch has some (None otherwise).
+fn or_restriction(e: &Expr, mine: &dyn Fn(usize) -> bool) -> Option<Expr> {
+    fn arms<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        match e {
+            Expr::Or(a, b) => {
+                arms(a, out);
+                arms(b, out);
+            }
+            other => out.push(other),
+        }
+    }
+    let mut branches = Vec::new();
+    arms(e, &mut branches);
+    let mut implied = Vec::with_capacity(branches.len());
+    for b in branches {
+        let mut parts = Vec::new();
+        conjuncts(b, &mut parts);
+        let kept: Vec<Expr> = parts
+            .into_iter()
+            .filter(|p| {
+                let (mut any, mut all) = (false, true);
+                p.visit_columns(&mut |c| {
+                    any = true;
+                    all &= mine(c);
+                });
+                any && all
+            })
+            .collect();
+        implied.push(and_all(kept)?);
+    }
+    let first = implied.pop()?;
+    Some(implied.into_iter().rev().fold(first, |acc, b| Expr::Or(Box::new(b), Box::new(acc))))
 }
 
 /// Tables up to which the join order is chosen by dynamic programming over every subset

@@ -139,6 +139,8 @@ pub enum Plan {
         inner: Box<Plan>,
         lines: Vec<String>,
         analyze: bool,
+        /// With ANALYZE: what redrawing the plan with the actual rows needs.
+        redraw: Option<Box<crate::explain::Redraw>>,
     },
     DropSequence {
         names: Vec<String>,
@@ -223,6 +225,8 @@ pub enum Plan {
         vacuum: bool,
         analyze: bool,
         tables: Vec<Arc<TableDef>>,
+        /// Per table, the columns listed for ANALYZE (empty: every column).
+        columns: Vec<Vec<usize>>,
         tag: &'static str,
     },
     /// A statement with nothing to do (`ALTER TABLE IF EXISTS` of a missing table): its tag
@@ -933,6 +937,7 @@ impl Binder<'_> {
             }
             S::Explain { statement, analyze, options, format, .. } => {
                 let mut analyze = *analyze;
+                let mut opts = crate::explain::Options::default();
                 if format.is_some() {
                     return Err(SqlError::unsupported("EXPLAIN formats other than TEXT are not supported yet"));
                 }
@@ -944,8 +949,9 @@ impl Binder<'_> {
                     };
                     match name.as_str() {
                         "analyze" => analyze = on,
-                        // Display options: Orbit prints no costs, buffers or per-node timings.
-                        "verbose" | "costs" | "buffers" | "timing" | "summary" | "settings" | "wal" => {}
+                        "costs" => opts.costs = on,
+                        // Display options: Orbit prints no buffers or per-node timings.
+                        "verbose" | "buffers" | "timing" | "summary" | "settings" | "wal" => {}
                         "format" => {
                             let f = o.arg.as_ref().map(|a| a.to_string().to_ascii_lowercase()).unwrap_or_default();
                             if f != "text" {
@@ -964,9 +970,12 @@ impl Binder<'_> {
                 }
                 let (inner, _) = self.statement(statement)?;
                 let (_, shards) = orbit_shards::state::local();
-                let lines = crate::explain::lines(&inner, &crate::explain::Texts::of(statement), shards)?;
+                let lines = crate::explain::lines(&inner, &crate::explain::Texts::of(statement), shards, opts)?;
                 let col = OutputColumn { name: "QUERY PLAN".into(), ty: SqlType::Text, table_oid: 0, column: 0 };
-                Ok((Plan::Explain { inner: Box::new(inner), lines, analyze }, vec![col]))
+                let redraw = analyze.then(|| {
+                    Box::new(crate::explain::Redraw { texts: crate::explain::Texts::of(statement), shards, opts })
+                });
+                Ok((Plan::Explain { inner: Box::new(inner), lines, analyze, redraw }, vec![col]))
             }
             S::Savepoint { name } => Ok((Plan::Savepoint(fold(name)), vec![])),
             S::ReleaseSavepoint { name } => Ok((Plan::ReleaseSavepoint(fold(name)), vec![])),

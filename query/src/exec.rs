@@ -145,18 +145,26 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::Truncate(tables) if tables.iter().any(|t| crate::catalog::is_view(t)) => {
             Err(crate::catalog::read_only(tables.iter().find(|t| crate::catalog::is_view(t)).expect("found")))
         }
-        Plan::Explain { inner, lines, analyze } => {
+        Plan::Explain { inner, lines, analyze, redraw } => {
             let mut lines = lines.clone();
             if *analyze {
                 let started = std::time::Instant::now();
+                // The executor notes the rows of the plan's inputs and join steps meanwhile.
+                let watch = crate::explain::Watch::start(inner);
                 let r = Box::pin(execute(inner, params, txn)).await?;
+                let actuals = watch.finish();
                 let n = if r.rows.is_empty() {
                     r.tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
                 } else {
                     r.rows.len()
                 };
-                if let Some(first) = lines.first_mut() {
-                    first.push_str(&format!("  (actual rows={n})"));
+                match redraw {
+                    Some(d) => lines = crate::explain::analyzed_lines(inner, d, &actuals, n as u64)?,
+                    None => {
+                        if let Some(first) = lines.first_mut() {
+                            first.push_str(&format!("  (actual rows={n})"));
+                        }
+                    }
                 }
                 lines.push(format!("Execution Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0));
             }
@@ -188,7 +196,9 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             ..Default::default()
         }),
         Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
-        Plan::Maintenance { analyze, tables, tag, .. } => utility::maintenance(*analyze, tables, tag).await,
+        Plan::Maintenance { analyze, tables, columns, tag, .. } => {
+            utility::maintenance(*analyze, tables, columns, tag).await
+        }
         Plan::CreateIndex { table, index, if_not_exists } => {
             let mut r = indexes::create_index(txn, table, index, *if_not_exists).await?;
             // ALTER TABLE ... ADD CONSTRAINT ... UNIQUE builds its index the same way.
@@ -634,6 +644,7 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
             scan(txn, t, p.filter.as_ref(), p.key.as_deref(), params).await?.into_iter().map(|(_, r)| r).collect()
         }
     };
+    crate::explain::note_rows(p as *const SelectPlan as usize, input.len());
     if !p.windows.is_empty() {
         let out = crate::window::project(p, input.into_iter().map(|r| (r, vec![])).collect(), params)?;
         let rows = crate::group::finish(out, p, limit, offset);

@@ -1,7 +1,7 @@
 //! DDL inside a transaction block, undone by ROLLBACK, as PostgreSQL's transactional DDL:
 //! - the objects a transaction creates (tables, views, indexes, sequences) are noted in it, and
 //!   ROLLBACK — or ROLLBACK TO a savepoint from before them — drops them again;
-//! - DROP TABLE hides the table at once under a name no client can write
+//! - DROP TABLE hides the table at once under a name clients do not use
 //!   (`<name>\u{1}<transaction id>`, [`HIDDEN`]): the name is free for the rest of the
 //!   transaction (`DROP TABLE IF EXISTS t; CREATE TABLE t ...` works), COMMIT drops the hidden
 //!   table, ROLLBACK gives it its name back. A crash before COMMIT gives it back at start-up
@@ -20,7 +20,7 @@ use crate::txn::Txn;
 use orbit_engine::table::TableDef;
 use std::sync::Arc;
 
-/// An object a statement created.
+/// An object a statement created, or a table it hid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Created {
     /// A table or a view (with the OID it got: it is dropped only if it is still that one).
@@ -43,8 +43,9 @@ pub(crate) enum Created {
     },
 }
 
-/// The mark in a hidden table's name (a client cannot write it in an identifier of a query it
-/// types, and catalog listings skip names holding it).
+/// The mark in a hidden table's name (a control character: only a quoted identifier holding
+/// one could name it; catalog listings skip such names, and start-up takes them for tables a
+/// crash left hidden).
 pub const HIDDEN: char = '\u{1}';
 
 /// DROP TABLE in `txn`: each table is hidden now and dropped when the transaction commits.

@@ -7,9 +7,10 @@
 //! left to right. An equality between a column of the rows so far and a column of the next
 //! table (`ON a.x = b.y`, or USING) makes it a hash join on those values (NULLs never match);
 //! any other condition is a nested loop. The rest of the ON condition is checked on every
-//! candidate pair; outer joins add the unmatched rows padded with NULLs. The joined rows are
-//! bounded ([`MAX_JOIN_ROWS`], 53200 beyond), then WHERE, grouping, ORDER BY and LIMIT run as
-//! for one table.
+//! candidate pair; outer joins add the unmatched rows padded with NULLs. The rows a step
+//! builds are bounded ([`MAX_JOIN_ROWS`] rows, [`MAX_JOIN_BYTES`] bytes; 53200 beyond), and a
+//! cancel request or `statement_timeout` stops a step (checked every 64k candidate pairs);
+//! then WHERE, grouping, ORDER BY and LIMIT run as for one table.
 //!
 //! Inner joins go through [`rows_where`]: conditions pushed down to the scans, the join order
 //! chosen from estimated sizes ([`order`]). Not here yet: joins on the partition key run
@@ -24,6 +25,14 @@ use std::sync::Arc;
 
 /// Joined rows one query may build before it fails with 53200.
 pub const MAX_JOIN_ROWS: usize = 10_000_000;
+
+/// Bytes (estimated, [`Datum::memory`]) the rows one join step builds may take before the
+/// query fails with 53200: wide rows reach it before [`MAX_JOIN_ROWS`].
+pub const MAX_JOIN_BYTES: usize = 2 << 30;
+
+/// Candidate pairs a join step looks at between two checks for a cancel request or
+/// `statement_timeout` (a nested loop can look at many pairs and keep few).
+const CANCEL_CHECK_PAIRS: usize = 1 << 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinKind {
@@ -56,6 +65,43 @@ fn too_many() -> SqlError {
         .detail(format!("A join would build more than {MAX_JOIN_ROWS} rows; Orbit bounds the rows one query holds."))
 }
 
+fn too_big() -> SqlError {
+    SqlError::new("53200", "out of memory").detail(format!(
+        "A join would build more than {} MB of rows; Orbit bounds the memory one query holds.",
+        MAX_JOIN_BYTES >> 20
+    ))
+}
+
+/// What a join step has built so far, against its bounds.
+#[derive(Default)]
+struct Built {
+    bytes: usize,
+    pairs: usize,
+}
+
+impl Built {
+    /// Counts one output row.
+    fn row(&mut self, row: &[Datum], rows: usize) -> Result<()> {
+        if rows > MAX_JOIN_ROWS {
+            return Err(too_many());
+        }
+        self.bytes += std::mem::size_of::<Row>() + row.iter().map(Datum::memory).sum::<usize>();
+        if self.bytes > MAX_JOIN_BYTES {
+            return Err(too_big());
+        }
+        Ok(())
+    }
+
+    /// Counts one candidate pair; every so often, checks for a cancel.
+    fn pair(&mut self, txn: &Txn) -> Result<()> {
+        self.pairs += 1;
+        if self.pairs % CANCEL_CHECK_PAIRS == 0 {
+            txn.check_cancel()?;
+        }
+        Ok(())
+    }
+}
+
 fn hash_key(row: &[Datum], cols: impl Iterator<Item = usize>) -> Option<Vec<u8>> {
     let vals: Vec<&Datum> = cols.map(|c| row.get(c).unwrap_or(&Datum::Null)).collect();
     if vals.iter().any(|v| v.is_null()) {
@@ -78,7 +124,7 @@ pub async fn rows(txn: &Txn, plan: &JoinPlan, params: &[Datum]) -> Result<Vec<Ro
     let mut acc = tables.next().unwrap_or_default();
     let mut left_width = plan.inputs.first().map_or(0, |d| d.row_len());
     for (step, (right, def)) in plan.steps.iter().zip(tables.zip(plan.inputs.iter().skip(1))) {
-        acc = join_step(step, acc, &right, left_width, def.row_len(), params)?;
+        acc = join_step(txn, step, acc, &right, (left_width, def.row_len()), params)?;
         left_width += def.row_len();
         steps.push(acc.len() as u64);
     }
@@ -88,14 +134,18 @@ pub async fn rows(txn: &Txn, plan: &JoinPlan, params: &[Datum]) -> Result<Vec<Ro
     Ok(acc)
 }
 
+/// One join step: `left` (rows so far, `widths.0` wide) joined with `right` (`widths.1`).
+/// Bounded in rows and bytes (53200); a cancel request or `statement_timeout` stops it.
 fn join_step(
+    txn: &Txn,
     step: &JoinStep,
     left: Vec<Row>,
     right: &[Row],
-    left_width: usize,
-    right_width: usize,
+    widths: (usize, usize),
     params: &[Datum],
 ) -> Result<Vec<Row>> {
+    let (left_width, right_width) = widths;
+    let mut built = Built::default();
     let passes = |combined: &[Datum]| -> Result<bool> {
         match &step.on {
             None => Ok(true),
@@ -126,21 +176,21 @@ fn join_step(
         };
         let mut matched = false;
         for &j in candidates {
+            built.pair(txn)?;
             let mut combined = Vec::with_capacity(left_width + right_width);
             combined.extend_from_slice(&l);
             combined.extend_from_slice(&right[j]);
             if passes(&combined)? {
                 matched = true;
                 right_matched[j] = true;
+                built.row(&combined, out.len() + 1)?;
                 out.push(combined);
-                if out.len() > MAX_JOIN_ROWS {
-                    return Err(too_many());
-                }
             }
         }
         if !matched && matches!(step.kind, JoinKind::Left | JoinKind::Full) {
             let mut padded = l;
             padded.resize(left_width + right_width, Datum::Null);
+            built.row(&padded, out.len() + 1)?;
             out.push(padded);
         }
     }
@@ -149,10 +199,8 @@ fn join_step(
             if !right_matched[j] {
                 let mut padded = vec![Datum::Null; left_width];
                 padded.extend_from_slice(r);
+                built.row(&padded, out.len() + 1)?;
                 out.push(padded);
-                if out.len() > MAX_JOIN_ROWS {
-                    return Err(too_many());
-                }
             }
         }
     }
@@ -619,7 +667,7 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
         let step = JoinStep { kind: JoinKind::Inner, on: and_all(on), eq };
         let right = std::mem::take(&mut inputs[t]);
         let right_width = plan.inputs[t].row_len();
-        acc = join_step(&step, acc, &right, left_width, right_width, params)?;
+        acc = join_step(txn, &step, acc, &right, (left_width, right_width), params)?;
         left_width += right_width;
         step_rows.push(acc.len() as u64);
     }

@@ -95,7 +95,7 @@ impl Built {
     /// Counts one candidate pair; every so often, checks for a cancel.
     fn pair(&mut self, txn: &Txn) -> Result<()> {
         self.pairs += 1;
-        if self.pairs % CANCEL_CHECK_PAIRS == 0 {
+        if self.pairs.is_multiple_of(CANCEL_CHECK_PAIRS) {
             txn.check_cancel()?;
         }
         Ok(())

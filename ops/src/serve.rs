@@ -133,6 +133,10 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
                 rt::spawn(orbit_net::http::serve(http));
             }
             let committer = recovery::start_shard(id, &plan).await?;
+            if id == 0 {
+                // Every shard has recovered: undo the DROP TABLEs of transactions a crash ended.
+                orbit_query::restore_hidden().await;
+            }
             let listener = rt::listen_shared(addr).map_err(|e| format!("redis-port: cannot listen on {addr}: {e}"))?;
             // Every shard accepts PostgreSQL connections too (SO_REUSEPORT, like the Redis port).
             let pg = rt::listen_shared(pg_addr).map_err(|e| format!("pg-port: cannot listen on {pg_addr}: {e}"))?;

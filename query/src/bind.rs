@@ -144,6 +144,8 @@ pub enum Plan {
         inner: Box<Plan>,
         lines: Vec<String>,
         analyze: bool,
+        /// With ANALYZE: what redrawing the plan with the actual rows needs.
+        redraw: Option<Box<crate::explain::Redraw>>,
     },
     DropSequence {
         names: Vec<String>,
@@ -228,6 +230,8 @@ pub enum Plan {
         vacuum: bool,
         analyze: bool,
         tables: Vec<Arc<TableDef>>,
+        /// Per table, the columns listed for ANALYZE (empty: every column).
+        columns: Vec<Vec<usize>>,
         tag: &'static str,
     },
     /// A statement with nothing to do (`ALTER TABLE IF EXISTS` of a missing table): its tag
@@ -323,9 +327,8 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
         Ok(stmts) => Ok(stmts),
         Err(e) => {
-            // sqlparser takes `TABLE name` only inside a query (`(TABLE t)`, `... UNION TABLE t`),
-            // PostgreSQL also as a statement: parse such a statement as the query it is.
-            if let Some(q) = table_statements(sql) {
+            // Syntax PostgreSQL takes and sqlparser does not: parse it rewritten.
+            if let Some(q) = postgres_only_syntax(sql) {
                 if let Ok(stmts) = Parser::parse_sql(&PostgreSqlDialect {}, &q) {
                     return Ok(stmts);
                 }
@@ -335,28 +338,53 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     }
 }
 
-/// `sql` with the keyword TABLE that starts a statement replaced by `SELECT * FROM` (tokens,
-/// so never inside a literal or a quoted name); None if no statement starts with it.
-fn table_statements(sql: &str) -> Option<String> {
+/// `sql` rewritten where PostgreSQL's grammar takes what sqlparser's does not, by tokens (so
+/// never inside a literal or a quoted name); None if nothing needed it:
+/// - the keyword TABLE starting a statement becomes `SELECT * FROM`;
+/// - `FOR NO KEY UPDATE` becomes `FOR UPDATE` and `FOR KEY SHARE` becomes `FOR SHARE`: Orbit's
+///   row locks have two modes, so these take the stricter of them (PostgreSQL lets a KEY SHARE
+///   and a NO KEY UPDATE lock of one row pass each other; here they conflict).
+fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
+    // The next non-whitespace tokens after index `i`.
+    let next = |i: usize, n: usize| -> Vec<usize> {
+        (i + 1..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).take(n).collect()
+    };
     let mut out = String::with_capacity(sql.len() + 16);
     let mut at_start = true;
     let mut found = false;
-    for t in &tokens {
-        match t {
-            Token::Whitespace(_) => {}
-            Token::Word(w) if at_start && w.keyword == Keyword::TABLE && w.quote_style.is_none() => {
-                out.push_str("SELECT * FROM");
-                found = true;
-                at_start = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        if at_start && word(t, Keyword::TABLE) {
+            out.push_str("SELECT * FROM");
+            (found, at_start, i) = (true, false, i + 1);
+            continue;
+        }
+        if word(t, Keyword::FOR) {
+            let after = next(i, 3);
+            let is = |k: usize, kw: Keyword| after.get(k).is_some_and(|&j| word(&tokens[j], kw));
+            if is(0, Keyword::NO) && is(1, Keyword::KEY) && is(2, Keyword::UPDATE) {
+                out.push_str("FOR UPDATE");
+                (found, at_start, i) = (true, false, after[2] + 1);
                 continue;
             }
+            if is(0, Keyword::KEY) && is(1, Keyword::SHARE) {
+                out.push_str("FOR SHARE");
+                (found, at_start, i) = (true, false, after[1] + 1);
+                continue;
+            }
+        }
+        match t {
+            Token::Whitespace(_) => {}
             Token::SemiColon => at_start = true,
             _ => at_start = false,
         }
         out.push_str(&t.to_string());
+        i += 1;
     }
     found.then_some(out)
 }
@@ -942,6 +970,7 @@ impl Binder<'_> {
             }
             S::Explain { statement, analyze, options, format, .. } => {
                 let mut analyze = *analyze;
+                let mut opts = crate::explain::Options::default();
                 if format.is_some() {
                     return Err(SqlError::unsupported("EXPLAIN formats other than TEXT are not supported yet"));
                 }
@@ -953,8 +982,9 @@ impl Binder<'_> {
                     };
                     match name.as_str() {
                         "analyze" => analyze = on,
-                        // Display options: Orbit prints no costs, buffers or per-node timings.
-                        "verbose" | "costs" | "buffers" | "timing" | "summary" | "settings" | "wal" => {}
+                        "costs" => opts.costs = on,
+                        // Display options: Orbit prints no buffers or per-node timings.
+                        "verbose" | "buffers" | "timing" | "summary" | "settings" | "wal" => {}
                         "format" => {
                             let f = o.arg.as_ref().map(|a| a.to_string().to_ascii_lowercase()).unwrap_or_default();
                             if f != "text" {
@@ -973,9 +1003,12 @@ impl Binder<'_> {
                 }
                 let (inner, _) = self.statement(statement)?;
                 let (_, shards) = orbit_shards::state::local();
-                let lines = crate::explain::lines(&inner, &crate::explain::Texts::of(statement), shards)?;
+                let lines = crate::explain::lines(&inner, &crate::explain::Texts::of(statement), shards, opts)?;
                 let col = OutputColumn { name: "QUERY PLAN".into(), ty: SqlType::Text, table_oid: 0, column: 0 };
-                Ok((Plan::Explain { inner: Box::new(inner), lines, analyze }, vec![col]))
+                let redraw = analyze.then(|| {
+                    Box::new(crate::explain::Redraw { texts: crate::explain::Texts::of(statement), shards, opts })
+                });
+                Ok((Plan::Explain { inner: Box::new(inner), lines, analyze, redraw }, vec![col]))
             }
             S::Savepoint { name } => Ok((Plan::Savepoint(fold(name)), vec![])),
             S::ReleaseSavepoint { name } => Ok((Plan::ReleaseSavepoint(fold(name)), vec![])),

@@ -40,6 +40,11 @@ use SqlType::{
     Bool as B, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8, Text as T, TimestampTz as TZ,
 };
 
+/// `real[]` (pg_stats' frequencies).
+const F4A: SqlType = SqlType::Array(ArrayType::of_oid(700));
+/// pg_stats' OID in PostgreSQL 15.
+const PG_STATS_OID: u32 = 12053;
+
 const VIEWS: &[View] = &[
     View {
         schema: "pg_catalog",
@@ -317,6 +322,26 @@ const VIEWS: &[View] = &[
             ("max_exec_time", F8),
             ("mean_exec_time", F8),
             ("rows", I8),
+        ],
+    },
+    // Planner statistics from ANALYZE (query/src/stats.rs). `most_common_vals` and
+    // `histogram_bounds` are `anyarray` in PostgreSQL; here `text[]` of the values' texts, which
+    // prints the same. No `correlation` or element statistics (42703).
+    View {
+        schema: "pg_catalog",
+        name: "pg_stats",
+        oid: PG_STATS_OID,
+        columns: &[
+            ("schemaname", T),
+            ("tablename", T),
+            ("attname", T),
+            ("inherited", B),
+            ("null_frac", F4),
+            ("avg_width", I4),
+            ("n_distinct", F4),
+            ("most_common_vals", TA),
+            ("most_common_freqs", F4A),
+            ("histogram_bounds", TA),
         ],
     },
     View {
@@ -791,11 +816,13 @@ pub fn index_def(oid: i64, column: i64, pretty: bool) -> Option<String> {
 
 /// The user tables and sequences, from this shard's catalog copy (staging tables of an ALTER
 /// in progress and the sequence table are not listed).
-fn user_tables() -> Vec<Arc<TableDef>> {
+pub(crate) fn user_tables() -> Vec<Arc<TableDef>> {
     orbit_shards::state::with_shard(|s| {
         s.tables
             .names()
-            .filter(|n| !n.contains('\0') && n.as_str() != crate::sequence::SEQ_TABLE)
+            .filter(|n| {
+                !n.contains('\0') && !n.contains(crate::exec::undo::HIDDEN) && n.as_str() != crate::sequence::SEQ_TABLE
+            })
             .filter_map(|n| s.tables.def(n))
             .filter(|d| d.index_of.is_none())
             .collect()
@@ -1222,6 +1249,30 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     ]
                 })
                 .collect()
+        }
+        PG_STATS_OID => {
+            let mut out = Vec::new();
+            for t in user_tables() {
+                let Some(st) = crate::stats::of(&t) else { continue };
+                for (i, c) in t.columns.iter().enumerate() {
+                    let Some(cs) = st.columns.get(&i) else { continue };
+                    let vals: Vec<Datum> = cs.mcv.iter().map(|m| m.0.clone()).collect();
+                    let freqs: Vec<f64> = cs.mcv.iter().map(|m| m.1).collect();
+                    out.push(vec![
+                        text("public"),
+                        text(&t.name),
+                        text(&c.name),
+                        Datum::Bool(false),
+                        Datum::Float4(cs.null_frac as f32),
+                        Datum::Int4(cs.avg_width),
+                        Datum::Float4(cs.n_distinct as f32),
+                        if vals.is_empty() { Datum::Null } else { crate::stats::value_array(&vals) },
+                        if freqs.is_empty() { Datum::Null } else { crate::stats::freq_array(&freqs) },
+                        if cs.histogram.is_empty() { Datum::Null } else { crate::stats::value_array(&cs.histogram) },
+                    ]);
+                }
+            }
+            out
         }
         12004 => {
             let mut out: Vec<Row> = user_tables()

@@ -130,7 +130,11 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             crate::sequence::drop(names).await?;
             Ok(r)
         }
-        Plan::DropTable { names, if_exists } => drop_tables(names, *if_exists).await,
+        Plan::DropTable { names, if_exists } => {
+            let (r, present) = check_drop_tables(names, *if_exists).await?;
+            undo::drop_at_commit(txn, &present).await?;
+            Ok(r)
+        }
         Plan::CreateView { def, or_replace } => views::create_view(def, *or_replace).await,
         Plan::DropView { names, if_exists, cascade } => views::drop_views(names, *if_exists, *cascade).await,
         Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. }
@@ -141,18 +145,26 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::Truncate(tables) if tables.iter().any(|t| crate::catalog::is_view(t)) => {
             Err(crate::catalog::read_only(tables.iter().find(|t| crate::catalog::is_view(t)).expect("found")))
         }
-        Plan::Explain { inner, lines, analyze } => {
+        Plan::Explain { inner, lines, analyze, redraw } => {
             let mut lines = lines.clone();
             if *analyze {
                 let started = std::time::Instant::now();
+                // The executor notes the rows of the plan's inputs and join steps meanwhile.
+                let watch = crate::explain::Watch::start(inner);
                 let r = Box::pin(execute(inner, params, txn)).await?;
+                let actuals = watch.finish();
                 let n = if r.rows.is_empty() {
                     r.tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
                 } else {
                     r.rows.len()
                 };
-                if let Some(first) = lines.first_mut() {
-                    first.push_str(&format!("  (actual rows={n})"));
+                match redraw {
+                    Some(d) => lines = crate::explain::analyzed_lines(inner, d, &actuals, n as u64)?,
+                    None => {
+                        if let Some(first) = lines.first_mut() {
+                            first.push_str(&format!("  (actual rows={n})"));
+                        }
+                    }
                 }
                 lines.push(format!("Execution Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0));
             }
@@ -184,7 +196,9 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             ..Default::default()
         }),
         Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
-        Plan::Maintenance { analyze, tables, tag, .. } => utility::maintenance(*analyze, tables, tag).await,
+        Plan::Maintenance { analyze, tables, columns, tag, .. } => {
+            utility::maintenance(*analyze, tables, columns, tag).await
+        }
         Plan::CreateIndex { table, index, if_not_exists } => {
             let mut r = indexes::create_index(txn, table, index, *if_not_exists).await?;
             // ALTER TABLE ... ADD CONSTRAINT ... UNIQUE builds its index the same way.
@@ -327,14 +341,22 @@ pub(crate) async fn create_table(mut def: orbit_engine::table::TableDef, if_not_
     Ok(QueryResult { tag: "CREATE TABLE".into(), ..Default::default() })
 }
 
+/// DROP TABLE at once (the undo of a CREATE TABLE).
 async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
+    let (r, present) = check_drop_tables(names, if_exists).await?;
+    drop_tables_now(&present).await?;
+    Ok(r)
+}
+
+/// PostgreSQL's checks of DROP TABLE, every name before dropping any: the reply (with its
+/// notices) and the tables to drop.
+async fn check_drop_tables(names: &[String], if_exists: bool) -> Result<(QueryResult, Vec<Arc<TableDef>>)> {
     let mut r = QueryResult { tag: "DROP TABLE".into(), ..Default::default() };
     // PostgreSQL checks every name before dropping any.
     let list = names.to_vec();
     let found: Vec<Option<Arc<TableDef>>> =
         mesh::run_on(0, move |s| list.iter().map(|n| s.tables.def(n)).collect()).await.map_err(gone)?;
     let mut missing = Vec::new();
-    let mut indexes = Vec::new();
     for (name, def) in names.iter().zip(&found) {
         match def {
             None => missing.push(name.clone()),
@@ -346,7 +368,7 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
                 return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a table"))
                     .hint("Use DROP VIEW to remove a view."))
             }
-            Some(d) => indexes.extend(d.indexes.iter().map(|x| x.name.clone())),
+            Some(_) => {}
         }
     }
     if let Some(m) = missing.first() {
@@ -361,14 +383,22 @@ async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
     if !present.is_empty() {
         views::check_dependents("table", &present, false, &mut r)?;
     }
-    drop_relations(&present).await?;
+    let defs = found.into_iter().flatten().filter(|d| present.contains(&d.name)).collect();
+    Ok((r, defs))
+}
+
+/// Drops tables, their indexes and their sequences, durably.
+pub(crate) async fn drop_tables_now(tables: &[Arc<TableDef>]) -> Result<()> {
+    let names: Vec<String> = tables.iter().map(|d| d.name.clone()).collect();
+    let indexes: Vec<String> = tables.iter().flat_map(|d| d.indexes.iter().map(|x| x.name.clone())).collect();
+    drop_relations(&names).await?;
     // Then the tables' indexes (a crash in between leaves indexes of no table: DROP INDEX
     // removes them).
     drop_relations(&indexes).await?;
-    for name in &present {
+    for name in &names {
         crate::sequence::drop_owned(name).await?;
     }
-    Ok(r)
+    Ok(())
 }
 
 /// Drops the relations (tables, indexes' tables) of these names on every shard, durably;
@@ -614,6 +644,7 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
             scan(txn, t, p.filter.as_ref(), p.key.as_deref(), params).await?.into_iter().map(|(_, r)| r).collect()
         }
     };
+    crate::explain::note_rows(p as *const SelectPlan as usize, input.len());
     if !p.windows.is_empty() {
         let out = crate::window::project(p, input.into_iter().map(|r| (r, vec![])).collect(), params)?;
         let rows = crate::group::finish(out, p, limit, offset);

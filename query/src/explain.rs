@@ -1,26 +1,190 @@
 //! EXPLAIN: the plan a statement runs, as PostgreSQL draws it (one `QUERY PLAN` text column,
 //! child nodes under `->`), with where each part runs: a primary-key lookup on the one shard
 //! the key hashes to, a scan on every shard in parallel under a Gather that merges on the
-//! coordinating shard, aggregates split into a per-shard partial and a final step. Orbit has
-//! no cost model yet, so nodes carry no cost estimates. EXPLAIN ANALYZE runs the statement (in
-//! the session's transaction, as PostgreSQL does) and adds the actual rows and time.
+//! coordinating shard, aggregates split into a per-shard partial and a final step. Every node
+//! carries PostgreSQL's `(cost=S..T rows=N width=W)`: rows from the planner statistics
+//! ([`crate::stats`]), costs from [`crate::cost`]'s model; under a Gather the numbers are one
+//! shard's. Inner joins are drawn in the order the planner picks from its estimates (the
+//! executor picks again from the real input sizes). `EXPLAIN (COSTS OFF)` leaves the estimates
+//! out. EXPLAIN ANALYZE runs the statement (in the session's transaction, as PostgreSQL does)
+//! while the executor notes the rows of the SELECT and join it watches ([`Watch`]), then draws
+//! the plan again with them (a join in the order it ran) and the time.
 
 use crate::bind::{Distinct, OnConflict, Plan, SelectPlan};
+use crate::cost::{self, Estimate};
 use crate::error::{Result, SqlError};
 use crate::expr::Expr;
-use orbit_engine::table::{key, Datum};
+use crate::stats::{self, Columns, TableColumns};
+use orbit_engine::table::{key, Datum, TableDef};
 use sqlparser::ast;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// One node: its title, its property lines, its children.
 struct Node {
     title: String,
     props: Vec<String>,
     children: Vec<Node>,
+    est: Option<Estimate>,
+    /// EXPLAIN ANALYZE: the rows the node gave, where the executor noted them.
+    actual: Option<u64>,
+}
+
+/// EXPLAIN's options that change the text.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// `COSTS` (on by default): each node's estimated cost, rows and width.
+    pub costs: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { costs: true }
+    }
+}
+
+thread_local! {
+    /// While a statement is drawn: the estimated rows of the relations it computes (derived
+    /// tables, CTEs), by their table name, for the scans that read them.
+    static COMPUTED: RefCell<HashMap<String, Estimate>> = RefCell::new(HashMap::new());
+}
+
+/// What EXPLAIN ANALYZE needs to draw the plan again once it ran.
+#[derive(Debug, Clone)]
+pub struct Redraw {
+    pub texts: Texts,
+    pub shards: usize,
+    pub opts: Options,
+}
+
+/// The rows the executor noted for one SELECT or join while EXPLAIN ANALYZE ran it.
+#[derive(Debug, Clone, Default)]
+pub struct Actual {
+    /// A SELECT's rows after FROM and WHERE.
+    pub rows: Option<u64>,
+    /// A join's inputs' rows (after their own conditions, in FROM order), the order it joined
+    /// them in and the rows after each step.
+    pub join: Option<(Vec<u64>, Vec<usize>, Vec<u64>)>,
+}
+
+thread_local! {
+    /// The plans EXPLAIN ANALYZE statements on this shard are running, by address: the executor
+    /// notes their rows here. Addresses of plans other statements run are never in it.
+    static WATCHED: RefCell<HashMap<usize, Actual>> = RefCell::new(HashMap::new());
+    /// While EXPLAIN ANALYZE redraws its plan: what was noted.
+    static ANALYZED: RefCell<Option<HashMap<usize, Actual>>> = const { RefCell::new(None) };
+}
+
+/// The watch EXPLAIN ANALYZE keeps on its plan's SELECTs and joins while it runs them; dropped
+/// on an error, it forgets them.
+pub struct Watch {
+    keys: Vec<usize>,
+}
+
+impl Watch {
+    pub fn start(plan: &Plan) -> Watch {
+        fn keys(plan: &Plan, out: &mut Vec<usize>) {
+            match plan {
+                Plan::Select(p) => {
+                    out.push(&**p as *const SelectPlan as usize);
+                    if let Some(j) = &p.join {
+                        out.push(&**j as *const crate::join::JoinPlan as usize);
+                    }
+                }
+                Plan::Query(q) => keys(&q.body, out),
+                _ => {}
+            }
+        }
+        let mut k = Vec::new();
+        keys(plan, &mut k);
+        WATCHED.with(|w| {
+            let mut w = w.borrow_mut();
+            for &key in &k {
+                w.insert(key, Actual::default());
+            }
+        });
+        Watch { keys: k }
+    }
+
+    /// What the executor noted.
+    pub fn finish(mut self) -> HashMap<usize, Actual> {
+        let keys = std::mem::take(&mut self.keys);
+        WATCHED.with(|w| {
+            let mut w = w.borrow_mut();
+            keys.iter().filter_map(|k| w.remove(k).map(|a| (*k, a))).collect()
+        })
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        WATCHED.with(|w| {
+            let mut w = w.borrow_mut();
+            for k in &self.keys {
+                w.remove(k);
+            }
+        });
+    }
+}
+
+/// Whether EXPLAIN ANALYZE watches the plan at this address.
+pub(crate) fn watching(key: usize) -> bool {
+    WATCHED.with(|w| {
+        let w = w.borrow();
+        !w.is_empty() && w.contains_key(&key)
+    })
+}
+
+/// Notes a watched SELECT's rows after FROM and WHERE.
+pub(crate) fn note_rows(key: usize, rows: usize) {
+    WATCHED.with(|w| {
+        let mut w = w.borrow_mut();
+        if let Some(a) = w.get_mut(&key) {
+            a.rows = Some(rows as u64);
+        }
+    });
+}
+
+/// Notes a watched join's input rows, order and step rows.
+pub(crate) fn note_join(key: usize, inputs: Vec<u64>, order: Vec<usize>, steps: Vec<u64>) {
+    WATCHED.with(|w| {
+        if let Some(a) = w.borrow_mut().get_mut(&key) {
+            a.join = Some((inputs, order, steps));
+        }
+    });
+}
+
+fn analyzed(key: usize) -> Option<Actual> {
+    ANALYZED.with(|a| a.borrow().as_ref().and_then(|m| m.get(&key).cloned()))
+}
+
+/// EXPLAIN ANALYZE's lines: the plan drawn again with the rows the executor noted (a join in
+/// the order it ran), and `top` rows on the top node.
+pub fn analyzed_lines(plan: &Plan, d: &Redraw, actuals: &HashMap<usize, Actual>, top: u64) -> Result<Vec<String>> {
+    COMPUTED.with(|c| c.borrow_mut().clear());
+    ANALYZED.with(|a| *a.borrow_mut() = Some(actuals.clone()));
+    let node = plan_node(plan, &d.texts, d.shards);
+    ANALYZED.with(|a| *a.borrow_mut() = None);
+    COMPUTED.with(|c| c.borrow_mut().clear());
+    let mut node = node?;
+    node.actual = Some(top);
+    let mut out = Vec::new();
+    node.draw(0, &mut out, d.opts);
+    Ok(out)
 }
 
 impl Node {
     fn new(title: impl Into<String>) -> Node {
-        Node { title: title.into(), props: Vec::new(), children: Vec::new() }
+        Node { title: title.into(), props: Vec::new(), children: Vec::new(), est: None, actual: None }
+    }
+
+    fn est(mut self, e: Estimate) -> Node {
+        self.est = Some(e);
+        self
+    }
+
+    fn estimate(&self) -> Estimate {
+        self.est.unwrap_or(Estimate { startup: 0.0, total: 0.0, rows: 1.0, width: 0.0 })
     }
 
     fn prop(mut self, p: impl Into<String>) -> Node {
@@ -33,25 +197,33 @@ impl Node {
         self
     }
 
-    fn draw(&self, depth: usize, out: &mut Vec<String>) {
+    fn draw(&self, depth: usize, out: &mut Vec<String>, opts: Options) {
         let (head, body) = if depth == 0 {
             (String::new(), "  ".to_string())
         } else {
             let pad = " ".repeat(6 * (depth - 1) + 2);
             (format!("{pad}->  "), " ".repeat(6 * depth + 2))
         };
-        out.push(format!("{head}{}", self.title));
+        let mut line = match (&self.est, opts.costs) {
+            (Some(e), true) => format!("{head}{}  {e}", self.title),
+            _ => format!("{head}{}", self.title),
+        };
+        if let Some(n) = self.actual {
+            let sep = if opts.costs && self.est.is_some() { " " } else { "  " };
+            line.push_str(&format!("{sep}(actual rows={n})"));
+        }
+        out.push(line);
         for p in &self.props {
             out.push(format!("{body}{p}"));
         }
         for c in &self.children {
-            c.draw(depth + 1, out);
+            c.draw(depth + 1, out, opts);
         }
     }
 }
 
 /// The SQL text of the parts of a statement EXPLAIN prints (the bound plan keeps no names).
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Texts {
     pub filter: Option<String>,
     pub order_by: Option<String>,
@@ -93,36 +265,98 @@ fn key_shard(key: &[Expr], shards: usize) -> Option<usize> {
     Some(crate::exec::shard_of_key(&key::encode(vals.iter()), shards))
 }
 
+/// The number of AND-ed conditions of a filter (each costs an operator per row).
+fn quals(f: Option<&Expr>) -> usize {
+    f.map_or(0, |f| {
+        let mut parts = Vec::new();
+        crate::join::conjuncts(f, &mut parts);
+        parts.len()
+    })
+}
+
+/// Rows of a relation the statement computes, as estimated when its source was drawn.
+fn computed_rows(table: &TableDef) -> Option<Estimate> {
+    COMPUTED.with(|c| c.borrow().get(&table.name).copied())
+}
+
+/// The columns of a table with the rows it is estimated to hold (a computed relation's from
+/// its source's estimate).
+fn table_columns(table: &TableDef) -> TableColumns<'_> {
+    let mut cols = TableColumns::new(table);
+    if let Some(e) = computed_rows(table) {
+        cols.rows = e.rows;
+    }
+    cols
+}
+
+/// A per-shard partial aggregate to draw between a scan and its Gather.
+struct Partial<'a> {
+    node: Node,
+    group_by: &'a [Expr],
+    aggs: usize,
+}
+
 fn scan_node(
-    table: &orbit_engine::table::TableDef,
+    table: &TableDef,
     key: Option<&[Expr]>,
     filter_expr: Option<&Expr>,
     filter: Option<&str>,
     shards: usize,
-    partial: Option<Node>,
+    partial: Option<Partial>,
 ) -> Node {
+    let cols = table_columns(table);
+    let width = cols.width();
+    let sel = filter_expr.map_or(1.0, |f| stats::selectivity(&cols, f, &[]));
+    let rows = cols.rows;
+    let out = cost::clamp_rows(rows * sel);
+    let q = quals(filter_expr);
+    // A plan bound without SQL text (a subquery's) prints its filter from the bound condition.
+    let shown = match (filter, filter_expr) {
+        (None, Some(f)) if !crate::relation::is_derived(table) => {
+            Some(show(f, &|i| table.columns.get(i).map_or_else(|| "?".to_string(), |c| c.name.clone())))
+        }
+        _ => None,
+    };
+    let filter = filter.or(shown.as_deref());
+    // The partial aggregate over one shard's (or the only) scan.
+    let over = |scan: Node, partial: Option<Partial>| -> Node {
+        match partial {
+            Some(p) => {
+                let input = scan.estimate();
+                let groups = stats::groups(&cols, p.group_by, input.rows);
+                let e = cost::aggregate(input, groups, p.aggs, p.group_by.len(), input.width);
+                p.node.est(e).child(scan)
+            }
+            None => scan,
+        }
+    };
     if crate::relation::is_derived(table) {
-        let mut n = Node::new("Subquery Scan (rows computed first, on the coordinating shard)");
+        let mut n = Node::new("Subquery Scan (rows computed first, on the coordinating shard)").est(cost::per_row(
+            cost::computed(rows, width),
+            q,
+            out,
+            width,
+        ));
         if let Some(f) = filter {
             n = n.prop(format!("Filter: {f}"));
         }
-        return match partial {
-            Some(p) => p.child(n),
-            None => n,
-        };
+        return over(n, partial);
     }
     if crate::catalog::is_view(table) {
-        let mut n = Node::new(format!("Seq Scan on {} (system view, built when read)", table.name));
+        let mut n = Node::new(format!("Seq Scan on {} (system view, built when read)", table.name)).est(cost::per_row(
+            cost::computed(rows, width),
+            q,
+            out,
+            width,
+        ));
         if let Some(f) = filter {
             n = n.prop(format!("Filter: {f}"));
         }
-        return match partial {
-            Some(p) => p.child(n),
-            None => n,
-        };
+        return over(n, partial);
     }
     if let Some(k) = key {
-        let mut n = Node::new(format!("Index Scan using {} on {}", table.pk_name, table.name));
+        let mut n = Node::new(format!("Index Scan using {} on {}", table.pk_name, table.name))
+            .est(cost::index_scan(out, width, q, out));
         if let Some(f) = filter {
             n = n.prop(format!("Index Cond: {f}"));
         }
@@ -130,30 +364,273 @@ fn scan_node(
             Some(s) => format!("Shard: {s} (of {shards}, the one the key hashes to)"),
             None => format!("Shard: the one the key hashes to (of {shards})"),
         });
-        return match partial {
-            Some(p) => p.child(n),
-            None => n,
-        };
+        return over(n, partial);
     }
     if let Some(line) = filter_expr.and_then(|f| crate::exec::index_scan::describe(table, f)) {
-        let mut n = Node::new(line);
+        let mut n = Node::new(line).est(cost::index_scan(out, width, q, out));
         if let Some(f) = filter {
             n = n.prop(format!("Filter: {f}"));
         }
-        return match partial {
-            Some(p) => p.child(n),
-            None => n,
-        };
+        return over(n, partial);
     }
-    let mut seq = Node::new(format!("Seq Scan on {}", table.name));
+    // One shard's part under the Gather.
+    let per_shard_rows = rows / shards.max(1) as f64;
+    let mut seq = Node::new(format!("Seq Scan on {}", table.name)).est(cost::seq_scan(
+        per_shard_rows,
+        width,
+        q,
+        cost::clamp_rows(per_shard_rows * sel),
+    ));
     if let Some(f) = filter {
         seq = seq.prop(format!("Filter: {f}"));
     }
-    let per_shard = match partial {
-        Some(p) => p.child(seq),
-        None => seq,
+    let partial_rows = partial.is_some();
+    let per_shard = over(seq, partial);
+    let mut g = cost::gather(per_shard.estimate(), shards);
+    if !partial_rows {
+        // The whole table's estimate, not the sum of rounded shares.
+        g.rows = out;
+    }
+    Node::new(format!("Gather (shards: {shards}, in parallel)")).est(g).child(per_shard)
+}
+
+/// The columns of a join's combined row, each table with the rows it is estimated to keep.
+struct JoinColumns<'a> {
+    tables: Vec<TableColumns<'a>>,
+    offsets: Vec<usize>,
+}
+
+impl Columns for JoinColumns<'_> {
+    fn column(&self, i: usize) -> Option<stats::ColumnInfo<'_>> {
+        let t = self.offsets.iter().rposition(|&o| o <= i)?;
+        self.tables[t].column(i - self.offsets[t])
+    }
+}
+
+/// A join input's scan (without partial aggregation): its own conditions where the planner
+/// pushes them down (`local`), else none.
+fn join_input(t: &TableDef, local: Option<&Expr>, shards: usize) -> Node {
+    let key = local.and_then(|f| crate::bind::pk_lookup(f, t));
+    let name = |i: usize| t.columns.get(i).map_or_else(|| format!("${i}"), |c| c.name.clone());
+    let text = local.map(|f| show(f, &name));
+    scan_node(t, key.as_deref(), local, text.as_deref(), shards, None)
+}
+
+fn kind_name(k: crate::join::JoinKind) -> &'static str {
+    match k {
+        crate::join::JoinKind::Inner => "Inner",
+        crate::join::JoinKind::Left => "Left",
+        crate::join::JoinKind::Right => "Right",
+        crate::join::JoinKind::Full => "Full",
+        crate::join::JoinKind::Cross => "Cross",
+    }
+}
+
+/// The join tree: for inner joins in the order the planner picks from its estimates, each
+/// input with its own conditions; otherwise in FROM order.
+fn join_node<'a>(
+    j: &'a crate::join::JoinPlan,
+    filter_expr: Option<&Expr>,
+    filter: Option<&str>,
+    shards: usize,
+) -> (Node, JoinColumns<'a>) {
+    let n = j.inputs.len();
+    let mut jc = JoinColumns { tables: j.inputs.iter().map(|t| table_columns(t)).collect(), offsets: Vec::new() };
+    let mut w = 0;
+    for t in &j.inputs {
+        jc.offsets.push(w);
+        w += t.row_len();
+    }
+    let mut acc = if crate::join::reorderable(j) {
+        let sp = crate::join::split(j, filter_expr);
+        let sizes = crate::join::estimated_sizes(j, &sp, &jc.tables, &[]);
+        // EXPLAIN ANALYZE: the order the executor picked from the real sizes, and its rows.
+        let ran = analyzed(j as *const crate::join::JoinPlan as usize)
+            .and_then(|a| a.join)
+            .filter(|(inputs, order, steps)| inputs.len() == n && order.len() == n && steps.len() + 1 == n);
+        let order = match &ran {
+            Some((_, order, _)) => order.clone(),
+            None => crate::join::order(&sp, &jc.tables, &sizes),
+        };
+        let inputs: Vec<Node> = (0..n)
+            .map(|t| {
+                let local = sp.local[t].iter().cloned().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+                let mut node = join_input(&j.inputs[t], local.as_ref(), shards);
+                node.actual = ran.as_ref().map(|r| r.0[t]);
+                node
+            })
+            .collect();
+        let mut inputs: Vec<Option<Node>> = inputs.into_iter().map(Some).collect();
+        let mut mask = 1usize << order[0];
+        let mut acc = inputs[order[0]].take().unwrap_or_else(|| Node::new("Result"));
+        // Each table's estimated rows (its filtered size), for the distinct counts of its columns.
+        for (t, s) in sizes.iter().enumerate() {
+            jc.tables[t].rows = *s;
+        }
+        // A column of the combined row by name.
+        let name = |i: usize| match sp.table_of(i) {
+            Some(t) => j.inputs[t].columns.get(i - sp.offsets[t]).map_or_else(|| "?".to_string(), |c| c.name.clone()),
+            None => "?".to_string(),
+        };
+        let mut applied = vec![false; sp.multi.len()];
+        let mut step_no = 0;
+        for &t in &order[1..] {
+            let right = inputs[t].take().unwrap_or_else(|| Node::new("Result"));
+            mask |= 1 << t;
+            // The conditions this step applies: hash keys, and the rest checked per pair.
+            let (mut keys, mut others) = (Vec::new(), Vec::new());
+            for (k, (p, ts)) in sp.multi.iter().enumerate() {
+                if applied[k] || !ts.iter().all(|x| mask & (1 << x) != 0) {
+                    continue;
+                }
+                applied[k] = true;
+                match sp.equality(k) {
+                    Some((a, _, b, _)) if a == t || b == t => keys.push(show(p, &name)),
+                    _ => others.push(show(p, &name)),
+                }
+            }
+            let rows = cost::clamp_rows(crate::join::estimated_rows(&sp, &jc.tables, &sizes, mask));
+            let (l, r) = (acc.estimate(), right.estimate());
+            let mut step = if !keys.is_empty() {
+                Node::new("Hash Inner Join (on the coordinating shard)")
+                    .est(cost::hash_join(l, r, rows))
+                    .prop(format!("Hash Cond: {}", keys.join(" AND ")))
+            } else {
+                Node::new("Nested Loop (Inner Join, on the coordinating shard)").est(cost::nested_loop(l, r, rows))
+            };
+            if !others.is_empty() {
+                step = step.prop(format!("Join Filter: {}", others.join(" AND ")));
+            }
+            step.actual = ran.as_ref().and_then(|r| r.2.get(step_no).copied());
+            step_no += 1;
+            acc = step.child(acc).child(right);
+        }
+        if !sp.last.is_empty() {
+            let last: Vec<String> = sp.last.iter().map(|p| show(p, &name)).collect();
+            acc = acc.prop(format!("Filter: {}", last.join(" AND ")));
+        }
+        // The conditions are drawn where they run, not as one WHERE.
+        return (acc, jc);
+    } else {
+        let ran = analyzed(j as *const crate::join::JoinPlan as usize)
+            .and_then(|a| a.join)
+            .filter(|(inputs, _, steps)| inputs.len() == n && steps.len() + 1 == n);
+        let mut acc = j.inputs.first().map(|t| join_input(t, None, shards)).unwrap_or_else(|| Node::new("Result"));
+        acc.actual = ran.as_ref().map(|r| r.0[0]);
+        let mut width = j.inputs.first().map_or(0, |t| t.row_len());
+        for (k, (step, t)) in j.steps.iter().zip(j.inputs.iter().skip(1)).enumerate() {
+            let mut right = join_input(t, None, shards);
+            right.actual = ran.as_ref().map(|r| r.0[k + 1]);
+            let (l, r) = (acc.estimate(), right.estimate());
+            let mut rows = l.rows * r.rows;
+            for &(lc, rc) in &step.eq {
+                if let (Some(a), Some(b)) = (jc.column(lc), jc.column(width + rc)) {
+                    rows *= stats::join_eq_selectivity(&a, &b);
+                }
+            }
+            rows = match step.kind {
+                crate::join::JoinKind::Left => rows.max(l.rows),
+                crate::join::JoinKind::Right => rows.max(r.rows),
+                crate::join::JoinKind::Full => rows.max(l.rows).max(r.rows),
+                _ => rows,
+            };
+            let rows = cost::clamp_rows(rows);
+            let kind = kind_name(step.kind);
+            acc = if step.eq.is_empty() {
+                Node::new(format!("Nested Loop ({kind} Join, on the coordinating shard)"))
+                    .est(cost::nested_loop(l, r, rows))
+                    .child(acc)
+                    .child(right)
+            } else {
+                Node::new(format!("Hash {kind} Join (on the coordinating shard)"))
+                    .est(cost::hash_join(l, r, rows))
+                    .child(acc)
+                    .child(right)
+            };
+            acc.actual = ran.as_ref().and_then(|r| r.2.get(k).copied());
+            width += t.row_len();
+        }
+        if let Some(f) = filter_expr {
+            let mut e = acc.estimate();
+            e.rows = cost::clamp_rows(e.rows * stats::selectivity(&jc, f, &[]));
+            acc.est = Some(e);
+        }
+        acc
     };
-    Node::new(format!("Gather (shards: {shards}, in parallel)")).child(per_shard)
+    if let Some(f) = filter {
+        acc = acc.prop(format!("Filter: {f}"));
+    }
+    (acc, jc)
+}
+/// A condition as EXPLAIN prints a pushed-down part of WHERE (the binder keeps no text for
+/// the parts): columns by name, constants as literals, `(...)` for what it does not spell out.
+fn show(e: &Expr, name: &dyn Fn(usize) -> String) -> String {
+    use crate::expr::CmpOp;
+    match e {
+        Expr::Column(i, _) => name(*i),
+        Expr::Const(Datum::Null, _) => "NULL".into(),
+        Expr::Const(d, ty) => match crate::types::to_text(d) {
+            Some(v) if ty.is_integer() || ty.is_float() || ty.is_decimal() => v,
+            Some(v) => format!("'{}'", v.replace('\'', "''")),
+            None => "NULL".into(),
+        },
+        // A placeholder for an outer query's value in a correlated subquery.
+        Expr::Param(i, _) if *i >= crate::relation::OUTER_BASE => "(outer value)".into(),
+        Expr::Param(i, _) => format!("${}", i + 1),
+        Expr::Cast(inner, ..) => show(inner, name),
+        Expr::Cmp(op, a, b) => {
+            let o = match op {
+                CmpOp::Eq => "=",
+                CmpOp::NotEq => "<>",
+                CmpOp::Lt => "<",
+                CmpOp::LtEq => "<=",
+                CmpOp::Gt => ">",
+                CmpOp::GtEq => ">=",
+            };
+            format!("({} {o} {})", show(a, name), show(b, name))
+        }
+        Expr::And(a, b) => format!("({} AND {})", show(a, name), show(b, name)),
+        Expr::Or(a, b) => format!("({} OR {})", show(a, name), show(b, name)),
+        Expr::Not(a) => format!("(NOT {})", show(a, name)),
+        Expr::IsNull(a, neg) => format!("({} IS {}NULL)", show(a, name), if *neg { "NOT " } else { "" }),
+        Expr::InList(a, items, neg) => format!(
+            "({} {}IN ({}))",
+            show(a, name),
+            if *neg { "NOT " } else { "" },
+            items.iter().map(|i| show(i, name)).collect::<Vec<_>>().join(", ")
+        ),
+        Expr::Like(a, pat, neg, ci) => format!(
+            "({} {}{} {})",
+            show(a, name),
+            if *neg { "NOT " } else { "" },
+            if *ci { "ILIKE" } else { "LIKE" },
+            show(pat, name)
+        ),
+        _ => "(...)".into(),
+    }
+}
+
+/// The width of the rows a SELECT returns: its output columns' widths.
+fn output_width(p: &SelectPlan, cols: Option<&dyn Columns>) -> f64 {
+    p.projection
+        .iter()
+        .map(|e| match (e, cols, p.grouped) {
+            (Expr::Column(i, _), Some(c), false) => c
+                .column(*i)
+                .and_then(|c| c.stats.map(|s| s.avg_width as f64))
+                .unwrap_or_else(|| stats::type_width(e.ty())),
+            _ => stats::type_width(e.ty()),
+        })
+        .sum()
+}
+
+/// An integer constant (LIMIT's and OFFSET's values when written as literals).
+fn const_count(e: Option<&Expr>) -> Option<f64> {
+    match e? {
+        Expr::Const(d, _) => d.as_i64().map(|v| v.max(0) as f64),
+        Expr::Cast(inner, ..) => const_count(Some(inner)),
+        _ => None,
+    }
 }
 
 fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
@@ -163,44 +640,24 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
         if let Some(g) = &t.group_by {
             n = n.prop(format!("Group Key: {g}"));
         }
-        n
+        Partial { node: n, group_by: &p.group_by, aggs: p.aggs.len() }
     });
+    let single = p.table.as_deref().map(table_columns);
+    let mut joined = None;
     let mut node = match &p.table {
         None if p.join.is_some() => {
             let j = p.join.as_deref().expect("checked");
-            let scan = |t: &orbit_engine::table::TableDef| {
-                if crate::relation::is_derived(t) {
-                    Node::new("Subquery Scan (rows computed first, on the coordinating shard)")
-                } else if crate::catalog::is_view(t) {
-                    Node::new(format!("Seq Scan on {} (system view, built when read)", t.name))
-                } else {
-                    Node::new(format!("Gather (shards: {shards}, in parallel)"))
-                        .child(Node::new(format!("Seq Scan on {}", t.name)))
-                }
-            };
-            let mut acc = j.inputs.first().map(|t| scan(t)).unwrap_or_else(|| Node::new("Result"));
-            for (step, t) in j.steps.iter().zip(j.inputs.iter().skip(1)) {
-                let kind = match step.kind {
-                    crate::join::JoinKind::Inner => "Inner",
-                    crate::join::JoinKind::Left => "Left",
-                    crate::join::JoinKind::Right => "Right",
-                    crate::join::JoinKind::Full => "Full",
-                    crate::join::JoinKind::Cross => "Cross",
-                };
-                let title = if step.eq.is_empty() {
-                    format!("Nested Loop ({kind} Join, on the coordinating shard)")
-                } else {
-                    format!("Hash {kind} Join (on the coordinating shard)")
-                };
-                acc = Node::new(title).child(acc).child(scan(t));
-            }
-            if let Some(f) = &t.filter {
-                acc = acc.prop(format!("Filter: {f}"));
-            }
-            acc
+            let (n, jc) = join_node(j, p.filter.as_ref(), t.filter.as_deref(), shards);
+            joined = Some(jc);
+            n
         }
         None => {
-            let mut n = Node::new("Result");
+            let mut n = Node::new("Result").est(Estimate {
+                startup: 0.0,
+                total: cost::CPU_TUPLE_COST,
+                rows: 1.0,
+                width: output_width(p, None),
+            });
             if let Some(f) = &t.filter {
                 n = n.prop(format!("One-Time Filter: {f}"));
             }
@@ -208,6 +665,17 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
         }
         Some(table) => scan_node(table, p.key.as_deref(), p.filter.as_ref(), t.filter.as_deref(), shards, partial),
     };
+    if !aggregated {
+        if let Some(n) = analyzed(p as *const SelectPlan as usize).and_then(|a| a.rows) {
+            node.actual = Some(n);
+        }
+    }
+    let cols: Option<&dyn Columns> = match (&single, &joined) {
+        (Some(c), _) => Some(c),
+        (None, Some(j)) => Some(j),
+        _ => None,
+    };
+    let width = output_width(p, cols);
     if aggregated {
         let title = match (p.join.is_some(), p.group_by.is_empty()) {
             (true, true) => "Aggregate",
@@ -215,7 +683,21 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
             (false, true) => "Finalize Aggregate",
             (false, false) => "Finalize HashAggregate",
         };
-        let mut fin = Node::new(title);
+        let input = node.estimate();
+        // The rows before grouping: under a Gather, every shard's groups.
+        let base_rows = match (&single, &p.filter) {
+            (Some(c), Some(f)) => c.rows * stats::selectivity(c, f, &[]),
+            (Some(c), None) => c.rows,
+            _ => input.rows,
+        };
+        let groups = match cols {
+            Some(c) => stats::groups(c, &p.group_by, base_rows),
+            None => 1.0,
+        };
+        let rows = cost::clamp_rows(if p.having.is_some() { groups * stats::DEFAULT_INEQ_SEL } else { groups });
+        let mut e = cost::aggregate(input, groups, p.aggs.len(), p.group_by.len(), width);
+        e.rows = rows;
+        let mut fin = Node::new(title).est(e);
         if let Some(g) = &t.group_by {
             fin = fin.prop(format!("Group Key: {g}"));
         }
@@ -225,27 +707,58 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
         node = fin.child(node);
     }
     if !p.windows.is_empty() {
-        node = Node::new(format!("WindowAgg (calls: {}, on the coordinating shard)", p.windows.len())).child(node);
+        let input = node.estimate();
+        node = Node::new(format!("WindowAgg (calls: {}, on the coordinating shard)", p.windows.len()))
+            .est(cost::per_row(input, p.windows.len(), input.rows, width))
+            .child(node);
     }
     if !matches!(p.distinct, Distinct::None) {
-        node = Node::new("Unique").child(node);
+        let input = node.estimate();
+        let rows = match (cols, aggregated) {
+            (Some(c), false) => stats::groups(c, &p.projection, input.rows),
+            _ => input.rows.min(stats::DEFAULT_NUM_DISTINCT),
+        };
+        node = Node::new("Unique").est(cost::per_row(input, p.projection.len(), rows, width)).child(node);
     }
     if !p.order_by.is_empty() {
-        let mut s = Node::new("Sort");
+        let mut s = Node::new("Sort").est(Estimate { width, ..cost::sort(node.estimate()) });
         if let Some(o) = &t.order_by {
             s = s.prop(format!("Sort Key: {o}"));
         }
         node = s.child(node);
     }
     if p.limit.is_some() || p.offset.is_some() {
-        node = Node::new("Limit").child(node);
+        let e =
+            cost::limit(node.estimate(), const_count(p.offset.as_ref()).unwrap_or(0.0), const_count(p.limit.as_ref()));
+        node = Node::new("Limit").est(e).child(node);
     }
     node
 }
 
+/// A data-changing node over `child`: PostgreSQL's ModifyTable shows no rows or width.
+fn modify(n: Node, child: Node) -> Node {
+    let c = child.estimate();
+    n.est(Estimate { startup: c.startup, total: c.total + c.rows * cost::CPU_TUPLE_COST, rows: 0.0, width: 0.0 })
+        .child(child)
+}
+
 /// The plan's lines, top node first.
-pub fn lines(plan: &Plan, t: &Texts, shards: usize) -> Result<Vec<String>> {
-    let node = match plan {
+pub fn lines(plan: &Plan, t: &Texts, shards: usize, opts: Options) -> Result<Vec<String>> {
+    COMPUTED.with(|c| c.borrow_mut().clear());
+    let node = plan_node(plan, t, shards);
+    COMPUTED.with(|c| c.borrow_mut().clear());
+    let mut out = Vec::new();
+    node?.draw(0, &mut out, opts);
+    Ok(out)
+}
+
+/// The width of a row of `n` expressions of these types.
+fn exprs_width(es: &[Expr]) -> f64 {
+    es.iter().map(|e| stats::type_width(e.ty())).sum()
+}
+
+fn plan_node(plan: &Plan, t: &Texts, shards: usize) -> Result<Node> {
+    Ok(match plan {
         Plan::Select(p) => select_node(p, t, shards),
         Plan::Query(q) => query_node(q, t, shards)?,
         Plan::Insert { table, rows, select, on_conflict, .. } => {
@@ -256,42 +769,65 @@ pub fn lines(plan: &Plan, t: &Texts, shards: usize) -> Result<Vec<String>> {
                 None => n,
             };
             n = n.prop(format!("Rows go to the shards their keys hash to (of {shards}), one transaction"));
-            match select {
-                Some(s) => n.child(select_node(&s.0, &Texts::default(), shards)),
-                None if rows.len() == 1 => n.child(Node::new("Result")),
-                None => n.child(Node::new(format!("Values Scan on \"*VALUES*\" (rows: {})", rows.len()))),
-            }
+            let width = rows.first().map_or(0.0, |r| exprs_width(r));
+            let child = match select {
+                Some(s) => select_node(&s.0, &Texts::default(), shards),
+                None if rows.len() == 1 => Node::new("Result").est(cost::computed(1.0, width)),
+                None => Node::new(format!("Values Scan on \"*VALUES*\" (rows: {})", rows.len()))
+                    .est(cost::computed(rows.len() as f64, width)),
+            };
+            modify(n, child)
         }
-        Plan::Update { table, join: Some(j), .. } | Plan::Delete { table, join: Some(j), .. } => {
+        Plan::Update { table, join: Some(j), filter, .. } | Plan::Delete { table, join: Some(j), filter, .. } => {
             let what = if matches!(plan, Plan::Update { .. }) { "Update" } else { "Delete" };
             let names: Vec<&str> = j.inputs.iter().map(|t| t.name.as_str()).collect();
-            let mut join = Node::new(format!("Join of {} (on the coordinating shard)", names.join(", ")));
+            let (tree, _) = join_node(j, filter.as_ref(), None, shards);
+            let mut join =
+                Node::new(format!("Join of {} (on the coordinating shard)", names.join(", "))).est(tree.estimate());
             if let Some(f) = &t.filter {
                 join = join.prop(format!("Filter: {f}"));
             }
-            Node::new(format!("{what} on {}", table.name)).child(join)
+            modify(Node::new(format!("{what} on {}", table.name)), join)
         }
-        Plan::Update { table, key, filter, .. } => Node::new(format!("Update on {}", table.name)).child(scan_node(
-            table,
-            key.as_deref(),
-            filter.as_ref(),
-            t.filter.as_deref(),
-            shards,
-            None,
-        )),
-        Plan::Delete { table, key, filter, .. } => Node::new(format!("Delete on {}", table.name)).child(scan_node(
-            table,
-            key.as_deref(),
-            filter.as_ref(),
-            t.filter.as_deref(),
-            shards,
-            None,
-        )),
+        Plan::Update { table, key, filter, .. } => modify(
+            Node::new(format!("Update on {}", table.name)),
+            scan_node(table, key.as_deref(), filter.as_ref(), t.filter.as_deref(), shards, None),
+        ),
+        Plan::Delete { table, key, filter, .. } => modify(
+            Node::new(format!("Delete on {}", table.name)),
+            scan_node(table, key.as_deref(), filter.as_ref(), t.filter.as_deref(), shards, None),
+        ),
         _ => return Err(SqlError::unsupported("EXPLAIN of this statement is not supported")),
-    };
-    let mut out = Vec::new();
-    node.draw(0, &mut out);
-    Ok(out)
+    })
+}
+
+/// A node whose estimate is its only child's.
+fn wrap(title: String, child: Node) -> Node {
+    let e = child.estimate();
+    Node::new(title).est(e).child(child)
+}
+
+/// The rows `generate_series` gives for constant integer arguments (PostgreSQL 15's support
+/// function estimates them the same way).
+fn series_rows(args: &[Expr]) -> Option<f64> {
+    let v: Option<Vec<i64>> = args
+        .iter()
+        .map(|a| match a {
+            Expr::Const(d, _) => d.as_i64(),
+            Expr::Cast(inner, ..) => match inner.as_ref() {
+                Expr::Const(d, _) => d.as_i64(),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let v = v?;
+    let (start, stop, step) = (*v.first()?, *v.get(1)?, v.get(2).copied().unwrap_or(1));
+    if step == 0 {
+        return None;
+    }
+    let n = (stop as f64 - start as f64) / step as f64;
+    Some(if n < 0.0 { 0.0 } else { n.floor() + 1.0 })
 }
 
 /// A statement with computed relations and subqueries: its body, with the CTEs, InitPlans and
@@ -317,75 +853,100 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
     }
     fn source_node(s: &Source, shards: usize, n: &mut usize) -> Result<Node> {
         Ok(match s {
-            Source::Query(p) => {
-                let lines = lines(p, &Texts::default(), shards)?;
-                let mut it = lines.into_iter();
-                let mut node = Node::new(it.next().unwrap_or_default());
-                for l in it {
-                    node = node.prop(l.trim_start().to_string());
-                }
-                node
-            }
-            Source::Values(rows) => Node::new(format!("Values Scan on \"*VALUES*\" (rows: {})", rows.len())),
+            Source::Query(p) => plan_node(p, &Texts::default(), shards)?,
+            Source::Values(rows) => Node::new(format!("Values Scan on \"*VALUES*\" (rows: {})", rows.len()))
+                .est(cost::computed(rows.len() as f64, rows.first().map_or(0.0, |r| exprs_width(r)))),
             Source::SetOp { op, all, left, right } => {
                 let title = match (op, all) {
                     (crate::relation::SetOp::Union, true) => "Append".to_string(),
                     (crate::relation::SetOp::Union, false) => "HashAggregate (UNION)".to_string(),
                     (o, a) => format!("HashSetOp {}{}", o.name(), if *a { " ALL" } else { "" }),
                 };
-                Node::new(title).child(source_node(left, shards, n)?).child(source_node(right, shards, n)?)
+                let (l, r) = (source_node(left, shards, n)?, source_node(right, shards, n)?);
+                let (le, re) = (l.estimate(), r.estimate());
+                let rows = match op {
+                    crate::relation::SetOp::Union => le.rows + re.rows,
+                    crate::relation::SetOp::Intersect => le.rows.min(re.rows),
+                    crate::relation::SetOp::Except => le.rows,
+                };
+                let e = Estimate {
+                    startup: 0.0,
+                    total: le.total + re.total + (le.rows + re.rows) * cost::CPU_TUPLE_COST,
+                    rows,
+                    width: le.width.max(re.width),
+                };
+                Node::new(title).est(e).child(l).child(r)
             }
             Source::Project(input, _) => source_node(input, shards, n)?,
-            Source::Recursive { name, base, step, all } => Node::new(format!(
-                "Recursive Union{} ({name}, at most {} iterations)",
-                if *all { " ALL" } else { "" },
-                crate::relation::MAX_ITERATIONS
-            ))
-            .child(source_node(base, shards, n)?)
-            .child(source_node(step, shards, n)?),
-            Source::Series { .. } => Node::new("Function Scan on generate_series"),
-            Source::Unnest { .. } => Node::new("Function Scan on unnest"),
+            Source::Recursive { name, base, step, all } => {
+                let (b, s) = (source_node(base, shards, n)?, source_node(step, shards, n)?);
+                // PostgreSQL's guess: the base rows plus ten rounds of the recursive term.
+                let (be, se) = (b.estimate(), s.estimate());
+                let e = Estimate {
+                    startup: 0.0,
+                    total: be.total + 10.0 * se.total,
+                    rows: be.rows + 10.0 * se.rows,
+                    width: be.width,
+                };
+                Node::new(format!(
+                    "Recursive Union{} ({name}, at most {} iterations)",
+                    if *all { " ALL" } else { "" },
+                    crate::relation::MAX_ITERATIONS
+                ))
+                .est(e)
+                .child(b)
+                .child(s)
+            }
+            Source::Series { args, ty } => Node::new("Function Scan on generate_series")
+                .est(cost::computed(series_rows(args).unwrap_or(stats::DEFAULT_ROWS), stats::type_width(*ty))),
+            // PostgreSQL's prorows for unnest.
+            Source::Unnest { arg } => {
+                let w = arg.ty().elem().map_or(32.0, stats::type_width);
+                Node::new("Function Scan on unnest").est(cost::computed(100.0, w))
+            }
             Source::Correlated(c) => {
-                let mut node = Node::new("Result (FROM rows with correlated subqueries, on the coordinating shard)");
+                let rows = match &c.table {
+                    Some(t) => table_columns(t).rows,
+                    None => stats::DEFAULT_ROWS,
+                };
+                let rows = if c.filter.is_some() { rows * stats::DEFAULT_INEQ_SEL } else { rows };
+                let mut node = Node::new("Result (FROM rows with correlated subqueries, on the coordinating shard)")
+                    .est(cost::computed(cost::clamp_rows(rows), 0.0));
                 if c.filter.is_some() {
                     node = node.prop("Filter: (WHERE condition)");
                 }
                 for l in &c.links {
                     *n += 1;
-                    node = node.child(Node::new(link_title(l, *n)).child(source_node(
-                        &Source::Query(l.plan.clone()),
-                        shards,
-                        n,
-                    )?));
+                    let title = link_title(l, *n);
+                    node = node.child(wrap(title, source_node(&Source::Query(l.plan.clone()), shards, n)?));
                 }
                 node
             }
         })
     }
-    let mut node = match &q.body {
-        Plan::Select(p) => select_node(p, t, shards),
-        Plan::Query(inner) => query_node(inner, t, shards)?,
-        other => {
-            let lines = lines(other, t, shards)?;
-            let mut it = lines.into_iter();
-            let mut node = Node::new(it.next().unwrap_or_default());
-            for l in it {
-                node = node.prop(l.trim_start().to_string());
-            }
-            node
-        }
-    };
     let mut n = 0;
+    let mut children = Vec::new();
+    // Computed relations first: the body's scans of them use their estimates.
     for c in &q.ctes {
-        node = node.child(Node::new(format!("CTE {}", c.label)).child(source_node(&c.source, shards, &mut n)?));
+        let child = source_node(&c.source, shards, &mut n)?;
+        COMPUTED.with(|m| m.borrow_mut().insert(c.def.name.clone(), child.estimate()));
+        children.push(wrap(format!("CTE {}", c.label), child));
     }
     for l in &q.links {
         n += 1;
-        node =
-            node.child(Node::new(link_title(l, n)).child(source_node(&Source::Query(l.plan.clone()), shards, &mut n)?));
+        let title = link_title(l, n);
+        children.push(wrap(title, source_node(&Source::Query(l.plan.clone()), shards, &mut n)?));
     }
     for d in &q.inputs {
-        node = node.child(Node::new(format!("Subquery {}", d.label)).child(source_node(&d.source, shards, &mut n)?));
+        let child = source_node(&d.source, shards, &mut n)?;
+        COMPUTED.with(|m| m.borrow_mut().insert(d.def.name.clone(), child.estimate()));
+        children.push(wrap(format!("Subquery {}", d.label), child));
     }
+    let mut node = match &q.body {
+        Plan::Select(p) => select_node(p, t, shards),
+        Plan::Query(inner) => query_node(inner, t, shards)?,
+        other => plan_node(other, t, shards)?,
+    };
+    node.children.extend(children);
     Ok(node)
 }

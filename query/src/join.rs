@@ -7,12 +7,14 @@
 //! left to right. An equality between a column of the rows so far and a column of the next
 //! table (`ON a.x = b.y`, or USING) makes it a hash join on those values (NULLs never match);
 //! any other condition is a nested loop. The rest of the ON condition is checked on every
-//! candidate pair; outer joins add the unmatched rows padded with NULLs. The joined rows are
-//! bounded ([`MAX_JOIN_ROWS`], 53200 beyond), then WHERE, grouping, ORDER BY and LIMIT run as
-//! for one table.
+//! candidate pair; outer joins add the unmatched rows padded with NULLs. The rows a step
+//! builds are bounded ([`MAX_JOIN_ROWS`] rows, [`MAX_JOIN_BYTES`] bytes; 53200 beyond), and a
+//! cancel request or `statement_timeout` stops a step (checked every 64k candidate pairs);
+//! then WHERE, grouping, ORDER BY and LIMIT run as for one table.
 //!
-//! Not here yet: pushing filters down to the shards, joins on the partition key run shard-locally,
-//! and a planner that orders the joins (issue 6).
+//! Inner joins go through [`rows_where`]: conditions pushed down to the scans, the join order
+//! chosen from estimated sizes ([`order`]). Not here yet: joins on the partition key run
+//! shard-locally.
 
 use crate::error::{Result, SqlError};
 use crate::expr::{self, Ctx, Expr};
@@ -23,6 +25,14 @@ use std::sync::Arc;
 
 /// Joined rows one query may build before it fails with 53200.
 pub const MAX_JOIN_ROWS: usize = 10_000_000;
+
+/// Bytes (estimated, [`Datum::memory`]) the rows one join step builds may take before the
+/// query fails with 53200: wide rows reach it before [`MAX_JOIN_ROWS`].
+pub const MAX_JOIN_BYTES: usize = 2 << 30;
+
+/// Candidate pairs a join step looks at between two checks for a cancel request or
+/// `statement_timeout` (a nested loop can look at many pairs and keep few).
+const CANCEL_CHECK_PAIRS: usize = 1 << 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinKind {
@@ -55,6 +65,43 @@ fn too_many() -> SqlError {
         .detail(format!("A join would build more than {MAX_JOIN_ROWS} rows; Orbit bounds the rows one query holds."))
 }
 
+fn too_big() -> SqlError {
+    SqlError::new("53200", "out of memory").detail(format!(
+        "A join would build more than {} MB of rows; Orbit bounds the memory one query holds.",
+        MAX_JOIN_BYTES >> 20
+    ))
+}
+
+/// What a join step has built so far, against its bounds.
+#[derive(Default)]
+struct Built {
+    bytes: usize,
+    pairs: usize,
+}
+
+impl Built {
+    /// Counts one output row.
+    fn row(&mut self, row: &[Datum], rows: usize) -> Result<()> {
+        if rows > MAX_JOIN_ROWS {
+            return Err(too_many());
+        }
+        self.bytes += std::mem::size_of::<Row>() + row.iter().map(Datum::memory).sum::<usize>();
+        if self.bytes > MAX_JOIN_BYTES {
+            return Err(too_big());
+        }
+        Ok(())
+    }
+
+    /// Counts one candidate pair; every so often, checks for a cancel.
+    fn pair(&mut self, txn: &Txn) -> Result<()> {
+        self.pairs += 1;
+        if self.pairs.is_multiple_of(CANCEL_CHECK_PAIRS) {
+            txn.check_cancel()?;
+        }
+        Ok(())
+    }
+}
+
 fn hash_key(row: &[Datum], cols: impl Iterator<Item = usize>) -> Option<Vec<u8>> {
     let vals: Vec<&Datum> = cols.map(|c| row.get(c).unwrap_or(&Datum::Null)).collect();
     if vals.iter().any(|v| v.is_null()) {
@@ -70,24 +117,35 @@ pub async fn rows(txn: &Txn, plan: &JoinPlan, params: &[Datum]) -> Result<Vec<Ro
         let rows: Vec<Row> = crate::exec::scan(txn, t, None, None, params).await?.into_iter().map(|(_, r)| r).collect();
         tables.push(rows);
     }
+    let watched = crate::explain::watching(plan as *const JoinPlan as usize);
+    let sizes: Vec<u64> = if watched { tables.iter().map(|t| t.len() as u64).collect() } else { Vec::new() };
+    let mut steps = Vec::new();
     let mut tables = tables.into_iter();
     let mut acc = tables.next().unwrap_or_default();
     let mut left_width = plan.inputs.first().map_or(0, |d| d.row_len());
     for (step, (right, def)) in plan.steps.iter().zip(tables.zip(plan.inputs.iter().skip(1))) {
-        acc = join_step(step, acc, &right, left_width, def.row_len(), params)?;
+        acc = join_step(txn, step, acc, &right, (left_width, def.row_len()), params)?;
         left_width += def.row_len();
+        steps.push(acc.len() as u64);
+    }
+    if watched {
+        crate::explain::note_join(plan as *const JoinPlan as usize, sizes, (0..plan.inputs.len()).collect(), steps);
     }
     Ok(acc)
 }
 
+/// One join step: `left` (rows so far, `widths.0` wide) joined with `right` (`widths.1`).
+/// Bounded in rows and bytes (53200); a cancel request or `statement_timeout` stops it.
 fn join_step(
+    txn: &Txn,
     step: &JoinStep,
     left: Vec<Row>,
     right: &[Row],
-    left_width: usize,
-    right_width: usize,
+    widths: (usize, usize),
     params: &[Datum],
 ) -> Result<Vec<Row>> {
+    let (left_width, right_width) = widths;
+    let mut built = Built::default();
     let passes = |combined: &[Datum]| -> Result<bool> {
         match &step.on {
             None => Ok(true),
@@ -118,21 +176,21 @@ fn join_step(
         };
         let mut matched = false;
         for &j in candidates {
+            built.pair(txn)?;
             let mut combined = Vec::with_capacity(left_width + right_width);
             combined.extend_from_slice(&l);
             combined.extend_from_slice(&right[j]);
             if passes(&combined)? {
                 matched = true;
                 right_matched[j] = true;
+                built.row(&combined, out.len() + 1)?;
                 out.push(combined);
-                if out.len() > MAX_JOIN_ROWS {
-                    return Err(too_many());
-                }
             }
         }
         if !matched && matches!(step.kind, JoinKind::Left | JoinKind::Full) {
             let mut padded = l;
             padded.resize(left_width + right_width, Datum::Null);
+            built.row(&padded, out.len() + 1)?;
             out.push(padded);
         }
     }
@@ -141,10 +199,8 @@ fn join_step(
             if !right_matched[j] {
                 let mut padded = vec![Datum::Null; left_width];
                 padded.extend_from_slice(r);
+                built.row(&padded, out.len() + 1)?;
                 out.push(padded);
-                if out.len() > MAX_JOIN_ROWS {
-                    return Err(too_many());
-                }
             }
         }
     }
@@ -239,6 +295,272 @@ fn hashable(a: orbit_engine::table::SqlType, b: orbit_engine::table::SqlType) ->
     (a.is_integer() && b.is_integer()) || (a.is_float() && b.is_float()) || (a.is_string() && b.is_string()) || a == b
 }
 
+/// A join's conditions sorted by what they read ([`split`]), in terms of the combined row.
+pub(crate) struct Split {
+    /// Where each table's row starts in the combined row, and the combined width.
+    pub offsets: Vec<usize>,
+    pub width: usize,
+    /// Per table, the conditions on it alone (over the table's own row).
+    pub local: Vec<Vec<Expr>>,
+    /// Conditions over several tables, with the tables they read.
+    pub multi: Vec<(Expr, Vec<usize>)>,
+    /// Conditions for the joined rows (no column, or a column beyond the tables).
+    pub last: Vec<Expr>,
+}
+
+impl Split {
+    /// The table a column of the combined row belongs to.
+    pub fn table_of(&self, col: usize) -> Option<usize> {
+        self.offsets.iter().rposition(|&o| o <= col).filter(|_| col < self.width)
+    }
+
+    /// `(table a, column of a, table b, column of b)` when condition `j` is an equality of two
+    /// columns of different tables whose values hash alike.
+    pub fn equality(&self, j: usize) -> Option<(usize, usize, usize, usize)> {
+        if let Expr::Cmp(crate::expr::CmpOp::Eq, a, b) = &self.multi[j].0 {
+            if let (Expr::Column(x, tx), Expr::Column(y, ty)) = (a.as_ref(), b.as_ref()) {
+                let (ta, tb) = (self.table_of(*x)?, self.table_of(*y)?);
+                if ta != tb && hashable(*tx, *ty) {
+                    return Some((ta, x - self.offsets[ta], tb, y - self.offsets[tb]));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Whether every join of `plan` is inner (or cross), so WHERE and ON are one set of conditions
+/// the planner may reorder.
+pub(crate) fn reorderable(plan: &JoinPlan) -> bool {
+    (2..=MAX_REORDER_TABLES).contains(&plan.inputs.len())
+        && plan.steps.iter().all(|s| matches!(s.kind, JoinKind::Inner | JoinKind::Cross))
+}
+
+/// Tables the planner reorders at most (sets of tables are bit masks of a u64); a longer FROM
+/// list is joined in its written order.
+pub const MAX_REORDER_TABLES: usize = 64;
+
+/// WHERE and ON of an inner join split into their AND-ed parts, each by the tables it reads.
+pub(crate) fn split(plan: &JoinPlan, filter: Option<&Expr>) -> Split {
+    let n = plan.inputs.len();
+    let mut offsets = Vec::with_capacity(n);
+    let mut width = 0;
+    for t in &plan.inputs {
+        offsets.push(width);
+        width += t.row_len();
+    }
+    let mut sp = Split { offsets, width, local: vec![Vec::new(); n], multi: Vec::new(), last: Vec::new() };
+    let mut parts = Vec::new();
+    if let Some(f) = filter {
+        conjuncts(f, &mut parts);
+    }
+    for s in &plan.steps {
+        if let Some(on) = &s.on {
+            conjuncts(on, &mut parts);
+        }
+    }
+    for p in parts {
+        let mut tables: Vec<usize> = Vec::new();
+        let mut outside = false;
+        p.visit_columns(&mut |c| match sp.table_of(c) {
+            Some(t) => {
+                if !tables.contains(&t) {
+                    tables.push(t);
+                }
+            }
+            None => outside = true,
+        });
+        match (outside, tables.as_slice()) {
+            (false, [t]) => {
+                let off = sp.offsets[*t];
+                sp.local[*t].push(remap(&p, &|i| i - off));
+            }
+            (false, ts) if ts.len() > 1 => {
+                // An OR over several tables implies, for each table every branch restricts, the
+                // OR of those restrictions (PostgreSQL's extract_restriction_or_clauses): that
+                // filters the table's scan, and the OR itself still runs at the join.
+                if matches!(p, Expr::Or(..)) {
+                    for &t in &tables {
+                        if let Some(r) = or_restriction(&p, &|c| sp.table_of(c) == Some(t)) {
+                            let off = sp.offsets[t];
+                            sp.local[t].push(remap(&r, &|i| i - off));
+                        }
+                    }
+                }
+                sp.multi.push((p, tables))
+            }
+            _ => sp.last.push(p),
+        }
+    }
+    sp
+}
+
+/// What an OR implies for the columns `mine` accepts: the OR of each branch's AND-ed parts that
+/// read only such columns, if every branch has some (None otherwise).
+fn or_restriction(e: &Expr, mine: &dyn Fn(usize) -> bool) -> Option<Expr> {
+    fn arms<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        match e {
+            Expr::Or(a, b) => {
+                arms(a, out);
+                arms(b, out);
+            }
+            other => out.push(other),
+        }
+    }
+    let mut branches = Vec::new();
+    arms(e, &mut branches);
+    let mut implied = Vec::with_capacity(branches.len());
+    for b in branches {
+        let mut parts = Vec::new();
+        conjuncts(b, &mut parts);
+        let kept: Vec<Expr> = parts
+            .into_iter()
+            .filter(|p| {
+                let (mut any, mut all) = (false, true);
+                p.visit_columns(&mut |c| {
+                    any = true;
+                    all &= mine(c);
+                });
+                any && all
+            })
+            .collect();
+        implied.push(and_all(kept)?);
+    }
+    let first = implied.pop()?;
+    Some(implied.into_iter().rev().fold(first, |acc, b| Expr::Or(Box::new(b), Box::new(acc))))
+}
+
+/// Tables up to which the join order is chosen by dynamic programming over every subset
+/// (PostgreSQL searches exhaustively below `geqo_threshold`, 12); above it, greedily.
+pub const DP_MAX_TABLES: usize = 10;
+
+/// The rows a set of tables (a bit mask) joins to, estimated: the product of their `sizes` and
+/// of the selectivities of the conditions among them (an equality of columns PostgreSQL's
+/// `eqjoinsel`, 1/max(distinct values); others its defaults).
+fn set_rows(sp: &Split, cols: &[crate::stats::TableColumns], sizes: &[f64], mask: usize) -> f64 {
+    let mut rows: f64 = (0..sizes.len()).filter(|t| mask & (1 << t) != 0).map(|t| sizes[t]).product();
+    for (j, (p, ts)) in sp.multi.iter().enumerate() {
+        if !ts.iter().all(|t| mask & (1 << t) != 0) {
+            continue;
+        }
+        rows *= match sp.equality(j) {
+            Some((ta, ca, tb, cb)) => {
+                use crate::stats::Columns;
+                let info = |t: usize, c: usize| {
+                    cols[t].column(c).map(|mut i| {
+                        i.rows = sizes[t];
+                        i
+                    })
+                };
+                match (info(ta, ca), info(tb, cb)) {
+                    (Some(a), Some(b)) => crate::stats::join_eq_selectivity(&a, &b),
+                    _ => crate::stats::DEFAULT_EQ_SEL,
+                }
+            }
+            None if matches!(p, Expr::Cmp(crate::expr::CmpOp::Eq, ..)) => crate::stats::DEFAULT_EQ_SEL,
+            None => crate::stats::DEFAULT_INEQ_SEL,
+        };
+    }
+    rows
+}
+
+/// The rows the tables in `mask` (a bit per input) are estimated to join to.
+pub(crate) fn estimated_rows(sp: &Split, cols: &[crate::stats::TableColumns], sizes: &[f64], mask: usize) -> f64 {
+    set_rows(sp, cols, sizes, mask)
+}
+
+/// Whether a hash key joins table `t` to the tables in `mask`.
+fn hash_joined(sp: &Split, mask: usize, t: usize) -> bool {
+    (0..sp.multi.len()).any(|j| match sp.equality(j) {
+        Some((a, _, b, _)) => (a == t && mask & (1 << b) != 0) || (b == t && mask & (1 << a) != 0),
+        None => false,
+    })
+}
+
+/// The order to join the tables in, given their (filtered) row counts: the left-deep order
+/// with the least work, counted as the rows each step reads and builds (a step without a hash
+/// key compares every pair). Exhaustive up to [`DP_MAX_TABLES`] tables, else greedy (the
+/// smallest table first, then the table that keeps the rows so far smallest, connected
+/// tables first).
+pub(crate) fn order(sp: &Split, cols: &[crate::stats::TableColumns], sizes: &[f64]) -> Vec<usize> {
+    let n = sizes.len();
+    let step_cost = |mask: usize, t: usize, rows_before: f64, rows_after: f64| {
+        let work = if hash_joined(sp, mask, t) { rows_before + sizes[t] } else { rows_before * sizes[t] };
+        work + rows_after
+    };
+    if n <= DP_MAX_TABLES {
+        let full = (1usize << n) - 1;
+        let rows: Vec<f64> = (0..=full).map(|m| set_rows(sp, cols, sizes, m)).collect();
+        // best[mask]: (cost, order) of the cheapest left-deep join of exactly those tables.
+        let mut best: Vec<Option<(f64, Vec<usize>)>> = vec![None; full + 1];
+        for t in 0..n {
+            best[1 << t] = Some((0.0, vec![t]));
+        }
+        for mask in 1..=full {
+            let Some((cost, ord)) = best[mask].clone() else { continue };
+            for t in 0..n {
+                if mask & (1 << t) != 0 {
+                    continue;
+                }
+                let next = mask | (1 << t);
+                let c = cost + step_cost(mask, t, rows[mask], rows[next]);
+                let better = match &best[next] {
+                    None => true,
+                    Some((bc, bo)) => {
+                        c < *bc * (1.0 - 1e-9)
+                            || (c <= *bc * (1.0 + 1e-9) && {
+                                let mut o = ord.clone();
+                                o.push(t);
+                                o < *bo
+                            })
+                    }
+                };
+                if better {
+                    let mut o = ord.clone();
+                    o.push(t);
+                    best[next] = Some((c, o));
+                }
+            }
+        }
+        return best[full].take().map(|b| b.1).unwrap_or_else(|| (0..n).collect());
+    }
+    let mut ord: Vec<usize> = Vec::with_capacity(n);
+    let first = (0..n).min_by(|&a, &b| sizes[a].total_cmp(&sizes[b]).then(a.cmp(&b))).unwrap_or(0);
+    ord.push(first);
+    let mut mask = 1usize << first;
+    while ord.len() < n {
+        let remaining: Vec<usize> = (0..n).filter(|t| mask & (1 << t) == 0).collect();
+        let connected: Vec<usize> = remaining.iter().copied().filter(|&t| hash_joined(sp, mask, t)).collect();
+        let pool = if connected.is_empty() { remaining } else { connected };
+        let next = pool
+            .into_iter()
+            .min_by(|&a, &b| {
+                let ra = set_rows(sp, cols, sizes, mask | (1 << a));
+                let rb = set_rows(sp, cols, sizes, mask | (1 << b));
+                ra.total_cmp(&rb).then(a.cmp(&b))
+            })
+            .expect("a table remains");
+        ord.push(next);
+        mask |= 1 << next;
+    }
+    ord
+}
+
+/// The rows each input is estimated to keep after its own conditions, before it is read.
+pub(crate) fn estimated_sizes(
+    plan: &JoinPlan,
+    sp: &Split,
+    cols: &[crate::stats::TableColumns],
+    params: &[Datum],
+) -> Vec<f64> {
+    (0..plan.inputs.len())
+        .map(|t| {
+            let sel = and_all(sp.local[t].clone()).map_or(1.0, |f| crate::stats::selectivity(&cols[t], &f, params));
+            (cols[t].rows * sel).max(1.0)
+        })
+        .collect()
+}
+
 /// The joined rows of `plan` that pass `filter` (over the combined row), as `txn` sees the
 /// tables.
 ///
@@ -247,13 +569,15 @@ fn hashable(a: orbit_engine::table::SqlType, b: orbit_engine::table::SqlType) ->
 /// table filters that table's scan on the shards (where a key or index lookup can serve it), a
 /// part that reads several tables runs at the join step where the last of them arrives, and an
 /// equality between a column of the rows so far and one of the arriving table is a hash-join
-/// key. Tables are joined smallest first (their filtered row counts are known once read), each
-/// next table one an equality connects to the rows so far where there is one, so a FROM list
-/// with its join conditions in WHERE never builds a cross product it does not need. The rows
+/// key. The tables are read smallest estimated first ([`crate::stats`]); once read, their row
+/// counts are known and [`order`] picks the join order with the least estimated work (exhaustive
+/// over left-deep orders up to [`DP_MAX_TABLES`] tables; join sizes from the columns' distinct
+/// counts), so a FROM list with its join conditions in WHERE never builds a cross product it
+/// does not need. The rows
 /// come out laid out in FROM order, as the binder sees them. Joins with an outer join keep their
 /// written order (the conditions of an outer join cannot move across it).
 pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, params: &[Datum]) -> Result<Vec<Row>> {
-    let inner_only = plan.steps.iter().all(|s| matches!(s.kind, JoinKind::Inner | JoinKind::Cross));
+    let inner_only = reorderable(plan);
     let passes = |f: Option<&Expr>, row: &[Datum]| -> Result<bool> {
         match f {
             None => Ok(true),
@@ -270,52 +594,18 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
         return Ok(out);
     }
     let n = plan.inputs.len();
-    let mut offsets = Vec::with_capacity(n);
-    let mut width = 0;
-    for t in &plan.inputs {
-        offsets.push(width);
-        width += t.row_len();
-    }
+    let sp = split(plan, filter);
+    let (offsets, width) = (sp.offsets.clone(), sp.width);
     let table_of = |col: usize| offsets.iter().rposition(|&o| o <= col).filter(|_| col < width);
-    let mut parts = Vec::new();
-    if let Some(f) = filter {
-        conjuncts(f, &mut parts);
-    }
-    for s in &plan.steps {
-        if let Some(on) = &s.on {
-            conjuncts(on, &mut parts);
-        }
-    }
-    // Per table, its own conditions; conditions over several tables; the rest (no column, or a
-    // column beyond the tables) for the joined rows.
-    let mut local: Vec<Vec<Expr>> = vec![Vec::new(); n];
-    let mut multi: Vec<(Expr, Vec<usize>)> = Vec::new();
-    let mut last: Vec<Expr> = Vec::new();
-    for p in parts {
-        let mut tables: Vec<usize> = Vec::new();
-        let mut outside = false;
-        p.visit_columns(&mut |c| match table_of(c) {
-            Some(t) => {
-                if !tables.contains(&t) {
-                    tables.push(t);
-                }
-            }
-            None => outside = true,
-        });
-        match (outside, tables.as_slice()) {
-            (false, [t]) => {
-                let off = offsets[*t];
-                local[*t].push(remap(&p, &|i| i - off));
-            }
-            (false, ts) if ts.len() > 1 => multi.push((p, tables)),
-            _ => last.push(p),
-        }
-    }
-    // Each table read with its own conditions, the filtered ones first: once one of them has
-    // no rows, an inner join has none either and the other tables are not read.
+    let cols: Vec<crate::stats::TableColumns> =
+        plan.inputs.iter().map(|d| crate::stats::TableColumns::new(d)).collect();
+    // Each table read with its own conditions, the smallest estimated first: once one of them
+    // has no rows, an inner join has none either and the other tables are not read.
+    let estimates = estimated_sizes(plan, &sp, &cols, params);
+    let Split { mut local, multi, last, .. } = sp;
     let mut inputs: Vec<Vec<Row>> = vec![Vec::new(); n];
     let mut reading: Vec<usize> = (0..n).collect();
-    reading.sort_by_key(|&t| local[t].is_empty());
+    reading.sort_by(|&a, &b| estimates[a].total_cmp(&estimates[b]).then(a.cmp(&b)));
     for t in reading {
         let def = &plan.inputs[t];
         let f = and_all(std::mem::take(&mut local[t]));
@@ -326,25 +616,13 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
         }
         inputs[t] = rows.into_iter().map(|(_, r)| r).collect();
     }
-    // The join order: smallest first, then connected tables, smallest first.
-    let connects = |t: usize, set: &[usize]| {
-        multi.iter().any(|(p, ts)| {
-            ts.len() == 2
-                && ts.contains(&t)
-                && ts.iter().any(|x| set.contains(x))
-                && matches!(p, Expr::Cmp(crate::expr::CmpOp::Eq, a, b)
-                    if matches!((a.as_ref(), b.as_ref()), (Expr::Column(..), Expr::Column(..))))
-        })
-    };
-    let mut order: Vec<usize> = Vec::with_capacity(n);
-    let mut remaining: Vec<usize> = (0..n).collect();
-    while !remaining.is_empty() {
-        let connected: Vec<usize> = remaining.iter().copied().filter(|&t| connects(t, &order)).collect();
-        let pool = if order.is_empty() || connected.is_empty() { remaining.clone() } else { connected };
-        let next = pool.into_iter().min_by_key(|&t| (inputs[t].len(), t)).expect("a table remains");
-        remaining.retain(|&t| t != next);
-        order.push(next);
-    }
+    // The join order, now that the inputs' sizes are known.
+    let sizes: Vec<f64> = inputs.iter().map(|r| r.len() as f64).collect();
+    let watched = crate::explain::watching(plan as *const JoinPlan as usize);
+    let mut step_rows = Vec::new();
+    let sp = Split { offsets: offsets.clone(), width, local: vec![Vec::new(); n], multi, last };
+    let order = order(&sp, &cols, &sizes);
+    let Split { multi, last, .. } = sp;
     // Offsets of each table in the rows as joined (in `order`).
     let mut exec_off = vec![0; n];
     let mut w = 0;
@@ -389,8 +667,13 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
         let step = JoinStep { kind: JoinKind::Inner, on: and_all(on), eq };
         let right = std::mem::take(&mut inputs[t]);
         let right_width = plan.inputs[t].row_len();
-        acc = join_step(&step, acc, &right, left_width, right_width, params)?;
+        acc = join_step(txn, &step, acc, &right, (left_width, right_width), params)?;
         left_width += right_width;
+        step_rows.push(acc.len() as u64);
+    }
+    if watched {
+        let inputs = sizes.iter().map(|&s| s as u64).collect();
+        crate::explain::note_join(plan as *const JoinPlan as usize, inputs, order.clone(), step_rows);
     }
     // Back to FROM order, then the conditions left for the joined rows.
     let last = and_all(last);

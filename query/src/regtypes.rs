@@ -36,7 +36,9 @@ fn directory() -> Arc<Vec<Relation>> {
     let tables = orbit_shards::state::try_with_shard(|s| {
         s.tables
             .names()
-            .filter(|n| !n.contains('\0') && n.as_str() != crate::sequence::SEQ_TABLE)
+            .filter(|n| {
+                !n.contains('\0') && !n.contains(crate::exec::undo::HIDDEN) && n.as_str() != crate::sequence::SEQ_TABLE
+            })
             .filter_map(|n| s.tables.def(n))
             .filter(|d| d.index_of.is_none())
             .collect::<Vec<Arc<TableDef>>>()

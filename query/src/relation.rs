@@ -638,6 +638,12 @@ async fn recursive(
     let mut names = Vec::new();
     while !working.is_empty() {
         iterations += 1;
+        // Each iteration may run on the coordinator alone: a cancel request or
+        // statement_timeout stops the recursion here.
+        if let Err(e) = txn.check_cancel() {
+            unregister(txn, &names);
+            return Err(e);
+        }
         if iterations > MAX_ITERATIONS {
             unregister(txn, &names);
             return Err(SqlError::new(

@@ -29,8 +29,8 @@
 //! ([`apply_together`]; the coordinating shard's log holds the decision). ROLLBACK drops the
 //! write set and releases the locks.
 //!
-//! DDL applies at once; ROLLBACK drops the objects the transaction created (`exec/undo.rs`),
-//! while DROP, ALTER and TRUNCATE are not undone yet.
+//! DDL applies at once; ROLLBACK drops the objects the transaction created and gives back the
+//! tables its DROP TABLEs hid (`exec/undo.rs`); ALTER TABLE is not undone yet.
 
 use crate::error::{code, Result, SqlError};
 use orbit_engine::table::in_doubt::{PartTable, PreparedPart};
@@ -681,6 +681,11 @@ impl Txn {
                 apply_alone(shard, me, changes).await
             }
             _ => apply_together(me, per_shard, &mut self.lock_shards).await,
+        };
+        // The tables its DROP TABLEs hid go now (their rows' changes were skipped above).
+        let r = match r {
+            Ok(()) => crate::exec::undo::commit_drops(&self.created).await,
+            Err(e) => Err(e),
         };
         self.release_locks().await;
         self.end_snapshot().await;

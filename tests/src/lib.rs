@@ -52,10 +52,14 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// How long a started server may take to answer PING.
+const START_WAIT_S: u64 = 60;
+
 /// Waits until the server answers PING. `log` is the file its stderr goes to (a pipe nobody
-/// reads would fill up and block the server's logging, and with it a shard).
+/// reads would fill up and block the server's logging, and with it a shard). The wait is long:
+/// several multi-shard servers starting at once on a loaded 2-core machine have taken over 20 s.
 fn wait_for_ping(port: u16, child: &mut Child, what: &str, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(START_WAIT_S);
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             let err = std::fs::read_to_string(log).unwrap_or_default();
@@ -75,7 +79,7 @@ fn wait_for_ping(port: u16, child: &mut Child, what: &str, log: &Path) {
             let text = std::fs::read_to_string(log).unwrap_or_default();
             let tail: String =
                 text.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
-            panic!("{what} did not answer PING on port {port} within 20 s; its log ends with:\n{tail}");
+            panic!("{what} did not answer PING on port {port} within {START_WAIT_S} s; its log ends with:\n{tail}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }

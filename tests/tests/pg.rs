@@ -268,11 +268,14 @@ fn explain_shows_the_plan_and_the_shards() {
         let c = connect(o.pg_port, "").await.unwrap();
         c.batch_execute("CREATE TABLE ex (id int PRIMARY KEY, v int, g text)").await.unwrap();
         let plan = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>();
-        let point = plan(c.query("EXPLAIN SELECT * FROM ex WHERE id = $1", &[&5i32]).await.unwrap());
+        let point = plan(c.query("EXPLAIN (COSTS OFF) SELECT * FROM ex WHERE id = $1", &[&5i32]).await.unwrap());
         assert_eq!(point[0], "Index Scan using ex_pkey on ex");
         assert!(point.iter().any(|l| l.contains("Shard: the one the key hashes to (of 2)")), "{point:?}");
-        let grouped =
-            plan(c.query("EXPLAIN SELECT g, count(*) FROM ex WHERE v > 3 GROUP BY g ORDER BY g", &[]).await.unwrap());
+        let grouped = plan(
+            c.query("EXPLAIN (COSTS OFF) SELECT g, count(*) FROM ex WHERE v > 3 GROUP BY g ORDER BY g", &[])
+                .await
+                .unwrap(),
+        );
         let want = [
             "Sort",
             "  Sort Key: g",
@@ -286,7 +289,9 @@ fn explain_shows_the_plan_and_the_shards() {
         ];
         assert_eq!(grouped, want);
         // EXPLAIN ANALYZE runs the statement.
-        let ran = plan(c.query("EXPLAIN ANALYZE INSERT INTO ex VALUES (1, 2, 'a'), (2, 3, 'b')", &[]).await.unwrap());
+        let ran = plan(
+            c.query("EXPLAIN (ANALYZE, COSTS OFF) INSERT INTO ex VALUES (1, 2, 'a'), (2, 3, 'b')", &[]).await.unwrap(),
+        );
         assert_eq!(ran[0], "Insert on ex  (actual rows=2)");
         assert!(ran.last().unwrap().starts_with("Execution Time: "));
         let n: i64 = c.query_one("SELECT count(*) FROM ex", &[]).await.unwrap().get(0);

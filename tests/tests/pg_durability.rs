@@ -171,6 +171,46 @@ fn sigkill_with_fsync_always_keeps_every_acknowledged_row() {
     });
 }
 
+#[test]
+fn a_drop_table_that_did_not_commit_is_undone_by_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--shards", "2", "--fsync", "always"];
+    let mut o = start(dir.path(), &args);
+    let rt = pg_runtime();
+    rt.block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute("CREATE TABLE precious (id int PRIMARY KEY, v text); CREATE INDEX precious_v ON precious (v)")
+            .await
+            .unwrap();
+        c.batch_execute("INSERT INTO precious SELECT g, 'v' || g FROM generate_series(1, 50) g").await.unwrap();
+        c.batch_execute("CREATE TABLE doomed (id int PRIMARY KEY)").await.unwrap();
+        // A committed DROP is durable; an uncommitted one is in flight when the server dies.
+        c.batch_execute("BEGIN; DROP TABLE doomed; COMMIT").await.unwrap();
+        c.batch_execute("BEGIN; DROP TABLE precious").await.unwrap();
+        let e = c.query("SELECT * FROM precious", &[]).await.unwrap_err();
+        assert_eq!(e.code().map(|c| c.code()), Some("42P01"));
+    });
+    o.kill9();
+    let o2 = start(dir.path(), &args);
+    rt.block_on(async {
+        let c = pg_connect(o2.pg_port).await;
+        let n: i64 = c.query_one("SELECT count(*) FROM precious WHERE v = 'v7'", &[]).await.unwrap().get(0);
+        assert_eq!(n, 1, "the table, its rows and its index are back");
+        let all: i64 = c.query_one("SELECT count(*) FROM precious", &[]).await.unwrap().get(0);
+        assert_eq!(all, 50);
+        let e = c.query("SELECT * FROM doomed", &[]).await.unwrap_err();
+        assert_eq!(e.code().map(|c| c.code()), Some("42P01"));
+        let names: Vec<String> = c
+            .query("SELECT relname::text FROM pg_class WHERE relname::text LIKE '%precious%' ORDER BY 1", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(names, ["precious", "precious_pkey", "precious_v"]);
+    });
+}
+
 fn save(o: &Orbit) {
     let mut c = o.client();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -548,5 +548,27 @@ fn statement_timeout_and_lock_timeout_end_lock_waits() {
         a.batch_execute("COMMIT").await.unwrap();
         b.batch_execute("UPDATE tt SET v = 3 WHERE id = 1").await.unwrap();
         assert_eq!(texts(&b, "SELECT v FROM tt ORDER BY id").await, ["3", "2"]);
+        // A long nested-loop join on the coordinator is stopped mid-way too: 20000 x 20000
+        // candidate pairs, none kept, would take many minutes to finish.
+        b.batch_execute(
+            "CREATE TABLE l (x int); CREATE TABLE r (y int); \
+             INSERT INTO l SELECT g FROM generate_series(1, 20000) g; INSERT INTO r SELECT * FROM l",
+        )
+        .await
+        .unwrap();
+        b.batch_execute("SET lock_timeout = 0; SET statement_timeout = '100ms'").await.unwrap();
+        let e = b.batch_execute("SELECT count(*) FROM l LEFT JOIN r ON l.x + r.y < 0").await.unwrap_err();
+        assert_eq!(code(&e), "57014");
+        // So is a long WITH RECURSIVE (900000 iterations on the coordinator).
+        let e = b
+            .batch_execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 900000) \
+                 SELECT count(*) FROM n",
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "57014");
+        b.batch_execute("SET statement_timeout = 0").await.unwrap();
+        assert_eq!(texts(&b, "SELECT count(*) FROM l JOIN r ON l.x = r.y").await, ["20000"]);
     });
 }

@@ -1022,7 +1022,12 @@ mod tests {
         ];
         let mut enc = Encoder::new();
         let recs = records();
-        let goods = [enc.encode(&recs[6]).to_vec(), enc.encode(&recs[11]).to_vec(), enc.encode(&recs[13]).to_vec(), enc.encode(&recs[17]).to_vec()];
+        let goods = [
+            enc.encode(&recs[6]).to_vec(),
+            enc.encode(&recs[11]).to_vec(),
+            enc.encode(&recs[13]).to_vec(),
+            enc.encode(&recs[17]).to_vec(),
+        ];
         for (k, good) in kinds.into_iter().flat_map(|k| goods.iter().map(move |g| (k, g))) {
             for n in 0..good.len() {
                 let _ = decode(k, &good[..n]);

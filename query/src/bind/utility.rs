@@ -752,6 +752,7 @@ impl Binder<'_> {
             c.eat_word("verbose");
         }
         let mut tables: Vec<Arc<TableDef>> = Vec::new();
+        let mut columns: Vec<Vec<usize>> = Vec::new();
         if !c.done() {
             loop {
                 let name = c.object_name()?;
@@ -764,6 +765,7 @@ impl Binder<'_> {
                 let def = super::lookup_table(&tname).ok_or_else(|| {
                     SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
                 })?;
+                let mut listed = Vec::new();
                 if c.eat(&Token::LParen) {
                     let cols = c.ident_list()?;
                     if !analyze {
@@ -773,15 +775,20 @@ impl Binder<'_> {
                     }
                     for id in cols {
                         let cn = fold(&id);
-                        if def.column(&cn).is_none() {
-                            return Err(SqlError::new(
-                                code::UNDEFINED_COLUMN,
-                                format!("column \"{cn}\" of relation \"{tname}\" does not exist"),
-                            ));
+                        match def.column(&cn) {
+                            Some(i) if !listed.contains(&i) => listed.push(i),
+                            Some(_) => {}
+                            None => {
+                                return Err(SqlError::new(
+                                    code::UNDEFINED_COLUMN,
+                                    format!("column \"{cn}\" of relation \"{tname}\" does not exist"),
+                                ))
+                            }
                         }
                     }
                 }
                 tables.push(def);
+                columns.push(listed);
                 if !c.eat(&Token::Comma) {
                     break;
                 }
@@ -790,7 +797,7 @@ impl Binder<'_> {
         if !c.done() {
             return Err(c.error());
         }
-        Ok(Plan::Maintenance { vacuum, analyze, tables, tag: what })
+        Ok(Plan::Maintenance { vacuum, analyze, tables, columns, tag: what })
     }
 
     /// COPY t [(cols)] FROM STDIN / COPY {t [(cols)] | (query)} TO STDOUT, with the option

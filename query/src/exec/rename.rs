@@ -50,7 +50,7 @@ pub(super) async fn rename_table(txn: &Txn, table: &Arc<TableDef>, new_name: &st
     r
 }
 
-async fn rename_everywhere(table: &Arc<TableDef>, new_name: &str) -> Result<QueryResult> {
+pub(super) async fn rename_everywhere(table: &Arc<TableDef>, new_name: &str) -> Result<QueryResult> {
     let (from, to, oid) = (table.name.clone(), new_name.to_string(), table.oid);
     let decided = mesh::run_on(0, move |s| {
         shard_tables::writable(s).map_err(io_error)?;

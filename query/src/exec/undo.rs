@@ -1,17 +1,26 @@
-//! DDL inside a transaction block, undone by ROLLBACK: the objects a transaction creates
-//! (tables, views, indexes, sequences) are noted in it, and ROLLBACK — or ROLLBACK TO a
-//! savepoint from before them — drops them again, newest first, as PostgreSQL's transactional
-//! DDL leaves no trace of them. This covers what migration tools rely on (a failed migration
-//! rolls its CREATEs back). What it does not make transactional (see docs/ARCHITECTURE.md):
-//! DROP, ALTER and TRUNCATE still apply at once; other sessions see a created object before
-//! COMMIT; and a crash before COMMIT keeps what was created.
+//! DDL inside a transaction block, undone by ROLLBACK, as PostgreSQL's transactional DDL:
+//! - the objects a transaction creates (tables, views, indexes, sequences) are noted in it, and
+//!   ROLLBACK — or ROLLBACK TO a savepoint from before them — drops them again;
+//! - DROP TABLE hides the table at once under a name clients do not use
+//!   (`<name>\u{1}<transaction id>`, [`HIDDEN`]): the name is free for the rest of the
+//!   transaction (`DROP TABLE IF EXISTS t; CREATE TABLE t ...` works), COMMIT drops the hidden
+//!   table, ROLLBACK gives it its name back. A crash before COMMIT gives it back at start-up
+//!   ([`restore_hidden`]), as if the transaction had rolled back.
+//!
+//! Undo runs newest first over both kinds, so `DROP t; CREATE t` rolls back to the old `t`.
+//! What is not transactional yet (docs/ARCHITECTURE.md): ALTER TABLE and DROP VIEW / INDEX /
+//! SEQUENCE apply at once; other sessions see a created object before COMMIT (and no longer see
+//! a dropped table), where PostgreSQL makes them wait; a crash before COMMIT keeps what was
+//! created; and COMMIT's drops are not atomic with its row changes across a crash.
 
-use super::{drop_tables, indexes, views};
+use super::{drop_tables, drop_tables_now, indexes, rename, views};
 use crate::bind::Plan;
 use crate::error::Result;
 use crate::txn::Txn;
+use orbit_engine::table::TableDef;
+use std::sync::Arc;
 
-/// An object a statement created.
+/// An object a statement created, or a table it hid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Created {
     /// A table or a view (with the OID it got: it is dropped only if it is still that one).
@@ -27,6 +36,66 @@ pub(crate) enum Created {
     Sequence {
         name: String,
     },
+    /// A table DROP TABLE hid under `hidden` (dropped at COMMIT, renamed back by ROLLBACK).
+    Hidden {
+        name: String,
+        hidden: String,
+    },
+}
+
+/// The mark in a hidden table's name (a control character: only a quoted identifier holding
+/// one could name it; catalog listings skip such names, and start-up takes them for tables a
+/// crash left hidden).
+pub const HIDDEN: char = '\u{1}';
+
+/// DROP TABLE in `txn`: each table is hidden now and dropped when the transaction commits.
+pub(super) async fn drop_at_commit(txn: &mut Txn, tables: &[Arc<TableDef>]) -> Result<()> {
+    for t in tables {
+        let hidden = format!("{}{HIDDEN}{}", t.name, txn.id);
+        rename::rename_everywhere(t, &hidden).await?;
+        txn.created.push(Created::Hidden { name: t.name.clone(), hidden });
+    }
+    Ok(())
+}
+
+/// At COMMIT: drops the tables the transaction's DROP TABLEs hid.
+pub(crate) async fn commit_drops(objects: &[Created]) -> Result<()> {
+    for o in objects {
+        if let Created::Hidden { hidden, .. } = o {
+            if let Some(def) = crate::bind::lookup_table(hidden) {
+                drop_tables_now(&[def]).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Gives a hidden table its name back (ROLLBACK, or start-up after a crash).
+async fn unhide(name: &str, hidden: &str) -> Result<()> {
+    let Some(def) = crate::bind::lookup_table(hidden) else { return Ok(()) };
+    if crate::bind::lookup_table(name).is_some() {
+        return Err(crate::error::SqlError::new(
+            crate::error::code::DUPLICATE_TABLE,
+            format!("relation \"{name}\" already exists: the dropped table stays hidden as {hidden:?}"),
+        ));
+    }
+    rename::rename_everywhere(&def, name).await.map(drop)
+}
+
+/// At start-up (on the catalog's shard, once every shard recovered): the tables a crash left
+/// hidden by the DROP TABLE of a transaction that did not commit get their names back.
+pub async fn restore_hidden() {
+    let hidden: Vec<String> =
+        orbit_shards::state::with_shard(|s| s.tables.names().filter(|n| n.contains(HIDDEN)).cloned().collect());
+    for h in hidden {
+        let Some((name, _)) = h.split_once(HIDDEN) else { continue };
+        match unhide(name, &h).await {
+            Ok(()) => tracing::info!(table = name, "recovery: a DROP TABLE that did not commit is undone"),
+            Err(e) => {
+                tracing::warn!(table = name, error = %e.message, "recovery: cannot undo an uncommitted DROP TABLE")
+            }
+        }
+    }
 }
 
 /// The object `plan` creates, if it creates one that does not exist yet (IF NOT EXISTS of an
@@ -87,6 +156,7 @@ pub(crate) async fn undo(mut objects: Vec<Created>) {
                 indexes::drop_index(&Txn::new(), std::slice::from_ref(name), true).await.map(drop)
             }
             Created::Sequence { name } => crate::sequence::drop(std::slice::from_ref(name)).await.map(drop),
+            Created::Hidden { name, hidden } => unhide(name, hidden).await,
             _ => Ok(()),
         };
         if let Err(e) = r {

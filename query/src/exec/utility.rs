@@ -126,10 +126,18 @@ pub async fn copy_out(txn: &Txn, plan: &CopyPlan) -> Result<Vec<Vec<Option<Strin
 }
 
 /// VACUUM and ANALYZE. Orbit keeps no dead rows (an UPDATE replaces the row in place, a DELETE
-/// removes it), so VACUUM has nothing to reclaim and VACUUM FULL nothing to compact; ANALYZE
-/// counts each shard's rows and keeps the count on the shard (`Table::analyzed_rows`, not
-/// durable), where a catalog view can sum it as pg_class.reltuples.
-pub(super) async fn maintenance(analyze: bool, tables: &[Arc<TableDef>], tag: &str) -> Result<QueryResult> {
+/// removes it), so VACUUM has nothing to reclaim and VACUUM FULL nothing to compact. ANALYZE
+/// (and VACUUM ANALYZE) counts each shard's rows into `Table::analyzed_rows` (pg_class.reltuples
+/// sums them) and collects the planner's statistics ([`crate::stats`]): every shard reads its
+/// part of each table once, the coordinator merges what they found, and the result is installed
+/// on every shard, where statements are planned. `columns` lists, per table, the columns named
+/// (empty: all of them).
+pub(super) async fn maintenance(
+    analyze: bool,
+    tables: &[Arc<TableDef>],
+    columns: &[Vec<usize>],
+    tag: &str,
+) -> Result<QueryResult> {
     if analyze {
         let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
         mesh::run_on_all(move |s| {
@@ -146,8 +154,47 @@ pub(super) async fn maintenance(analyze: bool, tables: &[Arc<TableDef>], tag: &s
         })
         .await
         .map_err(gone)?;
+        // Every user table when none is named (index and staging tables have no statistics);
+        // then the statistics of tables no longer there are dropped too.
+        let everything = tables.is_empty();
+        let targets: Vec<(Arc<TableDef>, Vec<usize>)> = if everything {
+            crate::catalog::user_tables().into_iter().filter(|d| d.view.is_none()).map(|d| (d, Vec::new())).collect()
+        } else {
+            tables.iter().cloned().zip(columns.iter().cloned().chain(std::iter::repeat(Vec::new()))).collect()
+        };
+        let live: Option<std::collections::HashSet<u32>> =
+            everything.then(|| targets.iter().map(|(d, _)| d.oid).collect());
+        for (def, listed) in targets {
+            analyze_table(&def, listed, live.as_ref()).await?;
+        }
     }
     Ok(QueryResult { tag: tag.into(), ..Default::default() })
+}
+
+/// ANALYZE of one table: collected per shard, merged here, installed on every shard.
+async fn analyze_table(
+    def: &Arc<TableDef>,
+    listed: Vec<usize>,
+    live: Option<&std::collections::HashSet<u32>>,
+) -> Result<()> {
+    let cols: Vec<usize> = if listed.is_empty() { (0..def.columns.len()).collect() } else { listed };
+    let (name, oid) = (def.name.clone(), def.oid);
+    let cols_there = cols.clone();
+    let parts = mesh::run_on_all(move |s| {
+        let seed = (oid as u64) << 16 | s.id as u64;
+        s.tables.get(&name).filter(|t| t.def.oid == oid).map(|t| crate::stats::collect(t, &cols_there, seed))
+    })
+    .await
+    .map_err(gone)?;
+    // A shard where the table is gone or was replaced: it was dropped or rewritten meanwhile.
+    let Some(parts) = parts.into_iter().collect::<Option<Vec<_>>>() else {
+        return Ok(());
+    };
+    let old = crate::stats::of(def);
+    let merged = Arc::new(crate::stats::merge(def, &cols, parts, old.as_deref()));
+    let live = live.cloned();
+    mesh::run_on_all(move |_| crate::stats::install(oid, merged.clone(), live.as_ref())).await.map_err(gone)?;
+    Ok(())
 }
 
 /// ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns). DDL applies at once, as

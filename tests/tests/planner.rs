@@ -1,0 +1,205 @@
+//! Planner tests (issue 6), in the style of RisingWave's planner tests: a fixed data set
+//! (`tests/planner/setup.sql`, then ANALYZE) and a list of queries with their recorded plans
+//! (`tests/planner/plans.test`). Each query's `EXPLAIN (COSTS OFF)` on the real binary
+//! (`--shards 2`) must print the recorded plan, so a change of plan (a join order picked from
+//! different statistics, an index no longer used) shows up in review as a diff of that file.
+//!
+//! `ORBIT_RECORD_PLANS=1 cargo test -p orbit-tests --test planner` rewrites the recorded plans
+//! with what the binary prints now; review the diff before committing it.
+//!
+//! File format: a record is a `-- <title>` line, the query on the lines after it, a `----` line,
+//! then the plan, one line per line, up to a blank line. Lines starting with `#` are comments.
+
+use orbit_tests::{pg_connect, pg_runtime, workspace_root, Orbit};
+use std::fmt::Write as _;
+
+struct Record {
+    title: String,
+    query: String,
+    plan: Vec<String>,
+}
+
+fn parse(text: &str) -> Vec<Record> {
+    let mut out = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(title) = line.strip_prefix("-- ") else { continue };
+        let mut query = Vec::new();
+        for l in lines.by_ref() {
+            if l == "----" {
+                break;
+            }
+            query.push(l);
+        }
+        let mut plan = Vec::new();
+        while let Some(l) = lines.peek() {
+            if l.trim().is_empty() {
+                break;
+            }
+            plan.push(l.to_string());
+            lines.next();
+        }
+        out.push(Record { title: title.to_string(), query: query.join("\n"), plan });
+    }
+    out
+}
+
+fn render(header: &str, records: &[Record]) -> String {
+    let mut s = header.to_string();
+    for r in records {
+        let _ = writeln!(s, "-- {}\n{}\n----", r.title, r.query);
+        for l in &r.plan {
+            let _ = writeln!(s, "{l}");
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn plans_are_as_recorded() {
+    let dir = workspace_root().join("tests/planner");
+    let setup = std::fs::read_to_string(dir.join("setup.sql")).expect("tests/planner/setup.sql");
+    let path = dir.join("plans.test");
+    let text = std::fs::read_to_string(&path).expect("tests/planner/plans.test");
+    let header: String = text.lines().take_while(|l| l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+    let header = format!("{header}\n");
+    let mut records = parse(&text);
+    assert!(records.len() >= 10, "too few records in {}", path.display());
+    let record = std::env::var("ORBIT_RECORD_PLANS").is_ok_and(|v| v == "1");
+    let o = Orbit::start(&["--shards", "2"]);
+    let mut mismatches = Vec::new();
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        // One statement at a time: ANALYZE runs alone, as in PostgreSQL's grammar for it here.
+        for stmt in setup.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+            c.batch_execute(stmt).await.unwrap_or_else(|e| panic!("setup.sql: {stmt}: {e}"));
+        }
+        for r in records.iter_mut() {
+            let rows = c
+                .simple_query(&format!("EXPLAIN (COSTS OFF) {}", r.query))
+                .await
+                .unwrap_or_else(|e| panic!("EXPLAIN of {:?} failed: {e}", r.title));
+            let got: Vec<String> = rows
+                .iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+                    _ => None,
+                })
+                .collect();
+            if got != r.plan {
+                mismatches.push(format!(
+                    "-- {}\n{}\nrecorded:\n{}\nnow:\n{}\n",
+                    r.title,
+                    r.query,
+                    r.plan.join("\n"),
+                    got.join("\n")
+                ));
+                r.plan = got;
+            }
+        }
+        // The recorded plans run too: every query answers (no plan is only drawn).
+        for r in records.iter() {
+            c.simple_query(&r.query).await.unwrap_or_else(|e| panic!("{:?} failed: {e}", r.title));
+        }
+    });
+    if record {
+        std::fs::write(&path, render(&header, &records)).expect("rewrite plans.test");
+        return;
+    }
+    assert!(
+        mismatches.is_empty(),
+        "plans changed (ORBIT_RECORD_PLANS=1 rewrites tests/planner/plans.test):\n{}",
+        mismatches.join("\n")
+    );
+}
+
+#[test]
+fn estimates_follow_the_statistics() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE e (id int PRIMARY KEY, flag int);
+             INSERT INTO e SELECT i, CASE WHEN i <= 900 THEN 1 ELSE i END FROM generate_series(1, 1000) AS g(i);",
+        )
+        .await
+        .unwrap();
+        let first_line = |q: &'static str| {
+            let c = &c;
+            async move {
+                let rows = c.simple_query(q).await.unwrap();
+                rows.iter()
+                    .find_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                        _ => None,
+                    })
+                    .unwrap()
+            }
+        };
+        // Before ANALYZE: PostgreSQL's default equality selectivity (0.005 of 1000 rows).
+        let before = first_line("EXPLAIN SELECT * FROM e WHERE flag = 1").await;
+        assert!(before.contains("rows=5 "), "{before}");
+        c.batch_execute("ANALYZE e").await.unwrap();
+        // After: the most common value's frequency (900 of 1000 rows) ...
+        let common = first_line("EXPLAIN SELECT * FROM e WHERE flag = 1").await;
+        assert!(common.contains("rows=900 "), "{common}");
+        // ... and a rare value: the rest spread over the other distinct values.
+        let rare = first_line("EXPLAIN SELECT * FROM e WHERE flag = 950").await;
+        assert!(rare.contains("rows=1 "), "{rare}");
+        // A range from the histogram of ids 1..=1000 (bounds 1, 10, 20, ..., 1000): 251 is a
+        // tenth into the bucket after 25 of 100, so 0.251 of the rows.
+        let range = first_line("EXPLAIN SELECT * FROM e WHERE id < 251").await;
+        assert!(range.contains("rows=251 "), "{range}");
+        // EXPLAIN ANALYZE shows the estimate and the actual rows.
+        let analyzed = first_line("EXPLAIN ANALYZE SELECT * FROM e WHERE flag = 1").await;
+        assert!(analyzed.contains("rows=900 ") && analyzed.ends_with("(actual rows=900)"), "{analyzed}");
+        // COSTS OFF drops the estimates.
+        let off = first_line("EXPLAIN (COSTS OFF) SELECT * FROM e WHERE flag = 1").await;
+        assert_eq!(off, "Gather (shards: 2, in parallel)");
+    });
+}
+
+#[test]
+fn explain_analyze_shows_estimated_and_actual_rows_per_node() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE a (id int PRIMARY KEY, tag int);
+             CREATE TABLE b (id int PRIMARY KEY, a_id int);
+             INSERT INTO a SELECT i, i % 10 FROM generate_series(1, 100) AS g(i);
+             INSERT INTO b SELECT i, 1 + i % 100 FROM generate_series(1, 400) AS g(i);",
+        )
+        .await
+        .unwrap();
+        c.batch_execute("ANALYZE").await.unwrap();
+        let rows =
+            c.simple_query("EXPLAIN ANALYZE SELECT b.id FROM a, b WHERE b.a_id = a.id AND a.tag = 3").await.unwrap();
+        let lines: Vec<String> = rows
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .collect();
+        let text = lines.join("\n");
+        // The join (40 rows: 10 rows of a with tag 3, 4 rows of b each), a with its 10 rows,
+        // b with all 400: each with its estimate and its actual rows.
+        assert!(
+            lines[0].starts_with("Hash Inner Join")
+                && lines[0].contains("rows=40 ")
+                && lines[0].ends_with("(actual rows=40)"),
+            "{text}"
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("Gather") && l.contains("rows=10 ") && l.ends_with("(actual rows=10)")),
+            "{text}"
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("Gather") && l.contains("rows=400 ") && l.ends_with("(actual rows=400)")),
+            "{text}"
+        );
+        assert!(lines.last().is_some_and(|l| l.starts_with("Execution Time: ")), "{text}");
+    });
+}

@@ -897,10 +897,10 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
                 .child(b)
                 .child(s)
             }
-            Source::Series { args, ty } => Node::new("Function Scan on generate_series")
+            Source::Series { args, ty, .. } => Node::new("Function Scan on generate_series")
                 .est(cost::computed(series_rows(args).unwrap_or(stats::DEFAULT_ROWS), stats::type_width(*ty))),
             // PostgreSQL's prorows for unnest.
-            Source::Unnest { arg } => {
+            Source::Unnest { arg, .. } => {
                 let w = arg.ty().elem().map_or(32.0, stats::type_width);
                 Node::new("Function Scan on unnest").est(cost::computed(100.0, w))
             }

@@ -817,16 +817,20 @@ pub fn index_def(oid: i64, column: i64, pretty: bool) -> Option<String> {
 /// The user tables and sequences, from this shard's catalog copy (staging tables of an ALTER
 /// in progress and the sequence table are not listed).
 pub(crate) fn user_tables() -> Vec<Arc<TableDef>> {
-    orbit_shards::state::with_shard(|s| {
-        s.tables
-            .names()
-            .filter(|n| {
-                !n.contains('\0') && !n.contains(crate::exec::undo::HIDDEN) && n.as_str() != crate::sequence::SEQ_TABLE
-            })
-            .filter_map(|n| s.tables.def(n))
-            .filter(|d| d.index_of.is_none())
-            .collect()
-    })
+    orbit_shards::state::with_shard(|s| user_tables_in(&s.tables))
+}
+
+/// [`user_tables`] of a shard's catalog: no staging tables, tables a transaction's DROP hid,
+/// the sequence table or indexes' tables.
+pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<TableDef>> {
+    tables
+        .names()
+        .filter(|n| {
+            !n.contains('\0') && !n.contains(crate::exec::undo::HIDDEN) && n.as_str() != crate::sequence::SEQ_TABLE
+        })
+        .filter_map(|n| tables.def(n))
+        .filter(|d| d.index_of.is_none())
+        .collect()
 }
 
 /// A sequence's OID: sequences have no OID of their own in Orbit, so a stable number from

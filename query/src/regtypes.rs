@@ -9,7 +9,7 @@
 //! is bound), so a name printed there can lag behind DDL run in the meantime.
 
 use crate::error::{code, Result, SqlError};
-use orbit_engine::table::{OidKind, SqlType, TableDef};
+use orbit_engine::table::{OidKind, SqlType};
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -33,16 +33,7 @@ thread_local! {
 
 /// Every relation: user tables, their indexes and owned sequences, the system views.
 fn directory() -> Arc<Vec<Relation>> {
-    let tables = orbit_shards::state::try_with_shard(|s| {
-        s.tables
-            .names()
-            .filter(|n| {
-                !n.contains('\0') && !n.contains(crate::exec::undo::HIDDEN) && n.as_str() != crate::sequence::SEQ_TABLE
-            })
-            .filter_map(|n| s.tables.def(n))
-            .filter(|d| d.index_of.is_none())
-            .collect::<Vec<Arc<TableDef>>>()
-    });
+    let tables = orbit_shards::state::try_with_shard(|s| crate::catalog::user_tables_in(&s.tables));
     let Some(tables) = tables else { return DIRECTORY.with(|d| d.borrow().clone()) };
     let dir = Arc::new(
         crate::catalog::relations(&tables)

@@ -1627,7 +1627,7 @@ impl Binder<'_> {
                 Ok(off)
             };
         for (n, twj) in from.iter().enumerate() {
-            let (def, alias, lateral) = self.from_item(&twj.relation, (n > 0).then_some((&combined, &js)))?;
+            let (def, alias, lateral) = self.bind_from_item(&twj.relation, (n > 0).then_some((&combined, &js)))?;
             add(&mut js, &mut combined, &mut plan, def, alias)?;
             if n > 0 {
                 self.join_step(&mut plan, &js, JoinStep { kind: JoinKind::Cross, on: None, eq: Vec::new() }, lateral)?;
@@ -1642,7 +1642,7 @@ impl Binder<'_> {
                     J::CrossJoin(c) => (JoinKind::Cross, c),
                     _ => return Err(SqlError::unsupported("this kind of join is not supported")),
                 };
-                let (rdef, ralias, lateral) = self.from_item(&j.relation, Some((&combined, &js)))?;
+                let (rdef, ralias, lateral) = self.bind_from_item(&j.relation, Some((&combined, &js)))?;
                 let left_width = combined.columns.len();
                 let left_tables = js.tables.clone();
                 let roff = add(&mut js, &mut combined, &mut plan, rdef.clone(), ralias)?;

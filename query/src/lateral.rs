@@ -6,7 +6,8 @@
 //! The binder (`bind/lateral.rs`) turns the FROM items up to and including the LATERAL one into
 //! one computed relation ([`Lateral`]) whose row is their combined row, so the rest of the
 //! FROM clause, WHERE and the select list see the same columns at the same places. Here, on the
-//! coordinating shard, the items to the left are joined ([`crate::join::rows`]), and for each
+//! coordinating shard, the items to the left are joined ([`crate::join::rows_where`], with the
+//! parts of WHERE that read only them), and for each
 //! distinct set of the outer values the LATERAL item reads it is computed once with those
 //! values in place of its outer references (memoised within the statement, the memo bounded),
 //! and its rows are joined to the outer row (INNER/CROSS, or LEFT with NULLs when none passes ON).
@@ -34,6 +35,9 @@ pub struct Lateral {
     pub left: JoinPlan,
     /// Width of their combined row (the LATERAL item's row follows it).
     pub left_width: usize,
+    /// The parts of the query's WHERE that read only the left items' columns: they filter the
+    /// left rows before the LATERAL item runs for them (the WHERE is checked again after).
+    pub left_filter: Option<Expr>,
     /// INNER, CROSS or LEFT (the binder refuses RIGHT and FULL: 42P10).
     pub kind: JoinKind,
     /// The ON condition, over the combined row.
@@ -47,7 +51,7 @@ pub struct Lateral {
 
 /// The combined rows: each left row followed by each row of the LATERAL item computed for it.
 pub(crate) async fn rows(txn: &mut Txn, l: &Lateral, params: &[Datum]) -> Result<Vec<Row>> {
-    let left = crate::join::rows(txn, &l.left, params).await?;
+    let left = crate::join::rows_where(txn, &l.left, l.left_filter.as_ref(), params).await?;
     let right_width = l.right_def.row_len();
     let mut memo: HashMap<Vec<crate::group::KeyPart>, Rc<Vec<Row>>> = HashMap::new();
     let mut memo_rows = 0usize;
@@ -130,6 +134,9 @@ pub(crate) fn map(l: &mut Lateral, f: &mut dyn FnMut(&mut Expr) -> Result<bool>)
         }
     }
     if let Some(e) = &mut l.on {
+        relation::walk(e, f)?;
+    }
+    if let Some(e) = &mut l.left_filter {
         relation::walk(e, f)?;
     }
     for (_, e) in &mut l.captures {

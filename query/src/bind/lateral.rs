@@ -29,10 +29,13 @@ pub(super) fn blocked_reference(s: &Scope, qualifier: Option<&ast::Ident>, id: &
         Some(q) => {
             let qn = fold(q);
             js.tables.iter().any(|(_, a, _)| *a == qn).then(|| {
-                SqlError::new(code::UNDEFINED_TABLE, format!("invalid reference to FROM-clause entry for table \"{qn}\""))
-                    .hint(format!(
-                        "There is an entry for table \"{qn}\", but it cannot be referenced from this part of the query."
-                    ))
+                SqlError::new(
+                    code::UNDEFINED_TABLE,
+                    format!("invalid reference to FROM-clause entry for table \"{qn}\""),
+                )
+                .hint(format!(
+                    "There is an entry for table \"{qn}\", but it cannot be referenced from this part of the query."
+                ))
             })
         }
         None => {
@@ -51,7 +54,7 @@ impl Binder<'_> {
     /// A FROM item of a join; `left` is the items to its left (their combined row and scope),
     /// None for the first. A LATERAL item that reads them comes back with a [`LateralItem`]
     /// for [`Binder::join_step`].
-    pub(super) fn from_item(
+    pub(super) fn bind_from_item(
         &mut self,
         f: &ast::TableFactor,
         left: Option<(&TableDef, &JoinScope)>,
@@ -75,6 +78,9 @@ impl Binder<'_> {
             return Ok((def, alias, None));
         }
         let derived = self.take_input(&def).ok_or_else(|| SqlError::internal("a LATERAL item without its relation"))?;
+        if let Source::Query(plan) = &derived.source {
+            outer_aggregate(plan, &captures)?;
+        }
         Ok((def, alias, Some(LateralItem { derived, captures })))
     }
 
@@ -91,7 +97,9 @@ impl Binder<'_> {
             plan.steps.push(step);
             return Ok(());
         };
-        let Some(right_def) = plan.inputs.pop() else { return Err(SqlError::internal("a LATERAL join without inputs")) };
+        let Some(right_def) = plan.inputs.pop() else {
+            return Err(SqlError::internal("a LATERAL join without inputs"));
+        };
         if matches!(step.kind, JoinKind::Right | JoinKind::Full) {
             // The first FROM item the LATERAL one reads.
             let first = item.captures.iter().filter_map(|(_, e)| first_column(e)).min();
@@ -123,6 +131,7 @@ impl Binder<'_> {
         let lateral = Lateral {
             left,
             left_width,
+            left_filter: None,
             kind: step.kind,
             on: step.on,
             right: item.derived.source,
@@ -135,6 +144,70 @@ impl Binder<'_> {
     }
 }
 
+/// Gives the LATERAL relations a query level reads first the parts of its WHERE that read only
+/// the FROM items left of the LATERAL item (`plan`'s FROM starts with that relation, so their
+/// columns are at the same places), and so on into a LATERAL relation those items start with:
+/// the LATERAL item then runs only for the left rows WHERE can let through.
+pub(super) fn push_where(plan: &super::Plan, inputs: &mut [Derived]) {
+    let super::Plan::Select(sp) = plan else { return };
+    let (Some(j), Some(filter)) = (&sp.join, &sp.filter) else { return };
+    let mut parts = Vec::new();
+    crate::join::conjuncts(filter, &mut parts);
+    let mut first = j.inputs.first().map(|d| d.name.clone());
+    while let Some(name) = first.take() {
+        let Some(d) = inputs.iter_mut().find(|d| d.def.name == name) else { return };
+        let Source::Lateral(l) = &mut d.source else { return };
+        parts.retain(|p| {
+            let mut left_only = true;
+            p.visit_columns(&mut |i| left_only &= i < l.left_width);
+            left_only && !reads_sublink(p)
+        });
+        if parts.is_empty() {
+            return;
+        }
+        l.left_filter = parts.iter().cloned().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+        first = l.left.inputs.first().map(|d| d.name.clone());
+    }
+}
+
+/// Whether an expression reads a subquery's value (a placeholder filled when the statement
+/// runs, or a column a correlated subquery adds).
+fn reads_sublink(e: &Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |x| found |= matches!(x, Expr::Param(i, _) if *i >= relation::LINK_BASE && *i < relation::OUTER_BASE));
+    found
+}
+
+/// PostgreSQL's 42803 for an aggregate in a LATERAL subquery whose arguments read only columns
+/// of the FROM items to its left (it would belong to the query level whose FROM holds it).
+fn outer_aggregate(plan: &super::Plan, captures: &[(usize, Expr)]) -> Result<()> {
+    let sp = match plan {
+        super::Plan::Select(sp) => sp,
+        super::Plan::Query(q) => match &q.body {
+            super::Plan::Select(sp) => sp,
+            _ => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    for a in &sp.aggs {
+        let Some(arg) = &a.arg else { continue };
+        let (mut own, mut outer) = (false, false);
+        arg.visit_columns(&mut |_| own = true);
+        arg.visit(&mut |e| {
+            if let Expr::Param(i, _) = e {
+                outer |= i.checked_sub(relation::OUTER_BASE).is_some_and(|r| captures.iter().any(|(c, _)| *c == r));
+            }
+        });
+        if outer && !own {
+            return Err(SqlError::new(
+                code::GROUPING_ERROR,
+                "aggregate functions are not allowed in FROM clause of their own query level",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The lowest column an expression reads.
 fn first_column(e: &Expr) -> Option<usize> {
     let mut first = None;
@@ -145,7 +218,11 @@ fn first_column(e: &Expr) -> Option<usize> {
 /// `current_schemas(include_implicit)`: Orbit's search path is `public` (no temporary schema),
 /// with the implicitly searched `pg_catalog` first when asked for, as PostgreSQL 15 answers for
 /// the default `search_path` (pgbench -i's partition query reads it).
-pub(super) fn current_schemas(b: &mut Binder, bound: Vec<Expr>, types: &[orbit_engine::table::SqlType]) -> Result<Expr> {
+pub(super) fn current_schemas(
+    b: &mut Binder,
+    bound: Vec<Expr>,
+    types: &[orbit_engine::table::SqlType],
+) -> Result<Expr> {
     use orbit_engine::table::{ArrayValue, Datum, SqlType};
     let no_function = || super::no_function("current_schemas", types);
     let arg = bound.into_iter().next().ok_or_else(no_function)?;
@@ -160,10 +237,8 @@ pub(super) fn current_schemas(b: &mut Binder, bound: Vec<Expr>, types: &[orbit_e
         Expr::Const(Datum::Bool(true), _) => with_implicit,
         Expr::Const(Datum::Bool(false), _) => list(&["public"]),
         Expr::Const(_, _) => Expr::Const(Datum::Null, ty),
-        other => Expr::Case(
-            vec![(other.clone(), with_implicit), (Expr::Not(Box::new(other)), list(&["public"]))],
-            None,
-            ty,
-        ),
+        other => {
+            Expr::Case(vec![(other.clone(), with_implicit), (Expr::Not(Box::new(other)), list(&["public"]))], None, ty)
+        }
     })
 }

@@ -731,7 +731,15 @@ impl Binder<'_> {
                     }
                     continue;
                 }
-                self.column(Some(&s), qualifier, id).ok()
+                match self.column(Some(&s), qualifier, id) {
+                    Ok(e) => Some(e),
+                    // `q.col` where an enclosing level has `q` but not `col`: that is the error.
+                    Err(e) if qualifier.is_some() && e.code == code::UNDEFINED_COLUMN && blocked_err.is_none() => {
+                        blocked_err = Some(e);
+                        None
+                    }
+                    Err(_) => None,
+                }
             };
             if let Some(e) = found {
                 let r = self.new_id();
@@ -895,6 +903,7 @@ impl Binder<'_> {
         links: Vec<SubLink>,
         mut inputs: Vec<Derived>,
     ) -> Result<Plan> {
+        super::lateral::push_where(&plan, &mut inputs);
         let (corr, plain): (Vec<SubLink>, Vec<SubLink>) = links.into_iter().partition(|l| !l.captures.is_empty());
         let mut plan = plan;
         if !corr.is_empty() {

@@ -17,6 +17,7 @@ mod arrays;
 mod constraints;
 mod functions;
 mod grouping;
+mod lateral;
 mod modify_join;
 mod rename;
 mod srf;
@@ -1626,10 +1627,10 @@ impl Binder<'_> {
                 Ok(off)
             };
         for (n, twj) in from.iter().enumerate() {
-            let (def, alias) = self.relation(&twj.relation)?;
+            let (def, alias, lateral) = self.bind_from_item(&twj.relation, (n > 0).then_some((&combined, &js)))?;
             add(&mut js, &mut combined, &mut plan, def, alias)?;
             if n > 0 {
-                plan.steps.push(JoinStep { kind: JoinKind::Cross, on: None, eq: Vec::new() });
+                self.join_step(&mut plan, &js, JoinStep { kind: JoinKind::Cross, on: None, eq: Vec::new() }, lateral)?;
             }
             for j in &twj.joins {
                 use ast::JoinOperator as J;
@@ -1641,7 +1642,7 @@ impl Binder<'_> {
                     J::CrossJoin(c) => (JoinKind::Cross, c),
                     _ => return Err(SqlError::unsupported("this kind of join is not supported")),
                 };
-                let (rdef, ralias) = self.relation(&j.relation)?;
+                let (rdef, ralias, lateral) = self.bind_from_item(&j.relation, Some((&combined, &js)))?;
                 let left_width = combined.columns.len();
                 let left_tables = js.tables.clone();
                 let roff = add(&mut js, &mut combined, &mut plan, rdef.clone(), ralias)?;
@@ -1753,7 +1754,7 @@ impl Binder<'_> {
                         }
                     }
                 }
-                plan.steps.push(JoinStep { kind, on, eq });
+                self.join_step(&mut plan, &js, JoinStep { kind, on, eq }, lateral)?;
             }
         }
         Ok((plan, combined, js))
@@ -3253,6 +3254,7 @@ impl Binder<'_> {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)
             }
             "current_database" if bound.is_empty() => Expr::Func(Func::CurrentDatabase, vec![], SqlType::Text),
+            "current_schemas" if bound.len() == 1 => lateral::current_schemas(self, bound, &types)?,
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
                 Expr::Func(Func::CurrentUser, vec![], SqlType::Text)
             }

@@ -19,6 +19,7 @@ mod functions;
 mod grouping;
 mod modify_join;
 mod rename;
+mod schema;
 mod srf;
 mod subquery;
 mod temporal;
@@ -257,6 +258,8 @@ pub enum Plan {
         names: Vec<String>,
         if_exists: bool,
     },
+    /// CREATE / DROP / ALTER SCHEMA.
+    Schema(crate::schema::SchemaPlan),
     /// `ALTER TABLE t RENAME TO new_name`.
     RenameTable {
         table: Arc<TableDef>,
@@ -592,15 +595,16 @@ fn object_name(sql: &str, name: &ast::ObjectName) -> Result<String> {
         return Err(SqlError::syntax(&name.to_string()));
     }
     match parts.as_slice() {
-        [t] => Ok(fold(t)),
+        [t] => {
+            let rel = schema::relation_part(&fold(t))?;
+            crate::schema::resolve_unqualified(&rel).map_err(|e| e.at(span_position(sql, &t.span)))
+        }
         [s, t] => {
-            let schema = fold(s);
-            if schema == "public" {
-                Ok(fold(t))
-            } else {
-                Err(SqlError::new("3F000", format!("schema \"{schema}\" does not exist"))
-                    .at(span_position(sql, &s.span)))
-            }
+            let rel = schema::relation_part(&fold(t))?;
+            crate::schema::resolve_qualified(&fold(s), &rel).map_err(|e| match e.code {
+                "3F000" => e.at(span_position(sql, &s.span)),
+                _ => e,
+            })
         }
         _ => Err(SqlError::new(
             code::FEATURE_NOT_SUPPORTED,
@@ -860,6 +864,9 @@ impl Binder<'_> {
             S::Query(q) => self.query(q),
             S::CreateTable(ct) => Ok((self.create_table(ct)?, vec![])),
             S::CreateView(cv) => Ok((self.create_view(cv)?, vec![])),
+            S::CreateSchema { .. } | S::AlterSchema(_) | S::Drop { object_type: ast::ObjectType::Schema, .. } => {
+                Ok((Plan::Schema(schema::bind(stmt)?), vec![]))
+            }
             S::Drop { object_type: ast::ObjectType::View, if_exists, names, cascade, .. } => {
                 let names = names.iter().map(|n| self.relation_name(n)).collect::<Result<Vec<_>>>()?;
                 Ok((views::drop_view(names, *if_exists, *cascade), vec![]))
@@ -1595,7 +1602,7 @@ impl Binder<'_> {
                 };
                 let alias = match alias {
                     Some(a) => fold(&a.name),
-                    None => tname,
+                    None => crate::schema::relname(&tname).to_string(),
                 };
                 Ok((def, alias))
             }
@@ -2511,8 +2518,8 @@ impl Binder<'_> {
             E::Identifier(id) => self.column_or_outer(scope, None, id)?,
             E::CompoundIdentifier(ids) => match ids.as_slice() {
                 [t, c] => self.column_or_outer(scope, Some(t), c)?,
-                // public.table.column: every table is in public.
-                [s, t, c] if fold(s) == "public" => self.column_or_outer(scope, Some(t), c)?,
+                // schema.table.column: FROM names a table by its name within its schema.
+                [_, t, c] => self.column_or_outer(scope, Some(t), c)?,
                 _ => return Err(SqlError::unsupported(format!("reference {e} is not supported"))),
             },
             E::Value(v) => self.value(&v.value, &v.span)?,
@@ -3252,6 +3259,7 @@ impl Binder<'_> {
             "pg_get_userbyid" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)
             }
+            "current_schema" | "current_schemas" => schema::function(&name, bound, &types)?,
             "current_database" if bound.is_empty() => Expr::Func(Func::CurrentDatabase, vec![], SqlType::Text),
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
                 Expr::Func(Func::CurrentUser, vec![], SqlType::Text)

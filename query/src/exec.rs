@@ -28,6 +28,7 @@ mod indexes;
 mod lock_rows;
 mod modify_join;
 mod rename;
+mod schema;
 pub(crate) mod undo;
 mod upsert;
 mod utility;
@@ -213,6 +214,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             drop_relations(std::slice::from_ref(name)).await?;
             Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
         }
+        Plan::Schema(p) => schema::run(txn, p).await,
         Plan::RenameTable { table, new_name } => {
             let r = rename::rename_table(txn, table, new_name).await?;
             // A table this transaction created is dropped by ROLLBACK under its new name.

@@ -386,7 +386,17 @@ impl Binder<'_> {
         }
         let columns = self.key_columns(&ci.columns, &table.columns, "")?;
         let name = match &ci.name {
-            Some(n) => object_name(self.sql, n)?,
+            // An index is in its table's schema (PostgreSQL's grammar has no schema there).
+            Some(n) => match n.0.as_slice() {
+                [part] => match part.as_ident() {
+                    Some(id) => crate::schema::qualify(
+                        crate::schema::split(&table.name).0,
+                        &super::schema::relation_part(&fold(id))?,
+                    ),
+                    None => return Err(SqlError::syntax(&n.to_string())),
+                },
+                _ => return Err(SqlError::syntax(".")),
+            },
             None => {
                 let cols: Vec<&str> = columns.iter().map(|&i| table.columns[i].name.as_str()).collect();
                 choose_name(&table.name, Some(&cols.join("_")), "idx", relation_exists)

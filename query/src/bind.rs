@@ -613,6 +613,19 @@ fn object_name(sql: &str, name: &ast::ObjectName) -> Result<String> {
     }
 }
 
+/// The catalog name a CREATE gives the relation `name` (an unqualified one goes to the search
+/// path's first existing schema).
+pub(super) fn new_object_name(sql: &str, name: &ast::ObjectName) -> Result<String> {
+    match name.0.as_slice() {
+        [part] => {
+            let Some(t) = part.as_ident() else { return Err(SqlError::syntax(&name.to_string())) };
+            let rel = schema::relation_part(&fold(t))?;
+            crate::schema::create_unqualified(&rel).map_err(|e| e.at(span_position(sql, &t.span)))
+        }
+        _ => object_name(sql, name),
+    }
+}
+
 /// Looks a table up in the local shard's copy of the catalog.
 pub(crate) fn lookup_table(name: &str) -> Option<Arc<TableDef>> {
     orbit_shards::state::with_shard(|s| s.tables.def(name))
@@ -967,7 +980,7 @@ impl Binder<'_> {
                 }
             },
             S::CreateSequence { temporary: false, if_not_exists, name, sequence_options } => {
-                let n = object_name(self.sql, name)?;
+                let n = new_object_name(self.sql, name)?;
                 let def = self.sequence_def(&n, sequence_options, SqlType::Int8)?;
                 Ok((Plan::CreateSequence { def, if_not_exists: *if_not_exists }, vec![]))
             }
@@ -1050,7 +1063,7 @@ impl Binder<'_> {
     }
 
     fn create_table(&mut self, ct: &ast::CreateTable) -> Result<Plan> {
-        let name = object_name(self.sql, &ct.name)?;
+        let name = new_object_name(self.sql, &ct.name)?;
         if ct.temporary || ct.query.is_some() || ct.like.is_some() {
             return Err(SqlError::unsupported("this form of CREATE TABLE is not supported yet"));
         }
@@ -1230,7 +1243,7 @@ impl Binder<'_> {
                 for &i in &pk {
                     columns[i].not_null = true;
                 }
-                (pk, pk_name.unwrap_or_else(|| format!("{name}_pkey")))
+                (pk, pk_name.unwrap_or_else(|| format!("{}_pkey", crate::schema::relname(&name))))
             }
             None => (Vec::new(), String::new()),
         };

@@ -253,11 +253,16 @@ async fn create_table_with(
     if crate::sequence::exists(&def.name).await? {
         if if_not_exists {
             let mut r = QueryResult { tag: "CREATE TABLE".into(), ..Default::default() };
-            r.notices
-                .push(notice(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists, skipping", def.name)));
+            r.notices.push(notice(
+                code::DUPLICATE_TABLE,
+                format!("relation \"{}\" already exists, skipping", crate::schema::relname(&def.name)),
+            ));
             return Ok(r);
         }
-        return Err(SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", def.name)));
+        return Err(SqlError::new(
+            code::DUPLICATE_TABLE,
+            format!("relation \"{}\" already exists", crate::schema::relname(&def.name)),
+        ));
     }
     if crate::bind::lookup_table(&def.name).is_some() {
         return create_table(def.clone(), if_not_exists).await;
@@ -325,10 +330,16 @@ pub(crate) async fn create_table(mut def: orbit_engine::table::TableDef, if_not_
     let Some((arc, generation, ticket0)) = created else {
         if if_not_exists {
             let mut r = QueryResult { tag: "CREATE TABLE".into(), ..Default::default() };
-            r.notices.push(notice(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists, skipping")));
+            r.notices.push(notice(
+                code::DUPLICATE_TABLE,
+                format!("relation \"{}\" already exists, skipping", crate::schema::relname(&name)),
+            ));
             return Ok(r);
         }
-        return Err(SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists")));
+        return Err(SqlError::new(
+            code::DUPLICATE_TABLE,
+            format!("relation \"{}\" already exists", crate::schema::relname(&name)),
+        ));
     };
     def.oid = arc.oid;
     let tickets = mesh::run_on_all(move |s| {
@@ -701,7 +712,8 @@ pub(crate) fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
                 code::NOT_NULL_VIOLATION,
                 format!(
                     "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
-                    c.name, table.name
+                    c.name,
+                    crate::schema::relname(&table.name)
                 ),
             )
             .detail(format!("Failing row contains {}.", row_text(&row[..table.columns.len().min(row.len())]))));

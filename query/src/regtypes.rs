@@ -156,7 +156,7 @@ fn invalid_name() -> SqlError {
 
 /// PostgreSQL's stringToQualifiedNameList: dot-separated identifiers, each either quoted
 /// (`""` for a quote) or folded to lower case, blanks allowed around each.
-fn qualified_name(s: &str) -> Result<Vec<String>> {
+pub(crate) fn qualified_name(s: &str) -> Result<Vec<String>> {
     let mut names = Vec::new();
     let mut chars = s.chars().peekable();
     loop {

@@ -213,16 +213,29 @@ pub fn creation_schema() -> Result<String> {
     current().ok_or_else(|| SqlError::new("3F000", "no schema has been selected to create in"))
 }
 
-/// An unqualified relation name: the catalog name of the first relation of that name along
-/// the search path; if there is none, the name CREATE would give it (3F000 when no schema of
-/// the path exists).
+/// An unqualified relation name being looked up: the catalog name of the first relation of
+/// that name along the search path. If there is none: the bare name when that names nothing
+/// either (so "does not exist" errors print it as PostgreSQL does), else (public holds one but
+/// is off the path) the name CREATE would give it.
 pub fn resolve_unqualified(rel: &str) -> Result<String> {
-    for s in path() {
-        let full = qualify(&s, rel);
+    let path = path();
+    for s in &path {
+        let full = qualify(s, rel);
         if def(&full).is_some() {
             return Ok(full);
         }
     }
+    if def(rel).is_none() {
+        return Ok(rel.to_string());
+    }
+    match path.first() {
+        Some(s) => Ok(qualify(s, rel)),
+        None => Err(SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{rel}\" does not exist"))),
+    }
+}
+
+/// An unqualified name CREATE gives a new relation: in the first existing schema of the path.
+pub fn create_unqualified(rel: &str) -> Result<String> {
     Ok(qualify(&creation_schema()?, rel))
 }
 

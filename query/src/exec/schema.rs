@@ -1,8 +1,9 @@
 //! CREATE / DROP / ALTER SCHEMA ([`crate::schema`]). A schema is a catalog entry, so it is
 //! created and dropped the way a table is: decided on shard 0, applied on every shard, logged
 //! with the table records, and undone by ROLLBACK through the transaction's created/hidden
-//! objects ([`super::undo`]). DROP SCHEMA ... CASCADE drops the views, then hides the tables
-//! (dropped at COMMIT, as DROP TABLE's), drops the sequences, then hides the schema.
+//! objects ([`super::undo`]). DROP SCHEMA ... CASCADE hides the schema's views and tables
+//! (dropped at COMMIT, as DROP TABLE's), drops its sequences at once (not undone by ROLLBACK
+//! yet), then hides the schema.
 
 use super::{check_drop_tables, create_table, drop_relations, undo, views, QueryResult};
 use crate::error::{code, Result, SqlError};
@@ -133,7 +134,8 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
         let mut sink = QueryResult::default();
         let more = views::check_dependents("view", &view_names, true, &mut sink)?;
         drop_relations(&more).await?;
-        drop_relations(&view_names).await?;
+        let views: Vec<Arc<TableDef>> = view_names.iter().filter_map(|n| crate::bind::lookup_table(n)).collect();
+        undo::drop_at_commit(txn, &views).await?;
     }
     if !table_names.is_empty() {
         let (_, tables) = check_drop_tables(&table_names, true).await?;

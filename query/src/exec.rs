@@ -28,6 +28,7 @@ mod indexes;
 mod lock_rows;
 mod modify_join;
 mod rename;
+mod schema;
 pub(crate) mod undo;
 mod upsert;
 mod utility;
@@ -242,6 +243,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::keep(txn, kept)?;
             Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
         }
+        Plan::Schema(p) => schema::run(txn, p).await,
         Plan::RenameTable { table, new_name } => {
             txn.holds_tables |= !txn.alone;
             let r = rename::rename_table(txn, table, new_name).await?;
@@ -286,11 +288,16 @@ async fn create_table_with(
     if crate::sequence::exists(&def.name).await? {
         if if_not_exists {
             let mut r = QueryResult { tag: "CREATE TABLE".into(), ..Default::default() };
-            r.notices
-                .push(notice(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists, skipping", def.name)));
+            r.notices.push(notice(
+                code::DUPLICATE_TABLE,
+                format!("relation \"{}\" already exists, skipping", crate::schema::relname(&def.name)),
+            ));
             return Ok(r);
         }
-        return Err(SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", def.name)));
+        return Err(SqlError::new(
+            code::DUPLICATE_TABLE,
+            format!("relation \"{}\" already exists", crate::schema::relname(&def.name)),
+        ));
     }
     if crate::bind::lookup_table(&def.name).is_some() {
         return create_table(def.clone(), if_not_exists).await;
@@ -358,10 +365,16 @@ pub(crate) async fn create_table(mut def: orbit_engine::table::TableDef, if_not_
     let Some((arc, generation, ticket0)) = created else {
         if if_not_exists {
             let mut r = QueryResult { tag: "CREATE TABLE".into(), ..Default::default() };
-            r.notices.push(notice(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists, skipping")));
+            r.notices.push(notice(
+                code::DUPLICATE_TABLE,
+                format!("relation \"{}\" already exists, skipping", crate::schema::relname(&name)),
+            ));
             return Ok(r);
         }
-        return Err(SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists")));
+        return Err(SqlError::new(
+            code::DUPLICATE_TABLE,
+            format!("relation \"{}\" already exists", crate::schema::relname(&name)),
+        ));
     };
     def.oid = arc.oid;
     let tickets = mesh::run_on_all(move |s| {
@@ -734,7 +747,8 @@ pub(crate) fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
                 code::NOT_NULL_VIOLATION,
                 format!(
                     "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
-                    c.name, table.name
+                    c.name,
+                    crate::schema::relname(&table.name)
                 ),
             )
             .detail(format!("Failing row contains {}.", row_text(&row[..table.columns.len().min(row.len())]))));

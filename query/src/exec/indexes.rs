@@ -18,7 +18,7 @@ use orbit_shards::state;
 use std::sync::Arc;
 
 fn exists_error(name: &str) -> SqlError {
-    SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists"))
+    SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", crate::schema::relname(name)))
 }
 
 pub(super) async fn create_index(
@@ -30,8 +30,10 @@ pub(super) async fn create_index(
     let mut r = QueryResult { tag: "CREATE INDEX".into(), ..Default::default() };
     if crate::bind::lookup_table(&index.name).is_some() || crate::sequence::exists(&index.name).await? {
         if if_not_exists {
-            r.notices
-                .push(notice(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists, skipping", index.name)));
+            r.notices.push(notice(
+                code::DUPLICATE_TABLE,
+                format!("relation \"{}\" already exists, skipping", crate::schema::relname(&index.name)),
+            ));
             return Ok(r);
         }
         return Err(exists_error(&index.name));

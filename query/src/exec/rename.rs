@@ -14,7 +14,7 @@ use orbit_shards::tables as shard_tables;
 use std::sync::Arc;
 
 fn exists_error(name: &str) -> SqlError {
-    SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists"))
+    SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", crate::schema::relname(name)))
 }
 
 pub(super) async fn rename_table(txn: &Txn, table: &Arc<TableDef>, new_name: &str) -> Result<QueryResult> {

@@ -3275,7 +3275,6 @@ impl Binder<'_> {
             }
             "current_schema" | "current_schemas" => schema::function(&name, bound, &types)?,
             "current_database" if bound.is_empty() => Expr::Func(Func::CurrentDatabase, vec![], SqlType::Text),
-            "current_schemas" if bound.len() == 1 => lateral::current_schemas(self, bound, &types)?,
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
                 Expr::Func(Func::CurrentUser, vec![], SqlType::Text)
             }

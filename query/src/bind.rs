@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 mod arrays;
 mod constraints;
+mod foreign_keys;
 mod functions;
 mod grouping;
 mod lateral;
@@ -1083,6 +1084,7 @@ impl Binder<'_> {
         let mut pk: Option<(Vec<usize>, Option<String>)> = None;
         let mut checks: Vec<(Option<String>, ast::Expr)> = Vec::new();
         let mut uniques: Vec<(Option<String>, Vec<usize>)> = Vec::new();
+        let mut fks: Vec<ast::ForeignKeyConstraint> = Vec::new();
         let multiple_pk = |name: &str| {
             SqlError::new(
                 code::INVALID_TABLE_DEFINITION,
@@ -1195,6 +1197,11 @@ impl Binder<'_> {
                     ast::ColumnOption::Unique(uc) if uc.characteristics.is_none() => {
                         uniques.push((opt.name.as_ref().or(uc.name.as_ref()).map(fold), vec![i]));
                     }
+                    ast::ColumnOption::ForeignKey(fk) => {
+                        let name = opt.name.clone().or_else(|| fk.name.clone());
+                        let columns = vec![c.name.clone()];
+                        fks.push(ast::ForeignKeyConstraint { name, columns, ..fk.clone() });
+                    }
                     _ => {
                         return Err(SqlError::unsupported(format!(
                             "column constraint {} is not supported yet",
@@ -1235,6 +1242,7 @@ impl Binder<'_> {
                     pk = Some((idx, p.name.as_ref().map(fold)));
                 }
                 ast::TableConstraint::Check(cc) => checks.push((cc.name.as_ref().map(fold), (*cc.expr).clone())),
+                ast::TableConstraint::ForeignKey(fk) => fks.push(fk.clone()),
                 ast::TableConstraint::Unique(uc) if uc.characteristics.is_none() && uc.include.is_empty() => {
                     let idx = self.key_columns(&uc.columns, &columns, "named in key")?;
                     uniques.push((uc.name.as_ref().map(fold), idx));
@@ -1259,6 +1267,7 @@ impl Binder<'_> {
         };
         let mut def = TableDef { name, columns, pk, pk_name, ..TableDef::default_empty() };
         self.add_constraints(&mut def, checks, uniques)?;
+        self.add_foreign_keys(&mut def, fks)?;
         Ok(Plan::CreateTable { def, if_not_exists: ct.if_not_exists, sequences })
     }
 

@@ -260,13 +260,14 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         }
         Plan::RewriteTable { table, def, change } => {
             txn.holds_tables |= !txn.alone;
+            crate::foreign_key::validate_new(txn, table, def).await?;
             let (r, kept) = utility::rewrite_columns(txn, table, def, change).await?;
             undo::keep(txn, kept)?;
             Ok(r)
         }
         Plan::Truncate(tables) => {
             txn.check_writable("TRUNCATE TABLE")?;
-            for t in tables {
+            for t in &crate::foreign_key::truncate_order(tables)? {
                 delete(txn, t, None, None, None, params).await?;
             }
             Ok(QueryResult { tag: "TRUNCATE TABLE".into(), ..Default::default() })
@@ -431,7 +432,8 @@ async fn check_drop_tables(names: &[String], if_exists: bool) -> Result<(QueryRe
     if !present.is_empty() {
         views::check_dependents("table", &present, false, &mut r)?;
     }
-    let defs = found.into_iter().flatten().filter(|d| present.contains(&d.name)).collect();
+    let defs: Vec<Arc<TableDef>> = found.into_iter().flatten().filter(|d| present.contains(&d.name)).collect();
+    crate::foreign_key::check_drop(&defs)?;
     Ok((r, defs))
 }
 
@@ -858,10 +860,12 @@ pub(crate) async fn insert_rows(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<
         let changes: Vec<crate::index::RowChange> = keyed.iter().map(|(_, r)| (None, Some(r))).collect();
         crate::index::maintain(txn, table, &changes).await?;
     }
+    let written: Vec<Row> =
+        if table.foreign_keys.is_empty() { Vec::new() } else { keyed.iter().map(|(_, r)| r.clone()).collect() };
     for (k, row) in keyed {
         txn.write(table, k, Some(row))?;
     }
-    Ok(())
+    crate::foreign_key::after_insert(txn, table, &written).await
 }
 
 /// The rows of `table` matching `filter` (and `key`), locked for this transaction, as they are
@@ -987,8 +991,17 @@ pub(crate) async fn write_updates(
             txn.write(table, k.clone(), None)?;
         }
     }
+    let fk = crate::foreign_key::involved(table);
+    let (old_rows, new_rows): (Vec<Row>, Vec<Row>) = if fk {
+        (old.iter().map(|r| (*r).clone()).collect(), changes.iter().map(|c| c.2.clone()).collect())
+    } else {
+        (Vec::new(), Vec::new())
+    };
     for (_, nk, row) in changes {
         txn.write(table, nk, Some(row))?;
+    }
+    if fk {
+        crate::foreign_key::after_update(txn, table, &old_rows, &new_rows).await?;
     }
     Ok(())
 }
@@ -1013,5 +1026,6 @@ async fn delete(
     for (k, _) in matched {
         txn.write(table, k, None)?;
     }
+    crate::foreign_key::after_delete(txn, table, &rows).await?;
     Ok(QueryResult { rows: out, tag: format!("DELETE {count}"), notices: vec![] })
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod exec;
 pub mod explain;
 pub mod expr;
+pub mod foreign_key;
 pub mod fuzzing;
 pub mod group;
 pub mod index;

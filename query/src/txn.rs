@@ -450,6 +450,13 @@ impl Txn {
         Ok(got.into_iter().map(Option::flatten).collect())
     }
 
+    /// [`Txn::lock`] in shared mode (FOR KEY SHARE, as PostgreSQL's foreign key checks lock a
+    /// referenced row): the rows as committed once locked.
+    pub(crate) async fn lock_key_share(&mut self, def: &TableDef, keys: Vec<Vec<u8>>) -> Result<Vec<Option<Row>>> {
+        let got = self.lock_checked(def, keys, LockWait::Wait, LockMode::Share, SnapshotCheck::Off).await?;
+        Ok(got.into_iter().map(Option::flatten).collect())
+    }
+
     /// [`Txn::lock`] of rows this transaction is about to change: under REPEATABLE READ, `check`
     /// decides when a commit after the snapshot makes it fail with 40001.
     pub(crate) async fn lock_changing(

@@ -6,7 +6,9 @@ use super::fb;
 use super::frame::Kind;
 use crate::keyspace::Entry;
 use crate::table::in_doubt::{PartTable, PreparedPart};
-use crate::table::{CheckDef, ColumnDef, Datum, Identity, IndexDef, Interval, OidKind, Row, SqlType, TableDef};
+use crate::table::{
+    CheckDef, ColumnDef, Datum, FkAction, ForeignKeyDef, Identity, IndexDef, Interval, OidKind, Row, SqlType, TableDef,
+};
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
 use bytes::Bytes;
@@ -471,6 +473,32 @@ impl Encoder {
         let indexes = (!indexes.is_empty()).then(|| fbb.create_vector(&indexes));
         let index_of = def.index_of.as_deref().map(|n| fbb.create_string(n));
         let view = def.view.as_deref().map(|q| fbb.create_string(q));
+        let fks: Vec<_> = def
+            .foreign_keys
+            .iter()
+            .map(|fk| {
+                let name = fbb.create_string(&fk.name);
+                let cols: Vec<u16> =
+                    fk.columns.iter().map(|&i| u16::try_from(i).expect("column index fits u16")).collect();
+                let columns = fbb.create_vector(&cols);
+                let parent = fbb.create_string(&fk.parent);
+                let pcols: Vec<u16> =
+                    fk.parent_columns.iter().map(|&i| u16::try_from(i).expect("column index fits u16")).collect();
+                let parent_columns = fbb.create_vector(&pcols);
+                fb::ForeignKey::create(
+                    fbb,
+                    &fb::ForeignKeyArgs {
+                        name: Some(name),
+                        columns: Some(columns),
+                        parent: Some(parent),
+                        parent_columns: Some(parent_columns),
+                        on_delete: fk.on_delete.code(),
+                        on_update: fk.on_update.code(),
+                    },
+                )
+            })
+            .collect();
+        let foreign_keys = (!fks.is_empty()).then(|| fbb.create_vector(&fks));
         let args = fb::TableCreateArgs {
             generation,
             name: Some(name),
@@ -482,6 +510,7 @@ impl Encoder {
             indexes,
             index_of,
             view,
+            foreign_keys,
         };
         let r = fb::TableCreate::create(fbb, &args);
         fbb.finish_minimal(r);
@@ -743,6 +772,24 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                     constraint: x.constraint(),
                 });
             }
+            let mut foreign_keys = Vec::new();
+            for fk in r.foreign_keys().into_iter().flat_map(|v| v.iter()) {
+                let cols: Vec<usize> = fk.columns().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();
+                let pcols: Vec<usize> =
+                    fk.parent_columns().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();
+                if cols.is_empty() || cols.len() != pcols.len() || cols.iter().any(|&i| i >= columns.len()) {
+                    return Err(corrupt("foreign key definition with a bad column"));
+                }
+                let action = |c: u8| FkAction::from_code(c).ok_or_else(|| corrupt("foreign key with a bad action"));
+                foreign_keys.push(ForeignKeyDef {
+                    name: name_of(fk.name(), "foreign key")?,
+                    columns: cols,
+                    parent: name_of(fk.parent(), "foreign key's table")?,
+                    parent_columns: pcols,
+                    on_delete: action(fk.on_delete())?,
+                    on_update: action(fk.on_update())?,
+                });
+            }
             let def = TableDef {
                 name: name_of(r.name(), "table")?,
                 columns,
@@ -753,6 +800,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                 indexes,
                 index_of: r.index_of().map(str::to_string),
                 view: r.view().map(str::to_string),
+                foreign_keys,
             };
             Record::TableCreate { generation: r.generation(), def }
         }
@@ -945,6 +993,14 @@ mod tests {
             indexes: vec![IndexDef { name: "t_name_key".into(), columns: vec![1, 2], unique: true, constraint: true }],
             index_of: None,
             view: None,
+            foreign_keys: vec![ForeignKeyDef {
+                name: "t_s_fkey".into(),
+                columns: vec![4],
+                parent: "p".into(),
+                parent_columns: vec![0],
+                on_delete: FkAction::Cascade,
+                on_update: FkAction::SetNull,
+            }],
         }
     }
 

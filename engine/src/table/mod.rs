@@ -102,6 +102,58 @@ pub struct TableDef {
     /// For a view (CREATE VIEW): its query as SQL text; the columns are its output columns.
     /// A view holds no rows: a query naming it reads its query instead.
     pub view: Option<String>,
+    /// FOREIGN KEY constraints of this table (the referencing side), checked by the query
+    /// engine on every write of this table and of the tables they reference.
+    pub foreign_keys: Vec<ForeignKeyDef>,
+}
+
+/// A FOREIGN KEY constraint (MATCH SIMPLE): every row whose `columns` hold no NULL has a row of
+/// `parent` with those values in `parent_columns` (its primary key's or a UNIQUE constraint's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignKeyDef {
+    pub name: String,
+    /// Indexes into the table's `columns`.
+    pub columns: Vec<usize>,
+    /// The referenced table's full name.
+    pub parent: String,
+    /// Indexes into the referenced table's `columns`.
+    pub parent_columns: Vec<usize>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
+}
+
+/// What a FOREIGN KEY does when a referenced row is deleted or its key changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FkAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+impl FkAction {
+    /// PostgreSQL's `confdeltype`/`confupdtype` letter (also how the log keeps it).
+    pub fn code(self) -> u8 {
+        match self {
+            FkAction::NoAction => b'a',
+            FkAction::Restrict => b'r',
+            FkAction::Cascade => b'c',
+            FkAction::SetNull => b'n',
+            FkAction::SetDefault => b'd',
+        }
+    }
+
+    pub fn from_code(c: u8) -> Option<FkAction> {
+        Some(match c {
+            b'a' => FkAction::NoAction,
+            b'r' => FkAction::Restrict,
+            b'c' => FkAction::Cascade,
+            b'n' => FkAction::SetNull,
+            b'd' => FkAction::SetDefault,
+            _ => return None,
+        })
+    }
 }
 
 /// A CHECK constraint: its name and its expression as SQL text (bound when rows are checked).
@@ -141,6 +193,7 @@ impl TableDef {
             indexes: Vec::new(),
             index_of: None,
             view: None,
+            foreign_keys: Vec::new(),
         }
     }
 

@@ -273,7 +273,9 @@ impl Binder<'_> {
         let is_ours = matches!(
             op,
             ast::AlterTableOperation::AddConstraint {
-                constraint: ast::TableConstraint::Check(_) | ast::TableConstraint::Unique(_),
+                constraint: ast::TableConstraint::Check(_)
+                    | ast::TableConstraint::Unique(_)
+                    | ast::TableConstraint::ForeignKey(_),
                 ..
             } | ast::AlterTableOperation::DropConstraint { .. }
         );
@@ -314,6 +316,15 @@ impl Binder<'_> {
                 self.add_constraints(&mut def, vec![(name, (*cc.expr).clone())], vec![])?;
                 Ok(Some(Plan::RewriteTable { table, def, change: super::ColumnChange::Check }))
             }
+            ast::AlterTableOperation::AddConstraint { constraint: ast::TableConstraint::ForeignKey(fk), not_valid } => {
+                if *not_valid {
+                    return Err(SqlError::unsupported("ADD CONSTRAINT ... NOT VALID is not supported yet"));
+                }
+                let mut def = (*table).clone();
+                self.add_foreign_keys(&mut def, vec![fk.clone()])?;
+                // Rows unchanged; they are checked against the new constraint first.
+                Ok(Some(Plan::RewriteTable { table, def, change: super::ColumnChange::Rename }))
+            }
             ast::AlterTableOperation::AddConstraint { constraint: ast::TableConstraint::Unique(uc), .. } => {
                 if uc.characteristics.is_some() || !uc.include.is_empty() {
                     return Err(SqlError::unsupported("DEFERRABLE and INCLUDE are not supported yet"));
@@ -337,6 +348,11 @@ impl Binder<'_> {
                     return Err(SqlError::unsupported("DROP CONSTRAINT ... CASCADE is not supported yet"));
                 }
                 let n = fold(name);
+                if table.foreign_keys.iter().any(|c| c.name == n) {
+                    let mut def = (*table).clone();
+                    def.foreign_keys.retain(|c| c.name != n);
+                    return Ok(Some(Plan::RewriteTable { table, def, change: super::ColumnChange::Rename }));
+                }
                 if table.checks.iter().any(|c| c.name == n) {
                     let mut def = (*table).clone();
                     def.checks.retain(|c| c.name != n);

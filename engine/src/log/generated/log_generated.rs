@@ -2053,6 +2053,7 @@ impl<'a> TableCreate<'a> {
   pub const VT_INDEXES: ::flatbuffers::VOffsetT = 18;
   pub const VT_INDEX_OF: ::flatbuffers::VOffsetT = 20;
   pub const VT_VIEW: ::flatbuffers::VOffsetT = 22;
+  pub const VT_FOREIGN_KEYS: ::flatbuffers::VOffsetT = 24;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -2065,6 +2066,7 @@ impl<'a> TableCreate<'a> {
   ) -> ::flatbuffers::WIPOffset<TableCreate<'bldr>> {
     let mut builder = TableCreateBuilder::new(_fbb);
     builder.add_generation(args.generation);
+    if let Some(x) = args.foreign_keys { builder.add_foreign_keys(x); }
     if let Some(x) = args.view { builder.add_view(x); }
     if let Some(x) = args.index_of { builder.add_index_of(x); }
     if let Some(x) = args.indexes { builder.add_indexes(x); }
@@ -2154,6 +2156,14 @@ impl<'a> TableCreate<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableCreate::VT_VIEW, None)}
   }
+  /// FOREIGN KEY constraints (absent in logs written before they existed).
+  #[inline]
+  pub fn foreign_keys(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ForeignKey<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ForeignKey>>>>(TableCreate::VT_FOREIGN_KEYS, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for TableCreate<'_> {
@@ -2172,6 +2182,7 @@ impl ::flatbuffers::Verifiable for TableCreate<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Index>>>>("indexes", Self::VT_INDEXES, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("index_of", Self::VT_INDEX_OF, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("view", Self::VT_VIEW, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<ForeignKey>>>>("foreign_keys", Self::VT_FOREIGN_KEYS, false)?
      .finish();
     Ok(())
   }
@@ -2187,6 +2198,7 @@ pub struct TableCreateArgs<'a> {
     pub indexes: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Index<'a>>>>>,
     pub index_of: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub view: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub foreign_keys: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ForeignKey<'a>>>>>,
 }
 impl<'a> Default for TableCreateArgs<'a> {
   #[inline]
@@ -2202,6 +2214,7 @@ impl<'a> Default for TableCreateArgs<'a> {
       indexes: None,
       index_of: None,
       view: None,
+      foreign_keys: None,
     }
   }
 }
@@ -2252,6 +2265,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TableCreateBuilder<'a, 'b, A>
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_VIEW, view);
   }
   #[inline]
+  pub fn add_foreign_keys(&mut self, foreign_keys: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<ForeignKey<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_FOREIGN_KEYS, foreign_keys);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TableCreateBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     TableCreateBuilder {
@@ -2279,6 +2296,7 @@ impl ::core::fmt::Debug for TableCreate<'_> {
       ds.field("indexes", &self.indexes());
       ds.field("index_of", &self.index_of());
       ds.field("view", &self.view());
+      ds.field("foreign_keys", &self.foreign_keys());
       ds.finish()
   }
 }
@@ -2393,6 +2411,191 @@ impl ::core::fmt::Debug for Check<'_> {
     let mut ds = f.debug_struct("Check");
       ds.field("name", &self.name());
       ds.field("expr", &self.expr());
+      ds.finish()
+  }
+}
+pub enum ForeignKeyOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// A FOREIGN KEY constraint: its name, its columns (indexes into the table's `columns`), the
+/// referenced table and its columns (its primary key's or a UNIQUE constraint's), and the ON
+/// DELETE / ON UPDATE actions as PostgreSQL's `confdeltype` letters (a no action, r restrict,
+/// c cascade, n set null, d set default).
+pub struct ForeignKey<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ForeignKey<'a> {
+  type Inner = ForeignKey<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ForeignKey<'a> {
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 4;
+  pub const VT_COLUMNS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_PARENT: ::flatbuffers::VOffsetT = 8;
+  pub const VT_PARENT_COLUMNS: ::flatbuffers::VOffsetT = 10;
+  pub const VT_ON_DELETE: ::flatbuffers::VOffsetT = 12;
+  pub const VT_ON_UPDATE: ::flatbuffers::VOffsetT = 14;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ForeignKey { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ForeignKeyArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ForeignKey<'bldr>> {
+    let mut builder = ForeignKeyBuilder::new(_fbb);
+    if let Some(x) = args.parent_columns { builder.add_parent_columns(x); }
+    if let Some(x) = args.parent { builder.add_parent(x); }
+    if let Some(x) = args.columns { builder.add_columns(x); }
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.add_on_update(args.on_update);
+    builder.add_on_delete(args.on_delete);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ForeignKey::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn columns(&self) -> Option<::flatbuffers::Vector<'a, u16>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u16>>>(ForeignKey::VT_COLUMNS, None)}
+  }
+  #[inline]
+  pub fn parent(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ForeignKey::VT_PARENT, None)}
+  }
+  #[inline]
+  pub fn parent_columns(&self) -> Option<::flatbuffers::Vector<'a, u16>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u16>>>(ForeignKey::VT_PARENT_COLUMNS, None)}
+  }
+  #[inline]
+  pub fn on_delete(&self) -> u8 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u8>(ForeignKey::VT_ON_DELETE, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn on_update(&self) -> u8 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u8>(ForeignKey::VT_ON_UPDATE, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ForeignKey<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u16>>>("columns", Self::VT_COLUMNS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("parent", Self::VT_PARENT, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u16>>>("parent_columns", Self::VT_PARENT_COLUMNS, false)?
+     .visit_field::<u8>("on_delete", Self::VT_ON_DELETE, false)?
+     .visit_field::<u8>("on_update", Self::VT_ON_UPDATE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ForeignKeyArgs<'a> {
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub columns: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u16>>>,
+    pub parent: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub parent_columns: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u16>>>,
+    pub on_delete: u8,
+    pub on_update: u8,
+}
+impl<'a> Default for ForeignKeyArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ForeignKeyArgs {
+      name: None,
+      columns: None,
+      parent: None,
+      parent_columns: None,
+      on_delete: 0,
+      on_update: 0,
+    }
+  }
+}
+
+pub struct ForeignKeyBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ForeignKeyBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ForeignKey::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_columns(&mut self, columns: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u16>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ForeignKey::VT_COLUMNS, columns);
+  }
+  #[inline]
+  pub fn add_parent(&mut self, parent: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ForeignKey::VT_PARENT, parent);
+  }
+  #[inline]
+  pub fn add_parent_columns(&mut self, parent_columns: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u16>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ForeignKey::VT_PARENT_COLUMNS, parent_columns);
+  }
+  #[inline]
+  pub fn add_on_delete(&mut self, on_delete: u8) {
+    self.fbb_.push_slot::<u8>(ForeignKey::VT_ON_DELETE, on_delete, 0);
+  }
+  #[inline]
+  pub fn add_on_update(&mut self, on_update: u8) {
+    self.fbb_.push_slot::<u8>(ForeignKey::VT_ON_UPDATE, on_update, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ForeignKeyBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ForeignKeyBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ForeignKey<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ForeignKey<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ForeignKey");
+      ds.field("name", &self.name());
+      ds.field("columns", &self.columns());
+      ds.field("parent", &self.parent());
+      ds.field("parent_columns", &self.parent_columns());
+      ds.field("on_delete", &self.on_delete());
+      ds.field("on_update", &self.on_update());
       ds.finish()
   }
 }

@@ -1,0 +1,484 @@
+//! FOREIGN KEY constraints at run time, as PostgreSQL's RI triggers do them, once per statement
+//! after its rows are written:
+//!
+//! - a row written to a referencing table ([`after_insert`], [`after_update`] where the key
+//!   changed) whose key holds no NULL (MATCH SIMPLE) needs a referenced row with that key as
+//!   the transaction sees it (its own writes included); the referenced row is locked shared
+//!   (FOR KEY SHARE), so a DELETE of it by another transaction waits for this one to end;
+//! - a referenced row deleted or whose key changes ([`after_delete`], [`after_update`]) applies
+//!   each referencing constraint's action to the rows that reference the old key: NO ACTION
+//!   (unless another row still has the key) and RESTRICT fail with 23503, CASCADE deletes or
+//!   updates them, SET NULL / SET DEFAULT change them, all through the statement write path
+//!   (so their own constraints, indexes and foreign keys apply) in the same transaction.
+//!
+//! Referencing rows are found through a secondary index on the constraint's columns, one read
+//! per key, where one exists; else by one filtered scan of the referencing table for all the
+//! statement's keys.
+
+use crate::error::{Result, SqlError};
+use crate::expr::{CmpOp, Expr};
+use crate::txn::{SnapshotCheck, Txn};
+use crate::types;
+use orbit_engine::table::{Datum, FkAction, ForeignKeyDef, Row, TableDef};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// PostgreSQL's foreign_key_violation.
+const FOREIGN_KEY_VIOLATION: &str = "23503";
+
+type Boxed<'a> = Pin<Box<dyn Future<Output = Result<()>> + 'a>>;
+
+/// The constraint's key of `row` over `cols`, None when a value is NULL (MATCH SIMPLE: such a
+/// row references nothing).
+fn key_values(row: &[Datum], cols: &[usize]) -> Option<Vec<Datum>> {
+    cols.iter().map(|&i| row.get(i).filter(|d| !d.is_null()).cloned()).collect()
+}
+
+/// `vals` cast to the types of `def`'s `cols` (a key compared across the two tables).
+fn cast_key(vals: &[Datum], def: &TableDef, cols: &[usize]) -> Result<Vec<Datum>> {
+    vals.iter().zip(cols).map(|(v, &c)| types::cast(v.clone(), def.columns[c].ty, false)).collect()
+}
+
+fn key_text(def: &TableDef, cols: &[usize], vals: &[Datum]) -> String {
+    let names: Vec<&str> = cols.iter().map(|&i| def.columns[i].name.as_str()).collect();
+    let vals: Vec<String> = vals.iter().map(|d| types::to_text(d).unwrap_or_else(|| "null".into())).collect();
+    format!("({})=({})", names.join(", "), vals.join(", "))
+}
+
+/// `col = value` for each column of `cols`, and-ed.
+fn eq_filter(def: &TableDef, cols: &[usize], vals: &[Datum]) -> Expr {
+    let mut parts = cols.iter().zip(vals).map(|(&c, v)| {
+        let ty = def.columns[c].ty;
+        Expr::Cmp(CmpOp::Eq, Box::new(Expr::Column(c, ty)), Box::new(Expr::Const(v.clone(), ty)))
+    });
+    let first = parts.next().expect("a foreign key has a column");
+    parts.fold(first, |a, b| Expr::And(Box::new(a), Box::new(b)))
+}
+
+/// Any of `filters`, as a balanced tree (a long statement's keys nest no deeper than log n).
+fn any_of(mut filters: Vec<Expr>) -> Option<Expr> {
+    while filters.len() > 1 {
+        let mut next = Vec::with_capacity(filters.len().div_ceil(2));
+        let mut it = filters.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => Expr::Or(Box::new(a), Box::new(b)),
+                None => a,
+            });
+        }
+        filters = next;
+    }
+    filters.pop()
+}
+
+/// Whether the referenced columns are (in some order) the parent's primary key.
+fn by_primary_key(parent: &TableDef, fk: &ForeignKeyDef) -> bool {
+    let mut a = fk.parent_columns.clone();
+    let mut b = parent.pk.clone();
+    a.sort_unstable();
+    b.sort_unstable();
+    !b.is_empty() && a == b
+}
+
+/// Which of `keys` (in the parent's column types) a row of `parent` has, as this transaction
+/// sees it; with `lock`, the rows found are locked shared and re-read as committed then.
+async fn present(
+    txn: &mut Txn,
+    parent: &Arc<TableDef>,
+    fk: &ForeignKeyDef,
+    keys: &[Vec<Datum>],
+    lock: bool,
+) -> Result<Vec<bool>> {
+    let mut out = vec![false; keys.len()];
+    if by_primary_key(parent, fk) {
+        let mut to_read = Vec::new();
+        for (n, vals) in keys.iter().enumerate() {
+            let mut row = vec![Datum::Null; parent.columns.len()];
+            for (&c, v) in fk.parent_columns.iter().zip(vals) {
+                row[c] = v.clone();
+            }
+            let k = parent.key_of(&row);
+            match txn.own(parent, &k) {
+                Some(r) => out[n] = r.is_some(),
+                None => to_read.push((n, k)),
+            }
+        }
+        if to_read.is_empty() {
+            return Ok(out);
+        }
+        if lock {
+            let got = txn.lock_key_share(parent, to_read.iter().map(|(_, k)| k.clone()).collect()).await?;
+            for ((n, _), r) in to_read.iter().zip(got) {
+                out[*n] = r.is_some();
+            }
+        } else {
+            let at = txn.read_at();
+            for (n, k) in to_read {
+                out[n] = crate::exec::read_key(parent, k, None, &[], at).await?.is_some();
+            }
+        }
+        return Ok(out);
+    }
+    // A UNIQUE constraint's columns: found through its index.
+    for (n, vals) in keys.iter().enumerate() {
+        let filter = eq_filter(parent, &fk.parent_columns, vals);
+        for (k, _) in crate::exec::scan(txn, parent, Some(&filter), None, &[]).await? {
+            if !lock || txn.own(parent, &k).is_some() {
+                out[n] = true;
+                break;
+            }
+            let latest = txn.lock_key_share(parent, vec![k]).await?.pop().flatten();
+            if latest.is_some_and(|r| key_values(&r, &fk.parent_columns).as_deref() == Some(vals)) {
+                out[n] = true;
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn parent_of(fk: &ForeignKeyDef) -> Result<Arc<TableDef>> {
+    crate::bind::lookup_table(&fk.parent).ok_or_else(|| crate::exec::no_table(&fk.parent))
+}
+
+/// Checks that every row of `rows` written to `table` references an existing row under each of
+/// `table`'s foreign keys (`changed`: only those whose columns it names as changed).
+async fn check_references(
+    txn: &mut Txn,
+    table: &TableDef,
+    rows: &[&Row],
+    changed: Option<&dyn Fn(&ForeignKeyDef, usize) -> bool>,
+) -> Result<()> {
+    for fk in &table.foreign_keys {
+        let mut keys: Vec<Vec<Datum>> = Vec::new();
+        for (n, row) in rows.iter().enumerate() {
+            if changed.is_some_and(|f| !f(fk, n)) {
+                continue;
+            }
+            if let Some(k) = key_values(row, &fk.columns) {
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+        if keys.is_empty() {
+            continue;
+        }
+        let parent = parent_of(fk)?;
+        let cast: Vec<Vec<Datum>> =
+            keys.iter().map(|k| cast_key(k, &parent, &fk.parent_columns)).collect::<Result<_>>()?;
+        let found = present(txn, &parent, fk, &cast, true).await?;
+        if let Some(n) = found.iter().position(|f| !f) {
+            return Err(SqlError::new(
+                FOREIGN_KEY_VIOLATION,
+                format!(
+                    "insert or update on table \"{}\" violates foreign key constraint \"{}\"",
+                    crate::schema::relname(&table.name),
+                    fk.name
+                ),
+            )
+            .detail(format!(
+                "Key {} is not present in table \"{}\".",
+                key_text(table, &fk.columns, &keys[n]),
+                crate::schema::relname(&parent.name)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The foreign keys that reference `table`, with their tables.
+fn referencing_constraints(table: &TableDef) -> Vec<(Arc<TableDef>, ForeignKeyDef)> {
+    let mut out = Vec::new();
+    for t in crate::catalog::user_tables() {
+        for fk in &t.foreign_keys {
+            if fk.parent == table.name {
+                out.push((t.clone(), fk.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// DROP TABLE of `tables`: refused (2BP01, as without CASCADE) while a table not dropped with
+/// them references one.
+pub(crate) fn check_drop(tables: &[Arc<TableDef>]) -> Result<()> {
+    let mut lines = Vec::new();
+    let mut first = None;
+    for t in tables {
+        for (child, fk) in referencing_constraints(t) {
+            if tables.iter().any(|d| d.name == child.name) {
+                continue;
+            }
+            first.get_or_insert_with(|| t.name.clone());
+            lines.push(format!(
+                "constraint {} on table {} depends on table {}",
+                fk.name,
+                crate::schema::relname(&child.name),
+                crate::schema::relname(&t.name)
+            ));
+        }
+    }
+    let Some(name) = first else { return Ok(()) };
+    Err(SqlError::new(
+        crate::error::code::DEPENDENT_OBJECTS_STILL_EXIST,
+        format!("cannot drop table {} because other objects depend on it", crate::schema::relname(&name)),
+    )
+    .detail(lines.join("\n"))
+    .hint("Use DROP ... CASCADE to drop the dependent objects too."))
+}
+
+/// The rows of `child` that reference one of `keys` (in `child`'s column types) under `fk`,
+/// locked for change, each with the index of its key.
+async fn referencing_rows(
+    txn: &mut Txn,
+    child: &Arc<TableDef>,
+    fk: &ForeignKeyDef,
+    keys: &[Vec<Datum>],
+) -> Result<Vec<(Vec<u8>, Row, usize)>> {
+    let mut wanted = fk.columns.clone();
+    wanted.sort_unstable();
+    let indexed = child.indexes.iter().any(|x| {
+        let mut lead = x.columns.iter().take(wanted.len()).copied().collect::<Vec<_>>();
+        lead.sort_unstable();
+        lead == wanted
+    });
+    let mut found: Vec<(Vec<u8>, Row)> = Vec::new();
+    if indexed {
+        for vals in keys {
+            let filter = eq_filter(child, &fk.columns, vals);
+            found.extend(crate::exec::scan(txn, child, Some(&filter), None, &[]).await?);
+        }
+    } else {
+        let filter = any_of(keys.iter().map(|k| eq_filter(child, &fk.columns, k)).collect());
+        found = crate::exec::scan(txn, child, filter.as_ref(), None, &[]).await?;
+    }
+    let which = |row: &Row| key_values(row, &fk.columns).and_then(|k| keys.iter().position(|x| *x == k));
+    let mut out = Vec::new();
+    let mut to_lock = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (k, _) in found {
+        if !seen.insert(k.clone()) {
+            continue;
+        }
+        match txn.own(child, &k) {
+            Some(Some(r)) => {
+                if let Some(n) = which(r) {
+                    out.push((k, r.clone(), n));
+                }
+            }
+            Some(None) => {}
+            None => to_lock.push(k),
+        }
+    }
+    let latest = txn.lock_changing(child, to_lock.clone(), SnapshotCheck::Changed).await?;
+    for (k, row) in to_lock.into_iter().zip(latest) {
+        if let Some(row) = row {
+            if let Some(n) = which(&row) {
+                out.push((k, row, n));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Applies the actions of the foreign keys that reference `table` to the rows referencing
+/// `gone`: the old keys of rows deleted (`new` None) or whose referenced key changed (`new`
+/// the key it changed to, in the parent's column order of the constraint).
+fn apply_actions<'a>(
+    txn: &'a mut Txn,
+    table: &'a Arc<TableDef>,
+    deleting: bool,
+    changes: Vec<(Row, Option<Row>)>,
+) -> Boxed<'a> {
+    Box::pin(async move {
+        for (child, fk) in referencing_constraints(table) {
+            let action = if deleting { fk.on_delete } else { fk.on_update };
+            // Old key (parent types) -> new key, for the rows whose referenced key went away.
+            let mut old_keys: Vec<Vec<Datum>> = Vec::new();
+            let mut new_keys: Vec<Option<Vec<Datum>>> = Vec::new();
+            for (old, new) in &changes {
+                let Some(ok) = key_values(old, &fk.parent_columns) else { continue };
+                let nk = new.as_ref().map(|n| fk.parent_columns.iter().map(|&i| n[i].clone()).collect::<Vec<_>>());
+                if nk.as_ref() == Some(&ok) || old_keys.contains(&ok) {
+                    continue;
+                }
+                old_keys.push(ok);
+                new_keys.push(nk);
+            }
+            if old_keys.is_empty() {
+                continue;
+            }
+            if action == FkAction::NoAction {
+                // Checked at the end of the statement: a key another row still has is fine.
+                let still = present(txn, table, &fk, &old_keys, false).await?;
+                let mut it = still.iter();
+                old_keys.retain(|_| !it.next().copied().unwrap_or(false));
+                let mut it = still.iter();
+                new_keys.retain(|_| !it.next().copied().unwrap_or(false));
+                if old_keys.is_empty() {
+                    continue;
+                }
+            }
+            let child_keys: Vec<Vec<Datum>> =
+                old_keys.iter().map(|k| cast_key(k, &child, &fk.columns)).collect::<Result<_>>()?;
+            let rows = referencing_rows(txn, &child, &fk, &child_keys).await?;
+            let Some((_, _, first)) = rows.first() else { continue };
+            match action {
+                FkAction::NoAction | FkAction::Restrict => {
+                    return Err(SqlError::new(
+                        FOREIGN_KEY_VIOLATION,
+                        format!(
+                            "update or delete on table \"{}\" violates foreign key constraint \"{}\" on table \"{}\"",
+                            crate::schema::relname(&table.name),
+                            fk.name,
+                            crate::schema::relname(&child.name)
+                        ),
+                    )
+                    .detail(format!(
+                        "Key {} is still referenced from table \"{}\".",
+                        key_text(table, &fk.parent_columns, &old_keys[*first]),
+                        crate::schema::relname(&child.name)
+                    )));
+                }
+                FkAction::Cascade if deleting => {
+                    delete_rows(txn, &child, rows.into_iter().map(|(k, r, _)| (k, r)).collect()).await?
+                }
+                _ => {
+                    let defaults = if action == FkAction::SetDefault {
+                        let mut d = Vec::new();
+                        for &c in &fk.columns {
+                            let e = crate::bind::bind_default(&child.columns[c])?;
+                            let v = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &[], aggs: &[] })?;
+                            d.push(types::cast(v, child.columns[c].ty, false)?);
+                        }
+                        Some(d)
+                    } else {
+                        None
+                    };
+                    let mut old_rows = Vec::with_capacity(rows.len());
+                    let mut updates = Vec::with_capacity(rows.len());
+                    for (k, row, n) in rows {
+                        let mut new = row.clone();
+                        for (j, &c) in fk.columns.iter().enumerate() {
+                            new[c] = match action {
+                                FkAction::Cascade => match &new_keys[n] {
+                                    Some(nk) => types::cast(nk[j].clone(), child.columns[c].ty, false)?,
+                                    None => Datum::Null,
+                                },
+                                FkAction::SetDefault => defaults.as_ref().map_or(Datum::Null, |d| d[j].clone()),
+                                _ => Datum::Null,
+                            };
+                        }
+                        crate::exec::check_not_null(&child, &new)?;
+                        let nk = child.key_of(&new);
+                        updates.push((k, nk, new));
+                        old_rows.push(row);
+                    }
+                    let old_refs: Vec<&Row> = old_rows.iter().collect();
+                    Box::pin(crate::exec::write_updates(txn, &child, &old_refs, updates)).await?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Deletes rows (locked by this transaction) of `table` for a cascade, with their index
+/// entries and their own referencing rows' actions.
+fn delete_rows<'a>(txn: &'a mut Txn, table: &'a Arc<TableDef>, rows: Vec<(Vec<u8>, Row)>) -> Boxed<'a> {
+    Box::pin(async move {
+        if !table.indexes.is_empty() {
+            let changes: Vec<crate::index::RowChange> = rows.iter().map(|(_, r)| (Some(r), None)).collect();
+            crate::index::maintain(txn, table, &changes).await?;
+        }
+        let mut old = Vec::with_capacity(rows.len());
+        for (k, r) in rows {
+            txn.write(table, k, None)?;
+            old.push(r);
+        }
+        after_delete(txn, table, &old).await
+    })
+}
+
+/// After rows were inserted into `table` (INSERT, COPY): their references checked.
+pub(crate) async fn after_insert(txn: &mut Txn, table: &TableDef, rows: &[Row]) -> Result<()> {
+    if table.foreign_keys.is_empty() {
+        return Ok(());
+    }
+    let refs: Vec<&Row> = rows.iter().collect();
+    check_references(txn, table, &refs, None).await
+}
+
+/// After rows of `table` were deleted: the actions of the foreign keys that reference them.
+pub(crate) async fn after_delete(txn: &mut Txn, table: &Arc<TableDef>, old: &[Row]) -> Result<()> {
+    if old.is_empty() || !is_referenced(table) {
+        return Ok(());
+    }
+    apply_actions(txn, table, true, old.iter().map(|r| (r.clone(), None)).collect()).await
+}
+
+/// After rows of `table` were updated (`old[i]` became `new[i]`): new keys checked, then the
+/// actions of the foreign keys that reference a changed key.
+pub(crate) async fn after_update(txn: &mut Txn, table: &Arc<TableDef>, old: &[Row], new: &[Row]) -> Result<()> {
+    if !table.foreign_keys.is_empty() {
+        let changed = |fk: &ForeignKeyDef, n: usize| fk.columns.iter().any(|&c| old[n].get(c) != new[n].get(c));
+        let refs: Vec<&Row> = new.iter().collect();
+        check_references(txn, table, &refs, Some(&changed)).await?;
+    }
+    if !is_referenced(table) {
+        return Ok(());
+    }
+    let changes = old.iter().zip(new).map(|(o, n)| (o.clone(), Some(n.clone()))).collect();
+    apply_actions(txn, table, false, changes).await
+}
+
+/// Whether any foreign key references `table` (whether its writes need [`apply_actions`]).
+pub(crate) fn is_referenced(table: &TableDef) -> bool {
+    crate::catalog::user_tables().iter().any(|t| t.foreign_keys.iter().any(|f| f.parent == table.name))
+}
+
+/// Whether `table`'s writes involve foreign keys at all (as the referencing or referenced side).
+pub(crate) fn involved(table: &TableDef) -> bool {
+    !table.foreign_keys.is_empty() || is_referenced(table)
+}
+
+/// ALTER TABLE ... ADD FOREIGN KEY: the existing rows of `table` checked against the foreign
+/// keys `def` adds (PostgreSQL's validation).
+pub(crate) async fn validate_new(txn: &mut Txn, table: &Arc<TableDef>, def: &TableDef) -> Result<()> {
+    let added: Vec<ForeignKeyDef> =
+        def.foreign_keys.iter().filter(|f| !table.foreign_keys.contains(f)).cloned().collect();
+    if added.is_empty() {
+        return Ok(());
+    }
+    let rows = crate::exec::scan(txn, table, None, None, &[]).await?;
+    let probe = TableDef { foreign_keys: added, ..(**table).clone() };
+    let refs: Vec<&Row> = rows.iter().map(|(_, r)| r).collect();
+    check_references(txn, &probe, &refs, None).await
+}
+
+/// TRUNCATE of `tables`: refused (0A000) when a table not truncated with it references one;
+/// else the order to empty them in, referencing tables first.
+pub(crate) fn truncate_order(tables: &[Arc<TableDef>]) -> Result<Vec<Arc<TableDef>>> {
+    let listed = |name: &str| tables.iter().any(|t| t.name == name);
+    for t in tables {
+        if let Some((child, _)) = referencing_constraints(t).into_iter().find(|(c, _)| !listed(&c.name)) {
+            let (c, p) = (crate::schema::relname(&child.name), crate::schema::relname(&t.name));
+            return Err(SqlError::unsupported("cannot truncate a table referenced in a foreign key constraint")
+                .detail(format!("Table \"{c}\" references \"{p}\"."))
+                .hint(format!("Truncate table \"{c}\" at the same time, or use TRUNCATE ... CASCADE.")));
+        }
+    }
+    let mut left: Vec<Arc<TableDef>> = tables.to_vec();
+    let mut out = Vec::with_capacity(left.len());
+    while !left.is_empty() {
+        // A table no other table still to be emptied references (a cycle: the first one).
+        let free = left
+            .iter()
+            .position(|t| !left.iter().any(|o| o.name != t.name && o.foreign_keys.iter().any(|f| f.parent == t.name)))
+            .unwrap_or(0);
+        out.push(left.remove(free));
+    }
+    Ok(out)
+}

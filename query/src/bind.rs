@@ -3272,11 +3272,14 @@ impl Binder<'_> {
                 let arg = self.coerce(arg, to, CastContext::Implicit, |_| no_function(&name, &types))?;
                 Expr::Call(crate::scalar::Builtin::RelationIsPublishable, vec![arg], SqlType::Bool)
             }
-            // Orbit has no comments (COMMENT ON) and no extended statistics objects: for every
-            // object these read NULL, as PostgreSQL's do for objects without them.
-            "col_description" | "pg_get_statisticsobjdef_columns" => {
+            // Orbit has no comments (COMMENT ON), no extended statistics objects and no
+            // triggers: for every object these read NULL, as PostgreSQL's do for objects
+            // without them.
+            "col_description" | "pg_get_statisticsobjdef_columns" | "pg_get_triggerdef" => {
                 let sig: &[SqlType] = if name == "col_description" {
                     &[SqlType::Oid(OidKind::Oid), SqlType::Int4]
+                } else if name == "pg_get_triggerdef" && bound.len() == 2 {
+                    &[SqlType::Oid(OidKind::Oid), SqlType::Bool]
                 } else {
                     &[SqlType::Oid(OidKind::Oid)]
                 };

@@ -110,6 +110,12 @@ const VIEWS: &[View] = &[
             ("conrelid", I8),
             ("conindid", I8),
             ("confrelid", I8),
+            ("confupdtype", T),
+            ("confdeltype", T),
+            ("confmatchtype", T),
+            ("conkey", I2A),
+            ("confkey", I2A),
+            ("conparentid", I8),
         ],
     },
     View {
@@ -165,7 +171,14 @@ const VIEWS: &[View] = &[
         schema: "pg_catalog",
         name: "pg_trigger",
         oid: 2620,
-        columns: &[("oid", I8), ("tgrelid", I8), ("tgname", T), ("tgenabled", T), ("tgisinternal", B)],
+        columns: &[
+            ("oid", I8),
+            ("tgrelid", I8),
+            ("tgparentid", I8),
+            ("tgname", T),
+            ("tgenabled", T),
+            ("tgisinternal", B),
+        ],
     },
     View {
         schema: "pg_catalog",
@@ -810,6 +823,17 @@ fn constraints_of(t: &TableDef) -> Vec<(i64, String, &'static str, i64, String)>
     for (k, c) in t.checks.iter().enumerate() {
         out.push((check_oid(t, k), c.name.clone(), "c", 0, format!("CHECK (({}))", c.expr)));
     }
+    for (k, fk) in t.foreign_keys.iter().enumerate() {
+        let parent = crate::bind::lookup_table(&fk.parent);
+        let index = parent.as_deref().map_or(0, |p| crate::foreign_key::unique_index_oid(p, fk));
+        out.push((
+            crate::foreign_key::constraint_oid(t, k),
+            fk.name.clone(),
+            "f",
+            index,
+            crate::foreign_key::definition(t, fk),
+        ));
+    }
     out
 }
 
@@ -1031,16 +1055,19 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             // none for the rest, as PostgreSQL reports.
             let checks: std::collections::HashMap<i64, i16> =
                 user_tables().iter().map(|t| (t.oid as i64, t.checks.len() as i16)).collect();
+            let fk_tables = crate::foreign_key::tables_with_foreign_keys();
             for r in &mut out {
                 let kind = if r[3] == text("r") { "d" } else { "n" };
                 let relchecks = match &r[0] {
                     Datum::Int8(oid) => checks.get(oid).copied().unwrap_or(0),
                     _ => 0,
                 };
+                // A table with foreign keys, either side, has PostgreSQL's RI triggers.
+                let triggers = matches!(&r[0], Datum::Int8(oid) if fk_tables.contains(oid));
                 r.extend([
                     Datum::Int2(relchecks),
                     Datum::Bool(false),
-                    Datum::Bool(false),
+                    Datum::Bool(triggers),
                     Datum::Bool(false),
                     Datum::Bool(false),
                     Datum::Bool(false),
@@ -1100,6 +1127,31 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             let mut out = Vec::new();
             for t in user_tables() {
                 for (oid, name, kind, index, _) in constraints_of(&t) {
+                    let fk = (kind == "f").then(|| t.foreign_keys.iter().find(|f| f.name == name)).flatten();
+                    let cols = |c: &[usize]| {
+                        let items = c.iter().map(|&i| Datum::Int2(i as i16 + 1)).collect();
+                        Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(SqlType::Int2, items)))
+                    };
+                    let conkey = match (kind, fk) {
+                        ("p", _) => cols(&t.pk),
+                        ("u", _) => t
+                            .indexes
+                            .iter()
+                            .find(|x| x.constraint && x.name == name)
+                            .map_or(Datum::Null, |x| cols(&x.columns)),
+                        (_, Some(f)) => cols(&f.columns),
+                        _ => Datum::Null,
+                    };
+                    let (confrelid, upd, del, matchtype, confkey) = match fk {
+                        Some(f) => (
+                            crate::bind::lookup_table(&f.parent).map_or(0, |p| p.oid as i64),
+                            text(&(f.on_update.code() as char).to_string()),
+                            text(&(f.on_delete.code() as char).to_string()),
+                            text("s"),
+                            cols(&f.parent_columns),
+                        ),
+                        None => (0, text(" "), text(" "), text(" "), Datum::Null),
+                    };
                     out.push(vec![
                         Datum::Int8(oid),
                         text(crate::schema::relname(&name)),
@@ -1110,6 +1162,12 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Bool(true),
                         Datum::Int8(t.oid as i64),
                         Datum::Int8(index),
+                        Datum::Int8(confrelid),
+                        upd,
+                        del,
+                        matchtype,
+                        conkey,
+                        confkey,
                         Datum::Int8(0),
                     ]);
                 }

@@ -482,3 +482,75 @@ pub(crate) fn truncate_order(tables: &[Arc<TableDef>]) -> Result<Vec<Arc<TableDe
     }
     Ok(out)
 }
+
+/// A FOREIGN KEY constraint's OID (pg_constraint): this plus its table's OID times 64 plus its
+/// position.
+const FK_CONSTRAINT_OID_BASE: i64 = 7_000_000;
+
+pub(crate) fn constraint_oid(t: &TableDef, k: usize) -> i64 {
+    FK_CONSTRAINT_OID_BASE + t.oid as i64 * 64 + k as i64
+}
+
+/// The OID of the referenced table's index the constraint uses (pg_constraint.conindid): its
+/// primary key's or the UNIQUE constraint's.
+pub(crate) fn unique_index_oid(parent: &TableDef, fk: &ForeignKeyDef) -> i64 {
+    if by_primary_key(parent, fk) {
+        return parent.oid as i64 + 1_000_000;
+    }
+    let mut want = fk.parent_columns.clone();
+    want.sort_unstable();
+    parent
+        .indexes
+        .iter()
+        .filter(|x| x.unique)
+        .find(|x| {
+            let mut c = x.columns.clone();
+            c.sort_unstable();
+            c == want
+        })
+        .and_then(|x| crate::index::index_table(parent, x).ok())
+        .map_or(0, |d| d.oid as i64)
+}
+
+/// pg_get_constraintdef's text: `FOREIGN KEY (a) REFERENCES p(id) ON UPDATE .. ON DELETE ..`
+/// (the referenced table qualified by its schema outside `public`).
+pub(crate) fn definition(t: &TableDef, fk: &ForeignKeyDef) -> String {
+    let q = crate::regtypes::quote_ident;
+    let cols = |def: &TableDef, c: &[usize]| {
+        c.iter().map(|&i| def.columns.get(i).map_or_else(String::new, |c| q(&c.name))).collect::<Vec<_>>().join(", ")
+    };
+    let parent = crate::bind::lookup_table(&fk.parent);
+    let pcols = parent.as_deref().map_or_else(String::new, |p| cols(p, &fk.parent_columns));
+    let (schema, rel) = crate::schema::split(&fk.parent);
+    let pname = if schema == "public" { q(rel) } else { format!("{}.{}", q(schema), q(rel)) };
+    let word = |a: FkAction| match a {
+        FkAction::NoAction => "",
+        FkAction::Restrict => "RESTRICT",
+        FkAction::Cascade => "CASCADE",
+        FkAction::SetNull => "SET NULL",
+        FkAction::SetDefault => "SET DEFAULT",
+    };
+    let mut out = format!("FOREIGN KEY ({}) REFERENCES {pname}({pcols})", cols(t, &fk.columns));
+    if fk.on_update != FkAction::NoAction {
+        out.push_str(&format!(" ON UPDATE {}", word(fk.on_update)));
+    }
+    if fk.on_delete != FkAction::NoAction {
+        out.push_str(&format!(" ON DELETE {}", word(fk.on_delete)));
+    }
+    out
+}
+
+/// The OIDs of the tables a foreign key references or belongs to (pg_class.relhastriggers).
+pub(crate) fn tables_with_foreign_keys() -> std::collections::HashSet<i64> {
+    let tables = crate::catalog::user_tables();
+    let mut out = std::collections::HashSet::new();
+    for t in &tables {
+        for fk in &t.foreign_keys {
+            out.insert(t.oid as i64);
+            if let Some(p) = tables.iter().find(|p| p.name == fk.parent) {
+                out.insert(p.oid as i64);
+            }
+        }
+    }
+    out
+}

@@ -39,7 +39,7 @@ impl SrfState {
 }
 
 pub(super) fn is_srf(name: &str) -> bool {
-    matches!(name, "unnest" | "generate_series")
+    matches!(name, "unnest" | "generate_series" | "pg_partition_ancestors")
 }
 
 impl Binder<'_> {
@@ -77,6 +77,18 @@ impl Binder<'_> {
         self.srf.in_args = true;
         let bound = if name == "unnest" {
             self.unnest_arg(args, scope).map(|(a, ty)| (SrfFunc::Unnest, vec![a], ty))
+        } else if name == "pg_partition_ancestors" {
+            // Orbit has no partitions: a table is its own only ancestor (psql's \d asks).
+            let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] = args else {
+                return Err(SqlError::unsupported("this form of pg_partition_ancestors() is not supported"));
+            };
+            let dialect = sqlparser::dialect::PostgreSqlDialect {};
+            let arr = sqlparser::parser::Parser::new(&dialect)
+                .try_with_sql(&format!("ARRAY[({e})::regclass]"))
+                .and_then(|mut p| p.parse_expr())
+                .map_err(|e| SqlError::syntax(&e.to_string()))?;
+            let arg = [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arr))];
+            self.unnest_arg(&arg, scope).map(|(a, ty)| (SrfFunc::Unnest, vec![a], ty))
         } else {
             self.series_args(args, scope).map(|(a, ty)| (SrfFunc::GenerateSeries, a, ty))
         };

@@ -565,6 +565,18 @@ impl Binder<'_> {
         match fname.as_str() {
             "unnest" => self.unnest(args, alias, ordinality),
             "generate_series" => self.series(args, alias, ordinality),
+            // Orbit has no partitions: a table is its own only ancestor (psql's \d asks).
+            "pg_partition_ancestors" => {
+                let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] = args else {
+                    return Err(SqlError::unsupported("this form of pg_partition_ancestors() is not supported"));
+                };
+                let dialect = sqlparser::dialect::PostgreSqlDialect {};
+                let arr = sqlparser::parser::Parser::new(&dialect)
+                    .try_with_sql(&format!("ARRAY[({e})::regclass]"))
+                    .and_then(|mut p| p.parse_expr())
+                    .map_err(|e| SqlError::syntax(&e.to_string()))?;
+                self.unnest(&[ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arr))], alias, ordinality)
+            }
             _ => Err(SqlError::unsupported(format!("function {fname}() in FROM is not supported yet"))),
         }
     }

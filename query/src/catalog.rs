@@ -182,6 +182,12 @@ const VIEWS: &[View] = &[
     },
     View {
         schema: "pg_catalog",
+        name: "pg_description",
+        oid: 2609,
+        columns: &[("objoid", I8), ("classoid", I8), ("objsubid", I4), ("description", T)],
+    },
+    View {
+        schema: "pg_catalog",
         name: "pg_rewrite",
         oid: 2618,
         columns: &[("oid", I8), ("rulename", T), ("ev_class", I8), ("ev_type", T)],
@@ -1196,7 +1202,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             vec![Datum::Int8(950), text("C"), Datum::Int8(PG_CATALOG_NS), text("c")],
             vec![Datum::Int8(951), text("POSIX"), Datum::Int8(PG_CATALOG_NS), text("c")],
         ],
-        2611 | 3350 | 3256 | 2620 | 2618 | 3381 | 6104 | 6237 | 6106 => vec![],
+        2611 | 3350 | 3256 | 2620 | 2609 | 2618 | 3381 | 6104 | 6237 | 6106 => vec![],
         // The one role: the bootstrap superuser.
         12010 => vec![vec![
             text("postgres"),

@@ -166,9 +166,13 @@ async fn check_references(
             continue;
         }
         let parent = parent_of(fk)?;
-        let cast: Vec<Vec<Datum>> =
-            keys.iter().map(|k| cast_key(k, &parent, &fk.parent_columns)).collect::<Result<_>>()?;
-        let found = present(txn, &parent, fk, &cast, true).await?;
+        // A value the referenced column's type cannot hold (a bigint past integer's range) is
+        // in no row there.
+        let cast: Vec<Option<Vec<Datum>>> =
+            keys.iter().map(|k| cast_key(k, &parent, &fk.parent_columns).ok()).collect();
+        let fits: Vec<Vec<Datum>> = cast.iter().flatten().cloned().collect();
+        let mut found_fits = present(txn, &parent, fk, &fits, true).await?.into_iter();
+        let found: Vec<bool> = cast.iter().map(|c| c.is_some() && found_fits.next().unwrap_or(false)).collect();
         if let Some(n) = found.iter().position(|f| !f) {
             return Err(SqlError::new(
                 FOREIGN_KEY_VIOLATION,
@@ -321,10 +325,29 @@ fn apply_actions<'a>(
                     continue;
                 }
             }
-            let child_keys: Vec<Vec<Datum>> =
-                old_keys.iter().map(|k| cast_key(k, &child, &fk.columns)).collect::<Result<_>>()?;
+            // A key the referencing columns' type cannot hold is referenced by no row: an
+            // impossible value stands in for it.
+            let child_keys: Vec<Vec<Datum>> = old_keys
+                .iter()
+                .map(|k| cast_key(k, &child, &fk.columns).unwrap_or_else(|_| vec![Datum::Null; fk.columns.len()]))
+                .collect();
             let rows = referencing_rows(txn, &child, &fk, &child_keys).await?;
             let Some((_, _, first)) = rows.first() else { continue };
+            let mut first = *first;
+            let mut action = action;
+            if action == FkAction::SetDefault {
+                // Rows set to a default that is the very key going away still reference it
+                // (PostgreSQL then fails as NO ACTION does).
+                let defaults = Some(default_key(&child, &fk)?).filter(|d| d.iter().all(|v| !v.is_null()));
+                if let Some(d) = defaults.and_then(|d| cast_key(&d, table, &fk.parent_columns).ok()) {
+                    if let Some(n) = old_keys.iter().position(|k| *k == d) {
+                        if rows.iter().any(|(_, _, m)| *m == n) {
+                            first = n;
+                            action = FkAction::NoAction;
+                        }
+                    }
+                }
+            }
             match action {
                 FkAction::NoAction | FkAction::Restrict => {
                     return Err(SqlError::new(
@@ -338,7 +361,7 @@ fn apply_actions<'a>(
                     )
                     .detail(format!(
                         "Key {} is still referenced from table \"{}\".",
-                        key_text(table, &fk.parent_columns, &old_keys[*first]),
+                        key_text(table, &fk.parent_columns, &old_keys[first]),
                         crate::schema::relname(&child.name)
                     )));
                 }
@@ -346,17 +369,7 @@ fn apply_actions<'a>(
                     delete_rows(txn, &child, rows.into_iter().map(|(k, r, _)| (k, r)).collect()).await?
                 }
                 _ => {
-                    let defaults = if action == FkAction::SetDefault {
-                        let mut d = Vec::new();
-                        for &c in &fk.columns {
-                            let e = crate::bind::bind_default(&child.columns[c])?;
-                            let v = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &[], aggs: &[] })?;
-                            d.push(types::cast(v, child.columns[c].ty, false)?);
-                        }
-                        Some(d)
-                    } else {
-                        None
-                    };
+                    let defaults = if action == FkAction::SetDefault { Some(default_key(&child, &fk)?) } else { None };
                     let mut old_rows = Vec::with_capacity(rows.len());
                     let mut updates = Vec::with_capacity(rows.len());
                     for (k, row, n) in rows {
@@ -383,6 +396,17 @@ fn apply_actions<'a>(
         }
         Ok(())
     })
+}
+
+/// The DEFAULTs of the constraint's columns.
+fn default_key(child: &TableDef, fk: &ForeignKeyDef) -> Result<Vec<Datum>> {
+    let mut d = Vec::new();
+    for &c in &fk.columns {
+        let e = crate::bind::bind_default(&child.columns[c])?;
+        let v = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &[], aggs: &[] })?;
+        d.push(types::cast(v, child.columns[c].ty, false)?);
+    }
+    Ok(d)
 }
 
 /// Deletes rows (locked by this transaction) of `table` for a cascade, with their index

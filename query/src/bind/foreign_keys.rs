@@ -98,7 +98,7 @@ impl Binder<'_> {
         let parent_columns = if fk.referred_columns.is_empty() {
             if parent.pk.is_empty() {
                 return Err(SqlError::new(
-                    INVALID_FOREIGN_KEY,
+                    code::UNDEFINED_OBJECT,
                     format!("there is no primary key for referenced table \"{prel}\""),
                 ));
             }

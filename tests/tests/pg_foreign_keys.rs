@@ -143,3 +143,37 @@ fn constraints_survive_a_kill_and_a_new_shard_count() {
         assert_eq!(rows(&c, "SELECT count(*) FROM cc").await, vec![vec![Some("0".to_string())]]);
     });
 }
+
+/// psql's `\d` of a referencing table ("Foreign-key constraints:") and of a referenced one
+/// ("Referenced by:") prints byte for byte as against PostgreSQL 15.
+#[test]
+fn psql_describes_foreign_keys_as_postgresql() {
+    let pg = match orbit_tests::RealPostgres::start() {
+        Ok(pg) => pg,
+        Err(why) => {
+            println!("skipped: no PostgreSQL 15 to compare with: {why}");
+            return;
+        }
+    };
+    let o = Orbit::start(&["--shards", "2"]);
+    let setup = "CREATE TABLE p (id int PRIMARY KEY, code text UNIQUE); \
+         CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p ON DELETE CASCADE, code text, \
+         CONSTRAINT c_code FOREIGN KEY (code) REFERENCES p (code) ON UPDATE SET NULL ON DELETE RESTRICT); \
+         CREATE TABLE tree (id int PRIMARY KEY, up int REFERENCES tree)";
+    let psql = |port: u16, cmd: &str| {
+        let out = std::process::Command::new("psql")
+            .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres", "-c", cmd])
+            .output()
+            .expect("run psql");
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    for port in [pg.port, o.pg_port] {
+        let out = psql(port, setup);
+        assert!(!out.contains("ERROR"), "{out}");
+    }
+    for cmd in [r"\d c", r"\d p", r"\d tree"] {
+        let want = psql(pg.port, cmd);
+        assert!(want.contains("Foreign-key constraints:") || want.contains("Referenced by:"), "{want}");
+        assert_eq!(psql(o.pg_port, cmd), want, "{cmd}");
+    }
+}

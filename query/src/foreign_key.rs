@@ -192,10 +192,13 @@ async fn check_references(
     Ok(())
 }
 
-/// The foreign keys that reference `table`, with their tables.
+/// The foreign keys that reference `table`, with their tables, about in the order they were
+/// made (PostgreSQL fires their triggers in that order: the first to fail is reported).
 fn referencing_constraints(table: &TableDef) -> Vec<(Arc<TableDef>, ForeignKeyDef)> {
     let mut out = Vec::new();
-    for t in crate::catalog::user_tables() {
+    let mut tables = crate::catalog::user_tables();
+    tables.sort_by_key(|t| t.oid);
+    for t in tables {
         for fk in &t.foreign_keys {
             if fk.parent == table.name {
                 out.push((t.clone(), fk.clone()));
@@ -456,6 +459,16 @@ pub(crate) async fn after_update(txn: &mut Txn, table: &Arc<TableDef>, old: &[Ro
     }
     let changes = old.iter().zip(new).map(|(o, n)| (o.clone(), Some(n.clone()))).collect();
     apply_actions(txn, table, false, changes).await
+}
+
+/// After INSERT ... ON CONFLICT wrote rows of `table`: (the row it replaced, if any; the row
+/// written) each, checked as the inserts and updates they are.
+pub(crate) async fn after_upsert(txn: &mut Txn, table: &Arc<TableDef>, changes: Vec<(Option<Row>, Row)>) -> Result<()> {
+    let (updated, inserted): (Vec<_>, Vec<_>) = changes.into_iter().partition(|(old, _)| old.is_some());
+    let inserted: Vec<Row> = inserted.into_iter().map(|(_, n)| n).collect();
+    after_insert(txn, table, &inserted).await?;
+    let (old, new): (Vec<Row>, Vec<Row>) = updated.into_iter().map(|(o, n)| (o.unwrap_or_default(), n)).unzip();
+    after_update(txn, table, &old, &new).await
 }
 
 /// Whether any foreign key references `table` (whether its writes need [`apply_actions`]).

@@ -116,6 +116,15 @@ pub(crate) fn drop_column_constraints(def: &mut TableDef, i: usize, name: &str) 
         }
     }
     def.checks.retain(|c| !check_columns(&c.expr).iter().any(|n| n == name));
+    // Foreign keys on the column go with it (PostgreSQL drops them too).
+    def.foreign_keys.retain(|f| !f.columns.contains(&i));
+    for f in &mut def.foreign_keys {
+        for c in &mut f.columns {
+            if *c > i {
+                *c -= 1;
+            }
+        }
+    }
 }
 
 /// A table definition after `ALTER TABLE ... RENAME COLUMN old TO new`: CHECK expressions name

@@ -41,6 +41,11 @@ impl Binder<'_> {
                 format!("permission denied: \"{tname}\" is a system catalog"),
             ));
         }
+        if crate::foreign_key::is_referenced(&table) {
+            return Err(SqlError::unsupported(
+                "ALTER TABLE ... RENAME TO of a table a foreign key references is not supported yet",
+            ));
+        }
         // The table stays in its schema.
         let new_name = crate::schema::qualify(crate::schema::split(&table.name).0, &new_name);
         Ok(Plan::RenameTable { table, new_name })

@@ -660,6 +660,11 @@ impl Binder<'_> {
                         "dropping a primary key column is not supported yet (the table would need new row keys)",
                     ));
                 }
+                if crate::foreign_key::is_referenced(&table) {
+                    return Err(SqlError::unsupported(
+                        "ALTER TABLE ... DROP COLUMN of a table a foreign key references is not supported yet",
+                    ));
+                }
                 def.columns.remove(i);
                 for p in &mut def.pk {
                     if *p > i {

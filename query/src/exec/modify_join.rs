@@ -126,8 +126,15 @@ pub(super) async fn delete_using(
         let changes: Vec<crate::index::RowChange> = old.iter().map(|r| (Some(r), None)).collect();
         crate::index::maintain(txn, table, &changes).await?;
     }
+    let width = table.row_len();
+    let gone: Vec<Row> = if crate::foreign_key::is_referenced(table) {
+        rows.iter().map(|(_, r)| r[..width].to_vec()).collect()
+    } else {
+        Vec::new()
+    };
     for (k, _) in rows {
         txn.write(table, k, None)?;
     }
+    crate::foreign_key::after_delete(txn, table, &gone).await?;
     Ok(QueryResult { rows: out, tag: format!("DELETE {count}"), notices: vec![] })
 }

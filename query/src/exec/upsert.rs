@@ -100,6 +100,8 @@ pub(super) async fn upsert(
     let mut affected = HashSet::new();
     let mut changed = Vec::new();
     let mut index_changes: Vec<(Option<Row>, Row)> = Vec::new();
+    let fk = crate::foreign_key::involved(table);
+    let mut fk_changes: Vec<(Option<Row>, Row)> = Vec::new();
     for row in rows {
         // The existing row this one collides with on an arbiter, if any.
         let mut conflict = None;
@@ -160,6 +162,9 @@ pub(super) async fn upsert(
         affected.insert(key.clone());
         current.insert(key.clone(), Some(new.clone()));
         txn.write(table, key, Some(new.clone()))?;
+        if fk {
+            fk_changes.push((before.clone(), new.clone()));
+        }
         if !table.indexes.is_empty() {
             index_changes.push((before, new.clone()));
         }
@@ -168,6 +173,9 @@ pub(super) async fn upsert(
     if !index_changes.is_empty() {
         let changes: Vec<crate::index::RowChange> = index_changes.iter().map(|(o, n)| (o.as_ref(), Some(n))).collect();
         crate::index::maintain(txn, table, &changes).await?;
+    }
+    if fk {
+        crate::foreign_key::after_upsert(txn, table, fk_changes).await?;
     }
     let out = returning_rows(returning, &changed, params)?;
     Ok(QueryResult { rows: out, tag: format!("INSERT 0 {}", changed.len()), notices: vec![] })

@@ -29,6 +29,9 @@ const FOREIGN_KEY_VIOLATION: &str = "23503";
 
 type Boxed<'a> = Pin<Box<dyn Future<Output = Result<()>> + 'a>>;
 
+/// Whether an UPDATE changed the columns of a foreign key in its `n`th row.
+type KeyChanged<'a> = dyn Fn(&ForeignKeyDef, usize) -> bool + 'a;
+
 /// The constraint's key of `row` over `cols`, None when a value is NULL (MATCH SIMPLE: such a
 /// row references nothing).
 fn key_values(row: &[Datum], cols: &[usize]) -> Option<Vec<Datum>> {
@@ -148,7 +151,7 @@ async fn check_references(
     txn: &mut Txn,
     table: &TableDef,
     rows: &[&Row],
-    changed: Option<&dyn Fn(&ForeignKeyDef, usize) -> bool>,
+    changed: Option<&KeyChanged<'_>>,
 ) -> Result<()> {
     for fk in &table.foreign_keys {
         let mut keys: Vec<Vec<Datum>> = Vec::new();

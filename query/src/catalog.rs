@@ -93,6 +93,7 @@ const VIEWS: &[View] = &[
             ("indimmediate", B),
             ("indnullsnotdistinct", B),
             ("indpred", T),
+            ("indkey", I2A),
         ],
     },
     View {
@@ -972,6 +973,12 @@ async fn analyzed(name: &str) -> Result<Option<u64>> {
     Ok(parts.iter().try_fold(0u64, |acc, p| p.map(|v| acc + v)))
 }
 
+/// Column numbers (1-based) as an `int2[]` (pg_index.indkey; PostgreSQL's int2vector).
+fn attnums(cols: &[usize]) -> Datum {
+    let items = cols.iter().map(|&i| Datum::Int2(i as i16 + 1)).collect();
+    Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(SqlType::Int2, items)))
+}
+
 /// The rows of a system view, as they are now.
 pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
     let gone = |e: orbit_shards::Error| SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}"));
@@ -1106,6 +1113,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Bool(true),
                         Datum::Bool(false),
                         Datum::Null,
+                        attnums(&t.pk),
                     ]
                 })
                 .collect();
@@ -1123,6 +1131,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Bool(true),
                     Datum::Bool(false),
                     Datum::Null,
+                    attnums(&ix.columns),
                 ]);
             }
             out

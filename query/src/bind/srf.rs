@@ -39,7 +39,7 @@ impl SrfState {
 }
 
 pub(super) fn is_srf(name: &str) -> bool {
-    matches!(name, "unnest" | "generate_series" | "pg_partition_ancestors")
+    matches!(name, "unnest" | "generate_series" | "pg_partition_ancestors" | "generate_subscripts")
 }
 
 impl Binder<'_> {
@@ -89,6 +89,24 @@ impl Binder<'_> {
                 .map_err(|e| SqlError::syntax(&e.to_string()))?;
             let arg = [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arr))];
             self.unnest_arg(&arg, scope).map(|(a, ty)| (SrfFunc::Unnest, vec![a], ty))
+        } else if name == "generate_subscripts" {
+            // generate_subscripts(a, d): the subscripts of dimension d, lower to upper bound.
+            let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a)), ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(d))] =
+                args
+            else {
+                return Err(SqlError::unsupported("this form of generate_subscripts() is not supported"));
+            };
+            let dialect = sqlparser::dialect::PostgreSqlDialect {};
+            let parse = |t: String| {
+                sqlparser::parser::Parser::new(&dialect)
+                    .try_with_sql(&t)
+                    .and_then(|mut p| p.parse_expr())
+                    .map_err(|e| SqlError::syntax(&e.to_string()))
+            };
+            let lo = parse(format!("array_lower({a}, {d})"))?;
+            let hi = parse(format!("array_upper({a}, {d})"))?;
+            let series = [lo, hi].map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)));
+            self.series_args(&series, scope).map(|(a, ty)| (SrfFunc::GenerateSeries, a, ty))
         } else {
             self.series_args(args, scope).map(|(a, ty)| (SrfFunc::GenerateSeries, a, ty))
         };

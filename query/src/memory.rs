@@ -188,6 +188,11 @@ impl Ticker {
         Ticker { cancel: txn.cancel.clone(), count: 0 }
     }
 
+    /// A ticker that only yields (no statement to cancel).
+    pub fn without_cancel() -> Ticker {
+        Ticker { cancel: None, count: 0 }
+    }
+
     /// Counts `units` of work; every [`CHECK_EVERY`] units, fails if the statement was cancelled
     /// or ran past `statement_timeout`, after letting the shard's other tasks run.
     pub async fn tick(&mut self, units: usize) -> Result<()> {
@@ -264,6 +269,19 @@ async fn merge<T>(ticker: &mut Ticker, a: Vec<T>, b: Vec<T>, cmp: &impl Fn(&T, &
     Ok(out)
 }
 
+/// Runs a future to completion on this thread (unit tests of the async operators: they
+/// never wait on I/O, they only yield).
+#[cfg(test)]
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,8 +336,8 @@ mod tests {
     }
 
     fn sorted(v: Vec<(i32, usize)>) -> Vec<(i32, usize)> {
-        let mut t = Ticker { cancel: None, count: 0 };
-        futures::executor::block_on(sort_by(&mut t, v, |a, b| a.0.cmp(&b.0))).unwrap()
+        let mut t = Ticker::without_cancel();
+        block_on(sort_by(&mut t, v, |a, b| a.0.cmp(&b.0))).unwrap()
     }
 
     #[test]
@@ -341,7 +359,7 @@ mod tests {
         cancel.request();
         let mut t = Ticker { cancel: Some(cancel), count: 0 };
         let v: Vec<i32> = (0..(CHECK_EVERY * 2) as i32).rev().collect();
-        let r = futures::executor::block_on(sort_by(&mut t, v, |a, b| a.cmp(b)));
+        let r = block_on(sort_by(&mut t, v, |a, b| a.cmp(b)));
         assert_eq!(r.unwrap_err().code, "57014");
     }
 }

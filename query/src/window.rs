@@ -718,6 +718,34 @@ mod tests {
         }
     }
 
+    /// One call's values, computed at once under an unbounded memory account.
+    fn compute_now(call: &WindowCall, rows: &[(Row, Vec<Datum>)], params: &[Datum]) -> Result<Vec<Datum>> {
+        let mut held = Held::new(Default::default(), "window");
+        crate::memory::block_on(compute(call, rows, params, &mut Ticker::without_cancel(), &mut held))
+    }
+
+    #[test]
+    fn a_window_past_the_memory_bound_fails_with_53200() {
+        let spec = AggSpec { func: AggFunc::StringAgg, delim: None, ..sum_of_column_0() };
+        let spec = AggSpec { arg: Some(Expr::Const(Datum::Text("x".repeat(100)), SqlType::Text)), ..spec };
+        let memory = std::rc::Rc::new(crate::memory::QueryMemory::new(64 << 10));
+        let mut held = Held::new(memory.clone(), "window");
+        let r = rows(&(0..1000).collect::<Vec<_>>());
+        let frame = Frame::default_frame();
+        let got = crate::memory::block_on(compute(
+            &call(WinFunc::Agg(Box::new(spec)), frame),
+            &r,
+            &[],
+            &mut Ticker::without_cancel(),
+            &mut held,
+        ));
+        let e = got.unwrap_err();
+        assert_eq!(e.code, "53200");
+        assert!(e.detail.unwrap_or_default().contains("in window"));
+        drop(held);
+        assert_eq!(memory.used(), 0);
+    }
+
     fn rows(vals: &[i32]) -> Vec<(Row, Vec<Datum>)> {
         vals.iter().map(|v| (vec![Datum::Int4(*v)], vec![])).collect()
     }
@@ -725,9 +753,9 @@ mod tests {
     #[test]
     fn ranks_follow_peers() {
         let r = rows(&[3, 1, 1, 2]);
-        let rank = compute(&call(WinFunc::Rank, Frame::default_frame()), &r, &[]).unwrap();
+        let rank = compute_now(&call(WinFunc::Rank, Frame::default_frame()), &r, &[]).unwrap();
         assert_eq!(rank, vec![Datum::Int8(4), Datum::Int8(1), Datum::Int8(1), Datum::Int8(3)]);
-        let dense = compute(&call(WinFunc::DenseRank, Frame::default_frame()), &r, &[]).unwrap();
+        let dense = compute_now(&call(WinFunc::DenseRank, Frame::default_frame()), &r, &[]).unwrap();
         assert_eq!(dense, vec![Datum::Int8(3), Datum::Int8(1), Datum::Int8(1), Datum::Int8(2)]);
     }
 
@@ -742,7 +770,7 @@ mod tests {
             range_sub: None,
             range_add: None,
         };
-        let got = compute(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
+        let got = compute_now(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
         assert_eq!(got, vec![Datum::Int8(3), Datum::Int8(6), Datum::Int8(9), Datum::Int8(7)]);
     }
 
@@ -756,7 +784,7 @@ mod tests {
             range_sub: None,
             range_add: None,
         };
-        let got = compute(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
+        let got = compute_now(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
         assert_eq!(got, vec![Datum::Int8(9), Datum::Int8(7), Datum::Int8(4), Datum::Null]);
     }
 
@@ -780,7 +808,7 @@ mod tests {
             range_add: None,
         };
         let vals: Vec<i32> = (0..300).map(|i| i * 7919 % 1000).collect();
-        let got = compute(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&vals), &[]).unwrap();
+        let got = compute_now(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&vals), &[]).unwrap();
         // Rows sort by value (the call's ORDER BY): the frame is 40 ranks either side.
         let mut sorted = vals.clone();
         sorted.sort();
@@ -795,7 +823,7 @@ mod tests {
     fn ntile_puts_the_extra_rows_in_the_first_buckets() {
         let mut c = call(WinFunc::Ntile, Frame::default_frame());
         c.args = vec![Expr::Const(Datum::Int4(3), SqlType::Int4)];
-        let got = compute(&c, &rows(&[1, 2, 3, 4, 5, 6, 7]), &[]).unwrap();
+        let got = compute_now(&c, &rows(&[1, 2, 3, 4, 5, 6, 7]), &[]).unwrap();
         let want: Vec<Datum> = [1, 1, 1, 2, 2, 3, 3].iter().map(|v| Datum::Int4(*v)).collect();
         assert_eq!(got, want);
     }

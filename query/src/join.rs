@@ -8,27 +8,21 @@
 //! table (`ON a.x = b.y`, or USING) makes it a hash join on those values (NULLs never match);
 //! any other condition is a nested loop. The rest of the ON condition is checked on every
 //! candidate pair; outer joins add the unmatched rows padded with NULLs. The rows a step
-//! builds are bounded ([`MAX_JOIN_ROWS`] rows, [`MAX_JOIN_BYTES`] bytes; 53200 beyond), and a
-//! cancel request or `statement_timeout` stops a step (checked every 64k candidate pairs);
+//! builds and its hash table are charged to the statement's memory account
+//! ([`crate::memory`]; 53200 past `orbit.query_memory_limit`), and a cancel request or
+//! `statement_timeout` stops a step (checked every 64k candidate pairs);
 //! then WHERE, grouping, ORDER BY and LIMIT run as for one table.
 //!
 //! Inner joins go through [`rows_where`]: conditions pushed down to the scans, the join order
 //! chosen from estimated sizes ([`order`]). Not here yet: joins on the partition key run
 //! shard-locally.
 
-use crate::error::{Result, SqlError};
+use crate::error::Result;
 use crate::expr::{self, Ctx, Expr};
 use crate::txn::Txn;
 use orbit_engine::table::{key, Datum, Row, TableDef};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Joined rows one query may build before it fails with 53200.
-pub const MAX_JOIN_ROWS: usize = 10_000_000;
-
-/// Bytes (estimated, [`Datum::memory`]) the rows one join step builds may take before the
-/// query fails with 53200: wide rows reach it before [`MAX_JOIN_ROWS`].
-pub const MAX_JOIN_BYTES: usize = 2 << 30;
 
 /// Candidate pairs a join step looks at between two checks for a cancel request or
 /// `statement_timeout` (a nested loop can look at many pairs and keep few).
@@ -60,36 +54,20 @@ pub struct JoinPlan {
     pub steps: Vec<JoinStep>,
 }
 
-fn too_many() -> SqlError {
-    SqlError::new("53200", "out of memory")
-        .detail(format!("A join would build more than {MAX_JOIN_ROWS} rows; Orbit bounds the rows one query holds."))
-}
-
-fn too_big() -> SqlError {
-    SqlError::new("53200", "out of memory").detail(format!(
-        "A join would build more than {} MB of rows; Orbit bounds the memory one query holds.",
-        MAX_JOIN_BYTES >> 20
-    ))
-}
-
-/// What a join step has built so far, against its bounds.
-#[derive(Default)]
+/// What a join step has built so far, charged to the statement's memory account.
 pub(crate) struct Built {
-    bytes: usize,
+    rows: crate::memory::Held,
     pairs: usize,
 }
 
 impl Built {
+    pub(crate) fn new(txn: &Txn) -> Built {
+        Built { rows: crate::memory::Held::new(txn.memory(), "join"), pairs: 0 }
+    }
+
     /// Counts one output row.
-    pub(crate) fn row(&mut self, row: &[Datum], rows: usize) -> Result<()> {
-        if rows > MAX_JOIN_ROWS {
-            return Err(too_many());
-        }
-        self.bytes += std::mem::size_of::<Row>() + row.iter().map(Datum::memory).sum::<usize>();
-        if self.bytes > MAX_JOIN_BYTES {
-            return Err(too_big());
-        }
-        Ok(())
+    pub(crate) fn row(&mut self, row: &[Datum]) -> Result<()> {
+        self.rows.row(row)
     }
 
     /// Counts one candidate pair; every so often, checks for a cancel.
@@ -135,7 +113,7 @@ pub async fn rows(txn: &Txn, plan: &JoinPlan, params: &[Datum]) -> Result<Vec<Ro
 }
 
 /// One join step: `left` (rows so far, `widths.0` wide) joined with `right` (`widths.1`).
-/// Bounded in rows and bytes (53200); a cancel request or `statement_timeout` stops it.
+/// Bounded by the statement's memory (53200); a cancel request or `statement_timeout` stops it.
 fn join_step(
     txn: &Txn,
     step: &JoinStep,
@@ -145,7 +123,7 @@ fn join_step(
     params: &[Datum],
 ) -> Result<Vec<Row>> {
     let (left_width, right_width) = widths;
-    let mut built = Built::default();
+    let mut built = Built::new(txn);
     let passes = |combined: &[Datum]| -> Result<bool> {
         match &step.on {
             None => Ok(true),
@@ -164,6 +142,10 @@ fn join_step(
         }
         m
     });
+    let mut table = crate::memory::Held::new(txn.memory(), "hash join build table");
+    if let Some(m) = &index {
+        table.add(m.iter().map(|(k, v)| k.len() + v.len() * 8 + crate::memory::ENTRY_OVERHEAD).sum())?;
+    }
     let all: Vec<usize> = if index.is_none() { (0..right.len()).collect() } else { Vec::new() };
     let none: Vec<usize> = Vec::new();
     for l in left {
@@ -183,14 +165,14 @@ fn join_step(
             if passes(&combined)? {
                 matched = true;
                 right_matched[j] = true;
-                built.row(&combined, out.len() + 1)?;
+                built.row(&combined)?;
                 out.push(combined);
             }
         }
         if !matched && matches!(step.kind, JoinKind::Left | JoinKind::Full) {
             let mut padded = l;
             padded.resize(left_width + right_width, Datum::Null);
-            built.row(&padded, out.len() + 1)?;
+            built.row(&padded)?;
             out.push(padded);
         }
     }
@@ -199,11 +181,12 @@ fn join_step(
             if !right_matched[j] {
                 let mut padded = vec![Datum::Null; left_width];
                 padded.extend_from_slice(r);
-                built.row(&padded, out.len() + 1)?;
+                built.row(&padded)?;
                 out.push(padded);
             }
         }
     }
+    built.rows.keep();
     Ok(out)
 }
 

@@ -22,6 +22,7 @@ pub mod index;
 pub mod join;
 pub mod json;
 pub mod lateral;
+pub mod memory;
 pub mod numeric;
 pub mod regtypes;
 pub mod relation;

@@ -854,6 +854,8 @@ async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<or
         |name: &str| c.settings.iter().find(|(k, _)| *k == name).and_then(|(_, v)| orbit_query::settings::timeout(v));
     c.cancel.arm_with(timeout("statement_timeout"), timeout("lock_timeout"));
     use_search_path(c);
+    let memory = c.settings.iter().find(|(k, _)| *k == "orbit.query_memory_limit").map(|(_, v)| v.as_str());
+    c.cancel.limit_memory(memory.map_or(orbit_query::memory::DEFAULT_LIMIT_BYTES, orbit_query::settings::memory_bytes));
     let r = run_in_transaction(c, plan, params).await;
     c.cancel.arm(false);
     r

@@ -19,6 +19,7 @@ pub mod expr;
 pub mod fuzzing;
 pub mod group;
 pub mod index;
+pub mod index_join;
 pub mod join;
 pub mod json;
 pub mod lateral;

@@ -112,6 +112,12 @@ impl Binder<'_> {
             )
             .detail("The combining JOIN type must be INNER or LEFT for a LATERAL reference."));
         }
+        // (A join step's ON is not where the level's correlated subqueries are computed.)
+        if plan.steps.iter().chain([&step]).any(|s| s.on.as_ref().is_some_and(|e| self.reads_correlated_link(e))) {
+            return Err(SqlError::unsupported(
+                "correlated subqueries are supported in WHERE, and in the select list and ORDER BY of a query without GROUP BY or aggregates",
+            ));
+        }
         let left = JoinPlan { inputs: std::mem::take(&mut plan.inputs), steps: std::mem::take(&mut plan.steps) };
         let left_width: usize = left.inputs.iter().map(|d| d.row_len()).sum();
         // The combined row: the left inputs' rows (row ids included) as columns, then the

@@ -26,6 +26,7 @@ pub mod numeric;
 pub mod regtypes;
 pub mod relation;
 pub mod scalar;
+pub mod schema;
 pub mod sequence;
 pub mod settings;
 pub mod srf;

@@ -225,6 +225,8 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         }
         Builtin::UserById => match a(0).as_i64() {
             Some(10) => Datum::Text("postgres".into()),
+            // pg_database_owner: the owner of schema public.
+            Some(6171) => Datum::Text("pg_database_owner".into()),
             Some(n) => Datum::Text(format!("unknown (OID={n})")),
             None => Datum::Null,
         },

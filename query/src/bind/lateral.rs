@@ -220,31 +220,3 @@ fn first_column(e: &Expr) -> Option<usize> {
     e.visit_columns(&mut |i| first = Some(first.map_or(i, |f: usize| f.min(i))));
     first
 }
-
-/// `current_schemas(include_implicit)`: Orbit's search path is `public` (no temporary schema),
-/// with the implicitly searched `pg_catalog` first when asked for, as PostgreSQL 15 answers for
-/// the default `search_path` (pgbench -i's partition query reads it).
-pub(super) fn current_schemas(
-    b: &mut Binder,
-    bound: Vec<Expr>,
-    types: &[orbit_engine::table::SqlType],
-) -> Result<Expr> {
-    use orbit_engine::table::{ArrayValue, Datum, SqlType};
-    let no_function = || super::no_function("current_schemas", types);
-    let arg = bound.into_iter().next().ok_or_else(no_function)?;
-    let arg = b.coerce(arg, SqlType::Bool, crate::types::CastContext::Implicit, |_| no_function())?;
-    let ty = SqlType::Text.array_of().ok_or_else(|| SqlError::internal("no text[]"))?;
-    let list = |names: &[&str]| {
-        let items = names.iter().map(|n| Datum::Text((*n).into())).collect();
-        Expr::Const(Datum::Array(Box::new(ArrayValue::from_items(SqlType::Text, items))), ty)
-    };
-    let with_implicit = list(&["pg_catalog", "public"]);
-    Ok(match arg {
-        Expr::Const(Datum::Bool(true), _) => with_implicit,
-        Expr::Const(Datum::Bool(false), _) => list(&["public"]),
-        Expr::Const(_, _) => Expr::Const(Datum::Null, ty),
-        other => {
-            Expr::Case(vec![(other.clone(), with_implicit), (Expr::Not(Box::new(other)), list(&["public"]))], None, ty)
-        }
-    })
-}

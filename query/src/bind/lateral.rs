@@ -159,7 +159,9 @@ pub(super) fn push_where(plan: &super::Plan, inputs: &mut [Derived]) {
     let (Some(j), Some(filter)) = (&sp.join, &sp.filter) else { return };
     let mut parts = Vec::new();
     crate::join::conjuncts(filter, &mut parts);
-    let mut first = j.inputs.first().map(|d| d.name.clone());
+    // A RIGHT or FULL join after the relation keeps rows its filtered input would not match.
+    let keeps_left = |j: &JoinPlan| !j.steps.iter().any(|s| matches!(s.kind, JoinKind::Right | JoinKind::Full));
+    let mut first = j.inputs.first().filter(|_| keeps_left(j)).map(|d| d.name.clone());
     while let Some(name) = first.take() {
         let Some(d) = inputs.iter_mut().find(|d| d.def.name == name) else { return };
         let Source::Lateral(l) = &mut d.source else { return };
@@ -172,7 +174,7 @@ pub(super) fn push_where(plan: &super::Plan, inputs: &mut [Derived]) {
             return;
         }
         l.left_filter = parts.iter().cloned().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
-        first = l.left.inputs.first().map(|d| d.name.clone());
+        first = l.left.inputs.first().filter(|_| keeps_left(&l.left)).map(|d| d.name.clone());
     }
 }
 

@@ -47,6 +47,9 @@ thread_local! {
     /// While a statement is drawn: the estimated rows of the relations it computes (derived
     /// tables, CTEs), by their table name, for the scans that read them.
     static COMPUTED: RefCell<HashMap<String, Estimate>> = RefCell::new(HashMap::new());
+    /// While a statement is drawn: the nested loops of its LATERAL relations, by their table
+    /// name, drawn where the query reads them (as PostgreSQL draws a LATERAL join).
+    static LATERAL: RefCell<HashMap<String, Node>> = RefCell::new(HashMap::new());
 }
 
 /// What EXPLAIN ANALYZE needs to draw the plan again once it ran.
@@ -173,10 +176,12 @@ fn analyzed(key: usize) -> Option<Actual> {
 /// the order it ran), and `top` rows on the top node.
 pub fn analyzed_lines(plan: &Plan, d: &Redraw, actuals: &HashMap<usize, Actual>, top: u64) -> Result<Vec<String>> {
     COMPUTED.with(|c| c.borrow_mut().clear());
+    LATERAL.with(|c| c.borrow_mut().clear());
     ANALYZED.with(|a| *a.borrow_mut() = Some(actuals.clone()));
     let node = plan_node(plan, &d.texts, d.shards);
     ANALYZED.with(|a| *a.borrow_mut() = None);
     COMPUTED.with(|c| c.borrow_mut().clear());
+    LATERAL.with(|c| c.borrow_mut().clear());
     let mut node = node?;
     node.actual = Some(top);
     let mut out = Vec::new();
@@ -341,6 +346,12 @@ fn scan_node(
             None => scan,
         }
     };
+    if let Some(mut n) = LATERAL.with(|m| m.borrow_mut().remove(&table.name)) {
+        if let Some(f) = filter {
+            n = n.prop(format!("Filter: {f}"));
+        }
+        return over(n, partial);
+    }
     if crate::relation::is_derived(table) {
         let mut n = Node::new("Subquery Scan (rows computed first, on the coordinating shard)").est(cost::per_row(
             cost::computed(rows, width),
@@ -838,8 +849,10 @@ fn modify(n: Node, child: Node) -> Node {
 /// The plan's lines, top node first.
 pub fn lines(plan: &Plan, t: &Texts, shards: usize, opts: Options) -> Result<Vec<String>> {
     COMPUTED.with(|c| c.borrow_mut().clear());
+    LATERAL.with(|c| c.borrow_mut().clear());
     let node = plan_node(plan, t, shards);
     COMPUTED.with(|c| c.borrow_mut().clear());
+    LATERAL.with(|c| c.borrow_mut().clear());
     let mut out = Vec::new();
     node?.draw(0, &mut out, opts);
     Ok(out)
@@ -1046,6 +1059,10 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
     for d in &q.inputs {
         let child = source_node(&d.source, shards, &mut n)?;
         COMPUTED.with(|m| m.borrow_mut().insert(d.def.name.clone(), child.estimate()));
+        if matches!(d.source, Source::Lateral(_)) {
+            LATERAL.with(|m| m.borrow_mut().insert(d.def.name.clone(), child));
+            continue;
+        }
         children.push(wrap(format!("Subquery {}", d.label), child));
     }
     let mut node = match &q.body {

@@ -346,7 +346,7 @@ mod tests {
         let n = CHECK_EVERY * 3 + 123;
         let v: Vec<(i32, usize)> = (0..n).map(|i| (((i * 7919) % 1000) as i32, i)).collect();
         let mut want = v.clone();
-        want.sort_by(|a, b| a.0.cmp(&b.0));
+        want.sort_by_key(|a| a.0);
         assert_eq!(sorted(v), want);
         assert_eq!(sorted(vec![(2, 0), (1, 1)]), vec![(1, 1), (2, 0)]);
         assert!(sorted(vec![]).is_empty());

@@ -17,8 +17,10 @@ mod arrays;
 mod constraints;
 mod functions;
 mod grouping;
+mod lateral;
 mod modify_join;
 mod rename;
+mod schema;
 mod srf;
 mod subquery;
 mod temporal;
@@ -257,6 +259,8 @@ pub enum Plan {
         names: Vec<String>,
         if_exists: bool,
     },
+    /// CREATE / DROP / ALTER SCHEMA.
+    Schema(crate::schema::SchemaPlan),
     /// `ALTER TABLE t RENAME TO new_name`.
     RenameTable {
         table: Arc<TableDef>,
@@ -592,20 +596,34 @@ fn object_name(sql: &str, name: &ast::ObjectName) -> Result<String> {
         return Err(SqlError::syntax(&name.to_string()));
     }
     match parts.as_slice() {
-        [t] => Ok(fold(t)),
+        [t] => {
+            let rel = schema::relation_part(&fold(t))?;
+            crate::schema::resolve_unqualified(&rel).map_err(|e| e.at(span_position(sql, &t.span)))
+        }
         [s, t] => {
-            let schema = fold(s);
-            if schema == "public" {
-                Ok(fold(t))
-            } else {
-                Err(SqlError::new("3F000", format!("schema \"{schema}\" does not exist"))
-                    .at(span_position(sql, &s.span)))
-            }
+            let rel = schema::relation_part(&fold(t))?;
+            crate::schema::resolve_qualified(&fold(s), &rel).map_err(|e| match e.code {
+                "3F000" => e.at(span_position(sql, &s.span)),
+                _ => e,
+            })
         }
         _ => Err(SqlError::new(
             code::FEATURE_NOT_SUPPORTED,
             format!("cross-database references are not implemented: {name}"),
         )),
+    }
+}
+
+/// The catalog name a CREATE gives the relation `name` (an unqualified one goes to the search
+/// path's first existing schema).
+pub(super) fn new_object_name(sql: &str, name: &ast::ObjectName) -> Result<String> {
+    match name.0.as_slice() {
+        [part] => {
+            let Some(t) = part.as_ident() else { return Err(SqlError::syntax(&name.to_string())) };
+            let rel = schema::relation_part(&fold(t))?;
+            crate::schema::create_unqualified(&rel).map_err(|e| e.at(span_position(sql, &t.span)))
+        }
+        _ => object_name(sql, name),
     }
 }
 
@@ -860,6 +878,9 @@ impl Binder<'_> {
             S::Query(q) => self.query(q),
             S::CreateTable(ct) => Ok((self.create_table(ct)?, vec![])),
             S::CreateView(cv) => Ok((self.create_view(cv)?, vec![])),
+            S::CreateSchema { .. } | S::AlterSchema(_) | S::Drop { object_type: ast::ObjectType::Schema, .. } => {
+                Ok((Plan::Schema(schema::bind(stmt)?), vec![]))
+            }
             S::Drop { object_type: ast::ObjectType::View, if_exists, names, cascade, .. } => {
                 let names = names.iter().map(|n| self.relation_name(n)).collect::<Result<Vec<_>>>()?;
                 Ok((views::drop_view(names, *if_exists, *cascade), vec![]))
@@ -960,7 +981,7 @@ impl Binder<'_> {
                 }
             },
             S::CreateSequence { temporary: false, if_not_exists, name, sequence_options } => {
-                let n = object_name(self.sql, name)?;
+                let n = new_object_name(self.sql, name)?;
                 let def = self.sequence_def(&n, sequence_options, SqlType::Int8)?;
                 Ok((Plan::CreateSequence { def, if_not_exists: *if_not_exists }, vec![]))
             }
@@ -1015,6 +1036,15 @@ impl Binder<'_> {
             S::Rollback { chain: false, savepoint: Some(name) } => Ok((Plan::RollbackTo(fold(name)), vec![])),
             S::ShowVariable { variable } => {
                 let name = variable.iter().map(|i| i.value.as_str()).collect::<Vec<_>>().join(".");
+                // gram.y's VariableShowStmt: the SQL-standard spellings of three parameters.
+                let words: Vec<String> = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect();
+                let unquoted = variable.iter().all(|i| i.quote_style.is_none());
+                let name = match (unquoted, words.join(" ").as_str()) {
+                    (true, "transaction isolation level") => "transaction_isolation".to_string(),
+                    (true, "time zone") => "timezone".to_string(),
+                    (true, "session authorization") => "session_authorization".to_string(),
+                    _ => name,
+                };
                 let text =
                     |name: &str| OutputColumn { name: name.to_string(), ty: SqlType::Text, table_oid: 0, column: 0 };
                 if name.eq_ignore_ascii_case("all") {
@@ -1043,7 +1073,7 @@ impl Binder<'_> {
     }
 
     fn create_table(&mut self, ct: &ast::CreateTable) -> Result<Plan> {
-        let name = object_name(self.sql, &ct.name)?;
+        let name = new_object_name(self.sql, &ct.name)?;
         if ct.temporary || ct.query.is_some() || ct.like.is_some() {
             return Err(SqlError::unsupported("this form of CREATE TABLE is not supported yet"));
         }
@@ -1223,7 +1253,7 @@ impl Binder<'_> {
                 for &i in &pk {
                     columns[i].not_null = true;
                 }
-                (pk, pk_name.unwrap_or_else(|| format!("{name}_pkey")))
+                (pk, pk_name.unwrap_or_else(|| format!("{}_pkey", crate::schema::relname(&name))))
             }
             None => (Vec::new(), String::new()),
         };
@@ -1595,7 +1625,7 @@ impl Binder<'_> {
                 };
                 let alias = match alias {
                     Some(a) => fold(&a.name),
-                    None => tname,
+                    None => crate::schema::relname(&tname).to_string(),
                 };
                 Ok((def, alias))
             }
@@ -1626,10 +1656,10 @@ impl Binder<'_> {
                 Ok(off)
             };
         for (n, twj) in from.iter().enumerate() {
-            let (def, alias) = self.relation(&twj.relation)?;
+            let (def, alias, lateral) = self.bind_from_item(&twj.relation, (n > 0).then_some((&combined, &js)))?;
             add(&mut js, &mut combined, &mut plan, def, alias)?;
             if n > 0 {
-                plan.steps.push(JoinStep { kind: JoinKind::Cross, on: None, eq: Vec::new() });
+                self.join_step(&mut plan, &js, JoinStep { kind: JoinKind::Cross, on: None, eq: Vec::new() }, lateral)?;
             }
             for j in &twj.joins {
                 use ast::JoinOperator as J;
@@ -1641,7 +1671,7 @@ impl Binder<'_> {
                     J::CrossJoin(c) => (JoinKind::Cross, c),
                     _ => return Err(SqlError::unsupported("this kind of join is not supported")),
                 };
-                let (rdef, ralias) = self.relation(&j.relation)?;
+                let (rdef, ralias, lateral) = self.bind_from_item(&j.relation, Some((&combined, &js)))?;
                 let left_width = combined.columns.len();
                 let left_tables = js.tables.clone();
                 let roff = add(&mut js, &mut combined, &mut plan, rdef.clone(), ralias)?;
@@ -1753,7 +1783,7 @@ impl Binder<'_> {
                         }
                     }
                 }
-                plan.steps.push(JoinStep { kind, on, eq });
+                self.join_step(&mut plan, &js, JoinStep { kind, on, eq }, lateral)?;
             }
         }
         Ok((plan, combined, js))
@@ -2511,8 +2541,8 @@ impl Binder<'_> {
             E::Identifier(id) => self.column_or_outer(scope, None, id)?,
             E::CompoundIdentifier(ids) => match ids.as_slice() {
                 [t, c] => self.column_or_outer(scope, Some(t), c)?,
-                // public.table.column: every table is in public.
-                [s, t, c] if fold(s) == "public" => self.column_or_outer(scope, Some(t), c)?,
+                // schema.table.column: FROM names a table by its name within its schema.
+                [_, t, c] => self.column_or_outer(scope, Some(t), c)?,
                 _ => return Err(SqlError::unsupported(format!("reference {e} is not supported"))),
             },
             E::Value(v) => self.value(&v.value, &v.span)?,
@@ -3249,9 +3279,21 @@ impl Binder<'_> {
                 }
                 Expr::Const(Datum::Null, SqlType::Text)
             }
+            "to_regclass" | "to_regtype" | "to_regnamespace" if types.len() == 1 => {
+                use orbit_engine::table::OidKind;
+                let kind = match name.as_str() {
+                    "to_regclass" => OidKind::RegClass,
+                    "to_regtype" => OidKind::RegType,
+                    _ => OidKind::RegNamespace,
+                };
+                let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
+                let arg = self.coerce(arg, SqlType::Text, CastContext::Implicit, |_| no_function(&name, &types))?;
+                Expr::Call(crate::scalar::Builtin::ToReg(kind), vec![arg], SqlType::Oid(kind))
+            }
             "pg_get_userbyid" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)
             }
+            "current_schema" | "current_schemas" => schema::function(&name, bound, &types)?,
             "current_database" if bound.is_empty() => Expr::Func(Func::CurrentDatabase, vec![], SqlType::Text),
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
                 Expr::Func(Func::CurrentUser, vec![], SqlType::Text)

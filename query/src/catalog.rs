@@ -20,7 +20,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 const PG_CATALOG_NS: i64 = 11;
-const PUBLIC_NS: i64 = 2200;
 /// The OID Orbit gives information_schema's namespace (PostgreSQL's varies by installation).
 const INFORMATION_SCHEMA_NS: i64 = 13000;
 
@@ -44,6 +43,8 @@ use SqlType::{
 const F4A: SqlType = SqlType::Array(ArrayType::of_oid(700));
 /// pg_stats' OID in PostgreSQL 15.
 const PG_STATS_OID: u32 = 12053;
+/// information_schema.schemata.
+const SCHEMATA_OID: u32 = 12006;
 
 const VIEWS: &[View] = &[
     View {
@@ -129,6 +130,21 @@ const VIEWS: &[View] = &[
         name: "pg_inherits",
         oid: 2611,
         columns: &[("inhrelid", I8), ("inhparent", I8), ("inhseqno", I4), ("inhdetachpending", B)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_partitioned_table",
+        oid: 3350,
+        columns: &[
+            ("partrelid", I8),
+            ("partstrat", T),
+            ("partnatts", I2),
+            ("partdefid", I8),
+            ("partattrs", I2A),
+            ("partclass", I8A),
+            ("partcollation", I8A),
+            ("partexprs", T),
+        ],
     },
     View {
         schema: "pg_catalog",
@@ -251,6 +267,11 @@ const VIEWS: &[View] = &[
             ("typrelid", I8),
             ("typcollation", I8),
             ("typstorage", T),
+            ("typdelim", T),
+            ("typbyval", B),
+            ("typnotnull", B),
+            ("typtypmod", I4),
+            ("typndims", I4),
         ],
     },
     View {
@@ -342,6 +363,20 @@ const VIEWS: &[View] = &[
             ("most_common_vals", TA),
             ("most_common_freqs", F4A),
             ("histogram_bounds", TA),
+        ],
+    },
+    View {
+        schema: "information_schema",
+        name: "schemata",
+        oid: SCHEMATA_OID,
+        columns: &[
+            ("catalog_name", T),
+            ("schema_name", T),
+            ("schema_owner", T),
+            ("default_character_set_catalog", T),
+            ("default_character_set_schema", T),
+            ("default_character_set_name", T),
+            ("sql_path", T),
         ],
     },
     View {
@@ -804,12 +839,13 @@ pub fn index_def(oid: i64, column: i64, pretty: bool) -> Option<String> {
     if column > 0 {
         return cols.get(column as usize - 1).cloned();
     }
+    let (schema, table_name) = crate::schema::split(&table.name);
     Some(format!(
         "CREATE {}INDEX {} ON {}{} USING btree ({})",
         if unique { "UNIQUE " } else { "" },
-        quote_ident(&name),
-        if pretty { "" } else { "public." },
-        quote_ident(&table.name),
+        quote_ident(crate::schema::relname(&name)),
+        if pretty { String::new() } else { format!("{}.", quote_ident(schema)) },
+        quote_ident(table_name),
         cols.join(", ")
     ))
 }
@@ -826,7 +862,10 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
     tables
         .names()
         .filter(|n| {
-            !n.contains('\0') && !n.contains(crate::exec::undo::HIDDEN) && n.as_str() != crate::sequence::SEQ_TABLE
+            !n.contains('\0')
+                && !n.contains(crate::exec::undo::HIDDEN)
+                && n.as_str() != crate::sequence::SEQ_TABLE
+                && !crate::schema::is_entry(n)
         })
         .filter_map(|n| tables.def(n))
         .filter(|d| d.index_of.is_none())
@@ -844,23 +883,24 @@ fn sequence_oid(name: &str) -> i64 {
 /// views. Sequences made by CREATE SEQUENCE alone live on the shard their name hashes to and
 /// are not in this shard's catalog copy, so they are not listed.
 pub(crate) fn relations(tables: &[Arc<TableDef>]) -> Vec<(u32, u32, String, char)> {
-    let public = PUBLIC_NS as u32;
+    let ns = |n: &str| crate::schema::namespace_of(n);
+    let rel = |n: &str| crate::schema::relname(n).to_string();
     let mut out = Vec::new();
     for t in tables {
-        out.push((t.oid, public, t.name.clone(), if t.view.is_some() { 'v' } else { 'r' }));
+        out.push((t.oid, ns(&t.name), rel(&t.name), if t.view.is_some() { 'v' } else { 'r' }));
         if !t.has_row_id() {
-            out.push((t.oid + 1_000_000, public, t.pk_name.clone(), 'i'));
+            out.push((t.oid + 1_000_000, ns(&t.name), rel(&t.pk_name), 'i'));
         }
         for c in &t.columns {
             let seq = c.default_expr.as_deref().and_then(|e| e.strip_prefix("nextval('")?.strip_suffix("')"));
             if let Some(seq) = seq {
                 let seq = seq.replace("''", "'");
-                out.push((sequence_oid(&seq) as u32, public, seq, 'S'));
+                out.push((sequence_oid(&seq) as u32, ns(&seq), rel(&seq), 'S'));
             }
         }
     }
     for (d, _, ix) in secondary_indexes(tables) {
-        out.push((d.oid, public, ix.name, 'i'));
+        out.push((d.oid, ns(&ix.name), rel(&ix.name), 'i'));
     }
     for v in VIEWS {
         let ns = if v.schema == "pg_catalog" { PG_CATALOG_NS } else { INFORMATION_SCHEMA_NS };
@@ -884,7 +924,7 @@ fn secondary_indexes(tables: &[Arc<TableDef>]) -> Vec<(Arc<TableDef>, Arc<TableD
 }
 
 /// Every sequence's row of the sequence table, from every shard.
-async fn sequence_rows() -> Result<Vec<Row>> {
+pub(crate) async fn sequence_rows() -> Result<Vec<Row>> {
     let parts = mesh::run_on_all(|s| {
         s.tables.get(crate::sequence::SEQ_TABLE).map(|t| t.scan().map(|(_, r)| r.clone()).collect::<Vec<_>>())
     })
@@ -911,10 +951,11 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             for t in user_tables() {
                 let tuples = analyzed(&t.name).await?.map_or(-1.0, |n| n as f32);
                 let has_pk = !t.has_row_id();
+                let ns = Datum::Int8(crate::schema::namespace_of(&t.name) as i64);
                 out.push(vec![
                     Datum::Int8(t.oid as i64),
-                    text(&t.name),
-                    Datum::Int8(PUBLIC_NS),
+                    text(crate::schema::relname(&t.name)),
+                    ns.clone(),
                     text(if t.view.is_some() { "v" } else { "r" }),
                     Datum::Float4(tuples),
                     Datum::Int2(t.columns.len() as i16),
@@ -926,8 +967,8 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                 if has_pk {
                     out.push(vec![
                         Datum::Int8(t.oid as i64 + 1_000_000),
-                        text(&t.pk_name),
-                        Datum::Int8(PUBLIC_NS),
+                        text(crate::schema::relname(&t.pk_name)),
+                        ns,
                         text("i"),
                         Datum::Float4(tuples),
                         Datum::Int2(t.pk.len() as i16),
@@ -942,8 +983,8 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                 let tuples = analyzed(&t.name).await?.map_or(-1.0, |n| n as f32);
                 out.push(vec![
                     Datum::Int8(d.oid as i64),
-                    text(&ix.name),
-                    Datum::Int8(PUBLIC_NS),
+                    text(crate::schema::relname(&ix.name)),
+                    Datum::Int8(crate::schema::namespace_of(&ix.name) as i64),
                     text("i"),
                     Datum::Float4(tuples),
                     Datum::Int2(ix.columns.len() as i16),
@@ -960,8 +1001,8 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                 };
                 out.push(vec![
                     Datum::Int8(sequence_oid(&name)),
-                    r[0].clone(),
-                    Datum::Int8(PUBLIC_NS),
+                    text(crate::schema::relname(&name)),
+                    Datum::Int8(crate::schema::namespace_of(&name) as i64),
                     text("S"),
                     Datum::Float4(1.0),
                     Datum::Int2(3),
@@ -1061,8 +1102,8 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                 for (oid, name, kind, index, _) in constraints_of(&t) {
                     out.push(vec![
                         Datum::Int8(oid),
-                        text(&name),
-                        Datum::Int8(PUBLIC_NS),
+                        text(crate::schema::relname(&name)),
+                        Datum::Int8(crate::schema::namespace_of(&t.name) as i64),
                         text(kind),
                         Datum::Bool(false),
                         Datum::Bool(false),
@@ -1097,7 +1138,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             vec![Datum::Int8(950), text("C"), Datum::Int8(PG_CATALOG_NS), text("c")],
             vec![Datum::Int8(951), text("POSIX"), Datum::Int8(PG_CATALOG_NS), text("c")],
         ],
-        2611 | 3256 | 2620 | 2618 | 3381 | 6104 | 6237 | 6106 => vec![],
+        2611 | 3350 | 3256 | 2620 | 2618 | 3381 | 6104 | 6237 | 6106 => vec![],
         // The one role: the bootstrap superuser.
         12010 => vec![vec![
             text("postgres"),
@@ -1112,11 +1153,25 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             Datum::Int8(10),
         ]],
         2601 => vec![vec![Datum::Int8(2), text("heap"), text("t")], vec![Datum::Int8(403), text("btree"), text("i")]],
-        2615 => vec![
-            vec![Datum::Int8(PG_CATALOG_NS), text("pg_catalog"), Datum::Int8(10)],
-            vec![Datum::Int8(PUBLIC_NS), text("public"), Datum::Int8(10)],
-            vec![Datum::Int8(INFORMATION_SCHEMA_NS), text("information_schema"), Datum::Int8(10)],
-        ],
+        2615 => crate::schema::all()
+            .into_iter()
+            .map(|(oid, name, owner)| vec![Datum::Int8(oid as i64), Datum::Text(name), Datum::Int8(owner as i64)])
+            .collect(),
+        SCHEMATA_OID => crate::schema::all()
+            .into_iter()
+            .map(|(_, name, owner)| {
+                let owner = if owner == 10 { "postgres" } else { "pg_database_owner" };
+                vec![
+                    text("postgres"),
+                    Datum::Text(name),
+                    text(owner),
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                ]
+            })
+            .collect(),
         1249 => {
             let mut out = Vec::new();
             for t in user_tables() {
@@ -1193,6 +1248,11 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(0),
                     Datum::Int8(collation_of(t)),
                     text(storage_of(t)),
+                    text(","),
+                    Datum::Bool(matches!(t.size(), 1 | 2 | 4 | 8)),
+                    Datum::Bool(false),
+                    Datum::Int4(-1),
+                    Datum::Int4(0),
                 ]
             })
             .collect(),
@@ -1206,16 +1266,24 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
         ]],
         12000 => user_tables()
             .iter()
-            .map(|t| vec![text("public"), text(&t.name), text("postgres"), Datum::Bool(!t.has_row_id())])
+            .map(|t| {
+                let (schema, name) = crate::schema::split(&t.name);
+                vec![text(schema), text(name), text("postgres"), Datum::Bool(!t.has_row_id())]
+            })
             .collect(),
         12001 => sequence_rows()
             .await?
             .into_iter()
             .map(|r| {
                 let called = r[7] == Datum::Bool(true);
+                let name = match &r[0] {
+                    Datum::Text(n) => n.clone(),
+                    _ => String::new(),
+                };
+                let (schema, name) = crate::schema::split(&name);
                 vec![
-                    text("public"),
-                    r[0].clone(),
+                    text(schema),
+                    text(name),
                     r[4].clone(),
                     r[2].clone(),
                     r[3].clone(),
@@ -1262,9 +1330,10 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     let Some(cs) = st.columns.get(&i) else { continue };
                     let vals: Vec<Datum> = cs.mcv.iter().map(|m| m.0.clone()).collect();
                     let freqs: Vec<f64> = cs.mcv.iter().map(|m| m.1).collect();
+                    let (schema, name) = crate::schema::split(&t.name);
                     out.push(vec![
-                        text("public"),
-                        text(&t.name),
+                        text(schema),
+                        text(name),
                         text(&c.name),
                         Datum::Bool(false),
                         Datum::Float4(cs.null_frac as f32),
@@ -1283,7 +1352,8 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                 .iter()
                 .map(|t| {
                     let kind = if t.view.is_some() { "VIEW" } else { "BASE TABLE" };
-                    vec![text("postgres"), text("public"), text(&t.name), text(kind)]
+                    let (schema, name) = crate::schema::split(&t.name);
+                    vec![text("postgres"), text(schema), text(name), text(kind)]
                 })
                 .collect();
             for v in VIEWS {
@@ -1301,10 +1371,11 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         _ => Datum::Null,
                     };
                     let nullable = !(c.not_null || t.pk.contains(&i));
+                    let (schema, name) = crate::schema::split(&t.name);
                     out.push(vec![
                         text("postgres"),
-                        text("public"),
-                        text(&t.name),
+                        text(schema),
+                        text(name),
                         text(&c.name),
                         Datum::Int4(i as i32 + 1),
                         default,

@@ -70,7 +70,10 @@ pub(crate) fn check_row(table: &TableDef, row: &[Datum]) -> Result<()> {
         if expr::truth(v) == Some(false) {
             return Err(SqlError::new(
                 code::CHECK_VIOLATION,
-                format!("new row for relation \"{}\" violates check constraint \"{name}\"", table.name),
+                format!(
+                    "new row for relation \"{}\" violates check constraint \"{name}\"",
+                    crate::schema::relname(&table.name)
+                ),
             )
             .detail(format!("Failing row contains {}.", row_text(&row[..table.columns.len().min(row.len())]))));
         }
@@ -92,7 +95,7 @@ pub(crate) fn duplicate(table: &TableDef, index: &IndexDef, row: &[Datum], exist
         index.columns.iter().map(|&i| types::to_text(&row[i]).unwrap_or_else(|| "null".into())).collect();
     let (msg, detail) = if exists {
         (
-            format!("duplicate key value violates unique constraint \"{}\"", index.name),
+            format!("duplicate key value violates unique constraint \"{}\"", crate::schema::relname(&index.name)),
             format!("Key ({})=({}) already exists.", cols.join(", "), vals.join(", ")),
         )
     } else {

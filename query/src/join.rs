@@ -55,23 +55,23 @@ pub struct JoinPlan {
 }
 
 /// What a join step has built so far, charged to the statement's memory account.
-struct Built {
+pub(crate) struct Built {
     rows: crate::memory::Held,
     pairs: usize,
 }
 
 impl Built {
-    fn new(txn: &Txn) -> Built {
+    pub(crate) fn new(txn: &Txn) -> Built {
         Built { rows: crate::memory::Held::new(txn.memory(), "join"), pairs: 0 }
     }
 
     /// Counts one output row.
-    fn row(&mut self, row: &[Datum]) -> Result<()> {
+    pub(crate) fn row(&mut self, row: &[Datum]) -> Result<()> {
         self.rows.row(row)
     }
 
     /// Counts one candidate pair; every so often, checks for a cancel.
-    fn pair(&mut self, txn: &Txn) -> Result<()> {
+    pub(crate) fn pair(&mut self, txn: &Txn) -> Result<()> {
         self.pairs += 1;
         if self.pairs.is_multiple_of(CANCEL_CHECK_PAIRS) {
             txn.check_cancel()?;

@@ -13,9 +13,6 @@ use orbit_engine::table::{OidKind, SqlType};
 use std::cell::RefCell;
 use std::sync::Arc;
 
-/// The namespaces Orbit has (pg_namespace): OID and name.
-pub(crate) const NAMESPACES: [(u32, &str); 3] = [(11, "pg_catalog"), (2200, "public"), (13000, "information_schema")];
-
 /// A relation the catalog knows: OID, namespace OID, name.
 #[derive(Debug, Clone)]
 struct Relation {
@@ -55,13 +52,32 @@ pub fn relation_is_publishable(oid: u32) -> Option<bool> {
 /// (information_schema); true otherwise, also for sequences made by CREATE SEQUENCE alone,
 /// which live in public but not in this shard's catalog copy.
 pub fn relation_is_visible(oid: u32) -> bool {
-    directory().iter().find(|r| r.oid == oid).is_none_or(|r| r.namespace == 11 || r.namespace == 2200)
+    directory().iter().find(|r| r.oid == oid).is_none_or(|r| r.namespace == 11 || visible(r))
+}
+
+/// Whether a user relation is found by its bare name along the search path.
+fn visible(r: &Relation) -> bool {
+    match crate::schema::name_of(r.namespace) {
+        Some(s) => crate::schema::path().contains(&s) && first_on_path(&r.name) == Some(r.namespace),
+        None => false,
+    }
+}
+
+/// The namespace of the first relation named `name` along the search path.
+fn first_on_path(name: &str) -> Option<u32> {
+    let dir = directory();
+    crate::schema::path()
+        .iter()
+        .filter_map(|s| crate::schema::oid_of(s))
+        .find(|ns| dir.iter().any(|r| r.namespace == *ns && r.name == name))
 }
 
 /// Whether a relation of this name is in this shard's catalog (tables, indexes, primary keys'
 /// indexes, owned sequences, system views).
 pub fn relation_named(name: &str) -> bool {
-    directory().iter().any(|r| r.name == name)
+    let (schema, rel) = crate::schema::split(name);
+    let ns = crate::schema::oid_of(schema);
+    directory().iter().any(|r| r.name == rel && Some(r.namespace) == ns)
 }
 
 /// Reads the text form of a value of `kind`.
@@ -94,6 +110,21 @@ pub fn parse(kind: OidKind, s: &str) -> Result<u32> {
     }
 }
 
+/// to_regclass(), to_regtype(), to_regnamespace(): the type's input, but None where nothing
+/// has the name (PostgreSQL 15 still raises syntax errors), and no numeric OIDs (a number is
+/// a name nothing has).
+pub fn to_reg(kind: OidKind, s: &str) -> Result<Option<u32>> {
+    let t = s.trim();
+    if t == "-" || (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())) {
+        return Ok(None);
+    }
+    match parse(kind, s) {
+        Ok(oid) => Ok(Some(oid)),
+        Err(e) if matches!(e.code, code::UNDEFINED_TABLE | code::UNDEFINED_OBJECT | "3F000") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The text form of a value of `kind` with OID `v`.
 pub fn format(kind: OidKind, v: u32) -> String {
     if kind != OidKind::Oid && v == 0 {
@@ -101,13 +132,18 @@ pub fn format(kind: OidKind, v: u32) -> String {
     }
     let name = match kind {
         OidKind::Oid | OidKind::RegProc => None,
-        OidKind::RegClass => directory().iter().find(|r| r.oid == v).map(|r| match r.namespace {
-            // pg_catalog and public are on the search path; other schemas qualify the name.
-            11 | 2200 => quote_ident(&r.name),
-            ns => format!("{}.{}", quote_ident(namespace_name(ns).unwrap_or_default()), quote_ident(&r.name)),
+        // A relation found by its bare name along the search path prints bare; others
+        // qualified by their schema.
+        OidKind::RegClass => directory().iter().find(|r| r.oid == v).map(|r| {
+            if r.namespace == 11 || visible(r) {
+                quote_ident(&r.name)
+            } else {
+                let ns = namespace_name(r.namespace).unwrap_or_default();
+                format!("{}.{}", quote_ident(&ns), quote_ident(&r.name))
+            }
         }),
         OidKind::RegType => SqlType::from_oid(v).map(|t| t.name()),
-        OidKind::RegNamespace => namespace_name(v).map(quote_ident),
+        OidKind::RegNamespace => namespace_name(v).map(|n| quote_ident(&n)),
     };
     name.unwrap_or_else(|| v.to_string())
 }
@@ -135,7 +171,7 @@ fn invalid_name() -> SqlError {
 
 /// PostgreSQL's stringToQualifiedNameList: dot-separated identifiers, each either quoted
 /// (`""` for a quote) or folded to lower case, blanks allowed around each.
-fn qualified_name(s: &str) -> Result<Vec<String>> {
+pub(crate) fn qualified_name(s: &str) -> Result<Vec<String>> {
     let mut names = Vec::new();
     let mut chars = s.chars().peekable();
     loop {
@@ -188,15 +224,11 @@ fn qualified_name(s: &str) -> Result<Vec<String>> {
 }
 
 fn namespace_oid(name: &str) -> Result<u32> {
-    NAMESPACES
-        .iter()
-        .find(|(_, n)| *n == name)
-        .map(|(oid, _)| *oid)
-        .ok_or_else(|| SqlError::new("3F000", format!("schema \"{name}\" does not exist")))
+    crate::schema::oid_of(name).ok_or_else(|| SqlError::new("3F000", format!("schema \"{name}\" does not exist")))
 }
 
-fn namespace_name(oid: u32) -> Option<&'static str> {
-    NAMESPACES.iter().find(|(o, _)| *o == oid).map(|(_, n)| *n)
+fn namespace_name(oid: u32) -> Option<String> {
+    crate::schema::name_of(oid)
 }
 
 /// `regclassin`: a relation name, optionally qualified by its schema (and the database).
@@ -223,8 +255,10 @@ fn regclass_in(s: &str) -> Result<u32> {
     };
     let namespaces: Vec<u32> = match schema {
         Some(s) => vec![namespace_oid(s)?],
-        // The search path: pg_catalog first, then public.
-        None => vec![11, 2200],
+        // The search path, after pg_catalog.
+        None => {
+            std::iter::once(11).chain(crate::schema::path().iter().filter_map(|s| crate::schema::oid_of(s))).collect()
+        }
     };
     let dir = directory();
     for ns in namespaces {

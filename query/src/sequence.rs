@@ -165,10 +165,18 @@ pub async fn create(def: &SeqDef, if_not_exists: bool) -> Result<Vec<SqlError>> 
     if def.increment == 0 {
         return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "INCREMENT must not be zero"));
     }
-    let taken = || SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", def.name));
+    let taken = || {
+        SqlError::new(
+            code::DUPLICATE_TABLE,
+            format!("relation \"{}\" already exists", crate::schema::relname(&def.name)),
+        )
+    };
     if crate::bind::lookup_table(&def.name).is_some() || exists(&def.name).await? {
         if if_not_exists {
-            return Ok(vec![SqlError::new("00000", format!("relation \"{}\" already exists, skipping", def.name))]);
+            return Ok(vec![SqlError::new(
+                "00000",
+                format!("relation \"{}\" already exists, skipping", crate::schema::relname(&def.name)),
+            )]);
         }
         return Err(taken());
     }
@@ -198,6 +206,30 @@ pub async fn drop(names: &[String]) -> Result<Vec<bool>> {
         out.push(true);
     }
     Ok(out)
+}
+
+/// A sequence's stored row (kept by DROP SEQUENCE in a transaction, for ROLLBACK).
+pub async fn row_of(name: &str) -> Result<Option<Row>> {
+    if crate::bind::lookup_table(SEQ_TABLE).is_none() {
+        return Ok(None);
+    }
+    let k = key_of(name);
+    mesh::run_on(owner(name), move |s| s.tables.get(SEQ_TABLE).and_then(|t| t.get(&k).cloned())).await.map_err(gone)
+}
+
+/// Puts a dropped sequence's row back as it was (ROLLBACK of DROP SEQUENCE), durably.
+pub async fn restore(row: Row) -> Result<()> {
+    let Some(Datum::Text(name)) = row.first() else {
+        return Err(SqlError::internal("a sequence row without its name"));
+    };
+    ensure_table().await?;
+    let (k, shard) = (key_of(name), owner(name));
+    let put = mesh::run_on(shard, move |s| {
+        shard_tables::put(s, SEQ_TABLE, vec![(k, row)], None).map_err(|e| format!("{e:?}"))
+    })
+    .await
+    .map_err(gone)?;
+    wal::wait_all(put.map_err(io_error)?.into_iter().collect::<Vec<_>>()).await.map_err(io_error)
 }
 
 /// Drops the sequences owned by `table` (its SERIAL and IDENTITY columns).
@@ -358,9 +390,67 @@ fn name_arg(args: &[Expr]) -> Result<String> {
     }
 }
 
+/// Rewrites the sequence names the calls give (`'s.seq'`, `'seq'`) to the sequences' catalog
+/// names ([`crate::schema`]): a qualified name names its schema's, an unqualified one the first
+/// that exists along the search path (read before the first await, so another session's
+/// statement cannot change it meanwhile).
+async fn catalog_names(rows: &mut [Vec<Expr>]) -> Result<()> {
+    let is_seq = |f: Builtin| matches!(f, Builtin::NextVal | Builtin::CurrVal | Builtin::SetVal);
+    let mut given: Vec<String> = Vec::new();
+    for e in rows.iter().flatten() {
+        e.visit(&mut |x| {
+            if let Expr::Call(f, args, _) = x {
+                if let (true, Some(Expr::Const(Datum::Text(n), _))) = (is_seq(*f), args.first()) {
+                    if !given.contains(n) {
+                        given.push(n.clone());
+                    }
+                }
+            }
+        });
+    }
+    if given.is_empty() {
+        return Ok(());
+    }
+    let path = crate::schema::path();
+    let mut names: HashMap<String, String> = HashMap::new();
+    for g in given {
+        let parts = crate::regtypes::qualified_name(&g)?;
+        let name = match parts.as_slice() {
+            [n] => {
+                let mut found = n.clone();
+                for s in &path {
+                    let full = crate::schema::qualify(s, n);
+                    if exists(&full).await? {
+                        found = full;
+                        break;
+                    }
+                }
+                found
+            }
+            [.., s, n] => crate::schema::qualify(s, n),
+            [] => g.clone(),
+        };
+        names.insert(g, name);
+    }
+    for e in rows.iter_mut().flatten() {
+        e.try_map_calls(&mut |f, args| {
+            if let (true, Some(Expr::Const(Datum::Text(n), ty))) = (is_seq(f), args.first()) {
+                if let Some(c) = names.get(n).filter(|c| *c != n) {
+                    let mut args = args.to_vec();
+                    args[0] = Expr::Const(Datum::Text(c.clone()), *ty);
+                    return Ok(Some(Expr::Call(f, args, SqlType::Int8)));
+                }
+            }
+            Ok(None)
+        })?;
+    }
+    Ok(())
+}
+
 /// Replaces the sequence calls of each row's expressions by their values, row by row and left
 /// to right: the nextval calls of every row are fetched in one step per sequence first.
 pub async fn resolve(txn: &Txn, rows: &mut [Vec<Expr>], params: &[Datum]) -> Result<()> {
+    catalog_names(rows).await?;
     // How many values each sequence gives out, in evaluation order.
     let mut wanted: Vec<(String, usize)> = Vec::new();
     for row in rows.iter() {

@@ -265,16 +265,9 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             "serializable" => return Err(only(canon, "read committed or repeatable read")),
             v => return Err(invalid(canon, v)),
         },
-        "search_path" => {
-            if !values.iter().any(|v| v.trim().eq_ignore_ascii_case("public")) {
-                return Err(only(canon, "a list that includes public (the only schema)"));
-            }
-            values
-                .iter()
-                .map(|v| if v == "$user" { "\"$user\"".to_string() } else { v.clone() })
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
+        // Each entry as quote_identifier writes it (PostgreSQL's GUC_LIST_QUOTE); schemas that
+        // do not exist are allowed, as in PostgreSQL (they are skipped when names resolve).
+        "search_path" => values.iter().map(|v| crate::regtypes::quote_ident(v)).collect::<Vec<_>>().join(", "),
         _ => return Err(read_only(canon)),
     };
     Ok((canon, value))

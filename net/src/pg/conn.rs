@@ -420,7 +420,13 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
     put(&mut c.out, BackendKeyData::new(pid, SecretKey::I32(secret)));
     ready(&mut c);
     c.flush().await?;
-    query_loop(&mut c).await
+    let r = query_loop(&mut c).await;
+    // A session that ends inside a block (or an unsynced implicit transaction) rolls it back, as
+    // PostgreSQL does: its locks go, and its DDL is undone.
+    if let Some(t) = c.txn.take() {
+        t.rollback().await;
+    }
+    r
 }
 
 async fn authenticate(c: &mut Conn, cfg: &PgConfig, user: &str) -> IoResult<()> {
@@ -847,11 +853,19 @@ async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<or
     let timeout =
         |name: &str| c.settings.iter().find(|(k, _)| *k == name).and_then(|(_, v)| orbit_query::settings::timeout(v));
     c.cancel.arm_with(timeout("statement_timeout"), timeout("lock_timeout"));
+    use_search_path(c);
     let memory = c.settings.iter().find(|(k, _)| *k == "orbit.query_memory_limit").map(|(_, v)| v.as_str());
     c.cancel.limit_memory(memory.map_or(orbit_query::memory::DEFAULT_LIMIT_BYTES, orbit_query::settings::memory_bytes));
     let r = run_in_transaction(c, plan, params).await;
     c.cancel.arm(false);
     r
+}
+
+/// Hands the session's search_path to name resolution ([`orbit_query::schema`]) before a
+/// statement is bound or starts to run.
+fn use_search_path(c: &Conn) {
+    let path = c.settings.iter().find(|(k, _)| *k == "search_path").map(|(_, v)| v.as_str());
+    orbit_query::schema::use_search_path(path.unwrap_or(orbit_query::schema::DEFAULT_SEARCH_PATH));
 }
 
 /// A transaction of this session: its cancel switch and currval values.
@@ -869,6 +883,7 @@ async fn run_in_transaction(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Resu
         Some(t) => orbit_query::execute(plan, params, t).await,
         None => {
             let mut t = new_txn(c);
+            t.alone = true;
             match orbit_query::execute(plan, params, &mut t).await {
                 Ok(r) => {
                     t.commit().await?;
@@ -968,6 +983,7 @@ async fn simple_query(c: &mut Conn, sql: &str) {
 
 async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement, text: &str) -> Result<(), SqlError> {
     let started = std::time::Instant::now();
+    use_search_path(c);
     let prepared = match bind::bind(sql, stmt, &[]) {
         Ok(p) => p,
         Err(e) => {
@@ -1106,6 +1122,7 @@ fn parse(c: &mut Conn, name: String, sql: &str, oids: &[u32]) -> Result<(), SqlE
             format!("too many prepared statements (at most {MAX_STATEMENTS})"),
         ));
     }
+    use_search_path(c);
     let prepared = match bind::prepare(sql, oids) {
         Ok(p) => p,
         Err(e) if c.status == TxStatus::Failed => {

@@ -42,10 +42,13 @@ pub(crate) fn make_object_name(name1: &str, name2: Option<&str>, label: &str) ->
 /// PostgreSQL's `ChooseRelationName`/`ChooseConstraintName`: the first of `label`, `label1`,
 /// `label2`, ... that gives a name `taken` does not reject.
 pub(crate) fn choose_name(name1: &str, name2: Option<&str>, label: &str, taken: impl Fn(&str) -> bool) -> String {
+    // A table's indexes are relations of its schema; its CHECK constraints are not relations.
+    let (schema, rel) = crate::schema::split(name1);
     let mut pass = 0;
     loop {
         let l = if pass == 0 { label.to_string() } else { format!("{label}{pass}") };
-        let name = make_object_name(name1, name2, &l);
+        let name = make_object_name(rel, name2, &l);
+        let name = if label == "check" { name } else { crate::schema::qualify(schema, &name) };
         if !taken(&name) {
             return name;
         }
@@ -216,7 +219,8 @@ impl Binder<'_> {
                 continue;
             }
             let name = match name {
-                Some(n) => n,
+                // A UNIQUE constraint's index is a relation of the table's schema.
+                Some(n) => crate::schema::qualify(crate::schema::split(&def.name).0, &n),
                 None => {
                     let cols: Vec<&str> = columns.iter().map(|&i| def.columns[i].name.as_str()).collect();
                     let joined = cols.join("_");
@@ -298,7 +302,7 @@ impl Binder<'_> {
                 let name = cc.name.as_ref().map(fold);
                 if let Some(n) = &name {
                     if def.checks.iter().any(|c| c.name == *n)
-                        || def.indexes.iter().any(|x| x.name == *n)
+                        || def.indexes.iter().any(|x| crate::schema::relname(&x.name) == n)
                         || (!def.pk.is_empty() && def.pk_name == *n)
                     {
                         return Err(SqlError::new(
@@ -316,7 +320,7 @@ impl Binder<'_> {
                 }
                 let columns = self.key_columns(&uc.columns, &table.columns, "named in key")?;
                 let name = match uc.name.as_ref().map(fold) {
-                    Some(n) => n,
+                    Some(n) => crate::schema::qualify(crate::schema::split(&table.name).0, &n),
                     None => {
                         let cols: Vec<&str> = columns.iter().map(|&i| table.columns[i].name.as_str()).collect();
                         choose_name(&table.name, Some(&cols.join("_")), "key", relation_exists)
@@ -338,8 +342,9 @@ impl Binder<'_> {
                     def.checks.retain(|c| c.name != n);
                     return Ok(Some(Plan::RewriteTable { table, def, change: super::ColumnChange::Rename }));
                 }
-                if table.indexes.iter().any(|x| x.constraint && x.name == n) {
-                    return Ok(Some(Plan::DropUniqueConstraint { table, name: n }));
+                let index = crate::schema::qualify(crate::schema::split(&table.name).0, &n);
+                if table.indexes.iter().any(|x| x.constraint && x.name == index) {
+                    return Ok(Some(Plan::DropUniqueConstraint { table, name: index }));
                 }
                 if !table.pk.is_empty() && table.pk_name == n {
                     return Err(SqlError::unsupported("dropping a primary key is not supported yet"));
@@ -386,7 +391,17 @@ impl Binder<'_> {
         }
         let columns = self.key_columns(&ci.columns, &table.columns, "")?;
         let name = match &ci.name {
-            Some(n) => object_name(self.sql, n)?,
+            // An index is in its table's schema (PostgreSQL's grammar has no schema there).
+            Some(n) => match n.0.as_slice() {
+                [part] => match part.as_ident() {
+                    Some(id) => crate::schema::qualify(
+                        crate::schema::split(&table.name).0,
+                        &super::schema::relation_part(&fold(id))?,
+                    ),
+                    None => return Err(SqlError::syntax(&n.to_string())),
+                },
+                _ => return Err(SqlError::syntax(".")),
+            },
             None => {
                 let cols: Vec<&str> = columns.iter().map(|&i| table.columns[i].name.as_str()).collect();
                 choose_name(&table.name, Some(&cols.join("_")), "idx", relation_exists)

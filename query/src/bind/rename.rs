@@ -25,6 +25,7 @@ impl Binder<'_> {
         // ALTER TABLE renames views too, as in PostgreSQL.
         if let Some(view) = self.relation_name(&at.name).ok().and_then(|n| super::lookup_table(&n)) {
             if view.view.is_some() {
+                let new_name = crate::schema::qualify(crate::schema::split(&view.name).0, &new_name);
                 return Ok(Plan::RenameTable { table: view, new_name });
             }
         }
@@ -40,6 +41,8 @@ impl Binder<'_> {
                 format!("permission denied: \"{tname}\" is a system catalog"),
             ));
         }
+        // The table stays in its schema.
+        let new_name = crate::schema::qualify(crate::schema::split(&table.name).0, &new_name);
         Ok(Plan::RenameTable { table, new_name })
     }
 }

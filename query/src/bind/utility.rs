@@ -597,7 +597,7 @@ impl Binder<'_> {
                 format!("multiple primary keys for table \"{tname}\" are not allowed"),
             ));
         }
-        let name = p.name.as_ref().map(fold).unwrap_or_else(|| format!("{tname}_pkey"));
+        let name = p.name.as_ref().map(fold).unwrap_or_else(|| format!("{}_pkey", crate::schema::relname(&tname)));
         Ok(Plan::AddPrimaryKey { table: def, columns: cols, name })
     }
 

@@ -28,7 +28,7 @@ impl Binder<'_> {
         if cv.if_not_exists || cv.or_alter {
             return Err(SqlError::new(code::SYNTAX_ERROR, "syntax error at or near \"NOT\""));
         }
-        let name = self.relation_name(&cv.name)?;
+        let name = super::new_object_name(self.sql, &cv.name)?;
         let (_, cols) = self.query(&cv.query)?;
         if cv.columns.len() > cols.len() {
             return Err(SqlError::new(code::SYNTAX_ERROR, "CREATE VIEW specifies more column names than columns"));

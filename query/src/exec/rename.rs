@@ -14,7 +14,7 @@ use orbit_shards::tables as shard_tables;
 use std::sync::Arc;
 
 fn exists_error(name: &str) -> SqlError {
-    SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists"))
+    SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", crate::schema::relname(name)))
 }
 
 pub(super) async fn rename_table(txn: &Txn, table: &Arc<TableDef>, new_name: &str) -> Result<QueryResult> {
@@ -46,7 +46,9 @@ pub(super) async fn rename_table(txn: &Txn, table: &Arc<TableDef>, new_name: &st
         Ok(_) => Arc::new(TableDef { name: new_name.to_string(), ..(**table).clone() }),
         Err(_) => table.clone(),
     };
-    let _ = set_altering(&renamed, false, txn.id).await;
+    // In a block the table stays held until the block ends (ROLLBACK may put back a
+    // definition an earlier ALTER of the block replaced).
+    let _ = set_altering(&renamed, !txn.alone && r.is_ok(), txn.id).await;
     r
 }
 

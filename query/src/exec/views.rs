@@ -23,7 +23,12 @@ fn type_name(def: &TableDef, i: usize) -> String {
 
 pub(super) async fn create_view(def: &TableDef, or_replace: bool) -> Result<QueryResult> {
     let done = QueryResult { tag: "CREATE VIEW".into(), ..Default::default() };
-    let taken = || SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", def.name));
+    let taken = || {
+        SqlError::new(
+            code::DUPLICATE_TABLE,
+            format!("relation \"{}\" already exists", crate::schema::relname(&def.name)),
+        )
+    };
     if crate::sequence::exists(&def.name).await? {
         return Err(taken());
     }
@@ -73,8 +78,17 @@ fn reads(def: &TableDef) -> BTreeSet<String> {
     let Ok(stmts) = crate::bind::parse(text) else { return out };
     for s in &stmts {
         let _ = sqlparser::ast::visit_relations(s, |name| {
-            if let Some(last) = name.0.last().and_then(|p| p.as_ident()) {
-                out.insert(crate::bind::fold_ident(last));
+            // The catalog name: `s.t` for a relation of schema s (an unqualified name as the
+            // search path finds it now).
+            let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(crate::bind::fold_ident).collect();
+            match parts.as_slice() {
+                [t] => {
+                    out.insert(crate::schema::resolve_unqualified(t).unwrap_or_else(|_| t.clone()));
+                }
+                [.., s, t] => {
+                    out.insert(crate::schema::qualify(s, t));
+                }
+                [] => {}
             }
             ControlFlow::<()>::Continue(())
         });
@@ -86,7 +100,13 @@ fn reads(def: &TableDef) -> BTreeSet<String> {
 /// (each after one it reads; drop them in reverse). From this shard's copy of the catalog.
 pub(super) fn dependents(names: &[String]) -> Vec<Arc<TableDef>> {
     let views: Vec<Arc<TableDef>> = orbit_shards::state::with_shard(|s| {
-        s.tables.names().filter_map(|n| s.tables.def(n)).filter(|d| d.view.is_some()).collect()
+        // Views a transaction's DROP hid are gone already.
+        s.tables
+            .names()
+            .filter(|n| !n.contains(super::undo::HIDDEN))
+            .filter_map(|n| s.tables.def(n))
+            .filter(|d| d.view.is_some())
+            .collect()
     });
     let mut found: Vec<Arc<TableDef>> = Vec::new();
     let mut frontier: Vec<String> = names.to_vec();
@@ -173,4 +193,19 @@ pub(super) async fn drop_views(names: &[String], if_exists: bool, cascade: bool)
     drop_relations(&cascaded).await?;
     drop_relations(&present).await?;
     Ok(r)
+}
+
+/// [`drop_views`], with the views it drops, in the order it drops them (for ROLLBACK).
+pub(super) async fn drop_views_kept(
+    names: &[String],
+    if_exists: bool,
+    cascade: bool,
+) -> Result<(QueryResult, Vec<Arc<TableDef>>)> {
+    let present: Vec<Arc<TableDef>> =
+        names.iter().filter_map(|n| crate::bind::lookup_table(n)).filter(|d| d.view.is_some()).collect();
+    let present_names: Vec<String> = present.iter().map(|d| d.name.clone()).collect();
+    // Dependents go first, last-found first (as drop_views drops them), then the named views.
+    let mut going: Vec<Arc<TableDef>> = dependents(&present_names).into_iter().rev().collect();
+    going.extend(present);
+    Ok((drop_views(names, if_exists, cascade).await?, going))
 }

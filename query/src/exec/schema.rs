@@ -1,0 +1,172 @@
+//! CREATE / DROP / ALTER SCHEMA ([`crate::schema`]). A schema is a catalog entry, so it is
+//! created and dropped the way a table is: decided on shard 0, applied on every shard, logged
+//! with the table records, and undone by ROLLBACK through the transaction's created/hidden
+//! objects ([`super::undo`]). DROP SCHEMA ... CASCADE hides the schema's views and tables
+//! (dropped at COMMIT, as DROP TABLE's), drops its sequences at once (not undone by ROLLBACK
+//! yet), then hides the schema.
+
+use super::{check_drop_tables, create_table, drop_relations, undo, views, QueryResult};
+use crate::error::{code, Result, SqlError};
+use crate::schema::{self, SchemaPlan};
+use crate::txn::Txn;
+use orbit_engine::table::{Datum, TableDef};
+use std::sync::Arc;
+
+pub(super) async fn run(txn: &mut Txn, plan: &SchemaPlan) -> Result<QueryResult> {
+    match plan {
+        SchemaPlan::Create { name, if_not_exists } => create(txn, name, *if_not_exists).await,
+        SchemaPlan::Drop { names, if_exists, cascade } => drop(txn, names, *if_exists, *cascade).await,
+        SchemaPlan::Rename { name, new_name } => rename(name, new_name).await,
+    }
+}
+
+fn exists_error(name: &str) -> SqlError {
+    SqlError::new("42P06", format!("schema \"{name}\" already exists"))
+}
+
+fn missing(name: &str) -> SqlError {
+    SqlError::new("3F000", format!("schema \"{name}\" does not exist"))
+}
+
+async fn create(txn: &mut Txn, name: &str, if_not_exists: bool) -> Result<QueryResult> {
+    let mut r = QueryResult { tag: "CREATE SCHEMA".into(), ..Default::default() };
+    let skip = |mut r: QueryResult| {
+        r.notices.push(SqlError::new("42P06", format!("schema \"{name}\" already exists, skipping")));
+        r
+    };
+    if schema::BUILT_IN.iter().any(|(_, n)| *n == name) {
+        return if if_not_exists { Ok(skip(r)) } else { Err(exists_error(name)) };
+    }
+    let def = TableDef { name: schema::entry(name), ..TableDef::default_empty() };
+    // Shard 0 decides: a schema that exists there (created meanwhile too) is a notice or 42P06.
+    let made = create_table(def, true).await?;
+    if !made.notices.is_empty() {
+        return if if_not_exists { Ok(skip(r)) } else { Err(exists_error(name)) };
+    }
+    if let Some(d) = crate::bind::lookup_table(&schema::entry(name)) {
+        txn.created.push(undo::Created::Relation { name: d.name.clone(), oid: d.oid, view: false });
+    }
+    r.notices.clear();
+    Ok(r)
+}
+
+/// What a schema holds, in the order PostgreSQL reports it (by creation: OID order; sequences
+/// made by CREATE SEQUENCE, which have no catalog entry here, after them by name): the
+/// object's kind and catalog name.
+async fn contents(name: &str) -> Result<Vec<(&'static str, String)>> {
+    let prefix = format!("{name}.");
+    let mut rels: Vec<Arc<TableDef>> =
+        crate::catalog::user_tables().into_iter().filter(|d| d.name.starts_with(&prefix)).collect();
+    rels.sort_by_key(|d| d.oid);
+    let mut out: Vec<(&'static str, String)> =
+        rels.iter().map(|d| (if d.view.is_some() { "view" } else { "table" }, d.name.clone())).collect();
+    // Indexes of tables elsewhere (CREATE INDEX names them in the table's schema, so only a
+    // crash could leave one) and free-standing sequences.
+    let mut seqs: Vec<String> = crate::catalog::sequence_rows()
+        .await?
+        .into_iter()
+        .filter(|r| r.get(8).is_none_or(|o| o.is_null()))
+        .filter_map(|r| match r.first() {
+            Some(Datum::Text(n)) if n.starts_with(&prefix) => Some(n.clone()),
+            _ => None,
+        })
+        .collect();
+    seqs.sort();
+    out.extend(seqs.into_iter().map(|s| ("sequence", s)));
+    Ok(out)
+}
+
+async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -> Result<QueryResult> {
+    let mut r = QueryResult { tag: "DROP SCHEMA".into(), ..Default::default() };
+    // PostgreSQL checks every name before dropping anything.
+    let mut present = Vec::new();
+    for n in names {
+        match n.as_str() {
+            "pg_catalog" | "information_schema" => {
+                return Err(SqlError::new(
+                    code::DEPENDENT_OBJECTS_STILL_EXIST,
+                    format!("cannot drop schema {n} because it is required by the database system"),
+                ))
+            }
+            schema::PUBLIC => return Err(SqlError::unsupported("DROP SCHEMA public is not supported")),
+            _ => {}
+        }
+        match crate::bind::lookup_table(&schema::entry(n)) {
+            Some(d) => {
+                if !present.iter().any(|p: &Arc<TableDef>| p.name == d.name) {
+                    present.push(d)
+                }
+            }
+            None if if_exists => {
+                r.notices.push(SqlError::new("00000", format!("schema \"{n}\" does not exist, skipping")))
+            }
+            None => return Err(missing(n)),
+        }
+    }
+    let mut objects = Vec::new();
+    for d in &present {
+        let n = &d.name[schema::MARK.len_utf8()..];
+        objects.extend(contents(n).await?.into_iter().map(|(k, o)| (k, o, n.to_string())));
+    }
+    if !objects.is_empty() {
+        let shown = |o: &str| schema::qualified_display(o);
+        if !cascade {
+            let detail: Vec<String> =
+                objects.iter().map(|(k, o, s)| format!("{k} {} depends on schema {s}", shown(o))).collect();
+            return Err(SqlError::new(
+                code::DEPENDENT_OBJECTS_STILL_EXIST,
+                format!("cannot drop schema {} because other objects depend on it", names.join(", ")),
+            )
+            .detail(detail.join("\n"))
+            .hint("Use DROP ... CASCADE to drop the dependent objects too."));
+        }
+        let lines: Vec<String> = objects.iter().map(|(k, o, _)| format!("drop cascades to {k} {}", shown(o))).collect();
+        r.notices.push(match lines.as_slice() {
+            [one] => SqlError::new("00000", one.clone()),
+            _ => SqlError::new("00000", format!("drop cascades to {} other objects", lines.len()))
+                .detail(lines.join("\n")),
+        });
+    }
+    let of = |kind: &str| -> Vec<String> { objects.iter().filter(|o| o.0 == kind).map(|o| o.1.clone()).collect() };
+    let (view_names, table_names, seq_names) = (of("view"), of("table"), of("sequence"));
+    if !view_names.is_empty() {
+        // Views elsewhere that read these go too (PostgreSQL's cascade reaches them as well).
+        let mut sink = QueryResult::default();
+        let more = views::check_dependents("view", &view_names, true, &mut sink)?;
+        drop_relations(&more).await?;
+        let views: Vec<Arc<TableDef>> = view_names.iter().filter_map(|n| crate::bind::lookup_table(n)).collect();
+        undo::drop_at_commit(txn, &views).await?;
+    }
+    if !table_names.is_empty() {
+        let (_, tables) = check_drop_tables(&table_names, true).await?;
+        undo::drop_at_commit(txn, &tables).await?;
+    }
+    if !seq_names.is_empty() {
+        crate::sequence::drop(&seq_names).await?;
+    }
+    undo::drop_at_commit(txn, &present).await?;
+    Ok(r)
+}
+
+/// ALTER SCHEMA ... RENAME TO: the relations of a schema carry its name in their catalog
+/// names, index names, sequence rows and SQL texts, so only a schema that holds nothing is
+/// renamed yet.
+async fn rename(name: &str, new_name: &str) -> Result<QueryResult> {
+    if schema::BUILT_IN.iter().any(|(_, n)| *n == name) {
+        return Err(SqlError::unsupported(format!("ALTER SCHEMA {name} is not supported")));
+    }
+    let Some(def) = crate::bind::lookup_table(&schema::entry(name)) else { return Err(missing(name)) };
+    if schema::exists(new_name) {
+        return Err(exists_error(new_name));
+    }
+    if !contents(name).await?.is_empty() {
+        return Err(SqlError::unsupported(format!(
+            "ALTER SCHEMA ... RENAME TO of schema \"{name}\", which holds relations, is not supported yet"
+        )));
+    }
+    super::rename::rename_everywhere(&def, &schema::entry(new_name)).await.map_err(|e| match e.code {
+        code::DUPLICATE_TABLE => exists_error(new_name),
+        _ => e,
+    })?;
+    Ok(QueryResult { tag: "ALTER SCHEMA".into(), ..Default::default() })
+}

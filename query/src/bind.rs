@@ -1656,6 +1656,21 @@ impl Binder<'_> {
                 Ok(off)
             };
         for (n, twj) in from.iter().enumerate() {
+            // The joins are bound left-deep over every item so far; `a, b RIGHT JOIN c` would
+            // become `(a, b) RIGHT JOIN c`, where PostgreSQL joins `a` to `b RIGHT JOIN c`: not
+            // the same rows for RIGHT and FULL joins (INNER and LEFT give the same either way).
+            if n > 0
+                && twj.joins.iter().any(|j| {
+                    matches!(
+                        j.join_operator,
+                        ast::JoinOperator::Right(_) | ast::JoinOperator::RightOuter(_) | ast::JoinOperator::FullOuter(_)
+                    )
+                })
+            {
+                return Err(SqlError::unsupported(
+                    "a RIGHT or FULL JOIN in a FROM item after a comma is not supported yet",
+                ));
+            }
             let (def, alias, lateral) = self.bind_from_item(&twj.relation, (n > 0).then_some((&combined, &js)))?;
             add(&mut js, &mut combined, &mut plan, def, alias)?;
             if n > 0 {

@@ -1274,17 +1274,20 @@ impl Binder<'_> {
             return Ok((def.name.clone(), def));
         }
         let tname = self.relation_name(name)?;
-        let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
+        // PostgreSQL points at the name's start (its schema, when qualified).
+        let span = name.0.first().and_then(|p| p.as_ident()).map(|i| i.span);
+        // As written (qualified or not) when missing; its name in its schema otherwise.
         let def = lookup_table(&tname).ok_or_else(|| {
-            SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
+            SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{}\" does not exist", parts.join(".")))
                 .at(span.and_then(|s| self.pos(&s)))
         })?;
+        let rel = crate::schema::relname(&tname);
         if def.index_of.is_some() {
-            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{tname}\" is an index"))
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{rel}\" is an index"))
                 .at(span.and_then(|s| self.pos(&s))));
         }
         if def.view.is_some() {
-            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{tname}\" is not a table"))
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{rel}\" is not a table"))
                 .detail("This operation is not supported for views."));
         }
         Ok((tname, def))

@@ -182,8 +182,15 @@ pub(super) async fn drop_views(names: &[String], if_exists: bool, cascade: bool)
                 return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{n}\" is not a view"))
                     .hint("Use DROP INDEX to remove an index."))
             }
-            None if if_exists => r.notices.push(notice("00000", format!("view \"{n}\" does not exist, skipping"))),
-            None => return Err(SqlError::new(code::UNDEFINED_TABLE, format!("view \"{n}\" does not exist"))),
+            None if if_exists => r
+                .notices
+                .push(notice("00000", format!("view \"{}\" does not exist, skipping", crate::schema::relname(n)))),
+            None => {
+                return Err(SqlError::new(
+                    code::UNDEFINED_TABLE,
+                    format!("view \"{}\" does not exist", crate::schema::relname(n)),
+                ))
+            }
         }
     }
     if present.is_empty() {

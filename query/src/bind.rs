@@ -17,6 +17,7 @@ mod arrays;
 mod constraints;
 mod functions;
 mod grouping;
+mod lateral;
 mod modify_join;
 mod rename;
 mod schema;
@@ -1649,10 +1650,10 @@ impl Binder<'_> {
                 Ok(off)
             };
         for (n, twj) in from.iter().enumerate() {
-            let (def, alias) = self.relation(&twj.relation)?;
+            let (def, alias, lateral) = self.bind_from_item(&twj.relation, (n > 0).then_some((&combined, &js)))?;
             add(&mut js, &mut combined, &mut plan, def, alias)?;
             if n > 0 {
-                plan.steps.push(JoinStep { kind: JoinKind::Cross, on: None, eq: Vec::new() });
+                self.join_step(&mut plan, &js, JoinStep { kind: JoinKind::Cross, on: None, eq: Vec::new() }, lateral)?;
             }
             for j in &twj.joins {
                 use ast::JoinOperator as J;
@@ -1664,7 +1665,7 @@ impl Binder<'_> {
                     J::CrossJoin(c) => (JoinKind::Cross, c),
                     _ => return Err(SqlError::unsupported("this kind of join is not supported")),
                 };
-                let (rdef, ralias) = self.relation(&j.relation)?;
+                let (rdef, ralias, lateral) = self.bind_from_item(&j.relation, Some((&combined, &js)))?;
                 let left_width = combined.columns.len();
                 let left_tables = js.tables.clone();
                 let roff = add(&mut js, &mut combined, &mut plan, rdef.clone(), ralias)?;
@@ -1776,7 +1777,7 @@ impl Binder<'_> {
                         }
                     }
                 }
-                plan.steps.push(JoinStep { kind, on, eq });
+                self.join_step(&mut plan, &js, JoinStep { kind, on, eq }, lateral)?;
             }
         }
         Ok((plan, combined, js))

@@ -133,6 +133,21 @@ const VIEWS: &[View] = &[
     },
     View {
         schema: "pg_catalog",
+        name: "pg_partitioned_table",
+        oid: 3350,
+        columns: &[
+            ("partrelid", I8),
+            ("partstrat", T),
+            ("partnatts", I2),
+            ("partdefid", I8),
+            ("partattrs", I2A),
+            ("partclass", I8A),
+            ("partcollation", I8A),
+            ("partexprs", T),
+        ],
+    },
+    View {
+        schema: "pg_catalog",
         name: "pg_policy",
         oid: 3256,
         columns: &[
@@ -1118,7 +1133,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             vec![Datum::Int8(950), text("C"), Datum::Int8(PG_CATALOG_NS), text("c")],
             vec![Datum::Int8(951), text("POSIX"), Datum::Int8(PG_CATALOG_NS), text("c")],
         ],
-        2611 | 3256 | 2620 | 2618 | 3381 | 6104 | 6237 | 6106 => vec![],
+        2611 | 3350 | 3256 | 2620 | 2618 | 3381 | 6104 | 6237 | 6106 => vec![],
         // The one role: the bootstrap superuser.
         12010 => vec![vec![
             text("postgres"),

@@ -33,6 +33,7 @@ pub(crate) mod undo;
 mod upsert;
 mod utility;
 mod views;
+pub(crate) use utility::release_altering;
 pub use utility::{copy_insert, copy_out};
 
 /// A statement's outcome: rows (for SELECT and RETURNING), the command tag and any notices.
@@ -134,7 +135,14 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                     ));
                 }
             }
+            let mut kept = Vec::new();
+            if !txn.alone {
+                for n in names {
+                    kept.extend(crate::sequence::row_of(n).await?.map(|row| undo::Created::DroppedSequence { row }));
+                }
+            }
             crate::sequence::drop(names).await?;
+            undo::keep(txn, kept)?;
             Ok(r)
         }
         Plan::DropTable { names, if_exists } => {
@@ -142,8 +150,20 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::drop_at_commit(txn, &present).await?;
             Ok(r)
         }
-        Plan::CreateView { def, or_replace } => views::create_view(def, *or_replace).await,
-        Plan::DropView { names, if_exists, cascade } => views::drop_views(names, *if_exists, *cascade).await,
+        Plan::CreateView { def, or_replace } => {
+            // OR REPLACE of a view: ROLLBACK puts the old one back.
+            let old = crate::bind::lookup_table(&def.name).filter(|d| *or_replace && d.view.is_some());
+            let r = views::create_view(def, *or_replace).await?;
+            let old = old.map(|d| undo::Created::Dropped { def: Box::new((*d).clone()), rows: Vec::new() });
+            undo::keep(txn, old.into_iter().collect())?;
+            Ok(r)
+        }
+        Plan::DropView { names, if_exists, cascade } => {
+            let (r, gone) = views::drop_views_kept(names, *if_exists, *cascade).await?;
+            let kept = gone.iter().map(|d| undo::Created::Dropped { def: Box::new((**d).clone()), rows: Vec::new() });
+            undo::keep(txn, kept.collect())?;
+            Ok(r)
+        }
         Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. }
             if crate::catalog::is_view(table) =>
         {
@@ -207,6 +227,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             utility::maintenance(*analyze, tables, columns, tag).await
         }
         Plan::CreateIndex { table, index, if_not_exists } => {
+            txn.holds_tables |= !txn.alone;
             let mut r = indexes::create_index(txn, table, index, *if_not_exists).await?;
             // ALTER TABLE ... ADD CONSTRAINT ... UNIQUE builds its index the same way.
             if index.constraint {
@@ -214,27 +235,41 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             }
             Ok(r)
         }
-        Plan::DropIndex { names, if_exists } => indexes::drop_index(txn, names, *if_exists).await,
+        Plan::DropIndex { names, if_exists } => {
+            txn.holds_tables |= !txn.alone;
+            let (r, kept) = indexes::drop_index(txn, names, *if_exists).await?;
+            undo::keep(txn, kept)?;
+            Ok(r)
+        }
         Plan::DropUniqueConstraint { table, name } => {
-            indexes::remove_from_table(txn, table, name).await?;
-            drop_relations(std::slice::from_ref(name)).await?;
+            txn.holds_tables |= !txn.alone;
+            let mut kept: Vec<undo::Created> =
+                indexes::remove_from_table(txn, table, name).await?.into_iter().collect();
+            kept.extend(indexes::drop_kept(txn, name).await?);
+            undo::keep(txn, kept)?;
             Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
         }
         Plan::Schema(p) => schema::run(txn, p).await,
         Plan::RenameTable { table, new_name } => {
+            txn.holds_tables |= !txn.alone;
             let r = rename::rename_table(txn, table, new_name).await?;
-            // A table this transaction created is dropped by ROLLBACK under its new name.
-            for c in &mut txn.created {
-                if let undo::Created::Relation { name, oid, .. } = c {
-                    if *name == table.name && *oid == table.oid {
-                        name.clone_from(new_name);
-                    }
-                }
-            }
+            // ROLLBACK renames it back (before it drops what was created under the old name).
+            let renamed = undo::Created::Renamed { from: table.name.clone(), to: new_name.clone(), oid: table.oid };
+            undo::keep(txn, vec![renamed])?;
             Ok(r)
         }
-        Plan::AddPrimaryKey { table, columns, name } => utility::add_primary_key(txn, table, columns, name).await,
-        Plan::RewriteTable { table, def, change } => utility::rewrite_columns(txn, table, def, change).await,
+        Plan::AddPrimaryKey { table, columns, name } => {
+            txn.holds_tables |= !txn.alone;
+            let (r, kept) = utility::add_primary_key(txn, table, columns, name).await?;
+            undo::keep(txn, kept)?;
+            Ok(r)
+        }
+        Plan::RewriteTable { table, def, change } => {
+            txn.holds_tables |= !txn.alone;
+            let (r, kept) = utility::rewrite_columns(txn, table, def, change).await?;
+            undo::keep(txn, kept)?;
+            Ok(r)
+        }
         Plan::Truncate(tables) => {
             txn.check_writable("TRUNCATE TABLE")?;
             for t in tables {

@@ -922,6 +922,19 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
                 }
                 node
             }
+            // PostgreSQL's plan for a LATERAL item: a nested loop with the item inside.
+            Source::Lateral(l) => {
+                let (left, right) = (join_node(&l.left, None, None, shards).0, source_node(&l.right, shards, n)?);
+                let (le, re) = (left.estimate(), right.estimate());
+                let title = if l.kind == crate::join::JoinKind::Left { "Nested Loop Left Join" } else { "Nested Loop" };
+                let e = Estimate {
+                    startup: le.startup,
+                    total: le.total + le.rows * re.total,
+                    rows: cost::clamp_rows(le.rows * re.rows),
+                    width: le.width + re.width,
+                };
+                Node::new(title).est(e).child(left).child(right)
+            }
         })
     }
     let mut n = 0;

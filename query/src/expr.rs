@@ -335,6 +335,20 @@ pub struct Ctx<'a> {
     pub aggs: &'a [Datum],
 }
 
+/// An operand's value, borrowed where it already is (a column, constant, parameter or
+/// aggregate: no copy of a text or numeric per row), computed otherwise.
+fn operand<'a>(e: &'a Expr, cx: &Ctx<'a>) -> Result<std::borrow::Cow<'a, Datum>> {
+    use std::borrow::Cow;
+    const NULL: &Datum = &Datum::Null;
+    Ok(match e {
+        Expr::Const(d, _) => Cow::Borrowed(d),
+        Expr::Column(i, _) => Cow::Borrowed(cx.row.get(*i).unwrap_or(NULL)),
+        Expr::Param(i, _) => Cow::Borrowed(cx.params.get(*i).unwrap_or(NULL)),
+        Expr::Agg(i, _) => Cow::Borrowed(cx.aggs.get(*i).unwrap_or(NULL)),
+        _ => Cow::Owned(eval(e, cx)?),
+    })
+}
+
 pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
     Ok(match e {
         Expr::Const(d, _) => d.clone(),
@@ -342,7 +356,7 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
         Expr::Param(i, _) => cx.params.get(*i).cloned().unwrap_or(Datum::Null),
         Expr::Agg(i, _) => cx.aggs.get(*i).cloned().unwrap_or(Datum::Null),
         Expr::Arith(op, a, b, ty) => {
-            let (a, b) = (eval(a, cx)?, eval(b, cx)?);
+            let (a, b) = (operand(a, cx)?, operand(b, cx)?);
             if a.is_null() || b.is_null() {
                 Datum::Null
             } else {
@@ -358,7 +372,7 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
             v => arith(ArithOp::Sub, &zero(*ty), &v, *ty)?,
         },
         Expr::Cmp(op, a, b) => {
-            let (a, b) = (eval(a, cx)?, eval(b, cx)?);
+            let (a, b) = (operand(a, cx)?, operand(b, cx)?);
             match compare(&a, &b) {
                 None => Datum::Null,
                 Some(o) => Datum::Bool(match op {
@@ -1034,7 +1048,7 @@ impl AggState {
                 *s += v.as_f64().unwrap_or_default();
                 *n += 1;
             }
-            AggState::SumNumeric(sum) => sum.add(&crate::numeric::of(&v)?)?,
+            AggState::SumNumeric(sum) => sum.add_datum(&v)?,
             AggState::VarNumeric(n, sx, sxx) => {
                 let x = crate::numeric::of(&v)?;
                 *sxx = sxx.add(&x.mul(&x)?)?;
@@ -1175,7 +1189,7 @@ impl AggState {
                 crate::array::aggregate(spec.ty, arg_is_array, items)?
             }
             AggState::SumNumeric(sum) if spec.func == AggFunc::Avg => sum.avg()?,
-            AggState::SumNumeric(sum) => sum.sum(),
+            AggState::SumNumeric(sum) => sum.sum()?,
             AggState::VarNumeric(n, sx, sxx) => {
                 let AggFunc::Variance { sample, sqrt } = spec.func else { return Ok(Datum::Null) };
                 crate::numeric::variance(n, &sx, &sxx, sample, sqrt)?

@@ -74,14 +74,14 @@ fn too_big() -> SqlError {
 
 /// What a join step has built so far, against its bounds.
 #[derive(Default)]
-struct Built {
+pub(crate) struct Built {
     bytes: usize,
     pairs: usize,
 }
 
 impl Built {
     /// Counts one output row.
-    fn row(&mut self, row: &[Datum], rows: usize) -> Result<()> {
+    pub(crate) fn row(&mut self, row: &[Datum], rows: usize) -> Result<()> {
         if rows > MAX_JOIN_ROWS {
             return Err(too_many());
         }
@@ -93,7 +93,7 @@ impl Built {
     }
 
     /// Counts one candidate pair; every so often, checks for a cancel.
-    fn pair(&mut self, txn: &Txn) -> Result<()> {
+    pub(crate) fn pair(&mut self, txn: &Txn) -> Result<()> {
         self.pairs += 1;
         if self.pairs.is_multiple_of(CANCEL_CHECK_PAIRS) {
             txn.check_cancel()?;

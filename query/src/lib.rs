@@ -21,6 +21,7 @@ pub mod group;
 pub mod index;
 pub mod join;
 pub mod json;
+pub mod lateral;
 pub mod numeric;
 pub mod regtypes;
 pub mod relation;

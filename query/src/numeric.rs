@@ -128,7 +128,11 @@ impl Num {
         if i != b.len() {
             return Err(invalid(s));
         }
-        let mut v: BigInt = digits.parse().map_err(|_| invalid(s))?;
+        let mut v: BigInt = if digits.len() <= SMALL_DIGITS {
+            BigInt::from(digits.parse::<i128>().map_err(|_| invalid(s))?)
+        } else {
+            digits.parse().map_err(|_| invalid(s))?
+        };
         if neg {
             v = -v;
         }
@@ -136,7 +140,8 @@ impl Num {
         if dscale > MAX_DSCALE as i64 {
             return Err(overflow());
         }
-        if !v.is_zero() && v.magnitude().to_string().len() as i64 - frac + exp > MAX_INT_DIGITS as i64 {
+        let significant = digits.trim_start_matches('0').len() as i64;
+        if !v.is_zero() && significant - frac + exp > MAX_INT_DIGITS as i64 {
             return Err(overflow());
         }
         // v * 10^(exp - frac) with dscale digits after the point.
@@ -155,7 +160,9 @@ impl Num {
             if *s > MAX_DSCALE {
                 return Err(overflow());
             }
-            if !v.is_zero() && int_digits(v, *s) > MAX_INT_DIGITS as i64 {
+            // Below 435,000 bits a value has fewer than MAX_INT_DIGITS digits: no need to
+            // print it to count them.
+            if v.bits() > 435_000 && int_digits(v, *s) > MAX_INT_DIGITS as i64 {
                 return Err(overflow());
             }
         }
@@ -169,6 +176,9 @@ impl Num {
             Num::Inf(false) => "Infinity".into(),
             Num::Inf(true) => "-Infinity".into(),
             Num::Fin(v, s) => {
+                if let Some(x) = v.to_i128() {
+                    return Small { v: x, s: *s }.to_text();
+                }
                 let mut d = v.magnitude().to_string();
                 let s = *s as usize;
                 if d.len() <= s {
@@ -939,6 +949,94 @@ fn div_round(a: &BigInt, sa: u32, b: &BigInt, sb: u32, r: u32) -> BigInt {
     round_to(&q, r as i64 + 1, r as i64, true)
 }
 
+/// Digits a [`Small`] takes from a text (10^36 < 2^127: no overflow while parsing).
+const SMALL_DIGITS: usize = 36;
+
+/// A finite numeric that fits an i128: `v / 10^s` — the fast path for the common case
+/// (prices, quantities) that adds and multiplies without big integers. Every operation is
+/// checked: None means "take the general path".
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Small {
+    v: i128,
+    s: u32,
+}
+
+impl Small {
+    /// An integer datum, or a numeric's text as numeric_out prints it (`-123.450`; never an
+    /// exponent) of at most [`SMALL_DIGITS`] digits.
+    fn of(d: &Datum) -> Option<Small> {
+        match d {
+            Datum::Numeric(t) => Small::parse(t),
+            Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) => Some(Small { v: d.as_i64()? as i128, s: 0 }),
+            _ => None,
+        }
+    }
+
+    fn parse(t: &str) -> Option<Small> {
+        let b = t.as_bytes();
+        let (neg, b) = match b.first() {
+            Some(b'-') => (true, &b[1..]),
+            _ => (false, b),
+        };
+        if b.is_empty() || b.len() > SMALL_DIGITS + 1 {
+            return None;
+        }
+        let (mut v, mut s, mut point) = (0i128, 0u32, false);
+        for &c in b {
+            match c {
+                b'0'..=b'9' => {
+                    v = v * 10 + (c - b'0') as i128;
+                    s += point as u32;
+                }
+                b'.' if !point => point = true,
+                _ => return None,
+            }
+        }
+        Some(Small { v: if neg { -v } else { v }, s })
+    }
+
+    /// `self` brought to scale `s` (at least its own).
+    fn at(self, s: u32) -> Option<i128> {
+        self.v.checked_mul(10i128.checked_pow(s - self.s)?)
+    }
+
+    fn add(self, o: Small) -> Option<Small> {
+        let s = self.s.max(o.s);
+        Some(Small { v: self.at(s)?.checked_add(o.at(s)?)?, s })
+    }
+
+    fn mul(self, o: Small) -> Option<Small> {
+        Some(Small { v: self.v.checked_mul(o.v)?, s: self.s + o.s })
+    }
+
+    /// numeric_out's text, as [`Num::to_text`] prints it.
+    fn to_text(self) -> String {
+        let digits = self.v.unsigned_abs().to_string();
+        let s = self.s as usize;
+        let mut out = String::with_capacity(digits.len() + s + 3);
+        if self.v < 0 {
+            out.push('-');
+        }
+        if s == 0 {
+            out.push_str(&digits);
+        } else if digits.len() > s {
+            let (int, frac) = digits.split_at(digits.len() - s);
+            out.push_str(int);
+            out.push('.');
+            out.push_str(frac);
+        } else {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', s - digits.len()));
+            out.push_str(&digits);
+        }
+        out
+    }
+
+    fn num(self) -> Num {
+        Num::Fin(BigInt::from(self.v), self.s)
+    }
+}
+
 /// The numeric of an integer or numeric datum.
 pub fn of(d: &Datum) -> Result<Num> {
     Num::from_datum(d).ok_or_else(|| SqlError::internal(format!("not a numeric: {d:?}")))
@@ -947,6 +1045,20 @@ pub fn of(d: &Datum) -> Result<Num> {
 /// The arithmetic operators on numeric datums.
 pub fn arith(op: crate::expr::ArithOp, a: &Datum, b: &Datum) -> Result<Datum> {
     use crate::expr::ArithOp;
+    // Values of up to 36 digits add, subtract and multiply exactly in i128 (the same result
+    // and scale as below, without big integers); anything else, or an overflow, takes the
+    // general path.
+    if let (Some(x), Some(y)) = (Small::of(a), Small::of(b)) {
+        let r = match op {
+            ArithOp::Add => x.add(y),
+            ArithOp::Sub => x.add(Small { v: -y.v, s: y.s }),
+            ArithOp::Mul => x.mul(y),
+            ArithOp::Div | ArithOp::Mod => None,
+        };
+        if let Some(r) = r {
+            return Ok(Datum::Numeric(r.to_text()));
+        }
+    }
     let (x, y) = (of(a)?, of(b)?);
     Ok(match op {
         ArithOp::Add => x.add(&y)?,
@@ -1042,16 +1154,40 @@ pub fn variance(n: i64, sum: &Num, sum2: &Num, sample: bool, sqrt: bool) -> Resu
     Ok(Num::Fin(round_to(&x.sqrt(), k, rscale as i64, true), rscale).into_datum())
 }
 
-/// Sums for sum() and avg() over numerics: exact, so partial states merge in any order.
+/// Sums for sum() and avg() over numerics: exact, so partial states merge in any order. The
+/// value is `total + small`: inputs that fit add into `small` (an i128), which spills into the
+/// big-integer `total` when it would overflow.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sum {
-    pub total: Num,
+    total: Num,
+    small: Small,
     pub count: i64,
 }
 
 impl Sum {
     pub fn new() -> Sum {
-        Sum { total: Num::zero(), count: 0 }
+        Sum { total: Num::zero(), small: Small { v: 0, s: 0 }, count: 0 }
+    }
+
+    /// Adds an integer or numeric datum.
+    pub fn add_datum(&mut self, d: &Datum) -> Result<()> {
+        match Small::of(d) {
+            Some(x) => self.add_small(x)?,
+            None => self.total = self.total.add(&of(d)?)?,
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    fn add_small(&mut self, x: Small) -> Result<()> {
+        match self.small.add(x) {
+            Some(r) => self.small = r,
+            None => {
+                self.total = self.total.add(&self.small.num())?;
+                self.small = x;
+            }
+        }
+        Ok(())
     }
 
     pub fn add(&mut self, v: &Num) -> Result<()> {
@@ -1062,23 +1198,28 @@ impl Sum {
 
     pub fn merge(&mut self, o: Sum) -> Result<()> {
         self.total = self.total.add(&o.total)?;
+        self.add_small(o.small)?;
         self.count += o.count;
         Ok(())
     }
 
-    pub fn sum(&self) -> Datum {
+    /// The exact sum.
+    pub fn total(&self) -> Result<Num> {
+        self.total.add(&self.small.num())
+    }
+
+    pub fn sum(&self) -> Result<Datum> {
         if self.count == 0 {
-            Datum::Null
-        } else {
-            self.total.clone().into_datum()
+            return Ok(Datum::Null);
         }
+        Ok(self.total()?.into_datum())
     }
 
     pub fn avg(&self) -> Result<Datum> {
         if self.count == 0 {
             return Ok(Datum::Null);
         }
-        Ok(self.total.div(&Num::from_i64(self.count))?.into_datum())
+        Ok(self.total()?.div(&Num::from_i64(self.count))?.into_datum())
     }
 }
 
@@ -1098,6 +1239,70 @@ mod tests {
 
     fn t(x: Result<Num>) -> String {
         x.unwrap().to_text()
+    }
+
+    /// numeric_out over big integers only (the general path's printing).
+    fn big_text(x: &Num) -> String {
+        let Num::Fin(v, s) = x else { return x.to_text() };
+        let mut d = v.magnitude().to_string();
+        let s = *s as usize;
+        if d.len() <= s {
+            d = format!("{}{d}", "0".repeat(s + 1 - d.len()));
+        }
+        let (int, frac) = d.split_at(d.len() - s);
+        let sign = if v.is_negative() { "-" } else { "" };
+        if s == 0 {
+            format!("{sign}{int}")
+        } else {
+            format!("{sign}{int}.{frac}")
+        }
+    }
+
+    #[test]
+    fn small_path_matches_the_general_path() {
+        use crate::expr::ArithOp;
+        let texts = [
+            "0",
+            "0.00",
+            "1",
+            "-1",
+            "0.05",
+            "-0.05",
+            "123.450",
+            "-99.9",
+            "1000000",
+            "0.000001",
+            "99999999999999999999999999999999999",
+            "-12345678901234567890.123456789012345",
+            "170141183460469231731687303715884105727",
+            "5e-3",
+        ];
+        let mut data: Vec<Datum> = texts.iter().map(|t| n(t).into_datum()).collect();
+        data.extend([Datum::Int4(7), Datum::Int8(i64::MIN), Datum::Int2(-3), Datum::Int8(i64::MAX)]);
+        for a in &data {
+            for b in &data {
+                for op in [ArithOp::Add, ArithOp::Sub, ArithOp::Mul] {
+                    let (x, y) = (of(a).unwrap(), of(b).unwrap());
+                    let general = match op {
+                        ArithOp::Add => x.add(&y),
+                        ArithOp::Sub => x.sub(&y),
+                        _ => x.mul(&y),
+                    }
+                    .unwrap();
+                    let fast = arith(op, a, b).unwrap();
+                    assert_eq!(fast, Datum::Numeric(big_text(&general)), "{a:?} {op:?} {b:?}");
+                }
+            }
+        }
+        // Sums spill from i128 into big integers and back without losing a digit.
+        let mut sum = Sum::new();
+        let mut exact = Num::zero();
+        for d in data.iter().chain(&data).chain(&data) {
+            sum.add_datum(d).unwrap();
+            exact = exact.add(&of(d).unwrap()).unwrap();
+        }
+        assert_eq!(sum.sum().unwrap(), Datum::Numeric(big_text(&exact)));
+        assert_eq!(sum.count, 3 * data.len() as i64);
     }
 
     #[test]

@@ -109,6 +109,8 @@ pub enum Source {
     /// The FROM rows of a SELECT with correlated subqueries, each row followed by the values of
     /// `links`; WHERE (which may read them) is applied here.
     Correlated(Box<Correlated>),
+    /// The FROM items up to a LATERAL one, that one computed per left row ([`crate::lateral`]).
+    Lateral(Box<crate::lateral::Lateral>),
 }
 
 #[derive(Debug, Clone)]
@@ -516,7 +518,7 @@ fn balanced(mut items: Vec<Expr>, and: bool) -> Expr {
 }
 
 /// The rows of `source` (without the row-id slot).
-async fn materialise(txn: &mut Txn, source: &Source, def: &TableDef, params: &[Datum]) -> Result<Vec<Row>> {
+pub(crate) async fn materialise(txn: &mut Txn, source: &Source, def: &TableDef, params: &[Datum]) -> Result<Vec<Row>> {
     Box::pin(materialise_inner(txn, source, def, params)).await
 }
 
@@ -558,6 +560,7 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
             _ => vec![],
         },
         Source::Correlated(c) => correlated(txn, c, params).await?,
+        Source::Lateral(l) => crate::lateral::rows(txn, l, params).await?,
     })
 }
 
@@ -1291,6 +1294,7 @@ pub(crate) fn map_source(s: &mut Source, f: &mut dyn FnMut(&mut Expr) -> Result<
             }
             c.links.iter_mut().try_for_each(|l| map_link(l, f))
         }
+        Source::Lateral(l) => crate::lateral::map(l, f),
     }
 }
 

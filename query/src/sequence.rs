@@ -208,6 +208,30 @@ pub async fn drop(names: &[String]) -> Result<Vec<bool>> {
     Ok(out)
 }
 
+/// A sequence's stored row (kept by DROP SEQUENCE in a transaction, for ROLLBACK).
+pub async fn row_of(name: &str) -> Result<Option<Row>> {
+    if crate::bind::lookup_table(SEQ_TABLE).is_none() {
+        return Ok(None);
+    }
+    let k = key_of(name);
+    mesh::run_on(owner(name), move |s| s.tables.get(SEQ_TABLE).and_then(|t| t.get(&k).cloned())).await.map_err(gone)
+}
+
+/// Puts a dropped sequence's row back as it was (ROLLBACK of DROP SEQUENCE), durably.
+pub async fn restore(row: Row) -> Result<()> {
+    let Some(Datum::Text(name)) = row.first() else {
+        return Err(SqlError::internal("a sequence row without its name"));
+    };
+    ensure_table().await?;
+    let (k, shard) = (key_of(name), owner(name));
+    let put = mesh::run_on(shard, move |s| {
+        shard_tables::put(s, SEQ_TABLE, vec![(k, row)], None).map_err(|e| format!("{e:?}"))
+    })
+    .await
+    .map_err(gone)?;
+    wal::wait_all(put.map_err(io_error)?.into_iter().collect::<Vec<_>>()).await.map_err(io_error)
+}
+
 /// Drops the sequences owned by `table` (its SERIAL and IDENTITY columns).
 pub async fn drop_owned(table: &str) -> Result<()> {
     if crate::bind::lookup_table(SEQ_TABLE).is_none() {

@@ -284,6 +284,12 @@ pub struct Txn {
     snapshot: Option<mvcc::Snapshot>,
     /// The objects this transaction's DDL created, oldest first: ROLLBACK drops them.
     pub(crate) created: Vec<crate::exec::undo::Created>,
+    /// The transaction is one statement that commits at once (no block): its DDL keeps no
+    /// copy to undo it with, and holds no table past the statement.
+    pub alone: bool,
+    /// Its DDL holds tables against other writers until it ends (PostgreSQL's ACCESS
+    /// EXCLUSIVE lock to the end of the block).
+    pub(crate) holds_tables: bool,
 }
 
 impl Default for Txn {
@@ -325,6 +331,8 @@ impl Txn {
             isolation: Isolation::ReadCommitted,
             snapshot: None,
             created: Vec::new(),
+            alone: false,
+            holds_tables: false,
         }
     }
 
@@ -423,6 +431,18 @@ impl Txn {
         Ok(())
     }
 
+    /// Counts `bytes` more held by the transaction (what its DDL keeps to undo) in its bound.
+    pub(crate) fn keep_bytes(&mut self, bytes: usize) -> Result<()> {
+        self.changed += bytes;
+        if self.changed > self.max_bytes {
+            return Err(SqlError::new(
+                code::PROGRAM_LIMIT_EXCEEDED,
+                format!("the changes of one transaction may take at most {} MB of memory", self.max_bytes >> 20),
+            ));
+        }
+        Ok(())
+    }
+
     /// Locks the rows at `keys` of `def` for this transaction, waiting for other transactions
     /// that hold them, and returns each row as committed once locked (None: no row there).
     pub(crate) async fn lock(&mut self, def: &TableDef, keys: Vec<Vec<u8>>) -> Result<Vec<Option<Row>>> {
@@ -483,9 +503,10 @@ impl Txn {
                 let batch = std::mem::take(&mut pending);
                 let (got, rest, wait) = mesh::run_on(shard, move |s| {
                     let t = s.tables.get(&name).filter(|t| t.def.oid == oid).ok_or_else(|| no_table(&name))?;
-                    if t.altering {
-                        // ALTER TABLE ... ADD PRIMARY KEY is re-keying it (PostgreSQL's
-                        // ACCESS EXCLUSIVE lock; here the writer fails rather than waits).
+                    if t.altering.is_some_and(|o| o != owner) {
+                        // Another transaction is altering it (PostgreSQL's ACCESS EXCLUSIVE
+                        // lock, held to the end of its block; here the writer fails rather
+                        // than waits).
                         return Err(SqlError::new("55P03", format!("could not obtain lock on relation \"{name}\"")));
                     }
                     let mut got = Vec::with_capacity(batch.len());
@@ -624,7 +645,7 @@ impl Txn {
         self.writes = sp.writes.clone();
         self.changed = sp.changed;
         let since = self.created.split_off(sp.created.min(self.created.len()));
-        crate::exec::undo::undo(since).await;
+        crate::exec::undo::undo(since, self.id).await;
         Ok(())
     }
 
@@ -639,7 +660,15 @@ impl Txn {
     pub async fn rollback(mut self) {
         self.release_locks().await;
         self.end_snapshot().await;
-        crate::exec::undo::undo(std::mem::take(&mut self.created)).await;
+        crate::exec::undo::undo(std::mem::take(&mut self.created), self.id).await;
+        self.release_tables().await;
+    }
+
+    /// The tables its DDL held are free for other writers again.
+    async fn release_tables(&mut self) {
+        if std::mem::take(&mut self.holds_tables) {
+            crate::exec::release_altering(self.id).await;
+        }
     }
 
     /// Gives the snapshot up; if it was the oldest, the shards drop the row versions no other
@@ -689,19 +718,23 @@ impl Txn {
         };
         self.release_locks().await;
         self.end_snapshot().await;
+        self.release_tables().await;
         r
     }
 }
 
 impl Drop for Txn {
     fn drop(&mut self) {
-        if self.lock_shards.is_empty() {
+        if self.lock_shards.is_empty() && !self.holds_tables {
             return;
         }
-        let (me, shards) = (self.id, std::mem::take(&mut self.lock_shards));
+        let (me, shards, tables) = (self.id, std::mem::take(&mut self.lock_shards), self.holds_tables);
         rt::spawn(async move {
             for shard in shards {
                 let _ = mesh::post(shard, move |s| s.row_locks.release_all(me)).await;
+            }
+            if tables {
+                crate::exec::release_altering(me).await;
             }
         });
     }

@@ -428,6 +428,18 @@ fn psql_backslash_copy() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "1\tone\n2\tt,wo\n");
 }
 
+/// The query pgbench 15 runs to learn whether pgbench_accounts is partitioned (`GetTableInfo`).
+const PGBENCH_PARTITION_QUERY: &str = "select o.n, p.partstrat, pg_catalog.count(i.inhparent) \
+    from pg_catalog.pg_class as c \
+    join pg_catalog.pg_namespace as n on (n.oid = c.relnamespace) \
+    cross join lateral (select pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)) as o(n) \
+    left join pg_catalog.pg_partitioned_table as p on (p.partrelid = c.oid) \
+    left join pg_catalog.pg_inherits as i on (c.oid = i.inhparent) \
+    where c.relname = 'pgbench_accounts' and o.n is not null \
+    group by 1, 2 \
+    order by 1 asc \
+    limit 1";
+
 fn pgbench() -> Option<&'static str> {
     let p = "/usr/bin/pgbench";
     Path::new(p).exists().then_some(p)
@@ -488,6 +500,10 @@ fn pgbench_initializes_and_runs_unchanged() {
         assert_eq!(c.query("SELECT abalance FROM pgbench_accounts WHERE aid = 4242", &[]).await.unwrap().len(), 1);
         let e = c.batch_execute("INSERT INTO pgbench_accounts VALUES (4242, 1, 0, '')").await.unwrap_err();
         assert_eq!(code(&e), Some("23505"));
+        // pgbench 15's partition query, which it runs before a benchmark (on an error it
+        // silently assumes pgbench_accounts is not partitioned): the answer PostgreSQL gives.
+        let answer = rows(&c, PGBENCH_PARTITION_QUERY).await;
+        assert_eq!(answer, vec![vec![Some("2".to_string()), None, Some("0".to_string())]]);
     });
     let (ok, out) = run_pgbench(o.pg_port, &["-S", "-T", "5", "-c", "2"]);
     assert!(ok, "pgbench -S:\n{out}");

@@ -572,3 +572,53 @@ fn statement_timeout_and_lock_timeout_end_lock_waits() {
         assert_eq!(texts(&b, "SELECT count(*) FROM l JOIN r ON l.x = r.y").await, ["20000"]);
     });
 }
+
+/// ALTER TABLE in a block holds the table against other writers until the block ends (they get
+/// 55P03; PostgreSQL makes them wait), the block's own writes go on; a session that goes away
+/// inside a block rolls it back, DDL included.
+#[test]
+fn alter_in_a_block_holds_the_table_and_a_dropped_session_rolls_back() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE h (id int PRIMARY KEY, v int); INSERT INTO h VALUES (1, 1), (2, 2), (3, 3)")
+            .await
+            .unwrap();
+        a.batch_execute("CREATE TABLE other (id int PRIMARY KEY); INSERT INTO other VALUES (1)").await.unwrap();
+
+        a.batch_execute("BEGIN; ALTER TABLE h ADD COLUMN w int DEFAULT 0").await.unwrap();
+        let e = b.batch_execute("UPDATE h SET v = 9 WHERE id = 1").await.unwrap_err();
+        assert_eq!(code(&e), "55P03", "{e}");
+        let e = b.batch_execute("ALTER TABLE h ADD COLUMN z int").await.unwrap_err();
+        assert_eq!(code(&e), "55P03", "{e}");
+        assert_eq!(one_i64(&b, "SELECT count(*) FROM h").await, 3);
+        a.batch_execute("UPDATE h SET w = id * 10").await.unwrap();
+        a.batch_execute("COMMIT").await.unwrap();
+        b.batch_execute("UPDATE h SET v = 9 WHERE id = 1").await.unwrap();
+        assert_eq!(texts(&b, "SELECT v || ',' || w FROM h ORDER BY id").await, ["9,10", "2,20", "3,30"]);
+
+        // The session goes away with its DDL uncommitted: all of it is undone.
+        let gone = pg_connect(o.pg_port).await;
+        gone.batch_execute(
+            "BEGIN; ALTER TABLE h DROP COLUMN v; DROP TABLE other; CREATE TABLE fresh (id int PRIMARY KEY); \
+             UPDATE h SET w = -1",
+        )
+        .await
+        .unwrap();
+        drop(gone);
+        let mut back = false;
+        for _ in 0..200 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if b.batch_execute("UPDATE h SET v = 8 WHERE id = 2").await.is_ok() {
+                back = true;
+                break;
+            }
+        }
+        assert!(back, "the dropped session's ALTER was not undone");
+        assert_eq!(texts(&b, "SELECT v || ',' || w FROM h ORDER BY id").await, ["9,10", "8,20", "3,30"]);
+        assert_eq!(texts(&b, "SELECT id FROM other").await, ["1"]);
+        let e = b.batch_execute("SELECT * FROM fresh").await.unwrap_err();
+        assert_eq!(code(&e), "42P01", "{e}");
+    });
+}

@@ -225,9 +225,10 @@ pub struct Table {
     /// The row count the last ANALYZE found on this shard (PostgreSQL's pg_class.reltuples,
     /// summed over shards). Not logged: a restart forgets it, as if never analyzed.
     pub analyzed_rows: Option<u64>,
-    /// ALTER TABLE is re-keying the table: no transaction may take a row lock on it (the
-    /// query layer refuses); in memory only.
-    pub altering: bool,
+    /// The transaction altering the table (ALTER TABLE, CREATE/DROP INDEX: while it runs, and
+    /// in a transaction block until the block ends): no other transaction may take a row lock
+    /// on it (the query layer refuses); in memory only.
+    pub altering: Option<u64>,
     /// Versions replaced by commits that some snapshot may still read ([`mvcc`]): per key, in
     /// commit order, the commit's timestamp and the version it replaced (None: no row).
     history: BTreeMap<Vec<u8>, Vec<(u64, Option<Row>)>>,
@@ -247,7 +248,7 @@ impl Table {
             rows: BTreeMap::new(),
             next_row_id: 1,
             analyzed_rows: None,
-            altering: false,
+            altering: None,
             history: BTreeMap::new(),
             history_order: VecDeque::new(),
             history_floor: 0,

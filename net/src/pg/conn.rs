@@ -420,7 +420,13 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
     put(&mut c.out, BackendKeyData::new(pid, SecretKey::I32(secret)));
     ready(&mut c);
     c.flush().await?;
-    query_loop(&mut c).await
+    let r = query_loop(&mut c).await;
+    // A session that ends inside a block (or an unsynced implicit transaction) rolls it back, as
+    // PostgreSQL does: its locks go, and its DDL is undone.
+    if let Some(t) = c.txn.take() {
+        t.rollback().await;
+    }
+    r
 }
 
 async fn authenticate(c: &mut Conn, cfg: &PgConfig, user: &str) -> IoResult<()> {
@@ -875,6 +881,7 @@ async fn run_in_transaction(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Resu
         Some(t) => orbit_query::execute(plan, params, t).await,
         None => {
             let mut t = new_txn(c);
+            t.alone = true;
             match orbit_query::execute(plan, params, &mut t).await {
                 Ok(r) => {
                     t.commit().await?;

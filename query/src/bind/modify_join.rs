@@ -62,7 +62,12 @@ impl Binder<'_> {
         let mut list = Vec::with_capacity(others.len() + 1);
         list.push(target.clone());
         list.extend(others.iter().cloned());
-        self.bind_join(&list)
+        let (join, combined, js) = self.bind_join(&list)?;
+        // A LATERAL item joins the items before it into one computed relation: not the target.
+        if join.inputs.first().map(|d| &d.name) != js.tables.first().map(|t| &t.0.name) {
+            return Err(SqlError::unsupported("LATERAL in UPDATE ... FROM and DELETE ... USING is not supported yet"));
+        }
+        Ok((join, combined, js))
     }
 
     /// RETURNING over the joined row: `*` is every table's columns, as in PostgreSQL.

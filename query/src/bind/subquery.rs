@@ -42,6 +42,9 @@ struct Frame {
     joined: Option<JoinScope>,
     /// Outer references resolved in this frame: (reference number, the column).
     captures: Vec<(usize, Expr)>,
+    /// The FROM items left of a derived table that is not LATERAL: in scope only for
+    /// PostgreSQL's error that they cannot be referenced from there.
+    blocked: bool,
 }
 
 /// Outer references a subquery reads: (reference number, the column in the enclosing row).
@@ -494,9 +497,8 @@ impl Binder<'_> {
     pub(super) fn special_relation(&mut self, f: &ast::TableFactor) -> Result<Option<(Arc<TableDef>, String)>> {
         match f {
             ast::TableFactor::Derived { lateral, subquery, alias, .. } => {
-                if *lateral {
-                    return Err(SqlError::unsupported("LATERAL is not supported yet"));
-                }
+                // LATERAL: [`Binder::from_item`] put the FROM items to the left in scope.
+                let _ = lateral;
                 let Some(alias) = alias else {
                     return Err(SqlError::new(code::SYNTAX_ERROR, "subquery in FROM must have an alias")
                         .hint("For example, FROM (SELECT ...) [AS] foo."));
@@ -528,14 +530,11 @@ impl Binder<'_> {
                 self.unnest(&args, alias.as_ref(), *with_ordinality).map(Some)
             }
             ast::TableFactor::Table { name, alias, args: Some(args), with_ordinality, .. } => {
-                let fname = name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
-                if fname != "generate_series" && fname != "unnest" {
-                    return Err(SqlError::unsupported(format!("function {fname}() in FROM is not supported yet")));
-                }
-                if fname == "unnest" {
-                    return self.unnest(&args.args, alias.as_ref(), *with_ordinality).map(Some);
-                }
-                self.series(&args.args, alias.as_ref(), *with_ordinality).map(Some)
+                self.function_item(name, &args.args, alias.as_ref(), *with_ordinality).map(Some)
+            }
+            // `LATERAL f(...)`: the same function (a function in FROM is LATERAL anyway).
+            ast::TableFactor::Function { name, args, with_ordinality, alias, .. } => {
+                self.function_item(name, args, alias.as_ref(), *with_ordinality).map(Some)
             }
             ast::TableFactor::Table { name, alias, args: None, .. } if name.0.len() == 1 => {
                 let Some(n) = name.0[0].as_ident().map(fold) else { return Ok(None) };
@@ -552,6 +551,21 @@ impl Binder<'_> {
             }
             ast::TableFactor::Table { name, alias, args: None, .. } => self.view_relation(name, alias.as_ref()),
             _ => Ok(None),
+        }
+    }
+
+    fn function_item(
+        &mut self,
+        name: &ast::ObjectName,
+        args: &[ast::FunctionArg],
+        alias: Option<&ast::TableAlias>,
+        ordinality: bool,
+    ) -> Result<(Arc<TableDef>, String)> {
+        let fname = name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
+        match fname.as_str() {
+            "unnest" => self.unnest(args, alias, ordinality),
+            "generate_series" => self.series(args, alias, ordinality),
+            _ => Err(SqlError::unsupported(format!("function {fname}() in FROM is not supported yet"))),
         }
     }
 
@@ -705,12 +719,27 @@ impl Binder<'_> {
         if !(err.code == code::UNDEFINED_COLUMN || err.code == code::UNDEFINED_TABLE) {
             return Err(err);
         }
+        let mut blocked_err = None;
         for f in (0..self.sub.frames.len()).rev() {
             let found = {
                 let fr = &self.sub.frames[f];
                 let Some(def) = &fr.def else { continue };
                 let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
-                self.column(Some(&s), qualifier, id).ok()
+                if fr.blocked {
+                    if blocked_err.is_none() {
+                        blocked_err = super::lateral::blocked_reference(&s, qualifier, id);
+                    }
+                    continue;
+                }
+                match self.column(Some(&s), qualifier, id) {
+                    Ok(e) => Some(e),
+                    // `q.col` where an enclosing level has `q` but not `col`: that is the error.
+                    Err(e) if qualifier.is_some() && e.code == code::UNDEFINED_COLUMN && blocked_err.is_none() => {
+                        blocked_err = Some(e);
+                        None
+                    }
+                    Err(_) => None,
+                }
             };
             if let Some(e) = found {
                 let r = self.new_id();
@@ -719,7 +748,41 @@ impl Binder<'_> {
                 return Ok(Expr::Param(OUTER_BASE + r, ty));
             }
         }
-        Err(err)
+        Err(blocked_err.map_or(err, |e| e.at(self.pos(&qualifier.map(|q| q.span).unwrap_or(id.span)))))
+    }
+
+    /// Puts the FROM items so far (`combined`, named by `js`) in scope for the FROM item
+    /// bound next: as an enclosing level (a LATERAL item reads them as outer references), or
+    /// `blocked` (only for the error that says they cannot be referenced there).
+    pub(super) fn push_from_frame(&mut self, combined: &TableDef, js: &JoinScope, blocked: bool) {
+        self.sub.frames.push(Frame {
+            def: Some(combined.clone()),
+            alias: String::new(),
+            joined: Some(js.clone()),
+            captures: vec![],
+            blocked,
+        });
+    }
+
+    /// Takes the frame [`Binder::push_from_frame`] pushed: the outer references resolved in it.
+    pub(super) fn pop_from_frame(&mut self) -> Captures {
+        self.sub.frames.pop().map(|f| f.captures).unwrap_or_default()
+    }
+
+    /// Takes back the relation the FROM item just bound added to this level's inputs (a
+    /// LATERAL item becomes part of the relation that joins it per row).
+    pub(super) fn take_input(&mut self, def: &TableDef) -> Option<Derived> {
+        let pos = self.sub.inputs.iter().rposition(|d| d.def.name == def.name)?;
+        Some(self.sub.inputs.remove(pos))
+    }
+
+    /// Adds a relation this level computes.
+    pub(super) fn add_input(&mut self, d: Derived) {
+        self.sub.inputs.push(d);
+    }
+
+    pub(super) fn lateral_id(&mut self) -> usize {
+        self.new_id()
     }
 
     /// Binds a subquery of an expression with `scope` (the level it is in) as its outer scope.
@@ -729,6 +792,7 @@ impl Binder<'_> {
             alias: scope.map(|s| s.alias.clone()).unwrap_or_default(),
             joined: scope.and_then(|s| s.joined.clone()),
             captures: vec![],
+            blocked: false,
         });
         let aggs = std::mem::take(&mut self.aggs);
         let (allow, banned, in_agg, depth) = (self.allow_aggs, self.aggs_banned_in, self.in_agg, self.expr_depth);
@@ -839,6 +903,7 @@ impl Binder<'_> {
         links: Vec<SubLink>,
         mut inputs: Vec<Derived>,
     ) -> Result<Plan> {
+        super::lateral::push_where(&plan, &mut inputs);
         let (corr, plain): (Vec<SubLink>, Vec<SubLink>) = links.into_iter().partition(|l| !l.captures.is_empty());
         let mut plan = plan;
         if !corr.is_empty() {

@@ -8,7 +8,8 @@
 //! up to date and no read uses it; DROP INDEX removes it. DROP INDEX takes the index out of the
 //! table's definition first, then drops the index's table.
 
-use super::utility::{set_altering, stage_and_swap_as};
+use super::undo::{Created, ShardRows};
+use super::utility::{holder, set_altering, stage_and_swap_as};
 use super::{drop_relations, notice, scan, shard_of_key, QueryResult};
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
@@ -64,7 +65,7 @@ async fn build(txn: &Txn, table: &Arc<TableDef>, index: &IndexDef) -> Result<()>
     for (k, e, _) in entries {
         per_shard[shard_of_key(&k, n)].push((k, e));
     }
-    stage_and_swap_as(&index.name, None, table.index_table(index), per_shard).await?;
+    stage_and_swap_as(&index.name, None, table.index_table(index), per_shard, None).await?;
     // The table's definition gains the index (its rows unchanged).
     let mut def = (**table).clone();
     def.indexes.push(index.clone());
@@ -72,11 +73,13 @@ async fn build(txn: &Txn, table: &Arc<TableDef>, index: &IndexDef) -> Result<()>
     for (k, row) in rows {
         per_shard[shard_of_key(&k, n)].push((k, row));
     }
-    stage_and_swap_as(&table.name, Some(table), def, per_shard).await?;
+    stage_and_swap_as(&table.name, Some(table), def, per_shard, holder(txn)).await?;
     Ok(())
 }
 
-pub(super) async fn drop_index(txn: &Txn, names: &[String], if_exists: bool) -> Result<QueryResult> {
+/// DROP INDEX; in a transaction that outlives the statement, also what ROLLBACK needs to put
+/// the indexes back (their entries, their tables' definitions and rows).
+pub(super) async fn drop_index(txn: &Txn, names: &[String], if_exists: bool) -> Result<(QueryResult, Vec<Created>)> {
     let mut r = QueryResult { tag: "DROP INDEX".into(), ..Default::default() };
     // PostgreSQL checks every name before dropping any.
     let mut found = Vec::new();
@@ -113,17 +116,43 @@ pub(super) async fn drop_index(txn: &Txn, names: &[String], if_exists: bool) -> 
             }
         }
     }
+    let mut undo = Vec::new();
     for (name, base) in found {
         if let Some(table) = base {
-            remove_from_table(txn, &table, &name).await?;
+            undo.extend(remove_from_table(txn, &table, &name).await?);
         }
-        drop_relations(std::slice::from_ref(&name)).await?;
+        undo.extend(drop_kept(txn, &name).await?);
     }
-    Ok(r)
+    Ok((r, undo))
 }
 
-/// The table's definition without the index `name` (its rows unchanged).
-pub(super) async fn remove_from_table(txn: &Txn, table: &Arc<TableDef>, name: &str) -> Result<()> {
+/// Drops relation `name` (an index's table), keeping its definition and entries for ROLLBACK
+/// unless the statement commits alone.
+pub(super) async fn drop_kept(txn: &Txn, name: &str) -> Result<Option<Created>> {
+    let kept = match (holder(txn), crate::bind::lookup_table(name)) {
+        (Some(_), Some(def)) => Some(Created::Dropped {
+            rows: per_shard(scan(txn, &def, None, None, &[]).await?),
+            def: Box::new((*def).clone()),
+        }),
+        _ => None,
+    };
+    drop_relations(&[name.to_string()]).await?;
+    Ok(kept)
+}
+
+/// Rows (key, row) placed on the shards their keys hash to.
+pub(super) fn per_shard(rows: Vec<(Vec<u8>, Row)>) -> ShardRows {
+    let (_, n) = state::local();
+    let mut out: ShardRows = vec![Vec::new(); n];
+    for (k, row) in rows {
+        out[shard_of_key(&k, n)].push((k, row));
+    }
+    out
+}
+
+/// The table's definition without the index `name` (its rows unchanged); what ROLLBACK needs
+/// to put the old definition back.
+pub(super) async fn remove_from_table(txn: &Txn, table: &Arc<TableDef>, name: &str) -> Result<Option<Created>> {
     if txn.overlay(table).is_some() {
         return Err(SqlError::unsupported("DROP INDEX on a table this transaction has changed is not supported yet"));
     }
@@ -137,11 +166,13 @@ pub(super) async fn remove_from_table(txn: &Txn, table: &Arc<TableDef>, name: &s
         for (k, row) in rows {
             per_shard[shard_of_key(&k, n)].push((k, row));
         }
-        stage_and_swap_as(&table.name, Some(table), def, per_shard).await
+        let kept = holder(txn).map(|_| (Box::new((**table).clone()), per_shard.clone()));
+        stage_and_swap_as(&table.name, Some(table), def, per_shard, holder(txn)).await?;
+        Ok(kept.map(|(old, rows)| Created::Replaced { name: table.name.clone(), oid: 0, old, rows }))
     }
     .await;
     if r.is_err() {
         let _ = set_altering(table, false, txn.id).await;
     }
-    r.map(|_| ())
+    r
 }

@@ -7,21 +7,33 @@
 //!   table, ROLLBACK gives it its name back. A crash before COMMIT gives it back at start-up
 //!   ([`restore_hidden`]), as if the transaction had rolled back.
 //!
-//! Undo runs newest first over both kinds, so `DROP t; CREATE t` rolls back to the old `t`.
-//! What is not transactional yet (docs/ARCHITECTURE.md): ALTER TABLE and DROP VIEW / INDEX /
-//! SEQUENCE apply at once; other sessions see a created object before COMMIT (and no longer see
-//! a dropped table), where PostgreSQL makes them wait; a crash before COMMIT keeps what was
-//! created; and COMMIT's drops are not atomic with its row changes across a crash.
+//! - ALTER TABLE (ADD/DROP/RENAME COLUMN, ADD PRIMARY KEY, constraints), DROP INDEX, DROP VIEW,
+//!   CREATE OR REPLACE VIEW and DROP SEQUENCE apply at once and keep in the transaction what
+//!   they replaced (the table's old definition and rows, the index's entries, the view's
+//!   definition, the sequence's row): ROLLBACK puts it back. The table stays held against
+//!   other writers until the transaction ends (55P03 for them, [`super::utility::set_altering`]),
+//!   so the rows put back are the table's committed rows. A statement that commits alone keeps
+//!   no copy.
+//!
+//! Undo runs newest first over every kind, so `DROP t; CREATE t` rolls back to the old `t`.
+//! What is not transactional yet (docs/ARCHITECTURE.md): other sessions see a created object
+//! (or a changed definition) before COMMIT, and no longer see a dropped one, where PostgreSQL
+//! makes them wait; a crash before COMMIT keeps what was created or altered (only hidden
+//! tables come back); and COMMIT's drops are not atomic with its row changes across a crash.
 
 use super::{drop_tables, drop_tables_now, indexes, rename, views};
 use crate::bind::Plan;
 use crate::error::Result;
 use crate::txn::Txn;
-use orbit_engine::table::TableDef;
+use orbit_engine::table::{Datum, Row, TableDef};
+use orbit_shards::rowlock::Owner;
 use std::sync::Arc;
 
-/// An object a statement created, or a table it hid.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A relation's rows as they were, per shard (key, row).
+pub(crate) type ShardRows = Vec<Vec<(Vec<u8>, Row)>>;
+
+/// An object a statement created, a table it hid, or what it replaced.
+#[derive(Debug)]
 pub(crate) enum Created {
     /// A table or a view (with the OID it got: it is dropped only if it is still that one).
     Relation {
@@ -41,6 +53,47 @@ pub(crate) enum Created {
         name: String,
         hidden: String,
     },
+    /// Table `name` (now OID `oid`) replaced by ALTER TABLE: its old definition and rows.
+    Replaced {
+        name: String,
+        oid: u32,
+        old: Box<TableDef>,
+        rows: ShardRows,
+    },
+    /// A dropped view (no rows) or index (its entries), created again by ROLLBACK.
+    Dropped {
+        def: Box<TableDef>,
+        rows: ShardRows,
+    },
+    /// A dropped sequence's row in the sequences' table.
+    DroppedSequence {
+        row: Row,
+    },
+    /// ALTER TABLE `from` RENAME TO `to`.
+    Renamed {
+        from: String,
+        to: String,
+        oid: u32,
+    },
+    /// Relations that go at COMMIT (the indexes of a dropped column: ROLLBACK gives the
+    /// column back, and its indexes with it).
+    DropAtCommit {
+        names: Vec<String>,
+    },
+}
+
+impl Created {
+    /// Memory the entry holds (counted in the transaction's bound).
+    pub(crate) fn bytes(&self) -> usize {
+        let rows = |r: &ShardRows| -> usize {
+            r.iter().flatten().map(|(k, row)| k.len() + 64 + row.iter().map(Datum::memory).sum::<usize>()).sum()
+        };
+        match self {
+            Created::Replaced { rows: r, .. } | Created::Dropped { rows: r, .. } => rows(r),
+            Created::DroppedSequence { row } => row.iter().map(Datum::memory).sum(),
+            _ => 0,
+        }
+    }
 }
 
 /// The mark in a hidden table's name (a control character: only a quoted identifier holding
@@ -61,10 +114,18 @@ pub(super) async fn drop_at_commit(txn: &mut Txn, tables: &[Arc<TableDef>]) -> R
 /// At COMMIT: drops the tables the transaction's DROP TABLEs hid.
 pub(crate) async fn commit_drops(objects: &[Created]) -> Result<()> {
     for o in objects {
-        if let Created::Hidden { hidden, .. } = o {
-            if let Some(def) = crate::bind::lookup_table(hidden) {
-                drop_tables_now(&[def]).await?;
+        match o {
+            Created::Hidden { hidden, .. } => {
+                if let Some(def) = crate::bind::lookup_table(hidden) {
+                    drop_tables_now(&[def]).await?;
+                }
             }
+            Created::DropAtCommit { names } => {
+                let present: Vec<String> =
+                    names.iter().filter(|n| crate::bind::lookup_table(n).is_some()).cloned().collect();
+                super::drop_relations(&present).await?;
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -128,7 +189,11 @@ pub(super) async fn created(name: String, kind: u8) -> Result<Option<Created>> {
 /// created with their new OIDs, so ROLLBACK still finds them.
 pub(super) fn follow(objects: &mut [Created]) {
     for o in objects {
-        if let Created::Relation { name, oid, .. } | Created::Index { name, oid } = o {
+        if let Created::Relation { name, oid, .. }
+        | Created::Index { name, oid }
+        | Created::Replaced { name, oid, .. }
+        | Created::Renamed { to: name, oid, .. } = o
+        {
             if let Some(d) = crate::bind::lookup_table(name) {
                 *oid = d.oid;
             }
@@ -140,28 +205,69 @@ pub(super) fn follow(objects: &mut [Created]) {
 /// was created (the undo of one can give another a new OID: each is looked up again as the
 /// one before it goes). Errors (another session made something depend on it) are logged and
 /// the object is left.
-pub(crate) async fn undo(mut objects: Vec<Created>) {
+pub(crate) async fn undo(mut objects: Vec<Created>, me: Owner) {
     while let Some(o) = objects.pop() {
         let still = |name: &str, oid: u32| crate::bind::lookup_table(name).is_some_and(|d| d.oid == oid);
-        let r = match &o {
-            Created::Relation { name, oid, view } if still(name, *oid) => {
+        // DDL undoing DDL runs as the transaction (whose holds it meets) and keeps no copy.
+        let mut txn = Txn::new();
+        txn.id = me;
+        txn.alone = true;
+        let r = match o {
+            Created::Relation { ref name, oid, view } if still(name, oid) => {
                 let names = std::slice::from_ref(name);
-                if *view {
+                if view {
                     views::drop_views(names, true, false).await.map(drop)
                 } else {
                     drop_tables(names, true).await.map(drop)
                 }
             }
-            Created::Index { name, oid } if still(name, *oid) => {
-                indexes::drop_index(&Txn::new(), std::slice::from_ref(name), true).await.map(drop)
+            Created::Index { ref name, oid } if still(name, oid) => {
+                indexes::drop_index(&txn, std::slice::from_ref(name), true).await.map(drop)
             }
-            Created::Sequence { name } => crate::sequence::drop(std::slice::from_ref(name)).await.map(drop),
-            Created::Hidden { name, hidden } => unhide(name, hidden).await,
+            Created::Sequence { ref name } => crate::sequence::drop(std::slice::from_ref(name)).await.map(drop),
+            Created::Hidden { ref name, ref hidden } => unhide(name, hidden).await,
+            Created::Replaced { ref name, oid, old, rows } if still(name, oid) => match crate::bind::lookup_table(name)
+            {
+                Some(now) => super::utility::stage_and_swap_as(name, Some(&now), *old, rows, None).await.map(drop),
+                None => Ok(()),
+            },
+            Created::Dropped { def, rows } => put_back(*def, rows).await,
+            Created::DroppedSequence { row } => crate::sequence::restore(row).await,
+            Created::Renamed { ref from, ref to, oid } if still(to, oid) => match crate::bind::lookup_table(to) {
+                Some(now) => rename::rename_everywhere(&now, from).await.map(drop),
+                None => Ok(()),
+            },
             _ => Ok(()),
         };
         if let Err(e) = r {
-            tracing::warn!(object = ?o, error = %e.message, "ROLLBACK could not drop an object the transaction created");
+            tracing::warn!(error = %e.message, "ROLLBACK could not undo a change of the transaction's DDL");
         }
         follow(&mut objects);
     }
+}
+
+/// A dropped view or index, created again as it was.
+async fn put_back(def: TableDef, rows: ShardRows) -> Result<()> {
+    if crate::bind::lookup_table(&def.name).is_some() {
+        // CREATE OR REPLACE VIEW's undo: the replacing view goes first.
+        super::drop_relations(std::slice::from_ref(&def.name)).await?;
+    }
+    if def.view.is_some() {
+        return super::create_table(def, false).await.map(drop);
+    }
+    let name = def.name.clone();
+    super::utility::stage_and_swap_as(&name, None, def, rows, None).await.map(drop)
+}
+
+/// Notes what a statement replaced, for ROLLBACK (nothing when the statement commits alone);
+/// what it holds counts in the transaction's memory bound.
+pub(crate) fn keep(txn: &mut Txn, undo: Vec<Created>) -> Result<()> {
+    if txn.alone {
+        return Ok(());
+    }
+    for u in undo {
+        txn.keep_bytes(u.bytes())?;
+        txn.created.push(u);
+    }
+    Ok(())
 }

@@ -7,12 +7,14 @@
 //! (the commit point), then every other shard does; start-up recovery settles a swap a crash
 //! interrupted by shard 0's catalog (docs/ARCHITECTURE.md, "ALTER TABLE").
 
+use super::undo::{Created, ShardRows};
 use super::{durable, gone, insert_rows, io_error, no_table, scan, QueryResult};
 use crate::copy::{CopyPlan, CopySource};
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
 use crate::types;
 use orbit_engine::table::{staging_name, Datum, Row, TableDef};
+use orbit_shards::rowlock::Owner;
 use orbit_shards::tables as shard_tables;
 use orbit_shards::wal::Ticket;
 use orbit_shards::{mesh, state};
@@ -206,7 +208,7 @@ pub(super) async fn add_primary_key(
     table: &Arc<TableDef>,
     pk: &[usize],
     pk_name: &str,
-) -> Result<QueryResult> {
+) -> Result<(QueryResult, Vec<Created>)> {
     if txn.overlay(table).is_some() {
         return Err(SqlError::unsupported(
             "ALTER TABLE ... ADD PRIMARY KEY on a table this transaction has changed is not supported yet",
@@ -229,25 +231,63 @@ pub(super) async fn add_primary_key(
     r
 }
 
-/// Marks `table` as being altered (or not) on every shard; when marking, waits until no
-/// transaction holds a row lock on it.
+/// Marks `table` as being altered by transaction `me` (or no longer) on every shard; when
+/// marking, waits until no other transaction holds a row lock on it. Another transaction's
+/// mark (an ALTER in a block that has not ended) is 55P03, as a writer meets it.
 pub(super) async fn set_altering(table: &Arc<TableDef>, on: bool, me: orbit_shards::rowlock::Owner) -> Result<()> {
     let (name, oid) = (table.name.clone(), table.oid);
+    let held = || SqlError::new("55P03", format!("could not obtain lock on relation \"{}\"", table.name));
     loop {
+        // Shard 0 (the catalog's owner) decides between concurrent ALTERs; the rest follow.
+        let n = name.clone();
+        let first = mesh::run_on(0, move |s| {
+            let Some(t) = s.tables.get_mut(&n).filter(|t| t.def.oid == oid) else { return Ok(false) };
+            if t.altering.is_some_and(|o| o != me) {
+                return Err(());
+            }
+            t.altering = on.then_some(me);
+            Ok(on && s.row_locks.holds_table(oid, me))
+        })
+        .await
+        .map_err(gone)?;
+        let busy0 = match first {
+            Ok(b) => b,
+            Err(()) if on => return Err(held()),
+            Err(()) => return Ok(()),
+        };
         let n = name.clone();
         let busy = mesh::run_on_all(move |s| {
+            if s.id == 0 {
+                return false;
+            }
             if let Some(t) = s.tables.get_mut(&n).filter(|t| t.def.oid == oid) {
-                t.altering = on;
+                if t.altering.is_none_or(|o| o == me) {
+                    t.altering = on.then_some(me);
+                }
             }
             on && s.row_locks.holds_table(oid, me)
         })
         .await
         .map_err(gone)?;
-        if !busy.contains(&true) {
+        if !busy0 && !busy.contains(&true) {
             return Ok(());
         }
         orbit_shards::rt::sleep(std::time::Duration::from_millis(5)).await;
     }
+}
+
+/// At the end of transaction `me`: the tables its ALTERs held are free for other writers.
+pub(crate) async fn release_altering(me: orbit_shards::rowlock::Owner) {
+    let _ = mesh::run_on_all(move |s| {
+        let held: Vec<String> =
+            s.tables.names().filter(|n| s.tables.get(n).is_some_and(|t| t.altering == Some(me))).cloned().collect();
+        for n in held {
+            if let Some(t) = s.tables.get_mut(&n) {
+                t.altering = None;
+            }
+        }
+    })
+    .await;
 }
 
 /// ADD/DROP/RENAME COLUMN: every row rewritten under the new definition `def` (a new column's
@@ -258,7 +298,7 @@ pub(super) async fn rewrite_columns(
     table: &Arc<TableDef>,
     def: &TableDef,
     change: &crate::bind::ColumnChange,
-) -> Result<QueryResult> {
+) -> Result<(QueryResult, Vec<Created>)> {
     use crate::bind::ColumnChange;
     if txn.overlay(table).is_some() {
         return Err(SqlError::unsupported("ALTER TABLE on a table this transaction has changed is not supported yet"));
@@ -267,6 +307,7 @@ pub(super) async fn rewrite_columns(
     set_altering(table, true, txn.id).await?;
     let r = async {
         let rows = scan(txn, table, None, None, &[]).await?;
+        let mut undo = kept(txn, table, &rows, n);
         let defaults: Option<Vec<crate::expr::Expr>> = match change {
             ColumnChange::Add(e) => {
                 let mut per_row = vec![vec![e.clone()]; rows.len()];
@@ -330,16 +371,21 @@ pub(super) async fn rewrite_columns(
             let key = def.key_of(&row);
             per_shard[super::shard_of_key(&key, n)].push((key, row));
         }
-        let r = stage_and_swap(table, def.clone(), per_shard).await?;
-        // Indexes on a dropped column went with it.
+        let r = stage_and_swap(table, def.clone(), per_shard, holder(txn)).await?;
+        // Indexes on a dropped column went with it (at COMMIT, when ROLLBACK may bring the
+        // column back).
         let gone: Vec<String> = table
             .indexes
             .iter()
             .filter(|x| !def.indexes.iter().any(|y| y.name == x.name))
             .map(|x| x.name.clone())
             .collect();
-        super::drop_relations(&gone).await?;
-        Ok(r)
+        if undo.is_empty() {
+            super::drop_relations(&gone).await?;
+        } else if !gone.is_empty() {
+            undo.push(Created::DropAtCommit { names: gone });
+        }
+        Ok((r, undo))
     }
     .await;
     if r.is_err() {
@@ -348,8 +394,28 @@ pub(super) async fn rewrite_columns(
     r
 }
 
-async fn rekey(txn: &Txn, table: &Arc<TableDef>, pk: &[usize], pk_name: &str, n: usize) -> Result<QueryResult> {
+/// What ROLLBACK needs to put `table` back as it was (its definition and `rows`), unless the
+/// statement commits alone.
+fn kept(txn: &Txn, table: &Arc<TableDef>, rows: &[(Vec<u8>, Row)], n: usize) -> Vec<Created> {
+    if holder(txn).is_none() {
+        return Vec::new();
+    }
+    let mut per_shard: ShardRows = vec![Vec::new(); n];
+    for (k, row) in rows {
+        per_shard[super::shard_of_key(k, n)].push((k.clone(), row.clone()));
+    }
+    vec![Created::Replaced { name: table.name.clone(), oid: 0, old: Box::new((**table).clone()), rows: per_shard }]
+}
+
+async fn rekey(
+    txn: &Txn,
+    table: &Arc<TableDef>,
+    pk: &[usize],
+    pk_name: &str,
+    n: usize,
+) -> Result<(QueryResult, Vec<Created>)> {
     let rows = scan(txn, table, None, None, &[]).await?;
+    let undo = kept(txn, table, &rows, n);
     let mut def = (**table).clone();
     def.pk = pk.to_vec();
     def.pk_name = pk_name.to_string();
@@ -386,7 +452,7 @@ async fn rekey(txn: &Txn, table: &Arc<TableDef>, pk: &[usize], pk_name: &str, n:
     for (k, row) in keyed {
         per_shard[super::shard_of_key(&k, n)].push((k, row));
     }
-    stage_and_swap(table, def, per_shard).await
+    Ok((stage_and_swap(table, def, per_shard, holder(txn)).await?, undo))
 }
 
 /// Builds `def`'s rows (already placed per shard) into a staging table and swaps it in for
@@ -395,17 +461,33 @@ async fn stage_and_swap(
     table: &Arc<TableDef>,
     def: TableDef,
     per_shard: Vec<Vec<(Vec<u8>, Row)>>,
+    hold: Option<Owner>,
 ) -> Result<QueryResult> {
-    stage_and_swap_as(&table.name, Some(table), def, per_shard).await
+    stage_and_swap_as(&table.name, Some(table), def, per_shard, hold).await
+}
+
+/// The transaction that goes on holding what its ALTER swapped in, if it outlives the statement.
+pub(super) fn holder(txn: &Txn) -> Option<Owner> {
+    (!txn.alone).then_some(txn.id)
+}
+
+/// Marks the table just swapped in as altered by `hold` (in the swap's own step, so no other
+/// writer gets in between).
+fn hold_table(s: &mut orbit_shards::state::Shard, name: &str, hold: Option<Owner>) {
+    if let (Some(o), Some(t)) = (hold, s.tables.get_mut(name)) {
+        t.altering = Some(o);
+    }
 }
 
 /// [`stage_and_swap`] for the relation `name`: `expect` is its definition as read (None: it
-/// must not exist yet, and the swap creates it).
+/// must not exist yet, and the swap creates it). `hold`: the transaction that keeps other
+/// writers off the new table until it ends.
 pub(super) async fn stage_and_swap_as(
     name: &str,
     expect: Option<&Arc<TableDef>>,
     def: TableDef,
     per_shard: Vec<Vec<(Vec<u8>, Row)>>,
+    hold: Option<Owner>,
 ) -> Result<QueryResult> {
     // The staging table, created on shard 0 first under a fresh generation, unless the table
     // changed since it was read.
@@ -439,19 +521,26 @@ pub(super) async fn stage_and_swap_as(
         return Err(e);
     }
     // Commit point: shard 0's swap record.
-    let sname = staging.name.clone();
-    let (swapped, ticket) =
-        mesh::run_on(0, move |s| shard_tables::swap_in(s, &sname, generation)).await.map_err(gone)?;
+    let (sname, target) = (staging.name.clone(), name.to_string());
+    let (swapped, ticket) = mesh::run_on(0, move |s| {
+        let r = shard_tables::swap_in(s, &sname, generation);
+        hold_table(s, &target, hold);
+        r
+    })
+    .await
+    .map_err(gone)?;
     durable(ticket.into_iter().collect()).await?;
     if !swapped {
         return Err(no_table(name));
     }
-    let sname = staging.name.clone();
+    let (sname, target) = (staging.name.clone(), name.to_string());
     let tickets = mesh::run_on_all(move |s| {
         if s.id == 0 {
             return None;
         }
-        shard_tables::swap_in(s, &sname, generation).1
+        let ticket = shard_tables::swap_in(s, &sname, generation).1;
+        hold_table(s, &target, hold);
+        ticket
     })
     .await
     .map_err(gone)?;

@@ -201,3 +201,18 @@ pub(super) async fn drop_views(names: &[String], if_exists: bool, cascade: bool)
     drop_relations(&present).await?;
     Ok(r)
 }
+
+/// [`drop_views`], with the views it drops, in the order it drops them (for ROLLBACK).
+pub(super) async fn drop_views_kept(
+    names: &[String],
+    if_exists: bool,
+    cascade: bool,
+) -> Result<(QueryResult, Vec<Arc<TableDef>>)> {
+    let present: Vec<Arc<TableDef>> =
+        names.iter().filter_map(|n| crate::bind::lookup_table(n)).filter(|d| d.view.is_some()).collect();
+    let present_names: Vec<String> = present.iter().map(|d| d.name.clone()).collect();
+    // Dependents go first, last-found first (as drop_views drops them), then the named views.
+    let mut going: Vec<Arc<TableDef>> = dependents(&present_names).into_iter().rev().collect();
+    going.extend(present);
+    Ok((drop_views(names, if_exists, cascade).await?, going))
+}

@@ -1,11 +1,11 @@
 //! CREATE / DROP / ALTER SCHEMA ([`crate::schema`]). A schema is a catalog entry, so it is
 //! created and dropped the way a table is: decided on shard 0, applied on every shard, logged
 //! with the table records, and undone by ROLLBACK through the transaction's created/hidden
-//! objects ([`super::undo`]). DROP SCHEMA ... CASCADE hides the schema's views and tables
-//! (dropped at COMMIT, as DROP TABLE's), drops its sequences at once (not undone by ROLLBACK
-//! yet), then hides the schema.
+//! objects ([`super::undo`]). DROP SCHEMA ... CASCADE hides the schema's views (and views
+//! elsewhere that read them) and tables (dropped at COMMIT, as DROP TABLE's), drops its
+//! sequences keeping their rows for ROLLBACK (as DROP SEQUENCE), then hides the schema.
 
-use super::{check_drop_tables, create_table, drop_relations, undo, views, QueryResult};
+use super::{check_drop_tables, create_table, undo, views, QueryResult};
 use crate::error::{code, Result, SqlError};
 use crate::schema::{self, SchemaPlan};
 use crate::txn::Txn;
@@ -133,8 +133,8 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
         // Views elsewhere that read these go too (PostgreSQL's cascade reaches them as well).
         let mut sink = QueryResult::default();
         let more = views::check_dependents("view", &view_names, true, &mut sink)?;
-        drop_relations(&more).await?;
-        let views: Vec<Arc<TableDef>> = view_names.iter().filter_map(|n| crate::bind::lookup_table(n)).collect();
+        let views: Vec<Arc<TableDef>> =
+            more.iter().chain(&view_names).filter_map(|n| crate::bind::lookup_table(n)).collect();
         undo::drop_at_commit(txn, &views).await?;
     }
     if !table_names.is_empty() {
@@ -142,7 +142,15 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
         undo::drop_at_commit(txn, &tables).await?;
     }
     if !seq_names.is_empty() {
+        // Their rows are kept for ROLLBACK, as DROP SEQUENCE's.
+        let mut kept = Vec::new();
+        if !txn.alone {
+            for n in &seq_names {
+                kept.extend(crate::sequence::row_of(n).await?.map(|row| undo::Created::DroppedSequence { row }));
+            }
+        }
         crate::sequence::drop(&seq_names).await?;
+        undo::keep(txn, kept)?;
     }
     undo::drop_at_commit(txn, &present).await?;
     Ok(r)

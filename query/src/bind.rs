@@ -2532,6 +2532,10 @@ impl Binder<'_> {
     fn expr_node(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
         use ast::Expr as E;
         Ok(match e {
+            // CURRENT_SCHEMA is a reserved word: the function, never a column.
+            E::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("current_schema") => {
+                schema::function("current_schema", vec![], &[])?
+            }
             E::Identifier(id) => self.column_or_outer(scope, None, id)?,
             E::CompoundIdentifier(ids) => match ids.as_slice() {
                 [t, c] => self.column_or_outer(scope, Some(t), c)?,

@@ -3281,6 +3281,7 @@ impl Binder<'_> {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)
             }
             "current_schema" | "current_schemas" => schema::function(&name, bound, &types)?,
+            "obj_description" if bound.len() == 2 => self.obj_description(bound, &types)?,
             "current_database" if bound.is_empty() => Expr::Func(Func::CurrentDatabase, vec![], SqlType::Text),
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
                 Expr::Func(Func::CurrentUser, vec![], SqlType::Text)

@@ -1,4 +1,4 @@
-//! Schemas as psql shows them: `\dn`, `\dt s.*`, `\d s.t`, `\di s.*`, `\dv s.*`, `\ds s.*`,
+//! Schemas as psql shows them: `\dn`, `\dn+`, `\dt s.*`, `\d s.t`, `\di s.*`, `\dv s.*`, `\ds s.*`,
 //! patterns over every schema (`\dt *.items`) and what the search path makes visible (`\dt`,
 //! `\d items` after `SET search_path`), from the real `psql` against Orbit (`--shards 2`) and
 //! against a real PostgreSQL 15 with the same objects; the output must be the same byte for
@@ -24,6 +24,7 @@ CREATE VIEW app.v AS SELECT id FROM app.items;
 const COMMANDS: &[&str] = &[
     r"\dn",
     r"\dn app",
+    r"\dn+",
     r"\dt app.*",
     r"\d app.items",
     r"\di app.*",

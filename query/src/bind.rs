@@ -1036,6 +1036,15 @@ impl Binder<'_> {
             S::Rollback { chain: false, savepoint: Some(name) } => Ok((Plan::RollbackTo(fold(name)), vec![])),
             S::ShowVariable { variable } => {
                 let name = variable.iter().map(|i| i.value.as_str()).collect::<Vec<_>>().join(".");
+                // gram.y's VariableShowStmt: the SQL-standard spellings of three parameters.
+                let words: Vec<String> = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect();
+                let unquoted = variable.iter().all(|i| i.quote_style.is_none());
+                let name = match (unquoted, words.join(" ").as_str()) {
+                    (true, "transaction isolation level") => "transaction_isolation".to_string(),
+                    (true, "time zone") => "timezone".to_string(),
+                    (true, "session authorization") => "session_authorization".to_string(),
+                    _ => name,
+                };
                 let text =
                     |name: &str| OutputColumn { name: name.to_string(), ty: SqlType::Text, table_oid: 0, column: 0 };
                 if name.eq_ignore_ascii_case("all") {
@@ -3276,6 +3285,17 @@ impl Binder<'_> {
                     self.coerce(a, *to, CastContext::Implicit, |_| no_function(&name, &types))?;
                 }
                 Expr::Const(Datum::Null, SqlType::Text)
+            }
+            "to_regclass" | "to_regtype" | "to_regnamespace" if types.len() == 1 => {
+                use orbit_engine::table::OidKind;
+                let kind = match name.as_str() {
+                    "to_regclass" => OidKind::RegClass,
+                    "to_regtype" => OidKind::RegType,
+                    _ => OidKind::RegNamespace,
+                };
+                let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
+                let arg = self.coerce(arg, SqlType::Text, CastContext::Implicit, |_| no_function(&name, &types))?;
+                Expr::Call(crate::scalar::Builtin::ToReg(kind), vec![arg], SqlType::Oid(kind))
             }
             "pg_get_userbyid" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)

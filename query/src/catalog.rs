@@ -267,6 +267,11 @@ const VIEWS: &[View] = &[
             ("typrelid", I8),
             ("typcollation", I8),
             ("typstorage", T),
+            ("typdelim", T),
+            ("typbyval", B),
+            ("typnotnull", B),
+            ("typtypmod", I4),
+            ("typndims", I4),
         ],
     },
     View {
@@ -1257,6 +1262,11 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(0),
                     Datum::Int8(collation_of(t)),
                     text(storage_of(t)),
+                    text(","),
+                    Datum::Bool(matches!(t.size(), 1 | 2 | 4 | 8)),
+                    Datum::Bool(false),
+                    Datum::Int4(-1),
+                    Datum::Int4(0),
                 ]
             })
             .collect(),

@@ -110,6 +110,21 @@ pub fn parse(kind: OidKind, s: &str) -> Result<u32> {
     }
 }
 
+/// to_regclass(), to_regtype(), to_regnamespace(): the type's input, but None where nothing
+/// has the name (PostgreSQL 15 still raises syntax errors), and no numeric OIDs (a number is
+/// a name nothing has).
+pub fn to_reg(kind: OidKind, s: &str) -> Result<Option<u32>> {
+    let t = s.trim();
+    if t == "-" || (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())) {
+        return Ok(None);
+    }
+    match parse(kind, s) {
+        Ok(oid) => Ok(Some(oid)),
+        Err(e) if matches!(e.code, code::UNDEFINED_TABLE | code::UNDEFINED_OBJECT | "3F000") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The text form of a value of `kind` with OID `v`.
 pub fn format(kind: OidKind, v: u32) -> String {
     if kind != OidKind::Oid && v == 0 {

@@ -22,6 +22,9 @@ pub enum Builtin {
     TableIsVisible,
     /// pg_get_userbyid(oid): the role's name (only the bootstrap superuser, OID 10, exists).
     UserById,
+    /// to_regclass(text), to_regtype(text), to_regnamespace(text): the name's OID, NULL when
+    /// nothing has that name.
+    ToReg(orbit_engine::table::OidKind),
     /// nextval(sequence), currval(sequence), setval(sequence, value [, is_called]): replaced by
     /// their values before a row is evaluated ([`crate::sequence::resolve`]).
     NextVal,
@@ -223,6 +226,10 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok());
             oid.and_then(crate::regtypes::relation_is_publishable).map_or(Datum::Null, Datum::Bool)
         }
+        Builtin::ToReg(kind) => match crate::regtypes::to_reg(kind, text(a(0)))? {
+            Some(oid) => Datum::Oid(kind, oid),
+            None => Datum::Null,
+        },
         Builtin::UserById => match a(0).as_i64() {
             Some(10) => Datum::Text("postgres".into()),
             // pg_database_owner: the owner of schema public.

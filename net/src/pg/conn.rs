@@ -853,6 +853,8 @@ async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<or
     let timeout =
         |name: &str| c.settings.iter().find(|(k, _)| *k == name).and_then(|(_, v)| orbit_query::settings::timeout(v));
     c.cancel.arm_with(timeout("statement_timeout"), timeout("lock_timeout"));
+    let memory = c.settings.iter().find(|(k, _)| *k == "orbit.query_memory_limit").map(|(_, v)| v.as_str());
+    c.cancel.limit_memory(memory.map_or(orbit_query::memory::DEFAULT_LIMIT_BYTES, orbit_query::settings::memory_bytes));
     // Every step of the statement resolves names with this session's search path, also after
     // other sessions on this shard ran between its steps.
     let path = search_path(c).to_string();

@@ -781,6 +781,12 @@ impl Binder<'_> {
         self.sub.inputs.push(d);
     }
 
+    /// Whether `e` reads a correlated subquery of this level (its value is a column the level's
+    /// FROM rows get, which a LATERAL join's ON, run before, cannot read).
+    pub(super) fn reads_correlated_link(&self, e: &Expr) -> bool {
+        self.sub.links.iter().any(|l| !l.captures.is_empty() && relation::reads_link(e, l.id))
+    }
+
     pub(super) fn lateral_id(&mut self) -> usize {
         self.new_id()
     }

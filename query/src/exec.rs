@@ -124,9 +124,15 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             for n in names {
                 if !crate::sequence::exists(n).await? {
                     if !if_exists {
-                        return Err(SqlError::new(code::UNDEFINED_TABLE, format!("sequence \"{n}\" does not exist")));
+                        return Err(SqlError::new(
+                            code::UNDEFINED_TABLE,
+                            format!("sequence \"{}\" does not exist", crate::schema::relname(n)),
+                        ));
                     }
-                    r.notices.push(notice("00000", format!("sequence \"{n}\" does not exist, skipping")));
+                    r.notices.push(notice(
+                        "00000",
+                        format!("sequence \"{}\" does not exist, skipping", crate::schema::relname(n)),
+                    ));
                 }
             }
             let mut kept = Vec::new();
@@ -421,10 +427,14 @@ async fn check_drop_tables(names: &[String], if_exists: bool) -> Result<(QueryRe
     }
     if let Some(m) = missing.first() {
         if !if_exists {
-            return Err(SqlError::new(code::UNDEFINED_TABLE, format!("table \"{m}\" does not exist")));
+            return Err(SqlError::new(
+                code::UNDEFINED_TABLE,
+                format!("table \"{}\" does not exist", crate::schema::relname(m)),
+            ));
         }
         for m in &missing {
-            r.notices.push(notice("00000", format!("table \"{m}\" does not exist, skipping")));
+            r.notices
+                .push(notice("00000", format!("table \"{}\" does not exist, skipping", crate::schema::relname(m))));
         }
     }
     let present: Vec<String> = names.iter().filter(|n| !missing.contains(n)).cloned().collect();

@@ -1666,7 +1666,9 @@ impl Binder<'_> {
                 && twj.joins.iter().any(|j| {
                     matches!(
                         j.join_operator,
-                        ast::JoinOperator::Right(_) | ast::JoinOperator::RightOuter(_) | ast::JoinOperator::FullOuter(_)
+                        ast::JoinOperator::Right(_)
+                            | ast::JoinOperator::RightOuter(_)
+                            | ast::JoinOperator::FullOuter(_)
                     )
                 })
             {

@@ -99,6 +99,18 @@ impl Acc {
                 return Ok(0);
             }
         }
+        if let (Acc::State(st), None) = (&mut *self, &spec.delim) {
+            if !matches!(spec.func, AggFunc::StringAgg | AggFunc::ArrayAgg) {
+                // Read in place (a column's value is not copied per row); these states keep
+                // their size.
+                const NULL: &Datum = &Datum::Null;
+                match &spec.arg {
+                    Some(a) => st.update_ref(spec, expr::operand(a, &cx)?.as_ref())?,
+                    None => st.update_ref(spec, NULL)?,
+                }
+                return Ok(0);
+            }
+        }
         let value = match &spec.arg {
             Some(a) => expr::eval(a, &cx)?,
             None => Datum::Null,

@@ -1293,17 +1293,20 @@ impl Binder<'_> {
             return Ok((def.name.clone(), def));
         }
         let tname = self.relation_name(name)?;
-        let span = name.0.last().and_then(|p| p.as_ident()).map(|i| i.span);
+        // PostgreSQL points at the name's start (its schema, when qualified).
+        let span = name.0.first().and_then(|p| p.as_ident()).map(|i| i.span);
+        // As written (qualified or not) when missing; its name in its schema otherwise.
         let def = lookup_table(&tname).ok_or_else(|| {
-            SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{tname}\" does not exist"))
+            SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{}\" does not exist", parts.join(".")))
                 .at(span.and_then(|s| self.pos(&s)))
         })?;
+        let rel = crate::schema::relname(&tname);
         if def.index_of.is_some() {
-            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{tname}\" is an index"))
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{rel}\" is an index"))
                 .at(span.and_then(|s| self.pos(&s))));
         }
         if def.view.is_some() {
-            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{tname}\" is not a table"))
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{rel}\" is not a table"))
                 .detail("This operation is not supported for views."));
         }
         Ok((tname, def))
@@ -1665,6 +1668,23 @@ impl Binder<'_> {
                 Ok(off)
             };
         for (n, twj) in from.iter().enumerate() {
+            // The joins are bound left-deep over every item so far; `a, b RIGHT JOIN c` would
+            // become `(a, b) RIGHT JOIN c`, where PostgreSQL joins `a` to `b RIGHT JOIN c`: not
+            // the same rows for RIGHT and FULL joins (INNER and LEFT give the same either way).
+            if n > 0
+                && twj.joins.iter().any(|j| {
+                    matches!(
+                        j.join_operator,
+                        ast::JoinOperator::Right(_)
+                            | ast::JoinOperator::RightOuter(_)
+                            | ast::JoinOperator::FullOuter(_)
+                    )
+                })
+            {
+                return Err(SqlError::unsupported(
+                    "a RIGHT or FULL JOIN in a FROM item after a comma is not supported yet",
+                ));
+            }
             let (def, alias, lateral) = self.bind_from_item(&twj.relation, (n > 0).then_some((&combined, &js)))?;
             add(&mut js, &mut combined, &mut plan, def, alias)?;
             if n > 0 {
@@ -2547,6 +2567,10 @@ impl Binder<'_> {
     fn expr_node(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
         use ast::Expr as E;
         Ok(match e {
+            // CURRENT_SCHEMA is a reserved word: the function, never a column.
+            E::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("current_schema") => {
+                schema::function("current_schema", vec![], &[])?
+            }
             E::Identifier(id) => self.column_or_outer(scope, None, id)?,
             E::CompoundIdentifier(ids) => match ids.as_slice() {
                 [t, c] => self.column_or_outer(scope, Some(t), c)?,
@@ -3306,6 +3330,7 @@ impl Binder<'_> {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)
             }
             "current_schema" | "current_schemas" => schema::function(&name, bound, &types)?,
+            "obj_description" if bound.len() == 2 => self.obj_description(bound, &types)?,
             "current_database" if bound.is_empty() => Expr::Func(Func::CurrentDatabase, vec![], SqlType::Text),
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
                 Expr::Func(Func::CurrentUser, vec![], SqlType::Text)

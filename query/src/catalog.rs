@@ -246,7 +246,7 @@ const VIEWS: &[View] = &[
         schema: "pg_catalog",
         name: "pg_namespace",
         oid: 2615,
-        columns: &[("oid", I8), ("nspname", T), ("nspowner", I8)],
+        columns: &[("oid", I8), ("nspname", T), ("nspowner", I8), ("nspacl", TA)],
     },
     View {
         schema: "pg_catalog",
@@ -1226,9 +1226,23 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             Datum::Int8(10),
         ]],
         2601 => vec![vec![Datum::Int8(2), text("heap"), text("t")], vec![Datum::Int8(403), text("btree"), text("i")]],
+        // The privileges initdb grants on its schemas (aclitem[] shown as text[]); CREATE SCHEMA's
+        // have the default (NULL).
         2615 => crate::schema::all()
             .into_iter()
-            .map(|(oid, name, owner)| vec![Datum::Int8(oid as i64), Datum::Text(name), Datum::Int8(owner as i64)])
+            .map(|(oid, name, owner)| {
+                let acl = match oid {
+                    crate::schema::PUBLIC_OID => crate::stats::value_array(&[
+                        text("pg_database_owner=UC/pg_database_owner"),
+                        text("=U/pg_database_owner"),
+                    ]),
+                    crate::schema::PG_CATALOG_OID | crate::schema::INFORMATION_SCHEMA_OID => {
+                        crate::stats::value_array(&[text("postgres=UC/postgres"), text("=U/postgres")])
+                    }
+                    _ => Datum::Null,
+                };
+                vec![Datum::Int8(oid as i64), Datum::Text(name), Datum::Int8(owner as i64), acl]
+            })
             .collect(),
         SCHEMATA_OID => crate::schema::all()
             .into_iter()

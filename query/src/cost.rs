@@ -111,6 +111,13 @@ pub fn nested_loop(outer: Estimate, inner: Estimate, rows: f64) -> Estimate {
     Estimate { startup, total, rows, width: outer.width + inner.width }
 }
 
+/// An index nested loop: the lookups of every `outer` row's key (`inner`, all of them), `rows`
+/// out.
+pub fn index_nested_loop(outer: Estimate, inner: Estimate, rows: f64) -> Estimate {
+    let total = outer.total + inner.total + rows * CPU_TUPLE_COST;
+    Estimate { startup: outer.startup + inner.startup, total, rows, width: outer.width + inner.width }
+}
+
 /// A step that passes over every row of `input` once (WindowAgg, Unique, a filter over computed
 /// rows), `ops` operators per row, `rows` out.
 pub fn per_row(input: Estimate, ops: usize, rows: f64, width: f64) -> Estimate {

@@ -124,9 +124,15 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             for n in names {
                 if !crate::sequence::exists(n).await? {
                     if !if_exists {
-                        return Err(SqlError::new(code::UNDEFINED_TABLE, format!("sequence \"{n}\" does not exist")));
+                        return Err(SqlError::new(
+                            code::UNDEFINED_TABLE,
+                            format!("sequence \"{}\" does not exist", crate::schema::relname(n)),
+                        ));
                     }
-                    r.notices.push(notice("00000", format!("sequence \"{n}\" does not exist, skipping")));
+                    r.notices.push(notice(
+                        "00000",
+                        format!("sequence \"{}\" does not exist, skipping", crate::schema::relname(n)),
+                    ));
                 }
             }
             let mut kept = Vec::new();
@@ -422,10 +428,14 @@ async fn check_drop_tables(names: &[String], if_exists: bool) -> Result<(QueryRe
     }
     if let Some(m) = missing.first() {
         if !if_exists {
-            return Err(SqlError::new(code::UNDEFINED_TABLE, format!("table \"{m}\" does not exist")));
+            return Err(SqlError::new(
+                code::UNDEFINED_TABLE,
+                format!("table \"{}\" does not exist", crate::schema::relname(m)),
+            ));
         }
         for m in &missing {
-            r.notices.push(notice("00000", format!("table \"{m}\" does not exist, skipping")));
+            r.notices
+                .push(notice("00000", format!("table \"{}\" does not exist, skipping", crate::schema::relname(m))));
         }
     }
     let present: Vec<String> = names.iter().filter(|n| !missing.contains(n)).cloned().collect();
@@ -594,6 +604,21 @@ pub(crate) async fn scan(
     key: Option<&[Expr]>,
     params: &[Datum],
 ) -> Result<Vec<(Vec<u8>, Row)>> {
+    let rows = scan_rows(txn, table, filter, key, params).await?;
+    // The rows the shards sent back are held here until the statement has used them.
+    let mut held = crate::memory::Held::new(txn.memory(), "rows from shards");
+    held.add(rows.iter().map(|(k, r)| k.len() + crate::memory::row_bytes(r)).sum())?;
+    held.keep();
+    Ok(rows)
+}
+
+async fn scan_rows(
+    txn: &Txn,
+    table: &Arc<TableDef>,
+    filter: Option<&Expr>,
+    key: Option<&[Expr]>,
+    params: &[Datum],
+) -> Result<Vec<(Vec<u8>, Row)>> {
     if crate::relation::is_derived(table) {
         return crate::relation::scan(txn, table, filter, params);
     }
@@ -626,11 +651,19 @@ pub(crate) async fn scan(
     let f = filter.cloned();
     let p = params.to_vec();
     let at = txn.read_at();
+    // Each shard stops once its part alone would be past the statement's memory bound.
+    let (used, limit) = (txn.memory().used(), txn.memory().limit());
     let parts = on_every_shard_at(at, move |s| {
         let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
         let mut out = Vec::new();
+        let mut bytes = used;
         for (k, row) in t.scan_at(at).map_err(too_old)? {
             if matches(f.as_ref(), row, &p)? {
+                let size = k.len() + crate::memory::row_bytes(row);
+                bytes += size;
+                if bytes > limit {
+                    return Err(crate::memory::out_of_memory("rows from shards", size, bytes - size, limit));
+                }
                 out.push((k.clone(), row.clone()));
             }
         }
@@ -696,27 +729,34 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
     };
     crate::explain::note_rows(p as *const SelectPlan as usize, input.len());
     if !p.windows.is_empty() {
-        let out = crate::window::project(p, input.into_iter().map(|r| (r, vec![])).collect(), params)?;
-        let rows = crate::group::finish(out, p, limit, offset);
+        let mut held = crate::memory::Held::new(txn.memory(), crate::group::output_operator(p));
+        let input = input.into_iter().map(|r| (r, vec![])).collect();
+        let out = crate::window::project(txn, p, input, params, &mut held).await?;
+        let rows = crate::group::finish(txn, out, p, limit, offset).await?;
+        held.keep();
         return Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] });
     }
-    finish_select(p, &input, params, limit, offset)
+    finish_select(txn, p, &input, params, limit, offset).await
 }
 
 /// A plain SELECT's result from its input rows: each projected with its ORDER BY values, then
-/// sorted, made DISTINCT and cut to OFFSET/LIMIT.
-pub(crate) fn finish_select(
+/// sorted, made DISTINCT and cut to OFFSET/LIMIT. The output rows are charged to the statement's
+/// memory.
+pub(crate) async fn finish_select(
+    txn: &Txn,
     p: &SelectPlan,
     input: &[Row],
     params: &[Datum],
     limit: Option<i64>,
     offset: Option<i64>,
 ) -> Result<QueryResult> {
+    let mut held = crate::memory::Held::new(txn.memory(), crate::group::output_operator(p));
     let mut out: Vec<(Vec<Datum>, Row)> = Vec::with_capacity(input.len());
     for row in input {
-        crate::srf::project(p, &ctx(row, params), &mut out)?;
+        crate::srf::project(p, &ctx(row, params), &mut out, &mut held)?;
     }
-    let rows = crate::group::finish(out, p, limit, offset);
+    let rows = crate::group::finish(txn, out, p, limit, offset).await?;
+    held.keep();
     Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })
 }
 

@@ -47,6 +47,9 @@ thread_local! {
     /// While a statement is drawn: the estimated rows of the relations it computes (derived
     /// tables, CTEs), by their table name, for the scans that read them.
     static COMPUTED: RefCell<HashMap<String, Estimate>> = RefCell::new(HashMap::new());
+    /// While a statement is drawn: the nested loops of its LATERAL relations, by their table
+    /// name, drawn where the query reads them (as PostgreSQL draws a LATERAL join).
+    static LATERAL: RefCell<HashMap<String, Node>> = RefCell::new(HashMap::new());
 }
 
 /// What EXPLAIN ANALYZE needs to draw the plan again once it ran.
@@ -65,6 +68,8 @@ pub struct Actual {
     /// A join's inputs' rows (after their own conditions, in FROM order), the order it joined
     /// them in and the rows after each step.
     pub join: Option<(Vec<u64>, Vec<usize>, Vec<u64>)>,
+    /// Per join step, whether it looked its table up by key ([`crate::index_join`]).
+    pub lookups: Option<Vec<bool>>,
 }
 
 thread_local! {
@@ -154,6 +159,15 @@ pub(crate) fn note_join(key: usize, inputs: Vec<u64>, order: Vec<usize>, steps: 
     });
 }
 
+/// Notes which steps of a watched join looked their table up by key.
+pub(crate) fn note_lookups(key: usize, lookups: Vec<bool>) {
+    WATCHED.with(|w| {
+        if let Some(a) = w.borrow_mut().get_mut(&key) {
+            a.lookups = Some(lookups);
+        }
+    });
+}
+
 fn analyzed(key: usize) -> Option<Actual> {
     ANALYZED.with(|a| a.borrow().as_ref().and_then(|m| m.get(&key).cloned()))
 }
@@ -162,10 +176,12 @@ fn analyzed(key: usize) -> Option<Actual> {
 /// the order it ran), and `top` rows on the top node.
 pub fn analyzed_lines(plan: &Plan, d: &Redraw, actuals: &HashMap<usize, Actual>, top: u64) -> Result<Vec<String>> {
     COMPUTED.with(|c| c.borrow_mut().clear());
+    LATERAL.with(|c| c.borrow_mut().clear());
     ANALYZED.with(|a| *a.borrow_mut() = Some(actuals.clone()));
     let node = plan_node(plan, &d.texts, d.shards);
     ANALYZED.with(|a| *a.borrow_mut() = None);
     COMPUTED.with(|c| c.borrow_mut().clear());
+    LATERAL.with(|c| c.borrow_mut().clear());
     let mut node = node?;
     node.actual = Some(top);
     let mut out = Vec::new();
@@ -330,6 +346,12 @@ fn scan_node(
             None => scan,
         }
     };
+    if let Some(mut n) = LATERAL.with(|m| m.borrow_mut().remove(&table.name)) {
+        if let Some(f) = filter {
+            n = n.prop(format!("Filter: {f}"));
+        }
+        return over(n, partial);
+    }
     if crate::relation::is_derived(table) {
         let mut n = Node::new("Subquery Scan (rows computed first, on the coordinating shard)").est(cost::per_row(
             cost::computed(rows, width),
@@ -426,6 +448,36 @@ fn kind_name(k: crate::join::JoinKind) -> &'static str {
     }
 }
 
+/// A join step's lookups by key ([`crate::index_join`]) drawn as PostgreSQL draws the inner side
+/// of an index nested loop: `Index Scan using <key or index> on <table>` with its `Index Cond`
+/// (the table's columns against the columns of the rows so far, `left_name`) and the table's
+/// own conditions; `keys` lookups find `found` rows.
+fn lookup_node(
+    t: &TableDef,
+    lk: &crate::index_join::Lookup,
+    local: Option<&Expr>,
+    keys: f64,
+    found: f64,
+    left_name: &dyn Fn(usize) -> String,
+) -> Node {
+    let cols = table_columns(t);
+    let conds: Vec<String> =
+        lk.right.iter().zip(&lk.left).map(|(&r, &l)| format!("({} = {})", name_in(t, r), left_name(l))).collect();
+    let cond = if conds.len() == 1 { conds.concat() } else { format!("({})", conds.join(" AND ")) };
+    let mut n = Node::new(format!("Index Scan using {} on {}", lk.name(t), t.name))
+        .est(cost::index_scan(keys, cols.width(), quals(local), cost::clamp_rows(found)))
+        .prop(format!("Index Cond: {cond}"));
+    if let Some(f) = local {
+        n = n.prop(format!("Filter: {}", show(f, &|i| name_in(t, i))));
+    }
+    n.prop("Keys: batched by the shard that holds them, one message per shard".to_string())
+}
+
+/// A column of `t` by name.
+fn name_in(t: &TableDef, i: usize) -> String {
+    t.columns.get(i).map_or_else(|| format!("${i}"), |c| c.name.clone())
+}
+
 /// The join tree: for inner joins in the order the planner picks from its estimates, each
 /// input with its own conditions; otherwise in FROM order.
 fn join_node<'a>(
@@ -450,7 +502,11 @@ fn join_node<'a>(
             .filter(|(inputs, order, steps)| inputs.len() == n && order.len() == n && steps.len() + 1 == n);
         let order = match &ran {
             Some((_, order, _)) => order.clone(),
-            None => crate::join::order(&sp, &jc.tables, &sizes),
+            None => crate::join::order(&sp, &jc.tables, &sizes, 0),
+        };
+        let lookups = match analyzed(j as *const crate::join::JoinPlan as usize).and_then(|a| a.lookups) {
+            Some(l) if ran.is_some() && l.len() + 1 == n => l,
+            _ => crate::join::lookups(&sp, &jc.tables, &sizes, 0, &order),
         };
         let inputs: Vec<Node> = (0..n)
             .map(|t| {
@@ -475,9 +531,16 @@ fn join_node<'a>(
         let mut applied = vec![false; sp.multi.len()];
         let mut step_no = 0;
         for &t in &order[1..] {
-            let right = inputs[t].take().unwrap_or_else(|| Node::new("Result"));
+            let mut right = inputs[t].take().unwrap_or_else(|| Node::new("Result"));
+            let lookup = lookups
+                .get(step_no)
+                .copied()
+                .unwrap_or(false)
+                .then(|| crate::index_join::path(&j.inputs[t], &crate::index_join::equalities(&sp, mask, t)))
+                .flatten();
             mask |= 1 << t;
-            // The conditions this step applies: hash keys, and the rest checked per pair.
+            // The conditions this step applies: hash keys (or the lookups' key), and the rest
+            // checked per pair.
             let (mut keys, mut others) = (Vec::new(), Vec::new());
             for (k, (p, ts)) in sp.multi.iter().enumerate() {
                 if applied[k] || !ts.iter().all(|x| mask & (1 << x) != 0) {
@@ -485,13 +548,28 @@ fn join_node<'a>(
                 }
                 applied[k] = true;
                 match sp.equality(k) {
+                    Some((a, ca, b, cb)) if lookup.is_some() && (a == t || b == t) => {
+                        let (own, other) = if a == t { (ca, sp.offsets[b] + cb) } else { (cb, sp.offsets[a] + ca) };
+                        let l = lookup.as_ref().expect("checked");
+                        if !l.right.iter().zip(&l.left).any(|(&r, &s)| r == own && s == other) {
+                            others.push(show(p, &name));
+                        }
+                    }
                     Some((a, _, b, _)) if a == t || b == t => keys.push(show(p, &name)),
                     _ => others.push(show(p, &name)),
                 }
             }
             let rows = cost::clamp_rows(crate::join::estimated_rows(&sp, &jc.tables, &sizes, mask));
+            if let Some(lk) = &lookup {
+                let local = sp.local[t].iter().cloned().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+                let actual = right.actual;
+                right = lookup_node(&j.inputs[t], lk, local.as_ref(), acc.estimate().rows, rows, &name);
+                right.actual = actual;
+            }
             let (l, r) = (acc.estimate(), right.estimate());
-            let mut step = if !keys.is_empty() {
+            let mut step = if lookup.is_some() {
+                Node::new("Nested Loop").est(cost::index_nested_loop(l, r, rows))
+            } else if !keys.is_empty() {
                 Node::new("Hash Inner Join (on the coordinating shard)")
                     .est(cost::hash_join(l, r, rows))
                     .prop(format!("Hash Cond: {}", keys.join(" AND ")))
@@ -518,9 +596,31 @@ fn join_node<'a>(
         let mut acc = j.inputs.first().map(|t| join_input(t, None, shards)).unwrap_or_else(|| Node::new("Result"));
         acc.actual = ran.as_ref().map(|r| r.0[0]);
         let mut width = j.inputs.first().map_or(0, |t| t.row_len());
+        let noted = analyzed(j as *const crate::join::JoinPlan as usize)
+            .and_then(|a| a.lookups)
+            .filter(|l| ran.is_some() && l.len() + 1 == n);
+        let name = |i: usize| match jc.offsets.iter().rposition(|&o| o <= i) {
+            Some(t) => j.inputs[t].columns.get(i - jc.offsets[t]).map_or_else(|| "?".to_string(), |c| c.name.clone()),
+            None => "?".to_string(),
+        };
         for (k, (step, t)) in j.steps.iter().zip(j.inputs.iter().skip(1)).enumerate() {
             let mut right = join_input(t, None, shards);
             right.actual = ran.as_ref().map(|r| r.0[k + 1]);
+            let lookup = if matches!(step.kind, crate::join::JoinKind::Inner | crate::join::JoinKind::Left) {
+                crate::index_join::path(t, &step.eq).filter(|l| match &noted {
+                    Some(n) => n.get(k).copied().unwrap_or(false),
+                    None => crate::index_join::cheaper(l, acc.estimate().rows, table_columns(t).rows),
+                })
+            } else {
+                None
+            };
+            if let Some(lk) = &lookup {
+                let actual = right.actual;
+                let left_rows = acc.estimate().rows;
+                let found = (left_rows * right.estimate().rows / table_columns(t).rows.max(1.0)).max(1.0);
+                right = lookup_node(t, lk, None, left_rows, found, &name);
+                right.actual = actual;
+            }
             let (l, r) = (acc.estimate(), right.estimate());
             let mut rows = l.rows * r.rows;
             for &(lc, rc) in &step.eq {
@@ -536,7 +636,11 @@ fn join_node<'a>(
             };
             let rows = cost::clamp_rows(rows);
             let kind = kind_name(step.kind);
-            acc = if step.eq.is_empty() {
+            acc = if lookup.is_some() {
+                let title =
+                    if step.kind == crate::join::JoinKind::Left { "Nested Loop Left Join" } else { "Nested Loop" };
+                Node::new(title).est(cost::index_nested_loop(l, r, rows)).child(acc).child(right)
+            } else if step.eq.is_empty() {
                 Node::new(format!("Nested Loop ({kind} Join, on the coordinating shard)"))
                     .est(cost::nested_loop(l, r, rows))
                     .child(acc)
@@ -745,8 +849,10 @@ fn modify(n: Node, child: Node) -> Node {
 /// The plan's lines, top node first.
 pub fn lines(plan: &Plan, t: &Texts, shards: usize, opts: Options) -> Result<Vec<String>> {
     COMPUTED.with(|c| c.borrow_mut().clear());
+    LATERAL.with(|c| c.borrow_mut().clear());
     let node = plan_node(plan, t, shards);
     COMPUTED.with(|c| c.borrow_mut().clear());
+    LATERAL.with(|c| c.borrow_mut().clear());
     let mut out = Vec::new();
     node?.draw(0, &mut out, opts);
     Ok(out)
@@ -953,6 +1059,10 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
     for d in &q.inputs {
         let child = source_node(&d.source, shards, &mut n)?;
         COMPUTED.with(|m| m.borrow_mut().insert(d.def.name.clone(), child.estimate()));
+        if matches!(d.source, Source::Lateral(_)) {
+            LATERAL.with(|m| m.borrow_mut().insert(d.def.name.clone(), child));
+            continue;
+        }
         children.push(wrap(format!("Subquery {}", d.label), child));
     }
     let mut node = match &q.body {

@@ -337,7 +337,7 @@ pub struct Ctx<'a> {
 
 /// An operand's value, borrowed where it already is (a column, constant, parameter or
 /// aggregate: no copy of a text or numeric per row), computed otherwise.
-fn operand<'a>(e: &'a Expr, cx: &Ctx<'a>) -> Result<std::borrow::Cow<'a, Datum>> {
+pub(crate) fn operand<'a>(e: &'a Expr, cx: &Ctx<'a>) -> Result<std::borrow::Cow<'a, Datum>> {
     use std::borrow::Cow;
     const NULL: &Datum = &Datum::Null;
     Ok(match e {
@@ -1023,6 +1023,29 @@ impl AggState {
         match state {
             None => *state = Some((delim, v)),
             Some((_, text)) => append_bounded(text, delim.as_deref().unwrap_or(""), &v)?,
+        }
+        Ok(())
+    }
+
+    /// [`AggState::update`] from a borrowed value: the states that only read it (counts,
+    /// numeric sums, min/max until a new extreme) take no copy of a text or numeric per row.
+    pub fn update_ref(&mut self, spec: &AggSpec, v: &Datum) -> Result<()> {
+        match self {
+            AggState::Count(n) if spec.func == AggFunc::CountStar || !v.is_null() => *n += 1,
+            AggState::SumNumeric(sum) if !v.is_null() => sum.add_datum(v)?,
+            AggState::Extreme(cur) if !v.is_null() => {
+                let replace = match compare(v, cur) {
+                    None => true,
+                    Some(o) => {
+                        (spec.func == AggFunc::Min && o == Ordering::Less)
+                            || (spec.func == AggFunc::Max && o == Ordering::Greater)
+                    }
+                };
+                if replace {
+                    *cur = v.clone();
+                }
+            }
+            _ => self.update(spec, v.clone())?,
         }
         Ok(())
     }

@@ -10,12 +10,16 @@
 //! order and duplicates are only known once all shards are merged) and run them at the end.
 //!
 //! Memory: a shard's groups and collected inputs are bounded by its rows, as a scan's result
-//! is.
+//! is. On the coordinator the merged groups, their aggregate states (string_agg and array_agg
+//! grow with their inputs), the output rows and ORDER BY's and DISTINCT's buffers are charged to
+//! the statement's memory account ([`crate::memory`]; 53200 past `orbit.query_memory_limit`), and
+//! a cancel request or `statement_timeout` stops the merge, the sort and DISTINCT.
 
 use crate::bind::{Distinct, SelectPlan, SortKey};
 use crate::error::{code, Result, SqlError};
 use crate::exec::{matches, no_table, QueryResult};
 use crate::expr::{self, AggFunc, AggOrder, AggSpec, AggState, Ctx, Expr};
+use crate::memory::{Held, Ticker};
 use orbit_engine::table::{Datum, Row};
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -87,11 +91,24 @@ impl Acc {
         }
     }
 
-    fn update(&mut self, spec: &AggSpec, row: &[Datum], params: &[Datum]) -> Result<()> {
+    /// Adds one input row; returns about how many bytes the accumulator grew by.
+    fn update(&mut self, spec: &AggSpec, row: &[Datum], params: &[Datum]) -> Result<usize> {
         let cx = Ctx { row, params, aggs: &[] };
         if let Some(f) = &spec.filter {
             if expr::truth(expr::eval(f, &cx)?) != Some(true) {
-                return Ok(());
+                return Ok(0);
+            }
+        }
+        if let (Acc::State(st), None) = (&mut *self, &spec.delim) {
+            if !matches!(spec.func, AggFunc::StringAgg | AggFunc::ArrayAgg) {
+                // Read in place (a column's value is not copied per row); these states keep
+                // their size.
+                const NULL: &Datum = &Datum::Null;
+                match &spec.arg {
+                    Some(a) => st.update_ref(spec, expr::operand(a, &cx)?.as_ref())?,
+                    None => st.update_ref(spec, NULL)?,
+                }
+                return Ok(0);
             }
         }
         let value = match &spec.arg {
@@ -102,19 +119,47 @@ impl Acc {
             Some(d) => expr::eval(d, &cx)?,
             None => Datum::Null,
         };
+        // string_agg and array_agg keep their inputs; the other states stay the same size.
+        let grown = match spec.func {
+            AggFunc::StringAgg | AggFunc::ArrayAgg => value.memory() + delim.memory(),
+            _ => 0,
+        };
         match self {
             Acc::State(st) if spec.func == AggFunc::StringAgg => st.update_text(value, delim)?,
             Acc::State(st) => st.update(spec, value)?,
             Acc::Collect(inputs) => {
                 // NULL inputs change no aggregate but count(*) (which takes neither).
                 if value.is_null() && !matches!(spec.func, AggFunc::CountStar | AggFunc::ArrayAgg) {
-                    return Ok(());
+                    return Ok(0);
                 }
                 let keys = spec.order_by.iter().map(|o| expr::eval(&o.expr, &cx)).collect::<Result<Vec<_>>>()?;
+                let size =
+                    std::mem::size_of::<Input>() + value.memory() + delim.memory() + crate::memory::row_bytes(&keys);
                 inputs.push(Input { value, delim, keys });
+                return Ok(size);
             }
         }
-        Ok(())
+        Ok(grown)
+    }
+
+    /// About how many bytes the accumulator holds.
+    fn memory(&self) -> usize {
+        std::mem::size_of::<Acc>()
+            + match self {
+                Acc::State(AggState::Text(Some((d, t)))) => d.as_ref().map_or(0, String::capacity) + t.capacity(),
+                Acc::State(AggState::Items(Some(items))) => items.iter().map(Datum::memory).sum(),
+                Acc::State(AggState::Extreme(d)) => d.memory(),
+                Acc::State(_) => 0,
+                Acc::Collect(inputs) => inputs
+                    .iter()
+                    .map(|i| {
+                        std::mem::size_of::<Input>()
+                            + i.value.memory()
+                            + i.delim.memory()
+                            + crate::memory::row_bytes(&i.keys)
+                    })
+                    .sum(),
+            }
     }
 
     fn merge(&mut self, spec: &AggSpec, other: Acc) -> Result<()> {
@@ -167,6 +212,8 @@ impl Acc {
 struct Groups {
     index: HashMap<Vec<KeyPart>, usize>,
     list: Vec<(Vec<Datum>, Vec<Acc>)>,
+    /// On the coordinator: the statement's memory the groups take.
+    held: Option<Held>,
 }
 
 impl Groups {
@@ -187,35 +234,58 @@ impl Groups {
         Ok(())
     }
 
+    /// Charges `bytes` to the statement (on the coordinator).
+    fn charge(&mut self, bytes: usize) -> Result<()> {
+        match &mut self.held {
+            Some(h) => h.add(bytes),
+            None => Ok(()),
+        }
+    }
+
+    /// What a new group costs: its values, twice (the list and the hash key), and its entry.
+    fn group_bytes(vals: &[Datum], accs: &[Acc]) -> usize {
+        2 * crate::memory::row_bytes(vals) + crate::memory::ENTRY_OVERHEAD + accs.iter().map(Acc::memory).sum::<usize>()
+    }
+
     fn add_to(&mut self, p: &SelectPlan, vals: Vec<Datum>, row: &[Datum], params: &[Datum]) -> Result<()> {
         let k = key_of(&vals);
         let i = match self.index.get(&k) {
             Some(&i) => i,
             None => {
-                self.list.push((vals, p.aggs.iter().map(Acc::new).collect()));
+                let accs: Vec<Acc> = p.aggs.iter().map(Acc::new).collect();
+                self.charge(Self::group_bytes(&vals, &accs))?;
+                self.list.push((vals, accs));
                 self.index.insert(k, self.list.len() - 1);
                 self.list.len() - 1
             }
         };
+        let mut grown = 0;
         for (acc, spec) in self.list[i].1.iter_mut().zip(&p.aggs) {
-            acc.update(spec, row, params)?;
+            grown += acc.update(spec, row, params)?;
         }
-        Ok(())
+        self.charge(grown)
     }
 
-    fn merge(&mut self, p: &SelectPlan, part: Vec<(Vec<Datum>, Vec<Acc>)>) -> Result<()> {
-        for (vals, accs) in part {
-            let k = key_of(&vals);
-            match self.index.get(&k) {
-                Some(&i) => {
-                    for ((mine, other), spec) in self.list[i].1.iter_mut().zip(accs).zip(&p.aggs) {
-                        mine.merge(spec, other)?;
-                    }
+    /// Merges one group a shard sent back.
+    fn merge_one(&mut self, p: &SelectPlan, vals: Vec<Datum>, accs: Vec<Acc>) -> Result<()> {
+        let k = key_of(&vals);
+        match self.index.get(&k) {
+            Some(&i) => {
+                // The states that keep their inputs take the other's in.
+                let grown = accs
+                    .iter()
+                    .filter(|a| matches!(a, Acc::Collect(_) | Acc::State(AggState::Text(_) | AggState::Items(_))))
+                    .map(Acc::memory)
+                    .sum();
+                self.charge(grown)?;
+                for ((mine, other), spec) in self.list[i].1.iter_mut().zip(accs).zip(&p.aggs) {
+                    mine.merge(spec, other)?;
                 }
-                None => {
-                    self.list.push((vals, accs));
-                    self.index.insert(k, self.list.len() - 1);
-                }
+            }
+            None => {
+                self.charge(Self::group_bytes(&vals, &accs))?;
+                self.list.push((vals, accs));
+                self.index.insert(k, self.list.len() - 1);
             }
         }
         Ok(())
@@ -231,10 +301,12 @@ pub async fn select(
     limit: Option<i64>,
     offset: Option<i64>,
 ) -> Result<QueryResult> {
-    let mut groups = Groups::default();
+    let mut groups = Groups { held: Some(Held::new(txn.memory(), "GROUP BY")), ..Default::default() };
+    let mut ticker = Ticker::new(txn);
     match &p.table {
         None if p.join.is_some() => {
             for row in crate::exec::joined_rows(txn, p, params).await? {
+                ticker.tick(1).await?;
                 groups.add_row(p, &row, params)?;
             }
         }
@@ -247,6 +319,7 @@ pub async fn select(
         Some(t) if txn.overlay(t).is_some() || crate::catalog::is_view(t) || crate::relation::is_derived(t) => {
             // The transaction changed this table: group what it sees, here.
             for (_, row) in crate::exec::scan(txn, t, p.filter.as_ref(), None, params).await? {
+                ticker.tick(1).await?;
                 groups.add_row(p, &row, params)?;
             }
         }
@@ -267,7 +340,10 @@ pub async fn select(
             })
             .await?;
             for part in parts {
-                groups.merge(p, part?)?;
+                for (vals, accs) in part? {
+                    ticker.tick(1).await?;
+                    groups.merge_one(p, vals, accs)?;
+                }
             }
         }
     }
@@ -285,8 +361,10 @@ pub async fn select(
         }
     }
     let mut out = Vec::with_capacity(groups.list.len());
+    let mut held = Held::new(txn.memory(), output_operator(p));
     let mut windowed = Vec::new();
-    for (vals, accs) in groups.list {
+    for (vals, accs) in std::mem::take(&mut groups.list) {
+        ticker.tick(1).await?;
         let aggs = accs.into_iter().zip(&p.aggs).map(|(a, spec)| a.finish(spec)).collect::<Result<Vec<_>>>()?;
         let cx = Ctx { row: &vals, params, aggs: &aggs };
         if let Some(h) = &p.having {
@@ -299,13 +377,24 @@ pub async fn select(
             windowed.push((vals, aggs));
             continue;
         }
-        crate::srf::project(p, &cx, &mut out)?;
+        crate::srf::project(p, &cx, &mut out, &mut held)?;
     }
+    drop(groups);
     if !p.windows.is_empty() {
-        out = crate::window::project(p, windowed, params)?;
+        out = crate::window::project(txn, p, windowed, params, &mut held).await?;
     }
-    let rows = finish(out, p, limit, offset);
+    let rows = finish(txn, out, p, limit, offset).await?;
+    held.keep();
     Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })
+}
+
+/// What a SELECT's output rows are charged as: they are ORDER BY's buffer when it sorts.
+pub(crate) fn output_operator(p: &SelectPlan) -> &'static str {
+    if p.order_by.is_empty() {
+        "result rows"
+    } else {
+        "sort"
+    }
 }
 
 /// The ORDER BY values of one output row.
@@ -346,24 +435,58 @@ pub(crate) fn cmp_keys(a: &[Datum], b: &[Datum], order: impl Iterator<Item = (bo
 }
 
 /// ORDER BY, DISTINCT [ON], OFFSET and LIMIT over output rows (each with its sort values).
-pub fn finish(mut out: Vec<(Vec<Datum>, Row)>, p: &SelectPlan, limit: Option<i64>, offset: Option<i64>) -> Vec<Row> {
+/// The rows were charged to the statement's memory as they were projected; DISTINCT's hash set
+/// is charged here. A cancel request or `statement_timeout` stops the sort and DISTINCT.
+pub async fn finish(
+    txn: &crate::txn::Txn,
+    mut out: Vec<(Vec<Datum>, Row)>,
+    p: &SelectPlan,
+    limit: Option<i64>,
+    offset: Option<i64>,
+) -> Result<Vec<Row>> {
+    let mut ticker = Ticker::new(txn);
     if !p.order_by.is_empty() {
-        out.sort_by(|a, b| cmp_keys(&a.0, &b.0, p.order_by.iter().map(|k| (k.desc, k.nulls_first))));
+        out = crate::memory::sort_by(&mut ticker, out, |a, b| {
+            cmp_keys(&a.0, &b.0, p.order_by.iter().map(|k| (k.desc, k.nulls_first)))
+        })
+        .await?;
     }
+    if p.distinct == Distinct::None {
+        return Ok(out
+            .into_iter()
+            .skip(offset.unwrap_or(0) as usize)
+            .take(limit.map_or(usize::MAX, |l| l as usize))
+            .map(|(_, r)| r)
+            .collect());
+    }
+    let mut held = Held::new(txn.memory(), "DISTINCT");
     let mut seen = HashSet::new();
-    let distinct = |(keys, row): &(Vec<Datum>, Row)| match p.distinct {
-        Distinct::None => true,
-        // The first row of each set of equal rows.
-        Distinct::All => seen.insert(key_of(row)),
-        // The first row (in ORDER BY order) of each set with equal leading sort values.
-        Distinct::On(n) => seen.insert(key_of(&keys[..n.min(keys.len())])),
-    };
-    out.into_iter()
-        .filter(distinct)
-        .skip(offset.unwrap_or(0) as usize)
-        .take(limit.map_or(usize::MAX, |l| l as usize))
-        .map(|(_, r)| r)
-        .collect()
+    let (skip, take) = (offset.unwrap_or(0) as usize, limit.map_or(usize::MAX, |l| l as usize));
+    let mut rows = Vec::new();
+    let mut kept = 0usize;
+    for (keys, row) in out {
+        if rows.len() >= take {
+            break;
+        }
+        ticker.tick(1).await?;
+        let key = match p.distinct {
+            // The first row (in ORDER BY order) of each set with equal leading sort values.
+            Distinct::On(n) => &keys[..n.min(keys.len())],
+            // The first row of each set of equal rows.
+            _ => &row[..],
+        };
+        let k = key_of(key);
+        if seen.contains(&k) {
+            continue;
+        }
+        held.add(crate::memory::row_bytes(key) + crate::memory::ENTRY_OVERHEAD)?;
+        seen.insert(k);
+        kept += 1;
+        if kept > skip {
+            rows.push(row);
+        }
+    }
+    Ok(rows)
 }
 
 /// Rewrites a bound expression of a grouped query over the group instead of the input row:

@@ -8,27 +8,21 @@
 //! table (`ON a.x = b.y`, or USING) makes it a hash join on those values (NULLs never match);
 //! any other condition is a nested loop. The rest of the ON condition is checked on every
 //! candidate pair; outer joins add the unmatched rows padded with NULLs. The rows a step
-//! builds are bounded ([`MAX_JOIN_ROWS`] rows, [`MAX_JOIN_BYTES`] bytes; 53200 beyond), and a
-//! cancel request or `statement_timeout` stops a step (checked every 64k candidate pairs);
+//! builds and its hash table are charged to the statement's memory account
+//! ([`crate::memory`]; 53200 past `orbit.query_memory_limit`), and a cancel request or
+//! `statement_timeout` stops a step (checked every 64k candidate pairs);
 //! then WHERE, grouping, ORDER BY and LIMIT run as for one table.
 //!
 //! Inner joins go through [`rows_where`]: conditions pushed down to the scans, the join order
 //! chosen from estimated sizes ([`order`]). Not here yet: joins on the partition key run
 //! shard-locally.
 
-use crate::error::{Result, SqlError};
+use crate::error::Result;
 use crate::expr::{self, Ctx, Expr};
 use crate::txn::Txn;
 use orbit_engine::table::{key, Datum, Row, TableDef};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Joined rows one query may build before it fails with 53200.
-pub const MAX_JOIN_ROWS: usize = 10_000_000;
-
-/// Bytes (estimated, [`Datum::memory`]) the rows one join step builds may take before the
-/// query fails with 53200: wide rows reach it before [`MAX_JOIN_ROWS`].
-pub const MAX_JOIN_BYTES: usize = 2 << 30;
 
 /// Candidate pairs a join step looks at between two checks for a cancel request or
 /// `statement_timeout` (a nested loop can look at many pairs and keep few).
@@ -60,36 +54,20 @@ pub struct JoinPlan {
     pub steps: Vec<JoinStep>,
 }
 
-fn too_many() -> SqlError {
-    SqlError::new("53200", "out of memory")
-        .detail(format!("A join would build more than {MAX_JOIN_ROWS} rows; Orbit bounds the rows one query holds."))
-}
-
-fn too_big() -> SqlError {
-    SqlError::new("53200", "out of memory").detail(format!(
-        "A join would build more than {} MB of rows; Orbit bounds the memory one query holds.",
-        MAX_JOIN_BYTES >> 20
-    ))
-}
-
-/// What a join step has built so far, against its bounds.
-#[derive(Default)]
+/// What a join step has built so far, charged to the statement's memory account.
 pub(crate) struct Built {
-    bytes: usize,
+    rows: crate::memory::Held,
     pairs: usize,
 }
 
 impl Built {
+    pub(crate) fn new(txn: &Txn) -> Built {
+        Built { rows: crate::memory::Held::new(txn.memory(), "join"), pairs: 0 }
+    }
+
     /// Counts one output row.
-    pub(crate) fn row(&mut self, row: &[Datum], rows: usize) -> Result<()> {
-        if rows > MAX_JOIN_ROWS {
-            return Err(too_many());
-        }
-        self.bytes += std::mem::size_of::<Row>() + row.iter().map(Datum::memory).sum::<usize>();
-        if self.bytes > MAX_JOIN_BYTES {
-            return Err(too_big());
-        }
-        Ok(())
+    pub(crate) fn row(&mut self, row: &[Datum]) -> Result<()> {
+        self.rows.row(row)
     }
 
     /// Counts one candidate pair; every so often, checks for a cancel.
@@ -110,32 +88,53 @@ fn hash_key(row: &[Datum], cols: impl Iterator<Item = usize>) -> Option<Vec<u8>>
     Some(key::encode(vals.into_iter()))
 }
 
-/// The joined rows of `plan`, as `txn` sees the tables.
+/// The joined rows of `plan`, as `txn` sees the tables, joined in the written order. A step
+/// (inner or left) whose table a key or index serves and whose rows so far are few next to it
+/// looks its rows up by key ([`crate::index_join`]) instead of reading it whole.
 pub async fn rows(txn: &Txn, plan: &JoinPlan, params: &[Datum]) -> Result<Vec<Row>> {
-    let mut tables = Vec::with_capacity(plan.inputs.len());
-    for t in &plan.inputs {
-        let rows: Vec<Row> = crate::exec::scan(txn, t, None, None, params).await?.into_iter().map(|(_, r)| r).collect();
-        tables.push(rows);
-    }
+    let whole = |t: &Arc<TableDef>| {
+        let t = t.clone();
+        async move {
+            let rows: Vec<Row> =
+                crate::exec::scan(txn, &t, None, None, params).await?.into_iter().map(|(_, r)| r).collect();
+            Ok::<_, crate::error::SqlError>(rows)
+        }
+    };
     let watched = crate::explain::watching(plan as *const JoinPlan as usize);
-    let sizes: Vec<u64> = if watched { tables.iter().map(|t| t.len() as u64).collect() } else { Vec::new() };
+    let mut acc = match plan.inputs.first() {
+        Some(t) => whole(t).await?,
+        None => Vec::new(),
+    };
+    let mut sizes = vec![acc.len() as u64];
     let mut steps = Vec::new();
-    let mut tables = tables.into_iter();
-    let mut acc = tables.next().unwrap_or_default();
+    let mut looked_up = Vec::new();
     let mut left_width = plan.inputs.first().map_or(0, |d| d.row_len());
-    for (step, (right, def)) in plan.steps.iter().zip(tables.zip(plan.inputs.iter().skip(1))) {
+    for (step, def) in plan.steps.iter().zip(plan.inputs.iter().skip(1)) {
+        let lookup = if matches!(step.kind, JoinKind::Inner | JoinKind::Left) {
+            crate::index_join::path(def, &step.eq)
+                .filter(|l| crate::index_join::cheaper(l, acc.len() as f64, crate::stats::TableColumns::new(def).rows))
+        } else {
+            None
+        };
+        let right = match &lookup {
+            Some(l) => crate::index_join::rows(txn, def, l, &acc, None, params).await?,
+            None => whole(def).await?,
+        };
+        sizes.push(right.len() as u64);
+        looked_up.push(lookup.is_some());
         acc = join_step(txn, step, acc, &right, (left_width, def.row_len()), params)?;
         left_width += def.row_len();
         steps.push(acc.len() as u64);
     }
     if watched {
         crate::explain::note_join(plan as *const JoinPlan as usize, sizes, (0..plan.inputs.len()).collect(), steps);
+        crate::explain::note_lookups(plan as *const JoinPlan as usize, looked_up);
     }
     Ok(acc)
 }
 
 /// One join step: `left` (rows so far, `widths.0` wide) joined with `right` (`widths.1`).
-/// Bounded in rows and bytes (53200); a cancel request or `statement_timeout` stops it.
+/// Bounded by the statement's memory (53200); a cancel request or `statement_timeout` stops it.
 fn join_step(
     txn: &Txn,
     step: &JoinStep,
@@ -145,7 +144,7 @@ fn join_step(
     params: &[Datum],
 ) -> Result<Vec<Row>> {
     let (left_width, right_width) = widths;
-    let mut built = Built::default();
+    let mut built = Built::new(txn);
     let passes = |combined: &[Datum]| -> Result<bool> {
         match &step.on {
             None => Ok(true),
@@ -164,6 +163,10 @@ fn join_step(
         }
         m
     });
+    let mut table = crate::memory::Held::new(txn.memory(), "hash join build table");
+    if let Some(m) = &index {
+        table.add(m.iter().map(|(k, v)| k.len() + v.len() * 8 + crate::memory::ENTRY_OVERHEAD).sum())?;
+    }
     let all: Vec<usize> = if index.is_none() { (0..right.len()).collect() } else { Vec::new() };
     let none: Vec<usize> = Vec::new();
     for l in left {
@@ -183,14 +186,14 @@ fn join_step(
             if passes(&combined)? {
                 matched = true;
                 right_matched[j] = true;
-                built.row(&combined, out.len() + 1)?;
+                built.row(&combined)?;
                 out.push(combined);
             }
         }
         if !matched && matches!(step.kind, JoinKind::Left | JoinKind::Full) {
             let mut padded = l;
             padded.resize(left_width + right_width, Datum::Null);
-            built.row(&padded, out.len() + 1)?;
+            built.row(&padded)?;
             out.push(padded);
         }
     }
@@ -199,11 +202,12 @@ fn join_step(
             if !right_matched[j] {
                 let mut padded = vec![Datum::Null; left_width];
                 padded.extend_from_slice(r);
-                built.row(&padded, out.len() + 1)?;
+                built.row(&padded)?;
                 out.push(padded);
             }
         }
     }
+    built.rows.keep();
     Ok(out)
 }
 
@@ -477,16 +481,70 @@ fn hash_joined(sp: &Split, mask: usize, t: usize) -> bool {
     })
 }
 
+/// The work of reading table `t` whole: its rows, unless it was read already (`scanned`, a bit
+/// per table).
+fn read_work(cols: &[crate::stats::TableColumns], sizes: &[f64], scanned: usize, t: usize) -> f64 {
+    if scanned & (1 << t) != 0 {
+        0.0
+    } else {
+        cols[t].rows.max(sizes[t])
+    }
+}
+
+/// The work of joining table `t` to the tables in `mask` (`rows_before` rows so far, `rows_after`
+/// joined), and whether it is by lookups ([`crate::index_join`]): the cheaper of a hash join
+/// (or nested loop) over the whole table, read unless it was (`scanned`), and lookups by key
+/// of each row so far.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn step_work(
+    sp: &Split,
+    cols: &[crate::stats::TableColumns],
+    sizes: &[f64],
+    scanned: usize,
+    mask: usize,
+    t: usize,
+    rows_before: f64,
+    rows_after: f64,
+) -> (f64, bool) {
+    let work = if hash_joined(sp, mask, t) { rows_before + sizes[t] } else { rows_before * sizes[t] };
+    let hash = read_work(cols, sizes, scanned, t) + work + rows_after;
+    match crate::index_join::lookup_work(sp, cols, mask, t, rows_before, rows_after, scanned) {
+        Some(l) if l < hash => (l, true),
+        _ => (hash, false),
+    }
+}
+
+/// Per step of `order` (after its first table), whether it looks its table up by key, with the
+/// estimated rows so far.
+pub(crate) fn lookups(
+    sp: &Split,
+    cols: &[crate::stats::TableColumns],
+    sizes: &[f64],
+    scanned: usize,
+    order: &[usize],
+) -> Vec<bool> {
+    let mut mask = 0usize;
+    let mut out = Vec::with_capacity(order.len().saturating_sub(1));
+    for (k, &t) in order.iter().enumerate() {
+        if k > 0 {
+            let (before, after) = (set_rows(sp, cols, sizes, mask), set_rows(sp, cols, sizes, mask | (1 << t)));
+            out.push(step_work(sp, cols, sizes, scanned, mask, t, before, after).1);
+        }
+        mask |= 1 << t;
+    }
+    out
+}
+
 /// The order to join the tables in, given their (filtered) row counts: the left-deep order
 /// with the least work, counted as the rows each step reads and builds (a step without a hash
-/// key compares every pair). Exhaustive up to [`DP_MAX_TABLES`] tables, else greedy (the
+/// key compares every pair; a table not yet read, `scanned` a bit per table, costs its rows,
+/// unless looking its rows up by key costs less: [`step_work`]). Exhaustive up to [`DP_MAX_TABLES`] tables, else greedy (the
 /// smallest table first, then the table that keeps the rows so far smallest, connected
 /// tables first).
-pub(crate) fn order(sp: &Split, cols: &[crate::stats::TableColumns], sizes: &[f64]) -> Vec<usize> {
+pub(crate) fn order(sp: &Split, cols: &[crate::stats::TableColumns], sizes: &[f64], scanned: usize) -> Vec<usize> {
     let n = sizes.len();
     let step_cost = |mask: usize, t: usize, rows_before: f64, rows_after: f64| {
-        let work = if hash_joined(sp, mask, t) { rows_before + sizes[t] } else { rows_before * sizes[t] };
-        work + rows_after
+        step_work(sp, cols, sizes, scanned, mask, t, rows_before, rows_after).0
     };
     if n <= DP_MAX_TABLES {
         let full = (1usize << n) - 1;
@@ -494,7 +552,7 @@ pub(crate) fn order(sp: &Split, cols: &[crate::stats::TableColumns], sizes: &[f6
         // best[mask]: (cost, order) of the cheapest left-deep join of exactly those tables.
         let mut best: Vec<Option<(f64, Vec<usize>)>> = vec![None; full + 1];
         for t in 0..n {
-            best[1 << t] = Some((0.0, vec![t]));
+            best[1 << t] = Some((read_work(cols, sizes, scanned, t), vec![t]));
         }
         for mask in 1..=full {
             let Some((cost, ord)) = best[mask].clone() else { continue };
@@ -561,6 +619,14 @@ pub(crate) fn estimated_sizes(
         .collect()
 }
 
+/// The rows of `def` that pass `filter`, read whole (through its key or an index where the
+/// filter allows).
+async fn read_whole(txn: &Txn, def: &Arc<TableDef>, filter: Option<Expr>, params: &[Datum]) -> Result<Vec<Row>> {
+    let key = filter.as_ref().and_then(|f| crate::bind::pk_lookup(f, def));
+    let rows = crate::exec::scan(txn, def, filter.as_ref(), key.as_deref(), params).await?;
+    Ok(rows.into_iter().map(|(_, r)| r).collect())
+}
+
 /// The joined rows of `plan` that pass `filter` (over the combined row), as `txn` sees the
 /// tables.
 ///
@@ -599,30 +665,47 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
     let table_of = |col: usize| offsets.iter().rposition(|&o| o <= col).filter(|_| col < width);
     let cols: Vec<crate::stats::TableColumns> =
         plan.inputs.iter().map(|d| crate::stats::TableColumns::new(d)).collect();
-    // Each table read with its own conditions, the smallest estimated first: once one of them
-    // has no rows, an inner join has none either and the other tables are not read.
+    // The tables the plan from the estimates looks up by key are not read whole (unless the
+    // executor decides otherwise below, with the rows it has).
     let estimates = estimated_sizes(plan, &sp, &cols, params);
+    let planned = order(&sp, &cols, &estimates, 0);
+    let mut deferred = vec![false; n];
+    for (k, lk) in lookups(&sp, &cols, &estimates, 0, &planned).into_iter().enumerate() {
+        deferred[planned[k + 1]] = lk;
+    }
+    // Each other table read with its own conditions, the smallest estimated first: once one of
+    // them has no rows, an inner join has none either and the other tables are not read.
     let Split { mut local, multi, last, .. } = sp;
+    let mut filters: Vec<Option<Expr>> = (0..n).map(|t| and_all(std::mem::take(&mut local[t]))).collect();
     let mut inputs: Vec<Vec<Row>> = vec![Vec::new(); n];
-    let mut reading: Vec<usize> = (0..n).collect();
+    let mut reading: Vec<usize> = (0..n).filter(|&t| !deferred[t]).collect();
     reading.sort_by(|&a, &b| estimates[a].total_cmp(&estimates[b]).then(a.cmp(&b)));
+    let mut scanned = 0usize;
     for t in reading {
-        let def = &plan.inputs[t];
-        let f = and_all(std::mem::take(&mut local[t]));
-        let key = f.as_ref().and_then(|f| crate::bind::pk_lookup(f, def));
-        let rows = crate::exec::scan(txn, def, f.as_ref(), key.as_deref(), params).await?;
+        let rows = read_whole(txn, &plan.inputs[t], filters[t].take(), params).await?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        inputs[t] = rows.into_iter().map(|(_, r)| r).collect();
+        inputs[t] = rows;
+        scanned |= 1 << t;
     }
-    // The join order, now that the inputs' sizes are known.
-    let sizes: Vec<f64> = inputs.iter().map(|r| r.len() as f64).collect();
+    // The join order, now that the sizes of the tables read are known.
+    let mut sizes: Vec<f64> =
+        (0..n).map(|t| if scanned & (1 << t) != 0 { inputs[t].len() as f64 } else { estimates[t] }).collect();
     let watched = crate::explain::watching(plan as *const JoinPlan as usize);
     let mut step_rows = Vec::new();
+    let mut looked_up = Vec::new();
     let sp = Split { offsets: offsets.clone(), width, local: vec![Vec::new(); n], multi, last };
-    let order = order(&sp, &cols, &sizes);
-    let Split { multi, last, .. } = sp;
+    let order = order(&sp, &cols, &sizes, scanned);
+    if scanned & (1 << order[0]) == 0 {
+        let first = order[0];
+        inputs[first] = read_whole(txn, &plan.inputs[first], filters[first].take(), params).await?;
+        if inputs[first].is_empty() {
+            return Ok(Vec::new());
+        }
+        sizes[first] = inputs[first].len() as f64;
+        scanned |= 1 << first;
+    }
     // Offsets of each table in the rows as joined (in `order`).
     let mut exec_off = vec![0; n];
     let mut w = 0;
@@ -634,7 +717,7 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
         let t = table_of(i).expect("a column of a table");
         exec_off[t] + (i - offsets[t])
     };
-    let mut applied = vec![false; multi.len()];
+    let mut applied = vec![false; sp.multi.len()];
     let mut acc = std::mem::take(&mut inputs[order[0]]);
     let mut left_width = plan.inputs[order[0]].row_len();
     for k in 1..n {
@@ -642,7 +725,7 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
         let present = &order[..=k];
         let mut eq = Vec::new();
         let mut on = Vec::new();
-        for (j, (p, ts)) in multi.iter().enumerate() {
+        for (j, (p, ts)) in sp.multi.iter().enumerate() {
             if applied[j] || !ts.iter().all(|x| present.contains(x)) {
                 continue;
             }
@@ -664,6 +747,23 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
             }
             on.push(remap(p, &to_exec));
         }
+        // Not read yet: looked up by key if that is cheaper for the rows so far, else read now.
+        if scanned & (1 << t) == 0 {
+            let mask = order[..k].iter().fold(0usize, |m, &x| m | (1 << x));
+            let after = set_rows(&sp, &cols, &sizes, mask | (1 << t)) * acc.len() as f64
+                / set_rows(&sp, &cols, &sizes, mask).max(1.0);
+            let by_key = step_work(&sp, &cols, &sizes, scanned, mask, t, acc.len() as f64, after).1;
+            let lookup = if by_key { crate::index_join::path(&plan.inputs[t], &eq) } else { None };
+            inputs[t] = match &lookup {
+                Some(l) => crate::index_join::rows(txn, &plan.inputs[t], l, &acc, filters[t].as_ref(), params).await?,
+                None => read_whole(txn, &plan.inputs[t], filters[t].take(), params).await?,
+            };
+            looked_up.push(lookup.is_some());
+            sizes[t] = inputs[t].len() as f64;
+            scanned |= 1 << t;
+        } else {
+            looked_up.push(false);
+        }
         let step = JoinStep { kind: JoinKind::Inner, on: and_all(on), eq };
         let right = std::mem::take(&mut inputs[t]);
         let right_width = plan.inputs[t].row_len();
@@ -674,9 +774,10 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
     if watched {
         let inputs = sizes.iter().map(|&s| s as u64).collect();
         crate::explain::note_join(plan as *const JoinPlan as usize, inputs, order.clone(), step_rows);
+        crate::explain::note_lookups(plan as *const JoinPlan as usize, looked_up);
     }
     // Back to FROM order, then the conditions left for the joined rows.
-    let last = and_all(last);
+    let last = and_all(sp.last);
     let mut out = Vec::with_capacity(acc.len());
     for row in acc {
         let mut r = vec![Datum::Null; width];

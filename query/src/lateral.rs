@@ -55,7 +55,7 @@ pub(crate) async fn rows(txn: &mut Txn, l: &Lateral, params: &[Datum]) -> Result
     let right_width = l.right_def.row_len();
     let mut memo: HashMap<Vec<crate::group::KeyPart>, Rc<Vec<Row>>> = HashMap::new();
     let mut memo_rows = 0usize;
-    let mut built = Built::default();
+    let mut built = Built::new(txn);
     let mut out: Vec<Row> = Vec::new();
     for row in left {
         built.pair(txn)?;
@@ -88,13 +88,13 @@ pub(crate) async fn rows(txn: &mut Txn, l: &Lateral, params: &[Datum]) -> Result
                 continue;
             }
             matched = true;
-            built.row(&joined, out.len() + 1)?;
+            built.row(&joined)?;
             out.push(joined);
         }
         if !matched && l.kind == JoinKind::Left {
             let mut joined = row;
             joined.resize(l.left_width + right_width, Datum::Null);
-            built.row(&joined, out.len() + 1)?;
+            built.row(&joined)?;
             out.push(joined);
         }
     }

@@ -8,8 +8,10 @@
 //! rows. When the statement runs ([`run`]), each one is materialised on the coordinating shard
 //! and registered in the transaction under that name; [`crate::exec::scan`] then reads the rows
 //! from there, so joins, WHERE, grouping, ORDER BY and LIMIT treat it as any table. Every
-//! materialisation is bounded ([`MAX_ROWS`], 53200 beyond) and a recursive query's iterations
-//! too ([`MAX_ITERATIONS`], 54000).
+//! materialisation is charged to the statement's memory account ([`crate::memory`]; 53200 past
+//! `orbit.query_memory_limit`), a set operation's hash sets and a recursive query's working
+//! tables too; a recursive query's iterations are bounded ([`MAX_ITERATIONS`], 54000) and a
+//! cancel request or `statement_timeout` stops set operations and recursion.
 //!
 //! Subqueries in expressions are [`SubLink`]s. The binder puts a placeholder parameter
 //! `Param(LINK_BASE + id)` where the subquery's value goes. A subquery that reads no column of
@@ -30,8 +32,6 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-/// Rows one materialised relation may hold before the statement fails with 53200.
-pub const MAX_ROWS: usize = crate::join::MAX_JOIN_ROWS;
 /// Iterations of one WITH RECURSIVE query before it fails with 54000 (PostgreSQL has no such
 /// bound and would run until memory or disk runs out).
 pub const MAX_ITERATIONS: usize = 1_000_000;
@@ -199,19 +199,6 @@ pub fn derived_def(n: usize, columns: Vec<ColumnDef>) -> TableDef {
     def
 }
 
-fn too_many() -> SqlError {
-    SqlError::new("53200", "out of memory").detail(format!(
-        "A subquery, CTE or set operation would hold more than {MAX_ROWS} rows; Orbit bounds the rows one query holds."
-    ))
-}
-
-pub(crate) fn check_rows(n: usize) -> Result<()> {
-    if n > MAX_ROWS {
-        return Err(too_many());
-    }
-    Ok(())
-}
-
 /// The rows of derived relation `table` that pass `filter` (with made-up keys: their order).
 pub(crate) fn scan(
     txn: &Txn,
@@ -367,10 +354,15 @@ impl ValueMap {
     }
 }
 
+/// The rows of a subquery. What it charged to the statement's memory is given back once it
+/// is done: the caller charges the rows it keeps (a correlated subquery runs once per outer
+/// row, and its rows do not pile up).
 async fn run_plan(txn: &mut Txn, plan: &Plan, params: &[Datum]) -> Result<Vec<Row>> {
-    let r = Box::pin(crate::exec::execute(plan, params, txn)).await?;
-    check_rows(r.rows.len())?;
-    Ok(r.rows)
+    let memory = txn.memory();
+    let mark = memory.mark();
+    let r = Box::pin(crate::exec::execute(plan, params, txn)).await;
+    memory.release_to(mark);
+    Ok(r?.rows)
 }
 
 /// What a sublink's placeholder becomes, given the rows its subquery returned.
@@ -519,14 +511,23 @@ fn balanced(mut items: Vec<Expr>, and: bool) -> Expr {
 
 /// The rows of `source` (without the row-id slot).
 pub(crate) async fn materialise(txn: &mut Txn, source: &Source, def: &TableDef, params: &[Datum]) -> Result<Vec<Row>> {
-    Box::pin(materialise_inner(txn, source, def, params)).await
+    let memory = txn.memory();
+    let mark = memory.mark();
+    let rows = Box::pin(materialise_inner(txn, source, def, params)).await;
+    // The rows are held until the statement ends (registered under the relation's name);
+    // what building them took is given back.
+    memory.release_to(mark);
+    let rows = rows?;
+    let mut held = crate::memory::Held::new(memory, "materialized subquery or CTE");
+    held.rows(&rows)?;
+    held.keep();
+    Ok(rows)
 }
 
 async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, params: &[Datum]) -> Result<Vec<Row>> {
     Ok(match source {
         Source::Query(plan) => run_plan(txn, plan, params).await?,
         Source::Values(rows) => {
-            check_rows(rows.len())?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
                 out.push(
@@ -548,15 +549,15 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
         Source::SetOp { op, all, left, right } => {
             let l = materialise(txn, left, def, params).await?;
             let r = materialise(txn, right, def, params).await?;
-            set_op(*op, *all, l, r)?
+            set_op(txn, *op, *all, l, r).await?
         }
         Source::Recursive { name, base, step, all } => recursive(txn, name, base, step, *all, def, params).await?,
-        Source::Series { args, ty, ordinality } => numbered(series(args, *ty, params)?, *ordinality),
+        Source::Series { args, ty, ordinality } => {
+            let mut held = crate::memory::Held::new(txn.memory(), "generate_series");
+            numbered(series(args, *ty, params, &mut held)?, *ordinality)
+        }
         Source::Unnest { arg, ordinality } => match expr::eval(arg, &Ctx { row: &[], params, aggs: &[] })? {
-            Datum::Array(a) => {
-                check_rows(a.items.len())?;
-                numbered(a.items.into_iter().map(|d| vec![d]).collect(), *ordinality)
-            }
+            Datum::Array(a) => numbered(a.items.into_iter().map(|d| vec![d]).collect(), *ordinality),
             _ => vec![],
         },
         Source::Correlated(c) => correlated(txn, c, params).await?,
@@ -564,27 +565,46 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
     })
 }
 
-fn set_op(op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>) -> Result<Vec<Row>> {
+/// UNION/INTERSECT/EXCEPT [ALL] of two materialised inputs. Its hash sets are charged to the
+/// statement's memory while it runs; a cancel request or `statement_timeout` stops it.
+async fn set_op(txn: &Txn, op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>) -> Result<Vec<Row>> {
     use crate::group::key_of;
+    let mut held = crate::memory::Held::new(txn.memory(), "set operation");
+    let mut ticker = crate::memory::Ticker::new(txn);
+    // A hash set's entry: the row's key parts, as much again as the row.
+    let entry = |row: &[Datum]| crate::memory::row_bytes(row) + crate::memory::ENTRY_OVERHEAD;
     Ok(match (op, all) {
         (SetOp::Union, true) => {
-            check_rows(l.len() + r.len())?;
             let mut l = l;
             l.extend(r);
             l
         }
         (SetOp::Union, false) => {
             let mut seen = std::collections::HashSet::new();
-            l.into_iter().chain(r).filter(|row| seen.insert(key_of(row))).collect()
+            let mut out = Vec::new();
+            for row in l.into_iter().chain(r) {
+                ticker.tick(1).await?;
+                if seen.insert(key_of(&row)) {
+                    held.add(entry(&row))?;
+                    out.push(row);
+                }
+            }
+            out
         }
         (SetOp::Intersect | SetOp::Except, _) => {
             let mut counts: HashMap<Vec<crate::group::KeyPart>, usize> = HashMap::new();
             for row in &r {
-                *counts.entry(key_of(row)).or_default() += 1;
+                ticker.tick(1).await?;
+                let n = counts.entry(key_of(row)).or_default();
+                if *n == 0 {
+                    held.add(entry(row))?;
+                }
+                *n += 1;
             }
             let mut out = Vec::new();
             let mut emitted = std::collections::HashSet::new();
             for row in l {
+                ticker.tick(1).await?;
                 let k = key_of(&row);
                 let n = counts.get(&k).copied().unwrap_or(0);
                 let keep = match (op, all) {
@@ -609,6 +629,10 @@ fn set_op(op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>) -> Result<Vec<Row>> {
                     }
                     (_, false) => n == 0 && emitted.insert(k),
                 };
+                if keep && !all {
+                    // Its key went into `emitted`.
+                    held.add(entry(&row))?;
+                }
                 if keep {
                     out.push(row);
                 }
@@ -628,11 +652,19 @@ async fn recursive(
     params: &[Datum],
 ) -> Result<Vec<Row>> {
     use crate::group::key_of;
+    // The result, the working table (a copy of the last iteration's rows) and the UNION's
+    // hash set, charged to the statement's memory as they grow.
+    let memory = txn.memory();
+    let mut held = crate::memory::Held::new(memory.clone(), "recursive query");
+    let mut working_held = crate::memory::Held::new(memory.clone(), "recursive query working table");
+    let entry = |row: &[Datum]| if all { 0 } else { crate::memory::row_bytes(row) + crate::memory::ENTRY_OVERHEAD };
     let mut seen = std::collections::HashSet::new();
     let mut result: Vec<Row> = Vec::new();
     let mut working: Vec<Row> = Vec::new();
     for row in materialise(txn, base, def, params).await? {
         if all || seen.insert(key_of(&row)) {
+            working_held.row(&row)?;
+            held.add(entry(&row))?;
             working.push(row.clone());
             result.push(row);
         }
@@ -656,16 +688,25 @@ async fn recursive(
             .detail("Orbit bounds the iterations of WITH RECURSIVE; PostgreSQL would run on."));
         }
         register(txn, def, std::mem::take(&mut working), &mut names);
+        // The step's rows are charged as this query's (below), not as a subquery's.
+        let mark = memory.mark();
         let produced = materialise(txn, step, def, params).await;
+        memory.release_to(mark);
         unregister(txn, &names);
         names.clear();
+        // The last working table is gone; the new one takes its place.
+        let previous = working_held;
+        working_held = crate::memory::Held::new(memory.clone(), "recursive query working table");
         for row in produced? {
             if all || seen.insert(key_of(&row)) {
+                working_held.row(&row)?;
+                held.row(&row)?;
+                held.add(entry(&row))?;
                 working.push(row.clone());
                 result.push(row);
             }
         }
-        check_rows(result.len())?;
+        drop(previous);
     }
     Ok(result)
 }
@@ -680,7 +721,8 @@ fn numbered(mut rows: Vec<Row>, ordinality: bool) -> Vec<Row> {
     rows
 }
 
-pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum]) -> Result<Vec<Row>> {
+/// `generate_series(...)`'s rows, each charged to `held` as it is made.
+pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum], held: &mut crate::memory::Held) -> Result<Vec<Row>> {
     let cx = Ctx { row: &[], params, aggs: &[] };
     let vals = args.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
     if vals.iter().any(|v| v.is_null()) {
@@ -698,11 +740,12 @@ pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum]) -> Result<Vec
         }
         let (mut cur, stop, step) = (start as i128, stop as i128, step as i128);
         while (step > 0 && cur <= stop) || (step < 0 && cur >= stop) {
-            out.push(vec![match ty {
+            let row = vec![match ty {
                 SqlType::Int8 => Datum::Int8(cur as i64),
                 _ => Datum::Int4(cur as i32),
-            }]);
-            check_rows(out.len())?;
+            }];
+            held.row(&row)?;
+            out.push(row);
             cur += step;
         }
         return Ok(out);
@@ -736,8 +779,9 @@ pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum]) -> Result<Vec
         if !go || c.is_none() {
             break;
         }
-        out.push(vec![cur.clone()]);
-        check_rows(out.len())?;
+        let row = vec![cur.clone()];
+        held.row(&row)?;
+        out.push(row);
         cur = expr::eval(
             &Expr::Arith(
                 ArithOp::Add,
@@ -776,7 +820,6 @@ async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<V
         (None, Some(j)) => crate::join::rows_where(txn, j, plain.as_ref(), params).await?,
         (None, None) => vec![vec![]],
     };
-    check_rows(input.len())?;
     // Which links WHERE reads: computed before it; the others only for rows that pass.
     let mut in_filter = vec![false; c.links.len()];
     if let Some(f) = &c.filter {

@@ -10,7 +10,8 @@
 //!
 //! The binder resolves names synchronously against the local shard's catalog copy, so the
 //! session's search path is handed to it in a thread-local ([`use_search_path`]) just before a
-//! statement is bound (the connection does it; binding never yields).
+//! statement is bound (the connection does it; binding never yields), and set again before
+//! every poll of the statement's run ([`with_search_path`]).
 
 use crate::error::{code, Result, SqlError};
 use orbit_engine::table::TableDef;
@@ -52,6 +53,18 @@ pub fn use_search_path(value: &str) {
 /// further up the stack, as while an expression is evaluated on a shard).
 fn def(name: &str) -> Option<Arc<TableDef>> {
     orbit_shards::state::try_with_shard(|s| s.tables.def(name)).flatten()
+}
+
+/// Runs `fut` with `path` as the search path: set before each poll, so code a statement runs
+/// between its awaits resolves names with its session's path even when other sessions on this
+/// thread ran (and set theirs) while it waited.
+pub async fn with_search_path<F: std::future::Future>(path: &str, fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        use_search_path(path);
+        fut.as_mut().poll(cx)
+    })
+    .await
 }
 
 /// The catalog entry of schema `name`.

@@ -31,6 +31,8 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("TimeZone", true, Some("UTC")),
     ("transaction_isolation", false, Some("read committed")),
     ("orbit_version", true, None),
+    // The memory one statement may hold on its coordinating shard (crate::memory).
+    ("orbit.query_memory_limit", false, Some("4GB")),
 ];
 
 /// The canonical spelling of a parameter name (names are case-insensitive).
@@ -89,6 +91,45 @@ pub fn timeout(shown: &str) -> Option<std::time::Duration> {
         _ => n,
     };
     (ms > 0).then(|| std::time::Duration::from_millis(ms))
+}
+
+/// Memory units as PostgreSQL's memory parameters take them, largest first, in kB.
+const MEMORY_UNITS: [(&str, u64); 4] = [("TB", 1 << 30), ("GB", 1 << 20), ("MB", 1 << 10), ("kB", 1)];
+
+/// An `orbit.query_memory_limit` value as SHOW prints it, in bytes.
+pub fn memory_bytes(shown: &str) -> usize {
+    let digits: String = shown.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let n: u64 = digits.parse().unwrap_or(0);
+    let kb = MEMORY_UNITS.iter().find(|(u, _)| *u == &shown[digits.len()..]).map_or(1, |(_, k)| *k);
+    usize::try_from(n.saturating_mul(kb).saturating_mul(1024)).unwrap_or(usize::MAX)
+}
+
+/// A memory setting (`'64MB'`, `'1GB'`, a bare number of kB) as SHOW prints it, as PostgreSQL
+/// parses `work_mem`: units B, kB, MB, GB, TB (case-sensitive), at least 64kB.
+fn memory_value(canon: &str, v: &str) -> Result<String> {
+    let t = v.trim();
+    let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let unit = t[digits.len()..].trim();
+    let n: u64 = digits.parse().map_err(|_| invalid(canon, v))?;
+    let kb = match unit {
+        "" => n,
+        "B" => n.div_ceil(1024),
+        _ => match MEMORY_UNITS.iter().find(|(u, _)| *u == unit) {
+            Some((_, k)) => n.saturating_mul(*k),
+            None => {
+                return Err(invalid(canon, v)
+                    .hint("Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\"."))
+            }
+        },
+    };
+    if !(64..=i32::MAX as u64).contains(&kb) {
+        return Err(SqlError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("{kb} kB is outside the valid range for parameter \"{canon}\" (64 .. 2147483647)"),
+        ));
+    }
+    let (unit, size) = MEMORY_UNITS.iter().find(|(_, k)| kb % k == 0).copied().unwrap_or(("kB", 1));
+    Ok(format!("{}{unit}", kb / size))
 }
 
 /// Checks `SET name = values` and returns the canonical name and the value as SHOW prints it.
@@ -194,6 +235,7 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             }
             show_ms(ms as i64)
         }
+        "orbit.query_memory_limit" => memory_value(canon, one()?)?,
         "idle_in_transaction_session_timeout" => {
             let v = one()?.trim();
             let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
@@ -264,5 +306,26 @@ mod tests {
         assert_eq!(timeout("1min"), Some(std::time::Duration::from_secs(60)));
         assert_eq!(timeout("0"), None);
         assert_eq!(set("statement_timeout", &["5 parsecs"]).unwrap_err().code, "22023");
+    }
+
+    #[test]
+    fn memory_limits() {
+        let limit = |v: &str| set("orbit.query_memory_limit", &[v]).map(|(_, shown)| shown);
+        assert_eq!(limit("1GB").unwrap(), "1GB");
+        assert_eq!(limit("1024MB").unwrap(), "1GB");
+        assert_eq!(limit("1536MB").unwrap(), "1536MB");
+        assert_eq!(limit("100").unwrap(), "100kB");
+        assert_eq!(limit("65536B").unwrap(), "64kB");
+        assert_eq!(limit("1gb").unwrap_err().code, "22023");
+        assert_eq!(limit("10kB").unwrap_err().code, "22023");
+        assert_eq!(limit("-1").unwrap_err().code, "22023");
+        assert_eq!(canonical("ORBIT.QUERY_MEMORY_LIMIT"), Some("orbit.query_memory_limit"));
+        assert_eq!(memory_bytes("4GB"), 4 << 30);
+        assert_eq!(
+            memory_bytes(default_value("orbit.query_memory_limit").unwrap()),
+            crate::memory::DEFAULT_LIMIT_BYTES
+        );
+        assert_eq!(memory_bytes("64kB"), 64 << 10);
+        assert_eq!(memory_bytes("100"), 100 << 10);
     }
 }

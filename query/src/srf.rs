@@ -9,6 +9,7 @@
 use crate::bind::SelectPlan;
 use crate::error::Result;
 use crate::expr::{self, Ctx, Expr};
+use crate::memory::Held;
 use orbit_engine::table::{Datum, Row, SqlType};
 
 /// While a SELECT is bound, call k is `Agg(SRF_BASE + k)`; [`renumber`] moves it after the
@@ -58,7 +59,7 @@ pub fn has_srf(e: &Expr) -> bool {
 }
 
 /// The values one call returns for one input row.
-fn values(call: &SrfCall, cx: &Ctx) -> Result<Vec<Datum>> {
+fn values(call: &SrfCall, cx: &Ctx, held: &mut Held) -> Result<Vec<Datum>> {
     let args = call.args.iter().map(|e| expr::eval(e, cx)).collect::<Result<Vec<_>>>()?;
     match call.func {
         SrfFunc::Unnest => Ok(match args.into_iter().next() {
@@ -67,22 +68,26 @@ fn values(call: &SrfCall, cx: &Ctx) -> Result<Vec<Datum>> {
         }),
         SrfFunc::GenerateSeries => {
             let consts: Vec<Expr> = args.into_iter().zip(&call.args).map(|(d, e)| Expr::Const(d, e.ty())).collect();
-            let rows = crate::relation::series(&consts, call.ty, cx.params)?;
+            let rows = crate::relation::series(&consts, call.ty, cx.params, held)?;
             Ok(rows.into_iter().map(|r| r.into_iter().next().unwrap_or(Datum::Null)).collect())
         }
     }
 }
 
 /// Projects one input row (or group) read through `cx`: its output rows, each with its ORDER
-/// BY values, appended to `out`. Without set-returning calls that is one row.
-pub fn project(p: &SelectPlan, cx: &Ctx, out: &mut Vec<(Vec<Datum>, Row)>) -> Result<()> {
+/// BY values, appended to `out` and charged to `held`. Without set-returning calls that is one
+/// row.
+pub fn project(p: &SelectPlan, cx: &Ctx, out: &mut Vec<(Vec<Datum>, Row)>, held: &mut Held) -> Result<()> {
     if p.srfs.is_empty() {
         let projected = p.projection.iter().map(|e| expr::eval(e, cx)).collect::<Result<Vec<_>>>()?;
         let keys = crate::group::sort_keys(&p.order_by, &projected, cx)?;
+        held.sorted_row(&keys, &projected)?;
         out.push((keys, projected));
         return Ok(());
     }
-    let sets = p.srfs.iter().map(|c| values(c, cx)).collect::<Result<Vec<_>>>()?;
+    // The calls' values are held until the rows are built from them.
+    let mut calls = Held::new(held.memory(), "set-returning function");
+    let sets = p.srfs.iter().map(|c| values(c, cx, &mut calls)).collect::<Result<Vec<_>>>()?;
     let n = sets.iter().map(Vec::len).max().unwrap_or(0);
     let first = p.aggs.len();
     let mut aggs: Vec<Datum> = cx.aggs.iter().take(first).cloned().collect();
@@ -93,9 +98,8 @@ pub fn project(p: &SelectPlan, cx: &Ctx, out: &mut Vec<(Vec<Datum>, Row)>) -> Re
         let c = Ctx { row: cx.row, params: cx.params, aggs: &aggs };
         let projected = p.projection.iter().map(|e| expr::eval(e, &c)).collect::<Result<Vec<_>>>()?;
         let keys = crate::group::sort_keys(&p.order_by, &projected, &c)?;
+        held.sorted_row(&keys, &projected)?;
         out.push((keys, projected));
-        // The rows a query holds are bounded as a derived table's are.
-        crate::relation::check_rows(out.len())?;
     }
     Ok(())
 }
@@ -118,7 +122,8 @@ mod tests {
 
     fn run(p: &SelectPlan) -> Vec<Row> {
         let mut out = Vec::new();
-        project(p, &Ctx { row: &[], params: &[], aggs: &[] }, &mut out).expect("project");
+        let mut held = Held::new(Default::default(), "test");
+        project(p, &Ctx { row: &[], params: &[], aggs: &[] }, &mut out, &mut held).expect("project");
         out.into_iter().map(|(_, r)| r).collect()
     }
 
@@ -144,6 +149,28 @@ mod tests {
     fn a_row_whose_calls_all_return_nothing_yields_no_row() {
         let p = plan(vec![SrfCall { func: SrfFunc::Unnest, args: vec![int_array(&[])], ty: SqlType::Int4 }]);
         assert!(run(&p).is_empty());
+    }
+
+    #[test]
+    fn output_rows_are_charged_and_bounded() {
+        let series = |stop: i32| SrfCall {
+            func: SrfFunc::GenerateSeries,
+            args: vec![Expr::Const(Datum::Int4(1), SqlType::Int4), Expr::Const(Datum::Int4(stop), SqlType::Int4)],
+            ty: SqlType::Int4,
+        };
+        let memory = std::rc::Rc::new(crate::memory::QueryMemory::new(1 << 20));
+        let mut held = Held::new(memory.clone(), "result rows");
+        let mut out = Vec::new();
+        let cx = Ctx { row: &[], params: &[], aggs: &[] };
+        project(&plan(vec![series(10)]), &cx, &mut out, &mut held).expect("project");
+        assert_eq!(out.len(), 10);
+        assert!(held.bytes() >= 10 * crate::memory::ROW_OVERHEAD);
+        assert_eq!(memory.used(), held.bytes());
+        // A million rows do not fit in 1 MB: 53200, whether in the series or the rows.
+        let e = project(&plan(vec![series(1_000_000)]), &cx, &mut out, &mut held).unwrap_err();
+        assert_eq!(e.code, "53200");
+        drop(held);
+        assert_eq!(memory.used(), 0);
     }
 
     #[test]

@@ -165,6 +165,8 @@ pub struct Cancel {
     deadline: std::cell::Cell<Option<std::time::Instant>>,
     /// `lock_timeout`: how long one row lock wait may last.
     lock_timeout: std::cell::Cell<Option<Duration>>,
+    /// The running statement's memory account (`orbit.query_memory_limit`).
+    pub(crate) memory: std::rc::Rc<crate::memory::QueryMemory>,
 }
 
 impl Cancel {
@@ -174,6 +176,8 @@ impl Cancel {
         self.requested.set(false);
         if !on {
             self.deadline.set(None);
+            // What the statement held is gone with it.
+            self.memory.release_to(0);
         }
     }
 
@@ -185,6 +189,12 @@ impl Cancel {
         self.arm(true);
         self.deadline.set(statement_timeout.map(|t| std::time::Instant::now() + t));
         self.lock_timeout.set(lock_timeout);
+    }
+
+    /// The statement about to run starts a new memory account of `limit_bytes`
+    /// (`orbit.query_memory_limit`; see [`crate::memory`]).
+    pub fn limit_memory(&self, limit_bytes: usize) {
+        self.memory.start(limit_bytes);
     }
 
     /// A CancelRequest for this connection: takes effect only while a statement runs.
@@ -290,6 +300,8 @@ pub struct Txn {
     /// Its DDL holds tables against other writers until it ends (PostgreSQL's ACCESS
     /// EXCLUSIVE lock to the end of the block).
     pub(crate) holds_tables: bool,
+    /// The memory account of a transaction without a cancel switch (an internal one).
+    memory: std::rc::Rc<crate::memory::QueryMemory>,
 }
 
 impl Default for Txn {
@@ -333,7 +345,13 @@ impl Txn {
             created: Vec::new(),
             alone: false,
             holds_tables: false,
+            memory: Default::default(),
         }
+    }
+
+    /// The running statement's memory account: the connection's, or this transaction's own.
+    pub fn memory(&self) -> std::rc::Rc<crate::memory::QueryMemory> {
+        self.cancel.as_ref().map_or(&self.memory, |c| &c.memory).clone()
     }
 
     /// Whether a statement has run (REPEATABLE READ: the snapshot is taken), after which the

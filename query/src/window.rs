@@ -9,21 +9,22 @@
 //! ORDER BY values and walks each partition; aggregates over a frame that keeps its start (the
 //! default frame, `UNBOUNDED PRECEDING`) extend one running state, other frames recompute.
 //!
-//! Memory: the rows held are bounded by [`MAX_WINDOW_ROWS`] (53200 beyond), as a join's are.
+//! Memory: each call's partition and sort values and its results are charged to the
+//! statement's memory account ([`crate::memory`]; 53200 past `orbit.query_memory_limit`), and a
+//! cancel request or `statement_timeout` stops the sort and the walk of a partition (checked
+//! every 64k rows, or frame rows fed to an aggregate).
 
 use crate::bind::SelectPlan;
 use crate::error::{Result, SqlError};
 use crate::expr::{self, AggFunc, AggOrder, AggSpec, AggState, Ctx, Expr};
 use crate::group::cmp_keys;
+use crate::memory::{Held, Ticker};
 use orbit_engine::table::{Datum, Row};
 use std::cmp::Ordering;
 
 /// Where the binder numbers window calls until it knows how many aggregates the query has:
 /// `Expr::Agg(WINDOW_BASE + k)` is window call k.
 pub const WINDOW_BASE: usize = 1 << 30;
-
-/// Rows one query may hand to its window functions before it fails with 53200.
-pub const MAX_WINDOW_ROWS: usize = crate::join::MAX_JOIN_ROWS;
 
 #[derive(Debug, Clone)]
 pub enum WinFunc {
@@ -156,31 +157,37 @@ pub fn has_window(e: &Expr) -> bool {
     found
 }
 
-fn too_many() -> SqlError {
-    SqlError::new("53200", "out of memory").detail(format!(
-        "Window functions would hold more than {MAX_WINDOW_ROWS} rows; Orbit bounds the rows one query holds."
-    ))
-}
-
 /// The select list and ORDER BY values of every row, with the window functions computed over
-/// all of them. Each input is a row (for a grouped query, a group's values) with its finished
-/// aggregates.
-pub fn project(p: &SelectPlan, rows: Vec<(Row, Vec<Datum>)>, params: &[Datum]) -> Result<Vec<(Vec<Datum>, Row)>> {
-    if rows.len() > MAX_WINDOW_ROWS {
-        return Err(too_many());
+/// all of them, charged to `held`. Each input is a row (for a grouped query, a group's values)
+/// with its finished aggregates.
+pub async fn project(
+    txn: &crate::txn::Txn,
+    p: &SelectPlan,
+    rows: Vec<(Row, Vec<Datum>)>,
+    params: &[Datum],
+    held: &mut Held,
+) -> Result<Vec<(Vec<Datum>, Row)>> {
+    let mut ticker = Ticker::new(txn);
+    // The results of the calls, with the aggregates they follow, while the calls run.
+    let mut window = Held::new(txn.memory(), "window");
+    let mut results: Vec<Vec<Datum>> = Vec::with_capacity(rows.len());
+    for (_, aggs) in &rows {
+        window.row(aggs)?;
+        results.push(aggs.clone());
     }
-    let mut results: Vec<Vec<Datum>> = rows.iter().map(|(_, aggs)| aggs.clone()).collect();
     for call in &p.windows {
-        let values = compute(call, &rows, params)?;
+        let values = compute(call, &rows, params, &mut ticker, &mut window).await?;
         for (r, v) in results.iter_mut().zip(values) {
             r.push(v);
         }
     }
     let mut out = Vec::with_capacity(rows.len());
     for ((row, _), aggs) in rows.iter().zip(&results) {
+        ticker.tick(1).await?;
         let cx = Ctx { row, params, aggs };
         let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
         let keys = crate::group::sort_keys(&p.order_by, &projected, &cx)?;
+        held.sorted_row(&keys, &projected)?;
         out.push((keys, projected));
     }
     Ok(out)
@@ -336,22 +343,35 @@ impl Partition<'_> {
     }
 }
 
-/// One call's value for every input row.
-fn compute(call: &WindowCall, rows: &[(Row, Vec<Datum>)], params: &[Datum]) -> Result<Vec<Datum>> {
+/// One call's value for every input row (charged to `held`).
+async fn compute(
+    call: &WindowCall,
+    rows: &[(Row, Vec<Datum>)],
+    params: &[Datum],
+    ticker: &mut Ticker,
+    held: &mut Held,
+) -> Result<Vec<Datum>> {
     let n = rows.len();
     let cx = |i: usize| Ctx { row: &rows[i].0, params, aggs: &rows[i].1 };
+    // The partition and sort values of every row and the sort order, while the call runs.
+    let mut sorting = Held::new(held.memory(), "window partitions");
     let mut parts = Vec::with_capacity(n);
     let mut keys = Vec::with_capacity(n);
     for i in 0..n {
-        parts.push(call.partition_by.iter().map(|e| expr::eval(e, &cx(i))).collect::<Result<Vec<_>>>()?);
-        keys.push(call.order_by.iter().map(|o| expr::eval(&o.expr, &cx(i))).collect::<Result<Vec<_>>>()?);
+        ticker.tick(1).await?;
+        let part = call.partition_by.iter().map(|e| expr::eval(e, &cx(i))).collect::<Result<Vec<_>>>()?;
+        let key = call.order_by.iter().map(|o| expr::eval(&o.expr, &cx(i))).collect::<Result<Vec<_>>>()?;
+        sorting.add(crate::memory::row_bytes(&part) + crate::memory::row_bytes(&key) + 2 * 8)?;
+        parts.push(part);
+        keys.push(key);
     }
     let part_order = || call.partition_by.iter().map(|_| (false, false));
     let key_order = || call.order_by.iter().map(|o| (o.desc, o.nulls_first));
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| {
+    let order: Vec<usize> = crate::memory::sort_by(ticker, (0..n).collect(), |&a: &usize, &b: &usize| {
         cmp_keys(&parts[a], &parts[b], part_order()).then_with(|| cmp_keys(&keys[a], &keys[b], key_order()))
-    });
+    })
+    .await?;
+    held.add(n * std::mem::size_of::<Datum>())?;
     let mut out = vec![Datum::Null; n];
     let mut offsets: Option<Offsets> = None;
     let mut first = 0;
@@ -385,20 +405,23 @@ fn compute(call: &WindowCall, rows: &[(Row, Vec<Datum>)], params: &[Datum]) -> R
             offsets = Some(Offsets { start: eval_off(&f.start, "starting")?, end: eval_off(&f.end, "ending")? });
         }
         let off = offsets.as_ref().ok_or_else(|| SqlError::internal("frame offsets"))?;
-        partition(call, &part, off, rows, params, &mut out)?;
+        partition(call, &part, off, rows, params, &mut out, ticker, held).await?;
         first = last;
     }
     Ok(out)
 }
 
-/// The values of one partition's rows, written to `out` by input row.
-fn partition(
+/// The values of one partition's rows, written to `out` by input row and charged to `held`.
+#[allow(clippy::too_many_arguments)]
+async fn partition(
     call: &WindowCall,
-    part: &Partition,
+    part: &Partition<'_>,
     off: &Offsets,
     rows: &[(Row, Vec<Datum>)],
     params: &[Datum],
     out: &mut [Datum],
+    ticker: &mut Ticker,
+    held: &mut Held,
 ) -> Result<()> {
     let n = part.rows.len();
     let cx = |pos: usize| {
@@ -483,20 +506,27 @@ fn partition(
                 }
             }
         }
-        WinFunc::Agg(spec) => aggregate(call, spec, part, off, &cx, out)?,
+        WinFunc::Agg(spec) => return aggregate(call, spec, part, off, &cx, out, ticker, held).await,
     }
-    Ok(())
+    // Each row's value, once: the walk above is linear in the partition's rows.
+    ticker.tick(n).await?;
+    held.add(part.rows.iter().map(|&i| out[i].memory() - std::mem::size_of::<Datum>()).sum())
 }
 
 /// An aggregate over each row's frame: a running state while the frame keeps its start and
-/// only grows, a fresh one otherwise.
-fn aggregate<'a>(
+/// only grows, a fresh one otherwise. Each value is charged to `held` as it is made (a
+/// string_agg over large frames grows as the frame does), and the rows fed are counted on
+/// `ticker`.
+#[allow(clippy::too_many_arguments)]
+async fn aggregate<'a>(
     call: &WindowCall,
     spec: &AggSpec,
-    part: &Partition,
+    part: &Partition<'_>,
     off: &Offsets,
     cx: &dyn Fn(usize) -> Ctx<'a>,
     out: &mut [Datum],
+    ticker: &mut Ticker,
+    held: &mut Held,
 ) -> Result<()> {
     let n = part.rows.len();
     // Each row's input: (passes FILTER, value, delimiter).
@@ -550,18 +580,22 @@ fn aggregate<'a>(
             let (s, _) = part.frame(call, off, pos)?;
             if let Some((ls, v)) = &last {
                 if *ls == s {
+                    held.add(v.memory())?;
                     out[part.rows[pos]] = v.clone();
                     continue;
                 }
             }
             if s <= cs {
+                ticker.tick(1 + cs - s).await?;
                 feed(&mut state, s, cs)?;
             } else {
+                ticker.tick(1 + n - s).await?;
                 state = AggState::new(spec);
                 feed(&mut state, s, n)?;
             }
             cs = s;
             let v = state.clone().finish(spec)?;
+            held.add(v.memory())?;
             out[part.rows[pos]] = v.clone();
             last = Some((s, v));
         }
@@ -575,27 +609,34 @@ fn aggregate<'a>(
         let (s, e) = part.frame(call, off, pos)?;
         if let Some((f, v)) = &last {
             if *f == (s, e) {
+                held.add(v.memory())?;
                 out[part.rows[pos]] = v.clone();
                 continue;
             }
         }
         if s == cs && e >= ce {
+            ticker.tick(1 + e - ce).await?;
             feed(&mut state, ce, e)?;
         } else if order_free && e - s > TREE_MIN_FRAME {
             // A sliding frame: merge the tree's partial states instead of every row.
             if tree.is_none() {
+                ticker.tick(n).await?;
+                held.add(2 * n.next_power_of_two() * std::mem::size_of::<AggState>())?;
                 tree = Some(StateTree::build(spec, n, &feed)?);
             }
+            ticker.tick(1).await?;
             state = match &tree {
                 Some(t) => t.range(spec, s, e)?,
                 None => return Err(SqlError::internal("window state tree")),
             };
         } else {
+            ticker.tick(1 + e - s).await?;
             state = AggState::new(spec);
             feed(&mut state, s, e)?;
         }
         (cs, ce) = (s, e);
         let v = state.clone().finish(spec)?;
+        held.add(v.memory())?;
         out[part.rows[pos]] = v.clone();
         last = Some(((s, e), v));
     }
@@ -677,6 +718,34 @@ mod tests {
         }
     }
 
+    /// One call's values, computed at once under an unbounded memory account.
+    fn compute_now(call: &WindowCall, rows: &[(Row, Vec<Datum>)], params: &[Datum]) -> Result<Vec<Datum>> {
+        let mut held = Held::new(Default::default(), "window");
+        crate::memory::block_on(compute(call, rows, params, &mut Ticker::without_cancel(), &mut held))
+    }
+
+    #[test]
+    fn a_window_past_the_memory_bound_fails_with_53200() {
+        let spec = AggSpec { func: AggFunc::StringAgg, delim: None, ..sum_of_column_0() };
+        let spec = AggSpec { arg: Some(Expr::Const(Datum::Text("x".repeat(100)), SqlType::Text)), ..spec };
+        let memory = std::rc::Rc::new(crate::memory::QueryMemory::new(64 << 10));
+        let mut held = Held::new(memory.clone(), "window");
+        let r = rows(&(0..1000).collect::<Vec<_>>());
+        let frame = Frame::default_frame();
+        let got = crate::memory::block_on(compute(
+            &call(WinFunc::Agg(Box::new(spec)), frame),
+            &r,
+            &[],
+            &mut Ticker::without_cancel(),
+            &mut held,
+        ));
+        let e = got.unwrap_err();
+        assert_eq!(e.code, "53200");
+        assert!(e.detail.unwrap_or_default().contains("in window"));
+        drop(held);
+        assert_eq!(memory.used(), 0);
+    }
+
     fn rows(vals: &[i32]) -> Vec<(Row, Vec<Datum>)> {
         vals.iter().map(|v| (vec![Datum::Int4(*v)], vec![])).collect()
     }
@@ -684,9 +753,9 @@ mod tests {
     #[test]
     fn ranks_follow_peers() {
         let r = rows(&[3, 1, 1, 2]);
-        let rank = compute(&call(WinFunc::Rank, Frame::default_frame()), &r, &[]).unwrap();
+        let rank = compute_now(&call(WinFunc::Rank, Frame::default_frame()), &r, &[]).unwrap();
         assert_eq!(rank, vec![Datum::Int8(4), Datum::Int8(1), Datum::Int8(1), Datum::Int8(3)]);
-        let dense = compute(&call(WinFunc::DenseRank, Frame::default_frame()), &r, &[]).unwrap();
+        let dense = compute_now(&call(WinFunc::DenseRank, Frame::default_frame()), &r, &[]).unwrap();
         assert_eq!(dense, vec![Datum::Int8(3), Datum::Int8(1), Datum::Int8(1), Datum::Int8(2)]);
     }
 
@@ -701,7 +770,7 @@ mod tests {
             range_sub: None,
             range_add: None,
         };
-        let got = compute(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
+        let got = compute_now(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
         assert_eq!(got, vec![Datum::Int8(3), Datum::Int8(6), Datum::Int8(9), Datum::Int8(7)]);
     }
 
@@ -715,7 +784,7 @@ mod tests {
             range_sub: None,
             range_add: None,
         };
-        let got = compute(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
+        let got = compute_now(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
         assert_eq!(got, vec![Datum::Int8(9), Datum::Int8(7), Datum::Int8(4), Datum::Null]);
     }
 
@@ -739,7 +808,7 @@ mod tests {
             range_add: None,
         };
         let vals: Vec<i32> = (0..300).map(|i| i * 7919 % 1000).collect();
-        let got = compute(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&vals), &[]).unwrap();
+        let got = compute_now(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&vals), &[]).unwrap();
         // Rows sort by value (the call's ORDER BY): the frame is 40 ranks either side.
         let mut sorted = vals.clone();
         sorted.sort();
@@ -754,7 +823,7 @@ mod tests {
     fn ntile_puts_the_extra_rows_in_the_first_buckets() {
         let mut c = call(WinFunc::Ntile, Frame::default_frame());
         c.args = vec![Expr::Const(Datum::Int4(3), SqlType::Int4)];
-        let got = compute(&c, &rows(&[1, 2, 3, 4, 5, 6, 7]), &[]).unwrap();
+        let got = compute_now(&c, &rows(&[1, 2, 3, 4, 5, 6, 7]), &[]).unwrap();
         let want: Vec<Datum> = [1, 1, 1, 2, 2, 3, 3].iter().map(|v| Datum::Int4(*v)).collect();
         assert_eq!(got, want);
     }

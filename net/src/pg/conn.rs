@@ -853,8 +853,12 @@ async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<or
     let timeout =
         |name: &str| c.settings.iter().find(|(k, _)| *k == name).and_then(|(_, v)| orbit_query::settings::timeout(v));
     c.cancel.arm_with(timeout("statement_timeout"), timeout("lock_timeout"));
-    use_search_path(c);
-    let r = run_in_transaction(c, plan, params).await;
+    let memory = c.settings.iter().find(|(k, _)| *k == "orbit.query_memory_limit").map(|(_, v)| v.as_str());
+    c.cancel.limit_memory(memory.map_or(orbit_query::memory::DEFAULT_LIMIT_BYTES, orbit_query::settings::memory_bytes));
+    // Every step of the statement resolves names with this session's search path, also after
+    // other sessions on this shard ran between its steps.
+    let path = search_path(c).to_string();
+    let r = orbit_query::schema::with_search_path(&path, run_in_transaction(c, plan, params)).await;
     c.cancel.arm(false);
     r
 }
@@ -862,8 +866,12 @@ async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<or
 /// Hands the session's search_path to name resolution ([`orbit_query::schema`]) before a
 /// statement is bound or starts to run.
 fn use_search_path(c: &Conn) {
+    orbit_query::schema::use_search_path(search_path(c));
+}
+
+fn search_path(c: &Conn) -> &str {
     let path = c.settings.iter().find(|(k, _)| *k == "search_path").map(|(_, v)| v.as_str());
-    orbit_query::schema::use_search_path(path.unwrap_or(orbit_query::schema::DEFAULT_SEARCH_PATH));
+    path.unwrap_or(orbit_query::schema::DEFAULT_SEARCH_PATH)
 }
 
 /// A transaction of this session: its cancel switch and currval values.

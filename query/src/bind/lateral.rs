@@ -112,6 +112,12 @@ impl Binder<'_> {
             )
             .detail("The combining JOIN type must be INNER or LEFT for a LATERAL reference."));
         }
+        // (A join step's ON is not where the level's correlated subqueries are computed.)
+        if plan.steps.iter().chain([&step]).any(|s| s.on.as_ref().is_some_and(|e| self.reads_correlated_link(e))) {
+            return Err(SqlError::unsupported(
+                "correlated subqueries are supported in WHERE, and in the select list and ORDER BY of a query without GROUP BY or aggregates",
+            ));
+        }
         let left = JoinPlan { inputs: std::mem::take(&mut plan.inputs), steps: std::mem::take(&mut plan.steps) };
         let left_width: usize = left.inputs.iter().map(|d| d.row_len()).sum();
         // The combined row: the left inputs' rows (row ids included) as columns, then the
@@ -153,7 +159,9 @@ pub(super) fn push_where(plan: &super::Plan, inputs: &mut [Derived]) {
     let (Some(j), Some(filter)) = (&sp.join, &sp.filter) else { return };
     let mut parts = Vec::new();
     crate::join::conjuncts(filter, &mut parts);
-    let mut first = j.inputs.first().map(|d| d.name.clone());
+    // A RIGHT or FULL join after the relation keeps rows its filtered input would not match.
+    let keeps_left = |j: &JoinPlan| !j.steps.iter().any(|s| matches!(s.kind, JoinKind::Right | JoinKind::Full));
+    let mut first = j.inputs.first().filter(|_| keeps_left(j)).map(|d| d.name.clone());
     while let Some(name) = first.take() {
         let Some(d) = inputs.iter_mut().find(|d| d.def.name == name) else { return };
         let Source::Lateral(l) = &mut d.source else { return };
@@ -166,7 +174,7 @@ pub(super) fn push_where(plan: &super::Plan, inputs: &mut [Derived]) {
             return;
         }
         l.left_filter = parts.iter().cloned().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
-        first = l.left.inputs.first().map(|d| d.name.clone());
+        first = l.left.inputs.first().filter(|_| keeps_left(&l.left)).map(|d| d.name.clone());
     }
 }
 

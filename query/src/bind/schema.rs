@@ -121,3 +121,41 @@ pub(super) fn function(
         _ => Err(super::no_function(name, types)),
     }
 }
+
+impl super::Binder<'_> {
+    /// `obj_description(oid, catalog)`: the comments PostgreSQL's initdb gives its schemas
+    /// (psql's `\dn+` reads them); Orbit has no COMMENT ON, so every other object has none.
+    pub(super) fn obj_description(
+        &mut self,
+        args: Vec<crate::expr::Expr>,
+        types: &[orbit_engine::table::SqlType],
+    ) -> Result<crate::expr::Expr> {
+        use crate::expr::{CmpOp, Expr};
+        use crate::types::CastContext;
+        use orbit_engine::table::{Datum, SqlType};
+        let [oid, catalog]: [Expr; 2] = args.try_into().map_err(|_| super::no_function("obj_description", types))?;
+        let oid =
+            self.coerce(oid, SqlType::Int8, CastContext::Implicit, |_| super::no_function("obj_description", types))?;
+        let catalog = self
+            .coerce(catalog, SqlType::Text, CastContext::Implicit, |_| super::no_function("obj_description", types))?;
+        let text = |s: &str| Expr::Const(Datum::Text(s.to_string()), SqlType::Text);
+        let is = |n: i64, c: &str| {
+            Expr::And(
+                Box::new(Expr::Cmp(
+                    CmpOp::Eq,
+                    Box::new(oid.clone()),
+                    Box::new(Expr::Const(Datum::Int8(n), SqlType::Int8)),
+                )),
+                Box::new(Expr::Cmp(CmpOp::Eq, Box::new(catalog.clone()), Box::new(text(c)))),
+            )
+        };
+        Ok(Expr::Case(
+            vec![
+                (is(crate::schema::PUBLIC_OID as i64, "pg_namespace"), text("standard public schema")),
+                (is(crate::schema::PG_CATALOG_OID as i64, "pg_namespace"), text("system catalog schema")),
+            ],
+            None,
+            SqlType::Text,
+        ))
+    }
+}

@@ -793,6 +793,12 @@ impl Binder<'_> {
         self.sub.inputs.push(d);
     }
 
+    /// Whether `e` reads a correlated subquery of this level (its value is a column the level's
+    /// FROM rows get, which a LATERAL join's ON, run before, cannot read).
+    pub(super) fn reads_correlated_link(&self, e: &Expr) -> bool {
+        self.sub.links.iter().any(|l| !l.captures.is_empty() && relation::reads_link(e, l.id))
+    }
+
     pub(super) fn lateral_id(&mut self) -> usize {
         self.new_id()
     }
@@ -822,6 +828,7 @@ impl Binder<'_> {
         self.excluded = excluded;
         let frame = self.sub.frames.pop();
         let (plan, cols) = r?;
+        refuse_outer_aggregates(&plan)?;
         Ok((plan, cols, frame.map(|f| f.captures).unwrap_or_default()))
     }
 
@@ -1089,4 +1096,30 @@ pub(super) fn first_column_name(q: &ast::Query) -> Option<String> {
             _ => return None,
         };
     }
+}
+
+/// An aggregate in a subquery whose arguments read only columns of enclosing queries belongs,
+/// in PostgreSQL, to the enclosing query (which it makes a grouped one): not built yet, so
+/// 0A000 rather than the per-outer-row value it would get here.
+fn refuse_outer_aggregates(plan: &Plan) -> Result<()> {
+    let sp = match plan {
+        Plan::Select(sp) => sp,
+        Plan::Query(q) => match &q.body {
+            Plan::Select(sp) => sp,
+            _ => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    for a in &sp.aggs {
+        let Some(arg) = &a.arg else { continue };
+        let (mut own, mut outer) = (false, false);
+        arg.visit_columns(&mut |_| own = true);
+        arg.visit(&mut |e| outer |= matches!(e, Expr::Param(i, _) if *i >= OUTER_BASE));
+        if outer && !own {
+            return Err(SqlError::unsupported(
+                "an aggregate of only outer columns in a subquery (an outer-level aggregate) is not supported yet",
+            ));
+        }
+    }
+    Ok(())
 }

@@ -112,7 +112,7 @@ pub(crate) fn choose<'a>(table: &'a TableDef, filter: &Expr) -> Option<Access<'a
 }
 
 /// The smallest key greater than every key that starts with `prefix` (None: there is none).
-fn after_prefix(prefix: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn after_prefix(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut k = prefix.to_vec();
     while let Some(last) = k.pop() {
         if last < 0xFF {

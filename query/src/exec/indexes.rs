@@ -85,8 +85,15 @@ pub(super) async fn drop_index(txn: &Txn, names: &[String], if_exists: bool) -> 
     let mut found = Vec::new();
     for name in names {
         match crate::bind::lookup_table(name) {
-            None if if_exists => r.notices.push(notice("00000", format!("index \"{name}\" does not exist, skipping"))),
-            None => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("index \"{name}\" does not exist"))),
+            None if if_exists => r
+                .notices
+                .push(notice("00000", format!("index \"{}\" does not exist, skipping", crate::schema::relname(name)))),
+            None => {
+                return Err(SqlError::new(
+                    code::UNDEFINED_OBJECT,
+                    format!("index \"{}\" does not exist", crate::schema::relname(name)),
+                ))
+            }
             Some(d) if d.index_of.is_none() => {
                 return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not an index"))
                     .hint("Use DROP TABLE to remove a table."))

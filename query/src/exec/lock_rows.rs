@@ -41,7 +41,8 @@ pub(super) async fn select_for_update(txn: &mut Txn, p: &SelectPlan, params: &[D
             candidates.into_iter().map(|(keys, _, k)| (keys, vec![Datum::Bytea(k)])).collect();
         let mut plan = p.clone();
         plan.distinct = crate::bind::Distinct::None;
-        crate::group::finish(ranked, &plan, None, None)
+        crate::group::finish(txn, ranked, &plan, None, None)
+            .await?
             .into_iter()
             .filter_map(|mut r| match r.pop() {
                 Some(Datum::Bytea(k)) => Some(k),
@@ -94,5 +95,5 @@ pub(super) async fn select_for_update(txn: &mut Txn, p: &SelectPlan, params: &[D
         // Every row is locked now: read them as a plain SELECT does (same rows, same order).
         return select(txn, p, params).await;
     }
-    super::finish_select(p, &locked, params, limit, offset)
+    super::finish_select(txn, p, &locked, params, limit, offset).await
 }

@@ -1,11 +1,11 @@
 //! CREATE / DROP / ALTER SCHEMA ([`crate::schema`]). A schema is a catalog entry, so it is
 //! created and dropped the way a table is: decided on shard 0, applied on every shard, logged
 //! with the table records, and undone by ROLLBACK through the transaction's created/hidden
-//! objects ([`super::undo`]). DROP SCHEMA ... CASCADE hides the schema's views and tables
-//! (dropped at COMMIT, as DROP TABLE's), drops its sequences at once (not undone by ROLLBACK
-//! yet), then hides the schema.
+//! objects ([`super::undo`]). DROP SCHEMA ... CASCADE hides the schema's views (and views
+//! elsewhere that read them) and tables (dropped at COMMIT, as DROP TABLE's), drops its
+//! sequences keeping their rows for ROLLBACK (as DROP SEQUENCE), then hides the schema.
 
-use super::{check_drop_tables, create_table, drop_relations, undo, views, QueryResult};
+use super::{check_drop_tables, create_table, undo, views, QueryResult};
 use crate::error::{code, Result, SqlError};
 use crate::schema::{self, SchemaPlan};
 use crate::txn::Txn;
@@ -76,6 +76,16 @@ async fn contents(name: &str) -> Result<Vec<(&'static str, String)>> {
     Ok(out)
 }
 
+/// A relation as PostgreSQL's object descriptions name it: bare when the search path finds it
+/// so, else qualified by its schema.
+fn shown(name: &str) -> String {
+    if schema::is_visible(name) {
+        schema::relname(name).to_string()
+    } else {
+        schema::qualified_display(name)
+    }
+}
+
 async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -> Result<QueryResult> {
     let mut r = QueryResult { tag: "DROP SCHEMA".into(), ..Default::default() };
     // PostgreSQL checks every name before dropping anything.
@@ -108,11 +118,32 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
         let n = &d.name[schema::MARK.len_utf8()..];
         objects.extend(contents(n).await?.into_iter().map(|(k, o)| (k, o, n.to_string())));
     }
+    // Views elsewhere that read the schema's tables and views go with them under CASCADE
+    // (PostgreSQL's cascade reaches them too).
+    let relations: Vec<String> = objects.iter().filter(|o| o.0 != "sequence").map(|o| o.1.clone()).collect();
+    let dependents = views::dependents(&relations);
+    let outside: Vec<String> = dependents.iter().map(|v| v.name.clone()).collect();
+    // Each outside view right after the first object it reads, with what it depends on, as
+    // PostgreSQL lists them: (kind, name, what it depends on).
+    let mut listed: Vec<(&str, String, String)> = Vec::new();
+    for (k, o, s) in &objects {
+        listed.push((*k, o.clone(), format!("schema {s}")));
+        let mut i = listed.len() - 1;
+        while i < listed.len() {
+            let read = listed[i].1.clone();
+            let kind = listed[i].0;
+            for v in &dependents {
+                if !listed.iter().any(|l| l.1 == v.name) && views::reads(v).contains(&read) {
+                    listed.push(("view", v.name.clone(), format!("{kind} {}", shown(&read))));
+                }
+            }
+            i += 1;
+        }
+    }
     if !objects.is_empty() {
-        let shown = |o: &str| schema::qualified_display(o);
         if !cascade {
             let detail: Vec<String> =
-                objects.iter().map(|(k, o, s)| format!("{k} {} depends on schema {s}", shown(o))).collect();
+                listed.iter().map(|(k, o, on)| format!("{k} {} depends on {on}", shown(o))).collect();
             return Err(SqlError::new(
                 code::DEPENDENT_OBJECTS_STILL_EXIST,
                 format!("cannot drop schema {} because other objects depend on it", names.join(", ")),
@@ -120,7 +151,7 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
             .detail(detail.join("\n"))
             .hint("Use DROP ... CASCADE to drop the dependent objects too."));
         }
-        let lines: Vec<String> = objects.iter().map(|(k, o, _)| format!("drop cascades to {k} {}", shown(o))).collect();
+        let lines: Vec<String> = listed.iter().map(|(k, o, _)| format!("drop cascades to {k} {}", shown(o))).collect();
         r.notices.push(match lines.as_slice() {
             [one] => SqlError::new("00000", one.clone()),
             _ => SqlError::new("00000", format!("drop cascades to {} other objects", lines.len()))
@@ -129,12 +160,10 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
     }
     let of = |kind: &str| -> Vec<String> { objects.iter().filter(|o| o.0 == kind).map(|o| o.1.clone()).collect() };
     let (view_names, table_names, seq_names) = (of("view"), of("table"), of("sequence"));
-    if !view_names.is_empty() {
-        // Views elsewhere that read these go too (PostgreSQL's cascade reaches them as well).
-        let mut sink = QueryResult::default();
-        let more = views::check_dependents("view", &view_names, true, &mut sink)?;
-        drop_relations(&more).await?;
-        let views: Vec<Arc<TableDef>> = view_names.iter().filter_map(|n| crate::bind::lookup_table(n)).collect();
+    // Views first (those reading others before them), hidden until COMMIT like the tables.
+    let views: Vec<Arc<TableDef>> =
+        outside.iter().rev().chain(&view_names).filter_map(|n| crate::bind::lookup_table(n)).collect();
+    if !views.is_empty() {
         undo::drop_at_commit(txn, &views).await?;
     }
     if !table_names.is_empty() {
@@ -142,7 +171,15 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
         undo::drop_at_commit(txn, &tables).await?;
     }
     if !seq_names.is_empty() {
+        // Their rows are kept for ROLLBACK, as DROP SEQUENCE's.
+        let mut kept = Vec::new();
+        if !txn.alone {
+            for n in &seq_names {
+                kept.extend(crate::sequence::row_of(n).await?.map(|row| undo::Created::DroppedSequence { row }));
+            }
+        }
         crate::sequence::drop(&seq_names).await?;
+        undo::keep(txn, kept)?;
     }
     undo::drop_at_commit(txn, &present).await?;
     Ok(r)

@@ -72,7 +72,7 @@ pub(super) async fn create_view(def: &TableDef, or_replace: bool) -> Result<Quer
 }
 
 /// The relations a view's query names (by name; a WITH query's name counts too, harmlessly).
-fn reads(def: &TableDef) -> BTreeSet<String> {
+pub(super) fn reads(def: &TableDef) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let Some(text) = &def.view else { return out };
     let Ok(stmts) = crate::bind::parse(text) else { return out };
@@ -182,8 +182,15 @@ pub(super) async fn drop_views(names: &[String], if_exists: bool, cascade: bool)
                 return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{n}\" is not a view"))
                     .hint("Use DROP INDEX to remove an index."))
             }
-            None if if_exists => r.notices.push(notice("00000", format!("view \"{n}\" does not exist, skipping"))),
-            None => return Err(SqlError::new(code::UNDEFINED_TABLE, format!("view \"{n}\" does not exist"))),
+            None if if_exists => r
+                .notices
+                .push(notice("00000", format!("view \"{}\" does not exist, skipping", crate::schema::relname(n)))),
+            None => {
+                return Err(SqlError::new(
+                    code::UNDEFINED_TABLE,
+                    format!("view \"{}\" does not exist", crate::schema::relname(n)),
+                ))
+            }
         }
     }
     if present.is_empty() {

@@ -3,8 +3,9 @@
 //! hidden row id included), so column `i` of the combined row is the binder's `Expr::Column(i)`.
 //!
 //! Execution (first version, on the coordinating shard): every table is read as the
-//! transaction sees it (each shard scans its part in parallel), then the tables are joined
-//! left to right. An equality between a column of the rows so far and a column of the next
+//! transaction sees it (each shard scans its part in parallel), or, where the rows so far are
+//! few next to a table whose key or index the join's equalities cover, looked up by those keys
+//! ([`crate::index_join`]); the tables are joined left to right. An equality between a column of the rows so far and a column of the next
 //! table (`ON a.x = b.y`, or USING) makes it a hash join on those values (NULLs never match);
 //! any other condition is a nested loop. The rest of the ON condition is checked on every
 //! candidate pair; outer joins add the unmatched rows padded with NULLs. The rows a step

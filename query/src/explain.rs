@@ -470,7 +470,11 @@ fn lookup_node(
     if let Some(f) = local {
         n = n.prop(format!("Filter: {}", show(f, &|i| name_in(t, i))));
     }
-    n.prop("Keys: batched by the shard that holds them, one message per shard".to_string())
+    n.prop(if lk.point(t) {
+        "Keys: batched by the shard that holds them, one message per shard".to_string()
+    } else {
+        "Keys: batched, one message to every shard (ranges of the key)".to_string()
+    })
 }
 
 /// A column of `t` by name.

@@ -46,6 +46,9 @@ pub const INDEX_LOOKUP_WORK: f64 = 10.0;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
     PrimaryKey,
+    /// The leading columns of a primary key of several: a range of keys, on every shard (rows
+    /// hash by their whole key).
+    PrimaryKeyPrefix,
     /// The table's `indexes[i]`.
     Index(usize),
 }
@@ -64,15 +67,16 @@ impl Lookup {
     /// The primary key's or the index's name, as EXPLAIN prints it.
     pub fn name<'a>(&self, def: &'a TableDef) -> &'a str {
         match self.via {
-            Via::PrimaryKey => &def.pk_name,
+            Via::PrimaryKey | Via::PrimaryKeyPrefix => &def.pk_name,
             Via::Index(i) => def.indexes.get(i).map_or("", |ix| ix.name.as_str()),
         }
     }
 
     /// Whether each key finds at most one entry, on the one shard its key hashes to.
-    fn point(&self, def: &TableDef) -> bool {
+    pub(crate) fn point(&self, def: &TableDef) -> bool {
         match self.via {
             Via::PrimaryKey => true,
+            Via::PrimaryKeyPrefix => false,
             Via::Index(i) => def.indexes.get(i).is_some_and(|ix| ix.unique && ix.columns.len() == self.left.len()),
         }
     }
@@ -80,7 +84,7 @@ impl Lookup {
     fn work(&self) -> f64 {
         match self.via {
             Via::PrimaryKey => PK_LOOKUP_WORK,
-            Via::Index(_) => INDEX_LOOKUP_WORK,
+            Via::PrimaryKeyPrefix | Via::Index(_) => INDEX_LOOKUP_WORK,
         }
     }
 }
@@ -104,6 +108,15 @@ pub fn path(def: &TableDef, eq: &[(usize, usize)]) -> Option<Lookup> {
         }
     }
     let mut best: Option<(bool, usize, Lookup)> = None;
+    if !def.has_row_id() {
+        // Leading primary-key columns (TPC-H's lineitem by l_orderkey): a range per key, no
+        // second read for the rows; an index must cover more columns to be preferred.
+        let left: Vec<usize> = def.pk.iter().map_while(|&c| source(c)).collect();
+        if !left.is_empty() {
+            let right = def.pk[..left.len()].to_vec();
+            best = Some((false, left.len(), Lookup { via: Via::PrimaryKeyPrefix, left, right }));
+        }
+    }
     for (i, ix) in def.indexes.iter().enumerate() {
         let left: Vec<usize> = ix.columns.iter().map_while(|&c| source(c)).collect();
         if left.is_empty() {
@@ -186,6 +199,15 @@ pub(crate) async fn rows(
     }
     let found = match lookup.via {
         Via::PrimaryKey => by_keys(txn, def, keys.into_iter().collect(), filter, params).await?,
+        Via::PrimaryKeyPrefix => {
+            let mut rows = Vec::new();
+            for row in by_prefixes(txn, def, keys.into_iter().collect()).await? {
+                if matches(filter, &row, params)? {
+                    rows.push((Vec::new(), row));
+                }
+            }
+            rows
+        }
         Via::Index(i) => {
             let ix = &def.indexes[i];
             let idef = crate::index::index_table(def, ix)?;

@@ -189,29 +189,11 @@ fn reads_sublink(e: &Expr) -> bool {
 /// PostgreSQL's 42803 for an aggregate in a LATERAL subquery whose arguments read only columns
 /// of the FROM items to its left (it would belong to the query level whose FROM holds it).
 fn outer_aggregate(plan: &super::Plan, captures: &[(usize, Expr)]) -> Result<()> {
-    let sp = match plan {
-        super::Plan::Select(sp) => sp,
-        super::Plan::Query(q) => match &q.body {
-            super::Plan::Select(sp) => sp,
-            _ => return Ok(()),
-        },
-        _ => return Ok(()),
-    };
-    for a in &sp.aggs {
-        let Some(arg) = &a.arg else { continue };
-        let (mut own, mut outer) = (false, false);
-        arg.visit_columns(&mut |_| own = true);
-        arg.visit(&mut |e| {
-            if let Expr::Param(i, _) = e {
-                outer |= i.checked_sub(relation::OUTER_BASE).is_some_and(|r| captures.iter().any(|(c, _)| *c == r));
-            }
-        });
-        if outer && !own {
-            return Err(SqlError::new(
-                code::GROUPING_ERROR,
-                "aggregate functions are not allowed in FROM clause of their own query level",
-            ));
-        }
+    if super::subquery::has_outer_aggregate(plan, |r| captures.iter().any(|(c, _)| *c == r)) {
+        return Err(SqlError::new(
+            code::GROUPING_ERROR,
+            "aggregate functions are not allowed in FROM clause of their own query level",
+        ));
     }
     Ok(())
 }

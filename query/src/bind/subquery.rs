@@ -1102,24 +1102,32 @@ pub(super) fn first_column_name(q: &ast::Query) -> Option<String> {
 /// in PostgreSQL, to the enclosing query (which it makes a grouped one): not built yet, so
 /// 0A000 rather than the per-outer-row value it would get here.
 fn refuse_outer_aggregates(plan: &Plan) -> Result<()> {
+    if has_outer_aggregate(plan, |_| true) {
+        return Err(SqlError::unsupported(
+            "an aggregate of only outer columns in a subquery (an outer-level aggregate) is not supported yet",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether an aggregate of `plan`'s own level reads no column of its own and some outer
+/// reference `outer` accepts (by its number): PostgreSQL gives such an aggregate to the
+/// enclosing level.
+pub(super) fn has_outer_aggregate(plan: &Plan, outer: impl Fn(usize) -> bool) -> bool {
     let sp = match plan {
         Plan::Select(sp) => sp,
         Plan::Query(q) => match &q.body {
             Plan::Select(sp) => sp,
-            _ => return Ok(()),
+            _ => return false,
         },
-        _ => return Ok(()),
+        _ => return false,
     };
-    for a in &sp.aggs {
-        let Some(arg) = &a.arg else { continue };
-        let (mut own, mut outer) = (false, false);
+    sp.aggs.iter().filter_map(|a| a.arg.as_ref()).any(|arg| {
+        let (mut own, mut reads_outer) = (false, false);
         arg.visit_columns(&mut |_| own = true);
-        arg.visit(&mut |e| outer |= matches!(e, Expr::Param(i, _) if *i >= OUTER_BASE));
-        if outer && !own {
-            return Err(SqlError::unsupported(
-                "an aggregate of only outer columns in a subquery (an outer-level aggregate) is not supported yet",
-            ));
-        }
-    }
-    Ok(())
+        arg.visit(&mut |e| {
+            reads_outer |= matches!(e, Expr::Param(i, _) if i.checked_sub(OUTER_BASE).is_some_and(&outer));
+        });
+        reads_outer && !own
+    })
 }

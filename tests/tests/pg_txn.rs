@@ -598,6 +598,17 @@ fn alter_in_a_block_holds_the_table_and_a_dropped_session_rolls_back() {
         b.batch_execute("UPDATE h SET v = 9 WHERE id = 1").await.unwrap();
         assert_eq!(texts(&b, "SELECT v || ',' || w FROM h ORDER BY id").await, ["9,10", "2,20", "3,30"]);
 
+        // A failed ALTER in the block keeps the table held: an earlier ALTER's ROLLBACK puts
+        // rows back that no one else may have changed meanwhile.
+        a.batch_execute("BEGIN; ALTER TABLE h ADD COLUMN q int").await.unwrap();
+        let e = a.batch_execute("ALTER TABLE h ADD CONSTRAINT neg CHECK (v < 0)").await.unwrap_err();
+        assert_eq!(code(&e), "23514", "{e}");
+        let e = b.batch_execute("UPDATE h SET v = 7 WHERE id = 3").await.unwrap_err();
+        assert_eq!(code(&e), "55P03", "{e}");
+        a.batch_execute("ROLLBACK").await.unwrap();
+        b.batch_execute("UPDATE h SET v = 7 WHERE id = 3").await.unwrap();
+        assert_eq!(texts(&b, "SELECT v || ',' || w FROM h ORDER BY id").await, ["9,10", "2,20", "7,30"]);
+
         // The session goes away with its DDL uncommitted: all of it is undone.
         let gone = pg_connect(o.pg_port).await;
         gone.batch_execute(
@@ -616,7 +627,7 @@ fn alter_in_a_block_holds_the_table_and_a_dropped_session_rolls_back() {
             }
         }
         assert!(back, "the dropped session's ALTER was not undone");
-        assert_eq!(texts(&b, "SELECT v || ',' || w FROM h ORDER BY id").await, ["9,10", "8,20", "3,30"]);
+        assert_eq!(texts(&b, "SELECT v || ',' || w FROM h ORDER BY id").await, ["9,10", "8,20", "7,30"]);
         assert_eq!(texts(&b, "SELECT id FROM other").await, ["1"]);
         let e = b.batch_execute("SELECT * FROM fresh").await.unwrap_err();
         assert_eq!(code(&e), "42P01", "{e}");

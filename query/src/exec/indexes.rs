@@ -9,7 +9,7 @@
 //! table's definition first, then drops the index's table.
 
 use super::undo::{Created, ShardRows};
-use super::utility::{holder, set_altering, stage_and_swap_as};
+use super::utility::{holder, release_unless_held, set_altering, stage_and_swap_as};
 use super::{drop_relations, notice, scan, shard_of_key, QueryResult};
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
@@ -44,7 +44,7 @@ pub(super) async fn create_index(
     set_altering(table, true, txn.id).await?;
     let built = build(txn, table, index).await;
     if built.is_err() {
-        let _ = set_altering(table, false, txn.id).await;
+        release_unless_held(txn, table).await;
     }
     built?;
     Ok(r)
@@ -172,7 +172,7 @@ pub(super) async fn remove_from_table(txn: &Txn, table: &Arc<TableDef>, name: &s
     }
     .await;
     if r.is_err() {
-        let _ = set_altering(table, false, txn.id).await;
+        release_unless_held(txn, table).await;
     }
     r
 }

@@ -46,9 +46,9 @@ pub(super) async fn rename_table(txn: &Txn, table: &Arc<TableDef>, new_name: &st
         Ok(_) => Arc::new(TableDef { name: new_name.to_string(), ..(**table).clone() }),
         Err(_) => table.clone(),
     };
-    // In a block the table stays held until the block ends (ROLLBACK may put back a
-    // definition an earlier ALTER of the block replaced).
-    let _ = set_altering(&renamed, !txn.alone && r.is_ok(), txn.id).await;
+    // In a block the table stays held until the block ends, failed or not (ROLLBACK may put
+    // back a definition an earlier ALTER of the block replaced).
+    let _ = set_altering(&renamed, !txn.alone, txn.id).await;
     r
 }
 

@@ -226,7 +226,7 @@ pub(super) async fn add_primary_key(
     set_altering(table, true, txn.id).await?;
     let r = rekey(txn, table, pk, pk_name, n).await;
     if r.is_err() {
-        let _ = set_altering(table, false, txn.id).await;
+        release_unless_held(txn, table).await;
     }
     r
 }
@@ -273,6 +273,15 @@ pub(super) async fn set_altering(table: &Arc<TableDef>, on: bool, me: orbit_shar
             return Ok(());
         }
         orbit_shards::rt::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// After a failed ALTER: the table is free for other writers again, unless the statement is
+/// part of a block, which holds it to its end (an earlier ALTER of the block may have replaced
+/// it, and ROLLBACK puts back the rows it kept: no other writer may have changed them since).
+pub(super) async fn release_unless_held(txn: &Txn, table: &Arc<TableDef>) {
+    if holder(txn).is_none() {
+        let _ = set_altering(table, false, txn.id).await;
     }
 }
 
@@ -389,7 +398,7 @@ pub(super) async fn rewrite_columns(
     }
     .await;
     if r.is_err() {
-        let _ = set_altering(table, false, txn.id).await;
+        release_unless_held(txn, table).await;
     }
     r
 }

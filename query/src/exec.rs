@@ -647,6 +647,15 @@ async fn scan_rows(
             return index_scan::rows(txn, table, &access, f, params).await;
         }
     }
+    // Equalities on the leading primary-key columns read that key range on every shard, not
+    // every row (rows hash by their whole key, so every shard has some).
+    let range = match filter {
+        Some(f) => key_prefix(table, f, params)?.map(|p| {
+            let end = index_scan::after_prefix(&p);
+            (p, end)
+        }),
+        None => None,
+    };
     let name = table.name.clone();
     let f = filter.cloned();
     let p = params.to_vec();
@@ -657,7 +666,15 @@ async fn scan_rows(
         let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
         let mut out = Vec::new();
         let mut bytes = used;
-        for (k, row) in t.scan_at(at).map_err(too_old)? {
+        let rows = match &range {
+            Some((lo, hi)) => t.range_at(
+                std::ops::Bound::Included(lo.as_slice()),
+                hi.as_deref().map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
+                at,
+            ),
+            None => t.scan_at(at),
+        };
+        for (k, row) in rows.map_err(too_old)? {
             if matches(f.as_ref(), row, &p)? {
                 let size = k.len() + crate::memory::row_bytes(row);
                 bytes += size;
@@ -686,6 +703,28 @@ async fn scan_rows(
         }
     }
     Ok(all)
+}
+
+/// The encoded leading primary-key values `filter` pins (`l_orderkey = $1` on lineitem's
+/// `(l_orderkey, l_linenumber)`): every row the filter can match has a key starting with them.
+/// None for a table with one key column or a row id, or when no leading column is pinned (or
+/// one is pinned to NULL, which matches nothing: the full scan finds nothing either).
+fn key_prefix(table: &TableDef, filter: &Expr, params: &[Datum]) -> Result<Option<Vec<u8>>> {
+    if table.has_row_id() || table.pk.len() < 2 {
+        return Ok(None);
+    }
+    let eq = crate::bind::equalities(filter, table);
+    let cx = Ctx { row: &[], params, aggs: &[] };
+    let mut vals = Vec::new();
+    for c in &table.pk {
+        let Some((_, v)) = eq.iter().find(|(i, _)| i == c) else { break };
+        let d = expr::eval(v, &cx)?;
+        if d.is_null() {
+            return Ok(None);
+        }
+        vals.push(d);
+    }
+    Ok((!vals.is_empty()).then(|| key::encode(vals.iter())))
 }
 
 async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {

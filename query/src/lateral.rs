@@ -17,7 +17,7 @@
 use crate::error::{Result, SqlError};
 use crate::expr::Expr;
 use crate::join::{Built, JoinKind, JoinPlan};
-use crate::relation::{self, Source, OUTER_BASE};
+use crate::relation::{self, Source};
 use crate::txn::Txn;
 use orbit_engine::table::{Datum, Row, TableDef};
 use std::collections::HashMap;
@@ -104,18 +104,7 @@ pub(crate) async fn rows(txn: &mut Txn, l: &Lateral, params: &[Datum]) -> Result
 /// The LATERAL item's rows with `outer` in place of its outer references.
 async fn run_for(txn: &mut Txn, l: &Lateral, outer: &[Datum], width: usize, params: &[Datum]) -> Result<Vec<Row>> {
     let mut source = l.right.clone();
-    let mut f = |e: &mut Expr| -> Result<bool> {
-        if let Expr::Param(i, _) = e {
-            if let Some(n) = i.checked_sub(OUTER_BASE) {
-                if let Some(k) = l.captures.iter().position(|(r, _)| *r == n) {
-                    *e = Expr::Const(outer[k].clone(), l.captures[k].1.ty());
-                    return Ok(true);
-                }
-            }
-        }
-        Ok(false)
-    };
-    relation::map_source(&mut source, &mut f)?;
+    relation::map_source(&mut source, &mut |e| Ok(relation::put_outer(e, &l.captures, outer)))?;
     let mut rows = relation::materialise(txn, &source, &l.right_def, params).await?;
     for r in &mut rows {
         if r.len() > width {

@@ -1140,18 +1140,7 @@ async fn link_for_row(txn: &mut Txn, l: &SubLink, memo: &mut Memo, row: &[Datum]
         Some(v) => v.clone(),
         None => {
             let mut plan = (*l.plan).clone();
-            let mut f = |e: &mut Expr| -> Result<bool> {
-                if let Expr::Param(i, _) = e {
-                    if let Some(n) = i.checked_sub(OUTER_BASE) {
-                        if let Some(k) = l.captures.iter().position(|(r, _)| *r == n) {
-                            *e = Expr::Const(outer[k].clone(), l.captures[k].1.ty());
-                            return Ok(true);
-                        }
-                    }
-                }
-                Ok(false)
-            };
-            map_plan(&mut plan, &mut f)?;
+            map_plan(&mut plan, &mut |e| Ok(put_outer(e, &l.captures, &outer)))?;
             let rows = run_plan(txn, &plan, params).await?;
             let n = rows.len().max(1);
             let v = link_value(l, rows)?;
@@ -1350,4 +1339,18 @@ pub(crate) fn reads_link(e: &Expr, id: usize) -> bool {
         }
     });
     found
+}
+
+/// Replaces an outer reference among `captures` (reference number, the outer column) by its
+/// value in `outer` (one per capture); whether `e` was one.
+pub(crate) fn put_outer(e: &mut Expr, captures: &[(usize, Expr)], outer: &[Datum]) -> bool {
+    if let Expr::Param(i, _) = e {
+        if let Some(n) = i.checked_sub(OUTER_BASE) {
+            if let Some(k) = captures.iter().position(|(r, _)| *r == n) {
+                *e = Expr::Const(outer[k].clone(), captures[k].1.ty());
+                return true;
+            }
+        }
+    }
+    false
 }

@@ -896,6 +896,7 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
             !n.contains('\0')
                 && !n.contains(crate::exec::undo::HIDDEN)
                 && n.as_str() != crate::sequence::SEQ_TABLE
+                && n.as_str() != crate::exec::ddl_journal::JOURNAL
                 && !crate::schema::is_entry(n)
         })
         .filter_map(|n| tables.def(n))

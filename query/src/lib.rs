@@ -41,6 +41,7 @@ pub mod window;
 
 pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};
 pub use error::{Result, SqlError};
+pub use exec::ddl_journal::undo_unfinished as undo_unfinished_ddl;
 pub use exec::undo::restore_hidden;
 pub use exec::{execute, QueryResult};
 pub use sqlparser::ast::Statement;

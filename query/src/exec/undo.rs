@@ -18,8 +18,9 @@
 //! Undo runs newest first over every kind, so `DROP t; CREATE t` rolls back to the old `t`.
 //! What is not transactional yet (docs/ARCHITECTURE.md): other sessions see a created object
 //! (or a changed definition) before COMMIT, and no longer see a dropped one, where PostgreSQL
-//! makes them wait; a crash before COMMIT keeps what was created or altered (only hidden
-//! tables come back); and COMMIT's drops are not atomic with its row changes across a crash.
+//! makes them wait; a crash before COMMIT keeps what ALTER replaced (what was created or renamed
+//! is undone at start-up from [`super::ddl_journal`], hidden tables get their names back); and
+//! COMMIT's drops are not atomic with its row changes across a crash.
 
 use super::{drop_tables, drop_tables_now, indexes, rename, views};
 use crate::bind::Plan;
@@ -222,7 +223,7 @@ pub(crate) async fn undo(mut objects: Vec<Created>, me: Owner) {
                 }
             }
             Created::Index { ref name, oid } if still(name, oid) => {
-                indexes::drop_index(&txn, std::slice::from_ref(name), true).await.map(drop)
+                indexes::drop_index(&mut txn, std::slice::from_ref(name), true).await.map(drop)
             }
             Created::Sequence { ref name } => crate::sequence::drop(std::slice::from_ref(name)).await.map(drop),
             Created::Hidden { ref name, ref hidden } => unhide(name, hidden).await,

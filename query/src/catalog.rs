@@ -94,6 +94,61 @@ const VIEWS: &[View] = &[
             ("indnullsnotdistinct", B),
             ("indpred", T),
             ("indkey", I2A),
+            ("indisexclusion", B),
+            ("indcheckxmin", B),
+            ("indisready", B),
+            ("indislive", B),
+            ("indcollation", I8A),
+            ("indclass", I8A),
+            // int2vector in PostgreSQL; its text form here ("0 0"), which drivers split.
+            ("indoption", T),
+            ("indexprs", T),
+        ],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_sequence",
+        oid: 2224,
+        columns: &[
+            ("seqrelid", I8),
+            ("seqtypid", I8),
+            ("seqstart", I8),
+            ("seqincrement", I8),
+            ("seqmax", I8),
+            ("seqmin", I8),
+            ("seqcache", I8),
+            ("seqcycle", B),
+        ],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_opclass",
+        oid: 2616,
+        columns: &[
+            ("oid", I8),
+            ("opcmethod", I8),
+            ("opcname", T),
+            ("opcnamespace", I8),
+            ("opcowner", I8),
+            ("opcfamily", I8),
+            ("opcintype", I8),
+            ("opcdefault", B),
+            ("opckeytype", I8),
+        ],
+    },
+    // Only the dependencies Orbit records: sequences owned by a table's column.
+    View {
+        schema: "pg_catalog",
+        name: "pg_depend",
+        oid: 2608,
+        columns: &[
+            ("classid", I8),
+            ("objid", I8),
+            ("objsubid", I4),
+            ("refclassid", I8),
+            ("refobjid", I8),
+            ("refobjsubid", I4),
+            ("deptype", T),
         ],
     },
     View {
@@ -634,7 +689,7 @@ fn type_category(t: SqlType) -> &'static str {
 }
 
 /// `typcollation`: the default collation (100) for the string types and their arrays.
-fn collation_of(t: SqlType) -> i64 {
+pub(crate) fn collation_of(t: SqlType) -> i64 {
     if t.is_string() || t.elem().is_some_and(|e| e.is_string()) {
         100
     } else {
@@ -741,6 +796,9 @@ fn default_text(c: &ColumnDef) -> Option<String> {
     let quoted = |s: &str| {
         s.len() >= 2 && s.starts_with('\'') && s.ends_with('\'') && !s[1..s.len() - 1].replace("''", "").contains('\'')
     };
+    if c.identity != orbit_engine::table::Identity::No {
+        return None;
+    }
     match (&c.default_expr, &c.default) {
         (Some(e), _) => Some(match e.strip_prefix("nextval(").and_then(|s| s.strip_suffix(')')) {
             Some(seq) if quoted(seq) => format!("nextval({seq}::regclass)"),
@@ -905,7 +963,7 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
 
 /// A sequence's OID: sequences have no OID of their own in Orbit, so a stable number from
 /// the name.
-fn sequence_oid(name: &str) -> i64 {
+pub(crate) fn sequence_oid(name: &str) -> i64 {
     2_000_000_000 + query_id(name).rem_euclid(1 << 30)
 }
 
@@ -1100,7 +1158,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                 .iter()
                 .filter(|t| !t.has_row_id())
                 .map(|t| {
-                    vec![
+                    let mut row = vec![
                         Datum::Int8(t.oid as i64 + 1_000_000),
                         Datum::Int8(t.oid as i64),
                         Datum::Int2(t.pk.len() as i16),
@@ -1114,7 +1172,9 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Bool(false),
                         Datum::Null,
                         attnums(&t.pk),
-                    ]
+                    ];
+                    row.extend(crate::catalog_objects::index_columns(&t, &t.pk));
+                    row
                 })
                 .collect();
             for (d, t, ix) in secondary_indexes(&tables) {
@@ -1133,9 +1193,15 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Null,
                     attnums(&ix.columns),
                 ]);
+                if let Some(row) = out.last_mut() {
+                    row.extend(crate::catalog_objects::index_columns(&t, &ix.columns));
+                }
             }
             out
         }
+        2224 => crate::catalog_objects::sequence_rows().await?,
+        2616 => crate::catalog_objects::opclass_rows(),
+        2608 => crate::catalog_objects::depend_rows().await?,
         // Primary keys, UNIQUE and CHECK constraints (NOT NULL is not a pg_constraint row in
         // PostgreSQL 15).
         2606 => {
@@ -1271,7 +1337,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Int2(i as i16 + 1),
                         Datum::Int4(c.ty.modifier()),
                         Datum::Bool(c.not_null || t.pk.contains(&i)),
-                        Datum::Bool(c.default_expr.is_some() || !c.default.is_null()),
+                        Datum::Bool(default_text(c).is_some()),
                         text(match c.identity {
                             orbit_engine::table::Identity::No => "",
                             orbit_engine::table::Identity::ByDefault => "d",

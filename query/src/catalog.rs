@@ -136,6 +136,12 @@ const VIEWS: &[View] = &[
             ("opckeytype", I8),
         ],
     },
+    View {
+        schema: "pg_catalog",
+        name: "pg_tablespace",
+        oid: 1213,
+        columns: &[("oid", I8), ("spcname", T), ("spcowner", I8), ("spcacl", TA), ("spcoptions", TA)],
+    },
     // Only the dependencies Orbit records: sequences owned by a table's column.
     View {
         schema: "pg_catalog",
@@ -1202,6 +1208,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
         2224 => crate::catalog_objects::sequence_rows().await?,
         2616 => crate::catalog_objects::opclass_rows(),
         2608 => crate::catalog_objects::depend_rows().await?,
+        1213 => crate::catalog_objects::tablespace_rows(),
         // Primary keys, UNIQUE and CHECK constraints (NOT NULL is not a pg_constraint row in
         // PostgreSQL 15).
         2606 => {

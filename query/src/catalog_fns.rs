@@ -1,5 +1,6 @@
 //! Catalog functions drivers and psql call: `pg_get_serial_sequence(table, column)`,
-//! `pg_collation_is_visible(oid)`, `pg_get_viewdef(view [, pretty])` and `quote_ident(text)`,
+//! `pg_collation_is_visible(oid)`, `pg_get_viewdef(view [, pretty])`, `quote_ident(text)` and
+//! `current_setting(name)` of fixed parameters,
 //! over this shard's copy of the catalog ([`crate::catalog`]).
 //! (<https://www.postgresql.org/docs/15/functions-info.html>)
 
@@ -18,7 +19,25 @@ pub enum CatalogFn {
     ViewDef,
     /// quote_ident(text).
     QuoteIdent,
+    /// current_setting(name [, missing_ok]) of the parameters in [`FIXED_SETTINGS`].
+    CurrentSetting,
 }
+
+/// The parameters current_setting() reads: those whose value no session can change in Orbit
+/// (SET refuses other values), and default_table_access_method (Orbit's tables are all of one
+/// kind, pg_am's heap). The others' values are the session's, kept with the connection: they
+/// are refused (0A000) rather than answered with a default (SHOW reads them).
+const FIXED_SETTINGS: &[(&str, &str)] = &[
+    ("default_table_access_method", "heap"),
+    ("default_transaction_read_only", "off"),
+    ("in_hot_standby", "off"),
+    ("integer_datetimes", "on"),
+    ("IntervalStyle", "postgres"),
+    ("is_superuser", "on"),
+    ("server_encoding", "UTF8"),
+    ("server_version", "15.0"),
+    ("standard_conforming_strings", "on"),
+];
 
 impl CatalogFn {
     pub fn strict(self) -> bool {
@@ -88,5 +107,16 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
             }
         }
         CatalogFn::QuoteIdent => Datum::Text(crate::regtypes::quote_ident(text(a(0)))),
+        CatalogFn::CurrentSetting => {
+            let name = text(a(0));
+            match FIXED_SETTINGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                Some((_, v)) => Datum::Text(v.to_string()),
+                None => {
+                    return Err(SqlError::unsupported(format!(
+                        "current_setting('{name}') is not supported (SHOW {name} is)"
+                    )))
+                }
+            }
+        }
     })
 }

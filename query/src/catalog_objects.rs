@@ -1,6 +1,6 @@
 //! System views over objects Orbit has fewer details of than PostgreSQL: pg_index's
 //! per-column arrays (indcollation, indclass, indoption), the btree operator classes
-//! (pg_opclass), pg_sequence, and pg_depend's rows for sequences owned by a column (the only
+//! (pg_opclass), pg_tablespace, pg_sequence, and pg_depend's rows for sequences owned by a column (the only
 //! dependencies Orbit records). Rows are built as [`crate::catalog::rows`] builds the others.
 
 use crate::error::Result;
@@ -92,6 +92,14 @@ pub(crate) fn opclass_rows() -> Vec<Row> {
                 Datum::Int8(0),
             ]
         })
+        .collect()
+}
+
+/// pg_tablespace: initdb's two tablespaces (every table is in the default one).
+pub(crate) fn tablespace_rows() -> Vec<Row> {
+    [(1663, "pg_default"), (1664, "pg_global")]
+        .into_iter()
+        .map(|(oid, name)| vec![Datum::Int8(oid), Datum::Text(name.into()), Datum::Int8(10), Datum::Null, Datum::Null])
         .collect()
 }
 

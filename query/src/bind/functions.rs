@@ -340,6 +340,18 @@ impl Binder<'_> {
             "to_json" | "to_jsonb" | "json_build_object" | "jsonb_build_object" | "json_build_array"
             | "jsonb_build_array" | "pg_get_serial_sequence" | "pg_collation_is_visible" | "pg_get_viewdef"
             | "quote_ident" => self.json_or_catalog_function(name, args, types),
+            "current_setting" if args.len() == 2 => {
+                // (name, missing_ok): missing_ok changes nothing for the parameters answered.
+                let mut args = args;
+                let missing_ok = args.pop().ok_or_else(|| no_function(name, types))?;
+                let t = missing_ok.ty();
+                if !matches!(t, SqlType::Bool | SqlType::Unknown) {
+                    return Err(no_function(name, types));
+                }
+                self.coerce(missing_ok, SqlType::Bool, CastContext::Implicit, |_| no_function(name, types))?;
+                self.json_or_catalog_function(name, args, &types[..1])
+            }
+            "current_setting" => self.json_or_catalog_function(name, args, types),
             _ => match self.array_function(name, args, types)? {
                 Some(e) => Ok(e),
                 None => Err(no_function(name, types)),
@@ -369,8 +381,10 @@ impl Binder<'_> {
             }
             "json_build_object" | "jsonb_build_object" => JsonFn::BuildObject { jsonb },
             "json_build_array" | "jsonb_build_array" => JsonFn::BuildArray { jsonb },
-            "pg_get_serial_sequence" | "pg_collation_is_visible" | "pg_get_viewdef" | "quote_ident" => {
+            "pg_get_serial_sequence" | "pg_collation_is_visible" | "pg_get_viewdef" | "quote_ident"
+            | "current_setting" => {
                 let (f, sig): (_, &[SqlType]) = match name {
+                    "current_setting" => (CatalogFn::CurrentSetting, &[SqlType::Text]),
                     "pg_get_serial_sequence" => (CatalogFn::SerialSequence, &[SqlType::Text, SqlType::Text]),
                     "pg_collation_is_visible" => (CatalogFn::CollationIsVisible, &[SqlType::Int8]),
                     "pg_get_viewdef" => (CatalogFn::ViewDef, &[SqlType::Int8, SqlType::Bool]),

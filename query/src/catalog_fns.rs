@@ -75,7 +75,10 @@ fn serial_sequence(table: &str, column: &str) -> Result<Datum> {
         // An index, sequence or system view: no columns with sequences.
         return Err(SqlError::new(
             code::UNDEFINED_COLUMN,
-            format!("column \"{column}\" of relation \"{}\" does not exist", crate::regtypes::format(OidKind::RegClass, oid)),
+            format!(
+                "column \"{column}\" of relation \"{}\" does not exist",
+                crate::regtypes::format(OidKind::RegClass, oid)
+            ),
         ));
     };
     let Some(c) = t.columns.iter().find(|c| c.name == column) else {

@@ -173,9 +173,7 @@ fn write_dim(out: &mut String, a: &ArrayValue, lens: &[usize], next: &mut usize)
 /// An object key: a scalar's text (json.c refuses arrays, composites and JSON as keys).
 fn write_key(out: &mut String, d: &Datum, position: usize) -> Result<()> {
     match d {
-        Datum::Null => {
-            Err(invalid(format!("argument {position} cannot be null")).hint("Object keys should be text."))
-        }
+        Datum::Null => Err(invalid(format!("argument {position} cannot be null")).hint("Object keys should be text.")),
         Datum::Array(_) | Datum::Json(_) | Datum::Jsonb(_) => {
             Err(invalid("key value must be scalar, not array, composite, or json"))
         }
@@ -310,7 +308,10 @@ mod tests {
         assert_eq!(odd.code, "22023");
         let null_key = call(JsonFn::BuildObject { jsonb: false }, vec![Datum::Null, Datum::Int4(1)]).unwrap_err();
         assert_eq!(null_key.message, "argument 1 cannot be null");
-        assert_eq!(call(JsonFn::Pair, vec![Datum::Null, Datum::Int4(1)]).unwrap_err().message, "field name must not be null");
+        assert_eq!(
+            call(JsonFn::Pair, vec![Datum::Null, Datum::Int4(1)]).unwrap_err().message,
+            "field name must not be null"
+        );
     }
 
     #[test]

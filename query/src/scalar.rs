@@ -509,8 +509,9 @@ fn like_escape(pattern: &str, esc: &str) -> Result<String> {
     let mut chars = esc.chars();
     let (e, more) = (chars.next(), chars.next());
     if more.is_some() {
-        return Err(SqlError::new("22025", "invalid escape string")
-            .hint("Escape string must be empty or one character."));
+        return Err(
+            SqlError::new("22025", "invalid escape string").hint("Escape string must be empty or one character.")
+        );
     }
     let mut out = String::with_capacity(pattern.len() + 2);
     let Some(e) = e else {

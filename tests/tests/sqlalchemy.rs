@@ -24,7 +24,11 @@ fn run(script: &str, port: u16) -> String {
     let path = workspace_root().join("tests/python").join(script);
     let out = Command::new("python3").arg(path).arg(port.to_string()).output().expect("run python3");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{script} on port {port} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{script} on port {port} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     stdout
 }
 

@@ -337,8 +337,15 @@ impl Binder<'_> {
                     _ => Err(SqlError::internal("nullif")),
                 }
             }
-            "to_json" | "to_jsonb" | "json_build_object" | "jsonb_build_object" | "json_build_array"
-            | "jsonb_build_array" | "pg_get_serial_sequence" | "pg_collation_is_visible" | "pg_get_viewdef"
+            "to_json"
+            | "to_jsonb"
+            | "json_build_object"
+            | "jsonb_build_object"
+            | "json_build_array"
+            | "jsonb_build_array"
+            | "pg_get_serial_sequence"
+            | "pg_collation_is_visible"
+            | "pg_get_viewdef"
             | "quote_ident" => self.json_or_catalog_function(name, args, types),
             "current_setting" if args.len() == 2 => {
                 // (name, missing_ok): missing_ok changes nothing for the parameters answered.
@@ -381,7 +388,10 @@ impl Binder<'_> {
             }
             "json_build_object" | "jsonb_build_object" => JsonFn::BuildObject { jsonb },
             "json_build_array" | "jsonb_build_array" => JsonFn::BuildArray { jsonb },
-            "pg_get_serial_sequence" | "pg_collation_is_visible" | "pg_get_viewdef" | "quote_ident"
+            "pg_get_serial_sequence"
+            | "pg_collation_is_visible"
+            | "pg_get_viewdef"
+            | "quote_ident"
             | "current_setting" => {
                 let (f, sig): (_, &[SqlType]) = match name {
                     "current_setting" => (CatalogFn::CurrentSetting, &[SqlType::Text]),
@@ -392,9 +402,10 @@ impl Binder<'_> {
                 };
                 let arity_ok = args.len() == sig.len() || (f == CatalogFn::ViewDef && args.len() == 1);
                 // Text parameters take no implicit cast from other categories.
-                let text_ok = sig.iter().zip(types).all(|(want, t)| {
-                    *want != SqlType::Text || t.is_string() || *t == SqlType::Unknown
-                });
+                let text_ok = sig
+                    .iter()
+                    .zip(types)
+                    .all(|(want, t)| *want != SqlType::Text || t.is_string() || *t == SqlType::Unknown);
                 if !arity_ok || !text_ok {
                     return Err(no_function(name, types));
                 }
@@ -457,7 +468,9 @@ impl Binder<'_> {
                         "could not determine polymorphic type because input has type unknown",
                     ))
                 }
-                SqlType::Unknown => self.coerce(a, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?,
+                SqlType::Unknown => {
+                    self.coerce(a, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?
+                }
                 _ => a,
             });
         }

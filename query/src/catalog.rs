@@ -1179,7 +1179,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Null,
                         attnums(&t.pk),
                     ];
-                    row.extend(crate::catalog_objects::index_columns(&t, &t.pk));
+                    row.extend(crate::catalog_objects::index_columns(t, &t.pk));
                     row
                 })
                 .collect();

@@ -216,7 +216,7 @@ pub fn call(f: JsonFn, args: Vec<Datum>) -> Result<Datum> {
             finish(out, jsonb)
         }
         JsonFn::BuildObject { jsonb } => {
-            if args.len() % 2 != 0 {
+            if !args.len().is_multiple_of(2) {
                 let name = if jsonb { "jsonb_build_object" } else { "json_build_object" };
                 return Err(invalid("argument list must have even number of elements")
                     .hint(format!("The arguments of {name}() must consist of alternating keys and values.")));

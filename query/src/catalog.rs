@@ -136,6 +136,13 @@ const VIEWS: &[View] = &[
             ("opckeytype", I8),
         ],
     },
+    // Orbit has no enum types (CREATE TYPE ... AS ENUM): empty.
+    View {
+        schema: "pg_catalog",
+        name: "pg_enum",
+        oid: 3501,
+        columns: &[("oid", I8), ("enumtypid", I8), ("enumsortorder", F4), ("enumlabel", T)],
+    },
     View {
         schema: "pg_catalog",
         name: "pg_tablespace",
@@ -178,6 +185,7 @@ const VIEWS: &[View] = &[
             ("conkey", I2A),
             ("confkey", I2A),
             ("conparentid", I8),
+            ("contypid", I8),
         ],
     },
     View {
@@ -353,6 +361,7 @@ const VIEWS: &[View] = &[
             ("typnotnull", B),
             ("typtypmod", I4),
             ("typndims", I4),
+            ("typdefault", T),
         ],
     },
     View {
@@ -1257,6 +1266,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         conkey,
                         confkey,
                         Datum::Int8(0),
+                        Datum::Int8(0),
                     ]);
                 }
             }
@@ -1284,7 +1294,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             vec![Datum::Int8(950), text("C"), Datum::Int8(PG_CATALOG_NS), text("c")],
             vec![Datum::Int8(951), text("POSIX"), Datum::Int8(PG_CATALOG_NS), text("c")],
         ],
-        2611 | 3350 | 3256 | 2620 | 2609 | 2618 | 3381 | 6104 | 6237 | 6106 => vec![],
+        2611 | 3350 | 3256 | 2620 | 2609 | 2618 | 3381 | 6104 | 6237 | 6106 | 3501 => vec![],
         // The one role: the bootstrap superuser.
         12010 => vec![vec![
             text("postgres"),
@@ -1413,6 +1423,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Bool(false),
                     Datum::Int4(-1),
                     Datum::Int4(0),
+                    Datum::Null,
                 ]
             })
             .collect(),

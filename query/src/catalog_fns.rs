@@ -1,5 +1,5 @@
 //! Catalog functions drivers and psql call: `pg_get_serial_sequence(table, column)`,
-//! `pg_collation_is_visible(oid)`, `pg_get_viewdef(view [, pretty])`, `quote_ident(text)` and
+//! `pg_collation_is_visible(oid)`, `pg_type_is_visible(oid)`, `pg_get_viewdef(view [, pretty])`, `quote_ident(text)` and
 //! `current_setting(name)` of fixed parameters,
 //! over this shard's copy of the catalog ([`crate::catalog`]).
 //! (<https://www.postgresql.org/docs/15/functions-info.html>)
@@ -15,6 +15,8 @@ pub enum CatalogFn {
     SerialSequence,
     /// pg_collation_is_visible(oid): Orbit's collations are all in pg_catalog, always visible.
     CollationIsVisible,
+    /// pg_type_is_visible(oid): Orbit's types are all in pg_catalog (NULL for an OID no type has).
+    TypeIsVisible,
     /// pg_get_viewdef(oid [, pretty]): a view's query, as the SQL text Orbit keeps.
     ViewDef,
     /// quote_ident(text).
@@ -102,6 +104,13 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
     Ok(match f {
         CatalogFn::SerialSequence => serial_sequence(text(a(0)), text(a(1)))?,
         CatalogFn::CollationIsVisible => Datum::Bool(true),
+        CatalogFn::TypeIsVisible => {
+            let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok());
+            match oid.and_then(orbit_engine::table::SqlType::from_oid) {
+                Some(_) => Datum::Bool(true),
+                None => Datum::Null,
+            }
+        }
         CatalogFn::ViewDef => {
             let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
             match table_by_oid(oid).and_then(|t| t.view.clone()) {

@@ -6,7 +6,7 @@ sa_tags, the view sa_big_orders and the sequence sa_counter; prints one line per
 import json
 import sys
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import MetaData, create_engine, inspect, text
 
 port = sys.argv[1]
 eng = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", echo="--echo" in sys.argv)
@@ -82,7 +82,18 @@ def view_definition():
     return ["sa_orders" in definition, "total" in definition]
 
 
+def reflected():
+    md = MetaData()
+    md.reflect(eng, only=lambda name, _md: name.startswith("sa_"))
+    return {n: [c.name for c in t.columns] + sorted(f"fk:{fk.target_fullname}" for fk in t.foreign_keys)
+            for n, t in md.tables.items()}
+
+
 calls.append(("view_definition", view_definition))
+calls.append(("enums", insp.get_enums))
+calls.append(("domains", insp.get_domains))
+calls.append(("sorted_tables", lambda: [t for t, _ in insp.get_sorted_table_and_fkc_names() if t and t.startswith("sa_")]))
+calls.append(("reflect", reflected))
 calls.append(("multi_columns", lambda: {k[1]: v for k, v in insp.get_multi_columns().items() if k[1].startswith("sa_")}))
 failed = False
 for name, call in calls:

@@ -345,6 +345,7 @@ impl Binder<'_> {
             | "jsonb_build_array"
             | "pg_get_serial_sequence"
             | "pg_collation_is_visible"
+            | "pg_type_is_visible"
             | "pg_get_viewdef"
             | "quote_ident" => self.json_or_catalog_function(name, args, types),
             "current_setting" if args.len() == 2 => {
@@ -390,6 +391,7 @@ impl Binder<'_> {
             "json_build_array" | "jsonb_build_array" => JsonFn::BuildArray { jsonb },
             "pg_get_serial_sequence"
             | "pg_collation_is_visible"
+            | "pg_type_is_visible"
             | "pg_get_viewdef"
             | "quote_ident"
             | "current_setting" => {
@@ -397,6 +399,7 @@ impl Binder<'_> {
                     "current_setting" => (CatalogFn::CurrentSetting, &[SqlType::Text]),
                     "pg_get_serial_sequence" => (CatalogFn::SerialSequence, &[SqlType::Text, SqlType::Text]),
                     "pg_collation_is_visible" => (CatalogFn::CollationIsVisible, &[SqlType::Int8]),
+                    "pg_type_is_visible" => (CatalogFn::TypeIsVisible, &[SqlType::Int8]),
                     "pg_get_viewdef" => (CatalogFn::ViewDef, &[SqlType::Int8, SqlType::Bool]),
                     _ => (CatalogFn::QuoteIdent, &[SqlType::Text]),
                 };
@@ -418,7 +421,10 @@ impl Binder<'_> {
                     }
                     out.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(name, types))?);
                 }
-                let ty = if f == CatalogFn::CollationIsVisible { SqlType::Bool } else { SqlType::Text };
+                let ty = match f {
+                    CatalogFn::CollationIsVisible | CatalogFn::TypeIsVisible => SqlType::Bool,
+                    _ => SqlType::Text,
+                };
                 return Ok(Expr::Call(Builtin::Catalog(f), out, ty));
             }
             _ => return Err(no_function(name, types)),

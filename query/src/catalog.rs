@@ -2,6 +2,8 @@
 //! pg_database, pg_tables, pg_sequences), `information_schema.tables` and `.columns`, and the
 //! statistics views `pg_stat_activity` (every session on every shard and what it runs) and
 //! `pg_stat_statements` (calls and times per normalized statement, summed over the shards).
+//! The rows of pg_sequence, pg_opclass, pg_depend, pg_tablespace and pg_index's per-column
+//! arrays are built in [`crate::catalog_objects`].
 //!
 //! A view is a [`TableDef`] with a PostgreSQL system OID (below 16384, where user tables never
 //! are); reading it builds its rows at that moment from each shard's catalog copy or registry

@@ -2706,8 +2706,8 @@ impl Binder<'_> {
                     both
                 }
             }
-            E::Like { negated, any: false, expr, pattern, escape_char: None }
-            | E::ILike { negated, any: false, expr, pattern, escape_char: None } => {
+            E::Like { negated, any: false, expr, pattern, escape_char }
+            | E::ILike { negated, any: false, expr, pattern, escape_char } => {
                 let ci = matches!(e, E::ILike { .. });
                 let a = self.expr(expr, scope)?;
                 let p = self.expr(pattern, scope)?;
@@ -2725,6 +2725,19 @@ impl Binder<'_> {
                     self.coerce(a, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?
                 };
                 let p = self.coerce(p, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?;
+                // `ESCAPE e` is PostgreSQL's like_escape(pattern, e): the pattern rewritten to
+                // backslash escapes.
+                let p = match escape_char {
+                    Some(esc) => {
+                        let e = self.expr(esc, scope)?;
+                        let et = e.ty();
+                        let e = self.coerce(e, SqlType::Text, CastContext::Implicit, |_| {
+                            no_function("like_escape", &[SqlType::Text, et])
+                        })?;
+                        Expr::Call(crate::scalar::Builtin::LikeEscape, vec![p, e], SqlType::Text)
+                    }
+                    None => p,
+                };
                 Expr::Like(Box::new(a), Box::new(p), *negated, ci)
             }
             E::Cast { kind, expr, data_type, format: None } => {
@@ -3037,6 +3050,8 @@ impl Binder<'_> {
             "avg" => Some(AggFunc::Avg),
             "string_agg" => Some(AggFunc::StringAgg),
             "array_agg" => Some(AggFunc::ArrayAgg),
+            // array_agg over each input's JSON text, joined by a final step (crate::json_build).
+            "json_agg" | "jsonb_agg" | "json_object_agg" | "jsonb_object_agg" => Some(AggFunc::ArrayAgg),
             "bool_and" | "every" => Some(AggFunc::BoolAnd),
             "bool_or" => Some(AggFunc::BoolOr),
             "var_samp" | "variance" => Some(AggFunc::Variance { sample: true, sqrt: false }),
@@ -3065,6 +3080,7 @@ impl Binder<'_> {
                 args.iter().map(|a| self.expr(a, scope).and_then(crate::expr::fold)).collect::<Result<Vec<_>>>();
             self.in_agg = false;
             let mut bound = bound?;
+            let json_agg = self.json_aggregate(&name, &mut bound, distinct)?;
             let written: Vec<String> = bound.iter().map(|a| format!("{a:?}")).collect();
             let (arg, delim) = match (func, bound.len()) {
                 (AggFunc::CountStar, 0) => (None, None),
@@ -3187,7 +3203,11 @@ impl Binder<'_> {
                 None => None,
             };
             self.aggs.push(AggSpec { func, arg, ty, distinct, delim, order_by, filter });
-            return Ok(Expr::Agg(self.aggs.len() - 1, ty));
+            let agg = Expr::Agg(self.aggs.len() - 1, ty);
+            return Ok(match json_agg {
+                Some(f) => Expr::Call(crate::scalar::Builtin::Json(f), vec![agg], f.ty()),
+                None => agg,
+            });
         }
         if star {
             return Err(SqlError::syntax(&name));

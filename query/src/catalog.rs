@@ -1030,10 +1030,14 @@ fn secondary_indexes(tables: &[Arc<TableDef>]) -> Vec<(Arc<TableDef>, Arc<TableD
     out
 }
 
-/// Every sequence's row of the sequence table, from every shard.
+/// Every sequence's row of the sequence table, from every shard (not those a transaction's
+/// DROP TABLE hid with their table).
 pub(crate) async fn sequence_rows() -> Result<Vec<Row>> {
-    let parts = mesh::run_on_all(|s| {
-        s.tables.get(crate::sequence::SEQ_TABLE).map(|t| t.scan().map(|(_, r)| r.clone()).collect::<Vec<_>>())
+    let hidden = |r: &Row| matches!(r.first(), Some(Datum::Text(n)) if n.contains(crate::exec::undo::HIDDEN));
+    let parts = mesh::run_on_all(move |s| {
+        s.tables
+            .get(crate::sequence::SEQ_TABLE)
+            .map(|t| t.scan().filter(|(_, r)| !hidden(r)).map(|(_, r)| r.clone()).collect::<Vec<_>>())
     })
     .await
     .map_err(|e| SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}")))?;

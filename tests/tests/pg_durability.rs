@@ -234,7 +234,8 @@ fn what_an_uncommitted_block_created_is_undone_by_a_crash() {
             "BEGIN; CREATE TABLE half (id int, n int); INSERT INTO half VALUES (1, 1); \
              ALTER TABLE half ADD PRIMARY KEY (id); CREATE INDEX half_n ON half (n); \
              CREATE VIEW half_view AS SELECT id FROM half; CREATE SEQUENCE half_seq; \
-             CREATE INDEX kept_v ON kept (v); ALTER TABLE kept RENAME TO renamed",
+             CREATE INDEX kept_v ON kept (v); ALTER TABLE kept RENAME TO renamed; DROP TABLE done; \
+             CREATE TABLE done (id serial PRIMARY KEY)",
         )
         .await
         .unwrap();
@@ -254,7 +255,9 @@ fn what_an_uncommitted_block_created_is_undone_by_a_crash() {
         let n: i64 = c.query_one("SELECT count(*) FROM kept", &[]).await.unwrap().get(0);
         assert_eq!(n, 20, "the renamed table has its name and rows back");
         let n: i64 = c.query_one("SELECT count(*) FROM done WHERE n = 2", &[]).await.unwrap().get(0);
-        assert_eq!(n, 1, "the committed block's table and index stay");
+        assert_eq!(n, 1, "the committed block's table and index stay (dropped and created again in the lost block)");
+        let next: i64 = c.query_one("SELECT nextval('done_id_seq')", &[]).await.unwrap().get(0);
+        assert_eq!(next, 3, "its sequence is back with its name");
         let names: Vec<String> = c
             .query("SELECT relname::text FROM pg_class WHERE relname::text ~ '^(half|kept|done)' ORDER BY 1", &[])
             .await

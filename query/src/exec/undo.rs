@@ -107,6 +107,9 @@ pub(super) async fn drop_at_commit(txn: &mut Txn, tables: &[Arc<TableDef>]) -> R
     for t in tables {
         let hidden = format!("{}{HIDDEN}{}", t.name, txn.id);
         rename::rename_everywhere(t, &hidden).await?;
+        // Its SERIAL / IDENTITY sequences go into hiding with it (their names are free too).
+        let id = txn.id;
+        crate::sequence::rename_owned(&hidden, |n| format!("{n}{HIDDEN}{id}")).await?;
         txn.created.push(Created::Hidden { name: t.name.clone(), hidden });
     }
     Ok(())
@@ -141,7 +144,8 @@ async fn unhide(name: &str, hidden: &str) -> Result<()> {
             format!("relation \"{name}\" already exists: the dropped table stays hidden as {hidden:?}"),
         ));
     }
-    rename::rename_everywhere(&def, name).await.map(drop)
+    rename::rename_everywhere(&def, name).await?;
+    crate::sequence::rename_owned(name, |n| n.split_once(HIDDEN).map_or(n, |(base, _)| base).to_string()).await
 }
 
 /// At start-up (on the catalog's shard, once every shard recovered): the tables a crash left

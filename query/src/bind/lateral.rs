@@ -80,7 +80,8 @@ impl Binder<'_> {
         if captures.is_empty() {
             return Ok((def, alias, None));
         }
-        // UPDATE's or DELETE's target (the first item) is not in scope for the FROM items.
+        // UPDATE's or DELETE's target (the first item) is not in scope for the FROM items
+        // (PostgreSQL's 42P10, whichever way the column is named).
         if let Some((def, target, 0)) = js.tables.first().filter(|_| self.modify_target) {
             let reads_target = captures.iter().any(|(_, e)| {
                 let mut reads = false;
@@ -89,7 +90,7 @@ impl Binder<'_> {
             });
             if reads_target {
                 return Err(SqlError::new(
-                    code::UNDEFINED_TABLE,
+                    "42P10",
                     format!("invalid reference to FROM-clause entry for table \"{target}\""),
                 )
                 .hint(format!(

@@ -51,6 +51,14 @@ impl Binder<'_> {
             .hint(LATERAL_HINT));
         }
         if !self.srf.allowed {
+            // An error in the arguments (an aggregate in GROUP BY) comes first, as in PostgreSQL.
+            if let ast::FunctionArguments::List(l) = &f.args {
+                for a in &l.args {
+                    if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a {
+                        self.expr(e, scope)?;
+                    }
+                }
+            }
             return Err(match self.srf.clause {
                 Some(c) => SqlError::new(
                     code::FEATURE_NOT_SUPPORTED,
@@ -244,7 +252,10 @@ pub(super) fn grouped_srfs(q: &ast::Query) -> Option<ast::Query> {
     let ast::SetExpr::Select(sel) = q.body.as_ref() else { return None };
     let ast::GroupByExpr::Expressions(items, _) = &sel.group_by else { return None };
     if items.is_empty()
-        || sel.projection.iter().any(|i| !matches!(i, ast::SelectItem::UnnamedExpr(_) | ast::SelectItem::ExprWithAlias { .. }))
+        || sel
+            .projection
+            .iter()
+            .any(|i| !matches!(i, ast::SelectItem::UnnamedExpr(_) | ast::SelectItem::ExprWithAlias { .. }))
     {
         return None;
     }
@@ -252,9 +263,18 @@ pub(super) fn grouped_srfs(q: &ast::Query) -> Option<ast::Query> {
         ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => Some(e.clone()),
         _ => None,
     };
-    // The expressions GROUP BY groups by.
-    let mut grouped: Vec<ast::Expr> = Vec::new();
+    // The expressions GROUP BY groups by (those in ROLLUP, CUBE and GROUPING SETS too).
+    let mut flat: Vec<&ast::Expr> = Vec::new();
     for item in items {
+        match item {
+            ast::Expr::Rollup(sets) | ast::Expr::Cube(sets) | ast::Expr::GroupingSets(sets) => {
+                flat.extend(sets.iter().flatten())
+            }
+            e => flat.push(e),
+        }
+    }
+    let mut grouped: Vec<ast::Expr> = Vec::new();
+    for item in flat {
         let named = match item {
             ast::Expr::Value(v) => match &v.value {
                 ast::Value::Number(n, _) => {
@@ -313,7 +333,19 @@ pub(super) fn grouped_srfs(q: &ast::Query) -> Option<ast::Query> {
     for g in &grouped {
         let _ = ast::Visit::visit(g, &mut calls);
     }
-    if calls.found.is_empty() {
+    // A call reading an aggregate is PostgreSQL's 42803, which binding GROUP BY gives.
+    let aggregate = |e: &ast::Expr| {
+        let mut found = false;
+        let _ = ast::visit_expressions(e, |x| {
+            if let ast::Expr::Function(f) = x {
+                let name = f.name.0.last().and_then(|p| p.as_ident()).map(super::fold).unwrap_or_default();
+                found |= f.over.is_none() && (super::window::aggregate_name(&name) || name == "grouping");
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        found
+    };
+    if calls.found.is_empty() || calls.found.iter().any(aggregate) {
         return None;
     }
     // The LATERAL item, parsed from its text.

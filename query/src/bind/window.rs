@@ -70,7 +70,7 @@ impl WindowState {
     }
 }
 
-fn aggregate_name(name: &str) -> bool {
+pub(super) fn aggregate_name(name: &str) -> bool {
     matches!(
         name,
         "count"
@@ -564,7 +564,8 @@ fn take_exclusion(spec: &mut ast::WindowSpec) -> Exclude {
 /// call naming it becomes the window's last ORDER BY item, inserted before the frame's units
 /// (`ROWS`, `RANGE`, `GROUPS`) at the window's parenthesis level. None if there is none.
 pub(super) fn exclusion_syntax(tokens: &[Token]) -> Option<Vec<Token>> {
-    let word = |t: &Token, k: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(k));
+    let word =
+        |t: &Token, k: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(k));
     let next = |i: usize, n: usize| -> Vec<usize> {
         (i + 1..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).take(n).collect()
     };

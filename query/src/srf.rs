@@ -181,6 +181,27 @@ mod tests {
     }
 
     #[test]
+    fn a_call_in_another_runs_first_and_the_outer_once_per_its_row() {
+        let int = |v: i32| Expr::Const(Datum::Int4(v), SqlType::Int4);
+        // generate_series(1, generate_series(1, 3)), unnest('{7,8}'): the unnest runs in
+        // lockstep with the inner call.
+        let mut p = plan(vec![
+            SrfCall { func: SrfFunc::GenerateSeries, args: vec![int(1), int(3)], ty: SqlType::Int4, level: 1 },
+            SrfCall {
+                func: SrfFunc::GenerateSeries,
+                args: vec![int(1), Expr::Agg(0, SqlType::Int4)],
+                ty: SqlType::Int4,
+                level: 2,
+            },
+            SrfCall { func: SrfFunc::Unnest, args: vec![int_array(&[7, 8])], ty: SqlType::Int4, level: 1 },
+        ]);
+        p.projection = vec![Expr::Agg(1, SqlType::Int4), Expr::Agg(2, SqlType::Int4)];
+        let got: Vec<Vec<i64>> =
+            run(&p).iter().map(|r| r.iter().map(|d| d.as_i64().unwrap_or(-1)).collect()).collect();
+        assert_eq!(got, vec![vec![1, 7], vec![1, 8], vec![2, 8], vec![1, -1], vec![2, -1], vec![3, -1]]);
+    }
+
+    #[test]
     fn a_row_whose_calls_all_return_nothing_yields_no_row() {
         let p = plan(vec![SrfCall { func: SrfFunc::Unnest, args: vec![int_array(&[])], ty: SqlType::Int4 }]);
         assert!(run(&p).is_empty());

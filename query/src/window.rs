@@ -930,6 +930,32 @@ mod tests {
     }
 
     #[test]
+    fn exclusions_take_the_row_its_peers_or_both_out_of_the_frame() {
+        let frame = |exclude| Frame {
+            units: FrameUnits::Rows,
+            start: FrameBound::UnboundedPreceding,
+            end: FrameBound::UnboundedFollowing,
+            range_sub: None,
+            range_add: None,
+            exclude,
+        };
+        let r = rows(&[1, 2, 2, 3]);
+        let sums = |exclude| {
+            let got = compute_now(&call(WinFunc::Agg(Box::new(sum_of_column_0())), frame(exclude)), &r, &[]).unwrap();
+            got.iter().map(|d| d.as_i64().unwrap_or(-1)).collect::<Vec<_>>()
+        };
+        assert_eq!(sums(Exclude::NoOthers), vec![8, 8, 8, 8]);
+        assert_eq!(sums(Exclude::CurrentRow), vec![7, 6, 6, 5]);
+        assert_eq!(sums(Exclude::Group), vec![7, 4, 4, 5]);
+        assert_eq!(sums(Exclude::Ties), vec![8, 6, 6, 8]);
+        // nth_value counts the frame's rows that are left.
+        let mut nth = call(WinFunc::NthValue, frame(Exclude::Group));
+        nth.args.push(Expr::Const(Datum::Int4(2), SqlType::Int4));
+        let got = compute_now(&nth, &r, &[]).unwrap();
+        assert_eq!(got, vec![Datum::Int4(2), Datum::Int4(3), Datum::Int4(3), Datum::Int4(2)]);
+    }
+
+    #[test]
     fn ntile_puts_the_extra_rows_in_the_first_buckets() {
         let mut c = call(WinFunc::Ntile, Frame::default_frame());
         c.args = vec![Expr::Const(Datum::Int4(3), SqlType::Int4)];

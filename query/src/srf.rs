@@ -196,14 +196,13 @@ mod tests {
             SrfCall { func: SrfFunc::Unnest, args: vec![int_array(&[7, 8])], ty: SqlType::Int4, level: 1 },
         ]);
         p.projection = vec![Expr::Agg(1, SqlType::Int4), Expr::Agg(2, SqlType::Int4)];
-        let got: Vec<Vec<i64>> =
-            run(&p).iter().map(|r| r.iter().map(|d| d.as_i64().unwrap_or(-1)).collect()).collect();
+        let got: Vec<Vec<i64>> = run(&p).iter().map(|r| r.iter().map(|d| d.as_i64().unwrap_or(-1)).collect()).collect();
         assert_eq!(got, vec![vec![1, 7], vec![1, 8], vec![2, 8], vec![1, -1], vec![2, -1], vec![3, -1]]);
     }
 
     #[test]
     fn a_row_whose_calls_all_return_nothing_yields_no_row() {
-        let p = plan(vec![SrfCall { func: SrfFunc::Unnest, args: vec![int_array(&[])], ty: SqlType::Int4 }]);
+        let p = plan(vec![SrfCall { func: SrfFunc::Unnest, args: vec![int_array(&[])], ty: SqlType::Int4, level: 1 }]);
         assert!(run(&p).is_empty());
     }
 

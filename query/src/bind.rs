@@ -1329,7 +1329,7 @@ impl Binder<'_> {
 
     /// A query whose body is a SELECT (WITH is bound by [`Binder::query`]).
     fn select_query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
-        // Set-returning calls in GROUP BY run below the grouping (bind/srf.rs).
+        // Set-returning calls in GROUP BY or window definitions run below them (bind/srf.rs).
         if let Some(q) = srf::grouped_srfs(q) {
             return self.select_query(&q);
         }

@@ -241,21 +241,20 @@ const BELOW: &str = "?srf";
 
 /// Set-returning calls in GROUP BY (written there, or in the select-list item a GROUP BY item
 /// names by number or alias) run below the grouping, as in PostgreSQL (whose planner evaluates
-/// them in the scan's target list): `q` rewritten so they are one LATERAL item after its FROM
+/// them in the scan's target list), and so do those in a window's PARTITION BY or ORDER BY in a
+/// query without grouping (below the windows): `q` rewritten so they are one LATERAL item after its FROM
 /// items, `LATERAL (SELECT call1 AS "?srf1", ...) AS "?srf"` (the calls in lockstep, as a
 /// select list runs them), and every occurrence of those calls in the select list, GROUP BY and
 /// ORDER BY (outside subqueries) reads its column. HAVING keeps them (PostgreSQL's error). None
-/// when GROUP BY has no such call, or the select list has a `*` (the item's columns would
-/// show).
+/// when there is no such call, or the select list has a `*` (the item's columns would show).
 pub(super) fn grouped_srfs(q: &ast::Query) -> Option<ast::Query> {
     use std::ops::ControlFlow;
     let ast::SetExpr::Select(sel) = q.body.as_ref() else { return None };
     let ast::GroupByExpr::Expressions(items, _) = &sel.group_by else { return None };
-    if items.is_empty()
-        || sel
-            .projection
-            .iter()
-            .any(|i| !matches!(i, ast::SelectItem::UnnamedExpr(_) | ast::SelectItem::ExprWithAlias { .. }))
+    if sel
+        .projection
+        .iter()
+        .any(|i| !matches!(i, ast::SelectItem::UnnamedExpr(_) | ast::SelectItem::ExprWithAlias { .. }))
     {
         return None;
     }
@@ -290,6 +289,47 @@ pub(super) fn grouped_srfs(q: &ast::Query) -> Option<ast::Query> {
             _ => None,
         };
         grouped.push(named.and_then(select_expr).unwrap_or_else(|| item.clone()));
+    }
+    // A query without grouping: the calls in its windows' PARTITION BY and ORDER BY, which
+    // PostgreSQL also runs below (the windows').
+    let aggregates = |e: &ast::Expr| {
+        let mut found = false;
+        let _ = ast::visit_expressions(e, |x| {
+            if let ast::Expr::Function(f) = x {
+                let name = f.name.0.last().and_then(|p| p.as_ident()).map(super::fold).unwrap_or_default();
+                found |= f.over.is_none() && (super::window::aggregate_name(&name) || name == "grouping");
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        found
+    };
+    let order_by: Vec<&ast::Expr> = match q.order_by.as_ref().map(|o| &o.kind) {
+        Some(ast::OrderByKind::Expressions(list)) => list.iter().map(|o| &o.expr).collect(),
+        _ => vec![],
+    };
+    let select_exprs: Vec<ast::Expr> = sel.projection.iter().filter_map(select_expr).collect();
+    if items.is_empty() {
+        if sel.having.is_some() || select_exprs.iter().chain(order_by.iter().copied()).any(aggregates) {
+            return None;
+        }
+        let mut specs: Vec<ast::WindowSpec> = Vec::new();
+        for e in select_exprs.iter().chain(order_by.iter().copied()) {
+            let _ = ast::visit_expressions(e, |x| {
+                if let ast::Expr::Function(ast::Function { over: Some(ast::WindowType::WindowSpec(w)), .. }) = x {
+                    specs.push(w.clone());
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        }
+        for ast::NamedWindowDefinition(_, w) in &sel.named_window {
+            if let ast::NamedWindowExpr::WindowSpec(w) = w {
+                specs.push(w.clone());
+            }
+        }
+        for w in specs {
+            grouped.extend(w.partition_by);
+            grouped.extend(w.order_by.into_iter().map(|o| o.expr));
+        }
     }
     // The outermost set-returning calls in them, each once.
     struct Calls {
@@ -334,18 +374,7 @@ pub(super) fn grouped_srfs(q: &ast::Query) -> Option<ast::Query> {
         let _ = ast::Visit::visit(g, &mut calls);
     }
     // A call reading an aggregate is PostgreSQL's 42803, which binding GROUP BY gives.
-    let aggregate = |e: &ast::Expr| {
-        let mut found = false;
-        let _ = ast::visit_expressions(e, |x| {
-            if let ast::Expr::Function(f) = x {
-                let name = f.name.0.last().and_then(|p| p.as_ident()).map(super::fold).unwrap_or_default();
-                found |= f.over.is_none() && (super::window::aggregate_name(&name) || name == "grouping");
-            }
-            std::ops::ControlFlow::<()>::Continue(())
-        });
-        found
-    };
-    if calls.found.is_empty() || calls.found.iter().any(aggregate) {
+    if calls.found.is_empty() || calls.found.iter().any(aggregates) {
         return None;
     }
     // The LATERAL item, parsed from its text.
@@ -402,6 +431,9 @@ pub(super) fn grouped_srfs(q: &ast::Query) -> Option<ast::Query> {
         for g in items {
             let _ = ast::VisitMut::visit(g, &mut r);
         }
+    }
+    for w in &mut sel.named_window {
+        let _ = ast::VisitMut::visit(w, &mut r);
     }
     sel.from.push(item);
     let mut q = q.clone();

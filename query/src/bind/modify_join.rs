@@ -64,7 +64,7 @@ impl Binder<'_> {
         list.extend(others.iter().cloned());
         // A LATERAL item joins the items before it, the target first, into one computed
         // relation whose row starts with the target's, as the plain join's does; the item may
-        // not read the target (PostgreSQL's 42P01, from bind_from_item).
+        // not read the target (PostgreSQL's 42P10, from bind_from_item).
         let saved = std::mem::replace(&mut self.modify_target, true);
         let bound = self.bind_join(&list);
         self.modify_target = saved;

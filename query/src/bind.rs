@@ -348,11 +348,14 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
 /// - the keyword TABLE starting a statement becomes `SELECT * FROM`;
 /// - `FOR NO KEY UPDATE` becomes `FOR UPDATE` and `FOR KEY SHARE` becomes `FOR SHARE`: Orbit's
 ///   row locks have two modes, so these take the stricter of them (PostgreSQL lets a KEY SHARE
-///   and a NO KEY UPDATE lock of one row pass each other; here they conflict).
+///   and a NO KEY UPDATE lock of one row pass each other; here they conflict);
+/// - a window frame's `EXCLUDE ...` becomes a marker `window::exclusion_syntax` describes.
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    // Window frames' EXCLUDE clauses (bind/window.rs).
+    let (tokens, mut found) = window::exclusion_syntax(&tokens).map_or((tokens, false), |t| (t, true));
     let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
     // The next non-whitespace tokens after index `i`.
     let next = |i: usize, n: usize| -> Vec<usize> {
@@ -360,7 +363,6 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
     };
     let mut out = String::with_capacity(sql.len() + 16);
     let mut at_start = true;
-    let mut found = false;
     let mut i = 0;
     while i < tokens.len() {
         let t = &tokens[i];
@@ -496,6 +498,7 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
         window: Default::default(),
         grouping_calls: Vec::new(),
         srf: Default::default(),
+        modify_target: false,
     };
     let (plan, mut columns) = b.statement(stmt)?;
     let plan = b.finish_statement(plan)?;
@@ -555,6 +558,9 @@ struct Binder<'s> {
     grouping_calls: Vec<Vec<Expr>>,
     /// The set-returning calls of the SELECT being bound ([`srf`]).
     srf: srf::SrfState,
+    /// Binding UPDATE ... FROM / DELETE ... USING: the first FROM item is the target, which
+    /// the others may not read ([`lateral`]).
+    modify_target: bool,
 }
 
 impl Binder<'static> {
@@ -574,6 +580,7 @@ impl Binder<'static> {
             window: Default::default(),
             grouping_calls: Vec::new(),
             srf: Default::default(),
+            modify_target: false,
         }
     }
 }
@@ -1322,6 +1329,10 @@ impl Binder<'_> {
 
     /// A query whose body is a SELECT (WITH is bound by [`Binder::query`]).
     fn select_query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
+        // Set-returning calls in GROUP BY or window definitions run below them (bind/srf.rs).
+        if let Some(q) = srf::grouped_srfs(q) {
+            return self.select_query(&q);
+        }
         let keep_unknown = std::mem::take(&mut self.sub.keep_unknown);
         if q.fetch.is_some() {
             return Err(SqlError::unsupported("FETCH is not supported yet"));

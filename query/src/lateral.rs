@@ -55,6 +55,7 @@ pub(crate) async fn rows(txn: &mut Txn, l: &Lateral, params: &[Datum]) -> Result
     let right_width = l.right_def.row_len();
     let mut memo: HashMap<Vec<crate::group::KeyPart>, Rc<Vec<Row>>> = HashMap::new();
     let mut memo_rows = 0usize;
+    let mut memo_bytes = 0usize;
     let mut built = Built::new(txn);
     let mut out: Vec<Row> = Vec::new();
     for row in left {
@@ -71,7 +72,14 @@ pub(crate) async fn rows(txn: &mut Txn, l: &Lateral, params: &[Datum]) -> Result
                 if memo_rows + r.len() > MEMO_ROWS {
                     memo.clear();
                     memo_rows = 0;
+                    txn.memory().release(memo_bytes);
+                    memo_bytes = 0;
                 }
+                // The memo's rows are what this run keeps charged: each run's own charge was
+                // given back (a memo that is emptied gives its rows back too).
+                let bytes: usize = r.iter().map(|row| crate::memory::row_bytes(row)).sum();
+                txn.memory().charge("LATERAL", bytes)?;
+                memo_bytes += bytes;
                 memo_rows += r.len().max(1);
                 memo.insert(key, r.clone());
                 r
@@ -98,6 +106,8 @@ pub(crate) async fn rows(txn: &mut Txn, l: &Lateral, params: &[Datum]) -> Result
             out.push(joined);
         }
     }
+    drop(memo);
+    txn.memory().release(memo_bytes);
     Ok(out)
 }
 
@@ -105,7 +115,11 @@ pub(crate) async fn rows(txn: &mut Txn, l: &Lateral, params: &[Datum]) -> Result
 async fn run_for(txn: &mut Txn, l: &Lateral, outer: &[Datum], width: usize, params: &[Datum]) -> Result<Vec<Row>> {
     let mut source = l.right.clone();
     relation::map_source(&mut source, &mut |e| Ok(relation::put_outer(e, &l.captures, outer)))?;
-    let mut rows = relation::materialise(txn, &source, &l.right_def, params).await?;
+    let mark = txn.memory().mark();
+    let rows = relation::materialise(txn, &source, &l.right_def, params).await;
+    // What this run charged is given back; the caller charges the rows it keeps in its memo.
+    txn.memory().release_to(mark);
+    let mut rows = rows?;
     for r in &mut rows {
         if r.len() > width {
             return Err(SqlError::internal("a LATERAL item's row is wider than its columns"));

@@ -26,6 +26,7 @@ pub mod json;
 pub mod lateral;
 pub mod memory;
 pub mod numeric;
+pub mod prepared;
 pub mod regtypes;
 pub mod relation;
 pub mod scalar;

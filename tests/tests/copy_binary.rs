@@ -221,9 +221,12 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
 
-/// Broken streams and options, with PostgreSQL 15's SQLSTATE, message and CONTEXT (None: the
+/// A case's expected error: SQLSTATE, message and CONTEXT.
+type Expected = Option<(&'static str, &'static str, Option<&'static str>)>;
+
+/// Broken streams and options: name, statement, data and PostgreSQL 15's answer (None: the
 /// COPY succeeds).
-fn error_cases() -> Vec<(&'static str, String, Vec<u8>, Option<(&'static str, &'static str, Option<&'static str>)>)> {
+fn error_cases() -> Vec<(&'static str, String, Vec<u8>, Expected)> {
     let sql = |s: &str| s.to_string();
     let into = sql("COPY cb FROM STDIN (FORMAT binary)");
     let sig = b"PGCOPY\n\xff\r\n\0".as_slice();

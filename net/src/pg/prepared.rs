@@ -137,14 +137,13 @@ fn discard(c: &mut Conn, what: Discard) -> Result<&'static str, SqlError> {
     Ok(what.tag())
 }
 
+/// A statement to run and its parameters' values.
+pub(super) type Execution = (Rc<Prepared>, Vec<Datum>);
+
 /// The statement an `EXECUTE name (args)` runs and its parameters' values (arguments bound
 /// and evaluated against the statement's parameter types). An EXECUTE the extended protocol
 /// parsed may name another EXECUTE: followed, up to [`MAX_EXECUTE_DEPTH`].
-pub(super) fn resolve_execute(
-    c: &Conn,
-    sql: &str,
-    plan: &Plan,
-) -> Result<Option<(Rc<Prepared>, Vec<Datum>)>, SqlError> {
+pub(super) fn resolve_execute(c: &Conn, sql: &str, plan: &Plan) -> Result<Option<Execution>, SqlError> {
     let Plan::Execute { name, args } = plan else { return Ok(None) };
     let (mut name, mut args, mut sql) = (name.clone(), args.clone(), Rc::<str>::from(sql));
     for _ in 0..MAX_EXECUTE_DEPTH {

@@ -228,3 +228,76 @@ impl CopyIn {
         Ok(row)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::copy::CopyOptions;
+    use orbit_engine::table::{ColumnDef, SqlType, TableDef};
+    use std::sync::Arc;
+
+    fn reader() -> CopyIn {
+        let col = |n: &str, ty| ColumnDef::new(n, ty);
+        let table = Arc::new(TableDef {
+            name: "t".into(),
+            columns: vec![col("a", SqlType::Int4), col("b", SqlType::Text)],
+            pk: vec![],
+            pk_name: String::new(),
+            oid: 1,
+            ..TableDef::default_empty()
+        });
+        let mut opts = CopyOptions::text(2);
+        opts.binary = true;
+        CopyIn::new(table, vec![0, 1], opts)
+    }
+
+    fn stream(rows: &[Vec<Datum>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_header(&mut out);
+        for r in rows {
+            encode_row(&mut out, r);
+        }
+        encode_trailer(&mut out);
+        out
+    }
+
+    #[test]
+    fn reads_what_it_writes_one_byte_at_a_time() {
+        let rows = vec![vec![Datum::Int4(1), Datum::Text("x".into())], vec![Datum::Int4(-2), Datum::Null]];
+        let data = stream(&rows);
+        let mut r = reader();
+        let mut got = Vec::new();
+        for b in &data {
+            r.feed(std::slice::from_ref(b));
+            r.read_rows(1).unwrap();
+            got.extend(r.take_rows());
+        }
+        r.finish().unwrap();
+        got.extend(r.take_rows());
+        assert_eq!(got, rows);
+        assert_eq!(r.count, 2);
+    }
+
+    #[test]
+    fn broken_streams_fail_with_postgresql_errors() {
+        let fail = |data: &[u8]| {
+            let mut r = reader();
+            r.feed(data);
+            r.read_rows(100).and_then(|()| r.finish()).unwrap_err()
+        };
+        assert_eq!(fail(b"PGCOPY\n\xff\r\n\x01").message, "COPY file signature not recognized");
+        let mut data = stream(&[vec![Datum::Int4(1), Datum::Text("x".into())]]);
+        data.extend_from_slice(b"z");
+        let e = fail(&data);
+        assert_eq!((e.code, e.message.as_str()), ("22P04", "received copy data after EOF marker"));
+        assert_eq!(e.context.as_deref(), Some("COPY t, line 2"));
+        let mut data = stream(&[]);
+        data.truncate(19);
+        data.extend_from_slice(&2i16.to_be_bytes());
+        data.extend_from_slice(&4i32.to_be_bytes());
+        data.extend_from_slice(&[0, 0, 0]);
+        let e = fail(&data);
+        assert_eq!(e.message, "unexpected EOF in COPY data");
+        assert_eq!(e.context.as_deref(), Some("COPY t, line 1, column a"));
+    }
+}

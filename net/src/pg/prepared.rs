@@ -161,7 +161,7 @@ pub(super) fn resolve_execute(c: &Conn, sql: &str, plan: &Plan) -> Result<Option
             _ => return Ok(Some((target, params))),
         }
     }
-    Err(SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "stack depth limit exceeded"))
+    Err(SqlError::new("54001", "stack depth limit exceeded"))
 }
 
 /// The result columns of a statement whose plan is `EXECUTE name`: the named statement's (for

@@ -19,9 +19,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import redis, psycopg" >/dev/null 2>&1; then
-  echo "installing: redis-py, psycopg"
-  python3 -m pip install -q "redis>=5" "psycopg[binary]>=3.1"
+if ! python3 -c "import redis, psycopg, sqlalchemy, alembic" >/dev/null 2>&1; then
+  echo "installing: redis-py, psycopg, sqlalchemy, alembic"
+  python3 -m pip install -q "redis>=5" "psycopg[binary]>=3.1" "sqlalchemy>=2" alembic
 fi
 # TPC-H's data generator (tests/tests/tpch.rs).
 if ! command -v tpchgen-cli >/dev/null 2>&1; then

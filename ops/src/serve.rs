@@ -95,6 +95,9 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
     let cpus = rt::available_cpus();
     let ends = Arc::new(std::sync::Mutex::new(mesh::build(n).into_iter().map(Some).collect::<Vec<_>>()));
     let listening = Arc::new(AtomicUsize::new(0));
+    // Set once shard 0 has undone what a crash left of unfinished transactions' DDL: no shard
+    // takes clients before (a client could see a table that is about to go).
+    let settled = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let data_dir = cfg.data_dir.clone();
     orbit_net::resp::commands::info::mark_start();
     let version = orbit_net::SERVER_VERSION;
@@ -103,6 +106,7 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
     let results = rt::run_shards(n, &cpus, move |id| {
         let ends = ends.clone();
         let listening = listening.clone();
+        let settled = settled.clone();
         let server_cfg = server_cfg.clone();
         let data_dir = data_dir.clone();
         let bind = bind.clone();
@@ -134,8 +138,14 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
             }
             let committer = recovery::start_shard(id, &plan).await?;
             if id == 0 {
-                // Every shard has recovered: undo the DROP TABLEs of transactions a crash ended.
+                // Every shard has recovered: undo the DDL of transactions a crash ended (what
+                // they created first, then the DROP TABLEs they hid).
+                orbit_query::undo_unfinished_ddl().await;
                 orbit_query::restore_hidden().await;
+                settled.store(true, Ordering::SeqCst);
+            }
+            while !settled.load(Ordering::SeqCst) {
+                rt::sleep(std::time::Duration::from_millis(2)).await;
             }
             let listener = rt::listen_shared(addr).map_err(|e| format!("redis-port: cannot listen on {addr}: {e}"))?;
             // Every shard accepts PostgreSQL connections too (SO_REUSEPORT, like the Redis port).

@@ -364,11 +364,14 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
 /// - the keyword TABLE starting a statement becomes `SELECT * FROM`;
 /// - `FOR NO KEY UPDATE` becomes `FOR UPDATE` and `FOR KEY SHARE` becomes `FOR SHARE`: Orbit's
 ///   row locks have two modes, so these take the stricter of them (PostgreSQL lets a KEY SHARE
-///   and a NO KEY UPDATE lock of one row pass each other; here they conflict).
+///   and a NO KEY UPDATE lock of one row pass each other; here they conflict);
+/// - a window frame's `EXCLUDE ...` becomes a marker `window::exclusion_syntax` describes.
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    // Window frames' EXCLUDE clauses (bind/window.rs).
+    let (tokens, mut found) = window::exclusion_syntax(&tokens).map_or((tokens, false), |t| (t, true));
     let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
     // The next non-whitespace tokens after index `i`.
     let next = |i: usize, n: usize| -> Vec<usize> {
@@ -376,7 +379,6 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
     };
     let mut out = String::with_capacity(sql.len() + 16);
     let mut at_start = true;
-    let mut found = false;
     let mut i = 0;
     while i < tokens.len() {
         let t = &tokens[i];
@@ -512,6 +514,7 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
         window: Default::default(),
         grouping_calls: Vec::new(),
         srf: Default::default(),
+        modify_target: false,
     };
     let (plan, mut columns) = b.statement(stmt)?;
     let plan = b.finish_statement(plan)?;
@@ -571,6 +574,9 @@ struct Binder<'s> {
     grouping_calls: Vec<Vec<Expr>>,
     /// The set-returning calls of the SELECT being bound ([`srf`]).
     srf: srf::SrfState,
+    /// Binding UPDATE ... FROM / DELETE ... USING: the first FROM item is the target, which
+    /// the others may not read ([`lateral`]).
+    modify_target: bool,
 }
 
 impl Binder<'static> {
@@ -590,6 +596,7 @@ impl Binder<'static> {
             window: Default::default(),
             grouping_calls: Vec::new(),
             srf: Default::default(),
+            modify_target: false,
         }
     }
 }
@@ -1339,6 +1346,10 @@ impl Binder<'_> {
 
     /// A query whose body is a SELECT (WITH is bound by [`Binder::query`]).
     fn select_query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
+        // Set-returning calls in GROUP BY or window definitions run below them (bind/srf.rs).
+        if let Some(q) = srf::grouped_srfs(q) {
+            return self.select_query(&q);
+        }
         let keep_unknown = std::mem::take(&mut self.sub.keep_unknown);
         if q.fetch.is_some() {
             return Err(SqlError::unsupported("FETCH is not supported yet"));
@@ -2723,8 +2734,8 @@ impl Binder<'_> {
                     both
                 }
             }
-            E::Like { negated, any: false, expr, pattern, escape_char: None }
-            | E::ILike { negated, any: false, expr, pattern, escape_char: None } => {
+            E::Like { negated, any: false, expr, pattern, escape_char }
+            | E::ILike { negated, any: false, expr, pattern, escape_char } => {
                 let ci = matches!(e, E::ILike { .. });
                 let a = self.expr(expr, scope)?;
                 let p = self.expr(pattern, scope)?;
@@ -2742,6 +2753,19 @@ impl Binder<'_> {
                     self.coerce(a, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?
                 };
                 let p = self.coerce(p, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?;
+                // `ESCAPE e` is PostgreSQL's like_escape(pattern, e): the pattern rewritten to
+                // backslash escapes.
+                let p = match escape_char {
+                    Some(esc) => {
+                        let e = self.expr(esc, scope)?;
+                        let et = e.ty();
+                        let e = self.coerce(e, SqlType::Text, CastContext::Implicit, |_| {
+                            no_function("like_escape", &[SqlType::Text, et])
+                        })?;
+                        Expr::Call(crate::scalar::Builtin::LikeEscape, vec![p, e], SqlType::Text)
+                    }
+                    None => p,
+                };
                 Expr::Like(Box::new(a), Box::new(p), *negated, ci)
             }
             E::Cast { kind, expr, data_type, format: None } => {
@@ -3054,6 +3078,8 @@ impl Binder<'_> {
             "avg" => Some(AggFunc::Avg),
             "string_agg" => Some(AggFunc::StringAgg),
             "array_agg" => Some(AggFunc::ArrayAgg),
+            // array_agg over each input's JSON text, joined by a final step (crate::json_build).
+            "json_agg" | "jsonb_agg" | "json_object_agg" | "jsonb_object_agg" => Some(AggFunc::ArrayAgg),
             "bool_and" | "every" => Some(AggFunc::BoolAnd),
             "bool_or" => Some(AggFunc::BoolOr),
             "var_samp" | "variance" => Some(AggFunc::Variance { sample: true, sqrt: false }),
@@ -3082,6 +3108,7 @@ impl Binder<'_> {
                 args.iter().map(|a| self.expr(a, scope).and_then(crate::expr::fold)).collect::<Result<Vec<_>>>();
             self.in_agg = false;
             let mut bound = bound?;
+            let json_agg = self.json_aggregate(&name, &mut bound, distinct)?;
             let written: Vec<String> = bound.iter().map(|a| format!("{a:?}")).collect();
             let (arg, delim) = match (func, bound.len()) {
                 (AggFunc::CountStar, 0) => (None, None),
@@ -3204,7 +3231,11 @@ impl Binder<'_> {
                 None => None,
             };
             self.aggs.push(AggSpec { func, arg, ty, distinct, delim, order_by, filter });
-            return Ok(Expr::Agg(self.aggs.len() - 1, ty));
+            let agg = Expr::Agg(self.aggs.len() - 1, ty);
+            return Ok(match json_agg {
+                Some(f) => Expr::Call(crate::scalar::Builtin::Json(f), vec![agg], f.ty()),
+                None => agg,
+            });
         }
         if star {
             return Err(SqlError::syntax(&name));

@@ -2,6 +2,8 @@
 //! pg_database, pg_tables, pg_sequences), `information_schema.tables` and `.columns`, and the
 //! statistics views `pg_stat_activity` (every session on every shard and what it runs) and
 //! `pg_stat_statements` (calls and times per normalized statement, summed over the shards).
+//! The rows of pg_sequence, pg_opclass, pg_depend, pg_tablespace and pg_index's per-column
+//! arrays are built in [`crate::catalog_objects`].
 //!
 //! A view is a [`TableDef`] with a PostgreSQL system OID (below 16384, where user tables never
 //! are); reading it builds its rows at that moment from each shard's catalog copy or registry
@@ -94,6 +96,74 @@ const VIEWS: &[View] = &[
             ("indnullsnotdistinct", B),
             ("indpred", T),
             ("indkey", I2A),
+            ("indisexclusion", B),
+            ("indcheckxmin", B),
+            ("indisready", B),
+            ("indislive", B),
+            ("indcollation", I8A),
+            ("indclass", I8A),
+            // int2vector in PostgreSQL; its text form here ("0 0"), which drivers split.
+            ("indoption", T),
+            ("indexprs", T),
+        ],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_sequence",
+        oid: 2224,
+        columns: &[
+            ("seqrelid", I8),
+            ("seqtypid", I8),
+            ("seqstart", I8),
+            ("seqincrement", I8),
+            ("seqmax", I8),
+            ("seqmin", I8),
+            ("seqcache", I8),
+            ("seqcycle", B),
+        ],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_opclass",
+        oid: 2616,
+        columns: &[
+            ("oid", I8),
+            ("opcmethod", I8),
+            ("opcname", T),
+            ("opcnamespace", I8),
+            ("opcowner", I8),
+            ("opcfamily", I8),
+            ("opcintype", I8),
+            ("opcdefault", B),
+            ("opckeytype", I8),
+        ],
+    },
+    // Orbit has no enum types (CREATE TYPE ... AS ENUM): empty.
+    View {
+        schema: "pg_catalog",
+        name: "pg_enum",
+        oid: 3501,
+        columns: &[("oid", I8), ("enumtypid", I8), ("enumsortorder", F4), ("enumlabel", T)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_tablespace",
+        oid: 1213,
+        columns: &[("oid", I8), ("spcname", T), ("spcowner", I8), ("spcacl", TA), ("spcoptions", TA)],
+    },
+    // Only the dependencies Orbit records: sequences owned by a table's column.
+    View {
+        schema: "pg_catalog",
+        name: "pg_depend",
+        oid: 2608,
+        columns: &[
+            ("classid", I8),
+            ("objid", I8),
+            ("objsubid", I4),
+            ("refclassid", I8),
+            ("refobjid", I8),
+            ("refobjsubid", I4),
+            ("deptype", T),
         ],
     },
     View {
@@ -117,6 +187,7 @@ const VIEWS: &[View] = &[
             ("conkey", I2A),
             ("confkey", I2A),
             ("conparentid", I8),
+            ("contypid", I8),
         ],
     },
     View {
@@ -292,6 +363,7 @@ const VIEWS: &[View] = &[
             ("typnotnull", B),
             ("typtypmod", I4),
             ("typndims", I4),
+            ("typdefault", T),
         ],
     },
     View {
@@ -640,7 +712,7 @@ fn type_category(t: SqlType) -> &'static str {
 }
 
 /// `typcollation`: the default collation (100) for the string types and their arrays.
-fn collation_of(t: SqlType) -> i64 {
+pub(crate) fn collation_of(t: SqlType) -> i64 {
     if t.is_string() || t.elem().is_some_and(|e| e.is_string()) {
         100
     } else {
@@ -747,6 +819,9 @@ fn default_text(c: &ColumnDef) -> Option<String> {
     let quoted = |s: &str| {
         s.len() >= 2 && s.starts_with('\'') && s.ends_with('\'') && !s[1..s.len() - 1].replace("''", "").contains('\'')
     };
+    if c.identity != orbit_engine::table::Identity::No {
+        return None;
+    }
     match (&c.default_expr, &c.default) {
         (Some(e), _) => Some(match e.strip_prefix("nextval(").and_then(|s| s.strip_suffix(')')) {
             Some(seq) if quoted(seq) => format!("nextval({seq}::regclass)"),
@@ -902,6 +977,7 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
             !n.contains('\0')
                 && !n.contains(crate::exec::undo::HIDDEN)
                 && n.as_str() != crate::sequence::SEQ_TABLE
+                && n.as_str() != crate::exec::ddl_journal::JOURNAL
                 && !crate::schema::is_entry(n)
         })
         .filter_map(|n| tables.def(n))
@@ -911,7 +987,7 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
 
 /// A sequence's OID: sequences have no OID of their own in Orbit, so a stable number from
 /// the name.
-fn sequence_oid(name: &str) -> i64 {
+pub(crate) fn sequence_oid(name: &str) -> i64 {
     2_000_000_000 + query_id(name).rem_euclid(1 << 30)
 }
 
@@ -960,10 +1036,14 @@ fn secondary_indexes(tables: &[Arc<TableDef>]) -> Vec<(Arc<TableDef>, Arc<TableD
     out
 }
 
-/// Every sequence's row of the sequence table, from every shard.
+/// Every sequence's row of the sequence table, from every shard (not those a transaction's
+/// DROP TABLE hid with their table).
 pub(crate) async fn sequence_rows() -> Result<Vec<Row>> {
-    let parts = mesh::run_on_all(|s| {
-        s.tables.get(crate::sequence::SEQ_TABLE).map(|t| t.scan().map(|(_, r)| r.clone()).collect::<Vec<_>>())
+    let hidden = |r: &Row| matches!(r.first(), Some(Datum::Text(n)) if n.contains(crate::exec::undo::HIDDEN));
+    let parts = mesh::run_on_all(move |s| {
+        s.tables
+            .get(crate::sequence::SEQ_TABLE)
+            .map(|t| t.scan().filter(|(_, r)| !hidden(r)).map(|(_, r)| r.clone()).collect::<Vec<_>>())
     })
     .await
     .map_err(|e| SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}")))?;
@@ -1107,7 +1187,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                 .iter()
                 .filter(|t| !t.has_row_id())
                 .map(|t| {
-                    vec![
+                    let mut row = vec![
                         Datum::Int8(t.oid as i64 + 1_000_000),
                         Datum::Int8(t.oid as i64),
                         Datum::Int2(t.pk.len() as i16),
@@ -1121,7 +1201,9 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Bool(false),
                         Datum::Null,
                         attnums(&t.pk),
-                    ]
+                    ];
+                    row.extend(crate::catalog_objects::index_columns(t, &t.pk));
+                    row
                 })
                 .collect();
             for (d, t, ix) in secondary_indexes(&tables) {
@@ -1140,9 +1222,16 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Null,
                     attnums(&ix.columns),
                 ]);
+                if let Some(row) = out.last_mut() {
+                    row.extend(crate::catalog_objects::index_columns(&t, &ix.columns));
+                }
             }
             out
         }
+        2224 => crate::catalog_objects::sequence_rows().await?,
+        2616 => crate::catalog_objects::opclass_rows(),
+        2608 => crate::catalog_objects::depend_rows().await?,
+        1213 => crate::catalog_objects::tablespace_rows(),
         // Primary keys, UNIQUE and CHECK constraints (NOT NULL is not a pg_constraint row in
         // PostgreSQL 15).
         2606 => {
@@ -1191,6 +1280,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         conkey,
                         confkey,
                         Datum::Int8(0),
+                        Datum::Int8(0),
                     ]);
                 }
             }
@@ -1218,7 +1308,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             vec![Datum::Int8(950), text("C"), Datum::Int8(PG_CATALOG_NS), text("c")],
             vec![Datum::Int8(951), text("POSIX"), Datum::Int8(PG_CATALOG_NS), text("c")],
         ],
-        2611 | 3350 | 3256 | 2620 | 2609 | 2618 | 3381 | 6104 | 6237 | 6106 => vec![],
+        2611 | 3350 | 3256 | 2620 | 2609 | 2618 | 3381 | 6104 | 6237 | 6106 | 3501 => vec![],
         // The one role: the bootstrap superuser.
         12010 => vec![vec![
             text("postgres"),
@@ -1278,7 +1368,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Int2(i as i16 + 1),
                         Datum::Int4(c.ty.modifier()),
                         Datum::Bool(c.not_null || t.pk.contains(&i)),
-                        Datum::Bool(c.default_expr.is_some() || !c.default.is_null()),
+                        Datum::Bool(default_text(c).is_some()),
                         text(match c.identity {
                             orbit_engine::table::Identity::No => "",
                             orbit_engine::table::Identity::ByDefault => "d",
@@ -1347,6 +1437,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Bool(false),
                     Datum::Int4(-1),
                     Datum::Int4(0),
+                    Datum::Null,
                 ]
             })
             .collect(),

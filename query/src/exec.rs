@@ -23,6 +23,7 @@ use orbit_shards::wal::Ticket;
 use orbit_shards::{mesh, state, wal, ShardId};
 use std::sync::Arc;
 
+pub(crate) mod ddl_journal;
 pub(crate) mod index_scan;
 mod indexes;
 mod lock_rows;
@@ -97,6 +98,7 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
     if let Some((name, kind)) = creates {
         txn.created.extend(undo::created(name, kind).await?);
     }
+    ddl_journal::sync(txn).await?;
     txn.check_cancel()?;
     Ok(r)
 }
@@ -252,6 +254,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             let mut kept: Vec<undo::Created> =
                 indexes::remove_from_table(txn, table, name).await?.into_iter().collect();
             kept.extend(indexes::drop_kept(txn, name).await?);
+            txn.forget_writes(name);
             undo::keep(txn, kept)?;
             Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
         }

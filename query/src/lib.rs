@@ -9,6 +9,8 @@
 pub mod array;
 pub mod bind;
 pub mod catalog;
+pub mod catalog_fns;
+pub mod catalog_objects;
 pub mod copy;
 pub mod cost;
 pub mod datetime;
@@ -23,6 +25,7 @@ pub mod index;
 pub mod index_join;
 pub mod join;
 pub mod json;
+pub mod json_build;
 pub mod lateral;
 pub mod memory;
 pub mod numeric;
@@ -42,6 +45,7 @@ pub mod window;
 
 pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};
 pub use error::{Result, SqlError};
+pub use exec::ddl_journal::undo_unfinished as undo_unfinished_ddl;
 pub use exec::undo::restore_hidden;
 pub use exec::{execute, QueryResult};
 pub use sqlparser::ast::Statement;

@@ -86,6 +86,13 @@ pub enum Builtin {
     GetExpr,
     /// pg_relation_is_publishable(regclass): whether a relation is a user table.
     RelationIsPublishable,
+    /// like_escape(pattern, escape): the pattern with `escape` turned into backslash escapes
+    /// (what `LIKE pattern ESCAPE escape` matches with).
+    LikeEscape,
+    /// The JSON-building functions ([`crate::json_build`]).
+    Json(crate::json_build::JsonFn),
+    /// Catalog functions of [`crate::catalog_fns`] (pg_get_serial_sequence, ...).
+    Catalog(crate::catalog_fns::CatalogFn),
 }
 
 impl Builtin {
@@ -96,6 +103,12 @@ impl Builtin {
 
     fn strict(self) -> bool {
         if let Builtin::Array(f) = self {
+            return f.strict();
+        }
+        if let Builtin::Json(f) = self {
+            return f.strict();
+        }
+        if let Builtin::Catalog(f) = self {
             return f.strict();
         }
         !matches!(
@@ -202,6 +215,12 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     }
     if let Builtin::Array(f) = f {
         return crate::array::call(f, args);
+    }
+    if let Builtin::Json(f) = f {
+        return crate::json_build::call(f, args);
+    }
+    if let Builtin::Catalog(f) = f {
+        return crate::catalog_fns::call(f, args);
     }
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
     if let Datum::Numeric(_) = a(0) {
@@ -449,11 +468,14 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             Datum::Text(field.to_string())
         }
         Builtin::StartsWith => Datum::Bool(text(a(0)).starts_with(text(a(1)))),
+        Builtin::LikeEscape => Datum::Text(like_escape(text(a(0)), text(a(1)))?),
         Builtin::Nullif => match (a(0), a(1)) {
             (x, y) if compare(x, y) == Some(Ordering::Equal) => Datum::Null,
             (x, _) => x.clone(),
         },
-        Builtin::Array(_) => return Err(SqlError::internal("array function")),
+        Builtin::Array(_) | Builtin::Json(_) | Builtin::Catalog(_) => {
+            return Err(SqlError::internal("function dispatched above"))
+        }
         Builtin::ConstraintDef => {
             let pretty = a(1) == &Datum::Bool(true);
             crate::catalog::constraint_def(a(0).as_i64().unwrap_or(0), pretty).map_or(Datum::Null, Datum::Text)
@@ -479,6 +501,41 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             })
         }
     })
+}
+
+/// PostgreSQL's like_escape (`src/backend/utils/adt/like_match.c` do_like_escape): an empty
+/// escape turns escaping off (backslashes doubled); one character `e` becomes the escape.
+fn like_escape(pattern: &str, esc: &str) -> Result<String> {
+    let mut chars = esc.chars();
+    let (e, more) = (chars.next(), chars.next());
+    if more.is_some() {
+        return Err(
+            SqlError::new("22025", "invalid escape string").hint("Escape string must be empty or one character.")
+        );
+    }
+    let mut out = String::with_capacity(pattern.len() + 2);
+    let Some(e) = e else {
+        return Ok(pattern.replace('\\', "\\\\"));
+    };
+    if e == '\\' {
+        return Ok(pattern.to_string());
+    }
+    let mut it = pattern.chars();
+    while let Some(c) = it.next() {
+        if c == e {
+            // The escaped character, backslash-escaped (an escape at the end stays, and fails
+            // as LIKE's own does).
+            out.push('\\');
+            if let Some(n) = it.next() {
+                out.push(n);
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
 }
 
 /// PostgreSQL's dpow: errors for 0 to a negative power and a negative base with a fractional

@@ -252,6 +252,37 @@ pub async fn drop_owned(table: &str) -> Result<()> {
     wal::wait_all(parts.into_iter().flatten().collect::<Vec<_>>()).await.map_err(io_error)
 }
 
+/// Renames the sequences owned by table `owner` to `rename(name)` where that differs (DROP
+/// TABLE in a block hides them with their table, ROLLBACK gives the names back), durably: each
+/// row is written under its new name (on that name's shard) before the old one is deleted.
+pub async fn rename_owned(table: &str, rename: impl Fn(&str) -> String) -> Result<()> {
+    if crate::bind::lookup_table(SEQ_TABLE).is_none() {
+        return Ok(());
+    }
+    let o = table.to_string();
+    let parts = mesh::run_on_all(move |s| {
+        let Some(seqs) = s.tables.get(SEQ_TABLE) else { return Vec::new() };
+        seqs.scan().filter(|(_, r)| matches!(&r[OWNED_BY], Datum::Text(x) if *x == o)).map(|(_, r)| r.clone()).collect()
+    })
+    .await
+    .map_err(gone)?;
+    for row in parts.into_iter().flatten() {
+        let Some(Datum::Text(old)) = row.first().cloned() else { continue };
+        let new = rename(&old);
+        if new == old {
+            continue;
+        }
+        let mut moved = row;
+        moved[NAME] = Datum::Text(new);
+        restore(moved).await?;
+        let (k, shard) = (key_of(&old), owner(&old));
+        let ticket =
+            mesh::run_on(shard, move |s| shard_tables::delete(s, SEQ_TABLE, &[k], None).1).await.map_err(gone)?;
+        wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)?;
+    }
+    Ok(())
+}
+
 /// The sequences owned by table `from` are owned by `to` (ALTER TABLE ... RENAME TO), durably.
 pub async fn set_owner(from: &str, to: &str) -> Result<()> {
     if crate::bind::lookup_table(SEQ_TABLE).is_none() {

@@ -2,8 +2,11 @@
 //! BY, run as PostgreSQL 10+'s ProjectSet node runs them: after the row source and grouping,
 //! before ORDER BY / DISTINCT / LIMIT. Per input row (or group) every call's values are
 //! computed; the row yields as many output rows as the longest call returns, the shorter calls
-//! padded with NULL (they run in lockstep), and none when every call returns none. The select
-//! list and ORDER BY read call k's value as `Agg(aggs + k)`
+//! padded with NULL (they run in lockstep), and none when every call returns none. A call in
+//! another's arguments runs first, as PostgreSQL's stacked ProjectSet nodes do: the calls of
+//! level 1 (no call in their arguments) run in lockstep, then for each of their rows those of
+//! level 2, and so on. Window functions run before them. The select list and ORDER BY read
+//! call k's value as `Agg(aggs + windows + k)`
 //! (<https://www.postgresql.org/docs/15/xfunc-sql.html#XFUNC-SQL-FUNCTIONS-RETURNING-SET>).
 
 use crate::bind::SelectPlan;
@@ -33,6 +36,8 @@ pub struct SrfCall {
     pub args: Vec<Expr>,
     /// The type of the values it returns.
     pub ty: SqlType,
+    /// 1 + the highest level of the calls in its arguments (1: none).
+    pub level: usize,
 }
 
 fn is_placeholder(i: usize) -> bool {
@@ -85,21 +90,50 @@ pub fn project(p: &SelectPlan, cx: &Ctx, out: &mut Vec<(Vec<Datum>, Row)>, held:
         out.push((keys, projected));
         return Ok(());
     }
+    let first = p.aggs.len() + p.windows.len();
+    let mut aggs: Vec<Datum> = cx.aggs.iter().take(first).cloned().collect();
+    aggs.resize(first + p.srfs.len(), Datum::Null);
     // The calls' values are held until the rows are built from them.
     let mut calls = Held::new(held.memory(), "set-returning function");
-    let sets = p.srfs.iter().map(|c| values(c, cx, &mut calls)).collect::<Result<Vec<_>>>()?;
-    let n = sets.iter().map(Vec::len).max().unwrap_or(0);
-    let first = p.aggs.len();
-    let mut aggs: Vec<Datum> = cx.aggs.iter().take(first).cloned().collect();
-    aggs.resize(first, Datum::Null);
-    for i in 0..n {
-        aggs.truncate(first);
-        aggs.extend(sets.iter().map(|s| s.get(i).cloned().unwrap_or(Datum::Null)));
-        let c = Ctx { row: cx.row, params: cx.params, aggs: &aggs };
+    expand(p, cx, 1, first, &mut aggs, out, &mut calls, held)
+}
+
+/// Runs the calls of `level` in lockstep for the row `cx` with the values of the lower levels'
+/// calls in `aggs`, and for each row they make the next level (past the last, the row is
+/// projected into `out`).
+#[allow(clippy::too_many_arguments)]
+fn expand(
+    p: &SelectPlan,
+    cx: &Ctx,
+    level: usize,
+    first: usize,
+    aggs: &mut Vec<Datum>,
+    out: &mut Vec<(Vec<Datum>, Row)>,
+    calls: &mut Held,
+    held: &mut Held,
+) -> Result<()> {
+    let at_level: Vec<usize> = (0..p.srfs.len()).filter(|&k| p.srfs[k].level == level).collect();
+    if at_level.is_empty() {
+        let c = Ctx { row: cx.row, params: cx.params, aggs };
         let projected = p.projection.iter().map(|e| expr::eval(e, &c)).collect::<Result<Vec<_>>>()?;
         let keys = crate::group::sort_keys(&p.order_by, &projected, &c)?;
         held.sorted_row(&keys, &projected)?;
         out.push((keys, projected));
+        return Ok(());
+    }
+    let sets = {
+        let c = Ctx { row: cx.row, params: cx.params, aggs };
+        at_level.iter().map(|&k| values(&p.srfs[k], &c, calls)).collect::<Result<Vec<_>>>()?
+    };
+    let n = sets.iter().map(Vec::len).max().unwrap_or(0);
+    for i in 0..n {
+        for (&k, set) in at_level.iter().zip(&sets) {
+            aggs[first + k] = set.get(i).cloned().unwrap_or(Datum::Null);
+        }
+        expand(p, cx, level + 1, first, aggs, out, calls, held)?;
+    }
+    for &k in &at_level {
+        aggs[first + k] = Datum::Null;
     }
     Ok(())
 }
@@ -130,11 +164,12 @@ mod tests {
     #[test]
     fn calls_run_in_lockstep_padding_the_shorter_with_null() {
         let p = plan(vec![
-            SrfCall { func: SrfFunc::Unnest, args: vec![int_array(&[7, 8])], ty: SqlType::Int4 },
+            SrfCall { func: SrfFunc::Unnest, args: vec![int_array(&[7, 8])], ty: SqlType::Int4, level: 1 },
             SrfCall {
                 func: SrfFunc::GenerateSeries,
                 args: vec![Expr::Const(Datum::Int4(1), SqlType::Int4), Expr::Const(Datum::Int4(3), SqlType::Int4)],
                 ty: SqlType::Int4,
+                level: 1,
             },
         ]);
         let want = vec![
@@ -146,8 +181,28 @@ mod tests {
     }
 
     #[test]
+    fn a_call_in_another_runs_first_and_the_outer_once_per_its_row() {
+        let int = |v: i32| Expr::Const(Datum::Int4(v), SqlType::Int4);
+        // generate_series(1, generate_series(1, 3)), unnest('{7,8}'): the unnest runs in
+        // lockstep with the inner call.
+        let mut p = plan(vec![
+            SrfCall { func: SrfFunc::GenerateSeries, args: vec![int(1), int(3)], ty: SqlType::Int4, level: 1 },
+            SrfCall {
+                func: SrfFunc::GenerateSeries,
+                args: vec![int(1), Expr::Agg(0, SqlType::Int4)],
+                ty: SqlType::Int4,
+                level: 2,
+            },
+            SrfCall { func: SrfFunc::Unnest, args: vec![int_array(&[7, 8])], ty: SqlType::Int4, level: 1 },
+        ]);
+        p.projection = vec![Expr::Agg(1, SqlType::Int4), Expr::Agg(2, SqlType::Int4)];
+        let got: Vec<Vec<i64>> = run(&p).iter().map(|r| r.iter().map(|d| d.as_i64().unwrap_or(-1)).collect()).collect();
+        assert_eq!(got, vec![vec![1, 7], vec![1, 8], vec![2, 8], vec![1, -1], vec![2, -1], vec![3, -1]]);
+    }
+
+    #[test]
     fn a_row_whose_calls_all_return_nothing_yields_no_row() {
-        let p = plan(vec![SrfCall { func: SrfFunc::Unnest, args: vec![int_array(&[])], ty: SqlType::Int4 }]);
+        let p = plan(vec![SrfCall { func: SrfFunc::Unnest, args: vec![int_array(&[])], ty: SqlType::Int4, level: 1 }]);
         assert!(run(&p).is_empty());
     }
 
@@ -157,6 +212,7 @@ mod tests {
             func: SrfFunc::GenerateSeries,
             args: vec![Expr::Const(Datum::Int4(1), SqlType::Int4), Expr::Const(Datum::Int4(stop), SqlType::Int4)],
             ty: SqlType::Int4,
+            level: 1,
         };
         let memory = std::rc::Rc::new(crate::memory::QueryMemory::new(1 << 20));
         let mut held = Held::new(memory.clone(), "result rows");

@@ -132,6 +132,11 @@ pub fn sql_db(oid: u32) -> usize {
     (1usize << 40) + oid as usize
 }
 
+/// What a table's changes count in the write set's bound.
+fn writes_bytes(rows: &BTreeMap<Vec<u8>, Option<Row>>) -> usize {
+    rows.iter().map(|(k, r)| k.len() + ENTRY_BYTES + r.as_ref().map_or(0, |r| r.iter().map(Datum::memory).sum())).sum()
+}
+
 /// A row change: the encoded primary key and the row (None: deleted).
 type KeyedRow = (Vec<u8>, Option<Row>);
 
@@ -296,6 +301,8 @@ pub struct Txn {
     snapshot: Option<mvcc::Snapshot>,
     /// The objects this transaction's DDL created, oldest first: ROLLBACK drops them.
     pub(crate) created: Vec<crate::exec::undo::Created>,
+    /// Which of `created` have their row in the DDL journal (undone at start-up after a crash).
+    pub(crate) journal: Vec<crate::exec::ddl_journal::Entry>,
     /// The transaction is one statement that commits at once (no block): its DDL keeps no
     /// copy to undo it with, and holds no table past the statement.
     pub alone: bool,
@@ -346,6 +353,7 @@ impl Txn {
             isolation: Isolation::ReadCommitted,
             snapshot: None,
             created: Vec::new(),
+            journal: Vec::new(),
             alone: false,
             holds_tables: false,
             memory: Default::default(),
@@ -450,6 +458,48 @@ impl Txn {
             ));
         }
         Ok(())
+    }
+
+    /// This transaction's changes to `def` (empty when it changed none): what DDL that rewrites
+    /// the table carries over to the new definition ([`Txn::rewrite_writes`]).
+    pub(crate) fn overlay_rows(&self, def: &TableDef) -> BTreeMap<Vec<u8>, Option<Row>> {
+        self.overlay(def).map(|w| w.rows.clone()).unwrap_or_default()
+    }
+
+    /// DDL swapped `new` in for the table this transaction changed as `old_name` (a new OID, and
+    /// maybe new columns, keys or name): its changes to that table now stand as `rows` under
+    /// `new`, and COMMIT applies them to the new table.
+    pub(crate) fn rewrite_writes(
+        &mut self,
+        old_name: &str,
+        new: &Arc<TableDef>,
+        rows: BTreeMap<Vec<u8>, Option<Row>>,
+    ) -> Result<()> {
+        self.forget_writes(old_name);
+        let after = writes_bytes(&rows);
+        if !rows.is_empty() {
+            self.writes.insert(new.name.clone(), TableWrites { def: new.clone(), rows });
+        }
+        self.keep_bytes(after)
+    }
+
+    /// Forgets this transaction's changes to relation `name` (an index it dropped).
+    pub(crate) fn forget_writes(&mut self, name: &str) {
+        if let Some(w) = self.writes.remove(name) {
+            self.changed = self.changed.saturating_sub(writes_bytes(&w.rows));
+        }
+    }
+
+    /// After ROLLBACK TO put back definitions the DDL since the savepoint replaced: they are
+    /// the definitions the savepoint's changes were made under, but with new OIDs. The changes
+    /// follow them, so COMMIT still applies them.
+    fn follow_put_back(&mut self) {
+        for w in self.writes.values_mut() {
+            let Some(now) = crate::bind::lookup_table(&w.def.name) else { continue };
+            if now.oid != w.def.oid && (TableDef { oid: now.oid, ..(*w.def).clone() }) == *now {
+                w.def = now;
+            }
+        }
     }
 
     /// Counts `bytes` more held by the transaction (what its DDL keeps to undo) in its bound.
@@ -674,6 +724,8 @@ impl Txn {
         self.changed = sp.changed;
         let since = self.created.split_off(sp.created.min(self.created.len()));
         crate::exec::undo::undo(since, self.id).await;
+        crate::exec::ddl_journal::forget(self.id, &mut self.journal, self.created.len()).await;
+        self.follow_put_back();
         Ok(())
     }
 
@@ -689,6 +741,7 @@ impl Txn {
         self.release_locks().await;
         self.end_snapshot().await;
         crate::exec::undo::undo(std::mem::take(&mut self.created), self.id).await;
+        crate::exec::ddl_journal::forget(self.id, &mut self.journal, 0).await;
         self.release_tables().await;
     }
 
@@ -719,6 +772,8 @@ impl Txn {
 
     /// Applies the write set (durably, per `--fsync`) and ends the transaction.
     pub async fn commit(mut self) -> Result<()> {
+        // The DDL journal's rows of the block go in the same step as its changes.
+        crate::exec::ddl_journal::commit(&mut self)?;
         let (_, n) = state::local();
         let mut per_shard: BTreeMap<ShardId, Vec<Change>> = BTreeMap::new();
         for (name, w) in std::mem::take(&mut self.writes) {

@@ -7,7 +7,9 @@
 //! before the select list, DISTINCT, ORDER BY and LIMIT. The binder puts window call k's result
 //! after the aggregates: `Expr::Agg(aggs + k)`. Each call sorts the rows by its PARTITION BY and
 //! ORDER BY values and walks each partition; aggregates over a frame that keeps its start (the
-//! default frame, `UNBOUNDED PRECEDING`) extend one running state, other frames recompute.
+//! default frame, `UNBOUNDED PRECEDING`) extend one running state, other frames recompute
+//! (with an EXCLUDE clause, each row's frame afresh, as PostgreSQL does). Set-returning
+//! functions of the select list run after them, over each row with its window values.
 //!
 //! Memory: each call's partition and sort values and its results are charged to the
 //! statement's memory account ([`crate::memory`]; 53200 past `orbit.query_memory_limit`), and a
@@ -72,6 +74,20 @@ pub struct Frame {
     /// `[value, offset]`.
     pub range_sub: Option<Expr>,
     pub range_add: Option<Expr>,
+    /// `EXCLUDE CURRENT ROW | GROUP | TIES | NO OTHERS`.
+    pub exclude: Exclude,
+}
+
+/// The rows a frame's EXCLUDE clause takes out of it; peers are rows equal in the window's
+/// ORDER BY (all rows of the partition without one), in every frame mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclude {
+    NoOthers,
+    CurrentRow,
+    /// The current row and its peers.
+    Group,
+    /// The current row's peers, not the row itself.
+    Ties,
 }
 
 impl Frame {
@@ -83,6 +99,7 @@ impl Frame {
             end: FrameBound::CurrentRow,
             range_sub: None,
             range_add: None,
+            exclude: Exclude::NoOthers,
         }
     }
 }
@@ -181,14 +198,11 @@ pub async fn project(
             r.push(v);
         }
     }
+    // The select list's set-returning calls run over the rows the windows saw.
     let mut out = Vec::with_capacity(rows.len());
     for ((row, _), aggs) in rows.iter().zip(&results) {
         ticker.tick(1).await?;
-        let cx = Ctx { row, params, aggs };
-        let projected = p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
-        let keys = crate::group::sort_keys(&p.order_by, &projected, &cx)?;
-        held.sorted_row(&keys, &projected)?;
-        out.push((keys, projected));
+        crate::srf::project(p, &Ctx { row, params, aggs }, &mut out, held)?;
     }
     Ok(out)
 }
@@ -290,6 +304,29 @@ impl Partition<'_> {
             (FrameBound::UnboundedPreceding, _) => 0,
         };
         Ok((start, end.max(start)))
+    }
+
+    /// The frame of position `pos` less the rows its EXCLUDE clause takes out: up to three
+    /// ranges [start, end), in window order (empty ones are (0, 0)).
+    fn pieces(&self, call: &WindowCall, off: &Offsets, pos: usize) -> Result<[(usize, usize); 3]> {
+        let (s, e) = self.frame(call, off, pos)?;
+        let (gs, ge) = self.groups[self.group[pos]];
+        let n = self.rows.len();
+        // [a, b) within the frame.
+        let clip = |a: usize, b: usize| {
+            let (a, b) = (a.max(s), b.min(e));
+            if a < b {
+                (a, b)
+            } else {
+                (0, 0)
+            }
+        };
+        Ok(match call.frame.exclude {
+            Exclude::NoOthers => [clip(s, e), (0, 0), (0, 0)],
+            Exclude::CurrentRow => [clip(0, pos), clip(pos + 1, n), (0, 0)],
+            Exclude::Group => [clip(0, gs), clip(ge, n), (0, 0)],
+            Exclude::Ties => [clip(0, gs), clip(pos, pos + 1), clip(ge, n)],
+        })
     }
 
     /// RANGE `offset PRECEDING/FOLLOWING`: the first position at or after the bound value
@@ -485,10 +522,12 @@ async fn partition(
         }
         WinFunc::FirstValue | WinFunc::LastValue | WinFunc::NthValue => {
             for pos in 0..n {
-                let (s, e) = part.frame(call, off, pos)?;
-                let at = match call.func {
-                    WinFunc::FirstValue => Some(s),
-                    WinFunc::LastValue => e.checked_sub(1),
+                let pieces = part.pieces(call, off, pos)?;
+                let len: usize = pieces.iter().map(|(s, e)| e - s).sum();
+                // The index of the wanted row among the frame's rows.
+                let k = match call.func {
+                    WinFunc::FirstValue => Some(0),
+                    WinFunc::LastValue => len.checked_sub(1),
                     _ => {
                         let k = arg(1, pos)?;
                         if k.is_null() {
@@ -498,11 +537,16 @@ async fn partition(
                         if k <= 0 {
                             return Err(SqlError::new("22016", "argument of nth_value must be greater than zero"));
                         }
-                        s.checked_add(usize::try_from(k - 1).unwrap_or(usize::MAX))
+                        Some(usize::try_from(k - 1).unwrap_or(usize::MAX))
                     }
                 };
-                if let Some(at) = at.filter(|&a| a >= s && a < e) {
-                    out[part.rows[pos]] = arg(0, at)?;
+                let Some(mut k) = k.filter(|&k| k < len) else { continue };
+                for (s, e) in pieces {
+                    if k < e - s {
+                        out[part.rows[pos]] = arg(0, s + k)?;
+                        break;
+                    }
+                    k -= e - s;
                 }
             }
         }
@@ -560,15 +604,18 @@ async fn aggregate<'a>(
         }
         Ok(())
     };
-    // A frame that ends at the partition's end and moves its start: walked from the last row
-    // its state only gains rows at the front, for the aggregates whose result does not depend
-    // on the order of their inputs (not floats, whose sums round by order, nor string_agg).
     let exact_input = spec.arg.as_ref().is_none_or(|a| a.ty().is_integer() || a.ty().is_decimal());
     let order_free = match spec.func {
         AggFunc::CountStar | AggFunc::Count | AggFunc::Min | AggFunc::Max | AggFunc::BoolAnd | AggFunc::BoolOr => true,
         AggFunc::Sum | AggFunc::Avg | AggFunc::Variance { .. } => exact_input,
         _ => false,
     };
+    if call.frame.exclude != Exclude::NoOthers {
+        return excluding(call, spec, part, off, order_free, &feed, out, ticker, held).await;
+    }
+    // A frame that ends at the partition's end and moves its start: walked from the last row
+    // its state only gains rows at the front, for the aggregates whose result does not depend
+    // on the order of their inputs (not floats, whose sums round by order, nor string_agg).
     if order_free
         && matches!(call.frame.end, FrameBound::UnboundedFollowing)
         && !matches!(call.frame.start, FrameBound::UnboundedPreceding)
@@ -639,6 +686,66 @@ async fn aggregate<'a>(
         held.add(v.memory())?;
         out[part.rows[pos]] = v.clone();
         last = Some(((s, e), v));
+    }
+    Ok(())
+}
+
+/// An aggregate over frames with an EXCLUDE clause: as PostgreSQL does, each row's frame is
+/// aggregated afresh, its rows fed in window order (the excluded rows skipped); the aggregates
+/// whose result does not depend on that order merge a [`StateTree`]'s partial states of the
+/// frame's pieces instead when the frame is wide.
+#[allow(clippy::too_many_arguments)]
+async fn excluding(
+    call: &WindowCall,
+    spec: &AggSpec,
+    part: &Partition<'_>,
+    off: &Offsets,
+    order_free: bool,
+    feed: &dyn Fn(&mut AggState, usize, usize) -> Result<()>,
+    out: &mut [Datum],
+    ticker: &mut Ticker,
+    held: &mut Held,
+) -> Result<()> {
+    let n = part.rows.len();
+    let mut tree: Option<StateTree> = None;
+    let mut last: Option<([(usize, usize); 3], Datum)> = None;
+    for pos in 0..n {
+        let pieces = part.pieces(call, off, pos)?;
+        if let Some((p, v)) = &last {
+            if *p == pieces {
+                held.add(v.memory())?;
+                out[part.rows[pos]] = v.clone();
+                continue;
+            }
+        }
+        let width: usize = pieces.iter().map(|(s, e)| e - s).sum();
+        let state = if order_free && width > TREE_MIN_FRAME {
+            if tree.is_none() {
+                ticker.tick(n).await?;
+                held.add(2 * n.next_power_of_two() * std::mem::size_of::<AggState>())?;
+                tree = Some(StateTree::build(spec, n, feed)?);
+            }
+            let Some(t) = &tree else { return Err(SqlError::internal("window state tree")) };
+            ticker.tick(1).await?;
+            let mut state = AggState::new(spec);
+            for (s, e) in pieces {
+                if s < e {
+                    state.merge(spec, t.range(spec, s, e)?)?;
+                }
+            }
+            state
+        } else {
+            ticker.tick(1 + width).await?;
+            let mut state = AggState::new(spec);
+            for (s, e) in pieces {
+                feed(&mut state, s, e)?;
+            }
+            state
+        };
+        let v = state.finish(spec)?;
+        held.add(v.memory())?;
+        out[part.rows[pos]] = v.clone();
+        last = Some((pieces, v));
     }
     Ok(())
 }
@@ -769,6 +876,7 @@ mod tests {
             end: FrameBound::Following(one),
             range_sub: None,
             range_add: None,
+            exclude: Exclude::NoOthers,
         };
         let got = compute_now(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
         assert_eq!(got, vec![Datum::Int8(3), Datum::Int8(6), Datum::Int8(9), Datum::Int8(7)]);
@@ -783,6 +891,7 @@ mod tests {
             end: FrameBound::UnboundedFollowing,
             range_sub: None,
             range_add: None,
+            exclude: Exclude::NoOthers,
         };
         let got = compute_now(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&[1, 2, 3, 4]), &[]).unwrap();
         assert_eq!(got, vec![Datum::Int8(9), Datum::Int8(7), Datum::Int8(4), Datum::Null]);
@@ -806,6 +915,7 @@ mod tests {
             end: FrameBound::Following(k(40)),
             range_sub: None,
             range_add: None,
+            exclude: Exclude::NoOthers,
         };
         let vals: Vec<i32> = (0..300).map(|i| i * 7919 % 1000).collect();
         let got = compute_now(&call(WinFunc::Agg(Box::new(spec)), frame), &rows(&vals), &[]).unwrap();
@@ -817,6 +927,32 @@ mod tests {
             let want = sorted[pos.saturating_sub(40)..(pos + 41).min(sorted.len())].iter().max().copied().unwrap();
             assert_eq!(got[i], Datum::Int4(want), "row {i}");
         }
+    }
+
+    #[test]
+    fn exclusions_take_the_row_its_peers_or_both_out_of_the_frame() {
+        let frame = |exclude| Frame {
+            units: FrameUnits::Rows,
+            start: FrameBound::UnboundedPreceding,
+            end: FrameBound::UnboundedFollowing,
+            range_sub: None,
+            range_add: None,
+            exclude,
+        };
+        let r = rows(&[1, 2, 2, 3]);
+        let sums = |exclude| {
+            let got = compute_now(&call(WinFunc::Agg(Box::new(sum_of_column_0())), frame(exclude)), &r, &[]).unwrap();
+            got.iter().map(|d| d.as_i64().unwrap_or(-1)).collect::<Vec<_>>()
+        };
+        assert_eq!(sums(Exclude::NoOthers), vec![8, 8, 8, 8]);
+        assert_eq!(sums(Exclude::CurrentRow), vec![7, 6, 6, 5]);
+        assert_eq!(sums(Exclude::Group), vec![7, 4, 4, 5]);
+        assert_eq!(sums(Exclude::Ties), vec![8, 6, 6, 8]);
+        // nth_value counts the frame's rows that are left.
+        let mut nth = call(WinFunc::NthValue, frame(Exclude::Group));
+        nth.args.push(Expr::Const(Datum::Int4(2), SqlType::Int4));
+        let got = compute_now(&nth, &r, &[]).unwrap();
+        assert_eq!(got, vec![Datum::Int4(2), Datum::Int4(3), Datum::Int4(3), Datum::Int4(2)]);
     }
 
     #[test]

@@ -211,6 +211,78 @@ fn a_drop_table_that_did_not_commit_is_undone_by_a_crash() {
     });
 }
 
+#[test]
+fn what_an_uncommitted_block_created_is_undone_by_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--shards", "2", "--fsync", "always"];
+    let mut o = start(dir.path(), &args);
+    let rt = pg_runtime();
+    rt.block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute("CREATE TABLE kept (id int PRIMARY KEY, v text)").await.unwrap();
+        c.batch_execute("INSERT INTO kept SELECT g, 'v' || g FROM generate_series(1, 20) g").await.unwrap();
+        // A committed migration stays, journal and all.
+        c.batch_execute(
+            "BEGIN; CREATE TABLE done (id serial PRIMARY KEY, n int); INSERT INTO done (n) VALUES (1), (2); \
+             CREATE INDEX done_n ON done (n); COMMIT",
+        )
+        .await
+        .unwrap();
+        // One that is in flight when the server dies: a table (re-keyed by a later index), a
+        // view, a sequence, an index on an existing table and a rename.
+        c.batch_execute(
+            "BEGIN; CREATE TABLE half (id int, n int); INSERT INTO half VALUES (1, 1); \
+             ALTER TABLE half ADD PRIMARY KEY (id); CREATE INDEX half_n ON half (n); \
+             CREATE VIEW half_view AS SELECT id FROM half; CREATE SEQUENCE half_seq; \
+             CREATE INDEX kept_v ON kept (v); ALTER TABLE kept RENAME TO renamed; DROP TABLE done; \
+             CREATE TABLE done (id serial PRIMARY KEY)",
+        )
+        .await
+        .unwrap();
+        let n: i64 = c.query_one("SELECT count(*) FROM renamed", &[]).await.unwrap().get(0);
+        assert_eq!(n, 20);
+    });
+    o.kill9();
+    let o2 = start(dir.path(), &args);
+    rt.block_on(async {
+        let c = pg_connect(o2.pg_port).await;
+        for gone in ["half", "half_view", "renamed"] {
+            let e = c.query(&format!("SELECT * FROM {gone}"), &[]).await.unwrap_err();
+            assert_eq!(e.code().map(|c| c.code()), Some("42P01"), "{gone} is gone");
+        }
+        let e = c.query("SELECT nextval('half_seq')", &[]).await.unwrap_err();
+        assert_eq!(e.code().map(|c| c.code()), Some("42P01"));
+        let n: i64 = c.query_one("SELECT count(*) FROM kept", &[]).await.unwrap().get(0);
+        assert_eq!(n, 20, "the renamed table has its name and rows back");
+        let n: i64 = c.query_one("SELECT count(*) FROM done WHERE n = 2", &[]).await.unwrap().get(0);
+        assert_eq!(n, 1, "the committed block's table and index stay (dropped and created again in the lost block)");
+        let next: i64 = c.query_one("SELECT nextval('done_id_seq')", &[]).await.unwrap().get(0);
+        assert_eq!(next, 3, "its sequence is back with its name");
+        let names: Vec<String> = c
+            .query("SELECT relname::text FROM pg_class WHERE relname::text ~ '^(half|kept|done)' ORDER BY 1", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(names, ["done", "done_id_seq", "done_n", "done_pkey", "kept", "kept_pkey"]);
+        // The same migration runs again from scratch, and survives the next crash committed.
+        c.batch_execute(
+            "BEGIN; CREATE TABLE half (id int PRIMARY KEY, n int); CREATE INDEX kept_v ON kept (v); COMMIT",
+        )
+        .await
+        .unwrap();
+    });
+    drop(o2);
+    let o3 = start(dir.path(), &args);
+    rt.block_on(async {
+        let c = pg_connect(o3.pg_port).await;
+        c.batch_execute("INSERT INTO half VALUES (1, 1)").await.unwrap();
+        let n: i64 = c.query_one("SELECT count(*) FROM kept WHERE v = 'v3'", &[]).await.unwrap().get(0);
+        assert_eq!(n, 1);
+    });
+}
+
 fn save(o: &Orbit) {
     let mut c = o.client();
     let deadline = Instant::now() + Duration::from_secs(30);

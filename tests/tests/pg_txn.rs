@@ -633,3 +633,23 @@ fn alter_in_a_block_holds_the_table_and_a_dropped_session_rolls_back() {
         assert_eq!(code(&e), "42P01", "{e}");
     });
 }
+
+#[test]
+fn a_rebuild_in_a_repeatable_read_block_keeps_rows_committed_after_its_snapshot() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE rr (id int PRIMARY KEY, v int); INSERT INTO rr VALUES (1, 1), (2, 2)")
+            .await
+            .unwrap();
+        // A's snapshot is taken before B's insert commits; A's ALTER rebuilds the table from
+        // the latest committed rows (as PostgreSQL rewrites every live row), not its snapshot.
+        a.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
+        assert_eq!(one_i64(&a, "SELECT count(*) FROM rr").await, 2);
+        b.batch_execute("INSERT INTO rr VALUES (3, 3)").await.unwrap();
+        a.batch_execute("INSERT INTO rr VALUES (4, 4); ALTER TABLE rr ADD COLUMN w int DEFAULT 5").await.unwrap();
+        a.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(texts(&b, "SELECT id || ',' || w FROM rr ORDER BY id").await, ["1,5", "2,5", "3,5", "4,5"]);
+    });
+}

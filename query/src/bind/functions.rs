@@ -337,10 +337,150 @@ impl Binder<'_> {
                     _ => Err(SqlError::internal("nullif")),
                 }
             }
+            "to_json"
+            | "to_jsonb"
+            | "json_build_object"
+            | "jsonb_build_object"
+            | "json_build_array"
+            | "jsonb_build_array"
+            | "pg_get_serial_sequence"
+            | "pg_collation_is_visible"
+            | "pg_type_is_visible"
+            | "pg_get_viewdef"
+            | "quote_ident" => self.json_or_catalog_function(name, args, types),
+            "current_setting" if args.len() == 2 => {
+                // (name, missing_ok): missing_ok changes nothing for the parameters answered.
+                let mut args = args;
+                let missing_ok = args.pop().ok_or_else(|| no_function(name, types))?;
+                let t = missing_ok.ty();
+                if !matches!(t, SqlType::Bool | SqlType::Unknown) {
+                    return Err(no_function(name, types));
+                }
+                self.coerce(missing_ok, SqlType::Bool, CastContext::Implicit, |_| no_function(name, types))?;
+                self.json_or_catalog_function(name, args, &types[..1])
+            }
+            "current_setting" => self.json_or_catalog_function(name, args, types),
             _ => match self.array_function(name, args, types)? {
                 Some(e) => Ok(e),
                 None => Err(no_function(name, types)),
             },
         }
+    }
+
+    /// The JSON-building functions ([`crate::json_build`]) and the catalog functions of
+    /// [`crate::catalog_fns`].
+    fn json_or_catalog_function(&mut self, name: &str, args: Vec<Expr>, types: &[SqlType]) -> Result<Expr> {
+        use crate::catalog_fns::CatalogFn;
+        use crate::json_build::JsonFn;
+        let jsonb = name.starts_with("jsonb");
+        let f = match name {
+            "to_json" | "to_jsonb" => {
+                if args.len() != 1 {
+                    return Err(no_function(name, types));
+                }
+                // anyelement: an untyped literal has no type to resolve it.
+                if types[0] == SqlType::Unknown {
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        "could not determine polymorphic type because input has type unknown",
+                    ));
+                }
+                JsonFn::To { jsonb }
+            }
+            "json_build_object" | "jsonb_build_object" => JsonFn::BuildObject { jsonb },
+            "json_build_array" | "jsonb_build_array" => JsonFn::BuildArray { jsonb },
+            "pg_get_serial_sequence"
+            | "pg_collation_is_visible"
+            | "pg_type_is_visible"
+            | "pg_get_viewdef"
+            | "quote_ident"
+            | "current_setting" => {
+                let (f, sig): (_, &[SqlType]) = match name {
+                    "current_setting" => (CatalogFn::CurrentSetting, &[SqlType::Text]),
+                    "pg_get_serial_sequence" => (CatalogFn::SerialSequence, &[SqlType::Text, SqlType::Text]),
+                    "pg_collation_is_visible" => (CatalogFn::CollationIsVisible, &[SqlType::Int8]),
+                    "pg_type_is_visible" => (CatalogFn::TypeIsVisible, &[SqlType::Int8]),
+                    "pg_get_viewdef" => (CatalogFn::ViewDef, &[SqlType::Int8, SqlType::Bool]),
+                    _ => (CatalogFn::QuoteIdent, &[SqlType::Text]),
+                };
+                let arity_ok = args.len() == sig.len() || (f == CatalogFn::ViewDef && args.len() == 1);
+                // Text parameters take no implicit cast from other categories.
+                let text_ok = sig
+                    .iter()
+                    .zip(types)
+                    .all(|(want, t)| *want != SqlType::Text || t.is_string() || *t == SqlType::Unknown);
+                if !arity_ok || !text_ok {
+                    return Err(no_function(name, types));
+                }
+                let mut out = Vec::with_capacity(args.len());
+                for (a, to) in args.into_iter().zip(sig) {
+                    // An oid or regclass argument is taken as it is (the function reads the OID).
+                    if matches!(a.ty(), SqlType::Oid(_)) && *to == SqlType::Int8 {
+                        out.push(a);
+                        continue;
+                    }
+                    out.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(name, types))?);
+                }
+                let ty = match f {
+                    CatalogFn::CollationIsVisible | CatalogFn::TypeIsVisible => SqlType::Bool,
+                    _ => SqlType::Text,
+                };
+                return Ok(Expr::Call(Builtin::Catalog(f), out, ty));
+            }
+            _ => return Err(no_function(name, types)),
+        };
+        // "any" arguments: an untyped literal is text.
+        let mut out = Vec::with_capacity(args.len());
+        for a in args {
+            out.push(if a.ty() == SqlType::Unknown {
+                self.coerce(a, SqlType::Text, CastContext::Implicit, |_| no_function(name, types))?
+            } else {
+                a
+            });
+        }
+        Ok(Expr::Call(Builtin::Json(f), out, f.ty()))
+    }
+
+    /// json_agg, jsonb_agg, json_object_agg and jsonb_object_agg are array_agg over each
+    /// input's JSON text: replaces the bound arguments by that one step and gives the final
+    /// step to put over the aggregate (None for another aggregate).
+    pub(super) fn json_aggregate(
+        &mut self,
+        name: &str,
+        bound: &mut Vec<Expr>,
+        distinct: bool,
+    ) -> Result<Option<crate::json_build::JsonFn>> {
+        use crate::json_build::JsonFn;
+        let jsonb = name.starts_with("jsonb");
+        let (step, fin, arity) = match name {
+            "json_agg" | "jsonb_agg" => (JsonFn::Item, JsonFn::AggArray { jsonb }, 1),
+            "json_object_agg" | "jsonb_object_agg" => (JsonFn::Pair, JsonFn::AggObject { jsonb }, 2),
+            _ => return Ok(None),
+        };
+        let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
+        if bound.len() != arity {
+            return Err(no_function(name, &types));
+        }
+        if distinct {
+            return Err(SqlError::unsupported(format!("{name}(DISTINCT ...) is not supported")));
+        }
+        let mut args = Vec::with_capacity(arity);
+        for a in bound.drain(..) {
+            args.push(match a.ty() {
+                // json_agg takes anyelement; json_object_agg's "any" reads an untyped literal as text.
+                SqlType::Unknown if arity == 1 => {
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        "could not determine polymorphic type because input has type unknown",
+                    ))
+                }
+                SqlType::Unknown => {
+                    self.coerce(a, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?
+                }
+                _ => a,
+            });
+        }
+        bound.push(Expr::Call(Builtin::Json(step), args, SqlType::Text));
+        Ok(Some(fin))
     }
 }

@@ -70,12 +70,33 @@ impl Binder<'_> {
             let (def, alias) = self.relation(f)?;
             return Ok((def, alias, None));
         };
+        // The levels inside the item have their own FROM items.
+        let target = std::mem::take(&mut self.modify_target);
         self.push_from_frame(combined, js, !lateral);
         let r = self.relation(f);
         let captures = self.pop_from_frame();
+        self.modify_target = target;
         let (def, alias) = r?;
         if captures.is_empty() {
             return Ok((def, alias, None));
+        }
+        // UPDATE's or DELETE's target (the first item) is not in scope for the FROM items
+        // (PostgreSQL's 42P10, whichever way the column is named).
+        if let Some((def, target, 0)) = js.tables.first().filter(|_| self.modify_target) {
+            let reads_target = captures.iter().any(|(_, e)| {
+                let mut reads = false;
+                e.visit_columns(&mut |i| reads |= i < def.row_len());
+                reads
+            });
+            if reads_target {
+                return Err(SqlError::new(
+                    "42P10",
+                    format!("invalid reference to FROM-clause entry for table \"{target}\""),
+                )
+                .hint(format!(
+                    "There is an entry for table \"{target}\", but it cannot be referenced from this part of the query."
+                )));
+            }
         }
         let derived = self.take_input(&def).ok_or_else(|| SqlError::internal("a LATERAL item without its relation"))?;
         if let Source::Query(plan) = &derived.source {

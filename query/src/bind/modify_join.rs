@@ -62,12 +62,13 @@ impl Binder<'_> {
         let mut list = Vec::with_capacity(others.len() + 1);
         list.push(target.clone());
         list.extend(others.iter().cloned());
-        let (join, combined, js) = self.bind_join(&list)?;
-        // A LATERAL item joins the items before it into one computed relation: not the target.
-        if join.inputs.first().map(|d| &d.name) != js.tables.first().map(|t| &t.0.name) {
-            return Err(SqlError::unsupported("LATERAL in UPDATE ... FROM and DELETE ... USING is not supported yet"));
-        }
-        Ok((join, combined, js))
+        // A LATERAL item joins the items before it, the target first, into one computed
+        // relation whose row starts with the target's, as the plain join's does; the item may
+        // not read the target (PostgreSQL's 42P10, from bind_from_item).
+        let saved = std::mem::replace(&mut self.modify_target, true);
+        let bound = self.bind_join(&list);
+        self.modify_target = saved;
+        bound
     }
 
     /// RETURNING over the joined row: `*` is every table's columns, as in PostgreSQL.

@@ -20,8 +20,6 @@ pub(super) struct SrfState {
     /// Elsewhere: the clause as PostgreSQL names it in its error (None: a place Orbit does not
     /// support them, e.g. GROUP BY, FROM).
     clause: Option<&'static str>,
-    /// Binding a set-returning call's arguments.
-    in_args: bool,
 }
 
 impl SrfState {
@@ -52,10 +50,15 @@ impl Binder<'_> {
             )
             .hint(LATERAL_HINT));
         }
-        if self.srf.in_args {
-            return Err(SqlError::unsupported("set-returning functions in the arguments of another are not supported"));
-        }
         if !self.srf.allowed {
+            // An error in the arguments (an aggregate in GROUP BY) comes first, as in PostgreSQL.
+            if let ast::FunctionArguments::List(l) = &f.args {
+                for a in &l.args {
+                    if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a {
+                        self.expr(e, scope)?;
+                    }
+                }
+            }
             return Err(match self.srf.clause {
                 Some(c) => SqlError::new(
                     code::FEATURE_NOT_SUPPORTED,
@@ -74,7 +77,7 @@ impl Binder<'_> {
         if f.filter.is_some() || !f.within_group.is_empty() {
             return Err(SqlError::unsupported(format!("this form of {name}() is not supported")));
         }
-        self.srf.in_args = true;
+        // A call in the arguments runs first (a lower level).
         let bound = if name == "unnest" {
             self.unnest_arg(args, scope).map(|(a, ty)| (SrfFunc::Unnest, vec![a], ty))
         } else if name == "pg_partition_ancestors" {
@@ -110,11 +113,20 @@ impl Binder<'_> {
         } else {
             self.series_args(args, scope).map(|(a, ty)| (SrfFunc::GenerateSeries, a, ty))
         };
-        self.srf.in_args = false;
         let (func, args, ty) = bound?;
         // The arguments live outside the tree folded at the top: fold them here.
         let args = args.into_iter().map(crate::expr::fold).collect::<Result<Vec<_>>>()?;
-        let call = SrfCall { func, args, ty };
+        let mut level = 1;
+        for a in &args {
+            a.visit(&mut |x| {
+                if let Expr::Agg(i, _) = x {
+                    if let Some(c) = i.checked_sub(SRF_BASE).and_then(|k| self.srf.calls.get(k)) {
+                        level = level.max(c.level + 1);
+                    }
+                }
+            });
+        }
+        let call = SrfCall { func, args, ty, level };
         // The same call written twice (in the select list and ORDER BY) is one call, as
         // PostgreSQL matches ORDER BY items to the select list.
         let text = format!("{call:?}");
@@ -167,8 +179,8 @@ impl Binder<'_> {
     }
 
     /// Ends a SELECT: its calls, their placeholders in `exprs` renumbered after the `aggs`
-    /// aggregates; the enclosing query's state is back. Window functions and FOR UPDATE do not
-    /// combine with them here.
+    /// aggregates and window functions; the enclosing query's state is back. FOR UPDATE does not
+    /// combine with them, nor does a window function that reads one.
     pub(super) fn srf_end<'e>(
         &mut self,
         outer: SrfState,
@@ -194,9 +206,13 @@ impl Binder<'_> {
             )
             .hint(LATERAL_HINT));
         }
-        if !windows.is_empty() {
+        // PostgreSQL runs the calls in a window's PARTITION BY or ORDER BY before the windows.
+        let in_definition = |w: &crate::window::WindowCall| {
+            w.partition_by.iter().chain(w.order_by.iter().map(|o| &o.expr)).any(crate::srf::has_srf)
+        };
+        if windows.iter().any(in_definition) {
             return Err(SqlError::unsupported(
-                "set-returning functions together with window functions are not supported",
+                "set-returning functions in a window's PARTITION BY or ORDER BY are not supported",
             ));
         }
         if let Some(clause) = for_update {
@@ -205,10 +221,225 @@ impl Binder<'_> {
                 format!("{clause} is not allowed with set-returning functions in the target list"),
             ));
         }
-        let aggs = self.aggs.len();
+        // Their values follow the aggregates' and the window functions'.
+        let first = self.aggs.len() + windows.len();
         for e in exprs {
-            crate::srf::renumber(e, aggs);
+            crate::srf::renumber(e, first);
+        }
+        let mut calls = calls;
+        for c in &mut calls {
+            for a in &mut c.args {
+                crate::srf::renumber(a, first);
+            }
         }
         Ok(calls)
     }
+}
+
+/// The alias of the LATERAL item [`grouped_srfs`] adds, and its columns' prefix.
+const BELOW: &str = "?srf";
+
+/// Set-returning calls in GROUP BY (written there, or in the select-list item a GROUP BY item
+/// names by number or alias) run below the grouping, as in PostgreSQL (whose planner evaluates
+/// them in the scan's target list), and so do those in a window's PARTITION BY or ORDER BY in a
+/// query without grouping (below the windows): `q` rewritten so they are one LATERAL item after its FROM
+/// items, `LATERAL (SELECT call1 AS "?srf1", ...) AS "?srf"` (the calls in lockstep, as a
+/// select list runs them), and every occurrence of those calls in the select list, GROUP BY and
+/// ORDER BY (outside subqueries) reads its column. HAVING keeps them (PostgreSQL's error). None
+/// when there is no such call, or the select list has a `*` (the item's columns would show).
+pub(super) fn grouped_srfs(q: &ast::Query) -> Option<ast::Query> {
+    use std::ops::ControlFlow;
+    let ast::SetExpr::Select(sel) = q.body.as_ref() else { return None };
+    let ast::GroupByExpr::Expressions(items, _) = &sel.group_by else { return None };
+    if sel
+        .projection
+        .iter()
+        .any(|i| !matches!(i, ast::SelectItem::UnnamedExpr(_) | ast::SelectItem::ExprWithAlias { .. }))
+    {
+        return None;
+    }
+    let select_expr = |i: &ast::SelectItem| match i {
+        ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => Some(e.clone()),
+        _ => None,
+    };
+    // The expressions GROUP BY groups by (those in ROLLUP, CUBE and GROUPING SETS too).
+    let mut flat: Vec<&ast::Expr> = Vec::new();
+    for item in items {
+        match item {
+            ast::Expr::Rollup(sets) | ast::Expr::Cube(sets) | ast::Expr::GroupingSets(sets) => {
+                flat.extend(sets.iter().flatten())
+            }
+            e => flat.push(e),
+        }
+    }
+    let mut grouped: Vec<ast::Expr> = Vec::new();
+    for item in flat {
+        let named = match item {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::Number(n, _) => {
+                    n.parse::<usize>().ok().and_then(|i| i.checked_sub(1)).and_then(|i| sel.projection.get(i))
+                }
+                _ => None,
+            },
+            ast::Expr::Identifier(id) => sel.projection.iter().find(|i| match i {
+                ast::SelectItem::ExprWithAlias { alias, .. } => super::fold(alias) == super::fold(id),
+                ast::SelectItem::UnnamedExpr(e) => super::column_name(e) == super::fold(id),
+                _ => false,
+            }),
+            _ => None,
+        };
+        grouped.push(named.and_then(select_expr).unwrap_or_else(|| item.clone()));
+    }
+    // A query without grouping: the calls in its windows' PARTITION BY and ORDER BY, which
+    // PostgreSQL also runs below (the windows').
+    let aggregates = |e: &ast::Expr| {
+        let mut found = false;
+        let _ = ast::visit_expressions(e, |x| {
+            if let ast::Expr::Function(f) = x {
+                let name = f.name.0.last().and_then(|p| p.as_ident()).map(super::fold).unwrap_or_default();
+                found |= f.over.is_none() && (super::window::aggregate_name(&name) || name == "grouping");
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        found
+    };
+    let order_by: Vec<&ast::Expr> = match q.order_by.as_ref().map(|o| &o.kind) {
+        Some(ast::OrderByKind::Expressions(list)) => list.iter().map(|o| &o.expr).collect(),
+        _ => vec![],
+    };
+    let select_exprs: Vec<ast::Expr> = sel.projection.iter().filter_map(select_expr).collect();
+    if items.is_empty() {
+        if sel.having.is_some() || select_exprs.iter().chain(order_by.iter().copied()).any(aggregates) {
+            return None;
+        }
+        let mut specs: Vec<ast::WindowSpec> = Vec::new();
+        for e in select_exprs.iter().chain(order_by.iter().copied()) {
+            let _ = ast::visit_expressions(e, |x| {
+                if let ast::Expr::Function(ast::Function { over: Some(ast::WindowType::WindowSpec(w)), .. }) = x {
+                    specs.push(w.clone());
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        }
+        for ast::NamedWindowDefinition(_, w) in &sel.named_window {
+            if let ast::NamedWindowExpr::WindowSpec(w) = w {
+                specs.push(w.clone());
+            }
+        }
+        for w in specs {
+            grouped.extend(w.partition_by);
+            grouped.extend(w.order_by.into_iter().map(|o| o.expr));
+        }
+    }
+    // The outermost set-returning calls in them, each once.
+    struct Calls {
+        found: Vec<ast::Expr>,
+        depth: usize,
+        inside: usize,
+    }
+    impl ast::Visitor for Calls {
+        type Break = ();
+        fn pre_visit_query(&mut self, _: &ast::Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _: &ast::Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &ast::Expr) -> ControlFlow<()> {
+            if let ast::Expr::Function(f) = e {
+                let srf = f.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| is_srf(&super::fold(i)));
+                if srf && self.depth == 0 {
+                    if self.inside == 0 && !self.found.contains(e) {
+                        self.found.push(e.clone());
+                    }
+                    self.inside += 1;
+                }
+            }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, e: &ast::Expr) -> ControlFlow<()> {
+            if let ast::Expr::Function(f) = e {
+                let srf = f.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| is_srf(&super::fold(i)));
+                if srf && self.depth == 0 {
+                    self.inside -= 1;
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut calls = Calls { found: vec![], depth: 0, inside: 0 };
+    for g in &grouped {
+        let _ = ast::Visit::visit(g, &mut calls);
+    }
+    // A call reading an aggregate is PostgreSQL's 42803, which binding GROUP BY gives.
+    if calls.found.is_empty() || calls.found.iter().any(aggregates) {
+        return None;
+    }
+    // The LATERAL item, parsed from its text.
+    let list: Vec<String> =
+        calls.found.iter().enumerate().map(|(k, c)| format!("{c} AS \"{BELOW}{}\"", k + 1)).collect();
+    let text = format!("SELECT 1 FROM LATERAL (SELECT {}) AS \"{BELOW}\"", list.join(", "));
+    let parsed = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, &text).ok()?;
+    let [ast::Statement::Query(lq)] = parsed.as_slice() else { return None };
+    let ast::SetExpr::Select(ls) = lq.body.as_ref() else { return None };
+    let item = ls.from.first()?.clone();
+    // Every occurrence of a call reads the item's column instead.
+    struct Replace<'a> {
+        calls: &'a [ast::Expr],
+        depth: usize,
+    }
+    impl ast::VisitorMut for Replace<'_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, _: &mut ast::Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _: &mut ast::Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
+            if self.depth == 0 {
+                if let Some(k) = self.calls.iter().position(|c| c == e) {
+                    *e = ast::Expr::CompoundIdentifier(vec![
+                        ast::Ident::with_quote('"', BELOW),
+                        ast::Ident::with_quote('"', format!("{BELOW}{}", k + 1)),
+                    ]);
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut r = Replace { calls: &calls.found, depth: 0 };
+    let mut sel = sel.as_ref().clone();
+    for i in &mut sel.projection {
+        // An item that was a call keeps the name PostgreSQL gives it.
+        if let ast::SelectItem::UnnamedExpr(e) = i {
+            let name = super::column_name(e);
+            let mut changed = e.clone();
+            let _ = ast::VisitMut::visit(&mut changed, &mut r);
+            if changed != *e {
+                *i = ast::SelectItem::ExprWithAlias { expr: changed, alias: ast::Ident::with_quote('"', name) };
+            }
+            continue;
+        }
+        let _ = ast::VisitMut::visit(i, &mut r);
+    }
+    if let ast::GroupByExpr::Expressions(items, _) = &mut sel.group_by {
+        for g in items {
+            let _ = ast::VisitMut::visit(g, &mut r);
+        }
+    }
+    for w in &mut sel.named_window {
+        let _ = ast::VisitMut::visit(w, &mut r);
+    }
+    sel.from.push(item);
+    let mut q = q.clone();
+    if let Some(ob) = &mut q.order_by {
+        let _ = ast::VisitMut::visit(&mut ob.kind, &mut r);
+    }
+    q.body = Box::new(ast::SetExpr::Select(Box::new(sel)));
+    Some(q)
 }

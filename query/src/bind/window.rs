@@ -7,11 +7,17 @@ use super::{no_function, Binder, Scope};
 use crate::error::{code, Result, SqlError};
 use crate::expr::{AggOrder, ArithOp, Expr};
 use crate::types::CastContext;
-use crate::window::{Frame, FrameBound, FrameUnits, WinFunc, WindowCall, WINDOW_BASE};
+use crate::window::{Exclude, Frame, FrameBound, FrameUnits, WinFunc, WindowCall, WINDOW_BASE};
 use orbit_engine::table::SqlType;
 use sqlparser::ast;
+use sqlparser::tokenizer::{Token, Tokenizer};
 
 const WINDOWING_ERROR: &str = "42P20";
+
+/// sqlparser has no frame EXCLUDE clause: [`exclusion_syntax`] rewrites `EXCLUDE <what>` into
+/// a last ORDER BY item of the window, a call of this function with `<what>` as its argument,
+/// which [`take_exclusion`] takes back out before the window binds.
+const EXCLUDE_MARKER: &str = "frame exclude";
 
 /// The window state of the query being bound.
 #[derive(Debug, Default)]
@@ -64,7 +70,7 @@ impl WindowState {
     }
 }
 
-fn aggregate_name(name: &str) -> bool {
+pub(super) fn aggregate_name(name: &str) -> bool {
     matches!(
         name,
         "count"
@@ -126,12 +132,12 @@ impl Binder<'_> {
     pub(super) fn window_check_named(&mut self, scope: Option<&Scope>) -> Result<()> {
         let named: Vec<ast::WindowSpec> = self.window.named.iter().map(|(_, s)| s.clone()).collect();
         for spec in named {
-            let spec = self.resolve_window(&ast::WindowType::WindowSpec(spec))?;
+            let (spec, exclude) = self.resolve_window(&ast::WindowType::WindowSpec(spec))?;
             self.window.in_definition = true;
             let w = self.window_definition(&spec, scope);
             self.window.in_definition = false;
             let (_, order_by) = w?;
-            self.frame(spec.window_frame.as_ref(), &order_by, scope)?;
+            self.frame(spec.window_frame.as_ref(), exclude, &order_by, scope)?;
         }
         Ok(())
     }
@@ -167,13 +173,13 @@ impl Binder<'_> {
             let clause = if self.window.clause.is_empty() { self.aggs_banned_in } else { self.window.clause };
             return Err(SqlError::new(WINDOWING_ERROR, format!("window functions are not allowed in {clause}")));
         }
-        let spec = self.resolve_window(over)?;
+        let (spec, exclude) = self.resolve_window(over)?;
         // The window's PARTITION BY and ORDER BY.
         self.window.in_definition = true;
         let window = self.window_definition(&spec, scope);
         self.window.in_definition = false;
         let (partition_by, order_by) = window?;
-        let frame = self.frame(spec.window_frame.as_ref(), &order_by, scope)?;
+        let frame = self.frame(spec.window_frame.as_ref(), exclude, &order_by, scope)?;
         // The call itself.
         self.window.in_call = true;
         let bound = if aggregate { self.window_aggregate(f, scope) } else { self.window_function(f, name, scope) };
@@ -194,8 +200,8 @@ impl Binder<'_> {
 
     /// The window an OVER clause names or writes, with a named window it builds on merged in
     /// (PostgreSQL's rules: a copied window keeps its PARTITION BY, may gain an ORDER BY if it
-    /// has none, and may not have a frame).
-    fn resolve_window(&self, over: &ast::WindowType) -> Result<ast::WindowSpec> {
+    /// has none, and may not have a frame), and its frame's EXCLUDE clause.
+    fn resolve_window(&self, over: &ast::WindowType) -> Result<(ast::WindowSpec, Exclude)> {
         let lookup = |id: &ast::Ident| -> Result<ast::WindowSpec> {
             let name = super::fold(id);
             let found = self.window.named.iter().find(|(n, _)| *n == name).map(|(_, s)| s.clone());
@@ -205,6 +211,7 @@ impl Binder<'_> {
             ast::WindowType::NamedWindow(id) => lookup(id)?,
             ast::WindowType::WindowSpec(s) => s.clone(),
         };
+        let exclude = take_exclusion(&mut spec);
         // Named windows may build on earlier ones; the WINDOW clause is finite and a window
         // can only name one defined before it, so this ends.
         let mut depth = 0;
@@ -213,7 +220,8 @@ impl Binder<'_> {
             if depth > self.window.named.len() + 1 {
                 return Err(SqlError::new(WINDOWING_ERROR, "window definitions refer to each other in a cycle"));
             }
-            let base = lookup(&base_id)?;
+            let mut base = lookup(&base_id)?;
+            take_exclusion(&mut base);
             let name = super::fold(&base_id);
             if !spec.partition_by.is_empty() {
                 return Err(SqlError::new(
@@ -241,7 +249,7 @@ impl Binder<'_> {
                 window_frame: spec.window_frame,
             };
         }
-        Ok(spec)
+        Ok((spec, exclude))
     }
 
     fn window_definition(
@@ -276,7 +284,13 @@ impl Binder<'_> {
         }
     }
 
-    fn frame(&mut self, f: Option<&ast::WindowFrame>, order_by: &[AggOrder], scope: Option<&Scope>) -> Result<Frame> {
+    fn frame(
+        &mut self,
+        f: Option<&ast::WindowFrame>,
+        exclude: Exclude,
+        order_by: &[AggOrder],
+        scope: Option<&Scope>,
+    ) -> Result<Frame> {
         let Some(f) = f else { return Ok(Frame::default_frame()) };
         let units = match f.units {
             ast::WindowFrameUnits::Rows => FrameUnits::Rows,
@@ -359,7 +373,7 @@ impl Binder<'_> {
         } else {
             (None, None)
         };
-        Ok(Frame { units, start, end, range_sub, range_add })
+        Ok(Frame { units, start, end, range_sub, range_add, exclude })
     }
 
     /// A frame offset: no column in it (42P10), of the type the frame needs.
@@ -513,4 +527,106 @@ impl Binder<'_> {
 
 fn empty_spec() -> ast::WindowSpec {
     ast::WindowSpec { window_name: None, partition_by: vec![], order_by: vec![], window_frame: None }
+}
+
+/// The EXCLUDE clause [`exclusion_syntax`] put in `spec` (as its last ORDER BY item), taken out.
+fn take_exclusion(spec: &mut ast::WindowSpec) -> Exclude {
+    let Some(last) = spec.order_by.last() else { return Exclude::NoOthers };
+    let ast::Expr::Function(f) = &last.expr else { return Exclude::NoOthers };
+    let marker = matches!(&f.name.0[..], [schema, name]
+        if schema.as_ident().is_some_and(|i| i.value == "pg_catalog")
+            && name.as_ident().is_some_and(|i| i.value == EXCLUDE_MARKER && i.quote_style == Some('"')));
+    if !marker {
+        return Exclude::NoOthers;
+    }
+    let what = match &f.args {
+        ast::FunctionArguments::List(l) => match l.args.first() {
+            Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v)))) => match &v.value {
+                ast::Value::SingleQuotedString(s) => s.clone(),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    let exclude = match what.as_str() {
+        "current row" => Exclude::CurrentRow,
+        "group" => Exclude::Group,
+        "ties" => Exclude::Ties,
+        _ => return Exclude::NoOthers,
+    };
+    spec.order_by.pop();
+    exclude
+}
+
+/// `tokens` with each window frame's `EXCLUDE CURRENT ROW | GROUP | TIES | NO OTHERS` (which
+/// sqlparser does not parse) rewritten for [`take_exclusion`]: the clause goes, and a marker
+/// call naming it becomes the window's last ORDER BY item, inserted before the frame's units
+/// (`ROWS`, `RANGE`, `GROUPS`) at the window's parenthesis level. None if there is none.
+pub(super) fn exclusion_syntax(tokens: &[Token]) -> Option<Vec<Token>> {
+    let word =
+        |t: &Token, k: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(k));
+    let next = |i: usize, n: usize| -> Vec<usize> {
+        (i + 1..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).take(n).collect()
+    };
+    // Text to insert before a token, and token ranges [from, to] to drop.
+    let mut inserts: Vec<(usize, String)> = Vec::new();
+    let mut drops: Vec<(usize, usize)> = Vec::new();
+    for i in 0..tokens.len() {
+        if !word(&tokens[i], "EXCLUDE") {
+            continue;
+        }
+        let after = next(i, 2);
+        let is = |k: usize, w: &str| after.get(k).is_some_and(|&j| word(&tokens[j], w));
+        let (what, last) = if is(0, "CURRENT") && is(1, "ROW") {
+            ("current row", after[1])
+        } else if is(0, "GROUP") {
+            ("group", after[0])
+        } else if is(0, "TIES") {
+            ("ties", after[0])
+        } else if is(0, "NO") && is(1, "OTHERS") {
+            ("no others", after[1])
+        } else {
+            continue;
+        };
+        // Back to the window's opening parenthesis: the frame's units, and an ORDER BY before them.
+        let (mut depth, mut units, mut order_by, mut open) = (0usize, None, false, false);
+        for j in (0..i).rev() {
+            match &tokens[j] {
+                Token::RParen => depth += 1,
+                Token::LParen if depth == 0 => {
+                    open = true;
+                    break;
+                }
+                Token::LParen => depth -= 1,
+                t if depth == 0 => {
+                    if units.is_none() && (word(t, "ROWS") || word(t, "RANGE") || word(t, "GROUPS")) {
+                        units = Some(j);
+                    } else if units.is_some() && word(t, "ORDER") {
+                        order_by = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let (true, Some(units)) = (open, units) else { continue };
+        drops.push((i, last));
+        if what != "no others" {
+            let marker = format!("pg_catalog.\"{EXCLUDE_MARKER}\"('{what}')");
+            inserts.push((units, if order_by { format!(", {marker} ") } else { format!("ORDER BY {marker} ") }));
+        }
+    }
+    if drops.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for (j, t) in tokens.iter().enumerate() {
+        for (_, text) in inserts.iter().filter(|(at, _)| *at == j) {
+            out.push_str(text);
+        }
+        if !drops.iter().any(|&(from, to)| (from..=to).contains(&j)) {
+            out.push_str(&t.to_string());
+        }
+    }
+    Tokenizer::new(&sqlparser::dialect::PostgreSqlDialect {}, &out).tokenize().ok()
 }

@@ -9,8 +9,10 @@
 //! table's definition first, then drops the index's table.
 
 use super::undo::{Created, ShardRows};
-use super::utility::{holder, release_unless_held, set_altering, stage_and_swap_as};
-use super::{drop_relations, notice, scan, shard_of_key, QueryResult};
+use super::utility::{
+    carry_writes, committed_rows, holder, one_per_key, release_unless_held, set_altering, stage_and_swap_as, visible,
+};
+use super::{drop_relations, notice, shard_of_key, QueryResult};
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
 use orbit_engine::table::{IndexDef, Row, TableDef};
@@ -22,7 +24,7 @@ fn exists_error(name: &str) -> SqlError {
 }
 
 pub(super) async fn create_index(
-    txn: &Txn,
+    txn: &mut Txn,
     table: &Arc<TableDef>,
     index: &IndexDef,
     if_not_exists: bool,
@@ -38,9 +40,6 @@ pub(super) async fn create_index(
         }
         return Err(exists_error(&index.name));
     }
-    if txn.overlay(table).is_some() {
-        return Err(SqlError::unsupported("CREATE INDEX on a table this transaction has changed is not supported yet"));
-    }
     set_altering(table, true, txn.id).await?;
     let built = build(txn, table, index).await;
     if built.is_err() {
@@ -50,19 +49,26 @@ pub(super) async fn create_index(
     Ok(r)
 }
 
-async fn build(txn: &Txn, table: &Arc<TableDef>, index: &IndexDef) -> Result<()> {
+/// Builds the index from the committed rows; the entries of the rows the transaction changed
+/// go into its write set (uniqueness is checked over the rows it sees).
+async fn build(txn: &mut Txn, table: &Arc<TableDef>, index: &IndexDef) -> Result<()> {
     let (_, n) = state::local();
-    let rows = scan(txn, table, None, None, &[]).await?;
-    let mut entries: Vec<(Vec<u8>, Row, usize)> =
-        rows.iter().enumerate().filter_map(|(i, (_, r))| table.index_entry(index, r).map(|(k, e)| (k, e, i))).collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let rows = committed_rows(txn, table).await?;
+    let own = txn.overlay_rows(table);
     if index.unique {
+        let seen: Vec<&Row> = visible(&rows, &own).collect();
+        let mut entries: Vec<(Vec<u8>, usize)> =
+            seen.iter().enumerate().filter_map(|(i, r)| table.index_entry(index, r).map(|(k, _)| (k, i))).collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
         if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(crate::index::duplicate(table, index, &rows[w[0].2].1, false));
+            return Err(crate::index::duplicate(table, index, seen[w[0].1], false));
         }
     }
+    let items =
+        rows.iter().filter_map(|(k, r)| table.index_entry(index, r).map(|(e, row)| (e, row, own.contains_key(k))));
+    let (entries, deletes) = one_per_key(items.collect());
     let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
-    for (k, e, _) in entries {
+    for (k, e) in entries {
         per_shard[shard_of_key(&k, n)].push((k, e));
     }
     stage_and_swap_as(&index.name, None, table.index_table(index), per_shard, None).await?;
@@ -70,16 +76,32 @@ async fn build(txn: &Txn, table: &Arc<TableDef>, index: &IndexDef) -> Result<()>
     let mut def = (**table).clone();
     def.indexes.push(index.clone());
     let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
-    for (k, row) in rows {
-        per_shard[shard_of_key(&k, n)].push((k, row));
+    for (k, row) in rows.iter() {
+        per_shard[shard_of_key(k, n)].push((k.clone(), row.clone()));
     }
     stage_and_swap_as(&table.name, Some(table), def, per_shard, holder(txn)).await?;
-    Ok(())
+    if own.is_empty() {
+        return Ok(());
+    }
+    // The entries of the transaction's changes: the changed committed rows' entries out, the
+    // new ones in.
+    let idef = crate::bind::lookup_table(&index.name).ok_or_else(|| super::no_table(&index.name))?;
+    for k in deletes {
+        txn.write(&idef, k, None)?;
+    }
+    for (k, e) in own.values().flatten().filter_map(|r| table.index_entry(index, r)) {
+        txn.write(&idef, k, Some(e))?;
+    }
+    carry_writes(txn, table, own)
 }
 
 /// DROP INDEX; in a transaction that outlives the statement, also what ROLLBACK needs to put
 /// the indexes back (their entries, their tables' definitions and rows).
-pub(super) async fn drop_index(txn: &Txn, names: &[String], if_exists: bool) -> Result<(QueryResult, Vec<Created>)> {
+pub(super) async fn drop_index(
+    txn: &mut Txn,
+    names: &[String],
+    if_exists: bool,
+) -> Result<(QueryResult, Vec<Created>)> {
     let mut r = QueryResult { tag: "DROP INDEX".into(), ..Default::default() };
     // PostgreSQL checks every name before dropping any.
     let mut found = Vec::new();
@@ -122,6 +144,8 @@ pub(super) async fn drop_index(txn: &Txn, names: &[String], if_exists: bool) -> 
             undo.extend(remove_from_table(txn, &table, &name).await?);
         }
         undo.extend(drop_kept(txn, &name).await?);
+        // Its entries for the transaction's changes go with it.
+        txn.forget_writes(&name);
     }
     Ok((r, undo))
 }
@@ -130,10 +154,9 @@ pub(super) async fn drop_index(txn: &Txn, names: &[String], if_exists: bool) -> 
 /// unless the statement commits alone.
 pub(super) async fn drop_kept(txn: &Txn, name: &str) -> Result<Option<Created>> {
     let kept = match (holder(txn), crate::bind::lookup_table(name)) {
-        (Some(_), Some(def)) => Some(Created::Dropped {
-            rows: per_shard(scan(txn, &def, None, None, &[]).await?),
-            def: Box::new((*def).clone()),
-        }),
+        (Some(_), Some(def)) => {
+            Some(Created::Dropped { rows: per_shard(committed_rows(txn, &def).await?), def: Box::new((*def).clone()) })
+        }
         _ => None,
     };
     drop_relations(&[name.to_string()]).await?;
@@ -152,14 +175,12 @@ pub(super) fn per_shard(rows: Vec<(Vec<u8>, Row)>) -> ShardRows {
 
 /// The table's definition without the index `name` (its rows unchanged); what ROLLBACK needs
 /// to put the old definition back.
-pub(super) async fn remove_from_table(txn: &Txn, table: &Arc<TableDef>, name: &str) -> Result<Option<Created>> {
-    if txn.overlay(table).is_some() {
-        return Err(SqlError::unsupported("DROP INDEX on a table this transaction has changed is not supported yet"));
-    }
+pub(super) async fn remove_from_table(txn: &mut Txn, table: &Arc<TableDef>, name: &str) -> Result<Option<Created>> {
     let (_, n) = state::local();
     set_altering(table, true, txn.id).await?;
+    let own = txn.overlay_rows(table);
     let r = async {
-        let rows = scan(txn, table, None, None, &[]).await?;
+        let rows = committed_rows(txn, table).await?;
         let mut def = (**table).clone();
         def.indexes.retain(|x| x.name != name);
         let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
@@ -171,6 +192,10 @@ pub(super) async fn remove_from_table(txn: &Txn, table: &Arc<TableDef>, name: &s
         Ok(kept.map(|(old, rows)| Created::Replaced { name: table.name.clone(), oid: 0, old, rows }))
     }
     .await;
+    let r = match r {
+        Ok(kept) => carry_writes(txn, table, own).map(|()| kept),
+        Err(e) => Err(e),
+    };
     if r.is_err() {
         release_unless_held(txn, table).await;
     }

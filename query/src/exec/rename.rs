@@ -17,12 +17,7 @@ fn exists_error(name: &str) -> SqlError {
     SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", crate::schema::relname(name)))
 }
 
-pub(super) async fn rename_table(txn: &Txn, table: &Arc<TableDef>, new_name: &str) -> Result<QueryResult> {
-    if txn.overlay(table).is_some() {
-        return Err(SqlError::unsupported(
-            "ALTER TABLE ... RENAME TO on a table this transaction has changed is not supported yet",
-        ));
-    }
+pub(super) async fn rename_table(txn: &mut Txn, table: &Arc<TableDef>, new_name: &str) -> Result<QueryResult> {
     // A view keeps its query as SQL text naming the table: it cannot follow a rename yet.
     if let Some(v) = super::views::dependents(std::slice::from_ref(&table.name)).first() {
         return Err(SqlError::unsupported(format!(
@@ -49,7 +44,13 @@ pub(super) async fn rename_table(txn: &Txn, table: &Arc<TableDef>, new_name: &st
     // In a block the table stays held until the block ends, failed or not (ROLLBACK may put
     // back a definition an earlier ALTER of the block replaced).
     let _ = set_altering(&renamed, !txn.alone, txn.id).await;
-    r
+    let r = r?;
+    // The transaction's changes to the table follow it to its new name (same OID).
+    let own = txn.overlay_rows(table);
+    if !own.is_empty() {
+        txn.rewrite_writes(&table.name, &renamed, own)?;
+    }
+    Ok(r)
 }
 
 pub(super) async fn rename_everywhere(table: &Arc<TableDef>, new_name: &str) -> Result<QueryResult> {

@@ -18,8 +18,9 @@
 //! Undo runs newest first over every kind, so `DROP t; CREATE t` rolls back to the old `t`.
 //! What is not transactional yet (docs/ARCHITECTURE.md): other sessions see a created object
 //! (or a changed definition) before COMMIT, and no longer see a dropped one, where PostgreSQL
-//! makes them wait; a crash before COMMIT keeps what was created or altered (only hidden
-//! tables come back); and COMMIT's drops are not atomic with its row changes across a crash.
+//! makes them wait; a crash before COMMIT keeps what ALTER replaced (what was created or renamed
+//! is undone at start-up from [`super::ddl_journal`], hidden tables get their names back); and
+//! COMMIT's drops are not atomic with its row changes across a crash.
 
 use super::{drop_tables, drop_tables_now, indexes, rename, views};
 use crate::bind::Plan;
@@ -106,6 +107,9 @@ pub(super) async fn drop_at_commit(txn: &mut Txn, tables: &[Arc<TableDef>]) -> R
     for t in tables {
         let hidden = format!("{}{HIDDEN}{}", t.name, txn.id);
         rename::rename_everywhere(t, &hidden).await?;
+        // Its SERIAL / IDENTITY sequences go into hiding with it (their names are free too).
+        let id = txn.id;
+        crate::sequence::rename_owned(&hidden, |n| format!("{n}{HIDDEN}{id}")).await?;
         txn.created.push(Created::Hidden { name: t.name.clone(), hidden });
     }
     Ok(())
@@ -140,7 +144,8 @@ async fn unhide(name: &str, hidden: &str) -> Result<()> {
             format!("relation \"{name}\" already exists: the dropped table stays hidden as {hidden:?}"),
         ));
     }
-    rename::rename_everywhere(&def, name).await.map(drop)
+    rename::rename_everywhere(&def, name).await?;
+    crate::sequence::rename_owned(name, |n| n.split_once(HIDDEN).map_or(n, |(base, _)| base).to_string()).await
 }
 
 /// At start-up (on the catalog's shard, once every shard recovered): the tables a crash left
@@ -222,7 +227,7 @@ pub(crate) async fn undo(mut objects: Vec<Created>, me: Owner) {
                 }
             }
             Created::Index { ref name, oid } if still(name, oid) => {
-                indexes::drop_index(&txn, std::slice::from_ref(name), true).await.map(drop)
+                indexes::drop_index(&mut txn, std::slice::from_ref(name), true).await.map(drop)
             }
             Created::Sequence { ref name } => crate::sequence::drop(std::slice::from_ref(name)).await.map(drop),
             Created::Hidden { ref name, ref hidden } => unhide(name, hidden).await,

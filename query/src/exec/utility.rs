@@ -20,6 +20,9 @@ use orbit_shards::wal::Ticket;
 use orbit_shards::{mesh, state};
 use std::sync::Arc;
 
+/// An encoded primary key (or index entry key).
+type Key = Vec<u8>;
+
 /// Rows of staging data sent to a shard in one hop.
 const REKEY_BATCH_ROWS: usize = 10_000;
 
@@ -203,21 +206,48 @@ async fn analyze_table(
     Ok(())
 }
 
+/// Every committed row of `table` as the latest commits left it: not as a REPEATABLE READ
+/// snapshot sees it (rows committed since must not be lost by a rebuild) and without the
+/// transaction's own changes (they stay in its write set until COMMIT). What DDL that rebuilds
+/// a table reads, once other writers are held off.
+pub(super) async fn committed_rows(txn: &Txn, table: &Arc<TableDef>) -> Result<Vec<(Vec<u8>, Row)>> {
+    let (name, oid) = (table.name.clone(), table.oid);
+    let parts = super::on_every_shard_at(None, move |s| {
+        let t = s.tables.get(&name).filter(|t| t.def.oid == oid).ok_or_else(|| no_table(&name))?;
+        let rows = t.scan_at(None).map_err(super::too_old)?;
+        Ok::<_, SqlError>(rows.map(|(k, r)| (k.clone(), r.clone())).collect::<Vec<_>>())
+    })
+    .await?;
+    let mut all = Vec::new();
+    for part in parts {
+        all.extend(part?);
+    }
+    let mut held = crate::memory::Held::new(txn.memory(), "rows from shards");
+    held.add(all.iter().map(|(k, r)| k.len() + crate::memory::row_bytes(r)).sum())?;
+    held.keep();
+    Ok(all)
+}
+
+/// The rows of `table` the transaction sees, given its `committed` rows and its `own`
+/// changes (key -> row, None: deleted): what a rebuild validates.
+pub(super) fn visible<'a>(
+    committed: &'a [(Vec<u8>, Row)],
+    own: &'a std::collections::BTreeMap<Vec<u8>, Option<Row>>,
+) -> impl Iterator<Item = &'a Row> {
+    let kept = committed.iter().filter(|(k, _)| !own.contains_key(k)).map(|(_, r)| r);
+    kept.chain(own.values().flatten())
+}
+
 /// ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns). DDL applies at once, as
 /// CREATE and DROP do (not transactional). Writers are locked out first ([`set_altering`]),
 /// so no transaction's rows can land in the old table after it was read; the re-keyed table
 /// gets a new OID.
 pub(super) async fn add_primary_key(
-    txn: &Txn,
+    txn: &mut Txn,
     table: &Arc<TableDef>,
     pk: &[usize],
     pk_name: &str,
 ) -> Result<(QueryResult, Vec<Created>)> {
-    if txn.overlay(table).is_some() {
-        return Err(SqlError::unsupported(
-            "ALTER TABLE ... ADD PRIMARY KEY on a table this transaction has changed is not supported yet",
-        ));
-    }
     if !table.indexes.is_empty() {
         // Index entries point at rows by primary key; re-keying would need every index rebuilt.
         return Err(SqlError::unsupported(
@@ -307,20 +337,23 @@ pub(crate) async fn release_altering(me: orbit_shards::rowlock::Owner) {
 /// DEFAULT computed per row), through the same staging table and swap as a re-key, so a crash
 /// leaves the old table or the new one.
 pub(super) async fn rewrite_columns(
-    txn: &Txn,
+    txn: &mut Txn,
     table: &Arc<TableDef>,
     def: &TableDef,
     change: &crate::bind::ColumnChange,
 ) -> Result<(QueryResult, Vec<Created>)> {
     use crate::bind::ColumnChange;
-    if txn.overlay(table).is_some() {
-        return Err(SqlError::unsupported("ALTER TABLE on a table this transaction has changed is not supported yet"));
-    }
     let (_, n) = state::local();
     set_altering(table, true, txn.id).await?;
     let r = async {
-        let rows = scan(txn, table, None, None, &[]).await?;
+        let rows = committed_rows(txn, table).await?;
         let mut undo = kept(txn, table, &rows, n);
+        // The transaction's own changes to the table are rewritten the same way and stay in
+        // its write set; only the rows it sees are validated.
+        let own = txn.overlay_rows(table);
+        let committed = rows.len();
+        let rows: Vec<(Vec<u8>, Row)> =
+            rows.into_iter().chain(own.iter().filter_map(|(k, r)| r.clone().map(|r| (k.clone(), r)))).collect();
         let defaults: Option<Vec<crate::expr::Expr>> = match change {
             ColumnChange::Add(e) => {
                 let mut per_row = vec![vec![e.clone()]; rows.len()];
@@ -342,8 +375,12 @@ pub(super) async fn rewrite_columns(
             _ => Vec::new(),
         };
         let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
+        let mut rewritten_own: std::collections::BTreeMap<Vec<u8>, Option<Row>> =
+            own.iter().filter(|(_, r)| r.is_none()).map(|(k, _)| (k.clone(), None)).collect();
         let width = table.columns.len();
-        for (k, (_, mut row)) in rows.into_iter().enumerate() {
+        for (k, (old_key, mut row)) in rows.into_iter().enumerate() {
+            // A committed row the transaction changed or deleted is rewritten, not validated.
+            let seen = k >= committed || !own.contains_key(&old_key);
             match change {
                 ColumnChange::Add(_) => {
                     let e = defaults
@@ -353,7 +390,7 @@ pub(super) async fn rewrite_columns(
                         .unwrap_or(crate::expr::Expr::Const(Datum::Null, orbit_engine::table::SqlType::Text));
                     let v = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &[], aggs: &[] })?;
                     let col = def.columns.last().expect("a column was added");
-                    if v.is_null() && col.not_null {
+                    if v.is_null() && col.not_null && seen {
                         return Err(SqlError::new(
                             code::NOT_NULL_VIOLATION,
                             format!("column \"{}\" of relation \"{}\" contains null values", col.name, table.name),
@@ -369,7 +406,7 @@ pub(super) async fn rewrite_columns(
                 ColumnChange::Check => {
                     for (c, e) in &new_checks {
                         let v = crate::expr::eval(e, &crate::expr::Ctx { row: &row, params: &[], aggs: &[] })?;
-                        if crate::expr::truth(v) == Some(false) {
+                        if crate::expr::truth(v) == Some(false) && seen {
                             return Err(SqlError::new(
                                 code::CHECK_VIOLATION,
                                 format!(
@@ -382,9 +419,14 @@ pub(super) async fn rewrite_columns(
                 }
             }
             let key = def.key_of(&row);
-            per_shard[super::shard_of_key(&key, n)].push((key, row));
+            if k < committed {
+                per_shard[super::shard_of_key(&key, n)].push((key, row));
+            } else {
+                rewritten_own.insert(key, Some(row));
+            }
         }
         let r = stage_and_swap(table, def.clone(), per_shard, holder(txn)).await?;
+        carry_writes(txn, table, rewritten_own)?;
         // Indexes on a dropped column went with it (at COMMIT, when ROLLBACK may bring the
         // column back).
         let gone: Vec<String> = table
@@ -421,31 +463,31 @@ fn kept(txn: &Txn, table: &Arc<TableDef>, rows: &[(Vec<u8>, Row)], n: usize) -> 
 }
 
 async fn rekey(
-    txn: &Txn,
+    txn: &mut Txn,
     table: &Arc<TableDef>,
     pk: &[usize],
     pk_name: &str,
     n: usize,
 ) -> Result<(QueryResult, Vec<Created>)> {
-    let rows = scan(txn, table, None, None, &[]).await?;
+    let rows = committed_rows(txn, table).await?;
     let undo = kept(txn, table, &rows, n);
+    let own = txn.overlay_rows(table);
     let mut def = (**table).clone();
     def.pk = pk.to_vec();
     def.pk_name = pk_name.to_string();
     for &c in pk {
         def.columns[c].not_null = true;
     }
-    // PostgreSQL builds the unique index first (NULLs never collide there; of several
-    // duplicated keys the sort meets the smallest first), then checks NOT NULL.
-    let mut keyed: Vec<(Vec<u8>, Row)> = Vec::with_capacity(rows.len());
-    let mut has_null = None;
-    for (_, mut row) in rows {
+    let rekeyed = |row: &Row| {
+        let mut row = row.clone();
         row.truncate(def.columns.len());
-        if let Some(&c) = pk.iter().find(|&&c| row[c].is_null()) {
-            has_null = has_null.or(Some(c));
-        }
-        keyed.push((def.key_of(&row), row));
-    }
+        (def.key_of(&row), row)
+    };
+    // PostgreSQL builds the unique index first (NULLs never collide there; of several
+    // duplicated keys the sort meets the smallest first), then checks NOT NULL, over the rows
+    // the transaction sees.
+    let mut keyed: Vec<(Vec<u8>, Row)> = visible(&rows, &own).map(rekeyed).collect();
+    let has_null = keyed.iter().find_map(|(_, row)| pk.iter().find(|&&c| row[c].is_null()).copied());
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     let dup = keyed.windows(2).find(|w| w[0].0 == w[1].0 && pk.iter().all(|&c| !w[0].1[c].is_null()));
     if let Some(w) = dup {
@@ -461,11 +503,53 @@ async fn rekey(
             format!("column \"{}\" of relation \"{}\" contains null values", table.columns[c].name, table.name),
         ));
     }
+    // The new table holds the committed rows under their new keys; the transaction's changes
+    // follow them in its write set.
+    let items = rows.iter().map(|(k, r)| {
+        let (key, row) = rekeyed(r);
+        (key, row, own.contains_key(k))
+    });
+    let (committed, deletes) = one_per_key(items.collect());
+    let mut rewritten_own: std::collections::BTreeMap<Vec<u8>, Option<Row>> =
+        deletes.into_iter().map(|k| (k, None)).collect();
+    for r in own.values().flatten() {
+        let (k, row) = rekeyed(r);
+        rewritten_own.insert(k, Some(row));
+    }
     let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
-    for (k, row) in keyed {
+    for (k, row) in committed {
         per_shard[super::shard_of_key(&k, n)].push((k, row));
     }
-    Ok((stage_and_swap(table, def, per_shard, holder(txn)).await?, undo))
+    let r = stage_and_swap(table, def, per_shard, holder(txn)).await?;
+    carry_writes(txn, table, rewritten_own)?;
+    Ok((r, undo))
+}
+
+/// Committed rows (or index entries) under their new keys, each marked if the transaction
+/// changed or deleted it: one per key for the rebuilt relation — the one the transaction left
+/// alone if any (the rows it sees have no duplicates: that was checked), else any — and the
+/// keys whose row the transaction changed, which its write set must delete at COMMIT. Several
+/// committed rows share a key only when the transaction removed the duplicates before the
+/// DDL (`UPDATE` then `ADD PRIMARY KEY`); until COMMIT other sessions see one of them.
+pub(super) fn one_per_key(mut items: Vec<(Vec<u8>, Row, bool)>) -> (Vec<(Vec<u8>, Row)>, Vec<Key>) {
+    items.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(&b.2)));
+    items.dedup_by(|later, first| later.0 == first.0);
+    let deletes = items.iter().filter(|(_, _, changed)| *changed).map(|(k, _, _)| k.clone()).collect();
+    (items.into_iter().map(|(k, r, _)| (k, r)).collect(), deletes)
+}
+
+/// After a rebuild swapped a new definition in for `table`: the transaction's changes to it
+/// (`rows`, rewritten for the new definition) move to the new table in its write set.
+pub(super) fn carry_writes(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    rows: std::collections::BTreeMap<Vec<u8>, Option<Row>>,
+) -> Result<()> {
+    if rows.is_empty() && txn.overlay(table).is_none() {
+        return Ok(());
+    }
+    let now = crate::bind::lookup_table(&table.name).ok_or_else(|| no_table(&table.name))?;
+    txn.rewrite_writes(&table.name, &now, rows)
 }
 
 /// Builds `def`'s rows (already placed per shard) into a staging table and swaps it in for

@@ -1,0 +1,199 @@
+//! System views over objects Orbit has fewer details of than PostgreSQL: pg_index's
+//! per-column arrays (indcollation, indclass, indoption), the btree operator classes
+//! (pg_opclass), pg_tablespace, pg_sequence, and pg_depend's rows for sequences owned by a column (the only
+//! dependencies Orbit records). Rows are built as [`crate::catalog::rows`] builds the others.
+
+use crate::error::Result;
+use orbit_engine::table::{ArrayValue, ColumnDef, Datum, Identity, Row, SqlType, TableDef};
+use std::sync::Arc;
+
+/// pg_class's OID, the classid/refclassid of a relation's pg_depend rows.
+const PG_CLASS_OID: i64 = 1259;
+const BTREE_AM_OID: i64 = 403;
+const PG_CATALOG_NS: i64 = 11;
+
+/// PostgreSQL 15's btree operator classes of the types Orbit has: (OID, name, input type,
+/// default, family). `varchar_ops` and the `*_pattern_ops` are the non-default ones.
+const OPCLASSES: &[(i64, &str, i64, bool, i64)] = &[
+    (1978, "int4_ops", 23, true, 1976),
+    (1979, "int2_ops", 21, true, 1976),
+    (1981, "oid_ops", 26, true, 1989),
+    (3122, "date_ops", 1082, true, 434),
+    (3123, "float8_ops", 701, true, 1970),
+    (3124, "int8_ops", 20, true, 1976),
+    (3125, "numeric_ops", 1700, true, 1988),
+    (3126, "text_ops", 25, true, 1994),
+    (3127, "timestamptz_ops", 1184, true, 434),
+    (3128, "timestamp_ops", 1114, true, 434),
+    (4217, "text_pattern_ops", 25, false, 2095),
+    (4218, "varchar_pattern_ops", 25, false, 2095),
+    (4219, "bpchar_pattern_ops", 1042, false, 2097),
+    (10000, "array_ops", 2277, true, 397),
+    (10003, "bool_ops", 16, true, 424),
+    (10004, "bpchar_ops", 1042, true, 426),
+    (10006, "bytea_ops", 17, true, 428),
+    (10012, "float4_ops", 700, true, 1970),
+    (10022, "interval_ops", 1186, true, 1982),
+    (10038, "time_ops", 1083, true, 1996),
+    (10044, "varchar_ops", 25, false, 1994),
+    (10065, "uuid_ops", 2950, true, 2968),
+    (10088, "jsonb_ops", 3802, true, 4033),
+];
+
+/// The default btree operator class of a column type (varchar and the OID aliases use their
+/// base type's; 0 for a type without one).
+fn default_opclass(t: SqlType) -> i64 {
+    let input = match t {
+        SqlType::Varchar(_) => 25,
+        SqlType::Array(_) => 2277,
+        SqlType::Oid(_) => 26,
+        t => t.oid() as i64,
+    };
+    OPCLASSES.iter().find(|o| o.2 == input && o.3).map_or(0, |o| o.0)
+}
+
+fn oid_array(items: Vec<i64>) -> Datum {
+    let items = items.into_iter().map(Datum::Int8).collect();
+    Datum::Array(Box::new(ArrayValue::from_items(SqlType::Int8, items)))
+}
+
+/// pg_index's columns after indkey for an index on `cols` of `t`: indisexclusion,
+/// indcheckxmin, indisready, indislive, indcollation, indclass, indoption (every key ascending,
+/// NULLs last: 0; as int2vector's text, `0 0`, which SQLAlchemy splits) and indexprs (Orbit
+/// indexes columns only).
+pub(crate) fn index_columns(t: &TableDef, cols: &[usize]) -> Vec<Datum> {
+    let types: Vec<SqlType> = cols.iter().filter_map(|&i| t.columns.get(i)).map(|c| c.ty).collect();
+    let options = vec!["0"; types.len()].join(" ");
+    vec![
+        Datum::Bool(false),
+        Datum::Bool(false),
+        Datum::Bool(true),
+        Datum::Bool(true),
+        oid_array(types.iter().map(|t| crate::catalog::collation_of(*t)).collect()),
+        oid_array(types.iter().map(|t| default_opclass(*t)).collect()),
+        Datum::Text(options),
+        Datum::Null,
+    ]
+}
+
+pub(crate) fn opclass_rows() -> Vec<Row> {
+    OPCLASSES
+        .iter()
+        .map(|&(oid, name, input, default, family)| {
+            vec![
+                Datum::Int8(oid),
+                Datum::Int8(BTREE_AM_OID),
+                Datum::Text(name.to_string()),
+                Datum::Int8(PG_CATALOG_NS),
+                Datum::Int8(10),
+                Datum::Int8(family),
+                Datum::Int8(input),
+                Datum::Bool(default),
+                Datum::Int8(0),
+            ]
+        })
+        .collect()
+}
+
+/// pg_tablespace: initdb's two tablespaces (every table is in the default one).
+pub(crate) fn tablespace_rows() -> Vec<Row> {
+    [(1663, "pg_default"), (1664, "pg_global")]
+        .into_iter()
+        .map(|(oid, name)| vec![Datum::Int8(oid), Datum::Text(name.into()), Datum::Int8(10), Datum::Null, Datum::Null])
+        .collect()
+}
+
+/// The column of `t` whose DEFAULT takes values from sequence `seq` (SERIAL, identity).
+fn owning_column<'a>(t: &'a TableDef, seq: &str) -> Option<(usize, &'a ColumnDef)> {
+    t.columns.iter().enumerate().find(|(_, c)| crate::catalog_fns::column_sequence(c).as_deref() == Some(seq))
+}
+
+/// A sequence row's name and owning table, with the owning column if the table has one.
+fn owner_of<'a>(row: &Row, tables: &'a [Arc<TableDef>]) -> (String, Option<(&'a TableDef, usize, &'a ColumnDef)>) {
+    let name = match &row[0] {
+        Datum::Text(n) => n.clone(),
+        _ => String::new(),
+    };
+    let owner = match &row[8] {
+        Datum::Text(t) => tables.iter().find(|d| d.name == *t),
+        _ => None,
+    };
+    let col = owner.and_then(|t| owning_column(t, &name).map(|(i, c)| (t.as_ref(), i, c)));
+    (name, col)
+}
+
+/// A sequence's type: its column's for a SERIAL or identity column's; else the type whose
+/// range its bounds span (Orbit keeps no type for CREATE SEQUENCE ... AS: a bigint sequence
+/// with MAXVALUE 32767 reads as smallint).
+fn sequence_type(row: &Row, col: Option<&ColumnDef>) -> SqlType {
+    if let Some(c) = col.filter(|c| c.ty.is_integer()) {
+        return c.ty;
+    }
+    let (min, max) = (row[2].as_i64().unwrap_or(1), row[3].as_i64().unwrap_or(i64::MAX));
+    if max == i16::MAX as i64 || min == i16::MIN as i64 {
+        SqlType::Int2
+    } else if max == i32::MAX as i64 || min == i32::MIN as i64 {
+        SqlType::Int4
+    } else {
+        SqlType::Int8
+    }
+}
+
+/// pg_sequence: every sequence (cache 1: Orbit hands out values from the sequence's shard).
+pub(crate) async fn sequence_rows() -> Result<Vec<Row>> {
+    let tables = crate::catalog::user_tables();
+    Ok(crate::catalog::sequence_rows()
+        .await?
+        .into_iter()
+        .map(|r| {
+            let (name, owner) = owner_of(&r, &tables);
+            let ty = sequence_type(&r, owner.map(|o| o.2));
+            vec![
+                Datum::Int8(crate::catalog::sequence_oid(&name)),
+                Datum::Int8(ty.oid() as i64),
+                r[4].clone(),
+                r[1].clone(),
+                r[3].clone(),
+                r[2].clone(),
+                Datum::Int8(1),
+                r[5].clone(),
+            ]
+        })
+        .collect())
+}
+
+/// pg_depend: a sequence owned by a column depends on it, automatically for SERIAL ('a'),
+/// internally for an identity column ('i').
+pub(crate) async fn depend_rows() -> Result<Vec<Row>> {
+    let tables = crate::catalog::user_tables();
+    Ok(crate::catalog::sequence_rows()
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            let (name, owner) = owner_of(&r, &tables);
+            let (t, i, c) = owner?;
+            Some(vec![
+                Datum::Int8(PG_CLASS_OID),
+                Datum::Int8(crate::catalog::sequence_oid(&name)),
+                Datum::Int4(0),
+                Datum::Int8(PG_CLASS_OID),
+                Datum::Int8(t.oid as i64),
+                Datum::Int4(i as i32 + 1),
+                Datum::Text(if c.identity == Identity::No { "a" } else { "i" }.to_string()),
+            ])
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_opclasses_are_postgresqls() {
+        assert_eq!(default_opclass(SqlType::Int4), 1978);
+        assert_eq!(default_opclass(SqlType::Varchar(Some(5))), 3126);
+        assert_eq!(default_opclass(SqlType::Text), 3126);
+        assert_eq!(default_opclass(SqlType::Json), 0);
+    }
+}

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 /// pg_prepared_statements' OID in PostgreSQL 15.
-pub const VIEW_OID: u32 = 12080;
+pub const VIEW_OID: u32 = 12095;
 
 /// One prepared statement of a session.
 #[derive(Debug)]

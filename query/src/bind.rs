@@ -20,6 +20,7 @@ mod functions;
 mod grouping;
 mod lateral;
 mod modify_join;
+mod prepare;
 mod rename;
 mod schema;
 mod srf;
@@ -30,6 +31,7 @@ mod views;
 mod window;
 pub use constraints::bind_check;
 pub(crate) use constraints::index_owner;
+pub use prepare::{execute_args, Discard};
 use temporal::{datetime_common, is_temporal};
 
 /// A column of a statement's result (RowDescription).
@@ -212,6 +214,20 @@ pub enum Plan {
     RollbackTo(String),
     /// `DEALLOCATE name` (None: `DEALLOCATE ALL`): handled by the connection.
     Deallocate(Option<String>),
+    /// `PREPARE name [(types)] AS statement` ([`prepare`]): the statement bound; the
+    /// connection keeps it.
+    Prepare {
+        name: String,
+        statement: Box<Prepared>,
+    },
+    /// `EXECUTE name [(args)]`: the connection finds the statement and binds the arguments
+    /// ([`execute_args`]).
+    Execute {
+        name: String,
+        args: Vec<ast::Expr>,
+    },
+    /// `DISCARD ALL | PLANS | SEQUENCES | TEMP`: the connection's state.
+    Discard(Discard),
     /// `SET [LOCAL] name = value` (value None: `DEFAULT`), checked by [`crate::settings`]; the
     /// connection holds the values.
     Set {
@@ -1070,6 +1086,7 @@ impl Binder<'_> {
                 let n = fold(name);
                 Ok((Plan::Deallocate(if n == "all" && name.quote_style.is_none() { None } else { Some(n) }), vec![]))
             }
+            S::Prepare { .. } | S::Execute { .. } | S::Discard { .. } => Ok((self.session_statement(stmt)?, vec![])),
             S::Commit { chain: false, .. } => Ok((Plan::Commit, vec![])),
             S::Rollback { chain: false, savepoint: None } => Ok((Plan::Rollback, vec![])),
             other => {

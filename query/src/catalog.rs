@@ -515,11 +515,17 @@ pub fn resolve(parts: &[String]) -> Option<Arc<TableDef>> {
         [s, n] => (s.as_str(), n.as_str()),
         _ => return None,
     };
+    if let Some(v) = crate::prepared::resolve(schema, name) {
+        return Some(v);
+    }
     VIEWS.iter().find(|v| v.schema == schema && v.name == name).map(def_of)
 }
 
 /// Whether a table definition is a system view.
 pub fn is_view(def: &TableDef) -> bool {
+    if def.oid == crate::prepared::VIEW_OID {
+        return true;
+    }
     def.oid != 0 && def.oid < 16384 && VIEWS.iter().any(|v| v.oid == def.oid)
 }
 
@@ -1063,6 +1069,7 @@ fn attnums(cols: &[usize]) -> Datum {
 pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
     let gone = |e: orbit_shards::Error| SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}"));
     Ok(match def.oid {
+        crate::prepared::VIEW_OID => crate::prepared::rows(&_txn.prepared_statements),
         1259 => {
             let mut out = Vec::new();
             for t in user_tables() {

@@ -1,14 +1,16 @@
 //! COPY's data formats (<https://www.postgresql.org/docs/15/sql-copy.html>): the text format
 //! (delimiter, `\N`, backslash escapes) and CSV (QUOTE, ESCAPE, NULL, HEADER, FORCE_*), read
 //! ([`CopyIn`]: bytes from CopyData messages in, table rows out, with PostgreSQL's errors and
-//! their `COPY t, line n, column c: "..."` CONTEXT) and written ([`encode_row`]). The binary
-//! format is not supported (0A000). The protocol side (CopyInResponse, CopyData, ...) is the
+//! their `COPY t, line n, column c: "..."` CONTEXT) and written ([`encode_row`]); the binary
+//! format in [`binary`]. The protocol side (CopyInResponse, CopyData, ...) is the
 //! connection's; running the rows in is [`crate::exec::copy_insert`].
 
 use crate::error::{code, Result, SqlError};
 use crate::types;
 use orbit_engine::table::{Datum, Row, SqlType, TableDef};
 use std::sync::Arc;
+
+pub mod binary;
 
 /// The most bytes one line (one row) of COPY data may take: PostgreSQL's limit for a line is
 /// its allocation limit, 1 GB - 1; a longer line fails the COPY (54000).
@@ -26,6 +28,8 @@ pub enum Header {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CopyOptions {
     pub csv: bool,
+    /// FORMAT binary ([`binary`]): the text options do not apply.
+    pub binary: bool,
     pub delimiter: u8,
     pub null: String,
     pub header: Header,
@@ -43,6 +47,7 @@ impl CopyOptions {
     pub fn text(columns: usize) -> CopyOptions {
         CopyOptions {
             csv: false,
+            binary: false,
             delimiter: b'\t',
             null: "\\N".into(),
             header: Header::No,
@@ -125,7 +130,8 @@ pub struct CopyIn {
 impl CopyIn {
     pub fn new(table: Arc<TableDef>, columns: Vec<usize>, opts: CopyOptions) -> CopyIn {
         let types = columns.iter().map(|&i| table.columns[i].ty).collect();
-        let header_pending = opts.header != Header::No;
+        // The binary format always starts with its header.
+        let header_pending = opts.header != Header::No || opts.binary;
         CopyIn {
             table,
             columns,
@@ -179,17 +185,18 @@ impl CopyIn {
 
     /// Takes the bytes of one CopyData message (read into rows by [`CopyIn::read_rows`]).
     pub fn feed(&mut self, data: &[u8]) {
-        if !self.ended {
+        // Binary data after the trailer is an error, so it is kept to be found.
+        if !self.ended || self.opts.binary {
             self.buf.extend_from_slice(data);
         }
     }
 
     /// Reads whole lines into rows until `max` rows are pending or no whole line is left.
     pub fn read_rows(&mut self, max: usize) -> Result<()> {
-        let r = self.read_lines(max);
+        let r = if self.opts.binary { self.read_binary(max, false) } else { self.read_lines(max) };
         // Drop what was read in one go (not line by line: a message may hold many lines).
         self.buf.drain(..self.pos);
-        self.scan_from -= self.pos;
+        self.scan_from = self.scan_from.saturating_sub(self.pos);
         self.pos = 0;
         r
     }
@@ -231,6 +238,9 @@ impl CopyIn {
     /// CopyDone (after [`CopyIn::read_rows`] has read every whole line): a last line without
     /// its newline is a row too.
     pub fn finish(&mut self) -> Result<()> {
+        if self.opts.binary {
+            return self.read_binary(usize::MAX, true);
+        }
         if self.ended || self.buf.len() == self.pos {
             return Ok(());
         }

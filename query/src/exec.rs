@@ -35,7 +35,7 @@ mod upsert;
 mod utility;
 mod views;
 pub(crate) use utility::release_altering;
-pub use utility::{copy_insert, copy_out};
+pub use utility::{copy_insert, copy_out, copy_out_values};
 
 /// A statement's outcome: rows (for SELECT and RETURNING), the command tag and any notices.
 #[derive(Debug, Default)]
@@ -83,6 +83,9 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             | Plan::ReleaseSavepoint(_)
             | Plan::RollbackTo(_)
             | Plan::Deallocate(_)
+            | Plan::Prepare { .. }
+            | Plan::Execute { .. }
+            | Plan::Discard(_)
             | Plan::Set { .. }
             | Plan::Reset(_)
             | Plan::Show(_)
@@ -112,6 +115,9 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         | Plan::ReleaseSavepoint(_)
         | Plan::RollbackTo(_)
         | Plan::Deallocate(_)
+        | Plan::Prepare { .. }
+        | Plan::Execute { .. }
+        | Plan::Discard(_)
         | Plan::Set { .. }
         | Plan::Reset(_)
         | Plan::Show(_) => Ok(QueryResult::default()),

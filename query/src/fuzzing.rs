@@ -28,9 +28,16 @@ fn table() -> Arc<TableDef> {
     })
 }
 
-/// Rows (or the first error's text) read from `data` fed in pieces of `piece` bytes.
-fn copy_in_pieces(data: &[u8], csv: bool, piece: usize) -> Result<Vec<Row>, String> {
+/// Rows (or the first error's text) read from `data` fed in pieces of `piece` bytes; `binary`
+/// puts the binary format's header before the data, so mutations reach the tuples.
+fn copy_in_pieces(data: &[u8], csv: bool, binary: bool, piece: usize) -> Result<Vec<Row>, String> {
     let mut opts = CopyOptions::text(3);
+    opts.binary = binary;
+    let mut header = Vec::new();
+    if binary {
+        crate::copy::binary::encode_header(&mut header);
+    }
+    let data = &[header.as_slice(), data].concat();
     if csv {
         opts.csv = true;
         opts.delimiter = b',';
@@ -48,12 +55,12 @@ fn copy_in_pieces(data: &[u8], csv: bool, piece: usize) -> Result<Vec<Row>, Stri
     Ok(rows)
 }
 
-/// COPY's text and CSV readers: never panic, same outcome however the data is split.
+/// COPY's text, CSV and binary readers: never panic, same outcome however the data is split.
 pub fn check_copy(data: &[u8]) {
-    for csv in [false, true] {
-        let whole = copy_in_pieces(data, csv, data.len());
-        let bytewise = copy_in_pieces(data, csv, 1);
-        assert_eq!(whole, bytewise, "COPY (csv: {csv}) depends on how the data arrives");
+    for (csv, binary) in [(false, false), (true, false), (false, true)] {
+        let whole = copy_in_pieces(data, csv, binary, data.len() + 19);
+        let bytewise = copy_in_pieces(data, csv, binary, 1);
+        assert_eq!(whole, bytewise, "COPY (csv: {csv}, binary: {binary}) depends on how the data arrives");
     }
 }
 

@@ -29,6 +29,7 @@ pub mod json_build;
 pub mod lateral;
 pub mod memory;
 pub mod numeric;
+pub mod prepared;
 pub mod regtypes;
 pub mod relation;
 pub mod scalar;

@@ -288,6 +288,8 @@ pub struct Txn {
     pub cancel: Option<std::rc::Rc<Cancel>>,
     /// The session's last nextval per sequence (currval), shared by its transactions.
     pub sequences: std::rc::Rc<std::cell::RefCell<std::collections::HashMap<String, i64>>>,
+    /// The session's prepared statements (pg_prepared_statements lists them).
+    pub prepared_statements: crate::prepared::Session,
     /// When the transaction started (microseconds since 2000-01-01 UTC): now() and
     /// CURRENT_TIMESTAMP, as in PostgreSQL.
     pub started_us: i64,
@@ -345,6 +347,7 @@ impl Txn {
             read_only: false,
             cancel: None,
             sequences: Default::default(),
+            prepared_statements: Default::default(),
             started_us: crate::datetime::now_us(),
             relations: Default::default(),
             isolation: Isolation::ReadCommitted,

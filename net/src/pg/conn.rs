@@ -130,6 +130,10 @@ async fn cancel_request(pkt: &[u8]) {
 #[path = "copy.rs"]
 mod copy;
 
+/// Prepared statements: PREPARE, EXECUTE, DEALLOCATE, DISCARD and the protocol's named ones.
+#[path = "prepared.rs"]
+mod prepared;
+
 /// Accepts PostgreSQL connections until shutdown; each gets its own task on this shard.
 pub async fn serve(listener: TcpListener, cfg: Arc<PgConfig>) {
     rt::accept_until_shutdown(&listener, "pg", |stream| {
@@ -154,6 +158,8 @@ struct Portal {
     stmt: Rc<Prepared>,
     /// The statement's text with constants replaced (pg_stat_statements' key).
     text: Rc<str>,
+    /// The query string its statement was parsed from.
+    source: Rc<str>,
     params: Vec<Datum>,
     /// Per result column: binary?
     binary: Vec<bool>,
@@ -167,7 +173,8 @@ struct Conn {
     rbuf: BytesMut,
     out: BytesMut,
     status: TxStatus,
-    statements: HashMap<String, Rc<Prepared>>,
+    /// The session's prepared statements, named and unnamed ([`prepared`]).
+    statements: orbit_query::prepared::Session,
     portals: HashMap<String, Portal>,
     /// After an error in the extended protocol: skip messages until Sync.
     skip_to_sync: bool,
@@ -186,8 +193,6 @@ struct Conn {
     sequences: Rc<std::cell::RefCell<HashMap<String, i64>>>,
     /// What this session is doing, as pg_stat_activity shows it.
     activity: Rc<std::cell::RefCell<orbit_query::catalog::Activity>>,
-    /// Normalized text of each prepared statement, by name.
-    statement_texts: HashMap<String, Rc<str>>,
 }
 
 type IoResult<T> = std::io::Result<T>;
@@ -271,8 +276,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         cancel: Rc::default(),
         sequences: Rc::default(),
         activity: Rc::default(),
-        statement_texts: HashMap::new(),
-        statements: HashMap::new(),
+        statements: Rc::default(),
         portals: HashMap::new(),
         skip_to_sync: false,
         settings: Vec::new(),
@@ -581,8 +585,7 @@ async fn query_loop(c: &mut Conn) -> IoResult<()> {
             F::Close(cl) => {
                 let name = cl.name.unwrap_or_default();
                 if cl.target_type == b'S' {
-                    c.statements.remove(&name);
-                    c.statement_texts.remove(&name);
+                    prepared::close(c, &name);
                 } else {
                     c.portals.remove(&name);
                 }
@@ -881,6 +884,7 @@ fn new_txn(c: &Conn) -> orbit_query::Txn {
     t.isolation = orbit_query::Isolation::from_setting(level.unwrap_or("read committed"));
     t.cancel = Some(c.cancel.clone());
     t.sequences = c.sequences.clone();
+    t.prepared_statements = c.statements.clone();
     t
 }
 
@@ -1005,6 +1009,15 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     if let Some(i) = prepared.param_types.first().map(|_| 1) {
         return Err(SqlError::new("42P02", format!("there is no parameter ${i}")));
     }
+    if let Some(tag) = prepared::session_command(c, sql, &prepared.plan) {
+        put(&mut c.out, CommandComplete::new(tag?.to_string()));
+        return Ok(());
+    }
+    // EXECUTE runs the named statement with its arguments as parameters.
+    let (prepared, params) = match prepared::resolve_execute(c, sql, &prepared.plan)? {
+        Some(target) => target,
+        None => (Rc::new(prepared), Vec::new()),
+    };
     if let Plan::Deallocate(name) = &prepared.plan {
         let tag = deallocate(c, name.as_deref())?;
         put(&mut c.out, CommandComplete::new(tag.to_string()));
@@ -1029,9 +1042,9 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         put(&mut c.out, CommandComplete::new(tag));
         return Ok(());
     }
-    let r = match prepared.plan {
-        Plan::Show(which) => show(c, which),
-        _ => run_statement(c, &prepared.plan, &[]).await?,
+    let r = match &prepared.plan {
+        Plan::Show(which) => show(c, *which),
+        _ => run_statement(c, &prepared.plan, &params).await?,
     };
     orbit_query::catalog::record_statement(text, started.elapsed().as_secs_f64() * 1000.0, rows_of(&r));
     send_notices(c, &r.notices);
@@ -1073,20 +1086,7 @@ fn show(c: &Conn, which: Option<&'static str>) -> orbit_query::QueryResult {
 
 /// `DEALLOCATE name` / `DEALLOCATE ALL` (drivers such as psycopg send it).
 fn deallocate(c: &mut Conn, name: Option<&str>) -> Result<&'static str, SqlError> {
-    match name {
-        None => {
-            c.statements.retain(|n, _| n.is_empty());
-            c.statement_texts.retain(|n, _| n.is_empty());
-            Ok("DEALLOCATE ALL")
-        }
-        Some(n) => {
-            c.statement_texts.remove(n);
-            if n.is_empty() || c.statements.remove(n).is_none() {
-                return Err(statement_missing(n));
-            }
-            Ok("DEALLOCATE")
-        }
-    }
+    prepared::deallocate(c, name)
 }
 
 fn returns_rows(p: &Prepared) -> bool {
@@ -1096,6 +1096,8 @@ fn returns_rows(p: &Prepared) -> bool {
         Plan::Insert { returning, .. } | Plan::Update { returning, .. } | Plan::Delete { returning, .. } => {
             returning.is_some()
         }
+        // A parsed EXECUTE: its columns are the named statement's.
+        Plan::Execute { .. } => !p.columns.is_empty(),
         _ => false,
     }
 }
@@ -1116,20 +1118,9 @@ fn fail_transaction(c: &mut Conn) {
 }
 
 fn parse(c: &mut Conn, name: String, sql: &str, oids: &[u32]) -> Result<(), SqlError> {
-    if !name.is_empty() && c.statements.contains_key(&name) {
-        return Err(SqlError::new(
-            code::DUPLICATE_PREPARED_STATEMENT,
-            format!("prepared statement \"{name}\" already exists"),
-        ));
-    }
-    if c.statements.len() >= MAX_STATEMENTS && !c.statements.contains_key(&name) {
-        return Err(SqlError::new(
-            code::PROGRAM_LIMIT_EXCEEDED,
-            format!("too many prepared statements (at most {MAX_STATEMENTS})"),
-        ));
-    }
+    prepared::check_new(c, &name)?;
     use_search_path(c);
-    let prepared = match bind::prepare(sql, oids) {
+    let mut prepared = match bind::prepare(sql, oids) {
         Ok(p) => p,
         Err(e) if c.status == TxStatus::Failed => {
             let _ = e;
@@ -1140,17 +1131,11 @@ fn parse(c: &mut Conn, name: String, sql: &str, oids: &[u32]) -> Result<(), SqlE
     if c.status == TxStatus::Failed && !is_tx_exit(&prepared.plan) {
         return Err(aborted());
     }
-    c.statement_texts.insert(name.clone(), Rc::from(orbit_query::catalog::normalize(sql)));
-    c.statements.insert(name, Rc::new(prepared));
-    Ok(())
-}
-
-fn statement_missing(name: &str) -> SqlError {
-    if name.is_empty() {
-        SqlError::new(code::UNDEFINED_PREPARED_STATEMENT, "unnamed prepared statement does not exist")
-    } else {
-        SqlError::new(code::UNDEFINED_PREPARED_STATEMENT, format!("prepared statement \"{name}\" does not exist"))
+    if let Some(columns) = prepared::execute_columns(c, &prepared.plan)? {
+        prepared.columns = columns;
     }
+    prepared::store(c, name, prepared, sql, false);
+    Ok(())
 }
 
 fn portal_missing(name: &str) -> SqlError {
@@ -1160,7 +1145,7 @@ fn portal_missing(name: &str) -> SqlError {
 fn bind_portal(c: &mut Conn, b: pgwire::messages::extendedquery::Bind) -> Result<(), SqlError> {
     let sname = b.statement_name.unwrap_or_default();
     let pname = b.portal_name.unwrap_or_default();
-    let stmt = c.statements.get(&sname).cloned().ok_or_else(|| statement_missing(&sname))?;
+    let stmt = prepared::get(c, &sname).ok_or_else(|| prepared::missing(&sname))?;
     let n = stmt.param_types.len();
     let formats = &b.parameter_format_codes;
     if formats.len() > 1 && formats.len() != b.parameters.len() {
@@ -1223,14 +1208,16 @@ fn bind_portal(c: &mut Conn, b: pgwire::messages::extendedquery::Bind) -> Result
             format!("too many portals (at most {MAX_STATEMENTS})"),
         ));
     }
-    let text = c.statement_texts.get(&sname).cloned().unwrap_or_else(|| Rc::from(""));
-    c.portals.insert(pname, Portal { stmt, text, params, binary, result: None, sent: 0 });
+    let text = prepared::normalized(c, &sname);
+    let source = prepared::source(c, &sname);
+    prepared::count_execution(c, &sname);
+    c.portals.insert(pname, Portal { stmt, text, source, params, binary, result: None, sent: 0 });
     Ok(())
 }
 
 fn describe(c: &mut Conn, target: u8, name: &str) -> Result<(), SqlError> {
     if target == b'S' {
-        let stmt = c.statements.get(name).cloned().ok_or_else(|| statement_missing(name))?;
+        let stmt = prepared::get(c, name).ok_or_else(|| prepared::missing(name))?;
         let oids = stmt.param_types.iter().map(|t: &SqlType| t.oid()).collect();
         put(&mut c.out, ParameterDescription::new(oids));
         if returns_rows(&stmt) {
@@ -1252,10 +1239,19 @@ fn describe(c: &mut Conn, target: u8, name: &str) -> Result<(), SqlError> {
 
 async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError> {
     let portal = c.portals.get(name).ok_or_else(|| portal_missing(name))?;
-    let stmt = portal.stmt.clone();
+    let mut stmt = portal.stmt.clone();
     if portal.result.is_none() {
         if c.status == TxStatus::Failed && !is_tx_exit(&stmt.plan) {
             return Err(aborted());
+        }
+        let mut params = portal.params.clone();
+        let (text, source) = (portal.text.clone(), portal.source.clone());
+        if let Some(tag) = prepared::session_command(c, &source, &stmt.plan) {
+            put(&mut c.out, CommandComplete::new(tag?.to_string()));
+            return Ok(());
+        }
+        if let Some((target, args)) = prepared::resolve_execute(c, &source, &stmt.plan)? {
+            (stmt, params) = (target, args);
         }
         match &stmt.plan {
             Plan::Empty => {
@@ -1288,8 +1284,6 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
             }
             plan => refuse_in_block(c, plan)?,
         }
-        let params = portal.params.clone();
-        let text = portal.text.clone();
         // Outside a block, the statements up to Sync run in one implicit transaction, as in
         // PostgreSQL: an error rolls back what the earlier ones did.
         if c.status == TxStatus::Idle && c.txn.is_none() {

@@ -3,6 +3,8 @@
 //! turning the data into rows as it arrives ([`orbit_query::copy::CopyIn`]) and inserting them
 //! a batch at a time, so memory holds one CopyData message and one batch whatever the size of
 //! the COPY; COPY ... TO STDOUT answers CopyOutResponse, one CopyData per row and CopyDone.
+//! FORMAT binary is PostgreSQL's binary COPY format ([`orbit_query::copy::binary`]), with the
+//! overall and every column's format code 1 in the responses.
 //! A child of `conn` (it reads and writes the connection's buffers).
 //!
 //! An error ends the COPY at once with ErrorResponse; CopyData/CopyDone/CopyFail the client
@@ -16,7 +18,7 @@
 
 use super::{new_txn, put, Conn, WRITE_FLUSH_BYTES};
 use bytes::Bytes;
-use orbit_query::copy::{encode_header, encode_row, CopyIn, CopyPlan, CopySource, Header};
+use orbit_query::copy::{binary, encode_header, encode_row, CopyIn, CopyPlan, CopySource, Header};
 use orbit_query::error::code;
 use orbit_query::SqlError;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyInResponse, CopyOutResponse};
@@ -43,7 +45,8 @@ async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
         return Err(SqlError::internal("COPY FROM a query"));
     };
     let width = plan.width() as i16;
-    put(&mut c.out, CopyInResponse::new(0, width, vec![0; plan.width()]));
+    let format = plan.options.binary as i8;
+    put(&mut c.out, CopyInResponse::new(format, width, vec![format as i16; plan.width()]));
     c.flush().await.map_err(lost)?;
     let mut reader = CopyIn::new(table.clone(), columns.clone(), plan.options.clone());
     loop {
@@ -117,6 +120,9 @@ async fn insert_batch(c: &mut Conn, reader: &mut CopyIn) -> Result<(), SqlError>
 }
 
 async fn copy_out(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
+    if plan.options.binary {
+        return copy_out_binary(c, plan).await;
+    }
     let rows = match c.txn.as_ref() {
         Some(t) => orbit_query::exec::copy_out(t, plan).await?,
         None => {
@@ -139,6 +145,34 @@ async fn copy_out(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
             c.flush().await.map_err(lost)?;
         }
     }
+    put(&mut c.out, CopyDone::new());
+    Ok(format!("COPY {}", rows.len()))
+}
+
+/// COPY TO in the binary format: the header in the first CopyData, one CopyData per tuple,
+/// the trailer in the last.
+async fn copy_out_binary(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
+    let rows = match c.txn.as_ref() {
+        Some(t) => orbit_query::exec::copy_out_values(t, plan).await?,
+        None => {
+            let t = orbit_query::Txn::new();
+            let r = orbit_query::exec::copy_out_values(&t, plan).await;
+            t.rollback().await;
+            r?
+        }
+    };
+    put(&mut c.out, CopyOutResponse::new(1, plan.width() as i16, vec![1; plan.width()]));
+    let mut data = Vec::new();
+    binary::encode_header(&mut data);
+    for row in &rows {
+        binary::encode_row(&mut data, row);
+        put(&mut c.out, CopyData::new(Bytes::from(std::mem::take(&mut data))));
+        if c.out.len() >= WRITE_FLUSH_BYTES {
+            c.flush().await.map_err(lost)?;
+        }
+    }
+    binary::encode_trailer(&mut data);
+    put(&mut c.out, CopyData::new(Bytes::from(data)));
     put(&mut c.out, CopyDone::new());
     Ok(format!("COPY {}", rows.len()))
 }

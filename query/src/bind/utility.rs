@@ -985,11 +985,17 @@ impl Binder<'_> {
 
 /// Defaults and PostgreSQL 15's checks (`ProcessCopyOptions`), in its order.
 fn copy_options(g: GivenOptions, to: bool, names: &[String], table: Option<&TableDef>) -> Result<CopyOptions> {
-    let csv = match g.format.as_deref() {
-        Some("binary") => return Err(SqlError::unsupported("COPY BINARY is not supported yet")),
-        Some("csv") => true,
-        _ => false,
-    };
+    let binary = g.format.as_deref() == Some("binary");
+    let csv = g.format.as_deref() == Some("csv");
+    if binary && g.delimiter.is_some() {
+        return Err(SqlError::new(code::SYNTAX_ERROR, "cannot specify DELIMITER in BINARY mode"));
+    }
+    if binary && g.null.is_some() {
+        return Err(SqlError::new(code::SYNTAX_ERROR, "cannot specify NULL in BINARY mode"));
+    }
+    if binary && g.header.is_some_and(|h| h != Header::No) {
+        return Err(SqlError::unsupported("cannot specify HEADER in BINARY mode"));
+    }
     if let Some(e) = &g.encoding {
         let norm: String = e.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
         if norm != "utf8" && norm != "unicode" {
@@ -998,6 +1004,7 @@ fn copy_options(g: GivenOptions, to: bool, names: &[String], table: Option<&Tabl
     }
     let mut o = CopyOptions::text(names.len());
     o.csv = csv;
+    o.binary = binary;
     o.freeze = g.freeze.unwrap_or(false);
     o.header = g.header.unwrap_or(Header::No);
     let delimiter = g.delimiter.clone().unwrap_or_else(|| if csv { ",".into() } else { "\t".into() });

@@ -118,15 +118,19 @@ pub async fn copy_insert(
 
 /// The rows COPY TO writes, as the text of each copied column (None: NULL).
 pub async fn copy_out(txn: &Txn, plan: &CopyPlan) -> Result<Vec<Vec<Option<String>>>> {
+    let rows = copy_out_values(txn, plan).await?;
+    Ok(rows.iter().map(|row| crate::copy::texts(row)).collect())
+}
+
+/// The rows COPY TO sends, as values in COPY's column order (the binary format encodes them
+/// itself).
+pub async fn copy_out_values(txn: &Txn, plan: &CopyPlan) -> Result<Vec<Row>> {
     match &plan.source {
         CopySource::Table { table, columns } => {
             let rows = scan(txn, table, None, None, &[]).await?;
-            Ok(rows.iter().map(|(_, r)| columns.iter().map(|&i| types::to_text(&r[i])).collect()).collect())
+            Ok(rows.into_iter().map(|(_, r)| columns.iter().map(|&i| r[i].clone()).collect()).collect())
         }
-        CopySource::Query(q) => {
-            let r = super::select(txn, q, &[]).await?;
-            Ok(r.rows.iter().map(|row| crate::copy::texts(row)).collect())
-        }
+        CopySource::Query(q) => Ok(super::select(txn, q, &[]).await?.rows),
     }
 }
 

@@ -911,6 +911,82 @@ fn plan_node(plan: &Plan, t: &Texts, shards: usize) -> Result<Node> {
     })
 }
 
+/// The FROM rows of a level with decorrelated EXISTS/IN subqueries: hash semi and anti joins of
+/// them (the first over the FROM rows, each next over the last), each subquery's rows hashed.
+fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node> {
+    let plain = crate::relation::plain_filter(c);
+    let outer_names = row_names(c.table.as_deref(), c.join.as_deref());
+    let mut node = match (&c.table, &c.join) {
+        (Some(t), _) => scan_node(t, None, plain.as_ref(), None, shards, None),
+        (None, Some(j)) => {
+            let (mut n, _) = join_node(j, plain.as_ref(), None, shards);
+            if let Some(f) = &plain {
+                n = n.prop(format!("Filter: {}", show(f, &|i| name_of(&outer_names, i))));
+            }
+            n
+        }
+        (None, None) => Node::new("Result").est(cost::computed(1.0, 0.0)),
+    };
+    for sj in &c.semi {
+        let inner = plan_node(&sj.plan, &Texts::default(), shards)?;
+        let inner_names = match sj.plan.as_ref() {
+            Plan::Select(p) => row_names(p.table.as_deref(), p.join.as_deref()),
+            _ => vec![],
+        };
+        let inner_text: Vec<String> = sj.inner_exprs.iter().map(|e| show(e, &|i| name_of(&inner_names, i))).collect();
+        let conds: Vec<String> = sj
+            .keys
+            .iter()
+            .zip(&inner_text)
+            .map(|(o, i)| format!("({} = {i})", show(o, &|c| name_of(&outer_names, c))))
+            .collect();
+        let pair = |i: usize| {
+            if i < sj.width {
+                name_of(&outer_names, i)
+            } else {
+                inner_text.get(i - sj.width).cloned().unwrap_or_else(|| "?".into())
+            }
+        };
+        let (oe, ie) = (node.estimate(), inner.estimate());
+        let mut e = cost::hash_join(oe, ie, cost::clamp_rows(oe.rows * 0.5));
+        e.width = oe.width;
+        let title = if sj.anti { "Hash Anti Join" } else { "Hash Semi Join" };
+        let mut n = Node::new(title).est(e).prop(format!(
+            "Hash Cond: {}",
+            if conds.len() == 1 { conds[0].clone() } else { format!("({})", conds.join(" AND ")) }
+        ));
+        if let Some(r) = &sj.residual {
+            n = n.prop(format!("Join Filter: {}", show(r, &pair)));
+        }
+        if let Some(t) = &sj.not_in {
+            n = n.prop(format!("NOT IN (NULL-aware): {}", show(t, &pair)));
+        }
+        node = n.child(node).child(Node::new("Hash").est(ie).child(inner));
+    }
+    Ok(node)
+}
+
+/// The names of the columns of a FROM row (a table's, or a join's tables' laid end to end; a
+/// hidden row id is `?`).
+fn row_names(table: Option<&TableDef>, join: Option<&crate::join::JoinPlan>) -> Vec<String> {
+    let mut out = Vec::new();
+    let tables: Vec<&TableDef> = match (table, join) {
+        (Some(t), _) => vec![t],
+        (None, Some(j)) => j.inputs.iter().map(|t| t.as_ref()).collect(),
+        (None, None) => vec![],
+    };
+    for t in tables {
+        let start = out.len();
+        out.extend(t.columns.iter().map(|c| c.name.clone()));
+        out.resize(start + t.row_len(), "?".to_string());
+    }
+    out
+}
+
+fn name_of(names: &[String], i: usize) -> String {
+    names.get(i).cloned().unwrap_or_else(|| "?".into())
+}
+
 /// A node whose estimate is its only child's.
 fn wrap(title: String, child: Node) -> Node {
     let e = child.estimate();
@@ -1020,8 +1096,15 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
                     None => stats::DEFAULT_ROWS,
                 };
                 let rows = if c.filter.is_some() { rows * stats::DEFAULT_INEQ_SEL } else { rows };
+                if c.links.is_empty() {
+                    // Only semi and anti joins: drawn where the query reads them.
+                    return semi_join_node(c, shards);
+                }
                 let mut node = Node::new("Result (FROM rows with correlated subqueries, on the coordinating shard)")
                     .est(cost::computed(cost::clamp_rows(rows), 0.0));
+                if !c.semi.is_empty() {
+                    node = node.child(semi_join_node(c, shards)?);
+                }
                 if c.filter.is_some() {
                     node = node.prop("Filter: (WHERE condition)");
                 }
@@ -1063,7 +1146,7 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
     for d in &q.inputs {
         let child = source_node(&d.source, shards, &mut n)?;
         COMPUTED.with(|m| m.borrow_mut().insert(d.def.name.clone(), child.estimate()));
-        if matches!(d.source, Source::Lateral(_)) {
+        if matches!(&d.source, Source::Lateral(_)) || matches!(&d.source, Source::Correlated(c) if c.links.is_empty()) {
             LATERAL.with(|m| m.borrow_mut().insert(d.def.name.clone(), child));
             continue;
         }

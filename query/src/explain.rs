@@ -50,6 +50,9 @@ thread_local! {
     /// While a statement is drawn: the nested loops of its LATERAL relations, by their table
     /// name, drawn where the query reads them (as PostgreSQL draws a LATERAL join).
     static LATERAL: RefCell<HashMap<String, Node>> = RefCell::new(HashMap::new());
+    /// While a statement is drawn: the semi and anti joins of its levels' FROM rows, by the
+    /// name of the relation they make, drawn where the query reads it (its WHERE is in them).
+    static SEMI: RefCell<HashMap<String, Node>> = RefCell::new(HashMap::new());
 }
 
 /// What EXPLAIN ANALYZE needs to draw the plan again once it ran.
@@ -177,11 +180,13 @@ fn analyzed(key: usize) -> Option<Actual> {
 pub fn analyzed_lines(plan: &Plan, d: &Redraw, actuals: &HashMap<usize, Actual>, top: u64) -> Result<Vec<String>> {
     COMPUTED.with(|c| c.borrow_mut().clear());
     LATERAL.with(|c| c.borrow_mut().clear());
+    SEMI.with(|c| c.borrow_mut().clear());
     ANALYZED.with(|a| *a.borrow_mut() = Some(actuals.clone()));
     let node = plan_node(plan, &d.texts, d.shards);
     ANALYZED.with(|a| *a.borrow_mut() = None);
     COMPUTED.with(|c| c.borrow_mut().clear());
     LATERAL.with(|c| c.borrow_mut().clear());
+    SEMI.with(|c| c.borrow_mut().clear());
     let mut node = node?;
     node.actual = Some(top);
     let mut out = Vec::new();
@@ -346,6 +351,9 @@ fn scan_node(
             None => scan,
         }
     };
+    if let Some(n) = SEMI.with(|m| m.borrow_mut().remove(&table.name)) {
+        return over(n, partial);
+    }
     if let Some(mut n) = LATERAL.with(|m| m.borrow_mut().remove(&table.name)) {
         if let Some(f) = filter {
             n = n.prop(format!("Filter: {f}"));
@@ -854,9 +862,11 @@ fn modify(n: Node, child: Node) -> Node {
 pub fn lines(plan: &Plan, t: &Texts, shards: usize, opts: Options) -> Result<Vec<String>> {
     COMPUTED.with(|c| c.borrow_mut().clear());
     LATERAL.with(|c| c.borrow_mut().clear());
+    SEMI.with(|c| c.borrow_mut().clear());
     let node = plan_node(plan, t, shards);
     COMPUTED.with(|c| c.borrow_mut().clear());
     LATERAL.with(|c| c.borrow_mut().clear());
+    SEMI.with(|c| c.borrow_mut().clear());
     let mut out = Vec::new();
     node?.draw(0, &mut out, opts);
     Ok(out)
@@ -1146,7 +1156,11 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
     for d in &q.inputs {
         let child = source_node(&d.source, shards, &mut n)?;
         COMPUTED.with(|m| m.borrow_mut().insert(d.def.name.clone(), child.estimate()));
-        if matches!(&d.source, Source::Lateral(_)) || matches!(&d.source, Source::Correlated(c) if c.links.is_empty()) {
+        if matches!(&d.source, Source::Correlated(c) if c.links.is_empty()) {
+            SEMI.with(|m| m.borrow_mut().insert(d.def.name.clone(), child));
+            continue;
+        }
+        if matches!(d.source, Source::Lateral(_)) {
             LATERAL.with(|m| m.borrow_mut().insert(d.def.name.clone(), child));
             continue;
         }

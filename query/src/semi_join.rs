@@ -8,8 +8,7 @@
 //! (`l2.l_suppkey <> l1.l_suppkey`) a residual condition checked on each candidate pair; the
 //! rest of its WHERE stays in its plan, so the inner relation is read once (the filters go to
 //! the shards with the scan) and hashed by the keys. The inner plan only returns the key
-//! columns and the columns the residual reads, grouped by them (each shard sends its distinct
-//! combinations, not its rows: for existence, duplicates do not count). A subquery with its own
+//! columns and the columns the residual reads. A subquery with its own
 //! joins is joined first and hashed the same way; one with GROUP BY is grouped by its correlation
 //! columns too (its groups per outer key) when outer columns appear only in its WHERE's
 //! equalities.
@@ -126,29 +125,6 @@ fn same_key(a: SqlType, b: SqlType) -> bool {
         || (matches!(a, SqlType::Text | SqlType::Varchar(_)) && matches!(b, SqlType::Text | SqlType::Varchar(_)))
         || (a == b
             && !matches!(a, SqlType::Interval | SqlType::Json | SqlType::Jsonb | SqlType::Float4 | SqlType::Float8))
-}
-
-/// Whether GROUP BY can group values of this type (the inner rows are then deduplicated).
-fn groupable(t: SqlType) -> bool {
-    matches!(
-        t,
-        SqlType::Bool
-            | SqlType::Int2
-            | SqlType::Int4
-            | SqlType::Int8
-            | SqlType::Float4
-            | SqlType::Float8
-            | SqlType::Numeric(_)
-            | SqlType::Text
-            | SqlType::Varchar(_)
-            | SqlType::Bpchar(_)
-            | SqlType::Bytea
-            | SqlType::Date
-            | SqlType::Timestamp
-            | SqlType::TimestampTz
-            | SqlType::Time
-            | SqlType::Uuid
-    )
 }
 
 fn reads_outer(e: &Expr) -> bool {
@@ -391,17 +367,9 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
     p.distinct = Distinct::None;
     p.order_by = vec![];
     let outputs: Vec<Expr> = inner_keys.iter().cloned().chain(cols.iter().map(|&(i, t)| Expr::Column(i, t))).collect();
-    // Keys group by equality; the other columns only where equal values are the same value
-    // (not 1.0 and 1.00, 'a ' and 'a', -0 and 0: a residual could tell them apart).
-    let exact = |t: SqlType| groupable(t) && !matches!(t, SqlType::Numeric(_) | SqlType::Bpchar(_)) && !t.is_float();
-    if outputs[..nkeys].iter().all(|e| groupable(e.ty())) && outputs[nkeys..].iter().all(|e| exact(e.ty())) {
-        // Each distinct combination once: the shards group their rows before sending them.
-        p.projection = outputs.iter().enumerate().map(|(k, e)| Expr::Column(k, e.ty())).collect();
-        p.group_by = outputs.clone();
-        p.grouped = true;
-    } else {
-        p.projection = outputs.clone();
-    }
+    // Not grouped to drop duplicates: GROUP BY over many distinct combinations costs more
+    // than the rows it saves (TPC-H Q21: 60k pairs of lineitem).
+    p.projection = outputs.clone();
     Some(SemiJoin {
         anti: negated,
         plan: Box::new(Plan::Select(Box::new(p))),

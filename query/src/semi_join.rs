@@ -392,7 +392,10 @@ enum Table {
 /// The FROM rows `rows` that `sj` keeps.
 pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
     let n = sj.keys.len();
-    let inner = crate::relation::run_plan(txn, &sj.plan, params).await?;
+    let inner = match projected_scan(txn, &sj.plan, params).await? {
+        Some(rows) => rows,
+        None => crate::relation::run_plan(txn, &sj.plan, params).await?,
+    };
     let mut held = crate::memory::Held::new(txn.memory(), "hash semi join build table");
     let with_rows = sj.residual.is_some() || sj.not_in.is_some();
     let mut table = if with_rows { Table::Rows(HashMap::new()) } else { Table::Keys(HashSet::new()) };
@@ -481,6 +484,55 @@ pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params:
     }
     drop(held);
     Ok(out)
+}
+
+/// The inner rows of a plain one-table inner plan, each shard sending only the columns the join
+/// needs (a scan sends whole rows). None where the plan is not that, or the transaction changed
+/// the table (the ordinary scan overlays its own writes).
+async fn projected_scan(txn: &Txn, plan: &Plan, params: &[Datum]) -> Result<Option<Vec<Row>>> {
+    let Plan::Select(p) = plan else { return Ok(None) };
+    let Some(table) = &p.table else { return Ok(None) };
+    if p.grouped
+        || p.join.is_some()
+        || p.key.is_some()
+        || crate::relation::is_derived(table)
+        || crate::catalog::is_view(table)
+        || txn.overlay(table).is_some()
+    {
+        return Ok(None);
+    }
+    let name = table.name.clone();
+    let filter = p.filter.clone();
+    let projection = p.projection.clone();
+    let params_copy = params.to_vec();
+    let at = txn.read_at();
+    // Each shard stops once its part alone would be past the statement's memory bound.
+    let (used, limit) = (txn.memory().used(), txn.memory().limit());
+    let parts = crate::exec::on_every_shard_at(at, move |s| {
+        let t = s.tables.get(&name).ok_or_else(|| crate::exec::no_table(&name))?;
+        let mut out = Vec::new();
+        let mut bytes = used;
+        for (_, row) in t.scan_at(at).map_err(crate::exec::too_old)? {
+            if crate::exec::matches(filter.as_ref(), row, &params_copy)? {
+                let cx = Ctx { row, params: &params_copy, aggs: &[] };
+                let r: Row = projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
+                let size = crate::memory::row_bytes(&r);
+                bytes += size;
+                if bytes > limit {
+                    return Err(crate::memory::out_of_memory("rows from shards", size, bytes - size, limit));
+                }
+                out.push(r);
+            }
+        }
+        Ok::<_, crate::error::SqlError>(out)
+    })
+    .await?;
+    txn.check_cancel()?;
+    let mut all = Vec::new();
+    for part in parts {
+        all.extend(part?);
+    }
+    Ok(Some(all))
 }
 
 /// The FROM rows that every semi and anti join of `joins` keeps, in order.

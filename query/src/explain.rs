@@ -928,13 +928,7 @@ fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node
     let outer_names = row_names(c.table.as_deref(), c.join.as_deref());
     let mut node = match (&c.table, &c.join) {
         (Some(t), _) => scan_node(t, None, plain.as_ref(), None, shards, None),
-        (None, Some(j)) => {
-            let (mut n, _) = join_node(j, plain.as_ref(), None, shards);
-            if let Some(f) = &plain {
-                n = n.prop(format!("Filter: {}", show(f, &|i| name_of(&outer_names, i))));
-            }
-            n
-        }
+        (None, Some(j)) => join_node(j, plain.as_ref(), None, shards).0,
         (None, None) => Node::new("Result").est(cost::computed(1.0, 0.0)),
     };
     for sj in &c.semi {

@@ -50,6 +50,9 @@ thread_local! {
     /// While a statement is drawn: the nested loops of its LATERAL relations, by their table
     /// name, drawn where the query reads them (as PostgreSQL draws a LATERAL join).
     static LATERAL: RefCell<HashMap<String, Node>> = RefCell::new(HashMap::new());
+    /// While a statement is drawn: the semi and anti joins of its levels' FROM rows, by the
+    /// name of the relation they make, drawn where the query reads it (its WHERE is in them).
+    static SEMI: RefCell<HashMap<String, Node>> = RefCell::new(HashMap::new());
 }
 
 /// What EXPLAIN ANALYZE needs to draw the plan again once it ran.
@@ -177,11 +180,13 @@ fn analyzed(key: usize) -> Option<Actual> {
 pub fn analyzed_lines(plan: &Plan, d: &Redraw, actuals: &HashMap<usize, Actual>, top: u64) -> Result<Vec<String>> {
     COMPUTED.with(|c| c.borrow_mut().clear());
     LATERAL.with(|c| c.borrow_mut().clear());
+    SEMI.with(|c| c.borrow_mut().clear());
     ANALYZED.with(|a| *a.borrow_mut() = Some(actuals.clone()));
     let node = plan_node(plan, &d.texts, d.shards);
     ANALYZED.with(|a| *a.borrow_mut() = None);
     COMPUTED.with(|c| c.borrow_mut().clear());
     LATERAL.with(|c| c.borrow_mut().clear());
+    SEMI.with(|c| c.borrow_mut().clear());
     let mut node = node?;
     node.actual = Some(top);
     let mut out = Vec::new();
@@ -346,6 +351,9 @@ fn scan_node(
             None => scan,
         }
     };
+    if let Some(n) = SEMI.with(|m| m.borrow_mut().remove(&table.name)) {
+        return over(n, partial);
+    }
     if let Some(mut n) = LATERAL.with(|m| m.borrow_mut().remove(&table.name)) {
         if let Some(f) = filter {
             n = n.prop(format!("Filter: {f}"));
@@ -854,9 +862,11 @@ fn modify(n: Node, child: Node) -> Node {
 pub fn lines(plan: &Plan, t: &Texts, shards: usize, opts: Options) -> Result<Vec<String>> {
     COMPUTED.with(|c| c.borrow_mut().clear());
     LATERAL.with(|c| c.borrow_mut().clear());
+    SEMI.with(|c| c.borrow_mut().clear());
     let node = plan_node(plan, t, shards);
     COMPUTED.with(|c| c.borrow_mut().clear());
     LATERAL.with(|c| c.borrow_mut().clear());
+    SEMI.with(|c| c.borrow_mut().clear());
     let mut out = Vec::new();
     node?.draw(0, &mut out, opts);
     Ok(out)
@@ -909,6 +919,76 @@ fn plan_node(plan: &Plan, t: &Texts, shards: usize) -> Result<Node> {
         ),
         _ => return Err(SqlError::unsupported("EXPLAIN of this statement is not supported")),
     })
+}
+
+/// The FROM rows of a level with decorrelated EXISTS/IN subqueries: hash semi and anti joins of
+/// them (the first over the FROM rows, each next over the last), each subquery's rows hashed.
+fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node> {
+    let plain = crate::relation::plain_filter(c);
+    let outer_names = row_names(c.table.as_deref(), c.join.as_deref());
+    let mut node = match (&c.table, &c.join) {
+        (Some(t), _) => scan_node(t, None, plain.as_ref(), None, shards, None),
+        (None, Some(j)) => join_node(j, plain.as_ref(), None, shards).0,
+        (None, None) => Node::new("Result").est(cost::computed(1.0, 0.0)),
+    };
+    for sj in &c.semi {
+        let inner = plan_node(&sj.plan, &Texts::default(), shards)?;
+        let inner_names = match sj.plan.as_ref() {
+            Plan::Select(p) => row_names(p.table.as_deref(), p.join.as_deref()),
+            _ => vec![],
+        };
+        let inner_text: Vec<String> = sj.inner_exprs.iter().map(|e| show(e, &|i| name_of(&inner_names, i))).collect();
+        let conds: Vec<String> = sj
+            .keys
+            .iter()
+            .zip(&inner_text)
+            .map(|(o, i)| format!("({} = {i})", show(o, &|c| name_of(&outer_names, c))))
+            .collect();
+        let pair = |i: usize| {
+            if i < sj.width {
+                name_of(&outer_names, i)
+            } else {
+                inner_text.get(i - sj.width).cloned().unwrap_or_else(|| "?".into())
+            }
+        };
+        let (oe, ie) = (node.estimate(), inner.estimate());
+        let mut e = cost::hash_join(oe, ie, cost::clamp_rows(oe.rows * 0.5));
+        e.width = oe.width;
+        let title = if sj.anti { "Hash Anti Join" } else { "Hash Semi Join" };
+        let mut n = Node::new(title).est(e).prop(format!(
+            "Hash Cond: {}",
+            if conds.len() == 1 { conds[0].clone() } else { format!("({})", conds.join(" AND ")) }
+        ));
+        if let Some(r) = &sj.residual {
+            n = n.prop(format!("Join Filter: {}", show(r, &pair)));
+        }
+        if let Some(t) = &sj.not_in {
+            n = n.prop(format!("NOT IN (NULL-aware): {}", show(t, &pair)));
+        }
+        node = n.child(node).child(Node::new("Hash").est(ie).child(inner));
+    }
+    Ok(node)
+}
+
+/// The names of the columns of a FROM row (a table's, or a join's tables' laid end to end; a
+/// hidden row id is `?`).
+fn row_names(table: Option<&TableDef>, join: Option<&crate::join::JoinPlan>) -> Vec<String> {
+    let mut out = Vec::new();
+    let tables: Vec<&TableDef> = match (table, join) {
+        (Some(t), _) => vec![t],
+        (None, Some(j)) => j.inputs.iter().map(|t| t.as_ref()).collect(),
+        (None, None) => vec![],
+    };
+    for t in tables {
+        let start = out.len();
+        out.extend(t.columns.iter().map(|c| c.name.clone()));
+        out.resize(start + t.row_len(), "?".to_string());
+    }
+    out
+}
+
+fn name_of(names: &[String], i: usize) -> String {
+    names.get(i).cloned().unwrap_or_else(|| "?".into())
 }
 
 /// A node whose estimate is its only child's.
@@ -1020,8 +1100,15 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
                     None => stats::DEFAULT_ROWS,
                 };
                 let rows = if c.filter.is_some() { rows * stats::DEFAULT_INEQ_SEL } else { rows };
+                if c.links.is_empty() {
+                    // Only semi and anti joins: drawn where the query reads them.
+                    return semi_join_node(c, shards);
+                }
                 let mut node = Node::new("Result (FROM rows with correlated subqueries, on the coordinating shard)")
                     .est(cost::computed(cost::clamp_rows(rows), 0.0));
+                if !c.semi.is_empty() {
+                    node = node.child(semi_join_node(c, shards)?);
+                }
                 if c.filter.is_some() {
                     node = node.prop("Filter: (WHERE condition)");
                 }
@@ -1063,6 +1150,10 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
     for d in &q.inputs {
         let child = source_node(&d.source, shards, &mut n)?;
         COMPUTED.with(|m| m.borrow_mut().insert(d.def.name.clone(), child.estimate()));
+        if matches!(&d.source, Source::Correlated(c) if c.links.is_empty()) {
+            SEMI.with(|m| m.borrow_mut().insert(d.def.name.clone(), child));
+            continue;
+        }
         if matches!(d.source, Source::Lateral(_)) {
             LATERAL.with(|m| m.borrow_mut().insert(d.def.name.clone(), child));
             continue;

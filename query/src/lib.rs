@@ -34,6 +34,7 @@ pub mod regtypes;
 pub mod relation;
 pub mod scalar;
 pub mod schema;
+pub mod semi_join;
 pub mod sequence;
 pub mod settings;
 pub mod srf;

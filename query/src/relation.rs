@@ -121,6 +121,9 @@ pub struct Correlated {
     pub width: usize,
     pub filter: Option<Expr>,
     pub links: Vec<SubLink>,
+    /// Decorrelated EXISTS/IN parts of WHERE ([`crate::semi_join`]), applied to the FROM rows
+    /// first, in order.
+    pub semi: Vec<crate::semi_join::SemiJoin>,
 }
 
 #[derive(Debug, Clone)]
@@ -357,7 +360,7 @@ impl ValueMap {
 /// The rows of a subquery. What it charged to the statement's memory is given back once it
 /// is done: the caller charges the rows it keeps (a correlated subquery runs once per outer
 /// row, and its rows do not pile up).
-async fn run_plan(txn: &mut Txn, plan: &Plan, params: &[Datum]) -> Result<Vec<Row>> {
+pub(crate) async fn run_plan(txn: &mut Txn, plan: &Plan, params: &[Datum]) -> Result<Vec<Row>> {
     let memory = txn.memory();
     let mark = memory.mark();
     let r = Box::pin(crate::exec::execute(plan, params, txn)).await;
@@ -798,21 +801,7 @@ pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum], held: &mut cr
 /// The FROM rows of a SELECT with correlated subqueries, with the subqueries' values appended
 /// and WHERE applied (see [`Correlated`]).
 async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<Vec<Row>> {
-    // The parts of WHERE that read no subquery value filter the FROM rows first (on the shards,
-    // and inside the join); the whole WHERE is checked again below.
-    let plain = c.filter.as_ref().and_then(|f| {
-        let mut parts = Vec::new();
-        crate::join::conjuncts(f, &mut parts);
-        let kept: Vec<Expr> = parts
-            .into_iter()
-            .filter(|p| {
-                let mut reads_link = false;
-                p.visit_columns(&mut |i| reads_link |= i >= c.width);
-                !reads_link
-            })
-            .collect();
-        kept.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
-    });
+    let plain = plain_filter(c);
     let input: Vec<Row> = match (&c.table, &c.join) {
         (Some(t), _) => {
             crate::exec::scan(txn, t, plain.as_ref(), None, params).await?.into_iter().map(|(_, r)| r).collect()
@@ -820,6 +809,11 @@ async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<V
         (None, Some(j)) => crate::join::rows_where(txn, j, plain.as_ref(), params).await?,
         (None, None) => vec![vec![]],
     };
+    let input = crate::semi_join::apply(txn, &c.semi, input, params).await?;
+    if c.links.is_empty() {
+        // No part of WHERE reads a subquery value: it was all checked with the scan.
+        return Ok(input);
+    }
     // Which links WHERE reads: computed before it; the others only for rows that pass.
     let mut in_filter = vec![false; c.links.len()];
     if let Some(f) = &c.filter {
@@ -850,6 +844,24 @@ async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<V
         out.push(row);
     }
     Ok(out)
+}
+
+/// The parts of a [`Correlated`]'s WHERE that read no subquery value: they filter the FROM rows
+/// first (on the shards, and inside the join); the whole WHERE is checked again after.
+pub(crate) fn plain_filter(c: &Correlated) -> Option<Expr> {
+    c.filter.as_ref().and_then(|f| {
+        let mut parts = Vec::new();
+        crate::join::conjuncts(f, &mut parts);
+        let kept: Vec<Expr> = parts
+            .into_iter()
+            .filter(|p| {
+                let mut reads_link = false;
+                p.visit_columns(&mut |i| reads_link |= i >= c.width);
+                !reads_link
+            })
+            .collect();
+        kept.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
+    })
 }
 
 /// A correlated sublink's values by the outer values it reads, with the rows behind them.
@@ -1324,6 +1336,7 @@ pub(crate) fn map_source(s: &mut Source, f: &mut dyn FnMut(&mut Expr) -> Result<
                     walk_opt(&mut s.on, f)?;
                 }
             }
+            c.semi.iter_mut().try_for_each(|j| crate::semi_join::map(j, f))?;
             c.links.iter_mut().try_for_each(|l| map_link(l, f))
         }
         Source::Lateral(l) => crate::lateral::map(l, f),

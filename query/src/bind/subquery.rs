@@ -923,7 +923,7 @@ impl Binder<'_> {
         mut inputs: Vec<Derived>,
     ) -> Result<Plan> {
         super::lateral::push_where(&plan, &mut inputs);
-        let (corr, plain): (Vec<SubLink>, Vec<SubLink>) = links.into_iter().partition(|l| !l.captures.is_empty());
+        let (mut corr, plain): (Vec<SubLink>, Vec<SubLink>) = links.into_iter().partition(|l| !l.captures.is_empty());
         let mut plan = plan;
         if !corr.is_empty() {
             let Plan::Select(mut sp) = plan else {
@@ -932,6 +932,13 @@ impl Binder<'_> {
             if sp.for_update.is_some() {
                 return Err(SqlError::unsupported("FOR UPDATE with subqueries is not supported yet"));
             }
+            let width = match (&sp.table, &sp.join) {
+                (Some(t), _) => t.row_len(),
+                (None, Some(j)) => j.inputs.iter().map(|d| d.row_len()).sum(),
+                (None, None) => 0,
+            };
+            // EXISTS and IN parts of WHERE that decorrelate: semi and anti joins.
+            let semi = crate::semi_join::extract(&mut sp, &mut corr, width);
             let ids: Vec<usize> = corr.iter().map(|l| l.id).collect();
             let in_join = sp
                 .join
@@ -948,11 +955,6 @@ impl Binder<'_> {
                     "correlated subqueries are supported in WHERE, and in the select list and ORDER BY of a query without GROUP BY or aggregates",
                 ));
             }
-            let width = match (&sp.table, &sp.join) {
-                (Some(t), _) => t.row_len(),
-                (None, Some(j)) => j.inputs.iter().map(|d| d.row_len()).sum(),
-                (None, None) => 0,
-            };
             let tys: Vec<SqlType> = corr.iter().map(|l| l.ty).collect();
             let mut f = |e: &mut Expr| -> Result<bool> {
                 if let Expr::Param(i, _) = e {
@@ -973,6 +975,7 @@ impl Binder<'_> {
                 width,
                 filter: sp.filter.take(),
                 links: corr,
+                semi,
             };
             sp.key = None;
             sp.table = Some(def.clone());

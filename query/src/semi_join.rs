@@ -1,0 +1,562 @@
+//! Decorrelated subqueries of WHERE: `EXISTS (...)`, `NOT EXISTS (...)`, `x IN (SELECT ...)` and
+//! `x NOT IN (SELECT ...)`, when one is an AND-ed part of a query level's WHERE, become hash
+//! SEMI and ANTI joins of the level's FROM rows (PostgreSQL's pull-up of sublinks), instead of a
+//! subquery run per distinct outer value.
+//!
+//! The subquery's equalities between its own columns and the outer query's (`l2.l_orderkey =
+//! l1.l_orderkey`) become the join keys; its other conditions that read outer columns
+//! (`l2.l_suppkey <> l1.l_suppkey`) a residual condition checked on each candidate pair; the
+//! rest of its WHERE stays in its plan, so the inner relation is read once (the filters go to
+//! the shards with the scan) and hashed by the keys. The inner plan only returns the key
+//! columns and the columns the residual reads. A subquery with its own
+//! joins is joined first and hashed the same way; one with GROUP BY is grouped by its correlation
+//! columns too (its groups per outer key) when outer columns appear only in its WHERE's
+//! equalities.
+//!
+//! `x IN (...)` is a semi join with `x = <the subquery's value>` as one more key (or, when the
+//! two types do not hash alike, in the residual). `x NOT IN (...)` keeps PostgreSQL's NULL
+//! semantics exactly (an anti join that knows NULLs): among the inner rows of the outer row's
+//! correlation keys that pass the residual, a NULL value, or a NULL `x` with any row, makes the
+//! condition NULL, so the row goes. A subquery that is not of these shapes (an aggregate without
+//! GROUP BY, LIMIT, its own subqueries, one under OR or NOT, no equality with an outer column)
+//! keeps running per outer row ([`crate::relation`]).
+
+use crate::bind::{Distinct, Plan, SelectPlan};
+use crate::error::Result;
+use crate::expr::{self, CmpOp, Ctx, Expr};
+use crate::group::{key_of, KeyPart};
+use crate::relation::{walk, LinkKind, SubLink, LINK_BASE, OUTER_BASE};
+use crate::txn::Txn;
+use orbit_engine::table::{Datum, Row, SqlType};
+use std::collections::{HashMap, HashSet};
+
+/// The placeholder for `x` of `x [NOT] IN (...)` in a condition over a pair, until it is rewritten.
+const X_MARKER: usize = usize::MAX;
+
+/// Outer rows a semi or anti join probes between two checks for a cancel request.
+const CANCEL_CHECK_ROWS: usize = 1 << 14;
+
+/// One decorrelated subquery of WHERE: the FROM rows that have (SEMI) or have not (ANTI) a
+/// matching row of `plan`.
+#[derive(Debug, Clone)]
+pub struct SemiJoin {
+    /// NOT EXISTS or NOT IN: the rows without a match are kept.
+    pub anti: bool,
+    /// The inner relation: each row is the key values (`keys.len()` of them) then the columns
+    /// the residual and a NOT IN's comparison read.
+    pub plan: Box<Plan>,
+    /// The outer side of each key, over the FROM row.
+    pub keys: Vec<Expr>,
+    /// Conditions on a candidate pair: over the FROM row (`width` columns) followed by the
+    /// inner row.
+    pub residual: Option<Expr>,
+    /// `x NOT IN (...)`: the comparison `x = value` over the same pair, with NULL semantics.
+    pub not_in: Option<Expr>,
+    /// The width of the FROM row.
+    pub width: usize,
+    /// For EXPLAIN: the inner side of each key and the inner columns after the keys, as bound
+    /// over the subquery's own FROM row.
+    pub inner_exprs: Vec<Expr>,
+}
+
+/// Replaces the sublinks that are AND-ed parts of `sp`'s WHERE (and read nowhere else) and
+/// that decorrelate by semi and anti joins: they leave `links` and WHERE. `width` is the width
+/// of the FROM row.
+pub(crate) fn extract(sp: &mut SelectPlan, links: &mut Vec<SubLink>, width: usize) -> Vec<SemiJoin> {
+    let Some(filter) = sp.filter.take() else { return vec![] };
+    let mut parts = Vec::new();
+    split(filter, &mut parts);
+    let mut out = Vec::new();
+    let mut taken = vec![false; parts.len()];
+    for (n, p) in parts.iter().enumerate() {
+        let (id, negated) = match p {
+            Expr::Param(i, _) if *i >= LINK_BASE && *i < OUTER_BASE => (*i - LINK_BASE, false),
+            Expr::Not(inner) => match inner.as_ref() {
+                Expr::Param(i, _) if *i >= LINK_BASE && *i < OUTER_BASE => (*i - LINK_BASE, true),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let Some(pos) = links.iter().position(|l| l.id == id && !l.captures.is_empty()) else { continue };
+        let elsewhere = parts.iter().enumerate().any(|(m, q)| m != n && crate::relation::reads_link(q, id));
+        if elsewhere || reads_outside_where(sp, id) {
+            continue;
+        }
+        if let Some(sj) = build(&links[pos], negated, width) {
+            links.remove(pos);
+            out.push(sj);
+            taken[n] = true;
+        }
+    }
+    sp.filter = parts
+        .into_iter()
+        .zip(taken)
+        .filter(|(_, t)| !t)
+        .map(|(p, _)| p)
+        .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+    out
+}
+
+fn split(e: Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::And(a, b) => {
+            split(*a, out);
+            split(*b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// Whether sublink `id`'s placeholder is read by any part of `sp` but its WHERE (taken out).
+fn reads_outside_where(sp: &SelectPlan, id: usize) -> bool {
+    let mut copy = sp.clone();
+    let mut found = false;
+    let _ = crate::relation::map_select(&mut copy, &mut |e: &mut Expr| {
+        found |= crate::relation::reads_link(e, id);
+        Ok(true)
+    });
+    found
+}
+
+/// Whether a key of these two types can be hashed by GROUP BY's equality (equal values, equal
+/// key parts, as `=` compares them).
+fn same_key(a: SqlType, b: SqlType) -> bool {
+    (a.is_integer() && b.is_integer())
+        || (matches!(a, SqlType::Text | SqlType::Varchar(_)) && matches!(b, SqlType::Text | SqlType::Varchar(_)))
+        || (a == b
+            && !matches!(a, SqlType::Interval | SqlType::Json | SqlType::Jsonb | SqlType::Float4 | SqlType::Float8))
+}
+
+fn reads_outer(e: &Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |x| found |= matches!(x, Expr::Param(i, _) if *i >= OUTER_BASE));
+    found
+}
+
+fn reads_param(e: &Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |x| found |= matches!(x, Expr::Param(i, _) if *i >= LINK_BASE));
+    found
+}
+
+fn reads_inner(e: &Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |x| found |= matches!(x, Expr::Column(..) | Expr::Agg(..)));
+    found
+}
+
+/// The semi or anti join for a correlated sublink, if it decorrelates.
+fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
+    // IN: the comparison with the placeholder on the right; its left side is over the FROM row.
+    let test = match &l.kind {
+        LinkKind::Exists => None,
+        LinkKind::Any(t) => match t {
+            Expr::Cmp(CmpOp::Eq, x, _) if !reads_param(x) => Some(t.clone()),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let Plan::Select(sp) = l.plan.as_ref() else { return None };
+    if sp.for_update.is_some()
+        || sp.limit.is_some()
+        || sp.offset.is_some()
+        || !sp.grouping_sets.is_empty()
+        || !sp.windows.is_empty()
+        || !sp.srfs.is_empty()
+        || sp.join.as_ref().is_some_and(|j| j.steps.iter().any(|s| s.on.as_ref().is_some_and(reads_outer)))
+    {
+        return None;
+    }
+    // A grouped subquery: with a GROUP BY list (an aggregate without one always has a row), and
+    // outer columns only in WHERE; its correlation columns are then grouped by too.
+    if sp.grouped
+        && (sp.group_by.is_empty()
+            || sp.group_by.iter().any(reads_outer)
+            || sp.having.as_ref().is_some_and(reads_param)
+            || sp.aggs.iter().any(|a| {
+                a.arg.iter().chain(a.filter.iter()).chain(a.delim.iter()).any(reads_param)
+                    || a.order_by.iter().any(|o| reads_param(&o.expr))
+            }))
+    {
+        return None;
+    }
+    // The subquery's value (IN): over its own row, reading no outer column.
+    let value = match &test {
+        Some(_) => {
+            let v = sp.projection.first()?;
+            if reads_param(v) {
+                return None;
+            }
+            Some(v.clone())
+        }
+        None => None,
+    };
+    // An outer reference as the FROM row's column it captured.
+    let capture = |r: usize| l.captures.iter().find(|(id, _)| *id == r).map(|(_, e)| e.clone());
+    let to_outer = |e: &Expr| -> Option<Expr> {
+        let mut e = e.clone();
+        let mut ok = true;
+        let _ = walk(&mut e, &mut |x: &mut Expr| {
+            if let Expr::Param(i, _) = x {
+                if *i >= OUTER_BASE {
+                    match capture(*i - OUTER_BASE) {
+                        Some(c) => *x = c,
+                        None => ok = false,
+                    }
+                    return Ok(true);
+                }
+                if *i >= LINK_BASE {
+                    ok = false;
+                }
+            }
+            Ok(false)
+        });
+        ok.then_some(e)
+    };
+    let mut conj = Vec::new();
+    if let Some(f) = &sp.filter {
+        split(f.clone(), &mut conj);
+    }
+    let (mut inner_keys, mut outer_keys, mut rest, mut residual) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for c in conj {
+        if !reads_outer(&c) {
+            rest.push(c);
+            continue;
+        }
+        if let Expr::Cmp(CmpOp::Eq, a, b) = &c {
+            let pair = match (reads_outer(a), reads_inner(a), reads_outer(b), reads_inner(b)) {
+                (false, true, true, false) => Some((a, b)),
+                (true, false, false, true) => Some((b, a)),
+                _ => None,
+            };
+            if let Some((i, o)) = pair {
+                if !reads_param(i) && same_key(i.ty(), o.ty()) {
+                    if let Some(o) = to_outer(o) {
+                        inner_keys.push((**i).clone());
+                        outer_keys.push(o);
+                        continue;
+                    }
+                    return None;
+                }
+            }
+        }
+        residual.push(c);
+    }
+    let ncorr = inner_keys.len();
+    let (mut not_in, mut in_x) = (None, None);
+    if let (Some(Expr::Cmp(_, x, rhs)), Some(v)) = (&test, &value) {
+        // The subquery's value as the comparison reads it (with its casts).
+        let mut y = (**rhs).clone();
+        let _ = walk(&mut y, &mut |e: &mut Expr| {
+            if matches!(e, Expr::Param(i, _) if *i == LINK_BASE + l.id) {
+                *e = v.clone();
+                return Ok(true);
+            }
+            Ok(false)
+        });
+        let x = to_outer(x)?;
+        if !negated && same_key(x.ty(), y.ty()) && !reads_param(&y) {
+            inner_keys.push(y);
+            outer_keys.push(x);
+        } else {
+            // `x = value` over the pair: a marker stands for `x` (over the FROM row already)
+            // until the rewrite below.
+            let t = Expr::Cmp(CmpOp::Eq, Box::new(Expr::Param(X_MARKER, x.ty())), Box::new(y));
+            if negated {
+                not_in = Some(t);
+            } else {
+                residual.push(t);
+            }
+            in_x = Some(x);
+        }
+    }
+    if ncorr == 0 && (inner_keys.is_empty() || sp.grouped) {
+        return None;
+    }
+    if sp.grouped {
+        // The subquery's groups per correlation key: its GROUP BY plus the key columns.
+        if !residual.is_empty() || not_in.is_some() || in_x.is_some() {
+            return None;
+        }
+        let mut p: SelectPlan = (**sp).clone();
+        p.filter = rest.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+        p.key = None;
+        p.distinct = Distinct::None;
+        p.order_by = vec![];
+        let glen = p.group_by.len();
+        let mut projection = Vec::new();
+        for (k, e) in inner_keys[..ncorr].iter().enumerate() {
+            p.group_by.push(e.clone());
+            projection.push(Expr::Column(glen + k, e.ty()));
+        }
+        // IN's value, over the group.
+        projection.extend(inner_keys[ncorr..].iter().cloned());
+        p.projection = projection;
+        return Some(SemiJoin {
+            anti: negated,
+            plan: Box::new(Plan::Select(Box::new(p))),
+            keys: outer_keys,
+            residual: None,
+            not_in: None,
+            width,
+            inner_exprs: inner_keys,
+        });
+    }
+    // The inner columns the residual and the NOT IN comparison read follow the keys.
+    let mut cols: Vec<(usize, SqlType)> = Vec::new();
+    let mut note = |e: &Expr| {
+        e.visit(&mut |x| {
+            if let Expr::Column(i, t) = x {
+                if !cols.iter().any(|(c, _)| c == i) {
+                    cols.push((*i, *t));
+                }
+            }
+        })
+    };
+    residual.iter().for_each(&mut note);
+    if let Some(t) = &not_in {
+        note(t);
+    }
+    let nkeys = inner_keys.len();
+    let rewrite = |e: &Expr| -> Option<Expr> {
+        let mut e = e.clone();
+        let mut ok = true;
+        let _ = walk(&mut e, &mut |n: &mut Expr| match n {
+            Expr::Param(X_MARKER, _) => {
+                match &in_x {
+                    Some(x) => *n = x.clone(),
+                    None => ok = false,
+                }
+                Ok(true)
+            }
+            Expr::Param(i, _) if *i >= OUTER_BASE => {
+                match capture(*i - OUTER_BASE) {
+                    Some(c) => *n = c,
+                    None => ok = false,
+                }
+                Ok(true)
+            }
+            Expr::Param(i, _) if *i >= LINK_BASE => {
+                ok = false;
+                Ok(true)
+            }
+            Expr::Column(i, t) => {
+                let j = cols.iter().position(|(c, _)| c == i).unwrap_or(0);
+                *n = Expr::Column(width + nkeys + j, *t);
+                Ok(true)
+            }
+            Expr::Agg(..) => {
+                ok = false;
+                Ok(true)
+            }
+            _ => Ok(false),
+        });
+        ok.then_some(e)
+    };
+    let residual = match residual.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b))) {
+        Some(r) => Some(rewrite(&r)?),
+        None => None,
+    };
+    let not_in = match &not_in {
+        Some(t) => Some(rewrite(t)?),
+        None => None,
+    };
+    let mut p: SelectPlan = (**sp).clone();
+    p.filter = rest.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+    p.key = None;
+    p.distinct = Distinct::None;
+    p.order_by = vec![];
+    let outputs: Vec<Expr> = inner_keys.iter().cloned().chain(cols.iter().map(|&(i, t)| Expr::Column(i, t))).collect();
+    // Not grouped to drop duplicates: GROUP BY over many distinct combinations costs more
+    // than the rows it saves (TPC-H Q21: 60k pairs of lineitem).
+    p.projection = outputs.clone();
+    Some(SemiJoin {
+        anti: negated,
+        plan: Box::new(Plan::Select(Box::new(p))),
+        keys: outer_keys,
+        residual,
+        not_in,
+        width,
+        inner_exprs: outputs,
+    })
+}
+
+/// The inner rows of a semi or anti join, hashed by key.
+enum Table {
+    /// Only the keys matter.
+    Keys(HashSet<Vec<KeyPart>>),
+    /// The inner rows (keys included) per key, for the residual or NOT IN.
+    Rows(HashMap<Vec<KeyPart>, Vec<Row>>),
+}
+
+/// The FROM rows `rows` that `sj` keeps.
+pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
+    let n = sj.keys.len();
+    let inner = match projected_scan(txn, &sj.plan, params).await? {
+        Some(rows) => rows,
+        None => crate::relation::run_plan(txn, &sj.plan, params).await?,
+    };
+    let mut held = crate::memory::Held::new(txn.memory(), "hash semi join build table");
+    let with_rows = sj.residual.is_some() || sj.not_in.is_some();
+    let mut table = if with_rows { Table::Rows(HashMap::new()) } else { Table::Keys(HashSet::new()) };
+    for r in inner {
+        let k = &r[..n.min(r.len())];
+        // `inner.k = NULL` is never true: such a row matches nothing.
+        if k.iter().any(Datum::is_null) {
+            continue;
+        }
+        let key = key_of(k);
+        match &mut table {
+            Table::Keys(s) => {
+                if !s.contains(&key) {
+                    held.add(crate::memory::row_bytes(k) + crate::memory::ENTRY_OVERHEAD)?;
+                    s.insert(key);
+                }
+            }
+            Table::Rows(m) => {
+                held.add(crate::memory::row_bytes(&r) + crate::memory::ENTRY_OVERHEAD)?;
+                m.entry(key).or_default().push(r);
+            }
+        }
+    }
+    let no_rows: Vec<Row> = Vec::new();
+    let mut out = Vec::with_capacity(rows.len());
+    let mut pair: Row = Vec::new();
+    for (done, row) in rows.into_iter().enumerate() {
+        if done % CANCEL_CHECK_ROWS == CANCEL_CHECK_ROWS - 1 {
+            txn.check_cancel()?;
+        }
+        let cx = Ctx { row: &row, params, aggs: &[] };
+        let key: Vec<Datum> = sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
+        let found = if key.iter().any(Datum::is_null) {
+            // No inner row equals NULL.
+            None
+        } else {
+            let key = key_of(&key);
+            match &table {
+                Table::Keys(s) => s.contains(&key).then_some(&no_rows),
+                Table::Rows(m) => m.get(&key),
+            }
+        };
+        let keep = match (found, &sj.not_in) {
+            (None, _) => sj.anti,
+            (Some(_), None) if sj.residual.is_none() => !sj.anti,
+            (Some(candidates), not_in) => {
+                // Some(true): a pair matched; Some(false): none did; None: NULL (NOT IN).
+                let mut verdict = Some(false);
+                for r in candidates {
+                    pair.clear();
+                    pair.extend(row.iter().take(sj.width).cloned());
+                    pair.resize(sj.width, Datum::Null);
+                    pair.extend_from_slice(r);
+                    let pcx = Ctx { row: &pair, params, aggs: &[] };
+                    if let Some(res) = &sj.residual {
+                        if expr::truth(expr::eval(res, &pcx)?) != Some(true) {
+                            continue;
+                        }
+                    }
+                    match not_in {
+                        None => {
+                            verdict = Some(true);
+                            break;
+                        }
+                        Some(t) => match expr::truth(expr::eval(t, &pcx)?) {
+                            Some(true) => {
+                                verdict = Some(true);
+                                break;
+                            }
+                            Some(false) => {}
+                            None => verdict = None,
+                        },
+                    }
+                }
+                match verdict {
+                    Some(true) => !sj.anti,
+                    Some(false) => sj.anti,
+                    // x NOT IN (...) is NULL: WHERE drops the row.
+                    None => false,
+                }
+            }
+        };
+        if keep {
+            out.push(row);
+        }
+    }
+    drop(held);
+    Ok(out)
+}
+
+/// The inner rows of a plain one-table inner plan, each shard sending only the columns the join
+/// needs (a scan sends whole rows). None where the plan is not that, or the transaction changed
+/// the table (the ordinary scan overlays its own writes).
+async fn projected_scan(txn: &Txn, plan: &Plan, params: &[Datum]) -> Result<Option<Vec<Row>>> {
+    let Plan::Select(p) = plan else { return Ok(None) };
+    let Some(table) = &p.table else { return Ok(None) };
+    if p.grouped
+        || p.join.is_some()
+        || p.key.is_some()
+        || crate::relation::is_derived(table)
+        || crate::catalog::is_view(table)
+        || txn.overlay(table).is_some()
+    {
+        return Ok(None);
+    }
+    let name = table.name.clone();
+    let filter = p.filter.clone();
+    let projection = p.projection.clone();
+    let params_copy = params.to_vec();
+    let at = txn.read_at();
+    // Each shard stops once its part alone would be past the statement's memory bound.
+    let (used, limit) = (txn.memory().used(), txn.memory().limit());
+    let parts = crate::exec::on_every_shard_at(at, move |s| {
+        let t = s.tables.get(&name).ok_or_else(|| crate::exec::no_table(&name))?;
+        let mut out = Vec::new();
+        let mut bytes = used;
+        for (_, row) in t.scan_at(at).map_err(crate::exec::too_old)? {
+            if crate::exec::matches(filter.as_ref(), row, &params_copy)? {
+                let cx = Ctx { row, params: &params_copy, aggs: &[] };
+                let r: Row = projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
+                let size = crate::memory::row_bytes(&r);
+                bytes += size;
+                if bytes > limit {
+                    return Err(crate::memory::out_of_memory("rows from shards", size, bytes - size, limit));
+                }
+                out.push(r);
+            }
+        }
+        Ok::<_, crate::error::SqlError>(out)
+    })
+    .await?;
+    txn.check_cancel()?;
+    let mut all = Vec::new();
+    for part in parts {
+        all.extend(part?);
+    }
+    Ok(Some(all))
+}
+
+/// The FROM rows that every semi and anti join of `joins` keeps, in order.
+pub(crate) async fn apply(txn: &mut Txn, joins: &[SemiJoin], mut rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
+    for sj in joins {
+        if rows.is_empty() {
+            break;
+        }
+        rows = filter(txn, sj, rows, params).await?;
+    }
+    Ok(rows)
+}
+
+/// Applies `f` (as [`crate::relation::walk`]) to every expression of a semi join.
+pub(crate) fn map(sj: &mut SemiJoin, f: &mut dyn FnMut(&mut Expr) -> Result<bool>) -> Result<()> {
+    crate::relation::map_plan(&mut sj.plan, f)?;
+    for k in &mut sj.keys {
+        walk(k, f)?;
+    }
+    if let Some(r) = &mut sj.residual {
+        walk(r, f)?;
+    }
+    if let Some(t) = &mut sj.not_in {
+        walk(t, f)?;
+    }
+    Ok(())
+}

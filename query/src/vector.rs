@@ -138,111 +138,6 @@ fn fits(d: &Datum, ty: SqlType) -> bool {
 }
 
 impl<'a> Vector<'a> {
-    /// Column values of `rows`; None when a value is not of the column's type (the caller
-    /// takes the row path for this batch).
-    fn gather(rows: &[&'a [Datum]], col: usize, ty: SqlType) -> Option<Vector<'a>> {
-        let n = rows.len();
-        let mut nulls = Nulls::default();
-        const NULL: &Datum = &Datum::Null;
-        let at = |r: &&'a [Datum]| -> &'a Datum { r.get(col).unwrap_or(NULL) };
-        let data = match kind(ty)? {
-            Kind::Int => {
-                let mut v = Vec::with_capacity(n);
-                for (i, r) in rows.iter().enumerate() {
-                    let d = at(r);
-                    if d.is_null() {
-                        nulls.set(i, n);
-                        v.push(0);
-                    } else {
-                        v.push(int_of(d, ty)?);
-                    }
-                }
-                Data::Int(v)
-            }
-            Kind::Float => {
-                let mut v = Vec::with_capacity(n);
-                for (i, r) in rows.iter().enumerate() {
-                    v.push(match at(r) {
-                        Datum::Null => {
-                            nulls.set(i, n);
-                            0.0
-                        }
-                        Datum::Float4(x) => *x as f64,
-                        Datum::Float8(x) => *x,
-                        _ => return None,
-                    });
-                }
-                Data::Float(v)
-            }
-            Kind::Num => {
-                let (mut v, mut s) = (Vec::with_capacity(n), Vec::with_capacity(n));
-                let mut small = true;
-                for (i, r) in rows.iter().enumerate() {
-                    match at(r) {
-                        Datum::Null => {
-                            nulls.set(i, n);
-                            v.push(0);
-                            s.push(0);
-                        }
-                        Datum::Numeric(t) => match Small::parse(t) {
-                            Some(x) => {
-                                v.push(x.v);
-                                s.push(x.s);
-                            }
-                            None => {
-                                small = false;
-                                break;
-                            }
-                        },
-                        _ => return None,
-                    }
-                }
-                if small {
-                    Data::Num(v, s)
-                } else {
-                    let mut d = Vec::with_capacity(n);
-                    for (i, r) in rows.iter().enumerate() {
-                        match at(r) {
-                            Datum::Null => nulls.set(i, n),
-                            Datum::Numeric(_) => {}
-                            _ => return None,
-                        }
-                        d.push(at(r).clone());
-                    }
-                    Data::Datums(d)
-                }
-            }
-            Kind::Bool => {
-                let mut v = Vec::with_capacity(n);
-                for (i, r) in rows.iter().enumerate() {
-                    v.push(match at(r) {
-                        Datum::Null => {
-                            nulls.set(i, n);
-                            false
-                        }
-                        Datum::Bool(b) => *b,
-                        _ => return None,
-                    });
-                }
-                Data::Bool(v)
-            }
-            Kind::Text => {
-                let mut v = Vec::with_capacity(n);
-                for (i, r) in rows.iter().enumerate() {
-                    let d = at(r);
-                    if d.is_null() {
-                        nulls.set(i, n);
-                        v.push("");
-                    } else {
-                        v.push(text_of(d, ty)?);
-                    }
-                }
-                Data::Text(v)
-            }
-        };
-        Some(Vector { ty, data, nulls })
-    }
-
     /// A constant repeated `n` times (checked by [`fits`] when compiled).
     fn constant(d: &'a Datum, ty: SqlType, n: usize) -> Result<Vector<'a>> {
         let mut nulls = Nulls::default();
@@ -539,27 +434,109 @@ fn castable(from: SqlType, to: SqlType) -> bool {
     }
 }
 
-/// The gathered columns of one batch.
+/// A column's vector and which of its positions are filled.
+type Gathered<'a> = (Vector<'a>, Vec<bool>);
+
+/// One batch of rows and the columns read from it so far. A column is gathered lazily, only at
+/// the positions an expression asks for: a filter's later conjuncts read their columns only
+/// for the rows the earlier ones let through (as the row path reads them).
 struct Batch<'a> {
+    rows: Vec<&'a [Datum]>,
     len: usize,
-    cols: Vec<(usize, Vector<'a>)>,
+    /// Per column: its type, and once read its vector and which positions are filled.
+    cols: Vec<(usize, SqlType, std::cell::RefCell<Option<Gathered<'a>>>)>,
+    /// A value was not of its column's type: the caller takes the row path.
+    mismatch: std::cell::Cell<bool>,
 }
 
 impl<'a> Batch<'a> {
-    fn gather(rows: &[&'a [Datum]], cols: &[(usize, SqlType)]) -> Option<Batch<'a>> {
-        let mut out = Vec::with_capacity(cols.len());
-        for &(c, ty) in cols {
-            out.push((c, Vector::gather(rows, c, ty)?));
-        }
-        Some(Batch { len: rows.len(), cols: out })
+    fn new(rows: &[&'a [Datum]], cols: &[(usize, SqlType)]) -> Batch<'a> {
+        let cols = cols.iter().map(|&(c, ty)| (c, ty, std::cell::RefCell::new(None))).collect();
+        Batch { rows: rows.to_vec(), len: rows.len(), cols, mismatch: std::cell::Cell::new(false) }
     }
 
-    fn column(&self, c: usize) -> Result<Vector<'a>> {
-        self.cols
-            .iter()
-            .find(|(i, _)| *i == c)
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| SqlError::internal("batch column not gathered"))
+    /// Column `c`'s values at the positions of `sel` (other slots hold placeholders).
+    fn column(&self, c: usize, sel: &[u32]) -> Result<Vector<'a>> {
+        let Some((_, ty, cell)) = self.cols.iter().find(|(i, ..)| *i == c) else {
+            return Err(SqlError::internal("batch column not gathered"));
+        };
+        let mut cell = cell.borrow_mut();
+        let (v, filled) = cell.get_or_insert_with(|| (Vector::empty(*ty, self.len), vec![false; self.len]));
+        for &p in sel {
+            let p = p as usize;
+            if filled[p] {
+                continue;
+            }
+            const NULL: &Datum = &Datum::Null;
+            let d: &'a Datum = self.rows[p].get(c).unwrap_or(NULL);
+            if v.put(p, d).is_none() {
+                self.mismatch.set(true);
+                return Err(SqlError::internal("batch value not of its column's type"));
+            }
+            filled[p] = true;
+        }
+        Ok(v.clone())
+    }
+}
+
+impl<'a> Vector<'a> {
+    /// A vector of `n` placeholders of type `ty` (a kind the batch path holds).
+    fn empty(ty: SqlType, n: usize) -> Vector<'a> {
+        let data = match kind(ty) {
+            Some(Kind::Int) => Data::Int(vec![0; n]),
+            Some(Kind::Float) => Data::Float(vec![0.0; n]),
+            Some(Kind::Num) => Data::Num(vec![0; n], vec![0; n]),
+            Some(Kind::Bool) => Data::Bool(vec![false; n]),
+            _ => Data::Text(vec![""; n]),
+        };
+        Vector { ty, data, nulls: Nulls::default() }
+    }
+
+    /// Sets slot `i` to a column value; None when it is not of the vector's type. A numeric
+    /// outside [`Small`] turns the vector into datums.
+    fn put(&mut self, i: usize, d: &'a Datum) -> Option<()> {
+        let n = self.len();
+        if d.is_null() {
+            self.nulls.set(i, n);
+            return Some(());
+        }
+        let ty = self.ty;
+        match &mut self.data {
+            Data::Int(x) => x[i] = int_of(d, ty)?,
+            Data::Float(x) => {
+                x[i] = match d {
+                    Datum::Float4(f) => *f as f64,
+                    Datum::Float8(f) => *f,
+                    _ => return None,
+                }
+            }
+            Data::Num(x, s) => {
+                let Datum::Numeric(t) = d else { return None };
+                match Small::parse(t) {
+                    Some(m) => {
+                        x[i] = m.v;
+                        s[i] = m.s;
+                    }
+                    None => {
+                        let all = std::mem::replace(self, Vector::empty(ty, 0)).into_datums();
+                        *self = all;
+                        return self.put(i, d);
+                    }
+                }
+            }
+            Data::Datums(x) => {
+                if !matches!(d, Datum::Numeric(_)) {
+                    return None;
+                }
+                x[i] = d.clone();
+            }
+            Data::Bool(x) => {
+                let Datum::Bool(b) = d else { return None };
+                x[i] = *b;
+            }
+            Data::Text(x) => x[i] = text_of(d, ty)?,
+        }
+        Some(())
     }
 }
 
@@ -669,7 +646,7 @@ fn bool_vector<'a>(v: Vec<bool>, nulls: Nulls) -> Vector<'a> {
 fn eval<'a>(e: &'a VExpr, b: &Batch<'a>, sel: &[u32]) -> Result<Vector<'a>> {
     let n = b.len;
     Ok(match e {
-        VExpr::Col(c, _) => b.column(*c)?,
+        VExpr::Col(c, _) => b.column(*c, sel)?,
         VExpr::Const(d, ty) => Vector::constant(d, *ty, n)?,
         VExpr::Arith(op, x, y, ty) => arith(*op, eval(x, b, sel)?, eval(y, b, sel)?, *ty, sel)?,
         VExpr::Neg(x, ty) => {
@@ -701,9 +678,7 @@ fn eval<'a>(e: &'a VExpr, b: &Batch<'a>, sel: &[u32]) -> Result<Vector<'a>> {
             for &p in sel {
                 let p = p as usize;
                 let (an, cn) = (a.nulls.get(p), c.nulls.get(p));
-                if !an && av[p] == or {
-                    out[p] = or;
-                } else if !cn && cv[p] == or {
+                if (!an && av[p] == or) || (!cn && cv[p] == or) {
                     out[p] = or;
                 } else if an || cn {
                     nulls.set(p, n);
@@ -1042,12 +1017,10 @@ impl Filter {
 
     /// The positions of the rows of a batch that pass.
     fn select<'a>(&'a self, rows: &[&'a [Datum]], params: &[Datum]) -> Result<Vec<u32>> {
-        match Batch::gather(rows, &self.cols) {
-            Some(b) => {
-                let all: Vec<u32> = (0..rows.len() as u32).collect();
-                positions(&self.expr, &b, &all)
-            }
-            None => {
+        let b = Batch::new(rows, &self.cols);
+        let all: Vec<u32> = (0..rows.len() as u32).collect();
+        match positions(&self.expr, &b, &all) {
+            Err(_) if b.mismatch.get() => {
                 let mut out = Vec::new();
                 for (i, r) in rows.iter().enumerate() {
                     if crate::exec::matches(Some(&self.source), r, params)? {
@@ -1056,6 +1029,7 @@ impl Filter {
                 }
                 Ok(out)
             }
+            r => r,
         }
     }
 
@@ -1412,16 +1386,41 @@ impl Aggregation {
         while rows.peek().is_some() {
             batch.clear();
             batch.extend(rows.by_ref().take(BATCH_ROWS).map(|r| r.as_slice()));
-            let Some(b) = Batch::gather(&batch, &self.cols) else { return Ok(None) };
-            let all: Vec<u32> = (0..batch.len() as u32).collect();
+            let b = Batch::new(&batch, &self.cols);
+            match self.batch(&b, &mut vals, &mut stored, &mut index, &mut next, &mut accs, &mut gids) {
+                Err(_) if b.mismatch.get() => return Ok(None),
+                r => r?,
+            }
+        }
+        let mut out = Vec::with_capacity(vals.len());
+        for (g, v) in vals.into_iter().enumerate() {
+            out.push((v, accs.iter_mut().map(|a| a.state(g)).collect()));
+        }
+        Ok(Some(out))
+    }
+
+    /// Groups and aggregates one batch.
+    #[allow(clippy::too_many_arguments)]
+    fn batch<'a>(
+        &'a self,
+        b: &Batch<'a>,
+        vals: &mut Vec<Vec<Datum>>,
+        stored: &mut Vec<Vec<KeyVal>>,
+        index: &mut HashMap<u64, u32>,
+        next: &mut Vec<u32>,
+        accs: &mut [AccCol],
+        gids: &mut Vec<u32>,
+    ) -> Result<()> {
+        {
+            let all: Vec<u32> = (0..b.len as u32).collect();
             let sel = match &self.filter {
-                Some(f) => positions(&f.expr, &b, &all)?,
+                Some(f) => positions(&f.expr, b, &all)?,
                 None => all,
             };
             if sel.is_empty() {
-                continue;
+                return Ok(());
             }
-            let keys = self.keys.iter().map(|k| eval(k, &b, &sel)).collect::<Result<Vec<_>>>()?;
+            let keys = self.keys.iter().map(|k| eval(k, b, &sel)).collect::<Result<Vec<_>>>()?;
             gids.clear();
             if keys.is_empty() {
                 if vals.is_empty() {
@@ -1450,17 +1449,13 @@ impl Aggregation {
             }
             for ((kind, arg, spec), acc) in self.aggs.iter().zip(accs.iter_mut()) {
                 let v = match arg {
-                    Some(a) => Some(eval(a, &b, &sel)?),
+                    Some(a) => Some(eval(a, b, &sel)?),
                     None => None,
                 };
-                acc.update(*kind, spec, v.as_ref(), &sel, &gids)?;
+                acc.update(*kind, spec, v.as_ref(), &sel, gids)?;
             }
         }
-        let mut out = Vec::with_capacity(vals.len());
-        for (g, v) in vals.into_iter().enumerate() {
-            out.push((v, accs.iter_mut().map(|a| a.state(g)).collect()));
-        }
-        Ok(Some(out))
+        Ok(())
     }
 }
 
@@ -1678,7 +1673,7 @@ mod tests {
                 for chunk in refs.chunks(BATCH_ROWS) {
                     let cx = |r| expr::Ctx { row: r, params: PARAMS, aggs: &[] };
                     let row: Vec<Result<Datum>> = chunk.iter().map(|r| expr::eval(&e, &cx(r))).collect();
-                    let b = Batch::gather(chunk, &cols).expect("typed rows");
+                    let b = Batch::new(chunk, &cols);
                     let all: Vec<u32> = (0..chunk.len() as u32).collect();
                     let batch = eval(&v, &b, &all);
                     match (row.iter().find(|r| r.is_err()), &batch) {
@@ -1719,6 +1714,18 @@ mod tests {
         // A parameter whose value is not of its type.
         let p = Expr::Cmp(CmpOp::Lt, col(INT4), Box::new(Expr::Param(0, SqlType::Int4)));
         assert!(compile(&p, &[Datum::Text("1".into())]).is_none());
+    }
+
+    #[test]
+    fn a_value_not_of_its_column_type_takes_the_row_path() {
+        let rows: Vec<Vec<Datum>> = vec![vec![Datum::Int4(1)], vec![Datum::Text("x".into())], vec![Datum::Int4(9)]];
+        let refs: Vec<&[Datum]> = rows.iter().map(|r| r.as_slice()).collect();
+        let e = *cmp(CmpOp::Lt, col(INT4), int(7));
+        let f = Filter::compile(&e, &[]).unwrap();
+        assert_eq!(f.select(&refs, &[]).unwrap(), vec![0]);
+        let s = spec(AggFunc::CountStar, None, SqlType::Int8);
+        let a = Aggregation::of(Some(&e), &[], std::slice::from_ref(&s), &[]).unwrap();
+        assert!(a.run(rows.iter()).unwrap().is_none());
     }
 
     #[test]

@@ -683,14 +683,25 @@ async fn scan_rows(
             ),
             None => t.scan_at(at),
         };
-        for (k, row) in rows.map_err(too_old)? {
-            if matches(f.as_ref(), row, &p)? {
-                let size = k.len() + crate::memory::row_bytes(row);
-                bytes += size;
-                if bytes > limit {
-                    return Err(crate::memory::out_of_memory("rows from shards", size, bytes - size, limit));
+        let rows = rows.map_err(too_old)?;
+        let mut keep = |k: &Vec<u8>, row: &Row| {
+            let size = k.len() + crate::memory::row_bytes(row);
+            bytes += size;
+            if bytes > limit {
+                return Err(crate::memory::out_of_memory("rows from shards", size, bytes - size, limit));
+            }
+            out.push((k.clone(), row.clone()));
+            Ok(())
+        };
+        // The batch path when it runs the whole filter (crate::vector); else row at a time.
+        match f.as_ref().and_then(|f| crate::vector::Filter::compile(f, &p)) {
+            Some(vf) => vf.scan(rows, &p, keep)?,
+            None => {
+                for (k, row) in rows {
+                    if matches(f.as_ref(), row, &p)? {
+                        keep(k, row)?;
+                    }
                 }
-                out.push((k.clone(), row.clone()));
             }
         }
         Ok::<_, SqlError>(out)

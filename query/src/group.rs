@@ -330,6 +330,16 @@ pub async fn select(
             let at = txn.read_at();
             let parts = crate::exec::on_every_shard_at(at, move |s| {
                 let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
+                // The batch path when it runs the filter and every aggregate (crate::vector).
+                if let Some(v) = crate::vector::Aggregation::compile(&plan, &params_v) {
+                    let rows = t.scan_at(at).map_err(crate::exec::too_old)?.map(|(_, r)| r);
+                    if let Some(groups) = v.run(rows)? {
+                        let state = |(vals, states): (Vec<Datum>, Vec<AggState>)| {
+                            (vals, states.into_iter().map(Acc::State).collect::<Vec<_>>())
+                        };
+                        return Ok(groups.into_iter().map(state).collect());
+                    }
+                }
                 let mut g = Groups::default();
                 for (_, row) in t.scan_at(at).map_err(crate::exec::too_old)? {
                     if matches(plan.filter.as_ref(), row, &params_v)? {

@@ -42,6 +42,7 @@ pub mod stats;
 pub mod to_char;
 pub mod txn;
 pub mod types;
+pub mod vector;
 pub mod window;
 
 pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};

@@ -956,9 +956,9 @@ const SMALL_DIGITS: usize = 36;
 /// (prices, quantities) that adds and multiplies without big integers. Every operation is
 /// checked: None means "take the general path".
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Small {
-    v: i128,
-    s: u32,
+pub(crate) struct Small {
+    pub(crate) v: i128,
+    pub(crate) s: u32,
 }
 
 impl Small {
@@ -972,7 +972,7 @@ impl Small {
         }
     }
 
-    fn parse(t: &str) -> Option<Small> {
+    pub(crate) fn parse(t: &str) -> Option<Small> {
         let b = t.as_bytes();
         let (neg, b) = match b.first() {
             Some(b'-') => (true, &b[1..]),
@@ -1000,17 +1000,17 @@ impl Small {
         self.v.checked_mul(10i128.checked_pow(s - self.s)?)
     }
 
-    fn add(self, o: Small) -> Option<Small> {
+    pub(crate) fn add(self, o: Small) -> Option<Small> {
         let s = self.s.max(o.s);
         Some(Small { v: self.at(s)?.checked_add(o.at(s)?)?, s })
     }
 
-    fn mul(self, o: Small) -> Option<Small> {
+    pub(crate) fn mul(self, o: Small) -> Option<Small> {
         Some(Small { v: self.v.checked_mul(o.v)?, s: self.s + o.s })
     }
 
     /// numeric_out's text, as [`Num::to_text`] prints it.
-    fn to_text(self) -> String {
+    pub(crate) fn to_text(self) -> String {
         let digits = self.v.unsigned_abs().to_string();
         let s = self.s as usize;
         let mut out = String::with_capacity(digits.len() + s + 3);
@@ -1032,7 +1032,7 @@ impl Small {
         out
     }
 
-    fn num(self) -> Num {
+    pub(crate) fn num(self) -> Num {
         Num::Fin(BigInt::from(self.v), self.s)
     }
 }
@@ -1179,7 +1179,7 @@ impl Sum {
         Ok(())
     }
 
-    fn add_small(&mut self, x: Small) -> Result<()> {
+    pub(crate) fn add_small(&mut self, x: Small) -> Result<()> {
         match self.small.add(x) {
             Some(r) => self.small = r,
             None => {

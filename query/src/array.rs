@@ -512,17 +512,6 @@ fn same(a: &Datum, b: &Datum) -> bool {
     }
 }
 
-fn cmp_holds(op: CmpOp, o: Ordering) -> bool {
-    match op {
-        CmpOp::Eq => o == Ordering::Equal,
-        CmpOp::NotEq => o != Ordering::Equal,
-        CmpOp::Lt => o == Ordering::Less,
-        CmpOp::LtEq => o != Ordering::Greater,
-        CmpOp::Gt => o == Ordering::Greater,
-        CmpOp::GtEq => o != Ordering::Less,
-    }
-}
-
 fn one_dim_only(what: &str) -> SqlError {
     SqlError::new(code::FEATURE_NOT_SUPPORTED, format!("{what} for multidimensional arrays is not supported"))
 }
@@ -627,7 +616,7 @@ fn quantified(op: CmpOp, all: bool, x: &Datum, a: &Datum) -> Datum {
         match compare_datum(x, item) {
             None => saw_null = true,
             Some(o) => {
-                let holds = cmp_holds(op, o);
+                let holds = op.holds(o);
                 if holds != all {
                     return Datum::Bool(!all);
                 }

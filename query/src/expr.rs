@@ -26,6 +26,20 @@ pub enum CmpOp {
     GtEq,
 }
 
+impl CmpOp {
+    /// Whether the comparison holds for operands that compare as `o`.
+    pub fn holds(self, o: Ordering) -> bool {
+        match self {
+            CmpOp::Eq => o == Ordering::Equal,
+            CmpOp::NotEq => o != Ordering::Equal,
+            CmpOp::Lt => o == Ordering::Less,
+            CmpOp::LtEq => o != Ordering::Greater,
+            CmpOp::Gt => o == Ordering::Greater,
+            CmpOp::GtEq => o != Ordering::Less,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Func {
     Lower,
@@ -375,14 +389,7 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
             let (a, b) = (operand(a, cx)?, operand(b, cx)?);
             match compare(&a, &b) {
                 None => Datum::Null,
-                Some(o) => Datum::Bool(match op {
-                    CmpOp::Eq => o == Ordering::Equal,
-                    CmpOp::NotEq => o != Ordering::Equal,
-                    CmpOp::Lt => o == Ordering::Less,
-                    CmpOp::LtEq => o != Ordering::Greater,
-                    CmpOp::Gt => o == Ordering::Greater,
-                    CmpOp::GtEq => o != Ordering::Less,
-                }),
+                Some(o) => Datum::Bool(op.holds(o)),
             }
         }
         Expr::Concat(a, b) => {

@@ -364,7 +364,8 @@ fn normalize(v: Value) -> Value {
     }
 }
 
-fn write_string(out: &mut String, s: &str) {
+/// A string as a JSON string literal (json.c's `escape_json`).
+pub(crate) fn write_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

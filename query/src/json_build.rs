@@ -73,25 +73,6 @@ fn push_bounded(out: &mut String, s: &str) -> Result<()> {
     Ok(())
 }
 
-/// A string as a JSON string literal (json.c's `escape_json`).
-pub fn quote(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// Whether a number's text output is a JSON number (not NaN or an infinity).
 fn is_json_number(s: &str) -> bool {
     let s = s.strip_prefix('-').unwrap_or(s);
@@ -127,14 +108,18 @@ fn write(out: &mut String, d: &Datum) -> Result<()> {
             if is_json_number(&t) {
                 out.push_str(&t);
             } else {
-                quote(out, &t);
+                crate::json::write_string(out, &t);
             }
         }
         Datum::Json(s) | Datum::Jsonb(s) => push_bounded(out, s)?,
-        Datum::Timestamp(t) => quote(out, &iso_timestamp(&crate::datetime::format_timestamp(*t, false), false)),
-        Datum::TimestampTz(t) => quote(out, &iso_timestamp(&crate::datetime::format_timestamp(*t, true), true)),
+        Datum::Timestamp(t) => {
+            crate::json::write_string(out, &iso_timestamp(&crate::datetime::format_timestamp(*t, false), false))
+        }
+        Datum::TimestampTz(t) => {
+            crate::json::write_string(out, &iso_timestamp(&crate::datetime::format_timestamp(*t, true), true))
+        }
         Datum::Array(a) => write_array(out, a)?,
-        other => quote(out, &crate::types::to_text(other).unwrap_or_default()),
+        other => crate::json::write_string(out, &crate::types::to_text(other).unwrap_or_default()),
     }
     if out.len() > MAX_JSON_BYTES {
         return Err(too_large());
@@ -183,7 +168,7 @@ fn write_key(out: &mut String, d: &Datum, position: usize) -> Result<()> {
             write(&mut v, d)?;
             match v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
                 Some(_) => out.push_str(&v),
-                None => quote(out, &v),
+                None => crate::json::write_string(out, &v),
             }
             Ok(())
         }

@@ -601,17 +601,6 @@ fn float_error(e: u8) -> SqlError {
     }
 }
 
-fn test(op: CmpOp, o: Ordering) -> bool {
-    match op {
-        CmpOp::Eq => o == Ordering::Equal,
-        CmpOp::NotEq => o != Ordering::Equal,
-        CmpOp::Lt => o == Ordering::Less,
-        CmpOp::LtEq => o != Ordering::Greater,
-        CmpOp::Gt => o == Ordering::Greater,
-        CmpOp::GtEq => o != Ordering::Less,
-    }
-}
-
 /// Float order as [`expr::compare`]: NaN above everything and equal to itself, -0 = 0.
 #[inline]
 fn cmp_f64(x: f64, y: f64) -> Ordering {
@@ -894,7 +883,7 @@ fn compare<'a>(op: CmpOp, x: &'a VExpr, y: &'a VExpr, b: &Batch<'a>, sel: &[u32]
         (Data::Bool(a), Data::Bool(c)) => ord_loop(op, a, c, |p: bool, q: bool| p.cmp(&q)),
         (Data::Num(a, sa), Data::Num(c, sc)) => {
             let o: Vec<Ordering> = (0..a.len()).map(|i| cmp_num(a[i], sa[i], c[i], sc[i])).collect();
-            o.into_iter().map(|o| test(op, o)).collect()
+            o.into_iter().map(|o| op.holds(o)).collect()
         }
         (Data::Text(a), Data::Text(c)) if matches!(l.ty, SqlType::Bpchar(_)) => {
             ord_loop(op, a, c, |p: &str, q: &str| {
@@ -912,7 +901,7 @@ fn compare<'a>(op: CmpOp, x: &'a VExpr, y: &'a VExpr, b: &Batch<'a>, sel: &[u32]
             for &p in sel {
                 let p = p as usize;
                 if let Some(o) = expr::compare(&a[p], &c[p]) {
-                    out[p] = test(op, o);
+                    out[p] = op.holds(o);
                 }
             }
             out

@@ -81,16 +81,7 @@ impl Binder<'_> {
         let bound = if name == "unnest" {
             self.unnest_arg(args, scope).map(|(a, ty)| (SrfFunc::Unnest, vec![a], ty))
         } else if name == "pg_partition_ancestors" {
-            // Orbit has no partitions: a table is its own only ancestor (psql's \d asks).
-            let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] = args else {
-                return Err(SqlError::unsupported("this form of pg_partition_ancestors() is not supported"));
-            };
-            let dialect = sqlparser::dialect::PostgreSqlDialect {};
-            let arr = sqlparser::parser::Parser::new(&dialect)
-                .try_with_sql(&format!("ARRAY[({e})::regclass]"))
-                .and_then(|mut p| p.parse_expr())
-                .map_err(|e| SqlError::syntax(&e.to_string()))?;
-            let arg = [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arr))];
+            let arg = [super::subquery::partition_ancestors(args)?];
             self.unnest_arg(&arg, scope).map(|(a, ty)| (SrfFunc::Unnest, vec![a], ty))
         } else if name == "generate_subscripts" {
             // generate_subscripts(a, d): the subscripts of dimension d, lower to upper bound.

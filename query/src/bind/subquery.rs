@@ -565,18 +565,7 @@ impl Binder<'_> {
         match fname.as_str() {
             "unnest" => self.unnest(args, alias, ordinality),
             "generate_series" => self.series(args, alias, ordinality),
-            // Orbit has no partitions: a table is its own only ancestor (psql's \d asks).
-            "pg_partition_ancestors" => {
-                let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] = args else {
-                    return Err(SqlError::unsupported("this form of pg_partition_ancestors() is not supported"));
-                };
-                let dialect = sqlparser::dialect::PostgreSqlDialect {};
-                let arr = sqlparser::parser::Parser::new(&dialect)
-                    .try_with_sql(&format!("ARRAY[({e})::regclass]"))
-                    .and_then(|mut p| p.parse_expr())
-                    .map_err(|e| SqlError::syntax(&e.to_string()))?;
-                self.unnest(&[ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arr))], alias, ordinality)
-            }
+            "pg_partition_ancestors" => self.unnest(&[partition_ancestors(args)?], alias, ordinality),
             _ => Err(SqlError::unsupported(format!("function {fname}() in FROM is not supported yet"))),
         }
     }
@@ -1072,6 +1061,20 @@ impl Binder<'_> {
 }
 
 /// A table with its columns renamed by `alias (a, b, ...)` (the same rows).
+/// `pg_partition_ancestors(rel)` as the argument of the `unnest` it is: Orbit has no
+/// partitions, so a table is its own only ancestor (psql's `\d` asks).
+pub(super) fn partition_ancestors(args: &[ast::FunctionArg]) -> Result<ast::FunctionArg> {
+    let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] = args else {
+        return Err(SqlError::unsupported("this form of pg_partition_ancestors() is not supported"));
+    };
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let arr = sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(&format!("ARRAY[({e})::regclass]"))
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| SqlError::syntax(&e.to_string()))?;
+    Ok(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arr)))
+}
+
 pub(super) fn renamed(def: &TableDef, alias: &ast::TableAlias) -> Result<TableDef> {
     let names = alias_columns(Some(alias), def.columns.len(), "table")?;
     let mut d = def.clone();

@@ -283,8 +283,8 @@ fn what_an_uncommitted_block_created_is_undone_by_a_crash() {
     });
 }
 
-/// What an uncommitted block's ALTER TABLE, DROP INDEX, DROP VIEW and CREATE OR REPLACE VIEW
-/// replaced comes back after a crash (their durable copies); a committed block's changes stay
+/// What an uncommitted block's ALTER TABLE, DROP INDEX, DROP VIEW, CREATE OR REPLACE VIEW and
+/// DROP SEQUENCE replaced comes back after a crash (their durable copies); a committed block's changes stay
 /// and leave no copies behind.
 #[test]
 fn what_an_uncommitted_block_altered_or_dropped_is_put_back_by_a_crash() {
@@ -299,7 +299,8 @@ fn what_an_uncommitted_block_altered_or_dropped_is_put_back_by_a_crash() {
              INSERT INTO acct SELECT g, g * 10, 'n' || g FROM generate_series(1, 50) g; \
              CREATE INDEX acct_v ON acct (v); CREATE VIEW big AS SELECT id FROM acct WHERE v > 400; \
              CREATE VIEW small AS SELECT id FROM acct WHERE v < 30; \
-             CREATE TABLE other (id int PRIMARY KEY, x int); INSERT INTO other VALUES (1, 1)",
+             CREATE TABLE other (id int PRIMARY KEY, x int); INSERT INTO other VALUES (1, 1); \
+             CREATE SEQUENCE keep_seq; SELECT nextval('keep_seq')",
         )
         .await
         .unwrap();
@@ -310,7 +311,7 @@ fn what_an_uncommitted_block_altered_or_dropped_is_put_back_by_a_crash() {
             "BEGIN; ALTER TABLE acct DROP COLUMN note; ALTER TABLE acct ADD COLUMN w int DEFAULT 1; \
              UPDATE acct SET v = -v; DROP INDEX acct_v; DROP VIEW small; \
              CREATE OR REPLACE VIEW big AS SELECT id FROM acct WHERE v > 0; \
-             ALTER TABLE other RENAME COLUMN x TO z",
+             ALTER TABLE other RENAME COLUMN x TO z; DROP SEQUENCE keep_seq",
         )
         .await
         .unwrap();
@@ -345,6 +346,9 @@ fn what_an_uncommitted_block_altered_or_dropped_is_put_back_by_a_crash() {
         // The committed ALTER stays; the uncommitted rename of its column is undone.
         let r = c.query_one("SELECT x, y FROM other", &[]).await.unwrap();
         assert_eq!((r.get::<_, i32>(0), r.get::<_, i32>(1)), (1, 7));
+        // The dropped sequence is back where it was.
+        let next: i64 = c.query_one("SELECT nextval('keep_seq')", &[]).await.unwrap().get(0);
+        assert_eq!(next, 2);
         // No copies are left in the catalog.
         let n: i64 = c.query_one("SELECT count(*) FROM pg_class WHERE relname::text ~ 'copy|pending'", &[]).await.unwrap().get(0);
         assert_eq!(n, 0);

@@ -14,7 +14,8 @@
 //! later statement of the block that gave it a new OID rewrote its row), then the rows go.
 //!
 //! What ALTER TABLE replaced (a table's old definition and rows), DROP INDEX (an index's
-//! definition and entries), DROP VIEW and CREATE OR REPLACE VIEW (a view's definition) is kept
+//! definition and entries), DROP VIEW and CREATE OR REPLACE VIEW (a view's definition) and
+//! DROP SEQUENCE (the sequence's row) is kept
 //! in memory for ROLLBACK, and in a block also durably for a crash: a row of [`COPIES`]
 //! (transaction id, position, name, the OID the replacing object has, the old definition
 //! encoded as a log record) and, for rows, a copy table (`\u{3}copy<txid>.<n>`, with the old
@@ -25,8 +26,10 @@
 //! (a crash between COMMIT and their drop). Objects the same block created are not copied
 //! (the crash undo drops them anyway).
 //!
-//! Not covered: DROP SEQUENCE (a crash keeps the drop); a crash between a DDL statement and
-//! its rows (the statement was not acknowledged) keeps its change. DROP TABLE needs no row:
+//! DROP SEQUENCE's row of the sequences' table is kept the same way (a copy table of one row).
+//!
+//! Not covered: a crash between a DDL statement and its rows (the statement was not
+//! acknowledged) keeps its change. DROP TABLE needs no row:
 //! the hidden table's name says it all ([`super::undo::restore_hidden`]).
 
 use super::undo::Created;
@@ -118,12 +121,41 @@ async fn ensure(name: &str, def: fn() -> TableDef) -> Result<Arc<TableDef>> {
     crate::bind::lookup_table(name).ok_or_else(|| SqlError::internal(format!("{name} table missing")))
 }
 
-/// What a replaced or dropped object was: its name, the OID of what replaced it (0: dropped),
-/// its old definition and rows (per shard).
-fn replaced(o: &Created) -> Option<(&str, u32, &TableDef, &super::undo::ShardRows)> {
+/// The marker OID of a dropped sequence's row in [`COPIES`] (tables have OIDs from 16384 up,
+/// a dropped view or index 0).
+const SEQUENCE_ROW: u32 = u32::MAX;
+
+/// What a replaced or dropped object was: its name, the OID of what replaced it (0: dropped;
+/// [`SEQUENCE_ROW`]: a dropped sequence), its old definition and rows (per shard).
+fn replaced(o: &Created) -> Option<(String, u32, TableDef, super::undo::ShardRows)> {
     match o {
-        Created::Replaced { name, oid, old, rows } => Some((name, *oid, old, rows)),
-        Created::Dropped { def, rows } => Some((&def.name, 0, def, rows)),
+        Created::Replaced { name, oid, old, rows } => Some((name.clone(), *oid, (**old).clone(), rows.clone())),
+        Created::Dropped { def, rows } => Some((def.name.clone(), 0, (**def).clone(), rows.clone())),
+        Created::DroppedSequence { row } => {
+            let def = crate::sequence::table_def();
+            let name = match row.first() {
+                Some(Datum::Text(n)) => n.clone(),
+                _ => return None,
+            };
+            let (_, shards) = state::local();
+            let mut rows: super::undo::ShardRows = vec![Vec::new(); shards];
+            let k = def.key_of(row);
+            rows[super::shard_of_key(&k, shards)].push((k, row.clone()));
+            Some((name, SEQUENCE_ROW, def, rows))
+        }
+        _ => None,
+    }
+}
+
+/// The name and OID of what [`replaced`] describes, without copying it.
+fn replaced_name(o: &Created) -> Option<(&str, u32)> {
+    match o {
+        Created::Replaced { name, oid, .. } => Some((name, *oid)),
+        Created::Dropped { def, .. } => Some((&def.name, 0)),
+        Created::DroppedSequence { row } => match row.first() {
+            Some(Datum::Text(n)) => Some((n, SEQUENCE_ROW)),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -160,11 +192,11 @@ async fn save_copy(txid: u64, n: usize, o: &Created) -> Result<Entry> {
         wal::wait_all(tickets).await.map_err(io_error)?;
         Some(cname)
     };
-    let encoded = orbit_engine::log::Encoder::new().table_create(0, old).to_vec();
+    let encoded = orbit_engine::log::Encoder::new().table_create(0, &old).to_vec();
     let row = vec![
         Datum::Int8(txid as i64),
         Datum::Int8(n as i64),
-        Datum::Text(name.to_string()),
+        Datum::Text(name),
         Datum::Int8(oid as i64),
         Datum::Bytea(encoded),
         copy.clone().map_or(Datum::Null, Datum::Text),
@@ -244,10 +276,11 @@ pub(crate) async fn sync(txn: &mut Txn) -> Result<()> {
     // What this block's DDL replaced, copied once (not for objects the block created).
     let mut oid_changed = Vec::new();
     for (n, o) in txn.created.iter().enumerate() {
-        let Some((name, oid, ..)) = replaced(o) else { continue };
-        let created_here = txn.created[..n]
-            .iter()
-            .any(|c| matches!(c, Created::Relation { name: c, .. } | Created::Index { name: c, .. } if c == name));
+        let Some((name, oid)) = replaced_name(o) else { continue };
+        let created_here = txn.created[..n].iter().any(|c| {
+            matches!(c, Created::Relation { name: c, .. } | Created::Index { name: c, .. } | Created::Sequence { name: c }
+                if c == name)
+        });
         if created_here {
             continue;
         }
@@ -422,10 +455,13 @@ pub async fn undo_unfinished() {
             Datum::Text(c) => copy_rows(c.clone()).await,
             _ => Vec::new(),
         };
-        let o = if oid == 0 {
-            Created::Dropped { def: Box::new(old), rows }
-        } else {
-            Created::Replaced { name, oid, old: Box::new(old), rows }
+        let o = match oid {
+            0 => Created::Dropped { def: Box::new(old), rows },
+            SEQUENCE_ROW => match rows.into_iter().flatten().next() {
+                Some((_, row)) => Created::DroppedSequence { row },
+                None => continue,
+            },
+            _ => Created::Replaced { name, oid, old: Box::new(old), rows },
         };
         all.push((txid, n, o));
     }

@@ -18,15 +18,17 @@
 //! way, as for row locks: these waits are published with the row locks' wait-for edges).
 //! A statement that already wrote a table does not wait for it (it holds its row locks, which
 //! the ALTER waits for: PostgreSQL lets a transaction that holds a lock on a relation past
-//! the queue for the same reason).
+//! the queue for the same reason). A statement that passed the checks is noted as running
+//! ([`enter`], [`Running`]) and an ALTER waits for the running statements of other
+//! transactions, so one already running when an ALTER begins finishes under the old
+//! definition, as PostgreSQL's statements hold their relation locks.
 //!
 //! A CREATE TABLE / VIEW of a name another open block created waits for that block (then
 //! fails with 42P07, or creates it if the block rolled back), as PostgreSQL's does. Catalog
 //! listings leave another block's created tables and views out (`catalog::user_tables_seen_by`).
 //!
 //! Not covered: indexes and sequences created in a block are visible to others (an index's
-//! table is held by the block, so statements reading it wait anyway); a statement bound before
-//! another block's ALTER began meets its mark when it writes and fails with 55P03.
+//! table is held by the block, so statements reading it wait anyway).
 
 use crate::error::{Result, SqlError};
 use crate::exec::undo::HIDDEN;
@@ -184,6 +186,61 @@ pub fn waits(names: &[(String, u32)], me: Option<Owner>, wrote: &dyn Fn(&str) ->
             }
         }
         out
+    })
+}
+
+/// A statement running: noted on its session's shard under the OIDs of the tables it names,
+/// so that an ALTER of one of them waits for it to end; the note goes when this is dropped.
+pub struct Running {
+    owner: Owner,
+    oids: Vec<u32>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let (owner, oids) = (self.owner, std::mem::take(&mut self.oids));
+        if oids.is_empty() {
+            return;
+        }
+        if state::try_with_shard(|s| s.row_locks.leave(owner, &oids)).is_none() {
+            // Dropped while the shard's state is borrowed: noted out right after.
+            rt::spawn(async move { state::with_shard(|s| s.row_locks.leave(owner, &oids)) });
+        }
+    }
+}
+
+/// Notes transaction `me`'s statement naming `names` as running, in one step with checking
+/// that no other transaction holds one of them (an ALTER marks its table, then waits for the
+/// running statements: one of the two sees the other). None: one is held now (the session
+/// waits for it and binds again).
+pub fn enter(names: &[(String, u32)], me: Owner, wrote: &dyn Fn(&str) -> bool) -> Option<Running> {
+    if names.is_empty() {
+        return Some(Running { owner: me, oids: Vec::new() });
+    }
+    state::with_shard(|s| {
+        let mut oids = Vec::with_capacity(names.len());
+        for (name, _) in names {
+            match s.tables.get(name) {
+                Some(t) => {
+                    let held = t.altering.is_some_and(|o| o != me && t.created_by.is_none_or(|c| c != o));
+                    if held && !wrote(name) {
+                        return None;
+                    }
+                    oids.push(t.def.oid);
+                }
+                None => {
+                    let prefix = format!("{name}{HIDDEN}");
+                    if s.tables
+                        .names()
+                        .any(|n| n.starts_with(&prefix) && n[prefix.len()..].parse::<Owner>().is_ok_and(|o| o != me))
+                    {
+                        return None;
+                    }
+                }
+            }
+        }
+        s.row_locks.enter(me, &oids);
+        Some(Running { owner: me, oids })
     })
 }
 

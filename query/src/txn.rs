@@ -576,18 +576,20 @@ impl Txn {
         for (shard, idx) in per_shard {
             self.lock_shards.insert(shard);
             let mut pending: Vec<(usize, Vec<u8>)> = idx.into_iter().map(|i| (i, keys[i].clone())).collect();
+            // A statement noted as running on this session's shard went in before any ALTER
+            // of the table marked it (which then waits for the statement).
+            let entered = state::with_shard(|s| s.row_locks.is_running(self.id, def.oid));
             while !pending.is_empty() {
                 let (owner, oid, name) = (self.id, def.oid, def.name.clone());
                 let batch = std::mem::take(&mut pending);
                 let (got, rest, wait) = mesh::run_on(shard, move |s| {
                     let t = s.tables.get(&name).filter(|t| t.def.oid == oid).ok_or_else(|| no_table(&name))?;
-                    if t.altering.is_some_and(|o| o != owner) && !s.row_locks.owns_in_table(owner, oid) {
+                    if t.altering.is_some_and(|o| o != owner) && !entered && !s.row_locks.owns_in_table(owner, oid) {
                         // Another transaction is altering it (PostgreSQL's ACCESS EXCLUSIVE
                         // lock, held to the end of its block). A statement waits for that
-                        // before it runs (`relation_lock`); one bound before the ALTER began
-                        // fails here rather than write under a definition that changed. A
-                        // transaction that already holds rows of the table goes on: the ALTER
-                        // waits for it.
+                        // before it runs (`relation_lock`), and one that runs already (noted
+                        // as such, or holding rows of the table) goes on: the ALTER waits for
+                        // it. Only a statement run outside a session's note gets here.
                         return Err(SqlError::new("55P03", format!("could not obtain lock on relation \"{name}\"")));
                     }
                     let mut got = Vec::with_capacity(batch.len());

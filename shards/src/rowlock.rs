@@ -68,6 +68,10 @@ pub struct RowLocks {
     /// relation (its ALTER, DROP or CREATE in a block), an ALTER waiting for the row locks on
     /// its table to go. (waiter, holder), published for the deadlock check.
     other_waits: Vec<(Owner, Owner)>,
+    /// The statements running on this shard's sessions, by the table OIDs they name (the
+    /// owner once per statement): an ALTER of the table waits for them to end, as
+    /// PostgreSQL's waits for the statements' relation locks.
+    running: HashMap<u32, Vec<Owner>>,
 }
 
 impl RowLocks {
@@ -85,9 +89,41 @@ impl RowLocks {
         self.held.iter().any(|((t, _), h)| *t == table && h.owners.iter().any(|&o| o != except))
     }
 
-    /// The owners other than `except` holding a lock on a row of `table`.
+    /// A statement of `owner` naming `tables` starts running.
+    pub fn enter(&mut self, owner: Owner, tables: &[u32]) {
+        for &t in tables {
+            self.running.entry(t).or_default().push(owner);
+        }
+    }
+
+    /// Whether a statement of `owner` naming `table` runs on this shard.
+    pub fn is_running(&self, owner: Owner, table: u32) -> bool {
+        self.running.get(&table).is_some_and(|o| o.contains(&owner))
+    }
+
+    /// The statement [`RowLocks::enter`] noted has ended.
+    pub fn leave(&mut self, owner: Owner, tables: &[u32]) {
+        for t in tables {
+            if let Some(owners) = self.running.get_mut(t) {
+                if let Some(i) = owners.iter().position(|&o| o == owner) {
+                    owners.swap_remove(i);
+                }
+                if owners.is_empty() {
+                    self.running.remove(t);
+                }
+            }
+        }
+    }
+
+    /// The owners other than `except` holding a lock on a row of `table`, or running a
+    /// statement that names it.
     pub fn table_holders(&self, table: u32, except: Owner) -> Vec<Owner> {
         let mut out: Vec<Owner> = Vec::new();
+        for &o in self.running.get(&table).into_iter().flatten() {
+            if o != except && !out.contains(&o) {
+                out.push(o);
+            }
+        }
         for ((t, _), h) in &self.held {
             if *t == table {
                 for &o in &h.owners {

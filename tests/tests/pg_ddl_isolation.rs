@@ -263,3 +263,26 @@ fn a_create_of_a_name_another_block_created_waits_for_it() {
         assert_eq!(texts(&b, "SELECT x FROM dup2").await, ["1"]);
     });
 }
+
+/// A statement already running when an ALTER begins (here waiting for a row lock) goes on and
+/// finishes; the ALTER waits for it (and for the row's holder), as PostgreSQL's waits for the
+/// statements' relation locks, instead of failing the statement with 55P03.
+#[test]
+fn an_alter_waits_for_the_statements_already_running() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let a = Arc::new(pg_connect(o.pg_port).await);
+        let b = pg_connect(o.pg_port).await;
+        let c = Arc::new(pg_connect(o.pg_port).await);
+        a.batch_execute("CREATE TABLE r (id int PRIMARY KEY, v int); INSERT INTO r VALUES (1, 1)").await.unwrap();
+        b.batch_execute("BEGIN; UPDATE r SET v = 2 WHERE id = 1").await.unwrap();
+        let (update, _) = spawn_query(&c, "UPDATE r SET v = v + 10 WHERE id = 1 RETURNING v");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (alter, done) = spawn_query(&a, "ALTER TABLE r ADD COLUMN w int DEFAULT 0");
+        still_waiting(&done).await;
+        b.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(update.await.unwrap().unwrap(), ["12"]);
+        alter.await.unwrap().unwrap();
+        assert_eq!(texts(&b, "SELECT v || ',' || w FROM r").await, ["12,0"]);
+    });
+}

@@ -184,6 +184,8 @@ struct Conn {
     settings: Vec<(&'static str, String)>,
     /// The transaction of a BEGIN block (or of a multi-statement Query's implicit block).
     txn: Option<orbit_query::Txn>,
+    /// The id the next implicit transaction takes ([`statement_owner`]).
+    reserved_txn_id: std::cell::Cell<Option<u64>>,
     /// The parameters as the session started (what RESET goes back to).
     startup: Vec<(&'static str, String)>,
     /// The parameters at BEGIN (what ROLLBACK goes back to) and those SET LOCAL since.
@@ -272,6 +274,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         out: BytesMut::with_capacity(READ_CHUNK_BYTES),
         status: TxStatus::Idle,
         txn: None,
+        reserved_txn_id: std::cell::Cell::new(None),
         startup: Vec::new(),
         settings_at_begin: None,
         local_settings: Vec::new(),
@@ -881,6 +884,28 @@ async fn wait_relations(c: &Conn, names: &[(String, u32)], creates: Option<&str>
     r.map(|()| true)
 }
 
+/// The transaction this session's next statement runs as: the open one, else the one the
+/// statement's implicit transaction will be (its id taken now, [`new_txn`] uses it).
+fn statement_owner(c: &Conn) -> u64 {
+    if let Some(t) = &c.txn {
+        return t.id;
+    }
+    match c.reserved_txn_id.get() {
+        Some(id) => id,
+        None => {
+            let id = orbit_shards::tx::next_id();
+            c.reserved_txn_id.set(Some(id));
+            id
+        }
+    }
+}
+
+/// Notes the statement naming `names` as running ([`orbit_query::relation_lock::enter`]).
+fn enter_statement(c: &Conn, names: &[(String, u32)]) -> Option<orbit_query::relation_lock::Running> {
+    let wrote = |n: &str| c.txn.as_ref().is_some_and(|t| t.wrote(n));
+    orbit_query::relation_lock::enter(names, statement_owner(c), &wrote)
+}
+
 /// A prepared statement's plan, after waiting for another block's DDL on what it reads; bound
 /// again from its text if DDL changed a relation it reads since it was bound (PostgreSQL
 /// re-plans such a cached statement, and refuses one whose result columns changed). The
@@ -934,6 +959,10 @@ fn search_path(c: &Conn) -> &str {
 /// A transaction of this session: its cancel switch and currval values.
 fn new_txn(c: &Conn) -> orbit_query::Txn {
     let mut t = orbit_query::Txn::new();
+    // The id the session's running statement was noted under, if it took one.
+    if let Some(id) = c.reserved_txn_id.take() {
+        t.id = id;
+    }
     let level = c.settings.iter().find(|(k, _)| *k == "default_transaction_isolation").map(|(_, v)| v.as_str());
     t.isolation = orbit_query::Isolation::from_setting(level.unwrap_or("read committed"));
     t.cancel = Some(c.cancel.clone());
@@ -1049,19 +1078,27 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     let started = std::time::Instant::now();
     // Another open block's DDL on a relation the statement names: wait for that block to end,
     // then bind again against what it left (orbit_query::relation_lock).
-    let bound = loop {
+    let (bound, _running) = loop {
         use_search_path(c);
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
         let r = bind::bind(sql, stmt, &[]);
         if c.status == TxStatus::Failed {
-            break r;
+            break (r, None);
         }
         let (names, creates) = match &r {
             Ok(p) => (p.relations.clone(), orbit_query::relation_lock::creates(&p.plan).map(str::to_string)),
             Err(_) => (orbit_query::relation_lock::recorded(), None),
         };
-        if !wait_relations(c, &names, creates.as_deref()).await? {
-            break r;
+        if wait_relations(c, &names, creates.as_deref()).await? {
+            continue;
+        }
+        if r.is_err() {
+            break (r, None);
+        }
+        // Running from here on (an ALTER that begins now waits for it); if one began since the
+        // check above, wait for it and bind again.
+        if let Some(running) = enter_statement(c, &names) {
+            break (r, Some(running));
         }
     };
     let prepared = match bound {
@@ -1084,11 +1121,18 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         return Ok(());
     }
     // EXECUTE runs the named statement with its arguments as parameters.
+    let mut _running_target = None;
     let (prepared, params) = match prepared::resolve_execute(c, sql, &prepared.plan)? {
         Some((target, args)) => {
             // The named statement was bound earlier: another block's DDL since is waited for
             // (its plan is not bound again: see relation_lock's doc).
-            wait_relations(c, &target.relations, None).await?;
+            let running = loop {
+                wait_relations(c, &target.relations, None).await?;
+                if let Some(r) = enter_statement(c, &target.relations) {
+                    break r;
+                }
+            };
+            _running_target = Some(running);
             (target, args)
         }
         None => (Rc::new(prepared), Vec::new()),
@@ -1327,14 +1371,28 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
             put(&mut c.out, CommandComplete::new(tag?.to_string()));
             return Ok(());
         }
+        let mut running = None;
         match prepared::resolve_execute(c, &source, &stmt.plan)? {
             Some((target, args)) => {
-                wait_relations(c, &target.relations, None).await?;
+                running = loop {
+                    wait_relations(c, &target.relations, None).await?;
+                    if let Some(r) = enter_statement(c, &target.relations) {
+                        break Some(r);
+                    }
+                };
                 (stmt, params) = (target, args);
             }
-            None if c.status != TxStatus::Failed => stmt = fresh_plan(c, stmt, &source, &portal_stmt).await?,
+            None if c.status != TxStatus::Failed => {
+                running = loop {
+                    stmt = fresh_plan(c, stmt, &source, &portal_stmt).await?;
+                    if let Some(r) = enter_statement(c, &stmt.relations) {
+                        break Some(r);
+                    }
+                };
+            }
             None => {}
         }
+        let _running = running;
         match &stmt.plan {
             Plan::Empty => {
                 put(&mut c.out, EmptyQueryResponse::new());

@@ -34,6 +34,42 @@ pub(super) struct State {
     pub(super) keep_unknown: bool,
     /// The views being expanded, outermost first (a view naming itself is a loop).
     pub(super) views_expanding: Vec<String>,
+    /// The aggregate rules of the levels that hold the subqueries being bound, innermost last
+    /// ([`super::sublink_levels`]: an aggregate of only their columns is theirs).
+    pub(super) enclosing: Vec<super::sublink_levels::Enclosing>,
+    /// The aggregate call bound next is an enclosing level's (already decided).
+    pub(super) agg_up: bool,
+}
+
+impl State {
+    /// Whether the innermost enclosing level is that of a subquery in an expression (not the
+    /// FROM items left of a LATERAL one).
+    pub(super) fn in_sublink(&self) -> bool {
+        self.frames.last().is_some_and(|f| f.sublink)
+    }
+
+    /// The outer references resolved so far in the innermost subquery's enclosing level.
+    pub(super) fn sublink_captures(&self) -> Option<Captures> {
+        self.frames.last().filter(|f| f.sublink).map(|f| f.captures.clone())
+    }
+
+    /// Adds an outer reference of the innermost subquery: `r` stands for `e`, an expression of
+    /// the enclosing level.
+    pub(super) fn capture(&mut self, r: usize, e: Expr, moved: Vec<usize>) {
+        if let Some(f) = self.frames.last_mut() {
+            f.captures.push((r, e));
+            f.moved.extend(moved);
+        }
+    }
+
+    pub(super) fn fresh_id(&mut self) -> usize {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub(super) fn links_mut(&mut self) -> &mut [SubLink] {
+        &mut self.links
+    }
 }
 
 struct Frame {
@@ -45,6 +81,10 @@ struct Frame {
     /// The FROM items left of a derived table that is not LATERAL: in scope only for
     /// PostgreSQL's error that they cannot be referenced from there.
     blocked: bool,
+    /// The level of a subquery in an expression (not FROM items left of a LATERAL one).
+    sublink: bool,
+    /// Outer references read by the arguments of aggregates that went to this level.
+    moved: Vec<usize>,
 }
 
 /// Outer references a subquery reads: (reference number, the column in the enclosing row).
@@ -762,6 +802,8 @@ impl Binder<'_> {
             joined: Some(js.clone()),
             captures: vec![],
             blocked,
+            sublink: false,
+            moved: vec![],
         });
     }
 
@@ -800,9 +842,16 @@ impl Binder<'_> {
             joined: scope.and_then(|s| s.joined.clone()),
             captures: vec![],
             blocked: false,
+            sublink: true,
+            moved: vec![],
         });
-        let aggs = std::mem::take(&mut self.aggs);
-        let (allow, banned, in_agg, depth) = (self.allow_aggs, self.aggs_banned_in, self.in_agg, self.expr_depth);
+        self.sub.enclosing.push(super::sublink_levels::Enclosing {
+            aggs: std::mem::take(&mut self.aggs),
+            allow: self.allow_aggs,
+            banned: self.aggs_banned_in,
+            in_agg: self.in_agg,
+        });
+        let depth = self.expr_depth;
         let excluded = self.excluded.take();
         self.allow_aggs = false;
         self.in_agg = false;
@@ -812,13 +861,21 @@ impl Binder<'_> {
         let r = self.query(q);
         self.srf = srf;
         self.sub.keep_unknown = keep;
-        self.aggs = aggs;
-        (self.allow_aggs, self.aggs_banned_in, self.in_agg, self.expr_depth) = (allow, banned, in_agg, depth);
+        let outer = self.sub.enclosing.pop().ok_or_else(|| SqlError::internal("no enclosing level"))?;
+        self.aggs = outer.aggs;
+        (self.allow_aggs, self.aggs_banned_in, self.in_agg, self.expr_depth) =
+            (outer.allow, outer.banned, outer.in_agg, depth);
         self.excluded = excluded;
         let frame = self.sub.frames.pop();
         let (plan, cols) = r?;
         refuse_outer_aggregates(&plan)?;
-        Ok((plan, cols, frame.map(|f| f.captures).unwrap_or_default()))
+        let (mut captures, moved) = frame.map(|f| (f.captures, f.moved)).unwrap_or_default();
+        if !moved.is_empty() {
+            // An aggregate that went to the enclosing level no longer reads its arguments here.
+            let read = super::sublink_levels::plan_outer_refs(&plan)?;
+            captures.retain(|(r, _)| !moved.contains(r) || read.contains(r));
+        }
+        Ok((plan, cols, captures))
     }
 
     /// `(SELECT ...)`, `[NOT] EXISTS (...)`, `x [NOT] IN (SELECT ...)`, `x op ANY/ALL (SELECT ...)`.
@@ -904,7 +961,7 @@ impl Binder<'_> {
 
     /// The plan of a query level with its relations and subqueries: correlated subqueries
     /// become columns computed over the FROM rows ([`Source::Correlated`]); the rest wraps it.
-    fn finish_level(
+    pub(super) fn finish_level(
         &mut self,
         plan: Plan,
         ctes: Vec<Derived>,
@@ -914,6 +971,9 @@ impl Binder<'_> {
         super::lateral::push_where(&plan, &mut inputs);
         let (mut corr, plain): (Vec<SubLink>, Vec<SubLink>) = links.into_iter().partition(|l| !l.captures.is_empty());
         let mut plan = plan;
+        if !corr.is_empty() {
+            (plan, corr, inputs) = self.place_sublinks(plan, corr, inputs)?;
+        }
         if !corr.is_empty() {
             let Plan::Select(mut sp) = plan else {
                 return Err(SqlError::unsupported("correlated subqueries are not supported here yet"));
@@ -935,8 +995,6 @@ impl Binder<'_> {
                 .is_some_and(|j| j.steps.iter().any(|s| s.on.as_ref().is_some_and(|e| has_link(e, &ids))));
             let outside_where = sp.projection.iter().any(|e| has_link(e, &ids))
                 || sp.having.as_ref().is_some_and(|e| has_link(e, &ids))
-                || sp.group_by.iter().any(|e| has_link(e, &ids))
-                || sp.aggs.iter().any(|a| a.arg.as_ref().is_some_and(|e| has_link(e, &ids)))
                 || sp.order_by.iter().any(|k| matches!(&k.source, super::SortSource::Input(e) if has_link(e, &ids)));
             let in_limit = sp.limit.iter().chain(sp.offset.iter()).any(|e| has_link(e, &ids));
             if in_join || in_limit || (sp.grouped && outside_where) {

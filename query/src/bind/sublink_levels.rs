@@ -70,6 +70,47 @@ pub(super) fn plan_outer_refs(plan: &Plan) -> Result<Vec<usize>> {
     Ok(refs)
 }
 
+/// The parts of an INNER (or CROSS) LATERAL join's ON that read correlated subqueries go to
+/// WHERE (the LATERAL relation starts the FROM row, so the columns are the same; no RIGHT or
+/// FULL join may follow, which would keep rows the condition drops).
+fn lateral_on_to_where(sp: &mut SelectPlan, corr: &[SubLink], inputs: &mut [Derived]) -> Result<()> {
+    let ids: Vec<usize> = corr.iter().map(|l| l.id).collect();
+    let keeps = |j: &JoinPlan| !j.steps.iter().any(|s| matches!(s.kind, JoinKind::Right | JoinKind::Full));
+    let mut first = match (&sp.table, &sp.join) {
+        (Some(t), _) => Some(t.name.clone()),
+        (None, Some(j)) if keeps(j) => j.inputs.first().map(|d| d.name.clone()),
+        _ => None,
+    };
+    while let Some(name) = first.take() {
+        let Some(d) = inputs.iter_mut().find(|d| d.def.name == name) else { break };
+        let Source::Lateral(l) = &mut d.source else { break };
+        if let Some(on) = l.on.take().filter(|_| matches!(l.kind, JoinKind::Inner | JoinKind::Cross)) {
+            let mut parts = Vec::new();
+            crate::join::conjuncts(&on, &mut parts);
+            let (moved, kept): (Vec<Expr>, Vec<Expr>) = parts.into_iter().partition(|p| reads_any_link(p, &ids));
+            l.on = kept.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+            for m in moved {
+                sp.filter = Some(match sp.filter.take() {
+                    Some(f) => Expr::And(Box::new(f), Box::new(m)),
+                    None => m,
+                });
+            }
+        }
+        first = l.left.inputs.first().filter(|_| keeps(&l.left)).map(|d| d.name.clone());
+    }
+    // What is left there would never get the subqueries' values.
+    for d in inputs.iter() {
+        if let Source::Lateral(l) = &d.source {
+            if l.on.as_ref().is_some_and(|e| reads_any_link(e, &ids)) {
+                return Err(SqlError::unsupported(
+                    "correlated subqueries in the condition of a LEFT LATERAL join, or of a LATERAL join before a RIGHT or FULL join, are not supported yet",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `(alias, column)` of column `i` of a level's FROM row, for error messages.
 fn column_label(scope: Option<&Scope>, i: usize) -> (String, String) {
     match scope {
@@ -215,8 +256,22 @@ impl Binder<'_> {
         group_by: &[Expr],
         scope: Option<&Scope>,
     ) -> Result<()> {
+        // Window and set-returning calls run over the groups too.
+        let mut in_calls: Vec<usize> = Vec::new();
+        let ids: Vec<usize> = self.sub.links_mut().iter().map(|l| l.id).collect();
+        let mut note = |e: &Expr| {
+            in_calls.extend(ids.iter().copied().filter(|&id| relation::reads_link(e, id)));
+        };
+        self.window.map_calls(&mut |e| {
+            note(e);
+            Ok(e.clone())
+        })?;
+        for c in &self.srf.calls {
+            c.args.iter().for_each(&mut note);
+        }
         let reads = |id: usize| {
-            projection.iter().any(|e| relation::reads_link(e, id))
+            in_calls.contains(&id)
+                || projection.iter().any(|e| relation::reads_link(e, id))
                 || having.is_some_and(|e| relation::reads_link(e, id))
                 || order_by.iter().any(|k| matches!(&k.source, SortSource::Input(e) if relation::reads_link(e, id)))
         };
@@ -255,15 +310,26 @@ impl Binder<'_> {
         mut inputs: Vec<Derived>,
     ) -> Result<(Plan, Vec<SubLink>, Vec<Derived>)> {
         let Plan::Select(mut sp) = plan else { return Ok((plan, corr, inputs)) };
+        lateral_on_to_where(&mut sp, &corr, &mut inputs)?;
         if sp.join.is_some() {
             self.join_sublinks(&mut sp, &mut corr, &mut inputs)?;
         }
         let ids: Vec<usize> = corr.iter().map(|l| l.id).collect();
+        let in_calls = |id: usize| {
+            sp.windows.iter().any(|w| {
+                w.args
+                    .iter()
+                    .chain(&w.partition_by)
+                    .chain(w.order_by.iter().map(|o| &o.expr))
+                    .any(|e| relation::reads_link(e, id))
+            }) || sp.srfs.iter().any(|c| c.args.iter().any(|e| relation::reads_link(e, id)))
+        };
         let upper: Vec<usize> = ids
             .iter()
             .copied()
             .filter(|&id| {
-                sp.projection.iter().any(|e| relation::reads_link(e, id))
+                in_calls(id)
+                    || sp.projection.iter().any(|e| relation::reads_link(e, id))
                     || sp.having.as_ref().is_some_and(|e| relation::reads_link(e, id))
                     || sp
                         .order_by
@@ -290,9 +356,9 @@ impl Binder<'_> {
                 "a correlated subquery read both before and after grouping is not supported yet",
             ));
         }
-        if !sp.grouping_sets.is_empty() || !sp.windows.is_empty() || !sp.srfs.is_empty() {
+        if !sp.grouping_sets.is_empty() {
             return Err(SqlError::unsupported(
-                "correlated subqueries over the groups of a query with grouping sets, window functions or set-returning functions are not supported yet",
+                "correlated subqueries over the groups of a query with grouping sets are not supported yet",
             ));
         }
         let (upper_links, lower_links): (Vec<SubLink>, Vec<SubLink>) =
@@ -316,14 +382,19 @@ impl Binder<'_> {
         upper_sp.distinct = std::mem::replace(&mut sp.distinct, Distinct::None);
         upper_sp.limit = sp.limit.take();
         upper_sp.offset = sp.offset.take();
+        // Window functions and set-returning functions run over the groups: over its rows.
+        upper_sp.windows = std::mem::take(&mut sp.windows);
+        upper_sp.srfs = std::mem::take(&mut sp.srfs);
         sp.projection = projection;
         let id = self.lateral_id();
         let def = Arc::new(relation::derived_def(id, columns));
         upper_sp.table = Some(def.clone());
-        // Over the grouped rows: Agg(j) is column ng + j.
+        // Over the grouped rows: aggregate j is column ng + j; the window or set-returning
+        // call after the aggregates is the upper query's own.
+        let na = sp.aggs.len();
         let mut to_row = |e: &mut Expr| -> Result<bool> {
             if let Expr::Agg(j, t) = e {
-                *e = Expr::Column(ng + *j, *t);
+                *e = if *j < na { Expr::Column(ng + *j, *t) } else { Expr::Agg(*j - na, *t) };
                 return Ok(true);
             }
             Ok(false)

@@ -126,17 +126,16 @@ fn column_label(scope: Option<&Scope>, i: usize) -> (String, String) {
     }
 }
 
-/// Whether a name of an aggregate's argument is a column of the aggregate's own level.
-fn own_column(binder: &Binder, scope: Option<&Scope>, e: &ast::Expr) -> Option<bool> {
-    let (q, id) = match e {
-        ast::Expr::Identifier(id) => (None, id),
+/// The qualifier and name of a column reference.
+fn column_ref(e: &ast::Expr) -> Option<(Option<&ast::Ident>, &ast::Ident)> {
+    match e {
+        ast::Expr::Identifier(id) => Some((None, id)),
         ast::Expr::CompoundIdentifier(parts) => match parts.as_slice() {
-            [t, c] | [_, t, c] => (Some(t), c),
-            _ => return None,
+            [t, c] | [_, t, c] => Some((Some(t), c)),
+            _ => None,
         },
-        _ => return None,
-    };
-    Some(scope.is_some() && binder.column(scope, q, id).is_ok())
+        _ => None,
+    }
 }
 
 impl Binder<'_> {
@@ -144,7 +143,7 @@ impl Binder<'_> {
     /// columns of the enclosing level: bound as that level's aggregate, and its value read here
     /// as an outer reference. None when it is this level's own (or not in a subquery).
     pub(super) fn outer_level_aggregate(&mut self, f: &ast::Function, scope: Option<&Scope>) -> Result<Option<Expr>> {
-        if std::mem::take(&mut self.sub.agg_up) || self.sub.enclosing.is_empty() || !self.sub.in_sublink() {
+        if std::mem::take(&mut self.sub.agg_up) || self.sub.enclosing.is_empty() {
             return Ok(None);
         }
         let mut parts: Vec<&ast::Expr> = Vec::new();
@@ -161,7 +160,9 @@ impl Binder<'_> {
             }
         }
         parts.extend(f.filter.as_deref());
-        let (mut own, mut outer, mut nested) = (false, false, false);
+        // The enclosing levels (frame indexes) the names resolve in; None for this level's
+        // own columns, or a name that resolves nowhere.
+        let (mut levels, mut nested): (Vec<Option<usize>>, bool) = (Vec::new(), false);
         for p in &parts {
             let _ = ast::visit_expressions(*p, |x: &ast::Expr| {
                 match x {
@@ -169,20 +170,30 @@ impl Binder<'_> {
                     | ast::Expr::Exists { .. }
                     | ast::Expr::In { target: ast::InTarget::Subquery(_), .. } => nested = true,
                     ast::Expr::Function(g) if matches!(g.args, ast::FunctionArguments::Subquery(_)) => nested = true,
-                    _ => match own_column(self, scope, x) {
-                        Some(true) => own = true,
-                        Some(false) => outer = true,
-                        None => {}
-                    },
+                    _ => {
+                        if let Some((q, id)) = column_ref(x) {
+                            let own = scope.is_some() && self.column(scope, q, id).is_ok();
+                            levels.push(if own { None } else { self.outer_frame_of(q, id) });
+                        }
+                    }
                 }
                 ControlFlow::<()>::Continue(())
             });
         }
-        if own || nested || !outer {
-            return Ok(None);
+        // PostgreSQL's agglevelsup: the innermost level any argument names.
+        let level = match levels.iter().copied().collect::<Option<Vec<usize>>>() {
+            Some(fs) if !nested => fs.iter().copied().max(),
+            _ => None,
+        };
+        let Some(level) = level else { return Ok(None) };
+        let Some(ei) = self.sub.sublink_level(level) else { return Ok(None) };
+        if levels.iter().any(|l| *l != Some(level)) {
+            return Err(SqlError::unsupported(
+                "an aggregate of columns of two different enclosing query levels is not supported yet",
+            ));
         }
-        // Bound with the enclosing level's aggregates and rules.
-        let Some(top) = self.sub.enclosing.last_mut() else { return Ok(None) };
+        // Bound with that level's aggregates and rules.
+        let Some(top) = self.sub.enclosing.get_mut(ei) else { return Ok(None) };
         std::mem::swap(&mut self.aggs, &mut top.aggs);
         let saved = (self.allow_aggs, self.aggs_banned_in, self.in_agg);
         (self.allow_aggs, self.aggs_banned_in, self.in_agg) = (top.allow, top.banned, top.in_agg);
@@ -190,8 +201,8 @@ impl Binder<'_> {
         let r = self.function(f, scope);
         self.sub.agg_up = false;
         (self.allow_aggs, self.aggs_banned_in, self.in_agg) = saved;
-        let frame_captures = self.sub.sublink_captures().ok_or_else(|| SqlError::internal("no sublink frame"))?;
-        let Some(top) = self.sub.enclosing.last_mut() else { return Err(SqlError::internal("no enclosing level")) };
+        let frame_captures = self.sub.captures_of(level);
+        let Some(top) = self.sub.enclosing.get_mut(ei) else { return Err(SqlError::internal("no enclosing level")) };
         std::mem::swap(&mut self.aggs, &mut top.aggs);
         let mut e = r?;
         let j = top.aggs.len().checked_sub(1).ok_or_else(|| SqlError::internal("no outer aggregate"))?;
@@ -210,9 +221,7 @@ impl Binder<'_> {
             let mut refs = Vec::new();
             outer_refs(x, &mut refs);
             if own_cols || refs.iter().any(|r| !frame_captures.iter().any(|(c, _)| c == r)) {
-                return Err(SqlError::unsupported(
-                    "an aggregate of columns of a query level further out than the enclosing one is not supported yet",
-                ));
+                return Err(SqlError::internal("an outer aggregate's arguments read another level"));
             }
             moved.extend(refs);
             relation::walk(x, &mut |y| {
@@ -241,7 +250,7 @@ impl Binder<'_> {
             Ok(false)
         })?;
         let ty = ty.ok_or_else(|| SqlError::internal("an outer aggregate without its call"))?;
-        self.sub.capture(r, Expr::Agg(j, ty), moved);
+        self.sub.capture(level, r, Expr::Agg(j, ty), moved);
         Ok(Some(e))
     }
 

@@ -42,23 +42,29 @@ pub(super) struct State {
 }
 
 impl State {
-    /// Whether the innermost enclosing level is that of a subquery in an expression (not the
-    /// FROM items left of a LATERAL one).
-    pub(super) fn in_sublink(&self) -> bool {
-        self.frames.last().is_some_and(|f| f.sublink)
+    /// For the enclosing level `f` (a frame index) of a subquery in an expression: the index
+    /// of its aggregate rules in [`State::enclosing`], when it and every level inside it are
+    /// subqueries in expressions (not FROM items left of a LATERAL one).
+    pub(super) fn sublink_level(&self, f: usize) -> Option<usize> {
+        let frames = self.frames.get(f..)?;
+        if frames.is_empty() || !frames.iter().all(|x| x.sublink) {
+            return None;
+        }
+        Some(frames[0].enclosing)
     }
 
-    /// The outer references resolved so far in the innermost subquery's enclosing level.
-    pub(super) fn sublink_captures(&self) -> Option<Captures> {
-        self.frames.last().filter(|f| f.sublink).map(|f| f.captures.clone())
+    /// The outer references resolved so far in enclosing level `f`.
+    pub(super) fn captures_of(&self, f: usize) -> Captures {
+        self.frames.get(f).map(|x| x.captures.clone()).unwrap_or_default()
     }
 
-    /// Adds an outer reference of the innermost subquery: `r` stands for `e`, an expression of
-    /// the enclosing level.
-    pub(super) fn capture(&mut self, r: usize, e: Expr, moved: Vec<usize>) {
-        if let Some(f) = self.frames.last_mut() {
-            f.captures.push((r, e));
-            f.moved.extend(moved);
+    /// Adds an outer reference resolved in enclosing level `f`: `r` stands for `e`, an
+    /// expression of that level; `moved` are references an aggregate moved there no longer
+    /// needs.
+    pub(super) fn capture(&mut self, f: usize, r: usize, e: Expr, moved: Vec<usize>) {
+        if let Some(x) = self.frames.get_mut(f) {
+            x.captures.push((r, e));
+            x.moved.extend(moved);
         }
     }
 
@@ -85,6 +91,8 @@ struct Frame {
     sublink: bool,
     /// Outer references read by the arguments of aggregates that went to this level.
     moved: Vec<usize>,
+    /// A subquery's level: the index of its aggregate rules in [`State::enclosing`].
+    enclosing: usize,
 }
 
 /// Outer references a subquery reads: (reference number, the column in the enclosing row).
@@ -792,6 +800,17 @@ impl Binder<'_> {
         Err(blocked_err.map_or(err, |e| e.at(self.pos(&qualifier.map(|q| q.span).unwrap_or(id.span)))))
     }
 
+    /// The enclosing level (frame index) a column name resolves in, as
+    /// [`Binder::column_or_outer`] would find it (None: this level's, or none).
+    pub(super) fn outer_frame_of(&self, qualifier: Option<&ast::Ident>, id: &ast::Ident) -> Option<usize> {
+        (0..self.sub.frames.len()).rev().find(|&f| {
+            let fr = &self.sub.frames[f];
+            let Some(def) = &fr.def else { return false };
+            let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
+            !fr.blocked && self.column(Some(&s), qualifier, id).is_ok()
+        })
+    }
+
     /// Puts the FROM items so far (`combined`, named by `js`) in scope for the FROM item
     /// bound next: as an enclosing level (a LATERAL item reads them as outer references), or
     /// `blocked` (only for the error that says they cannot be referenced there).
@@ -804,6 +823,7 @@ impl Binder<'_> {
             blocked,
             sublink: false,
             moved: vec![],
+            enclosing: 0,
         });
     }
 
@@ -844,6 +864,7 @@ impl Binder<'_> {
             blocked: false,
             sublink: true,
             moved: vec![],
+            enclosing: self.sub.enclosing.len(),
         });
         self.sub.enclosing.push(super::sublink_levels::Enclosing {
             aggs: std::mem::take(&mut self.aggs),

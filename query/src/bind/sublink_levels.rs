@@ -452,9 +452,9 @@ impl Binder<'_> {
         // The others: the right side computed per left row (a LATERAL item).
         while let Some(i) = sp.join.as_ref().and_then(|j| j.steps.iter().position(reads)) {
             let Some(j) = sp.join.as_mut() else { break };
-            if !matches!(j.steps[i].kind, JoinKind::Left | JoinKind::Inner) {
+            if !matches!(j.steps[i].kind, JoinKind::Left | JoinKind::Inner | JoinKind::Right) {
                 return Err(SqlError::unsupported(
-                    "correlated subqueries in the condition of a RIGHT or FULL join are not supported yet",
+                    "correlated subqueries in the condition of a FULL join are not supported yet",
                 ));
             }
             let step = j.steps.remove(i);
@@ -467,8 +467,8 @@ impl Binder<'_> {
             let (links, others): (Vec<SubLink>, Vec<SubLink>) =
                 std::mem::take(corr).into_iter().partition(|l| step_ids.contains(&l.id));
             *corr = others;
-            let (def, label, lateral) = self.lateral_join(left, right_def, step.kind, on, links, inputs)?;
-            inputs.push(Derived { def: def.clone(), label, source: Source::Lateral(Box::new(lateral)) });
+            let (def, label, source) = self.lateral_join(left, right_def, step.kind, on, links, inputs)?;
+            inputs.push(Derived { def: def.clone(), label, source });
             let mut inputs_now = vec![def];
             inputs_now.extend(rest_inputs);
             **j = JoinPlan { inputs: inputs_now, steps: rest_steps };
@@ -476,99 +476,139 @@ impl Binder<'_> {
         Ok(())
     }
 
-    /// The relation of `left` joined to `right_def` on `on` (which reads `links`), the right
-    /// side computed per left row.
+    /// The relation of `left` joined to `right_def` on `on` (which reads `links`): for INNER
+    /// and LEFT the right table's rows computed per left row; for RIGHT the left side's rows
+    /// computed per right row (a LEFT join the other way round, its rows put back in order).
     fn lateral_join(
         &mut self,
         left: JoinPlan,
         right_def: Arc<TableDef>,
         kind: JoinKind,
         on: Expr,
-        mut links: Vec<SubLink>,
+        links: Vec<SubLink>,
         inputs: &[Derived],
-    ) -> Result<(Arc<TableDef>, String, Lateral)> {
+    ) -> Result<(Arc<TableDef>, String, Source)> {
         let left_width: usize = left.inputs.iter().map(|d| d.row_len()).sum();
         let right_width = right_def.row_len();
+        let mut all = left.inputs.clone();
+        all.push(right_def.clone());
+        let def = self.row_def(&all)?;
+        let label = inputs
+            .iter()
+            .find(|d| d.def.name == right_def.name)
+            .map_or_else(|| crate::schema::relname(&right_def.name).to_string(), |d| d.label.clone());
+        let right = JoinPlan { inputs: vec![right_def], steps: vec![] };
+        let source = if kind == JoinKind::Right {
+            let side = |c: usize| if c < left_width { (false, c) } else { (true, c - left_width) };
+            let l = self.per_row_join(right, right_width, left, left_width, JoinKind::Left, on, links, &side)?;
+            // Its rows are the right row, then the left side's: put back as the join's.
+            let types: Vec<SqlType> = def.columns.iter().map(|c| c.ty).collect();
+            let ty = |i: usize| types.get(i).copied().unwrap_or(SqlType::Int8);
+            let order: Vec<Expr> = (0..left_width)
+                .map(|i| Expr::Column(right_width + i, ty(i)))
+                .chain((0..right_width).map(|i| Expr::Column(i, ty(left_width + i))))
+                .collect();
+            Source::Project(Box::new(Source::Lateral(Box::new(l))), order)
+        } else {
+            let side = |c: usize| if c < left_width { (true, c) } else { (false, c - left_width) };
+            let l = self.per_row_join(left, left_width, right, right_width, kind, on, links, &side)?;
+            Source::Lateral(Box::new(l))
+        };
+        Ok((def, label, source))
+    }
+
+    /// A [`Lateral`]: `inner`'s rows that pass `on` (subqueries `links` computed per inner
+    /// row), computed per `outer` row. `side` tells where a column of `on`'s row is: (whether
+    /// in the outer row, its place there).
+    #[allow(clippy::too_many_arguments)]
+    fn per_row_join(
+        &mut self,
+        outer: JoinPlan,
+        outer_width: usize,
+        inner: JoinPlan,
+        inner_width: usize,
+        kind: JoinKind,
+        on: Expr,
+        mut links: Vec<SubLink>,
+        side: &dyn Fn(usize) -> (bool, usize),
+    ) -> Result<Lateral> {
         let mut captures: Vec<(usize, Expr)> = Vec::new();
         let ids: Vec<usize> = links.iter().map(|l| l.id).collect();
         let link_tys: Vec<SqlType> = links.iter().map(|l| l.ty).collect();
-        // Over the right table's row: a left column is an outer reference of the item, a
+        // Over the inner row: an outer column is an outer reference of the item, a
         // subquery's value the column after the row.
-        let mut over_right = |e: &mut Expr| -> Result<bool> {
-            match e {
-                Expr::Column(c, t) if *c < left_width => {
-                    let r = match captures.iter().find(|(_, x)| matches!(x, Expr::Column(k, _) if k == c)) {
-                        Some((r, _)) => *r,
-                        None => {
-                            let r = self.sub.fresh_id();
-                            captures.push((r, Expr::Column(*c, *t)));
-                            r
-                        }
-                    };
-                    *e = Expr::Param(OUTER_BASE + r, *t);
-                    Ok(true)
-                }
-                Expr::Column(c, t) => {
-                    *e = Expr::Column(*c - left_width, *t);
-                    Ok(true)
-                }
-                _ => Ok(false),
+        let mut over_inner = |e: &mut Expr| -> Result<bool> {
+            let Expr::Column(c, t) = e else { return Ok(false) };
+            let (in_outer, k) = side(*c);
+            if !in_outer {
+                *e = Expr::Column(k, *t);
+                return Ok(true);
             }
+            let r = match captures.iter().find(|(_, x)| matches!(x, Expr::Column(j, _) if *j == k)) {
+                Some((r, _)) => *r,
+                None => {
+                    let r = self.sub.fresh_id();
+                    captures.push((r, Expr::Column(k, *t)));
+                    r
+                }
+            };
+            *e = Expr::Param(OUTER_BASE + r, *t);
+            Ok(true)
         };
         let mut on = on;
-        relation::walk(&mut on, &mut over_right)?;
+        relation::walk(&mut on, &mut over_inner)?;
+        for l in &mut links {
+            for e in row_exprs(l) {
+                relation::walk(e, &mut over_inner)?;
+            }
+        }
         relation::walk(&mut on, &mut |e| {
             if let Expr::Param(i, _) = e {
                 if let Some(k) = i.checked_sub(LINK_BASE).and_then(|id| ids.iter().position(|x| *x == id)) {
-                    *e = Expr::Column(right_width + k, link_tys[k]);
+                    *e = Expr::Column(inner_width + k, link_tys[k]);
                     return Ok(true);
                 }
             }
             Ok(false)
         })?;
-        for l in &mut links {
-            for e in row_exprs(l) {
-                relation::walk(e, &mut over_right)?;
-            }
-        }
-        let correlated = Correlated {
-            table: Some(right_def.clone()),
-            join: None,
-            width: right_width,
-            filter: Some(on),
-            links,
-            semi: vec![],
+        let inner_def = self.row_def(&inner.inputs)?;
+        let row: Vec<Expr> = inner_def.columns.iter().enumerate().map(|(i, c)| Expr::Column(i, c.ty)).collect();
+        let (table, join) = match inner.inputs.as_slice() {
+            [one] if inner.steps.is_empty() => (Some(one.clone()), None),
+            _ => (None, Some(Box::new(inner))),
         };
-        let mut row: Vec<Expr> = right_def.columns.iter().enumerate().map(|(i, c)| Expr::Column(i, c.ty)).collect();
-        if right_def.has_row_id() {
-            row.push(Expr::Column(right_def.columns.len(), SqlType::Int8));
-        }
+        let correlated = Correlated { table, join, width: inner_width, filter: Some(on), links, semi: vec![] };
         let right = Source::Project(Box::new(Source::Correlated(Box::new(correlated))), row);
-        // The combined row, as a LATERAL join's ([`Binder::join_step`]).
-        let mut columns: Vec<ColumnDef> = Vec::with_capacity(left_width + right_def.columns.len());
-        for d in &left.inputs {
+        Ok(Lateral {
+            left: outer,
+            left_width: outer_width,
+            left_filter: None,
+            kind,
+            on: None,
+            right,
+            right_def: inner_def,
+            captures,
+        })
+    }
+
+    /// A computed relation whose row is the rows of `tables` end to end, row ids included (as
+    /// columns: the relation itself has none, which a key marks; a computed relation's key is
+    /// never used to find rows).
+    fn row_def(&mut self, tables: &[Arc<TableDef>]) -> Result<Arc<TableDef>> {
+        let width: usize = tables.iter().map(|d| d.row_len()).sum();
+        let mut columns: Vec<ColumnDef> = Vec::with_capacity(width);
+        for d in tables {
             columns.extend(d.columns.iter().cloned());
             if d.has_row_id() {
                 columns.push(ColumnDef::new("\0rowid", SqlType::Int8));
             }
         }
-        columns.extend(right_def.columns.iter().cloned());
         let id = self.lateral_id();
         let mut def = relation::derived_def(id, columns);
-        if !right_def.has_row_id() {
-            // The right table's row has no row id slot, so neither has the combined one (a
-            // key marks that; a computed relation's key is never used to find rows).
-            def.pk = vec![0];
-        }
-        let def = Arc::new(def);
-        if def.row_len() != left_width + right_width {
+        def.pk = vec![0];
+        if def.row_len() != width || width == 0 {
             return Err(SqlError::internal("a join's combined row changed its width"));
         }
-        let label = inputs
-            .iter()
-            .find(|d| d.def.name == right_def.name)
-            .map_or_else(|| crate::schema::relname(&right_def.name).to_string(), |d| d.label.clone());
-        let lateral = Lateral { left, left_width, left_filter: None, kind, on: None, right, right_def, captures };
-        Ok((def, label, lateral))
+        Ok(Arc::new(def))
     }
 }

@@ -1019,9 +1019,7 @@ impl Binder<'_> {
                 || sp.order_by.iter().any(|k| matches!(&k.source, super::SortSource::Input(e) if has_link(e, &ids)));
             let in_limit = sp.limit.iter().chain(sp.offset.iter()).any(|e| has_link(e, &ids));
             if in_join || in_limit || (sp.grouped && outside_where) {
-                return Err(SqlError::unsupported(
-                    "correlated subqueries are supported in WHERE, and in the select list and ORDER BY of a query without GROUP BY or aggregates",
-                ));
+                return Err(SqlError::unsupported("correlated subqueries are not supported here yet"));
             }
             let tys: Vec<SqlType> = corr.iter().map(|l| l.ty).collect();
             let mut f = |e: &mut Expr| -> Result<bool> {
@@ -1184,8 +1182,9 @@ pub(super) fn first_column_name(q: &ast::Query) -> Option<String> {
 }
 
 /// An aggregate in a subquery whose arguments read only columns of enclosing queries belongs,
-/// in PostgreSQL, to the enclosing query (which it makes a grouped one): not built yet, so
-/// 0A000 rather than the per-outer-row value it would get here.
+/// in PostgreSQL, to the enclosing query (which it makes a grouped one); one that
+/// [`super::sublink_levels`] left here (its arguments hold a subquery, or it is in a LATERAL
+/// item inside the subquery) is 0A000 rather than the per-outer-row value it would get here.
 fn refuse_outer_aggregates(plan: &Plan) -> Result<()> {
     if has_outer_aggregate(plan, |_| true) {
         return Err(SqlError::unsupported(

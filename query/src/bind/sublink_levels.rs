@@ -13,15 +13,17 @@
 //! - A correlated subquery in a JOIN's ON: an INNER join's condition goes to WHERE (when no
 //!   RIGHT or FULL join follows, that is the same rows); a LEFT join's right side becomes a
 //!   LATERAL item ([`crate::lateral`]): per left row, the right table's rows that pass the
-//!   whole condition, subqueries included, padded with NULLs when none does.
+//!   whole condition, subqueries included, padded with NULLs when none does. A RIGHT join is
+//!   that the other way round; a FULL join both (the LEFT one's rows, then the right rows the
+//!   RIGHT one padded).
 
 use super::{Binder, Distinct, Plan, Scope, SelectPlan, SortSource};
 use crate::error::{code, Result, SqlError};
 use crate::expr::{AggSpec, Expr};
 use crate::join::{JoinKind, JoinPlan};
 use crate::lateral::Lateral;
-use crate::relation::{self, Correlated, Derived, LinkKind, Source, SubLink, LINK_BASE, OUTER_BASE};
-use orbit_engine::table::{ColumnDef, SqlType, TableDef};
+use crate::relation::{self, Correlated, Derived, LinkKind, QueryPlan, Source, SubLink, LINK_BASE, OUTER_BASE};
+use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef};
 use sqlparser::ast;
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -452,10 +454,8 @@ impl Binder<'_> {
         // The others: the right side computed per left row (a LATERAL item).
         while let Some(i) = sp.join.as_ref().and_then(|j| j.steps.iter().position(reads)) {
             let Some(j) = sp.join.as_mut() else { break };
-            if !matches!(j.steps[i].kind, JoinKind::Left | JoinKind::Inner | JoinKind::Right) {
-                return Err(SqlError::unsupported(
-                    "correlated subqueries in the condition of a FULL join are not supported yet",
-                ));
+            if j.steps[i].kind == JoinKind::Cross {
+                return Err(SqlError::internal("a CROSS join with a condition"));
             }
             let step = j.steps.remove(i);
             let rest_steps = j.steps.split_off(i);
@@ -497,22 +497,85 @@ impl Binder<'_> {
             .iter()
             .find(|d| d.def.name == right_def.name)
             .map_or_else(|| crate::schema::relname(&right_def.name).to_string(), |d| d.label.clone());
-        let right = JoinPlan { inputs: vec![right_def], steps: vec![] };
-        let source = if kind == JoinKind::Right {
-            let side = |c: usize| if c < left_width { (false, c) } else { (true, c - left_width) };
-            let l = self.per_row_join(right, right_width, left, left_width, JoinKind::Left, on, links, &side)?;
-            // Its rows are the right row, then the left side's: put back as the join's.
-            let types: Vec<SqlType> = def.columns.iter().map(|c| c.ty).collect();
-            let ty = |i: usize| types.get(i).copied().unwrap_or(SqlType::Int8);
-            let order: Vec<Expr> = (0..left_width)
-                .map(|i| Expr::Column(right_width + i, ty(i)))
-                .chain((0..right_width).map(|i| Expr::Column(i, ty(left_width + i))))
-                .collect();
-            Source::Project(Box::new(Source::Lateral(Box::new(l))), order)
-        } else {
-            let side = |c: usize| if c < left_width { (true, c) } else { (false, c - left_width) };
-            let l = self.per_row_join(left, left_width, right, right_width, kind, on, links, &side)?;
-            Source::Lateral(Box::new(l))
+        let right = JoinPlan { inputs: vec![right_def.clone()], steps: vec![] };
+        let types: Vec<SqlType> = def.columns.iter().map(|c| c.ty).collect();
+        let ty = |i: usize| types.get(i).copied().unwrap_or(SqlType::Int8);
+        let per_left = |c: usize| if c < left_width { (true, c) } else { (false, c - left_width) };
+        let per_right = |c: usize| if c < left_width { (false, c) } else { (true, c - left_width) };
+        let source = match kind {
+            JoinKind::Right => {
+                let l = self.per_row_join(
+                    right,
+                    right_width,
+                    left,
+                    left_width,
+                    JoinKind::Left,
+                    on,
+                    links,
+                    &per_right,
+                    false,
+                )?;
+                // Its rows are the right row, then the left side's: put back as the join's.
+                let order: Vec<Expr> = (0..left_width)
+                    .map(|i| Expr::Column(right_width + i, ty(i)))
+                    .chain((0..right_width).map(|i| Expr::Column(i, ty(left_width + i))))
+                    .collect();
+                Source::Project(Box::new(Source::Lateral(Box::new(l))), order)
+            }
+            JoinKind::Full => {
+                // The LEFT join's rows, then the right rows no left row matched: those the
+                // RIGHT join the other way round pads (its left side's marker is NULL).
+                let lj = self.per_row_join(
+                    left.clone(),
+                    left_width,
+                    right.clone(),
+                    right_width,
+                    JoinKind::Left,
+                    on.clone(),
+                    links.clone(),
+                    &per_left,
+                    false,
+                )?;
+                let rj = self.per_row_join(
+                    right,
+                    right_width,
+                    left.clone(),
+                    left_width,
+                    JoinKind::Left,
+                    on,
+                    links,
+                    &per_right,
+                    true,
+                )?;
+                let mut tables = vec![right_def];
+                tables.extend(left.inputs.iter().cloned());
+                let mut flipped = (*self.row_def(&tables)?).clone();
+                flipped.columns.push(ColumnDef::new("\0matched", SqlType::Bool));
+                let flipped = Arc::new(flipped);
+                let marker = Expr::Column(right_width + left_width, SqlType::Bool);
+                let row: Vec<Expr> = (0..left_width)
+                    .map(|i| Expr::Const(Datum::Null, ty(i)))
+                    .chain((0..right_width).map(|i| Expr::Column(i, ty(left_width + i))))
+                    .collect();
+                let mut unmatched = SelectPlan::reading(flipped.clone(), row);
+                unmatched.filter = Some(Expr::IsNull(Box::new(marker), false));
+                let rest = QueryPlan {
+                    ctes: vec![],
+                    links: vec![],
+                    inputs: vec![Derived { def: flipped, label: label.clone(), source: Source::Lateral(Box::new(rj)) }],
+                    body: Plan::Select(Box::new(unmatched)),
+                };
+                Source::SetOp {
+                    op: relation::SetOp::Union,
+                    all: true,
+                    left: Box::new(Source::Lateral(Box::new(lj))),
+                    right: Box::new(Source::Query(Box::new(Plan::Query(Box::new(rest))))),
+                }
+            }
+            _ => {
+                let l = self.per_row_join(left, left_width, right, right_width, kind, on, links, &per_left, false)?;
+                Source::Lateral(Box::new(l))
+            }
         };
         Ok((def, label, source))
     }
@@ -531,6 +594,7 @@ impl Binder<'_> {
         on: Expr,
         mut links: Vec<SubLink>,
         side: &dyn Fn(usize) -> (bool, usize),
+        marker: bool,
     ) -> Result<Lateral> {
         let mut captures: Vec<(usize, Expr)> = Vec::new();
         let ids: Vec<usize> = links.iter().map(|l| l.id).collect();
@@ -571,8 +635,15 @@ impl Binder<'_> {
             }
             Ok(false)
         })?;
-        let inner_def = self.row_def(&inner.inputs)?;
-        let row: Vec<Expr> = inner_def.columns.iter().enumerate().map(|(i, c)| Expr::Column(i, c.ty)).collect();
+        let mut inner_def = self.row_def(&inner.inputs)?;
+        let mut row: Vec<Expr> = inner_def.columns.iter().enumerate().map(|(i, c)| Expr::Column(i, c.ty)).collect();
+        if marker {
+            // A column that is true in every inner row: NULL where a LEFT join padded.
+            let mut d = (*inner_def).clone();
+            d.columns.push(ColumnDef::new("\0matched", SqlType::Bool));
+            inner_def = Arc::new(d);
+            row.push(Expr::Const(Datum::Bool(true), SqlType::Bool));
+        }
         let (table, join) = match inner.inputs.as_slice() {
             [one] if inner.steps.is_empty() => (Some(one.clone()), None),
             _ => (None, Some(Box::new(inner))),

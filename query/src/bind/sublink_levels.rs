@@ -15,7 +15,8 @@
 //!   LATERAL item ([`crate::lateral`]): per left row, the right table's rows that pass the
 //!   whole condition, subqueries included, padded with NULLs when none does. A RIGHT join is
 //!   that the other way round; a FULL join both (the LEFT one's rows, then the right rows the
-//!   RIGHT one padded).
+//!   RIGHT one padded). A LATERAL join's: an INNER one's go to WHERE as well, a LEFT one's are
+//!   computed over the item's rows for each left row.
 
 use super::{Binder, Distinct, Plan, Scope, SelectPlan, SortSource};
 use crate::error::{code, Result, SqlError};
@@ -74,7 +75,8 @@ pub(super) fn plan_outer_refs(plan: &Plan) -> Result<Vec<usize>> {
 
 /// The parts of an INNER (or CROSS) LATERAL join's ON that read correlated subqueries go to
 /// WHERE (the LATERAL relation starts the FROM row, so the columns are the same; no RIGHT or
-/// FULL join may follow, which would keep rows the condition drops).
+/// FULL join may follow, which would keep rows the condition drops). The others are computed
+/// with the item: [`Binder::lateral_on_sublinks`].
 fn lateral_on_to_where(sp: &mut SelectPlan, corr: &[SubLink], inputs: &mut [Derived]) -> Result<()> {
     let ids: Vec<usize> = corr.iter().map(|l| l.id).collect();
     let keeps = |j: &JoinPlan| !j.steps.iter().any(|s| matches!(s.kind, JoinKind::Right | JoinKind::Full));
@@ -86,7 +88,8 @@ fn lateral_on_to_where(sp: &mut SelectPlan, corr: &[SubLink], inputs: &mut [Deri
     while let Some(name) = first.take() {
         let Some(d) = inputs.iter_mut().find(|d| d.def.name == name) else { break };
         let Source::Lateral(l) = &mut d.source else { break };
-        if let Some(on) = l.on.take().filter(|_| matches!(l.kind, JoinKind::Inner | JoinKind::Cross)) {
+        let inner = matches!(l.kind, JoinKind::Inner | JoinKind::Cross);
+        if let Some(on) = l.on.take_if(|_| inner) {
             let mut parts = Vec::new();
             crate::join::conjuncts(&on, &mut parts);
             let (moved, kept): (Vec<Expr>, Vec<Expr>) = parts.into_iter().partition(|p| reads_any_link(p, &ids));
@@ -99,16 +102,6 @@ fn lateral_on_to_where(sp: &mut SelectPlan, corr: &[SubLink], inputs: &mut [Deri
             }
         }
         first = l.left.inputs.first().filter(|_| keeps(&l.left)).map(|d| d.name.clone());
-    }
-    // What is left there would never get the subqueries' values.
-    for d in inputs.iter() {
-        if let Source::Lateral(l) = &d.source {
-            if l.on.as_ref().is_some_and(|e| reads_any_link(e, &ids)) {
-                return Err(SqlError::unsupported(
-                    "correlated subqueries in the condition of a LEFT LATERAL join, or of a LATERAL join before a RIGHT or FULL join, are not supported yet",
-                ));
-            }
-        }
     }
     Ok(())
 }
@@ -322,6 +315,7 @@ impl Binder<'_> {
     ) -> Result<(Plan, Vec<SubLink>, Vec<Derived>)> {
         let Plan::Select(mut sp) = plan else { return Ok((plan, corr, inputs)) };
         lateral_on_to_where(&mut sp, &corr, &mut inputs)?;
+        self.lateral_on_sublinks(&mut corr, &mut inputs)?;
         if sp.join.is_some() {
             self.join_sublinks(&mut sp, &mut corr, &mut inputs)?;
         }
@@ -420,6 +414,89 @@ impl Binder<'_> {
         let lower = self.finish_level(Plan::Select(sp), vec![], lower_links, inputs)?;
         inputs = vec![Derived { def, label: "?groups".into(), source: Source::Query(Box::new(lower)) }];
         Ok((Plan::Select(Box::new(upper_sp)), upper_links, inputs))
+    }
+
+    /// A LATERAL join whose ON reads correlated subqueries (LEFT, or INNER where WHERE cannot
+    /// take them): per left row, the item's rows are computed, then those that pass the whole
+    /// condition, its subqueries computed per item row (the condition's left columns are
+    /// outer values of the item, as the item's own are); the join itself has no condition.
+    fn lateral_on_sublinks(&mut self, corr: &mut Vec<SubLink>, inputs: &mut [Derived]) -> Result<()> {
+        for d in inputs.iter_mut() {
+            let Source::Lateral(l) = &mut d.source else { continue };
+            let Some(mut on) = l.on.take() else { continue };
+            let ids: Vec<usize> = corr.iter().map(|x| x.id).filter(|&id| relation::reads_link(&on, id)).collect();
+            if ids.is_empty() {
+                l.on = Some(on);
+                continue;
+            }
+            let (mut links, others): (Vec<SubLink>, Vec<SubLink>) =
+                std::mem::take(corr).into_iter().partition(|x| ids.contains(&x.id));
+            *corr = others;
+            let left_width = l.left_width;
+            let right_def = l.right_def.clone();
+            let right_width = right_def.row_len();
+            let link_tys: Vec<SqlType> = links.iter().map(|x| x.ty).collect();
+            let mut captures = std::mem::take(&mut l.captures);
+            let mut over_right = |e: &mut Expr| -> Result<bool> {
+                let Expr::Column(c, t) = e else { return Ok(false) };
+                if *c >= left_width {
+                    *e = Expr::Column(*c - left_width, *t);
+                    return Ok(true);
+                }
+                let r = match captures.iter().find(|(_, x)| matches!(x, Expr::Column(j, _) if j == c)) {
+                    Some((r, _)) => *r,
+                    None => {
+                        let r = self.sub.fresh_id();
+                        captures.push((r, Expr::Column(*c, *t)));
+                        r
+                    }
+                };
+                *e = Expr::Param(OUTER_BASE + r, *t);
+                Ok(true)
+            };
+            relation::walk(&mut on, &mut over_right)?;
+            for x in &mut links {
+                for e in row_exprs(x) {
+                    relation::walk(e, &mut over_right)?;
+                }
+            }
+            relation::walk(&mut on, &mut |e| {
+                if let Expr::Param(i, _) = e {
+                    if let Some(k) = i.checked_sub(LINK_BASE).and_then(|id| ids.iter().position(|x| *x == id)) {
+                        *e = Expr::Column(right_width + k, link_tys[k]);
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            })?;
+            l.captures = captures;
+            let passing = self.row_def(std::slice::from_ref(&right_def))?;
+            let row: Vec<Expr> = passing.columns.iter().enumerate().map(|(i, c)| Expr::Column(i, c.ty)).collect();
+            let correlated = Correlated {
+                table: Some(right_def.clone()),
+                join: None,
+                width: right_width,
+                filter: Some(on),
+                links,
+                semi: vec![],
+            };
+            let item = std::mem::replace(&mut l.right, Source::Values(vec![]));
+            let q = QueryPlan {
+                ctes: vec![],
+                links: vec![],
+                inputs: vec![
+                    Derived { def: right_def, label: d.label.clone(), source: item },
+                    Derived {
+                        def: passing.clone(),
+                        label: "SubPlan".into(),
+                        source: Source::Correlated(Box::new(correlated)),
+                    },
+                ],
+                body: Plan::Select(Box::new(SelectPlan::reading(passing, row))),
+            };
+            l.right = Source::Query(Box::new(Plan::Query(Box::new(q))));
+        }
+        Ok(())
     }
 
     /// Correlated subqueries in JOIN ... ON (see the module doc).

@@ -24,6 +24,7 @@ mod prepare;
 mod rename;
 mod schema;
 mod srf;
+mod sublink_levels;
 mod subquery;
 mod temporal;
 mod utility;
@@ -1546,6 +1547,7 @@ impl Binder<'_> {
                 having = Some(regroup(h)?);
             }
             self.window.map_calls(&mut |e| regroup(e))?;
+            self.regroup_sublinks(&projection, having.as_ref(), &order_by, &group_by, scope.as_ref())?;
             for c in &mut self.srf.calls {
                 for a in &mut c.args {
                     *a = regroup(a)?;
@@ -2360,7 +2362,9 @@ impl Binder<'_> {
         scope: &Scope,
     ) -> Result<Vec<(usize, Expr)>> {
         let outer = self.window.banned_in("UPDATE");
+        let banned = std::mem::replace(&mut self.aggs_banned_in, "UPDATE");
         let sets = self.assignment_list(def, assignments, scope);
+        self.aggs_banned_in = banned;
         self.window.ban(outer);
         sets
     }
@@ -3101,6 +3105,11 @@ impl Binder<'_> {
             _ => None,
         };
         if let Some(func) = agg {
+            if !window_agg {
+                if let Some(e) = self.outer_level_aggregate(f, scope)? {
+                    return Ok(e);
+                }
+            }
             if self.in_agg {
                 return Err(SqlError::new(code::GROUPING_ERROR, "aggregate function calls cannot be nested"));
             }

@@ -53,6 +53,8 @@ thread_local! {
     /// While a statement is drawn: the semi and anti joins of its levels' FROM rows, by the
     /// name of the relation they make, drawn where the query reads it (its WHERE is in them).
     static SEMI: RefCell<HashMap<String, Node>> = RefCell::new(HashMap::new());
+    /// While a statement is drawn: its tables as its text names them ([`Texts::aliases`]).
+    static ALIASES: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// What EXPLAIN ANALYZE needs to draw the plan again once it ran.
@@ -182,7 +184,9 @@ pub fn analyzed_lines(plan: &Plan, d: &Redraw, actuals: &HashMap<usize, Actual>,
     LATERAL.with(|c| c.borrow_mut().clear());
     SEMI.with(|c| c.borrow_mut().clear());
     ANALYZED.with(|a| *a.borrow_mut() = Some(actuals.clone()));
+    ALIASES.with(|a| *a.borrow_mut() = d.texts.aliases.clone());
     let node = plan_node(plan, &d.texts, d.shards);
+    ALIASES.with(|a| a.borrow_mut().clear());
     ANALYZED.with(|a| *a.borrow_mut() = None);
     COMPUTED.with(|c| c.borrow_mut().clear());
     LATERAL.with(|c| c.borrow_mut().clear());
@@ -249,11 +253,34 @@ pub struct Texts {
     pub filter: Option<String>,
     pub order_by: Option<String>,
     pub group_by: Option<String>,
+    /// Every stored table the statement names, in the order its text names them: (table
+    /// name, the alias, or the name without schema), for qualified column names in joins.
+    pub aliases: Vec<(String, String)>,
+}
+
+/// Collects [`Texts::aliases`].
+struct AliasCollector(Vec<(String, String)>);
+
+impl ast::Visitor for AliasCollector {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, f: &ast::TableFactor) -> std::ops::ControlFlow<()> {
+        if let ast::TableFactor::Table { name, alias, args: None, .. } = f {
+            if let Some(rel) = name.0.last().and_then(|p| p.as_ident()).map(crate::bind::fold_ident) {
+                let shown = alias.as_ref().map_or_else(|| rel.clone(), |a| crate::bind::fold_ident(&a.name));
+                self.0.push((rel, shown));
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    }
 }
 
 impl Texts {
     pub fn of(stmt: &ast::Statement) -> Texts {
         let mut t = Texts::default();
+        let mut aliases = AliasCollector(Vec::new());
+        let _ = ast::Visit::visit(stmt, &mut aliases);
+        t.aliases = aliases.0;
         match stmt {
             ast::Statement::Query(q) => {
                 if let ast::SetExpr::Select(s) = q.body.as_ref() {
@@ -863,7 +890,9 @@ pub fn lines(plan: &Plan, t: &Texts, shards: usize, opts: Options) -> Result<Vec
     COMPUTED.with(|c| c.borrow_mut().clear());
     LATERAL.with(|c| c.borrow_mut().clear());
     SEMI.with(|c| c.borrow_mut().clear());
+    ALIASES.with(|a| *a.borrow_mut() = t.aliases.clone());
     let node = plan_node(plan, t, shards);
+    ALIASES.with(|a| a.borrow_mut().clear());
     COMPUTED.with(|c| c.borrow_mut().clear());
     LATERAL.with(|c| c.borrow_mut().clear());
     SEMI.with(|c| c.borrow_mut().clear());
@@ -925,7 +954,10 @@ fn plan_node(plan: &Plan, t: &Texts, shards: usize) -> Result<Node> {
 /// them (the first over the FROM rows, each next over the last), each subquery's rows hashed.
 fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node> {
     let plain = crate::relation::plain_filter(c);
-    let outer_names = row_names(c.table.as_deref(), c.join.as_deref());
+    // Columns qualified by their tables' names in the statement, as PostgreSQL writes a
+    // join's: the outer tables take their first mention, each subquery's the next ones.
+    let mut used: Vec<bool> = ALIASES.with(|a| vec![false; a.borrow().len()]);
+    let outer_names = qualified_names(c.table.as_deref(), c.join.as_deref(), &mut used);
     let mut node = match (&c.table, &c.join) {
         (Some(t), _) => scan_node(t, None, plain.as_ref(), None, shards, None),
         (None, Some(j)) => join_node(j, plain.as_ref(), None, shards).0,
@@ -934,7 +966,7 @@ fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node
     for sj in &c.semi {
         let inner = plan_node(&sj.plan, &Texts::default(), shards)?;
         let inner_names = match sj.plan.as_ref() {
-            Plan::Select(p) => row_names(p.table.as_deref(), p.join.as_deref()),
+            Plan::Select(p) => qualified_names(p.table.as_deref(), p.join.as_deref(), &mut used),
             _ => vec![],
         };
         let inner_text: Vec<String> = sj.inner_exprs.iter().map(|e| show(e, &|i| name_of(&inner_names, i))).collect();
@@ -971,17 +1003,35 @@ fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node
 }
 
 /// The names of the columns of a FROM row (a table's, or a join's tables' laid end to end; a
-/// hidden row id is `?`).
-fn row_names(table: Option<&TableDef>, join: Option<&crate::join::JoinPlan>) -> Vec<String> {
-    let mut out = Vec::new();
+/// hidden row id is `?`), qualified by each stored table's alias ([`Texts::aliases`]): its
+/// first mention not `used` yet.
+fn qualified_names(table: Option<&TableDef>, join: Option<&crate::join::JoinPlan>, used: &mut [bool]) -> Vec<String> {
     let tables: Vec<&TableDef> = match (table, join) {
         (Some(t), _) => vec![t],
         (None, Some(j)) => j.inputs.iter().map(|t| t.as_ref()).collect(),
         (None, None) => vec![],
     };
+    let mut out = Vec::new();
     for t in tables {
         let start = out.len();
-        out.extend(t.columns.iter().map(|c| c.name.clone()));
+        let rel = crate::schema::relname(&t.name);
+        let alias = if crate::relation::is_derived(t) {
+            None
+        } else {
+            ALIASES.with(|a| {
+                let a = a.borrow();
+                let k =
+                    a.iter().enumerate().position(|(k, (r, _))| r == rel && !used.get(k).copied().unwrap_or(true))?;
+                if let Some(u) = used.get_mut(k) {
+                    *u = true;
+                }
+                Some(a[k].1.clone())
+            })
+        };
+        out.extend(t.columns.iter().map(|c| match &alias {
+            Some(a) => format!("{a}.{}", c.name),
+            None => c.name.clone(),
+        }));
         out.resize(start + t.row_len(), "?".to_string());
     }
     out

@@ -1229,6 +1229,11 @@ pub(crate) fn map_select(p: &mut SelectPlan, f: &mut dyn FnMut(&mut Expr) -> Res
         for o in &mut w.order_by {
             walk(&mut o.expr, f)?;
         }
+        if let crate::window::WinFunc::Agg(spec) = &mut w.func {
+            walk_opt(&mut spec.arg, f)?;
+            walk_opt(&mut spec.delim, f)?;
+            walk_opt(&mut spec.filter, f)?;
+        }
     }
     Ok(())
 }

@@ -133,10 +133,11 @@ impl Binder<'_> {
             )
             .detail("The combining JOIN type must be INNER or LEFT for a LATERAL reference."));
         }
-        // (A join step's ON is not where the level's correlated subqueries are computed.)
-        if plan.steps.iter().chain([&step]).any(|s| s.on.as_ref().is_some_and(|e| self.reads_correlated_link(e))) {
+        // (A join step's ON is not where the level's correlated subqueries are computed; the
+        // LATERAL one's: `sublink_levels::lateral_on_to_where`.)
+        if plan.steps.iter().any(|s| s.on.as_ref().is_some_and(|e| self.reads_correlated_link(e))) {
             return Err(SqlError::unsupported(
-                "correlated subqueries are supported in WHERE, and in the select list and ORDER BY of a query without GROUP BY or aggregates",
+                "correlated subqueries in the JOIN conditions left of a LATERAL item are not supported yet",
             ));
         }
         let left = JoinPlan { inputs: std::mem::take(&mut plan.inputs), steps: std::mem::take(&mut plan.steps) };

@@ -34,6 +34,48 @@ pub(super) struct State {
     pub(super) keep_unknown: bool,
     /// The views being expanded, outermost first (a view naming itself is a loop).
     pub(super) views_expanding: Vec<String>,
+    /// The aggregate rules of the levels that hold the subqueries being bound, innermost last
+    /// ([`super::sublink_levels`]: an aggregate of only their columns is theirs).
+    pub(super) enclosing: Vec<super::sublink_levels::Enclosing>,
+    /// The aggregate call bound next is an enclosing level's (already decided).
+    pub(super) agg_up: bool,
+}
+
+impl State {
+    /// For the enclosing level `f` (a frame index) of a subquery in an expression: the index
+    /// of its aggregate rules in [`State::enclosing`], when it and every level inside it are
+    /// subqueries in expressions (not FROM items left of a LATERAL one).
+    pub(super) fn sublink_level(&self, f: usize) -> Option<usize> {
+        let frames = self.frames.get(f..)?;
+        if frames.is_empty() || !frames.iter().all(|x| x.sublink) {
+            return None;
+        }
+        Some(frames[0].enclosing)
+    }
+
+    /// The outer references resolved so far in enclosing level `f`.
+    pub(super) fn captures_of(&self, f: usize) -> Captures {
+        self.frames.get(f).map(|x| x.captures.clone()).unwrap_or_default()
+    }
+
+    /// Adds an outer reference resolved in enclosing level `f`: `r` stands for `e`, an
+    /// expression of that level; `moved` are references an aggregate moved there no longer
+    /// needs.
+    pub(super) fn capture(&mut self, f: usize, r: usize, e: Expr, moved: Vec<usize>) {
+        if let Some(x) = self.frames.get_mut(f) {
+            x.captures.push((r, e));
+            x.moved.extend(moved);
+        }
+    }
+
+    pub(super) fn fresh_id(&mut self) -> usize {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub(super) fn links_mut(&mut self) -> &mut [SubLink] {
+        &mut self.links
+    }
 }
 
 struct Frame {
@@ -45,6 +87,12 @@ struct Frame {
     /// The FROM items left of a derived table that is not LATERAL: in scope only for
     /// PostgreSQL's error that they cannot be referenced from there.
     blocked: bool,
+    /// The level of a subquery in an expression (not FROM items left of a LATERAL one).
+    sublink: bool,
+    /// Outer references read by the arguments of aggregates that went to this level.
+    moved: Vec<usize>,
+    /// A subquery's level: the index of its aggregate rules in [`State::enclosing`].
+    enclosing: usize,
 }
 
 /// Outer references a subquery reads: (reference number, the column in the enclosing row).
@@ -752,6 +800,17 @@ impl Binder<'_> {
         Err(blocked_err.map_or(err, |e| e.at(self.pos(&qualifier.map(|q| q.span).unwrap_or(id.span)))))
     }
 
+    /// The enclosing level (frame index) a column name resolves in, as
+    /// [`Binder::column_or_outer`] would find it (None: this level's, or none).
+    pub(super) fn outer_frame_of(&self, qualifier: Option<&ast::Ident>, id: &ast::Ident) -> Option<usize> {
+        (0..self.sub.frames.len()).rev().find(|&f| {
+            let fr = &self.sub.frames[f];
+            let Some(def) = &fr.def else { return false };
+            let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
+            !fr.blocked && self.column(Some(&s), qualifier, id).is_ok()
+        })
+    }
+
     /// Puts the FROM items so far (`combined`, named by `js`) in scope for the FROM item
     /// bound next: as an enclosing level (a LATERAL item reads them as outer references), or
     /// `blocked` (only for the error that says they cannot be referenced there).
@@ -762,6 +821,9 @@ impl Binder<'_> {
             joined: Some(js.clone()),
             captures: vec![],
             blocked,
+            sublink: false,
+            moved: vec![],
+            enclosing: 0,
         });
     }
 
@@ -800,9 +862,17 @@ impl Binder<'_> {
             joined: scope.and_then(|s| s.joined.clone()),
             captures: vec![],
             blocked: false,
+            sublink: true,
+            moved: vec![],
+            enclosing: self.sub.enclosing.len(),
         });
-        let aggs = std::mem::take(&mut self.aggs);
-        let (allow, banned, in_agg, depth) = (self.allow_aggs, self.aggs_banned_in, self.in_agg, self.expr_depth);
+        self.sub.enclosing.push(super::sublink_levels::Enclosing {
+            aggs: std::mem::take(&mut self.aggs),
+            allow: self.allow_aggs,
+            banned: self.aggs_banned_in,
+            in_agg: self.in_agg,
+        });
+        let depth = self.expr_depth;
         let excluded = self.excluded.take();
         self.allow_aggs = false;
         self.in_agg = false;
@@ -812,13 +882,21 @@ impl Binder<'_> {
         let r = self.query(q);
         self.srf = srf;
         self.sub.keep_unknown = keep;
-        self.aggs = aggs;
-        (self.allow_aggs, self.aggs_banned_in, self.in_agg, self.expr_depth) = (allow, banned, in_agg, depth);
+        let outer = self.sub.enclosing.pop().ok_or_else(|| SqlError::internal("no enclosing level"))?;
+        self.aggs = outer.aggs;
+        (self.allow_aggs, self.aggs_banned_in, self.in_agg, self.expr_depth) =
+            (outer.allow, outer.banned, outer.in_agg, depth);
         self.excluded = excluded;
         let frame = self.sub.frames.pop();
         let (plan, cols) = r?;
         refuse_outer_aggregates(&plan)?;
-        Ok((plan, cols, frame.map(|f| f.captures).unwrap_or_default()))
+        let (mut captures, moved) = frame.map(|f| (f.captures, f.moved)).unwrap_or_default();
+        if !moved.is_empty() {
+            // An aggregate that went to the enclosing level no longer reads its arguments here.
+            let read = super::sublink_levels::plan_outer_refs(&plan)?;
+            captures.retain(|(r, _)| !moved.contains(r) || read.contains(r));
+        }
+        Ok((plan, cols, captures))
     }
 
     /// `(SELECT ...)`, `[NOT] EXISTS (...)`, `x [NOT] IN (SELECT ...)`, `x op ANY/ALL (SELECT ...)`.
@@ -904,7 +982,7 @@ impl Binder<'_> {
 
     /// The plan of a query level with its relations and subqueries: correlated subqueries
     /// become columns computed over the FROM rows ([`Source::Correlated`]); the rest wraps it.
-    fn finish_level(
+    pub(super) fn finish_level(
         &mut self,
         plan: Plan,
         ctes: Vec<Derived>,
@@ -914,6 +992,9 @@ impl Binder<'_> {
         super::lateral::push_where(&plan, &mut inputs);
         let (mut corr, plain): (Vec<SubLink>, Vec<SubLink>) = links.into_iter().partition(|l| !l.captures.is_empty());
         let mut plan = plan;
+        if !corr.is_empty() {
+            (plan, corr, inputs) = self.place_sublinks(plan, corr, inputs)?;
+        }
         if !corr.is_empty() {
             let Plan::Select(mut sp) = plan else {
                 return Err(SqlError::unsupported("correlated subqueries are not supported here yet"));
@@ -935,14 +1016,10 @@ impl Binder<'_> {
                 .is_some_and(|j| j.steps.iter().any(|s| s.on.as_ref().is_some_and(|e| has_link(e, &ids))));
             let outside_where = sp.projection.iter().any(|e| has_link(e, &ids))
                 || sp.having.as_ref().is_some_and(|e| has_link(e, &ids))
-                || sp.group_by.iter().any(|e| has_link(e, &ids))
-                || sp.aggs.iter().any(|a| a.arg.as_ref().is_some_and(|e| has_link(e, &ids)))
                 || sp.order_by.iter().any(|k| matches!(&k.source, super::SortSource::Input(e) if has_link(e, &ids)));
             let in_limit = sp.limit.iter().chain(sp.offset.iter()).any(|e| has_link(e, &ids));
             if in_join || in_limit || (sp.grouped && outside_where) {
-                return Err(SqlError::unsupported(
-                    "correlated subqueries are supported in WHERE, and in the select list and ORDER BY of a query without GROUP BY or aggregates",
-                ));
+                return Err(SqlError::unsupported("correlated subqueries are not supported here yet"));
             }
             let tys: Vec<SqlType> = corr.iter().map(|l| l.ty).collect();
             let mut f = |e: &mut Expr| -> Result<bool> {
@@ -1105,8 +1182,9 @@ pub(super) fn first_column_name(q: &ast::Query) -> Option<String> {
 }
 
 /// An aggregate in a subquery whose arguments read only columns of enclosing queries belongs,
-/// in PostgreSQL, to the enclosing query (which it makes a grouped one): not built yet, so
-/// 0A000 rather than the per-outer-row value it would get here.
+/// in PostgreSQL, to the enclosing query (which it makes a grouped one); one that
+/// [`super::sublink_levels`] left here (its arguments hold a subquery, or it is in a LATERAL
+/// item inside the subquery) is 0A000 rather than the per-outer-row value it would get here.
 fn refuse_outer_aggregates(plan: &Plan) -> Result<()> {
     if has_outer_aggregate(plan, |_| true) {
         return Err(SqlError::unsupported(

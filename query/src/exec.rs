@@ -153,8 +153,27 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::keep(txn, kept)?;
             Ok(r)
         }
-        Plan::DropTable { names, if_exists } => {
-            let (r, present) = check_drop_tables(names, *if_exists).await?;
+        Plan::DropTable { names, if_exists, cascade } => {
+            let mut notices = Vec::new();
+            if *cascade {
+                if !views::dependents(names).is_empty() {
+                    return Err(SqlError::unsupported(
+                        "DROP TABLE ... CASCADE of a table a view reads is not supported yet",
+                    ));
+                }
+                // The other tables' foreign keys that reference them go first (ROLLBACK puts
+                // them back as it does an ALTER TABLE's).
+                let (rewrites, notice) = crate::foreign_key::drop_cascade(names, *if_exists);
+                for (child, def) in &rewrites {
+                    txn.holds_tables |= !txn.alone;
+                    let (_, kept) =
+                        utility::rewrite_columns(txn, child, def, &crate::bind::ColumnChange::Rename).await?;
+                    undo::keep(txn, kept)?;
+                }
+                notices.extend(notice);
+            }
+            let (mut r, present) = check_drop_tables(names, *if_exists).await?;
+            r.notices.splice(0..0, notices);
             undo::drop_at_commit(txn, &present).await?;
             Ok(r)
         }
@@ -177,7 +196,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         {
             Err(crate::catalog::read_only(table))
         }
-        Plan::Truncate(tables) if tables.iter().any(|t| crate::catalog::is_view(t)) => {
+        Plan::Truncate(tables, _) if tables.iter().any(|t| crate::catalog::is_view(t)) => {
             Err(crate::catalog::read_only(tables.iter().find(|t| crate::catalog::is_view(t)).expect("found")))
         }
         Plan::Explain { inner, lines, analyze, redraw } => {
@@ -227,9 +246,20 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         }
         Plan::Skipped { tag, notice } => Ok(QueryResult {
             tag: tag.to_string(),
-            notices: vec![SqlError::new("00000", notice.clone())],
+            notices: if notice.is_empty() { vec![] } else { vec![SqlError::new("00000", notice.clone())] },
             ..Default::default()
         }),
+        Plan::SetConstraints { names, deferred } => {
+            let mut r = QueryResult { tag: "SET CONSTRAINTS".into(), ..Default::default() };
+            if txn.alone {
+                r.notices.push(SqlError::new(
+                    code::NO_ACTIVE_SQL_TRANSACTION,
+                    "SET CONSTRAINTS can only be used in transaction blocks",
+                ));
+            }
+            crate::foreign_key::set_constraints(txn, names.as_deref(), *deferred).await?;
+            Ok(r)
+        }
         Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
         Plan::Maintenance { analyze, tables, columns, tag, .. } => {
             utility::maintenance(*analyze, tables, columns, tag).await
@@ -280,12 +310,14 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::keep(txn, kept)?;
             Ok(r)
         }
-        Plan::Truncate(tables) => {
+        Plan::Truncate(tables, cascaded) => {
             txn.check_writable("TRUNCATE TABLE")?;
             for t in &crate::foreign_key::truncate_order(tables)? {
                 delete(txn, t, None, None, None, params).await?;
             }
-            Ok(QueryResult { tag: "TRUNCATE TABLE".into(), ..Default::default() })
+            let notices =
+                cascaded.iter().map(|n| notice("00000", format!("truncate cascades to table \"{n}\""))).collect();
+            Ok(QueryResult { tag: "TRUNCATE TABLE".into(), notices, ..Default::default() })
         }
     }
 }

@@ -94,7 +94,7 @@ fn single_column(e: &ast::Expr) -> Option<String> {
 }
 
 /// The columns a stored CHECK expression names (empty if it does not parse).
-fn check_columns(text: &str) -> Vec<String> {
+pub(crate) fn check_columns(text: &str) -> Vec<String> {
     parse_stored(text).map(|e| columns_named(&e)).unwrap_or_default()
 }
 
@@ -287,6 +287,7 @@ impl Binder<'_> {
                     | ast::TableConstraint::ForeignKey(_),
                 ..
             } | ast::AlterTableOperation::DropConstraint { .. }
+                | ast::AlterTableOperation::ValidateConstraint { .. }
         );
         if !is_ours {
             return Ok(None);
@@ -326,11 +327,12 @@ impl Binder<'_> {
                 Ok(Some(Plan::RewriteTable { table, def, change: super::ColumnChange::Check }))
             }
             ast::AlterTableOperation::AddConstraint { constraint: ast::TableConstraint::ForeignKey(fk), not_valid } => {
-                if *not_valid {
-                    return Err(SqlError::unsupported("ADD CONSTRAINT ... NOT VALID is not supported yet"));
-                }
                 let mut def = (*table).clone();
                 self.add_foreign_keys(&mut def, vec![fk.clone()])?;
+                // NOT VALID: the rows there now are not checked (VALIDATE CONSTRAINT does that).
+                if let Some(added) = def.foreign_keys.last_mut().filter(|_| *not_valid) {
+                    added.not_valid = true;
+                }
                 // Rows unchanged; they are checked against the new constraint first.
                 Ok(Some(Plan::RewriteTable { table, def, change: super::ColumnChange::Rename }))
             }
@@ -351,6 +353,25 @@ impl Binder<'_> {
                     index: IndexDef { name, columns, unique: true, constraint: true },
                     if_not_exists: false,
                 }))
+            }
+            ast::AlterTableOperation::ValidateConstraint { name } => {
+                // A NOT VALID foreign key: its rows are checked as ADD's are, then it is valid.
+                let n = fold(name);
+                let Some(k) = table.foreign_keys.iter().position(|c| c.name == n) else {
+                    if table.checks.iter().any(|c| c.name == n)
+                        || (!table.pk.is_empty() && table.pk_name == n)
+                        || table.indexes.iter().any(|x| x.constraint && crate::schema::relname(&x.name) == n)
+                    {
+                        return Ok(Some(Plan::Skipped { tag: "ALTER TABLE", notice: String::new() }));
+                    }
+                    return Err(SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("constraint \"{n}\" of relation \"{tname}\" does not exist"),
+                    ));
+                };
+                let mut def = (*table).clone();
+                def.foreign_keys[k].not_valid = false;
+                Ok(Some(Plan::RewriteTable { table, def, change: super::ColumnChange::Rename }))
             }
             ast::AlterTableOperation::DropConstraint { if_exists, name, drop_behavior } => {
                 if matches!(drop_behavior, Some(ast::DropBehavior::Cascade)) {

@@ -443,12 +443,12 @@ impl Binder<'_> {
 
     /// json_agg, jsonb_agg, json_object_agg and jsonb_object_agg are array_agg over each
     /// input's JSON text: replaces the bound arguments by that one step and gives the final
-    /// step to put over the aggregate (None for another aggregate).
+    /// step to put over the aggregate (None for another aggregate). DISTINCT removes equal
+    /// texts, the inputs ordered by their values.
     pub(super) fn json_aggregate(
         &mut self,
         name: &str,
         bound: &mut Vec<Expr>,
-        distinct: bool,
     ) -> Result<Option<crate::json_build::JsonFn>> {
         use crate::json_build::JsonFn;
         let jsonb = name.starts_with("jsonb");
@@ -460,9 +460,6 @@ impl Binder<'_> {
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
         if bound.len() != arity {
             return Err(no_function(name, &types));
-        }
-        if distinct {
-            return Err(SqlError::unsupported(format!("{name}(DISTINCT ...) is not supported")));
         }
         let mut args = Vec::with_capacity(arity);
         for a in bound.drain(..) {

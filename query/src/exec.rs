@@ -155,22 +155,28 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         }
         Plan::DropTable { names, if_exists, cascade } => {
             let mut notices = Vec::new();
-            if *cascade {
-                if !views::dependents(names).is_empty() {
-                    return Err(SqlError::unsupported(
-                        "DROP TABLE ... CASCADE of a table a view reads is not supported yet",
-                    ));
-                }
+            if let Some((rewrites, mut dropped)) =
+                crate::foreign_key::drop_cascade(names, *if_exists).filter(|_| *cascade)
+            {
                 // The other tables' foreign keys that reference them go first (ROLLBACK puts
-                // them back as it does an ALTER TABLE's).
-                let (rewrites, notice) = crate::foreign_key::drop_cascade(names, *if_exists);
+                // them back as it does an ALTER TABLE's), and the views that read them.
                 for (child, def) in &rewrites {
                     txn.holds_tables |= !txn.alone;
                     let (_, kept) =
                         utility::rewrite_columns(txn, child, def, &crate::bind::ColumnChange::Rename).await?;
                     undo::keep(txn, kept)?;
                 }
-                notices.extend(notice);
+                let deps = views::dependents(names);
+                if let Some(first) = deps.iter().map(|v| v.oid).min() {
+                    let lines = deps.iter().map(|v| format!("drop cascades to view {}", v.name)).collect();
+                    dropped.push((first, lines));
+                    let going: Vec<String> = deps.iter().rev().map(|v| v.name.clone()).collect();
+                    let (_, gone) = views::drop_views_kept(&going, false, true).await?;
+                    let kept =
+                        gone.iter().map(|d| undo::Created::Dropped { def: Box::new((**d).clone()), rows: vec![] });
+                    undo::keep(txn, kept.collect())?;
+                }
+                notices.extend(crate::foreign_key::cascade_notice(dropped));
             }
             let (mut r, present) = check_drop_tables(names, *if_exists).await?;
             r.notices.splice(0..0, notices);

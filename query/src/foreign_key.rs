@@ -556,15 +556,21 @@ pub(crate) fn truncate_order(tables: &[Arc<TableDef>]) -> Result<Vec<Arc<TableDe
 }
 
 /// DROP TABLE ... CASCADE of `names`: the other tables whose foreign keys reference one of
-/// them, each with its definition without those constraints, and PostgreSQL's NOTICE naming
-/// them. Nothing when a name is not a table (DROP TABLE's own checks report that).
-pub(crate) fn drop_cascade(names: &[String], if_exists: bool) -> (Vec<(Arc<TableDef>, TableDef)>, Option<SqlError>) {
+/// them, each with its definition without those constraints, and the NOTICE lines naming the
+/// constraints (by their table's OID, PostgreSQL's order). None when a name is not a table
+/// (DROP TABLE's own checks report that, before anything is dropped).
+pub(crate) type CascadeLines = Vec<(u32, Vec<String>)>;
+
+pub(crate) fn drop_cascade(
+    names: &[String],
+    if_exists: bool,
+) -> Option<(Vec<(Arc<TableDef>, TableDef)>, CascadeLines)> {
     let mut dropping = Vec::new();
     for n in names {
         match crate::bind::lookup_table(n) {
             Some(d) if d.view.is_none() && d.index_of.is_none() => dropping.push(d.name.clone()),
             None if if_exists => {}
-            _ => return (Vec::new(), None),
+            _ => return None,
         }
     }
     let mut tables = crate::catalog::user_tables();
@@ -575,19 +581,28 @@ pub(crate) fn drop_cascade(names: &[String], if_exists: bool) -> (Vec<(Arc<Table
         if dropping.contains(&t.name) || !t.foreign_keys.iter().any(|f| dropping.contains(&f.parent)) {
             continue;
         }
-        for f in t.foreign_keys.iter().filter(|f| dropping.contains(&f.parent)) {
-            lines.push(format!("drop cascades to constraint {} on table {}", f.name, crate::schema::relname(&t.name)));
-        }
+        let mine =
+            t.foreign_keys.iter().filter(|f| dropping.contains(&f.parent)).map(|f| {
+                format!("drop cascades to constraint {} on table {}", f.name, crate::schema::relname(&t.name))
+            });
+        lines.push((t.oid, mine.collect()));
         let mut def = (*t).clone();
         def.foreign_keys.retain(|f| !dropping.contains(&f.parent));
         out.push((t, def));
     }
-    let notice = match lines.len() {
+    Some((out, lines))
+}
+
+/// PostgreSQL's NOTICE for the objects a DROP ... CASCADE dropped with it (in OID order): one
+/// line, or "drop cascades to N other objects" with them in its DETAIL.
+pub(crate) fn cascade_notice(mut lines: CascadeLines) -> Option<SqlError> {
+    lines.sort_by_key(|(oid, _)| *oid);
+    let mut lines: Vec<String> = lines.into_iter().flat_map(|(_, l)| l).collect();
+    match lines.len() {
         0 => None,
         1 => Some(SqlError::new("00000", lines.remove(0))),
         n => Some(SqlError::new("00000", format!("drop cascades to {n} other objects")).detail(lines.join("\n"))),
-    };
-    (out, notice)
+    }
 }
 
 /// TRUNCATE ... CASCADE: the tables that reference one of `tables`, and so on, added to them;

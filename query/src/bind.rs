@@ -33,6 +33,7 @@ mod window;
 pub use constraints::bind_check;
 pub(crate) use constraints::check_columns;
 pub(crate) use constraints::index_owner;
+pub use prepare::explain_execute;
 pub use prepare::{execute_args, Discard};
 use temporal::{datetime_common, is_temporal};
 
@@ -257,6 +258,14 @@ pub enum Plan {
         /// Per table, the columns listed for ANALYZE (empty: every column).
         columns: Vec<Vec<usize>>,
         tag: &'static str,
+    },
+    /// `EXPLAIN [ANALYZE] EXECUTE name (args)`: the connection finds the statement and binds
+    /// `explain` over its query with the arguments in place of the parameters
+    /// ([`prepare::explain_execute`]), as PostgreSQL's custom plan shows them.
+    ExplainExecute {
+        name: String,
+        args: Vec<ast::Expr>,
+        explain: Box<ast::Statement>,
     },
     /// `SET CONSTRAINTS {ALL | name, ...} {DEFERRED | IMMEDIATE}` (names as written, folded;
     /// None: ALL).
@@ -1082,6 +1091,13 @@ impl Binder<'_> {
                             ))
                         }
                     }
+                }
+                if let S::Execute { .. } = statement.as_ref() {
+                    let Plan::Execute { name, args } = self.session_statement(statement)? else {
+                        return Err(SqlError::internal("EXECUTE bound to another plan"));
+                    };
+                    let col = OutputColumn { name: "QUERY PLAN".into(), ty: SqlType::Text, table_oid: 0, column: 0 };
+                    return Ok((Plan::ExplainExecute { name, args, explain: Box::new(stmt.clone()) }, vec![col]));
                 }
                 let (inner, _) = self.statement(statement)?;
                 let (_, shards) = orbit_shards::state::local();

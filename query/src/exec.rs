@@ -267,6 +267,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             Ok(r)
         }
         Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
+        Plan::ExplainExecute { .. } => Err(SqlError::internal("EXPLAIN EXECUTE runs through the connection")),
         Plan::Maintenance { analyze, tables, columns, tag, .. } => {
             utility::maintenance(*analyze, tables, columns, tag).await
         }

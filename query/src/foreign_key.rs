@@ -561,10 +561,10 @@ pub(crate) fn truncate_order(tables: &[Arc<TableDef>]) -> Result<Vec<Arc<TableDe
 /// (DROP TABLE's own checks report that, before anything is dropped).
 pub(crate) type CascadeLines = Vec<(u32, Vec<String>)>;
 
-pub(crate) fn drop_cascade(
-    names: &[String],
-    if_exists: bool,
-) -> Option<(Vec<(Arc<TableDef>, TableDef)>, CascadeLines)> {
+/// A table and its definition without the constraints a DROP ... CASCADE drops.
+pub(crate) type CascadeRewrite = (Arc<TableDef>, TableDef);
+
+pub(crate) fn drop_cascade(names: &[String], if_exists: bool) -> Option<(Vec<CascadeRewrite>, CascadeLines)> {
     let mut dropping = Vec::new();
     for n in names {
         match crate::bind::lookup_table(n) {

@@ -315,6 +315,14 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             crate::foreign_key::validate_new(txn, table, def).await?;
             let (r, kept) = utility::rewrite_columns(txn, table, def, change).await?;
             undo::keep(txn, kept)?;
+            // DROP COLUMN of a referenced table: the references' column numbers follow.
+            if let crate::bind::ColumnChange::Drop(i) = change {
+                for (child, new) in crate::foreign_key::after_drop_column(table, *i) {
+                    let (_, kept) =
+                        utility::rewrite_columns(txn, &child, &new, &crate::bind::ColumnChange::Rename).await?;
+                    undo::keep(txn, kept)?;
+                }
+            }
             Ok(r)
         }
         Plan::Truncate(tables, cascaded) => {

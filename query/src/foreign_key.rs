@@ -605,6 +605,61 @@ pub(crate) fn cascade_notice(mut lines: CascadeLines) -> Option<SqlError> {
     }
 }
 
+/// ALTER TABLE ... DROP COLUMN of column `i` of `table`: refused with PostgreSQL's 2BP01
+/// while another table's foreign key references the column (CASCADE, which would drop those
+/// constraints, is not supported yet: 0A000).
+pub(crate) fn check_drop_column(table: &TableDef, i: usize, cascade: bool) -> Result<()> {
+    let col = table.columns.get(i).map_or("", |c| c.name.as_str());
+    let rel = crate::schema::relname(&table.name);
+    let lines: Vec<String> = referencing_constraints(table)
+        .into_iter()
+        .filter(|(child, f)| child.name != table.name && f.parent_columns.contains(&i))
+        .map(|(child, f)| {
+            let child = crate::schema::relname(&child.name).to_string();
+            format!("constraint {} on table {child} depends on column {col} of table {rel}", f.name)
+        })
+        .collect();
+    if lines.is_empty() {
+        return Ok(());
+    }
+    if cascade {
+        return Err(SqlError::unsupported(
+            "DROP COLUMN ... CASCADE of a column a foreign key references is not supported yet",
+        ));
+    }
+    Err(SqlError::new(
+        crate::error::code::DEPENDENT_OBJECTS_STILL_EXIST,
+        format!("cannot drop column {col} of table {rel} because other objects depend on it"),
+    )
+    .detail(lines.join("\n"))
+    .hint("Use DROP ... CASCADE to drop the dependent objects too."))
+}
+
+/// After column `i` of `table` was dropped: the other tables whose foreign keys reference
+/// `table`, with those constraints' referenced column numbers moved down past `i`.
+pub(crate) fn after_drop_column(table: &TableDef, i: usize) -> Vec<CascadeRewrite> {
+    let mut out: Vec<CascadeRewrite> = Vec::new();
+    let mut tables = crate::catalog::user_tables();
+    tables.sort_by_key(|t| t.oid);
+    for t in tables {
+        if t.name == table.name || !t.foreign_keys.iter().any(|f| f.parent == table.name) {
+            continue;
+        }
+        let mut def = (*t).clone();
+        for f in def.foreign_keys.iter_mut().filter(|f| f.parent == table.name) {
+            for c in &mut f.parent_columns {
+                if *c > i {
+                    *c -= 1;
+                }
+            }
+        }
+        if def.foreign_keys != t.foreign_keys {
+            out.push((t, def));
+        }
+    }
+    out
+}
+
 /// TRUNCATE ... CASCADE: the tables that reference one of `tables`, and so on, added to them;
 /// their names (within their schemas) in the order added, for the NOTICEs.
 pub(crate) fn truncate_cascade(tables: &mut Vec<Arc<TableDef>>) -> Vec<String> {

@@ -116,12 +116,21 @@ pub(crate) fn drop_column_constraints(def: &mut TableDef, i: usize, name: &str) 
         }
     }
     def.checks.retain(|c| !check_columns(&c.expr).iter().any(|n| n == name));
-    // Foreign keys on the column go with it (PostgreSQL drops them too).
-    def.foreign_keys.retain(|f| !f.columns.contains(&i));
+    // Foreign keys on the column go with it (PostgreSQL drops them too); a foreign key of the
+    // table to itself also names the columns it references by number.
+    let own = def.name.clone();
+    def.foreign_keys.retain(|f| !f.columns.contains(&i) && !(f.parent == own && f.parent_columns.contains(&i)));
     for f in &mut def.foreign_keys {
         for c in &mut f.columns {
             if *c > i {
                 *c -= 1;
+            }
+        }
+        if f.parent == own {
+            for c in &mut f.parent_columns {
+                if *c > i {
+                    *c -= 1;
+                }
             }
         }
     }

@@ -119,7 +119,7 @@ pub(crate) fn drop_column_constraints(def: &mut TableDef, i: usize, name: &str) 
     // Foreign keys on the column go with it (PostgreSQL drops them too); a foreign key of the
     // table to itself also names the columns it references by number.
     let own = def.name.clone();
-    def.foreign_keys.retain(|f| !f.columns.contains(&i) && !(f.parent == own && f.parent_columns.contains(&i)));
+    def.foreign_keys.retain(|f| !(f.columns.contains(&i) || (f.parent == own && f.parent_columns.contains(&i))));
     for f in &mut def.foreign_keys {
         for c in &mut f.columns {
             if *c > i {

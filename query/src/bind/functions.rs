@@ -413,7 +413,14 @@ impl Binder<'_> {
                     return Err(no_function(name, types));
                 }
                 let mut out = Vec::with_capacity(args.len());
-                for (a, to) in args.into_iter().zip(sig) {
+                for (n, (a, to)) in args.into_iter().zip(sig).enumerate() {
+                    // pg_get_viewdef(text): the view by name, as regclass reads it (a literal
+                    // picks this form in PostgreSQL: unknown prefers text).
+                    if f == CatalogFn::ViewDef && n == 0 && (a.ty().is_string() || a.ty() == SqlType::Unknown) {
+                        let regclass = SqlType::Oid(orbit_engine::table::OidKind::RegClass);
+                        out.push(self.coerce(a, regclass, CastContext::Explicit, |_| no_function(name, types))?);
+                        continue;
+                    }
                     // An oid or regclass argument is taken as it is (the function reads the OID).
                     if matches!(a.ty(), SqlType::Oid(_)) && *to == SqlType::Int8 {
                         out.push(a);

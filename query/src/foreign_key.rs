@@ -19,7 +19,7 @@ use crate::error::{Result, SqlError};
 use crate::expr::{CmpOp, Expr};
 use crate::txn::{SnapshotCheck, Txn};
 use crate::types;
-use orbit_engine::table::{Datum, FkAction, ForeignKeyDef, Row, TableDef};
+use orbit_engine::table::{Datum, FkAction, ForeignKeyDef, IndexDef, Row, TableDef};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -630,6 +630,38 @@ pub(crate) fn check_drop_column(table: &TableDef, i: usize, cascade: bool) -> Re
     Err(SqlError::new(
         crate::error::code::DEPENDENT_OBJECTS_STILL_EXIST,
         format!("cannot drop column {col} of table {rel} because other objects depend on it"),
+    )
+    .detail(lines.join("\n"))
+    .hint("Use DROP ... CASCADE to drop the dependent objects too."))
+}
+
+/// ALTER TABLE ... DROP CONSTRAINT of `table`'s UNIQUE constraint `index` (None: its primary
+/// key) named `name`: refused with PostgreSQL's 2BP01 while a foreign key uses its index
+/// (CASCADE, which would drop those foreign keys, is not supported yet: 0A000).
+pub(crate) fn check_drop_key(table: &TableDef, index: Option<&IndexDef>, name: &str, cascade: bool) -> Result<()> {
+    let oid = match index {
+        None => table.oid as i64 + 1_000_000,
+        Some(ix) => crate::index::index_table(table, ix).map_or(-1, |d| d.oid as i64),
+    };
+    let rel = crate::schema::relname(&table.name);
+    let lines: Vec<String> = referencing_constraints(table)
+        .into_iter()
+        .filter(|(_, f)| unique_index_oid(table, f) == oid)
+        .map(|(child, f)| {
+            format!("constraint {} on table {} depends on index {name}", f.name, crate::schema::relname(&child.name))
+        })
+        .collect();
+    if lines.is_empty() {
+        return Ok(());
+    }
+    if cascade {
+        return Err(SqlError::unsupported(
+            "DROP CONSTRAINT ... CASCADE of a key a foreign key uses is not supported yet",
+        ));
+    }
+    Err(SqlError::new(
+        crate::error::code::DEPENDENT_OBJECTS_STILL_EXIST,
+        format!("cannot drop constraint {name} on table {rel} because other objects depend on it"),
     )
     .detail(lines.join("\n"))
     .hint("Use DROP ... CASCADE to drop the dependent objects too."))

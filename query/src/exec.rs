@@ -319,11 +319,14 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::RewriteTable { table, def, change } => {
             txn.holds_tables |= !txn.alone;
             crate::foreign_key::validate_new(txn, table, def).await?;
-            let (r, kept) = utility::rewrite_columns(txn, table, def, change).await?;
+            let (mut r, kept) = utility::rewrite_columns(txn, table, def, change).await?;
             undo::keep(txn, kept)?;
-            // DROP COLUMN of a referenced table: the references' column numbers follow.
+            // DROP COLUMN of a referenced table: the references' column numbers follow (with
+            // CASCADE, those on the column go).
             if let crate::bind::ColumnChange::Drop(i) = change {
-                for (child, new) in crate::foreign_key::after_drop_column(table, *i) {
+                let (children, lines) = crate::foreign_key::after_drop_column(table, *i);
+                r.notices.extend(crate::foreign_key::cascade_notice(lines));
+                for (child, new) in children {
                     let (_, kept) =
                         utility::rewrite_columns(txn, &child, &new, &crate::bind::ColumnChange::Rename).await?;
                     undo::keep(txn, kept)?;

@@ -606,8 +606,8 @@ pub(crate) fn cascade_notice(mut lines: CascadeLines) -> Option<SqlError> {
 }
 
 /// ALTER TABLE ... DROP COLUMN of column `i` of `table`: refused with PostgreSQL's 2BP01
-/// while another table's foreign key references the column (CASCADE, which would drop those
-/// constraints, is not supported yet: 0A000).
+/// while another table's foreign key references the column, unless CASCADE (then
+/// [`after_drop_column`] drops those constraints).
 pub(crate) fn check_drop_column(table: &TableDef, i: usize, cascade: bool) -> Result<()> {
     let col = table.columns.get(i).map_or("", |c| c.name.as_str());
     let rel = crate::schema::relname(&table.name);
@@ -619,13 +619,8 @@ pub(crate) fn check_drop_column(table: &TableDef, i: usize, cascade: bool) -> Re
             format!("constraint {} on table {child} depends on column {col} of table {rel}", f.name)
         })
         .collect();
-    if lines.is_empty() {
+    if lines.is_empty() || cascade {
         return Ok(());
-    }
-    if cascade {
-        return Err(SqlError::unsupported(
-            "DROP COLUMN ... CASCADE of a column a foreign key references is not supported yet",
-        ));
     }
     Err(SqlError::new(
         crate::error::code::DEPENDENT_OBJECTS_STILL_EXIST,
@@ -668,9 +663,11 @@ pub(crate) fn check_drop_key(table: &TableDef, index: Option<&IndexDef>, name: &
 }
 
 /// After column `i` of `table` was dropped: the other tables whose foreign keys reference
-/// `table`, with those constraints' referenced column numbers moved down past `i`.
-pub(crate) fn after_drop_column(table: &TableDef, i: usize) -> Vec<CascadeRewrite> {
+/// `table`, without those on the column (DROP COLUMN ... CASCADE; the NOTICE lines name them)
+/// and with the others' referenced column numbers moved down past `i`.
+pub(crate) fn after_drop_column(table: &TableDef, i: usize) -> (Vec<CascadeRewrite>, CascadeLines) {
     let mut out: Vec<CascadeRewrite> = Vec::new();
+    let mut lines = Vec::new();
     let mut tables = crate::catalog::user_tables();
     tables.sort_by_key(|t| t.oid);
     for t in tables {
@@ -678,6 +675,13 @@ pub(crate) fn after_drop_column(table: &TableDef, i: usize) -> Vec<CascadeRewrit
             continue;
         }
         let mut def = (*t).clone();
+        let on_column = |f: &ForeignKeyDef| f.parent == table.name && f.parent_columns.contains(&i);
+        let gone =
+            def.foreign_keys.iter().filter(|f| on_column(f)).map(|f| {
+                format!("drop cascades to constraint {} on table {}", f.name, crate::schema::relname(&t.name))
+            });
+        lines.push((t.oid, gone.collect::<Vec<_>>()));
+        def.foreign_keys.retain(|f| !on_column(f));
         for f in def.foreign_keys.iter_mut().filter(|f| f.parent == table.name) {
             for c in &mut f.parent_columns {
                 if *c > i {
@@ -689,7 +693,7 @@ pub(crate) fn after_drop_column(table: &TableDef, i: usize) -> Vec<CascadeRewrit
             out.push((t, def));
         }
     }
-    out
+    (out, lines)
 }
 
 /// TRUNCATE ... CASCADE: the tables that reference one of `tables`, and so on, added to them;

@@ -1039,6 +1039,16 @@ pub(crate) fn user_tables() -> Vec<Arc<TableDef>> {
     orbit_shards::state::with_shard(|s| user_tables_in(&s.tables))
 }
 
+/// [`user_tables`] as transaction `me` sees them in catalog listings: not the tables and views
+/// another open block created ([`crate::relation_lock`]).
+pub(crate) fn user_tables_seen_by(me: orbit_shards::rowlock::Owner) -> Vec<Arc<TableDef>> {
+    orbit_shards::state::with_shard(|s| {
+        let mut out = user_tables_in(&s.tables);
+        out.retain(|d| s.tables.get(&d.name).is_none_or(|t| t.created_by.is_none_or(|o| o == me)));
+        out
+    })
+}
+
 /// [`user_tables`] of a shard's catalog: no staging tables, tables a transaction's DROP hid,
 /// the sequence table or indexes' tables.
 pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<TableDef>> {
@@ -1049,6 +1059,8 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
                 && !n.contains(crate::exec::undo::HIDDEN)
                 && n.as_str() != crate::sequence::SEQ_TABLE
                 && n.as_str() != crate::exec::ddl_journal::JOURNAL
+                && n.as_str() != crate::exec::ddl_journal::COPIES
+                && !n.starts_with(crate::exec::ddl_journal::COPY_MARK)
                 && !crate::schema::is_entry(n)
         })
         .filter_map(|n| tables.def(n))
@@ -1137,13 +1149,13 @@ fn attnums(cols: &[usize]) -> Datum {
 }
 
 /// The rows of a system view, as they are now.
-pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
+pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
     let gone = |e: orbit_shards::Error| SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}"));
     Ok(match def.oid {
-        crate::prepared::VIEW_OID => crate::prepared::rows(&_txn.prepared_statements),
+        crate::prepared::VIEW_OID => crate::prepared::rows(&txn.prepared_statements),
         1259 => {
             let mut out = Vec::new();
-            for t in user_tables() {
+            for t in user_tables_seen_by(txn.id) {
                 let tuples = analyzed(&t.name).await?.map_or(-1.0, |n| n as f32);
                 let has_pk = !t.has_row_id();
                 let ns = Datum::Int8(crate::schema::namespace_of(&t.name) as i64);
@@ -1174,7 +1186,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     ]);
                 }
             }
-            for (d, t, ix) in secondary_indexes(&user_tables()) {
+            for (d, t, ix) in secondary_indexes(&user_tables_seen_by(txn.id)) {
                 let tuples = analyzed(&t.name).await?.map_or(-1.0, |n| n as f32);
                 out.push(vec![
                     Datum::Int8(d.oid as i64),
@@ -1225,7 +1237,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             // or TOAST tables; replica identity is the default (the primary key) for tables and
             // none for the rest, as PostgreSQL reports.
             let checks: std::collections::HashMap<i64, i16> =
-                user_tables().iter().map(|t| (t.oid as i64, t.checks.len() as i16)).collect();
+                user_tables_seen_by(txn.id).iter().map(|t| (t.oid as i64, t.checks.len() as i16)).collect();
             let fk_tables = crate::foreign_key::tables_with_foreign_keys();
             for r in &mut out {
                 let kind = if r[3] == text("r") { "d" } else { "n" };
@@ -1253,7 +1265,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             out
         }
         2610 => {
-            let tables = user_tables();
+            let tables = user_tables_seen_by(txn.id);
             let mut out: Vec<Row> = tables
                 .iter()
                 .filter(|t| !t.has_row_id())
@@ -1307,7 +1319,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
         // PostgreSQL 15).
         2606 => {
             let mut out = Vec::new();
-            for t in user_tables() {
+            for t in user_tables_seen_by(txn.id) {
                 for (oid, name, kind, index, _) in constraints_of(&t) {
                     let fk = (kind == "f").then(|| t.foreign_keys.iter().find(|f| f.name == name)).flatten();
                     let cols = |c: &[usize]| {
@@ -1360,7 +1372,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
         // Column defaults, as the SQL text Orbit keeps (PostgreSQL keeps a node tree).
         2604 => {
             let mut out = Vec::new();
-            for t in user_tables() {
+            for t in user_tables_seen_by(txn.id) {
                 for (i, c) in t.columns.iter().enumerate() {
                     let Some(expr) = default_text(c) else { continue };
                     out.push(vec![
@@ -1429,7 +1441,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             .collect(),
         1249 => {
             let mut out = Vec::new();
-            for t in user_tables() {
+            for t in user_tables_seen_by(txn.id) {
                 for (i, c) in t.columns.iter().enumerate() {
                     out.push(vec![
                         Datum::Int8(t.oid as i64),
@@ -1455,7 +1467,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                 }
             }
             // Indexes have attributes too: their key columns, in key order.
-            let tables = user_tables();
+            let tables = user_tables_seen_by(txn.id);
             let pks =
                 tables.iter().filter(|t| !t.has_row_id()).map(|t| (t.oid as i64 + 1_000_000, t.clone(), t.pk.clone()));
             let secondary = secondary_indexes(&tables).into_iter().map(|(d, t, ix)| (d.oid as i64, t, ix.columns));
@@ -1520,7 +1532,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             text("C.UTF-8"),
             Datum::Bool(true),
         ]],
-        12000 => user_tables()
+        12000 => user_tables_seen_by(txn.id)
             .iter()
             .map(|t| {
                 let (schema, name) = crate::schema::split(&t.name);
@@ -1580,7 +1592,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
         }
         PG_STATS_OID => {
             let mut out = Vec::new();
-            for t in user_tables() {
+            for t in user_tables_seen_by(txn.id) {
                 let Some(st) = crate::stats::of(&t) else { continue };
                 for (i, c) in t.columns.iter().enumerate() {
                     let Some(cs) = st.columns.get(&i) else { continue };
@@ -1604,7 +1616,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
             out
         }
         12004 => {
-            let mut out: Vec<Row> = user_tables()
+            let mut out: Vec<Row> = user_tables_seen_by(txn.id)
                 .iter()
                 .map(|t| {
                     let kind = if t.view.is_some() { "VIEW" } else { "BASE TABLE" };
@@ -1619,7 +1631,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
         }
         12005 => {
             let mut out = Vec::new();
-            for t in user_tables() {
+            for t in user_tables_seen_by(txn.id) {
                 for (i, c) in t.columns.iter().enumerate() {
                     let default = default_text(c).map_or(Datum::Null, Datum::Text);
                     let len = match c.ty {

@@ -20,9 +20,12 @@
 //! the ALTER waits for: PostgreSQL lets a transaction that holds a lock on a relation past
 //! the queue for the same reason).
 //!
-//! Not covered: catalog listings (pg_class, `\dt`) still list another block's created table;
-//! CREATE of a name another block created is 42P07 at once (PostgreSQL waits for that block);
-//! indexes and sequences created in a block are visible to others; a statement bound before
+//! A CREATE TABLE / VIEW of a name another open block created waits for that block (then
+//! fails with 42P07, or creates it if the block rolled back), as PostgreSQL's does. Catalog
+//! listings leave another block's created tables and views out (`catalog::user_tables_seen_by`).
+//!
+//! Not covered: indexes and sequences created in a block are visible to others (an index's
+//! table is held by the block, so statements reading it wait anyway); a statement bound before
 //! another block's ALTER began meets its mark when it writes and fails with 55P03.
 
 use crate::error::{Result, SqlError};
@@ -130,6 +133,26 @@ enum Held {
     Altered(String),
     /// A table the holder's DROP hid under this name.
     Dropped(String),
+    /// A relation of this name the holder's open block created (a CREATE of the same name
+    /// waits for that block, as PostgreSQL's does on the catalog's unique index).
+    Created(String),
+}
+
+/// The relation `plan` creates, if it is a CREATE TABLE or CREATE VIEW.
+pub fn creates(plan: &crate::bind::Plan) -> Option<&str> {
+    match plan {
+        crate::bind::Plan::CreateTable { def, .. } | crate::bind::Plan::CreateView { def, .. } => Some(&def.name),
+        _ => None,
+    }
+}
+
+/// Whether another open block created relation `name`, which a CREATE of transaction `me`
+/// must then wait for.
+pub fn create_waits(name: &str, me: Option<Owner>) -> Vec<Wait> {
+    state::with_shard(|s| match s.tables.get(name).and_then(|t| t.created_by) {
+        Some(o) if Some(o) != me => vec![Wait { holder: o, what: Held::Created(name.to_string()) }],
+        _ => Vec::new(),
+    })
 }
 
 /// Which of `names` transaction `me` (None: no transaction yet) must wait for before its
@@ -169,6 +192,7 @@ fn holds(w: &Wait) -> bool {
     state::with_shard(|s| match &w.what {
         Held::Altered(name) => s.tables.get(name).is_some_and(|t| t.altering == Some(w.holder)),
         Held::Dropped(hidden) => s.tables.get(hidden).is_some(),
+        Held::Created(name) => s.tables.get(name).is_some_and(|t| t.created_by == Some(w.holder)),
     })
 }
 

@@ -815,6 +815,10 @@ impl Txn {
             Ok(()) => crate::exec::undo::commit_drops(&self.created).await,
             Err(e) => Err(e),
         };
+        // The durable copies of what its DDL replaced are not needed any more.
+        if r.is_ok() {
+            crate::exec::ddl_journal::drop_copies(&mut self.journal).await;
+        }
         self.release_locks().await;
         self.end_snapshot().await;
         self.release_tables().await;

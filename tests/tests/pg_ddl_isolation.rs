@@ -74,11 +74,16 @@ fn a_created_table_is_invisible_to_others_until_commit() {
             let e = b.batch_execute(sql).await.unwrap_err();
             assert_eq!(code(&e), "42P01", "{sql}: {e}");
         }
+        // Nor in the catalog.
+        let listed = "SELECT count(*) FROM pg_class WHERE relname IN ('fresh', 'fresh_v', 'fresh_pkey')";
+        assert_eq!(texts(&b, listed).await, ["0"]);
+        assert_eq!(texts(&a, listed).await, ["3"]);
         // Altered in the block, still the block's alone.
         a.batch_execute("ALTER TABLE fresh ADD COLUMN w int DEFAULT 7").await.unwrap();
         let e = b.batch_execute("SELECT * FROM fresh").await.unwrap_err();
         assert_eq!(code(&e), "42P01", "{e}");
         a.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(texts(&b, listed).await, ["3"]);
         assert_eq!(texts(&b, "SELECT v || ',' || w FROM fresh").await, ["x,7"]);
         assert_eq!(texts(&b, "SELECT id FROM fresh_v").await, ["1"]);
 
@@ -229,5 +234,32 @@ fn a_prepared_statement_waits_and_is_bound_again() {
         let e = run.await.unwrap().unwrap_err();
         assert_eq!(code(&e), "0A000", "{e}");
         assert_eq!(e.as_db_error().unwrap().message(), "cached plan must not change result type");
+    });
+}
+
+/// A CREATE of a name another open block created waits for that block: it creates the
+/// relation if the block rolled back, and fails with 42P07 if it committed.
+#[test]
+fn a_create_of_a_name_another_block_created_waits_for_it() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = Arc::new(pg_connect(o.pg_port).await);
+        a.batch_execute("BEGIN; CREATE TABLE dup (a int)").await.unwrap();
+        let (create, done) = spawn_query(&b, "CREATE TABLE dup (b text)");
+        still_waiting(&done).await;
+        a.batch_execute("ROLLBACK").await.unwrap();
+        create.await.unwrap().unwrap();
+        assert_eq!(texts(&a, "SELECT count(*) FROM dup").await, ["0"]);
+        let e = a.batch_execute("INSERT INTO dup (a) VALUES (1)").await.unwrap_err();
+        assert_eq!(code(&e), "42703", "{e}");
+
+        a.batch_execute("BEGIN; CREATE VIEW dup2 AS SELECT 1 AS x").await.unwrap();
+        let (create, done) = spawn_query(&b, "CREATE TABLE dup2 (b text)");
+        still_waiting(&done).await;
+        a.batch_execute("COMMIT").await.unwrap();
+        let e = create.await.unwrap().unwrap_err();
+        assert_eq!(code(&e), "42P07", "{e}");
+        assert_eq!(texts(&b, "SELECT x FROM dup2").await, ["1"]);
     });
 }

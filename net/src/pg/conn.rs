@@ -863,10 +863,15 @@ fn arm_cancel(c: &Conn) {
 
 /// Waits until no other transaction holds (by its open block's ALTER or DROP) a relation in
 /// `names`; true when it waited, so the statement must be bound again.
-async fn wait_relations(c: &Conn, names: &[(String, u32)]) -> Result<bool, SqlError> {
+/// `creates`: the relation the statement creates (another block's creation of that name is
+/// waited for too).
+async fn wait_relations(c: &Conn, names: &[(String, u32)], creates: Option<&str>) -> Result<bool, SqlError> {
     let me = c.txn.as_ref().map(|t| t.id);
     let wrote = |n: &str| c.txn.as_ref().is_some_and(|t| t.wrote(n));
-    let waits = orbit_query::relation_lock::waits(names, me, &wrote);
+    let mut waits = orbit_query::relation_lock::waits(names, me, &wrote);
+    if let Some(name) = creates {
+        waits.extend(orbit_query::relation_lock::create_waits(name, me));
+    }
     if waits.is_empty() {
         return Ok(false);
     }
@@ -882,7 +887,7 @@ async fn wait_relations(c: &Conn, names: &[(String, u32)]) -> Result<bool, SqlEr
 /// session's statement `name` keeps the new plan.
 async fn fresh_plan(c: &Conn, stmt: Rc<Prepared>, source: &str, name: &str) -> Result<Rc<Prepared>, SqlError> {
     let me = c.txn.as_ref().map(|t| t.id);
-    let waited = wait_relations(c, &stmt.relations).await?;
+    let waited = wait_relations(c, &stmt.relations, orbit_query::relation_lock::creates(&stmt.plan)).await?;
     if !waited && !orbit_query::relation_lock::stale(&stmt.relations, me) {
         return Ok(stmt);
     }
@@ -895,7 +900,7 @@ async fn fresh_plan(c: &Conn, stmt: Rc<Prepared>, source: &str, name: &str) -> R
         if types(&p.columns) != types(&stmt.columns) {
             return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, "cached plan must not change result type"));
         }
-        if !wait_relations(c, &p.relations).await? {
+        if !wait_relations(c, &p.relations, orbit_query::relation_lock::creates(&p.plan)).await? {
             let p = Rc::new(p);
             prepared::replace(c, name, &stmt, p.clone());
             return Ok(p);
@@ -1051,11 +1056,11 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         if c.status == TxStatus::Failed {
             break r;
         }
-        let names = match &r {
-            Ok(p) => p.relations.clone(),
-            Err(_) => orbit_query::relation_lock::recorded(),
+        let (names, creates) = match &r {
+            Ok(p) => (p.relations.clone(), orbit_query::relation_lock::creates(&p.plan).map(str::to_string)),
+            Err(_) => (orbit_query::relation_lock::recorded(), None),
         };
-        if !wait_relations(c, &names).await? {
+        if !wait_relations(c, &names, creates.as_deref()).await? {
             break r;
         }
     };
@@ -1083,7 +1088,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         Some((target, args)) => {
             // The named statement was bound earlier: another block's DDL since is waited for
             // (its plan is not bound again: see relation_lock's doc).
-            wait_relations(c, &target.relations).await?;
+            wait_relations(c, &target.relations, None).await?;
             (target, args)
         }
         None => (Rc::new(prepared), Vec::new()),
@@ -1324,7 +1329,7 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
         }
         match prepared::resolve_execute(c, &source, &stmt.plan)? {
             Some((target, args)) => {
-                wait_relations(c, &target.relations).await?;
+                wait_relations(c, &target.relations, None).await?;
                 (stmt, params) = (target, args);
             }
             None if c.status != TxStatus::Failed => stmt = fresh_plan(c, stmt, &source, &portal_stmt).await?,

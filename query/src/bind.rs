@@ -29,9 +29,12 @@ mod subquery;
 mod temporal;
 mod utility;
 mod views;
+mod whole_row;
 mod window;
 pub use constraints::bind_check;
+pub(crate) use constraints::check_columns;
 pub(crate) use constraints::index_owner;
+pub use prepare::explain_execute;
 pub use prepare::{execute_args, Discard};
 use temporal::{datetime_common, is_temporal};
 
@@ -160,6 +163,8 @@ pub enum Plan {
     DropTable {
         names: Vec<String>,
         if_exists: bool,
+        /// CASCADE: the foreign keys of other tables that reference them are dropped first.
+        cascade: bool,
     },
     Insert {
         table: Arc<TableDef>,
@@ -240,8 +245,9 @@ pub enum Plan {
     Reset(Option<&'static str>),
     /// `SHOW name` (its canonical spelling; None: `SHOW ALL`): the connection holds the values.
     Show(Option<&'static str>),
-    /// `TRUNCATE [TABLE] t [, ...]`: every row of each table deleted (and logged as such).
-    Truncate(Vec<Arc<TableDef>>),
+    /// `TRUNCATE [TABLE] t [, ...] [CASCADE]`: every row of each table deleted (and logged as
+    /// such); the tables CASCADE added, named in NOTICEs.
+    Truncate(Vec<Arc<TableDef>>, Vec<String>),
     /// `COPY ... FROM STDIN` / `COPY ... TO STDOUT`: run by the connection (the copy
     /// sub-protocol), rows through [`crate::exec::copy_insert`] / [`crate::exec::copy_out`].
     Copy(Box<crate::copy::CopyPlan>),
@@ -253,6 +259,20 @@ pub enum Plan {
         /// Per table, the columns listed for ANALYZE (empty: every column).
         columns: Vec<Vec<usize>>,
         tag: &'static str,
+    },
+    /// `EXPLAIN [ANALYZE] EXECUTE name (args)`: the connection finds the statement and binds
+    /// `explain` over its query with the arguments in place of the parameters
+    /// ([`prepare::explain_execute`]), as PostgreSQL's custom plan shows them.
+    ExplainExecute {
+        name: String,
+        args: Vec<ast::Expr>,
+        explain: Box<ast::Statement>,
+    },
+    /// `SET CONSTRAINTS {ALL | name, ...} {DEFERRED | IMMEDIATE}` (names as written, folded;
+    /// None: ALL).
+    SetConstraints {
+        names: Option<Vec<String>>,
+        deferred: bool,
     },
     /// A statement with nothing to do (`ALTER TABLE IF EXISTS` of a missing table): its tag
     /// and the notice PostgreSQL sends.
@@ -370,7 +390,8 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
 /// - `FOR NO KEY UPDATE` becomes `FOR UPDATE` and `FOR KEY SHARE` becomes `FOR SHARE`: Orbit's
 ///   row locks have two modes, so these take the stricter of them (PostgreSQL lets a KEY SHARE
 ///   and a NO KEY UPDATE lock of one row pass each other; here they conflict);
-/// - a window frame's `EXCLUDE ...` becomes a marker `window::exclusion_syntax` describes.
+/// - a window frame's `EXCLUDE ...` becomes a marker `window::exclusion_syntax` describes;
+/// - `SET CONSTRAINTS ...` becomes a marker SET (`foreign_keys::set_constraints_syntax`).
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
@@ -391,6 +412,13 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
             out.push_str("SELECT * FROM");
             (found, at_start, i) = (true, false, i + 1);
             continue;
+        }
+        if at_start && word(t, Keyword::SET) {
+            if let Some((text, end)) = foreign_keys::set_constraints_syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
+                continue;
+            }
         }
         if word(t, Keyword::FOR) {
             let after = next(i, 3);
@@ -529,6 +557,22 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
     };
     let (plan, mut columns) = b.statement(stmt)?;
     let plan = b.finish_statement(plan)?;
+    // A parameter below the highest one used that the statement never names and the client
+    // gave no type: PostgreSQL cannot type it.
+    if let Some(i) = b.params.iter().position(|t| *t == SqlType::Unknown) {
+        let mut used = std::collections::HashSet::new();
+        let _ = ast::visit_expressions(stmt, |e| {
+            if let ast::Expr::Value(v) = e {
+                if let ast::Value::Placeholder(p) = &v.value {
+                    used.extend(p.trim_start_matches('$').parse::<usize>().ok());
+                }
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        if let Some(n) = (i + 1..=b.params.len()).find(|n| b.params[n - 1] == SqlType::Unknown && !used.contains(n)) {
+            return Err(SqlError::new("42P18", format!("could not determine data type of parameter ${n}")));
+        }
+    }
     // Parameters nothing typed are text, as PostgreSQL resolves `unknown`.
     for p in &mut b.params {
         if *p == SqlType::Unknown {
@@ -923,9 +967,6 @@ impl Binder<'_> {
                 Ok((views::drop_view(names, *if_exists, *cascade), vec![]))
             }
             S::Drop { object_type: ast::ObjectType::Table, if_exists, names, cascade, .. } => {
-                if *cascade {
-                    return Err(SqlError::unsupported("DROP TABLE ... CASCADE is not supported yet"));
-                }
                 let mut kept = Vec::with_capacity(names.len());
                 for n in names {
                     match object_name(self.sql, n) {
@@ -937,7 +978,7 @@ impl Binder<'_> {
                     }
                 }
                 let names = kept;
-                Ok((Plan::DropTable { names, if_exists: *if_exists }, vec![]))
+                Ok((Plan::DropTable { names, if_exists: *if_exists, cascade: *cascade }, vec![]))
             }
             S::Drop { object_type: ast::ObjectType::Index, if_exists, names, cascade, .. } => {
                 Ok((constraints::drop_index(self.sql, names, *if_exists, *cascade)?, vec![]))
@@ -974,6 +1015,11 @@ impl Binder<'_> {
                     false => value.to_string(),
                 };
                 Ok((Plan::Set { name, value: Some(value), local: !*session }, vec![]))
+            }
+            S::Set(ast::Set::SingleAssignment { variable, values, .. })
+                if variable.to_string() == foreign_keys::SET_CONSTRAINTS =>
+            {
+                Ok((foreign_keys::set_constraints(values)?, vec![]))
             }
             S::Set(ast::Set::SingleAssignment { scope, variable, values, .. }) => {
                 let name = variable.to_string();
@@ -1058,6 +1104,13 @@ impl Binder<'_> {
                             ))
                         }
                     }
+                }
+                if let S::Execute { .. } = statement.as_ref() {
+                    let Plan::Execute { name, args } = self.session_statement(statement)? else {
+                        return Err(SqlError::internal("EXECUTE bound to another plan"));
+                    };
+                    let col = OutputColumn { name: "QUERY PLAN".into(), ty: SqlType::Text, table_oid: 0, column: 0 };
+                    return Ok((Plan::ExplainExecute { name, args, explain: Box::new(stmt.clone()) }, vec![col]));
                 }
                 let (inner, _) = self.statement(statement)?;
                 let (_, shards) = orbit_shards::state::local();
@@ -2417,7 +2470,8 @@ impl Binder<'_> {
     }
 
     fn truncate(&mut self, t: &ast::Truncate) -> Result<(Plan, Vec<OutputColumn>)> {
-        if t.identity.is_some() || t.cascade.is_some() || t.partitions.is_some() || t.if_exists {
+        let cascade = matches!(t.cascade, Some(ast::CascadeOption::Cascade));
+        if t.identity.is_some() || t.partitions.is_some() || t.if_exists {
             return Err(SqlError::unsupported("TRUNCATE options are not supported yet"));
         }
         let mut defs: Vec<Arc<TableDef>> = Vec::new();
@@ -2427,7 +2481,8 @@ impl Binder<'_> {
                 defs.push(def);
             }
         }
-        Ok((Plan::Truncate(defs), vec![]))
+        let cascaded = if cascade { crate::foreign_key::truncate_cascade(&mut defs) } else { Vec::new() };
+        Ok((Plan::Truncate(defs, cascaded), vec![]))
     }
 
     fn delete(&mut self, del: &ast::Delete) -> Result<(Plan, Vec<OutputColumn>)> {
@@ -3052,6 +3107,9 @@ impl Binder<'_> {
         if srf::is_srf(&name) {
             return self.srf_call(f, &name, scope);
         }
+        if let Some(e) = self.whole_row_json(&name, f, scope)? {
+            return Ok(e);
+        }
         if !f.within_group.is_empty() {
             return Err(SqlError::unsupported("WITHIN GROUP is not supported yet"));
         }
@@ -3129,8 +3187,14 @@ impl Binder<'_> {
                 args.iter().map(|a| self.expr(a, scope).and_then(crate::expr::fold)).collect::<Result<Vec<_>>>();
             self.in_agg = false;
             let mut bound = bound?;
-            let json_agg = self.json_aggregate(&name, &mut bound, distinct)?;
-            let written: Vec<String> = bound.iter().map(|a| format!("{a:?}")).collect();
+            // json[b]_agg(DISTINCT x): distinct JSON texts, in x's order (PostgreSQL sorts
+            // the values to remove duplicates).
+            let json_inputs = if distinct { bound.clone() } else { Vec::new() };
+            let json_agg = self.json_aggregate(&name, &mut bound)?;
+            let mut written: Vec<String> = bound.iter().map(|a| format!("{a:?}")).collect();
+            if json_agg.is_some() {
+                written.extend(json_inputs.iter().map(|a| format!("{a:?}")));
+            }
             let (arg, delim) = match (func, bound.len()) {
                 (AggFunc::CountStar, 0) => (None, None),
                 (AggFunc::StringAgg, 2) => {
@@ -3177,6 +3241,10 @@ impl Binder<'_> {
                 let desc = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
                 let nulls_first = o.options.nulls_first.unwrap_or(desc);
                 order_by.push(AggOrder { expr: e, desc, nulls_first });
+            }
+            if json_agg.is_some() && distinct && order_by.is_empty() {
+                order_by =
+                    json_inputs.into_iter().map(|expr| AggOrder { expr, desc: false, nulls_first: false }).collect();
             }
             let argty = arg.as_ref().map(|a| a.ty()).unwrap_or(SqlType::Int8);
             if matches!(func, AggFunc::Sum | AggFunc::Avg) && argty == SqlType::Unknown {

@@ -494,6 +494,77 @@ const VIEWS: &[View] = &[
             ("is_identity", T),
         ],
     },
+    // The constraint views: rows from crate::info_schema.
+    View {
+        schema: "information_schema",
+        name: "table_constraints",
+        oid: crate::info_schema::TABLE_CONSTRAINTS_OID,
+        columns: &[
+            ("constraint_catalog", T),
+            ("constraint_schema", T),
+            ("constraint_name", T),
+            ("table_catalog", T),
+            ("table_schema", T),
+            ("table_name", T),
+            ("constraint_type", T),
+            ("is_deferrable", T),
+            ("initially_deferred", T),
+            ("enforced", T),
+            ("nulls_distinct", T),
+        ],
+    },
+    View {
+        schema: "information_schema",
+        name: "key_column_usage",
+        oid: crate::info_schema::KEY_COLUMN_USAGE_OID,
+        columns: &[
+            ("constraint_catalog", T),
+            ("constraint_schema", T),
+            ("constraint_name", T),
+            ("table_catalog", T),
+            ("table_schema", T),
+            ("table_name", T),
+            ("column_name", T),
+            ("ordinal_position", I4),
+            ("position_in_unique_constraint", I4),
+        ],
+    },
+    View {
+        schema: "information_schema",
+        name: "referential_constraints",
+        oid: crate::info_schema::REFERENTIAL_CONSTRAINTS_OID,
+        columns: &[
+            ("constraint_catalog", T),
+            ("constraint_schema", T),
+            ("constraint_name", T),
+            ("unique_constraint_catalog", T),
+            ("unique_constraint_schema", T),
+            ("unique_constraint_name", T),
+            ("match_option", T),
+            ("update_rule", T),
+            ("delete_rule", T),
+        ],
+    },
+    View {
+        schema: "information_schema",
+        name: "constraint_column_usage",
+        oid: crate::info_schema::CONSTRAINT_COLUMN_USAGE_OID,
+        columns: &[
+            ("table_catalog", T),
+            ("table_schema", T),
+            ("table_name", T),
+            ("column_name", T),
+            ("constraint_catalog", T),
+            ("constraint_schema", T),
+            ("constraint_name", T),
+        ],
+    },
+    View {
+        schema: "information_schema",
+        name: "check_constraints",
+        oid: crate::info_schema::CHECK_CONSTRAINTS_OID,
+        columns: &[("constraint_catalog", T), ("constraint_schema", T), ("constraint_name", T), ("check_clause", T)],
+    },
 ];
 
 fn def_of(v: &View) -> Arc<TableDef> {
@@ -1270,7 +1341,7 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                             crate::bind::lookup_table(&f.parent).map_or(0, |p| p.oid as i64),
                             text(&(f.on_update.code() as char).to_string()),
                             text(&(f.on_delete.code() as char).to_string()),
-                            text("s"),
+                            text(if f.match_full { "f" } else { "s" }),
                             cols(&f.parent_columns),
                         ),
                         None => (0, text(" "), text(" "), text(" "), Datum::Null),
@@ -1280,9 +1351,9 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                         text(crate::schema::relname(&name)),
                         Datum::Int8(crate::schema::namespace_of(&t.name) as i64),
                         text(kind),
-                        Datum::Bool(false),
-                        Datum::Bool(false),
-                        Datum::Bool(true),
+                        Datum::Bool(fk.is_some_and(|f| f.deferrable)),
+                        Datum::Bool(fk.is_some_and(|f| f.initially_deferred)),
+                        Datum::Bool(!fk.is_some_and(|f| f.not_valid)),
                         Datum::Int8(t.oid as i64),
                         Datum::Int8(index),
                         Datum::Int8(confrelid),
@@ -1585,7 +1656,10 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             }
             out
         }
-        _ => return Err(SqlError::internal(format!("no rows for system view {}", def.name))),
+        oid => match crate::info_schema::rows(oid) {
+            Some(rows) => rows,
+            None => return Err(SqlError::internal(format!("no rows for system view {}", def.name))),
+        },
     })
 }
 

@@ -158,8 +158,33 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::keep(txn, kept)?;
             Ok(r)
         }
-        Plan::DropTable { names, if_exists } => {
-            let (r, present) = check_drop_tables(names, *if_exists).await?;
+        Plan::DropTable { names, if_exists, cascade } => {
+            let mut notices = Vec::new();
+            if let Some((rewrites, mut dropped)) =
+                crate::foreign_key::drop_cascade(names, *if_exists).filter(|_| *cascade)
+            {
+                // The other tables' foreign keys that reference them go first (ROLLBACK puts
+                // them back as it does an ALTER TABLE's), and the views that read them.
+                for (child, def) in &rewrites {
+                    txn.holds_tables |= !txn.alone;
+                    let (_, kept) =
+                        utility::rewrite_columns(txn, child, def, &crate::bind::ColumnChange::Rename).await?;
+                    undo::keep(txn, kept)?;
+                }
+                let deps = views::dependents(names);
+                if let Some(first) = deps.iter().map(|v| v.oid).min() {
+                    let lines = deps.iter().map(|v| format!("drop cascades to view {}", v.name)).collect();
+                    dropped.push((first, lines));
+                    let going: Vec<String> = deps.iter().rev().map(|v| v.name.clone()).collect();
+                    let (_, gone) = views::drop_views_kept(&going, false, true).await?;
+                    let kept =
+                        gone.iter().map(|d| undo::Created::Dropped { def: Box::new((**d).clone()), rows: vec![] });
+                    undo::keep(txn, kept.collect())?;
+                }
+                notices.extend(crate::foreign_key::cascade_notice(dropped));
+            }
+            let (mut r, present) = check_drop_tables(names, *if_exists).await?;
+            r.notices.splice(0..0, notices);
             undo::drop_at_commit(txn, &present).await?;
             Ok(r)
         }
@@ -183,7 +208,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         {
             Err(crate::catalog::read_only(table))
         }
-        Plan::Truncate(tables) if tables.iter().any(|t| crate::catalog::is_view(t)) => {
+        Plan::Truncate(tables, _) if tables.iter().any(|t| crate::catalog::is_view(t)) => {
             Err(crate::catalog::read_only(tables.iter().find(|t| crate::catalog::is_view(t)).expect("found")))
         }
         Plan::Explain { inner, lines, analyze, redraw } => {
@@ -233,10 +258,22 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         }
         Plan::Skipped { tag, notice } => Ok(QueryResult {
             tag: tag.to_string(),
-            notices: vec![SqlError::new("00000", notice.clone())],
+            notices: if notice.is_empty() { vec![] } else { vec![SqlError::new("00000", notice.clone())] },
             ..Default::default()
         }),
+        Plan::SetConstraints { names, deferred } => {
+            let mut r = QueryResult { tag: "SET CONSTRAINTS".into(), ..Default::default() };
+            if txn.alone {
+                r.notices.push(SqlError::new(
+                    code::NO_ACTIVE_SQL_TRANSACTION,
+                    "SET CONSTRAINTS can only be used in transaction blocks",
+                ));
+            }
+            crate::foreign_key::set_constraints(txn, names.as_deref(), *deferred).await?;
+            Ok(r)
+        }
         Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
+        Plan::ExplainExecute { .. } => Err(SqlError::internal("EXPLAIN EXECUTE runs through the connection")),
         Plan::Maintenance { analyze, tables, columns, tag, .. } => {
             utility::maintenance(*analyze, tables, columns, tag).await
         }
@@ -282,16 +319,29 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::RewriteTable { table, def, change } => {
             txn.holds_tables |= !txn.alone;
             crate::foreign_key::validate_new(txn, table, def).await?;
-            let (r, kept) = utility::rewrite_columns(txn, table, def, change).await?;
+            let (mut r, kept) = utility::rewrite_columns(txn, table, def, change).await?;
             undo::keep(txn, kept)?;
+            // DROP COLUMN of a referenced table: the references' column numbers follow (with
+            // CASCADE, those on the column go).
+            if let crate::bind::ColumnChange::Drop(i) = change {
+                let (children, lines) = crate::foreign_key::after_drop_column(table, *i);
+                r.notices.extend(crate::foreign_key::cascade_notice(lines));
+                for (child, new) in children {
+                    let (_, kept) =
+                        utility::rewrite_columns(txn, &child, &new, &crate::bind::ColumnChange::Rename).await?;
+                    undo::keep(txn, kept)?;
+                }
+            }
             Ok(r)
         }
-        Plan::Truncate(tables) => {
+        Plan::Truncate(tables, cascaded) => {
             txn.check_writable("TRUNCATE TABLE")?;
             for t in &crate::foreign_key::truncate_order(tables)? {
                 delete(txn, t, None, None, None, params).await?;
             }
-            Ok(QueryResult { tag: "TRUNCATE TABLE".into(), ..Default::default() })
+            let notices =
+                cascaded.iter().map(|n| notice("00000", format!("truncate cascades to table \"{n}\""))).collect();
+            Ok(QueryResult { tag: "TRUNCATE TABLE".into(), notices, ..Default::default() })
         }
     }
 }

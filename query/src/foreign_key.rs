@@ -19,7 +19,7 @@ use crate::error::{Result, SqlError};
 use crate::expr::{CmpOp, Expr};
 use crate::txn::{SnapshotCheck, Txn};
 use crate::types;
-use orbit_engine::table::{Datum, FkAction, ForeignKeyDef, Row, TableDef};
+use orbit_engine::table::{Datum, FkAction, ForeignKeyDef, IndexDef, Row, TableDef};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -146,18 +146,40 @@ fn parent_of(fk: &ForeignKeyDef) -> Result<Arc<TableDef>> {
 }
 
 /// Checks that every row of `rows` written to `table` references an existing row under each of
-/// `table`'s foreign keys (`changed`: only those whose columns it names as changed).
+/// `table`'s foreign keys (`changed`: only those whose columns it names as changed). With
+/// `may_defer`, a constraint deferred now queues its checks for COMMIT instead.
 async fn check_references(
     txn: &mut Txn,
     table: &TableDef,
     rows: &[&Row],
     changed: Option<&KeyChanged<'_>>,
+    may_defer: bool,
 ) -> Result<()> {
     for fk in &table.foreign_keys {
+        if may_defer && txn.deferred.defers(&table.name, fk) {
+            let written: Vec<&Row> =
+                rows.iter().enumerate().filter(|(n, _)| changed.is_none_or(|f| f(fk, *n))).map(|(_, r)| *r).collect();
+            defer_references(txn, table, fk, &written)?;
+            continue;
+        }
         let mut keys: Vec<Vec<Datum>> = Vec::new();
         for (n, row) in rows.iter().enumerate() {
             if changed.is_some_and(|f| !f(fk, n)) {
                 continue;
+            }
+            if fk.match_full {
+                let nulls = fk.columns.iter().filter(|&&c| row.get(c).is_none_or(|d| d.is_null())).count();
+                if nulls > 0 && nulls < fk.columns.len() {
+                    return Err(SqlError::new(
+                        FOREIGN_KEY_VIOLATION,
+                        format!(
+                            "insert or update on table \"{}\" violates foreign key constraint \"{}\"",
+                            crate::schema::relname(&table.name),
+                            fk.name
+                        ),
+                    )
+                    .detail("MATCH FULL does not allow mixing of null and nonnull key values."));
+                }
             }
             if let Some(k) = key_values(row, &fk.columns) {
                 if !keys.contains(&k) {
@@ -320,6 +342,16 @@ fn apply_actions<'a>(
             if old_keys.is_empty() {
                 continue;
             }
+            if action == FkAction::NoAction && txn.deferred.defers(&child.name, &fk) {
+                let owed = old_keys.into_iter().map(|key| Owed::Unreferenced {
+                    parent: table.name.clone(),
+                    child: child.name.clone(),
+                    fk: fk.name.clone(),
+                    key,
+                });
+                txn.deferred.owe(owed.collect::<Vec<_>>())?;
+                continue;
+            }
             if action == FkAction::NoAction {
                 // Checked at the end of the statement: a key another row still has is fine.
                 let still = present(txn, table, &fk, &old_keys, false).await?;
@@ -438,7 +470,7 @@ pub(crate) async fn after_insert(txn: &mut Txn, table: &TableDef, rows: &[Row]) 
         return Ok(());
     }
     let refs: Vec<&Row> = rows.iter().collect();
-    check_references(txn, table, &refs, None).await
+    check_references(txn, table, &refs, None, true).await
 }
 
 /// After rows of `table` were deleted: the actions of the foreign keys that reference them.
@@ -455,7 +487,7 @@ pub(crate) async fn after_update(txn: &mut Txn, table: &Arc<TableDef>, old: &[Ro
     if !table.foreign_keys.is_empty() {
         let changed = |fk: &ForeignKeyDef, n: usize| fk.columns.iter().any(|&c| old[n].get(c) != new[n].get(c));
         let refs: Vec<&Row> = new.iter().collect();
-        check_references(txn, table, &refs, Some(&changed)).await?;
+        check_references(txn, table, &refs, Some(&changed), true).await?;
     }
     if !is_referenced(table) {
         return Ok(());
@@ -488,14 +520,14 @@ pub(crate) fn involved(table: &TableDef) -> bool {
 /// keys `def` adds (PostgreSQL's validation).
 pub(crate) async fn validate_new(txn: &mut Txn, table: &Arc<TableDef>, def: &TableDef) -> Result<()> {
     let added: Vec<ForeignKeyDef> =
-        def.foreign_keys.iter().filter(|f| !table.foreign_keys.contains(f)).cloned().collect();
+        def.foreign_keys.iter().filter(|f| !f.not_valid && !table.foreign_keys.contains(f)).cloned().collect();
     if added.is_empty() {
         return Ok(());
     }
     let rows = crate::exec::scan(txn, table, None, None, &[]).await?;
     let probe = TableDef { foreign_keys: added, ..(**table).clone() };
     let refs: Vec<&Row> = rows.iter().map(|(_, r)| r).collect();
-    check_references(txn, &probe, &refs, None).await
+    check_references(txn, &probe, &refs, None, false).await
 }
 
 /// TRUNCATE of `tables`: refused (0A000) when a table not truncated with it references one;
@@ -521,6 +553,164 @@ pub(crate) fn truncate_order(tables: &[Arc<TableDef>]) -> Result<Vec<Arc<TableDe
         out.push(left.remove(free));
     }
     Ok(out)
+}
+
+/// DROP TABLE ... CASCADE of `names`: the other tables whose foreign keys reference one of
+/// them, each with its definition without those constraints, and the NOTICE lines naming the
+/// constraints (by their table's OID, PostgreSQL's order). None when a name is not a table
+/// (DROP TABLE's own checks report that, before anything is dropped).
+pub(crate) type CascadeLines = Vec<(u32, Vec<String>)>;
+
+/// A table and its definition without the constraints a DROP ... CASCADE drops.
+pub(crate) type CascadeRewrite = (Arc<TableDef>, TableDef);
+
+pub(crate) fn drop_cascade(names: &[String], if_exists: bool) -> Option<(Vec<CascadeRewrite>, CascadeLines)> {
+    let mut dropping = Vec::new();
+    for n in names {
+        match crate::bind::lookup_table(n) {
+            Some(d) if d.view.is_none() && d.index_of.is_none() => dropping.push(d.name.clone()),
+            None if if_exists => {}
+            _ => return None,
+        }
+    }
+    let mut tables = crate::catalog::user_tables();
+    tables.sort_by_key(|t| t.oid);
+    let mut out = Vec::new();
+    let mut lines = Vec::new();
+    for t in tables {
+        if dropping.contains(&t.name) || !t.foreign_keys.iter().any(|f| dropping.contains(&f.parent)) {
+            continue;
+        }
+        let mine =
+            t.foreign_keys.iter().filter(|f| dropping.contains(&f.parent)).map(|f| {
+                format!("drop cascades to constraint {} on table {}", f.name, crate::schema::relname(&t.name))
+            });
+        lines.push((t.oid, mine.collect()));
+        let mut def = (*t).clone();
+        def.foreign_keys.retain(|f| !dropping.contains(&f.parent));
+        out.push((t, def));
+    }
+    Some((out, lines))
+}
+
+/// PostgreSQL's NOTICE for the objects a DROP ... CASCADE dropped with it (in OID order): one
+/// line, or "drop cascades to N other objects" with them in its DETAIL.
+pub(crate) fn cascade_notice(mut lines: CascadeLines) -> Option<SqlError> {
+    lines.sort_by_key(|(oid, _)| *oid);
+    let mut lines: Vec<String> = lines.into_iter().flat_map(|(_, l)| l).collect();
+    match lines.len() {
+        0 => None,
+        1 => Some(SqlError::new("00000", lines.remove(0))),
+        n => Some(SqlError::new("00000", format!("drop cascades to {n} other objects")).detail(lines.join("\n"))),
+    }
+}
+
+/// ALTER TABLE ... DROP COLUMN of column `i` of `table`: refused with PostgreSQL's 2BP01
+/// while another table's foreign key references the column, unless CASCADE (then
+/// [`after_drop_column`] drops those constraints).
+pub(crate) fn check_drop_column(table: &TableDef, i: usize, cascade: bool) -> Result<()> {
+    let col = table.columns.get(i).map_or("", |c| c.name.as_str());
+    let rel = crate::schema::relname(&table.name);
+    let lines: Vec<String> = referencing_constraints(table)
+        .into_iter()
+        .filter(|(child, f)| child.name != table.name && f.parent_columns.contains(&i))
+        .map(|(child, f)| {
+            let child = crate::schema::relname(&child.name).to_string();
+            format!("constraint {} on table {child} depends on column {col} of table {rel}", f.name)
+        })
+        .collect();
+    if lines.is_empty() || cascade {
+        return Ok(());
+    }
+    Err(SqlError::new(
+        crate::error::code::DEPENDENT_OBJECTS_STILL_EXIST,
+        format!("cannot drop column {col} of table {rel} because other objects depend on it"),
+    )
+    .detail(lines.join("\n"))
+    .hint("Use DROP ... CASCADE to drop the dependent objects too."))
+}
+
+/// ALTER TABLE ... DROP CONSTRAINT of `table`'s UNIQUE constraint `index` (None: its primary
+/// key) named `name`: refused with PostgreSQL's 2BP01 while a foreign key uses its index
+/// (CASCADE, which would drop those foreign keys, is not supported yet: 0A000).
+pub(crate) fn check_drop_key(table: &TableDef, index: Option<&IndexDef>, name: &str, cascade: bool) -> Result<()> {
+    let oid = match index {
+        None => table.oid as i64 + 1_000_000,
+        Some(ix) => crate::index::index_table(table, ix).map_or(-1, |d| d.oid as i64),
+    };
+    let rel = crate::schema::relname(&table.name);
+    let lines: Vec<String> = referencing_constraints(table)
+        .into_iter()
+        .filter(|(_, f)| unique_index_oid(table, f) == oid)
+        .map(|(child, f)| {
+            format!("constraint {} on table {} depends on index {name}", f.name, crate::schema::relname(&child.name))
+        })
+        .collect();
+    if lines.is_empty() {
+        return Ok(());
+    }
+    if cascade {
+        return Err(SqlError::unsupported(
+            "DROP CONSTRAINT ... CASCADE of a key a foreign key uses is not supported yet",
+        ));
+    }
+    Err(SqlError::new(
+        crate::error::code::DEPENDENT_OBJECTS_STILL_EXIST,
+        format!("cannot drop constraint {name} on table {rel} because other objects depend on it"),
+    )
+    .detail(lines.join("\n"))
+    .hint("Use DROP ... CASCADE to drop the dependent objects too."))
+}
+
+/// After column `i` of `table` was dropped: the other tables whose foreign keys reference
+/// `table`, without those on the column (DROP COLUMN ... CASCADE; the NOTICE lines name them)
+/// and with the others' referenced column numbers moved down past `i`.
+pub(crate) fn after_drop_column(table: &TableDef, i: usize) -> (Vec<CascadeRewrite>, CascadeLines) {
+    let mut out: Vec<CascadeRewrite> = Vec::new();
+    let mut lines = Vec::new();
+    let mut tables = crate::catalog::user_tables();
+    tables.sort_by_key(|t| t.oid);
+    for t in tables {
+        if t.name == table.name || !t.foreign_keys.iter().any(|f| f.parent == table.name) {
+            continue;
+        }
+        let mut def = (*t).clone();
+        let on_column = |f: &ForeignKeyDef| f.parent == table.name && f.parent_columns.contains(&i);
+        let gone =
+            def.foreign_keys.iter().filter(|f| on_column(f)).map(|f| {
+                format!("drop cascades to constraint {} on table {}", f.name, crate::schema::relname(&t.name))
+            });
+        lines.push((t.oid, gone.collect::<Vec<_>>()));
+        def.foreign_keys.retain(|f| !on_column(f));
+        for f in def.foreign_keys.iter_mut().filter(|f| f.parent == table.name) {
+            for c in &mut f.parent_columns {
+                if *c > i {
+                    *c -= 1;
+                }
+            }
+        }
+        if def.foreign_keys != t.foreign_keys {
+            out.push((t, def));
+        }
+    }
+    (out, lines)
+}
+
+/// TRUNCATE ... CASCADE: the tables that reference one of `tables`, and so on, added to them;
+/// their names (within their schemas) in the order added, for the NOTICEs.
+pub(crate) fn truncate_cascade(tables: &mut Vec<Arc<TableDef>>) -> Vec<String> {
+    let mut added = Vec::new();
+    let mut i = 0;
+    while i < tables.len() {
+        for (child, _) in referencing_constraints(&tables[i]) {
+            if !tables.iter().any(|t| t.name == child.name) {
+                added.push(crate::schema::relname(&child.name).to_string());
+                tables.push(child);
+            }
+        }
+        i += 1;
+    }
+    added
 }
 
 /// A FOREIGN KEY constraint's OID (pg_constraint): this plus its table's OID times 64 plus its
@@ -571,11 +761,23 @@ pub(crate) fn definition(t: &TableDef, fk: &ForeignKeyDef) -> String {
         FkAction::SetDefault => "SET DEFAULT",
     };
     let mut out = format!("FOREIGN KEY ({}) REFERENCES {pname}({pcols})", cols(t, &fk.columns));
+    if fk.match_full {
+        out.push_str(" MATCH FULL");
+    }
     if fk.on_update != FkAction::NoAction {
         out.push_str(&format!(" ON UPDATE {}", word(fk.on_update)));
     }
     if fk.on_delete != FkAction::NoAction {
         out.push_str(&format!(" ON DELETE {}", word(fk.on_delete)));
+    }
+    if fk.deferrable {
+        out.push_str(" DEFERRABLE");
+    }
+    if fk.initially_deferred {
+        out.push_str(" INITIALLY DEFERRED");
+    }
+    if fk.not_valid {
+        out.push_str(" NOT VALID");
     }
     out
 }
@@ -593,4 +795,227 @@ pub(crate) fn tables_with_foreign_keys() -> std::collections::HashSet<i64> {
         }
     }
     out
+}
+
+// --- DEFERRABLE constraints: checks kept until COMMIT (or SET CONSTRAINTS ... IMMEDIATE)
+
+/// The most checks a transaction may keep for COMMIT (each is a row key or a referenced key);
+/// a statement that would queue more fails with 54000 (PostgreSQL's queue is bounded by memory).
+pub const MAX_DEFERRED_CHECKS: usize = 1_000_000;
+
+/// A check a deferred constraint owes at COMMIT.
+#[derive(Debug, Clone)]
+enum Owed {
+    /// The row of `table` with this storage key, if it still exists then, references a row
+    /// under foreign key `fk` of `table`.
+    References { table: String, fk: String, key: Vec<u8> },
+    /// No row of `child` references `key` (in `parent`'s column types) under its foreign key
+    /// `fk`, unless `parent` has the key again (NO ACTION after a DELETE or key UPDATE).
+    Unreferenced { parent: String, child: String, fk: String, key: Vec<Datum> },
+}
+
+impl Owed {
+    fn constraint(&self) -> (&str, &str) {
+        match self {
+            Owed::References { table, fk, .. } => (table, fk),
+            Owed::Unreferenced { child, fk, .. } => (child, fk),
+        }
+    }
+}
+
+/// A transaction's SET CONSTRAINTS modes and the checks its deferred constraints owe.
+#[derive(Debug, Default)]
+pub struct Deferred {
+    /// `SET CONSTRAINTS ALL`: deferred or not (it forgets the named modes before it).
+    all: Option<bool>,
+    /// `SET CONSTRAINTS name`: (table, constraint) deferred or not.
+    named: Vec<((String, String), bool)>,
+    owed: Vec<Owed>,
+}
+
+impl Deferred {
+    /// Whether foreign key `fk` of table `table` is checked at COMMIT now.
+    fn defers(&self, table: &str, fk: &ForeignKeyDef) -> bool {
+        if !fk.deferrable {
+            return false;
+        }
+        let named = self.named.iter().rev().find(|((t, n), _)| t == table && *n == fk.name).map(|(_, d)| *d);
+        named.or(self.all).unwrap_or(fk.initially_deferred)
+    }
+
+    fn owe(&mut self, checks: impl IntoIterator<Item = Owed>) -> Result<()> {
+        for c in checks {
+            if self.owed.len() >= MAX_DEFERRED_CHECKS {
+                return Err(SqlError::new(
+                    "54000",
+                    format!("too many deferred foreign key checks (at most {MAX_DEFERRED_CHECKS} per transaction)"),
+                ));
+            }
+            self.owed.push(c);
+        }
+        Ok(())
+    }
+}
+
+/// Queues the checks of the rows `rows` of `table` under the deferred foreign key `fk`.
+fn defer_references(txn: &mut Txn, table: &TableDef, fk: &ForeignKeyDef, rows: &[&Row]) -> Result<()> {
+    let checks = rows.iter().filter(|r| key_values(r, &fk.columns).is_some()).map(|r| Owed::References {
+        table: table.name.clone(),
+        fk: fk.name.clone(),
+        key: table.key_of(r),
+    });
+    txn.deferred.owe(checks.collect::<Vec<_>>())
+}
+
+/// The table and foreign key a deferred check names, if both still exist.
+fn constraint_named(table: &str, fk: &str) -> Option<(Arc<TableDef>, ForeignKeyDef)> {
+    let t = crate::bind::lookup_table(table)?;
+    let f = t.foreign_keys.iter().find(|f| f.name == fk)?.clone();
+    Some((t, f))
+}
+
+/// Runs the owed checks `owed` (nothing is deferred while they run).
+async fn run_owed(txn: &mut Txn, owed: Vec<Owed>) -> Result<()> {
+    for check in owed {
+        match check {
+            Owed::References { table, fk, key } => {
+                let Some((t, f)) = constraint_named(&table, &fk) else { continue };
+                let row = match txn.own(&t, &key) {
+                    Some(r) => r.cloned(),
+                    None => crate::exec::read_key(&t, key, None, &[], txn.read_at()).await?,
+                };
+                let Some(row) = row else { continue };
+                let probe = TableDef { foreign_keys: vec![f], ..(*t).clone() };
+                check_references(txn, &probe, &[&row], None, false).await?;
+            }
+            Owed::Unreferenced { parent, child, fk, key } => {
+                let (Some(p), Some((c, f))) = (crate::bind::lookup_table(&parent), constraint_named(&child, &fk))
+                else {
+                    continue;
+                };
+                still_referenced(txn, &p, &c, &f, vec![key]).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// NO ACTION's check of keys of `parent` that went away: fails with 23503 while a row of
+/// `child` references one that `parent` does not have again.
+async fn still_referenced(
+    txn: &mut Txn,
+    parent: &Arc<TableDef>,
+    child: &Arc<TableDef>,
+    fk: &ForeignKeyDef,
+    mut keys: Vec<Vec<Datum>>,
+) -> Result<()> {
+    let still = present(txn, parent, fk, &keys, false).await?;
+    let mut it = still.iter();
+    keys.retain(|_| !it.next().copied().unwrap_or(false));
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let child_keys: Vec<Vec<Datum>> = keys
+        .iter()
+        .map(|k| cast_key(k, child, &fk.columns).unwrap_or_else(|_| vec![Datum::Null; fk.columns.len()]))
+        .collect();
+    let rows = referencing_rows(txn, child, fk, &child_keys).await?;
+    let Some((_, _, first)) = rows.first() else { return Ok(()) };
+    Err(still_referenced_error(parent, child, fk, &keys[*first]))
+}
+
+fn still_referenced_error(parent: &TableDef, child: &TableDef, fk: &ForeignKeyDef, key: &[Datum]) -> SqlError {
+    SqlError::new(
+        FOREIGN_KEY_VIOLATION,
+        format!(
+            "update or delete on table \"{}\" violates foreign key constraint \"{}\" on table \"{}\"",
+            crate::schema::relname(&parent.name),
+            fk.name,
+            crate::schema::relname(&child.name)
+        ),
+    )
+    .detail(format!(
+        "Key {} is still referenced from table \"{}\".",
+        key_text(parent, &fk.parent_columns, key),
+        crate::schema::relname(&child.name)
+    ))
+}
+
+/// COMMIT: the checks the deferred constraints owe, run before anything is applied (the one
+/// hook in [`Txn::commit`]; an error there rolls the transaction back, as in PostgreSQL).
+pub(crate) async fn check_deferred(txn: &mut Txn) -> Result<()> {
+    if txn.deferred.owed.is_empty() {
+        return Ok(());
+    }
+    txn.deferred.all = Some(false);
+    txn.deferred.named.clear();
+    let owed = std::mem::take(&mut txn.deferred.owed);
+    run_owed(txn, owed).await
+}
+
+/// `SET CONSTRAINTS {ALL | name [, ...]} {DEFERRED | IMMEDIATE}`: the transaction's modes;
+/// IMMEDIATE runs the checks the constraints it names owe now. A name may be qualified by its
+/// schema (else every schema of the search path is looked in); it names every foreign key of
+/// that name there. Names must be of DEFERRABLE constraints (42809) that exist (42704).
+pub(crate) async fn set_constraints(txn: &mut Txn, names: Option<&[String]>, deferred: bool) -> Result<()> {
+    match names {
+        None => {
+            txn.deferred.all = Some(deferred);
+            txn.deferred.named.clear();
+        }
+        Some(names) => {
+            let tables = crate::catalog::user_tables();
+            let mut found = Vec::new();
+            for name in names {
+                let (schemas, cname) = match name.rsplit_once('.') {
+                    Some((s, n)) => (vec![s.to_string()], n),
+                    None => (crate::schema::path(), name.as_str()),
+                };
+                let mut any = false;
+                for t in &tables {
+                    let schema = crate::schema::split(&t.name).0;
+                    if !schemas.iter().any(|s| s == schema) {
+                        continue;
+                    }
+                    for f in t.foreign_keys.iter().filter(|f| f.name == cname) {
+                        if !f.deferrable {
+                            return Err(SqlError::new("42809", format!("constraint \"{cname}\" is not deferrable")));
+                        }
+                        any = true;
+                        found.push((t.name.clone(), f.name.clone()));
+                    }
+                }
+                let other = tables.iter().any(|t| {
+                    schemas.iter().any(|s| s == crate::schema::split(&t.name).0)
+                        && ((!t.pk.is_empty() && t.pk_name == cname)
+                            || t.checks.iter().any(|c| c.name == cname)
+                            || t.indexes.iter().any(|x| x.constraint && crate::schema::relname(&x.name) == cname))
+                });
+                if !any && other {
+                    return Err(SqlError::new("42809", format!("constraint \"{cname}\" is not deferrable")));
+                }
+                if !any {
+                    return Err(SqlError::new(
+                        crate::error::code::UNDEFINED_OBJECT,
+                        format!("constraint \"{cname}\" does not exist"),
+                    ));
+                }
+            }
+            for c in found {
+                txn.deferred.named.retain(|(n, _)| *n != c);
+                txn.deferred.named.push((c, deferred));
+            }
+        }
+    }
+    if deferred {
+        return Ok(());
+    }
+    // The checks of the constraints now IMMEDIATE run at once.
+    let owed = std::mem::take(&mut txn.deferred.owed);
+    let (now, later): (Vec<Owed>, Vec<Owed>) = owed.into_iter().partition(|c| {
+        let (table, fk) = c.constraint();
+        constraint_named(table, fk).is_none_or(|(_, f)| !txn.deferred.defers(table, &f))
+    });
+    txn.deferred.owed = later;
+    run_owed(txn, now).await
 }

@@ -11,7 +11,8 @@
 //!
 //! The aggregates are array_agg over each value's JSON text ([`JsonFn::Item`] or
 //! [`JsonFn::Pair`]) under a final step ([`JsonFn::AggArray`], [`JsonFn::AggObject`]) that joins
-//! them: `[1, 2]` and `{ "a" : 1, "b" : 2 }`; no rows give NULL.
+//! them: `[1, 2]` and `{ "a" : 1, "b" : 2 }`; no rows give NULL. A whole-row reference
+//! (`to_json(t)`, `row_to_json(t)`) is bound to [`JsonFn::Record`] over the row's columns.
 
 use crate::error::{Result, SqlError};
 use orbit_engine::table::{ArrayValue, Datum, SqlType};
@@ -35,6 +36,9 @@ pub enum JsonFn {
     AggArray { jsonb: bool },
     /// json_object_agg's / jsonb_object_agg's final step over the pairs' texts.
     AggObject { jsonb: bool },
+    /// to_json / to_jsonb / row_to_json of a whole-row reference (`to_json(t)`): alternating
+    /// column names and values, written as PostgreSQL writes a record, `{"a":1,"b":"x"}`.
+    Record { jsonb: bool },
 }
 
 impl JsonFn {
@@ -50,7 +54,8 @@ impl JsonFn {
             | JsonFn::BuildObject { jsonb: true }
             | JsonFn::BuildArray { jsonb: true }
             | JsonFn::AggArray { jsonb: true }
-            | JsonFn::AggObject { jsonb: true } => SqlType::Jsonb,
+            | JsonFn::AggObject { jsonb: true }
+            | JsonFn::Record { jsonb: true } => SqlType::Jsonb,
             JsonFn::Item | JsonFn::Pair => SqlType::Text,
             _ => SqlType::Json,
         }
@@ -214,6 +219,19 @@ pub fn call(f: JsonFn, args: Vec<Datum>) -> Result<Datum> {
                 write_key(&mut out, &pair[0], 2 * i + 1)?;
                 out.push_str(" : ");
                 write(&mut out, &pair[1])?;
+            }
+            out.push('}');
+            finish(out, jsonb)
+        }
+        JsonFn::Record { jsonb } => {
+            out.push('{');
+            for (i, pair) in args.chunks(2).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_key(&mut out, &pair[0], 2 * i + 1)?;
+                out.push(':');
+                write(&mut out, pair.get(1).unwrap_or(&Datum::Null))?;
             }
             out.push('}');
             finish(out, jsonb)

@@ -23,6 +23,7 @@ pub mod fuzzing;
 pub mod group;
 pub mod index;
 pub mod index_join;
+pub mod info_schema;
 pub mod join;
 pub mod json;
 pub mod json_build;

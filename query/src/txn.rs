@@ -311,6 +311,8 @@ pub struct Txn {
     pub(crate) holds_tables: bool,
     /// The memory account of a transaction without a cancel switch (an internal one).
     memory: std::rc::Rc<crate::memory::QueryMemory>,
+    /// SET CONSTRAINTS modes and the checks deferred foreign keys owe at COMMIT.
+    pub(crate) deferred: crate::foreign_key::Deferred,
 }
 
 impl Default for Txn {
@@ -357,6 +359,7 @@ impl Txn {
             alone: false,
             holds_tables: false,
             memory: Default::default(),
+            deferred: Default::default(),
         }
     }
 
@@ -782,6 +785,11 @@ impl Txn {
 
     /// Applies the write set (durably, per `--fsync`) and ends the transaction.
     pub async fn commit(mut self) -> Result<()> {
+        // Deferred foreign-key checks; one failing rolls the transaction back.
+        if let Err(e) = crate::foreign_key::check_deferred(&mut self).await {
+            self.rollback().await;
+            return Err(e);
+        }
         // The DDL journal's rows of the block go in the same step as its changes.
         crate::exec::ddl_journal::commit(&mut self)?;
         let (_, n) = state::local();

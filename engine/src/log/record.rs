@@ -494,6 +494,7 @@ impl Encoder {
                         parent_columns: Some(parent_columns),
                         on_delete: fk.on_delete.code(),
                         on_update: fk.on_update.code(),
+                        flags: fk.flags(),
                     },
                 )
             })
@@ -781,14 +782,20 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                     return Err(corrupt("foreign key definition with a bad column"));
                 }
                 let action = |c: u8| FkAction::from_code(c).ok_or_else(|| corrupt("foreign key with a bad action"));
-                foreign_keys.push(ForeignKeyDef {
+                let mut def = ForeignKeyDef {
                     name: name_of(fk.name(), "foreign key")?,
                     columns: cols,
                     parent: name_of(fk.parent(), "foreign key's table")?,
                     parent_columns: pcols,
                     on_delete: action(fk.on_delete())?,
                     on_update: action(fk.on_update())?,
-                });
+                    deferrable: false,
+                    initially_deferred: false,
+                    match_full: false,
+                    not_valid: false,
+                };
+                def.set_flags(fk.flags());
+                foreign_keys.push(def);
             }
             let def = TableDef {
                 name: name_of(r.name(), "table")?,
@@ -1000,6 +1007,10 @@ mod tests {
                 parent_columns: vec![0],
                 on_delete: FkAction::Cascade,
                 on_update: FkAction::SetNull,
+                deferrable: true,
+                initially_deferred: true,
+                match_full: true,
+                not_valid: false,
             }],
         }
     }

@@ -107,8 +107,9 @@ pub struct TableDef {
     pub foreign_keys: Vec<ForeignKeyDef>,
 }
 
-/// A FOREIGN KEY constraint (MATCH SIMPLE): every row whose `columns` hold no NULL has a row of
-/// `parent` with those values in `parent_columns` (its primary key's or a UNIQUE constraint's).
+/// A FOREIGN KEY constraint: every row whose `columns` hold no NULL has a row of `parent` with
+/// those values in `parent_columns` (its primary key's or a UNIQUE constraint's); MATCH FULL
+/// also refuses a key with some but not all of its columns NULL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForeignKeyDef {
     pub name: String,
@@ -120,6 +121,33 @@ pub struct ForeignKeyDef {
     pub parent_columns: Vec<usize>,
     pub on_delete: FkAction,
     pub on_update: FkAction,
+    /// DEFERRABLE: SET CONSTRAINTS may move its checks to COMMIT.
+    pub deferrable: bool,
+    /// INITIALLY DEFERRED: its checks run at COMMIT unless SET CONSTRAINTS says otherwise.
+    pub initially_deferred: bool,
+    /// MATCH FULL (else MATCH SIMPLE).
+    pub match_full: bool,
+    /// Added NOT VALID and not validated since: the rows it had then were never checked.
+    pub not_valid: bool,
+}
+
+impl ForeignKeyDef {
+    /// The flags as the log keeps them (bit 0 deferrable, 1 initially deferred, 2 MATCH FULL,
+    /// 3 NOT VALID).
+    pub fn flags(&self) -> u8 {
+        self.deferrable as u8
+            | (self.initially_deferred as u8) << 1
+            | (self.match_full as u8) << 2
+            | (self.not_valid as u8) << 3
+    }
+
+    /// Sets the flags from their logged form.
+    pub fn set_flags(&mut self, flags: u8) {
+        self.deferrable = flags & 1 != 0;
+        self.initially_deferred = flags & 2 != 0;
+        self.match_full = flags & 4 != 0;
+        self.not_valid = flags & 8 != 0;
+    }
 }
 
 /// What a FOREIGN KEY does when a referenced row is deleted or its key changes.

@@ -1210,7 +1210,7 @@ fn deallocate(c: &mut Conn, name: Option<&str>) -> Result<&'static str, SqlError
 
 fn returns_rows(p: &Prepared) -> bool {
     match &p.plan {
-        Plan::Select(_) | Plan::Show(_) | Plan::Explain { .. } => true,
+        Plan::Select(_) | Plan::Show(_) | Plan::Explain { .. } | Plan::ExplainExecute { .. } => true,
         Plan::Query(q) => q.returns_rows(),
         Plan::Insert { returning, .. } | Plan::Update { returning, .. } | Plan::Delete { returning, .. } => {
             returning.is_some()

@@ -151,6 +151,16 @@ pub(super) type Execution = (Rc<Prepared>, Vec<Datum>);
 /// and evaluated against the statement's parameter types). An EXECUTE the extended protocol
 /// parsed may name another EXECUTE: followed, up to [`MAX_EXECUTE_DEPTH`].
 pub(super) fn resolve_execute(c: &Conn, sql: &str, plan: &Plan) -> Result<Option<Execution>, SqlError> {
+    if let Plan::ExplainExecute { name, args, explain } = plan {
+        // EXPLAIN EXECUTE: the named statement's query explained with the arguments in place.
+        let target = get(c, name).ok_or_else(|| missing(name))?;
+        let now = c.txn.as_ref().map_or_else(orbit_query::datetime::now_us, |t| t.started_us);
+        let params =
+            if target.param_types.is_empty() { Vec::new() } else { execute_args(sql, name, &target, args, now)? };
+        let explained =
+            orbit_query::bind::explain_execute(&source(c, name), name, explain, &params, &target.param_types)?;
+        return Ok(Some((Rc::new(explained), Vec::new())));
+    }
     let Plan::Execute { name, args } = plan else { return Ok(None) };
     let (mut name, mut args, mut sql) = (name.clone(), args.clone(), Rc::<str>::from(sql));
     for _ in 0..MAX_EXECUTE_DEPTH {

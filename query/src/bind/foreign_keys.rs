@@ -54,20 +54,29 @@ impl Binder<'_> {
     }
 
     fn foreign_key(&mut self, def: &TableDef, fk: &ast::ForeignKeyConstraint) -> Result<ForeignKeyDef> {
+        // [NOT] DEFERRABLE [INITIALLY {DEFERRED | IMMEDIATE}]: INITIALLY DEFERRED alone makes
+        // the constraint DEFERRABLE, as in PostgreSQL.
+        let (mut deferrable, mut initially_deferred) = (false, false);
         if let Some(c) = &fk.characteristics {
-            if c.deferrable == Some(true) || matches!(c.initially, Some(ast::DeferrableInitial::Deferred)) {
-                return Err(SqlError::unsupported("DEFERRABLE foreign key constraints are not supported yet"));
+            if c.enforced.is_some() {
+                return Err(SqlError::unsupported("ENFORCED / NOT ENFORCED is not supported"));
             }
+            initially_deferred = matches!(c.initially, Some(ast::DeferrableInitial::Deferred));
+            if c.deferrable == Some(false) && initially_deferred {
+                return Err(SqlError::new(
+                    code::SYNTAX_ERROR,
+                    "constraint declared INITIALLY DEFERRED must be DEFERRABLE",
+                ));
+            }
+            deferrable = c.deferrable == Some(true) || initially_deferred;
         }
-        match fk.match_kind {
-            None | Some(ast::ConstraintReferenceMatchKind::Simple) => {}
+        let match_full = match fk.match_kind {
+            None | Some(ast::ConstraintReferenceMatchKind::Simple) => false,
             Some(ast::ConstraintReferenceMatchKind::Partial) => {
                 return Err(SqlError::unsupported("MATCH PARTIAL not yet implemented"))
             }
-            Some(ast::ConstraintReferenceMatchKind::Full) => {
-                return Err(SqlError::unsupported("MATCH FULL is not supported yet"))
-            }
-        }
+            Some(ast::ConstraintReferenceMatchKind::Full) => true,
+        };
         let not_found = |cn: &str| {
             SqlError::new(
                 code::UNDEFINED_COLUMN,
@@ -181,6 +190,100 @@ impl Binder<'_> {
             parent_columns,
             on_delete: action(fk.on_delete),
             on_update: action(fk.on_update),
+            deferrable,
+            initially_deferred,
+            match_full,
+            not_valid: false,
         })
     }
+}
+
+/// The variable of the SET statement `SET CONSTRAINTS` is rewritten to (sqlparser has no
+/// grammar for it): `SET "orbit set constraints" TO 'deferred' | 'immediate' [, 'name' ...]`.
+pub(super) const SET_CONSTRAINTS: &str = "\"orbit set constraints\"";
+
+/// `SET CONSTRAINTS {ALL | name [, ...]} {DEFERRED | IMMEDIATE}` starting at token `i` (the SET)
+/// as the marker SET statement, and the index of the token after it; None if the tokens are
+/// not that statement.
+pub(super) fn set_constraints_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
+    use sqlparser::tokenizer::Token;
+    let mut j = i + 1;
+    let skip = |j: &mut usize| {
+        while matches!(tokens.get(*j), Some(Token::Whitespace(_))) {
+            *j += 1;
+        }
+    };
+    let bare = |t: Option<&Token>, w: &str| matches!(t, Some(Token::Word(x)) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    skip(&mut j);
+    if !bare(tokens.get(j), "CONSTRAINTS") {
+        return None;
+    }
+    j += 1;
+    skip(&mut j);
+    let mut names: Vec<String> = Vec::new();
+    if bare(tokens.get(j), "ALL") {
+        j += 1;
+    } else {
+        loop {
+            let mut parts = Vec::new();
+            loop {
+                match tokens.get(j) {
+                    Some(Token::Word(w)) => {
+                        parts.push(if w.quote_style.is_some() { w.value.clone() } else { w.value.to_lowercase() })
+                    }
+                    _ => return None,
+                }
+                j += 1;
+                if matches!(tokens.get(j), Some(Token::Period)) {
+                    j += 1;
+                    continue;
+                }
+                break;
+            }
+            names.push(parts.join("."));
+            skip(&mut j);
+            if matches!(tokens.get(j), Some(Token::Comma)) {
+                j += 1;
+                skip(&mut j);
+                continue;
+            }
+            break;
+        }
+    }
+    skip(&mut j);
+    let mode = if bare(tokens.get(j), "DEFERRED") {
+        "deferred"
+    } else if bare(tokens.get(j), "IMMEDIATE") {
+        "immediate"
+    } else {
+        return None;
+    };
+    j += 1;
+    skip(&mut j);
+    if !matches!(tokens.get(j), None | Some(Token::SemiColon) | Some(Token::EOF)) {
+        return None;
+    }
+    let mut text = format!("SET {SET_CONSTRAINTS} TO '{mode}'");
+    for n in names {
+        text.push_str(&format!(", '{}'", n.replace('\'', "''")));
+    }
+    Some((text, j))
+}
+
+/// The plan of the marker SET [`set_constraints_syntax`] wrote.
+pub(super) fn set_constraints(values: &[ast::Expr]) -> Result<super::Plan> {
+    let words: Vec<String> = values
+        .iter()
+        .map(|v| match v {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => Ok(s.clone()),
+                _ => Err(SqlError::internal("bad SET CONSTRAINTS marker")),
+            },
+            _ => Err(SqlError::internal("bad SET CONSTRAINTS marker")),
+        })
+        .collect::<Result<_>>()?;
+    let Some((mode, names)) = words.split_first() else {
+        return Err(SqlError::internal("bad SET CONSTRAINTS marker"));
+    };
+    Ok(super::Plan::SetConstraints { names: (!names.is_empty()).then(|| names.to_vec()), deferred: mode == "deferred" })
 }

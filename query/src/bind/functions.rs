@@ -413,7 +413,14 @@ impl Binder<'_> {
                     return Err(no_function(name, types));
                 }
                 let mut out = Vec::with_capacity(args.len());
-                for (a, to) in args.into_iter().zip(sig) {
+                for (n, (a, to)) in args.into_iter().zip(sig).enumerate() {
+                    // pg_get_viewdef(text): the view by name, as regclass reads it (a literal
+                    // picks this form in PostgreSQL: unknown prefers text).
+                    if f == CatalogFn::ViewDef && n == 0 && (a.ty().is_string() || a.ty() == SqlType::Unknown) {
+                        let regclass = SqlType::Oid(orbit_engine::table::OidKind::RegClass);
+                        out.push(self.coerce(a, regclass, CastContext::Explicit, |_| no_function(name, types))?);
+                        continue;
+                    }
                     // An oid or regclass argument is taken as it is (the function reads the OID).
                     if matches!(a.ty(), SqlType::Oid(_)) && *to == SqlType::Int8 {
                         out.push(a);
@@ -443,12 +450,12 @@ impl Binder<'_> {
 
     /// json_agg, jsonb_agg, json_object_agg and jsonb_object_agg are array_agg over each
     /// input's JSON text: replaces the bound arguments by that one step and gives the final
-    /// step to put over the aggregate (None for another aggregate).
+    /// step to put over the aggregate (None for another aggregate). DISTINCT removes equal
+    /// texts, the inputs ordered by their values.
     pub(super) fn json_aggregate(
         &mut self,
         name: &str,
         bound: &mut Vec<Expr>,
-        distinct: bool,
     ) -> Result<Option<crate::json_build::JsonFn>> {
         use crate::json_build::JsonFn;
         let jsonb = name.starts_with("jsonb");
@@ -460,9 +467,6 @@ impl Binder<'_> {
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
         if bound.len() != arity {
             return Err(no_function(name, &types));
-        }
-        if distinct {
-            return Err(SqlError::unsupported(format!("{name}(DISTINCT ...) is not supported")));
         }
         let mut args = Vec::with_capacity(arity);
         for a in bound.drain(..) {

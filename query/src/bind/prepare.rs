@@ -128,3 +128,73 @@ pub fn execute_args(sql: &str, name: &str, stmt: &Prepared, args: &[ast::Expr], 
     }
     Ok(out)
 }
+
+/// `EXPLAIN [ANALYZE] EXECUTE name (args)`: `explain` (that statement) bound over the query of
+/// the prepared statement `name`, whose text is `source` (the PREPARE's Query message or the
+/// Parse message's query), with the values of its parameters `params` written in place of
+/// `$n` — PostgreSQL's custom plan for them (its first five executions use one).
+pub fn explain_execute(
+    source: &str,
+    name: &str,
+    explain: &ast::Statement,
+    params: &[Datum],
+    types: &[orbit_engine::table::SqlType],
+) -> Result<Prepared> {
+    use sqlparser::ast::VisitMut;
+    let stmts = super::parse(source)?;
+    let query = stmts
+        .iter()
+        .find_map(|s| match s {
+            ast::Statement::Prepare { name: n, statement, .. } if fold(n) == name => Some(statement.as_ref().clone()),
+            _ => None,
+        })
+        .or_else(|| (stmts.len() == 1).then(|| stmts[0].clone()))
+        .ok_or_else(|| SqlError::internal(format!("prepared statement \"{name}\" has no query text")))?;
+    if matches!(query, ast::Statement::Execute { .. } | ast::Statement::Prepare { .. }) {
+        return Err(SqlError::unsupported("EXPLAIN EXECUTE of a statement that is itself EXECUTE"));
+    }
+    let mut literals = Vec::with_capacity(params.len());
+    for (d, t) in params.iter().zip(types) {
+        literals.push(literal(d, *t)?);
+    }
+    struct Substitute<'a>(&'a [ast::Expr]);
+    impl ast::VisitorMut for Substitute<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, e: &mut ast::Expr) -> std::ops::ControlFlow<()> {
+            if let ast::Expr::Value(v) = e {
+                if let ast::Value::Placeholder(p) = &v.value {
+                    let n: Option<usize> = p.trim_start_matches('$').parse().ok();
+                    if let Some(lit) = n.and_then(|n| n.checked_sub(1)).and_then(|i| self.0.get(i)) {
+                        *e = lit.clone();
+                    }
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut query = query;
+    let _ = query.visit(&mut Substitute(&literals));
+    let mut explain = explain.clone();
+    if let ast::Statement::Explain { statement, .. } = &mut explain {
+        **statement = query;
+    }
+    let text = explain.to_string();
+    super::bind(&text, &explain, &[])
+}
+
+/// A parameter's value as a SQL literal of its type: numbers as written, anything else a
+/// string cast to the type (`'abc'::text`), as PostgreSQL's plans print constants.
+fn literal(d: &Datum, ty: orbit_engine::table::SqlType) -> Result<ast::Expr> {
+    use orbit_engine::table::SqlType;
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let text = match (d, crate::types::to_text(d)) {
+        (Datum::Null, _) | (_, None) => format!("NULL::{}", ty.name()),
+        (Datum::Int2(_) | Datum::Int4(_) | Datum::Numeric(_), Some(t)) if ty != SqlType::Int8 && !t.contains('N') => t,
+        (Datum::Bool(b), _) => if *b { "true" } else { "false" }.to_string(),
+        (_, Some(t)) => format!("'{}'::{}", t.replace('\'', "''"), ty.name()),
+    };
+    sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(&text)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| SqlError::internal(format!("parameter value {text} does not parse: {e}")))
+}

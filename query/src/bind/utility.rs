@@ -644,7 +644,7 @@ impl Binder<'_> {
                 def.columns.push(col);
                 Ok(Plan::RewriteTable { table, def, change: ColumnChange::Add(default) })
             }
-            ast::AlterTableOperation::DropColumn { column_names, if_exists, .. } => {
+            ast::AlterTableOperation::DropColumn { column_names, if_exists, drop_behavior, .. } => {
                 let [name] = column_names.as_slice() else {
                     return Err(SqlError::unsupported("dropping several columns in one action is not supported yet"));
                 };
@@ -655,14 +655,13 @@ impl Binder<'_> {
                     }
                     return Err(missing(&cn));
                 };
+                // A column another table's foreign key references cannot go (2BP01); the
+                // others can, the references' column numbers following (exec: RewriteTable).
+                let cascade = matches!(drop_behavior, Some(ast::DropBehavior::Cascade));
+                crate::foreign_key::check_drop_column(&table, i, cascade)?;
                 if def.pk.contains(&i) {
                     return Err(SqlError::unsupported(
                         "dropping a primary key column is not supported yet (the table would need new row keys)",
-                    ));
-                }
-                if crate::foreign_key::is_referenced(&table) {
-                    return Err(SqlError::unsupported(
-                        "ALTER TABLE ... DROP COLUMN of a table a foreign key references is not supported yet",
                     ));
                 }
                 def.columns.remove(i);

@@ -2440,6 +2440,7 @@ impl<'a> ForeignKey<'a> {
   pub const VT_PARENT_COLUMNS: ::flatbuffers::VOffsetT = 10;
   pub const VT_ON_DELETE: ::flatbuffers::VOffsetT = 12;
   pub const VT_ON_UPDATE: ::flatbuffers::VOffsetT = 14;
+  pub const VT_FLAGS: ::flatbuffers::VOffsetT = 16;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -2455,6 +2456,7 @@ impl<'a> ForeignKey<'a> {
     if let Some(x) = args.parent { builder.add_parent(x); }
     if let Some(x) = args.columns { builder.add_columns(x); }
     if let Some(x) = args.name { builder.add_name(x); }
+    builder.add_flags(args.flags);
     builder.add_on_update(args.on_update);
     builder.add_on_delete(args.on_delete);
     builder.finish()
@@ -2503,6 +2505,13 @@ impl<'a> ForeignKey<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<u8>(ForeignKey::VT_ON_UPDATE, Some(0)).unwrap()}
   }
+  #[inline]
+  pub fn flags(&self) -> u8 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u8>(ForeignKey::VT_FLAGS, Some(0)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for ForeignKey<'_> {
@@ -2517,6 +2526,7 @@ impl ::flatbuffers::Verifiable for ForeignKey<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u16>>>("parent_columns", Self::VT_PARENT_COLUMNS, false)?
      .visit_field::<u8>("on_delete", Self::VT_ON_DELETE, false)?
      .visit_field::<u8>("on_update", Self::VT_ON_UPDATE, false)?
+     .visit_field::<u8>("flags", Self::VT_FLAGS, false)?
      .finish();
     Ok(())
   }
@@ -2528,6 +2538,7 @@ pub struct ForeignKeyArgs<'a> {
     pub parent_columns: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u16>>>,
     pub on_delete: u8,
     pub on_update: u8,
+    pub flags: u8,
 }
 impl<'a> Default for ForeignKeyArgs<'a> {
   #[inline]
@@ -2539,6 +2550,7 @@ impl<'a> Default for ForeignKeyArgs<'a> {
       parent_columns: None,
       on_delete: 0,
       on_update: 0,
+      flags: 0,
     }
   }
 }
@@ -2573,6 +2585,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ForeignKeyBuilder<'a, 'b, A> 
     self.fbb_.push_slot::<u8>(ForeignKey::VT_ON_UPDATE, on_update, 0);
   }
   #[inline]
+  pub fn add_flags(&mut self, flags: u8) {
+    self.fbb_.push_slot::<u8>(ForeignKey::VT_FLAGS, flags, 0);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ForeignKeyBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     ForeignKeyBuilder {
@@ -2596,6 +2612,7 @@ impl ::core::fmt::Debug for ForeignKey<'_> {
       ds.field("parent_columns", &self.parent_columns());
       ds.field("on_delete", &self.on_delete());
       ds.field("on_update", &self.on_update());
+      ds.field("flags", &self.flags());
       ds.finish()
   }
 }

@@ -7,7 +7,8 @@ use super::frame::Kind;
 use crate::keyspace::Entry;
 use crate::table::in_doubt::{PartTable, PreparedPart};
 use crate::table::{
-    CheckDef, ColumnDef, Datum, FkAction, ForeignKeyDef, Identity, IndexDef, Interval, OidKind, Row, SqlType, TableDef,
+    CheckDef, ColumnDef, Datum, FkAction, ForeignKeyDef, Identity, IndexDef, IndexExpr, Interval, OidKind, Row,
+    SqlType, TableDef,
 };
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
@@ -459,6 +460,23 @@ impl Encoder {
                 let cols: Vec<u16> =
                     x.columns.iter().map(|&i| u16::try_from(i).expect("column index fits u16")).collect();
                 let columns = fbb.create_vector(&cols);
+                let exprs: Vec<_> = x
+                    .exprs
+                    .iter()
+                    .map(|e| {
+                        let expr = fbb.create_string(&e.expr);
+                        let name = fbb.create_string(&e.name);
+                        let args = fb::IndexExprArgs {
+                            expr: Some(expr),
+                            name: Some(name),
+                            type_oid: e.ty.oid(),
+                            type_mod: e.ty.modifier(),
+                        };
+                        fb::IndexExpr::create(fbb, &args)
+                    })
+                    .collect();
+                let exprs = (!exprs.is_empty()).then(|| fbb.create_vector(&exprs));
+                let predicate = x.predicate.as_deref().map(|p| fbb.create_string(p));
                 fb::Index::create(
                     fbb,
                     &fb::IndexArgs {
@@ -466,6 +484,8 @@ impl Encoder {
                         columns: Some(columns),
                         unique: x.unique,
                         constraint: x.constraint,
+                        exprs,
+                        predicate,
                     },
                 )
             })
@@ -762,7 +782,19 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
             let mut indexes = Vec::new();
             for x in r.indexes().into_iter().flat_map(|v| v.iter()) {
                 let cols: Vec<usize> = x.columns().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();
-                if cols.is_empty() || cols.iter().any(|&i| i >= columns.len()) {
+                let mut exprs = Vec::new();
+                for e in x.exprs().into_iter().flat_map(|v| v.iter()) {
+                    exprs.push(IndexExpr {
+                        expr: e.expr().ok_or_else(|| corrupt("index expression without its text"))?.to_string(),
+                        name: name_of(e.name(), "index expression")?,
+                        ty: sql_type(e.type_oid(), e.type_mod())?,
+                    });
+                }
+                let n_exprs = cols.iter().filter(|&&i| i == IndexDef::EXPR).count();
+                if cols.is_empty()
+                    || n_exprs != exprs.len()
+                    || cols.iter().any(|&i| i >= columns.len() && i != IndexDef::EXPR)
+                {
                     return Err(corrupt("index definition with a bad column"));
                 }
                 indexes.push(IndexDef {
@@ -770,6 +802,8 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                     columns: cols,
                     unique: x.unique(),
                     constraint: x.constraint(),
+                    exprs,
+                    predicate: x.predicate().map(str::to_string),
                 });
             }
             let mut foreign_keys = Vec::new();
@@ -990,7 +1024,17 @@ mod tests {
             pk_name: "t_pkey".into(),
             oid: 16391,
             checks: vec![CheckDef { name: "t_l_check".into(), expr: "l > 0".into() }],
-            indexes: vec![IndexDef { name: "t_name_key".into(), columns: vec![1, 2], unique: true, constraint: true }],
+            indexes: vec![
+                IndexDef::on_columns("t_name_key".into(), vec![1, 2], true, true),
+                IndexDef {
+                    name: "t_lower_idx".into(),
+                    columns: vec![IndexDef::EXPR, 0],
+                    unique: true,
+                    constraint: false,
+                    exprs: vec![IndexExpr { expr: "lower(name)".into(), name: "lower".into(), ty: SqlType::Text }],
+                    predicate: Some("id > 0".into()),
+                },
+            ],
             index_of: None,
             view: None,
             foreign_keys: vec![ForeignKeyDef {

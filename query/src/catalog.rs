@@ -962,18 +962,26 @@ pub fn index_def(oid: i64, column: i64, pretty: bool) -> Option<String> {
             None => exprs.next().map(|x| crate::bind::key_text(&table, x, pretty)).unwrap_or_default(),
         })
         .collect();
+    let include: Vec<String> = ix
+        .iter()
+        .flat_map(|x| x.include.iter())
+        .filter_map(|&i| table.columns.get(i))
+        .map(|c| quote_ident(&c.name))
+        .collect();
     if column > 0 {
-        return cols.get(column as usize - 1).cloned();
+        return cols.iter().chain(&include).nth(column as usize - 1).cloned();
     }
     let (schema, table_name) = crate::schema::split(&table.name);
     let predicate = ix.as_ref().and_then(|x| x.predicate.as_deref());
     Some(format!(
-        "CREATE {}INDEX {} ON {}{} USING btree ({}){}",
+        "CREATE {}INDEX {} ON {}{} USING btree ({}){}{}{}",
         if unique { "UNIQUE " } else { "" },
         quote_ident(crate::schema::relname(&name)),
         if pretty { String::new() } else { format!("{}.", quote_ident(schema)) },
         quote_ident(table_name),
         cols.join(", "),
+        if include.is_empty() { String::new() } else { format!(" INCLUDE ({})", include.join(", ")) },
+        if ix.as_ref().is_some_and(|x| x.nulls_not_distinct) { " NULLS NOT DISTINCT" } else { "" },
         predicate.map_or(String::new(), |p| format!(" WHERE {}", crate::bind::pg_text(&table, p, pretty)))
     ))
 }
@@ -1224,14 +1232,19 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                 .collect();
             for (d, t, ix) in secondary_indexes(&tables) {
                 // indkey: 0 for an expression key; indpred and indexprs as pg_get_expr prints them.
-                let keys =
-                    ix.columns.iter().map(|&i| Datum::Int2(t.columns.get(i).map_or(0, |_| i as i16 + 1))).collect();
+                // INCLUDE's columns follow the keys in indkey and count in indnatts only.
+                let keys = ix
+                    .columns
+                    .iter()
+                    .chain(&ix.include)
+                    .map(|&i| Datum::Int2(t.columns.get(i).map_or(0, |_| i as i16 + 1)))
+                    .collect();
                 let keys = Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(SqlType::Int2, keys)));
                 let pred = ix.predicate.as_deref().map_or(Datum::Null, |p| text(&crate::bind::pg_text(&t, p, false)));
                 out.push(vec![
                     Datum::Int8(d.oid as i64),
                     Datum::Int8(t.oid as i64),
-                    Datum::Int2(ix.columns.len() as i16),
+                    Datum::Int2((ix.columns.len() + ix.include.len()) as i16),
                     Datum::Bool(ix.unique),
                     Datum::Bool(false),
                     Datum::Bool(false),
@@ -1239,7 +1252,7 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Bool(false),
                     Datum::Int2(ix.columns.len() as i16),
                     Datum::Bool(true),
-                    Datum::Bool(false),
+                    Datum::Bool(ix.nulls_not_distinct),
                     pred,
                     keys,
                 ]);
@@ -1418,9 +1431,11 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                 tables.iter().filter(|t| !t.has_row_id()).map(|t| (t.oid as i64 + 1_000_000, t.clone(), t.pk.clone()));
             let pks = pks.map(|(oid, t, cols)| (oid, cols.iter().map(|&i| t.columns[i].clone()).collect::<Vec<_>>()));
             // An index's table names its key columns (an expression's as PostgreSQL names it).
-            let secondary = secondary_indexes(&tables)
-                .into_iter()
-                .map(|(d, _, ix)| (d.oid as i64, d.columns.iter().take(ix.columns.len()).cloned().collect()));
+            let secondary = secondary_indexes(&tables).into_iter().map(|(d, t, ix)| {
+                let keys = d.columns.iter().take(ix.columns.len()).cloned();
+                let include = ix.include.iter().filter_map(|&i| t.columns.get(i)).cloned();
+                (d.oid as i64, keys.chain(include).collect())
+            });
             for (oid, cols) in pks.chain(secondary) {
                 for (k, c) in cols.iter().enumerate() {
                     out.push(vec![

@@ -171,8 +171,8 @@ fn psql(port: u16, input: &str) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-/// psql's `\d jobs` and `\di` list the indexes (predicates and expressions included) as on
-/// PostgreSQL 15, byte for byte.
+/// psql's `\d jobs`, `\d index` and `\di` list the indexes (predicates, expressions, INCLUDE
+/// and NULLS NOT DISTINCT) as on PostgreSQL 15, byte for byte.
 #[test]
 fn psql_describes_partial_and_expression_indexes_as_postgresql() {
     let pg = match RealPostgres::start() {
@@ -183,12 +183,14 @@ fn psql_describes_partial_and_expression_indexes_as_postgresql() {
         }
     };
     let o = Orbit::start(&["--shards", "2"]);
-    let setup = SETUP.to_string() + "CREATE INDEX jobs_calc ON jobs (((id * 2) + 1)) WHERE NOT done AND id > 0;";
+    let setup = SETUP.to_string()
+        + "CREATE INDEX jobs_calc ON jobs (((id * 2) + 1)) WHERE NOT done AND id > 0;
+           CREATE UNIQUE INDEX jobs_inc ON jobs (user_id, id) INCLUDE (email) NULLS NOT DISTINCT;";
     for port in [pg.port, o.pg_port] {
         let out = psql(port, &setup);
         assert!(!out.contains("ERROR"), "setup on {port}: {out}");
     }
-    for cmd in [r"\d jobs", r"\d one_active", r"\di"] {
+    for cmd in [r"\d jobs", r"\d one_active", r"\d jobs_calc", r"\d jobs_inc", r"\di"] {
         let want = psql(pg.port, cmd);
         assert!(!want.contains("ERROR") && !want.contains("Did not find"), "{cmd} on PostgreSQL: {want}");
         assert_eq!(psql(o.pg_port, cmd), want, "{cmd}");

@@ -477,6 +477,9 @@ impl Encoder {
                     .collect();
                 let exprs = (!exprs.is_empty()).then(|| fbb.create_vector(&exprs));
                 let predicate = x.predicate.as_deref().map(|p| fbb.create_string(p));
+                let include: Vec<u16> =
+                    x.include.iter().map(|&i| u16::try_from(i).expect("column index fits u16")).collect();
+                let include = (!include.is_empty()).then(|| fbb.create_vector(&include));
                 fb::Index::create(
                     fbb,
                     &fb::IndexArgs {
@@ -486,6 +489,8 @@ impl Encoder {
                         constraint: x.constraint,
                         exprs,
                         predicate,
+                        include,
+                        nulls_not_distinct: x.nulls_not_distinct,
                     },
                 )
             })
@@ -790,10 +795,12 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                         ty: sql_type(e.type_oid(), e.type_mod())?,
                     });
                 }
+                let include: Vec<usize> = x.include().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();
                 let n_exprs = cols.iter().filter(|&&i| i == IndexDef::EXPR).count();
                 if cols.is_empty()
                     || n_exprs != exprs.len()
                     || cols.iter().any(|&i| i >= columns.len() && i != IndexDef::EXPR)
+                    || include.iter().any(|&i| i >= columns.len())
                 {
                     return Err(corrupt("index definition with a bad column"));
                 }
@@ -804,6 +811,8 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                     constraint: x.constraint(),
                     exprs,
                     predicate: x.predicate().map(str::to_string),
+                    include,
+                    nulls_not_distinct: x.nulls_not_distinct(),
                 });
             }
             let mut foreign_keys = Vec::new();
@@ -1033,6 +1042,8 @@ mod tests {
                     constraint: false,
                     exprs: vec![IndexExpr { expr: "lower(name)".into(), name: "lower".into(), ty: SqlType::Text }],
                     predicate: Some("id > 0".into()),
+                    include: vec![2],
+                    nulls_not_distinct: true,
                 },
             ],
             index_of: None,

@@ -186,6 +186,11 @@ pub struct IndexDef {
     pub exprs: Vec<IndexExpr>,
     /// A partial index's predicate: SQL text over the table's columns, as CHECK keeps its text.
     pub predicate: Option<String>,
+    /// INCLUDE's columns: listed by the catalog, not part of the key (no read here is served
+    /// by the index alone, so entries do not carry them).
+    pub include: Vec<usize>,
+    /// NULLS NOT DISTINCT (PostgreSQL 15): a unique index where NULLs collide too.
+    pub nulls_not_distinct: bool,
 }
 
 /// An expression key of an index: its SQL text over the table's columns, the name of its
@@ -203,7 +208,16 @@ impl IndexDef {
 
     /// An index on columns only, with every row an entry.
     pub fn on_columns(name: String, columns: Vec<usize>, unique: bool, constraint: bool) -> IndexDef {
-        IndexDef { name, columns, unique, constraint, exprs: Vec::new(), predicate: None }
+        IndexDef {
+            name,
+            columns,
+            unique,
+            constraint,
+            exprs: Vec::new(),
+            predicate: None,
+            include: Vec::new(),
+            nulls_not_distinct: false,
+        }
     }
 
     /// Whether the index has expression keys or a predicate (uses that treat it as a list of
@@ -264,7 +278,7 @@ impl TableDef {
     }
 
     /// The entry `row` of this table has in `index` (None: none, for a unique index and a row
-    /// with a NULL among the indexed values): its key in the index's table and its row there.
+    /// with a NULL among the indexed values, unless NULLS NOT DISTINCT): its key in the index's table and its row there.
     pub fn index_entry(&self, index: &IndexDef, row: &[Datum]) -> Option<(Vec<u8>, Row)> {
         self.index_entry_with(index, row, &[])
     }
@@ -284,7 +298,7 @@ impl TableDef {
                 }
             })
             .collect();
-        if index.unique && entry.iter().any(|d| d.is_null()) {
+        if index.unique && !index.nulls_not_distinct && entry.iter().any(|d| d.is_null()) {
             return None;
         }
         if self.has_row_id() {

@@ -107,9 +107,13 @@ pub(super) fn parse_stored(text: &str) -> std::result::Result<ast::Expr, sqlpars
 /// `def.columns`): the indexes and CHECK constraints that use it go too, as in PostgreSQL, and
 /// the other indexes' column numbers follow the columns.
 pub(crate) fn drop_column_constraints(def: &mut TableDef, i: usize, name: &str) {
-    def.indexes.retain(|x| !x.columns.contains(&i) && !super::index_exprs::columns_used(x).iter().any(|n| n == name));
+    def.indexes.retain(|x| {
+        !x.columns.contains(&i)
+            && !x.include.contains(&i)
+            && !super::index_exprs::columns_used(x).iter().any(|n| n == name)
+    });
     for x in &mut def.indexes {
-        for c in &mut x.columns {
+        for c in x.columns.iter_mut().chain(x.include.iter_mut()) {
             if *c > i && *c != IndexDef::EXPR {
                 *c -= 1;
             }
@@ -404,10 +408,8 @@ impl Binder<'_> {
 
     /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON table (column, ...)`.
     pub(super) fn create_index(&mut self, ci: &ast::CreateIndex) -> Result<Plan> {
-        if ci.concurrently || !ci.include.is_empty() || !ci.with.is_empty() || ci.nulls_distinct == Some(false) {
-            return Err(SqlError::unsupported(
-                "CREATE INDEX with CONCURRENTLY, INCLUDE, WITH or NULLS NOT DISTINCT is not supported yet",
-            ));
+        if ci.concurrently || !ci.with.is_empty() {
+            return Err(SqlError::unsupported("CREATE INDEX with CONCURRENTLY or WITH is not supported yet"));
         }
         match &ci.using {
             None => {}
@@ -429,6 +431,7 @@ impl Binder<'_> {
         }
         let (columns, exprs, key_names) = self.index_keys(&ci.columns, &table)?;
         let predicate = ci.predicate.as_ref().map(|p| self.index_where(p, &table)).transpose()?;
+        let include = self.index_include(&ci.include, &table)?;
         let name = match &ci.name {
             // An index is in its table's schema (PostgreSQL's grammar has no schema there).
             Some(n) => match n.0.as_slice() {
@@ -445,7 +448,16 @@ impl Binder<'_> {
         };
         Ok(Plan::CreateIndex {
             table,
-            index: IndexDef { name, columns, unique: ci.unique, constraint: false, exprs, predicate },
+            index: IndexDef {
+                name,
+                columns,
+                unique: ci.unique,
+                constraint: false,
+                exprs,
+                predicate,
+                include,
+                nulls_not_distinct: ci.nulls_distinct == Some(false),
+            },
             if_not_exists: ci.if_not_exists,
         })
     }

@@ -166,6 +166,19 @@ impl Binder<'_> {
         Ok((columns, exprs, names))
     }
 
+    /// CREATE INDEX's INCLUDE columns (PostgreSQL takes key columns and repeats there too).
+    pub(super) fn index_include(&mut self, names: &[ast::Ident], table: &TableDef) -> Result<Vec<usize>> {
+        let mut out = Vec::with_capacity(names.len());
+        for id in names {
+            let n = fold(id);
+            let i = table.column(&n).ok_or_else(|| {
+                SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{n}\" does not exist")).at(self.pos(&id.span))
+            })?;
+            out.push(i);
+        }
+        Ok(out)
+    }
+
     /// CREATE INDEX's WHERE: checked over `table`, kept as text.
     pub(super) fn index_where(&mut self, pred: &ast::Expr, table: &TableDef) -> Result<String> {
         self.index_predicate(table, pred)?;
@@ -301,9 +314,7 @@ impl Deparse<'_> {
     fn expr(&self, e: &ast::Expr, outer: u8) -> String {
         use ast::Expr as E;
         let wrap = |s: String, prec: u8| {
-            if !self.pretty {
-                format!("({s})")
-            } else if prec < outer {
+            if !self.pretty || prec < outer {
                 format!("({s})")
             } else {
                 s

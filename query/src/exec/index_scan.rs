@@ -139,8 +139,11 @@ pub(crate) fn choose<'a>(table: &'a TableDef, filter: &Expr) -> Option<Access<'a
     best
 }
 
+/// A bound of a key range: a value and whether it is inclusive.
+type KeyBound = Option<(Expr, bool)>;
+
 /// The lower and upper bounds among comparisons `key op value` (the first of each).
-fn bounds<'e>(cmp: impl Iterator<Item = (CmpOp, &'e Expr)>, out: &mut (Option<(Expr, bool)>, Option<(Expr, bool)>)) {
+fn bounds<'e>(cmp: impl Iterator<Item = (CmpOp, &'e Expr)>, out: &mut (KeyBound, KeyBound)) {
     for (op, v) in cmp {
         match op {
             CmpOp::Gt | CmpOp::GtEq if out.0.is_none() => out.0 = Some((v.clone(), op == CmpOp::GtEq)),

@@ -2623,6 +2623,8 @@ impl<'a> Index<'a> {
   pub const VT_CONSTRAINT: ::flatbuffers::VOffsetT = 10;
   pub const VT_EXPRS: ::flatbuffers::VOffsetT = 12;
   pub const VT_PREDICATE: ::flatbuffers::VOffsetT = 14;
+  pub const VT_INCLUDE: ::flatbuffers::VOffsetT = 16;
+  pub const VT_NULLS_NOT_DISTINCT: ::flatbuffers::VOffsetT = 18;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -2634,10 +2636,12 @@ impl<'a> Index<'a> {
     args: &'args IndexArgs<'args>
   ) -> ::flatbuffers::WIPOffset<Index<'bldr>> {
     let mut builder = IndexBuilder::new(_fbb);
+    if let Some(x) = args.include { builder.add_include(x); }
     if let Some(x) = args.predicate { builder.add_predicate(x); }
     if let Some(x) = args.exprs { builder.add_exprs(x); }
     if let Some(x) = args.columns { builder.add_columns(x); }
     if let Some(x) = args.name { builder.add_name(x); }
+    builder.add_nulls_not_distinct(args.nulls_not_distinct);
     builder.add_constraint(args.constraint);
     builder.add_unique(args.unique);
     builder.finish()
@@ -2689,6 +2693,21 @@ impl<'a> Index<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Index::VT_PREDICATE, None)}
   }
+  /// INCLUDE's columns.
+  #[inline]
+  pub fn include(&self) -> Option<::flatbuffers::Vector<'a, u16>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u16>>>(Index::VT_INCLUDE, None)}
+  }
+  #[inline]
+  pub fn nulls_not_distinct(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(Index::VT_NULLS_NOT_DISTINCT, Some(false)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for Index<'_> {
@@ -2703,6 +2722,8 @@ impl ::flatbuffers::Verifiable for Index<'_> {
      .visit_field::<bool>("constraint", Self::VT_CONSTRAINT, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<IndexExpr>>>>("exprs", Self::VT_EXPRS, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("predicate", Self::VT_PREDICATE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u16>>>("include", Self::VT_INCLUDE, false)?
+     .visit_field::<bool>("nulls_not_distinct", Self::VT_NULLS_NOT_DISTINCT, false)?
      .finish();
     Ok(())
   }
@@ -2714,6 +2735,8 @@ pub struct IndexArgs<'a> {
     pub constraint: bool,
     pub exprs: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<IndexExpr<'a>>>>>,
     pub predicate: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub include: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u16>>>,
+    pub nulls_not_distinct: bool,
 }
 impl<'a> Default for IndexArgs<'a> {
   #[inline]
@@ -2725,6 +2748,8 @@ impl<'a> Default for IndexArgs<'a> {
       constraint: false,
       exprs: None,
       predicate: None,
+      include: None,
+      nulls_not_distinct: false,
     }
   }
 }
@@ -2759,6 +2784,14 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> IndexBuilder<'a, 'b, A> {
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Index::VT_PREDICATE, predicate);
   }
   #[inline]
+  pub fn add_include(&mut self, include: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u16>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Index::VT_INCLUDE, include);
+  }
+  #[inline]
+  pub fn add_nulls_not_distinct(&mut self, nulls_not_distinct: bool) {
+    self.fbb_.push_slot::<bool>(Index::VT_NULLS_NOT_DISTINCT, nulls_not_distinct, false);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> IndexBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     IndexBuilder {
@@ -2782,6 +2815,8 @@ impl ::core::fmt::Debug for Index<'_> {
       ds.field("constraint", &self.constraint());
       ds.field("exprs", &self.exprs());
       ds.field("predicate", &self.predicate());
+      ds.field("include", &self.include());
+      ds.field("nulls_not_distinct", &self.nulls_not_distinct());
       ds.finish()
   }
 }

@@ -389,3 +389,44 @@ impl Deparse<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jobs() -> TableDef {
+        let columns = [("b", SqlType::Int4), ("done", SqlType::Bool), ("email", SqlType::Text)]
+            .into_iter()
+            .map(|(n, t)| ColumnDef::new(n, t))
+            .chain(std::iter::once(ColumnDef::new("status", SqlType::Varchar(Some(10)))))
+            .collect();
+        TableDef { name: "jobs".into(), columns, ..TableDef::default_empty() }
+    }
+
+    #[test]
+    fn expressions_print_as_postgresql_prints_them() {
+        // From PostgreSQL 15: pg_get_expr(indpred/indexprs, indrelid [, true]).
+        let t = jobs();
+        for (kept, plain, pretty) in [
+            ("(b * 2) + 1", "((b * 2) + 1)", "b * 2 + 1"),
+            ("b * (2 + 1)", "(b * (2 + 1))", "b * (2 + 1)"),
+            ("email IS NOT NULL AND b > 0", "((email IS NOT NULL) AND (b > 0))", "email IS NOT NULL AND b > 0"),
+            ("NOT done", "(NOT done)", "NOT done"),
+            ("done", "done", "done"),
+            ("done = false", "(done = false)", "done = false"),
+            ("status = 'x'", "((status)::text = 'x'::text)", "status::text = 'x'::text"),
+            ("lower(email)", "lower(email)", "lower(email)"),
+            ("upper(status)", "upper((status)::text)", "upper(status::text)"),
+        ] {
+            assert_eq!(pg_text(&t, kept, false), plain, "{kept}");
+            assert_eq!(pg_text(&t, kept, true), pretty, "{kept}");
+            assert_eq!(pretty_text(plain), pretty, "{plain}");
+        }
+        let key = |e: &str| IndexExpr { expr: e.into(), name: "expr".into(), ty: SqlType::Int4 };
+        assert_eq!(key_text(&t, &key("b + 1"), false), "((b + 1))");
+        assert_eq!(key_text(&t, &key("b + 1"), true), "(b + 1)");
+        assert_eq!(key_text(&t, &key("lower(email)"), false), "lower(email)");
+        // Other catalogs' expressions are left as kept.
+        assert_eq!(pretty_text("nextval('s'::regclass)"), "nextval('s'::regclass)");
+    }
+}

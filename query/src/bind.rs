@@ -338,6 +338,10 @@ pub struct Prepared {
     pub plan: Plan,
     pub columns: Vec<OutputColumn>,
     pub param_types: Vec<SqlType>,
+    /// The relation names binding looked up, with the OID each had (0: none)
+    /// ([`crate::relation_lock`]: what another block's DDL makes the statement wait for, and
+    /// when a prepared statement must be bound again).
+    pub relations: Vec<(String, u32)>,
 }
 
 /// Parses a query string into its statements. A syntax error anywhere rejects the whole
@@ -420,7 +424,12 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
 pub fn prepare(sql: &str, param_oids: &[u32]) -> Result<Prepared> {
     let stmts = parse(sql)?;
     match stmts.len() {
-        0 => Ok(Prepared { plan: Plan::Empty, columns: vec![], param_types: given_types(param_oids)? }),
+        0 => Ok(Prepared {
+            plan: Plan::Empty,
+            columns: vec![],
+            param_types: given_types(param_oids)?,
+            relations: Vec::new(),
+        }),
         1 => bind(sql, &stmts[0], param_oids),
         _ => Err(SqlError::new(code::SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement")),
     }
@@ -504,6 +513,7 @@ pub fn bind_default(col: &ColumnDef) -> Result<Expr> {
 
 /// Binds one statement.
 pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prepared> {
+    let _recording = crate::relation_lock::Recording::start();
     let mut b = Binder {
         sql,
         params: given_types(param_oids)?,
@@ -532,7 +542,7 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
             c.ty = SqlType::Text;
         }
     }
-    Ok(Prepared { plan, columns, param_types: b.params })
+    Ok(Prepared { plan, columns, param_types: b.params, relations: crate::relation_lock::recorded() })
 }
 
 /// The table an expression can read, with the name it is known by in the statement.
@@ -655,8 +665,10 @@ pub(super) fn new_object_name(sql: &str, name: &ast::ObjectName) -> Result<Strin
 }
 
 /// Looks a table up in the local shard's copy of the catalog.
+/// While a statement is being bound, a table another open block created is not there, and
+/// the name is noted for [`crate::relation_lock`].
 pub(crate) fn lookup_table(name: &str) -> Option<Arc<TableDef>> {
-    orbit_shards::state::with_shard(|s| s.tables.def(name))
+    crate::relation_lock::lookup(name)
 }
 
 pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {

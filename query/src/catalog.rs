@@ -1002,6 +1002,8 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
                 && !n.contains(crate::exec::undo::HIDDEN)
                 && n.as_str() != crate::sequence::SEQ_TABLE
                 && n.as_str() != crate::exec::ddl_journal::JOURNAL
+                && n.as_str() != crate::exec::ddl_journal::COPIES
+                && !n.starts_with(crate::exec::ddl_journal::COPY_MARK)
                 && !crate::schema::is_entry(n)
         })
         .filter_map(|n| tables.def(n))

@@ -17,6 +17,7 @@ use crate::expr::{self, Ctx, Expr};
 use crate::txn::{sql_db, SnapshotCheck, Txn};
 use crate::types;
 use orbit_engine::table::{key, Datum, Row, TableDef};
+use orbit_shards::rowlock::Owner;
 use orbit_shards::tables as shard_tables;
 use orbit_shards::tx::{Intent, Mode};
 use orbit_shards::wal::Ticket;
@@ -121,7 +122,11 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         | Plan::Set { .. }
         | Plan::Reset(_)
         | Plan::Show(_) => Ok(QueryResult::default()),
-        Plan::CreateTable { def, if_not_exists, sequences } => create_table_with(def, *if_not_exists, sequences).await,
+        Plan::CreateTable { def, if_not_exists, sequences } => {
+            // In a block, other transactions do not see the table until COMMIT.
+            txn.holds_tables |= !txn.alone;
+            create_table_with(def, *if_not_exists, sequences, utility::holder(txn)).await
+        }
         Plan::CreateSequence { def, if_not_exists } => {
             let notices = crate::sequence::create(def, *if_not_exists).await?;
             Ok(QueryResult { tag: "CREATE SEQUENCE".into(), notices, ..Default::default() })
@@ -161,7 +166,8 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::CreateView { def, or_replace } => {
             // OR REPLACE of a view: ROLLBACK puts the old one back.
             let old = crate::bind::lookup_table(&def.name).filter(|d| *or_replace && d.view.is_some());
-            let r = views::create_view(def, *or_replace).await?;
+            txn.holds_tables |= !txn.alone;
+            let r = views::create_view(def, *or_replace, utility::holder(txn)).await?;
             let old = old.map(|d| undo::Created::Dropped { def: Box::new((*d).clone()), rows: Vec::new() });
             undo::keep(txn, old.into_iter().collect())?;
             Ok(r)
@@ -300,6 +306,7 @@ async fn create_table_with(
     def: &orbit_engine::table::TableDef,
     if_not_exists: bool,
     sequences: &[crate::sequence::SeqDef],
+    pending: Option<Owner>,
 ) -> Result<QueryResult> {
     if crate::sequence::exists(&def.name).await? {
         if if_not_exists {
@@ -316,19 +323,19 @@ async fn create_table_with(
         ));
     }
     if crate::bind::lookup_table(&def.name).is_some() {
-        return create_table(def.clone(), if_not_exists).await;
+        return create_table_as(def.clone(), if_not_exists, pending).await;
     }
     // Its indexes' tables first: a crash before the table leaves indexes of no table (DROP
     // INDEX removes them), never a table without its indexes.
     let mut indexes = Vec::new();
     for ix in &def.indexes {
-        if let Err(e) = create_table(def.index_table(ix), false).await {
+        if let Err(e) = create_table_as(def.index_table(ix), false, pending).await {
             drop_relations(&indexes).await?;
             return Err(e);
         }
         indexes.push(ix.name.clone());
     }
-    let r = create_table_and_sequences(def, if_not_exists, sequences).await;
+    let r = create_table_and_sequences(def, if_not_exists, sequences, pending).await;
     if !matches!(&r, Ok(r) if r.notices.is_empty()) {
         drop_relations(&indexes).await?;
     }
@@ -339,9 +346,10 @@ async fn create_table_and_sequences(
     def: &orbit_engine::table::TableDef,
     if_not_exists: bool,
     sequences: &[crate::sequence::SeqDef],
+    pending: Option<Owner>,
 ) -> Result<QueryResult> {
     if sequences.is_empty() {
-        return create_table(def.clone(), if_not_exists).await;
+        return create_table_as(def.clone(), if_not_exists, pending).await;
     }
     let mut made = Vec::new();
     for seq in sequences {
@@ -351,7 +359,7 @@ async fn create_table_and_sequences(
         }
         made.push(seq.name.clone());
     }
-    match create_table(def.clone(), if_not_exists).await {
+    match create_table_as(def.clone(), if_not_exists, pending).await {
         Ok(r) if r.notices.is_empty() => Ok(r),
         other => {
             crate::sequence::drop(&made).await?;
@@ -360,7 +368,17 @@ async fn create_table_and_sequences(
     }
 }
 
-pub(crate) async fn create_table(mut def: orbit_engine::table::TableDef, if_not_exists: bool) -> Result<QueryResult> {
+pub(crate) async fn create_table(def: orbit_engine::table::TableDef, if_not_exists: bool) -> Result<QueryResult> {
+    create_table_as(def, if_not_exists, None).await
+}
+
+/// CREATE TABLE of a relation that, with `pending`, that open block's transaction alone sees
+/// until it ends ([`crate::relation_lock`]; marked in the same step as the create on each shard).
+pub(crate) async fn create_table_as(
+    mut def: orbit_engine::table::TableDef,
+    if_not_exists: bool,
+    pending: Option<Owner>,
+) -> Result<QueryResult> {
     let name = def.name.clone();
     // Shard 0 owns the catalog: it decides, and hands out the generation (and OID).
     let d = def.clone();
@@ -374,6 +392,7 @@ pub(crate) async fn create_table(mut def: orbit_engine::table::TableDef, if_not_
         d.oid = 16384 + generation as u32;
         let d = Arc::new(d);
         let (_, ticket) = shard_tables::create(s, d.clone(), generation);
+        mark_created(s, &d.name, pending);
         Ok(Some((d, generation, ticket)))
     })
     .await
@@ -395,7 +414,9 @@ pub(crate) async fn create_table(mut def: orbit_engine::table::TableDef, if_not_
     def.oid = arc.oid;
     let tickets = mesh::run_on_all(move |s| {
         if s.id != 0 {
-            return shard_tables::create(s, arc.clone(), generation).1;
+            let ticket = shard_tables::create(s, arc.clone(), generation).1;
+            mark_created(s, &arc.name, pending);
+            return ticket;
         }
         None
     })
@@ -403,6 +424,13 @@ pub(crate) async fn create_table(mut def: orbit_engine::table::TableDef, if_not_
     .map_err(gone)?;
     durable(tickets.into_iter().flatten().chain(ticket0).collect()).await?;
     Ok(QueryResult { tag: "CREATE TABLE".into(), ..Default::default() })
+}
+
+/// Marks table `name` as created by the open block `pending` (if any).
+fn mark_created(s: &mut orbit_shards::state::Shard, name: &str, pending: Option<Owner>) {
+    if let (Some(o), Some(t)) = (pending, s.tables.get_mut(name)) {
+        t.created_by = Some(o);
+    }
 }
 
 /// DROP TABLE at once (the undo of a CREATE TABLE).

@@ -32,6 +32,7 @@ pub mod numeric;
 pub mod prepared;
 pub mod regtypes;
 pub mod relation;
+pub mod relation_lock;
 pub mod scalar;
 pub mod schema;
 pub mod semi_join;

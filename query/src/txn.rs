@@ -169,7 +169,7 @@ pub struct Cancel {
     /// `statement_timeout`: when the running statement is cancelled.
     deadline: std::cell::Cell<Option<std::time::Instant>>,
     /// `lock_timeout`: how long one row lock wait may last.
-    lock_timeout: std::cell::Cell<Option<Duration>>,
+    pub(crate) lock_timeout: std::cell::Cell<Option<Duration>>,
     /// The running statement's memory account (`orbit.query_memory_limit`).
     pub(crate) memory: std::rc::Rc<crate::memory::QueryMemory>,
 }
@@ -241,10 +241,10 @@ impl Cancel {
 }
 
 /// Marks the session as waiting for a lock while it lives.
-struct Waiting(std::rc::Rc<Cancel>);
+pub(crate) struct Waiting(std::rc::Rc<Cancel>);
 
 impl Waiting {
-    fn new(c: std::rc::Rc<Cancel>) -> Waiting {
+    pub(crate) fn new(c: std::rc::Rc<Cancel>) -> Waiting {
         c.waiting.set(true);
         Waiting(c)
     }
@@ -581,10 +581,13 @@ impl Txn {
                 let batch = std::mem::take(&mut pending);
                 let (got, rest, wait) = mesh::run_on(shard, move |s| {
                     let t = s.tables.get(&name).filter(|t| t.def.oid == oid).ok_or_else(|| no_table(&name))?;
-                    if t.altering.is_some_and(|o| o != owner) {
+                    if t.altering.is_some_and(|o| o != owner) && !s.row_locks.owns_in_table(owner, oid) {
                         // Another transaction is altering it (PostgreSQL's ACCESS EXCLUSIVE
-                        // lock, held to the end of its block; here the writer fails rather
-                        // than waits).
+                        // lock, held to the end of its block). A statement waits for that
+                        // before it runs (`relation_lock`); one bound before the ALTER began
+                        // fails here rather than write under a definition that changed. A
+                        // transaction that already holds rows of the table goes on: the ALTER
+                        // waits for it.
                         return Err(SqlError::new("55P03", format!("could not obtain lock on relation \"{name}\"")));
                     }
                     let mut got = Vec::with_capacity(batch.len());
@@ -736,6 +739,11 @@ impl Txn {
         Ok(())
     }
 
+    /// Whether the transaction has changed rows of table `name`.
+    pub fn wrote(&self, name: &str) -> bool {
+        self.writes.contains_key(name)
+    }
+
     /// Ends the transaction without applying anything.
     pub async fn rollback(mut self) {
         self.release_locks().await;
@@ -799,6 +807,10 @@ impl Txn {
             Ok(()) => crate::exec::undo::commit_drops(&self.created).await,
             Err(e) => Err(e),
         };
+        // The durable copies of what its DDL replaced are not needed any more.
+        if r.is_ok() {
+            crate::exec::ddl_journal::drop_copies(&mut self.journal).await;
+        }
         self.release_locks().await;
         self.end_snapshot().await;
         self.release_tables().await;

@@ -64,6 +64,10 @@ pub struct RowLocks {
     held: HashMap<LockKey, Holders>,
     owned: HashMap<Owner, Vec<LockKey>>,
     waiting: HashMap<LockKey, Vec<Waiter>>,
+    /// Waits that are not for a row: a statement waiting for another transaction's hold on a
+    /// relation (its ALTER, DROP or CREATE in a block), an ALTER waiting for the row locks on
+    /// its table to go. (waiter, holder), published for the deadlock check.
+    other_waits: Vec<(Owner, Owner)>,
 }
 
 impl RowLocks {
@@ -79,6 +83,33 @@ impl RowLocks {
     /// waits for none).
     pub fn holds_table(&self, table: u32, except: Owner) -> bool {
         self.held.iter().any(|((t, _), h)| *t == table && h.owners.iter().any(|&o| o != except))
+    }
+
+    /// The owners other than `except` holding a lock on a row of `table`.
+    pub fn table_holders(&self, table: u32, except: Owner) -> Vec<Owner> {
+        let mut out: Vec<Owner> = Vec::new();
+        for ((t, _), h) in &self.held {
+            if *t == table {
+                for &o in &h.owners {
+                    if o != except && !out.contains(&o) {
+                        out.push(o);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether `owner` holds a lock on a row of `table`.
+    pub fn owns_in_table(&self, owner: Owner, table: u32) -> bool {
+        self.owned.get(&owner).is_some_and(|keys| keys.iter().any(|(t, _)| *t == table))
+    }
+
+    /// Publishes that `owner` waits for `holders` on something other than a row (replacing
+    /// what it published before; empty: it no longer waits).
+    pub fn note_other_waits(&mut self, owner: Owner, holders: &[Owner]) {
+        self.other_waits.retain(|&(w, _)| w != owner);
+        self.other_waits.extend(holders.iter().filter(|&&h| h != owner).map(|&h| (owner, h)));
     }
 
     /// Another owner than `owner` whose lock on this row keeps `owner` from taking it in `mode`.
@@ -145,6 +176,7 @@ impl RowLocks {
 
     /// Withdraws `owner` from every queue it waits in (it gave up: deadlock, error, or gone).
     pub fn cancel_waits(&mut self, owner: Owner) {
+        self.other_waits.retain(|&(w, _)| w != owner);
         if self.waiting.is_empty() {
             return;
         }
@@ -156,7 +188,7 @@ impl RowLocks {
 
     /// Wait-for edges (waiter, holder) of this shard.
     pub fn edges(&self) -> Vec<(Owner, Owner)> {
-        let mut out = Vec::new();
+        let mut out = self.other_waits.clone();
         for (k, ws) in &self.waiting {
             if let Some(h) = self.held.get(k) {
                 for w in ws {

@@ -283,6 +283,89 @@ fn what_an_uncommitted_block_created_is_undone_by_a_crash() {
     });
 }
 
+/// What an uncommitted block's ALTER TABLE, DROP INDEX, DROP VIEW and CREATE OR REPLACE VIEW
+/// replaced comes back after a crash (their durable copies); a committed block's changes stay
+/// and leave no copies behind.
+#[test]
+fn what_an_uncommitted_block_altered_or_dropped_is_put_back_by_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--shards", "2", "--fsync", "always"];
+    let mut o = start(dir.path(), &args);
+    let rt = pg_runtime();
+    rt.block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE acct (id int PRIMARY KEY, v int, note text); \
+             INSERT INTO acct SELECT g, g * 10, 'n' || g FROM generate_series(1, 50) g; \
+             CREATE INDEX acct_v ON acct (v); CREATE VIEW big AS SELECT id FROM acct WHERE v > 400; \
+             CREATE VIEW small AS SELECT id FROM acct WHERE v < 30; \
+             CREATE TABLE other (id int PRIMARY KEY, x int); INSERT INTO other VALUES (1, 1)",
+        )
+        .await
+        .unwrap();
+        // Committed: stays.
+        c.batch_execute("BEGIN; ALTER TABLE other ADD COLUMN y int DEFAULT 7; COMMIT").await.unwrap();
+        // In flight when the server dies.
+        c.batch_execute(
+            "BEGIN; ALTER TABLE acct DROP COLUMN note; ALTER TABLE acct ADD COLUMN w int DEFAULT 1; \
+             UPDATE acct SET v = -v; DROP INDEX acct_v; DROP VIEW small; \
+             CREATE OR REPLACE VIEW big AS SELECT id FROM acct WHERE v > 0; \
+             ALTER TABLE other RENAME COLUMN x TO z",
+        )
+        .await
+        .unwrap();
+        let n: i64 = c.query_one("SELECT count(*) FROM big", &[]).await.unwrap().get(0);
+        assert_eq!(n, 0);
+    });
+    o.kill9();
+    let o2 = start(dir.path(), &args);
+    rt.block_on(async {
+        let c = pg_connect(o2.pg_port).await;
+        let cols: Vec<String> = c
+            .query("SELECT column_name::text FROM information_schema.columns WHERE table_name = 'acct' ORDER BY ordinal_position", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(cols, ["id", "v", "note"], "acct's old definition is back");
+        let r = c.query_one("SELECT count(*), sum(v), min(note) FROM acct", &[]).await.unwrap();
+        assert_eq!((r.get::<_, i64>(0), r.get::<_, i64>(1), r.get::<_, String>(2)), (50, 12750, "n1".to_string()));
+        // The index is back and used.
+        let plan: Vec<String> =
+            c.query("EXPLAIN SELECT id FROM acct WHERE v = 30", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+        assert!(plan.iter().any(|l| l.contains("acct_v")), "{plan:?}");
+        let n: i64 = c.query_one("SELECT count(*) FROM acct WHERE v = 30", &[]).await.unwrap().get(0);
+        assert_eq!(n, 1);
+        // Both views as they were.
+        let n: i64 = c.query_one("SELECT count(*) FROM big", &[]).await.unwrap().get(0);
+        assert_eq!(n, 10);
+        let n: i64 = c.query_one("SELECT count(*) FROM small", &[]).await.unwrap().get(0);
+        assert_eq!(n, 2);
+        // The committed ALTER stays; the uncommitted rename of its column is undone.
+        let r = c.query_one("SELECT x, y FROM other", &[]).await.unwrap();
+        assert_eq!((r.get::<_, i32>(0), r.get::<_, i32>(1)), (1, 7));
+        // No copies are left in the catalog.
+        let n: i64 = c.query_one("SELECT count(*) FROM pg_class WHERE relname::text ~ 'copy|pending'", &[]).await.unwrap().get(0);
+        assert_eq!(n, 0);
+        // The same change committed survives the next restart.
+        c.batch_execute("BEGIN; ALTER TABLE acct DROP COLUMN note; DROP INDEX acct_v; COMMIT").await.unwrap();
+    });
+    drop(o2);
+    let o3 = start(dir.path(), &args);
+    rt.block_on(async {
+        let c = pg_connect(o3.pg_port).await;
+        let n: i64 = c
+            .query_one("SELECT count(*) FROM information_schema.columns WHERE table_name = 'acct'", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 2);
+        let n: i64 = c.query_one("SELECT count(*) FROM pg_class WHERE relname = 'acct_v'", &[]).await.unwrap().get(0);
+        assert_eq!(n, 0);
+    });
+}
+
 fn save(o: &Orbit) {
     let mut c = o.client();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -573,29 +573,41 @@ fn statement_timeout_and_lock_timeout_end_lock_waits() {
     });
 }
 
-/// ALTER TABLE in a block holds the table against other writers until the block ends (they get
-/// 55P03; PostgreSQL makes them wait), the block's own writes go on; a session that goes away
-/// inside a block rolls it back, DDL included.
+/// ALTER TABLE in a block holds the table until the block ends, as PostgreSQL's ACCESS
+/// EXCLUSIVE lock: other sessions' statements that name it wait (lock_timeout ends the wait with
+/// 55P03), then run against what the block left; the block's own writes go on; a session that
+/// goes away inside a block rolls it back, DDL included.
 #[test]
-fn alter_in_a_block_holds_the_table_and_a_dropped_session_rolls_back() {
+fn alter_in_a_block_makes_others_wait_and_a_dropped_session_rolls_back() {
     let o = Orbit::start(&["--shards", "2"]);
     pg_runtime().block_on(async {
         let a = pg_connect(o.pg_port).await;
-        let b = pg_connect(o.pg_port).await;
+        let b = Arc::new(pg_connect(o.pg_port).await);
         a.batch_execute("CREATE TABLE h (id int PRIMARY KEY, v int); INSERT INTO h VALUES (1, 1), (2, 2), (3, 3)")
             .await
             .unwrap();
         a.batch_execute("CREATE TABLE other (id int PRIMARY KEY); INSERT INTO other VALUES (1)").await.unwrap();
 
         a.batch_execute("BEGIN; ALTER TABLE h ADD COLUMN w int DEFAULT 0").await.unwrap();
-        let e = b.batch_execute("UPDATE h SET v = 9 WHERE id = 1").await.unwrap_err();
-        assert_eq!(code(&e), "55P03", "{e}");
-        let e = b.batch_execute("ALTER TABLE h ADD COLUMN z int").await.unwrap_err();
-        assert_eq!(code(&e), "55P03", "{e}");
-        assert_eq!(one_i64(&b, "SELECT count(*) FROM h").await, 3);
+        b.batch_execute("SET lock_timeout = '200ms'").await.unwrap();
+        for sql in ["UPDATE h SET v = 9 WHERE id = 1", "ALTER TABLE h ADD COLUMN z int", "SELECT count(*) FROM h"] {
+            let e = b.batch_execute(sql).await.unwrap_err();
+            assert_eq!(code(&e), "55P03", "{sql}: {e}");
+            assert_eq!(e.as_db_error().unwrap().message(), "canceling statement due to lock timeout");
+        }
+        b.batch_execute("SET lock_timeout = 0").await.unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let (b2, d) = (b.clone(), done.clone());
+        let writer = tokio::spawn(async move {
+            let r = b2.execute("UPDATE h SET v = 9 WHERE id = 1", &[]).await;
+            d.store(true, Ordering::SeqCst);
+            r
+        });
         a.batch_execute("UPDATE h SET w = id * 10").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!done.load(Ordering::SeqCst), "the UPDATE ran while the ALTER's block was open");
         a.batch_execute("COMMIT").await.unwrap();
-        b.batch_execute("UPDATE h SET v = 9 WHERE id = 1").await.unwrap();
+        assert_eq!(writer.await.unwrap().unwrap(), 1);
         assert_eq!(texts(&b, "SELECT v || ',' || w FROM h ORDER BY id").await, ["9,10", "2,20", "3,30"]);
 
         // A failed ALTER in the block keeps the table held: an earlier ALTER's ROLLBACK puts
@@ -603,8 +615,10 @@ fn alter_in_a_block_holds_the_table_and_a_dropped_session_rolls_back() {
         a.batch_execute("BEGIN; ALTER TABLE h ADD COLUMN q int").await.unwrap();
         let e = a.batch_execute("ALTER TABLE h ADD CONSTRAINT neg CHECK (v < 0)").await.unwrap_err();
         assert_eq!(code(&e), "23514", "{e}");
+        b.batch_execute("SET lock_timeout = '100ms'").await.unwrap();
         let e = b.batch_execute("UPDATE h SET v = 7 WHERE id = 3").await.unwrap_err();
         assert_eq!(code(&e), "55P03", "{e}");
+        b.batch_execute("SET lock_timeout = 0").await.unwrap();
         a.batch_execute("ROLLBACK").await.unwrap();
         b.batch_execute("UPDATE h SET v = 7 WHERE id = 3").await.unwrap();
         assert_eq!(texts(&b, "SELECT v || ',' || w FROM h ORDER BY id").await, ["9,10", "2,20", "7,30"]);

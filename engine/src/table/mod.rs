@@ -357,6 +357,9 @@ pub struct Table {
     /// in a transaction block until the block ends): no other transaction may take a row lock
     /// on it (the query layer refuses); in memory only.
     pub altering: Option<u64>,
+    /// The transaction block that created the table and has not ended: other transactions'
+    /// statements do not see it (PostgreSQL's uncommitted catalog rows); in memory only.
+    pub created_by: Option<u64>,
     /// Versions replaced by commits that some snapshot may still read ([`mvcc`]): per key, in
     /// commit order, the commit's timestamp and the version it replaced (None: no row).
     history: BTreeMap<Vec<u8>, Vec<(u64, Option<Row>)>>,
@@ -377,6 +380,7 @@ impl Table {
             next_row_id: 1,
             analyzed_rows: None,
             altering: None,
+            created_by: None,
             history: BTreeMap::new(),
             history_order: VecDeque::new(),
             history_floor: 0,
@@ -758,6 +762,8 @@ impl Tables {
             let mut def = (*t.def).clone();
             def.name = target.to_string();
             t.def = Arc::new(def);
+            // A table its block created stays that block's after the block alters it.
+            t.created_by = t.created_by.or(self.tables.get(target).and_then(|old| old.created_by));
             self.tables.insert(target.to_string(), t);
         }
         true

@@ -156,6 +156,8 @@ enum TxStatus {
 
 struct Portal {
     stmt: Rc<Prepared>,
+    /// The name of the session's statement it was bound from.
+    statement: String,
     /// The statement's text with constants replaced (pg_stat_statements' key).
     text: Rc<str>,
     /// The query string its statement was parsed from.
@@ -852,10 +854,57 @@ fn end_block_settings(c: &mut Conn, committed: bool) {
 
 /// Runs a statement in the connection's transaction, or in its own one that commits at once
 /// when there is none.
-async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit_query::QueryResult, SqlError> {
+/// Arms the session's cancel switch with its statement_timeout and lock_timeout.
+fn arm_cancel(c: &Conn) {
     let timeout =
         |name: &str| c.settings.iter().find(|(k, _)| *k == name).and_then(|(_, v)| orbit_query::settings::timeout(v));
     c.cancel.arm_with(timeout("statement_timeout"), timeout("lock_timeout"));
+}
+
+/// Waits until no other transaction holds (by its open block's ALTER or DROP) a relation in
+/// `names`; true when it waited, so the statement must be bound again.
+async fn wait_relations(c: &Conn, names: &[(String, u32)]) -> Result<bool, SqlError> {
+    let me = c.txn.as_ref().map(|t| t.id);
+    let wrote = |n: &str| c.txn.as_ref().is_some_and(|t| t.wrote(n));
+    let waits = orbit_query::relation_lock::waits(names, me, &wrote);
+    if waits.is_empty() {
+        return Ok(false);
+    }
+    arm_cancel(c);
+    let r = orbit_query::relation_lock::wait(me, Some(&c.cancel), &waits).await;
+    c.cancel.arm(false);
+    r.map(|()| true)
+}
+
+/// A prepared statement's plan, after waiting for another block's DDL on what it reads; bound
+/// again from its text if DDL changed a relation it reads since it was bound (PostgreSQL
+/// re-plans such a cached statement, and refuses one whose result columns changed). The
+/// session's statement `name` keeps the new plan.
+async fn fresh_plan(c: &Conn, stmt: Rc<Prepared>, source: &str, name: &str) -> Result<Rc<Prepared>, SqlError> {
+    let me = c.txn.as_ref().map(|t| t.id);
+    let waited = wait_relations(c, &stmt.relations).await?;
+    if !waited && !orbit_query::relation_lock::stale(&stmt.relations, me) {
+        return Ok(stmt);
+    }
+    let oids: Vec<u32> = stmt.param_types.iter().map(|t| t.oid()).collect();
+    loop {
+        use_search_path(c);
+        orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
+        let p = bind::prepare(source, &oids)?;
+        let types = |cols: &[OutputColumn]| cols.iter().map(|c| c.ty).collect::<Vec<_>>();
+        if types(&p.columns) != types(&stmt.columns) {
+            return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, "cached plan must not change result type"));
+        }
+        if !wait_relations(c, &p.relations).await? {
+            let p = Rc::new(p);
+            prepared::replace(c, name, &stmt, p.clone());
+            return Ok(p);
+        }
+    }
+}
+
+async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit_query::QueryResult, SqlError> {
+    arm_cancel(c);
     let memory = c.settings.iter().find(|(k, _)| *k == "orbit.query_memory_limit").map(|(_, v)| v.as_str());
     c.cancel.limit_memory(memory.map_or(orbit_query::memory::DEFAULT_LIMIT_BYTES, orbit_query::settings::memory_bytes));
     // Every step of the statement resolves names with this session's search path, also after
@@ -993,8 +1042,24 @@ async fn simple_query(c: &mut Conn, sql: &str) {
 
 async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement, text: &str) -> Result<(), SqlError> {
     let started = std::time::Instant::now();
-    use_search_path(c);
-    let prepared = match bind::bind(sql, stmt, &[]) {
+    // Another open block's DDL on a relation the statement names: wait for that block to end,
+    // then bind again against what it left (orbit_query::relation_lock).
+    let bound = loop {
+        use_search_path(c);
+        orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
+        let r = bind::bind(sql, stmt, &[]);
+        if c.status == TxStatus::Failed {
+            break r;
+        }
+        let names = match &r {
+            Ok(p) => p.relations.clone(),
+            Err(_) => orbit_query::relation_lock::recorded(),
+        };
+        if !wait_relations(c, &names).await? {
+            break r;
+        }
+    };
+    let prepared = match bound {
         Ok(p) => p,
         Err(e) => {
             if c.status == TxStatus::Failed {
@@ -1015,7 +1080,12 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     }
     // EXECUTE runs the named statement with its arguments as parameters.
     let (prepared, params) = match prepared::resolve_execute(c, sql, &prepared.plan)? {
-        Some(target) => target,
+        Some((target, args)) => {
+            // The named statement was bound earlier: another block's DDL since is waited for
+            // (its plan is not bound again: see relation_lock's doc).
+            wait_relations(c, &target.relations).await?;
+            (target, args)
+        }
         None => (Rc::new(prepared), Vec::new()),
     };
     if let Plan::Deallocate(name) = &prepared.plan {
@@ -1120,6 +1190,7 @@ fn fail_transaction(c: &mut Conn) {
 fn parse(c: &mut Conn, name: String, sql: &str, oids: &[u32]) -> Result<(), SqlError> {
     prepared::check_new(c, &name)?;
     use_search_path(c);
+    orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
     let mut prepared = match bind::prepare(sql, oids) {
         Ok(p) => p,
         Err(e) if c.status == TxStatus::Failed => {
@@ -1211,7 +1282,8 @@ fn bind_portal(c: &mut Conn, b: pgwire::messages::extendedquery::Bind) -> Result
     let text = prepared::normalized(c, &sname);
     let source = prepared::source(c, &sname);
     prepared::count_execution(c, &sname);
-    c.portals.insert(pname, Portal { stmt, text, source, params, binary, result: None, sent: 0 });
+    let statement = sname;
+    c.portals.insert(pname, Portal { stmt, statement, text, source, params, binary, result: None, sent: 0 });
     Ok(())
 }
 
@@ -1245,13 +1317,18 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
             return Err(aborted());
         }
         let mut params = portal.params.clone();
-        let (text, source) = (portal.text.clone(), portal.source.clone());
+        let (text, source, portal_stmt) = (portal.text.clone(), portal.source.clone(), portal.statement.clone());
         if let Some(tag) = prepared::session_command(c, &source, &stmt.plan) {
             put(&mut c.out, CommandComplete::new(tag?.to_string()));
             return Ok(());
         }
-        if let Some((target, args)) = prepared::resolve_execute(c, &source, &stmt.plan)? {
-            (stmt, params) = (target, args);
+        match prepared::resolve_execute(c, &source, &stmt.plan)? {
+            Some((target, args)) => {
+                wait_relations(c, &target.relations).await?;
+                (stmt, params) = (target, args);
+            }
+            None if c.status != TxStatus::Failed => stmt = fresh_plan(c, stmt, &source, &portal_stmt).await?,
+            None => {}
         }
         match &stmt.plan {
             Plan::Empty => {

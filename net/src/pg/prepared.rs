@@ -76,6 +76,13 @@ pub(super) fn store(c: &Conn, name: String, prepared: Prepared, source: &str, fr
     c.statements.borrow_mut().insert(name, s);
 }
 
+/// Statement `name`'s plan, bound again after DDL: replaces `old` if the session still has it.
+pub(super) fn replace(c: &Conn, name: &str, old: &Rc<Prepared>, new: Rc<Prepared>) {
+    if let Some(s) = c.statements.borrow_mut().get_mut(name).filter(|s| Rc::ptr_eq(&s.prepared, old)) {
+        s.prepared = new;
+    }
+}
+
 /// Close of a statement: gone if it existed (no error otherwise, as the protocol says).
 pub(super) fn close(c: &Conn, name: &str) {
     c.statements.borrow_mut().remove(name);

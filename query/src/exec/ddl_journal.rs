@@ -13,9 +13,20 @@
 //! newest first, each only if it is still the one that was created (same name and OID: a
 //! later statement of the block that gave it a new OID rewrote its row), then the rows go.
 //!
-//! Not covered: what ALTER TABLE replaced, DROP INDEX / VIEW / SEQUENCE and CREATE OR REPLACE
-//! VIEW keep in memory for ROLLBACK (a crash keeps their change); a crash between a CREATE and
-//! its row (the statement was not acknowledged) keeps the object. DROP TABLE needs no row:
+//! What ALTER TABLE replaced (a table's old definition and rows), DROP INDEX (an index's
+//! definition and entries), DROP VIEW and CREATE OR REPLACE VIEW (a view's definition) is kept
+//! in memory for ROLLBACK, and in a block also durably for a crash: a row of [`COPIES`]
+//! (transaction id, position, name, the OID the replacing object has, the old definition
+//! encoded as a log record) and, for rows, a copy table (`\u{3}copy<txid>.<n>`, with the old
+//! key and columns and nothing else: no indexes, constraints or view text) written after the
+//! statement. COMMIT deletes the rows through its write set and then drops the copies;
+//! ROLLBACK undoes from memory and drops them; start-up puts the old objects back from them
+//! (newest first, merged with the journal's rows by position) and drops copies no row names
+//! (a crash between COMMIT and their drop). Objects the same block created are not copied
+//! (the crash undo drops them anyway).
+//!
+//! Not covered: DROP SEQUENCE (a crash keeps the drop); a crash between a DDL statement and
+//! its rows (the statement was not acknowledged) keeps its change. DROP TABLE needs no row:
 //! the hidden table's name says it all ([`super::undo::restore_hidden`]).
 
 use super::undo::Created;
@@ -29,6 +40,35 @@ use std::sync::Arc;
 
 /// The system table of the open blocks' created objects.
 pub const JOURNAL: &str = "pg_orbit_pending_ddl";
+
+/// The system table of what the open blocks' DDL replaced or dropped.
+pub const COPIES: &str = "pg_orbit_pending_copies";
+
+/// The mark in a copy table's name (catalog listings skip such names).
+pub const COPY_MARK: char = '\u{3}';
+
+fn copy_name(txid: u64, n: usize) -> String {
+    format!("{COPY_MARK}copy{txid}.{n}")
+}
+
+fn copies_def() -> TableDef {
+    let col = |n: &str, ty| ColumnDef { not_null: true, ..ColumnDef::new(n, ty) };
+    TableDef {
+        name: COPIES.to_string(),
+        columns: vec![
+            col("txid", SqlType::Int8),
+            col("n", SqlType::Int8),
+            col("name", SqlType::Text),
+            col("oid", SqlType::Int8),
+            col("def", SqlType::Bytea),
+            ColumnDef::new("copy", SqlType::Text),
+        ],
+        pk: vec![0, 1],
+        pk_name: format!("{COPIES}_pkey"),
+        oid: 0,
+        ..TableDef::default_empty()
+    }
+}
 
 const KIND_TABLE: i16 = 0;
 const KIND_VIEW: i16 = 1;
@@ -61,14 +101,87 @@ fn table_def() -> TableDef {
 pub(crate) struct Entry {
     n: usize,
     oid: u32,
+    /// A row of [`COPIES`] (else of [`JOURNAL`]); `copy`: its copy table, if it has rows.
+    copied: bool,
+    copy: Option<String>,
 }
 
 async fn ensure_table() -> Result<Arc<TableDef>> {
-    if let Some(def) = crate::bind::lookup_table(JOURNAL) {
+    ensure(JOURNAL, table_def).await
+}
+
+async fn ensure(name: &str, def: fn() -> TableDef) -> Result<Arc<TableDef>> {
+    if let Some(def) = crate::bind::lookup_table(name) {
         return Ok(def);
     }
-    super::create_table(table_def(), true).await?;
-    crate::bind::lookup_table(JOURNAL).ok_or_else(|| SqlError::internal("DDL journal table missing"))
+    super::create_table(def(), true).await?;
+    crate::bind::lookup_table(name).ok_or_else(|| SqlError::internal(format!("{name} table missing")))
+}
+
+/// What a replaced or dropped object was: its name, the OID of what replaced it (0: dropped),
+/// its old definition and rows (per shard).
+fn replaced(o: &Created) -> Option<(&str, u32, &TableDef, &super::undo::ShardRows)> {
+    match o {
+        Created::Replaced { name, oid, old, rows } => Some((name, *oid, old, rows)),
+        Created::Dropped { def, rows } => Some((&def.name, 0, def, rows)),
+        _ => None,
+    }
+}
+
+/// Writes the durable copy of what `o` (position `n` of transaction `txid`) replaced: its
+/// rows into a copy table, then its row of [`COPIES`].
+async fn save_copy(txid: u64, n: usize, o: &Created) -> Result<Entry> {
+    let (name, oid, old, rows) = replaced(o).expect("a replaced object");
+    let copy = if rows.iter().all(|r| r.is_empty()) {
+        None
+    } else {
+        let cname = copy_name(txid, n);
+        // The old key and columns, nothing that would make it part of the catalog's graph.
+        let def = TableDef {
+            name: cname.clone(),
+            columns: old.columns.clone(),
+            pk: old.pk.clone(),
+            pk_name: String::new(),
+            ..TableDef::default_empty()
+        };
+        super::create_table(def, true).await?;
+        let mut tickets = Vec::new();
+        for (shard, part) in rows.iter().enumerate() {
+            if part.is_empty() {
+                continue;
+            }
+            let (part, c) = (part.clone(), cname.clone());
+            let t = mesh::run_on(shard, move |s| shard_tables::put(s, &c, part, None))
+                .await
+                .map_err(gone)?
+                .map_err(|e| SqlError::internal(format!("DDL copy: {e:?}")))?;
+            tickets.extend(t);
+        }
+        wal::wait_all(tickets).await.map_err(io_error)?;
+        Some(cname)
+    };
+    let encoded = orbit_engine::log::Encoder::new().table_create(0, old).to_vec();
+    let row = vec![
+        Datum::Int8(txid as i64),
+        Datum::Int8(n as i64),
+        Datum::Text(name.to_string()),
+        Datum::Int8(oid as i64),
+        Datum::Bytea(encoded),
+        copy.clone().map_or(Datum::Null, Datum::Text),
+    ];
+    let def = ensure(COPIES, copies_def).await?;
+    store_in(&def, vec![row], vec![]).await?;
+    Ok(Entry { n, oid, copied: true, copy })
+}
+
+/// The row of a copied object whose replacing object got a new OID since.
+fn copy_row_oid(def: &TableDef, txid: u64, e: &Entry, rows: &[(Vec<u8>, Row)]) -> Option<Row> {
+    let k = key(def, txid, e.n);
+    rows.iter().find(|(rk, _)| *rk == k).map(|(_, r)| {
+        let mut r = r.clone();
+        r[3] = Datum::Int8(e.oid as i64);
+        r
+    })
 }
 
 /// The row for object `o` at position `n` of transaction `txid` (None: not journaled).
@@ -91,14 +204,17 @@ fn row_of(txid: u64, n: usize, o: &Created) -> Option<(Row, u32)> {
     Some((row, oid))
 }
 
-/// Puts rows (or deletes keys) of the journal, durably, each on the shard its key hashes to.
-async fn store(def: &TableDef, rows: Vec<Row>, deletes: Vec<Vec<u8>>) -> Result<()> {
+/// Puts rows (or deletes keys) of system table `def` (the journal or the copies), durably,
+/// each on the shard its key hashes to.
+async fn store_in(def: &TableDef, rows: Vec<Row>, deletes: Vec<Vec<u8>>) -> Result<()> {
     let (_, shards) = state::local();
     let mut tickets = Vec::new();
+    let table = def.name.clone();
     for row in rows {
         let k = def.key_of(&row);
         let shard = super::shard_of_key(&k, shards);
-        let t = mesh::run_on(shard, move |s| shard_tables::put(s, JOURNAL, vec![(k, row)], None))
+        let t = table.clone();
+        let t = mesh::run_on(shard, move |s| shard_tables::put(s, &t, vec![(k, row)], None))
             .await
             .map_err(gone)?
             .map_err(|e| SqlError::internal(format!("DDL journal: {e:?}")))?;
@@ -106,7 +222,8 @@ async fn store(def: &TableDef, rows: Vec<Row>, deletes: Vec<Vec<u8>>) -> Result<
     }
     for k in deletes {
         let shard = super::shard_of_key(&k, shards);
-        let (_, t) = mesh::run_on(shard, move |s| shard_tables::delete(s, JOURNAL, &[k], None)).await.map_err(gone)?;
+        let t = table.clone();
+        let (_, t) = mesh::run_on(shard, move |s| shard_tables::delete(s, &t, &[k], None)).await.map_err(gone)?;
         tickets.extend(t);
     }
     wal::wait_all(tickets).await.map_err(io_error)
@@ -124,16 +241,47 @@ pub(crate) async fn sync(txn: &mut Txn) -> Result<()> {
     }
     let mut rows = Vec::new();
     let mut entries = std::mem::take(&mut txn.journal);
+    // What this block's DDL replaced, copied once (not for objects the block created).
+    let mut oid_changed = Vec::new();
+    for (n, o) in txn.created.iter().enumerate() {
+        let Some((name, oid, ..)) = replaced(o) else { continue };
+        let created_here = txn.created[..n]
+            .iter()
+            .any(|c| matches!(c, Created::Relation { name: c, .. } | Created::Index { name: c, .. } if c == name));
+        if created_here {
+            continue;
+        }
+        match entries.iter_mut().find(|e| e.n == n) {
+            Some(e) if e.oid == oid => {}
+            Some(e) => {
+                e.oid = oid;
+                oid_changed.push(e.clone());
+            }
+            None => match save_copy(txn.id, n, o).await {
+                Ok(e) => entries.push(e),
+                Err(e) => {
+                    txn.journal = entries;
+                    return Err(e);
+                }
+            },
+        }
+    }
+    if !oid_changed.is_empty() {
+        let def = ensure(COPIES, copies_def).await?;
+        let current = read_all(COPIES).await;
+        let rows: Vec<Row> = oid_changed.iter().filter_map(|e| copy_row_oid(&def, txn.id, e, &current)).collect();
+        store_in(&def, rows, vec![]).await?;
+    }
     for (n, o) in txn.created.iter().enumerate() {
         let Some((row, oid)) = row_of(txn.id, n, o) else { continue };
-        match entries.iter_mut().find(|e| e.n == n) {
+        match entries.iter_mut().find(|e| e.n == n && !e.copied) {
             Some(e) if e.oid == oid => {}
             Some(e) => {
                 e.oid = oid;
                 rows.push(row);
             }
             None => {
-                entries.push(Entry { n, oid });
+                entries.push(Entry { n, oid, copied: false, copy: None });
                 rows.push(row);
             }
         }
@@ -143,7 +291,7 @@ pub(crate) async fn sync(txn: &mut Txn) -> Result<()> {
         return Ok(());
     }
     let def = ensure_table().await?;
-    store(&def, rows, vec![]).await
+    store_in(&def, rows, vec![]).await
 }
 
 /// At COMMIT: the transaction's rows are deleted in its write set (applied with its changes).
@@ -152,11 +300,27 @@ pub(crate) fn commit(txn: &mut Txn) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    let def = crate::bind::lookup_table(JOURNAL).ok_or_else(|| SqlError::internal("DDL journal table missing"))?;
-    for e in entries {
-        txn.write(&def, key(&def, txn.id, e.n), None)?;
+    let journal = crate::bind::lookup_table(JOURNAL);
+    let copies = crate::bind::lookup_table(COPIES);
+    for e in &entries {
+        let def = if e.copied { &copies } else { &journal };
+        let def = def.as_ref().ok_or_else(|| SqlError::internal("DDL journal table missing"))?;
+        txn.write(def, key(def, txn.id, e.n), None)?;
     }
+    // Dropped once the commit applied ([`drop_copies`]).
+    txn.journal = entries.into_iter().filter(|e| e.copy.is_some()).collect();
     Ok(())
+}
+
+/// After COMMIT or ROLLBACK: the copy tables of what the block replaced go.
+pub(crate) async fn drop_copies(journal: &mut Vec<Entry>) {
+    let names: Vec<String> = std::mem::take(journal).into_iter().filter_map(|e| e.copy).collect();
+    if names.is_empty() {
+        return;
+    }
+    if let Err(e) = super::drop_relations(&names).await {
+        tracing::warn!(error = %e.message, "could not drop the copies of a finished transaction's DDL");
+    }
 }
 
 /// After ROLLBACK (TO SAVEPOINT) undid the objects from position `from` on: their rows go.
@@ -166,37 +330,68 @@ pub(crate) async fn forget(txn_id: u64, journal: &mut Vec<Entry>, from: usize) {
     if gone_now.is_empty() {
         return;
     }
-    let Some(def) = crate::bind::lookup_table(JOURNAL) else { return };
-    let keys = gone_now.iter().map(|e| key(&def, txn_id, e.n)).collect();
-    if let Err(e) = store(&def, vec![], keys).await {
-        tracing::warn!(error = %e.message, "could not clear the DDL journal of a rolled back transaction");
+    for (table, copied) in [(JOURNAL, false), (COPIES, true)] {
+        let Some(def) = crate::bind::lookup_table(table) else { continue };
+        let keys: Vec<Vec<u8>> =
+            gone_now.iter().filter(|e| e.copied == copied).map(|e| key(&def, txn_id, e.n)).collect();
+        if keys.is_empty() {
+            continue;
+        }
+        if let Err(e) = store_in(&def, vec![], keys).await {
+            tracing::warn!(error = %e.message, "could not clear the DDL journal of a rolled back transaction");
+        }
     }
+    let mut copies = gone_now;
+    drop_copies(&mut copies).await;
+}
+
+/// Every row of system table `name` on every shard (key, row).
+async fn read_all(name: &'static str) -> Vec<(Vec<u8>, Row)> {
+    let parts = mesh::run_on_all(move |s| {
+        s.tables
+            .get(name)
+            .and_then(|t| t.scan_at(None).ok().map(|rows| rows.map(|(k, r)| (k.clone(), r.clone())).collect()))
+            .unwrap_or_else(Vec::new)
+    })
+    .await;
+    parts.map(|p| p.into_iter().flatten().collect()).unwrap_or_default()
+}
+
+/// The rows of copy table `name`, per shard.
+async fn copy_rows(name: String) -> super::undo::ShardRows {
+    let parts = mesh::run_on_all(move |s| {
+        s.tables.get(&name).map(|t| t.scan().map(|(k, r)| (k.clone(), r.clone())).collect()).unwrap_or_else(Vec::new)
+    })
+    .await;
+    parts.unwrap_or_default()
 }
 
 /// At start-up (on the catalog's shard, once every shard recovered, before clients): undoes
 /// the DDL of the transactions a crash ended before COMMIT, newest first, and clears the
 /// journal.
 pub async fn undo_unfinished() {
-    let Some(def) = crate::bind::lookup_table(JOURNAL) else { return };
-    let parts = mesh::run_on_all(|s| {
-        s.tables
-            .get(JOURNAL)
-            .and_then(|t| t.scan_at(None).ok().map(|rows| rows.map(|(k, r)| (k.clone(), r.clone())).collect()))
-            .unwrap_or_else(Vec::new)
-    })
-    .await;
-    let Ok(parts) = parts else { return };
-    let mut rows: Vec<(Vec<u8>, Row)> = parts.into_iter().flatten().collect();
-    if rows.is_empty() {
-        return;
-    }
+    let rows = read_all(JOURNAL).await;
+    let copies = read_all(COPIES).await;
     let int = |d: &Datum| d.as_i64().unwrap_or_default();
     let text = |d: &Datum| match d {
         Datum::Text(s) => s.clone(),
         _ => String::new(),
     };
-    rows.sort_by_key(|(_, r)| (int(&r[0]), int(&r[1])));
-    let mut by_txn: Vec<(u64, Vec<Created>)> = Vec::new();
+    // Copy tables no row names: a crash came between a COMMIT and their drop.
+    let named: Vec<String> = copies.iter().map(|(_, r)| text(&r[5])).collect();
+    let orphans: Vec<String> = state::with_shard(|s| {
+        s.tables.names().filter(|n| n.starts_with(COPY_MARK) && !named.contains(n)).cloned().collect()
+    });
+    if !orphans.is_empty() {
+        if let Err(e) = super::drop_relations(&orphans).await {
+            tracing::warn!(error = %e.message, "recovery: could not drop copies of committed DDL");
+        }
+    }
+    if rows.is_empty() && copies.is_empty() {
+        return;
+    }
+    // Both tables' objects of each transaction, in the order the transaction made them.
+    let mut all: Vec<(u64, u64, Created)> = Vec::new();
     for (_, r) in &rows {
         let (txid, oid, name) = (int(&r[0]) as u64, int(&r[4]) as u32, text(&r[3]));
         let o = match int(&r[2]) as i16 {
@@ -207,6 +402,36 @@ pub async fn undo_unfinished() {
             KIND_RENAMED => Created::Renamed { from: text(&r[5]), to: name, oid },
             _ => continue,
         };
+        all.push((txid, int(&r[1]) as u64, o));
+    }
+    for (_, r) in &copies {
+        let (txid, n, name, oid) = (int(&r[0]) as u64, int(&r[1]) as u64, text(&r[2]), int(&r[3]) as u32);
+        let Datum::Bytea(encoded) = &r[4] else { continue };
+        let old = match orbit_engine::log::record::decode(orbit_engine::log::Kind::TableCreate, encoded) {
+            Ok(orbit_engine::log::Record::TableCreate { def, .. }) => def,
+            _ => {
+                tracing::warn!(table = %name, "recovery: an unreadable copy of replaced DDL is left");
+                continue;
+            }
+        };
+        let rows = match &r[5] {
+            Datum::Text(c) if crate::bind::lookup_table(c).is_none() => {
+                tracing::warn!(table = %name, "recovery: the copy of replaced DDL is missing; the change is left");
+                continue;
+            }
+            Datum::Text(c) => copy_rows(c.clone()).await,
+            _ => Vec::new(),
+        };
+        let o = if oid == 0 {
+            Created::Dropped { def: Box::new(old), rows }
+        } else {
+            Created::Replaced { name, oid, old: Box::new(old), rows }
+        };
+        all.push((txid, n, o));
+    }
+    all.sort_by_key(|(t, n, _)| (*t, *n));
+    let mut by_txn: Vec<(u64, Vec<Created>)> = Vec::new();
+    for (txid, _, o) in all {
         match by_txn.last_mut() {
             Some((t, list)) if *t == txid => list.push(o),
             _ => by_txn.push((txid, vec![o])),
@@ -220,8 +445,26 @@ pub async fn undo_unfinished() {
         );
         super::undo::undo(objects, orbit_shards::tx::next_id()).await;
     }
-    let keys = rows.into_iter().map(|(k, _)| k).collect();
-    if let Err(e) = store(&def, vec![], keys).await {
-        tracing::warn!(error = %e.message, "recovery: could not clear the DDL journal");
+    let mut copy_tables: Vec<String> = Vec::new();
+    for (table, found) in [(JOURNAL, rows), (COPIES, copies)] {
+        let Some(def) = crate::bind::lookup_table(table) else { continue };
+        if table == COPIES {
+            copy_tables = found
+                .iter()
+                .filter_map(|(_, r)| if let Datum::Text(c) = &r[5] { Some(c.clone()) } else { None })
+                .collect();
+        }
+        let keys: Vec<Vec<u8>> = found.into_iter().map(|(k, _)| k).collect();
+        if keys.is_empty() {
+            continue;
+        }
+        if let Err(e) = store_in(&def, vec![], keys).await {
+            tracing::warn!(error = %e.message, "recovery: could not clear the DDL journal");
+        }
+    }
+    if !copy_tables.is_empty() {
+        if let Err(e) = super::drop_relations(&copy_tables).await {
+            tracing::warn!(error = %e.message, "recovery: could not drop the copies of undone DDL");
+        }
     }
 }

@@ -40,7 +40,7 @@ pub(super) async fn create_index(
         }
         return Err(exists_error(&index.name));
     }
-    set_altering(table, true, txn.id).await?;
+    set_altering(table, true, txn).await?;
     let built = build(txn, table, index).await;
     if built.is_err() {
         release_unless_held(txn, table).await;
@@ -187,7 +187,7 @@ pub(super) fn per_shard(rows: Vec<(Vec<u8>, Row)>) -> ShardRows {
 /// to put the old definition back.
 pub(super) async fn remove_from_table(txn: &mut Txn, table: &Arc<TableDef>, name: &str) -> Result<Option<Created>> {
     let (_, n) = state::local();
-    set_altering(table, true, txn.id).await?;
+    set_altering(table, true, txn).await?;
     let own = txn.overlay_rows(table);
     let r = async {
         let rows = committed_rows(txn, table).await?;

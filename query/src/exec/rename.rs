@@ -35,7 +35,7 @@ pub(super) async fn rename_table(txn: &mut Txn, table: &Arc<TableDef>, new_name:
     {
         return Err(exists_error(new_name));
     }
-    set_altering(table, true, txn.id).await?;
+    set_altering(table, true, txn).await?;
     let r = rename_everywhere(table, new_name).await;
     let renamed = match &r {
         Ok(_) => Arc::new(TableDef { name: new_name.to_string(), ..(**table).clone() }),
@@ -43,7 +43,7 @@ pub(super) async fn rename_table(txn: &mut Txn, table: &Arc<TableDef>, new_name:
     };
     // In a block the table stays held until the block ends, failed or not (ROLLBACK may put
     // back a definition an earlier ALTER of the block replaced).
-    let _ = set_altering(&renamed, !txn.alone, txn.id).await;
+    let _ = set_altering(&renamed, !txn.alone, txn).await;
     let r = r?;
     // The transaction's changes to the table follow it to its new name (same OID).
     let own = txn.overlay_rows(table);

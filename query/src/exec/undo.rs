@@ -10,15 +10,14 @@
 //! - ALTER TABLE (ADD/DROP/RENAME COLUMN, ADD PRIMARY KEY, constraints), DROP INDEX, DROP VIEW,
 //!   CREATE OR REPLACE VIEW and DROP SEQUENCE apply at once and keep in the transaction what
 //!   they replaced (the table's old definition and rows, the index's entries, the view's
-//!   definition, the sequence's row): ROLLBACK puts it back. The table stays held against
-//!   other writers until the transaction ends (55P03 for them, [`super::utility::set_altering`]),
-//!   so the rows put back are the table's committed rows. A statement that commits alone keeps
-//!   no copy.
+//!   definition, the sequence's row): ROLLBACK puts it back. The table stays held until the
+//!   transaction ends ([`super::utility::set_altering`]; other transactions' statements wait
+//!   for it, [`crate::relation_lock`]), so the rows put back are the table's committed rows. A
+//!   statement that commits alone keeps no copy.
 //!
 //! Undo runs newest first over every kind, so `DROP t; CREATE t` rolls back to the old `t`.
-//! What is not transactional yet (docs/ARCHITECTURE.md): other sessions see a created object
-//! (or a changed definition) before COMMIT, and no longer see a dropped one, where PostgreSQL
-//! makes them wait; a crash before COMMIT keeps what ALTER replaced (what was created or renamed
+//! What is not transactional yet (docs/ARCHITECTURE.md): a crash before COMMIT keeps what ALTER
+//! replaced (what was created or renamed
 //! is undone at start-up from [`super::ddl_journal`], hidden tables get their names back); and
 //! COMMIT's drops are not atomic with its row changes across a crash.
 

@@ -257,7 +257,7 @@ pub(super) async fn add_primary_key(
     let (_, n) = state::local();
     // No other transaction may write the table from here on: new row locks on it are refused,
     // and the re-key waits for the locks already held (their commits apply first).
-    set_altering(table, true, txn.id).await?;
+    set_altering(table, true, txn).await?;
     let r = rekey(txn, table, pk, pk_name, n).await;
     if r.is_err() {
         release_unless_held(txn, table).await;
@@ -265,49 +265,96 @@ pub(super) async fn add_primary_key(
     r
 }
 
-/// Marks `table` as being altered by transaction `me` (or no longer) on every shard; when
-/// marking, waits until no other transaction holds a row lock on it. Another transaction's
-/// mark (an ALTER in a block that has not ended) is 55P03, as a writer meets it.
-pub(super) async fn set_altering(table: &Arc<TableDef>, on: bool, me: orbit_shards::rowlock::Owner) -> Result<()> {
-    let (name, oid) = (table.name.clone(), table.oid);
+/// Marks `table` as being altered by transaction `txn` (or no longer) on every shard; when
+/// marking, waits until no other transaction holds a row lock on it (a cancel request,
+/// `statement_timeout` or a deadlock ends the wait, as a row lock wait's). Another
+/// transaction's mark (an ALTER in a block that has not ended) is 55P03: statements wait for
+/// such a mark before they run ([`crate::relation_lock`]), so meeting one here is a race with
+/// an ALTER that began after this statement was bound.
+pub(super) async fn set_altering(table: &Arc<TableDef>, on: bool, txn: &Txn) -> Result<()> {
+    let (name, oid, me) = (table.name.clone(), table.oid, txn.id);
     let held = || SqlError::new("55P03", format!("could not obtain lock on relation \"{}\"", table.name));
-    loop {
+    let started = std::time::Instant::now();
+    let mut next_check = started + crate::txn::DEADLOCK_TIMEOUT;
+    let mut was_mine = None;
+    let mut published = false;
+    let r = loop {
         // Shard 0 (the catalog's owner) decides between concurrent ALTERs; the rest follow.
         let n = name.clone();
         let first = mesh::run_on(0, move |s| {
-            let Some(t) = s.tables.get_mut(&n).filter(|t| t.def.oid == oid) else { return Ok(false) };
+            let Some(t) = s.tables.get_mut(&n).filter(|t| t.def.oid == oid) else { return Ok((false, Vec::new())) };
             if t.altering.is_some_and(|o| o != me) {
                 return Err(());
             }
+            let mine = t.altering == Some(me);
             t.altering = on.then_some(me);
-            Ok(on && s.row_locks.holds_table(oid, me))
+            Ok((mine, if on { s.row_locks.table_holders(oid, me) } else { Vec::new() }))
         })
         .await
         .map_err(gone)?;
-        let busy0 = match first {
-            Ok(b) => b,
+        let mut holders = match first {
+            Ok((mine, h)) => {
+                was_mine.get_or_insert(mine);
+                h
+            }
             Err(()) if on => return Err(held()),
             Err(()) => return Ok(()),
         };
         let n = name.clone();
         let busy = mesh::run_on_all(move |s| {
             if s.id == 0 {
-                return false;
+                return Vec::new();
             }
             if let Some(t) = s.tables.get_mut(&n).filter(|t| t.def.oid == oid) {
                 if t.altering.is_none_or(|o| o == me) {
                     t.altering = on.then_some(me);
                 }
             }
-            on && s.row_locks.holds_table(oid, me)
+            if on {
+                s.row_locks.table_holders(oid, me)
+            } else {
+                Vec::new()
+            }
         })
         .await
         .map_err(gone)?;
-        if !busy0 && !busy.contains(&true) {
-            return Ok(());
+        for h in busy.into_iter().flatten() {
+            if !holders.contains(&h) {
+                holders.push(h);
+            }
+        }
+        if holders.is_empty() {
+            break Ok(());
+        }
+        // Waiting for the transactions that hold rows of the table: published for the
+        // deadlock check (one of them may wait for this transaction's other holds).
+        state::with_shard(|s| s.row_locks.note_other_waits(me, &holders));
+        published = true;
+        if let Err(e) = txn.check_cancel() {
+            break Err(e);
+        }
+        if std::time::Instant::now() >= next_check {
+            next_check = std::time::Instant::now() + crate::txn::DEADLOCK_TIMEOUT;
+            if let Some(e) = crate::relation_lock::deadlock(me, holders[0]).await {
+                break Err(e);
+            }
         }
         orbit_shards::rt::sleep(std::time::Duration::from_millis(5)).await;
+    };
+    if published {
+        state::with_shard(|s| s.row_locks.note_other_waits(me, &[]));
     }
+    if r.is_err() && was_mine == Some(false) {
+        // Given up: the mark goes (one an earlier statement of the block set stays).
+        let n = name.clone();
+        let _ = mesh::run_on_all(move |s| {
+            if let Some(t) = s.tables.get_mut(&n).filter(|t| t.def.oid == oid && t.altering == Some(me)) {
+                t.altering = None;
+            }
+        })
+        .await;
+    }
+    r
 }
 
 /// After a failed ALTER: the table is free for other writers again, unless the statement is
@@ -315,7 +362,7 @@ pub(super) async fn set_altering(table: &Arc<TableDef>, on: bool, me: orbit_shar
 /// it, and ROLLBACK puts back the rows it kept: no other writer may have changed them since).
 pub(super) async fn release_unless_held(txn: &Txn, table: &Arc<TableDef>) {
     if holder(txn).is_none() {
-        let _ = set_altering(table, false, txn.id).await;
+        let _ = set_altering(table, false, txn).await;
     }
 }
 
@@ -327,6 +374,14 @@ pub(crate) async fn release_altering(me: orbit_shards::rowlock::Owner) {
         for n in held {
             if let Some(t) = s.tables.get_mut(&n) {
                 t.altering = None;
+            }
+        }
+        // What it created is there for every transaction now (or gone, after ROLLBACK).
+        let created: Vec<String> =
+            s.tables.names().filter(|n| s.tables.get(n).is_some_and(|t| t.created_by == Some(me))).cloned().collect();
+        for n in created {
+            if let Some(t) = s.tables.get_mut(&n) {
+                t.created_by = None;
             }
         }
     })
@@ -344,7 +399,7 @@ pub(super) async fn rewrite_columns(
 ) -> Result<(QueryResult, Vec<Created>)> {
     use crate::bind::ColumnChange;
     let (_, n) = state::local();
-    set_altering(table, true, txn.id).await?;
+    set_altering(table, true, txn).await?;
     let r = async {
         let rows = committed_rows(txn, table).await?;
         let mut undo = kept(txn, table, &rows, n);

@@ -21,7 +21,11 @@ fn type_name(def: &TableDef, i: usize) -> String {
     def.columns[i].ty.name()
 }
 
-pub(super) async fn create_view(def: &TableDef, or_replace: bool) -> Result<QueryResult> {
+pub(super) async fn create_view(
+    def: &TableDef,
+    or_replace: bool,
+    pending: Option<orbit_shards::rowlock::Owner>,
+) -> Result<QueryResult> {
     let done = QueryResult { tag: "CREATE VIEW".into(), ..Default::default() };
     let taken = || {
         SqlError::new(
@@ -33,7 +37,7 @@ pub(super) async fn create_view(def: &TableDef, or_replace: bool) -> Result<Quer
         return Err(taken());
     }
     let Some(old) = crate::bind::lookup_table(&def.name) else {
-        return create_table(def.clone(), false).await.map(|_| done);
+        return super::create_table_as(def.clone(), false, pending).await.map(|_| done);
     };
     if !or_replace {
         return Err(taken());

@@ -38,9 +38,11 @@ thread_local! {
 }
 
 /// The bound expression keys and predicate of `index` of `table` (cached by the table's OID,
-/// which changes with its definition).
+/// which changes with its definition, and the index's texts: a CREATE INDEX that failed may be
+/// followed by another of the same name on the same definition).
 pub(crate) fn bound_index(table: &TableDef, index: &IndexDef) -> Result<BoundIndex> {
-    let key = (table.oid, index.name.clone());
+    let texts: Vec<&str> = index.exprs.iter().map(|x| x.expr.as_str()).chain(index.predicate.as_deref()).collect();
+    let key = (table.oid, format!("{}\0{}\0{}", index.name, texts.join("\0"), index.predicate.is_some()));
     if let Some(b) = INDEXES.with(|m| m.borrow().get(&key).cloned()) {
         return Ok(b);
     }

@@ -1087,8 +1087,17 @@ async fn analyzed(name: &str) -> Result<Option<u64>> {
 
 /// Column numbers (1-based) as an `int2[]` (pg_index.indkey; PostgreSQL's int2vector).
 fn attnums(cols: &[usize]) -> Datum {
-    let items = cols.iter().map(|&i| Datum::Int2(i as i16 + 1)).collect();
-    Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(SqlType::Int2, items)))
+    indkey(cols.iter().map(|&i| i as i16 + 1).collect())
+}
+
+/// pg_index.indkey: an int2vector in PostgreSQL, whose subscripts start at 0 (SQLAlchemy's
+/// index query pairs `generate_subscripts(indkey, 1)` + 1 with pg_get_indexdef's columns).
+fn indkey(nums: Vec<i16>) -> Datum {
+    let mut a = orbit_engine::table::ArrayValue::from_items(SqlType::Int2, nums.into_iter().map(Datum::Int2).collect());
+    for d in &mut a.dims {
+        d.lower = 0;
+    }
+    Datum::Array(Box::new(a))
 }
 
 /// The rows of a system view, as they are now.
@@ -1239,9 +1248,9 @@ pub async fn rows(def: &TableDef, _txn: &Txn) -> Result<Vec<Row>> {
                     .columns
                     .iter()
                     .chain(&ix.include)
-                    .map(|&i| Datum::Int2(t.columns.get(i).map_or(0, |_| i as i16 + 1)))
+                    .map(|&i| t.columns.get(i).map_or(0, |_| i as i16 + 1))
                     .collect();
-                let keys = Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(SqlType::Int2, keys)));
+                let keys = indkey(keys);
                 let pred = ix.predicate.as_deref().map_or(Datum::Null, |p| text(&crate::bind::pg_text(&t, p, false)));
                 out.push(vec![
                     Datum::Int8(d.oid as i64),

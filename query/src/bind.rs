@@ -18,6 +18,7 @@ mod constraints;
 mod foreign_keys;
 mod functions;
 mod grouping;
+mod index_exprs;
 mod lateral;
 mod modify_join;
 mod prepare;
@@ -35,6 +36,8 @@ pub use constraints::bind_check;
 pub(crate) use constraints::check_columns;
 pub(crate) use constraints::index_owner;
 pub use prepare::explain_execute;
+pub use index_exprs::bind_index;
+pub(crate) use index_exprs::{key_text, pg_text, pretty_text};
 pub use prepare::{execute_args, Discard};
 use temporal::{datetime_common, is_temporal};
 
@@ -2268,9 +2271,15 @@ impl Binder<'_> {
                 }
                 idx.sort_unstable();
                 idx.dedup();
-                if predicate.is_some() {
-                    return Err(no_match());
-                }
+                // `ON CONFLICT (cols) WHERE pred` infers a partial unique index whose predicate
+                // pred implies (crate::index::implied_by).
+                let pred = match predicate {
+                    Some(p) => {
+                        let scope = Scope { def, alias: alias.to_string(), joined: None };
+                        Some(self.condition(p, Some(&scope), "WHERE")?)
+                    }
+                    None => None,
+                };
                 let sorted = |cols: &[usize]| {
                     let mut c = cols.to_vec();
                     c.sort_unstable();
@@ -2279,9 +2288,18 @@ impl Binder<'_> {
                 if !def.pk.is_empty() && sorted(&def.pk) == idx {
                     Some(Arbiter::PrimaryKey)
                 } else {
-                    let i =
-                        def.indexes.iter().position(|x| x.unique && sorted(&x.columns) == idx).ok_or_else(no_match)?;
-                    Some(Arbiter::Index(i))
+                    let mut found = None;
+                    for (i, x) in def.indexes.iter().enumerate() {
+                        if x.unique
+                            && x.exprs.is_empty()
+                            && sorted(&x.columns) == idx
+                            && crate::index::implied_by(def, x, pred.as_ref())?
+                        {
+                            found = Some(i);
+                            break;
+                        }
+                    }
+                    Some(Arbiter::Index(found.ok_or_else(no_match)?))
                 }
             }
             Some(ast::ConflictTarget::OnConstraint(name)) => {
@@ -3423,7 +3441,12 @@ impl Binder<'_> {
                 }
                 let mut args = Vec::with_capacity(bound.len());
                 for (a, to) in bound.into_iter().zip(sig) {
-                    args.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(&name, &types))?);
+                    // An OID alias (`'i'::regclass`) is an oid, as the functions take.
+                    let how = match a.ty() {
+                        SqlType::Oid(_) => CastContext::Explicit,
+                        _ => CastContext::Implicit,
+                    };
+                    args.push(self.coerce(a, *to, how, |_| no_function(&name, &types))?);
                 }
                 Expr::Call(f, args, SqlType::Text)
             }

@@ -387,6 +387,12 @@ const VIEWS: &[View] = &[
     },
     View {
         schema: "pg_catalog",
+        name: "pg_indexes",
+        oid: 12051,
+        columns: &[("schemaname", T), ("tablename", T), ("indexname", T), ("tablespace", T), ("indexdef", T)],
+    },
+    View {
+        schema: "pg_catalog",
         name: "pg_sequences",
         oid: 12001,
         columns: &[
@@ -1011,25 +1017,43 @@ pub fn constraint_def(oid: i64, pretty: bool) -> Option<String> {
 /// qualified by its schema unless pretty), or with `column` > 0 that key column's name.
 pub fn index_def(oid: i64, column: i64, pretty: bool) -> Option<String> {
     let tables = user_tables();
-    let (name, unique, cols, table) = match tables.iter().find(|t| !t.has_row_id() && t.oid as i64 + 1_000_000 == oid) {
-        Some(t) => (t.pk_name.clone(), true, t.pk.clone(), t.clone()),
-        None => {
-            let (_, t, ix) = secondary_indexes(&tables).into_iter().find(|(d, _, _)| d.oid as i64 == oid)?;
-            (ix.name.clone(), ix.unique, ix.columns.clone(), t)
-        }
-    };
-    let cols: Vec<String> = cols.iter().map(|&i| quote_ident(&table.columns[i].name)).collect();
+    let (name, unique, cols, table, ix) =
+        match tables.iter().find(|t| !t.has_row_id() && t.oid as i64 + 1_000_000 == oid) {
+            Some(t) => (t.pk_name.clone(), true, t.pk.clone(), t.clone(), None),
+            None => {
+                let (_, t, ix) = secondary_indexes(&tables).into_iter().find(|(d, _, _)| d.oid as i64 == oid)?;
+                (ix.name.clone(), ix.unique, ix.columns.clone(), t, Some(ix))
+            }
+        };
+    let mut exprs = ix.iter().flat_map(|x| x.exprs.iter());
+    let cols: Vec<String> = cols
+        .iter()
+        .map(|&i| match table.columns.get(i) {
+            Some(c) => quote_ident(&c.name),
+            None => exprs.next().map(|x| crate::bind::key_text(&table, x, pretty)).unwrap_or_default(),
+        })
+        .collect();
+    let include: Vec<String> = ix
+        .iter()
+        .flat_map(|x| x.include.iter())
+        .filter_map(|&i| table.columns.get(i))
+        .map(|c| quote_ident(&c.name))
+        .collect();
     if column > 0 {
-        return cols.get(column as usize - 1).cloned();
+        return cols.iter().chain(&include).nth(column as usize - 1).cloned();
     }
     let (schema, table_name) = crate::schema::split(&table.name);
+    let predicate = ix.as_ref().and_then(|x| x.predicate.as_deref());
     Some(format!(
-        "CREATE {}INDEX {} ON {}{} USING btree ({})",
+        "CREATE {}INDEX {} ON {}{} USING btree ({}){}{}{}",
         if unique { "UNIQUE " } else { "" },
         quote_ident(crate::schema::relname(&name)),
         if pretty { String::new() } else { format!("{}.", quote_ident(schema)) },
         quote_ident(table_name),
-        cols.join(", ")
+        cols.join(", "),
+        if include.is_empty() { String::new() } else { format!(" INCLUDE ({})", include.join(", ")) },
+        if ix.as_ref().is_some_and(|x| x.nulls_not_distinct) { " NULLS NOT DISTINCT" } else { "" },
+        predicate.map_or(String::new(), |p| format!(" WHERE {}", crate::bind::pg_text(&table, p, pretty)))
     ))
 }
 
@@ -1144,8 +1168,17 @@ async fn analyzed(name: &str) -> Result<Option<u64>> {
 
 /// Column numbers (1-based) as an `int2[]` (pg_index.indkey; PostgreSQL's int2vector).
 fn attnums(cols: &[usize]) -> Datum {
-    let items = cols.iter().map(|&i| Datum::Int2(i as i16 + 1)).collect();
-    Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(SqlType::Int2, items)))
+    indkey(cols.iter().map(|&i| i as i16 + 1).collect())
+}
+
+/// pg_index.indkey: an int2vector in PostgreSQL, whose subscripts start at 0 (SQLAlchemy's
+/// index query pairs `generate_subscripts(indkey, 1)` + 1 with pg_get_indexdef's columns).
+fn indkey(nums: Vec<i16>) -> Datum {
+    let mut a = orbit_engine::table::ArrayValue::from_items(SqlType::Int2, nums.into_iter().map(Datum::Int2).collect());
+    for d in &mut a.dims {
+        d.lower = 0;
+    }
+    Datum::Array(Box::new(a))
 }
 
 /// The rows of a system view, as they are now.
@@ -1290,10 +1323,20 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 })
                 .collect();
             for (d, t, ix) in secondary_indexes(&tables) {
+                // indkey: 0 for an expression key; indpred and indexprs as pg_get_expr prints them.
+                // INCLUDE's columns follow the keys in indkey and count in indnatts only.
+                let keys = ix
+                    .columns
+                    .iter()
+                    .chain(&ix.include)
+                    .map(|&i| t.columns.get(i).map_or(0, |_| i as i16 + 1))
+                    .collect();
+                let keys = indkey(keys);
+                let pred = ix.predicate.as_deref().map_or(Datum::Null, |p| text(&crate::bind::pg_text(&t, p, false)));
                 out.push(vec![
                     Datum::Int8(d.oid as i64),
                     Datum::Int8(t.oid as i64),
-                    Datum::Int2(ix.columns.len() as i16),
+                    Datum::Int2((ix.columns.len() + ix.include.len()) as i16),
                     Datum::Bool(ix.unique),
                     Datum::Bool(false),
                     Datum::Bool(false),
@@ -1301,12 +1344,20 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Bool(false),
                     Datum::Int2(ix.columns.len() as i16),
                     Datum::Bool(true),
-                    Datum::Bool(false),
-                    Datum::Null,
-                    attnums(&ix.columns),
+                    Datum::Bool(ix.nulls_not_distinct),
+                    pred,
+                    keys,
                 ]);
                 if let Some(row) = out.last_mut() {
-                    row.extend(crate::catalog_objects::index_columns(&t, &ix.columns));
+                    let types: Vec<SqlType> = d.columns.iter().take(ix.columns.len()).map(|c| c.ty).collect();
+                    row.extend(crate::catalog_objects::index_columns_typed(&types));
+                    if !ix.exprs.is_empty() {
+                        let exprs: Vec<String> =
+                            ix.exprs.iter().map(|x| crate::bind::pg_text(&t, &x.expr, false)).collect();
+                        if let Some(last) = row.last_mut() {
+                            *last = text(&exprs.join(", "));
+                        }
+                    }
                 }
             }
             out
@@ -1470,10 +1521,15 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             let tables = user_tables_seen_by(txn.id);
             let pks =
                 tables.iter().filter(|t| !t.has_row_id()).map(|t| (t.oid as i64 + 1_000_000, t.clone(), t.pk.clone()));
-            let secondary = secondary_indexes(&tables).into_iter().map(|(d, t, ix)| (d.oid as i64, t, ix.columns));
-            for (oid, t, cols) in pks.chain(secondary) {
-                for (k, &i) in cols.iter().enumerate() {
-                    let c = &t.columns[i];
+            let pks = pks.map(|(oid, t, cols)| (oid, cols.iter().map(|&i| t.columns[i].clone()).collect::<Vec<_>>()));
+            // An index's table names its key columns (an expression's as PostgreSQL names it).
+            let secondary = secondary_indexes(&tables).into_iter().map(|(d, t, ix)| {
+                let keys = d.columns.iter().take(ix.columns.len()).cloned();
+                let include = ix.include.iter().filter_map(|&i| t.columns.get(i)).cloned();
+                (d.oid as i64, keys.chain(include).collect())
+            });
+            for (oid, cols) in pks.chain(secondary) {
+                for (k, c) in cols.iter().enumerate() {
                     out.push(vec![
                         Datum::Int8(oid),
                         text(&c.name),
@@ -1532,6 +1588,23 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             text("C.UTF-8"),
             Datum::Bool(true),
         ]],
+        12051 => {
+            let tables = user_tables_seen_by(txn.id);
+            let mut out = Vec::new();
+            for t in tables.iter().filter(|t| !t.has_row_id()) {
+                out.push((t.oid as i64 + 1_000_000, t.clone(), t.pk_name.clone()));
+            }
+            for (d, t, ix) in secondary_indexes(&tables) {
+                out.push((d.oid as i64, t, ix.name));
+            }
+            out.into_iter()
+                .filter_map(|(oid, t, name)| {
+                    let (schema, table) = crate::schema::split(&t.name);
+                    let def = index_def(oid, 0, false)?;
+                    Some(vec![text(schema), text(table), text(crate::schema::relname(&name)), Datum::Null, text(&def)])
+                })
+                .collect()
+        }
         12000 => user_tables_seen_by(txn.id)
             .iter()
             .map(|t| {

@@ -63,6 +63,12 @@ fn oid_array(items: Vec<i64>) -> Datum {
 /// indexes columns only).
 pub(crate) fn index_columns(t: &TableDef, cols: &[usize]) -> Vec<Datum> {
     let types: Vec<SqlType> = cols.iter().filter_map(|&i| t.columns.get(i)).map(|c| c.ty).collect();
+    index_columns_typed(&types)
+}
+
+/// [`index_columns`] for an index whose keys have `types` (indexprs NULL: the caller sets it
+/// for an expression index).
+pub(crate) fn index_columns_typed(types: &[SqlType]) -> Vec<Datum> {
     let options = vec!["0"; types.len()].join(" ");
     vec![
         Datum::Bool(false),

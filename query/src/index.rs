@@ -29,8 +29,90 @@ const MAX_CACHED: usize = 1024;
 /// A table's CHECK constraints, bound: (name, expression), in name order.
 type BoundChecks = Rc<Vec<(String, Expr)>>;
 
+/// An index's expression keys and predicate, bound.
+pub(crate) type BoundIndex = Rc<(Vec<Expr>, Option<Expr>)>;
+
 thread_local! {
     static CHECKS: RefCell<HashMap<u32, BoundChecks>> = RefCell::new(HashMap::new());
+    static INDEXES: RefCell<HashMap<(u32, String), BoundIndex>> = RefCell::new(HashMap::new());
+}
+
+/// The bound expression keys and predicate of `index` of `table` (cached by the table's OID,
+/// which changes with its definition, and the index's texts: a CREATE INDEX that failed may be
+/// followed by another of the same name on the same definition).
+pub(crate) fn bound_index(table: &TableDef, index: &IndexDef) -> Result<BoundIndex> {
+    let texts: Vec<&str> = index.exprs.iter().map(|x| x.expr.as_str()).chain(index.predicate.as_deref()).collect();
+    let key = (table.oid, format!("{}\0{}\0{}", index.name, texts.join("\0"), index.predicate.is_some()));
+    if let Some(b) = INDEXES.with(|m| m.borrow().get(&key).cloned()) {
+        return Ok(b);
+    }
+    let b = Rc::new(crate::bind::bind_index(table, index)?);
+    INDEXES.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MAX_CACHED {
+            m.clear();
+        }
+        m.insert(key, b.clone());
+    });
+    Ok(b)
+}
+
+/// The entry `row` of `table` has in `index` ([`TableDef::index_entry`]), its expression keys
+/// evaluated; None for a row a partial index's predicate is not true for.
+pub(crate) fn entry(table: &TableDef, index: &IndexDef, row: &[Datum]) -> Result<Option<(Vec<u8>, Row)>> {
+    if !index.is_special() {
+        return Ok(table.index_entry(index, row));
+    }
+    let b = bound_index(table, index)?;
+    let cx = Ctx { row, params: &[], aggs: &[] };
+    if let Some(p) = &b.1 {
+        if expr::truth(expr::eval(p, &cx)?) != Some(true) {
+            return Ok(None);
+        }
+    }
+    let computed = b.0.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()?;
+    Ok(table.index_entry_with(index, row, &computed))
+}
+
+/// The conjuncts of `e` (its AND's operands, nested ANDs flattened).
+fn and_parts<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match e {
+        Expr::And(a, b) => {
+            and_parts(a, out);
+            and_parts(b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// Whether a row `filter` is true for is sure to be in `index`: the index is not partial, or
+/// every conjunct of its predicate is one of the filter's (PostgreSQL's simple cases of
+/// predicate implication; a filter that implies it otherwise does not use the index).
+pub(crate) fn implied_by(table: &TableDef, index: &IndexDef, filter: Option<&Expr>) -> Result<bool> {
+    if index.predicate.is_none() {
+        return Ok(true);
+    }
+    let Some(filter) = filter else { return Ok(false) };
+    let b = bound_index(table, index)?;
+    let Some(pred) = &b.1 else { return Ok(true) };
+    let (mut want, mut have) = (Vec::new(), Vec::new());
+    and_parts(pred, &mut want);
+    and_parts(filter, &mut have);
+    let have: HashSet<String> = have.iter().map(|e| format!("{e:?}")).collect();
+    Ok(want.iter().all(|e| have.contains(&format!("{e:?}"))))
+}
+
+/// The key names of `index` as PostgreSQL's messages list them (`lower(email)`, `(a + 1)`).
+fn key_names(table: &TableDef, index: &IndexDef) -> Vec<String> {
+    let mut exprs = index.exprs.iter();
+    index
+        .columns
+        .iter()
+        .map(|&i| match table.columns.get(i) {
+            Some(c) => c.name.clone(),
+            None => exprs.next().map(|x| crate::bind::key_text(table, x, true)).unwrap_or_default(),
+        })
+        .collect()
 }
 
 fn checks_of(table: &TableDef) -> Result<BoundChecks> {
@@ -90,9 +172,13 @@ pub(crate) fn index_table(table: &TableDef, index: &IndexDef) -> Result<Arc<Tabl
 
 /// PostgreSQL's 23505 for a unique index.
 pub(crate) fn duplicate(table: &TableDef, index: &IndexDef, row: &[Datum], exists: bool) -> SqlError {
-    let cols: Vec<&str> = index.columns.iter().map(|&i| table.columns[i].name.as_str()).collect();
-    let vals: Vec<String> =
-        index.columns.iter().map(|&i| types::to_text(&row[i]).unwrap_or_else(|| "null".into())).collect();
+    let cols = key_names(table, index);
+    let vals: Vec<String> = match entry(table, index, row) {
+        Ok(Some((_, e))) => {
+            e.iter().take(index.columns.len()).map(|d| types::to_text(d).unwrap_or_else(|| "null".into())).collect()
+        }
+        _ => Vec::new(),
+    };
     let (msg, detail) = if exists {
         (
             format!("duplicate key value violates unique constraint \"{}\"", crate::schema::relname(&index.name)),
@@ -119,8 +205,14 @@ pub(crate) async fn maintain(txn: &mut Txn, table: &TableDef, changes: &[RowChan
         let mut dels: Vec<Vec<u8>> = Vec::new();
         let mut puts: Vec<(Vec<u8>, Row, &Row)> = Vec::new();
         for (old, new) in changes {
-            let o = old.and_then(|r| table.index_entry(ix, r));
-            let n = new.and_then(|r| table.index_entry(ix, r).map(|e| (e, r)));
+            let o = match old {
+                Some(r) => entry(table, ix, r)?,
+                None => None,
+            };
+            let n = match new {
+                Some(r) => entry(table, ix, r)?.map(|e| (e, *r)),
+                None => None,
+            };
             if let (Some(a), Some((b, _))) = (&o, &n) {
                 if a == b {
                     continue;

@@ -118,6 +118,10 @@ pub fn path(def: &TableDef, eq: &[(usize, usize)]) -> Option<Lookup> {
         }
     }
     for (i, ix) in def.indexes.iter().enumerate() {
+        // A partial index lacks rows; an expression key is no column.
+        if ix.is_special() {
+            continue;
+        }
         let left: Vec<usize> = ix.columns.iter().map_while(|&c| source(c)).collect();
         if left.is_empty() {
             continue;

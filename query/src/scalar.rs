@@ -486,7 +486,11 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
                 .map_or(Datum::Null, Datum::Text)
         }
         // Orbit keeps expressions as their SQL text: that text is the expression.
-        Builtin::GetExpr => a(0).clone(),
+        // An index's predicate or expressions (pg_index.indpred/indexprs), printed pretty.
+        Builtin::GetExpr => match (a(0), a(2)) {
+            (Datum::Text(t), Datum::Bool(true)) => Datum::Text(crate::bind::pretty_text(t)),
+            (v, _) => v.clone(),
+        },
         Builtin::FormatType => {
             use orbit_engine::table::SqlType;
             let Some(oid) = a(0).as_i64() else { return Ok(Datum::Null) };

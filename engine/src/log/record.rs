@@ -7,7 +7,8 @@ use super::frame::Kind;
 use crate::keyspace::Entry;
 use crate::table::in_doubt::{PartTable, PreparedPart};
 use crate::table::{
-    CheckDef, ColumnDef, Datum, FkAction, ForeignKeyDef, Identity, IndexDef, Interval, OidKind, Row, SqlType, TableDef,
+    CheckDef, ColumnDef, Datum, FkAction, ForeignKeyDef, Identity, IndexDef, IndexExpr, Interval, OidKind, Row,
+    SqlType, TableDef,
 };
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
@@ -459,6 +460,26 @@ impl Encoder {
                 let cols: Vec<u16> =
                     x.columns.iter().map(|&i| u16::try_from(i).expect("column index fits u16")).collect();
                 let columns = fbb.create_vector(&cols);
+                let exprs: Vec<_> = x
+                    .exprs
+                    .iter()
+                    .map(|e| {
+                        let expr = fbb.create_string(&e.expr);
+                        let name = fbb.create_string(&e.name);
+                        let args = fb::IndexExprArgs {
+                            expr: Some(expr),
+                            name: Some(name),
+                            type_oid: e.ty.oid(),
+                            type_mod: e.ty.modifier(),
+                        };
+                        fb::IndexExpr::create(fbb, &args)
+                    })
+                    .collect();
+                let exprs = (!exprs.is_empty()).then(|| fbb.create_vector(&exprs));
+                let predicate = x.predicate.as_deref().map(|p| fbb.create_string(p));
+                let include: Vec<u16> =
+                    x.include.iter().map(|&i| u16::try_from(i).expect("column index fits u16")).collect();
+                let include = (!include.is_empty()).then(|| fbb.create_vector(&include));
                 fb::Index::create(
                     fbb,
                     &fb::IndexArgs {
@@ -466,6 +487,10 @@ impl Encoder {
                         columns: Some(columns),
                         unique: x.unique,
                         constraint: x.constraint,
+                        exprs,
+                        predicate,
+                        include,
+                        nulls_not_distinct: x.nulls_not_distinct,
                     },
                 )
             })
@@ -763,7 +788,21 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
             let mut indexes = Vec::new();
             for x in r.indexes().into_iter().flat_map(|v| v.iter()) {
                 let cols: Vec<usize> = x.columns().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();
-                if cols.is_empty() || cols.iter().any(|&i| i >= columns.len()) {
+                let mut exprs = Vec::new();
+                for e in x.exprs().into_iter().flat_map(|v| v.iter()) {
+                    exprs.push(IndexExpr {
+                        expr: e.expr().ok_or_else(|| corrupt("index expression without its text"))?.to_string(),
+                        name: name_of(e.name(), "index expression")?,
+                        ty: sql_type(e.type_oid(), e.type_mod())?,
+                    });
+                }
+                let include: Vec<usize> = x.include().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();
+                let n_exprs = cols.iter().filter(|&&i| i == IndexDef::EXPR).count();
+                if cols.is_empty()
+                    || n_exprs != exprs.len()
+                    || cols.iter().any(|&i| i >= columns.len() && i != IndexDef::EXPR)
+                    || include.iter().any(|&i| i >= columns.len())
+                {
                     return Err(corrupt("index definition with a bad column"));
                 }
                 indexes.push(IndexDef {
@@ -771,6 +810,10 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                     columns: cols,
                     unique: x.unique(),
                     constraint: x.constraint(),
+                    exprs,
+                    predicate: x.predicate().map(str::to_string),
+                    include,
+                    nulls_not_distinct: x.nulls_not_distinct(),
                 });
             }
             let mut foreign_keys = Vec::new();
@@ -997,7 +1040,19 @@ mod tests {
             pk_name: "t_pkey".into(),
             oid: 16391,
             checks: vec![CheckDef { name: "t_l_check".into(), expr: "l > 0".into() }],
-            indexes: vec![IndexDef { name: "t_name_key".into(), columns: vec![1, 2], unique: true, constraint: true }],
+            indexes: vec![
+                IndexDef::on_columns("t_name_key".into(), vec![1, 2], true, true),
+                IndexDef {
+                    name: "t_lower_idx".into(),
+                    columns: vec![IndexDef::EXPR, 0],
+                    unique: true,
+                    constraint: false,
+                    exprs: vec![IndexExpr { expr: "lower(name)".into(), name: "lower".into(), ty: SqlType::Text }],
+                    predicate: Some("id > 0".into()),
+                    include: vec![2],
+                    nulls_not_distinct: true,
+                },
+            ],
             index_of: None,
             view: None,
             foreign_keys: vec![ForeignKeyDef {

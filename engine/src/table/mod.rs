@@ -197,14 +197,62 @@ pub struct CheckDef {
 /// key, on one shard, whatever shard the rows live on); a row with a NULL among them has no
 /// entry there (NULLs never collide, as in PostgreSQL). Any other index is keyed by all of its
 /// values.
+///
+/// An expression index (`CREATE INDEX ON t (lower(a))`) holds an expression's value where a
+/// key position's column is [`IndexDef::EXPR`]; a partial index (`... WHERE pred`) has entries
+/// only for the rows its predicate is true for. The query engine evaluates both
+/// ([`TableDef::index_entry_with`] takes the expressions' values).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexDef {
     pub name: String,
-    /// Indexes into the table's `columns`.
+    /// Indexes into the table's `columns`; [`IndexDef::EXPR`] for a key that is an expression.
     pub columns: Vec<usize>,
     pub unique: bool,
     /// Made by a UNIQUE constraint (dropped with ALTER TABLE ... DROP CONSTRAINT, not DROP INDEX).
     pub constraint: bool,
+    /// The expression keys, in key order, one per [`IndexDef::EXPR`] in `columns`.
+    pub exprs: Vec<IndexExpr>,
+    /// A partial index's predicate: SQL text over the table's columns, as CHECK keeps its text.
+    pub predicate: Option<String>,
+    /// INCLUDE's columns: listed by the catalog, not part of the key (no read here is served
+    /// by the index alone, so entries do not carry them).
+    pub include: Vec<usize>,
+    /// NULLS NOT DISTINCT (PostgreSQL 15): a unique index where NULLs collide too.
+    pub nulls_not_distinct: bool,
+}
+
+/// An expression key of an index: its SQL text over the table's columns, the name of its
+/// column in the index (PostgreSQL's: the function's name, else `expr`) and its type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexExpr {
+    pub expr: String,
+    pub name: String,
+    pub ty: SqlType,
+}
+
+impl IndexDef {
+    /// The column of a key that is an expression (fits the log's u16 column numbers).
+    pub const EXPR: usize = u16::MAX as usize;
+
+    /// An index on columns only, with every row an entry.
+    pub fn on_columns(name: String, columns: Vec<usize>, unique: bool, constraint: bool) -> IndexDef {
+        IndexDef {
+            name,
+            columns,
+            unique,
+            constraint,
+            exprs: Vec::new(),
+            predicate: None,
+            include: Vec::new(),
+            nulls_not_distinct: false,
+        }
+    }
+
+    /// Whether the index has expression keys or a predicate (uses that treat it as a list of
+    /// columns over every row, such as a foreign key's or a join's lookups, skip it).
+    pub fn is_special(&self) -> bool {
+        !self.exprs.is_empty() || self.predicate.is_some()
+    }
 }
 
 impl TableDef {
@@ -229,8 +277,18 @@ impl TableDef {
     /// [`IndexDef`]): the indexed columns, then the key columns (the row id as `ctid` for a
     /// table without a primary key); keyed by the indexed columns when unique, else by all.
     pub fn index_table(&self, index: &IndexDef) -> TableDef {
-        let mut columns: Vec<ColumnDef> =
-            index.columns.iter().map(|&i| ColumnDef::new(self.columns[i].name.clone(), self.columns[i].ty)).collect();
+        let mut exprs = index.exprs.iter();
+        let mut columns: Vec<ColumnDef> = index
+            .columns
+            .iter()
+            .map(|&i| match self.columns.get(i) {
+                Some(c) => ColumnDef::new(c.name.clone(), c.ty),
+                None => match exprs.next() {
+                    Some(x) => ColumnDef::new(x.name.clone(), x.ty),
+                    None => ColumnDef::new("expr", SqlType::Text),
+                },
+            })
+            .collect();
         if self.has_row_id() {
             columns.push(ColumnDef::new("ctid", SqlType::Int8));
         } else {
@@ -248,10 +306,27 @@ impl TableDef {
     }
 
     /// The entry `row` of this table has in `index` (None: none, for a unique index and a row
-    /// with a NULL among the indexed values): its key in the index's table and its row there.
+    /// with a NULL among the indexed values, unless NULLS NOT DISTINCT): its key in the index's table and its row there.
     pub fn index_entry(&self, index: &IndexDef, row: &[Datum]) -> Option<(Vec<u8>, Row)> {
-        let mut entry: Row = index.columns.iter().map(|&i| row.get(i).cloned().unwrap_or(Datum::Null)).collect();
-        if index.unique && entry.iter().any(|d| d.is_null()) {
+        self.index_entry_with(index, row, &[])
+    }
+
+    /// [`TableDef::index_entry`] for an index with expression keys: `computed` holds the
+    /// expressions' values for `row`, in key order.
+    pub fn index_entry_with(&self, index: &IndexDef, row: &[Datum], computed: &[Datum]) -> Option<(Vec<u8>, Row)> {
+        let mut next = computed.iter();
+        let mut entry: Row = index
+            .columns
+            .iter()
+            .map(|&i| {
+                if i == IndexDef::EXPR {
+                    next.next().cloned().unwrap_or(Datum::Null)
+                } else {
+                    row.get(i).cloned().unwrap_or(Datum::Null)
+                }
+            })
+            .collect();
+        if index.unique && !index.nulls_not_distinct && entry.iter().any(|d| d.is_null()) {
             return None;
         }
         if self.has_row_id() {
@@ -813,7 +888,7 @@ mod tests {
     #[test]
     fn index_entries() {
         let t = def();
-        let unique = IndexDef { name: "t_v_key".into(), columns: vec![1], unique: true, constraint: true };
+        let unique = IndexDef::on_columns("t_v_key".into(), vec![1], true, true);
         let plain = IndexDef { unique: false, ..unique.clone() };
         let row = vec![Datum::Int4(7), Datum::Text("a".into())];
         let (k, e) = t.index_entry(&unique, &row).unwrap();
@@ -841,7 +916,7 @@ mod tests {
     fn rename_keeps_rows_and_indexes_and_obeys_generations() {
         let mut ts = Tables::default();
         let d = def();
-        let ix = IndexDef { name: "t_v_key".into(), columns: vec![1], unique: true, constraint: true };
+        let ix = IndexDef::on_columns("t_v_key".into(), vec![1], true, true);
         assert!(ts.create(Arc::new(TableDef { indexes: vec![ix.clone()], ..(*d).clone() }), 1));
         assert!(ts.create(Arc::new(d.index_table(&ix)), 2));
         let row = vec![Datum::Int4(1), Datum::Text("a".into())];

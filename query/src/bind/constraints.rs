@@ -98,7 +98,7 @@ pub(crate) fn check_columns(text: &str) -> Vec<String> {
     parse_stored(text).map(|e| columns_named(&e)).unwrap_or_default()
 }
 
-fn parse_stored(text: &str) -> std::result::Result<ast::Expr, sqlparser::parser::ParserError> {
+pub(super) fn parse_stored(text: &str) -> std::result::Result<ast::Expr, sqlparser::parser::ParserError> {
     let dialect = sqlparser::dialect::PostgreSqlDialect {};
     sqlparser::parser::Parser::new(&dialect).try_with_sql(text).and_then(|mut p| p.parse_expr())
 }
@@ -107,10 +107,14 @@ fn parse_stored(text: &str) -> std::result::Result<ast::Expr, sqlparser::parser:
 /// `def.columns`): the indexes and CHECK constraints that use it go too, as in PostgreSQL, and
 /// the other indexes' column numbers follow the columns.
 pub(crate) fn drop_column_constraints(def: &mut TableDef, i: usize, name: &str) {
-    def.indexes.retain(|x| !x.columns.contains(&i));
+    def.indexes.retain(|x| {
+        !x.columns.contains(&i)
+            && !x.include.contains(&i)
+            && !super::index_exprs::columns_used(x).iter().any(|n| n == name)
+    });
     for x in &mut def.indexes {
-        for c in &mut x.columns {
-            if *c > i {
+        for c in x.columns.iter_mut().chain(x.include.iter_mut()) {
+            if *c > i && *c != IndexDef::EXPR {
                 *c -= 1;
             }
         }
@@ -163,11 +167,29 @@ pub(crate) fn rename_column_in_checks(def: &mut TableDef, old: &str, new: &str) 
         let _ = e.visit(&mut Rename(old, new));
         c.expr = e.to_string();
     }
+    // Index expressions and predicates too.
+    for x in &mut def.indexes {
+        let name = x.name.clone();
+        let rename = |text: &mut String| -> Result<()> {
+            let mut e = parse_stored(text).map_err(|e| {
+                SqlError::internal(format!("stored expression of index \"{name}\" does not parse: {e}"))
+            })?;
+            let _ = e.visit(&mut Rename(old, new));
+            *text = e.to_string();
+            Ok(())
+        };
+        for k in &mut x.exprs {
+            rename(&mut k.expr)?;
+        }
+        if let Some(p) = &mut x.predicate {
+            rename(p)?;
+        }
+    }
     Ok(())
 }
 
 /// Whether an expression holds a subquery (not allowed in CHECK).
-fn has_subquery(e: &ast::Expr) -> bool {
+pub(super) fn has_subquery(e: &ast::Expr) -> bool {
     use sqlparser::ast::Visit;
     struct Finder;
     impl ast::Visitor for Finder {
@@ -250,7 +272,7 @@ impl Binder<'_> {
             if def.indexes.iter().any(|x| x.name == name) || name == def.pk_name || name == def.name {
                 return Err(SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{name}\" already exists")));
             }
-            def.indexes.push(IndexDef { name, columns, unique: true, constraint: true });
+            def.indexes.push(IndexDef::on_columns(name, columns, true, true));
         }
         Ok(())
     }
@@ -359,7 +381,7 @@ impl Binder<'_> {
                 };
                 Ok(Some(Plan::CreateIndex {
                     table,
-                    index: IndexDef { name, columns, unique: true, constraint: true },
+                    index: IndexDef::on_columns(name, columns, true, true),
                     if_not_exists: false,
                 }))
             }
@@ -418,15 +440,8 @@ impl Binder<'_> {
 
     /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON table (column, ...)`.
     pub(super) fn create_index(&mut self, ci: &ast::CreateIndex) -> Result<Plan> {
-        if ci.concurrently
-            || ci.predicate.is_some()
-            || !ci.include.is_empty()
-            || !ci.with.is_empty()
-            || ci.nulls_distinct == Some(false)
-        {
-            return Err(SqlError::unsupported(
-                "CREATE INDEX with CONCURRENTLY, WHERE, INCLUDE, WITH or NULLS NOT DISTINCT is not supported yet",
-            ));
+        if ci.concurrently || !ci.with.is_empty() {
+            return Err(SqlError::unsupported("CREATE INDEX with CONCURRENTLY or WITH is not supported yet"));
         }
         match &ci.using {
             None => {}
@@ -446,7 +461,9 @@ impl Binder<'_> {
             )
             .detail("This operation is not supported for views."));
         }
-        let columns = self.key_columns(&ci.columns, &table.columns, "")?;
+        let (columns, exprs, key_names) = self.index_keys(&ci.columns, &table)?;
+        let predicate = ci.predicate.as_ref().map(|p| self.index_where(p, &table)).transpose()?;
+        let include = self.index_include(&ci.include, &table)?;
         let name = match &ci.name {
             // An index is in its table's schema (PostgreSQL's grammar has no schema there).
             Some(n) => match n.0.as_slice() {
@@ -459,14 +476,20 @@ impl Binder<'_> {
                 },
                 _ => return Err(SqlError::syntax(".")),
             },
-            None => {
-                let cols: Vec<&str> = columns.iter().map(|&i| table.columns[i].name.as_str()).collect();
-                choose_name(&table.name, Some(&cols.join("_")), "idx", relation_exists)
-            }
+            None => choose_name(&table.name, Some(&key_names.join("_")), "idx", relation_exists),
         };
         Ok(Plan::CreateIndex {
             table,
-            index: IndexDef { name, columns, unique: ci.unique, constraint: false },
+            index: IndexDef {
+                name,
+                columns,
+                unique: ci.unique,
+                constraint: false,
+                exprs,
+                predicate,
+                include,
+                nulls_not_distinct: ci.nulls_distinct == Some(false),
+            },
             if_not_exists: ci.if_not_exists,
         })
     }

@@ -6,6 +6,10 @@
 //! whole filter is checked on them. The transaction's own changes to the index and the table
 //! are overlaid, as for a scan.
 //!
+//! An expression key (`lower(email)`) counts as pinned by a filter conjunct comparing the same
+//! bound expression with a value; a partial index is read only for a filter whose conjuncts
+//! include every conjunct of its predicate (the rows it lacks cannot match then).
+//!
 //! The index is chosen when the statement runs (a filter's comparisons are few): a unique index
 //! read in full first, then the index whose leading columns the filter pins most. There are no
 //! statistics yet, so a range that covers most of a table is still read through the index.
@@ -79,36 +83,123 @@ pub(crate) fn choose<'a>(table: &'a TableDef, filter: &Expr) -> Option<Access<'a
     }
     let eq = crate::bind::equalities(filter, table);
     let cmp = comparisons(filter, table);
-    if eq.is_empty() && cmp.is_empty() {
+    // Only expression keys can serve a filter without column comparisons.
+    if eq.is_empty() && cmp.is_empty() && table.indexes.iter().all(|x| x.exprs.is_empty()) {
         return None;
     }
     let mut best: Option<Access> = None;
     for ix in &table.indexes {
-        let vals: Vec<Expr> =
-            ix.columns.iter().map_while(|c| eq.iter().find(|(i, _)| i == c).map(|(_, v)| v.clone())).collect();
-        let (mut lower, mut upper) = (None, None);
-        if let Some(&next) = ix.columns.get(vals.len()) {
-            for (i, op, v) in &cmp {
-                if *i != next {
-                    continue;
-                }
-                match op {
-                    CmpOp::Gt | CmpOp::GtEq if lower.is_none() => lower = Some((v.clone(), *op == CmpOp::GtEq)),
-                    CmpOp::Lt | CmpOp::LtEq if upper.is_none() => upper = Some((v.clone(), *op == CmpOp::LtEq)),
-                    _ => {}
-                }
+        if !ix.is_special() {
+            if eq.is_empty() && cmp.is_empty() {
+                continue;
             }
-        }
-        let a = Access { index: ix, eq: vals, lower, upper };
-        if a.eq.is_empty() && !a.has_range() {
+            let vals: Vec<Expr> =
+                ix.columns.iter().map_while(|c| eq.iter().find(|(i, _)| i == c).map(|(_, v)| v.clone())).collect();
+            let mut lower_upper = (None, None);
+            if let Some(&next) = ix.columns.get(vals.len()) {
+                bounds(cmp.iter().filter(|(i, _, _)| *i == next).map(|(_, op, v)| (*op, v)), &mut lower_upper);
+            }
+            consider(Access { index: ix, eq: vals, lower: lower_upper.0, upper: lower_upper.1 }, &mut best);
             continue;
         }
-        let score = |a: &Access| (a.point(), a.eq.len() * 2 + a.has_range() as usize);
-        if best.as_ref().is_none_or(|b| score(&a) > score(b)) {
-            best = Some(a);
+        // An expression index: its keys are matched as bound expressions; a partial one only
+        // serves a filter that implies its predicate.
+        if !crate::index::implied_by(table, ix, Some(filter)).unwrap_or(false) {
+            continue;
         }
+        let Ok(b) = crate::index::bound_index(table, ix) else { continue };
+        let mut exprs = b.0.iter();
+        let keys: Vec<Option<Expr>> =
+            ix.columns
+                .iter()
+                .map(|&c| {
+                    if c == IndexDef::EXPR {
+                        exprs.next().cloned()
+                    } else {
+                        Some(Expr::Column(c, table.columns[c].ty))
+                    }
+                })
+                .collect();
+        let key_cmp = |k: &Expr| expr_comparisons(filter, k);
+        let mut vals = Vec::new();
+        for k in keys.iter() {
+            let Some(k) = k else { break };
+            match key_cmp(k).into_iter().find(|(op, _)| *op == CmpOp::Eq) {
+                Some((_, v)) => vals.push(v),
+                None => break,
+            }
+        }
+        let mut lower_upper = (None, None);
+        if let Some(Some(next)) = keys.get(vals.len()) {
+            let c = key_cmp(next);
+            bounds(c.iter().map(|(op, v)| (*op, v)), &mut lower_upper);
+        }
+        consider(Access { index: ix, eq: vals, lower: lower_upper.0, upper: lower_upper.1 }, &mut best);
     }
     best
+}
+
+/// A bound of a key range: a value and whether it is inclusive.
+type KeyBound = Option<(Expr, bool)>;
+
+/// The lower and upper bounds among comparisons `key op value` (the first of each).
+fn bounds<'e>(cmp: impl Iterator<Item = (CmpOp, &'e Expr)>, out: &mut (KeyBound, KeyBound)) {
+    for (op, v) in cmp {
+        match op {
+            CmpOp::Gt | CmpOp::GtEq if out.0.is_none() => out.0 = Some((v.clone(), op == CmpOp::GtEq)),
+            CmpOp::Lt | CmpOp::LtEq if out.1.is_none() => out.1 = Some((v.clone(), op == CmpOp::LtEq)),
+            _ => {}
+        }
+    }
+}
+
+/// Keeps `a` as the best access if it beats `best`: a unique index read in full, then the
+/// most leading keys pinned (a range on the next counting half).
+fn consider<'a>(a: Access<'a>, best: &mut Option<Access<'a>>) {
+    if a.eq.is_empty() && !a.has_range() {
+        return;
+    }
+    let score = |a: &Access| (a.point(), a.eq.len() * 2 + a.has_range() as usize);
+    if best.as_ref().is_none_or(|b| score(&a) > score(b)) {
+        *best = Some(a);
+    }
+}
+
+/// The filter's comparisons of `key` (an expression over the row, matched as bound) with a
+/// value not depending on the row, as `key op value`.
+fn expr_comparisons(filter: &Expr, key: &Expr) -> Vec<(CmpOp, Expr)> {
+    let mut parts = Vec::new();
+    crate::join::conjuncts(filter, &mut parts);
+    let want = format!("{key:?}");
+    let kt = key.ty();
+    let same_kind = |b: SqlType| {
+        (kt.is_integer() && b.is_integer())
+            || (kt.is_float() && b.is_float())
+            || (kt.is_string() && b.is_string())
+            || kt == b
+    };
+    let flip = |op: CmpOp| match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::LtEq => CmpOp::GtEq,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::GtEq => CmpOp::LtEq,
+        other => other,
+    };
+    parts
+        .into_iter()
+        .filter_map(|p| match p {
+            Expr::Cmp(op @ (CmpOp::Eq | CmpOp::Lt | CmpOp::LtEq | CmpOp::Gt | CmpOp::GtEq), a, b) => {
+                if format!("{a:?}") == want && b.is_row_independent() && same_kind(b.ty()) {
+                    Some((op, *b))
+                } else if format!("{b:?}") == want && a.is_row_independent() && same_kind(a.ty()) {
+                    Some((flip(op), *a))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The smallest key greater than every key that starts with `prefix` (None: there is none).

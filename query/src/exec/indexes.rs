@@ -57,16 +57,24 @@ async fn build(txn: &mut Txn, table: &Arc<TableDef>, index: &IndexDef) -> Result
     let own = txn.overlay_rows(table);
     if index.unique {
         let seen: Vec<&Row> = visible(&rows, &own).collect();
-        let mut entries: Vec<(Vec<u8>, usize)> =
-            seen.iter().enumerate().filter_map(|(i, r)| table.index_entry(index, r).map(|(k, _)| (k, i))).collect();
+        let mut entries: Vec<(Vec<u8>, usize)> = Vec::with_capacity(seen.len());
+        for (i, r) in seen.iter().enumerate() {
+            if let Some((k, _)) = crate::index::entry(table, index, r)? {
+                entries.push((k, i));
+            }
+        }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(crate::index::duplicate(table, index, seen[w[0].1], false));
         }
     }
-    let items =
-        rows.iter().filter_map(|(k, r)| table.index_entry(index, r).map(|(e, row)| (e, row, own.contains_key(k))));
-    let (entries, deletes) = one_per_key(items.collect());
+    let mut items = Vec::with_capacity(rows.len());
+    for (k, r) in rows.iter() {
+        if let Some((e, row)) = crate::index::entry(table, index, r)? {
+            items.push((e, row, own.contains_key(k)));
+        }
+    }
+    let (entries, deletes) = one_per_key(items);
     let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
     for (k, e) in entries {
         per_shard[shard_of_key(&k, n)].push((k, e));
@@ -89,8 +97,10 @@ async fn build(txn: &mut Txn, table: &Arc<TableDef>, index: &IndexDef) -> Result
     for k in deletes {
         txn.write(&idef, k, None)?;
     }
-    for (k, e) in own.values().flatten().filter_map(|r| table.index_entry(index, r)) {
-        txn.write(&idef, k, Some(e))?;
+    for r in own.values().flatten() {
+        if let Some((k, e)) = crate::index::entry(table, index, r)? {
+            txn.write(&idef, k, Some(e))?;
+        }
     }
     carry_writes(txn, table, own)
 }

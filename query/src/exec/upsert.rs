@@ -17,11 +17,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// The key a row has for an arbiter (None: it cannot collide there, a NULL in a unique index).
-fn arbiter_key(table: &TableDef, a: Arbiter, row: &[Datum]) -> Option<Vec<u8>> {
-    match a {
+fn arbiter_key(table: &TableDef, a: Arbiter, row: &[Datum]) -> Result<Option<Vec<u8>>> {
+    Ok(match a {
         Arbiter::PrimaryKey => Some(table.key_of(row)),
-        Arbiter::Index(i) => table.index_entry(&table.indexes[i], row).map(|(k, _)| k),
-    }
+        Arbiter::Index(i) => crate::index::entry(table, &table.indexes[i], row)?.map(|(k, _)| k),
+    })
 }
 
 pub(super) async fn upsert(
@@ -54,7 +54,7 @@ pub(super) async fn upsert(
         let idef = crate::index::index_table(table, ix)?;
         let mut to_lock = Vec::new();
         for r in &rows {
-            let Some(ek) = arbiter_key(table, *a, r) else { continue };
+            let Some(ek) = arbiter_key(table, *a, r)? else { continue };
             if holders.contains_key(&(i, ek.clone())) {
                 continue;
             }
@@ -106,7 +106,7 @@ pub(super) async fn upsert(
         // The existing row this one collides with on an arbiter, if any.
         let mut conflict = None;
         for a in &arbiters {
-            let Some(k) = arbiter_key(table, *a, &row) else { continue };
+            let Some(k) = arbiter_key(table, *a, &row)? else { continue };
             let holder = match a {
                 Arbiter::PrimaryKey => Some(k),
                 Arbiter::Index(i) => holders.get(&(*i, k)).cloned().flatten(),
@@ -151,10 +151,14 @@ pub(super) async fn upsert(
         // Later rows of this statement see this one.
         for a in &arbiters {
             if let Arbiter::Index(i) = a {
-                if let Some(old_k) = before.as_ref().and_then(|b| arbiter_key(table, *a, b)) {
+                let old_k = match &before {
+                    Some(b) => arbiter_key(table, *a, b)?,
+                    None => None,
+                };
+                if let Some(old_k) = old_k {
                     holders.insert((*i, old_k), None);
                 }
-                if let Some(new_k) = arbiter_key(table, *a, &new) {
+                if let Some(new_k) = arbiter_key(table, *a, &new)? {
                     holders.insert((*i, new_k), Some(key.clone()));
                 }
             }

@@ -2638,6 +2638,10 @@ impl<'a> Index<'a> {
   pub const VT_COLUMNS: ::flatbuffers::VOffsetT = 6;
   pub const VT_UNIQUE: ::flatbuffers::VOffsetT = 8;
   pub const VT_CONSTRAINT: ::flatbuffers::VOffsetT = 10;
+  pub const VT_EXPRS: ::flatbuffers::VOffsetT = 12;
+  pub const VT_PREDICATE: ::flatbuffers::VOffsetT = 14;
+  pub const VT_INCLUDE: ::flatbuffers::VOffsetT = 16;
+  pub const VT_NULLS_NOT_DISTINCT: ::flatbuffers::VOffsetT = 18;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -2649,8 +2653,12 @@ impl<'a> Index<'a> {
     args: &'args IndexArgs<'args>
   ) -> ::flatbuffers::WIPOffset<Index<'bldr>> {
     let mut builder = IndexBuilder::new(_fbb);
+    if let Some(x) = args.include { builder.add_include(x); }
+    if let Some(x) = args.predicate { builder.add_predicate(x); }
+    if let Some(x) = args.exprs { builder.add_exprs(x); }
     if let Some(x) = args.columns { builder.add_columns(x); }
     if let Some(x) = args.name { builder.add_name(x); }
+    builder.add_nulls_not_distinct(args.nulls_not_distinct);
     builder.add_constraint(args.constraint);
     builder.add_unique(args.unique);
     builder.finish()
@@ -2664,6 +2672,7 @@ impl<'a> Index<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Index::VT_NAME, None)}
   }
+  /// 65535 for a key that is an expression (the next of `exprs`).
   #[inline]
   pub fn columns(&self) -> Option<::flatbuffers::Vector<'a, u16>> {
     // Safety:
@@ -2685,6 +2694,37 @@ impl<'a> Index<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<bool>(Index::VT_CONSTRAINT, Some(false)).unwrap()}
   }
+  /// Expression keys (absent in logs written before expression indexes).
+  #[inline]
+  pub fn exprs(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<IndexExpr<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<IndexExpr>>>>(Index::VT_EXPRS, None)}
+  }
+  /// A partial index's predicate as SQL text.
+  #[inline]
+  pub fn predicate(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Index::VT_PREDICATE, None)}
+  }
+  /// INCLUDE's columns.
+  #[inline]
+  pub fn include(&self) -> Option<::flatbuffers::Vector<'a, u16>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u16>>>(Index::VT_INCLUDE, None)}
+  }
+  #[inline]
+  pub fn nulls_not_distinct(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(Index::VT_NULLS_NOT_DISTINCT, Some(false)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for Index<'_> {
@@ -2697,6 +2737,10 @@ impl ::flatbuffers::Verifiable for Index<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u16>>>("columns", Self::VT_COLUMNS, false)?
      .visit_field::<bool>("unique", Self::VT_UNIQUE, false)?
      .visit_field::<bool>("constraint", Self::VT_CONSTRAINT, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<IndexExpr>>>>("exprs", Self::VT_EXPRS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("predicate", Self::VT_PREDICATE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u16>>>("include", Self::VT_INCLUDE, false)?
+     .visit_field::<bool>("nulls_not_distinct", Self::VT_NULLS_NOT_DISTINCT, false)?
      .finish();
     Ok(())
   }
@@ -2706,6 +2750,10 @@ pub struct IndexArgs<'a> {
     pub columns: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u16>>>,
     pub unique: bool,
     pub constraint: bool,
+    pub exprs: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<IndexExpr<'a>>>>>,
+    pub predicate: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub include: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u16>>>,
+    pub nulls_not_distinct: bool,
 }
 impl<'a> Default for IndexArgs<'a> {
   #[inline]
@@ -2715,6 +2763,10 @@ impl<'a> Default for IndexArgs<'a> {
       columns: None,
       unique: false,
       constraint: false,
+      exprs: None,
+      predicate: None,
+      include: None,
+      nulls_not_distinct: false,
     }
   }
 }
@@ -2741,6 +2793,22 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> IndexBuilder<'a, 'b, A> {
     self.fbb_.push_slot::<bool>(Index::VT_CONSTRAINT, constraint, false);
   }
   #[inline]
+  pub fn add_exprs(&mut self, exprs: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<IndexExpr<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Index::VT_EXPRS, exprs);
+  }
+  #[inline]
+  pub fn add_predicate(&mut self, predicate: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Index::VT_PREDICATE, predicate);
+  }
+  #[inline]
+  pub fn add_include(&mut self, include: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u16>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Index::VT_INCLUDE, include);
+  }
+  #[inline]
+  pub fn add_nulls_not_distinct(&mut self, nulls_not_distinct: bool) {
+    self.fbb_.push_slot::<bool>(Index::VT_NULLS_NOT_DISTINCT, nulls_not_distinct, false);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> IndexBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     IndexBuilder {
@@ -2762,6 +2830,158 @@ impl ::core::fmt::Debug for Index<'_> {
       ds.field("columns", &self.columns());
       ds.field("unique", &self.unique());
       ds.field("constraint", &self.constraint());
+      ds.field("exprs", &self.exprs());
+      ds.field("predicate", &self.predicate());
+      ds.field("include", &self.include());
+      ds.field("nulls_not_distinct", &self.nulls_not_distinct());
+      ds.finish()
+  }
+}
+pub enum IndexExprOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+/// An index's expression key: SQL text, its column's name in the index, its type.
+pub struct IndexExpr<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for IndexExpr<'a> {
+  type Inner = IndexExpr<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> IndexExpr<'a> {
+  pub const VT_EXPR: ::flatbuffers::VOffsetT = 4;
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 6;
+  pub const VT_TYPE_OID: ::flatbuffers::VOffsetT = 8;
+  pub const VT_TYPE_MOD: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    IndexExpr { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args IndexExprArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<IndexExpr<'bldr>> {
+    let mut builder = IndexExprBuilder::new(_fbb);
+    builder.add_type_mod(args.type_mod);
+    builder.add_type_oid(args.type_oid);
+    if let Some(x) = args.name { builder.add_name(x); }
+    if let Some(x) = args.expr { builder.add_expr(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn expr(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(IndexExpr::VT_EXPR, None)}
+  }
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(IndexExpr::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn type_oid(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(IndexExpr::VT_TYPE_OID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn type_mod(&self) -> i32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i32>(IndexExpr::VT_TYPE_MOD, Some(-1)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for IndexExpr<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("expr", Self::VT_EXPR, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<u32>("type_oid", Self::VT_TYPE_OID, false)?
+     .visit_field::<i32>("type_mod", Self::VT_TYPE_MOD, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct IndexExprArgs<'a> {
+    pub expr: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub type_oid: u32,
+    pub type_mod: i32,
+}
+impl<'a> Default for IndexExprArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    IndexExprArgs {
+      expr: None,
+      name: None,
+      type_oid: 0,
+      type_mod: -1,
+    }
+  }
+}
+
+pub struct IndexExprBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> IndexExprBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_expr(&mut self, expr: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(IndexExpr::VT_EXPR, expr);
+  }
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(IndexExpr::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_type_oid(&mut self, type_oid: u32) {
+    self.fbb_.push_slot::<u32>(IndexExpr::VT_TYPE_OID, type_oid, 0);
+  }
+  #[inline]
+  pub fn add_type_mod(&mut self, type_mod: i32) {
+    self.fbb_.push_slot::<i32>(IndexExpr::VT_TYPE_MOD, type_mod, -1);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> IndexExprBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    IndexExprBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<IndexExpr<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for IndexExpr<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("IndexExpr");
+      ds.field("expr", &self.expr());
+      ds.field("name", &self.name());
+      ds.field("type_oid", &self.type_oid());
+      ds.field("type_mod", &self.type_mod());
       ds.finish()
   }
 }

@@ -35,9 +35,9 @@ mod window;
 pub use constraints::bind_check;
 pub(crate) use constraints::check_columns;
 pub(crate) use constraints::index_owner;
-pub use prepare::explain_execute;
 pub use index_exprs::bind_index;
 pub(crate) use index_exprs::{key_text, pg_text, pretty_text};
+pub use prepare::explain_execute;
 pub use prepare::{execute_args, Discard};
 use temporal::{datetime_common, is_temporal};
 

@@ -66,8 +66,9 @@ impl CopyOptions {
 pub enum CopySource {
     /// A table's columns (indexes into its definition, in COPY's order).
     Table { table: Arc<TableDef>, columns: Vec<usize> },
-    /// `COPY (SELECT ...) TO STDOUT`.
-    Query(Box<crate::bind::SelectPlan>),
+    /// `COPY (query) TO STDOUT`: a SELECT, or a query with subqueries, WITH or set
+    /// operations (`Plan::Select` or `Plan::Query`).
+    Query(Box<crate::bind::Plan>),
 }
 
 /// A bound COPY ... FROM STDIN or COPY ... TO STDOUT.

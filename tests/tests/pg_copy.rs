@@ -103,6 +103,20 @@ fn copy_in_and_out_in_text_and_csv() {
         )
         .await;
         assert_eq!(csv, "\"tab\there\"\n\n");
+        // A query with subqueries, WITH and set operations (PostgreSQL copies any query).
+        let text = copy_out(
+            &c,
+            "COPY (SELECT id, (SELECT count(*) FROM t t2 WHERE t2.id <= t.id) FROM t \
+             WHERE id IN (SELECT id FROM t WHERE qty = 7) ORDER BY id) TO STDOUT",
+        )
+        .await;
+        assert_eq!(text, "4\t4\n5\t5\n");
+        let text = copy_out(
+            &c,
+            "COPY (WITH w AS (SELECT 2 AS i UNION SELECT 3) SELECT id FROM t JOIN w ON id = i ORDER BY id) TO STDOUT",
+        )
+        .await;
+        assert_eq!(text, "2\n3\n");
         // Errors as PostgreSQL words them, with CONTEXT.
         let e = copy_in(&c, "COPY t FROM STDIN", b"7\ta\t1\tq\n8\tb\t2\tq\n9\tc\tabc\tq\n").await.unwrap_err();
         let db = e.as_db_error().expect("db error");

@@ -123,11 +123,11 @@ async fn copy_out(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
     if plan.options.binary {
         return copy_out_binary(c, plan).await;
     }
-    let rows = match c.txn.as_ref() {
+    let rows = match c.txn.as_mut() {
         Some(t) => orbit_query::exec::copy_out(t, plan).await?,
         None => {
-            let t = orbit_query::Txn::new();
-            let r = orbit_query::exec::copy_out(&t, plan).await;
+            let mut t = orbit_query::Txn::new();
+            let r = orbit_query::exec::copy_out(&mut t, plan).await;
             t.rollback().await;
             r?
         }
@@ -152,11 +152,11 @@ async fn copy_out(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
 /// COPY TO in the binary format: the header in the first CopyData, one CopyData per tuple,
 /// the trailer in the last.
 async fn copy_out_binary(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
-    let rows = match c.txn.as_ref() {
+    let rows = match c.txn.as_mut() {
         Some(t) => orbit_query::exec::copy_out_values(t, plan).await?,
         None => {
-            let t = orbit_query::Txn::new();
-            let r = orbit_query::exec::copy_out_values(&t, plan).await;
+            let mut t = orbit_query::Txn::new();
+            let r = orbit_query::exec::copy_out_values(&mut t, plan).await;
             t.rollback().await;
             r?
         }

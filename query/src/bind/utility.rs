@@ -966,10 +966,12 @@ impl Binder<'_> {
                     return Err(SqlError::unsupported("COPY (...) TO takes a SELECT only"));
                 };
                 let (plan, cols) = self.query(q)?;
-                let Plan::Select(sp) = plan else {
+                // Its subqueries, WITH queries and set operations run with it.
+                let plan = self.finish_statement(plan)?;
+                if !matches!(plan, Plan::Select(_) | Plan::Query(_)) {
                     return Err(SqlError::unsupported("COPY (...) TO takes a SELECT only"));
-                };
-                (CopySource::Query(sp), cols.into_iter().map(|c| c.name).collect::<Vec<String>>())
+                }
+                (CopySource::Query(Box::new(plan)), cols.into_iter().map(|c| c.name).collect::<Vec<String>>())
             }
             (None, None) => return Err(c.error()),
         };

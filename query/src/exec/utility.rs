@@ -117,20 +117,20 @@ pub async fn copy_insert(
 }
 
 /// The rows COPY TO writes, as the text of each copied column (None: NULL).
-pub async fn copy_out(txn: &Txn, plan: &CopyPlan) -> Result<Vec<Vec<Option<String>>>> {
+pub async fn copy_out(txn: &mut Txn, plan: &CopyPlan) -> Result<Vec<Vec<Option<String>>>> {
     let rows = copy_out_values(txn, plan).await?;
     Ok(rows.iter().map(|row| crate::copy::texts(row)).collect())
 }
 
 /// The rows COPY TO sends, as values in COPY's column order (the binary format encodes them
 /// itself).
-pub async fn copy_out_values(txn: &Txn, plan: &CopyPlan) -> Result<Vec<Row>> {
+pub async fn copy_out_values(txn: &mut Txn, plan: &CopyPlan) -> Result<Vec<Row>> {
     match &plan.source {
         CopySource::Table { table, columns } => {
             let rows = scan(txn, table, None, None, &[]).await?;
             Ok(rows.into_iter().map(|(_, r)| columns.iter().map(|&i| r[i].clone()).collect()).collect())
         }
-        CopySource::Query(q) => Ok(super::select(txn, q, &[]).await?.rows),
+        CopySource::Query(q) => Ok(Box::pin(super::execute(q, &[], txn)).await?.rows),
     }
 }
 

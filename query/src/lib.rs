@@ -24,6 +24,7 @@ pub mod group;
 pub mod index;
 pub mod index_join;
 pub mod join;
+mod join_key;
 pub mod json;
 pub mod json_build;
 pub mod lateral;

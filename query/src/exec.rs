@@ -627,7 +627,21 @@ pub(crate) async fn scan_columns(
     params: &[Datum],
     cols: Option<Arc<[usize]>>,
 ) -> Result<Vec<(Vec<u8>, Row)>> {
-    let rows = scan_rows(txn, table, filter, key, params, cols).await?;
+    scan_reduced(txn, table, filter, key, params, cols, None).await
+}
+
+/// [`scan_columns`], the shards sending only the rows whose join keys are in `reduce` (a join's
+/// key reduction, [`crate::join`]; rows read another way come back all).
+pub(crate) async fn scan_reduced(
+    txn: &Txn,
+    table: &Arc<TableDef>,
+    filter: Option<&Expr>,
+    key: Option<&[Expr]>,
+    params: &[Datum],
+    cols: Option<Arc<[usize]>>,
+    reduce: Option<Arc<crate::join_key::Reduce>>,
+) -> Result<Vec<(Vec<u8>, Row)>> {
+    let rows = scan_rows(txn, table, filter, key, params, cols, reduce).await?;
     // The rows the shards sent back are held here until the statement has used them.
     let mut held = crate::memory::Held::new(txn.memory(), "rows from shards");
     held.add(rows.iter().map(|(k, r)| k.len() + crate::memory::row_bytes(r)).sum())?;
@@ -650,17 +664,20 @@ async fn scan_rows(
     key: Option<&[Expr]>,
     params: &[Datum],
     cols: Option<Arc<[usize]>>,
+    reduce: Option<Arc<crate::join_key::Reduce>>,
 ) -> Result<Vec<(Vec<u8>, Row)>> {
-    let Some(c) = cols.clone() else { return scan_whole_rows(txn, table, filter, key, params, None).await };
-    if crate::relation::is_derived(table)
+    let other_path = crate::relation::is_derived(table)
         || crate::catalog::is_view(table)
         || key.is_some()
-        || filter.is_some_and(|f| index_scan::choose(table, f).is_some())
-    {
-        let rows = scan_whole_rows(txn, table, filter, key, params, None).await?;
-        return Ok(rows.into_iter().map(|(k, r)| (k, narrow(&r, Some(&c)))).collect());
+        || filter.is_some_and(|f| index_scan::choose(table, f).is_some());
+    if other_path {
+        let rows = scan_whole_rows(txn, table, filter, key, params, None, None).await?;
+        return Ok(match cols {
+            Some(c) => rows.into_iter().map(|(k, r)| (k, narrow(&r, Some(&c)))).collect(),
+            None => rows,
+        });
     }
-    scan_whole_rows(txn, table, filter, key, params, cols).await
+    scan_whole_rows(txn, table, filter, key, params, cols, reduce).await
 }
 
 async fn scan_whole_rows(
@@ -670,6 +687,7 @@ async fn scan_whole_rows(
     key: Option<&[Expr]>,
     params: &[Datum],
     cols: Option<Arc<[usize]>>,
+    reduce: Option<Arc<crate::join_key::Reduce>>,
 ) -> Result<Vec<(Vec<u8>, Row)>> {
     if crate::relation::is_derived(table) {
         return crate::relation::scan(txn, table, filter, params);
@@ -729,6 +747,9 @@ async fn scan_whole_rows(
         };
         let rows = rows.map_err(too_old)?;
         let mut keep = |k: &Vec<u8>, row: &Row| {
+            if reduce.as_ref().is_some_and(|r| !r.contains(row)) {
+                return Ok(());
+            }
             let row = narrow(row, sent.as_deref());
             let size = k.len() + crate::memory::row_bytes(&row);
             bytes += size;

@@ -523,6 +523,10 @@ impl Split {
     }
 }
 
+/// Key reduction ([`rows_where`]): a table not read yet is read with the keys of the rows so
+/// far when they are at most this fraction of its (estimated) rows.
+const REDUCE_RATIO: f64 = 4.0;
+
 /// Whether every join of `plan` is inner (or cross), so WHERE and ON are one set of conditions
 /// the planner may reorder.
 pub(crate) fn reorderable(plan: &JoinPlan) -> bool {
@@ -817,9 +821,10 @@ async fn read_whole(
     filter: Option<Expr>,
     params: &[Datum],
     cols: Option<Arc<[usize]>>,
+    reduce: Option<Arc<crate::join_key::Reduce>>,
 ) -> Result<Vec<Row>> {
     let key = filter.as_ref().and_then(|f| crate::bind::pk_lookup(f, def));
-    let rows = crate::exec::scan_columns(txn, def, filter.as_ref(), key.as_deref(), params, cols).await?;
+    let rows = crate::exec::scan_reduced(txn, def, filter.as_ref(), key.as_deref(), params, cols, reduce).await?;
     Ok(rows.into_iter().map(|(_, r)| r).collect())
 }
 
@@ -902,6 +907,15 @@ pub(crate) async fn rows_where_reading(
     for (k, lk) in lookups(&sp, &cols, &estimates, 0, &planned).into_iter().enumerate() {
         deferred[planned[k + 1]] = lk;
     }
+    // Nor is a table hash-joined to tables whose joined rows are estimated few next to it: it
+    // is read at its step with their keys (key reduction, below).
+    let mut mask = 1usize << planned[0];
+    for &t in &planned[1..] {
+        if hash_joined(&sp, mask, t) && set_rows(&sp, &cols, &estimates, mask) * REDUCE_RATIO <= estimates[t] {
+            deferred[t] = true;
+        }
+        mask |= 1 << t;
+    }
     // Each other table read with its own conditions, the smallest estimated first: once one of
     // them has no rows, an inner join has none either and the other tables are not read.
     let Split { mut local, multi, last, .. } = sp;
@@ -911,7 +925,7 @@ pub(crate) async fn rows_where_reading(
     reading.sort_by(|&a, &b| estimates[a].total_cmp(&estimates[b]).then(a.cmp(&b)));
     let mut scanned = 0usize;
     for t in reading {
-        let rows = read_whole(txn, &plan.inputs[t], filters[t].take(), params, lay.cols(t)).await?;
+        let rows = read_whole(txn, &plan.inputs[t], filters[t].take(), params, lay.cols(t), None).await?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -928,7 +942,8 @@ pub(crate) async fn rows_where_reading(
     let order = order(&sp, &cols, &sizes, scanned);
     if scanned & (1 << order[0]) == 0 {
         let first = order[0];
-        inputs[first] = read_whole(txn, &plan.inputs[first], filters[first].take(), params, lay.cols(first)).await?;
+        inputs[first] =
+            read_whole(txn, &plan.inputs[first], filters[first].take(), params, lay.cols(first), None).await?;
         if inputs[first].is_empty() {
             return Ok(Vec::new());
         }
@@ -989,6 +1004,7 @@ pub(crate) async fn rows_where_reading(
         let count = tuples.len() / stride.max(1);
         // Not read yet: looked up by key if that is cheaper for the rows so far, else read now.
         if scanned & (1 << t) == 0 {
+            let mut reduced = None;
             let mask = order[..k].iter().fold(0usize, |m, &x| m | (1 << x));
             let after = set_rows(&sp, &cols, &sizes, mask | (1 << t)) * count as f64
                 / set_rows(&sp, &cols, &sizes, mask).max(1.0);
@@ -1017,10 +1033,32 @@ pub(crate) async fn rows_where_reading(
                     let def = &plan.inputs[t];
                     crate::index_join::rows(txn, def, &by, &keys, filters[t].as_ref(), params, lay.cols(t)).await?
                 }
-                None => read_whole(txn, &plan.inputs[t], filters[t].take(), params, lay.cols(t)).await?,
+                None => {
+                    // Key reduction: few rows so far next to the table send their keys along,
+                    // and the shards send back only the rows with those keys.
+                    let reduce = (!eq.is_empty() && count as f64 * REDUCE_RATIO <= sizes[t]).then(|| {
+                        let left: Vec<(usize, usize)> = eq.iter().map(|&(l, _)| src(l)).collect();
+                        let keys = tuples.chunks(stride).map(|tu| {
+                            left.iter()
+                                .map(|&(kk, c)| inputs[order[kk]][tu[kk]].get(c).unwrap_or(&Datum::Null))
+                                .collect::<Vec<&Datum>>()
+                        });
+                        Arc::new(crate::join_key::Reduce::new(eq.iter().map(|&(_, r)| r).collect(), keys))
+                    });
+                    let mut charged = crate::memory::Held::new(txn.memory(), "join key reduction");
+                    if let Some(r) = &reduce {
+                        charged.add(r.bytes())?;
+                    }
+                    let rows = read_whole(txn, &plan.inputs[t], filters[t].take(), params, lay.cols(t), reduce.clone())
+                        .await?;
+                    // The table's rows as without the reduction (the shards' rows it checked,
+                    // plus any the transaction wrote), for EXPLAIN ANALYZE and later steps.
+                    reduced = reduce.map(|r| r.checked().max(rows.len()));
+                    rows
+                }
             };
             looked_up.push(lookup.is_some());
-            sizes[t] = inputs[t].len() as f64;
+            sizes[t] = reduced.unwrap_or(inputs[t].len()) as f64;
             scanned |= 1 << t;
         } else {
             looked_up.push(false);

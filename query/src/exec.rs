@@ -691,12 +691,48 @@ pub(crate) async fn scan(
     key: Option<&[Expr]>,
     params: &[Datum],
 ) -> Result<Vec<(Vec<u8>, Row)>> {
-    let rows = scan_rows(txn, table, filter, key, params).await?;
+    scan_columns(txn, table, filter, key, params, None).await
+}
+
+/// [`scan`], each row cut to the columns `cols` (in that order; None: all of them) where it is
+/// read: the filter sees whole rows, the shards send only those columns (a join's scans ask for
+/// the columns the rest of its plan reads, [`crate::join`]).
+pub(crate) async fn scan_columns(
+    txn: &Txn,
+    table: &Arc<TableDef>,
+    filter: Option<&Expr>,
+    key: Option<&[Expr]>,
+    params: &[Datum],
+    cols: Option<Arc<[usize]>>,
+) -> Result<Vec<(Vec<u8>, Row)>> {
+    scan_reduced(txn, table, filter, key, params, cols, None).await
+}
+
+/// [`scan_columns`], the shards sending only the rows whose join keys are in `reduce` (a join's
+/// key reduction, [`crate::join`]; rows read another way come back all).
+pub(crate) async fn scan_reduced(
+    txn: &Txn,
+    table: &Arc<TableDef>,
+    filter: Option<&Expr>,
+    key: Option<&[Expr]>,
+    params: &[Datum],
+    cols: Option<Arc<[usize]>>,
+    reduce: Option<Arc<crate::join_key::Reduce>>,
+) -> Result<Vec<(Vec<u8>, Row)>> {
+    let rows = scan_rows(txn, table, filter, key, params, cols, reduce).await?;
     // The rows the shards sent back are held here until the statement has used them.
     let mut held = crate::memory::Held::new(txn.memory(), "rows from shards");
     held.add(rows.iter().map(|(k, r)| k.len() + crate::memory::row_bytes(r)).sum())?;
     held.keep();
     Ok(rows)
+}
+
+/// `row` cut to the columns `cols` (None: all of them).
+pub(crate) fn narrow(row: &[Datum], cols: Option<&[usize]>) -> Row {
+    match cols {
+        Some(cols) => cols.iter().map(|&c| row.get(c).cloned().unwrap_or(Datum::Null)).collect(),
+        None => row.to_vec(),
+    }
 }
 
 async fn scan_rows(
@@ -705,6 +741,31 @@ async fn scan_rows(
     filter: Option<&Expr>,
     key: Option<&[Expr]>,
     params: &[Datum],
+    cols: Option<Arc<[usize]>>,
+    reduce: Option<Arc<crate::join_key::Reduce>>,
+) -> Result<Vec<(Vec<u8>, Row)>> {
+    let other_path = crate::relation::is_derived(table)
+        || crate::catalog::is_view(table)
+        || key.is_some()
+        || filter.is_some_and(|f| index_scan::choose(table, f).is_some());
+    if other_path {
+        let rows = scan_whole_rows(txn, table, filter, key, params, None, None).await?;
+        return Ok(match cols {
+            Some(c) => rows.into_iter().map(|(k, r)| (k, narrow(&r, Some(&c)))).collect(),
+            None => rows,
+        });
+    }
+    scan_whole_rows(txn, table, filter, key, params, cols, reduce).await
+}
+
+async fn scan_whole_rows(
+    txn: &Txn,
+    table: &Arc<TableDef>,
+    filter: Option<&Expr>,
+    key: Option<&[Expr]>,
+    params: &[Datum],
+    cols: Option<Arc<[usize]>>,
+    reduce: Option<Arc<crate::join_key::Reduce>>,
 ) -> Result<Vec<(Vec<u8>, Row)>> {
     if crate::relation::is_derived(table) {
         return crate::relation::scan(txn, table, filter, params);
@@ -749,6 +810,7 @@ async fn scan_rows(
     let at = txn.read_at();
     // Each shard stops once its part alone would be past the statement's memory bound.
     let (used, limit) = (txn.memory().used(), txn.memory().limit());
+    let sent = cols.clone();
     let parts = on_every_shard_at(at, move |s| {
         let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
         let mut out = Vec::new();
@@ -763,12 +825,16 @@ async fn scan_rows(
         };
         let rows = rows.map_err(too_old)?;
         let mut keep = |k: &Vec<u8>, row: &Row| {
-            let size = k.len() + crate::memory::row_bytes(row);
+            if reduce.as_ref().is_some_and(|r| !r.contains(row)) {
+                return Ok(());
+            }
+            let row = narrow(row, sent.as_deref());
+            let size = k.len() + crate::memory::row_bytes(&row);
             bytes += size;
             if bytes > limit {
                 return Err(crate::memory::out_of_memory("rows from shards", size, bytes - size, limit));
             }
-            out.push((k.clone(), row.clone()));
+            out.push((k.clone(), row));
             Ok(())
         };
         // The batch path when it runs the whole filter (crate::vector); else row at a time.
@@ -795,7 +861,7 @@ async fn scan_rows(
         for (k, r) in &w.rows {
             if let Some(r) = r {
                 if matches(filter, r, params)? {
-                    all.push((k.clone(), r.clone()));
+                    all.push((k.clone(), narrow(r, cols.as_deref())));
                 }
             }
         }
@@ -897,10 +963,13 @@ pub(crate) async fn finish_select(
     Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })
 }
 
-/// A join's rows that pass WHERE.
+/// A join's rows that pass WHERE, with the columns the rest of the SELECT reads (the others
+/// NULL: the shards do not send them).
 pub(crate) async fn joined_rows(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<Vec<Row>> {
     let Some(j) = &p.join else { return Ok(vec![]) };
-    crate::join::rows_where(txn, j, p.filter.as_ref(), params).await
+    let width = j.inputs.iter().map(|t| t.row_len()).sum();
+    let needed = crate::join::columns_read(p, width);
+    crate::join::rows_where_reading(txn, j, p.filter.as_ref(), params, Some(&needed)).await
 }
 
 fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> Result<Option<i64>> {

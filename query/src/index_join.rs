@@ -188,7 +188,8 @@ fn keys_of(lookup: &Lookup, left: &[Row]) -> BTreeSet<Vec<u8>> {
 }
 
 /// The rows of `def` that the rows so far (`left`) find through `lookup`, passing `filter` (the
-/// table's own conditions), as `txn` sees the table.
+/// table's own conditions), as `txn` sees the table, cut to the columns `cols` (None: all of
+/// them; the filter sees whole rows).
 pub(crate) async fn rows(
     txn: &Txn,
     def: &Arc<TableDef>,
@@ -196,17 +197,22 @@ pub(crate) async fn rows(
     left: &[Row],
     filter: Option<&Expr>,
     params: &[Datum],
+    cols: Option<Arc<[usize]>>,
 ) -> Result<Vec<Row>> {
     let keys = keys_of(lookup, left);
     if keys.is_empty() {
         return Ok(Vec::new());
     }
     let found = match lookup.via {
-        Via::PrimaryKey => by_keys(txn, def, keys.into_iter().collect(), filter, params).await?,
+        Via::PrimaryKey => by_keys(txn, def, keys.into_iter().collect(), filter, params, cols).await?,
         Via::PrimaryKeyPrefix => {
             let mut rows = Vec::new();
             for row in by_prefixes(txn, def, keys.into_iter().collect()).await? {
                 if matches(filter, &row, params)? {
+                    let row = match &cols {
+                        Some(c) => exec::narrow(&row, Some(c)),
+                        None => row,
+                    };
                     rows.push((Vec::new(), row));
                 }
             }
@@ -216,12 +222,16 @@ pub(crate) async fn rows(
             let ix = &def.indexes[i];
             let idef = crate::index::index_table(def, ix)?;
             let entries: Vec<Row> = if lookup.point(def) {
-                by_keys(txn, &idef, keys.into_iter().collect(), None, params).await?.into_iter().map(|e| e.1).collect()
+                by_keys(txn, &idef, keys.into_iter().collect(), None, params, None)
+                    .await?
+                    .into_iter()
+                    .map(|e| e.1)
+                    .collect()
             } else {
                 by_prefixes(txn, &idef, keys.into_iter().collect()).await?
             };
             let pks: BTreeSet<Vec<u8>> = entries.iter().map(|e| def.key_of_entry(ix, e)).collect();
-            by_keys(txn, def, pks.into_iter().collect(), filter, params).await?
+            by_keys(txn, def, pks.into_iter().collect(), filter, params, cols).await?
         }
     };
     Ok(found.into_iter().map(|(_, r)| r).collect())
@@ -229,13 +239,14 @@ pub(crate) async fn rows(
 
 /// The rows at `keys` of `table` that pass `filter`, as `txn` sees them: its own changes, then
 /// the committed rows, one message per shard and batch of [`BATCH_KEYS`] keys, the shards in
-/// parallel.
+/// parallel; each row cut to the columns `cols` (None: all of them).
 async fn by_keys(
     txn: &Txn,
     table: &Arc<TableDef>,
     keys: Vec<Vec<u8>>,
     filter: Option<&Expr>,
     params: &[Datum],
+    cols: Option<Arc<[usize]>>,
 ) -> Result<Vec<(Vec<u8>, Row)>> {
     let (_, n) = state::local();
     let mut out = Vec::new();
@@ -244,7 +255,7 @@ async fn by_keys(
         match txn.own(table, &k) {
             Some(Some(row)) => {
                 if matches(filter, row, params)? {
-                    out.push((k, row.clone()));
+                    out.push((k, exec::narrow(row, cols.as_deref())));
                 }
             }
             Some(None) => {}
@@ -252,13 +263,16 @@ async fn by_keys(
         }
     }
     let at = txn.read_at();
-    let hops = per_shard.into_iter().map(|(shard, keys)| async move {
-        let mut got = Vec::new();
-        for batch in keys.chunks(BATCH_KEYS) {
-            got.extend(read_batch(table, shard, Arc::new(batch.to_vec()), filter, params, at).await?);
-            txn.check_cancel()?;
+    let hops = per_shard.into_iter().map(|(shard, keys)| {
+        let cols = cols.clone();
+        async move {
+            let mut got = Vec::new();
+            for batch in keys.chunks(BATCH_KEYS) {
+                got.extend(read_batch(table, shard, Arc::new(batch.to_vec()), filter, params, at, cols.clone()).await?);
+                txn.check_cancel()?;
+            }
+            Ok::<_, crate::error::SqlError>(got)
         }
-        Ok::<_, crate::error::SqlError>(got)
     });
     for part in futures::future::join_all(hops).await {
         out.extend(part?);
@@ -267,7 +281,8 @@ async fn by_keys(
 }
 
 /// One message to `shard`: the committed rows at `keys` that pass `filter`, at the snapshot
-/// `at` (None: the latest, after any commit spanning shards that holds one of the keys).
+/// `at` (None: the latest, after any commit spanning shards that holds one of the keys), cut to
+/// the columns `cols`.
 async fn read_batch(
     table: &Arc<TableDef>,
     shard: usize,
@@ -275,6 +290,7 @@ async fn read_batch(
     filter: Option<&Expr>,
     params: &[Datum],
     at: Option<u64>,
+    cols: Option<Arc<[usize]>>,
 ) -> Result<Vec<(Vec<u8>, Row)>> {
     let (name, oid) = (table.name.clone(), table.oid);
     let (filter, params) = (filter.cloned(), params.to_vec());
@@ -288,7 +304,7 @@ async fn read_batch(
         for k in ks.iter() {
             if let Some(row) = t.get_at(k, at).map_err(exec::too_old)? {
                 if matches(filter.as_ref(), row, &params)? {
-                    got.push((k.clone(), row.clone()));
+                    got.push((k.clone(), exec::narrow(row, cols.as_deref())));
                 }
             }
         }

@@ -21,8 +21,7 @@
 use crate::error::Result;
 use crate::expr::{self, Ctx, Expr};
 use crate::txn::Txn;
-use orbit_engine::table::{key, Datum, Row, TableDef};
-use std::collections::HashMap;
+use orbit_engine::table::{Datum, Row, TableDef};
 use std::sync::Arc;
 
 /// Candidate pairs a join step looks at between two checks for a cancel request or
@@ -81,57 +80,254 @@ impl Built {
     }
 }
 
-fn hash_key(row: &[Datum], cols: impl Iterator<Item = usize>) -> Option<Vec<u8>> {
-    let vals: Vec<&Datum> = cols.map(|c| row.get(c).unwrap_or(&Datum::Null)).collect();
-    if vals.iter().any(|v| v.is_null()) {
-        return None;
+/// The columns a join keeps of each of its tables: those `needed` (over the combined row in FROM
+/// order; None: all of them) marks. A kept table's row is those columns in order, so the
+/// shards send only them and each join step copies only them.
+struct Layout {
+    /// Per table, its kept columns.
+    keep: Vec<Arc<[usize]>>,
+    /// Per table, where each of its columns is in its kept row (`usize::MAX`: not kept).
+    pos: Vec<Vec<usize>>,
+    /// Whether a table keeps fewer columns than it has.
+    narrow: Vec<bool>,
+}
+
+impl Layout {
+    fn new(plan: &JoinPlan, offsets: &[usize], needed: Option<&[bool]>) -> Layout {
+        let mut l = Layout { keep: Vec::new(), pos: Vec::new(), narrow: Vec::new() };
+        for (t, def) in plan.inputs.iter().enumerate() {
+            let len = def.row_len();
+            let keep: Vec<usize> = match needed {
+                Some(n) => (0..len).filter(|&c| n.get(offsets[t] + c).copied().unwrap_or(true)).collect(),
+                None => (0..len).collect(),
+            };
+            let mut pos = vec![usize::MAX; len];
+            for (j, &c) in keep.iter().enumerate() {
+                pos[c] = j;
+            }
+            l.narrow.push(keep.len() < len);
+            l.keep.push(keep.into());
+            l.pos.push(pos);
+        }
+        l
     }
-    Some(key::encode(vals.into_iter()))
+
+    /// The columns to ask table `t`'s scan for (None: its whole rows).
+    fn cols(&self, t: usize) -> Option<Arc<[usize]>> {
+        self.narrow[t].then(|| self.keep[t].clone())
+    }
+
+    fn width(&self, t: usize) -> usize {
+        self.keep[t].len()
+    }
+
+    /// Table `t`'s column `c` in a row of kept columns where `t`'s start at `at`.
+    fn at(&self, t: usize, at: usize, c: usize) -> usize {
+        match self.pos[t].get(c) {
+            Some(&p) if p != usize::MAX => at + p,
+            // Not kept (never read): past the row, so it reads as NULL.
+            _ => usize::MAX,
+        }
+    }
+
+    /// Rows of kept columns, table `t`'s starting at `at[t]`, laid out as the combined row in
+    /// FROM order (`offsets`, `width`), the columns not kept NULL.
+    fn widen(&self, rows: Vec<Row>, at: &[usize], offsets: &[usize], width: usize) -> Vec<Row> {
+        rows.into_iter()
+            .map(|mut row| {
+                let mut r = vec![Datum::Null; width];
+                for (t, keep) in self.keep.iter().enumerate() {
+                    for (j, &c) in keep.iter().enumerate() {
+                        if let Some(v) = row.get_mut(at[t] + j) {
+                            r[offsets[t] + c] = std::mem::replace(v, Datum::Null);
+                        }
+                    }
+                }
+                r
+            })
+            .collect()
+    }
+}
+
+/// Marks the columns `e` reads in `needed`.
+fn mark(e: &Expr, needed: &mut [bool]) {
+    e.visit_columns(&mut |c| {
+        if let Some(n) = needed.get_mut(c) {
+            *n = true;
+        }
+    });
+}
+
+/// The columns of its FROM row (`width` wide) that a SELECT over a join reads after the join:
+/// its select list, grouping, aggregates, ordering and windows (not WHERE or ON: the join
+/// reads those itself).
+pub(crate) fn columns_read(p: &crate::bind::SelectPlan, width: usize) -> Vec<bool> {
+    let mut rest = p.clone();
+    rest.filter = None;
+    rest.join = None;
+    rest.key = None;
+    let mut needed = vec![false; width];
+    let _ = crate::relation::map_select(&mut rest, &mut |e: &mut Expr| {
+        mark(e, &mut needed);
+        Ok(true)
+    });
+    // A window aggregate's argument, delimiter and FILTER are in its call's spec.
+    for w in &mut rest.windows {
+        let _ = w.map_exprs::<()>(&mut |e: &Expr| {
+            mark(e, &mut needed);
+            Ok(e.clone())
+        });
+    }
+    needed
 }
 
 /// The joined rows of `plan`, as `txn` sees the tables, joined in the written order. A step
 /// (inner or left) whose table a key or index serves and whose rows so far are few next to it
 /// looks its rows up by key ([`crate::index_join`]) instead of reading it whole.
 pub async fn rows(txn: &Txn, plan: &JoinPlan, params: &[Datum]) -> Result<Vec<Row>> {
-    let whole = |t: &Arc<TableDef>| {
-        let t = t.clone();
+    rows_reading(txn, plan, params, None).await
+}
+
+/// [`rows`], reading only the columns `needed` marks (over the combined row; the ON conditions'
+/// are added) of each table: the others are NULL in the rows returned. The parts of an inner or
+/// left join's ON that read only its new table filter that table's scan (a row failing them
+/// matches nothing).
+async fn rows_reading(txn: &Txn, plan: &JoinPlan, params: &[Datum], needed: Option<&[bool]>) -> Result<Vec<Row>> {
+    let n = plan.inputs.len();
+    let mut offsets = Vec::with_capacity(n);
+    let mut width = 0;
+    for t in &plan.inputs {
+        offsets.push(width);
+        width += t.row_len();
+    }
+    let mut pushed: Vec<Option<Expr>> = vec![None; n];
+    let mut ons: Vec<Option<Expr>> = Vec::with_capacity(plan.steps.len());
+    for (k, step) in plan.steps.iter().enumerate() {
+        let t = k + 1;
+        let (lo, hi) = (offsets.get(t).copied().unwrap_or(width), offsets.get(t + 1).copied().unwrap_or(width));
+        let (mut local, mut rest) = (Vec::new(), Vec::new());
+        if let Some(on) = &step.on {
+            let mut parts = Vec::new();
+            conjuncts(on, &mut parts);
+            for p in parts {
+                let (mut any, mut only_t) = (false, true);
+                p.visit_columns(&mut |c| {
+                    any = true;
+                    only_t &= (lo..hi).contains(&c);
+                });
+                if any && only_t && matches!(step.kind, JoinKind::Inner | JoinKind::Left) {
+                    local.push(remap(&p, &|i| i - lo));
+                } else {
+                    rest.push(p);
+                }
+            }
+        }
+        pushed[t] = and_all(local);
+        ons.push(and_all(rest));
+    }
+    let needed: Option<Vec<bool>> = needed.map(|nd| {
+        let mut nd = nd.to_vec();
+        nd.resize(width, true);
+        for (k, step) in plan.steps.iter().enumerate() {
+            if let Some(on) = &ons[k] {
+                mark(on, &mut nd);
+            }
+            for &(l, r) in &step.eq {
+                if let Some(x) = nd.get_mut(l) {
+                    *x = true;
+                }
+                if let Some(x) = offsets.get(k + 1).and_then(|o| nd.get_mut(o + r)) {
+                    *x = true;
+                }
+            }
+        }
+        nd
+    });
+    let lay = Layout::new(plan, &offsets, needed.as_deref());
+    let mut at = Vec::with_capacity(n);
+    let mut w = 0;
+    for t in 0..n {
+        at.push(w);
+        w += lay.width(t);
+    }
+    let table_of = |col: usize| offsets.iter().rposition(|&o| o <= col).filter(|_| col < width);
+    // A column of the combined row in the rows as kept (one past the tables stays past them).
+    let to_kept = |i: usize| match table_of(i) {
+        Some(t) => lay.at(t, at[t], i - offsets[t]),
+        None => w + (i - width.min(i)),
+    };
+    let whole = |t: usize, filter: Option<Expr>| {
+        let def = plan.inputs[t].clone();
+        let cols = lay.cols(t);
         async move {
-            let rows: Vec<Row> =
-                crate::exec::scan(txn, &t, None, None, params).await?.into_iter().map(|(_, r)| r).collect();
+            let rows: Vec<Row> = crate::exec::scan_columns(txn, &def, filter.as_ref(), None, params, cols)
+                .await?
+                .into_iter()
+                .map(|(_, r)| r)
+                .collect();
             Ok::<_, crate::error::SqlError>(rows)
         }
     };
     let watched = crate::explain::watching(plan as *const JoinPlan as usize);
     let mut acc = match plan.inputs.first() {
-        Some(t) => whole(t).await?,
+        Some(_) => whole(0, None).await?,
         None => Vec::new(),
     };
     let mut sizes = vec![acc.len() as u64];
     let mut steps = Vec::new();
     let mut looked_up = Vec::new();
-    let mut left_width = plan.inputs.first().map_or(0, |d| d.row_len());
-    for (step, def) in plan.steps.iter().zip(plan.inputs.iter().skip(1)) {
+    let mut left_width = if n > 0 { lay.width(0) } else { 0 };
+    for (k, (step, def)) in plan.steps.iter().zip(plan.inputs.iter().skip(1)).enumerate() {
+        let t = k + 1;
+        // The key columns of the rows so far as kept, and of the table as stored (for its key
+        // or index).
+        let eq: Vec<(usize, usize)> = step.eq.iter().map(|&(l, r)| (to_kept(l), r)).collect();
         let lookup = if matches!(step.kind, JoinKind::Inner | JoinKind::Left) {
-            crate::index_join::path(def, &step.eq)
+            crate::index_join::path(def, &eq)
                 .filter(|l| crate::index_join::cheaper(l, acc.len() as f64, crate::stats::TableColumns::new(def).rows))
         } else {
             None
         };
         let right = match &lookup {
-            Some(l) => crate::index_join::rows(txn, def, l, &acc, None, params).await?,
-            None => whole(def).await?,
+            Some(l) => crate::index_join::rows(txn, def, l, &acc, pushed[t].as_ref(), params, lay.cols(t)).await?,
+            None => whole(t, pushed[t].take()).await?,
         };
         sizes.push(right.len() as u64);
         looked_up.push(lookup.is_some());
-        acc = join_step(txn, step, acc, &right, (left_width, def.row_len()), params)?;
-        left_width += def.row_len();
+        let kept = JoinStep {
+            kind: step.kind,
+            on: ons[k].as_ref().map(|e| remap(e, &to_kept)),
+            eq: eq.iter().map(|&(l, r)| (l, lay.at(t, 0, r))).collect(),
+        };
+        acc = join_step(txn, &kept, acc, &right, (left_width, lay.width(t)), params)?;
+        left_width += lay.width(t);
         steps.push(acc.len() as u64);
     }
     if watched {
         crate::explain::note_join(plan as *const JoinPlan as usize, sizes, (0..plan.inputs.len()).collect(), steps);
         crate::explain::note_lookups(plan as *const JoinPlan as usize, looked_up);
     }
+    if lay.narrow.iter().any(|&x| x) {
+        return Ok(lay.widen(acc, &at, &offsets, width));
+    }
     Ok(acc)
+}
+
+/// A join step's candidate rows of its table for one row so far: those of its key, or all.
+enum Candidates<'b> {
+    Key(crate::join_key::Chain<'b>),
+    All(std::ops::Range<usize>),
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            Candidates::Key(c) => c.next(),
+            Candidates::All(r) => r.next(),
+        }
+    }
 }
 
 /// One join step: `left` (rows so far, `widths.0` wide) joined with `right` (`widths.1`).
@@ -154,41 +350,34 @@ fn join_step(
     };
     let mut out: Vec<Row> = Vec::new();
     let mut right_matched = vec![false; right.len()];
-    // Candidate right rows per left row: by hash of the equality columns, or all of them.
-    let index: Option<HashMap<Vec<u8>, Vec<usize>>> = (!step.eq.is_empty()).then(|| {
-        let mut m: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
-        for (j, r) in right.iter().enumerate() {
-            if let Some(k) = hash_key(r, step.eq.iter().map(|&(_, rc)| rc)) {
-                m.entry(k).or_default().push(j);
-            }
-        }
-        m
-    });
+    // Candidate right rows per left row: by the key of the equality columns, or all of them.
+    let (left_cols, right_cols): (Vec<usize>, Vec<usize>) = step.eq.iter().copied().unzip();
+    let index = (!step.eq.is_empty()).then(|| crate::join_key::Buckets::build(right, &right_cols));
     let mut table = crate::memory::Held::new(txn.memory(), "hash join build table");
-    if let Some(m) = &index {
-        table.add(m.iter().map(|(k, v)| k.len() + v.len() * 8 + crate::memory::ENTRY_OVERHEAD).sum())?;
+    if let Some(b) = &index {
+        table.add(b.bytes())?;
     }
-    let all: Vec<usize> = if index.is_none() { (0..right.len()).collect() } else { Vec::new() };
-    let none: Vec<usize> = Vec::new();
+    let mut combined: Row = Vec::with_capacity(left_width + right_width);
     for l in left {
         let candidates = match &index {
-            Some(m) => match hash_key(&l, step.eq.iter().map(|&(lc, _)| lc)) {
-                Some(k) => m.get(&k).unwrap_or(&none),
-                None => &none,
+            Some(b) => match crate::join_key::of(&l, &left_cols) {
+                Some(k) => Candidates::Key(b.get(&k)),
+                None => Candidates::Key(b.none()),
             },
-            None => &all,
+            None => Candidates::All(0..right.len()),
         };
         let mut matched = false;
-        for &j in candidates {
+        for j in candidates {
             built.pair(txn)?;
-            let mut combined = Vec::with_capacity(left_width + right_width);
+            combined.clear();
             combined.extend_from_slice(&l);
+            combined.resize(left_width, Datum::Null);
             combined.extend_from_slice(&right[j]);
             if passes(&combined)? {
                 matched = true;
                 right_matched[j] = true;
                 built.row(&combined)?;
-                out.push(combined);
+                out.push(combined.clone());
             }
         }
         if !matched && matches!(step.kind, JoinKind::Left | JoinKind::Full) {
@@ -295,7 +484,7 @@ fn and_all(mut es: Vec<Expr>) -> Option<Expr> {
 }
 
 /// Whether an equality of two columns of these types can be a hash key (their values encode
-/// alike when equal, as [`hash_key`] encodes them).
+/// alike when equal, as [`crate::join_key`] keys them).
 fn hashable(a: orbit_engine::table::SqlType, b: orbit_engine::table::SqlType) -> bool {
     (a.is_integer() && b.is_integer()) || (a.is_float() && b.is_float()) || (a.is_string() && b.is_string()) || a == b
 }
@@ -333,6 +522,10 @@ impl Split {
         None
     }
 }
+
+/// Key reduction ([`rows_where`]): a table not read yet is read with the keys of the rows so
+/// far when they are at most this fraction of its (estimated) rows.
+const REDUCE_RATIO: f64 = 4.0;
 
 /// Whether every join of `plan` is inner (or cross), so WHERE and ON are one set of conditions
 /// the planner may reorder.
@@ -621,10 +814,17 @@ pub(crate) fn estimated_sizes(
 }
 
 /// The rows of `def` that pass `filter`, read whole (through its key or an index where the
-/// filter allows).
-async fn read_whole(txn: &Txn, def: &Arc<TableDef>, filter: Option<Expr>, params: &[Datum]) -> Result<Vec<Row>> {
+/// filter allows), cut to the columns `cols`.
+async fn read_whole(
+    txn: &Txn,
+    def: &Arc<TableDef>,
+    filter: Option<Expr>,
+    params: &[Datum],
+    cols: Option<Arc<[usize]>>,
+    reduce: Option<Arc<crate::join_key::Reduce>>,
+) -> Result<Vec<Row>> {
     let key = filter.as_ref().and_then(|f| crate::bind::pk_lookup(f, def));
-    let rows = crate::exec::scan(txn, def, filter.as_ref(), key.as_deref(), params).await?;
+    let rows = crate::exec::scan_reduced(txn, def, filter.as_ref(), key.as_deref(), params, cols, reduce).await?;
     Ok(rows.into_iter().map(|(_, r)| r).collect())
 }
 
@@ -644,6 +844,19 @@ async fn read_whole(txn: &Txn, def: &Arc<TableDef>, filter: Option<Expr>, params
 /// come out laid out in FROM order, as the binder sees them. Joins with an outer join keep their
 /// written order (the conditions of an outer join cannot move across it).
 pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, params: &[Datum]) -> Result<Vec<Row>> {
+    rows_where_reading(txn, plan, filter, params, None).await
+}
+
+/// [`rows_where`], reading only the columns `needed` marks (over the combined row in FROM
+/// order; None: all) besides those the join's own conditions read: the others are NULL in the
+/// rows returned, and the shards do not send them ([`columns_read`] gives a SELECT's).
+pub(crate) async fn rows_where_reading(
+    txn: &Txn,
+    plan: &JoinPlan,
+    filter: Option<&Expr>,
+    params: &[Datum],
+    needed: Option<&[bool]>,
+) -> Result<Vec<Row>> {
     let inner_only = reorderable(plan);
     let passes = |f: Option<&Expr>, row: &[Datum]| -> Result<bool> {
         match f {
@@ -652,8 +865,15 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
         }
     };
     if !inner_only || plan.inputs.len() < 2 {
+        let needed = needed.map(|nd| {
+            let mut nd = nd.to_vec();
+            if let Some(f) = filter {
+                mark(f, &mut nd);
+            }
+            nd
+        });
         let mut out = Vec::new();
-        for row in rows(txn, plan, params).await? {
+        for row in rows_reading(txn, plan, params, needed.as_deref()).await? {
             if passes(filter, &row)? {
                 out.push(row);
             }
@@ -664,6 +884,19 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
     let sp = split(plan, filter);
     let (offsets, width) = (sp.offsets.clone(), sp.width);
     let table_of = |col: usize| offsets.iter().rposition(|&o| o <= col).filter(|_| col < width);
+    // The columns read after the join, or by a condition over several tables.
+    let needed: Option<Vec<bool>> = needed.map(|nd| {
+        let mut nd = nd.to_vec();
+        nd.resize(width, true);
+        for (p, _) in &sp.multi {
+            mark(p, &mut nd);
+        }
+        for p in &sp.last {
+            mark(p, &mut nd);
+        }
+        nd
+    });
+    let lay = Layout::new(plan, &offsets, needed.as_deref());
     let cols: Vec<crate::stats::TableColumns> =
         plan.inputs.iter().map(|d| crate::stats::TableColumns::new(d)).collect();
     // The tables the plan from the estimates looks up by key are not read whole (unless the
@@ -674,6 +907,15 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
     for (k, lk) in lookups(&sp, &cols, &estimates, 0, &planned).into_iter().enumerate() {
         deferred[planned[k + 1]] = lk;
     }
+    // Nor is a table hash-joined to tables whose joined rows are estimated few next to it: it
+    // is read at its step with their keys (key reduction, below).
+    let mut mask = 1usize << planned[0];
+    for &t in &planned[1..] {
+        if hash_joined(&sp, mask, t) && set_rows(&sp, &cols, &estimates, mask) * REDUCE_RATIO <= estimates[t] {
+            deferred[t] = true;
+        }
+        mask |= 1 << t;
+    }
     // Each other table read with its own conditions, the smallest estimated first: once one of
     // them has no rows, an inner join has none either and the other tables are not read.
     let Split { mut local, multi, last, .. } = sp;
@@ -683,7 +925,7 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
     reading.sort_by(|&a, &b| estimates[a].total_cmp(&estimates[b]).then(a.cmp(&b)));
     let mut scanned = 0usize;
     for t in reading {
-        let rows = read_whole(txn, &plan.inputs[t], filters[t].take(), params).await?;
+        let rows = read_whole(txn, &plan.inputs[t], filters[t].take(), params, lay.cols(t), None).await?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -700,7 +942,8 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
     let order = order(&sp, &cols, &sizes, scanned);
     if scanned & (1 << order[0]) == 0 {
         let first = order[0];
-        inputs[first] = read_whole(txn, &plan.inputs[first], filters[first].take(), params).await?;
+        inputs[first] =
+            read_whole(txn, &plan.inputs[first], filters[first].take(), params, lay.cols(first), None).await?;
         if inputs[first].is_empty() {
             return Ok(Vec::new());
         }
@@ -712,15 +955,24 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
     let mut w = 0;
     for &t in &order {
         exec_off[t] = w;
-        w += plan.inputs[t].row_len();
+        w += lay.width(t);
     }
     let to_exec = |i: usize| {
         let t = table_of(i).expect("a column of a table");
-        exec_off[t] + (i - offsets[t])
+        lay.at(t, exec_off[t], i - offsets[t])
     };
     let mut applied = vec![false; sp.multi.len()];
-    let mut acc = std::mem::take(&mut inputs[order[0]]);
-    let mut left_width = plan.inputs[order[0]].row_len();
+    // The joined rows are tuples of row positions into the tables' rows, one per table joined
+    // so far (in `order`): a step reads its keys through them, and each joined row is built
+    // once, at the end (late materialization).
+    let src = |e: usize| -> (usize, usize) {
+        let k = order.iter().rposition(|&x| exec_off[x] <= e).unwrap_or(0);
+        (k, e - exec_off[order[k]])
+    };
+    let mut tuples: Vec<usize> = (0..inputs[order[0]].len()).collect();
+    let mut held = crate::memory::Held::new(txn.memory(), "join");
+    held.add(tuples.len() * std::mem::size_of::<usize>())?;
+    let mut scratch: Row = Vec::new();
     for k in 1..n {
         let t = order[k];
         let present = &order[..=k];
@@ -748,47 +1000,143 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
             }
             on.push(remap(p, &to_exec));
         }
+        let stride = k;
+        let count = tuples.len() / stride.max(1);
         // Not read yet: looked up by key if that is cheaper for the rows so far, else read now.
         if scanned & (1 << t) == 0 {
+            let mut reduced = None;
             let mask = order[..k].iter().fold(0usize, |m, &x| m | (1 << x));
-            let after = set_rows(&sp, &cols, &sizes, mask | (1 << t)) * acc.len() as f64
+            let after = set_rows(&sp, &cols, &sizes, mask | (1 << t)) * count as f64
                 / set_rows(&sp, &cols, &sizes, mask).max(1.0);
-            let by_key = step_work(&sp, &cols, &sizes, scanned, mask, t, acc.len() as f64, after).1;
+            let by_key = step_work(&sp, &cols, &sizes, scanned, mask, t, count as f64, after).1;
             let lookup = if by_key { crate::index_join::path(&plan.inputs[t], &eq) } else { None };
             inputs[t] = match &lookup {
-                Some(l) => crate::index_join::rows(txn, &plan.inputs[t], l, &acc, filters[t].as_ref(), params).await?,
-                None => read_whole(txn, &plan.inputs[t], filters[t].take(), params).await?,
+                Some(l) => {
+                    // The rows so far as their lookup key values.
+                    let keys: Vec<Row> = tuples
+                        .chunks(stride)
+                        .map(|tu| {
+                            l.left
+                                .iter()
+                                .map(|&e| {
+                                    let (kk, c) = src(e);
+                                    inputs[order[kk]][tu[kk]].get(c).cloned().unwrap_or(Datum::Null)
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    let by = crate::index_join::Lookup {
+                        via: l.via,
+                        left: (0..l.left.len()).collect(),
+                        right: l.right.clone(),
+                    };
+                    let def = &plan.inputs[t];
+                    crate::index_join::rows(txn, def, &by, &keys, filters[t].as_ref(), params, lay.cols(t)).await?
+                }
+                None => {
+                    // Key reduction: few rows so far next to the table send their keys along,
+                    // and the shards send back only the rows with those keys.
+                    let reduce = (!eq.is_empty() && count as f64 * REDUCE_RATIO <= sizes[t]).then(|| {
+                        let left: Vec<(usize, usize)> = eq.iter().map(|&(l, _)| src(l)).collect();
+                        let keys = tuples.chunks(stride).map(|tu| {
+                            left.iter()
+                                .map(|&(kk, c)| inputs[order[kk]][tu[kk]].get(c).unwrap_or(&Datum::Null))
+                                .collect::<Vec<&Datum>>()
+                        });
+                        Arc::new(crate::join_key::Reduce::new(eq.iter().map(|&(_, r)| r).collect(), keys))
+                    });
+                    let mut charged = crate::memory::Held::new(txn.memory(), "join key reduction");
+                    if let Some(r) = &reduce {
+                        charged.add(r.bytes())?;
+                    }
+                    let rows = read_whole(txn, &plan.inputs[t], filters[t].take(), params, lay.cols(t), reduce.clone())
+                        .await?;
+                    // The table's rows as without the reduction (the shards' rows it checked,
+                    // plus any the transaction wrote), for EXPLAIN ANALYZE and later steps.
+                    reduced = reduce.map(|r| r.checked().max(rows.len()));
+                    rows
+                }
             };
             looked_up.push(lookup.is_some());
-            sizes[t] = inputs[t].len() as f64;
+            sizes[t] = reduced.unwrap_or(inputs[t].len()) as f64;
             scanned |= 1 << t;
         } else {
             looked_up.push(false);
         }
-        let step = JoinStep { kind: JoinKind::Inner, on: and_all(on), eq };
-        let right = std::mem::take(&mut inputs[t]);
-        let right_width = plan.inputs[t].row_len();
-        acc = join_step(txn, &step, acc, &right, (left_width, right_width), params)?;
-        left_width += right_width;
-        step_rows.push(acc.len() as u64);
+        // The step: the table's rows by its key columns (as kept), each tuple's candidates.
+        let left_src: Vec<(usize, usize)> = eq.iter().map(|&(l, _)| src(l)).collect();
+        let right_cols: Vec<usize> = eq.iter().map(|&(_, r)| lay.at(t, 0, r)).collect();
+        let on = and_all(on);
+        let mut built = Built::new(txn);
+        let right = &inputs[t];
+        let index = (!eq.is_empty()).then(|| crate::join_key::Buckets::build(right, &right_cols));
+        let mut table = crate::memory::Held::new(txn.memory(), "hash join build table");
+        if let Some(b) = &index {
+            table.add(b.bytes())?;
+        }
+        let mut next: Vec<usize> = Vec::new();
+        let mut vals: Vec<&Datum> = Vec::with_capacity(left_src.len());
+        for tu in tuples.chunks(stride) {
+            let candidates = match &index {
+                Some(b) => {
+                    vals.clear();
+                    vals.extend(
+                        left_src.iter().map(|&(kk, c)| inputs[order[kk]][tu[kk]].get(c).unwrap_or(&Datum::Null)),
+                    );
+                    match crate::join_key::of_values(&vals) {
+                        Some(key) => Candidates::Key(b.get(&key)),
+                        None => Candidates::Key(b.none()),
+                    }
+                }
+                None => Candidates::All(0..right.len()),
+            };
+            for j in candidates {
+                built.pair(txn)?;
+                if let Some(on) = &on {
+                    scratch.clear();
+                    for (kk, &x) in order[..k].iter().enumerate() {
+                        scratch.extend_from_slice(&inputs[x][tu[kk]]);
+                    }
+                    scratch.extend_from_slice(&right[j]);
+                    if expr::truth(expr::eval(on, &Ctx { row: &scratch, params, aggs: &[] })?) != Some(true) {
+                        continue;
+                    }
+                }
+                held.add((stride + 1) * std::mem::size_of::<usize>())?;
+                next.extend_from_slice(tu);
+                next.push(j);
+            }
+        }
+        drop(table);
+        tuples = next;
+        step_rows.push((tuples.len() / (stride + 1)) as u64);
     }
+    let joined = tuples.len() / n;
     if watched {
         let inputs = sizes.iter().map(|&s| s as u64).collect();
         crate::explain::note_join(plan as *const JoinPlan as usize, inputs, order.clone(), step_rows);
         crate::explain::note_lookups(plan as *const JoinPlan as usize, looked_up);
     }
-    // Back to FROM order, then the conditions left for the joined rows.
+    // The joined rows, built once in FROM order; then the conditions left for them.
     let last = and_all(sp.last);
-    let mut out = Vec::with_capacity(acc.len());
-    for row in acc {
+    let mut rows = crate::memory::Held::new(txn.memory(), "join");
+    let mut out = Vec::with_capacity(joined);
+    for tu in tuples.chunks(n) {
         let mut r = vec![Datum::Null; width];
-        for (t, def) in plan.inputs.iter().enumerate() {
-            let (from, to) = (exec_off[t], offsets[t]);
-            r[to..to + def.row_len()].clone_from_slice(&row[from..from + def.row_len()]);
+        for (kk, &t) in order.iter().enumerate() {
+            let row = &inputs[t][tu[kk]];
+            for (j, &c) in lay.keep[t].iter().enumerate() {
+                if let Some(v) = row.get(j) {
+                    r[offsets[t] + c] = v.clone();
+                }
+            }
         }
         if passes(last.as_ref(), &r)? {
+            rows.row(&r)?;
             out.push(r);
         }
     }
+    rows.keep();
+    drop(held);
     Ok(out)
 }

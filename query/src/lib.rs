@@ -25,6 +25,7 @@ pub mod index;
 pub mod index_join;
 pub mod info_schema;
 pub mod join;
+mod join_key;
 pub mod json;
 pub mod json_build;
 pub mod lateral;

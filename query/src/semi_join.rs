@@ -29,6 +29,7 @@ use crate::relation::{walk, LinkKind, SubLink, LINK_BASE, OUTER_BASE};
 use crate::txn::Txn;
 use orbit_engine::table::{Datum, Row, SqlType};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// The placeholder for `x` of `x [NOT] IN (...)` in a condition over a pair, until it is rewritten.
 const X_MARKER: usize = usize::MAX;
@@ -389,14 +390,45 @@ enum Table {
     Rows(HashMap<Vec<KeyPart>, Vec<Row>>),
 }
 
+/// The outer rows' keys (None for a key with a NULL: it matches nothing).
+fn outer_keys(sj: &SemiJoin, rows: &[Row], params: &[Datum]) -> Result<Vec<Option<Vec<KeyPart>>>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let cx = Ctx { row, params, aggs: &[] };
+        let key: Vec<Datum> = sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
+        out.push((!key.iter().any(Datum::is_null)).then(|| key_of(&key)));
+    }
+    Ok(out)
+}
+
+/// Key reduction: the outer rows' distinct keys, when they are few next to the rows of the
+/// inner plan's table (at most one in [`REDUCE_RATIO`]): the shards then send only the inner
+/// rows of those keys (the others match no outer row, for a semi or an anti join alike).
+fn reduction(sj: &SemiJoin, keys: &[Option<Vec<KeyPart>>]) -> Option<HashSet<Vec<KeyPart>>> {
+    let Plan::Select(p) = sj.plan.as_ref() else { return None };
+    let table = p.table.as_ref()?;
+    let set: HashSet<Vec<KeyPart>> = keys.iter().flatten().cloned().collect();
+    let rows = crate::stats::TableColumns::new(table).rows;
+    ((set.len() as f64) * REDUCE_RATIO <= rows).then_some(set)
+}
+
+/// The outer keys reduce the inner rows ([`reduction`]) when they are at most this fraction of
+/// the inner table's rows.
+const REDUCE_RATIO: f64 = 2.0;
+
 /// The FROM rows `rows` that `sj` keeps.
 pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
     let n = sj.keys.len();
-    let inner = match projected_scan(txn, &sj.plan, params).await? {
+    let keys = outer_keys(sj, &rows, params)?;
+    let mut held = crate::memory::Held::new(txn.memory(), "hash semi join build table");
+    let only = reduction(sj, &keys).map(Arc::new);
+    if let Some(set) = &only {
+        held.add(set.iter().map(|k| k.len() * 16 + crate::memory::ENTRY_OVERHEAD).sum())?;
+    }
+    let inner = match projected_scan(txn, &sj.plan, params, only, n).await? {
         Some(rows) => rows,
         None => crate::relation::run_plan(txn, &sj.plan, params).await?,
     };
-    let mut held = crate::memory::Held::new(txn.memory(), "hash semi join build table");
     let with_rows = sj.residual.is_some() || sj.not_in.is_some();
     let mut table = if with_rows { Table::Rows(HashMap::new()) } else { Table::Keys(HashSet::new()) };
     for r in inner {
@@ -421,23 +453,30 @@ pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params:
     }
     let no_rows: Vec<Row> = Vec::new();
     let mut out = Vec::with_capacity(rows.len());
-    let mut pair: Row = Vec::new();
-    for (done, row) in rows.into_iter().enumerate() {
+    // A candidate pair: the outer columns the residual and NOT IN read, then the inner row.
+    let mut outer_cols: Vec<usize> = Vec::new();
+    for e in sj.residual.iter().chain(sj.not_in.iter()) {
+        e.visit_columns(&mut |c| {
+            if c < sj.width && !outer_cols.contains(&c) {
+                outer_cols.push(c);
+            }
+        });
+    }
+    let mut pair: Row = vec![Datum::Null; sj.width];
+    for (done, (row, key)) in rows.into_iter().zip(keys).enumerate() {
         if done % CANCEL_CHECK_ROWS == CANCEL_CHECK_ROWS - 1 {
             txn.check_cancel()?;
         }
-        let cx = Ctx { row: &row, params, aggs: &[] };
-        let key: Vec<Datum> = sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
-        let found = if key.iter().any(Datum::is_null) {
-            // No inner row equals NULL.
-            None
-        } else {
-            let key = key_of(&key);
-            match &table {
-                Table::Keys(s) => s.contains(&key).then_some(&no_rows),
-                Table::Rows(m) => m.get(&key),
+        // No inner row equals NULL.
+        let found = key.and_then(|key| match &table {
+            Table::Keys(s) => s.contains(&key).then_some(&no_rows),
+            Table::Rows(m) => m.get(&key),
+        });
+        if found.is_some_and(|c| !c.is_empty()) {
+            for &c in &outer_cols {
+                pair[c] = row.get(c).cloned().unwrap_or(Datum::Null);
             }
-        };
+        }
         let keep = match (found, &sj.not_in) {
             (None, _) => sj.anti,
             (Some(_), None) if sj.residual.is_none() => !sj.anti,
@@ -445,9 +484,7 @@ pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params:
                 // Some(true): a pair matched; Some(false): none did; None: NULL (NOT IN).
                 let mut verdict = Some(false);
                 for r in candidates {
-                    pair.clear();
-                    pair.extend(row.iter().take(sj.width).cloned());
-                    pair.resize(sj.width, Datum::Null);
+                    pair.truncate(sj.width);
                     pair.extend_from_slice(r);
                     let pcx = Ctx { row: &pair, params, aggs: &[] };
                     if let Some(res) = &sj.residual {
@@ -487,9 +524,16 @@ pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params:
 }
 
 /// The inner rows of a plain one-table inner plan, each shard sending only the columns the join
-/// needs (a scan sends whole rows). None where the plan is not that, or the transaction changed
+/// needs (a scan sends whole rows), and with `only`, only the rows whose keys (the first
+/// `keys` columns) are among those. None where the plan is not that, or the transaction changed
 /// the table (the ordinary scan overlays its own writes).
-async fn projected_scan(txn: &Txn, plan: &Plan, params: &[Datum]) -> Result<Option<Vec<Row>>> {
+async fn projected_scan(
+    txn: &Txn,
+    plan: &Plan,
+    params: &[Datum],
+    only: Option<Arc<HashSet<Vec<KeyPart>>>>,
+    nkeys: usize,
+) -> Result<Option<Vec<Row>>> {
     let Plan::Select(p) = plan else { return Ok(None) };
     let Some(table) = &p.table else { return Ok(None) };
     if p.grouped
@@ -515,7 +559,22 @@ async fn projected_scan(txn: &Txn, plan: &Plan, params: &[Datum]) -> Result<Opti
         for (_, row) in t.scan_at(at).map_err(crate::exec::too_old)? {
             if crate::exec::matches(filter.as_ref(), row, &params_copy)? {
                 let cx = Ctx { row, params: &params_copy, aggs: &[] };
-                let r: Row = projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
+                let r: Row = match &only {
+                    Some(keys) => {
+                        let mut r: Row = Vec::with_capacity(projection.len());
+                        for e in projection.iter().take(nkeys) {
+                            r.push(expr::eval(e, &cx)?);
+                        }
+                        if r.iter().any(Datum::is_null) || !keys.contains(&key_of(&r)) {
+                            continue;
+                        }
+                        for e in projection.iter().skip(nkeys) {
+                            r.push(expr::eval(e, &cx)?);
+                        }
+                        r
+                    }
+                    None => projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?,
+                };
                 let size = crate::memory::row_bytes(&r);
                 bytes += size;
                 if bytes > limit {

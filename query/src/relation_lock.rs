@@ -49,7 +49,8 @@ thread_local! {
 }
 
 /// The next bind is for transaction `owner`'s statement (set right before the binder runs:
-/// binding does not yield, so no other session binds in between).
+/// binding does not yield, so no other session binds in between; the outermost bind's end
+/// forgets it).
 pub fn bind_as(owner: Option<Owner>) {
     VIEWER.with(|v| v.set(owner));
 }
@@ -73,7 +74,15 @@ impl Recording {
 
 impl Drop for Recording {
     fn drop(&mut self) {
-        RECORD.with(|r| r.borrow_mut().0 -= 1);
+        let outermost = RECORD.with(|r| {
+            let mut r = r.borrow_mut();
+            r.0 -= 1;
+            r.0 == 0
+        });
+        // A bind that no session announced sees no block's uncommitted tables.
+        if outermost {
+            VIEWER.with(|v| v.set(None));
+        }
     }
 }
 

@@ -157,6 +157,7 @@ pub(super) fn resolve_execute(c: &Conn, sql: &str, plan: &Plan) -> Result<Option
         let now = c.txn.as_ref().map_or_else(orbit_query::datetime::now_us, |t| t.started_us);
         let params =
             if target.param_types.is_empty() { Vec::new() } else { execute_args(sql, name, &target, args, now)? };
+        orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
         let explained =
             orbit_query::bind::explain_execute(&source(c, name), name, explain, &params, &target.param_types)?;
         return Ok(Some((Rc::new(explained), Vec::new())));

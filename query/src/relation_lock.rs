@@ -172,30 +172,33 @@ pub fn waits(names: &[(String, u32)], me: Option<Owner>, wrote: &dyn Fn(&str) ->
     if names.is_empty() {
         return Vec::new();
     }
-    state::with_shard(|s| {
-        let mut out = Vec::new();
-        for (name, _) in names {
-            match s.tables.get(name) {
-                Some(t) => {
-                    if let Some(o) = t.altering.filter(|&o| Some(o) != me && t.created_by.is_none_or(|c| c != o)) {
-                        if !wrote(name) {
-                            out.push(Wait { holder: o, what: Held::Altered(name.clone()) });
-                        }
+    state::with_shard(|s| waits_in(s, names, me, wrote))
+}
+
+/// [`waits`] in shard `s`'s catalog copy.
+fn waits_in(s: &state::Shard, names: &[(String, u32)], me: Option<Owner>, wrote: &dyn Fn(&str) -> bool) -> Vec<Wait> {
+    let mut out = Vec::new();
+    for (name, _) in names {
+        match s.tables.get(name) {
+            Some(t) => {
+                if let Some(o) = t.altering.filter(|&o| Some(o) != me && t.created_by.is_none_or(|c| c != o)) {
+                    if !wrote(name) {
+                        out.push(Wait { holder: o, what: Held::Altered(name.clone()) });
                     }
                 }
-                None => {
-                    let prefix = format!("{name}{HIDDEN}");
-                    for n in s.tables.names().filter(|n| n.starts_with(&prefix)) {
-                        let Ok(o) = n[prefix.len()..].parse::<Owner>() else { continue };
-                        if Some(o) != me {
-                            out.push(Wait { holder: o, what: Held::Dropped(n.clone()) });
-                        }
+            }
+            None => {
+                let prefix = format!("{name}{HIDDEN}");
+                for n in s.tables.names().filter(|n| n.starts_with(&prefix)) {
+                    let Ok(o) = n[prefix.len()..].parse::<Owner>() else { continue };
+                    if Some(o) != me {
+                        out.push(Wait { holder: o, what: Held::Dropped(n.clone()) });
                     }
                 }
             }
         }
-        out
-    })
+    }
+    out
 }
 
 /// A statement running: noted on its session's shard under the OIDs of the tables it names,
@@ -227,27 +230,10 @@ pub fn enter(names: &[(String, u32)], me: Owner, wrote: &dyn Fn(&str) -> bool) -
         return Some(Running { owner: me, oids: Vec::new() });
     }
     state::with_shard(|s| {
-        let mut oids = Vec::with_capacity(names.len());
-        for (name, _) in names {
-            match s.tables.get(name) {
-                Some(t) => {
-                    let held = t.altering.is_some_and(|o| o != me && t.created_by.is_none_or(|c| c != o));
-                    if held && !wrote(name) {
-                        return None;
-                    }
-                    oids.push(t.def.oid);
-                }
-                None => {
-                    let prefix = format!("{name}{HIDDEN}");
-                    if s.tables
-                        .names()
-                        .any(|n| n.starts_with(&prefix) && n[prefix.len()..].parse::<Owner>().is_ok_and(|o| o != me))
-                    {
-                        return None;
-                    }
-                }
-            }
+        if !waits_in(s, names, Some(me), wrote).is_empty() {
+            return None;
         }
+        let oids: Vec<u32> = names.iter().filter_map(|(n, _)| s.tables.get(n).map(|t| t.def.oid)).collect();
         s.row_locks.enter(me, &oids);
         Some(Running { owner: me, oids })
     })

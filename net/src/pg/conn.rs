@@ -1085,11 +1085,15 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         if c.status == TxStatus::Failed {
             break (r, None);
         }
+        let failed;
         let (names, creates) = match &r {
-            Ok(p) => (p.relations.clone(), orbit_query::relation_lock::creates(&p.plan).map(str::to_string)),
-            Err(_) => (orbit_query::relation_lock::recorded(), None),
+            Ok(p) => (p.relations.as_slice(), orbit_query::relation_lock::creates(&p.plan)),
+            Err(_) => {
+                failed = orbit_query::relation_lock::recorded();
+                (failed.as_slice(), None)
+            }
         };
-        if wait_relations(c, &names, creates.as_deref()).await? {
+        if wait_relations(c, names, creates).await? {
             continue;
         }
         if r.is_err() {
@@ -1097,7 +1101,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         }
         // Running from here on (an ALTER that begins now waits for it); if one began since the
         // check above, wait for it and bind again.
-        if let Some(running) = enter_statement(c, &names) {
+        if let Some(running) = enter_statement(c, names) {
             break (r, Some(running));
         }
     };

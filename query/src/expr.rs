@@ -38,6 +38,17 @@ impl CmpOp {
             CmpOp::GtEq => o != Ordering::Less,
         }
     }
+
+    /// The operator with its operands swapped (`a < b` is `b > a`).
+    pub fn flipped(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::LtEq => CmpOp::GtEq,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::GtEq => CmpOp::LtEq,
+            other => other,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -388,20 +388,7 @@ fn apply_actions<'a>(
             }
             match action {
                 FkAction::NoAction | FkAction::Restrict => {
-                    return Err(SqlError::new(
-                        FOREIGN_KEY_VIOLATION,
-                        format!(
-                            "update or delete on table \"{}\" violates foreign key constraint \"{}\" on table \"{}\"",
-                            crate::schema::relname(&table.name),
-                            fk.name,
-                            crate::schema::relname(&child.name)
-                        ),
-                    )
-                    .detail(format!(
-                        "Key {} is still referenced from table \"{}\".",
-                        key_text(table, &fk.parent_columns, &old_keys[first]),
-                        crate::schema::relname(&child.name)
-                    )));
+                    return Err(still_referenced_error(table, &child, &fk, &old_keys[first]));
                 }
                 FkAction::Cascade if deleting => {
                     delete_rows(txn, &child, rows.into_iter().map(|(k, r, _)| (k, r)).collect()).await?

@@ -733,13 +733,7 @@ pub fn selectivity(cols: &dyn Columns, e: &Expr, params: &[Datum]) -> f64 {
 
 /// One condition's selectivity.
 fn clause(cols: &dyn Columns, e: &Expr, params: &[Datum]) -> f64 {
-    let flip = |op: CmpOp| match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::LtEq => CmpOp::GtEq,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::GtEq => CmpOp::LtEq,
-        o => o,
-    };
+    let flip = CmpOp::flipped;
     let value = |e: &Expr| -> Option<Datum> {
         match e {
             Expr::Param(i, _) => params.get(*i).cloned(),

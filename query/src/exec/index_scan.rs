@@ -54,13 +54,7 @@ fn comparisons(filter: &Expr, table: &TableDef) -> Vec<(usize, CmpOp, Expr)> {
             || (a.is_string() && b.is_string())
             || a == b
     };
-    let flip = |op: CmpOp| match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::LtEq => CmpOp::GtEq,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::GtEq => CmpOp::LtEq,
-        other => other,
-    };
+    let flip = CmpOp::flipped;
     parts
         .into_iter()
         .filter_map(|p| match p {
@@ -178,13 +172,7 @@ fn expr_comparisons(filter: &Expr, key: &Expr) -> Vec<(CmpOp, Expr)> {
             || (kt.is_string() && b.is_string())
             || kt == b
     };
-    let flip = |op: CmpOp| match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::LtEq => CmpOp::GtEq,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::GtEq => CmpOp::LtEq,
-        other => other,
-    };
+    let flip = CmpOp::flipped;
     parts
         .into_iter()
         .filter_map(|p| match p {

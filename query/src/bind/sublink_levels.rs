@@ -37,6 +37,20 @@ pub(super) struct Enclosing {
     pub in_agg: bool,
 }
 
+/// Rewrites the placeholders of subqueries `ids` in `e` into the columns that hold their
+/// values: the `k`-th at `base + k`, of type `tys[k]`.
+fn links_to_columns(e: &mut Expr, ids: &[usize], tys: &[SqlType], base: usize) -> Result<()> {
+    relation::walk(e, &mut |e| {
+        if let Expr::Param(i, _) = e {
+            if let Some(k) = i.checked_sub(LINK_BASE).and_then(|id| ids.iter().position(|x| *x == id)) {
+                *e = Expr::Column(base + k, tys[k]);
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })
+}
+
 fn reads_any_link(e: &Expr, ids: &[usize]) -> bool {
     ids.iter().any(|&id| relation::reads_link(e, id))
 }
@@ -460,15 +474,7 @@ impl Binder<'_> {
                     relation::walk(e, &mut over_right)?;
                 }
             }
-            relation::walk(&mut on, &mut |e| {
-                if let Expr::Param(i, _) = e {
-                    if let Some(k) = i.checked_sub(LINK_BASE).and_then(|id| ids.iter().position(|x| *x == id)) {
-                        *e = Expr::Column(right_width + k, link_tys[k]);
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
-            })?;
+            links_to_columns(&mut on, &ids, &link_tys, right_width)?;
             l.captures = captures;
             let passing = self.row_def(std::slice::from_ref(&right_def))?;
             let row: Vec<Expr> = passing.columns.iter().enumerate().map(|(i, c)| Expr::Column(i, c.ty)).collect();
@@ -703,15 +709,7 @@ impl Binder<'_> {
                 relation::walk(e, &mut over_inner)?;
             }
         }
-        relation::walk(&mut on, &mut |e| {
-            if let Expr::Param(i, _) = e {
-                if let Some(k) = i.checked_sub(LINK_BASE).and_then(|id| ids.iter().position(|x| *x == id)) {
-                    *e = Expr::Column(inner_width + k, link_tys[k]);
-                    return Ok(true);
-                }
-            }
-            Ok(false)
-        })?;
+        links_to_columns(&mut on, &ids, &link_tys, inner_width)?;
         let mut inner_def = self.row_def(&inner.inputs)?;
         let mut row: Vec<Expr> = inner_def.columns.iter().enumerate().map(|(i, c)| Expr::Column(i, c.ty)).collect();
         if marker {

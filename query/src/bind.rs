@@ -14,7 +14,9 @@ use sqlparser::parser::Parser;
 use std::sync::Arc;
 
 mod arrays;
+mod conflict_target;
 mod constraints;
+mod drop_key;
 mod foreign_keys;
 mod functions;
 mod grouping;
@@ -38,7 +40,7 @@ pub(crate) use constraints::index_owner;
 pub use index_exprs::bind_index;
 pub(crate) use index_exprs::{key_text, pg_text, pretty_text};
 pub use prepare::explain_execute;
-pub use prepare::{execute_args, Discard};
+pub use prepare::{bind_prepared_again, execute_args, Discard};
 use temporal::{datetime_common, is_temporal};
 
 /// A column of a statement's result (RowDescription).
@@ -307,6 +309,14 @@ pub enum Plan {
         table: Arc<TableDef>,
         new_name: String,
     },
+    /// `ALTER TABLE t DROP CONSTRAINT key CASCADE`: the other tables' foreign keys that use
+    /// the key go first (`children`: each table and its new definition; `lines`: the NOTICE's,
+    /// by table OID), then `then` drops the key.
+    DropKeyCascade {
+        children: Vec<(Arc<TableDef>, TableDef)>,
+        lines: Vec<(u32, Vec<String>)>,
+        then: Box<Plan>,
+    },
     /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`: the table re-keyed.
     AddPrimaryKey {
         table: Arc<TableDef>,
@@ -418,6 +428,13 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
         }
         if at_start && word(t, Keyword::SET) {
             if let Some((text, end)) = foreign_keys::set_constraints_syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
+                continue;
+            }
+        }
+        if word(t, Keyword::ON) {
+            if let Some((text, end)) = conflict_target::target_syntax(&tokens, i) {
                 out.push_str(&text);
                 (found, at_start, i) = (true, false, end);
                 continue;
@@ -890,6 +907,8 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
     match e {
         ast::Expr::Identifier(id) => Some((fold(id), 2)),
         ast::Expr::CompoundIdentifier(ids) => ids.last().map(|id| (fold(id), 2)),
+        // `t.*` as a value (a whole row): named by the table, as FigureColname does.
+        ast::Expr::QualifiedWildcard(n, _) => n.0.last().and_then(|p| p.as_ident()).map(|id| (fold(id), 2)),
         ast::Expr::Function(f) => Some((f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(), 2)),
         ast::Expr::Cast { expr, data_type, .. } => match named(expr) {
             Some((n, 2)) => Some((n, 2)),
@@ -2261,7 +2280,14 @@ impl Binder<'_> {
             None => None,
             Some(ast::ConflictTarget::Columns { columns, predicate }) => {
                 let mut idx = Vec::new();
+                // Expression keys (`ON CONFLICT ((lower(x)))`), bound over the table.
+                let mut keys: Vec<String> = Vec::new();
                 for c in columns {
+                    if let Some(e) = conflict_target::marked_expr(c) {
+                        let scope = Scope { def, alias: alias.to_string(), joined: None };
+                        keys.push(format!("{:?}", self.expr(&e?, Some(&scope))?));
+                        continue;
+                    }
                     let n = fold(c);
                     let i = def.column(&n).ok_or_else(|| {
                         SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{n}\" does not exist"))
@@ -2285,14 +2311,17 @@ impl Binder<'_> {
                     c.sort_unstable();
                     c
                 };
-                if !def.pk.is_empty() && sorted(&def.pk) == idx {
+                keys.sort_unstable();
+                if !def.pk.is_empty() && sorted(&def.pk) == idx && keys.is_empty() {
                     Some(Arbiter::PrimaryKey)
                 } else {
                     let mut found = None;
                     for (i, x) in def.indexes.iter().enumerate() {
+                        let plain: Vec<usize> =
+                            x.columns.iter().copied().filter(|&c| c != orbit_engine::table::IndexDef::EXPR).collect();
                         if x.unique
-                            && x.exprs.is_empty()
-                            && sorted(&x.columns) == idx
+                            && sorted(&plain) == idx
+                            && conflict_target::expression_keys(def, x)? == keys
                             && crate::index::implied_by(def, x, pred.as_ref())?
                         {
                             found = Some(i);
@@ -2696,6 +2725,7 @@ impl Binder<'_> {
                 _ => return Err(SqlError::unsupported(format!("reference {e} is not supported"))),
             },
             E::Value(v) => self.value(&v.value, &v.span)?,
+            E::QualifiedWildcard(name, _) => whole_row::qualified_star(scope, name)?,
             E::Nested(inner) => self.expr(inner, scope)?,
             E::UnaryOp { op, expr } => match op {
                 ast::UnaryOperator::Not => {

@@ -17,7 +17,8 @@ pub enum CatalogFn {
     CollationIsVisible,
     /// pg_type_is_visible(oid): Orbit's types are all in pg_catalog (NULL for an OID no type has).
     TypeIsVisible,
-    /// pg_get_viewdef(oid [, pretty]): a view's query, as the SQL text Orbit keeps.
+    /// pg_get_viewdef(oid [, pretty]): a view's query as PostgreSQL prints it back
+    /// ([`crate::viewdef`]), or the SQL text Orbit keeps where that printer stops.
     ViewDef,
     /// quote_ident(text).
     QuoteIdent,
@@ -113,8 +114,16 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
         }
         CatalogFn::ViewDef => {
             let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
-            match table_by_oid(oid).and_then(|t| t.view.clone()) {
-                Some(sql) => Datum::Text(sql),
+            match table_by_oid(oid) {
+                Some(t) => match &t.view {
+                    // PostgreSQL's text for the queries crate::viewdef prints, else the text kept.
+                    Some(sql) => {
+                        let names: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+                        let pretty = matches!(a(1), Datum::Bool(true));
+                        Datum::Text(crate::viewdef::deparse(sql, &names, pretty).unwrap_or_else(|| sql.clone()))
+                    }
+                    None => Datum::Null,
+                },
                 None => Datum::Null,
             }
         }

@@ -310,6 +310,13 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::keep(txn, vec![renamed])?;
             Ok(r)
         }
+        Plan::DropKeyCascade { children, lines, then } => {
+            txn.holds_tables |= !txn.alone;
+            let notice = utility::drop_foreign_keys(txn, children, lines).await?;
+            let mut r = Box::pin(execute_plan(then, params, txn)).await?;
+            r.notices.extend(notice);
+            Ok(r)
+        }
         Plan::AddPrimaryKey { table, columns, name } => {
             txn.holds_tables |= !txn.alone;
             let (r, kept) = utility::add_primary_key(txn, table, columns, name).await?;

@@ -46,6 +46,7 @@ pub mod to_char;
 pub mod txn;
 pub mod types;
 pub mod vector;
+mod viewdef;
 pub mod window;
 
 pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};

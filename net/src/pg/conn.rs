@@ -920,7 +920,7 @@ async fn fresh_plan(c: &Conn, stmt: Rc<Prepared>, source: &str, name: &str) -> R
     loop {
         use_search_path(c);
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
-        let p = bind::prepare(source, &oids)?;
+        let p = prepared::bind_again(c, name, source, &oids)?;
         let types = |cols: &[OutputColumn]| cols.iter().map(|c| c.ty).collect::<Vec<_>>();
         if types(&p.columns) != types(&stmt.columns) {
             return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, "cached plan must not change result type"));
@@ -931,6 +931,17 @@ async fn fresh_plan(c: &Conn, stmt: Rc<Prepared>, source: &str, name: &str) -> R
             return Ok(p);
         }
     }
+}
+
+/// The statement SQL EXECUTE runs: [`fresh_plan`] of the named one (EXPLAIN EXECUTE's plan,
+/// made just now, has no name and is only waited for).
+async fn execute_target(c: &Conn, target: Rc<Prepared>, name: &str) -> Result<Rc<Prepared>, SqlError> {
+    if name.is_empty() || prepared::get(c, name).is_none() {
+        wait_relations(c, &target.relations, None).await?;
+        return Ok(target);
+    }
+    let source = prepared::source(c, name);
+    fresh_plan(c, target, &source, name).await
 }
 
 async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit_query::QueryResult, SqlError> {
@@ -1127,11 +1138,11 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     // EXECUTE runs the named statement with its arguments as parameters.
     let mut _running_target = None;
     let (prepared, params) = match prepared::resolve_execute(c, sql, &prepared.plan)? {
-        Some((target, args)) => {
-            // The named statement was bound earlier: another block's DDL since is waited for
-            // (its plan is not bound again: see relation_lock's doc).
+        Some((mut target, args, name)) => {
+            // The named statement was bound earlier: another block's DDL since is waited for,
+            // and DDL since PREPARE binds it again (as a protocol Execute's).
             let running = loop {
-                wait_relations(c, &target.relations, None).await?;
+                target = execute_target(c, target, &name).await?;
                 if let Some(r) = enter_statement(c, &target.relations) {
                     break r;
                 }
@@ -1377,9 +1388,9 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
         }
         let mut running = None;
         match prepared::resolve_execute(c, &source, &stmt.plan)? {
-            Some((target, args)) => {
+            Some((mut target, args, name)) => {
                 running = loop {
-                    wait_relations(c, &target.relations, None).await?;
+                    target = execute_target(c, target, &name).await?;
                     if let Some(r) = enter_statement(c, &target.relations) {
                         break Some(r);
                     }

@@ -768,6 +768,12 @@ impl Binder<'_> {
         if !(err.code == code::UNDEFINED_COLUMN || err.code == code::UNDEFINED_TABLE) {
             return Err(err);
         }
+        // A FROM item's name: the whole row (bind/whole_row.rs).
+        if qualifier.is_none() {
+            if let Some(e) = super::whole_row::whole_row_text(scope, &fold(id)) {
+                return Ok(e);
+            }
+        }
         let mut blocked_err = None;
         for f in (0..self.sub.frames.len()).rev() {
             let found = {

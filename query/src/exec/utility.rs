@@ -33,28 +33,51 @@ pub(super) async fn with_row_ids(table: &Arc<TableDef>, mut rows: Vec<Row>) -> R
     if !table.has_row_id() || rows.is_empty() {
         return Ok(rows);
     }
-    let name = table.name.clone();
-    let ids: Vec<i64> = if rows.len() == 1 {
-        state::with_shard(|s| shard_tables::take_row_ids(s, &name, 1)).ok_or_else(|| no_table(&name))?
-    } else {
-        let total = rows.len();
-        let parts = mesh::run_on_all(move |s| {
-            let n = s.count;
-            let share = total / n + usize::from(s.id < total % n);
-            shard_tables::take_row_ids(s, &name, share)
-        })
-        .await
-        .map_err(gone)?;
-        let mut ids = Vec::with_capacity(total);
-        for p in parts {
-            ids.extend(p.ok_or_else(|| no_table(&table.name))?);
-        }
-        ids
-    };
+    let ids = take_row_ids(&table.name, rows.len()).await?;
     for (row, id) in rows.iter_mut().zip(ids) {
         row.push(Datum::Int8(id));
     }
     Ok(rows)
+}
+
+/// `total` new row ids from table `name`'s shards (one from the local shard, no hop).
+async fn take_row_ids(name: &str, total: usize) -> Result<Vec<i64>> {
+    let name = name.to_string();
+    if total == 1 {
+        return state::with_shard(|s| shard_tables::take_row_ids(s, &name, 1)).ok_or_else(|| no_table(&name));
+    }
+    let table = name.clone();
+    let parts = mesh::run_on_all(move |s| {
+        let n = s.count;
+        let share = total / n + usize::from(s.id < total % n);
+        shard_tables::take_row_ids(s, &table, share)
+    })
+    .await
+    .map_err(gone)?;
+    let mut ids = Vec::with_capacity(total);
+    for p in parts {
+        ids.extend(p.ok_or_else(|| no_table(&name))?);
+    }
+    Ok(ids)
+}
+
+/// A table losing its primary key (`def` has none, `table` had one): a new row id for each
+/// key the rows have now, committed or in the transaction's write set (a committed row and
+/// the transaction's version of it keep sharing one key). None for any other rewrite.
+async fn new_row_ids(
+    table: &TableDef,
+    def: &TableDef,
+    rows: &[(Vec<u8>, Row)],
+    own: &std::collections::BTreeMap<Vec<u8>, Option<Row>>,
+) -> Result<Option<std::collections::HashMap<Vec<u8>, Datum>>> {
+    if table.has_row_id() || !def.has_row_id() {
+        return Ok(None);
+    }
+    let mut keys: Vec<&Vec<u8>> = rows.iter().map(|(k, _)| k).chain(own.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let ids = if keys.is_empty() { Vec::new() } else { take_row_ids(&table.name, keys.len()).await? };
+    Ok(Some(keys.into_iter().cloned().zip(ids.into_iter().map(Datum::Int8)).collect()))
 }
 
 /// Inserts one batch of COPY FROM rows (full rows, NOT NULL already checked) into `txn`'s
@@ -429,9 +452,15 @@ pub(super) async fn rewrite_columns(
                 .collect::<Result<Vec<_>>>()?,
             _ => Vec::new(),
         };
+        // DROP of the primary key (or of one of its columns): rows are keyed by row ids now.
+        let ids = new_row_ids(table, def, &rows, &own).await?;
+        let new_key = |old: &Vec<u8>| match &ids {
+            Some(ids) => orbit_engine::table::key::encode(ids.get(old).into_iter()),
+            None => old.clone(),
+        };
         let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
         let mut rewritten_own: std::collections::BTreeMap<Vec<u8>, Option<Row>> =
-            own.iter().filter(|(_, r)| r.is_none()).map(|(k, _)| (k.clone(), None)).collect();
+            own.iter().filter(|(_, r)| r.is_none()).map(|(k, _)| (new_key(k), None)).collect();
         let width = table.columns.len();
         for (k, (old_key, mut row)) in rows.into_iter().enumerate() {
             // A committed row the transaction changed or deleted is rewritten, not validated.
@@ -473,6 +502,9 @@ pub(super) async fn rewrite_columns(
                     }
                 }
             }
+            if let Some(id) = ids.as_ref().and_then(|ids| ids.get(&old_key)) {
+                row.push(id.clone());
+            }
             let key = def.key_of(&row);
             if k < committed {
                 per_shard[super::shard_of_key(&key, n)].push((key, row));
@@ -481,6 +513,18 @@ pub(super) async fn rewrite_columns(
             }
         }
         let r = stage_and_swap(table, def.clone(), per_shard, holder(txn)).await?;
+        if let Some(ids) = &ids {
+            // The ids the transaction's own rows got stay taken in the new table.
+            let top = ids.values().filter_map(|d| d.as_i64()).max().unwrap_or(0).saturating_add(1);
+            let name = table.name.clone();
+            mesh::run_on_all(move |s| {
+                if let Some(t) = s.tables.get_mut(&name) {
+                    t.reserve_row_ids_below(top);
+                }
+            })
+            .await
+            .map_err(gone)?;
+        }
         carry_writes(txn, table, rewritten_own)?;
         // Indexes on a dropped column went with it (at COMMIT, when ROLLBACK may bring the
         // column back).
@@ -745,4 +789,18 @@ async fn abandon(staging: &str) {
     if let Ok(tickets) = r {
         let _ = durable(tickets.into_iter().flatten().collect()).await;
     }
+}
+
+/// DROP CONSTRAINT ... CASCADE of a key: the other tables' foreign keys that use it go (each
+/// table rewritten under its new definition, undone by ROLLBACK); PostgreSQL's NOTICE.
+pub(super) async fn drop_foreign_keys(
+    txn: &mut Txn,
+    children: &[(Arc<TableDef>, TableDef)],
+    lines: &crate::foreign_key::CascadeLines,
+) -> Result<Option<SqlError>> {
+    for (child, def) in children {
+        let (_, kept) = rewrite_columns(txn, child, def, &crate::bind::ColumnChange::Rename).await?;
+        super::undo::keep(txn, kept)?;
+    }
+    Ok(crate::foreign_key::cascade_notice(lines.clone()))
 }

@@ -25,6 +25,7 @@ use orbit_shards::{mesh, state, wal, ShardId};
 use std::sync::Arc;
 
 pub(crate) mod ddl_journal;
+mod drop_key;
 pub(crate) mod index_scan;
 mod indexes;
 mod lock_rows;
@@ -326,7 +327,11 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::RewriteTable { table, def, change } => {
             txn.holds_tables |= !txn.alone;
             crate::foreign_key::validate_new(txn, table, def).await?;
-            let (mut r, kept) = utility::rewrite_columns(txn, table, def, change).await?;
+            let (mut r, kept) = if drop_key::drops_key_with_indexes(table, def) {
+                drop_key::rewrite(txn, table, def, change).await?
+            } else {
+                utility::rewrite_columns(txn, table, def, change).await?
+            };
             undo::keep(txn, kept)?;
             // DROP COLUMN of a referenced table: the references' column numbers follow (with
             // CASCADE, those on the column go).

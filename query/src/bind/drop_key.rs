@@ -7,7 +7,8 @@
 //! NOT NULL (PostgreSQL 15 keeps `attnotnull`). With CASCADE, the foreign keys that use the
 //! dropped key go first, each table's rewritten as by ALTER TABLE, with PostgreSQL's NOTICE
 //! ("drop cascades to constraint x on table y"); without it they are 2BP01
-//! (`foreign_key::check_drop_key`).
+//! (`foreign_key::check_drop_key`). The table's other indexes are built again over the row
+//! ids (`exec/drop_key.rs`).
 
 use super::Plan;
 use crate::error::{Result, SqlError};
@@ -18,17 +19,6 @@ use std::sync::Arc;
 pub(super) fn drop_primary_key(def: &mut TableDef) {
     def.pk.clear();
     def.pk_name.clear();
-}
-
-/// A table losing its primary key keeps no secondary index: index entries point at rows by
-/// primary key, and rebuilding them under row ids is not done yet.
-pub(super) fn check_rekeyable(def: &TableDef) -> Result<()> {
-    if !def.indexes.is_empty() {
-        return Err(SqlError::unsupported(
-            "dropping the primary key of a table with UNIQUE constraints or indexes is not supported yet",
-        ));
-    }
-    Ok(())
 }
 
 /// `ALTER TABLE t DROP CONSTRAINT name [CASCADE]` of `table`'s primary key (`index` None) or
@@ -62,7 +52,6 @@ pub(super) fn drop_key_constraint(
             let mut def = (*table).clone();
             drop_primary_key(&mut def);
             def.foreign_keys.retain(|f| !own.contains(&f.name));
-            check_rekeyable(&def)?;
             Plan::RewriteTable { table, def, change: super::ColumnChange::Rename }
         }
         Some(_) if !own.is_empty() => return Err(SqlError::unsupported(

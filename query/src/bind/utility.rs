@@ -671,9 +671,6 @@ impl Binder<'_> {
                     }
                 }
                 super::constraints::drop_column_constraints(&mut def, i, &cn);
-                if drops_key {
-                    super::drop_key::check_rekeyable(&def)?;
-                }
                 Ok(Plan::RewriteTable { table, def, change: ColumnChange::Drop(i) })
             }
             ast::AlterTableOperation::RenameColumn { old_column_name, new_column_name } => {

@@ -420,6 +420,19 @@ pub(super) async fn rewrite_columns(
     def: &TableDef,
     change: &crate::bind::ColumnChange,
 ) -> Result<(QueryResult, Vec<Created>)> {
+    let hold = holder(txn);
+    rewrite_columns_held(txn, table, def, change, hold).await
+}
+
+/// [`rewrite_columns`], the new table held against other writers by `hold` (a statement that
+/// goes on changing it: [`super::drop_key`]).
+pub(super) async fn rewrite_columns_held(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    def: &TableDef,
+    change: &crate::bind::ColumnChange,
+    hold: Option<Owner>,
+) -> Result<(QueryResult, Vec<Created>)> {
     use crate::bind::ColumnChange;
     let (_, n) = state::local();
     set_altering(table, true, txn).await?;
@@ -512,20 +525,8 @@ pub(super) async fn rewrite_columns(
                 rewritten_own.insert(key, Some(row));
             }
         }
-        let r = stage_and_swap(table, def.clone(), per_shard, holder(txn)).await?;
-        if let Some(ids) = &ids {
-            // The ids the transaction's own rows got stay taken in the new table.
-            let top = ids.values().filter_map(|d| d.as_i64()).max().unwrap_or(0).saturating_add(1);
-            let name = table.name.clone();
-            mesh::run_on_all(move |s| {
-                if let Some(t) = s.tables.get_mut(&name) {
-                    t.reserve_row_ids_below(top);
-                }
-            })
-            .await
-            .map_err(gone)?;
-        }
-        carry_writes(txn, table, rewritten_own)?;
+        let r = stage_and_swap(table, def.clone(), per_shard, hold).await?;
+        carry_writes(txn, table, rewritten_own).await?;
         // Indexes on a dropped column went with it (at COMMIT, when ROLLBACK may bring the
         // column back).
         let gone: Vec<String> = table
@@ -620,7 +621,7 @@ async fn rekey(
         per_shard[super::shard_of_key(&k, n)].push((k, row));
     }
     let r = stage_and_swap(table, def, per_shard, holder(txn)).await?;
-    carry_writes(txn, table, rewritten_own)?;
+    carry_writes(txn, table, rewritten_own).await?;
     Ok((r, undo))
 }
 
@@ -638,8 +639,10 @@ pub(super) fn one_per_key(mut items: Vec<(Vec<u8>, Row, bool)>) -> (Vec<(Vec<u8>
 }
 
 /// After a rebuild swapped a new definition in for `table`: the transaction's changes to it
-/// (`rows`, rewritten for the new definition) move to the new table in its write set.
-pub(super) fn carry_writes(
+/// (`rows`, rewritten for the new definition) move to the new table in its write set. The row
+/// ids its new rows took stay taken in the new table (which counts only the rows it holds), so
+/// the transaction's next rows get others.
+pub(super) async fn carry_writes(
     txn: &mut Txn,
     table: &Arc<TableDef>,
     rows: std::collections::BTreeMap<Vec<u8>, Option<Row>>,
@@ -648,7 +651,20 @@ pub(super) fn carry_writes(
         return Ok(());
     }
     let now = crate::bind::lookup_table(&table.name).ok_or_else(|| no_table(&table.name))?;
-    txn.rewrite_writes(&table.name, &now, rows)
+    let width = now.columns.len();
+    let top = rows.values().flatten().filter_map(|r| r.get(width).and_then(Datum::as_i64)).max();
+    txn.rewrite_writes(&table.name, &now, rows)?;
+    if let Some(top) = top.filter(|_| now.has_row_id()) {
+        let (name, oid) = (now.name.clone(), now.oid);
+        mesh::run_on_all(move |s| {
+            if let Some(t) = s.tables.get_mut(&name).filter(|t| t.def.oid == oid) {
+                t.reserve_row_ids_below(top.saturating_add(1));
+            }
+        })
+        .await
+        .map_err(gone)?;
+    }
+    Ok(())
 }
 
 /// Builds `def`'s rows (already placed per shard) into a staging table and swaps it in for

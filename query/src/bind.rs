@@ -404,7 +404,9 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
 ///   row locks have two modes, so these take the stricter of them (PostgreSQL lets a KEY SHARE
 ///   and a NO KEY UPDATE lock of one row pass each other; here they conflict);
 /// - a window frame's `EXCLUDE ...` becomes a marker `window::exclusion_syntax` describes;
-/// - `SET CONSTRAINTS ...` becomes a marker SET (`foreign_keys::set_constraints_syntax`).
+/// - `SET CONSTRAINTS ...` becomes a marker SET (`foreign_keys::set_constraints_syntax`);
+/// - `t.*::type` becomes `(t.*)::type` (`whole_row::star_cast_syntax`);
+/// - `ON CONFLICT ((expr), ...)` keys become marker names (`conflict_target::target_syntax`).
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
@@ -432,6 +434,11 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
                 (found, at_start, i) = (true, false, end);
                 continue;
             }
+        }
+        if let Some((text, end)) = whole_row::star_cast_syntax(&tokens, i) {
+            out.push_str(&text);
+            (found, at_start, i) = (true, false, end);
+            continue;
         }
         if word(t, Keyword::ON) {
             if let Some((text, end)) = conflict_target::target_syntax(&tokens, i) {

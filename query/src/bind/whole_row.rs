@@ -91,3 +91,21 @@ pub(super) fn qualified_star(scope: Option<&Scope>, name: &ast::ObjectName) -> R
         )
     })
 }
+
+/// At `tokens[i]`: `t.*::` (sqlparser takes `t.*` only as a whole select item) written as
+/// `(t.*)::`, and the index of the `::` token; None elsewhere.
+pub(super) fn star_cast_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
+    use sqlparser::tokenizer::Token;
+    let Token::Word(_) = tokens.get(i)? else { return None };
+    let solid: Vec<usize> =
+        (i + 1..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).take(3).collect();
+    let [dot, star, cast] = solid[..] else { return None };
+    if tokens[dot] != Token::Period || tokens[star] != Token::Mul || tokens[cast] != Token::DoubleColon {
+        return None;
+    }
+    // Not a qualified name's last part (`s.t.*::text` is left to the parser's error).
+    if i > 0 && tokens[i - 1] == Token::Period {
+        return None;
+    }
+    Some((format!("({}.*)", tokens[i]), cast))
+}

@@ -13,13 +13,14 @@
 //!
 //! Columns qualified by their FROM item, every select-list item but a same-named column given
 //! its `AS` name, `*` expanded, string constants labelled with their type (`'x'::text`),
-//! `LIKE` as `~~`, `BETWEEN` as two comparisons, ORDER BY / GROUP BY positions and output names
+//! `LIKE` as `~~`, `BETWEEN` as two comparisons, `IN (...)` as `= ANY (ARRAY[...])`, ORDER BY / GROUP BY positions and output names
 //! replaced by the expressions; with `pretty` only the parentheses precedence needs (psql's
 //! `\d+` view), else every operator parenthesised. PostgreSQL prints the query it parsed and
 //! analysed, with the implicit casts it inserted; this prints the stored SQL text, so only
 //! queries whose printing needs no type analysis beyond the plain cases are printed this way:
 //! one SELECT (no set operations, WITH, subqueries, DISTINCT ON, window functions, CASE,
-//! casts, IN lists, NATURAL or FULL joins, derived tables) over tables and views of schema
+//! casts, NATURAL or FULL joins, derived tables; IN lists of constants over an int or text
+//! column) over tables and views of schema
 //! public, with operands of one type family (columns, integer/decimal/string constants that
 //! take the other operand's type) and the functions count/sum/avg/min/max/lower/upper/length.
 //! Any other view's definition is the SQL text Orbit keeps ([`deparse`] gives None).
@@ -55,6 +56,8 @@ enum Kind {
     Not,
     /// IS [NOT] NULL.
     NullTest,
+    /// `x = ANY (ARRAY[...])` (an IN list): parenthesised under any operator.
+    ArrayOp,
 }
 
 struct Node {
@@ -134,7 +137,7 @@ impl Printer {
             return None;
         }
         let ast::SetExpr::Select(s) = q.body.as_ref() else { return None };
-        self.from_tables(&s.from)?;
+        self.range_table(&s.from)?;
         if s.top.is_some()
             || s.into.is_some()
             || !s.lateral_views.is_empty()
@@ -203,7 +206,7 @@ impl Printer {
             }
             self.out.push_str(&item);
         }
-        self.from_clause(&s.from)?;
+        self.print_from(&s.from)?;
         if let Some(w) = &s.selection {
             let n = self.expr(w)?;
             let text = self.top(&n);
@@ -287,7 +290,7 @@ impl Printer {
 
 impl Printer {
     /// Fills the FROM items in order (tables and views of schema public only).
-    fn from_tables(&mut self, from: &[ast::TableWithJoins]) -> Option<()> {
+    fn range_table(&mut self, from: &[ast::TableWithJoins]) -> Option<()> {
         let tables = crate::catalog::user_tables();
         let add = |f: &ast::TableFactor, rtes: &mut Vec<Rte>| -> Option<()> {
             let ast::TableFactor::Table { name, alias, args: None, with_hints, version: None, partitions, .. } = f
@@ -333,7 +336,7 @@ impl Printer {
         Some(())
     }
 
-    fn from_clause(&mut self, from: &[ast::TableWithJoins]) -> Option<()> {
+    fn print_from(&mut self, from: &[ast::TableWithJoins]) -> Option<()> {
         let mut k = 0;
         for (i, twj) in from.iter().enumerate() {
             if i == 0 {
@@ -738,8 +741,38 @@ impl Printer {
                 Some(Node::new(self.wrap(text), Kind::NullTest, SqlType::Bool))
             }
             E::Function(f) => self.function(f),
+            E::In { expr, target: ast::InTarget::List(list), negated, global: false } => {
+                self.in_list(expr, list, *negated)
+            }
             _ => None,
         }
+    }
+
+    /// `x [NOT] IN (...)` as PostgreSQL's parser makes it: `x = ANY (ARRAY[...])` (`<> ALL`),
+    /// or an operator for one value; over an integer or text column and constants only.
+    fn in_list(&self, expr: &ast::Expr, list: &[ast::Expr], negated: bool) -> Option<Node> {
+        let l = self.expr(expr)?;
+        let ty = l.ty.filter(|t| matches!(t, SqlType::Int4 | SqlType::Text))?;
+        if l.column.is_none() {
+            return None;
+        }
+        let mut items = Vec::new();
+        for e in list {
+            let n = self.expr(e)?;
+            if n.column.is_some() || (n.literal.is_none() && n.ty != Some(ty)) {
+                return None;
+            }
+            items.push(self.typed(n, ty)?);
+        }
+        let op = if negated { "<>" } else { "=" };
+        if let [one] = &items[..] {
+            let one = Node::new(one.text.clone(), Kind::Simple, ty);
+            return self.binary(l, op, one, Some(SqlType::Bool));
+        }
+        let texts: Vec<&str> = items.iter().map(|n| n.text.as_str()).collect();
+        let quantifier = if negated { "ALL" } else { "ANY" };
+        let text = format!("{} {op} {quantifier} (ARRAY[{}])", l.text, texts.join(", "));
+        Some(Node::new(self.wrap(text), Kind::ArrayOp, SqlType::Bool))
     }
 
     fn number(&self, n: &str) -> Option<Node> {
@@ -832,5 +865,6 @@ fn simple_under(child: Kind, parent: Kind, left: bool) -> bool {
         Kind::NullTest => matches!(parent, Kind::And | Kind::Or | Kind::Not),
         Kind::Not | Kind::And => matches!(parent, Kind::And | Kind::Or),
         Kind::Or => parent == Kind::Or,
+        Kind::ArrayOp => false,
     }
 }

@@ -79,6 +79,9 @@ CREATE VIEW v7 AS SELECT x.a, y.d FROM t x, u y WHERE x.a = y.a AND (x.c = 1 OR 
 CREATE VIEW v8 AS SELECT a, c * 2 + 1 AS e, (c + 1) * 2 AS f, -c AS g, a = 1 AS h FROM t WHERE c BETWEEN 1 AND 3 AND NOT (c > 2) AND n > 1.5 LIMIT 3 OFFSET 2;
 CREATE VIEW v9 (p, q) AS SELECT DISTINCT a, max(c) FROM t GROUP BY 1 ORDER BY 2 DESC;
 CREATE VIEW v10 AS SELECT count(DISTINCT a), min(b), avg(c) FROM t JOIN u USING (a) WHERE t.c > -1;
+CREATE VIEW v11 AS SELECT a FROM t WHERE c IN (1, 2) AND b NOT IN ('x', 'y');
+CREATE VIEW v12 AS SELECT a FROM t WHERE b IN ('x') OR c NOT IN (3);
+CREATE VIEW v13 AS SELECT a, b FROM v1 WHERE a > 0;
 ";
 
 #[test]
@@ -100,9 +103,9 @@ fn view_definitions_print_as_on_postgresql() {
         assert!(out.status.success(), "setup on port {port}: {}", String::from_utf8_lossy(&out.stderr));
     }
     let mut differ = Vec::new();
-    let mut commands: Vec<String> = (1..=10).map(|i| format!(r"\d+ v{i}")).collect();
+    let mut commands: Vec<String> = (1..=13).map(|i| format!(r"\d+ v{i}")).collect();
     commands.push(r"\d k".to_string());
-    for i in 1..=10 {
+    for i in 1..=13 {
         commands.push(format!("SELECT pg_get_viewdef('v{i}'::regclass)"));
     }
     for cmd in &commands {

@@ -333,6 +333,14 @@ mod tests {
     }
 
     #[test]
+    fn record_text_quotes_as_record_out() {
+        let r = call(JsonFn::RecordText, vec![Datum::Int4(1), text(""), text("a b"), text("q\"\\"), Datum::Null]);
+        assert_eq!(r.unwrap(), text(r#"(1,"","a b","q""\\",)"#));
+        assert_eq!(call(JsonFn::RecordText, vec![Datum::Null, Datum::Null]).unwrap(), Datum::Null);
+        assert_eq!(call(JsonFn::RecordText, vec![text("x,y"), text("(")]).unwrap(), text(r#"("x,y","(")"#));
+    }
+
+    #[test]
     fn builds_as_postgresql_prints() {
         let obj = call(JsonFn::BuildObject { jsonb: false }, vec![text("a"), Datum::Int4(1), text("b"), Datum::Null]);
         assert_eq!(obj.unwrap(), Datum::Json(r#"{"a" : 1, "b" : null}"#.into()));

@@ -190,6 +190,8 @@ impl Printer {
         if targets.len() != names.len() {
             return None;
         }
+        // The view's column names name the items; ORDER BY reads the query's own.
+        let query_names: Vec<String> = targets.iter().map(|t| t.1.clone()).collect();
         for (t, name) in targets.iter_mut().zip(names) {
             t.1 = name.clone();
         }
@@ -205,6 +207,9 @@ impl Printer {
                 item.push_str(&quote_ident(name));
             }
             self.out.push_str(&item);
+        }
+        for (t, name) in targets.iter_mut().zip(query_names) {
+            t.1 = name;
         }
         self.print_from(&s.from)?;
         if let Some(w) = &s.selection {

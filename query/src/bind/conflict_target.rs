@@ -92,3 +92,35 @@ pub(super) fn expression_keys(
     keys.sort_unstable();
     Ok(keys)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::tokenizer::Tokenizer;
+
+    fn rewrite(sql: &str) -> Option<String> {
+        let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().unwrap();
+        let i = tokens.iter().position(|t| matches!(t, Token::Word(w) if w.keyword == Keyword::ON))?;
+        target_syntax(&tokens, i).map(|(text, end)| {
+            let rest: String = tokens[end..].iter().map(|t| t.to_string()).collect();
+            format!("{text}{rest}")
+        })
+    }
+
+    #[test]
+    fn expression_keys_become_marker_names() {
+        assert_eq!(rewrite("ON CONFLICT (a, b) DO NOTHING"), None);
+        assert_eq!(
+            rewrite("ON CONFLICT ((lower(x)), a) DO NOTHING").as_deref(),
+            Some("ON CONFLICT (\"\u{1}(lower(x))\", a) DO NOTHING")
+        );
+        assert_eq!(
+            rewrite(r#"ON CONFLICT (f("Q", 'a,b')) WHERE c DO NOTHING"#).as_deref(),
+            Some("ON CONFLICT (\"\u{1}f(\"\"Q\"\", 'a,b')\") WHERE c DO NOTHING")
+        );
+        let id = ast::Ident::with_quote('"', "\u{1}(lower(x))");
+        assert_eq!(marked_expr(&id).unwrap().unwrap().to_string(), "(lower(x))");
+        assert!(marked_expr(&ast::Ident::new("a")).is_none());
+    }
+}

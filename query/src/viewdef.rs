@@ -18,7 +18,8 @@
 //! `\d+` view), else every operator parenthesised. PostgreSQL prints the query it parsed and
 //! analysed, with the implicit casts it inserted; this prints the stored SQL text, so only
 //! queries whose printing needs no type analysis beyond the plain cases are printed this way:
-//! one SELECT (no set operations, WITH, subqueries, DISTINCT ON, window functions, CASE,
+//! one SELECT or a chain of one set operation over SELECTs (`a UNION b UNION c`; mixed or
+//! nested set operations are not), without WITH, subqueries, DISTINCT ON, window functions, CASE,
 //! casts, NATURAL or FULL joins, derived tables; IN lists of constants over an int or text
 //! column) over tables and views of schema
 //! public, with operands of one type family (columns, integer/decimal/string constants that
@@ -136,7 +137,79 @@ impl Printer {
         if q.with.is_some() || q.fetch.is_some() || !q.locks.is_empty() || q.for_clause.is_some() {
             return None;
         }
-        let ast::SetExpr::Select(s) = q.body.as_ref() else { return None };
+        // A SELECT, or a chain of one set operation over SELECTs (whose ORDER BY names output
+        // columns by number, as ruleutils prints a set operation's).
+        let (targets, positions) = match q.body.as_ref() {
+            ast::SetExpr::Select(s) => (self.select(s, names)?, None),
+            body @ ast::SetExpr::SetOperation { .. } => (Vec::new(), Some(self.set_operation(body, names)?)),
+            _ => return None,
+        };
+        if let Some(ob) = &q.order_by {
+            let ast::OrderByKind::Expressions(items) = &ob.kind else { return None };
+            if ob.interpolate.is_some() {
+                return None;
+            }
+            let mut texts = Vec::new();
+            for o in items {
+                if o.with_fill.is_some() {
+                    return None;
+                }
+                let mut t = match &positions {
+                    None => self.sort_item(&o.expr, &targets, true)?,
+                    Some(outputs) => position(&o.expr, outputs)?,
+                };
+                let desc = match &o.options.sort {
+                    None | Some(ast::OrderBySort::Asc) => false,
+                    Some(ast::OrderBySort::Desc) => true,
+                    Some(ast::OrderBySort::Using(_)) => return None,
+                };
+                if desc {
+                    t.push_str(" DESC");
+                }
+                match (desc, o.options.nulls_first) {
+                    (false, Some(true)) => t.push_str(" NULLS FIRST"),
+                    (true, Some(false)) => t.push_str(" NULLS LAST"),
+                    _ => {}
+                }
+                texts.push(t);
+            }
+            self.keyword(" ORDER BY ", -4, 4, 1);
+            self.out.push_str(&texts.join(", "));
+        }
+        if let Some(lc) = &q.limit_clause {
+            let ast::LimitClause::LimitOffset { limit, offset, limit_by } = lc else { return None };
+            if !limit_by.is_empty() {
+                return None;
+            }
+            let count = |e: &ast::Expr| match e {
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::Number(n, _) if n.parse::<i64>().is_ok() => Some(n.clone()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(o) = offset {
+                let n = count(&o.value)?;
+                self.keyword(" OFFSET ", -4, 4, 0);
+                self.out.push_str(&n);
+            }
+            if let Some(l) = limit {
+                let n = match l {
+                    ast::Expr::Value(v) if matches!(v.value, ast::Value::Null) => "ALL".to_string(),
+                    e => count(e)?,
+                };
+                self.keyword(" LIMIT ", -4, 4, 0);
+                self.out.push_str(&n);
+            }
+        }
+        Some(())
+    }
+}
+
+impl Printer {
+    /// One SELECT (ruleutils' get_basic_select_query), its items named `names`: the items with
+    /// their names in the query, for ORDER BY.
+    fn select(&mut self, s: &ast::Select, names: &[String]) -> Option<Vec<(Node, String)>> {
         self.range_table(&s.from)?;
         if s.top.is_some()
             || s.into.is_some()
@@ -234,62 +307,81 @@ impl Printer {
             self.keyword(" HAVING ", -4, 4, 0);
             self.out.push_str(&text);
         }
-        if let Some(ob) = &q.order_by {
-            let ast::OrderByKind::Expressions(items) = &ob.kind else { return None };
-            if ob.interpolate.is_some() {
-                return None;
-            }
-            let mut texts = Vec::new();
-            for o in items {
-                if o.with_fill.is_some() {
-                    return None;
+        Some(targets)
+    }
+
+    /// `a UNION b [UNION c ...]` (one operator throughout, as PostgreSQL prints without
+    /// parentheses): each SELECT on its own lines, its items named `names`; the first one's
+    /// output names.
+    fn set_operation(&mut self, body: &ast::SetExpr, names: &[String]) -> Option<Vec<String>> {
+        let mut leaves = Vec::new();
+        let mut ops = Vec::new();
+        let mut e = body;
+        loop {
+            match e {
+                ast::SetExpr::SetOperation { op, set_quantifier, left, right } => {
+                    let ast::SetExpr::Select(r) = right.as_ref() else { return None };
+                    leaves.push(r.as_ref());
+                    ops.push((op, set_quantifier));
+                    e = left;
                 }
-                let mut t = self.sort_item(&o.expr, &targets, true)?;
-                let desc = match &o.options.sort {
-                    None | Some(ast::OrderBySort::Asc) => false,
-                    Some(ast::OrderBySort::Desc) => true,
-                    Some(ast::OrderBySort::Using(_)) => return None,
-                };
-                if desc {
-                    t.push_str(" DESC");
+                ast::SetExpr::Select(l) => {
+                    leaves.push(l.as_ref());
+                    break;
                 }
-                match (desc, o.options.nulls_first) {
-                    (false, Some(true)) => t.push_str(" NULLS FIRST"),
-                    (true, Some(false)) => t.push_str(" NULLS LAST"),
-                    _ => {}
-                }
-                texts.push(t);
-            }
-            self.keyword(" ORDER BY ", -4, 4, 1);
-            self.out.push_str(&texts.join(", "));
-        }
-        if let Some(lc) = &q.limit_clause {
-            let ast::LimitClause::LimitOffset { limit, offset, limit_by } = lc else { return None };
-            if !limit_by.is_empty() {
-                return None;
-            }
-            let count = |e: &ast::Expr| match e {
-                ast::Expr::Value(v) => match &v.value {
-                    ast::Value::Number(n, _) if n.parse::<i64>().is_ok() => Some(n.clone()),
-                    _ => None,
-                },
-                _ => None,
-            };
-            if let Some(o) = offset {
-                let n = count(&o.value)?;
-                self.keyword(" OFFSET ", -4, 4, 0);
-                self.out.push_str(&n);
-            }
-            if let Some(l) = limit {
-                let n = match l {
-                    ast::Expr::Value(v) if matches!(v.value, ast::Value::Null) => "ALL".to_string(),
-                    e => count(e)?,
-                };
-                self.keyword(" LIMIT ", -4, 4, 0);
-                self.out.push_str(&n);
+                _ => return None,
             }
         }
-        Some(())
+        leaves.reverse();
+        if ops.windows(2).any(|w| w[0] != w[1]) {
+            return None;
+        }
+        let (op, quantifier) = *ops.first()?;
+        let word = match op {
+            ast::SetOperator::Union => "UNION ",
+            ast::SetOperator::Intersect => "INTERSECT ",
+            ast::SetOperator::Except => "EXCEPT ",
+            _ => return None,
+        };
+        let all = match quantifier {
+            ast::SetQuantifier::None | ast::SetQuantifier::Distinct => "",
+            ast::SetQuantifier::All => "ALL ",
+            _ => return None,
+        };
+        let mut outputs = None;
+        for (i, leaf) in leaves.into_iter().enumerate() {
+            // Each SELECT is printed at the operation's indentation, as a query of its own.
+            self.indent = 0;
+            if i > 0 {
+                self.keyword("", 0, 0, 0);
+                self.out.push_str(word);
+                self.out.push_str(all);
+                self.keyword("", 0, 0, 0);
+            }
+            let targets = self.select(leaf, names)?;
+            outputs.get_or_insert_with(|| targets.into_iter().map(|(_, n)| n).collect::<Vec<_>>());
+        }
+        outputs
+    }
+}
+
+/// A set operation's ORDER BY item: the output column's number (a number, or an output name).
+fn position(e: &ast::Expr, outputs: &[String]) -> Option<String> {
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => {
+                let i: usize = n.parse().ok()?;
+                (1..=outputs.len()).contains(&i).then(|| i.to_string())
+            }
+            _ => None,
+        },
+        ast::Expr::Identifier(id) => {
+            let name = fold(id);
+            let mut hits = outputs.iter().enumerate().filter(|(_, n)| **n == name);
+            let (i, _) = hits.next()?;
+            hits.next().is_none().then(|| (i + 1).to_string())
+        }
+        _ => None,
     }
 }
 

@@ -82,6 +82,9 @@ CREATE VIEW v10 AS SELECT count(DISTINCT a), min(b), avg(c) FROM t JOIN u USING 
 CREATE VIEW v11 AS SELECT a FROM t WHERE c IN (1, 2) AND b NOT IN ('x', 'y');
 CREATE VIEW v12 AS SELECT a FROM t WHERE b IN ('x') OR c NOT IN (3);
 CREATE VIEW v13 AS SELECT a, b FROM v1 WHERE a > 0;
+CREATE VIEW v14 AS SELECT a FROM t UNION SELECT a FROM u;
+CREATE VIEW v15 (x, y) AS SELECT a, b FROM t INTERSECT SELECT a, d FROM u;
+CREATE VIEW v16 AS SELECT a FROM t UNION ALL SELECT a FROM u UNION ALL SELECT c FROM t ORDER BY a DESC LIMIT 2;
 ";
 
 #[test]
@@ -103,9 +106,9 @@ fn view_definitions_print_as_on_postgresql() {
         assert!(out.status.success(), "setup on port {port}: {}", String::from_utf8_lossy(&out.stderr));
     }
     let mut differ = Vec::new();
-    let mut commands: Vec<String> = (1..=13).map(|i| format!(r"\d+ v{i}")).collect();
+    let mut commands: Vec<String> = (1..=16).map(|i| format!(r"\d+ v{i}")).collect();
     commands.push(r"\d k".to_string());
-    for i in 1..=13 {
+    for i in 1..=16 {
         commands.push(format!("SELECT pg_get_viewdef('v{i}'::regclass)"));
     }
     for cmd in &commands {

@@ -850,9 +850,7 @@ impl Printer {
     fn in_list(&self, expr: &ast::Expr, list: &[ast::Expr], negated: bool) -> Option<Node> {
         let l = self.expr(expr)?;
         let ty = l.ty.filter(|t| matches!(t, SqlType::Int4 | SqlType::Text))?;
-        if l.column.is_none() {
-            return None;
-        }
+        l.column.as_ref()?;
         let mut items = Vec::new();
         for e in list {
             let n = self.expr(e)?;

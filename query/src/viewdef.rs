@@ -20,7 +20,7 @@
 //! queries whose printing needs no type analysis beyond the plain cases are printed this way:
 //! one SELECT or a chain of one set operation over SELECTs (`a UNION b UNION c`; mixed or
 //! nested set operations are not), without WITH, subqueries, DISTINCT ON, window functions, CASE,
-//! casts, NATURAL or FULL joins, derived tables; IN lists of constants over an int or text
+//! casts of numbers, NATURAL or FULL joins, derived tables; IN lists of constants over an int or text
 //! column) over tables and views of schema
 //! public, with operands of one type family (columns, integer/decimal/string constants that
 //! take the other operand's type) and the functions count/sum/avg/min/max/lower/upper/length.
@@ -595,6 +595,8 @@ fn output_name(e: &ast::Expr) -> String {
         ast::Expr::CompoundIdentifier(ids) => ids.last().map(fold).unwrap_or_default(),
         ast::Expr::Function(f) => f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(),
         ast::Expr::Nested(e) => output_name(e),
+        // (Only ORDER BY reads these names; the items are named by the view's columns.)
+        ast::Expr::Cast { expr, .. } => output_name(expr),
         _ => "?column?".to_string(),
     }
 }
@@ -838,11 +840,42 @@ impl Printer {
                 Some(Node::new(self.wrap(text), Kind::NullTest, SqlType::Bool))
             }
             E::Function(f) => self.function(f),
+            E::Cast { kind: ast::CastKind::Cast | ast::CastKind::DoubleColon, expr, data_type, format: None } => {
+                self.cast(expr, data_type)
+            }
             E::In { expr, target: ast::InTarget::List(list), negated, global: false } => {
                 self.in_list(expr, list, *negated)
             }
             _ => None,
         }
+    }
+
+    /// `x::type` / `CAST(x AS type)` of a column or an expression: `t.a::bigint` (not pretty:
+    /// `(t.a)::bigint`); of a string constant, the constant of that type (`'x'::text`, `5`).
+    /// A cast to the value's own type (which PostgreSQL leaves out) and casts of numbers are
+    /// not printed here.
+    fn cast(&self, expr: &ast::Expr, data_type: &ast::DataType) -> Option<Node> {
+        let ty = crate::bind::sql_type(data_type).ok()?;
+        let n = self.expr(expr)?;
+        if n.literal.is_some() {
+            return match ty {
+                SqlType::Text | SqlType::Int4 => self.typed(n, ty),
+                _ => None,
+            };
+        }
+        let from = n.ty?;
+        if from == ty || (n.column.is_none() && n.kind == Kind::Simple && !n.text.contains('(')) {
+            return None;
+        }
+        let name = ty.name();
+        let text = if !self.pretty {
+            format!("({})::{name}", n.text)
+        } else if n.kind == Kind::Simple {
+            format!("{}::{name}", n.text)
+        } else {
+            format!("({})::{name}", n.text)
+        };
+        Some(Node::new(text, Kind::Simple, ty))
     }
 
     /// `x [NOT] IN (...)` as PostgreSQL's parser makes it: `x = ANY (ARRAY[...])` (`<> ALL`),

@@ -768,12 +768,6 @@ impl Binder<'_> {
         if !(err.code == code::UNDEFINED_COLUMN || err.code == code::UNDEFINED_TABLE) {
             return Err(err);
         }
-        // A FROM item's name: the whole row (bind/whole_row.rs).
-        if qualifier.is_none() {
-            if let Some(e) = super::whole_row::whole_row_text(scope, &fold(id)) {
-                return Ok(e);
-            }
-        }
         let mut blocked_err = None;
         for f in (0..self.sub.frames.len()).rev() {
             let found = {
@@ -801,6 +795,13 @@ impl Binder<'_> {
                 let ty = e.ty();
                 self.sub.frames[f].captures.push((r, e));
                 return Ok(Expr::Param(OUTER_BASE + r, ty));
+            }
+        }
+        // No column at any level: a FROM item's name is its whole row (bind/whole_row.rs), as
+        // PostgreSQL's transformColumnRef tries a relation after the columns.
+        if qualifier.is_none() && blocked_err.is_none() {
+            if let Some(e) = super::whole_row::whole_row_text(scope, &fold(id)) {
+                return Ok(e);
             }
         }
         Err(blocked_err.map_or(err, |e| e.at(self.pos(&qualifier.map(|q| q.span).unwrap_or(id.span)))))

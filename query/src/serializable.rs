@@ -256,13 +256,48 @@ pub(crate) fn conflicts(s: &Shard, owner: Owner, at: u64, reads: &[TableReads], 
     })
 }
 
+/// The shards that may keep a commit's reads ([`register`]): [`Registered::forget`] once it has
+/// applied everywhere (or failed); dropped without that (the commit's task went away), the shards
+/// forget them in the background, so no registration outlives its commit.
+pub(crate) struct Registered {
+    owner: Owner,
+    shards: Vec<ShardId>,
+}
+
+impl Registered {
+    pub(crate) fn new(owner: Owner) -> Registered {
+        Registered { owner, shards: Vec::new() }
+    }
+
+    pub(crate) fn add(&mut self, shards: impl IntoIterator<Item = ShardId>) {
+        self.shards.extend(shards);
+    }
+
+    pub(crate) async fn forget(mut self) {
+        let owner = self.owner;
+        for shard in std::mem::take(&mut self.shards) {
+            let _ = orbit_shards::mesh::post(shard, move |_| unregister(owner)).await;
+        }
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if self.shards.is_empty() {
+            return;
+        }
+        let rest = Registered { owner: self.owner, shards: std::mem::take(&mut self.shards) };
+        orbit_shards::rt::spawn(rest.forget());
+    }
+}
+
 /// Keeps `owner`'s reads on this shard as those of a commit in progress, until [`unregister`].
 pub(crate) fn register(owner: Owner, reads: Vec<TableReads>) {
     COMMITTING.with(|c| c.borrow_mut().insert(owner, reads));
 }
 
 /// `owner`'s commit has applied everywhere, or failed.
-pub(crate) fn unregister(owner: Owner) {
+fn unregister(owner: Owner) {
     COMMITTING.with(|c| c.borrow_mut().remove(&owner));
 }
 

@@ -844,7 +844,7 @@ impl Txn {
                         match check_elsewhere(me, at, reads).await {
                             Ok(checked) => {
                                 let r = apply_alone(shard, me, changes, Some((at, here))).await;
-                                forget_checks(me, checked).await;
+                                checked.forget().await;
                                 r
                             }
                             Err(e) => Err(e),
@@ -925,9 +925,13 @@ fn written(changes: &[Change]) -> Vec<serializable::Written<'_>> {
 }
 
 /// Checks a SERIALIZABLE commit's reads on shards it does not write, each in one step that also
-/// keeps them there as a commit in progress (until [`forget_checks`]): the shards checked, or
-/// 40001 (nothing kept).
-async fn check_elsewhere(owner: Owner, at: u64, reads: BTreeMap<ShardId, Vec<TableReads>>) -> Result<Vec<ShardId>> {
+/// keeps them there as a commit in progress (until [`serializable::Registered::forget`]): the
+/// shards checked, or 40001 (nothing kept).
+async fn check_elsewhere(
+    owner: Owner,
+    at: u64,
+    reads: BTreeMap<ShardId, Vec<TableReads>>,
+) -> Result<serializable::Registered> {
     let checks = reads.into_iter().map(|(shard, reads)| async move {
         let r = mesh::run_on(shard, move |s| {
             if serializable::conflicts(s, owner, at, &reads, &[]) {
@@ -939,11 +943,11 @@ async fn check_elsewhere(owner: Owner, at: u64, reads: BTreeMap<ShardId, Vec<Tab
         .await;
         (shard, r)
     });
-    let mut checked = Vec::new();
+    let mut checked = serializable::Registered::new(owner);
     let mut err = None;
     for (shard, r) in futures::future::join_all(checks).await {
         match r {
-            Ok(true) => checked.push(shard),
+            Ok(true) => checked.add([shard]),
             Ok(false) => {
                 err.get_or_insert_with(serializable::failure);
             }
@@ -954,17 +958,10 @@ async fn check_elsewhere(owner: Owner, at: u64, reads: BTreeMap<ShardId, Vec<Tab
     }
     match err {
         Some(e) => {
-            forget_checks(owner, checked).await;
+            checked.forget().await;
             Err(e)
         }
         None => Ok(checked),
-    }
-}
-
-/// The commit of `owner` has applied (or failed): the shards forget its reads.
-async fn forget_checks(owner: Owner, shards: Vec<ShardId>) {
-    for shard in shards {
-        let _ = mesh::post(shard, move |_| serializable::unregister(owner)).await;
     }
 }
 
@@ -1090,12 +1087,12 @@ async fn apply_together(
         None => (None, BTreeMap::new()),
     };
     // The shards that keep its reads until it has applied everywhere (SERIALIZABLE).
-    let mut registered: Vec<ShardId> = Vec::new();
+    let mut registered = serializable::Registered::new(owner);
     if let Some(at) = at {
         let only_read: Vec<ShardId> = reads.keys().filter(|s| !per_shard.contains_key(s)).copied().collect();
         let only_read = only_read.into_iter().filter_map(|s| reads.remove(&s).map(|r| (s, r))).collect();
         registered = check_elsewhere(owner, at, only_read).await?;
-        registered.extend(shards.iter().copied());
+        registered.add(shards.iter().copied());
     }
     let coordinator = if per_shard.contains_key(&me) { me } else { shards[0] };
     // The owner id doubles as the transaction id: unique, and above every id the recovered
@@ -1150,7 +1147,7 @@ async fn apply_together(
             for shard in prepared {
                 let _ = mesh::run_on(shard, move |s| twophase::drop_part(s, txid)).await;
             }
-            forget_checks(owner, registered).await;
+            registered.forget().await;
             return Err(e);
         }
     };
@@ -1162,12 +1159,12 @@ async fn apply_together(
                 rt::sleep(Duration::from_secs(1)).await;
             }
             finish_together(owner, coordinator, shards, intents).await;
-            forget_checks(owner, registered).await;
+            registered.forget().await;
         });
         return Err(io_error(format!("{e} (the transaction commits once the log can be written)")));
     }
     finish_together(owner, coordinator, shards, intents).await;
-    forget_checks(owner, registered).await;
+    registered.forget().await;
     Ok(())
 }
 

@@ -39,7 +39,8 @@
 //! range or table (a table a scan read whole, or one past the bound below, conflicts with any
 //! change to it), where PostgreSQL's predicate locks follow the index pages a scan touched.
 //! Guarantees hold among SERIALIZABLE transactions, as in PostgreSQL: a READ COMMITTED or
-//! REPEATABLE READ writer is not checked against their reads.
+//! REPEATABLE READ commit never fails for them (its writes are not checked against the reads
+//! of SERIALIZABLE commits in progress), though a SERIALIZABLE commit fails for its changes.
 //!
 //! Memory: a transaction's read set holds at most [`MAX_READ_BYTES`] of keys and
 //! [`MAX_RANGES`] ranges per table; past either, the table's reads are promoted to the whole

@@ -61,6 +61,25 @@ async fn durable(tickets: Vec<Ticket>) -> Result<()> {
     wal::wait_all(tickets).await.map_err(io_error)
 }
 
+/// Waits until shard 0's record of a CREATE, DROP or RENAME of `relation` is on disk (synced,
+/// whatever `--fsync` says) before any other shard applies it. Shard 0's catalog is the
+/// decision: recovery brings the other shards to it (`Tables::catalog_fixes`), so none may
+/// hold a change shard 0 could still lose — a DROP another shard made durable first would
+/// come back as an empty table there.
+///
+/// `ORBIT_CRASH_AFTER_CATALOG_OWNER=<relation>` in the server's environment aborts the process
+/// here for that relation: how the crash tests stop a statement between the shards.
+pub(crate) async fn owner_decided(ticket: Option<Ticket>, relation: &str) -> Result<()> {
+    if let Some(t) = ticket {
+        wal::wait_synced(t).await.map_err(io_error)?;
+    }
+    if std::env::var_os("ORBIT_CRASH_AFTER_CATALOG_OWNER").is_some_and(|v| v == relation) {
+        tracing::error!(relation, "ORBIT_CRASH_AFTER_CATALOG_OWNER: aborting between the shards");
+        std::process::abort();
+    }
+    Ok(())
+}
+
 pub(crate) fn gone(e: orbit_shards::Error) -> SqlError {
     SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}"))
 }
@@ -462,6 +481,7 @@ pub(crate) async fn create_table_as(
         ));
     };
     def.oid = arc.oid;
+    owner_decided(ticket0, &arc.name).await?;
     let tickets = mesh::run_on_all(move |s| {
         if s.id != 0 {
             let ticket = shard_tables::create(s, arc.clone(), generation).1;
@@ -472,7 +492,7 @@ pub(crate) async fn create_table_as(
     })
     .await
     .map_err(gone)?;
-    durable(tickets.into_iter().flatten().chain(ticket0).collect()).await?;
+    durable(tickets.into_iter().flatten().collect()).await?;
     Ok(QueryResult { tag: "CREATE TABLE".into(), ..Default::default() })
 }
 
@@ -562,8 +582,11 @@ pub(crate) async fn drop_relations(names: &[String]) -> Result<()> {
         })
         .await
         .map_err(gone)??;
-        tickets.extend(dropped.1);
-        let Some(generation) = dropped.0 else { continue };
+        let Some(generation) = dropped.0 else {
+            tickets.extend(dropped.1);
+            continue;
+        };
+        owner_decided(dropped.1, name).await?;
         let n = name.clone();
         let more = mesh::run_on_all(move |s| {
             if s.id != 0 {

@@ -681,10 +681,11 @@ pub(super) async fn stage_and_swap_as(
     })
     .await
     .map_err(gone)?;
-    durable(ticket.into_iter().collect()).await?;
     if !swapped {
+        durable(ticket.into_iter().collect()).await?;
         return Err(no_table(name));
     }
+    super::owner_decided(ticket, name).await?;
     let (sname, target) = (staging.name.clone(), name.to_string());
     let tickets = mesh::run_on_all(move |s| {
         if s.id == 0 {

@@ -387,7 +387,7 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
         Ok(stmts) => Ok(stmts),
         Err(e) => {
             // Syntax PostgreSQL takes and sqlparser does not: parse it rewritten.
-            if let Some(q) = postgres_only_syntax(sql) {
+            if let Some(q) = postgres_only_syntax(sql).or_else(|| crate::serializable::without_deferrable(sql)) {
                 if let Ok(stmts) = Parser::parse_sql(&PostgreSqlDialect {}, &q) {
                     return Ok(stmts);
                 }
@@ -3615,7 +3615,7 @@ fn serial_type(dt: &ast::DataType) -> Option<SqlType> {
 }
 
 /// A transaction's modes: READ ONLY / READ WRITE, and the isolation level (READ UNCOMMITTED
-/// runs as READ COMMITTED, as in PostgreSQL; SERIALIZABLE is not built).
+/// runs as READ COMMITTED, as in PostgreSQL; SERIALIZABLE: `crate::serializable`).
 fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<(Option<bool>, Option<crate::txn::Isolation>)> {
     use crate::txn::Isolation;
     let (mut read_only, mut isolation) = (None, None);
@@ -3628,9 +3628,10 @@ fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<(Option<bool>, Op
                         Isolation::ReadCommitted
                     }
                     ast::TransactionIsolationLevel::RepeatableRead => Isolation::RepeatableRead,
+                    ast::TransactionIsolationLevel::Serializable => Isolation::Serializable,
                     l => {
                         return Err(SqlError::unsupported(format!(
-                            "isolation level {l} is not supported yet (READ COMMITTED and REPEATABLE READ are)"
+                            "isolation level {l} is not supported (PostgreSQL's four levels are)"
                         )))
                     }
                 })

@@ -38,6 +38,7 @@ pub mod relation_lock;
 pub mod scalar;
 pub mod schema;
 pub mod semi_join;
+mod serializable;
 pub mod sequence;
 pub mod settings;
 pub mod srf;

@@ -1,6 +1,6 @@
 //! Run-time parameters a session can `SET`, `RESET` and `SHOW`: their canonical names, their
 //! defaults, and the values Orbit honours. A parameter whose value would change behaviour that
-//! Orbit does not have (another time zone, another isolation level) is
+//! Orbit does not have (another time zone) is
 //! refused with 0A000 rather than accepted and ignored; an unknown parameter is 42704 and a
 //! malformed value 22023, as PostgreSQL answers.
 
@@ -262,7 +262,7 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
         "default_transaction_isolation" | "transaction_isolation" => match joined.to_ascii_lowercase().as_str() {
             "read committed" | "read uncommitted" => "read committed".to_string(),
             "repeatable read" => "repeatable read".to_string(),
-            "serializable" => return Err(only(canon, "read committed or repeatable read")),
+            "serializable" => "serializable".to_string(),
             v => return Err(invalid(canon, v)),
         },
         // Each entry as quote_identifier writes it (PostgreSQL's GUC_LIST_QUOTE); schemas that

@@ -584,6 +584,28 @@ impl Table {
         Ok(self.history.get(key).and_then(|v| v.last()).is_some_and(|(ts, _)| *ts > at))
     }
 
+    /// Whether a commit after the snapshot at `at` put, changed or deleted a row with a key in
+    /// `(lo, hi)` (SERIALIZABLE's check of a range it read; a phantom insert counts).
+    pub fn changed_in_since(
+        &self,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        at: u64,
+    ) -> std::result::Result<bool, mvcc::TooOld> {
+        self.check_snapshot(Some(at))?;
+        if !self.changed_any_since(at)? {
+            return Ok(false);
+        }
+        Ok(self.history.range::<[u8], _>((lo, hi)).any(|(_, v)| v.last().is_some_and(|(ts, _)| *ts > at)))
+    }
+
+    /// Whether a commit after the snapshot at `at` changed any row of this table here.
+    pub fn changed_any_since(&self, at: u64) -> std::result::Result<bool, mvcc::TooOld> {
+        self.check_snapshot(Some(at))?;
+        // Kept in commit order: the last one is the latest.
+        Ok(self.history_order.back().is_some_and(|(ts, _)| *ts > at))
+    }
+
     /// The rows with keys in `(lo, hi)` as a snapshot at `at` sees them (None: the latest
     /// committed ones), in key order.
     pub fn range_at<'a>(
@@ -1144,6 +1166,11 @@ mod tests {
         assert_eq!(t.get_at(&row(2, "").0, at).unwrap(), Some(&row(2, "old").1));
         assert!(t.changed_since(&k1, snap.at()).unwrap());
         assert!(!t.changed_since(&row(3, "").0, snap.at()).unwrap());
+        // SERIALIZABLE's range checks: row 3 alone is unchanged; from 3 on, 4 was inserted.
+        let k3 = row(3, "").0;
+        assert!(!t.changed_in_since(Bound::Included(&k3), Bound::Excluded(&k4), snap.at()).unwrap());
+        assert!(t.changed_in_since(Bound::Included(&k3), Bound::Unbounded, snap.at()).unwrap());
+        assert!(t.changed_any_since(snap.at()).unwrap());
         // A range read merges the same way.
         let lo = row(2, "").0;
         let got = seen(t.range_at(Bound::Included(lo.as_slice()), Bound::Unbounded, at).unwrap());

@@ -838,7 +838,12 @@ fn run_other_set(c: &mut Conn, plan: &Plan) -> &'static str {
             "SET"
         }
         Plan::Reset(which) => {
-            let to: Vec<_> = c.startup.iter().filter(|(k, _)| which.is_none_or(|w| w == *k)).cloned().collect();
+            let mut to: Vec<_> = c.startup.iter().filter(|(k, _)| which.is_none_or(|w| w == *k)).cloned().collect();
+            // Outside a block the next transaction's level is the default's (as for SET).
+            let default_level = to.iter().find(|(k, _)| *k == "default_transaction_isolation").map(|(_, v)| v.clone());
+            if let (Some(level), TxStatus::Idle) = (default_level, c.status) {
+                to.push(("transaction_isolation", level));
+            }
             apply_settings(c, to);
             "RESET"
         }

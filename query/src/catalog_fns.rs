@@ -37,8 +37,11 @@ const FIXED_SETTINGS: &[(&str, &str)] = &[
     ("integer_datetimes", "on"),
     ("IntervalStyle", "postgres"),
     ("is_superuser", "on"),
+    ("lc_collate", "C.UTF-8"),
+    ("lc_ctype", "C.UTF-8"),
     ("server_encoding", "UTF8"),
     ("server_version", "15.0"),
+    ("server_version_num", "150000"),
     ("standard_conforming_strings", "on"),
 ];
 
@@ -140,4 +143,16 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fixed_settings_are_the_parameters_defaults() {
+        for (name, value) in super::FIXED_SETTINGS {
+            if let Some(d) = crate::settings::default_value(name) {
+                assert_eq!(d, *value, "{name}");
+            }
+        }
+    }
 }

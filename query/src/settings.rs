@@ -33,6 +33,10 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("orbit_version", true, None),
     // The memory one statement may hold on its coordinating shard (crate::memory).
     ("orbit.query_memory_limit", false, Some("4GB")),
+    // Preset (read-only) parameters drivers read: SET is 55P02, as in PostgreSQL.
+    ("lc_collate", false, Some("C.UTF-8")),
+    ("lc_ctype", false, Some("C.UTF-8")),
+    ("server_version_num", false, Some("150000")),
 ];
 
 /// The canonical spelling of a parameter name (names are case-insensitive).
@@ -297,6 +301,8 @@ mod tests {
         assert_eq!(set("extra_float_digits", &["3"]).unwrap().1, "3");
         assert_eq!(set("search_path", &["$user", "public"]).unwrap().1, "\"$user\", public");
         assert_eq!(set("server_version", &["1"]).unwrap_err().code, "55P02");
+        assert_eq!(set("SERVER_VERSION_NUM", &["1"]).unwrap_err().code, "55P02");
+        assert_eq!(default_value("server_version_num"), Some("150000"));
         assert_eq!(set("statement_timeout", &["0"]).unwrap().1, "0");
         assert_eq!(set("statement_timeout", &["5000"]).unwrap().1, "5s");
         assert_eq!(set("statement_timeout", &["1500"]).unwrap().1, "1500ms");

@@ -373,6 +373,9 @@ pub struct Prepared {
     /// ([`crate::relation_lock`]: what another block's DDL makes the statement wait for, and
     /// when a prepared statement must be bound again).
     pub relations: Vec<(String, u32)>,
+    /// The session parameters binding read (`current_setting`), with their values then: the
+    /// statement is bound again when one changes ([`crate::settings::changed`]).
+    pub settings: Vec<(&'static str, String)>,
 }
 
 /// Parses a query string into its statements. A syntax error anywhere rejects the whole
@@ -482,6 +485,7 @@ pub fn prepare(sql: &str, param_oids: &[u32]) -> Result<Prepared> {
             columns: vec![],
             param_types: given_types(param_oids)?,
             relations: Vec::new(),
+            settings: Vec::new(),
         }),
         1 => bind(sql, &stmts[0], param_oids),
         _ => Err(SqlError::new(code::SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement")),
@@ -611,7 +615,13 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
             c.ty = SqlType::Text;
         }
     }
-    Ok(Prepared { plan, columns, param_types: b.params, relations: crate::relation_lock::recorded() })
+    Ok(Prepared {
+        plan,
+        columns,
+        param_types: b.params,
+        relations: crate::relation_lock::recorded(),
+        settings: crate::settings::read_by_bind(),
+    })
 }
 
 /// The table an expression can read, with the name it is known by in the statement.

@@ -1,6 +1,7 @@
 //! Catalog functions drivers and psql call: `pg_get_serial_sequence(table, column)`,
 //! `pg_collation_is_visible(oid)`, `pg_type_is_visible(oid)`, `pg_get_viewdef(view [, pretty])`, `quote_ident(text)` and
-//! `current_setting(name)` of fixed parameters,
+//! `current_setting(name)` of fixed parameters (a session parameter named by a constant binds
+//! to the session's value: `bind/functions.rs`),
 //! over this shard's copy of the catalog ([`crate::catalog`]).
 //! (<https://www.postgresql.org/docs/15/functions-info.html>)
 
@@ -135,9 +136,16 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
             let name = text(a(0));
             match FIXED_SETTINGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
                 Some((_, v)) => Datum::Text(v.to_string()),
+                None if crate::settings::canonical(name).is_none() => {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    ))
+                }
+                // A name that is not a constant: the session's values are not here.
                 None => {
                     return Err(SqlError::unsupported(format!(
-                        "current_setting('{name}') is not supported (SHOW {name} is)"
+                        "current_setting('{name}') is not supported here (SHOW {name} is)"
                     )))
                 }
             }

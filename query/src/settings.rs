@@ -5,6 +5,59 @@
 //! malformed value 22023, as PostgreSQL answers.
 
 use crate::error::{code, Result, SqlError};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// A session's parameters and their values (SHOW's), as the connection keeps them.
+pub type Session = Rc<Vec<(&'static str, String)>>;
+
+thread_local! {
+    /// The parameters of the session whose statement is being bound, and the ones the bind
+    /// read (`current_setting(name)` binds to the value: [`bound_value`]).
+    static BINDING: RefCell<(Option<Session>, Vec<(&'static str, String)>)> = const { RefCell::new((None, Vec::new())) };
+}
+
+/// The next bind is for a statement of the session with these parameters (set right before
+/// the binder runs, as [`crate::relation_lock::bind_as`]; the outermost bind's end forgets it).
+pub fn bind_with(session: Session) {
+    BINDING.with(|b| b.borrow_mut().0 = Some(session));
+}
+
+/// The outermost bind starts: no parameter read yet.
+pub(crate) fn bind_started() {
+    BINDING.with(|b| b.borrow_mut().1.clear());
+}
+
+/// Forgets the session of the bind that ended.
+pub(crate) fn bind_ended() {
+    BINDING.with(|b| b.borrow_mut().0 = None);
+}
+
+/// Parameter `name`'s value in the session being bound (None: no session, or no such
+/// parameter); noted, so that a prepared statement is bound again once it changes
+/// ([`changed`]).
+pub(crate) fn bound_value(name: &str) -> Option<String> {
+    let canon = canonical(name)?;
+    BINDING.with(|b| {
+        let mut b = b.borrow_mut();
+        let v = b.0.as_ref()?.iter().find(|(k, _)| *k == canon).map(|(_, v)| v.clone())?;
+        if !b.1.iter().any(|(k, _)| *k == canon) {
+            b.1.push((canon, v.clone()));
+        }
+        Some(v)
+    })
+}
+
+/// The parameters the last bind read, with their values then.
+pub(crate) fn read_by_bind() -> Vec<(&'static str, String)> {
+    BINDING.with(|b| b.borrow().1.clone())
+}
+
+/// Whether a parameter a statement read when it was bound (`read`) has another value in the
+/// session now: the statement is bound again, as PostgreSQL re-plans a cached statement.
+pub fn changed(read: &[(&'static str, String)], session: &[(&'static str, String)]) -> bool {
+    read.iter().any(|(k, v)| session.iter().find(|(n, _)| n == k).map(|(_, now)| now) != Some(v))
+}
 
 /// Canonical name, whether PostgreSQL reports it to the client (ParameterStatus) when it
 /// changes, and its default (None: set at start-up from the connection).

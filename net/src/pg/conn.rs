@@ -181,15 +181,15 @@ struct Conn {
     /// After an error in the extended protocol: skip messages until Sync.
     skip_to_sync: bool,
     /// The run-time parameters reported at start-up, for SHOW.
-    settings: Vec<(&'static str, String)>,
+    settings: orbit_query::settings::Session,
     /// The transaction of a BEGIN block (or of a multi-statement Query's implicit block).
     txn: Option<orbit_query::Txn>,
     /// The id the next implicit transaction takes ([`statement_owner`]).
     reserved_txn_id: std::cell::Cell<Option<u64>>,
     /// The parameters as the session started (what RESET goes back to).
-    startup: Vec<(&'static str, String)>,
+    startup: orbit_query::settings::Session,
     /// The parameters at BEGIN (what ROLLBACK goes back to) and those SET LOCAL since.
-    settings_at_begin: Option<Vec<(&'static str, String)>>,
+    settings_at_begin: Option<orbit_query::settings::Session>,
     local_settings: Vec<&'static str>,
     /// Set by a CancelRequest for this backend while a statement runs.
     cancel: Rc<orbit_query::txn::Cancel>,
@@ -275,7 +275,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         status: TxStatus::Idle,
         txn: None,
         reserved_txn_id: std::cell::Cell::new(None),
-        startup: Vec::new(),
+        startup: Default::default(),
         settings_at_begin: None,
         local_settings: Vec::new(),
         cancel: Rc::default(),
@@ -284,7 +284,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         statements: Rc::default(),
         portals: HashMap::new(),
         skip_to_sync: false,
-        settings: Vec::new(),
+        settings: Default::default(),
     };
     let params = loop {
         let (code, pkt) = c.startup_packet().await?;
@@ -382,10 +382,10 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         ("TimeZone", "UTC"),
         ("orbit_version", crate::SERVER_VERSION),
     ];
-    c.settings = report.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    c.settings = std::rc::Rc::new(report.iter().map(|(k, v)| (*k, v.to_string())).collect());
     for &(name, _, default) in orbit_query::settings::PARAMETERS {
         if let (Some(d), false) = (default, c.settings.iter().any(|(k, _)| *k == name)) {
-            c.settings.push((name, d.to_string()));
+            std::rc::Rc::make_mut(&mut c.settings).push((name, d.to_string()));
         }
     }
     // Other parameters in the start-up packet are SETs (PostgreSQL applies them the same way).
@@ -750,9 +750,10 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
 }
 
 fn set_setting(c: &mut Conn, name: &'static str, value: String) {
-    match c.settings.iter_mut().find(|(k, _)| *k == name) {
+    let settings = std::rc::Rc::make_mut(&mut c.settings);
+    match settings.iter_mut().find(|(k, _)| *k == name) {
         Some(slot) => slot.1 = value,
-        None => c.settings.push((name, value)),
+        None => settings.push((name, value)),
     }
 }
 
@@ -856,7 +857,7 @@ fn run_other_set(c: &mut Conn, plan: &Plan) -> &'static str {
 fn end_block_settings(c: &mut Conn, committed: bool) {
     let Some(before) = c.settings_at_begin.take() else { return };
     let locals = std::mem::take(&mut c.local_settings);
-    let to: Vec<_> = before.into_iter().filter(|(k, _)| !committed || locals.contains(k)).collect();
+    let to: Vec<_> = before.iter().filter(|(k, _)| !committed || locals.contains(k)).cloned().collect();
     apply_settings(c, to);
 }
 
@@ -918,13 +919,17 @@ fn enter_statement(c: &Conn, names: &[(String, u32)]) -> Option<orbit_query::rel
 async fn fresh_plan(c: &Conn, stmt: Rc<Prepared>, source: &str, name: &str) -> Result<Rc<Prepared>, SqlError> {
     let me = c.txn.as_ref().map(|t| t.id);
     let waited = wait_relations(c, &stmt.relations, orbit_query::relation_lock::creates(&stmt.plan)).await?;
-    if !waited && !orbit_query::relation_lock::stale(&stmt.relations, me) {
+    if !waited
+        && !orbit_query::relation_lock::stale(&stmt.relations, me)
+        && !orbit_query::settings::changed(&stmt.settings, &c.settings)
+    {
         return Ok(stmt);
     }
     let oids: Vec<u32> = stmt.param_types.iter().map(|t| t.oid()).collect();
     loop {
         use_search_path(c);
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
+        orbit_query::settings::bind_with(c.settings.clone());
         let p = prepared::bind_again(c, name, source, &oids)?;
         let types = |cols: &[OutputColumn]| cols.iter().map(|c| c.ty).collect::<Vec<_>>();
         if types(&p.columns) != types(&stmt.columns) {
@@ -1097,6 +1102,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     let (bound, _running) = loop {
         use_search_path(c);
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
+        orbit_query::settings::bind_with(c.settings.clone());
         let r = bind::bind(sql, stmt, &[]);
         if c.status == TxStatus::Failed {
             break (r, None);
@@ -1260,6 +1266,7 @@ fn parse(c: &mut Conn, name: String, sql: &str, oids: &[u32]) -> Result<(), SqlE
     prepared::check_new(c, &name)?;
     use_search_path(c);
     orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
+    orbit_query::settings::bind_with(c.settings.clone());
     let mut prepared = match bind::prepare(sql, oids) {
         Ok(p) => p,
         Err(e) if c.status == TxStatus::Failed => {

@@ -11,10 +11,13 @@ use std::rc::Rc;
 /// A session's parameters and their values (SHOW's), as the connection keeps them.
 pub type Session = Rc<Vec<(&'static str, String)>>;
 
+/// Parameters with their values.
+type Values = Vec<(&'static str, String)>;
+
 thread_local! {
     /// The parameters of the session whose statement is being bound, and the ones the bind
     /// read (`current_setting(name)` binds to the value: [`bound_value`]).
-    static BINDING: RefCell<(Option<Session>, Vec<(&'static str, String)>)> = const { RefCell::new((None, Vec::new())) };
+    static BINDING: RefCell<(Option<Session>, Values)> = const { RefCell::new((None, Vec::new())) };
 }
 
 /// The next bind is for a statement of the session with these parameters (set right before

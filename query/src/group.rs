@@ -36,6 +36,7 @@ pub(crate) enum KeyPart {
     Int(i64),
     Float(u64),
     Text(String),
+    Numeric(bool, String),
     Bytes(Vec<u8>),
 }
 
@@ -46,6 +47,7 @@ pub(crate) fn key_part(d: &Datum) -> KeyPart {
         Part::Int(i) => KeyPart::Int(i),
         Part::Float(f) => KeyPart::Float(f),
         Part::Text(s) => KeyPart::Text(s.to_string()),
+        Part::Numeric(neg, digits) => KeyPart::Numeric(neg, digits.to_string()),
         Part::Bytes(b) => KeyPart::Bytes(b.into_owned()),
     }
 }

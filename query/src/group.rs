@@ -19,13 +19,16 @@ use crate::bind::{Distinct, SelectPlan, SortKey};
 use crate::error::{code, Result, SqlError};
 use crate::exec::{matches, no_table, QueryResult};
 use crate::expr::{self, AggFunc, AggOrder, AggSpec, AggState, Ctx, Expr};
+use crate::group_key::{GroupTable, Part};
 use crate::memory::{Held, Ticker};
 use orbit_engine::table::{Datum, Row};
+use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// A value as GROUP BY and DISTINCT compare it: NULLs are one group, -0 and 0 are equal, all
-/// NaNs are equal (PostgreSQL's float equality), text compares by bytes.
+/// NaNs are equal (PostgreSQL's float equality), text compares by bytes. The owned form of
+/// [`crate::group_key::Part`], which defines the equality.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum KeyPart {
     Null,
@@ -33,31 +36,19 @@ pub(crate) enum KeyPart {
     Int(i64),
     Float(u64),
     Text(String),
+    Numeric(bool, String),
     Bytes(Vec<u8>),
 }
 
 pub(crate) fn key_part(d: &Datum) -> KeyPart {
-    match d {
-        Datum::Null => KeyPart::Null,
-        Datum::Bool(b) => KeyPart::Bool(*b),
-        Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) => KeyPart::Int(d.as_i64().unwrap_or_default()),
-        Datum::Float4(_) | Datum::Float8(_) => {
-            let f = d.as_f64().unwrap_or_default();
-            KeyPart::Float(if f.is_nan() {
-                f64::NAN.to_bits()
-            } else if f == 0.0 {
-                0
-            } else {
-                f.to_bits()
-            })
-        }
-        Datum::Text(s) => KeyPart::Text(s.clone()),
-        // character(n): trailing spaces do not count.
-        Datum::Bpchar(s) => KeyPart::Text(s.trim_end_matches(' ').to_string()),
-        Datum::Bytea(b) => KeyPart::Bytes(b.clone()),
-        // Other types: equal values have equal order-preserving encodings.
-        #[allow(unreachable_patterns)]
-        other => KeyPart::Bytes(orbit_engine::table::key::encode(std::iter::once(other))),
+    match crate::group_key::part(d) {
+        Part::Null => KeyPart::Null,
+        Part::Bool(b) => KeyPart::Bool(b),
+        Part::Int(i) => KeyPart::Int(i),
+        Part::Float(f) => KeyPart::Float(f),
+        Part::Text(s) => KeyPart::Text(s.to_string()),
+        Part::Numeric(neg, digits) => KeyPart::Numeric(neg, digits.to_string()),
+        Part::Bytes(b) => KeyPart::Bytes(b.into_owned()),
     }
 }
 
@@ -207,10 +198,14 @@ impl Acc {
     }
 }
 
-/// Groups in the order they were first seen, each with its GROUP BY values and accumulators.
+/// Rows grouped a batch at a time.
+const BATCH: usize = 1024;
+
+/// Groups in the order they were first seen, each with its GROUP BY values and accumulators,
+/// found by the hash of their values ([`crate::group_key`]).
 #[derive(Debug, Default)]
 struct Groups {
-    index: HashMap<Vec<KeyPart>, usize>,
+    table: GroupTable,
     list: Vec<(Vec<Datum>, Vec<Acc>)>,
     /// On the coordinator: the statement's memory the groups take.
     held: Option<Held>,
@@ -242,21 +237,34 @@ impl Groups {
         }
     }
 
-    /// What a new group costs: its values, twice (the list and the hash key), and its entry.
+    /// What a new group costs: its values, its place in the hash table and its accumulators.
     fn group_bytes(vals: &[Datum], accs: &[Acc]) -> usize {
-        2 * crate::memory::row_bytes(vals) + crate::memory::ENTRY_OVERHEAD + accs.iter().map(Acc::memory).sum::<usize>()
+        crate::memory::row_bytes(vals) + GroupTable::BYTES_PER_GROUP + accs.iter().map(Acc::memory).sum::<usize>()
+    }
+
+    /// The group whose values are `value(0..n)` (hash `h`), if there is one.
+    fn find<'a>(&self, h: u64, n: usize, value: impl Fn(usize) -> &'a Datum) -> Option<usize> {
+        let list = &self.list;
+        self.table.find(h, |g| {
+            let vals = &list[g].0;
+            vals.len() == n && vals.iter().enumerate().all(|(k, v)| crate::group_key::same(v, value(k)))
+        })
+    }
+
+    /// A new group with the values `vals` (hash `h`): its number.
+    fn insert(&mut self, h: u64, vals: Vec<Datum>, accs: Vec<Acc>) -> Result<usize> {
+        self.charge(Self::group_bytes(&vals, &accs))?;
+        self.list.push((vals, accs));
+        Ok(self.table.insert(h))
     }
 
     fn add_to(&mut self, p: &SelectPlan, vals: Vec<Datum>, row: &[Datum], params: &[Datum]) -> Result<()> {
-        let k = key_of(&vals);
-        let i = match self.index.get(&k) {
-            Some(&i) => i,
+        let h = crate::group_key::hash_row(vals.iter());
+        let i = match self.find(h, vals.len(), |k| &vals[k]) {
+            Some(i) => i,
             None => {
                 let accs: Vec<Acc> = p.aggs.iter().map(Acc::new).collect();
-                self.charge(Self::group_bytes(&vals, &accs))?;
-                self.list.push((vals, accs));
-                self.index.insert(k, self.list.len() - 1);
-                self.list.len() - 1
+                self.insert(h, vals, accs)?
             }
         };
         let mut grown = 0;
@@ -266,11 +274,72 @@ impl Groups {
         self.charge(grown)
     }
 
-    /// Merges one group a shard sent back.
-    fn merge_one(&mut self, p: &SelectPlan, vals: Vec<Datum>, accs: Vec<Acc>) -> Result<()> {
-        let k = key_of(&vals);
-        match self.index.get(&k) {
-            Some(&i) => {
+    /// Adds a batch of input rows (at most [`BATCH`]): their GROUP BY values are read (in place
+    /// when they are columns) into one column per value, hashed a column at a time, and looked
+    /// up; then each row updates its group's accumulators. Errors come as row at a time: those
+    /// of the rows before a row whose GROUP BY value fails first.
+    fn add_batch(&mut self, p: &SelectPlan, rows: &[&[Datum]], params: &[Datum]) -> Result<()> {
+        if !p.grouping_sets.is_empty() {
+            for row in rows {
+                self.add_row(p, row, params)?;
+            }
+            return Ok(());
+        }
+        let nk = p.group_by.len();
+        let mut cols: Vec<Vec<Cow<'_, Datum>>> = (0..nk).map(|_| Vec::with_capacity(rows.len())).collect();
+        let mut failed = None;
+        let mut n = 0;
+        'rows: for row in rows {
+            let cx = Ctx { row, params, aggs: &[] };
+            for (k, e) in p.group_by.iter().enumerate() {
+                match expr::operand(e, &cx) {
+                    Ok(v) => cols[k].push(v),
+                    Err(e) => {
+                        failed = Some(e);
+                        break 'rows;
+                    }
+                }
+            }
+            n += 1;
+        }
+        let value = |k: usize, r: usize| -> &Datum { &cols[k][r] };
+        let hashes = crate::group_key::hash_rows(n, nk, value);
+        for (r, &h) in hashes.iter().enumerate() {
+            let g = match self.find(h, nk, |k| value(k, r)) {
+                Some(g) => g,
+                None => {
+                    let vals: Vec<Datum> = (0..nk).map(|k| value(k, r).clone()).collect();
+                    let accs: Vec<Acc> = p.aggs.iter().map(Acc::new).collect();
+                    self.insert(h, vals, accs)?
+                }
+            };
+            let mut grown = 0;
+            for (acc, spec) in self.list[g].1.iter_mut().zip(&p.aggs) {
+                grown += acc.update(spec, rows[r], params)?;
+            }
+            self.charge(grown)?;
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Merges the groups one shard sent back, hashing their values first.
+    fn merge_part(&mut self, p: &SelectPlan, part: Vec<(Vec<Datum>, Vec<Acc>)>) -> Result<()> {
+        const NULL: &Datum = &Datum::Null;
+        let nk = part.first().map_or(0, |(v, _)| v.len());
+        let hashes = crate::group_key::hash_rows(part.len(), nk, |k, r| part[r].0.get(k).unwrap_or(NULL));
+        for ((vals, accs), h) in part.into_iter().zip(hashes) {
+            self.merge_one(p, h, vals, accs)?;
+        }
+        Ok(())
+    }
+
+    /// Merges one group a shard sent back (the hash of its values `h`).
+    fn merge_one(&mut self, p: &SelectPlan, h: u64, vals: Vec<Datum>, accs: Vec<Acc>) -> Result<()> {
+        match self.find(h, vals.len(), |k| &vals[k]) {
+            Some(i) => {
                 // The states that keep their inputs take the other's in.
                 let grown = accs
                     .iter()
@@ -283,9 +352,7 @@ impl Groups {
                 }
             }
             None => {
-                self.charge(Self::group_bytes(&vals, &accs))?;
-                self.list.push((vals, accs));
-                self.index.insert(k, self.list.len() - 1);
+                self.insert(h, vals, accs)?;
             }
         }
         Ok(())
@@ -305,9 +372,11 @@ pub async fn select(
     let mut ticker = Ticker::new(txn);
     match &p.table {
         None if p.join.is_some() => {
-            for row in crate::exec::joined_rows(txn, p, params).await? {
-                ticker.tick(1).await?;
-                groups.add_row(p, &row, params)?;
+            let rows = crate::exec::joined_rows(txn, p, params).await?;
+            for batch in rows.chunks(BATCH) {
+                ticker.tick(batch.len()).await?;
+                let refs: Vec<&[Datum]> = batch.iter().map(|r| r.as_slice()).collect();
+                groups.add_batch(p, &refs, params)?;
             }
         }
         None => {
@@ -318,9 +387,11 @@ pub async fn select(
         }
         Some(t) if txn.overlay(t).is_some() || crate::catalog::is_view(t) || crate::relation::is_derived(t) => {
             // The transaction changed this table: group what it sees, here.
-            for (_, row) in crate::exec::scan(txn, t, p.filter.as_ref(), None, params).await? {
-                ticker.tick(1).await?;
-                groups.add_row(p, &row, params)?;
+            let rows = crate::exec::scan(txn, t, p.filter.as_ref(), None, params).await?;
+            for batch in rows.chunks(BATCH) {
+                ticker.tick(batch.len()).await?;
+                let refs: Vec<&[Datum]> = batch.iter().map(|(_, r)| r.as_slice()).collect();
+                groups.add_batch(p, &refs, params)?;
             }
         }
         Some(t) => {
@@ -342,18 +413,35 @@ pub async fn select(
                     }
                 }
                 let mut g = Groups::default();
+                let mut batch: Vec<&[Datum]> = Vec::with_capacity(BATCH);
                 for (_, row) in t.scan_at(at).map_err(crate::exec::too_old)? {
-                    if matches(plan.filter.as_ref(), row, &params_v)? {
-                        g.add_row(&plan, row, &params_v)?;
+                    match matches(plan.filter.as_ref(), row, &params_v) {
+                        Ok(true) => batch.push(row),
+                        Ok(false) => continue,
+                        Err(e) => {
+                            // The rows before this one first, as row at a time.
+                            g.add_batch(&plan, &batch, &params_v)?;
+                            return Err(e);
+                        }
+                    }
+                    if batch.len() == BATCH {
+                        g.add_batch(&plan, &batch, &params_v)?;
+                        batch.clear();
                     }
                 }
+                g.add_batch(&plan, &batch, &params_v)?;
                 Ok::<_, SqlError>(g.list)
             })
             .await?;
             for part in parts {
-                for (vals, accs) in part? {
-                    ticker.tick(1).await?;
-                    groups.merge_one(p, vals, accs)?;
+                let mut part = part?.into_iter();
+                loop {
+                    let batch: Vec<_> = part.by_ref().take(BATCH).collect();
+                    if batch.is_empty() {
+                        break;
+                    }
+                    ticker.tick(batch.len()).await?;
+                    groups.merge_part(p, batch)?;
                 }
             }
         }
@@ -457,10 +545,15 @@ pub async fn finish(
 ) -> Result<Vec<Row>> {
     let mut ticker = Ticker::new(txn);
     if !p.order_by.is_empty() {
-        out = crate::memory::sort_by(&mut ticker, out, |a, b| {
-            cmp_keys(&a.0, &b.0, p.order_by.iter().map(|k| (k.desc, k.nulls_first)))
-        })
-        .await?;
+        // Sorted on the keys read once into typed columns (crate::sort_key), as cmp_keys orders.
+        const NULL: &Datum = &Datum::Null;
+        let order: Vec<(bool, bool)> = p.order_by.iter().map(|k| (k.desc, k.nulls_first)).collect();
+        let keys = crate::sort_key::SortKeys::new(out.len(), &order, |r, k| out[r].0.get(k).unwrap_or(NULL));
+        let mut sorting = Held::new(txn.memory(), "sort");
+        sorting.add(keys.bytes())?;
+        let perm = keys.order(&mut ticker).await?;
+        drop(keys);
+        out = crate::sort_key::permute(out, &perm);
     }
     if p.distinct == Distinct::None {
         return Ok(out
@@ -471,33 +564,53 @@ pub async fn finish(
             .collect());
     }
     let mut held = Held::new(txn.memory(), "DISTINCT");
-    let mut seen = HashSet::new();
     let (skip, take) = (offset.unwrap_or(0) as usize, limit.map_or(usize::MAX, |l| l as usize));
-    let mut rows = Vec::new();
-    let mut kept = 0usize;
-    for (keys, row) in out {
-        if rows.len() >= take {
+    let key = |(keys, row): &(Vec<Datum>, Row)| -> usize {
+        match p.distinct {
+            // The first row (in ORDER BY order) of each set with equal leading sort values.
+            Distinct::On(n) => n.min(keys.len()),
+            // The first row of each set of equal rows.
+            _ => row.len(),
+        }
+    };
+    let value = |i: usize, k: usize| -> &Datum {
+        match p.distinct {
+            Distinct::On(_) => &out[i].0[k],
+            _ => &out[i].1[k],
+        }
+    };
+    // The rows kept so far by the hash of their key (crate::group_key): positions in `out`.
+    let mut table = GroupTable::default();
+    let mut firsts: Vec<usize> = Vec::new();
+    let mut wanted: Vec<usize> = Vec::new();
+    for (i, item) in out.iter().enumerate() {
+        if wanted.len() >= take {
             break;
         }
         ticker.tick(1).await?;
-        let key = match p.distinct {
-            // The first row (in ORDER BY order) of each set with equal leading sort values.
-            Distinct::On(n) => &keys[..n.min(keys.len())],
-            // The first row of each set of equal rows.
-            _ => &row[..],
-        };
-        let k = key_of(key);
-        if seen.contains(&k) {
+        let n = key(item);
+        let h = crate::group_key::hash_row((0..n).map(|k| value(i, k)));
+        let seen = table.find(h, |g| {
+            let f = firsts[g];
+            key(&out[f]) == n && (0..n).all(|k| crate::group_key::same(value(f, k), value(i, k)))
+        });
+        if seen.is_some() {
             continue;
         }
-        held.add(crate::memory::row_bytes(key) + crate::memory::ENTRY_OVERHEAD)?;
-        seen.insert(k);
-        kept += 1;
-        if kept > skip {
-            rows.push(row);
+        held.add(GroupTable::BYTES_PER_GROUP + std::mem::size_of::<usize>())?;
+        table.insert(h);
+        firsts.push(i);
+        if firsts.len() > skip {
+            wanted.push(i);
         }
     }
-    Ok(rows)
+    drop(table);
+    let mut wanted = wanted.into_iter().peekable();
+    Ok(out
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, (_, row))| (wanted.next_if_eq(&i).is_some()).then_some(row))
+        .collect())
 }
 
 /// Rewrites a bound expression of a grouped query over the group instead of the input row:

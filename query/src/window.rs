@@ -404,10 +404,19 @@ async fn compute(
     }
     let part_order = || call.partition_by.iter().map(|_| (false, false));
     let key_order = || call.order_by.iter().map(|o| (o.desc, o.nulls_first));
-    let order: Vec<usize> = crate::memory::sort_by(ticker, (0..n).collect(), |&a: &usize, &b: &usize| {
-        cmp_keys(&parts[a], &parts[b], part_order()).then_with(|| cmp_keys(&keys[a], &keys[b], key_order()))
-    })
-    .await?;
+    // Sorted on the partition and sort values read once into typed columns (crate::sort_key).
+    let (np, sort_order) = (call.partition_by.len(), part_order().chain(key_order()).collect::<Vec<_>>());
+    let sort_keys = crate::sort_key::SortKeys::new(n, &sort_order, |r, k| {
+        const NULL: &Datum = &Datum::Null;
+        if k < np {
+            parts[r].get(k).unwrap_or(NULL)
+        } else {
+            keys[r].get(k - np).unwrap_or(NULL)
+        }
+    });
+    sorting.add(sort_keys.bytes())?;
+    let order: Vec<usize> = sort_keys.order(ticker).await?;
+    drop(sort_keys);
     held.add(n * std::mem::size_of::<Datum>())?;
     let mut out = vec![Datum::Null; n];
     let mut offsets: Option<Offsets> = None;

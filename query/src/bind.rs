@@ -100,6 +100,10 @@ pub struct SelectPlan {
     /// GROUPING SETS, ROLLUP, CUBE: the GROUP BY expressions of each set (empty: one set of
     /// all). A group's values are then followed by the number of its set.
     pub grouping_sets: Vec<Vec<usize>>,
+    /// How many of the last GROUP BY expressions are columns the grouped primary keys
+    /// determine (PostgreSQL's functional dependency): carried with each group for the select
+    /// list, not hashed nor compared.
+    pub group_dependent: usize,
     pub having: Option<Expr>,
     pub distinct: Distinct,
     pub projection: Vec<Expr>,
@@ -133,6 +137,7 @@ impl SelectPlan {
             limit: None,
             offset: None,
             grouping_sets: vec![],
+            group_dependent: 0,
             windows: vec![],
             srfs: vec![],
         }
@@ -1595,7 +1600,8 @@ impl Binder<'_> {
         self.window.ban("GROUP BY");
         self.srf.ban(None);
         self.srf_group_by_check(group_items, &projection, &columns)?;
-        let (group_by, grouping_sets) = self.group_by(group_items, &projection, &columns, scope.as_ref())?;
+        let (group_by, grouping_sets, group_dependent) =
+            self.group_by(group_items, &projection, &columns, scope.as_ref())?;
         if group_by.iter().any(crate::srf::has_srf) {
             return Err(SqlError::unsupported("set-returning functions in GROUP BY are not supported"));
         }
@@ -1745,6 +1751,7 @@ impl Binder<'_> {
             grouped,
             group_by,
             grouping_sets,
+            group_dependent,
             having,
             distinct,
             projection,

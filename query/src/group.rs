@@ -242,12 +242,13 @@ impl Groups {
         crate::memory::row_bytes(vals) + GroupTable::BYTES_PER_GROUP + accs.iter().map(Acc::memory).sum::<usize>()
     }
 
-    /// The group whose values are `value(0..n)` (hash `h`), if there is one.
+    /// The group whose key values are `value(0..n)` (hash `h`), if there is one (the values
+    /// after the key, columns the key determines, are not compared: [`key_len`]).
     fn find<'a>(&self, h: u64, n: usize, value: impl Fn(usize) -> &'a Datum) -> Option<usize> {
         let list = &self.list;
         self.table.find(h, |g| {
             let vals = &list[g].0;
-            vals.len() == n && vals.iter().enumerate().all(|(k, v)| crate::group_key::same(v, value(k)))
+            vals.len() >= n && vals[..n].iter().enumerate().all(|(k, v)| crate::group_key::same(v, value(k)))
         })
     }
 
@@ -259,8 +260,9 @@ impl Groups {
     }
 
     fn add_to(&mut self, p: &SelectPlan, vals: Vec<Datum>, row: &[Datum], params: &[Datum]) -> Result<()> {
-        let h = crate::group_key::hash_row(vals.iter());
-        let i = match self.find(h, vals.len(), |k| &vals[k]) {
+        let key = key_len(p, vals.len());
+        let h = crate::group_key::hash_row(vals[..key].iter());
+        let i = match self.find(h, key, |k| &vals[k]) {
             Some(i) => i,
             None => {
                 let accs: Vec<Acc> = p.aggs.iter().map(Acc::new).collect();
@@ -303,9 +305,10 @@ impl Groups {
             n += 1;
         }
         let value = |k: usize, r: usize| -> &Datum { &cols[k][r] };
-        let hashes = crate::group_key::hash_rows(n, nk, value);
+        let key = key_len(p, nk);
+        let hashes = crate::group_key::hash_rows(n, key, value);
         for (r, &h) in hashes.iter().enumerate() {
-            let g = match self.find(h, nk, |k| value(k, r)) {
+            let g = match self.find(h, key, |k| value(k, r)) {
                 Some(g) => g,
                 None => {
                     let vals: Vec<Datum> = (0..nk).map(|k| value(k, r).clone()).collect();
@@ -328,7 +331,7 @@ impl Groups {
     /// Merges the groups one shard sent back, hashing their values first.
     fn merge_part(&mut self, p: &SelectPlan, part: Vec<(Vec<Datum>, Vec<Acc>)>) -> Result<()> {
         const NULL: &Datum = &Datum::Null;
-        let nk = part.first().map_or(0, |(v, _)| v.len());
+        let nk = key_len(p, part.first().map_or(0, |(v, _)| v.len()));
         let hashes = crate::group_key::hash_rows(part.len(), nk, |k, r| part[r].0.get(k).unwrap_or(NULL));
         for ((vals, accs), h) in part.into_iter().zip(hashes) {
             self.merge_one(p, h, vals, accs)?;
@@ -338,7 +341,7 @@ impl Groups {
 
     /// Merges one group a shard sent back (the hash of its values `h`).
     fn merge_one(&mut self, p: &SelectPlan, h: u64, vals: Vec<Datum>, accs: Vec<Acc>) -> Result<()> {
-        match self.find(h, vals.len(), |k| &vals[k]) {
+        match self.find(h, key_len(p, vals.len()), |k| &vals[k]) {
             Some(i) => {
                 // The states that keep their inputs take the other's in.
                 let grown = accs
@@ -357,6 +360,12 @@ impl Groups {
         }
         Ok(())
     }
+}
+
+/// How many of a group's `n` values are its key: the GROUP BY columns a grouped primary key
+/// determines come last and are carried, not hashed nor compared (`SelectPlan::group_dependent`).
+fn key_len(p: &SelectPlan, n: usize) -> usize {
+    n - p.group_dependent.min(n)
 }
 
 /// A grouped SELECT: aggregate per group on every shard, merge here, then HAVING, the select

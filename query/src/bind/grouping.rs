@@ -158,17 +158,19 @@ impl Binder<'_> {
         })
     }
 
-    /// The GROUP BY expressions, over the input row, and the grouping sets over them (empty
+    /// The GROUP BY expressions, over the input row, the grouping sets over them (empty
     /// for a plain GROUP BY; else each set lists the expressions it groups by, the others are
-    /// NULL in its groups).
+    /// NULL in its groups), and how many of the last expressions are columns a grouped
+    /// primary key determines (`SelectPlan::group_dependent`).
     pub(super) fn group_by(
         &mut self,
         items: &[ast::Expr],
         projection: &[Expr],
         columns: &[OutputColumn],
         scope: Option<&Scope>,
-    ) -> Result<(Vec<Expr>, Vec<Vec<usize>>)> {
+    ) -> Result<(Vec<Expr>, Vec<Vec<usize>>, usize)> {
         let mut out: Vec<Expr> = Vec::with_capacity(items.len());
+        let mut dependent = 0;
         let has_sets =
             items.iter().any(|i| matches!(i, ast::Expr::Rollup(_) | ast::Expr::Cube(_) | ast::Expr::GroupingSets(_)));
         // Each item's sets of expressions; the query's sets are their cross product.
@@ -220,6 +222,7 @@ impl Binder<'_> {
                     Some(k) => k,
                     None => {
                         out.push(Expr::Column(i, ty));
+                        dependent += 1;
                         out.len() - 1
                     }
                 };
@@ -230,7 +233,9 @@ impl Binder<'_> {
                 }
             }
         }
-        Ok((out, if has_sets { sets } else { vec![] }))
+        // Equal keys mean equal dependent columns, so only the keys are hashed and compared
+        // (not with grouping sets: a set may leave a key out and keep its dependents).
+        Ok(if has_sets { (out, sets, 0) } else { (out, vec![], dependent) })
     }
 
     /// The sets one GROUP BY item stands for (a plain expression: one set of one), each

@@ -26,6 +26,7 @@ mod modify_join;
 mod prepare;
 mod rename;
 mod schema;
+mod set_config;
 mod srf;
 mod sublink_levels;
 mod subquery;
@@ -255,6 +256,13 @@ pub enum Plan {
     Reset(Option<&'static str>),
     /// `SHOW name` (its canonical spelling; None: `SHOW ALL`): the connection holds the values.
     Show(Option<&'static str>),
+    /// `SELECT set_config(name, value, is_local)` ([`set_config`]): SET (SET LOCAL), answered
+    /// with the value set.
+    SetConfig {
+        name: &'static str,
+        value: String,
+        local: bool,
+    },
     /// `TRUNCATE [TABLE] t [, ...] [CASCADE]`: every row of each table deleted (and logged as
     /// such); the tables CASCADE added, named in NOTICEs.
     Truncate(Vec<Arc<TableDef>>, Vec<String>),
@@ -1000,7 +1008,10 @@ impl Binder<'_> {
     fn statement(&mut self, stmt: &ast::Statement) -> Result<(Plan, Vec<OutputColumn>)> {
         use ast::Statement as S;
         match stmt {
-            S::Query(q) => self.query(q),
+            S::Query(q) => match set_config::plan(q) {
+                Some(p) => p,
+                None => self.query(q),
+            },
             S::CreateTable(ct) => Ok((self.create_table(ct)?, vec![])),
             S::CreateView(cv) => Ok((self.create_view(cv)?, vec![])),
             S::CreateSchema { .. } | S::AlterSchema(_) | S::Drop { object_type: ast::ObjectType::Schema, .. } => {

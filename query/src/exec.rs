@@ -110,6 +110,7 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             | Plan::Set { .. }
             | Plan::Reset(_)
             | Plan::Show(_)
+            | Plan::SetConfig { .. }
     ) {
         txn.begin_statement().await?;
     }
@@ -141,7 +142,8 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         | Plan::Discard(_)
         | Plan::Set { .. }
         | Plan::Reset(_)
-        | Plan::Show(_) => Ok(QueryResult::default()),
+        | Plan::Show(_)
+        | Plan::SetConfig { .. } => Ok(QueryResult::default()),
         Plan::CreateTable { def, if_not_exists, sequences } => {
             // In a block, other transactions do not see the table until COMMIT.
             txn.holds_tables |= !txn.alone;

@@ -1189,6 +1189,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     }
     let r = match &prepared.plan {
         Plan::Show(which) => show(c, *which),
+        Plan::SetConfig { name, value, local } => set_config(c, name, value, *local)?,
         _ => run_statement(c, &prepared.plan, &params).await?,
     };
     orbit_query::catalog::record_statement(text, started.elapsed().as_secs_f64() * 1000.0, rows_of(&r));
@@ -1209,6 +1210,27 @@ fn refuse_in_block(c: &Conn, plan: &Plan) -> Result<(), SqlError> {
         return Err(SqlError::new(code::ACTIVE_SQL_TRANSACTION, "VACUUM cannot run inside a transaction block"));
     }
     Ok(())
+}
+
+/// `SELECT set_config(name, value, is_local)`: SET (SET LOCAL inside a block; outside one a
+/// local change would end with the statement's own transaction, so nothing changes), and the
+/// value as the row.
+fn set_config(
+    c: &mut Conn,
+    name: &'static str,
+    value: &str,
+    local: bool,
+) -> Result<orbit_query::QueryResult, SqlError> {
+    let idle = c.status == TxStatus::Idle;
+    if !(local && idle) {
+        let plan = Plan::Set { name, value: Some(value.to_string()), local };
+        run_set(c, &plan)?;
+    }
+    Ok(orbit_query::QueryResult {
+        tag: "SELECT 1".into(),
+        rows: vec![vec![Datum::Text(value.to_string())]],
+        ..Default::default()
+    })
 }
 
 /// `SHOW name` / `SHOW ALL`: the parameters this connection was told about at start-up.
@@ -1236,7 +1258,11 @@ fn deallocate(c: &mut Conn, name: Option<&str>) -> Result<&'static str, SqlError
 
 fn returns_rows(p: &Prepared) -> bool {
     match &p.plan {
-        Plan::Select(_) | Plan::Show(_) | Plan::Explain { .. } | Plan::ExplainExecute { .. } => true,
+        Plan::Select(_)
+        | Plan::Show(_)
+        | Plan::SetConfig { .. }
+        | Plan::Explain { .. }
+        | Plan::ExplainExecute { .. } => true,
         Plan::Query(q) => q.returns_rows(),
         Plan::Insert { returning, .. } | Plan::Update { returning, .. } | Plan::Delete { returning, .. } => {
             returning.is_some()
@@ -1458,8 +1484,9 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
         }
         begin_activity(c, &text);
         let started = std::time::Instant::now();
-        let r = match stmt.plan {
-            Plan::Show(which) => show(c, which),
+        let r = match &stmt.plan {
+            Plan::Show(which) => show(c, *which),
+            Plan::SetConfig { name, value, local } => set_config(c, name, value, *local)?,
             _ => run_statement(c, &stmt.plan, &params).await?,
         };
         orbit_query::catalog::record_statement(&text, started.elapsed().as_secs_f64() * 1000.0, rows_of(&r));

@@ -3557,6 +3557,8 @@ impl Binder<'_> {
             "current_schema" | "current_schemas" => schema::function(&name, bound, &types)?,
             "obj_description" if bound.len() == 2 => self.obj_description(bound, &types)?,
             "current_database" if bound.is_empty() => Expr::Func(Func::CurrentDatabase, vec![], SqlType::Text),
+            // A serving Orbit is never a standby replaying a primary's log.
+            "pg_is_in_recovery" if bound.is_empty() => Expr::Const(Datum::Bool(false), SqlType::Bool),
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
                 Expr::Func(Func::CurrentUser, vec![], SqlType::Text)
             }

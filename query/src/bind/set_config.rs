@@ -8,7 +8,7 @@
 
 use super::{Plan, Result};
 use crate::error::SqlError;
-use crate::types::OutputColumn;
+use crate::OutputColumn;
 use orbit_engine::table::SqlType;
 use sqlparser::ast;
 

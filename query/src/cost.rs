@@ -125,8 +125,7 @@ pub fn join_distribution(shards: usize, left: f64, table: f64, reduced: bool, ou
         table * PARALLEL_TUPLE_COST + table * hash
     } + left * CPU_OPERATOR_COST
         + produced;
-    let broadcast =
-        (left * n + matched) * PARALLEL_TUPLE_COST + left * hash + table / n * CPU_OPERATOR_COST + produced;
+    let broadcast = (left * n + matched) * PARALLEL_TUPLE_COST + left * hash + table / n * CPU_OPERATOR_COST + produced;
     (coordinator, broadcast)
 }
 

@@ -98,7 +98,12 @@ impl Probe {
 
     /// The rows so far that `row` (a whole row of the table) matches, and the row cut to the
     /// columns sent back; None when it matches none. `scratch` is reused between calls.
-    pub(crate) fn probe(&self, index: &Buckets<'_>, row: &[Datum], scratch: &mut Row) -> Result<Option<(Row, Vec<u32>)>> {
+    pub(crate) fn probe(
+        &self,
+        index: &Buckets<'_>,
+        row: &[Datum],
+        scratch: &mut Row,
+    ) -> Result<Option<(Row, Vec<u32>)>> {
         let Some(k) = join_key::of(row, &self.right_keys) else { return Ok(None) };
         let mut with = Vec::new();
         let mut cut: Option<Row> = None;

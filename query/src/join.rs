@@ -1157,8 +1157,7 @@ pub(crate) async fn rows_where_reading(
             let lookup = if by_key { crate::index_join::path(&plan.inputs[t], &eq) } else { None };
             if lookup.is_none() {
                 let reduces = !eq.is_empty() && count as f64 * REDUCE_RATIO <= sizes[t];
-                let eligible =
-                    !eq.is_empty() && crate::exec::scanned_on_shards(&plan.inputs[t], filters[t].as_ref());
+                let eligible = !eq.is_empty() && crate::exec::scanned_on_shards(&plan.inputs[t], filters[t].as_ref());
                 dist = crate::dist_join::choose(shards, count as f64, sizes[t], reduces, after, eligible);
             }
             inputs[t] = match &lookup {
@@ -1213,7 +1212,13 @@ pub(crate) async fn rows_where_reading(
                         left_keys: eq.iter().map(|&(l, _)| shipped(l).unwrap_or(usize::MAX)).collect(),
                         right_keys: eq.iter().map(|&(_, r)| r).collect(),
                         on: on.as_ref().map(|e| {
-                            remap(e, &|c| if c < prefix { shipped(c).unwrap_or(usize::MAX) } else { c - prefix + ship.len() })
+                            remap(e, &|c| {
+                                if c < prefix {
+                                    shipped(c).unwrap_or(usize::MAX)
+                                } else {
+                                    c - prefix + ship.len()
+                                }
+                            })
                         }),
                         cols: lay.cols(t),
                         params: params.to_vec(),
@@ -1271,8 +1276,8 @@ pub(crate) async fn rows_where_reading(
         let right = &inputs[t];
         // A step the shards ran has its pairs; the others probe here.
         let probing: &[usize] = if shard_pairs.is_some() { &[] } else { &tuples };
-        let index = (!eq.is_empty() && shard_pairs.is_none())
-            .then(|| crate::join_key::Buckets::build(right, &right_cols));
+        let index =
+            (!eq.is_empty() && shard_pairs.is_none()).then(|| crate::join_key::Buckets::build(right, &right_cols));
         let mut table = crate::memory::Held::new(txn.memory(), "hash join build table");
         if let Some(b) = &index {
             table.add(b.bytes())?;

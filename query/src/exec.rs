@@ -878,6 +878,21 @@ pub(crate) fn scanned_on_shards(table: &TableDef, filter: Option<&Expr>) -> bool
         && filter.is_none_or(|f| crate::bind::pk_lookup(f, table).is_none() && index_scan::choose(table, f).is_none())
 }
 
+/// A range of encoded primary keys: from the first (included) to the second (excluded; None:
+/// to the end).
+type KeyRange = (Vec<u8>, Option<Vec<u8>>);
+
+/// The range of keys the equalities of `filter` on `table`'s leading key columns pin, if any.
+fn key_range(table: &TableDef, filter: Option<&Expr>, params: &[Datum]) -> Result<Option<KeyRange>> {
+    Ok(match filter {
+        Some(f) => key_prefix(table, f, params)?.map(|p| {
+            let end = index_scan::after_prefix(&p);
+            (p, end)
+        }),
+        None => None,
+    })
+}
+
 /// Calls `keep` with each row of this shard's part of `t` that passes `filter`, as the snapshot
 /// `at` sees it, within the key `range` (from [`key_prefix`]) if any.
 fn each_row(
@@ -885,7 +900,7 @@ fn each_row(
     filter: Option<&Expr>,
     params: &[Datum],
     at: Option<u64>,
-    range: Option<&(Vec<u8>, Option<Vec<u8>>)>,
+    range: Option<&KeyRange>,
     mut keep: impl FnMut(&Vec<u8>, &Row) -> Result<()>,
 ) -> Result<()> {
     let rows = match range {
@@ -898,7 +913,7 @@ fn each_row(
     };
     let rows = rows.map_err(too_old)?;
     match filter.and_then(|f| crate::vector::Filter::compile(f, params)) {
-        Some(vf) => vf.scan(rows, params, |k, row| keep(k, row)),
+        Some(vf) => vf.scan(rows, params, &mut keep),
         None => {
             for (k, row) in rows {
                 if matches(filter, row, params)? {
@@ -922,13 +937,7 @@ pub(crate) async fn broadcast_scan(
     probe: Arc<crate::dist_join::Probe>,
 ) -> Result<(Vec<crate::dist_join::Matched>, usize)> {
     let params = probe.params.clone();
-    let range = match filter {
-        Some(f) => key_prefix(table, f, &params)?.map(|p| {
-            let end = index_scan::after_prefix(&p);
-            (p, end)
-        }),
-        None => None,
-    };
+    let range = key_range(table, filter, &params)?;
     let own = txn.overlay(table);
     let with_keys = own.is_some();
     let name = table.name.clone();
@@ -996,16 +1005,8 @@ pub(crate) async fn colocated_scan(
     right: &Arc<TableDef>,
     co: Arc<crate::dist_join::CoJoin>,
 ) -> Result<(Vec<(Row, Row)>, [usize; 2])> {
-    let range = |t: &TableDef, f: Option<&Expr>| -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>> {
-        Ok(match f {
-            Some(f) => key_prefix(t, f, &co.params)?.map(|p| {
-                let end = index_scan::after_prefix(&p);
-                (p, end)
-            }),
-            None => None,
-        })
-    };
-    let ranges = [range(left, co.filters[0].as_ref())?, range(right, co.filters[1].as_ref())?];
+    let ranges =
+        [key_range(left, co.filters[0].as_ref(), &co.params)?, key_range(right, co.filters[1].as_ref(), &co.params)?];
     let names = [left.name.clone(), right.name.clone()];
     let at = txn.read_at();
     let (used, limit) = (txn.memory().used(), txn.memory().limit());

@@ -14,7 +14,9 @@ use sqlparser::parser::Parser;
 use std::sync::Arc;
 
 mod arrays;
+mod conflict_target;
 mod constraints;
+mod drop_key;
 mod foreign_keys;
 mod functions;
 mod grouping;
@@ -38,7 +40,7 @@ pub(crate) use constraints::index_owner;
 pub use index_exprs::bind_index;
 pub(crate) use index_exprs::{key_text, pg_text, pretty_text};
 pub use prepare::explain_execute;
-pub use prepare::{execute_args, Discard};
+pub use prepare::{bind_prepared_again, execute_args, Discard};
 use temporal::{datetime_common, is_temporal};
 
 /// A column of a statement's result (RowDescription).
@@ -307,6 +309,14 @@ pub enum Plan {
         table: Arc<TableDef>,
         new_name: String,
     },
+    /// `ALTER TABLE t DROP CONSTRAINT key CASCADE`: the other tables' foreign keys that use
+    /// the key go first (`children`: each table and its new definition; `lines`: the NOTICE's,
+    /// by table OID), then `then` drops the key.
+    DropKeyCascade {
+        children: Vec<(Arc<TableDef>, TableDef)>,
+        lines: Vec<(u32, Vec<String>)>,
+        then: Box<Plan>,
+    },
     /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`: the table re-keyed.
     AddPrimaryKey {
         table: Arc<TableDef>,
@@ -363,6 +373,9 @@ pub struct Prepared {
     /// ([`crate::relation_lock`]: what another block's DDL makes the statement wait for, and
     /// when a prepared statement must be bound again).
     pub relations: Vec<(String, u32)>,
+    /// The session parameters binding read (`current_setting`), with their values then: the
+    /// statement is bound again when one changes ([`crate::settings::changed`]).
+    pub settings: Vec<(&'static str, String)>,
 }
 
 /// Parses a query string into its statements. A syntax error anywhere rejects the whole
@@ -377,7 +390,7 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
         Ok(stmts) => Ok(stmts),
         Err(e) => {
             // Syntax PostgreSQL takes and sqlparser does not: parse it rewritten.
-            if let Some(q) = postgres_only_syntax(sql) {
+            if let Some(q) = postgres_only_syntax(sql).or_else(|| crate::serializable::without_deferrable(sql)) {
                 if let Ok(stmts) = Parser::parse_sql(&PostgreSqlDialect {}, &q) {
                     return Ok(stmts);
                 }
@@ -394,7 +407,9 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
 ///   row locks have two modes, so these take the stricter of them (PostgreSQL lets a KEY SHARE
 ///   and a NO KEY UPDATE lock of one row pass each other; here they conflict);
 /// - a window frame's `EXCLUDE ...` becomes a marker `window::exclusion_syntax` describes;
-/// - `SET CONSTRAINTS ...` becomes a marker SET (`foreign_keys::set_constraints_syntax`).
+/// - `SET CONSTRAINTS ...` becomes a marker SET (`foreign_keys::set_constraints_syntax`);
+/// - `t.*::type` becomes `(t.*)::type` (`whole_row::star_cast_syntax`);
+/// - `ON CONFLICT ((expr), ...)` keys become marker names (`conflict_target::target_syntax`).
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
@@ -418,6 +433,18 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
         }
         if at_start && word(t, Keyword::SET) {
             if let Some((text, end)) = foreign_keys::set_constraints_syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
+                continue;
+            }
+        }
+        if let Some((text, end)) = whole_row::star_cast_syntax(&tokens, i) {
+            out.push_str(&text);
+            (found, at_start, i) = (true, false, end);
+            continue;
+        }
+        if word(t, Keyword::ON) {
+            if let Some((text, end)) = conflict_target::target_syntax(&tokens, i) {
                 out.push_str(&text);
                 (found, at_start, i) = (true, false, end);
                 continue;
@@ -458,6 +485,7 @@ pub fn prepare(sql: &str, param_oids: &[u32]) -> Result<Prepared> {
             columns: vec![],
             param_types: given_types(param_oids)?,
             relations: Vec::new(),
+            settings: Vec::new(),
         }),
         1 => bind(sql, &stmts[0], param_oids),
         _ => Err(SqlError::new(code::SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement")),
@@ -587,7 +615,13 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
             c.ty = SqlType::Text;
         }
     }
-    Ok(Prepared { plan, columns, param_types: b.params, relations: crate::relation_lock::recorded() })
+    Ok(Prepared {
+        plan,
+        columns,
+        param_types: b.params,
+        relations: crate::relation_lock::recorded(),
+        settings: crate::settings::read_by_bind(),
+    })
 }
 
 /// The table an expression can read, with the name it is known by in the statement.
@@ -890,6 +924,8 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
     match e {
         ast::Expr::Identifier(id) => Some((fold(id), 2)),
         ast::Expr::CompoundIdentifier(ids) => ids.last().map(|id| (fold(id), 2)),
+        // `t.*` as a value (a whole row): named by the table, as FigureColname does.
+        ast::Expr::QualifiedWildcard(n, _) => n.0.last().and_then(|p| p.as_ident()).map(|id| (fold(id), 2)),
         ast::Expr::Function(f) => Some((f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(), 2)),
         ast::Expr::Cast { expr, data_type, .. } => match named(expr) {
             Some((n, 2)) => Some((n, 2)),
@@ -2261,7 +2297,14 @@ impl Binder<'_> {
             None => None,
             Some(ast::ConflictTarget::Columns { columns, predicate }) => {
                 let mut idx = Vec::new();
+                // Expression keys (`ON CONFLICT ((lower(x)))`), bound over the table.
+                let mut keys: Vec<String> = Vec::new();
                 for c in columns {
+                    if let Some(e) = conflict_target::marked_expr(c) {
+                        let scope = Scope { def, alias: alias.to_string(), joined: None };
+                        keys.push(format!("{:?}", self.expr(&e?, Some(&scope))?));
+                        continue;
+                    }
                     let n = fold(c);
                     let i = def.column(&n).ok_or_else(|| {
                         SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{n}\" does not exist"))
@@ -2285,14 +2328,17 @@ impl Binder<'_> {
                     c.sort_unstable();
                     c
                 };
-                if !def.pk.is_empty() && sorted(&def.pk) == idx {
+                keys.sort_unstable();
+                if !def.pk.is_empty() && sorted(&def.pk) == idx && keys.is_empty() {
                     Some(Arbiter::PrimaryKey)
                 } else {
                     let mut found = None;
                     for (i, x) in def.indexes.iter().enumerate() {
+                        let plain: Vec<usize> =
+                            x.columns.iter().copied().filter(|&c| c != orbit_engine::table::IndexDef::EXPR).collect();
                         if x.unique
-                            && x.exprs.is_empty()
-                            && sorted(&x.columns) == idx
+                            && sorted(&plain) == idx
+                            && conflict_target::expression_keys(def, x)? == keys
                             && crate::index::implied_by(def, x, pred.as_ref())?
                         {
                             found = Some(i);
@@ -2696,6 +2742,7 @@ impl Binder<'_> {
                 _ => return Err(SqlError::unsupported(format!("reference {e} is not supported"))),
             },
             E::Value(v) => self.value(&v.value, &v.span)?,
+            E::QualifiedWildcard(name, _) => whole_row::qualified_star(scope, name)?,
             E::Nested(inner) => self.expr(inner, scope)?,
             E::UnaryOp { op, expr } => match op {
                 ast::UnaryOperator::Not => {
@@ -3578,7 +3625,7 @@ fn serial_type(dt: &ast::DataType) -> Option<SqlType> {
 }
 
 /// A transaction's modes: READ ONLY / READ WRITE, and the isolation level (READ UNCOMMITTED
-/// runs as READ COMMITTED, as in PostgreSQL; SERIALIZABLE is not built).
+/// runs as READ COMMITTED, as in PostgreSQL; SERIALIZABLE: `crate::serializable`).
 fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<(Option<bool>, Option<crate::txn::Isolation>)> {
     use crate::txn::Isolation;
     let (mut read_only, mut isolation) = (None, None);
@@ -3591,9 +3638,10 @@ fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<(Option<bool>, Op
                         Isolation::ReadCommitted
                     }
                     ast::TransactionIsolationLevel::RepeatableRead => Isolation::RepeatableRead,
+                    ast::TransactionIsolationLevel::Serializable => Isolation::Serializable,
                     l => {
                         return Err(SqlError::unsupported(format!(
-                            "isolation level {l} is not supported yet (READ COMMITTED and REPEATABLE READ are)"
+                            "isolation level {l} is not supported (PostgreSQL's four levels are)"
                         )))
                     }
                 })

@@ -1,6 +1,7 @@
 //! Catalog functions drivers and psql call: `pg_get_serial_sequence(table, column)`,
 //! `pg_collation_is_visible(oid)`, `pg_type_is_visible(oid)`, `pg_get_viewdef(view [, pretty])`, `quote_ident(text)` and
-//! `current_setting(name)` of fixed parameters,
+//! `current_setting(name)` of fixed parameters (a session parameter named by a constant binds
+//! to the session's value: `bind/functions.rs`),
 //! over this shard's copy of the catalog ([`crate::catalog`]).
 //! (<https://www.postgresql.org/docs/15/functions-info.html>)
 
@@ -17,7 +18,8 @@ pub enum CatalogFn {
     CollationIsVisible,
     /// pg_type_is_visible(oid): Orbit's types are all in pg_catalog (NULL for an OID no type has).
     TypeIsVisible,
-    /// pg_get_viewdef(oid [, pretty]): a view's query, as the SQL text Orbit keeps.
+    /// pg_get_viewdef(oid [, pretty]): a view's query as PostgreSQL prints it back
+    /// ([`crate::viewdef`]), or the SQL text Orbit keeps where that printer stops.
     ViewDef,
     /// quote_ident(text).
     QuoteIdent,
@@ -36,8 +38,11 @@ const FIXED_SETTINGS: &[(&str, &str)] = &[
     ("integer_datetimes", "on"),
     ("IntervalStyle", "postgres"),
     ("is_superuser", "on"),
+    ("lc_collate", "C.UTF-8"),
+    ("lc_ctype", "C.UTF-8"),
     ("server_encoding", "UTF8"),
     ("server_version", "15.0"),
+    ("server_version_num", "150000"),
     ("standard_conforming_strings", "on"),
 ];
 
@@ -113,8 +118,16 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
         }
         CatalogFn::ViewDef => {
             let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
-            match table_by_oid(oid).and_then(|t| t.view.clone()) {
-                Some(sql) => Datum::Text(sql),
+            match table_by_oid(oid) {
+                Some(t) => match &t.view {
+                    // PostgreSQL's text for the queries crate::viewdef prints, else the text kept.
+                    Some(sql) => {
+                        let names: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+                        let pretty = matches!(a(1), Datum::Bool(true));
+                        Datum::Text(crate::viewdef::deparse(sql, &names, pretty).unwrap_or_else(|| sql.clone()))
+                    }
+                    None => Datum::Null,
+                },
                 None => Datum::Null,
             }
         }
@@ -123,12 +136,31 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
             let name = text(a(0));
             match FIXED_SETTINGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
                 Some((_, v)) => Datum::Text(v.to_string()),
+                None if crate::settings::canonical(name).is_none() => {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_OBJECT,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    ))
+                }
+                // A name that is not a constant: the session's values are not here.
                 None => {
                     return Err(SqlError::unsupported(format!(
-                        "current_setting('{name}') is not supported (SHOW {name} is)"
+                        "current_setting('{name}') is not supported here (SHOW {name} is)"
                     )))
                 }
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fixed_settings_are_the_parameters_defaults() {
+        for (name, value) in super::FIXED_SETTINGS {
+            if let Some(d) = crate::settings::default_value(name) {
+                assert_eq!(d, *value, "{name}");
+            }
+        }
+    }
 }

@@ -25,6 +25,7 @@ use orbit_shards::{mesh, state, wal, ShardId};
 use std::sync::Arc;
 
 pub(crate) mod ddl_journal;
+mod drop_key;
 pub(crate) mod index_scan;
 mod indexes;
 mod lock_rows;
@@ -59,6 +60,25 @@ fn io_error(e: impl std::fmt::Display) -> SqlError {
 /// Waits until the records behind `tickets` are durable (the statement's reply waits for this).
 async fn durable(tickets: Vec<Ticket>) -> Result<()> {
     wal::wait_all(tickets).await.map_err(io_error)
+}
+
+/// Waits until shard 0's record of a CREATE, DROP or RENAME of `relation` is on disk (synced,
+/// whatever `--fsync` says) before any other shard applies it. Shard 0's catalog is the
+/// decision: recovery brings the other shards to it (`Tables::catalog_fixes`), so none may
+/// hold a change shard 0 could still lose — a DROP another shard made durable first would
+/// come back as an empty table there.
+///
+/// `ORBIT_CRASH_AFTER_CATALOG_OWNER=<relation>` in the server's environment aborts the process
+/// here for that relation: how the crash tests stop a statement between the shards.
+pub(crate) async fn owner_decided(ticket: Option<Ticket>, relation: &str) -> Result<()> {
+    if let Some(t) = ticket {
+        wal::wait_synced(t).await.map_err(io_error)?;
+    }
+    if std::env::var_os("ORBIT_CRASH_AFTER_CATALOG_OWNER").is_some_and(|v| v == relation) {
+        tracing::error!(relation, "ORBIT_CRASH_AFTER_CATALOG_OWNER: aborting between the shards");
+        std::process::abort();
+    }
+    Ok(())
 }
 
 pub(crate) fn gone(e: orbit_shards::Error) -> SqlError {
@@ -310,6 +330,13 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::keep(txn, vec![renamed])?;
             Ok(r)
         }
+        Plan::DropKeyCascade { children, lines, then } => {
+            txn.holds_tables |= !txn.alone;
+            let notice = utility::drop_foreign_keys(txn, children, lines).await?;
+            let mut r = Box::pin(execute_plan(then, params, txn)).await?;
+            r.notices.extend(notice);
+            Ok(r)
+        }
         Plan::AddPrimaryKey { table, columns, name } => {
             txn.holds_tables |= !txn.alone;
             let (r, kept) = utility::add_primary_key(txn, table, columns, name).await?;
@@ -319,7 +346,11 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::RewriteTable { table, def, change } => {
             txn.holds_tables |= !txn.alone;
             crate::foreign_key::validate_new(txn, table, def).await?;
-            let (mut r, kept) = utility::rewrite_columns(txn, table, def, change).await?;
+            let (mut r, kept) = if drop_key::drops_key_with_indexes(table, def) {
+                drop_key::rewrite(txn, table, def, change).await?
+            } else {
+                utility::rewrite_columns(txn, table, def, change).await?
+            };
             undo::keep(txn, kept)?;
             // DROP COLUMN of a referenced table: the references' column numbers follow (with
             // CASCADE, those on the column go).
@@ -462,6 +493,7 @@ pub(crate) async fn create_table_as(
         ));
     };
     def.oid = arc.oid;
+    owner_decided(ticket0, &arc.name).await?;
     let tickets = mesh::run_on_all(move |s| {
         if s.id != 0 {
             let ticket = shard_tables::create(s, arc.clone(), generation).1;
@@ -472,7 +504,7 @@ pub(crate) async fn create_table_as(
     })
     .await
     .map_err(gone)?;
-    durable(tickets.into_iter().flatten().chain(ticket0).collect()).await?;
+    durable(tickets.into_iter().flatten().collect()).await?;
     Ok(QueryResult { tag: "CREATE TABLE".into(), ..Default::default() })
 }
 
@@ -562,8 +594,11 @@ pub(crate) async fn drop_relations(names: &[String]) -> Result<()> {
         })
         .await
         .map_err(gone)??;
-        tickets.extend(dropped.1);
-        let Some(generation) = dropped.0 else { continue };
+        let Some(generation) = dropped.0 else {
+            tickets.extend(dropped.1);
+            continue;
+        };
+        owner_decided(dropped.1, name).await?;
         let n = name.clone();
         let more = mesh::run_on_all(move |s| {
             if s.id != 0 {
@@ -788,6 +823,7 @@ async fn scan_whole_rows(
             });
         }
         let at = txn.read_at();
+        txn.note_read(table, crate::serializable::Read::Key(k.clone()));
         return Ok(read_key(table, k.clone(), filter, params, at).await?.map(|r| (k, r)).into_iter().collect());
     }
     if let Some(f) = filter {
@@ -808,6 +844,13 @@ async fn scan_whole_rows(
     let f = filter.cloned();
     let p = params.to_vec();
     let at = txn.read_at();
+    txn.note_read(
+        table,
+        match &range {
+            Some((lo, hi)) => crate::serializable::Read::Range(lo.clone(), hi.clone()),
+            None => crate::serializable::Read::Table,
+        },
+    );
     // Each shard stops once its part alone would be past the statement's memory bound.
     let (used, limit) = (txn.memory().used(), txn.memory().limit());
     let sent = cols.clone();

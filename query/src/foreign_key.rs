@@ -118,6 +118,7 @@ async fn present(
         } else {
             let at = txn.read_at();
             for (n, k) in to_read {
+                txn.note_read(parent, crate::serializable::Read::Key(k.clone()));
                 out[n] = crate::exec::read_key(parent, k, None, &[], at).await?.is_some();
             }
         }
@@ -600,7 +601,7 @@ pub(crate) fn check_drop_column(table: &TableDef, i: usize, cascade: bool) -> Re
     let rel = crate::schema::relname(&table.name);
     let lines: Vec<String> = referencing_constraints(table)
         .into_iter()
-        .filter(|(child, f)| child.name != table.name && f.parent_columns.contains(&i))
+        .filter(|(child, f)| f.parent_columns.contains(&i) && !(child.name == table.name && f.columns.contains(&i)))
         .map(|(child, f)| {
             let child = crate::schema::relname(&child.name).to_string();
             format!("constraint {} on table {child} depends on column {col} of table {rel}", f.name)
@@ -619,7 +620,7 @@ pub(crate) fn check_drop_column(table: &TableDef, i: usize, cascade: bool) -> Re
 
 /// ALTER TABLE ... DROP CONSTRAINT of `table`'s UNIQUE constraint `index` (None: its primary
 /// key) named `name`: refused with PostgreSQL's 2BP01 while a foreign key uses its index
-/// (CASCADE, which would drop those foreign keys, is not supported yet: 0A000).
+/// (with CASCADE, [`key_users`] are dropped with it).
 pub(crate) fn check_drop_key(table: &TableDef, index: Option<&IndexDef>, name: &str, cascade: bool) -> Result<()> {
     let oid = match index {
         None => table.oid as i64 + 1_000_000,
@@ -633,13 +634,8 @@ pub(crate) fn check_drop_key(table: &TableDef, index: Option<&IndexDef>, name: &
             format!("constraint {} on table {} depends on index {name}", f.name, crate::schema::relname(&child.name))
         })
         .collect();
-    if lines.is_empty() {
+    if lines.is_empty() || cascade {
         return Ok(());
-    }
-    if cascade {
-        return Err(SqlError::unsupported(
-            "DROP CONSTRAINT ... CASCADE of a key a foreign key uses is not supported yet",
-        ));
     }
     Err(SqlError::new(
         crate::error::code::DEPENDENT_OBJECTS_STILL_EXIST,
@@ -647,6 +643,26 @@ pub(crate) fn check_drop_key(table: &TableDef, index: Option<&IndexDef>, name: &
     )
     .detail(lines.join("\n"))
     .hint("Use DROP ... CASCADE to drop the dependent objects too."))
+}
+
+/// The foreign keys that use `table`'s UNIQUE constraint `index` (None: its primary key):
+/// each referencing table (`table` itself included) in OID order, with their names.
+pub(crate) fn key_users(table: &TableDef, index: Option<&IndexDef>) -> Vec<(Arc<TableDef>, Vec<String>)> {
+    let oid = match index {
+        None => table.oid as i64 + 1_000_000,
+        Some(ix) => crate::index::index_table(table, ix).map_or(-1, |d| d.oid as i64),
+    };
+    let mut out: Vec<(Arc<TableDef>, Vec<String>)> = Vec::new();
+    for (child, f) in referencing_constraints(table) {
+        if unique_index_oid(table, &f) != oid {
+            continue;
+        }
+        match out.last_mut() {
+            Some((t, names)) if t.name == child.name => names.push(f.name),
+            _ => out.push((child, vec![f.name])),
+        }
+    }
+    out
 }
 
 /// After column `i` of `table` was dropped: the other tables whose foreign keys reference
@@ -657,6 +673,14 @@ pub(crate) fn after_drop_column(table: &TableDef, i: usize) -> (Vec<CascadeRewri
     let mut lines = Vec::new();
     let mut tables = crate::catalog::user_tables();
     tables.sort_by_key(|t| t.oid);
+    // The table's own foreign keys that referenced the column went with it (its new
+    // definition); they are named too.
+    let rel = crate::schema::relname(&table.name);
+    let own = table
+        .foreign_keys
+        .iter()
+        .filter(|f| f.parent == table.name && f.parent_columns.contains(&i) && !f.columns.contains(&i));
+    lines.push((table.oid, own.map(|f| format!("drop cascades to constraint {} on table {rel}", f.name)).collect()));
     for t in tables {
         if t.name == table.name || !t.foreign_keys.iter().any(|f| f.parent == table.name) {
             continue;

@@ -259,7 +259,10 @@ async fn by_keys(
                 }
             }
             Some(None) => {}
-            None => per_shard.entry(shard_of_key(&k, n)).or_default().push(k),
+            None => {
+                txn.note_read(table, crate::serializable::Read::Key(k.clone()));
+                per_shard.entry(shard_of_key(&k, n)).or_default().push(k)
+            }
         }
     }
     let at = txn.read_at();
@@ -331,6 +334,9 @@ async fn read_batch(
 async fn by_prefixes(txn: &Txn, idef: &Arc<TableDef>, prefixes: Vec<Vec<u8>>) -> Result<Vec<Row>> {
     let mut entries: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
     let at = txn.read_at();
+    for p in &prefixes {
+        txn.note_read(idef, crate::serializable::Read::Range(p.clone(), crate::exec::index_scan::after_prefix(p)));
+    }
     for batch in prefixes.chunks(BATCH_KEYS) {
         let batch = Arc::new(batch.to_vec());
         let (name, oid) = (idef.name.clone(), idef.oid);

@@ -39,6 +39,10 @@ pub enum JsonFn {
     /// to_json / to_jsonb / row_to_json of a whole-row reference (`to_json(t)`): alternating
     /// column names and values, written as PostgreSQL writes a record, `{"a":1,"b":"x"}`.
     Record { jsonb: bool },
+    /// A whole-row reference anywhere else (`SELECT t FROM t`, `t.*::text`, `count(t)`): the
+    /// columns' values as PostgreSQL's record_out writes them, `(1,"a b",)`; NULL when every
+    /// value is NULL (the missing side of an outer join).
+    RecordText,
 }
 
 impl JsonFn {
@@ -56,7 +60,7 @@ impl JsonFn {
             | JsonFn::AggArray { jsonb: true }
             | JsonFn::AggObject { jsonb: true }
             | JsonFn::Record { jsonb: true } => SqlType::Jsonb,
-            JsonFn::Item | JsonFn::Pair => SqlType::Text,
+            JsonFn::Item | JsonFn::Pair | JsonFn::RecordText => SqlType::Text,
             _ => SqlType::Json,
         }
     }
@@ -236,6 +240,41 @@ pub fn call(f: JsonFn, args: Vec<Datum>) -> Result<Datum> {
             out.push('}');
             finish(out, jsonb)
         }
+        JsonFn::RecordText => {
+            if args.iter().all(Datum::is_null) {
+                return Ok(Datum::Null);
+            }
+            out.push('(');
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let Some(t) = crate::types::to_text(a) else { continue };
+                // record_out quotes an empty value and one with a quote, backslash,
+                // parenthesis, comma or white space, doubling quotes and backslashes.
+                let quote = t.is_empty()
+                    || t.chars().any(|c| {
+                        matches!(c, '"' | '\\' | '(' | ')' | ',' | ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
+                    });
+                if quote {
+                    out.push('"');
+                    for c in t.chars() {
+                        if c == '"' || c == '\\' {
+                            out.push(c);
+                        }
+                        out.push(c);
+                    }
+                    out.push('"');
+                } else {
+                    push_bounded(&mut out, &t)?;
+                }
+                if out.len() > MAX_JSON_BYTES {
+                    return Err(too_large());
+                }
+            }
+            out.push(')');
+            Ok(Datum::Text(out))
+        }
         JsonFn::BuildArray { jsonb } => {
             out.push('[');
             for (i, a) in args.iter().enumerate() {
@@ -291,6 +330,14 @@ mod tests {
 
     fn text(s: &str) -> Datum {
         Datum::Text(s.into())
+    }
+
+    #[test]
+    fn record_text_quotes_as_record_out() {
+        let r = call(JsonFn::RecordText, vec![Datum::Int4(1), text(""), text("a b"), text("q\"\\"), Datum::Null]);
+        assert_eq!(r.unwrap(), text(r#"(1,"","a b","q""\\",)"#));
+        assert_eq!(call(JsonFn::RecordText, vec![Datum::Null, Datum::Null]).unwrap(), Datum::Null);
+        assert_eq!(call(JsonFn::RecordText, vec![text("x,y"), text("(")]).unwrap(), text(r#"("x,y","(")"#));
     }
 
     #[test]

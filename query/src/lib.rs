@@ -40,6 +40,7 @@ pub mod scalar;
 pub mod schema;
 pub mod semi_join;
 pub mod sequence;
+mod serializable;
 pub mod settings;
 pub mod srf;
 pub mod stats;
@@ -47,6 +48,7 @@ pub mod to_char;
 pub mod txn;
 pub mod types;
 pub mod vector;
+mod viewdef;
 pub mod window;
 
 pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};

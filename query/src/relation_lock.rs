@@ -65,6 +65,7 @@ impl Recording {
             let mut r = r.borrow_mut();
             if r.0 == 0 {
                 r.1.clear();
+                crate::settings::bind_started();
             }
             r.0 += 1;
         });
@@ -82,6 +83,7 @@ impl Drop for Recording {
         // A bind that no session announced sees no block's uncommitted tables.
         if outermost {
             VIEWER.with(|v| v.set(None));
+            crate::settings::bind_ended();
         }
     }
 }

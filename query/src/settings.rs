@@ -1,10 +1,63 @@
 //! Run-time parameters a session can `SET`, `RESET` and `SHOW`: their canonical names, their
 //! defaults, and the values Orbit honours. A parameter whose value would change behaviour that
-//! Orbit does not have (another time zone, another isolation level) is
+//! Orbit does not have (another time zone) is
 //! refused with 0A000 rather than accepted and ignored; an unknown parameter is 42704 and a
 //! malformed value 22023, as PostgreSQL answers.
 
 use crate::error::{code, Result, SqlError};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// A session's parameters and their values (SHOW's), as the connection keeps them.
+pub type Session = Rc<Vec<(&'static str, String)>>;
+
+thread_local! {
+    /// The parameters of the session whose statement is being bound, and the ones the bind
+    /// read (`current_setting(name)` binds to the value: [`bound_value`]).
+    static BINDING: RefCell<(Option<Session>, Vec<(&'static str, String)>)> = const { RefCell::new((None, Vec::new())) };
+}
+
+/// The next bind is for a statement of the session with these parameters (set right before
+/// the binder runs, as [`crate::relation_lock::bind_as`]; the outermost bind's end forgets it).
+pub fn bind_with(session: Session) {
+    BINDING.with(|b| b.borrow_mut().0 = Some(session));
+}
+
+/// The outermost bind starts: no parameter read yet.
+pub(crate) fn bind_started() {
+    BINDING.with(|b| b.borrow_mut().1.clear());
+}
+
+/// Forgets the session of the bind that ended.
+pub(crate) fn bind_ended() {
+    BINDING.with(|b| b.borrow_mut().0 = None);
+}
+
+/// Parameter `name`'s value in the session being bound (None: no session, or no such
+/// parameter); noted, so that a prepared statement is bound again once it changes
+/// ([`changed`]).
+pub(crate) fn bound_value(name: &str) -> Option<String> {
+    let canon = canonical(name)?;
+    BINDING.with(|b| {
+        let mut b = b.borrow_mut();
+        let v = b.0.as_ref()?.iter().find(|(k, _)| *k == canon).map(|(_, v)| v.clone())?;
+        if !b.1.iter().any(|(k, _)| *k == canon) {
+            b.1.push((canon, v.clone()));
+        }
+        Some(v)
+    })
+}
+
+/// The parameters the last bind read, with their values then.
+pub(crate) fn read_by_bind() -> Vec<(&'static str, String)> {
+    BINDING.with(|b| b.borrow().1.clone())
+}
+
+/// Whether a parameter a statement read when it was bound (`read`) has another value in the
+/// session now: the statement is bound again, as PostgreSQL re-plans a cached statement.
+pub fn changed(read: &[(&'static str, String)], session: &[(&'static str, String)]) -> bool {
+    read.iter().any(|(k, v)| session.iter().find(|(n, _)| n == k).map(|(_, now)| now) != Some(v))
+}
 
 /// Canonical name, whether PostgreSQL reports it to the client (ParameterStatus) when it
 /// changes, and its default (None: set at start-up from the connection).
@@ -33,6 +86,10 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("orbit_version", true, None),
     // The memory one statement may hold on its coordinating shard (crate::memory).
     ("orbit.query_memory_limit", false, Some("4GB")),
+    // Preset (read-only) parameters drivers read: SET is 55P02, as in PostgreSQL.
+    ("lc_collate", false, Some("C.UTF-8")),
+    ("lc_ctype", false, Some("C.UTF-8")),
+    ("server_version_num", false, Some("150000")),
 ];
 
 /// The canonical spelling of a parameter name (names are case-insensitive).
@@ -262,7 +319,7 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
         "default_transaction_isolation" | "transaction_isolation" => match joined.to_ascii_lowercase().as_str() {
             "read committed" | "read uncommitted" => "read committed".to_string(),
             "repeatable read" => "repeatable read".to_string(),
-            "serializable" => return Err(only(canon, "read committed or repeatable read")),
+            "serializable" => "serializable".to_string(),
             v => return Err(invalid(canon, v)),
         },
         // Each entry as quote_identifier writes it (PostgreSQL's GUC_LIST_QUOTE); schemas that
@@ -297,6 +354,8 @@ mod tests {
         assert_eq!(set("extra_float_digits", &["3"]).unwrap().1, "3");
         assert_eq!(set("search_path", &["$user", "public"]).unwrap().1, "\"$user\", public");
         assert_eq!(set("server_version", &["1"]).unwrap_err().code, "55P02");
+        assert_eq!(set("SERVER_VERSION_NUM", &["1"]).unwrap_err().code, "55P02");
+        assert_eq!(default_value("server_version_num"), Some("150000"));
         assert_eq!(set("statement_timeout", &["0"]).unwrap().1, "0");
         assert_eq!(set("statement_timeout", &["5000"]).unwrap().1, "5s");
         assert_eq!(set("statement_timeout", &["1500"]).unwrap().1, "1500ms");

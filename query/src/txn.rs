@@ -9,7 +9,7 @@
 //! after [`DEADLOCK_TIMEOUT`] and the youngest transaction in the cycle fails with 40P01, as
 //! PostgreSQL's `deadlock_timeout` check does.
 //!
-//! Reads see committed rows overlaid with the transaction's own changes, at one of two
+//! Reads see committed rows overlaid with the transaction's own changes, at one of three
 //! isolation levels ([`Isolation`]):
 //! - READ COMMITTED (the default, as in PostgreSQL): each statement sees the latest committed
 //!   rows. A reader spanning shards takes shared intents on every shard through the cross-shard
@@ -20,8 +20,12 @@
 //!   ([`orbit_engine::table::mvcc`]) and every statement reads the rows as they were then, from
 //!   the versions each shard keeps while a snapshot needs them. Changing (or locking) a row that
 //!   a commit after the snapshot changed fails with 40001, as PostgreSQL's "could not serialize
-//!   access due to concurrent update": first updater wins. SERIALIZABLE (PostgreSQL's SSI) is not
-//!   built and is refused.
+//!   access due to concurrent update": first updater wins.
+//! - SERIALIZABLE: REPEATABLE READ's snapshot, and the transaction records what it reads; a
+//!   transaction that wrote something fails its COMMIT with 40001 if a row it read changed since
+//!   its snapshot (or a commit spanning shards has prepared a change to it) ([`crate::serializable`] says
+//!   why that is serializable and where it aborts more often than PostgreSQL's SSI). Read-only
+//!   transactions commit without a check and never fail.
 //!
 //! COMMIT applies the write set shard by shard, logging each change, and releases the locks.
 //! Each shard applies its part in one step, under one commit timestamp. A commit spanning
@@ -33,6 +37,7 @@
 //! tables its DROP TABLEs hid (`exec/undo.rs`); ALTER TABLE is not undone yet.
 
 use crate::error::{code, Result, SqlError};
+use crate::serializable::{self, TableReads};
 use orbit_engine::table::in_doubt::{PartTable, PreparedPart};
 use orbit_engine::table::{mvcc, Datum, Row, TableDef};
 use orbit_shards::rowlock::{self, Lock, LockMode, Owner};
@@ -68,6 +73,7 @@ pub enum Isolation {
     #[default]
     ReadCommitted,
     RepeatableRead,
+    Serializable,
 }
 
 impl Isolation {
@@ -76,6 +82,7 @@ impl Isolation {
         match self {
             Isolation::ReadCommitted => "read committed",
             Isolation::RepeatableRead => "repeatable read",
+            Isolation::Serializable => "serializable",
         }
     }
 
@@ -83,6 +90,8 @@ impl Isolation {
     pub fn from_setting(v: &str) -> Isolation {
         if v.eq_ignore_ascii_case("repeatable read") {
             Isolation::RepeatableRead
+        } else if v.eq_ignore_ascii_case("serializable") {
+            Isolation::Serializable
         } else {
             Isolation::ReadCommitted
         }
@@ -297,8 +306,10 @@ pub struct Txn {
     pub(crate) relations: crate::relation::Registry,
     /// The isolation level; it can change until the first statement takes the snapshot.
     pub isolation: Isolation,
-    /// REPEATABLE READ's snapshot, from the first statement on.
+    /// REPEATABLE READ's (and SERIALIZABLE's) snapshot, from the first statement on.
     snapshot: Option<mvcc::Snapshot>,
+    /// SERIALIZABLE: what the transaction read, checked at COMMIT (bounded).
+    reads: std::cell::RefCell<crate::serializable::ReadSet>,
     /// The objects this transaction's DDL created, oldest first: ROLLBACK drops them.
     pub(crate) created: Vec<crate::exec::undo::Created>,
     /// Which of `created` have their row in the DDL journal (undone at start-up after a crash).
@@ -354,6 +365,7 @@ impl Txn {
             relations: Default::default(),
             isolation: Isolation::ReadCommitted,
             snapshot: None,
+            reads: Default::default(),
             created: Vec::new(),
             journal: Vec::new(),
             alone: false,
@@ -378,7 +390,7 @@ impl Txn {
     /// first one takes the snapshot, at a moment when no commit spanning shards is half applied
     /// (with shared intents on every shard, as a READ COMMITTED read spanning shards takes).
     pub(crate) async fn begin_statement(&mut self) -> Result<()> {
-        if self.isolation != Isolation::RepeatableRead || self.snapshot.is_some() {
+        if self.isolation == Isolation::ReadCommitted || self.snapshot.is_some() {
             return Ok(());
         }
         let (_, n) = state::local();
@@ -402,6 +414,15 @@ impl Txn {
     /// The snapshot reads go through (None: the latest committed rows, READ COMMITTED).
     pub(crate) fn read_at(&self) -> Option<u64> {
         self.snapshot.as_ref().map(|s| s.at())
+    }
+
+    /// Notes that the running statement read `read` of `def` (a table or an index table): a
+    /// SERIALIZABLE transaction's COMMIT checks it ([`crate::serializable`]). Nothing is kept at
+    /// the other levels, nor in a READ ONLY transaction (it commits without a check).
+    pub(crate) fn note_read(&self, def: &TableDef, read: crate::serializable::Read) {
+        if self.isolation == Isolation::Serializable && !self.read_only {
+            self.reads.borrow_mut().note(def, read);
+        }
     }
 
     /// Whether the transaction changed nothing (yet).
@@ -804,13 +825,35 @@ impl Txn {
             }
         }
         let me = self.id;
+        // SERIALIZABLE: a transaction that wrote something checks what it read
+        // (`crate::serializable`); one that wrote nothing commits as it is.
+        let check = match self.isolation {
+            Isolation::Serializable if !per_shard.is_empty() => {
+                Some(Check { at: self.read_at().unwrap_or(u64::MAX), reads: self.reads.borrow().per_shard(n) })
+            }
+            _ => None,
+        };
         let r = match per_shard.len() {
             0 => Ok(()),
             1 => {
                 let (shard, changes) = per_shard.into_iter().next().expect("one shard");
-                apply_alone(shard, me, changes).await
+                match check {
+                    Some(Check { at, mut reads }) => {
+                        let here = reads.remove(&shard).unwrap_or_default();
+                        // The shards it only read check first and keep its reads until it applied.
+                        match check_elsewhere(me, at, reads).await {
+                            Ok(checked) => {
+                                let r = apply_alone(shard, me, changes, Some((at, here))).await;
+                                checked.forget().await;
+                                r
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                    None => apply_alone(shard, me, changes, None).await,
+                }
             }
-            _ => apply_together(me, per_shard, &mut self.lock_shards).await,
+            _ => apply_together(me, per_shard, &mut self.lock_shards, check).await,
         };
         // The tables its DROP TABLEs hid go now (their rows' changes were skipped above).
         let r = match r {
@@ -862,6 +905,66 @@ impl Change {
     }
 }
 
+/// A SERIALIZABLE commit's check ([`crate::serializable`]): its snapshot, and what it read by
+/// shard.
+struct Check {
+    at: u64,
+    reads: BTreeMap<ShardId, Vec<TableReads>>,
+}
+
+/// What `changes` write, as [`serializable::conflicts`] takes it.
+fn written(changes: &[Change]) -> Vec<serializable::Written<'_>> {
+    changes
+        .iter()
+        .map(|c| serializable::Written {
+            table: &c.table,
+            oid: c.oid,
+            keys: c.rows.iter().map(|(k, _)| k.as_slice()).collect(),
+        })
+        .collect()
+}
+
+/// Checks a SERIALIZABLE commit's reads on shards it does not write, each in one step that also
+/// keeps them there as a commit in progress (until [`serializable::Registered::forget`]): the
+/// shards checked, or 40001 (nothing kept).
+async fn check_elsewhere(
+    owner: Owner,
+    at: u64,
+    reads: BTreeMap<ShardId, Vec<TableReads>>,
+) -> Result<serializable::Registered> {
+    let checks = reads.into_iter().map(|(shard, reads)| async move {
+        let r = mesh::run_on(shard, move |s| {
+            if serializable::conflicts(s, owner, at, &reads, &[]) {
+                return false;
+            }
+            serializable::register(owner, reads);
+            true
+        })
+        .await;
+        (shard, r)
+    });
+    let mut checked = serializable::Registered::new(owner);
+    let mut err = None;
+    for (shard, r) in futures::future::join_all(checks).await {
+        match r {
+            Ok(true) => checked.add([shard]),
+            Ok(false) => {
+                err.get_or_insert_with(serializable::failure);
+            }
+            Err(e) => {
+                err.get_or_insert(gone(e));
+            }
+        }
+    }
+    match err {
+        Some(e) => {
+            checked.forget().await;
+            Err(e)
+        }
+        None => Ok(checked),
+    }
+}
+
 fn intent_of(changes: &[Change]) -> Intent {
     let mut i = Intent::default();
     for c in changes {
@@ -874,8 +977,21 @@ fn intent_of(changes: &[Change]) -> Intent {
 
 /// Applies `changes` on the shard: each put or delete logged, in one step; releases `owner`'s
 /// row locks there. Rows of a table dropped (or dropped and created again) since are skipped.
-fn apply_here(s: &mut orbit_shards::state::Shard, owner: Owner, changes: Vec<Change>) -> Result<Option<wal::Ticket>> {
+/// A SERIALIZABLE commit's `check` (its snapshot and its reads here) runs in the same step: a
+/// conflict applies nothing, releases the locks and fails with 40001.
+fn apply_here(
+    s: &mut orbit_shards::state::Shard,
+    owner: Owner,
+    changes: Vec<Change>,
+    check: Option<&(u64, Vec<TableReads>)>,
+) -> Result<Option<wal::Ticket>> {
     shard_tables::writable(s).map_err(io_error)?;
+    if let Some((at, reads)) = check {
+        if serializable::conflicts(s, owner, *at, reads, &written(&changes)) {
+            s.row_locks.release_all(owner);
+            return Err(serializable::failure());
+        }
+    }
     let mut ticket = None;
     // One commit timestamp for the whole step: a snapshot sees all of it or none.
     let ts = mvcc::tick();
@@ -904,7 +1020,12 @@ fn apply_here(s: &mut orbit_shards::state::Shard, owner: Owner, changes: Vec<Cha
 
 /// A commit on one shard: one step there, unless a cross-shard transaction holds one of its
 /// rows, in which case it queues behind it.
-async fn apply_alone(shard: ShardId, owner: Owner, changes: Vec<Change>) -> Result<()> {
+async fn apply_alone(
+    shard: ShardId,
+    owner: Owner,
+    changes: Vec<Change>,
+    check: Option<(u64, Vec<TableReads>)>,
+) -> Result<()> {
     let intent = intent_of(&changes);
     let r = mesh::run_on(shard, move |s| {
         let blocked = {
@@ -912,17 +1033,17 @@ async fn apply_alone(shard: ShardId, owner: Owner, changes: Vec<Change>) -> Resu
             s.tx.blocks(true, keys)
         };
         if blocked {
-            return Err(changes);
+            return Err((changes, check));
         }
-        Ok(apply_here(s, owner, changes))
+        Ok(apply_here(s, owner, changes, check.as_ref()))
     })
     .await
     .map_err(gone)?;
     let ticket = match r {
         Ok(r) => r?,
-        Err(changes) => {
+        Err((changes, check)) => {
             let held = orbit_shards::tx::acquire(vec![(shard, intent)]).await.map_err(gone)?;
-            let r = mesh::run_on(shard, move |s| apply_here(s, owner, changes)).await.map_err(gone);
+            let r = mesh::run_on(shard, move |s| apply_here(s, owner, changes, check.as_ref())).await.map_err(gone);
             held.release().await;
             r??
         }
@@ -944,6 +1065,10 @@ async fn apply_alone(shard: ShardId, owner: Owner, changes: Vec<Change>) -> Resu
 /// the intents are held only for the in-memory apply, as before two-phase commit: the syncs
 /// do not hold up readers.
 ///
+/// A SERIALIZABLE commit (`check`) first checks its reads on the shards it only read, then each
+/// participant checks its reads and its writes in the step that prepares its part; all keep its
+/// reads as a commit in progress until every part has applied ([`crate::serializable`]).
+///
 /// A failure before the decision drops every prepared part (the transaction fails). A decision
 /// logged but not durable (the log failed) is in doubt: it reaches the disk with the log's
 /// retry, so the parts stay prepared and their rows locked (`lock_shards` is emptied so that
@@ -952,26 +1077,50 @@ async fn apply_together(
     owner: Owner,
     per_shard: BTreeMap<ShardId, Vec<Change>>,
     lock_shards: &mut BTreeSet<ShardId>,
+    check: Option<Check>,
 ) -> Result<()> {
     let intents: Vec<(ShardId, Intent)> = per_shard.iter().map(|(s, c)| (*s, intent_of(c))).collect();
     let (me, _) = state::local();
     let shards: Vec<ShardId> = per_shard.keys().copied().collect();
+    let (at, mut reads) = match check {
+        Some(c) => (Some(c.at), c.reads),
+        None => (None, BTreeMap::new()),
+    };
+    // The shards that keep its reads until it has applied everywhere (SERIALIZABLE).
+    let mut registered = serializable::Registered::new(owner);
+    if let Some(at) = at {
+        let only_read: Vec<ShardId> = reads.keys().filter(|s| !per_shard.contains_key(s)).copied().collect();
+        let only_read = only_read.into_iter().filter_map(|s| reads.remove(&s).map(|r| (s, r))).collect();
+        registered = check_elsewhere(owner, at, only_read).await?;
+        registered.add(shards.iter().copied());
+    }
     let coordinator = if per_shard.contains_key(&me) { me } else { shards[0] };
     // The owner id doubles as the transaction id: unique, and above every id the recovered
     // logs name (`tx::note_id_seen`).
     let txid = owner;
     let prepares = per_shard.into_iter().map(|(shard, changes)| {
-        let part = PreparedPart {
-            coordinator: coordinator as u32,
-            tables: changes.into_iter().map(Change::into_part).collect(),
+        let check = at.map(|at| (at, reads.remove(&shard).unwrap_or_default()));
+        let prepare = move |s: &mut orbit_shards::state::Shard| {
+            if let Some((at, reads)) = check {
+                if serializable::conflicts(s, owner, at, &reads, &written(&changes)) {
+                    s.row_locks.release_all(owner);
+                    return Err(serializable::failure());
+                }
+                serializable::register(owner, reads);
+            }
+            let part = PreparedPart {
+                coordinator: coordinator as u32,
+                tables: changes.into_iter().map(Change::into_part).collect(),
+            };
+            twophase::prepare(s, txid, part).map_err(io_error)
         };
-        async move { (shard, mesh::run_on(shard, move |s| twophase::prepare(s, txid, part)).await) }
+        async move { (shard, mesh::run_on(shard, prepare).await) }
     });
     let mut prepared = Vec::new();
     let mut tickets = Vec::new();
     let mut err = None;
     for (shard, r) in futures::future::join_all(prepares).await {
-        match r.map_err(gone).and_then(|r| r.map_err(io_error)) {
+        match r.map_err(gone).and_then(|r| r) {
             Ok(seq) => {
                 prepared.push(shard);
                 tickets.push(wal::Ticket { shard, seq });
@@ -998,6 +1147,7 @@ async fn apply_together(
             for shard in prepared {
                 let _ = mesh::run_on(shard, move |s| twophase::drop_part(s, txid)).await;
             }
+            registered.forget().await;
             return Err(e);
         }
     };
@@ -1009,10 +1159,12 @@ async fn apply_together(
                 rt::sleep(Duration::from_secs(1)).await;
             }
             finish_together(owner, coordinator, shards, intents).await;
+            registered.forget().await;
         });
         return Err(io_error(format!("{e} (the transaction commits once the log can be written)")));
     }
     finish_together(owner, coordinator, shards, intents).await;
+    registered.forget().await;
     Ok(())
 }
 
@@ -1066,7 +1218,7 @@ fn apply_prepared(s: &mut orbit_shards::state::Shard, owner: Owner, txid: u64) -
     let Some(part) = s.tables.in_doubt.resolve(txid) else { return Ok(0) };
     let changes = part.tables.into_iter().map(Change::from_part).collect();
     // apply_here fails only when the log refuses writes, checked in this same step.
-    let applied = apply_here(s, owner, changes);
+    let applied = apply_here(s, owner, changes, None);
     debug_assert!(applied.is_ok());
     Ok(s.wal.append_txn_resolve(txid, true))
 }

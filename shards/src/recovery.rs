@@ -483,8 +483,9 @@ pub struct StartPlan {
     /// any other shard's keyspace through the mesh.
     pub recovered: Arc<Barrier>,
     /// Shard 0's catalog after its replay ([`Tables::catalog_view`]), published for the other
-    /// shards to settle staging tables of an ALTER TABLE that a crash interrupted.
-    pub owner_catalog: Arc<std::sync::OnceLock<Vec<(String, u64, bool)>>>,
+    /// shards to settle staging tables of an ALTER TABLE and the CREATE, DROP or RENAME that a
+    /// crash interrupted.
+    pub owner_catalog: Arc<std::sync::OnceLock<Vec<orbit_engine::table::CatalogEntry>>>,
     /// Shard 0 has published `owner_catalog`.
     pub catalog_published: Arc<Barrier>,
     /// The newest catalog generation any shard replayed: shard 0 hands out generations above
@@ -697,13 +698,16 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
     plan.txid_seen.fetch_max(tables.in_doubt.max_txid, Ordering::SeqCst);
     plan.catalog_published.wait(0).await?;
     crate::tx::note_id_seen(plan.txid_seen.load(Ordering::SeqCst));
+    // The generations above every shard's newest are the catalog fixes' (below); shard 0
+    // hands out generations above those.
+    let fix_base = plan.generation_seen.load(Ordering::SeqCst) + 1;
     if id == 0 {
-        tables.note_generation(plan.generation_seen.load(Ordering::SeqCst));
+        tables.note_generation(fix_base + crate::tables::CATALOG_FIX_GENERATIONS);
     }
-    let outcomes = match plan.owner_catalog.get() {
-        Some(owner) => tables.staging_outcomes(owner),
-        None => return Err("start-up aborted: shard 0 published no catalog".into()),
+    let Some(owner) = plan.owner_catalog.get() else {
+        return Err("start-up aborted: shard 0 published no catalog".into());
     };
+    let outcomes = tables.staging_outcomes(owner);
     let decided = |c: u32, txid: u64| {
         plan.decisions.get(c as usize).and_then(|d| d.get()).is_some_and(|d| d.binary_search(&txid).is_ok())
     };
@@ -713,11 +717,14 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
         s.wal = crate::wal::Wal::new(cfg, id, n, last_seq, logs);
         s.snapshot.last_save_s = now_ms() / 1000;
         crate::tables::settle_staging(s, outcomes);
-        crate::twophase::settle(s, decided)
+        // After the staging tables: a swap gives its table the staging table's OID.
+        let fixes = if id == 0 { Vec::new() } else { s.tables.catalog_fixes(owner) };
+        crate::tables::settle_catalog(s, fixes, fix_base) + crate::twophase::settle(s, decided)
     });
     let committer = rt::spawn_task(crate::wal::run_committer());
     if settled > 0 {
-        // Every settled part's record is durable before any coordinator forgets a decision.
+        // Every settled part's record (and catalog fix) is durable before any coordinator
+        // forgets a decision.
         crate::wal::sync_now().await.map_err(|e| format!("shard {id}: settling cross-shard transactions: {e}"))?;
     }
     plan.recovered.wait(0).await?;
@@ -727,7 +734,7 @@ pub async fn start_shard(id: usize, plan: &StartPlan) -> Result<Option<rt::Task<
 }
 
 /// Settles staging tables in `t` without logging (re-sharding writes the result as a snapshot).
-fn settle_staging_in(t: &mut Tables, owner: &[(String, u64, bool)]) {
+fn settle_staging_in(t: &mut Tables, owner: &[orbit_engine::table::CatalogEntry]) {
     for o in t.staging_outcomes(owner) {
         match o {
             orbit_engine::table::StagingOutcome::Commit { staging, generation } => {

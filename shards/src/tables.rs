@@ -155,6 +155,41 @@ pub fn swap_in(s: &mut Shard, staging: &str, generation: u64) -> (bool, Option<T
     (swapped, ticket(s, seq))
 }
 
+/// Generations recovery takes for [`settle_catalog`] above the newest any shard replayed (one
+/// each for its drops, renames and creates); shard 0 hands out generations above them.
+pub const CATALOG_FIX_GENERATIONS: u64 = 3;
+
+/// Brings this shard's catalog to the catalog owner's after a crash interrupted a CREATE,
+/// DROP or RENAME between the shards (at start-up, before the shard serves), logging each
+/// change under the generations from `base` on ([`CATALOG_FIX_GENERATIONS`] of them). Returns
+/// how many changes it made.
+pub fn settle_catalog(s: &mut Shard, fixes: Vec<orbit_engine::table::CatalogFix>, base: u64) -> usize {
+    use orbit_engine::table::CatalogFix;
+    let mut made = 0;
+    for f in fixes {
+        let done = match &f {
+            CatalogFix::Drop { name } => {
+                tracing::info!(table = %name, "recovery: completing an interrupted DROP on this shard");
+                drop_table(s, name, base).0
+            }
+            CatalogFix::Rename { from, to } => {
+                tracing::info!(table = %from, to = %to, "recovery: completing an interrupted RENAME on this shard");
+                rename(s, from, to, base + 1).0
+            }
+            CatalogFix::Create { def } => {
+                tracing::info!(table = %def.name, "recovery: completing an interrupted CREATE on this shard");
+                create(s, def.clone(), base + 2).0
+            }
+        };
+        if done {
+            made += 1;
+        } else {
+            tracing::warn!(fix = ?f, "recovery: could not bring this shard's catalog to shard 0's");
+        }
+    }
+    made
+}
+
 /// Settles the staging tables a crash left behind (at start-up, before the shard serves):
 /// commits or drops each as the catalog owner decided, and logs it.
 pub fn settle_staging(s: &mut Shard, outcomes: Vec<orbit_engine::table::StagingOutcome>) {

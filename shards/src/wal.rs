@@ -437,11 +437,21 @@ impl Wal {
 
 /// Waits until the record a ticket names is durable (on whichever shard holds it).
 pub async fn wait(t: Ticket) -> Result<(), String> {
+    wait_for(t, false).await
+}
+
+/// Waits until record `t.seq` of shard `t.shard` is written and synced, whatever the policy
+/// (a catalog change's decision on shard 0, which no other shard may get ahead of).
+pub async fn wait_synced(t: Ticket) -> Result<(), String> {
+    wait_for(t, true).await
+}
+
+async fn wait_for(t: Ticket, sync: bool) -> Result<(), String> {
     let (me, _) = state::local();
     let rx = if t.shard == me {
-        state::with_shard(|s| s.wal.waiter(t.seq, false))
+        state::with_shard(|s| s.wal.waiter(t.seq, sync))
     } else {
-        crate::mesh::run_on(t.shard, move |s| s.wal.waiter(t.seq, false)).await.map_err(|e| format!("ERR {e}"))?
+        crate::mesh::run_on(t.shard, move |s| s.wal.waiter(t.seq, sync)).await.map_err(|e| format!("ERR {e}"))?
     };
     match rx {
         None => Ok(()),

@@ -100,6 +100,8 @@ pub struct Orbit {
     /// Run the server as this (uid, gid) instead of the test's own user (see
     /// [`Orbit::start_in_as`]).
     pub run_as: Option<(u32, u32)>,
+    /// Environment variables set for the server (kept across restarts).
+    pub env: Vec<(String, String)>,
 }
 
 impl Orbit {
@@ -117,6 +119,7 @@ impl Orbit {
             _tmp: Some(tmp),
             args: extra.iter().map(|s| s.to_string()).collect(),
             run_as: None,
+            env: Vec::new(),
         };
         o.spawn();
         o
@@ -142,8 +145,23 @@ impl Orbit {
         Orbit::launch_in_as(dir, extra, None)
     }
 
+    /// Starts orbit on an existing data dir with `env` set in its environment (e.g. a crash
+    /// point) and waits for it to answer.
+    pub fn start_in_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Orbit {
+        let mut o = Orbit::unstarted_in(dir, extra, None);
+        o.env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        o.spawn();
+        o
+    }
+
     fn launch_in_as(dir: &Path, extra: &[&str], run_as: Option<(u32, u32)>) -> Orbit {
-        let mut o = Orbit {
+        let mut o = Orbit::unstarted_in(dir, extra, run_as);
+        o.launch();
+        o
+    }
+
+    fn unstarted_in(dir: &Path, extra: &[&str], run_as: Option<(u32, u32)>) -> Orbit {
+        Orbit {
             child: None,
             port: 0,
             http_port: 0,
@@ -152,9 +170,8 @@ impl Orbit {
             _tmp: None,
             args: extra.iter().map(|s| s.to_string()).collect(),
             run_as,
-        };
-        o.launch();
-        o
+            env: Vec::new(),
+        }
     }
 
     /// Waits until the server answers PING (panics with its log if it exits first).
@@ -197,6 +214,7 @@ impl Orbit {
             .arg("--data-dir")
             .arg(&self.dir)
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()

@@ -157,17 +157,22 @@ fn repeatable_read_and_read_committed_answer_as_postgresql_does() {
 }
 
 #[test]
-fn serializable_is_refused_rather_than_run_weaker() {
+fn serializable_is_taken_in_every_form() {
+    // What SERIALIZABLE does: tests/tests/pg_serializable.rs.
     let o = Orbit::start(&["--shards", "1"]);
     pg_runtime().block_on(async {
         let c = pg_connect(o.pg_port).await;
-        for sql in [
-            "BEGIN ISOLATION LEVEL SERIALIZABLE",
-            "SET default_transaction_isolation = 'serializable'",
-            "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+        for (sql, show) in [
+            ("BEGIN ISOLATION LEVEL SERIALIZABLE", "transaction_isolation"),
+            ("SET default_transaction_isolation = 'serializable'", "default_transaction_isolation"),
+            (
+                "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+                "default_transaction_isolation",
+            ),
         ] {
-            let r = reply(&c, sql).await;
-            assert!(r.starts_with("0A000 "), "{sql}: {r}");
+            assert_eq!(reply(&c, sql).await, "ok []", "{sql}");
+            assert_eq!(reply(&c, &format!("SHOW {show}")).await, "ok [serializable]", "{sql}");
+            c.batch_execute("ROLLBACK; RESET default_transaction_isolation").await.unwrap();
         }
     });
 }

@@ -584,6 +584,28 @@ impl Table {
         Ok(self.history.get(key).and_then(|v| v.last()).is_some_and(|(ts, _)| *ts > at))
     }
 
+    /// Whether a commit after the snapshot at `at` put, changed or deleted a row with a key in
+    /// `(lo, hi)` (SERIALIZABLE's check of a range it read; a phantom insert counts).
+    pub fn changed_in_since(
+        &self,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+        at: u64,
+    ) -> std::result::Result<bool, mvcc::TooOld> {
+        self.check_snapshot(Some(at))?;
+        if !self.changed_any_since(at)? {
+            return Ok(false);
+        }
+        Ok(self.history.range::<[u8], _>((lo, hi)).any(|(_, v)| v.last().is_some_and(|(ts, _)| *ts > at)))
+    }
+
+    /// Whether a commit after the snapshot at `at` changed any row of this table here.
+    pub fn changed_any_since(&self, at: u64) -> std::result::Result<bool, mvcc::TooOld> {
+        self.check_snapshot(Some(at))?;
+        // Kept in commit order: the last one is the latest.
+        Ok(self.history_order.back().is_some_and(|(ts, _)| *ts > at))
+    }
+
     /// The rows with keys in `(lo, hi)` as a snapshot at `at` sees them (None: the latest
     /// committed ones), in key order.
     pub fn range_at<'a>(
@@ -675,6 +697,25 @@ pub fn staging_name(table: &str, generation: u64) -> String {
 pub fn staging_target(staging: &str) -> Option<(&str, u64)> {
     let (table, generation) = staging.split_once('\0')?;
     Some((table, generation.parse().ok()?))
+}
+
+/// One name in the catalog owner's catalog ([`Tables::catalog_view`]).
+#[derive(Debug, Clone)]
+pub struct CatalogEntry {
+    pub name: String,
+    /// The generation of the name's last change.
+    pub generation: u64,
+    /// The relation's definition; None once dropped.
+    pub def: Option<Arc<TableDef>>,
+}
+
+/// A change that brings a shard's catalog to the owner's after a crash interrupted a CREATE,
+/// DROP or RENAME between the shards ([`Tables::catalog_fixes`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CatalogFix {
+    Drop { name: String },
+    Rename { from: String, to: String },
+    Create { def: Arc<TableDef> },
 }
 
 /// What recovery does with a staging table left by an ALTER TABLE that a crash interrupted
@@ -827,22 +868,62 @@ impl Tables {
         true
     }
 
-    /// The catalog as the catalog owner (shard 0) has it: name, generation and whether the
-    /// table exists. Recovery hands it to every shard to settle staging tables.
-    pub fn catalog_view(&self) -> Vec<(String, u64, bool)> {
-        self.catalog().map(|(n, g, t)| (n.clone(), g, t.is_some())).collect()
+    /// The catalog as the catalog owner (shard 0) has it: each name's generation and table
+    /// definition (None: dropped). Recovery hands it to every shard to settle staging tables
+    /// ([`Tables::staging_outcomes`]) and catalog changes a crash left half done
+    /// ([`Tables::catalog_fixes`]).
+    pub fn catalog_view(&self) -> Vec<CatalogEntry> {
+        self.catalog()
+            .map(|(n, g, t)| CatalogEntry { name: n.clone(), generation: g, def: t.map(|t| t.def.clone()) })
+            .collect()
+    }
+
+    /// What makes this shard's catalog the catalog owner's `owner` ([`Tables::catalog_view`]
+    /// of shard 0 after its replay), staging tables aside ([`Tables::staging_outcomes`]).
+    ///
+    /// CREATE, DROP and RENAME apply on the owner first and are durable there before any
+    /// other shard applies them (query/src/exec.rs), so the owner's catalog is the decision
+    /// and a shard can only lag behind it. Relations are matched by OID (every shard's copy
+    /// of a relation has the owner's OID; ALTER TABLE's swap gives the table the staging
+    /// table's): a relation the owner no longer has was dropped, one the owner has under
+    /// another name was renamed, one only the owner has was created (empty: a shard that never
+    /// created it held none of its rows). Drops come first, then renames, then creates, so
+    /// each finds its name free.
+    pub fn catalog_fixes(&self, owner: &[CatalogEntry]) -> Vec<CatalogFix> {
+        let staging = |n: &str| staging_target(n).is_some();
+        let owner_by_oid: BTreeMap<u32, &Arc<TableDef>> =
+            owner.iter().filter(|e| !staging(&e.name)).filter_map(|e| e.def.as_ref().map(|d| (d.oid, d))).collect();
+        let mine: Vec<(&String, u32)> =
+            self.tables.iter().filter(|(n, _)| !staging(n)).map(|(n, t)| (n, t.def.oid)).collect();
+        let mut out = Vec::new();
+        for &(name, oid) in &mine {
+            if !owner_by_oid.contains_key(&oid) {
+                out.push(CatalogFix::Drop { name: name.clone() });
+            }
+        }
+        for &(name, oid) in &mine {
+            if let Some(d) = owner_by_oid.get(&oid).filter(|d| d.name != *name) {
+                out.push(CatalogFix::Rename { from: name.clone(), to: d.name.clone() });
+            }
+        }
+        for (oid, d) in &owner_by_oid {
+            if !mine.iter().any(|&(_, o)| o == *oid) {
+                out.push(CatalogFix::Create { def: (*d).clone() });
+            }
+        }
+        out
     }
 
     /// For each staging table here, whether the ALTER TABLE that built it committed, going by
     /// the catalog owner's catalog `owner` ([`Tables::catalog_view`] of shard 0 after its
     /// replay): the owner swaps first, so its staging table is gone and its table's
     /// generation is at least the staging table's exactly when the swap committed there.
-    pub fn staging_outcomes(&self, owner: &[(String, u64, bool)]) -> Vec<StagingOutcome> {
+    pub fn staging_outcomes(&self, owner: &[CatalogEntry]) -> Vec<StagingOutcome> {
         let mut out = Vec::new();
         for name in self.tables.keys() {
             let Some((target, generation)) = staging_target(name) else { continue };
-            let owner_has_staging = owner.iter().any(|(n, _, exists)| n == name && *exists);
-            let owner_target = owner.iter().find(|(n, _, _)| n == target).map(|(_, g, _)| *g).unwrap_or(0);
+            let owner_has_staging = owner.iter().any(|e| e.name == *name && e.def.is_some());
+            let owner_target = owner.iter().find(|e| e.name == target).map(|e| e.generation).unwrap_or(0);
             if !owner_has_staging && owner_target >= generation {
                 out.push(StagingOutcome::Commit { staging: name.clone(), generation });
             } else {
@@ -973,6 +1054,40 @@ mod tests {
     }
 
     #[test]
+    fn a_shard_behind_the_owner_gets_its_drops_renames_and_creates() {
+        let named = |name: &str, oid: u32| {
+            let mut d = (*def()).clone();
+            d.name = name.into();
+            d.oid = oid;
+            Arc::new(d)
+        };
+        // Both had `gone` (100), `old` (101), `same` (102) and a staging table; the owner then
+        // dropped `gone`, renamed `old` to `new` and created `fresh` (103), and crashed before
+        // this shard followed.
+        let mut mine = Tables::new();
+        for (g, d) in [named("gone", 100), named("old", 101), named("same", 102)].into_iter().enumerate() {
+            assert!(mine.create(d, g as u64 + 1));
+        }
+        mine.create(named(&staging_name("same", 4), 104), 4);
+        let mut owner = mine.clone();
+        assert!(owner.drop_table("gone", 5));
+        assert!(owner.rename("old", "new", 6));
+        assert!(owner.create(named("fresh", 103), 7));
+        let fixes = mine.catalog_fixes(&owner.catalog_view());
+        assert_eq!(
+            fixes,
+            vec![
+                CatalogFix::Drop { name: "gone".into() },
+                CatalogFix::Rename { from: "old".into(), to: "new".into() },
+                CatalogFix::Create { def: named("fresh", 103) },
+            ]
+        );
+        // Caught up (and the owner's own catalog): nothing to do; staging tables are left to
+        // staging_outcomes.
+        assert!(owner.catalog_fixes(&owner.catalog_view()).is_empty());
+    }
+
+    #[test]
     fn staging_tables_swap_in_and_settle_by_the_owner_catalog() {
         assert_eq!(staging_target(&staging_name("t", 12)), Some(("t", 12)));
         assert_eq!(staging_target("t"), None);
@@ -1051,6 +1166,11 @@ mod tests {
         assert_eq!(t.get_at(&row(2, "").0, at).unwrap(), Some(&row(2, "old").1));
         assert!(t.changed_since(&k1, snap.at()).unwrap());
         assert!(!t.changed_since(&row(3, "").0, snap.at()).unwrap());
+        // SERIALIZABLE's range checks: row 3 alone is unchanged; from 3 on, 4 was inserted.
+        let k3 = row(3, "").0;
+        assert!(!t.changed_in_since(Bound::Included(&k3), Bound::Excluded(&k4), snap.at()).unwrap());
+        assert!(t.changed_in_since(Bound::Included(&k3), Bound::Unbounded, snap.at()).unwrap());
+        assert!(t.changed_any_since(snap.at()).unwrap());
         // A range read merges the same way.
         let lo = row(2, "").0;
         let got = seen(t.range_at(Bound::Included(lo.as_slice()), Bound::Unbounded, at).unwrap());

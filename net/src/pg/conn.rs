@@ -181,15 +181,15 @@ struct Conn {
     /// After an error in the extended protocol: skip messages until Sync.
     skip_to_sync: bool,
     /// The run-time parameters reported at start-up, for SHOW.
-    settings: Vec<(&'static str, String)>,
+    settings: orbit_query::settings::Session,
     /// The transaction of a BEGIN block (or of a multi-statement Query's implicit block).
     txn: Option<orbit_query::Txn>,
     /// The id the next implicit transaction takes ([`statement_owner`]).
     reserved_txn_id: std::cell::Cell<Option<u64>>,
     /// The parameters as the session started (what RESET goes back to).
-    startup: Vec<(&'static str, String)>,
+    startup: orbit_query::settings::Session,
     /// The parameters at BEGIN (what ROLLBACK goes back to) and those SET LOCAL since.
-    settings_at_begin: Option<Vec<(&'static str, String)>>,
+    settings_at_begin: Option<orbit_query::settings::Session>,
     local_settings: Vec<&'static str>,
     /// Set by a CancelRequest for this backend while a statement runs.
     cancel: Rc<orbit_query::txn::Cancel>,
@@ -275,7 +275,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         status: TxStatus::Idle,
         txn: None,
         reserved_txn_id: std::cell::Cell::new(None),
-        startup: Vec::new(),
+        startup: Default::default(),
         settings_at_begin: None,
         local_settings: Vec::new(),
         cancel: Rc::default(),
@@ -284,7 +284,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         statements: Rc::default(),
         portals: HashMap::new(),
         skip_to_sync: false,
-        settings: Vec::new(),
+        settings: Default::default(),
     };
     let params = loop {
         let (code, pkt) = c.startup_packet().await?;
@@ -382,10 +382,10 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         ("TimeZone", "UTC"),
         ("orbit_version", crate::SERVER_VERSION),
     ];
-    c.settings = report.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    c.settings = std::rc::Rc::new(report.iter().map(|(k, v)| (*k, v.to_string())).collect());
     for &(name, _, default) in orbit_query::settings::PARAMETERS {
         if let (Some(d), false) = (default, c.settings.iter().any(|(k, _)| *k == name)) {
-            c.settings.push((name, d.to_string()));
+            std::rc::Rc::make_mut(&mut c.settings).push((name, d.to_string()));
         }
     }
     // Other parameters in the start-up packet are SETs (PostgreSQL applies them the same way).
@@ -750,9 +750,10 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
 }
 
 fn set_setting(c: &mut Conn, name: &'static str, value: String) {
-    match c.settings.iter_mut().find(|(k, _)| *k == name) {
+    let settings = std::rc::Rc::make_mut(&mut c.settings);
+    match settings.iter_mut().find(|(k, _)| *k == name) {
         Some(slot) => slot.1 = value,
-        None => c.settings.push((name, value)),
+        None => settings.push((name, value)),
     }
 }
 
@@ -838,7 +839,12 @@ fn run_other_set(c: &mut Conn, plan: &Plan) -> &'static str {
             "SET"
         }
         Plan::Reset(which) => {
-            let to: Vec<_> = c.startup.iter().filter(|(k, _)| which.is_none_or(|w| w == *k)).cloned().collect();
+            let mut to: Vec<_> = c.startup.iter().filter(|(k, _)| which.is_none_or(|w| w == *k)).cloned().collect();
+            // Outside a block the next transaction's level is the default's (as for SET).
+            let default_level = to.iter().find(|(k, _)| *k == "default_transaction_isolation").map(|(_, v)| v.clone());
+            if let (Some(level), TxStatus::Idle) = (default_level, c.status) {
+                to.push(("transaction_isolation", level));
+            }
             apply_settings(c, to);
             "RESET"
         }
@@ -851,7 +857,7 @@ fn run_other_set(c: &mut Conn, plan: &Plan) -> &'static str {
 fn end_block_settings(c: &mut Conn, committed: bool) {
     let Some(before) = c.settings_at_begin.take() else { return };
     let locals = std::mem::take(&mut c.local_settings);
-    let to: Vec<_> = before.into_iter().filter(|(k, _)| !committed || locals.contains(k)).collect();
+    let to: Vec<_> = before.iter().filter(|(k, _)| !committed || locals.contains(k)).cloned().collect();
     apply_settings(c, to);
 }
 
@@ -913,14 +919,18 @@ fn enter_statement(c: &Conn, names: &[(String, u32)]) -> Option<orbit_query::rel
 async fn fresh_plan(c: &Conn, stmt: Rc<Prepared>, source: &str, name: &str) -> Result<Rc<Prepared>, SqlError> {
     let me = c.txn.as_ref().map(|t| t.id);
     let waited = wait_relations(c, &stmt.relations, orbit_query::relation_lock::creates(&stmt.plan)).await?;
-    if !waited && !orbit_query::relation_lock::stale(&stmt.relations, me) {
+    if !waited
+        && !orbit_query::relation_lock::stale(&stmt.relations, me)
+        && !orbit_query::settings::changed(&stmt.settings, &c.settings)
+    {
         return Ok(stmt);
     }
     let oids: Vec<u32> = stmt.param_types.iter().map(|t| t.oid()).collect();
     loop {
         use_search_path(c);
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
-        let p = bind::prepare(source, &oids)?;
+        orbit_query::settings::bind_with(c.settings.clone());
+        let p = prepared::bind_again(c, name, source, &oids)?;
         let types = |cols: &[OutputColumn]| cols.iter().map(|c| c.ty).collect::<Vec<_>>();
         if types(&p.columns) != types(&stmt.columns) {
             return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, "cached plan must not change result type"));
@@ -931,6 +941,17 @@ async fn fresh_plan(c: &Conn, stmt: Rc<Prepared>, source: &str, name: &str) -> R
             return Ok(p);
         }
     }
+}
+
+/// The statement SQL EXECUTE runs: [`fresh_plan`] of the named one (EXPLAIN EXECUTE's plan,
+/// made just now, has no name and is only waited for).
+async fn execute_target(c: &Conn, target: Rc<Prepared>, name: &str) -> Result<Rc<Prepared>, SqlError> {
+    if name.is_empty() || prepared::get(c, name).is_none() {
+        wait_relations(c, &target.relations, None).await?;
+        return Ok(target);
+    }
+    let source = prepared::source(c, name);
+    fresh_plan(c, target, &source, name).await
 }
 
 async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit_query::QueryResult, SqlError> {
@@ -1081,6 +1102,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     let (bound, _running) = loop {
         use_search_path(c);
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
+        orbit_query::settings::bind_with(c.settings.clone());
         let r = bind::bind(sql, stmt, &[]);
         if c.status == TxStatus::Failed {
             break (r, None);
@@ -1127,11 +1149,11 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     // EXECUTE runs the named statement with its arguments as parameters.
     let mut _running_target = None;
     let (prepared, params) = match prepared::resolve_execute(c, sql, &prepared.plan)? {
-        Some((target, args)) => {
-            // The named statement was bound earlier: another block's DDL since is waited for
-            // (its plan is not bound again: see relation_lock's doc).
+        Some((mut target, args, name)) => {
+            // The named statement was bound earlier: another block's DDL since is waited for,
+            // and DDL since PREPARE binds it again (as a protocol Execute's).
             let running = loop {
-                wait_relations(c, &target.relations, None).await?;
+                target = execute_target(c, target, &name).await?;
                 if let Some(r) = enter_statement(c, &target.relations) {
                     break r;
                 }
@@ -1244,6 +1266,7 @@ fn parse(c: &mut Conn, name: String, sql: &str, oids: &[u32]) -> Result<(), SqlE
     prepared::check_new(c, &name)?;
     use_search_path(c);
     orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
+    orbit_query::settings::bind_with(c.settings.clone());
     let mut prepared = match bind::prepare(sql, oids) {
         Ok(p) => p,
         Err(e) if c.status == TxStatus::Failed => {
@@ -1377,9 +1400,9 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
         }
         let mut running = None;
         match prepared::resolve_execute(c, &source, &stmt.plan)? {
-            Some((target, args)) => {
+            Some((mut target, args, name)) => {
                 running = loop {
-                    wait_relations(c, &target.relations, None).await?;
+                    target = execute_target(c, target, &name).await?;
                     if let Some(r) = enter_statement(c, &target.relations) {
                         break Some(r);
                     }

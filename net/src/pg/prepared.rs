@@ -83,6 +83,15 @@ pub(super) fn replace(c: &Conn, name: &str, old: &Rc<Prepared>, new: Rc<Prepared
     }
 }
 
+/// Statement `name` bound again from the query string that made it (`source`), with its
+/// parameter types `oids`: a SQL PREPARE's statement is found in the string that held it.
+pub(super) fn bind_again(c: &Conn, name: &str, source: &str, oids: &[u32]) -> Result<Prepared, SqlError> {
+    if !c.statements.borrow().get(name).is_some_and(|s| s.from_sql) {
+        return orbit_query::bind::prepare(source, oids);
+    }
+    orbit_query::bind::bind_prepared_again(source, name)?.ok_or_else(|| missing(name))
+}
+
 /// Close of a statement: gone if it existed (no error otherwise, as the protocol says).
 pub(super) fn close(c: &Conn, name: &str) {
     c.statements.borrow_mut().remove(name);
@@ -145,7 +154,7 @@ fn discard(c: &mut Conn, what: Discard) -> Result<&'static str, SqlError> {
 }
 
 /// A statement to run and its parameters' values.
-pub(super) type Execution = (Rc<Prepared>, Vec<Datum>);
+pub(super) type Execution = (Rc<Prepared>, Vec<Datum>, String);
 
 /// The statement an `EXECUTE name (args)` runs and its parameters' values (arguments bound
 /// and evaluated against the statement's parameter types). An EXECUTE the extended protocol
@@ -160,7 +169,7 @@ pub(super) fn resolve_execute(c: &Conn, sql: &str, plan: &Plan) -> Result<Option
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
         let explained =
             orbit_query::bind::explain_execute(&source(c, name), name, explain, &params, &target.param_types)?;
-        return Ok(Some((Rc::new(explained), Vec::new())));
+        return Ok(Some((Rc::new(explained), Vec::new(), String::new())));
     }
     let Plan::Execute { name, args } = plan else { return Ok(None) };
     let (mut name, mut args, mut sql) = (name.clone(), args.clone(), Rc::<str>::from(sql));
@@ -176,7 +185,7 @@ pub(super) fn resolve_execute(c: &Conn, sql: &str, plan: &Plan) -> Result<Option
                 sql = source(c, &name);
                 (name, args) = (next.clone(), next_args.clone());
             }
-            _ => return Ok(Some((target, params))),
+            _ => return Ok(Some((target, params, name))),
         }
     }
     Err(SqlError::new("54001", "stack depth limit exceeded"))

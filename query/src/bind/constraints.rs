@@ -406,7 +406,7 @@ impl Binder<'_> {
             }
             ast::AlterTableOperation::DropConstraint { if_exists, name, drop_behavior } => {
                 // CASCADE changes nothing for a constraint nothing depends on; a primary key or
-                // UNIQUE constraint a foreign key uses is 2BP01 without it (0A000 with it).
+                // UNIQUE constraint a foreign key uses is 2BP01 without it (bind/drop_key.rs).
                 let cascade = matches!(drop_behavior, Some(ast::DropBehavior::Cascade));
                 let n = fold(name);
                 if table.foreign_keys.iter().any(|c| c.name == n) {
@@ -420,13 +420,11 @@ impl Binder<'_> {
                     return Ok(Some(Plan::RewriteTable { table, def, change: super::ColumnChange::Rename }));
                 }
                 let index = crate::schema::qualify(crate::schema::split(&table.name).0, &n);
-                if let Some(ix) = table.indexes.iter().find(|x| x.constraint && x.name == index) {
-                    crate::foreign_key::check_drop_key(&table, Some(ix), &n, cascade)?;
-                    return Ok(Some(Plan::DropUniqueConstraint { table, name: index }));
+                if let Some(ix) = table.indexes.iter().find(|x| x.constraint && x.name == index).cloned() {
+                    return super::drop_key::drop_key_constraint(table, Some(&ix), index, &n, cascade).map(Some);
                 }
                 if !table.pk.is_empty() && table.pk_name == n {
-                    crate::foreign_key::check_drop_key(&table, None, &n, cascade)?;
-                    return Err(SqlError::unsupported("dropping a primary key is not supported yet"));
+                    return super::drop_key::drop_key_constraint(table, None, index, &n, cascade).map(Some);
                 }
                 let msg = format!("constraint \"{n}\" of relation \"{tname}\" does not exist");
                 if *if_exists {

@@ -9,7 +9,7 @@ use crate::error::{code, Result, SqlError};
 use crate::expr::{CmpOp, Expr};
 use crate::scalar::Builtin;
 use crate::types::CastContext;
-use orbit_engine::table::SqlType;
+use orbit_engine::table::{Datum, SqlType};
 use sqlparser::ast;
 
 /// An argument's declared type in a function signature.
@@ -356,10 +356,19 @@ impl Binder<'_> {
                 if !matches!(t, SqlType::Bool | SqlType::Unknown) {
                     return Err(no_function(name, types));
                 }
-                self.coerce(missing_ok, SqlType::Bool, CastContext::Implicit, |_| no_function(name, types))?;
-                self.json_or_catalog_function(name, args, &types[..1])
+                let missing_ok =
+                    self.coerce(missing_ok, SqlType::Bool, CastContext::Implicit, |_| no_function(name, types))?;
+                let missing_ok = matches!(missing_ok, Expr::Const(Datum::Bool(true), _));
+                match args.first().and_then(|a| session_setting(a, missing_ok)) {
+                    Some(e) => Ok(e),
+                    None => self.json_or_catalog_function(name, args, &types[..1]),
+                }
             }
-            "current_setting" => self.json_or_catalog_function(name, args, types),
+            "current_setting" => match args.first().filter(|_| args.len() == 1).and_then(|a| session_setting(a, false))
+            {
+                Some(e) => Ok(e),
+                None => self.json_or_catalog_function(name, args, types),
+            },
             _ => match self.array_function(name, args, types)? {
                 Some(e) => Ok(e),
                 None => Err(no_function(name, types)),
@@ -487,4 +496,16 @@ impl Binder<'_> {
         bound.push(Expr::Call(Builtin::Json(step), args, SqlType::Text));
         Ok(Some(fin))
     }
+}
+
+/// `current_setting(name [, missing_ok])` of a constant name: the session's value of that
+/// parameter now (the statement is bound again when it changes: `Prepared::settings`), or NULL
+/// for an unknown one when missing_ok is true. None: answered when the row is evaluated
+/// (the fixed parameters, a name that is not a constant, a bind outside a session).
+fn session_setting(name: &Expr, missing_ok: bool) -> Option<Expr> {
+    let Expr::Const(Datum::Text(n), _) = name else { return None };
+    if let Some(v) = crate::settings::bound_value(n) {
+        return Some(Expr::Const(Datum::Text(v), SqlType::Text));
+    }
+    (missing_ok && crate::settings::canonical(n).is_none()).then_some(Expr::Const(Datum::Null, SqlType::Text))
 }

@@ -198,3 +198,19 @@ fn literal(d: &Datum, ty: orbit_engine::table::SqlType) -> Result<ast::Expr> {
         .and_then(|mut p| p.parse_expr())
         .map_err(|e| SqlError::internal(format!("parameter value {text} does not parse: {e}")))
 }
+
+/// The statement SQL `PREPARE name ... AS statement` in the query string `source` prepared,
+/// bound again (after DDL on what it reads, as PostgreSQL re-plans a cached plan); None if
+/// `source` holds no PREPARE of that name.
+pub fn bind_prepared_again(source: &str, name: &str) -> Result<Option<Prepared>> {
+    for stmt in super::parse(source)? {
+        let ast::Statement::Prepare { name: n, .. } = &stmt else { continue };
+        if fold(n) != name {
+            continue;
+        }
+        if let Plan::Prepare { statement, .. } = super::bind(source, &stmt, &[])?.plan {
+            return Ok(Some(*statement));
+        }
+    }
+    Ok(None)
+}

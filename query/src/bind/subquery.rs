@@ -797,6 +797,13 @@ impl Binder<'_> {
                 return Ok(Expr::Param(OUTER_BASE + r, ty));
             }
         }
+        // No column at any level: a FROM item's name is its whole row (bind/whole_row.rs), as
+        // PostgreSQL's transformColumnRef tries a relation after the columns.
+        if qualifier.is_none() && blocked_err.is_none() {
+            if let Some(e) = super::whole_row::whole_row_text(scope, &fold(id)) {
+                return Ok(e);
+            }
+        }
         Err(blocked_err.map_or(err, |e| e.at(self.pos(&qualifier.map(|q| q.span).unwrap_or(id.span)))))
     }
 

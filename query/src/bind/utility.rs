@@ -659,10 +659,10 @@ impl Binder<'_> {
                 // others can, the references' column numbers following (exec: RewriteTable).
                 let cascade = matches!(drop_behavior, Some(ast::DropBehavior::Cascade));
                 crate::foreign_key::check_drop_column(&table, i, cascade)?;
-                if def.pk.contains(&i) {
-                    return Err(SqlError::unsupported(
-                        "dropping a primary key column is not supported yet (the table would need new row keys)",
-                    ));
+                // A primary key column takes the primary key with it: the rows get row ids.
+                let drops_key = def.pk.contains(&i);
+                if drops_key {
+                    super::drop_key::drop_primary_key(&mut def);
                 }
                 def.columns.remove(i);
                 for p in &mut def.pk {

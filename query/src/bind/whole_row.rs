@@ -1,7 +1,12 @@
-//! A whole-row reference as the argument of to_json / to_jsonb / row_to_json
-//! (`SELECT to_json(t) FROM t`): bound to [`JsonFn::Record`] over the FROM item's columns,
-//! which writes the row as PostgreSQL writes a record (`{"id":1,"name":"x"}`). Orbit has no
-//! record type, so a whole-row reference elsewhere is still a missing column (42703).
+//! Whole-row references: a FROM item's name where a value goes (`SELECT t FROM t`, `SELECT b
+//! FROM a JOIN b ON ...`, `b.*::text`, `count(b)`). As the argument of to_json / to_jsonb /
+//! row_to_json it is bound to [`JsonFn::Record`] over the FROM item's columns, which writes the
+//! row as PostgreSQL writes a record (`{"id":1,"name":"x"}`); anywhere else to
+//! [`JsonFn::RecordText`], the record's text as PostgreSQL prints it (`(1,x)`). Orbit has no
+//! composite types: the value is `text` (PostgreSQL: the table's row type), so its type, and
+//! field selection `(t).a`, differ; it is NULL when all its columns are NULL (PostgreSQL: only
+//! for the missing side of an outer join). Only the query's own FROM items: a whole-row
+//! reference to an enclosing query's is still a missing column (42703).
 
 use super::{fold, Binder, Scope};
 use crate::error::Result;
@@ -31,25 +36,7 @@ impl Binder<'_> {
         else {
             return Ok(None);
         };
-        let Some(scope) = scope else { return Ok(None) };
-        let alias = fold(id);
-        let columns: Vec<(String, Expr)> = match &scope.joined {
-            None => {
-                if scope.alias != alias || scope.def.columns.iter().any(|c| c.name == alias) {
-                    return Ok(None);
-                }
-                scope.def.columns.iter().enumerate().map(|(i, c)| (c.name.clone(), Expr::Column(i, c.ty))).collect()
-            }
-            Some(js) => {
-                let named_column = js.merged.iter().any(|(n, _)| *n == alias)
-                    || js.tables.iter().any(|(d, _, _)| d.columns.iter().any(|c| c.name == alias));
-                let Some((def, _, off)) = js.tables.iter().find(|(_, a, _)| *a == alias) else { return Ok(None) };
-                if named_column {
-                    return Ok(None);
-                }
-                def.columns.iter().enumerate().map(|(i, c)| (c.name.clone(), Expr::Column(off + i, c.ty))).collect()
-            }
-        };
+        let Some(columns) = whole_row_columns(scope, &fold(id)) else { return Ok(None) };
         let mut args = Vec::with_capacity(columns.len() * 2);
         for (n, e) in columns {
             args.push(Expr::Const(Datum::Text(n), SqlType::Text));
@@ -58,4 +45,67 @@ impl Binder<'_> {
         let f = JsonFn::Record { jsonb };
         Ok(Some(Expr::Call(Builtin::Json(f), args, f.ty())))
     }
+}
+
+/// The columns of the FROM item `alias` names in `scope` (with their names), when `alias` is
+/// no column's name there (a column of that name wins, as in PostgreSQL).
+fn whole_row_columns(scope: Option<&Scope>, alias: &str) -> Option<Vec<(String, Expr)>> {
+    let scope = scope?;
+    match &scope.joined {
+        None => {
+            if scope.alias != alias || scope.def.columns.iter().any(|c| c.name == alias) {
+                return None;
+            }
+            Some(scope.def.columns.iter().enumerate().map(|(i, c)| (c.name.clone(), Expr::Column(i, c.ty))).collect())
+        }
+        Some(js) => {
+            let named_column = js.merged.iter().any(|(n, _)| *n == alias)
+                || js.tables.iter().any(|(d, _, _)| d.columns.iter().any(|c| c.name == alias));
+            let (def, _, off) = js.tables.iter().find(|(_, a, _)| *a == alias)?;
+            if named_column {
+                return None;
+            }
+            Some(def.columns.iter().enumerate().map(|(i, c)| (c.name.clone(), Expr::Column(off + i, c.ty))).collect())
+        }
+    }
+}
+
+/// A whole-row reference outside to_json: the record's text ([`JsonFn::RecordText`]), or None
+/// when `alias` names no FROM item of `scope` (or names a column).
+pub(super) fn whole_row_text(scope: Option<&Scope>, alias: &str) -> Option<Expr> {
+    let columns = whole_row_columns(scope, alias)?;
+    let f = JsonFn::RecordText;
+    Some(Expr::Call(Builtin::Json(f), columns.into_iter().map(|(_, e)| e).collect(), f.ty()))
+}
+
+/// `t.*` where a value goes (`t.*::text`, `(t.*)`): the whole row of `t` as a record's text.
+pub(super) fn qualified_star(scope: Option<&Scope>, name: &ast::ObjectName) -> Result<Expr> {
+    let alias = match name.0.as_slice() {
+        [part] => part.as_ident().map(fold),
+        _ => None,
+    };
+    alias.as_deref().and_then(|a| whole_row_text(scope, a)).ok_or_else(|| {
+        crate::error::SqlError::new(
+            crate::error::code::UNDEFINED_TABLE,
+            format!("missing FROM-clause entry for table \"{}\"", alias.unwrap_or_else(|| name.to_string())),
+        )
+    })
+}
+
+/// At `tokens[i]`: `t.*::` (sqlparser takes `t.*` only as a whole select item) written as
+/// `(t.*)::`, and the index of the `::` token; None elsewhere.
+pub(super) fn star_cast_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
+    use sqlparser::tokenizer::Token;
+    let Token::Word(_) = tokens.get(i)? else { return None };
+    let solid: Vec<usize> =
+        (i + 1..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).take(3).collect();
+    let [dot, star, cast] = solid[..] else { return None };
+    if tokens[dot] != Token::Period || tokens[star] != Token::Mul || tokens[cast] != Token::DoubleColon {
+        return None;
+    }
+    // Not a qualified name's last part (`s.t.*::text` is left to the parser's error).
+    if i > 0 && tokens[i - 1] == Token::Period {
+        return None;
+    }
+    Some((format!("({}.*)", tokens[i]), cast))
 }

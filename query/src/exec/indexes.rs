@@ -51,7 +51,7 @@ pub(super) async fn create_index(
 
 /// Builds the index from the committed rows; the entries of the rows the transaction changed
 /// go into its write set (uniqueness is checked over the rows it sees).
-async fn build(txn: &mut Txn, table: &Arc<TableDef>, index: &IndexDef) -> Result<()> {
+pub(super) async fn build(txn: &mut Txn, table: &Arc<TableDef>, index: &IndexDef) -> Result<()> {
     let (_, n) = state::local();
     let rows = committed_rows(txn, table).await?;
     let own = txn.overlay_rows(table);
@@ -102,7 +102,7 @@ async fn build(txn: &mut Txn, table: &Arc<TableDef>, index: &IndexDef) -> Result
             txn.write(&idef, k, Some(e))?;
         }
     }
-    carry_writes(txn, table, own)
+    carry_writes(txn, table, own).await
 }
 
 /// DROP INDEX; in a transaction that outlives the statement, also what ROLLBACK needs to put
@@ -203,7 +203,7 @@ pub(super) async fn remove_from_table(txn: &mut Txn, table: &Arc<TableDef>, name
     }
     .await;
     let r = match r {
-        Ok(kept) => carry_writes(txn, table, own).map(|()| kept),
+        Ok(kept) => carry_writes(txn, table, own).await.map(|()| kept),
         Err(e) => Err(e),
     };
     if r.is_err() {

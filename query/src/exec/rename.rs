@@ -70,8 +70,9 @@ pub(super) async fn rename_everywhere(table: &Arc<TableDef>, new_name: &str) -> 
     })
     .await
     .map_err(gone)??;
-    let mut tickets: Vec<_> = decided.1.into_iter().collect();
     let Some(generation) = decided.0 else { return Err(exists_error(new_name)) };
+    super::owner_decided(decided.1, &table.name).await?;
+    let mut tickets = Vec::new();
     let (from, to) = (table.name.clone(), new_name.to_string());
     let more = mesh::run_on_all(move |s| {
         if s.id != 0 {

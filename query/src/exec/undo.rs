@@ -101,11 +101,24 @@ impl Created {
 /// crash left hidden).
 pub const HIDDEN: char = '\u{1}';
 
+/// The name relation `name` hides under while transaction `txid`'s DROP TABLE is open.
+fn hidden_name(name: &str, txid: impl std::fmt::Display) -> String {
+    format!("{name}{HIDDEN}{txid}")
+}
+
 /// DROP TABLE in `txn`: each table is hidden now and dropped when the transaction commits.
+/// Its indexes hide with it, so their names are free for the rest of the transaction too
+/// (`DROP TABLE t; CREATE TABLE t (... UNIQUE); CREATE INDEX ...` reuses them, as in
+/// PostgreSQL); the table's definition keeps their own names.
 pub(super) async fn drop_at_commit(txn: &mut Txn, tables: &[Arc<TableDef>]) -> Result<()> {
     for t in tables {
-        let hidden = format!("{}{HIDDEN}{}", t.name, txn.id);
+        let hidden = hidden_name(&t.name, txn.id);
         rename::rename_everywhere(t, &hidden).await?;
+        for ix in &t.indexes {
+            if let Some(def) = crate::bind::lookup_table(&ix.name) {
+                rename::rename_everywhere(&def, &hidden_name(&ix.name, txn.id)).await?;
+            }
+        }
         // Its SERIAL / IDENTITY sequences go into hiding with it (their names are free too).
         let id = txn.id;
         crate::sequence::rename_owned(&hidden, |n| format!("{n}{HIDDEN}{id}")).await?;
@@ -120,7 +133,13 @@ pub(crate) async fn commit_drops(objects: &[Created]) -> Result<()> {
         match o {
             Created::Hidden { hidden, .. } => {
                 if let Some(def) = crate::bind::lookup_table(hidden) {
-                    drop_tables_now(&[def]).await?;
+                    // Its indexes under the names they hide under.
+                    let txid = hidden.split_once(HIDDEN).map_or("", |(_, id)| id);
+                    let mut def = (*def).clone();
+                    for ix in &mut def.indexes {
+                        ix.name = hidden_name(&ix.name, txid);
+                    }
+                    drop_tables_now(&[Arc::new(def)]).await?;
                 }
             }
             Created::DropAtCommit { names } => {
@@ -144,14 +163,29 @@ async fn unhide(name: &str, hidden: &str) -> Result<()> {
         ));
     }
     rename::rename_everywhere(&def, name).await?;
+    let txid = hidden.split_once(HIDDEN).map_or("", |(_, id)| id);
+    for ix in &def.indexes {
+        if crate::bind::lookup_table(&ix.name).is_some() {
+            continue;
+        }
+        if let Some(d) = crate::bind::lookup_table(&hidden_name(&ix.name, txid)) {
+            rename::rename_everywhere(&d, &ix.name).await?;
+        }
+    }
     crate::sequence::rename_owned(name, |n| n.split_once(HIDDEN).map_or(n, |(base, _)| base).to_string()).await
 }
 
 /// At start-up (on the catalog's shard, once every shard recovered): the tables a crash left
 /// hidden by the DROP TABLE of a transaction that did not commit get their names back.
 pub async fn restore_hidden() {
-    let hidden: Vec<String> =
-        orbit_shards::state::with_shard(|s| s.tables.names().filter(|n| n.contains(HIDDEN)).cloned().collect());
+    // Tables only: each one's indexes get their names back with it.
+    let hidden: Vec<String> = orbit_shards::state::with_shard(|s| {
+        s.tables
+            .names()
+            .filter(|n| n.contains(HIDDEN) && s.tables.get(n).is_some_and(|t| t.def.index_of.is_none()))
+            .cloned()
+            .collect()
+    });
     for h in hidden {
         let Some((name, _)) = h.split_once(HIDDEN) else { continue };
         match unhide(name, &h).await {

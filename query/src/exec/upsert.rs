@@ -135,8 +135,10 @@ pub(super) async fn upsert(
                     .hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
                 }
                 let old = current.get(&k).cloned().flatten().expect("a conflicting row exists");
-                let mut both = old.clone();
-                both.extend(row);
+                // EXCLUDED's columns follow the existing row's (without a hidden row id).
+                let width = table.columns.len();
+                let mut both: Row = old.iter().take(width).cloned().collect();
+                both.extend(row.into_iter().take(width));
                 if !matches(filter.as_ref(), &both, params)? {
                     continue;
                 }

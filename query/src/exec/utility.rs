@@ -33,28 +33,51 @@ pub(super) async fn with_row_ids(table: &Arc<TableDef>, mut rows: Vec<Row>) -> R
     if !table.has_row_id() || rows.is_empty() {
         return Ok(rows);
     }
-    let name = table.name.clone();
-    let ids: Vec<i64> = if rows.len() == 1 {
-        state::with_shard(|s| shard_tables::take_row_ids(s, &name, 1)).ok_or_else(|| no_table(&name))?
-    } else {
-        let total = rows.len();
-        let parts = mesh::run_on_all(move |s| {
-            let n = s.count;
-            let share = total / n + usize::from(s.id < total % n);
-            shard_tables::take_row_ids(s, &name, share)
-        })
-        .await
-        .map_err(gone)?;
-        let mut ids = Vec::with_capacity(total);
-        for p in parts {
-            ids.extend(p.ok_or_else(|| no_table(&table.name))?);
-        }
-        ids
-    };
+    let ids = take_row_ids(&table.name, rows.len()).await?;
     for (row, id) in rows.iter_mut().zip(ids) {
         row.push(Datum::Int8(id));
     }
     Ok(rows)
+}
+
+/// `total` new row ids from table `name`'s shards (one from the local shard, no hop).
+async fn take_row_ids(name: &str, total: usize) -> Result<Vec<i64>> {
+    let name = name.to_string();
+    if total == 1 {
+        return state::with_shard(|s| shard_tables::take_row_ids(s, &name, 1)).ok_or_else(|| no_table(&name));
+    }
+    let table = name.clone();
+    let parts = mesh::run_on_all(move |s| {
+        let n = s.count;
+        let share = total / n + usize::from(s.id < total % n);
+        shard_tables::take_row_ids(s, &table, share)
+    })
+    .await
+    .map_err(gone)?;
+    let mut ids = Vec::with_capacity(total);
+    for p in parts {
+        ids.extend(p.ok_or_else(|| no_table(&name))?);
+    }
+    Ok(ids)
+}
+
+/// A table losing its primary key (`def` has none, `table` had one): a new row id for each
+/// key the rows have now, committed or in the transaction's write set (a committed row and
+/// the transaction's version of it keep sharing one key). None for any other rewrite.
+async fn new_row_ids(
+    table: &TableDef,
+    def: &TableDef,
+    rows: &[(Vec<u8>, Row)],
+    own: &std::collections::BTreeMap<Vec<u8>, Option<Row>>,
+) -> Result<Option<std::collections::HashMap<Vec<u8>, Datum>>> {
+    if table.has_row_id() || !def.has_row_id() {
+        return Ok(None);
+    }
+    let mut keys: Vec<&Vec<u8>> = rows.iter().map(|(k, _)| k).chain(own.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let ids = if keys.is_empty() { Vec::new() } else { take_row_ids(&table.name, keys.len()).await? };
+    Ok(Some(keys.into_iter().cloned().zip(ids.into_iter().map(Datum::Int8)).collect()))
 }
 
 /// Inserts one batch of COPY FROM rows (full rows, NOT NULL already checked) into `txn`'s
@@ -397,6 +420,19 @@ pub(super) async fn rewrite_columns(
     def: &TableDef,
     change: &crate::bind::ColumnChange,
 ) -> Result<(QueryResult, Vec<Created>)> {
+    let hold = holder(txn);
+    rewrite_columns_held(txn, table, def, change, hold).await
+}
+
+/// [`rewrite_columns`], the new table held against other writers by `hold` (a statement that
+/// goes on changing it: [`super::drop_key`]).
+pub(super) async fn rewrite_columns_held(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    def: &TableDef,
+    change: &crate::bind::ColumnChange,
+    hold: Option<Owner>,
+) -> Result<(QueryResult, Vec<Created>)> {
     use crate::bind::ColumnChange;
     let (_, n) = state::local();
     set_altering(table, true, txn).await?;
@@ -429,9 +465,15 @@ pub(super) async fn rewrite_columns(
                 .collect::<Result<Vec<_>>>()?,
             _ => Vec::new(),
         };
+        // DROP of the primary key (or of one of its columns): rows are keyed by row ids now.
+        let ids = new_row_ids(table, def, &rows, &own).await?;
+        let new_key = |old: &Vec<u8>| match &ids {
+            Some(ids) => orbit_engine::table::key::encode(ids.get(old).into_iter()),
+            None => old.clone(),
+        };
         let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
         let mut rewritten_own: std::collections::BTreeMap<Vec<u8>, Option<Row>> =
-            own.iter().filter(|(_, r)| r.is_none()).map(|(k, _)| (k.clone(), None)).collect();
+            own.iter().filter(|(_, r)| r.is_none()).map(|(k, _)| (new_key(k), None)).collect();
         let width = table.columns.len();
         for (k, (old_key, mut row)) in rows.into_iter().enumerate() {
             // A committed row the transaction changed or deleted is rewritten, not validated.
@@ -473,6 +515,9 @@ pub(super) async fn rewrite_columns(
                     }
                 }
             }
+            if let Some(id) = ids.as_ref().and_then(|ids| ids.get(&old_key)) {
+                row.push(id.clone());
+            }
             let key = def.key_of(&row);
             if k < committed {
                 per_shard[super::shard_of_key(&key, n)].push((key, row));
@@ -480,8 +525,8 @@ pub(super) async fn rewrite_columns(
                 rewritten_own.insert(key, Some(row));
             }
         }
-        let r = stage_and_swap(table, def.clone(), per_shard, holder(txn)).await?;
-        carry_writes(txn, table, rewritten_own)?;
+        let r = stage_and_swap(table, def.clone(), per_shard, hold).await?;
+        carry_writes(txn, table, rewritten_own).await?;
         // Indexes on a dropped column went with it (at COMMIT, when ROLLBACK may bring the
         // column back).
         let gone: Vec<String> = table
@@ -576,7 +621,7 @@ async fn rekey(
         per_shard[super::shard_of_key(&k, n)].push((k, row));
     }
     let r = stage_and_swap(table, def, per_shard, holder(txn)).await?;
-    carry_writes(txn, table, rewritten_own)?;
+    carry_writes(txn, table, rewritten_own).await?;
     Ok((r, undo))
 }
 
@@ -594,8 +639,10 @@ pub(super) fn one_per_key(mut items: Vec<(Vec<u8>, Row, bool)>) -> (Vec<(Vec<u8>
 }
 
 /// After a rebuild swapped a new definition in for `table`: the transaction's changes to it
-/// (`rows`, rewritten for the new definition) move to the new table in its write set.
-pub(super) fn carry_writes(
+/// (`rows`, rewritten for the new definition) move to the new table in its write set. The row
+/// ids its new rows took stay taken in the new table (which counts only the rows it holds), so
+/// the transaction's next rows get others.
+pub(super) async fn carry_writes(
     txn: &mut Txn,
     table: &Arc<TableDef>,
     rows: std::collections::BTreeMap<Vec<u8>, Option<Row>>,
@@ -604,7 +651,20 @@ pub(super) fn carry_writes(
         return Ok(());
     }
     let now = crate::bind::lookup_table(&table.name).ok_or_else(|| no_table(&table.name))?;
-    txn.rewrite_writes(&table.name, &now, rows)
+    let width = now.columns.len();
+    let top = rows.values().flatten().filter_map(|r| r.get(width).and_then(Datum::as_i64)).max();
+    txn.rewrite_writes(&table.name, &now, rows)?;
+    if let Some(top) = top.filter(|_| now.has_row_id()) {
+        let (name, oid) = (now.name.clone(), now.oid);
+        mesh::run_on_all(move |s| {
+            if let Some(t) = s.tables.get_mut(&name).filter(|t| t.def.oid == oid) {
+                t.reserve_row_ids_below(top.saturating_add(1));
+            }
+        })
+        .await
+        .map_err(gone)?;
+    }
+    Ok(())
 }
 
 /// Builds `def`'s rows (already placed per shard) into a staging table and swaps it in for
@@ -681,10 +741,11 @@ pub(super) async fn stage_and_swap_as(
     })
     .await
     .map_err(gone)?;
-    durable(ticket.into_iter().collect()).await?;
     if !swapped {
+        durable(ticket.into_iter().collect()).await?;
         return Err(no_table(name));
     }
+    super::owner_decided(ticket, name).await?;
     let (sname, target) = (staging.name.clone(), name.to_string());
     let tickets = mesh::run_on_all(move |s| {
         if s.id == 0 {
@@ -745,4 +806,18 @@ async fn abandon(staging: &str) {
     if let Ok(tickets) = r {
         let _ = durable(tickets.into_iter().flatten().collect()).await;
     }
+}
+
+/// DROP CONSTRAINT ... CASCADE of a key: the other tables' foreign keys that use it go (each
+/// table rewritten under its new definition, undone by ROLLBACK); PostgreSQL's NOTICE.
+pub(super) async fn drop_foreign_keys(
+    txn: &mut Txn,
+    children: &[(Arc<TableDef>, TableDef)],
+    lines: &crate::foreign_key::CascadeLines,
+) -> Result<Option<SqlError>> {
+    for (child, def) in children {
+        let (_, kept) = rewrite_columns(txn, child, def, &crate::bind::ColumnChange::Rename).await?;
+        super::undo::keep(txn, kept)?;
+    }
+    Ok(crate::foreign_key::cascade_notice(lines.clone()))
 }

@@ -1,0 +1,52 @@
+//! ALTER TABLE of a table that loses its primary key (DROP CONSTRAINT of it, DROP COLUMN of
+//! one of its columns) while it has other indexes: their entries point at rows by primary key,
+//! so each goes first (as DROP INDEX), the rows are re-keyed by row ids
+//! ([`utility::rewrite_columns_held`]), and each is built again over them (as CREATE INDEX).
+//! The table stays held against other writers throughout. Each step is undone by ROLLBACK in
+//! a block; a crash between the steps (DDL is not atomic across them) leaves the table without
+//! the indexes not yet built again, never with entries that point at nothing.
+
+use super::undo::{self, Created};
+use super::{indexes, no_table, utility, QueryResult};
+use crate::error::Result;
+use crate::txn::Txn;
+use orbit_engine::table::TableDef;
+use std::sync::Arc;
+
+/// Whether `def` takes `table`'s primary key away while keeping some of its indexes.
+pub(super) fn drops_key_with_indexes(table: &TableDef, def: &TableDef) -> bool {
+    !table.has_row_id() && def.has_row_id() && !def.indexes.is_empty()
+}
+
+pub(super) async fn rewrite(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    def: &TableDef,
+    change: &crate::bind::ColumnChange,
+) -> Result<(QueryResult, Vec<Created>)> {
+    // The table stays this transaction's until it ends, also between the steps.
+    txn.holds_tables = true;
+    let me = Some(txn.id);
+    let kept_indexes = def.indexes.clone();
+    let mut undo = Vec::new();
+    let mut now = table.clone();
+    for ix in &kept_indexes {
+        undo.extend(indexes::remove_from_table(txn, &now, &ix.name).await?);
+        undo.extend(indexes::drop_kept(txn, &ix.name).await?);
+        txn.forget_writes(&ix.name);
+        now = crate::bind::lookup_table(&table.name).ok_or_else(|| no_table(&table.name))?;
+    }
+    let mut plain = def.clone();
+    plain.indexes.clear();
+    let (r, kept) = utility::rewrite_columns_held(txn, &now, &plain, change, me).await?;
+    undo.extend(kept);
+    for ix in &kept_indexes {
+        let now = crate::bind::lookup_table(&table.name).ok_or_else(|| no_table(&table.name))?;
+        indexes::build(txn, &now, ix).await?;
+        undo.extend(undo::created(ix.name.clone(), 2).await?);
+    }
+    if txn.alone {
+        undo.clear();
+    }
+    Ok((r, undo))
+}

@@ -104,6 +104,31 @@ pub fn hash_join(outer: Estimate, inner: Estimate, rows: f64) -> Estimate {
     Estimate { startup, total, rows, width: outer.width + inner.width }
 }
 
+/// A hash-join step's cost on the coordinating shard and broadcast to `shards` shards
+/// ([`crate::dist_join`]), from its rows so far (`left`), its table's rows after their own
+/// conditions (`table`), whether the coordinator reads the table with the keys of the rows so
+/// far (`reduced`: the keys go to every shard, which checks its rows against them) and the rows
+/// it joins to (`out`). A row that crosses between shards costs `parallel_tuple_cost` (as under
+/// a Gather); hashing a row costs `cpu_operator_cost` plus `cpu_tuple_cost`, probing
+/// `cpu_operator_cost`; work on the shards is one shard's part (they run in parallel). On the
+/// coordinator the table's matching rows come back and are hashed there; broadcast, the rows
+/// so far go to every shard, each hashes them and probes with its part of the table, and each
+/// matching row comes back once.
+pub fn join_distribution(shards: usize, left: f64, table: f64, reduced: bool, out: f64) -> (f64, f64) {
+    let n = shards.max(1) as f64;
+    let matched = table.min(out);
+    let hash = CPU_OPERATOR_COST + CPU_TUPLE_COST;
+    let produced = out * CPU_TUPLE_COST;
+    let coordinator = if reduced {
+        (left * n + matched) * PARALLEL_TUPLE_COST + table / n * CPU_OPERATOR_COST + matched * hash
+    } else {
+        table * PARALLEL_TUPLE_COST + table * hash
+    } + left * CPU_OPERATOR_COST
+        + produced;
+    let broadcast = (left * n + matched) * PARALLEL_TUPLE_COST + left * hash + table / n * CPU_OPERATOR_COST + produced;
+    (coordinator, broadcast)
+}
+
 /// A nested loop over the materialised `inner`: every pair compared.
 pub fn nested_loop(outer: Estimate, inner: Estimate, rows: f64) -> Estimate {
     let startup = outer.startup + inner.total;

@@ -914,6 +914,198 @@ async fn scan_whole_rows(
     Ok(all)
 }
 
+/// Whether `table`'s rows with `filter` are read by scanning every shard's part (no derived
+/// table or view, no key or index serving the filter): then a join step can run on the shards
+/// ([`crate::dist_join`]).
+pub(crate) fn scanned_on_shards(table: &TableDef, filter: Option<&Expr>) -> bool {
+    !crate::relation::is_derived(table)
+        && !crate::catalog::is_view(table)
+        && filter.is_none_or(|f| crate::bind::pk_lookup(f, table).is_none() && index_scan::choose(table, f).is_none())
+}
+
+/// A range of encoded primary keys: from the first (included) to the second (excluded; None:
+/// to the end).
+type KeyRange = (Vec<u8>, Option<Vec<u8>>);
+
+/// The range of keys the equalities of `filter` on `table`'s leading key columns pin, if any.
+fn key_range(table: &TableDef, filter: Option<&Expr>, params: &[Datum]) -> Result<Option<KeyRange>> {
+    Ok(match filter {
+        Some(f) => key_prefix(table, f, params)?.map(|p| {
+            let end = index_scan::after_prefix(&p);
+            (p, end)
+        }),
+        None => None,
+    })
+}
+
+/// Calls `keep` with each row of this shard's part of `t` that passes `filter`, as the snapshot
+/// `at` sees it, within the key `range` (from [`key_prefix`]) if any.
+fn each_row(
+    t: &orbit_engine::table::Table,
+    filter: Option<&Expr>,
+    params: &[Datum],
+    at: Option<u64>,
+    range: Option<&KeyRange>,
+    mut keep: impl FnMut(&Vec<u8>, &Row) -> Result<()>,
+) -> Result<()> {
+    let rows = match range {
+        Some((lo, hi)) => t.range_at(
+            std::ops::Bound::Included(lo.as_slice()),
+            hi.as_deref().map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
+            at,
+        ),
+        None => t.scan_at(at),
+    };
+    let rows = rows.map_err(too_old)?;
+    match filter.and_then(|f| crate::vector::Filter::compile(f, params)) {
+        Some(vf) => vf.scan(rows, params, &mut keep),
+        None => {
+            for (k, row) in rows {
+                if matches(filter, row, params)? {
+                    keep(k, row)?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A broadcast join step's table side ([`crate::dist_join::Probe`]): every shard hashes the
+/// rows so far and sends back each of its rows of `table` that passes `filter` and matches
+/// some, as the transaction sees them (the rows it wrote itself are probed here, in place of
+/// the shards' versions). Also the rows that passed `filter` (EXPLAIN ANALYZE's rows for the
+/// table). Each shard stops once its part would be past the statement's memory bound (53200).
+pub(crate) async fn broadcast_scan(
+    txn: &Txn,
+    table: &Arc<TableDef>,
+    filter: Option<&Expr>,
+    probe: Arc<crate::dist_join::Probe>,
+) -> Result<(Vec<crate::dist_join::Matched>, usize)> {
+    let params = probe.params.clone();
+    let range = key_range(table, filter, &params)?;
+    let own = txn.overlay(table);
+    let with_keys = own.is_some();
+    let name = table.name.clone();
+    let f = filter.cloned();
+    let at = txn.read_at();
+    let (used, limit) = (txn.memory().used(), txn.memory().limit());
+    let shipped = probe.clone();
+    let parts = on_every_shard_at(at, move |s| {
+        let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
+        let probe = &shipped;
+        let index = probe.index();
+        let mut bytes = used + index.bytes();
+        if bytes > limit {
+            return Err(crate::memory::out_of_memory("broadcast join build table", index.bytes(), used, limit));
+        }
+        let (mut out, mut checked, mut scratch) = (Vec::new(), 0usize, Vec::new());
+        each_row(t, f.as_ref(), &probe.params, at, range.as_ref(), |k, row| {
+            checked += 1;
+            if let Some((row, with)) = probe.probe(&index, row, &mut scratch)? {
+                let size = crate::memory::row_bytes(&row) + with.len() * 4 + if with_keys { k.len() } else { 0 };
+                bytes += size;
+                if bytes > limit {
+                    return Err(crate::memory::out_of_memory("broadcast join", size, bytes - size, limit));
+                }
+                out.push(crate::dist_join::Matched { key: with_keys.then(|| k.clone()), row, with });
+            }
+            Ok(())
+        })?;
+        Ok::<_, SqlError>((out, checked))
+    })
+    .await?;
+    txn.check_cancel()?;
+    let (mut all, mut checked) = (Vec::new(), 0);
+    for part in parts {
+        let (rows, n) = part?;
+        all.extend(rows);
+        checked += n;
+    }
+    if let Some(w) = own {
+        all.retain(|m| m.key.as_ref().is_none_or(|k| !w.rows.contains_key(k)));
+        let index = probe.index();
+        let mut scratch = Vec::new();
+        for r in w.rows.values().flatten() {
+            if matches(filter, r, &params)? {
+                checked += 1;
+                if let Some((row, with)) = probe.probe(&index, r, &mut scratch)? {
+                    all.push(crate::dist_join::Matched { key: None, row, with });
+                }
+            }
+        }
+    }
+    let mut held = crate::memory::Held::new(txn.memory(), "rows from shards");
+    held.add(all.iter().map(|m| crate::memory::row_bytes(&m.row) + m.with.len() * 4).sum())?;
+    held.keep();
+    Ok((all, checked))
+}
+
+/// A co-located join step ([`crate::dist_join::CoJoin`]): every shard joins its rows of `left`
+/// and `right` (each passing its own conditions, as the snapshot sees them) and sends back the
+/// joined pairs, each side cut to its columns. Also each side's rows that passed their
+/// conditions. Not for a transaction with rows of its own in either table.
+pub(crate) async fn colocated_scan(
+    txn: &Txn,
+    left: &Arc<TableDef>,
+    right: &Arc<TableDef>,
+    co: Arc<crate::dist_join::CoJoin>,
+) -> Result<(Vec<(Row, Row)>, [usize; 2])> {
+    let ranges =
+        [key_range(left, co.filters[0].as_ref(), &co.params)?, key_range(right, co.filters[1].as_ref(), &co.params)?];
+    let names = [left.name.clone(), right.name.clone()];
+    let at = txn.read_at();
+    let (used, limit) = (txn.memory().used(), txn.memory().limit());
+    let shipped = co.clone();
+    let parts = on_every_shard_at(at, move |s| {
+        let co = &shipped;
+        let [l, r] = [0, 1].map(|i| s.tables.get(&names[i]).ok_or_else(|| no_table(&names[i])));
+        let (l, r) = (l?, r?);
+        let mut bytes = used;
+        let mut lefts: Vec<Row> = Vec::new();
+        each_row(l, co.filters[0].as_ref(), &co.params, at, ranges[0].as_ref(), |_, row| {
+            let row = narrow(row, co.cols[0].as_deref());
+            let size = crate::memory::row_bytes(&row);
+            bytes += size;
+            if bytes > limit {
+                return Err(crate::memory::out_of_memory("co-located join", size, bytes - size, limit));
+            }
+            lefts.push(row);
+            Ok(())
+        })?;
+        let index = crate::join_key::Buckets::build(&lefts, &co.left_keys);
+        bytes += index.bytes();
+        let (mut out, mut checked, mut scratch) = (Vec::new(), 0usize, Vec::new());
+        each_row(r, co.filters[1].as_ref(), &co.params, at, ranges[1].as_ref(), |_, row| {
+            checked += 1;
+            if let Some((cut, with)) = co.probe(&lefts, &index, row, &mut scratch)? {
+                for i in with {
+                    let size = crate::memory::row_bytes(&lefts[i]) + crate::memory::row_bytes(&cut);
+                    bytes += size;
+                    if bytes > limit {
+                        return Err(crate::memory::out_of_memory("co-located join", size, bytes - size, limit));
+                    }
+                    out.push((lefts[i].clone(), cut.clone()));
+                }
+            }
+            Ok(())
+        })?;
+        Ok::<_, SqlError>((out, [lefts.len(), checked]))
+    })
+    .await?;
+    txn.check_cancel()?;
+    let (mut all, mut checked) = (Vec::new(), [0, 0]);
+    for part in parts {
+        let (rows, n) = part?;
+        all.extend(rows);
+        checked[0] += n[0];
+        checked[1] += n[1];
+    }
+    let mut held = crate::memory::Held::new(txn.memory(), "rows from shards");
+    held.add(all.iter().map(|(a, b)| crate::memory::row_bytes(a) + crate::memory::row_bytes(b)).sum())?;
+    held.keep();
+    Ok((all, checked))
+}
+
 /// The encoded leading primary-key values `filter` pins (`l_orderkey = $1` on lineitem's
 /// `(l_orderkey, l_linenumber)`): every row the filter can match has a key starting with them.
 /// None for a table with one key column or a row id, or when no leading column is pinned (or

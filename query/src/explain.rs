@@ -75,6 +75,8 @@ pub struct Actual {
     pub join: Option<(Vec<u64>, Vec<usize>, Vec<u64>)>,
     /// Per join step, whether it looked its table up by key ([`crate::index_join`]).
     pub lookups: Option<Vec<bool>>,
+    /// Per join step, where it ran ([`crate::dist_join`]).
+    pub distribution: Option<Vec<crate::dist_join::Distribution>>,
 }
 
 thread_local! {
@@ -169,6 +171,15 @@ pub(crate) fn note_lookups(key: usize, lookups: Vec<bool>) {
     WATCHED.with(|w| {
         if let Some(a) = w.borrow_mut().get_mut(&key) {
             a.lookups = Some(lookups);
+        }
+    });
+}
+
+/// Notes where each step of a watched join ran.
+pub(crate) fn note_distribution(key: usize, d: Vec<crate::dist_join::Distribution>) {
+    WATCHED.with(|w| {
+        if let Some(a) = w.borrow_mut().get_mut(&key) {
+            a.distribution = Some(d);
         }
     });
 }
@@ -547,6 +558,11 @@ fn join_node<'a>(
             Some(l) if ran.is_some() && l.len() + 1 == n => l,
             _ => crate::join::lookups(&sp, &jc.tables, &sizes, 0, &order),
         };
+        // Where each step runs: as it ran (EXPLAIN ANALYZE), else as planned.
+        let dists = match analyzed(j as *const crate::join::JoinPlan as usize).and_then(|a| a.distribution) {
+            Some(d) if ran.is_some() && d.len() + 1 == n => d,
+            _ => crate::join::distributions(j, &sp, &jc.tables, &sizes, &order, &lookups, shards),
+        };
         let inputs: Vec<Node> = (0..n)
             .map(|t| {
                 let local = sp.local[t].iter().cloned().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
@@ -609,9 +625,16 @@ fn join_node<'a>(
             let mut step = if lookup.is_some() {
                 Node::new("Nested Loop").est(cost::index_nested_loop(l, r, rows))
             } else if !keys.is_empty() {
-                Node::new("Hash Inner Join (on the coordinating shard)")
-                    .est(cost::hash_join(l, r, rows))
-                    .prop(format!("Hash Cond: {}", keys.join(" AND ")))
+                let dist = dists.get(step_no).copied().unwrap_or(crate::dist_join::Distribution::Coordinator);
+                match dist.line(shards) {
+                    None => Node::new("Hash Inner Join (on the coordinating shard)")
+                        .est(cost::hash_join(l, r, rows))
+                        .prop(format!("Hash Cond: {}", keys.join(" AND "))),
+                    Some(line) => Node::new("Hash Inner Join (on every shard)")
+                        .est(cost::hash_join(l, r, rows))
+                        .prop(format!("Hash Cond: {}", keys.join(" AND ")))
+                        .prop(line),
+                }
             } else {
                 Node::new("Nested Loop (Inner Join, on the coordinating shard)").est(cost::nested_loop(l, r, rows))
             };

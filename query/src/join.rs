@@ -15,9 +15,10 @@
 //! then WHERE, grouping, ORDER BY and LIMIT run as for one table.
 //!
 //! Inner joins go through [`rows_where`]: conditions pushed down to the scans, the join order
-//! chosen from estimated sizes ([`order`]). Not here yet: joins on the partition key run
-//! shard-locally.
+//! chosen from estimated sizes ([`order`]). With several shards a hash step runs on the shards
+//! where that costs less: broadcast, or co-located on the primary key ([`crate::dist_join`]).
 
+use crate::dist_join::Distribution;
 use crate::error::Result;
 use crate::expr::{self, Ctx, Expr};
 use crate::txn::Txn;
@@ -585,12 +586,47 @@ pub(crate) fn split(plan: &JoinPlan, filter: Option<&Expr>) -> Split {
                         }
                     }
                 }
-                sp.multi.push((p, tables))
+                sp.multi.push((uncast_equality(p), tables))
             }
             _ => sp.last.push(p),
         }
     }
     sp
+}
+
+/// An equality of two integer columns, one widened to the other's type by a cast (the binder
+/// writes `int4_col = int8_col` as `int4_col::int8 = int8_col`), as the equality of the columns
+/// themselves, so that it can be a hash key: widening is exact, integers compare by value
+/// whatever their width, and their hash keys are their `i64` ([`crate::join_key`]).
+fn uncast_equality(p: Expr) -> Expr {
+    fn width(t: orbit_engine::table::SqlType) -> u8 {
+        use orbit_engine::table::SqlType;
+        match t {
+            SqlType::Int2 => 2,
+            SqlType::Int4 => 4,
+            _ => 8,
+        }
+    }
+    fn column(e: &Expr) -> Option<Expr> {
+        match e {
+            Expr::Column(..) => Some(e.clone()),
+            Expr::Cast(inner, to, _) => match inner.as_ref() {
+                Expr::Column(_, from) if from.is_integer() && to.is_integer() && width(*to) >= width(*from) => {
+                    Some((**inner).clone())
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    if let Expr::Cmp(crate::expr::CmpOp::Eq, a, b) = &p {
+        if matches!(a.as_ref(), Expr::Cast(..)) || matches!(b.as_ref(), Expr::Cast(..)) {
+            if let (Some(x), Some(y)) = (column(a), column(b)) {
+                return Expr::Cmp(crate::expr::CmpOp::Eq, Box::new(x), Box::new(y));
+            }
+        }
+    }
+    p
 }
 
 /// What an OR implies for the columns `mine` accepts: the OR of each branch's AND-ed parts that
@@ -723,6 +759,58 @@ pub(crate) fn lookups(
         if k > 0 {
             let (before, after) = (set_rows(sp, cols, sizes, mask), set_rows(sp, cols, sizes, mask | (1 << t)));
             out.push(step_work(sp, cols, sizes, scanned, mask, t, before, after).1);
+        }
+        mask |= 1 << t;
+    }
+    out
+}
+
+/// Per step of `order` (after its first table), where it runs ([`crate::dist_join`]), from the
+/// estimated `sizes` and whether it looks its table up by key (`lookups`: then on the
+/// coordinator): co-located for a first step whose hash keys are both tables' primary keys,
+/// else broadcast where [`crate::dist_join::choose`] finds it cheaper for a hash-joined table
+/// the shards scan whole. The executor decides a broadcast again with the rows it has.
+pub(crate) fn distributions(
+    plan: &JoinPlan,
+    sp: &Split,
+    cols: &[crate::stats::TableColumns],
+    sizes: &[f64],
+    order: &[usize],
+    lookups: &[bool],
+    shards: usize,
+) -> Vec<Distribution> {
+    let mut out = Vec::with_capacity(order.len().saturating_sub(1));
+    if shards < 2 {
+        return vec![Distribution::Coordinator; order.len().saturating_sub(1)];
+    }
+    let scannable = |t: usize| {
+        let local = and_all(sp.local[t].clone());
+        crate::exec::scanned_on_shards(&plan.inputs[t], local.as_ref())
+    };
+    let mut mask = 0usize;
+    for (k, &t) in order.iter().enumerate() {
+        if k > 0 {
+            let lookup = lookups.get(k - 1).copied().unwrap_or(false);
+            let d = if lookup || !hash_joined(sp, mask, t) {
+                Distribution::Coordinator
+            } else if k == 1 && scannable(order[0]) && scannable(t) && {
+                let a = order[0];
+                let eq: Vec<(usize, usize)> = (0..sp.multi.len())
+                    .filter_map(|j| match sp.equality(j)? {
+                        (x, cx, y, cy) if x == a && y == t => Some((cx, cy)),
+                        (x, cx, y, cy) if x == t && y == a => Some((cy, cx)),
+                        _ => None,
+                    })
+                    .collect();
+                crate::dist_join::colocated(&plan.inputs[a], &plan.inputs[t], &eq)
+            } {
+                Distribution::CoLocated
+            } else {
+                let (before, after) = (set_rows(sp, cols, sizes, mask), set_rows(sp, cols, sizes, mask | (1 << t)));
+                let reduced = before * REDUCE_RATIO <= sizes[t];
+                crate::dist_join::choose(shards, before, sizes[t], reduced, after, scannable(t))
+            };
+            out.push(d);
         }
         mask |= 1 << t;
     }
@@ -904,18 +992,37 @@ pub(crate) async fn rows_where_reading(
     let estimates = estimated_sizes(plan, &sp, &cols, params);
     let planned = order(&sp, &cols, &estimates, 0);
     let mut deferred = vec![false; n];
-    for (k, lk) in lookups(&sp, &cols, &estimates, 0, &planned).into_iter().enumerate() {
+    let planned_lookups = lookups(&sp, &cols, &estimates, 0, &planned);
+    for (k, &lk) in planned_lookups.iter().enumerate() {
         deferred[planned[k + 1]] = lk;
     }
+    // Where each step runs ([`crate::dist_join`]): a step broadcast to the shards reads its
+    // table there, at its step.
+    let shards = orbit_shards::state::local().1;
+    let planned_dist = distributions(plan, &sp, &cols, &estimates, &planned, &planned_lookups, shards);
     // Nor is a table hash-joined to tables whose joined rows are estimated few next to it: it
     // is read at its step with their keys (key reduction, below).
     let mut mask = 1usize << planned[0];
-    for &t in &planned[1..] {
-        if hash_joined(&sp, mask, t) && set_rows(&sp, &cols, &estimates, mask) * REDUCE_RATIO <= estimates[t] {
+    for (k, &t) in planned[1..].iter().enumerate() {
+        if hash_joined(&sp, mask, t)
+            && (set_rows(&sp, &cols, &estimates, mask) * REDUCE_RATIO <= estimates[t]
+                || planned_dist[k] == Distribution::Broadcast)
+        {
             deferred[t] = true;
         }
         mask |= 1 << t;
     }
+    // A co-located first step reads both its tables on the shards, joined (not when the
+    // transaction wrote to either: the shards do not have its rows).
+    let co = (planned_dist.first() == Some(&Distribution::CoLocated)
+        && txn.overlay(&plan.inputs[planned[0]]).is_none()
+        && txn.overlay(&plan.inputs[planned[1]]).is_none())
+    .then(|| (planned[0], planned[1]));
+    if let Some((a, b)) = co {
+        deferred[a] = true;
+        deferred[b] = true;
+    }
+    let mut dists = Vec::with_capacity(n.saturating_sub(1));
     // Each other table read with its own conditions, the smallest estimated first: once one of
     // them has no rows, an inner join has none either and the other tables are not read.
     let Split { mut local, multi, last, .. } = sp;
@@ -939,8 +1046,19 @@ pub(crate) async fn rows_where_reading(
     let mut step_rows = Vec::new();
     let mut looked_up = Vec::new();
     let sp = Split { offsets: offsets.clone(), width, local: vec![Vec::new(); n], multi, last };
-    let order = order(&sp, &cols, &sizes, scanned);
-    if scanned & (1 << order[0]) == 0 {
+    let order = match co {
+        // The co-located pair first, as planned.
+        Some((a, b)) => {
+            let o = order(&sp, &cols, &sizes, scanned);
+            if o[0] == a && o[1] == b {
+                o
+            } else {
+                planned.clone()
+            }
+        }
+        None => order(&sp, &cols, &sizes, scanned),
+    };
+    if scanned & (1 << order[0]) == 0 && co.is_none() {
         let first = order[0];
         inputs[first] =
             read_whole(txn, &plan.inputs[first], filters[first].take(), params, lay.cols(first), None).await?;
@@ -1001,6 +1119,33 @@ pub(crate) async fn rows_where_reading(
             on.push(remap(p, &to_exec));
         }
         let stride = k;
+        let on = and_all(on);
+        // A step run on the shards: the joined pairs (a tuple so far, a row of the table).
+        let mut shard_pairs: Option<Vec<(usize, usize)>> = None;
+        let mut dist = Distribution::Coordinator;
+        if let Some((a, b)) = co.filter(|_| k == 1) {
+            let co_join = crate::dist_join::CoJoin {
+                filters: [filters[a].take(), filters[b].take()],
+                cols: [lay.cols(a), lay.cols(b)],
+                left_keys: eq.iter().map(|&(l, _)| l).collect(),
+                right_keys: eq.iter().map(|&(_, r)| r).collect(),
+                on: on.clone(),
+                params: params.to_vec(),
+            };
+            let (pairs, checked) =
+                crate::exec::colocated_scan(txn, &plan.inputs[a], &plan.inputs[b], Arc::new(co_join)).await?;
+            if pairs.is_empty() {
+                return Ok(Vec::new());
+            }
+            let (l, r): (Vec<Row>, Vec<Row>) = pairs.into_iter().unzip();
+            (inputs[a], inputs[b]) = (l, r);
+            (sizes[a], sizes[b]) = (checked[0] as f64, checked[1] as f64);
+            scanned |= (1 << a) | (1 << b);
+            tuples = (0..inputs[a].len()).collect();
+            held.add(tuples.len() * std::mem::size_of::<usize>())?;
+            shard_pairs = Some((0..inputs[a].len()).map(|i| (i, i)).collect());
+            dist = Distribution::CoLocated;
+        }
         let count = tuples.len() / stride.max(1);
         // Not read yet: looked up by key if that is cheaper for the rows so far, else read now.
         if scanned & (1 << t) == 0 {
@@ -1010,6 +1155,11 @@ pub(crate) async fn rows_where_reading(
                 / set_rows(&sp, &cols, &sizes, mask).max(1.0);
             let by_key = step_work(&sp, &cols, &sizes, scanned, mask, t, count as f64, after).1;
             let lookup = if by_key { crate::index_join::path(&plan.inputs[t], &eq) } else { None };
+            if lookup.is_none() {
+                let reduces = !eq.is_empty() && count as f64 * REDUCE_RATIO <= sizes[t];
+                let eligible = !eq.is_empty() && crate::exec::scanned_on_shards(&plan.inputs[t], filters[t].as_ref());
+                dist = crate::dist_join::choose(shards, count as f64, sizes[t], reduces, after, eligible);
+            }
             inputs[t] = match &lookup {
                 Some(l) => {
                     // The rows so far as their lookup key values.
@@ -1032,6 +1182,62 @@ pub(crate) async fn rows_where_reading(
                     };
                     let def = &plan.inputs[t];
                     crate::index_join::rows(txn, def, &by, &keys, filters[t].as_ref(), params, lay.cols(t)).await?
+                }
+                None if dist == Distribution::Broadcast => {
+                    // Broadcast: the rows so far (the columns the step reads) to every shard,
+                    // which joins them with its rows of the table.
+                    let prefix = exec_off[t];
+                    let mut ship: Vec<usize> = eq.iter().map(|&(l, _)| l).collect();
+                    if let Some(on) = &on {
+                        on.visit_columns(&mut |c| {
+                            if c < prefix && !ship.contains(&c) {
+                                ship.push(c);
+                            }
+                        });
+                    }
+                    let shipped = |c: usize| ship.iter().position(|&x| x == c);
+                    let from: Vec<(usize, usize)> = ship.iter().map(|&e| src(e)).collect();
+                    let left: Vec<Row> = tuples
+                        .chunks(stride)
+                        .map(|tu| {
+                            from.iter()
+                                .map(|&(kk, c)| inputs[order[kk]][tu[kk]].get(c).cloned().unwrap_or(Datum::Null))
+                                .collect()
+                        })
+                        .collect();
+                    let mut charged = crate::memory::Held::new(txn.memory(), "join broadcast");
+                    charged.rows(&left)?;
+                    let probe = crate::dist_join::Probe {
+                        left,
+                        left_keys: eq.iter().map(|&(l, _)| shipped(l).unwrap_or(usize::MAX)).collect(),
+                        right_keys: eq.iter().map(|&(_, r)| r).collect(),
+                        on: on.as_ref().map(|e| {
+                            remap(e, &|c| {
+                                if c < prefix {
+                                    shipped(c).unwrap_or(usize::MAX)
+                                } else {
+                                    c - prefix + ship.len()
+                                }
+                            })
+                        }),
+                        cols: lay.cols(t),
+                        params: params.to_vec(),
+                    };
+                    let filter = filters[t].take();
+                    let (matched, checked) =
+                        crate::exec::broadcast_scan(txn, &plan.inputs[t], filter.as_ref(), Arc::new(probe)).await?;
+                    drop(charged);
+                    let mut pairs = Vec::new();
+                    let mut rows = Vec::with_capacity(matched.len());
+                    for (j, m) in matched.into_iter().enumerate() {
+                        pairs.extend(m.with.iter().map(|&i| (i as usize, j)));
+                        rows.push(m.row);
+                    }
+                    // In the order of the rows so far, as the coordinator joins them.
+                    pairs.sort_unstable();
+                    shard_pairs = Some(pairs);
+                    reduced = Some(checked);
+                    rows
                 }
                 None => {
                     // Key reduction: few rows so far next to the table send their keys along,
@@ -1066,17 +1272,19 @@ pub(crate) async fn rows_where_reading(
         // The step: the table's rows by its key columns (as kept), each tuple's candidates.
         let left_src: Vec<(usize, usize)> = eq.iter().map(|&(l, _)| src(l)).collect();
         let right_cols: Vec<usize> = eq.iter().map(|&(_, r)| lay.at(t, 0, r)).collect();
-        let on = and_all(on);
         let mut built = Built::new(txn);
         let right = &inputs[t];
-        let index = (!eq.is_empty()).then(|| crate::join_key::Buckets::build(right, &right_cols));
+        // A step the shards ran has its pairs; the others probe here.
+        let probing: &[usize] = if shard_pairs.is_some() { &[] } else { &tuples };
+        let index =
+            (!eq.is_empty() && shard_pairs.is_none()).then(|| crate::join_key::Buckets::build(right, &right_cols));
         let mut table = crate::memory::Held::new(txn.memory(), "hash join build table");
         if let Some(b) = &index {
             table.add(b.bytes())?;
         }
         let mut next: Vec<usize> = Vec::new();
         let mut vals: Vec<&Datum> = Vec::with_capacity(left_src.len());
-        for tu in tuples.chunks(stride) {
+        for tu in probing.chunks(stride) {
             let candidates = match &index {
                 Some(b) => {
                     vals.clear();
@@ -1107,15 +1315,23 @@ pub(crate) async fn rows_where_reading(
                 next.push(j);
             }
         }
+        for (i, j) in shard_pairs.into_iter().flatten() {
+            built.pair(txn)?;
+            held.add((stride + 1) * std::mem::size_of::<usize>())?;
+            next.extend_from_slice(&tuples[i * stride..(i + 1) * stride]);
+            next.push(j);
+        }
         drop(table);
         tuples = next;
         step_rows.push((tuples.len() / (stride + 1)) as u64);
+        dists.push(dist);
     }
     let joined = tuples.len() / n;
     if watched {
         let inputs = sizes.iter().map(|&s| s as u64).collect();
         crate::explain::note_join(plan as *const JoinPlan as usize, inputs, order.clone(), step_rows);
         crate::explain::note_lookups(plan as *const JoinPlan as usize, looked_up);
+        crate::explain::note_distribution(plan as *const JoinPlan as usize, dists);
     }
     // The joined rows, built once in FROM order; then the conditions left for them.
     let last = and_all(sp.last);

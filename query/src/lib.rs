@@ -14,6 +14,7 @@ pub mod catalog_objects;
 pub mod copy;
 pub mod cost;
 pub mod datetime;
+pub mod dist_join;
 pub mod error;
 pub mod exec;
 pub mod explain;

@@ -1,0 +1,225 @@
+//! Join steps that run on the shards (distribution). An inner join's step ([`crate::join`]'s
+//! `rows_where`) runs where it costs least ([`choose`], [`crate::cost::join_distribution`]):
+//!
+//! - On the coordinating shard (as before): the table's rows come to the coordinator (all that
+//!   pass its own conditions, or only those with the keys of the rows so far: key reduction),
+//!   which hashes them and probes with the rows so far.
+//! - Broadcast: the rows so far (only the columns the step reads: its hash keys and the columns
+//!   of the rest of its conditions) go to every shard ([`Probe`]); each shard hashes them, probes
+//!   with its part of the table (its rows the transaction's snapshot sees, its own conditions
+//!   checked there, [`crate::exec::broadcast_scan`]) and sends back each matching row once, cut
+//!   to the columns the rest of the plan reads, with the rows so far it matched. The rows the
+//!   transaction itself wrote to the table are probed on the coordinator instead of the shards'
+//!   versions of them.
+//! - Co-located: when the step's hash keys are the full primary keys of both tables, in key
+//!   order and of the same types, equal keys hash to the same shard, so each shard joins its
+//!   parts of the two tables ([`CoJoin`], [`crate::exec::colocated_scan`]) and only the joined
+//!   rows move. It is the first step of a join (both tables read by it), and not when the
+//!   transaction has its own rows in either table (then the coordinator joins them as before).
+//!
+//! With one shard every step runs on the coordinator. Outer joins, FOR UPDATE and the joins of
+//! UPDATE/DELETE ... FROM keep to the coordinator.
+
+use crate::error::Result;
+use crate::expr::{self, Ctx, Expr};
+use crate::join_key::{self, Buckets};
+use orbit_engine::table::{Datum, Row};
+use std::sync::Arc;
+
+/// Where a join step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Distribution {
+    /// The table's rows come to the coordinating shard, which joins them.
+    Coordinator,
+    /// The rows so far go to every shard, which joins them with its part of the table.
+    Broadcast,
+    /// Both tables are partitioned alike on the join key: each shard joins its parts.
+    CoLocated,
+}
+
+impl Distribution {
+    /// EXPLAIN's line for a step that runs on the shards (None on the coordinator).
+    pub fn line(self, shards: usize) -> Option<String> {
+        match self {
+            Distribution::Coordinator => None,
+            Distribution::Broadcast => Some(format!("Distribution: broadcast ({shards} shards)")),
+            Distribution::CoLocated => Some(format!("Distribution: co-located ({shards} shards)")),
+        }
+    }
+}
+
+/// Where a hash-join step runs, from its rows so far (`left`), the rows of its table after its
+/// own conditions (`table`), whether the coordinator would read the table with the keys of the
+/// rows so far (`reduced`), and the rows it joins to (`out`). Broadcast only for a table the
+/// shards can scan whole and with fewer rows so far than [`u32::MAX`].
+pub(crate) fn choose(shards: usize, left: f64, table: f64, reduced: bool, out: f64, eligible: bool) -> Distribution {
+    if shards < 2 || !eligible || left >= u32::MAX as f64 {
+        return Distribution::Coordinator;
+    }
+    let (coordinator, broadcast) = crate::cost::join_distribution(shards, left, table, reduced, out);
+    if broadcast < coordinator {
+        Distribution::Broadcast
+    } else {
+        Distribution::Coordinator
+    }
+}
+
+/// What a broadcast step sends every shard: the rows so far, cut to the columns it reads, and
+/// how a row of its table matches them.
+pub(crate) struct Probe {
+    /// The rows so far (their columns the step reads).
+    pub left: Vec<Row>,
+    /// The hash-key columns in a row of `left`.
+    pub left_keys: Vec<usize>,
+    /// The hash-key columns in a row of the table as stored.
+    pub right_keys: Vec<usize>,
+    /// The rest of the step's conditions, over a row of `left` followed by the table's row cut
+    /// to `cols`.
+    pub on: Option<Expr>,
+    /// The table's columns sent back (None: all).
+    pub cols: Option<Arc<[usize]>>,
+    pub params: Vec<Datum>,
+}
+
+/// A row of the table that matched: cut to the columns sent back, with the rows so far it
+/// matched (positions in [`Probe::left`], ascending), and its key when the transaction has rows
+/// of its own in the table (the coordinator drops the shards' versions of those).
+pub(crate) struct Matched {
+    pub key: Option<Vec<u8>>,
+    pub row: Row,
+    pub with: Vec<u32>,
+}
+
+impl Probe {
+    /// The rows so far by their keys (each shard builds its own).
+    pub(crate) fn index(&self) -> Buckets<'_> {
+        Buckets::build(&self.left, &self.left_keys)
+    }
+
+    /// The rows so far that `row` (a whole row of the table) matches, and the row cut to the
+    /// columns sent back; None when it matches none. `scratch` is reused between calls.
+    pub(crate) fn probe(
+        &self,
+        index: &Buckets<'_>,
+        row: &[Datum],
+        scratch: &mut Row,
+    ) -> Result<Option<(Row, Vec<u32>)>> {
+        let Some(k) = join_key::of(row, &self.right_keys) else { return Ok(None) };
+        let mut with = Vec::new();
+        let mut cut: Option<Row> = None;
+        for i in index.get(&k) {
+            if let Some(on) = &self.on {
+                let r = cut.get_or_insert_with(|| crate::exec::narrow(row, self.cols.as_deref()));
+                scratch.clear();
+                scratch.extend_from_slice(&self.left[i]);
+                scratch.extend_from_slice(r);
+                if expr::truth(expr::eval(on, &Ctx { row: scratch, params: &self.params, aggs: &[] })?) != Some(true) {
+                    continue;
+                }
+            }
+            with.push(i as u32);
+        }
+        if with.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some((cut.unwrap_or_else(|| crate::exec::narrow(row, self.cols.as_deref())), with)))
+    }
+}
+
+/// A co-located step: two tables partitioned alike on its hash keys, joined on every shard.
+pub(crate) struct CoJoin {
+    /// Per side (the first table read, the one joined to it): its own conditions and the
+    /// columns sent back (None: all).
+    pub filters: [Option<Expr>; 2],
+    pub cols: [Option<Arc<[usize]>>; 2],
+    /// The hash-key columns of the first table's row as cut to its columns, and of the second
+    /// table's row as stored.
+    pub left_keys: Vec<usize>,
+    pub right_keys: Vec<usize>,
+    /// The rest of the step's conditions, over the two rows as cut, end to end.
+    pub on: Option<Expr>,
+    pub params: Vec<Datum>,
+}
+
+impl CoJoin {
+    /// The rows of `left` (the first table's rows as cut) that `row` (a whole row of the second
+    /// table) joins with, and the row as cut; None when none.
+    pub(crate) fn probe(
+        &self,
+        left: &[Row],
+        index: &Buckets<'_>,
+        row: &[Datum],
+        scratch: &mut Row,
+    ) -> Result<Option<(Row, Vec<usize>)>> {
+        let Some(k) = join_key::of(row, &self.right_keys) else { return Ok(None) };
+        let cut = crate::exec::narrow(row, self.cols[1].as_deref());
+        let mut with = Vec::new();
+        for i in index.get(&k) {
+            if let Some(on) = &self.on {
+                scratch.clear();
+                scratch.extend_from_slice(&left[i]);
+                scratch.extend_from_slice(&cut);
+                if expr::truth(expr::eval(on, &Ctx { row: scratch, params: &self.params, aggs: &[] })?) != Some(true) {
+                    continue;
+                }
+            }
+            with.push(i);
+        }
+        Ok((!with.is_empty()).then_some((cut, with)))
+    }
+}
+
+/// Whether `a` and `b`'s primary keys are the step's hash keys `eq` ((column of a, column of
+/// b) pairs, as stored) in key order, with the same types: then equal keys encode alike and so
+/// live on the same shard. Tables with a hidden row id never qualify.
+pub(crate) fn colocated(
+    a: &orbit_engine::table::TableDef,
+    b: &orbit_engine::table::TableDef,
+    eq: &[(usize, usize)],
+) -> bool {
+    if a.has_row_id() || b.has_row_id() || a.pk.is_empty() || a.pk.len() != b.pk.len() {
+        return false;
+    }
+    a.pk.iter().zip(&b.pk).all(|(&ca, &cb)| {
+        let same_type = match (a.columns.get(ca), b.columns.get(cb)) {
+            (Some(x), Some(y)) => x.ty == y.ty,
+            _ => false,
+        };
+        same_type && eq.contains(&(ca, cb))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_shard_stays_on_the_coordinator() {
+        assert_eq!(choose(1, 10.0, 1e6, true, 10.0, true), Distribution::Coordinator);
+        assert_eq!(choose(2, 10.0, 1e6, true, 10.0, false), Distribution::Coordinator);
+    }
+
+    #[test]
+    fn few_rows_so_far_next_to_a_big_table_broadcast() {
+        assert_eq!(choose(2, 10.0, 1e6, true, 10.0, true), Distribution::Broadcast);
+        assert_eq!(choose(2, 1e5, 1e5, false, 1e5, true), Distribution::Coordinator);
+    }
+
+    #[test]
+    fn probe_matches_keys_and_the_rest_of_the_conditions() {
+        let p = Probe {
+            left: vec![vec![Datum::Int4(1)], vec![Datum::Int8(2)], vec![Datum::Null], vec![Datum::Int2(1)]],
+            left_keys: vec![0],
+            right_keys: vec![1],
+            on: None,
+            cols: Some(Arc::from(vec![0usize])),
+            params: vec![],
+        };
+        let index = p.index();
+        let mut scratch = Vec::new();
+        let got = p.probe(&index, &[Datum::Text("x".into()), Datum::Int8(1)], &mut scratch).unwrap();
+        assert_eq!(got, Some((vec![Datum::Text("x".into())], vec![0, 3])));
+        assert_eq!(p.probe(&index, &[Datum::Null, Datum::Null], &mut scratch).unwrap(), None);
+        assert_eq!(p.probe(&index, &[Datum::Null, Datum::Int4(3)], &mut scratch).unwrap(), None);
+    }
+}

@@ -196,13 +196,17 @@ impl Wal {
     }
 
     /// A log that continues after `last_seq` (the last record recovery found), in a new file.
-    pub fn new(cfg: WalConfig, shard: ShardId, shards: usize, last_seq: u64, files: Vec<(u64, PathBuf)>) -> Wal {
+    pub fn new(cfg: WalConfig, shard: ShardId, shards: usize, last_seq: u64, mut files: Vec<(u64, PathBuf)>) -> Wal {
         let mut w = Wal::disabled();
         w.shard = shard as u32;
         w.shards = shards as u32;
         w.q.next_seq = last_seq + 1;
         w.written_seq = last_seq;
         w.synced_seq = last_seq;
+        // A file that starts after the last record holds none (a crash came right after it was
+        // created): the new file takes its name (and truncates it). Listed twice, a snapshot
+        // would delete the older entry's path — the live file — and lose what follows.
+        files.retain(|(first, _)| *first <= last_seq);
         w.files = files;
         w.cfg = Some(cfg);
         w.start_file();
@@ -794,4 +798,27 @@ async fn commit(
         synced = Some(state::with_shard(|s| s.wal.written_seq.max(written.unwrap_or(0))));
     }
     Ok((written, synced))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_file_that_starts_after_the_last_record_is_not_listed_twice() {
+        let cfg = WalConfig {
+            dir: PathBuf::from("/nonexistent"),
+            policy: FsyncPolicy::Always,
+            roll_bytes: 1 << 20,
+            epoch: 0,
+            auto_snapshot_bytes: 0,
+        };
+        // The crash came right after wal-0-51 was created: the last record is 50, and the new
+        // file is wal-0-51 again.
+        let files =
+            vec![(1, PathBuf::from("wal-0-1")), (40, PathBuf::from("wal-0-40")), (51, PathBuf::from("wal-0-51"))];
+        let w = Wal::new(cfg, 0, 1, 50, files);
+        assert_eq!(w.files, vec![(1, PathBuf::from("wal-0-1")), (40, PathBuf::from("wal-0-40"))]);
+        assert_eq!(w.last_seq(), 51, "the new file's header");
+    }
 }

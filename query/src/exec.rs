@@ -835,13 +835,7 @@ async fn scan_whole_rows(
     }
     // Equalities on the leading primary-key columns read that key range on every shard, not
     // every row (rows hash by their whole key, so every shard has some).
-    let range = match filter {
-        Some(f) => key_prefix(table, f, params)?.map(|p| {
-            let end = index_scan::after_prefix(&p);
-            (p, end)
-        }),
-        None => None,
-    };
+    let range = key_range(table, filter, params)?;
     let name = table.name.clone();
     let f = filter.cloned();
     let p = params.to_vec();
@@ -860,16 +854,7 @@ async fn scan_whole_rows(
         let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
         let mut out = Vec::new();
         let mut bytes = used;
-        let rows = match &range {
-            Some((lo, hi)) => t.range_at(
-                std::ops::Bound::Included(lo.as_slice()),
-                hi.as_deref().map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
-                at,
-            ),
-            None => t.scan_at(at),
-        };
-        let rows = rows.map_err(too_old)?;
-        let mut keep = |k: &Vec<u8>, row: &Row| {
+        let keep = |k: &Vec<u8>, row: &Row| {
             if reduce.as_ref().is_some_and(|r| !r.contains(row)) {
                 return Ok(());
             }
@@ -883,16 +868,7 @@ async fn scan_whole_rows(
             Ok(())
         };
         // The batch path when it runs the whole filter (crate::vector); else row at a time.
-        match f.as_ref().and_then(|f| crate::vector::Filter::compile(f, &p)) {
-            Some(vf) => vf.scan(rows, &p, keep)?,
-            None => {
-                for (k, row) in rows {
-                    if matches(f.as_ref(), row, &p)? {
-                        keep(k, row)?;
-                    }
-                }
-            }
-        }
+        each_row(t, f.as_ref(), &p, at, range.as_ref(), keep)?;
         Ok::<_, SqlError>(out)
     })
     .await?;

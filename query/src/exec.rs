@@ -825,7 +825,7 @@ async fn scan_whole_rows(
             });
         }
         let at = txn.read_at();
-        txn.note_read(table, crate::serializable::Read::Key(k.clone()));
+        txn.note_read(table, || crate::serializable::Read::Key(k.clone()));
         return Ok(read_key(table, k.clone(), filter, params, at).await?.map(|r| (k, r)).into_iter().collect());
     }
     if let Some(f) = filter {
@@ -840,13 +840,10 @@ async fn scan_whole_rows(
     let f = filter.cloned();
     let p = params.to_vec();
     let at = txn.read_at();
-    txn.note_read(
-        table,
-        match &range {
-            Some((lo, hi)) => crate::serializable::Read::Range(lo.clone(), hi.clone()),
-            None => crate::serializable::Read::Table,
-        },
-    );
+    txn.note_read(table, || match &range {
+        Some((lo, hi)) => crate::serializable::Read::Range(lo.clone(), hi.clone()),
+        None => crate::serializable::Read::Table,
+    });
     // Each shard stops once its part alone would be past the statement's memory bound.
     let (used, limit) = (txn.memory().used(), txn.memory().limit());
     let sent = cols.clone();

@@ -118,7 +118,7 @@ async fn present(
         } else {
             let at = txn.read_at();
             for (n, k) in to_read {
-                txn.note_read(parent, crate::serializable::Read::Key(k.clone()));
+                txn.note_read(parent, || crate::serializable::Read::Key(k.clone()));
                 out[n] = crate::exec::read_key(parent, k, None, &[], at).await?.is_some();
             }
         }

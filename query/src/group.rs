@@ -408,7 +408,7 @@ pub async fn select(
             let plan = p.clone();
             let params_v = params.to_vec();
             let at = txn.read_at();
-            txn.note_read(t, crate::serializable::Read::Table);
+            txn.note_read(t, || crate::serializable::Read::Table);
             let parts = crate::exec::on_every_shard_at(at, move |s| {
                 let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
                 // The batch path when it runs the filter and every aggregate (crate::vector).

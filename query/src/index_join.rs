@@ -260,7 +260,7 @@ async fn by_keys(
             }
             Some(None) => {}
             None => {
-                txn.note_read(table, crate::serializable::Read::Key(k.clone()));
+                txn.note_read(table, || crate::serializable::Read::Key(k.clone()));
                 per_shard.entry(shard_of_key(&k, n)).or_default().push(k)
             }
         }
@@ -335,7 +335,7 @@ async fn by_prefixes(txn: &Txn, idef: &Arc<TableDef>, prefixes: Vec<Vec<u8>>) ->
     let mut entries: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
     let at = txn.read_at();
     for p in &prefixes {
-        txn.note_read(idef, crate::serializable::Read::Range(p.clone(), crate::exec::index_scan::after_prefix(p)));
+        txn.note_read(idef, || crate::serializable::Read::Range(p.clone(), crate::exec::index_scan::after_prefix(p)));
     }
     for batch in prefixes.chunks(BATCH_KEYS) {
         let batch = Arc::new(batch.to_vec());

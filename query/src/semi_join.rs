@@ -550,7 +550,7 @@ async fn projected_scan(
     let projection = p.projection.clone();
     let params_copy = params.to_vec();
     let at = txn.read_at();
-    txn.note_read(table, crate::serializable::Read::Table);
+    txn.note_read(table, || crate::serializable::Read::Table);
     // Each shard stops once its part alone would be past the statement's memory bound.
     let (used, limit) = (txn.memory().used(), txn.memory().limit());
     let parts = crate::exec::on_every_shard_at(at, move |s| {

@@ -419,9 +419,10 @@ impl Txn {
     /// Notes that the running statement read `read` of `def` (a table or an index table): a
     /// SERIALIZABLE transaction's COMMIT checks it ([`crate::serializable`]). Nothing is kept at
     /// the other levels, nor in a READ ONLY transaction (it commits without a check).
-    pub(crate) fn note_read(&self, def: &TableDef, read: crate::serializable::Read) {
+    pub(crate) fn note_read(&self, def: &TableDef, read: impl FnOnce() -> crate::serializable::Read) {
+        // Built only when it is kept: the other levels read without a copy of the key.
         if self.isolation == Isolation::Serializable && !self.read_only {
-            self.reads.borrow_mut().note(def, read);
+            self.reads.borrow_mut().note(def, read());
         }
     }
 

@@ -251,7 +251,7 @@ pub(super) async fn rows(
             }
             Some(None) => {}
             None => {
-                txn.note_read(&idef, crate::serializable::Read::Key(prefix.clone()));
+                txn.note_read(&idef, || crate::serializable::Read::Key(prefix.clone()));
                 if let Some(e) = read_key(&idef, prefix.clone(), None, params, txn.read_at()).await? {
                     entries.insert(prefix.clone(), e);
                 }
@@ -260,7 +260,7 @@ pub(super) async fn rows(
     } else {
         let (name, oid, f, t) = (idef.name.clone(), idef.oid, from.clone(), to.clone());
         let at = txn.read_at();
-        txn.note_read(&idef, crate::serializable::Read::Range(from.clone(), to.clone()));
+        txn.note_read(&idef, || crate::serializable::Read::Range(from.clone(), to.clone()));
         let parts = on_every_shard_at(at, move |s| {
             let Some(tb) = s.tables.get(&name).filter(|tb| tb.def.oid == oid) else { return Ok(Vec::new()) };
             let hi = t.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
@@ -296,7 +296,7 @@ pub(super) async fn rows(
             }
             Some(None) => {}
             None => {
-                txn.note_read(table, crate::serializable::Read::Key(k.clone()));
+                txn.note_read(table, || crate::serializable::Read::Key(k.clone()));
                 remote.entry(shard_of_key(&k, n)).or_default().push(k)
             }
         }

@@ -535,6 +535,7 @@ fn join_node<'a>(
     filter_expr: Option<&Expr>,
     filter: Option<&str>,
     shards: usize,
+    needed: Option<&[bool]>,
 ) -> (Node, JoinColumns<'a>) {
     let n = j.inputs.len();
     let mut jc = JoinColumns { tables: j.inputs.iter().map(|t| table_columns(t)).collect(), offsets: Vec::new() };
@@ -655,7 +656,10 @@ fn join_node<'a>(
         let ran = analyzed(j as *const crate::join::JoinPlan as usize)
             .and_then(|a| a.join)
             .filter(|(inputs, _, steps)| inputs.len() == n && steps.len() + 1 == n);
-        let mut acc = j.inputs.first().map(|t| join_input(t, None, shards)).unwrap_or_else(|| Node::new("Result"));
+        // WHERE's part over the first table alone filters its scan (as the executor runs it).
+        let (first, rest) = crate::join::first_table_filter(j, filter_expr);
+        let mut acc =
+            j.inputs.first().map(|t| join_input(t, first.as_ref(), shards)).unwrap_or_else(|| Node::new("Result"));
         acc.actual = ran.as_ref().map(|r| r.0[0]);
         let mut width = j.inputs.first().map_or(0, |t| t.row_len());
         let noted = analyzed(j as *const crate::join::JoinPlan as usize)
@@ -665,7 +669,13 @@ fn join_node<'a>(
             Some(t) => j.inputs[t].columns.get(i - jc.offsets[t]).map_or_else(|| "?".to_string(), |c| c.name.clone()),
             None => "?".to_string(),
         };
+        let removed = crate::join_removal::removed(j, needed);
         for (k, (step, t)) in j.steps.iter().zip(j.inputs.iter().skip(1)).enumerate() {
+            if removed[k] {
+                // Not run: PostgreSQL's plans leave a removed join out too.
+                width += t.row_len();
+                continue;
+            }
             let mut right = join_input(t, None, shards);
             right.actual = ran.as_ref().map(|r| r.0[k + 1]);
             let lookup = if matches!(step.kind, crate::join::JoinKind::Inner | crate::join::JoinKind::Left) {
@@ -716,10 +726,17 @@ fn join_node<'a>(
             acc.actual = ran.as_ref().and_then(|r| r.2.get(k).copied());
             width += t.row_len();
         }
-        if let Some(f) = filter_expr {
+        if let Some(f) = &rest {
             let mut e = acc.estimate();
             e.rows = cost::clamp_rows(e.rows * stats::selectivity(&jc, f, &[]));
             acc.est = Some(e);
+        }
+        if first.is_some() {
+            // The caller's text is the whole WHERE; only the rest runs here.
+            if let Some(f) = &rest {
+                acc = acc.prop(format!("Filter: {}", show(f, &name)));
+            }
+            return (acc, jc);
         }
         acc
     };
@@ -813,7 +830,16 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
     let mut node = match &p.table {
         None if p.join.is_some() => {
             let j = p.join.as_deref().expect("checked");
-            let (n, jc) = join_node(j, p.filter.as_ref(), t.filter.as_deref(), shards);
+            // The columns the statement reads besides the join's own conditions.
+            let mut needed = crate::join::columns_read(p, j.inputs.iter().map(|t| t.row_len()).sum());
+            if let Some(f) = &p.filter {
+                f.visit_columns(&mut |c| {
+                    if let Some(n) = needed.get_mut(c) {
+                        *n = true;
+                    }
+                });
+            }
+            let (n, jc) = join_node(j, p.filter.as_ref(), t.filter.as_deref(), shards, Some(&needed));
             joined = Some(jc);
             n
         }
@@ -953,7 +979,7 @@ fn plan_node(plan: &Plan, t: &Texts, shards: usize) -> Result<Node> {
         Plan::Update { table, join: Some(j), filter, .. } | Plan::Delete { table, join: Some(j), filter, .. } => {
             let what = if matches!(plan, Plan::Update { .. }) { "Update" } else { "Delete" };
             let names: Vec<&str> = j.inputs.iter().map(|t| t.name.as_str()).collect();
-            let (tree, _) = join_node(j, filter.as_ref(), None, shards);
+            let (tree, _) = join_node(j, filter.as_ref(), None, shards, None);
             let mut join =
                 Node::new(format!("Join of {} (on the coordinating shard)", names.join(", "))).est(tree.estimate());
             if let Some(f) = &t.filter {
@@ -983,7 +1009,7 @@ fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node
     let outer_names = qualified_names(c.table.as_deref(), c.join.as_deref(), &mut used);
     let mut node = match (&c.table, &c.join) {
         (Some(t), _) => scan_node(t, None, plain.as_ref(), None, shards, None),
-        (None, Some(j)) => join_node(j, plain.as_ref(), None, shards).0,
+        (None, Some(j)) => join_node(j, plain.as_ref(), None, shards, None).0,
         (None, None) => Node::new("Result").est(cost::computed(1.0, 0.0)),
     };
     for sj in &c.semi {
@@ -1194,7 +1220,7 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
             }
             // PostgreSQL's plan for a LATERAL item: a nested loop with the item inside.
             Source::Lateral(l) => {
-                let (left, right) = (join_node(&l.left, None, None, shards).0, source_node(&l.right, shards, n)?);
+                let (left, right) = (join_node(&l.left, None, None, shards, None).0, source_node(&l.right, shards, n)?);
                 let (le, re) = (left.estimate(), right.estimate());
                 let title = if l.kind == crate::join::JoinKind::Left { "Nested Loop Left Join" } else { "Nested Loop" };
                 let e = Estimate {

@@ -194,6 +194,18 @@ pub async fn rows(txn: &Txn, plan: &JoinPlan, params: &[Datum]) -> Result<Vec<Ro
 /// left join's ON that read only its new table filter that table's scan (a row failing them
 /// matches nothing).
 async fn rows_reading(txn: &Txn, plan: &JoinPlan, params: &[Datum], needed: Option<&[bool]>) -> Result<Vec<Row>> {
+    rows_reading_first(txn, plan, params, needed, None).await
+}
+
+/// [`rows_reading`], the first table read with `first` (WHERE's part over it alone: see
+/// [`first_table_filter`]).
+async fn rows_reading_first(
+    txn: &Txn,
+    plan: &JoinPlan,
+    params: &[Datum],
+    needed: Option<&[bool]>,
+    first: Option<Expr>,
+) -> Result<Vec<Row>> {
     let n = plan.inputs.len();
     let mut offsets = Vec::with_capacity(n);
     let mut width = 0;
@@ -226,10 +238,15 @@ async fn rows_reading(txn: &Txn, plan: &JoinPlan, params: &[Datum], needed: Opti
         pushed[t] = and_all(local);
         ons.push(and_all(rest));
     }
+    // LEFT JOIN steps whose table nothing reads and whose key the ON pins: not run.
+    let removed = crate::join_removal::removed(plan, needed);
     let needed: Option<Vec<bool>> = needed.map(|nd| {
         let mut nd = nd.to_vec();
         nd.resize(width, true);
         for (k, step) in plan.steps.iter().enumerate() {
+            if removed[k] {
+                continue;
+            }
             if let Some(on) = &ons[k] {
                 mark(on, &mut nd);
             }
@@ -271,7 +288,7 @@ async fn rows_reading(txn: &Txn, plan: &JoinPlan, params: &[Datum], needed: Opti
     };
     let watched = crate::explain::watching(plan as *const JoinPlan as usize);
     let mut acc = match plan.inputs.first() {
-        Some(_) => whole(0, None).await?,
+        Some(_) => whole(0, first).await?,
         None => Vec::new(),
     };
     let mut sizes = vec![acc.len() as u64];
@@ -280,6 +297,18 @@ async fn rows_reading(txn: &Txn, plan: &JoinPlan, params: &[Datum], needed: Opti
     let mut left_width = if n > 0 { lay.width(0) } else { 0 };
     for (k, (step, def)) in plan.steps.iter().zip(plan.inputs.iter().skip(1)).enumerate() {
         let t = k + 1;
+        if removed[k] {
+            // Each row so far comes out once, its match (never read) or its NULLs alike.
+            let w = left_width + lay.width(t);
+            for r in &mut acc {
+                r.resize(w, Datum::Null);
+            }
+            left_width = w;
+            sizes.push(0);
+            looked_up.push(false);
+            steps.push(acc.len() as u64);
+            continue;
+        }
         // The key columns of the rows so far as kept, and of the table as stored (for its key
         // or index).
         let eq: Vec<(usize, usize)> = step.eq.iter().map(|&(l, r)| (to_kept(l), r)).collect();
@@ -935,6 +964,36 @@ pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, param
     rows_where_reading(txn, plan, filter, params, None).await
 }
 
+/// WHERE of a join kept in its written order, split into the part over the first table alone,
+/// which filters that table's scan (on the shards, by its key or an index where they serve it),
+/// and the rest, checked on the joined rows. Only while no RIGHT or FULL step pads the first
+/// table's columns with NULLs (a padded row would fail the pushed part after the join but never
+/// reach it before); LEFT, inner and cross steps keep or drop a first-table row whole, so the
+/// part filters it the same before the join as after (PostgreSQL pushes it down the same way).
+pub(crate) fn first_table_filter(plan: &JoinPlan, filter: Option<&Expr>) -> (Option<Expr>, Option<Expr>) {
+    let Some(f) = filter else { return (None, None) };
+    let first_width = plan.inputs.first().map_or(0, |t| t.row_len());
+    if plan.steps.iter().any(|s| matches!(s.kind, JoinKind::Right | JoinKind::Full)) || first_width == 0 {
+        return (None, Some(f.clone()));
+    }
+    let mut parts = Vec::new();
+    conjuncts(f, &mut parts);
+    let (mut first, mut rest) = (Vec::new(), Vec::new());
+    for p in parts {
+        let (mut any, mut only_first) = (false, true);
+        p.visit_columns(&mut |c| {
+            any = true;
+            only_first &= c < first_width;
+        });
+        if any && only_first {
+            first.push(p);
+        } else {
+            rest.push(p);
+        }
+    }
+    (and_all(first), and_all(rest))
+}
+
 /// [`rows_where`], reading only the columns `needed` marks (over the combined row in FROM
 /// order; None: all) besides those the join's own conditions read: the others are NULL in the
 /// rows returned, and the shards do not send them ([`columns_read`] gives a SELECT's).
@@ -953,16 +1012,17 @@ pub(crate) async fn rows_where_reading(
         }
     };
     if !inner_only || plan.inputs.len() < 2 {
+        let (first, rest) = first_table_filter(plan, filter);
         let needed = needed.map(|nd| {
             let mut nd = nd.to_vec();
-            if let Some(f) = filter {
+            if let Some(f) = &rest {
                 mark(f, &mut nd);
             }
             nd
         });
         let mut out = Vec::new();
-        for row in rows_reading(txn, plan, params, needed.as_deref()).await? {
-            if passes(filter, &row)? {
+        for row in rows_reading_first(txn, plan, params, needed.as_deref(), first).await? {
+            if passes(rest.as_ref(), &row)? {
                 out.push(row);
             }
         }

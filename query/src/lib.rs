@@ -28,6 +28,7 @@ pub mod index_join;
 pub mod info_schema;
 pub mod join;
 mod join_key;
+mod join_removal;
 pub mod json;
 pub mod json_build;
 pub mod lateral;

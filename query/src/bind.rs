@@ -25,6 +25,7 @@ mod lateral;
 mod modify_join;
 mod prepare;
 mod rename;
+mod row_compare;
 mod schema;
 mod set_config;
 mod srf;
@@ -110,6 +111,9 @@ pub struct SelectPlan {
     pub projection: Vec<Expr>,
     pub order_by: Vec<SortKey>,
     pub limit: Option<Expr>,
+    /// `FETCH FIRST n ROWS WITH TIES`: LIMIT also keeps the rows after the n-th that tie with
+    /// it in ORDER BY.
+    pub limit_ties: bool,
     pub offset: Option<Expr>,
     /// Window function calls ([`crate::window`]): call k's value is `Agg(aggs.len() + k)`.
     pub windows: Vec<crate::window::WindowCall>,
@@ -136,6 +140,7 @@ impl SelectPlan {
             projection,
             order_by: vec![],
             limit: None,
+            limit_ties: false,
             offset: None,
             grouping_sets: vec![],
             group_dependent: 0,
@@ -1472,9 +1477,6 @@ impl Binder<'_> {
             return self.select_query(&q);
         }
         let keep_unknown = std::mem::take(&mut self.sub.keep_unknown);
-        if q.fetch.is_some() {
-            return Err(SqlError::unsupported("FETCH is not supported yet"));
-        }
         let for_update = match q.locks.as_slice() {
             [] => None,
             [l] if l.of.is_none() => {
@@ -1710,6 +1712,14 @@ impl Binder<'_> {
             }
             Some(_) => return Err(SqlError::syntax(",")),
         }
+        let mut limit_ties = false;
+        if let Some(f) = &q.fetch {
+            self.srf.ban(Some("LIMIT"));
+            (limit, limit_ties) = self.fetch_clause(f, limit.is_some(), !order_by.is_empty())?;
+        }
+        if limit_ties && for_update.is_some() {
+            return Err(SqlError::unsupported("FETCH ... WITH TIES with FOR UPDATE/SHARE is not supported yet"));
+        }
         for e in projection.iter_mut().filter(|_| !keep_unknown) {
             if e.ty() == SqlType::Unknown {
                 *e = self.coerce(e.clone(), SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))?;
@@ -1768,11 +1778,37 @@ impl Binder<'_> {
             projection,
             order_by,
             limit,
+            limit_ties,
             offset,
             windows,
             srfs,
         };
         Ok((Plan::Select(Box::new(plan)), columns))
+    }
+
+    /// `FETCH {FIRST | NEXT} [n] {ROW | ROWS} {ONLY | WITH TIES}` (SQL's LIMIT; n defaults to
+    /// 1): the LIMIT it sets and whether it keeps ties. `has_limit`: a LIMIT clause came too,
+    /// which PostgreSQL's grammar refuses.
+    pub(crate) fn fetch_clause(
+        &mut self,
+        f: &ast::Fetch,
+        has_limit: bool,
+        ordered: bool,
+    ) -> Result<(Option<Expr>, bool)> {
+        if has_limit {
+            return Err(SqlError::syntax("FETCH"));
+        }
+        if f.percent {
+            return Err(SqlError::syntax("PERCENT"));
+        }
+        if f.with_ties && !ordered {
+            return Err(SqlError::new(code::SYNTAX_ERROR, "WITH TIES cannot be specified without ORDER BY clause"));
+        }
+        let n = match &f.quantity {
+            Some(e) => self.count_expr(e, "LIMIT")?,
+            None => Expr::Const(Datum::Int8(1), SqlType::Int8),
+        };
+        Ok((Some(n), f.with_ties))
     }
 
     /// A plain table in FROM, with the name it is known by.
@@ -2597,6 +2633,12 @@ impl Binder<'_> {
 
     /// A boolean condition (WHERE): PostgreSQL's 42804 when it is not boolean.
     fn condition(&mut self, e: &ast::Expr, scope: Option<&Scope>, what: &str) -> Result<Expr> {
+        // A row IN (SELECT ...) AND-ed at the top of a filter: true alone matters there.
+        let rewritten = match what {
+            "WHERE" | "JOIN/ON" => row_compare::filter_in_subqueries(e).transpose()?,
+            _ => None,
+        };
+        let e = rewritten.as_ref().unwrap_or(e);
         let saved = self.allow_aggs;
         self.allow_aggs = false;
         let b = self.expr(e, scope);
@@ -2826,7 +2868,16 @@ impl Binder<'_> {
                 };
                 self.binary(left, &op, right, scope)?
             }
-            E::BinaryOp { left, op, right } => self.binary(left, op, right, scope)?,
+            E::BinaryOp { left, op, right } => match row_compare::comparison(left, op, right) {
+                Some(rewritten) => self.expr(&rewritten?, scope)?,
+                None => self.binary(left, op, right, scope)?,
+            },
+            E::In { expr, target: ast::InTarget::List(list), negated, .. }
+                if row_compare::in_list(expr, list, *negated).is_some() =>
+            {
+                let rewritten = row_compare::in_list(expr, list, *negated).expect("checked");
+                self.expr(&rewritten?, scope)?
+            }
             E::Collate { expr, collation } => {
                 // Orbit compares text bytewise, which is the C collation (the database's
                 // default, C.UTF-8): those names are accepted, others are not there.
@@ -2969,6 +3020,12 @@ impl Binder<'_> {
             }
             E::Ceil { .. } | E::Floor { .. } | E::Position { .. } | E::Substring { .. } | E::Trim { .. } => {
                 self.special_function(e, scope)?
+            }
+            E::In { expr, target: ast::InTarget::Subquery(q), negated, .. }
+                if row_compare::in_subquery(expr, q, *negated, false).is_some() =>
+            {
+                let rewritten = row_compare::in_subquery(expr, q, *negated, false).expect("checked");
+                self.expr(&rewritten?, scope)?
             }
             E::Subquery(_) | E::Exists { .. } | E::In { target: ast::InTarget::Subquery(_), .. } => {
                 self.sublink(e, scope)?

@@ -1104,6 +1104,12 @@ fn key_prefix(table: &TableDef, filter: &Expr, params: &[Datum]) -> Result<Optio
 async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
     let limit = count(p.limit.as_ref(), params, "LIMIT", code::INVALID_ROW_COUNT_IN_LIMIT_CLAUSE)?;
     let offset = count(p.offset.as_ref(), params, "OFFSET", code::INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE)?;
+    if p.limit_ties && p.limit.is_some() && limit.is_none() {
+        return Err(SqlError::new(
+            code::INVALID_ROW_COUNT_IN_LIMIT_CLAUSE,
+            "row count cannot be null in FETCH FIRST ... WITH TIES clause",
+        ));
+    }
     if limit == Some(0) {
         // PostgreSQL's Limit node asks its input for nothing: no row is read or computed, so
         // nothing below can fail.

@@ -564,13 +564,25 @@ pub async fn finish(
         drop(keys);
         out = crate::sort_key::permute(out, &perm);
     }
+    // FETCH ... WITH TIES: rows i and j sort alike (equal ORDER BY values, NULLs alike).
+    let ties = p.limit_ties && limit.is_some();
+    let nkeys = p.order_by.len();
+    let tie = |out: &[(Vec<Datum>, Row)], i: usize, j: usize| {
+        (0..nkeys).all(|k| match (out[i].0.get(k), out[j].0.get(k)) {
+            (Some(a), Some(b)) => crate::group_key::same(a, b),
+            _ => false,
+        })
+    };
     if p.distinct == Distinct::None {
-        return Ok(out
-            .into_iter()
-            .skip(offset.unwrap_or(0) as usize)
-            .take(limit.map_or(usize::MAX, |l| l as usize))
-            .map(|(_, r)| r)
-            .collect());
+        let skip = (offset.unwrap_or(0) as usize).min(out.len());
+        let mut end = skip.saturating_add(limit.map_or(usize::MAX, |l| l as usize)).min(out.len());
+        if ties && end > skip {
+            while end < out.len() && tie(&out, end - 1, end) {
+                end += 1;
+            }
+        }
+        out.truncate(end);
+        return Ok(out.into_iter().skip(skip).map(|(_, r)| r).collect());
     }
     let mut held = Held::new(txn.memory(), "DISTINCT");
     let (skip, take) = (offset.unwrap_or(0) as usize, limit.map_or(usize::MAX, |l| l as usize));
@@ -593,7 +605,7 @@ pub async fn finish(
     let mut firsts: Vec<usize> = Vec::new();
     let mut wanted: Vec<usize> = Vec::new();
     for (i, item) in out.iter().enumerate() {
-        if wanted.len() >= take {
+        if wanted.len() >= take && !(ties && take > 0 && wanted.last().is_some_and(|&w| tie(&out, w, i))) {
             break;
         }
         ticker.tick(1).await?;

@@ -400,6 +400,7 @@ impl Binder<'_> {
         upper_sp.order_by = std::mem::take(&mut sp.order_by);
         upper_sp.distinct = std::mem::replace(&mut sp.distinct, Distinct::None);
         upper_sp.limit = sp.limit.take();
+        upper_sp.limit_ties = std::mem::take(&mut sp.limit_ties);
         upper_sp.offset = sp.offset.take();
         // Window functions and set-returning functions run over the groups: over its rows.
         upper_sp.windows = std::mem::take(&mut sp.windows);

@@ -224,9 +224,6 @@ impl Binder<'_> {
     /// A query whose body is not a SELECT: a SELECT over the body's rows applies ORDER BY
     /// and LIMIT.
     fn set_query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
-        if q.fetch.is_some() {
-            return Err(SqlError::unsupported("FETCH is not supported yet"));
-        }
         let set_op = match q.body.as_ref() {
             ast::SetExpr::SetOperation { op, .. } => Some(match op {
                 ast::SetOperator::Intersect => "INTERSECT",
@@ -292,7 +289,11 @@ impl Binder<'_> {
             }
             Some(_) => return Err(SqlError::syntax(",")),
         }
-        let plan = SelectPlan { order_by, limit, offset, ..SelectPlan::reading(def, projection) };
+        let mut limit_ties = false;
+        if let Some(f) = &q.fetch {
+            (limit, limit_ties) = self.fetch_clause(f, limit.is_some(), !order_by.is_empty())?;
+        }
+        let plan = SelectPlan { order_by, limit, limit_ties, offset, ..SelectPlan::reading(def, projection) };
         Ok((Plan::Select(Box::new(plan)), cols))
     }
 

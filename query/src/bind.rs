@@ -23,6 +23,7 @@ mod grouping;
 mod index_exprs;
 mod lateral;
 mod modify_join;
+mod ordered_set;
 mod prepare;
 mod rename;
 mod row_compare;
@@ -3251,7 +3252,7 @@ impl Binder<'_> {
             return Ok(e);
         }
         if !f.within_group.is_empty() {
-            return Err(SqlError::unsupported("WITHIN GROUP is not supported yet"));
+            return self.ordered_set_call(f, &name, scope);
         }
         // An aggregate with OVER: aggregates may be in its arguments.
         let window_agg = std::mem::take(&mut self.window.aggregate);

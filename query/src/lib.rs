@@ -34,6 +34,7 @@ pub mod json_build;
 pub mod lateral;
 pub mod memory;
 pub mod numeric;
+pub mod ordered_set;
 pub mod prepared;
 pub mod regtypes;
 pub mod relation;

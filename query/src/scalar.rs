@@ -93,6 +93,8 @@ pub enum Builtin {
     Json(crate::json_build::JsonFn),
     /// Catalog functions of [`crate::catalog_fns`] (pg_get_serial_sequence, ...).
     Catalog(crate::catalog_fns::CatalogFn),
+    /// The final step of an ordered-set aggregate ([`crate::ordered_set`]).
+    OrderedSet(crate::ordered_set::OrderedSetFn),
 }
 
 impl Builtin {
@@ -110,6 +112,10 @@ impl Builtin {
         }
         if let Builtin::Catalog(f) = self {
             return f.strict();
+        }
+        if let Builtin::OrderedSet(_) = self {
+            // A NULL fraction inside an array of them gives a NULL element, not a NULL array.
+            return false;
         }
         !matches!(
             self,
@@ -221,6 +227,9 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     }
     if let Builtin::Catalog(f) = f {
         return crate::catalog_fns::call(f, args);
+    }
+    if let Builtin::OrderedSet(f) = f {
+        return crate::ordered_set::call(f, args);
     }
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
     if let Datum::Numeric(_) = a(0) {
@@ -473,7 +482,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             (x, y) if compare(x, y) == Some(Ordering::Equal) => Datum::Null,
             (x, _) => x.clone(),
         },
-        Builtin::Array(_) | Builtin::Json(_) | Builtin::Catalog(_) => {
+        Builtin::Array(_) | Builtin::Json(_) | Builtin::Catalog(_) | Builtin::OrderedSet(_) => {
             return Err(SqlError::internal("function dispatched above"))
         }
         Builtin::ConstraintDef => {

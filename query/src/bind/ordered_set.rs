@@ -1,0 +1,135 @@
+//! Binding of the ordered-set aggregates `percentile_cont`, `percentile_disc` and `mode`
+//! (`... WITHIN GROUP (ORDER BY x)`): the group's non-NULL `x` values are collected in order
+//! by an `array_agg(x ORDER BY ...) FILTER (WHERE x IS NOT NULL ...)` bound as any aggregate (so
+//! grouping, FILTER, outer-level aggregates and the shards' partial states work as for
+//! array_agg), and [`crate::ordered_set`] reads them once per group.
+
+use super::{no_function, Binder, Scope};
+use crate::error::{code, Result, SqlError};
+use crate::expr::Expr;
+use crate::ordered_set::OrderedSetFn;
+use crate::scalar::Builtin;
+use orbit_engine::table::SqlType;
+use sqlparser::ast;
+
+/// The plain aggregates: with WITHIN GROUP, PostgreSQL finds no function of those arguments.
+const PLAIN_AGGREGATES: &[&str] = &[
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "string_agg",
+    "array_agg",
+    "json_agg",
+    "jsonb_agg",
+    "bool_and",
+    "bool_or",
+    "every",
+    "variance",
+    "var_samp",
+    "var_pop",
+    "stddev",
+    "stddev_samp",
+    "stddev_pop",
+];
+
+impl Binder<'_> {
+    pub(super) fn ordered_set_call(&mut self, f: &ast::Function, name: &str, scope: Option<&Scope>) -> Result<Expr> {
+        match name {
+            "percentile_cont" | "percentile_disc" | "mode" => {}
+            "rank" | "dense_rank" | "percent_rank" | "cume_dist" => {
+                return Err(SqlError::unsupported(format!(
+                    "the hypothetical-set aggregate {name}(...) WITHIN GROUP is not supported yet"
+                )))
+            }
+            // PostgreSQL looks for an ordered-set aggregate of the direct and ordering
+            // arguments' types together, and names them (below).
+            n if PLAIN_AGGREGATES.contains(&n) => {}
+            _ => {
+                return Err(SqlError::new(code::UNDEFINED_FUNCTION, format!("function {name} does not exist")).hint(
+                    "No function matches the given name and argument types. You might need to add explicit type casts.",
+                ))
+            }
+        }
+        if f.over.is_some() {
+            return Err(SqlError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("OVER is not supported for ordered-set aggregate {name}"),
+            ));
+        }
+        let direct: Vec<&ast::Expr> = match &f.args {
+            ast::FunctionArguments::None => vec![],
+            ast::FunctionArguments::List(l) if l.duplicate_treatment.is_none() && l.clauses.is_empty() => l
+                .args
+                .iter()
+                .map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
+                    _ => Err(SqlError::unsupported("this argument of an ordered-set aggregate is not supported")),
+                })
+                .collect::<Result<_>>()?,
+            _ => {
+                return Err(SqlError::unsupported("DISTINCT or ORDER BY in the arguments of an ordered-set aggregate"))
+            }
+        };
+        // The direct argument: a fraction (or an array of them) per group, over the group.
+        let mut direct_bound = Vec::with_capacity(direct.len());
+        for d in &direct {
+            direct_bound.push(self.expr(d, scope)?);
+        }
+        let [o] = f.within_group.as_slice() else {
+            let mut types: Vec<SqlType> = direct_bound.iter().map(|d| d.ty()).collect();
+            types.extend(std::iter::repeat_n(SqlType::Unknown, f.within_group.len()));
+            return Err(no_function(name, &types));
+        };
+        let x = &o.expr;
+        let filter = f.filter.as_ref().map(|c| format!(" AND ({c})")).unwrap_or_default();
+        let text = format!("array_agg({x} ORDER BY {o}) FILTER (WHERE ({x}) IS NOT NULL{filter})");
+        let dialect = sqlparser::dialect::PostgreSqlDialect {};
+        let call = sqlparser::parser::Parser::new(&dialect)
+            .try_with_sql(&text)
+            .and_then(|mut p| p.parse_expr())
+            .map_err(|e| SqlError::internal(format!("ordered-set aggregate rewrite: {e}")))?;
+        let values = self.expr(&call, scope)?;
+        let elem = values.ty().elem().unwrap_or(SqlType::Unknown);
+        let mut types: Vec<SqlType> = direct_bound.iter().map(|d| d.ty()).collect();
+        types.push(elem);
+        if PLAIN_AGGREGATES.contains(&name) {
+            return Err(no_function(name, &types));
+        }
+        if matches!(elem, SqlType::Array(_)) {
+            return Err(SqlError::unsupported(format!("{name} over arrays is not supported yet")));
+        }
+        let fraction = |b: &mut Binder, e: Expr| -> Result<(Expr, bool)> {
+            match e.ty() {
+                SqlType::Array(a) if a.elem().is_numeric() || a.elem() == SqlType::Unknown => {
+                    let to = SqlType::Float8.array_of().expect("float8[]");
+                    Ok((b.coerce(e, to, super::CastContext::Implicit, |_| no_function(name, &types))?, true))
+                }
+                t if t.is_numeric() || t == SqlType::Unknown => Ok((
+                    b.coerce(e, SqlType::Float8, super::CastContext::Implicit, |_| no_function(name, &types))?,
+                    false,
+                )),
+                _ => Err(no_function(name, &types)),
+            }
+        };
+        let (func, args, ty) = match (name, direct_bound.len()) {
+            ("mode", 0) => (OrderedSetFn::Mode, vec![values], elem),
+            ("percentile_cont", 1) => {
+                if !elem.is_numeric() {
+                    return Err(no_function(name, &types));
+                }
+                let (p, many) = fraction(self, direct_bound.remove(0))?;
+                let ty = if many { SqlType::Float8.array_of().expect("float8[]") } else { SqlType::Float8 };
+                (OrderedSetFn::PercentileCont { many }, vec![values, p], ty)
+            }
+            ("percentile_disc", 1) => {
+                let (p, many) = fraction(self, direct_bound.remove(0))?;
+                let ty = if many { elem.array_of().ok_or_else(|| no_function(name, &types))? } else { elem };
+                (OrderedSetFn::PercentileDisc { many }, vec![values, p], ty)
+            }
+            _ => return Err(no_function(name, &types)),
+        };
+        Ok(Expr::Call(Builtin::OrderedSet(func), args, ty))
+    }
+}

@@ -3331,7 +3331,7 @@ impl Binder<'_> {
             // json[b]_agg(DISTINCT x): distinct JSON texts, in x's order (PostgreSQL sorts
             // the values to remove duplicates).
             let json_inputs = if distinct { bound.clone() } else { Vec::new() };
-            let json_agg = self.json_aggregate(&name, &mut bound)?;
+            let json_agg = self.json_aggregate(&name, &mut bound, &args, scope)?;
             let mut written: Vec<String> = bound.iter().map(|a| format!("{a:?}")).collect();
             if json_agg.is_some() {
                 written.extend(json_inputs.iter().map(|a| format!("{a:?}")));

@@ -32,8 +32,9 @@ pub enum JsonFn {
     Item,
     /// One key/value aggregate input as `"key" : value` (json_object_agg's step).
     Pair,
-    /// json_agg's / jsonb_agg's final step over the items' texts.
-    AggArray { jsonb: bool },
+    /// json_agg's / jsonb_agg's final step over the items' texts. `nested`: the items are
+    /// arrays or records, which json_agg separates with a line break too (`[[1], \n [2]]`).
+    AggArray { jsonb: bool, nested: bool },
     /// json_object_agg's / jsonb_object_agg's final step over the pairs' texts.
     AggObject { jsonb: bool },
     /// to_json / to_jsonb / row_to_json of a whole-row reference (`to_json(t)`): alternating
@@ -57,7 +58,7 @@ impl JsonFn {
             JsonFn::To { jsonb: true }
             | JsonFn::BuildObject { jsonb: true }
             | JsonFn::BuildArray { jsonb: true }
-            | JsonFn::AggArray { jsonb: true }
+            | JsonFn::AggArray { jsonb: true, .. }
             | JsonFn::AggObject { jsonb: true }
             | JsonFn::Record { jsonb: true } => SqlType::Jsonb,
             JsonFn::Item | JsonFn::Pair | JsonFn::RecordText => SqlType::Text,
@@ -299,11 +300,13 @@ pub fn call(f: JsonFn, args: Vec<Datum>) -> Result<Datum> {
             write(&mut out, args.get(1).unwrap_or(&Datum::Null))?;
             Ok(Datum::Text(out))
         }
-        JsonFn::AggArray { jsonb } => {
+        JsonFn::AggArray { jsonb, nested } => {
             out.push('[');
             for (i, item) in items(&args[0]).enumerate() {
                 if i > 0 {
-                    out.push_str(", ");
+                    // PostgreSQL's json_agg_transfn: the break goes before a non-NULL array or
+                    // record only.
+                    out.push_str(if nested && !jsonb && item != "null" { ", \n " } else { ", " });
                 }
                 push_bounded(&mut out, item)?;
             }

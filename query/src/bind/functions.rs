@@ -465,11 +465,22 @@ impl Binder<'_> {
         &mut self,
         name: &str,
         bound: &mut Vec<Expr>,
+        written: &[&ast::Expr],
+        scope: Option<&Scope>,
     ) -> Result<Option<crate::json_build::JsonFn>> {
         use crate::json_build::JsonFn;
         let jsonb = name.starts_with("jsonb");
+        // json_agg(t) of a whole row: each row as a JSON object (as to_json(t)), not its text.
+        if let ([ast::Expr::Identifier(id)], [_], "json_agg" | "jsonb_agg") = (written, bound.as_slice(), name) {
+            if let Some(record) = super::whole_row::whole_row_record(scope, &crate::bind::fold(id), jsonb) {
+                bound[0] = record;
+            }
+        }
+        let nested = matches!(bound.first().map(|b| b.ty()), Some(SqlType::Array(_)))
+            || matches!(bound.first(), Some(Expr::Call(Builtin::Json(JsonFn::Record { .. }), _, _)))
+                && matches!(written.first(), Some(ast::Expr::Identifier(_)));
         let (step, fin, arity) = match name {
-            "json_agg" | "jsonb_agg" => (JsonFn::Item, JsonFn::AggArray { jsonb }, 1),
+            "json_agg" | "jsonb_agg" => (JsonFn::Item, JsonFn::AggArray { jsonb, nested }, 1),
             "json_object_agg" | "jsonb_object_agg" => (JsonFn::Pair, JsonFn::AggObject { jsonb }, 2),
             _ => return Ok(None),
         };

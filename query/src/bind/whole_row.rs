@@ -36,14 +36,7 @@ impl Binder<'_> {
         else {
             return Ok(None);
         };
-        let Some(columns) = whole_row_columns(scope, &fold(id)) else { return Ok(None) };
-        let mut args = Vec::with_capacity(columns.len() * 2);
-        for (n, e) in columns {
-            args.push(Expr::Const(Datum::Text(n), SqlType::Text));
-            args.push(e);
-        }
-        let f = JsonFn::Record { jsonb };
-        Ok(Some(Expr::Call(Builtin::Json(f), args, f.ty())))
+        Ok(whole_row_record(scope, &fold(id), jsonb))
     }
 }
 
@@ -68,6 +61,19 @@ fn whole_row_columns(scope: Option<&Scope>, alias: &str) -> Option<Vec<(String, 
             Some(def.columns.iter().enumerate().map(|(i, c)| (c.name.clone(), Expr::Column(off + i, c.ty))).collect())
         }
     }
+}
+
+/// A whole-row reference as a JSON object (to_json(t), json_agg(t)), or None when `alias`
+/// names no FROM item of `scope` (or names a column).
+pub(super) fn whole_row_record(scope: Option<&Scope>, alias: &str, jsonb: bool) -> Option<Expr> {
+    let columns = whole_row_columns(scope, alias)?;
+    let mut args = Vec::with_capacity(columns.len() * 2);
+    for (n, e) in columns {
+        args.push(Expr::Const(Datum::Text(n), SqlType::Text));
+        args.push(e);
+    }
+    let f = JsonFn::Record { jsonb };
+    Some(Expr::Call(Builtin::Json(f), args, f.ty()))
 }
 
 /// A whole-row reference outside to_json: the record's text ([`JsonFn::RecordText`]), or None

@@ -2873,6 +2873,8 @@ impl Binder<'_> {
                 Some(rewritten) => self.expr(&rewritten?, scope)?,
                 None => self.binary(left, op, right, scope)?,
             },
+            E::IsDistinctFrom(a, b) => self.expr(&row_compare::distinct_from(a, b, true)?, scope)?,
+            E::IsNotDistinctFrom(a, b) => self.expr(&row_compare::distinct_from(a, b, false)?, scope)?,
             E::In { expr, target: ast::InTarget::List(list), negated, .. }
                 if row_compare::in_list(expr, list, *negated).is_some() =>
             {

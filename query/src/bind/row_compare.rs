@@ -186,3 +186,36 @@ pub(super) fn filter_in_subqueries(e: &E) -> Option<Result<E>> {
         _ => None,
     }
 }
+
+/// `a IS [NOT] DISTINCT FROM b`: equality where NULL equals NULL and differs from any value,
+/// never NULL itself; of rows, element by element. Written as
+/// `CASE WHEN a IS NULL THEN b IS NULL WHEN b IS NULL THEN false ELSE a = b END` (its
+/// negation for IS DISTINCT FROM).
+pub(super) fn distinct_from(a: &E, b: &E, distinct: bool) -> Result<E> {
+    let same = match (row_items(a), row_items(b)) {
+        (Some(l), Some(r)) => {
+            if l.len() != r.len() {
+                return Err(SqlError::new(code::SYNTAX_ERROR, "unequal number of entries in row expressions"));
+            }
+            let mut parts = l.iter().zip(&r).map(|(x, y)| not_distinct(x, y));
+            let first = parts.next().ok_or_else(|| SqlError::unsupported("comparison of zero-column rows"))?;
+            nested(parts.fold(first, |acc, p| bin(acc, B::And, p)))
+        }
+        _ => not_distinct(a, b),
+    };
+    Ok(if distinct { E::UnaryOp { op: ast::UnaryOperator::Not, expr: Box::new(same) } } else { same })
+}
+
+fn not_distinct(a: &E, b: &E) -> E {
+    let is_null = |e: &E| E::IsNull(Box::new(nested(e.clone())));
+    nested(E::Case {
+        case_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions: vec![
+            ast::CaseWhen { condition: is_null(a), result: is_null(b) },
+            ast::CaseWhen { condition: is_null(b), result: E::Value(ast::Value::Boolean(false).into()) },
+        ],
+        else_result: Some(Box::new(bin(nested(a.clone()), B::Eq, nested(b.clone())))),
+    })
+}

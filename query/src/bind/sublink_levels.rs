@@ -375,16 +375,16 @@ impl Binder<'_> {
                 "a correlated subquery read both before and after grouping is not supported yet",
             ));
         }
-        if !sp.grouping_sets.is_empty() {
-            return Err(SqlError::unsupported(
-                "correlated subqueries over the groups of a query with grouping sets are not supported yet",
-            ));
-        }
         let (upper_links, lower_links): (Vec<SubLink>, Vec<SubLink>) =
             corr.into_iter().partition(|l| upper.contains(&l.id));
-        // The grouped rows: the GROUP BY values, then the aggregates.
-        let ng = sp.group_by.len();
+        // The grouped rows: the GROUP BY values, with grouping sets the number of the group's
+        // set (what grouping() reads, as over a group), then the aggregates.
+        let mut ng = sp.group_by.len();
         let mut projection: Vec<Expr> = sp.group_by.iter().enumerate().map(|(k, g)| Expr::Column(k, g.ty())).collect();
+        if !sp.grouping_sets.is_empty() {
+            projection.push(Expr::Column(ng, SqlType::Int4));
+            ng += 1;
+        }
         projection.extend(sp.aggs.iter().enumerate().map(|(j, a)| Expr::Agg(j, a.ty)));
         let columns: Vec<ColumnDef> = projection
             .iter()

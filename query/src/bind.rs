@@ -21,6 +21,7 @@ mod foreign_keys;
 mod functions;
 mod grouping;
 mod index_exprs;
+mod json_ops;
 mod lateral;
 mod modify_join;
 mod ordered_set;
@@ -3156,6 +3157,26 @@ impl Binder<'_> {
         if let Some(c) = c {
             return self.compare(c, l, r);
         }
+        let (l, r) = match op {
+            B::HashArrow
+            | B::HashLongArrow
+            | B::Question
+            | B::QuestionPipe
+            | B::QuestionAnd
+            | B::HashMinus
+            | B::AtArrow
+            | B::ArrowAt
+            | B::StringConcat
+            | B::Minus
+                if matches!(l.ty(), SqlType::Json | SqlType::Jsonb) || r.ty() == SqlType::Jsonb =>
+            {
+                if let Some(e) = self.json_binary(op, l.clone(), r.clone())? {
+                    return Ok(e);
+                }
+                (l, r)
+            }
+            _ => (l, r),
+        };
         if Self::is_array_op(op, &l, &r) {
             return self.array_binary(op, l, r);
         }
@@ -3487,6 +3508,9 @@ impl Binder<'_> {
             bound.push(self.expr(a, scope)?);
         }
         if let Some(e) = self.datetime_function(&name, f, &mut bound)? {
+            return Ok(e);
+        }
+        if let Some(e) = self.json_function(&name, &mut bound)? {
             return Ok(e);
         }
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();

@@ -6,6 +6,8 @@
 use crate::error::{code, Result, SqlError};
 use std::cmp::Ordering;
 
+pub mod ops;
+
 /// Nesting deeper than this is refused with 54001, as PostgreSQL refuses at its stack depth
 /// limit (which allows thousands of levels): parsing, normalizing and printing recurse, and 256
 /// levels fit in 1 MiB of stack in an unoptimized build (a shard thread has 2 MiB).

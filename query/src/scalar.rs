@@ -95,6 +95,8 @@ pub enum Builtin {
     Catalog(crate::catalog_fns::CatalogFn),
     /// The final step of an ordered-set aggregate ([`crate::ordered_set`]).
     OrderedSet(crate::ordered_set::OrderedSetFn),
+    /// The json operators and functions of [`crate::json::ops`].
+    JsonOp(crate::json::ops::JsonOpFn),
 }
 
 impl Builtin {
@@ -230,6 +232,9 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     }
     if let Builtin::OrderedSet(f) = f {
         return crate::ordered_set::call(f, args);
+    }
+    if let Builtin::JsonOp(f) = f {
+        return crate::json::ops::call(f, args);
     }
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
     if let Datum::Numeric(_) = a(0) {
@@ -482,7 +487,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             (x, y) if compare(x, y) == Some(Ordering::Equal) => Datum::Null,
             (x, _) => x.clone(),
         },
-        Builtin::Array(_) | Builtin::Json(_) | Builtin::Catalog(_) | Builtin::OrderedSet(_) => {
+        Builtin::Array(_) | Builtin::Json(_) | Builtin::Catalog(_) | Builtin::OrderedSet(_) | Builtin::JsonOp(_) => {
             return Err(SqlError::internal("function dispatched above"))
         }
         Builtin::ConstraintDef => {

@@ -1,0 +1,164 @@
+//! Binding of the json/jsonb operators `#>`, `#>>`, `?`, `?|`, `?&`, `@>`, `<@`, `-`, `#-`,
+//! `||` and the functions jsonb_set, jsonb_insert, jsonb_pretty, json[b]_typeof,
+//! json[b]_array_length, json[b]_strip_nulls and json[b]_extract_path[_text] (evaluated by
+//! [`crate::json::ops`]), with PostgreSQL's operand types and errors.
+
+use super::{no_function, op_error, Binder};
+use crate::error::Result;
+use crate::expr::Expr;
+use crate::json::ops::JsonOpFn;
+use crate::scalar::Builtin;
+use crate::types::CastContext;
+use orbit_engine::table::{Datum, SqlType};
+use sqlparser::ast::BinaryOperator as B;
+
+fn is_json(t: SqlType) -> bool {
+    matches!(t, SqlType::Json | SqlType::Jsonb)
+}
+
+fn text_array() -> SqlType {
+    SqlType::Text.array_of().expect("text[]")
+}
+
+fn call(f: JsonOpFn, args: Vec<Expr>, ty: SqlType) -> Expr {
+    Expr::Call(Builtin::JsonOp(f), args, ty)
+}
+
+impl Binder<'_> {
+    /// `l op r` when it is a json operator (None: not one of them, or not over json).
+    pub(super) fn json_binary(&mut self, op: &B, l: Expr, r: Expr) -> Result<Option<Expr>> {
+        let (lt, rt) = (l.ty(), r.ty());
+        let jsonb_pair = |op: &B| matches!(op, B::AtArrow | B::ArrowAt | B::StringConcat);
+        // `'{"a":1}' @> j` with an untyped left side reads it as jsonb too.
+        let applies = match op {
+            B::HashArrow | B::HashLongArrow | B::Question | B::QuestionPipe | B::QuestionAnd | B::HashMinus => {
+                is_json(lt)
+            }
+            B::Minus => lt == SqlType::Jsonb,
+            // json has no @> / <@ (PostgreSQL: operator does not exist); json || text is text's.
+            B::AtArrow | B::ArrowAt if lt == SqlType::Json => true,
+            _ if jsonb_pair(op) => lt == SqlType::Jsonb || (lt == SqlType::Unknown && rt == SqlType::Jsonb),
+            _ => false,
+        };
+        if !applies {
+            return Ok(None);
+        }
+        let sym = op.to_string();
+        let err = move || op_error(lt, &sym, rt);
+        let jsonb_only = |b: &mut Binder, e: Expr| b.coerce(e, SqlType::Jsonb, CastContext::Implicit, |_| err());
+        Ok(Some(match op {
+            B::HashArrow | B::HashLongArrow => {
+                let as_text = matches!(op, B::HashLongArrow);
+                let r = self.coerce(r, text_array(), CastContext::Implicit, |_| err())?;
+                let ty = if as_text { SqlType::Text } else { lt };
+                call(JsonOpFn::PathGet { as_text }, vec![l, r], ty)
+            }
+            _ if lt != SqlType::Jsonb && !(lt == SqlType::Unknown && jsonb_pair(op)) => return Err(err()),
+            B::Question => {
+                let r = self.coerce(r, SqlType::Text, CastContext::Implicit, |_| err())?;
+                call(JsonOpFn::Exists, vec![l, r], SqlType::Bool)
+            }
+            B::QuestionPipe | B::QuestionAnd => {
+                let r = self.coerce(r, text_array(), CastContext::Implicit, |_| err())?;
+                let f = if matches!(op, B::QuestionPipe) { JsonOpFn::ExistsAny } else { JsonOpFn::ExistsAll };
+                call(f, vec![l, r], SqlType::Bool)
+            }
+            B::AtArrow | B::ArrowAt => {
+                let (l, r) = (jsonb_only(self, l)?, jsonb_only(self, r)?);
+                let args = if matches!(op, B::AtArrow) { vec![l, r] } else { vec![r, l] };
+                call(JsonOpFn::Contains, args, SqlType::Bool)
+            }
+            B::StringConcat => {
+                let (l, r) = (jsonb_only(self, l)?, jsonb_only(self, r)?);
+                call(JsonOpFn::Concat, vec![l, r], SqlType::Jsonb)
+            }
+            B::Minus => {
+                let r = match rt {
+                    SqlType::Int2 | SqlType::Int4 => self.coerce(r, SqlType::Int4, CastContext::Implicit, |_| err())?,
+                    SqlType::Unknown => self.coerce(r, SqlType::Text, CastContext::Implicit, |_| err())?,
+                    t if t.is_string() => self.coerce(r, SqlType::Text, CastContext::Implicit, |_| err())?,
+                    _ => return Err(err()),
+                };
+                call(JsonOpFn::Delete, vec![l, r], SqlType::Jsonb)
+            }
+            B::HashMinus => {
+                let r = self.coerce(r, text_array(), CastContext::Implicit, |_| err())?;
+                call(JsonOpFn::DeletePath, vec![l, r], SqlType::Jsonb)
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    /// The json functions of this module (None: `name` is none of them).
+    pub(super) fn json_function(&mut self, name: &str, bound: &mut Vec<Expr>) -> Result<Option<Expr>> {
+        let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
+        let nf = || no_function(name, &types);
+        let first_json = |want_jsonb: bool| match types.first() {
+            Some(SqlType::Jsonb) => want_jsonb,
+            Some(SqlType::Json) => !want_jsonb,
+            Some(SqlType::Unknown) => true,
+            _ => false,
+        };
+        let jsonb = name.starts_with("jsonb");
+        let doc_ty = if jsonb { SqlType::Jsonb } else { SqlType::Json };
+        let e = match name {
+            "jsonb_set" | "jsonb_insert" if (3..=4).contains(&bound.len()) && first_json(true) => {
+                let mut args = Vec::with_capacity(4);
+                let mut it = std::mem::take(bound).into_iter();
+                let doc = it.next().expect("3 or 4");
+                args.push(self.coerce(doc, SqlType::Jsonb, CastContext::Implicit, |_| nf())?);
+                let path = it.next().expect("3 or 4");
+                args.push(self.coerce(path, text_array(), CastContext::Implicit, |_| nf())?);
+                let new = it.next().expect("3 or 4");
+                args.push(self.coerce(new, SqlType::Jsonb, CastContext::Implicit, |_| nf())?);
+                let flag = match it.next() {
+                    Some(b) => self.coerce(b, SqlType::Bool, CastContext::Implicit, |_| nf())?,
+                    // jsonb_set's create_if_missing defaults to true, jsonb_insert's insert_after to false.
+                    None => Expr::Const(Datum::Bool(name == "jsonb_set"), SqlType::Bool),
+                };
+                args.push(flag);
+                let f = if name == "jsonb_set" { JsonOpFn::Set } else { JsonOpFn::Insert };
+                call(f, args, SqlType::Jsonb)
+            }
+            "jsonb_pretty" if bound.len() == 1 && first_json(true) => {
+                let d = self.coerce(bound.remove(0), SqlType::Jsonb, CastContext::Implicit, |_| nf())?;
+                call(JsonOpFn::Pretty, vec![d], SqlType::Text)
+            }
+            "json_typeof" | "jsonb_typeof" | "json_array_length" | "jsonb_array_length" | "json_strip_nulls"
+            | "jsonb_strip_nulls"
+                if bound.len() == 1 && first_json(jsonb) =>
+            {
+                let d = self.coerce(bound.remove(0), doc_ty, CastContext::Implicit, |_| nf())?;
+                let (f, ty) = if name.ends_with("typeof") {
+                    (JsonOpFn::Typeof, SqlType::Text)
+                } else if name.ends_with("array_length") {
+                    (JsonOpFn::ArrayLength, SqlType::Int4)
+                } else {
+                    (JsonOpFn::StripNulls, doc_ty)
+                };
+                call(f, vec![d], ty)
+            }
+            "json_extract_path" | "jsonb_extract_path" | "json_extract_path_text" | "jsonb_extract_path_text"
+                if !bound.is_empty() && first_json(jsonb) =>
+            {
+                let mut it = std::mem::take(bound).into_iter();
+                let doc = self.coerce(it.next().expect("non-empty"), doc_ty, CastContext::Implicit, |_| nf())?;
+                let mut keys = Vec::new();
+                for k in it {
+                    if !(k.ty().is_string() || k.ty() == SqlType::Unknown) {
+                        return Err(nf());
+                    }
+                    keys.push(self.coerce(k, SqlType::Text, CastContext::Implicit, |_| nf())?);
+                }
+                // VARIADIC text[]: the keys as one array.
+                let path =
+                    Expr::Call(Builtin::Array(crate::array::ArrayFn::Construct(SqlType::Text)), keys, text_array());
+                let as_text = name.ends_with("_text");
+                let ty = if as_text { SqlType::Text } else { doc_ty };
+                call(JsonOpFn::PathGet { as_text }, vec![doc, path], ty)
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(e))
+    }
+}

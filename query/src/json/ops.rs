@@ -1,0 +1,476 @@
+//! The json/jsonb operators and functions beyond `->`/`->>`: paths (`#>`, `#>>`,
+//! json[b]_extract_path[_text]), key existence (`?`, `?|`, `?&`), containment (`@>`, `<@`),
+//! deletion (`-` of a key or an index, `#-` of a path), concatenation (`||`), `jsonb_set`,
+//! `jsonb_insert`, `jsonb_pretty`, `json[b]_typeof`, `json[b]_array_length` and
+//! `json[b]_strip_nulls`, with PostgreSQL 15's results and errors (jsonfuncs.c, jsonb_op.c,
+//! jsonb_util.c). Values come and go as the stored texts (json as written, jsonb normalized).
+
+use super::{cmp_value, normalize, parse, write_jsonb, Node, Value};
+use crate::error::{code, Result, SqlError};
+use orbit_engine::table::{ArrayValue, Datum, SqlType};
+use std::cmp::Ordering;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonOpFn {
+    /// (doc, text[] path) -> json[b] / text (`as_text`).
+    PathGet {
+        as_text: bool,
+    },
+    /// (jsonb, text) -> bool.
+    Exists,
+    /// (jsonb, text[]) -> bool: any / all of the keys.
+    ExistsAny,
+    ExistsAll,
+    /// (jsonb, jsonb) -> bool: the first contains the second.
+    Contains,
+    /// (json[b]) -> text.
+    Typeof,
+    /// (json[b]) -> int4.
+    ArrayLength,
+    /// (json[b]) -> json[b].
+    StripNulls,
+    /// (jsonb) -> text.
+    Pretty,
+    /// (jsonb, text | int4) -> jsonb.
+    Delete,
+    /// (jsonb, text[]) -> jsonb.
+    DeletePath,
+    /// (jsonb, jsonb) -> jsonb.
+    Concat,
+    /// (jsonb, text[] path, jsonb value, bool create_missing) -> jsonb.
+    Set,
+    /// (jsonb, text[] path, jsonb value, bool insert_after) -> jsonb.
+    Insert,
+}
+
+fn jsonb_of(v: Value) -> String {
+    let mut out = String::new();
+    write_jsonb(&mut out, normalize(v));
+    out
+}
+
+fn text_of(d: &Datum) -> &str {
+    match d {
+        Datum::Json(s) | Datum::Jsonb(s) | Datum::Text(s) | Datum::Bpchar(s) => s,
+        _ => "",
+    }
+}
+
+fn node(v: Value) -> Node {
+    Node { value: v, start: 0, end: 0 }
+}
+
+/// A text[] argument's elements (NULL elements as None).
+fn path_of(d: &Datum) -> Vec<Option<String>> {
+    match d {
+        Datum::Array(a) => a.items.iter().map(|x| x.as_str().map(str::to_string)).collect(),
+        _ => vec![],
+    }
+}
+
+fn index_of(len: usize, key: &str) -> Option<usize> {
+    let i: i64 = key.trim().parse().ok()?;
+    let i = if i < 0 { len as i64 + i } else { i };
+    (0..len as i64).contains(&i).then_some(i as usize)
+}
+
+/// The value at `path` under `root` (None when a step finds nothing).
+fn find<'a>(root: &'a Node, path: &[Option<String>]) -> Option<&'a Node> {
+    let mut at = root;
+    for step in path {
+        let step = step.as_deref()?;
+        at = match &at.value {
+            Value::Object(fields) => fields.iter().rev().find(|(k, _)| k == step).map(|(_, n)| n)?,
+            Value::Array(items) => items.get(index_of(items.len(), step)?)?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
+fn same_scalar(a: &Value, b: &Value) -> bool {
+    cmp_value(a, b) == Ordering::Equal
+}
+
+/// jsonb containment (PostgreSQL's JsonbDeepContains).
+fn contains(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(fa), Value::Object(fb)) => fb.iter().all(|(k, nb)| {
+            fa.iter().rev().find(|(ka, _)| ka == k).is_some_and(|(_, na)| match (&na.value, &nb.value) {
+                (Value::Object(_), Value::Object(_)) | (Value::Array(_), Value::Array(_)) => {
+                    contains(&na.value, &nb.value)
+                }
+                (x, y) => !matches!(x, Value::Object(_) | Value::Array(_)) && same_scalar(x, y),
+            })
+        }),
+        (Value::Array(ia), Value::Array(ib)) => ib.iter().all(|nb| match &nb.value {
+            Value::Object(_) | Value::Array(_) => ia.iter().any(|na| {
+                std::mem::discriminant(&na.value) == std::mem::discriminant(&nb.value) && contains(&na.value, &nb.value)
+            }),
+            y => {
+                ia.iter().any(|na| !matches!(na.value, Value::Object(_) | Value::Array(_)) && same_scalar(&na.value, y))
+            }
+        }),
+        // A top-level array contains a scalar that is one of its elements.
+        (Value::Array(ia), y) if !matches!(y, Value::Object(_)) => {
+            ia.iter().any(|na| !matches!(na.value, Value::Object(_) | Value::Array(_)) && same_scalar(&na.value, y))
+        }
+        (x, y) => {
+            !matches!(x, Value::Object(_) | Value::Array(_))
+                && !matches!(y, Value::Object(_) | Value::Array(_))
+                && same_scalar(x, y)
+        }
+    }
+}
+
+fn has_key(v: &Value, key: &str) -> bool {
+    match v {
+        Value::Object(fields) => fields.iter().any(|(k, _)| k == key),
+        Value::Array(items) => items.iter().any(|n| matches!(&n.value, Value::String(s) if s == key)),
+        Value::String(s) => s == key,
+        _ => false,
+    }
+}
+
+fn typeof_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .filter(|(_, n)| n.value != Value::Null)
+                .map(|(k, n)| (k, node(strip_nulls(n.value))))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(|n| node(strip_nulls(n.value))).collect()),
+        v => v,
+    }
+}
+
+/// json's strip_nulls keeps the text's layout only for what it does not touch: written back
+/// compactly, as PostgreSQL's json_strip_nulls writes it (`{"a":1,"b":[2,null]}`).
+fn write_compact(out: &mut String, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(n),
+        Value::String(s) => super::write_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, n) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_compact(out, &n.value);
+            }
+            out.push(']');
+        }
+        Value::Object(fields) => {
+            out.push('{');
+            for (i, (k, n)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                super::write_string(out, k);
+                out.push(':');
+                write_compact(out, &n.value);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// jsonb_pretty's layout: four spaces per level, `"k": v`, empty containers as `[]` / `{}`.
+fn write_pretty(out: &mut String, v: &Value, level: usize) {
+    let pad = |out: &mut String, l: usize| out.push_str(&"    ".repeat(l));
+    match v {
+        Value::Array(items) if !items.is_empty() => {
+            out.push_str("[\n");
+            for (i, n) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                pad(out, level + 1);
+                write_pretty(out, &n.value, level + 1);
+            }
+            out.push('\n');
+            pad(out, level);
+            out.push(']');
+        }
+        Value::Object(fields) if !fields.is_empty() => {
+            out.push_str("{\n");
+            for (i, (k, n)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                pad(out, level + 1);
+                super::write_string(out, k);
+                out.push_str(": ");
+                write_pretty(out, &n.value, level + 1);
+            }
+            out.push('\n');
+            pad(out, level);
+            out.push('}');
+        }
+        v => write_jsonb(out, v.clone()),
+    }
+}
+
+fn scalar_error(what: &str) -> SqlError {
+    SqlError::new(code::INVALID_PARAMETER_VALUE, format!("cannot {what} scalar"))
+}
+
+/// `path` under `v` set (or inserted) to `new`, PostgreSQL's setPath: a missing last key of an
+/// object is added when `create`; an array index past either end adds at that end when
+/// `create`; a missing step before the last leaves `v` as it is.
+fn set_path(
+    v: &mut Value,
+    path: &[Option<String>],
+    level: usize,
+    new: &Value,
+    create: bool,
+    insert: Option<bool>,
+) -> Result<()> {
+    let Some((first, rest)) = path.split_first() else { return Ok(()) };
+    let Some(step) = first.as_deref() else {
+        return Err(SqlError::new("22004", format!("path element at position {} is null", level + 1)));
+    };
+    match v {
+        Value::Object(fields) => {
+            match fields.iter().position(|(k, _)| k == step) {
+                Some(i) if rest.is_empty() => {
+                    if insert.is_some() {
+                        return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "cannot replace existing key")
+                            .hint("Try using the function jsonb_set to replace key value."));
+                    }
+                    fields[i].1 = node(new.clone());
+                }
+                Some(i) => set_path(&mut fields[i].1.value, rest, level + 1, new, create, insert)?,
+                None if rest.is_empty() && (create || insert.is_some()) => {
+                    fields.push((step.to_string(), node(new.clone())))
+                }
+                None => {}
+            }
+            Ok(())
+        }
+        Value::Array(items) => {
+            let Ok(i) = step.trim().parse::<i64>() else {
+                return Err(SqlError::new(
+                    code::INVALID_TEXT_REPRESENTATION,
+                    format!("path element at position {} is not an integer: \"{step}\"", level + 1),
+                ));
+            };
+            let len = items.len() as i64;
+            let idx = if i < 0 { len + i } else { i };
+            if rest.is_empty() {
+                match insert {
+                    Some(after) => {
+                        let at = if idx < 0 {
+                            0
+                        } else if idx >= len {
+                            len as usize
+                        } else {
+                            idx as usize + after as usize
+                        };
+                        items.insert(at, node(new.clone()));
+                    }
+                    None if (0..len).contains(&idx) => items[idx as usize] = node(new.clone()),
+                    None if create && idx < 0 => items.insert(0, node(new.clone())),
+                    None if create => items.push(node(new.clone())),
+                    None => {}
+                }
+                return Ok(());
+            }
+            if (0..len).contains(&idx) {
+                set_path(&mut items[idx as usize].value, rest, level + 1, new, create, insert)?;
+            }
+            Ok(())
+        }
+        // A scalar below the top: the path goes nowhere, the document stays as it is.
+        _ if level > 0 => Ok(()),
+        _ => Err(scalar_error("set path in")),
+    }
+}
+
+fn delete_path(v: &mut Value, path: &[Option<String>], level: usize) -> Result<()> {
+    let Some((first, rest)) = path.split_first() else { return Ok(()) };
+    let Some(step) = first.as_deref() else { return Ok(()) };
+    match v {
+        Value::Object(fields) => {
+            if let Some(i) = fields.iter().position(|(k, _)| k == step) {
+                if rest.is_empty() {
+                    fields.remove(i);
+                } else {
+                    delete_path(&mut fields[i].1.value, rest, level + 1)?;
+                }
+            }
+            Ok(())
+        }
+        Value::Array(items) => {
+            let Ok(i) = step.trim().parse::<i64>() else {
+                return Err(SqlError::new(
+                    code::INVALID_TEXT_REPRESENTATION,
+                    format!("path element at position {} is not an integer: \"{step}\"", level + 1),
+                ));
+            };
+            let len = items.len() as i64;
+            let idx = if i < 0 { len + i } else { i };
+            if (0..len).contains(&idx) {
+                if rest.is_empty() {
+                    items.remove(idx as usize);
+                } else {
+                    delete_path(&mut items[idx as usize].value, rest, level + 1)?;
+                }
+            }
+            Ok(())
+        }
+        _ if level > 0 => Ok(()),
+        _ => Err(scalar_error("delete path in")),
+    }
+}
+
+/// Applies `f`; `ty` is the type of the first argument (json or jsonb).
+pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
+    if args.iter().any(Datum::is_null) {
+        return Ok(Datum::Null);
+    }
+    let a0 = args.first().unwrap_or(&Datum::Null);
+    let jsonb = !matches!(a0, Datum::Json(_));
+    let root = parse(text_of(a0), jsonb)?;
+    let wrap = |s: String| if jsonb { Datum::Jsonb(s) } else { Datum::Json(s) };
+    Ok(match f {
+        JsonOpFn::PathGet { as_text } => {
+            let path = path_of(&args[1]);
+            let Some(n) = find(&root, &path) else { return Ok(Datum::Null) };
+            match (&n.value, as_text) {
+                (Value::Null, true) => Datum::Null,
+                (Value::String(s), true) => Datum::Text(s.clone()),
+                (v, true) if jsonb => Datum::Text(jsonb_of(v.clone())),
+                (_, true) if path.is_empty() => Datum::Text(text_of(a0).to_string()),
+                (_, true) => Datum::Text(text_of(a0)[n.start..n.end].to_string()),
+                (v, false) if jsonb => Datum::Jsonb(jsonb_of(v.clone())),
+                (_, false) if path.is_empty() => wrap(text_of(a0).to_string()),
+                (_, false) => Datum::Json(text_of(a0)[n.start..n.end].to_string()),
+            }
+        }
+        JsonOpFn::Exists => Datum::Bool(has_key(&root.value, text_of(&args[1]))),
+        JsonOpFn::ExistsAny | JsonOpFn::ExistsAll => {
+            let keys: Vec<String> = path_of(&args[1]).into_iter().flatten().collect();
+            let hit = |k: &String| has_key(&root.value, k);
+            Datum::Bool(if f == JsonOpFn::ExistsAny { keys.iter().any(hit) } else { keys.iter().all(hit) })
+        }
+        JsonOpFn::Contains => {
+            let other = parse(text_of(&args[1]), true)?;
+            Datum::Bool(contains(&root.value, &other.value))
+        }
+        JsonOpFn::Typeof => Datum::Text(typeof_name(&root.value).to_string()),
+        JsonOpFn::ArrayLength => match &root.value {
+            Value::Array(items) => Datum::Int4(items.len() as i32),
+            Value::Object(_) => {
+                return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "cannot get array length of a non-array"))
+            }
+            _ => return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "cannot get array length of a scalar")),
+        },
+        JsonOpFn::StripNulls => {
+            let v = strip_nulls(root.value);
+            if jsonb {
+                Datum::Jsonb(jsonb_of(v))
+            } else {
+                let mut out = String::new();
+                write_compact(&mut out, &v);
+                Datum::Json(out)
+            }
+        }
+        JsonOpFn::Pretty => {
+            let mut out = String::new();
+            write_pretty(&mut out, &normalize(root.value), 0);
+            Datum::Text(out)
+        }
+        JsonOpFn::Delete => {
+            let mut v = root.value;
+            match (&mut v, &args[1]) {
+                (Value::Object(fields), Datum::Text(k)) => fields.retain(|(name, _)| name != k),
+                (Value::Array(items), Datum::Text(k)) => {
+                    items.retain(|n| !matches!(&n.value, Value::String(s) if s == k))
+                }
+                (Value::Array(items), d) => {
+                    let i = d.as_i64().unwrap_or(0);
+                    let len = items.len() as i64;
+                    let idx = if i < 0 { len + i } else { i };
+                    if (0..len).contains(&idx) {
+                        items.remove(idx as usize);
+                    }
+                }
+                (Value::Object(_), _) => {
+                    return Err(SqlError::new(
+                        code::INVALID_PARAMETER_VALUE,
+                        "cannot delete from object using integer index",
+                    ))
+                }
+                _ => return Err(scalar_error("delete from")),
+            }
+            Datum::Jsonb(jsonb_of(v))
+        }
+        JsonOpFn::DeletePath => {
+            let mut v = root.value;
+            if matches!(v, Value::Object(_) | Value::Array(_)) {
+                delete_path(&mut v, &path_of(&args[1]), 0)?;
+            } else {
+                return Err(scalar_error("delete path in"));
+            }
+            Datum::Jsonb(jsonb_of(v))
+        }
+        JsonOpFn::Concat => {
+            let other = parse(text_of(&args[1]), true)?.value;
+            let items = |v: Value| match v {
+                Value::Array(items) => items,
+                v => vec![node(v)],
+            };
+            let v = match (root.value, other) {
+                (Value::Object(mut a), Value::Object(b)) => {
+                    for (k, n) in b {
+                        a.retain(|(name, _)| *name != k);
+                        a.push((k, n));
+                    }
+                    Value::Object(a)
+                }
+                (a, b) => {
+                    let mut all = items(a);
+                    all.extend(items(b));
+                    Value::Array(all)
+                }
+            };
+            Datum::Jsonb(jsonb_of(v))
+        }
+        JsonOpFn::Set | JsonOpFn::Insert => {
+            let path = path_of(&args[1]);
+            let new = parse(text_of(&args[2]), true)?.value;
+            let flag = matches!(args.get(3), Some(Datum::Bool(true)));
+            let mut v = root.value;
+            if !matches!(v, Value::Object(_) | Value::Array(_)) {
+                return Err(scalar_error("set path in"));
+            }
+            if let Some(p) = path.iter().position(Option::is_none) {
+                return Err(SqlError::new("22004", format!("path element at position {} is null", p + 1)));
+            }
+            let insert = (f == JsonOpFn::Insert).then_some(flag);
+            set_path(&mut v, &path, 0, &new, f == JsonOpFn::Set && flag, insert)?;
+            Datum::Jsonb(jsonb_of(v))
+        }
+    })
+}
+
+/// A text[] value of `keys` (for json[b]_extract_path's variadic keys).
+pub fn text_array(keys: Vec<Datum>) -> Datum {
+    Datum::Array(Box::new(ArrayValue::from_items(SqlType::Text, keys)))
+}

@@ -1193,6 +1193,11 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
                 let w = arg.ty().elem().map_or(32.0, stats::type_width);
                 Node::new("Function Scan on unnest").est(cost::computed(100.0, w))
             }
+            Source::Zip { args, .. } => {
+                let w: f64 = args.iter().map(|a| a.ty().elem().map_or(32.0, stats::type_width)).sum();
+                Node::new(format!("Function Scan (rows from {} arrays side by side)", args.len()))
+                    .est(cost::computed(100.0, w))
+            }
             Source::Correlated(c) => {
                 let rows = match &c.table {
                     Some(t) => table_columns(t).rows,

@@ -106,6 +106,12 @@ pub enum Source {
         arg: Expr,
         ordinality: bool,
     },
+    /// `unnest(a, b, ...)` in FROM and json[b]_each: row i holds element i of each array
+    /// (NULL past an array's end), as many rows as the longest array.
+    Zip {
+        args: Vec<Expr>,
+        ordinality: bool,
+    },
     /// The FROM rows of a SELECT with correlated subqueries, each row followed by the values of
     /// `links`; WHERE (which may read them) is applied here.
     Correlated(Box<Correlated>),
@@ -563,6 +569,29 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
             Datum::Array(a) => numbered(a.items.into_iter().map(|d| vec![d]).collect(), *ordinality),
             _ => vec![],
         },
+        Source::Zip { args, ordinality } => {
+            let cx = Ctx { row: &[], params, aggs: &[] };
+            let mut columns = Vec::with_capacity(args.len());
+            for a in args {
+                columns.push(match expr::eval(a, &cx)? {
+                    Datum::Array(a) => a.items,
+                    _ => vec![],
+                });
+            }
+            let n = columns.iter().map(Vec::len).max().unwrap_or(0);
+            let mut held = crate::memory::Held::new(txn.memory(), "unnest");
+            let mut rows = Vec::with_capacity(n);
+            for i in 0..n {
+                let row: Row = columns
+                    .iter_mut()
+                    .map(|c| c.get_mut(i).map_or(Datum::Null, |d| std::mem::replace(d, Datum::Null)))
+                    .collect();
+                held.add(crate::memory::row_bytes(&row))?;
+                rows.push(row);
+            }
+            held.keep();
+            numbered(rows, *ordinality)
+        }
         Source::Correlated(c) => correlated(txn, c, params).await?,
         Source::Lateral(l) => crate::lateral::rows(txn, l, params).await?,
     })
@@ -1334,6 +1363,7 @@ pub(crate) fn map_source(s: &mut Source, f: &mut dyn FnMut(&mut Expr) -> Result<
         }
         Source::Series { args, .. } => walk_all(args, f),
         Source::Unnest { arg, .. } => walk(arg, f),
+        Source::Zip { args, .. } => walk_all(args, f),
         Source::Correlated(c) => {
             walk_opt(&mut c.filter, f)?;
             if let Some(j) = &mut c.join {

@@ -515,7 +515,13 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
     if assignment || ctx == CastContext::Assignment {
         return assignment;
     }
-    matches!((from, to), (Text | Varchar(_) | Bpchar(_), _) | (Bool, Int4) | (Int4, Bool))
+    matches!(
+        (from, to),
+        (Text | Varchar(_) | Bpchar(_), _)
+            | (Bool, Int4)
+            | (Int4, Bool)
+            | (Jsonb, Bool | Int2 | Int4 | Int8 | Float4 | Float8 | Numeric(_))
+    )
 }
 
 /// Converts a value to type `to` (the cast must be allowed: see [`can_cast`]).
@@ -527,6 +533,23 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
     // character(n) becomes text without its trailing spaces before any other conversion.
     let d = match d {
         Datum::Bpchar(s) if !matches!(to, Bpchar(_)) => Datum::Text(bpchar_text(&s).to_string()),
+        // jsonb to a number or boolean: its scalar (PostgreSQL 11's jsonb casts), then on.
+        Datum::Jsonb(s) if matches!(to, Bool | Int2 | Int4 | Int8 | Float4 | Float8 | Numeric(_)) => {
+            let name = match to {
+                Bool => "boolean",
+                Int2 => "smallint",
+                Int4 => "integer",
+                Int8 => "bigint",
+                Float4 => "real",
+                Float8 => "double precision",
+                _ => "numeric",
+            };
+            let v = json::ops::jsonb_scalar(&s, to == Bool, name)?;
+            if to == Bool {
+                return Ok(v);
+            }
+            return cast(v, to, explicit);
+        }
         d => d,
     };
     Ok(match to {

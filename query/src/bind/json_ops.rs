@@ -162,3 +162,66 @@ impl Binder<'_> {
         Ok(Some(e))
     }
 }
+
+/// The json set-returning functions: json[b]_array_elements[_text], json[b]_object_keys,
+/// json[b]_each[_text].
+pub(super) fn is_json_set(name: &str) -> bool {
+    matches!(
+        name,
+        "json_array_elements"
+            | "jsonb_array_elements"
+            | "json_array_elements_text"
+            | "jsonb_array_elements_text"
+            | "json_object_keys"
+            | "jsonb_object_keys"
+            | "json_each"
+            | "jsonb_each"
+            | "json_each_text"
+            | "jsonb_each_text"
+    )
+}
+
+/// A FROM function's output column computed as an array (one element per row): the array,
+/// the column's default name (empty: the alias's or the function's) and its type.
+pub(super) type ArrayColumn = (Expr, &'static str, SqlType);
+
+impl Binder<'_> {
+    /// A json set-returning call's rows as arrays, one per output column, with the columns'
+    /// names and types (the elements or keys; json[b]_each's keys and values). None: `name`
+    /// is not one.
+    pub(super) fn json_set_arrays(
+        &mut self,
+        name: &str,
+        args: &[sqlparser::ast::FunctionArg],
+        scope: Option<&super::Scope>,
+    ) -> Result<Option<Vec<ArrayColumn>>> {
+        use sqlparser::ast;
+        if !is_json_set(name) {
+            return Ok(None);
+        }
+        let jsonb = name.starts_with("jsonb");
+        let doc_ty = if jsonb { SqlType::Jsonb } else { SqlType::Json };
+        let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] = args else {
+            return Err(no_function(name, &[]));
+        };
+        let x = self.expr(e, scope)?;
+        let t = x.ty();
+        if t != doc_ty && t != SqlType::Unknown {
+            return Err(no_function(name, &[t]));
+        }
+        let x = self.coerce(x, doc_ty, CastContext::Implicit, |_| no_function(name, &[t]))?;
+        let as_text = name.ends_with("_text");
+        let member = if as_text { SqlType::Text } else { doc_ty };
+        let arr = |ty: SqlType| ty.array_of().expect("array type");
+        Ok(Some(if name.ends_with("object_keys") {
+            vec![(call(JsonOpFn::ObjectKeys, vec![x], arr(SqlType::Text)), "", SqlType::Text)]
+        } else if name.contains("_each") {
+            vec![
+                (call(JsonOpFn::EachKeys { as_text }, vec![x.clone()], arr(SqlType::Text)), "key", SqlType::Text),
+                (call(JsonOpFn::EachValues { as_text }, vec![x], arr(member)), "value", member),
+            ]
+        } else {
+            vec![(call(JsonOpFn::Elements { as_text }, vec![x], arr(member)), "value", member)]
+        }))
+    }
+}

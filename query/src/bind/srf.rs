@@ -38,6 +38,7 @@ impl SrfState {
 
 pub(super) fn is_srf(name: &str) -> bool {
     matches!(name, "unnest" | "generate_series" | "pg_partition_ancestors" | "generate_subscripts")
+        || super::json_ops::is_json_set(name)
 }
 
 impl Binder<'_> {
@@ -78,7 +79,17 @@ impl Binder<'_> {
             return Err(SqlError::unsupported(format!("this form of {name}() is not supported")));
         }
         // A call in the arguments runs first (a lower level).
-        let bound = if name == "unnest" {
+        let bound = if super::json_ops::is_json_set(name) {
+            match self.json_set_arrays(name, args, scope)? {
+                Some(mut cols) if cols.len() == 1 => {
+                    let (a, _, ty) = cols.remove(0);
+                    Ok((SrfFunc::Unnest, vec![a], ty))
+                }
+                _ => Err(SqlError::unsupported(format!(
+                    "{name}() in the select list is not supported yet (it returns records): use it in FROM"
+                ))),
+            }
+        } else if name == "unnest" {
             self.unnest_arg(args, scope).map(|(a, ty)| (SrfFunc::Unnest, vec![a], ty))
         } else if name == "pg_partition_ancestors" {
             let arg = [super::subquery::partition_ancestors(args)?];

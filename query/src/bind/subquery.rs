@@ -615,8 +615,50 @@ impl Binder<'_> {
             "unnest" => self.unnest(args, alias, ordinality),
             "generate_series" => self.series(args, alias, ordinality),
             "pg_partition_ancestors" => self.unnest(&[partition_ancestors(args)?], alias, ordinality),
+            n if super::json_ops::is_json_set(n) => {
+                let cols = self.json_set_arrays(n, args, None)?.unwrap_or_default();
+                self.zip_relation(&fname, cols, alias, ordinality)
+            }
             _ => Err(SqlError::unsupported(format!("function {fname}() in FROM is not supported yet"))),
         }
+    }
+
+    /// A FROM function whose columns are arrays side by side (each with its default name and
+    /// type; a column with no name takes the alias's or the function's, as a one-column
+    /// function does).
+    fn zip_relation(
+        &mut self,
+        function: &str,
+        cols: Vec<(Expr, &str, SqlType)>,
+        alias: Option<&ast::TableAlias>,
+        ordinality: bool,
+    ) -> Result<(Arc<TableDef>, String)> {
+        let listed = alias_columns(alias, cols.len() + usize::from(ordinality), "table")?;
+        let mut columns = Vec::with_capacity(cols.len() + 1);
+        let mut args = Vec::with_capacity(cols.len());
+        for (i, (e, default, ty)) in cols.into_iter().enumerate() {
+            let name = match (listed.get(i), default, alias) {
+                (Some(n), _, _) => n.clone(),
+                (None, "", Some(a)) => fold(&a.name),
+                (None, "", None) => function.to_string(),
+                (None, d, _) => d.to_string(),
+            };
+            columns.push(ColumnDef::new(name, ty));
+            args.push(e);
+        }
+        if ordinality {
+            let n = listed.get(columns.len()).cloned().unwrap_or_else(|| "ordinality".to_string());
+            columns.push(ColumnDef::new(n, SqlType::Int8));
+        }
+        let id = self.new_id();
+        let def = Arc::new(relation::derived_def(id, columns));
+        let label = alias.map_or(function.to_string(), |a| fold(&a.name));
+        self.sub.inputs.push(Derived {
+            def: def.clone(),
+            label: label.clone(),
+            source: Source::Zip { args, ordinality },
+        });
+        Ok((def, label))
     }
 
     fn series(
@@ -698,6 +740,15 @@ impl Binder<'_> {
         alias: Option<&ast::TableAlias>,
         ordinality: bool,
     ) -> Result<(Arc<TableDef>, String)> {
+        if args.len() > 1 {
+            // unnest(a, b, ...): the arrays side by side, every column named unnest.
+            let mut cols = Vec::with_capacity(args.len());
+            for a in args {
+                let (arg, ty) = self.unnest_arg(std::slice::from_ref(a), None)?;
+                cols.push((arg, "unnest", ty));
+            }
+            return self.zip_relation("unnest", cols, alias, ordinality);
+        }
         let (arg, ty) = self.unnest_arg(args, None)?;
         self.function_relation("unnest", Source::Unnest { arg, ordinality }, ty, alias, ordinality)
     }

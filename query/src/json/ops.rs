@@ -41,6 +41,21 @@ pub enum JsonOpFn {
     Set,
     /// (jsonb, text[] path, jsonb value, bool insert_after) -> jsonb.
     Insert,
+    /// (json[b]) -> the array's elements as an array (json[b][], or text[] `as_text`): what
+    /// json[b]_array_elements[_text] returns a row of each.
+    Elements {
+        as_text: bool,
+    },
+    /// (json[b]) -> text[]: json[b]_object_keys.
+    ObjectKeys,
+    /// (json[b]) -> the object's keys (text[]) or values (json[b][] or text[] `as_text`):
+    /// json[b]_each[_text]'s two columns.
+    EachKeys {
+        as_text: bool,
+    },
+    EachValues {
+        as_text: bool,
+    },
 }
 
 fn jsonb_of(v: Value) -> String {
@@ -345,6 +360,12 @@ pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
         return Ok(Datum::Null);
     }
     let a0 = args.first().unwrap_or(&Datum::Null);
+    if matches!(
+        f,
+        JsonOpFn::Elements { .. } | JsonOpFn::ObjectKeys | JsonOpFn::EachKeys { .. } | JsonOpFn::EachValues { .. }
+    ) {
+        return set_parts(f, a0);
+    }
     let jsonb = !matches!(a0, Datum::Json(_));
     let root = parse(text_of(a0), jsonb)?;
     let wrap = |s: String| if jsonb { Datum::Jsonb(s) } else { Datum::Json(s) };
@@ -452,6 +473,9 @@ pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
             };
             Datum::Jsonb(jsonb_of(v))
         }
+        JsonOpFn::Elements { .. } | JsonOpFn::ObjectKeys | JsonOpFn::EachKeys { .. } | JsonOpFn::EachValues { .. } => {
+            return set_parts(f, a0)
+        }
         JsonOpFn::Set | JsonOpFn::Insert => {
             let path = path_of(&args[1]);
             let new = parse(text_of(&args[2]), true)?.value;
@@ -470,7 +494,99 @@ pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
     })
 }
 
-/// A text[] value of `keys` (for json[b]_extract_path's variadic keys).
-pub fn text_array(keys: Vec<Datum>) -> Datum {
-    Datum::Array(Box::new(ArrayValue::from_items(SqlType::Text, keys)))
+fn set_error(msg: String) -> SqlError {
+    SqlError::new(code::INVALID_PARAMETER_VALUE, msg)
+}
+
+/// A value as the set-returning functions return it: json[b], or text (`as_text`: a string
+/// unescaped, JSON null as NULL).
+fn member(doc: &str, n: &Node, jsonb: bool, as_text: bool) -> Datum {
+    match (&n.value, as_text) {
+        (Value::Null, true) => Datum::Null,
+        (Value::String(s), true) => Datum::Text(s.clone()),
+        (v, true) if jsonb => Datum::Text(jsonb_of(v.clone())),
+        (_, true) => Datum::Text(doc[n.start..n.end].to_string()),
+        (v, false) if jsonb => Datum::Jsonb(jsonb_of(v.clone())),
+        (_, false) => Datum::Json(doc[n.start..n.end].to_string()),
+    }
+}
+
+/// The arrays behind the json set-returning functions ([`JsonOpFn::Elements`],
+/// [`JsonOpFn::ObjectKeys`], [`JsonOpFn::EachKeys`], [`JsonOpFn::EachValues`]).
+fn set_parts(f: JsonOpFn, a0: &Datum) -> Result<Datum> {
+    let jsonb = !matches!(a0, Datum::Json(_));
+    let doc = text_of(a0);
+    // jsonb's members come from its normalized form, json's as written (duplicates kept).
+    let root = if jsonb { node(normalize(parse(doc, true)?.value)) } else { parse(doc, false)? };
+    let p = if jsonb { "jsonb" } else { "json" };
+    let kind = |v: &Value| match v {
+        Value::Object(_) => "object",
+        Value::Array(_) => "array",
+        _ => "scalar",
+    };
+    let elem_ty = |as_text: bool| match (as_text, jsonb) {
+        (true, _) => SqlType::Text,
+        (false, true) => SqlType::Jsonb,
+        (false, false) => SqlType::Json,
+    };
+    let array = |ty: SqlType, items: Vec<Datum>| Datum::Array(Box::new(ArrayValue::from_items(ty, items)));
+    match f {
+        JsonOpFn::Elements { as_text } => {
+            let Value::Array(items) = &root.value else {
+                let sfx = if as_text { "_text" } else { "" };
+                return Err(set_error(match (jsonb, kind(&root.value)) {
+                    (true, "object") => "cannot extract elements from an object".into(),
+                    (true, _) => "cannot extract elements from a scalar".into(),
+                    (false, "object") => format!("cannot call json_array_elements{sfx} on a non-array"),
+                    (false, _) => format!("cannot call json_array_elements{sfx} on a scalar"),
+                }));
+            };
+            Ok(array(elem_ty(as_text), items.iter().map(|n| member(doc, n, jsonb, as_text)).collect()))
+        }
+        JsonOpFn::ObjectKeys => {
+            let Value::Object(fields) = &root.value else {
+                let what = if kind(&root.value) == "array" { "an array" } else { "a scalar" };
+                return Err(set_error(format!("cannot call {p}_object_keys on {what}")));
+            };
+            Ok(array(SqlType::Text, fields.iter().map(|(k, _)| Datum::Text(k.clone())).collect()))
+        }
+        JsonOpFn::EachKeys { as_text } | JsonOpFn::EachValues { as_text } => {
+            let Value::Object(fields) = &root.value else {
+                let sfx = if as_text { "_text" } else { "" };
+                return Err(set_error(match (jsonb, kind(&root.value)) {
+                    (true, _) => format!("cannot call jsonb_each{sfx} on a non-object"),
+                    (false, "array") => "cannot deconstruct an array as an object".into(),
+                    (false, _) => "cannot deconstruct a scalar".into(),
+                }));
+            };
+            Ok(if matches!(f, JsonOpFn::EachKeys { .. }) {
+                array(SqlType::Text, fields.iter().map(|(k, _)| Datum::Text(k.clone())).collect())
+            } else {
+                array(elem_ty(as_text), fields.iter().map(|(_, n)| member(doc, n, jsonb, as_text)).collect())
+            })
+        }
+        _ => Err(SqlError::internal("not a json set function")),
+    }
+}
+
+/// A jsonb value cast to a number or boolean (PostgreSQL's jsonb_int4 and friends): a number
+/// as a numeric (the caller casts it on), a boolean as bool; anything else is 22023
+/// `cannot cast jsonb <kind> to type <type_name>`.
+pub fn jsonb_scalar(doc: &str, want_bool: bool, type_name: &str) -> Result<Datum> {
+    let root = parse(doc, true)?;
+    match (&root.value, want_bool) {
+        (Value::Number(n), false) => Ok(Datum::Numeric(super::numeric(n))),
+        (Value::Bool(b), true) => Ok(Datum::Bool(*b)),
+        (v, _) => {
+            let kind = match v {
+                Value::Null => "null",
+                Value::Bool(_) => "boolean",
+                Value::Number(_) => "numeric",
+                Value::String(_) => "string",
+                Value::Array(_) => "array",
+                Value::Object(_) => "object",
+            };
+            Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("cannot cast jsonb {kind} to type {type_name}")))
+        }
+    }
 }

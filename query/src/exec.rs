@@ -1033,6 +1033,19 @@ pub(crate) async fn colocated_scan(
         let co = &shipped;
         let [l, r] = [0, 1].map(|i| s.tables.get(&names[i]).ok_or_else(|| no_table(&names[i])));
         let (l, r) = (l?, r?);
+        if let Some(kind) = co.merge {
+            let each = |t: &orbit_engine::table::Table,
+                        i: usize,
+                        cols: Option<&[usize]>,
+                        keep: &mut dyn FnMut(Row) -> Result<()>| {
+                each_row(t, co.filters[i].as_ref(), &co.params, at, ranges[i].as_ref(), |_, row| {
+                    keep(narrow(row, cols))
+                })
+            };
+            return crate::merge_join::on_shard(co, kind, used, limit, |i, cols, keep| {
+                each(if i == 0 { l } else { r }, i, cols, keep)
+            });
+        }
         let mut bytes = used;
         let mut lefts: Vec<Row> = Vec::new();
         each_row(l, co.filters[0].as_ref(), &co.params, at, ranges[0].as_ref(), |_, row| {

@@ -32,6 +32,7 @@ pub mod json;
 pub mod json_build;
 pub mod lateral;
 pub mod memory;
+pub mod merge_join;
 pub mod numeric;
 pub mod prepared;
 pub mod regtypes;

@@ -114,6 +114,81 @@ fn plans_are_as_recorded() {
     );
 }
 
+/// Merge joins with one shard (the recorded plans run with two): the coordinator merges two
+/// primary-key-ordered scans, also on a key prefix; EXPLAIN draws `Merge ... Join` with its
+/// `Merge Cond`, EXPLAIN ANALYZE the rows each node had, and `enable_mergejoin = off` gives the
+/// hash join back.
+#[test]
+fn merge_joins_with_one_shard() {
+    let o = Orbit::start(&["--shards", "1"]);
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE o (o_id bigint PRIMARY KEY, tag text);
+             CREATE TABLE l (l_o bigint, l_n int, qty int, PRIMARY KEY (l_o, l_n));
+             INSERT INTO o SELECT i, 't' || (i % 3) FROM generate_series(1, 500) AS g(i) WHERE i % 4 <> 1;
+             INSERT INTO l SELECT 1 + i / 4, i % 4, i % 7 FROM generate_series(0, 2399) AS g(i);
+             ANALYZE;",
+        )
+        .await
+        .unwrap();
+        let lines = |q: String| {
+            let c = &c;
+            async move {
+                c.simple_query(&q)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .filter_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                        _ => None,
+                    })
+                    .collect::<Vec<String>>()
+            }
+        };
+        let full = "SELECT count(*) FROM o FULL JOIN l ON l.l_o = o.o_id";
+        assert_eq!(
+            lines(format!("EXPLAIN (COSTS OFF) {full}")).await,
+            [
+                "Aggregate",
+                "  ->  Merge Full Join (on the coordinating shard)",
+                "        Merge Cond: (o.o_id = l.l_o)",
+                "        ->  Seq Scan on o",
+                "        ->  Seq Scan on l",
+            ]
+        );
+        let inner = "SELECT count(*) FROM o, l WHERE l.l_o = o.o_id AND l.qty > 2";
+        let plan = lines(format!("EXPLAIN (COSTS OFF) {inner}")).await;
+        assert!(plan.iter().any(|l| l.contains("Merge Join (on the coordinating shard)")), "{plan:?}");
+        assert!(plan.iter().any(|l| l.contains("Merge Cond: ")), "{plan:?}");
+        // EXPLAIN ANALYZE: the join's rows (375 orders with 4 lines each, 2400 lines of 600
+        // orders, 225 of them without an order, 0 orders without lines) and each input's.
+        let analyzed = lines(format!("EXPLAIN ANALYZE {full}")).await;
+        let text = analyzed.join("\n");
+        let merge = analyzed.iter().find(|l| l.contains("Merge Full Join")).expect(&text);
+        assert!(merge.ends_with("(actual rows=2400)"), "{text}");
+        assert!(analyzed.iter().any(|l| l.contains("Seq Scan on o") && l.ends_with("(actual rows=375)")), "{text}");
+        assert!(analyzed.iter().any(|l| l.contains("Seq Scan on l") && l.ends_with("(actual rows=2400)")), "{text}");
+        let count = |q: &'static str| {
+            let c = &c;
+            async move { c.query_one(q, &[]).await.unwrap().get::<_, i64>(0) }
+        };
+        assert_eq!(count("SELECT count(*) FROM o FULL JOIN l ON l.l_o = o.o_id").await, 2400);
+        // The hash join again, with the same rows.
+        c.batch_execute("SET enable_mergejoin = off").await.unwrap();
+        let plan = lines(format!("EXPLAIN (COSTS OFF) {full}")).await;
+        assert!(plan.iter().any(|l| l.contains("Hash Full Join")), "{plan:?}");
+        assert_eq!(count("SELECT count(*) FROM o FULL JOIN l ON l.l_o = o.o_id").await, 2400);
+        // The transaction's own rows: the step hash-joins (they are not in key order), EXPLAIN
+        // ANALYZE shows it.
+        c.batch_execute("RESET enable_mergejoin; BEGIN; INSERT INTO o VALUES (1, 'own')").await.unwrap();
+        let analyzed = lines(format!("EXPLAIN ANALYZE {full}")).await;
+        assert!(analyzed.iter().any(|l| l.contains("Hash Full Join")), "{analyzed:?}");
+        assert_eq!(count("SELECT count(*) FROM o FULL JOIN l ON l.l_o = o.o_id").await, 2400);
+        c.batch_execute("ROLLBACK").await.unwrap();
+    });
+}
+
 #[test]
 fn estimates_follow_the_statistics() {
     let o = Orbit::start(&["--shards", "2"]);

@@ -1027,6 +1027,13 @@ pub(crate) async fn colocated_scan(
         [key_range(left, co.filters[0].as_ref(), &co.params)?, key_range(right, co.filters[1].as_ref(), &co.params)?];
     let names = [left.name.clone(), right.name.clone()];
     let at = txn.read_at();
+    // SERIALIZABLE: what the step read, as a scan notes it.
+    for (table, range) in [(left, &ranges[0]), (right, &ranges[1])] {
+        txn.note_read(table, || match range {
+            Some((lo, hi)) => crate::serializable::Read::Range(lo.clone(), hi.clone()),
+            None => crate::serializable::Read::Table,
+        });
+    }
     let (used, limit) = (txn.memory().used(), txn.memory().limit());
     let shipped = co.clone();
     let parts = on_every_shard_at(at, move |s| {

@@ -363,6 +363,9 @@ pub(crate) fn equalities(sp: &crate::join::Split, a: usize, b: usize) -> Vec<(us
         .collect()
 }
 
+/// A co-located step's joined pairs (each side cut to its columns) and the rows each side read.
+pub(crate) type Joined = (Vec<(Row, Row)>, [usize; 2]);
+
 /// A co-located merge step on one shard ([`crate::exec::colocated_scan`]): `read(side, cols,
 /// keep)` gives each side's rows of this shard's part in key order (passing their own
 /// conditions, cut to `cols`); the joined pairs come back (a side an outer join keeps unmatched
@@ -374,7 +377,7 @@ pub(crate) fn on_shard(
     used: usize,
     limit: usize,
     read: impl Fn(usize, Option<&[usize]>, &mut dyn FnMut(Row) -> Result<()>) -> Result<()>,
-) -> Result<(Vec<(Row, Row)>, [usize; 2])> {
+) -> Result<Joined> {
     let mut bytes = used;
     let charge = |size: usize, bytes: &mut usize| {
         *bytes += size;

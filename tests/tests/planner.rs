@@ -117,13 +117,13 @@ fn plans_are_as_recorded() {
 /// Merge joins with one shard (the recorded plans run with two): the coordinator merges two
 /// primary-key-ordered scans, also on a key prefix; EXPLAIN draws `Merge ... Join` with its
 /// `Merge Cond`, EXPLAIN ANALYZE the rows each node had, and `enable_mergejoin = off` gives the
-/// hash join back.
+/// hash join back; with two shards, EXPLAIN ANALYZE of a FULL join merged on every shard.
 async fn count_of(c: &tokio_postgres::Client, q: &str) -> i64 {
     c.query_one(q, &[]).await.unwrap().get::<_, i64>(0)
 }
 
 #[test]
-fn merge_joins_with_one_shard() {
+fn merge_joins_with_one_and_two_shards() {
     let o = Orbit::start(&["--shards", "1"]);
     pg_runtime().block_on(async {
         let c = pg_connect(o.pg_port).await;
@@ -199,6 +199,36 @@ fn merge_joins_with_one_shard() {
         assert!(analyzed.iter().any(|l| l.contains("Hash Full Join")), "{analyzed:?}");
         assert_eq!(count("SELECT count(*) FROM o FULL JOIN l ON l.l_o = o.o_id").await, 2400);
         c.batch_execute("ROLLBACK").await.unwrap();
+    });
+    // With two shards a FULL join on both whole keys merges on every shard; EXPLAIN ANALYZE
+    // shows the rows as they came back from the shards.
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE a (id int PRIMARY KEY, v int);
+             CREATE TABLE b (id int PRIMARY KEY, w int);
+             INSERT INTO a SELECT i, i FROM generate_series(1, 300) AS g(i);
+             INSERT INTO b SELECT i, i FROM generate_series(201, 600) AS g(i);",
+        )
+        .await
+        .unwrap();
+        c.batch_execute("ANALYZE").await.unwrap();
+        let rows = c.simple_query("EXPLAIN ANALYZE SELECT count(*) FROM a FULL JOIN b ON a.id = b.id").await.unwrap();
+        let lines: Vec<String> = rows
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .collect();
+        let text = lines.join("\n");
+        // 100 pairs, 200 rows of a and 300 of b padded.
+        let merge = lines.iter().find(|l| l.contains("Merge Full Join (on every shard)")).expect(&text);
+        assert!(merge.ends_with("(actual rows=600)"), "{text}");
+        assert!(lines.iter().any(|l| l.trim() == "Distribution: co-located (2 shards)"), "{text}");
+        assert!(lines.iter().any(|l| l.ends_with("(actual rows=300)")), "{text}");
+        assert!(lines.iter().any(|l| l.ends_with("(actual rows=400)")), "{text}");
     });
 }
 

@@ -1840,7 +1840,9 @@ impl Binder<'_> {
     fn bind_join(&mut self, from: &[ast::TableWithJoins]) -> Result<(crate::join::JoinPlan, TableDef, JoinScope)> {
         use crate::join::{JoinKind, JoinPlan, JoinStep};
         let mut js = JoinScope::default();
-        let mut plan = JoinPlan { inputs: Vec::new(), steps: Vec::new() };
+        // The planner switch is read when the statement is bound, as PostgreSQL plans with it.
+        let merge_enabled = crate::settings::bound_value("enable_mergejoin").is_none_or(|v| v == "on");
+        let mut plan = JoinPlan { inputs: Vec::new(), steps: Vec::new(), merge_enabled };
         let mut combined = TableDef::default_empty();
         let add =
             |js: &mut JoinScope, combined: &mut TableDef, plan: &mut JoinPlan, def: Arc<TableDef>, alias: String| {

@@ -104,6 +104,14 @@ pub fn hash_join(outer: Estimate, inner: Estimate, rows: f64) -> Estimate {
     Estimate { startup, total, rows, width: outer.width + inner.width }
 }
 
+/// A merge join of inputs already in join-key order (PostgreSQL's `final_cost_mergejoin`
+/// without sorts): a comparison per row of each side, `rows` out; no table is built.
+pub fn merge_join(outer: Estimate, inner: Estimate, rows: f64) -> Estimate {
+    let startup = outer.startup + inner.startup;
+    let total = outer.total + inner.total + (outer.rows + inner.rows) * CPU_OPERATOR_COST + rows * CPU_TUPLE_COST;
+    Estimate { startup, total, rows, width: outer.width + inner.width }
+}
+
 /// A hash-join step's cost on the coordinating shard and broadcast to `shards` shards
 /// ([`crate::dist_join`]), from its rows so far (`left`), its table's rows after their own
 /// conditions (`table`), whether the coordinator reads the table with the keys of the rows so

@@ -139,6 +139,11 @@ pub(crate) struct CoJoin {
     /// The rest of the step's conditions, over the two rows as cut, end to end.
     pub on: Option<Expr>,
     pub params: Vec<Datum>,
+    /// Merge the two parts in key order ([`crate::merge_join`]) as a join of this kind, in
+    /// place of hashing the first; the rows an outer side keeps unmatched come back padded
+    /// with NULLs to `widths` (each side's width as cut).
+    pub merge: Option<crate::join::JoinKind>,
+    pub widths: [usize; 2],
 }
 
 impl CoJoin {

@@ -1027,12 +1027,32 @@ pub(crate) async fn colocated_scan(
         [key_range(left, co.filters[0].as_ref(), &co.params)?, key_range(right, co.filters[1].as_ref(), &co.params)?];
     let names = [left.name.clone(), right.name.clone()];
     let at = txn.read_at();
+    // SERIALIZABLE: what the step read, as a scan notes it.
+    for (table, range) in [(left, &ranges[0]), (right, &ranges[1])] {
+        txn.note_read(table, || match range {
+            Some((lo, hi)) => crate::serializable::Read::Range(lo.clone(), hi.clone()),
+            None => crate::serializable::Read::Table,
+        });
+    }
     let (used, limit) = (txn.memory().used(), txn.memory().limit());
     let shipped = co.clone();
     let parts = on_every_shard_at(at, move |s| {
         let co = &shipped;
         let [l, r] = [0, 1].map(|i| s.tables.get(&names[i]).ok_or_else(|| no_table(&names[i])));
         let (l, r) = (l?, r?);
+        if let Some(kind) = co.merge {
+            let each = |t: &orbit_engine::table::Table,
+                        i: usize,
+                        cols: Option<&[usize]>,
+                        keep: &mut dyn FnMut(Row) -> Result<()>| {
+                each_row(t, co.filters[i].as_ref(), &co.params, at, ranges[i].as_ref(), |_, row| {
+                    keep(narrow(row, cols))
+                })
+            };
+            return crate::merge_join::on_shard(co, kind, used, limit, |i, cols, keep| {
+                each(if i == 0 { l } else { r }, i, cols, keep)
+            });
+        }
         let mut bytes = used;
         let mut lefts: Vec<Row> = Vec::new();
         each_row(l, co.filters[0].as_ref(), &co.params, at, ranges[0].as_ref(), |_, row| {

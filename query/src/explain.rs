@@ -77,6 +77,8 @@ pub struct Actual {
     pub lookups: Option<Vec<bool>>,
     /// Per join step, where it ran ([`crate::dist_join`]).
     pub distribution: Option<Vec<crate::dist_join::Distribution>>,
+    /// Per join step, where it merged its inputs in key order, if it did ([`crate::merge_join`]).
+    pub merges: Option<Vec<Option<crate::merge_join::Place>>>,
 }
 
 thread_local! {
@@ -180,6 +182,15 @@ pub(crate) fn note_distribution(key: usize, d: Vec<crate::dist_join::Distributio
     WATCHED.with(|w| {
         if let Some(a) = w.borrow_mut().get_mut(&key) {
             a.distribution = Some(d);
+        }
+    });
+}
+
+/// Notes which steps of a watched join merged their inputs, and where.
+pub(crate) fn note_merges(key: usize, m: Vec<Option<crate::merge_join::Place>>) {
+    WATCHED.with(|w| {
+        if let Some(a) = w.borrow_mut().get_mut(&key) {
+            a.merges = Some(m);
         }
     });
 }
@@ -528,6 +539,41 @@ fn name_in(t: &TableDef, i: usize) -> String {
     t.columns.get(i).map_or_else(|| format!("${i}"), |c| c.name.clone())
 }
 
+/// A merge step's node ([`crate::merge_join`]): `Merge Join` / `Merge Left Join` / ... with its
+/// `Merge Cond` (the key equalities, in key order, columns qualified by their tables' aliases
+/// as PostgreSQL prints them: `key` pairs (column of table `a`, column of table `b`)) and, on
+/// the shards, its distribution.
+#[allow(clippy::too_many_arguments)]
+fn merge_node(
+    j: &crate::join::JoinPlan,
+    kind: crate::join::JoinKind,
+    place: crate::merge_join::Place,
+    (a, b): (usize, usize),
+    key: &[(usize, usize)],
+    est: Estimate,
+    shards: usize,
+) -> Node {
+    let mut used = vec![false; ALIASES.with(|x| x.borrow().len())];
+    let names = qualified_names(None, Some(j), &mut used);
+    let offset = |t: usize| j.inputs.iter().take(t).map(|d| d.row_len()).sum::<usize>();
+    let conds: Vec<String> = key
+        .iter()
+        .map(|&(ca, cb)| format!("({} = {})", name_of(&names, offset(a) + ca), name_of(&names, offset(b) + cb)))
+        .collect();
+    let cond = if conds.len() == 1 { conds.concat() } else { format!("({})", conds.join(" AND ")) };
+    let title = match kind {
+        crate::join::JoinKind::Inner | crate::join::JoinKind::Cross => "Merge Join".to_string(),
+        k => format!("Merge {} Join", kind_name(k)),
+    };
+    let node = |where_: &str| Node::new(format!("{title} ({where_})")).est(est).prop(format!("Merge Cond: {cond}"));
+    match place {
+        crate::merge_join::Place::Coordinator => node("on the coordinating shard"),
+        crate::merge_join::Place::OnShards => {
+            node("on every shard").prop(crate::dist_join::Distribution::CoLocated.line(shards).unwrap_or_default())
+        }
+    }
+}
+
 /// The join tree: for inner joins in the order the planner picks from its estimates, each
 /// input with its own conditions; otherwise in FROM order.
 fn join_node<'a>(
@@ -563,6 +609,16 @@ fn join_node<'a>(
         let dists = match analyzed(j as *const crate::join::JoinPlan as usize).and_then(|a| a.distribution) {
             Some(d) if ran.is_some() && d.len() + 1 == n => d,
             _ => crate::join::distributions(j, &sp, &jc.tables, &sizes, &order, &lookups, shards),
+        };
+        // Whether the first step merges ([`crate::merge_join`]): as it ran, else as planned.
+        let first_merge = match analyzed(j as *const crate::join::JoinPlan as usize).and_then(|a| a.merges) {
+            Some(m) if ran.is_some() && m.len() + 1 == n => m.first().copied().flatten(),
+            _ => {
+                let locals: Vec<Option<Expr>> = (0..n)
+                    .map(|t| sp.local[t].iter().cloned().reduce(|a, b| Expr::And(Box::new(a), Box::new(b))))
+                    .collect();
+                crate::merge_join::inner_first(j, &sp, &locals, &sizes, &order, &lookups, &dists, shards)
+            }
         };
         let inputs: Vec<Node> = (0..n)
             .map(|t| {
@@ -623,7 +679,32 @@ fn join_node<'a>(
                 right.actual = actual;
             }
             let (l, r) = (acc.estimate(), right.estimate());
-            let mut step = if lookup.is_some() {
+            let merge = first_merge.filter(|_| step_no == 0 && lookup.is_none()).and_then(|place| {
+                let (a, b) = (order[0], t);
+                let key =
+                    crate::merge_join::key(&j.inputs[a], &j.inputs[b], &crate::merge_join::equalities(&sp, a, b))?;
+                Some((place, a, b, key))
+            });
+            let mut step = if let Some((place, a, b, key)) = &merge {
+                // The equalities past the merge key are checked per pair.
+                let (ka, kb) = (sp.offsets[*a], sp.offsets[*b]);
+                let merged = |p: &Expr| match p {
+                    Expr::Cmp(crate::expr::CmpOp::Eq, x, y) => match (x.as_ref(), y.as_ref()) {
+                        (Expr::Column(x, _), Expr::Column(y, _)) => key
+                            .iter()
+                            .any(|&(ca, cb)| (*x == ka + ca && *y == kb + cb) || (*x == kb + cb && *y == ka + ca)),
+                        _ => false,
+                    },
+                    _ => false,
+                };
+                for (k, (p, ts)) in sp.multi.iter().enumerate() {
+                    if ts.len() == 2 && ts.contains(a) && ts.contains(b) && sp.equality(k).is_some() && !merged(p) {
+                        others.push(show(p, &name));
+                    }
+                }
+                let kind = crate::join::JoinKind::Inner;
+                merge_node(j, kind, *place, (*a, *b), key, cost::merge_join(l, r, rows), shards)
+            } else if lookup.is_some() {
                 Node::new("Nested Loop").est(cost::index_nested_loop(l, r, rows))
             } else if !keys.is_empty() {
                 let dist = dists.get(step_no).copied().unwrap_or(crate::dist_join::Distribution::Coordinator);
@@ -670,6 +751,13 @@ fn join_node<'a>(
             None => "?".to_string(),
         };
         let removed = crate::join_removal::removed(j, needed);
+        // Whether the first step merges ([`crate::merge_join`]): as it ran, else as planned
+        // (not when WHERE filters the first table's scan or the step is removed).
+        let first_merge = match analyzed(j as *const crate::join::JoinPlan as usize).and_then(|a| a.merges) {
+            Some(m) if ran.is_some() && m.len() + 1 == n => m.first().copied().flatten(),
+            _ => crate::merge_join::written_first_step(j, shards)
+                .filter(|_| first.is_none() && !removed.first().copied().unwrap_or(false)),
+        };
         for (k, (step, t)) in j.steps.iter().zip(j.inputs.iter().skip(1)).enumerate() {
             if removed[k] {
                 // Not run: PostgreSQL's plans leave a removed join out too.
@@ -678,14 +766,18 @@ fn join_node<'a>(
             }
             let mut right = join_input(t, None, shards);
             right.actual = ran.as_ref().map(|r| r.0[k + 1]);
-            let lookup = if matches!(step.kind, crate::join::JoinKind::Inner | crate::join::JoinKind::Left) {
-                crate::index_join::path(t, &step.eq).filter(|l| match &noted {
-                    Some(n) => n.get(k).copied().unwrap_or(false),
-                    None => crate::index_join::cheaper(l, acc.estimate().rows, table_columns(t).rows),
-                })
-            } else {
-                None
-            };
+            let merge = first_merge
+                .filter(|_| k == 0)
+                .and_then(|place| Some((place, crate::merge_join::key(&j.inputs[0], t, &step.eq)?)));
+            let lookup =
+                if merge.is_none() && matches!(step.kind, crate::join::JoinKind::Inner | crate::join::JoinKind::Left) {
+                    crate::index_join::path(t, &step.eq).filter(|l| match &noted {
+                        Some(n) => n.get(k).copied().unwrap_or(false),
+                        None => crate::index_join::cheaper(l, acc.estimate().rows, table_columns(t).rows),
+                    })
+                } else {
+                    None
+                };
             if let Some(lk) = &lookup {
                 let actual = right.actual;
                 let left_rows = acc.estimate().rows;
@@ -708,7 +800,11 @@ fn join_node<'a>(
             };
             let rows = cost::clamp_rows(rows);
             let kind = kind_name(step.kind);
-            acc = if lookup.is_some() {
+            acc = if let Some((place, key)) = &merge {
+                merge_node(j, step.kind, *place, (0, 1), key, cost::merge_join(l, r, rows), shards)
+                    .child(acc)
+                    .child(right)
+            } else if lookup.is_some() {
                 let title =
                     if step.kind == crate::join::JoinKind::Left { "Nested Loop Left Join" } else { "Nested Loop" };
                 Node::new(title).est(cost::index_nested_loop(l, r, rows)).child(acc).child(right)

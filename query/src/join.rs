@@ -53,6 +53,9 @@ pub struct JoinStep {
 pub struct JoinPlan {
     pub inputs: Vec<Arc<TableDef>>,
     pub steps: Vec<JoinStep>,
+    /// `enable_mergejoin` when the statement was bound: whether a step may merge inputs in
+    /// key order ([`crate::merge_join`]).
+    pub merge_enabled: bool,
 }
 
 /// What a join step has built so far, charged to the statement's memory account.
@@ -215,28 +218,10 @@ async fn rows_reading_first(
     }
     let mut pushed: Vec<Option<Expr>> = vec![None; n];
     let mut ons: Vec<Option<Expr>> = Vec::with_capacity(plan.steps.len());
-    for (k, step) in plan.steps.iter().enumerate() {
-        let t = k + 1;
-        let (lo, hi) = (offsets.get(t).copied().unwrap_or(width), offsets.get(t + 1).copied().unwrap_or(width));
-        let (mut local, mut rest) = (Vec::new(), Vec::new());
-        if let Some(on) = &step.on {
-            let mut parts = Vec::new();
-            conjuncts(on, &mut parts);
-            for p in parts {
-                let (mut any, mut only_t) = (false, true);
-                p.visit_columns(&mut |c| {
-                    any = true;
-                    only_t &= (lo..hi).contains(&c);
-                });
-                if any && only_t && matches!(step.kind, JoinKind::Inner | JoinKind::Left) {
-                    local.push(remap(&p, &|i| i - lo));
-                } else {
-                    rest.push(p);
-                }
-            }
-        }
-        pushed[t] = and_all(local);
-        ons.push(and_all(rest));
+    for k in 0..plan.steps.len() {
+        let (local, rest) = pushed_down(plan, k);
+        pushed[k + 1] = local;
+        ons.push(rest);
     }
     // LEFT JOIN steps whose table nothing reads and whose key the ON pins: not run.
     let removed = crate::join_removal::removed(plan, needed);
@@ -287,13 +272,23 @@ async fn rows_reading_first(
         }
     };
     let watched = crate::explain::watching(plan as *const JoinPlan as usize);
+    // A first step merging its two tables in key order ([`crate::merge_join`]): not for rows
+    // the transaction wrote itself (they are not in the shards' order).
+    let shards = orbit_shards::state::local().1;
+    // Not when WHERE filters the first table's scan (the merge reads it whole) or the first
+    // step is removed.
+    let first_merge = crate::merge_join::written_first_step(plan, shards)
+        .filter(|_| first.is_none() && !removed.first().copied().unwrap_or(false))
+        .filter(|_| plan.inputs.iter().take(2).all(|d| txn.overlay(d).is_none()));
     let mut acc = match plan.inputs.first() {
+        Some(_) if first_merge == Some(crate::merge_join::Place::OnShards) => Vec::new(),
         Some(_) => whole(0, first).await?,
         None => Vec::new(),
     };
     let mut sizes = vec![acc.len() as u64];
     let mut steps = Vec::new();
     let mut looked_up = Vec::new();
+    let mut merged = Vec::new();
     let mut left_width = if n > 0 { lay.width(0) } else { 0 };
     for (k, (step, def)) in plan.steps.iter().zip(plan.inputs.iter().skip(1)).enumerate() {
         let t = k + 1;
@@ -306,9 +301,22 @@ async fn rows_reading_first(
             left_width = w;
             sizes.push(0);
             looked_up.push(false);
+            merged.push(None);
             steps.push(acc.len() as u64);
             continue;
         }
+        if let Some(place) = first_merge.filter(|_| k == 0) {
+            let on = ons[k].as_ref().map(|e| remap(e, &to_kept));
+            let (rows, read) = merge_first(txn, plan, place, acc, &lay, pushed[t].take(), on, params).await?;
+            acc = rows;
+            sizes = read.to_vec();
+            looked_up.push(false);
+            merged.push(Some(place));
+            left_width += lay.width(t);
+            steps.push(acc.len() as u64);
+            continue;
+        }
+        merged.push(None);
         // The key columns of the rows so far as kept, and of the table as stored (for its key
         // or index).
         let eq: Vec<(usize, usize)> = step.eq.iter().map(|&(l, r)| (to_kept(l), r)).collect();
@@ -336,11 +344,118 @@ async fn rows_reading_first(
     if watched {
         crate::explain::note_join(plan as *const JoinPlan as usize, sizes, (0..plan.inputs.len()).collect(), steps);
         crate::explain::note_lookups(plan as *const JoinPlan as usize, looked_up);
+        crate::explain::note_merges(plan as *const JoinPlan as usize, merged);
     }
     if lay.narrow.iter().any(|&x| x) {
         return Ok(lay.widen(acc, &at, &offsets, width));
     }
     Ok(acc)
+}
+
+/// Step `k` of a join in written order split into the parts of its ON that read only its new
+/// table (over that table's row; they filter its scan, for an inner or left step) and the rest.
+pub(crate) fn pushed_down(plan: &JoinPlan, k: usize) -> (Option<Expr>, Option<Expr>) {
+    let Some(step) = plan.steps.get(k) else { return (None, None) };
+    let t = k + 1;
+    let lo: usize = plan.inputs.iter().take(t).map(|d| d.row_len()).sum();
+    let hi = lo + plan.inputs.get(t).map_or(0, |d| d.row_len());
+    let (mut local, mut rest) = (Vec::new(), Vec::new());
+    if let Some(on) = &step.on {
+        let mut parts = Vec::new();
+        conjuncts(on, &mut parts);
+        for p in parts {
+            let (mut any, mut only_t) = (false, true);
+            p.visit_columns(&mut |c| {
+                any = true;
+                only_t &= (lo..hi).contains(&c);
+            });
+            if any && only_t && matches!(step.kind, JoinKind::Inner | JoinKind::Left) {
+                local.push(remap(&p, &|i| i - lo));
+            } else {
+                rest.push(p);
+            }
+        }
+    }
+    (and_all(local), and_all(rest))
+}
+
+/// The first step of a join in written order merged in key order ([`crate::merge_join`]):
+/// `left` (the first table's rows as kept, in key order; read here when on the shards) with
+/// the second table's rows that pass `pushed`, on the step's ON (`on`, over the rows as kept).
+/// The joined rows as kept, and the rows each table had.
+#[allow(clippy::too_many_arguments)]
+async fn merge_first(
+    txn: &Txn,
+    plan: &JoinPlan,
+    place: crate::merge_join::Place,
+    left: Vec<Row>,
+    lay: &Layout,
+    pushed: Option<Expr>,
+    on: Option<Expr>,
+    params: &[Datum],
+) -> Result<(Vec<Row>, [u64; 2])> {
+    let (step, a, b) = (&plan.steps[0], &plan.inputs[0], &plan.inputs[1]);
+    let key = crate::merge_join::key(a, b, &step.eq).ok_or_else(|| crate::error::SqlError::internal("no merge key"))?;
+    let (lw, rw) = (lay.width(0), lay.width(1));
+    match place {
+        crate::merge_join::Place::OnShards => {
+            let co = crate::dist_join::CoJoin {
+                filters: [None, pushed],
+                cols: [lay.cols(0), lay.cols(1)],
+                left_keys: key.iter().map(|&(l, _)| lay.at(0, 0, l)).collect(),
+                right_keys: key.iter().map(|&(_, r)| r).collect(),
+                on,
+                params: params.to_vec(),
+                merge: Some(step.kind),
+                widths: [lw, rw],
+            };
+            let (pairs, read) = crate::exec::colocated_scan(txn, a, b, Arc::new(co)).await?;
+            let rows = pairs
+                .into_iter()
+                .map(|(mut l, r)| {
+                    l.resize(lw, Datum::Null);
+                    l.extend(r);
+                    l
+                })
+                .collect();
+            Ok((rows, [read[0] as u64, read[1] as u64]))
+        }
+        crate::merge_join::Place::Coordinator => {
+            let right: Vec<Row> = crate::exec::scan_columns(txn, b, pushed.as_ref(), None, params, lay.cols(1))
+                .await?
+                .into_iter()
+                .map(|(_, r)| r)
+                .collect();
+            let kept: Vec<(usize, usize)> = key.iter().map(|&(l, r)| (lay.at(0, 0, l), lay.at(1, 0, r))).collect();
+            let mut held = crate::memory::Held::new(txn.memory(), "join");
+            let mut out = Vec::new();
+            let pad = |row: &[Datum], width: usize| {
+                let mut r = row.to_vec();
+                r.resize(width, Datum::Null);
+                r
+            };
+            crate::merge_join::coordinator(txn, &left, &right, &kept, &[], on.as_ref(), step.kind, lw, params, |o| {
+                let row = match o {
+                    crate::merge_join::Out::Pair(i, j) => {
+                        let mut r = pad(&left[i], lw);
+                        r.extend_from_slice(&right[j]);
+                        r
+                    }
+                    crate::merge_join::Out::Left(i) => pad(&left[i], lw + rw),
+                    crate::merge_join::Out::Right(j) => {
+                        let mut r = vec![Datum::Null; lw];
+                        r.extend_from_slice(&right[j]);
+                        r
+                    }
+                };
+                held.row(&row)?;
+                out.push(row);
+                Ok(())
+            })?;
+            held.keep();
+            Ok((out, [left.len() as u64, right.len() as u64]))
+        }
+    }
 }
 
 /// A join step's candidate rows of its table for one row so far: those of its key, or all.
@@ -515,7 +630,7 @@ fn and_all(mut es: Vec<Expr>) -> Option<Expr> {
 
 /// Whether an equality of two columns of these types can be a hash key (their values encode
 /// alike when equal, as [`crate::join_key`] keys them).
-fn hashable(a: orbit_engine::table::SqlType, b: orbit_engine::table::SqlType) -> bool {
+pub(crate) fn hashable(a: orbit_engine::table::SqlType, b: orbit_engine::table::SqlType) -> bool {
     (a.is_integer() && b.is_integer()) || (a.is_float() && b.is_float()) || (a.is_string() && b.is_string()) || a == b
 }
 
@@ -1072,6 +1187,29 @@ pub(crate) async fn rows_where_reading(
         }
         mask |= 1 << t;
     }
+    // A first step that merges its two tables in key order ([`crate::merge_join`]): on the
+    // shards when co-located; with one shard on the coordinator, both tables read whole (not
+    // when the transaction wrote to either: its rows are not in key order).
+    let locals: Vec<Option<Expr>> = (0..n).map(|t| and_all(sp.local[t].clone())).collect();
+    let planned_merge = crate::merge_join::inner_first(
+        plan,
+        &sp,
+        &locals,
+        &estimates,
+        &planned,
+        &planned_lookups,
+        &planned_dist,
+        shards,
+    );
+    let merge_pair = (planned_merge == Some(crate::merge_join::Place::Coordinator)
+        && txn.overlay(&plan.inputs[planned[0]]).is_none()
+        && txn.overlay(&plan.inputs[planned[1]]).is_none())
+    .then(|| (planned[0], planned[1]));
+    if let Some((a, b)) = merge_pair {
+        deferred[a] = false;
+        deferred[b] = false;
+    }
+    let mut merges = Vec::with_capacity(n.saturating_sub(1));
     // A co-located first step reads both its tables on the shards, joined (not when the
     // transaction wrote to either: the shards do not have its rows).
     let co = (planned_dist.first() == Some(&Distribution::CoLocated)
@@ -1183,15 +1321,29 @@ pub(crate) async fn rows_where_reading(
         // A step run on the shards: the joined pairs (a tuple so far, a row of the table).
         let mut shard_pairs: Option<Vec<(usize, usize)>> = None;
         let mut dist = Distribution::Coordinator;
+        let mut merged = None;
         if let Some((a, b)) = co.filter(|_| k == 1) {
+            let mut keys = eq.clone();
+            if planned_merge == Some(crate::merge_join::Place::OnShards) {
+                // A merge compares keys in primary-key order: those columns first (both whole
+                // keys, so each side's rows are unique on them and any other equality can follow).
+                let pk =
+                    crate::merge_join::key(&plan.inputs[a], &plan.inputs[b], &crate::merge_join::equalities(&sp, a, b))
+                        .ok_or_else(|| crate::error::SqlError::internal("no merge key"))?;
+                keys = pk.iter().map(|&(ca, cb)| (lay.at(a, 0, ca), cb)).collect();
+                keys.extend(eq.iter().filter(|p| !keys.contains(p)).copied().collect::<Vec<_>>());
+            }
             let co_join = crate::dist_join::CoJoin {
                 filters: [filters[a].take(), filters[b].take()],
                 cols: [lay.cols(a), lay.cols(b)],
-                left_keys: eq.iter().map(|&(l, _)| l).collect(),
-                right_keys: eq.iter().map(|&(_, r)| r).collect(),
+                left_keys: keys.iter().map(|&(l, _)| l).collect(),
+                right_keys: keys.iter().map(|&(_, r)| r).collect(),
                 on: on.clone(),
                 params: params.to_vec(),
+                merge: (planned_merge == Some(crate::merge_join::Place::OnShards)).then_some(JoinKind::Inner),
+                widths: [lay.width(a), lay.width(b)],
             };
+            merged = co_join.merge.map(|_| crate::merge_join::Place::OnShards);
             let (pairs, checked) =
                 crate::exec::colocated_scan(txn, &plan.inputs[a], &plan.inputs[b], Arc::new(co_join)).await?;
             if pairs.is_empty() {
@@ -1205,6 +1357,38 @@ pub(crate) async fn rows_where_reading(
             held.add(tuples.len() * std::mem::size_of::<usize>())?;
             shard_pairs = Some((0..inputs[a].len()).map(|i| (i, i)).collect());
             dist = Distribution::CoLocated;
+        }
+        // The planned merge on the coordinator, when the order from the real sizes kept it.
+        if let Some((a, b)) = merge_pair.filter(|&(a, b)| {
+            k == 1 && order[0] == a && order[1] == b && scanned & (1 << a) != 0 && scanned & (1 << b) != 0
+        }) {
+            let key =
+                crate::merge_join::key(&plan.inputs[a], &plan.inputs[b], &crate::merge_join::equalities(&sp, a, b))
+                    .ok_or_else(|| crate::error::SqlError::internal("no merge key"))?;
+            let key: Vec<(usize, usize)> = key.iter().map(|&(ca, cb)| (lay.at(a, 0, ca), lay.at(b, 0, cb))).collect();
+            let rest: Vec<(usize, usize)> =
+                eq.iter().map(|&(l, r)| (l, lay.at(t, 0, r))).filter(|p| !key.contains(p)).collect();
+            let mut pairs = Vec::new();
+            let (left, right) = (&inputs[a], &inputs[b]);
+            crate::merge_join::coordinator(
+                txn,
+                left,
+                right,
+                &key,
+                &rest,
+                on.as_ref(),
+                JoinKind::Inner,
+                lay.width(a),
+                params,
+                |o| {
+                    if let crate::merge_join::Out::Pair(i, j) = o {
+                        pairs.push((i, j));
+                    }
+                    Ok(())
+                },
+            )?;
+            shard_pairs = Some(pairs);
+            merged = Some(crate::merge_join::Place::Coordinator);
         }
         let count = tuples.len() / stride.max(1);
         // Not read yet: looked up by key if that is cheaper for the rows so far, else read now.
@@ -1385,6 +1569,7 @@ pub(crate) async fn rows_where_reading(
         tuples = next;
         step_rows.push((tuples.len() / (stride + 1)) as u64);
         dists.push(dist);
+        merges.push(merged);
     }
     let joined = tuples.len() / n;
     if watched {
@@ -1392,6 +1577,7 @@ pub(crate) async fn rows_where_reading(
         crate::explain::note_join(plan as *const JoinPlan as usize, inputs, order.clone(), step_rows);
         crate::explain::note_lookups(plan as *const JoinPlan as usize, looked_up);
         crate::explain::note_distribution(plan as *const JoinPlan as usize, dists);
+        crate::explain::note_merges(plan as *const JoinPlan as usize, merges);
     }
     // The joined rows, built once in FROM order; then the conditions left for them.
     let last = and_all(sp.last);

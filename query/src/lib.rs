@@ -33,6 +33,7 @@ pub mod json;
 pub mod json_build;
 pub mod lateral;
 pub mod memory;
+pub mod merge_join;
 pub mod numeric;
 pub mod ordered_set;
 pub mod prepared;

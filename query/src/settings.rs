@@ -89,6 +89,8 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("orbit_version", true, None),
     // The memory one statement may hold on its coordinating shard (crate::memory).
     ("orbit.query_memory_limit", false, Some("4GB")),
+    // Planner switch (PostgreSQL's): whether a join step may merge inputs in key order.
+    ("enable_mergejoin", false, Some("on")),
     // Preset (read-only) parameters drivers read: SET is 55P02, as in PostgreSQL.
     ("lc_collate", false, Some("C.UTF-8")),
     ("lc_ctype", false, Some("C.UTF-8")),
@@ -190,6 +192,20 @@ fn memory_value(canon: &str, v: &str) -> Result<String> {
     }
     let (unit, size) = MEMORY_UNITS.iter().find(|(_, k)| kb % k == 0).copied().unwrap_or(("kB", 1));
     Ok(format!("{}{unit}", kb / size))
+}
+
+/// A Boolean parameter's value as PostgreSQL's parse_bool reads it (any unique prefix of
+/// `true`, `false`, `yes`, `no`, `on` (two letters at least), `off` (three), and `1`, `0`).
+fn bool_value(v: &str) -> Option<bool> {
+    let v = v.trim().to_ascii_lowercase();
+    let prefix = |word: &str, min: usize| v.len() >= min && word.starts_with(v.as_str());
+    if prefix("true", 1) || prefix("yes", 1) || prefix("on", 2) || v == "1" {
+        Some(true)
+    } else if prefix("false", 1) || prefix("no", 1) || prefix("off", 2) || v == "0" {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// Checks `SET name = values` and returns the canonical name and the value as SHOW prints it.
@@ -296,6 +312,15 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             show_ms(ms as i64)
         }
         "orbit.query_memory_limit" => memory_value(canon, one()?)?,
+        "enable_mergejoin" => match bool_value(one()?) {
+            Some(b) => if b { "on" } else { "off" }.to_string(),
+            None => {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("parameter \"{canon}\" requires a Boolean value"),
+                ))
+            }
+        },
         "idle_in_transaction_session_timeout" => {
             let v = one()?.trim();
             let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();

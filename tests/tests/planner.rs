@@ -114,6 +114,124 @@ fn plans_are_as_recorded() {
     );
 }
 
+/// Merge joins with one shard (the recorded plans run with two): the coordinator merges two
+/// primary-key-ordered scans, also on a key prefix; EXPLAIN draws `Merge ... Join` with its
+/// `Merge Cond`, EXPLAIN ANALYZE the rows each node had, and `enable_mergejoin = off` gives the
+/// hash join back; with two shards, EXPLAIN ANALYZE of a FULL join merged on every shard.
+async fn count_of(c: &tokio_postgres::Client, q: &str) -> i64 {
+    c.query_one(q, &[]).await.unwrap().get::<_, i64>(0)
+}
+
+#[test]
+fn merge_joins_with_one_and_two_shards() {
+    let o = Orbit::start(&["--shards", "1"]);
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE o (o_id bigint PRIMARY KEY, tag text);
+             CREATE TABLE l (l_o bigint, l_n int, qty int, PRIMARY KEY (l_o, l_n));
+             INSERT INTO o SELECT i, 't' || (i % 3) FROM generate_series(1, 500) AS g(i) WHERE i % 4 <> 1;
+             INSERT INTO l SELECT 1 + i / 4, i % 4, i % 7 FROM generate_series(0, 2399) AS g(i);",
+        )
+        .await
+        .unwrap();
+        c.batch_execute("ANALYZE").await.unwrap();
+        let lines = |q: String| {
+            let c = &c;
+            async move {
+                c.simple_query(&q)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .filter_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                        _ => None,
+                    })
+                    .collect::<Vec<String>>()
+            }
+        };
+        let full = "SELECT count(*) FROM o FULL JOIN l ON l.l_o = o.o_id";
+        assert_eq!(
+            lines(format!("EXPLAIN (COSTS OFF) {full}")).await,
+            [
+                "Aggregate",
+                "  ->  Merge Full Join (on the coordinating shard)",
+                "        Merge Cond: (o.o_id = l.l_o)",
+                "        ->  Gather (shards: 1, in parallel)",
+                "              ->  Seq Scan on o",
+                "        ->  Gather (shards: 1, in parallel)",
+                "              ->  Seq Scan on l",
+            ]
+        );
+        // An inner join the planner reorders: its first step merges (a lookup by key would
+        // cost more here than reading both sides).
+        let inner = "SELECT count(*) FROM o a, o b WHERE a.o_id = b.o_id AND b.tag <> 't1'";
+        let plan = lines(format!("EXPLAIN (COSTS OFF) {inner}")).await;
+        assert!(plan.get(1).is_some_and(|l| l.contains("Merge Join (on the coordinating shard)")), "{plan:?}");
+        assert!(
+            plan.iter()
+                .any(|l| l.trim() == "Merge Cond: (a.o_id = b.o_id)" || l.trim() == "Merge Cond: (b.o_id = a.o_id)"),
+            "{plan:?}"
+        );
+        assert_eq!(count_of(&c, inner).await, 250);
+        // EXPLAIN ANALYZE: the join's rows (the 375 orders' 1500 lines, the 900 lines of the
+        // other 225 order numbers padded, every order has lines) and each input's.
+        let analyzed = lines(format!("EXPLAIN ANALYZE {full}")).await;
+        let text = analyzed.join("\n");
+        let merge = analyzed.iter().find(|l| l.contains("Merge Full Join")).expect(&text);
+        assert!(merge.ends_with("(actual rows=2400)"), "{text}");
+        // (A scan's actual rows are on its Gather.)
+        let input = |table: &str, rows: &str| {
+            analyzed.windows(2).any(|w| w[0].ends_with(rows) && w[1].contains(&format!("Seq Scan on {table} ")))
+        };
+        assert!(input("o", "(actual rows=375)") && input("l", "(actual rows=2400)"), "{text}");
+        let count = |q: &'static str| count_of(&c, q);
+        assert_eq!(count("SELECT count(*) FROM o FULL JOIN l ON l.l_o = o.o_id").await, 2400);
+        // The hash join again, with the same rows.
+        c.batch_execute("SET enable_mergejoin = off").await.unwrap();
+        let plan = lines(format!("EXPLAIN (COSTS OFF) {full}")).await;
+        assert!(plan.iter().any(|l| l.contains("Hash Full Join")), "{plan:?}");
+        assert_eq!(count("SELECT count(*) FROM o FULL JOIN l ON l.l_o = o.o_id").await, 2400);
+        // The transaction's own rows: the step hash-joins (they are not in key order), EXPLAIN
+        // ANALYZE shows it.
+        c.batch_execute("RESET enable_mergejoin; BEGIN; INSERT INTO o VALUES (1, 'own')").await.unwrap();
+        let analyzed = lines(format!("EXPLAIN ANALYZE {full}")).await;
+        assert!(analyzed.iter().any(|l| l.contains("Hash Full Join")), "{analyzed:?}");
+        assert_eq!(count("SELECT count(*) FROM o FULL JOIN l ON l.l_o = o.o_id").await, 2400);
+        c.batch_execute("ROLLBACK").await.unwrap();
+    });
+    // With two shards a FULL join on both whole keys merges on every shard; EXPLAIN ANALYZE
+    // shows the rows as they came back from the shards.
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE a (id int PRIMARY KEY, v int);
+             CREATE TABLE b (id int PRIMARY KEY, w int);
+             INSERT INTO a SELECT i, i FROM generate_series(1, 300) AS g(i);
+             INSERT INTO b SELECT i, i FROM generate_series(201, 600) AS g(i);",
+        )
+        .await
+        .unwrap();
+        c.batch_execute("ANALYZE").await.unwrap();
+        let rows = c.simple_query("EXPLAIN ANALYZE SELECT count(*) FROM a FULL JOIN b ON a.id = b.id").await.unwrap();
+        let lines: Vec<String> = rows
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .collect();
+        let text = lines.join("\n");
+        // 100 pairs, 200 rows of a and 300 of b padded.
+        let merge = lines.iter().find(|l| l.contains("Merge Full Join (on every shard)")).expect(&text);
+        assert!(merge.ends_with("(actual rows=600)"), "{text}");
+        assert!(lines.iter().any(|l| l.trim() == "Distribution: co-located (2 shards)"), "{text}");
+        assert!(lines.iter().any(|l| l.ends_with("(actual rows=300)")), "{text}");
+        assert!(lines.iter().any(|l| l.ends_with("(actual rows=400)")), "{text}");
+    });
+}
+
 #[test]
 fn estimates_follow_the_statistics() {
     let o = Orbit::start(&["--shards", "2"]);

@@ -19,6 +19,9 @@
 //! not exist` checks both (the text after `error` is a regex), and `statement error (42P01)`
 //! checks the SQLSTATE alone.
 //!
+//! Shards: Orbit runs with `--shards 2`, or once per count a file's `# orbit-shards: 1 2` line
+//! names (a fresh server each time).
+//!
 //! Differences: a record that differs on Orbit is marked in the file, never left silent:
 //! `skipif orbit` (with a comment line above saying why) skips it on Orbit; `onlyif orbit`
 //! records say what Orbit answers instead. `skipif postgresql` / `onlyif postgresql` work
@@ -186,6 +189,22 @@ fn slt_files() -> Vec<PathBuf> {
     files
 }
 
+/// The shard counts a file runs on Orbit with: those its `# orbit-shards: 1 2` line names (a
+/// file whose plans differ with one shard, such as merge joins on the coordinator), else 2.
+fn shard_counts(file: &std::path::Path) -> Vec<usize> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let named: Vec<usize> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# orbit-shards:"))
+        .map(|l| l.split_whitespace().filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_default();
+    if named.is_empty() {
+        vec![2]
+    } else {
+        named
+    }
+}
+
 /// A fresh database on the PostgreSQL cluster for one file.
 async fn fresh_pg_database(pg: &RealPostgres, file: &std::path::Path) -> String {
     let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
@@ -238,13 +257,15 @@ fn slt_files_pass_on_postgresql_and_orbit() {
                     }
                 }
             }
-            let orbit = Orbit::start(&["--shards", "2"]);
-            let mut r = runner(orbit.pg_port, "postgres".to_string(), "orbit");
-            match r.run_file_async(file).await {
-                Ok(()) => println!("{name}: passes on Orbit"),
-                Err(e) => failures.push(format!("{name} on Orbit:\n{}", e.display(false))),
+            for shards in shard_counts(file) {
+                let orbit = Orbit::start(&["--shards", &shards.to_string()]);
+                let mut r = runner(orbit.pg_port, "postgres".to_string(), "orbit");
+                match r.run_file_async(file).await {
+                    Ok(()) => println!("{name}: passes on Orbit ({shards} shards)"),
+                    Err(e) => failures.push(format!("{name} on Orbit ({shards} shards):\n{}", e.display(false))),
+                }
+                drop(orbit);
             }
-            drop(orbit);
         }
     });
     assert!(failures.is_empty(), "{} file runs failed:\n\n{}", failures.len(), failures.join("\n\n"));

@@ -140,7 +140,11 @@ impl Binder<'_> {
                 "correlated subqueries in the JOIN conditions left of a LATERAL item are not supported yet",
             ));
         }
-        let left = JoinPlan { inputs: std::mem::take(&mut plan.inputs), steps: std::mem::take(&mut plan.steps) };
+        let left = JoinPlan {
+            inputs: std::mem::take(&mut plan.inputs),
+            steps: std::mem::take(&mut plan.steps),
+            merge_enabled: plan.merge_enabled,
+        };
         let left_width: usize = left.inputs.iter().map(|d| d.row_len()).sum();
         // The combined row: the left inputs' rows (row ids included) as columns, then the
         // item's columns; the relation's own row id slot is the item's.

@@ -545,7 +545,11 @@ impl Binder<'_> {
             let rest_steps = j.steps.split_off(i);
             let rest_inputs = j.inputs.split_off(i + 2);
             let right_def = j.inputs.pop().ok_or_else(|| SqlError::internal("a join step without its table"))?;
-            let left = JoinPlan { inputs: std::mem::take(&mut j.inputs), steps: std::mem::take(&mut j.steps) };
+            let left = JoinPlan {
+                inputs: std::mem::take(&mut j.inputs),
+                steps: std::mem::take(&mut j.steps),
+                merge_enabled: j.merge_enabled,
+            };
             let on = step.on.ok_or_else(|| SqlError::internal("a join condition without its subquery"))?;
             let step_ids: Vec<usize> = ids.iter().copied().filter(|&id| relation::reads_link(&on, id)).collect();
             let (links, others): (Vec<SubLink>, Vec<SubLink>) =
@@ -555,7 +559,7 @@ impl Binder<'_> {
             inputs.push(Derived { def: def.clone(), label, source });
             let mut inputs_now = vec![def];
             inputs_now.extend(rest_inputs);
-            **j = JoinPlan { inputs: inputs_now, steps: rest_steps };
+            **j = JoinPlan { inputs: inputs_now, steps: rest_steps, merge_enabled: j.merge_enabled };
         }
         Ok(())
     }
@@ -581,7 +585,7 @@ impl Binder<'_> {
             .iter()
             .find(|d| d.def.name == right_def.name)
             .map_or_else(|| crate::schema::relname(&right_def.name).to_string(), |d| d.label.clone());
-        let right = JoinPlan { inputs: vec![right_def.clone()], steps: vec![] };
+        let right = JoinPlan { inputs: vec![right_def.clone()], steps: vec![], merge_enabled: left.merge_enabled };
         let types: Vec<SqlType> = def.columns.iter().map(|c| c.ty).collect();
         let ty = |i: usize| types.get(i).copied().unwrap_or(SqlType::Int8);
         let per_left = |c: usize| if c < left_width { (true, c) } else { (false, c - left_width) };

@@ -898,10 +898,10 @@ pub(crate) fn scanned_on_shards(table: &TableDef, filter: Option<&Expr>) -> bool
 
 /// A range of encoded primary keys: from the first (included) to the second (excluded; None:
 /// to the end).
-type KeyRange = (Vec<u8>, Option<Vec<u8>>);
+pub(crate) type KeyRange = (Vec<u8>, Option<Vec<u8>>);
 
 /// The range of keys the equalities of `filter` on `table`'s leading key columns pin, if any.
-fn key_range(table: &TableDef, filter: Option<&Expr>, params: &[Datum]) -> Result<Option<KeyRange>> {
+pub(crate) fn key_range(table: &TableDef, filter: Option<&Expr>, params: &[Datum]) -> Result<Option<KeyRange>> {
     Ok(match filter {
         Some(f) => key_prefix(table, f, params)?.map(|p| {
             let end = index_scan::after_prefix(&p);
@@ -913,7 +913,7 @@ fn key_range(table: &TableDef, filter: Option<&Expr>, params: &[Datum]) -> Resul
 
 /// Calls `keep` with each row of this shard's part of `t` that passes `filter`, as the snapshot
 /// `at` sees it, within the key `range` (from [`key_prefix`]) if any.
-fn each_row(
+pub(crate) fn each_row(
     t: &orbit_engine::table::Table,
     filter: Option<&Expr>,
     params: &[Datum],

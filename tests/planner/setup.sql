@@ -12,4 +12,7 @@ INSERT INTO nation SELECT i, 'nation' || i, i % 5 FROM generate_series(0, 24) AS
 INSERT INTO customer SELECT i, 'cust' || i, i % 25, CASE i % 10 WHEN 0 THEN 'BUILDING' WHEN 1 THEN 'AUTO' ELSE 'HOUSEHOLD' END FROM generate_series(1, 600) AS g(i);
 INSERT INTO orders SELECT i, 1 + (i * 7) % 600, CASE WHEN i % 20 = 0 THEN 'F' ELSE 'O' END, (i % 1000) + 0.5, DATE '2024-01-01' + (i % 365) FROM generate_series(1, 3000) AS g(i);
 INSERT INTO item SELECT 1 + i / 4, i % 4, 1 + i % 50, (i % 97) * 1.25 FROM generate_series(0, 11999) AS g(i);
+-- Payments: most not matched to an order yet (NULL), for a join step whose rows so far mostly find nothing.
+CREATE TABLE payment (p_id int PRIMARY KEY, p_order int, p_amount numeric(10,2));
+INSERT INTO payment SELECT i, CASE WHEN i % 5 = 0 THEN 1 + (i * 11) % 3000 ELSE NULL END, (i % 500) + 0.25 FROM generate_series(1, 2400) AS g(i);
 ANALYZE;

@@ -240,6 +240,9 @@ pub(crate) async fn scan(txn: &Txn, step: Step<'_>, probe: Probe) -> Result<(Vec
     Ok((all, checked))
 }
 
+/// Columns of a row to keep (None: all).
+type Columns = Option<Arc<[usize]>>;
+
 /// The parts of a step every round reads.
 struct Run<'a> {
     txn: &'a Txn,
@@ -330,7 +333,7 @@ async fn shuffled(
     let txn = run.txn;
     // The table's rows travel cut to the columns sent back, plus any key column those lack;
     // the receiving shard finds the keys at their places in the cut row.
-    let (ship, shipped_keys, back): (Option<Arc<[usize]>>, Vec<usize>, Option<Arc<[usize]>>) = match &cols {
+    let (ship, shipped_keys, back): (Columns, Vec<usize>, Columns) = match &cols {
         None => (None, right_keys.to_vec(), None),
         Some(c) => {
             let mut ship: Vec<usize> = c.to_vec();

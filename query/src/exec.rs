@@ -943,6 +943,15 @@ pub(crate) fn each_row(
     }
 }
 
+/// Notes a SERIALIZABLE transaction's read of `table` by a scan of every shard's part (of the
+/// key `range`, if any), as [`scan`] notes its own.
+pub(crate) fn note_scan(txn: &Txn, table: &TableDef, range: Option<&KeyRange>) {
+    txn.note_read(table, || match range {
+        Some((lo, hi)) => crate::serializable::Read::Range(lo.clone(), hi.clone()),
+        None => crate::serializable::Read::Table,
+    });
+}
+
 /// A broadcast join step's table side ([`crate::dist_join::Probe`]): every shard hashes the
 /// rows so far and sends back each of its rows of `table` that passes `filter` and matches
 /// some, as the transaction sees them (the rows it wrote itself are probed here, in place of
@@ -956,6 +965,7 @@ pub(crate) async fn broadcast_scan(
 ) -> Result<(Vec<crate::dist_join::Matched>, usize)> {
     let params = probe.params.clone();
     let range = key_range(table, filter, &params)?;
+    note_scan(txn, table, range.as_ref());
     let own = txn.overlay(table);
     let with_keys = own.is_some();
     let name = table.name.clone();
@@ -1025,6 +1035,8 @@ pub(crate) async fn colocated_scan(
 ) -> Result<(Vec<(Row, Row)>, [usize; 2])> {
     let ranges =
         [key_range(left, co.filters[0].as_ref(), &co.params)?, key_range(right, co.filters[1].as_ref(), &co.params)?];
+    note_scan(txn, left, ranges[0].as_ref());
+    note_scan(txn, right, ranges[1].as_ref());
     let names = [left.name.clone(), right.name.clone()];
     let at = txn.read_at();
     let (used, limit) = (txn.memory().used(), txn.memory().limit());

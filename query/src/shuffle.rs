@@ -156,10 +156,7 @@ pub(crate) async fn scan(txn: &Txn, step: Step<'_>, probe: Probe) -> Result<(Vec
     let table = step.table;
     let params = probe.params.clone();
     let range = key_range(table, step.filter, &params)?;
-    txn.note_read(table, || match &range {
-        Some((lo, hi)) => crate::serializable::Read::Range(lo.clone(), hi.clone()),
-        None => crate::serializable::Read::Table,
-    });
+    exec::note_scan(txn, table, range.as_ref());
     // The rows the transaction wrote to the table, probed here with all the rows so far.
     let own = txn.overlay(table);
     let mut mine = Vec::new();

@@ -95,3 +95,33 @@ fn repartitioned_steps_read_the_snapshot() {
         assert_eq!(rows(&a, SHUFFLED).await, after.1);
     });
 }
+
+/// A SERIALIZABLE transaction notes the tables a join step read on the shards (broadcast and
+/// repartitioned alike): a concurrent commit that changed one of them fails its COMMIT (40001),
+/// as it does after a plain scan of the table.
+#[test]
+fn serializable_commit_checks_what_a_step_on_the_shards_read() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
+        for stmt in SETUP {
+            a.batch_execute(stmt).await.expect(stmt);
+        }
+        let broadcast = "SELECT count(*) FROM sh_big b JOIN sh_ref r ON r.big_id = b.id WHERE b.id < 200";
+        for (q, line, table) in [
+            (PARTITIONED, "Distribution: repartition of the rows so far (2 shards)", "sh_big"),
+            (SHUFFLED, "Distribution: repartition (2 shards)", "sh_t"),
+            (broadcast, "Distribution: broadcast (2 shards)", "sh_ref"),
+        ] {
+            let plan = rows(&a, &format!("EXPLAIN (COSTS OFF) {q}")).await.join("\n");
+            assert!(plan.contains(line), "{plan}");
+            a.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE").await.expect("begin");
+            rows(&a, q).await;
+            b.batch_execute(&format!("UPDATE {table} SET id = id + 100000 WHERE id = 5000")).await.expect("update");
+            a.batch_execute("INSERT INTO sh_l VALUES (99999, NULL, 0)").await.expect("insert");
+            let e = a.batch_execute("COMMIT").await.expect_err("a read/write conflict");
+            assert_eq!(e.code().map(|c| c.code()), Some("40001"), "{q}: {e:?}");
+        }
+    });
+}

@@ -112,17 +112,30 @@ pub fn merge_join(outer: Estimate, inner: Estimate, rows: f64) -> Estimate {
     Estimate { startup, total, rows, width: outer.width + inner.width }
 }
 
-/// A hash-join step's cost on the coordinating shard and broadcast to `shards` shards
-/// ([`crate::dist_join`]), from its rows so far (`left`), its table's rows after their own
-/// conditions (`table`), whether the coordinator reads the table with the keys of the rows so
-/// far (`reduced`: the keys go to every shard, which checks its rows against them) and the rows
-/// it joins to (`out`). A row that crosses between shards costs `parallel_tuple_cost` (as under
-/// a Gather); hashing a row costs `cpu_operator_cost` plus `cpu_tuple_cost`, probing
+/// A hash-join step's cost on the coordinating shard, broadcast and repartitioned over `shards`
+/// shards ([`crate::dist_join`]), from its rows so far (`left`), its table's rows after their
+/// own conditions (`table`), whether the coordinator reads the table with the keys of the rows so
+/// far (`reduced`: the keys go to every shard, which checks its rows against them), the rows it
+/// joins to (`out`) and whether the table is partitioned on the step's keys (`partitioned`: its
+/// primary key is among them, so a row's key names the shard that holds its matches). A row that
+/// crosses between shards costs `parallel_tuple_cost` (as under a Gather); hashing a row costs
+/// `cpu_operator_cost` plus `cpu_tuple_cost`, probing or picking a row's shard
 /// `cpu_operator_cost`; work on the shards is one shard's part (they run in parallel). On the
-/// coordinator the table's matching rows come back and are hashed there; broadcast, the rows
-/// so far go to every shard, each hashes them and probes with its part of the table, and each
-/// matching row comes back once.
-pub fn join_distribution(shards: usize, left: f64, table: f64, reduced: bool, out: f64) -> (f64, f64) {
+/// coordinator the table's matching rows come back and are hashed there; broadcast, the rows so
+/// far go to every shard, each hashes them and probes with its part of the table, and each
+/// matching row comes back once; repartitioned, each row so far goes to one shard (picked on the
+/// coordinator), each shard sends the rows of its part of the table to the shards their keys
+/// hash to (the `(n - 1) / n` that change shard cross; none when the table is partitioned on
+/// the keys), hashes its rows so far and probes with the table's rows it has, and each matching
+/// row comes back once.
+pub fn join_distribution(
+    shards: usize,
+    left: f64,
+    table: f64,
+    reduced: bool,
+    out: f64,
+    partitioned: bool,
+) -> JoinCosts {
     let n = shards.max(1) as f64;
     let matched = table.min(out);
     let hash = CPU_OPERATOR_COST + CPU_TUPLE_COST;
@@ -134,7 +147,22 @@ pub fn join_distribution(shards: usize, left: f64, table: f64, reduced: bool, ou
     } + left * CPU_OPERATOR_COST
         + produced;
     let broadcast = (left * n + matched) * PARALLEL_TUPLE_COST + left * hash + table / n * CPU_OPERATOR_COST + produced;
-    (coordinator, broadcast)
+    let (moved, routed) = if partitioned { (0.0, 0.0) } else { (table * (n - 1.0) / n, table / n * CPU_OPERATOR_COST) };
+    let repartition = (left + moved + matched) * PARALLEL_TUPLE_COST
+        + left * CPU_OPERATOR_COST
+        + routed
+        + left / n * hash
+        + table / n * CPU_OPERATOR_COST
+        + produced;
+    JoinCosts { coordinator, broadcast, repartition }
+}
+
+/// [`join_distribution`]'s three figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JoinCosts {
+    pub coordinator: f64,
+    pub broadcast: f64,
+    pub repartition: f64,
 }
 
 /// A nested loop over the materialised `inner`: every pair compared.

@@ -16,6 +16,25 @@
 //!   parts of the two tables ([`CoJoin`], [`crate::exec::colocated_scan`]) and only the joined
 //!   rows move. It is the first step of a join (both tables read by it), and not when the
 //!   transaction has its own rows in either table (then the coordinator joins them as before).
+//! - Repartition ([`crate::shuffle`]): each row so far goes to one shard, the one its join key
+//!   hashes to, and so does each row of the table, shard to shard (not through the
+//!   coordinator); each shard hashes the rows so far it got, probes with the table's rows it got
+//!   and sends back the matches, as broadcast does. When the table is partitioned on the step's
+//!   keys already (its whole primary key among them, [`partitioned_on`]; the co-located case's
+//!   generalisation to any step) the table stays: a row so far goes to the shard that holds its
+//!   key's rows, which probes with its part of the table. Index lookups ([`crate::index_join`])
+//!   also send keys only to the shard that holds them, but bring the rows found back to the
+//!   coordinator, which joins them: they stay the choice for few rows so far
+//!   ([`crate::join::step_work`]), repartitioning is weighed only for a step that reads its
+//!   table whole.
+//!
+//! The figures ([`crate::cost::join_distribution`]) count each row that crosses between shards
+//! at `parallel_tuple_cost`, which dominates: with the matches coming back to the coordinator,
+//! a repartition that moves the table never moves fewer rows than the cheaper of the other two
+//! (`left + table (n-1)/n + matched` against `table` and `left n + matched`), so it is chosen
+//! only where spreading the hashing pays for the difference (many shards, few matches); the
+//! partitioned form, which moves only the rows so far, is chosen whenever they and their
+//! matches are fewer than the table's rows and lookups cost more.
 //!
 //! With one shard every step runs on the coordinator. Outer joins, FOR UPDATE and the joins of
 //! UPDATE/DELETE ... FROM keep to the coordinator.
@@ -35,6 +54,10 @@ pub enum Distribution {
     Broadcast,
     /// Both tables are partitioned alike on the join key: each shard joins its parts.
     CoLocated,
+    /// Each row so far goes to the one shard its key hashes to; so does each row of the table
+    /// (`table_moves`), unless the table is partitioned on the step's keys already (then a
+    /// row so far goes to the shard that holds its key's rows). Each shard joins what it has.
+    Repartition { table_moves: bool },
 }
 
 impl Distribution {
@@ -44,24 +67,59 @@ impl Distribution {
             Distribution::Coordinator => None,
             Distribution::Broadcast => Some(format!("Distribution: broadcast ({shards} shards)")),
             Distribution::CoLocated => Some(format!("Distribution: co-located ({shards} shards)")),
+            Distribution::Repartition { table_moves: true } => {
+                Some(format!("Distribution: repartition ({shards} shards)"))
+            }
+            Distribution::Repartition { table_moves: false } => {
+                Some(format!("Distribution: repartition of the rows so far ({shards} shards)"))
+            }
         }
+    }
+
+    /// Whether the step's table is read on the shards at its step (not up front).
+    pub(crate) fn reads_at_step(self) -> bool {
+        matches!(self, Distribution::Broadcast | Distribution::Repartition { .. })
     }
 }
 
 /// Where a hash-join step runs, from its rows so far (`left`), the rows of its table after its
 /// own conditions (`table`), whether the coordinator would read the table with the keys of the
-/// rows so far (`reduced`), and the rows it joins to (`out`). Broadcast only for a table the
-/// shards can scan whole and with fewer rows so far than [`u32::MAX`].
-pub(crate) fn choose(shards: usize, left: f64, table: f64, reduced: bool, out: f64, eligible: bool) -> Distribution {
+/// rows so far (`reduced`), the rows it joins to (`out`) and whether the table is partitioned
+/// on the step's keys ([`partitioned_on`]): the cheapest of the three figures of
+/// [`crate::cost::join_distribution`] (a tie keeps the coordinator, then broadcast). On the
+/// shards only for a table the shards can scan whole and with fewer rows so far than
+/// [`u32::MAX`].
+pub(crate) fn choose(
+    shards: usize,
+    left: f64,
+    table: f64,
+    reduced: bool,
+    out: f64,
+    eligible: bool,
+    partitioned: bool,
+) -> Distribution {
     if shards < 2 || !eligible || left >= u32::MAX as f64 {
         return Distribution::Coordinator;
     }
-    let (coordinator, broadcast) = crate::cost::join_distribution(shards, left, table, reduced, out);
-    if broadcast < coordinator {
+    let c = crate::cost::join_distribution(shards, left, table, reduced, out, partitioned);
+    if c.repartition < c.coordinator && c.repartition < c.broadcast {
+        Distribution::Repartition { table_moves: !partitioned }
+    } else if c.broadcast < c.coordinator {
         Distribution::Broadcast
     } else {
         Distribution::Coordinator
     }
+}
+
+/// Whether `def` is partitioned on a step's keys `right` (its columns, as stored): its whole
+/// primary key is among them, so rows with equal keys live on one shard, the one
+/// [`crate::exec::shard_of_key`] names for the key's encoding. Per primary-key column, the
+/// position in `right` of the key that gives it. None for a table with a hidden row id.
+pub(crate) fn partitioned_on(def: &orbit_engine::table::TableDef, right: &[usize]) -> Option<Vec<usize>> {
+    if def.has_row_id() || def.pk.is_empty() {
+        return None;
+    }
+    def.pk.iter().map(|c| right.iter().position(|r| r == c)).collect()
 }
 
 /// What a broadcast step sends every shard: the rows so far, cut to the columns it reads, and
@@ -200,14 +258,49 @@ mod tests {
 
     #[test]
     fn one_shard_stays_on_the_coordinator() {
-        assert_eq!(choose(1, 10.0, 1e6, true, 10.0, true), Distribution::Coordinator);
-        assert_eq!(choose(2, 10.0, 1e6, true, 10.0, false), Distribution::Coordinator);
+        assert_eq!(choose(1, 10.0, 1e6, true, 10.0, true, true), Distribution::Coordinator);
+        assert_eq!(choose(2, 10.0, 1e6, true, 10.0, false, true), Distribution::Coordinator);
     }
 
     #[test]
     fn few_rows_so_far_next_to_a_big_table_broadcast() {
-        assert_eq!(choose(2, 10.0, 1e6, true, 10.0, true), Distribution::Broadcast);
-        assert_eq!(choose(2, 1e5, 1e5, false, 1e5, true), Distribution::Coordinator);
+        assert_eq!(choose(2, 10.0, 1e6, true, 10.0, true, false), Distribution::Broadcast);
+        assert_eq!(choose(2, 1e5, 1e5, false, 1e5, true, false), Distribution::Coordinator);
+    }
+
+    #[test]
+    fn a_table_partitioned_on_the_keys_takes_the_rows_so_far() {
+        // Each row so far to one shard beats it to every shard.
+        let d = choose(2, 10.0, 1e6, true, 10.0, true, true);
+        assert_eq!(d, Distribution::Repartition { table_moves: false });
+        assert_eq!(choose(2, 1e4, 1e5, true, 1e4, true, true), Distribution::Repartition { table_moves: false });
+        // As many rows so far as the table has, each matching: the table's rows coming to the
+        // coordinator cross fewer times than the rows so far and the matches.
+        assert_eq!(choose(2, 1e5, 1e5, false, 1e5, true, true), Distribution::Coordinator);
+    }
+
+    #[test]
+    fn both_sides_move_when_neither_is_small_and_few_rows_match() {
+        // Rows so far about a table's part per shard, few matches: each side moves once and the
+        // hashing is spread over the shards.
+        let d = choose(16, 1e5, 1e6, false, 1e3, true, false);
+        assert_eq!(d, Distribution::Repartition { table_moves: true });
+        // With many matches the coordinator's read of the table costs less.
+        assert_eq!(choose(16, 1e5, 1e6, false, 1e6, true, false), Distribution::Coordinator);
+    }
+
+    #[test]
+    fn partitioned_on_needs_the_whole_primary_key() {
+        use orbit_engine::table::{ColumnDef, SqlType, TableDef};
+        let col = |n: &str| ColumnDef::new(n, SqlType::Int4);
+        let def = TableDef {
+            name: "t".into(),
+            columns: vec![col("a"), col("b"), col("c")],
+            pk: vec![0, 1],
+            ..TableDef::default_empty()
+        };
+        assert_eq!(partitioned_on(&def, &[1, 2, 0]), Some(vec![2, 0]));
+        assert_eq!(partitioned_on(&def, &[0]), None);
     }
 
     #[test]

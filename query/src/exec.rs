@@ -898,10 +898,10 @@ pub(crate) fn scanned_on_shards(table: &TableDef, filter: Option<&Expr>) -> bool
 
 /// A range of encoded primary keys: from the first (included) to the second (excluded; None:
 /// to the end).
-type KeyRange = (Vec<u8>, Option<Vec<u8>>);
+pub(crate) type KeyRange = (Vec<u8>, Option<Vec<u8>>);
 
 /// The range of keys the equalities of `filter` on `table`'s leading key columns pin, if any.
-fn key_range(table: &TableDef, filter: Option<&Expr>, params: &[Datum]) -> Result<Option<KeyRange>> {
+pub(crate) fn key_range(table: &TableDef, filter: Option<&Expr>, params: &[Datum]) -> Result<Option<KeyRange>> {
     Ok(match filter {
         Some(f) => key_prefix(table, f, params)?.map(|p| {
             let end = index_scan::after_prefix(&p);
@@ -913,7 +913,7 @@ fn key_range(table: &TableDef, filter: Option<&Expr>, params: &[Datum]) -> Resul
 
 /// Calls `keep` with each row of this shard's part of `t` that passes `filter`, as the snapshot
 /// `at` sees it, within the key `range` (from [`key_prefix`]) if any.
-fn each_row(
+pub(crate) fn each_row(
     t: &orbit_engine::table::Table,
     filter: Option<&Expr>,
     params: &[Datum],
@@ -943,6 +943,15 @@ fn each_row(
     }
 }
 
+/// Notes a SERIALIZABLE transaction's read of `table` by a scan of every shard's part (of the
+/// key `range`, if any), as [`scan`] notes its own.
+pub(crate) fn note_scan(txn: &Txn, table: &TableDef, range: Option<&KeyRange>) {
+    txn.note_read(table, || match range {
+        Some((lo, hi)) => crate::serializable::Read::Range(lo.clone(), hi.clone()),
+        None => crate::serializable::Read::Table,
+    });
+}
+
 /// A broadcast join step's table side ([`crate::dist_join::Probe`]): every shard hashes the
 /// rows so far and sends back each of its rows of `table` that passes `filter` and matches
 /// some, as the transaction sees them (the rows it wrote itself are probed here, in place of
@@ -956,6 +965,7 @@ pub(crate) async fn broadcast_scan(
 ) -> Result<(Vec<crate::dist_join::Matched>, usize)> {
     let params = probe.params.clone();
     let range = key_range(table, filter, &params)?;
+    note_scan(txn, table, range.as_ref());
     let own = txn.overlay(table);
     let with_keys = own.is_some();
     let name = table.name.clone();
@@ -1025,6 +1035,8 @@ pub(crate) async fn colocated_scan(
 ) -> Result<(Vec<(Row, Row)>, [usize; 2])> {
     let ranges =
         [key_range(left, co.filters[0].as_ref(), &co.params)?, key_range(right, co.filters[1].as_ref(), &co.params)?];
+    note_scan(txn, left, ranges[0].as_ref());
+    note_scan(txn, right, ranges[1].as_ref());
     let names = [left.name.clone(), right.name.clone()];
     let at = txn.read_at();
     // SERIALIZABLE: what the step read, as a scan notes it.

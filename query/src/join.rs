@@ -952,7 +952,9 @@ pub(crate) fn distributions(
             } else {
                 let (before, after) = (set_rows(sp, cols, sizes, mask), set_rows(sp, cols, sizes, mask | (1 << t)));
                 let reduced = before * REDUCE_RATIO <= sizes[t];
-                crate::dist_join::choose(shards, before, sizes[t], reduced, after, scannable(t))
+                let right: Vec<usize> = crate::index_join::equalities(sp, mask, t).iter().map(|&(_, r)| r).collect();
+                let partitioned = crate::dist_join::partitioned_on(&plan.inputs[t], &right).is_some();
+                crate::dist_join::choose(shards, before, sizes[t], reduced, after, scannable(t), partitioned)
             };
             out.push(d);
         }
@@ -1181,7 +1183,7 @@ pub(crate) async fn rows_where_reading(
     for (k, &t) in planned[1..].iter().enumerate() {
         if hash_joined(&sp, mask, t)
             && (set_rows(&sp, &cols, &estimates, mask) * REDUCE_RATIO <= estimates[t]
-                || planned_dist[k] == Distribution::Broadcast)
+                || planned_dist[k].reads_at_step())
         {
             deferred[t] = true;
         }
@@ -1402,7 +1404,9 @@ pub(crate) async fn rows_where_reading(
             if lookup.is_none() {
                 let reduces = !eq.is_empty() && count as f64 * REDUCE_RATIO <= sizes[t];
                 let eligible = !eq.is_empty() && crate::exec::scanned_on_shards(&plan.inputs[t], filters[t].as_ref());
-                dist = crate::dist_join::choose(shards, count as f64, sizes[t], reduces, after, eligible);
+                let right: Vec<usize> = eq.iter().map(|&(_, r)| r).collect();
+                let partitioned = crate::dist_join::partitioned_on(&plan.inputs[t], &right).is_some();
+                dist = crate::dist_join::choose(shards, count as f64, sizes[t], reduces, after, eligible, partitioned);
             }
             inputs[t] = match &lookup {
                 Some(l) => {
@@ -1427,9 +1431,10 @@ pub(crate) async fn rows_where_reading(
                     let def = &plan.inputs[t];
                     crate::index_join::rows(txn, def, &by, &keys, filters[t].as_ref(), params, lay.cols(t)).await?
                 }
-                None if dist == Distribution::Broadcast => {
+                None if dist.reads_at_step() => {
                     // Broadcast: the rows so far (the columns the step reads) to every shard,
-                    // which joins them with its rows of the table.
+                    // which joins them with its rows of the table; repartitioned, each to one
+                    // shard ([`crate::shuffle`]).
                     let prefix = exec_off[t];
                     let mut ship: Vec<usize> = eq.iter().map(|&(l, _)| l).collect();
                     if let Some(on) = &on {
@@ -1468,8 +1473,17 @@ pub(crate) async fn rows_where_reading(
                         params: params.to_vec(),
                     };
                     let filter = filters[t].take();
-                    let (matched, checked) =
-                        crate::exec::broadcast_scan(txn, &plan.inputs[t], filter.as_ref(), Arc::new(probe)).await?;
+                    let def = &plan.inputs[t];
+                    let (matched, checked) = match dist {
+                        Distribution::Repartition { table_moves } => {
+                            let right: Vec<usize> = eq.iter().map(|&(_, r)| r).collect();
+                            let partitioned =
+                                if table_moves { None } else { crate::dist_join::partitioned_on(def, &right) };
+                            let step = crate::shuffle::Step { table: def, filter: filter.as_ref(), partitioned };
+                            crate::shuffle::scan(txn, step, probe).await?
+                        }
+                        _ => crate::exec::broadcast_scan(txn, def, filter.as_ref(), Arc::new(probe)).await?,
+                    };
                     drop(charged);
                     let mut pairs = Vec::new();
                     let mut rows = Vec::with_capacity(matched.len());

@@ -46,6 +46,7 @@ pub mod semi_join;
 pub mod sequence;
 mod serializable;
 pub mod settings;
+mod shuffle;
 mod sort_key;
 pub mod srf;
 pub mod stats;

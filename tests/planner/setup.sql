@@ -14,4 +14,7 @@ INSERT INTO orders SELECT i, 1 + (i * 7) % 600, CASE WHEN i % 20 = 0 THEN 'F' EL
 INSERT INTO item SELECT 1 + i / 4, i % 4, 1 + i % 50, (i % 97) * 1.25 FROM generate_series(0, 11999) AS g(i);
 CREATE TABLE cust_note (c_id int PRIMARY KEY, note text NOT NULL);
 INSERT INTO cust_note SELECT i, 'note' || (i % 13) FROM generate_series(1, 900) AS g(i) WHERE i % 3 <> 0;
+-- Payments: most not matched to an order yet (NULL), for a join step whose rows so far mostly find nothing.
+CREATE TABLE payment (p_id int PRIMARY KEY, p_order int, p_amount numeric(10,2));
+INSERT INTO payment SELECT i, CASE WHEN i % 5 = 0 THEN 1 + (i * 11) % 3000 ELSE NULL END, (i % 500) + 0.25 FROM generate_series(1, 2400) AS g(i);
 ANALYZE;

@@ -377,6 +377,13 @@ const VIEWS: &[View] = &[
             ("datcollate", T),
             ("datctype", T),
             ("datallowconn", B),
+            // psql's \l: the owner, locale provider (libc), no ICU locale, default
+            // privileges (NULL) and the default tablespace.
+            ("datdba", I8),
+            ("datlocprovider", T),
+            ("daticulocale", T),
+            ("datacl", TA),
+            ("dattablespace", I8),
         ],
     },
     View {
@@ -599,6 +606,12 @@ pub fn resolve(parts: &[String]) -> Option<Arc<TableDef>> {
 }
 
 /// Whether a table definition is a system view.
+/// Whether `oid` is one of the system views' (pg_relation_size and the other size functions
+/// answer 0 for them: their rows are built when read).
+pub(crate) fn is_system_view_oid(oid: i64) -> bool {
+    oid == crate::prepared::VIEW_OID as i64 || VIEWS.iter().any(|v| v.oid as i64 == oid)
+}
+
 pub fn is_view(def: &TableDef) -> bool {
     if def.oid == crate::prepared::VIEW_OID {
         return true;
@@ -1587,6 +1600,11 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             text("C.UTF-8"),
             text("C.UTF-8"),
             Datum::Bool(true),
+            Datum::Int8(10),
+            text("c"),
+            Datum::Null,
+            Datum::Null,
+            Datum::Int8(1663),
         ]],
         12051 => {
             let tables = user_tables_seen_by(txn.id);

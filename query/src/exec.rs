@@ -113,6 +113,12 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             | Plan::SetConfig { .. }
     ) {
         txn.begin_statement().await?;
+        txn.queried = true;
+    }
+    if txn.read_only {
+        if let Some(what) = writing_command(plan) {
+            return Err(SqlError::new("25006", format!("cannot execute {what} in a read-only transaction")));
+        }
     }
     let creates = undo::creates(plan).await?;
     let r = execute_plan(plan, params, txn).await?;
@@ -123,6 +129,38 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
     ddl_journal::sync(txn).await?;
     txn.check_cancel()?;
     Ok(r)
+}
+
+/// The command a read-only transaction refuses, named as PostgreSQL names it (25006): DDL.
+/// The statements that write rows check for themselves when they write (INSERT, UPDATE,
+/// DELETE, COPY FROM, TRUNCATE, SELECT FOR UPDATE/SHARE, nextval, setval).
+fn writing_command(plan: &Plan) -> Option<&'static str> {
+    use crate::schema::SchemaPlan;
+    Some(match plan {
+        Plan::CreateTable { .. } => "CREATE TABLE",
+        Plan::CreateSequence { .. } => "CREATE SEQUENCE",
+        Plan::DropSequence { .. } => "DROP SEQUENCE",
+        Plan::DropTable { .. } => "DROP TABLE",
+        Plan::CreateView { .. } => "CREATE VIEW",
+        Plan::DropView { .. } => "DROP VIEW",
+        Plan::CreateIndex { .. } => "CREATE INDEX",
+        Plan::DropIndex { .. } => "DROP INDEX",
+        Plan::Schema(SchemaPlan::Create { .. }) => "CREATE SCHEMA",
+        Plan::Schema(SchemaPlan::Drop { .. }) => "DROP SCHEMA",
+        Plan::Schema(SchemaPlan::Rename { .. }) => "ALTER SCHEMA",
+        Plan::DropUniqueConstraint { .. }
+        | Plan::RenameTable { .. }
+        | Plan::DropKeyCascade { .. }
+        | Plan::AddPrimaryKey { .. }
+        | Plan::RewriteTable { .. } => "ALTER TABLE",
+        // ALTER TABLE IF EXISTS of a missing table: refused before it finds nothing.
+        Plan::Skipped { tag, .. }
+            if tag.starts_with("ALTER") || tag.starts_with("DROP") || tag.starts_with("CREATE") =>
+        {
+            tag
+        }
+        _ => return None,
+    })
 }
 
 async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<QueryResult> {

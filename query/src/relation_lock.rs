@@ -66,6 +66,7 @@ impl Recording {
             if r.0 == 0 {
                 r.1.clear();
                 crate::settings::bind_started();
+                crate::catalog_sizes::bind_started();
             }
             r.0 += 1;
         });

@@ -1159,7 +1159,18 @@ fn secondary_indexes(tables: &[Arc<TableDef>]) -> Vec<(Arc<TableDef>, Arc<TableD
 /// Every sequence's row of the sequence table, from every shard (not those a transaction's
 /// DROP TABLE hid with their table).
 pub(crate) async fn sequence_rows() -> Result<Vec<Row>> {
-    let hidden = |r: &Row| matches!(r.first(), Some(Datum::Text(n)) if n.contains(crate::exec::undo::HIDDEN));
+    sequence_rows_seen_by(None).await
+}
+
+/// [`sequence_rows`] as transaction `me` sees them in catalog listings: not the sequences
+/// another open block created ([`crate::sequence::visible_here`]; None: all of them).
+pub(crate) async fn sequence_rows_seen_by(me: Option<orbit_shards::rowlock::Owner>) -> Result<Vec<Row>> {
+    let hidden = move |r: &Row| match r.first() {
+        Some(Datum::Text(n)) => {
+            n.contains(crate::exec::undo::HIDDEN) || me.is_some() && !crate::sequence::visible_here(n, me)
+        }
+        _ => false,
+    };
     let parts = mesh::run_on_all(move |s| {
         s.tables
             .get(crate::sequence::SEQ_TABLE)
@@ -1247,7 +1258,7 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(403),
                 ]);
             }
-            for r in sequence_rows().await? {
+            for r in sequence_rows_seen_by(Some(txn.id)).await? {
                 let name = match &r[0] {
                     Datum::Text(n) => n.clone(),
                     _ => String::new(),
@@ -1375,9 +1386,9 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             }
             out
         }
-        2224 => crate::catalog_objects::sequence_rows().await?,
+        2224 => crate::catalog_objects::sequence_rows(txn.id).await?,
         2616 => crate::catalog_objects::opclass_rows(),
-        2608 => crate::catalog_objects::depend_rows().await?,
+        2608 => crate::catalog_objects::depend_rows(txn.id).await?,
         1213 => crate::catalog_objects::tablespace_rows(),
         // Primary keys, UNIQUE and CHECK constraints (NOT NULL is not a pg_constraint row in
         // PostgreSQL 15).
@@ -1630,7 +1641,7 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 vec![text(schema), text(name), text("postgres"), Datum::Bool(!t.has_row_id())]
             })
             .collect(),
-        12001 => sequence_rows()
+        12001 => sequence_rows_seen_by(Some(txn.id))
             .await?
             .into_iter()
             .map(|r| {

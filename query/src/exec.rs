@@ -188,14 +188,15 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             create_table_with(def, *if_not_exists, sequences, utility::holder(txn)).await
         }
         Plan::CreateSequence { def, if_not_exists } => {
-            let notices = crate::sequence::create(def, *if_not_exists).await?;
+            let notices = crate::sequence::create(def, *if_not_exists, utility::holder(txn)).await?;
+            txn.holds_tables |= !txn.alone;
             Ok(QueryResult { tag: "CREATE SEQUENCE".into(), notices, ..Default::default() })
         }
         Plan::DropSequence { names, if_exists } => {
             let mut r = QueryResult { tag: "DROP SEQUENCE".into(), ..Default::default() };
             // PostgreSQL checks every name before dropping any.
             for n in names {
-                if !crate::sequence::exists(n).await? {
+                if !crate::sequence::exists_for(n, txn.id).await? {
                     if !if_exists {
                         return Err(SqlError::new(
                             code::UNDEFINED_TABLE,
@@ -474,7 +475,7 @@ async fn create_table_and_sequences(
     }
     let mut made = Vec::new();
     for seq in sequences {
-        if let Err(e) = crate::sequence::create(seq, false).await {
+        if let Err(e) = crate::sequence::create(seq, false, pending).await {
             crate::sequence::drop(&made).await?;
             return Err(e);
         }

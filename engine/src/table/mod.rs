@@ -1083,6 +1083,30 @@ mod tests {
     }
 
     #[test]
+    fn size_counters_follow_every_change() {
+        let d = def();
+        let mut t = Table::new(d.clone());
+        let row = |i: i32, v: &str| vec![Datum::Int4(i), Datum::Text(v.to_string())];
+        let bytes = |rows: &[Row]| -> (usize, usize) {
+            let keys = rows.iter().map(|r| d.key_of(r).len()).sum();
+            let values = rows.iter().map(|r| r.iter().map(Datum::memory).sum::<usize>()).sum();
+            (keys, values)
+        };
+        assert_eq!(t.size_bytes(), (0, 0));
+        t.insert_all(vec![(d.key_of(&row(1, "a")), row(1, "a")), (d.key_of(&row(2, "bb")), row(2, "bb"))]).unwrap();
+        assert_eq!(t.size_bytes(), bytes(&[row(1, "a"), row(2, "bb")]));
+        // A replaced row counts once, with its new values.
+        t.put(d.key_of(&row(1, "a")), row(1, "a longer value"));
+        assert_eq!(t.size_bytes(), bytes(&[row(1, "a longer value"), row(2, "bb")]));
+        t.put_at(d.key_of(&row(2, "")), row(2, "c"), 1);
+        assert_eq!(t.size_bytes(), bytes(&[row(1, "a longer value"), row(2, "c")]));
+        assert!(t.delete_at(&d.key_of(&row(2, "")), 2));
+        assert_eq!(t.delete(&d.key_of(&row(1, ""))), Some(row(1, "a longer value")));
+        assert_eq!(t.delete(&d.key_of(&row(1, ""))), None);
+        assert_eq!(t.size_bytes(), (0, 0));
+    }
+
+    #[test]
     fn row_ids_key_rows_and_are_recovered_from_rows() {
         let mut d = (*def()).clone();
         d.pk = vec![];

@@ -183,13 +183,14 @@ impl Binder<'_> {
         Ok(Expr::Call(Builtin::Size(f), out, SqlType::Int8))
     }
 
-    /// A regclass argument: an OID alias or integer as it is, an untyped literal read as a
-    /// relation's name (42P01 for none).
+    /// A regclass argument: an OID alias or integer as it is, an untyped literal or a text
+    /// read as a relation's name (42P01 for none; text casts to regclass implicitly in
+    /// PostgreSQL).
     fn regclass_argument(&mut self, a: Expr, name: &str, types: &[SqlType]) -> Result<Expr> {
         match a.ty() {
             SqlType::Oid(_) => Ok(a),
             t if t.is_integer() => self.coerce(a, SqlType::Int8, CastContext::Implicit, |_| no_function(name, types)),
-            SqlType::Unknown => {
+            t if t == SqlType::Unknown || t.is_string() => {
                 let regclass = SqlType::Oid(OidKind::RegClass);
                 self.coerce(a, regclass, CastContext::Explicit, |_| no_function(name, types))
             }

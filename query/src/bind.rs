@@ -224,6 +224,8 @@ pub enum Plan {
     /// session's default_transaction_read_only; isolation: `ISOLATION LEVEL`).
     Begin {
         read_only: Option<bool>,
+        /// Written `START TRANSACTION` (its command tag), not `BEGIN`.
+        start: bool,
         isolation: Option<crate::txn::Isolation>,
     },
     Commit,
@@ -1054,9 +1056,9 @@ impl Binder<'_> {
             S::Vacuum(_) => Ok((self.maintenance_statement(true)?, vec![])),
             S::Analyze(_) => Ok((self.maintenance_statement(false)?, vec![])),
             S::AlterTable(at) => Ok((self.alter_table(at)?, vec![])),
-            S::StartTransaction { modes, statements, .. } if statements.is_empty() => {
+            S::StartTransaction { modes, statements, begin, .. } if statements.is_empty() => {
                 let (read_only, isolation) = transaction_modes(modes)?;
-                Ok((Plan::Begin { read_only, isolation }, vec![]))
+                Ok((Plan::Begin { read_only, isolation, start: !*begin }, vec![]))
             }
             S::Set(ast::Set::SetTransaction { modes, snapshot: None, session }) => {
                 // SET TRANSACTION is SET LOCAL of transaction_isolation / transaction_read_only;

@@ -663,10 +663,11 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
     let warn =
         |c: &mut Conn, code: &'static str, msg: &str| put_error(&mut c.out, &SqlError::new(code, msg), "WARNING");
     match plan {
-        Plan::Begin { read_only, isolation } => {
+        Plan::Begin { read_only, isolation, start } => {
+            let tag = if *start { "START TRANSACTION" } else { "BEGIN" };
             if c.status != TxStatus::Idle {
                 warn(c, code::ACTIVE_SQL_TRANSACTION, "there is already a transaction in progress");
-                return Ok("BEGIN");
+                return Ok(tag);
             }
             if c.txn.is_none() {
                 c.txn = Some(new_txn(c));
@@ -688,7 +689,7 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
             let mut to = vec![("transaction_isolation", level.to_string())];
             to.extend(modes);
             apply_settings(c, to);
-            Ok("BEGIN")
+            Ok(tag)
         }
         Plan::Commit => {
             let status = std::mem::replace(&mut c.status, TxStatus::Idle);

@@ -205,12 +205,15 @@ pub async fn gather() -> Result<Sizes> {
 /// functions read them, set before each poll as [`crate::schema::with_search_path`] sets the
 /// search path.
 pub async fn with_sizes<F: std::future::Future>(used: bool, fut: F) -> Result<F::Output> {
-    if !used {
-        return Ok(fut.await);
-    }
-    let sizes = Rc::new(gather().await?);
-    let mut fut = std::pin::pin!(fut);
+    let sizes = match used {
+        true => Some(Rc::new(gather().await?)),
+        false => None,
+    };
+    // On the heap: the statement's future is large, and this layer must not copy it onto the
+    // stack of every poll (debug builds' deep statement recursion runs near the stack's end).
+    let mut fut = Box::pin(fut);
     let out = std::future::poll_fn(|cx| {
+        let Some(sizes) = &sizes else { return fut.as_mut().poll(cx) };
         CURRENT.with(|c| *c.borrow_mut() = Some(sizes.clone()));
         let r = fut.as_mut().poll(cx);
         CURRENT.with(|c| *c.borrow_mut() = None);

@@ -830,7 +830,7 @@ fn set_transaction(
     if name != "transaction_isolation" && name != "transaction_read_only" && name != "transaction_deferrable" {
         return None;
     }
-    let (Some(txn), TxStatus::InBlock) = (c.txn.as_mut(), c.status) else {
+    if c.txn.is_none() || c.status != TxStatus::InBlock {
         // A plain SET of them outside a block sets the implicit transaction's (no WARNING: only
         // SET TRANSACTION warns), which has nothing left to run.
         if !local && name != "transaction_isolation" {
@@ -840,13 +840,17 @@ fn set_transaction(
             SqlError::new(code::NO_ACTIVE_SQL_TRANSACTION, "SET TRANSACTION can only be used in transaction blocks");
         put_error(&mut c.out, &e, "WARNING");
         return Some(Ok("SET"));
-    };
-    let _ = txn;
-    if name == "transaction_read_only" || name == "transaction_deferrable" {
-        let name = if name == "transaction_read_only" { "transaction_read_only" } else { "transaction_deferrable" };
-        return Some(set_access_mode(c, name, value.is_some_and(|v| v == "on")));
     }
-    let Some(txn) = c.txn.as_mut() else { return Some(Ok("SET")) };
+    match name {
+        "transaction_read_only" => {
+            return Some(set_access_mode(c, "transaction_read_only", value.is_some_and(|v| v == "on")))
+        }
+        "transaction_deferrable" => {
+            return Some(set_access_mode(c, "transaction_deferrable", value.is_some_and(|v| v == "on")))
+        }
+        _ => {}
+    }
+    let txn = c.txn.as_mut()?;
     let level = orbit_query::Isolation::from_setting(value.map_or("read committed", |v| v.as_str()));
     if txn.has_snapshot() && level != txn.isolation {
         return Some(Err(SqlError::new(

@@ -244,7 +244,10 @@ pub fn call(f: SizeFn, args: Vec<Datum>) -> Result<Datum> {
         return Ok(Datum::Null);
     }
     let sizes = CURRENT.with(|c| c.borrow().clone()).ok_or_else(|| {
-        SqlError::unsupported("the size functions are supported in the statement's own expressions, not in a condition the shards evaluate")
+        SqlError::unsupported(
+            "pg_relation_size() and the other size functions are not supported in a table's WHERE condition \
+             (the shards evaluate it): compute them in the select list or a subquery",
+        )
     })?;
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
     let oid = oid_arg(a(0)).unwrap_or(0);

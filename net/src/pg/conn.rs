@@ -852,7 +852,8 @@ fn set_transaction(
     }
     let txn = c.txn.as_mut()?;
     let level = orbit_query::Isolation::from_setting(value.map_or("read committed", |v| v.as_str()));
-    if txn.has_snapshot() && level != txn.isolation {
+    // After the first query (a READ COMMITTED block's too, which takes no snapshot here).
+    if (txn.has_snapshot() || txn.has_queried()) && level != txn.isolation {
         return Some(Err(SqlError::new(
             code::ACTIVE_SQL_TRANSACTION,
             "SET TRANSACTION ISOLATION LEVEL must be called before any query",

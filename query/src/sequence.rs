@@ -552,24 +552,30 @@ async fn catalog_names(rows: &mut [Vec<Expr>]) -> Result<()> {
 
 /// Replaces the sequence calls of each row's expressions by their values, row by row and left
 /// to right: the nextval calls of every row are fetched in one step per sequence first.
-pub async fn resolve(txn: &Txn, rows: &mut [Vec<Expr>], params: &[Datum]) -> Result<()> {
-    // nextval and setval write the sequence: refused in a read-only transaction (25006), the
-    // first one called naming itself.
-    if txn.read_only {
-        let mut writer = None;
-        for e in rows.iter().flatten() {
-            e.visit(&mut |x| {
-                if let Expr::Call(f @ (Builtin::NextVal | Builtin::SetVal), ..) = x {
-                    writer.get_or_insert(*f);
-                }
-            });
-        }
-        match writer {
-            Some(Builtin::NextVal) => txn.check_writable("nextval()")?,
-            Some(_) => txn.check_writable("setval()")?,
-            None => {}
-        }
+/// nextval and setval write the sequence: refused in a read-only transaction (25006), the
+/// first one called naming itself.
+#[inline(never)]
+fn refuse_if_read_only(txn: &Txn, rows: &[Vec<Expr>]) -> Result<()> {
+    if !txn.read_only {
+        return Ok(());
     }
+    let mut writer = None;
+    for e in rows.iter().flatten() {
+        e.visit(&mut |x| {
+            if let Expr::Call(f @ (Builtin::NextVal | Builtin::SetVal), ..) = x {
+                writer.get_or_insert(*f);
+            }
+        });
+    }
+    match writer {
+        Some(Builtin::NextVal) => txn.check_writable("nextval()"),
+        Some(_) => txn.check_writable("setval()"),
+        None => Ok(()),
+    }
+}
+
+pub async fn resolve(txn: &Txn, rows: &mut [Vec<Expr>], params: &[Datum]) -> Result<()> {
+    refuse_if_read_only(txn, rows)?;
     catalog_names(rows).await?;
     // How many values each sequence gives out, in evaluation order.
     let mut wanted: Vec<(String, usize)> = Vec::new();

@@ -10,7 +10,18 @@ use config::{Cli, Command, Config};
 #[global_allocator]
 static ALLOC: orbit_shards::memory::CountingAlloc = orbit_shards::memory::CountingAlloc;
 
+/// The stack of every thread Orbit starts (shards included), unless `RUST_MIN_STACK` says
+/// otherwise: a statement's nested subqueries and catalog views recurse through the executor's
+/// futures, and a debug build's frames pass std's 2 MiB on SQLAlchemy's index reflection query.
+/// glommio's executor builder has no stack size of its own; std reads this variable when it
+/// starts the first thread.
+const THREAD_STACK_BYTES: &str = "8388608";
+
 fn main() {
+    if std::env::var_os("RUST_MIN_STACK").is_none() {
+        // No other thread exists yet.
+        std::env::set_var("RUST_MIN_STACK", THREAD_STACK_BYTES);
+    }
     let started = std::time::Instant::now();
     let cli = Cli::parse();
     match cli.command {

@@ -30,6 +30,7 @@ mod rename;
 mod row_compare;
 mod schema;
 mod set_config;
+mod sizes;
 mod srf;
 mod sublink_levels;
 mod subquery;
@@ -226,9 +227,12 @@ pub enum Plan {
         if_exists: bool,
         cascade: bool,
     },
-    /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY`; isolation: `ISOLATION LEVEL`).
+    /// `BEGIN` / `START TRANSACTION` (read_only: `READ ONLY` / `READ WRITE`, None: the
+    /// session's default_transaction_read_only; isolation: `ISOLATION LEVEL`).
     Begin {
-        read_only: bool,
+        read_only: Option<bool>,
+        /// Written `START TRANSACTION` (its command tag), not `BEGIN`.
+        start: bool,
         isolation: Option<crate::txn::Isolation>,
     },
     Commit,
@@ -396,6 +400,9 @@ pub struct Prepared {
     /// The session parameters binding read (`current_setting`), with their values then: the
     /// statement is bound again when one changes ([`crate::settings::changed`]).
     pub settings: Vec<(&'static str, String)>,
+    /// Whether it calls a size function (pg_table_size, ...): the sizes are gathered from the
+    /// shards before it runs ([`crate::catalog_sizes::with_sizes`]).
+    pub reads_sizes: bool,
 }
 
 /// Parses a query string into its statements. A syntax error anywhere rejects the whole
@@ -506,6 +513,7 @@ pub fn prepare(sql: &str, param_oids: &[u32]) -> Result<Prepared> {
             param_types: given_types(param_oids)?,
             relations: Vec::new(),
             settings: Vec::new(),
+            reads_sizes: false,
         }),
         1 => bind(sql, &stmts[0], param_oids),
         _ => Err(SqlError::new(code::SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement")),
@@ -641,6 +649,7 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
         param_types: b.params,
         relations: crate::relation_lock::recorded(),
         settings: crate::settings::read_by_bind(),
+        reads_sizes: crate::catalog_sizes::used(),
     })
 }
 
@@ -1054,9 +1063,9 @@ impl Binder<'_> {
             S::Vacuum(_) => Ok((self.maintenance_statement(true)?, vec![])),
             S::Analyze(_) => Ok((self.maintenance_statement(false)?, vec![])),
             S::AlterTable(at) => Ok((self.alter_table(at)?, vec![])),
-            S::StartTransaction { modes, statements, .. } if statements.is_empty() => {
+            S::StartTransaction { modes, statements, begin, .. } if statements.is_empty() => {
                 let (read_only, isolation) = transaction_modes(modes)?;
-                Ok((Plan::Begin { read_only: read_only.unwrap_or(false), isolation }, vec![]))
+                Ok((Plan::Begin { read_only, isolation, start: !*begin }, vec![]))
             }
             S::Set(ast::Set::SetTransaction { modes, snapshot: None, session }) => {
                 // SET TRANSACTION is SET LOCAL of transaction_isolation / transaction_read_only;
@@ -3643,6 +3652,7 @@ impl Binder<'_> {
             "current_schema" | "current_schemas" => schema::function(&name, bound, &types)?,
             "obj_description" if bound.len() == 2 => self.obj_description(bound, &types)?,
             "current_database" if bound.is_empty() => Expr::Func(Func::CurrentDatabase, vec![], SqlType::Text),
+            n if sizes::is_size_function(n) => self.size_function(n, bound, &types)?,
             // A serving Orbit is never a standby replaying a primary's log.
             "pg_is_in_recovery" if bound.is_empty() => Expr::Const(Datum::Bool(false), SqlType::Bool),
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {

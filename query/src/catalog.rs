@@ -377,6 +377,13 @@ const VIEWS: &[View] = &[
             ("datcollate", T),
             ("datctype", T),
             ("datallowconn", B),
+            // psql's \l: the owner, locale provider (libc), no ICU locale, default
+            // privileges (NULL) and the default tablespace.
+            ("datdba", I8),
+            ("datlocprovider", T),
+            ("daticulocale", T),
+            ("datacl", TA),
+            ("dattablespace", I8),
         ],
     },
     View {
@@ -599,6 +606,12 @@ pub fn resolve(parts: &[String]) -> Option<Arc<TableDef>> {
 }
 
 /// Whether a table definition is a system view.
+/// Whether `oid` is one of the system views' (pg_relation_size and the other size functions
+/// answer 0 for them: their rows are built when read).
+pub(crate) fn is_system_view_oid(oid: i64) -> bool {
+    oid == crate::prepared::VIEW_OID as i64 || VIEWS.iter().any(|v| v.oid as i64 == oid)
+}
+
 pub fn is_view(def: &TableDef) -> bool {
     if def.oid == crate::prepared::VIEW_OID {
         return true;
@@ -1146,7 +1159,18 @@ fn secondary_indexes(tables: &[Arc<TableDef>]) -> Vec<(Arc<TableDef>, Arc<TableD
 /// Every sequence's row of the sequence table, from every shard (not those a transaction's
 /// DROP TABLE hid with their table).
 pub(crate) async fn sequence_rows() -> Result<Vec<Row>> {
-    let hidden = |r: &Row| matches!(r.first(), Some(Datum::Text(n)) if n.contains(crate::exec::undo::HIDDEN));
+    sequence_rows_seen_by(None).await
+}
+
+/// [`sequence_rows`] as transaction `me` sees them in catalog listings: not the sequences
+/// another open block created ([`crate::sequence::visible_here`]; None: all of them).
+pub(crate) async fn sequence_rows_seen_by(me: Option<orbit_shards::rowlock::Owner>) -> Result<Vec<Row>> {
+    let hidden = move |r: &Row| match r.first() {
+        Some(Datum::Text(n)) => {
+            n.contains(crate::exec::undo::HIDDEN) || me.is_some() && !crate::sequence::visible_here(n, me)
+        }
+        _ => false,
+    };
     let parts = mesh::run_on_all(move |s| {
         s.tables
             .get(crate::sequence::SEQ_TABLE)
@@ -1234,7 +1258,7 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(403),
                 ]);
             }
-            for r in sequence_rows().await? {
+            for r in sequence_rows_seen_by(Some(txn.id)).await? {
                 let name = match &r[0] {
                     Datum::Text(n) => n.clone(),
                     _ => String::new(),
@@ -1362,9 +1386,9 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             }
             out
         }
-        2224 => crate::catalog_objects::sequence_rows().await?,
+        2224 => crate::catalog_objects::sequence_rows(txn.id).await?,
         2616 => crate::catalog_objects::opclass_rows(),
-        2608 => crate::catalog_objects::depend_rows().await?,
+        2608 => crate::catalog_objects::depend_rows(txn.id).await?,
         1213 => crate::catalog_objects::tablespace_rows(),
         // Primary keys, UNIQUE and CHECK constraints (NOT NULL is not a pg_constraint row in
         // PostgreSQL 15).
@@ -1587,6 +1611,11 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             text("C.UTF-8"),
             text("C.UTF-8"),
             Datum::Bool(true),
+            Datum::Int8(10),
+            text("c"),
+            Datum::Null,
+            Datum::Null,
+            Datum::Int8(1663),
         ]],
         12051 => {
             let tables = user_tables_seen_by(txn.id);
@@ -1612,7 +1641,7 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 vec![text(schema), text(name), text("postgres"), Datum::Bool(!t.has_row_id())]
             })
             .collect(),
-        12001 => sequence_rows()
+        12001 => sequence_rows_seen_by(Some(txn.id))
             .await?
             .into_iter()
             .map(|r| {

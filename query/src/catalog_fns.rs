@@ -33,7 +33,6 @@ pub enum CatalogFn {
 /// are refused (0A000) rather than answered with a default (SHOW reads them).
 const FIXED_SETTINGS: &[(&str, &str)] = &[
     ("default_table_access_method", "heap"),
-    ("default_transaction_read_only", "off"),
     ("in_hot_standby", "off"),
     ("integer_datetimes", "on"),
     ("IntervalStyle", "postgres"),

@@ -146,9 +146,9 @@ fn sequence_type(row: &Row, col: Option<&ColumnDef>) -> SqlType {
 }
 
 /// pg_sequence: every sequence (cache 1: Orbit hands out values from the sequence's shard).
-pub(crate) async fn sequence_rows() -> Result<Vec<Row>> {
+pub(crate) async fn sequence_rows(me: orbit_shards::rowlock::Owner) -> Result<Vec<Row>> {
     let tables = crate::catalog::user_tables();
-    Ok(crate::catalog::sequence_rows()
+    Ok(crate::catalog::sequence_rows_seen_by(Some(me))
         .await?
         .into_iter()
         .map(|r| {
@@ -170,9 +170,9 @@ pub(crate) async fn sequence_rows() -> Result<Vec<Row>> {
 
 /// pg_depend: a sequence owned by a column depends on it, automatically for SERIAL ('a'),
 /// internally for an identity column ('i').
-pub(crate) async fn depend_rows() -> Result<Vec<Row>> {
+pub(crate) async fn depend_rows(me: orbit_shards::rowlock::Owner) -> Result<Vec<Row>> {
     let tables = crate::catalog::user_tables();
-    Ok(crate::catalog::sequence_rows()
+    Ok(crate::catalog::sequence_rows_seen_by(Some(me))
         .await?
         .into_iter()
         .filter_map(|r| {

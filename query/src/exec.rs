@@ -113,7 +113,9 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             | Plan::SetConfig { .. }
     ) {
         txn.begin_statement().await?;
+        txn.queried = true;
     }
+    refuse_if_read_only(plan, txn)?;
     let creates = undo::creates(plan).await?;
     let r = execute_plan(plan, params, txn).await?;
     undo::follow(&mut txn.created);
@@ -123,6 +125,48 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
     ddl_journal::sync(txn).await?;
     txn.check_cancel()?;
     Ok(r)
+}
+
+/// 25006 for DDL in a read-only transaction (a plain function: this async one is polled in
+/// deep recursion, where every byte of its frame counts in a debug build).
+#[inline(never)]
+fn refuse_if_read_only(plan: &Plan, txn: &Txn) -> Result<()> {
+    match writing_command(plan) {
+        Some(what) if txn.read_only => txn.check_writable(what),
+        _ => Ok(()),
+    }
+}
+
+/// The command a read-only transaction refuses, named as PostgreSQL names it (25006): DDL.
+/// The statements that write rows check for themselves when they write (INSERT, UPDATE,
+/// DELETE, COPY FROM, TRUNCATE, SELECT FOR UPDATE/SHARE, nextval, setval).
+fn writing_command(plan: &Plan) -> Option<&'static str> {
+    use crate::schema::SchemaPlan;
+    Some(match plan {
+        Plan::CreateTable { .. } => "CREATE TABLE",
+        Plan::CreateSequence { .. } => "CREATE SEQUENCE",
+        Plan::DropSequence { .. } => "DROP SEQUENCE",
+        Plan::DropTable { .. } => "DROP TABLE",
+        Plan::CreateView { .. } => "CREATE VIEW",
+        Plan::DropView { .. } => "DROP VIEW",
+        Plan::CreateIndex { .. } => "CREATE INDEX",
+        Plan::DropIndex { .. } => "DROP INDEX",
+        Plan::Schema(SchemaPlan::Create { .. }) => "CREATE SCHEMA",
+        Plan::Schema(SchemaPlan::Drop { .. }) => "DROP SCHEMA",
+        Plan::Schema(SchemaPlan::Rename { .. }) => "ALTER SCHEMA",
+        Plan::DropUniqueConstraint { .. }
+        | Plan::RenameTable { .. }
+        | Plan::DropKeyCascade { .. }
+        | Plan::AddPrimaryKey { .. }
+        | Plan::RewriteTable { .. } => "ALTER TABLE",
+        // ALTER TABLE IF EXISTS of a missing table: refused before it finds nothing.
+        Plan::Skipped { tag, .. }
+            if tag.starts_with("ALTER") || tag.starts_with("DROP") || tag.starts_with("CREATE") =>
+        {
+            tag
+        }
+        _ => return None,
+    })
 }
 
 async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<QueryResult> {
@@ -150,14 +194,15 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             create_table_with(def, *if_not_exists, sequences, utility::holder(txn)).await
         }
         Plan::CreateSequence { def, if_not_exists } => {
-            let notices = crate::sequence::create(def, *if_not_exists).await?;
+            let notices = crate::sequence::create(def, *if_not_exists, utility::holder(txn)).await?;
+            txn.holds_tables |= !txn.alone;
             Ok(QueryResult { tag: "CREATE SEQUENCE".into(), notices, ..Default::default() })
         }
         Plan::DropSequence { names, if_exists } => {
             let mut r = QueryResult { tag: "DROP SEQUENCE".into(), ..Default::default() };
             // PostgreSQL checks every name before dropping any.
             for n in names {
-                if !crate::sequence::exists(n).await? {
+                if !crate::sequence::exists_for(n, txn.id).await? {
                     if !if_exists {
                         return Err(SqlError::new(
                             code::UNDEFINED_TABLE,
@@ -436,7 +481,7 @@ async fn create_table_and_sequences(
     }
     let mut made = Vec::new();
     for seq in sequences {
-        if let Err(e) = crate::sequence::create(seq, false).await {
+        if let Err(e) = crate::sequence::create(seq, false, pending).await {
             crate::sequence::drop(&made).await?;
             return Err(e);
         }

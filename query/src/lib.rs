@@ -11,6 +11,7 @@ pub mod bind;
 pub mod catalog;
 pub mod catalog_fns;
 pub mod catalog_objects;
+pub mod catalog_sizes;
 pub mod copy;
 pub mod cost;
 pub mod datetime;

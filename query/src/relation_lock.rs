@@ -27,8 +27,9 @@
 //! fails with 42P07, or creates it if the block rolled back), as PostgreSQL's does. Catalog
 //! listings leave another block's created tables and views out (`catalog::user_tables_seen_by`).
 //!
-//! Not covered: indexes and sequences created in a block are visible to others (an index's
-//! table is held by the block, so statements reading it wait anyway).
+//! Sequences a block created are hidden from others on the shard that holds their row
+//! (`sequence.rs`, `CREATED_IN_BLOCK`). Not covered: indexes created in a block are visible
+//! to others (an index's table is held by the block, so statements reading it wait anyway).
 
 use crate::error::{Result, SqlError};
 use crate::exec::undo::HIDDEN;
@@ -66,6 +67,7 @@ impl Recording {
             if r.0 == 0 {
                 r.1.clear();
                 crate::settings::bind_started();
+                crate::catalog_sizes::bind_started();
             }
             r.0 += 1;
         });

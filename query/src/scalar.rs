@@ -97,12 +97,24 @@ pub enum Builtin {
     OrderedSet(crate::ordered_set::OrderedSetFn),
     /// The json operators and functions of [`crate::json::ops`].
     JsonOp(crate::json::ops::JsonOpFn),
+    /// The object size functions ([`crate::catalog_sizes`]): read the sizes gathered when the
+    /// statement started, so never folded at bind time.
+    Size(crate::catalog_sizes::SizeFn),
+    /// pg_size_pretty(bigint) and pg_size_pretty(numeric).
+    SizePretty,
+    /// pg_tablespace_location(oid).
+    TablespaceLocation,
 }
 
 impl Builtin {
     /// Whether any NULL argument makes the result NULL without calling the function.
     pub fn is_sequence(self) -> bool {
         matches!(self, Builtin::NextVal | Builtin::CurrVal | Builtin::SetVal)
+    }
+
+    /// Whether the function reads what the shards hold now (a size): not folded at bind time.
+    pub fn reads_shards(self) -> bool {
+        matches!(self, Builtin::Size(_))
     }
 
     fn strict(self) -> bool {
@@ -235,6 +247,9 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     }
     if let Builtin::JsonOp(f) = f {
         return crate::json::ops::call(f, args);
+    }
+    if let Builtin::Size(f) = f {
+        return crate::catalog_sizes::call(f, args);
     }
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
     if let Datum::Numeric(_) = a(0) {
@@ -487,9 +502,22 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             (x, y) if compare(x, y) == Some(Ordering::Equal) => Datum::Null,
             (x, _) => x.clone(),
         },
-        Builtin::Array(_) | Builtin::Json(_) | Builtin::Catalog(_) | Builtin::OrderedSet(_) | Builtin::JsonOp(_) => {
+        Builtin::Array(_)
+        | Builtin::Json(_)
+        | Builtin::Catalog(_)
+        | Builtin::OrderedSet(_)
+        | Builtin::JsonOp(_)
+        | Builtin::Size(_) => {
             return Err(SqlError::internal("function dispatched above"))
         }
+        Builtin::SizePretty => match a(0) {
+            Datum::Numeric(_) => match crate::numeric::Num::from_datum(a(0)) {
+                Some(n) => Datum::Text(crate::catalog_sizes::size_pretty_numeric(&n)),
+                None => Datum::Null,
+            },
+            d => d.as_i64().map_or(Datum::Null, |v| Datum::Text(crate::catalog_sizes::size_pretty(v))),
+        },
+        Builtin::TablespaceLocation => crate::catalog_sizes::tablespace_location(a(0)),
         Builtin::ConstraintDef => {
             let pretty = a(1) == &Datum::Bool(true);
             crate::catalog::constraint_def(a(0).as_i64().unwrap_or(0), pretty).map_or(Datum::Null, Datum::Text)

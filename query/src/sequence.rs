@@ -18,9 +18,48 @@ use crate::expr::Expr;
 use crate::scalar::Builtin;
 use crate::txn::Txn;
 use orbit_engine::table::{key, ColumnDef, Datum, Row, SqlType, TableDef};
+use orbit_shards::rowlock::Owner;
 use orbit_shards::{mesh, state, tables as shard_tables, wal};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+thread_local! {
+    /// The sequences whose rows live on this shard that an open transaction block created (by
+    /// CREATE SEQUENCE or a SERIAL/IDENTITY column), with that block's transaction: no other
+    /// transaction sees them until it ends, as PostgreSQL's uncommitted catalog rows (the
+    /// block's COMMIT or ROLLBACK forgets them, [`forget_created`]). In memory only: a crash
+    /// ends the block, whose sequences start-up drops (`exec/ddl_journal.rs`).
+    static CREATED_IN_BLOCK: RefCell<HashMap<String, Owner>> = RefCell::new(HashMap::new());
+}
+
+/// Whether transaction `viewer` (None: none) sees sequence `name`, whose row is on this shard.
+pub(crate) fn visible_here(name: &str, viewer: Option<Owner>) -> bool {
+    CREATED_IN_BLOCK.with(|c| c.borrow().get(name).is_none_or(|o| Some(*o) == viewer))
+}
+
+/// Transaction `me` ended: the sequences its block created are everyone's (or gone).
+pub(crate) fn forget_created(me: Owner) {
+    CREATED_IN_BLOCK.with(|c| c.borrow_mut().retain(|_, o| *o != me));
+}
+
+/// Marks (or unmarks) sequence `name` as created by the open block `pending`, on its shard.
+async fn mark_created(name: &str, pending: Option<Owner>, on: bool) -> Result<()> {
+    let Some(o) = pending else { return Ok(()) };
+    let n = name.to_string();
+    mesh::run_on(owner(name), move |_| {
+        CREATED_IN_BLOCK.with(|c| {
+            let mut c = c.borrow_mut();
+            if on {
+                c.insert(n, o);
+            } else if c.get(&n) == Some(&o) {
+                c.remove(&n);
+            }
+        })
+    })
+    .await
+    .map_err(gone)
+}
 
 /// The system table holding every sequence's state (the `pg_` prefix is reserved: users cannot
 /// create or change tables named so).
@@ -132,18 +171,34 @@ async fn ensure_table() -> Result<Arc<TableDef>> {
     crate::bind::lookup_table(SEQ_TABLE).ok_or_else(|| SqlError::internal("sequence table missing"))
 }
 
-/// Whether a sequence of this name exists.
+/// Whether a sequence of this name exists (also one another open block created: its name is
+/// taken).
 pub async fn exists(name: &str) -> Result<bool> {
+    exists_at(name, None, true).await
+}
+
+/// Whether transaction `viewer` sees a sequence of this name (not one another open block
+/// created).
+pub async fn exists_for(name: &str, viewer: Owner) -> Result<bool> {
+    exists_at(name, Some(viewer), false).await
+}
+
+async fn exists_at(name: &str, viewer: Option<Owner>, any: bool) -> Result<bool> {
     if crate::bind::lookup_table(SEQ_TABLE).is_none() {
         return Ok(false);
     }
-    let k = key_of(name);
-    mesh::run_on(owner(name), move |s| s.tables.get(SEQ_TABLE).is_some_and(|t| t.contains(&k))).await.map_err(gone)
+    let (k, n) = (key_of(name), name.to_string());
+    mesh::run_on(owner(name), move |s| {
+        s.tables.get(SEQ_TABLE).is_some_and(|t| t.contains(&k)) && (any || visible_here(&n, viewer))
+    })
+    .await
+    .map_err(gone)
 }
 
 /// `CREATE SEQUENCE` (also run for SERIAL and IDENTITY columns). Sequences and tables share
 /// one namespace, as relations do in PostgreSQL.
-pub async fn create(def: &SeqDef, if_not_exists: bool) -> Result<Vec<SqlError>> {
+/// `pending`: the open block creating it (others do not see it until that block ends).
+pub async fn create(def: &SeqDef, if_not_exists: bool, pending: Option<Owner>) -> Result<Vec<SqlError>> {
     if def.min >= def.max {
         return Err(SqlError::new(
             code::INVALID_PARAMETER_VALUE,
@@ -181,14 +236,18 @@ pub async fn create(def: &SeqDef, if_not_exists: bool) -> Result<Vec<SqlError>> 
         return Err(taken());
     }
     let table = ensure_table().await?;
+    // Hidden from others before its row is there, so none sees it in between.
+    mark_created(&def.name, pending, true).await?;
     let mut txn = Txn::new();
-    match crate::exec::insert_rows(&mut txn, &table, vec![def.row()]).await {
-        Ok(()) => {}
-        Err(e) if e.code == code::UNIQUE_VIOLATION => return Err(taken()),
-        Err(e) => return Err(e),
+    let r = match crate::exec::insert_rows(&mut txn, &table, vec![def.row()]).await {
+        Ok(()) => txn.commit().await,
+        Err(e) if e.code == code::UNIQUE_VIOLATION => Err(taken()),
+        Err(e) => Err(e),
+    };
+    if r.is_err() {
+        mark_created(&def.name, pending, false).await?;
     }
-    txn.commit().await?;
-    Ok(vec![])
+    r.map(|()| vec![])
 }
 
 /// Drops sequences by name; false for each that did not exist.
@@ -315,13 +374,20 @@ pub async fn set_owner(from: &str, to: &str) -> Result<()> {
 }
 
 /// The next `count` values of sequence `name`, logged durably before they are returned.
-pub async fn next_values(name: &str, count: usize) -> Result<Vec<i64>> {
+/// `viewer`: the transaction asking (another open block's new sequence is not there for it).
+pub async fn next_values(name: &str, count: usize, viewer: Option<Owner>) -> Result<Vec<i64>> {
     if crate::bind::lookup_table(SEQ_TABLE).is_none() {
         return Err(missing(name));
     }
     let (k, n) = (key_of(name), name.to_string());
     let (values, ticket) = mesh::run_on(owner(name), move |s| {
-        let row = s.tables.get(SEQ_TABLE).and_then(|t| t.get(&k)).cloned().ok_or_else(|| missing(&n))?;
+        let row = s
+            .tables
+            .get(SEQ_TABLE)
+            .and_then(|t| t.get(&k))
+            .filter(|_| visible_here(&n, viewer))
+            .cloned()
+            .ok_or_else(|| missing(&n))?;
         shard_tables::writable(s).map_err(io_error)?;
         let (inc, min, max, cycle) =
             (int(&row, INCREMENT), int(&row, MIN), int(&row, MAX), row[CYCLE] == Datum::Bool(true));
@@ -370,13 +436,19 @@ pub async fn next_values(name: &str, count: usize) -> Result<Vec<i64>> {
 }
 
 /// `setval(name, value, is_called)`.
-pub async fn set_value(name: &str, value: i64, is_called: bool) -> Result<i64> {
+pub async fn set_value(name: &str, value: i64, is_called: bool, viewer: Option<Owner>) -> Result<i64> {
     if crate::bind::lookup_table(SEQ_TABLE).is_none() {
         return Err(missing(name));
     }
     let (k, n) = (key_of(name), name.to_string());
     let ticket = mesh::run_on(owner(name), move |s| {
-        let row = s.tables.get(SEQ_TABLE).and_then(|t| t.get(&k)).cloned().ok_or_else(|| missing(&n))?;
+        let row = s
+            .tables
+            .get(SEQ_TABLE)
+            .and_then(|t| t.get(&k))
+            .filter(|_| visible_here(&n, viewer))
+            .cloned()
+            .ok_or_else(|| missing(&n))?;
         let (min, max) = (int(&row, MIN), int(&row, MAX));
         if !(min..=max).contains(&value) {
             return Err(SqlError::new(
@@ -480,7 +552,30 @@ async fn catalog_names(rows: &mut [Vec<Expr>]) -> Result<()> {
 
 /// Replaces the sequence calls of each row's expressions by their values, row by row and left
 /// to right: the nextval calls of every row are fetched in one step per sequence first.
+/// nextval and setval write the sequence: refused in a read-only transaction (25006), the
+/// first one called naming itself.
+#[inline(never)]
+fn refuse_if_read_only(txn: &Txn, rows: &[Vec<Expr>]) -> Result<()> {
+    if !txn.read_only {
+        return Ok(());
+    }
+    let mut writer = None;
+    for e in rows.iter().flatten() {
+        e.visit(&mut |x| {
+            if let Expr::Call(f @ (Builtin::NextVal | Builtin::SetVal), ..) = x {
+                writer.get_or_insert(*f);
+            }
+        });
+    }
+    match writer {
+        Some(Builtin::NextVal) => txn.check_writable("nextval()"),
+        Some(_) => txn.check_writable("setval()"),
+        None => Ok(()),
+    }
+}
+
 pub async fn resolve(txn: &Txn, rows: &mut [Vec<Expr>], params: &[Datum]) -> Result<()> {
+    refuse_if_read_only(txn, rows)?;
     catalog_names(rows).await?;
     // How many values each sequence gives out, in evaluation order.
     let mut wanted: Vec<(String, usize)> = Vec::new();
@@ -519,13 +614,13 @@ pub async fn resolve(txn: &Txn, rows: &mut [Vec<Expr>], params: &[Datum]) -> Res
         }
     }
     for n in unknown {
-        if !exists(&n).await? {
+        if !exists_for(&n, txn.id).await? {
             return Err(missing(&n));
         }
     }
     let mut values: HashMap<String, std::vec::IntoIter<i64>> = HashMap::new();
     for (name, count) in wanted {
-        values.insert(name.clone(), next_values(&name, count).await?.into_iter());
+        values.insert(name.clone(), next_values(&name, count, Some(txn.id)).await?.into_iter());
     }
     let session = txn.sequences.clone();
     for row in rows.iter_mut() {
@@ -565,7 +660,7 @@ pub async fn resolve(txn: &Txn, rows: &mut [Vec<Expr>], params: &[Datum]) -> Res
                 _ => Ok(None),
             })?;
             for (n, v, called) in pending {
-                set_value(&n, v, called).await?;
+                set_value(&n, v, called, Some(txn.id)).await?;
                 if called {
                     session.borrow_mut().insert(n, v);
                 }

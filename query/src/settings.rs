@@ -71,6 +71,7 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("DateStyle", true, Some("ISO, MDY")),
     ("default_transaction_isolation", false, Some("read committed")),
     ("default_transaction_read_only", true, Some("off")),
+    ("default_transaction_deferrable", false, Some("off")),
     ("extra_float_digits", false, Some("1")),
     ("idle_in_transaction_session_timeout", false, Some("0")),
     ("in_hot_standby", true, Some("off")),
@@ -86,6 +87,8 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("statement_timeout", false, Some("0")),
     ("TimeZone", true, Some("UTC")),
     ("transaction_isolation", false, Some("read committed")),
+    ("transaction_read_only", false, Some("off")),
+    ("transaction_deferrable", false, Some("off")),
     ("orbit_version", true, None),
     // The memory one statement may hold on its coordinating shard (crate::memory).
     ("orbit.query_memory_limit", false, Some("4GB")),
@@ -125,6 +128,20 @@ fn only(name: &str, what: &str) -> SqlError {
 
 fn read_only(name: &str) -> SqlError {
     SqlError::new("55P02", format!("parameter \"{name}\" cannot be changed"))
+}
+
+/// A Boolean parameter value as PostgreSQL's parse_bool reads it: on/off, true/false, yes/no,
+/// 1/0 and unambiguous prefixes of the words, in any case.
+fn boolean(v: &str) -> Option<bool> {
+    let v = v.trim().to_ascii_lowercase();
+    let prefix = |word: &str, min: usize| v.len() >= min && word.starts_with(v.as_str());
+    if v == "1" || prefix("true", 1) || prefix("yes", 1) || prefix("on", 2) {
+        Some(true)
+    } else if v == "0" || prefix("false", 1) || prefix("no", 1) || prefix("off", 2) {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// A time in milliseconds as SHOW prints it: in the largest unit that holds it exactly.
@@ -267,10 +284,20 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             "off" | "false" | "no" | "0" => return Err(only(canon, "on")),
             v => return Err(invalid(canon, v)),
         },
-        "default_transaction_read_only" => match one()?.to_ascii_lowercase().as_str() {
-            "off" | "false" | "no" | "0" => "off".to_string(),
-            "on" | "true" | "yes" | "1" => return Err(only(canon, "off")),
-            v => return Err(invalid(canon, v)),
+        // The access mode and DEFERRABLE of the transaction and of the session's next ones
+        // (the connection applies transaction_* to its open block: `set_transaction`).
+        "default_transaction_read_only"
+        | "transaction_read_only"
+        | "default_transaction_deferrable"
+        | "transaction_deferrable" => match boolean(one()?) {
+            Some(true) => "on".to_string(),
+            Some(false) => "off".to_string(),
+            None => {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("parameter \"{canon}\" requires a Boolean value"),
+                ))
+            }
         },
         "extra_float_digits" => {
             let n = int(one()?)?;

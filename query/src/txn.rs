@@ -291,8 +291,13 @@ pub struct Txn {
     changed: usize,
     max_bytes: usize,
     savepoints: Vec<Savepoint>,
-    /// `BEGIN READ ONLY`: writes fail with 25006.
+    /// `BEGIN READ ONLY` (or default_transaction_read_only): writes fail with 25006.
     pub read_only: bool,
+    /// `DEFERRABLE` (transaction_deferrable): shown by SHOW; Orbit takes no other action on it.
+    pub deferrable: bool,
+    /// Whether a statement that reads or writes rows has run (PostgreSQL's first snapshot):
+    /// the access mode and DEFERRABLE can no longer change (25001).
+    pub(crate) queried: bool,
     /// The connection's cancel switch, checked while waiting for a row lock.
     pub cancel: Option<std::rc::Rc<Cancel>>,
     /// The session's last nextval per sequence (currval), shared by its transactions.
@@ -358,6 +363,8 @@ impl Txn {
             max_bytes: MAX_TXN_BYTES,
             savepoints: Vec::new(),
             read_only: false,
+            deferrable: false,
+            queried: false,
             cancel: None,
             sequences: Default::default(),
             prepared_statements: Default::default(),
@@ -378,6 +385,16 @@ impl Txn {
     /// The running statement's memory account: the connection's, or this transaction's own.
     pub fn memory(&self) -> std::rc::Rc<crate::memory::QueryMemory> {
         self.cancel.as_ref().map_or(&self.memory, |c| &c.memory).clone()
+    }
+
+    /// Whether a statement that reads or writes rows has run in the transaction.
+    pub fn has_queried(&self) -> bool {
+        self.queried
+    }
+
+    /// Whether a savepoint is open (PostgreSQL's subtransaction).
+    pub fn in_savepoint(&self) -> bool {
+        !self.savepoints.is_empty()
     }
 
     /// Whether a statement has run (REPEATABLE READ: the snapshot is taken), after which the

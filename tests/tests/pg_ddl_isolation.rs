@@ -97,6 +97,55 @@ fn a_created_table_is_invisible_to_others_until_commit() {
     });
 }
 
+/// A sequence created in a block (CREATE SEQUENCE, or a SERIAL column's) is not there for
+/// other sessions until COMMIT (nextval, currval, setval, DROP SEQUENCE: 42P01; the catalog
+/// leaves it out), and is gone after ROLLBACK.
+#[test]
+fn a_created_sequence_is_invisible_to_others_until_commit() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
+        a.batch_execute("BEGIN; CREATE SEQUENCE fresh_seq; CREATE TABLE fresh_t (id serial PRIMARY KEY)")
+            .await
+            .unwrap();
+        assert_eq!(texts(&a, "SELECT nextval('fresh_seq')").await, ["1"]);
+        assert_eq!(texts(&a, "SELECT nextval('fresh_t_id_seq')").await, ["1"]);
+        for sql in [
+            "SELECT nextval('fresh_seq')",
+            "SELECT setval('fresh_seq', 5)",
+            "SELECT nextval('fresh_t_id_seq')",
+            "DROP SEQUENCE fresh_seq",
+        ] {
+            let e = b.batch_execute(sql).await.unwrap_err();
+            assert_eq!(code(&e), "42P01", "{sql}: {e}");
+        }
+        let listed = "SELECT count(*) FROM pg_class WHERE relname IN ('fresh_seq', 'fresh_t_id_seq')";
+        assert_eq!(texts(&b, listed).await, ["0"]);
+        assert_eq!(texts(&a, listed).await, ["2"]);
+        let named = "SELECT count(*) FROM pg_sequences WHERE sequencename IN ('fresh_seq', 'fresh_t_id_seq')";
+        assert_eq!(texts(&b, named).await, ["0"]);
+        assert_eq!(texts(&a, named).await, ["2"]);
+        a.batch_execute("COMMIT").await.unwrap();
+        // Committed: everyone's, with the values the block took.
+        assert_eq!(texts(&b, "SELECT nextval('fresh_seq')").await, ["2"]);
+        assert_eq!(texts(&b, listed).await, ["2"]);
+
+        a.batch_execute("BEGIN; CREATE SEQUENCE gone_seq").await.unwrap();
+        assert_eq!(texts(&a, "SELECT nextval('gone_seq')").await, ["1"]);
+        let e = b.batch_execute("SELECT nextval('gone_seq')").await.unwrap_err();
+        assert_eq!(code(&e), "42P01", "{e}");
+        a.batch_execute("ROLLBACK").await.unwrap();
+        for c in [&a, &b] {
+            let e = c.batch_execute("SELECT nextval('gone_seq')").await.unwrap_err();
+            assert_eq!(code(&e), "42P01", "{e}");
+        }
+        // The name is free again.
+        b.batch_execute("CREATE SEQUENCE gone_seq").await.unwrap();
+        assert_eq!(texts(&a, "SELECT nextval('gone_seq')").await, ["1"]);
+    });
+}
+
 #[test]
 fn readers_and_writers_wait_for_an_alter_and_see_what_it_left() {
     let o = Orbit::start(&["--shards", "2"]);

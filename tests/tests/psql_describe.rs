@@ -6,10 +6,16 @@
 //! `::regnamespace` casts, and the catalogs of objects Orbit has none of (policies,
 //! publications, inheritance, extended statistics), which must read as empty.
 //!
+//! The `+` listings (`\dt+`, `\di+`, `\ds+`, `\dv+`, `\dn+`, `\l+`) print sizes, which are
+//! Orbit's own figures (the bytes its shards hold, not 8 kB pages): they are compared with
+//! every size figure replaced by `SIZE` and runs of spaces and dashes made one (the columns'
+//! widths follow the figures).
+//!
 //! Differences that remain (not exercised here; docs/ARCHITECTURE.md, System views): a CHECK
 //! or DEFAULT expression is kept as the SQL text written, so PostgreSQL's implicit casts in
-//! its deparsed form (`CHECK (qty > 0::numeric)` on a numeric column) are not shown; `\dt+`
-//! and `\di+` need pg_table_size.
+//! its deparsed form (`CHECK (qty > 0::numeric)` on a numeric column) are not shown; `\l+`
+//! without a pattern lists only Orbit's one database (PostgreSQL's template0 and template1
+//! are not there).
 
 use orbit_tests::{Orbit, RealPostgres};
 use std::process::Command;
@@ -132,4 +138,105 @@ fn describe_follows_ddl_and_restarts() {
     for cmd in [r"\d t", r"\d orders", r"\d items", r"\d+ nopk", r"\di", r"\dt"] {
         assert_eq!(psql(o.pg_port, cmd), psql(pg.port, cmd), "{cmd} after DDL and a restart");
     }
+}
+
+/// psql's output with each size figure (`8192 bytes`, `16 kB`, ...) replaced by `SIZE` and runs
+/// of spaces and of dashes made one, so that listings compare whatever the sizes are.
+fn without_sizes(out: &str) -> String {
+    const UNITS: &[&str] = &["bytes", "kB", "MB", "GB", "TB", "PB"];
+    let mut lines = Vec::new();
+    for line in out.lines() {
+        let words: Vec<&str> = line.split(' ').filter(|w| !w.is_empty()).collect();
+        let mut kept: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < words.len() {
+            let number = words[i].trim_start_matches('-').chars().all(|c| c.is_ascii_digit());
+            if number && words.get(i + 1).is_some_and(|u| UNITS.contains(u)) {
+                kept.push("SIZE".into());
+                i += 2;
+                continue;
+            }
+            let mut w = String::new();
+            for ch in words[i].chars() {
+                if !(ch == '-' && w.ends_with('-')) {
+                    w.push(ch);
+                }
+            }
+            kept.push(w);
+            i += 1;
+        }
+        lines.push(kept.join(" "));
+    }
+    lines.join("\n")
+}
+
+/// Tables with rows, indexes, a view, sequences and a schema for the `+` listings.
+const PLUS_SETUP: &str = r#"
+CREATE TABLE t (id serial PRIMARY KEY, name text NOT NULL UNIQUE, n int DEFAULT 5);
+CREATE INDEX t_n ON t (n);
+INSERT INTO t (name, n) SELECT 'name' || g, g FROM generate_series(1, 500) g;
+CREATE TABLE empty_t (a int);
+CREATE VIEW t_view AS SELECT id, name FROM t;
+CREATE SEQUENCE s1;
+CREATE SCHEMA other;
+CREATE TABLE other.o (k text PRIMARY KEY);
+"#;
+
+#[test]
+fn plus_listings_print_as_on_postgresql() {
+    let pg = match RealPostgres::start() {
+        Ok(pg) => pg,
+        Err(why) => {
+            println!("skipped: no PostgreSQL 15 to compare with: {why}");
+            return;
+        }
+    };
+    let o = Orbit::start(&["--shards", "2"]);
+    for port in [pg.port, o.pg_port] {
+        let out = Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+            .args(["-d", "postgres", "-c", PLUS_SETUP])
+            .output()
+            .expect("run psql");
+        assert!(out.status.success(), "setup on port {port}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut differ = Vec::new();
+    for cmd in [
+        r"\dt+",
+        r"\di+",
+        r"\ds+",
+        r"\dv+",
+        r"\dn+",
+        r"\l+ postgres",
+        r"\d+ t",
+        r"\dt+ other.*",
+        r"\di+ t*",
+        r"\dt+ nosuch",
+    ] {
+        let want = psql(pg.port, cmd);
+        let got = psql(o.pg_port, cmd);
+        assert!(!want.contains("ERROR"), "{cmd} fails on PostgreSQL: {want}");
+        if without_sizes(&want) != without_sizes(&got) {
+            differ.push(format!("{cmd}\n--- PostgreSQL:\n{want}\n--- Orbit:\n{got}"));
+        }
+    }
+    assert!(differ.is_empty(), "psql prints differently:\n{}", differ.join("\n"));
+    // The sizes are Orbit's: rows and index entries take bytes, a view none, and an empty
+    // table's are 0.
+    let out = Command::new("psql")
+        .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-p", &o.pg_port.to_string(), "-U", "postgres", "-d", "postgres"])
+        .arg("-c")
+        .arg(
+            "SELECT pg_table_size('t') > 0, pg_indexes_size('t') > 0, pg_table_size('t_view') = 0, \
+             pg_total_relation_size('empty_t') = 0, pg_relation_size('t_n') > 0",
+        )
+        .output()
+        .expect("run psql");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "t|t|t|t|t");
+}
+
+#[test]
+fn size_figures_are_normalised() {
+    assert_eq!(without_sizes(" 8192 bytes | x\n-----+--"), "SIZE | x\n-+-");
+    assert_eq!(without_sizes("| 16 kB |"), "| SIZE |");
 }

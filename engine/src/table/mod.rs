@@ -395,6 +395,11 @@ pub struct Table {
     history_order: VecDeque<(u64, Vec<u8>)>,
     /// Snapshots before this timestamp may have lost versions here: reads at them fail.
     history_floor: u64,
+    /// What the latest rows hold here, kept up to date by every change (pg_relation_size and
+    /// the other size functions read it): their keys' bytes, and their values' in-memory
+    /// bytes ([`Datum::memory`]). Replaced versions kept for snapshots are not counted.
+    key_bytes: usize,
+    value_bytes: usize,
 }
 
 /// Rows (key, row) in key order.
@@ -412,7 +417,51 @@ impl Table {
             history: BTreeMap::new(),
             history_order: VecDeque::new(),
             history_floor: 0,
+            key_bytes: 0,
+            value_bytes: 0,
         }
+    }
+
+    /// The bytes the rows here hold: (their keys', their values').
+    pub fn size_bytes(&self) -> (usize, usize) {
+        (self.key_bytes, self.value_bytes)
+    }
+
+    fn row_bytes(row: &[Datum]) -> usize {
+        row.iter().map(Datum::memory).sum()
+    }
+
+    /// Counts a row stored at `key` (`added`) or taken away.
+    fn count_row(&mut self, key: &[u8], row: &[Datum], added: bool) {
+        let (k, v) = (key.len(), Self::row_bytes(row));
+        if added {
+            self.key_bytes += k;
+            self.value_bytes += v;
+        } else {
+            self.key_bytes = self.key_bytes.saturating_sub(k);
+            self.value_bytes = self.value_bytes.saturating_sub(v);
+        }
+    }
+
+    /// Stores `row` at `key`, counting its bytes (and uncounting a row it replaces); the row it
+    /// replaced.
+    fn store(&mut self, key: Vec<u8>, row: Row) -> Option<Row> {
+        self.count_row(&key, &row, true);
+        let key_len = key.len();
+        let old = self.rows.insert(key, row);
+        if let Some(o) = &old {
+            // The same key held a row: it is counted once.
+            self.key_bytes = self.key_bytes.saturating_sub(key_len);
+            self.value_bytes = self.value_bytes.saturating_sub(Self::row_bytes(o));
+        }
+        old
+    }
+
+    /// Removes the row at `key`, uncounting its bytes.
+    fn unstore(&mut self, key: &[u8]) -> Option<Row> {
+        let old = self.rows.remove(key)?;
+        self.count_row(key, &old, false);
+        Some(old)
     }
 
     /// The smallest row id this shard may hand out: above every id it holds or has replayed.
@@ -482,7 +531,7 @@ impl Table {
         for (k, r) in rows {
             debug_assert_eq!(r.len(), self.def.row_len());
             self.note_row(&r);
-            self.rows.insert(k, r);
+            self.store(k, r);
         }
         Ok(())
     }
@@ -491,11 +540,11 @@ impl Table {
     pub fn put(&mut self, key: Vec<u8>, row: Row) {
         debug_assert_eq!(row.len(), self.def.row_len());
         self.note_row(&row);
-        self.rows.insert(key, row);
+        self.store(key, row);
     }
 
     pub fn delete(&mut self, key: &[u8]) -> Option<Row> {
-        self.rows.remove(key)
+        self.unstore(key)
     }
 
     /// [`Table::put`] by a commit at timestamp `ts`: the version it replaces is kept while a
@@ -504,16 +553,16 @@ impl Table {
         debug_assert_eq!(row.len(), self.def.row_len());
         self.note_row(&row);
         if mvcc::keeps(ts) {
-            let old = self.rows.insert(key.clone(), row);
+            let old = self.store(key.clone(), row);
             self.keep(key, ts, old);
         } else {
-            self.rows.insert(key, row);
+            self.store(key, row);
         }
     }
 
     /// [`Table::delete`] by a commit at timestamp `ts`; whether there was a row.
     pub fn delete_at(&mut self, key: &[u8], ts: u64) -> bool {
-        let Some(old) = self.rows.remove(key) else { return false };
+        let Some(old) = self.unstore(key) else { return false };
         if mvcc::keeps(ts) {
             self.keep(key.to_vec(), ts, Some(old));
         }
@@ -1031,6 +1080,30 @@ mod tests {
         let twice: Vec<_> = [4, 4].iter().map(|&i| (d.key_of(&row(i)), row(i))).collect();
         assert!(t.insert_all(twice).is_err());
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn size_counters_follow_every_change() {
+        let d = def();
+        let mut t = Table::new(d.clone());
+        let row = |i: i32, v: &str| vec![Datum::Int4(i), Datum::Text(v.to_string())];
+        let bytes = |rows: &[Row]| -> (usize, usize) {
+            let keys = rows.iter().map(|r| d.key_of(r).len()).sum();
+            let values = rows.iter().map(|r| r.iter().map(Datum::memory).sum::<usize>()).sum();
+            (keys, values)
+        };
+        assert_eq!(t.size_bytes(), (0, 0));
+        t.insert_all(vec![(d.key_of(&row(1, "a")), row(1, "a")), (d.key_of(&row(2, "bb")), row(2, "bb"))]).unwrap();
+        assert_eq!(t.size_bytes(), bytes(&[row(1, "a"), row(2, "bb")]));
+        // A replaced row counts once, with its new values.
+        t.put(d.key_of(&row(1, "a")), row(1, "a longer value"));
+        assert_eq!(t.size_bytes(), bytes(&[row(1, "a longer value"), row(2, "bb")]));
+        t.put_at(d.key_of(&row(2, "")), row(2, "c"), 1);
+        assert_eq!(t.size_bytes(), bytes(&[row(1, "a longer value"), row(2, "c")]));
+        assert!(t.delete_at(&d.key_of(&row(2, "")), 2));
+        assert_eq!(t.delete(&d.key_of(&row(1, ""))), Some(row(1, "a longer value")));
+        assert_eq!(t.delete(&d.key_of(&row(1, ""))), None);
+        assert_eq!(t.size_bytes(), (0, 0));
     }
 
     #[test]

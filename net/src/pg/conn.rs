@@ -663,26 +663,33 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
     let warn =
         |c: &mut Conn, code: &'static str, msg: &str| put_error(&mut c.out, &SqlError::new(code, msg), "WARNING");
     match plan {
-        Plan::Begin { read_only, isolation } => {
+        Plan::Begin { read_only, isolation, start } => {
+            let tag = if *start { "START TRANSACTION" } else { "BEGIN" };
             if c.status != TxStatus::Idle {
                 warn(c, code::ACTIVE_SQL_TRANSACTION, "there is already a transaction in progress");
-                return Ok("BEGIN");
+                return Ok(tag);
             }
             if c.txn.is_none() {
                 c.txn = Some(new_txn(c));
             }
             let txn = c.txn.as_mut().expect("just set");
-            txn.read_only = *read_only;
+            if let Some(ro) = read_only {
+                txn.read_only = *ro;
+            }
             if let Some(i) = isolation {
                 txn.isolation = *i;
             }
             let level = txn.isolation.name();
+            let modes = block_modes(txn);
             c.status = TxStatus::InBlock;
             c.settings_at_begin = Some(c.settings.clone());
-            // SHOW transaction_isolation tells the block's level until it ends.
-            c.local_settings.push("transaction_isolation");
-            apply_settings(c, vec![("transaction_isolation", level.to_string())]);
-            Ok("BEGIN")
+            // SHOW transaction_isolation (and _read_only, _deferrable) tells the block's modes
+            // until it ends.
+            c.local_settings.extend(["transaction_isolation", "transaction_read_only", "transaction_deferrable"]);
+            let mut to = vec![("transaction_isolation", level.to_string())];
+            to.extend(modes);
+            apply_settings(c, to);
+            Ok(tag)
         }
         Plan::Commit => {
             let status = std::mem::replace(&mut c.status, TxStatus::Idle);
@@ -773,25 +780,80 @@ fn apply_settings(c: &mut Conn, to: Vec<(&'static str, String)>) {
     }
 }
 
+/// transaction_read_only and transaction_deferrable as SHOW prints a transaction's.
+fn block_modes(txn: &orbit_query::Txn) -> [(&'static str, String); 2] {
+    let on = |b: bool| if b { "on" } else { "off" }.to_string();
+    [("transaction_read_only", on(txn.read_only)), ("transaction_deferrable", on(txn.deferrable))]
+}
+
+/// `SET TRANSACTION READ ONLY | READ WRITE` / `SET transaction_read_only` and `SET
+/// transaction_deferrable` in a block, as PostgreSQL's check_transaction_read_only and
+/// check_transaction_deferrable allow them (25001 once a query ran, or inside a savepoint).
+fn set_access_mode(c: &mut Conn, name: &'static str, on: bool) -> Result<&'static str, SqlError> {
+    let Some(txn) = c.txn.as_mut() else { return Ok("SET") };
+    let active = |m: &str| SqlError::new(code::ACTIVE_SQL_TRANSACTION, m);
+    if name == "transaction_read_only" {
+        // Turning read-only on is always allowed; read-write only before the first query of a
+        // transaction that is read-only now, and not inside a savepoint.
+        if !on && txn.read_only {
+            if txn.in_savepoint() {
+                return Err(active("cannot set transaction read-write mode inside a read-only transaction"));
+            }
+            if txn.has_queried() {
+                return Err(active("transaction read-write mode must be set before any query"));
+            }
+        }
+        txn.read_only = on;
+    } else if on != txn.deferrable {
+        if txn.in_savepoint() {
+            return Err(active("SET TRANSACTION [NOT] DEFERRABLE cannot be called within a subtransaction"));
+        }
+        if txn.has_queried() {
+            return Err(active("SET TRANSACTION [NOT] DEFERRABLE must be called before any query"));
+        }
+        txn.deferrable = on;
+    }
+    let modes = block_modes(txn);
+    apply_settings(c, modes.into_iter().filter(|(k, _)| *k == name).collect());
+    Ok("SET")
+}
+
 /// `SET TRANSACTION ISOLATION LEVEL` / `SET transaction_isolation` and `SET TRANSACTION READ
 /// ONLY | WRITE`: the block's transaction changes (a WARNING outside a block, as in PostgreSQL);
 /// None for any other SET.
-fn set_transaction(c: &mut Conn, name: &str, value: Option<&String>) -> Option<Result<&'static str, SqlError>> {
-    if name != "transaction_isolation" && name != "transaction_read_only" {
+fn set_transaction(
+    c: &mut Conn,
+    name: &str,
+    value: Option<&String>,
+    local: bool,
+) -> Option<Result<&'static str, SqlError>> {
+    if name != "transaction_isolation" && name != "transaction_read_only" && name != "transaction_deferrable" {
         return None;
     }
-    let (Some(txn), TxStatus::InBlock) = (c.txn.as_mut(), c.status) else {
+    if c.txn.is_none() || c.status != TxStatus::InBlock {
+        // A plain SET of them outside a block sets the implicit transaction's (no WARNING: only
+        // SET TRANSACTION warns), which has nothing left to run.
+        if !local && name != "transaction_isolation" {
+            return Some(Ok("SET"));
+        }
         let e =
             SqlError::new(code::NO_ACTIVE_SQL_TRANSACTION, "SET TRANSACTION can only be used in transaction blocks");
         put_error(&mut c.out, &e, "WARNING");
         return Some(Ok("SET"));
-    };
-    if name == "transaction_read_only" {
-        txn.read_only = value.is_some_and(|v| v == "on");
-        return Some(Ok("SET"));
     }
+    match name {
+        "transaction_read_only" => {
+            return Some(set_access_mode(c, "transaction_read_only", value.is_some_and(|v| v == "on")))
+        }
+        "transaction_deferrable" => {
+            return Some(set_access_mode(c, "transaction_deferrable", value.is_some_and(|v| v == "on")))
+        }
+        _ => {}
+    }
+    let txn = c.txn.as_mut()?;
     let level = orbit_query::Isolation::from_setting(value.map_or("read committed", |v| v.as_str()));
-    if txn.has_snapshot() && level != txn.isolation {
+    // After the first query (a READ COMMITTED block's too, which takes no snapshot here).
+    if (txn.has_snapshot() || txn.has_queried()) && level != txn.isolation {
         return Some(Err(SqlError::new(
             code::ACTIVE_SQL_TRANSACTION,
             "SET TRANSACTION ISOLATION LEVEL must be called before any query",
@@ -805,8 +867,8 @@ fn set_transaction(c: &mut Conn, name: &str, value: Option<&String>) -> Option<R
 
 /// `SET [LOCAL] name = value | DEFAULT` and `RESET`: the tag.
 fn run_set(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError> {
-    if let Plan::Set { name, value, .. } = plan {
-        if let Some(r) = set_transaction(c, name, value.as_ref()) {
+    if let Plan::Set { name, value, local } = plan {
+        if let Some(r) = set_transaction(c, name, value.as_ref(), *local) {
             return r;
         }
     }
@@ -831,24 +893,37 @@ fn run_other_set(c: &mut Conn, plan: &Plan) -> &'static str {
             if *local {
                 c.local_settings.push(name);
             }
-            // Outside a block the next transaction's level is the default's.
-            if *name == "default_transaction_isolation" && c.status == TxStatus::Idle {
-                apply_settings(c, vec![("transaction_isolation", value.clone())]);
+            // Outside a block the next transaction's level (access mode, DEFERRABLE) is the
+            // default's.
+            if c.status == TxStatus::Idle {
+                if let Some(follows) = follower(name) {
+                    apply_settings(c, vec![(follows, value.clone())]);
+                }
             }
             apply_settings(c, vec![(name, value)]);
             "SET"
         }
         Plan::Reset(which) => {
             let mut to: Vec<_> = c.startup.iter().filter(|(k, _)| which.is_none_or(|w| w == *k)).cloned().collect();
-            // Outside a block the next transaction's level is the default's (as for SET).
-            let default_level = to.iter().find(|(k, _)| *k == "default_transaction_isolation").map(|(_, v)| v.clone());
-            if let (Some(level), TxStatus::Idle) = (default_level, c.status) {
-                to.push(("transaction_isolation", level));
+            // Outside a block the next transaction's modes are the defaults' (as for SET).
+            if c.status == TxStatus::Idle {
+                let follow: Vec<_> = to.iter().filter_map(|(k, v)| follower(k).map(|f| (f, v.clone()))).collect();
+                to.extend(follow);
             }
             apply_settings(c, to);
             "RESET"
         }
         _ => "",
+    }
+}
+
+/// The transaction parameter a session default sets for the next transaction.
+fn follower(default: &str) -> Option<&'static str> {
+    match default {
+        "default_transaction_isolation" => Some("transaction_isolation"),
+        "default_transaction_read_only" => Some("transaction_read_only"),
+        "default_transaction_deferrable" => Some("transaction_deferrable"),
+        _ => None,
     }
 }
 
@@ -954,14 +1029,22 @@ async fn execute_target(c: &Conn, target: Rc<Prepared>, name: &str) -> Result<Rc
     fresh_plan(c, target, &source, name).await
 }
 
-async fn run_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit_query::QueryResult, SqlError> {
+/// Runs a statement; one that calls a size function (`reads_sizes`) first gathers the shards'
+/// sizes ([`orbit_query::catalog_sizes::with_sizes`]).
+async fn run_statement(
+    c: &mut Conn,
+    plan: &Plan,
+    params: &[Datum],
+    reads_sizes: bool,
+) -> Result<orbit_query::QueryResult, SqlError> {
     arm_cancel(c);
     let memory = c.settings.iter().find(|(k, _)| *k == "orbit.query_memory_limit").map(|(_, v)| v.as_str());
     c.cancel.limit_memory(memory.map_or(orbit_query::memory::DEFAULT_LIMIT_BYTES, orbit_query::settings::memory_bytes));
     // Every step of the statement resolves names with this session's search path, also after
     // other sessions on this shard ran between its steps.
     let path = search_path(c).to_string();
-    let r = orbit_query::schema::with_search_path(&path, run_in_transaction(c, plan, params)).await;
+    let run = orbit_query::schema::with_search_path(&path, run_in_transaction(c, plan, params));
+    let r = orbit_query::catalog_sizes::with_sizes(reads_sizes, run).await.and_then(|r| r);
     c.cancel.arm(false);
     r
 }
@@ -986,6 +1069,9 @@ fn new_txn(c: &Conn) -> orbit_query::Txn {
     }
     let level = c.settings.iter().find(|(k, _)| *k == "default_transaction_isolation").map(|(_, v)| v.as_str());
     t.isolation = orbit_query::Isolation::from_setting(level.unwrap_or("read committed"));
+    let on = |name: &str| c.settings.iter().any(|(k, v)| *k == name && v == "on");
+    t.read_only = on("default_transaction_read_only");
+    t.deferrable = on("default_transaction_deferrable");
     t.cancel = Some(c.cancel.clone());
     t.sequences = c.sequences.clone();
     t.prepared_statements = c.statements.clone();
@@ -1190,7 +1276,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     let r = match &prepared.plan {
         Plan::Show(which) => show(c, *which),
         Plan::SetConfig { name, value, local } => set_config(c, name, value, *local)?,
-        _ => run_statement(c, &prepared.plan, &params).await?,
+        _ => run_statement(c, &prepared.plan, &params, prepared.reads_sizes).await?,
     };
     orbit_query::catalog::record_statement(text, started.elapsed().as_secs_f64() * 1000.0, rows_of(&r));
     send_notices(c, &r.notices);
@@ -1487,7 +1573,7 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
         let r = match &stmt.plan {
             Plan::Show(which) => show(c, *which),
             Plan::SetConfig { name, value, local } => set_config(c, name, value, *local)?,
-            _ => run_statement(c, &stmt.plan, &params).await?,
+            _ => run_statement(c, &stmt.plan, &params, stmt.reads_sizes).await?,
         };
         orbit_query::catalog::record_statement(&text, started.elapsed().as_secs_f64() * 1000.0, rows_of(&r));
         send_notices(c, &r.notices);

@@ -407,6 +407,7 @@ pub(crate) async fn release_altering(me: orbit_shards::rowlock::Owner) {
                 t.created_by = None;
             }
         }
+        crate::sequence::forget_created(me);
     })
     .await;
 }

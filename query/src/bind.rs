@@ -22,6 +22,7 @@ mod functions;
 mod grouping;
 mod index_exprs;
 mod lateral;
+mod lock;
 mod modify_join;
 mod prepare;
 mod rename;
@@ -252,6 +253,12 @@ pub enum Plan {
         value: Option<String>,
         local: bool,
     },
+    /// Several SETs of one statement (`SET TRANSACTION ISOLATION LEVEL ..., READ ONLY`), each
+    /// a [`Plan::Set`], applied in order.
+    Sets(Vec<Plan>),
+    /// `LOCK TABLE ... IN ACCESS SHARE MODE` (`bind/lock.rs`): the tables, held by the block
+    /// against other sessions' DDL until it ends (the connection does it).
+    LockTables(Vec<String>),
     /// `RESET name` / `RESET ALL` (None).
     Reset(Option<&'static str>),
     /// `SHOW name` (its canonical spelling; None: `SHOW ALL`): the connection holds the values.
@@ -875,6 +882,8 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "regtype" => SqlType::Oid(OidKind::RegType),
                 "regnamespace" => SqlType::Oid(OidKind::RegNamespace),
                 "regproc" => SqlType::Oid(OidKind::RegProc),
+                // The one-byte `"char"` of the catalogs: text here, as their "char" columns are.
+                "\"char\"" => SqlType::Text,
                 _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
             }
         }
@@ -1047,6 +1056,7 @@ impl Binder<'_> {
             S::Vacuum(_) => Ok((self.maintenance_statement(true)?, vec![])),
             S::Analyze(_) => Ok((self.maintenance_statement(false)?, vec![])),
             S::AlterTable(at) => Ok((self.alter_table(at)?, vec![])),
+            S::Lock(l) => Ok((self.lock_tables(l)?, vec![])),
             S::StartTransaction { modes, statements, .. } if statements.is_empty() => {
                 let (read_only, isolation) = transaction_modes(modes)?;
                 Ok((Plan::Begin { read_only: read_only.unwrap_or(false), isolation }, vec![]))
@@ -1060,16 +1070,27 @@ impl Binder<'_> {
                 } else {
                     ("transaction_isolation", "transaction_read_only")
                 };
-                let (name, value) = match (isolation, read_only) {
-                    (Some(i), None) => (iso_name, i.name()),
-                    (None, Some(ro)) => (ro_name, if ro { "on" } else { "off" }),
-                    _ => return Err(SqlError::unsupported("SET TRANSACTION with several modes is not supported yet")),
-                };
-                let value = match *session {
-                    true => crate::settings::set_value(name, &[value.to_string()])?.1,
-                    false => value.to_string(),
-                };
-                Ok((Plan::Set { name, value: Some(value), local: !*session }, vec![]))
+                // Each mode is applied as its own SET, in the order PostgreSQL applies them
+                // (isolation level first); several modes are a list of SETs.
+                let mut sets = Vec::new();
+                if let Some(i) = isolation {
+                    sets.push((iso_name, i.name()));
+                }
+                if let Some(ro) = read_only {
+                    sets.push((ro_name, if ro { "on" } else { "off" }));
+                }
+                let mut plans = Vec::new();
+                for (name, value) in sets {
+                    let value = match *session {
+                        true => crate::settings::set_value(name, &[value.to_string()])?.1,
+                        false => value.to_string(),
+                    };
+                    plans.push(Plan::Set { name, value: Some(value), local: !*session });
+                }
+                match plans.len() {
+                    1 => Ok((plans.remove(0), vec![])),
+                    _ => Ok((Plan::Sets(plans), vec![])),
+                }
             }
             S::Set(ast::Set::SingleAssignment { variable, values, .. })
                 if variable.to_string() == foreign_keys::SET_CONSTRAINTS =>
@@ -1782,7 +1803,21 @@ impl Binder<'_> {
         }
         match f {
             ast::TableFactor::Table { name, alias, args: None, .. } => {
-                let (tname, def) = self.resolve_table(name)?;
+                let (tname, def) = match self.resolve_table(name) {
+                    Ok(found) => found,
+                    // A sequence reads as a one-row relation (crate::catalog_dump).
+                    Err(e) if e.code == code::UNDEFINED_TABLE => {
+                        let Ok(tname) = self.relation_name(name) else { return Err(e) };
+                        match crate::catalog_dump::sequence_relation(&tname) {
+                            Some(def) => (tname, def),
+                            None => {
+                                crate::catalog_dump::note_missing_relation(&tname);
+                                return Err(e);
+                            }
+                        }
+                    }
+                    Err(e) => return Err(e),
+                };
                 let def = match alias {
                     Some(a) if !a.columns.is_empty() => Arc::new(subquery::renamed(&def, a)?),
                     _ => def,
@@ -2973,6 +3008,10 @@ impl Binder<'_> {
             E::Subquery(_) | E::Exists { .. } | E::In { target: ast::InTarget::Subquery(_), .. } => {
                 self.sublink(e, scope)?
             }
+            E::IsDistinctFrom(a, b) | E::IsNotDistinctFrom(a, b) => {
+                let distinct = matches!(e, E::IsDistinctFrom(..));
+                self.expr(&distinct_from(a, b, distinct), scope)?
+            }
             other => {
                 return Err(SqlError::unsupported(format!("expression {other} is not supported yet")));
             }
@@ -3027,6 +3066,13 @@ impl Binder<'_> {
                 SqlType::Text
             } else if let Some(a) = arrays::common(ty, t) {
                 a
+            } else if matches!(
+                (ty, t),
+                (SqlType::Oid(_), SqlType::Int8 | SqlType::Oid(_)) | (SqlType::Int8, SqlType::Oid(_))
+            ) {
+                // The catalogs' oid columns are int8 here: with an OID alias they make an oid,
+                // as PostgreSQL's oid column and the alias do.
+                SqlType::Oid(OidKind::Oid)
             } else {
                 return Err(SqlError::new(
                     code::DATATYPE_MISMATCH,
@@ -3564,6 +3610,32 @@ impl Binder<'_> {
             }
             _ => return self.scalar_function(&name, bound, &types),
         })
+    }
+}
+
+/// `a IS [NOT] DISTINCT FROM b` as the comparison with NULLs taken as values: `CASE WHEN a
+/// IS NULL THEN b IS [NOT] NULL WHEN b IS NULL THEN <distinct> ELSE a <> b (a = b) END`.
+fn distinct_from(a: &ast::Expr, b: &ast::Expr, distinct: bool) -> ast::Expr {
+    use ast::Expr as E;
+    let null_test = |e: &ast::Expr, not: bool| {
+        let e = Box::new(e.clone());
+        if not {
+            E::IsNotNull(e)
+        } else {
+            E::IsNull(e)
+        }
+    };
+    let op = if distinct { ast::BinaryOperator::NotEq } else { ast::BinaryOperator::Eq };
+    let when = |condition: E, result: E| ast::CaseWhen { condition, result };
+    E::Case {
+        case_token: ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions: vec![
+            when(null_test(a, false), null_test(b, distinct)),
+            when(null_test(b, false), E::Value(ast::Value::Boolean(distinct).into())),
+        ],
+        else_result: Some(Box::new(E::BinaryOp { left: Box::new(a.clone()), op, right: Box::new(b.clone()) })),
     }
 }
 

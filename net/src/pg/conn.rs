@@ -805,6 +805,19 @@ fn set_transaction(c: &mut Conn, name: &str, value: Option<&String>) -> Option<R
 
 /// `SET [LOCAL] name = value | DEFAULT` and `RESET`: the tag.
 fn run_set(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError> {
+    if let Plan::Sets(plans) = plan {
+        // Outside a block PostgreSQL warns once for the statement, not once per mode.
+        let in_block = c.txn.is_some() && c.status == TxStatus::InBlock;
+        let mut tag = "SET";
+        for (k, p) in plans.iter().enumerate() {
+            let txn_mode = matches!(p, Plan::Set { name: "transaction_isolation" | "transaction_read_only", .. });
+            if k > 0 && txn_mode && !in_block {
+                continue;
+            }
+            tag = run_set(c, p)?;
+        }
+        return Ok(tag);
+    }
     if let Plan::Set { name, value, .. } = plan {
         if let Some(r) = set_transaction(c, name, value.as_ref()) {
             return r;
@@ -994,9 +1007,13 @@ fn new_txn(c: &Conn) -> orbit_query::Txn {
 
 async fn run_in_transaction(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit_query::QueryResult, SqlError> {
     match c.txn.as_mut() {
-        Some(t) => orbit_query::execute(plan, params, t).await,
+        Some(t) => {
+            t.settings = c.settings.clone();
+            orbit_query::execute(plan, params, t).await
+        }
         None => {
             let mut t = new_txn(c);
+            t.settings = c.settings.clone();
             t.alone = true;
             match orbit_query::execute(plan, params, &mut t).await {
                 Ok(r) => {
@@ -1099,13 +1116,22 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     let started = std::time::Instant::now();
     // Another open block's DDL on a relation the statement names: wait for that block to end,
     // then bind again against what it left (orbit_query::relation_lock).
-    let (bound, _running) = loop {
+    let (bound, mut _running) = loop {
         use_search_path(c);
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
         orbit_query::settings::bind_with(c.settings.clone());
+        orbit_query::catalog_dump::take_missing_relation();
         let r = bind::bind(sql, stmt, &[]);
         if c.status == TxStatus::Failed {
             break (r, None);
+        }
+        // A FROM item that is no table here may be a sequence (on another shard): bind again
+        // once that is known.
+        if let Some(name) = orbit_query::catalog_dump::take_missing_relation().filter(|_| r.is_err()) {
+            if orbit_query::sequence::exists(&name).await? {
+                orbit_query::catalog_dump::know_sequence(name);
+                continue;
+            }
         }
         let failed;
         let (names, creates) = match &r {
@@ -1142,6 +1168,20 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     if let Some(i) = prepared.param_types.first().map(|_| 1) {
         return Err(SqlError::new("42P02", format!("there is no parameter ${i}")));
     }
+    if let Plan::LockTables(_) = &prepared.plan {
+        // The statement's note on its tables stays with the block until it ends.
+        match (c.status, c.txn.as_mut(), _running.take()) {
+            (TxStatus::InBlock, Some(t), Some(held)) => t.relation_locks.push(held),
+            _ => {
+                return Err(SqlError::new(
+                    code::NO_ACTIVE_SQL_TRANSACTION,
+                    "LOCK TABLE can only be used in transaction blocks",
+                ))
+            }
+        }
+        put(&mut c.out, CommandComplete::new("LOCK TABLE".to_string()));
+        return Ok(());
+    }
     if let Some(tag) = prepared::session_command(c, sql, &prepared.plan) {
         put(&mut c.out, CommandComplete::new(tag?.to_string()));
         return Ok(());
@@ -1176,7 +1216,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         put(&mut c.out, CommandComplete::new(tag.to_string()));
         return Ok(());
     }
-    if matches!(prepared.plan, Plan::Set { .. } | Plan::Reset(_)) {
+    if matches!(prepared.plan, Plan::Set { .. } | Plan::Sets(_) | Plan::Reset(_)) {
         let tag = run_set(c, &prepared.plan)?;
         put(&mut c.out, CommandComplete::new(tag.to_string()));
         return Ok(());
@@ -1456,7 +1496,7 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
                 put(&mut c.out, CommandComplete::new(tag.to_string()));
                 return Ok(());
             }
-            Plan::Set { .. } | Plan::Reset(_) => {
+            Plan::Set { .. } | Plan::Sets(_) | Plan::Reset(_) => {
                 let tag = run_set(c, &stmt.plan)?;
                 put(&mut c.out, CommandComplete::new(tag.to_string()));
                 return Ok(());

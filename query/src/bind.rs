@@ -470,6 +470,26 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
                 continue;
             }
         }
+        // `x OPERATOR(pg_catalog.=) ANY (...)` (pg_dump's and psql's patterns): the operator
+        // itself, which sqlparser reads before ANY/ALL (it does not after OPERATOR(...)).
+        if word(t, Keyword::OPERATOR) {
+            let after = next(i, 6);
+            let tok = |k: usize| after.get(k).map(|&j| &tokens[j]);
+            let qualified = matches!(tok(1), Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("pg_catalog"))
+                && matches!(tok(2), Some(Token::Period));
+            let (op, close) = if qualified { (3, 4) } else { (1, 2) };
+            if matches!(tok(0), Some(Token::LParen))
+                && matches!(tok(close), Some(Token::RParen))
+                && tok(close + 1)
+                    .is_some_and(|t| word(t, Keyword::ANY) || word(t, Keyword::ALL) || word(t, Keyword::SOME))
+            {
+                if let Some(o) = tok(op) {
+                    out.push_str(&format!(" {o} "));
+                    (found, at_start, i) = (true, false, after[close] + 1);
+                    continue;
+                }
+            }
+        }
         if word(t, Keyword::FOR) {
             let after = next(i, 3);
             let is = |k: usize, kw: Keyword| after.get(k).is_some_and(|&j| word(&tokens[j], kw));
@@ -3570,9 +3590,12 @@ impl Binder<'_> {
             // Orbit has no comments (COMMENT ON), no extended statistics objects and no
             // triggers: for every object these read NULL, as PostgreSQL's do for objects
             // without them.
-            "col_description" | "pg_get_statisticsobjdef_columns" | "pg_get_triggerdef" => {
+            "col_description" | "pg_get_statisticsobjdef_columns" | "pg_get_triggerdef" | "shobj_description" => {
                 let sig: &[SqlType] = if name == "col_description" {
                     &[SqlType::Oid(OidKind::Oid), SqlType::Int4]
+                } else if name == "shobj_description" {
+                    // Orbit has no comments on shared objects (databases, roles, tablespaces).
+                    &[SqlType::Oid(OidKind::Oid), SqlType::Text]
                 } else if name == "pg_get_triggerdef" && bound.len() == 2 {
                     &[SqlType::Oid(OidKind::Oid), SqlType::Bool]
                 } else {
@@ -3603,6 +3626,18 @@ impl Binder<'_> {
             "current_schema" | "current_schemas" => schema::function(&name, bound, &types)?,
             "obj_description" if bound.len() == 2 => self.obj_description(bound, &types)?,
             "current_database" if bound.is_empty() => Expr::Func(Func::CurrentDatabase, vec![], SqlType::Text),
+            // pg_encoding_to_char(int): Orbit's one encoding, UTF8 (6); other numbers as
+            // PostgreSQL names them would need its table of encodings: '' (its answer for an
+            // invalid one) only for a number no encoding has.
+            "pg_encoding_to_char" if types.len() == 1 && types[0].is_integer() => {
+                let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
+                let arg = self.coerce(arg, SqlType::Int4, CastContext::Implicit, |_| no_function(&name, &types))?;
+                Expr::Call(
+                    crate::scalar::Builtin::Catalog(crate::catalog_fns::CatalogFn::EncodingName),
+                    vec![arg],
+                    SqlType::Text,
+                )
+            }
             // A serving Orbit is never a standby replaying a primary's log.
             "pg_is_in_recovery" if bound.is_empty() => Expr::Const(Datum::Bool(false), SqlType::Bool),
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {

@@ -408,6 +408,19 @@ pub(crate) const VIEWS: &[View] = &[
             ("label", T),
         ],
     },
+    View {
+        schema: "pg_catalog",
+        name: "pg_shseclabel",
+        oid: 3592,
+        columns: &[("objoid", I8), ("classoid", I8), ("provider", T), ("label", T)],
+    },
+    // No ALTER ROLE / DATABASE ... SET in Orbit.
+    View {
+        schema: "pg_catalog",
+        name: "pg_db_role_setting",
+        oid: 2964,
+        columns: &[("setdatabase", I8), ("setrole", I8), ("setconfig", TA)],
+    },
     // The session's parameters ([`crate::settings`]): name, value, its unit, the default.
     View {
         schema: "pg_catalog",
@@ -430,6 +443,20 @@ pub(crate) fn extra_columns(oid: u32) -> &'static [(&'static str, SqlType)] {
             ("relfrozenxid", I8),
             ("relminmxid", I8),
             ("relispopulated", B),
+        ],
+        // pg_database
+        1262 => &[
+            ("tableoid", I8),
+            ("datdba", I8),
+            ("datfrozenxid", I8),
+            ("datacl", TA),
+            ("datistemplate", B),
+            ("datconnlimit", I4),
+            ("datminmxid", I8),
+            ("datlocprovider", T),
+            ("daticulocale", T),
+            ("datcollversion", T),
+            ("dattablespace", I8),
         ],
         // pg_type
         1247 => &[("tableoid", I8), ("typacl", TA), ("typowner", I8), ("typisdefined", B)],
@@ -506,6 +533,21 @@ pub(crate) fn extend(oid: u32, rows: &mut [Row]) {
                 Datum::Bool(true),
             ],
             1247 => vec![Datum::Int8(oid as i64), Datum::Null, Datum::Int8(10), Datum::Bool(true)],
+            // The one database: owned by the bootstrap superuser, default privileges, libc
+            // locale provider, in pg_default.
+            1262 => vec![
+                Datum::Int8(oid as i64),
+                Datum::Int8(10),
+                Datum::Int8(0),
+                Datum::Null,
+                Datum::Bool(false),
+                Datum::Int4(-1),
+                Datum::Int8(0),
+                Datum::Text("c".into()),
+                Datum::Null,
+                Datum::Null,
+                Datum::Int8(1663),
+            ],
             // heap_tableam_handler and bthandler's OIDs.
             2601 => {
                 let handler = match r.first() {

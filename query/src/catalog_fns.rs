@@ -34,6 +34,8 @@ pub enum CatalogFn {
     /// set_config(name, value, is_local) for each row of a query: refused when it runs (the
     /// session's parameters are the connection's; `SELECT set_config(...)` alone is a SET).
     SetConfigPerRow,
+    /// pg_encoding_to_char(int): an encoding's name.
+    EncodingName,
 }
 
 /// The parameters current_setting() reads: those whose value no session can change in Orbit
@@ -153,6 +155,18 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
             }
         }
         CatalogFn::QuoteIdent => Datum::Text(crate::regtypes::quote_ident(text(a(0)))),
+        CatalogFn::EncodingName => Datum::Text(
+            match a(0).as_i64() {
+                Some(0) => "SQL_ASCII",
+                Some(6) => "UTF8",
+                Some(8) => "LATIN1",
+                Some(n) if (0..=41).contains(&n) => {
+                    return Err(SqlError::unsupported(format!("pg_encoding_to_char({n}): Orbit knows only UTF8")))
+                }
+                _ => "",
+            }
+            .to_string(),
+        ),
         CatalogFn::QuoteLiteral => Datum::Text(quote_literal(text(a(0)))),
         CatalogFn::SetConfigPerRow => {
             return Err(SqlError::unsupported(

@@ -844,7 +844,10 @@ fn depend_rows() -> Vec<Row> {
     for t in &tables {
         if t.view.is_some() {
             let rule = t.oid as i64 + RULE_OID_OFFSET;
+            // Internal on its view, and normal on it too (PostgreSQL records the query's own
+            // reference to the view).
             out.push(row(PG_REWRITE_OID, rule, t.oid as i64, 0, "i"));
+            out.push(row(PG_REWRITE_OID, rule, t.oid as i64, 0, "n"));
             for name in crate::exec::views::reads(t) {
                 if let Some(r) = crate::bind::lookup_table(&name).filter(|r| r.oid != t.oid) {
                     out.push(row(PG_REWRITE_OID, rule, r.oid as i64, 0, "n"));

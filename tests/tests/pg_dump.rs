@@ -130,12 +130,32 @@ fn pg_dump(port: u16, db: &str, args: &[&str]) -> Output {
 }
 
 /// A plain dump without its comments and psql's `\restrict` / `\unrestrict` lines (their key is
-/// random per dump).
+/// random per dump), each COPY block's rows sorted (a table's rows come in storage order: by
+/// shard in Orbit).
 fn comparable(dump: &str) -> String {
-    dump.lines()
-        .filter(|l| !l.starts_with("--") && !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut out: Vec<String> = Vec::new();
+    let mut rows: Option<Vec<&str>> = None;
+    for l in dump.lines() {
+        if l.starts_with("--") || l.starts_with("\\restrict") || l.starts_with("\\unrestrict") {
+            continue;
+        }
+        match rows.as_mut() {
+            Some(r) if l == "\\." => {
+                r.sort_unstable();
+                out.extend(r.drain(..).map(str::to_string));
+                out.push(l.to_string());
+                rows = None;
+            }
+            Some(r) => r.push(l),
+            None => {
+                if l.starts_with("COPY ") && l.ends_with(" FROM stdin;") {
+                    rows = Some(Vec::new());
+                }
+                out.push(l.to_string());
+            }
+        }
+    }
+    out.join("\n")
 }
 
 fn create_database(pg: &RealPostgres, name: &str) {

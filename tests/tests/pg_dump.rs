@@ -262,3 +262,47 @@ fn custom_format_dump_restores_with_pg_restore() {
     same_results((orbit.pg_port, "postgres"), (pg.port, "from_custom"));
     same_behaviour((orbit.pg_port, "postgres"), (pg.port, "from_custom"));
 }
+
+/// pg_dump's `LOCK TABLE ... IN ACCESS SHARE MODE` (sent here through the extended protocol)
+/// holds the table for the block: another session's ALTER TABLE waits until the block ends,
+/// so the block never sees the table change under it.
+#[test]
+fn lock_table_holds_off_ddl_until_the_block_ends() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let rt = orbit_tests::pg_runtime();
+    rt.block_on(async {
+        let a = orbit_tests::pg_connect(o.pg_port).await;
+        let b = orbit_tests::pg_connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE held (id int PRIMARY KEY)").await.unwrap();
+        let outside = a.execute("LOCK TABLE held IN ACCESS SHARE MODE", &[]).await.unwrap_err();
+        assert_eq!(outside.code().map(|c| c.code()), Some("25P01"));
+        a.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await.unwrap();
+        a.execute("LOCK TABLE held IN ACCESS SHARE MODE", &[]).await.unwrap();
+        let alter = tokio::spawn(async move {
+            b.batch_execute("ALTER TABLE held ADD COLUMN extra int").await.unwrap();
+            b
+        });
+        // Until the ALTER is running (it then waits for the lock).
+        loop {
+            let rows = a
+                .query("SELECT count(*)::int FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE held%'", &[])
+                .await
+                .unwrap();
+            if rows[0].get::<_, i32>(0) > 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        let columns = "SELECT count(*)::int FROM pg_attribute WHERE attrelid = 'held'::regclass AND attnum > 0";
+        for _ in 0..20 {
+            assert_eq!(
+                a.query_one(columns, &[]).await.unwrap().get::<_, i32>(0),
+                1,
+                "the table changed under the lock"
+            );
+        }
+        a.batch_execute("COMMIT").await.unwrap();
+        let b = alter.await.unwrap();
+        assert_eq!(b.query_one(columns, &[]).await.unwrap().get::<_, i32>(0), 2);
+    });
+}

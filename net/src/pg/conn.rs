@@ -1169,18 +1169,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         return Err(SqlError::new("42P02", format!("there is no parameter ${i}")));
     }
     if let Plan::LockTables(_) = &prepared.plan {
-        // The statement's note on its tables stays with the block until it ends.
-        match (c.status, c.txn.as_mut(), _running.take()) {
-            (TxStatus::InBlock, Some(t), Some(held)) => t.relation_locks.push(held),
-            _ => {
-                return Err(SqlError::new(
-                    code::NO_ACTIVE_SQL_TRANSACTION,
-                    "LOCK TABLE can only be used in transaction blocks",
-                ))
-            }
-        }
-        put(&mut c.out, CommandComplete::new("LOCK TABLE".to_string()));
-        return Ok(());
+        return lock_tables(c, _running.take());
     }
     if let Some(tag) = prepared::session_command(c, sql, &prepared.plan) {
         put(&mut c.out, CommandComplete::new(tag?.to_string()));
@@ -1241,6 +1230,22 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         }
     }
     put(&mut c.out, CommandComplete::new(r.tag));
+    Ok(())
+}
+
+/// LOCK TABLE (`bind/lock.rs`): the statement's note on its tables (`running`) stays with the
+/// block's transaction until it ends, so other sessions' DDL on them waits.
+fn lock_tables(c: &mut Conn, running: Option<orbit_query::relation_lock::Running>) -> Result<(), SqlError> {
+    match (c.status, c.txn.as_mut(), running) {
+        (TxStatus::InBlock, Some(t), Some(held)) => t.relation_locks.push(held),
+        _ => {
+            return Err(SqlError::new(
+                code::NO_ACTIVE_SQL_TRANSACTION,
+                "LOCK TABLE can only be used in transaction blocks",
+            ))
+        }
+    }
+    put(&mut c.out, CommandComplete::new("LOCK TABLE".to_string()));
     Ok(())
 }
 
@@ -1485,8 +1490,9 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
             }
             None => {}
         }
-        let _running = running;
+        let mut _running = running;
         match &stmt.plan {
+            Plan::LockTables(_) => return lock_tables(c, _running.take()),
             Plan::Empty => {
                 put(&mut c.out, EmptyQueryResponse::new());
                 return Ok(());

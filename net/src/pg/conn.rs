@@ -1233,10 +1233,18 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     Ok(())
 }
 
+/// At most this many LOCK TABLE statements hold their tables in one block (53200 past it).
+const MAX_LOCK_STATEMENTS: usize = 10_000;
+
 /// LOCK TABLE (`bind/lock.rs`): the statement's note on its tables (`running`) stays with the
 /// block's transaction until it ends, so other sessions' DDL on them waits.
 fn lock_tables(c: &mut Conn, running: Option<orbit_query::relation_lock::Running>) -> Result<(), SqlError> {
     match (c.status, c.txn.as_mut(), running) {
+        // A bound on what one block holds, as PostgreSQL's lock table has one.
+        (TxStatus::InBlock, Some(t), Some(_)) if t.relation_locks.len() >= MAX_LOCK_STATEMENTS => {
+            return Err(SqlError::new("53200", "out of shared memory")
+                .hint("You might need to increase max_locks_per_transaction."))
+        }
         (TxStatus::InBlock, Some(t), Some(held)) => t.relation_locks.push(held),
         _ => {
             return Err(SqlError::new(

@@ -97,6 +97,11 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("quote_all_identifiers", false, Some("off")),
     ("row_security", false, Some("on")),
     ("synchronize_seqscans", false, Some("on")),
+    // Parameters a pg_dump script sets.
+    ("check_function_bodies", false, Some("on")),
+    ("xmloption", false, Some("content")),
+    ("default_tablespace", false, Some("")),
+    ("default_table_access_method", false, Some("heap")),
 ];
 
 /// The canonical spelling of a parameter name (names are case-insensitive).
@@ -332,6 +337,22 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
         // Orbit has no row security policies and no synchronized scans (a scan always starts
         // at its range's beginning), so either value of these behaves as PostgreSQL's does.
         "row_security" | "synchronize_seqscans" => on_off(canon, one()?)?.to_string(),
+        // Orbit has no function bodies to check and no xml type: either value behaves as
+        // PostgreSQL's does.
+        "check_function_bodies" => on_off(canon, one()?)?.to_string(),
+        "xmloption" => match one()?.to_ascii_lowercase().as_str() {
+            v @ ("content" | "document") => v.to_string(),
+            v => return Err(invalid(canon, v).hint("Available values: content, document.")),
+        },
+        // Every table is in pg_default, of access method heap.
+        "default_tablespace" => match one()? {
+            v @ ("" | "pg_default") => v.to_string(),
+            v => return Err(invalid(canon, v).detail(format!("Tablespace \"{v}\" does not exist."))),
+        },
+        "default_table_access_method" => match one()? {
+            "heap" => "heap".to_string(),
+            v => return Err(invalid(canon, v).detail(format!("Table access method \"{v}\" does not exist."))),
+        },
         // Identifiers print quoted only where they must (quote_ident, regclass, pg_get_*def).
         "quote_all_identifiers" => match on_off(canon, one()?)? {
             "off" => "off".to_string(),

@@ -1043,6 +1043,9 @@ impl Binder<'_> {
             },
             S::CreateTable(ct) => Ok((self.create_table(ct)?, vec![])),
             S::CreateView(cv) => Ok((self.create_view(cv)?, vec![])),
+            S::AlterSchema(a) if matches!(a.operations.as_slice(), [ast::AlterSchemaOperation::OwnerTo { .. }]) => {
+                Ok((lock::schema_owner(a)?, vec![]))
+            }
             S::CreateSchema { .. } | S::AlterSchema(_) | S::Drop { object_type: ast::ObjectType::Schema, .. } => {
                 Ok((Plan::Schema(schema::bind(stmt)?), vec![]))
             }

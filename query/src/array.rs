@@ -256,6 +256,15 @@ fn needs_quotes(s: &str) -> bool {
 
 /// An array's text form (PostgreSQL's `array_out`).
 pub fn to_text(a: &ArrayValue) -> String {
+    // PostgreSQL's int2vector (pg_index.indkey, which pg_dump parses) is an int2 array
+    // subscripted from 0 that prints its numbers separated by spaces; Orbit has no int2vector
+    // type, so such an array prints that way (a user's int2 array from 0 prints so too).
+    if let ([d], SqlType::Int2) = (a.dims.as_slice(), a.elem) {
+        if d.lower == 0 && a.items.iter().all(|i| !i.is_null()) {
+            let nums: Vec<String> = a.items.iter().filter_map(crate::types::to_text).collect();
+            return nums.join(" ");
+        }
+    }
     let mut out = String::new();
     if a.dims.iter().any(|d| d.lower != 1) {
         for d in &a.dims {

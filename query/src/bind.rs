@@ -23,6 +23,7 @@ mod grouping;
 mod index_exprs;
 mod json_ops;
 mod lateral;
+mod lock;
 mod modify_join;
 mod ordered_set;
 mod prepare;
@@ -263,6 +264,12 @@ pub enum Plan {
         value: Option<String>,
         local: bool,
     },
+    /// Several SETs of one statement (`SET TRANSACTION ISOLATION LEVEL ..., READ ONLY`), each
+    /// a [`Plan::Set`], applied in order.
+    Sets(Vec<Plan>),
+    /// `LOCK TABLE ... IN ACCESS SHARE MODE` (`bind/lock.rs`): the tables, held by the block
+    /// against other sessions' DDL until it ends (the connection does it).
+    LockTables(Vec<String>),
     /// `RESET name` / `RESET ALL` (None).
     Reset(Option<&'static str>),
     /// `SHOW name` (its canonical spelling; None: `SHOW ALL`): the connection holds the values.
@@ -475,6 +482,26 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
                 out.push_str(&text);
                 (found, at_start, i) = (true, false, end);
                 continue;
+            }
+        }
+        // `x OPERATOR(pg_catalog.=) ANY (...)` (pg_dump's and psql's patterns): the operator
+        // itself, which sqlparser reads before ANY/ALL (it does not after OPERATOR(...)).
+        if word(t, Keyword::OPERATOR) {
+            let after = next(i, 6);
+            let tok = |k: usize| after.get(k).map(|&j| &tokens[j]);
+            let qualified = matches!(tok(1), Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("pg_catalog"))
+                && matches!(tok(2), Some(Token::Period));
+            let (op, close) = if qualified { (3, 4) } else { (1, 2) };
+            if matches!(tok(0), Some(Token::LParen))
+                && matches!(tok(close), Some(Token::RParen))
+                && tok(close + 1)
+                    .is_some_and(|t| word(t, Keyword::ANY) || word(t, Keyword::ALL) || word(t, Keyword::SOME))
+            {
+                if let Some(o) = tok(op) {
+                    out.push_str(&format!(" {o} "));
+                    (found, at_start, i) = (true, false, after[close] + 1);
+                    continue;
+                }
             }
         }
         if word(t, Keyword::FOR) {
@@ -891,6 +918,8 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "regtype" => SqlType::Oid(OidKind::RegType),
                 "regnamespace" => SqlType::Oid(OidKind::RegNamespace),
                 "regproc" => SqlType::Oid(OidKind::RegProc),
+                // The one-byte `"char"` of the catalogs: text here, as their "char" columns are.
+                "\"char\"" => SqlType::Text,
                 _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
             }
         }
@@ -1030,6 +1059,9 @@ impl Binder<'_> {
             },
             S::CreateTable(ct) => Ok((self.create_table(ct)?, vec![])),
             S::CreateView(cv) => Ok((self.create_view(cv)?, vec![])),
+            S::AlterSchema(a) if matches!(a.operations.as_slice(), [ast::AlterSchemaOperation::OwnerTo { .. }]) => {
+                Ok((lock::schema_owner(a)?, vec![]))
+            }
             S::CreateSchema { .. } | S::AlterSchema(_) | S::Drop { object_type: ast::ObjectType::Schema, .. } => {
                 Ok((Plan::Schema(schema::bind(stmt)?), vec![]))
             }
@@ -1063,6 +1095,7 @@ impl Binder<'_> {
             S::Vacuum(_) => Ok((self.maintenance_statement(true)?, vec![])),
             S::Analyze(_) => Ok((self.maintenance_statement(false)?, vec![])),
             S::AlterTable(at) => Ok((self.alter_table(at)?, vec![])),
+            S::Lock(l) => Ok((self.lock_tables(l)?, vec![])),
             S::StartTransaction { modes, statements, begin, .. } if statements.is_empty() => {
                 let (read_only, isolation) = transaction_modes(modes)?;
                 Ok((Plan::Begin { read_only, isolation, start: !*begin }, vec![]))
@@ -1076,16 +1109,27 @@ impl Binder<'_> {
                 } else {
                     ("transaction_isolation", "transaction_read_only")
                 };
-                let (name, value) = match (isolation, read_only) {
-                    (Some(i), None) => (iso_name, i.name()),
-                    (None, Some(ro)) => (ro_name, if ro { "on" } else { "off" }),
-                    _ => return Err(SqlError::unsupported("SET TRANSACTION with several modes is not supported yet")),
-                };
-                let value = match *session {
-                    true => crate::settings::set_value(name, &[value.to_string()])?.1,
-                    false => value.to_string(),
-                };
-                Ok((Plan::Set { name, value: Some(value), local: !*session }, vec![]))
+                // Each mode is applied as its own SET, in the order PostgreSQL applies them
+                // (isolation level first); several modes are a list of SETs.
+                let mut sets = Vec::new();
+                if let Some(i) = isolation {
+                    sets.push((iso_name, i.name()));
+                }
+                if let Some(ro) = read_only {
+                    sets.push((ro_name, if ro { "on" } else { "off" }));
+                }
+                let mut plans = Vec::new();
+                for (name, value) in sets {
+                    let value = match *session {
+                        true => crate::settings::set_value(name, &[value.to_string()])?.1,
+                        false => value.to_string(),
+                    };
+                    plans.push(Plan::Set { name, value: Some(value), local: !*session });
+                }
+                match plans.len() {
+                    1 => Ok((plans.remove(0), vec![])),
+                    _ => Ok((Plan::Sets(plans), vec![])),
+                }
             }
             S::Set(ast::Set::SingleAssignment { variable, values, .. })
                 if variable.to_string() == foreign_keys::SET_CONSTRAINTS =>
@@ -1829,7 +1873,21 @@ impl Binder<'_> {
         }
         match f {
             ast::TableFactor::Table { name, alias, args: None, .. } => {
-                let (tname, def) = self.resolve_table(name)?;
+                let (tname, def) = match self.resolve_table(name) {
+                    Ok(found) => found,
+                    // A sequence reads as a one-row relation (crate::catalog_dump).
+                    Err(e) if e.code == code::UNDEFINED_TABLE => {
+                        let Ok(tname) = self.relation_name(name) else { return Err(e) };
+                        match crate::catalog_dump::sequence_relation(&tname) {
+                            Some(def) => (tname, def),
+                            None => {
+                                crate::catalog_dump::note_missing_relation(&tname);
+                                return Err(e);
+                            }
+                        }
+                    }
+                    Err(e) => return Err(e),
+                };
                 let def = match alias {
                     Some(a) if !a.columns.is_empty() => Arc::new(subquery::renamed(&def, a)?),
                     _ => def,
@@ -2885,8 +2943,16 @@ impl Binder<'_> {
                 Some(rewritten) => self.expr(&rewritten?, scope)?,
                 None => self.binary(left, op, right, scope)?,
             },
-            E::IsDistinctFrom(a, b) => self.expr(&row_compare::distinct_from(a, b, true)?, scope)?,
-            E::IsNotDistinctFrom(a, b) => self.expr(&row_compare::distinct_from(a, b, false)?, scope)?,
+            E::IsDistinctFrom(a, b) | E::IsNotDistinctFrom(a, b) => {
+                // The rewrite reads each operand up to three times: not for a volatile one.
+                if calls_volatile(a) || calls_volatile(b) {
+                    return Err(SqlError::unsupported(
+                        "IS [NOT] DISTINCT FROM of a volatile function's result is not supported yet",
+                    ));
+                }
+                let distinct = matches!(e, E::IsDistinctFrom(..));
+                self.expr(&row_compare::distinct_from(a, b, distinct)?, scope)?
+            }
             E::In { expr, target: ast::InTarget::List(list), negated, .. }
                 if row_compare::in_list(expr, list, *negated).is_some() =>
             {
@@ -3099,6 +3165,13 @@ impl Binder<'_> {
                 SqlType::Text
             } else if let Some(a) = arrays::common(ty, t) {
                 a
+            } else if matches!(
+                (ty, t),
+                (SqlType::Oid(_), SqlType::Int8 | SqlType::Oid(_)) | (SqlType::Int8, SqlType::Oid(_))
+            ) {
+                // The catalogs' oid columns are int8 here: with an OID alias they make an oid,
+                // as PostgreSQL's oid column and the alias do.
+                SqlType::Oid(OidKind::Oid)
             } else {
                 return Err(SqlError::new(
                     code::DATATYPE_MISMATCH,
@@ -3619,9 +3692,12 @@ impl Binder<'_> {
             // Orbit has no comments (COMMENT ON), no extended statistics objects and no
             // triggers: for every object these read NULL, as PostgreSQL's do for objects
             // without them.
-            "col_description" | "pg_get_statisticsobjdef_columns" | "pg_get_triggerdef" => {
+            "col_description" | "pg_get_statisticsobjdef_columns" | "pg_get_triggerdef" | "shobj_description" => {
                 let sig: &[SqlType] = if name == "col_description" {
                     &[SqlType::Oid(OidKind::Oid), SqlType::Int4]
+                } else if name == "shobj_description" {
+                    // Orbit has no comments on shared objects (databases, roles, tablespaces).
+                    &[SqlType::Oid(OidKind::Oid), SqlType::Text]
                 } else if name == "pg_get_triggerdef" && bound.len() == 2 {
                     &[SqlType::Oid(OidKind::Oid), SqlType::Bool]
                 } else {
@@ -3653,6 +3729,18 @@ impl Binder<'_> {
             "obj_description" if bound.len() == 2 => self.obj_description(bound, &types)?,
             "current_database" if bound.is_empty() => Expr::Func(Func::CurrentDatabase, vec![], SqlType::Text),
             n if sizes::is_size_function(n) => self.size_function(n, bound, &types)?,
+            // pg_encoding_to_char(int): Orbit's one encoding, UTF8 (6); other numbers as
+            // PostgreSQL names them would need its table of encodings: '' (its answer for an
+            // invalid one) only for a number no encoding has.
+            "pg_encoding_to_char" if types.len() == 1 && types[0].is_integer() => {
+                let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
+                let arg = self.coerce(arg, SqlType::Int4, CastContext::Implicit, |_| no_function(&name, &types))?;
+                Expr::Call(
+                    crate::scalar::Builtin::Catalog(crate::catalog_fns::CatalogFn::EncodingName),
+                    vec![arg],
+                    SqlType::Text,
+                )
+            }
             // A serving Orbit is never a standby replaying a primary's log.
             "pg_is_in_recovery" if bound.is_empty() => Expr::Const(Datum::Bool(false), SqlType::Bool),
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
@@ -3661,6 +3749,21 @@ impl Binder<'_> {
             _ => return self.scalar_function(&name, bound, &types),
         })
     }
+}
+
+/// Whether `e` calls a volatile function (one that may answer differently each call).
+fn calls_volatile(e: &ast::Expr) -> bool {
+    const VOLATILE: &[&str] =
+        &["nextval", "setval", "random", "gen_random_uuid", "clock_timestamp", "timeofday", "set_config"];
+    let mut found = false;
+    let _ = ast::visit_expressions(e, |x| {
+        if let ast::Expr::Function(f) = x {
+            let name = f.name.0.last().map(|p| p.to_string().to_ascii_lowercase()).unwrap_or_default();
+            found |= VOLATILE.contains(&name.as_str());
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
 }
 
 fn no_function(name: &str, types: &[SqlType]) -> SqlError {

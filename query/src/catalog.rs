@@ -25,11 +25,16 @@ const PG_CATALOG_NS: i64 = 11;
 /// The OID Orbit gives information_schema's namespace (PostgreSQL's varies by installation).
 const INFORMATION_SCHEMA_NS: i64 = 13000;
 
-struct View {
-    schema: &'static str,
-    name: &'static str,
-    oid: u32,
-    columns: &'static [(&'static str, SqlType)],
+pub(crate) struct View {
+    pub(crate) schema: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) oid: u32,
+    pub(crate) columns: &'static [(&'static str, SqlType)],
+}
+
+/// Every system view: this module's and pg_dump's ([`crate::catalog_dump`]).
+fn all_views() -> impl Iterator<Item = &'static View> {
+    VIEWS.iter().chain(crate::catalog_dump::VIEWS)
 }
 
 /// `oid[]`, `text[]` and `int2[]` columns (oid arrays are int8 arrays here, as oid columns are int8).
@@ -583,7 +588,12 @@ const VIEWS: &[View] = &[
 fn def_of(v: &View) -> Arc<TableDef> {
     Arc::new(TableDef {
         name: v.name.to_string(),
-        columns: v.columns.iter().map(|(n, t)| ColumnDef::new(*n, *t)).collect(),
+        columns: v
+            .columns
+            .iter()
+            .chain(crate::catalog_dump::extra_columns(v.oid))
+            .map(|(n, t)| ColumnDef::new(*n, *t))
+            .collect(),
         pk: vec![0],
         pk_name: String::new(),
         oid: v.oid,
@@ -602,7 +612,7 @@ pub fn resolve(parts: &[String]) -> Option<Arc<TableDef>> {
     if let Some(v) = crate::prepared::resolve(schema, name) {
         return Some(v);
     }
-    VIEWS.iter().find(|v| v.schema == schema && v.name == name).map(def_of)
+    all_views().find(|v| v.schema == schema && v.name == name).map(def_of)
 }
 
 /// Whether a table definition is a system view.
@@ -613,10 +623,10 @@ pub(crate) fn is_system_view_oid(oid: i64) -> bool {
 }
 
 pub fn is_view(def: &TableDef) -> bool {
-    if def.oid == crate::prepared::VIEW_OID {
+    if def.oid == crate::prepared::VIEW_OID || def.oid == crate::catalog_dump::SEQUENCE_RELATION_OID {
         return true;
     }
-    def.oid != 0 && def.oid < 16384 && VIEWS.iter().any(|v| v.oid == def.oid)
+    def.oid != 0 && def.oid < 16384 && all_views().any(|v| v.oid == def.oid)
 }
 
 /// Writing to a system view: PostgreSQL's answer to a role that may not.
@@ -902,6 +912,11 @@ const PK_CONSTRAINT_OID_OFFSET: i64 = 3_000_000;
 /// A column default's OID (pg_attrdef.oid): its table's plus this plus the column index.
 const ATTRDEF_OID_OFFSET: i64 = 4_000_000;
 
+/// A column default's pg_attrdef OID.
+pub(crate) fn attrdef_oid(t: &TableDef, column: usize) -> i64 {
+    t.oid as i64 + ATTRDEF_OID_OFFSET + column as i64
+}
+
 /// A column's DEFAULT as SQL text: the expression as written, or the constant's text form.
 /// `nextval('s')` (SERIAL's default, or written so) reads as PostgreSQL deparses it, with the
 /// argument's regclass cast: `nextval('s'::regclass)`.
@@ -914,7 +929,12 @@ fn default_text(c: &ColumnDef) -> Option<String> {
     }
     match (&c.default_expr, &c.default) {
         (Some(e), _) => Some(match e.strip_prefix("nextval(").and_then(|s| s.strip_suffix(')')) {
-            Some(seq) if quoted(seq) => format!("nextval({seq}::regclass)"),
+            // The sequence as regclass prints it: qualified unless the search path finds it.
+            Some(seq) if quoted(seq) => {
+                let name = seq[1..seq.len() - 1].replace("''", "'");
+                let shown = crate::regtypes::format(OidKind::RegClass, sequence_oid(&name) as u32);
+                format!("nextval('{}'::regclass)", shown.replace('\'', "''"))
+            }
             // A string literal reads with its type, as PostgreSQL deparses the constant.
             _ if quoted(e) => format!("{e}::{}", literal_type_name(c.ty)),
             // A negative number is a constant of the literal's own type, printed quoted.
@@ -1135,7 +1155,7 @@ pub(crate) fn relations(tables: &[Arc<TableDef>]) -> Vec<(u32, u32, String, char
     for (d, _, ix) in secondary_indexes(tables) {
         out.push((d.oid, ns(&ix.name), rel(&ix.name), 'i'));
     }
-    for v in VIEWS {
+    for v in all_views() {
         let ns = if v.schema == "pg_catalog" { PG_CATALOG_NS } else { INFORMATION_SCHEMA_NS };
         out.push((v.oid, ns as u32, v.name.to_string(), 'v'));
     }
@@ -1207,6 +1227,19 @@ fn indkey(nums: Vec<i16>) -> Datum {
 
 /// The rows of a system view, as they are now.
 pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
+    if def.oid == crate::catalog_dump::SEQUENCE_RELATION_OID {
+        return crate::catalog_dump::sequence_relation_rows(&def.name).await;
+    }
+    if let Some(rows) = crate::catalog_dump::rows(def.oid, txn) {
+        return Ok(rows);
+    }
+    let mut rows = view_rows(def, txn).await?;
+    rows.extend(crate::catalog_dump::extra_rows(def.oid));
+    crate::catalog_dump::extend(def.oid, &mut rows);
+    Ok(rows)
+}
+
+async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
     let gone = |e: orbit_shards::Error| SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}"));
     Ok(match def.oid {
         crate::prepared::VIEW_OID => crate::prepared::rows(&txn.prepared_statements),
@@ -1276,7 +1309,7 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(0),
                 ]);
             }
-            for v in VIEWS {
+            for v in all_views() {
                 out.push(vec![
                     Datum::Int8(v.oid as i64),
                     text(v.name),
@@ -1451,7 +1484,7 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 for (i, c) in t.columns.iter().enumerate() {
                     let Some(expr) = default_text(c) else { continue };
                     out.push(vec![
-                        Datum::Int8(t.oid as i64 + ATTRDEF_OID_OFFSET + i as i64),
+                        Datum::Int8(attrdef_oid(&t, i)),
                         Datum::Int8(t.oid as i64),
                         Datum::Int2(i as i16 + 1),
                         Datum::Text(expr),
@@ -1726,7 +1759,7 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     vec![text("postgres"), text(schema), text(name), text(kind)]
                 })
                 .collect();
-            for v in VIEWS {
+            for v in all_views() {
                 out.push(vec![text("postgres"), text(v.schema), text(v.name), text("VIEW")]);
             }
             out

@@ -25,6 +25,17 @@ pub enum CatalogFn {
     QuoteIdent,
     /// current_setting(name [, missing_ok]) of the parameters in [`FIXED_SETTINGS`].
     CurrentSetting,
+    /// acldefault("char", oid): an object kind's default privileges
+    /// ([`crate::catalog_dump::acldefault`]).
+    AclDefault,
+    /// quote_literal(text): the string as a SQL literal (quotes doubled; with a backslash, the
+    /// backslashes doubled and an `E` before it).
+    QuoteLiteral,
+    /// set_config(name, value, is_local) for each row of a query: refused when it runs (the
+    /// session's parameters are the connection's; `SELECT set_config(...)` alone is a SET).
+    SetConfigPerRow,
+    /// pg_encoding_to_char(int): an encoding's name.
+    EncodingName,
 }
 
 /// The parameters current_setting() reads: those whose value no session can change in Orbit
@@ -47,7 +58,16 @@ const FIXED_SETTINGS: &[(&str, &str)] = &[
 
 impl CatalogFn {
     pub fn strict(self) -> bool {
-        true
+        self != CatalogFn::SetConfigPerRow
+    }
+}
+
+fn quote_literal(s: &str) -> String {
+    let body = s.replace('\'', "''");
+    if s.contains('\\') {
+        format!("E'{}'", body.replace('\\', "\\\\"))
+    } else {
+        format!("'{body}'")
     }
 }
 
@@ -123,7 +143,10 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
                     Some(sql) => {
                         let names: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
                         let pretty = matches!(a(1), Datum::Bool(true));
-                        Datum::Text(crate::viewdef::deparse(sql, &names, pretty).unwrap_or_else(|| sql.clone()))
+                        Datum::Text(
+                            crate::viewdef::deparse(sql, &names, pretty)
+                                .unwrap_or_else(|| crate::catalog_dump::view_text(sql)),
+                        )
                     }
                     None => Datum::Null,
                 },
@@ -131,6 +154,25 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
             }
         }
         CatalogFn::QuoteIdent => Datum::Text(crate::regtypes::quote_ident(text(a(0)))),
+        CatalogFn::EncodingName => Datum::Text(
+            match a(0).as_i64() {
+                Some(0) => "SQL_ASCII",
+                Some(6) => "UTF8",
+                Some(8) => "LATIN1",
+                Some(n) if (0..=41).contains(&n) => {
+                    return Err(SqlError::unsupported(format!("pg_encoding_to_char({n}): Orbit knows only UTF8")))
+                }
+                _ => "",
+            }
+            .to_string(),
+        ),
+        CatalogFn::QuoteLiteral => Datum::Text(quote_literal(text(a(0)))),
+        CatalogFn::SetConfigPerRow => {
+            return Err(SqlError::unsupported(
+                "set_config() is supported only alone: SELECT set_config('name', 'value', is_local)",
+            ))
+        }
+        CatalogFn::AclDefault => crate::catalog_dump::acldefault(text(a(0)), a(1).as_i64().unwrap_or(0)),
         CatalogFn::CurrentSetting => {
             let name = text(a(0));
             match FIXED_SETTINGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
@@ -154,6 +196,12 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quote_literal_is_postgresqls() {
+        assert_eq!(super::quote_literal("it's"), "'it''s'");
+        assert_eq!(super::quote_literal("a\\b"), "E'a\\\\b'");
+    }
+
     #[test]
     fn fixed_settings_are_the_parameters_defaults() {
         for (name, value) in super::FIXED_SETTINGS {

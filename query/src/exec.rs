@@ -35,7 +35,7 @@ mod schema;
 pub(crate) mod undo;
 mod upsert;
 mod utility;
-mod views;
+pub(crate) mod views;
 pub(crate) use utility::release_altering;
 pub use utility::{copy_insert, copy_out, copy_out_values};
 
@@ -108,6 +108,8 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             | Plan::Execute { .. }
             | Plan::Discard(_)
             | Plan::Set { .. }
+            | Plan::Sets(_)
+            | Plan::LockTables(_)
             | Plan::Reset(_)
             | Plan::Show(_)
             | Plan::SetConfig { .. }
@@ -185,6 +187,8 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         | Plan::Execute { .. }
         | Plan::Discard(_)
         | Plan::Set { .. }
+        | Plan::Sets(_)
+        | Plan::LockTables(_)
         | Plan::Reset(_)
         | Plan::Show(_)
         | Plan::SetConfig { .. } => Ok(QueryResult::default()),

@@ -763,7 +763,12 @@ pub(crate) fn definition(t: &TableDef, fk: &ForeignKeyDef) -> String {
     let parent = crate::bind::lookup_table(&fk.parent);
     let pcols = parent.as_deref().map_or_else(String::new, |p| cols(p, &fk.parent_columns));
     let (schema, rel) = crate::schema::split(&fk.parent);
-    let pname = if schema == "public" { q(rel) } else { format!("{}.{}", q(schema), q(rel)) };
+    // Qualified unless the search path finds it (pg_dump's empty path qualifies every name).
+    let pname = match &parent {
+        Some(p) => crate::regtypes::format(orbit_engine::table::OidKind::RegClass, p.oid),
+        None if schema == "public" => q(rel),
+        None => format!("{}.{}", q(schema), q(rel)),
+    };
     let word = |a: FkAction| match a {
         FkAction::NoAction => "",
         FkAction::Restrict => "RESTRICT",

@@ -9,6 +9,7 @@
 pub mod array;
 pub mod bind;
 pub mod catalog;
+pub mod catalog_dump;
 pub mod catalog_fns;
 pub mod catalog_objects;
 pub mod catalog_sizes;

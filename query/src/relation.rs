@@ -105,6 +105,8 @@ pub enum Source {
     Unnest {
         arg: Expr,
         ordinality: bool,
+        /// `pg_options_to_table(text[])`: each `name=value` element as two columns.
+        split_options: bool,
     },
     /// `unnest(a, b, ...)` in FROM and json[b]_each: row i holds element i of each array
     /// (NULL past an array's end), as many rows as the longest array.
@@ -565,10 +567,13 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
             let mut held = crate::memory::Held::new(txn.memory(), "generate_series");
             numbered(series(args, *ty, params, &mut held)?, *ordinality)
         }
-        Source::Unnest { arg, ordinality } => match expr::eval(arg, &Ctx { row: &[], params, aggs: &[] })? {
-            Datum::Array(a) => numbered(a.items.into_iter().map(|d| vec![d]).collect(), *ordinality),
-            _ => vec![],
-        },
+        Source::Unnest { arg, ordinality, split_options } => {
+            match expr::eval(arg, &Ctx { row: &[], params, aggs: &[] })? {
+                Datum::Array(a) if *split_options => a.items.into_iter().map(option_columns).collect(),
+                Datum::Array(a) => numbered(a.items.into_iter().map(|d| vec![d]).collect(), *ordinality),
+                _ => vec![],
+            }
+        }
         Source::Zip { args, ordinality } => {
             let cx = Ctx { row: &[], params, aggs: &[] };
             let mut columns = Vec::with_capacity(args.len());
@@ -595,6 +600,18 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
         Source::Correlated(c) => correlated(txn, c, params).await?,
         Source::Lateral(l) => crate::lateral::rows(txn, l, params).await?,
     })
+}
+
+/// One `name=value` option as pg_options_to_table's row (name, value): split at the first
+/// `=`, the value NULL without one.
+fn option_columns(d: Datum) -> Row {
+    match d {
+        Datum::Text(s) => match s.split_once('=') {
+            Some((k, v)) => vec![Datum::Text(k.to_string()), Datum::Text(v.to_string())],
+            None => vec![Datum::Text(s), Datum::Null],
+        },
+        _ => vec![Datum::Null, Datum::Null],
+    }
 }
 
 /// UNION/INTERSECT/EXCEPT [ALL] of two materialised inputs. Its hash sets are charged to the

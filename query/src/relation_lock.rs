@@ -207,6 +207,7 @@ fn waits_in(s: &state::Shard, names: &[(String, u32)], me: Option<Owner>, wrote:
 
 /// A statement running: noted on its session's shard under the OIDs of the tables it names,
 /// so that an ALTER of one of them waits for it to end; the note goes when this is dropped.
+#[derive(Debug)]
 pub struct Running {
     owner: Owner,
     oids: Vec<u32>,

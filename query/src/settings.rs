@@ -98,6 +98,15 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("lc_collate", false, Some("C.UTF-8")),
     ("lc_ctype", false, Some("C.UTF-8")),
     ("server_version_num", false, Some("150000")),
+    // Parameters pg_dump sets (query/src/catalog_dump.rs has the catalogs it reads).
+    ("quote_all_identifiers", false, Some("off")),
+    ("row_security", false, Some("on")),
+    ("synchronize_seqscans", false, Some("on")),
+    // Parameters a pg_dump script sets.
+    ("check_function_bodies", false, Some("on")),
+    ("xmloption", false, Some("content")),
+    ("default_tablespace", false, Some("")),
+    ("default_table_access_method", false, Some("heap")),
 ];
 
 /// The canonical spelling of a parameter name (names are case-insensitive).
@@ -377,12 +386,50 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             "serializable" => "serializable".to_string(),
             v => return Err(invalid(canon, v)),
         },
+        // Orbit has no row security policies and no synchronized scans (a scan always starts
+        // at its range's beginning), so either value of these behaves as PostgreSQL's does.
+        "row_security" | "synchronize_seqscans" => on_off(canon, one()?)?.to_string(),
+        // Orbit has no function bodies to check and no xml type: either value behaves as
+        // PostgreSQL's does.
+        "check_function_bodies" => on_off(canon, one()?)?.to_string(),
+        "xmloption" => match one()?.to_ascii_lowercase().as_str() {
+            v @ ("content" | "document") => v.to_string(),
+            v => return Err(invalid(canon, v).hint("Available values: content, document.")),
+        },
+        // Every table is in pg_default, of access method heap.
+        "default_tablespace" => match one()? {
+            v @ ("" | "pg_default") => v.to_string(),
+            v => return Err(invalid(canon, v).detail(format!("Tablespace \"{v}\" does not exist."))),
+        },
+        "default_table_access_method" => match one()? {
+            "heap" => "heap".to_string(),
+            v => return Err(invalid(canon, v).detail(format!("Table access method \"{v}\" does not exist."))),
+        },
+        // Identifiers print quoted only where they must (quote_ident, regclass, pg_get_*def).
+        "quote_all_identifiers" => match on_off(canon, one()?)? {
+            "off" => "off".to_string(),
+            _ => return Err(only(canon, "off")),
+        },
         // Each entry as quote_identifier writes it (PostgreSQL's GUC_LIST_QUOTE); schemas that
         // do not exist are allowed, as in PostgreSQL (they are skipped when names resolve).
         "search_path" => values.iter().map(|v| crate::regtypes::quote_ident(v)).collect::<Vec<_>>().join(", "),
         _ => return Err(read_only(canon)),
     };
     Ok((canon, value))
+}
+
+/// A boolean parameter's value as PostgreSQL's parse_bool reads it (`on`, `true`, `yes`, `1`
+/// and unique prefixes of them), as SHOW prints it.
+fn on_off(canon: &str, v: &str) -> Result<&'static str> {
+    let w = v.trim().to_ascii_lowercase();
+    let is = |full: &str, min: usize| w.len() >= min && full.starts_with(w.as_str());
+    if is("true", 1) || is("yes", 1) || w == "on" || w == "1" {
+        Ok("on")
+    } else if is("false", 1) || is("no", 1) || is("off", 2) || w == "0" {
+        Ok("off")
+    } else {
+        Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("parameter \"{canon}\" requires a Boolean value")))
+    }
 }
 
 /// Whether a NOTICE goes to a client whose `client_min_messages` is `level`.

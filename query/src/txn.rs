@@ -304,6 +304,10 @@ pub struct Txn {
     pub sequences: std::rc::Rc<std::cell::RefCell<std::collections::HashMap<String, i64>>>,
     /// The session's prepared statements (pg_prepared_statements lists them).
     pub prepared_statements: crate::prepared::Session,
+    /// The session's parameters as its statement runs (pg_settings lists them).
+    pub settings: crate::settings::Session,
+    /// LOCK TABLE's holds on tables (`bind/lock.rs`), released when the transaction ends.
+    pub relation_locks: Vec<crate::relation_lock::Running>,
     /// When the transaction started (microseconds since 2000-01-01 UTC): now() and
     /// CURRENT_TIMESTAMP, as in PostgreSQL.
     pub started_us: i64,
@@ -368,6 +372,8 @@ impl Txn {
             cancel: None,
             sequences: Default::default(),
             prepared_statements: Default::default(),
+            settings: Default::default(),
+            relation_locks: Vec::new(),
             started_us: crate::datetime::now_us(),
             relations: Default::default(),
             isolation: Isolation::ReadCommitted,

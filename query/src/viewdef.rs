@@ -496,10 +496,12 @@ impl Printer {
     fn rte_text(&self, i: usize) -> String {
         let r = &self.rtes[i];
         let name = crate::schema::relname(&r.def.name);
+        // Qualified unless the search path finds it, as regclass prints it.
+        let shown = crate::regtypes::format(orbit_engine::table::OidKind::RegClass, r.def.oid);
         if r.refname == name {
-            quote_ident(name)
+            shown
         } else {
-            format!("{} {}", quote_ident(name), quote_ident(&r.refname))
+            format!("{} {}", shown, quote_ident(&r.refname))
         }
     }
 

@@ -867,6 +867,19 @@ fn set_transaction(
 
 /// `SET [LOCAL] name = value | DEFAULT` and `RESET`: the tag.
 fn run_set(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError> {
+    if let Plan::Sets(plans) = plan {
+        // Outside a block PostgreSQL warns once for the statement, not once per mode.
+        let in_block = c.txn.is_some() && c.status == TxStatus::InBlock;
+        let mut tag = "SET";
+        for (k, p) in plans.iter().enumerate() {
+            let txn_mode = matches!(p, Plan::Set { name: "transaction_isolation" | "transaction_read_only", .. });
+            if k > 0 && txn_mode && !in_block {
+                continue;
+            }
+            tag = run_set(c, p)?;
+        }
+        return Ok(tag);
+    }
     if let Plan::Set { name, value, local } = plan {
         if let Some(r) = set_transaction(c, name, value.as_ref(), *local) {
             return r;
@@ -1080,9 +1093,13 @@ fn new_txn(c: &Conn) -> orbit_query::Txn {
 
 async fn run_in_transaction(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit_query::QueryResult, SqlError> {
     match c.txn.as_mut() {
-        Some(t) => orbit_query::execute(plan, params, t).await,
+        Some(t) => {
+            t.settings = c.settings.clone();
+            orbit_query::execute(plan, params, t).await
+        }
         None => {
             let mut t = new_txn(c);
+            t.settings = c.settings.clone();
             t.alone = true;
             match orbit_query::execute(plan, params, &mut t).await {
                 Ok(r) => {
@@ -1185,13 +1202,22 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     let started = std::time::Instant::now();
     // Another open block's DDL on a relation the statement names: wait for that block to end,
     // then bind again against what it left (orbit_query::relation_lock).
-    let (bound, _running) = loop {
+    let (bound, mut _running) = loop {
         use_search_path(c);
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
         orbit_query::settings::bind_with(c.settings.clone());
+        orbit_query::catalog_dump::take_missing_relation();
         let r = bind::bind(sql, stmt, &[]);
         if c.status == TxStatus::Failed {
             break (r, None);
+        }
+        // A FROM item that is no table here may be a sequence (on another shard): bind again
+        // once that is known.
+        if let Some(name) = orbit_query::catalog_dump::take_missing_relation().filter(|_| r.is_err()) {
+            if orbit_query::sequence::exists(&name).await? {
+                orbit_query::catalog_dump::know_sequence(name);
+                continue;
+            }
         }
         let failed;
         let (names, creates) = match &r {
@@ -1228,6 +1254,9 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     if let Some(i) = prepared.param_types.first().map(|_| 1) {
         return Err(SqlError::new("42P02", format!("there is no parameter ${i}")));
     }
+    if let Plan::LockTables(_) = &prepared.plan {
+        return lock_tables(c, _running.take());
+    }
     if let Some(tag) = prepared::session_command(c, sql, &prepared.plan) {
         put(&mut c.out, CommandComplete::new(tag?.to_string()));
         return Ok(());
@@ -1262,7 +1291,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         put(&mut c.out, CommandComplete::new(tag.to_string()));
         return Ok(());
     }
-    if matches!(prepared.plan, Plan::Set { .. } | Plan::Reset(_)) {
+    if matches!(prepared.plan, Plan::Set { .. } | Plan::Sets(_) | Plan::Reset(_)) {
         let tag = run_set(c, &prepared.plan)?;
         put(&mut c.out, CommandComplete::new(tag.to_string()));
         return Ok(());
@@ -1287,6 +1316,30 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         }
     }
     put(&mut c.out, CommandComplete::new(r.tag));
+    Ok(())
+}
+
+/// At most this many LOCK TABLE statements hold their tables in one block (53200 past it).
+const MAX_LOCK_STATEMENTS: usize = 10_000;
+
+/// LOCK TABLE (`bind/lock.rs`): the statement's note on its tables (`running`) stays with the
+/// block's transaction until it ends, so other sessions' DDL on them waits.
+fn lock_tables(c: &mut Conn, running: Option<orbit_query::relation_lock::Running>) -> Result<(), SqlError> {
+    match (c.status, c.txn.as_mut(), running) {
+        // A bound on what one block holds, as PostgreSQL's lock table has one.
+        (TxStatus::InBlock, Some(t), Some(_)) if t.relation_locks.len() >= MAX_LOCK_STATEMENTS => {
+            return Err(SqlError::new("53200", "out of shared memory")
+                .hint("You might need to increase max_locks_per_transaction."))
+        }
+        (TxStatus::InBlock, Some(t), Some(held)) => t.relation_locks.push(held),
+        _ => {
+            return Err(SqlError::new(
+                code::NO_ACTIVE_SQL_TRANSACTION,
+                "LOCK TABLE can only be used in transaction blocks",
+            ))
+        }
+    }
+    put(&mut c.out, CommandComplete::new("LOCK TABLE".to_string()));
     Ok(())
 }
 
@@ -1531,8 +1584,9 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
             }
             None => {}
         }
-        let _running = running;
+        let mut _running = running;
         match &stmt.plan {
+            Plan::LockTables(_) => return lock_tables(c, _running.take()),
             Plan::Empty => {
                 put(&mut c.out, EmptyQueryResponse::new());
                 return Ok(());
@@ -1542,7 +1596,7 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
                 put(&mut c.out, CommandComplete::new(tag.to_string()));
                 return Ok(());
             }
-            Plan::Set { .. } | Plan::Reset(_) => {
+            Plan::Set { .. } | Plan::Sets(_) | Plan::Reset(_) => {
                 let tag = run_set(c, &stmt.plan)?;
                 put(&mut c.out, CommandComplete::new(tag.to_string()));
                 return Ok(());

@@ -347,7 +347,10 @@ impl Binder<'_> {
             | "pg_collation_is_visible"
             | "pg_type_is_visible"
             | "pg_get_viewdef"
-            | "quote_ident" => self.json_or_catalog_function(name, args, types),
+            | "quote_ident"
+            | "quote_literal"
+            | "set_config"
+            | "acldefault" => self.json_or_catalog_function(name, args, types),
             "current_setting" if args.len() == 2 => {
                 // (name, missing_ok): missing_ok changes nothing for the parameters answered.
                 let mut args = args;
@@ -403,8 +406,14 @@ impl Binder<'_> {
             | "pg_type_is_visible"
             | "pg_get_viewdef"
             | "quote_ident"
+            | "quote_literal"
+            | "set_config"
+            | "acldefault"
             | "current_setting" => {
                 let (f, sig): (_, &[SqlType]) = match name {
+                    "quote_literal" => (CatalogFn::QuoteLiteral, &[SqlType::Text]),
+                    "set_config" => (CatalogFn::SetConfigPerRow, &[SqlType::Text, SqlType::Text, SqlType::Bool]),
+                    "acldefault" => (CatalogFn::AclDefault, &[SqlType::Text, SqlType::Int8]),
                     "current_setting" => (CatalogFn::CurrentSetting, &[SqlType::Text]),
                     "pg_get_serial_sequence" => (CatalogFn::SerialSequence, &[SqlType::Text, SqlType::Text]),
                     "pg_collation_is_visible" => (CatalogFn::CollationIsVisible, &[SqlType::Int8]),
@@ -439,6 +448,8 @@ impl Binder<'_> {
                 }
                 let ty = match f {
                     CatalogFn::CollationIsVisible | CatalogFn::TypeIsVisible => SqlType::Bool,
+                    // aclitem[]: its items' text, as the catalogs' ACL columns.
+                    CatalogFn::AclDefault => SqlType::Array(orbit_engine::table::ArrayType::of_oid(25)),
                     _ => SqlType::Text,
                 };
                 return Ok(Expr::Call(Builtin::Catalog(f), out, ty));

@@ -3,8 +3,8 @@
 //! parameter that answers with the new value, as PostgreSQL's set_config does. Evaluated by
 //! the connection, which holds the session's parameters ([`Plan::SetConfig`]).
 //!
-//! Only that form: a call inside a larger query (another select item, a FROM clause, a
-//! non-constant argument) is 0A000.
+//! Only that form: a call inside a larger query (another select item, a non-constant argument)
+//! is 0A000; over a FROM clause's rows it is 0A000 once it runs for a row.
 
 use super::{Plan, Result};
 use crate::error::SqlError;
@@ -51,8 +51,11 @@ pub(super) fn plan(q: &ast::Query) -> Option<Result<(Plan, Vec<OutputColumn>)>> 
         [ast::SelectItem::ExprWithAlias { expr: ast::Expr::Function(f), alias }] => (f, Some(alias.value.clone())),
         _ => return unsupported(),
     };
+    // Over the rows of a FROM clause (pg_dump's `SELECT set_config(name, ..) FROM pg_settings
+    // WHERE name = '...'`): bound as an ordinary call, which refuses to run for a row
+    // (crate::catalog_fns::CatalogFn::SetConfigPerRow); with no row it never runs.
     if !s.from.is_empty() || s.selection.is_some() || q.order_by.is_some() || q.limit_clause.is_some() {
-        return unsupported();
+        return None;
     }
     let ast::FunctionArguments::List(list) = &f.args else { return unsupported() };
     let args: Vec<Option<ast::Value>> = list.args.iter().map(constant).collect();

@@ -619,6 +619,7 @@ impl Binder<'_> {
                 let cols = self.json_set_arrays(n, args, None)?.unwrap_or_default();
                 self.zip_relation(&fname, cols, alias, ordinality)
             }
+            "pg_options_to_table" if !ordinality => self.options_to_table(args, alias),
             _ => Err(SqlError::unsupported(format!("function {fname}() in FROM is not supported yet"))),
         }
     }
@@ -750,7 +751,44 @@ impl Binder<'_> {
             return self.zip_relation("unnest", cols, alias, ordinality);
         }
         let (arg, ty) = self.unnest_arg(args, None)?;
-        self.function_relation("unnest", Source::Unnest { arg, ordinality }, ty, alias, ordinality)
+        self.function_relation(
+            "unnest",
+            Source::Unnest { arg, ordinality, split_options: false },
+            ty,
+            alias,
+            ordinality,
+        )
+    }
+
+    /// `pg_options_to_table(text[])`: the `name=value` options of a catalog's options column as
+    /// rows (option_name, option_value).
+    fn options_to_table(
+        &mut self,
+        args: &[ast::FunctionArg],
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<(Arc<TableDef>, String)> {
+        let text_array = SqlType::Array(orbit_engine::table::ArrayType::of_oid(25));
+        let (arg, _) = match self.unnest_arg(args, None) {
+            Ok((a, _)) if a.ty() == text_array => (a, ()),
+            _ => {
+                return Err(SqlError::new(code::UNDEFINED_FUNCTION, "function pg_options_to_table() does not exist")
+                    .hint(
+                    "No function matches the given name and argument types. You might need to add explicit type casts.",
+                ))
+            }
+        };
+        let listed = alias_columns(alias, 2, "table")?;
+        let name = |i: usize, n: &str| listed.get(i).cloned().unwrap_or_else(|| n.to_string());
+        let columns = vec![
+            ColumnDef::new(name(0, "option_name"), SqlType::Text),
+            ColumnDef::new(name(1, "option_value"), SqlType::Text),
+        ];
+        let id = self.new_id();
+        let def = Arc::new(relation::derived_def(id, columns));
+        let label = alias.map_or("pg_options_to_table".to_string(), |a| fold(&a.name));
+        let source = Source::Unnest { arg, ordinality: false, split_options: true };
+        self.sub.inputs.push(Derived { def: def.clone(), label: label.clone(), source });
+        Ok((def, label))
     }
 
     /// `unnest`'s argument, bound, and the type of its elements.

@@ -553,6 +553,9 @@ impl Binder<'_> {
             if at.operations.len() > 1 {
                 return Err(SqlError::unsupported("ALTER TABLE with several actions is not supported yet"));
             }
+            if let [ast::AlterTableOperation::OwnerTo { new_owner }] = at.operations.as_slice() {
+                return self.table_owner(&at.name, new_owner);
+            }
             let what = at.operations.first().map(|o| o.to_string()).unwrap_or_default();
             let words: Vec<&str> = what.split_whitespace().take(2).collect();
             return Err(SqlError::unsupported(format!(

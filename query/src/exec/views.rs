@@ -76,7 +76,7 @@ pub(super) async fn create_view(
 }
 
 /// The relations a view's query names (by name; a WITH query's name counts too, harmlessly).
-pub(super) fn reads(def: &TableDef) -> BTreeSet<String> {
+pub(crate) fn reads(def: &TableDef) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let Some(text) = &def.view else { return out };
     let Ok(stmts) = crate::bind::parse(text) else { return out };

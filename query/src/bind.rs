@@ -3692,12 +3692,10 @@ impl Binder<'_> {
             // Orbit has no comments (COMMENT ON), no extended statistics objects and no
             // triggers: for every object these read NULL, as PostgreSQL's do for objects
             // without them.
-            "col_description" | "pg_get_statisticsobjdef_columns" | "pg_get_triggerdef" | "shobj_description" => {
+            // shobj_description: bind/sizes.rs (initdb's comment on database postgres).
+            "col_description" | "pg_get_statisticsobjdef_columns" | "pg_get_triggerdef" => {
                 let sig: &[SqlType] = if name == "col_description" {
                     &[SqlType::Oid(OidKind::Oid), SqlType::Int4]
-                } else if name == "shobj_description" {
-                    // Orbit has no comments on shared objects (databases, roles, tablespaces).
-                    &[SqlType::Oid(OidKind::Oid), SqlType::Text]
                 } else if name == "pg_get_triggerdef" && bound.len() == 2 {
                     &[SqlType::Oid(OidKind::Oid), SqlType::Bool]
                 } else {

@@ -88,6 +88,12 @@ pub enum TemporalFn {
     ToTimestamp,
     /// make_date(int4, int4, int4) -> date.
     MakeDate,
+    /// make_time(int4 hour, int4 min, float8 sec) -> time.
+    MakeTime,
+    /// make_timestamp(int4 year, month, mday, hour, min, float8 sec) -> timestamp.
+    MakeTimestamp,
+    /// make_interval(int4 years, months, weeks, days, hours, mins, float8 secs) -> interval.
+    MakeInterval,
     /// isfinite(date|timestamp|timestamptz|interval) -> bool.
     IsFinite,
     JustifyDays,
@@ -150,6 +156,10 @@ pub enum AggFunc {
     /// `bool_and` and its SQL-standard spelling `every`.
     BoolAnd,
     BoolOr,
+    /// bit_and, bit_or, bit_xor of int2, int4 or int8 (the result has the input's type).
+    BitAnd,
+    BitOr,
+    BitXor,
     /// var_samp/variance, var_pop, stddev_samp/stddev, stddev_pop.
     Variance {
         sample: bool,
@@ -943,6 +953,14 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
         | (TemporalFn::Age, [Datum::TimestampTz(a), Datum::TimestampTz(b)]) => Datum::Interval(dt::age(*a, *b)?),
         (TemporalFn::ToTimestamp, [v]) => Datum::TimestampTz(dt::to_timestamp(v.as_f64().ok_or_else(bad)?)?),
         (TemporalFn::MakeDate, [_, _, _]) => Datum::Date(dt::make_date(int(0)?, int(1)?, int(2)?)?),
+        (TemporalFn::MakeTime, [_, _, Datum::Float8(s)]) => Datum::Time(dt::make_time(int(0)?, int(1)?, *s)?),
+        (TemporalFn::MakeTimestamp, [_, _, _, _, _, Datum::Float8(s)]) => {
+            Datum::Timestamp(dt::make_timestamp(int(0)?, int(1)?, int(2)?, int(3)?, int(4)?, *s)?)
+        }
+        (TemporalFn::MakeInterval, [_, _, _, _, _, _, Datum::Float8(s)]) => {
+            let i = |n: usize| int(n).map(|v| v as i32);
+            Datum::Interval(dt::make_interval(i(0)?, i(1)?, i(2)?, i(3)?, i(4)?, i(5)?, *s)?)
+        }
         (TemporalFn::IsFinite, [v]) => Datum::Bool(match v {
             Datum::Date(d) => *d != dt::DATE_NOBEGIN && *d != dt::DATE_NOEND,
             Datum::Timestamp(x) | Datum::TimestampTz(x) => dt::is_finite_ts(*x),
@@ -1006,6 +1024,8 @@ pub enum AggState {
     Extreme(Datum),
     /// bool_and / bool_or so far (None: no non-NULL input yet).
     Bool(Option<bool>),
+    /// bit_and / bit_or / bit_xor so far (None: no non-NULL input yet).
+    Bits(Option<i64>),
     /// string_agg so far: the delimiter that came with the first value (put between this and
     /// an earlier part when partial states merge), and the text.
     Text(Option<(Option<String>, String)>),
@@ -1026,6 +1046,7 @@ impl AggState {
             AggFunc::Sum | AggFunc::Avg => AggState::SumFloat(0.0, 0),
             AggFunc::Min | AggFunc::Max => AggState::Extreme(Datum::Null),
             AggFunc::BoolAnd | AggFunc::BoolOr => AggState::Bool(None),
+            AggFunc::BitAnd | AggFunc::BitOr | AggFunc::BitXor => AggState::Bits(None),
             AggFunc::StringAgg => AggState::Text(None),
             AggFunc::ArrayAgg => AggState::Items(None),
         }
@@ -1139,6 +1160,15 @@ impl AggState {
                     (Some(c), _) => c && v,
                 });
             }
+            AggState::Bits(cur) => {
+                let v = v.as_i64().unwrap_or_default();
+                *cur = Some(match (*cur, spec.func) {
+                    (None, _) => v,
+                    (Some(c), AggFunc::BitAnd) => c & v,
+                    (Some(c), AggFunc::BitOr) => c | v,
+                    (Some(c), _) => c ^ v,
+                });
+            }
             AggState::Text(_) => self.update_text(v, Datum::Null)?,
         }
         Ok(())
@@ -1177,6 +1207,11 @@ impl AggState {
                 }
             }
             (me @ AggState::Extreme(_), AggState::Extreme(v)) => me.update(spec, v)?,
+            (me @ AggState::Bits(_), AggState::Bits(b)) => {
+                if let Some(b) = b {
+                    me.update(spec, Datum::Int8(b))?
+                }
+            }
             (me @ AggState::Bool(_), AggState::Bool(b)) => {
                 if let Some(b) = b {
                     me.update(spec, Datum::Bool(b))?
@@ -1223,6 +1258,12 @@ impl AggState {
             },
             AggState::Extreme(v) => v,
             AggState::Bool(b) => b.map_or(Datum::Null, Datum::Bool),
+            AggState::Bits(b) => match (b, spec.ty) {
+                (None, _) => Datum::Null,
+                (Some(b), SqlType::Int2) => Datum::Int2(b as i16),
+                (Some(b), SqlType::Int4) => Datum::Int4(b as i32),
+                (Some(b), _) => Datum::Int8(b),
+            },
             AggState::Text(t) => t.map_or(Datum::Null, |(_, text)| Datum::Text(text)),
             AggState::Items(None) => Datum::Null,
             AggState::Items(Some(items)) => {

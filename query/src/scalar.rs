@@ -95,6 +95,10 @@ pub enum Builtin {
     Catalog(crate::catalog_fns::CatalogFn),
     /// The final step of an ordered-set aggregate ([`crate::ordered_set`]).
     OrderedSet(crate::ordered_set::OrderedSetFn),
+    /// The string functions of [`crate::text_fns`] (regexp_replace, format, encode, ...).
+    Text(crate::text_fns::TextFn),
+    /// The math functions and operators of [`crate::math_fns`] (trigonometry, gcd, bitwise, ...).
+    Math(crate::math_fns::MathFn),
 }
 
 impl Builtin {
@@ -111,6 +115,12 @@ impl Builtin {
             return f.strict();
         }
         if let Builtin::Catalog(f) = self {
+            return f.strict();
+        }
+        if let Builtin::Text(f) = self {
+            return f.strict();
+        }
+        if let Builtin::Math(f) = self {
             return f.strict();
         }
         if let Builtin::OrderedSet(_) = self {
@@ -139,6 +149,11 @@ thread_local! {
 const MAX_CACHED_REGEXES: usize = 256;
 
 fn regex_match(s: &str, pattern: &str, ci: bool) -> Result<bool> {
+    Ok(compiled(pattern, ci)?.is_match(s))
+}
+
+/// The compiled pattern (from this shard's bounded cache).
+pub(crate) fn compiled(pattern: &str, ci: bool) -> Result<regex::Regex> {
     REGEXES.with(|cache| {
         let mut cache = cache.borrow_mut();
         let key = (pattern.to_string(), ci);
@@ -155,7 +170,7 @@ fn regex_match(s: &str, pattern: &str, ci: bool) -> Result<bool> {
             }
             cache.insert(key.clone(), re);
         }
-        Ok(cache.get(&key).is_some_and(|re| re.is_match(s)))
+        cache.get(&key).cloned().ok_or_else(|| SqlError::internal("regex cache"))
     })
 }
 
@@ -230,6 +245,12 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     }
     if let Builtin::OrderedSet(f) = f {
         return crate::ordered_set::call(f, args);
+    }
+    if let Builtin::Text(f) = f {
+        return crate::text_fns::call(f, args);
+    }
+    if let Builtin::Math(f) = f {
+        return crate::math_fns::call(f, args);
     }
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
     if let Datum::Numeric(_) = a(0) {
@@ -482,9 +503,12 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             (x, y) if compare(x, y) == Some(Ordering::Equal) => Datum::Null,
             (x, _) => x.clone(),
         },
-        Builtin::Array(_) | Builtin::Json(_) | Builtin::Catalog(_) | Builtin::OrderedSet(_) => {
-            return Err(SqlError::internal("function dispatched above"))
-        }
+        Builtin::Array(_)
+        | Builtin::Json(_)
+        | Builtin::Catalog(_)
+        | Builtin::OrderedSet(_)
+        | Builtin::Text(_)
+        | Builtin::Math(_) => return Err(SqlError::internal("function dispatched above")),
         Builtin::ConstraintDef => {
             let pretty = a(1) == &Datum::Bool(true);
             crate::catalog::constraint_def(a(0).as_i64().unwrap_or(0), pretty).map_or(Datum::Null, Datum::Text)

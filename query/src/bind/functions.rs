@@ -369,6 +369,10 @@ impl Binder<'_> {
                 Some(e) => Ok(e),
                 None => self.json_or_catalog_function(name, args, types),
             },
+            _ if super::text_math::is_function(name) => match self.text_math_function(name, args, types)? {
+                Some(e) => Ok(e),
+                None => Err(no_function(name, types)),
+            },
             _ => match self.array_function(name, args, types)? {
                 Some(e) => Ok(e),
                 None => Err(no_function(name, types)),

@@ -85,7 +85,7 @@ fn not_unique(l: SqlType, sym: &str, r: SqlType) -> SqlError {
         .hint("Could not choose a best candidate operator. You might need to add explicit type casts.")
 }
 
-fn not_unique_function(name: &str, types: &[SqlType]) -> SqlError {
+pub(super) fn not_unique_function(name: &str, types: &[SqlType]) -> SqlError {
     let args: Vec<String> = types.iter().map(|t| t.name()).collect();
     SqlError::new("42725", format!("function {name}({}) is not unique", args.join(", ")))
         .hint("Could not choose a best candidate function. You might need to add explicit type casts.")
@@ -431,6 +431,41 @@ impl Binder<'_> {
                     .map(|e| self.coerce(e, SqlType::Int4, CastContext::Implicit, |_| no_function(name, &types)))
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Some(Expr::Func(Func::Temporal(TemporalFn::MakeDate), args, SqlType::Date)))
+            }
+            // make_time(h, m, s), make_timestamp(y, mo, d, h, mi, s), make_interval([years
+            // [, months [, weeks [, days [, hours [, mins [, secs]]]]]]]): the missing trailing
+            // arguments are PostgreSQL's defaults, 0.
+            "make_time" | "make_timestamp" | "make_interval" => {
+                let (n, f, ty) = match name {
+                    "make_time" => (3, TemporalFn::MakeTime, SqlType::Time),
+                    "make_timestamp" => (6, TemporalFn::MakeTimestamp, SqlType::Timestamp),
+                    _ => (7, TemporalFn::MakeInterval, SqlType::Interval),
+                };
+                let given = bound.len();
+                if given > n || (name != "make_interval" && given != n) {
+                    return Err(no_function(name, &types));
+                }
+                let mut args = Vec::with_capacity(n);
+                for (i, e) in std::mem::take(bound).into_iter().enumerate() {
+                    let t = types[i];
+                    let last = i == n - 1;
+                    let ok = if last {
+                        t.is_numeric() || t == SqlType::Unknown
+                    } else {
+                        t.is_integer() && t != SqlType::Int8 || t == SqlType::Unknown
+                    };
+                    if !ok {
+                        return Err(no_function(name, &types));
+                    }
+                    let to = if last { SqlType::Float8 } else { SqlType::Int4 };
+                    args.push(self.coerce(e, to, CastContext::Implicit, |_| no_function(name, &types))?);
+                }
+                for i in given..n {
+                    let zero = if i == n - 1 { Datum::Float8(0.0) } else { Datum::Int4(0) };
+                    let t = if i == n - 1 { SqlType::Float8 } else { SqlType::Int4 };
+                    args.push(Expr::Const(zero, t));
+                }
+                Ok(Some(Expr::Func(Func::Temporal(f), args, ty)))
             }
             "isfinite" if bound.len() == 1 => {
                 if !(types[0].is_datetime() || types[0] == SqlType::Interval) {

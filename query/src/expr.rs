@@ -88,6 +88,10 @@ pub enum TemporalFn {
     ToTimestamp,
     /// make_date(int4, int4, int4) -> date.
     MakeDate,
+    /// to_date(text, format) -> date and to_timestamp(text, format) -> timestamptz
+    /// ([`crate::to_timestamp`]).
+    ToDateFormat,
+    ToTimestampFormat,
     /// make_time(int4 hour, int4 min, float8 sec) -> time.
     MakeTime,
     /// make_timestamp(int4 year, month, mday, hour, min, float8 sec) -> timestamp.
@@ -953,6 +957,12 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
         | (TemporalFn::Age, [Datum::TimestampTz(a), Datum::TimestampTz(b)]) => Datum::Interval(dt::age(*a, *b)?),
         (TemporalFn::ToTimestamp, [v]) => Datum::TimestampTz(dt::to_timestamp(v.as_f64().ok_or_else(bad)?)?),
         (TemporalFn::MakeDate, [_, _, _]) => Datum::Date(dt::make_date(int(0)?, int(1)?, int(2)?)?),
+        (TemporalFn::ToDateFormat, [Datum::Text(v), Datum::Text(f)]) => {
+            Datum::Date(crate::to_timestamp::to_date(v, f)?)
+        }
+        (TemporalFn::ToTimestampFormat, [Datum::Text(v), Datum::Text(f)]) => {
+            Datum::TimestampTz(crate::to_timestamp::to_timestamp(v, f)?)
+        }
         (TemporalFn::MakeTime, [_, _, Datum::Float8(s)]) => Datum::Time(dt::make_time(int(0)?, int(1)?, *s)?),
         (TemporalFn::MakeTimestamp, [_, _, _, _, _, Datum::Float8(s)]) => {
             Datum::Timestamp(dt::make_timestamp(int(0)?, int(1)?, int(2)?, int(3)?, int(4)?, *s)?)

@@ -418,8 +418,20 @@ impl Binder<'_> {
                 let v = self.coerce(v, to, CastContext::Implicit, |_| no_function(name, &types))?;
                 Ok(Some(Expr::Func(Func::Temporal(TemporalFn::ToChar), vec![v, fmt], SqlType::Text)))
             }
-            "to_timestamp" | "to_date" => {
-                Err(SqlError::unsupported(format!("{name}() with a format is not supported yet")))
+            "to_timestamp" | "to_date" if bound.len() == 2 => {
+                if !types.iter().all(|t| t.is_string() || *t == SqlType::Unknown) {
+                    return Err(no_function(name, &types));
+                }
+                let args = std::mem::take(bound)
+                    .into_iter()
+                    .map(|e| self.coerce(e, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types)))
+                    .collect::<Result<Vec<_>>>()?;
+                let (f, ty) = if name == "to_date" {
+                    (TemporalFn::ToDateFormat, SqlType::Date)
+                } else {
+                    (TemporalFn::ToTimestampFormat, SqlType::TimestampTz)
+                };
+                Ok(Some(Expr::Func(Func::Temporal(f), args, ty)))
             }
             "to_char" => Err(SqlError::unsupported("to_char() of numbers is not supported yet")),
             "make_date" if bound.len() == 3 => {

@@ -52,6 +52,8 @@ impl MathFn {
 /// PostgreSQL's cbrt() is glibc's (`sysdeps/ieee754/dbl-64/s_cbrt.c`), whose last digit can
 /// differ from a correctly rounded one (cbrt(27) is 3.0000000000000004): the same steps give
 /// the same digits.
+// The constants as glibc writes them.
+#[allow(clippy::excessive_precision)]
 fn glibc_cbrt(x: f64) -> f64 {
     const CBRT2: f64 = 1.2599210498948731648;
     const SQR_CBRT2: f64 = 1.5874010519681994748;

@@ -1211,6 +1211,38 @@ pub fn make_interval(
     })
 }
 
+/// PostgreSQL's timestamp_bin: the start of the stride-wide bin, counted from `origin`, that
+/// holds `x` (an infinite `x` is itself).
+pub fn date_bin(stride: &Interval, x: i64, origin: i64) -> Result<i64> {
+    if !is_finite_ts(x) {
+        return Ok(x);
+    }
+    if !is_finite_ts(origin) {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "origin out of range"));
+    }
+    if stride.months != 0 {
+        return Err(SqlError::unsupported("timestamps cannot be binned into intervals containing months or years"));
+    }
+    let interval_range = || SqlError::new(DATETIME_FIELD_OVERFLOW, "interval out of range");
+    let step = (stride.days as i64)
+        .checked_mul(USECS_PER_DAY)
+        .and_then(|d| d.checked_add(stride.micros))
+        .ok_or_else(interval_range)?;
+    if step <= 0 {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "stride must be greater than zero"));
+    }
+    let diff = x.checked_sub(origin).ok_or_else(interval_range)?;
+    let mut delta = diff - diff % step;
+    // The start of the bin even when the origin is after x.
+    if origin > x && step > 1 {
+        delta -= step;
+    }
+    match origin.checked_add(delta) {
+        Some(r) if (MIN_TIMESTAMP..END_TIMESTAMP).contains(&r) => Ok(r),
+        _ => Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "timestamp out of range")),
+    }
+}
+
 /// to_timestamp(seconds since 1970-01-01 UTC).
 pub fn to_timestamp(secs: f64) -> Result<i64> {
     if secs.is_nan() {

@@ -73,6 +73,8 @@ pub enum Func {
     /// date_trunc(unit, value).
     DateTrunc,
     GenRandomUuid,
+    /// random(): a float8 in [0, 1), new for every call.
+    Random,
     /// The other date/time functions (strict: NULL in, NULL out).
     Temporal(TemporalFn),
     /// `json -> key|index`; `->>` when true.
@@ -92,6 +94,8 @@ pub enum TemporalFn {
     /// ([`crate::to_timestamp`]).
     ToDateFormat,
     ToTimestampFormat,
+    /// date_bin(interval, timestamp[tz], timestamp[tz]) -> the source's type.
+    DateBin,
     /// make_time(int4 hour, int4 min, float8 sec) -> time.
     MakeTime,
     /// make_timestamp(int4 year, month, mday, hour, min, float8 sec) -> timestamp.
@@ -118,7 +122,7 @@ impl Func {
     /// Whether two calls with the same arguments may differ within a statement (so constant
     /// folding at bind time must leave the call alone).
     fn is_volatile(self) -> bool {
-        self.reads_clock() || self == Func::GenRandomUuid
+        self.reads_clock() || matches!(self, Func::GenRandomUuid | Func::Random)
     }
 }
 
@@ -909,6 +913,7 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
     Ok(match f {
         Func::Temporal(_) => return Err(SqlError::internal("function evaluated out of place")),
         Func::GenRandomUuid => Datum::Uuid(types::random_uuid()),
+        Func::Random => Datum::Float8(rand::random::<f64>()),
         Func::Now
         | Func::LocalTimestamp
         | Func::CurrentDate
@@ -948,6 +953,13 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
     })
 }
 
+fn ts_us(d: &Datum) -> Option<i64> {
+    match d {
+        Datum::Timestamp(v) | Datum::TimestampTz(v) => Some(*v),
+        _ => None,
+    }
+}
+
 fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
     use crate::datetime as dt;
     let bad = || SqlError::internal(format!("{t:?} of {args:?}"));
@@ -962,6 +974,15 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
         }
         (TemporalFn::ToTimestampFormat, [Datum::Text(v), Datum::Text(f)]) => {
             Datum::TimestampTz(crate::to_timestamp::to_timestamp(v, f)?)
+        }
+        (TemporalFn::DateBin, [Datum::Interval(stride), src, origin]) => {
+            let (Some(x), Some(o)) = (ts_us(src), ts_us(origin)) else { return Err(bad()) };
+            let r = dt::date_bin(stride, x, o)?;
+            if matches!(src, Datum::TimestampTz(_)) {
+                Datum::TimestampTz(r)
+            } else {
+                Datum::Timestamp(r)
+            }
         }
         (TemporalFn::MakeTime, [_, _, Datum::Float8(s)]) => Datum::Time(dt::make_time(int(0)?, int(1)?, *s)?),
         (TemporalFn::MakeTimestamp, [_, _, _, _, _, Datum::Float8(s)]) => {

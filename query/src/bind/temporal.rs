@@ -346,6 +346,7 @@ impl Binder<'_> {
             "gen_random_uuid" if !bare && bound.is_empty() => {
                 Ok(Some(Expr::Func(Func::GenRandomUuid, vec![], SqlType::Uuid)))
             }
+            "random" if !bare && bound.is_empty() => Ok(Some(Expr::Func(Func::Random, vec![], SqlType::Float8))),
             "date_part" | "date_trunc" if bound.len() == 2 => {
                 let trunc = name == "date_trunc";
                 if !(types[0] == SqlType::Unknown || types[0].is_string()) {
@@ -366,6 +367,30 @@ impl Binder<'_> {
                 let unit = self.coerce(unit, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
                 let (func, ty) = if trunc { (Func::DateTrunc, v.ty()) } else { (Func::DatePart, SqlType::Float8) };
                 Ok(Some(Expr::Func(func, vec![unit, v], ty)))
+            }
+            // date_bin(stride, source, origin): timestamp, or timestamptz when either is one.
+            "date_bin" if bound.len() == 3 => {
+                let (a, b) = (types[1], types[2]);
+                let known = |t: SqlType| t.is_datetime() || t == SqlType::Unknown;
+                if !matches!(types[0], SqlType::Interval | SqlType::Unknown) || !known(a) || !known(b) {
+                    return Err(no_function(name, &types));
+                }
+                let t = match (a, b) {
+                    (SqlType::TimestampTz, _) | (_, SqlType::TimestampTz) => SqlType::TimestampTz,
+                    (SqlType::Unknown, SqlType::Unknown) => return Err(not_unique_function(name, &types)),
+                    _ => SqlType::Timestamp,
+                };
+                let mut args = std::mem::take(bound).into_iter();
+                let mut out = Vec::with_capacity(3);
+                if let Some(stride) = args.next() {
+                    out.push(
+                        self.coerce(stride, SqlType::Interval, CastContext::Implicit, |_| no_function(name, &types))?,
+                    );
+                }
+                for e in args {
+                    out.push(self.coerce(e, t, CastContext::Implicit, |_| no_function(name, &types))?);
+                }
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::DateBin), out, t)))
             }
             "age" if !bound.is_empty() && bound.len() <= 2 => {
                 if types.contains(&SqlType::Unknown) {

@@ -1,6 +1,7 @@
 //! `to_date(text, format)` and `to_timestamp(text, format)`: PostgreSQL's template patterns
 //! read back (`src/backend/utils/adt/formatting.c` DCH_from_char, non-FX mode): YYYY, YY, MM,
-//! DD, HH24, HH12/HH, MI, SS, MS, US, AM/PM (A.M./P.M.), Mon/Month, Dy/Day, the FM prefix;
+//! DD, HH24, HH12/HH, MI, SS, MS, US, AM/PM (A.M./P.M.), Mon/Month, Dy/Day, the FM prefix,
+//! "quoted text";
 //! other template patterns are 0A000. Separators in the template match any one separator in
 //! the input (or none), spaces before a field are skipped, a field followed by a separator
 //! (or the end) reads all its digits, otherwise exactly its width. Missing fields are
@@ -150,7 +151,12 @@ fn template(fmt: &str) -> Result<Vec<Node>> {
             continue;
         }
         if c == '"' {
-            return Err(SqlError::unsupported("quoted text in a to_date/to_timestamp template is not supported"));
+            // Quoted text: each of its characters skips one input character.
+            let body = &rest[1..];
+            let end = body.find('"').unwrap_or(body.len());
+            out.extend(body[..end].chars().map(|_| Node::Char));
+            rest = body.get(end + 1..).unwrap_or("");
+            continue;
         }
         out.push(if c.is_alphanumeric() { Node::Char } else { Node::Separator });
         rest = &rest[c.len_utf8()..];

@@ -146,7 +146,9 @@ impl Binder<'_> {
             "to_hex" => {
                 let to = match types {
                     [SqlType::Int8] => SqlType::Int8,
-                    [SqlType::Int2 | SqlType::Int4] => I,
+                    // int2 fits the int4 and the int8 versions alike.
+                    [SqlType::Int2] => return Err(super::temporal::not_unique_function(name, types)),
+                    [SqlType::Int4] => I,
                     _ => return Err(no_function(name, types)),
                 };
                 text(TextFn::ToHex, self.coerce_all(name, args, types, &[to], 1)?, T)

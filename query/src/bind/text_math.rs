@@ -47,6 +47,7 @@ const NAMES: &[&str] = &[
     "lcm",
     "div",
     "scale",
+    "setseed",
 ];
 
 pub(super) fn is_function(name: &str) -> bool {
@@ -185,6 +186,8 @@ impl Binder<'_> {
                 };
                 math(f, self.coerce_all(name, args, types, &[F], 1)?, F)
             }
+            // random() draws on each shard's own generator: there is no session seed to set.
+            "setseed" => Err(SqlError::unsupported("setseed() is not supported: random() is not seeded per session")),
             "atan2" => math(MathFn::Atan2, self.coerce_all(name, args, types, &[F, F], 2)?, F),
             "width_bucket" => {
                 if types.len() != 4 || !types[3].is_integer() && types[3] != SqlType::Unknown {

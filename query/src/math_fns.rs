@@ -24,7 +24,7 @@ pub enum MathFn {
     Atan,
     /// (float8, float8) -> float8.
     Atan2,
-    /// Two integers of one type (int4 or int8) -> that type.
+    /// Two integers of one type (int4 or int8) or two numerics -> that type.
     Gcd,
     Lcm,
     /// (numeric, numeric) -> numeric: the truncated quotient.
@@ -160,6 +160,7 @@ pub fn call(f: MathFn, args: Vec<Datum>) -> Result<Datum> {
         }
         MathFn::Atan => Datum::Float8(x().atan()),
         MathFn::Atan2 => Datum::Float8(x().atan2(float(a(1)))),
+        MathFn::Gcd | MathFn::Lcm if matches!(a(0), Datum::Numeric(_)) => numeric_gcd(f == MathFn::Lcm, a(0), a(1))?,
         MathFn::Gcd | MathFn::Lcm => {
             let (p, q) = (a(0).as_i64().unwrap_or(0), a(1).as_i64().unwrap_or(0));
             let (lo, hi) = match a(0) {
@@ -223,6 +224,33 @@ pub fn call(f: MathFn, args: Vec<Datum>) -> Result<Datum> {
         }
         MathFn::BitNot => same_int(a(0), !a(0).as_i64().unwrap_or(0)),
     })
+}
+
+/// gcd and lcm of numerics (PostgreSQL's numeric_gcd/numeric_lcm): Euclid's algorithm on
+/// the exact values, the result at the larger input scale; NaN when either is not finite.
+fn numeric_gcd(lcm: bool, a: &Datum, b: &Datum) -> Result<Datum> {
+    use crate::numeric::{of, Num};
+    use std::cmp::Ordering;
+    let (x, y) = (of(a)?, of(b)?);
+    let scale = match (&x, &y) {
+        (Num::Fin(_, s1), Num::Fin(_, s2)) => i64::from(*s1.max(s2)),
+        _ => return Ok(Num::NaN.into_datum()),
+    };
+    let zero = Num::zero();
+    let is_zero = |n: &Num| n.order(&zero) == Ordering::Equal;
+    let (mut p, mut q) = (x.abs(), y.abs());
+    while !is_zero(&q) {
+        let r = p.rem(&q)?;
+        (p, q) = (q, r);
+    }
+    let r = if !lcm {
+        p
+    } else if is_zero(&x) || is_zero(&y) {
+        zero
+    } else {
+        x.abs().div(&p)?.mul(&y.abs())?
+    };
+    Ok(r.round(scale).into_datum())
 }
 
 fn gcd(mut p: i128, mut q: i128) -> i128 {

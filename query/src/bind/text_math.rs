@@ -200,8 +200,10 @@ impl Binder<'_> {
                 if args.len() != 2 || !known.iter().all(|t| t.is_integer() || t.is_decimal()) {
                     return Err(no_function(name, types));
                 }
+                let f = if name == "gcd" { MathFn::Gcd } else { MathFn::Lcm };
                 if known.iter().any(|t| t.is_decimal()) {
-                    return Err(SqlError::unsupported(format!("{name}() of numeric values is not supported yet")));
+                    let n = SqlType::NUMERIC;
+                    return math(f, self.coerce_all(name, args, types, &[n, n], 2)?, n);
                 }
                 // int2 arguments fit the int4 and the int8 versions alike.
                 if known.iter().all(|t| *t == SqlType::Int2) {
@@ -211,7 +213,6 @@ impl Binder<'_> {
                     Some(SqlType::Int8) => SqlType::Int8,
                     _ => I,
                 };
-                let f = if name == "gcd" { MathFn::Gcd } else { MathFn::Lcm };
                 math(f, self.coerce_all(name, args, types, &[ty, ty], 2)?, ty)
             }
             "div" | "scale" => {

@@ -16,6 +16,9 @@ const MAX_TEXT_BYTES: usize = (1 << 30) - 1;
 pub enum TextFn {
     /// (text, pattern, replacement [, flags]) -> text.
     RegexpReplace,
+    /// (text, pattern, replacement, start int4 [, n int4 [, flags]]) -> text: from the
+    /// start'th character, the nth match (all when n is 0; the first when n is not given).
+    RegexpReplaceAt,
     /// (text, pattern [, flags]) -> text[]: the first match's groups (the whole match when
     /// the pattern has none); NULL when nothing matches.
     RegexpMatch,
@@ -88,7 +91,27 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
         TextFn::RegexpReplace => {
             let flags = parse_flags(args.get(3).map(text).unwrap_or(""), true)?;
             let re = compile(text(a(1)), &flags)?;
-            Datum::Text(regexp_replace(&re, text(a(0)), text(a(2)), flags.global)?)
+            Datum::Text(regexp_replace(&re, text(a(0)), text(a(2)), 0, if flags.global { 0 } else { 1 })?)
+        }
+        TextFn::RegexpReplaceAt => {
+            let start = int(a(3));
+            if start <= 0 {
+                return Err(invalid(format!("invalid value for parameter \"start\": {start}")));
+            }
+            let nth = match args.get(4) {
+                Some(n) if int(n) < 0 => return Err(invalid(format!("invalid value for parameter \"n\": {}", int(n)))),
+                Some(n) => int(n) as usize,
+                None => 1,
+            };
+            let flags = parse_flags(args.get(5).map(text).unwrap_or(""), true)?;
+            let re = compile(text(a(1)), &flags)?;
+            let src = text(a(0));
+            // The character position as a byte offset (past the end: nothing to replace).
+            let byte = src.char_indices().nth(start as usize - 1).map_or(src.len() + 1, |(b, _)| b);
+            if byte > src.len() {
+                return Ok(Datum::Text(src.to_string()));
+            }
+            Datum::Text(regexp_replace(&re, src, text(a(2)), byte, nth)?)
         }
         TextFn::RegexpMatch => {
             let flags = parse_flags(args.get(2).map(text).unwrap_or(""), true)?;
@@ -208,13 +231,27 @@ fn compile(pattern: &str, f: &Flags) -> Result<regex::Regex> {
     crate::scalar::compiled(&(opts + &body), false)
 }
 
-/// PostgreSQL's replace_text_regexp: `\1`..`\9` are the groups, `\&` the whole match, `\\` a
-/// backslash; any other backslash is copied as it is.
-fn regexp_replace(re: &regex::Regex, src: &str, repl: &str, global: bool) -> Result<String> {
+/// PostgreSQL's replace_text_regexp: the matches from byte `start` on, all of them when
+/// `nth` is 0, else only the nth. In the replacement `\1`..`\9` are the groups, `\&` the
+/// whole match, `\\` a backslash; any other backslash is copied as it is.
+fn regexp_replace(re: &regex::Regex, src: &str, repl: &str, start: usize, nth: usize) -> Result<String> {
     let mut out = String::with_capacity(src.len());
     let mut last = 0;
-    for caps in re.captures_iter(src) {
+    let mut at = start;
+    let mut seen = 0;
+    while at <= src.len() {
+        let Some(caps) = re.captures_at(src, at) else { break };
         let m = caps.get(0).expect("group 0");
+        // An empty match moves the search on by one character.
+        at = if m.end() > m.start() {
+            m.end()
+        } else {
+            m.end() + src[m.end()..].chars().next().map_or(1, char::len_utf8)
+        };
+        seen += 1;
+        if nth != 0 && seen != nth {
+            continue;
+        }
         out.push_str(&src[last..m.start()]);
         let mut it = repl.chars().peekable();
         while let Some(c) = it.next() {
@@ -243,7 +280,7 @@ fn regexp_replace(re: &regex::Regex, src: &str, repl: &str, global: bool) -> Res
             return Err(too_large());
         }
         last = m.end();
-        if !global {
+        if nth != 0 {
             break;
         }
     }

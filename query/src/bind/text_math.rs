@@ -99,7 +99,8 @@ impl Binder<'_> {
         match name {
             "regexp_replace" => {
                 if types.len() > 4 || types.get(3).is_some_and(|t| t.is_integer()) {
-                    return Err(SqlError::unsupported("regexp_replace() with a start position is not supported yet"));
+                    let args = self.coerce_all(name, args, types, &[T, T, T, I, I, T], 4)?;
+                    return text(TextFn::RegexpReplaceAt, args, T);
                 }
                 let args = self.coerce_all(name, args, types, &[T, T, T, T], 3)?;
                 text(TextFn::RegexpReplace, args, T)

@@ -36,6 +36,7 @@ mod srf;
 mod sublink_levels;
 mod subquery;
 mod temporal;
+mod text_math;
 mod utility;
 mod views;
 mod whole_row;
@@ -2903,6 +2904,10 @@ impl Binder<'_> {
                     Expr::Neg(Box::new(b), base(t))
                 }
                 ast::UnaryOperator::Plus => self.expr(expr, scope)?,
+                ast::UnaryOperator::PGAbs
+                | ast::UnaryOperator::PGSquareRoot
+                | ast::UnaryOperator::PGCubeRoot
+                | ast::UnaryOperator::BitwiseNot => self.math_prefix(op, expr, scope)?,
                 other => return Err(SqlError::unsupported(format!("operator {other} is not supported yet"))),
             },
             E::BinaryOp { left, op: ast::BinaryOperator::PGCustomBinaryOperator(parts), right }
@@ -3098,6 +3103,12 @@ impl Binder<'_> {
                 let b = self.case(operand.as_deref(), conditions, else_result.as_deref(), scope)?;
                 self.srf_refused_in(&b, "CASE")?;
                 b
+            }
+            E::Overlay { expr, overlay_what, overlay_from, overlay_for } => {
+                self.overlay([expr, overlay_what, overlay_from], overlay_for.as_deref(), scope)?
+            }
+            E::SimilarTo { negated, expr, pattern, escape_char } => {
+                self.similar_to(expr, pattern, escape_char.as_deref(), *negated, scope)?
             }
             E::Ceil { .. } | E::Floor { .. } | E::Position { .. } | E::Substring { .. } | E::Trim { .. } => {
                 self.special_function(e, scope)?
@@ -3340,6 +3351,15 @@ impl Binder<'_> {
             }
             B::Arrow => self.json_arrow(false, l, r),
             B::LongArrow => self.json_arrow(true, l, r),
+            B::PGExp
+            | B::BitwiseAnd
+            | B::BitwiseOr
+            | B::PGBitwiseXor
+            | B::PGBitwiseShiftLeft
+            | B::PGBitwiseShiftRight => match self.math_operator(op, l, r)? {
+                Some(e) => Ok(e),
+                None => Err(SqlError::internal("math operator")),
+            },
             other => Err(SqlError::unsupported(format!("operator {other} is not supported yet"))),
         }
     }
@@ -3404,6 +3424,9 @@ impl Binder<'_> {
             "json_agg" | "jsonb_agg" | "json_object_agg" | "jsonb_object_agg" => Some(AggFunc::ArrayAgg),
             "bool_and" | "every" => Some(AggFunc::BoolAnd),
             "bool_or" => Some(AggFunc::BoolOr),
+            "bit_and" => Some(AggFunc::BitAnd),
+            "bit_or" => Some(AggFunc::BitOr),
+            "bit_xor" => Some(AggFunc::BitXor),
             "var_samp" | "variance" => Some(AggFunc::Variance { sample: true, sqrt: false }),
             "var_pop" => Some(AggFunc::Variance { sample: false, sqrt: false }),
             "stddev_samp" | "stddev" => Some(AggFunc::Variance { sample: true, sqrt: true }),
@@ -3533,6 +3556,12 @@ impl Binder<'_> {
                 },
                 AggFunc::BoolAnd | AggFunc::BoolOr => match argty {
                     SqlType::Bool | SqlType::Unknown => SqlType::Bool,
+                    t => return Err(no_function(&name, &[t])),
+                },
+                // (PostgreSQL's bit versions, of type bit, are not here.)
+                AggFunc::BitAnd | AggFunc::BitOr | AggFunc::BitXor => match argty {
+                    t @ (SqlType::Int2 | SqlType::Int4 | SqlType::Int8) => t,
+                    SqlType::Unknown => return Err(temporal::not_unique_function(&name, &[SqlType::Unknown])),
                     t => return Err(no_function(&name, &[t])),
                 },
                 // No sum or avg takes text, so an untyped literal matches none best.

@@ -28,9 +28,6 @@ pub enum CatalogFn {
     /// acldefault("char", oid): an object kind's default privileges
     /// ([`crate::catalog_dump::acldefault`]).
     AclDefault,
-    /// quote_literal(text): the string as a SQL literal (quotes doubled; with a backslash, the
-    /// backslashes doubled and an `E` before it).
-    QuoteLiteral,
     /// set_config(name, value, is_local) for each row of a query: refused when it runs (the
     /// session's parameters are the connection's; `SELECT set_config(...)` alone is a SET).
     SetConfigPerRow,
@@ -59,15 +56,6 @@ const FIXED_SETTINGS: &[(&str, &str)] = &[
 impl CatalogFn {
     pub fn strict(self) -> bool {
         self != CatalogFn::SetConfigPerRow
-    }
-}
-
-fn quote_literal(s: &str) -> String {
-    let body = s.replace('\'', "''");
-    if s.contains('\\') {
-        format!("E'{}'", body.replace('\\', "\\\\"))
-    } else {
-        format!("'{body}'")
     }
 }
 
@@ -166,7 +154,6 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
             }
             .to_string(),
         ),
-        CatalogFn::QuoteLiteral => Datum::Text(quote_literal(text(a(0)))),
         CatalogFn::SetConfigPerRow => {
             return Err(SqlError::unsupported(
                 "set_config() is supported only alone: SELECT set_config('name', 'value', is_local)",
@@ -196,12 +183,6 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn quote_literal_is_postgresqls() {
-        assert_eq!(super::quote_literal("it's"), "'it''s'");
-        assert_eq!(super::quote_literal("a\\b"), "E'a\\\\b'");
-    }
-
     #[test]
     fn fixed_settings_are_the_parameters_defaults() {
         for (name, value) in super::FIXED_SETTINGS {

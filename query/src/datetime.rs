@@ -1144,6 +1144,105 @@ pub fn make_date(y: i64, m: i64, d: i64) -> Result<i32> {
     Ok((jd - POSTGRES_EPOCH_JDATE) as i32)
 }
 
+/// PostgreSQL's float_time_overflows: hour 0-24, minute 0-59, second 0-60 and no more than
+/// 24:00:00 in all; the time in microseconds otherwise.
+fn float_time(h: i64, m: i64, sec: f64) -> Option<i64> {
+    if !(0..=24).contains(&h) || !(0..=59).contains(&m) || sec.is_nan() {
+        return None;
+    }
+    let us = (sec * USECS_PER_SEC as f64).round_ties_even();
+    if !(0.0..=(60 * USECS_PER_SEC) as f64).contains(&us) {
+        return None;
+    }
+    let t = (h * 60 + m) * USECS_PER_MINUTE + us as i64;
+    (t <= USECS_PER_DAY).then_some(t)
+}
+
+fn time_field_error(h: i64, m: i64, sec: f64) -> SqlError {
+    // "%d:%02d:%02g"
+    let s = if sec.is_nan() { "NaN".to_string() } else { c_g(sec) };
+    let s = if s.len() < 2 { format!("0{s}") } else { s };
+    SqlError::new(DATETIME_FIELD_OVERFLOW, format!("time field value out of range: {h}:{m:02}:{s}"))
+}
+
+/// make_time(hour, min, sec).
+pub fn make_time(h: i64, m: i64, sec: f64) -> Result<i64> {
+    float_time(h, m, sec).ok_or_else(|| time_field_error(h, m, sec))
+}
+
+/// make_timestamp(year, month, mday, hour, min, sec): a negative year is BC.
+pub fn make_timestamp(y: i64, mo: i64, d: i64, h: i64, mi: i64, sec: f64) -> Result<i64> {
+    let date = make_date(y, mo, d)?;
+    let time = float_time(h, mi, sec).ok_or_else(|| time_field_error(h, mi, sec))?;
+    let ts = (date as i64).checked_mul(USECS_PER_DAY).and_then(|v| v.checked_add(time));
+    match ts {
+        Some(ts) if (MIN_TIMESTAMP..END_TIMESTAMP).contains(&ts) => Ok(ts),
+        _ => Err(SqlError::new(
+            DATETIME_FIELD_OVERFLOW,
+            format!("timestamp out of range: {y}-{mo:02}-{d:02} {h}:{mi:02}:{}", c_g(sec)),
+        )),
+    }
+}
+
+/// make_interval(years, months, weeks, days, hours, mins, secs); the integer parts wrap as
+/// PostgreSQL's int arithmetic there does.
+pub fn make_interval(
+    years: i32,
+    months: i32,
+    weeks: i32,
+    days: i32,
+    hours: i32,
+    mins: i32,
+    secs: f64,
+) -> Result<Interval> {
+    let overflow = || SqlError::new(DATETIME_FIELD_OVERFLOW, "interval out of range");
+    if !secs.is_finite() {
+        return Err(overflow());
+    }
+    let secs = secs + hours as f64 * 3600.0 + mins as f64 * 60.0;
+    let us = (secs * USECS_PER_SEC as f64).round_ties_even();
+    if !secs.is_finite() || !(i64::MIN as f64..i64::MAX as f64).contains(&us) {
+        return Err(overflow());
+    }
+    Ok(Interval {
+        months: years.wrapping_mul(12).wrapping_add(months),
+        days: weeks.wrapping_mul(7).wrapping_add(days),
+        micros: us as i64,
+    })
+}
+
+/// PostgreSQL's timestamp_bin: the start of the stride-wide bin, counted from `origin`, that
+/// holds `x` (an infinite `x` is itself).
+pub fn date_bin(stride: &Interval, x: i64, origin: i64) -> Result<i64> {
+    if !is_finite_ts(x) {
+        return Ok(x);
+    }
+    if !is_finite_ts(origin) {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "origin out of range"));
+    }
+    if stride.months != 0 {
+        return Err(SqlError::unsupported("timestamps cannot be binned into intervals containing months or years"));
+    }
+    let interval_range = || SqlError::new(DATETIME_FIELD_OVERFLOW, "interval out of range");
+    let step = (stride.days as i64)
+        .checked_mul(USECS_PER_DAY)
+        .and_then(|d| d.checked_add(stride.micros))
+        .ok_or_else(interval_range)?;
+    if step <= 0 {
+        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "stride must be greater than zero"));
+    }
+    let diff = x.checked_sub(origin).ok_or_else(interval_range)?;
+    let mut delta = diff - diff % step;
+    // The start of the bin even when the origin is after x.
+    if origin > x && step > 1 {
+        delta -= step;
+    }
+    match origin.checked_add(delta) {
+        Some(r) if (MIN_TIMESTAMP..END_TIMESTAMP).contains(&r) => Ok(r),
+        _ => Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "timestamp out of range")),
+    }
+}
+
 /// to_timestamp(seconds since 1970-01-01 UTC).
 pub fn to_timestamp(secs: f64) -> Result<i64> {
     if secs.is_nan() {

@@ -73,6 +73,8 @@ pub enum Func {
     /// date_trunc(unit, value).
     DateTrunc,
     GenRandomUuid,
+    /// random(): a float8 in [0, 1), new for every call.
+    Random,
     /// The other date/time functions (strict: NULL in, NULL out).
     Temporal(TemporalFn),
     /// `json -> key|index`; `->>` when true.
@@ -88,6 +90,18 @@ pub enum TemporalFn {
     ToTimestamp,
     /// make_date(int4, int4, int4) -> date.
     MakeDate,
+    /// to_date(text, format) -> date and to_timestamp(text, format) -> timestamptz
+    /// ([`crate::to_timestamp`]).
+    ToDateFormat,
+    ToTimestampFormat,
+    /// date_bin(interval, timestamp[tz], timestamp[tz]) -> the source's type.
+    DateBin,
+    /// make_time(int4 hour, int4 min, float8 sec) -> time.
+    MakeTime,
+    /// make_timestamp(int4 year, month, mday, hour, min, float8 sec) -> timestamp.
+    MakeTimestamp,
+    /// make_interval(int4 years, months, weeks, days, hours, mins, float8 secs) -> interval.
+    MakeInterval,
     /// isfinite(date|timestamp|timestamptz|interval) -> bool.
     IsFinite,
     JustifyDays,
@@ -108,7 +122,7 @@ impl Func {
     /// Whether two calls with the same arguments may differ within a statement (so constant
     /// folding at bind time must leave the call alone).
     fn is_volatile(self) -> bool {
-        self.reads_clock() || self == Func::GenRandomUuid
+        self.reads_clock() || matches!(self, Func::GenRandomUuid | Func::Random)
     }
 }
 
@@ -150,6 +164,10 @@ pub enum AggFunc {
     /// `bool_and` and its SQL-standard spelling `every`.
     BoolAnd,
     BoolOr,
+    /// bit_and, bit_or, bit_xor of int2, int4 or int8 (the result has the input's type).
+    BitAnd,
+    BitOr,
+    BitXor,
     /// var_samp/variance, var_pop, stddev_samp/stddev, stddev_pop.
     Variance {
         sample: bool,
@@ -895,6 +913,7 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
     Ok(match f {
         Func::Temporal(_) => return Err(SqlError::internal("function evaluated out of place")),
         Func::GenRandomUuid => Datum::Uuid(types::random_uuid()),
+        Func::Random => Datum::Float8(rand::random::<f64>()),
         Func::Now
         | Func::LocalTimestamp
         | Func::CurrentDate
@@ -934,6 +953,13 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
     })
 }
 
+fn ts_us(d: &Datum) -> Option<i64> {
+    match d {
+        Datum::Timestamp(v) | Datum::TimestampTz(v) => Some(*v),
+        _ => None,
+    }
+}
+
 fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
     use crate::datetime as dt;
     let bad = || SqlError::internal(format!("{t:?} of {args:?}"));
@@ -943,6 +969,29 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
         | (TemporalFn::Age, [Datum::TimestampTz(a), Datum::TimestampTz(b)]) => Datum::Interval(dt::age(*a, *b)?),
         (TemporalFn::ToTimestamp, [v]) => Datum::TimestampTz(dt::to_timestamp(v.as_f64().ok_or_else(bad)?)?),
         (TemporalFn::MakeDate, [_, _, _]) => Datum::Date(dt::make_date(int(0)?, int(1)?, int(2)?)?),
+        (TemporalFn::ToDateFormat, [Datum::Text(v), Datum::Text(f)]) => {
+            Datum::Date(crate::to_timestamp::to_date(v, f)?)
+        }
+        (TemporalFn::ToTimestampFormat, [Datum::Text(v), Datum::Text(f)]) => {
+            Datum::TimestampTz(crate::to_timestamp::to_timestamp(v, f)?)
+        }
+        (TemporalFn::DateBin, [Datum::Interval(stride), src, origin]) => {
+            let (Some(x), Some(o)) = (ts_us(src), ts_us(origin)) else { return Err(bad()) };
+            let r = dt::date_bin(stride, x, o)?;
+            if matches!(src, Datum::TimestampTz(_)) {
+                Datum::TimestampTz(r)
+            } else {
+                Datum::Timestamp(r)
+            }
+        }
+        (TemporalFn::MakeTime, [_, _, Datum::Float8(s)]) => Datum::Time(dt::make_time(int(0)?, int(1)?, *s)?),
+        (TemporalFn::MakeTimestamp, [_, _, _, _, _, Datum::Float8(s)]) => {
+            Datum::Timestamp(dt::make_timestamp(int(0)?, int(1)?, int(2)?, int(3)?, int(4)?, *s)?)
+        }
+        (TemporalFn::MakeInterval, [_, _, _, _, _, _, Datum::Float8(s)]) => {
+            let i = |n: usize| int(n).map(|v| v as i32);
+            Datum::Interval(dt::make_interval(i(0)?, i(1)?, i(2)?, i(3)?, i(4)?, i(5)?, *s)?)
+        }
         (TemporalFn::IsFinite, [v]) => Datum::Bool(match v {
             Datum::Date(d) => *d != dt::DATE_NOBEGIN && *d != dt::DATE_NOEND,
             Datum::Timestamp(x) | Datum::TimestampTz(x) => dt::is_finite_ts(*x),
@@ -1006,6 +1055,8 @@ pub enum AggState {
     Extreme(Datum),
     /// bool_and / bool_or so far (None: no non-NULL input yet).
     Bool(Option<bool>),
+    /// bit_and / bit_or / bit_xor so far (None: no non-NULL input yet).
+    Bits(Option<i64>),
     /// string_agg so far: the delimiter that came with the first value (put between this and
     /// an earlier part when partial states merge), and the text.
     Text(Option<(Option<String>, String)>),
@@ -1026,6 +1077,7 @@ impl AggState {
             AggFunc::Sum | AggFunc::Avg => AggState::SumFloat(0.0, 0),
             AggFunc::Min | AggFunc::Max => AggState::Extreme(Datum::Null),
             AggFunc::BoolAnd | AggFunc::BoolOr => AggState::Bool(None),
+            AggFunc::BitAnd | AggFunc::BitOr | AggFunc::BitXor => AggState::Bits(None),
             AggFunc::StringAgg => AggState::Text(None),
             AggFunc::ArrayAgg => AggState::Items(None),
         }
@@ -1139,6 +1191,15 @@ impl AggState {
                     (Some(c), _) => c && v,
                 });
             }
+            AggState::Bits(cur) => {
+                let v = v.as_i64().unwrap_or_default();
+                *cur = Some(match (*cur, spec.func) {
+                    (None, _) => v,
+                    (Some(c), AggFunc::BitAnd) => c & v,
+                    (Some(c), AggFunc::BitOr) => c | v,
+                    (Some(c), _) => c ^ v,
+                });
+            }
             AggState::Text(_) => self.update_text(v, Datum::Null)?,
         }
         Ok(())
@@ -1177,6 +1238,11 @@ impl AggState {
                 }
             }
             (me @ AggState::Extreme(_), AggState::Extreme(v)) => me.update(spec, v)?,
+            (me @ AggState::Bits(_), AggState::Bits(b)) => {
+                if let Some(b) = b {
+                    me.update(spec, Datum::Int8(b))?
+                }
+            }
             (me @ AggState::Bool(_), AggState::Bool(b)) => {
                 if let Some(b) = b {
                     me.update(spec, Datum::Bool(b))?
@@ -1223,6 +1289,12 @@ impl AggState {
             },
             AggState::Extreme(v) => v,
             AggState::Bool(b) => b.map_or(Datum::Null, Datum::Bool),
+            AggState::Bits(b) => match (b, spec.ty) {
+                (None, _) => Datum::Null,
+                (Some(b), SqlType::Int2) => Datum::Int2(b as i16),
+                (Some(b), SqlType::Int4) => Datum::Int4(b as i32),
+                (Some(b), _) => Datum::Int8(b),
+            },
             AggState::Text(t) => t.map_or(Datum::Null, |(_, text)| Datum::Text(text)),
             AggState::Items(None) => Datum::Null,
             AggState::Items(Some(items)) => {

@@ -104,6 +104,10 @@ pub enum Builtin {
     SizePretty,
     /// pg_tablespace_location(oid).
     TablespaceLocation,
+    /// The string functions of [`crate::text_fns`] (regexp_replace, format, encode, ...).
+    Text(crate::text_fns::TextFn),
+    /// The math functions and operators of [`crate::math_fns`] (trigonometry, gcd, bitwise, ...).
+    Math(crate::math_fns::MathFn),
 }
 
 impl Builtin {
@@ -125,6 +129,12 @@ impl Builtin {
             return f.strict();
         }
         if let Builtin::Catalog(f) = self {
+            return f.strict();
+        }
+        if let Builtin::Text(f) = self {
+            return f.strict();
+        }
+        if let Builtin::Math(f) = self {
             return f.strict();
         }
         if let Builtin::OrderedSet(_) = self {
@@ -153,6 +163,11 @@ thread_local! {
 const MAX_CACHED_REGEXES: usize = 256;
 
 fn regex_match(s: &str, pattern: &str, ci: bool) -> Result<bool> {
+    Ok(compiled(pattern, ci)?.is_match(s))
+}
+
+/// The compiled pattern (from this shard's bounded cache).
+pub(crate) fn compiled(pattern: &str, ci: bool) -> Result<regex::Regex> {
     REGEXES.with(|cache| {
         let mut cache = cache.borrow_mut();
         let key = (pattern.to_string(), ci);
@@ -169,7 +184,7 @@ fn regex_match(s: &str, pattern: &str, ci: bool) -> Result<bool> {
             }
             cache.insert(key.clone(), re);
         }
-        Ok(cache.get(&key).is_some_and(|re| re.is_match(s)))
+        cache.get(&key).cloned().ok_or_else(|| SqlError::internal("regex cache"))
     })
 }
 
@@ -250,6 +265,12 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     }
     if let Builtin::Size(f) = f {
         return crate::catalog_sizes::call(f, args);
+    }
+    if let Builtin::Text(f) = f {
+        return crate::text_fns::call(f, args);
+    }
+    if let Builtin::Math(f) = f {
+        return crate::math_fns::call(f, args);
     }
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
     if let Datum::Numeric(_) = a(0) {
@@ -507,7 +528,9 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         | Builtin::Catalog(_)
         | Builtin::OrderedSet(_)
         | Builtin::JsonOp(_)
-        | Builtin::Size(_) => {
+        | Builtin::Size(_)
+        | Builtin::Text(_)
+        | Builtin::Math(_) => {
             return Err(SqlError::internal("function dispatched above"))
         }
         Builtin::SizePretty => match a(0) {

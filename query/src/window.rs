@@ -615,7 +615,15 @@ async fn aggregate<'a>(
     };
     let exact_input = spec.arg.as_ref().is_none_or(|a| a.ty().is_integer() || a.ty().is_decimal());
     let order_free = match spec.func {
-        AggFunc::CountStar | AggFunc::Count | AggFunc::Min | AggFunc::Max | AggFunc::BoolAnd | AggFunc::BoolOr => true,
+        AggFunc::CountStar
+        | AggFunc::Count
+        | AggFunc::Min
+        | AggFunc::Max
+        | AggFunc::BoolAnd
+        | AggFunc::BoolOr
+        | AggFunc::BitAnd
+        | AggFunc::BitOr
+        | AggFunc::BitXor => true,
         AggFunc::Sum | AggFunc::Avg | AggFunc::Variance { .. } => exact_input,
         _ => false,
     };

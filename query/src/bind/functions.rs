@@ -348,7 +348,6 @@ impl Binder<'_> {
             | "pg_type_is_visible"
             | "pg_get_viewdef"
             | "quote_ident"
-            | "quote_literal"
             | "set_config"
             | "acldefault" => self.json_or_catalog_function(name, args, types),
             "current_setting" if args.len() == 2 => {
@@ -371,6 +370,10 @@ impl Binder<'_> {
             {
                 Some(e) => Ok(e),
                 None => self.json_or_catalog_function(name, args, types),
+            },
+            _ if super::text_math::is_function(name) => match self.text_math_function(name, args, types)? {
+                Some(e) => Ok(e),
+                None => Err(no_function(name, types)),
             },
             _ => match self.array_function(name, args, types)? {
                 Some(e) => Ok(e),
@@ -406,12 +409,10 @@ impl Binder<'_> {
             | "pg_type_is_visible"
             | "pg_get_viewdef"
             | "quote_ident"
-            | "quote_literal"
             | "set_config"
             | "acldefault"
             | "current_setting" => {
                 let (f, sig): (_, &[SqlType]) = match name {
-                    "quote_literal" => (CatalogFn::QuoteLiteral, &[SqlType::Text]),
                     "set_config" => (CatalogFn::SetConfigPerRow, &[SqlType::Text, SqlType::Text, SqlType::Bool]),
                     "acldefault" => (CatalogFn::AclDefault, &[SqlType::Text, SqlType::Int8]),
                     "current_setting" => (CatalogFn::CurrentSetting, &[SqlType::Text]),

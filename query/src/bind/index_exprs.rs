@@ -45,6 +45,9 @@ const NOT_IMMUTABLE: &[&str] = &[
     "version",
     "pg_sleep",
     "age",
+    // STABLE: they read the session's settings (DateStyle, the time zone).
+    "to_date",
+    "format",
 ];
 
 /// Whether `e` calls a function PostgreSQL does not mark IMMUTABLE.
@@ -89,7 +92,7 @@ impl Binder<'_> {
         if has_subquery(e) {
             return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, "cannot use subquery in index expression"));
         }
-        // Checked before binding: some of them (random()) Orbit does not have.
+        // Checked before binding: some of them Orbit does not have.
         if calls_mutable(e) {
             return Err(SqlError::new("42P17", "functions in index expression must be marked IMMUTABLE"));
         }
@@ -109,7 +112,7 @@ impl Binder<'_> {
         if has_subquery(e) {
             return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, "cannot use subquery in index predicate"));
         }
-        // Checked before binding: some of them (random()) Orbit does not have.
+        // Checked before binding: some of them Orbit does not have.
         if calls_mutable(e) {
             return Err(SqlError::new("42P17", "functions in index predicate must be marked IMMUTABLE"));
         }

@@ -85,7 +85,7 @@ fn not_unique(l: SqlType, sym: &str, r: SqlType) -> SqlError {
         .hint("Could not choose a best candidate operator. You might need to add explicit type casts.")
 }
 
-fn not_unique_function(name: &str, types: &[SqlType]) -> SqlError {
+pub(super) fn not_unique_function(name: &str, types: &[SqlType]) -> SqlError {
     let args: Vec<String> = types.iter().map(|t| t.name()).collect();
     SqlError::new("42725", format!("function {name}({}) is not unique", args.join(", ")))
         .hint("Could not choose a best candidate function. You might need to add explicit type casts.")
@@ -346,6 +346,7 @@ impl Binder<'_> {
             "gen_random_uuid" if !bare && bound.is_empty() => {
                 Ok(Some(Expr::Func(Func::GenRandomUuid, vec![], SqlType::Uuid)))
             }
+            "random" if !bare && bound.is_empty() => Ok(Some(Expr::Func(Func::Random, vec![], SqlType::Float8))),
             "date_part" | "date_trunc" if bound.len() == 2 => {
                 let trunc = name == "date_trunc";
                 if !(types[0] == SqlType::Unknown || types[0].is_string()) {
@@ -366,6 +367,30 @@ impl Binder<'_> {
                 let unit = self.coerce(unit, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
                 let (func, ty) = if trunc { (Func::DateTrunc, v.ty()) } else { (Func::DatePart, SqlType::Float8) };
                 Ok(Some(Expr::Func(func, vec![unit, v], ty)))
+            }
+            // date_bin(stride, source, origin): timestamp, or timestamptz when either is one.
+            "date_bin" if bound.len() == 3 => {
+                let (a, b) = (types[1], types[2]);
+                let known = |t: SqlType| t.is_datetime() || t == SqlType::Unknown;
+                if !matches!(types[0], SqlType::Interval | SqlType::Unknown) || !known(a) || !known(b) {
+                    return Err(no_function(name, &types));
+                }
+                let t = match (a, b) {
+                    (SqlType::TimestampTz, _) | (_, SqlType::TimestampTz) => SqlType::TimestampTz,
+                    (SqlType::Unknown, SqlType::Unknown) => return Err(not_unique_function(name, &types)),
+                    _ => SqlType::Timestamp,
+                };
+                let mut args = std::mem::take(bound).into_iter();
+                let mut out = Vec::with_capacity(3);
+                if let Some(stride) = args.next() {
+                    out.push(
+                        self.coerce(stride, SqlType::Interval, CastContext::Implicit, |_| no_function(name, &types))?,
+                    );
+                }
+                for e in args {
+                    out.push(self.coerce(e, t, CastContext::Implicit, |_| no_function(name, &types))?);
+                }
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::DateBin), out, t)))
             }
             "age" if !bound.is_empty() && bound.len() <= 2 => {
                 if types.contains(&SqlType::Unknown) {
@@ -418,8 +443,20 @@ impl Binder<'_> {
                 let v = self.coerce(v, to, CastContext::Implicit, |_| no_function(name, &types))?;
                 Ok(Some(Expr::Func(Func::Temporal(TemporalFn::ToChar), vec![v, fmt], SqlType::Text)))
             }
-            "to_timestamp" | "to_date" => {
-                Err(SqlError::unsupported(format!("{name}() with a format is not supported yet")))
+            "to_timestamp" | "to_date" if bound.len() == 2 => {
+                if !types.iter().all(|t| t.is_string() || *t == SqlType::Unknown) {
+                    return Err(no_function(name, &types));
+                }
+                let args = std::mem::take(bound)
+                    .into_iter()
+                    .map(|e| self.coerce(e, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types)))
+                    .collect::<Result<Vec<_>>>()?;
+                let (f, ty) = if name == "to_date" {
+                    (TemporalFn::ToDateFormat, SqlType::Date)
+                } else {
+                    (TemporalFn::ToTimestampFormat, SqlType::TimestampTz)
+                };
+                Ok(Some(Expr::Func(Func::Temporal(f), args, ty)))
             }
             "to_char" => Err(SqlError::unsupported("to_char() of numbers is not supported yet")),
             "make_date" if bound.len() == 3 => {
@@ -431,6 +468,41 @@ impl Binder<'_> {
                     .map(|e| self.coerce(e, SqlType::Int4, CastContext::Implicit, |_| no_function(name, &types)))
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Some(Expr::Func(Func::Temporal(TemporalFn::MakeDate), args, SqlType::Date)))
+            }
+            // make_time(h, m, s), make_timestamp(y, mo, d, h, mi, s), make_interval([years
+            // [, months [, weeks [, days [, hours [, mins [, secs]]]]]]]): the missing trailing
+            // arguments are PostgreSQL's defaults, 0.
+            "make_time" | "make_timestamp" | "make_interval" => {
+                let (n, f, ty) = match name {
+                    "make_time" => (3, TemporalFn::MakeTime, SqlType::Time),
+                    "make_timestamp" => (6, TemporalFn::MakeTimestamp, SqlType::Timestamp),
+                    _ => (7, TemporalFn::MakeInterval, SqlType::Interval),
+                };
+                let given = bound.len();
+                if given > n || (name != "make_interval" && given != n) {
+                    return Err(no_function(name, &types));
+                }
+                let mut args = Vec::with_capacity(n);
+                for (i, e) in std::mem::take(bound).into_iter().enumerate() {
+                    let t = types[i];
+                    let last = i == n - 1;
+                    let ok = if last {
+                        t.is_numeric() || t == SqlType::Unknown
+                    } else {
+                        t.is_integer() && t != SqlType::Int8 || t == SqlType::Unknown
+                    };
+                    if !ok {
+                        return Err(no_function(name, &types));
+                    }
+                    let to = if last { SqlType::Float8 } else { SqlType::Int4 };
+                    args.push(self.coerce(e, to, CastContext::Implicit, |_| no_function(name, &types))?);
+                }
+                for i in given..n {
+                    let zero = if i == n - 1 { Datum::Float8(0.0) } else { Datum::Int4(0) };
+                    let t = if i == n - 1 { SqlType::Float8 } else { SqlType::Int4 };
+                    args.push(Expr::Const(zero, t));
+                }
+                Ok(Some(Expr::Func(Func::Temporal(f), args, ty)))
             }
             "isfinite" if bound.len() == 1 => {
                 if !(types[0].is_datetime() || types[0] == SqlType::Interval) {

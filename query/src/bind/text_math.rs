@@ -1,0 +1,379 @@
+//! Binding the string functions of [`crate::text_fns`] and the math functions and operators of
+//! [`crate::math_fns`] (`^`, `|/`, `||/`, `@`, `&`, `|`, `#`, `~`, `<<`, `>>`), plus
+//! `OVERLAY(s PLACING t FROM i [FOR n])` and `[NOT] SIMILAR TO`: argument types as PostgreSQL
+//! 15 resolves them, no match is 42883.
+
+use super::{base, no_function, op_error, promote, Binder, Scope};
+use crate::error::{code, Result, SqlError};
+use crate::expr::{Expr, Func};
+use crate::math_fns::MathFn;
+use crate::scalar::Builtin;
+use crate::text_fns::TextFn;
+use crate::types::CastContext;
+use orbit_engine::table::{Datum, SqlType};
+use sqlparser::ast;
+
+/// The names [`Binder::text_math_function`] binds.
+const NAMES: &[&str] = &[
+    "regexp_replace",
+    "regexp_match",
+    "initcap",
+    "translate",
+    "similar_to_escape",
+    "overlay",
+    "md5",
+    "octet_length",
+    "bit_length",
+    "encode",
+    "decode",
+    "quote_literal",
+    "quote_nullable",
+    "to_hex",
+    "format",
+    "pi",
+    "cbrt",
+    "degrees",
+    "radians",
+    "sin",
+    "cos",
+    "tan",
+    "cot",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "width_bucket",
+    "gcd",
+    "lcm",
+    "div",
+    "scale",
+    "setseed",
+];
+
+pub(super) fn is_function(name: &str) -> bool {
+    NAMES.contains(&name)
+}
+
+fn stringy(t: SqlType) -> bool {
+    t.is_string() || t == SqlType::Unknown
+}
+
+impl Binder<'_> {
+    /// Coerces every argument to its type in `sig` (all must be given: `args.len()` between
+    /// `required` and `sig.len()`); a text parameter takes only strings and untyped literals.
+    fn coerce_all(
+        &mut self,
+        name: &str,
+        args: Vec<Expr>,
+        types: &[SqlType],
+        sig: &[SqlType],
+        required: usize,
+    ) -> Result<Vec<Expr>> {
+        if args.len() < required || args.len() > sig.len() {
+            return Err(no_function(name, types));
+        }
+        let mut out = Vec::with_capacity(args.len());
+        for (a, to) in args.into_iter().zip(sig) {
+            let from = a.ty();
+            if *to == SqlType::Text && !stringy(from) {
+                return Err(no_function(name, types));
+            }
+            if *to == SqlType::Float8 && !(from.is_numeric() || from == SqlType::Unknown) {
+                return Err(no_function(name, types));
+            }
+            out.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(name, types))?);
+        }
+        Ok(out)
+    }
+
+    /// The functions of this module by name; None for any other name.
+    pub(super) fn text_math_function(
+        &mut self,
+        name: &str,
+        args: Vec<Expr>,
+        types: &[SqlType],
+    ) -> Result<Option<Expr>> {
+        use SqlType::{Float8 as F, Int4 as I, Text as T};
+        let text = |f: TextFn, args: Vec<Expr>, ty: SqlType| Ok(Some(Expr::Call(Builtin::Text(f), args, ty)));
+        let math = |f: MathFn, args: Vec<Expr>, ty: SqlType| Ok(Some(Expr::Call(Builtin::Math(f), args, ty)));
+        match name {
+            "regexp_replace" => {
+                if types.len() > 4 || types.get(3).is_some_and(|t| t.is_integer()) {
+                    let args = self.coerce_all(name, args, types, &[T, T, T, I, I, T], 4)?;
+                    return text(TextFn::RegexpReplaceAt, args, T);
+                }
+                let args = self.coerce_all(name, args, types, &[T, T, T, T], 3)?;
+                text(TextFn::RegexpReplace, args, T)
+            }
+            "regexp_match" => {
+                let args = self.coerce_all(name, args, types, &[T, T, T], 2)?;
+                text(TextFn::RegexpMatch, args, T.array_of().unwrap_or(T))
+            }
+            "initcap" => text(TextFn::Initcap, self.coerce_all(name, args, types, &[T], 1)?, T),
+            "translate" => text(TextFn::Translate, self.coerce_all(name, args, types, &[T, T, T], 3)?, T),
+            "similar_to_escape" => text(TextFn::SimilarEscape, self.coerce_all(name, args, types, &[T, T], 1)?, T),
+            "overlay" => text(TextFn::Overlay, self.coerce_all(name, args, types, &[T, T, I, I], 3)?, T),
+            "md5" | "octet_length" | "bit_length" => {
+                let f = match name {
+                    "md5" => TextFn::Md5,
+                    "octet_length" => TextFn::OctetLength,
+                    _ => TextFn::BitLength,
+                };
+                let ty = if f == TextFn::Md5 { T } else { I };
+                if types == [SqlType::Bytea] {
+                    return text(f, args, ty);
+                }
+                text(f, self.coerce_all(name, args, types, &[T], 1)?, ty)
+            }
+            "encode" => {
+                if types.len() != 2 || !matches!(types[0], SqlType::Bytea | SqlType::Unknown) {
+                    return Err(no_function(name, types));
+                }
+                let mut it = args.into_iter();
+                let b = it.next().ok_or_else(|| no_function(name, types))?;
+                let b = self.coerce(b, SqlType::Bytea, CastContext::Implicit, |_| no_function(name, types))?;
+                let mut out = vec![b];
+                out.extend(self.coerce_all(name, it.collect(), &types[1..], &[T], 1)?);
+                text(TextFn::Encode, out, T)
+            }
+            "decode" => text(TextFn::Decode, self.coerce_all(name, args, types, &[T, T], 2)?, SqlType::Bytea),
+            "quote_literal" | "quote_nullable" => {
+                let [a]: [Expr; 1] = args.try_into().map_err(|_| no_function(name, types))?;
+                // quote_literal(anyelement): any other value by its text form.
+                let ctx = if stringy(a.ty()) { CastContext::Implicit } else { CastContext::Explicit };
+                let a = self.coerce(a, T, ctx, |_| no_function(name, types))?;
+                let f = if name == "quote_literal" { TextFn::QuoteLiteral } else { TextFn::QuoteNullable };
+                text(f, vec![a], T)
+            }
+            "to_hex" => {
+                let to = match types {
+                    [SqlType::Int8] => SqlType::Int8,
+                    // int2 fits the int4 and the int8 versions alike.
+                    [SqlType::Int2] => return Err(super::temporal::not_unique_function(name, types)),
+                    [SqlType::Int4] => I,
+                    _ => return Err(no_function(name, types)),
+                };
+                text(TextFn::ToHex, self.coerce_all(name, args, types, &[to], 1)?, T)
+            }
+            "format" => {
+                if args.is_empty() || !stringy(types[0]) {
+                    return Err(no_function(name, types));
+                }
+                // format(text, VARIADIC "any"): untyped literals are text, other values are
+                // read in their text form.
+                let mut out = Vec::with_capacity(args.len());
+                for a in args {
+                    out.push(if a.ty() == SqlType::Unknown {
+                        self.coerce(a, T, CastContext::Implicit, |_| no_function(name, types))?
+                    } else {
+                        a
+                    });
+                }
+                text(TextFn::Format, out, T)
+            }
+            "pi" => math(MathFn::Pi, self.coerce_all(name, args, types, &[], 0)?, F),
+            "cbrt" | "degrees" | "radians" | "sin" | "cos" | "tan" | "cot" | "asin" | "acos" | "atan" => {
+                let f = match name {
+                    "cbrt" => MathFn::Cbrt,
+                    "degrees" => MathFn::Degrees,
+                    "radians" => MathFn::Radians,
+                    "sin" => MathFn::Sin,
+                    "cos" => MathFn::Cos,
+                    "tan" => MathFn::Tan,
+                    "cot" => MathFn::Cot,
+                    "asin" => MathFn::Asin,
+                    "acos" => MathFn::Acos,
+                    _ => MathFn::Atan,
+                };
+                math(f, self.coerce_all(name, args, types, &[F], 1)?, F)
+            }
+            // random() draws on each shard's own generator: there is no session seed to set.
+            "setseed" => Err(SqlError::unsupported("setseed() is not supported: random() is not seeded per session")),
+            "atan2" => math(MathFn::Atan2, self.coerce_all(name, args, types, &[F, F], 2)?, F),
+            "width_bucket" => {
+                if types.len() != 4 || !types[3].is_integer() && types[3] != SqlType::Unknown {
+                    return Err(no_function(name, types));
+                }
+                math(MathFn::WidthBucket, self.coerce_all(name, args, types, &[F, F, F, I], 4)?, I)
+            }
+            "gcd" | "lcm" => {
+                let known: Vec<SqlType> = types.iter().copied().filter(|t| *t != SqlType::Unknown).collect();
+                if args.len() != 2 || !known.iter().all(|t| t.is_integer() || t.is_decimal()) {
+                    return Err(no_function(name, types));
+                }
+                let f = if name == "gcd" { MathFn::Gcd } else { MathFn::Lcm };
+                if known.iter().any(|t| t.is_decimal()) {
+                    let n = SqlType::NUMERIC;
+                    return math(f, self.coerce_all(name, args, types, &[n, n], 2)?, n);
+                }
+                // int2 arguments fit the int4 and the int8 versions alike.
+                if known.iter().all(|t| *t == SqlType::Int2) {
+                    return Err(super::temporal::not_unique_function(name, types));
+                }
+                let ty = match known.iter().copied().reduce(promote) {
+                    Some(SqlType::Int8) => SqlType::Int8,
+                    _ => I,
+                };
+                math(f, self.coerce_all(name, args, types, &[ty, ty], 2)?, ty)
+            }
+            "div" | "scale" => {
+                if !types.iter().all(|t| t.is_integer() || t.is_decimal() || *t == SqlType::Unknown) {
+                    return Err(no_function(name, types));
+                }
+                let n = SqlType::NUMERIC;
+                if name == "div" {
+                    math(MathFn::Div, self.coerce_all(name, args, types, &[n, n], 2)?, n)
+                } else {
+                    math(MathFn::Scale, self.coerce_all(name, args, types, &[n], 1)?, I)
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// `^`, `&`, `|`, `#`, `<<`, `>>`; None for another operator.
+    pub(super) fn math_operator(&mut self, op: &ast::BinaryOperator, l: Expr, r: Expr) -> Result<Option<Expr>> {
+        use ast::BinaryOperator as B;
+        let (f, sym) = match op {
+            B::PGExp => (None, "^"),
+            B::BitwiseAnd => (Some(MathFn::BitAnd), "&"),
+            B::BitwiseOr => (Some(MathFn::BitOr), "|"),
+            B::PGBitwiseXor => (Some(MathFn::BitXor), "#"),
+            B::PGBitwiseShiftLeft => (Some(MathFn::Shl), "<<"),
+            B::PGBitwiseShiftRight => (Some(MathFn::Shr), ">>"),
+            _ => return Ok(None),
+        };
+        let (lt, rt) = (l.ty(), r.ty());
+        let numeric_or_unknown = |t: SqlType| t.is_numeric() || t == SqlType::Unknown;
+        if !numeric_or_unknown(lt) || !numeric_or_unknown(rt) {
+            return Err(op_error(lt, sym, rt));
+        }
+        let err = |_| op_error(lt, sym, rt);
+        let Some(f) = f else {
+            // numeric ^ numeric when a numeric meets no float; float8 otherwise.
+            let numeric = (lt.is_decimal() || rt.is_decimal()) && !lt.is_float() && !rt.is_float();
+            let ty = if numeric { SqlType::NUMERIC } else { SqlType::Float8 };
+            let l = self.coerce(l, ty, CastContext::Implicit, err)?;
+            let r = self.coerce(r, ty, CastContext::Implicit, err)?;
+            return Ok(Some(Expr::Call(Builtin::Power, vec![l, r], ty)));
+        };
+        let int = |t: SqlType| t.is_integer() || t == SqlType::Unknown;
+        if !int(lt) || !int(rt) {
+            return Err(op_error(lt, sym, rt));
+        }
+        let (lty, rty) = if matches!(f, MathFn::Shl | MathFn::Shr) {
+            (if lt == SqlType::Unknown { SqlType::Int4 } else { lt }, SqlType::Int4)
+        } else {
+            let ty = match (lt, rt) {
+                (SqlType::Unknown, SqlType::Unknown) => SqlType::Int4,
+                (SqlType::Unknown, t) | (t, SqlType::Unknown) => t,
+                (a, b) => promote(a, b),
+            };
+            (ty, ty)
+        };
+        let l = self.coerce(l, lty, CastContext::Implicit, err)?;
+        let r = self.coerce(r, rty, CastContext::Implicit, err)?;
+        Ok(Some(Expr::Call(Builtin::Math(f), vec![l, r], lty)))
+    }
+
+    /// The prefix operators `@` (abs), `|/` (sqrt), `||/` (cbrt) and `~` (bitwise not).
+    pub(super) fn math_prefix(
+        &mut self,
+        op: &ast::UnaryOperator,
+        e: &ast::Expr,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        use ast::UnaryOperator as U;
+        let v = self.expr(e, scope)?;
+        let t = v.ty();
+        let sym = op.to_string();
+        let no_op = || {
+            SqlError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: {sym} {}", t.name())).hint(
+                "No operator matches the given name and argument type. You might need to add an explicit type cast.",
+            )
+        };
+        if !(t.is_numeric() || t == SqlType::Unknown) {
+            return Err(no_op());
+        }
+        match op {
+            U::PGAbs => {
+                let v = if t == SqlType::Unknown {
+                    self.coerce(v, SqlType::Float8, CastContext::Implicit, |_| no_op())?
+                } else {
+                    v
+                };
+                let ty = base(v.ty());
+                Ok(Expr::Func(Func::Abs, vec![v], ty))
+            }
+            U::PGSquareRoot | U::PGCubeRoot => {
+                let v = self.coerce(v, SqlType::Float8, CastContext::Implicit, |_| no_op())?;
+                let f = if matches!(op, U::PGSquareRoot) { Builtin::Sqrt } else { Builtin::Math(MathFn::Cbrt) };
+                Ok(Expr::Call(f, vec![v], SqlType::Float8))
+            }
+            U::BitwiseNot => {
+                if !(t.is_integer() || t == SqlType::Unknown) {
+                    return Err(no_op());
+                }
+                let v = self.coerce(
+                    v,
+                    if t == SqlType::Unknown { SqlType::Int4 } else { t },
+                    CastContext::Implicit,
+                    |_| no_op(),
+                )?;
+                let ty = v.ty();
+                Ok(Expr::Call(Builtin::Math(MathFn::BitNot), vec![v], ty))
+            }
+            other => Err(SqlError::unsupported(format!("operator {other} is not supported yet"))),
+        }
+    }
+
+    /// `OVERLAY(s PLACING t FROM i [FOR n])`.
+    pub(super) fn overlay(
+        &mut self,
+        parts: [&ast::Expr; 3],
+        count: Option<&ast::Expr>,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        let mut args = Vec::with_capacity(4);
+        for p in parts.into_iter().chain(count) {
+            args.push(self.expr(p, scope)?);
+        }
+        let types: Vec<SqlType> = args.iter().map(|a| a.ty()).collect();
+        self.text_math_function("overlay", args, &types)?.ok_or_else(|| no_function("overlay", &types))
+    }
+
+    /// `s [NOT] SIMILAR TO p [ESCAPE e]`: `s ~ similar_to_escape(p, e)` (`.` matching newlines
+    /// as in PostgreSQL's regular expressions).
+    pub(super) fn similar_to(
+        &mut self,
+        expr: &ast::Expr,
+        pattern: &ast::Expr,
+        escape: Option<&ast::Expr>,
+        negated: bool,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        let a = self.expr(expr, scope)?;
+        let p = self.expr(pattern, scope)?;
+        let (at, pt) = (a.ty(), p.ty());
+        let sym = if negated { "!~" } else { "~" };
+        if !stringy(at) || !stringy(pt) {
+            return Err(op_error(at, sym, pt));
+        }
+        let a = self.coerce(a, SqlType::Text, CastContext::Implicit, |_| op_error(at, sym, pt))?;
+        let p = self.coerce(p, SqlType::Text, CastContext::Implicit, |_| op_error(at, sym, pt))?;
+        let mut esc_args = vec![p];
+        if let Some(esc) = escape {
+            let e = self.expr(esc, scope)?;
+            let et = e.ty();
+            let e = self.coerce(e, SqlType::Text, CastContext::Implicit, |_| {
+                no_function("similar_to_escape", &[SqlType::Text, et])
+            })?;
+            esc_args.push(e);
+        }
+        let regex = Expr::Call(Builtin::Text(TextFn::SimilarEscape), esc_args, SqlType::Text);
+        let dot_all = Expr::Const(Datum::Text("(?s)".into()), SqlType::Text);
+        let m =
+            Expr::Call(Builtin::RegexMatch, vec![a, Expr::Concat(Box::new(dot_all), Box::new(regex))], SqlType::Bool);
+        Ok(if negated { Expr::Not(Box::new(m)) } else { m })
+    }
+}

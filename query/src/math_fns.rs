@@ -1,0 +1,339 @@
+//! PostgreSQL 15's math functions and operators beyond [`crate::scalar`]'s: pi, cbrt (`||/`),
+//! degrees, radians, the trigonometric functions, gcd, lcm, div, scale, width_bucket and the
+//! integer bitwise operators (`&`, `|`, `#`, `~`, `<<`, `>>`), with PostgreSQL's results and
+//! errors (<https://www.postgresql.org/docs/15/functions-math.html>). The binder has coerced
+//! the arguments to the types each variant lists.
+
+use crate::error::{code, Result, SqlError};
+use orbit_engine::table::Datum;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MathFn {
+    /// () -> float8.
+    Pi,
+    /// float8 -> float8.
+    Cbrt,
+    Degrees,
+    Radians,
+    Sin,
+    Cos,
+    Tan,
+    Cot,
+    Asin,
+    Acos,
+    Atan,
+    /// (float8, float8) -> float8.
+    Atan2,
+    /// Two integers of one type (int4 or int8) or two numerics -> that type.
+    Gcd,
+    Lcm,
+    /// (numeric, numeric) -> numeric: the truncated quotient.
+    Div,
+    /// numeric -> int4: the digits after the decimal point.
+    Scale,
+    /// (float8 operand, float8 low, float8 high, int4 count) -> int4.
+    WidthBucket,
+    /// Two integers of one type (int2, int4, int8); shifts take an int4 count.
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+    /// One integer.
+    BitNot,
+}
+
+impl MathFn {
+    pub fn strict(self) -> bool {
+        true
+    }
+}
+
+/// PostgreSQL's cbrt() is glibc's (`sysdeps/ieee754/dbl-64/s_cbrt.c`), whose last digit can
+/// differ from a correctly rounded one (cbrt(27) is 3.0000000000000004): the same steps give
+/// the same digits.
+// The constants as glibc writes them.
+#[allow(clippy::excessive_precision)]
+fn glibc_cbrt(x: f64) -> f64 {
+    const CBRT2: f64 = 1.2599210498948731648;
+    const SQR_CBRT2: f64 = 1.5874010519681994748;
+    const FACTOR: [f64; 5] = [1.0 / SQR_CBRT2, 1.0 / CBRT2, 1.0, CBRT2, SQR_CBRT2];
+    if x == 0.0 || !x.is_finite() {
+        return x + x;
+    }
+    let (xm, xe) = frexp(x.abs());
+    let u = 0.354895765043919860
+        + ((1.50819193781584896
+            + ((-2.11499494167371287
+                + ((2.44693122563534430
+                    + ((-1.83469277483613086 + (0.784932344976639262 - 0.145263899385486377 * xm) * xm) * xm))
+                    * xm))
+                * xm))
+            * xm);
+    let t2 = u * u * u;
+    let ym = u * (t2 + 2.0 * xm) / (2.0 * t2 + xm) * FACTOR[(2 + xe % 3) as usize];
+    ldexp(if x > 0.0 { ym } else { -ym }, xe / 3)
+}
+
+/// C's frexp for a finite non-zero value: a mantissa in [0.5, 1) and the power of two.
+fn frexp(x: f64) -> (f64, i32) {
+    let (x, bias) = if x.abs() < f64::MIN_POSITIVE { (x * 2f64.powi(54), -54) } else { (x, 0) };
+    let bits = x.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let mant = f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52));
+    (mant, exp - 1022 + bias)
+}
+
+fn ldexp(x: f64, n: i32) -> f64 {
+    // In two steps so that 2^n stays a normal number.
+    let half = n / 2;
+    x * 2f64.powi(half) * 2f64.powi(n - half)
+}
+
+fn float(d: &Datum) -> f64 {
+    d.as_f64().unwrap_or_default()
+}
+
+fn out_of_range_input() -> SqlError {
+    SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "input is out of range")
+}
+
+fn overflow() -> SqlError {
+    SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow")
+}
+
+/// An integer result of the first argument's type.
+fn same_int(like: &Datum, v: i64) -> Datum {
+    match like {
+        Datum::Int2(_) => Datum::Int2(v as i16),
+        Datum::Int4(_) => Datum::Int4(v as i32),
+        _ => Datum::Int8(v),
+    }
+}
+
+fn int_range_error(like: &Datum) -> SqlError {
+    let what = match like {
+        Datum::Int2(_) => "smallint",
+        Datum::Int4(_) => "integer",
+        _ => "bigint",
+    };
+    SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("{what} out of range"))
+}
+
+pub fn call(f: MathFn, args: Vec<Datum>) -> Result<Datum> {
+    if f.strict() && args.iter().any(Datum::is_null) {
+        return Ok(Datum::Null);
+    }
+    let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
+    let x = || float(a(0));
+    // sin, cos, tan and cot: infinite inputs have no value.
+    let trig = |g: fn(f64) -> f64| -> Result<Datum> {
+        let v = x();
+        if v.is_infinite() {
+            return Err(out_of_range_input());
+        }
+        Ok(Datum::Float8(g(v)))
+    };
+    Ok(match f {
+        MathFn::Pi => Datum::Float8(std::f64::consts::PI),
+        MathFn::Cbrt => Datum::Float8(glibc_cbrt(x())),
+        MathFn::Degrees | MathFn::Radians => {
+            let r = if f == MathFn::Degrees { x().to_degrees() } else { x().to_radians() };
+            if r.is_infinite() && x().is_finite() {
+                return Err(overflow());
+            }
+            Datum::Float8(r)
+        }
+        MathFn::Sin => trig(f64::sin)?,
+        MathFn::Cos => trig(f64::cos)?,
+        MathFn::Tan => trig(f64::tan)?,
+        MathFn::Cot => trig(|v| 1.0 / v.tan())?,
+        MathFn::Asin | MathFn::Acos => {
+            let v = x();
+            if v.is_nan() {
+                return Ok(Datum::Float8(v));
+            }
+            if !(-1.0..=1.0).contains(&v) {
+                return Err(out_of_range_input());
+            }
+            Datum::Float8(if f == MathFn::Asin { v.asin() } else { v.acos() })
+        }
+        MathFn::Atan => Datum::Float8(x().atan()),
+        MathFn::Atan2 => Datum::Float8(x().atan2(float(a(1)))),
+        MathFn::Gcd | MathFn::Lcm if matches!(a(0), Datum::Numeric(_)) => numeric_gcd(f == MathFn::Lcm, a(0), a(1))?,
+        MathFn::Gcd | MathFn::Lcm => {
+            let (p, q) = (a(0).as_i64().unwrap_or(0), a(1).as_i64().unwrap_or(0));
+            let (lo, hi) = match a(0) {
+                Datum::Int4(_) => (i32::MIN as i64, i32::MAX as i64),
+                _ => (i64::MIN, i64::MAX),
+            };
+            let g = gcd(p as i128, q as i128);
+            let r = if f == MathFn::Gcd {
+                g
+            } else if p == 0 || q == 0 {
+                0
+            } else {
+                (p as i128 / g * q as i128).abs()
+            };
+            if r < lo as i128 || r > hi as i128 {
+                return Err(int_range_error(a(0)));
+            }
+            same_int(a(0), r as i64)
+        }
+        MathFn::Div => {
+            use crate::numeric::{of, Num};
+            let (p, q) = (of(a(0))?, of(a(1))?);
+            if matches!(p, Num::NaN) || matches!(q, Num::NaN) {
+                return Ok(Num::NaN.into_datum());
+            }
+            // The quotient of what is left after the remainder is exact.
+            let exact = p.sub(&p.rem(&q)?)?;
+            exact.div(&q)?.trunc(0).into_datum()
+        }
+        MathFn::Scale => match a(0) {
+            Datum::Numeric(s) if s.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') => {
+                Datum::Int4(s.split_once('.').map_or(0, |(_, frac)| frac.len() as i32))
+            }
+            // NaN and the infinities have no scale.
+            _ => Datum::Null,
+        },
+        MathFn::WidthBucket => width_bucket(x(), float(a(1)), float(a(2)), a(3).as_i64().unwrap_or(0))?,
+        MathFn::BitAnd | MathFn::BitOr | MathFn::BitXor => {
+            let (p, q) = (a(0).as_i64().unwrap_or(0), a(1).as_i64().unwrap_or(0));
+            same_int(
+                a(0),
+                match f {
+                    MathFn::BitAnd => p & q,
+                    MathFn::BitOr => p | q,
+                    _ => p ^ q,
+                },
+            )
+        }
+        // PostgreSQL shifts in C: int2 and int4 as 32-bit ints, int8 as 64-bit; the count
+        // taken modulo the width as the hardware does.
+        MathFn::Shl | MathFn::Shr => {
+            let (p, n) = (a(0).as_i64().unwrap_or(0), a(1).as_i64().unwrap_or(0) as u32);
+            let left = f == MathFn::Shl;
+            match a(0) {
+                Datum::Int8(_) => Datum::Int8(if left { p.wrapping_shl(n) } else { p.wrapping_shr(n) }),
+                d => {
+                    let v = p as i32;
+                    same_int(d, i64::from(if left { v.wrapping_shl(n) } else { v.wrapping_shr(n) }))
+                }
+            }
+        }
+        MathFn::BitNot => same_int(a(0), !a(0).as_i64().unwrap_or(0)),
+    })
+}
+
+/// gcd and lcm of numerics (PostgreSQL's numeric_gcd/numeric_lcm): Euclid's algorithm on
+/// the exact values, the result at the larger input scale; NaN when either is not finite.
+fn numeric_gcd(lcm: bool, a: &Datum, b: &Datum) -> Result<Datum> {
+    use crate::numeric::{of, Num};
+    use std::cmp::Ordering;
+    let (x, y) = (of(a)?, of(b)?);
+    let scale = match (&x, &y) {
+        (Num::Fin(_, s1), Num::Fin(_, s2)) => i64::from(*s1.max(s2)),
+        _ => return Ok(Num::NaN.into_datum()),
+    };
+    let zero = Num::zero();
+    let is_zero = |n: &Num| n.order(&zero) == Ordering::Equal;
+    let (mut p, mut q) = (x.abs(), y.abs());
+    while !is_zero(&q) {
+        let r = p.rem(&q)?;
+        (p, q) = (q, r);
+    }
+    let r = if !lcm {
+        p
+    } else if is_zero(&x) || is_zero(&y) {
+        zero
+    } else {
+        x.abs().div(&p)?.mul(&y.abs())?
+    };
+    Ok(r.round(scale).into_datum())
+}
+
+fn gcd(mut p: i128, mut q: i128) -> i128 {
+    while q != 0 {
+        (p, q) = (q, p % q);
+    }
+    p.abs()
+}
+
+fn bucket_error(msg: &str) -> SqlError {
+    SqlError::new("2201G", msg)
+}
+
+/// PostgreSQL's width_bucket_float8.
+fn width_bucket(operand: f64, b1: f64, b2: f64, count: i64) -> Result<Datum> {
+    if count <= 0 {
+        return Err(bucket_error("count must be greater than zero"));
+    }
+    if operand.is_nan() || b1.is_nan() || b2.is_nan() {
+        return Err(bucket_error("operand, lower bound, and upper bound cannot be NaN"));
+    }
+    if b1.is_infinite() || b2.is_infinite() {
+        return Err(bucket_error("lower and upper bounds must be finite"));
+    }
+    let c = count as f64;
+    let inner = |num: f64, den: f64, halves: (f64, f64)| -> i64 {
+        let r = if (den).is_finite() { c * (num / den) } else { c * (halves.0 / halves.1) };
+        // Roundoff can put the operand in the bucket past the last.
+        (r as i64).min(count - 1) + 1
+    };
+    let r = if b1 < b2 {
+        if operand < b1 {
+            0
+        } else if operand >= b2 {
+            count + 1
+        } else {
+            inner(operand - b1, b2 - b1, (operand / 2.0 - b1 / 2.0, b2 / 2.0 - b1 / 2.0))
+        }
+    } else if b1 > b2 {
+        if operand > b1 {
+            0
+        } else if operand <= b2 {
+            count + 1
+        } else {
+            inner(b1 - operand, b1 - b2, (b1 / 2.0 - operand / 2.0, b1 / 2.0 - b2 / 2.0))
+        }
+    } else {
+        return Err(bucket_error("lower bound cannot equal upper bound"));
+    };
+    i32::try_from(r)
+        .map(Datum::Int4)
+        .map_err(|_| SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "integer out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcd_lcm_and_ranges() {
+        assert_eq!(call(MathFn::Gcd, vec![Datum::Int4(12), Datum::Int4(-18)]).unwrap(), Datum::Int4(6));
+        assert_eq!(call(MathFn::Lcm, vec![Datum::Int8(4), Datum::Int8(6)]).unwrap(), Datum::Int8(12));
+        let e = call(MathFn::Gcd, vec![Datum::Int4(i32::MIN), Datum::Int4(0)]).unwrap_err();
+        assert_eq!(e.code, "22003");
+    }
+
+    #[test]
+    fn buckets_and_shifts() {
+        let wb = |o, lo, hi, n| {
+            call(MathFn::WidthBucket, vec![Datum::Float8(o), Datum::Float8(lo), Datum::Float8(hi), Datum::Int4(n)])
+        };
+        assert_eq!(wb(5.35, 0.024, 10.06, 5).unwrap(), Datum::Int4(3));
+        assert_eq!(wb(-1.0, 0.0, 10.0, 5).unwrap(), Datum::Int4(0));
+        assert_eq!(wb(10.0, 0.0, 10.0, 5).unwrap(), Datum::Int4(6));
+        assert_eq!(wb(1.0, 1.0, 1.0, 5).unwrap_err().code, "2201G");
+        assert_eq!(call(MathFn::Shl, vec![Datum::Int4(1), Datum::Int4(33)]).unwrap(), Datum::Int4(2));
+        assert_eq!(call(MathFn::BitNot, vec![Datum::Int2(0)]).unwrap(), Datum::Int2(-1));
+    }
+
+    #[test]
+    fn cbrt_as_glibc() {
+        assert_eq!(glibc_cbrt(27.0), 3.0000000000000004);
+        assert_eq!(glibc_cbrt(-8.0), -2.0);
+        assert_eq!(glibc_cbrt(0.0), 0.0);
+    }
+}

@@ -530,9 +530,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         | Builtin::JsonOp(_)
         | Builtin::Size(_)
         | Builtin::Text(_)
-        | Builtin::Math(_) => {
-            return Err(SqlError::internal("function dispatched above"))
-        }
+        | Builtin::Math(_) => return Err(SqlError::internal("function dispatched above")),
         Builtin::SizePretty => match a(0) {
             Datum::Numeric(_) => match crate::numeric::Num::from_datum(a(0)) {
                 Some(n) => Datum::Text(crate::catalog_sizes::size_pretty_numeric(&n)),

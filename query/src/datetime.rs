@@ -404,22 +404,24 @@ fn parse_fields(s: &str, kind: Kind) -> Result<Parsed> {
     Ok(p)
 }
 
+/// The months' English names, lower case (their first three letters are the abbreviations).
+pub(crate) const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
 /// A month's number from its English name or three-letter abbreviation.
 fn month_of(t: &str) -> Option<i64> {
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
     if t.len() < 3 {
         return None;
     }

@@ -12,20 +12,7 @@ use crate::datetime::{date2j, DATETIME_FIELD_OVERFLOW, INVALID_DATETIME_FORMAT, 
 use crate::error::{Result, SqlError};
 
 const POSTGRES_EPOCH_JDATE: i64 = 2_451_545;
-const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
+use crate::datetime::MONTHS;
 const DAYS: [&str; 7] = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -279,14 +279,7 @@ fn set_path(
             Ok(())
         }
         Value::Array(items) => {
-            let Ok(i) = step.trim().parse::<i64>() else {
-                return Err(SqlError::new(
-                    code::INVALID_TEXT_REPRESENTATION,
-                    format!("path element at position {} is not an integer: \"{step}\"", level + 1),
-                ));
-            };
-            let len = items.len() as i64;
-            let idx = if i < 0 { len + i } else { i };
+            let (idx, len) = (array_step(step, level, items.len())?, items.len() as i64);
             if rest.is_empty() {
                 match insert {
                     Some(after) => {
@@ -317,6 +310,18 @@ fn set_path(
     }
 }
 
+/// A path step into an array: its index counted from the end when negative (it may still be
+/// out of range), or PostgreSQL's 22P02 for a step that is not an integer.
+fn array_step(step: &str, level: usize, len: usize) -> Result<i64> {
+    let Ok(i) = step.trim().parse::<i64>() else {
+        return Err(SqlError::new(
+            code::INVALID_TEXT_REPRESENTATION,
+            format!("path element at position {} is not an integer: \"{step}\"", level + 1),
+        ));
+    };
+    Ok(if i < 0 { len as i64 + i } else { i })
+}
+
 fn delete_path(v: &mut Value, path: &[Option<String>], level: usize) -> Result<()> {
     let Some((first, rest)) = path.split_first() else { return Ok(()) };
     let Some(step) = first.as_deref() else { return Ok(()) };
@@ -332,14 +337,7 @@ fn delete_path(v: &mut Value, path: &[Option<String>], level: usize) -> Result<(
             Ok(())
         }
         Value::Array(items) => {
-            let Ok(i) = step.trim().parse::<i64>() else {
-                return Err(SqlError::new(
-                    code::INVALID_TEXT_REPRESENTATION,
-                    format!("path element at position {} is not an integer: \"{step}\"", level + 1),
-                ));
-            };
-            let len = items.len() as i64;
-            let idx = if i < 0 { len + i } else { i };
+            let (idx, len) = (array_step(step, level, items.len())?, items.len() as i64);
             if (0..len).contains(&idx) {
                 if rest.is_empty() {
                     items.remove(idx as usize);

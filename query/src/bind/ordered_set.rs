@@ -88,10 +88,7 @@ impl Binder<'_> {
         let x = &o.expr;
         let filter = f.filter.as_ref().map(|c| format!(" AND ({c})")).unwrap_or_default();
         let text = format!("array_agg({x} ORDER BY {o}) FILTER (WHERE ({x}) IS NOT NULL{filter})");
-        let dialect = sqlparser::dialect::PostgreSqlDialect {};
-        let call = sqlparser::parser::Parser::new(&dialect)
-            .try_with_sql(&text)
-            .and_then(|mut p| p.parse_expr())
+        let call = super::constraints::parse_stored(&text)
             .map_err(|e| SqlError::internal(format!("ordered-set aggregate rewrite: {e}")))?;
         let values = self.expr(&call, scope)?;
         let elem = values.ty().elem().unwrap_or(SqlType::Unknown);

@@ -121,11 +121,7 @@ fn output_width(q: &ast::Query) -> Option<usize> {
 }
 
 fn parse(text: &str) -> Result<E> {
-    let dialect = sqlparser::dialect::PostgreSqlDialect {};
-    sqlparser::parser::Parser::new(&dialect)
-        .try_with_sql(text)
-        .and_then(|mut p| p.parse_expr())
-        .map_err(|e| SqlError::internal(format!("row IN rewrite: {e}")))
+    super::constraints::parse_stored(text).map_err(|e| SqlError::internal(format!("row IN rewrite: {e}")))
 }
 
 /// `row [NOT] IN (SELECT c1, ..., cn ...)` (None: the left side is not a row constructor).

@@ -544,3 +544,14 @@ pub mod pgcmp {
         tokio_postgres::types::to_sql_checked!();
     }
 }
+
+/// Runs `sql` with psql (`-c`, ON_ERROR_STOP) against the server on `port`, database postgres,
+/// and fails the test if psql does: a test's setup on Orbit and on PostgreSQL alike.
+pub fn psql_script(port: u16, sql: &str) {
+    let out = std::process::Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+        .args(["-d", "postgres", "-c", sql])
+        .output()
+        .expect("run psql");
+    assert!(out.status.success(), "setup on port {port}: {}", String::from_utf8_lossy(&out.stderr));
+}

@@ -99,12 +99,7 @@ fn view_definitions_print_as_on_postgresql() {
     };
     let o = Orbit::start(&["--shards", "2"]);
     for port in [pg.port, o.pg_port] {
-        let out = Command::new("psql")
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
-            .args(["-d", "postgres", "-c", VIEW_SETUP])
-            .output()
-            .expect("run psql");
-        assert!(out.status.success(), "setup on port {port}: {}", String::from_utf8_lossy(&out.stderr));
+        orbit_tests::psql_script(port, VIEW_SETUP);
     }
     let mut differ = Vec::new();
     let mut commands: Vec<String> = (1..=17).map(|i| format!(r"\d+ v{i}")).collect();

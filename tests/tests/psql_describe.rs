@@ -77,12 +77,7 @@ fn psql(port: u16, command: &str) -> String {
 }
 
 fn setup(port: u16) {
-    let out = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
-        .args(["-d", "postgres", "-c", SETUP])
-        .output()
-        .expect("run psql");
-    assert!(out.status.success(), "setup on port {port}: {}", String::from_utf8_lossy(&out.stderr));
+    orbit_tests::psql_script(port, SETUP);
 }
 
 #[test]
@@ -193,12 +188,7 @@ fn plus_listings_print_as_on_postgresql() {
     };
     let o = Orbit::start(&["--shards", "2"]);
     for port in [pg.port, o.pg_port] {
-        let out = Command::new("psql")
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
-            .args(["-d", "postgres", "-c", PLUS_SETUP])
-            .output()
-            .expect("run psql");
-        assert!(out.status.success(), "setup on port {port}: {}", String::from_utf8_lossy(&out.stderr));
+        orbit_tests::psql_script(port, PLUS_SETUP);
     }
     let mut differ = Vec::new();
     for cmd in [

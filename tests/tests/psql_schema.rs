@@ -55,12 +55,7 @@ fn psql(port: u16, input: &str) -> String {
 }
 
 fn setup(port: u16) {
-    let out = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
-        .args(["-d", "postgres", "-c", SETUP])
-        .output()
-        .expect("run psql");
-    assert!(out.status.success(), "setup on port {port}: {}", String::from_utf8_lossy(&out.stderr));
+    orbit_tests::psql_script(port, SETUP);
 }
 
 fn differences(pg: u16, orbit: u16) -> Vec<String> {

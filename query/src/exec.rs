@@ -1213,8 +1213,13 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
     if p.grouped {
         return crate::group::select(txn, p, params, limit, offset).await;
     }
+    let mut kept = None;
     let input: Vec<Row> = match &p.table {
-        None if p.join.is_some() => joined_rows(txn, p, params).await?,
+        None if p.join.is_some() => {
+            let (rows, q) = joined_rows(txn, p, params).await?;
+            kept = q;
+            rows
+        }
         None => {
             let empty: Row = vec![];
             if matches(p.filter.as_ref(), &empty, params)? {
@@ -1228,6 +1233,7 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
         }
     };
     crate::explain::note_rows(p as *const SelectPlan as usize, input.len());
+    let p = kept.as_ref().unwrap_or(p);
     if !p.windows.is_empty() {
         let mut held = crate::memory::Held::new(txn.memory(), crate::group::output_operator(p));
         let input = input.into_iter().map(|r| (r, vec![])).collect();
@@ -1260,13 +1266,16 @@ pub(crate) async fn finish_select(
     Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })
 }
 
-/// A join's rows that pass WHERE, with the columns the rest of the SELECT reads (the others
-/// NULL: the shards do not send them).
-pub(crate) async fn joined_rows(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<Vec<Row>> {
-    let Some(j) = &p.join else { return Ok(vec![]) };
+/// A join's rows that pass WHERE, with only the columns the rest of the SELECT reads (the
+/// shards do not send the others), each table's side by side; and, when that is narrower than
+/// the combined row, the SELECT reading them there ([`crate::join::kept_columns`]), to run
+/// instead of `p` over these rows.
+pub(crate) async fn joined_rows(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<(Vec<Row>, Option<SelectPlan>)> {
+    let Some(j) = &p.join else { return Ok((vec![], None)) };
     let width = j.inputs.iter().map(|t| t.row_len()).sum();
     let needed = crate::join::columns_read(p, width);
-    crate::join::rows_where_reading(txn, j, p.filter.as_ref(), params, Some(&needed)).await
+    let (rows, map) = crate::join::rows_where_reading(txn, j, p.filter.as_ref(), params, Some(&needed)).await?;
+    Ok((rows, map.map(|m| crate::join::kept_columns(p, &m))))
 }
 
 fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> Result<Option<i64>> {

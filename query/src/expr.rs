@@ -811,6 +811,9 @@ fn case_map<I: Iterator<Item = char> + ExactSizeIterator>(s: &str, f: fn(char) -
 }
 
 pub fn like(s: &str, p: &str) -> Result<bool> {
+    if !p.contains(['_', '\\']) {
+        return Ok(like_segments(s, p));
+    }
     let s: Vec<char> = s.chars().collect();
     let mut pat = Vec::new();
     let mut it = p.chars();
@@ -836,6 +839,27 @@ pub fn like(s: &str, p: &str) -> Result<bool> {
         }
     }
     Ok(like_chars(&s, &pat))
+}
+
+/// LIKE with a pattern of literal runs between `%`s (no `_`, no escape), on bytes: the first
+/// run must start `s`, the last end it, and each one between is found leftmost after the one
+/// before (leftmost is never worse for the runs after it). UTF-8 is self-synchronizing, so a
+/// byte match of a literal run is a match by characters.
+fn like_segments(s: &str, p: &str) -> bool {
+    let mut runs = p.split('%');
+    let first = runs.next().unwrap_or("");
+    let Some(last) = runs.next_back() else { return s == first };
+    if s.len() < first.len() + last.len() || !s.starts_with(first) || !s.ends_with(last) {
+        return false;
+    }
+    let (mut at, end) = (first.len(), s.len() - last.len());
+    for run in runs.filter(|r| !r.is_empty()) {
+        match memchr::memmem::find(&s.as_bytes()[at..end], run.as_bytes()) {
+            Some(i) => at += i + run.len(),
+            None => return false,
+        }
+    }
+    true
 }
 
 /// Matches `s` against a parsed pattern: (char, true) is a wildcard `%` or `_`.
@@ -1333,6 +1357,24 @@ mod tests {
         assert!(!like("axb", "a\\%b").unwrap());
         assert!(like("", "%").unwrap());
         assert!(like("abcabc", "%abc").unwrap());
+        for (s, p, m) in [
+            ("special requests", "%special%requests%", true),
+            ("requests special", "%special%requests%", false),
+            ("abc", "a%c", true),
+            ("ac", "a%c", true),
+            ("a", "a%a", false),
+            ("aa", "a%a", true),
+            ("aba", "a%b%a", true),
+            ("ab", "a%b%a", false),
+            ("héllo wörld", "h%ö%d", true),
+            ("xyz", "x%%z", true),
+            ("", "", true),
+            ("a", "", false),
+        ] {
+            assert_eq!(like(s, p).unwrap(), m, "{s} LIKE {p}");
+            let pat: Vec<(char, bool)> = p.chars().map(|c| (c, c == '%')).collect();
+            assert_eq!(like_chars(&s.chars().collect::<Vec<_>>(), &pat), m, "{s} LIKE {p} by characters");
+        }
         // As in PostgreSQL 15: the trailing escape is an error only when matching reaches it
         // with text left ('x' LIKE 'x\' is false, 'xy' LIKE 'x\' and 'a' LIKE '%\' fail).
         assert!(!like("x", "x\\").unwrap());

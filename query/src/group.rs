@@ -381,7 +381,8 @@ pub async fn select(
     let mut ticker = Ticker::new(txn);
     match &p.table {
         None if p.join.is_some() => {
-            let rows = crate::exec::joined_rows(txn, p, params).await?;
+            let (rows, kept) = crate::exec::joined_rows(txn, p, params).await?;
+            let p = kept.as_ref().unwrap_or(p);
             for batch in rows.chunks(BATCH) {
                 ticker.tick(batch.len()).await?;
                 let refs: Vec<&[Datum]> = batch.iter().map(|r| r.as_slice()).collect();

@@ -116,6 +116,26 @@ impl Layout {
         l
     }
 
+    /// Where each column of the combined row (FROM order, `offsets`) is in a row of kept
+    /// columns laid side by side in FROM order (`usize::MAX`: not kept), or None when nothing is
+    /// narrowed (the rows are the combined row).
+    fn kept_map(&self, offsets: &[usize], width: usize) -> Option<Vec<usize>> {
+        if !self.narrow.iter().any(|&x| x) {
+            return None;
+        }
+        let mut map = vec![usize::MAX; width];
+        let mut at = 0;
+        for (t, &o) in offsets.iter().enumerate() {
+            for (c, &p) in self.pos[t].iter().enumerate() {
+                if p != usize::MAX {
+                    map[o + c] = at + p;
+                }
+            }
+            at += self.width(t);
+        }
+        Some(map)
+    }
+
     /// The columns to ask table `t`'s scan for (None: its whole rows).
     fn cols(&self, t: usize) -> Option<Arc<[usize]>> {
         self.narrow[t].then(|| self.keep[t].clone())
@@ -132,24 +152,6 @@ impl Layout {
             // Not kept (never read): past the row, so it reads as NULL.
             _ => usize::MAX,
         }
-    }
-
-    /// Rows of kept columns, table `t`'s starting at `at[t]`, laid out as the combined row in
-    /// FROM order (`offsets`, `width`), the columns not kept NULL.
-    fn widen(&self, rows: Vec<Row>, at: &[usize], offsets: &[usize], width: usize) -> Vec<Row> {
-        rows.into_iter()
-            .map(|mut row| {
-                let mut r = vec![Datum::Null; width];
-                for (t, keep) in self.keep.iter().enumerate() {
-                    for (j, &c) in keep.iter().enumerate() {
-                        if let Some(v) = row.get_mut(at[t] + j) {
-                            r[offsets[t] + c] = std::mem::replace(v, Datum::Null);
-                        }
-                    }
-                }
-                r
-            })
-            .collect()
     }
 }
 
@@ -189,26 +191,22 @@ pub(crate) fn columns_read(p: &crate::bind::SelectPlan, width: usize) -> Vec<boo
 /// (inner or left) whose table a key or index serves and whose rows so far are few next to it
 /// looks its rows up by key ([`crate::index_join`]) instead of reading it whole.
 pub async fn rows(txn: &Txn, plan: &JoinPlan, params: &[Datum]) -> Result<Vec<Row>> {
-    rows_reading(txn, plan, params, None).await
+    Ok(rows_reading_first(txn, plan, params, None, None).await?.0)
 }
 
 /// [`rows`], reading only the columns `needed` marks (over the combined row; the ON conditions'
-/// are added) of each table: the others are NULL in the rows returned. The parts of an inner or
-/// left join's ON that read only its new table filter that table's scan (a row failing them
-/// matches nothing).
-async fn rows_reading(txn: &Txn, plan: &JoinPlan, params: &[Datum], needed: Option<&[bool]>) -> Result<Vec<Row>> {
-    rows_reading_first(txn, plan, params, needed, None).await
-}
-
-/// [`rows_reading`], the first table read with `first` (WHERE's part over it alone: see
-/// [`first_table_filter`]).
+/// are added) of each table, and the first table read with `first` (WHERE's part over it alone:
+/// see [`first_table_filter`]). The parts of an inner or left join's ON that read only its new
+/// table filter that table's scan (a row failing them matches nothing). The rows hold each
+/// table's kept columns side by side, placed in the combined row as the map returned says (None:
+/// they are the combined row).
 async fn rows_reading_first(
     txn: &Txn,
     plan: &JoinPlan,
     params: &[Datum],
     needed: Option<&[bool]>,
     first: Option<Expr>,
-) -> Result<Vec<Row>> {
+) -> Result<(Vec<Row>, Option<Vec<usize>>)> {
     let n = plan.inputs.len();
     let mut offsets = Vec::with_capacity(n);
     let mut width = 0;
@@ -346,10 +344,7 @@ async fn rows_reading_first(
         crate::explain::note_lookups(plan as *const JoinPlan as usize, looked_up);
         crate::explain::note_merges(plan as *const JoinPlan as usize, merged);
     }
-    if lay.narrow.iter().any(|&x| x) {
-        return Ok(lay.widen(acc, &at, &offsets, width));
-    }
-    Ok(acc)
+    Ok((acc, lay.kept_map(&offsets, width)))
 }
 
 /// Step `k` of a join in written order split into the parts of its ON that read only its new
@@ -1078,7 +1073,7 @@ async fn read_whole(
 /// come out laid out in FROM order, as the binder sees them. Joins with an outer join keep their
 /// written order (the conditions of an outer join cannot move across it).
 pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, params: &[Datum]) -> Result<Vec<Row>> {
-    rows_where_reading(txn, plan, filter, params, None).await
+    Ok(rows_where_reading(txn, plan, filter, params, None).await?.0)
 }
 
 /// WHERE of a join kept in its written order, split into the part over the first table alone,
@@ -1112,15 +1107,18 @@ pub(crate) fn first_table_filter(plan: &JoinPlan, filter: Option<&Expr>) -> (Opt
 }
 
 /// [`rows_where`], reading only the columns `needed` marks (over the combined row in FROM
-/// order; None: all) besides those the join's own conditions read: the others are NULL in the
-/// rows returned, and the shards do not send them ([`columns_read`] gives a SELECT's).
+/// order; None: all) besides those the join's own conditions read: the shards do not send the
+/// others, and the rows returned hold each table's kept columns side by side, column `i` of the
+/// combined row at `map[i]` of the map returned (`usize::MAX`: not kept); None: the rows are the
+/// combined row. [`columns_read`] gives a SELECT's columns, [`kept_columns`] moves its
+/// expressions onto the rows.
 pub(crate) async fn rows_where_reading(
     txn: &Txn,
     plan: &JoinPlan,
     filter: Option<&Expr>,
     params: &[Datum],
     needed: Option<&[bool]>,
-) -> Result<Vec<Row>> {
+) -> Result<(Vec<Row>, Option<Vec<usize>>)> {
     let inner_only = reorderable(plan);
     let passes = |f: Option<&Expr>, row: &[Datum]| -> Result<bool> {
         match f {
@@ -1137,13 +1135,25 @@ pub(crate) async fn rows_where_reading(
             }
             nd
         });
-        let mut out = Vec::new();
-        for row in rows_reading_first(txn, plan, params, needed.as_deref(), first).await? {
-            if passes(rest.as_ref(), &row)? {
-                out.push(row);
+        let (mut rows, map) = rows_reading_first(txn, plan, params, needed.as_deref(), first).await?;
+        if let Some(rest) = &rest {
+            let rest = match &map {
+                Some(m) => remap(rest, &|i| m.get(i).copied().unwrap_or(i)),
+                None => rest.clone(),
+            };
+            let mut err = None;
+            rows.retain(|row| match passes(Some(&rest), row) {
+                Ok(keep) => keep,
+                Err(e) => {
+                    err.get_or_insert(e);
+                    false
+                }
+            });
+            if let Some(e) = err {
+                return Err(e);
             }
         }
-        return Ok(out);
+        return Ok((rows, map));
     }
     let n = plan.inputs.len();
     let sp = split(plan, filter);
@@ -1234,7 +1244,7 @@ pub(crate) async fn rows_where_reading(
     for t in reading {
         let rows = read_whole(txn, &plan.inputs[t], filters[t].take(), params, lay.cols(t), None).await?;
         if rows.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         inputs[t] = rows;
         scanned |= 1 << t;
@@ -1263,7 +1273,7 @@ pub(crate) async fn rows_where_reading(
         inputs[first] =
             read_whole(txn, &plan.inputs[first], filters[first].take(), params, lay.cols(first), None).await?;
         if inputs[first].is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         sizes[first] = inputs[first].len() as f64;
         scanned |= 1 << first;
@@ -1349,7 +1359,7 @@ pub(crate) async fn rows_where_reading(
             let (pairs, checked) =
                 crate::exec::colocated_scan(txn, &plan.inputs[a], &plan.inputs[b], Arc::new(co_join)).await?;
             if pairs.is_empty() {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), None));
             }
             let (l, r): (Vec<Row>, Vec<Row>) = pairs.into_iter().unzip();
             (inputs[a], inputs[b]) = (l, r);
@@ -1593,20 +1603,42 @@ pub(crate) async fn rows_where_reading(
         crate::explain::note_distribution(plan as *const JoinPlan as usize, dists);
         crate::explain::note_merges(plan as *const JoinPlan as usize, merges);
     }
-    // The joined rows, built once in FROM order; then the conditions left for them.
-    let last = and_all(sp.last);
+    // The joined rows, built once in FROM order (each table's kept columns, or the combined
+    // row); then the conditions left for them.
+    let map = lay.kept_map(&offsets, width);
+    let last = and_all(sp.last).map(|e| match &map {
+        Some(m) => remap(&e, &|i| m.get(i).copied().unwrap_or(i)),
+        None => e,
+    });
+    // Where each table's kept row starts in a joined row, in FROM order.
+    let mut starts = vec![0; n];
+    let mut row_width = 0;
+    for (t, start) in starts.iter_mut().enumerate() {
+        *start = if map.is_some() { row_width } else { offsets[t] };
+        row_width += lay.width(t);
+    }
+    let row_width = if map.is_some() { row_width } else { width };
     let mut rows = crate::memory::Held::new(txn.memory(), "join");
     let mut out = Vec::with_capacity(joined);
+    let mut by_table = vec![0; n];
     for tu in tuples.chunks(n) {
-        let mut r = vec![Datum::Null; width];
         for (kk, &t) in order.iter().enumerate() {
-            let row = &inputs[t][tu[kk]];
-            for (j, &c) in lay.keep[t].iter().enumerate() {
-                if let Some(v) = row.get(j) {
-                    r[offsets[t] + c] = v.clone();
+            by_table[t] = tu[kk];
+        }
+        let mut r = Vec::with_capacity(row_width);
+        for (t, &i) in by_table.iter().enumerate() {
+            let row = &inputs[t][i];
+            if map.is_some() {
+                r.extend((0..lay.width(t)).map(|j| row.get(j).cloned().unwrap_or(Datum::Null)));
+            } else {
+                r.resize(starts[t], Datum::Null);
+                for (j, &c) in lay.keep[t].iter().enumerate() {
+                    r.resize(starts[t] + c, Datum::Null);
+                    r.push(row.get(j).cloned().unwrap_or(Datum::Null));
                 }
             }
         }
+        r.resize(row_width, Datum::Null);
         if passes(last.as_ref(), &r)? {
             rows.row(&r)?;
             out.push(r);
@@ -1614,5 +1646,41 @@ pub(crate) async fn rows_where_reading(
     }
     rows.keep();
     drop(held);
-    Ok(out)
+    Ok((out, map))
+}
+
+/// `p`, a SELECT over a join, with the expressions that read its input rows reading them laid
+/// out as `map` places the combined row's columns ([`rows_where_reading`]): all of them for a
+/// plain SELECT; WHERE, GROUP BY and the aggregates' inputs for a grouped one (its HAVING, select
+/// list and ORDER BY read the groups).
+pub(crate) fn kept_columns(p: &crate::bind::SelectPlan, map: &[usize]) -> crate::bind::SelectPlan {
+    let mut q = p.clone();
+    let join = q.join.take();
+    let mut to_kept = |e: &mut Expr| -> Result<bool> {
+        if let Expr::Column(i, _) = e {
+            if let Some(&k) = map.get(*i) {
+                *i = k;
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    };
+    if q.grouped {
+        use crate::relation::walk;
+        for e in q.filter.iter_mut().chain(q.group_by.iter_mut()) {
+            let _ = walk(e, &mut to_kept);
+        }
+        for a in &mut q.aggs {
+            for e in [&mut a.arg, &mut a.delim, &mut a.filter].into_iter().flatten() {
+                let _ = walk(e, &mut to_kept);
+            }
+            for o in &mut a.order_by {
+                let _ = walk(&mut o.expr, &mut to_kept);
+            }
+        }
+    } else {
+        let _ = crate::relation::map_select(&mut q, &mut to_kept);
+    }
+    q.join = join;
+    q
 }

@@ -1216,8 +1216,11 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
     let mut kept = None;
     let input: Vec<Row> = match &p.table {
         None if p.join.is_some() => {
-            let (rows, q) = joined_rows(txn, p, params).await?;
+            let (joined, q) = joined_rows(txn, p, params).await?;
             kept = q;
+            let mut held = crate::memory::Held::new(txn.memory(), "join");
+            let rows = joined.rows(&mut held)?;
+            held.keep();
             rows
         }
         None => {
@@ -1270,9 +1273,13 @@ pub(crate) async fn finish_select(
 /// shards do not send the others), each table's side by side; and, when that is narrower than
 /// the combined row, the SELECT reading them there ([`crate::join::kept_columns`]), to run
 /// instead of `p` over these rows.
-pub(crate) async fn joined_rows(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<(Vec<Row>, Option<SelectPlan>)> {
-    let Some(j) = &p.join else { return Ok((vec![], None)) };
-    let width = j.inputs.iter().map(|t| t.row_len()).sum();
+pub(crate) async fn joined_rows(
+    txn: &Txn,
+    p: &SelectPlan,
+    params: &[Datum],
+) -> Result<(crate::joined::Joined, Option<SelectPlan>)> {
+    let width = p.join.as_ref().map_or(0, |j| j.inputs.iter().map(|t| t.row_len()).sum());
+    let Some(j) = &p.join else { return Ok((crate::joined::Joined::built(vec![], width), None)) };
     let needed = crate::join::columns_read(p, width);
     let (rows, map) = crate::join::rows_where_reading(txn, j, p.filter.as_ref(), params, Some(&needed)).await?;
     Ok((rows, map.map(|m| crate::join::kept_columns(p, &m))))

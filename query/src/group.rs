@@ -381,11 +381,18 @@ pub async fn select(
     let mut ticker = Ticker::new(txn);
     match &p.table {
         None if p.join.is_some() => {
-            let (rows, kept) = crate::exec::joined_rows(txn, p, params).await?;
+            // A batch of joined rows at a time, built into one buffer.
+            let (mut joined, kept) = crate::exec::joined_rows(txn, p, params).await?;
             let p = kept.as_ref().unwrap_or(p);
-            for batch in rows.chunks(BATCH) {
-                ticker.tick(batch.len()).await?;
-                let refs: Vec<&[Datum]> = batch.iter().map(|r| r.as_slice()).collect();
+            let width = joined.width();
+            let mut buf = Vec::new();
+            loop {
+                let n = joined.next_batch(&mut buf, BATCH)?;
+                if n == 0 {
+                    break;
+                }
+                ticker.tick(n).await?;
+                let refs: Vec<&[Datum]> = if width == 0 { vec![&[]; n] } else { buf.chunks(width).collect() };
                 groups.add_batch(p, &refs, params)?;
             }
         }

@@ -21,6 +21,7 @@
 use crate::dist_join::Distribution;
 use crate::error::Result;
 use crate::expr::{self, Ctx, Expr};
+use crate::joined::NULLS;
 use crate::txn::Txn;
 use orbit_engine::table::{Datum, Row, TableDef};
 use std::sync::Arc;
@@ -191,7 +192,10 @@ pub(crate) fn columns_read(p: &crate::bind::SelectPlan, width: usize) -> Vec<boo
 /// (inner or left) whose table a key or index serves and whose rows so far are few next to it
 /// looks its rows up by key ([`crate::index_join`]) instead of reading it whole.
 pub async fn rows(txn: &Txn, plan: &JoinPlan, params: &[Datum]) -> Result<Vec<Row>> {
-    Ok(rows_reading_first(txn, plan, params, None, None).await?.0)
+    let mut held = crate::memory::Held::new(txn.memory(), "join");
+    let rows = rows_reading_first(txn, plan, params, None, None).await?.0.rows(&mut held)?;
+    held.keep();
+    Ok(rows)
 }
 
 /// [`rows`], reading only the columns `needed` marks (over the combined row; the ON conditions'
@@ -206,7 +210,7 @@ async fn rows_reading_first(
     params: &[Datum],
     needed: Option<&[bool]>,
     first: Option<Expr>,
-) -> Result<(Vec<Row>, Option<Vec<usize>>)> {
+) -> Result<(crate::joined::Joined, Option<Vec<usize>>)> {
     let n = plan.inputs.len();
     let mut offsets = Vec::with_capacity(n);
     let mut width = 0;
@@ -278,73 +282,192 @@ async fn rows_reading_first(
     let first_merge = crate::merge_join::written_first_step(plan, shards)
         .filter(|_| first.is_none() && !removed.first().copied().unwrap_or(false))
         .filter(|_| plan.inputs.iter().take(2).all(|d| txn.overlay(d).is_none()));
-    let mut acc = match plan.inputs.first() {
-        Some(_) if first_merge == Some(crate::merge_join::Place::OnShards) => Vec::new(),
-        Some(_) => whole(0, first).await?,
-        None => Vec::new(),
-    };
-    let mut sizes = vec![acc.len() as u64];
+    // The rows of each table read so far, and per joined row so far the index of its row in
+    // each of them (FROM order; [`NULLS`]: padded): the steps move indexes, the rows are built
+    // once by their reader ([`crate::joined::Joined`]).
+    let mut inputs: Vec<Vec<Row>> = vec![Vec::new(); n];
+    if n > 0 && first_merge != Some(crate::merge_join::Place::OnShards) {
+        inputs[0] = whole(0, first).await?;
+    }
+    let mut tuples: Vec<usize> = (0..inputs.first().map_or(0, |r| r.len())).collect();
+    let mut stride = 1;
+    let mut held = crate::memory::Held::new(txn.memory(), "join");
+    held.add(tuples.len() * std::mem::size_of::<usize>())?;
+    let widths: Vec<usize> = (0..n).map(|t| lay.width(t)).collect();
+    let mut sizes = vec![tuples.len() as u64];
     let mut steps = Vec::new();
     let mut looked_up = Vec::new();
     let mut merged = Vec::new();
-    let mut left_width = if n > 0 { lay.width(0) } else { 0 };
     for (k, (step, def)) in plan.steps.iter().zip(plan.inputs.iter().skip(1)).enumerate() {
         let t = k + 1;
         if removed[k] {
             // Each row so far comes out once, its match (never read) or its NULLs alike.
-            let w = left_width + lay.width(t);
-            for r in &mut acc {
-                r.resize(w, Datum::Null);
-            }
-            left_width = w;
+            held.add(tuples.len() / stride * std::mem::size_of::<usize>())?;
+            tuples = tuples.chunks(stride).flat_map(|tu| tu.iter().copied().chain([NULLS])).collect();
+            stride += 1;
             sizes.push(0);
             looked_up.push(false);
             merged.push(None);
-            steps.push(acc.len() as u64);
+            steps.push((tuples.len() / stride) as u64);
             continue;
         }
         if let Some(place) = first_merge.filter(|_| k == 0) {
             let on = ons[k].as_ref().map(|e| remap(e, &to_kept));
-            let (rows, read) = merge_first(txn, plan, place, acc, &lay, pushed[t].take(), on, params).await?;
-            acc = rows;
+            let left = std::mem::take(&mut inputs[0]);
+            let (l, r, pairs, read) = merge_first(txn, plan, place, left, &lay, pushed[t].take(), on, params).await?;
+            held.add(pairs.len() * std::mem::size_of::<usize>())?;
+            (inputs[0], inputs[1], tuples, stride) = (l, r, pairs, 2);
             sizes = read.to_vec();
             looked_up.push(false);
             merged.push(Some(place));
-            left_width += lay.width(t);
-            steps.push(acc.len() as u64);
+            steps.push((tuples.len() / stride) as u64);
             continue;
         }
         merged.push(None);
         // The key columns of the rows so far as kept, and of the table as stored (for its key
         // or index).
         let eq: Vec<(usize, usize)> = step.eq.iter().map(|&(l, r)| (to_kept(l), r)).collect();
+        // A column of the rows so far as kept: its table and its place in that table's row.
+        let src = |kc: usize| {
+            let tt = (0..t).rev().find(|&tt| at[tt] <= kc && kc < at[tt] + widths[tt]).unwrap_or(NULLS);
+            (tt, kc.wrapping_sub(at.get(tt).copied().unwrap_or(0)))
+        };
+        let count = tuples.len() / stride;
         let lookup = if matches!(step.kind, JoinKind::Inner | JoinKind::Left) {
             crate::index_join::path(def, &eq)
-                .filter(|l| crate::index_join::cheaper(l, acc.len() as f64, crate::stats::TableColumns::new(def).rows))
+                .filter(|l| crate::index_join::cheaper(l, count as f64, crate::stats::TableColumns::new(def).rows))
         } else {
             None
         };
         let right = match &lookup {
-            Some(l) => crate::index_join::rows(txn, def, l, &acc, pushed[t].as_ref(), params, lay.cols(t)).await?,
+            Some(l) => {
+                // The rows so far as their lookup key values.
+                let from: Vec<(usize, usize)> = l.left.iter().map(|&kc| src(kc)).collect();
+                let keys: Vec<Row> = tuples
+                    .chunks(stride)
+                    .map(|tu| from.iter().map(|&(tt, c)| value(&inputs, tu, tt, c).clone()).collect())
+                    .collect();
+                let by =
+                    crate::index_join::Lookup { via: l.via, left: (0..l.left.len()).collect(), right: l.right.clone() };
+                crate::index_join::rows(txn, def, &by, &keys, pushed[t].as_ref(), params, lay.cols(t)).await?
+            }
             None => whole(t, pushed[t].take()).await?,
         };
         sizes.push(right.len() as u64);
         looked_up.push(lookup.is_some());
-        let kept = JoinStep {
+        let kept = TupleStep {
             kind: step.kind,
             on: ons[k].as_ref().map(|e| remap(e, &to_kept)),
-            eq: eq.iter().map(|&(l, r)| (l, lay.at(t, 0, r))).collect(),
+            left_key: eq.iter().map(|&(l, _)| src(l)).collect(),
+            right_key: eq.iter().map(|&(_, r)| lay.at(t, 0, r)).collect(),
         };
-        acc = join_step(txn, &kept, acc, &right, (left_width, lay.width(t)), params)?;
-        left_width += lay.width(t);
-        steps.push(acc.len() as u64);
+        tuples = join_tuples(txn, &kept, &inputs[..t], &widths, &tuples, &right, params, &mut held)?;
+        inputs[t] = right;
+        stride += 1;
+        steps.push((tuples.len() / stride) as u64);
     }
     if watched {
         crate::explain::note_join(plan as *const JoinPlan as usize, sizes, (0..plan.inputs.len()).collect(), steps);
         crate::explain::note_lookups(plan as *const JoinPlan as usize, looked_up);
         crate::explain::note_merges(plan as *const JoinPlan as usize, merged);
     }
-    Ok((acc, lay.kept_map(&offsets, width)))
+    let joined = crate::joined::Joined::new(inputs, widths, tuples, (0..n).collect()).holding(held);
+    Ok((joined, lay.kept_map(&offsets, width)))
+}
+
+/// Column `c` of table `tt`'s row in the joined row `tu` (NULL where the row is padded).
+fn value<'r>(inputs: &'r [Vec<Row>], tu: &[usize], tt: usize, c: usize) -> &'r Datum {
+    const NULL: &Datum = &Datum::Null;
+    inputs.get(tt).and_then(|rows| rows.get(tu[tt])).and_then(|r| r.get(c)).unwrap_or(NULL)
+}
+
+/// A join step in written order over joined rows held as indexes ([`join_tuples`]).
+struct TupleStep {
+    kind: JoinKind,
+    /// Over the joined row so far and the new table's row side by side (their kept columns).
+    on: Option<Expr>,
+    /// The equality columns: of the rows so far (table, column), and of the new table's rows.
+    left_key: Vec<(usize, usize)>,
+    right_key: Vec<usize>,
+}
+
+/// One join step: the joined rows so far (`tuples`, an index into each of `inputs` per row,
+/// tables in FROM order; `widths` their kept columns) joined with `right`, the new table's
+/// rows. The new joined rows, each with the index of its `right` row appended. The indexes are
+/// charged to `held`, the hash table to the statement's memory (53200 past the limit); a cancel
+/// request or `statement_timeout` stops it.
+#[allow(clippy::too_many_arguments)]
+fn join_tuples(
+    txn: &Txn,
+    step: &TupleStep,
+    inputs: &[Vec<Row>],
+    widths: &[usize],
+    tuples: &[usize],
+    right: &[Row],
+    params: &[Datum],
+    held: &mut crate::memory::Held,
+) -> Result<Vec<usize>> {
+    let stride = inputs.len();
+    let mut built = Built::new(txn);
+    let mut out: Vec<usize> = Vec::new();
+    let mut right_matched = vec![false; right.len()];
+    let index = (!step.right_key.is_empty()).then(|| crate::join_key::Buckets::build(right, &step.right_key));
+    let mut table = crate::memory::Held::new(txn.memory(), "hash join build table");
+    if let Some(b) = &index {
+        table.add(b.bytes())?;
+    }
+    let one = (stride + 1) * std::mem::size_of::<usize>();
+    let mut vals: Vec<&Datum> = Vec::with_capacity(step.left_key.len());
+    let mut combined: Row = Vec::new();
+    for tu in tuples.chunks(stride.max(1)) {
+        let candidates = match &index {
+            Some(b) => {
+                vals.clear();
+                vals.extend(step.left_key.iter().map(|&(tt, c)| value(inputs, tu, tt, c)));
+                match crate::join_key::of_values(&vals) {
+                    Some(key) => Candidates::Key(b.get(&key)),
+                    None => Candidates::Key(b.none()),
+                }
+            }
+            None => Candidates::All(0..right.len()),
+        };
+        let mut matched = false;
+        for j in candidates {
+            built.pair(txn)?;
+            if let Some(on) = &step.on {
+                combined.clear();
+                for (tt, &w) in widths.iter().enumerate().take(stride) {
+                    let start = combined.len();
+                    if let Some(r) = inputs[tt].get(tu[tt]) {
+                        combined.extend(r.iter().take(w).cloned());
+                    }
+                    combined.resize(start + w, Datum::Null);
+                }
+                combined.extend_from_slice(&right[j]);
+                if expr::truth(expr::eval(on, &Ctx { row: &combined, params, aggs: &[] })?) != Some(true) {
+                    continue;
+                }
+            }
+            matched = true;
+            right_matched[j] = true;
+            held.add(one)?;
+            out.extend_from_slice(tu);
+            out.push(j);
+        }
+        if !matched && matches!(step.kind, JoinKind::Left | JoinKind::Full) {
+            held.add(one)?;
+            out.extend_from_slice(tu);
+            out.push(NULLS);
+        }
+    }
+    if matches!(step.kind, JoinKind::Right | JoinKind::Full) {
+        for (j, _) in right_matched.iter().enumerate().filter(|(_, m)| !**m) {
+            held.add(one)?;
+            out.extend(std::iter::repeat_n(NULLS, stride));
+            out.push(j);
+        }
+    }
+    Ok(out)
 }
 
 /// Step `k` of a join in written order split into the parts of its ON that read only its new
@@ -377,7 +500,8 @@ pub(crate) fn pushed_down(plan: &JoinPlan, k: usize) -> (Option<Expr>, Option<Ex
 /// The first step of a join in written order merged in key order ([`crate::merge_join`]):
 /// `left` (the first table's rows as kept, in key order; read here when on the shards) with
 /// the second table's rows that pass `pushed`, on the step's ON (`on`, over the rows as kept).
-/// The joined rows as kept, and the rows each table had.
+/// The two tables' rows, the joined rows as a pair of indexes into them each ([`NULLS`]:
+/// padded), and the rows each table had.
 #[allow(clippy::too_many_arguments)]
 async fn merge_first(
     txn: &Txn,
@@ -388,7 +512,7 @@ async fn merge_first(
     pushed: Option<Expr>,
     on: Option<Expr>,
     params: &[Datum],
-) -> Result<(Vec<Row>, [u64; 2])> {
+) -> Result<(Vec<Row>, Vec<Row>, Vec<usize>, [u64; 2])> {
     let (step, a, b) = (&plan.steps[0], &plan.inputs[0], &plan.inputs[1]);
     let key = crate::merge_join::key(a, b, &step.eq).ok_or_else(|| crate::error::SqlError::internal("no merge key"))?;
     let (lw, rw) = (lay.width(0), lay.width(1));
@@ -405,15 +529,10 @@ async fn merge_first(
                 widths: [lw, rw],
             };
             let (pairs, read) = crate::exec::colocated_scan(txn, a, b, Arc::new(co)).await?;
-            let rows = pairs
-                .into_iter()
-                .map(|(mut l, r)| {
-                    l.resize(lw, Datum::Null);
-                    l.extend(r);
-                    l
-                })
-                .collect();
-            Ok((rows, [read[0] as u64, read[1] as u64]))
+            // A padded side comes as an empty row: it builds as NULLs.
+            let tuples = (0..pairs.len()).flat_map(|i| [i, i]).collect();
+            let (ls, rs) = pairs.into_iter().unzip();
+            Ok((ls, rs, tuples, [read[0] as u64, read[1] as u64]))
         }
         crate::merge_join::Place::Coordinator => {
             let right: Vec<Row> = crate::exec::scan_columns(txn, b, pushed.as_ref(), None, params, lay.cols(1))
@@ -423,32 +542,19 @@ async fn merge_first(
                 .collect();
             let kept: Vec<(usize, usize)> = key.iter().map(|&(l, r)| (lay.at(0, 0, l), lay.at(1, 0, r))).collect();
             let mut held = crate::memory::Held::new(txn.memory(), "join");
-            let mut out = Vec::new();
-            let pad = |row: &[Datum], width: usize| {
-                let mut r = row.to_vec();
-                r.resize(width, Datum::Null);
-                r
-            };
+            let mut tuples = Vec::new();
             crate::merge_join::coordinator(txn, &left, &right, &kept, &[], on.as_ref(), step.kind, lw, params, |o| {
-                let row = match o {
-                    crate::merge_join::Out::Pair(i, j) => {
-                        let mut r = pad(&left[i], lw);
-                        r.extend_from_slice(&right[j]);
-                        r
-                    }
-                    crate::merge_join::Out::Left(i) => pad(&left[i], lw + rw),
-                    crate::merge_join::Out::Right(j) => {
-                        let mut r = vec![Datum::Null; lw];
-                        r.extend_from_slice(&right[j]);
-                        r
-                    }
+                let pair = match o {
+                    crate::merge_join::Out::Pair(i, j) => [i, j],
+                    crate::merge_join::Out::Left(i) => [i, NULLS],
+                    crate::merge_join::Out::Right(j) => [NULLS, j],
                 };
-                held.row(&row)?;
-                out.push(row);
+                held.add(2 * std::mem::size_of::<usize>())?;
+                tuples.extend(pair);
                 Ok(())
             })?;
-            held.keep();
-            Ok((out, [left.len() as u64, right.len() as u64]))
+            let read = [left.len() as u64, right.len() as u64];
+            Ok((left, right, tuples, read))
         }
     }
 }
@@ -468,77 +574,6 @@ impl Iterator for Candidates<'_> {
             Candidates::All(r) => r.next(),
         }
     }
-}
-
-/// One join step: `left` (rows so far, `widths.0` wide) joined with `right` (`widths.1`).
-/// Bounded by the statement's memory (53200); a cancel request or `statement_timeout` stops it.
-fn join_step(
-    txn: &Txn,
-    step: &JoinStep,
-    left: Vec<Row>,
-    right: &[Row],
-    widths: (usize, usize),
-    params: &[Datum],
-) -> Result<Vec<Row>> {
-    let (left_width, right_width) = widths;
-    let mut built = Built::new(txn);
-    let passes = |combined: &[Datum]| -> Result<bool> {
-        match &step.on {
-            None => Ok(true),
-            Some(on) => Ok(expr::truth(expr::eval(on, &Ctx { row: combined, params, aggs: &[] })?) == Some(true)),
-        }
-    };
-    let mut out: Vec<Row> = Vec::new();
-    let mut right_matched = vec![false; right.len()];
-    // Candidate right rows per left row: by the key of the equality columns, or all of them.
-    let (left_cols, right_cols): (Vec<usize>, Vec<usize>) = step.eq.iter().copied().unzip();
-    let index = (!step.eq.is_empty()).then(|| crate::join_key::Buckets::build(right, &right_cols));
-    let mut table = crate::memory::Held::new(txn.memory(), "hash join build table");
-    if let Some(b) = &index {
-        table.add(b.bytes())?;
-    }
-    let mut combined: Row = Vec::with_capacity(left_width + right_width);
-    for l in left {
-        let candidates = match &index {
-            Some(b) => match crate::join_key::of(&l, &left_cols) {
-                Some(k) => Candidates::Key(b.get(&k)),
-                None => Candidates::Key(b.none()),
-            },
-            None => Candidates::All(0..right.len()),
-        };
-        let mut matched = false;
-        for j in candidates {
-            built.pair(txn)?;
-            combined.clear();
-            combined.extend_from_slice(&l);
-            combined.resize(left_width, Datum::Null);
-            combined.extend_from_slice(&right[j]);
-            if passes(&combined)? {
-                matched = true;
-                right_matched[j] = true;
-                built.row(&combined)?;
-                out.push(combined.clone());
-            }
-        }
-        if !matched && matches!(step.kind, JoinKind::Left | JoinKind::Full) {
-            let mut padded = l;
-            padded.resize(left_width + right_width, Datum::Null);
-            built.row(&padded)?;
-            out.push(padded);
-        }
-    }
-    if matches!(step.kind, JoinKind::Right | JoinKind::Full) {
-        for (j, r) in right.iter().enumerate() {
-            if !right_matched[j] {
-                let mut padded = vec![Datum::Null; left_width];
-                padded.extend_from_slice(r);
-                built.row(&padded)?;
-                out.push(padded);
-            }
-        }
-    }
-    built.rows.keep();
-    Ok(out)
 }
 
 /// Splits a condition into its AND-ed parts. An OR whose every branch has a part in common
@@ -1073,7 +1108,10 @@ async fn read_whole(
 /// come out laid out in FROM order, as the binder sees them. Joins with an outer join keep their
 /// written order (the conditions of an outer join cannot move across it).
 pub async fn rows_where(txn: &Txn, plan: &JoinPlan, filter: Option<&Expr>, params: &[Datum]) -> Result<Vec<Row>> {
-    Ok(rows_where_reading(txn, plan, filter, params, None).await?.0)
+    let mut held = crate::memory::Held::new(txn.memory(), "join");
+    let rows = rows_where_reading(txn, plan, filter, params, None).await?.0.rows(&mut held)?;
+    held.keep();
+    Ok(rows)
 }
 
 /// WHERE of a join kept in its written order, split into the part over the first table alone,
@@ -1118,14 +1156,8 @@ pub(crate) async fn rows_where_reading(
     filter: Option<&Expr>,
     params: &[Datum],
     needed: Option<&[bool]>,
-) -> Result<(Vec<Row>, Option<Vec<usize>>)> {
+) -> Result<(crate::joined::Joined, Option<Vec<usize>>)> {
     let inner_only = reorderable(plan);
-    let passes = |f: Option<&Expr>, row: &[Datum]| -> Result<bool> {
-        match f {
-            None => Ok(true),
-            Some(f) => Ok(expr::truth(expr::eval(f, &Ctx { row, params, aggs: &[] })?) == Some(true)),
-        }
-    };
     if !inner_only || plan.inputs.len() < 2 {
         let (first, rest) = first_table_filter(plan, filter);
         let needed = needed.map(|nd| {
@@ -1135,25 +1167,12 @@ pub(crate) async fn rows_where_reading(
             }
             nd
         });
-        let (mut rows, map) = rows_reading_first(txn, plan, params, needed.as_deref(), first).await?;
-        if let Some(rest) = &rest {
-            let rest = match &map {
-                Some(m) => remap(rest, &|i| m.get(i).copied().unwrap_or(i)),
-                None => rest.clone(),
-            };
-            let mut err = None;
-            rows.retain(|row| match passes(Some(&rest), row) {
-                Ok(keep) => keep,
-                Err(e) => {
-                    err.get_or_insert(e);
-                    false
-                }
-            });
-            if let Some(e) = err {
-                return Err(e);
-            }
-        }
-        return Ok((rows, map));
+        let (joined, map) = rows_reading_first(txn, plan, params, needed.as_deref(), first).await?;
+        let rest = rest.map(|rest| match &map {
+            Some(m) => remap(&rest, &|i| m.get(i).copied().unwrap_or(i)),
+            None => rest,
+        });
+        return Ok((joined.filtered(rest, params), map));
     }
     let n = plan.inputs.len();
     let sp = split(plan, filter);
@@ -1244,7 +1263,7 @@ pub(crate) async fn rows_where_reading(
     for t in reading {
         let rows = read_whole(txn, &plan.inputs[t], filters[t].take(), params, lay.cols(t), None).await?;
         if rows.is_empty() {
-            return Ok((Vec::new(), None));
+            return Ok((crate::joined::Joined::built(Vec::new(), width), None));
         }
         inputs[t] = rows;
         scanned |= 1 << t;
@@ -1273,7 +1292,7 @@ pub(crate) async fn rows_where_reading(
         inputs[first] =
             read_whole(txn, &plan.inputs[first], filters[first].take(), params, lay.cols(first), None).await?;
         if inputs[first].is_empty() {
-            return Ok((Vec::new(), None));
+            return Ok((crate::joined::Joined::built(Vec::new(), width), None));
         }
         sizes[first] = inputs[first].len() as f64;
         scanned |= 1 << first;
@@ -1359,7 +1378,7 @@ pub(crate) async fn rows_where_reading(
             let (pairs, checked) =
                 crate::exec::colocated_scan(txn, &plan.inputs[a], &plan.inputs[b], Arc::new(co_join)).await?;
             if pairs.is_empty() {
-                return Ok((Vec::new(), None));
+                return Ok((crate::joined::Joined::built(Vec::new(), width), None));
             }
             let (l, r): (Vec<Row>, Vec<Row>) = pairs.into_iter().unzip();
             (inputs[a], inputs[b]) = (l, r);
@@ -1595,7 +1614,6 @@ pub(crate) async fn rows_where_reading(
         dists.push(dist);
         merges.push(merged);
     }
-    let joined = tuples.len() / n;
     if watched {
         let inputs = sizes.iter().map(|&s| s as u64).collect();
         crate::explain::note_join(plan as *const JoinPlan as usize, inputs, order.clone(), step_rows);
@@ -1603,50 +1621,20 @@ pub(crate) async fn rows_where_reading(
         crate::explain::note_distribution(plan as *const JoinPlan as usize, dists);
         crate::explain::note_merges(plan as *const JoinPlan as usize, merges);
     }
-    // The joined rows, built once in FROM order (each table's kept columns, or the combined
-    // row); then the conditions left for them.
+    // The joined rows, built once by their reader (each table's kept columns in FROM order:
+    // the combined row when nothing is narrowed); then the conditions left for them.
     let map = lay.kept_map(&offsets, width);
     let last = and_all(sp.last).map(|e| match &map {
         Some(m) => remap(&e, &|i| m.get(i).copied().unwrap_or(i)),
         None => e,
     });
-    // Where each table's kept row starts in a joined row, in FROM order.
-    let mut starts = vec![0; n];
-    let mut row_width = 0;
-    for (t, start) in starts.iter_mut().enumerate() {
-        *start = if map.is_some() { row_width } else { offsets[t] };
-        row_width += lay.width(t);
+    let mut slots = vec![0; n];
+    for (kk, &t) in order.iter().enumerate() {
+        slots[t] = kk;
     }
-    let row_width = if map.is_some() { row_width } else { width };
-    let mut rows = crate::memory::Held::new(txn.memory(), "join");
-    let mut out = Vec::with_capacity(joined);
-    let mut by_table = vec![0; n];
-    for tu in tuples.chunks(n) {
-        for (kk, &t) in order.iter().enumerate() {
-            by_table[t] = tu[kk];
-        }
-        let mut r = Vec::with_capacity(row_width);
-        for (t, &i) in by_table.iter().enumerate() {
-            let row = &inputs[t][i];
-            if map.is_some() {
-                r.extend((0..lay.width(t)).map(|j| row.get(j).cloned().unwrap_or(Datum::Null)));
-            } else {
-                r.resize(starts[t], Datum::Null);
-                for (j, &c) in lay.keep[t].iter().enumerate() {
-                    r.resize(starts[t] + c, Datum::Null);
-                    r.push(row.get(j).cloned().unwrap_or(Datum::Null));
-                }
-            }
-        }
-        r.resize(row_width, Datum::Null);
-        if passes(last.as_ref(), &r)? {
-            rows.row(&r)?;
-            out.push(r);
-        }
-    }
-    rows.keep();
-    drop(held);
-    Ok((out, map))
+    let widths = (0..n).map(|t| lay.width(t)).collect();
+    let joined = crate::joined::Joined::new(inputs, widths, tuples, slots).filtered(last, params).holding(held);
+    Ok((joined, map))
 }
 
 /// `p`, a SELECT over a join, with the expressions that read its input rows reading them laid

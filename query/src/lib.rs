@@ -31,6 +31,7 @@ pub mod info_schema;
 pub mod join;
 mod join_key;
 mod join_removal;
+mod joined;
 pub mod json;
 pub mod json_build;
 pub mod lateral;

@@ -69,6 +69,7 @@ const NAME: usize = 0;
 const INCREMENT: usize = 1;
 const MIN: usize = 2;
 const MAX: usize = 3;
+const START: usize = 4;
 const CYCLE: usize = 5;
 const LAST: usize = 6;
 const CALLED: usize = 7;
@@ -371,6 +372,80 @@ pub async fn set_owner(from: &str, to: &str) -> Result<()> {
         tickets.extend(p.map_err(io_error)?);
     }
     wal::wait_all(tickets).await.map_err(io_error)
+}
+
+/// `ALTER SEQUENCE ... OWNED BY table.column | NONE`: the sequence's owning table is `owner`
+/// now (dropped with it); returns the one it had (what ROLLBACK puts back), durably.
+/// `viewer`: the transaction asking (another open block's new sequence is not there for it).
+pub async fn set_owned_by(name: &str, owner_table: Option<String>, viewer: Option<Owner>) -> Result<Option<String>> {
+    change_row(name, viewer, move |row| {
+        let old = match &row[OWNED_BY] {
+            Datum::Text(t) => Some(t.clone()),
+            _ => None,
+        };
+        row[OWNED_BY] = owner_table.map_or(Datum::Null, Datum::Text);
+        Ok(old)
+    })
+    .await
+}
+
+/// `ALTER SEQUENCE ... RESTART [[WITH] value]` (None: its START value): the next nextval
+/// returns the value, as PostgreSQL's; durably. Returns the row it had (what ROLLBACK puts
+/// back, as PostgreSQL's rewrite of the sequence is undone).
+pub async fn restart(name: &str, value: Option<i64>, viewer: Option<Owner>) -> Result<Row> {
+    change_row(name, viewer, move |row| {
+        let old = row.clone();
+        let (min, max) = (int(row, MIN), int(row, MAX));
+        let v = value.unwrap_or(int(row, START));
+        if v < min {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("RESTART value ({v}) cannot be less than MINVALUE ({min})"),
+            ));
+        }
+        if v > max {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("RESTART value ({v}) cannot be greater than MAXVALUE ({max})"),
+            ));
+        }
+        row[LAST] = Datum::Int8(v);
+        row[CALLED] = Datum::Bool(false);
+        Ok(old)
+    })
+    .await
+}
+
+/// Changes sequence `name`'s row by `change` in one step on its shard, durably.
+async fn change_row<T: Send + 'static>(
+    name: &str,
+    viewer: Option<Owner>,
+    change: impl FnOnce(&mut Row) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    if crate::bind::lookup_table(SEQ_TABLE).is_none() {
+        return Err(missing(crate::schema::relname(name)));
+    }
+    let (k, n) = (key_of(name), name.to_string());
+    let (out, ticket) = mesh::run_on(owner(name), move |s| {
+        let mut row = s
+            .tables
+            .get(SEQ_TABLE)
+            .and_then(|t| t.get(&k))
+            .filter(|_| visible_here(&n, viewer))
+            .cloned()
+            .ok_or_else(|| missing(crate::schema::relname(&n)))?;
+        shard_tables::writable(s).map_err(io_error)?;
+        let out = change(&mut row)?;
+        let ticket = shard_tables::put(s, SEQ_TABLE, vec![(k, row)], None).map_err(|e| match e {
+            shard_tables::RowError::Unwritable(e) => io_error(e),
+            _ => missing(&n),
+        })?;
+        Ok::<_, SqlError>((out, ticket))
+    })
+    .await
+    .map_err(gone)??;
+    wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)?;
+    Ok(out)
 }
 
 /// The next `count` values of sequence `name`, logged durably before they are returned.

@@ -1407,7 +1407,7 @@ impl Binder<'_> {
                             return Err(SqlError::new(code::SYNTAX_ERROR, "there is no parameter $1"));
                         }
                         // Kept as text and computed at every INSERT, as PostgreSQL does.
-                        col.default_expr = Some(e.to_string());
+                        col.default_expr = Some(alter_column::default_text(e, ty));
                     }
                     ast::ColumnOption::PrimaryKey(_) => {
                         if pk.is_some() {

@@ -5,11 +5,13 @@
 //! - Orbit's plain dump restores into a fresh PostgreSQL database (`psql -f`, stopping at the
 //!   first error) with the same rows, constraints (a foreign key, CHECK or UNIQUE violation
 //!   fails there too), indexes, view results and sequence values as the source;
-//! - Orbit's `-Fc` dump restores with `pg_restore`.
-//!
-//! Restoring a dump into Orbit is not covered: its script uses ALTER TABLE ... OWNER TO,
-//! ALTER SEQUENCE ... OWNED BY, ALTER COLUMN ... ADD GENERATED AS IDENTITY / SET DEFAULT and
-//! ADD PRIMARY KEY after the rows, which Orbit does not run yet.
+//! - Orbit's `-Fc` dump restores with `pg_restore`;
+//! - PostgreSQL's own plain dump restores into a fresh Orbit (`psql -f`, stopping at the first
+//!   error: its ALTER SEQUENCE ... OWNED BY, ALTER COLUMN ... SET DEFAULT / ADD GENERATED AS
+//!   IDENTITY, setval and ADD PRIMARY KEY after the UNIQUE constraints all run), and so does
+//!   its `-Fc` dump with `pg_restore -d`, with the same rows, constraints, indexes, view
+//!   results and sequence values as the source, and a dump of the restored Orbit is the
+//!   source's dump, line for line.
 
 use orbit_tests::{Orbit, RealPostgres};
 use std::path::Path;
@@ -305,4 +307,48 @@ fn lock_table_holds_off_ddl_until_the_block_ends() {
         let b = alter.await.unwrap();
         assert_eq!(b.query_one(columns, &[]).await.unwrap().get::<_, i32>(0), 2);
     });
+}
+
+/// PostgreSQL's dumps (plain through psql, `-Fc` through pg_restore) restore into a fresh Orbit
+/// unchanged; the copy reads, behaves and dumps as the source.
+#[test]
+fn postgresql_dumps_restore_into_orbit() {
+    let pg = match RealPostgres::start() {
+        Ok(pg) => pg,
+        Err(why) => {
+            println!("skipped: no PostgreSQL 15 to compare with: {why}");
+            return;
+        }
+    };
+    create_database(&pg, "src");
+    sql(pg.port, "src", SCHEMA);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plain = dir.path().join("pg.sql");
+    ok(&pg_dump(pg.port, "src", &["-f", &plain.display().to_string()]), "pg_dump of PostgreSQL");
+    let custom = dir.path().join("pg.dump");
+    ok(&pg_dump(pg.port, "src", &["-Fc", "-f", &custom.display().to_string()]), "pg_dump -Fc of PostgreSQL");
+    let want = comparable(&ok(&pg_dump(pg.port, "src", &[]), "pg_dump of PostgreSQL"));
+
+    let from_plain = Orbit::start(&["--shards", "2"]);
+    let (good, text) = psql(from_plain.pg_port, "postgres", &["-f", &plain.display().to_string()]);
+    assert!(good && !text.contains("ERROR"), "restore of PostgreSQL's dump into Orbit: {text}");
+
+    let from_custom = Orbit::start(&["--shards", "2"]);
+    let out = run(Command::new(bin("pg_restore"))
+        .args(["-h", "127.0.0.1", "-p", &from_custom.pg_port.to_string(), "-U", "postgres", "-d", "postgres"])
+        .arg("--exit-on-error")
+        .arg(&custom));
+    ok(&out, "pg_restore into Orbit");
+
+    for orbit in [&from_plain, &from_custom] {
+        let out = pg_dump(orbit.pg_port, "postgres", &[]);
+        let got = ok(&out, "pg_dump of the restored Orbit");
+        assert_eq!(want, comparable(&got), "pg_dump of the restored Orbit");
+        same_results((pg.port, "src"), (orbit.pg_port, "postgres"));
+    }
+    // Each copy moves its sequences on as the source does (a fresh source for the second).
+    same_behaviour((pg.port, "src"), (from_plain.pg_port, "postgres"));
+    create_database(&pg, "src2");
+    sql(pg.port, "src2", SCHEMA);
+    same_behaviour((pg.port, "src2"), (from_custom.pg_port, "postgres"));
 }

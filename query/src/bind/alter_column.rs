@@ -52,6 +52,22 @@ fn nextval_default(e: &ast::Expr) -> Option<(String, String)> {
     Some((name, s.clone()))
 }
 
+/// A column DEFAULT's text as kept: a string constant cast to the column's own type (pg_dump's
+/// `DEFAULT 'x'::character varying`) is kept as the constant, as a DEFAULT 'x' is, so both read
+/// back as PostgreSQL prints them ([`crate::catalog::literal_type_name`]).
+pub(super) fn default_text(e: &ast::Expr, ty: SqlType) -> String {
+    if let ast::Expr::Cast { kind: ast::CastKind::DoubleColon, expr, data_type, format: None } = e {
+        if let ast::Expr::Value(v) = expr.as_ref() {
+            if matches!(v.value, ast::Value::SingleQuotedString(_))
+                && data_type.to_string().to_lowercase() == crate::catalog::literal_type_name(ty)
+            {
+                return v.to_string();
+            }
+        }
+    }
+    e.to_string()
+}
+
 impl Binder<'_> {
     /// `ALTER TABLE t ALTER [COLUMN] c <op>` (`table` resolved, not a view).
     pub(super) fn alter_column(
@@ -109,7 +125,7 @@ impl Binder<'_> {
                     None => {
                         let b = self.expr(value, None)?;
                         let _ = self.assign(b, &col)?;
-                        def.columns[i].default_expr = Some(value.to_string());
+                        def.columns[i].default_expr = Some(default_text(value, col.ty));
                     }
                 }
                 def.columns[i].default = Datum::Null;

@@ -649,7 +649,7 @@ impl Binder<'_> {
                         ast::ColumnOption::Default(e) => {
                             let b = self.expr(e, None)?;
                             let _ = self.assign(b, &col)?;
-                            col.default_expr = Some(e.to_string());
+                            col.default_expr = Some(super::alter_column::default_text(e, ty));
                         }
                         other => {
                             return Err(SqlError::unsupported(format!(

@@ -389,28 +389,109 @@ pub async fn set_owned_by(name: &str, owner_table: Option<String>, viewer: Optio
     .await
 }
 
-/// `ALTER SEQUENCE ... RESTART [[WITH] value]` (None: its START value): the next nextval
-/// returns the value, as PostgreSQL's; durably. Returns the row it had (what ROLLBACK puts
-/// back, as PostgreSQL's rewrite of the sequence is undone).
-pub async fn restart(name: &str, value: Option<i64>, viewer: Option<Owner>) -> Result<Row> {
+/// What `ALTER SEQUENCE` changes besides its owner and RESTART (None: unchanged; MINVALUE /
+/// MAXVALUE Some(None): NO MINVALUE / NO MAXVALUE, the type's bound).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeqChanges {
+    pub increment: Option<i64>,
+    pub min: Option<Option<i64>>,
+    pub max: Option<Option<i64>>,
+    pub start: Option<i64>,
+    pub cycle: Option<bool>,
+}
+
+impl SeqChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == SeqChanges::default()
+    }
+}
+
+/// `ALTER SEQUENCE ... INCREMENT / MINVALUE / MAXVALUE / START / [NO] CYCLE`, checked as
+/// PostgreSQL's init_params checks them (the current value against the new bounds too), and
+/// `RESTART [WITH n]` after them; durably. Returns the row it had (what ROLLBACK puts back, as
+/// PostgreSQL's rewrite of the sequence is undone with its transaction). The type whose
+/// bounds NO MINVALUE / NO MAXVALUE take is read off the current bounds (Orbit keeps none).
+pub async fn alter(name: &str, c: SeqChanges, restart: Option<Option<i64>>, viewer: Option<Owner>) -> Result<Row> {
     change_row(name, viewer, move |row| {
         let old = row.clone();
         let (min, max) = (int(row, MIN), int(row, MAX));
-        let v = value.unwrap_or(int(row, START));
-        if v < min {
+        let top = if max == i16::MAX as i64 || min == i16::MIN as i64 {
+            i16::MAX as i64
+        } else if max == i32::MAX as i64 || min == i32::MIN as i64 {
+            i32::MAX as i64
+        } else {
+            i64::MAX
+        };
+        let inc = c.increment.unwrap_or(int(row, INCREMENT));
+        let min = match c.min {
+            Some(Some(v)) => v,
+            Some(None) if inc > 0 => 1,
+            Some(None) => -top - 1,
+            None => min,
+        };
+        let max = match c.max {
+            Some(Some(v)) => v,
+            Some(None) if inc > 0 => top,
+            Some(None) => -1,
+            None => max,
+        };
+        for (v, what) in [(min, "MINVALUE"), (max, "MAXVALUE")] {
+            if v < -top - 1 || v > top {
+                let ty = match top {
+                    32767 => "smallint",
+                    2147483647 => "integer",
+                    _ => "bigint",
+                };
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("{what} ({v}) is out of range for sequence data type {ty}"),
+                ));
+            }
+        }
+        if min >= max {
             return Err(SqlError::new(
                 code::INVALID_PARAMETER_VALUE,
-                format!("RESTART value ({v}) cannot be less than MINVALUE ({min})"),
+                format!("MINVALUE ({min}) must be less than MAXVALUE ({max})"),
             ));
         }
-        if v > max {
+        let start = c.start.unwrap_or(int(row, START));
+        if start < min {
             return Err(SqlError::new(
                 code::INVALID_PARAMETER_VALUE,
-                format!("RESTART value ({v}) cannot be greater than MAXVALUE ({max})"),
+                format!("START value ({start}) cannot be less than MINVALUE ({min})"),
             ));
         }
-        row[LAST] = Datum::Int8(v);
-        row[CALLED] = Datum::Bool(false);
+        if start > max {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("START value ({start}) cannot be greater than MAXVALUE ({max})"),
+            ));
+        }
+        let (last, called) = match restart {
+            Some(v) => (v.unwrap_or(start), false),
+            None => (int(row, LAST), row[CALLED] == Datum::Bool(true)),
+        };
+        if last < min {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("RESTART value ({last}) cannot be less than MINVALUE ({min})"),
+            ));
+        }
+        if last > max {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("RESTART value ({last}) cannot be greater than MAXVALUE ({max})"),
+            ));
+        }
+        row[INCREMENT] = Datum::Int8(inc);
+        row[MIN] = Datum::Int8(min);
+        row[MAX] = Datum::Int8(max);
+        row[START] = Datum::Int8(start);
+        if let Some(cy) = c.cycle {
+            row[CYCLE] = Datum::Bool(cy);
+        }
+        row[LAST] = Datum::Int8(last);
+        row[CALLED] = Datum::Bool(called);
         Ok(old)
     })
     .await

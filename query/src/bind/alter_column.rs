@@ -142,16 +142,13 @@ impl Binder<'_> {
                 plan.check_not_null = (!table.columns[i].not_null).then_some(i);
             }
             Op::DropNotNull => {
+                if identity {
+                    return Err(is_identity(false));
+                }
                 if def.pk.contains(&i) {
                     return Err(SqlError::new(
                         code::INVALID_TABLE_DEFINITION,
                         format!("column \"{cn}\" is in a primary key"),
-                    ));
-                }
-                if identity {
-                    return Err(SqlError::new(
-                        code::INVALID_TABLE_DEFINITION,
-                        format!("column \"{cn}\" of relation \"{relname}\" is an identity column"),
                     ));
                 }
                 def.columns[i].not_null = false;

@@ -1,5 +1,6 @@
-//! `ALTER SEQUENCE [IF EXISTS] name {OWNED BY table.column | OWNED BY NONE | RESTART [[WITH] n]}`
-//! and the `SEQUENCE NAME` option of `ALTER TABLE ... ALTER COLUMN ... ADD GENERATED ... AS
+//! `ALTER SEQUENCE [IF EXISTS] name [OWNED BY table.column | OWNED BY NONE] [RESTART [[WITH] n]]
+//! [INCREMENT [BY] n] [[NO] MINVALUE ...] [[NO] MAXVALUE ...] [START [WITH] n] [CACHE n] [[NO]
+//! CYCLE]` (AS type is 0A000) and the `SEQUENCE NAME` option of `ALTER TABLE ... ALTER COLUMN ... ADD GENERATED ... AS
 //! IDENTITY (...)`, both of which pg_dump writes and sqlparser has no grammar for
 //! (<https://www.postgresql.org/docs/15/sql-altersequence.html>).
 //!
@@ -183,6 +184,8 @@ pub struct AlterSequence {
     pub owned_by: Option<Option<String>>,
     /// RESTART [WITH n] (None: the sequence's START value).
     pub restart: Option<Option<i64>>,
+    /// INCREMENT, MINVALUE, MAXVALUE, START, CYCLE.
+    pub options: crate::sequence::SeqChanges,
 }
 
 impl Binder<'_> {
@@ -200,8 +203,13 @@ impl Binder<'_> {
             }
             Err(e) => return Err(e),
         };
-        let mut alter =
-            AlterSequence { name: seq.clone(), if_exists: mark.if_exists, owned_by: None, restart: mark.restart };
+        let mut alter = AlterSequence {
+            name: seq.clone(),
+            if_exists: mark.if_exists,
+            owned_by: None,
+            restart: mark.restart,
+            options: Default::default(),
+        };
         if let Some(t) = lookup_table(&seq) {
             // A table, view or index by that name: not a sequence (PostgreSQL's 42809).
             return Err(SqlError::new(
@@ -247,13 +255,35 @@ impl Binder<'_> {
                     }
                     alter.owned_by = Some(Some(tname));
                 }
-                other => {
-                    let what = other.to_string();
-                    let words: Vec<&str> = what.split_whitespace().take(1).collect();
-                    return Err(SqlError::unsupported(format!(
-                        "ALTER SEQUENCE ... {} is not supported yet",
-                        words.join(" ").to_uppercase()
-                    )));
+                ast::SequenceOptions::IncrementBy(e, _) => {
+                    let v = self.seq_int(e)?;
+                    if v == 0 {
+                        return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "INCREMENT must not be zero"));
+                    }
+                    alter.options.increment = Some(v);
+                }
+                ast::SequenceOptions::MinValue(e) => {
+                    alter.options.min = Some(e.as_ref().map(|e| self.seq_int(e)).transpose()?)
+                }
+                ast::SequenceOptions::MaxValue(e) => {
+                    alter.options.max = Some(e.as_ref().map(|e| self.seq_int(e)).transpose()?)
+                }
+                ast::SequenceOptions::StartWith(e, _) => alter.options.start = Some(self.seq_int(e)?),
+                // The flag is `NO`: `Cycle(true)` is NO CYCLE.
+                ast::SequenceOptions::Cycle(no) => alter.options.cycle = Some(!*no),
+                ast::SequenceOptions::Cache(e) => {
+                    // Values are handed out per statement, not cached per session: any valid
+                    // CACHE is taken and changes nothing (as CREATE SEQUENCE's).
+                    let c = self.seq_int(e)?;
+                    if c < 1 {
+                        return Err(SqlError::new(
+                            code::INVALID_PARAMETER_VALUE,
+                            format!("CACHE ({c}) must be greater than zero"),
+                        ));
+                    }
+                }
+                ast::SequenceOptions::DataType(_) => {
+                    return Err(SqlError::unsupported("ALTER SEQUENCE ... AS is not supported yet"));
                 }
             }
         }

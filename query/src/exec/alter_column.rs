@@ -9,9 +9,9 @@
 //! table; noted in the block as CREATE SEQUENCE is, so ROLLBACK and a crash drop it).
 //!
 //! ALTER SEQUENCE changes the sequence's row on its shard. In a block ROLLBACK puts back the
-//! owner OWNED BY replaced, and the row RESTART replaced (as PostgreSQL's rewrite of the
-//! sequence is undone with its transaction); a crash before COMMIT undoes RESTART (its row is
-//! journaled as DROP SEQUENCE's is) but keeps the new owner.
+//! owner OWNED BY replaced, and the row RESTART / INCREMENT / MINVALUE / ... replaced (as
+//! PostgreSQL's rewrite of the sequence is undone with its transaction); a crash before COMMIT
+//! undoes those (the row is journaled as DROP SEQUENCE's is) but keeps the new owner.
 
 use super::undo::{self, Created};
 use super::utility::{committed_rows, holder, release_unless_held, rewrite_columns, set_altering, visible};
@@ -78,8 +78,8 @@ pub(super) async fn alter_sequence(txn: &mut Txn, a: &AlterSequence) -> Result<Q
         }
         return Err(SqlError::new(code::UNDEFINED_TABLE, msg));
     }
-    if let Some(value) = a.restart {
-        let row = crate::sequence::restart(&a.name, value, Some(txn.id)).await?;
+    if a.restart.is_some() || !a.options.is_empty() {
+        let row = crate::sequence::alter(&a.name, a.options.clone(), a.restart, Some(txn.id)).await?;
         undo::keep(txn, vec![Created::DroppedSequence { row }])?;
     }
     if let Some(owner) = &a.owned_by {

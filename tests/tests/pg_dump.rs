@@ -9,7 +9,7 @@
 //! - PostgreSQL's own plain dump restores into a fresh Orbit (`psql -f`, stopping at the first
 //!   error: its ALTER SEQUENCE ... OWNED BY, ALTER COLUMN ... SET DEFAULT / ADD GENERATED AS
 //!   IDENTITY, setval and ADD PRIMARY KEY after the UNIQUE constraints all run), and so does
-//!   its `-Fc` dump with `pg_restore -d`, with the same rows, constraints, indexes, view
+//!   its `-Fc` dump with `pg_restore -d --single-transaction`, with the same rows, constraints, indexes, view
 //!   results and sequence values as the source, and a dump of the restored Orbit is the
 //!   source's dump, line for line.
 
@@ -336,7 +336,8 @@ fn postgresql_dumps_restore_into_orbit() {
     let from_custom = Orbit::start(&["--shards", "2"]);
     let out = run(Command::new(bin("pg_restore"))
         .args(["-h", "127.0.0.1", "-p", &from_custom.pg_port.to_string(), "-U", "postgres", "-d", "postgres"])
-        .arg("--exit-on-error")
+        // In one transaction block: the ALTERs' undo and the block's own sequences are in play.
+        .args(["--exit-on-error", "--single-transaction"])
         .arg(&custom));
     ok(&out, "pg_restore into Orbit");
 

@@ -1148,6 +1148,11 @@ impl Binder<'_> {
                 }
             }
             S::Set(ast::Set::SingleAssignment { variable, values, .. })
+                if variable.to_string() == alter_sequence::NOT_SUPPORTED =>
+            {
+                Ok((self.not_built(values)?, vec![]))
+            }
+            S::Set(ast::Set::SingleAssignment { variable, values, .. })
                 if variable.to_string() == foreign_keys::SET_CONSTRAINTS =>
             {
                 Ok((foreign_keys::set_constraints(values)?, vec![]))

@@ -11,7 +11,11 @@
 //!   ([`Binder::alter_sequence`]);
 //! - in `ALTER TABLE ... ALTER [COLUMN] col ADD GENERATED ... AS IDENTITY (SEQUENCE NAME s ...)`
 //!   the column's name becomes a marker holding the column and `s` as written, and the option
-//!   goes ([`identity_column`] reads them back).
+//!   goes ([`identity_column`] reads them back);
+//! - an ALTER TABLE / ALTER INDEX action PostgreSQL has and Orbit has not built, which
+//!   sqlparser cannot parse (pg_dump's `ALTER COLUMN c SET STATISTICS n`, `CLUSTER ON i`, ...),
+//!   becomes a marker SET whose binding is 0A000 naming it ([`NOT_SUPPORTED`]), not a syntax
+//!   error.
 
 use super::*;
 use sqlparser::tokenizer::Token;
@@ -104,6 +108,9 @@ pub(super) fn alter_syntax(tokens: &[Token], i: usize) -> Option<(String, usize)
         body.push_str(&text(from, end));
         return Some((format!("CREATE SEQUENCE {}.{body}", quoted(&mark)), end));
     }
+    if let Some(what) = not_built(&tokens[i..end]) {
+        return Some((format!("SET {NOT_SUPPORTED} TO '{}'", what.replace('\'', "''")), end));
+    }
     if !bare(at(1), "TABLE") {
         return None;
     }
@@ -135,6 +142,101 @@ pub(super) fn alter_syntax(tokens: &[Token], i: usize) -> Option<(String, usize)
     out.push_str(&text(solid[col] + 1, solid[seq]));
     out.push_str(&text(solid[last] + 1, end));
     Some((out, end))
+}
+
+/// The variable of the SET statement a statement Orbit has not built is rewritten to (its value:
+/// what it is), bound to 0A000 ([`Binder::not_built`]).
+pub(super) const NOT_SUPPORTED: &str = "\"orbit not supported\"";
+
+/// ALTER TABLE / ALTER INDEX actions PostgreSQL has (pg_dump writes some of them: SET STATISTICS,
+/// SET STORAGE, CLUSTER ON, ...) that sqlparser cannot parse and Orbit has not built: what the
+/// statement is, for a 0A000 "... is not supported yet" in place of a syntax error. None for
+/// anything else (a statement that is wrong stays a syntax error).
+fn not_built(toks: &[Token]) -> Option<String> {
+    let solid: Vec<&Token> = toks.iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
+    let at = |k: usize| solid.get(k).copied();
+    let kind = if bare(at(1), "TABLE") {
+        "TABLE"
+    } else if bare(at(1), "INDEX") {
+        "INDEX"
+    } else {
+        return None;
+    };
+    let mut k = 2;
+    if bare(at(k), "IF") && bare(at(k + 1), "EXISTS") {
+        k += 2;
+    }
+    if bare(at(k), "ONLY") {
+        k += 1;
+    }
+    if !matches!(at(k), Some(Token::Word(_))) {
+        return None;
+    }
+    while at(k + 1) == Some(&Token::Period) && matches!(at(k + 2), Some(Token::Word(_))) {
+        k += 2;
+    }
+    k += 1;
+    if at(k) == Some(&Token::Mul) {
+        k += 1;
+    }
+    let word = |k: usize| match at(k) {
+        Some(Token::Word(w)) if w.quote_style.is_none() => w.value.to_uppercase(),
+        Some(Token::LParen) => "(...)".to_string(),
+        _ => String::new(),
+    };
+    let mut what = format!("ALTER {kind} ...");
+    if bare(at(k), "ALTER") {
+        k += 1;
+        if bare(at(k), "COLUMN") {
+            k += 1;
+        }
+        k += 1; // the column
+        let action = format!("{} {}", word(k), word(k + 1));
+        const COLUMN_ACTIONS: &[&str] = &[
+            "SET STATISTICS",
+            "SET STORAGE",
+            "SET COMPRESSION",
+            "DROP IDENTITY",
+            "SET GENERATED",
+            "SET (...)",
+            "RESET (...)",
+            "DROP EXPRESSION",
+            "SET INCREMENT",
+            "SET START",
+            "SET MINVALUE",
+            "SET MAXVALUE",
+            "SET NO",
+            "SET CYCLE",
+            "SET CACHE",
+        ];
+        let known = COLUMN_ACTIONS.contains(&action.as_str()) || word(k) == "RESTART";
+        if !known {
+            return None;
+        }
+        let action = if word(k) == "RESTART" { "RESTART".to_string() } else { action };
+        what.push_str(&format!(" ALTER COLUMN ... {action}"));
+    } else {
+        let action = format!("{} {}", word(k), word(k + 1));
+        const TABLE_ACTIONS: &[&str] = &[
+            "CLUSTER ON",
+            "SET WITHOUT",
+            "SET (...)",
+            "RESET (...)",
+            "SET TABLESPACE",
+            "SET LOGGED",
+            "SET UNLOGGED",
+            "SET ACCESS",
+            "ATTACH PARTITION",
+            "DETACH PARTITION",
+            "DEPENDS ON",
+            "NO DEPENDS",
+        ];
+        if !TABLE_ACTIONS.contains(&action.as_str()) {
+            return None;
+        }
+        what.push_str(&format!(" {action}"));
+    }
+    Some(what)
 }
 
 /// A marker column name of [`alter_syntax`]: the column as written and the sequence's name.
@@ -189,6 +291,18 @@ pub struct AlterSequence {
 }
 
 impl Binder<'_> {
+    /// A statement [`alter_syntax`] found Orbit has not built: 0A000 naming it.
+    pub(super) fn not_built(&self, values: &[ast::Expr]) -> Result<Plan> {
+        let what = match values {
+            [ast::Expr::Value(v)] => match &v.value {
+                ast::Value::SingleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            },
+            _ => String::from("this statement"),
+        };
+        Err(SqlError::unsupported(format!("{what} is not supported yet")))
+    }
+
     /// A rewritten `ALTER SEQUENCE` (see [`alter_syntax`]).
     pub(super) fn alter_sequence(&mut self, name: &ast::ObjectName, opts: &[ast::SequenceOptions]) -> Result<Plan> {
         let mark = name.0.first().and_then(alter_mark).ok_or_else(|| SqlError::syntax("SEQUENCE"))?;

@@ -871,6 +871,10 @@ impl Printer {
             };
         }
         let from = n.ty?;
+        // An integer constant cast to numeric (PostgreSQL's text for one coerced to it).
+        if ty.is_decimal() && is_int(from) && n.column.is_none() && n.text.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(Node::new(format!("({})::numeric", n.text), Kind::Simple, SqlType::NUMERIC));
+        }
         if from == ty || (n.column.is_none() && n.kind == Kind::Simple && !n.text.contains('(')) {
             return None;
         }

@@ -353,3 +353,66 @@ fn postgresql_dumps_restore_into_orbit() {
     sql(pg.port, "src2", SCHEMA);
     same_behaviour((pg.port, "src2"), (from_custom.pg_port, "postgres"));
 }
+
+/// A schema whose dump holds PostgreSQL's implicit casts (`CHECK ((v > (0)::numeric))`, a view's
+/// `(a.v > (1)::numeric)`), a UNIQUE expression index, a SERIAL and an identity column behind a
+/// foreign key, restored into Orbit and dumped back as the source's dump; it behaves alike.
+const CAST_SCHEMA: &str = r#"
+CREATE TABLE a (id serial PRIMARY KEY, name text UNIQUE NOT NULL, v numeric(10,2) DEFAULT 1.5 CHECK (v > 0));
+CREATE TABLE b (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a_id int REFERENCES a(id) ON DELETE CASCADE,
+  t timestamptz DEFAULT now(), j jsonb, arr int[]);
+CREATE INDEX b_a_idx ON b (a_id);
+CREATE UNIQUE INDEX a_lower_name ON a (lower(name));
+CREATE VIEW av AS SELECT id, name FROM a WHERE v > 1;
+CREATE SEQUENCE s START 10 INCREMENT 3;
+SELECT nextval('s');
+INSERT INTO a (name, v) VALUES ('x', 2), ('y', 1.5), ('z', 3);
+INSERT INTO b (a_id, t, j, arr) VALUES (1, '2020-01-01 00:00:00+00', '{"a":1}', '{1,2}'), (2, '2020-01-01 00:00:00+00', NULL, NULL);
+"#;
+
+#[test]
+fn postgresql_dump_with_implicit_casts_restores_into_orbit() {
+    let pg = match RealPostgres::start() {
+        Ok(pg) => pg,
+        Err(why) => {
+            println!("skipped: no PostgreSQL 15 to compare with: {why}");
+            return;
+        }
+    };
+    create_database(&pg, "casts");
+    sql(pg.port, "casts", CAST_SCHEMA);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plain = dir.path().join("casts.sql");
+    ok(&pg_dump(pg.port, "casts", &["-f", &plain.display().to_string()]), "pg_dump of PostgreSQL");
+    let orbit = Orbit::start(&["--shards", "2"]);
+    let (good, text) = psql(orbit.pg_port, "postgres", &["-f", &plain.display().to_string()]);
+    assert!(good && !text.contains("ERROR"), "restore of PostgreSQL's dump into Orbit: {text}");
+    let want = comparable(&ok(&pg_dump(pg.port, "casts", &[]), "pg_dump of PostgreSQL"));
+    let got = comparable(&ok(&pg_dump(orbit.pg_port, "postgres", &[]), "pg_dump of Orbit"));
+    assert_eq!(want, got, "pg_dump of the restored Orbit");
+    let (src, copy) = ((pg.port, "casts"), (orbit.pg_port, "postgres"));
+    for q in [
+        "SELECT * FROM public.av ORDER BY id",
+        "SELECT pg_get_serial_sequence('public.a', 'id'), pg_get_serial_sequence('public.b', 'id')",
+        "INSERT INTO public.a (name) VALUES ('w') RETURNING id, v",
+        "INSERT INTO public.b (a_id) VALUES (4) RETURNING id, a_id",
+        "SELECT nextval('public.s')",
+        "DELETE FROM public.a WHERE id = 1",
+        "SELECT id, a_id FROM public.b ORDER BY id",
+        "SELECT id, name FROM public.a WHERE name = 'y'",
+    ] {
+        assert_eq!(sql(src.0, src.1, q), sql(copy.0, copy.1, q), "{q}");
+    }
+    for (stmt, error) in [
+        ("INSERT INTO public.a (name, v) VALUES ('q', -1)", "violates check constraint \"a_v_check\""),
+        ("INSERT INTO public.a (name) VALUES ('Y')", "violates unique constraint \"a_lower_name\""),
+        ("INSERT INTO public.a (name) VALUES ('y')", "violates unique constraint \"a_name_key\""),
+        ("INSERT INTO public.a (id, name) VALUES (2, 'n')", "violates unique constraint \"a_pkey\""),
+        ("INSERT INTO public.b (a_id) VALUES (99)", "violates foreign key constraint \"b_a_id_fkey\""),
+    ] {
+        for (port, db) in [src, copy] {
+            let (good, text) = psql(port, db, &["-c", stmt]);
+            assert!(!good && text.contains(error), "{stmt} on {port}/{db} should fail with '{error}': {text}");
+        }
+    }
+}

@@ -65,7 +65,39 @@ pub(super) fn default_text(e: &ast::Expr, ty: SqlType) -> String {
             }
         }
     }
-    e.to_string()
+    lower_cast_types(&e.to_string())
+}
+
+/// SQL text as sqlparser prints it with the type names of its `::` casts in lower case, as
+/// PostgreSQL prints them (`(0)::NUMERIC` → `(0)::numeric`, `::CHARACTER VARYING` →
+/// `::character varying`): how a CHECK or DEFAULT written so (pg_dump writes PostgreSQL's
+/// text) is kept.
+pub(super) fn lower_cast_types(text: &str) -> String {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize() else { return text.to_string() };
+    // The words that go on a type name after its first (`double precision`, `timestamp with
+    // time zone`, `character varying`).
+    const MORE: &[&str] = &["VARYING", "PRECISION", "WITH", "WITHOUT", "TIME", "ZONE"];
+    let mut out = String::with_capacity(text.len());
+    let mut in_type = false;
+    for (i, t) in tokens.iter().enumerate() {
+        match t {
+            Token::DoubleColon => in_type = true,
+            Token::Word(w) if in_type && w.quote_style.is_none() => {
+                out.push_str(&w.value.to_lowercase());
+                // Goes on only if the next word continues the type name.
+                let next = tokens[i + 1..].iter().find(|t| !matches!(t, Token::Whitespace(_)));
+                in_type = matches!(next, Some(Token::Word(n)) if n.quote_style.is_none()
+                    && MORE.iter().any(|m| n.value.eq_ignore_ascii_case(m)));
+                continue;
+            }
+            Token::Whitespace(_) => {}
+            _ => in_type = false,
+        }
+        out.push_str(&t.to_string());
+    }
+    out
 }
 
 impl Binder<'_> {

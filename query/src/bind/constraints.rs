@@ -256,7 +256,7 @@ impl Binder<'_> {
             while let ast::Expr::Nested(inner) = bare {
                 bare = inner;
             }
-            def.checks.push(CheckDef { name, expr: bare.to_string() });
+            def.checks.push(CheckDef { name, expr: super::alter_column::lower_cast_types(&bare.to_string()) });
         }
         for (name, columns) in uniques {
             // A UNIQUE on the primary key's columns, or on those of an earlier UNIQUE, adds

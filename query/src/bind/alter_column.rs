@@ -75,27 +75,45 @@ pub(super) fn default_text(e: &ast::Expr, ty: SqlType) -> String {
 pub(super) fn lower_cast_types(text: &str) -> String {
     use sqlparser::tokenizer::{Token, Tokenizer};
     let dialect = sqlparser::dialect::PostgreSqlDialect {};
-    let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize() else { return text.to_string() };
+    let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize_with_location() else { return text.to_string() };
     // The words that go on a type name after its first (`double precision`, `timestamp with
     // time zone`, `character varying`).
     const MORE: &[&str] = &["VARYING", "PRECISION", "WITH", "WITHOUT", "TIME", "ZONE"];
-    let mut out = String::with_capacity(text.len());
+    // Byte offsets of the type names' words (only ASCII letters change: lengths stay).
+    let mut starts: Vec<(u64, u64)> = Vec::new();
     let mut in_type = false;
     for (i, t) in tokens.iter().enumerate() {
-        match t {
+        match &t.token {
             Token::DoubleColon => in_type = true,
             Token::Word(w) if in_type && w.quote_style.is_none() => {
-                out.push_str(&w.value.to_lowercase());
-                // Goes on only if the next word continues the type name.
-                let next = tokens[i + 1..].iter().find(|t| !matches!(t, Token::Whitespace(_)));
-                in_type = matches!(next, Some(Token::Word(n)) if n.quote_style.is_none()
+                starts.push((t.span.start.line, t.span.start.column));
+                let next = tokens[i + 1..].iter().find(|t| !matches!(t.token, Token::Whitespace(_)));
+                in_type = matches!(next.map(|t| &t.token), Some(Token::Word(n)) if n.quote_style.is_none()
                     && MORE.iter().any(|m| n.value.eq_ignore_ascii_case(m)));
-                continue;
             }
             Token::Whitespace(_) => {}
             _ => in_type = false,
         }
-        out.push_str(&t.to_string());
+    }
+    if starts.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let (mut line, mut column) = (1u64, 1u64);
+    let mut lowering = false;
+    for ch in text.chars() {
+        if starts.contains(&(line, column)) {
+            lowering = true;
+        }
+        if lowering && !(ch.is_ascii_alphanumeric() || ch == '_') {
+            lowering = false;
+        }
+        out.push(if lowering { ch.to_ascii_lowercase() } else { ch });
+        if ch == '\n' {
+            (line, column) = (line + 1, 1);
+        } else {
+            column += 1;
+        }
     }
     out
 }
@@ -240,5 +258,21 @@ impl Binder<'_> {
         }
         plan.def = def;
         Ok(Plan::AlterColumn(Box::new(plan)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lower_cast_types;
+
+    #[test]
+    fn cast_type_names_print_in_lower_case_and_nothing_else_changes() {
+        assert_eq!(lower_cast_types("(v > (0)::NUMERIC)"), "(v > (0)::numeric)");
+        assert_eq!(
+            lower_cast_types("'A''s'::CHARACTER VARYING || E'\\x41' || x::TIMESTAMP WITH TIME ZONE::TEXT AND B"),
+            "'A''s'::character varying || E'\\x41' || x::timestamp with time zone::text AND B"
+        );
+        assert_eq!(lower_cast_types("a::\"MyType\" = 'X'"), "a::\"MyType\" = 'X'");
+        assert_eq!(lower_cast_types("NOT NULL"), "NOT NULL");
     }
 }

@@ -11,7 +11,8 @@
 //! ALTER SEQUENCE changes the sequence's row on its shard. In a block ROLLBACK puts back the
 //! owner OWNED BY replaced, and the row RESTART / INCREMENT / MINVALUE / ... replaced (as
 //! PostgreSQL's rewrite of the sequence is undone with its transaction); a crash before COMMIT
-//! undoes those (the row is journaled as DROP SEQUENCE's is) but keeps the new owner.
+//! undoes both (the row is journaled as DROP SEQUENCE's is, the old owner as a RENAME's old
+//! name is).
 
 use super::undo::{self, Created};
 use super::utility::{committed_rows, holder, release_unless_held, rewrite_columns, set_altering, visible};

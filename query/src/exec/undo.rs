@@ -71,7 +71,7 @@ pub(crate) enum Created {
         row: Row,
     },
     /// ALTER SEQUENCE ... OWNED BY: the owning table sequence `name` had (only the owner goes
-    /// back: the values nextval handed out since stay taken). Not journaled for a crash.
+    /// back: the values nextval handed out since stay taken).
     SequenceOwner {
         name: String,
         owned_by: Option<String>,

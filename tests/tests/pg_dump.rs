@@ -11,7 +11,8 @@
 //!   IDENTITY, setval and ADD PRIMARY KEY after the UNIQUE constraints all run), and so does
 //!   its `-Fc` dump with `pg_restore -d --single-transaction`, with the same rows, constraints, indexes, view
 //!   results and sequence values as the source, and a dump of the restored Orbit is the
-//!   source's dump, line for line.
+//!   source's dump, line for line;
+//! - Orbit's own dumps restore into a fresh Orbit the same way.
 
 use orbit_tests::{Orbit, RealPostgres};
 use std::path::Path;
@@ -415,4 +416,34 @@ fn postgresql_dump_with_implicit_casts_restores_into_orbit() {
             assert!(!good && text.contains(error), "{stmt} on {port}/{db} should fail with '{error}': {text}");
         }
     }
+}
+
+/// Orbit's own dumps (plain through psql, `-Fc` through pg_restore) restore into a fresh Orbit;
+/// the copy dumps as the source and reads and behaves alike.
+#[test]
+fn orbit_dumps_restore_into_orbit() {
+    let Some((pg, orbit)) = sources() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plain = dir.path().join("orbit.sql");
+    ok(&pg_dump(orbit.pg_port, "postgres", &["-f", &plain.display().to_string()]), "pg_dump of Orbit");
+    let custom = dir.path().join("orbit.dump");
+    ok(&pg_dump(orbit.pg_port, "postgres", &["-Fc", "-f", &custom.display().to_string()]), "pg_dump -Fc of Orbit");
+    let want = comparable(&ok(&pg_dump(orbit.pg_port, "postgres", &[]), "pg_dump of Orbit"));
+
+    let from_plain = Orbit::start(&["--shards", "2"]);
+    let (good, text) = psql(from_plain.pg_port, "postgres", &["-f", &plain.display().to_string()]);
+    assert!(good && !text.contains("ERROR"), "restore of Orbit's dump into Orbit: {text}");
+    let from_custom = Orbit::start(&["--shards", "1"]);
+    let out = run(Command::new(bin("pg_restore"))
+        .args(["-h", "127.0.0.1", "-p", &from_custom.pg_port.to_string(), "-U", "postgres", "-d", "postgres"])
+        .arg("--exit-on-error")
+        .arg(&custom));
+    ok(&out, "pg_restore of Orbit's dump into Orbit");
+    for copy in [&from_plain, &from_custom] {
+        let got = comparable(&ok(&pg_dump(copy.pg_port, "postgres", &[]), "pg_dump of the restored Orbit"));
+        assert_eq!(want, got, "pg_dump of the restored Orbit");
+        same_results((orbit.pg_port, "postgres"), (copy.pg_port, "postgres"));
+    }
+    same_behaviour((orbit.pg_port, "postgres"), (from_plain.pg_port, "postgres"));
+    drop(pg);
 }

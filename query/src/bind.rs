@@ -13,6 +13,10 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use std::sync::Arc;
 
+mod alter_column;
+mod alter_sequence;
+pub use alter_column::AlterColumn;
+pub use alter_sequence::AlterSequence;
 mod arrays;
 mod conflict_target;
 mod constraints;
@@ -362,6 +366,10 @@ pub enum Plan {
         def: TableDef,
         change: ColumnChange,
     },
+    /// `ALTER TABLE t ALTER COLUMN c ...` (`bind/alter_column.rs`).
+    AlterColumn(Box<alter_column::AlterColumn>),
+    /// `ALTER SEQUENCE s ...` (`bind/alter_sequence.rs`).
+    AlterSequence(alter_sequence::AlterSequence),
 }
 
 /// How ALTER TABLE changes a table's rows.
@@ -465,6 +473,13 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
             out.push_str("SELECT * FROM");
             (found, at_start, i) = (true, false, i + 1);
             continue;
+        }
+        if at_start && word(t, Keyword::ALTER) {
+            if let Some((text, end)) = alter_sequence::alter_syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
+                continue;
+            }
         }
         if at_start && word(t, Keyword::SET) {
             if let Some((text, end)) = foreign_keys::set_constraints_syntax(&tokens, i) {
@@ -1133,6 +1148,11 @@ impl Binder<'_> {
                 }
             }
             S::Set(ast::Set::SingleAssignment { variable, values, .. })
+                if variable.to_string() == alter_sequence::NOT_SUPPORTED =>
+            {
+                Ok((self.not_built(values)?, vec![]))
+            }
+            S::Set(ast::Set::SingleAssignment { variable, values, .. })
                 if variable.to_string() == foreign_keys::SET_CONSTRAINTS =>
             {
                 Ok((foreign_keys::set_constraints(values)?, vec![]))
@@ -1179,6 +1199,9 @@ impl Binder<'_> {
                     Err(SqlError::unsupported("RESET SESSION AUTHORIZATION is not supported"))
                 }
             },
+            S::CreateSequence { name, sequence_options, .. } if alter_sequence::is_alter(name) => {
+                Ok((self.alter_sequence(name, sequence_options)?, vec![]))
+            }
             S::CreateSequence { temporary: false, if_not_exists, name, sequence_options } => {
                 let n = new_object_name(self.sql, name)?;
                 let def = self.sequence_def(&n, sequence_options, SqlType::Int8)?;
@@ -1389,7 +1412,7 @@ impl Binder<'_> {
                             return Err(SqlError::new(code::SYNTAX_ERROR, "there is no parameter $1"));
                         }
                         // Kept as text and computed at every INSERT, as PostgreSQL does.
-                        col.default_expr = Some(e.to_string());
+                        col.default_expr = Some(alter_column::default_text(e, ty));
                     }
                     ast::ColumnOption::PrimaryKey(_) => {
                         if pk.is_some() {

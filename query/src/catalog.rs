@@ -960,7 +960,7 @@ fn default_text(c: &ColumnDef) -> Option<String> {
 
 /// The type a deparsed constant is labelled with: format_type without the typmod, and
 /// `bpchar` for character(n).
-fn literal_type_name(t: SqlType) -> String {
+pub(crate) fn literal_type_name(t: SqlType) -> String {
     match t {
         SqlType::Bpchar(_) => "bpchar".to_string(),
         SqlType::Varchar(_) => "character varying".to_string(),

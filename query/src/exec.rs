@@ -24,6 +24,8 @@ use orbit_shards::wal::Ticket;
 use orbit_shards::{mesh, state, wal, ShardId};
 use std::sync::Arc;
 
+mod add_key;
+mod alter_column;
 pub(crate) mod ddl_journal;
 mod drop_key;
 pub(crate) mod index_scan;
@@ -160,7 +162,9 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         | Plan::RenameTable { .. }
         | Plan::DropKeyCascade { .. }
         | Plan::AddPrimaryKey { .. }
+        | Plan::AlterColumn(_)
         | Plan::RewriteTable { .. } => "ALTER TABLE",
+        Plan::AlterSequence(_) => "ALTER SEQUENCE",
         // ALTER TABLE IF EXISTS of a missing table: refused before it finds nothing.
         Plan::Skipped { tag, .. }
             if tag.starts_with("ALTER") || tag.starts_with("DROP") || tag.starts_with("CREATE") =>
@@ -388,6 +392,11 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             r.notices.extend(notice);
             Ok(r)
         }
+        Plan::AlterColumn(ac) => {
+            txn.holds_tables |= !txn.alone;
+            alter_column::alter_column(txn, ac).await
+        }
+        Plan::AlterSequence(a) => alter_column::alter_sequence(txn, a).await,
         Plan::AddPrimaryKey { table, columns, name } => {
             txn.holds_tables |= !txn.alone;
             let (r, kept) = utility::add_primary_key(txn, table, columns, name).await?;

@@ -69,6 +69,7 @@ const NAME: usize = 0;
 const INCREMENT: usize = 1;
 const MIN: usize = 2;
 const MAX: usize = 3;
+const START: usize = 4;
 const CYCLE: usize = 5;
 const LAST: usize = 6;
 const CALLED: usize = 7;
@@ -371,6 +372,161 @@ pub async fn set_owner(from: &str, to: &str) -> Result<()> {
         tickets.extend(p.map_err(io_error)?);
     }
     wal::wait_all(tickets).await.map_err(io_error)
+}
+
+/// `ALTER SEQUENCE ... OWNED BY table.column | NONE`: the sequence's owning table is `owner`
+/// now (dropped with it); returns the one it had (what ROLLBACK puts back), durably.
+/// `viewer`: the transaction asking (another open block's new sequence is not there for it).
+pub async fn set_owned_by(name: &str, owner_table: Option<String>, viewer: Option<Owner>) -> Result<Option<String>> {
+    change_row(name, viewer, move |row| {
+        let old = match &row[OWNED_BY] {
+            Datum::Text(t) => Some(t.clone()),
+            _ => None,
+        };
+        row[OWNED_BY] = owner_table.map_or(Datum::Null, Datum::Text);
+        Ok(old)
+    })
+    .await
+}
+
+/// What `ALTER SEQUENCE` changes besides its owner and RESTART (None: unchanged; MINVALUE /
+/// MAXVALUE Some(None): NO MINVALUE / NO MAXVALUE, the type's bound).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeqChanges {
+    pub increment: Option<i64>,
+    pub min: Option<Option<i64>>,
+    pub max: Option<Option<i64>>,
+    pub start: Option<i64>,
+    pub cycle: Option<bool>,
+}
+
+impl SeqChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == SeqChanges::default()
+    }
+}
+
+/// `ALTER SEQUENCE ... INCREMENT / MINVALUE / MAXVALUE / START / [NO] CYCLE`, checked as
+/// PostgreSQL's init_params checks them (the current value against the new bounds too), and
+/// `RESTART [WITH n]` after them; durably. Returns the row it had (what ROLLBACK puts back, as
+/// PostgreSQL's rewrite of the sequence is undone with its transaction). The type whose
+/// bounds NO MINVALUE / NO MAXVALUE take is read off the current bounds (Orbit keeps none).
+pub async fn alter(name: &str, c: SeqChanges, restart: Option<Option<i64>>, viewer: Option<Owner>) -> Result<Row> {
+    change_row(name, viewer, move |row| {
+        let old = row.clone();
+        let (min, max) = (int(row, MIN), int(row, MAX));
+        let top = if max == i16::MAX as i64 || min == i16::MIN as i64 {
+            i16::MAX as i64
+        } else if max == i32::MAX as i64 || min == i32::MIN as i64 {
+            i32::MAX as i64
+        } else {
+            i64::MAX
+        };
+        let inc = c.increment.unwrap_or(int(row, INCREMENT));
+        let min = match c.min {
+            Some(Some(v)) => v,
+            Some(None) if inc > 0 => 1,
+            Some(None) => -top - 1,
+            None => min,
+        };
+        let max = match c.max {
+            Some(Some(v)) => v,
+            Some(None) if inc > 0 => top,
+            Some(None) => -1,
+            None => max,
+        };
+        for (v, what) in [(min, "MINVALUE"), (max, "MAXVALUE")] {
+            if v < -top - 1 || v > top {
+                let ty = match top {
+                    32767 => "smallint",
+                    2147483647 => "integer",
+                    _ => "bigint",
+                };
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("{what} ({v}) is out of range for sequence data type {ty}"),
+                ));
+            }
+        }
+        if min >= max {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("MINVALUE ({min}) must be less than MAXVALUE ({max})"),
+            ));
+        }
+        let start = c.start.unwrap_or(int(row, START));
+        if start < min {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("START value ({start}) cannot be less than MINVALUE ({min})"),
+            ));
+        }
+        if start > max {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("START value ({start}) cannot be greater than MAXVALUE ({max})"),
+            ));
+        }
+        let (last, called) = match restart {
+            Some(v) => (v.unwrap_or(start), false),
+            None => (int(row, LAST), row[CALLED] == Datum::Bool(true)),
+        };
+        if last < min {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("RESTART value ({last}) cannot be less than MINVALUE ({min})"),
+            ));
+        }
+        if last > max {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("RESTART value ({last}) cannot be greater than MAXVALUE ({max})"),
+            ));
+        }
+        row[INCREMENT] = Datum::Int8(inc);
+        row[MIN] = Datum::Int8(min);
+        row[MAX] = Datum::Int8(max);
+        row[START] = Datum::Int8(start);
+        if let Some(cy) = c.cycle {
+            row[CYCLE] = Datum::Bool(cy);
+        }
+        row[LAST] = Datum::Int8(last);
+        row[CALLED] = Datum::Bool(called);
+        Ok(old)
+    })
+    .await
+}
+
+/// Changes sequence `name`'s row by `change` in one step on its shard, durably.
+async fn change_row<T: Send + 'static>(
+    name: &str,
+    viewer: Option<Owner>,
+    change: impl FnOnce(&mut Row) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    if crate::bind::lookup_table(SEQ_TABLE).is_none() {
+        return Err(missing(crate::schema::relname(name)));
+    }
+    let (k, n) = (key_of(name), name.to_string());
+    let (out, ticket) = mesh::run_on(owner(name), move |s| {
+        let mut row = s
+            .tables
+            .get(SEQ_TABLE)
+            .and_then(|t| t.get(&k))
+            .filter(|_| visible_here(&n, viewer))
+            .cloned()
+            .ok_or_else(|| missing(crate::schema::relname(&n)))?;
+        shard_tables::writable(s).map_err(io_error)?;
+        let out = change(&mut row)?;
+        let ticket = shard_tables::put(s, SEQ_TABLE, vec![(k, row)], None).map_err(|e| match e {
+            shard_tables::RowError::Unwritable(e) => io_error(e),
+            _ => missing(&n),
+        })?;
+        Ok::<_, SqlError>((out, ticket))
+    })
+    .await
+    .map_err(gone)??;
+    wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)?;
+    Ok(out)
 }
 
 /// The next `count` values of sequence `name`, logged durably before they are returned.

@@ -397,7 +397,12 @@ impl Printer {
             if !with_hints.is_empty() || !partitions.is_empty() {
                 return None;
             }
-            let [part] = name.0.as_slice() else { return None };
+            // A table of schema public, qualified (as pg_dump writes it) or not.
+            let part = match name.0.as_slice() {
+                [part] => part,
+                [schema, part] if fold(schema.as_ident()?) == "public" => part,
+                _ => return None,
+            };
             let tname = fold(part.as_ident()?);
             let def = tables.iter().find(|t| t.name == tname && t.index_of.is_none())?.clone();
             let refname = match alias {
@@ -866,6 +871,10 @@ impl Printer {
             };
         }
         let from = n.ty?;
+        // An integer constant cast to numeric (PostgreSQL's text for one coerced to it).
+        if ty.is_decimal() && is_int(from) && n.column.is_none() && n.text.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(Node::new(format!("({})::numeric", n.text), Kind::Simple, SqlType::NUMERIC));
+        }
         if from == ty || (n.column.is_none() && n.kind == Kind::Simple && !n.text.contains('(')) {
             return None;
         }

@@ -5,11 +5,14 @@
 //! - Orbit's plain dump restores into a fresh PostgreSQL database (`psql -f`, stopping at the
 //!   first error) with the same rows, constraints (a foreign key, CHECK or UNIQUE violation
 //!   fails there too), indexes, view results and sequence values as the source;
-//! - Orbit's `-Fc` dump restores with `pg_restore`.
-//!
-//! Restoring a dump into Orbit is not covered: its script uses ALTER TABLE ... OWNER TO,
-//! ALTER SEQUENCE ... OWNED BY, ALTER COLUMN ... ADD GENERATED AS IDENTITY / SET DEFAULT and
-//! ADD PRIMARY KEY after the rows, which Orbit does not run yet.
+//! - Orbit's `-Fc` dump restores with `pg_restore`;
+//! - PostgreSQL's own plain dump restores into a fresh Orbit (`psql -f`, stopping at the first
+//!   error: its ALTER SEQUENCE ... OWNED BY, ALTER COLUMN ... SET DEFAULT / ADD GENERATED AS
+//!   IDENTITY, setval and ADD PRIMARY KEY after the UNIQUE constraints all run), and so does
+//!   its `-Fc` dump with `pg_restore -d --single-transaction`, with the same rows, constraints, indexes, view
+//!   results and sequence values as the source, and a dump of the restored Orbit is the
+//!   source's dump, line for line;
+//! - Orbit's own dumps restore into a fresh Orbit the same way.
 
 use orbit_tests::{Orbit, RealPostgres};
 use std::path::Path;
@@ -305,4 +308,142 @@ fn lock_table_holds_off_ddl_until_the_block_ends() {
         let b = alter.await.unwrap();
         assert_eq!(b.query_one(columns, &[]).await.unwrap().get::<_, i32>(0), 2);
     });
+}
+
+/// PostgreSQL's dumps (plain through psql, `-Fc` through pg_restore) restore into a fresh Orbit
+/// unchanged; the copy reads, behaves and dumps as the source.
+#[test]
+fn postgresql_dumps_restore_into_orbit() {
+    let pg = match RealPostgres::start() {
+        Ok(pg) => pg,
+        Err(why) => {
+            println!("skipped: no PostgreSQL 15 to compare with: {why}");
+            return;
+        }
+    };
+    create_database(&pg, "src");
+    sql(pg.port, "src", SCHEMA);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plain = dir.path().join("pg.sql");
+    ok(&pg_dump(pg.port, "src", &["-f", &plain.display().to_string()]), "pg_dump of PostgreSQL");
+    let custom = dir.path().join("pg.dump");
+    ok(&pg_dump(pg.port, "src", &["-Fc", "-f", &custom.display().to_string()]), "pg_dump -Fc of PostgreSQL");
+    let want = comparable(&ok(&pg_dump(pg.port, "src", &[]), "pg_dump of PostgreSQL"));
+
+    let from_plain = Orbit::start(&["--shards", "2"]);
+    let (good, text) = psql(from_plain.pg_port, "postgres", &["-f", &plain.display().to_string()]);
+    assert!(good && !text.contains("ERROR"), "restore of PostgreSQL's dump into Orbit: {text}");
+
+    let from_custom = Orbit::start(&["--shards", "2"]);
+    let out = run(Command::new(bin("pg_restore"))
+        .args(["-h", "127.0.0.1", "-p", &from_custom.pg_port.to_string(), "-U", "postgres", "-d", "postgres"])
+        // In one transaction block: the ALTERs' undo and the block's own sequences are in play.
+        .args(["--exit-on-error", "--single-transaction"])
+        .arg(&custom));
+    ok(&out, "pg_restore into Orbit");
+
+    for orbit in [&from_plain, &from_custom] {
+        let out = pg_dump(orbit.pg_port, "postgres", &[]);
+        let got = ok(&out, "pg_dump of the restored Orbit");
+        assert_eq!(want, comparable(&got), "pg_dump of the restored Orbit");
+        same_results((pg.port, "src"), (orbit.pg_port, "postgres"));
+    }
+    // Each copy moves its sequences on as the source does (a fresh source for the second).
+    same_behaviour((pg.port, "src"), (from_plain.pg_port, "postgres"));
+    create_database(&pg, "src2");
+    sql(pg.port, "src2", SCHEMA);
+    same_behaviour((pg.port, "src2"), (from_custom.pg_port, "postgres"));
+}
+
+/// A schema whose dump holds PostgreSQL's implicit casts (`CHECK ((v > (0)::numeric))`, a view's
+/// `(a.v > (1)::numeric)`), a UNIQUE expression index, a SERIAL and an identity column behind a
+/// foreign key, restored into Orbit and dumped back as the source's dump; it behaves alike.
+const CAST_SCHEMA: &str = r#"
+CREATE TABLE a (id serial PRIMARY KEY, name text UNIQUE NOT NULL, v numeric(10,2) DEFAULT 1.5 CHECK (v > 0));
+CREATE TABLE b (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a_id int REFERENCES a(id) ON DELETE CASCADE,
+  t timestamptz DEFAULT now(), j jsonb, arr int[]);
+CREATE INDEX b_a_idx ON b (a_id);
+CREATE UNIQUE INDEX a_lower_name ON a (lower(name));
+CREATE VIEW av AS SELECT id, name FROM a WHERE v > 1;
+CREATE SEQUENCE s START 10 INCREMENT 3;
+SELECT nextval('s');
+INSERT INTO a (name, v) VALUES ('x', 2), ('y', 1.5), ('z', 3);
+INSERT INTO b (a_id, t, j, arr) VALUES (1, '2020-01-01 00:00:00+00', '{"a":1}', '{1,2}'), (2, '2020-01-01 00:00:00+00', NULL, NULL);
+"#;
+
+#[test]
+fn postgresql_dump_with_implicit_casts_restores_into_orbit() {
+    let pg = match RealPostgres::start() {
+        Ok(pg) => pg,
+        Err(why) => {
+            println!("skipped: no PostgreSQL 15 to compare with: {why}");
+            return;
+        }
+    };
+    create_database(&pg, "casts");
+    sql(pg.port, "casts", CAST_SCHEMA);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plain = dir.path().join("casts.sql");
+    ok(&pg_dump(pg.port, "casts", &["-f", &plain.display().to_string()]), "pg_dump of PostgreSQL");
+    let orbit = Orbit::start(&["--shards", "2"]);
+    let (good, text) = psql(orbit.pg_port, "postgres", &["-f", &plain.display().to_string()]);
+    assert!(good && !text.contains("ERROR"), "restore of PostgreSQL's dump into Orbit: {text}");
+    let want = comparable(&ok(&pg_dump(pg.port, "casts", &[]), "pg_dump of PostgreSQL"));
+    let got = comparable(&ok(&pg_dump(orbit.pg_port, "postgres", &[]), "pg_dump of Orbit"));
+    assert_eq!(want, got, "pg_dump of the restored Orbit");
+    let (src, copy) = ((pg.port, "casts"), (orbit.pg_port, "postgres"));
+    for q in [
+        "SELECT * FROM public.av ORDER BY id",
+        "SELECT pg_get_serial_sequence('public.a', 'id'), pg_get_serial_sequence('public.b', 'id')",
+        "INSERT INTO public.a (name) VALUES ('w') RETURNING id, v",
+        "INSERT INTO public.b (a_id) VALUES (4) RETURNING id, a_id",
+        "SELECT nextval('public.s')",
+        "DELETE FROM public.a WHERE id = 1",
+        "SELECT id, a_id FROM public.b ORDER BY id",
+        "SELECT id, name FROM public.a WHERE name = 'y'",
+    ] {
+        assert_eq!(sql(src.0, src.1, q), sql(copy.0, copy.1, q), "{q}");
+    }
+    for (stmt, error) in [
+        ("INSERT INTO public.a (name, v) VALUES ('q', -1)", "violates check constraint \"a_v_check\""),
+        ("INSERT INTO public.a (name) VALUES ('Y')", "violates unique constraint \"a_lower_name\""),
+        ("INSERT INTO public.a (name) VALUES ('y')", "violates unique constraint \"a_name_key\""),
+        ("INSERT INTO public.a (id, name) VALUES (2, 'n')", "violates unique constraint \"a_pkey\""),
+        ("INSERT INTO public.b (a_id) VALUES (99)", "violates foreign key constraint \"b_a_id_fkey\""),
+    ] {
+        for (port, db) in [src, copy] {
+            let (good, text) = psql(port, db, &["-c", stmt]);
+            assert!(!good && text.contains(error), "{stmt} on {port}/{db} should fail with '{error}': {text}");
+        }
+    }
+}
+
+/// Orbit's own dumps (plain through psql, `-Fc` through pg_restore) restore into a fresh Orbit;
+/// the copy dumps as the source and reads and behaves alike.
+#[test]
+fn orbit_dumps_restore_into_orbit() {
+    let Some((pg, orbit)) = sources() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plain = dir.path().join("orbit.sql");
+    ok(&pg_dump(orbit.pg_port, "postgres", &["-f", &plain.display().to_string()]), "pg_dump of Orbit");
+    let custom = dir.path().join("orbit.dump");
+    ok(&pg_dump(orbit.pg_port, "postgres", &["-Fc", "-f", &custom.display().to_string()]), "pg_dump -Fc of Orbit");
+    let want = comparable(&ok(&pg_dump(orbit.pg_port, "postgres", &[]), "pg_dump of Orbit"));
+
+    let from_plain = Orbit::start(&["--shards", "2"]);
+    let (good, text) = psql(from_plain.pg_port, "postgres", &["-f", &plain.display().to_string()]);
+    assert!(good && !text.contains("ERROR"), "restore of Orbit's dump into Orbit: {text}");
+    let from_custom = Orbit::start(&["--shards", "1"]);
+    let out = run(Command::new(bin("pg_restore"))
+        .args(["-h", "127.0.0.1", "-p", &from_custom.pg_port.to_string(), "-U", "postgres", "-d", "postgres"])
+        .arg("--exit-on-error")
+        .arg(&custom));
+    ok(&out, "pg_restore of Orbit's dump into Orbit");
+    for copy in [&from_plain, &from_custom] {
+        let got = comparable(&ok(&pg_dump(copy.pg_port, "postgres", &[]), "pg_dump of the restored Orbit"));
+        assert_eq!(want, got, "pg_dump of the restored Orbit");
+        same_results((orbit.pg_port, "postgres"), (copy.pg_port, "postgres"));
+    }
+    same_behaviour((orbit.pg_port, "postgres"), (from_plain.pg_port, "postgres"));
+    drop(pg);
 }

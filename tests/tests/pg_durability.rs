@@ -676,3 +676,70 @@ fn schemas_survive_sigkill_snapshots_and_resharding() {
     let o4 = start(dir.path(), &["--shards", "3", "--fsync", "always"]);
     check(o4.pg_port, 50);
 }
+
+/// What pg_dump's restore script does to a table and a sequence, in a block a crash ends
+/// (ALTER COLUMN ... ADD GENERATED AS IDENTITY with its new sequence, SET DEFAULT, ADD PRIMARY
+/// KEY over a table with a UNIQUE index, ALTER SEQUENCE ... OWNED BY / RESTART), is undone at
+/// start-up as ROLLBACK would have.
+#[test]
+fn an_uncommitted_restore_script_is_undone_by_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--shards", "2", "--fsync", "always"];
+    let mut o = start(dir.path(), &args);
+    let rt = pg_runtime();
+    rt.block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE t (id int NOT NULL, c text); \
+             INSERT INTO t SELECT g, 'c' || g FROM generate_series(1, 20) g; \
+             CREATE UNIQUE INDEX t_c ON t (c); CREATE SEQUENCE s; CREATE TABLE own (k bigint)",
+        )
+        .await
+        .unwrap();
+        c.batch_execute(
+            "BEGIN; \
+             ALTER TABLE t ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME public.t_seq START WITH 21); \
+             ALTER TABLE ONLY t ALTER COLUMN c SET DEFAULT 'd'; \
+             ALTER TABLE ONLY t ADD CONSTRAINT t_pkey PRIMARY KEY (id); \
+             ALTER SEQUENCE s OWNED BY own.k; ALTER SEQUENCE s RESTART WITH 100",
+        )
+        .await
+        .unwrap();
+        let id: i32 = c.query_one("INSERT INTO t DEFAULT VALUES RETURNING id", &[]).await.unwrap().get(0);
+        assert_eq!(id, 21);
+    });
+    o.kill9();
+    let o2 = start(dir.path(), &args);
+    rt.block_on(async {
+        let c = pg_connect(o2.pg_port).await;
+        let e = c.query_one("SELECT nextval('t_seq')", &[]).await.unwrap_err();
+        assert_eq!(e.code().map(|c| c.code()), Some("42P01"), "the identity's sequence is gone");
+        let r = c
+            .query_one(
+                "SELECT attidentity::text, atthasdef FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'id'",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!((r.get::<_, String>(0), r.get::<_, bool>(1)), (String::new(), false));
+        let n: i64 = c
+            .query_one("SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'p'", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 0, "no primary key");
+        let r = c.query_one("INSERT INTO t (id) VALUES (50) RETURNING c", &[]).await.unwrap();
+        assert_eq!(r.get::<_, Option<String>>(0), None, "no default");
+        let r = c.query_one("SELECT count(*), max(id) FROM t", &[]).await.unwrap();
+        assert_eq!((r.get::<_, i64>(0), r.get::<_, i32>(1)), (21, 50));
+        // The UNIQUE index is there and checked.
+        let e = c.execute("INSERT INTO t VALUES (51, 'c3')", &[]).await.unwrap_err();
+        assert_eq!(e.code().map(|c| c.code()), Some("23505"));
+        let n: i64 = c.query_one("SELECT count(*) FROM t WHERE c = 'c7'", &[]).await.unwrap().get(0);
+        assert_eq!(n, 1);
+        // The sequence is as it was: not restarted, owned by nothing (DROP TABLE own leaves it).
+        c.batch_execute("DROP TABLE own").await.unwrap();
+        let next: i64 = c.query_one("SELECT nextval('s')", &[]).await.unwrap().get(0);
+        assert_eq!(next, 1);
+    });
+}

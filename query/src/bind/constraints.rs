@@ -250,7 +250,13 @@ impl Binder<'_> {
                     choose_name(&def.name, col.as_deref(), "check", |n| def.checks.iter().any(|c| c.name == n))
                 }
             };
-            def.checks.push(CheckDef { name, expr: e.to_string() });
+            // Kept without the parentheses around it (pg_dump writes `CHECK ((a > 0))`):
+            // pg_get_constraintdef adds its own.
+            let mut bare = &e;
+            while let ast::Expr::Nested(inner) = bare {
+                bare = inner;
+            }
+            def.checks.push(CheckDef { name, expr: super::alter_column::lower_cast_types(&bare.to_string()) });
         }
         for (name, columns) in uniques {
             // A UNIQUE on the primary key's columns, or on those of an earlier UNIQUE, adds

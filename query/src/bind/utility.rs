@@ -545,6 +545,22 @@ impl Binder<'_> {
             }
             return self.alter_columns(&tname, table, op);
         }
+        if let [ast::AlterTableOperation::AlterColumn { column_name, op }] = at.operations.as_slice() {
+            if at.if_exists {
+                let tname = self.relation_name(&at.name)?;
+                if super::lookup_table(&tname).is_none() {
+                    return Ok(Plan::Skipped {
+                        tag: "ALTER TABLE",
+                        notice: format!("relation \"{tname}\" does not exist, skipping"),
+                    });
+                }
+            }
+            let (tname, table) = self.resolve_table(&at.name)?;
+            if crate::catalog::is_view(&table) {
+                return Err(crate::catalog::read_only(&table));
+            }
+            return self.alter_column(&tname, table, column_name, op);
+        }
         let [ast::AlterTableOperation::AddConstraint {
             constraint: ast::TableConstraint::PrimaryKey(p),
             not_valid: false,
@@ -633,7 +649,7 @@ impl Binder<'_> {
                         ast::ColumnOption::Default(e) => {
                             let b = self.expr(e, None)?;
                             let _ = self.assign(b, &col)?;
-                            col.default_expr = Some(e.to_string());
+                            col.default_expr = Some(super::alter_column::default_text(e, ty));
                         }
                         other => {
                             return Err(SqlError::unsupported(format!(

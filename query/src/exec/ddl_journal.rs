@@ -78,6 +78,9 @@ const KIND_VIEW: i16 = 1;
 const KIND_INDEX: i16 = 2;
 const KIND_SEQUENCE: i16 = 3;
 const KIND_RENAMED: i16 = 4;
+/// ALTER SEQUENCE ... OWNED BY: the name is the sequence's, the old name its old owner (NULL:
+/// none); start-up gives it back.
+const KIND_OWNER: i16 = 5;
 
 fn table_def() -> TableDef {
     let col = |n: &str, ty| ColumnDef { not_null: true, ..ColumnDef::new(n, ty) };
@@ -223,6 +226,7 @@ fn row_of(txid: u64, n: usize, o: &Created) -> Option<(Row, u32)> {
         Created::Index { name, oid } => (KIND_INDEX, name, *oid, None),
         Created::Sequence { name } => (KIND_SEQUENCE, name, 0, None),
         Created::Renamed { from, to, oid } => (KIND_RENAMED, to, *oid, Some(from)),
+        Created::SequenceOwner { name, owned_by } => (KIND_OWNER, name, 0, owned_by.as_ref()),
         _ => return None,
     };
     let row = vec![
@@ -433,6 +437,13 @@ pub async fn undo_unfinished() {
             KIND_INDEX => Created::Index { name, oid },
             KIND_SEQUENCE => Created::Sequence { name },
             KIND_RENAMED => Created::Renamed { from: text(&r[5]), to: name, oid },
+            KIND_OWNER => Created::SequenceOwner {
+                name,
+                owned_by: match &r[5] {
+                    Datum::Text(t) => Some(t.clone()),
+                    _ => None,
+                },
+            },
             _ => continue,
         };
         all.push((txid, int(&r[1]) as u64, o));

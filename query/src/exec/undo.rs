@@ -65,9 +65,16 @@ pub(crate) enum Created {
         def: Box<TableDef>,
         rows: ShardRows,
     },
-    /// A dropped sequence's row in the sequences' table.
+    /// A dropped sequence's row in the sequences' table (or the one ALTER SEQUENCE ...
+    /// RESTART replaced: put back as it was).
     DroppedSequence {
         row: Row,
+    },
+    /// ALTER SEQUENCE ... OWNED BY: the owning table sequence `name` had (only the owner goes
+    /// back: the values nextval handed out since stay taken).
+    SequenceOwner {
+        name: String,
+        owned_by: Option<String>,
     },
     /// ALTER TABLE `from` RENAME TO `to`.
     Renamed {
@@ -271,6 +278,9 @@ pub(crate) async fn undo(mut objects: Vec<Created>, me: Owner) {
             },
             Created::Dropped { def, rows } => put_back(*def, rows).await,
             Created::DroppedSequence { row } => crate::sequence::restore(row).await,
+            Created::SequenceOwner { ref name, ref owned_by } => {
+                crate::sequence::set_owned_by(name, owned_by.clone(), Some(me)).await.map(drop)
+            }
             Created::Renamed { ref from, ref to, oid } if still(to, oid) => match crate::bind::lookup_table(to) {
                 Some(now) => rename::rename_everywhere(&now, from).await.map(drop),
                 None => Ok(()),

@@ -272,16 +272,14 @@ pub(super) async fn add_primary_key(
     pk_name: &str,
 ) -> Result<(QueryResult, Vec<Created>)> {
     if !table.indexes.is_empty() {
-        // Index entries point at rows by primary key; re-keying would need every index rebuilt.
-        return Err(SqlError::unsupported(
-            "ALTER TABLE ... ADD PRIMARY KEY on a table with UNIQUE constraints or indexes is not supported yet",
-        ));
+        // Index entries point at rows by primary key: every index is built again.
+        return super::add_key::with_indexes(txn, table, pk, pk_name).await;
     }
     let (_, n) = state::local();
     // No other transaction may write the table from here on: new row locks on it are refused,
     // and the re-key waits for the locks already held (their commits apply first).
     set_altering(table, true, txn).await?;
-    let r = rekey(txn, table, pk, pk_name, n).await;
+    let r = rekey(txn, table, pk, pk_name, n, holder(txn)).await;
     if r.is_err() {
         release_unless_held(txn, table).await;
     }
@@ -563,12 +561,15 @@ fn kept(txn: &Txn, table: &Arc<TableDef>, rows: &[(Vec<u8>, Row)], n: usize) -> 
     vec![Created::Replaced { name: table.name.clone(), oid: 0, old: Box::new((**table).clone()), rows: per_shard }]
 }
 
-async fn rekey(
+/// The re-key of [`add_primary_key`]; `hold`: the transaction that keeps other writers off the
+/// re-keyed table.
+pub(super) async fn rekey(
     txn: &mut Txn,
     table: &Arc<TableDef>,
     pk: &[usize],
     pk_name: &str,
     n: usize,
+    hold: Option<Owner>,
 ) -> Result<(QueryResult, Vec<Created>)> {
     let rows = committed_rows(txn, table).await?;
     let undo = kept(txn, table, &rows, n);
@@ -584,26 +585,7 @@ async fn rekey(
         row.truncate(def.columns.len());
         (def.key_of(&row), row)
     };
-    // PostgreSQL builds the unique index first (NULLs never collide there; of several
-    // duplicated keys the sort meets the smallest first), then checks NOT NULL, over the rows
-    // the transaction sees.
-    let mut keyed: Vec<(Vec<u8>, Row)> = visible(&rows, &own).map(rekeyed).collect();
-    let has_null = keyed.iter().find_map(|(_, row)| pk.iter().find(|&&c| row[c].is_null()).copied());
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    let dup = keyed.windows(2).find(|w| w[0].0 == w[1].0 && pk.iter().all(|&c| !w[0].1[c].is_null()));
-    if let Some(w) = dup {
-        let row = &w[0].1;
-        let cols: Vec<&str> = pk.iter().map(|&i| def.columns[i].name.as_str()).collect();
-        let vals: Vec<String> = pk.iter().map(|&i| types::to_text(&row[i]).unwrap_or_else(|| "null".into())).collect();
-        return Err(SqlError::new(code::UNIQUE_VIOLATION, format!("could not create unique index \"{pk_name}\""))
-            .detail(format!("Key ({})=({}) is duplicated.", cols.join(", "), vals.join(", "))));
-    }
-    if let Some(c) = has_null {
-        return Err(SqlError::new(
-            code::NOT_NULL_VIOLATION,
-            format!("column \"{}\" of relation \"{}\" contains null values", table.columns[c].name, table.name),
-        ));
-    }
+    super::add_key::check_new_key(table, &def, visible(&rows, &own).cloned().collect(), pk_name)?;
     // The new table holds the committed rows under their new keys; the transaction's changes
     // follow them in its write set.
     let items = rows.iter().map(|(k, r)| {
@@ -621,7 +603,7 @@ async fn rekey(
     for (k, row) in committed {
         per_shard[super::shard_of_key(&k, n)].push((k, row));
     }
-    let r = stage_and_swap(table, def, per_shard, holder(txn)).await?;
+    let r = stage_and_swap(table, def, per_shard, hold).await?;
     carry_writes(txn, table, rewritten_own).await?;
     Ok((r, undo))
 }

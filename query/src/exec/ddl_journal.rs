@@ -32,8 +32,9 @@
 //! acknowledged) keeps its change. DROP TABLE needs no row:
 //! the hidden table's name says it all ([`super::undo::restore_hidden`]).
 
-use super::undo::Created;
-use super::{gone, io_error};
+use super::undo::{Created, ShardRows};
+use super::{gone, io_error, QueryResult};
+use crate::bind::{ColumnChange, Plan};
 use crate::error::{Result, SqlError};
 use crate::txn::Txn;
 use orbit_engine::table::{ColumnDef, Datum, Row, SqlType, TableDef};
@@ -399,12 +400,203 @@ async fn copy_rows(name: String) -> super::undo::ShardRows {
     parts.unwrap_or_default()
 }
 
+/// A statement guard's rows in [`COPIES`] take positions from here on (a block's own objects
+/// take theirs from 0, their places in `Txn::created`), so start-up tells them apart.
+const GUARD_BASE: usize = 1 << 40;
+
+fn is_guard(n: usize) -> bool {
+    n >= GUARD_BASE
+}
+
+/// The tables `plan` changes in several steps, each durable on its own, which a crash between
+/// them would leave half changed (a re-keyed table whose indexes are not built again yet, a
+/// referencing table without its foreign key while the key it used is still there): what
+/// [`guard`] copies first. Empty for statements whose change is one swap (atomic already).
+pub(crate) fn guarded_tables(plan: &Plan) -> Vec<Arc<TableDef>> {
+    let mut out: Vec<Arc<TableDef>> = match plan {
+        Plan::RewriteTable { table, def, change } if super::drop_key::drops_key_with_indexes(table, def) => {
+            let mut out = vec![table.clone()];
+            // DROP COLUMN: the referencing tables are rewritten after it.
+            if let ColumnChange::Drop(i) = change {
+                out.extend(crate::foreign_key::after_drop_column(table, *i).0.into_iter().map(|(c, _)| c));
+            }
+            out
+        }
+        Plan::AddPrimaryKey { table, .. } if !table.indexes.is_empty() => vec![table.clone()],
+        // The referencing tables lose their foreign keys first, then the key goes.
+        Plan::DropKeyCascade { children, then, .. } => {
+            let mut out: Vec<Arc<TableDef>> = children.iter().map(|(c, _)| c.clone()).collect();
+            let inner = guarded_tables(then);
+            match &**then {
+                _ if !inner.is_empty() => out.extend(inner),
+                Plan::RewriteTable { table, .. } | Plan::AddPrimaryKey { table, .. } => out.push(table.clone()),
+                _ => {}
+            }
+            out
+        }
+        _ => Vec::new(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|t| seen.insert(t.name.clone()));
+    out
+}
+
+/// Before a statement that changes `tables` in several steps: each table is held against
+/// other writers (as its ALTER would hold it; until the transaction ends), then its
+/// definition and rows and each of its indexes' entries are copied durably, as rows of
+/// [`COPIES`] at positions from [`GUARD_BASE`] with the OIDs they have now, and copy tables.
+/// From here until the statement's change commits, an error ([`settle_guard`]) or a crash
+/// (start-up, [`undo_unfinished`]) puts back every one of them that changed: the statement
+/// happens whole or not at all. Outside a block the rows are deleted by the statement's
+/// COMMIT through its write set (the same step as its own changes: the commit point); in a
+/// block once the block's journal holds what the statement replaced.
+pub(crate) async fn guard(txn: &mut Txn, tables: &[Arc<TableDef>]) -> Result<()> {
+    txn.holds_tables = true;
+    for table in tables {
+        super::utility::set_altering(table, true, txn).await?;
+    }
+    let mut n = GUARD_BASE + txn.journal.iter().filter(|e| is_guard(e.n)).count();
+    for table in tables {
+        let mut objects = vec![table.clone()];
+        objects.extend(table.indexes.iter().filter_map(|ix| crate::bind::lookup_table(&ix.name)));
+        for def in objects {
+            let rows = super::utility::committed_rows(txn, &def).await?;
+            let rows = super::indexes::per_shard(rows);
+            let o = Created::Replaced { name: def.name.clone(), oid: def.oid, old: Box::new((*def).clone()), rows };
+            let saved = save_copy(txn.id, n, &o).await;
+            drop(o);
+            txn.journal.push(saved?);
+            n += 1;
+        }
+    }
+    super::crash_point("guard-saved");
+    Ok(())
+}
+
+/// After a guarded statement (`r`: how it ended): on an error, what it changed is put back
+/// from the guard's copies and the guard goes; in a block that went on, the guard goes (the
+/// block's journal holds what the statement replaced); a statement alone keeps it until its
+/// COMMIT deletes the rows ([`commit`]).
+pub(crate) async fn settle_guard(txn: &mut Txn, r: Result<QueryResult>) -> Result<QueryResult> {
+    let guards: Vec<Entry> = txn.journal.iter().filter(|e| is_guard(e.n)).cloned().collect();
+    match &r {
+        Err(_) => {
+            let copies = read_all(COPIES).await;
+            let saved = guard_objects(&copies, Some(txn.id)).await;
+            restore(saved).await;
+        }
+        Ok(_) if txn.alone => {
+            super::crash_point("ddl-done");
+            return r;
+        }
+        Ok(_) => {}
+    }
+    txn.journal.retain(|e| !is_guard(e.n));
+    let mut done = guards;
+    if let Some(def) = crate::bind::lookup_table(COPIES) {
+        let keys: Vec<Vec<u8>> = done.iter().map(|e| key(&def, txn.id, e.n)).collect();
+        if let Err(e) = store_in(&def, vec![], keys).await {
+            tracing::warn!(error = %e.message, "could not clear the copies of a guarded DDL statement");
+        }
+    }
+    drop_copies(&mut done).await;
+    if r.is_ok() {
+        super::crash_point("ddl-done");
+    }
+    r
+}
+
+/// The objects guard rows saved (of transaction `txid`, or of every one), in the order they
+/// were saved: name, OID when saved, definition and rows (read back from the copy tables).
+async fn guard_objects(copies: &[(Vec<u8>, Row)], txid: Option<u64>) -> Vec<(String, u32, TableDef, ShardRows)> {
+    let mut found: Vec<(u64, u64, &Row)> = copies
+        .iter()
+        .filter_map(|(_, r)| {
+            let (t, n) = (r[0].as_i64()? as u64, r[1].as_i64()? as u64);
+            (is_guard(n as usize) && txid.is_none_or(|x| x == t)).then_some((t, n, r))
+        })
+        .collect();
+    found.sort_by_key(|(t, n, _)| (*t, *n));
+    let mut out = Vec::new();
+    for (_, _, r) in found {
+        let Some(c) = decode_copy(r).await else { continue };
+        out.push(c);
+    }
+    out
+}
+
+/// A row of [`COPIES`]: the object's name, OID, old definition and rows (None: unreadable, or
+/// its copy table is missing; logged).
+async fn decode_copy(r: &Row) -> Option<(String, u32, TableDef, ShardRows)> {
+    let name = match &r[2] {
+        Datum::Text(s) => s.clone(),
+        _ => return None,
+    };
+    let oid = r[3].as_i64().unwrap_or_default() as u32;
+    let Datum::Bytea(encoded) = &r[4] else { return None };
+    let old = match orbit_engine::log::record::decode(orbit_engine::log::Kind::TableCreate, encoded) {
+        Ok(orbit_engine::log::Record::TableCreate { def, .. }) => def,
+        _ => {
+            tracing::warn!(table = %name, "recovery: an unreadable copy of replaced DDL is left");
+            return None;
+        }
+    };
+    let rows = match &r[5] {
+        Datum::Text(c) if crate::bind::lookup_table(c).is_none() => {
+            tracing::warn!(table = %name, "recovery: the copy of replaced DDL is missing; the change is left");
+            return None;
+        }
+        Datum::Text(c) => copy_rows(c.clone()).await,
+        _ => Vec::new(),
+    };
+    Some((name, oid, old, rows))
+}
+
+/// Puts back, newest first, each guarded object that changed since it was saved (its OID is
+/// not the saved one, or it is gone): an index's entries after the table's re-key, then the
+/// table's old definition (with its indexes) and rows. An index name another table's index
+/// took meanwhile is left alone (logged).
+async fn restore(saved: Vec<(String, u32, TableDef, ShardRows)>) {
+    for (name, oid, old, rows) in saved.into_iter().rev() {
+        let now = crate::bind::lookup_table(&name);
+        if now.as_ref().is_some_and(|d| d.oid == oid) {
+            continue;
+        }
+        let r = match (&now, &old.index_of) {
+            (Some(d), Some(owner)) if d.index_of.as_ref() != Some(owner) => {
+                tracing::warn!(index = %name, "a guarded index's name is taken by another relation; it is not put back");
+                continue;
+            }
+            (Some(_), Some(_)) => match super::drop_relations(std::slice::from_ref(&name)).await {
+                Ok(()) => super::utility::stage_and_swap_as(&name, None, old, rows, None).await.map(drop),
+                Err(e) => Err(e),
+            },
+            (now, _) => super::utility::stage_and_swap_as(&name, now.as_ref(), old, rows, None).await.map(drop),
+        };
+        match r {
+            Ok(()) => tracing::info!(relation = %name, "put back as it was before an unfinished DDL statement"),
+            Err(e) => {
+                tracing::warn!(relation = %name, error = %e.message, "could not put back a relation a DDL statement changed")
+            }
+        }
+    }
+}
+
 /// At start-up (on the catalog's shard, once every shard recovered, before clients): undoes
 /// the DDL of the transactions a crash ended before COMMIT, newest first, and clears the
-/// journal.
+/// journal. A guarded statement a crash stopped is undone first (it was the newest DDL of
+/// its transaction).
 pub async fn undo_unfinished() {
     let rows = read_all(JOURNAL).await;
     let copies = read_all(COPIES).await;
+    let guarded = guard_objects(&copies, None).await;
+    if !guarded.is_empty() {
+        tracing::info!(
+            relations = guarded.len(),
+            "recovery: undoing a DDL statement a crash stopped between its steps"
+        );
+        restore(guarded).await;
+    }
     let int = |d: &Datum| d.as_i64().unwrap_or_default();
     let text = |d: &Datum| match d {
         Datum::Text(s) => s.clone(),
@@ -438,23 +630,11 @@ pub async fn undo_unfinished() {
         all.push((txid, int(&r[1]) as u64, o));
     }
     for (_, r) in &copies {
-        let (txid, n, name, oid) = (int(&r[0]) as u64, int(&r[1]) as u64, text(&r[2]), int(&r[3]) as u32);
-        let Datum::Bytea(encoded) = &r[4] else { continue };
-        let old = match orbit_engine::log::record::decode(orbit_engine::log::Kind::TableCreate, encoded) {
-            Ok(orbit_engine::log::Record::TableCreate { def, .. }) => def,
-            _ => {
-                tracing::warn!(table = %name, "recovery: an unreadable copy of replaced DDL is left");
-                continue;
-            }
-        };
-        let rows = match &r[5] {
-            Datum::Text(c) if crate::bind::lookup_table(c).is_none() => {
-                tracing::warn!(table = %name, "recovery: the copy of replaced DDL is missing; the change is left");
-                continue;
-            }
-            Datum::Text(c) => copy_rows(c.clone()).await,
-            _ => Vec::new(),
-        };
+        let (txid, n) = (int(&r[0]) as u64, int(&r[1]) as u64);
+        if is_guard(n as usize) {
+            continue;
+        }
+        let Some((name, oid, old, rows)) = decode_copy(r).await else { continue };
         let o = match oid {
             0 => Created::Dropped { def: Box::new(old), rows },
             SEQUENCE_ROW => match rows.into_iter().flatten().next() {

@@ -1627,7 +1627,8 @@ impl Binder<'_> {
                             ));
                         }
                     }
-                    for (i, c) in s.def.columns.iter().enumerate() {
+                    for i in crate::catalog::star_columns(&s.def) {
+                        let c = &s.def.columns[i];
                         let e = Expr::Column(i, c.ty);
                         columns.push(self.output(&e, c.name.clone()));
                         projection.push(e);
@@ -2134,16 +2135,15 @@ impl Binder<'_> {
                     format!("missing FROM-clause entry for table \"{q}\""),
                 ));
             };
-            return Ok(def
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.name.clone(), Expr::Column(off + i, c.ty)))
+            return Ok(crate::catalog::star_columns(def)
+                .into_iter()
+                .map(|i| (def.columns[i].name.clone(), Expr::Column(off + i, def.columns[i].ty)))
                 .collect());
         }
         let mut out: Vec<(String, Expr)> = js.merged.to_vec();
         for (def, _, off) in &js.tables {
-            for (i, c) in def.columns.iter().enumerate() {
+            for i in crate::catalog::star_columns(def) {
+                let c = &def.columns[i];
                 if !js.hidden.contains(&(off + i)) {
                     out.push((c.name.clone(), Expr::Column(off + i, c.ty)));
                 }

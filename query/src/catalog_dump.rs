@@ -445,18 +445,14 @@ pub(crate) fn extra_columns(oid: u32) -> &'static [(&'static str, SqlType)] {
             ("relispopulated", B),
         ],
         // pg_database
+        // (datdba, datlocprovider, daticulocale, datacl and dattablespace are the view's own.)
         1262 => &[
             ("tableoid", I8),
-            ("datdba", I8),
             ("datfrozenxid", I8),
-            ("datacl", TA),
             ("datistemplate", B),
             ("datconnlimit", I4),
             ("datminmxid", I8),
-            ("datlocprovider", T),
-            ("daticulocale", T),
             ("datcollversion", T),
-            ("dattablespace", I8),
         ],
         // pg_type
         1247 => &[("tableoid", I8), ("typacl", TA), ("typowner", I8), ("typisdefined", B)],
@@ -537,16 +533,11 @@ pub(crate) fn extend(oid: u32, rows: &mut [Row]) {
             // locale provider, in pg_default.
             1262 => vec![
                 Datum::Int8(oid as i64),
-                Datum::Int8(10),
                 Datum::Int8(0),
-                Datum::Null,
                 Datum::Bool(false),
                 Datum::Int4(-1),
                 Datum::Int8(0),
-                Datum::Text("c".into()),
                 Datum::Null,
-                Datum::Null,
-                Datum::Int8(1663),
             ],
             // heap_tableam_handler and bthandler's OIDs.
             2601 => {

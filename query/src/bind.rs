@@ -919,8 +919,7 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "regtype" => SqlType::Oid(OidKind::RegType),
                 "regnamespace" => SqlType::Oid(OidKind::RegNamespace),
                 "regproc" => SqlType::Oid(OidKind::RegProc),
-                // The one-byte `"char"` of the catalogs: text here, as their "char" columns are.
-                "\"char\"" => SqlType::Text,
+                "\"char\"" => SqlType::Char,
                 _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
             }
         }
@@ -932,6 +931,41 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
         }
     })
 }
+
+/// Functions whose only signatures take text where a `"char"` argument is given (it casts to
+/// text implicitly).
+const CHAR_AS_TEXT_FUNCTIONS: &[&str] = &[
+    "lower",
+    "upper",
+    "initcap",
+    "length",
+    "char_length",
+    "character_length",
+    "octet_length",
+    "bit_length",
+    "ascii",
+    "btrim",
+    "ltrim",
+    "rtrim",
+    "left",
+    "right",
+    "lpad",
+    "rpad",
+    "repeat",
+    "replace",
+    "reverse",
+    "split_part",
+    "strpos",
+    "substr",
+    "substring",
+    "md5",
+    "translate",
+    "starts_with",
+    "regexp_replace",
+    "regexp_match",
+    "regexp_matches",
+    "quote_ident",
+];
 
 /// The length of `character(n)`, checked as PostgreSQL checks it.
 fn char_length(n: u64) -> Result<u32> {
@@ -957,6 +991,7 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Varchar(_) => "varchar",
         SqlType::Bpchar(_) => "bpchar",
         SqlType::Bytea => "bytea",
+        SqlType::Char => "char",
         SqlType::Timestamp => "timestamp",
         SqlType::TimestampTz => "timestamptz",
         SqlType::Date => "date",
@@ -3214,6 +3249,8 @@ impl Binder<'_> {
             (SqlType::Bpchar(_), SqlType::Bpchar(_)) => SqlType::Bpchar(None),
             (a, b) if a.is_datetime() && b.is_datetime() => datetime_common(a, b),
             (a, b) if a.is_string() && b.is_string() => SqlType::Text,
+            // "char" with a string: as text ("char" casts to text implicitly).
+            (SqlType::Char, b) | (b, SqlType::Char) if b.is_string() => SqlType::Text,
             // OIDs compare as oid (oideq), an integer side cast to oid.
             (SqlType::Oid(_), SqlType::Oid(_))
             | (SqlType::Oid(_), SqlType::Int2 | SqlType::Int4 | SqlType::Int8)
@@ -3625,6 +3662,14 @@ impl Binder<'_> {
         }
         if let Some(e) = self.json_function(&name, &mut bound)? {
             return Ok(e);
+        }
+        // The string functions have text parameters only: a "char" argument casts to text
+        // (implicitly, as in PostgreSQL); the functions over any type (pg_typeof, format, ...)
+        // see its own type.
+        if CHAR_AS_TEXT_FUNCTIONS.contains(&name.as_str()) {
+            for b in bound.iter_mut().filter(|b| b.ty() == SqlType::Char) {
+                *b = Expr::Cast(Box::new(std::mem::replace(b, Expr::Const(Datum::Null, SqlType::Text))), SqlType::Text, false);
+            }
         }
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
         let one_text = |b: &mut Binder, mut bound: Vec<Expr>| -> Result<Vec<Expr>> {

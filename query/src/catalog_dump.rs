@@ -14,6 +14,9 @@ use orbit_engine::table::{ArrayType, Datum, OidKind, Row, SqlType};
 
 const I8A: SqlType = SqlType::Array(ArrayType::of_oid(20));
 const TA: SqlType = SqlType::Array(ArrayType::of_oid(25));
+/// `"char"` and `"char"[]` columns.
+const C: SqlType = SqlType::Char;
+const CA: SqlType = SqlType::Array(ArrayType::of_oid(18));
 /// `regproc` columns (function OIDs; Orbit's functions have none, so these read as numbers).
 const RP: SqlType = SqlType::Oid(OidKind::RegProc);
 
@@ -64,20 +67,20 @@ pub(crate) const VIEWS: &[View] = &[
             ("prorows", F4),
             ("provariadic", I8),
             ("prosupport", RP),
-            ("prokind", T),
+            ("prokind", C),
             ("prosecdef", B),
             ("proleakproof", B),
             ("proisstrict", B),
             ("proretset", B),
-            ("provolatile", T),
-            ("proparallel", T),
+            ("provolatile", C),
+            ("proparallel", C),
             ("pronargs", I2),
             ("pronargdefaults", I2),
             ("prorettype", I8),
             // oidvector in PostgreSQL: its text form here.
             ("proargtypes", T),
             ("proallargtypes", I8A),
-            ("proargmodes", TA),
+            ("proargmodes", CA),
             ("proargnames", TA),
             ("proargdefaults", T),
             ("protrftypes", I8A),
@@ -115,7 +118,7 @@ pub(crate) const VIEWS: &[View] = &[
             ("oprname", T),
             ("oprnamespace", I8),
             ("oprowner", I8),
-            ("oprkind", T),
+            ("oprkind", C),
             ("oprcanmerge", B),
             ("oprcanhash", B),
             ("oprleft", I8),
@@ -243,7 +246,7 @@ pub(crate) const VIEWS: &[View] = &[
             ("oid", I8),
             ("defaclrole", I8),
             ("defaclnamespace", I8),
-            ("defaclobjtype", T),
+            ("defaclobjtype", C),
             ("defaclacl", TA),
             ("tableoid", I8),
         ],
@@ -273,8 +276,8 @@ pub(crate) const VIEWS: &[View] = &[
             ("castsource", I8),
             ("casttarget", I8),
             ("castfunc", I8),
-            ("castcontext", T),
-            ("castmethod", T),
+            ("castcontext", C),
+            ("castmethod", C),
             ("tableoid", I8),
         ],
     },
@@ -316,7 +319,7 @@ pub(crate) const VIEWS: &[View] = &[
             ("evtevent", T),
             ("evtowner", I8),
             ("evtfoid", I8),
-            ("evtenabled", T),
+            ("evtenabled", C),
             ("evttags", TA),
             ("tableoid", I8),
         ],
@@ -334,7 +337,7 @@ pub(crate) const VIEWS: &[View] = &[
             ("subenabled", B),
             ("subbinary", B),
             ("substream", B),
-            ("subtwophasestate", T),
+            ("subtwophasestate", C),
             ("subdisableonerr", B),
             ("subconninfo", T),
             ("subslotname", T),
@@ -359,7 +362,7 @@ pub(crate) const VIEWS: &[View] = &[
             ("amoplefttype", I8),
             ("amoprighttype", I8),
             ("amopstrategy", I2),
-            ("amoppurpose", T),
+            ("amoppurpose", C),
             ("amopopr", I8),
             ("amopmethod", I8),
             ("amopsortfamily", I8),
@@ -388,7 +391,7 @@ pub(crate) const VIEWS: &[View] = &[
             ("objoid", I8),
             ("classoid", I8),
             ("objsubid", I4),
-            ("privtype", T),
+            ("privtype", C),
             ("initprivs", TA),
             ("tableoid", I8),
         ],
@@ -464,7 +467,7 @@ pub(crate) fn extra_columns(oid: u32) -> &'static [(&'static str, SqlType)] {
         2606 => &[("tableoid", I8), ("conislocal", B)],
         // pg_attribute
         1249 => &[
-            ("attalign", T),
+            ("attalign", C),
             ("attislocal", B),
             ("attoptions", TA),
             ("attfdwoptions", TA),
@@ -475,7 +478,7 @@ pub(crate) fn extra_columns(oid: u32) -> &'static [(&'static str, SqlType)] {
         // pg_trigger
         2620 => &[("tableoid", I8), ("tgfoid", I8)],
         // pg_rewrite
-        2618 => &[("tableoid", I8), ("is_instead", B), ("ev_enabled", T)],
+        2618 => &[("tableoid", I8), ("is_instead", B), ("ev_enabled", C)],
         // pg_publication
         6104 => &[
             ("tableoid", I8),
@@ -498,7 +501,7 @@ pub(crate) fn extra_columns(oid: u32) -> &'static [(&'static str, SqlType)] {
 /// `attalign` of a column of type `t`: PostgreSQL's typalign.
 fn align_of(t: SqlType) -> &'static str {
     match t {
-        SqlType::Bool | SqlType::Uuid => "c",
+        SqlType::Bool | SqlType::Uuid | SqlType::Char => "c",
         SqlType::Int2 => "s",
         SqlType::Int8
         | SqlType::Float8

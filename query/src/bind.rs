@@ -3603,7 +3603,8 @@ impl Binder<'_> {
                 },
                 // No sum or avg takes text, so an untyped literal matches none best.
                 AggFunc::Min | AggFunc::Max => match argty {
-                    SqlType::Unknown => SqlType::Text,
+                    // No min/max takes "char": text's, by the implicit cast.
+                    SqlType::Unknown | SqlType::Char => SqlType::Text,
                     // PostgreSQL has no min/max over boolean or bytea.
                     t @ (SqlType::Bool | SqlType::Bytea | SqlType::Uuid | SqlType::Json | SqlType::Jsonb) => {
                         return Err(no_function(&name, &[t]))
@@ -3615,7 +3616,7 @@ impl Binder<'_> {
                 Some(a) if a.ty() == SqlType::Unknown && matches!(ty, SqlType::Bool | SqlType::Float8) => {
                     Some(self.coerce(a, ty, CastContext::Implicit, |_| SqlError::internal("unknown"))?)
                 }
-                Some(a) if a.ty() == SqlType::Unknown => {
+                Some(a) if a.ty() == SqlType::Unknown || a.ty() == SqlType::Char && ty == SqlType::Text => {
                     Some(self.coerce(a, SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))?)
                 }
                 a => a,
@@ -3668,7 +3669,11 @@ impl Binder<'_> {
         // see its own type.
         if CHAR_AS_TEXT_FUNCTIONS.contains(&name.as_str()) {
             for b in bound.iter_mut().filter(|b| b.ty() == SqlType::Char) {
-                *b = Expr::Cast(Box::new(std::mem::replace(b, Expr::Const(Datum::Null, SqlType::Text))), SqlType::Text, false);
+                *b = Expr::Cast(
+                    Box::new(std::mem::replace(b, Expr::Const(Datum::Null, SqlType::Text))),
+                    SqlType::Text,
+                    false,
+                );
             }
         }
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();

@@ -5,8 +5,8 @@
 //! [`extra_columns`] and [`extend`]. `acldefault()` is here too.
 //! (<https://www.postgresql.org/docs/15/catalogs.html>)
 //!
-//! `tableoid` is an ordinary column here (PostgreSQL's is a system column, left out of
-//! `SELECT *`): Orbit's relations have no system columns.
+//! `tableoid` is an ordinary column here (Orbit's relations have no system columns), which
+//! `*` leaves out as PostgreSQL does its system column ([`crate::catalog::star_columns`]).
 
 use crate::catalog::View;
 use crate::txn::Txn;

@@ -341,8 +341,9 @@ pub(crate) fn commit(txn: &mut Txn) -> Result<()> {
         let def = def.as_ref().ok_or_else(|| SqlError::internal("DDL journal table missing"))?;
         txn.write(def, key(def, txn.id, e.n), None)?;
     }
-    // Dropped once the commit applied ([`drop_copies`]).
-    txn.journal = entries.into_iter().filter(|e| e.copy.is_some()).collect();
+    // Dropped once the commit applied ([`drop_copies`]); a guard's are put back if it failed
+    // ([`failed_commit`]).
+    txn.journal = entries.into_iter().filter(|e| e.copy.is_some() || is_guard(e.n)).collect();
     Ok(())
 }
 
@@ -480,11 +481,7 @@ pub(crate) async fn guard(txn: &mut Txn, tables: &[Arc<TableDef>]) -> Result<()>
 pub(crate) async fn settle_guard(txn: &mut Txn, r: Result<QueryResult>) -> Result<QueryResult> {
     let guards: Vec<Entry> = txn.journal.iter().filter(|e| is_guard(e.n)).cloned().collect();
     match &r {
-        Err(_) => {
-            let copies = read_all(COPIES).await;
-            let saved = guard_objects(&copies, Some(txn.id)).await;
-            restore(saved).await;
-        }
+        Err(_) => restore_guarded(txn.id).await,
         Ok(_) if txn.alone => {
             super::crash_point("ddl-done");
             return r;
@@ -504,6 +501,31 @@ pub(crate) async fn settle_guard(txn: &mut Txn, r: Result<QueryResult>) -> Resul
         super::crash_point("ddl-done");
     }
     r
+}
+
+/// Puts back what transaction `txid`'s guard saved, from its durable rows (none left: its
+/// COMMIT deleted them, nothing to do).
+async fn restore_guarded(txid: u64) {
+    let copies = read_all(COPIES).await;
+    restore(guard_objects(&copies, Some(txid)).await).await;
+}
+
+/// After the COMMIT of a statement alone that a guard covered failed: if the guard's rows are
+/// still there (the commit did not apply), what the statement changed is put back now, as a
+/// restart would, and the rows and copies go.
+pub(crate) async fn failed_commit(txid: u64, journal: &mut Vec<Entry>) {
+    if !journal.iter().any(|e| is_guard(e.n)) {
+        return;
+    }
+    restore_guarded(txid).await;
+    let mut done: Vec<Entry> = std::mem::take(journal).into_iter().filter(|e| is_guard(e.n)).collect();
+    if let Some(def) = crate::bind::lookup_table(COPIES) {
+        let keys: Vec<Vec<u8>> = done.iter().map(|e| key(&def, txid, e.n)).collect();
+        if let Err(e) = store_in(&def, vec![], keys).await {
+            tracing::warn!(error = %e.message, "could not clear the copies of a guarded DDL statement");
+        }
+    }
+    drop_copies(&mut done).await;
 }
 
 /// The objects guard rows saved (of transaction `txid`, or of every one), in the order they

@@ -1662,7 +1662,7 @@ impl Binder<'_> {
                             ));
                         }
                     }
-                    for i in crate::catalog::star_columns(&s.def) {
+                    for i in crate::catalog_star::star_columns(&s.def) {
                         let c = &s.def.columns[i];
                         let e = Expr::Column(i, c.ty);
                         columns.push(self.output(&e, c.name.clone()));
@@ -2170,14 +2170,14 @@ impl Binder<'_> {
                     format!("missing FROM-clause entry for table \"{q}\""),
                 ));
             };
-            return Ok(crate::catalog::star_columns(def)
+            return Ok(crate::catalog_star::star_columns(def)
                 .into_iter()
                 .map(|i| (def.columns[i].name.clone(), Expr::Column(off + i, def.columns[i].ty)))
                 .collect());
         }
         let mut out: Vec<(String, Expr)> = js.merged.to_vec();
         for (def, _, off) in &js.tables {
-            for i in crate::catalog::star_columns(def) {
+            for i in crate::catalog_star::star_columns(def) {
                 let c = &def.columns[i];
                 if !js.hidden.contains(&(off + i)) {
                     out.push((c.name.clone(), Expr::Column(off + i, c.ty)));

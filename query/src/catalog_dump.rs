@@ -6,7 +6,7 @@
 //! (<https://www.postgresql.org/docs/15/catalogs.html>)
 //!
 //! `tableoid` is an ordinary column here (Orbit's relations have no system columns), which
-//! `*` leaves out as PostgreSQL does its system column ([`crate::catalog::star_columns`]).
+//! `*` leaves out as PostgreSQL does its system column ([`crate::catalog_star::star_columns`]).
 
 use crate::catalog::View;
 use crate::txn::Txn;

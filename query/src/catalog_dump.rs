@@ -446,6 +446,11 @@ pub(crate) fn extra_columns(oid: u32) -> &'static [(&'static str, SqlType)] {
             ("relfrozenxid", I8),
             ("relminmxid", I8),
             ("relispopulated", B),
+            ("relfilenode", I8),
+            ("relallvisible", I4),
+            ("relisshared", B),
+            ("relhassubclass", B),
+            ("relrewrite", I8),
         ],
         // pg_database
         // (datdba, datlocprovider, daticulocale, datacl and dattablespace are the view's own.)
@@ -522,15 +527,26 @@ pub(crate) fn extend(oid: u32, rows: &mut [Row]) {
     }
     for r in rows.iter_mut() {
         let added: Vec<Datum> = match oid {
-            1259 => vec![
-                Datum::Int8(oid as i64),
-                Datum::Int8(0),
-                Datum::Int4(0),
-                Datum::Null,
-                Datum::Int8(0),
-                Datum::Int8(0),
-                Datum::Bool(true),
-            ],
+            1259 => {
+                // A relation with storage has a file node (its OID, as a new one has in
+                // PostgreSQL); a view none.
+                let stored = matches!(r.get(3), Some(Datum::Text(k)) if k != "v");
+                let filenode = if stored { r.first().and_then(Datum::as_i64).unwrap_or(0) } else { 0 };
+                vec![
+                    Datum::Int8(oid as i64),
+                    Datum::Int8(0),
+                    Datum::Int4(0),
+                    Datum::Null,
+                    Datum::Int8(0),
+                    Datum::Int8(0),
+                    Datum::Bool(true),
+                    Datum::Int8(filenode),
+                    Datum::Int4(0),
+                    Datum::Bool(false),
+                    Datum::Bool(false),
+                    Datum::Int8(0),
+                ]
+            }
             1247 => vec![Datum::Int8(oid as i64), Datum::Null, Datum::Int8(10), Datum::Bool(true)],
             // The one database: owned by the bootstrap superuser, default privileges, libc
             // locale provider, in pg_default.

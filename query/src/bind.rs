@@ -1662,7 +1662,7 @@ impl Binder<'_> {
                             ));
                         }
                     }
-                    for i in crate::catalog_star::star_columns(&s.def) {
+                    for i in crate::catalog_star::star_columns(s.def) {
                         let c = &s.def.columns[i];
                         let e = Expr::Column(i, c.ty);
                         columns.push(self.output(&e, c.name.clone()));

@@ -52,13 +52,15 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
 }
 
 /// The byte `"char"`'s input function reads (PostgreSQL 15's charin, also text_char): `\ooo`
-/// (exactly four characters, octal up to 377) is that byte, anything else its first byte (the
+/// (exactly four characters, three octal digits) is that byte, anything else its first byte (the
 /// first byte of a multi-byte character), an empty string the zero byte.
 pub fn char_in(s: &str) -> u8 {
     let b = s.as_bytes();
-    let octal = |c: u8, max: u8| (b'0'..=max).contains(&c);
-    if b.len() == 4 && b[0] == b'\\' && octal(b[1], b'3') && octal(b[2], b'7') && octal(b[3], b'7') {
-        return (b[1] - b'0') << 6 | (b[2] - b'0') << 3 | (b[3] - b'0');
+    let octal = |c: u8| (b'0'..=b'7').contains(&c);
+    if b.len() == 4 && b[0] == b'\\' && b[1..].iter().all(|&c| octal(c)) {
+        // Three octal digits; past \377 the byte wraps, as C's char does.
+        let v = u32::from(b[1] - b'0') << 6 | u32::from(b[2] - b'0') << 3 | u32::from(b[3] - b'0');
+        return v as u8;
     }
     b.first().copied().unwrap_or(0)
 }
@@ -777,6 +779,33 @@ mod tests {
 
     fn out(d: Datum) -> String {
         to_text(&d).unwrap()
+    }
+
+    #[test]
+    fn char_reads_and_prints_as_postgresql_15() {
+        // (input, byte, text form) as PostgreSQL 15's charin/charout give them.
+        for (input, byte, text) in [
+            ("a", 97u8, "a"),
+            ("ab", 97, "a"),
+            ("", 0, ""),
+            ("\\310", 200, "\\310"),
+            ("\\", 92, "\\"),
+            ("\\1", 92, "\\"),
+            ("é", 0xc3, "\\303"),
+            ("\\400", 0, ""),
+            ("\\777", 255, "\\377"),
+        ] {
+            assert_eq!(char_in(input), byte, "{input:?}");
+            assert_eq!(char_text(byte), text, "{input:?}");
+            let d = parse_text(SqlType::Char, input).unwrap();
+            assert_eq!(out(d.clone()), text, "{input:?}");
+            assert_eq!(to_binary_as(SqlType::Char, &d), Some(vec![byte]), "{input:?}");
+            assert_eq!(from_binary(SqlType::Char, &[byte], 1).unwrap(), d, "{input:?}");
+        }
+        assert_eq!(cast_char(Datum::Text("\\310".into()), SqlType::Int4, true).unwrap(), Datum::Int4(-56));
+        assert_eq!(cast(Datum::Int4(-56), SqlType::Char, true).unwrap(), Datum::Text("\\310".into()));
+        assert_eq!(cast(Datum::Int4(128), SqlType::Char, true).unwrap_err().code, "22003");
+        assert!(from_binary(SqlType::Char, &[1, 2], 1).is_err());
     }
 
     #[test]

@@ -50,7 +50,7 @@ fn whole_row_columns(scope: Option<&Scope>, alias: &str) -> Option<Vec<(String, 
                 return None;
             }
             Some(
-                crate::catalog_star::star_columns(&scope.def)
+                crate::catalog_star::star_columns(scope.def)
                     .into_iter()
                     .map(|i| (scope.def.columns[i].name.clone(), Expr::Column(i, scope.def.columns[i].ty)))
                     .collect(),

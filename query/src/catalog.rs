@@ -398,7 +398,16 @@ const VIEWS: &[View] = &[
         schema: "pg_catalog",
         name: "pg_tables",
         oid: 12000,
-        columns: &[("schemaname", T), ("tablename", T), ("tableowner", T), ("hasindexes", B)],
+        columns: &[
+            ("schemaname", T),
+            ("tablename", T),
+            ("tableowner", T),
+            ("tablespace", T),
+            ("hasindexes", B),
+            ("hasrules", B),
+            ("hastriggers", B),
+            ("rowsecurity", B),
+        ],
     },
     View {
         schema: "pg_catalog",
@@ -1674,13 +1683,28 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 })
                 .collect()
         }
-        12000 => user_tables_seen_by(txn.id)
-            .iter()
-            .map(|t| {
-                let (schema, name) = crate::schema::split(&t.name);
-                vec![text(schema), text(name), text("postgres"), Datum::Bool(!t.has_row_id())]
-            })
-            .collect(),
+        12000 => {
+            // The default tablespace (NULL), no rules or row security; triggers: a table with
+            // foreign keys, either side, has PostgreSQL's RI triggers (as pg_class says).
+            let fk_tables = crate::foreign_key::tables_with_foreign_keys();
+            user_tables_seen_by(txn.id)
+                .iter()
+                .filter(|t| t.view.is_none())
+                .map(|t| {
+                    let (schema, name) = crate::schema::split(&t.name);
+                    vec![
+                        text(schema),
+                        text(name),
+                        text("postgres"),
+                        Datum::Null,
+                        Datum::Bool(!t.has_row_id() || !t.indexes.is_empty()),
+                        Datum::Bool(false),
+                        Datum::Bool(fk_tables.contains(&(t.oid as i64))),
+                        Datum::Bool(false),
+                    ]
+                })
+                .collect()
+        }
         12001 => sequence_rows_seen_by(Some(txn.id))
             .await?
             .into_iter()

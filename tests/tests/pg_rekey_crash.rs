@@ -155,3 +155,41 @@ fn a_rekey_stopped_between_its_steps_leaves_the_old_table_and_indexes_one_shard(
 fn a_rekey_stopped_between_its_steps_leaves_the_old_table_and_indexes_two_shards() {
     crash_between_the_steps("2");
 }
+
+/// DROP CONSTRAINT ... CASCADE of a key a foreign key uses: the referencing table loses its
+/// foreign key first (its own rewrite), then the key goes. Stopped between the steps, both
+/// tables come back as they were: the foreign key still there and still enforced.
+#[test]
+fn a_cascading_key_drop_stopped_between_its_steps_leaves_both_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = pg_runtime();
+    let shards = "2";
+    let mut o = start(dir.path(), shards);
+    rt.block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        setup(&c).await;
+        c.batch_execute(
+            "CREATE TABLE child (x int PRIMARY KEY, id int REFERENCES t); INSERT INTO child VALUES (1, 5), (2, 7)",
+        )
+        .await
+        .unwrap();
+    });
+    o.kill9();
+    for point in ["guard-saved", "rekey-index-dropped", "rekey-index-built", "ddl-done"] {
+        crash_at(dir.path(), shards, point, "ALTER TABLE t DROP CONSTRAINT t_pkey CASCADE");
+        let mut o = start(dir.path(), shards);
+        rt.block_on(async {
+            let c = pg_connect(o.pg_port).await;
+            check(&c, true, &[], &format!("CASCADE stopped at {point}")).await;
+            let fks: i64 = c
+                .query_one("SELECT count(*) FROM pg_constraint WHERE conname = 'child_id_fkey'", &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(fks, 1, "{point}: the foreign key is back");
+            let e = c.execute("INSERT INTO child VALUES (3, 99999)", &[]).await.unwrap_err();
+            assert_eq!(e.code().map(|c| c.code()), Some("23503"), "{point}: {e}");
+        });
+        o.kill9();
+    }
+}

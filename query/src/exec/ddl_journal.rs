@@ -193,18 +193,63 @@ async fn save_copy(txid: u64, n: usize, o: &Created) -> Result<Entry> {
         wal::wait_all(tickets).await.map_err(io_error)?;
         Some(cname)
     };
-    let encoded = orbit_engine::log::Encoder::new().table_create(0, &old).to_vec();
+    store_copy_row(txid, n, name, oid, &old, copy.clone()).await?;
+    Ok(Entry { n, oid, copied: true, copy })
+}
+
+/// [`save_copy`] of relation `def` as it is committed now, each shard copying its own part
+/// into the copy table (same keys, so the same shard): no row travels.
+async fn save_in_place(txid: u64, n: usize, def: &Arc<TableDef>) -> Result<Entry> {
+    let cname = copy_name(txid, n);
+    let copy_def = TableDef {
+        name: cname.clone(),
+        columns: def.columns.clone(),
+        pk: def.pk.clone(),
+        pk_name: String::new(),
+        ..TableDef::default_empty()
+    };
+    super::create_table(copy_def, true).await?;
+    let (name, oid, copy) = (def.name.clone(), def.oid, cname.clone());
+    let parts = mesh::run_on_all(move |s| {
+        let t = s.tables.get(&name).filter(|t| t.def.oid == oid).ok_or_else(|| super::no_table(&name))?;
+        let rows: Vec<(Vec<u8>, Row)> =
+            t.scan_at(None).map_err(super::too_old)?.map(|(k, r)| (k.clone(), r.clone())).collect();
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        shard_tables::put(s, &copy, rows, None).map_err(|e| SqlError::internal(format!("DDL copy: {e:?}")))
+    })
+    .await
+    .map_err(gone)?;
+    let mut tickets = Vec::new();
+    for p in parts {
+        tickets.extend(p?);
+    }
+    wal::wait_all(tickets).await.map_err(io_error)?;
+    store_copy_row(txid, n, def.name.clone(), def.oid, def, Some(cname.clone())).await?;
+    Ok(Entry { n, oid: def.oid, copied: true, copy: Some(cname) })
+}
+
+/// The row of [`COPIES`] for a copied object (its copy table `copy`, if any), durably.
+async fn store_copy_row(
+    txid: u64,
+    n: usize,
+    name: String,
+    oid: u32,
+    old: &TableDef,
+    copy: Option<String>,
+) -> Result<()> {
+    let encoded = orbit_engine::log::Encoder::new().table_create(0, old).to_vec();
     let row = vec![
         Datum::Int8(txid as i64),
         Datum::Int8(n as i64),
         Datum::Text(name),
         Datum::Int8(oid as i64),
         Datum::Bytea(encoded),
-        copy.clone().map_or(Datum::Null, Datum::Text),
+        copy.map_or(Datum::Null, Datum::Text),
     ];
     let def = ensure(COPIES, copies_def).await?;
-    store_in(&def, vec![row], vec![]).await?;
-    Ok(Entry { n, oid, copied: true, copy })
+    store_in(&def, vec![row], vec![]).await
 }
 
 /// The row of a copied object whose replacing object got a new OID since.
@@ -445,7 +490,8 @@ pub(crate) fn guarded_tables(plan: &Plan) -> Vec<Arc<TableDef>> {
 /// Before a statement that changes `tables` in several steps: each table is held against
 /// other writers (as its ALTER would hold it; until the transaction ends), then its
 /// definition and rows and each of its indexes' entries are copied durably, as rows of
-/// [`COPIES`] at positions from [`GUARD_BASE`] with the OIDs they have now, and copy tables.
+/// [`COPIES`] at positions from [`GUARD_BASE`] with the OIDs they have now, and copy tables
+/// (each shard copies its own part: no row goes through the coordinator).
 /// From here until the statement's change commits, an error ([`settle_guard`]) or a crash
 /// (start-up, [`undo_unfinished`]) puts back every one of them that changed: the statement
 /// happens whole or not at all. Outside a block the rows are deleted by the statement's
@@ -461,12 +507,7 @@ pub(crate) async fn guard(txn: &mut Txn, tables: &[Arc<TableDef>]) -> Result<()>
         let mut objects = vec![table.clone()];
         objects.extend(table.indexes.iter().filter_map(|ix| crate::bind::lookup_table(&ix.name)));
         for def in objects {
-            let rows = super::utility::committed_rows(txn, &def).await?;
-            let rows = super::indexes::per_shard(rows);
-            let o = Created::Replaced { name: def.name.clone(), oid: def.oid, old: Box::new((*def).clone()), rows };
-            let saved = save_copy(txn.id, n, &o).await;
-            drop(o);
-            txn.journal.push(saved?);
+            txn.journal.push(save_in_place(txn.id, n, &def).await?);
             n += 1;
         }
     }

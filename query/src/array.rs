@@ -321,7 +321,7 @@ pub fn to_binary(a: &ArrayValue) -> Vec<u8> {
         b.extend_from_slice(&d.lower.to_be_bytes());
     }
     for d in &a.items {
-        match types::to_binary(d) {
+        match types::to_binary_as(a.elem, d) {
             None => b.extend_from_slice(&(-1i32).to_be_bytes()),
             Some(v) => {
                 b.extend_from_slice(&(v.len() as i32).to_be_bytes());

@@ -934,8 +934,7 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "regtype" => SqlType::Oid(OidKind::RegType),
                 "regnamespace" => SqlType::Oid(OidKind::RegNamespace),
                 "regproc" => SqlType::Oid(OidKind::RegProc),
-                // The one-byte `"char"` of the catalogs: text here, as their "char" columns are.
-                "\"char\"" => SqlType::Text,
+                "\"char\"" => SqlType::Char,
                 _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
             }
         }
@@ -947,6 +946,41 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
         }
     })
 }
+
+/// Functions whose only signatures take text where a `"char"` argument is given (it casts to
+/// text implicitly).
+const CHAR_AS_TEXT_FUNCTIONS: &[&str] = &[
+    "lower",
+    "upper",
+    "initcap",
+    "length",
+    "char_length",
+    "character_length",
+    "octet_length",
+    "bit_length",
+    "ascii",
+    "btrim",
+    "ltrim",
+    "rtrim",
+    "left",
+    "right",
+    "lpad",
+    "rpad",
+    "repeat",
+    "replace",
+    "reverse",
+    "split_part",
+    "strpos",
+    "substr",
+    "substring",
+    "md5",
+    "translate",
+    "starts_with",
+    "regexp_replace",
+    "regexp_match",
+    "regexp_matches",
+    "quote_ident",
+];
 
 /// The length of `character(n)`, checked as PostgreSQL checks it.
 fn char_length(n: u64) -> Result<u32> {
@@ -972,6 +1006,7 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Varchar(_) => "varchar",
         SqlType::Bpchar(_) => "bpchar",
         SqlType::Bytea => "bytea",
+        SqlType::Char => "char",
         SqlType::Timestamp => "timestamp",
         SqlType::TimestampTz => "timestamptz",
         SqlType::Date => "date",
@@ -1650,7 +1685,8 @@ impl Binder<'_> {
                             ));
                         }
                     }
-                    for (i, c) in s.def.columns.iter().enumerate() {
+                    for i in crate::catalog_star::star_columns(s.def) {
+                        let c = &s.def.columns[i];
                         let e = Expr::Column(i, c.ty);
                         columns.push(self.output(&e, c.name.clone()));
                         projection.push(e);
@@ -2157,16 +2193,15 @@ impl Binder<'_> {
                     format!("missing FROM-clause entry for table \"{q}\""),
                 ));
             };
-            return Ok(def
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.name.clone(), Expr::Column(off + i, c.ty)))
+            return Ok(crate::catalog_star::star_columns(def)
+                .into_iter()
+                .map(|i| (def.columns[i].name.clone(), Expr::Column(off + i, def.columns[i].ty)))
                 .collect());
         }
         let mut out: Vec<(String, Expr)> = js.merged.to_vec();
         for (def, _, off) in &js.tables {
-            for (i, c) in def.columns.iter().enumerate() {
+            for i in crate::catalog_star::star_columns(def) {
+                let c = &def.columns[i];
                 if !js.hidden.contains(&(off + i)) {
                     out.push((c.name.clone(), Expr::Column(off + i, c.ty)));
                 }
@@ -3237,6 +3272,8 @@ impl Binder<'_> {
             (SqlType::Bpchar(_), SqlType::Bpchar(_)) => SqlType::Bpchar(None),
             (a, b) if a.is_datetime() && b.is_datetime() => datetime_common(a, b),
             (a, b) if a.is_string() && b.is_string() => SqlType::Text,
+            // "char" with a string: as text ("char" casts to text implicitly).
+            (SqlType::Char, b) | (b, SqlType::Char) if b.is_string() => SqlType::Text,
             // OIDs compare as oid (oideq), an integer side cast to oid.
             (SqlType::Oid(_), SqlType::Oid(_))
             | (SqlType::Oid(_), SqlType::Int2 | SqlType::Int4 | SqlType::Int8)
@@ -3589,7 +3626,8 @@ impl Binder<'_> {
                 },
                 // No sum or avg takes text, so an untyped literal matches none best.
                 AggFunc::Min | AggFunc::Max => match argty {
-                    SqlType::Unknown => SqlType::Text,
+                    // No min/max takes "char": text's, by the implicit cast.
+                    SqlType::Unknown | SqlType::Char => SqlType::Text,
                     // PostgreSQL has no min/max over boolean or bytea.
                     t @ (SqlType::Bool | SqlType::Bytea | SqlType::Uuid | SqlType::Json | SqlType::Jsonb) => {
                         return Err(no_function(&name, &[t]))
@@ -3601,7 +3639,7 @@ impl Binder<'_> {
                 Some(a) if a.ty() == SqlType::Unknown && matches!(ty, SqlType::Bool | SqlType::Float8) => {
                     Some(self.coerce(a, ty, CastContext::Implicit, |_| SqlError::internal("unknown"))?)
                 }
-                Some(a) if a.ty() == SqlType::Unknown => {
+                Some(a) if a.ty() == SqlType::Unknown || a.ty() == SqlType::Char && ty == SqlType::Text => {
                     Some(self.coerce(a, SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))?)
                 }
                 a => a,
@@ -3648,6 +3686,18 @@ impl Binder<'_> {
         }
         if let Some(e) = self.json_function(&name, &mut bound)? {
             return Ok(e);
+        }
+        // The string functions have text parameters only: a "char" argument casts to text
+        // (implicitly, as in PostgreSQL); the functions over any type (pg_typeof, format, ...)
+        // see its own type.
+        if CHAR_AS_TEXT_FUNCTIONS.contains(&name.as_str()) {
+            for b in bound.iter_mut().filter(|b| b.ty() == SqlType::Char) {
+                *b = Expr::Cast(
+                    Box::new(std::mem::replace(b, Expr::Const(Datum::Null, SqlType::Text))),
+                    SqlType::Text,
+                    false,
+                );
+            }
         }
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
         let one_text = |b: &mut Binder, mut bound: Vec<Expr>| -> Result<Vec<Expr>> {

@@ -9,8 +9,8 @@
 //! are); reading it builds its rows at that moment from each shard's catalog copy or registry
 //! ([`rows`]), and the statement's WHERE, ORDER BY, GROUP BY ... apply to them as to any table.
 //! Writing to one is refused (42501). Only the columns listed here exist: a column PostgreSQL has
-//! and Orbit does not is 42703 (`oid`, `name` and `"char"` columns have the types int8, text and
-//! text here, since Orbit has no `oid`, `name` or `"char"` type).
+//! and Orbit does not is 42703 (`oid` and `name` columns have the types int8 and text here,
+//! since Orbit has no `oid` or `name` type; `"char"` columns are `"char"`, type 18).
 
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
@@ -33,13 +33,16 @@ pub(crate) struct View {
 }
 
 /// Every system view: this module's and pg_dump's ([`crate::catalog_dump`]).
-fn all_views() -> impl Iterator<Item = &'static View> {
+pub(crate) fn all_views() -> impl Iterator<Item = &'static View> {
     VIEWS.iter().chain(crate::catalog_dump::VIEWS)
 }
 
 /// `oid[]`, `text[]` and `int2[]` columns (oid arrays are int8 arrays here, as oid columns are int8).
 const I8A: SqlType = SqlType::Array(ArrayType::of_oid(20));
 const TA: SqlType = SqlType::Array(ArrayType::of_oid(25));
+/// `"char"` and `"char"[]` columns.
+const C: SqlType = SqlType::Char;
+const CA: SqlType = SqlType::Array(ArrayType::of_oid(18));
 const I2A: SqlType = SqlType::Array(ArrayType::of_oid(21));
 
 use SqlType::{
@@ -62,11 +65,11 @@ const VIEWS: &[View] = &[
             ("oid", I8),
             ("relname", T),
             ("relnamespace", I8),
-            ("relkind", T),
+            ("relkind", C),
             ("reltuples", F4),
             ("relnatts", I2),
             ("relhasindex", B),
-            ("relpersistence", T),
+            ("relpersistence", C),
             ("relowner", I8),
             ("relam", I8),
             ("relchecks", I2),
@@ -77,7 +80,7 @@ const VIEWS: &[View] = &[
             ("relispartition", B),
             ("reltablespace", I8),
             ("reloftype", I8),
-            ("relreplident", T),
+            ("relreplident", C),
             ("reltoastrelid", I8),
             ("reloptions", TA),
             ("relpartbound", T),
@@ -168,7 +171,7 @@ const VIEWS: &[View] = &[
             ("refclassid", I8),
             ("refobjid", I8),
             ("refobjsubid", I4),
-            ("deptype", T),
+            ("deptype", C),
         ],
     },
     View {
@@ -179,16 +182,16 @@ const VIEWS: &[View] = &[
             ("oid", I8),
             ("conname", T),
             ("connamespace", I8),
-            ("contype", T),
+            ("contype", C),
             ("condeferrable", B),
             ("condeferred", B),
             ("convalidated", B),
             ("conrelid", I8),
             ("conindid", I8),
             ("confrelid", I8),
-            ("confupdtype", T),
-            ("confdeltype", T),
-            ("confmatchtype", T),
+            ("confupdtype", C),
+            ("confdeltype", C),
+            ("confmatchtype", C),
             ("conkey", I2A),
             ("confkey", I2A),
             ("conparentid", I8),
@@ -205,7 +208,7 @@ const VIEWS: &[View] = &[
         schema: "pg_catalog",
         name: "pg_collation",
         oid: 3456,
-        columns: &[("oid", I8), ("collname", T), ("collnamespace", I8), ("collprovider", T)],
+        columns: &[("oid", I8), ("collname", T), ("collnamespace", I8), ("collprovider", C)],
     },
     // Objects Orbit has none of: these read as empty.
     View {
@@ -220,7 +223,7 @@ const VIEWS: &[View] = &[
         oid: 3350,
         columns: &[
             ("partrelid", I8),
-            ("partstrat", T),
+            ("partstrat", C),
             ("partnatts", I2),
             ("partdefid", I8),
             ("partattrs", I2A),
@@ -237,7 +240,7 @@ const VIEWS: &[View] = &[
             ("oid", I8),
             ("polname", T),
             ("polrelid", I8),
-            ("polcmd", T),
+            ("polcmd", C),
             ("polpermissive", B),
             ("polqual", T),
             ("polwithcheck", T),
@@ -253,7 +256,7 @@ const VIEWS: &[View] = &[
             ("tgrelid", I8),
             ("tgparentid", I8),
             ("tgname", T),
-            ("tgenabled", T),
+            ("tgenabled", C),
             ("tgisinternal", B),
         ],
     },
@@ -267,7 +270,7 @@ const VIEWS: &[View] = &[
         schema: "pg_catalog",
         name: "pg_rewrite",
         oid: 2618,
-        columns: &[("oid", I8), ("rulename", T), ("ev_class", I8), ("ev_type", T)],
+        columns: &[("oid", I8), ("rulename", T), ("ev_class", I8), ("ev_type", C)],
     },
     View {
         schema: "pg_catalog",
@@ -279,7 +282,7 @@ const VIEWS: &[View] = &[
             ("stxname", T),
             ("stxnamespace", I8),
             ("stxstattarget", I4),
-            ("stxkind", TA),
+            ("stxkind", CA),
         ],
     },
     View {
@@ -317,7 +320,7 @@ const VIEWS: &[View] = &[
             ("oid", I8),
         ],
     },
-    View { schema: "pg_catalog", name: "pg_am", oid: 2601, columns: &[("oid", I8), ("amname", T), ("amtype", T)] },
+    View { schema: "pg_catalog", name: "pg_am", oid: 2601, columns: &[("oid", I8), ("amname", T), ("amtype", C)] },
     View {
         schema: "pg_catalog",
         name: "pg_namespace",
@@ -337,12 +340,12 @@ const VIEWS: &[View] = &[
             ("atttypmod", I4),
             ("attnotnull", B),
             ("atthasdef", B),
-            ("attidentity", T),
+            ("attidentity", C),
             ("attisdropped", B),
             ("attcollation", I8),
-            ("attgenerated", T),
-            ("attstorage", T),
-            ("attcompression", T),
+            ("attgenerated", C),
+            ("attstorage", C),
+            ("attcompression", C),
             ("attstattarget", I4),
         ],
     },
@@ -355,15 +358,15 @@ const VIEWS: &[View] = &[
             ("typname", T),
             ("typnamespace", I8),
             ("typlen", I2),
-            ("typtype", T),
-            ("typcategory", T),
+            ("typtype", C),
+            ("typcategory", C),
             ("typelem", I8),
             ("typarray", I8),
             ("typbasetype", I8),
             ("typrelid", I8),
             ("typcollation", I8),
-            ("typstorage", T),
-            ("typdelim", T),
+            ("typstorage", C),
+            ("typdelim", C),
             ("typbyval", B),
             ("typnotnull", B),
             ("typtypmod", I4),
@@ -385,7 +388,7 @@ const VIEWS: &[View] = &[
             // psql's \l: the owner, locale provider (libc), no ICU locale, default
             // privileges (NULL) and the default tablespace.
             ("datdba", I8),
-            ("datlocprovider", T),
+            ("datlocprovider", C),
             ("daticulocale", T),
             ("datacl", TA),
             ("dattablespace", I8),
@@ -395,7 +398,16 @@ const VIEWS: &[View] = &[
         schema: "pg_catalog",
         name: "pg_tables",
         oid: 12000,
-        columns: &[("schemaname", T), ("tablename", T), ("tableowner", T), ("hasindexes", B)],
+        columns: &[
+            ("schemaname", T),
+            ("tablename", T),
+            ("tableowner", T),
+            ("tablespace", T),
+            ("hasindexes", B),
+            ("hasrules", B),
+            ("hastriggers", B),
+            ("rowsecurity", B),
+        ],
     },
     View {
         schema: "pg_catalog",
@@ -807,6 +819,7 @@ fn type_category(t: SqlType) -> &'static str {
         SqlType::Unknown => "X",
         SqlType::Array(_) => "A",
         SqlType::Oid(_) => "N",
+        SqlType::Char => "Z",
         _ => "U",
     }
 }
@@ -834,6 +847,7 @@ fn storage_of(t: SqlType) -> &'static str {
 const TYPES: &[SqlType] = &[
     SqlType::Bool,
     SqlType::Bytea,
+    SqlType::Char,
     SqlType::Int8,
     SqlType::Int2,
     SqlType::Int4,
@@ -863,6 +877,7 @@ fn type_name(t: SqlType) -> String {
     let name = match t {
         SqlType::Bool => "bool",
         SqlType::Bytea => "bytea",
+        SqlType::Char => "char",
         SqlType::Int8 => "int8",
         SqlType::Int2 => "int2",
         SqlType::Int4 => "int4",
@@ -903,6 +918,7 @@ fn standard_type_name(t: SqlType) -> String {
         SqlType::TimestampTz => "timestamp with time zone".into(),
         SqlType::Time => "time without time zone".into(),
         SqlType::Array(_) => "ARRAY".into(),
+        SqlType::Char => "\"char\"".into(),
         other => type_name(other),
     }
 }
@@ -1667,13 +1683,28 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 })
                 .collect()
         }
-        12000 => user_tables_seen_by(txn.id)
-            .iter()
-            .map(|t| {
-                let (schema, name) = crate::schema::split(&t.name);
-                vec![text(schema), text(name), text("postgres"), Datum::Bool(!t.has_row_id())]
-            })
-            .collect(),
+        12000 => {
+            // The default tablespace (NULL), no rules or row security; triggers: a table with
+            // foreign keys, either side, has PostgreSQL's RI triggers (as pg_class says).
+            let fk_tables = crate::foreign_key::tables_with_foreign_keys();
+            user_tables_seen_by(txn.id)
+                .iter()
+                .filter(|t| t.view.is_none())
+                .map(|t| {
+                    let (schema, name) = crate::schema::split(&t.name);
+                    vec![
+                        text(schema),
+                        text(name),
+                        text("postgres"),
+                        Datum::Null,
+                        Datum::Bool(!t.has_row_id() || !t.indexes.is_empty()),
+                        Datum::Bool(false),
+                        Datum::Bool(fk_tables.contains(&(t.oid as i64))),
+                        Datum::Bool(false),
+                    ]
+                })
+                .collect()
+        }
         12001 => sequence_rows_seen_by(Some(txn.id))
             .await?
             .into_iter()

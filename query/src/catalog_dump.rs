@@ -5,8 +5,8 @@
 //! [`extra_columns`] and [`extend`]. `acldefault()` is here too.
 //! (<https://www.postgresql.org/docs/15/catalogs.html>)
 //!
-//! `tableoid` is an ordinary column here (PostgreSQL's is a system column, left out of
-//! `SELECT *`): Orbit's relations have no system columns.
+//! `tableoid` is an ordinary column here (Orbit's relations have no system columns), which
+//! `*` leaves out as PostgreSQL does its system column ([`crate::catalog_star::star_columns`]).
 
 use crate::catalog::View;
 use crate::txn::Txn;
@@ -14,6 +14,9 @@ use orbit_engine::table::{ArrayType, Datum, OidKind, Row, SqlType};
 
 const I8A: SqlType = SqlType::Array(ArrayType::of_oid(20));
 const TA: SqlType = SqlType::Array(ArrayType::of_oid(25));
+/// `"char"` and `"char"[]` columns.
+const C: SqlType = SqlType::Char;
+const CA: SqlType = SqlType::Array(ArrayType::of_oid(18));
 /// `regproc` columns (function OIDs; Orbit's functions have none, so these read as numbers).
 const RP: SqlType = SqlType::Oid(OidKind::RegProc);
 
@@ -64,20 +67,20 @@ pub(crate) const VIEWS: &[View] = &[
             ("prorows", F4),
             ("provariadic", I8),
             ("prosupport", RP),
-            ("prokind", T),
+            ("prokind", C),
             ("prosecdef", B),
             ("proleakproof", B),
             ("proisstrict", B),
             ("proretset", B),
-            ("provolatile", T),
-            ("proparallel", T),
+            ("provolatile", C),
+            ("proparallel", C),
             ("pronargs", I2),
             ("pronargdefaults", I2),
             ("prorettype", I8),
             // oidvector in PostgreSQL: its text form here.
             ("proargtypes", T),
             ("proallargtypes", I8A),
-            ("proargmodes", TA),
+            ("proargmodes", CA),
             ("proargnames", TA),
             ("proargdefaults", T),
             ("protrftypes", I8A),
@@ -115,7 +118,7 @@ pub(crate) const VIEWS: &[View] = &[
             ("oprname", T),
             ("oprnamespace", I8),
             ("oprowner", I8),
-            ("oprkind", T),
+            ("oprkind", C),
             ("oprcanmerge", B),
             ("oprcanhash", B),
             ("oprleft", I8),
@@ -243,7 +246,7 @@ pub(crate) const VIEWS: &[View] = &[
             ("oid", I8),
             ("defaclrole", I8),
             ("defaclnamespace", I8),
-            ("defaclobjtype", T),
+            ("defaclobjtype", C),
             ("defaclacl", TA),
             ("tableoid", I8),
         ],
@@ -273,8 +276,8 @@ pub(crate) const VIEWS: &[View] = &[
             ("castsource", I8),
             ("casttarget", I8),
             ("castfunc", I8),
-            ("castcontext", T),
-            ("castmethod", T),
+            ("castcontext", C),
+            ("castmethod", C),
             ("tableoid", I8),
         ],
     },
@@ -316,7 +319,7 @@ pub(crate) const VIEWS: &[View] = &[
             ("evtevent", T),
             ("evtowner", I8),
             ("evtfoid", I8),
-            ("evtenabled", T),
+            ("evtenabled", C),
             ("evttags", TA),
             ("tableoid", I8),
         ],
@@ -334,7 +337,7 @@ pub(crate) const VIEWS: &[View] = &[
             ("subenabled", B),
             ("subbinary", B),
             ("substream", B),
-            ("subtwophasestate", T),
+            ("subtwophasestate", C),
             ("subdisableonerr", B),
             ("subconninfo", T),
             ("subslotname", T),
@@ -359,7 +362,7 @@ pub(crate) const VIEWS: &[View] = &[
             ("amoplefttype", I8),
             ("amoprighttype", I8),
             ("amopstrategy", I2),
-            ("amoppurpose", T),
+            ("amoppurpose", C),
             ("amopopr", I8),
             ("amopmethod", I8),
             ("amopsortfamily", I8),
@@ -388,7 +391,7 @@ pub(crate) const VIEWS: &[View] = &[
             ("objoid", I8),
             ("classoid", I8),
             ("objsubid", I4),
-            ("privtype", T),
+            ("privtype", C),
             ("initprivs", TA),
             ("tableoid", I8),
         ],
@@ -443,20 +446,21 @@ pub(crate) fn extra_columns(oid: u32) -> &'static [(&'static str, SqlType)] {
             ("relfrozenxid", I8),
             ("relminmxid", I8),
             ("relispopulated", B),
+            ("relfilenode", I8),
+            ("relallvisible", I4),
+            ("relisshared", B),
+            ("relhassubclass", B),
+            ("relrewrite", I8),
         ],
         // pg_database
+        // (datdba, datlocprovider, daticulocale, datacl and dattablespace are the view's own.)
         1262 => &[
             ("tableoid", I8),
-            ("datdba", I8),
             ("datfrozenxid", I8),
-            ("datacl", TA),
             ("datistemplate", B),
             ("datconnlimit", I4),
             ("datminmxid", I8),
-            ("datlocprovider", T),
-            ("daticulocale", T),
             ("datcollversion", T),
-            ("dattablespace", I8),
         ],
         // pg_type
         1247 => &[("tableoid", I8), ("typacl", TA), ("typowner", I8), ("typisdefined", B)],
@@ -468,7 +472,7 @@ pub(crate) fn extra_columns(oid: u32) -> &'static [(&'static str, SqlType)] {
         2606 => &[("tableoid", I8), ("conislocal", B)],
         // pg_attribute
         1249 => &[
-            ("attalign", T),
+            ("attalign", C),
             ("attislocal", B),
             ("attoptions", TA),
             ("attfdwoptions", TA),
@@ -479,7 +483,7 @@ pub(crate) fn extra_columns(oid: u32) -> &'static [(&'static str, SqlType)] {
         // pg_trigger
         2620 => &[("tableoid", I8), ("tgfoid", I8)],
         // pg_rewrite
-        2618 => &[("tableoid", I8), ("is_instead", B), ("ev_enabled", T)],
+        2618 => &[("tableoid", I8), ("is_instead", B), ("ev_enabled", C)],
         // pg_publication
         6104 => &[
             ("tableoid", I8),
@@ -502,7 +506,7 @@ pub(crate) fn extra_columns(oid: u32) -> &'static [(&'static str, SqlType)] {
 /// `attalign` of a column of type `t`: PostgreSQL's typalign.
 fn align_of(t: SqlType) -> &'static str {
     match t {
-        SqlType::Bool | SqlType::Uuid => "c",
+        SqlType::Bool | SqlType::Uuid | SqlType::Char => "c",
         SqlType::Int2 => "s",
         SqlType::Int8
         | SqlType::Float8
@@ -523,30 +527,36 @@ pub(crate) fn extend(oid: u32, rows: &mut [Row]) {
     }
     for r in rows.iter_mut() {
         let added: Vec<Datum> = match oid {
-            1259 => vec![
-                Datum::Int8(oid as i64),
-                Datum::Int8(0),
-                Datum::Int4(0),
-                Datum::Null,
-                Datum::Int8(0),
-                Datum::Int8(0),
-                Datum::Bool(true),
-            ],
+            1259 => {
+                // A relation with storage has a file node (its OID, as a new one has in
+                // PostgreSQL); a view none.
+                let stored = matches!(r.get(3), Some(Datum::Text(k)) if k != "v");
+                let filenode = if stored { r.first().and_then(Datum::as_i64).unwrap_or(0) } else { 0 };
+                vec![
+                    Datum::Int8(oid as i64),
+                    Datum::Int8(0),
+                    Datum::Int4(0),
+                    Datum::Null,
+                    Datum::Int8(0),
+                    Datum::Int8(0),
+                    Datum::Bool(true),
+                    Datum::Int8(filenode),
+                    Datum::Int4(0),
+                    Datum::Bool(false),
+                    Datum::Bool(false),
+                    Datum::Int8(0),
+                ]
+            }
             1247 => vec![Datum::Int8(oid as i64), Datum::Null, Datum::Int8(10), Datum::Bool(true)],
             // The one database: owned by the bootstrap superuser, default privileges, libc
             // locale provider, in pg_default.
             1262 => vec![
                 Datum::Int8(oid as i64),
-                Datum::Int8(10),
                 Datum::Int8(0),
-                Datum::Null,
                 Datum::Bool(false),
                 Datum::Int4(-1),
                 Datum::Int8(0),
-                Datum::Text("c".into()),
                 Datum::Null,
-                Datum::Null,
-                Datum::Int8(1663),
             ],
             // heap_tableam_handler and bthandler's OIDs.
             2601 => {

@@ -87,6 +87,14 @@ impl CopyPlan {
     pub fn width(&self) -> usize {
         self.names.len()
     }
+
+    /// The copied columns' types, where the plan knows them (a table's columns).
+    pub fn types(&self) -> Vec<SqlType> {
+        match &self.source {
+            CopySource::Table { table, columns } => columns.iter().map(|&i| table.columns[i].ty).collect(),
+            CopySource::Query(_) => Vec::new(),
+        }
+    }
 }
 
 fn bad_format(msg: impl Into<String>) -> SqlError {

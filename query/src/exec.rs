@@ -83,6 +83,17 @@ pub(crate) async fn owner_decided(ticket: Option<Ticket>, relation: &str) -> Res
     Ok(())
 }
 
+/// `ORBIT_CRASH_AT=<point>` in the server's environment aborts the process at that point of a
+/// DDL statement that changes a table in several steps (`guard-saved`, `rekey-index-dropped`,
+/// `rekey-rewritten`, `rekey-index-built`, `ddl-done`): how the crash tests stop one between
+/// its steps. Unset (always, outside those tests), it does nothing.
+pub(crate) fn crash_point(point: &str) {
+    if std::env::var_os("ORBIT_CRASH_AT").is_some_and(|v| v == point) {
+        tracing::error!(point, "ORBIT_CRASH_AT: aborting between the steps of a DDL statement");
+        std::process::abort();
+    }
+}
+
 pub(crate) fn gone(e: orbit_shards::Error) -> SqlError {
     SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}"))
 }
@@ -121,6 +132,26 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
     }
     refuse_if_read_only(plan, txn)?;
     let creates = undo::creates(plan).await?;
+    // DDL that changes a table in several steps (a re-key that rebuilds its indexes) keeps a
+    // durable copy of what it changes first: an error or a crash before it ends puts it back.
+    let guarded = ddl_journal::guarded_tables(plan);
+    if !guarded.is_empty() {
+        Box::pin(ddl_journal::guard(txn, &guarded)).await?;
+    }
+    let r = run_and_journal(plan, params, txn, creates).await;
+    if !guarded.is_empty() {
+        return Box::pin(ddl_journal::settle_guard(txn, r)).await;
+    }
+    r
+}
+
+/// [`execute`]'s statement and the journal rows of what it created or replaced in a block.
+async fn run_and_journal(
+    plan: &Plan,
+    params: &[Datum],
+    txn: &mut Txn,
+    creates: Option<(String, u8)>,
+) -> Result<QueryResult> {
     let r = execute_plan(plan, params, txn).await?;
     undo::follow(&mut txn.created);
     if let Some((name, kind)) = creates {

@@ -495,6 +495,7 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
                 _ => Datum::Null,
             }
         }
+        Expr::Cast(a, to, explicit) if a.ty() == SqlType::Char => types::cast_char(eval(a, cx)?, *to, *explicit)?,
         Expr::Cast(a, to, explicit) => types::cast(eval(a, cx)?, *to, *explicit)?,
         Expr::Coalesce(list, _) => {
             for item in list {

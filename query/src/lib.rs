@@ -13,6 +13,7 @@ pub mod catalog_dump;
 pub mod catalog_fns;
 pub mod catalog_objects;
 pub mod catalog_sizes;
+pub(crate) mod catalog_star;
 pub mod copy;
 pub mod cost;
 pub mod datetime;

@@ -884,9 +884,12 @@ impl Txn {
             Ok(()) => crate::exec::undo::commit_drops(&self.created).await,
             Err(e) => Err(e),
         };
-        // The durable copies of what its DDL replaced are not needed any more.
+        // The durable copies of what its DDL replaced are not needed any more (or, after a
+        // failed commit, put back what a guarded statement changed).
         if r.is_ok() {
             crate::exec::ddl_journal::drop_copies(&mut self.journal).await;
+        } else {
+            crate::exec::ddl_journal::failed_commit(self.id, &mut self.journal).await;
         }
         self.release_locks().await;
         self.end_snapshot().await;

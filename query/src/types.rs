@@ -35,6 +35,7 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         SqlType::Text | SqlType::Unknown => Datum::Text(s.to_string()),
         SqlType::Varchar(n) => Datum::Text(fit_varchar(s.to_string(), n, false)?),
         SqlType::Bpchar(n) => Datum::Bpchar(fit_bpchar(s.to_string(), n, false)?),
+        SqlType::Char => Datum::Text(char_text(char_in(s))),
         SqlType::Bytea => Datum::Bytea(parse_bytea(s)?),
         SqlType::Timestamp => Datum::Timestamp(dt::parse_timestamp(s, Kind::Timestamp)?),
         SqlType::TimestampTz => Datum::TimestampTz(dt::parse_timestamp(s, Kind::TimestampTz)?),
@@ -48,6 +49,59 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         SqlType::Array(a) => Datum::Array(Box::new(crate::array::parse_text(a.elem(), s)?)),
         SqlType::Oid(k) => Datum::Oid(k, crate::regtypes::parse(k, s)?),
     })
+}
+
+/// The byte `"char"`'s input function reads (PostgreSQL 15's charin, also text_char): `\ooo`
+/// (exactly four characters, three octal digits) is that byte, anything else its first byte (the
+/// first byte of a multi-byte character), an empty string the zero byte.
+pub fn char_in(s: &str) -> u8 {
+    let b = s.as_bytes();
+    let octal = |c: u8| (b'0'..=b'7').contains(&c);
+    if b.len() == 4 && b[0] == b'\\' && b[1..].iter().all(|&c| octal(c)) {
+        // Three octal digits; past \377 the byte wraps, as C's char does.
+        let v = u32::from(b[1] - b'0') << 6 | u32::from(b[2] - b'0') << 3 | u32::from(b[3] - b'0');
+        return v as u8;
+    }
+    b.first().copied().unwrap_or(0)
+}
+
+/// A `"char"` byte as its value here and its text form (charout): empty for the zero byte, the
+/// character for 1 to 127, `\ooo` for the bytes with the high bit set.
+pub fn char_text(b: u8) -> String {
+    match b {
+        0 => String::new(),
+        1..=127 => (b as char).to_string(),
+        _ => format!("\\{:03o}", b),
+    }
+}
+
+/// The byte of a `"char"` value ([`char_text`]'s inverse).
+pub fn char_byte(s: &str) -> u8 {
+    char_in(s)
+}
+
+/// A `"char"` value as an integer (`"char"::int4`: the byte as a signed number, PostgreSQL's
+/// chartoi4).
+pub fn char_to_int(s: &str) -> i32 {
+    char_byte(s) as i8 as i32
+}
+
+/// A value's binary form for a column of type `ty`: [`to_binary`], except that a `"char"` is its
+/// one byte (charsend).
+pub fn to_binary_as(ty: SqlType, d: &Datum) -> Option<Vec<u8>> {
+    match (ty, d) {
+        (SqlType::Char, Datum::Text(s)) => Some(vec![char_byte(s)]),
+        _ => to_binary(d),
+    }
+}
+
+/// A cast of a `"char"` value (`d`, its text form) to `to`: to an integer its byte as a signed
+/// number, to anything else as its text.
+pub fn cast_char(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
+    match (d, to) {
+        (Datum::Text(s), SqlType::Int4) => Ok(Datum::Int4(char_to_int(&s))),
+        (d, to) => cast(d, to, explicit),
+    }
 }
 
 /// A numeric fitted to `numeric(p, s)`, when the type has them.
@@ -393,6 +447,10 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
         SqlType::Varchar(n) => Datum::Text(fit_varchar(utf8(b)?.to_string(), n, false)?),
         SqlType::Bpchar(n) => Datum::Bpchar(fit_bpchar(utf8(b)?.to_string(), n, false)?),
         SqlType::Bytea => Datum::Bytea(b.to_vec()),
+        SqlType::Char => match b {
+            [v] => Datum::Text(char_text(*v)),
+            _ => return Err(bad()),
+        },
         SqlType::Timestamp | SqlType::TimestampTz => {
             let t = i64::from_be_bytes(b.try_into().map_err(|_| bad())?);
             if dt::is_finite_ts(t) && !ts_in_range(t) {
@@ -499,6 +557,7 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
             | (Oid(_), Oid(OidKind::Oid))
             | (Oid(OidKind::Oid), Oid(_))
             | (Text | Varchar(_), Oid(OidKind::RegClass))
+            | (Char, Text)
     );
     if implicit || ctx == CastContext::Implicit {
         return implicit;
@@ -510,6 +569,7 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
         (TimestampTz, Timestamp | Date | Time) | (Timestamp, Date | Time) | (Interval, Time) => true,
         (Json, Jsonb) | (Jsonb, Json) => true,
         (Oid(_), Int4 | Int8) => true,
+        (Text | Varchar(_) | Bpchar(_), Char) => true,
         _ => false,
     };
     if assignment || ctx == CastContext::Assignment {
@@ -520,6 +580,8 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
         (Text | Varchar(_) | Bpchar(_), _)
             | (Bool, Int4)
             | (Int4, Bool)
+            | (Char, Int4)
+            | (Int4, Char)
             | (Jsonb, Bool | Int2 | Int4 | Int8 | Float4 | Float8 | Numeric(_))
     )
 }
@@ -532,7 +594,8 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
     }
     // character(n) becomes text without its trailing spaces before any other conversion.
     let d = match d {
-        Datum::Bpchar(s) if !matches!(to, Bpchar(_)) => Datum::Text(bpchar_text(&s).to_string()),
+        // (bpchar_char reads the first byte of the padded value.)
+        Datum::Bpchar(s) if !matches!(to, Bpchar(_) | Char) => Datum::Text(bpchar_text(&s).to_string()),
         // jsonb to a number or boolean: its scalar (PostgreSQL 11's jsonb casts), then on.
         Datum::Jsonb(s) if matches!(to, Bool | Int2 | Int4 | Int8 | Float4 | Float8 | Numeric(_)) => {
             let name = match to {
@@ -614,6 +677,15 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
         Text | Unknown => Datum::Text(to_text(&d).unwrap_or_default()),
         Varchar(n) => Datum::Text(fit_varchar(to_text(&d).unwrap_or_default(), n, explicit)?),
         Bpchar(n) => Datum::Bpchar(fit_bpchar(to_text(&d).unwrap_or_default(), n, explicit)?),
+        // text_char / bpchar_char (charin's reading) and i4tochar (22003 past a signed byte).
+        Char => match d {
+            Datum::Text(s) | Datum::Bpchar(s) => Datum::Text(char_text(char_in(&s))),
+            Datum::Int4(v) => match i8::try_from(v) {
+                Ok(b) => Datum::Text(char_text(b as u8)),
+                Err(_) => return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "\"char\" out of range")),
+            },
+            other => return Err(no_cast(&other, to)),
+        },
         Bytea => match d {
             Datum::Bytea(_) => d,
             Datum::Text(s) => Datum::Bytea(parse_bytea(&s)?),
@@ -707,6 +779,33 @@ mod tests {
 
     fn out(d: Datum) -> String {
         to_text(&d).unwrap()
+    }
+
+    #[test]
+    fn char_reads_and_prints_as_postgresql_15() {
+        // (input, byte, text form) as PostgreSQL 15's charin/charout give them.
+        for (input, byte, text) in [
+            ("a", 97u8, "a"),
+            ("ab", 97, "a"),
+            ("", 0, ""),
+            ("\\310", 200, "\\310"),
+            ("\\", 92, "\\"),
+            ("\\1", 92, "\\"),
+            ("é", 0xc3, "\\303"),
+            ("\\400", 0, ""),
+            ("\\777", 255, "\\377"),
+        ] {
+            assert_eq!(char_in(input), byte, "{input:?}");
+            assert_eq!(char_text(byte), text, "{input:?}");
+            let d = parse_text(SqlType::Char, input).unwrap();
+            assert_eq!(out(d.clone()), text, "{input:?}");
+            assert_eq!(to_binary_as(SqlType::Char, &d), Some(vec![byte]), "{input:?}");
+            assert_eq!(from_binary(SqlType::Char, &[byte], 1).unwrap(), d, "{input:?}");
+        }
+        assert_eq!(cast_char(Datum::Text("\\310".into()), SqlType::Int4, true).unwrap(), Datum::Int4(-56));
+        assert_eq!(cast(Datum::Int4(-56), SqlType::Char, true).unwrap(), Datum::Text("\\310".into()));
+        assert_eq!(cast(Datum::Int4(128), SqlType::Char, true).unwrap_err().code, "22003");
+        assert!(from_binary(SqlType::Char, &[1, 2], 1).is_err());
     }
 
     #[test]

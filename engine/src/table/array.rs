@@ -24,9 +24,10 @@ pub struct ArrayType {
 }
 
 /// (element OID, array OID) for every element type with an array type here.
-const ARRAY_OIDS: [(u32, u32); 24] = [
+const ARRAY_OIDS: [(u32, u32); 25] = [
     (16, 1000),   // bool
     (17, 1001),   // bytea
+    (18, 1002),   // "char"
     (20, 1016),   // int8
     (21, 1005),   // int2
     (23, 1007),   // int4

@@ -35,6 +35,10 @@ pub enum SqlType {
     Numeric(Option<(u16, i16)>),
     /// An array of a scalar type (any number of dimensions, as in PostgreSQL).
     Array(ArrayType),
+    /// PostgreSQL's one-byte internal `"char"` (the catalogs' `relkind`, `contype`, ...). Its
+    /// values are `Datum::Text` in their text form: empty for the zero byte, the character for
+    /// 1 to 127, `\ooo` (octal) for 128 to 255, as PostgreSQL 15 prints them.
+    Char,
     /// `oid` or one of its alias types (`regclass`, `regtype`, ...): an object identifier.
     Oid(OidKind),
 }
@@ -106,6 +110,7 @@ impl SqlType {
         match self {
             SqlType::Bool => 16,
             SqlType::Bytea => 17,
+            SqlType::Char => 18,
             SqlType::Int8 => 20,
             SqlType::Int2 => 21,
             SqlType::Int4 => 23,
@@ -163,6 +168,7 @@ impl SqlType {
         Some(match oid {
             16 => SqlType::Bool,
             17 => SqlType::Bytea,
+            18 => SqlType::Char,
             20 => SqlType::Int8,
             21 => SqlType::Int2,
             23 => SqlType::Int4,
@@ -196,7 +202,7 @@ impl SqlType {
     /// `pg_type.typlen`: bytes of a fixed-size type, -1 for variable length.
     pub fn size(self) -> i16 {
         match self {
-            SqlType::Bool => 1,
+            SqlType::Bool | SqlType::Char => 1,
             SqlType::Int2 => 2,
             SqlType::Int4 | SqlType::Float4 | SqlType::Date | SqlType::Oid(_) => 4,
             SqlType::Int8 | SqlType::Float8 | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time => 8,
@@ -232,6 +238,7 @@ impl SqlType {
             SqlType::Bpchar(None) => "character".into(),
             SqlType::Bpchar(Some(n)) => format!("character({n})"),
             SqlType::Bytea => "bytea".into(),
+            SqlType::Char => "\"char\"".into(),
             SqlType::Timestamp => "timestamp without time zone".into(),
             SqlType::TimestampTz => "timestamp with time zone".into(),
             SqlType::Date => "date".into(),

@@ -1134,13 +1134,17 @@ fn row_description(out: &mut BytesMut, cols: &[OutputColumn], binary: &[bool]) {
     put(out, RowDescription::new(fields));
 }
 
-fn data_row(out: &mut BytesMut, row: &[Datum], binary: &[bool]) {
+/// One result row; `columns` (the row description's) give the binary form of a `"char"`.
+fn data_row(out: &mut BytesMut, row: &[Datum], binary: &[bool], columns: &[OutputColumn]) {
     let cols: Vec<Option<Vec<u8>>> = row
         .iter()
         .enumerate()
         .map(|(i, d)| {
             if binary.get(i).copied().unwrap_or(false) {
-                types::to_binary(d)
+                match columns.get(i) {
+                    Some(c) => types::to_binary_as(c.ty, d),
+                    None => types::to_binary(d),
+                }
             } else {
                 types::to_text(d).map(String::into_bytes)
             }
@@ -1312,7 +1316,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     if returns_rows(&prepared) {
         row_description(&mut c.out, &prepared.columns, &[]);
         for row in &r.rows {
-            data_row(&mut c.out, row, &[]);
+            data_row(&mut c.out, row, &[], &[]);
         }
     }
     put(&mut c.out, CommandComplete::new(r.tag));
@@ -1636,13 +1640,14 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
     }
     let p = c.portals.get_mut(name).ok_or_else(|| portal_missing(name))?;
     let binary = p.binary.clone();
+    let stmt = p.stmt.clone();
     let Some((rows, tag)) = &p.result else { return Ok(()) };
     let remaining = rows.len() - p.sent;
     let take = if max_rows > 0 { remaining.min(max_rows as usize) } else { remaining };
     let start = p.sent;
     let mut out = std::mem::take(&mut c.out);
     for row in &rows[start..start + take] {
-        data_row(&mut out, row, &binary);
+        data_row(&mut out, row, &binary, &stmt.columns);
     }
     p.sent += take;
     if p.sent < rows.len() {

@@ -164,8 +164,9 @@ async fn copy_out_binary(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlErr
     put(&mut c.out, CopyOutResponse::new(1, plan.width() as i16, vec![1; plan.width()]));
     let mut data = Vec::new();
     binary::encode_header(&mut data);
+    let types = plan.types();
     for row in &rows {
-        binary::encode_row(&mut data, row);
+        binary::encode_row(&mut data, row, &types);
         put(&mut c.out, CopyData::new(Bytes::from(std::mem::take(&mut data))));
         if c.out.len() >= WRITE_FLUSH_BYTES {
             c.flush().await.map_err(lost)?;

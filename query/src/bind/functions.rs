@@ -414,7 +414,7 @@ impl Binder<'_> {
             | "current_setting" => {
                 let (f, sig): (_, &[SqlType]) = match name {
                     "set_config" => (CatalogFn::SetConfigPerRow, &[SqlType::Text, SqlType::Text, SqlType::Bool]),
-                    "acldefault" => (CatalogFn::AclDefault, &[SqlType::Text, SqlType::Int8]),
+                    "acldefault" => (CatalogFn::AclDefault, &[SqlType::Char, SqlType::Int8]),
                     "current_setting" => (CatalogFn::CurrentSetting, &[SqlType::Text]),
                     "pg_get_serial_sequence" => (CatalogFn::SerialSequence, &[SqlType::Text, SqlType::Text]),
                     "pg_collation_is_visible" => (CatalogFn::CollationIsVisible, &[SqlType::Int8]),

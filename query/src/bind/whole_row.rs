@@ -49,7 +49,12 @@ fn whole_row_columns(scope: Option<&Scope>, alias: &str) -> Option<Vec<(String, 
             if scope.alias != alias || scope.def.columns.iter().any(|c| c.name == alias) {
                 return None;
             }
-            Some(scope.def.columns.iter().enumerate().map(|(i, c)| (c.name.clone(), Expr::Column(i, c.ty))).collect())
+            Some(
+                crate::catalog_star::star_columns(scope.def)
+                    .into_iter()
+                    .map(|i| (scope.def.columns[i].name.clone(), Expr::Column(i, scope.def.columns[i].ty)))
+                    .collect(),
+            )
         }
         Some(js) => {
             let named_column = js.merged.iter().any(|(n, _)| *n == alias)
@@ -58,7 +63,12 @@ fn whole_row_columns(scope: Option<&Scope>, alias: &str) -> Option<Vec<(String, 
             if named_column {
                 return None;
             }
-            Some(def.columns.iter().enumerate().map(|(i, c)| (c.name.clone(), Expr::Column(off + i, c.ty))).collect())
+            Some(
+                crate::catalog_star::star_columns(def)
+                    .into_iter()
+                    .map(|i| (def.columns[i].name.clone(), Expr::Column(off + i, def.columns[i].ty)))
+                    .collect(),
+            )
         }
     }
 }

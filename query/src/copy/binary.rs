@@ -8,7 +8,7 @@
 use super::{bad_format, CopyIn, MAX_LINE_BYTES};
 use crate::error::{code, Result, SqlError};
 use crate::types;
-use orbit_engine::table::{Datum, Row};
+use orbit_engine::table::{Datum, Row, SqlType};
 
 /// `PGCOPY\n\377\r\n\0`.
 pub const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
@@ -22,11 +22,16 @@ pub fn encode_header(out: &mut Vec<u8>) {
     out.extend_from_slice(&0u32.to_be_bytes());
 }
 
-/// One tuple of COPY TO: the field count, then each value's length and binary form.
-pub fn encode_row(out: &mut Vec<u8>, values: &[Datum]) {
+/// One tuple of COPY TO: the field count, then each value's length and binary form (`types`:
+/// the columns' types where known, for the forms that depend on them, `"char"`'s).
+pub fn encode_row(out: &mut Vec<u8>, values: &[Datum], types: &[SqlType]) {
     out.extend_from_slice(&(values.len() as i16).to_be_bytes());
-    for v in values {
-        match types::to_binary(v) {
+    for (i, v) in values.iter().enumerate() {
+        let form = match types.get(i) {
+            Some(t) => types::to_binary_as(*t, v),
+            None => types::to_binary(v),
+        };
+        match form {
             None => out.extend_from_slice(&(-1i32).to_be_bytes()),
             Some(b) => {
                 out.extend_from_slice(&(b.len() as i32).to_be_bytes());
@@ -255,7 +260,7 @@ mod tests {
         let mut out = Vec::new();
         encode_header(&mut out);
         for r in rows {
-            encode_row(&mut out, r);
+            encode_row(&mut out, r, &[]);
         }
         encode_trailer(&mut out);
         out

@@ -32,8 +32,9 @@
 //! acknowledged) keeps its change. DROP TABLE needs no row:
 //! the hidden table's name says it all ([`super::undo::restore_hidden`]).
 
-use super::undo::Created;
-use super::{gone, io_error};
+use super::undo::{Created, ShardRows};
+use super::{gone, io_error, QueryResult};
+use crate::bind::{ColumnChange, Plan};
 use crate::error::{Result, SqlError};
 use crate::txn::Txn;
 use orbit_engine::table::{ColumnDef, Datum, Row, SqlType, TableDef};
@@ -195,18 +196,63 @@ async fn save_copy(txid: u64, n: usize, o: &Created) -> Result<Entry> {
         wal::wait_all(tickets).await.map_err(io_error)?;
         Some(cname)
     };
-    let encoded = orbit_engine::log::Encoder::new().table_create(0, &old).to_vec();
+    store_copy_row(txid, n, name, oid, &old, copy.clone()).await?;
+    Ok(Entry { n, oid, copied: true, copy })
+}
+
+/// [`save_copy`] of relation `def` as it is committed now, each shard copying its own part
+/// into the copy table (same keys, so the same shard): no row travels.
+async fn save_in_place(txid: u64, n: usize, def: &Arc<TableDef>) -> Result<Entry> {
+    let cname = copy_name(txid, n);
+    let copy_def = TableDef {
+        name: cname.clone(),
+        columns: def.columns.clone(),
+        pk: def.pk.clone(),
+        pk_name: String::new(),
+        ..TableDef::default_empty()
+    };
+    super::create_table(copy_def, true).await?;
+    let (name, oid, copy) = (def.name.clone(), def.oid, cname.clone());
+    let parts = mesh::run_on_all(move |s| {
+        let t = s.tables.get(&name).filter(|t| t.def.oid == oid).ok_or_else(|| super::no_table(&name))?;
+        let rows: Vec<(Vec<u8>, Row)> =
+            t.scan_at(None).map_err(super::too_old)?.map(|(k, r)| (k.clone(), r.clone())).collect();
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        shard_tables::put(s, &copy, rows, None).map_err(|e| SqlError::internal(format!("DDL copy: {e:?}")))
+    })
+    .await
+    .map_err(gone)?;
+    let mut tickets = Vec::new();
+    for p in parts {
+        tickets.extend(p?);
+    }
+    wal::wait_all(tickets).await.map_err(io_error)?;
+    store_copy_row(txid, n, def.name.clone(), def.oid, def, Some(cname.clone())).await?;
+    Ok(Entry { n, oid: def.oid, copied: true, copy: Some(cname) })
+}
+
+/// The row of [`COPIES`] for a copied object (its copy table `copy`, if any), durably.
+async fn store_copy_row(
+    txid: u64,
+    n: usize,
+    name: String,
+    oid: u32,
+    old: &TableDef,
+    copy: Option<String>,
+) -> Result<()> {
+    let encoded = orbit_engine::log::Encoder::new().table_create(0, old).to_vec();
     let row = vec![
         Datum::Int8(txid as i64),
         Datum::Int8(n as i64),
         Datum::Text(name),
         Datum::Int8(oid as i64),
         Datum::Bytea(encoded),
-        copy.clone().map_or(Datum::Null, Datum::Text),
+        copy.map_or(Datum::Null, Datum::Text),
     ];
     let def = ensure(COPIES, copies_def).await?;
-    store_in(&def, vec![row], vec![]).await?;
-    Ok(Entry { n, oid, copied: true, copy })
+    store_in(&def, vec![row], vec![]).await
 }
 
 /// The row of a copied object whose replacing object got a new OID since.
@@ -344,8 +390,9 @@ pub(crate) fn commit(txn: &mut Txn) -> Result<()> {
         let def = def.as_ref().ok_or_else(|| SqlError::internal("DDL journal table missing"))?;
         txn.write(def, key(def, txn.id, e.n), None)?;
     }
-    // Dropped once the commit applied ([`drop_copies`]).
-    txn.journal = entries.into_iter().filter(|e| e.copy.is_some()).collect();
+    // Dropped once the commit applied ([`drop_copies`]); a guard's are put back if it failed
+    // ([`failed_commit`]).
+    txn.journal = entries.into_iter().filter(|e| e.copy.is_some() || is_guard(e.n)).collect();
     Ok(())
 }
 
@@ -403,12 +450,220 @@ async fn copy_rows(name: String) -> super::undo::ShardRows {
     parts.unwrap_or_default()
 }
 
+/// A statement guard's rows in [`COPIES`] take positions from here on (a block's own objects
+/// take theirs from 0, their places in `Txn::created`), so start-up tells them apart.
+const GUARD_BASE: usize = 1 << 40;
+
+fn is_guard(n: usize) -> bool {
+    n >= GUARD_BASE
+}
+
+/// The tables `plan` changes in several steps, each durable on its own, which a crash between
+/// them would leave half changed (a re-keyed table whose indexes are not built again yet, a
+/// referencing table without its foreign key while the key it used is still there): what
+/// [`guard`] copies first. Empty for statements whose change is one swap (atomic already).
+pub(crate) fn guarded_tables(plan: &Plan) -> Vec<Arc<TableDef>> {
+    let mut out: Vec<Arc<TableDef>> = match plan {
+        Plan::RewriteTable { table, def, change } if super::drop_key::drops_key_with_indexes(table, def) => {
+            let mut out = vec![table.clone()];
+            // DROP COLUMN: the referencing tables are rewritten after it.
+            if let ColumnChange::Drop(i) = change {
+                out.extend(crate::foreign_key::after_drop_column(table, *i).0.into_iter().map(|(c, _)| c));
+            }
+            out
+        }
+        Plan::AddPrimaryKey { table, .. } if !table.indexes.is_empty() => vec![table.clone()],
+        // The referencing tables lose their foreign keys first, then the key goes.
+        Plan::DropKeyCascade { children, then, .. } => {
+            let mut out: Vec<Arc<TableDef>> = children.iter().map(|(c, _)| c.clone()).collect();
+            let inner = guarded_tables(then);
+            match &**then {
+                _ if !inner.is_empty() => out.extend(inner),
+                Plan::RewriteTable { table, .. } | Plan::AddPrimaryKey { table, .. } => out.push(table.clone()),
+                _ => {}
+            }
+            out
+        }
+        _ => Vec::new(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|t| seen.insert(t.name.clone()));
+    out
+}
+
+/// Before a statement that changes `tables` in several steps: each table is held against
+/// other writers (as its ALTER would hold it; until the transaction ends), then its
+/// definition and rows and each of its indexes' entries are copied durably, as rows of
+/// [`COPIES`] at positions from [`GUARD_BASE`] with the OIDs they have now, and copy tables
+/// (each shard copies its own part: no row goes through the coordinator).
+/// From here until the statement's change commits, an error ([`settle_guard`]) or a crash
+/// (start-up, [`undo_unfinished`]) puts back every one of them that changed: the statement
+/// happens whole or not at all. Outside a block the rows are deleted by the statement's
+/// COMMIT through its write set (the same step as its own changes: the commit point); in a
+/// block once the block's journal holds what the statement replaced.
+pub(crate) async fn guard(txn: &mut Txn, tables: &[Arc<TableDef>]) -> Result<()> {
+    txn.holds_tables = true;
+    for table in tables {
+        super::utility::set_altering(table, true, txn).await?;
+    }
+    let mut n = GUARD_BASE + txn.journal.iter().filter(|e| is_guard(e.n)).count();
+    for table in tables {
+        let mut objects = vec![table.clone()];
+        objects.extend(table.indexes.iter().filter_map(|ix| crate::bind::lookup_table(&ix.name)));
+        for def in objects {
+            txn.journal.push(save_in_place(txn.id, n, &def).await?);
+            n += 1;
+        }
+    }
+    super::crash_point("guard-saved");
+    Ok(())
+}
+
+/// After a guarded statement (`r`: how it ended): on an error, what it changed is put back
+/// from the guard's copies and the guard goes; in a block that went on, the guard goes (the
+/// block's journal holds what the statement replaced); a statement alone keeps it until its
+/// COMMIT deletes the rows ([`commit`]).
+pub(crate) async fn settle_guard(txn: &mut Txn, r: Result<QueryResult>) -> Result<QueryResult> {
+    let guards: Vec<Entry> = txn.journal.iter().filter(|e| is_guard(e.n)).cloned().collect();
+    match &r {
+        Err(_) => restore_guarded(txn.id).await,
+        Ok(_) if txn.alone => {
+            super::crash_point("ddl-done");
+            return r;
+        }
+        Ok(_) => {}
+    }
+    txn.journal.retain(|e| !is_guard(e.n));
+    let mut done = guards;
+    if let Some(def) = crate::bind::lookup_table(COPIES) {
+        let keys: Vec<Vec<u8>> = done.iter().map(|e| key(&def, txn.id, e.n)).collect();
+        if let Err(e) = store_in(&def, vec![], keys).await {
+            tracing::warn!(error = %e.message, "could not clear the copies of a guarded DDL statement");
+        }
+    }
+    drop_copies(&mut done).await;
+    if r.is_ok() {
+        super::crash_point("ddl-done");
+    }
+    r
+}
+
+/// Puts back what transaction `txid`'s guard saved, from its durable rows (none left: its
+/// COMMIT deleted them, nothing to do).
+async fn restore_guarded(txid: u64) {
+    let copies = read_all(COPIES).await;
+    restore(guard_objects(&copies, Some(txid)).await).await;
+}
+
+/// After the COMMIT of a statement alone that a guard covered failed: if the guard's rows are
+/// still there (the commit did not apply), what the statement changed is put back now, as a
+/// restart would, and the rows and copies go.
+pub(crate) async fn failed_commit(txid: u64, journal: &mut Vec<Entry>) {
+    if !journal.iter().any(|e| is_guard(e.n)) {
+        return;
+    }
+    restore_guarded(txid).await;
+    let mut done: Vec<Entry> = std::mem::take(journal).into_iter().filter(|e| is_guard(e.n)).collect();
+    if let Some(def) = crate::bind::lookup_table(COPIES) {
+        let keys: Vec<Vec<u8>> = done.iter().map(|e| key(&def, txid, e.n)).collect();
+        if let Err(e) = store_in(&def, vec![], keys).await {
+            tracing::warn!(error = %e.message, "could not clear the copies of a guarded DDL statement");
+        }
+    }
+    drop_copies(&mut done).await;
+}
+
+/// The objects guard rows saved (of transaction `txid`, or of every one), in the order they
+/// were saved: name, OID when saved, definition and rows (read back from the copy tables).
+async fn guard_objects(copies: &[(Vec<u8>, Row)], txid: Option<u64>) -> Vec<(String, u32, TableDef, ShardRows)> {
+    let mut found: Vec<(u64, u64, &Row)> = copies
+        .iter()
+        .filter_map(|(_, r)| {
+            let (t, n) = (r[0].as_i64()? as u64, r[1].as_i64()? as u64);
+            (is_guard(n as usize) && txid.is_none_or(|x| x == t)).then_some((t, n, r))
+        })
+        .collect();
+    found.sort_by_key(|(t, n, _)| (*t, *n));
+    let mut out = Vec::new();
+    for (_, _, r) in found {
+        let Some(c) = decode_copy(r).await else { continue };
+        out.push(c);
+    }
+    out
+}
+
+/// A row of [`COPIES`]: the object's name, OID, old definition and rows (None: unreadable, or
+/// its copy table is missing; logged).
+async fn decode_copy(r: &Row) -> Option<(String, u32, TableDef, ShardRows)> {
+    let name = match &r[2] {
+        Datum::Text(s) => s.clone(),
+        _ => return None,
+    };
+    let oid = r[3].as_i64().unwrap_or_default() as u32;
+    let Datum::Bytea(encoded) = &r[4] else { return None };
+    let old = match orbit_engine::log::record::decode(orbit_engine::log::Kind::TableCreate, encoded) {
+        Ok(orbit_engine::log::Record::TableCreate { def, .. }) => def,
+        _ => {
+            tracing::warn!(table = %name, "recovery: an unreadable copy of replaced DDL is left");
+            return None;
+        }
+    };
+    let rows = match &r[5] {
+        Datum::Text(c) if crate::bind::lookup_table(c).is_none() => {
+            tracing::warn!(table = %name, "recovery: the copy of replaced DDL is missing; the change is left");
+            return None;
+        }
+        Datum::Text(c) => copy_rows(c.clone()).await,
+        _ => Vec::new(),
+    };
+    Some((name, oid, old, rows))
+}
+
+/// Puts back, newest first, each guarded object that changed since it was saved (its OID is
+/// not the saved one, or it is gone): an index's entries after the table's re-key, then the
+/// table's old definition (with its indexes) and rows. An index name another table's index
+/// took meanwhile is left alone (logged).
+async fn restore(saved: Vec<(String, u32, TableDef, ShardRows)>) {
+    for (name, oid, old, rows) in saved.into_iter().rev() {
+        let now = crate::bind::lookup_table(&name);
+        if now.as_ref().is_some_and(|d| d.oid == oid) {
+            continue;
+        }
+        let r = match (&now, &old.index_of) {
+            (Some(d), Some(owner)) if d.index_of.as_ref() != Some(owner) => {
+                tracing::warn!(index = %name, "a guarded index's name is taken by another relation; it is not put back");
+                continue;
+            }
+            (Some(_), Some(_)) => match super::drop_relations(std::slice::from_ref(&name)).await {
+                Ok(()) => super::utility::stage_and_swap_as(&name, None, old, rows, None).await.map(drop),
+                Err(e) => Err(e),
+            },
+            (now, _) => super::utility::stage_and_swap_as(&name, now.as_ref(), old, rows, None).await.map(drop),
+        };
+        match r {
+            Ok(()) => tracing::info!(relation = %name, "put back as it was before an unfinished DDL statement"),
+            Err(e) => {
+                tracing::warn!(relation = %name, error = %e.message, "could not put back a relation a DDL statement changed")
+            }
+        }
+    }
+}
+
 /// At start-up (on the catalog's shard, once every shard recovered, before clients): undoes
 /// the DDL of the transactions a crash ended before COMMIT, newest first, and clears the
-/// journal.
+/// journal. A guarded statement a crash stopped is undone first (it was the newest DDL of
+/// its transaction).
 pub async fn undo_unfinished() {
     let rows = read_all(JOURNAL).await;
     let copies = read_all(COPIES).await;
+    let guarded = guard_objects(&copies, None).await;
+    if !guarded.is_empty() {
+        tracing::info!(
+            relations = guarded.len(),
+            "recovery: undoing a DDL statement a crash stopped between its steps"
+        );
+        restore(guarded).await;
+    }
     let int = |d: &Datum| d.as_i64().unwrap_or_default();
     let text = |d: &Datum| match d {
         Datum::Text(s) => s.clone(),
@@ -449,23 +704,11 @@ pub async fn undo_unfinished() {
         all.push((txid, int(&r[1]) as u64, o));
     }
     for (_, r) in &copies {
-        let (txid, n, name, oid) = (int(&r[0]) as u64, int(&r[1]) as u64, text(&r[2]), int(&r[3]) as u32);
-        let Datum::Bytea(encoded) = &r[4] else { continue };
-        let old = match orbit_engine::log::record::decode(orbit_engine::log::Kind::TableCreate, encoded) {
-            Ok(orbit_engine::log::Record::TableCreate { def, .. }) => def,
-            _ => {
-                tracing::warn!(table = %name, "recovery: an unreadable copy of replaced DDL is left");
-                continue;
-            }
-        };
-        let rows = match &r[5] {
-            Datum::Text(c) if crate::bind::lookup_table(c).is_none() => {
-                tracing::warn!(table = %name, "recovery: the copy of replaced DDL is missing; the change is left");
-                continue;
-            }
-            Datum::Text(c) => copy_rows(c.clone()).await,
-            _ => Vec::new(),
-        };
+        let (txid, n) = (int(&r[0]) as u64, int(&r[1]) as u64);
+        if is_guard(n as usize) {
+            continue;
+        }
+        let Some((name, oid, old, rows)) = decode_copy(r).await else { continue };
         let o = match oid {
             0 => Created::Dropped { def: Box::new(old), rows },
             SEQUENCE_ROW => match rows.into_iter().flatten().next() {

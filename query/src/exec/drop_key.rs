@@ -3,8 +3,8 @@
 //! so each goes first (as DROP INDEX), the rows are re-keyed by row ids
 //! ([`utility::rewrite_columns_held`]), and each is built again over them (as CREATE INDEX).
 //! The table stays held against other writers throughout. Each step is undone by ROLLBACK in
-//! a block; a crash between the steps (DDL is not atomic across them) leaves the table without
-//! the indexes not yet built again, never with entries that point at nothing.
+//! a block; an error or a crash between the steps puts back the table and every index as they
+//! were before the statement, from the copies [`super::ddl_journal::guard`] made first.
 
 use super::undo::{self, Created};
 use super::{indexes, no_table, utility, QueryResult};
@@ -35,15 +35,18 @@ pub(super) async fn rewrite(
         undo.extend(indexes::drop_kept(txn, &ix.name).await?);
         txn.forget_writes(&ix.name);
         now = crate::bind::lookup_table(&table.name).ok_or_else(|| no_table(&table.name))?;
+        super::crash_point("rekey-index-dropped");
     }
     let mut plain = def.clone();
     plain.indexes.clear();
     let (r, kept) = utility::rewrite_columns_held(txn, &now, &plain, change, me).await?;
     undo.extend(kept);
+    super::crash_point("rekey-rewritten");
     for ix in &kept_indexes {
         let now = crate::bind::lookup_table(&table.name).ok_or_else(|| no_table(&table.name))?;
         indexes::build(txn, &now, ix).await?;
         undo.extend(undo::created(ix.name.clone(), 2).await?);
+        super::crash_point("rekey-index-built");
     }
     if txn.alone {
         undo.clear();

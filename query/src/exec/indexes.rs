@@ -10,7 +10,8 @@
 
 use super::undo::{Created, ShardRows};
 use super::utility::{
-    carry_writes, committed_rows, holder, one_per_key, release_unless_held, set_altering, stage_and_swap_as, visible,
+    carry_writes, committed_rows, holder, keeps_undo, one_per_key, release_unless_held, set_altering,
+    stage_and_swap_as, visible,
 };
 use super::{drop_relations, notice, shard_of_key, QueryResult};
 use crate::error::{code, Result, SqlError};
@@ -163,8 +164,8 @@ pub(super) async fn drop_index(
 /// Drops relation `name` (an index's table), keeping its definition and entries for ROLLBACK
 /// unless the statement commits alone.
 pub(super) async fn drop_kept(txn: &Txn, name: &str) -> Result<Option<Created>> {
-    let kept = match (holder(txn), crate::bind::lookup_table(name)) {
-        (Some(_), Some(def)) => {
+    let kept = match (keeps_undo(txn), crate::bind::lookup_table(name)) {
+        (true, Some(def)) => {
             Some(Created::Dropped { rows: per_shard(committed_rows(txn, &def).await?), def: Box::new((*def).clone()) })
         }
         _ => None,
@@ -197,7 +198,7 @@ pub(super) async fn remove_from_table(txn: &mut Txn, table: &Arc<TableDef>, name
         for (k, row) in rows {
             per_shard[shard_of_key(&k, n)].push((k, row));
         }
-        let kept = holder(txn).map(|_| (Box::new((**table).clone()), per_shard.clone()));
+        let kept = keeps_undo(txn).then(|| (Box::new((**table).clone()), per_shard.clone()));
         stage_and_swap_as(&table.name, Some(table), def, per_shard, holder(txn)).await?;
         Ok(kept.map(|(old, rows)| Created::Replaced { name: table.name.clone(), oid: 0, old, rows }))
     }

@@ -551,7 +551,7 @@ pub(super) async fn rewrite_columns_held(
 /// What ROLLBACK needs to put `table` back as it was (its definition and `rows`), unless the
 /// statement commits alone.
 fn kept(txn: &Txn, table: &Arc<TableDef>, rows: &[(Vec<u8>, Row)], n: usize) -> Vec<Created> {
-    if holder(txn).is_none() {
+    if !keeps_undo(txn) {
         return Vec::new();
     }
     let mut per_shard: ShardRows = vec![Vec::new(); n];
@@ -661,9 +661,17 @@ async fn stage_and_swap(
     stage_and_swap_as(&table.name, Some(table), def, per_shard, hold).await
 }
 
-/// The transaction that goes on holding what its ALTER swapped in, if it outlives the statement.
+/// The transaction that goes on holding what its ALTER swapped in: one that outlives the
+/// statement, or a statement alone that holds its tables to its end (one changing a table in
+/// several steps, whose guard copy must see no other writer before its COMMIT:
+/// [`super::ddl_journal::guard`]).
 pub(super) fn holder(txn: &Txn) -> Option<Owner> {
-    (!txn.alone).then_some(txn.id)
+    (!txn.alone || txn.holds_tables).then_some(txn.id)
+}
+
+/// Whether what a statement replaces is kept for ROLLBACK (not when it commits alone).
+pub(super) fn keeps_undo(txn: &Txn) -> bool {
+    !txn.alone
 }
 
 /// Marks the table just swapped in as altered by `hold` (in the swap's own step, so no other

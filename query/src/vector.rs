@@ -231,8 +231,11 @@ enum Pattern {
     Exact(String),
     Prefix(String),
     Suffix(String),
-    Contains(String),
-    /// Anything with `_`, an escape or a `%` inside: [`expr::like`].
+    Contains(memchr::memmem::Finder<'static>),
+    /// Literal runs between `%`s: the first starts the text, the last ends it, the ones
+    /// between are found in order (as [`expr::like`] matches them).
+    Runs(String, Vec<memchr::memmem::Finder<'static>>, String),
+    /// Anything with `_` or an escape: [`expr::like`].
     General(String),
 }
 
@@ -246,11 +249,15 @@ impl Pattern {
         let trail = rest.len() - rest.trim_end_matches('%').len();
         let mid = &rest[..rest.len() - trail];
         if mid.contains('%') {
-            return Pattern::General(p.to_string());
+            let mut runs: Vec<&str> = p.split('%').collect();
+            let (first, last) = (runs.remove(0), runs.pop().unwrap_or_default());
+            let finders = runs.iter().filter(|r| !r.is_empty()).map(|r| memchr::memmem::Finder::new(r).into_owned());
+            return Pattern::Runs(first.to_string(), finders.collect(), last.to_string());
         }
+        let finder = memchr::memmem::Finder::new(mid).into_owned();
         let mid = mid.to_string();
         match (lead > 0, trail > 0) {
-            (true, true) => Pattern::Contains(mid),
+            (true, true) => Pattern::Contains(finder),
             (true, false) => Pattern::Suffix(mid),
             (false, true) => Pattern::Prefix(mid),
             (false, false) => Pattern::Exact(mid),
@@ -263,7 +270,20 @@ impl Pattern {
             Pattern::Exact(m) => s == m,
             Pattern::Prefix(m) => s.starts_with(m.as_str()),
             Pattern::Suffix(m) => s.ends_with(m.as_str()),
-            Pattern::Contains(m) => s.contains(m.as_str()),
+            Pattern::Contains(m) => m.find(s.as_bytes()).is_some(),
+            Pattern::Runs(first, mid, last) => {
+                if s.len() < first.len() + last.len() || !s.starts_with(first.as_str()) || !s.ends_with(last.as_str()) {
+                    return Ok(false);
+                }
+                let (mut at, end) = (first.len(), s.len() - last.len());
+                for f in mid {
+                    match f.find(&s.as_bytes()[at..end]) {
+                        Some(i) => at += i + f.needle().len(),
+                        None => return Ok(false),
+                    }
+                }
+                true
+            }
             Pattern::General(p) => expr::like(s, p)?,
         })
     }
@@ -1454,6 +1474,18 @@ mod tests {
     use rand::{rngs::SmallRng, Rng, SeedableRng};
 
     const INT4: usize = 0;
+
+    #[test]
+    fn like_patterns_match_as_the_general_matcher() {
+        let texts = ["", "a", "ab", "aba", "abc", "special requests", "requests special", "x%y", "héllo wörld"];
+        let patterns = ["", "%", "%%", "a", "a%", "%a", "%b%", "a%a", "a%b%a", "%special%requests%", "h%ö%d", "a%c"];
+        for p in patterns {
+            let pat = Pattern::of(p);
+            for s in texts {
+                assert_eq!(pat.matches(s).unwrap(), expr::like(s, p).unwrap(), "{s:?} LIKE {p:?}");
+            }
+        }
+    }
     const INT8: usize = 1;
     const FLOAT8: usize = 2;
     const NUM: usize = 3;
@@ -1721,10 +1753,10 @@ mod tests {
     fn like_pattern_shapes() {
         assert!(matches!(Pattern::of("ab%"), Pattern::Prefix(p) if p == "ab"));
         assert!(matches!(Pattern::of("%ab"), Pattern::Suffix(p) if p == "ab"));
-        assert!(matches!(Pattern::of("%%ab%"), Pattern::Contains(p) if p == "ab"));
+        assert!(matches!(Pattern::of("%%ab%"), Pattern::Contains(p) if p.needle() == b"ab"));
         assert!(matches!(Pattern::of("ab"), Pattern::Exact(p) if p == "ab"));
         assert!(matches!(Pattern::of("%"), Pattern::Suffix(p) if p.is_empty()));
-        assert!(matches!(Pattern::of("a%b"), Pattern::General(_)));
+        assert!(matches!(Pattern::of("a%b"), Pattern::Runs(..)));
         assert!(matches!(Pattern::of("a_"), Pattern::General(_)));
     }
 

@@ -231,7 +231,7 @@ enum Pattern {
     Exact(String),
     Prefix(String),
     Suffix(String),
-    Contains(memchr::memmem::Finder<'static>),
+    Contains(Box<memchr::memmem::Finder<'static>>),
     /// Literal runs between `%`s: the first starts the text, the last ends it, the ones
     /// between are found in order (as [`expr::like`] matches them).
     Runs(String, Vec<memchr::memmem::Finder<'static>>, String),
@@ -257,7 +257,7 @@ impl Pattern {
         let finder = memchr::memmem::Finder::new(mid).into_owned();
         let mid = mid.to_string();
         match (lead > 0, trail > 0) {
-            (true, true) => Pattern::Contains(finder),
+            (true, true) => Pattern::Contains(Box::new(finder)),
             (true, false) => Pattern::Suffix(mid),
             (false, true) => Pattern::Prefix(mid),
             (false, false) => Pattern::Exact(mid),

@@ -205,19 +205,7 @@ pub(crate) async fn rows(
     }
     let found = match lookup.via {
         Via::PrimaryKey => by_keys(txn, def, keys.into_iter().collect(), filter, params, cols).await?,
-        Via::PrimaryKeyPrefix => {
-            let mut rows = Vec::new();
-            for row in by_prefixes(txn, def, keys.into_iter().collect()).await? {
-                if matches(filter, &row, params)? {
-                    let row = match &cols {
-                        Some(c) => exec::narrow(&row, Some(c)),
-                        None => row,
-                    };
-                    rows.push((Vec::new(), row));
-                }
-            }
-            rows
-        }
+        Via::PrimaryKeyPrefix => by_prefixes(txn, def, keys.into_iter().collect(), filter, params, cols).await?,
         Via::Index(i) => {
             let ix = &def.indexes[i];
             let idef = crate::index::index_table(def, ix)?;
@@ -228,7 +216,11 @@ pub(crate) async fn rows(
                     .map(|e| e.1)
                     .collect()
             } else {
-                by_prefixes(txn, &idef, keys.into_iter().collect()).await?
+                by_prefixes(txn, &idef, keys.into_iter().collect(), None, params, None)
+                    .await?
+                    .into_iter()
+                    .map(|e| e.1)
+                    .collect()
             };
             let pks: BTreeSet<Vec<u8>> = entries.iter().map(|e| def.key_of_entry(ix, e)).collect();
             by_keys(txn, def, pks.into_iter().collect(), filter, params, cols).await?
@@ -331,15 +323,24 @@ async fn read_batch(
 
 /// The entries of the index table `idef` whose keys start with one of `prefixes`, as `txn`
 /// sees them: every shard in one message per batch, then the transaction's own entries.
-async fn by_prefixes(txn: &Txn, idef: &Arc<TableDef>, prefixes: Vec<Vec<u8>>) -> Result<Vec<Row>> {
-    let mut entries: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
+async fn by_prefixes(
+    txn: &Txn,
+    idef: &Arc<TableDef>,
+    prefixes: Vec<Vec<u8>>,
+    filter: Option<&Expr>,
+    params: &[Datum],
+    cols: Option<Arc<[usize]>>,
+) -> Result<Vec<(Vec<u8>, Row)>> {
     let at = txn.read_at();
     for p in &prefixes {
         txn.note_read(idef, || crate::serializable::Read::Range(p.clone(), crate::exec::index_scan::after_prefix(p)));
     }
+    // Each shard checks the filter and cuts its rows to `cols` before they travel.
+    let mut got: Vec<(Vec<u8>, Row)> = Vec::new();
     for batch in prefixes.chunks(BATCH_KEYS) {
         let batch = Arc::new(batch.to_vec());
         let (name, oid) = (idef.name.clone(), idef.oid);
+        let (filter, params, cols) = (filter.cloned(), params.to_vec(), cols.clone());
         let parts = on_every_shard_at(at, move |s| {
             let Some(tb) = s.tables.get(&name).filter(|tb| tb.def.oid == oid) else { return Ok(Vec::new()) };
             let mut got = Vec::new();
@@ -347,27 +348,39 @@ async fn by_prefixes(txn: &Txn, idef: &Arc<TableDef>, prefixes: Vec<Vec<u8>>) ->
                 let end = exec::index_scan::after_prefix(p);
                 let hi = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
                 for (k, r) in tb.range_at(Bound::Included(p.as_slice()), hi, at).map_err(exec::too_old)? {
-                    got.push((k.clone(), r.clone()));
+                    if matches(filter.as_ref(), r, &params)? {
+                        got.push((k.clone(), exec::narrow(r, cols.as_deref())));
+                    }
                 }
             }
             Ok::<_, crate::error::SqlError>(got)
         })
         .await?;
         for part in parts {
-            entries.extend(part?);
+            got.extend(part?);
         }
         txn.check_cancel()?;
     }
     if let Some(w) = txn.overlay(idef) {
+        // The transaction's own writes replace what the shards have at their keys.
+        let mut entries: BTreeMap<Vec<u8>, Row> = got.into_iter().collect();
         for p in &prefixes {
             let end = exec::index_scan::after_prefix(p);
             for (k, r) in w.rows.range(p.clone()..).take_while(|(k, _)| end.as_ref().is_none_or(|e| *k < e)) {
                 match r {
-                    Some(r) => entries.insert(k.clone(), r.clone()),
-                    None => entries.remove(k),
-                };
+                    Some(r) if matches(filter, r, params)? => {
+                        entries.insert(k.clone(), exec::narrow(r, cols.as_deref()));
+                    }
+                    _ => {
+                        entries.remove(k);
+                    }
+                }
             }
         }
+        return Ok(entries.into_iter().collect());
     }
-    Ok(entries.into_values().collect())
+    // In key order (one shard's part already is: the sort finds one run), each key once.
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    got.dedup_by(|a, b| a.0 == b.0);
+    Ok(got)
 }

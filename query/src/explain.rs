@@ -1142,6 +1142,9 @@ fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node
         if let Some(t) = &sj.not_in {
             n = n.prop(format!("NOT IN (NULL-aware): {}", show(t, &pair)));
         }
+        if sj.null_aware {
+            n = n.prop("NOT IN (NULL-aware): on the Hash Cond's keys");
+        }
         node = n.child(node).child(Node::new("Hash").est(ie).child(inner));
     }
     Ok(node)
@@ -1224,7 +1227,7 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
             LinkKind::Scalar => "value",
             LinkKind::Exists => "EXISTS",
             LinkKind::Array => "ARRAY",
-            LinkKind::Any(_) => "ANY",
+            LinkKind::Any(_) | LinkKind::AnyRow(_) => "ANY",
             LinkKind::All(_) => "ALL",
             LinkKind::Keyed { .. } => "the rows to change, with correlated subqueries' values",
         };

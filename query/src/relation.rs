@@ -148,6 +148,11 @@ pub enum LinkKind {
     Any(Expr),
     /// `x op ALL (SELECT ...)`.
     All(Expr),
+    /// `(x1, ..., xn) IN (SELECT y1, ..., yn ...)` (bound so only as an AND-ed part of a
+    /// SELECT's WHERE, where [`crate::semi_join`] can make it a semi or anti join): the element
+    /// comparisons `xk = <placeholder>`, as bound (casts included); the placeholder in the k-th
+    /// stands for the subquery's k-th column.
+    AnyRow(Vec<Expr>),
     /// UPDATE/DELETE with correlated subqueries: the plan returns the key (`key` over the
     /// target row) of every row that passes WHERE, then the values of the subqueries the SET
     /// list and RETURNING read; this link's placeholder becomes `key IN (those keys)` and
@@ -391,6 +396,35 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
             Expr::Const(Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(elem, items))), l.ty)
         }
         LinkKind::Keyed { .. } => return Err(SqlError::internal("a keyed subquery per row")),
+        LinkKind::AnyRow(tests) => {
+            // PostgreSQL's row comparison: true if the row equals one of the subquery's rows,
+            // else NULL if a comparison was NULL, else false: the OR over the distinct rows of
+            // the AND of the element equalities (three-valued, so NULLs come out as that).
+            let mut seen = std::collections::HashSet::new();
+            let mut alts = Vec::new();
+            for r in rows {
+                if !seen.insert(crate::group::key_of(&r)) {
+                    continue;
+                }
+                let mut parts = Vec::with_capacity(tests.len());
+                for (k, t) in tests.iter().enumerate() {
+                    let v = r.get(k).cloned().unwrap_or(Datum::Null);
+                    let mut e = t.clone();
+                    walk(&mut e, &mut |e: &mut Expr| {
+                        if let Expr::Param(i, t) = e {
+                            if *i == LINK_BASE + l.id {
+                                *e = Expr::Const(v.clone(), *t);
+                                return Ok(true);
+                            }
+                        }
+                        Ok(false)
+                    })?;
+                    parts.push(e);
+                }
+                alts.push(balanced(parts, true));
+            }
+            balanced(alts, false)
+        }
         LinkKind::Any(template) | LinkKind::All(template) => {
             let any = matches!(l.kind, LinkKind::Any(_));
             let Expr::Cmp(op, x, rhs) = template else {
@@ -1354,6 +1388,7 @@ fn map_link(l: &mut SubLink, f: &mut dyn FnMut(&mut Expr) -> Result<bool>) -> Re
     map_plan(&mut l.plan, f)?;
     match &mut l.kind {
         LinkKind::Any(t) | LinkKind::All(t) | LinkKind::Keyed { key: t, .. } => walk(t, f)?,
+        LinkKind::AnyRow(ts) => walk_all(ts, f)?,
         LinkKind::Scalar | LinkKind::Exists | LinkKind::Array => {}
     }
     for (_, e) in &mut l.captures {

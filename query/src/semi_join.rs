@@ -31,8 +31,22 @@ use orbit_engine::table::{Datum, Row, SqlType};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-/// The placeholder for `x` of `x [NOT] IN (...)` in a condition over a pair, until it is rewritten.
+/// The placeholder for `x` of `x [NOT] IN (...)` in a condition over a pair, until it is
+/// rewritten; `X_MARKER - k` for the k-th element of a row IN's left side.
 const X_MARKER: usize = usize::MAX;
+
+/// The most elements of a row IN's left side (PostgreSQL's limit on a row's columns).
+const MAX_ROW_ELEMENTS: usize = 1664;
+
+/// The most elements of a NULL-aware anti join's key ([`Table::NullAware`]'s NULL masks).
+const NULL_AWARE_MAX_KEYS: usize = 32;
+
+fn x_marker(e: &Expr) -> Option<usize> {
+    match e {
+        Expr::Param(i, _) if *i > X_MARKER - MAX_ROW_ELEMENTS => Some(X_MARKER - *i),
+        _ => None,
+    }
+}
 
 /// Outer rows a semi or anti join probes between two checks for a cancel request.
 const CANCEL_CHECK_ROWS: usize = 1 << 14;
@@ -58,6 +72,11 @@ pub struct SemiJoin {
     /// For EXPLAIN: the inner side of each key and the inner columns after the keys, as bound
     /// over the subquery's own FROM row.
     pub inner_exprs: Vec<Expr>,
+    /// An uncorrelated `(x1, ..., xn) NOT IN (SELECT ...)`: the keys are the row's elements and
+    /// the join knows NULLs (PostgreSQL's row comparison): an outer row goes when some inner
+    /// row equals it on every element where both are not NULL (true or NULL), stays when each
+    /// inner row differs from it somewhere (false).
+    pub null_aware: bool,
 }
 
 /// Replaces the sublinks that are AND-ed parts of `sp`'s WHERE (and read nowhere else) and
@@ -78,7 +97,11 @@ pub(crate) fn extract(sp: &mut SelectPlan, links: &mut Vec<SubLink>, width: usiz
             },
             _ => continue,
         };
-        let Some(pos) = links.iter().position(|l| l.id == id && !l.captures.is_empty()) else { continue };
+        let Some(pos) =
+            links.iter().position(|l| l.id == id && (!l.captures.is_empty() || matches!(l.kind, LinkKind::AnyRow(_))))
+        else {
+            continue;
+        };
         let elsewhere = parts.iter().enumerate().any(|(m, q)| m != n && crate::relation::reads_link(q, id));
         if elsewhere || reads_outside_where(sp, id) {
             continue;
@@ -148,15 +171,17 @@ fn reads_inner(e: &Expr) -> bool {
 
 /// The semi or anti join for a correlated sublink, if it decorrelates.
 fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
-    // IN: the comparison with the placeholder on the right; its left side is over the FROM row.
-    let test = match &l.kind {
-        LinkKind::Exists => None,
-        LinkKind::Any(t) => match t {
-            Expr::Cmp(CmpOp::Eq, x, _) if !reads_param(x) => Some(t.clone()),
-            _ => return None,
-        },
+    // IN: the comparisons with the placeholder on the right (one per element of a row IN);
+    // their left sides are over the FROM row.
+    let tests: Vec<Expr> = match &l.kind {
+        LinkKind::Exists => vec![],
+        LinkKind::Any(t) => vec![t.clone()],
+        LinkKind::AnyRow(ts) if ts.len() <= MAX_ROW_ELEMENTS => ts.clone(),
         _ => return None,
     };
+    if !tests.iter().all(|t| matches!(t, Expr::Cmp(CmpOp::Eq, x, _) if !reads_param(x))) {
+        return None;
+    }
     let Plan::Select(sp) = l.plan.as_ref() else { return None };
     if sp.for_update.is_some()
         || sp.limit.is_some()
@@ -181,17 +206,11 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
     {
         return None;
     }
-    // The subquery's value (IN): over its own row, reading no outer column.
-    let value = match &test {
-        Some(_) => {
-            let v = sp.projection.first()?;
-            if reads_param(v) {
-                return None;
-            }
-            Some(v.clone())
-        }
-        None => None,
-    };
+    // The subquery's values (IN): over its own row, reading no outer column.
+    if sp.projection.len() < tests.len() || sp.projection[..tests.len()].iter().any(reads_param) {
+        return None;
+    }
+    let values: Vec<Expr> = sp.projection[..tests.len()].to_vec();
     // An outer reference as the FROM row's column it captured.
     let capture = |r: usize| l.captures.iter().find(|(id, _)| *id == r).map(|(_, e)| e.clone());
     let to_outer = |e: &Expr| -> Option<Expr> {
@@ -244,8 +263,11 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
         residual.push(c);
     }
     let ncorr = inner_keys.len();
-    let (mut not_in, mut in_x) = (None, None);
-    if let (Some(Expr::Cmp(_, x, rhs)), Some(v)) = (&test, &value) {
+    let mut not_in_parts = Vec::new();
+    let mut in_x: Vec<Option<Expr>> = vec![None; tests.len()];
+    let mut pairs = Vec::with_capacity(tests.len());
+    for (t, v) in tests.iter().zip(&values) {
+        let Expr::Cmp(_, x, rhs) = t else { return None };
         // The subquery's value as the comparison reads it (with its casts).
         let mut y = (**rhs).clone();
         let _ = walk(&mut y, &mut |e: &mut Expr| {
@@ -255,28 +277,40 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
             }
             Ok(false)
         });
-        let x = to_outer(x)?;
-        if !negated && same_key(x.ty(), y.ty()) && !reads_param(&y) {
+        pairs.push((to_outer(x)?, y));
+    }
+    // An uncorrelated row NOT IN of hashable elements: a NULL-aware anti join on them.
+    let null_aware = negated
+        && ncorr == 0
+        && residual.is_empty()
+        && matches!(l.kind, LinkKind::AnyRow(_))
+        && !sp.grouped
+        && pairs.len() <= NULL_AWARE_MAX_KEYS
+        && pairs.iter().all(|(x, y)| same_key(x.ty(), y.ty()) && !reads_param(y));
+    for (k, (x, y)) in pairs.into_iter().enumerate() {
+        if (null_aware || !negated) && same_key(x.ty(), y.ty()) && !reads_param(&y) {
             inner_keys.push(y);
             outer_keys.push(x);
         } else {
             // `x = value` over the pair: a marker stands for `x` (over the FROM row already)
             // until the rewrite below.
-            let t = Expr::Cmp(CmpOp::Eq, Box::new(Expr::Param(X_MARKER, x.ty())), Box::new(y));
+            let t = Expr::Cmp(CmpOp::Eq, Box::new(Expr::Param(X_MARKER - k, x.ty())), Box::new(y));
             if negated {
-                not_in = Some(t);
+                not_in_parts.push(t);
             } else {
                 residual.push(t);
             }
-            in_x = Some(x);
+            in_x[k] = Some(x);
         }
     }
-    if ncorr == 0 && (inner_keys.is_empty() || sp.grouped) {
+    // NOT IN: the row comparison is the AND of the element equalities (three-valued).
+    let not_in = not_in_parts.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+    if ncorr == 0 && !null_aware && (inner_keys.is_empty() || sp.grouped) {
         return None;
     }
     if sp.grouped {
         // The subquery's groups per correlation key: its GROUP BY plus the key columns.
-        if !residual.is_empty() || not_in.is_some() || in_x.is_some() {
+        if !residual.is_empty() || not_in.is_some() || in_x.iter().any(Option::is_some) {
             return None;
         }
         let mut p: SelectPlan = (**sp).clone();
@@ -301,6 +335,7 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
             not_in: None,
             width,
             inner_exprs: inner_keys,
+            null_aware: false,
         });
     }
     // The inner columns the residual and the NOT IN comparison read follow the keys.
@@ -323,9 +358,9 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
         let mut e = e.clone();
         let mut ok = true;
         let _ = walk(&mut e, &mut |n: &mut Expr| match n {
-            Expr::Param(X_MARKER, _) => {
-                match &in_x {
-                    Some(x) => *n = x.clone(),
+            Expr::Param(..) if x_marker(n).is_some() => {
+                match x_marker(n).and_then(|k| in_x.get(k).cloned().flatten()) {
+                    Some(x) => *n = x,
                     None => ok = false,
                 }
                 Ok(true)
@@ -379,6 +414,7 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
         not_in,
         width,
         inner_exprs: outputs,
+        null_aware,
     })
 }
 
@@ -416,8 +452,97 @@ fn reduction(sj: &SemiJoin, keys: &[Option<Vec<KeyPart>>]) -> Option<HashSet<Vec
 /// the inner table's rows.
 const REDUCE_RATIO: f64 = 2.0;
 
+/// A NULL-aware anti join's inner rows ([`SemiJoin::null_aware`]): the distinct rows of keys
+/// per NULL mask (bit k set: element k is NULL), and per (mask, elements compared) the rows'
+/// parts on those elements, built the first time an outer row needs them.
+struct NullAware {
+    by_mask: HashMap<u32, Vec<Row>>,
+    parts: HashMap<(u32, u32), HashSet<Vec<KeyPart>>>,
+}
+
+fn null_mask(key: &[Datum]) -> u32 {
+    key.iter().enumerate().filter(|(_, d)| d.is_null()).fold(0, |m, (k, _)| m | (1 << k))
+}
+
+fn part_of(key: &[Datum], elements: u32) -> Vec<KeyPart> {
+    let picked: Vec<Datum> =
+        key.iter().enumerate().filter(|(k, _)| elements & (1 << k) != 0).map(|(_, d)| d.clone()).collect();
+    key_of(&picked)
+}
+
+impl NullAware {
+    fn build(inner: Vec<Row>, n: usize, held: &mut crate::memory::Held) -> Result<NullAware> {
+        let mut seen = HashSet::new();
+        let mut by_mask: HashMap<u32, Vec<Row>> = HashMap::new();
+        for mut r in inner {
+            r.truncate(n);
+            if !seen.insert(key_of(&r)) {
+                continue;
+            }
+            held.add(crate::memory::row_bytes(&r) * 2 + crate::memory::ENTRY_OVERHEAD)?;
+            by_mask.entry(null_mask(&r)).or_default().push(r);
+        }
+        Ok(NullAware { by_mask, parts: HashMap::new() })
+    }
+
+    /// Whether `(x1, ..., xn) NOT IN (the inner rows)` is true (false and NULL both drop the
+    /// row): every inner row differs from `key` on an element where neither is NULL.
+    fn keeps(&mut self, key: &[Datum], held: &mut crate::memory::Held) -> Result<bool> {
+        let n = key.len();
+        let all: u32 = if n >= 32 { u32::MAX } else { (1u32 << n) - 1 };
+        let outer = null_mask(key);
+        for (&mask, rows) in &self.by_mask {
+            let compared = all & !(mask | outer);
+            if compared == 0 {
+                // No element compares: each comparison is NULL.
+                return Ok(false);
+            }
+            let set = match self.parts.entry((mask, compared)) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let set: HashSet<Vec<KeyPart>> = rows.iter().map(|r| part_of(r, compared)).collect();
+                    held.add(set.len() * (n * 16 + crate::memory::ENTRY_OVERHEAD))?;
+                    e.insert(set)
+                }
+            };
+            if set.contains(&part_of(key, compared)) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The FROM rows `rows` that a NULL-aware anti join keeps.
+async fn filter_null_aware(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
+    let n = sj.keys.len();
+    let mut held = crate::memory::Held::new(txn.memory(), "hash anti join build table");
+    // No key reduction: an inner row with a NULL element matters to outer rows of other keys.
+    let inner = match projected_scan(txn, &sj.plan, params, None, n).await? {
+        Some(rows) => rows,
+        None => crate::relation::run_plan(txn, &sj.plan, params).await?,
+    };
+    let mut table = NullAware::build(inner, n, &mut held)?;
+    let mut out = Vec::new();
+    for (done, row) in rows.into_iter().enumerate() {
+        if done % CANCEL_CHECK_ROWS == CANCEL_CHECK_ROWS - 1 {
+            txn.check_cancel()?;
+        }
+        let cx = Ctx { row: &row, params, aggs: &[] };
+        let key: Vec<Datum> = sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
+        if table.keeps(&key, &mut held)? {
+            out.push(row);
+        }
+    }
+    drop(held);
+    Ok(out)
+}
+
 /// The FROM rows `rows` that `sj` keeps.
 pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
+    if sj.null_aware {
+        return filter_null_aware(txn, sj, rows, params).await;
+    }
     let n = sj.keys.len();
     let keys = outer_keys(sj, &rows, params)?;
     let mut held = crate::memory::Held::new(txn.memory(), "hash semi join build table");

@@ -1098,6 +1098,7 @@ fn plan_node(plan: &Plan, t: &Texts, shards: usize) -> Result<Node> {
 /// The FROM rows of a level with decorrelated EXISTS/IN subqueries: hash semi and anti joins of
 /// them (the first over the FROM rows, each next over the last), each subquery's rows hashed.
 fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node> {
+    use crate::dist_semi::SemiDistribution;
     let plain = crate::relation::plain_filter(c);
     // Columns qualified by their tables' names in the statement, as PostgreSQL writes a
     // join's: the outer tables take their first mention, each subquery's the next ones.
@@ -1108,8 +1109,23 @@ fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node
         (None, Some(j)) => join_node(j, plain.as_ref(), None, shards, None).0,
         (None, None) => Node::new("Result").est(cost::computed(1.0, 0.0)),
     };
-    for sj in &c.semi {
-        let inner = plan_node(&sj.plan, &Texts::default(), shards)?;
+    // The joins that run on the shards ([`crate::dist_semi`]) join one shard's part of the
+    // scan, under its Gather; the others join above it.
+    let dists = crate::dist_semi::choose(c, plain.as_ref(), shards);
+    let on_shards = dists.iter().any(|d| *d != SemiDistribution::Coordinator);
+    let mut gather: Option<Node> = None;
+    if on_shards && node.title.starts_with("Gather") && node.children.len() == 1 {
+        let mut g = node;
+        node = g.children.remove(0);
+        gather = Some(g);
+    }
+    let mut above: Vec<(Node, Node)> = Vec::new();
+    for (sj, dist) in c.semi.iter().zip(dists) {
+        let mut inner = plan_node(&sj.plan, &Texts::default(), shards)?;
+        if dist == SemiDistribution::CoLocated && inner.title.starts_with("Gather") && inner.children.len() == 1 {
+            // Each shard's own part of the inner table.
+            inner = inner.children.remove(0);
+        }
         let inner_names = match sj.plan.as_ref() {
             Plan::Select(p) => qualified_names(p.table.as_deref(), p.join.as_deref(), &mut used),
             _ => vec![],
@@ -1128,11 +1144,13 @@ fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node
                 inner_text.get(i - sj.width).cloned().unwrap_or_else(|| "?".into())
             }
         };
-        let (oe, ie) = (node.estimate(), inner.estimate());
-        let mut e = cost::hash_join(oe, ie, cost::clamp_rows(oe.rows * 0.5));
-        e.width = oe.width;
-        let title = if sj.anti { "Hash Anti Join" } else { "Hash Semi Join" };
-        let mut n = Node::new(title).est(e).prop(format!(
+        let kind = if sj.anti { "Hash Anti Join" } else { "Hash Semi Join" };
+        let title = match dist {
+            SemiDistribution::Coordinator if on_shards => format!("{kind} (on the coordinating shard)"),
+            SemiDistribution::Coordinator => kind.to_string(),
+            _ => format!("{kind} (on every shard)"),
+        };
+        let mut n = Node::new(title).prop(format!(
             "Hash Cond: {}",
             if conds.len() == 1 { conds[0].clone() } else { format!("({})", conds.join(" AND ")) }
         ));
@@ -1145,9 +1163,32 @@ fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node
         if sj.null_aware {
             n = n.prop("NOT IN (NULL-aware): on the Hash Cond's keys");
         }
-        node = n.child(node).child(Node::new("Hash").est(ie).child(inner));
+        if let Some(line) = dist.line(shards) {
+            n = n.prop(line);
+        }
+        if dist == SemiDistribution::Coordinator && gather.is_some() {
+            above.push((n, inner));
+            continue;
+        }
+        node = semi_step(n, node, inner);
+    }
+    if let Some(g) = gather {
+        let e = cost::gather(node.estimate(), shards);
+        node = Node::new(g.title).est(e).child(node);
+    }
+    for (n, inner) in above {
+        node = semi_step(n, node, inner);
     }
     Ok(node)
+}
+
+/// A hash semi or anti join node `n` of `outer` (its rows kept, estimated half) and `inner`
+/// (hashed).
+fn semi_step(n: Node, outer: Node, inner: Node) -> Node {
+    let (oe, ie) = (outer.estimate(), inner.estimate());
+    let mut e = cost::hash_join(oe, ie, cost::clamp_rows(oe.rows * 0.5));
+    e.width = oe.width;
+    n.est(e).child(outer).child(Node::new("Hash").est(ie).child(inner))
 }
 
 /// The names of the columns of a FROM row (a table's, or a join's tables' laid end to end; a

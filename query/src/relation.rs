@@ -882,14 +882,23 @@ pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum], held: &mut cr
 /// and WHERE applied (see [`Correlated`]).
 async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<Vec<Row>> {
     let plain = plain_filter(c);
-    let input: Vec<Row> = match (&c.table, &c.join) {
-        (Some(t), _) => {
-            crate::exec::scan(txn, t, plain.as_ref(), None, params).await?.into_iter().map(|(_, r)| r).collect()
+    // Semi and anti joins that run on the shards, with the scan ([`crate::dist_semi`]).
+    let (input, on_shards) = match crate::dist_semi::scan(txn, c, plain.as_ref(), params).await? {
+        Some(done) => done,
+        None => {
+            let input: Vec<Row> = match (&c.table, &c.join) {
+                (Some(t), _) => {
+                    crate::exec::scan(txn, t, plain.as_ref(), None, params).await?.into_iter().map(|(_, r)| r).collect()
+                }
+                (None, Some(j)) => crate::join::rows_where(txn, j, plain.as_ref(), params).await?,
+                (None, None) => vec![vec![]],
+            };
+            (input, vec![false; c.semi.len()])
         }
-        (None, Some(j)) => crate::join::rows_where(txn, j, plain.as_ref(), params).await?,
-        (None, None) => vec![vec![]],
     };
-    let input = crate::semi_join::apply(txn, &c.semi, input, params).await?;
+    let rest: Vec<&crate::semi_join::SemiJoin> =
+        c.semi.iter().zip(on_shards).filter(|(_, done)| !done).map(|(sj, _)| sj).collect();
+    let input = crate::semi_join::apply(txn, rest, input, params).await?;
     if c.links.is_empty() {
         // No part of WHERE reads a subquery value: it was all checked with the scan.
         return Ok(input);

@@ -419,22 +419,32 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
 }
 
 /// The inner rows of a semi or anti join, hashed by key.
-enum Table {
+pub(crate) enum Table {
     /// Only the keys matter.
     Keys(HashSet<Vec<KeyPart>>),
     /// The inner rows (keys included) per key, for the residual or NOT IN.
     Rows(HashMap<Vec<KeyPart>, Vec<Row>>),
+    /// A NULL-aware anti join's ([`SemiJoin::null_aware`]).
+    NullAware(NullAware),
 }
+
+/// Charges `bytes` more to the statement's memory (on the coordinator its account, on a shard
+/// the shard's count against the same limit): 53200 past the limit.
+pub(crate) type Charge<'a> = dyn FnMut(usize) -> Result<()> + 'a;
 
 /// The outer rows' keys (None for a key with a NULL: it matches nothing).
 fn outer_keys(sj: &SemiJoin, rows: &[Row], params: &[Datum]) -> Result<Vec<Option<Vec<KeyPart>>>> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let cx = Ctx { row, params, aggs: &[] };
-        let key: Vec<Datum> = sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
-        out.push((!key.iter().any(Datum::is_null)).then(|| key_of(&key)));
+        out.push(outer_key(sj, row, params)?);
     }
     Ok(out)
+}
+
+fn outer_key(sj: &SemiJoin, row: &[Datum], params: &[Datum]) -> Result<Option<Vec<KeyPart>>> {
+    let cx = Ctx { row, params, aggs: &[] };
+    let key: Vec<Datum> = sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
+    Ok((!key.iter().any(Datum::is_null)).then(|| key_of(&key)))
 }
 
 /// Key reduction: the outer rows' distinct keys, when they are few next to the rows of the
@@ -455,7 +465,7 @@ const REDUCE_RATIO: f64 = 2.0;
 /// A NULL-aware anti join's inner rows ([`SemiJoin::null_aware`]): the distinct rows of keys
 /// per NULL mask (bit k set: element k is NULL), and per (mask, elements compared) the rows'
 /// parts on those elements, built the first time an outer row needs them.
-struct NullAware {
+pub(crate) struct NullAware {
     by_mask: HashMap<u32, Vec<Row>>,
     parts: HashMap<(u32, u32), HashSet<Vec<KeyPart>>>,
 }
@@ -471,7 +481,7 @@ fn part_of(key: &[Datum], elements: u32) -> Vec<KeyPart> {
 }
 
 impl NullAware {
-    fn build(inner: Vec<Row>, n: usize, held: &mut crate::memory::Held) -> Result<NullAware> {
+    fn build(inner: impl IntoIterator<Item = Row>, n: usize, charge: &mut Charge<'_>) -> Result<NullAware> {
         let mut seen = HashSet::new();
         let mut by_mask: HashMap<u32, Vec<Row>> = HashMap::new();
         for mut r in inner {
@@ -479,7 +489,7 @@ impl NullAware {
             if !seen.insert(key_of(&r)) {
                 continue;
             }
-            held.add(crate::memory::row_bytes(&r) * 2 + crate::memory::ENTRY_OVERHEAD)?;
+            charge(crate::memory::row_bytes(&r) * 2 + crate::memory::ENTRY_OVERHEAD)?;
             by_mask.entry(null_mask(&r)).or_default().push(r);
         }
         Ok(NullAware { by_mask, parts: HashMap::new() })
@@ -487,7 +497,7 @@ impl NullAware {
 
     /// Whether `(x1, ..., xn) NOT IN (the inner rows)` is true (false and NULL both drop the
     /// row): every inner row differs from `key` on an element where neither is NULL.
-    fn keeps(&mut self, key: &[Datum], held: &mut crate::memory::Held) -> Result<bool> {
+    fn keeps(&mut self, key: &[Datum], charge: &mut Charge<'_>) -> Result<bool> {
         let n = key.len();
         let all: u32 = if n >= 32 { u32::MAX } else { (1u32 << n) - 1 };
         let outer = null_mask(key);
@@ -501,7 +511,7 @@ impl NullAware {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
                     let set: HashSet<Vec<KeyPart>> = rows.iter().map(|r| part_of(r, compared)).collect();
-                    held.add(set.len() * (n * 16 + crate::memory::ENTRY_OVERHEAD))?;
+                    charge(set.len() * (n * 16 + crate::memory::ENTRY_OVERHEAD))?;
                     e.insert(set)
                 }
             };
@@ -513,47 +523,17 @@ impl NullAware {
     }
 }
 
-/// The FROM rows `rows` that a NULL-aware anti join keeps.
-async fn filter_null_aware(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
+/// `sj`'s inner rows hashed (each row: the key values, then the columns the residual and NOT
+/// IN read).
+pub(crate) fn build_table(
+    sj: &SemiJoin,
+    inner: impl IntoIterator<Item = Row>,
+    charge: &mut Charge<'_>,
+) -> Result<Table> {
     let n = sj.keys.len();
-    let mut held = crate::memory::Held::new(txn.memory(), "hash anti join build table");
-    // No key reduction: an inner row with a NULL element matters to outer rows of other keys.
-    let inner = match projected_scan(txn, &sj.plan, params, None, n).await? {
-        Some(rows) => rows,
-        None => crate::relation::run_plan(txn, &sj.plan, params).await?,
-    };
-    let mut table = NullAware::build(inner, n, &mut held)?;
-    let mut out = Vec::new();
-    for (done, row) in rows.into_iter().enumerate() {
-        if done % CANCEL_CHECK_ROWS == CANCEL_CHECK_ROWS - 1 {
-            txn.check_cancel()?;
-        }
-        let cx = Ctx { row: &row, params, aggs: &[] };
-        let key: Vec<Datum> = sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
-        if table.keeps(&key, &mut held)? {
-            out.push(row);
-        }
-    }
-    drop(held);
-    Ok(out)
-}
-
-/// The FROM rows `rows` that `sj` keeps.
-pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
     if sj.null_aware {
-        return filter_null_aware(txn, sj, rows, params).await;
+        return Ok(Table::NullAware(NullAware::build(inner, n, charge)?));
     }
-    let n = sj.keys.len();
-    let keys = outer_keys(sj, &rows, params)?;
-    let mut held = crate::memory::Held::new(txn.memory(), "hash semi join build table");
-    let only = reduction(sj, &keys).map(Arc::new);
-    if let Some(set) = &only {
-        held.add(set.iter().map(|k| k.len() * 16 + crate::memory::ENTRY_OVERHEAD).sum())?;
-    }
-    let inner = match projected_scan(txn, &sj.plan, params, only, n).await? {
-        Some(rows) => rows,
-        None => crate::relation::run_plan(txn, &sj.plan, params).await?,
-    };
     let with_rows = sj.residual.is_some() || sj.not_in.is_some();
     let mut table = if with_rows { Table::Rows(HashMap::new()) } else { Table::Keys(HashSet::new()) };
     for r in inner {
@@ -566,52 +546,82 @@ pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params:
         match &mut table {
             Table::Keys(s) => {
                 if !s.contains(&key) {
-                    held.add(crate::memory::row_bytes(k) + crate::memory::ENTRY_OVERHEAD)?;
+                    charge(crate::memory::row_bytes(k) + crate::memory::ENTRY_OVERHEAD)?;
                     s.insert(key);
                 }
             }
             Table::Rows(m) => {
-                held.add(crate::memory::row_bytes(&r) + crate::memory::ENTRY_OVERHEAD)?;
+                charge(crate::memory::row_bytes(&r) + crate::memory::ENTRY_OVERHEAD)?;
                 m.entry(key).or_default().push(r);
             }
+            Table::NullAware(_) => {}
         }
     }
-    let no_rows: Vec<Row> = Vec::new();
-    let mut out = Vec::with_capacity(rows.len());
-    // A candidate pair: the outer columns the residual and NOT IN read, then the inner row.
-    let mut outer_cols: Vec<usize> = Vec::new();
-    for e in sj.residual.iter().chain(sj.not_in.iter()) {
-        e.visit_columns(&mut |c| {
-            if c < sj.width && !outer_cols.contains(&c) {
-                outer_cols.push(c);
-            }
-        });
-    }
-    let mut pair: Row = vec![Datum::Null; sj.width];
-    for (done, (row, key)) in rows.into_iter().zip(keys).enumerate() {
-        if done % CANCEL_CHECK_ROWS == CANCEL_CHECK_ROWS - 1 {
-            txn.check_cancel()?;
+    Ok(table)
+}
+
+/// How an outer row is checked against a [`Table`]: the outer columns a candidate pair needs,
+/// and the pair being built (reused).
+pub(crate) struct Prober {
+    outer_cols: Vec<usize>,
+    pair: Row,
+}
+
+impl Prober {
+    pub(crate) fn new(sj: &SemiJoin) -> Prober {
+        // A candidate pair: the outer columns the residual and NOT IN read, then the inner row.
+        let mut outer_cols: Vec<usize> = Vec::new();
+        for e in sj.residual.iter().chain(sj.not_in.iter()) {
+            e.visit_columns(&mut |c| {
+                if c < sj.width && !outer_cols.contains(&c) {
+                    outer_cols.push(c);
+                }
+            });
         }
+        Prober { outer_cols, pair: vec![Datum::Null; sj.width] }
+    }
+
+    /// Whether `sj` keeps the FROM row `row` (`key`: its key, when already computed).
+    pub(crate) fn keeps(
+        &mut self,
+        sj: &SemiJoin,
+        table: &mut Table,
+        row: &[Datum],
+        key: Option<Option<Vec<KeyPart>>>,
+        params: &[Datum],
+        charge: &mut Charge<'_>,
+    ) -> Result<bool> {
+        if let Table::NullAware(t) = table {
+            let cx = Ctx { row, params, aggs: &[] };
+            let key: Vec<Datum> = sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
+            return t.keeps(&key, charge);
+        }
+        let key = match key {
+            Some(k) => k,
+            None => outer_key(sj, row, params)?,
+        };
+        let no_rows: Vec<Row> = Vec::new();
         // No inner row equals NULL.
-        let found = key.and_then(|key| match &table {
+        let found = key.and_then(|key| match &*table {
             Table::Keys(s) => s.contains(&key).then_some(&no_rows),
             Table::Rows(m) => m.get(&key),
+            Table::NullAware(_) => None,
         });
         if found.is_some_and(|c| !c.is_empty()) {
-            for &c in &outer_cols {
-                pair[c] = row.get(c).cloned().unwrap_or(Datum::Null);
+            for &c in &self.outer_cols {
+                self.pair[c] = row.get(c).cloned().unwrap_or(Datum::Null);
             }
         }
-        let keep = match (found, &sj.not_in) {
+        Ok(match (found, &sj.not_in) {
             (None, _) => sj.anti,
             (Some(_), None) if sj.residual.is_none() => !sj.anti,
             (Some(candidates), not_in) => {
                 // Some(true): a pair matched; Some(false): none did; None: NULL (NOT IN).
                 let mut verdict = Some(false);
                 for r in candidates {
-                    pair.truncate(sj.width);
-                    pair.extend_from_slice(r);
-                    let pcx = Ctx { row: &pair, params, aggs: &[] };
+                    self.pair.truncate(sj.width);
+                    self.pair.extend_from_slice(r);
+                    let pcx = Ctx { row: &self.pair, params, aggs: &[] };
                     if let Some(res) = &sj.residual {
                         if expr::truth(expr::eval(res, &pcx)?) != Some(true) {
                             continue;
@@ -639,11 +649,50 @@ pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params:
                     None => false,
                 }
             }
-        };
-        if keep {
+        })
+    }
+}
+
+/// The inner rows of `sj`, as the transaction sees them, each the keys then the columns after
+/// them (with `only`, an inner table's rows of those keys alone).
+pub(crate) async fn inner_rows(
+    txn: &mut Txn,
+    sj: &SemiJoin,
+    params: &[Datum],
+    only: Option<Arc<HashSet<Vec<KeyPart>>>>,
+) -> Result<Vec<Row>> {
+    Ok(match projected_scan(txn, &sj.plan, params, only, sj.keys.len()).await? {
+        Some(rows) => rows,
+        None => crate::relation::run_plan(txn, &sj.plan, params).await?,
+    })
+}
+
+/// The FROM rows `rows` that `sj` keeps, joined on the coordinating shard.
+pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
+    let memory = txn.memory();
+    let mut held = crate::memory::Held::new(memory, "hash semi join build table");
+    // No key reduction for a NULL-aware join: an inner row with a NULL element matters to outer
+    // rows of other keys.
+    let keys = if sj.null_aware { vec![None; rows.len()] } else { outer_keys(sj, &rows, params)? };
+    let only = if sj.null_aware { None } else { reduction(sj, &keys).map(Arc::new) };
+    if let Some(set) = &only {
+        held.add(set.iter().map(|k| k.len() * 16 + crate::memory::ENTRY_OVERHEAD).sum())?;
+    }
+    let inner = inner_rows(txn, sj, params, only).await?;
+    let mut charge = |b: usize| held.add(b);
+    let mut table = build_table(sj, inner, &mut charge)?;
+    let mut prober = Prober::new(sj);
+    let mut out = Vec::with_capacity(rows.len());
+    for (done, (row, key)) in rows.into_iter().zip(keys).enumerate() {
+        if done % CANCEL_CHECK_ROWS == CANCEL_CHECK_ROWS - 1 {
+            txn.check_cancel()?;
+        }
+        let key = if sj.null_aware { None } else { Some(key) };
+        if prober.keeps(sj, &mut table, &row, key, params, &mut charge)? {
             out.push(row);
         }
     }
+    drop(table);
     drop(held);
     Ok(out)
 }
@@ -721,7 +770,12 @@ async fn projected_scan(
 }
 
 /// The FROM rows that every semi and anti join of `joins` keeps, in order.
-pub(crate) async fn apply(txn: &mut Txn, joins: &[SemiJoin], mut rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
+pub(crate) async fn apply(
+    txn: &mut Txn,
+    joins: Vec<&SemiJoin>,
+    mut rows: Vec<Row>,
+    params: &[Datum],
+) -> Result<Vec<Row>> {
     for sj in joins {
         if rows.is_empty() {
             break;

@@ -758,6 +758,17 @@ fn join_node<'a>(
             _ => crate::merge_join::written_first_step(j, shards)
                 .filter(|_| first.is_none() && !removed.first().copied().unwrap_or(false)),
         };
+        // A first LEFT step with its nullable side broadcast ([`crate::dist_left`]): it joins
+        // one shard's part of the first table, under the Gather.
+        let left_broadcast = first_merge.is_none()
+            && !removed.first().copied().unwrap_or(true)
+            && crate::dist_left::first_step_broadcast(j, first.as_ref(), shards);
+        let mut gather: Option<Node> = None;
+        if left_broadcast && acc.title.starts_with("Gather") && acc.children.len() == 1 {
+            let mut g = acc;
+            acc = g.children.remove(0);
+            gather = Some(g);
+        }
         for (k, (step, t)) in j.steps.iter().zip(j.inputs.iter().skip(1)).enumerate() {
             if removed[k] {
                 // Not run: PostgreSQL's plans leave a removed join out too.
@@ -808,6 +819,20 @@ fn join_node<'a>(
                 let title =
                     if step.kind == crate::join::JoinKind::Left { "Nested Loop Left Join" } else { "Nested Loop" };
                 Node::new(title).est(cost::index_nested_loop(l, r, rows)).child(acc).child(right)
+            } else if left_broadcast && k == 0 {
+                let line = format!("Distribution: broadcast of the nullable side ({shards} shards)");
+                let joined = Node::new(format!("Hash {kind} Join (on every shard)"))
+                    .est(cost::hash_join(l, r, rows))
+                    .prop(line)
+                    .child(acc)
+                    .child(right);
+                match gather.take() {
+                    Some(g) => {
+                        let e = cost::gather(joined.estimate(), shards);
+                        Node::new(g.title).est(e).child(joined)
+                    }
+                    None => joined,
+                }
             } else if step.eq.is_empty() {
                 Node::new(format!("Nested Loop ({kind} Join, on the coordinating shard)"))
                     .est(cost::nested_loop(l, r, rows))

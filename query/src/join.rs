@@ -280,9 +280,15 @@ async fn rows_reading_first(
     let first_merge = crate::merge_join::written_first_step(plan, shards)
         .filter(|_| first.is_none() && !removed.first().copied().unwrap_or(false))
         .filter(|_| plan.inputs.iter().take(2).all(|d| txn.overlay(d).is_none()));
+    // A first LEFT step with its nullable side broadcast to the shards ([`crate::dist_left`]):
+    // the first table is read there, at the step.
+    let left_broadcast = first_merge.is_none()
+        && !removed.first().copied().unwrap_or(true)
+        && crate::dist_left::first_step_broadcast(plan, first.as_ref(), shards)
+        && plan.inputs.first().is_some_and(|d| txn.overlay(d).is_none());
     let mut acc = match plan.inputs.first() {
-        Some(_) if first_merge == Some(crate::merge_join::Place::OnShards) => Vec::new(),
-        Some(_) => whole(0, first).await?,
+        Some(_) if first_merge == Some(crate::merge_join::Place::OnShards) || left_broadcast => Vec::new(),
+        Some(_) => whole(0, first.clone()).await?,
         None => Vec::new(),
     };
     let mut sizes = vec![acc.len() as u64];
@@ -312,6 +318,26 @@ async fn rows_reading_first(
             sizes = read.to_vec();
             looked_up.push(false);
             merged.push(Some(place));
+            left_width += lay.width(t);
+            steps.push(acc.len() as u64);
+            continue;
+        }
+        if left_broadcast && k == 0 {
+            let right = whole(t, pushed[t].take()).await?;
+            let kept = JoinStep {
+                kind: step.kind,
+                on: ons[k].as_ref().map(|e| remap(e, &to_kept)),
+                eq: step.eq.iter().map(|&(l, r)| (to_kept(l), lay.at(t, 0, r))).collect(),
+            };
+            let widths = (left_width, lay.width(t));
+            let read = right.len() as u64;
+            let (rows, first_read) =
+                crate::dist_left::first_step(txn, plan, first.as_ref(), lay.cols(0), right, kept, widths, params)
+                    .await?;
+            acc = rows;
+            sizes = vec![first_read as u64, read];
+            looked_up.push(false);
+            merged.push(None);
             left_width += lay.width(t);
             steps.push(acc.len() as u64);
             continue;

@@ -277,4 +277,14 @@ mod tests {
         let c = semi_join_distribution(2, 1e5, 1e5, 5e4);
         assert!(c.broadcast > c.coordinator);
     }
+
+    #[test]
+    fn a_left_join_broadcasts_only_a_much_smaller_nullable_side() {
+        use crate::cost::left_join_distribution;
+        let c = left_join_distribution(2, 1e5, 25.0, 1e5);
+        assert!(c.broadcast < c.coordinator);
+        // TPC-H Q13's shape: the nullable side (orders) bigger than the preserved one.
+        let c = left_join_distribution(2, 1500.0, 15000.0, 15000.0);
+        assert!(c.broadcast > c.coordinator);
+    }
 }

@@ -799,3 +799,44 @@ pub(crate) fn map(sj: &mut SemiJoin, f: &mut dyn FnMut(&mut Expr) -> Result<bool
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(a: Option<i32>, b: Option<&str>) -> Row {
+        vec![a.map_or(Datum::Null, Datum::Int4), b.map_or(Datum::Null, |s| Datum::Text(s.into()))]
+    }
+
+    #[test]
+    fn null_aware_not_in_follows_row_comparison() {
+        let mut none = |_: usize| Ok(());
+        let inner = vec![row(Some(1), Some("a")), row(Some(3), None), row(None, Some("d")), row(Some(1), Some("a"))];
+        let mut t = NullAware::build(inner, 2, &mut none).unwrap();
+        // Equal to an inner row: IN is true, NOT IN false.
+        assert!(!t.keeps(&row(Some(1), Some("a")), &mut none).unwrap());
+        // (3, 'x') against (3, NULL): NULL, the row goes.
+        assert!(!t.keeps(&row(Some(3), Some("x")), &mut none).unwrap());
+        // (5, 'd') against (NULL, 'd'): NULL.
+        assert!(!t.keeps(&row(Some(5), Some("d")), &mut none).unwrap());
+        // Differs from every inner row somewhere neither is NULL: true.
+        assert!(t.keeps(&row(Some(2), Some("b")), &mut none).unwrap());
+        // (2, NULL): (3, NULL) and (1, 'a') differ on the first element, (NULL, 'd') compares
+        // nothing: NULL.
+        assert!(!t.keeps(&row(Some(2), None), &mut none).unwrap());
+        // No inner rows: NOT IN is true even for NULLs.
+        let mut empty = NullAware::build(Vec::new(), 2, &mut none).unwrap();
+        assert!(empty.keeps(&row(None, None), &mut none).unwrap());
+    }
+
+    #[test]
+    fn null_aware_table_is_charged() {
+        let mut budget = 64usize;
+        let mut charge = |b: usize| {
+            budget = budget.checked_sub(b).ok_or_else(|| crate::error::SqlError::new("53200", "out of memory"))?;
+            Ok(())
+        };
+        let inner: Vec<Row> = (0..100).map(|i| row(Some(i), Some("x"))).collect();
+        assert!(NullAware::build(inner, 2, &mut charge).is_err());
+    }
+}

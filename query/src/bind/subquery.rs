@@ -1031,7 +1031,7 @@ impl Binder<'_> {
                 }
                 let mut tests = Vec::with_capacity(xs.len());
                 for (x, c) in xs.into_iter().zip(&cols) {
-                    tests.push(self.compare(CmpOp::Eq, x, Expr::Param(LINK_BASE + id, c.ty))?);
+                    tests.push(self.compare(CmpOp::Eq, x, Expr::Param(LINK_BASE + id, resolved(c.ty)))?);
                 }
                 (LinkKind::AnyRow(tests), plan, SqlType::Bool, captures, *negated)
             }
@@ -1043,7 +1043,7 @@ impl Binder<'_> {
                         if cols.len() > 1 { "subquery has too many columns" } else { "subquery has too few columns" };
                     return Err(SqlError::new(code::SYNTAX_ERROR, msg));
                 }
-                let t = self.compare(CmpOp::Eq, x, Expr::Param(LINK_BASE + id, cols[0].ty))?;
+                let t = self.compare(CmpOp::Eq, x, Expr::Param(LINK_BASE + id, resolved(cols[0].ty)))?;
                 (LinkKind::Any(t), plan, SqlType::Bool, captures, *negated)
             }
             E::AnyOp { left, compare_op, right, .. } | E::AllOp { left, compare_op, right } => {
@@ -1069,7 +1069,7 @@ impl Binder<'_> {
                         if cols.len() > 1 { "subquery has too many columns" } else { "subquery has too few columns" };
                     return Err(SqlError::new(code::SYNTAX_ERROR, msg));
                 }
-                let t = self.compare(op, x, Expr::Param(LINK_BASE + id, cols[0].ty))?;
+                let t = self.compare(op, x, Expr::Param(LINK_BASE + id, resolved(cols[0].ty)))?;
                 let kind = if matches!(e, E::AllOp { .. }) { LinkKind::All(t) } else { LinkKind::Any(t) };
                 (kind, plan, SqlType::Bool, captures, false)
             }
@@ -1337,4 +1337,15 @@ pub(super) fn has_outer_aggregate(plan: &Plan, outer: impl Fn(usize) -> bool) ->
         });
         reads_outer && !own
     })
+}
+
+/// A subquery's output column type as a comparison with it sees it: an untyped literal
+/// (`SELECT 'R'`) is text, as PostgreSQL 10+ resolves a subquery's unknown outputs (so
+/// `bpchar_col IN (SELECT 'R' ...)` compares as text, trailing blanks ignored).
+fn resolved(t: SqlType) -> SqlType {
+    if t == SqlType::Unknown {
+        SqlType::Text
+    } else {
+        t
+    }
 }

@@ -1639,7 +1639,7 @@ impl Binder<'_> {
         self.window.ban("WHERE");
         self.srf.ban(Some("WHERE"));
         let filter = match &sel.selection {
-            Some(w) => Some(self.condition(w, scope.as_ref(), "WHERE")?),
+            Some(w) => Some(self.select_where(w, scope.as_ref())?),
             None => None,
         };
         // Projection (aggregates allowed here).
@@ -2761,6 +2761,16 @@ impl Binder<'_> {
         Ok((Plan::Delete { table: def, filter, key, returning, join: None }, columns))
     }
 
+    /// A SELECT's WHERE: its top-level AND-ed `row [NOT] IN (SELECT ...)` parts bind as row
+    /// sublinks ([`relation::LinkKind::AnyRow`]), which the planner makes semi and anti joins.
+    fn select_where(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
+        let mark = self.sub.row_in_filter.len();
+        row_compare::top_row_ins(e, &mut self.sub.row_in_filter);
+        let r = self.bound_condition(e, scope, "WHERE");
+        self.sub.row_in_filter.truncate(mark);
+        r
+    }
+
     /// A boolean condition (WHERE): PostgreSQL's 42804 when it is not boolean.
     fn condition(&mut self, e: &ast::Expr, scope: Option<&Scope>, what: &str) -> Result<Expr> {
         // A row IN (SELECT ...) AND-ed at the top of a filter: true alone matters there.
@@ -2769,6 +2779,10 @@ impl Binder<'_> {
             _ => None,
         };
         let e = rewritten.as_ref().unwrap_or(e);
+        self.bound_condition(e, scope, what)
+    }
+
+    fn bound_condition(&mut self, e: &ast::Expr, scope: Option<&Scope>, what: &str) -> Result<Expr> {
         let saved = self.allow_aggs;
         self.allow_aggs = false;
         let b = self.expr(e, scope);
@@ -3170,6 +3184,11 @@ impl Binder<'_> {
             }
             E::Ceil { .. } | E::Floor { .. } | E::Position { .. } | E::Substring { .. } | E::Trim { .. } => {
                 self.special_function(e, scope)?
+            }
+            E::In { target: ast::InTarget::Subquery(_), .. }
+                if self.sub.row_in_filter.contains(&(e as *const ast::Expr as usize)) =>
+            {
+                self.sublink(e, scope)?
             }
             E::In { expr, target: ast::InTarget::Subquery(q), negated, .. }
                 if row_compare::in_subquery(expr, q, *negated, false).is_some() =>

@@ -165,6 +165,50 @@ pub struct JoinCosts {
     pub repartition: f64,
 }
 
+/// A semi or anti join's cost on the coordinating shard and broadcast over `shards` shards
+/// ([`crate::dist_semi`]), from the outer rows after their own conditions (`outer`), the inner
+/// rows (`inner`) and the outer rows the join keeps (`kept`). On the coordinator both sides'
+/// rows come to it, it hashes the inner rows and probes with the outer ones; broadcast, the
+/// inner rows come to the coordinator and go to every shard, each shard hashes them and probes
+/// with its part of the outer rows, and only the kept rows come back. Rows crossing between
+/// shards cost `parallel_tuple_cost`, as in [`join_distribution`]. (A co-located join, where
+/// it applies, moves only the kept rows and is always the cheapest.)
+pub fn semi_join_distribution(shards: usize, outer: f64, inner: f64, kept: f64) -> SemiJoinCosts {
+    let n = shards.max(1) as f64;
+    let hash = CPU_OPERATOR_COST + CPU_TUPLE_COST;
+    let coordinator = (outer + inner) * PARALLEL_TUPLE_COST + inner * hash + outer * CPU_OPERATOR_COST;
+    let broadcast = (inner * (1.0 + n) + kept) * PARALLEL_TUPLE_COST + inner * hash + outer / n * CPU_OPERATOR_COST;
+    SemiJoinCosts { coordinator, broadcast }
+}
+
+/// [`semi_join_distribution`]'s and [`left_join_distribution`]'s figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SemiJoinCosts {
+    pub coordinator: f64,
+    pub broadcast: f64,
+}
+
+/// A LEFT JOIN step's cost on the coordinating shard and with its nullable side broadcast to
+/// every shard's scan of the preserved side ([`crate::dist_left`]), from the preserved rows
+/// after their own conditions (`preserved`), the nullable side's rows (`nullable`) and the
+/// joined rows (`out`, at least `preserved`). On the coordinator both sides come to it, which
+/// hashes the nullable rows, probes with the preserved ones and builds the joined rows;
+/// broadcast, the nullable rows come to the coordinator and go to every shard, which hash them,
+/// probe with their part and send the joined rows back (built there, one shard's part each).
+pub fn left_join_distribution(shards: usize, preserved: f64, nullable: f64, out: f64) -> SemiJoinCosts {
+    let n = shards.max(1) as f64;
+    let hash = CPU_OPERATOR_COST + CPU_TUPLE_COST;
+    let out = out.max(preserved);
+    let coordinator = (preserved + nullable) * PARALLEL_TUPLE_COST
+        + nullable * hash
+        + preserved * CPU_OPERATOR_COST
+        + out * CPU_TUPLE_COST;
+    let broadcast = (nullable * (1.0 + n) + out) * PARALLEL_TUPLE_COST
+        + nullable * hash
+        + (preserved * CPU_OPERATOR_COST + out * CPU_TUPLE_COST) / n;
+    SemiJoinCosts { coordinator, broadcast }
+}
+
 /// A nested loop over the materialised `inner`: every pair compared.
 pub fn nested_loop(outer: Estimate, inner: Estimate, rows: f64) -> Estimate {
     let startup = outer.startup + inner.total;

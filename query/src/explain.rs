@@ -758,6 +758,17 @@ fn join_node<'a>(
             _ => crate::merge_join::written_first_step(j, shards)
                 .filter(|_| first.is_none() && !removed.first().copied().unwrap_or(false)),
         };
+        // A first LEFT step with its nullable side broadcast ([`crate::dist_left`]): it joins
+        // one shard's part of the first table, under the Gather.
+        let left_broadcast = first_merge.is_none()
+            && !removed.first().copied().unwrap_or(true)
+            && crate::dist_left::first_step_broadcast(j, first.as_ref(), shards);
+        let mut gather: Option<Node> = None;
+        if left_broadcast && acc.title.starts_with("Gather") && acc.children.len() == 1 {
+            let mut g = acc;
+            acc = g.children.remove(0);
+            gather = Some(g);
+        }
         for (k, (step, t)) in j.steps.iter().zip(j.inputs.iter().skip(1)).enumerate() {
             if removed[k] {
                 // Not run: PostgreSQL's plans leave a removed join out too.
@@ -808,6 +819,20 @@ fn join_node<'a>(
                 let title =
                     if step.kind == crate::join::JoinKind::Left { "Nested Loop Left Join" } else { "Nested Loop" };
                 Node::new(title).est(cost::index_nested_loop(l, r, rows)).child(acc).child(right)
+            } else if left_broadcast && k == 0 {
+                let line = format!("Distribution: broadcast of the nullable side ({shards} shards)");
+                let joined = Node::new(format!("Hash {kind} Join (on every shard)"))
+                    .est(cost::hash_join(l, r, rows))
+                    .prop(line)
+                    .child(acc)
+                    .child(right);
+                match gather.take() {
+                    Some(g) => {
+                        let e = cost::gather(joined.estimate(), shards);
+                        Node::new(g.title).est(e).child(joined)
+                    }
+                    None => joined,
+                }
             } else if step.eq.is_empty() {
                 Node::new(format!("Nested Loop ({kind} Join, on the coordinating shard)"))
                     .est(cost::nested_loop(l, r, rows))
@@ -1098,6 +1123,7 @@ fn plan_node(plan: &Plan, t: &Texts, shards: usize) -> Result<Node> {
 /// The FROM rows of a level with decorrelated EXISTS/IN subqueries: hash semi and anti joins of
 /// them (the first over the FROM rows, each next over the last), each subquery's rows hashed.
 fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node> {
+    use crate::dist_semi::SemiDistribution;
     let plain = crate::relation::plain_filter(c);
     // Columns qualified by their tables' names in the statement, as PostgreSQL writes a
     // join's: the outer tables take their first mention, each subquery's the next ones.
@@ -1108,8 +1134,23 @@ fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node
         (None, Some(j)) => join_node(j, plain.as_ref(), None, shards, None).0,
         (None, None) => Node::new("Result").est(cost::computed(1.0, 0.0)),
     };
-    for sj in &c.semi {
-        let inner = plan_node(&sj.plan, &Texts::default(), shards)?;
+    // The joins that run on the shards ([`crate::dist_semi`]) join one shard's part of the
+    // scan, under its Gather; the others join above it.
+    let dists = crate::dist_semi::choose(c, plain.as_ref(), shards);
+    let on_shards = dists.iter().any(|d| *d != SemiDistribution::Coordinator);
+    let mut gather: Option<Node> = None;
+    if on_shards && node.title.starts_with("Gather") && node.children.len() == 1 {
+        let mut g = node;
+        node = g.children.remove(0);
+        gather = Some(g);
+    }
+    let mut above: Vec<(Node, Node)> = Vec::new();
+    for (sj, dist) in c.semi.iter().zip(dists) {
+        let mut inner = plan_node(&sj.plan, &Texts::default(), shards)?;
+        if dist == SemiDistribution::CoLocated && inner.title.starts_with("Gather") && inner.children.len() == 1 {
+            // Each shard's own part of the inner table.
+            inner = inner.children.remove(0);
+        }
         let inner_names = match sj.plan.as_ref() {
             Plan::Select(p) => qualified_names(p.table.as_deref(), p.join.as_deref(), &mut used),
             _ => vec![],
@@ -1128,11 +1169,13 @@ fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node
                 inner_text.get(i - sj.width).cloned().unwrap_or_else(|| "?".into())
             }
         };
-        let (oe, ie) = (node.estimate(), inner.estimate());
-        let mut e = cost::hash_join(oe, ie, cost::clamp_rows(oe.rows * 0.5));
-        e.width = oe.width;
-        let title = if sj.anti { "Hash Anti Join" } else { "Hash Semi Join" };
-        let mut n = Node::new(title).est(e).prop(format!(
+        let kind = if sj.anti { "Hash Anti Join" } else { "Hash Semi Join" };
+        let title = match dist {
+            SemiDistribution::Coordinator if on_shards => format!("{kind} (on the coordinating shard)"),
+            SemiDistribution::Coordinator => kind.to_string(),
+            _ => format!("{kind} (on every shard)"),
+        };
+        let mut n = Node::new(title).prop(format!(
             "Hash Cond: {}",
             if conds.len() == 1 { conds[0].clone() } else { format!("({})", conds.join(" AND ")) }
         ));
@@ -1142,9 +1185,35 @@ fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node
         if let Some(t) = &sj.not_in {
             n = n.prop(format!("NOT IN (NULL-aware): {}", show(t, &pair)));
         }
-        node = n.child(node).child(Node::new("Hash").est(ie).child(inner));
+        if sj.null_aware {
+            n = n.prop("NOT IN (NULL-aware): on the Hash Cond's keys");
+        }
+        if let Some(line) = dist.line(shards) {
+            n = n.prop(line);
+        }
+        if dist == SemiDistribution::Coordinator && gather.is_some() {
+            above.push((n, inner));
+            continue;
+        }
+        node = semi_step(n, node, inner);
+    }
+    if let Some(g) = gather {
+        let e = cost::gather(node.estimate(), shards);
+        node = Node::new(g.title).est(e).child(node);
+    }
+    for (n, inner) in above {
+        node = semi_step(n, node, inner);
     }
     Ok(node)
+}
+
+/// A hash semi or anti join node `n` of `outer` (its rows kept, estimated half) and `inner`
+/// (hashed).
+fn semi_step(n: Node, outer: Node, inner: Node) -> Node {
+    let (oe, ie) = (outer.estimate(), inner.estimate());
+    let mut e = cost::hash_join(oe, ie, cost::clamp_rows(oe.rows * 0.5));
+    e.width = oe.width;
+    n.est(e).child(outer).child(Node::new("Hash").est(ie).child(inner))
 }
 
 /// The names of the columns of a FROM row (a table's, or a join's tables' laid end to end; a
@@ -1224,7 +1293,7 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
             LinkKind::Scalar => "value",
             LinkKind::Exists => "EXISTS",
             LinkKind::Array => "ARRAY",
-            LinkKind::Any(_) => "ANY",
+            LinkKind::Any(_) | LinkKind::AnyRow(_) => "ANY",
             LinkKind::All(_) => "ALL",
             LinkKind::Keyed { .. } => "the rows to change, with correlated subqueries' values",
         };

@@ -282,12 +282,18 @@ async fn rows_reading_first(
     let first_merge = crate::merge_join::written_first_step(plan, shards)
         .filter(|_| first.is_none() && !removed.first().copied().unwrap_or(false))
         .filter(|_| plan.inputs.iter().take(2).all(|d| txn.overlay(d).is_none()));
+    // A first LEFT step with its nullable side broadcast to the shards ([`crate::dist_left`]):
+    // the first table is read there, at the step.
+    let left_broadcast = first_merge.is_none()
+        && !removed.first().copied().unwrap_or(true)
+        && crate::dist_left::first_step_broadcast(plan, first.as_ref(), shards)
+        && plan.inputs.first().is_some_and(|d| txn.overlay(d).is_none());
     // The rows of each table read so far, and per joined row so far the index of its row in
     // each of them (FROM order; [`NULLS`]: padded): the steps move indexes, the rows are built
     // once by their reader ([`crate::joined::Joined`]).
     let mut inputs: Vec<Vec<Row>> = vec![Vec::new(); n];
-    if n > 0 && first_merge != Some(crate::merge_join::Place::OnShards) {
-        inputs[0] = whole(0, first).await?;
+    if n > 0 && first_merge != Some(crate::merge_join::Place::OnShards) && !left_broadcast {
+        inputs[0] = whole(0, first.clone()).await?;
     }
     let mut tuples: Vec<usize> = (0..inputs.first().map_or(0, |r| r.len())).collect();
     let mut stride = 1;
@@ -320,6 +326,42 @@ async fn rows_reading_first(
             sizes = read.to_vec();
             looked_up.push(false);
             merged.push(Some(place));
+            steps.push((tuples.len() / stride) as u64);
+            continue;
+        }
+        if left_broadcast && k == 0 {
+            let right = whole(t, pushed[t].take()).await?;
+            let kept = JoinStep {
+                kind: step.kind,
+                on: ons[k].as_ref().map(|e| remap(e, &to_kept)),
+                eq: step.eq.iter().map(|&(l, r)| (to_kept(l), lay.at(t, 0, r))).collect(),
+            };
+            let read = right.len() as u64;
+            let (rows, first_read) = crate::dist_left::first_step(
+                txn,
+                plan,
+                first.as_ref(),
+                lay.cols(0),
+                right,
+                kept,
+                (widths[0], widths[1]),
+                params,
+            )
+            .await?;
+            // Each joined row split into its two tables' rows (a padded side is NULLs).
+            held.add(2 * rows.len() * std::mem::size_of::<usize>())?;
+            tuples = (0..rows.len()).flat_map(|i| [i, i]).collect();
+            stride = 2;
+            (inputs[0], inputs[1]) = rows
+                .into_iter()
+                .map(|mut r| {
+                    let right = r.split_off(widths[0].min(r.len()));
+                    (r, right)
+                })
+                .unzip();
+            sizes = vec![first_read as u64, read];
+            looked_up.push(false);
+            merged.push(None);
             steps.push((tuples.len() / stride) as u64);
             continue;
         }

@@ -18,6 +18,8 @@ pub mod copy;
 pub mod cost;
 pub mod datetime;
 pub mod dist_join;
+pub mod dist_left;
+pub mod dist_semi;
 pub mod error;
 pub mod exec;
 pub mod explain;

@@ -148,6 +148,11 @@ pub enum LinkKind {
     Any(Expr),
     /// `x op ALL (SELECT ...)`.
     All(Expr),
+    /// `(x1, ..., xn) IN (SELECT y1, ..., yn ...)` (bound so only as an AND-ed part of a
+    /// SELECT's WHERE, where [`crate::semi_join`] can make it a semi or anti join): the element
+    /// comparisons `xk = <placeholder>`, as bound (casts included); the placeholder in the k-th
+    /// stands for the subquery's k-th column.
+    AnyRow(Vec<Expr>),
     /// UPDATE/DELETE with correlated subqueries: the plan returns the key (`key` over the
     /// target row) of every row that passes WHERE, then the values of the subqueries the SET
     /// list and RETURNING read; this link's placeholder becomes `key IN (those keys)` and
@@ -391,6 +396,35 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
             Expr::Const(Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(elem, items))), l.ty)
         }
         LinkKind::Keyed { .. } => return Err(SqlError::internal("a keyed subquery per row")),
+        LinkKind::AnyRow(tests) => {
+            // PostgreSQL's row comparison: true if the row equals one of the subquery's rows,
+            // else NULL if a comparison was NULL, else false: the OR over the distinct rows of
+            // the AND of the element equalities (three-valued, so NULLs come out as that).
+            let mut seen = std::collections::HashSet::new();
+            let mut alts = Vec::new();
+            for r in rows {
+                if !seen.insert(crate::group::key_of(&r)) {
+                    continue;
+                }
+                let mut parts = Vec::with_capacity(tests.len());
+                for (k, t) in tests.iter().enumerate() {
+                    let v = r.get(k).cloned().unwrap_or(Datum::Null);
+                    let mut e = t.clone();
+                    walk(&mut e, &mut |e: &mut Expr| {
+                        if let Expr::Param(i, t) = e {
+                            if *i == LINK_BASE + l.id {
+                                *e = Expr::Const(v.clone(), *t);
+                                return Ok(true);
+                            }
+                        }
+                        Ok(false)
+                    })?;
+                    parts.push(e);
+                }
+                alts.push(balanced(parts, true));
+            }
+            balanced(alts, false)
+        }
         LinkKind::Any(template) | LinkKind::All(template) => {
             let any = matches!(l.kind, LinkKind::Any(_));
             let Expr::Cmp(op, x, rhs) = template else {
@@ -848,14 +882,23 @@ pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum], held: &mut cr
 /// and WHERE applied (see [`Correlated`]).
 async fn correlated(txn: &mut Txn, c: &Correlated, params: &[Datum]) -> Result<Vec<Row>> {
     let plain = plain_filter(c);
-    let input: Vec<Row> = match (&c.table, &c.join) {
-        (Some(t), _) => {
-            crate::exec::scan(txn, t, plain.as_ref(), None, params).await?.into_iter().map(|(_, r)| r).collect()
+    // Semi and anti joins that run on the shards, with the scan ([`crate::dist_semi`]).
+    let (input, on_shards) = match crate::dist_semi::scan(txn, c, plain.as_ref(), params).await? {
+        Some(done) => done,
+        None => {
+            let input: Vec<Row> = match (&c.table, &c.join) {
+                (Some(t), _) => {
+                    crate::exec::scan(txn, t, plain.as_ref(), None, params).await?.into_iter().map(|(_, r)| r).collect()
+                }
+                (None, Some(j)) => crate::join::rows_where(txn, j, plain.as_ref(), params).await?,
+                (None, None) => vec![vec![]],
+            };
+            (input, vec![false; c.semi.len()])
         }
-        (None, Some(j)) => crate::join::rows_where(txn, j, plain.as_ref(), params).await?,
-        (None, None) => vec![vec![]],
     };
-    let input = crate::semi_join::apply(txn, &c.semi, input, params).await?;
+    let rest: Vec<&crate::semi_join::SemiJoin> =
+        c.semi.iter().zip(on_shards).filter(|(_, done)| !done).map(|(sj, _)| sj).collect();
+    let input = crate::semi_join::apply(txn, rest, input, params).await?;
     if c.links.is_empty() {
         // No part of WHERE reads a subquery value: it was all checked with the scan.
         return Ok(input);
@@ -1354,6 +1397,7 @@ fn map_link(l: &mut SubLink, f: &mut dyn FnMut(&mut Expr) -> Result<bool>) -> Re
     map_plan(&mut l.plan, f)?;
     match &mut l.kind {
         LinkKind::Any(t) | LinkKind::All(t) | LinkKind::Keyed { key: t, .. } => walk(t, f)?,
+        LinkKind::AnyRow(ts) => walk_all(ts, f)?,
         LinkKind::Scalar | LinkKind::Exists | LinkKind::Array => {}
     }
     for (_, e) in &mut l.captures {

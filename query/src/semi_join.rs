@@ -31,8 +31,22 @@ use orbit_engine::table::{Datum, Row, SqlType};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-/// The placeholder for `x` of `x [NOT] IN (...)` in a condition over a pair, until it is rewritten.
+/// The placeholder for `x` of `x [NOT] IN (...)` in a condition over a pair, until it is
+/// rewritten; `X_MARKER - k` for the k-th element of a row IN's left side.
 const X_MARKER: usize = usize::MAX;
+
+/// The most elements of a row IN's left side (PostgreSQL's limit on a row's columns).
+const MAX_ROW_ELEMENTS: usize = 1664;
+
+/// The most elements of a NULL-aware anti join's key ([`Table::NullAware`]'s NULL masks).
+const NULL_AWARE_MAX_KEYS: usize = 32;
+
+fn x_marker(e: &Expr) -> Option<usize> {
+    match e {
+        Expr::Param(i, _) if *i > X_MARKER - MAX_ROW_ELEMENTS => Some(X_MARKER - *i),
+        _ => None,
+    }
+}
 
 /// Outer rows a semi or anti join probes between two checks for a cancel request.
 const CANCEL_CHECK_ROWS: usize = 1 << 14;
@@ -58,6 +72,11 @@ pub struct SemiJoin {
     /// For EXPLAIN: the inner side of each key and the inner columns after the keys, as bound
     /// over the subquery's own FROM row.
     pub inner_exprs: Vec<Expr>,
+    /// An uncorrelated `(x1, ..., xn) NOT IN (SELECT ...)`: the keys are the row's elements and
+    /// the join knows NULLs (PostgreSQL's row comparison): an outer row goes when some inner
+    /// row equals it on every element where both are not NULL (true or NULL), stays when each
+    /// inner row differs from it somewhere (false).
+    pub null_aware: bool,
 }
 
 /// Replaces the sublinks that are AND-ed parts of `sp`'s WHERE (and read nowhere else) and
@@ -78,7 +97,11 @@ pub(crate) fn extract(sp: &mut SelectPlan, links: &mut Vec<SubLink>, width: usiz
             },
             _ => continue,
         };
-        let Some(pos) = links.iter().position(|l| l.id == id && !l.captures.is_empty()) else { continue };
+        let Some(pos) =
+            links.iter().position(|l| l.id == id && (!l.captures.is_empty() || matches!(l.kind, LinkKind::AnyRow(_))))
+        else {
+            continue;
+        };
         let elsewhere = parts.iter().enumerate().any(|(m, q)| m != n && crate::relation::reads_link(q, id));
         if elsewhere || reads_outside_where(sp, id) {
             continue;
@@ -148,15 +171,17 @@ fn reads_inner(e: &Expr) -> bool {
 
 /// The semi or anti join for a correlated sublink, if it decorrelates.
 fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
-    // IN: the comparison with the placeholder on the right; its left side is over the FROM row.
-    let test = match &l.kind {
-        LinkKind::Exists => None,
-        LinkKind::Any(t) => match t {
-            Expr::Cmp(CmpOp::Eq, x, _) if !reads_param(x) => Some(t.clone()),
-            _ => return None,
-        },
+    // IN: the comparisons with the placeholder on the right (one per element of a row IN);
+    // their left sides are over the FROM row.
+    let tests: Vec<Expr> = match &l.kind {
+        LinkKind::Exists => vec![],
+        LinkKind::Any(t) => vec![t.clone()],
+        LinkKind::AnyRow(ts) if ts.len() <= MAX_ROW_ELEMENTS => ts.clone(),
         _ => return None,
     };
+    if !tests.iter().all(|t| matches!(t, Expr::Cmp(CmpOp::Eq, x, _) if !reads_param(x))) {
+        return None;
+    }
     let Plan::Select(sp) = l.plan.as_ref() else { return None };
     if sp.for_update.is_some()
         || sp.limit.is_some()
@@ -181,17 +206,11 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
     {
         return None;
     }
-    // The subquery's value (IN): over its own row, reading no outer column.
-    let value = match &test {
-        Some(_) => {
-            let v = sp.projection.first()?;
-            if reads_param(v) {
-                return None;
-            }
-            Some(v.clone())
-        }
-        None => None,
-    };
+    // The subquery's values (IN): over its own row, reading no outer column.
+    if sp.projection.len() < tests.len() || sp.projection[..tests.len()].iter().any(reads_param) {
+        return None;
+    }
+    let values: Vec<Expr> = sp.projection[..tests.len()].to_vec();
     // An outer reference as the FROM row's column it captured.
     let capture = |r: usize| l.captures.iter().find(|(id, _)| *id == r).map(|(_, e)| e.clone());
     let to_outer = |e: &Expr| -> Option<Expr> {
@@ -244,8 +263,11 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
         residual.push(c);
     }
     let ncorr = inner_keys.len();
-    let (mut not_in, mut in_x) = (None, None);
-    if let (Some(Expr::Cmp(_, x, rhs)), Some(v)) = (&test, &value) {
+    let mut not_in_parts = Vec::new();
+    let mut in_x: Vec<Option<Expr>> = vec![None; tests.len()];
+    let mut pairs = Vec::with_capacity(tests.len());
+    for (t, v) in tests.iter().zip(&values) {
+        let Expr::Cmp(_, x, rhs) = t else { return None };
         // The subquery's value as the comparison reads it (with its casts).
         let mut y = (**rhs).clone();
         let _ = walk(&mut y, &mut |e: &mut Expr| {
@@ -255,28 +277,40 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
             }
             Ok(false)
         });
-        let x = to_outer(x)?;
-        if !negated && same_key(x.ty(), y.ty()) && !reads_param(&y) {
+        pairs.push((to_outer(x)?, y));
+    }
+    // An uncorrelated row NOT IN of hashable elements: a NULL-aware anti join on them.
+    let null_aware = negated
+        && ncorr == 0
+        && residual.is_empty()
+        && matches!(l.kind, LinkKind::AnyRow(_))
+        && !sp.grouped
+        && pairs.len() <= NULL_AWARE_MAX_KEYS
+        && pairs.iter().all(|(x, y)| same_key(x.ty(), y.ty()) && !reads_param(y));
+    for (k, (x, y)) in pairs.into_iter().enumerate() {
+        if (null_aware || !negated) && same_key(x.ty(), y.ty()) && !reads_param(&y) {
             inner_keys.push(y);
             outer_keys.push(x);
         } else {
             // `x = value` over the pair: a marker stands for `x` (over the FROM row already)
             // until the rewrite below.
-            let t = Expr::Cmp(CmpOp::Eq, Box::new(Expr::Param(X_MARKER, x.ty())), Box::new(y));
+            let t = Expr::Cmp(CmpOp::Eq, Box::new(Expr::Param(X_MARKER - k, x.ty())), Box::new(y));
             if negated {
-                not_in = Some(t);
+                not_in_parts.push(t);
             } else {
                 residual.push(t);
             }
-            in_x = Some(x);
+            in_x[k] = Some(x);
         }
     }
-    if ncorr == 0 && (inner_keys.is_empty() || sp.grouped) {
+    // NOT IN: the row comparison is the AND of the element equalities (three-valued).
+    let not_in = not_in_parts.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+    if ncorr == 0 && !null_aware && (inner_keys.is_empty() || sp.grouped) {
         return None;
     }
     if sp.grouped {
         // The subquery's groups per correlation key: its GROUP BY plus the key columns.
-        if !residual.is_empty() || not_in.is_some() || in_x.is_some() {
+        if !residual.is_empty() || not_in.is_some() || in_x.iter().any(Option::is_some) {
             return None;
         }
         let mut p: SelectPlan = (**sp).clone();
@@ -301,6 +335,7 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
             not_in: None,
             width,
             inner_exprs: inner_keys,
+            null_aware: false,
         });
     }
     // The inner columns the residual and the NOT IN comparison read follow the keys.
@@ -323,9 +358,9 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
         let mut e = e.clone();
         let mut ok = true;
         let _ = walk(&mut e, &mut |n: &mut Expr| match n {
-            Expr::Param(X_MARKER, _) => {
-                match &in_x {
-                    Some(x) => *n = x.clone(),
+            Expr::Param(..) if x_marker(n).is_some() => {
+                match x_marker(n).and_then(|k| in_x.get(k).cloned().flatten()) {
+                    Some(x) => *n = x,
                     None => ok = false,
                 }
                 Ok(true)
@@ -379,26 +414,37 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
         not_in,
         width,
         inner_exprs: outputs,
+        null_aware,
     })
 }
 
 /// The inner rows of a semi or anti join, hashed by key.
-enum Table {
+pub(crate) enum Table {
     /// Only the keys matter.
     Keys(HashSet<Vec<KeyPart>>),
     /// The inner rows (keys included) per key, for the residual or NOT IN.
     Rows(HashMap<Vec<KeyPart>, Vec<Row>>),
+    /// A NULL-aware anti join's ([`SemiJoin::null_aware`]).
+    NullAware(NullAware),
 }
+
+/// Charges `bytes` more to the statement's memory (on the coordinator its account, on a shard
+/// the shard's count against the same limit): 53200 past the limit.
+pub(crate) type Charge<'a> = dyn FnMut(usize) -> Result<()> + 'a;
 
 /// The outer rows' keys (None for a key with a NULL: it matches nothing).
 fn outer_keys(sj: &SemiJoin, rows: &[Row], params: &[Datum]) -> Result<Vec<Option<Vec<KeyPart>>>> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let cx = Ctx { row, params, aggs: &[] };
-        let key: Vec<Datum> = sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
-        out.push((!key.iter().any(Datum::is_null)).then(|| key_of(&key)));
+        out.push(outer_key(sj, row, params)?);
     }
     Ok(out)
+}
+
+fn outer_key(sj: &SemiJoin, row: &[Datum], params: &[Datum]) -> Result<Option<Vec<KeyPart>>> {
+    let cx = Ctx { row, params, aggs: &[] };
+    let key: Vec<Datum> = sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
+    Ok((!key.iter().any(Datum::is_null)).then(|| key_of(&key)))
 }
 
 /// Key reduction: the outer rows' distinct keys, when they are few next to the rows of the
@@ -416,19 +462,78 @@ fn reduction(sj: &SemiJoin, keys: &[Option<Vec<KeyPart>>]) -> Option<HashSet<Vec
 /// the inner table's rows.
 const REDUCE_RATIO: f64 = 2.0;
 
-/// The FROM rows `rows` that `sj` keeps.
-pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
-    let n = sj.keys.len();
-    let keys = outer_keys(sj, &rows, params)?;
-    let mut held = crate::memory::Held::new(txn.memory(), "hash semi join build table");
-    let only = reduction(sj, &keys).map(Arc::new);
-    if let Some(set) = &only {
-        held.add(set.iter().map(|k| k.len() * 16 + crate::memory::ENTRY_OVERHEAD).sum())?;
+/// A NULL-aware anti join's inner rows ([`SemiJoin::null_aware`]): the distinct rows of keys
+/// per NULL mask (bit k set: element k is NULL), and per (mask, elements compared) the rows'
+/// parts on those elements, built the first time an outer row needs them.
+pub(crate) struct NullAware {
+    by_mask: HashMap<u32, Vec<Row>>,
+    parts: HashMap<(u32, u32), HashSet<Vec<KeyPart>>>,
+}
+
+fn null_mask(key: &[Datum]) -> u32 {
+    key.iter().enumerate().filter(|(_, d)| d.is_null()).fold(0, |m, (k, _)| m | (1 << k))
+}
+
+fn part_of(key: &[Datum], elements: u32) -> Vec<KeyPart> {
+    let picked: Vec<Datum> =
+        key.iter().enumerate().filter(|(k, _)| elements & (1 << k) != 0).map(|(_, d)| d.clone()).collect();
+    key_of(&picked)
+}
+
+impl NullAware {
+    fn build(inner: impl IntoIterator<Item = Row>, n: usize, charge: &mut Charge<'_>) -> Result<NullAware> {
+        let mut seen = HashSet::new();
+        let mut by_mask: HashMap<u32, Vec<Row>> = HashMap::new();
+        for mut r in inner {
+            r.truncate(n);
+            if !seen.insert(key_of(&r)) {
+                continue;
+            }
+            charge(crate::memory::row_bytes(&r) * 2 + crate::memory::ENTRY_OVERHEAD)?;
+            by_mask.entry(null_mask(&r)).or_default().push(r);
+        }
+        Ok(NullAware { by_mask, parts: HashMap::new() })
     }
-    let inner = match projected_scan(txn, &sj.plan, params, only, n).await? {
-        Some(rows) => rows,
-        None => crate::relation::run_plan(txn, &sj.plan, params).await?,
-    };
+
+    /// Whether `(x1, ..., xn) NOT IN (the inner rows)` is true (false and NULL both drop the
+    /// row): every inner row differs from `key` on an element where neither is NULL.
+    fn keeps(&mut self, key: &[Datum], charge: &mut Charge<'_>) -> Result<bool> {
+        let n = key.len();
+        let all: u32 = if n >= 32 { u32::MAX } else { (1u32 << n) - 1 };
+        let outer = null_mask(key);
+        for (&mask, rows) in &self.by_mask {
+            let compared = all & !(mask | outer);
+            if compared == 0 {
+                // No element compares: each comparison is NULL.
+                return Ok(false);
+            }
+            let set = match self.parts.entry((mask, compared)) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let set: HashSet<Vec<KeyPart>> = rows.iter().map(|r| part_of(r, compared)).collect();
+                    charge(set.len() * (n * 16 + crate::memory::ENTRY_OVERHEAD))?;
+                    e.insert(set)
+                }
+            };
+            if set.contains(&part_of(key, compared)) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// `sj`'s inner rows hashed (each row: the key values, then the columns the residual and NOT
+/// IN read).
+pub(crate) fn build_table(
+    sj: &SemiJoin,
+    inner: impl IntoIterator<Item = Row>,
+    charge: &mut Charge<'_>,
+) -> Result<Table> {
+    let n = sj.keys.len();
+    if sj.null_aware {
+        return Ok(Table::NullAware(NullAware::build(inner, n, charge)?));
+    }
     let with_rows = sj.residual.is_some() || sj.not_in.is_some();
     let mut table = if with_rows { Table::Rows(HashMap::new()) } else { Table::Keys(HashSet::new()) };
     for r in inner {
@@ -441,52 +546,82 @@ pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params:
         match &mut table {
             Table::Keys(s) => {
                 if !s.contains(&key) {
-                    held.add(crate::memory::row_bytes(k) + crate::memory::ENTRY_OVERHEAD)?;
+                    charge(crate::memory::row_bytes(k) + crate::memory::ENTRY_OVERHEAD)?;
                     s.insert(key);
                 }
             }
             Table::Rows(m) => {
-                held.add(crate::memory::row_bytes(&r) + crate::memory::ENTRY_OVERHEAD)?;
+                charge(crate::memory::row_bytes(&r) + crate::memory::ENTRY_OVERHEAD)?;
                 m.entry(key).or_default().push(r);
             }
+            Table::NullAware(_) => {}
         }
     }
-    let no_rows: Vec<Row> = Vec::new();
-    let mut out = Vec::with_capacity(rows.len());
-    // A candidate pair: the outer columns the residual and NOT IN read, then the inner row.
-    let mut outer_cols: Vec<usize> = Vec::new();
-    for e in sj.residual.iter().chain(sj.not_in.iter()) {
-        e.visit_columns(&mut |c| {
-            if c < sj.width && !outer_cols.contains(&c) {
-                outer_cols.push(c);
-            }
-        });
-    }
-    let mut pair: Row = vec![Datum::Null; sj.width];
-    for (done, (row, key)) in rows.into_iter().zip(keys).enumerate() {
-        if done % CANCEL_CHECK_ROWS == CANCEL_CHECK_ROWS - 1 {
-            txn.check_cancel()?;
+    Ok(table)
+}
+
+/// How an outer row is checked against a [`Table`]: the outer columns a candidate pair needs,
+/// and the pair being built (reused).
+pub(crate) struct Prober {
+    outer_cols: Vec<usize>,
+    pair: Row,
+}
+
+impl Prober {
+    pub(crate) fn new(sj: &SemiJoin) -> Prober {
+        // A candidate pair: the outer columns the residual and NOT IN read, then the inner row.
+        let mut outer_cols: Vec<usize> = Vec::new();
+        for e in sj.residual.iter().chain(sj.not_in.iter()) {
+            e.visit_columns(&mut |c| {
+                if c < sj.width && !outer_cols.contains(&c) {
+                    outer_cols.push(c);
+                }
+            });
         }
+        Prober { outer_cols, pair: vec![Datum::Null; sj.width] }
+    }
+
+    /// Whether `sj` keeps the FROM row `row` (`key`: its key, when already computed).
+    pub(crate) fn keeps(
+        &mut self,
+        sj: &SemiJoin,
+        table: &mut Table,
+        row: &[Datum],
+        key: Option<Option<Vec<KeyPart>>>,
+        params: &[Datum],
+        charge: &mut Charge<'_>,
+    ) -> Result<bool> {
+        if let Table::NullAware(t) = table {
+            let cx = Ctx { row, params, aggs: &[] };
+            let key: Vec<Datum> = sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
+            return t.keeps(&key, charge);
+        }
+        let key = match key {
+            Some(k) => k,
+            None => outer_key(sj, row, params)?,
+        };
+        let no_rows: Vec<Row> = Vec::new();
         // No inner row equals NULL.
-        let found = key.and_then(|key| match &table {
+        let found = key.and_then(|key| match &*table {
             Table::Keys(s) => s.contains(&key).then_some(&no_rows),
             Table::Rows(m) => m.get(&key),
+            Table::NullAware(_) => None,
         });
         if found.is_some_and(|c| !c.is_empty()) {
-            for &c in &outer_cols {
-                pair[c] = row.get(c).cloned().unwrap_or(Datum::Null);
+            for &c in &self.outer_cols {
+                self.pair[c] = row.get(c).cloned().unwrap_or(Datum::Null);
             }
         }
-        let keep = match (found, &sj.not_in) {
+        Ok(match (found, &sj.not_in) {
             (None, _) => sj.anti,
             (Some(_), None) if sj.residual.is_none() => !sj.anti,
             (Some(candidates), not_in) => {
                 // Some(true): a pair matched; Some(false): none did; None: NULL (NOT IN).
                 let mut verdict = Some(false);
                 for r in candidates {
-                    pair.truncate(sj.width);
-                    pair.extend_from_slice(r);
-                    let pcx = Ctx { row: &pair, params, aggs: &[] };
+                    self.pair.truncate(sj.width);
+                    self.pair.extend_from_slice(r);
+                    let pcx = Ctx { row: &self.pair, params, aggs: &[] };
                     if let Some(res) = &sj.residual {
                         if expr::truth(expr::eval(res, &pcx)?) != Some(true) {
                             continue;
@@ -514,11 +649,50 @@ pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params:
                     None => false,
                 }
             }
-        };
-        if keep {
+        })
+    }
+}
+
+/// The inner rows of `sj`, as the transaction sees them, each the keys then the columns after
+/// them (with `only`, an inner table's rows of those keys alone).
+pub(crate) async fn inner_rows(
+    txn: &mut Txn,
+    sj: &SemiJoin,
+    params: &[Datum],
+    only: Option<Arc<HashSet<Vec<KeyPart>>>>,
+) -> Result<Vec<Row>> {
+    Ok(match projected_scan(txn, &sj.plan, params, only, sj.keys.len()).await? {
+        Some(rows) => rows,
+        None => crate::relation::run_plan(txn, &sj.plan, params).await?,
+    })
+}
+
+/// The FROM rows `rows` that `sj` keeps, joined on the coordinating shard.
+pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
+    let memory = txn.memory();
+    let mut held = crate::memory::Held::new(memory, "hash semi join build table");
+    // No key reduction for a NULL-aware join: an inner row with a NULL element matters to outer
+    // rows of other keys.
+    let keys = if sj.null_aware { vec![None; rows.len()] } else { outer_keys(sj, &rows, params)? };
+    let only = if sj.null_aware { None } else { reduction(sj, &keys).map(Arc::new) };
+    if let Some(set) = &only {
+        held.add(set.iter().map(|k| k.len() * 16 + crate::memory::ENTRY_OVERHEAD).sum())?;
+    }
+    let inner = inner_rows(txn, sj, params, only).await?;
+    let mut charge = |b: usize| held.add(b);
+    let mut table = build_table(sj, inner, &mut charge)?;
+    let mut prober = Prober::new(sj);
+    let mut out = Vec::with_capacity(rows.len());
+    for (done, (row, key)) in rows.into_iter().zip(keys).enumerate() {
+        if done % CANCEL_CHECK_ROWS == CANCEL_CHECK_ROWS - 1 {
+            txn.check_cancel()?;
+        }
+        let key = if sj.null_aware { None } else { Some(key) };
+        if prober.keeps(sj, &mut table, &row, key, params, &mut charge)? {
             out.push(row);
         }
     }
+    drop(table);
     drop(held);
     Ok(out)
 }
@@ -596,7 +770,12 @@ async fn projected_scan(
 }
 
 /// The FROM rows that every semi and anti join of `joins` keeps, in order.
-pub(crate) async fn apply(txn: &mut Txn, joins: &[SemiJoin], mut rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
+pub(crate) async fn apply(
+    txn: &mut Txn,
+    joins: Vec<&SemiJoin>,
+    mut rows: Vec<Row>,
+    params: &[Datum],
+) -> Result<Vec<Row>> {
     for sj in joins {
         if rows.is_empty() {
             break;
@@ -619,4 +798,45 @@ pub(crate) fn map(sj: &mut SemiJoin, f: &mut dyn FnMut(&mut Expr) -> Result<bool
         walk(t, f)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(a: Option<i32>, b: Option<&str>) -> Row {
+        vec![a.map_or(Datum::Null, Datum::Int4), b.map_or(Datum::Null, |s| Datum::Text(s.into()))]
+    }
+
+    #[test]
+    fn null_aware_not_in_follows_row_comparison() {
+        let mut none = |_: usize| Ok(());
+        let inner = vec![row(Some(1), Some("a")), row(Some(3), None), row(None, Some("d")), row(Some(1), Some("a"))];
+        let mut t = NullAware::build(inner, 2, &mut none).unwrap();
+        // Equal to an inner row: IN is true, NOT IN false.
+        assert!(!t.keeps(&row(Some(1), Some("a")), &mut none).unwrap());
+        // (3, 'x') against (3, NULL): NULL, the row goes.
+        assert!(!t.keeps(&row(Some(3), Some("x")), &mut none).unwrap());
+        // (5, 'd') against (NULL, 'd'): NULL.
+        assert!(!t.keeps(&row(Some(5), Some("d")), &mut none).unwrap());
+        // Differs from every inner row somewhere neither is NULL: true.
+        assert!(t.keeps(&row(Some(2), Some("b")), &mut none).unwrap());
+        // (2, NULL): (3, NULL) and (1, 'a') differ on the first element, (NULL, 'd') compares
+        // nothing: NULL.
+        assert!(!t.keeps(&row(Some(2), None), &mut none).unwrap());
+        // No inner rows: NOT IN is true even for NULLs.
+        let mut empty = NullAware::build(Vec::new(), 2, &mut none).unwrap();
+        assert!(empty.keeps(&row(None, None), &mut none).unwrap());
+    }
+
+    #[test]
+    fn null_aware_table_is_charged() {
+        let mut budget = 64usize;
+        let mut charge = |b: usize| {
+            budget = budget.checked_sub(b).ok_or_else(|| crate::error::SqlError::new("53200", "out of memory"))?;
+            Ok(())
+        };
+        let inner: Vec<Row> = (0..100).map(|i| row(Some(i), Some("x"))).collect();
+        assert!(NullAware::build(inner, 2, &mut charge).is_err());
+    }
 }

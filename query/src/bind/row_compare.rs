@@ -30,6 +30,26 @@ fn row_items(e: &E) -> Option<Vec<E>> {
     }
 }
 
+/// The elements of `e` when it is a row constructor.
+pub(super) fn row_elements(e: &E) -> Option<Vec<E>> {
+    row_items(e)
+}
+
+/// Notes (by address) the `row [NOT] IN (SELECT ...)` parts AND-ed at the top of `e`.
+pub(super) fn top_row_ins(e: &E, out: &mut Vec<usize>) {
+    match e {
+        E::BinaryOp { left, op: B::And, right } => {
+            top_row_ins(left, out);
+            top_row_ins(right, out);
+        }
+        E::Nested(inner) => top_row_ins(inner, out),
+        E::In { expr, target: ast::InTarget::Subquery(_), .. } if row_items(expr).is_some() => {
+            out.push(e as *const E as usize)
+        }
+        _ => {}
+    }
+}
+
 fn bin(left: E, op: B, right: E) -> E {
     E::BinaryOp { left: Box::new(left), op, right: Box::new(right) }
 }

@@ -59,8 +59,10 @@ fn reads_any_link(e: &Expr, ids: &[usize]) -> bool {
 /// and the left side of `x op ANY/ALL (...)`.
 fn row_exprs(l: &mut SubLink) -> Vec<&mut Expr> {
     let mut out: Vec<&mut Expr> = l.captures.iter_mut().map(|(_, e)| e).collect();
-    if let LinkKind::Any(t) | LinkKind::All(t) = &mut l.kind {
-        out.push(t);
+    match &mut l.kind {
+        LinkKind::Any(t) | LinkKind::All(t) => out.push(t),
+        LinkKind::AnyRow(ts) => out.extend(ts.iter_mut()),
+        _ => {}
     }
     out
 }
@@ -307,7 +309,12 @@ impl Binder<'_> {
                 })?;
             }
             // `x IN (...)`: x is read over the groups as any select-list expression.
-            if let LinkKind::Any(t) | LinkKind::All(t) = &mut l.kind {
+            let tests: Vec<&mut Expr> = match &mut l.kind {
+                LinkKind::Any(t) | LinkKind::All(t) => vec![t],
+                LinkKind::AnyRow(ts) => ts.iter_mut().collect(),
+                _ => vec![],
+            };
+            for t in tests {
                 *t = crate::group::regroup(t, group_by).map_err(|i| {
                     let (t, c) = column_label(scope, i);
                     crate::group::ungrouped(&t, &c)

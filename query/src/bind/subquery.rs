@@ -39,6 +39,9 @@ pub(super) struct State {
     pub(super) enclosing: Vec<super::sublink_levels::Enclosing>,
     /// The aggregate call bound next is an enclosing level's (already decided).
     pub(super) agg_up: bool,
+    /// The `row [NOT] IN (SELECT ...)` nodes (their addresses) AND-ed at the top of the
+    /// SELECT WHERE being bound: they bind as [`LinkKind::AnyRow`] sublinks.
+    pub(super) row_in_filter: Vec<usize>,
 }
 
 impl State {
@@ -1012,6 +1015,26 @@ impl Binder<'_> {
                 let (plan, _, captures) = self.sublink_query(subquery, scope)?;
                 (LinkKind::Exists, plan, SqlType::Bool, captures, *negated)
             }
+            E::In { expr, target: ast::InTarget::Subquery(q), negated, .. }
+                if super::row_compare::row_elements(expr).is_some() =>
+            {
+                let items = super::row_compare::row_elements(expr).unwrap_or_default();
+                let xs = items.iter().map(|i| self.expr(i, scope)).collect::<Result<Vec<_>>>()?;
+                let (plan, cols, captures) = self.sublink_query(q, scope)?;
+                if cols.len() != xs.len() {
+                    let msg = if cols.len() > xs.len() {
+                        "subquery has too many columns"
+                    } else {
+                        "subquery has too few columns"
+                    };
+                    return Err(SqlError::new(code::SYNTAX_ERROR, msg));
+                }
+                let mut tests = Vec::with_capacity(xs.len());
+                for (x, c) in xs.into_iter().zip(&cols) {
+                    tests.push(self.compare(CmpOp::Eq, x, Expr::Param(LINK_BASE + id, resolved(c.ty)))?);
+                }
+                (LinkKind::AnyRow(tests), plan, SqlType::Bool, captures, *negated)
+            }
             E::In { expr, target: ast::InTarget::Subquery(q), negated, .. } => {
                 let x = self.expr(expr, scope)?;
                 let (plan, cols, captures) = self.sublink_query(q, scope)?;
@@ -1020,7 +1043,7 @@ impl Binder<'_> {
                         if cols.len() > 1 { "subquery has too many columns" } else { "subquery has too few columns" };
                     return Err(SqlError::new(code::SYNTAX_ERROR, msg));
                 }
-                let t = self.compare(CmpOp::Eq, x, Expr::Param(LINK_BASE + id, cols[0].ty))?;
+                let t = self.compare(CmpOp::Eq, x, Expr::Param(LINK_BASE + id, resolved(cols[0].ty)))?;
                 (LinkKind::Any(t), plan, SqlType::Bool, captures, *negated)
             }
             E::AnyOp { left, compare_op, right, .. } | E::AllOp { left, compare_op, right } => {
@@ -1046,7 +1069,7 @@ impl Binder<'_> {
                         if cols.len() > 1 { "subquery has too many columns" } else { "subquery has too few columns" };
                     return Err(SqlError::new(code::SYNTAX_ERROR, msg));
                 }
-                let t = self.compare(op, x, Expr::Param(LINK_BASE + id, cols[0].ty))?;
+                let t = self.compare(op, x, Expr::Param(LINK_BASE + id, resolved(cols[0].ty)))?;
                 let kind = if matches!(e, E::AllOp { .. }) { LinkKind::All(t) } else { LinkKind::Any(t) };
                 (kind, plan, SqlType::Bool, captures, false)
             }
@@ -1087,7 +1110,10 @@ impl Binder<'_> {
         mut inputs: Vec<Derived>,
     ) -> Result<Plan> {
         super::lateral::push_where(&plan, &mut inputs);
-        let (mut corr, plain): (Vec<SubLink>, Vec<SubLink>) = links.into_iter().partition(|l| !l.captures.is_empty());
+        // A row IN of WHERE is placed with the correlated ones even when it reads no outer
+        // column: there it can become a semi or anti join (or runs once, its value kept).
+        let (mut corr, plain): (Vec<SubLink>, Vec<SubLink>) =
+            links.into_iter().partition(|l| !l.captures.is_empty() || matches!(l.kind, LinkKind::AnyRow(_)));
         let mut plan = plan;
         if !corr.is_empty() {
             (plan, corr, inputs) = self.place_sublinks(plan, corr, inputs)?;
@@ -1311,4 +1337,15 @@ pub(super) fn has_outer_aggregate(plan: &Plan, outer: impl Fn(usize) -> bool) ->
         });
         reads_outer && !own
     })
+}
+
+/// A subquery's output column type as a comparison with it sees it: an untyped literal
+/// (`SELECT 'R'`) is text, as PostgreSQL 10+ resolves a subquery's unknown outputs (so
+/// `bpchar_col IN (SELECT 'R' ...)` compares as text, trailing blanks ignored).
+fn resolved(t: SqlType) -> SqlType {
+    if t == SqlType::Unknown {
+        SqlType::Text
+    } else {
+        t
+    }
 }

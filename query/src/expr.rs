@@ -423,7 +423,7 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
         }
         Expr::Concat(a, b) => {
             let (a, b) = (eval(a, cx)?, eval(b, cx)?);
-            match (types::to_text(&a), types::to_text(&b)) {
+            match (types::cast_text(&a), types::cast_text(&b)) {
                 (Some(a), Some(b)) => Datum::Text(a + &b),
                 _ => Datum::Null,
             }

@@ -335,6 +335,15 @@ pub fn bpchar_text(s: &str) -> &str {
     s.trim_end_matches(' ')
 }
 
+/// A value cast to text: its text form, but a boolean's is `true`/`false` (PostgreSQL's
+/// booltext; its output form is `t`/`f`). `||` with a non-text operand casts it so too.
+pub fn cast_text(d: &Datum) -> Option<String> {
+    match d {
+        Datum::Bool(b) => Some(b.to_string()),
+        d => to_text(d),
+    }
+}
+
 /// The text form of a value (PostgreSQL's `typoutput`); None for NULL.
 pub fn to_text(d: &Datum) -> Option<String> {
     Some(match d {
@@ -674,9 +683,9 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
             Datum::Text(s) | Datum::Numeric(s) => parse_text(to, &s)?,
             other => Datum::Float8(other.as_f64().ok_or_else(|| no_cast(&other, to))?),
         },
-        Text | Unknown => Datum::Text(to_text(&d).unwrap_or_default()),
-        Varchar(n) => Datum::Text(fit_varchar(to_text(&d).unwrap_or_default(), n, explicit)?),
-        Bpchar(n) => Datum::Bpchar(fit_bpchar(to_text(&d).unwrap_or_default(), n, explicit)?),
+        Text | Unknown => Datum::Text(cast_text(&d).unwrap_or_default()),
+        Varchar(n) => Datum::Text(fit_varchar(cast_text(&d).unwrap_or_default(), n, explicit)?),
+        Bpchar(n) => Datum::Bpchar(fit_bpchar(cast_text(&d).unwrap_or_default(), n, explicit)?),
         // text_char / bpchar_char (charin's reading) and i4tochar (22003 past a signed byte).
         Char => match d {
             Datum::Text(s) | Datum::Bpchar(s) => Datum::Text(char_text(char_in(&s))),

@@ -731,32 +731,34 @@ async fn projected_scan(
         let t = s.tables.get(&name).ok_or_else(|| crate::exec::no_table(&name))?;
         let mut out = Vec::new();
         let mut bytes = used;
+        // With `only`, a row's key is checked first (in one reused buffer): most rows stop there,
+        // before the filter and before anything is copied.
+        let mut key: Vec<KeyPart> = Vec::with_capacity(nkeys);
         for (_, row) in t.scan_at(at).map_err(crate::exec::too_old)? {
-            if crate::exec::matches(filter.as_ref(), row, &params_copy)? {
-                let cx = Ctx { row, params: &params_copy, aggs: &[] };
-                let r: Row = match &only {
-                    Some(keys) => {
-                        let mut r: Row = Vec::with_capacity(projection.len());
-                        for e in projection.iter().take(nkeys) {
-                            r.push(expr::eval(e, &cx)?);
-                        }
-                        if r.iter().any(Datum::is_null) || !keys.contains(&key_of(&r)) {
-                            continue;
-                        }
-                        for e in projection.iter().skip(nkeys) {
-                            r.push(expr::eval(e, &cx)?);
-                        }
-                        r
+            let cx = Ctx { row, params: &params_copy, aggs: &[] };
+            if let Some(keys) = &only {
+                key.clear();
+                for e in projection.iter().take(nkeys) {
+                    let v = expr::operand(e, &cx)?;
+                    if v.is_null() {
+                        break;
                     }
-                    None => projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?,
-                };
-                let size = crate::memory::row_bytes(&r);
-                bytes += size;
-                if bytes > limit {
-                    return Err(crate::memory::out_of_memory("rows from shards", size, bytes - size, limit));
+                    key.push(crate::group::key_part(&v));
                 }
-                out.push(r);
+                if key.len() < nkeys || !keys.contains(key.as_slice()) {
+                    continue;
+                }
             }
+            if !crate::exec::matches(filter.as_ref(), row, &params_copy)? {
+                continue;
+            }
+            let r: Row = projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?;
+            let size = crate::memory::row_bytes(&r);
+            bytes += size;
+            if bytes > limit {
+                return Err(crate::memory::out_of_memory("rows from shards", size, bytes - size, limit));
+            }
+            out.push(r);
         }
         Ok::<_, crate::error::SqlError>(out)
     })

@@ -3444,6 +3444,9 @@ impl Binder<'_> {
     }
 
     fn function(&mut self, f: &ast::Function, scope: Option<&Scope>) -> Result<Expr> {
+        if let Some(g) = whole_row::star_arguments(f) {
+            return self.function(&g, scope);
+        }
         let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
         if f.over.is_some() || (crate::window::is_window_only(&name) && !self.window.aggregate) {
             return self.window_call(f, &name, scope);

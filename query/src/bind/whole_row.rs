@@ -94,6 +94,31 @@ pub(super) fn whole_row_text(scope: Option<&Scope>, alias: &str) -> Option<Expr>
     Some(Expr::Call(Builtin::Json(f), columns.into_iter().map(|(_, e)| e).collect(), f.ty()))
 }
 
+/// `f` with each argument `t.*` written `t`, the whole row of `t`, as PostgreSQL reads it
+/// (`count(t.*)` counts the rows where `t` is not NULL-extended); None when it has none.
+pub(super) fn star_arguments(f: &ast::Function) -> Option<ast::Function> {
+    let ast::FunctionArguments::List(l) = &f.args else { return None };
+    let star = |a: &ast::FunctionArg| match a {
+        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::QualifiedWildcard(n)) => match n.0.as_slice() {
+            [part] => part.as_ident().cloned(),
+            _ => None,
+        },
+        _ => None,
+    };
+    if !l.args.iter().any(|a| star(a).is_some()) {
+        return None;
+    }
+    let mut g = f.clone();
+    if let ast::FunctionArguments::List(l) = &mut g.args {
+        for a in &mut l.args {
+            if let Some(id) = star(a) {
+                *a = ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(id)));
+            }
+        }
+    }
+    Some(g)
+}
+
 /// `t.*` where a value goes (`t.*::text`, `(t.*)`): the whole row of `t` as a record's text.
 pub(super) fn qualified_star(scope: Option<&Scope>, name: &ast::ObjectName) -> Result<Expr> {
     let alias = match name.0.as_slice() {

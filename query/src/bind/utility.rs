@@ -528,7 +528,8 @@ impl Binder<'_> {
         }
         if let [op @ (ast::AlterTableOperation::AddColumn { .. }
         | ast::AlterTableOperation::DropColumn { .. }
-        | ast::AlterTableOperation::RenameColumn { .. })] = at.operations.as_slice()
+        | ast::AlterTableOperation::RenameColumn { .. }
+        | ast::AlterTableOperation::AlterColumn { .. })] = at.operations.as_slice()
         {
             if at.if_exists {
                 let tname = self.relation_name(&at.name)?;
@@ -543,23 +544,12 @@ impl Binder<'_> {
             if crate::catalog::is_view(&table) {
                 return Err(crate::catalog::read_only(&table));
             }
-            return self.alter_columns(&tname, table, op);
-        }
-        if let [ast::AlterTableOperation::AlterColumn { column_name, op }] = at.operations.as_slice() {
-            if at.if_exists {
-                let tname = self.relation_name(&at.name)?;
-                if super::lookup_table(&tname).is_none() {
-                    return Ok(Plan::Skipped {
-                        tag: "ALTER TABLE",
-                        notice: format!("relation \"{tname}\" does not exist, skipping"),
-                    });
+            return match op {
+                ast::AlterTableOperation::AlterColumn { column_name, op } => {
+                    self.alter_column(&tname, table, column_name, op)
                 }
-            }
-            let (tname, table) = self.resolve_table(&at.name)?;
-            if crate::catalog::is_view(&table) {
-                return Err(crate::catalog::read_only(&table));
-            }
-            return self.alter_column(&tname, table, column_name, op);
+                op => self.alter_columns(&tname, table, op),
+            };
         }
         let [ast::AlterTableOperation::AddConstraint {
             constraint: ast::TableConstraint::PrimaryKey(p),

@@ -4,13 +4,12 @@
 //! (or row id), so as DROP of a key does (`drop_key.rs`): the new key is checked over the rows
 //! first, then each index goes (as DROP INDEX), the rows are re-keyed
 //! ([`utility::rekey`]) and each index is built again over them (as CREATE INDEX). Each step
-//! is undone by ROLLBACK in a block; a crash between the steps (DDL is not atomic across them)
-//! leaves the table without the indexes not yet built again, never with entries that point at
-//! nothing.
+//! is undone by ROLLBACK in a block; an error or a crash between the steps puts back the table
+//! and its indexes from the copies [`super::ddl_journal::guard`] made first.
 
-use super::undo::{self, Created};
+use super::undo::Created;
 use super::utility::{self, committed_rows, release_unless_held, set_altering, visible};
-use super::{indexes, no_table, QueryResult};
+use super::QueryResult;
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
 use crate::types;
@@ -75,21 +74,12 @@ pub(super) async fn with_indexes(
     let me = Some(txn.id);
     let kept_indexes = table.indexes.clone();
     let mut undo = Vec::new();
-    let mut now = table.clone();
-    for ix in &kept_indexes {
-        undo.extend(indexes::remove_from_table(txn, &now, &ix.name).await?);
-        undo.extend(indexes::drop_kept(txn, &ix.name).await?);
-        txn.forget_writes(&ix.name);
-        now = crate::bind::lookup_table(&table.name).ok_or_else(|| no_table(&table.name))?;
-    }
+    let now = super::drop_key::drop_indexes(txn, table, &kept_indexes, &mut undo).await?;
     let (_, n) = orbit_shards::state::local();
     let (r, kept) = utility::rekey(txn, &now, pk, pk_name, n, me).await?;
     undo.extend(kept);
-    for ix in &kept_indexes {
-        let now = crate::bind::lookup_table(&table.name).ok_or_else(|| no_table(&table.name))?;
-        indexes::build(txn, &now, ix).await?;
-        undo.extend(undo::created(ix.name.clone(), 2).await?);
-    }
+    super::crash_point("rekey-rewritten");
+    super::drop_key::build_indexes(txn, &table.name, &kept_indexes, &mut undo).await?;
     if txn.alone {
         undo.clear();
     }

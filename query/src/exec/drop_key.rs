@@ -10,7 +10,7 @@ use super::undo::{self, Created};
 use super::{indexes, no_table, utility, QueryResult};
 use crate::error::Result;
 use crate::txn::Txn;
-use orbit_engine::table::TableDef;
+use orbit_engine::table::{IndexDef, TableDef};
 use std::sync::Arc;
 
 /// Whether `def` takes `table`'s primary key away while keeping some of its indexes.
@@ -29,27 +29,46 @@ pub(super) async fn rewrite(
     let me = Some(txn.id);
     let kept_indexes = def.indexes.clone();
     let mut undo = Vec::new();
+    let now = drop_indexes(txn, table, &kept_indexes, &mut undo).await?;
+    let mut plain = def.clone();
+    plain.indexes.clear();
+    let (r, kept) = utility::rewrite_columns_held(txn, &now, &plain, change, me).await?;
+    undo.extend(kept);
+    super::crash_point("rekey-rewritten");
+    build_indexes(txn, &table.name, &kept_indexes, &mut undo).await?;
+    if txn.alone {
+        undo.clear();
+    }
+    Ok((r, undo))
+}
+
+/// Drops `kept` of `table`'s indexes (as DROP INDEX: their entries point at rows by a key that
+/// is about to change), what undoes each added to `undo`; the table as it is after.
+pub(super) async fn drop_indexes(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    kept: &[IndexDef],
+    undo: &mut Vec<Created>,
+) -> Result<Arc<TableDef>> {
     let mut now = table.clone();
-    for ix in &kept_indexes {
+    for ix in kept {
         undo.extend(indexes::remove_from_table(txn, &now, &ix.name).await?);
         undo.extend(indexes::drop_kept(txn, &ix.name).await?);
         txn.forget_writes(&ix.name);
         now = crate::bind::lookup_table(&table.name).ok_or_else(|| no_table(&table.name))?;
         super::crash_point("rekey-index-dropped");
     }
-    let mut plain = def.clone();
-    plain.indexes.clear();
-    let (r, kept) = utility::rewrite_columns_held(txn, &now, &plain, change, me).await?;
-    undo.extend(kept);
-    super::crash_point("rekey-rewritten");
-    for ix in &kept_indexes {
-        let now = crate::bind::lookup_table(&table.name).ok_or_else(|| no_table(&table.name))?;
+    Ok(now)
+}
+
+/// Builds `kept` again over table `name`'s re-keyed rows (as CREATE INDEX), what undoes each
+/// added to `undo`.
+pub(super) async fn build_indexes(txn: &mut Txn, name: &str, kept: &[IndexDef], undo: &mut Vec<Created>) -> Result<()> {
+    for ix in kept {
+        let now = crate::bind::lookup_table(name).ok_or_else(|| no_table(name))?;
         indexes::build(txn, &now, ix).await?;
         undo.extend(undo::created(ix.name.clone(), 2).await?);
         super::crash_point("rekey-index-built");
     }
-    if txn.alone {
-        undo.clear();
-    }
-    Ok((r, undo))
+    Ok(())
 }

@@ -196,6 +196,19 @@ async fn exists_at(name: &str, viewer: Option<Owner>, any: bool) -> Result<bool>
     .map_err(gone)
 }
 
+/// 22023 unless a sequence's START or RESTART value `v` is within `min..=max`, in PostgreSQL's
+/// words.
+fn within(what: &str, v: i64, min: i64, max: i64) -> Result<()> {
+    let bound = if v < min {
+        format!("less than MINVALUE ({min})")
+    } else if v > max {
+        format!("greater than MAXVALUE ({max})")
+    } else {
+        return Ok(());
+    };
+    Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("{what} value ({v}) cannot be {bound}")))
+}
+
 /// `CREATE SEQUENCE` (also run for SERIAL and IDENTITY columns). Sequences and tables share
 /// one namespace, as relations do in PostgreSQL.
 /// `pending`: the open block creating it (others do not see it until that block ends).
@@ -206,18 +219,7 @@ pub async fn create(def: &SeqDef, if_not_exists: bool, pending: Option<Owner>) -
             format!("MINVALUE ({}) must be less than MAXVALUE ({})", def.min, def.max),
         ));
     }
-    if def.start < def.min {
-        return Err(SqlError::new(
-            code::INVALID_PARAMETER_VALUE,
-            format!("START value ({}) cannot be less than MINVALUE ({})", def.start, def.min),
-        ));
-    }
-    if def.start > def.max {
-        return Err(SqlError::new(
-            code::INVALID_PARAMETER_VALUE,
-            format!("START value ({}) cannot be greater than MAXVALUE ({})", def.start, def.max),
-        ));
-    }
+    within("START", def.start, def.min, def.max)?;
     if def.increment == 0 {
         return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, "INCREMENT must not be zero"));
     }
@@ -455,34 +457,12 @@ pub async fn alter(name: &str, c: SeqChanges, restart: Option<Option<i64>>, view
             ));
         }
         let start = c.start.unwrap_or(int(row, START));
-        if start < min {
-            return Err(SqlError::new(
-                code::INVALID_PARAMETER_VALUE,
-                format!("START value ({start}) cannot be less than MINVALUE ({min})"),
-            ));
-        }
-        if start > max {
-            return Err(SqlError::new(
-                code::INVALID_PARAMETER_VALUE,
-                format!("START value ({start}) cannot be greater than MAXVALUE ({max})"),
-            ));
-        }
+        within("START", start, min, max)?;
         let (last, called) = match restart {
             Some(v) => (v.unwrap_or(start), false),
             None => (int(row, LAST), row[CALLED] == Datum::Bool(true)),
         };
-        if last < min {
-            return Err(SqlError::new(
-                code::INVALID_PARAMETER_VALUE,
-                format!("RESTART value ({last}) cannot be less than MINVALUE ({min})"),
-            ));
-        }
-        if last > max {
-            return Err(SqlError::new(
-                code::INVALID_PARAMETER_VALUE,
-                format!("RESTART value ({last}) cannot be greater than MAXVALUE ({max})"),
-            ));
-        }
+        within("RESTART", last, min, max)?;
         row[INCREMENT] = Datum::Int8(inc);
         row[MIN] = Datum::Int8(min);
         row[MAX] = Datum::Int8(max);

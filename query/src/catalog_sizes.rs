@@ -209,9 +209,8 @@ pub async fn with_sizes<F: std::future::Future>(used: bool, fut: F) -> Result<F:
         true => Some(Rc::new(gather().await?)),
         false => None,
     };
-    // On the heap: the statement's future is large, and this layer must not copy it onto the
-    // stack of every poll (debug builds' deep statement recursion runs near the stack's end).
-    let mut fut = Box::pin(fut);
+    // The caller hands a boxed statement future (a pointer), so pinning it here copies little.
+    let mut fut = std::pin::pin!(fut);
     let out = std::future::poll_fn(|cx| {
         let Some(sizes) = &sizes else { return fut.as_mut().poll(cx) };
         CURRENT.with(|c| *c.borrow_mut() = Some(sizes.clone()));

@@ -34,7 +34,9 @@ pub const BUILT_IN: [(u32, &str); 3] =
 
 thread_local! {
     /// The search path of the statement being bound on this thread (see the module comment).
-    static SEARCH_PATH: RefCell<String> = RefCell::new(DEFAULT_SEARCH_PATH.to_string());
+    /// With its entries parsed once (`$user` expanded), as [`path`] reads them on every name.
+    static SEARCH_PATH: RefCell<(String, Vec<String>)> =
+        RefCell::new((DEFAULT_SEARCH_PATH.to_string(), entries(DEFAULT_SEARCH_PATH)));
 }
 
 pub const DEFAULT_SEARCH_PATH: &str = "\"$user\", public";
@@ -43,8 +45,8 @@ pub const DEFAULT_SEARCH_PATH: &str = "\"$user\", public";
 /// value as SHOW prints it).
 pub fn use_search_path(value: &str) {
     SEARCH_PATH.with(|p| {
-        if p.borrow().as_str() != value {
-            *p.borrow_mut() = value.to_string();
+        if p.borrow().0 != value {
+            *p.borrow_mut() = (value.to_string(), entries(value));
         }
     });
 }
@@ -195,15 +197,20 @@ pub fn parse_list(value: &str) -> Vec<String> {
 /// The schemas of the search path that exist, in order (`$user` is the session user's
 /// schema), without the implicit pg_catalog.
 pub fn path() -> Vec<String> {
-    let raw = SEARCH_PATH.with(|p| p.borrow().clone());
-    let mut out: Vec<String> = Vec::new();
-    for n in parse_list(&raw) {
-        let n = if n == "$user" { USER.to_string() } else { n };
-        if exists(&n) && !out.contains(&n) {
-            out.push(n);
+    SEARCH_PATH.with(|p| {
+        let mut out: Vec<String> = Vec::new();
+        for n in &p.borrow().1 {
+            if exists(n) && !out.contains(n) {
+                out.push(n.clone());
+            }
         }
-    }
-    out
+        out
+    })
+}
+
+/// A search path's entries, `$user` expanded (whether each schema exists is asked at each use).
+fn entries(raw: &str) -> Vec<String> {
+    parse_list(raw).into_iter().map(|n| if n == "$user" { USER.to_string() } else { n }).collect()
 }
 
 /// `current_schema()`: the first schema of the path that exists.

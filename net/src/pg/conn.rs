@@ -173,6 +173,8 @@ struct Portal {
 struct Conn {
     stream: TcpStream,
     rbuf: BytesMut,
+    /// What one read fills (allocated and zeroed once per connection, not per read).
+    chunk: Box<[u8]>,
     out: BytesMut,
     status: TxStatus,
     /// The session's prepared statements, named and unnamed ([`prepared`]).
@@ -216,12 +218,11 @@ impl Conn {
 
     /// Reads more bytes; Err on EOF.
     async fn read_more(&mut self) -> IoResult<()> {
-        let mut chunk = [0u8; READ_CHUNK_BYTES];
-        let n = self.stream.read(&mut chunk).await?;
+        let n = self.stream.read(&mut self.chunk).await?;
         if n == 0 {
             return Err(closed());
         }
-        self.rbuf.extend_from_slice(&chunk[..n]);
+        self.rbuf.extend_from_slice(&self.chunk[..n]);
         Ok(())
     }
 
@@ -271,6 +272,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
     let mut c = Conn {
         stream,
         rbuf: BytesMut::with_capacity(READ_CHUNK_BYTES),
+        chunk: vec![0; READ_CHUNK_BYTES].into_boxed_slice(),
         out: BytesMut::with_capacity(READ_CHUNK_BYTES),
         status: TxStatus::Idle,
         txn: None,
@@ -1056,7 +1058,9 @@ async fn run_statement(
     // Every step of the statement resolves names with this session's search path, also after
     // other sessions on this shard ran between its steps.
     let path = search_path(c).to_string();
-    let run = orbit_query::schema::with_search_path(&path, run_in_transaction(c, plan, params));
+    // The statement's future is large: on the heap once, so the layers around it move a pointer
+    // (not the whole future at every layer) and debug builds' deep recursion keeps its stack.
+    let run = orbit_query::schema::with_search_path(&path, Box::pin(run_in_transaction(c, plan, params)));
     let r = orbit_query::catalog_sizes::with_sizes(reads_sizes, run).await.and_then(|r| r);
     c.cancel.arm(false);
     r

@@ -237,6 +237,8 @@ pub enum Plan {
     /// session's default_transaction_read_only; isolation: `ISOLATION LEVEL`).
     Begin {
         read_only: Option<bool>,
+        /// `[NOT] DEFERRABLE`; None: the session's default_transaction_deferrable.
+        deferrable: Option<bool>,
         /// Written `START TRANSACTION` (its command tag), not `BEGIN`.
         start: bool,
         isolation: Option<crate::txn::Isolation>,
@@ -430,16 +432,48 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
         return Ok(vec![marker]);
     }
     match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
+        Ok(stmts) if stmts.iter().any(|s| !no_snapshot(transaction_modes_of(s))) => {
+            // ISOLATION LEVEL SNAPSHOT is sqlparser's (T-SQL's), not PostgreSQL's; here it is
+            // only the marker DEFERRABLE is rewritten into (`serializable::deferrable_syntax`).
+            Err(snapshot_syntax_error(sql))
+        }
         Ok(stmts) => Ok(stmts),
         Err(e) => {
             // Syntax PostgreSQL takes and sqlparser does not: parse it rewritten.
-            if let Some(q) = postgres_only_syntax(sql).or_else(|| crate::serializable::without_deferrable(sql)) {
+            if let Some(q) = postgres_only_syntax(sql).or_else(|| crate::serializable::deferrable_syntax(sql)) {
                 if let Ok(stmts) = Parser::parse_sql(&PostgreSqlDialect {}, &q) {
                     return Ok(stmts);
                 }
             }
             Err(syntax_error(sql, &e.to_string()))
         }
+    }
+}
+
+/// The transaction modes a BEGIN / START TRANSACTION / SET TRANSACTION lists (none for others).
+fn transaction_modes_of(s: &ast::Statement) -> &[ast::TransactionMode] {
+    match s {
+        ast::Statement::StartTransaction { modes, .. } => modes,
+        ast::Statement::Set(ast::Set::SetTransaction { modes, .. }) => modes,
+        _ => &[],
+    }
+}
+
+fn no_snapshot(modes: &[ast::TransactionMode]) -> bool {
+    !modes.iter().any(|m| matches!(m, ast::TransactionMode::IsolationLevel(ast::TransactionIsolationLevel::Snapshot)))
+}
+
+/// PostgreSQL's syntax error at a written `SNAPSHOT` isolation level.
+fn snapshot_syntax_error(sql: &str) -> SqlError {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().unwrap_or_default();
+    let at = tokens.iter().find(|t| matches!(&t.token, Token::Word(w) if w.keyword == Keyword::SNAPSHOT));
+    match at {
+        Some(t) => {
+            SqlError::syntax(&t.token.to_string()).at(char_position(sql, t.span.start.line, t.span.start.column))
+        }
+        None => SqlError::syntax("SNAPSHOT"),
     }
 }
 
@@ -1148,17 +1182,17 @@ impl Binder<'_> {
             S::AlterTable(at) => Ok((self.alter_table(at)?, vec![])),
             S::Lock(l) => Ok((self.lock_tables(l)?, vec![])),
             S::StartTransaction { modes, statements, begin, .. } if statements.is_empty() => {
-                let (read_only, isolation) = transaction_modes(modes)?;
-                Ok((Plan::Begin { read_only, isolation, start: !*begin }, vec![]))
+                let (read_only, isolation, deferrable) = transaction_modes(modes)?;
+                Ok((Plan::Begin { read_only, isolation, deferrable, start: !*begin }, vec![]))
             }
             S::Set(ast::Set::SetTransaction { modes, snapshot: None, session }) => {
                 // SET TRANSACTION is SET LOCAL of transaction_isolation / transaction_read_only;
                 // SET SESSION CHARACTERISTICS AS TRANSACTION sets their defaults.
-                let (read_only, isolation) = transaction_modes(modes)?;
-                let (iso_name, ro_name) = if *session {
-                    ("default_transaction_isolation", "default_transaction_read_only")
+                let (read_only, isolation, deferrable) = transaction_modes(modes)?;
+                let (iso_name, ro_name, deferrable_name) = if *session {
+                    ("default_transaction_isolation", "default_transaction_read_only", "default_transaction_deferrable")
                 } else {
-                    ("transaction_isolation", "transaction_read_only")
+                    ("transaction_isolation", "transaction_read_only", "transaction_deferrable")
                 };
                 // Each mode is applied as its own SET, in the order PostgreSQL applies them
                 // (isolation level first); several modes are a list of SETs.
@@ -1168,6 +1202,9 @@ impl Binder<'_> {
                 }
                 if let Some(ro) = read_only {
                     sets.push((ro_name, if ro { "on" } else { "off" }));
+                }
+                if let Some(d) = deferrable {
+                    sets.push((deferrable_name, if d { "on" } else { "off" }));
                 }
                 let mut plans = Vec::new();
                 for (name, value) in sets {
@@ -3967,10 +4004,25 @@ fn serial_type(dt: &ast::DataType) -> Option<SqlType> {
 
 /// A transaction's modes: READ ONLY / READ WRITE, and the isolation level (READ UNCOMMITTED
 /// runs as READ COMMITTED, as in PostgreSQL; SERIALIZABLE: `crate::serializable`).
-fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<(Option<bool>, Option<crate::txn::Isolation>)> {
+/// A modes list's access mode, isolation level and DEFERRABLE (one SNAPSHOT marker each
+/// `DEFERRABLE`, two each `NOT DEFERRABLE`: `serializable::deferrable_syntax`), each None where
+/// not given; the last of a kind wins, as in PostgreSQL (for DEFERRABLE only when the list
+/// does not name both DEFERRABLE and NOT DEFERRABLE one right after the other).
+type Modes = (Option<bool>, Option<crate::txn::Isolation>, Option<bool>);
+
+fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<Modes> {
     use crate::txn::Isolation;
-    let (mut read_only, mut isolation) = (None, None);
-    for m in modes {
+    let (mut read_only, mut isolation, mut deferrable) = (None, None, None);
+    let mut markers = modes.iter().peekable();
+    let snapshot = |m: &ast::TransactionMode| {
+        matches!(m, ast::TransactionMode::IsolationLevel(ast::TransactionIsolationLevel::Snapshot))
+    };
+    while let Some(m) = markers.next() {
+        if snapshot(m) {
+            let negated = markers.next_if(|m| snapshot(m)).is_some();
+            deferrable = Some(!negated);
+            continue;
+        }
         match m {
             ast::TransactionMode::AccessMode(a) => read_only = Some(matches!(a, ast::TransactionAccessMode::ReadOnly)),
             ast::TransactionMode::IsolationLevel(l) => {
@@ -3989,7 +4041,7 @@ fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<(Option<bool>, Op
             }
         }
     }
-    Ok((read_only, isolation))
+    Ok((read_only, isolation, deferrable))
 }
 
 /// One word of a SET value as PostgreSQL reads it: a string, a number, or a name (folded to

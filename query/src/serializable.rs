@@ -302,59 +302,59 @@ fn unregister(owner: Owner) {
     COMMITTING.with(|c| c.borrow_mut().remove(&owner));
 }
 
-/// `BEGIN`/`SET TRANSACTION`'s `DEFERRABLE` and `NOT DEFERRABLE` (with a comma before them),
-/// which sqlparser does not take: the statement without them (None when there are none or the
-/// statement is not a transaction-modes statement). PostgreSQL's DEFERRABLE makes a SERIALIZABLE
-/// READ ONLY transaction wait for a safe snapshot; every snapshot is safe here (module doc), so
-/// there is nothing to wait for.
-pub(crate) fn without_deferrable(sql: &str) -> Option<String> {
+/// `BEGIN`/`START TRANSACTION`/`SET TRANSACTION`/`SET SESSION CHARACTERISTICS`'s
+/// `DEFERRABLE` and `NOT DEFERRABLE`, which sqlparser does not take, rewritten into modes it
+/// does: `DEFERRABLE` becomes one `ISOLATION LEVEL SNAPSHOT`, `NOT DEFERRABLE` two (a level
+/// PostgreSQL does not have, so never written by a user: a statement that names SNAPSHOT is left
+/// as it is, and [`crate::bind`] rejects a parsed one as PostgreSQL's grammar does). Each
+/// statement of a several-statement string is rewritten on its own. None when nothing was.
+/// PostgreSQL's DEFERRABLE makes a SERIALIZABLE READ ONLY transaction wait for a safe snapshot;
+/// every snapshot is safe here (module doc), so the mode is kept (SHOW transaction_deferrable)
+/// and there is nothing to wait for.
+pub(crate) fn deferrable_syntax(sql: &str) -> Option<String> {
     use sqlparser::dialect::PostgreSqlDialect;
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
     let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
-    let first = tokens.iter().find(|t| !matches!(t, Token::Whitespace(_)))?;
-    let modes_statement = [Keyword::BEGIN, Keyword::START, Keyword::SET].iter().any(|&k| word(first, k));
-    if !modes_statement || tokens.iter().any(|t| matches!(t, Token::SemiColon)) {
-        return None;
-    }
-    let mut kept: Vec<&Token> = Vec::with_capacity(tokens.len());
+    let blank = |t: &Token| matches!(t, Token::Whitespace(_));
+    let mut out = String::with_capacity(sql.len() + 32);
     let mut found = false;
-    // A DEFERRABLE with no comma before it takes the comma after it (`BEGIN DEFERRABLE, READ ONLY`).
-    let mut comma_after = false;
-    for t in &tokens {
-        if word(t, Keyword::DEFERRABLE) {
-            found = true;
-            // Drop a NOT before it, and a comma before that.
-            let drop_blanks = |kept: &mut Vec<&Token>| {
-                while kept.last().is_some_and(|t| matches!(t, Token::Whitespace(_))) {
-                    kept.pop();
-                }
-            };
-            drop_blanks(&mut kept);
-            if kept.last().is_some_and(|t| word(t, Keyword::NOT)) {
-                kept.pop();
-                drop_blanks(&mut kept);
-            }
-            comma_after = !kept.last().is_some_and(|t| matches!(t, Token::Comma));
-            if !comma_after {
-                kept.pop();
-            }
-            continue;
+    for statement in tokens.split(|t| matches!(t, Token::SemiColon)) {
+        let mut words = statement.iter().filter(|t| !blank(t));
+        let (first, second) = (words.next(), words.next());
+        let modes = match (first, second) {
+            (Some(f), _) if word(f, Keyword::BEGIN) || word(f, Keyword::START) => true,
+            (Some(f), Some(s)) if word(f, Keyword::SET) => word(s, Keyword::TRANSACTION) || word(s, Keyword::SESSION),
+            _ => false,
+        };
+        if modes && statement.iter().any(|t| word(t, Keyword::SNAPSHOT)) {
+            return None;
         }
-        if comma_after && !matches!(t, Token::Whitespace(_)) {
-            comma_after = false;
-            if matches!(t, Token::Comma) {
+        let mut kept: Vec<String> = Vec::with_capacity(statement.len());
+        for t in statement {
+            if !(modes && word(t, Keyword::DEFERRABLE)) {
+                kept.push(t.to_string());
                 continue;
             }
+            found = true;
+            let mut i = kept.len();
+            while i > 0 && kept[i - 1].trim().is_empty() {
+                i -= 1;
+            }
+            let negated = i > 0 && kept[i - 1].eq_ignore_ascii_case("not");
+            if negated {
+                kept.truncate(i - 1);
+                kept.push("ISOLATION LEVEL SNAPSHOT, ISOLATION LEVEL SNAPSHOT".into());
+            } else {
+                kept.push("ISOLATION LEVEL SNAPSHOT".into());
+            }
         }
-        kept.push(t);
+        out.extend(kept);
+        out.push(';');
     }
-    if !found {
-        return None;
-    }
-    let out: String = kept.iter().map(|t| t.to_string()).collect();
-    Some(out)
+    out.pop();
+    found.then_some(out)
 }
 
 #[cfg(test)]
@@ -396,21 +396,26 @@ mod tests {
     }
 
     #[test]
-    fn deferrable_is_taken_out_of_transaction_modes() {
+    fn deferrable_becomes_a_marker_mode() {
+        let one = "ISOLATION LEVEL SNAPSHOT";
+        let two = "ISOLATION LEVEL SNAPSHOT, ISOLATION LEVEL SNAPSHOT";
         let cases = [
-            ("BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE", "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY"),
             (
-                "begin isolation level serializable, read only, deferrable",
-                "begin isolation level serializable, read only",
+                "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE",
+                format!("BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY {one}"),
             ),
-            ("BEGIN NOT DEFERRABLE", "BEGIN"),
-            ("BEGIN DEFERRABLE, READ ONLY", "BEGIN READ ONLY"),
-            ("SET TRANSACTION READ ONLY, NOT DEFERRABLE", "SET TRANSACTION READ ONLY"),
+            ("begin read only, deferrable", format!("begin read only, {one}")),
+            ("BEGIN NOT DEFERRABLE", format!("BEGIN {two}")),
+            ("BEGIN DEFERRABLE, READ ONLY", format!("BEGIN {one}, READ ONLY")),
+            ("SET TRANSACTION READ ONLY, NOT DEFERRABLE", format!("SET TRANSACTION READ ONLY, {two}")),
+            ("select 1; begin deferrable; select 'deferrable'", format!("select 1; begin {one}; select 'deferrable'")),
         ];
         for (sql, want) in cases {
-            assert_eq!(without_deferrable(sql).as_deref(), Some(want), "{sql}");
+            assert_eq!(deferrable_syntax(sql).as_deref(), Some(want.as_str()), "{sql}");
         }
-        assert_eq!(without_deferrable("SELECT 'DEFERRABLE'"), None);
-        assert_eq!(without_deferrable("BEGIN READ ONLY"), None);
+        assert_eq!(deferrable_syntax("SELECT 'DEFERRABLE'"), None);
+        assert_eq!(deferrable_syntax("BEGIN READ ONLY"), None);
+        assert_eq!(deferrable_syntax("BEGIN ISOLATION LEVEL SNAPSHOT DEFERRABLE"), None);
+        assert_eq!(deferrable_syntax("SET x = deferrable"), None);
     }
 }

@@ -116,6 +116,12 @@ const SCRIPT: &[Step] = &[
     (0, "START TRANSACTION READ ONLY, NOT DEFERRABLE"),
     (0, "SHOW transaction_isolation"),
     (0, "COMMIT"),
+    // Several statements in one Query message: DEFERRABLE in each, and a BEGIN after a query
+    // (the implicit transaction becomes the block, so its modes are checked as SET TRANSACTION).
+    (0, "BEGIN DEFERRABLE; SHOW transaction_deferrable; COMMIT; SHOW transaction_deferrable"),
+    (0, "SELECT 1; BEGIN NOT DEFERRABLE; COMMIT"),
+    (0, "SELECT 1; BEGIN ISOLATION LEVEL REPEATABLE READ; COMMIT"),
+    (0, "SELECT 1; BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY; SHOW transaction_read_only; COMMIT"),
 ];
 
 /// A statement's reply as text: its rows, or its SQLSTATE, message, detail and hint.

@@ -665,7 +665,7 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
     let warn =
         |c: &mut Conn, code: &'static str, msg: &str| put_error(&mut c.out, &SqlError::new(code, msg), "WARNING");
     match plan {
-        Plan::Begin { read_only, isolation, start } => {
+        Plan::Begin { read_only, isolation, deferrable, start } => {
             let tag = if *start { "START TRANSACTION" } else { "BEGIN" };
             if c.status != TxStatus::Idle {
                 warn(c, code::ACTIVE_SQL_TRANSACTION, "there is already a transaction in progress");
@@ -675,11 +675,30 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
                 c.txn = Some(new_txn(c));
             }
             let txn = c.txn.as_mut().expect("just set");
+            // After a query earlier in the same Query message (its implicit transaction becomes
+            // the block), the modes are PostgreSQL's SET TRANSACTION, checked as there.
+            if txn.has_snapshot() || txn.has_queried() {
+                let active = |m: &str| Err(SqlError::new(code::ACTIVE_SQL_TRANSACTION, m));
+                if isolation.is_some_and(|i| i != txn.isolation) {
+                    return active("SET TRANSACTION ISOLATION LEVEL must be called before any query");
+                }
+                if *read_only == Some(false) && txn.read_only && txn.has_queried() {
+                    return active("transaction read-write mode must be set before any query");
+                }
+                // PostgreSQL's check_transaction_deferrable refuses any value then, even the
+                // one in force.
+                if deferrable.is_some() && txn.has_queried() {
+                    return active("SET TRANSACTION [NOT] DEFERRABLE must be called before any query");
+                }
+            }
             if let Some(ro) = read_only {
                 txn.read_only = *ro;
             }
             if let Some(i) = isolation {
                 txn.isolation = *i;
+            }
+            if let Some(d) = deferrable {
+                txn.deferrable = *d;
             }
             let level = txn.isolation.name();
             let modes = block_modes(txn);
@@ -806,7 +825,8 @@ fn set_access_mode(c: &mut Conn, name: &'static str, on: bool) -> Result<&'stati
             }
         }
         txn.read_only = on;
-    } else if on != txn.deferrable {
+    } else {
+        // Any value, even the one in force (PostgreSQL's check_transaction_deferrable).
         if txn.in_savepoint() {
             return Err(active("SET TRANSACTION [NOT] DEFERRABLE cannot be called within a subtransaction"));
         }

@@ -21,6 +21,7 @@ mod arrays;
 mod conflict_target;
 mod constraints;
 mod drop_key;
+mod error_position;
 mod foreign_keys;
 mod functions;
 mod grouping;
@@ -691,7 +692,7 @@ pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prep
         srf: Default::default(),
         modify_target: false,
     };
-    let (plan, mut columns) = b.statement(stmt)?;
+    let (plan, mut columns) = b.statement(stmt).map_err(|e| error_position::locate_literal(sql, stmt, e))?;
     let plan = b.finish_statement(plan)?;
     // A parameter below the highest one used that the statement never names and the client
     // gave no type: PostgreSQL cannot type it.
@@ -2961,11 +2962,8 @@ impl Binder<'_> {
         self.expr_depth += 1;
         let b = self.expr_node(e, scope);
         self.expr_depth -= 1;
-        if self.expr_depth == 0 {
-            crate::expr::fold(b?)
-        } else {
-            b
-        }
+        let b = if self.expr_depth == 0 { b.and_then(crate::expr::fold) } else { b };
+        b.map_err(|err| self.locate(e, err))
     }
 
     fn expr_node(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {

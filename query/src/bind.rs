@@ -1079,7 +1079,15 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
                 .or(inner),
         },
         ast::Expr::Nested(e) => named(e),
+        // A field selection is named by its field, a subscript by what it subscripts.
+        ast::Expr::CompoundFieldAccess { root, access_chain } => match access_chain.last() {
+            Some(ast::AccessExpr::Dot(ast::Expr::Identifier(id))) => Some((fold(id), 2)),
+            Some(ast::AccessExpr::Subscript(_)) => named(root),
+            _ => None,
+        },
         ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => Some(("bool".into(), 1)),
+        ast::Expr::Array(_) => Some(("array".into(), 2)),
+        ast::Expr::Tuple(_) => Some(("row".into(), 2)),
         ast::Expr::Case { .. } => Some(("case".into(), 1)),
         ast::Expr::TypedString(ts) => sql_type(&ts.data_type).ok().map(|t| (type_column_name(t).to_string(), 1)),
         ast::Expr::Interval(_) => Some(("interval".into(), 1)),
@@ -3090,6 +3098,19 @@ impl Binder<'_> {
                 }
                 e
             }
+            // A row is NULL when every field is, NOT NULL when none is (both can be false).
+            E::IsNull(a) | E::IsNotNull(a) if row_compare::row_elements(a).is_some_and(|r| !r.is_empty()) => {
+                let negated = matches!(e, E::IsNotNull(_));
+                let mut all: Option<Expr> = None;
+                for x in row_compare::row_elements(a).unwrap_or_default() {
+                    let test = Expr::IsNull(Box::new(self.expr(&x, scope)?), negated);
+                    all = Some(match all {
+                        None => test,
+                        Some(acc) => Expr::And(Box::new(acc), Box::new(test)),
+                    });
+                }
+                all.ok_or_else(|| SqlError::internal("row IS NULL"))?
+            }
             E::IsNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), false),
             E::IsNotNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), true),
             E::IsUnknown(a) | E::IsNotUnknown(a) => {
@@ -3196,7 +3217,11 @@ impl Binder<'_> {
             }
             E::Function(f) => self.function(f, scope)?,
             E::Array(a) => self.array_constructor(a, scope)?,
-            E::CompoundFieldAccess { root, access_chain } => self.subscript(root, access_chain, scope)?,
+            E::Tuple(items) => self.row_value(&items.iter().collect::<Vec<_>>(), scope)?,
+            E::CompoundFieldAccess { root, access_chain } => match self.srf_record_field(root, access_chain, scope)? {
+                Some(x) => x,
+                None => self.subscript(root, access_chain, scope)?,
+            },
             E::AnyOp { right, .. } | E::AllOp { right, .. } if matches!(right.as_ref(), E::Subquery(_)) => {
                 self.sublink(e, scope)?
             }
@@ -3488,6 +3513,21 @@ impl Binder<'_> {
         }
         if name == "grouping" {
             return self.grouping_call(f, scope);
+        }
+        if name == "row" && f.name.0.len() == 1 {
+            if let ast::FunctionArguments::List(l) = &f.args {
+                let args: Option<Vec<&ast::Expr>> = l
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+                        _ => None,
+                    })
+                    .collect();
+                if let (Some(args), true) = (args, l.clauses.is_empty() && l.duplicate_treatment.is_none()) {
+                    return self.row_value(&args, scope);
+                }
+            }
         }
         if srf::is_srf(&name) {
             return self.srf_call(f, &name, scope);

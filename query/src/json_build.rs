@@ -44,6 +44,9 @@ pub enum JsonFn {
     /// columns' values as PostgreSQL's record_out writes them, `(1,"a b",)`; NULL when every
     /// value is NULL (the missing side of an outer join).
     RecordText,
+    /// A row constructor's value (`ROW(1, 'a b')`, `(1, 2)` in the select list): the record's
+    /// text as [`JsonFn::RecordText`] writes it, also when every value is NULL (`(,)`).
+    RowText,
 }
 
 impl JsonFn {
@@ -61,7 +64,7 @@ impl JsonFn {
             | JsonFn::AggArray { jsonb: true, .. }
             | JsonFn::AggObject { jsonb: true }
             | JsonFn::Record { jsonb: true } => SqlType::Jsonb,
-            JsonFn::Item | JsonFn::Pair | JsonFn::RecordText => SqlType::Text,
+            JsonFn::Item | JsonFn::Pair | JsonFn::RecordText | JsonFn::RowText => SqlType::Text,
             _ => SqlType::Json,
         }
     }
@@ -241,8 +244,8 @@ pub fn call(f: JsonFn, args: Vec<Datum>) -> Result<Datum> {
             out.push('}');
             finish(out, jsonb)
         }
-        JsonFn::RecordText => {
-            if args.iter().all(Datum::is_null) {
+        JsonFn::RecordText | JsonFn::RowText => {
+            if f == JsonFn::RecordText && args.iter().all(Datum::is_null) {
                 return Ok(Datum::Null);
             }
             out.push('(');

@@ -6,6 +6,7 @@ use super::{Binder, Scope};
 use crate::error::{code, Result, SqlError};
 use crate::expr::Expr;
 use crate::srf::{SrfCall, SrfFunc, SRF_BASE};
+use orbit_engine::table::SqlType;
 use sqlparser::ast;
 
 const LATERAL_HINT: &str = "You might be able to move the set-returning function into a LATERAL FROM item.";
@@ -44,6 +45,36 @@ pub(super) fn is_srf(name: &str) -> bool {
 impl Binder<'_> {
     /// A call of `unnest` or `generate_series` in an expression: a placeholder for its value.
     pub(super) fn srf_call(&mut self, f: &ast::Function, name: &str, scope: Option<&Scope>) -> Result<Expr> {
+        self.srf_field_call(f, name, scope, None)
+    }
+
+    /// `(f(...)).field` of a set-returning call `f` in the select list; None for any other
+    /// field or subscript access.
+    pub(super) fn srf_record_field(
+        &mut self,
+        root: &ast::Expr,
+        chain: &[ast::AccessExpr],
+        scope: Option<&Scope>,
+    ) -> Result<Option<Expr>> {
+        let ast::Expr::Nested(inner) = root else { return Ok(None) };
+        let ast::Expr::Function(f) = inner.as_ref() else { return Ok(None) };
+        let [ast::AccessExpr::Dot(ast::Expr::Identifier(field))] = chain else { return Ok(None) };
+        let name = f.name.0.last().and_then(|p| p.as_ident()).map(super::fold).unwrap_or_default();
+        if f.over.is_some() || !is_srf(&name) {
+            return Ok(None);
+        }
+        self.srf_field_call(f, &name, scope, Some(&super::fold(field))).map(Some)
+    }
+
+    /// [`Self::srf_call`], or with `field` one column of a call returning records
+    /// (`(jsonb_each(j)).key`).
+    pub(super) fn srf_field_call(
+        &mut self,
+        f: &ast::Function,
+        name: &str,
+        scope: Option<&Scope>,
+        field: Option<&str>,
+    ) -> Result<Expr> {
         if self.in_agg {
             return Err(SqlError::new(
                 code::FEATURE_NOT_SUPPORTED,
@@ -85,9 +116,8 @@ impl Binder<'_> {
                     let (a, _, ty) = cols.remove(0);
                     Ok((SrfFunc::Unnest, vec![a], ty))
                 }
-                _ => Err(SqlError::unsupported(format!(
-                    "{name}() in the select list is not supported yet (it returns records): use it in FROM"
-                ))),
+                Some(cols) => return self.record_srf(cols, field),
+                None => Err(SqlError::unsupported(format!("{name}() in the select list is not supported"))),
             }
         } else if name == "unnest" {
             self.unnest_arg(args, scope).map(|(a, ty)| (SrfFunc::Unnest, vec![a], ty))
@@ -116,6 +146,40 @@ impl Binder<'_> {
             self.series_args(args, scope).map(|(a, ty)| (SrfFunc::GenerateSeries, a, ty))
         };
         let (func, args, ty) = bound?;
+        if let Some(f) = field {
+            return Err(SqlError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("column notation .{f} applied to type {}, which is not a composite type", ty.name()),
+            ));
+        }
+        self.register_srf(func, args, ty)
+    }
+
+    /// A set-returning call whose rows are records of several columns (json[b]_each[_text]: key
+    /// and value), each column an array unnested in lockstep with the others (one row per
+    /// element, as the select list's set-returning calls run): the record's text as PostgreSQL
+    /// prints it (`(a,1)`; Orbit has no composite types, so the value is `text`, not `record`),
+    /// or with `field` (`(jsonb_each(j)).key`) that column alone.
+    fn record_srf(&mut self, cols: Vec<super::json_ops::ArrayColumn>, field: Option<&str>) -> Result<Expr> {
+        if let Some(f) = field {
+            let Some((a, _, ty)) = cols.into_iter().find(|(_, n, _)| *n == f) else {
+                return Err(SqlError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!("could not identify column \"{f}\" in record data type"),
+                ));
+            };
+            return self.register_srf(SrfFunc::Unnest, vec![a], ty);
+        }
+        let mut parts = Vec::with_capacity(cols.len());
+        for (a, _, ty) in cols {
+            parts.push(self.register_srf(SrfFunc::Unnest, vec![a], ty)?);
+        }
+        let f = crate::json_build::JsonFn::RecordText;
+        Ok(Expr::Call(crate::scalar::Builtin::Json(f), parts, f.ty()))
+    }
+
+    /// Registers a set-returning call of the select list: a placeholder for its value.
+    fn register_srf(&mut self, func: SrfFunc, args: Vec<Expr>, ty: SqlType) -> Result<Expr> {
         // The arguments live outside the tree folded at the top: fold them here.
         let args = args.into_iter().map(crate::expr::fold).collect::<Result<Vec<_>>>()?;
         let mut level = 1;

@@ -94,6 +94,20 @@ pub(super) fn whole_row_text(scope: Option<&Scope>, alias: &str) -> Option<Expr>
     Some(Expr::Call(Builtin::Json(f), columns.into_iter().map(|(_, e)| e).collect(), f.ty()))
 }
 
+impl Binder<'_> {
+    /// A row constructor as a value (`ROW(1, 'x')`, `(a, b)`; comparisons of rows are rewritten
+    /// before binding, `bind/row_compare.rs`): its text as PostgreSQL's record_out writes it.
+    /// Orbit has no composite types, so its type is `text`, not `record`.
+    pub(super) fn row_value(&mut self, items: &[&ast::Expr], scope: Option<&Scope>) -> Result<Expr> {
+        let mut args = Vec::with_capacity(items.len());
+        for e in items {
+            args.push(self.expr(e, scope)?);
+        }
+        let f = JsonFn::RowText;
+        Ok(Expr::Call(Builtin::Json(f), args, f.ty()))
+    }
+}
+
 /// `f` with each argument `t.*` written `t`, the whole row of `t`, as PostgreSQL reads it
 /// (`count(t.*)` counts the rows where `t` is not NULL-extended); None when it has none.
 pub(super) fn star_arguments(f: &ast::Function) -> Option<ast::Function> {

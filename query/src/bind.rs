@@ -3098,21 +3098,20 @@ impl Binder<'_> {
                 }
                 e
             }
-            // A row is NULL when every field is, NOT NULL when none is (both can be false).
-            E::IsNull(a) | E::IsNotNull(a) if row_compare::row_elements(a).is_some_and(|r| !r.is_empty()) => {
+            // A row (a row constructor, a whole-row reference) is NULL when every field is, NOT
+            // NULL when none is (both can be false; both are true of a row without fields).
+            E::IsNull(a) | E::IsNotNull(a) => {
                 let negated = matches!(e, E::IsNotNull(_));
-                let mut all: Option<Expr> = None;
-                for x in row_compare::row_elements(a).unwrap_or_default() {
-                    let test = Expr::IsNull(Box::new(self.expr(&x, scope)?), negated);
-                    all = Some(match all {
-                        None => test,
-                        Some(acc) => Expr::And(Box::new(acc), Box::new(test)),
-                    });
+                match self.row_fields(a, scope)? {
+                    Some(fields) => {
+                        let tests = fields.into_iter().map(|x| Expr::IsNull(Box::new(x), negated));
+                        tests
+                            .reduce(|acc, t| Expr::And(Box::new(acc), Box::new(t)))
+                            .unwrap_or(Expr::Const(Datum::Bool(true), SqlType::Bool))
+                    }
+                    None => Expr::IsNull(Box::new(self.expr(a, scope)?), negated),
                 }
-                all.ok_or_else(|| SqlError::internal("row IS NULL"))?
             }
-            E::IsNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), false),
-            E::IsNotNull(a) => Expr::IsNull(Box::new(self.expr(a, scope)?), true),
             E::IsUnknown(a) | E::IsNotUnknown(a) => {
                 // IS [NOT] UNKNOWN is IS [NOT] NULL on a boolean.
                 let negated = matches!(e, E::IsNotUnknown(_));

@@ -5,7 +5,8 @@
 //! [`JsonFn::RecordText`], the record's text as PostgreSQL prints it (`(1,x)`). Orbit has no
 //! composite types: the value is `text` (PostgreSQL: the table's row type), so its type, and
 //! field selection `(t).a`, differ; it is NULL when all its columns are NULL (PostgreSQL: only
-//! for the missing side of an outer join). Only the query's own FROM items: a whole-row
+//! for the missing side of an outer join). `t IS [NOT] NULL` tests each column, as PostgreSQL
+//! tests a row ([`Binder::row_fields`]). Only the query's own FROM items: a whole-row
 //! reference to an enclosing query's is still a missing column (42703).
 
 use super::{fold, Binder, Scope};
@@ -95,6 +96,21 @@ pub(super) fn whole_row_text(scope: Option<&Scope>, alias: &str) -> Option<Expr>
 }
 
 impl Binder<'_> {
+    /// The fields of `e` bound, when it is a row: a row constructor, or a whole-row reference
+    /// to a FROM item of `scope` (None for anything else).
+    pub(super) fn row_fields(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Option<Vec<Expr>>> {
+        if let Some(items) = super::row_compare::row_elements(e) {
+            return items.iter().map(|x| self.expr(x, scope)).collect::<Result<Vec<_>>>().map(Some);
+        }
+        Ok(match e {
+            ast::Expr::Nested(inner) => return self.row_fields(inner, scope),
+            ast::Expr::Identifier(id) => {
+                whole_row_columns(scope, &fold(id)).map(|c| c.into_iter().map(|(_, x)| x).collect())
+            }
+            _ => None,
+        })
+    }
+
     /// A row constructor as a value (`ROW(1, 'x')`, `(a, b)`; comparisons of rows are rewritten
     /// before binding, `bind/row_compare.rs`): its text as PostgreSQL's record_out writes it.
     /// Orbit has no composite types, so its type is `text`, not `record`.

@@ -42,6 +42,7 @@ mod sublink_levels;
 mod subquery;
 mod temporal;
 mod text_math;
+mod type_call;
 mod utility;
 mod views;
 mod whole_row;
@@ -3532,6 +3533,9 @@ impl Binder<'_> {
             return self.srf_call(f, &name, scope);
         }
         if let Some(e) = self.whole_row_json(&name, f, scope)? {
+            return Ok(e);
+        }
+        if let Some(e) = self.type_call(f, &name, scope)? {
             return Ok(e);
         }
         if !f.within_group.is_empty() {

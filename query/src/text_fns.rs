@@ -1,4 +1,5 @@
-//! PostgreSQL 15's string functions beyond [`crate::scalar`]'s: regexp_replace, regexp_match,
+//! PostgreSQL 15's string functions beyond [`crate::scalar`]'s: regexp_replace, regexp_match, regexp_count,
+//! regexp_instr, regexp_like, regexp_split_to_array, SUBSTRING's pattern forms, chr,
 //! initcap, md5, octet_length, bit_length, encode/decode, translate, quote_literal,
 //! quote_nullable, to_hex, format, overlay and similar_to_escape (what `SIMILAR TO` matches
 //! with), with PostgreSQL's results and errors
@@ -47,6 +48,23 @@ pub enum TextFn {
     Overlay,
     /// (pattern [, escape]) -> the regular expression a SQL `SIMILAR TO` pattern means.
     SimilarEscape,
+    /// `substring(text FROM pattern)` -> text: the part the first parenthesized subexpression
+    /// matched (the whole match when there is none); NULL when nothing matches.
+    RegexpSubstr,
+    /// `substring(text FROM pattern FOR escape)` -> text: of a SQL regular expression, the part
+    /// between its escape-double-quote separators (the whole match without them).
+    SimilarSubstr,
+    /// (text, pattern [, start int4 [, flags]]) -> int4: how many times it matches.
+    RegexpCount,
+    /// (text, pattern [, start, n, endoption int4 [, flags [, subexpr int4]]]) -> int4: where
+    /// the nth match (or its subexpression) starts, or ends when endoption is 1; 0 for none.
+    RegexpInstr,
+    /// (text, pattern [, flags]) -> bool.
+    RegexpLike,
+    /// (text, pattern [, flags]) -> text[]: the parts between the matches.
+    RegexpSplit,
+    /// int4 -> text: the character of that code point.
+    Chr,
 }
 
 impl TextFn {
@@ -173,6 +191,91 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             out.extend(&s[tail_from..]);
             Datum::Text(out)
         }
+        TextFn::RegexpSubstr | TextFn::SimilarSubstr => {
+            let re = match f {
+                TextFn::RegexpSubstr => compile(text(a(1)), &Flags::default())?,
+                _ => compile(&similar_escape(text(a(1)), Some(text(a(2))))?, &Flags::default())?,
+            };
+            let Some(caps) = re.captures(text(a(0))) else { return Ok(Datum::Null) };
+            match caps.len() {
+                1 => Datum::Text(caps[0].to_string()),
+                _ => caps.get(1).map_or(Datum::Null, |m| Datum::Text(m.as_str().into())),
+            }
+        }
+        TextFn::RegexpCount => {
+            let flags = no_global(args.get(3), "regexp_count")?;
+            let re = compile(text(a(1)), &flags)?;
+            let src = text(a(0));
+            let from = start_byte(src, args.get(2))?;
+            Datum::Int4(matches(&re, src, from, false).len() as i32)
+        }
+        TextFn::RegexpInstr => {
+            let src = text(a(0));
+            let from = start_byte(src, args.get(2))?;
+            let positive = |i: usize, name: &str, min: i64| -> Result<i64> {
+                match args.get(i) {
+                    None => Ok(min.max(1)),
+                    Some(d) if int(d) < min => {
+                        Err(invalid(format!("invalid value for parameter \"{name}\": {}", int(d))))
+                    }
+                    Some(d) => Ok(int(d)),
+                }
+            };
+            let nth = positive(3, "n", 1)?;
+            let end = match args.get(4) {
+                None => false,
+                Some(d) if matches!(int(d), 0 | 1) => int(d) == 1,
+                Some(d) => return Err(invalid(format!("invalid value for parameter \"endoption\": {}", int(d)))),
+            };
+            let flags = no_global(args.get(5), "regexp_instr")?;
+            let sub = match args.get(6) {
+                None => 0,
+                Some(d) if int(d) < 0 => {
+                    return Err(invalid(format!("invalid value for parameter \"subexpr\": {}", int(d))))
+                }
+                Some(d) => int(d) as usize,
+            };
+            let re = compile(text(a(1)), &flags)?;
+            let found = matches(&re, src, from, false);
+            let Some(&(so, _)) = found.get(nth as usize - 1) else { return Ok(Datum::Int4(0)) };
+            let Some(caps) = re.captures_at(src, so) else { return Ok(Datum::Int4(0)) };
+            let Some(m) = caps.get(sub) else { return Ok(Datum::Int4(0)) };
+            let at = if end { m.end() } else { m.start() };
+            Datum::Int4(src[..at].chars().count() as i32 + 1)
+        }
+        TextFn::RegexpLike => {
+            let flags = no_global(args.get(2), "regexp_like")?;
+            Datum::Bool(compile(text(a(1)), &flags)?.is_match(text(a(0))))
+        }
+        TextFn::RegexpSplit => {
+            let flags = no_global(args.get(2), "regexp_split_to_array")?;
+            let re = compile(text(a(1)), &flags)?;
+            let src = text(a(0));
+            let mut parts = Vec::new();
+            let mut last = 0;
+            for (so, eo) in matches(&re, src, 0, true) {
+                parts.push(Datum::Text(src[last..so].to_string()));
+                last = eo;
+            }
+            parts.push(Datum::Text(src[last..].to_string()));
+            Datum::Array(Box::new(ArrayValue::from_items(SqlType::Text, parts)))
+        }
+        TextFn::Chr => {
+            let n = int(a(0));
+            let limit = |m: String| SqlError::new(crate::error::code::PROGRAM_LIMIT_EXCEEDED, m);
+            if n < 0 {
+                return Err(invalid("character number must be positive"));
+            }
+            if n == 0 {
+                return Err(limit("null character not permitted".into()));
+            }
+            if n > 0x10ffff {
+                return Err(limit(format!("requested character too large for encoding: {n}")));
+            }
+            let c = char::from_u32(n as u32)
+                .ok_or_else(|| limit(format!("requested character not valid for encoding: {n}")))?;
+            Datum::Text(c.to_string())
+        }
         TextFn::SimilarEscape => {
             let esc = match args.get(1) {
                 Some(e) => Some(text(e)),
@@ -181,6 +284,45 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             Datum::Text(similar_escape(text(a(0)), esc)?)
         }
     })
+}
+
+/// The flags of a function that finds matches one at a time (`g` is refused as PostgreSQL
+/// refuses it).
+fn no_global(flags: Option<&Datum>, function: &str) -> Result<Flags> {
+    let f = parse_flags(flags.map(text).unwrap_or(""), true)?;
+    if f.global {
+        return Err(invalid(format!("{function}() does not support the \"global\" option")));
+    }
+    Ok(f)
+}
+
+/// A regexp function's `start` argument (a 1-based character position, 1 when not given) as a
+/// byte offset into `src` (its length when past the end).
+fn start_byte(src: &str, start: Option<&Datum>) -> Result<usize> {
+    let start = start.map_or(1, int);
+    if start <= 0 {
+        return Err(invalid(format!("invalid value for parameter \"start\": {start}")));
+    }
+    Ok(src.char_indices().nth(start as usize - 1).map_or(src.len(), |(b, _)| b))
+}
+
+/// The matches of `re` in `src` from byte `from` on, as byte ranges, found as PostgreSQL's
+/// setup_regexp_matches finds them: the next search starts where a match ends (one character
+/// later after an empty one). `split`: its `ignore_degenerate`, which drops empty matches at the
+/// start or the end of the string and right after the previous match.
+fn matches(re: &regex::Regex, src: &str, from: usize, split: bool) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let (mut at, mut prev_end) = (from, from);
+    while at <= src.len() {
+        let Some(m) = re.find_at(src, at) else { break };
+        let (so, eo) = (m.start(), m.end());
+        if !split || (so < src.len() && eo > prev_end) {
+            out.push((so, eo));
+        }
+        prev_end = eo;
+        at = if so == eo { eo + src[eo..].chars().next().map_or(1, char::len_utf8) } else { eo };
+    }
+    out
 }
 
 /// The options of a regexp function's flags argument (PostgreSQL's parse_re_flags).

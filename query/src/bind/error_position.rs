@@ -54,7 +54,7 @@ pub(super) fn locate_literal(sql: &str, stmt: &ast::Statement, err: SqlError) ->
 
 /// The codes of a value's text that is no value of its type.
 fn is_input_error(code: &str) -> bool {
-    matches!(code, code::INVALID_TEXT_REPRESENTATION | "22003" | "22007" | "22008" | "22023")
+    matches!(code, code::INVALID_TEXT_REPRESENTATION | "22003" | "22007" | "22008")
 }
 
 /// The first string literal under `e` whose text is the one the message quotes.

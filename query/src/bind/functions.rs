@@ -127,6 +127,10 @@ impl Binder<'_> {
             bound.push(self.expr(a, scope)?);
         }
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
+        let stringy = |t: &SqlType| t.is_string() || *t == SqlType::Unknown;
+        if matches!(e, E::Substring { .. }) && types.len() >= 2 && types[1..].iter().all(stringy) {
+            return self.regexp_substring(bound, &types);
+        }
         self.scalar_function(name, bound, &types)
     }
 

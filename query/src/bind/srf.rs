@@ -40,12 +40,54 @@ impl SrfState {
 pub(super) fn is_srf(name: &str) -> bool {
     matches!(name, "unnest" | "generate_series" | "pg_partition_ancestors" | "generate_subscripts")
         || super::json_ops::is_json_set(name)
+        || is_text_set(name)
+}
+
+/// The set-returning functions whose rows are the elements of a text array an array function
+/// computes: regexp_split_to_table (regexp_split_to_array's parts) and string_to_table
+/// (string_to_array's).
+pub(super) fn is_text_set(name: &str) -> bool {
+    matches!(name, "regexp_split_to_table" | "string_to_table")
 }
 
 impl Binder<'_> {
     /// A call of `unnest` or `generate_series` in an expression: a placeholder for its value.
     pub(super) fn srf_call(&mut self, f: &ast::Function, name: &str, scope: Option<&Scope>) -> Result<Expr> {
         self.srf_field_call(f, name, scope, None)
+    }
+
+    /// A set-returning call's rows as arrays, one per output column (with the columns' default
+    /// names and types): the json ones ([`Self::json_set_arrays`]) and [`is_text_set`]'s. None:
+    /// `name` is neither.
+    pub(super) fn set_arrays(
+        &mut self,
+        name: &str,
+        args: &[ast::FunctionArg],
+        scope: Option<&Scope>,
+    ) -> Result<Option<Vec<super::json_ops::ArrayColumn>>> {
+        if !is_text_set(name) {
+            return self.json_set_arrays(name, args, scope);
+        }
+        let mut bound = Vec::with_capacity(args.len());
+        for a in args {
+            match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => bound.push(self.expr(e, scope)?),
+                _ => return Err(SqlError::unsupported(format!("this form of {name}() is not supported"))),
+            }
+        }
+        let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
+        let array_fn = if name == "string_to_table" { "string_to_array" } else { "regexp_split_to_array" };
+        let array = match array_fn {
+            "string_to_array" => self.array_function(array_fn, bound, &types),
+            _ => self.text_math_function(array_fn, bound, &types),
+        };
+        // Errors name the function written.
+        let array = array.map_err(|mut e| {
+            e.message = e.message.replacen(&format!("function {array_fn}("), &format!("function {name}("), 1);
+            e
+        })?;
+        let array = array.ok_or_else(|| super::no_function(name, &types))?;
+        Ok(Some(vec![(array, "", SqlType::Text)]))
     }
 
     /// `(f(...)).field` of a set-returning call `f` in the select list; None for any other
@@ -110,8 +152,8 @@ impl Binder<'_> {
             return Err(SqlError::unsupported(format!("this form of {name}() is not supported")));
         }
         // A call in the arguments runs first (a lower level).
-        let bound = if super::json_ops::is_json_set(name) {
-            match self.json_set_arrays(name, args, scope)? {
+        let bound = if super::json_ops::is_json_set(name) || is_text_set(name) {
+            match self.set_arrays(name, args, scope)? {
                 Some(mut cols) if cols.len() == 1 => {
                     let (a, _, ty) = cols.remove(0);
                     Ok((SrfFunc::Unnest, vec![a], ty))

@@ -618,8 +618,8 @@ impl Binder<'_> {
             "unnest" => self.unnest(args, alias, ordinality),
             "generate_series" => self.series(args, alias, ordinality),
             "pg_partition_ancestors" => self.unnest(&[partition_ancestors(args)?], alias, ordinality),
-            n if super::json_ops::is_json_set(n) => {
-                let cols = self.json_set_arrays(n, args, None)?.unwrap_or_default();
+            n if super::json_ops::is_json_set(n) || super::srf::is_text_set(n) => {
+                let cols = self.set_arrays(n, args, None)?.unwrap_or_default();
                 self.zip_relation(&fname, cols, alias, ordinality)
             }
             "pg_options_to_table" if !ordinality => self.options_to_table(args, alias),

@@ -17,6 +17,11 @@ use sqlparser::ast;
 const NAMES: &[&str] = &[
     "regexp_replace",
     "regexp_match",
+    "regexp_count",
+    "regexp_instr",
+    "regexp_like",
+    "regexp_split_to_array",
+    "chr",
     "initcap",
     "translate",
     "similar_to_escape",
@@ -59,6 +64,18 @@ fn stringy(t: SqlType) -> bool {
 }
 
 impl Binder<'_> {
+    /// `SUBSTRING(s FROM pattern)` (a POSIX regular expression) and `SUBSTRING(s FROM pattern
+    /// FOR escape)` (a SQL one), which PostgreSQL picks over the character positions when the
+    /// pattern is a string (an untyped literal too).
+    pub(super) fn regexp_substring(&mut self, args: Vec<Expr>, types: &[SqlType]) -> Result<Expr> {
+        let (f, sig): (TextFn, &[SqlType]) = match types.len() {
+            2 => (TextFn::RegexpSubstr, &[SqlType::Text, SqlType::Text]),
+            _ => (TextFn::SimilarSubstr, &[SqlType::Text, SqlType::Text, SqlType::Text]),
+        };
+        let args = self.coerce_all("substring", args, types, sig, sig.len())?;
+        Ok(Expr::Call(Builtin::Text(f), args, SqlType::Text))
+    }
+
     /// Coerces every argument to its type in `sig` (all must be given: `args.len()` between
     /// `required` and `sig.len()`); a text parameter takes only strings and untyped literals.
     fn coerce_all(
@@ -109,6 +126,19 @@ impl Binder<'_> {
                 let args = self.coerce_all(name, args, types, &[T, T, T], 2)?;
                 text(TextFn::RegexpMatch, args, T.array_of().unwrap_or(T))
             }
+            "regexp_count" => text(TextFn::RegexpCount, self.coerce_all(name, args, types, &[T, T, I, T], 2)?, I),
+            "regexp_instr" => {
+                let args = self.coerce_all(name, args, types, &[T, T, I, I, I, T, I], 2)?;
+                text(TextFn::RegexpInstr, args, I)
+            }
+            "regexp_like" => {
+                text(TextFn::RegexpLike, self.coerce_all(name, args, types, &[T, T, T], 2)?, SqlType::Bool)
+            }
+            "regexp_split_to_array" => {
+                let args = self.coerce_all(name, args, types, &[T, T, T], 2)?;
+                text(TextFn::RegexpSplit, args, T.array_of().unwrap_or(T))
+            }
+            "chr" => text(TextFn::Chr, self.coerce_all(name, args, types, &[I], 1)?, T),
             "initcap" => text(TextFn::Initcap, self.coerce_all(name, args, types, &[T], 1)?, T),
             "translate" => text(TextFn::Translate, self.coerce_all(name, args, types, &[T, T, T], 3)?, T),
             "similar_to_escape" => text(TextFn::SimilarEscape, self.coerce_all(name, args, types, &[T, T], 1)?, T),

@@ -207,8 +207,12 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
 }
 
 async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<QueryResult> {
-    // The transaction's clock rides after the parameters (see expr::with_clock).
-    let params = &expr::with_clock(params, txn.started_us);
+    // The transaction's and the statement's clocks ride after the parameters (see
+    // expr::with_clock).
+    // A transaction of one statement starts with it (PostgreSQL's xact and statement start
+    // timestamps are then one value).
+    let statement_us = if txn.alone { txn.started_us } else { crate::datetime::now_us() };
+    let params = &expr::with_clock(params, txn.started_us, statement_us);
     match plan {
         Plan::Empty
         | Plan::Begin { .. }

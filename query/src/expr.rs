@@ -60,8 +60,12 @@ pub enum Func {
     Version,
     CurrentDatabase,
     CurrentUser,
-    /// now(), CURRENT_TIMESTAMP: the statement's start (timestamptz).
+    /// now(), CURRENT_TIMESTAMP, transaction_timestamp(): the transaction's start (timestamptz).
     Now,
+    /// statement_timestamp(): the statement's start.
+    StatementTimestamp,
+    /// clock_timestamp(): the time when it is called.
+    ClockTimestamp,
     /// LOCALTIMESTAMP (timestamp).
     LocalTimestamp,
     /// CURRENT_DATE.
@@ -116,7 +120,15 @@ pub enum TemporalFn {
 impl Func {
     /// Whether the function reads the statement clock.
     fn reads_clock(self) -> bool {
-        matches!(self, Func::Now | Func::LocalTimestamp | Func::CurrentDate | Func::LocalTime)
+        matches!(
+            self,
+            Func::Now
+                | Func::StatementTimestamp
+                | Func::ClockTimestamp
+                | Func::LocalTimestamp
+                | Func::CurrentDate
+                | Func::LocalTime
+        )
     }
 
     /// Whether two calls with the same arguments may differ within a statement (so constant
@@ -126,23 +138,28 @@ impl Func {
     }
 }
 
-/// The statement's parameters with the transaction's start time after them: the time
-/// functions (now(), CURRENT_DATE, ...) read it there, so every row of every statement of a
-/// transaction, on every shard, sees the same time, as in PostgreSQL.
-pub fn with_clock(params: &[Datum], started_us: i64) -> Vec<Datum> {
-    let mut v = Vec::with_capacity(params.len() + 1);
+/// The statement's parameters with the transaction's and the statement's start times after
+/// them: the time functions (now(), CURRENT_DATE, statement_timestamp(), ...) read them there,
+/// so every row of every statement of a transaction, on every shard, sees the same time, as in
+/// PostgreSQL.
+pub fn with_clock(params: &[Datum], started_us: i64, statement_us: i64) -> Vec<Datum> {
+    let mut v = Vec::with_capacity(params.len() + 2);
     v.extend_from_slice(params);
     v.push(Datum::TimestampTz(started_us));
+    v.push(Datum::TimestampTz(statement_us));
     v
 }
 
 fn clock(f: Func, cx: &Ctx) -> Result<Datum> {
-    let Some(&Datum::TimestampTz(now)) = cx.params.last() else {
+    let [.., Datum::TimestampTz(now), Datum::TimestampTz(statement)] = cx.params else {
         // Column defaults are computed once, at CREATE TABLE: no clock there.
         return Err(SqlError::unsupported("the current time is not available here (in a column default, say)"));
     };
+    let now = *now;
     Ok(match f {
         Func::Now => Datum::TimestampTz(now),
+        Func::StatementTimestamp => Datum::TimestampTz(*statement),
+        Func::ClockTimestamp => Datum::TimestampTz(crate::datetime::now_us()),
         Func::LocalTimestamp => Datum::Timestamp(now),
         Func::CurrentDate => Datum::Date(crate::datetime::ts_to_date(now)),
         _ => Datum::Time(now.rem_euclid(crate::datetime::USECS_PER_DAY)),
@@ -940,6 +957,8 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
         Func::GenRandomUuid => Datum::Uuid(types::random_uuid()),
         Func::Random => Datum::Float8(rand::random::<f64>()),
         Func::Now
+        | Func::StatementTimestamp
+        | Func::ClockTimestamp
         | Func::LocalTimestamp
         | Func::CurrentDate
         | Func::LocalTime

@@ -122,7 +122,7 @@ pub fn execute_args(sql: &str, name: &str, stmt: &Prepared, args: &[ast::Expr], 
         if let Some(k) = b.params.first().map(|_| b.params.len()) {
             return Err(SqlError::new(code::UNDEFINED_PARAMETER, format!("there is no parameter ${k}")));
         }
-        let clock = expr::with_clock(&[], now_us);
+        let clock = expr::with_clock(&[], now_us, now_us);
         let v = expr::eval(&e, &Ctx { row: &[], params: &clock, aggs: &[] })?;
         out.push(v);
     }

@@ -340,9 +340,9 @@ impl Binder<'_> {
             "current_date" if bare => clock(Func::CurrentDate, SqlType::Date),
             "localtime" if bare => clock(Func::LocalTime, SqlType::Time),
             "current_time" if bare => Err(SqlError::unsupported("type time with time zone is not supported yet")),
-            "now" | "transaction_timestamp" | "statement_timestamp" if !bare && bound.is_empty() => {
-                clock(Func::Now, SqlType::TimestampTz)
-            }
+            "now" | "transaction_timestamp" if !bare && bound.is_empty() => clock(Func::Now, SqlType::TimestampTz),
+            "statement_timestamp" if !bare && bound.is_empty() => clock(Func::StatementTimestamp, SqlType::TimestampTz),
+            "clock_timestamp" if !bare && bound.is_empty() => clock(Func::ClockTimestamp, SqlType::TimestampTz),
             "gen_random_uuid" if !bare && bound.is_empty() => {
                 Ok(Some(Expr::Func(Func::GenRandomUuid, vec![], SqlType::Uuid)))
             }

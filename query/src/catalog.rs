@@ -536,7 +536,7 @@ const VIEWS: &[View] = &[
     },
     // Planner statistics from ANALYZE (query/src/stats.rs). `most_common_vals` and
     // `histogram_bounds` are `anyarray` in PostgreSQL; here `text[]` of the values' texts, which
-    // prints the same. No `correlation` or element statistics (42703).
+    // prints the same. `correlation` and the element statistics are NULL (not collected).
     View {
         schema: "pg_catalog",
         name: "pg_stats",

@@ -3822,15 +3822,16 @@ impl Binder<'_> {
                 Expr::Const(Datum::Null, SqlType::Bool)
             }
             // Orbit has no comments (COMMENT ON), no extended statistics objects, no
-            // triggers and no functions in pg_proc: for every object these read NULL, as
-            // PostgreSQL's do for objects without them.
+            // triggers, no partitioned tables and no functions in pg_proc: for every object
+            // these read NULL, as PostgreSQL's do for objects without them.
             // shobj_description: bind/sizes.rs (initdb's comment on database postgres).
             "col_description"
             | "pg_get_statisticsobjdef_columns"
             | "pg_get_triggerdef"
             | "pg_get_function_result"
             | "pg_get_function_arguments"
-            | "pg_get_function_identity_arguments" => {
+            | "pg_get_function_identity_arguments"
+            | "pg_get_partkeydef" => {
                 let sig: &[SqlType] = if name == "col_description" {
                     &[SqlType::Oid(OidKind::Oid), SqlType::Int4]
                 } else if name == "pg_get_triggerdef" && bound.len() == 2 {

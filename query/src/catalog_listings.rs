@@ -1,8 +1,9 @@
 //! System views that list, in PostgreSQL 15's shapes, what the catalog copy and the shards
 //! already hold: pg_views and information_schema.views (user views, their definitions as
 //! pg_get_viewdef prints them), information_schema.sequences, pg_stat_user_tables (live rows
-//! counted on every shard), and the role views pg_user, pg_authid and pg_auth_members (the
-//! bootstrap superuser; no role memberships). Rows are built when read, as
+//! counted on every shard), the role views pg_user, pg_authid and pg_auth_members (the
+//! bootstrap superuser; no role memberships), and pg_shdescription (initdb's comment on the
+//! database). Rows are built when read, as
 //! [`crate::catalog::rows`] builds the others.
 //!
 //! Not here: the system views themselves in pg_views / information_schema.views (Orbit's are
@@ -27,6 +28,9 @@ const PG_AUTH_MEMBERS_OID: u32 = 1261;
 const PG_STAT_USER_TABLES_OID: u32 = 12161;
 const VIEWS_OID: u32 = 13483;
 const SEQUENCES_OID: u32 = 13386;
+const PG_SHDESCRIPTION_OID: u32 = 2396;
+/// pg_database's OID, the classoid of a database's comment.
+const PG_DATABASE_OID: i64 = 1262;
 
 /// PostgreSQL 15's OIDs and columns of these views (oid columns int8, name columns text, as
 /// in [`crate::catalog`]).
@@ -77,6 +81,12 @@ pub(crate) const VIEWS: &[View] = &[
         name: "pg_auth_members",
         oid: PG_AUTH_MEMBERS_OID,
         columns: &[("roleid", I8), ("member", I8), ("grantor", I8), ("admin_option", B)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_shdescription",
+        oid: PG_SHDESCRIPTION_OID,
+        columns: &[("objoid", I8), ("classoid", I8), ("description", T)],
     },
     View {
         schema: "pg_catalog",
@@ -177,6 +187,11 @@ pub(crate) async fn rows(oid: u32, txn: &Txn) -> Result<Option<Vec<Row>>> {
             })
             .collect(),
         PG_AUTH_MEMBERS_OID => vec![],
+        // initdb's comment on the one database (shobj_description reads it too); Orbit has no
+        // template databases and no COMMENT ON.
+        PG_SHDESCRIPTION_OID => {
+            vec![vec![Datum::Int8(5), Datum::Int8(PG_DATABASE_OID), text("default administrative connection database")]]
+        }
         PG_STAT_USER_TABLES_OID => stat_user_tables(txn).await?,
         SEQUENCES_OID => sequences(txn).await?,
         _ => return Ok(None),

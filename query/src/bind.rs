@@ -3891,11 +3891,25 @@ impl Binder<'_> {
                 let arg = self.coerce(arg, to, CastContext::Implicit, |_| no_function(&name, &types))?;
                 Expr::Call(crate::scalar::Builtin::RelationIsPublishable, vec![arg], SqlType::Bool)
             }
-            // Orbit has no comments (COMMENT ON), no extended statistics objects and no
-            // triggers: for every object these read NULL, as PostgreSQL's do for objects
-            // without them.
+            // pg_proc lists no functions (Orbit's built-in ones are not catalog objects), so
+            // these read NULL for every OID, as PostgreSQL's do for an OID no function has
+            // (psql's `\df`).
+            "pg_function_is_visible" if types.len() == 1 => {
+                let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
+                self.coerce(arg, SqlType::Oid(OidKind::Oid), CastContext::Implicit, |_| no_function(&name, &types))?;
+                Expr::Const(Datum::Null, SqlType::Bool)
+            }
+            // Orbit has no comments (COMMENT ON), no extended statistics objects, no
+            // triggers, no partitioned tables and no functions in pg_proc: for every object
+            // these read NULL, as PostgreSQL's do for objects without them.
             // shobj_description: bind/sizes.rs (initdb's comment on database postgres).
-            "col_description" | "pg_get_statisticsobjdef_columns" | "pg_get_triggerdef" => {
+            "col_description"
+            | "pg_get_statisticsobjdef_columns"
+            | "pg_get_triggerdef"
+            | "pg_get_function_result"
+            | "pg_get_function_arguments"
+            | "pg_get_function_identity_arguments"
+            | "pg_get_partkeydef" => {
                 let sig: &[SqlType] = if name == "col_description" {
                     &[SqlType::Oid(OidKind::Oid), SqlType::Int4]
                 } else if name == "pg_get_triggerdef" && bound.len() == 2 {

@@ -32,9 +32,10 @@ pub(crate) struct View {
     pub(crate) columns: &'static [(&'static str, SqlType)],
 }
 
-/// Every system view: this module's and pg_dump's ([`crate::catalog_dump`]).
+/// Every system view: this module's, pg_dump's ([`crate::catalog_dump`]) and the listings of
+/// [`crate::catalog_listings`].
 pub(crate) fn all_views() -> impl Iterator<Item = &'static View> {
-    VIEWS.iter().chain(crate::catalog_dump::VIEWS)
+    VIEWS.iter().chain(crate::catalog_dump::VIEWS).chain(crate::catalog_listings::VIEWS)
 }
 
 /// `oid[]`, `text[]` and `int2[]` columns (oid arrays are int8 arrays here, as oid columns are int8).
@@ -44,6 +45,8 @@ const TA: SqlType = SqlType::Array(ArrayType::of_oid(25));
 const C: SqlType = SqlType::Char;
 const CA: SqlType = SqlType::Array(ArrayType::of_oid(18));
 const I2A: SqlType = SqlType::Array(ArrayType::of_oid(21));
+/// `regproc` columns (pg_type's functions: [`crate::catalog_builtin::proc_name`] names them).
+const RP: SqlType = SqlType::Oid(OidKind::RegProc);
 
 use SqlType::{
     Bool as B, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8, Text as T, TimestampTz as TZ,
@@ -196,6 +199,17 @@ const VIEWS: &[View] = &[
             ("confkey", I2A),
             ("conparentid", I8),
             ("contypid", I8),
+            ("coninhcount", I4),
+            ("connoinherit", B),
+            ("conpfeqop", I8A),
+            ("conppeqop", I8A),
+            ("conffeqop", I8A),
+            ("confdelsetcols", I2A),
+            ("conexclop", I8A),
+            // A CHECK's expression as the SQL text Orbit keeps, in the parentheses
+            // pg_get_constraintdef prints (pg_node_tree in PostgreSQL; pg_get_expr prints it,
+            // as adbin).
+            ("conbin", T),
         ],
     },
     View {
@@ -208,7 +222,17 @@ const VIEWS: &[View] = &[
         schema: "pg_catalog",
         name: "pg_collation",
         oid: 3456,
-        columns: &[("oid", I8), ("collname", T), ("collnamespace", I8), ("collprovider", C)],
+        columns: &[
+            ("oid", I8),
+            ("collname", T),
+            ("collnamespace", I8),
+            ("collprovider", C),
+            ("collisdeterministic", B),
+            ("collcollate", T),
+            ("collctype", T),
+            ("colliculocale", T),
+            ("collversion", T),
+        ],
     },
     // Objects Orbit has none of: these read as empty.
     View {
@@ -258,6 +282,19 @@ const VIEWS: &[View] = &[
             ("tgname", T),
             ("tgenabled", C),
             ("tgisinternal", B),
+            ("tgtype", I2),
+            ("tgconstrrelid", I8),
+            ("tgconstrindid", I8),
+            ("tgconstraint", I8),
+            ("tgdeferrable", B),
+            ("tginitdeferred", B),
+            ("tgnargs", I2),
+            // int2vector, bytea and pg_node_tree in PostgreSQL.
+            ("tgattr", I2A),
+            ("tgargs", SqlType::Bytea),
+            ("tgqual", T),
+            ("tgoldtable", T),
+            ("tgnewtable", T),
         ],
     },
     View {
@@ -318,6 +355,9 @@ const VIEWS: &[View] = &[
             ("rolconnlimit", I4),
             ("rolbypassrls", B),
             ("oid", I8),
+            ("rolpassword", T),
+            ("rolvaliduntil", TZ),
+            ("rolconfig", TA),
         ],
     },
     View { schema: "pg_catalog", name: "pg_am", oid: 2601, columns: &[("oid", I8), ("amname", T), ("amtype", C)] },
@@ -347,6 +387,10 @@ const VIEWS: &[View] = &[
             ("attstorage", C),
             ("attcompression", C),
             ("attstattarget", I4),
+            ("attndims", I4),
+            ("attcacheoff", I4),
+            ("attbyval", B),
+            ("attinhcount", I4),
         ],
     },
     View {
@@ -372,6 +416,18 @@ const VIEWS: &[View] = &[
             ("typtypmod", I4),
             ("typndims", I4),
             ("typdefault", T),
+            ("typispreferred", B),
+            ("typsubscript", RP),
+            ("typinput", RP),
+            ("typoutput", RP),
+            ("typreceive", RP),
+            ("typsend", RP),
+            ("typmodin", RP),
+            ("typmodout", RP),
+            ("typanalyze", RP),
+            ("typalign", C),
+            // pg_node_tree in PostgreSQL; NULL as for every type without a default.
+            ("typdefaultbin", T),
         ],
     },
     View {
@@ -428,6 +484,9 @@ const VIEWS: &[View] = &[
             ("increment_by", I8),
             ("cycle", B),
             ("last_value", I8),
+            ("sequenceowner", T),
+            ("data_type", SqlType::Oid(OidKind::RegType)),
+            ("cache_size", I8),
         ],
     },
     View {
@@ -450,6 +509,14 @@ const VIEWS: &[View] = &[
             ("state", T),
             ("query", T),
             ("backend_type", T),
+            ("datid", I8),
+            ("leader_pid", I4),
+            ("usesysid", I8),
+            ("client_hostname", T),
+            // xid in PostgreSQL.
+            ("backend_xid", I8),
+            ("backend_xmin", I8),
+            ("query_id", I8),
         ],
     },
     View {
@@ -469,7 +536,7 @@ const VIEWS: &[View] = &[
     },
     // Planner statistics from ANALYZE (query/src/stats.rs). `most_common_vals` and
     // `histogram_bounds` are `anyarray` in PostgreSQL; here `text[]` of the values' texts, which
-    // prints the same. No `correlation` or element statistics (42703).
+    // prints the same. `correlation` and the element statistics are NULL (not collected).
     View {
         schema: "pg_catalog",
         name: "pg_stats",
@@ -485,6 +552,10 @@ const VIEWS: &[View] = &[
             ("most_common_vals", TA),
             ("most_common_freqs", F4A),
             ("histogram_bounds", TA),
+            ("correlation", F4),
+            ("most_common_elems", TA),
+            ("most_common_elem_freqs", F4A),
+            ("elem_count_histogram", F4A),
         ],
     },
     View {
@@ -505,7 +576,20 @@ const VIEWS: &[View] = &[
         schema: "information_schema",
         name: "tables",
         oid: 12004,
-        columns: &[("table_catalog", T), ("table_schema", T), ("table_name", T), ("table_type", T)],
+        columns: &[
+            ("table_catalog", T),
+            ("table_schema", T),
+            ("table_name", T),
+            ("table_type", T),
+            ("self_referencing_column_name", T),
+            ("reference_generation", T),
+            ("user_defined_type_catalog", T),
+            ("user_defined_type_schema", T),
+            ("user_defined_type_name", T),
+            ("is_insertable_into", T),
+            ("is_typed", T),
+            ("commit_action", T),
+        ],
     },
     View {
         schema: "information_schema",
@@ -522,6 +606,40 @@ const VIEWS: &[View] = &[
             ("data_type", T),
             ("character_maximum_length", I4),
             ("is_identity", T),
+            ("character_octet_length", I4),
+            ("numeric_precision", I4),
+            ("numeric_precision_radix", I4),
+            ("numeric_scale", I4),
+            ("datetime_precision", I4),
+            ("interval_type", T),
+            ("interval_precision", I4),
+            ("character_set_catalog", T),
+            ("character_set_schema", T),
+            ("character_set_name", T),
+            ("collation_catalog", T),
+            ("collation_schema", T),
+            ("collation_name", T),
+            ("domain_catalog", T),
+            ("domain_schema", T),
+            ("domain_name", T),
+            ("udt_catalog", T),
+            ("udt_schema", T),
+            ("udt_name", T),
+            ("scope_catalog", T),
+            ("scope_schema", T),
+            ("scope_name", T),
+            ("maximum_cardinality", I4),
+            ("dtd_identifier", T),
+            ("is_self_referencing", T),
+            ("identity_generation", T),
+            ("identity_start", T),
+            ("identity_increment", T),
+            ("identity_maximum", T),
+            ("identity_minimum", T),
+            ("identity_cycle", T),
+            ("is_generated", T),
+            ("generation_expression", T),
+            ("is_updatable", T),
         ],
     },
     // The constraint views: rows from crate::info_schema.
@@ -714,6 +832,16 @@ fn activity_rows_here() -> Vec<Row> {
                     text(a.state),
                     text(&a.query),
                     text("client backend"),
+                    // The one database, no parallel workers, the one role; no host name
+                    // lookups (log_hostname off); Orbit's transactions have no xid, and
+                    // compute_query_id is off, as PostgreSQL's default.
+                    Datum::Int8(5),
+                    Datum::Null,
+                    Datum::Int8(10),
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
                 ]
             })
             .collect()
@@ -843,6 +971,18 @@ fn storage_of(t: SqlType) -> &'static str {
     }
 }
 
+/// pg_attribute's attndims (1 for an array: Orbit keeps no declared dimensions, and `int[]`
+/// declares one), attcacheoff (-1 on disk), attbyval (the type's typbyval) and attinhcount
+/// (no inheritance).
+fn attribute_tail(t: SqlType) -> [Datum; 4] {
+    [Datum::Int4(matches!(t, SqlType::Array(_)) as i32), Datum::Int4(-1), Datum::Bool(by_value(t)), Datum::Int4(0)]
+}
+
+/// typbyval: the fixed-size types of at most 8 bytes.
+fn by_value(t: SqlType) -> bool {
+    matches!(t.size(), 1 | 2 | 4 | 8)
+}
+
 /// The SQL types Orbit has, as pg_type lists them.
 const TYPES: &[SqlType] = &[
     SqlType::Bool,
@@ -921,6 +1061,55 @@ fn standard_type_name(t: SqlType) -> String {
         SqlType::Char => "\"char\"".into(),
         other => type_name(other),
     }
+}
+
+/// information_schema.columns past is_identity for column `i` of `t` (PostgreSQL's
+/// `_pg_char_octet_length`, `_pg_numeric_precision`, `_pg_datetime_precision`, ...): no
+/// domains, no collations but the default (NULL), no generated columns; an identity column's
+/// sequence parameters from its row of the sequence table (`sequences`).
+fn column_details(t: &TableDef, i: usize, sequences: &[Row]) -> Vec<Datum> {
+    use orbit_engine::table::Identity;
+    let c = &t.columns[i];
+    let int = |v: i32| Datum::Int4(v);
+    let octets = match c.ty {
+        SqlType::Varchar(Some(n)) | SqlType::Bpchar(Some(n)) => int(n as i32 * 4),
+        SqlType::Text | SqlType::Varchar(None) | SqlType::Bpchar(None) => int(1 << 30),
+        _ => Datum::Null,
+    };
+    let (precision, radix, scale) = match c.ty {
+        SqlType::Int2 => (int(16), int(2), int(0)),
+        SqlType::Int4 => (int(32), int(2), int(0)),
+        SqlType::Int8 => (int(64), int(2), int(0)),
+        SqlType::Float4 => (int(24), int(2), Datum::Null),
+        SqlType::Float8 => (int(53), int(2), Datum::Null),
+        SqlType::Numeric(Some((p, s))) => (int(p as i32), int(10), int(s as i32)),
+        SqlType::Numeric(None) => (Datum::Null, int(10), Datum::Null),
+        _ => (Datum::Null, Datum::Null, Datum::Null),
+    };
+    // Orbit keeps no fractional-second precision: the default, 6.
+    let datetime = match c.ty {
+        SqlType::Date => int(0),
+        SqlType::Time | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Interval => int(6),
+        _ => Datum::Null,
+    };
+    let seq = crate::catalog_fns::column_sequence(c)
+        .filter(|_| c.identity != Identity::No)
+        .and_then(|name| sequences.iter().find(|r| r.first() == Some(&Datum::Text(name.clone()))));
+    let param = |k: usize| seq.and_then(|r| crate::types::to_text(&r[k])).map_or(Datum::Null, Datum::Text);
+    let cycle = seq.is_some_and(|r| r[5] == Datum::Bool(true));
+    let generation = match c.identity {
+        Identity::No => Datum::Null,
+        Identity::Always => text("ALWAYS"),
+        Identity::ByDefault => text("BY DEFAULT"),
+    };
+    let mut out = vec![octets, precision, radix, scale, datetime, Datum::Null, Datum::Null];
+    out.extend((0..9).map(|_| Datum::Null));
+    out.extend([text("postgres"), text("pg_catalog"), text(&type_name(c.ty))]);
+    out.extend((0..4).map(|_| Datum::Null));
+    out.extend([text(&(i + 1).to_string()), text("NO"), generation, param(4), param(1), param(3), param(2)]);
+    out.extend([text(if cycle { "YES" } else { "NO" }), text("NEVER"), Datum::Null]);
+    out.push(text(if t.view.is_some() { "NO" } else { "YES" }));
+    out
 }
 
 /// A primary key constraint's OID: its table's plus this (index OIDs add 1,000,000).
@@ -1049,6 +1238,28 @@ fn constraints_of(t: &TableDef) -> Vec<(i64, String, &'static str, i64, String)>
         ));
     }
     out
+}
+
+/// A foreign key's equality operators per column, as oid arrays: referenced = referencing
+/// (conpfeqop), referenced = referenced (conppeqop), referencing = referencing (conffeqop).
+/// Without a cross-type operator the referencing value is cast to the referenced type, and
+/// conpfeqop is conppeqop (as PostgreSQL's ATAddForeignKeyConstraint chooses).
+fn foreign_key_operators(t: &TableDef, f: &orbit_engine::table::ForeignKeyDef) -> [Datum; 3] {
+    let parent = crate::bind::lookup_table(&f.parent);
+    let ty = |d: &TableDef, i: usize| d.columns.get(i).map_or(0, |c| c.ty.oid());
+    let (mut pf, mut pp, mut ff) = (Vec::new(), Vec::new(), Vec::new());
+    for (&c, &p) in f.columns.iter().zip(&f.parent_columns) {
+        let (fk, pk) = (ty(t, c), parent.as_deref().map_or(0, |d| ty(d, p)));
+        let same = crate::catalog_builtin::equality_operator(pk, pk);
+        let cross = crate::catalog_builtin::equality_operator(pk, fk).or(same);
+        let op = |o: Option<i64>| o.map_or(Datum::Null, Datum::Int8);
+        pf.push(op(cross));
+        pp.push(op(same));
+        ff.push(op(crate::catalog_builtin::equality_operator(fk, fk)));
+    }
+    let array =
+        |items: Vec<Datum>| Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(SqlType::Int8, items)));
+    [array(pf), array(pp), array(ff)]
 }
 
 /// pg_get_constraintdef(oid [, pretty]): a constraint's definition (`PRIMARY KEY (a, b)`,
@@ -1247,6 +1458,9 @@ pub async fn rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
         return crate::catalog_dump::sequence_relation_rows(&def.name).await;
     }
     if let Some(rows) = crate::catalog_dump::rows(def.oid, txn) {
+        return Ok(rows);
+    }
+    if let Some(rows) = crate::catalog_listings::rows(def.oid, txn).await? {
         return Ok(rows);
     }
     let mut rows = view_rows(def, txn).await?;
@@ -1458,7 +1672,28 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                             .find(|x| x.constraint && x.name == name)
                             .map_or(Datum::Null, |x| cols(&x.columns)),
                         (_, Some(f)) => cols(&f.columns),
+                        // A CHECK's columns, in the order its expression names them.
+                        ("c", _) => match t.checks.iter().find(|c| c.name == name) {
+                            Some(c) => {
+                                let names = crate::bind::check_columns(&c.expr);
+                                let mut idx: Vec<usize> = Vec::new();
+                                for n in &names {
+                                    let i = t.columns.iter().position(|col| &col.name == n);
+                                    if let Some(i) = i.filter(|i| !idx.contains(i)) {
+                                        idx.push(i);
+                                    }
+                                }
+                                cols(&idx)
+                            }
+                            None => Datum::Null,
+                        },
                         _ => Datum::Null,
+                    };
+                    let eqops = fk.map_or([Datum::Null, Datum::Null, Datum::Null], |f| foreign_key_operators(&t, f));
+                    let [pfeqop, ppeqop, ffeqop] = eqops;
+                    let conbin = match t.checks.iter().find(|c| kind == "c" && c.name == name) {
+                        Some(c) => text(&format!("({})", c.expr)),
+                        None => Datum::Null,
                     };
                     let (confrelid, upd, del, matchtype, confkey) = match fk {
                         Some(f) => (
@@ -1488,6 +1723,16 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                         confkey,
                         Datum::Int8(0),
                         Datum::Int8(0),
+                        Datum::Int4(0),
+                        // A table's PRIMARY KEY, UNIQUE and FOREIGN KEY constraints are not
+                        // inherited; its CHECKs are (no NO INHERIT in Orbit).
+                        Datum::Bool(kind != "c"),
+                        pfeqop,
+                        ppeqop,
+                        ffeqop,
+                        Datum::Null,
+                        Datum::Null,
+                        conbin,
                     ]);
                 }
             }
@@ -1510,11 +1755,24 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             out
         }
         // The collations COLLATE accepts (Orbit compares text bytewise, the C collation).
-        3456 => vec![
-            vec![Datum::Int8(100), text("default"), Datum::Int8(PG_CATALOG_NS), text("d")],
-            vec![Datum::Int8(950), text("C"), Datum::Int8(PG_CATALOG_NS), text("c")],
-            vec![Datum::Int8(951), text("POSIX"), Datum::Int8(PG_CATALOG_NS), text("c")],
-        ],
+        // The default collation's locale is the database's (pg_database), so NULL here.
+        3456 => [(100, "default", "d", None), (950, "C", "c", Some("C")), (951, "POSIX", "c", Some("POSIX"))]
+            .into_iter()
+            .map(|(oid, name, provider, locale)| {
+                let locale = locale.map_or(Datum::Null, text);
+                vec![
+                    Datum::Int8(oid),
+                    text(name),
+                    Datum::Int8(PG_CATALOG_NS),
+                    text(provider),
+                    Datum::Bool(true),
+                    locale.clone(),
+                    locale,
+                    Datum::Null,
+                    Datum::Null,
+                ]
+            })
+            .collect(),
         2611 | 3350 | 3256 | 2620 | 2609 | 2618 | 3381 | 6104 | 6237 | 6106 | 3501 => vec![],
         // The one role: the bootstrap superuser.
         12010 => vec![vec![
@@ -1528,6 +1786,10 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             Datum::Int4(-1),
             Datum::Bool(true),
             Datum::Int8(10),
+            // pg_roles never shows a password; no VALID UNTIL, no ALTER ROLE ... SET.
+            text("********"),
+            Datum::Null,
+            Datum::Null,
         ]],
         2601 => vec![vec![Datum::Int8(2), text("heap"), text("t")], vec![Datum::Int8(403), text("btree"), text("i")]],
         // The privileges initdb grants on its schemas (aclitem[] shown as text[]); CREATE SCHEMA's
@@ -1588,6 +1850,9 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                         text(""),
                         Datum::Int4(-1),
                     ]);
+                    if let Some(r) = out.last_mut() {
+                        r.extend(attribute_tail(c.ty));
+                    }
                 }
             }
             // Indexes have attributes too: their key columns, in key order.
@@ -1620,6 +1885,9 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                         text(""),
                         Datum::Int4(-1),
                     ]);
+                    if let Some(r) = out.last_mut() {
+                        r.extend(attribute_tail(c.ty));
+                    }
                 }
             }
             out
@@ -1631,7 +1899,9 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             .chain(TYPES.iter().filter_map(|t| t.array_of()))
             .map(|t| {
                 let oid = |t: Option<SqlType>| Datum::Int8(t.map_or(0, |t| t.oid() as i64));
-                vec![
+                let io = crate::catalog_builtin::type_io(t.oid(), t.elem().map(|e| e.oid()));
+                let proc = |k: usize| Datum::Oid(OidKind::RegProc, io.map_or(0, |io| io.procs[k]));
+                let mut row = vec![
                     Datum::Int8(t.oid() as i64),
                     text(&type_name(t)),
                     Datum::Int8(PG_CATALOG_NS),
@@ -1645,12 +1915,18 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(collation_of(t)),
                     text(storage_of(t)),
                     text(","),
-                    Datum::Bool(matches!(t.size(), 1 | 2 | 4 | 8)),
+                    Datum::Bool(by_value(t)),
                     Datum::Bool(false),
                     Datum::Int4(-1),
                     Datum::Int4(0),
                     Datum::Null,
-                ]
+                    Datum::Bool(io.is_some_and(|io| io.preferred)),
+                    Datum::Oid(OidKind::RegProc, io.map_or(0, |io| io.subscript)),
+                ];
+                row.extend((0..7).map(proc));
+                row.push(text(&io.map_or('i', |io| io.align).to_string()));
+                row.push(Datum::Null);
+                row
             })
             .collect(),
         1262 => vec![vec![
@@ -1709,6 +1985,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             .await?
             .into_iter()
             .map(|r| {
+                let ty = crate::catalog_objects::sequence_type_of(&r, &user_tables());
                 let called = r[7] == Datum::Bool(true);
                 let name = match &r[0] {
                     Datum::Text(n) => n.clone(),
@@ -1724,6 +2001,10 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     r[1].clone(),
                     r[5].clone(),
                     if called { r[6].clone() } else { Datum::Null },
+                    text("postgres"),
+                    Datum::Oid(OidKind::RegType, ty.oid()),
+                    // Orbit hands out one value at a time from the sequence's shard.
+                    Datum::Int8(1),
                 ]
             })
             .collect(),
@@ -1776,6 +2057,12 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                         if vals.is_empty() { Datum::Null } else { crate::stats::value_array(&vals) },
                         if freqs.is_empty() { Datum::Null } else { crate::stats::freq_array(&freqs) },
                         if cs.histogram.is_empty() { Datum::Null } else { crate::stats::value_array(&cs.histogram) },
+                        // ANALYZE here collects neither the physical order's correlation nor
+                        // array element statistics.
+                        Datum::Null,
+                        Datum::Null,
+                        Datum::Null,
+                        Datum::Null,
                     ]);
                 }
             }
@@ -1793,11 +2080,21 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             for v in all_views() {
                 out.push(vec![text("postgres"), text(v.schema), text(v.name), text("VIEW")]);
             }
+            // No typed tables or temporary ones; Orbit's views are read-only (not insertable).
+            for r in &mut out {
+                let insertable = if r[3] == text("BASE TABLE") { "YES" } else { "NO" };
+                r.extend([Datum::Null, Datum::Null, Datum::Null, Datum::Null, Datum::Null]);
+                r.extend([text(insertable), text("NO"), Datum::Null]);
+            }
             out
         }
         12005 => {
             let mut out = Vec::new();
-            for t in user_tables_seen_by(txn.id) {
+            let tables = user_tables_seen_by(txn.id);
+            let identity =
+                tables.iter().any(|t| t.columns.iter().any(|c| c.identity != orbit_engine::table::Identity::No));
+            let sequences = if identity { sequence_rows_seen_by(Some(txn.id)).await? } else { Vec::new() };
+            for t in tables {
                 for (i, c) in t.columns.iter().enumerate() {
                     let default = default_text(c).map_or(Datum::Null, Datum::Text);
                     let len = match c.ty {
@@ -1818,6 +2115,9 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                         len,
                         text(if c.identity == orbit_engine::table::Identity::No { "NO" } else { "YES" }),
                     ]);
+                    if let Some(r) = out.last_mut() {
+                        r.extend(column_details(&t, i, &sequences));
+                    }
                 }
             }
             out

@@ -424,12 +424,31 @@ pub(crate) const VIEWS: &[View] = &[
         oid: 2964,
         columns: &[("setdatabase", I8), ("setrole", I8), ("setconfig", TA)],
     },
-    // The session's parameters ([`crate::settings`]): name, value, its unit, the default.
+    // The session's parameters ([`crate::settings`]) with PostgreSQL's descriptions of them
+    // ([`crate::catalog_builtin::setting_info`]).
     View {
         schema: "pg_catalog",
         name: "pg_settings",
         oid: PG_SETTINGS_OID,
-        columns: &[("name", T), ("setting", T), ("unit", T), ("boot_val", T)],
+        columns: &[
+            ("name", T),
+            ("setting", T),
+            ("unit", T),
+            ("category", T),
+            ("short_desc", T),
+            ("extra_desc", T),
+            ("context", T),
+            ("vartype", T),
+            ("source", T),
+            ("min_val", T),
+            ("max_val", T),
+            ("enumvals", TA),
+            ("boot_val", T),
+            ("reset_val", T),
+            ("sourcefile", T),
+            ("sourceline", I4),
+            ("pending_restart", B),
+        ],
     },
 ];
 
@@ -623,6 +642,9 @@ pub(crate) fn extra_rows(oid: u32) -> Vec<Row> {
             Datum::Int4(-1),
             Datum::Bool(false),
             Datum::Int8(6171),
+            Datum::Text("********".into()),
+            Datum::Null,
+            Datum::Null,
         ]],
         _ => vec![],
     }
@@ -894,31 +916,76 @@ fn acl_array(lit: &str) -> Datum {
     crate::stats::value_array(&items)
 }
 
-/// pg_settings: every parameter with the session's value (as SHOW prints it, but times in
-/// milliseconds and memory in kB with the unit in `unit`, as PostgreSQL's `setting` column).
+/// pg_settings: every parameter PostgreSQL lists (not is_superuser or session_authorization)
+/// with the session's value (as SHOW prints it, but times in milliseconds and memory in kB with
+/// the unit in `unit`, as PostgreSQL's `setting` column). `source`: `override` for the
+/// transaction's own parameters, `client` for an application_name the client sent, `session`
+/// for another value than the default (SET, or a start-up parameter: Orbit applies those as
+/// SETs), else `default`; `boot_val` Orbit's default (PostgreSQL's for the encodings and
+/// locales), `reset_val` the default after a SET, else the value. No configuration file:
+/// `sourcefile` and `sourceline` NULL.
 fn settings_rows(txn: &Txn) -> Vec<Row> {
+    let in_unit = |name: &str, v: &str| match name {
+        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+            crate::settings::timeout(v).map_or(0, |d| d.as_millis()).to_string()
+        }
+        "orbit.query_memory_limit" => (crate::settings::memory_bytes(v) / 1024).to_string(),
+        _ => v.to_string(),
+    };
+    let text = |s: &str| Datum::Text(s.to_string());
+    let opt = |s: Option<&str>| s.map_or(Datum::Null, text);
     crate::settings::PARAMETERS
         .iter()
-        .map(|&(name, _, default)| {
+        .filter_map(|&(name, _, default)| {
+            let info = crate::catalog_builtin::setting_info(name)?;
+            let (_, category, short_desc, extra_desc, context, vartype, min_val, max_val, enumvals) = *info;
             let value = txn.settings.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
             let value = value.or_else(|| default.map(str::to_string));
-            let (setting, unit) = match name {
-                "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
-                    let ms = |v: &str| crate::settings::timeout(v).map_or(0, |d| d.as_millis()).to_string();
-                    (value.as_deref().map(ms), Some("ms"))
-                }
-                "orbit.query_memory_limit" => {
-                    let kb = |v: &str| (crate::settings::memory_bytes(v) / 1024).to_string();
-                    (value.as_deref().map(kb), Some("kB"))
-                }
-                _ => (value, None),
+            let unit = match name {
+                "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => Some("ms"),
+                "orbit.query_memory_limit" => Some("kB"),
+                _ => None,
             };
-            vec![
-                Datum::Text(name.to_string()),
-                setting.map_or(Datum::Null, Datum::Text),
-                unit.map_or(Datum::Null, |u| Datum::Text(u.to_string())),
-                default.map_or(Datum::Null, |d| Datum::Text(d.to_string())),
-            ]
+            let changed = value.is_some() && default.is_some() && value.as_deref() != default;
+            let source = match name {
+                "transaction_isolation" | "transaction_read_only" | "transaction_deferrable" => "override",
+                "application_name" if changed => "client",
+                _ if changed => "session",
+                _ => "default",
+            };
+            // PostgreSQL's boot values of the encodings and locales, which the database's
+            // replace (client_encoding has no default here: the client's, or UTF8).
+            let boot = match name {
+                "client_encoding" | "server_encoding" => Some("SQL_ASCII"),
+                "lc_collate" | "lc_ctype" => Some("C"),
+                _ => default,
+            };
+            let boot = boot.map(str::to_string).or_else(|| value.clone());
+            let reset = if source == "session" { default.map(str::to_string) } else { value.clone() };
+            let enumvals = if enumvals.is_empty() {
+                Datum::Null
+            } else {
+                crate::stats::value_array(&enumvals.iter().map(|e| text(e)).collect::<Vec<_>>())
+            };
+            Some(vec![
+                text(name),
+                value.as_deref().map_or(Datum::Null, |v| text(&in_unit(name, v))),
+                opt(unit),
+                text(category),
+                text(short_desc),
+                opt(extra_desc),
+                text(context),
+                text(vartype),
+                text(source),
+                opt(min_val),
+                opt(max_val),
+                enumvals,
+                boot.as_deref().map_or(Datum::Null, |v| text(&in_unit(name, v))),
+                reset.as_deref().map_or(Datum::Null, |v| text(&in_unit(name, v))),
+                Datum::Null,
+                Datum::Null,
+                Datum::Bool(false),
+            ])
         })
         .collect()
 }

@@ -145,6 +145,19 @@ fn sequence_type(row: &Row, col: Option<&ColumnDef>) -> SqlType {
     }
 }
 
+/// The type of the sequence of this row of the sequence table (pg_sequences.data_type,
+/// information_schema.sequences), given the user tables that may own it.
+pub(crate) fn sequence_type_of(row: &Row, tables: &[Arc<TableDef>]) -> SqlType {
+    let (_, owner) = owner_of(row, tables);
+    sequence_type(row, owner.map(|o| o.2))
+}
+
+/// Whether the sequence of this row of the sequence table is an identity column's
+/// (information_schema.sequences leaves those out, as PostgreSQL's does).
+pub(crate) fn is_identity_sequence(row: &Row, tables: &[Arc<TableDef>]) -> bool {
+    owner_of(row, tables).1.is_some_and(|o| o.2.identity != Identity::No)
+}
+
 /// pg_sequence: every sequence (cache 1: Orbit hands out values from the sequence's shard).
 pub(crate) async fn sequence_rows(me: orbit_shards::rowlock::Owner) -> Result<Vec<Row>> {
     let tables = crate::catalog::user_tables();

@@ -9,8 +9,10 @@
 pub mod array;
 pub mod bind;
 pub mod catalog;
+pub(crate) mod catalog_builtin;
 pub mod catalog_dump;
 pub mod catalog_fns;
+pub(crate) mod catalog_listings;
 pub mod catalog_objects;
 pub mod catalog_sizes;
 pub(crate) mod catalog_star;

@@ -131,7 +131,8 @@ pub fn format(kind: OidKind, v: u32) -> String {
         return "-".into();
     }
     let name = match kind {
-        OidKind::Oid | OidKind::RegProc => None,
+        OidKind::Oid => None,
+        OidKind::RegProc => crate::catalog_builtin::proc_name(v).map(str::to_string),
         // A relation found by its bare name along the search path prints bare; others
         // qualified by their schema.
         OidKind::RegClass => directory().iter().find(|r| r.oid == v).map(|r| {
@@ -343,6 +344,7 @@ mod tests {
         assert_eq!(format(OidKind::RegType, 99999), "99999");
         assert_eq!(format(OidKind::RegNamespace, 11), "pg_catalog");
         assert_eq!(format(OidKind::RegProc, 1299), "1299");
+        assert_eq!(format(OidKind::RegProc, 42), "int4in");
         assert_eq!(format(OidKind::Oid, 0), "0");
         assert_eq!(parse(OidKind::RegType, "character varying(10)"), Ok(1043));
         assert_eq!(parse(OidKind::RegType, "pg_catalog.int8"), Ok(20));

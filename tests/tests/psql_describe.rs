@@ -230,3 +230,38 @@ fn size_figures_are_normalised() {
     assert_eq!(without_sizes(" 8192 bytes | x\n-----+--"), "SIZE | x\n-+-");
     assert_eq!(without_sizes("| 16 kB |"), "| SIZE |");
 }
+
+/// Objects for the role, view, sequence and function listings.
+const LISTING_SETUP: &str = r#"
+CREATE TABLE lt (id serial PRIMARY KEY, name text);
+CREATE VIEW lv AS SELECT id, name FROM lt WHERE id > 1;
+CREATE VIEW lv2 AS SELECT name FROM lt;
+CREATE SEQUENCE ls START 10;
+"#;
+
+/// psql's `\du`/`\dg` (pg_roles, pg_auth_members), `\dv`, `\ds` and `\df` (pg_proc: no user
+/// functions in either) print as on PostgreSQL 15.
+#[test]
+fn role_view_and_function_listings_print_as_on_postgresql() {
+    let pg = match RealPostgres::start() {
+        Ok(pg) => pg,
+        Err(why) => {
+            println!("skipped: no PostgreSQL 15 to compare with: {why}");
+            return;
+        }
+    };
+    let o = Orbit::start(&["--shards", "2"]);
+    for port in [pg.port, o.pg_port] {
+        orbit_tests::psql_script(port, LISTING_SETUP);
+    }
+    let mut differ = Vec::new();
+    for cmd in [r"\du", r"\du postgres", r"\dg", r"\dv", r"\dv lv*", r"\ds", r"\df", r"\d lv"] {
+        let want = psql(pg.port, cmd);
+        let got = psql(o.pg_port, cmd);
+        assert!(!want.contains("ERROR"), "{cmd} fails on PostgreSQL: {want}");
+        if want != got {
+            differ.push(format!("{cmd}\n--- PostgreSQL:\n{want}\n--- Orbit:\n{got}"));
+        }
+    }
+    assert!(differ.is_empty(), "psql prints differently:\n{}", differ.join("\n"));
+}

@@ -141,6 +141,25 @@ impl Binder<'_> {
         chain: &[ast::AccessExpr],
         scope: Option<&Scope>,
     ) -> Result<Expr> {
+        // `t.col[i]`: sqlparser reads the qualifier as the root and `.col` as the chain's first
+        // step; the column is the qualified name (Django's `con.conkey[1]`).
+        let dots = chain.iter().take_while(|c| matches!(c, ast::AccessExpr::Dot(ast::Expr::Identifier(_)))).count();
+        let qualifier = match root {
+            ast::Expr::Identifier(i) => Some(vec![i.clone()]),
+            ast::Expr::CompoundIdentifier(parts) => Some(parts.clone()),
+            _ => None,
+        };
+        if let (true, Some(mut parts)) = (dots > 0, qualifier) {
+            parts.extend(chain[..dots].iter().filter_map(|c| match c {
+                ast::AccessExpr::Dot(ast::Expr::Identifier(i)) => Some(i.clone()),
+                _ => None,
+            }));
+            let column = ast::Expr::CompoundIdentifier(parts);
+            return match &chain[dots..] {
+                [] => self.expr(&column, scope),
+                rest => self.subscript(&column, rest, scope),
+            };
+        }
         let a = self.expr(root, scope)?;
         let ty = a.ty();
         if let (true, [ast::AccessExpr::Subscript(ast::Subscript::Index { index })]) =

@@ -1,0 +1,219 @@
+//! PostgreSQL 15's catalog values of the built-in objects Orbit has, which do not depend on
+//! anything Orbit keeps: its types' input/output/receive/send/typmod functions, subscript
+//! handlers and alignment (pg_type), the names of those functions (a `regproc` prints them),
+//! and its parameters' categories, descriptions, contexts, types and bounds (pg_settings).
+//! Read from PostgreSQL 15's own catalogs (`pg_type`, `pg_proc`, `pg_settings`).
+
+/// A base type's pg_type entries Orbit does not compute: (type OID, typispreferred,
+/// typsubscript, [typinput, typoutput, typreceive, typsend, typmodin, typmodout, typanalyze],
+/// typalign).
+#[rustfmt::skip]
+const TYPES: &[(u32, bool, u32, [u32; 7], u8)] = &[
+    (16, true, 0, [1242, 1243, 2436, 2437, 0, 0, 0], b'c'),
+    (17, false, 0, [1244, 31, 2412, 2413, 0, 0, 0], b'i'),
+    (18, false, 0, [1245, 33, 2434, 2435, 0, 0, 0], b'c'),
+    (20, false, 0, [460, 461, 2408, 2409, 0, 0, 0], b'd'),
+    (21, false, 0, [38, 39, 2404, 2405, 0, 0, 0], b's'),
+    (23, false, 0, [42, 43, 2406, 2407, 0, 0, 0], b'i'),
+    (24, false, 0, [44, 45, 2444, 2445, 0, 0, 0], b'i'),
+    (25, true, 0, [46, 47, 2414, 2415, 0, 0, 0], b'i'),
+    (26, true, 0, [1798, 1799, 2418, 2419, 0, 0, 0], b'i'),
+    (114, false, 0, [321, 322, 323, 324, 0, 0, 0], b'i'),
+    (700, false, 0, [200, 201, 2424, 2425, 0, 0, 0], b'i'),
+    (701, true, 0, [214, 215, 2426, 2427, 0, 0, 0], b'd'),
+    (705, false, 0, [109, 110, 2416, 2417, 0, 0, 0], b'c'),
+    (1042, false, 0, [1044, 1045, 2430, 2431, 2913, 2914, 0], b'i'),
+    (1043, false, 0, [1046, 1047, 2432, 2433, 2915, 2916, 0], b'i'),
+    (1082, false, 0, [1084, 1085, 2468, 2469, 0, 0, 0], b'i'),
+    (1083, false, 0, [1143, 1144, 2470, 2471, 2909, 2910, 0], b'd'),
+    (1114, false, 0, [1312, 1313, 2474, 2475, 2905, 2906, 0], b'd'),
+    (1184, true, 0, [1150, 1151, 2476, 2477, 2907, 2908, 0], b'd'),
+    (1186, true, 0, [1160, 1161, 2478, 2479, 2903, 2904, 0], b'd'),
+    (1700, false, 0, [1701, 1702, 2460, 2461, 2917, 2918, 0], b'i'),
+    (2205, false, 0, [2218, 2219, 2452, 2453, 0, 0, 0], b'i'),
+    (2206, false, 0, [2220, 2221, 2454, 2455, 0, 0, 0], b'i'),
+    (2950, false, 0, [2952, 2953, 2961, 2962, 0, 0, 0], b'c'),
+    (3802, false, 6098, [3806, 3804, 3805, 3803, 0, 0, 0], b'i'),
+    (4089, false, 0, [4084, 4085, 4087, 4088, 0, 0, 0], b'i'),
+];
+
+/// An array type's functions (array_in, array_out, array_recv, array_send, its element's
+/// typmod functions, array_typanalyze) and subscript handler (array_subscript_handler).
+const ARRAY_IO: [u32; 4] = [750, 751, 2400, 2401];
+const ARRAY_TYPANALYZE: u32 = 3816;
+const ARRAY_SUBSCRIPT: u32 = 6179;
+
+/// The pg_type columns of [`TYPES`] for one type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct TypeIo {
+    pub(crate) preferred: bool,
+    pub(crate) subscript: u32,
+    /// typinput, typoutput, typreceive, typsend, typmodin, typmodout, typanalyze.
+    pub(crate) procs: [u32; 7],
+    pub(crate) align: char,
+}
+
+/// The functions and alignment of the type with this OID; an array type's from its element
+/// (`elem`): PostgreSQL's array functions, the element's typmod functions, and double
+/// alignment only for an element aligned so.
+pub(crate) fn type_io(oid: u32, elem: Option<u32>) -> Option<TypeIo> {
+    let base = |o: u32| TYPES.iter().find(|t| t.0 == o);
+    match elem {
+        None => base(oid).map(|t| TypeIo { preferred: t.1, subscript: t.2, procs: t.3, align: t.4 as char }),
+        Some(e) => base(e).map(|t| {
+            let [i, o, r, s] = ARRAY_IO;
+            TypeIo {
+                preferred: false,
+                subscript: ARRAY_SUBSCRIPT,
+                procs: [i, o, r, s, t.3[4], t.3[5], ARRAY_TYPANALYZE],
+                align: if t.4 == b'd' { 'd' } else { 'i' },
+            }
+        }),
+    }
+}
+
+/// PostgreSQL 15's functions named by the catalog rows Orbit lists (the types' functions
+/// above, the access methods' handlers), by OID.
+#[rustfmt::skip]
+const PROCS: &[(u32, &str)] = &[
+    (3, "heap_tableam_handler"), (31, "byteaout"), (33, "charout"), (38, "int2in"), (39, "int2out"),
+    (42, "int4in"), (43, "int4out"), (44, "regprocin"), (45, "regprocout"), (46, "textin"), (47, "textout"),
+    (109, "unknownin"), (110, "unknownout"), (200, "float4in"), (201, "float4out"), (214, "float8in"),
+    (215, "float8out"), (321, "json_in"), (322, "json_out"), (323, "json_recv"), (324, "json_send"),
+    (330, "bthandler"), (460, "int8in"), (461, "int8out"), (750, "array_in"), (751, "array_out"),
+    (1044, "bpcharin"), (1045, "bpcharout"), (1046, "varcharin"), (1047, "varcharout"), (1084, "date_in"),
+    (1085, "date_out"), (1143, "time_in"), (1144, "time_out"), (1150, "timestamptz_in"),
+    (1151, "timestamptz_out"), (1160, "interval_in"), (1161, "interval_out"), (1242, "boolin"),
+    (1243, "boolout"), (1244, "byteain"), (1245, "charin"), (1312, "timestamp_in"), (1313, "timestamp_out"),
+    (1701, "numeric_in"), (1702, "numeric_out"), (1798, "oidin"), (1799, "oidout"), (2218, "regclassin"),
+    (2219, "regclassout"), (2220, "regtypein"), (2221, "regtypeout"), (2400, "array_recv"),
+    (2401, "array_send"), (2404, "int2recv"), (2405, "int2send"), (2406, "int4recv"), (2407, "int4send"),
+    (2408, "int8recv"), (2409, "int8send"), (2412, "bytearecv"), (2413, "byteasend"), (2414, "textrecv"),
+    (2415, "textsend"), (2416, "unknownrecv"), (2417, "unknownsend"), (2418, "oidrecv"), (2419, "oidsend"),
+    (2424, "float4recv"), (2425, "float4send"), (2426, "float8recv"), (2427, "float8send"),
+    (2430, "bpcharrecv"), (2431, "bpcharsend"), (2432, "varcharrecv"), (2433, "varcharsend"),
+    (2434, "charrecv"), (2435, "charsend"), (2436, "boolrecv"), (2437, "boolsend"), (2444, "regprocrecv"),
+    (2445, "regprocsend"), (2452, "regclassrecv"), (2453, "regclasssend"), (2454, "regtyperecv"),
+    (2455, "regtypesend"), (2460, "numeric_recv"), (2461, "numeric_send"), (2468, "date_recv"),
+    (2469, "date_send"), (2470, "time_recv"), (2471, "time_send"), (2474, "timestamp_recv"),
+    (2475, "timestamp_send"), (2476, "timestamptz_recv"), (2477, "timestamptz_send"), (2478, "interval_recv"),
+    (2479, "interval_send"), (2903, "intervaltypmodin"), (2904, "intervaltypmodout"),
+    (2905, "timestamptypmodin"), (2906, "timestamptypmodout"), (2907, "timestamptztypmodin"),
+    (2908, "timestamptztypmodout"), (2909, "timetypmodin"), (2910, "timetypmodout"), (2913, "bpchartypmodin"),
+    (2914, "bpchartypmodout"), (2915, "varchartypmodin"), (2916, "varchartypmodout"),
+    (2917, "numerictypmodin"), (2918, "numerictypmodout"), (2952, "uuid_in"), (2953, "uuid_out"),
+    (2961, "uuid_recv"), (2962, "uuid_send"), (3803, "jsonb_send"), (3804, "jsonb_out"), (3805, "jsonb_recv"),
+    (3806, "jsonb_in"), (3816, "array_typanalyze"), (4084, "regnamespacein"), (4085, "regnamespaceout"),
+    (4087, "regnamespacerecv"), (4088, "regnamespacesend"), (6098, "jsonb_subscript_handler"),
+    (6179, "array_subscript_handler"),
+];
+
+/// The name a `regproc` of this OID prints (None: a function Orbit lists nowhere).
+pub(crate) fn proc_name(oid: u32) -> Option<&'static str> {
+    PROCS.binary_search_by_key(&oid, |p| p.0).ok().map(|i| PROCS[i].1)
+}
+
+/// PostgreSQL 15's btree equality operators between the types Orbit has: (OID, left type,
+/// right type); varchar compares with text's.
+#[rustfmt::skip]
+const EQUALITY: &[(i64, u32, u32)] = &[
+    (15, 23, 20), (91, 16, 16), (92, 18, 18), (94, 21, 21), (96, 23, 23), (98, 25, 25), (410, 20, 20),
+    (416, 20, 23), (532, 21, 23), (533, 23, 21), (607, 26, 26), (620, 700, 700), (670, 701, 701),
+    (1054, 1042, 1042), (1093, 1082, 1082), (1108, 1083, 1083), (1120, 700, 701), (1130, 701, 700),
+    (1320, 1184, 1184), (1330, 1186, 1186), (1752, 1700, 1700), (1862, 21, 20), (1868, 20, 21),
+    (1955, 17, 17), (2060, 1114, 1114), (2347, 1082, 1114), (2360, 1082, 1184), (2373, 1114, 1082),
+    (2386, 1184, 1082), (2536, 1114, 1184), (2542, 1184, 1114), (2972, 2950, 2950), (3240, 3802, 3802),
+];
+
+/// The equality operator `left = right` a foreign key's checks use (pg_constraint's
+/// conpfeqop, conppeqop, conffeqop), by type OIDs (None: no such operator).
+pub(crate) fn equality_operator(left: u32, right: u32) -> Option<i64> {
+    let class = |t: u32| if t == 1043 { 25 } else { t };
+    EQUALITY.iter().find(|e| e.1 == class(left) && e.2 == class(right)).map(|e| e.0)
+}
+
+/// A parameter's pg_settings description: (name, category, short_desc, extra_desc, context,
+/// vartype, min_val, max_val, enumvals).
+pub(crate) type SettingInfo = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static [&'static str],
+);
+
+/// PostgreSQL 15's descriptions of the parameters Orbit has ([`crate::settings::PARAMETERS`];
+/// server_version_num's bounds are Orbit's value), and Orbit's own two.
+#[rustfmt::skip]
+const SETTINGS: &[SettingInfo] = &[
+    ("DateStyle", "Client Connection Defaults / Locale and Formatting", "Sets the display format for date and time values.", Some("Also controls interpretation of ambiguous date inputs."), "user", "string", None, None, &[]),
+    ("IntervalStyle", "Client Connection Defaults / Locale and Formatting", "Sets the display format for interval values.", None, "user", "enum", None, None, &["postgres", "postgres_verbose", "sql_standard", "iso_8601"]),
+    ("TimeZone", "Client Connection Defaults / Locale and Formatting", "Sets the time zone for displaying and interpreting time stamps.", None, "user", "string", None, None, &[]),
+    ("application_name", "Reporting and Logging / What to Log", "Sets the application name to be reported in statistics and logs.", None, "user", "string", None, None, &[]),
+    ("check_function_bodies", "Client Connection Defaults / Statement Behavior", "Check routine bodies during CREATE FUNCTION and CREATE PROCEDURE.", None, "user", "bool", None, None, &[]),
+    ("client_encoding", "Client Connection Defaults / Locale and Formatting", "Sets the client's character set encoding.", None, "user", "string", None, None, &[]),
+    ("client_min_messages", "Client Connection Defaults / Statement Behavior", "Sets the message levels that are sent to the client.", Some("Each level includes all the levels that follow it. The later the level, the fewer messages are sent."), "user", "enum", None, None, &["debug5", "debug4", "debug3", "debug2", "debug1", "log", "notice", "warning", "error"]),
+    ("default_table_access_method", "Client Connection Defaults / Statement Behavior", "Sets the default table access method for new tables.", None, "user", "string", None, None, &[]),
+    ("default_tablespace", "Client Connection Defaults / Statement Behavior", "Sets the default tablespace to create tables and indexes in.", Some("An empty string selects the database's default tablespace."), "user", "string", None, None, &[]),
+    ("default_transaction_deferrable", "Client Connection Defaults / Statement Behavior", "Sets the default deferrable status of new transactions.", None, "user", "bool", None, None, &[]),
+    ("default_transaction_isolation", "Client Connection Defaults / Statement Behavior", "Sets the transaction isolation level of each new transaction.", None, "user", "enum", None, None, &["serializable", "repeatable read", "read committed", "read uncommitted"]),
+    ("default_transaction_read_only", "Client Connection Defaults / Statement Behavior", "Sets the default read-only status of new transactions.", None, "user", "bool", None, None, &[]),
+    ("enable_mergejoin", "Query Tuning / Planner Method Configuration", "Enables the planner's use of merge join plans.", None, "user", "bool", None, None, &[]),
+    ("extra_float_digits", "Client Connection Defaults / Locale and Formatting", "Sets the number of digits displayed for floating-point values.", Some("This affects real, double precision, and geometric data types. A zero or negative parameter value is added to the standard number of digits (FLT_DIG or DBL_DIG as appropriate). Any value greater than zero selects precise output mode."), "user", "integer", Some("-15"), Some("3"), &[]),
+    ("idle_in_transaction_session_timeout", "Client Connection Defaults / Statement Behavior", "Sets the maximum allowed idle time between queries, when in a transaction.", Some("A value of 0 turns off the timeout."), "user", "integer", Some("0"), Some("2147483647"), &[]),
+    ("in_hot_standby", "Preset Options", "Shows whether hot standby is currently active.", None, "internal", "bool", None, None, &[]),
+    ("integer_datetimes", "Preset Options", "Shows whether datetimes are integer based.", None, "internal", "bool", None, None, &[]),
+    ("lc_collate", "Preset Options", "Shows the collation order locale.", None, "internal", "string", None, None, &[]),
+    ("lc_ctype", "Preset Options", "Shows the character classification and case conversion locale.", None, "internal", "string", None, None, &[]),
+    ("lock_timeout", "Client Connection Defaults / Statement Behavior", "Sets the maximum allowed duration of any wait for a lock.", Some("A value of 0 turns off the timeout."), "user", "integer", Some("0"), Some("2147483647"), &[]),
+    ("quote_all_identifiers", "Version and Platform Compatibility / Previous PostgreSQL Versions", "When generating SQL fragments, quote all identifiers.", None, "user", "bool", None, None, &[]),
+    ("row_security", "Client Connection Defaults / Statement Behavior", "Enable row security.", Some("When enabled, row security will be applied to all users."), "user", "bool", None, None, &[]),
+    ("search_path", "Client Connection Defaults / Statement Behavior", "Sets the schema search order for names that are not schema-qualified.", None, "user", "string", None, None, &[]),
+    ("server_encoding", "Preset Options", "Shows the server (database) character set encoding.", None, "internal", "string", None, None, &[]),
+    ("server_version", "Preset Options", "Shows the server version.", None, "internal", "string", None, None, &[]),
+    ("server_version_num", "Preset Options", "Shows the server version as an integer.", None, "internal", "integer", Some("150000"), Some("150000"), &[]),
+    ("standard_conforming_strings", "Version and Platform Compatibility / Previous PostgreSQL Versions", "Causes '...' strings to treat backslashes literally.", None, "user", "bool", None, None, &[]),
+    ("statement_timeout", "Client Connection Defaults / Statement Behavior", "Sets the maximum allowed duration of any statement.", Some("A value of 0 turns off the timeout."), "user", "integer", Some("0"), Some("2147483647"), &[]),
+    ("synchronize_seqscans", "Version and Platform Compatibility / Previous PostgreSQL Versions", "Enable synchronized sequential scans.", None, "user", "bool", None, None, &[]),
+    ("transaction_deferrable", "Client Connection Defaults / Statement Behavior", "Whether to defer a read-only serializable transaction until it can be executed with no possible serialization failures.", None, "user", "bool", None, None, &[]),
+    ("transaction_isolation", "Client Connection Defaults / Statement Behavior", "Sets the current transaction's isolation level.", None, "user", "enum", None, None, &["serializable", "repeatable read", "read committed", "read uncommitted"]),
+    ("transaction_read_only", "Client Connection Defaults / Statement Behavior", "Sets the current transaction's read-only status.", None, "user", "bool", None, None, &[]),
+    ("xmloption", "Client Connection Defaults / Statement Behavior", "Sets whether XML data in implicit parsing and serialization operations is to be considered as documents or content fragments.", None, "user", "enum", None, None, &["content", "document"]),
+    ("orbit.query_memory_limit", "Resource Usage / Memory", "Sets the maximum memory one statement may hold on its coordinating shard.", Some("A statement past it fails with SQLSTATE 53200."), "user", "integer", Some("0"), Some("2147483647"), &[]),
+    ("orbit_version", "Preset Options", "Shows the Orbit server version.", None, "internal", "string", None, None, &[]),
+];
+
+/// The description of parameter `name` (None: one pg_settings does not list, as PostgreSQL
+/// hides is_superuser and session_authorization).
+pub(crate) fn setting_info(name: &str) -> Option<&'static SettingInfo> {
+    SETTINGS.iter().find(|s| s.0 == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn procs_are_sorted_and_named() {
+        assert!(PROCS.windows(2).all(|w| w[0].0 < w[1].0));
+        for t in TYPES {
+            for p in t.3.iter().filter(|p| **p != 0) {
+                assert!(proc_name(*p).is_some(), "{p}");
+            }
+        }
+        assert_eq!(proc_name(42), Some("int4in"));
+        assert_eq!(type_io(1007, Some(23)).map(|t| t.procs[0]), Some(750));
+    }
+
+    #[test]
+    fn every_parameter_is_described() {
+        for (name, _, _) in crate::settings::PARAMETERS {
+            let hidden = matches!(*name, "is_superuser" | "session_authorization");
+            assert_eq!(setting_info(name).is_some(), !hidden, "{name}");
+        }
+    }
+}

@@ -23,6 +23,7 @@ mod constraints;
 mod drop_key;
 mod error_position;
 mod foreign_keys;
+mod from_scalar;
 mod functions;
 mod grouping;
 mod index_exprs;
@@ -1635,6 +1636,9 @@ impl Binder<'_> {
     fn select_query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
         // Set-returning calls in GROUP BY or window definitions run below them (bind/srf.rs).
         if let Some(q) = srf::grouped_srfs(q) {
+            return self.select_query(&q);
+        }
+        if let Some(q) = from_scalar::rewritten(q) {
             return self.select_query(&q);
         }
         let keep_unknown = std::mem::take(&mut self.sub.keep_unknown);

@@ -1349,3 +1349,11 @@ fn resolved(t: SqlType) -> SqlType {
         t
     }
 }
+
+/// The functions FROM binds as relations of their rows ([`Binder::function_item`]); any other
+/// function in FROM returns one value (`bind/from_scalar.rs`).
+pub(super) fn is_from_function(name: &str) -> bool {
+    matches!(name, "unnest" | "generate_series" | "pg_partition_ancestors" | "pg_options_to_table")
+        || super::json_ops::is_json_set(name)
+        || super::srf::is_text_set(name)
+}

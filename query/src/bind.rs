@@ -33,6 +33,7 @@ mod lock;
 mod modify_join;
 mod ordered_set;
 mod prepare;
+mod privileges;
 mod rename;
 mod row_compare;
 mod schema;
@@ -3540,6 +3541,12 @@ impl Binder<'_> {
             return Ok(e);
         }
         if let Some(e) = self.type_call(f, &name, scope)? {
+            return Ok(e);
+        }
+        if let Some(e) = self.privilege_call(&name, f, scope)? {
+            return Ok(e);
+        }
+        if let Some(e) = self.description_call(&name, f, scope)? {
             return Ok(e);
         }
         if !f.within_group.is_empty() {

@@ -1,0 +1,158 @@
+//! has_table_privilege and its kin (`has_schema_privilege`, `has_database_privilege`,
+//! `has_column_privilege`, `has_any_column_privilege`, `has_sequence_privilege`), which tools
+//! ask before they list objects. Orbit has one role, `postgres`, a superuser, so the answer is
+//! true for every object that exists — PostgreSQL's answer for a superuser. What PostgreSQL
+//! checks is checked as there: the privilege names (22023 "unrecognized privilege type"), the
+//! role (42704), a named object (42P01 / 3F000 / 3D000, by the regclass and regnamespace
+//! casts); an OID no object has gives NULL. has_column_privilege does not check that the
+//! column exists (PostgreSQL: 42703). Bound as the expression PostgreSQL's
+//! answer is: `CASE WHEN <object> IS NULL THEN NULL ELSE true END` over the object's cast, or a
+//! lookup of the OID in its catalog.
+
+use super::{Binder, Scope};
+use crate::error::{code, Result, SqlError};
+use crate::expr::Expr;
+use sqlparser::ast;
+
+/// The privileges each function takes.
+fn privileges(function: &str) -> Option<&'static [&'static str]> {
+    Some(match function {
+        "has_table_privilege" => &["select", "insert", "update", "delete", "truncate", "references", "trigger"],
+        "has_sequence_privilege" => &["usage", "select", "update"],
+        "has_column_privilege" | "has_any_column_privilege" => &["select", "insert", "update", "references"],
+        "has_schema_privilege" => &["create", "usage"],
+        "has_database_privilege" => &["create", "connect", "temporary", "temp"],
+        _ => return None,
+    })
+}
+
+fn string_literal(e: &ast::Expr) -> Option<&str> {
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => Some(s),
+            _ => None,
+        },
+        ast::Expr::Nested(inner) => string_literal(inner),
+        _ => None,
+    }
+}
+
+impl Binder<'_> {
+    /// A has_*_privilege call; None for any other function.
+    pub(super) fn privilege_call(
+        &mut self,
+        name: &str,
+        f: &ast::Function,
+        scope: Option<&Scope>,
+    ) -> Result<Option<Expr>> {
+        let Some(allowed) = privileges(name) else { return Ok(None) };
+        let ast::FunctionArguments::List(l) = &f.args else { return Ok(None) };
+        let args: Option<Vec<&ast::Expr>> = l
+            .args
+            .iter()
+            .map(|a| match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect();
+        let Some(mut args) = args else { return Ok(None) };
+        let objects = if name == "has_column_privilege" { 2 } else { 1 };
+        let types = |b: &mut Self, args: &[&ast::Expr]| -> Result<Vec<orbit_engine::table::SqlType>> {
+            args.iter().map(|a| b.expr(a, scope).map(|e| e.ty())).collect()
+        };
+        if args.len() != objects + 1 && args.len() != objects + 2 {
+            let t = types(self, &args)?;
+            return Err(super::no_function(name, &t));
+        }
+        // [role,] object(s), privilege.
+        if args.len() == objects + 2 {
+            let role = args.remove(0);
+            match string_literal(role) {
+                Some(r) if r == crate::schema::USER || r.eq_ignore_ascii_case("public") => {}
+                Some(r) => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("role \"{r}\" does not exist"))),
+                None => {
+                    self.expr(role, scope)?;
+                }
+            }
+        }
+        let privilege = args.pop().expect("counted");
+        if let Some(p) = string_literal(privilege) {
+            for item in p.split(',') {
+                let item = item.trim().to_lowercase();
+                let item = item.strip_suffix(" with grant option").map_or(item.as_str(), str::trim);
+                if !allowed.contains(&item) {
+                    return Err(SqlError::new(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!(
+                            "unrecognized privilege type: \"{}\"",
+                            p.split(',')
+                                .find(|x| !allowed.contains(&x.trim().to_lowercase().as_str()))
+                                .unwrap_or(p)
+                                .trim()
+                        ),
+                    ));
+                }
+            }
+        } else {
+            self.expr(privilege, scope)?;
+        }
+        let object = args[0];
+        let bound = self.expr(object, scope)?;
+        let by_oid = bound.ty().is_integer() || matches!(bound.ty(), orbit_engine::table::SqlType::Oid(_));
+        let (catalog, cast) = match name {
+            "has_schema_privilege" => ("pg_namespace", "regnamespace"),
+            "has_database_privilege" => ("pg_database", ""),
+            _ => ("pg_class", "regclass"),
+        };
+        let sql = if by_oid {
+            format!("(SELECT true FROM pg_catalog.{catalog} WHERE oid = ({object}))")
+        } else if name == "has_database_privilege" {
+            if let Some(db) = string_literal(object) {
+                if db != "postgres" {
+                    return Err(SqlError::new("3D000", format!("database \"{db}\" does not exist")));
+                }
+            }
+            format!("CASE WHEN ({object}) IS NULL THEN NULL ELSE true END")
+        } else {
+            format!("CASE WHEN ({object})::{cast} IS NULL THEN NULL ELSE true END")
+        };
+        let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+            .try_with_sql(&sql)
+            .and_then(|mut p| p.parse_expr())
+            .map_err(|e| SqlError::internal(format!("privilege check: {e}")))?;
+        self.expr(&e, scope).map(Some)
+    }
+}
+
+impl Binder<'_> {
+    /// obj_description(oid [, catalog]): the comment pg_description holds for the object, as
+    /// PostgreSQL's SQL function reads it (Orbit has no COMMENT ON: only the built-in comments
+    /// its pg_description lists); None for any other function.
+    pub(super) fn description_call(
+        &mut self,
+        name: &str,
+        f: &ast::Function,
+        scope: Option<&Scope>,
+    ) -> Result<Option<Expr>> {
+        if name != "obj_description" {
+            return Ok(None);
+        }
+        let ast::FunctionArguments::List(l) = &f.args else { return Ok(None) };
+        let args: Vec<String> = l.args.iter().map(ToString::to_string).collect();
+        let sql = match args.as_slice() {
+            [o] => format!(
+                "(SELECT description FROM pg_catalog.pg_description WHERE objoid = ({o})::oid AND objsubid = 0 LIMIT 1)"
+            ),
+            [o, c] => format!(
+                "(SELECT description FROM pg_catalog.pg_description WHERE objoid = ({o})::oid AND classoid = \
+                 (SELECT oid FROM pg_catalog.pg_class WHERE relname = ({c})::text AND relnamespace = 11) AND objsubid = 0)"
+            ),
+            _ => return Ok(None),
+        };
+        let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+            .try_with_sql(&sql)
+            .and_then(|mut p| p.parse_expr())
+            .map_err(|e| SqlError::internal(format!("obj_description: {e}")))?;
+        self.expr(&e, scope).map(Some)
+    }
+}

@@ -3549,6 +3549,9 @@ impl Binder<'_> {
         if let Some(e) = self.description_call(&name, f, scope)? {
             return Ok(e);
         }
+        if let Some(e) = self.count_nulls_call(&name, f, scope)? {
+            return Ok(e);
+        }
         if !f.within_group.is_empty() {
             return self.ordered_set_call(f, &name, scope);
         }

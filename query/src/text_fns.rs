@@ -65,6 +65,12 @@ pub enum TextFn {
     RegexpSplit,
     /// int4 -> text: the character of that code point.
     Chr,
+    /// bytea -> bytea: the SHA-2 digest of that many bits (224, 256, 384, 512).
+    Sha(u16),
+    /// (bytea, n int4) -> int4: the nth byte (from 0).
+    GetByte,
+    /// (bytea, n int4, value int4) -> bytea: the nth byte set to the value's low 8 bits.
+    SetByte,
 }
 
 impl TextFn {
@@ -275,6 +281,30 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             let c = char::from_u32(n as u32)
                 .ok_or_else(|| limit(format!("requested character not valid for encoding: {n}")))?;
             Datum::Text(c.to_string())
+        }
+        TextFn::Sha(bits) => {
+            use sha2::Digest;
+            let b = bytes(a(0));
+            Datum::Bytea(match bits {
+                224 => sha2::Sha224::digest(b).to_vec(),
+                256 => sha2::Sha256::digest(b).to_vec(),
+                384 => sha2::Sha384::digest(b).to_vec(),
+                _ => sha2::Sha512::digest(b).to_vec(),
+            })
+        }
+        TextFn::GetByte | TextFn::SetByte => {
+            let mut b = bytes(a(0)).to_vec();
+            let n = int(a(1));
+            if n < 0 || n as usize >= b.len() {
+                let last = b.len() as i64 - 1;
+                return Err(SqlError::new("2202E", format!("index {n} out of valid range, 0..{last}")));
+            }
+            if f == TextFn::GetByte {
+                Datum::Int4(b[n as usize] as i32)
+            } else {
+                b[n as usize] = int(a(2)) as u8;
+                Datum::Bytea(b)
+            }
         }
         TextFn::SimilarEscape => {
             let esc = match args.get(1) {

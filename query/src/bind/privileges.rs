@@ -156,3 +156,31 @@ impl Binder<'_> {
         self.expr(&e, scope).map(Some)
     }
 }
+
+impl Binder<'_> {
+    /// num_nulls(VARIADIC "any") / num_nonnulls: how many arguments are (not) NULL, bound as
+    /// the sum of `CASE WHEN arg IS NULL ...`; None for any other function.
+    pub(super) fn count_nulls_call(
+        &mut self,
+        name: &str,
+        f: &ast::Function,
+        scope: Option<&Scope>,
+    ) -> Result<Option<Expr>> {
+        let test = match name {
+            "num_nulls" => "IS NULL",
+            "num_nonnulls" => "IS NOT NULL",
+            _ => return Ok(None),
+        };
+        let ast::FunctionArguments::List(l) = &f.args else { return Ok(None) };
+        if l.args.is_empty() {
+            return Err(super::no_function(name, &[]));
+        }
+        let terms: Vec<String> = l.args.iter().map(|a| format!("CASE WHEN ({a}) {test} THEN 1 ELSE 0 END")).collect();
+        let sql = format!("({})", terms.join(" + "));
+        let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+            .try_with_sql(&sql)
+            .and_then(|mut p| p.parse_expr())
+            .map_err(|e| SqlError::internal(format!("{name}: {e}")))?;
+        self.expr(&e, scope).map(Some)
+    }
+}

@@ -22,6 +22,12 @@ const NAMES: &[&str] = &[
     "regexp_like",
     "regexp_split_to_array",
     "chr",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha512",
+    "get_byte",
+    "set_byte",
     "initcap",
     "translate",
     "similar_to_escape",
@@ -139,6 +145,26 @@ impl Binder<'_> {
                 text(TextFn::RegexpSplit, args, T.array_of().unwrap_or(T))
             }
             "chr" => text(TextFn::Chr, self.coerce_all(name, args, types, &[I], 1)?, T),
+            "sha224" | "sha256" | "sha384" | "sha512" | "get_byte" | "set_byte" => {
+                let (f, sig, ty): (TextFn, &[SqlType], SqlType) = match name {
+                    "get_byte" => (TextFn::GetByte, &[SqlType::Bytea, I], I),
+                    "set_byte" => (TextFn::SetByte, &[SqlType::Bytea, I, I], SqlType::Bytea),
+                    _ => (TextFn::Sha(name[3..].parse().unwrap_or(512)), &[SqlType::Bytea], SqlType::Bytea),
+                };
+                // bytea only (an untyped literal is read as one): text has no implicit cast.
+                if types.len() != sig.len() || !matches!(types[0], SqlType::Bytea | SqlType::Unknown) {
+                    return Err(no_function(name, types));
+                }
+                let mut out = Vec::with_capacity(args.len());
+                for (a, to) in args.into_iter().zip(sig) {
+                    let from = a.ty();
+                    if *to == I && !(from.is_integer() || from == SqlType::Unknown) {
+                        return Err(no_function(name, types));
+                    }
+                    out.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(name, types))?);
+                }
+                text(f, out, ty)
+            }
             "initcap" => text(TextFn::Initcap, self.coerce_all(name, args, types, &[T], 1)?, T),
             "translate" => text(TextFn::Translate, self.coerce_all(name, args, types, &[T, T, T], 3)?, T),
             "similar_to_escape" => text(TextFn::SimilarEscape, self.coerce_all(name, args, types, &[T, T], 1)?, T),

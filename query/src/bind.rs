@@ -3520,18 +3520,8 @@ impl Binder<'_> {
             return self.grouping_call(f, scope);
         }
         if name == "row" && f.name.0.len() == 1 {
-            if let ast::FunctionArguments::List(l) = &f.args {
-                let args: Option<Vec<&ast::Expr>> = l
-                    .args
-                    .iter()
-                    .map(|a| match a {
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
-                        _ => None,
-                    })
-                    .collect();
-                if let (Some(args), true) = (args, l.clauses.is_empty() && l.duplicate_treatment.is_none()) {
-                    return self.row_value(&args, scope);
-                }
+            if let Some(args) = plain_args(f) {
+                return self.row_value(&args, scope);
             }
         }
         if srf::is_srf(&name) {
@@ -3992,6 +3982,22 @@ fn calls_volatile(e: &ast::Expr) -> bool {
         std::ops::ControlFlow::<()>::Continue(())
     });
     found
+}
+
+/// A call's arguments when they are all plain expressions (no names, `*`, DISTINCT, ORDER BY
+/// or other clauses); None otherwise.
+fn plain_args(f: &ast::Function) -> Option<Vec<&ast::Expr>> {
+    let ast::FunctionArguments::List(l) = &f.args else { return None };
+    if !l.clauses.is_empty() || l.duplicate_treatment.is_some() {
+        return None;
+    }
+    l.args
+        .iter()
+        .map(|a| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
 }
 
 fn no_function(name: &str, types: &[SqlType]) -> SqlError {

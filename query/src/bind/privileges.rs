@@ -46,16 +46,7 @@ impl Binder<'_> {
         scope: Option<&Scope>,
     ) -> Result<Option<Expr>> {
         let Some(allowed) = privileges(name) else { return Ok(None) };
-        let ast::FunctionArguments::List(l) = &f.args else { return Ok(None) };
-        let args: Option<Vec<&ast::Expr>> = l
-            .args
-            .iter()
-            .map(|a| match a {
-                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
-                _ => None,
-            })
-            .collect();
-        let Some(mut args) = args else { return Ok(None) };
+        let Some(mut args) = super::plain_args(f) else { return Ok(None) };
         let objects = if name == "has_column_privilege" { 2 } else { 1 };
         let types = |b: &mut Self, args: &[&ast::Expr]| -> Result<Vec<orbit_engine::table::SqlType>> {
             args.iter().map(|a| b.expr(a, scope).map(|e| e.ty())).collect()

@@ -61,6 +61,7 @@ pub mod srf;
 pub mod stats;
 pub mod text_fns;
 pub mod to_char;
+pub mod to_char_num;
 pub mod to_timestamp;
 pub mod txn;
 pub mod types;

@@ -71,6 +71,8 @@ pub enum TextFn {
     GetByte,
     /// (bytea, n int4, value int4) -> bytea: the nth byte set to the value's low 8 bits.
     SetByte,
+    /// (numeric, format) -> text: to_char of a number ([`crate::to_char_num`]).
+    NumToChar,
 }
 
 impl TextFn {
@@ -305,6 +307,22 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
                 b[n as usize] = int(a(2)) as u8;
                 Datum::Bytea(b)
             }
+        }
+        TextFn::NumToChar => {
+            let n = match a(0) {
+                // A float rounds as its binary value does (printf), not as its shortest text.
+                Datum::Float8(_) | Datum::Float4(_) => {
+                    let f = match a(0) {
+                        Datum::Float4(v) => *v as f64,
+                        d => d.as_f64().unwrap_or(f64::NAN),
+                    };
+                    let digits = crate::to_char_num::fraction_digits(text(a(1)));
+                    let n = crate::numeric::Num::parse(&format!("{f:.digits$}")).unwrap_or(crate::numeric::Num::NaN);
+                    return Ok(Datum::Text(crate::to_char_num::format_signed(&n, text(a(1)), f < 0.0)?));
+                }
+                d => crate::numeric::Num::from_datum(d).ok_or_else(|| SqlError::internal("to_char of a non-number"))?,
+            };
+            Datum::Text(crate::to_char_num::format(&n, text(a(1)))?)
         }
         TextFn::SimilarEscape => {
             let esc = match args.get(1) {

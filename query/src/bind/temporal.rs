@@ -458,7 +458,27 @@ impl Binder<'_> {
                 };
                 Ok(Some(Expr::Func(Func::Temporal(f), args, ty)))
             }
-            "to_char" => Err(SqlError::unsupported("to_char() of numbers is not supported yet")),
+            // to_char of a number (int2/4/8, float4/8, numeric; read as numeric).
+            "to_char"
+                if bound.len() == 2
+                    && types[0].is_numeric()
+                    && (types[1].is_string() || types[1] == SqlType::Unknown) =>
+            {
+                let mut it = std::mem::take(bound).into_iter();
+                let (v, fmt) = (it.next().expect("two"), it.next().expect("two"));
+                // Integers as numerics; floats stay floats (rounded as binary values).
+                let v = match v.ty() {
+                    SqlType::Float4 | SqlType::Float8 => v,
+                    _ => self.coerce(v, SqlType::NUMERIC, CastContext::Explicit, |_| no_function(name, &types))?,
+                };
+                let fmt = self.coerce(fmt, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
+                Ok(Some(Expr::Call(
+                    crate::scalar::Builtin::Text(crate::text_fns::TextFn::NumToChar),
+                    vec![v, fmt],
+                    SqlType::Text,
+                )))
+            }
+            "to_char" => Err(no_function(name, &types)),
             "make_date" if bound.len() == 3 => {
                 if !types.iter().all(|t| matches!(t, SqlType::Int2 | SqlType::Int4 | SqlType::Unknown)) {
                     return Err(no_function(name, &types));

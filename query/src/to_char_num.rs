@@ -132,13 +132,13 @@ pub fn format_signed(v: &Num, fmt: &str, negative: bool) -> Result<String> {
     // The floating sign goes right before the first digit.
     let floating: Option<char> = if !explicit_sign {
         Some(if negative { '-' } else { ' ' })
-    } else if toks.iter().any(|t| *t == Tok::Brackets) {
+    } else if toks.contains(&Tok::Brackets) {
         Some(if negative { '<' } else { ' ' })
     } else {
         None
     };
     let sign_tok_at_start = toks.iter().position(|t| matches!(t, Tok::Sign)).is_some_and(|p| p == 0);
-    let mut pending: Option<char> = floating.or(sign_tok_at_start.then(|| if negative { '-' } else { '+' }));
+    let mut pending: Option<char> = floating.or(sign_tok_at_start.then_some(if negative { '-' } else { '+' }));
     let emit_pending = |out: &mut String, pending: &mut Option<char>, fill: bool| {
         if let Some(c) = pending.take() {
             if !(fill && c == ' ') {
@@ -170,7 +170,7 @@ pub fn format_signed(v: &Num, fmt: &str, negative: bool) -> Result<String> {
                         started = true;
                         out.push(c);
                     }
-                    None if slot - 1 >= zero_from => {
+                    None if slot > zero_from => {
                         emit_pending(&mut out, &mut pending, fill);
                         started = true;
                         out.push('0');

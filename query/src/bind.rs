@@ -3940,6 +3940,9 @@ impl Binder<'_> {
                 let arg = self.coerce(arg, SqlType::Text, CastContext::Implicit, |_| no_function(&name, &types))?;
                 Expr::Call(crate::scalar::Builtin::ToReg(kind), vec![arg], SqlType::Oid(kind))
             }
+            "pg_backend_pid" if types.is_empty() => {
+                Expr::Const(Datum::Int4(crate::catalog::binding_pid()), SqlType::Int4)
+            }
             "pg_get_userbyid" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::UserById, bound, SqlType::Text)
             }

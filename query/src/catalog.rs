@@ -786,8 +786,21 @@ pub struct Activity {
 }
 
 thread_local! {
+    /// The process ID of the session whose statement is being bound (pg_backend_pid()).
+    static BINDING_PID: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
     static SESSIONS: RefCell<HashMap<i32, Rc<RefCell<Activity>>>> = RefCell::new(HashMap::new());
     static STATEMENTS: RefCell<HashMap<String, StatementStats>> = RefCell::new(HashMap::new());
+}
+
+/// The session `pid` binds the next statements on this thread (the connection says so before
+/// each bind, as it hands over its search path): pg_backend_pid() is then that value. A
+/// prepared statement belongs to one session, so the value bound stays right.
+pub fn use_binding_pid(pid: i32) {
+    BINDING_PID.with(|p| p.set(pid));
+}
+
+pub fn binding_pid() -> i32 {
+    BINDING_PID.with(|p| p.get())
 }
 
 /// Registers a session of this shard; it is listed until [`unregister`].

@@ -1090,6 +1090,7 @@ async fn run_statement(
 /// statement is bound or starts to run.
 fn use_search_path(c: &Conn) {
     orbit_query::schema::use_search_path(search_path(c));
+    orbit_query::catalog::use_binding_pid(c.activity.borrow().pid);
 }
 
 fn search_path(c: &Conn) -> &str {

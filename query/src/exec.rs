@@ -1436,7 +1436,9 @@ async fn insert(
 pub(crate) async fn insert_rows(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
     let mut keyed = Vec::with_capacity(rows.len());
     let mut seen = std::collections::HashSet::with_capacity(rows.len());
+    // The keys to lock, and where each one's row is in `keyed` (in order).
     let mut to_lock = Vec::new();
+    let mut lock_at = Vec::new();
     for row in rows {
         let k = table.key_of(&row);
         if !seen.insert(k.clone()) {
@@ -1445,15 +1447,17 @@ pub(crate) async fn insert_rows(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<
         match txn.own(table, &k) {
             Some(Some(_)) => return Err(duplicate(table, &row)),
             Some(None) => {}
-            None => to_lock.push(k.clone()),
+            None => {
+                to_lock.push(k.clone());
+                lock_at.push(keyed.len());
+            }
         }
         keyed.push((k, row));
     }
-    let committed = txn.lock(table, to_lock.clone()).await?;
-    let taken: std::collections::HashSet<&Vec<u8>> =
-        to_lock.iter().zip(&committed).filter(|(_, r)| r.is_some()).map(|(k, _)| k).collect();
-    if let Some((_, row)) = keyed.iter().find(|(k, _)| taken.contains(k)) {
-        return Err(duplicate(table, row));
+    drop(seen);
+    let committed = txn.lock(table, to_lock).await?;
+    if let Some((&at, _)) = lock_at.iter().zip(&committed).find(|(_, r)| r.is_some()) {
+        return Err(duplicate(table, &keyed[at].1));
     }
     if !table.indexes.is_empty() {
         let changes: Vec<crate::index::RowChange> = keyed.iter().map(|(_, r)| (None, Some(r))).collect();
@@ -1461,9 +1465,7 @@ pub(crate) async fn insert_rows(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<
     }
     let written: Vec<Row> =
         if table.foreign_keys.is_empty() { Vec::new() } else { keyed.iter().map(|(_, r)| r.clone()).collect() };
-    for (k, row) in keyed {
-        txn.write(table, k, Some(row))?;
-    }
+    txn.write_rows(table, keyed.into_iter().map(|(k, row)| (k, Some(row))))?;
     crate::foreign_key::after_insert(txn, table, &written).await
 }
 

@@ -522,18 +522,26 @@ impl Table {
     /// Inserts every row or none: returns the key of the first row whose key is already taken
     /// (in the table or earlier in `rows`).
     pub fn insert_all(&mut self, rows: Vec<(Vec<u8>, Row)>) -> std::result::Result<(), Vec<u8>> {
-        let mut seen = std::collections::HashSet::with_capacity(rows.len());
-        for (k, _) in &rows {
-            if self.rows.contains_key(k) || !seen.insert(k.as_slice()) {
-                return Err(k.clone());
-            }
+        if let Some(k) = self.duplicate_of(&rows) {
+            return Err(k);
         }
+        self.insert_checked(rows);
+        Ok(())
+    }
+
+    /// The first key of `rows` taken here or earlier in `rows` ([`Table::insert_all`]'s check).
+    pub fn duplicate_of(&self, rows: &[(Vec<u8>, Row)]) -> Option<Vec<u8>> {
+        let mut seen = rustc_hash::FxHashSet::with_capacity_and_hasher(rows.len(), Default::default());
+        rows.iter().find(|(k, _)| self.rows.contains_key(k) || !seen.insert(k.as_slice())).map(|(k, _)| k.clone())
+    }
+
+    /// [`Table::insert_all`] of rows [`Table::duplicate_of`] found free (not checked again).
+    pub fn insert_checked(&mut self, rows: Vec<(Vec<u8>, Row)>) {
         for (k, r) in rows {
             debug_assert_eq!(r.len(), self.def.row_len());
             self.note_row(&r);
             self.store(k, r);
         }
-        Ok(())
     }
 
     /// Replaces (or inserts) the row at `key`.

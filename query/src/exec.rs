@@ -1435,7 +1435,7 @@ async fn insert(
 /// (committed and in this transaction), a taken key failing with PostgreSQL's 23505.
 pub(crate) async fn insert_rows(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
     let mut keyed = Vec::with_capacity(rows.len());
-    let mut seen = rustc_hash::FxHashSet::with_capacity_and_hasher(rows.len(), Default::default());
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
     // The keys to lock, and where each one's row is in `keyed` (in order).
     let mut to_lock = Vec::new();
     let mut lock_at = Vec::new();

@@ -531,7 +531,7 @@ impl Table {
 
     /// The first key of `rows` taken here or earlier in `rows` ([`Table::insert_all`]'s check).
     pub fn duplicate_of(&self, rows: &[(Vec<u8>, Row)]) -> Option<Vec<u8>> {
-        let mut seen = rustc_hash::FxHashSet::with_capacity_and_hasher(rows.len(), Default::default());
+        let mut seen = std::collections::HashSet::with_capacity(rows.len());
         rows.iter().find(|(k, _)| self.rows.contains_key(k) || !seen.insert(k.as_slice())).map(|(k, _)| k.clone())
     }
 

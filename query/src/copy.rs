@@ -303,11 +303,7 @@ impl CopyIn {
         while i < buf.len() {
             let b = buf[i];
             if self.opts.csv {
-                if self.in_quote
-                    && b == e
-                    && e != q
-                    && i + 1 < buf.len()
-                    && matches!(buf[i + 1], x if x == q || x == e)
+                if self.in_quote && b == e && e != q && i + 1 < buf.len() && matches!(buf[i + 1], x if x == q || x == e)
                 {
                     i += 2;
                     continue;
@@ -384,8 +380,10 @@ impl CopyIn {
         if self.header_pending {
             self.header_pending = false;
             if self.opts.header == Header::Match {
-                let texts: Vec<Option<String>> =
-                    fields.iter().map(|f| f.bytes(line, scratch).map(|b| String::from_utf8_lossy(b).into_owned())).collect();
+                let texts: Vec<Option<String>> = fields
+                    .iter()
+                    .map(|f| f.bytes(line, scratch).map(|b| String::from_utf8_lossy(b).into_owned()))
+                    .collect();
                 self.check_header(&texts, line)?;
             }
             return Ok(());

@@ -611,7 +611,10 @@ fn copy_outside_a_transaction_is_all_or_nothing_and_durable() {
             assert_eq!(db.where_(), Some(format!("COPY {t}, line 3500: \"3500\tv\textra\"").as_str()));
             let data = numbered(5000, Some((4200, "x\tv")));
             let e = copy_in(&c, &format!("COPY {t} (id, v) FROM STDIN"), data.as_bytes()).await.unwrap_err();
-            assert_eq!(e.as_db_error().unwrap().where_(), Some(format!("COPY {t}, line 4200, column id: \"x\"").as_str()));
+            assert_eq!(
+                e.as_db_error().unwrap().where_(),
+                Some(format!("COPY {t}, line 4200, column id: \"x\"").as_str())
+            );
         }
         assert_eq!(count(&c, "p").await, 1);
         assert_eq!(count(&c, "q").await, 0);

@@ -628,6 +628,12 @@ fn copy_outside_a_transaction_is_all_or_nothing_and_durable() {
         let db = e.as_db_error().unwrap();
         assert_eq!((db.code().code(), db.detail()), ("23505", Some("Key (id)=(0) already exists.")));
         assert_eq!(count(&c, "p").await, 1);
+        // A CHECK constraint failing on a later batch's row: none of the rows either.
+        c.batch_execute("CREATE TABLE ck (id int PRIMARY KEY, v int CHECK (v < 5000))").await.unwrap();
+        let data: String = (1..=3000).map(|i| format!("{i}\t{}\n", if i == 2600 { 9999 } else { i })).collect();
+        let e = copy_in(&c, "COPY ck FROM STDIN", data.as_bytes()).await.unwrap_err();
+        assert_eq!(code(&e), Some("23514"));
+        assert_eq!(count(&c, "ck").await, 0);
         // CSV and FREEZE: the same, and a good COPY keeps every row.
         let csv: String = (1..=4000).map(|i| format!("{i},\"v,{i}\"\n")).collect();
         assert_eq!(copy_in(&c, "COPY q FROM STDIN (FORMAT csv, FREEZE)", csv.as_bytes()).await.unwrap(), 4000);

@@ -8,7 +8,7 @@
 //! interrupted by shard 0's catalog (docs/ARCHITECTURE.md, "ALTER TABLE").
 
 use super::undo::{Created, ShardRows};
-use super::{durable, gone, insert_rows, io_error, no_table, scan, QueryResult};
+use super::{durable, gone, io_error, no_table, scan, QueryResult};
 use crate::copy::{CopyPlan, CopySource};
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
@@ -120,7 +120,7 @@ pub async fn copy_insert(
         rows.iter().map(|r| table.pk.iter().map(|&i| r[i].clone()).collect()).collect()
     };
     let rows = with_row_ids(table, rows).await.map_err(|e| (e, None))?;
-    insert_rows(txn, table, rows).await.map_err(|e| {
+    super::insert_rows_with(txn, table, rows, true).await.map_err(|e| {
         if e.code != code::UNIQUE_VIOLATION {
             return (e, None);
         }

@@ -667,3 +667,24 @@ fn copy_outside_a_transaction_is_all_or_nothing_and_durable() {
         assert_eq!(rows(&c, "SELECT count(*) FROM q WHERE v = 'lost'").await, vec![vec![Some("0".into())]]);
     });
 }
+
+#[test]
+fn alter_table_waits_for_a_transaction_that_only_inserted() {
+    // Rows of a table without a primary key take fresh row ids, and an insert locks one row
+    // per shard, not each: that lock is what the ALTER must wait for.
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE w (k int, v int)").await.unwrap();
+        a.batch_execute("BEGIN; INSERT INTO w SELECT g, 1 FROM generate_series(1, 300) g").await.unwrap();
+        copy_in(&a, "COPY w FROM STDIN", b"301\t2\n302\t2\n").await.unwrap();
+        let alter = tokio::spawn(async move { b.batch_execute("ALTER TABLE w ADD PRIMARY KEY (k)").await.map(|_| b) });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!alter.is_finished(), "the ALTER did not wait for the open transaction");
+        a.batch_execute("COMMIT").await.unwrap();
+        let b = alter.await.unwrap().expect("ALTER after the writer committed");
+        assert_eq!(count(&b, "w").await, 302);
+        assert_eq!(rows(&b, "SELECT sum(v) FROM w").await, vec![vec![Some("304".into())]]);
+    });
+}

@@ -1,8 +1,9 @@
 //! COPY's sub-protocol (<https://www.postgresql.org/docs/15/protocol-flow.html#PROTOCOL-COPY>):
 //! COPY ... FROM STDIN answers CopyInResponse and reads CopyData until CopyDone (or CopyFail),
 //! turning the data into rows as it arrives ([`orbit_query::copy::CopyIn`]) and inserting them
-//! a batch at a time, so memory holds one CopyData message and one batch whatever the size of
-//! the COPY; COPY ... TO STDOUT answers CopyOutResponse, one CopyData per row and CopyDone.
+//! a batch at a time into the transaction's write set (so the reader holds one CopyData
+//! message and one batch; the write set holds the COPY's rows until COMMIT, see below);
+//! COPY ... TO STDOUT answers CopyOutResponse, one CopyData per row and CopyDone.
 //! FORMAT binary is PostgreSQL's binary COPY format ([`orbit_query::copy::binary`]), with the
 //! overall and every column's format code 1 in the responses.
 //! A child of `conn` (it reads and writes the connection's buffers).

@@ -1,7 +1,7 @@
 //! Running COPY's rows, VACUUM/ANALYZE and ALTER TABLE ... ADD PRIMARY KEY over the shards.
 //!
-//! COPY FROM inserts through the same path as INSERT ([`super::insert_rows`]), one batch at
-//! a time. ALTER TABLE ... ADD PRIMARY KEY re-keys a table: its rows are built into a staging
+//! COPY FROM inserts through the same path as INSERT ([`super::insert_rows_with`]), one batch
+//! at a time, into one transaction. ALTER TABLE ... ADD PRIMARY KEY re-keys a table: its rows are built into a staging
 //! table (`<table>\0<generation>`, [`orbit_engine::table::staging_name`]) on the shards their
 //! new keys hash to, and once every shard's staging rows are durable, shard 0 logs the swap
 //! (the commit point), then every other shard does; start-up recovery settles a swap a crash

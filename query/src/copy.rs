@@ -134,6 +134,13 @@ pub struct CopyIn {
     lines: Vec<u64>,
     /// Rows read so far (the COPY n tag).
     pub count: u64,
+    /// A row before its copied columns are read in: every column's constant DEFAULT.
+    template: Row,
+    /// The columns left out whose DEFAULT is an expression ([`CopyIn::default_columns`]).
+    computed: Vec<usize>,
+    /// The current line's fields, and the buffer their unescaped values are built in.
+    fields: Vec<Field>,
+    scratch: Vec<u8>,
 }
 
 impl CopyIn {
@@ -141,6 +148,10 @@ impl CopyIn {
         let types = columns.iter().map(|&i| table.columns[i].ty).collect();
         // The binary format always starts with its header.
         let header_pending = opts.header != Header::No || opts.binary;
+        let template = table.columns.iter().map(|c| c.default.clone()).collect();
+        let computed = (0..table.columns.len())
+            .filter(|i| !columns.contains(i) && table.columns[*i].default_expr.is_some())
+            .collect();
         CopyIn {
             table,
             columns,
@@ -157,15 +168,17 @@ impl CopyIn {
             rows: Vec::new(),
             lines: Vec::new(),
             count: 0,
+            template,
+            computed,
+            fields: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
     /// The columns left out of the column list whose DEFAULT is an expression: computed for
     /// every row when the rows are inserted.
     pub fn default_columns(&self) -> Vec<usize> {
-        (0..self.table.columns.len())
-            .filter(|i| !self.columns.contains(i) && self.table.columns[*i].default_expr.is_some())
-            .collect()
+        self.computed.clone()
     }
 
     pub fn table(&self) -> &Arc<TableDef> {
@@ -211,9 +224,18 @@ impl CopyIn {
     }
 
     fn read_lines(&mut self, max: usize) -> Result<()> {
+        // The buffer is taken out while its lines are read, so a line is a slice of it (no
+        // copy per line).
+        let buf = std::mem::take(&mut self.buf);
+        let r = self.read_lines_of(&buf, max);
+        self.buf = buf;
+        r
+    }
+
+    fn read_lines_of(&mut self, buf: &[u8], max: usize) -> Result<()> {
         while !self.ended && self.rows.len() < max {
-            let Some(end) = self.find_line_end() else { break };
-            let mut line: Vec<u8> = self.buf[self.pos..end].to_vec();
+            let Some(end) = self.find_line_end(buf) else { break };
+            let mut line = &buf[self.pos..end];
             self.pos = end + 1;
             self.scan_from = self.pos;
             self.in_quote = false;
@@ -225,18 +247,18 @@ impl CopyIn {
                 if line.last() != Some(&b'\r') {
                     return Err(bad_format("literal newline found in data")
                         .hint("Use \"\\n\" to represent newline.")
-                        .context(self.context_line(&line)));
+                        .context(self.context_line(line)));
                 }
-                line.pop();
+                line = &line[..line.len() - 1];
             }
-            self.line_in(&line)?;
+            self.line_in(line)?;
             if self.ended {
-                self.pos = self.buf.len();
+                self.pos = buf.len();
                 self.scan_from = self.pos;
                 return Ok(());
             }
         }
-        if self.buf.len() - self.pos > MAX_LINE_BYTES {
+        if buf.len() - self.pos > MAX_LINE_BYTES {
             return Err(SqlError::new(code::PROGRAM_LIMIT_EXCEEDED, "out of memory")
                 .detail(format!("Cannot enlarge string buffer beyond {MAX_LINE_BYTES} bytes."))
                 .context(format!("COPY {}, line {}", self.table.name, self.line + 1)));
@@ -268,27 +290,25 @@ impl CopyIn {
     }
 
     fn in_quote_at_end(&mut self) -> bool {
-        let _ = self.find_line_end();
+        let buf = std::mem::take(&mut self.buf);
+        let _ = self.find_line_end(&buf);
+        self.buf = buf;
         self.in_quote
     }
 
     /// The index of the newline ending the first line in `buf` (outside CSV quotes).
-    fn find_line_end(&mut self) -> Option<usize> {
+    fn find_line_end(&mut self, buf: &[u8]) -> Option<usize> {
         let (q, e) = (self.opts.quote, self.opts.escape);
         let mut i = self.scan_from;
-        while i < self.buf.len() {
-            let b = self.buf[i];
+        while i < buf.len() {
+            let b = buf[i];
             if self.opts.csv {
-                if self.in_quote
-                    && b == e
-                    && e != q
-                    && i + 1 < self.buf.len()
-                    && matches!(self.buf[i + 1], x if x == q || x == e)
+                if self.in_quote && b == e && e != q && i + 1 < buf.len() && matches!(buf[i + 1], x if x == q || x == e)
                 {
                     i += 2;
                     continue;
                 }
-                if self.in_quote && b == e && e != q && i + 1 == self.buf.len() {
+                if self.in_quote && b == e && e != q && i + 1 == buf.len() {
                     // Wait for the next byte to know what the escape applies to.
                     self.scan_from = i;
                     return None;
@@ -298,7 +318,7 @@ impl CopyIn {
                 } else if b == b'\n' && !self.in_quote {
                     return Some(i);
                 }
-            } else if b == b'\\' && i + 1 < self.buf.len() {
+            } else if b == b'\\' && i + 1 < buf.len() {
                 // An escaped character (a newline too) never ends the line.
                 i += 2;
                 continue;
@@ -339,40 +359,64 @@ impl CopyIn {
     }
 
     fn row_in(&mut self, line: &[u8]) -> Result<()> {
-        let fields = if self.opts.csv { self.csv_fields(line)? } else { self.text_fields(line)? };
+        // The field list and the unescaping buffer are the reader's, reused line after line:
+        // a row costs no allocation but its values'.
+        let mut fields = std::mem::take(&mut self.fields);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        fields.clear();
+        scratch.clear();
+        let r = self.row_from(line, &mut fields, &mut scratch);
+        self.fields = fields;
+        self.scratch = scratch;
+        r
+    }
+
+    fn row_from(&mut self, line: &[u8], fields: &mut Vec<Field>, scratch: &mut Vec<u8>) -> Result<()> {
+        if self.opts.csv {
+            self.csv_fields(line, fields, scratch)?;
+        } else {
+            self.text_fields(line, fields, scratch)?;
+        }
         if self.header_pending {
             self.header_pending = false;
             if self.opts.header == Header::Match {
-                self.check_header(&fields, line)?;
+                let texts: Vec<Option<String>> = fields
+                    .iter()
+                    .map(|f| f.bytes(line, scratch).map(|b| String::from_utf8_lossy(b).into_owned()))
+                    .collect();
+                self.check_header(&texts, line)?;
             }
             return Ok(());
         }
         if fields.len() > self.columns.len() {
             return Err(bad_format("extra data after last expected column").context(self.context_line(line)));
         }
-        let mut row: Row = self.table.columns.iter().map(|c| c.default.clone()).collect();
+        let mut row: Row = self.template.clone();
         for (k, &col) in self.columns.iter().enumerate() {
             let Some(f) = fields.get(k) else {
                 let name = &self.table.columns[col].name;
                 return Err(bad_format(format!("missing data for column \"{name}\"")).context(self.context_line(line)));
             };
-            row[col] = match f {
+            row[col] = match f.bytes(line, scratch) {
                 None => Datum::Null,
-                Some(text) => types::parse_text(self.types[k], text).map_err(|e| {
-                    e.context(format!(
-                        "COPY {}, line {}, column {}: \"{}\"",
-                        self.table.name, self.line, self.table.columns[col].name, text
-                    ))
-                })?,
+                Some(bytes) => {
+                    // Checked valid while the line was split.
+                    let text = std::str::from_utf8(bytes).map_err(|_| SqlError::internal("COPY field not UTF-8"))?;
+                    types::parse_text(self.types[k], text).map_err(|e| {
+                        e.context(format!(
+                            "COPY {}, line {}, column {}: \"{}\"",
+                            self.table.name, self.line, self.table.columns[col].name, text
+                        ))
+                    })?
+                }
             };
         }
         // Columns whose DEFAULT is an expression are filled (and checked) when inserted.
-        let computed = self.default_columns();
-        if computed.is_empty() {
+        if self.computed.is_empty() {
             crate::exec::check_not_null(&self.table, &row).map_err(|e| e.context(self.context_line(line)))?;
         } else {
             let mut probe = row.clone();
-            for &i in &computed {
+            for &i in &self.computed {
                 probe[i] = Datum::Bool(true);
             }
             crate::exec::check_not_null(&self.table, &probe).map_err(|e| e.context(self.context_line(line)))?;
@@ -416,9 +460,10 @@ impl CopyIn {
         Ok(())
     }
 
-    fn utf8(&self, bytes: Vec<u8>, line: &[u8]) -> Result<String> {
-        String::from_utf8(bytes).map_err(|e| {
-            let bad = e.as_bytes()[e.utf8_error().valid_up_to()..].iter().take(2);
+    /// PostgreSQL's 22021 for bytes that are not UTF-8.
+    fn check_utf8(&self, bytes: &[u8], line: &[u8]) -> Result<()> {
+        std::str::from_utf8(bytes).map(|_| ()).map_err(|e| {
+            let bad = bytes[e.valid_up_to()..].iter().take(2);
             let hex: Vec<String> = bad.map(|b| format!("0x{b:02x}")).collect();
             SqlError::new(
                 code::CHARACTER_NOT_IN_REPERTOIRE,
@@ -428,48 +473,61 @@ impl CopyIn {
         })
     }
 
-    /// Splits a text-format line into fields (None: NULL), undoing backslash escapes.
-    fn text_fields(&self, line: &[u8]) -> Result<Vec<Option<String>>> {
-        let mut out = Vec::with_capacity(self.columns.len());
-        let null = self.opts.null.as_bytes();
-        for raw in line.split(|&b| b == self.opts.delimiter).collect::<Vec<_>>().into_iter().fold(
-            Vec::<Vec<u8>>::new(),
-            |mut acc, part| {
-                // A delimiter preceded by an odd number of backslashes is data: rejoin.
-                match acc.last_mut() {
-                    Some(prev) if ends_in_escape(prev) => {
-                        prev.push(self.opts.delimiter);
-                        prev.extend_from_slice(part);
-                    }
-                    _ => acc.push(part.to_vec()),
-                }
-                acc
-            },
-        ) {
-            if raw == null {
-                out.push(None);
-                continue;
-            }
-            if raw.contains(&b'\r') {
-                return Err(bad_format("literal carriage return found in data")
-                    .hint("Use \"\\r\" to represent carriage return.")
-                    .context(self.context_line(line)));
-            }
-            out.push(Some(self.utf8(unescape_text(&raw), line)?));
-        }
-        Ok(out)
-    }
-
-    /// Splits a CSV line into fields (None: NULL), PostgreSQL's way: an unquoted field equal
-    /// to the NULL string is NULL (unless FORCE_NOT_NULL), a quoted one is not (unless
-    /// FORCE_NULL).
-    fn csv_fields(&self, line: &[u8]) -> Result<Vec<Option<String>>> {
-        let (d, q, e) = (self.opts.delimiter, self.opts.quote, self.opts.escape);
-        let null = self.opts.null.as_bytes();
-        let mut out = Vec::with_capacity(self.columns.len());
+    /// Splits a text-format line into `fields`, undoing backslash escapes (into `scratch`; a
+    /// field without a backslash stays a slice of the line). A delimiter after a backslash is
+    /// data.
+    fn text_fields(&self, line: &[u8], fields: &mut Vec<Field>, scratch: &mut Vec<u8>) -> Result<()> {
+        let (d, null) = (self.opts.delimiter, self.opts.null.as_bytes());
+        let mut start = 0;
+        let mut escaped = false;
         let mut i = 0;
         loop {
-            let mut value = Vec::new();
+            if i < line.len() && line[i] == b'\\' {
+                escaped = true;
+                i += 2;
+                continue;
+            }
+            if i < line.len() && line[i] != d {
+                i += 1;
+                continue;
+            }
+            let raw = &line[start..i.min(line.len())];
+            if raw == null {
+                fields.push(Field::NULL);
+            } else {
+                if raw.contains(&b'\r') {
+                    return Err(bad_format("literal carriage return found in data")
+                        .hint("Use \"\\r\" to represent carriage return.")
+                        .context(self.context_line(line)));
+                }
+                let field = if escaped {
+                    let from = scratch.len();
+                    unescape_text(raw, scratch);
+                    Field { start: from, end: scratch.len(), src: Src::Scratch }
+                } else {
+                    Field { start, end: start + raw.len(), src: Src::Line }
+                };
+                self.check_utf8(field.bytes(line, scratch).unwrap_or_default(), line)?;
+                fields.push(field);
+            }
+            if i >= line.len() {
+                return Ok(());
+            }
+            i += 1;
+            start = i;
+            escaped = false;
+        }
+    }
+
+    /// Splits a CSV line into `fields` (their values in `scratch`), PostgreSQL's way: an
+    /// unquoted field equal to the NULL string is NULL (unless FORCE_NOT_NULL), a quoted one is
+    /// not (unless FORCE_NULL).
+    fn csv_fields(&self, line: &[u8], fields: &mut Vec<Field>, scratch: &mut Vec<u8>) -> Result<()> {
+        let (d, q, e) = (self.opts.delimiter, self.opts.quote, self.opts.escape);
+        let null = self.opts.null.as_bytes();
+        let mut i = 0;
+        loop {
+            let from = scratch.len();
             let mut quoted = false;
             let mut in_quote = false;
             let start = i;
@@ -481,14 +539,14 @@ impl CopyIn {
                         && (line[i + 1] == q || line[i + 1] == e)
                         && (e != q || line[i + 1] == q)
                     {
-                        value.push(line[i + 1]);
+                        scratch.push(line[i + 1]);
                         i += 2;
                         continue;
                     }
                     if b == q {
                         in_quote = false;
                     } else {
-                        value.push(b);
+                        scratch.push(b);
                     }
                 } else if b == q {
                     in_quote = true;
@@ -496,28 +554,64 @@ impl CopyIn {
                 } else if b == d {
                     break;
                 } else {
-                    value.push(b);
+                    // A run of plain bytes is copied at once.
+                    let run = line[i..].iter().position(|&c| c == q || c == d).unwrap_or(line.len() - i);
+                    scratch.extend_from_slice(&line[i..i + run]);
+                    i += run;
+                    continue;
                 }
                 i += 1;
             }
             if in_quote {
                 return Err(bad_format("unterminated CSV quoted field").context(self.context_line(line)));
             }
-            let k = out.len();
+            let k = fields.len();
+            let value = &scratch[from..];
             let raw_is_null = !quoted && &line[start..i] == null;
             let force_not_null = self.opts.force_not_null.get(k).copied().unwrap_or(false);
             let force_null = self.opts.force_null.get(k).copied().unwrap_or(false);
             if (raw_is_null && !force_not_null) || (quoted && force_null && value == null) {
-                out.push(None);
+                scratch.truncate(from);
+                fields.push(Field::NULL);
             } else {
-                out.push(Some(self.utf8(value, line)?));
+                self.check_utf8(value, line)?;
+                fields.push(Field { start: from, end: scratch.len(), src: Src::Scratch });
             }
             if i >= line.len() {
-                break;
+                return Ok(());
             }
             i += 1;
         }
-        Ok(out)
+    }
+}
+
+/// Where a field's value lies: in the line itself, in the reader's unescaping buffer, or
+/// nowhere (NULL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Src {
+    Null,
+    Line,
+    Scratch,
+}
+
+/// One field of the line being read.
+#[derive(Debug, Clone, Copy)]
+struct Field {
+    start: usize,
+    end: usize,
+    src: Src,
+}
+
+impl Field {
+    const NULL: Field = Field { start: 0, end: 0, src: Src::Null };
+
+    /// The field's bytes (None: NULL).
+    fn bytes<'a>(&self, line: &'a [u8], scratch: &'a [u8]) -> Option<&'a [u8]> {
+        match self.src {
+            Src::Null => None,
+            Src::Line => Some(&line[self.start..self.end]),
+            Src::Scratch => Some(&scratch[self.start..self.end]),
+        }
     }
 }
 
@@ -537,14 +631,9 @@ fn end_marker(line: &[u8]) -> Option<usize> {
     None
 }
 
-fn ends_in_escape(b: &[u8]) -> bool {
-    b.iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1
-}
-
 /// PostgreSQL's text-format escapes: `\b \f \n \r \t \v`, `\` + 1-3 octal digits, `\x` + 1-2
 /// hex digits; a backslash before any other character stands for that character.
-fn unescape_text(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
+fn unescape_text(raw: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < raw.len() {
         let b = raw[i];
@@ -591,7 +680,6 @@ fn unescape_text(raw: &[u8]) -> Vec<u8> {
             other => out.push(other),
         }
     }
-    out
 }
 
 /// A line as PostgreSQL shows it in CONTEXT (invalid UTF-8 replaced).

@@ -1431,16 +1431,44 @@ async fn insert(
     }
     let out = returning_rows(returning, &full, params)?;
     let n = full.len();
-    insert_rows(txn, table, full).await?;
+    insert_rows_with(txn, table, full, true).await?;
     Ok(QueryResult { rows: out, tag: format!("INSERT 0 {n}"), notices: vec![] })
 }
 
 /// Inserts rows into the transaction's write set: each key locked first, then checked free
 /// (committed and in this transaction), a taken key failing with PostgreSQL's 23505.
 pub(crate) async fn insert_rows(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<Row>) -> Result<()> {
+    insert_rows_with(txn, table, rows, false).await
+}
+
+/// [`insert_rows`]; `fresh_ids`: the rows of a table without a primary key carry row ids just
+/// handed out ([`utility::with_row_ids`]), unique across shards and above every id a shard
+/// holds, so no committed row and no other transaction can have their keys: instead of one
+/// row lock per row (a COPY's million), one row per shard is locked, which is what makes the
+/// transaction a writer of the table there (an ALTER of it waits for the transaction, and one
+/// under way refuses it with 55P03, as for any row lock).
+pub(crate) async fn insert_rows_with(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    rows: Vec<Row>,
+    fresh_ids: bool,
+) -> Result<()> {
+    if fresh_ids && table.has_row_id() {
+        let keyed: Vec<(Vec<u8>, Row)> = rows.into_iter().map(|r| (table.key_of(&r), r)).collect();
+        let (_, n) = orbit_shards::state::local();
+        let mut one_per_shard: std::collections::BTreeMap<usize, Vec<u8>> = std::collections::BTreeMap::new();
+        for (k, _) in &keyed {
+            one_per_shard.entry(shard_of_key(k, n)).or_insert_with(|| k.clone());
+        }
+        let committed = txn.lock(table, one_per_shard.into_values().collect()).await?;
+        debug_assert!(committed.iter().all(Option::is_none), "a fresh row id is taken");
+        return write_inserted(txn, table, keyed).await;
+    }
     let mut keyed = Vec::with_capacity(rows.len());
     let mut seen = std::collections::HashSet::with_capacity(rows.len());
+    // The keys to lock, and where each one's row is in `keyed` (in order).
     let mut to_lock = Vec::new();
+    let mut lock_at = Vec::new();
     for row in rows {
         let k = table.key_of(&row);
         if !seen.insert(k.clone()) {
@@ -1449,25 +1477,31 @@ pub(crate) async fn insert_rows(txn: &mut Txn, table: &Arc<TableDef>, rows: Vec<
         match txn.own(table, &k) {
             Some(Some(_)) => return Err(duplicate(table, &row)),
             Some(None) => {}
-            None => to_lock.push(k.clone()),
+            None => {
+                to_lock.push(k.clone());
+                lock_at.push(keyed.len());
+            }
         }
         keyed.push((k, row));
     }
-    let committed = txn.lock(table, to_lock.clone()).await?;
-    let taken: std::collections::HashSet<&Vec<u8>> =
-        to_lock.iter().zip(&committed).filter(|(_, r)| r.is_some()).map(|(k, _)| k).collect();
-    if let Some((_, row)) = keyed.iter().find(|(k, _)| taken.contains(k)) {
-        return Err(duplicate(table, row));
+    drop(seen);
+    let committed = txn.lock(table, to_lock).await?;
+    if let Some((&at, _)) = lock_at.iter().zip(&committed).find(|(_, r)| r.is_some()) {
+        return Err(duplicate(table, &keyed[at].1));
     }
+    write_inserted(txn, table, keyed).await
+}
+
+/// The rows of an insert, their keys locked and free: index entries, the write set, foreign
+/// keys.
+async fn write_inserted(txn: &mut Txn, table: &Arc<TableDef>, keyed: Vec<(Vec<u8>, Row)>) -> Result<()> {
     if !table.indexes.is_empty() {
         let changes: Vec<crate::index::RowChange> = keyed.iter().map(|(_, r)| (None, Some(r))).collect();
         crate::index::maintain(txn, table, &changes).await?;
     }
     let written: Vec<Row> =
         if table.foreign_keys.is_empty() { Vec::new() } else { keyed.iter().map(|(_, r)| r.clone()).collect() };
-    for (k, row) in keyed {
-        txn.write(table, k, Some(row))?;
-    }
+    txn.write_rows(table, keyed.into_iter().map(|(k, row)| (k, Some(row))))?;
     crate::foreign_key::after_insert(txn, table, &written).await
 }
 

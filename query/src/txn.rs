@@ -482,28 +482,43 @@ impl Txn {
 
     /// Records the row at `key` as this transaction leaves it (the key must be locked).
     pub(crate) fn write(&mut self, def: &Arc<TableDef>, key: Vec<u8>, row: Option<Row>) -> Result<()> {
-        let w = self
-            .writes
-            .entry(def.name.clone())
-            .or_insert_with(|| TableWrites { def: def.clone(), rows: BTreeMap::new() });
+        self.write_rows(def, std::iter::once((key, row)))
+    }
+
+    /// [`Txn::write`] of many rows of one table (the table's entry found once, not per row:
+    /// COPY writes a batch at a time).
+    pub(crate) fn write_rows(
+        &mut self,
+        def: &Arc<TableDef>,
+        rows: impl IntoIterator<Item = (Vec<u8>, Option<Row>)>,
+    ) -> Result<()> {
+        let w = match self.writes.get_mut(def.name.as_str()) {
+            Some(w) => w,
+            None => self
+                .writes
+                .entry(def.name.clone())
+                .or_insert_with(|| TableWrites { def: def.clone(), rows: BTreeMap::new() }),
+        };
         if w.def.oid != def.oid {
             *w = TableWrites { def: def.clone(), rows: BTreeMap::new() };
         }
         let size = |key: &[u8], row: &Option<Row>| {
             key.len() + ENTRY_BYTES + row.as_ref().map_or(0, |r| r.iter().map(Datum::memory).sum::<usize>())
         };
-        let added = size(&key, &row);
-        let removed = match w.rows.get(&key) {
-            Some(old) => size(&key, old),
-            None => 0,
-        };
-        w.rows.insert(key, row);
-        self.changed = (self.changed + added).saturating_sub(removed);
-        if self.changed > self.max_bytes {
-            return Err(SqlError::new(
-                code::PROGRAM_LIMIT_EXCEEDED,
-                format!("the changes of one transaction may take at most {} MB of memory", self.max_bytes >> 20),
-            ));
+        for (key, row) in rows {
+            let added = size(&key, &row);
+            let removed = match w.rows.get(&key) {
+                Some(old) => size(&key, old),
+                None => 0,
+            };
+            w.rows.insert(key, row);
+            self.changed = (self.changed + added).saturating_sub(removed);
+            if self.changed > self.max_bytes {
+                return Err(SqlError::new(
+                    code::PROGRAM_LIMIT_EXCEEDED,
+                    format!("the changes of one transaction may take at most {} MB of memory", self.max_bytes >> 20),
+                ));
+            }
         }
         Ok(())
     }
@@ -615,15 +630,14 @@ impl Txn {
             _ => None,
         };
         let (_, n) = state::local();
-        let mut per_shard: BTreeMap<ShardId, Vec<usize>> = BTreeMap::new();
-        for (i, k) in keys.iter().enumerate() {
-            per_shard.entry(shard_of(k, n)).or_default().push(i);
-        }
         let mut out: Vec<Option<Option<Row>>> = vec![None; keys.len()];
+        let mut per_shard: BTreeMap<ShardId, Vec<(usize, Vec<u8>)>> = BTreeMap::new();
+        for (i, k) in keys.into_iter().enumerate() {
+            per_shard.entry(shard_of(&k, n)).or_default().push((i, k));
+        }
         self.check_cancel()?;
-        for (shard, idx) in per_shard {
+        for (shard, mut pending) in per_shard {
             self.lock_shards.insert(shard);
-            let mut pending: Vec<(usize, Vec<u8>)> = idx.into_iter().map(|i| (i, keys[i].clone())).collect();
             // A statement noted as running on this session's shard went in before any ALTER
             // of the table marked it (which then waits for the statement).
             let entered = state::with_shard(|s| s.row_locks.is_running(self.id, def.oid));
@@ -1053,7 +1067,6 @@ async fn apply_alone(
     changes: Vec<Change>,
     check: Option<(u64, Vec<TableReads>)>,
 ) -> Result<()> {
-    let intent = intent_of(&changes);
     let r = mesh::run_on(shard, move |s| {
         let blocked = {
             let keys = changes.iter().flat_map(|c| c.rows.iter().map(move |(k, _)| (sql_db(c.oid), k.as_slice())));
@@ -1069,6 +1082,8 @@ async fn apply_alone(
     let ticket = match r {
         Ok(r) => r?,
         Err((changes, check)) => {
+            // Only a commit that must queue needs its intent (a big COPY's is large).
+            let intent = intent_of(&changes);
             let held = orbit_shards::tx::acquire(vec![(shard, intent)]).await.map_err(gone)?;
             let r = mesh::run_on(shard, move |s| apply_here(s, owner, changes, check.as_ref())).await.map_err(gone);
             held.release().await;

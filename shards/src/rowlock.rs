@@ -13,6 +13,7 @@
 //! after a while (PostgreSQL's `deadlock_timeout`).
 
 use futures::channel::oneshot;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// The owner of locks: a SQL transaction's id (unique in the process).
@@ -165,24 +166,27 @@ impl RowLocks {
     /// one; a sole shared owner's becomes exclusive), or queues `owner` behind a holder.
     pub fn lock_in(&mut self, table: u32, key: &[u8], owner: Owner, mode: LockMode) -> Lock {
         let k = (table, key.to_vec());
-        match self.held.get_mut(&k) {
-            Some(h) => {
+        // One hash of the key per lock taken (a COPY takes one per row).
+        match self.held.entry(k) {
+            Entry::Occupied(mut e) => {
+                let h = e.get_mut();
                 if let Some(holder) = h.blocker(owner, mode) {
                     let (wake, ready) = oneshot::channel();
-                    self.waiting.entry(k).or_default().push(Waiter { owner, wake });
+                    self.waiting.entry(e.key().clone()).or_default().push(Waiter { owner, wake });
                     return Lock::Wait { holder, ready };
                 }
                 if !h.owners.contains(&owner) {
                     // Shared, and taken in shared mode.
                     h.owners.push(owner);
-                    self.owned.entry(owner).or_default().push(k);
+                    self.owned.entry(owner).or_default().push(e.key().clone());
                 } else if mode == LockMode::Exclusive {
                     h.mode = LockMode::Exclusive;
                 }
                 Lock::Held
             }
-            None => {
-                self.held.insert(k.clone(), Holders { mode, owners: vec![owner] });
+            Entry::Vacant(e) => {
+                let k = e.key().clone();
+                e.insert(Holders { mode, owners: vec![owner] });
                 self.owned.entry(owner).or_default().push(k);
                 Lock::Held
             }
@@ -195,17 +199,17 @@ impl RowLocks {
         self.cancel_waits(owner);
         let Some(keys) = self.owned.remove(&owner) else { return };
         for k in keys {
-            if let Some(h) = self.held.get_mut(&k) {
+            let waiters = if self.waiting.is_empty() { None } else { self.waiting.remove(&k) };
+            if let Entry::Occupied(mut e) = self.held.entry(k) {
+                let h = e.get_mut();
                 h.owners.retain(|&o| o != owner);
                 if h.owners.is_empty() {
-                    self.held.remove(&k);
+                    e.remove();
                 }
             }
             // Every waiter tries again (a shared lock may still block some of them).
-            if let Some(ws) = self.waiting.remove(&k) {
-                for w in ws {
-                    let _ = w.wake.send(());
-                }
+            for w in waiters.into_iter().flatten() {
+                let _ = w.wake.send(());
             }
         }
     }

@@ -63,20 +63,16 @@ pub fn insert_all(s: &mut Shard, name: &str, rows: Vec<(Vec<u8>, Row)>) -> Resul
     let t = s.tables.get_mut(name).ok_or(RowError::NoTable)?;
     let mut seq = 0;
     // Log first, then insert: the rows move into the table. A refused batch logs nothing.
-    if let Some(k) = duplicate_in(t, &rows) {
+    if let Some(k) = t.duplicate_of(&rows) {
         return Err(RowError::Duplicate(k));
     }
     for (_, row) in &rows {
         seq = s.wal.append_row_put(name, row);
     }
     let t = s.tables.get_mut(name).ok_or(RowError::NoTable)?;
-    t.insert_all(rows).map_err(RowError::Duplicate)?;
+    // Checked above, before anything was logged.
+    t.insert_checked(rows);
     Ok(ticket(s, seq))
-}
-
-fn duplicate_in(t: &orbit_engine::table::Table, rows: &[(Vec<u8>, Row)]) -> Option<Vec<u8>> {
-    let mut seen = std::collections::HashSet::with_capacity(rows.len());
-    rows.iter().find(|(k, _)| t.contains(k) || !seen.insert(k.as_slice())).map(|(k, _)| k.clone())
 }
 
 /// Replaces (or inserts) rows at their keys. Does nothing if the table is gone. A commit passes

@@ -580,3 +580,111 @@ fn copy_computes_defaults_of_columns_it_leaves_out() {
         );
     });
 }
+
+/// `n` rows `i\tv<i>` from 1; row `bad` (if any) is replaced by `line`.
+fn numbered(n: usize, bad: Option<(usize, &str)>) -> String {
+    (1..=n)
+        .map(|i| match bad {
+            Some((at, line)) if at == i => format!("{line}\n"),
+            _ => format!("{i}\tv{i}\n"),
+        })
+        .collect()
+}
+
+#[test]
+fn copy_outside_a_transaction_is_all_or_nothing_and_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--shards", "2", "--fsync", "always"];
+    let mut o = Orbit::start_in(dir.path(), &args);
+    let rt = pg_runtime();
+    rt.block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute("CREATE TABLE p (id int PRIMARY KEY, v text); CREATE TABLE q (id int, v text)").await.unwrap();
+        c.batch_execute("INSERT INTO p VALUES (0, 'kept')").await.unwrap();
+        // A bad value on line 3500, past three batches already inserted: none of its rows stay
+        // (PostgreSQL's COPY is one transaction).
+        for t in ["p", "q"] {
+            let data = numbered(5000, Some((3500, "3500\tv\textra")));
+            let e = copy_in(&c, &format!("COPY {t} FROM STDIN"), data.as_bytes()).await.unwrap_err();
+            let db = e.as_db_error().unwrap();
+            assert_eq!(db.message(), "extra data after last expected column");
+            assert_eq!(db.where_(), Some(format!("COPY {t}, line 3500: \"3500\tv\textra\"").as_str()));
+            let data = numbered(5000, Some((4200, "x\tv")));
+            let e = copy_in(&c, &format!("COPY {t} (id, v) FROM STDIN"), data.as_bytes()).await.unwrap_err();
+            assert_eq!(
+                e.as_db_error().unwrap().where_(),
+                Some(format!("COPY {t}, line 4200, column id: \"x\"").as_str())
+            );
+        }
+        assert_eq!(count(&c, "p").await, 1);
+        assert_eq!(count(&c, "q").await, 0);
+        // A key taken by an earlier batch of the same COPY, and one taken by a committed row.
+        let data = numbered(3000, Some((2500, "10\tagain")));
+        let e = copy_in(&c, "COPY p FROM STDIN", data.as_bytes()).await.unwrap_err();
+        let db = e.as_db_error().unwrap();
+        assert_eq!((db.code().code(), db.where_()), ("23505", Some("COPY p, line 2500")));
+        let data = numbered(3000, Some((1700, "0\ttaken")));
+        let e = copy_in(&c, "COPY p FROM STDIN", data.as_bytes()).await.unwrap_err();
+        let db = e.as_db_error().unwrap();
+        assert_eq!((db.code().code(), db.detail()), ("23505", Some("Key (id)=(0) already exists.")));
+        assert_eq!(count(&c, "p").await, 1);
+        // A CHECK constraint failing on a later batch's row: none of the rows either.
+        c.batch_execute("CREATE TABLE ck (id int PRIMARY KEY, v int CHECK (v < 5000))").await.unwrap();
+        let data: String = (1..=3000).map(|i| format!("{i}\t{}\n", if i == 2600 { 9999 } else { i })).collect();
+        let e = copy_in(&c, "COPY ck FROM STDIN", data.as_bytes()).await.unwrap_err();
+        assert_eq!(code(&e), Some("23514"));
+        assert_eq!(count(&c, "ck").await, 0);
+        // CSV and FREEZE: the same, and a good COPY keeps every row.
+        let csv: String = (1..=4000).map(|i| format!("{i},\"v,{i}\"\n")).collect();
+        assert_eq!(copy_in(&c, "COPY q FROM STDIN (FORMAT csv, FREEZE)", csv.as_bytes()).await.unwrap(), 4000);
+        assert_eq!(copy_in(&c, "COPY p FROM STDIN", numbered(4000, None).as_bytes()).await.unwrap(), 4000);
+    });
+    // Acknowledged under --fsync always: kept across a SIGKILL right after the reply.
+    o.kill9();
+    o.restart();
+    o.wait_for_ping();
+    let port = o.pg_port;
+    rt.block_on(async {
+        let c = pg_connect(port).await;
+        assert_eq!(count(&c, "p").await, 4001);
+        assert_eq!(count(&c, "q").await, 4000);
+        assert_eq!(rows(&c, "SELECT v FROM q WHERE id = 3999").await, vec![vec![Some("v,3999".into())]]);
+        // A COPY the server is killed in the middle of (batches of it already inserted, no
+        // CopyDone yet): nothing of it after the restart.
+        let sink = c.copy_in::<_, bytes::Bytes>("COPY q FROM STDIN").await.unwrap();
+        let mut sink = Box::pin(sink);
+        let more: String = (5000..=9000).map(|i| format!("{i}\tlost\n")).collect();
+        sink.send(bytes::Bytes::from(more)).await.unwrap();
+        sink.as_mut().flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        o.kill9();
+    });
+    o.restart();
+    o.wait_for_ping();
+    rt.block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        assert_eq!(count(&c, "q").await, 4000);
+        assert_eq!(rows(&c, "SELECT count(*) FROM q WHERE v = 'lost'").await, vec![vec![Some("0".into())]]);
+    });
+}
+
+#[test]
+fn alter_table_waits_for_a_transaction_that_only_inserted() {
+    // Rows of a table without a primary key take fresh row ids, and an insert locks one row
+    // per shard, not each: that lock is what the ALTER must wait for.
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE w (k int, v int)").await.unwrap();
+        a.batch_execute("BEGIN; INSERT INTO w SELECT g, 1 FROM generate_series(1, 300) g").await.unwrap();
+        copy_in(&a, "COPY w FROM STDIN", b"301\t2\n302\t2\n").await.unwrap();
+        let alter = tokio::spawn(async move { b.batch_execute("ALTER TABLE w ADD PRIMARY KEY (k)").await.map(|_| b) });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!alter.is_finished(), "the ALTER did not wait for the open transaction");
+        a.batch_execute("COMMIT").await.unwrap();
+        let b = alter.await.unwrap().expect("ALTER after the writer committed");
+        assert_eq!(count(&b, "w").await, 302);
+        assert_eq!(rows(&b, "SELECT sum(v) FROM w").await, vec![vec![Some("304".into())]]);
+    });
+}

@@ -522,18 +522,26 @@ impl Table {
     /// Inserts every row or none: returns the key of the first row whose key is already taken
     /// (in the table or earlier in `rows`).
     pub fn insert_all(&mut self, rows: Vec<(Vec<u8>, Row)>) -> std::result::Result<(), Vec<u8>> {
-        let mut seen = std::collections::HashSet::with_capacity(rows.len());
-        for (k, _) in &rows {
-            if self.rows.contains_key(k) || !seen.insert(k.as_slice()) {
-                return Err(k.clone());
-            }
+        if let Some(k) = self.duplicate_of(&rows) {
+            return Err(k);
         }
+        self.insert_checked(rows);
+        Ok(())
+    }
+
+    /// The first key of `rows` taken here or earlier in `rows` ([`Table::insert_all`]'s check).
+    pub fn duplicate_of(&self, rows: &[(Vec<u8>, Row)]) -> Option<Vec<u8>> {
+        let mut seen = std::collections::HashSet::with_capacity(rows.len());
+        rows.iter().find(|(k, _)| self.rows.contains_key(k) || !seen.insert(k.as_slice())).map(|(k, _)| k.clone())
+    }
+
+    /// [`Table::insert_all`] of rows [`Table::duplicate_of`] found free (not checked again).
+    pub fn insert_checked(&mut self, rows: Vec<(Vec<u8>, Row)>) {
         for (k, r) in rows {
             debug_assert_eq!(r.len(), self.def.row_len());
             self.note_row(&r);
             self.store(k, r);
         }
-        Ok(())
     }
 
     /// Replaces (or inserts) the row at `key`.
@@ -745,7 +753,23 @@ pub fn staging_name(table: &str, generation: u64) -> String {
 /// a table name that is not a staging table.
 pub fn staging_target(staging: &str) -> Option<(&str, u64)> {
     let (table, generation) = staging.split_once('\0')?;
+    let generation = generation.strip_suffix(KEEPS_ROWS).unwrap_or(generation);
     Some((table, generation.parse().ok()?))
+}
+
+/// What ends the name of a staging table that keeps its target's rows ([`redefine_name`]).
+const KEEPS_ROWS: &str = "\0rows";
+
+/// The name of a staging table that carries only a new definition for `table` (its indexes
+/// changed: CREATE/DROP INDEX): swapping it in keeps the table's rows, moved over in memory
+/// (replay does the same), so no row is copied or logged again.
+pub fn redefine_name(table: &str, generation: u64) -> String {
+    format!("{table}\0{generation}{KEEPS_ROWS}")
+}
+
+/// Whether staging table `staging` keeps its target's rows ([`redefine_name`]).
+pub fn keeps_rows(staging: &str) -> bool {
+    staging.ends_with(KEEPS_ROWS) && staging_target(staging).is_some()
 }
 
 /// One name in the catalog owner's catalog ([`Tables::catalog_view`]).
@@ -879,6 +903,17 @@ impl Tables {
         if self.newer(target, generation) {
             let mut def = (*t.def).clone();
             def.name = target.to_string();
+            if keeps_rows(staging) {
+                if let Some(mut old) = self.tables.remove(target) {
+                    // The same rows (and versions) under the new definition; what a table
+                    // built afresh would not have is reset as for one.
+                    old.def = Arc::new(def);
+                    old.analyzed_rows = None;
+                    old.altering = None;
+                    self.tables.insert(target.to_string(), old);
+                    return true;
+                }
+            }
             t.def = Arc::new(def);
             // A table its block created stays that block's after the block alters it.
             t.created_by = t.created_by.or(self.tables.get(target).and_then(|old| old.created_by));
@@ -1161,8 +1196,29 @@ mod tests {
     }
 
     #[test]
+    fn a_redefining_staging_table_keeps_the_rows() {
+        let mut ts = Tables::new();
+        assert!(ts.create(def(), 1));
+        let row = vec![Datum::Int4(1), Datum::Text("a".into())];
+        let t = ts.get_mut("t").unwrap();
+        t.put(def().key_of(&row), row.clone());
+        t.altering = Some(7);
+        let mut staged = (*def()).clone();
+        staged.name = redefine_name("t", 2);
+        staged.oid = 16386;
+        assert!(ts.create(Arc::new(staged), 2));
+        assert!(ts.swap_in(&redefine_name("t", 2), 2));
+        let t = ts.get("t").unwrap();
+        assert_eq!((t.def.oid, t.def.name.as_str(), t.altering), (16386, "t", None));
+        assert_eq!(t.scan().map(|(_, r)| r.clone()).collect::<Vec<_>>(), vec![row]);
+        assert_eq!(ts.len(), 1);
+    }
+
+    #[test]
     fn staging_tables_swap_in_and_settle_by_the_owner_catalog() {
         assert_eq!(staging_target(&staging_name("t", 12)), Some(("t", 12)));
+        assert_eq!(staging_target(&redefine_name("t", 12)), Some(("t", 12)));
+        assert!(keeps_rows(&redefine_name("t", 12)) && !keeps_rows(&staging_name("t", 12)));
         assert_eq!(staging_target("t"), None);
         let mut ts = Tables::new();
         assert!(ts.create(def(), 1));

@@ -1,8 +1,9 @@
 //! COPY's sub-protocol (<https://www.postgresql.org/docs/15/protocol-flow.html#PROTOCOL-COPY>):
 //! COPY ... FROM STDIN answers CopyInResponse and reads CopyData until CopyDone (or CopyFail),
 //! turning the data into rows as it arrives ([`orbit_query::copy::CopyIn`]) and inserting them
-//! a batch at a time, so memory holds one CopyData message and one batch whatever the size of
-//! the COPY; COPY ... TO STDOUT answers CopyOutResponse, one CopyData per row and CopyDone.
+//! a batch at a time into the transaction's write set (so the reader holds one CopyData
+//! message and one batch; the write set holds the COPY's rows until COMMIT, see below);
+//! COPY ... TO STDOUT answers CopyOutResponse, one CopyData per row and CopyDone.
 //! FORMAT binary is PostgreSQL's binary COPY format ([`orbit_query::copy::binary`]), with the
 //! overall and every column's format code 1 in the responses.
 //! A child of `conn` (it reads and writes the connection's buffers).
@@ -12,15 +13,17 @@
 //! (extended), as in PostgreSQL.
 //!
 //! Inside a transaction (BEGIN ... COMMIT, or a multi-statement Query) the rows go into that
-//! transaction, atomic with it (its write set is bounded by `orbit_query::txn::MAX_TXN_BYTES`).
-//! Outside one, every batch commits as its own transaction, so a COPY of any size holds one
-//! batch at a time; an error then keeps the batches committed before it.
+//! transaction, atomic with it. Outside one, the COPY is a transaction of its own, as in
+//! PostgreSQL: an error on any row (or a crash before CopyDone's reply) leaves none of its
+//! rows, and the reply comes once all of them are durable (one group commit for the COPY, not
+//! one per batch). Either way the rows wait in the transaction's write set, bounded by
+//! `orbit_query::txn::MAX_TXN_BYTES` (54000 past it).
 
 use super::{new_txn, put, Conn, WRITE_FLUSH_BYTES};
 use bytes::Bytes;
 use orbit_query::copy::{binary, encode_header, encode_row, CopyIn, CopyPlan, CopySource, Header};
 use orbit_query::error::code;
-use orbit_query::SqlError;
+use orbit_query::{SqlError, Txn};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyInResponse, CopyOutResponse};
 use pgwire::messages::PgWireFrontendMessage as F;
 
@@ -49,6 +52,29 @@ async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
     put(&mut c.out, CopyInResponse::new(format, width, vec![format as i16; plan.width()]));
     c.flush().await.map_err(lost)?;
     let mut reader = CopyIn::new(table.clone(), columns.clone(), plan.options.clone());
+    if c.txn.is_some() {
+        return read_in(c, None, &mut reader).await;
+    }
+    // A COPY outside a transaction block is one transaction: all its rows or none.
+    let mut t = new_txn(c);
+    t.settings = c.settings.clone();
+    t.alone = true;
+    match read_in(c, Some(&mut t), &mut reader).await {
+        Ok(tag) => {
+            let name = reader.table().name.clone();
+            t.commit().await.map_err(|e| if e.context.is_some() { e } else { e.context(format!("COPY {name}")) })?;
+            Ok(tag)
+        }
+        Err(e) => {
+            t.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+/// Reads CopyData until CopyDone, inserting the rows a batch at a time into `own` (the COPY's
+/// own transaction) or else the connection's.
+async fn read_in(c: &mut Conn, mut own: Option<&mut Txn>, reader: &mut CopyIn) -> Result<String, SqlError> {
     loop {
         let (t, msg) = c.message().await.map_err(lost)?;
         match super::decode(msg) {
@@ -59,7 +85,7 @@ async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
                     if reader.pending() < BATCH_ROWS {
                         break;
                     }
-                    insert_batch(c, &mut reader).await?;
+                    insert_batch(c, own.as_deref_mut(), reader).await?;
                 }
             }
             Some(F::CopyDone(_)) => {
@@ -68,10 +94,10 @@ async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
                     if reader.pending() < BATCH_ROWS {
                         break;
                     }
-                    insert_batch(c, &mut reader).await?;
+                    insert_batch(c, own.as_deref_mut(), reader).await?;
                 }
                 reader.finish()?;
-                insert_batch(c, &mut reader).await?;
+                insert_batch(c, own.as_deref_mut(), reader).await?;
                 return Ok(format!("COPY {}", reader.count));
             }
             Some(F::CopyFail(f)) => {
@@ -89,9 +115,9 @@ async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
     }
 }
 
-/// Inserts the rows read so far, through INSERT's path: into the connection's transaction, or
-/// as a transaction of their own.
-async fn insert_batch(c: &mut Conn, reader: &mut CopyIn) -> Result<(), SqlError> {
+/// Inserts the rows read so far, through INSERT's path, into `own` or else the connection's
+/// transaction.
+async fn insert_batch(c: &mut Conn, own: Option<&mut Txn>, reader: &mut CopyIn) -> Result<(), SqlError> {
     let (rows, lines) = reader.take_batch();
     if rows.is_empty() {
         return Ok(());
@@ -104,19 +130,11 @@ async fn insert_batch(c: &mut Conn, reader: &mut CopyIn) -> Result<(), SqlError>
         (false, Some(line)) => e.context(format!("COPY {}, line {line}", table.name)),
         (false, None) => e.context(format!("COPY {}", table.name)),
     };
-    match c.txn.as_mut() {
-        Some(t) => orbit_query::exec::copy_insert(t, &table, rows, &defaults).await.map_err(context),
-        None => {
-            let mut t = new_txn(c);
-            match orbit_query::exec::copy_insert(&mut t, &table, rows, &defaults).await {
-                Ok(()) => t.commit().await.map_err(|e| context((e, None))),
-                Err(e) => {
-                    t.rollback().await;
-                    Err(context(e))
-                }
-            }
-        }
-    }
+    let t = match own {
+        Some(t) => t,
+        None => c.txn.as_mut().ok_or_else(|| SqlError::internal("COPY without a transaction"))?,
+    };
+    orbit_query::exec::copy_insert(t, &table, rows, &defaults).await.map_err(context)
 }
 
 async fn copy_out(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {

@@ -13,26 +13,26 @@ use super::QueryResult;
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
 use crate::types;
-use orbit_engine::table::{Row, TableDef};
+use orbit_engine::table::{key, Row, TableDef};
 use std::sync::Arc;
 
 /// The rows the transaction sees hold no duplicate and no NULL under the new key `def.pk`
 /// (PostgreSQL builds the unique index first — NULLs never collide there; of several
 /// duplicated keys the sort meets the smallest first — then checks NOT NULL).
-pub(super) fn check_new_key(table: &TableDef, def: &TableDef, seen: Vec<Row>, pk_name: &str) -> Result<()> {
+pub(super) fn check_new_key<'a>(
+    table: &TableDef,
+    def: &TableDef,
+    seen: impl Iterator<Item = &'a Row>,
+    pk_name: &str,
+) -> Result<()> {
     let pk = &def.pk;
-    let mut keyed: Vec<(Vec<u8>, Row)> = seen
-        .into_iter()
-        .map(|mut row| {
-            row.truncate(def.columns.len());
-            (def.key_of(&row), row)
-        })
-        .collect();
+    // Keys only, pointing at their rows: nothing of the table is copied.
+    let mut keyed: Vec<(Vec<u8>, &Row)> = seen.map(|row| (key::encode(pk.iter().map(|&i| &row[i])), row)).collect();
     let has_null = keyed.iter().find_map(|(_, row)| pk.iter().find(|&&c| row[c].is_null()).copied());
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let dup = keyed.windows(2).find(|w| w[0].0 == w[1].0 && pk.iter().all(|&c| !w[0].1[c].is_null()));
     if let Some(w) = dup {
-        let row = &w[0].1;
+        let row = w[0].1;
         let cols: Vec<&str> = pk.iter().map(|&i| def.columns[i].name.as_str()).collect();
         let vals: Vec<String> = pk.iter().map(|&i| types::to_text(&row[i]).unwrap_or_else(|| "null".into())).collect();
         return Err(SqlError::new(code::UNIQUE_VIOLATION, format!("could not create unique index \"{pk_name}\""))
@@ -62,7 +62,7 @@ pub(super) async fn with_indexes(
         let own = txn.overlay_rows(table);
         let mut def = (**table).clone();
         def.pk = pk.to_vec();
-        check_new_key(table, &def, visible(&rows, &own).cloned().collect(), pk_name)
+        check_new_key(table, &def, visible(&rows, &own), pk_name)
     }
     .await;
     if let Err(e) = checked {

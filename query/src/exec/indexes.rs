@@ -4,13 +4,13 @@
 //! ALTER TABLE: new row locks on the table are refused with 55P03 until it ends, and the build
 //! waits for the locks already held), through a staging table and swap, so a crash leaves the
 //! whole index or none; then the table's definition gains the index, by the same staging and
-//! swap of the table. A crash between the two leaves an index no table lists: no write keeps it
+//! swap of the table's definition alone (its rows stay in place: `utility::redefine`). A crash between the two leaves an index no table lists: no write keeps it
 //! up to date and no read uses it; DROP INDEX removes it. DROP INDEX takes the index out of the
 //! table's definition first, then drops the index's table.
 
 use super::undo::{Created, ShardRows};
 use super::utility::{
-    carry_writes, committed_rows, holder, keeps_undo, one_per_key, release_unless_held, set_altering,
+    carry_writes, committed_rows, holder, keeps_undo, one_per_key, redefine, release_unless_held, set_altering,
     stage_and_swap_as, visible,
 };
 use super::{drop_relations, notice, shard_of_key, QueryResult};
@@ -81,14 +81,11 @@ pub(super) async fn build(txn: &mut Txn, table: &Arc<TableDef>, index: &IndexDef
         per_shard[shard_of_key(&k, n)].push((k, e));
     }
     stage_and_swap_as(&index.name, None, table.index_table(index), per_shard, None).await?;
-    // The table's definition gains the index (its rows unchanged).
+    drop(rows);
+    // The table's definition gains the index (its rows unchanged: kept where they are).
     let mut def = (**table).clone();
     def.indexes.push(index.clone());
-    let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
-    for (k, row) in rows.iter() {
-        per_shard[shard_of_key(k, n)].push((k.clone(), row.clone()));
-    }
-    stage_and_swap_as(&table.name, Some(table), def, per_shard, holder(txn)).await?;
+    redefine(table, def, holder(txn)).await?;
     if own.is_empty() {
         return Ok(());
     }
@@ -191,15 +188,20 @@ pub(super) async fn remove_from_table(txn: &mut Txn, table: &Arc<TableDef>, name
     set_altering(table, true, txn).await?;
     let own = txn.overlay_rows(table);
     let r = async {
-        let rows = committed_rows(txn, table).await?;
+        // The rows stay where they are; only ROLLBACK of a block needs them read (to put the
+        // old definition back with them).
+        let kept = if keeps_undo(txn) {
+            let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
+            for (k, row) in committed_rows(txn, table).await? {
+                per_shard[shard_of_key(&k, n)].push((k, row));
+            }
+            Some((Box::new((**table).clone()), per_shard))
+        } else {
+            None
+        };
         let mut def = (**table).clone();
         def.indexes.retain(|x| x.name != name);
-        let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
-        for (k, row) in rows {
-            per_shard[shard_of_key(&k, n)].push((k, row));
-        }
-        let kept = keeps_undo(txn).then(|| (Box::new((**table).clone()), per_shard.clone()));
-        stage_and_swap_as(&table.name, Some(table), def, per_shard, holder(txn)).await?;
+        redefine(table, def, holder(txn)).await?;
         Ok(kept.map(|(old, rows)| Created::Replaced { name: table.name.clone(), oid: 0, old, rows }))
     }
     .await;

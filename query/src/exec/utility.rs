@@ -1,14 +1,14 @@
 //! Running COPY's rows, VACUUM/ANALYZE and ALTER TABLE ... ADD PRIMARY KEY over the shards.
 //!
-//! COPY FROM inserts through the same path as INSERT ([`super::insert_rows`]), one batch at
-//! a time. ALTER TABLE ... ADD PRIMARY KEY re-keys a table: its rows are built into a staging
+//! COPY FROM inserts through the same path as INSERT ([`super::insert_rows_with`]), one batch
+//! at a time, into one transaction. ALTER TABLE ... ADD PRIMARY KEY re-keys a table: its rows are built into a staging
 //! table (`<table>\0<generation>`, [`orbit_engine::table::staging_name`]) on the shards their
 //! new keys hash to, and once every shard's staging rows are durable, shard 0 logs the swap
 //! (the commit point), then every other shard does; start-up recovery settles a swap a crash
 //! interrupted by shard 0's catalog (docs/ARCHITECTURE.md, "ALTER TABLE").
 
 use super::undo::{Created, ShardRows};
-use super::{durable, gone, insert_rows, io_error, no_table, scan, QueryResult};
+use super::{durable, gone, io_error, no_table, scan, QueryResult};
 use crate::copy::{CopyPlan, CopySource};
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
@@ -120,7 +120,7 @@ pub async fn copy_insert(
         rows.iter().map(|r| table.pk.iter().map(|&i| r[i].clone()).collect()).collect()
     };
     let rows = with_row_ids(table, rows).await.map_err(|e| (e, None))?;
-    insert_rows(txn, table, rows).await.map_err(|e| {
+    super::insert_rows_with(txn, table, rows, true).await.map_err(|e| {
         if e.code != code::UNIQUE_VIOLATION {
             return (e, None);
         }
@@ -580,23 +580,27 @@ pub(super) async fn rekey(
     for &c in pk {
         def.columns[c].not_null = true;
     }
-    let rekeyed = |row: &Row| {
-        let mut row = row.clone();
+    let rekeyed = |mut row: Row| {
         row.truncate(def.columns.len());
         (def.key_of(&row), row)
     };
-    super::add_key::check_new_key(table, &def, visible(&rows, &own).cloned().collect(), pk_name)?;
-    // The new table holds the committed rows under their new keys; the transaction's changes
-    // follow them in its write set.
-    let items = rows.iter().map(|(k, r)| {
-        let (key, row) = rekeyed(r);
-        (key, row, own.contains_key(k))
-    });
-    let (committed, deletes) = one_per_key(items.collect());
+    super::add_key::check_new_key(table, &def, visible(&rows, &own), pk_name)?;
+    // The new table holds the committed rows under their new keys (moved, not copied; without
+    // changes of the transaction's own they were just checked free of duplicate keys); the
+    // transaction's changes follow them in its write set.
+    let (committed, deletes) = if own.is_empty() {
+        (rows.into_iter().map(|(_, r)| rekeyed(r)).collect(), Vec::new())
+    } else {
+        let items = rows.into_iter().map(|(k, r)| {
+            let (key, row) = rekeyed(r);
+            (key, row, own.contains_key(&k))
+        });
+        one_per_key(items.collect())
+    };
     let mut rewritten_own: std::collections::BTreeMap<Vec<u8>, Option<Row>> =
         deletes.into_iter().map(|k| (k, None)).collect();
     for r in own.values().flatten() {
-        let (k, row) = rekeyed(r);
+        let (k, row) = rekeyed(r.clone());
         rewritten_own.insert(k, Some(row));
     }
     let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
@@ -692,6 +696,25 @@ pub(super) async fn stage_and_swap_as(
     per_shard: Vec<Vec<(Vec<u8>, Row)>>,
     hold: Option<Owner>,
 ) -> Result<QueryResult> {
+    swap_in_def(name, expect, def, per_shard, hold, false).await
+}
+
+/// Swaps in a new definition for `table` that changes only its indexes (CREATE/DROP INDEX):
+/// as [`stage_and_swap_as`], but the staging table carries no rows and the swap keeps the
+/// table's own ([`orbit_engine::table::redefine_name`]), so none is copied.
+pub(super) async fn redefine(table: &Arc<TableDef>, def: TableDef, hold: Option<Owner>) -> Result<QueryResult> {
+    debug_assert!(table.columns == def.columns && table.pk == def.pk);
+    swap_in_def(&table.name, Some(table), def, Vec::new(), hold, true).await
+}
+
+async fn swap_in_def(
+    name: &str,
+    expect: Option<&Arc<TableDef>>,
+    def: TableDef,
+    per_shard: Vec<Vec<(Vec<u8>, Row)>>,
+    hold: Option<Owner>,
+    keep_rows: bool,
+) -> Result<QueryResult> {
     // The staging table, created on shard 0 first under a fresh generation, unless the table
     // changed since it was read.
     let expect = expect.cloned();
@@ -709,7 +732,11 @@ pub(super) async fn stage_and_swap_as(
         }
         let generation = s.tables.next_generation();
         let mut d = staged;
-        d.name = staging_name(&target, generation);
+        d.name = if keep_rows {
+            orbit_engine::table::redefine_name(&target, generation)
+        } else {
+            staging_name(&target, generation)
+        };
         d.oid = 16384 + generation as u32;
         let d = Arc::new(d);
         let (_, ticket) = shard_tables::create(s, d.clone(), generation);
@@ -773,11 +800,12 @@ async fn build_staging(
     for t in created {
         tickets.extend(t.map_err(io_error)?);
     }
-    for (shard, mut part) in per_shard.into_iter().enumerate() {
-        while !part.is_empty() {
-            let rest = part.split_off(part.len().min(REKEY_BATCH_ROWS));
+    for (shard, part) in per_shard.into_iter().enumerate() {
+        // Batches taken from the front in order (split_off would move the rest each time).
+        let mut part = part.into_iter().peekable();
+        while part.peek().is_some() {
             let name = staging.name.clone();
-            let batch = std::mem::replace(&mut part, rest);
+            let batch: Vec<(Vec<u8>, Row)> = part.by_ref().take(REKEY_BATCH_ROWS).collect();
             let r = mesh::run_on(shard, move |s| shard_tables::insert_all(s, &name, batch)).await.map_err(gone)?;
             match r {
                 Ok(t) => tickets.extend(t),

@@ -173,6 +173,34 @@ pub(crate) fn columns_read(p: &crate::bind::SelectPlan, width: usize) -> Vec<boo
     rest.filter = None;
     rest.join = None;
     rest.key = None;
+    // GROUP BY's dependent columns (every other column of a table whose primary key is grouped
+    // by, carried with each group for the select list: `SelectPlan::group_dependent`) are read
+    // only when what runs over the groups (select list, HAVING, ORDER BY, windows) names them;
+    // the others stay out of the joined rows (NULL if ever evaluated). TPC-H Q13 groups by
+    // c_custkey: customer's seven other columns, four of them strings, were copied into each of
+    // its 15k joined rows.
+    if p.grouped && p.grouping_sets.is_empty() && p.group_dependent > 0 {
+        let dep = p.group_by.len() - p.group_dependent.min(p.group_by.len());
+        let mut over_groups = rest.clone();
+        over_groups.group_by.clear();
+        over_groups.aggs.clear();
+        let mut read = vec![false; p.group_by.len()];
+        let _ = crate::relation::map_select(&mut over_groups, &mut |e: &mut Expr| {
+            mark(e, &mut read);
+            Ok(true)
+        });
+        for w in &mut over_groups.windows {
+            let _ = w.map_exprs::<()>(&mut |e: &Expr| {
+                mark(e, &mut read);
+                Ok(e.clone())
+            });
+        }
+        let mut k = 0;
+        rest.group_by.retain(|_| {
+            k += 1;
+            k - 1 < dep || read[k - 1]
+        });
+    }
     let mut needed = vec![false; width];
     let _ = crate::relation::map_select(&mut rest, &mut |e: &mut Expr| {
         mark(e, &mut needed);

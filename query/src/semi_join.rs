@@ -674,11 +674,16 @@ pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params:
     // No key reduction for a NULL-aware join: an inner row with a NULL element matters to outer
     // rows of other keys.
     let keys = if sj.null_aware { vec![None; rows.len()] } else { outer_keys(sj, &rows, params)? };
-    let only = if sj.null_aware { None } else { reduction(sj, &keys).map(Arc::new) };
-    if let Some(set) = &only {
-        held.add(set.iter().map(|k| k.len() * 16 + crate::memory::ENTRY_OVERHEAD).sum())?;
-    }
-    let inner = inner_rows(txn, sj, params, only).await?;
+    let inner = match looked_up(txn, sj, &rows, &keys, params, &mut held).await? {
+        Some(inner) => inner,
+        None => {
+            let only = if sj.null_aware { None } else { reduction(sj, &keys).map(Arc::new) };
+            if let Some(set) = &only {
+                held.add(set.iter().map(|k| k.len() * 16 + crate::memory::ENTRY_OVERHEAD).sum())?;
+            }
+            inner_rows(txn, sj, params, only).await?
+        }
+    };
     let mut charge = |b: usize| held.add(b);
     let mut table = build_table(sj, inner, &mut charge)?;
     let mut prober = Prober::new(sj);
@@ -695,6 +700,67 @@ pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params:
     drop(table);
     drop(held);
     Ok(out)
+}
+
+/// The inner rows of `sj` for the outer rows `rows` (their keys `keys`) read by key: when the
+/// inner plan is one stored table whose primary key (or leading columns of it, or an index)
+/// the join's keys cover, as plain columns of the outer keys' types, and the outer rows'
+/// distinct keys are few next to that table ([`crate::index_join::cheaper`]), each key's rows
+/// are looked up ([`crate::index_join::rows`]: the transaction's own writes included, the
+/// inner plan's own conditions checked on the shards) instead of the table being read whole
+/// (PostgreSQL's nested loop semi join over an index scan; TPC-H Q21's EXISTS and NOT EXISTS
+/// on lineitem by l_orderkey). Each row found is projected as the inner plan projects it (the
+/// keys, then the columns the residual reads). None where the join cannot or should not.
+async fn looked_up(
+    txn: &Txn,
+    sj: &SemiJoin,
+    rows: &[Row],
+    keys: &[Option<Vec<KeyPart>>],
+    params: &[Datum],
+    held: &mut crate::memory::Held,
+) -> Result<Option<Vec<Row>>> {
+    let Plan::Select(p) = sj.plan.as_ref() else { return Ok(None) };
+    let Some(def) = &p.table else { return Ok(None) };
+    if sj.null_aware || p.grouped || p.join.is_some() || p.key.is_some() || sj.keys.is_empty() {
+        return Ok(None);
+    }
+    // Each key an inner column of the outer key's type (their encoded keys compare alike).
+    let mut eq = Vec::with_capacity(sj.keys.len());
+    for (k, (outer, inner)) in sj.keys.iter().zip(&sj.inner_exprs).enumerate() {
+        let Expr::Column(c, ty) = inner else { return Ok(None) };
+        let (a, b) = (outer.ty(), *ty);
+        if !(a == b || (a.is_integer() && b.is_integer())) {
+            return Ok(None);
+        }
+        eq.push((k, *c));
+    }
+    let Some(lookup) = crate::index_join::path(def, &eq) else { return Ok(None) };
+    // The outer rows' distinct keys, as rows of their values (a key with a NULL matches nothing).
+    let mut seen: HashSet<&[KeyPart]> = HashSet::new();
+    let mut distinct: Vec<Row> = Vec::new();
+    for (row, key) in rows.iter().zip(keys) {
+        let Some(key) = key else { continue };
+        if !seen.insert(key.as_slice()) {
+            continue;
+        }
+        let cx = Ctx { row, params, aggs: &[] };
+        distinct.push(sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?);
+    }
+    drop(seen);
+    if !crate::index_join::cheaper(&lookup, distinct.len() as f64, crate::stats::table_rows(def)) {
+        return Ok(None);
+    }
+    held.rows(distinct.iter())?;
+    let found = crate::index_join::rows(txn, def, &lookup, &distinct, p.filter.as_ref(), params, None).await?;
+    txn.check_cancel()?;
+    let mut whole = crate::memory::Held::new(txn.memory(), "rows looked up by key");
+    whole.rows(found.iter())?;
+    let mut out = Vec::with_capacity(found.len());
+    for row in &found {
+        let cx = Ctx { row, params, aggs: &[] };
+        out.push(p.projection.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Row>>()?);
+    }
+    Ok(Some(out))
 }
 
 /// The inner rows of a plain one-table inner plan, each shard sending only the columns the join

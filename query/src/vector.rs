@@ -429,12 +429,19 @@ fn compile(e: &Expr, params: &[Datum]) -> Option<VExpr> {
 /// against a numeric as a numeric, against a float as a float.
 fn cmp(op: CmpOp, x: VExpr, y: VExpr) -> Option<VExpr> {
     let (tx, ty) = (x.ty(), y.ty());
-    let widen = |e: VExpr, other: SqlType| match kind(other) {
-        Some(Kind::Num) if e.ty().is_integer() => VExpr::Cast(Box::new(e), SqlType::NUMERIC),
-        Some(Kind::Float) if e.ty().is_integer() => VExpr::Cast(Box::new(e), SqlType::Float8),
-        _ => e,
+    // An integer constant is widened once here, not per row (`l_quantity >= 1`).
+    let widen = |e: VExpr, other: SqlType| match (kind(other), &e) {
+        (Some(Kind::Num), VExpr::Const(d, t)) if t.is_integer() && !d.is_null() => {
+            Some(VExpr::Const(Datum::Numeric(d.as_i64()?.to_string()), SqlType::NUMERIC))
+        }
+        (Some(Kind::Float), VExpr::Const(d, t)) if t.is_integer() && !d.is_null() => {
+            Some(VExpr::Const(Datum::Float8(d.as_i64()? as f64), SqlType::Float8))
+        }
+        (Some(Kind::Num), _) if e.ty().is_integer() => Some(VExpr::Cast(Box::new(e), SqlType::NUMERIC)),
+        (Some(Kind::Float), _) if e.ty().is_integer() => Some(VExpr::Cast(Box::new(e), SqlType::Float8)),
+        _ => Some(e),
     };
-    let (x, y) = (widen(x, ty), widen(y, tx));
+    let (x, y) = (widen(x, ty)?, widen(y, tx)?);
     if !comparable(x.ty(), y.ty()) {
         return None;
     }
@@ -477,6 +484,12 @@ impl<'a> Batch<'a> {
 
     /// Column `c`'s values at the positions of `sel` (other slots hold placeholders).
     fn column(&self, c: usize, sel: &[u32]) -> Result<Vector<'a>> {
+        self.with_column(c, sel, |v| v.clone())
+    }
+
+    /// `f` of column `c`'s values, filled at the positions of `sel` (read in place: no copy of
+    /// the vector).
+    fn with_column<R>(&self, c: usize, sel: &[u32], f: impl FnOnce(&Vector<'a>) -> R) -> Result<R> {
         let Some((_, ty, cell)) = self.cols.iter().find(|(i, ..)| *i == c) else {
             return Err(SqlError::internal("batch column not gathered"));
         };
@@ -495,7 +508,7 @@ impl<'a> Batch<'a> {
             }
             filled[p] = true;
         }
-        Ok(v.clone())
+        Ok(f(v))
     }
 }
 
@@ -894,7 +907,103 @@ fn int_cmp(op: CmpOp, x: &[i64], y: &[i64]) -> Vec<bool> {
     }
 }
 
+/// `column op constant` (either way round) over the positions of `sel` alone, the column read
+/// in place and the constant not repeated into a vector: the common filter shape
+/// (`l_shipmode = 'AIR'`, `l_quantity >= 1`, an IN list's items). None where the values are not
+/// of a shape it compares (a NULL constant, numerics outside [`Small`]): the general path then.
+fn compare_const<'a>(op: CmpOp, x: &'a VExpr, y: &'a VExpr, b: &Batch<'a>, sel: &[u32]) -> Result<Option<Vector<'a>>> {
+    let (c, k, kty, op) = match (x, y) {
+        (VExpr::Col(c, _), VExpr::Const(k, t)) => (*c, k, *t, op),
+        (VExpr::Const(k, t), VExpr::Col(c, _)) => (*c, k, *t, op.flipped()),
+        _ => return Ok(None),
+    };
+    if k.is_null() {
+        return Ok(None);
+    }
+    let n = b.len;
+    b.with_column(c, sel, |v| {
+        let mut out = vec![false; n];
+        let mut each = |ord: &dyn Fn(usize) -> Ordering| {
+            for &p in sel {
+                let p = p as usize;
+                out[p] = op.holds(ord(p));
+            }
+        };
+        match &v.data {
+            Data::Int(a) => {
+                let k = int_of(k, kty)?;
+                each(&|p| a[p].cmp(&k));
+            }
+            Data::Float(a) => {
+                let k = match k {
+                    Datum::Float4(f) => *f as f64,
+                    Datum::Float8(f) => *f,
+                    _ => return None,
+                };
+                each(&|p| cmp_f64(a[p], k));
+            }
+            Data::Num(a, sa) => {
+                let Datum::Numeric(t) = k else { return None };
+                let k = Small::parse(t)?;
+                each(&|p| cmp_num(a[p], sa[p], k.v, k.s));
+            }
+            Data::Bool(a) => {
+                let Datum::Bool(k) = k else { return None };
+                each(&|p| a[p].cmp(k));
+            }
+            Data::Text(a) if matches!(v.ty, SqlType::Bpchar(_)) => {
+                let k = types::bpchar_text(text_of(k, kty)?).as_bytes();
+                each(&|p| types::bpchar_text(a[p]).as_bytes().cmp(k));
+            }
+            Data::Text(a) => {
+                let k = text_of(k, kty)?.as_bytes();
+                each(&|p| a[p].as_bytes().cmp(k));
+            }
+            Data::Datums(_) => return None,
+        }
+        Some(bool_vector(out, v.nulls.clone()))
+    })
+}
+
+/// `column op column` of two distinct columns held as integers (dates, timestamps too) or
+/// numerics, over the positions of `sel` alone with both columns read in place (TPC-H Q21's
+/// `l_receiptdate > l_commitdate`). None for other shapes.
+fn compare_cols<'a>(op: CmpOp, x: &'a VExpr, y: &'a VExpr, b: &Batch<'a>, sel: &[u32]) -> Result<Option<Vector<'a>>> {
+    let (VExpr::Col(c, _), VExpr::Col(d, _)) = (x, y) else { return Ok(None) };
+    if c == d {
+        return Ok(None);
+    }
+    let n = b.len;
+    b.with_column(*c, sel, |l| {
+        b.with_column(*d, sel, |r| {
+            let mut out = vec![false; n];
+            match (&l.data, &r.data) {
+                (Data::Int(a), Data::Int(e)) => {
+                    for &p in sel {
+                        let p = p as usize;
+                        out[p] = op.holds(a[p].cmp(&e[p]));
+                    }
+                }
+                (Data::Num(a, sa), Data::Num(e, se)) => {
+                    for &p in sel {
+                        let p = p as usize;
+                        out[p] = op.holds(cmp_num(a[p], sa[p], e[p], se[p]));
+                    }
+                }
+                _ => return None,
+            }
+            Some(bool_vector(out, l.nulls.or(&r.nulls)))
+        })
+    })?
+}
+
 fn compare<'a>(op: CmpOp, x: &'a VExpr, y: &'a VExpr, b: &Batch<'a>, sel: &[u32]) -> Result<Vector<'a>> {
+    if let Some(v) = compare_const(op, x, y, b, sel)? {
+        return Ok(v);
+    }
+    if let Some(v) = compare_cols(op, x, y, b, sel)? {
+        return Ok(v);
+    }
     let (l, r) = (eval(x, b, sel)?, eval(y, b, sel)?);
     let nulls = l.nulls.or(&r.nulls);
     let out = match (&l.data, &r.data) {

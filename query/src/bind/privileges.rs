@@ -107,11 +107,7 @@ impl Binder<'_> {
         } else {
             format!("CASE WHEN ({object})::{cast} IS NULL THEN NULL ELSE true END")
         };
-        let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
-            .try_with_sql(&sql)
-            .and_then(|mut p| p.parse_expr())
-            .map_err(|e| SqlError::internal(format!("privilege check: {e}")))?;
-        self.expr(&e, scope).map(Some)
+        self.bind_text(&sql, "privilege check", scope).map(Some)
     }
 }
 
@@ -140,11 +136,7 @@ impl Binder<'_> {
             ),
             _ => return Ok(None),
         };
-        let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
-            .try_with_sql(&sql)
-            .and_then(|mut p| p.parse_expr())
-            .map_err(|e| SqlError::internal(format!("obj_description: {e}")))?;
-        self.expr(&e, scope).map(Some)
+        self.bind_text(&sql, "obj_description", scope).map(Some)
     }
 }
 
@@ -168,10 +160,18 @@ impl Binder<'_> {
         }
         let terms: Vec<String> = l.args.iter().map(|a| format!("CASE WHEN ({a}) {test} THEN 1 ELSE 0 END")).collect();
         let sql = format!("({})", terms.join(" + "));
+        self.bind_text(&sql, name, scope).map(Some)
+    }
+}
+
+impl Binder<'_> {
+    /// Binds `sql`, an expression these functions are defined as (PostgreSQL's own SQL
+    /// definitions of them), written with the call's arguments.
+    fn bind_text(&mut self, sql: &str, function: &str, scope: Option<&Scope>) -> Result<Expr> {
         let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
-            .try_with_sql(&sql)
+            .try_with_sql(sql)
             .and_then(|mut p| p.parse_expr())
-            .map_err(|e| SqlError::internal(format!("{name}: {e}")))?;
-        self.expr(&e, scope).map(Some)
+            .map_err(|e| SqlError::internal(format!("{function}: {e}")))?;
+        self.expr(&e, scope)
     }
 }

@@ -2854,6 +2854,31 @@ impl Binder<'_> {
     /// Makes `e` of type `to` in context `ctx`: untyped literals are parsed as `to`, untyped
     /// parameters take the type, other types are cast where allowed; `err` builds the error
     /// otherwise.
+    /// A cast that reads local time in the session's zone (timestamptz to and from text,
+    /// timestamp, date and time), when the zone is not UTC: the conversion to apply, whose
+    /// result is `to` or a type that casts on to it as before.
+    fn zoned_cast(&self, from: SqlType, to: SqlType) -> Option<impl FnOnce(Expr) -> Expr> {
+        use crate::expr::ZoneOp;
+        use SqlType::*;
+        let string = |t: SqlType| matches!(t, Text | Varchar(_) | Bpchar(_));
+        let (op, ty) = match (from, to) {
+            (TimestampTz, t) if string(t) => (ZoneOp::Text, Text),
+            (TimestampTz, Timestamp | Date | Time) => (ZoneOp::ToLocal, Timestamp),
+            (Timestamp | Date, TimestampTz) => (ZoneOp::FromLocal, TimestampTz),
+            (f, TimestampTz) if string(f) => (ZoneOp::Parse, TimestampTz),
+            _ => return None,
+        };
+        let zone = temporal::session_zone()?;
+        Some(move |e: Expr| {
+            let e = match (from, op) {
+                (Date, _) => Expr::Cast(Box::new(e), Timestamp, false),
+                (Bpchar(_), _) | (Varchar(_), _) => Expr::Cast(Box::new(e), Text, false),
+                _ => e,
+            };
+            temporal::zoned(op, vec![e], zone, ty)
+        })
+    }
+
     fn coerce(
         &mut self,
         e: Expr,
@@ -2876,7 +2901,16 @@ impl Binder<'_> {
                 return Ok(Expr::Const(types::cast(Datum::Text(s), to, ctx == CastContext::Explicit)?, to));
             }
             Expr::Const(Datum::Text(s), SqlType::Unknown) => {
-                let d = types::parse_text(to, &s)?;
+                // A timestamptz literal without an offset is local time in the session's zone.
+                let zone = if to == SqlType::TimestampTz { crate::zone::session_for_literal() } else { None };
+                let d = match zone {
+                    Some(zone) => {
+                        let tz = crate::zone::resolve(&zone)?;
+                        let kind = crate::datetime::Kind::TimestampTz;
+                        Datum::TimestampTz(crate::datetime::parse_timestamp_in(&s, kind, Some(&tz))?)
+                    }
+                    None => types::parse_text(to, &s)?,
+                };
                 return Ok(Expr::Const(d, to));
             }
             Expr::Param(i, SqlType::Unknown) => {
@@ -2893,6 +2927,10 @@ impl Binder<'_> {
             return Ok(e);
         }
         if types::can_cast(from, to, ctx) {
+            if let Some(zoned) = self.zoned_cast(from, to) {
+                let e = zoned(e);
+                return if e.ty() == to { Ok(e) } else { self.coerce(e, to, ctx, err) };
+            }
             // varchar -> text, text -> unbounded varchar and character(n) -> unbounded bpchar
             // need no conversion.
             if matches!(from, SqlType::Text | SqlType::Varchar(_))
@@ -3459,6 +3497,7 @@ impl Binder<'_> {
                 } else {
                     r
                 };
+                let (l, r) = (temporal::shown_in_zone(l, false), temporal::shown_in_zone(r, false));
                 Ok(Expr::Concat(Box::new(l), Box::new(r)))
             }
             B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {

@@ -141,6 +141,8 @@ pub struct CopyIn {
     /// The current line's fields, and the buffer their unescaped values are built in.
     fields: Vec<Field>,
     scratch: Vec<u8>,
+    /// The session's time zone (None: UTC): a timestamptz without an offset is local time there.
+    pub zone: Option<crate::zone::TimeZone>,
 }
 
 impl CopyIn {
@@ -172,6 +174,7 @@ impl CopyIn {
             computed,
             fields: Vec::new(),
             scratch: Vec::new(),
+            zone: None,
         }
     }
 
@@ -402,7 +405,7 @@ impl CopyIn {
                 Some(bytes) => {
                     // Checked valid while the line was split.
                     let text = std::str::from_utf8(bytes).map_err(|_| SqlError::internal("COPY field not UTF-8"))?;
-                    types::parse_text(self.types[k], text).map_err(|e| {
+                    types::parse_text_in(self.types[k], text, self.zone.as_ref()).map_err(|e| {
                         e.context(format!(
                             "COPY {}, line {}, column {}: \"{}\"",
                             self.table.name, self.line, self.table.columns[col].name, text
@@ -759,9 +762,9 @@ fn csv_value(out: &mut Vec<u8>, s: &str, opts: &CopyOptions, force: bool) {
     out.push(opts.quote);
 }
 
-/// The text of each value, for [`encode_row`].
-pub fn texts(values: &[Datum]) -> Vec<Option<String>> {
-    values.iter().map(types::to_text).collect()
+/// The text of each value, for [`encode_row`], in the session's time zone (None: UTC).
+pub fn texts(values: &[Datum], zone: Option<&crate::zone::TimeZone>) -> Vec<Option<String>> {
+    values.iter().map(|d| types::to_text_in(d, zone)).collect()
 }
 
 #[cfg(test)]

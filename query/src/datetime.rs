@@ -192,6 +192,8 @@ struct Parsed {
     special: Option<i64>,
     /// `today`/`tomorrow`/`yesterday`: a day offset from today, at midnight.
     day_offset: Option<i64>,
+    /// A zone written by name ("2024-01-02 03:04 America/New_York").
+    named_zone: Option<jiff::tz::TimeZone>,
 }
 
 fn digits(s: &str) -> bool {
@@ -375,6 +377,22 @@ fn parse_fields(s: &str, kind: Kind) -> Result<Parsed> {
                     _ => p.date = Some(parse_date_field(t, s, name)?),
                 }
             }
+            // A zone by its name (the text is lower case here; names are looked up ignoring case).
+            _ if t.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+                && p.zone_s.is_none()
+                && p.named_zone.is_none()
+                && (p.time_us.is_some() || p.date.is_some()) =>
+            {
+                match crate::zone::by_name(t) {
+                    Some(z) => p.named_zone = Some(z),
+                    None => {
+                        return Err(SqlError::new(
+                            code::INVALID_PARAMETER_VALUE,
+                            format!("time zone \"{t}\" not recognized"),
+                        ))
+                    }
+                }
+            }
             _ => return Err(bad_syntax(name, s)),
         }
     }
@@ -474,16 +492,26 @@ fn checked_date(p: &Parsed, s: &str) -> Result<Option<(i64, i64, i64)>> {
 /// Reads a `timestamp` (zone ignored), `timestamptz` (zone applied) or the timestamp a `date`
 /// text names.
 pub fn parse_timestamp(s: &str, kind: Kind) -> Result<i64> {
+    parse_timestamp_in(s, kind, None)
+}
+
+/// A timestamp's text; a `timestamptz` without a zone in the text is local time in `session`
+/// (None: UTC), as `today` is that zone's midnight.
+pub fn parse_timestamp_in(s: &str, kind: Kind, session: Option<&jiff::tz::TimeZone>) -> Result<i64> {
     let name = kind.name();
     let p = parse_fields(s, kind)?;
     if let Some(v) = p.special {
         return Ok(v);
     }
+    let tz = if kind == Kind::TimestampTz { p.named_zone.as_ref().or(session) } else { None };
     let (y, m, d) = match (checked_date(&p, s)?, p.day_offset) {
         (Some(ymd), None) => ymd,
         (None, Some(off)) => {
-            let today = now_us().div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE + off;
-            j2date(today)
+            let now = match tz {
+                Some(tz) if p.zone_s.is_none() => crate::zone::to_local(tz, now_us()),
+                _ => now_us(),
+            };
+            j2date(now.div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE + off)
         }
         _ => return Err(bad_syntax(name, s)),
     };
@@ -491,7 +519,11 @@ pub fn parse_timestamp(s: &str, kind: Kind) -> Result<i64> {
     let range = || SqlError::new(DATETIME_FIELD_OVERFLOW, format!("{} out of range: \"{s}\"", name));
     let mut ts = ts_of(y, m, d, time).ok_or_else(range)?;
     if kind == Kind::TimestampTz {
-        ts = ts.checked_sub(p.zone_s.unwrap_or(0) * USECS_PER_SEC).ok_or_else(range)?;
+        ts = match (p.zone_s, tz) {
+            (Some(z), _) => ts.checked_sub(z * USECS_PER_SEC).ok_or_else(range)?,
+            (None, Some(tz)) => crate::zone::from_local(tz, ts),
+            (None, None) => ts,
+        };
         if !(MIN_TIMESTAMP..END_TIMESTAMP).contains(&ts) {
             return Err(range());
         }
@@ -555,6 +587,35 @@ fn push_ymd(out: &mut String, y: i64, m: i64, d: i64) {
 
 /// `timestamp` text (`tz`: `timestamptz`, shown in UTC as `+00`).
 pub fn format_timestamp(ts: i64, tz: bool) -> String {
+    format_local(ts, tz.then_some(0))
+}
+
+/// A `timestamptz`'s text as local time in `zone` (None: UTC) with its offset there.
+pub fn format_timestamptz(ts: i64, zone: Option<&jiff::tz::TimeZone>) -> String {
+    match zone {
+        Some(tz) if is_finite_ts(ts) => {
+            let east = crate::zone::offset_east(tz, ts);
+            format_local(ts + east * USECS_PER_SEC, Some(east))
+        }
+        _ => format_local(ts, Some(0)),
+    }
+}
+
+/// PostgreSQL's zone offset in a timestamptz's text: `+05`, `-03:30`, `+00:19:32`.
+pub fn push_offset(out: &mut String, east_s: i64) {
+    let a = east_s.abs();
+    out.push(if east_s < 0 { '-' } else { '+' });
+    out.push_str(&format!("{:02}", a / 3600));
+    if a % 3600 != 0 {
+        out.push_str(&format!(":{:02}", a / 60 % 60));
+    }
+    if a % 60 != 0 {
+        out.push_str(&format!(":{:02}", a % 60));
+    }
+}
+
+/// A local time's text, with an offset after it when it is a `timestamptz`'s.
+fn format_local(ts: i64, offset_east_s: Option<i64>) -> String {
     match ts {
         TS_NOBEGIN => return "-infinity".into(),
         TS_NOEND => return "infinity".into(),
@@ -565,8 +626,8 @@ pub fn format_timestamp(ts: i64, tz: bool) -> String {
     push_ymd(&mut out, f.year, f.month, f.day);
     out.push(' ');
     push_clock(&mut out, f.time_us);
-    if tz {
-        out.push_str("+00");
+    if let Some(east) = offset_east_s {
+        push_offset(&mut out, east);
     }
     if f.year <= 0 {
         out.push_str(" BC");
@@ -904,6 +965,64 @@ pub fn ts_plus_interval(ts: i64, iv: &Interval) -> Result<i64> {
         return Err(ts_out_of_range());
     }
     Ok(ts)
+}
+
+/// `timestamptz + interval` in a zone (PostgreSQL's timestamptz_pl_interval): months, then
+/// days, move the local time there (so `+ '1 day'` across a DST change keeps the clock time),
+/// then the time part moves the instant.
+pub fn tstz_plus_interval(ts: i64, iv: &Interval, tz: &jiff::tz::TimeZone) -> Result<i64> {
+    use crate::zone::{from_local, to_local};
+    if !is_finite_ts(ts) {
+        return Ok(ts);
+    }
+    let mut ts = ts;
+    if iv.months != 0 {
+        let local = ts_plus_interval(to_local(tz, ts), &Interval { months: iv.months, days: 0, micros: 0 })?;
+        ts = from_local(tz, local);
+    }
+    if iv.days != 0 {
+        let local = ts_plus_interval(to_local(tz, ts), &Interval { months: 0, days: iv.days, micros: 0 })?;
+        ts = from_local(tz, local);
+    }
+    let ts = ts.checked_add(iv.micros).ok_or_else(ts_out_of_range)?;
+    if !(MIN_TIMESTAMP..END_TIMESTAMP).contains(&ts) {
+        return Err(ts_out_of_range());
+    }
+    Ok(ts)
+}
+
+/// date_part / EXTRACT of a timestamptz in a zone: the fields of its local time there, the
+/// epoch of the instant, the zone's offset for `timezone`, `timezone_hour`, `timezone_minute`.
+pub fn tstz_part(unit: &str, ts: i64, tz: &jiff::tz::TimeZone) -> Result<Datum> {
+    let lower = unit.to_ascii_lowercase();
+    let east = if is_finite_ts(ts) { crate::zone::offset_east(tz, ts) } else { 0 };
+    let v = match canonical_unit(&lower) {
+        Some("epoch") => return ts_part(unit, ts, true),
+        Some("timezone") => east as f64,
+        Some("timezone_hour") => (east / 3600) as f64,
+        Some("timezone_minute") => (east / 60 % 60) as f64,
+        _ => return ts_part(unit, crate::zone::to_local(tz, ts), true),
+    };
+    if !is_finite_ts(ts) {
+        return Ok(Datum::Null);
+    }
+    Ok(Datum::Float8(v))
+}
+
+/// date_trunc of a timestamptz in a zone (timestamptz_trunc_internal): truncated as local time;
+/// a day or longer unit starts at that local midnight (the zone's offset then), a shorter one
+/// keeps the value's offset.
+pub fn tstz_trunc(unit: &str, ts: i64, tz: &jiff::tz::TimeZone) -> Result<i64> {
+    if !is_finite_ts(ts) {
+        return ts_trunc(unit, ts, true);
+    }
+    let east = crate::zone::offset_east(tz, ts) * USECS_PER_SEC;
+    let t = ts_trunc(unit, ts + east, true)?;
+    let lower = unit.to_ascii_lowercase();
+    Ok(match canonical_unit(&lower) {
+        Some("microseconds" | "milliseconds" | "second" | "minute" | "hour") => t - east,
+        _ => crate::zone::from_local(tz, t),
+    })
 }
 
 /// `timestamp - timestamp`: the difference in days and time (interval_justify_hours).

@@ -115,6 +115,32 @@ pub enum TemporalFn {
     Round(u8),
     /// to_char(timestamp|timestamptz|interval, text) -> text.
     ToChar,
+    /// A timestamptz read as local time in a zone (the session's, or AT TIME ZONE's), the zone's
+    /// name the last argument ([`crate::zone`]).
+    Zoned(ZoneOp),
+}
+
+/// What a [`TemporalFn::Zoned`] call does in its zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneOp {
+    /// timestamptz -> timestamp: the local time there (AT TIME ZONE of a timestamptz, casts).
+    ToLocal,
+    /// timestamp -> timestamptz: the instant of that local time there.
+    FromLocal,
+    /// timestamptz -> text, with the offset there.
+    Text,
+    /// timestamptz -> its JSON string's text (ISO 8601, `2024-01-02T03:04:05-05:00`).
+    JsonText,
+    /// text -> timestamptz: a text without a zone is local time there.
+    Parse,
+    /// timestamptz + interval (true: minus): months and days move the local time.
+    AddInterval(bool),
+    /// date_part(unit, timestamptz).
+    Part,
+    /// date_trunc(unit, timestamptz).
+    Trunc,
+    /// to_char(timestamptz, format).
+    ToChar,
 }
 
 impl Func {
@@ -1048,13 +1074,16 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
             use crate::to_char::{to_char, Value};
             let v = match v {
                 Datum::Timestamp(t) | Datum::TimestampTz(t) if !dt::is_finite_ts(*t) => return Ok(Datum::Null),
-                Datum::Timestamp(t) => Value::Timestamp { f: dt::ts_fields(*t), tz: false },
-                Datum::TimestampTz(t) => Value::Timestamp { f: dt::ts_fields(*t), tz: true },
+                Datum::Timestamp(t) => Value::Timestamp { f: dt::ts_fields(*t), tz: None },
+                Datum::TimestampTz(t) => {
+                    Value::Timestamp { f: dt::ts_fields(*t), tz: Some(crate::to_char::Shown::utc()) }
+                }
                 Datum::Interval(iv) => Value::Interval(*iv),
                 _ => return Err(bad()),
             };
             Datum::Text(to_char(&v, fmt)?)
         }
+        (TemporalFn::Zoned(op), [.., Datum::Text(zone)]) => zoned(op, &args[..args.len() - 1], zone)?,
         (TemporalFn::Round(p), [v]) => match v {
             Datum::Timestamp(x) if dt::is_finite_ts(*x) => Datum::Timestamp(dt::round_us(*x, p)),
             Datum::TimestampTz(x) if dt::is_finite_ts(*x) => Datum::TimestampTz(dt::round_us(*x, p)),
@@ -1064,6 +1093,41 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
             }
             other => other.clone(),
         },
+        _ => return Err(bad()),
+    })
+}
+
+/// A [`TemporalFn::Zoned`] call: `args` without the zone's name.
+fn zoned(op: ZoneOp, args: &[Datum], zone: &str) -> Result<Datum> {
+    use crate::datetime as dt;
+    use crate::zone;
+    let tz = zone::resolve(zone)?;
+    let bad = || SqlError::internal(format!("{op:?} of {args:?}"));
+    Ok(match (op, args) {
+        (ZoneOp::ToLocal, [Datum::TimestampTz(t)]) => Datum::Timestamp(zone::to_local(&tz, *t)),
+        (ZoneOp::FromLocal, [Datum::Timestamp(t)]) => Datum::TimestampTz(zone::from_local(&tz, *t)),
+        (ZoneOp::Text, [Datum::TimestampTz(t)]) => Datum::Text(dt::format_timestamptz(*t, Some(&tz))),
+        (ZoneOp::JsonText, [Datum::TimestampTz(t)]) => {
+            Datum::Text(crate::json_build::iso_timestamp(&dt::format_timestamptz(*t, Some(&tz)), true))
+        }
+        (ZoneOp::Parse, [Datum::Text(s)]) => {
+            Datum::TimestampTz(dt::parse_timestamp_in(s, dt::Kind::TimestampTz, Some(&tz))?)
+        }
+        (ZoneOp::AddInterval(minus), [Datum::TimestampTz(t), Datum::Interval(iv)]) => {
+            let iv = if minus { dt::interval_neg(iv)? } else { *iv };
+            Datum::TimestampTz(dt::tstz_plus_interval(*t, &iv, &tz)?)
+        }
+        (ZoneOp::Part, [Datum::Text(u), Datum::TimestampTz(t)]) => dt::tstz_part(u, *t, &tz)?,
+        (ZoneOp::Trunc, [Datum::Text(u), Datum::TimestampTz(t)]) => Datum::TimestampTz(dt::tstz_trunc(u, *t, &tz)?),
+        (ZoneOp::ToChar, [Datum::TimestampTz(t), Datum::Text(fmt)]) => {
+            if !dt::is_finite_ts(*t) {
+                return Ok(Datum::Null);
+            }
+            let shown =
+                crate::to_char::Shown { east_s: zone::offset_east(&tz, *t), abbrev: zone::abbreviation(&tz, *t) };
+            let v = crate::to_char::Value::Timestamp { f: dt::ts_fields(zone::to_local(&tz, *t)), tz: Some(shown) };
+            Datum::Text(crate::to_char::to_char(&v, fmt)?)
+        }
         _ => return Err(bad()),
     })
 }

@@ -95,7 +95,7 @@ fn is_json_number(s: &str) -> bool {
 
 /// A timestamp's text in ISO 8601 as json.c's `JsonEncodeDateTime` writes it: `T` between
 /// date and time, the offset with its minutes (`+00:00`).
-fn iso_timestamp(text: &str, tz: bool) -> String {
+pub(crate) fn iso_timestamp(text: &str, tz: bool) -> String {
     if text.ends_with("infinity") {
         return text.to_string();
     }

@@ -68,6 +68,7 @@ pub mod types;
 pub mod vector;
 mod viewdef;
 pub mod window;
+pub mod zone;
 
 pub use bind::{prepare, prepare_all, OutputColumn, Plan, Prepared};
 pub use error::{Result, SqlError};

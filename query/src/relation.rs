@@ -855,6 +855,11 @@ pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum], held: &mut cr
         }
     }
     let up = sign == Some(std::cmp::Ordering::Greater);
+    // timestamptz steps move the local time in the session's zone when the binder gave one.
+    let zone = match (ty, vals.get(3)) {
+        (SqlType::TimestampTz, Some(Datum::Text(z))) => Some(crate::zone::resolve(z)?),
+        _ => None,
+    };
     let mut cur = start;
     loop {
         let c = expr::compare(&cur, &stop);
@@ -865,6 +870,10 @@ pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum], held: &mut cr
         let row = vec![cur.clone()];
         held.row(&row)?;
         out.push(row);
+        if let (Some(tz), Datum::TimestampTz(t), Datum::Interval(iv)) = (&zone, &cur, &step) {
+            cur = Datum::TimestampTz(crate::datetime::tstz_plus_interval(*t, iv, tz)?);
+            continue;
+        }
         cur = expr::eval(
             &Expr::Arith(
                 ArithOp::Add,

@@ -1,6 +1,6 @@
 //! Run-time parameters a session can `SET`, `RESET` and `SHOW`: their canonical names, their
 //! defaults, and the values Orbit honours. A parameter whose value would change behaviour that
-//! Orbit does not have (another time zone) is
+//! Orbit does not have (another DateStyle) is
 //! refused with 0A000 rather than accepted and ignored; an unknown parameter is 42704 and a
 //! malformed value 22023, as PostgreSQL answers.
 
@@ -49,6 +49,13 @@ pub(crate) fn bound_value(name: &str) -> Option<String> {
         }
         Some(v)
     })
+}
+
+/// Parameter `name`'s value in the session being bound, not noted (a statement does not bind
+/// again when it changes).
+pub(crate) fn peek_value(name: &str) -> Option<String> {
+    let canon = canonical(name)?;
+    BINDING.with(|b| b.borrow().0.as_ref()?.iter().find(|(k, _)| *k == canon).map(|(_, v)| v.clone()))
 }
 
 /// The parameters the last bind read, with their values then.
@@ -279,15 +286,8 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             "postgres_verbose" | "sql_standard" | "iso_8601" => return Err(only(canon, "postgres")),
             v => return Err(invalid(canon, v)),
         },
-        "TimeZone" => {
-            let v = one()?;
-            match v.to_ascii_uppercase().as_str() {
-                "UTC" | "GMT" | "ETC/UTC" | "ETC/GMT" | "UCT" | "ZULU" | "Z" | "0" | "+0" | "-0" | "UTC0" | "GMT0" => {
-                    "UTC".to_string()
-                }
-                _ => return Err(only(canon, "UTC")),
-            }
-        }
+        // An IANA zone name, a number of hours east of UTC, or a POSIX TZ rule (crate::zone).
+        "TimeZone" => crate::zone::setting(one()?)?,
         "standard_conforming_strings" => match one()?.to_ascii_lowercase().as_str() {
             "on" | "true" | "yes" | "1" => "on".to_string(),
             "off" | "false" | "no" | "0" => return Err(only(canon, "on")),
@@ -449,7 +449,8 @@ mod tests {
     fn values() {
         assert_eq!(set("application_name", &["app"]).unwrap(), ("application_name", "app".into()));
         assert_eq!(set("TIMEZONE", &["utc"]).unwrap(), ("TimeZone", "UTC".into()));
-        assert_eq!(set("timezone", &["Europe/Paris"]).unwrap_err().code, "0A000");
+        assert_eq!(set("timezone", &["europe/paris"]).unwrap(), ("TimeZone", "Europe/Paris".into()));
+        assert_eq!(set("timezone", &["Mars/Olympus"]).unwrap_err().code, "22023");
         assert_eq!(set("datestyle", &["ISO", "MDY"]).unwrap().1, "ISO, MDY");
         assert_eq!(set("nosuch", &["1"]).unwrap_err().code, "42704");
         assert_eq!(set("extra_float_digits", &["x"]).unwrap_err().code, "22023");

@@ -1,8 +1,8 @@
 //! `to_char(timestamp | timestamptz | date | interval, format)`: PostgreSQL's date/time
 //! template patterns (<https://www.postgresql.org/docs/15/functions-formatting.html>, table 9.26)
 //! with the FM and TH/th modifiers, quoted literal text and `\"`. Names are English (TM is
-//! accepted and changes nothing, as under the C locale). Time zone patterns show UTC, the only
-//! session time zone here (empty for a timestamp without time zone, as PostgreSQL does).
+//! accepted and changes nothing, as under the C locale). Time zone patterns show the zone the
+//! value was read in (the session's; empty for a timestamp without time zone, as PostgreSQL does).
 
 use crate::datetime::{self as dt, Fields, USECS_PER_HOUR, USECS_PER_MINUTE, USECS_PER_SEC};
 use crate::error::{Result, SqlError};
@@ -10,8 +10,21 @@ use orbit_engine::table::Interval;
 
 /// What is being formatted: a point in time (with whether it has a time zone) or an interval.
 pub enum Value {
-    Timestamp { f: Fields, tz: bool },
+    Timestamp { f: Fields, tz: Option<Shown> },
     Interval(Interval),
+}
+
+/// The zone a timestamptz is shown in: its offset east of UTC then, and its abbreviation.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub east_s: i64,
+    pub abbrev: String,
+}
+
+impl Shown {
+    pub fn utc() -> Shown {
+        Shown { east_s: 0, abbrev: "UTC".into() }
+    }
 }
 
 /// The patterns, in the order they are tried at each position (longer first, as in
@@ -139,7 +152,7 @@ fn field(v: &Value, pat: &str, written: &str, fill: bool) -> Result<(String, Opt
     let signed = |n: i64, width: usize| num(n, if n < 0 { width + 1 } else { width });
     let pad = |s: String, width: usize| if fill { s } else { format!("{s:width$}") };
     let (f, tz, iv) = match v {
-        Value::Timestamp { f, tz } => (*f, *tz, None),
+        Value::Timestamp { f, tz } => (*f, tz.clone(), None),
         Value::Interval(iv) => {
             let f = Fields {
                 year: (iv.months / 12) as i64,
@@ -147,7 +160,7 @@ fn field(v: &Value, pat: &str, written: &str, fill: bool) -> Result<(String, Opt
                 day: iv.days as i64,
                 time_us: iv.micros,
             };
-            (f, false, Some(iv))
+            (f, None, Some(iv))
         }
     };
     let t = f.time_us;
@@ -267,10 +280,21 @@ fn field(v: &Value, pat: &str, written: &str, fill: bool) -> Result<(String, Opt
             date_only(pat)?;
             num(jd, 1)
         }
-        "tz" => (if tz { cased("utc", written) } else { String::new() }, None),
-        "of" => (if tz { "+00".into() } else { String::new() }, None),
-        "tzh" => (if tz { "+00".into() } else { String::new() }, None),
-        "tzm" => (if tz { "00".into() } else { String::new() }, None),
+        "tz" => (tz.as_ref().map_or_else(String::new, |z| cased(&z.abbrev.to_ascii_lowercase(), written)), None),
+        "of" => {
+            let mut s = String::new();
+            if let Some(z) = &tz {
+                dt::push_offset(&mut s, z.east_s - z.east_s % 60);
+            }
+            (s, None)
+        }
+        "tzh" => (
+            tz.as_ref().map_or_else(String::new, |z| {
+                format!("{}{:02}", if z.east_s < 0 { '-' } else { '+' }, z.east_s.abs() / 3600)
+            }),
+            None,
+        ),
+        "tzm" => (tz.as_ref().map_or_else(String::new, |z| format!("{:02}", z.east_s.abs() / 60 % 60)), None),
         // FX (exact-format input) changes nothing in output.
         _ => (String::new(), None),
     })
@@ -282,7 +306,7 @@ mod tests {
 
     fn ts(s: &str) -> Value {
         let t = dt::parse_timestamp(s, dt::Kind::Timestamp).unwrap();
-        Value::Timestamp { f: dt::ts_fields(t), tz: false }
+        Value::Timestamp { f: dt::ts_fields(t), tz: None }
     }
 
     #[test]
@@ -316,7 +340,7 @@ mod tests {
         assert_eq!(to_char(&Value::Interval(iv), "YYYY MM DD HH24 HH MI SS MS").unwrap(), "0001 02 03 25 01 04 05 500");
         let neg = dt::parse_interval("-1 year -2 mons -3 days -04:05:06").unwrap();
         assert_eq!(to_char(&Value::Interval(neg), "YYYY MM DD HH24 MI SS").unwrap(), "-0001 -02 -3 -04 -05 -06");
-        let tz = Value::Timestamp { f: dt::ts_fields(0), tz: true };
+        let tz = Value::Timestamp { f: dt::ts_fields(0), tz: Some(Shown::utc()) };
         assert_eq!(to_char(&tz, "TZ tz OF").unwrap(), "UTC utc +00");
     }
 }

@@ -344,6 +344,34 @@ pub fn cast_text(d: &Datum) -> Option<String> {
     }
 }
 
+/// The text form of a value in a session whose time zone is `zone` (None: UTC): a timestamptz
+/// (also inside an array) is shown as local time there with its offset.
+pub fn to_text_in(d: &Datum, zone: Option<&jiff::tz::TimeZone>) -> Option<String> {
+    match (d, zone) {
+        (Datum::TimestampTz(t), Some(_)) => Some(dt::format_timestamptz(*t, zone)),
+        (Datum::Array(a), Some(_)) if a.elem == SqlType::TimestampTz => {
+            let mut local = (**a).clone();
+            local.elem = SqlType::Text;
+            for item in &mut local.items {
+                if let Datum::TimestampTz(t) = item {
+                    *item = Datum::Text(dt::format_timestamptz(*t, zone));
+                }
+            }
+            Some(crate::array::to_text(&local))
+        }
+        _ => to_text(d),
+    }
+}
+
+/// Reads a value's text form in a session whose time zone is `zone` (None: UTC): a timestamptz
+/// without a zone in the text is local time there.
+pub fn parse_text_in(ty: SqlType, s: &str, zone: Option<&jiff::tz::TimeZone>) -> Result<Datum> {
+    match (ty, zone) {
+        (SqlType::TimestampTz, Some(_)) => Ok(Datum::TimestampTz(dt::parse_timestamp_in(s, Kind::TimestampTz, zone)?)),
+        _ => parse_text(ty, s),
+    }
+}
+
 /// The text form of a value (PostgreSQL's `typoutput`); None for NULL.
 pub fn to_text(d: &Datum) -> Option<String> {
     Some(match d {

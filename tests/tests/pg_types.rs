@@ -194,6 +194,32 @@ fn psycopg_values_round_trip() {
     );
 }
 
+/// psycopg in a New York session (PGTZ): the start-up zone, ParameterStatus after SET TIME
+/// ZONE, text parameters, COPY and a prepared statement in the zone print the same on Orbit
+/// as on PostgreSQL 15.
+#[test]
+fn psycopg_in_a_session_time_zone_matches_postgresql() {
+    let run = |port: u16| {
+        let script = orbit_tests::workspace_root().join("tests/python/psycopg_timezone.py");
+        let out = std::process::Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .env("PGTZ", "America/New_York")
+            .output()
+            .expect("python3");
+        assert!(out.status.success(), "psycopg_timezone.py failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let o = Orbit::start(&["--shards", "2"]);
+    let orbit = run(o.pg_port);
+    assert!(orbit.contains("zone after SET: Asia/Kolkata"), "{orbit}");
+    assert!(orbit.contains("copy out: ['1\\t2026-03-08 13:00:00+05:30'"), "{orbit}");
+    match RealPostgres::start() {
+        Ok(pg) => assert_eq!(orbit, run(pg.port), "Orbit and PostgreSQL 15 differ"),
+        Err(why) => println!("PostgreSQL 15 not available ({why}): checked on Orbit alone"),
+    }
+}
+
 #[test]
 fn character_n_is_blank_padded() {
     let o = Orbit::start(&["--shards", "2"]);

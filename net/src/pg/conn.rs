@@ -1160,7 +1160,13 @@ fn row_description(out: &mut BytesMut, cols: &[OutputColumn], binary: &[bool]) {
 }
 
 /// One result row; `columns` (the row description's) give the binary form of a `"char"`.
-fn data_row(out: &mut BytesMut, row: &[Datum], binary: &[bool], columns: &[OutputColumn]) {
+fn data_row(
+    out: &mut BytesMut,
+    row: &[Datum],
+    binary: &[bool],
+    columns: &[OutputColumn],
+    zone: Option<&orbit_query::zone::TimeZone>,
+) {
     let cols: Vec<Option<Vec<u8>>> = row
         .iter()
         .enumerate()
@@ -1171,7 +1177,7 @@ fn data_row(out: &mut BytesMut, row: &[Datum], binary: &[bool], columns: &[Outpu
                     None => types::to_binary(d),
                 }
             } else {
-                types::to_text(d).map(String::into_bytes)
+                types::to_text_in(d, zone).map(String::into_bytes)
             }
         })
         .collect();
@@ -1340,8 +1346,9 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     send_notices(c, &r.notices);
     if returns_rows(&prepared) {
         row_description(&mut c.out, &prepared.columns, &[]);
+        let zone = orbit_query::zone::of_settings(&c.settings);
         for row in &r.rows {
-            data_row(&mut c.out, row, &[], &[]);
+            data_row(&mut c.out, row, &[], &[], zone.as_ref());
         }
     }
     put(&mut c.out, CommandComplete::new(r.tag));
@@ -1507,6 +1514,7 @@ fn bind_portal(c: &mut Conn, b: pgwire::messages::extendedquery::Bind) -> Result
     if c.status == TxStatus::Failed && !is_tx_exit(&stmt.plan) {
         return Err(aborted());
     }
+    let zone = orbit_query::zone::of_settings(&c.settings);
     let mut params = Vec::with_capacity(n);
     for (i, (v, &ty)) in b.parameters.iter().zip(&stmt.param_types).enumerate() {
         let fmt = match formats.len() {
@@ -1517,7 +1525,7 @@ fn bind_portal(c: &mut Conn, b: pgwire::messages::extendedquery::Bind) -> Result
         let d = match v {
             None => Datum::Null,
             Some(bytes) if fmt == 1 => types::from_binary(ty, bytes, i + 1)?,
-            Some(bytes) if fmt == 0 => types::parse_text(ty, types::utf8(bytes)?)?,
+            Some(bytes) if fmt == 0 => types::parse_text_in(ty, types::utf8(bytes)?, zone.as_ref())?,
             Some(_) => {
                 return Err(SqlError::new(code::PROTOCOL_VIOLATION, format!("unsupported format code: {fmt}")));
             }
@@ -1671,8 +1679,9 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
     let take = if max_rows > 0 { remaining.min(max_rows as usize) } else { remaining };
     let start = p.sent;
     let mut out = std::mem::take(&mut c.out);
+    let zone = orbit_query::zone::of_settings(&c.settings);
     for row in &rows[start..start + take] {
-        data_row(&mut out, row, &binary, &stmt.columns);
+        data_row(&mut out, row, &binary, &stmt.columns, zone.as_ref());
     }
     p.sent += take;
     if p.sent < rows.len() {

@@ -52,6 +52,7 @@ async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
     put(&mut c.out, CopyInResponse::new(format, width, vec![format as i16; plan.width()]));
     c.flush().await.map_err(lost)?;
     let mut reader = CopyIn::new(table.clone(), columns.clone(), plan.options.clone());
+    reader.zone = orbit_query::zone::of_settings(&c.settings);
     if c.txn.is_some() {
         return read_in(c, None, &mut reader).await;
     }
@@ -141,10 +142,16 @@ async fn copy_out(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
     if plan.options.binary {
         return copy_out_binary(c, plan).await;
     }
+    // The session's parameters: the text of a timestamptz is local time in its TimeZone.
+    let settings = c.settings.clone();
     let rows = match c.txn.as_mut() {
-        Some(t) => orbit_query::exec::copy_out(t, plan).await?,
+        Some(t) => {
+            t.settings = settings;
+            orbit_query::exec::copy_out(t, plan).await?
+        }
         None => {
             let mut t = orbit_query::Txn::new();
+            t.settings = settings;
             let r = orbit_query::exec::copy_out(&mut t, plan).await;
             t.rollback().await;
             r?

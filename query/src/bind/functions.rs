@@ -321,7 +321,7 @@ impl Binder<'_> {
                         SqlType::Unknown => {
                             self.coerce(a, SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))
                         }
-                        _ => Ok(a),
+                        _ => Ok(super::temporal::shown_in_zone(a, false)),
                     })
                     .collect::<Result<Vec<_>>>()?;
                 let f = if name == "concat" { Builtin::Concat } else { Builtin::ConcatWs };
@@ -392,6 +392,12 @@ impl Binder<'_> {
         use crate::catalog_fns::CatalogFn;
         use crate::json_build::JsonFn;
         let jsonb = name.starts_with("jsonb");
+        // A timestamptz becomes JSON as its ISO text in the session's zone.
+        let args: Vec<Expr> = if name.contains("json") {
+            args.into_iter().map(|a| super::temporal::shown_in_zone(a, true)).collect()
+        } else {
+            args
+        };
         let f = match name {
             "to_json" | "to_jsonb" => {
                 if args.len() != 1 {

@@ -725,6 +725,10 @@ impl Binder<'_> {
                 let to = if i == 2 { SqlType::Interval } else { ty };
                 args.push(self.coerce(e, to, CastContext::Implicit, |_| no_function())?);
             }
+            // A timestamptz series steps in the session's zone (relation::series reads it last).
+            if let (SqlType::TimestampTz, Some(zone)) = (ty, super::temporal::session_zone()) {
+                args.push(zone);
+            }
             return Ok((args, ty));
         } else {
             return Err(no_function());

@@ -5,7 +5,7 @@
 
 use super::{no_function, op_error, sql_type, Binder, Scope};
 use crate::error::{code, Result, SqlError};
-use crate::expr::{ArithOp, Expr, Func, TemporalFn};
+use crate::expr::{ArithOp, Expr, Func, TemporalFn, ZoneOp};
 use crate::types::CastContext;
 use orbit_engine::table::{Datum, SqlType};
 use sqlparser::ast;
@@ -80,6 +80,60 @@ fn zone_offset_east(name: &str) -> Result<i64> {
     }
 }
 
+/// The session's time zone as a constant for [`zoned`] calls, None in UTC (then nothing
+/// converts). Reading it makes a prepared statement bind again when the zone changes.
+pub(super) fn session_zone() -> Option<Expr> {
+    crate::zone::session().map(|z| Expr::Const(Datum::Text(z), SqlType::Text))
+}
+
+/// A [`ZoneOp`] call on `args` in `zone`.
+pub(super) fn zoned(op: ZoneOp, mut args: Vec<Expr>, zone: Expr, ty: SqlType) -> Expr {
+    args.push(zone);
+    Expr::Func(Func::Temporal(TemporalFn::Zoned(op)), args, ty)
+}
+
+/// A value that a function prints in its text form (`||`, concat, format) or as JSON (to_json,
+/// json_build_*): a timestamptz is printed in the session's zone before it gets there.
+pub(super) fn shown_in_zone(e: Expr, json: bool) -> Expr {
+    if e.ty() != SqlType::TimestampTz {
+        return e;
+    }
+    match session_zone() {
+        Some(zone) => zoned(if json { ZoneOp::JsonText } else { ZoneOp::Text }, vec![e], zone, SqlType::Text),
+        None => e,
+    }
+}
+
+/// LOCALTIMESTAMP, CURRENT_DATE and LOCALTIME: the transaction's start as local time in the
+/// session's zone.
+fn local_clock(func: Func, ty: SqlType) -> Expr {
+    let zone = match func {
+        Func::LocalTimestamp | Func::CurrentDate | Func::LocalTime => session_zone(),
+        _ => None,
+    };
+    let Some(zone) = zone else { return Expr::Func(func, vec![], ty) };
+    let now = Expr::Func(Func::Now, vec![], SqlType::TimestampTz);
+    let local = zoned(ZoneOp::ToLocal, vec![now], zone, SqlType::Timestamp);
+    if ty == SqlType::Timestamp {
+        local
+    } else {
+        Expr::Cast(Box::new(local), ty, false)
+    }
+}
+
+/// date_part (EXTRACT) or date_trunc of a bound value; a timestamptz's fields are its local
+/// time's in the session's zone.
+fn date_part_or_trunc(trunc: bool, unit: Expr, v: Expr) -> Expr {
+    if v.ty() == SqlType::TimestampTz {
+        if let Some(zone) = session_zone() {
+            let (op, ty) = if trunc { (ZoneOp::Trunc, SqlType::TimestampTz) } else { (ZoneOp::Part, SqlType::Float8) };
+            return zoned(op, vec![unit, v], zone, ty);
+        }
+    }
+    let (func, ty) = if trunc { (Func::DateTrunc, v.ty()) } else { (Func::DatePart, SqlType::Float8) };
+    Expr::Func(func, vec![unit, v], ty)
+}
+
 fn not_unique(l: SqlType, sym: &str, r: SqlType) -> SqlError {
     SqlError::new("42725", format!("operator is not unique: {} {sym} {}", l.name(), r.name()))
         .hint("Could not choose a best candidate operator. You might need to add explicit type casts.")
@@ -144,6 +198,13 @@ impl Binder<'_> {
             (ArithOp::Mul, n, Interval) if n.is_numeric() => (coerce_to(self, l, Float8)?, r, Interval),
             _ => return Err(err()),
         };
+        // timestamptz ± interval moves the local time in the session's zone.
+        if ty == TimestampTz && matches!(aop, ArithOp::Add | ArithOp::Sub) {
+            if let Some(zone) = session_zone() {
+                let (ts, iv) = if l.ty() == Interval { (r, l) } else { (l, r) };
+                return Ok(zoned(ZoneOp::AddInterval(aop == ArithOp::Sub), vec![ts, iv], zone, TimestampTz));
+            }
+        }
         Ok(Expr::Arith(aop, Box::new(l), Box::new(r), ty))
     }
 
@@ -204,7 +265,7 @@ impl Binder<'_> {
             _ => 0,
         };
         let unit = Expr::Const(Datum::Text(unit), SqlType::Text);
-        let part = Expr::Func(Func::DatePart, vec![unit, v], SqlType::Float8);
+        let part = date_part_or_trunc(false, unit, v);
         let numeric = Expr::Cast(Box::new(part), SqlType::NUMERIC, false);
         Ok(Expr::Call(
             crate::scalar::Builtin::Round,
@@ -213,15 +274,25 @@ impl Binder<'_> {
         ))
     }
 
-    /// `x AT TIME ZONE zone` for the zones Orbit knows: UTC (and its aliases), POSIX offsets
-    /// (`'+05'` is five hours *west* of Greenwich, as in PostgreSQL) and interval offsets
-    /// (east). A timestamp is read as local time there (giving timestamptz); a timestamptz is
-    /// shown as local time there (giving timestamp).
+    /// `x AT TIME ZONE zone`: a timestamp is read as local time there (giving timestamptz); a
+    /// timestamptz is shown as local time there (giving timestamp). A fixed zone (UTC, a POSIX
+    /// offset such as `'+05'` — five hours *west* of Greenwich, as in PostgreSQL — or an
+    /// interval, east) is one offset; a named zone (`'Europe/Paris'`, or a column naming one)
+    /// is looked up per value ([`ZoneOp`]).
     pub(super) fn at_time_zone(&mut self, ts: &ast::Expr, zone: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
         let v = self.expr(ts, scope)?;
         let z = self.expr(zone, scope)?;
-        let east_us = match (&z, z.ty()) {
-            (Expr::Const(Datum::Text(name), SqlType::Unknown | SqlType::Text), _) => zone_offset_east(name)?,
+        let null_zone = matches!(z, Expr::Const(Datum::Null, _));
+        let named =
+            |s: &mut Self, z: Expr| s.coerce(z, SqlType::Text, CastContext::Implicit, |_| SqlError::internal("zone"));
+        let (east_us, zone_name) = match (&z, z.ty()) {
+            (Expr::Const(Datum::Text(name), SqlType::Unknown | SqlType::Text), _) => match zone_offset_east(name) {
+                Ok(east) => (Some(east), None),
+                Err(_) => {
+                    crate::zone::lookup(name)?;
+                    (None, Some(named(self, z)?))
+                }
+            },
             (Expr::Const(Datum::Interval(iv), _), _) => {
                 if iv.months != 0 || iv.days != 0 {
                     return Err(SqlError::new(
@@ -232,16 +303,12 @@ impl Binder<'_> {
                         ),
                     ));
                 }
-                iv.micros
+                (Some(iv.micros), None)
             }
-            (Expr::Const(Datum::Null, _), _) => 0,
-            _ => return Err(SqlError::unsupported("AT TIME ZONE takes a constant zone here")),
+            (Expr::Const(Datum::Null, _), _) => (Some(0), None),
+            (_, t) if t.is_string() => (None, Some(named(self, z)?)),
+            _ => return Err(SqlError::unsupported("AT TIME ZONE takes a zone name or a constant interval here")),
         };
-        let offset = Expr::Const(
-            Datum::Interval(orbit_engine::table::Interval { months: 0, days: 0, micros: east_us }),
-            SqlType::Interval,
-        );
-        let null_zone = matches!(z, Expr::Const(Datum::Null, _));
         let (v, op, to) = match v.ty() {
             SqlType::Timestamp => (v, ArithOp::Sub, SqlType::TimestampTz),
             SqlType::TimestampTz | SqlType::Date | SqlType::Unknown => {
@@ -263,6 +330,14 @@ impl Binder<'_> {
         if null_zone {
             return Ok(Expr::Const(Datum::Null, to));
         }
+        if let Some(zone) = zone_name {
+            let op = if to == SqlType::Timestamp { ZoneOp::ToLocal } else { ZoneOp::FromLocal };
+            return Ok(zoned(op, vec![v], zone, to));
+        }
+        let offset = Expr::Const(
+            Datum::Interval(orbit_engine::table::Interval { months: 0, days: 0, micros: east_us.unwrap_or(0) }),
+            SqlType::Interval,
+        );
         // In UTC a timestamptz and a timestamp hold the same count; the offset moves it.
         let v = Expr::Cast(Box::new(v), to, false);
         Ok(Expr::Arith(op, Box::new(v), Box::new(offset), to))
@@ -319,7 +394,7 @@ impl Binder<'_> {
     ) -> Result<Option<Expr>> {
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
         let bare = matches!(f.args, ast::FunctionArguments::None);
-        let clock = |func, ty| Ok(Some(Expr::Func(func, vec![], ty)));
+        let clock = |func, ty| Ok(Some(local_clock(func, ty)));
         match name {
             // SQL's niladic forms take no parentheses; now() and its synonyms take them.
             "current_timestamp" if bare => clock(Func::Now, SqlType::TimestampTz),
@@ -335,7 +410,7 @@ impl Binder<'_> {
                     _ => (Func::LocalTime, SqlType::Time),
                 };
                 let p = (p < 6).then_some(p as u8);
-                round_to(Expr::Func(func, vec![], ty), p).map(Some)
+                round_to(local_clock(func, ty), p).map(Some)
             }
             "current_date" if bare => clock(Func::CurrentDate, SqlType::Date),
             "localtime" if bare => clock(Func::LocalTime, SqlType::Time),
@@ -365,8 +440,7 @@ impl Binder<'_> {
                 };
                 let unit = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
                 let unit = self.coerce(unit, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
-                let (func, ty) = if trunc { (Func::DateTrunc, v.ty()) } else { (Func::DatePart, SqlType::Float8) };
-                Ok(Some(Expr::Func(func, vec![unit, v], ty)))
+                Ok(Some(date_part_or_trunc(trunc, unit, v)))
             }
             // date_bin(stride, source, origin): timestamp, or timestamptz when either is one.
             "date_bin" if bound.len() == 3 => {
@@ -399,7 +473,7 @@ impl Binder<'_> {
                 let mut args = std::mem::take(bound);
                 if args.len() == 1 {
                     // age(x) is age(today at midnight, x).
-                    let today = Expr::Func(Func::CurrentDate, vec![], SqlType::Date);
+                    let today = local_clock(Func::CurrentDate, SqlType::Date);
                     args.insert(0, today);
                 }
                 let (a, b) = (args[0].ty(), args[1].ty());
@@ -410,10 +484,17 @@ impl Binder<'_> {
                     SqlType::TimestampTz => SqlType::TimestampTz,
                     _ => SqlType::Timestamp,
                 };
-                let args = args
+                let mut args = args
                     .into_iter()
                     .map(|e| self.coerce(e, t, CastContext::Implicit, |_| no_function(name, &types)))
                     .collect::<Result<Vec<_>>>()?;
+                // The age of timestamptz values is counted on their local times in the session's zone.
+                if let (SqlType::TimestampTz, Some(zone)) = (t, session_zone()) {
+                    args = args
+                        .into_iter()
+                        .map(|e| zoned(ZoneOp::ToLocal, vec![e], zone.clone(), SqlType::Timestamp))
+                        .collect();
+                }
                 Ok(Some(Expr::Func(Func::Temporal(TemporalFn::Age), args, SqlType::Interval)))
             }
             "to_timestamp" if bound.len() == 1 => {
@@ -441,6 +522,9 @@ impl Binder<'_> {
                     t => t,
                 };
                 let v = self.coerce(v, to, CastContext::Implicit, |_| no_function(name, &types))?;
+                if let (SqlType::TimestampTz, Some(zone)) = (v.ty(), session_zone()) {
+                    return Ok(Some(zoned(ZoneOp::ToChar, vec![v, fmt], zone, SqlType::Text)));
+                }
                 Ok(Some(Expr::Func(Func::Temporal(TemporalFn::ToChar), vec![v, fmt], SqlType::Text)))
             }
             "to_timestamp" | "to_date" if bound.len() == 2 => {
@@ -456,6 +540,20 @@ impl Binder<'_> {
                 } else {
                     (TemporalFn::ToTimestampFormat, SqlType::TimestampTz)
                 };
+                // to_timestamp reads fields without a zone as local time in the session's zone;
+                // a format with a zone pattern (TZH, TZM, OF, TZ) says its own offset.
+                let zone_free = match args.get(1) {
+                    Some(Expr::Const(Datum::Text(fmt), _)) => {
+                        let lower = fmt.to_ascii_lowercase();
+                        !lower.contains("tz") && !lower.contains("of")
+                    }
+                    _ => false,
+                };
+                if let (SqlType::TimestampTz, true, Some(zone)) = (ty, zone_free, session_zone()) {
+                    let utc = Expr::Func(Func::Temporal(f), args, ty);
+                    let fields = Expr::Cast(Box::new(utc), SqlType::Timestamp, false);
+                    return Ok(Some(zoned(ZoneOp::FromLocal, vec![fields], zone, ty)));
+                }
                 Ok(Some(Expr::Func(Func::Temporal(f), args, ty)))
             }
             // to_char of a number (int2/4/8, float4/8, numeric; read as numeric).
@@ -492,6 +590,30 @@ impl Binder<'_> {
             // make_time(h, m, s), make_timestamp(y, mo, d, h, mi, s), make_interval([years
             // [, months [, weeks [, days [, hours [, mins [, secs]]]]]]]): the missing trailing
             // arguments are PostgreSQL's defaults, 0.
+            // make_timestamptz(year, month, mday, hour, min, sec [, zone]): that local time in the
+            // zone (the session's when none is given).
+            "make_timestamptz" if bound.len() == 6 || bound.len() == 7 => {
+                let zone = if bound.len() == 7 {
+                    let z = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
+                    if !(z.ty().is_string() || z.ty() == SqlType::Unknown) {
+                        return Err(no_function(name, &types));
+                    }
+                    let z = self.coerce(z, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
+                    if let Expr::Const(Datum::Text(n), _) = &z {
+                        crate::zone::lookup(n)?;
+                    }
+                    Some(z)
+                } else {
+                    session_zone()
+                };
+                let Some(local) = self.datetime_function("make_timestamp", f, bound)? else {
+                    return Err(no_function(name, &types));
+                };
+                Ok(Some(match zone {
+                    Some(z) => zoned(ZoneOp::FromLocal, vec![local], z, SqlType::TimestampTz),
+                    None => Expr::Cast(Box::new(local), SqlType::TimestampTz, false),
+                }))
+            }
             "make_time" | "make_timestamp" | "make_interval" => {
                 let (n, f, ty) = match name {
                     "make_time" => (3, TemporalFn::MakeTime, SqlType::Time),

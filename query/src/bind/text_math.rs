@@ -222,7 +222,7 @@ impl Binder<'_> {
                     out.push(if a.ty() == SqlType::Unknown {
                         self.coerce(a, T, CastContext::Implicit, |_| no_function(name, types))?
                     } else {
-                        a
+                        super::temporal::shown_in_zone(a, false)
                     });
                 }
                 text(TextFn::Format, out, T)

@@ -81,7 +81,7 @@ pub(super) fn whole_row_record(scope: Option<&Scope>, alias: &str, jsonb: bool) 
     let mut args = Vec::with_capacity(columns.len() * 2);
     for (n, e) in columns {
         args.push(Expr::Const(Datum::Text(n), SqlType::Text));
-        args.push(e);
+        args.push(super::temporal::shown_in_zone(e, true));
     }
     let f = JsonFn::Record { jsonb };
     Some(Expr::Call(Builtin::Json(f), args, f.ty()))
@@ -92,7 +92,8 @@ pub(super) fn whole_row_record(scope: Option<&Scope>, alias: &str, jsonb: bool) 
 pub(super) fn whole_row_text(scope: Option<&Scope>, alias: &str) -> Option<Expr> {
     let columns = whole_row_columns(scope, alias)?;
     let f = JsonFn::RecordText;
-    Some(Expr::Call(Builtin::Json(f), columns.into_iter().map(|(_, e)| e).collect(), f.ty()))
+    let fields = columns.into_iter().map(|(_, e)| super::temporal::shown_in_zone(e, false)).collect();
+    Some(Expr::Call(Builtin::Json(f), fields, f.ty()))
 }
 
 impl Binder<'_> {
@@ -117,7 +118,7 @@ impl Binder<'_> {
     pub(super) fn row_value(&mut self, items: &[&ast::Expr], scope: Option<&Scope>) -> Result<Expr> {
         let mut args = Vec::with_capacity(items.len());
         for e in items {
-            args.push(self.expr(e, scope)?);
+            args.push(super::temporal::shown_in_zone(self.expr(e, scope)?, false));
         }
         let f = JsonFn::RowText;
         Ok(Expr::Call(Builtin::Json(f), args, f.ty()))

@@ -65,6 +65,8 @@ pub enum TextFn {
     RegexpSplit,
     /// int4 -> text: the character of that code point.
     Chr,
+    /// text -> int4: the code point of the first character (0 for an empty string).
+    Ascii,
     /// bytea -> bytea: the SHA-2 digest of that many bits (224, 256, 384, 512).
     Sha(u16),
     /// (bytea, n int4) -> int4: the nth byte (from 0).
@@ -268,6 +270,7 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             parts.push(Datum::Text(src[last..].to_string()));
             Datum::Array(Box::new(ArrayValue::from_items(SqlType::Text, parts)))
         }
+        TextFn::Ascii => Datum::Int4(text(a(0)).chars().next().map_or(0, |c| c as i32)),
         TextFn::Chr => {
             let n = int(a(0));
             let limit = |m: String| SqlError::new(crate::error::code::PROGRAM_LIMIT_EXCEEDED, m);

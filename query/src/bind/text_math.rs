@@ -22,6 +22,7 @@ const NAMES: &[&str] = &[
     "regexp_like",
     "regexp_split_to_array",
     "chr",
+    "ascii",
     "sha224",
     "sha256",
     "sha384",
@@ -145,6 +146,7 @@ impl Binder<'_> {
                 text(TextFn::RegexpSplit, args, T.array_of().unwrap_or(T))
             }
             "chr" => text(TextFn::Chr, self.coerce_all(name, args, types, &[I], 1)?, T),
+            "ascii" => text(TextFn::Ascii, self.coerce_all(name, args, types, &[T], 1)?, I),
             "sha224" | "sha256" | "sha384" | "sha512" | "get_byte" | "set_byte" => {
                 let (f, sig, ty): (TextFn, &[SqlType], SqlType) = match name {
                     "get_byte" => (TextFn::GetByte, &[SqlType::Bytea, I], I),

@@ -2000,6 +2000,7 @@ impl Binder<'_> {
                     }
                     Err(e) => return Err(e),
                 };
+                self.check_not_modified(&tname)?;
                 let def = match alias {
                     Some(a) if !a.columns.is_empty() => Arc::new(subquery::renamed(&def, a)?),
                     _ => def,

@@ -25,6 +25,11 @@ pub(super) struct State {
     frames: Vec<Frame>,
     /// The WITH queries in scope, innermost last.
     ctes: Vec<CteName>,
+    /// How many queries are being bound, one inside another (1: the statement's own).
+    query_depth: usize,
+    /// The tables the statement's data-modifying WITH queries change: the rest of the
+    /// statement may not read them (see [`Binder::check_not_modified`]).
+    pub(super) modified: Vec<String>,
     /// This level's subqueries in expressions.
     links: Vec<SubLink>,
     /// This level's computed FROM relations.
@@ -105,6 +110,8 @@ struct CteName {
     name: String,
     def: Arc<TableDef>,
     refs: usize,
+    /// An INSERT, UPDATE or DELETE without RETURNING: nothing to read.
+    no_returning: bool,
 }
 
 fn leaf_query(body: &ast::SetExpr) -> ast::Query {
@@ -199,7 +206,9 @@ impl Binder<'_> {
         let saved_links = std::mem::take(&mut self.sub.links);
         let saved_inputs = std::mem::take(&mut self.sub.inputs);
         let pushed = self.sub.ctes.len();
+        self.sub.query_depth += 1;
         let r = self.query_level(q);
+        self.sub.query_depth -= 1;
         self.sub.ctes.truncate(pushed);
         let links = std::mem::replace(&mut self.sub.links, saved_links);
         let inputs = std::mem::replace(&mut self.sub.inputs, saved_inputs);
@@ -215,11 +224,20 @@ impl Binder<'_> {
             self.bind_ctes(with, &mut ctes)?;
         }
         self.sub.keep_unknown = keep;
-        let (plan, cols) = if let ast::SetExpr::Select(_) = q.body.as_ref() {
-            self.select_query(q)?
-        } else {
-            self.sub.keep_unknown = false;
-            self.set_query(q)?
+        let (plan, cols) = match q.body.as_ref() {
+            ast::SetExpr::Select(_) => self.select_query(q)?,
+            // `WITH ... INSERT/UPDATE/DELETE`: the statement, its WITH queries in scope.
+            ast::SetExpr::Insert(stmt) | ast::SetExpr::Update(stmt) | ast::SetExpr::Delete(stmt) => {
+                if q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some() {
+                    return Err(SqlError::syntax(if q.order_by.is_some() { "ORDER" } else { "LIMIT" }));
+                }
+                self.sub.keep_unknown = false;
+                self.statement(stmt)?
+            }
+            _ => {
+                self.sub.keep_unknown = false;
+                self.set_query(q)?
+            }
         };
         Ok((plan, cols, ctes))
     }
@@ -482,12 +500,69 @@ impl Binder<'_> {
                     continue;
                 }
             }
+            // A data-modifying WITH query runs once, before the statement, whether or not it
+            // is read (its RETURNING rows are what it reads as); PostgreSQL allows it only in
+            // the statement's own WITH.
+            let dml =
+                matches!(q.body.as_ref(), ast::SetExpr::Insert(_) | ast::SetExpr::Update(_) | ast::SetExpr::Delete(_));
+            if dml && self.sub.query_depth > 1 {
+                return Err(SqlError::new(
+                    code::FEATURE_NOT_SUPPORTED,
+                    "WITH clause containing a data-modifying statement must be at the top level",
+                )
+                .at(self.pos(&cte.alias.name.span)));
+            }
             let (plan, cols) = self.query(q)?;
+            if dml {
+                if let Some(t) = self.dml_target(q.body.as_ref()) {
+                    self.sub.modified.push(t);
+                }
+            }
+            let no_returning = dml && cols.is_empty();
             let aliases = alias_columns(Some(&cte.alias), cols.len(), "WITH query")?;
             let id = self.new_id();
             let def = Arc::new(relation::derived_def(id, columns_of(&cols, &aliases)));
-            self.sub.ctes.push(CteName { name: name.clone(), def: def.clone(), refs: 0 });
+            self.sub.ctes.push(CteName { name: name.clone(), def: def.clone(), refs: 0, no_returning });
             out.push(Derived { def, label: name, source: Source::Query(Box::new(plan)) });
+        }
+        Ok(())
+    }
+
+    /// The table an INSERT, UPDATE or DELETE body changes (its name as the catalog keys it).
+    fn dml_target(&self, body: &ast::SetExpr) -> Option<String> {
+        let name = match body {
+            ast::SetExpr::Insert(ast::Statement::Insert(i)) => match &i.table {
+                ast::TableObject::TableName(n) => n,
+                _ => return None,
+            },
+            ast::SetExpr::Update(ast::Statement::Update(u)) => match &u.table.relation {
+                ast::TableFactor::Table { name, .. } => name,
+                _ => return None,
+            },
+            ast::SetExpr::Delete(ast::Statement::Delete(d)) => {
+                let tables = match &d.from {
+                    ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => t,
+                };
+                match &tables.first()?.relation {
+                    ast::TableFactor::Table { name, .. } => name,
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        self.resolve_table(name).ok().map(|(t, _)| t)
+    }
+
+    /// A table a data-modifying WITH query of this statement changes, read again by the rest
+    /// of the statement: PostgreSQL reads it as it was before the statement (one snapshot for
+    /// every part), which Orbit's read-your-writes transactions do not give, so it is refused
+    /// rather than answered differently.
+    pub(super) fn check_not_modified(&self, table: &str) -> Result<()> {
+        if self.sub.modified.iter().any(|t| t == table) {
+            return Err(SqlError::unsupported(format!(
+                "reading or changing table \"{}\" again after a WITH query of the same statement changed it is not supported",
+                crate::schema::relname(table)
+            )));
         }
         Ok(())
     }
@@ -513,7 +588,7 @@ impl Binder<'_> {
         }
         let id = self.new_id();
         let def = Arc::new(relation::derived_def(id, columns_of(&typed, &aliases)));
-        self.sub.ctes.push(CteName { name: name.to_string(), def: def.clone(), refs: 0 });
+        self.sub.ctes.push(CteName { name: name.to_string(), def: def.clone(), refs: 0, no_returning: false });
         let (step, sc) = self.set_expr(right)?;
         let refs = self.sub.ctes.last().map_or(0, |c| c.refs);
         if sc.len() != tys.len() {
@@ -593,6 +668,14 @@ impl Binder<'_> {
                 let Some(pos) = self.sub.ctes.iter().rposition(|c| c.name == n) else {
                     return self.view_relation(name, alias.as_ref());
                 };
+                if self.sub.ctes[pos].no_returning {
+                    let at = name.0[0].as_ident().and_then(|id| self.pos(&id.span));
+                    return Err(SqlError::new(
+                        code::FEATURE_NOT_SUPPORTED,
+                        format!("WITH query \"{n}\" does not have a RETURNING clause"),
+                    )
+                    .at(at));
+                }
                 self.sub.ctes[pos].refs += 1;
                 let def = self.sub.ctes[pos].def.clone();
                 let def = match alias {

@@ -172,6 +172,9 @@ pub enum Plan {
         if_not_exists: bool,
         /// The sequences of its SERIAL and IDENTITY columns, created with it.
         sequences: Vec<crate::sequence::SeqDef>,
+        /// CREATE TABLE ... AS / SELECT INTO: the `INSERT INTO table query` that fills it once
+        /// it exists (bound then: the table is not in the catalog before).
+        fill: Option<String>,
     },
     CreateSequence {
         def: crate::sequence::SeqDef,
@@ -599,6 +602,17 @@ pub fn prepare(sql: &str, param_oids: &[u32]) -> Result<Prepared> {
         1 => bind(sql, &stmts[0], param_oids),
         _ => Err(SqlError::new(code::SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement")),
     }
+}
+
+/// A SELECT ... INTO's target and the query without it (None: no INTO).
+fn select_into(q: &ast::Query) -> Option<(ast::SelectInto, ast::Query)> {
+    let ast::SetExpr::Select(sel) = q.body.as_ref() else { return None };
+    let into = sel.into.clone()?;
+    let mut query = q.clone();
+    if let ast::SetExpr::Select(sel) = query.body.as_mut() {
+        sel.into = None;
+    }
+    Some((into, query))
 }
 
 /// Parses every statement of a simple query; each is bound just before it runs (so a table
@@ -1152,7 +1166,11 @@ impl Binder<'_> {
         match stmt {
             S::Query(q) => match set_config::plan(q) {
                 Some(p) => p,
-                None => self.query(q),
+                None => match select_into(q) {
+                    // SELECT ... INTO name: CREATE TABLE name AS the query without INTO.
+                    Some((into, query)) => Ok((self.select_into_table(into, &query)?, vec![])),
+                    None => self.query(q),
+                },
             },
             S::CreateTable(ct) => Ok((self.create_table(ct)?, vec![])),
             S::CreateView(cv) => Ok((self.create_view(cv)?, vec![])),
@@ -1386,7 +1404,68 @@ impl Binder<'_> {
         }
     }
 
+    /// `CREATE TABLE name [(columns)] AS query` (and SELECT ... INTO name): a table with the
+    /// query's result columns (their names, or the ones listed; an untyped literal's column is
+    /// text, as PostgreSQL makes it), filled with the query's rows by an INSERT bound once the
+    /// table exists. The command tag is `SELECT n`.
+    fn create_table_as(&mut self, ct: &ast::CreateTable, q: &ast::Query) -> Result<Plan> {
+        new_object_name(self.sql, &ct.name)?;
+        let (_, cols) = self.query(q)?;
+        let listed: Vec<String> = ct.columns.iter().map(|c| fold(&c.name)).collect();
+        if listed.len() > cols.len() {
+            return Err(SqlError::new(code::SYNTAX_ERROR, "too many column names were specified"));
+        }
+        let mut defs: Vec<String> = Vec::with_capacity(cols.len());
+        let mut names: Vec<String> = Vec::with_capacity(cols.len());
+        for (i, c) in cols.iter().enumerate() {
+            let name = listed.get(i).cloned().unwrap_or_else(|| c.name.clone());
+            if names.contains(&name) {
+                return Err(SqlError::new(
+                    code::DUPLICATE_COLUMN,
+                    format!("column \"{name}\" specified more than once"),
+                ));
+            }
+            let ty = if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty };
+            defs.push(format!("{} {}", ast::Ident::with_quote('"', name.clone()), ty.name()));
+            names.push(name);
+        }
+        let create = format!(
+            "CREATE TABLE {}{} ({})",
+            if ct.if_not_exists { "IF NOT EXISTS " } else { "" },
+            ct.name,
+            defs.join(", ")
+        );
+        let stmts = parse(&create)?;
+        let [ast::Statement::CreateTable(plain)] = stmts.as_slice() else {
+            return Err(SqlError::internal("CREATE TABLE AS"));
+        };
+        let mut plan = self.create_table(plain)?;
+        if let Plan::CreateTable { fill, .. } = &mut plan {
+            *fill = Some(format!("INSERT INTO {} {q}", ct.name));
+        }
+        Ok(plan)
+    }
+
+    /// SELECT ... INTO [TABLE] name: PostgreSQL's older spelling of CREATE TABLE AS.
+    fn select_into_table(&mut self, into: ast::SelectInto, q: &ast::Query) -> Result<Plan> {
+        if into.temporary || into.unlogged {
+            return Err(SqlError::unsupported("SELECT INTO a TEMPORARY or UNLOGGED table is not supported"));
+        }
+        let [ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)] = into.targets.as_slice() else {
+            return Err(SqlError::syntax("INTO"));
+        };
+        let sql = format!("CREATE TABLE {} AS {q}", into.targets[0]);
+        let stmts = parse(&sql)?;
+        let [ast::Statement::CreateTable(ct)] = stmts.as_slice() else {
+            return Err(SqlError::internal("SELECT INTO"));
+        };
+        self.create_table(ct)
+    }
+
     fn create_table(&mut self, ct: &ast::CreateTable) -> Result<Plan> {
+        if let (Some(q), false, None) = (&ct.query, ct.temporary, &ct.like) {
+            return self.create_table_as(ct, q);
+        }
         let name = new_object_name(self.sql, &ct.name)?;
         if ct.temporary || ct.query.is_some() || ct.like.is_some() {
             return Err(SqlError::unsupported("this form of CREATE TABLE is not supported yet"));
@@ -1581,7 +1660,7 @@ impl Binder<'_> {
         let mut def = TableDef { name, columns, pk, pk_name, ..TableDef::default_empty() };
         self.add_constraints(&mut def, checks, uniques)?;
         self.add_foreign_keys(&mut def, fks)?;
-        Ok(Plan::CreateTable { def, if_not_exists: ct.if_not_exists, sequences })
+        Ok(Plan::CreateTable { def, if_not_exists: ct.if_not_exists, sequences, fill: None })
     }
 
     /// The name of a table a statement reads or writes. PostgreSQL looks such a name up with

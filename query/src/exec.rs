@@ -231,10 +231,24 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         | Plan::Reset(_)
         | Plan::Show(_)
         | Plan::SetConfig { .. } => Ok(QueryResult::default()),
-        Plan::CreateTable { def, if_not_exists, sequences } => {
+        Plan::CreateTable { def, if_not_exists, sequences, fill } => {
             // In a block, other transactions do not see the table until COMMIT.
             txn.holds_tables |= !txn.alone;
-            create_table_with(def, *if_not_exists, sequences, utility::holder(txn)).await
+            let created = create_table_with(def, *if_not_exists, sequences, utility::holder(txn)).await?;
+            match fill {
+                // IF NOT EXISTS found it: nothing inserted (PostgreSQL's NOTICE, then CREATE TABLE AS).
+                Some(_) if !created.notices.is_empty() => Ok(QueryResult { tag: "CREATE TABLE AS".into(), ..created }),
+                Some(sql) => {
+                    // The table exists now (in this transaction): the INSERT binds against it.
+                    crate::relation_lock::bind_as(Some(txn.id));
+                    crate::settings::bind_with(txn.settings.clone());
+                    let insert = crate::bind::prepare(sql, &[])?;
+                    let r = Box::pin(execute_plan(&insert.plan, params, txn)).await?;
+                    let n = r.tag.rsplit(' ').next().unwrap_or("0").to_string();
+                    Ok(QueryResult { rows: vec![], tag: format!("SELECT {n}"), notices: r.notices })
+                }
+                None => Ok(created),
+            }
         }
         Plan::CreateSequence { def, if_not_exists } => {
             let notices = crate::sequence::create(def, *if_not_exists, utility::holder(txn)).await?;

@@ -1742,6 +1742,22 @@ impl Binder<'_> {
         let ast::SetExpr::Select(sel) = q.body.as_ref() else {
             return Err(SqlError::unsupported("only SELECT ... is supported as a query yet"));
         };
+        // Other dialects' clauses sqlparser reads but PostgreSQL has not: refused as PostgreSQL's
+        // grammar refuses them, never ignored.
+        if let Some(top) = &sel.top {
+            let word = match &top.quantity {
+                Some(ast::TopQuantity::Constant(n)) => n.to_string(),
+                Some(ast::TopQuantity::Expr(_)) => "(".to_string(),
+                None => "TOP".to_string(),
+            };
+            return Err(SqlError::syntax(&word));
+        }
+        if sel.qualify.is_some() {
+            return Err(SqlError::syntax("QUALIFY"));
+        }
+        if sel.into.is_some() {
+            return Err(SqlError::new(code::SYNTAX_ERROR, "SELECT ... INTO is not allowed here"));
+        }
         let group_items = match &sel.group_by {
             ast::GroupByExpr::Expressions(e, m) if m.is_empty() => e.as_slice(),
             _ => return Err(SqlError::unsupported("GROUP BY ALL and GROUP BY modifiers are not supported")),

@@ -295,9 +295,10 @@ pub enum Plan {
         value: String,
         local: bool,
     },
-    /// `TRUNCATE [TABLE] t [, ...] [CASCADE]`: every row of each table deleted (and logged as
-    /// such); the tables CASCADE added, named in NOTICEs.
-    Truncate(Vec<Arc<TableDef>>, Vec<String>),
+    /// `TRUNCATE [TABLE] t [, ...] [RESTART IDENTITY] [CASCADE]`: every row of each table
+    /// deleted (and logged as such); the tables CASCADE added, named in NOTICEs; whether the
+    /// sequences the tables own start over.
+    Truncate(Vec<Arc<TableDef>>, Vec<String>, bool),
     /// `COPY ... FROM STDIN` / `COPY ... TO STDOUT`: run by the connection (the copy
     /// sub-protocol), rows through [`crate::exec::copy_insert`] / [`crate::exec::copy_out`].
     Copy(Box<crate::copy::CopyPlan>),
@@ -2867,9 +2868,12 @@ impl Binder<'_> {
 
     fn truncate(&mut self, t: &ast::Truncate) -> Result<(Plan, Vec<OutputColumn>)> {
         let cascade = matches!(t.cascade, Some(ast::CascadeOption::Cascade));
-        if t.identity.is_some() || t.partitions.is_some() || t.if_exists {
+        if t.partitions.is_some() || t.if_exists {
             return Err(SqlError::unsupported("TRUNCATE options are not supported yet"));
         }
+        // RESTART IDENTITY: the sequences the tables own start over (CONTINUE IDENTITY, the
+        // default, leaves them).
+        let restart = matches!(t.identity, Some(ast::TruncateIdentityOption::Restart));
         let mut defs: Vec<Arc<TableDef>> = Vec::new();
         for target in &t.table_names {
             let (_, def) = self.resolve_table(&target.name)?;
@@ -2878,7 +2882,7 @@ impl Binder<'_> {
             }
         }
         let cascaded = if cascade { crate::foreign_key::truncate_cascade(&mut defs) } else { Vec::new() };
-        Ok((Plan::Truncate(defs, cascaded), vec![]))
+        Ok((Plan::Truncate(defs, cascaded, restart), vec![]))
     }
 
     fn delete(&mut self, del: &ast::Delete) -> Result<(Plan, Vec<OutputColumn>)> {

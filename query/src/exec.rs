@@ -332,7 +332,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         {
             Err(crate::catalog::read_only(table))
         }
-        Plan::Truncate(tables, _) if tables.iter().any(|t| crate::catalog::is_view(t)) => {
+        Plan::Truncate(tables, ..) if tables.iter().any(|t| crate::catalog::is_view(t)) => {
             Err(crate::catalog::read_only(tables.iter().find(|t| crate::catalog::is_view(t)).expect("found")))
         }
         Plan::Explain { inner, lines, analyze, redraw } => {
@@ -474,10 +474,20 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             }
             Ok(r)
         }
-        Plan::Truncate(tables, cascaded) => {
+        Plan::Truncate(tables, cascaded, restart) => {
             txn.check_writable("TRUNCATE TABLE")?;
             for t in &crate::foreign_key::truncate_order(tables)? {
                 delete(txn, t, None, None, None, params).await?;
+            }
+            if *restart {
+                // As ALTER SEQUENCE ... RESTART of each owned sequence: undone by ROLLBACK.
+                for t in tables {
+                    for name in crate::sequence::owned_by_table(&t.name).await? {
+                        let changes = crate::sequence::SeqChanges::default();
+                        let row = crate::sequence::alter(&name, changes, Some(None), Some(txn.id)).await?;
+                        undo::keep(txn, vec![undo::Created::DroppedSequence { row }])?;
+                    }
+                }
             }
             let notices =
                 cascaded.iter().map(|n| notice("00000", format!("truncate cascades to table \"{n}\""))).collect();

@@ -294,6 +294,27 @@ pub async fn restore(row: Row) -> Result<()> {
     wal::wait_all(put.map_err(io_error)?.into_iter().collect::<Vec<_>>()).await.map_err(io_error)
 }
 
+/// The names of the sequences owned by `table` (its SERIAL and IDENTITY columns).
+pub async fn owned_by_table(table: &str) -> Result<Vec<String>> {
+    if crate::bind::lookup_table(SEQ_TABLE).is_none() {
+        return Ok(Vec::new());
+    }
+    let t = table.to_string();
+    let parts = mesh::run_on_all(move |s| {
+        let Some(seqs) = s.tables.get(SEQ_TABLE) else { return Vec::new() };
+        seqs.scan()
+            .filter(|(_, r)| matches!(&r[OWNED_BY], Datum::Text(o) if *o == t))
+            .filter_map(|(_, r)| match &r[NAME] {
+                Datum::Text(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect::<Vec<String>>()
+    })
+    .await
+    .map_err(gone)?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
 /// Drops the sequences owned by `table` (its SERIAL and IDENTITY columns).
 pub async fn drop_owned(table: &str) -> Result<()> {
     if crate::bind::lookup_table(SEQ_TABLE).is_none() {

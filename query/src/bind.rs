@@ -3595,7 +3595,7 @@ impl Binder<'_> {
             "var_pop" => Some(AggFunc::Variance { sample: false, sqrt: false }),
             "stddev_samp" | "stddev" => Some(AggFunc::Variance { sample: true, sqrt: true }),
             "stddev_pop" => Some(AggFunc::Variance { sample: false, sqrt: true }),
-            _ => None,
+            n => crate::expr::Regr::named(n).map(AggFunc::Regr),
         };
         if let Some(func) = agg {
             if !window_agg {
@@ -3647,6 +3647,20 @@ impl Binder<'_> {
                     (v.transpose()?, d.transpose()?)
                 }
                 (AggFunc::StringAgg, _) => {
+                    return Err(no_function(&name, &bound.iter().map(|b| b.ty()).collect::<Vec<_>>()))
+                }
+                // (float8, float8): Y, then X.
+                (AggFunc::Regr(_), 2) => {
+                    let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
+                    let x = bound.pop().map(|x| {
+                        self.coerce(x, SqlType::Float8, CastContext::Implicit, |_| no_function(&name, &types))
+                    });
+                    let y = bound.pop().map(|y| {
+                        self.coerce(y, SqlType::Float8, CastContext::Implicit, |_| no_function(&name, &types))
+                    });
+                    (y.transpose()?, x.transpose()?)
+                }
+                (AggFunc::Regr(_), _) => {
                     return Err(no_function(&name, &bound.iter().map(|b| b.ty()).collect::<Vec<_>>()))
                 }
                 (_, 1) => (bound.pop(), None),
@@ -3708,6 +3722,8 @@ impl Binder<'_> {
                     t => return Err(no_function(&name, &[t])),
                 },
                 AggFunc::StringAgg => SqlType::Text,
+                AggFunc::Regr(crate::expr::Regr::Count) => SqlType::Int8,
+                AggFunc::Regr(_) => SqlType::Float8,
                 // Of arrays: an array of one more dimension, of the same type.
                 AggFunc::ArrayAgg => match argty {
                     SqlType::Unknown => {

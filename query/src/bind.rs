@@ -1057,6 +1057,7 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Numeric(_) => "numeric",
         SqlType::Array(a) => type_column_name(a.elem()),
         SqlType::Oid(k) => k.name(),
+        SqlType::Void => "void",
     }
 }
 

@@ -1052,6 +1052,7 @@ fn type_name(t: SqlType) -> String {
         // Array types are named for their element with a leading underscore (`_int4`).
         SqlType::Array(a) => return format!("_{}", type_name(a.elem())),
         SqlType::Oid(k) => k.name(),
+        SqlType::Void => "void",
     };
     name.to_string()
 }

@@ -201,6 +201,17 @@ impl Binder<'_> {
                 let f = if name == "nextval" { Builtin::NextVal } else { Builtin::CurrVal };
                 call(f, args, SqlType::Int8)
             }
+            "pg_sleep" | "pg_sleep_for" | "pg_sleep_until" => {
+                use crate::sleep::SleepFn;
+                let (f, to) = match name {
+                    "pg_sleep" => (SleepFn::Seconds, SqlType::Float8),
+                    "pg_sleep_for" => (SleepFn::For, SqlType::Interval),
+                    _ => (SleepFn::Until, SqlType::TimestampTz),
+                };
+                let [a] = <[Expr; 1]>::try_from(args).map_err(|_| no_function(name, types))?;
+                let a = self.coerce(a, to, CastContext::Implicit, |_| no_function(name, types))?;
+                call(Builtin::Sleep(f), vec![a], SqlType::Void)
+            }
             "setval" => {
                 if args.len() < 2 || args.len() > 3 {
                     return Err(no_function(name, types));

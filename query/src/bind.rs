@@ -489,7 +489,7 @@ fn snapshot_syntax_error(sql: &str) -> SqlError {
 ///   and a NO KEY UPDATE lock of one row pass each other; here they conflict);
 /// - a window frame's `EXCLUDE ...` becomes a marker `window::exclusion_syntax` describes;
 /// - `SET CONSTRAINTS ...` becomes a marker SET (`foreign_keys::set_constraints_syntax`);
-/// - `t.*::type` becomes `(t.*)::type` (`whole_row::star_cast_syntax`);
+/// - `t.*::type` becomes `(t.*)::type` and `t.* IS` becomes `(t.*) IS` (`whole_row::star_cast_syntax`);
 /// - `ON CONFLICT ((expr), ...)` keys become marker names (`conflict_target::target_syntax`).
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;

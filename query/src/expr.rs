@@ -1554,6 +1554,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn regression_states_merge_as_one_pass() {
+        // y = 2x + 1 exactly: slope 2, intercept 1, a perfect fit.
+        let points: Vec<(f64, f64)> = (0..10).map(|i| (2.0 * i as f64 + 1.0, i as f64)).collect();
+        let mut one = [0.0; 6];
+        for &(y, x) in &points {
+            regr_accum(&mut one, y, x).unwrap();
+        }
+        let (mut left, mut right) = ([0.0; 6], [0.0; 6]);
+        for (i, &(y, x)) in points.iter().enumerate() {
+            regr_accum(if i % 2 == 0 { &mut left } else { &mut right }, y, x).unwrap();
+        }
+        regr_combine(&mut left, right).unwrap();
+        regr_combine(&mut left, [0.0; 6]).unwrap();
+        for t in [one, left] {
+            assert_eq!(Regr::Slope.finish(t), Datum::Float8(2.0));
+            assert_eq!(Regr::Intercept.finish(t), Datum::Float8(1.0));
+            assert_eq!(Regr::R2.finish(t), Datum::Float8(1.0));
+            assert_eq!(Regr::Corr.finish(t), Datum::Float8(1.0));
+            assert_eq!(Regr::Count.finish(t), Datum::Int8(10));
+            assert_eq!(Regr::AvgX.finish(t), Datum::Float8(4.5));
+        }
+        // No rows: NULL, and a count of 0; one row: no sample covariance.
+        assert_eq!(Regr::Corr.finish([0.0; 6]), Datum::Null);
+        assert_eq!(Regr::Count.finish([0.0; 6]), Datum::Int8(0));
+        let mut single = [0.0; 6];
+        regr_accum(&mut single, 1.0, 2.0).unwrap();
+        assert_eq!(Regr::CovarSamp.finish(single), Datum::Null);
+        assert_eq!(Regr::CovarPop.finish(single), Datum::Float8(0.0));
+        // Finite inputs whose sums overflow: 22003.
+        let mut big = [0.0; 6];
+        regr_accum(&mut big, 1.0, 1e308).unwrap();
+        assert_eq!(regr_accum(&mut big, 1.0, 1e308).unwrap_err().code, code::NUMERIC_VALUE_OUT_OF_RANGE);
+    }
+
+    #[test]
     fn like_patterns() {
         assert!(like("hello", "h%o").unwrap());
         assert!(like("hello", "h_llo").unwrap());

@@ -331,7 +331,12 @@ pub async fn create(def: &SeqDef, if_not_exists: bool, pending: Option<Owner>) -
         mark_created(&def.name, pending, false).await?;
     }
     r?;
-    add_entry(&def.name, pending).await?;
+    if let Err(e) = add_entry(&def.name, pending).await {
+        // No sequence without its entry: the row goes again (start-up settles what a crash
+        // leaves between the two).
+        drop(std::slice::from_ref(&def.name)).await?;
+        return Err(e);
+    }
     Ok(vec![])
 }
 

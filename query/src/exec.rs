@@ -85,8 +85,9 @@ pub(crate) async fn owner_decided(ticket: Option<Ticket>, relation: &str) -> Res
 
 /// `ORBIT_CRASH_AT=<point>` in the server's environment aborts the process at that point of a
 /// DDL statement that changes a table in several steps (`guard-saved`, `rekey-index-dropped`,
-/// `rekey-rewritten`, `rekey-index-built`, `ddl-done`): how the crash tests stop one between
-/// its steps. Unset (always, outside those tests), it does nothing.
+/// `rekey-rewritten`, `rekey-index-built`, `ddl-done`), or between a sequence's row and its
+/// catalog entry (`sequence-row-written`, `sequence-row-dropped`): how the crash tests stop one
+/// between its steps. Unset (always, outside those tests), it does nothing.
 pub(crate) fn crash_point(point: &str) {
     if std::env::var_os("ORBIT_CRASH_AT").is_some_and(|v| v == point) {
         tracing::error!(point, "ORBIT_CRASH_AT: aborting between the steps of a DDL statement");

@@ -331,6 +331,7 @@ pub async fn create(def: &SeqDef, if_not_exists: bool, pending: Option<Owner>) -
         mark_created(&def.name, pending, false).await?;
     }
     r?;
+    crate::exec::crash_point("sequence-row-written");
     if let Err(e) = add_entry(&def.name, pending).await {
         // No sequence without its entry: the row goes again (start-up settles what a crash
         // leaves between the two).
@@ -355,6 +356,9 @@ pub async fn drop(names: &[String]) -> Result<Vec<bool>> {
         out.push(true);
     }
     let dropped: Vec<String> = names.iter().zip(&out).filter(|(_, d)| **d).map(|(n, _)| n.clone()).collect();
+    if !dropped.is_empty() {
+        crate::exec::crash_point("sequence-row-dropped");
+    }
     drop_entries(&dropped).await?;
     Ok(out)
 }

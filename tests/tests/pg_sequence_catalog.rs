@@ -75,3 +75,37 @@ fn sequences_are_in_every_shards_catalog_across_a_crash() {
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "a DEFAULT nextval('s1') hands out distinct values: {ids:?}");
     });
 }
+
+/// A crash between a sequence's row and its catalog entry (CREATE: the row written, the entry
+/// not yet; DROP: the row gone, the entry not yet): start-up makes the entries follow the rows.
+#[test]
+fn start_up_settles_entries_a_crash_left_apart_from_their_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--shards", "2", "--fsync", "always"];
+    let rt = pg_runtime();
+    let o = Orbit::start_in(dir.path(), &args);
+    rt.block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute("CREATE SEQUENCE kept; CREATE SEQUENCE dropped").await.unwrap();
+    });
+    drop(o);
+    for (point, sql) in
+        [("sequence-row-written", "CREATE SEQUENCE made"), ("sequence-row-dropped", "DROP SEQUENCE dropped")]
+    {
+        let o = Orbit::start_in_with_env(dir.path(), &args, &[("ORBIT_CRASH_AT", point)]);
+        rt.block_on(async {
+            let c = pg_connect(o.pg_port).await;
+            c.batch_execute(sql).await.expect_err("the server aborts at the crash point");
+        });
+        drop(o);
+    }
+    let o = Orbit::start_in(dir.path(), &args);
+    rt.block_on(async {
+        check_everywhere(o.pg_port, &["kept", "made"], &["dropped"]).await;
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute("CREATE SEQUENCE dropped; DROP SEQUENCE made").await.unwrap();
+    });
+    drop(o);
+    let o = Orbit::start_in(dir.path(), &args);
+    rt.block_on(check_everywhere(o.pg_port, &["dropped", "kept"], &["made"]));
+}

@@ -139,9 +139,11 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
             let committer = recovery::start_shard(id, &plan).await?;
             if id == 0 {
                 // Every shard has recovered: undo the DDL of transactions a crash ended (what
-                // they created first, then the DROP TABLEs they hid).
+                // they created first, then the DROP TABLEs they hid); then every sequence's
+                // catalog entry follows its row.
                 orbit_query::undo_unfinished_ddl().await;
                 orbit_query::restore_hidden().await;
+                orbit_query::sequence::settle_entries().await;
                 settled.store(true, Ordering::SeqCst);
             }
             while !settled.load(Ordering::SeqCst) {

@@ -493,7 +493,7 @@ fn snapshot_syntax_error(sql: &str) -> SqlError {
 ///   and a NO KEY UPDATE lock of one row pass each other; here they conflict);
 /// - a window frame's `EXCLUDE ...` becomes a marker `window::exclusion_syntax` describes;
 /// - `SET CONSTRAINTS ...` becomes a marker SET (`foreign_keys::set_constraints_syntax`);
-/// - `t.*::type` becomes `(t.*)::type` (`whole_row::star_cast_syntax`);
+/// - `t.*::type` becomes `(t.*)::type` and `t.* IS` becomes `(t.*) IS` (`whole_row::star_cast_syntax`);
 /// - `ON CONFLICT ((expr), ...)` keys become marker names (`conflict_target::target_syntax`).
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
@@ -1072,6 +1072,7 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Numeric(_) => "numeric",
         SqlType::Array(a) => type_column_name(a.elem()),
         SqlType::Oid(k) => k.name(),
+        SqlType::Void => "void",
     }
 }
 
@@ -3734,7 +3735,7 @@ impl Binder<'_> {
             "var_pop" => Some(AggFunc::Variance { sample: false, sqrt: false }),
             "stddev_samp" | "stddev" => Some(AggFunc::Variance { sample: true, sqrt: true }),
             "stddev_pop" => Some(AggFunc::Variance { sample: false, sqrt: true }),
-            _ => None,
+            n => crate::expr::Regr::named(n).map(AggFunc::Regr),
         };
         if let Some(func) = agg {
             if !window_agg {
@@ -3786,6 +3787,20 @@ impl Binder<'_> {
                     (v.transpose()?, d.transpose()?)
                 }
                 (AggFunc::StringAgg, _) => {
+                    return Err(no_function(&name, &bound.iter().map(|b| b.ty()).collect::<Vec<_>>()))
+                }
+                // (float8, float8): Y, then X.
+                (AggFunc::Regr(_), 2) => {
+                    let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
+                    let x = bound.pop().map(|x| {
+                        self.coerce(x, SqlType::Float8, CastContext::Implicit, |_| no_function(&name, &types))
+                    });
+                    let y = bound.pop().map(|y| {
+                        self.coerce(y, SqlType::Float8, CastContext::Implicit, |_| no_function(&name, &types))
+                    });
+                    (y.transpose()?, x.transpose()?)
+                }
+                (AggFunc::Regr(_), _) => {
                     return Err(no_function(&name, &bound.iter().map(|b| b.ty()).collect::<Vec<_>>()))
                 }
                 (_, 1) => (bound.pop(), None),
@@ -3847,6 +3862,8 @@ impl Binder<'_> {
                     t => return Err(no_function(&name, &[t])),
                 },
                 AggFunc::StringAgg => SqlType::Text,
+                AggFunc::Regr(crate::expr::Regr::Count) => SqlType::Int8,
+                AggFunc::Regr(_) => SqlType::Float8,
                 // Of arrays: an array of one more dimension, of the same type.
                 AggFunc::ArrayAgg => match argty {
                     SqlType::Unknown => {

@@ -1052,6 +1052,7 @@ fn type_name(t: SqlType) -> String {
         // Array types are named for their element with a leading underscore (`_int4`).
         SqlType::Array(a) => return format!("_{}", type_name(a.elem())),
         SqlType::Oid(k) => k.name(),
+        SqlType::Void => "void",
     };
     name.to_string()
 }
@@ -1359,10 +1360,22 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
                 && n.as_str() != crate::exec::ddl_journal::COPIES
                 && !n.starts_with(crate::exec::ddl_journal::COPY_MARK)
                 && !crate::schema::is_entry(n)
+                && !crate::sequence::is_entry(n)
         })
         .filter_map(|n| tables.def(n))
         .filter(|d| d.index_of.is_none())
         .collect()
+}
+
+/// The name and column names of the table, view or system view with OID `oid` (None for
+/// another relation or none).
+pub(crate) fn relation_columns(oid: u32) -> Option<(String, Vec<String>)> {
+    if let Some(d) = user_tables().into_iter().find(|d| d.oid == oid) {
+        let columns = d.columns.iter().map(|c| c.name.clone()).collect();
+        return Some((crate::schema::relname(&d.name).to_string(), columns));
+    }
+    let v = all_views().find(|v| v.oid == oid)?;
+    Some((v.name.to_string(), v.columns.iter().map(|(c, _)| c.to_string()).collect()))
 }
 
 /// A sequence's OID: sequences have no OID of their own in Orbit, so a stable number from
@@ -1372,10 +1385,9 @@ pub(crate) fn sequence_oid(name: &str) -> i64 {
 }
 
 /// Every relation `regclass` can name, as (OID, namespace OID, name): the user tables given,
-/// their indexes and the sequences their columns own (`nextval('s')` defaults), and the system
-/// views. Sequences made by CREATE SEQUENCE alone live on the shard their name hashes to and
-/// are not in this shard's catalog copy, so they are not listed.
-pub(crate) fn relations(tables: &[Arc<TableDef>]) -> Vec<(u32, u32, String, char)> {
+/// their indexes, the sequences given (their catalog entries, [`crate::sequence::entry`]) and
+/// those the tables' columns read (`nextval('s')` defaults), and the system views.
+pub(crate) fn relations(tables: &[Arc<TableDef>], sequences: &[String]) -> Vec<(u32, u32, String, char)> {
     let ns = |n: &str| crate::schema::namespace_of(n);
     let rel = |n: &str| crate::schema::relname(n).to_string();
     let mut out = Vec::new();
@@ -1388,9 +1400,14 @@ pub(crate) fn relations(tables: &[Arc<TableDef>]) -> Vec<(u32, u32, String, char
             let seq = c.default_expr.as_deref().and_then(|e| e.strip_prefix("nextval('")?.strip_suffix("')"));
             if let Some(seq) = seq {
                 let seq = seq.replace("''", "'");
-                out.push((sequence_oid(&seq) as u32, ns(&seq), rel(&seq), 'S'));
+                if !sequences.contains(&seq) {
+                    out.push((sequence_oid(&seq) as u32, ns(&seq), rel(&seq), 'S'));
+                }
             }
         }
+    }
+    for seq in sequences {
+        out.push((sequence_oid(seq) as u32, ns(seq), rel(seq), 'S'));
     }
     for (d, _, ix) in secondary_indexes(tables) {
         out.push((d.oid, ns(&ix.name), rel(&ix.name), 'i'));

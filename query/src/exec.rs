@@ -85,8 +85,9 @@ pub(crate) async fn owner_decided(ticket: Option<Ticket>, relation: &str) -> Res
 
 /// `ORBIT_CRASH_AT=<point>` in the server's environment aborts the process at that point of a
 /// DDL statement that changes a table in several steps (`guard-saved`, `rekey-index-dropped`,
-/// `rekey-rewritten`, `rekey-index-built`, `ddl-done`): how the crash tests stop one between
-/// its steps. Unset (always, outside those tests), it does nothing.
+/// `rekey-rewritten`, `rekey-index-built`, `ddl-done`), or between a sequence's row and its
+/// catalog entry (`sequence-row-written`, `sequence-row-dropped`): how the crash tests stop one
+/// between its steps. Unset (always, outside those tests), it does nothing.
 pub(crate) fn crash_point(point: &str) {
     if std::env::var_os("ORBIT_CRASH_AT").is_some_and(|v| v == point) {
         tracing::error!(point, "ORBIT_CRASH_AT: aborting between the steps of a DDL statement");
@@ -1263,6 +1264,14 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
         // PostgreSQL's Limit node asks its input for nothing: no row is read or computed, so
         // nothing below can fail.
         return Ok(QueryResult { tag: "SELECT 0".into(), ..Default::default() });
+    }
+    if crate::sleep::any_uses(&p.projection) {
+        if p.table.is_some() || p.join.is_some() || p.grouped || p.filter.is_some() || !p.windows.is_empty() {
+            return Err(crate::sleep::not_here());
+        }
+        let mut q = p.clone();
+        crate::sleep::resolve(txn, &mut q.projection, params).await?;
+        return Box::pin(select(txn, &q, params)).await;
     }
     if crate::sequence::any_uses(&p.projection)
         || p.filter.as_ref().is_some_and(|f| crate::sequence::any_uses(std::slice::from_ref(f)))

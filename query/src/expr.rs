@@ -216,6 +216,166 @@ pub enum AggFunc {
         sample: bool,
         sqrt: bool,
     },
+    /// The two-argument float8 aggregates of Y and X (corr, covar_*, regr_*): Y is the
+    /// spec's `arg`, X its `delim`.
+    Regr(Regr),
+}
+
+/// corr, covar_pop, covar_samp and the regr_* aggregates: one state (PostgreSQL's
+/// float8_regr_accum), each its own final function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Regr {
+    Corr,
+    CovarPop,
+    CovarSamp,
+    AvgX,
+    AvgY,
+    Count,
+    Intercept,
+    R2,
+    Slope,
+    Sxx,
+    Sxy,
+    Syy,
+}
+
+impl Regr {
+    pub fn named(name: &str) -> Option<Regr> {
+        Some(match name {
+            "corr" => Regr::Corr,
+            "covar_pop" => Regr::CovarPop,
+            "covar_samp" => Regr::CovarSamp,
+            "regr_avgx" => Regr::AvgX,
+            "regr_avgy" => Regr::AvgY,
+            "regr_count" => Regr::Count,
+            "regr_intercept" => Regr::Intercept,
+            "regr_r2" => Regr::R2,
+            "regr_slope" => Regr::Slope,
+            "regr_sxx" => Regr::Sxx,
+            "regr_sxy" => Regr::Sxy,
+            "regr_syy" => Regr::Syy,
+            _ => return None,
+        })
+    }
+
+    /// The final functions (float8_corr, float8_regr_slope, ...) over the state
+    /// [N, Sx, Sxx, Sy, Syy, Sxy]; regr_count is the count of rows with both values.
+    fn finish(self, [n, sx, sxx, sy, syy, sxy]: [f64; 6]) -> Datum {
+        if self == Regr::Count {
+            return Datum::Int8(n as i64);
+        }
+        if n < 1.0 || (self == Regr::CovarSamp && n < 2.0) {
+            return Datum::Null;
+        }
+        let v = match self {
+            Regr::Sxx => sxx,
+            Regr::Syy => syy,
+            Regr::Sxy => sxy,
+            Regr::AvgX => sx / n,
+            Regr::AvgY => sy / n,
+            Regr::CovarPop => sxy / n,
+            Regr::CovarSamp => sxy / (n - 1.0),
+            // Per the standard, NULL for horizontal and vertical lines.
+            Regr::Corr if sxx == 0.0 || syy == 0.0 => return Datum::Null,
+            Regr::Corr => sxy / (sxx * syy).sqrt(),
+            Regr::R2 | Regr::Slope | Regr::Intercept if sxx == 0.0 => return Datum::Null,
+            Regr::R2 if syy == 0.0 => 1.0,
+            Regr::R2 => (sxy * sxy) / (sxx * syy),
+            Regr::Slope => sxy / sxx,
+            Regr::Intercept => (sy - sx * sxy / sxx) / n,
+            Regr::Count => unreachable!("handled above"),
+        };
+        Datum::Float8(v)
+    }
+}
+
+fn overflow() -> SqlError {
+    SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow")
+}
+
+/// float8_regr_accum: one (Y, X) pair into [N, Sx, Sxx, Sy, Syy, Sxy] (Youngs-Cramer).
+fn regr_accum(t: &mut [f64; 6], y: f64, x: f64) -> Result<()> {
+    let [old_n, old_sx, _, old_sy, _, _] = *t;
+    let [mut n, mut sx, mut sxx, mut sy, mut syy, mut sxy] = *t;
+    n += 1.0;
+    sx += x;
+    sy += y;
+    if old_n > 0.0 {
+        let tmp_x = x * n - sx;
+        let tmp_y = y * n - sy;
+        let scale = 1.0 / (n * old_n);
+        sxx += tmp_x * tmp_x * scale;
+        syy += tmp_y * tmp_y * scale;
+        sxy += tmp_x * tmp_y * scale;
+        // An overflow only when finite inputs give infinite results; Sxx, Syy and Sxy are NaN
+        // (not infinite) where an input is infinite.
+        if sx.is_infinite() || sxx.is_infinite() || sy.is_infinite() || syy.is_infinite() || sxy.is_infinite() {
+            let finite_x = !old_sx.is_infinite() && !x.is_infinite();
+            let finite_y = !old_sy.is_infinite() && !y.is_infinite();
+            if ((sx.is_infinite() || sxx.is_infinite()) && finite_x)
+                || ((sy.is_infinite() || syy.is_infinite()) && finite_y)
+                || (sxy.is_infinite() && finite_x && finite_y)
+            {
+                return Err(overflow());
+            }
+            for v in [&mut sxx, &mut syy, &mut sxy] {
+                if v.is_infinite() {
+                    *v = f64::NAN;
+                }
+            }
+        }
+    } else {
+        // A first input that is Inf or NaN makes the dependent sums NaN (not a variance of 0).
+        if x.is_nan() || x.is_infinite() {
+            (sxx, sxy) = (f64::NAN, f64::NAN);
+        }
+        if y.is_nan() || y.is_infinite() {
+            (syy, sxy) = (f64::NAN, f64::NAN);
+        }
+    }
+    *t = [n, sx, sxx, sy, syy, sxy];
+    Ok(())
+}
+
+/// float8_pl: a sum of finite values that overflows is an error.
+fn float_plus(a: f64, b: f64) -> Result<f64> {
+    let r = a + b;
+    if r.is_infinite() && !a.is_infinite() && !b.is_infinite() {
+        return Err(overflow());
+    }
+    Ok(r)
+}
+
+/// float8_regr_combine: two partial states (one per shard) into one.
+fn regr_combine(a: &mut [f64; 6], b: [f64; 6]) -> Result<()> {
+    let [n1, sx1, sxx1, sy1, syy1, sxy1] = *a;
+    let [n2, sx2, sxx2, sy2, syy2, sxy2] = b;
+    if n1 == 0.0 {
+        *a = b;
+        return Ok(());
+    }
+    if n2 == 0.0 {
+        return Ok(());
+    }
+    let n = n1 + n2;
+    let sx = float_plus(sx1, sx2)?;
+    let tmp1 = sx1 / n1 - sx2 / n2;
+    let sxx = sxx1 + sxx2 + n1 * n2 * tmp1 * tmp1 / n;
+    if sxx.is_infinite() && !sxx1.is_infinite() && !sxx2.is_infinite() {
+        return Err(overflow());
+    }
+    let sy = float_plus(sy1, sy2)?;
+    let tmp2 = sy1 / n1 - sy2 / n2;
+    let syy = syy1 + syy2 + n1 * n2 * tmp2 * tmp2 / n;
+    if syy.is_infinite() && !syy1.is_infinite() && !syy2.is_infinite() {
+        return Err(overflow());
+    }
+    let sxy = sxy1 + sxy2 + n1 * n2 * tmp1 * tmp2 / n;
+    if sxy.is_infinite() && !sxy1.is_infinite() && !sxy2.is_infinite() {
+        return Err(overflow());
+    }
+    *a = [n, sx, sxx, sy, syy, sxy];
+    Ok(())
 }
 
 /// An aggregate call: computed as partial states on every shard and merged on the coordinator
@@ -636,7 +796,9 @@ pub fn fold(e: Expr) -> Result<Expr> {
         Expr::Not(x) | Expr::Neg(x, _) | Expr::IsNull(x, _) | Expr::IsBool(x, ..) | Expr::Cast(x, ..) => is_const(x),
         Expr::InList(x, l, _) => is_const(x) && l.iter().all(is_const),
         Expr::Func(f, _, _) if f.is_volatile() => false,
-        Expr::Call(f, _, _) if f.is_sequence() || f.reads_shards() => false,
+        Expr::Call(f, _, _) if f.is_sequence() || f.reads_shards() || matches!(f, crate::scalar::Builtin::Sleep(_)) => {
+            false
+        }
         Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter().all(is_const),
         _ => false,
     };
@@ -1170,6 +1332,8 @@ pub enum AggState {
     Text(Option<(Option<String>, String)>),
     /// array_agg's values so far (None: no row yet).
     Items(Option<Vec<Datum>>),
+    /// corr, covar_* and regr_*: float8_regr_accum's [N, Sx, Sxx, Sy, Syy, Sxy].
+    Regr([f64; 6]),
 }
 
 impl AggState {
@@ -1188,6 +1352,21 @@ impl AggState {
             AggFunc::BitAnd | AggFunc::BitOr | AggFunc::BitXor => AggState::Bits(None),
             AggFunc::StringAgg => AggState::Text(None),
             AggFunc::ArrayAgg => AggState::Items(None),
+            AggFunc::Regr(_) => AggState::Regr([0.0; 6]),
+        }
+    }
+
+    /// A step of an aggregate with a second input (`spec.delim`): string_agg's delimiter, or
+    /// X of the regression aggregates (strict: a row with a NULL Y or X is skipped); the
+    /// others take `v` alone.
+    pub fn update_two(&mut self, spec: &AggSpec, v: Datum, second: Datum) -> Result<()> {
+        match self {
+            AggState::Text(_) => self.update_text(v, second),
+            AggState::Regr(t) => match (v.as_f64(), second.as_f64()) {
+                (Some(y), Some(x)) if !v.is_null() && !second.is_null() => regr_accum(t, y, x),
+                _ => Ok(()),
+            },
+            _ => self.update(spec, v),
         }
     }
 
@@ -1309,6 +1488,7 @@ impl AggState {
                 });
             }
             AggState::Text(_) => self.update_text(v, Datum::Null)?,
+            AggState::Regr(_) => return Err(SqlError::internal("a regression aggregate takes two inputs")),
         }
         Ok(())
     }
@@ -1374,6 +1554,7 @@ impl AggState {
                     items.extend(more)
                 }
             },
+            (AggState::Regr(a), AggState::Regr(b)) => regr_combine(a, b)?,
             _ => return Err(SqlError::internal("aggregate states do not match")),
         }
         Ok(())
@@ -1415,6 +1596,10 @@ impl AggState {
                 let AggFunc::Variance { sample, sqrt } = spec.func else { return Ok(Datum::Null) };
                 crate::numeric::variance(n, &sx, &sxx, sample, sqrt)?
             }
+            AggState::Regr(t) => {
+                let AggFunc::Regr(f) = spec.func else { return Ok(Datum::Null) };
+                f.finish(t)
+            }
             AggState::VarFloat(n, _, sxx) => {
                 // float8_var_samp/var_pop and the stddevs.
                 let AggFunc::Variance { sample, sqrt } = spec.func else { return Ok(Datum::Null) };
@@ -1431,6 +1616,41 @@ impl AggState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regression_states_merge_as_one_pass() {
+        // y = 2x + 1 exactly: slope 2, intercept 1, a perfect fit.
+        let points: Vec<(f64, f64)> = (0..10).map(|i| (2.0 * i as f64 + 1.0, i as f64)).collect();
+        let mut one = [0.0; 6];
+        for &(y, x) in &points {
+            regr_accum(&mut one, y, x).unwrap();
+        }
+        let (mut left, mut right) = ([0.0; 6], [0.0; 6]);
+        for (i, &(y, x)) in points.iter().enumerate() {
+            regr_accum(if i % 2 == 0 { &mut left } else { &mut right }, y, x).unwrap();
+        }
+        regr_combine(&mut left, right).unwrap();
+        regr_combine(&mut left, [0.0; 6]).unwrap();
+        for t in [one, left] {
+            assert_eq!(Regr::Slope.finish(t), Datum::Float8(2.0));
+            assert_eq!(Regr::Intercept.finish(t), Datum::Float8(1.0));
+            assert_eq!(Regr::R2.finish(t), Datum::Float8(1.0));
+            assert_eq!(Regr::Corr.finish(t), Datum::Float8(1.0));
+            assert_eq!(Regr::Count.finish(t), Datum::Int8(10));
+            assert_eq!(Regr::AvgX.finish(t), Datum::Float8(4.5));
+        }
+        // No rows: NULL, and a count of 0; one row: no sample covariance.
+        assert_eq!(Regr::Corr.finish([0.0; 6]), Datum::Null);
+        assert_eq!(Regr::Count.finish([0.0; 6]), Datum::Int8(0));
+        let mut single = [0.0; 6];
+        regr_accum(&mut single, 1.0, 2.0).unwrap();
+        assert_eq!(Regr::CovarSamp.finish(single), Datum::Null);
+        assert_eq!(Regr::CovarPop.finish(single), Datum::Float8(0.0));
+        // Finite inputs whose sums overflow: 22003.
+        let mut big = [0.0; 6];
+        regr_accum(&mut big, 1.0, 1e308).unwrap();
+        assert_eq!(regr_accum(&mut big, 1.0, 1e308).unwrap_err().code, code::NUMERIC_VALUE_OUT_OF_RANGE);
+    }
 
     #[test]
     fn like_patterns() {

@@ -116,7 +116,7 @@ impl Acc {
             _ => 0,
         };
         match self {
-            Acc::State(st) if spec.func == AggFunc::StringAgg => st.update_text(value, delim)?,
+            Acc::State(st) if spec.delim.is_some() => st.update_two(spec, value, delim)?,
             Acc::State(st) => st.update(spec, value)?,
             Acc::Collect(inputs) => {
                 // NULL inputs change no aggregate but count(*) (which takes neither).
@@ -188,11 +188,7 @@ impl Acc {
             if spec.distinct && !seen.insert((key_part(&i.value), key_part(&i.delim))) {
                 continue;
             }
-            if spec.func == AggFunc::StringAgg {
-                st.update_text(i.value, i.delim)?;
-            } else {
-                st.update(spec, i.value)?;
-            }
+            st.update_two(spec, i.value, i.delim)?;
         }
         st.finish(spec)
     }

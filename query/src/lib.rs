@@ -56,6 +56,7 @@ pub mod sequence;
 mod serializable;
 pub mod settings;
 mod shuffle;
+pub mod sleep;
 mod sort_key;
 pub mod srf;
 pub mod stats;

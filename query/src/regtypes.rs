@@ -28,12 +28,14 @@ thread_local! {
     static DIRECTORY: RefCell<Arc<Vec<Relation>>> = RefCell::new(Arc::new(Vec::new()));
 }
 
-/// Every relation: user tables, their indexes and owned sequences, the system views.
+/// Every relation: user tables, their indexes, the sequences, the system views.
 fn directory() -> Arc<Vec<Relation>> {
-    let tables = orbit_shards::state::try_with_shard(|s| crate::catalog::user_tables_in(&s.tables));
-    let Some(tables) = tables else { return DIRECTORY.with(|d| d.borrow().clone()) };
+    let tables = orbit_shards::state::try_with_shard(|s| {
+        (crate::catalog::user_tables_in(&s.tables), crate::sequence::entries_in(&s.tables))
+    });
+    let Some((tables, sequences)) = tables else { return DIRECTORY.with(|d| d.borrow().clone()) };
     let dir = Arc::new(
-        crate::catalog::relations(&tables)
+        crate::catalog::relations(&tables, &sequences)
             .into_iter()
             .map(|(oid, namespace, name, kind)| Relation { oid, namespace, name, kind })
             .collect::<Vec<_>>(),
@@ -49,8 +51,7 @@ pub fn relation_is_publishable(oid: u32) -> Option<bool> {
 }
 
 /// pg_table_is_visible(relation): false for a relation in a schema off the search path
-/// (information_schema); true otherwise, also for sequences made by CREATE SEQUENCE alone,
-/// which live in public but not in this shard's catalog copy.
+/// (information_schema); true otherwise.
 pub fn relation_is_visible(oid: u32) -> bool {
     directory().iter().find(|r| r.oid == oid).is_none_or(|r| r.namespace == 11 || visible(r))
 }
@@ -73,7 +74,7 @@ fn first_on_path(name: &str) -> Option<u32> {
 }
 
 /// Whether a relation of this name is in this shard's catalog (tables, indexes, primary keys'
-/// indexes, owned sequences, system views).
+/// indexes, sequences, system views).
 pub fn relation_named(name: &str) -> bool {
     let (schema, rel) = crate::schema::split(name);
     let ns = crate::schema::oid_of(schema);

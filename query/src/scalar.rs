@@ -30,6 +30,9 @@ pub enum Builtin {
     NextVal,
     CurrVal,
     SetVal,
+    /// pg_sleep, pg_sleep_for, pg_sleep_until: replaced by their void value after sleeping,
+    /// before a row is evaluated ([`crate::sleep::resolve`]).
+    Sleep(crate::sleep::SleepFn),
     /// Any number of values of one type; NULLs are ignored.
     Greatest,
     Least,
@@ -279,6 +282,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         }
     }
     Ok(match f {
+        Builtin::Sleep(_) => return Err(crate::sleep::not_here()),
         Builtin::NextVal | Builtin::CurrVal | Builtin::SetVal => {
             return Err(SqlError::unsupported(
                 "nextval(), currval() and setval() are supported in INSERT, UPDATE SET and SELECT without FROM",

@@ -61,6 +61,86 @@ async fn mark_created(name: &str, pending: Option<Owner>, on: bool) -> Result<()
     .map_err(gone)
 }
 
+/// The first character of a sequence's catalog entry: a column-less [`TableDef`] named
+/// `\u{3}<sequence>` on every shard (created and dropped by the same `TableCreate` /
+/// `TableDrop` records, snapshots and recovery as a table's, shard 0 deciding), so names
+/// resolve to the sequence on any shard (`'s'::regclass`, psql's `\d s`) although its row
+/// lives on one. The row is the truth: start-up makes the entries follow the rows
+/// ([`settle_entries`]).
+pub const ENTRY_MARK: char = '\u{3}';
+
+/// The catalog entry of sequence `name`.
+pub fn entry(name: &str) -> String {
+    format!("{ENTRY_MARK}{name}")
+}
+
+/// Whether a catalog name is a sequence's entry.
+pub fn is_entry(name: &str) -> bool {
+    name.starts_with(ENTRY_MARK)
+}
+
+/// The sequences in a shard's catalog copy (their names; not those a DROP TABLE in an open
+/// block hid with their table).
+pub(crate) fn entries_in(tables: &orbit_engine::table::Tables) -> Vec<String> {
+    tables
+        .names()
+        .filter(|n| is_entry(n) && !n.contains(crate::exec::undo::HIDDEN))
+        .map(|n| n[ENTRY_MARK.len_utf8()..].to_string())
+        .collect()
+}
+
+/// Gives sequence `name` its catalog entry on every shard (`pending`: the open block that
+/// created it, which alone sees it until it ends). An entry already there is kept.
+async fn add_entry(name: &str, pending: Option<Owner>) -> Result<()> {
+    if crate::bind::lookup_table(&entry(name)).is_some() {
+        return Ok(());
+    }
+    let def = TableDef { name: entry(name), ..TableDef::default_empty() };
+    crate::exec::create_table_as(def, true, pending).await.map(std::mem::drop)
+}
+
+/// Drops the catalog entries of sequences `names` on every shard (those without one are
+/// skipped).
+async fn drop_entries(names: &[String]) -> Result<()> {
+    let entries: Vec<String> = names.iter().map(|n| entry(n)).collect();
+    crate::exec::drop_relations(&entries).await
+}
+
+/// At start-up (on the catalog's shard, once every shard recovered and the DDL of unfinished
+/// blocks is undone): every sequence row has its catalog entry and every entry its row — a
+/// crash between the two steps of CREATE or DROP SEQUENCE, or a data directory written before
+/// sequences had entries, leaves them apart.
+pub async fn settle_entries() {
+    let rows: Vec<String> = match mesh::run_on_all(|s| {
+        s.tables.get(SEQ_TABLE).map_or_else(Vec::new, |t| {
+            t.scan()
+                .filter_map(|(_, r)| match r.first() {
+                    Some(Datum::Text(n)) => Some(n.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+    })
+    .await
+    {
+        Ok(parts) => parts.into_iter().flatten().collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "recovery: cannot read the sequences");
+            return;
+        }
+    };
+    let entries = state::with_shard(|s| entries_in(&s.tables));
+    for n in rows.iter().filter(|n| !entries.contains(n)) {
+        if let Err(e) = add_entry(n, None).await {
+            tracing::warn!(sequence = %n, error = %e.message, "recovery: cannot add a sequence's catalog entry");
+        }
+    }
+    let orphans: Vec<String> = entries.into_iter().filter(|n| !rows.contains(n)).collect();
+    if let Err(e) = drop_entries(&orphans).await {
+        tracing::warn!(error = %e.message, "recovery: cannot drop catalog entries of dropped sequences");
+    }
+}
+
 /// The system table holding every sequence's state (the `pg_` prefix is reserved: users cannot
 /// create or change tables named so).
 pub const SEQ_TABLE: &str = "pg_orbit_sequence";
@@ -250,7 +330,15 @@ pub async fn create(def: &SeqDef, if_not_exists: bool, pending: Option<Owner>) -
     if r.is_err() {
         mark_created(&def.name, pending, false).await?;
     }
-    r.map(|()| vec![])
+    r?;
+    crate::exec::crash_point("sequence-row-written");
+    if let Err(e) = add_entry(&def.name, pending).await {
+        // No sequence without its entry: the row goes again (start-up settles what a crash
+        // leaves between the two).
+        drop(std::slice::from_ref(&def.name)).await?;
+        return Err(e);
+    }
+    Ok(vec![])
 }
 
 /// Drops sequences by name; false for each that did not exist.
@@ -267,6 +355,11 @@ pub async fn drop(names: &[String]) -> Result<Vec<bool>> {
         wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)?;
         out.push(true);
     }
+    let dropped: Vec<String> = names.iter().zip(&out).filter(|(_, d)| **d).map(|(n, _)| n.clone()).collect();
+    if !dropped.is_empty() {
+        crate::exec::crash_point("sequence-row-dropped");
+    }
+    drop_entries(&dropped).await?;
     Ok(out)
 }
 
@@ -281,17 +374,18 @@ pub async fn row_of(name: &str) -> Result<Option<Row>> {
 
 /// Puts a dropped sequence's row back as it was (ROLLBACK of DROP SEQUENCE), durably.
 pub async fn restore(row: Row) -> Result<()> {
-    let Some(Datum::Text(name)) = row.first() else {
+    let Some(Datum::Text(name)) = row.first().cloned() else {
         return Err(SqlError::internal("a sequence row without its name"));
     };
     ensure_table().await?;
-    let (k, shard) = (key_of(name), owner(name));
+    let (k, shard) = (key_of(&name), owner(&name));
     let put = mesh::run_on(shard, move |s| {
         shard_tables::put(s, SEQ_TABLE, vec![(k, row)], None).map_err(|e| format!("{e:?}"))
     })
     .await
     .map_err(gone)?;
-    wal::wait_all(put.map_err(io_error)?.into_iter().collect::<Vec<_>>()).await.map_err(io_error)
+    wal::wait_all(put.map_err(io_error)?.into_iter().collect::<Vec<_>>()).await.map_err(io_error)?;
+    add_entry(&name, None).await
 }
 
 /// The names of the sequences owned by `table` (its SERIAL and IDENTITY columns).
@@ -323,16 +417,18 @@ pub async fn drop_owned(table: &str) -> Result<()> {
     let t = table.to_string();
     let parts = mesh::run_on_all(move |s| {
         let seqs = s.tables.get(SEQ_TABLE)?;
-        let keys: Vec<Vec<u8>> = seqs
+        let (keys, names): (Vec<Vec<u8>>, Vec<String>) = seqs
             .scan()
             .filter(|(_, r)| matches!(&r[OWNED_BY], Datum::Text(o) if *o == t))
-            .map(|(k, _)| k.clone())
-            .collect();
-        (!keys.is_empty()).then(|| shard_tables::delete(s, SEQ_TABLE, &keys, None).1).flatten()
+            .map(|(k, r)| (k.clone(), if let Datum::Text(n) = &r[NAME] { n.clone() } else { String::new() }))
+            .unzip();
+        (!keys.is_empty()).then(|| (shard_tables::delete(s, SEQ_TABLE, &keys, None).1, names))
     })
     .await
     .map_err(gone)?;
-    wal::wait_all(parts.into_iter().flatten().collect::<Vec<_>>()).await.map_err(io_error)
+    let (tickets, names): (Vec<_>, Vec<_>) = parts.into_iter().flatten().unzip();
+    wal::wait_all(tickets.into_iter().flatten().collect::<Vec<_>>()).await.map_err(io_error)?;
+    drop_entries(&names.concat()).await
 }
 
 /// Renames the sequences owned by table `owner` to `rename(name)` where that differs (DROP
@@ -362,6 +458,7 @@ pub async fn rename_owned(table: &str, rename: impl Fn(&str) -> String) -> Resul
         let ticket =
             mesh::run_on(shard, move |s| shard_tables::delete(s, SEQ_TABLE, &[k], None).1).await.map_err(gone)?;
         wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)?;
+        drop_entries(std::slice::from_ref(&old)).await?;
     }
     Ok(())
 }

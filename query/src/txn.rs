@@ -235,6 +235,33 @@ impl Cancel {
         Ok(())
     }
 
+    /// Sleeps `d` (None: until cancelled) on the shard's timer; a CancelRequest or the
+    /// statement's timeout ends it with 57014.
+    pub(crate) async fn sleep(&self, d: Option<Duration>) -> Result<()> {
+        self.check()?;
+        let end = d.and_then(|d| std::time::Instant::now().checked_add(d));
+        // PostgreSQL sleeps in steps of at most 10 minutes toward the end it computed first.
+        const STEP: Duration = Duration::from_secs(600);
+        loop {
+            let step = match end {
+                Some(e) => match e.checked_duration_since(std::time::Instant::now()) {
+                    Some(left) if !left.is_zero() => left.min(STEP),
+                    _ => return Ok(()),
+                },
+                None => STEP,
+            };
+            let timer = std::pin::pin!(rt::sleep(step));
+            let cancel = std::pin::pin!(async {
+                let requested = std::pin::pin!(self.requested());
+                let deadline = std::pin::pin!(until(self.deadline.get()));
+                futures::future::select(requested, deadline).await;
+            });
+            if let futures::future::Either::Right(_) = futures::future::select(timer, cancel).await {
+                return self.check().and(Err(timed_out()));
+            }
+        }
+    }
+
     /// Resolves once a request arrives.
     async fn requested(&self) {
         std::future::poll_fn(|cx| {
@@ -463,6 +490,19 @@ impl Txn {
     /// The row as this transaction sees it at `key`, if it changed it: Some(None) = deleted.
     pub(crate) fn own(&self, def: &TableDef, key: &[u8]) -> Option<Option<&Row>> {
         self.overlay(def).and_then(|w| w.rows.get(key)).map(|r| r.as_ref())
+    }
+
+    /// Sleeps `d` (None: until cancelled), ended by a cancel request or `statement_timeout`
+    /// (57014) while the statement runs under one ([`Cancel::sleep`]).
+    pub(crate) async fn sleep(&self, d: Option<Duration>) -> Result<()> {
+        match (&self.cancel, d) {
+            (Some(c), d) => c.sleep(d).await,
+            (None, Some(d)) => {
+                rt::sleep(d).await;
+                Ok(())
+            }
+            (None, None) => Err(SqlError::unsupported("an endless pg_sleep outside a cancellable statement")),
+        }
     }
 
     /// Fails if the running statement was cancelled or ran past `statement_timeout`.

@@ -48,6 +48,8 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         SqlType::Numeric(m) => typmod(Num::parse(s)?, m)?.into_datum(),
         SqlType::Array(a) => Datum::Array(Box::new(crate::array::parse_text(a.elem(), s)?)),
         SqlType::Oid(k) => Datum::Oid(k, crate::regtypes::parse(k, s)?),
+        // void_in: any text reads as the one void value.
+        SqlType::Void => Datum::Text(String::new()),
     })
 }
 
@@ -536,6 +538,7 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
         SqlType::Numeric(m) => typmod(Num::from_binary(b)?, m)?.into_datum(),
         SqlType::Array(a) => Datum::Array(Box::new(crate::array::from_binary(a.elem(), b, n)?)),
         SqlType::Oid(k) => Datum::Oid(k, u32::from_be_bytes(b.try_into().map_err(|_| bad())?)),
+        SqlType::Void => Datum::Text(String::new()),
     })
 }
 
@@ -653,6 +656,10 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
         d => d,
     };
     Ok(match to {
+        Void => match d {
+            Datum::Text(_) => Datum::Text(String::new()),
+            other => return Err(no_cast(&other, to)),
+        },
         Array(a) => match d {
             Datum::Array(v) => Datum::Array(Box::new(crate::array::cast(*v, a.elem(), explicit)?)),
             Datum::Text(s) => parse_text(to, &s)?,

@@ -605,11 +605,7 @@ async fn aggregate<'a>(
             if !pass {
                 continue;
             }
-            if spec.func == AggFunc::StringAgg {
-                st.update_text(value.clone(), delim.clone())?;
-            } else {
-                st.update(spec, value.clone())?;
-            }
+            st.update_two(spec, value.clone(), delim.clone())?;
         }
         Ok(())
     };

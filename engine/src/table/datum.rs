@@ -41,6 +41,9 @@ pub enum SqlType {
     Char,
     /// `oid` or one of its alias types (`regclass`, `regtype`, ...): an object identifier.
     Oid(OidKind),
+    /// The pseudo-type `void`: only a function's result (pg_sleep), never a column's. Its value
+    /// is an empty `Datum::Text`: empty in text form, zero bytes in binary form.
+    Void,
 }
 
 /// `oid` and the OID alias types: one unsigned 32-bit value each, told apart by how they are
@@ -131,6 +134,7 @@ impl SqlType {
             SqlType::Jsonb => 3802,
             SqlType::Array(a) => a.oid(),
             SqlType::Oid(k) => k.oid(),
+            SqlType::Void => 2278,
         }
     }
 
@@ -192,6 +196,7 @@ impl SqlType {
             2206 => SqlType::Oid(OidKind::RegType),
             4089 => SqlType::Oid(OidKind::RegNamespace),
             24 => SqlType::Oid(OidKind::RegProc),
+            2278 => SqlType::Void,
             _ => {
                 let elem = SqlType::from_oid(super::array::elem_oid(oid)?)?;
                 return elem.array_of();
@@ -252,6 +257,7 @@ impl SqlType {
             SqlType::Numeric(Some((p, s))) => format!("numeric({p},{s})"),
             SqlType::Array(a) => format!("{}[]", a.elem().name()),
             SqlType::Oid(k) => k.name().into(),
+            SqlType::Void => "void".into(),
         }
     }
 

@@ -197,15 +197,26 @@ impl Binder<'_> {
                 call(f, args, ty)
             }
             "nextval" | "currval" => {
-                let args = self.signature(name, args, types, &[T], 1)?;
+                let args = self.signature(name, regclass_as_name(args)?, types, &[T], 1)?;
                 let f = if name == "nextval" { Builtin::NextVal } else { Builtin::CurrVal };
                 call(f, args, SqlType::Int8)
+            }
+            "pg_sleep" | "pg_sleep_for" | "pg_sleep_until" => {
+                use crate::sleep::SleepFn;
+                let (f, to) = match name {
+                    "pg_sleep" => (SleepFn::Seconds, SqlType::Float8),
+                    "pg_sleep_for" => (SleepFn::For, SqlType::Interval),
+                    _ => (SleepFn::Until, SqlType::TimestampTz),
+                };
+                let [a] = <[Expr; 1]>::try_from(args).map_err(|_| no_function(name, types))?;
+                let a = self.coerce(a, to, CastContext::Implicit, |_| no_function(name, types))?;
+                call(Builtin::Sleep(f), vec![a], SqlType::Void)
             }
             "setval" => {
                 if args.len() < 2 || args.len() > 3 {
                     return Err(no_function(name, types));
                 }
-                let mut it = args.into_iter();
+                let mut it = regclass_as_name(args)?.into_iter();
                 let mut out =
                     vec![self.coerce(it.next().expect("2 args"), SqlType::Text, CastContext::Implicit, |_| {
                         no_function(name, types)
@@ -541,4 +552,26 @@ fn session_setting(name: &Expr, missing_ok: bool) -> Option<Expr> {
         return Some(Expr::Const(Datum::Text(v), SqlType::Text));
     }
     (missing_ok && crate::settings::canonical(n).is_none()).then_some(Expr::Const(Datum::Null, SqlType::Text))
+}
+
+/// nextval, currval and setval take the sequence as a `regclass` (PostgreSQL's signature; a
+/// text literal is read as one): a regclass constant is handed on as the name it prints as
+/// (qualified where the search path does not find it bare), which the statement resolves to
+/// its sequence before it runs ([`crate::sequence::resolve`]).
+fn regclass_as_name(mut args: Vec<Expr>) -> Result<Vec<Expr>> {
+    if let Some(first) = args.first_mut() {
+        if matches!(first.ty(), SqlType::Oid(orbit_engine::table::OidKind::RegClass)) {
+            let folded = crate::expr::fold(first.clone())?;
+            if let Expr::Const(d, _) = &folded {
+                *first = match d {
+                    Datum::Oid(_, v) => Expr::Const(
+                        Datum::Text(crate::regtypes::format(orbit_engine::table::OidKind::RegClass, *v)),
+                        SqlType::Text,
+                    ),
+                    _ => Expr::Const(Datum::Null, SqlType::Text),
+                };
+            }
+        }
+    }
+    Ok(args)
 }

@@ -35,6 +35,18 @@ const PLAIN_AGGREGATES: &[&str] = &[
     "stddev",
     "stddev_samp",
     "stddev_pop",
+    "corr",
+    "covar_pop",
+    "covar_samp",
+    "regr_avgx",
+    "regr_avgy",
+    "regr_count",
+    "regr_intercept",
+    "regr_r2",
+    "regr_slope",
+    "regr_sxx",
+    "regr_sxy",
+    "regr_syy",
 ];
 
 impl Binder<'_> {

@@ -4,8 +4,10 @@
 //! true for every object that exists — PostgreSQL's answer for a superuser. What PostgreSQL
 //! checks is checked as there: the privilege names (22023 "unrecognized privilege type"), the
 //! role (42704), a named object (42P01 / 3F000 / 3D000, by the regclass and regnamespace
-//! casts); an OID no object has gives NULL. has_column_privilege does not check that the
-//! column exists (PostgreSQL: 42703). Bound as the expression PostgreSQL's
+//! casts); an OID no object has gives NULL. has_column_privilege checks the column as
+//! PostgreSQL's convert_column_name: a name the relation lacks is 42703 (checked when binding,
+//! where relation and column are literals), a column number it lacks gives NULL. Bound as the
+//! expression PostgreSQL's
 //! answer is: `CASE WHEN <object> IS NULL THEN NULL ELSE true END` over the object's cast, or a
 //! lookup of the OID in its catalog.
 
@@ -90,6 +92,9 @@ impl Binder<'_> {
         let object = args[0];
         let bound = self.expr(object, scope)?;
         let by_oid = bound.ty().is_integer() || matches!(bound.ty(), orbit_engine::table::SqlType::Oid(_));
+        if name == "has_column_privilege" {
+            return self.column_privilege(object, args[1], by_oid, scope).map(Some);
+        }
         let (catalog, cast) = match name {
             "has_schema_privilege" => ("pg_namespace", "regnamespace"),
             "has_database_privilege" => ("pg_database", ""),
@@ -108,6 +113,43 @@ impl Binder<'_> {
             format!("CASE WHEN ({object})::{cast} IS NULL THEN NULL ELSE true END")
         };
         self.bind_text(&sql, "privilege check", scope).map(Some)
+    }
+}
+
+impl Binder<'_> {
+    /// has_column_privilege([role,] relation, column, privilege) past the role and privilege
+    /// checks: true where the relation has the column, NULL where the relation (an OID) or
+    /// the column number is not there, and 42703 for a column name the relation lacks
+    /// (PostgreSQL's convert_column_name; `column "c" of relation "t" does not exist`).
+    fn column_privilege(
+        &mut self,
+        object: &ast::Expr,
+        column: &ast::Expr,
+        by_oid: bool,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        let col_ty = self.expr(column, scope)?.ty();
+        let by_number = col_ty.is_integer();
+        if let (Some(rel), Some(col)) = (string_literal(object), string_literal(column)) {
+            let oid = crate::regtypes::parse(orbit_engine::table::OidKind::RegClass, rel)?;
+            if let Some((relname, columns)) = crate::catalog::relation_columns(oid) {
+                if !columns.iter().any(|c| c == col) {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!("column \"{col}\" of relation \"{relname}\" does not exist"),
+                    ));
+                }
+                return self.bind_text("true", "privilege check", scope);
+            }
+        }
+        let relation = if by_oid { format!("({object})::oid") } else { format!("({object})::regclass") };
+        let test = if by_number { "attnum" } else { "attname" };
+        let cast = if by_number { "::int2" } else { "::text" };
+        let sql = format!(
+            "(SELECT true FROM pg_catalog.pg_attribute WHERE attrelid = {relation} AND {test} = ({column}){cast} \
+             AND NOT attisdropped)"
+        );
+        self.bind_text(&sql, "privilege check", scope)
     }
 }
 

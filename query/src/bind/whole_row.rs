@@ -44,10 +44,15 @@ impl Binder<'_> {
 /// The columns of the FROM item `alias` names in `scope` (with their names), when `alias` is
 /// no column's name there (a column of that name wins, as in PostgreSQL).
 fn whole_row_columns(scope: Option<&Scope>, alias: &str) -> Option<Vec<(String, Expr)>> {
+    item_columns(scope, alias, false)
+}
+
+/// [`whole_row_columns`]; with `star` (written `alias.*`) also where a column has that name.
+fn item_columns(scope: Option<&Scope>, alias: &str, star: bool) -> Option<Vec<(String, Expr)>> {
     let scope = scope?;
     match &scope.joined {
         None => {
-            if scope.alias != alias || scope.def.columns.iter().any(|c| c.name == alias) {
+            if scope.alias != alias || (!star && scope.def.columns.iter().any(|c| c.name == alias)) {
                 return None;
             }
             Some(
@@ -61,7 +66,7 @@ fn whole_row_columns(scope: Option<&Scope>, alias: &str) -> Option<Vec<(String, 
             let named_column = js.merged.iter().any(|(n, _)| *n == alias)
                 || js.tables.iter().any(|(d, _, _)| d.columns.iter().any(|c| c.name == alias));
             let (def, _, off) = js.tables.iter().find(|(_, a, _)| *a == alias)?;
-            if named_column {
+            if named_column && !star {
                 return None;
             }
             Some(
@@ -108,6 +113,14 @@ impl Binder<'_> {
             ast::Expr::Identifier(id) => {
                 whole_row_columns(scope, &fold(id)).map(|c| c.into_iter().map(|(_, x)| x).collect())
             }
+            // `(t.*)`, as `t.* IS [NOT] NULL` is written for the parser ([`star_cast_syntax`]).
+            ast::Expr::QualifiedWildcard(n, _) => match n.0.as_slice() {
+                [part] => part
+                    .as_ident()
+                    .and_then(|id| item_columns(scope, &fold(id), true))
+                    .map(|c| c.into_iter().map(|(_, x)| x).collect()),
+                _ => None,
+            },
             _ => None,
         })
     }
@@ -164,15 +177,16 @@ pub(super) fn qualified_star(scope: Option<&Scope>, name: &ast::ObjectName) -> R
     })
 }
 
-/// At `tokens[i]`: `t.*::` (sqlparser takes `t.*` only as a whole select item) written as
-/// `(t.*)::`, and the index of the `::` token; None elsewhere.
+/// At `tokens[i]`: `t.*::` or `t.* IS` (sqlparser takes `t.*` only as a whole select item)
+/// written as `(t.*)::` / `(t.*) IS`, and the index of the `::` or IS token; None elsewhere.
 pub(super) fn star_cast_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
     use sqlparser::tokenizer::Token;
     let Token::Word(_) = tokens.get(i)? else { return None };
     let solid: Vec<usize> =
         (i + 1..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).take(3).collect();
     let [dot, star, cast] = solid[..] else { return None };
-    if tokens[dot] != Token::Period || tokens[star] != Token::Mul || tokens[cast] != Token::DoubleColon {
+    let is = matches!(&tokens[cast], Token::Word(w) if w.keyword == sqlparser::keywords::Keyword::IS);
+    if tokens[dot] != Token::Period || tokens[star] != Token::Mul || (tokens[cast] != Token::DoubleColon && !is) {
         return None;
     }
     // Not a qualified name's last part (`s.t.*::text` is left to the parser's error).

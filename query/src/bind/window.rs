@@ -92,6 +92,18 @@ pub(super) fn aggregate_name(name: &str) -> bool {
             | "stddev"
             | "stddev_pop"
             | "array_agg"
+            | "corr"
+            | "covar_pop"
+            | "covar_samp"
+            | "regr_avgx"
+            | "regr_avgy"
+            | "regr_count"
+            | "regr_intercept"
+            | "regr_r2"
+            | "regr_slope"
+            | "regr_sxx"
+            | "regr_sxy"
+            | "regr_syy"
     )
 }
 

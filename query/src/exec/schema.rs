@@ -51,8 +51,8 @@ async fn create(txn: &mut Txn, name: &str, if_not_exists: bool) -> Result<QueryR
 }
 
 /// What a schema holds, in the order PostgreSQL reports it (by creation: OID order; sequences
-/// made by CREATE SEQUENCE, which have no catalog entry here, after them by name): the
-/// object's kind and catalog name.
+/// made by CREATE SEQUENCE, read from their rows, after them by name): the object's kind and
+/// catalog name.
 async fn contents(name: &str) -> Result<Vec<(&'static str, String)>> {
     let prefix = format!("{name}.");
     let mut rels: Vec<Arc<TableDef>> =

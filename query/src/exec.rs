@@ -1265,6 +1265,16 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
         // nothing below can fail.
         return Ok(QueryResult { tag: "SELECT 0".into(), ..Default::default() });
     }
+    if crate::advisory::any_uses(&p.projection) {
+        if p.table.is_some() || p.join.is_some() || p.grouped || p.filter.is_some() || !p.windows.is_empty() {
+            return Err(crate::advisory::not_here());
+        }
+        let mut q = p.clone();
+        let notices = crate::advisory::resolve(txn, &mut q.projection, params).await?;
+        let mut r = Box::pin(select(txn, &q, params)).await?;
+        r.notices.extend(notices);
+        return Ok(r);
+    }
     if crate::sleep::any_uses(&p.projection) {
         if p.table.is_some() || p.join.is_some() || p.grouped || p.filter.is_some() || !p.windows.is_empty() {
             return Err(crate::sleep::not_here());

@@ -796,7 +796,11 @@ pub fn fold(e: Expr) -> Result<Expr> {
         Expr::Not(x) | Expr::Neg(x, _) | Expr::IsNull(x, _) | Expr::IsBool(x, ..) | Expr::Cast(x, ..) => is_const(x),
         Expr::InList(x, l, _) => is_const(x) && l.iter().all(is_const),
         Expr::Func(f, _, _) if f.is_volatile() => false,
-        Expr::Call(f, _, _) if f.is_sequence() || f.reads_shards() || matches!(f, crate::scalar::Builtin::Sleep(_)) => {
+        Expr::Call(f, _, _)
+            if f.is_sequence()
+                || f.reads_shards()
+                || matches!(f, crate::scalar::Builtin::Sleep(_) | crate::scalar::Builtin::Advisory(_)) =>
+        {
             false
         }
         Expr::Coalesce(l, _) | Expr::Func(_, l, _) | Expr::Call(_, l, _) => l.iter().all(is_const),

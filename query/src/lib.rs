@@ -6,6 +6,7 @@
 //! them ([`datetime`] and [`json`] for the date/time and JSON types); [`expr`] evaluates
 //! expressions with SQL's three-valued logic.
 
+pub mod advisory;
 pub mod array;
 pub mod bind;
 pub mod catalog;

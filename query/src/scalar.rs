@@ -33,6 +33,9 @@ pub enum Builtin {
     /// pg_sleep, pg_sleep_for, pg_sleep_until: replaced by their void value after sleeping,
     /// before a row is evaluated ([`crate::sleep::resolve`]).
     Sleep(crate::sleep::SleepFn),
+    /// The advisory lock functions: replaced by their values, the locks taken or released,
+    /// before a row is evaluated ([`crate::advisory::resolve`]).
+    Advisory(crate::advisory::AdvisoryFn),
     /// Any number of values of one type; NULLs are ignored.
     Greatest,
     Least,
@@ -283,6 +286,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     }
     Ok(match f {
         Builtin::Sleep(_) => return Err(crate::sleep::not_here()),
+        Builtin::Advisory(_) => return Err(crate::advisory::not_here()),
         Builtin::NextVal | Builtin::CurrVal | Builtin::SetVal => {
             return Err(SqlError::unsupported(
                 "nextval(), currval() and setval() are supported in INSERT, UPDATE SET and SELECT without FROM",

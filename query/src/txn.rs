@@ -335,6 +335,8 @@ pub struct Txn {
     pub settings: crate::settings::Session,
     /// LOCK TABLE's holds on tables (`bind/lock.rs`), released when the transaction ends.
     pub relation_locks: Vec<crate::relation_lock::Running>,
+    /// Transaction-level advisory locks (`pg_advisory_xact_lock`), released when it ends.
+    pub advisory: std::cell::RefCell<Vec<crate::advisory::XactHold>>,
     /// When the transaction started (microseconds since 2000-01-01 UTC): now() and
     /// CURRENT_TIMESTAMP, as in PostgreSQL.
     pub started_us: i64,
@@ -401,6 +403,7 @@ impl Txn {
             prepared_statements: Default::default(),
             settings: Default::default(),
             relation_locks: Vec::new(),
+            advisory: Default::default(),
             started_us: crate::datetime::now_us(),
             relations: Default::default(),
             isolation: Isolation::ReadCommitted,

@@ -56,6 +56,8 @@ impl Drop for Registered {
     fn drop(&mut self) {
         BACKENDS.with(|b| b.borrow_mut().remove(&self.0));
         orbit_query::catalog::unregister(self.0);
+        // Session-level advisory locks end with the session.
+        orbit_query::advisory::release_session(self.0);
     }
 }
 

@@ -146,6 +146,8 @@ fn discard(c: &mut Conn, what: Discard) -> Result<&'static str, SqlError> {
         c.sequences.borrow_mut().clear();
     }
     if what == Discard::All {
+        // DISCARD ALL includes pg_advisory_unlock_all().
+        orbit_query::advisory::release_session(c.activity.borrow().pid);
         c.statements.borrow_mut().retain(|n, _| n.is_empty());
         c.portals.clear();
         run_other_set(c, &Plan::Reset(None));

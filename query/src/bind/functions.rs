@@ -17,6 +17,7 @@ use sqlparser::ast;
 enum Arg {
     Text,
     Int4,
+    Int8,
     Float8,
 }
 
@@ -153,6 +154,7 @@ impl Binder<'_> {
             let to = match want {
                 Arg::Text => SqlType::Text,
                 Arg::Int4 => SqlType::Int4,
+                Arg::Int8 => SqlType::Int8,
                 Arg::Float8 => SqlType::Float8,
             };
             // text-category functions take no implicit cast from other categories.
@@ -200,6 +202,31 @@ impl Binder<'_> {
                 let args = self.signature(name, regclass_as_name(args)?, types, &[T], 1)?;
                 let f = if name == "nextval" { Builtin::NextVal } else { Builtin::CurrVal };
                 call(f, args, SqlType::Int8)
+            }
+            _ if name.starts_with("pg_") && name.contains("advisory_") => {
+                use crate::advisory::{AdvisoryFn, Op};
+                let base = name.strip_suffix("_shared").unwrap_or(name);
+                let (op, xact) = match base {
+                    "pg_advisory_lock" => (Op::Lock, false),
+                    "pg_advisory_xact_lock" => (Op::Lock, true),
+                    "pg_try_advisory_lock" => (Op::TryLock, false),
+                    "pg_try_advisory_xact_lock" => (Op::TryLock, true),
+                    "pg_advisory_unlock" => (Op::Unlock, false),
+                    "pg_advisory_unlock_all" if base == name => (Op::UnlockAll, false),
+                    _ => return Err(no_function(name, types)),
+                };
+                let af = AdvisoryFn { op, shared: base != name, xact };
+                let mut args = match (op, args.len()) {
+                    (Op::UnlockAll, 0) => args,
+                    (Op::UnlockAll, _) => return Err(no_function(name, types)),
+                    (_, 1) => self.signature(name, args, types, &[Arg::Int8], 1)?,
+                    (_, 2) => self.signature(name, args, types, &[Arg::Int4, Arg::Int4], 2)?,
+                    _ => return Err(no_function(name, types)),
+                };
+                // The session the lock belongs to.
+                args.push(Expr::Const(Datum::Int4(crate::catalog::binding_pid()), SqlType::Int4));
+                let ty = if matches!(op, Op::Lock | Op::UnlockAll) { SqlType::Void } else { SqlType::Bool };
+                call(Builtin::Advisory(af), args, ty)
             }
             "pg_sleep" | "pg_sleep_for" | "pg_sleep_until" => {
                 use crate::sleep::SleepFn;

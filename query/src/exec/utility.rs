@@ -475,6 +475,9 @@ pub(super) async fn rewrite_columns_held(
         let mut rewritten_own: std::collections::BTreeMap<Vec<u8>, Option<Row>> =
             own.iter().filter(|(_, r)| r.is_none()).map(|(k, _)| (new_key(k), None)).collect();
         let width = table.columns.len();
+        // A new column's default may read the clock (`DEFAULT now()`): the transaction's time
+        // for every row, as PostgreSQL computes it once per statement.
+        let clock = crate::expr::with_clock(&[], txn.started_us, crate::datetime::now_us());
         for (k, (old_key, mut row)) in rows.into_iter().enumerate() {
             // A committed row the transaction changed or deleted is rewritten, not validated.
             let seen = k >= committed || !own.contains_key(&old_key);
@@ -485,7 +488,7 @@ pub(super) async fn rewrite_columns_held(
                         .and_then(|d| d.get(k))
                         .cloned()
                         .unwrap_or(crate::expr::Expr::Const(Datum::Null, orbit_engine::table::SqlType::Text));
-                    let v = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &[], aggs: &[] })?;
+                    let v = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &clock, aggs: &[] })?;
                     let col = def.columns.last().expect("a column was added");
                     if v.is_null() && col.not_null && seen {
                         return Err(SqlError::new(

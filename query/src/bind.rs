@@ -172,9 +172,6 @@ pub enum Plan {
         if_not_exists: bool,
         /// The sequences of its SERIAL and IDENTITY columns, created with it.
         sequences: Vec<crate::sequence::SeqDef>,
-        /// CREATE TABLE ... AS / SELECT INTO: the `INSERT INTO table query` that fills it once
-        /// it exists (bound then: the table is not in the catalog before).
-        fill: Option<String>,
     },
     CreateSequence {
         def: crate::sequence::SeqDef,
@@ -354,6 +351,17 @@ pub enum Plan {
     RenameTable {
         table: Arc<TableDef>,
         new_name: String,
+    },
+    /// `ALTER TABLE t action, action, ...` and CREATE TABLE ... AS: the first statement's plan,
+    /// then each later one's text (`ALTER TABLE t action`, `INSERT INTO t query`), bound and run
+    /// in turn once the ones before it changed the catalog; all of them or none (the steps run
+    /// as a block's statements do, undone together on an error).
+    Steps {
+        first: Box<Plan>,
+        rest: Vec<String>,
+        /// CREATE TABLE ... AS (the first step creates, the next fills): tagged `SELECT n`, and
+        /// nothing filled when IF NOT EXISTS found the table.
+        select_tag: bool,
     },
     /// `ALTER TABLE t DROP CONSTRAINT key CASCADE`: the other tables' foreign keys that use
     /// the key go first (`children`: each table and its new definition; `lines`: the NOTICE's,
@@ -1441,11 +1449,13 @@ impl Binder<'_> {
         let [ast::Statement::CreateTable(plain)] = stmts.as_slice() else {
             return Err(SqlError::internal("CREATE TABLE AS"));
         };
-        let mut plan = self.create_table(plain)?;
-        if let Plan::CreateTable { fill, .. } = &mut plan {
-            *fill = Some(format!("INSERT INTO {} {q}", ct.name));
-        }
-        Ok(plan)
+        let create = self.create_table(plain)?;
+        // The INSERT binds once the table exists (it is not in the catalog before).
+        Ok(Plan::Steps {
+            first: Box::new(create),
+            rest: vec![format!("INSERT INTO {} {q}", ct.name)],
+            select_tag: true,
+        })
     }
 
     /// SELECT ... INTO [TABLE] name: PostgreSQL's older spelling of CREATE TABLE AS.
@@ -1662,7 +1672,7 @@ impl Binder<'_> {
         let mut def = TableDef { name, columns, pk, pk_name, ..TableDef::default_empty() };
         self.add_constraints(&mut def, checks, uniques)?;
         self.add_foreign_keys(&mut def, fks)?;
-        Ok(Plan::CreateTable { def, if_not_exists: ct.if_not_exists, sequences, fill: None })
+        Ok(Plan::CreateTable { def, if_not_exists: ct.if_not_exists, sequences })
     }
 
     /// The name of a table a statement reads or writes. PostgreSQL looks such a name up with

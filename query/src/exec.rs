@@ -232,24 +232,10 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         | Plan::Reset(_)
         | Plan::Show(_)
         | Plan::SetConfig { .. } => Ok(QueryResult::default()),
-        Plan::CreateTable { def, if_not_exists, sequences, fill } => {
+        Plan::CreateTable { def, if_not_exists, sequences } => {
             // In a block, other transactions do not see the table until COMMIT.
             txn.holds_tables |= !txn.alone;
-            let created = create_table_with(def, *if_not_exists, sequences, utility::holder(txn)).await?;
-            match fill {
-                // IF NOT EXISTS found it: nothing inserted (PostgreSQL's NOTICE, then CREATE TABLE AS).
-                Some(_) if !created.notices.is_empty() => Ok(QueryResult { tag: "CREATE TABLE AS".into(), ..created }),
-                Some(sql) => {
-                    // The table exists now (in this transaction): the INSERT binds against it.
-                    crate::relation_lock::bind_as(Some(txn.id));
-                    crate::settings::bind_with(txn.settings.clone());
-                    let insert = crate::bind::prepare(sql, &[])?;
-                    let r = Box::pin(execute_plan(&insert.plan, params, txn)).await?;
-                    let n = r.tag.rsplit(' ').next().unwrap_or("0").to_string();
-                    Ok(QueryResult { rows: vec![], tag: format!("SELECT {n}"), notices: r.notices })
-                }
-                None => Ok(created),
-            }
+            create_table_with(def, *if_not_exists, sequences, utility::holder(txn)).await
         }
         Plan::CreateSequence { def, if_not_exists } => {
             let notices = crate::sequence::create(def, *if_not_exists, utility::holder(txn)).await?;
@@ -435,6 +421,14 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::keep(txn, vec![renamed])?;
             Ok(r)
         }
+        Plan::Steps { first, rest, select_tag } => {
+            // The steps run as a block's statements: each one's undo is kept, so an error in a
+            // later one takes the earlier ones back with the transaction.
+            let alone = std::mem::replace(&mut txn.alone, false);
+            let r = steps(first, rest, *select_tag, params, txn).await;
+            txn.alone = alone;
+            r
+        }
         Plan::DropKeyCascade { children, lines, then } => {
             txn.holds_tables |= !txn.alone;
             let notice = utility::drop_foreign_keys(txn, children, lines).await?;
@@ -495,6 +489,33 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             Ok(QueryResult { tag: "TRUNCATE TABLE".into(), notices, ..Default::default() })
         }
     }
+}
+
+/// [`Plan::Steps`]: the first plan, then each later statement bound (against the catalog the
+/// steps before left) and run.
+async fn steps(
+    first: &Plan,
+    rest: &[String],
+    select_tag: bool,
+    params: &[Datum],
+    txn: &mut Txn,
+) -> Result<QueryResult> {
+    let mut r = Box::pin(execute(first, params, txn)).await?;
+    if select_tag && !r.notices.is_empty() {
+        // CREATE TABLE IF NOT EXISTS ... AS found the table: nothing is inserted.
+        return Ok(QueryResult { tag: "CREATE TABLE AS".into(), ..r });
+    }
+    for sql in rest {
+        crate::relation_lock::bind_as(Some(txn.id));
+        crate::settings::bind_with(txn.settings.clone());
+        let step = crate::bind::prepare(sql, &[])?;
+        let more = Box::pin(execute(&step.plan, params, txn)).await?;
+        r.notices.extend(more.notices);
+        if select_tag {
+            r.tag = format!("SELECT {}", more.tag.rsplit(' ').next().unwrap_or("0"));
+        }
+    }
+    Ok(r)
 }
 
 fn notice(code: &'static str, msg: String) -> SqlError {

@@ -557,7 +557,25 @@ impl Binder<'_> {
         }] = at.operations.as_slice()
         else {
             if at.operations.len() > 1 {
-                return Err(SqlError::unsupported("ALTER TABLE with several actions is not supported yet"));
+                // RENAME stands alone in PostgreSQL's grammar.
+                if at.operations.iter().any(|op| {
+                    matches!(
+                        op,
+                        ast::AlterTableOperation::RenameColumn { .. }
+                            | ast::AlterTableOperation::RenameTable { .. }
+                            | ast::AlterTableOperation::RenameConstraint { .. }
+                    )
+                }) {
+                    return Err(SqlError::syntax("RENAME"));
+                }
+                // Action by action, each bound after the ones before it ran (a constraint on a
+                // column the statement adds), in one transaction: all or none.
+                let mut steps =
+                    at.operations.iter().map(|op| ast::AlterTable { operations: vec![op.clone()], ..at.clone() });
+                let first = steps.next().expect("several actions");
+                let first = self.alter_table(&first)?;
+                let rest = steps.map(|one| ast::Statement::AlterTable(one).to_string()).collect();
+                return Ok(Plan::Steps { first: Box::new(first), rest, select_tag: false });
             }
             if let [ast::AlterTableOperation::OwnerTo { new_owner }] = at.operations.as_slice() {
                 return self.table_owner(&at.name, new_owner);

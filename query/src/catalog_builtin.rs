@@ -113,6 +113,11 @@ pub(crate) fn proc_name(oid: u32) -> Option<&'static str> {
     PROCS.binary_search_by_key(&oid, |p| p.0).ok().map(|i| PROCS[i].1)
 }
 
+/// The OID of the listed function of this name (its regproc input).
+pub(crate) fn proc_oid(name: &str) -> Option<u32> {
+    PROCS.iter().find(|p| p.1 == name).map(|p| p.0)
+}
+
 /// PostgreSQL 15's btree equality operators between the types Orbit has: (OID, left type,
 /// right type); varchar compares with text's.
 #[rustfmt::skip]

@@ -4081,7 +4081,8 @@ fn serial_type(dt: &ast::DataType) -> Option<SqlType> {
 }
 
 /// A transaction's modes: READ ONLY / READ WRITE, and the isolation level (READ UNCOMMITTED
-/// runs as READ COMMITTED, as in PostgreSQL; SERIALIZABLE: `crate::serializable`).
+/// runs as READ COMMITTED, as in PostgreSQL, under its own name; SERIALIZABLE:
+/// `crate::serializable`).
 /// A modes list's access mode, isolation level and DEFERRABLE (one SNAPSHOT marker each
 /// `DEFERRABLE`, two each `NOT DEFERRABLE`: `serializable::deferrable_syntax`), each None where
 /// not given; the last of a kind wins, as in PostgreSQL (for DEFERRABLE only when the list
@@ -4105,9 +4106,8 @@ fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<Modes> {
             ast::TransactionMode::AccessMode(a) => read_only = Some(matches!(a, ast::TransactionAccessMode::ReadOnly)),
             ast::TransactionMode::IsolationLevel(l) => {
                 isolation = Some(match l {
-                    ast::TransactionIsolationLevel::ReadCommitted | ast::TransactionIsolationLevel::ReadUncommitted => {
-                        Isolation::ReadCommitted
-                    }
+                    ast::TransactionIsolationLevel::ReadCommitted => Isolation::ReadCommitted,
+                    ast::TransactionIsolationLevel::ReadUncommitted => Isolation::ReadUncommitted,
                     ast::TransactionIsolationLevel::RepeatableRead => Isolation::RepeatableRead,
                     ast::TransactionIsolationLevel::Serializable => Isolation::Serializable,
                     l => {

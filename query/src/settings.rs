@@ -381,7 +381,8 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             v => return Err(invalid(canon, v)),
         },
         "default_transaction_isolation" | "transaction_isolation" => match joined.to_ascii_lowercase().as_str() {
-            "read committed" | "read uncommitted" => "read committed".to_string(),
+            "read committed" => "read committed".to_string(),
+            "read uncommitted" => "read uncommitted".to_string(),
             "repeatable read" => "repeatable read".to_string(),
             "serializable" => "serializable".to_string(),
             v => return Err(invalid(canon, v)),

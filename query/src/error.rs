@@ -1,5 +1,6 @@
-//! Errors as PostgreSQL reports them: severity, SQLSTATE, message, and optionally DETAIL, HINT
-//! and the 1-based character position in the query text
+//! Errors as PostgreSQL reports them: severity, SQLSTATE, message, and optionally DETAIL, HINT,
+//! the 1-based character position in the query text and the object an integrity error is about
+//! (schema, table, column, constraint)
 //! (<https://www.postgresql.org/docs/15/protocol-error-fields.html>).
 
 /// A PostgreSQL error.
@@ -15,13 +16,35 @@ pub struct SqlError {
     pub position: Option<u32>,
     /// CONTEXT: where it happened (`COPY t, line 3, column x: "abc"`).
     pub context: Option<String>,
+    /// The schema, table, column and constraint an integrity violation names (boxed: most
+    /// errors have none, and `Result`s stay small).
+    pub object: Option<Box<ErrorObject>>,
+}
+
+/// The fields `s`, `t`, `c`, `n` of an ErrorResponse: drivers read them (pgjdbc's
+/// `ServerErrorMessage.getTable()`, node-postgres' `err.table`/`err.constraint`), and
+/// PostgreSQL sets them on 23502, 23503, 23505 and 23514 (`errtablecol`, `errtableconstraint`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ErrorObject {
+    pub schema: Option<String>,
+    pub table: Option<String>,
+    pub column: Option<String>,
+    pub constraint: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, SqlError>;
 
 impl SqlError {
     pub fn new(code: &'static str, message: impl Into<String>) -> SqlError {
-        SqlError { code, message: message.into(), detail: None, hint: None, position: None, context: None }
+        SqlError {
+            code,
+            message: message.into(),
+            detail: None,
+            hint: None,
+            position: None,
+            context: None,
+            object: None,
+        }
     }
 
     pub fn detail(mut self, d: impl Into<String>) -> SqlError {
@@ -36,6 +59,25 @@ impl SqlError {
 
     pub fn context(mut self, c: impl Into<String>) -> SqlError {
         self.context = Some(c.into());
+        self
+    }
+
+    /// The table the error is about: `name` as the catalog holds it (`s.t`, or `t` in public).
+    pub fn on_table(mut self, name: &str) -> SqlError {
+        let (schema, table) = crate::schema::split(name);
+        let o = self.object.get_or_insert_with(Box::default);
+        o.schema = Some(schema.to_string());
+        o.table = Some(table.to_string());
+        self
+    }
+
+    pub fn on_column(mut self, column: &str) -> SqlError {
+        self.object.get_or_insert_with(Box::default).column = Some(column.to_string());
+        self
+    }
+
+    pub fn on_constraint(mut self, constraint: &str) -> SqlError {
+        self.object.get_or_insert_with(Box::default).constraint = Some(constraint.to_string());
         self
     }
 

@@ -490,7 +490,9 @@ pub(super) async fn rewrite_columns_held(
                         return Err(SqlError::new(
                             code::NOT_NULL_VIOLATION,
                             format!("column \"{}\" of relation \"{}\" contains null values", col.name, table.name),
-                        ));
+                        )
+                        .on_table(&table.name)
+                        .on_column(&col.name));
                     }
                     // Before the hidden row id, if the table has one.
                     row.insert(width, v);
@@ -509,7 +511,9 @@ pub(super) async fn rewrite_columns_held(
                                     "check constraint \"{}\" of relation \"{}\" is violated by some row",
                                     c.name, table.name
                                 ),
-                            ));
+                            )
+                            .on_table(&table.name)
+                            .on_constraint(&c.name));
                         }
                     }
                 }

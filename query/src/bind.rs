@@ -754,6 +754,28 @@ struct JoinScope {
     hidden: Vec<usize>,
 }
 
+/// PostgreSQL's first OID for user objects (`FirstNormalObjectId`): below it, Orbit's system
+/// views, whose column numbers are not PostgreSQL's.
+const FIRST_USER_OID: u32 = 16384;
+
+/// The (table OID, attribute number) an output expression reads, where it is a column of a
+/// user relation in `scope`.
+fn column_origin(e: &Expr, scope: &Scope) -> Option<(u32, i16)> {
+    let Expr::Column(i, _) = e else { return None };
+    let (def, at) = match &scope.joined {
+        None => (scope.def, *i),
+        Some(js) => js
+            .tables
+            .iter()
+            .find(|(d, _, off)| *i >= *off && *i < off + d.columns.len())
+            .map(|(d, _, off)| (&**d, i - off))?,
+    };
+    if def.oid < FIRST_USER_OID || def.index_of.is_some() || at >= def.columns.len() {
+        return None;
+    }
+    Some((def.oid, i16::try_from(at + 1).ok()?))
+}
+
 struct Binder<'s> {
     sql: &'s str,
     params: Vec<SqlType>,
@@ -1704,12 +1726,12 @@ impl Binder<'_> {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => {
                     let b = self.expr(e, scope.as_ref())?;
-                    columns.push(self.output(&b, column_name(e)));
+                    columns.push(self.output(&b, column_name(e), scope.as_ref()));
                     projection.push(b);
                 }
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
                     let b = self.expr(expr, scope.as_ref())?;
-                    columns.push(self.output(&b, fold(alias)));
+                    columns.push(self.output(&b, fold(alias), scope.as_ref()));
                     projection.push(b);
                 }
                 ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
@@ -1721,7 +1743,7 @@ impl Binder<'_> {
                     };
                     if let Some(js) = &s.joined {
                         for (name, e) in self.join_wildcard(js, item)? {
-                            columns.push(self.output(&e, name));
+                            columns.push(self.output(&e, name, scope.as_ref()));
                             projection.push(e);
                         }
                         continue;
@@ -1740,7 +1762,7 @@ impl Binder<'_> {
                     for i in crate::catalog_star::star_columns(s.def) {
                         let c = &s.def.columns[i];
                         let e = Expr::Column(i, c.ty);
-                        columns.push(self.output(&e, c.name.clone()));
+                        columns.push(self.output(&e, c.name.clone(), scope.as_ref()));
                         projection.push(e);
                     }
                 }
@@ -2262,8 +2284,15 @@ impl Binder<'_> {
         Ok(out)
     }
 
-    fn output(&self, e: &Expr, name: String) -> OutputColumn {
-        OutputColumn { name, ty: e.ty(), table_oid: 0, column: 0 }
+    /// An output column; one that is a plain column of a user table (or view) named in
+    /// `scope` carries the table's OID and attribute number, which RowDescription reports
+    /// (PostgreSQL's `resorigtbl`/`resorigcol`). Drivers look them up: pgjdbc's
+    /// ResultSetMetaData reads nullability, autoincrement and table name from pg_attribute
+    /// by them. Columns of derived tables and system views report 0 (PostgreSQL traces a
+    /// derived table's column to its base table; Orbit does not).
+    fn output(&self, e: &Expr, name: String, scope: Option<&Scope>) -> OutputColumn {
+        let (table_oid, column) = scope.and_then(|s| column_origin(e, s)).unwrap_or((0, 0));
+        OutputColumn { name, ty: e.ty(), table_oid, column }
     }
 
     fn count_expr(&mut self, e: &ast::Expr, what: &str) -> Result<Expr> {
@@ -2658,18 +2687,18 @@ impl Binder<'_> {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => {
                     let b = self.expr(e, Some(&scope))?;
-                    cols.push(self.output(&b, column_name(e)));
+                    cols.push(self.output(&b, column_name(e), Some(&scope)));
                     exprs.push(b);
                 }
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
                     let b = self.expr(expr, Some(&scope))?;
-                    cols.push(self.output(&b, fold(alias)));
+                    cols.push(self.output(&b, fold(alias), Some(&scope)));
                     exprs.push(b);
                 }
                 ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
                     for (i, c) in def.columns.iter().enumerate() {
                         let e = Expr::Column(i, c.ty);
-                        cols.push(self.output(&e, c.name.clone()));
+                        cols.push(self.output(&e, c.name.clone(), Some(&scope)));
                         exprs.push(e);
                     }
                 }

@@ -98,6 +98,8 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("lc_collate", false, Some("C.UTF-8")),
     ("lc_ctype", false, Some("C.UTF-8")),
     ("server_version_num", false, Some("150000")),
+    // pgjdbc reads it from pg_settings before getImportedKeys/getExportedKeys.
+    ("max_index_keys", false, Some("32")),
     // Parameters pg_dump sets (query/src/catalog_dump.rs has the catalogs it reads).
     ("quote_all_identifiers", false, Some("off")),
     ("row_security", false, Some("on")),

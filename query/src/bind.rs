@@ -34,6 +34,7 @@ mod modify_join;
 mod ordered_set;
 mod prepare;
 mod privileges;
+mod record_fields;
 mod rename;
 mod row_compare;
 mod schema;
@@ -56,6 +57,7 @@ pub use index_exprs::bind_index;
 pub(crate) use index_exprs::{key_text, pg_text, pretty_text};
 pub use prepare::explain_execute;
 pub use prepare::{bind_prepared_again, execute_args, Discard};
+pub(crate) use record_fields::is_hidden as is_hidden_field;
 use temporal::{datetime_common, is_temporal};
 
 /// A column of a statement's result (RowDescription).
@@ -3254,7 +3256,10 @@ impl Binder<'_> {
             E::Tuple(items) => self.row_value(&items.iter().collect::<Vec<_>>(), scope)?,
             E::CompoundFieldAccess { root, access_chain } => match self.srf_record_field(root, access_chain, scope)? {
                 Some(x) => x,
-                None => self.subscript(root, access_chain, scope)?,
+                None => match self.record_column_field(root, access_chain, scope)? {
+                    Some(x) => x,
+                    None => self.subscript(root, access_chain, scope)?,
+                },
             },
             E::AnyOp { right, .. } | E::AllOp { right, .. } if matches!(right.as_ref(), E::Subquery(_)) => {
                 self.sublink(e, scope)?

@@ -555,7 +555,8 @@ impl Binder<'_> {
                     return Err(SqlError::new(code::SYNTAX_ERROR, "subquery in FROM must have an alias")
                         .hint("For example, FROM (SELECT ...) [AS] foo."));
                 };
-                let q = subquery.as_ref();
+                let with_fields = super::record_fields::with_hidden_fields(subquery);
+                let q = with_fields.as_ref().unwrap_or(subquery.as_ref());
                 let (source, cols) = if q.with.is_none()
                     && q.order_by.is_none()
                     && q.limit_clause.is_none()

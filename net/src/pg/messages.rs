@@ -96,11 +96,10 @@ pub fn put_error(out: &mut BytesMut, e: &SqlError, severity: &str) {
     if let Some(p) = e.position {
         fields.push((b'P', p.to_string()));
     }
-    if let Some(w) = &e.context {
-        fields.push((b'W', w.clone()));
-    }
-    if let Some(o) = &e.object {
-        for (tag, v) in [(b's', &o.schema), (b't', &o.table), (b'c', &o.column), (b'n', &o.constraint)] {
+    if let Some(o) = &e.fields {
+        for (tag, v) in
+            [(b'W', &o.context), (b's', &o.schema), (b't', &o.table), (b'c', &o.column), (b'n', &o.constraint)]
+        {
             if let Some(v) = v {
                 fields.push((tag, v.clone()));
             }

@@ -555,7 +555,9 @@ impl Binder<'_> {
                     return Err(SqlError::new(code::SYNTAX_ERROR, "subquery in FROM must have an alias")
                         .hint("For example, FROM (SELECT ...) [AS] foo."));
                 };
-                let with_fields = super::record_fields::with_hidden_fields(subquery);
+                // Not under a column alias list, which would count (and rename) the hidden fields.
+                let with_fields =
+                    if alias.columns.is_empty() { super::record_fields::with_hidden_fields(subquery) } else { None };
                 let q = with_fields.as_ref().unwrap_or(subquery.as_ref());
                 let (source, cols) = if q.with.is_none()
                     && q.order_by.is_none()

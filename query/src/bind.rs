@@ -451,9 +451,32 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
                     return Ok(stmts);
                 }
             }
-            Err(syntax_error(sql, &e.to_string()))
+            Err(do_block_refused(sql).unwrap_or_else(|| syntax_error(sql, &e.to_string())))
         }
     }
+}
+
+/// A `DO` block among the statements (migration tools send them): Orbit has no procedural
+/// language, and says so (0A000) rather than calling PostgreSQL's statement a syntax error.
+fn do_block_refused(sql: &str) -> Option<SqlError> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
+    let mut at_start = true;
+    for t in &tokens {
+        match &t.token {
+            Token::Whitespace(_) => {}
+            Token::SemiColon => at_start = true,
+            Token::Word(w) if at_start && w.keyword == Keyword::DO && w.quote_style.is_none() => {
+                return Some(
+                    SqlError::unsupported("DO is not supported: Orbit has no procedural language to run the block")
+                        .at(char_position(sql, t.span.start.line, t.span.start.column)),
+                );
+            }
+            _ => at_start = false,
+        }
+    }
+    None
 }
 
 /// The transaction modes a BEGIN / START TRANSACTION / SET TRANSACTION lists (none for others).

@@ -296,6 +296,45 @@ public class JdbcApp {
                 query(c, "SELECT name, qty FROM jd_items WHERE id > 3 ORDER BY name");
             });
             section("transactions", () -> transactions(c));
+            section("fetch size (suspended portal)", () -> {
+                // With autocommit off pgjdbc runs a named portal and fetches fetchSize rows at a time.
+                c.setAutoCommit(false);
+                try (PreparedStatement ps = c.prepareStatement("SELECT cid, label FROM jd_child WHERE cid > ? ORDER BY cid")) {
+                    ps.setFetchSize(3);
+                    ps.setLong(1, 2);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        StringBuilder b = new StringBuilder();
+                        while (rs.next()) b.append(rs.getLong(1)).append(':').append(rs.getString(2)).append(' ');
+                        System.out.println(b);
+                    }
+                } finally {
+                    c.commit();
+                    c.setAutoCommit(true);
+                }
+            });
+            section("query timeout and warnings", () -> {
+                try (Connection holder = connect("")) {
+                    holder.setAutoCommit(false);
+                    try (Statement h = holder.createStatement()) {
+                        h.executeUpdate("UPDATE jd_items SET qty = qty WHERE id = 1");
+                    }
+                    // setQueryTimeout cancels (CancelRequest) a statement still waiting for the row lock.
+                    try (Statement s = c.createStatement()) {
+                        s.setQueryTimeout(1);
+                        s.executeUpdate("UPDATE jd_items SET qty = 0 WHERE id = 1");
+                        System.out.println("not cancelled");
+                    } catch (SQLException e) {
+                        System.out.println(e.getSQLState() + " " + firstLine(e.getMessage()));
+                    }
+                    holder.rollback();
+                }
+                query(c, "SELECT qty FROM jd_items WHERE id = 1");
+                try (Statement s = c.createStatement()) {
+                    s.execute("DROP TABLE IF EXISTS jd_nothing");
+                    SQLWarning w = s.getWarnings();
+                    System.out.println(w == null ? "no warning" : w.getSQLState() + " " + w.getMessage());
+                }
+            });
             section("errors", () -> {
                 try (Statement s = c.createStatement()) {
                     for (String sql : new String[] {"INSERT INTO jd_items (id, name) VALUES (1, 'dup')", "SELEC 1",

@@ -784,8 +784,12 @@ struct JoinScope {
 const FIRST_USER_OID: u32 = 16384;
 
 /// The (table OID, attribute number) an output expression reads, where it is a column of a
-/// user relation in `scope`.
-fn column_origin(e: &Expr, scope: &Scope) -> Option<(u32, i16)> {
+/// user relation in `scope`, or of a derived relation whose column is one (`origins`).
+fn column_origin(
+    e: &Expr,
+    scope: &Scope,
+    origins: &std::collections::HashMap<String, Vec<(u32, i16)>>,
+) -> Option<(u32, i16)> {
     let Expr::Column(i, _) = e else { return None };
     let (def, at) = match &scope.joined {
         None => (scope.def, *i),
@@ -795,6 +799,9 @@ fn column_origin(e: &Expr, scope: &Scope) -> Option<(u32, i16)> {
             .find(|(d, _, off)| *i >= *off && *i < off + d.columns.len())
             .map(|(d, _, off)| (&**d, i - off))?,
     };
+    if def.oid == 0 {
+        return origins.get(&def.name).and_then(|o| o.get(at)).copied().filter(|o| o.0 != 0);
+    }
     if def.oid < FIRST_USER_OID || def.index_of.is_some() || at >= def.columns.len() {
         return None;
     }
@@ -2310,13 +2317,13 @@ impl Binder<'_> {
     }
 
     /// An output column; one that is a plain column of a user table (or view) named in
-    /// `scope` carries the table's OID and attribute number, which RowDescription reports
-    /// (PostgreSQL's `resorigtbl`/`resorigcol`). Drivers look them up: pgjdbc's
-    /// ResultSetMetaData reads nullability, autoincrement and table name from pg_attribute
-    /// by them. Columns of derived tables and system views report 0 (PostgreSQL traces a
-    /// derived table's column to its base table; Orbit does not).
+    /// `scope`, directly or through a derived table or WITH query, carries the table's OID
+    /// and attribute number, which RowDescription reports (PostgreSQL's
+    /// `resorigtbl`/`resorigcol`). Drivers look them up: pgjdbc's ResultSetMetaData reads
+    /// nullability, autoincrement and table name from pg_attribute by them. Columns of
+    /// system views report 0.
     fn output(&self, e: &Expr, name: String, scope: Option<&Scope>) -> OutputColumn {
-        let (table_oid, column) = scope.and_then(|s| column_origin(e, s)).unwrap_or((0, 0));
+        let (table_oid, column) = scope.and_then(|s| column_origin(e, s, &self.sub.origins)).unwrap_or((0, 0));
         OutputColumn { name, ty: e.ty(), table_oid, column }
     }
 

@@ -29,6 +29,10 @@ pub(super) struct State {
     links: Vec<SubLink>,
     /// This level's computed FROM relations.
     inputs: Vec<Derived>,
+    /// The (table OID, attribute number) each column of a derived table or WITH query bound
+    /// so far comes from (0, 0: computed), by the definition's name: a column read through it
+    /// reports its base table in RowDescription, as PostgreSQL traces it.
+    pub(super) origins: std::collections::HashMap<String, Vec<(u32, i16)>>,
     /// The next SELECT keeps untyped literals in its select list untyped (a set operation's
     /// branch: the operation resolves their type).
     pub(super) keep_unknown: bool,
@@ -486,6 +490,7 @@ impl Binder<'_> {
             let aliases = alias_columns(Some(&cte.alias), cols.len(), "WITH query")?;
             let id = self.new_id();
             let def = Arc::new(relation::derived_def(id, columns_of(&cols, &aliases)));
+            self.sub.origins.insert(def.name.clone(), cols.iter().map(|c| (c.table_oid, c.column)).collect());
             self.sub.ctes.push(CteName { name: name.clone(), def: def.clone(), refs: 0 });
             out.push(Derived { def, label: name, source: Source::Query(Box::new(plan)) });
         }
@@ -574,6 +579,7 @@ impl Binder<'_> {
                 let aliases = alias_columns(Some(alias), cols.len(), "table")?;
                 let id = self.new_id();
                 let def = Arc::new(relation::derived_def(id, columns_of(&cols, &aliases)));
+                self.sub.origins.insert(def.name.clone(), cols.iter().map(|c| (c.table_oid, c.column)).collect());
                 self.sub.inputs.push(Derived { def: def.clone(), label: name.clone(), source });
                 Ok(Some((def, name)))
             }

@@ -378,6 +378,12 @@ public class JdbcApp {
                 try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT * FROM jd_types LIMIT 0")) {
                     printMeta(rs.getMetaData());
                 }
+                // Through a derived table and a WITH query: the base table's columns still.
+                try (Statement s = c.createStatement();
+                        ResultSet rs = s.executeQuery("WITH w AS (SELECT id, name FROM jd_items) SELECT d.id, d.n2, w.name "
+                                + "FROM (SELECT id, note || 'x' AS n2 FROM jd_items) d JOIN w ON w.id = d.id LIMIT 0")) {
+                    printMeta(rs.getMetaData());
+                }
                 // Metadata of a prepared statement before it runs (Parse/Describe).
                 try (PreparedStatement ps = c.prepareStatement("SELECT i2, n, ts FROM jd_types WHERE id = ?")) {
                     printMeta(ps.getMetaData());

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Orbit test on a fresh Debian machine. Installs what the tests need first, and only
 # what is missing (idempotent): redis-server/redis-tools and PostgreSQL from apt (the real
-# servers the differential tests compare against), redis-py, psycopg and tpchgen-cli from PyPI.
+# servers the differential tests compare against), Java with pgjdbc and Node with npm from apt,
+# redis-py, psycopg and tpchgen-cli from PyPI, node-postgres from npm (tests/node's lock file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,11 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql postgresql-contrib)
+# JDBC and node-postgres (tests/tests/drivers.rs).
+command -v java >/dev/null 2>&1 || missing+=(default-jdk-headless)
+[ -f /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq
@@ -22,6 +28,11 @@ fi
 if ! python3 -c "import redis, psycopg, sqlalchemy, alembic" >/dev/null 2>&1; then
   echo "installing: redis-py, psycopg, sqlalchemy, alembic"
   python3 -m pip install -q "redis>=5" "psycopg[binary]>=3.1" "sqlalchemy>=2" alembic
+fi
+# node-postgres at the version tests/node/package-lock.json pins.
+if [ ! -d tests/node/node_modules/pg ]; then
+  echo "installing: node-postgres (npm ci --prefix tests/node)"
+  npm ci --prefix tests/node --no-audit --no-fund --silent
 fi
 # TPC-H's data generator (tests/tests/tpch.rs).
 if ! command -v tpchgen-cli >/dev/null 2>&1; then

@@ -34,6 +34,7 @@ mod modify_join;
 mod ordered_set;
 mod prepare;
 mod privileges;
+mod record_fields;
 mod rename;
 mod row_compare;
 mod schema;
@@ -56,6 +57,7 @@ pub use index_exprs::bind_index;
 pub(crate) use index_exprs::{key_text, pg_text, pretty_text};
 pub use prepare::explain_execute;
 pub use prepare::{bind_prepared_again, execute_args, Discard};
+pub(crate) use record_fields::is_hidden as is_hidden_field;
 use temporal::{datetime_common, is_temporal};
 
 /// A column of a statement's result (RowDescription).
@@ -461,9 +463,32 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
                     return Ok(stmts);
                 }
             }
-            Err(syntax_error(sql, &e.to_string()))
+            Err(do_block_refused(sql).unwrap_or_else(|| syntax_error(sql, &e.to_string())))
         }
     }
+}
+
+/// A `DO` block among the statements (migration tools send them): Orbit has no procedural
+/// language, and says so (0A000) rather than calling PostgreSQL's statement a syntax error.
+fn do_block_refused(sql: &str) -> Option<SqlError> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
+    let mut at_start = true;
+    for t in &tokens {
+        match &t.token {
+            Token::Whitespace(_) => {}
+            Token::SemiColon => at_start = true,
+            Token::Word(w) if at_start && w.keyword == Keyword::DO && w.quote_style.is_none() => {
+                return Some(
+                    SqlError::unsupported("DO is not supported: Orbit has no procedural language to run the block")
+                        .at(char_position(sql, t.span.start.line, t.span.start.column)),
+                );
+            }
+            _ => at_start = false,
+        }
+    }
+    None
 }
 
 /// The transaction modes a BEGIN / START TRANSACTION / SET TRANSACTION lists (none for others).
@@ -775,6 +800,35 @@ struct JoinScope {
     merged: Vec<(String, Expr)>,
     /// ...and the joined columns behind it are not found by that name unqualified.
     hidden: Vec<usize>,
+}
+
+/// PostgreSQL's first OID for user objects (`FirstNormalObjectId`): below it, Orbit's system
+/// views, whose column numbers are not PostgreSQL's.
+const FIRST_USER_OID: u32 = 16384;
+
+/// The (table OID, attribute number) an output expression reads, where it is a column of a
+/// user relation in `scope`, or of a derived relation whose column is one (`origins`).
+fn column_origin(
+    e: &Expr,
+    scope: &Scope,
+    origins: &std::collections::HashMap<String, Vec<(u32, i16)>>,
+) -> Option<(u32, i16)> {
+    let Expr::Column(i, _) = e else { return None };
+    let (def, at) = match &scope.joined {
+        None => (scope.def, *i),
+        Some(js) => js
+            .tables
+            .iter()
+            .find(|(d, _, off)| *i >= *off && *i < off + d.columns.len())
+            .map(|(d, _, off)| (&**d, i - off))?,
+    };
+    if def.oid == 0 {
+        return origins.get(&def.name).and_then(|o| o.get(at)).copied().filter(|o| o.0 != 0);
+    }
+    if def.oid < FIRST_USER_OID || def.index_of.is_some() || at >= def.columns.len() {
+        return None;
+    }
+    Some((def.oid, i16::try_from(at + 1).ok()?))
 }
 
 struct Binder<'s> {
@@ -1811,12 +1865,12 @@ impl Binder<'_> {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => {
                     let b = self.expr(e, scope.as_ref())?;
-                    columns.push(self.output(&b, column_name(e)));
+                    columns.push(self.output(&b, column_name(e), scope.as_ref()));
                     projection.push(b);
                 }
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
                     let b = self.expr(expr, scope.as_ref())?;
-                    columns.push(self.output(&b, fold(alias)));
+                    columns.push(self.output(&b, fold(alias), scope.as_ref()));
                     projection.push(b);
                 }
                 ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
@@ -1828,7 +1882,7 @@ impl Binder<'_> {
                     };
                     if let Some(js) = &s.joined {
                         for (name, e) in self.join_wildcard(js, item)? {
-                            columns.push(self.output(&e, name));
+                            columns.push(self.output(&e, name, scope.as_ref()));
                             projection.push(e);
                         }
                         continue;
@@ -1847,7 +1901,7 @@ impl Binder<'_> {
                     for i in crate::catalog_star::star_columns(s.def) {
                         let c = &s.def.columns[i];
                         let e = Expr::Column(i, c.ty);
-                        columns.push(self.output(&e, c.name.clone()));
+                        columns.push(self.output(&e, c.name.clone(), scope.as_ref()));
                         projection.push(e);
                     }
                 }
@@ -2370,8 +2424,15 @@ impl Binder<'_> {
         Ok(out)
     }
 
-    fn output(&self, e: &Expr, name: String) -> OutputColumn {
-        OutputColumn { name, ty: e.ty(), table_oid: 0, column: 0 }
+    /// An output column; one that is a plain column of a user table (or view) named in
+    /// `scope`, directly or through a derived table or WITH query, carries the table's OID
+    /// and attribute number, which RowDescription reports (PostgreSQL's
+    /// `resorigtbl`/`resorigcol`). Drivers look them up: pgjdbc's ResultSetMetaData reads
+    /// nullability, autoincrement and table name from pg_attribute by them. Columns of
+    /// system views report 0.
+    fn output(&self, e: &Expr, name: String, scope: Option<&Scope>) -> OutputColumn {
+        let (table_oid, column) = scope.and_then(|s| column_origin(e, s, &self.sub.origins)).unwrap_or((0, 0));
+        OutputColumn { name, ty: e.ty(), table_oid, column }
     }
 
     fn count_expr(&mut self, e: &ast::Expr, what: &str) -> Result<Expr> {
@@ -2766,18 +2827,18 @@ impl Binder<'_> {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => {
                     let b = self.expr(e, Some(&scope))?;
-                    cols.push(self.output(&b, column_name(e)));
+                    cols.push(self.output(&b, column_name(e), Some(&scope)));
                     exprs.push(b);
                 }
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
                     let b = self.expr(expr, Some(&scope))?;
-                    cols.push(self.output(&b, fold(alias)));
+                    cols.push(self.output(&b, fold(alias), Some(&scope)));
                     exprs.push(b);
                 }
                 ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
                     for (i, c) in def.columns.iter().enumerate() {
                         let e = Expr::Column(i, c.ty);
-                        cols.push(self.output(&e, c.name.clone()));
+                        cols.push(self.output(&e, c.name.clone(), Some(&scope)));
                         exprs.push(e);
                     }
                 }
@@ -3374,7 +3435,10 @@ impl Binder<'_> {
             E::Tuple(items) => self.row_value(&items.iter().collect::<Vec<_>>(), scope)?,
             E::CompoundFieldAccess { root, access_chain } => match self.srf_record_field(root, access_chain, scope)? {
                 Some(x) => x,
-                None => self.subscript(root, access_chain, scope)?,
+                None => match self.record_column_field(root, access_chain, scope)? {
+                    Some(x) => x,
+                    None => self.subscript(root, access_chain, scope)?,
+                },
             },
             E::AnyOp { right, .. } | E::AllOp { right, .. } if matches!(right.as_ref(), E::Subquery(_)) => {
                 self.sublink(e, scope)?
@@ -4247,7 +4311,8 @@ fn serial_type(dt: &ast::DataType) -> Option<SqlType> {
 }
 
 /// A transaction's modes: READ ONLY / READ WRITE, and the isolation level (READ UNCOMMITTED
-/// runs as READ COMMITTED, as in PostgreSQL; SERIALIZABLE: `crate::serializable`).
+/// runs as READ COMMITTED, as in PostgreSQL, under its own name; SERIALIZABLE:
+/// `crate::serializable`).
 /// A modes list's access mode, isolation level and DEFERRABLE (one SNAPSHOT marker each
 /// `DEFERRABLE`, two each `NOT DEFERRABLE`: `serializable::deferrable_syntax`), each None where
 /// not given; the last of a kind wins, as in PostgreSQL (for DEFERRABLE only when the list
@@ -4271,9 +4336,8 @@ fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<Modes> {
             ast::TransactionMode::AccessMode(a) => read_only = Some(matches!(a, ast::TransactionAccessMode::ReadOnly)),
             ast::TransactionMode::IsolationLevel(l) => {
                 isolation = Some(match l {
-                    ast::TransactionIsolationLevel::ReadCommitted | ast::TransactionIsolationLevel::ReadUncommitted => {
-                        Isolation::ReadCommitted
-                    }
+                    ast::TransactionIsolationLevel::ReadCommitted => Isolation::ReadCommitted,
+                    ast::TransactionIsolationLevel::ReadUncommitted => Isolation::ReadUncommitted,
                     ast::TransactionIsolationLevel::RepeatableRead => Isolation::RepeatableRead,
                     ast::TransactionIsolationLevel::Serializable => Isolation::Serializable,
                     l => {

@@ -113,6 +113,11 @@ pub(crate) fn proc_name(oid: u32) -> Option<&'static str> {
     PROCS.binary_search_by_key(&oid, |p| p.0).ok().map(|i| PROCS[i].1)
 }
 
+/// The OID of the listed function of this name (its regproc input).
+pub(crate) fn proc_oid(name: &str) -> Option<u32> {
+    PROCS.iter().find(|p| p.1 == name).map(|p| p.0)
+}
+
 /// PostgreSQL 15's btree equality operators between the types Orbit has: (OID, left type,
 /// right type); varchar compares with text's.
 #[rustfmt::skip]
@@ -170,6 +175,7 @@ const SETTINGS: &[SettingInfo] = &[
     ("lc_collate", "Preset Options", "Shows the collation order locale.", None, "internal", "string", None, None, &[]),
     ("lc_ctype", "Preset Options", "Shows the character classification and case conversion locale.", None, "internal", "string", None, None, &[]),
     ("lock_timeout", "Client Connection Defaults / Statement Behavior", "Sets the maximum allowed duration of any wait for a lock.", Some("A value of 0 turns off the timeout."), "user", "integer", Some("0"), Some("2147483647"), &[]),
+    ("max_index_keys", "Preset Options", "Shows the maximum number of index keys.", None, "internal", "integer", Some("32"), Some("32"), &[]),
     ("quote_all_identifiers", "Version and Platform Compatibility / Previous PostgreSQL Versions", "When generating SQL fragments, quote all identifiers.", None, "user", "bool", None, None, &[]),
     ("row_security", "Client Connection Defaults / Statement Behavior", "Enable row security.", Some("When enabled, row security will be applied to all users."), "user", "bool", None, None, &[]),
     ("search_path", "Client Connection Defaults / Statement Behavior", "Sets the schema search order for names that are not schema-qualified.", None, "user", "string", None, None, &[]),

@@ -818,7 +818,7 @@ mod tests {
         let rows = read(CopyOptions::text(3), &[b"1\ta\tb\n2\tc\td\\.\ngarbage\n"]).unwrap();
         assert_eq!(rows.len(), 2);
         let e = read(CopyOptions::text(3), &[b"1\ta\tb\n3\t\\.\t3\n"]).unwrap_err();
-        assert_eq!((e.message.as_str(), e.context.as_deref()), ("end-of-copy marker corrupt", Some("COPY t, line 2")));
+        assert_eq!((e.message.as_str(), e.context_text()), ("end-of-copy marker corrupt", Some("COPY t, line 2")));
     }
 
     #[test]
@@ -826,10 +826,10 @@ mod tests {
         let e = read(CopyOptions::text(3), &[b"1\ta\tb\n2\tb\tc\nabc\tx\ty\n"]).unwrap_err();
         assert_eq!(e.code, "22P02");
         assert_eq!(e.message, "invalid input syntax for type integer: \"abc\"");
-        assert_eq!(e.context.as_deref(), Some("COPY t, line 3, column a: \"abc\""));
+        assert_eq!(e.context_text(), Some("COPY t, line 3, column a: \"abc\""));
         let e = read(CopyOptions::text(3), &[b"1\ta\n"]).unwrap_err();
         assert_eq!((e.code, e.message.as_str()), ("22P04", "missing data for column \"c\""));
-        assert_eq!(e.context.as_deref(), Some("COPY t, line 1: \"1\ta\""));
+        assert_eq!(e.context_text(), Some("COPY t, line 1: \"1\ta\""));
         let e = read(CopyOptions::text(3), &[b"1\ta\tb\tc\n"]).unwrap_err();
         assert_eq!((e.code, e.message.as_str()), ("22P04", "extra data after last expected column"));
     }

@@ -1420,7 +1420,9 @@ pub(crate) fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
                     crate::schema::relname(&table.name)
                 ),
             )
-            .detail(format!("Failing row contains {}.", row_text(&row[..table.columns.len().min(row.len())]))));
+            .detail(format!("Failing row contains {}.", row_text(&row[..table.columns.len().min(row.len())])))
+            .on_table(&table.name)
+            .on_column(&c.name));
         }
     }
     crate::index::check_row(table, row)
@@ -1440,6 +1442,8 @@ fn duplicate(table: &TableDef, row: &[Datum]) -> SqlError {
         format!("duplicate key value violates unique constraint \"{}\"", table.pk_name),
     )
     .detail(format!("Key ({})=({}) already exists.", cols.join(", "), vals.join(", ")))
+    .on_table(&table.name)
+    .on_constraint(&table.pk_name)
 }
 
 fn returning_rows(returning: Option<&[Expr]>, rows: &[Row], params: &[Datum]) -> Result<Vec<Row>> {

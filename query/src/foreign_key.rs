@@ -179,7 +179,9 @@ async fn check_references(
                             fk.name
                         ),
                     )
-                    .detail("MATCH FULL does not allow mixing of null and nonnull key values."));
+                    .detail("MATCH FULL does not allow mixing of null and nonnull key values.")
+                    .on_table(&table.name)
+                    .on_constraint(&fk.name));
                 }
             }
             if let Some(k) = key_values(row, &fk.columns) {
@@ -212,7 +214,9 @@ async fn check_references(
                 "Key {} is not present in table \"{}\".",
                 key_text(table, &fk.columns, &keys[n]),
                 crate::schema::relname(&parent.name)
-            )));
+            ))
+            .on_table(&table.name)
+            .on_constraint(&fk.name));
         }
     }
     Ok(())
@@ -955,6 +959,8 @@ fn still_referenced_error(parent: &TableDef, child: &TableDef, fk: &ForeignKeyDe
         key_text(parent, &fk.parent_columns, key),
         crate::schema::relname(&child.name)
     ))
+    .on_table(&child.name)
+    .on_constraint(&fk.name)
 }
 
 /// COMMIT: the checks the deferred constraints owe, run before anything is applied (the one

@@ -157,7 +157,9 @@ pub(crate) fn check_row(table: &TableDef, row: &[Datum]) -> Result<()> {
                     crate::schema::relname(&table.name)
                 ),
             )
-            .detail(format!("Failing row contains {}.", row_text(&row[..table.columns.len().min(row.len())]))));
+            .detail(format!("Failing row contains {}.", row_text(&row[..table.columns.len().min(row.len())])))
+            .on_table(&table.name)
+            .on_constraint(name));
         }
     }
     Ok(())
@@ -190,7 +192,10 @@ pub(crate) fn duplicate(table: &TableDef, index: &IndexDef, row: &[Datum], exist
             format!("Key ({})=({}) is duplicated.", cols.join(", "), vals.join(", ")),
         )
     };
-    SqlError::new(code::UNIQUE_VIOLATION, msg).detail(detail)
+    SqlError::new(code::UNIQUE_VIOLATION, msg)
+        .detail(detail)
+        .on_table(&table.name)
+        .on_constraint(crate::schema::relname(&index.name))
 }
 
 /// One row change of a statement: the row before (None: inserted) and after (None: deleted).

@@ -102,13 +102,28 @@ pub fn parse(kind: OidKind, s: &str) -> Result<u32> {
             let [name] = &names[..] else { return Err(invalid_name()) };
             namespace_oid(name)
         }
-        OidKind::RegProc => {
-            qualified_name(s)?;
-            Err(SqlError::unsupported(format!(
-                "regproc input from a function name is not supported (Orbit has no pg_proc): \"{s}\""
-            )))
-        }
+        OidKind::RegProc => regproc_in(s),
     }
+}
+
+/// regproc's input of a function name: the type I/O functions Orbit lists in pg_type
+/// (`'pg_catalog.array_in'::regproc`, which pgjdbc compares `typinput` with to tell arrays),
+/// bare or qualified by pg_catalog. Orbit has no pg_proc, so any other name is 0A000 rather
+/// than PostgreSQL's 42883 for a function that may well exist there.
+fn regproc_in(s: &str) -> Result<u32> {
+    let names = qualified_name(s)?;
+    let name = match &names[..] {
+        [name] => name,
+        [schema, name] if schema == "pg_catalog" => name,
+        _ => return Err(unsupported_proc(s)),
+    };
+    crate::catalog_builtin::proc_oid(name).ok_or_else(|| unsupported_proc(s))
+}
+
+fn unsupported_proc(s: &str) -> SqlError {
+    SqlError::unsupported(format!(
+        "regproc input of a function other than a type's I/O function is not supported (Orbit has no pg_proc): \"{s}\""
+    ))
 }
 
 /// to_regclass(), to_regtype(), to_regnamespace(): the type's input, but None where nothing
@@ -332,6 +347,14 @@ mod tests {
         assert_eq!(qualified_name("a b").unwrap_err().code, "42602");
         assert_eq!(qualified_name("t.").unwrap_err().code, "42602");
         assert_eq!(qualified_name("\"\"").unwrap_err().code, "42602");
+    }
+
+    #[test]
+    fn regproc_reads_the_listed_io_functions_by_name() {
+        assert_eq!(parse(OidKind::RegProc, "pg_catalog.array_in"), Ok(750));
+        assert_eq!(parse(OidKind::RegProc, "int4in"), Ok(42));
+        assert_eq!(parse(OidKind::RegProc, "public.array_in").unwrap_err().code, "0A000");
+        assert_eq!(parse(OidKind::RegProc, "no_such_function").unwrap_err().code, "0A000");
     }
 
     #[test]

@@ -105,6 +105,8 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("lc_collate", false, Some("C.UTF-8")),
     ("lc_ctype", false, Some("C.UTF-8")),
     ("server_version_num", false, Some("150000")),
+    // pgjdbc reads it from pg_settings before getImportedKeys/getExportedKeys.
+    ("max_index_keys", false, Some("32")),
     // Parameters pg_dump sets (query/src/catalog_dump.rs has the catalogs it reads).
     ("quote_all_identifiers", false, Some("off")),
     ("row_security", false, Some("on")),
@@ -381,7 +383,8 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             v => return Err(invalid(canon, v)),
         },
         "default_transaction_isolation" | "transaction_isolation" => match joined.to_ascii_lowercase().as_str() {
-            "read committed" | "read uncommitted" => "read committed".to_string(),
+            "read committed" => "read committed".to_string(),
+            "read uncommitted" => "read uncommitted".to_string(),
             "repeatable read" => "repeatable read".to_string(),
             "serializable" => "serializable".to_string(),
             v => return Err(invalid(canon, v)),

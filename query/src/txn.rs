@@ -67,11 +67,15 @@ pub enum LockWait {
     SkipLocked,
 }
 
-/// The isolation levels Orbit runs (PostgreSQL's names in [`Isolation::name`]).
+/// The isolation levels Orbit runs (PostgreSQL's names in [`Isolation::name`]). READ
+/// UNCOMMITTED runs as READ COMMITTED, as in PostgreSQL, but keeps its name: SHOW answers it
+/// (pgjdbc's `getTransactionIsolation` reads it back) and changing between the two after the
+/// first query is 25001 there too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Isolation {
     #[default]
     ReadCommitted,
+    ReadUncommitted,
     RepeatableRead,
     Serializable,
 }
@@ -81,6 +85,7 @@ impl Isolation {
     pub fn name(self) -> &'static str {
         match self {
             Isolation::ReadCommitted => "read committed",
+            Isolation::ReadUncommitted => "read uncommitted",
             Isolation::RepeatableRead => "repeatable read",
             Isolation::Serializable => "serializable",
         }
@@ -92,6 +97,8 @@ impl Isolation {
             Isolation::RepeatableRead
         } else if v.eq_ignore_ascii_case("serializable") {
             Isolation::Serializable
+        } else if v.eq_ignore_ascii_case("read uncommitted") {
+            Isolation::ReadUncommitted
         } else {
             Isolation::ReadCommitted
         }
@@ -443,7 +450,7 @@ impl Txn {
     /// first one takes the snapshot, at a moment when no commit spanning shards is half applied
     /// (with shared intents on every shard, as a READ COMMITTED read spanning shards takes).
     pub(crate) async fn begin_statement(&mut self) -> Result<()> {
-        if self.isolation == Isolation::ReadCommitted || self.snapshot.is_some() {
+        if matches!(self.isolation, Isolation::ReadCommitted | Isolation::ReadUncommitted) || self.snapshot.is_some() {
             return Ok(());
         }
         let (_, n) = state::local();

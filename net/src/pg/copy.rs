@@ -63,7 +63,9 @@ async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
     match read_in(c, Some(&mut t), &mut reader).await {
         Ok(tag) => {
             let name = reader.table().name.clone();
-            t.commit().await.map_err(|e| if e.context.is_some() { e } else { e.context(format!("COPY {name}")) })?;
+            t.commit()
+                .await
+                .map_err(|e| if e.context_text().is_some() { e } else { e.context(format!("COPY {name}")) })?;
             Ok(tag)
         }
         Err(e) => {
@@ -126,7 +128,8 @@ async fn insert_batch(c: &mut Conn, own: Option<&mut Txn>, reader: &mut CopyIn) 
     let table = reader.table().clone();
     let defaults = reader.default_columns();
     // PostgreSQL names the line of the row that failed (`COPY t, line 3`).
-    let context = |(e, at): (SqlError, Option<usize>)| match (e.context.is_some(), at.and_then(|i| lines.get(i))) {
+    let context = |(e, at): (SqlError, Option<usize>)| match (e.context_text().is_some(), at.and_then(|i| lines.get(i)))
+    {
         (true, _) => e,
         (false, Some(line)) => e.context(format!("COPY {}, line {line}", table.name)),
         (false, None) => e.context(format!("COPY {}", table.name)),

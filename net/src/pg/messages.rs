@@ -78,7 +78,7 @@ pub fn put<M: Message>(out: &mut BytesMut, m: M) {
 }
 
 /// ErrorResponse (`severity` ERROR or FATAL) or, with NOTICE/WARNING, NoticeResponse, with the
-/// fields PostgreSQL sends: S, V, C, M, and D, H, P when set
+/// fields PostgreSQL sends: S, V, C, M, and D, H, P, W, s, t, c, n when set
 /// (<https://www.postgresql.org/docs/15/protocol-error-fields.html>).
 pub fn put_error(out: &mut BytesMut, e: &SqlError, severity: &str) {
     let mut fields = vec![
@@ -96,8 +96,14 @@ pub fn put_error(out: &mut BytesMut, e: &SqlError, severity: &str) {
     if let Some(p) = e.position {
         fields.push((b'P', p.to_string()));
     }
-    if let Some(w) = &e.context {
-        fields.push((b'W', w.clone()));
+    if let Some(o) = &e.fields {
+        for (tag, v) in
+            [(b'W', &o.context), (b's', &o.schema), (b't', &o.table), (b'c', &o.column), (b'n', &o.constraint)]
+        {
+            if let Some(v) = v {
+                fields.push((tag, v.clone()));
+            }
+        }
     }
     if severity == "ERROR" || severity == "FATAL" {
         put(out, pgwire::messages::response::ErrorResponse::new(fields));

@@ -84,18 +84,18 @@ impl Binder<'_> {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => {
                     let b = self.expr(e, Some(scope))?;
-                    cols.push(self.output(&b, column_name(e)));
+                    cols.push(self.output(&b, column_name(e), Some(scope)));
                     exprs.push(b);
                 }
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
                     let b = self.expr(expr, Some(scope))?;
-                    cols.push(self.output(&b, fold(alias)));
+                    cols.push(self.output(&b, fold(alias), Some(scope)));
                     exprs.push(b);
                 }
                 ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
                     let Some(js) = &scope.joined else { return Err(SqlError::internal("RETURNING without a join")) };
                     for (name, e) in self.join_wildcard(js, item)? {
-                        cols.push(self.output(&e, name));
+                        cols.push(self.output(&e, name, Some(scope)));
                         exprs.push(e);
                     }
                 }

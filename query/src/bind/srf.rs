@@ -38,7 +38,7 @@ impl SrfState {
 }
 
 pub(super) fn is_srf(name: &str) -> bool {
-    matches!(name, "unnest" | "generate_series" | "pg_partition_ancestors" | "generate_subscripts")
+    matches!(name, "unnest" | "generate_series" | "pg_partition_ancestors" | "generate_subscripts" | "_pg_expandarray")
         || super::json_ops::is_json_set(name)
         || is_text_set(name)
 }
@@ -151,6 +151,9 @@ impl Binder<'_> {
         if f.filter.is_some() || !f.within_group.is_empty() {
             return Err(SqlError::unsupported(format!("this form of {name}() is not supported")));
         }
+        if name == "_pg_expandarray" {
+            return self.expand_array(f, args, scope, field);
+        }
         // A call in the arguments runs first (a lower level).
         let bound = if super::json_ops::is_json_set(name) || is_text_set(name) {
             match self.set_arrays(name, args, scope)? {
@@ -218,6 +221,58 @@ impl Binder<'_> {
         }
         let f = crate::json_build::JsonFn::RecordText;
         Ok(Expr::Call(crate::scalar::Builtin::Json(f), parts, f.ty()))
+    }
+
+    /// `information_schema._pg_expandarray(a)`: one row per element of `a`, the record `(x, n)`
+    /// of the element and its 1-based position, as PostgreSQL defines it (`SELECT $1[s], s -
+    /// array_lower($1, 1) + 1 FROM generate_series(array_lower($1, 1), array_upper($1, 1))`).
+    /// pgjdbc's getPrimaryKeys and getIndexInfo read `pg_index.indkey` through it. `x` is
+    /// `unnest(a)` and `n` `generate_series(1, array_length(a, 1))`, in lockstep; the whole
+    /// record is its text, as [`Self::record_srf`]'s (a derived table's record column keeps
+    /// its fields: `bind/subquery.rs` `record_fields`).
+    fn expand_array(
+        &mut self,
+        f: &ast::Function,
+        args: &[ast::FunctionArg],
+        scope: Option<&Scope>,
+        field: Option<&str>,
+    ) -> Result<Expr> {
+        let schema = match f.name.0.as_slice() {
+            [s, _] => s.as_ident().map(super::fold),
+            _ => None,
+        };
+        let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a))] = args else {
+            return Err(SqlError::unsupported("this form of _pg_expandarray() is not supported"));
+        };
+        let array = self.expr(a, scope)?;
+        let SqlType::Array(at) = array.ty() else {
+            return Err(super::no_function("information_schema._pg_expandarray", &[array.ty()]));
+        };
+        if schema.as_deref() != Some("information_schema") {
+            return Err(super::no_function("_pg_expandarray", &[array.ty()]));
+        }
+        let dialect = sqlparser::dialect::PostgreSqlDialect {};
+        let length = sqlparser::parser::Parser::new(&dialect)
+            .try_with_sql(&format!("array_length({a}, 1)"))
+            .and_then(|mut p| p.parse_expr())
+            .map_err(|e| SqlError::syntax(&e.to_string()))?;
+        let one = ast::Expr::value(ast::Value::Number("1".into(), false));
+        let series = [one, length].map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)));
+        let (series, _) = self.series_args(&series, scope)?;
+        let mut x = || self.register_srf(SrfFunc::Unnest, vec![array.clone()], at.elem());
+        match field {
+            Some("x") => x(),
+            Some("n") => self.register_srf(SrfFunc::GenerateSeries, series, SqlType::Int4),
+            Some(other) => Err(SqlError::new(
+                code::UNDEFINED_COLUMN,
+                format!("could not identify column \"{other}\" in record data type"),
+            )),
+            None => {
+                let parts = vec![x()?, self.register_srf(SrfFunc::GenerateSeries, series, SqlType::Int4)?];
+                let f = crate::json_build::JsonFn::RecordText;
+                Ok(Expr::Call(crate::scalar::Builtin::Json(f), parts, f.ty()))
+            }
+        }
     }
 
     /// Registers a set-returning call of the select list: a placeholder for its value.

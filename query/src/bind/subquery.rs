@@ -34,6 +34,10 @@ pub(super) struct State {
     links: Vec<SubLink>,
     /// This level's computed FROM relations.
     inputs: Vec<Derived>,
+    /// The (table OID, attribute number) each column of a derived table or WITH query bound
+    /// so far comes from (0, 0: computed), by the definition's name: a column read through it
+    /// reports its base table in RowDescription, as PostgreSQL traces it.
+    pub(super) origins: std::collections::HashMap<String, Vec<(u32, i16)>>,
     /// The next SELECT keeps untyped literals in its select list untyped (a set operation's
     /// branch: the operation resolves their type).
     pub(super) keep_unknown: bool,
@@ -522,6 +526,7 @@ impl Binder<'_> {
             let aliases = alias_columns(Some(&cte.alias), cols.len(), "WITH query")?;
             let id = self.new_id();
             let def = Arc::new(relation::derived_def(id, columns_of(&cols, &aliases)));
+            self.sub.origins.insert(def.name.clone(), cols.iter().map(|c| (c.table_oid, c.column)).collect());
             self.sub.ctes.push(CteName { name: name.clone(), def: def.clone(), refs: 0, no_returning });
             out.push(Derived { def, label: name, source: Source::Query(Box::new(plan)) });
         }
@@ -630,7 +635,10 @@ impl Binder<'_> {
                     return Err(SqlError::new(code::SYNTAX_ERROR, "subquery in FROM must have an alias")
                         .hint("For example, FROM (SELECT ...) [AS] foo."));
                 };
-                let q = subquery.as_ref();
+                // Not under a column alias list, which would count (and rename) the hidden fields.
+                let with_fields =
+                    if alias.columns.is_empty() { super::record_fields::with_hidden_fields(subquery) } else { None };
+                let q = with_fields.as_ref().unwrap_or(subquery.as_ref());
                 let (source, cols) = if q.with.is_none()
                     && q.order_by.is_none()
                     && q.limit_clause.is_none()
@@ -646,6 +654,7 @@ impl Binder<'_> {
                 let aliases = alias_columns(Some(alias), cols.len(), "table")?;
                 let id = self.new_id();
                 let def = Arc::new(relation::derived_def(id, columns_of(&cols, &aliases)));
+                self.sub.origins.insert(def.name.clone(), cols.iter().map(|c| (c.table_oid, c.column)).collect());
                 self.sub.inputs.push(Derived { def: def.clone(), label: name.clone(), source });
                 Ok(Some((def, name)))
             }

@@ -295,7 +295,7 @@ mod tests {
         data.extend_from_slice(b"z");
         let e = fail(&data);
         assert_eq!((e.code, e.message.as_str()), ("22P04", "received copy data after EOF marker"));
-        assert_eq!(e.context.as_deref(), Some("COPY t, line 2"));
+        assert_eq!(e.context_text(), Some("COPY t, line 2"));
         let mut data = stream(&[]);
         data.truncate(19);
         data.extend_from_slice(&2i16.to_be_bytes());
@@ -303,6 +303,6 @@ mod tests {
         data.extend_from_slice(&[0, 0, 0]);
         let e = fail(&data);
         assert_eq!(e.message, "unexpected EOF in COPY data");
-        assert_eq!(e.context.as_deref(), Some("COPY t, line 1, column a"));
+        assert_eq!(e.context_text(), Some("COPY t, line 1, column a"));
     }
 }

@@ -36,13 +36,17 @@ pub(super) fn check_new_key<'a>(
         let cols: Vec<&str> = pk.iter().map(|&i| def.columns[i].name.as_str()).collect();
         let vals: Vec<String> = pk.iter().map(|&i| types::to_text(&row[i]).unwrap_or_else(|| "null".into())).collect();
         return Err(SqlError::new(code::UNIQUE_VIOLATION, format!("could not create unique index \"{pk_name}\""))
-            .detail(format!("Key ({})=({}) is duplicated.", cols.join(", "), vals.join(", "))));
+            .detail(format!("Key ({})=({}) is duplicated.", cols.join(", "), vals.join(", ")))
+            .on_table(&table.name)
+            .on_constraint(pk_name));
     }
     if let Some(c) = has_null {
         return Err(SqlError::new(
             code::NOT_NULL_VIOLATION,
             format!("column \"{}\" of relation \"{}\" contains null values", table.columns[c].name, table.name),
-        ));
+        )
+        .on_table(&table.name)
+        .on_column(&table.columns[c].name));
     }
     Ok(())
 }

@@ -61,7 +61,9 @@ async fn rewrite(txn: &mut Txn, ac: &AlterColumn) -> Result<QueryResult> {
                     table.columns[i].name,
                     crate::schema::relname(&table.name)
                 ),
-            ));
+            )
+            .on_table(&table.name)
+            .on_column(&table.columns[i].name));
         }
     }
     let (r, kept) = rewrite_columns(txn, table, &ac.def, &ColumnChange::Rename).await?;

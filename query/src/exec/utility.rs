@@ -494,7 +494,9 @@ pub(super) async fn rewrite_columns_held(
                         return Err(SqlError::new(
                             code::NOT_NULL_VIOLATION,
                             format!("column \"{}\" of relation \"{}\" contains null values", col.name, table.name),
-                        ));
+                        )
+                        .on_table(&table.name)
+                        .on_column(&col.name));
                     }
                     // Before the hidden row id, if the table has one.
                     row.insert(width, v);
@@ -513,7 +515,9 @@ pub(super) async fn rewrite_columns_held(
                                     "check constraint \"{}\" of relation \"{}\" is violated by some row",
                                     c.name, table.name
                                 ),
-                            ));
+                            )
+                            .on_table(&table.name)
+                            .on_constraint(&c.name));
                         }
                     }
                 }

@@ -336,6 +336,9 @@ pub enum Plan {
         table: Arc<TableDef>,
         index: orbit_engine::table::IndexDef,
         if_not_exists: bool,
+        /// CONCURRENTLY: refused inside a transaction block (25001), as PostgreSQL refuses it;
+        /// otherwise built as any CREATE INDEX is (writers of the table wait for it).
+        concurrently: bool,
     },
     /// `ALTER TABLE t DROP CONSTRAINT name` of a UNIQUE constraint: its index goes.
     DropUniqueConstraint {

@@ -388,7 +388,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::Maintenance { analyze, tables, columns, tag, .. } => {
             utility::maintenance(*analyze, tables, columns, tag).await
         }
-        Plan::CreateIndex { table, index, if_not_exists } => {
+        Plan::CreateIndex { table, index, if_not_exists, .. } => {
             txn.holds_tables |= !txn.alone;
             let mut r = indexes::create_index(txn, table, index, *if_not_exists).await?;
             // ALTER TABLE ... ADD CONSTRAINT ... UNIQUE builds its index the same way.

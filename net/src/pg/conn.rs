@@ -1381,12 +1381,18 @@ fn lock_tables(c: &mut Conn, running: Option<orbit_query::relation_lock::Running
     Ok(())
 }
 
-/// VACUUM cannot run inside a transaction block (25001), as in PostgreSQL.
+/// VACUUM and CREATE INDEX CONCURRENTLY cannot run inside a transaction block (25001), as in
+/// PostgreSQL.
 fn refuse_in_block(c: &Conn, plan: &Plan) -> Result<(), SqlError> {
-    if matches!(plan, Plan::Maintenance { vacuum: true, .. }) && c.status != TxStatus::Idle {
-        return Err(SqlError::new(code::ACTIVE_SQL_TRANSACTION, "VACUUM cannot run inside a transaction block"));
+    if c.status == TxStatus::Idle {
+        return Ok(());
     }
-    Ok(())
+    let what = match plan {
+        Plan::Maintenance { vacuum: true, .. } => "VACUUM",
+        Plan::CreateIndex { concurrently: true, .. } => "CREATE INDEX CONCURRENTLY",
+        _ => return Ok(()),
+    };
+    Err(SqlError::new(code::ACTIVE_SQL_TRANSACTION, format!("{what} cannot run inside a transaction block")))
 }
 
 /// `SELECT set_config(name, value, is_local)`: SET (SET LOCAL inside a block; outside one a

@@ -389,6 +389,7 @@ impl Binder<'_> {
                     table,
                     index: IndexDef::on_columns(name, columns, true, true),
                     if_not_exists: false,
+                    concurrently: false,
                 }))
             }
             ast::AlterTableOperation::ValidateConstraint { name } => {
@@ -444,8 +445,8 @@ impl Binder<'_> {
 
     /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON table (column, ...)`.
     pub(super) fn create_index(&mut self, ci: &ast::CreateIndex) -> Result<Plan> {
-        if ci.concurrently || !ci.with.is_empty() {
-            return Err(SqlError::unsupported("CREATE INDEX with CONCURRENTLY or WITH is not supported yet"));
+        if !ci.with.is_empty() {
+            return Err(SqlError::unsupported("CREATE INDEX ... WITH (storage parameters) is not supported yet"));
         }
         match &ci.using {
             None => {}
@@ -495,6 +496,7 @@ impl Binder<'_> {
                 nulls_not_distinct: ci.nulls_distinct == Some(false),
             },
             if_not_exists: ci.if_not_exists,
+            concurrently: ci.concurrently,
         })
     }
 }

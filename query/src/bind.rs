@@ -3278,6 +3278,25 @@ impl Binder<'_> {
                 };
                 self.binary(left, &op, right, scope)?
             }
+            // `j->-1`, `a=-1`: PostgreSQL's lexer ends a multi-character operator before a
+            // trailing `+`/`-` unless it holds one of ~ ! @ # % ^ & | ` ?, so the sign belongs
+            // to the right operand; sqlparser read one operator.
+            E::BinaryOp { left, op: ast::BinaryOperator::Custom(sym), right }
+                if sym.len() > 1
+                    && (sym.ends_with('-') || sym.ends_with('+'))
+                    && !sym.contains(['~', '!', '@', '#', '%', '^', '&', '|', '`', '?']) =>
+            {
+                let (head, sign) = sym.split_at(sym.len() - 1);
+                let parsed = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+                    .try_with_sql(&format!("a {head} b"))
+                    .and_then(|mut p| p.parse_expr());
+                let Ok(E::BinaryOp { op, .. }) = parsed else {
+                    return Err(SqlError::syntax(sym));
+                };
+                let unary = if sign == "-" { ast::UnaryOperator::Minus } else { ast::UnaryOperator::Plus };
+                let signed = E::UnaryOp { op: unary, expr: right.clone() };
+                self.expr(&E::BinaryOp { left: left.clone(), op, right: Box::new(signed) }, scope)?
+            }
             E::BinaryOp { left, op, right } => match row_compare::comparison(left, op, right) {
                 Some(rewritten) => self.expr(&rewritten?, scope)?,
                 None => self.binary(left, op, right, scope)?,

@@ -31,6 +31,7 @@ mod json_ops;
 mod lateral;
 mod lock;
 mod modify_join;
+mod nested_join;
 mod ordered_set;
 mod prepare;
 mod privileges;
@@ -752,6 +753,31 @@ struct JoinScope {
     merged: Vec<(String, Expr)>,
     /// ...and the joined columns behind it are not found by that name unqualified.
     hidden: Vec<usize>,
+    /// Tables inside a parenthesized join with an alias (`bind/nested_join.rs`): in the
+    /// statement, but no name reaches them (PostgreSQL's errors with their hints).
+    unreachable: Vec<(String, Arc<TableDef>)>,
+}
+
+/// A FROM item of a join as [`Binder::bind_join`] adds it: its relation and the entries names
+/// reach it by.
+struct FromItem {
+    def: Arc<TableDef>,
+    tables: Vec<(Arc<TableDef>, String, usize)>,
+    hidden: Vec<usize>,
+    unreachable: Vec<(String, Arc<TableDef>)>,
+    /// (name, position in `def`) of the columns USING and NATURAL match.
+    visible: Vec<(String, usize)>,
+}
+
+impl FromItem {
+    fn table(def: Arc<TableDef>, alias: String) -> FromItem {
+        let visible = def.columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        FromItem { def: def.clone(), tables: vec![(def, alias, 0)], hidden: vec![], unreachable: vec![], visible }
+    }
+
+    fn nested(n: nested_join::NestedJoin) -> FromItem {
+        FromItem { def: n.def, tables: n.tables, hidden: n.hidden, unreachable: n.unreachable, visible: n.visible }
+    }
 }
 
 struct Binder<'s> {
@@ -1670,7 +1696,11 @@ impl Binder<'_> {
         let outer_window = self.window_begin(&sel.named_window)?;
         let outer_grouping = std::mem::take(&mut self.grouping_calls);
         let outer_srf = std::mem::take(&mut self.srf);
-        let joining = sel.from.len() > 1 || sel.from.iter().any(|t| !t.joins.is_empty());
+        let joining = sel.from.len() > 1
+            || sel
+                .from
+                .iter()
+                .any(|t| !t.joins.is_empty() || matches!(t.relation, ast::TableFactor::NestedJoin { .. }));
         let (table, join, combined, join_scope) = if joining {
             self.srf.ban(Some("JOIN conditions"));
             let (plan, combined, js) = self.bind_join(&sel.from)?;
@@ -2014,8 +2044,9 @@ impl Binder<'_> {
         }
     }
 
-    /// A FROM clause of several tables (`a JOIN b ON ...`, `a, b`, USING, NATURAL): the join
-    /// plan, the combined table definition names resolve against, and the join's scope.
+    /// A FROM clause of several tables (`a JOIN b ON ...`, `a, b`, USING, NATURAL, parenthesized
+    /// joins): the join plan, the combined table definition names resolve against, and the
+    /// join's scope.
     fn bind_join(&mut self, from: &[ast::TableWithJoins]) -> Result<(crate::join::JoinPlan, TableDef, JoinScope)> {
         use crate::join::{JoinKind, JoinPlan, JoinStep};
         let mut js = JoinScope::default();
@@ -2023,26 +2054,31 @@ impl Binder<'_> {
         let merge_enabled = crate::settings::bound_value("enable_mergejoin").is_none_or(|v| v == "on");
         let mut plan = JoinPlan { inputs: Vec::new(), steps: Vec::new(), merge_enabled };
         let mut combined = TableDef::default_empty();
-        let add =
-            |js: &mut JoinScope, combined: &mut TableDef, plan: &mut JoinPlan, def: Arc<TableDef>, alias: String| {
-                if js.tables.iter().any(|(_, a, _)| *a == alias) {
+        // Adds a FROM item's relation to the join: its row goes after the others', names reach
+        // it through `item`'s entries (one for a table; the tables inside a parenthesized join).
+        let add = |js: &mut JoinScope, combined: &mut TableDef, plan: &mut JoinPlan, item: FromItem| {
+            for (_, alias, _) in item.tables.iter().filter(|(_, a, _)| !a.is_empty()) {
+                if js.tables.iter().any(|(_, a, _)| a == alias) {
                     return Err(SqlError::new("42712", format!("table name \"{alias}\" specified more than once")));
                 }
-                let off = combined.columns.len();
-                combined.columns.extend(def.columns.iter().cloned());
-                if def.has_row_id() {
-                    // The hidden row id: a slot no name reaches.
-                    combined.columns.push(ColumnDef::new("\0rowid", SqlType::Int8));
-                }
-                js.tables.push((def.clone(), alias, off));
-                plan.inputs.push(def);
-                Ok(off)
-            };
+            }
+            let off = combined.columns.len();
+            combined.columns.extend(item.def.columns.iter().cloned());
+            if item.def.has_row_id() {
+                // The hidden row id: a slot no name reaches.
+                combined.columns.push(ColumnDef::new("\0rowid", SqlType::Int8));
+            }
+            js.tables.extend(item.tables.into_iter().map(|(d, a, o)| (d, a, off + o)));
+            js.hidden.extend(item.hidden.into_iter().map(|h| off + h));
+            js.unreachable.extend(item.unreachable);
+            plan.inputs.push(item.def);
+            Ok(off)
+        };
         for (n, twj) in from.iter().enumerate() {
-            // The joins are bound left-deep over every item so far; `a, b RIGHT JOIN c` would
-            // become `(a, b) RIGHT JOIN c`, where PostgreSQL joins `a` to `b RIGHT JOIN c`: not
-            // the same rows for RIGHT and FULL joins (INNER and LEFT give the same either way).
-            if n > 0
+            // A RIGHT or FULL JOIN in a FROM item after a comma: PostgreSQL reads `a, b RIGHT
+            // JOIN c` as `a, (b RIGHT JOIN c)` (the joins are bound left-deep over every item so
+            // far, which would be `(a, b) RIGHT JOIN c`).
+            let after_comma_outer = n > 0
                 && twj.joins.iter().any(|j| {
                     matches!(
                         j.join_operator,
@@ -2050,16 +2086,19 @@ impl Binder<'_> {
                             | ast::JoinOperator::RightOuter(_)
                             | ast::JoinOperator::FullOuter(_)
                     )
-                })
-            {
-                return Err(SqlError::unsupported(
-                    "a RIGHT or FULL JOIN in a FROM item after a comma is not supported yet",
-                ));
-            }
-            let (def, alias, lateral) = self.bind_from_item(&twj.relation, (n > 0).then_some((&combined, &js)))?;
-            add(&mut js, &mut combined, &mut plan, def, alias)?;
+                });
+            let left = (n > 0).then_some((&combined, &js));
+            let (item, lateral) = if after_comma_outer {
+                (FromItem::nested(self.nested_join(twj, None, left)?), None)
+            } else {
+                self.from_item(&twj.relation, left)?
+            };
+            add(&mut js, &mut combined, &mut plan, item)?;
             if n > 0 {
                 self.join_step(&mut plan, &js, JoinStep { kind: JoinKind::Cross, on: None, eq: Vec::new() }, lateral)?;
+            }
+            if after_comma_outer {
+                continue;
             }
             for j in &twj.joins {
                 use ast::JoinOperator as J;
@@ -2071,10 +2110,14 @@ impl Binder<'_> {
                     J::CrossJoin(c) => (JoinKind::Cross, c),
                     _ => return Err(SqlError::unsupported("this kind of join is not supported")),
                 };
-                let (rdef, ralias, lateral) = self.bind_from_item(&j.relation, Some((&combined, &js)))?;
+                let (ritem, lateral) = self.from_item(&j.relation, Some((&combined, &js)))?;
                 let left_width = combined.columns.len();
                 let left_tables = js.tables.clone();
-                let roff = add(&mut js, &mut combined, &mut plan, rdef.clone(), ralias)?;
+                // The right item's columns as USING and NATURAL see them: (name, position, type).
+                let right_visible: Vec<(String, usize, SqlType)> =
+                    ritem.visible.iter().map(|(n, i)| (n.clone(), *i, ritem.def.columns[*i].ty)).collect();
+                let left_names: Vec<String> = nested_join::star(&js).into_iter().map(|(n, _)| n).collect();
+                let roff = add(&mut js, &mut combined, &mut plan, ritem)?;
                 let using: Vec<String> = match constraint {
                     ast::JoinConstraint::Using(cols) => cols
                         .iter()
@@ -2086,9 +2129,14 @@ impl Binder<'_> {
                         })
                         .collect::<Result<_>>()?,
                     ast::JoinConstraint::Natural => {
-                        let left_names: Vec<String> =
-                            left_tables.iter().flat_map(|(d, _, _)| d.columns.iter().map(|c| c.name.clone())).collect();
-                        rdef.columns.iter().filter(|c| left_names.contains(&c.name)).map(|c| c.name.clone()).collect()
+                        // The common names in the left side's order, each once.
+                        let mut common: Vec<String> = Vec::new();
+                        for name in &left_names {
+                            if right_visible.iter().any(|(r, _, _)| r == name) && !common.contains(name) {
+                                common.push(name.clone());
+                            }
+                        }
+                        common
                     }
                     _ => Vec::new(),
                 };
@@ -2125,13 +2173,24 @@ impl Binder<'_> {
                             ))
                         }
                     };
-                    let Some(ri) = rdef.column(name) else {
-                        return Err(SqlError::new(
-                            code::UNDEFINED_COLUMN,
-                            format!("column \"{name}\" specified in USING clause does not exist in right table"),
-                        ));
+                    let right_hits: Vec<&(String, usize, SqlType)> =
+                        right_visible.iter().filter(|(n, _, _)| n == name).collect();
+                    let (ri, rty) = match right_hits.as_slice() {
+                        [(_, ri, rty)] => (*ri, *rty),
+                        [] => {
+                            return Err(SqlError::new(
+                                code::UNDEFINED_COLUMN,
+                                format!("column \"{name}\" specified in USING clause does not exist in right table"),
+                            ))
+                        }
+                        _ => {
+                            return Err(SqlError::new(
+                                "42702",
+                                format!("common column name \"{name}\" appears more than once in right table"),
+                            ))
+                        }
                     };
-                    let right = Expr::Column(roff + ri, rdef.columns[ri].ty);
+                    let right = Expr::Column(roff + ri, rty);
                     let eq = self.compare(CmpOp::Eq, left.clone(), right.clone())?;
                     on = Some(match on {
                         Some(o) => Expr::And(Box::new(o), Box::new(eq)),
@@ -2149,8 +2208,11 @@ impl Binder<'_> {
                     js.hidden.push(roff + ri);
                     merged.push((name.clone(), stands_for));
                 }
+                // The join's merged columns come first, then the left side's (PostgreSQL's
+                // column order for `*`).
                 js.merged.retain(|(n, _)| !using.contains(n));
-                js.merged.extend(merged);
+                merged.append(&mut js.merged);
+                js.merged = merged;
                 // Equalities between a column so far and one of this table: hash keys.
                 let mut eq = Vec::new();
                 if let Some(o) = &on {
@@ -2189,6 +2251,19 @@ impl Binder<'_> {
         Ok((plan, combined, js))
     }
 
+    /// A FROM item of a join (a parenthesized join too), with its LATERAL part.
+    fn from_item(
+        &mut self,
+        f: &ast::TableFactor,
+        left: Option<(&TableDef, &JoinScope)>,
+    ) -> Result<(FromItem, Option<lateral::LateralItem>)> {
+        if let Some((twj, alias)) = nested_join::nested(f)? {
+            return Ok((FromItem::nested(self.nested_join(twj, alias, left)?), None));
+        }
+        let (def, alias, lateral) = self.bind_from_item(f, left)?;
+        Ok((FromItem::table(def, alias), lateral))
+    }
+
     /// A column name in a join's scope: qualified by a table's alias, or unqualified and found
     /// in exactly one table (42702 when in several; a USING column stands for its merged value).
     fn join_column(&self, js: &JoinScope, qualifier: Option<&ast::Ident>, id: &ast::Ident) -> Result<Expr> {
@@ -2197,6 +2272,9 @@ impl Binder<'_> {
         if let Some(q) = qualifier {
             let qn = fold(q);
             let Some((def, _, off)) = js.tables.iter().find(|(_, a, _)| *a == qn) else {
+                if let Some(e) = nested_join::unreachable_table(js, &qn) {
+                    return Err(e.at(pos));
+                }
                 if let Some((_, a, _)) = js.tables.iter().find(|(d, _, _)| d.name == qn) {
                     return Err(SqlError::new(
                         code::UNDEFINED_TABLE,
@@ -2211,9 +2289,14 @@ impl Binder<'_> {
                 )
                 .at(pos));
             };
-            return match def.column(&name) {
-                Some(i) => Ok(Expr::Column(off + i, def.columns[i].ty)),
-                None => {
+            // An aliased join may have a name twice (`(a JOIN b ON ...) AS j`, `j.id`).
+            let mut found = def.columns.iter().enumerate().filter(|(_, c)| c.name == name);
+            return match (found.next(), found.next()) {
+                (Some((i, c)), None) => Ok(Expr::Column(off + i, c.ty)),
+                (Some(_), Some(_)) => {
+                    Err(SqlError::new("42702", format!("column reference \"{name}\" is ambiguous")).at(pos))
+                }
+                (None, _) => {
                     Err(SqlError::new(code::UNDEFINED_COLUMN, format!("column {qn}.{name} does not exist")).at(pos))
                 }
             };
@@ -2224,13 +2307,17 @@ impl Binder<'_> {
         let hits: Vec<Expr> = js
             .tables
             .iter()
-            .filter_map(|(d, _, off)| d.column(&name).map(|i| (off + i, d.columns[i].ty)))
+            .flat_map(|(d, _, off)| {
+                d.columns.iter().enumerate().filter(|(_, c)| c.name == name).map(move |(i, c)| (off + i, c.ty))
+            })
             .filter(|(i, _)| !js.hidden.contains(i))
             .map(|(i, t)| Expr::Column(i, t))
             .collect();
         match hits.as_slice() {
             [one] => Ok(one.clone()),
-            [] => Err(SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{name}\" does not exist")).at(pos)),
+            [] => Err(nested_join::unreachable_column(js, &name)
+                .unwrap_or_else(|| SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{name}\" does not exist")))
+                .at(pos)),
             _ => Err(SqlError::new("42702", format!("column reference \"{name}\" is ambiguous")).at(pos)),
         }
     }
@@ -2240,6 +2327,9 @@ impl Binder<'_> {
         if let ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(n), _) = item {
             let q = object_name(self.sql, n)?;
             let Some((def, _, off)) = js.tables.iter().find(|(_, a, _)| *a == q) else {
+                if let Some(e) = nested_join::unreachable_table(js, &q) {
+                    return Err(e);
+                }
                 return Err(SqlError::new(
                     code::UNDEFINED_TABLE,
                     format!("missing FROM-clause entry for table \"{q}\""),
@@ -2250,16 +2340,7 @@ impl Binder<'_> {
                 .map(|i| (def.columns[i].name.clone(), Expr::Column(off + i, def.columns[i].ty)))
                 .collect());
         }
-        let mut out: Vec<(String, Expr)> = js.merged.to_vec();
-        for (def, _, off) in &js.tables {
-            for i in crate::catalog_star::star_columns(def) {
-                let c = &def.columns[i];
-                if !js.hidden.contains(&(off + i)) {
-                    out.push((c.name.clone(), Expr::Column(off + i, c.ty)));
-                }
-            }
-        }
-        Ok(out)
+        Ok(nested_join::star(js))
     }
 
     fn output(&self, e: &Expr, name: String) -> OutputColumn {

@@ -79,6 +79,12 @@ impl State {
     pub(super) fn links_mut(&mut self) -> &mut [SubLink] {
         &mut self.links
     }
+
+    /// This level's subqueries in expressions (a parenthesized join takes them as a level of
+    /// its own: `bind/nested_join.rs`).
+    pub(super) fn links_vec(&mut self) -> &mut Vec<SubLink> {
+        &mut self.links
+    }
 }
 
 struct Frame {
@@ -937,6 +943,16 @@ impl Binder<'_> {
     pub(super) fn take_input(&mut self, def: &TableDef) -> Option<Derived> {
         let pos = self.sub.inputs.iter().rposition(|d| d.def.name == def.name)?;
         Some(self.sub.inputs.remove(pos))
+    }
+
+    /// Takes this level's computed relations (a parenthesized join starts a level of its own).
+    pub(super) fn take_inputs(&mut self) -> Vec<Derived> {
+        std::mem::take(&mut self.sub.inputs)
+    }
+
+    /// Puts back the relations [`Binder::take_inputs`] took; returns the ones computed since.
+    pub(super) fn restore_inputs(&mut self, saved: Vec<Derived>) -> Vec<Derived> {
+        std::mem::replace(&mut self.sub.inputs, saved)
     }
 
     /// Adds a relation this level computes.

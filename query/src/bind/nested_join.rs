@@ -1,0 +1,193 @@
+//! Parenthesized joins in FROM (`a LEFT JOIN (b JOIN c ON ...) ON ...`, `(b JOIN c USING (k))
+//! AS bc`, nested to any depth): the join inside the parentheses is bound as a join of its own
+//! (any join type, with USING/NATURAL, LATERAL items, subqueries, VALUES and functions inside)
+//! and computed as one relation ([`crate::relation::Source::Query`] over its join), which the
+//! enclosing join joins as one FROM item: whatever join type it is on either side of.
+//!
+//! Names follow PostgreSQL's parse analysis (transformFromClauseItem): without an alias, the
+//! tables inside stay visible by their names (`b.y`), and an unqualified name sees the join's
+//! columns (a USING column once, merged); with an alias, the join is a table of that name whose
+//! columns are what its `*` lists, and the tables inside cannot be referenced (42P01 with
+//! PostgreSQL's hint).
+
+use super::{Binder, JoinScope};
+use crate::error::{code, Result, SqlError};
+use crate::expr::Expr;
+use crate::relation::{self, Derived, Source};
+use orbit_engine::table::{ColumnDef, SqlType, TableDef};
+use sqlparser::ast;
+use std::sync::Arc;
+
+/// A parenthesized join, bound: its relation and how names reach its columns.
+pub(super) struct NestedJoin {
+    /// The relation the join computes (one row per joined row).
+    pub def: Arc<TableDef>,
+    /// The FROM entries names resolve against, as [`JoinScope::tables`] holds them, with
+    /// offsets into `def`'s row: the tables inside (no alias), or the join itself (an alias).
+    /// An entry named "" holds the join's merged USING/NATURAL columns (no name reaches it
+    /// qualified).
+    pub tables: Vec<(Arc<TableDef>, String, usize)>,
+    /// Columns of `def` an unqualified name does not find (behind a merged column).
+    pub hidden: Vec<usize>,
+    /// Tables inside an aliased join (at any depth): in the statement, but not referable.
+    pub unreachable: Vec<(String, Arc<TableDef>)>,
+    /// The columns its `*` lists, which USING and NATURAL of the enclosing join match: (name,
+    /// position in `def`'s row).
+    pub visible: Vec<(String, usize)>,
+}
+
+/// The parenthesized join inside `f`, with its alias: `((a JOIN b ON ...))` is the same join;
+/// None when `f` is not one. Parentheses around a single table are PostgreSQL's syntax error.
+pub(super) fn nested(f: &ast::TableFactor) -> Result<Option<(&ast::TableWithJoins, Option<&ast::TableAlias>)>> {
+    let ast::TableFactor::NestedJoin { table_with_joins, alias } = f else { return Ok(None) };
+    let mut twj = table_with_joins.as_ref();
+    // `((j))` parses as a join of one item that is `(j)`.
+    while twj.joins.is_empty() {
+        match &twj.relation {
+            ast::TableFactor::NestedJoin { table_with_joins, alias: None } => twj = table_with_joins,
+            _ => return Err(SqlError::syntax(")")),
+        }
+    }
+    Ok(Some((twj, alias.as_ref())))
+}
+
+/// The columns `*` lists over a join's scope: its merged USING columns first (as PostgreSQL
+/// lists them), then each table's columns that no merged column stands for.
+pub(super) fn star(js: &JoinScope) -> Vec<(String, Expr)> {
+    let mut out: Vec<(String, Expr)> = js.merged.to_vec();
+    for (def, _, off) in &js.tables {
+        for i in crate::catalog_star::star_columns(def) {
+            let c = &def.columns[i];
+            if !js.hidden.contains(&(off + i)) {
+                out.push((c.name.clone(), Expr::Column(off + i, c.ty)));
+            }
+        }
+    }
+    out
+}
+
+/// A relation's column as the nested join's relation carries it (no constraints: the join's
+/// outer sides make any column NULL).
+fn plain_column(name: &str, ty: SqlType) -> ColumnDef {
+    ColumnDef::new(name.to_string(), if ty == SqlType::Unknown { SqlType::Text } else { ty })
+}
+
+impl Binder<'_> {
+    /// Binds the parenthesized join `twj` (named `alias`, if given); `left` is the FROM items
+    /// to its left, whose names its ON conditions may not use (PostgreSQL's 42P01 with hint).
+    pub(super) fn nested_join(
+        &mut self,
+        twj: &ast::TableWithJoins,
+        alias: Option<&ast::TableAlias>,
+        left: Option<(&TableDef, &JoinScope)>,
+    ) -> Result<NestedJoin> {
+        // The join is a level of its own: its subqueries and computed FROM items are its
+        // relation's, run when it is.
+        let saved_links = std::mem::take(self.sub.links_vec());
+        let saved_inputs = self.take_inputs();
+        let target = std::mem::take(&mut self.modify_target);
+        if let Some((combined, js)) = left {
+            self.push_from_frame(combined, js, true);
+        }
+        let bound = self.bind_join(std::slice::from_ref(twj));
+        if left.is_some() {
+            self.pop_from_frame();
+        }
+        self.modify_target = target;
+        let links = std::mem::replace(self.sub.links_vec(), saved_links);
+        let inputs = self.restore_inputs(saved_inputs);
+        let (plan, combined, js) = bound?;
+        let listed = star(&js);
+        let mut projection = Vec::new();
+        let mut columns = Vec::new();
+        let (tables, hidden, unreachable, visible, label);
+        match alias {
+            None => {
+                // The row: the merged columns, then every column of the join's row (row id
+                // slots included), so the tables inside keep their layout at an offset.
+                let m = js.merged.len();
+                for (n, e) in &js.merged {
+                    projection.push(e.clone());
+                    columns.push(plain_column(n, e.ty()));
+                }
+                for (i, c) in combined.columns.iter().enumerate() {
+                    projection.push(Expr::Column(i, c.ty));
+                    columns.push(plain_column(&c.name, c.ty));
+                }
+                let mut t = Vec::new();
+                if m > 0 {
+                    let mut merged_def = TableDef::default_empty();
+                    merged_def.columns = columns[..m].to_vec();
+                    t.push((Arc::new(merged_def), String::new(), 0));
+                }
+                t.extend(js.tables.iter().map(|(d, a, off)| (d.clone(), a.clone(), off + m)));
+                tables = t;
+                hidden = js.hidden.iter().map(|h| h + m).collect();
+                unreachable = js.unreachable.clone();
+                // `star` lists the merged columns first, then columns of the join's row.
+                visible = listed
+                    .iter()
+                    .enumerate()
+                    .map(|(k, (n, e))| {
+                        let pos = match e {
+                            Expr::Column(i, _) if k >= m => m + i,
+                            _ => k,
+                        };
+                        (n.clone(), pos)
+                    })
+                    .collect();
+                label = "unnamed_join".to_string();
+            }
+            Some(a) => {
+                let names = super::subquery::alias_columns(Some(a), listed.len(), "join expression")?;
+                for (i, (n, e)) in listed.iter().enumerate() {
+                    let name = names.get(i).unwrap_or(n);
+                    projection.push(e.clone());
+                    columns.push(plain_column(name, e.ty()));
+                }
+                visible = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+                label = super::fold(&a.name);
+                tables = Vec::new();
+                hidden = Vec::new();
+                let mut u: Vec<(String, Arc<TableDef>)> = js
+                    .tables
+                    .iter()
+                    .filter(|(_, a, _)| !a.is_empty())
+                    .map(|(d, a, _)| (a.clone(), d.clone()))
+                    .collect();
+                u.extend(js.unreachable.iter().cloned());
+                unreachable = u;
+            }
+        }
+        let id = self.lateral_id();
+        let def = Arc::new(relation::derived_def(id, columns));
+        let tables = if alias.is_some() { vec![(def.clone(), label.clone(), 0)] } else { tables };
+        let mut sp = super::SelectPlan::reading(def.clone(), projection);
+        sp.table = None;
+        sp.join = Some(Box::new(plan));
+        let plan = self.finish_level(super::Plan::Select(Box::new(sp)), Vec::new(), links, inputs)?;
+        self.add_input(Derived { def: def.clone(), label, source: Source::Query(Box::new(plan)) });
+        Ok(NestedJoin { def, tables, hidden, unreachable, visible })
+    }
+}
+
+/// PostgreSQL's error for a qualified name whose table is inside an aliased join.
+pub(super) fn unreachable_table(js: &JoinScope, qualifier: &str) -> Option<SqlError> {
+    js.unreachable.iter().any(|(a, _)| a == qualifier).then(|| {
+        SqlError::new(
+            code::UNDEFINED_TABLE,
+            format!("invalid reference to FROM-clause entry for table \"{qualifier}\""),
+        )
+        .hint(format!(
+            "There is an entry for table \"{qualifier}\", but it cannot be referenced from this part of the query."
+        ))
+    })
+}
+
+/// PostgreSQL's error for an unqualified name only a table inside an aliased join has.
+pub(super) fn unreachable_column(js: &JoinScope, name: &str) -> Option<SqlError> {
+    let (a, _) = js.unreachable.iter().find(|(_, d)| d.column(name).is_some())?;
+    Some(SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{name}\" does not exist")).hint(format!(
+        "There is a column named \"{name}\" in table \"{a}\", but it cannot be referenced from this part of the query."
+    )))
+}

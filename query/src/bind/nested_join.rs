@@ -191,3 +191,40 @@ pub(super) fn unreachable_column(js: &JoinScope, name: &str) -> Option<SqlError>
         "There is a column named \"{name}\" in table \"{a}\", but it cannot be referenced from this part of the query."
     )))
 }
+
+/// Whether a FROM item and its joins join only by INNER and CROSS joins, also inside its
+/// parenthesized joins (then [`flattenable`] ones are joined table by table).
+pub(super) fn all_inner(twj: &ast::TableWithJoins) -> bool {
+    use ast::JoinOperator as J;
+    let inner_rel = |f: &ast::TableFactor| match nested(f) {
+        Ok(Some((inner, _))) => all_inner(inner),
+        _ => true,
+    };
+    inner_rel(&twj.relation)
+        && twj
+            .joins
+            .iter()
+            .all(|j| matches!(j.join_operator, J::Join(_) | J::Inner(_) | J::CrossJoin(_)) && inner_rel(&j.relation))
+}
+
+/// Whether a parenthesized join (no alias) can be joined table by table into an inner join
+/// around it: inner and cross joins with ON (no USING or NATURAL, whose merged columns belong
+/// to the parenthesized join), of tables, non-LATERAL subqueries and such joins. Its ON
+/// conditions then become conditions of the join around it, which the planner places.
+pub(super) fn flattenable(twj: &ast::TableWithJoins) -> bool {
+    use ast::JoinConstraint as C;
+    use ast::JoinOperator as J;
+    let plain = |f: &ast::TableFactor| match f {
+        ast::TableFactor::Table { args: None, .. } => true,
+        ast::TableFactor::Derived { lateral: false, .. } => true,
+        ast::TableFactor::NestedJoin { alias: None, .. } => {
+            matches!(nested(f), Ok(Some((inner, None))) if flattenable(inner))
+        }
+        _ => false,
+    };
+    plain(&twj.relation)
+        && twj.joins.iter().all(|j| {
+            matches!(&j.join_operator, J::Join(C::On(_)) | J::Inner(C::On(_)) | J::CrossJoin(C::None))
+                && plain(&j.relation)
+        })
+}

@@ -2153,14 +2153,10 @@ impl Binder<'_> {
                     )
                 });
             if after_comma_outer {
-                let item = FromItem::nested(self.nested_join(twj, None, Some((&st.combined, &st.js)))?);
-                st.add(item)?;
-                self.join_step(
-                    &mut st.plan,
-                    &st.js,
-                    JoinStep { kind: JoinKind::Cross, on: None, eq: Vec::new() },
-                    None,
-                )?;
+                let (nested, lateral) = self.nested_join(twj, None, Some((&st.combined, &st.js)))?;
+                st.add(FromItem::nested(nested))?;
+                let step = JoinStep { kind: JoinKind::Cross, on: None, eq: Vec::new() };
+                self.join_step(&mut st.plan, &st.js, step, lateral)?;
             } else if n == 0 {
                 self.join_leftmost(&mut st, twj, flatten)?;
             } else {
@@ -2180,7 +2176,7 @@ impl Binder<'_> {
         match nested_join::nested(&twj.relation)? {
             Some((inner, None)) => self.join_leftmost(st, inner, flatten)?,
             _ => {
-                let (item, _) = self.from_item(&twj.relation, None)?;
+                let (item, _) = self.bind_join_item(&twj.relation, None)?;
                 st.add(item)?;
             }
         }
@@ -2272,7 +2268,7 @@ impl Binder<'_> {
                 }
             }
         }
-        let (ritem, lateral) = self.from_item(relation, Some((&st.combined, &st.js)))?;
+        let (ritem, lateral) = self.bind_join_item(relation, Some((&st.combined, &st.js)))?;
         let left_width = st.combined.columns.len();
         let left_tables = st.js.tables.clone();
         // The right item's columns as USING and NATURAL see them: (name, position, type).
@@ -2376,13 +2372,14 @@ impl Binder<'_> {
         self.join_step(&mut st.plan, &st.js, JoinStep { kind, on, eq }, lateral)
     }
     /// A FROM item of a join (a parenthesized join too), with its LATERAL part.
-    fn from_item(
+    fn bind_join_item(
         &mut self,
         f: &ast::TableFactor,
         left: Option<(&TableDef, &JoinScope)>,
     ) -> Result<(FromItem, Option<lateral::LateralItem>)> {
         if let Some((twj, alias)) = nested_join::nested(f)? {
-            return Ok((FromItem::nested(self.nested_join(twj, alias, left)?), None));
+            let (nested, lateral) = self.nested_join(twj, alias, left)?;
+            return Ok((FromItem::nested(nested), lateral));
         }
         let (def, alias, lateral) = self.bind_from_item(f, left)?;
         Ok((FromItem::table(def, alias), lateral))

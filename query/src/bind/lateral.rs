@@ -50,6 +50,13 @@ pub(super) fn blocked_reference(s: &Scope, qualifier: Option<&ast::Ident>, id: &
     }
 }
 
+impl LateralItem {
+    /// A relation that reads FROM items to its left (`captures`: what it reads of them).
+    pub(super) fn new(derived: Derived, captures: Vec<(usize, Expr)>) -> LateralItem {
+        LateralItem { derived, captures }
+    }
+}
+
 impl Binder<'_> {
     /// A FROM item of a join; `left` is the items to its left (their combined row and scope),
     /// None for the first. A LATERAL item that reads them comes back with a [`LateralItem`]

@@ -10,6 +10,7 @@
 //! columns are what its `*` lists, and the tables inside cannot be referenced (42P01 with
 //! PostgreSQL's hint).
 
+use super::lateral::LateralItem;
 use super::{Binder, JoinScope};
 use crate::error::{code, Result, SqlError};
 use crate::expr::Expr;
@@ -80,19 +81,17 @@ impl Binder<'_> {
         twj: &ast::TableWithJoins,
         alias: Option<&ast::TableAlias>,
         left: Option<(&TableDef, &JoinScope)>,
-    ) -> Result<NestedJoin> {
+    ) -> Result<(NestedJoin, Option<LateralItem>)> {
         // The join is a level of its own: its subqueries and computed FROM items are its
         // relation's, run when it is.
         let saved_links = std::mem::take(self.sub.links_vec());
         let saved_inputs = self.take_inputs();
         let target = std::mem::take(&mut self.modify_target);
         if let Some((combined, js)) = left {
-            self.push_from_frame(combined, js, true);
+            self.push_nested_join_frame(combined, js);
         }
         let bound = self.bind_join(std::slice::from_ref(twj));
-        if left.is_some() {
-            self.pop_from_frame();
-        }
+        let captures = if left.is_some() { self.pop_from_frame() } else { Vec::new() };
         self.modify_target = target;
         let links = std::mem::replace(self.sub.links_vec(), saved_links);
         let inputs = self.restore_inputs(saved_inputs);
@@ -166,8 +165,16 @@ impl Binder<'_> {
         sp.table = None;
         sp.join = Some(Box::new(plan));
         let plan = self.finish_level(super::Plan::Select(Box::new(sp)), Vec::new(), links, inputs)?;
-        self.add_input(Derived { def: def.clone(), label, source: Source::Query(Box::new(plan)) });
-        Ok(NestedJoin { def, tables, hidden, unreachable, visible })
+        let derived = Derived { def: def.clone(), label, source: Source::Query(Box::new(plan)) };
+        // A LATERAL item inside that reads the items left of the parentheses makes the whole
+        // parenthesized join LATERAL: computed per row of those items.
+        let lateral = if captures.is_empty() {
+            self.add_input(derived);
+            None
+        } else {
+            Some(LateralItem::new(derived, captures))
+        };
+        Ok((NestedJoin { def, tables, hidden, unreachable, visible }, lateral))
     }
 }
 

@@ -96,6 +96,9 @@ struct Frame {
     /// The FROM items left of a derived table that is not LATERAL: in scope only for
     /// PostgreSQL's error that they cannot be referenced from there.
     blocked: bool,
+    /// The FROM items left of a parenthesized join: in scope only for the LATERAL items inside
+    /// it (its ON conditions and plain subqueries get the "cannot be referenced" error).
+    lateral_only: bool,
     /// The level of a subquery in an expression (not FROM items left of a LATERAL one).
     sublink: bool,
     /// Outer references read by the arguments of aggregates that went to this level.
@@ -873,7 +876,7 @@ impl Binder<'_> {
                 let fr = &self.sub.frames[f];
                 let Some(def) = &fr.def else { continue };
                 let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
-                if fr.blocked {
+                if !self.frame_visible(f) {
                     if blocked_err.is_none() {
                         blocked_err = super::lateral::blocked_reference(&s, qualifier, id);
                     }
@@ -913,7 +916,7 @@ impl Binder<'_> {
             let fr = &self.sub.frames[f];
             let Some(def) = &fr.def else { return false };
             let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
-            !fr.blocked && self.column(Some(&s), qualifier, id).is_ok()
+            self.frame_visible(f) && self.column(Some(&s), qualifier, id).is_ok()
         })
     }
 
@@ -927,10 +930,34 @@ impl Binder<'_> {
             joined: Some(js.clone()),
             captures: vec![],
             blocked,
+            lateral_only: false,
             sublink: false,
             moved: vec![],
             enclosing: 0,
         });
+    }
+
+    /// Puts the FROM items left of a parenthesized join in scope for the LATERAL items inside
+    /// it (as PostgreSQL allows: they are on the left of a join the LATERAL item is on the right
+    /// of); its ON conditions and other items see them blocked.
+    pub(super) fn push_nested_join_frame(&mut self, combined: &TableDef, js: &JoinScope) {
+        self.push_from_frame(combined, js, false);
+        if let Some(f) = self.sub.frames.last_mut() {
+            f.lateral_only = true;
+        }
+    }
+
+    /// Whether names resolve in enclosing frame `f`: not a blocked one, and a lateral-only one
+    /// only from inside a LATERAL item (the nearest FROM frame above it is one that sees).
+    fn frame_visible(&self, f: usize) -> bool {
+        let fr = &self.sub.frames[f];
+        if fr.blocked {
+            return false;
+        }
+        if !fr.lateral_only {
+            return true;
+        }
+        self.sub.frames[f + 1..].iter().find(|g| !g.sublink && !g.lateral_only).is_some_and(|g| !g.blocked)
     }
 
     /// Takes the frame [`Binder::push_from_frame`] pushed: the outer references resolved in it.
@@ -978,6 +1005,7 @@ impl Binder<'_> {
             joined: scope.and_then(|s| s.joined.clone()),
             captures: vec![],
             blocked: false,
+            lateral_only: false,
             sublink: true,
             moved: vec![],
             enclosing: self.sub.enclosing.len(),

@@ -75,7 +75,8 @@ fn plain_column(name: &str, ty: SqlType) -> ColumnDef {
 
 impl Binder<'_> {
     /// Binds the parenthesized join `twj` (named `alias`, if given); `left` is the FROM items
-    /// to its left, whose names its ON conditions may not use (PostgreSQL's 42P01 with hint).
+    /// to its left, whose names its ON conditions may not use (PostgreSQL's 42P01 with hint)
+    /// but its LATERAL items may: then it comes back with its [`LateralItem`].
     pub(super) fn nested_join(
         &mut self,
         twj: &ast::TableWithJoins,
@@ -96,6 +97,9 @@ impl Binder<'_> {
         let links = std::mem::replace(self.sub.links_vec(), saved_links);
         let inputs = self.restore_inputs(saved_inputs);
         let (plan, combined, js) = bound?;
+        if let Some((_, left_js)) = left {
+            self.refuse_target_read(left_js, &captures)?;
+        }
         let listed = star(&js);
         let mut projection = Vec::new();
         let mut columns = Vec::new();

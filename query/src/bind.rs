@@ -770,7 +770,7 @@ impl JoinBuild {
     /// it through `item`'s entries (one for a table; the tables inside a parenthesized join).
     /// Returns the offset of its row.
     fn add(&mut self, item: FromItem) -> Result<usize> {
-        for (_, alias, _) in item.tables.iter().filter(|(_, a, _)| !a.is_empty()) {
+        for (_, alias, _) in item.tables.iter().filter(|(_, a, _)| !a.starts_with('\0')) {
             if self.js.tables.iter().any(|(_, a, _)| a == alias) {
                 return Err(SqlError::new("42712", format!("table name \"{alias}\" specified more than once")));
             }
@@ -1913,7 +1913,7 @@ impl Binder<'_> {
                             .cloned()
                             .unwrap_or_else(|| (Arc::new(TableDef::default_empty()), String::new(), 0));
                         match t.columns.get(i - off) {
-                            Some(c) => crate::group::ungrouped(&alias, &c.name),
+                            Some(c) => crate::group::ungrouped(nested_join::display_alias(&alias), &c.name),
                             None => SqlError::internal("column outside the join"),
                         }
                     }

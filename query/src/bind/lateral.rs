@@ -41,6 +41,7 @@ pub(super) fn blocked_reference(s: &Scope, qualifier: Option<&ast::Ident>, id: &
         None => {
             let name = fold(id);
             let (_, a, _) = js.tables.iter().find(|(d, _, _)| d.column(&name).is_some())?;
+            let a = super::nested_join::display_alias(a);
             Some(
                 SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{name}\" does not exist")).hint(format!(
                     "There is a column named \"{name}\" in table \"{a}\", but it cannot be referenced from this part of the query."

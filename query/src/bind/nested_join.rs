@@ -25,8 +25,8 @@ pub(super) struct NestedJoin {
     pub def: Arc<TableDef>,
     /// The FROM entries names resolve against, as [`JoinScope::tables`] holds them, with
     /// offsets into `def`'s row: the tables inside (no alias), or the join itself (an alias).
-    /// An entry named "" holds the join's merged USING/NATURAL columns (no name reaches it
-    /// qualified).
+    /// An entry named "\0<table>" holds one of the join's merged USING/NATURAL columns (no
+    /// name reaches it qualified; error messages name it `<table>`, as PostgreSQL does).
     pub tables: Vec<(Arc<TableDef>, String, usize)>,
     /// Columns of `def` an unqualified name does not find (behind a merged column).
     pub hidden: Vec<usize>,
@@ -117,11 +117,18 @@ impl Binder<'_> {
                     projection.push(Expr::Column(i, c.ty));
                     columns.push(plain_column(&c.name, c.ty));
                 }
+                // Each merged column is an entry of its own, named (for error messages only)
+                // after the table of the first column it reads, as PostgreSQL names it.
                 let mut t = Vec::new();
-                if m > 0 {
+                for (k, (_, e)) in js.merged.iter().enumerate() {
+                    let mut first = None;
+                    e.visit_columns(&mut |i| first = first.or(Some(i)));
+                    let source = first
+                        .and_then(|i| js.tables.iter().rev().find(|(_, _, off)| *off <= i))
+                        .map_or("", |(_, a, _)| display_alias(a));
                     let mut merged_def = TableDef::default_empty();
-                    merged_def.columns = columns[..m].to_vec();
-                    t.push((Arc::new(merged_def), String::new(), 0));
+                    merged_def.columns = vec![columns[k].clone()];
+                    t.push((Arc::new(merged_def), format!("\0{source}"), k));
                 }
                 t.extend(js.tables.iter().map(|(d, a, off)| (d.clone(), a.clone(), off + m)));
                 tables = t;
@@ -155,7 +162,7 @@ impl Binder<'_> {
                 let mut u: Vec<(String, Arc<TableDef>)> = js
                     .tables
                     .iter()
-                    .filter(|(_, a, _)| !a.is_empty())
+                    .filter(|(_, a, _)| !a.starts_with('\0'))
                     .map(|(d, a, _)| (a.clone(), d.clone()))
                     .collect();
                 u.extend(js.unreachable.iter().cloned());
@@ -180,6 +187,11 @@ impl Binder<'_> {
         };
         Ok((NestedJoin { def, tables, hidden, unreachable, visible }, lateral))
     }
+}
+
+/// A FROM entry's name as messages print it (a merged column's entry without its "\0").
+pub(super) fn display_alias(alias: &str) -> &str {
+    alias.strip_prefix('\0').unwrap_or(alias)
 }
 
 /// PostgreSQL's error for a qualified name whose table is inside an aliased join.

@@ -180,6 +180,7 @@ impl Binder<'_> {
         // A LATERAL item inside that reads the items left of the parentheses makes the whole
         // parenthesized join LATERAL: computed per row of those items.
         let lateral = if captures.is_empty() {
+            self.sub.nested_relations.push(def.name.clone());
             self.add_input(derived);
             None
         } else {
@@ -250,4 +251,64 @@ pub(super) fn flattenable(twj: &ast::TableWithJoins) -> bool {
             matches!(&j.join_operator, J::Join(C::On(_)) | J::Inner(C::On(_)) | J::CrossJoin(C::None))
                 && plain(&j.relation)
         })
+}
+
+/// Leaves out of the relations of parenthesized joins (`nested`, by name) the columns the
+/// level's plan never reads (their values become NULL constants, so the relation's rows carry
+/// no copies of them): a SELECT over a join reads its inputs' columns in its select list,
+/// WHERE, ON conditions, grouping, ordering, windows and the outer references of its
+/// subqueries (`links`). A relation absorbed into a LATERAL join is not among the join's inputs
+/// and is left whole.
+pub(super) fn prune(plan: &super::Plan, links: &[crate::relation::SubLink], inputs: &mut [Derived], nested: &[String]) {
+    let super::Plan::Select(sp) = plan else { return };
+    let Some(j) = &sp.join else { return };
+    if nested.is_empty() || !j.inputs.iter().any(|d| nested.contains(&d.name)) {
+        return;
+    }
+    let width: usize = j.inputs.iter().map(|d| d.row_len()).sum();
+    let mut needed = vec![false; width];
+    let mut mark = |e: &Expr| {
+        e.visit_columns(&mut |c| {
+            if let Some(n) = needed.get_mut(c) {
+                *n = true;
+            }
+        })
+    };
+    let mut all = sp.as_ref().clone();
+    let _ = crate::relation::map_select(&mut all, &mut |e: &mut Expr| {
+        mark(e);
+        Ok(true)
+    });
+    for w in &mut all.windows {
+        let _ = w.map_exprs::<()>(&mut |e: &Expr| {
+            mark(e);
+            Ok(e.clone())
+        });
+    }
+    for l in links {
+        for (_, e) in &l.captures {
+            mark(e);
+        }
+    }
+    let mut off = 0;
+    for d in &j.inputs {
+        if nested.contains(&d.name) {
+            if let Some(input) = inputs.iter_mut().find(|i| i.def.name == d.name) {
+                if let Source::Query(p) = &mut input.source {
+                    let body = match p.as_mut() {
+                        super::Plan::Query(q) => &mut q.body,
+                        other => other,
+                    };
+                    if let super::Plan::Select(isp) = body {
+                        for (k, e) in isp.projection.iter_mut().enumerate() {
+                            if !needed.get(off + k).copied().unwrap_or(true) {
+                                *e = Expr::Const(orbit_engine::table::Datum::Null, e.ty());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        off += d.row_len();
+    }
 }

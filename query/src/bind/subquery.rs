@@ -42,6 +42,9 @@ pub(super) struct State {
     /// The `row [NOT] IN (SELECT ...)` nodes (their addresses) AND-ed at the top of the
     /// SELECT WHERE being bound: they bind as [`LinkKind::AnyRow`] sublinks.
     pub(super) row_in_filter: Vec<usize>,
+    /// The relations parenthesized joins compute (their definitions' names): the columns of
+    /// them the level never reads are not computed ([`super::nested_join::prune`]).
+    pub(super) nested_relations: Vec<String>,
 }
 
 impl State {
@@ -1153,6 +1156,7 @@ impl Binder<'_> {
         links: Vec<SubLink>,
         mut inputs: Vec<Derived>,
     ) -> Result<Plan> {
+        super::nested_join::prune(&plan, &links, &mut inputs, &self.sub.nested_relations);
         super::lateral::push_where(&plan, &mut inputs);
         // A row IN of WHERE is placed with the correlated ones even when it reads no outer
         // column: there it can become a semi or anti join (or runs once, its value kept).

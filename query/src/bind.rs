@@ -31,6 +31,7 @@ mod json_ops;
 mod lateral;
 mod lock;
 mod modify_join;
+mod nested_join;
 mod ordered_set;
 mod prepare;
 mod privileges;
@@ -803,6 +804,110 @@ struct JoinScope {
     merged: Vec<(String, Expr)>,
     /// ...and the joined columns behind it are not found by that name unqualified.
     hidden: Vec<usize>,
+    /// Tables inside a parenthesized join with an alias (`bind/nested_join.rs`): in the
+    /// statement, but no name reaches them (PostgreSQL's errors with their hints).
+    unreachable: Vec<(String, Arc<TableDef>)>,
+}
+
+/// The state of a join being bound: its plan, combined row and names.
+struct JoinBuild {
+    plan: crate::join::JoinPlan,
+    combined: TableDef,
+    js: JoinScope,
+}
+
+impl JoinBuild {
+    /// Adds a FROM item's relation to the join: its row goes after the others', names reach
+    /// it through `item`'s entries (one for a table; the tables inside a parenthesized join).
+    /// Returns the offset of its row.
+    fn add(&mut self, item: FromItem) -> Result<usize> {
+        for (_, alias, _) in item.tables.iter().filter(|(_, a, _)| !a.starts_with('\0')) {
+            if self.js.tables.iter().any(|(_, a, _)| a == alias) {
+                return Err(SqlError::new("42712", format!("table name \"{alias}\" specified more than once")));
+            }
+        }
+        let off = self.combined.columns.len();
+        self.combined.columns.extend(item.def.columns.iter().cloned());
+        if item.def.has_row_id() {
+            // The hidden row id: a slot no name reaches.
+            self.combined.columns.push(ColumnDef::new("\0rowid", SqlType::Int8));
+        }
+        self.js.tables.extend(item.tables.into_iter().map(|(d, a, o)| (d, a, off + o)));
+        self.js.hidden.extend(item.hidden.into_iter().map(|h| off + h));
+        self.js.unreachable.extend(item.unreachable);
+        self.plan.inputs.push(item.def);
+        Ok(off)
+    }
+}
+
+/// A join's kind and constraint.
+fn join_kind(j: &ast::Join) -> Result<(crate::join::JoinKind, &ast::JoinConstraint)> {
+    use crate::join::JoinKind;
+    use ast::JoinOperator as J;
+    Ok(match &j.join_operator {
+        J::Join(c) | J::Inner(c) => (JoinKind::Inner, c),
+        J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
+        J::Right(c) | J::RightOuter(c) => (JoinKind::Right, c),
+        J::FullOuter(c) => (JoinKind::Full, c),
+        J::CrossJoin(c) => (JoinKind::Cross, c),
+        _ => return Err(SqlError::unsupported("this kind of join is not supported")),
+    })
+}
+
+/// Equalities of `on` (AND-ed) between a column of the join so far (below `left_width`) and
+/// one of the item joined next: the step's hash keys (the item's column counted from its row).
+fn hash_keys(on: &Expr, left_width: usize) -> Vec<(usize, usize)> {
+    let mut eq = Vec::new();
+    let mut conj = Vec::new();
+    fn walk<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+        if let Expr::And(a, b) = e {
+            walk(a, out);
+            walk(b, out);
+        } else {
+            out.push(e);
+        }
+    }
+    walk(on, &mut conj);
+    let same_kind =
+        |a: SqlType, b: SqlType| (a.is_integer() && b.is_integer()) || (a.is_string() && b.is_string()) || a == b;
+    for c in conj {
+        if let Expr::Cmp(CmpOp::Eq, a, b) = c {
+            if let (Expr::Column(x, tx), Expr::Column(y, ty)) = (a.as_ref(), b.as_ref()) {
+                let (l, r) = if *x < left_width && *y >= left_width { (x, y) } else { (y, x) };
+                if *l < left_width
+                    && *r >= left_width
+                    && same_kind(*tx, *ty)
+                    && *tx != SqlType::Float4
+                    && *tx != SqlType::Float8
+                {
+                    eq.push((*l, *r - left_width));
+                }
+            }
+        }
+    }
+    eq
+}
+
+/// A FROM item of a join as [`Binder::bind_join`] adds it: its relation and the entries names
+/// reach it by.
+struct FromItem {
+    def: Arc<TableDef>,
+    tables: Vec<(Arc<TableDef>, String, usize)>,
+    hidden: Vec<usize>,
+    unreachable: Vec<(String, Arc<TableDef>)>,
+    /// (name, position in `def`) of the columns USING and NATURAL match.
+    visible: Vec<(String, usize)>,
+}
+
+impl FromItem {
+    fn table(def: Arc<TableDef>, alias: String) -> FromItem {
+        let visible = def.columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        FromItem { def: def.clone(), tables: vec![(def, alias, 0)], hidden: vec![], unreachable: vec![], visible }
+    }
+
+    fn nested(n: nested_join::NestedJoin) -> FromItem {
+        FromItem { def: n.def, tables: n.tables, hidden: n.hidden, unreachable: n.unreachable, visible: n.visible }
+    }
 }
 
 /// PostgreSQL's first OID for user objects (`FirstNormalObjectId`): below it, Orbit's system
@@ -1834,7 +1939,11 @@ impl Binder<'_> {
         let outer_window = self.window_begin(&sel.named_window)?;
         let outer_grouping = std::mem::take(&mut self.grouping_calls);
         let outer_srf = std::mem::take(&mut self.srf);
-        let joining = sel.from.len() > 1 || sel.from.iter().any(|t| !t.joins.is_empty());
+        let joining = sel.from.len() > 1
+            || sel
+                .from
+                .iter()
+                .any(|t| !t.joins.is_empty() || matches!(t.relation, ast::TableFactor::NestedJoin { .. }));
         let (table, join, combined, join_scope) = if joining {
             self.srf.ban(Some("JOIN conditions"));
             let (plan, combined, js) = self.bind_join(&sel.from)?;
@@ -1968,7 +2077,7 @@ impl Binder<'_> {
                             .cloned()
                             .unwrap_or_else(|| (Arc::new(TableDef::default_empty()), String::new(), 0));
                         match t.columns.get(i - off) {
-                            Some(c) => crate::group::ungrouped(&alias, &c.name),
+                            Some(c) => crate::group::ungrouped(nested_join::display_alias(&alias), &c.name),
                             None => SqlError::internal("column outside the join"),
                         }
                     }
@@ -2179,35 +2288,27 @@ impl Binder<'_> {
         }
     }
 
-    /// A FROM clause of several tables (`a JOIN b ON ...`, `a, b`, USING, NATURAL): the join
-    /// plan, the combined table definition names resolve against, and the join's scope.
+    /// A FROM clause of several tables (`a JOIN b ON ...`, `a, b`, USING, NATURAL, parenthesized
+    /// joins): the join plan, the combined table definition names resolve against, and the
+    /// join's scope.
     fn bind_join(&mut self, from: &[ast::TableWithJoins]) -> Result<(crate::join::JoinPlan, TableDef, JoinScope)> {
         use crate::join::{JoinKind, JoinPlan, JoinStep};
-        let mut js = JoinScope::default();
         // The planner switch is read when the statement is bound, as PostgreSQL plans with it.
         let merge_enabled = crate::settings::bound_value("enable_mergejoin").is_none_or(|v| v == "on");
-        let mut plan = JoinPlan { inputs: Vec::new(), steps: Vec::new(), merge_enabled };
-        let mut combined = TableDef::default_empty();
-        let add =
-            |js: &mut JoinScope, combined: &mut TableDef, plan: &mut JoinPlan, def: Arc<TableDef>, alias: String| {
-                if js.tables.iter().any(|(_, a, _)| *a == alias) {
-                    return Err(SqlError::new("42712", format!("table name \"{alias}\" specified more than once")));
-                }
-                let off = combined.columns.len();
-                combined.columns.extend(def.columns.iter().cloned());
-                if def.has_row_id() {
-                    // The hidden row id: a slot no name reaches.
-                    combined.columns.push(ColumnDef::new("\0rowid", SqlType::Int8));
-                }
-                js.tables.push((def.clone(), alias, off));
-                plan.inputs.push(def);
-                Ok(off)
-            };
+        let mut st = JoinBuild {
+            plan: JoinPlan { inputs: Vec::new(), steps: Vec::new(), merge_enabled },
+            combined: TableDef::default_empty(),
+            js: JoinScope::default(),
+        };
+        // When every join is INNER or CROSS, a parenthesized join of them is joined table by
+        // table like the others (the planner orders them all); otherwise each parenthesized
+        // join right of another item is computed as one relation (`bind/nested_join.rs`).
+        let flatten = from.iter().all(nested_join::all_inner);
         for (n, twj) in from.iter().enumerate() {
-            // The joins are bound left-deep over every item so far; `a, b RIGHT JOIN c` would
-            // become `(a, b) RIGHT JOIN c`, where PostgreSQL joins `a` to `b RIGHT JOIN c`: not
-            // the same rows for RIGHT and FULL joins (INNER and LEFT give the same either way).
-            if n > 0
+            // A RIGHT or FULL JOIN in a FROM item after a comma: PostgreSQL reads `a, b RIGHT
+            // JOIN c` as `a, (b RIGHT JOIN c)` (the joins are bound left-deep over every item so
+            // far, which would be `(a, b) RIGHT JOIN c`).
+            let after_comma_outer = n > 0
                 && twj.joins.iter().any(|j| {
                     matches!(
                         j.join_operator,
@@ -2215,143 +2316,238 @@ impl Binder<'_> {
                             | ast::JoinOperator::RightOuter(_)
                             | ast::JoinOperator::FullOuter(_)
                     )
-                })
-            {
-                return Err(SqlError::unsupported(
-                    "a RIGHT or FULL JOIN in a FROM item after a comma is not supported yet",
-                ));
-            }
-            let (def, alias, lateral) = self.bind_from_item(&twj.relation, (n > 0).then_some((&combined, &js)))?;
-            add(&mut js, &mut combined, &mut plan, def, alias)?;
-            if n > 0 {
-                self.join_step(&mut plan, &js, JoinStep { kind: JoinKind::Cross, on: None, eq: Vec::new() }, lateral)?;
-            }
-            for j in &twj.joins {
-                use ast::JoinOperator as J;
-                let (kind, constraint) = match &j.join_operator {
-                    J::Join(c) | J::Inner(c) => (JoinKind::Inner, c),
-                    J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
-                    J::Right(c) | J::RightOuter(c) => (JoinKind::Right, c),
-                    J::FullOuter(c) => (JoinKind::Full, c),
-                    J::CrossJoin(c) => (JoinKind::Cross, c),
-                    _ => return Err(SqlError::unsupported("this kind of join is not supported")),
-                };
-                let (rdef, ralias, lateral) = self.bind_from_item(&j.relation, Some((&combined, &js)))?;
-                let left_width = combined.columns.len();
-                let left_tables = js.tables.clone();
-                let roff = add(&mut js, &mut combined, &mut plan, rdef.clone(), ralias)?;
-                let using: Vec<String> = match constraint {
-                    ast::JoinConstraint::Using(cols) => cols
-                        .iter()
-                        .map(|c| {
-                            c.0.last()
-                                .and_then(|p| p.as_ident())
-                                .map(fold)
-                                .ok_or_else(|| SqlError::syntax(&c.to_string()))
-                        })
-                        .collect::<Result<_>>()?,
-                    ast::JoinConstraint::Natural => {
-                        let left_names: Vec<String> =
-                            left_tables.iter().flat_map(|(d, _, _)| d.columns.iter().map(|c| c.name.clone())).collect();
-                        rdef.columns.iter().filter(|c| left_names.contains(&c.name)).map(|c| c.name.clone()).collect()
-                    }
-                    _ => Vec::new(),
-                };
-                let scope = Scope { def: &combined, alias: String::new(), joined: Some(js.clone()) };
-                let mut on: Option<Expr> = match constraint {
-                    ast::JoinConstraint::On(e) => Some(self.condition(e, Some(&scope), "JOIN/ON")?),
-                    ast::JoinConstraint::None if kind != JoinKind::Cross => {
-                        return Err(SqlError::syntax("end of input"));
-                    }
-                    _ => None,
-                };
-                let mut merged = Vec::new();
-                for name in &using {
-                    // The left side must have the column exactly once (among the tables so far).
-                    let hits: Vec<(usize, SqlType)> = left_tables
-                        .iter()
-                        .filter_map(|(d, _, off)| d.column(name).map(|i| (off + i, d.columns[i].ty)))
-                        .filter(|(i, _)| !js.hidden.contains(i))
-                        .collect();
-                    let merged_left = js.merged.iter().find(|(n, _)| n == name).map(|(_, e)| e.clone());
-                    let left = match (merged_left, hits.as_slice()) {
-                        (Some(e), _) => e,
-                        (None, [(i, ty)]) => Expr::Column(*i, *ty),
-                        (None, []) => {
-                            return Err(SqlError::new(
-                                code::UNDEFINED_COLUMN,
-                                format!("column \"{name}\" specified in USING clause does not exist in left table"),
-                            ))
-                        }
-                        (None, _) => {
-                            return Err(SqlError::new(
-                                "42702",
-                                format!("common column name \"{name}\" appears more than once in left table"),
-                            ))
-                        }
-                    };
-                    let Some(ri) = rdef.column(name) else {
-                        return Err(SqlError::new(
-                            code::UNDEFINED_COLUMN,
-                            format!("column \"{name}\" specified in USING clause does not exist in right table"),
-                        ));
-                    };
-                    let right = Expr::Column(roff + ri, rdef.columns[ri].ty);
-                    let eq = self.compare(CmpOp::Eq, left.clone(), right.clone())?;
-                    on = Some(match on {
-                        Some(o) => Expr::And(Box::new(o), Box::new(eq)),
-                        None => eq,
-                    });
-                    let ty = left.ty();
-                    let stands_for = match kind {
-                        JoinKind::Right => right.clone(),
-                        JoinKind::Full => Expr::Coalesce(vec![left.clone(), right.clone()], ty),
-                        _ => left.clone(),
-                    };
-                    if let Expr::Column(i, _) = left {
-                        js.hidden.push(i);
-                    }
-                    js.hidden.push(roff + ri);
-                    merged.push((name.clone(), stands_for));
+                });
+            if after_comma_outer {
+                let (nested, lateral) = self.nested_join(twj, None, Some((&st.combined, &st.js)))?;
+                st.add(FromItem::nested(nested))?;
+                let step = JoinStep { kind: JoinKind::Cross, on: None, eq: Vec::new() };
+                self.join_step(&mut st.plan, &st.js, step, lateral)?;
+            } else if n == 0 {
+                self.join_leftmost(&mut st, twj, flatten)?;
+            } else {
+                self.join_one(&mut st, JoinKind::Cross, &ast::JoinConstraint::None, &twj.relation, 0, flatten)?;
+                for j in &twj.joins {
+                    let (kind, constraint) = join_kind(j)?;
+                    self.join_one(&mut st, kind, constraint, &j.relation, 0, flatten)?;
                 }
-                js.merged.retain(|(n, _)| !using.contains(n));
-                js.merged.extend(merged);
-                // Equalities between a column so far and one of this table: hash keys.
-                let mut eq = Vec::new();
-                if let Some(o) = &on {
-                    let mut conj = Vec::new();
-                    fn walk<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-                        if let Expr::And(a, b) = e {
-                            walk(a, out);
-                            walk(b, out);
-                        } else {
-                            out.push(e);
-                        }
-                    }
-                    walk(o, &mut conj);
-                    let same_kind = |a: SqlType, b: SqlType| {
-                        (a.is_integer() && b.is_integer()) || (a.is_string() && b.is_string()) || a == b
-                    };
-                    for c in conj {
-                        if let Expr::Cmp(CmpOp::Eq, a, b) = c {
-                            if let (Expr::Column(x, tx), Expr::Column(y, ty)) = (a.as_ref(), b.as_ref()) {
-                                let (l, r) = if *x < left_width && *y >= left_width { (x, y) } else { (y, x) };
-                                if *l < left_width
-                                    && *r >= left_width
-                                    && same_kind(*tx, *ty)
-                                    && *tx != SqlType::Float4
-                                    && *tx != SqlType::Float8
-                                {
-                                    eq.push((*l, *r - left_width));
-                                }
-                            }
-                        }
-                    }
-                }
-                self.join_step(&mut plan, &js, JoinStep { kind, on, eq }, lateral)?;
             }
         }
-        Ok((plan, combined, js))
+        Ok((st.plan, st.combined, st.js))
+    }
+
+    /// The first FROM item and its joins. A parenthesized join first (no alias) is the same
+    /// join written without the parentheses: its tables are joined first, left-deep.
+    fn join_leftmost(&mut self, st: &mut JoinBuild, twj: &ast::TableWithJoins, flatten: bool) -> Result<()> {
+        match nested_join::nested(&twj.relation)? {
+            Some((inner, None)) => self.join_leftmost(st, inner, flatten)?,
+            _ => {
+                let (item, _) = self.bind_join_item(&twj.relation, None)?;
+                st.add(item)?;
+            }
+        }
+        for j in &twj.joins {
+            let (kind, constraint) = join_kind(j)?;
+            self.join_one(st, kind, constraint, &j.relation, 0, flatten)?;
+        }
+        Ok(())
+    }
+
+    /// The items of a parenthesized inner join, joined one by one onto the join so far; their
+    /// ON conditions see only the items from `boundary` (a column offset) on.
+    fn join_flat(&mut self, st: &mut JoinBuild, twj: &ast::TableWithJoins, boundary: usize) -> Result<()> {
+        use crate::join::JoinKind;
+        match nested_join::nested(&twj.relation)? {
+            Some((inner, None)) => self.join_flat(st, inner, boundary)?,
+            _ => self.join_one(st, JoinKind::Cross, &ast::JoinConstraint::None, &twj.relation, boundary, true)?,
+        }
+        for j in &twj.joins {
+            let (kind, constraint) = join_kind(j)?;
+            self.join_one(st, kind, constraint, &j.relation, boundary, true)?;
+        }
+        Ok(())
+    }
+
+    /// An ON condition over the join so far; with a `boundary`, only the items from that column
+    /// offset on are in scope (those before it are PostgreSQL's "cannot be referenced from this
+    /// part of the query").
+    fn join_condition(&mut self, st: &JoinBuild, e: &ast::Expr, boundary: usize) -> Result<Expr> {
+        if boundary == 0 {
+            let scope = Scope { def: &st.combined, alias: String::new(), joined: Some(st.js.clone()) };
+            return self.condition(e, Some(&scope), "JOIN/ON");
+        }
+        let inside = JoinScope {
+            tables: st.js.tables.iter().filter(|(_, _, off)| *off >= boundary).cloned().collect(),
+            merged: Vec::new(),
+            hidden: st.js.hidden.iter().copied().filter(|h| *h >= boundary).collect(),
+            unreachable: st.js.unreachable.clone(),
+        };
+        let outside = JoinScope {
+            tables: st.js.tables.iter().filter(|(_, _, off)| *off < boundary).cloned().collect(),
+            merged: st.js.merged.clone(),
+            hidden: st.js.hidden.iter().copied().filter(|h| *h < boundary).collect(),
+            unreachable: Vec::new(),
+        };
+        self.push_from_frame(&st.combined, &outside, true);
+        let scope = Scope { def: &st.combined, alias: String::new(), joined: Some(inside) };
+        let bound = self.condition(e, Some(&scope), "JOIN/ON");
+        self.pop_from_frame();
+        bound
+    }
+
+    /// Joins one FROM item onto the join so far (`boundary`: see [`Binder::join_flat`]).
+    fn join_one(
+        &mut self,
+        st: &mut JoinBuild,
+        kind: crate::join::JoinKind,
+        constraint: &ast::JoinConstraint,
+        relation: &ast::TableFactor,
+        boundary: usize,
+        flatten: bool,
+    ) -> Result<()> {
+        use crate::join::{JoinKind, JoinStep};
+        let inner_step = matches!(
+            (kind, constraint),
+            (JoinKind::Inner, ast::JoinConstraint::On(_)) | (JoinKind::Cross, ast::JoinConstraint::None)
+        );
+        if flatten && inner_step {
+            if let Ok(Some((inner, None))) = nested_join::nested(relation) {
+                if nested_join::flattenable(inner) {
+                    let start = st.combined.columns.len();
+                    self.join_flat(st, inner, start)?;
+                    if let ast::JoinConstraint::On(e) = constraint {
+                        // The parenthesized join's own ON: a condition of its last step.
+                        let cond = self.join_condition(st, e, boundary)?;
+                        let last_width = st.plan.inputs.last().map_or(0, |d| d.row_len());
+                        let left_width = st.combined.columns.len() - last_width;
+                        let Some(step) = st.plan.steps.last_mut() else {
+                            return Err(SqlError::internal("a parenthesized join without steps"));
+                        };
+                        step.eq.extend(hash_keys(&cond, left_width));
+                        step.on = Some(match step.on.take() {
+                            Some(o) => Expr::And(Box::new(o), Box::new(cond)),
+                            None => cond,
+                        });
+                        step.kind = JoinKind::Inner;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        let (ritem, lateral) = self.bind_join_item(relation, Some((&st.combined, &st.js)))?;
+        let left_width = st.combined.columns.len();
+        let left_tables = st.js.tables.clone();
+        // The right item's columns as USING and NATURAL see them: (name, position, type).
+        let right_visible: Vec<(String, usize, SqlType)> =
+            ritem.visible.iter().map(|(n, i)| (n.clone(), *i, ritem.def.columns[*i].ty)).collect();
+        let left_names: Vec<String> = nested_join::star(&st.js).into_iter().map(|(n, _)| n).collect();
+        let roff = st.add(ritem)?;
+        let using: Vec<String> = match constraint {
+            ast::JoinConstraint::Using(cols) => cols
+                .iter()
+                .map(|c| {
+                    c.0.last().and_then(|p| p.as_ident()).map(fold).ok_or_else(|| SqlError::syntax(&c.to_string()))
+                })
+                .collect::<Result<_>>()?,
+            ast::JoinConstraint::Natural => {
+                // The common names in the left side's order, each once.
+                let mut common: Vec<String> = Vec::new();
+                for name in &left_names {
+                    if right_visible.iter().any(|(r, _, _)| r == name) && !common.contains(name) {
+                        common.push(name.clone());
+                    }
+                }
+                common
+            }
+            _ => Vec::new(),
+        };
+        let mut on: Option<Expr> = match constraint {
+            ast::JoinConstraint::On(e) => Some(self.join_condition(st, e, boundary)?),
+            ast::JoinConstraint::None if kind != JoinKind::Cross => {
+                return Err(SqlError::new(code::SYNTAX_ERROR, "syntax error at end of input"));
+            }
+            _ => None,
+        };
+        let mut merged = Vec::new();
+        for name in &using {
+            // The left side must have the column exactly once (among the tables so far).
+            let hits: Vec<(usize, SqlType)> = left_tables
+                .iter()
+                .filter_map(|(d, _, off)| d.column(name).map(|i| (off + i, d.columns[i].ty)))
+                .filter(|(i, _)| !st.js.hidden.contains(i))
+                .collect();
+            let merged_left = st.js.merged.iter().find(|(n, _)| n == name).map(|(_, e)| e.clone());
+            let left = match (merged_left, hits.as_slice()) {
+                (Some(e), _) => e,
+                (None, [(i, ty)]) => Expr::Column(*i, *ty),
+                (None, []) => {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!("column \"{name}\" specified in USING clause does not exist in left table"),
+                    ))
+                }
+                (None, _) => {
+                    return Err(SqlError::new(
+                        "42702",
+                        format!("common column name \"{name}\" appears more than once in left table"),
+                    ))
+                }
+            };
+            let right_hits: Vec<&(String, usize, SqlType)> =
+                right_visible.iter().filter(|(n, _, _)| n == name).collect();
+            let (ri, rty) = match right_hits.as_slice() {
+                [(_, ri, rty)] => (*ri, *rty),
+                [] => {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!("column \"{name}\" specified in USING clause does not exist in right table"),
+                    ))
+                }
+                _ => {
+                    return Err(SqlError::new(
+                        "42702",
+                        format!("common column name \"{name}\" appears more than once in right table"),
+                    ))
+                }
+            };
+            let right = Expr::Column(roff + ri, rty);
+            let eq = self.compare(CmpOp::Eq, left.clone(), right.clone())?;
+            on = Some(match on {
+                Some(o) => Expr::And(Box::new(o), Box::new(eq)),
+                None => eq,
+            });
+            let ty = left.ty();
+            let stands_for = match kind {
+                JoinKind::Right => right.clone(),
+                JoinKind::Full => Expr::Coalesce(vec![left.clone(), right.clone()], ty),
+                _ => left.clone(),
+            };
+            if let Expr::Column(i, _) = left {
+                st.js.hidden.push(i);
+            }
+            st.js.hidden.push(roff + ri);
+            merged.push((name.clone(), stands_for));
+        }
+        // The join's merged columns come first, then the left side's (PostgreSQL's
+        // column order for `*`).
+        st.js.merged.retain(|(n, _)| !using.contains(n));
+        merged.append(&mut st.js.merged);
+        st.js.merged = merged;
+        // Equalities between a column so far and one of this table: hash keys.
+        let eq = on.as_ref().map_or_else(Vec::new, |o| hash_keys(o, left_width));
+        self.join_step(&mut st.plan, &st.js, JoinStep { kind, on, eq }, lateral)
+    }
+    /// A FROM item of a join (a parenthesized join too), with its LATERAL part.
+    fn bind_join_item(
+        &mut self,
+        f: &ast::TableFactor,
+        left: Option<(&TableDef, &JoinScope)>,
+    ) -> Result<(FromItem, Option<lateral::LateralItem>)> {
+        if let Some((twj, alias)) = nested_join::nested(f)? {
+            let (nested, lateral) = self.nested_join(twj, alias, left)?;
+            return Ok((FromItem::nested(nested), lateral));
+        }
+        let (def, alias, lateral) = self.bind_from_item(f, left)?;
+        Ok((FromItem::table(def, alias), lateral))
     }
 
     /// A column name in a join's scope: qualified by a table's alias, or unqualified and found
@@ -2362,6 +2558,9 @@ impl Binder<'_> {
         if let Some(q) = qualifier {
             let qn = fold(q);
             let Some((def, _, off)) = js.tables.iter().find(|(_, a, _)| *a == qn) else {
+                if let Some(e) = nested_join::unreachable_table(js, &qn) {
+                    return Err(e.at(pos));
+                }
                 if let Some((_, a, _)) = js.tables.iter().find(|(d, _, _)| d.name == qn) {
                     return Err(SqlError::new(
                         code::UNDEFINED_TABLE,
@@ -2376,9 +2575,14 @@ impl Binder<'_> {
                 )
                 .at(pos));
             };
-            return match def.column(&name) {
-                Some(i) => Ok(Expr::Column(off + i, def.columns[i].ty)),
-                None => {
+            // An aliased join may have a name twice (`(a JOIN b ON ...) AS j`, `j.id`).
+            let mut found = def.columns.iter().enumerate().filter(|(_, c)| c.name == name);
+            return match (found.next(), found.next()) {
+                (Some((i, c)), None) => Ok(Expr::Column(off + i, c.ty)),
+                (Some(_), Some(_)) => {
+                    Err(SqlError::new("42702", format!("column reference \"{name}\" is ambiguous")).at(pos))
+                }
+                (None, _) => {
                     Err(SqlError::new(code::UNDEFINED_COLUMN, format!("column {qn}.{name} does not exist")).at(pos))
                 }
             };
@@ -2389,13 +2593,17 @@ impl Binder<'_> {
         let hits: Vec<Expr> = js
             .tables
             .iter()
-            .filter_map(|(d, _, off)| d.column(&name).map(|i| (off + i, d.columns[i].ty)))
+            .flat_map(|(d, _, off)| {
+                d.columns.iter().enumerate().filter(|(_, c)| c.name == name).map(move |(i, c)| (off + i, c.ty))
+            })
             .filter(|(i, _)| !js.hidden.contains(i))
             .map(|(i, t)| Expr::Column(i, t))
             .collect();
         match hits.as_slice() {
             [one] => Ok(one.clone()),
-            [] => Err(SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{name}\" does not exist")).at(pos)),
+            [] => Err(nested_join::unreachable_column(js, &name)
+                .unwrap_or_else(|| SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{name}\" does not exist")))
+                .at(pos)),
             _ => Err(SqlError::new("42702", format!("column reference \"{name}\" is ambiguous")).at(pos)),
         }
     }
@@ -2405,6 +2613,9 @@ impl Binder<'_> {
         if let ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(n), _) = item {
             let q = object_name(self.sql, n)?;
             let Some((def, _, off)) = js.tables.iter().find(|(_, a, _)| *a == q) else {
+                if let Some(e) = nested_join::unreachable_table(js, &q) {
+                    return Err(e);
+                }
                 return Err(SqlError::new(
                     code::UNDEFINED_TABLE,
                     format!("missing FROM-clause entry for table \"{q}\""),
@@ -2415,16 +2626,7 @@ impl Binder<'_> {
                 .map(|i| (def.columns[i].name.clone(), Expr::Column(off + i, def.columns[i].ty)))
                 .collect());
         }
-        let mut out: Vec<(String, Expr)> = js.merged.to_vec();
-        for (def, _, off) in &js.tables {
-            for i in crate::catalog_star::star_columns(def) {
-                let c = &def.columns[i];
-                if !js.hidden.contains(&(off + i)) {
-                    out.push((c.name.clone(), Expr::Column(off + i, c.ty)));
-                }
-            }
-        }
-        Ok(out)
+        Ok(nested_join::star(js))
     }
 
     /// An output column; one that is a plain column of a user table (or view) named in

@@ -41,12 +41,20 @@ pub(super) fn blocked_reference(s: &Scope, qualifier: Option<&ast::Ident>, id: &
         None => {
             let name = fold(id);
             let (_, a, _) = js.tables.iter().find(|(d, _, _)| d.column(&name).is_some())?;
+            let a = super::nested_join::display_alias(a);
             Some(
                 SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{name}\" does not exist")).hint(format!(
                     "There is a column named \"{name}\" in table \"{a}\", but it cannot be referenced from this part of the query."
                 )),
             )
         }
+    }
+}
+
+impl LateralItem {
+    /// A relation that reads FROM items to its left (`captures`: what it reads of them).
+    pub(super) fn new(derived: Derived, captures: Vec<(usize, Expr)>) -> LateralItem {
+        LateralItem { derived, captures }
     }
 }
 
@@ -80,29 +88,34 @@ impl Binder<'_> {
         if captures.is_empty() {
             return Ok((def, alias, None));
         }
-        // UPDATE's or DELETE's target (the first item) is not in scope for the FROM items
-        // (PostgreSQL's 42P10, whichever way the column is named).
-        if let Some((def, target, 0)) = js.tables.first().filter(|_| self.modify_target) {
-            let reads_target = captures.iter().any(|(_, e)| {
-                let mut reads = false;
-                e.visit_columns(&mut |i| reads |= i < def.row_len());
-                reads
-            });
-            if reads_target {
-                return Err(SqlError::new(
-                    "42P10",
-                    format!("invalid reference to FROM-clause entry for table \"{target}\""),
-                )
-                .hint(format!(
-                    "There is an entry for table \"{target}\", but it cannot be referenced from this part of the query."
-                )));
-            }
-        }
+        self.refuse_target_read(js, &captures)?;
         let derived = self.take_input(&def).ok_or_else(|| SqlError::internal("a LATERAL item without its relation"))?;
         if let Source::Query(plan) = &derived.source {
             outer_aggregate(plan, &captures)?;
         }
         Ok((def, alias, Some(LateralItem { derived, captures })))
+    }
+
+    /// UPDATE's or DELETE's target (the first item) is not in scope for the FROM items
+    /// (PostgreSQL's 42P10, whichever way the column is named): `captures` are what a LATERAL
+    /// item reads of the items left of it (`js`).
+    pub(super) fn refuse_target_read(&self, js: &JoinScope, captures: &[(usize, Expr)]) -> Result<()> {
+        let Some((def, target, 0)) = js.tables.first().filter(|_| self.modify_target) else { return Ok(()) };
+        let reads_target = captures.iter().any(|(_, e)| {
+            let mut reads = false;
+            e.visit_columns(&mut |i| reads |= i < def.row_len());
+            reads
+        });
+        if reads_target {
+            return Err(SqlError::new(
+                "42P10",
+                format!("invalid reference to FROM-clause entry for table \"{target}\""),
+            )
+            .hint(format!(
+                "There is an entry for table \"{target}\", but it cannot be referenced from this part of the query."
+            )));
+        }
+        Ok(())
     }
 
     /// Adds a join step to `plan`. With a LATERAL item (the last input), the inputs so far and

@@ -127,7 +127,8 @@ fn column_label(scope: Option<&Scope>, i: usize) -> (String, String) {
     match scope {
         Some(Scope { joined: Some(js), .. }) => {
             let found = js.tables.iter().rev().find(|(_, _, off)| *off <= i);
-            match found.and_then(|(t, a, off)| t.columns.get(i - off).map(|c| (a.clone(), c.name.clone()))) {
+            let label = |a: &str| super::nested_join::display_alias(a).to_string();
+            match found.and_then(|(t, a, off)| t.columns.get(i - off).map(|c| (label(a), c.name.clone()))) {
                 Some(l) => l,
                 None => (String::new(), format!("?column{i}?")),
             }

@@ -51,6 +51,9 @@ pub(super) struct State {
     /// The `row [NOT] IN (SELECT ...)` nodes (their addresses) AND-ed at the top of the
     /// SELECT WHERE being bound: they bind as [`LinkKind::AnyRow`] sublinks.
     pub(super) row_in_filter: Vec<usize>,
+    /// The relations parenthesized joins compute (their definitions' names): the columns of
+    /// them the level never reads are not computed ([`super::nested_join::prune`]).
+    pub(super) nested_relations: Vec<String>,
 }
 
 impl State {
@@ -88,6 +91,12 @@ impl State {
     pub(super) fn links_mut(&mut self) -> &mut [SubLink] {
         &mut self.links
     }
+
+    /// This level's subqueries in expressions (a parenthesized join takes them as a level of
+    /// its own: `bind/nested_join.rs`).
+    pub(super) fn links_vec(&mut self) -> &mut Vec<SubLink> {
+        &mut self.links
+    }
 }
 
 struct Frame {
@@ -99,6 +108,9 @@ struct Frame {
     /// The FROM items left of a derived table that is not LATERAL: in scope only for
     /// PostgreSQL's error that they cannot be referenced from there.
     blocked: bool,
+    /// The FROM items left of a parenthesized join: in scope only for the LATERAL items inside
+    /// it (its ON conditions and plain subqueries get the "cannot be referenced" error).
+    lateral_only: bool,
     /// The level of a subquery in an expression (not FROM items left of a LATERAL one).
     sublink: bool,
     /// Outer references read by the arguments of aggregates that went to this level.
@@ -963,7 +975,7 @@ impl Binder<'_> {
                 let fr = &self.sub.frames[f];
                 let Some(def) = &fr.def else { continue };
                 let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
-                if fr.blocked {
+                if !self.frame_visible(f) {
                     if blocked_err.is_none() {
                         blocked_err = super::lateral::blocked_reference(&s, qualifier, id);
                     }
@@ -1003,7 +1015,7 @@ impl Binder<'_> {
             let fr = &self.sub.frames[f];
             let Some(def) = &fr.def else { return false };
             let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
-            !fr.blocked && self.column(Some(&s), qualifier, id).is_ok()
+            self.frame_visible(f) && self.column(Some(&s), qualifier, id).is_ok()
         })
     }
 
@@ -1017,10 +1029,34 @@ impl Binder<'_> {
             joined: Some(js.clone()),
             captures: vec![],
             blocked,
+            lateral_only: false,
             sublink: false,
             moved: vec![],
             enclosing: 0,
         });
+    }
+
+    /// Puts the FROM items left of a parenthesized join in scope for the LATERAL items inside
+    /// it (as PostgreSQL allows: they are on the left of a join the LATERAL item is on the right
+    /// of); its ON conditions and other items see them blocked.
+    pub(super) fn push_nested_join_frame(&mut self, combined: &TableDef, js: &JoinScope) {
+        self.push_from_frame(combined, js, false);
+        if let Some(f) = self.sub.frames.last_mut() {
+            f.lateral_only = true;
+        }
+    }
+
+    /// Whether names resolve in enclosing frame `f`: not a blocked one, and a lateral-only one
+    /// only from inside a LATERAL item (the nearest FROM frame above it is one that sees).
+    fn frame_visible(&self, f: usize) -> bool {
+        let fr = &self.sub.frames[f];
+        if fr.blocked {
+            return false;
+        }
+        if !fr.lateral_only {
+            return true;
+        }
+        self.sub.frames[f + 1..].iter().find(|g| !g.sublink && !g.lateral_only).is_some_and(|g| !g.blocked)
     }
 
     /// Takes the frame [`Binder::push_from_frame`] pushed: the outer references resolved in it.
@@ -1033,6 +1069,16 @@ impl Binder<'_> {
     pub(super) fn take_input(&mut self, def: &TableDef) -> Option<Derived> {
         let pos = self.sub.inputs.iter().rposition(|d| d.def.name == def.name)?;
         Some(self.sub.inputs.remove(pos))
+    }
+
+    /// Takes this level's computed relations (a parenthesized join starts a level of its own).
+    pub(super) fn take_inputs(&mut self) -> Vec<Derived> {
+        std::mem::take(&mut self.sub.inputs)
+    }
+
+    /// Puts back the relations [`Binder::take_inputs`] took; returns the ones computed since.
+    pub(super) fn restore_inputs(&mut self, saved: Vec<Derived>) -> Vec<Derived> {
+        std::mem::replace(&mut self.sub.inputs, saved)
     }
 
     /// Adds a relation this level computes.
@@ -1058,6 +1104,7 @@ impl Binder<'_> {
             joined: scope.and_then(|s| s.joined.clone()),
             captures: vec![],
             blocked: false,
+            lateral_only: false,
             sublink: true,
             moved: vec![],
             enclosing: self.sub.enclosing.len(),
@@ -1205,6 +1252,7 @@ impl Binder<'_> {
         links: Vec<SubLink>,
         mut inputs: Vec<Derived>,
     ) -> Result<Plan> {
+        super::nested_join::prune(&plan, &links, &mut inputs, &self.sub.nested_relations);
         super::lateral::push_where(&plan, &mut inputs);
         // A row IN of WHERE is placed with the correlated ones even when it reads no outer
         // column: there it can become a semi or anti join (or runs once, its value kept).

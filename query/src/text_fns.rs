@@ -75,6 +75,8 @@ pub enum TextFn {
     SetByte,
     /// (numeric, format) -> text: to_char of a number ([`crate::to_char_num`]).
     NumToChar,
+    /// (text, format) -> numeric: to_number ([`crate::to_char_num::to_number`]).
+    ToNumber,
 }
 
 impl TextFn {
@@ -311,6 +313,10 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
                 Datum::Bytea(b)
             }
         }
+        TextFn::ToNumber => match crate::to_char_num::to_number(text(a(0)), text(a(1)))? {
+            Some(n) => Datum::Numeric(n),
+            None => Datum::Null,
+        },
         TextFn::NumToChar => {
             let n = match a(0) {
                 // A float rounds as its binary value does (printf), not as its shortest text.

@@ -577,6 +577,20 @@ impl Binder<'_> {
                 )))
             }
             "to_char" => Err(no_function(name, &types)),
+            "to_number" if bound.len() == 2 => {
+                if !types.iter().all(|t| t.is_string() || *t == SqlType::Unknown) {
+                    return Err(no_function(name, &types));
+                }
+                let args = std::mem::take(bound)
+                    .into_iter()
+                    .map(|e| self.coerce(e, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Some(Expr::Call(
+                    crate::scalar::Builtin::Text(crate::text_fns::TextFn::ToNumber),
+                    args,
+                    SqlType::NUMERIC,
+                )))
+            }
             "make_date" if bound.len() == 3 => {
                 if !types.iter().all(|t| matches!(t, SqlType::Int2 | SqlType::Int4 | SqlType::Unknown)) {
                     return Err(no_function(name, &types));

@@ -4236,7 +4236,18 @@ impl Binder<'_> {
             return Err(SqlError::new("42809", format!("{what} specified, but {name} is not an aggregate function")));
         }
         let mut bound = Vec::new();
+        let builds_json = matches!(
+            name.as_str(),
+            "json_build_object" | "jsonb_build_object" | "json_build_array" | "jsonb_build_array"
+        );
         for a in &args {
+            // A whole-row argument of json[b]_build_* is a JSON object, as to_json(t) is.
+            if let (true, ast::Expr::Identifier(id)) = (builds_json, a) {
+                if let Some(record) = whole_row::whole_row_record(scope, &fold(id), name.starts_with("jsonb")) {
+                    bound.push(record);
+                    continue;
+                }
+            }
             bound.push(self.expr(a, scope)?);
         }
         if let Some(e) = self.datetime_function(&name, f, &mut bound)? {

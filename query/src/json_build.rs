@@ -38,7 +38,8 @@ pub enum JsonFn {
     /// json_object_agg's / jsonb_object_agg's final step over the pairs' texts.
     AggObject { jsonb: bool },
     /// to_json / to_jsonb / row_to_json of a whole-row reference (`to_json(t)`): alternating
-    /// column names and values, written as PostgreSQL writes a record, `{"a":1,"b":"x"}`.
+    /// column names and values, written as PostgreSQL writes a record, `{"a":1,"b":"x"}`; NULL
+    /// when every value is NULL (the missing side of an outer join, as RecordText).
     Record { jsonb: bool },
     /// A whole-row reference anywhere else (`SELECT t FROM t`, `t.*::text`, `count(t)`): the
     /// columns' values as PostgreSQL's record_out writes them, `(1,"a b",)`; NULL when every
@@ -232,6 +233,10 @@ pub fn call(f: JsonFn, args: Vec<Datum>) -> Result<Datum> {
             finish(out, jsonb)
         }
         JsonFn::Record { jsonb } => {
+            // The missing side of an outer join is a NULL record (as RecordText reads it).
+            if args.chunks(2).all(|p| p.get(1).is_none_or(Datum::is_null)) {
+                return Ok(Datum::Null);
+            }
             out.push('{');
             for (i, pair) in args.chunks(2).enumerate() {
                 if i > 0 {

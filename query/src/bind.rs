@@ -3592,6 +3592,36 @@ impl Binder<'_> {
                     both
                 }
             }
+            // `x [NOT] LIKE ANY (ARRAY[p1, p2, ...])`: the OR of the LIKEs, as ANY over a
+            // constant array is (NULL when none matches and one is NULL).
+            E::Like { negated, any: true, expr, pattern, escape_char }
+            | E::ILike { negated, any: true, expr, pattern, escape_char } => {
+                let mut p = pattern.as_ref();
+                while let E::Nested(inner) = p {
+                    p = inner;
+                }
+                let E::Array(arr) = p else {
+                    return Err(SqlError::unsupported("LIKE ANY is supported over an ARRAY[...] of patterns"));
+                };
+                let ci = matches!(e, E::ILike { .. });
+                let one = |pat: &ast::Expr| {
+                    let (expr, pattern, escape_char) = (expr.clone(), Box::new(pat.clone()), escape_char.clone());
+                    if ci {
+                        E::ILike { negated: *negated, any: false, expr, pattern, escape_char }
+                    } else {
+                        E::Like { negated: *negated, any: false, expr, pattern, escape_char }
+                    }
+                };
+                let mut out: Option<Expr> = None;
+                for pat in &arr.elem {
+                    let b = self.expr(&one(pat), scope)?;
+                    out = Some(match out {
+                        None => b,
+                        Some(acc) => Expr::Or(Box::new(acc), Box::new(b)),
+                    });
+                }
+                out.unwrap_or(Expr::Const(Datum::Bool(false), SqlType::Bool))
+            }
             E::Like { negated, any: false, expr, pattern, escape_char }
             | E::ILike { negated, any: false, expr, pattern, escape_char } => {
                 let ci = matches!(e, E::ILike { .. });

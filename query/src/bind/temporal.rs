@@ -385,6 +385,17 @@ impl Binder<'_> {
         .map_err(|e| self.at_literal(e, &iv.value))
     }
 
+    /// Arguments that are all strings (or untyped literals), each as text; 42883 otherwise.
+    fn text_args(&mut self, name: &str, bound: &mut Vec<Expr>, types: &[SqlType]) -> Result<Vec<Expr>> {
+        if !types.iter().all(|t| t.is_string() || *t == SqlType::Unknown) {
+            return Err(no_function(name, types));
+        }
+        std::mem::take(bound)
+            .into_iter()
+            .map(|e| self.coerce(e, SqlType::Text, CastContext::Implicit, |_| no_function(name, types)))
+            .collect()
+    }
+
     /// The date/time and uuid functions; None when `name` is none of them.
     pub(super) fn datetime_function(
         &mut self,
@@ -528,13 +539,7 @@ impl Binder<'_> {
                 Ok(Some(Expr::Func(Func::Temporal(TemporalFn::ToChar), vec![v, fmt], SqlType::Text)))
             }
             "to_timestamp" | "to_date" if bound.len() == 2 => {
-                if !types.iter().all(|t| t.is_string() || *t == SqlType::Unknown) {
-                    return Err(no_function(name, &types));
-                }
-                let args = std::mem::take(bound)
-                    .into_iter()
-                    .map(|e| self.coerce(e, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types)))
-                    .collect::<Result<Vec<_>>>()?;
+                let args = self.text_args(name, bound, &types)?;
                 let (f, ty) = if name == "to_date" {
                     (TemporalFn::ToDateFormat, SqlType::Date)
                 } else {
@@ -578,13 +583,7 @@ impl Binder<'_> {
             }
             "to_char" => Err(no_function(name, &types)),
             "to_number" if bound.len() == 2 => {
-                if !types.iter().all(|t| t.is_string() || *t == SqlType::Unknown) {
-                    return Err(no_function(name, &types));
-                }
-                let args = std::mem::take(bound)
-                    .into_iter()
-                    .map(|e| self.coerce(e, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types)))
-                    .collect::<Result<Vec<_>>>()?;
+                let args = self.text_args(name, bound, &types)?;
                 Ok(Some(Expr::Call(
                     crate::scalar::Builtin::Text(crate::text_fns::TextFn::ToNumber),
                     args,

@@ -368,6 +368,9 @@ pub enum Plan {
         /// CREATE TABLE ... AS (the first step creates, the next fills): tagged `SELECT n`, and
         /// nothing filled when IF NOT EXISTS found the table.
         select_tag: bool,
+        /// The session the statement was bound for (its backend pid and search_path): the
+        /// later steps bind as it, whatever other sessions of the shard bound meanwhile.
+        session: (i32, String),
     },
     /// `ALTER TABLE t DROP CONSTRAINT key CASCADE`: the other tables' foreign keys that use
     /// the key go first (`children`: each table and its new definition; `lines`: the NOTICE's,
@@ -640,6 +643,12 @@ pub fn prepare(sql: &str, param_oids: &[u32]) -> Result<Prepared> {
         1 => bind(sql, &stmts[0], param_oids),
         _ => Err(SqlError::new(code::SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement")),
     }
+}
+
+/// The session being bound, for statements bound later on its behalf ([`Plan::Steps`]).
+pub(crate) fn binding_session() -> (i32, String) {
+    let path = crate::settings::peek_value("search_path").unwrap_or_else(|| crate::schema::DEFAULT_SEARCH_PATH.into());
+    (crate::catalog::binding_pid(), path)
 }
 
 /// A SELECT ... INTO's target and the query without it (None: no INTO).
@@ -1614,6 +1623,7 @@ impl Binder<'_> {
         let create = self.create_table(plain)?;
         // The INSERT binds once the table exists (it is not in the catalog before).
         Ok(Plan::Steps {
+            session: binding_session(),
             first: Box::new(create),
             rest: vec![format!("INSERT INTO {} {q}", ct.name)],
             select_tag: true,

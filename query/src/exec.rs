@@ -421,11 +421,11 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::keep(txn, vec![renamed])?;
             Ok(r)
         }
-        Plan::Steps { first, rest, select_tag } => {
+        Plan::Steps { first, rest, select_tag, session } => {
             // The steps run as a block's statements: each one's undo is kept, so an error in a
             // later one takes the earlier ones back with the transaction.
             let alone = std::mem::replace(&mut txn.alone, false);
-            let r = steps(first, rest, *select_tag, params, txn).await;
+            let r = steps(first, rest, *select_tag, session, params, txn).await;
             txn.alone = alone;
             r
         }
@@ -497,6 +497,7 @@ async fn steps(
     first: &Plan,
     rest: &[String],
     select_tag: bool,
+    session: &(i32, String),
     params: &[Datum],
     txn: &mut Txn,
 ) -> Result<QueryResult> {
@@ -506,8 +507,12 @@ async fn steps(
         return Ok(QueryResult { tag: "CREATE TABLE AS".into(), ..r });
     }
     for sql in rest {
+        // Bound as the statement's session (binding does not yield: no other session of the
+        // shard binds in between).
         crate::relation_lock::bind_as(Some(txn.id));
         crate::settings::bind_with(txn.settings.clone());
+        crate::schema::use_search_path(&session.1);
+        crate::catalog::use_binding_pid(session.0);
         let step = crate::bind::prepare(sql, &[])?;
         let more = Box::pin(execute(&step.plan, params, txn)).await?;
         r.notices.extend(more.notices);

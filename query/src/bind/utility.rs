@@ -575,7 +575,12 @@ impl Binder<'_> {
                 let first = steps.next().expect("several actions");
                 let first = self.alter_table(&first)?;
                 let rest = steps.map(|one| ast::Statement::AlterTable(one).to_string()).collect();
-                return Ok(Plan::Steps { first: Box::new(first), rest, select_tag: false });
+                return Ok(Plan::Steps {
+                    first: Box::new(first),
+                    rest,
+                    select_tag: false,
+                    session: super::binding_session(),
+                });
             }
             if let [ast::AlterTableOperation::OwnerTo { new_owner }] = at.operations.as_slice() {
                 return self.table_owner(&at.name, new_owner);

@@ -25,7 +25,7 @@ runuser -u postgres -- taskset -c 0 /usr/lib/postgresql/15/bin/pg_ctl -D "$TMP/p
   -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $TMP" start >/dev/null
 PGPID=1
 mkdir -p "$TMP/orbit"
-taskset -c 0 target/release/orbit serve --shards 1 --fsync always --data-dir "$TMP/orbit" \
+taskset -c 0 "${CARGO_TARGET_DIR:-target}/release/orbit" serve --shards 1 --fsync always --data-dir "$TMP/orbit" \
   --redis-port "$RPORT" --pg-port "$OPORT" --http-port "$HPORT" > "$TMP/orbit.log" 2>&1 &
 ORBITPID=$!
 for _ in $(seq 1 100); do

@@ -1192,7 +1192,8 @@ fn send_notices(c: &mut Conn, notices: &[SqlError]) {
         return;
     }
     for n in notices {
-        put_error(&mut c.out, n, "NOTICE");
+        // SQLSTATE class 01 is PostgreSQL's "Warning" class: sent as a WARNING.
+        put_error(&mut c.out, n, if n.code.starts_with("01") { "WARNING" } else { "NOTICE" });
     }
 }
 

@@ -16,7 +16,8 @@
 //! without FROM. A blocking call waits on the shard's timer (1 to 10 ms steps), ended by a
 //! CancelRequest, `statement_timeout` (57014) or `lock_timeout` (55P03). Not done: deadlock
 //! detection between advisory locks (PostgreSQL's 40P01; here the wait lasts until one of
-//! the timeouts), pg_locks.
+//! the timeouts), pg_locks. At most 65,536 locks are held server-wide (53200 past that, as
+//! PostgreSQL's shared lock table is bounded).
 
 use crate::error::{Result, SqlError};
 use crate::expr::{self, Ctx, Expr};
@@ -66,9 +67,18 @@ fn table() -> std::sync::MutexGuard<'static, HashMap<Key, Vec<Hold>>> {
     LOCKS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Takes the lock for `pid` if no other session holds it in a conflicting mode.
-fn try_take(key: Key, pid: i32, shared: bool, xact: bool) -> bool {
+/// The most locks held at once, server-wide (PostgreSQL's shared lock table is bounded too:
+/// max_locks_per_transaction × max_connections, 6,400 by default).
+const MAX_LOCKS: usize = 65_536;
+
+/// Takes the lock for `pid` if no other session holds it in a conflicting mode; 53200 when the
+/// table is full.
+fn try_take(key: Key, pid: i32, shared: bool, xact: bool) -> Result<bool> {
     let mut t = table();
+    if t.len() >= MAX_LOCKS && !t.contains_key(&key) {
+        return Err(SqlError::new("53200", "out of shared memory")
+            .hint("You might need to increase max_locks_per_transaction."));
+    }
     let holds = t.entry(key).or_default();
     // Another session's hold conflicts unless both are shared; the session's own never does.
     let conflict = holds.iter().any(|h| h.pid != pid && (!shared || !h.shared));
@@ -76,7 +86,7 @@ fn try_take(key: Key, pid: i32, shared: bool, xact: bool) -> bool {
         if holds.is_empty() {
             t.remove(&key);
         }
-        return false;
+        return Ok(false);
     }
     let h = match holds.iter_mut().position(|h| h.pid == pid && h.shared == shared) {
         Some(i) => &mut holds[i],
@@ -90,7 +100,7 @@ fn try_take(key: Key, pid: i32, shared: bool, xact: bool) -> bool {
     } else {
         h.session += 1;
     }
-    true
+    Ok(true)
 }
 
 /// Gives back one hold; false when `pid` had none of that level and mode.
@@ -174,7 +184,7 @@ async fn wait_for(txn: &Txn, key: Key, pid: i32, shared: bool, xact: bool) -> Re
     let lock_deadline = txn.cancel.as_ref().and_then(|c| c.lock_timeout.get()).map(|t| Instant::now() + t);
     let mut step = Duration::from_millis(1);
     loop {
-        if try_take(key, pid, shared, xact) {
+        if try_take(key, pid, shared, xact)? {
             return Ok(());
         }
         if lock_deadline.is_some_and(|d| Instant::now() >= d) {
@@ -224,7 +234,7 @@ pub async fn resolve(txn: &Txn, exprs: &mut [Expr], params: &[Datum]) -> Result<
                     void()
                 }
                 Op::TryLock => {
-                    let got = try_take(k, pid, af.shared, af.xact);
+                    let got = try_take(k, pid, af.shared, af.xact)?;
                     if got && af.xact {
                         txn.advisory.borrow_mut().push(XactHold { key: k, pid, shared: af.shared });
                     }

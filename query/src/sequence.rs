@@ -804,6 +804,72 @@ async fn catalog_names(rows: &mut [Vec<Expr>]) -> Result<()> {
     Ok(())
 }
 
+/// [`resolve`] one call at a time in evaluation order: each call's value is fetched (nextval one
+/// value, setval written) before the next call is looked at.
+async fn resolve_in_order(txn: &Txn, rows: &mut [Vec<Expr>], params: &[Datum]) -> Result<()> {
+    let is_seq = |f: Builtin| matches!(f, Builtin::NextVal | Builtin::CurrVal | Builtin::SetVal);
+    loop {
+        // The first call left, and its arguments' values.
+        let mut next: Option<(Builtin, String, Vec<Datum>)> = None;
+        for e in rows.iter_mut().flatten() {
+            e.try_map_calls(&mut |f, args| {
+                if let (true, None) = (is_seq(f), &next) {
+                    let cx = crate::expr::Ctx { row: &[], params, aggs: &[] };
+                    let rest = args.iter().skip(1).map(|a| crate::expr::eval(a, &cx)).collect::<Result<Vec<_>>>()?;
+                    next = Some((f, name_arg(args)?, rest));
+                }
+                Ok(None)
+            })?;
+        }
+        let Some((f, n, rest)) = next else { return Ok(()) };
+        let value = match f {
+            Builtin::NextVal => {
+                let v = next_values(&n, 1, Some(txn.id)).await?.into_iter().next().ok_or_else(|| missing(&n))?;
+                txn.sequences.borrow_mut().insert(n, v);
+                Datum::Int8(v)
+            }
+            Builtin::CurrVal => {
+                let known = txn.sequences.borrow().get(&n).copied();
+                match known {
+                    Some(v) => Datum::Int8(v),
+                    None if !exists_for(&n, txn.id).await? => return Err(missing(&n)),
+                    None => {
+                        return Err(SqlError::new(
+                            "55000",
+                            format!("currval of sequence \"{n}\" is not yet defined in this session"),
+                        ))
+                    }
+                }
+            }
+            _ => match rest.first() {
+                Some(Datum::Null) | None => Datum::Null,
+                Some(d) => {
+                    let v = d.as_i64().unwrap_or_default();
+                    let called = !matches!(rest.get(1), Some(Datum::Bool(false)));
+                    set_value(&n, v, called, Some(txn.id)).await?;
+                    if called {
+                        txn.sequences.borrow_mut().insert(n, v);
+                    }
+                    Datum::Int8(v)
+                }
+            },
+        };
+        // The same first call, now its value.
+        let mut value = Some(value);
+        for e in rows.iter_mut().flatten() {
+            e.try_map_calls(&mut |f, _| {
+                Ok(match (is_seq(f), value.take()) {
+                    (true, Some(v)) => Some(Expr::Const(v, SqlType::Int8)),
+                    (_, v) => {
+                        value = v;
+                        None
+                    }
+                })
+            })?;
+        }
+    }
+}
+
 /// Replaces the sequence calls of each row's expressions by their values, row by row and left
 /// to right: the nextval calls of every row are fetched in one step per sequence first.
 /// nextval and setval write the sequence: refused in a read-only transaction (25006), the
@@ -831,6 +897,15 @@ fn refuse_if_read_only(txn: &Txn, rows: &[Vec<Expr>]) -> Result<()> {
 pub async fn resolve(txn: &Txn, rows: &mut [Vec<Expr>], params: &[Datum]) -> Result<()> {
     refuse_if_read_only(txn, rows)?;
     catalog_names(rows).await?;
+    // With a setval among them the calls run one by one, left to right, as PostgreSQL
+    // evaluates them (`nextval(s), setval(s, 30), nextval(s)`: the last one is 31).
+    let mut sets = false;
+    for e in rows.iter().flatten() {
+        e.visit(&mut |x| sets |= matches!(x, Expr::Call(Builtin::SetVal, ..)));
+    }
+    if sets {
+        return resolve_in_order(txn, rows, params).await;
+    }
     // How many values each sequence gives out, in evaluation order.
     let mut wanted: Vec<(String, usize)> = Vec::new();
     for row in rows.iter() {

@@ -365,6 +365,18 @@ pub struct RealPostgres {
 impl RealPostgres {
     pub const BIN: &'static str = "/usr/lib/postgresql/15/bin";
 
+    /// [`RealPostgres::start`] for a test that only compares with PostgreSQL: None (the reason
+    /// printed) when it cannot start, and the test returns.
+    pub fn start_or_skip() -> Option<RealPostgres> {
+        match RealPostgres::start() {
+            Ok(pg) => Some(pg),
+            Err(why) => {
+                println!("skipped: no PostgreSQL 15 to compare with: {why}");
+                None
+            }
+        }
+    }
+
     /// Err(reason) when PostgreSQL 15 is not installed (scripts/test.sh installs it) or does
     /// not start.
     pub fn start() -> Result<RealPostgres, String> {

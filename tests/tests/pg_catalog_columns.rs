@@ -80,13 +80,7 @@ async fn columns(port: u16, view: &str, mapped: bool) -> Vec<(String, String)> {
 
 #[test]
 fn system_views_have_postgresql_columns() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     let o = Orbit::start(&["--shards", "2"]);
     let rt = pg_runtime();
     let mut differ = Vec::new();

@@ -1073,13 +1073,7 @@ fn random_statements(seed: u64, n: usize) -> Vec<String> {
 
 #[test]
 fn same_answers_as_postgresql_15() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     let orbit = Orbit::start(&["--shards", "2"]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     rt.block_on(async {

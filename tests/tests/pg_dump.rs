@@ -314,13 +314,7 @@ fn lock_table_holds_off_ddl_until_the_block_ends() {
 /// unchanged; the copy reads, behaves and dumps as the source.
 #[test]
 fn postgresql_dumps_restore_into_orbit() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     create_database(&pg, "src");
     sql(pg.port, "src", SCHEMA);
     let dir = tempfile::tempdir().expect("temp dir");
@@ -373,13 +367,7 @@ INSERT INTO b (a_id, t, j, arr) VALUES (1, '2020-01-01 00:00:00+00', '{"a":1}', 
 
 #[test]
 fn postgresql_dump_with_implicit_casts_restores_into_orbit() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     create_database(&pg, "casts");
     sql(pg.port, "casts", CAST_SCHEMA);
     let dir = tempfile::tempdir().expect("temp dir");

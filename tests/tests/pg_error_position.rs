@@ -48,13 +48,7 @@ async fn failure(c: &tokio_postgres::Client, sql: &str) -> (String, String, Opti
 
 #[test]
 fn errors_point_where_postgresql_points() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     let orbit = Orbit::start(&["--shards", "2"]);
     pg_runtime().block_on(async {
         let p = pg_connect(pg.port).await;

@@ -175,13 +175,7 @@ fn psql(port: u16, input: &str) -> String {
 /// and NULLS NOT DISTINCT) as on PostgreSQL 15, byte for byte.
 #[test]
 fn psql_describes_partial_and_expression_indexes_as_postgresql() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     let o = Orbit::start(&["--shards", "2"]);
     let setup = SETUP.to_string()
         + "CREATE INDEX jobs_calc ON jobs (((id * 2) + 1)) WHERE NOT done AND id > 0;

@@ -28,13 +28,7 @@ const TEARDOWN: &str = "DROP TABLE IF EXISTS wc1, wc2, s, w";
 
 #[test]
 fn drop_cascade_notices_as_on_postgresql() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     let o = Orbit::start(&["--shards", "2"]);
     for sql in CASCADES {
         let mut out = Vec::new();
@@ -90,13 +84,7 @@ CREATE VIEW v17 AS SELECT a::text AS at, c::bigint AS cb, CAST(a AS numeric), (a
 
 #[test]
 fn view_definitions_print_as_on_postgresql() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     let o = Orbit::start(&["--shards", "2"]);
     for port in [pg.port, o.pg_port] {
         orbit_tests::psql_script(port, VIEW_SETUP);

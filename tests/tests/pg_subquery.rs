@@ -10,13 +10,7 @@ use tokio_postgres::types::ToSql;
 
 #[test]
 fn subqueries_with_parameters_match_postgresql_15() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     let orbit = Orbit::start(&["--shards", "2"]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     rt.block_on(async {

@@ -82,13 +82,7 @@ fn setup(port: u16) {
 
 #[test]
 fn describe_commands_print_as_on_postgresql() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     let o = Orbit::start(&["--shards", "2"]);
     setup(pg.port);
     setup(o.pg_port);
@@ -111,13 +105,7 @@ fn describe_commands_print_as_on_postgresql() {
 /// added) and a SIGKILL, psql describes the tables as PostgreSQL does.
 #[test]
 fn describe_follows_ddl_and_restarts() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     // Restarts are SIGKILLs: every acknowledged statement must be on disk.
     let mut o = Orbit::start(&["--shards", "2", "--fsync", "always"]);
     setup(pg.port);
@@ -179,13 +167,7 @@ CREATE TABLE other.o (k text PRIMARY KEY);
 
 #[test]
 fn plus_listings_print_as_on_postgresql() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     let o = Orbit::start(&["--shards", "2"]);
     for port in [pg.port, o.pg_port] {
         orbit_tests::psql_script(port, PLUS_SETUP);
@@ -243,13 +225,7 @@ CREATE SEQUENCE ls START 10;
 /// functions in either) print as on PostgreSQL 15.
 #[test]
 fn role_view_and_function_listings_print_as_on_postgresql() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     let o = Orbit::start(&["--shards", "2"]);
     for port in [pg.port, o.pg_port] {
         orbit_tests::psql_script(port, LISTING_SETUP);

@@ -73,13 +73,7 @@ fn differences(pg: u16, orbit: u16) -> Vec<String> {
 
 #[test]
 fn schemas_describe_as_on_postgresql_before_and_after_a_sigkill() {
-    let pg = match RealPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("skipped: no PostgreSQL 15 to compare with: {why}");
-            return;
-        }
-    };
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
     let mut o = Orbit::start(&["--shards", "2", "--fsync", "always"]);
     setup(pg.port);
     setup(o.pg_port);

@@ -181,6 +181,12 @@ fn parse_dims(src: &str, s: &str) -> Result<(Vec<ArrayDim>, usize)> {
 
 /// Parses an array's text form with elements of type `elem` (PostgreSQL's `array_in`).
 pub fn parse_text(elem: SqlType, src: &str) -> Result<ArrayValue> {
+    parse_text_by(elem, src, &|s| types::parse_text(elem, s))
+}
+
+/// [`parse_text`] with each element's text read by `parse` (a session's style:
+/// [`types::parse_text_in`]).
+pub fn parse_text_by(elem: SqlType, src: &str, parse: &dyn Fn(&str) -> Result<Datum>) -> Result<ArrayValue> {
     let (given, at) = parse_dims(src, src)?;
     let body = src[at..].trim_start_matches(is_space);
     let Some(inner) = body.strip_prefix('{') else {
@@ -217,17 +223,17 @@ pub fn parse_text(elem: SqlType, src: &str) -> Result<ArrayValue> {
     }
     shape(&items, 0, &mut lens, src)?;
     let mut values = Vec::new();
-    fn flatten(items: Vec<Item>, elem: SqlType, out: &mut Vec<Datum>) -> Result<()> {
+    fn flatten(items: Vec<Item>, parse: &dyn Fn(&str) -> Result<Datum>, out: &mut Vec<Datum>) -> Result<()> {
         for i in items {
             match i {
-                Item::Sub(s) => flatten(s, elem, out)?,
+                Item::Sub(s) => flatten(s, parse, out)?,
                 Item::Value(s, false) if s.eq_ignore_ascii_case("NULL") => out.push(Datum::Null),
-                Item::Value(s, _) => out.push(types::parse_text(elem, &s)?),
+                Item::Value(s, _) => out.push(parse(&s)?),
             }
         }
         Ok(())
     }
-    flatten(items, elem, &mut values)?;
+    flatten(items, parse, &mut values)?;
     if values.is_empty() {
         // `{}` (or `{{}}`): an empty array has no dimensions.
         if lens.len() > 1 || lens.first().is_some_and(|l| *l != 0) {

@@ -3288,15 +3288,13 @@ impl Binder<'_> {
                 return Ok(Expr::Const(types::cast(Datum::Text(s), to, ctx == CastContext::Explicit)?, to));
             }
             Expr::Const(Datum::Text(s), SqlType::Unknown) => {
-                // A timestamptz literal without an offset is local time in the session's zone.
-                let zone = if to == SqlType::TimestampTz { crate::zone::session_for_literal() } else { None };
-                let d = match zone {
-                    Some(zone) => {
-                        let tz = crate::zone::resolve(&zone)?;
-                        let kind = crate::datetime::Kind::TimestampTz;
-                        Datum::TimestampTz(crate::datetime::parse_timestamp_in(&s, kind, Some(&tz))?)
-                    }
-                    None => types::parse_text(to, &s)?,
+                // A timestamptz literal without an offset is local time in the session's zone;
+                // an interval literal reads a leading minus as its IntervalStyle says (read
+                // once, as PostgreSQL parses a literal once).
+                let d = if types::styled(to) {
+                    types::parse_text_in(to, &s, &crate::zone::style_for_literal()?)?
+                } else {
+                    types::parse_text(to, &s)?
                 };
                 return Ok(Expr::Const(d, to));
             }
@@ -3314,6 +3312,10 @@ impl Binder<'_> {
             return Ok(e);
         }
         if types::can_cast(from, to, ctx) {
+            if let Some(styled) = temporal::interval_style_cast(from, to) {
+                let e = styled(e);
+                return if e.ty() == to { Ok(e) } else { self.coerce(e, to, ctx, err) };
+            }
             if let Some(zoned) = self.zoned_cast(from, to) {
                 let e = zoned(e);
                 return if e.ty() == to { Ok(e) } else { self.coerce(e, to, ctx, err) };

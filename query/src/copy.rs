@@ -141,8 +141,9 @@ pub struct CopyIn {
     /// The current line's fields, and the buffer their unescaped values are built in.
     fields: Vec<Field>,
     scratch: Vec<u8>,
-    /// The session's time zone (None: UTC): a timestamptz without an offset is local time there.
-    pub zone: Option<crate::zone::TimeZone>,
+    /// The session's time zone and IntervalStyle: a timestamptz without an offset is local
+    /// time there.
+    pub style: types::TextStyle,
 }
 
 impl CopyIn {
@@ -174,7 +175,7 @@ impl CopyIn {
             computed,
             fields: Vec::new(),
             scratch: Vec::new(),
-            zone: None,
+            style: types::TextStyle::default(),
         }
     }
 
@@ -405,7 +406,7 @@ impl CopyIn {
                 Some(bytes) => {
                     // Checked valid while the line was split.
                     let text = std::str::from_utf8(bytes).map_err(|_| SqlError::internal("COPY field not UTF-8"))?;
-                    types::parse_text_in(self.types[k], text, self.zone.as_ref()).map_err(|e| {
+                    types::parse_text_in(self.types[k], text, &self.style).map_err(|e| {
                         e.context(format!(
                             "COPY {}, line {}, column {}: \"{}\"",
                             self.table.name, self.line, self.table.columns[col].name, text
@@ -762,9 +763,9 @@ fn csv_value(out: &mut Vec<u8>, s: &str, opts: &CopyOptions, force: bool) {
     out.push(opts.quote);
 }
 
-/// The text of each value, for [`encode_row`], in the session's time zone (None: UTC).
-pub fn texts(values: &[Datum], zone: Option<&crate::zone::TimeZone>) -> Vec<Option<String>> {
-    values.iter().map(|d| types::to_text_in(d, zone)).collect()
+/// The text of each value, for [`encode_row`], in the session's style.
+pub fn texts(values: &[Datum], style: &types::TextStyle) -> Vec<Option<String>> {
+    values.iter().map(|d| types::to_text_in(d, style)).collect()
 }
 
 #[cfg(test)]

@@ -656,6 +656,216 @@ pub fn format_time(t: i64) -> String {
     out
 }
 
+/// The `IntervalStyle` parameter: how intervals print (and, for `sql_standard`, how a leading
+/// minus reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IntervalStyle {
+    #[default]
+    Postgres,
+    PostgresVerbose,
+    SqlStandard,
+    Iso8601,
+}
+
+impl IntervalStyle {
+    /// The style of a setting's value as SHOW prints it (`postgres`, `iso_8601`, ...).
+    pub fn of_setting(v: &str) -> IntervalStyle {
+        match v {
+            "postgres_verbose" => IntervalStyle::PostgresVerbose,
+            "sql_standard" => IntervalStyle::SqlStandard,
+            "iso_8601" => IntervalStyle::Iso8601,
+            _ => IntervalStyle::Postgres,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            IntervalStyle::Postgres => "postgres",
+            IntervalStyle::PostgresVerbose => "postgres_verbose",
+            IntervalStyle::SqlStandard => "sql_standard",
+            IntervalStyle::Iso8601 => "iso_8601",
+        }
+    }
+}
+
+/// An interval's fields as PostgreSQL's `pg_itm` splits it: years and months from the months,
+/// hours, minutes, seconds and microseconds from the time, each with the sign of its source.
+struct IntervalParts {
+    year: i64,
+    mon: i64,
+    day: i64,
+    hour: i64,
+    min: i64,
+    sec: i64,
+    usec: i64,
+}
+
+impl IntervalParts {
+    fn of(iv: &Interval) -> IntervalParts {
+        let t = iv.micros;
+        IntervalParts {
+            year: iv.months as i64 / 12,
+            mon: iv.months as i64 % 12,
+            day: iv.days as i64,
+            hour: t / USECS_PER_HOUR,
+            min: t % USECS_PER_HOUR / USECS_PER_MINUTE,
+            sec: t % USECS_PER_MINUTE / USECS_PER_SEC,
+            usec: t % USECS_PER_SEC,
+        }
+    }
+
+    fn time_is_zero(&self) -> bool {
+        self.hour == 0 && self.min == 0 && self.sec == 0 && self.usec == 0
+    }
+}
+
+/// Seconds and their fraction without sign (PostgreSQL's AppendSeconds): two digits at least
+/// when `pad`, trailing zeros of the fraction dropped.
+fn push_seconds(out: &mut String, sec: i64, usec: i64, pad: bool) {
+    if pad {
+        out.push_str(&format!("{:02}", sec.unsigned_abs()));
+    } else {
+        out.push_str(&sec.unsigned_abs().to_string());
+    }
+    push_frac(out, usec.abs());
+}
+
+/// Interval text in an IntervalStyle (PostgreSQL's EncodeInterval).
+pub fn format_interval_as(iv: &Interval, style: IntervalStyle) -> String {
+    match style {
+        IntervalStyle::Postgres => format_interval(iv),
+        IntervalStyle::Iso8601 => format_interval_iso(iv),
+        IntervalStyle::SqlStandard => format_interval_sql(iv),
+        IntervalStyle::PostgresVerbose => format_interval_verbose(iv),
+    }
+}
+
+/// `iso_8601`: ISO 8601's "format with designators" (`P1Y2M3DT4H5M6.5S`, `PT0S` for zero).
+fn format_interval_iso(iv: &Interval) -> String {
+    let p = IntervalParts::of(iv);
+    if iv.months == 0 && iv.days == 0 && iv.micros == 0 {
+        return "PT0S".into();
+    }
+    let mut out = String::from("P");
+    let part = |out: &mut String, v: i64, unit: char| {
+        if v != 0 {
+            out.push_str(&format!("{v}{unit}"));
+        }
+    };
+    part(&mut out, p.year, 'Y');
+    part(&mut out, p.mon, 'M');
+    part(&mut out, p.day, 'D');
+    if !p.time_is_zero() {
+        out.push('T');
+    }
+    part(&mut out, p.hour, 'H');
+    part(&mut out, p.min, 'M');
+    if p.sec != 0 || p.usec != 0 {
+        if p.sec < 0 || p.usec < 0 {
+            out.push('-');
+        }
+        push_seconds(&mut out, p.sec, p.usec, false);
+        out.push('S');
+    }
+    out
+}
+
+/// `sql_standard`: `1-2` (year-month), `3 4:05:06` (day-time), one sign in front when every
+/// field has it; other values print every part with its sign (`+1-2 -3 +4:05:06`).
+fn format_interval_sql(iv: &Interval) -> String {
+    let mut p = IntervalParts::of(iv);
+    let fields = [p.year, p.mon, p.day, p.hour, p.min, p.sec, p.usec];
+    let negative = fields.iter().any(|&v| v < 0);
+    let positive = fields.iter().any(|&v| v > 0);
+    let year_month = p.year != 0 || p.mon != 0;
+    let day_time = p.day != 0 || !p.time_is_zero();
+    let standard = !(negative && positive || year_month && day_time);
+    let mut out = String::new();
+    if negative && standard {
+        out.push('-');
+        p = IntervalParts {
+            year: -p.year,
+            mon: -p.mon,
+            day: -p.day,
+            hour: -p.hour,
+            min: -p.min,
+            sec: -p.sec,
+            usec: -p.usec,
+        };
+    }
+    if !negative && !positive {
+        out.push('0');
+    } else if !standard {
+        let sign = |neg: bool| if neg { '-' } else { '+' };
+        out.push_str(&format!(
+            "{}{}-{} {}{} {}{}:{:02}:",
+            sign(p.year < 0 || p.mon < 0),
+            p.year.abs(),
+            p.mon.abs(),
+            sign(p.day < 0),
+            p.day.abs(),
+            sign(p.hour < 0 || p.min < 0 || p.sec < 0 || p.usec < 0),
+            p.hour.abs(),
+            p.min.abs()
+        ));
+        push_seconds(&mut out, p.sec, p.usec, true);
+    } else if year_month {
+        out.push_str(&format!("{}-{}", p.year, p.mon));
+    } else {
+        if p.day != 0 {
+            out.push_str(&format!("{} ", p.day));
+        }
+        out.push_str(&format!("{}:{:02}:", p.hour, p.min));
+        push_seconds(&mut out, p.sec, p.usec, true);
+    }
+    out
+}
+
+/// `postgres_verbose`: `@ 1 year 2 mons 3 days 4 hours 5 mins 6 secs`, negative values as
+/// the positive one with `ago`.
+fn format_interval_verbose(iv: &Interval) -> String {
+    let p = IntervalParts::of(iv);
+    let mut out = String::from("@");
+    let (mut is_zero, mut is_before) = (true, false);
+    for (v, unit) in [(p.year, "year"), (p.mon, "mon"), (p.day, "day"), (p.hour, "hour"), (p.min, "min")] {
+        if v == 0 {
+            continue;
+        }
+        let v = if is_zero {
+            is_before = v < 0;
+            v.abs()
+        } else if is_before {
+            -v
+        } else {
+            v
+        };
+        out.push_str(&format!(" {v} {unit}{}", if v == 1 { "" } else { "s" }));
+        is_zero = false;
+    }
+    if p.sec != 0 || p.usec != 0 {
+        out.push(' ');
+        if p.sec < 0 || (p.sec == 0 && p.usec < 0) {
+            if is_zero {
+                is_before = true;
+            } else if !is_before {
+                out.push('-');
+            }
+        } else if is_before {
+            out.push('-');
+        }
+        push_seconds(&mut out, p.sec, p.usec, false);
+        out.push_str(if p.sec.abs() != 1 || p.usec != 0 { " secs" } else { " sec" });
+        is_zero = false;
+    }
+    if is_zero {
+        out.push_str(" 0");
+    }
+    if is_before {
+        out.push_str(" ago");
+    }
+    out
+}
+
 /// Interval text in IntervalStyle `postgres` (PostgreSQL's EncodeInterval).
 pub fn format_interval(iv: &Interval) -> String {
     let mut out = String::new();
@@ -798,6 +1008,14 @@ pub fn parse_interval(s: &str) -> Result<Interval> {
             micros += if neg { -v } else { v };
             continue;
         }
+        // SQL's year-month form: `1-2` is 1 year 2 months, `-1-2` minus both.
+        if let Some((m, overflows)) = year_month(t) {
+            if overflows {
+                return Err(interval_field_overflow(s));
+            }
+            months += m;
+            continue;
+        }
         // A number, with its unit written onto it or in the next token.
         let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
         let (num, mut unit) = (&t[..split], &t[split..]);
@@ -808,6 +1026,9 @@ pub fn parse_interval(s: &str) -> Result<Interval> {
             if i < tokens.len() && unit_of(tokens[i]).is_some() {
                 unit = tokens[i];
                 i += 1;
+            } else if i < tokens.len() && tokens[i].contains(':') {
+                // SQL's day-time form: `3 4:05:06` is 3 days 4:05:06.
+                unit = "day";
             } else if i == tokens.len() {
                 unit = "second";
             } else {
@@ -861,6 +1082,35 @@ pub fn parse_interval(s: &str) -> Result<Interval> {
     let days = i32::try_from(days * sign).map_err(|_| interval_field_overflow(s))?;
     let micros = i64::try_from(micros * sign).map_err(|_| interval_field_overflow(s))?;
     Ok(Interval { months, days, micros })
+}
+
+/// An interval's text read in an IntervalStyle: in `sql_standard`, a leading minus with no
+/// other sign in the text applies to every field (`-1 2:03:04` is minus 1 day 2:03:04), as
+/// PostgreSQL's DecodeInterval reads it.
+pub fn parse_interval_in(s: &str, style: IntervalStyle) -> Result<Interval> {
+    let iv = parse_interval(s)?;
+    if style != IntervalStyle::SqlStandard {
+        return Ok(iv);
+    }
+    let mut fields = s.split_ascii_whitespace();
+    let leading_minus = fields.next().is_some_and(|f| f.starts_with('-'));
+    if !leading_minus || fields.any(|f| f.starts_with(['-', '+'])) {
+        return Ok(iv);
+    }
+    let neg = |v: i64| if v > 0 { -v } else { v };
+    Ok(Interval { months: neg(iv.months as i64) as i32, days: neg(iv.days as i64) as i32, micros: neg(iv.micros) })
+}
+
+/// A year-month field (`1-2`, `-1-2`, `+1-2`) as months (a leading minus negates both), and
+/// whether its months are out of range (`1-13`: 22015 in PostgreSQL).
+fn year_month(t: &str) -> Option<(i128, bool)> {
+    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let (y, m) = body.split_once('-')?;
+    if !digits(y) || !digits(m) || y.len() > 9 || m.len() > 9 {
+        return None;
+    }
+    let (y, m) = (y.parse::<i128>().ok()?, m.parse::<i128>().ok()?);
+    Some((if t.starts_with('-') { -(y * 12 + m) } else { y * 12 + m }, m > 11))
 }
 
 /// ISO 8601's designator form after the `P` (`1Y2M3DT4H5M6S`, `1W`, `T1.5S`) in the

@@ -118,6 +118,10 @@ pub enum TemporalFn {
     /// A timestamptz read as local time in a zone (the session's, or AT TIME ZONE's), the zone's
     /// name the last argument ([`crate::zone`]).
     Zoned(ZoneOp),
+    /// interval -> text in an IntervalStyle other than `postgres` (the session's).
+    IntervalText(crate::datetime::IntervalStyle),
+    /// text -> interval in IntervalStyle `sql_standard` (a leading minus applies to all fields).
+    IntervalParse(crate::datetime::IntervalStyle),
 }
 
 /// What a [`TemporalFn::Zoned`] call does in its zone.
@@ -1250,6 +1254,8 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
             Datum::Text(to_char(&v, fmt)?)
         }
         (TemporalFn::Zoned(op), [.., Datum::Text(zone)]) => zoned(op, &args[..args.len() - 1], zone)?,
+        (TemporalFn::IntervalText(style), [Datum::Interval(iv)]) => Datum::Text(dt::format_interval_as(iv, style)),
+        (TemporalFn::IntervalParse(style), [Datum::Text(s)]) => Datum::Interval(dt::parse_interval_in(s, style)?),
         (TemporalFn::Round(p), [v]) => match v {
             Datum::Timestamp(x) if dt::is_finite_ts(*x) => Datum::Timestamp(dt::round_us(*x, p)),
             Datum::TimestampTz(x) if dt::is_finite_ts(*x) => Datum::TimestampTz(dt::round_us(*x, p)),

@@ -284,9 +284,12 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             "ISO, MDY".to_string()
         }
         "IntervalStyle" => match one()?.to_ascii_lowercase().as_str() {
-            "postgres" => "postgres".to_string(),
-            "postgres_verbose" | "sql_standard" | "iso_8601" => return Err(only(canon, "postgres")),
-            v => return Err(invalid(canon, v)),
+            v @ ("postgres" | "postgres_verbose" | "sql_standard" | "iso_8601") => v.to_string(),
+            v => {
+                // An enum parameter's error names it as written (PostgreSQL's parse_and_validate_value).
+                return Err(invalid(&name.to_ascii_lowercase(), v)
+                    .hint("Available values: postgres, postgres_verbose, sql_standard, iso_8601."));
+            }
         },
         // An IANA zone name, a number of hours east of UTC, or a POSIX TZ rule (crate::zone).
         "TimeZone" => crate::zone::setting(one()?)?,
@@ -380,7 +383,10 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
                     v.to_string()
                 }
             }
-            v => return Err(invalid(canon, v)),
+            v => {
+                return Err(invalid(&name.to_ascii_lowercase(), v)
+                    .hint("Available values: debug5, debug4, debug3, debug2, debug1, log, notice, warning, error."))
+            }
         },
         "default_transaction_isolation" | "transaction_isolation" => match joined.to_ascii_lowercase().as_str() {
             "read committed" => "read committed".to_string(),

@@ -346,30 +346,78 @@ pub fn cast_text(d: &Datum) -> Option<String> {
     }
 }
 
-/// The text form of a value in a session whose time zone is `zone` (None: UTC): a timestamptz
-/// (also inside an array) is shown as local time there with its offset.
-pub fn to_text_in(d: &Datum, zone: Option<&jiff::tz::TimeZone>) -> Option<String> {
-    match (d, zone) {
-        (Datum::TimestampTz(t), Some(_)) => Some(dt::format_timestamptz(*t, zone)),
-        (Datum::Array(a), Some(_)) if a.elem == SqlType::TimestampTz => {
-            let mut local = (**a).clone();
-            local.elem = SqlType::Text;
-            for item in &mut local.items {
-                if let Datum::TimestampTz(t) = item {
-                    *item = Datum::Text(dt::format_timestamptz(*t, zone));
-                }
-            }
-            Some(crate::array::to_text(&local))
+/// How a session writes and reads values' text: its time zone (None: UTC) and IntervalStyle
+/// (the `TimeZone` and `IntervalStyle` parameters).
+#[derive(Debug, Clone, Default)]
+pub struct TextStyle {
+    pub zone: Option<jiff::tz::TimeZone>,
+    pub interval: dt::IntervalStyle,
+}
+
+impl TextStyle {
+    /// The style of a session with these parameters.
+    pub fn of_settings(settings: &[(&'static str, String)]) -> TextStyle {
+        let interval = settings.iter().find(|(k, _)| *k == "IntervalStyle").map(|(_, v)| v.as_str());
+        TextStyle {
+            zone: crate::zone::of_settings(settings),
+            interval: interval.map_or(dt::IntervalStyle::Postgres, dt::IntervalStyle::of_setting),
         }
-        _ => to_text(d),
     }
 }
 
-/// Reads a value's text form in a session whose time zone is `zone` (None: UTC): a timestamptz
-/// without a zone in the text is local time there.
-pub fn parse_text_in(ty: SqlType, s: &str, zone: Option<&jiff::tz::TimeZone>) -> Result<Datum> {
-    match (ty, zone) {
-        (SqlType::TimestampTz, Some(_)) => Ok(Datum::TimestampTz(dt::parse_timestamp_in(s, Kind::TimestampTz, zone)?)),
+/// A value's text form in a session's style: a timestamptz in its time zone, an interval in its
+/// IntervalStyle (also inside arrays).
+pub fn to_text_in(d: &Datum, style: &TextStyle) -> Option<String> {
+    let shown = |item: &Datum| match item {
+        Datum::TimestampTz(t) if style.zone.is_some() => Some(dt::format_timestamptz(*t, style.zone.as_ref())),
+        Datum::Interval(iv) if style.interval != dt::IntervalStyle::Postgres => {
+            Some(dt::format_interval_as(iv, style.interval))
+        }
+        _ => None,
+    };
+    match d {
+        Datum::Array(a) if matches!(a.elem, SqlType::TimestampTz | SqlType::Interval) => {
+            let mut local = (**a).clone();
+            let mut changed = false;
+            for item in &mut local.items {
+                if let Some(text) = shown(item) {
+                    *item = Datum::Text(text);
+                    changed = true;
+                }
+            }
+            if !changed {
+                return to_text(d);
+            }
+            local.elem = SqlType::Text;
+            Some(crate::array::to_text(&local))
+        }
+        _ => shown(d).or_else(|| to_text(d)),
+    }
+}
+
+/// Whether a value of this type reads or prints differently in a session's style
+/// ([`TextStyle`]): a timestamptz, an interval, or an array of them.
+pub fn styled(ty: SqlType) -> bool {
+    match ty {
+        SqlType::TimestampTz | SqlType::Interval => true,
+        SqlType::Array(a) => styled(a.elem()),
+        _ => false,
+    }
+}
+
+/// Reads a value's text form in a session's style: a timestamptz without a zone in the text is
+/// local time in its zone; an interval reads a leading minus as its IntervalStyle says (also
+/// as elements of an array).
+pub fn parse_text_in(ty: SqlType, s: &str, style: &TextStyle) -> Result<Datum> {
+    match ty {
+        SqlType::TimestampTz if style.zone.is_some() => {
+            Ok(Datum::TimestampTz(dt::parse_timestamp_in(s, Kind::TimestampTz, style.zone.as_ref())?))
+        }
+        SqlType::Interval => Ok(Datum::Interval(dt::parse_interval_in(s, style.interval)?)),
+        SqlType::Array(a) if styled(a.elem()) => {
+            let elem = a.elem();
+            Ok(Datum::Array(Box::new(crate::array::parse_text_by(elem, s, &|e| parse_text_in(elem, e, style))?)))
+        }
         _ => parse_text(ty, s),
     }
 }

@@ -209,6 +209,15 @@ pub(crate) fn session_for_literal() -> Option<String> {
     from_setting(&v).map(|_| v)
 }
 
+/// The style a literal is read in: the session's zone and IntervalStyle when the statement is
+/// bound, kept (not noted for binding again).
+pub(crate) fn style_for_literal() -> Result<crate::types::TextStyle> {
+    let zone = session_for_literal().map(|z| resolve(&z)).transpose()?;
+    let interval = crate::settings::peek_value("IntervalStyle");
+    let interval = interval.as_deref().map_or(Default::default(), crate::datetime::IntervalStyle::of_setting);
+    Ok(crate::types::TextStyle { zone, interval })
+}
+
 /// The zone a `TemporalFn::Zoned` call carries (the session's setting or an AT TIME ZONE name).
 pub fn resolve(name: &str) -> Result<TimeZone> {
     if let Some(east_s) = fixed_from_name(name) {

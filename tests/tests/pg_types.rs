@@ -265,3 +265,55 @@ fn character_n_is_blank_padded() {
         assert_eq!(e.code().map(|c| c.code()), Some("22001"));
     });
 }
+
+/// IntervalStyle given in the start-up packet's `options` (libpq's PGOPTIONS, as Rails'
+/// `SET intervalstyle = iso_8601` and drivers' `options` do): psql's result rows, a prepared
+/// statement's text parameter, COPY out and COPY in (sql_standard reads a leading minus for
+/// every field) and ParameterStatus, compared with PostgreSQL 15 byte for byte. A bad option
+/// closes the connection with PostgreSQL's FATAL message.
+#[test]
+fn interval_style_from_startup_options_matches_postgresql() {
+    let script = r"
+CREATE TABLE ivs (k int PRIMARY KEY, v interval);
+INSERT INTO ivs VALUES (1, '1 year 2 mons 3 days 04:05:06.5'), (2, '-1 days +02:03:04'), (3, '-7 mons');
+SHOW IntervalStyle;
+SELECT k, v, v::text, ARRAY[v] FROM ivs ORDER BY k;
+PREPARE p(interval) AS SELECT $1, $1 = interval '-1 days -02:03:04';
+EXECUTE p('-1 2:03:04');
+COPY (SELECT * FROM ivs ORDER BY k) TO STDOUT;
+COPY ivs FROM STDIN;
+4	-1 2:03:04
+\.
+SELECT v FROM ivs WHERE k = 4;
+SET IntervalStyle = iso_8601;
+SELECT k, v FROM ivs ORDER BY k;
+";
+    let run = |port: u16, options: &str| {
+        let mut child = std::process::Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+            .args(["-d", "postgres", "-f", "-"])
+            .env("PGOPTIONS", options)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run psql");
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    let o = Orbit::start(&["--shards", "2"]);
+    let orbit = run(o.pg_port, "-c intervalstyle=sql_standard");
+    assert!(orbit.contains(" sql_standard\n"), "{orbit}");
+    assert!(orbit.contains(" 2 | +0-0 -1 +2:03:04 "), "{orbit}");
+    assert!(orbit.contains(" -1 2:03:04 | t\n"), "{orbit}");
+    assert!(orbit.contains(" P-1DT-2H-3M-4S\n"), "{orbit}");
+    let bad = run(o.pg_port, "-x");
+    assert!(bad.contains("FATAL:  invalid command-line argument for server process: -x"), "{bad}");
+    if let Some(pg) = RealPostgres::start_or_skip() {
+        assert_eq!(orbit, run(pg.port, "-c intervalstyle=sql_standard"), "Orbit and PostgreSQL 15 differ");
+        let pg_bad = run(pg.port, "-x");
+        assert_eq!(bad.replace(&o.pg_port.to_string(), "PORT"), pg_bad.replace(&pg.port.to_string(), "PORT"));
+    }
+}

@@ -392,7 +392,19 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
             std::rc::Rc::make_mut(&mut c.settings).push((name, d.to_string()));
         }
     }
-    // Other parameters in the start-up packet are SETs (PostgreSQL applies them the same way).
+    // `options` (libpq's PGOPTIONS: `-c name=value`, `--name=value`) and the other parameters
+    // in the start-up packet are SETs, applied in that order as PostgreSQL applies them.
+    let options = match params.get("options").map(|o| startup_options(o)).transpose() {
+        Ok(o) => o.unwrap_or_default(),
+        Err(e) => return c.fatal(e).await,
+    };
+    // A parameter the packet also names is set again from it, after: the packet's value wins.
+    for (k, v) in options.iter().filter(|(k, _)| !params.keys().any(|p| p.eq_ignore_ascii_case(k))) {
+        match orbit_query::settings::set_value(k, std::slice::from_ref(v)) {
+            Ok((name, value)) => set_setting(&mut c, name, value),
+            Err(e) => return c.fatal(e).await,
+        }
+    }
     for (k, v) in &params {
         if matches!(
             k.as_str(),
@@ -1161,14 +1173,51 @@ fn row_description(out: &mut BytesMut, cols: &[OutputColumn], binary: &[bool]) {
     put(out, RowDescription::new(fields));
 }
 
+/// The settings in a start-up packet's `options` (PostgreSQL's pg_split_opts and the `-c` /
+/// `--` switches): words split at unescaped spaces (`\` escapes the next character), each
+/// `-c name=value`, `-cname=value` or `--name=value`, a `-` in the name read as `_`. Other
+/// server switches are refused as PostgreSQL refuses an unknown one.
+fn startup_options(options: &str) -> Result<Vec<(String, String)>, SqlError> {
+    let mut words = Vec::new();
+    let mut chars = options.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_ascii_whitespace()).is_some() {}
+        if chars.peek().is_none() {
+            break;
+        }
+        let mut word = String::new();
+        while let Some(c) = chars.next_if(|c| !c.is_ascii_whitespace()) {
+            word.push(if c == '\\' { chars.next().unwrap_or('\\') } else { c });
+        }
+        words.push(word);
+    }
+    let invalid = |w: &str| {
+        SqlError::new(code::SYNTAX_ERROR, format!("invalid command-line argument for server process: {w}"))
+            .hint("Try \"postgres --help\" for more information.")
+    };
+    let mut out = Vec::new();
+    let mut words = words.into_iter();
+    while let Some(w) = words.next() {
+        let setting = if let Some(rest) = w.strip_prefix("--") {
+            rest.to_string()
+        } else if w == "-c" {
+            words.next().ok_or_else(|| invalid(&w))?
+        } else if let Some(rest) = w.strip_prefix("-c") {
+            rest.to_string()
+        } else {
+            return Err(invalid(&w));
+        };
+        let Some((name, value)) = setting.split_once('=') else {
+            let name = setting.replace('-', "_");
+            return Err(SqlError::new(code::SYNTAX_ERROR, format!("-c {name} requires a value")));
+        };
+        out.push((name.replace('-', "_"), value.to_string()));
+    }
+    Ok(out)
+}
+
 /// One result row; `columns` (the row description's) give the binary form of a `"char"`.
-fn data_row(
-    out: &mut BytesMut,
-    row: &[Datum],
-    binary: &[bool],
-    columns: &[OutputColumn],
-    zone: Option<&orbit_query::zone::TimeZone>,
-) {
+fn data_row(out: &mut BytesMut, row: &[Datum], binary: &[bool], columns: &[OutputColumn], style: &types::TextStyle) {
     let cols: Vec<Option<Vec<u8>>> = row
         .iter()
         .enumerate()
@@ -1179,7 +1228,7 @@ fn data_row(
                     None => types::to_binary(d),
                 }
             } else {
-                types::to_text_in(d, zone).map(String::into_bytes)
+                types::to_text_in(d, style).map(String::into_bytes)
             }
         })
         .collect();
@@ -1349,9 +1398,9 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     send_notices(c, &r.notices);
     if returns_rows(&prepared) {
         row_description(&mut c.out, &prepared.columns, &[]);
-        let zone = orbit_query::zone::of_settings(&c.settings);
+        let style = types::TextStyle::of_settings(&c.settings);
         for row in &r.rows {
-            data_row(&mut c.out, row, &[], &[], zone.as_ref());
+            data_row(&mut c.out, row, &[], &[], &style);
         }
     }
     put(&mut c.out, CommandComplete::new(r.tag));
@@ -1523,7 +1572,7 @@ fn bind_portal(c: &mut Conn, b: pgwire::messages::extendedquery::Bind) -> Result
     if c.status == TxStatus::Failed && !is_tx_exit(&stmt.plan) {
         return Err(aborted());
     }
-    let zone = orbit_query::zone::of_settings(&c.settings);
+    let style = types::TextStyle::of_settings(&c.settings);
     let mut params = Vec::with_capacity(n);
     for (i, (v, &ty)) in b.parameters.iter().zip(&stmt.param_types).enumerate() {
         let fmt = match formats.len() {
@@ -1534,7 +1583,7 @@ fn bind_portal(c: &mut Conn, b: pgwire::messages::extendedquery::Bind) -> Result
         let d = match v {
             None => Datum::Null,
             Some(bytes) if fmt == 1 => types::from_binary(ty, bytes, i + 1)?,
-            Some(bytes) if fmt == 0 => types::parse_text_in(ty, types::utf8(bytes)?, zone.as_ref())?,
+            Some(bytes) if fmt == 0 => types::parse_text_in(ty, types::utf8(bytes)?, &style)?,
             Some(_) => {
                 return Err(SqlError::new(code::PROTOCOL_VIOLATION, format!("unsupported format code: {fmt}")));
             }
@@ -1688,9 +1737,9 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
     let take = if max_rows > 0 { remaining.min(max_rows as usize) } else { remaining };
     let start = p.sent;
     let mut out = std::mem::take(&mut c.out);
-    let zone = orbit_query::zone::of_settings(&c.settings);
+    let style = types::TextStyle::of_settings(&c.settings);
     for row in &rows[start..start + take] {
-        data_row(&mut out, row, &binary, &stmt.columns, zone.as_ref());
+        data_row(&mut out, row, &binary, &stmt.columns, &style);
     }
     p.sent += take;
     if p.sent < rows.len() {

@@ -52,7 +52,7 @@ async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
     put(&mut c.out, CopyInResponse::new(format, width, vec![format as i16; plan.width()]));
     c.flush().await.map_err(lost)?;
     let mut reader = CopyIn::new(table.clone(), columns.clone(), plan.options.clone());
-    reader.zone = orbit_query::zone::of_settings(&c.settings);
+    reader.style = orbit_query::types::TextStyle::of_settings(&c.settings);
     if c.txn.is_some() {
         return read_in(c, None, &mut reader).await;
     }

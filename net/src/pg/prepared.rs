@@ -166,8 +166,11 @@ pub(super) fn resolve_execute(c: &Conn, sql: &str, plan: &Plan) -> Result<Option
         // EXPLAIN EXECUTE: the named statement's query explained with the arguments in place.
         let target = get(c, name).ok_or_else(|| missing(name))?;
         let now = c.txn.as_ref().map_or_else(orbit_query::datetime::now_us, |t| t.started_us);
-        let params =
-            if target.param_types.is_empty() { Vec::new() } else { execute_args(sql, name, &target, args, now)? };
+        let params = if target.param_types.is_empty() {
+            Vec::new()
+        } else {
+            execute_args(sql, name, &target, args, now, &c.settings)?
+        };
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
         let explained =
             orbit_query::bind::explain_execute(&source(c, name), name, explain, &params, &target.param_types)?;
@@ -178,8 +181,11 @@ pub(super) fn resolve_execute(c: &Conn, sql: &str, plan: &Plan) -> Result<Option
     for _ in 0..MAX_EXECUTE_DEPTH {
         let target = get(c, &name).ok_or_else(|| missing(&name))?;
         let now = c.txn.as_ref().map_or_else(orbit_query::datetime::now_us, |t| t.started_us);
-        let params =
-            if target.param_types.is_empty() { Vec::new() } else { execute_args(&sql, &name, &target, &args, now)? };
+        let params = if target.param_types.is_empty() {
+            Vec::new()
+        } else {
+            execute_args(&sql, &name, &target, &args, now, &c.settings)?
+        };
         // Counted once its parameters are known, where PostgreSQL picks the plan.
         count_execution(c, &name);
         match &target.plan {

@@ -91,8 +91,24 @@ impl Binder<'_> {
 /// EXECUTE's arguments as the values of `stmt`'s parameters: each bound as an expression over
 /// no table, coerced to its parameter's type by assignment, and evaluated (`now_us`: the
 /// transaction's start, for now()), with PostgreSQL's errors (`EvaluateParams` in prepare.c).
-/// A statement without parameters ignores its arguments, as PostgreSQL does.
-pub fn execute_args(sql: &str, name: &str, stmt: &Prepared, args: &[ast::Expr], now_us: i64) -> Result<Vec<Datum>> {
+/// A statement without parameters ignores its arguments, as PostgreSQL does. The arguments'
+/// literals read in the session's style (`session`: its parameters; a timestamptz in its time
+/// zone, an interval in its IntervalStyle).
+pub fn execute_args(
+    sql: &str,
+    name: &str,
+    stmt: &Prepared,
+    args: &[ast::Expr],
+    now_us: i64,
+    session: &crate::settings::Session,
+) -> Result<Vec<Datum>> {
+    crate::settings::bind_with(session.clone());
+    let r = bind_execute_args(sql, name, stmt, args, now_us);
+    crate::settings::bind_ended();
+    r
+}
+
+fn bind_execute_args(sql: &str, name: &str, stmt: &Prepared, args: &[ast::Expr], now_us: i64) -> Result<Vec<Datum>> {
     let want = stmt.param_types.len();
     if args.len() != want {
         return Err(SqlError::new(

@@ -4,6 +4,7 @@
 //! literals (`TIMESTAMP '...'`, `INTERVAL '...'`) and gen_random_uuid().
 
 use super::{no_function, op_error, sql_type, Binder, Scope};
+use crate::datetime::IntervalStyle;
 use crate::error::{code, Result, SqlError};
 use crate::expr::{ArithOp, Expr, Func, TemporalFn, ZoneOp};
 use crate::types::CastContext;
@@ -92,9 +93,47 @@ pub(super) fn zoned(op: ZoneOp, mut args: Vec<Expr>, zone: Expr, ty: SqlType) ->
     Expr::Func(Func::Temporal(TemporalFn::Zoned(op)), args, ty)
 }
 
+/// The session's IntervalStyle when it is not `postgres` (noted: a prepared statement binds
+/// again when it changes).
+fn session_interval_style() -> Option<IntervalStyle> {
+    let style = IntervalStyle::of_setting(&crate::settings::bound_value("IntervalStyle")?);
+    (style != IntervalStyle::Postgres).then_some(style)
+}
+
+/// A cast between interval and text that the session's IntervalStyle changes: interval to a
+/// string type prints in the style; a string to interval reads a leading minus as
+/// `sql_standard` does. The conversion makes text or interval (a cast on to `to` follows);
+/// None when the style changes nothing.
+pub(super) fn interval_style_cast(from: SqlType, to: SqlType) -> Option<impl FnOnce(Expr) -> Expr> {
+    let string = |t: SqlType| matches!(t, SqlType::Text | SqlType::Varchar(_) | SqlType::Bpchar(_));
+    let (func, ty) = if from == SqlType::Interval && string(to) {
+        (TemporalFn::IntervalText(session_interval_style()?), SqlType::Text)
+    } else if string(from) && to == SqlType::Interval {
+        let style = session_interval_style().filter(|s| *s == IntervalStyle::SqlStandard)?;
+        (TemporalFn::IntervalParse(style), SqlType::Interval)
+    } else {
+        return None;
+    };
+    Some(move |e: Expr| {
+        let e = if from == SqlType::Interval || from == SqlType::Text {
+            e
+        } else {
+            Expr::Cast(Box::new(e), SqlType::Text, false)
+        };
+        Expr::Func(Func::Temporal(func), vec![e], ty)
+    })
+}
+
 /// A value that a function prints in its text form (`||`, concat, format) or as JSON (to_json,
-/// json_build_*): a timestamptz is printed in the session's zone before it gets there.
+/// json_build_*): a timestamptz is printed in the session's zone, an interval in its
+/// IntervalStyle, before it gets there.
 pub(super) fn shown_in_zone(e: Expr, json: bool) -> Expr {
+    if e.ty() == SqlType::Interval {
+        return match session_interval_style() {
+            Some(style) => Expr::Func(Func::Temporal(TemporalFn::IntervalText(style)), vec![e], SqlType::Text),
+            None => e,
+        };
+    }
     if e.ty() != SqlType::TimestampTz {
         return e;
     }

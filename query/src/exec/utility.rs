@@ -142,8 +142,8 @@ pub async fn copy_insert(
 /// The rows COPY TO writes, as the text of each copied column (None: NULL).
 pub async fn copy_out(txn: &mut Txn, plan: &CopyPlan) -> Result<Vec<Vec<Option<String>>>> {
     let rows = copy_out_values(txn, plan).await?;
-    let zone = crate::zone::of_settings(&txn.settings);
-    Ok(rows.iter().map(|row| crate::copy::texts(row, zone.as_ref())).collect())
+    let style = types::TextStyle::of_settings(&txn.settings);
+    Ok(rows.iter().map(|row| crate::copy::texts(row, &style)).collect())
 }
 
 /// The rows COPY TO sends, as values in COPY's column order (the binary format encodes them

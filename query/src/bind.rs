@@ -1166,6 +1166,7 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "regtype" => SqlType::Oid(OidKind::RegType),
                 "regnamespace" => SqlType::Oid(OidKind::RegNamespace),
                 "regproc" => SqlType::Oid(OidKind::RegProc),
+                "regprocedure" => SqlType::Oid(OidKind::RegProcedure),
                 "\"char\"" => SqlType::Char,
                 _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
             }

@@ -1024,6 +1024,7 @@ const TYPES: &[SqlType] = &[
     SqlType::Oid(OidKind::RegType),
     SqlType::Oid(OidKind::RegNamespace),
     SqlType::Oid(OidKind::RegProc),
+    SqlType::Oid(OidKind::RegProcedure),
 ];
 
 fn type_name(t: SqlType) -> String {

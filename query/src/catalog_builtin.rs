@@ -30,6 +30,7 @@ const TYPES: &[(u32, bool, u32, [u32; 7], u8)] = &[
     (1184, true, 0, [1150, 1151, 2476, 2477, 2907, 2908, 0], b'd'),
     (1186, true, 0, [1160, 1161, 2478, 2479, 2903, 2904, 0], b'd'),
     (1700, false, 0, [1701, 1702, 2460, 2461, 2917, 2918, 0], b'i'),
+    (2202, false, 0, [2212, 2213, 2446, 2447, 0, 0, 0], b'i'),
     (2205, false, 0, [2218, 2219, 2452, 2453, 0, 0, 0], b'i'),
     (2206, false, 0, [2220, 2221, 2454, 2455, 0, 0, 0], b'i'),
     (2950, false, 0, [2952, 2953, 2961, 2962, 0, 0, 0], b'c'),
@@ -73,44 +74,73 @@ pub(crate) fn type_io(oid: u32, elem: Option<u32>) -> Option<TypeIo> {
 }
 
 /// PostgreSQL 15's functions named by the catalog rows Orbit lists (the types' functions
-/// above, the access methods' handlers), by OID.
+/// above, the access methods' handlers), by OID: (OID, name, argument types as
+/// pg_get_function_identity_arguments prints them).
 #[rustfmt::skip]
-const PROCS: &[(u32, &str)] = &[
-    (3, "heap_tableam_handler"), (31, "byteaout"), (33, "charout"), (38, "int2in"), (39, "int2out"),
-    (42, "int4in"), (43, "int4out"), (44, "regprocin"), (45, "regprocout"), (46, "textin"), (47, "textout"),
-    (109, "unknownin"), (110, "unknownout"), (200, "float4in"), (201, "float4out"), (214, "float8in"),
-    (215, "float8out"), (321, "json_in"), (322, "json_out"), (323, "json_recv"), (324, "json_send"),
-    (330, "bthandler"), (460, "int8in"), (461, "int8out"), (750, "array_in"), (751, "array_out"),
-    (1044, "bpcharin"), (1045, "bpcharout"), (1046, "varcharin"), (1047, "varcharout"), (1084, "date_in"),
-    (1085, "date_out"), (1143, "time_in"), (1144, "time_out"), (1150, "timestamptz_in"),
-    (1151, "timestamptz_out"), (1160, "interval_in"), (1161, "interval_out"), (1242, "boolin"),
-    (1243, "boolout"), (1244, "byteain"), (1245, "charin"), (1312, "timestamp_in"), (1313, "timestamp_out"),
-    (1701, "numeric_in"), (1702, "numeric_out"), (1798, "oidin"), (1799, "oidout"), (2218, "regclassin"),
-    (2219, "regclassout"), (2220, "regtypein"), (2221, "regtypeout"), (2400, "array_recv"),
-    (2401, "array_send"), (2404, "int2recv"), (2405, "int2send"), (2406, "int4recv"), (2407, "int4send"),
-    (2408, "int8recv"), (2409, "int8send"), (2412, "bytearecv"), (2413, "byteasend"), (2414, "textrecv"),
-    (2415, "textsend"), (2416, "unknownrecv"), (2417, "unknownsend"), (2418, "oidrecv"), (2419, "oidsend"),
-    (2424, "float4recv"), (2425, "float4send"), (2426, "float8recv"), (2427, "float8send"),
-    (2430, "bpcharrecv"), (2431, "bpcharsend"), (2432, "varcharrecv"), (2433, "varcharsend"),
-    (2434, "charrecv"), (2435, "charsend"), (2436, "boolrecv"), (2437, "boolsend"), (2444, "regprocrecv"),
-    (2445, "regprocsend"), (2452, "regclassrecv"), (2453, "regclasssend"), (2454, "regtyperecv"),
-    (2455, "regtypesend"), (2460, "numeric_recv"), (2461, "numeric_send"), (2468, "date_recv"),
-    (2469, "date_send"), (2470, "time_recv"), (2471, "time_send"), (2474, "timestamp_recv"),
-    (2475, "timestamp_send"), (2476, "timestamptz_recv"), (2477, "timestamptz_send"), (2478, "interval_recv"),
-    (2479, "interval_send"), (2903, "intervaltypmodin"), (2904, "intervaltypmodout"),
-    (2905, "timestamptypmodin"), (2906, "timestamptypmodout"), (2907, "timestamptztypmodin"),
-    (2908, "timestamptztypmodout"), (2909, "timetypmodin"), (2910, "timetypmodout"), (2913, "bpchartypmodin"),
-    (2914, "bpchartypmodout"), (2915, "varchartypmodin"), (2916, "varchartypmodout"),
-    (2917, "numerictypmodin"), (2918, "numerictypmodout"), (2952, "uuid_in"), (2953, "uuid_out"),
-    (2961, "uuid_recv"), (2962, "uuid_send"), (3803, "jsonb_send"), (3804, "jsonb_out"), (3805, "jsonb_recv"),
-    (3806, "jsonb_in"), (3816, "array_typanalyze"), (4084, "regnamespacein"), (4085, "regnamespaceout"),
-    (4087, "regnamespacerecv"), (4088, "regnamespacesend"), (6098, "jsonb_subscript_handler"),
-    (6179, "array_subscript_handler"),
+const PROCS: &[(u32, &str, &str)] = &[
+    (3, "heap_tableam_handler", "internal"), (31, "byteaout", "bytea"), (33, "charout", "\"char\""),
+    (38, "int2in", "cstring"), (39, "int2out", "smallint"), (42, "int4in", "cstring"), (43, "int4out", "integer"),
+    (44, "regprocin", "cstring"), (45, "regprocout", "regproc"), (46, "textin", "cstring"),
+    (47, "textout", "text"), (109, "unknownin", "cstring"), (110, "unknownout", "unknown"),
+    (200, "float4in", "cstring"), (201, "float4out", "real"), (214, "float8in", "cstring"),
+    (215, "float8out", "double precision"), (321, "json_in", "cstring"), (322, "json_out", "json"),
+    (323, "json_recv", "internal"), (324, "json_send", "json"), (330, "bthandler", "internal"),
+    (460, "int8in", "cstring"), (461, "int8out", "bigint"), (750, "array_in", "cstring, oid, integer"),
+    (751, "array_out", "anyarray"), (1044, "bpcharin", "cstring, oid, integer"), (1045, "bpcharout", "character"),
+    (1046, "varcharin", "cstring, oid, integer"), (1047, "varcharout", "character varying"),
+    (1084, "date_in", "cstring"), (1085, "date_out", "date"), (1143, "time_in", "cstring, oid, integer"),
+    (1144, "time_out", "time without time zone"), (1150, "timestamptz_in", "cstring, oid, integer"),
+    (1151, "timestamptz_out", "timestamp with time zone"), (1160, "interval_in", "cstring, oid, integer"),
+    (1161, "interval_out", "interval"), (1242, "boolin", "cstring"), (1243, "boolout", "boolean"),
+    (1244, "byteain", "cstring"), (1245, "charin", "cstring"), (1312, "timestamp_in", "cstring, oid, integer"),
+    (1313, "timestamp_out", "timestamp without time zone"), (1701, "numeric_in", "cstring, oid, integer"),
+    (1702, "numeric_out", "numeric"), (1798, "oidin", "cstring"), (1799, "oidout", "oid"),
+    (2212, "regprocedurein", "cstring"), (2213, "regprocedureout", "regprocedure"),
+    (2218, "regclassin", "cstring"), (2219, "regclassout", "regclass"), (2220, "regtypein", "cstring"),
+    (2221, "regtypeout", "regtype"), (2400, "array_recv", "internal, oid, integer"),
+    (2401, "array_send", "anyarray"), (2404, "int2recv", "internal"), (2405, "int2send", "smallint"),
+    (2406, "int4recv", "internal"), (2407, "int4send", "integer"), (2408, "int8recv", "internal"),
+    (2409, "int8send", "bigint"), (2412, "bytearecv", "internal"), (2413, "byteasend", "bytea"),
+    (2414, "textrecv", "internal"), (2415, "textsend", "text"), (2416, "unknownrecv", "internal"),
+    (2417, "unknownsend", "unknown"), (2418, "oidrecv", "internal"), (2419, "oidsend", "oid"),
+    (2424, "float4recv", "internal"), (2425, "float4send", "real"), (2426, "float8recv", "internal"),
+    (2427, "float8send", "double precision"), (2430, "bpcharrecv", "internal, oid, integer"),
+    (2431, "bpcharsend", "character"), (2432, "varcharrecv", "internal, oid, integer"),
+    (2433, "varcharsend", "character varying"), (2434, "charrecv", "internal"), (2435, "charsend", "\"char\""),
+    (2436, "boolrecv", "internal"), (2437, "boolsend", "boolean"), (2444, "regprocrecv", "internal"),
+    (2445, "regprocsend", "regproc"), (2446, "regprocedurerecv", "internal"),
+    (2447, "regproceduresend", "regprocedure"), (2452, "regclassrecv", "internal"),
+    (2453, "regclasssend", "regclass"), (2454, "regtyperecv", "internal"), (2455, "regtypesend", "regtype"),
+    (2460, "numeric_recv", "internal, oid, integer"), (2461, "numeric_send", "numeric"),
+    (2468, "date_recv", "internal"), (2469, "date_send", "date"), (2470, "time_recv", "internal, oid, integer"),
+    (2471, "time_send", "time without time zone"), (2474, "timestamp_recv", "internal, oid, integer"),
+    (2475, "timestamp_send", "timestamp without time zone"), (2476, "timestamptz_recv", "internal, oid, integer"),
+    (2477, "timestamptz_send", "timestamp with time zone"), (2478, "interval_recv", "internal, oid, integer"),
+    (2479, "interval_send", "interval"), (2903, "intervaltypmodin", "cstring[]"),
+    (2904, "intervaltypmodout", "integer"), (2905, "timestamptypmodin", "cstring[]"),
+    (2906, "timestamptypmodout", "integer"), (2907, "timestamptztypmodin", "cstring[]"),
+    (2908, "timestamptztypmodout", "integer"), (2909, "timetypmodin", "cstring[]"),
+    (2910, "timetypmodout", "integer"), (2913, "bpchartypmodin", "cstring[]"),
+    (2914, "bpchartypmodout", "integer"), (2915, "varchartypmodin", "cstring[]"),
+    (2916, "varchartypmodout", "integer"), (2917, "numerictypmodin", "cstring[]"),
+    (2918, "numerictypmodout", "integer"), (2952, "uuid_in", "cstring"), (2953, "uuid_out", "uuid"),
+    (2961, "uuid_recv", "internal"), (2962, "uuid_send", "uuid"), (3803, "jsonb_send", "jsonb"),
+    (3804, "jsonb_out", "jsonb"), (3805, "jsonb_recv", "internal"), (3806, "jsonb_in", "cstring"),
+    (3816, "array_typanalyze", "internal"), (4084, "regnamespacein", "cstring"),
+    (4085, "regnamespaceout", "regnamespace"), (4087, "regnamespacerecv", "internal"),
+    (4088, "regnamespacesend", "regnamespace"), (6098, "jsonb_subscript_handler", "internal"),
+    (6179, "array_subscript_handler", "internal"),
 ];
 
 /// The name a `regproc` of this OID prints (None: a function Orbit lists nowhere).
 pub(crate) fn proc_name(oid: u32) -> Option<&'static str> {
     PROCS.binary_search_by_key(&oid, |p| p.0).ok().map(|i| PROCS[i].1)
+}
+
+/// The argument types of the listed function with this OID, each as format_type prints it.
+pub(crate) fn proc_args(oid: u32) -> Option<Vec<&'static str>> {
+    let args = PROCS.binary_search_by_key(&oid, |p| p.0).ok().map(|i| PROCS[i].2)?;
+    Some(if args.is_empty() { Vec::new() } else { args.split(", ").collect() })
 }
 
 /// The OID of the listed function of this name (its regproc input).

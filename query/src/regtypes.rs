@@ -103,6 +103,7 @@ pub fn parse(kind: OidKind, s: &str) -> Result<u32> {
             namespace_oid(name)
         }
         OidKind::RegProc => regproc_in(s),
+        OidKind::RegProcedure => regprocedure_in(s),
     }
 }
 
@@ -118,6 +119,42 @@ fn regproc_in(s: &str) -> Result<u32> {
         _ => return Err(unsupported_proc(s)),
     };
     crate::catalog_builtin::proc_oid(name).ok_or_else(|| unsupported_proc(s))
+}
+
+/// regprocedure's input, `name(type, ...)`: a listed function ([`regproc_in`]) whose argument
+/// types are the ones written (each read as a type name, `int4` as `integer`; the pseudo-types
+/// `cstring`, `internal`, `anyarray` by name).
+fn regprocedure_in(s: &str) -> Result<u32> {
+    let open =
+        s.find('(').ok_or_else(|| SqlError::new(code::INVALID_TEXT_REPRESENTATION, "expected a left parenthesis"))?;
+    let inner = s[open + 1..].trim_end();
+    let inner = inner
+        .strip_suffix(')')
+        .ok_or_else(|| SqlError::new(code::INVALID_TEXT_REPRESENTATION, "expected a right parenthesis"))?;
+    let oid = regproc_in(&s[..open])?;
+    let written: Vec<String> = if inner.trim().is_empty() {
+        Vec::new()
+    } else {
+        inner.split(',').map(arg_type_name).collect::<Result<_>>()?
+    };
+    let args = crate::catalog_builtin::proc_args(oid).unwrap_or_default();
+    if written.len() != args.len() || written.iter().zip(&args).any(|(w, a)| w != a) {
+        return Err(unsupported_proc(s));
+    }
+    Ok(oid)
+}
+
+/// A type name as format_type prints it: Orbit's types by their OID, the pseudo-types the
+/// listed functions take by their (folded) name.
+fn arg_type_name(t: &str) -> Result<String> {
+    if let Some(ty) = regtype_in(t).ok().and_then(SqlType::from_oid) {
+        return Ok(ty.name());
+    }
+    let folded = t.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+    match folded.as_str() {
+        "cstring" | "internal" | "anyarray" | "cstring[]" | "_cstring" => Ok(folded.replace("_cstring", "cstring[]")),
+        _ => Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{}\" does not exist", t.trim()))),
+    }
 }
 
 fn unsupported_proc(s: &str) -> SqlError {
@@ -149,6 +186,9 @@ pub fn format(kind: OidKind, v: u32) -> String {
     let name = match kind {
         OidKind::Oid => None,
         OidKind::RegProc => crate::catalog_builtin::proc_name(v).map(str::to_string),
+        OidKind::RegProcedure => crate::catalog_builtin::proc_name(v)
+            .zip(crate::catalog_builtin::proc_args(v))
+            .map(|(name, args)| format!("{name}({})", args.join(","))),
         // A relation found by its bare name along the search path prints bare; others
         // qualified by their schema.
         OidKind::RegClass => directory().iter().find(|r| r.oid == v).map(|r| {

@@ -24,7 +24,7 @@ pub struct ArrayType {
 }
 
 /// (element OID, array OID) for every element type with an array type here.
-const ARRAY_OIDS: [(u32, u32); 25] = [
+const ARRAY_OIDS: [(u32, u32); 26] = [
     (16, 1000),   // bool
     (17, 1001),   // bytea
     (18, 1002),   // "char"
@@ -50,6 +50,7 @@ const ARRAY_OIDS: [(u32, u32); 25] = [
     (2206, 2211), // regtype
     (4089, 4090), // regnamespace
     (24, 1008),   // regproc
+    (2202, 2207), // regprocedure
 ];
 
 impl ArrayType {

@@ -55,6 +55,8 @@ pub enum OidKind {
     RegType,
     RegNamespace,
     RegProc,
+    /// `regprocedure`: a function with its argument types (`array_in(cstring,oid,integer)`).
+    RegProcedure,
 }
 
 impl OidKind {
@@ -66,6 +68,7 @@ impl OidKind {
             OidKind::RegType => "regtype",
             OidKind::RegNamespace => "regnamespace",
             OidKind::RegProc => "regproc",
+            OidKind::RegProcedure => "regprocedure",
         }
     }
 
@@ -77,11 +80,18 @@ impl OidKind {
             OidKind::RegType => 2206,
             OidKind::RegNamespace => 4089,
             OidKind::RegProc => 24,
+            OidKind::RegProcedure => 2202,
         }
     }
 
-    pub const ALL: [OidKind; 5] =
-        [OidKind::Oid, OidKind::RegClass, OidKind::RegType, OidKind::RegNamespace, OidKind::RegProc];
+    pub const ALL: [OidKind; 6] = [
+        OidKind::Oid,
+        OidKind::RegClass,
+        OidKind::RegType,
+        OidKind::RegNamespace,
+        OidKind::RegProc,
+        OidKind::RegProcedure,
+    ];
 
     /// A small number for the log's cell form (stable: never renumber).
     pub fn tag(self) -> u8 {
@@ -91,6 +101,7 @@ impl OidKind {
             OidKind::RegType => 2,
             OidKind::RegNamespace => 3,
             OidKind::RegProc => 4,
+            OidKind::RegProcedure => 5,
         }
     }
 
@@ -196,6 +207,7 @@ impl SqlType {
             2206 => SqlType::Oid(OidKind::RegType),
             4089 => SqlType::Oid(OidKind::RegNamespace),
             24 => SqlType::Oid(OidKind::RegProc),
+            2202 => SqlType::Oid(OidKind::RegProcedure),
             2278 => SqlType::Void,
             _ => {
                 let elem = SqlType::from_oid(super::array::elem_oid(oid)?)?;

@@ -38,7 +38,7 @@ mod privileges;
 mod record_fields;
 mod rename;
 mod row_compare;
-mod schema;
+pub(crate) mod schema;
 mod set_config;
 mod sizes;
 mod srf;
@@ -175,6 +175,8 @@ pub enum Plan {
         if_not_exists: bool,
         /// The sequences of its SERIAL and IDENTITY columns, created with it.
         sequences: Vec<crate::sequence::SeqDef>,
+        /// A temporary table's ON COMMIT (None: not temporary).
+        on_commit: Option<crate::temp_tables::OnCommit>,
     },
     CreateSequence {
         def: crate::sequence::SeqDef,
@@ -1611,10 +1613,12 @@ impl Binder<'_> {
             names.push(name);
         }
         let create = format!(
-            "CREATE TABLE {}{} ({})",
+            "CREATE {}TABLE {}{} ({}){}",
+            if ct.temporary { "TEMPORARY " } else { "" },
             if ct.if_not_exists { "IF NOT EXISTS " } else { "" },
             ct.name,
-            defs.join(", ")
+            defs.join(", "),
+            ct.on_commit.map_or(String::new(), |o| format!(" {}", crate::temp_tables::on_commit_sql(o)))
         );
         let stmts = parse(&create)?;
         let [ast::Statement::CreateTable(plain)] = stmts.as_slice() else {
@@ -1632,13 +1636,13 @@ impl Binder<'_> {
 
     /// SELECT ... INTO [TABLE] name: PostgreSQL's older spelling of CREATE TABLE AS.
     fn select_into_table(&mut self, into: ast::SelectInto, q: &ast::Query) -> Result<Plan> {
-        if into.temporary || into.unlogged {
-            return Err(SqlError::unsupported("SELECT INTO a TEMPORARY or UNLOGGED table is not supported"));
+        if into.unlogged {
+            return Err(SqlError::unsupported("SELECT INTO an UNLOGGED table is not supported"));
         }
         let [ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)] = into.targets.as_slice() else {
             return Err(SqlError::syntax("INTO"));
         };
-        let sql = format!("CREATE TABLE {} AS {q}", into.targets[0]);
+        let sql = format!("CREATE {}TABLE {} AS {q}", if into.temporary { "TEMPORARY " } else { "" }, into.targets[0]);
         let stmts = parse(&sql)?;
         let [ast::Statement::CreateTable(ct)] = stmts.as_slice() else {
             return Err(SqlError::internal("SELECT INTO"));
@@ -1647,11 +1651,14 @@ impl Binder<'_> {
     }
 
     fn create_table(&mut self, ct: &ast::CreateTable) -> Result<Plan> {
-        if let (Some(q), false, None) = (&ct.query, ct.temporary, &ct.like) {
+        if let (Some(q), None) = (&ct.query, &ct.like) {
             return self.create_table_as(ct, q);
         }
-        let name = new_object_name(self.sql, &ct.name)?;
-        if ct.temporary || ct.query.is_some() || ct.like.is_some() {
+        let (name, on_commit) = match crate::temp_tables::new_name(ct)? {
+            Some(temp) => temp,
+            None => (new_object_name(self.sql, &ct.name)?, None),
+        };
+        if ct.query.is_some() || ct.like.is_some() {
             return Err(SqlError::unsupported("this form of CREATE TABLE is not supported yet"));
         }
         self.storage_parameters(&ct.table_options)?;
@@ -1844,7 +1851,8 @@ impl Binder<'_> {
         let mut def = TableDef { name, columns, pk, pk_name, ..TableDef::default_empty() };
         self.add_constraints(&mut def, checks, uniques)?;
         self.add_foreign_keys(&mut def, fks)?;
-        Ok(Plan::CreateTable { def, if_not_exists: ct.if_not_exists, sequences })
+        crate::temp_tables::check_foreign_keys(&def)?;
+        Ok(Plan::CreateTable { def, if_not_exists: ct.if_not_exists, sequences, on_commit })
     }
 
     /// The name of a table a statement reads or writes. PostgreSQL looks such a name up with
@@ -4357,6 +4365,18 @@ impl Binder<'_> {
             // only role is the bootstrap superuser (OID 10).
             "pg_table_is_visible" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::TableIsVisible, bound, SqlType::Bool)
+            }
+            "pg_is_other_temp_schema"
+                if types.len() == 1 && (types[0].is_integer() || matches!(types[0], SqlType::Oid(_))) =>
+            {
+                Expr::Call(crate::scalar::Builtin::IsOtherTempSchema, bound, SqlType::Bool)
+            }
+            "pg_my_temp_schema" if types.is_empty() => {
+                let oid = crate::temp_tables::my_temp_schema_oid() as u32;
+                Expr::Const(
+                    Datum::Oid(orbit_engine::table::OidKind::Oid, oid),
+                    SqlType::Oid(orbit_engine::table::OidKind::Oid),
+                )
             }
             "format_type" if types.len() == 2 && types.iter().all(|t| t.is_integer() || *t == SqlType::Unknown) => {
                 let mut it = bound.into_iter();

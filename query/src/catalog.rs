@@ -1589,7 +1589,16 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             let checks: std::collections::HashMap<i64, i16> =
                 user_tables_seen_by(txn.id).iter().map(|t| (t.oid as i64, t.checks.len() as i16)).collect();
             let fk_tables = crate::foreign_key::tables_with_foreign_keys();
+            // A temporary schema's relations are relpersistence 't'.
+            let temp: Vec<i64> = crate::schema::all()
+                .into_iter()
+                .filter(|(_, n, _)| crate::temp_tables::is_temp_schema(n))
+                .map(|(o, _, _)| o as i64)
+                .collect();
             for r in &mut out {
+                if matches!(&r[2], Datum::Int8(ns) if temp.contains(ns)) {
+                    r[7] = text("t");
+                }
                 let kind = if r[3] == text("r") { "d" } else { "n" };
                 let relchecks = match &r[0] {
                     Datum::Int8(oid) => checks.get(oid).copied().unwrap_or(0),

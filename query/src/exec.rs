@@ -232,10 +232,17 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         | Plan::Reset(_)
         | Plan::Show(_)
         | Plan::SetConfig { .. } => Ok(QueryResult::default()),
-        Plan::CreateTable { def, if_not_exists, sequences } => {
+        Plan::CreateTable { def, if_not_exists, sequences, on_commit } => {
+            if on_commit.is_some() {
+                crate::temp_tables::ensure_schema(txn, crate::schema::split(&def.name).0).await?;
+            }
             // In a block, other transactions do not see the table until COMMIT.
             txn.holds_tables |= !txn.alone;
-            create_table_with(def, *if_not_exists, sequences, utility::holder(txn)).await
+            let r = create_table_with(def, *if_not_exists, sequences, utility::holder(txn)).await?;
+            if let (Some(action), Some(made)) = (on_commit, crate::bind::lookup_table(&def.name)) {
+                crate::temp_tables::note_on_commit(&def.name, made.oid, *action);
+            }
+            Ok(r)
         }
         Plan::CreateSequence { def, if_not_exists } => {
             let notices = crate::sequence::create(def, *if_not_exists, utility::holder(txn)).await?;

@@ -61,6 +61,7 @@ pub mod sleep;
 mod sort_key;
 pub mod srf;
 pub mod stats;
+pub mod temp_tables;
 pub mod text_fns;
 pub mod to_char;
 pub mod to_char_num;

@@ -18,6 +18,7 @@ mod alter_sequence;
 pub use alter_column::AlterColumn;
 pub use alter_sequence::AlterSequence;
 mod arrays;
+mod comment;
 mod conflict_target;
 mod constraints;
 mod drop_key;
@@ -355,6 +356,8 @@ pub enum Plan {
     },
     /// CREATE / DROP / ALTER SCHEMA.
     Schema(crate::schema::SchemaPlan),
+    /// COMMENT ON.
+    Comment(crate::comment::CommentPlan),
     /// `ALTER TABLE t RENAME TO new_name`.
     RenameTable {
         table: Arc<TableDef>,
@@ -560,6 +563,13 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
         }
         if at_start && word(t, Keyword::ALTER) {
             if let Some((text, end)) = alter_sequence::alter_syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
+                continue;
+            }
+        }
+        if at_start && word(t, Keyword::COMMENT) {
+            if let Some((text, end)) = comment::constraint_syntax(&tokens, i) {
                 out.push_str(&text);
                 (found, at_start, i) = (true, false, end);
                 continue;
@@ -1577,6 +1587,9 @@ impl Binder<'_> {
                 Ok((Plan::Deallocate(if n == "all" && name.quote_style.is_none() { None } else { Some(n) }), vec![]))
             }
             S::Prepare { .. } | S::Execute { .. } | S::Discard { .. } => Ok((self.session_statement(stmt)?, vec![])),
+            S::Comment { object_type, object_name, comment, if_exists } => {
+                Ok((self.comment(object_type, object_name, comment, *if_exists)?, vec![]))
+            }
             S::Commit { chain: false, .. } => Ok((Plan::Commit, vec![])),
             S::Rollback { chain: false, savepoint: None } => Ok((Plan::Rollback, vec![])),
             other => {
@@ -4428,20 +4441,16 @@ impl Binder<'_> {
                 self.coerce(arg, SqlType::Oid(OidKind::Oid), CastContext::Implicit, |_| no_function(&name, &types))?;
                 Expr::Const(Datum::Null, SqlType::Bool)
             }
-            // Orbit has no comments (COMMENT ON), no extended statistics objects, no
-            // triggers, no partitioned tables and no functions in pg_proc: for every object
-            // these read NULL, as PostgreSQL's do for objects without them.
-            // shobj_description: bind/sizes.rs (initdb's comment on database postgres).
-            "col_description"
-            | "pg_get_statisticsobjdef_columns"
+            // Orbit has no extended statistics objects, no triggers, no partitioned tables
+            // and no functions in pg_proc: for every object these read NULL, as PostgreSQL's
+            // do for objects without them. (The description functions: bind/privileges.rs.)
+            "pg_get_statisticsobjdef_columns"
             | "pg_get_triggerdef"
             | "pg_get_function_result"
             | "pg_get_function_arguments"
             | "pg_get_function_identity_arguments"
             | "pg_get_partkeydef" => {
-                let sig: &[SqlType] = if name == "col_description" {
-                    &[SqlType::Oid(OidKind::Oid), SqlType::Int4]
-                } else if name == "pg_get_triggerdef" && bound.len() == 2 {
+                let sig: &[SqlType] = if name == "pg_get_triggerdef" && bound.len() == 2 {
                     &[SqlType::Oid(OidKind::Oid), SqlType::Bool]
                 } else {
                     &[SqlType::Oid(OidKind::Oid)]

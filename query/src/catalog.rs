@@ -1211,7 +1211,7 @@ fn check_oid(t: &TableDef, k: usize) -> i64 {
 }
 
 /// The constraints of a user table as pg_constraint rows: (oid, name, contype, index OID, definition).
-fn constraints_of(t: &TableDef) -> Vec<(i64, String, &'static str, i64, String)> {
+pub(crate) fn constraints_of(t: &TableDef) -> Vec<(i64, String, &'static str, i64, String)> {
     let names = |cols: &[usize]| -> String {
         cols.iter().map(|&i| quote_ident(&t.columns[i].name)).collect::<Vec<_>>().join(", ")
     };
@@ -1361,6 +1361,7 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
                 && !n.starts_with(crate::exec::ddl_journal::COPY_MARK)
                 && !crate::schema::is_entry(n)
                 && !crate::sequence::is_entry(n)
+                && !crate::comment::is_entry(n)
         })
         .filter_map(|n| tables.def(n))
         .filter(|d| d.index_of.is_none())

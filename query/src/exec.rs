@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 mod add_key;
 mod alter_column;
+mod comment;
 pub(crate) mod ddl_journal;
 mod drop_key;
 pub(crate) mod index_scan;
@@ -197,6 +198,7 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         | Plan::AlterColumn(_)
         | Plan::RewriteTable { .. } => "ALTER TABLE",
         Plan::AlterSequence(_) => "ALTER SEQUENCE",
+        Plan::Comment(_) => "COMMENT",
         // ALTER TABLE IF EXISTS of a missing table: refused before it finds nothing.
         Plan::Skipped { tag, .. }
             if tag.starts_with("ALTER") || tag.starts_with("DROP") || tag.starts_with("CREATE") =>
@@ -420,6 +422,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
         }
         Plan::Schema(p) => schema::run(txn, p).await,
+        Plan::Comment(p) => comment::run(txn, p).await,
         Plan::RenameTable { table, new_name } => {
             txn.holds_tables |= !txn.alone;
             let r = rename::rename_table(txn, table, new_name).await?;

@@ -965,6 +965,10 @@ impl Txn {
         if r.is_ok() && self.session_pid != 0 {
             Box::pin(crate::temp_tables::at_commit(self.session_pid)).await;
         }
+        // A DROP that committed takes its objects' comments with it.
+        if r.is_ok() {
+            Box::pin(crate::comment::sweep()).await;
+        }
         r
     }
 }

@@ -4376,7 +4376,9 @@ impl Binder<'_> {
             "version" if bound.is_empty() => Expr::Func(Func::Version, vec![], SqlType::Text),
             // psql's catalog queries: every relation Orbit has is on the search path, and the
             // only role is the bootstrap superuser (OID 10).
-            "pg_table_is_visible" if types.len() == 1 && types[0].is_integer() => {
+            "pg_table_is_visible"
+                if types.len() == 1 && (types[0].is_integer() || matches!(types[0], SqlType::Oid(_))) =>
+            {
                 Expr::Call(crate::scalar::Builtin::TableIsVisible, bound, SqlType::Bool)
             }
             "pg_is_other_temp_schema"

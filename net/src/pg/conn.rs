@@ -1198,8 +1198,10 @@ fn send_notices(c: &mut Conn, notices: &[SqlError]) {
         return;
     }
     for n in notices {
-        // SQLSTATE class 01 is PostgreSQL's "Warning" class: sent as a WARNING.
-        put_error(&mut c.out, n, if n.code.starts_with("01") { "WARNING" } else { "NOTICE" });
+        // SQLSTATE class 01 is PostgreSQL's "Warning" class: sent as a WARNING; so is COMMENT
+        // ON DATABASE's "database does not exist" (3D000 is never a NOTICE).
+        let warning = n.code.starts_with("01") || n.code == "3D000";
+        put_error(&mut c.out, n, if warning { "WARNING" } else { "NOTICE" });
     }
 }
 

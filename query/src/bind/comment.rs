@@ -152,10 +152,9 @@ impl Binder<'_> {
                 Object::Schema(schema.clone())
             }
             K::Database => {
+                // Another database is a WARNING when it runs, not an error (PostgreSQL's
+                // CommentObject, for restoring dumps).
                 let [db] = parts.as_slice() else { return Err(SqlError::syntax(".")) };
-                if db != "postgres" {
-                    return Err(SqlError::new("3D000", format!("database \"{db}\" does not exist")));
-                }
                 Object::Database(db.clone())
             }
             other => return Err(SqlError::unsupported(format!("COMMENT ON {other} is not supported"))),

@@ -10,6 +10,12 @@ use crate::txn::Txn;
 use orbit_engine::table::TableDef;
 
 pub(super) async fn run(txn: &mut Txn, plan: &CommentPlan) -> Result<QueryResult> {
+    if let comment::Object::Database(db) = &plan.object {
+        if db != "postgres" {
+            let warning = crate::error::SqlError::new("3D000", format!("database \"{db}\" does not exist"));
+            return Ok(QueryResult { tag: "COMMENT".into(), notices: vec![warning], ..Default::default() });
+        }
+    }
     let name = comment::entry(&plan.object);
     txn.holds_tables |= !txn.alone;
     if let Some(old) = crate::bind::lookup_table(&name) {

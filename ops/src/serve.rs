@@ -144,6 +144,10 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
                 orbit_query::undo_unfinished_ddl().await;
                 orbit_query::restore_hidden().await;
                 orbit_query::sequence::settle_entries().await;
+                // No temporary table outlives its server (a crash or kill -9 left these).
+                orbit_query::temp_tables::drop_leftovers().await;
+                // Comments of objects a crash dropped go too.
+                orbit_query::comment::sweep().await;
                 settled.store(true, Ordering::SeqCst);
             }
             while !settled.load(Ordering::SeqCst) {

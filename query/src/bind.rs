@@ -18,6 +18,7 @@ mod alter_sequence;
 pub use alter_column::AlterColumn;
 pub use alter_sequence::AlterSequence;
 mod arrays;
+mod comment;
 mod conflict_target;
 mod constraints;
 mod drop_key;
@@ -38,7 +39,7 @@ mod privileges;
 mod record_fields;
 mod rename;
 mod row_compare;
-mod schema;
+pub(crate) mod schema;
 mod set_config;
 mod sizes;
 mod srf;
@@ -175,6 +176,8 @@ pub enum Plan {
         if_not_exists: bool,
         /// The sequences of its SERIAL and IDENTITY columns, created with it.
         sequences: Vec<crate::sequence::SeqDef>,
+        /// A temporary table's ON COMMIT (None: not temporary).
+        on_commit: Option<crate::temp_tables::OnCommit>,
     },
     CreateSequence {
         def: crate::sequence::SeqDef,
@@ -353,6 +356,8 @@ pub enum Plan {
     },
     /// CREATE / DROP / ALTER SCHEMA.
     Schema(crate::schema::SchemaPlan),
+    /// COMMENT ON.
+    Comment(crate::comment::CommentPlan),
     /// `ALTER TABLE t RENAME TO new_name`.
     RenameTable {
         table: Arc<TableDef>,
@@ -558,6 +563,13 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
         }
         if at_start && word(t, Keyword::ALTER) {
             if let Some((text, end)) = alter_sequence::alter_syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
+                continue;
+            }
+        }
+        if at_start && word(t, Keyword::COMMENT) {
+            if let Some((text, end)) = comment::constraint_syntax(&tokens, i) {
                 out.push_str(&text);
                 (found, at_start, i) = (true, false, end);
                 continue;
@@ -1576,6 +1588,9 @@ impl Binder<'_> {
                 Ok((Plan::Deallocate(if n == "all" && name.quote_style.is_none() { None } else { Some(n) }), vec![]))
             }
             S::Prepare { .. } | S::Execute { .. } | S::Discard { .. } => Ok((self.session_statement(stmt)?, vec![])),
+            S::Comment { object_type, object_name, comment, if_exists } => {
+                Ok((self.comment(object_type, object_name, comment, *if_exists)?, vec![]))
+            }
             S::Commit { chain: false, .. } => Ok((Plan::Commit, vec![])),
             S::Rollback { chain: false, savepoint: None } => Ok((Plan::Rollback, vec![])),
             other => {
@@ -1612,10 +1627,12 @@ impl Binder<'_> {
             names.push(name);
         }
         let create = format!(
-            "CREATE TABLE {}{} ({})",
+            "CREATE {}TABLE {}{} ({}){}",
+            if ct.temporary { "TEMPORARY " } else { "" },
             if ct.if_not_exists { "IF NOT EXISTS " } else { "" },
             ct.name,
-            defs.join(", ")
+            defs.join(", "),
+            ct.on_commit.map_or(String::new(), |o| format!(" {}", crate::temp_tables::on_commit_sql(o)))
         );
         let stmts = parse(&create)?;
         let [ast::Statement::CreateTable(plain)] = stmts.as_slice() else {
@@ -1633,13 +1650,13 @@ impl Binder<'_> {
 
     /// SELECT ... INTO [TABLE] name: PostgreSQL's older spelling of CREATE TABLE AS.
     fn select_into_table(&mut self, into: ast::SelectInto, q: &ast::Query) -> Result<Plan> {
-        if into.temporary || into.unlogged {
-            return Err(SqlError::unsupported("SELECT INTO a TEMPORARY or UNLOGGED table is not supported"));
+        if into.unlogged {
+            return Err(SqlError::unsupported("SELECT INTO an UNLOGGED table is not supported"));
         }
         let [ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)] = into.targets.as_slice() else {
             return Err(SqlError::syntax("INTO"));
         };
-        let sql = format!("CREATE TABLE {} AS {q}", into.targets[0]);
+        let sql = format!("CREATE {}TABLE {} AS {q}", if into.temporary { "TEMPORARY " } else { "" }, into.targets[0]);
         let stmts = parse(&sql)?;
         let [ast::Statement::CreateTable(ct)] = stmts.as_slice() else {
             return Err(SqlError::internal("SELECT INTO"));
@@ -1648,11 +1665,14 @@ impl Binder<'_> {
     }
 
     fn create_table(&mut self, ct: &ast::CreateTable) -> Result<Plan> {
-        if let (Some(q), false, None) = (&ct.query, ct.temporary, &ct.like) {
+        if let (Some(q), None) = (&ct.query, &ct.like) {
             return self.create_table_as(ct, q);
         }
-        let name = new_object_name(self.sql, &ct.name)?;
-        if ct.temporary || ct.query.is_some() || ct.like.is_some() {
+        let (name, on_commit) = match crate::temp_tables::new_name(ct)? {
+            Some(temp) => temp,
+            None => (new_object_name(self.sql, &ct.name)?, None),
+        };
+        if ct.query.is_some() || ct.like.is_some() {
             return Err(SqlError::unsupported("this form of CREATE TABLE is not supported yet"));
         }
         self.storage_parameters(&ct.table_options)?;
@@ -1845,7 +1865,8 @@ impl Binder<'_> {
         let mut def = TableDef { name, columns, pk, pk_name, ..TableDef::default_empty() };
         self.add_constraints(&mut def, checks, uniques)?;
         self.add_foreign_keys(&mut def, fks)?;
-        Ok(Plan::CreateTable { def, if_not_exists: ct.if_not_exists, sequences })
+        crate::temp_tables::check_foreign_keys(&def)?;
+        Ok(Plan::CreateTable { def, if_not_exists: ct.if_not_exists, sequences, on_commit })
     }
 
     /// The name of a table a statement reads or writes. PostgreSQL looks such a name up with
@@ -4358,8 +4379,22 @@ impl Binder<'_> {
             "version" if bound.is_empty() => Expr::Func(Func::Version, vec![], SqlType::Text),
             // psql's catalog queries: every relation Orbit has is on the search path, and the
             // only role is the bootstrap superuser (OID 10).
-            "pg_table_is_visible" if types.len() == 1 && types[0].is_integer() => {
+            "pg_table_is_visible"
+                if types.len() == 1 && (types[0].is_integer() || matches!(types[0], SqlType::Oid(_))) =>
+            {
                 Expr::Call(crate::scalar::Builtin::TableIsVisible, bound, SqlType::Bool)
+            }
+            "pg_is_other_temp_schema"
+                if types.len() == 1 && (types[0].is_integer() || matches!(types[0], SqlType::Oid(_))) =>
+            {
+                Expr::Call(crate::scalar::Builtin::IsOtherTempSchema, bound, SqlType::Bool)
+            }
+            "pg_my_temp_schema" if types.is_empty() => {
+                let oid = crate::temp_tables::my_temp_schema_oid() as u32;
+                Expr::Const(
+                    Datum::Oid(orbit_engine::table::OidKind::Oid, oid),
+                    SqlType::Oid(orbit_engine::table::OidKind::Oid),
+                )
             }
             "format_type" if types.len() == 2 && types.iter().all(|t| t.is_integer() || *t == SqlType::Unknown) => {
                 let mut it = bound.into_iter();
@@ -4411,20 +4446,16 @@ impl Binder<'_> {
                 self.coerce(arg, SqlType::Oid(OidKind::Oid), CastContext::Implicit, |_| no_function(&name, &types))?;
                 Expr::Const(Datum::Null, SqlType::Bool)
             }
-            // Orbit has no comments (COMMENT ON), no extended statistics objects, no
-            // triggers, no partitioned tables and no functions in pg_proc: for every object
-            // these read NULL, as PostgreSQL's do for objects without them.
-            // shobj_description: bind/sizes.rs (initdb's comment on database postgres).
-            "col_description"
-            | "pg_get_statisticsobjdef_columns"
+            // Orbit has no extended statistics objects, no triggers, no partitioned tables
+            // and no functions in pg_proc: for every object these read NULL, as PostgreSQL's
+            // do for objects without them. (The description functions: bind/privileges.rs.)
+            "pg_get_statisticsobjdef_columns"
             | "pg_get_triggerdef"
             | "pg_get_function_result"
             | "pg_get_function_arguments"
             | "pg_get_function_identity_arguments"
             | "pg_get_partkeydef" => {
-                let sig: &[SqlType] = if name == "col_description" {
-                    &[SqlType::Oid(OidKind::Oid), SqlType::Int4]
-                } else if name == "pg_get_triggerdef" && bound.len() == 2 {
+                let sig: &[SqlType] = if name == "pg_get_triggerdef" && bound.len() == 2 {
                     &[SqlType::Oid(OidKind::Oid), SqlType::Bool]
                 } else {
                     &[SqlType::Oid(OidKind::Oid)]

@@ -1212,7 +1212,7 @@ fn check_oid(t: &TableDef, k: usize) -> i64 {
 }
 
 /// The constraints of a user table as pg_constraint rows: (oid, name, contype, index OID, definition).
-fn constraints_of(t: &TableDef) -> Vec<(i64, String, &'static str, i64, String)> {
+pub(crate) fn constraints_of(t: &TableDef) -> Vec<(i64, String, &'static str, i64, String)> {
     let names = |cols: &[usize]| -> String {
         cols.iter().map(|&i| quote_ident(&t.columns[i].name)).collect::<Vec<_>>().join(", ")
     };
@@ -1362,6 +1362,7 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
                 && !n.starts_with(crate::exec::ddl_journal::COPY_MARK)
                 && !crate::schema::is_entry(n)
                 && !crate::sequence::is_entry(n)
+                && !crate::comment::is_entry(n)
         })
         .filter_map(|n| tables.def(n))
         .filter(|d| d.index_of.is_none())
@@ -1590,7 +1591,16 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             let checks: std::collections::HashMap<i64, i16> =
                 user_tables_seen_by(txn.id).iter().map(|t| (t.oid as i64, t.checks.len() as i16)).collect();
             let fk_tables = crate::foreign_key::tables_with_foreign_keys();
+            // A temporary schema's relations are relpersistence 't'.
+            let temp: Vec<i64> = crate::schema::all()
+                .into_iter()
+                .filter(|(_, n, _)| crate::temp_tables::is_temp_schema(n))
+                .map(|(o, _, _)| o as i64)
+                .collect();
             for r in &mut out {
+                if matches!(&r[2], Datum::Int8(ns) if temp.contains(ns)) {
+                    r[7] = text("t");
+                }
                 let kind = if r[3] == text("r") { "d" } else { "n" };
                 let relchecks = match &r[0] {
                     Datum::Int8(oid) => checks.get(oid).copied().unwrap_or(0),

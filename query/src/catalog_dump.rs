@@ -618,17 +618,12 @@ pub(crate) fn extend(oid: u32, rows: &mut [Row]) {
 
 /// Rows [`crate::catalog`]'s view with this OID lacks: pg_roles' `pg_database_owner`, the
 /// role that owns the public schema (pg_namespace.nspowner 6171), which cannot log in;
-/// pg_description's comment on the public schema; pg_rewrite's view rules and the pg_depend
+/// pg_description's comments ([`crate::comment`]); pg_rewrite's view rules and the pg_depend
 /// rows of views and column defaults.
 pub(crate) fn extra_rows(oid: u32) -> Vec<Row> {
     match oid {
-        // pg_description: initdb's comment on the public schema (obj_description shows it).
-        2609 => vec![vec![
-            Datum::Int8(crate::schema::PUBLIC_OID as i64),
-            Datum::Int8(PG_NAMESPACE_OID),
-            Datum::Int4(0),
-            Datum::Text("standard public schema".into()),
-        ]],
+        // pg_description: initdb's comment on the public schema and COMMENT ON's comments.
+        2609 => crate::comment::description_rows(),
         2618 => rewrite_rows(),
         2608 => depend_rows(),
         12010 => vec![vec![

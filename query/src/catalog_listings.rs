@@ -29,8 +29,6 @@ const PG_STAT_USER_TABLES_OID: u32 = 12161;
 const VIEWS_OID: u32 = 13483;
 const SEQUENCES_OID: u32 = 13386;
 const PG_SHDESCRIPTION_OID: u32 = 2396;
-/// pg_database's OID, the classoid of a database's comment.
-const PG_DATABASE_OID: i64 = 1262;
 
 /// PostgreSQL 15's OIDs and columns of these views (oid columns int8, name columns text, as
 /// in [`crate::catalog`]).
@@ -187,11 +185,9 @@ pub(crate) async fn rows(oid: u32, txn: &Txn) -> Result<Option<Vec<Row>>> {
             })
             .collect(),
         PG_AUTH_MEMBERS_OID => vec![],
-        // initdb's comment on the one database (shobj_description reads it too); Orbit has no
-        // template databases and no COMMENT ON.
-        PG_SHDESCRIPTION_OID => {
-            vec![vec![Datum::Int8(5), Datum::Int8(PG_DATABASE_OID), text("default administrative connection database")]]
-        }
+        // The one database's comment (initdb's unless COMMENT ON DATABASE changed it;
+        // shobj_description reads it too); Orbit has no template databases.
+        PG_SHDESCRIPTION_OID => crate::comment::shdescription_rows(),
         PG_STAT_USER_TABLES_OID => stat_user_tables(txn).await?,
         SEQUENCES_OID => sequences(txn).await?,
         _ => return Ok(None),

@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 mod add_key;
 mod alter_column;
+mod comment;
 pub(crate) mod ddl_journal;
 mod drop_key;
 pub(crate) mod index_scan;
@@ -197,6 +198,7 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         | Plan::AlterColumn(_)
         | Plan::RewriteTable { .. } => "ALTER TABLE",
         Plan::AlterSequence(_) => "ALTER SEQUENCE",
+        Plan::Comment(_) => "COMMENT",
         // ALTER TABLE IF EXISTS of a missing table: refused before it finds nothing.
         Plan::Skipped { tag, .. }
             if tag.starts_with("ALTER") || tag.starts_with("DROP") || tag.starts_with("CREATE") =>
@@ -232,10 +234,17 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         | Plan::Reset(_)
         | Plan::Show(_)
         | Plan::SetConfig { .. } => Ok(QueryResult::default()),
-        Plan::CreateTable { def, if_not_exists, sequences } => {
+        Plan::CreateTable { def, if_not_exists, sequences, on_commit } => {
+            if on_commit.is_some() {
+                crate::temp_tables::ensure_schema(txn, crate::schema::split(&def.name).0).await?;
+            }
             // In a block, other transactions do not see the table until COMMIT.
             txn.holds_tables |= !txn.alone;
-            create_table_with(def, *if_not_exists, sequences, utility::holder(txn)).await
+            let r = create_table_with(def, *if_not_exists, sequences, utility::holder(txn)).await?;
+            if let (Some(action), Some(made)) = (on_commit, crate::bind::lookup_table(&def.name)) {
+                crate::temp_tables::note_on_commit(&def.name, made.oid, *action);
+            }
+            Ok(r)
         }
         Plan::CreateSequence { def, if_not_exists } => {
             let notices = crate::sequence::create(def, *if_not_exists, utility::holder(txn)).await?;
@@ -413,6 +422,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
         }
         Plan::Schema(p) => schema::run(txn, p).await,
+        Plan::Comment(p) => comment::run(txn, p).await,
         Plan::RenameTable { table, new_name } => {
             txn.holds_tables |= !txn.alone;
             let r = rename::rename_table(txn, table, new_name).await?;

@@ -59,7 +59,7 @@ pub fn relation_is_visible(oid: u32) -> bool {
 /// Whether a user relation is found by its bare name along the search path.
 fn visible(r: &Relation) -> bool {
     match crate::schema::name_of(r.namespace) {
-        Some(s) => crate::schema::path().contains(&s) && first_on_path(&r.name) == Some(r.namespace),
+        Some(s) => crate::schema::relation_path().contains(&s) && first_on_path(&r.name) == Some(r.namespace),
         None => false,
     }
 }
@@ -67,7 +67,7 @@ fn visible(r: &Relation) -> bool {
 /// The namespace of the first relation named `name` along the search path.
 fn first_on_path(name: &str) -> Option<u32> {
     let dir = directory();
-    crate::schema::path()
+    crate::schema::relation_path()
         .iter()
         .filter_map(|s| crate::schema::oid_of(s))
         .find(|ns| dir.iter().any(|r| r.namespace == *ns && r.name == name))
@@ -281,7 +281,9 @@ pub(crate) fn qualified_name(s: &str) -> Result<Vec<String>> {
 }
 
 fn namespace_oid(name: &str) -> Result<u32> {
-    crate::schema::oid_of(name).ok_or_else(|| SqlError::new("3F000", format!("schema \"{name}\" does not exist")))
+    let temp = if name == "pg_temp" { crate::temp_tables::current() } else { None };
+    crate::schema::oid_of(temp.as_deref().unwrap_or(name))
+        .ok_or_else(|| SqlError::new("3F000", format!("schema \"{name}\" does not exist")))
 }
 
 fn namespace_name(oid: u32) -> Option<String> {
@@ -312,9 +314,13 @@ fn regclass_in(s: &str) -> Result<u32> {
     };
     let namespaces: Vec<u32> = match schema {
         Some(s) => vec![namespace_oid(s)?],
-        // The search path, after pg_catalog.
+        // The session's temporary schema, pg_catalog, then the search path.
         None => {
-            std::iter::once(11).chain(crate::schema::path().iter().filter_map(|s| crate::schema::oid_of(s))).collect()
+            let temp = crate::temp_tables::current().and_then(|s| crate::schema::oid_of(&s));
+            temp.into_iter()
+                .chain(std::iter::once(11))
+                .chain(crate::schema::path().iter().filter_map(|s| crate::schema::oid_of(s)))
+                .collect()
         }
     };
     let dir = directory();

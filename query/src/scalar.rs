@@ -20,6 +20,8 @@ pub enum Builtin {
     /// pg_table_is_visible(oid): whether the relation is found by its bare name (the search
     /// path is pg_catalog, public: information_schema's views are not).
     TableIsVisible,
+    /// pg_is_other_temp_schema(oid): whether the schema is another session's temporary one.
+    IsOtherTempSchema,
     /// pg_get_userbyid(oid): the role's name (only the bootstrap superuser, OID 10, exists).
     UserById,
     /// to_regclass(text), to_regtype(text), to_regnamespace(text): the name's OID, NULL when
@@ -297,6 +299,10 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         }
         Builtin::TableIsVisible => match a(0).as_i64().and_then(|v| u32::try_from(v).ok()) {
             Some(oid) => Datum::Bool(crate::regtypes::relation_is_visible(oid)),
+            None => Datum::Null,
+        },
+        Builtin::IsOtherTempSchema => match a(0).as_i64() {
+            Some(oid) => Datum::Bool(crate::temp_tables::is_other_temp_schema(oid)),
             None => Datum::Null,
         },
         Builtin::RelationIsPublishable => {

@@ -60,10 +60,12 @@ fn def(name: &str) -> Option<Arc<TableDef>> {
 /// Runs `fut` with `path` as the search path: set before each poll, so code a statement runs
 /// between its awaits resolves names with its session's path even when other sessions on this
 /// thread ran (and set theirs) while it waited.
-pub async fn with_search_path<F: std::future::Future>(path: &str, fut: F) -> F::Output {
+pub async fn with_search_path<F: std::future::Future>(path: &str, pid: i32, fut: F) -> F::Output {
     let mut fut = std::pin::pin!(fut);
     std::future::poll_fn(|cx| {
         use_search_path(path);
+        // The session's temporary schema is found by its pid.
+        crate::catalog::use_binding_pid(pid);
         fut.as_mut().poll(cx)
     })
     .await
@@ -208,6 +210,22 @@ pub fn path() -> Vec<String> {
     })
 }
 
+/// The schemas searched for a relation's unqualified name: the session's temporary schema
+/// first (where `pg_temp` is listed, else before the rest, as PostgreSQL searches it), then
+/// [`path`]'s.
+pub fn relation_path() -> Vec<String> {
+    let mut out = path();
+    if let Some(temp) = crate::temp_tables::current() {
+        let at = SEARCH_PATH.with(|p| {
+            let p = p.borrow();
+            let listed: Vec<&String> = p.1.iter().filter(|n| *n == "pg_temp" || exists(n)).collect();
+            listed.iter().position(|n| *n == "pg_temp").map(|i| listed[..i].iter().filter(|n| **n != "pg_temp").count())
+        });
+        out.insert(at.unwrap_or(0).min(out.len()), temp);
+    }
+    out
+}
+
 /// A search path's entries, `$user` expanded (whether each schema exists is asked at each use).
 fn entries(raw: &str) -> Vec<String> {
     parse_list(raw).into_iter().map(|n| if n == "$user" { USER.to_string() } else { n }).collect()
@@ -238,7 +256,7 @@ pub fn creation_schema() -> Result<String> {
 /// either (so "does not exist" errors print it as PostgreSQL does), else (public holds one but
 /// is off the path) the name CREATE would give it.
 pub fn resolve_unqualified(rel: &str) -> Result<String> {
-    let path = path();
+    let path = relation_path();
     for s in &path {
         let full = qualify(s, rel);
         if def(&full).is_some() {
@@ -262,6 +280,13 @@ pub fn create_unqualified(rel: &str) -> Result<String> {
 /// A name qualified by schema `schema`: its catalog name, or 3F000 when the schema does not
 /// exist. The system schemas hold no user relations.
 pub fn resolve_qualified(schema: &str, rel: &str) -> Result<String> {
+    if schema == "pg_temp" {
+        // The session's own temporary schema (none yet: nothing is in it).
+        return match crate::temp_tables::current() {
+            Some(temp) => Ok(qualify(&temp, rel)),
+            None => Err(SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{schema}.{rel}\" does not exist"))),
+        };
+    }
     if matches!(schema, "pg_catalog" | "information_schema") {
         return Err(SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{schema}.{rel}\" does not exist")));
     }
@@ -275,7 +300,7 @@ pub fn resolve_qualified(schema: &str, rel: &str) -> Result<String> {
 /// the path and no schema before it has a relation of that name.
 pub fn is_visible(name: &str) -> bool {
     let (schema, rel) = split(name);
-    for s in path() {
+    for s in relation_path() {
         if s == schema {
             return true;
         }

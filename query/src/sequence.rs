@@ -768,7 +768,7 @@ async fn catalog_names(rows: &mut [Vec<Expr>]) -> Result<()> {
     if given.is_empty() {
         return Ok(());
     }
-    let path = crate::schema::path();
+    let path = crate::schema::relation_path();
     let mut names: HashMap<String, String> = HashMap::new();
     for g in given {
         let parts = crate::regtypes::qualified_name(&g)?;

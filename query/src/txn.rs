@@ -369,6 +369,9 @@ pub struct Txn {
     memory: std::rc::Rc<crate::memory::QueryMemory>,
     /// SET CONSTRAINTS modes and the checks deferred foreign keys owe at COMMIT.
     pub(crate) deferred: crate::foreign_key::Deferred,
+    /// The session's backend pid (0: an internal transaction): after COMMIT, its temporary
+    /// tables' ON COMMIT actions run ([`crate::temp_tables::at_commit`]).
+    pub session_pid: i32,
 }
 
 impl Default for Txn {
@@ -422,6 +425,7 @@ impl Txn {
             holds_tables: false,
             memory: Default::default(),
             deferred: Default::default(),
+            session_pid: 0,
         }
     }
 
@@ -958,6 +962,13 @@ impl Txn {
         self.release_locks().await;
         self.end_snapshot().await;
         self.release_tables().await;
+        if r.is_ok() && self.session_pid != 0 {
+            Box::pin(crate::temp_tables::at_commit(self.session_pid)).await;
+        }
+        // A DROP that committed takes its objects' comments with it.
+        if r.is_ok() {
+            Box::pin(crate::comment::sweep()).await;
+        }
         r
     }
 }

@@ -451,6 +451,10 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
     if let Some(t) = c.txn.take() {
         t.rollback().await;
     }
+    // Its temporary tables go with it (also when the client vanished).
+    if let Err(e) = orbit_query::temp_tables::discard(pid, true).await {
+        tracing::warn!(pid, error = %e.message, "cannot drop the temporary tables of an ended session");
+    }
     r
 }
 
@@ -1094,7 +1098,8 @@ async fn run_statement(
     let path = search_path(c).to_string();
     // The statement's future is large: on the heap once, so the layers around it move a pointer
     // (not the whole future at every layer) and debug builds' deep recursion keeps its stack.
-    let run = orbit_query::schema::with_search_path(&path, Box::pin(run_in_transaction(c, plan, params)));
+    let pid = c.activity.borrow().pid;
+    let run = orbit_query::schema::with_search_path(&path, pid, Box::pin(run_in_transaction(c, plan, params)));
     let r = orbit_query::catalog_sizes::with_sizes(reads_sizes, run).await.and_then(|r| r);
     c.cancel.arm(false);
     r
@@ -1127,6 +1132,7 @@ fn new_txn(c: &Conn) -> orbit_query::Txn {
     t.cancel = Some(c.cancel.clone());
     t.sequences = c.sequences.clone();
     t.prepared_statements = c.statements.clone();
+    t.session_pid = c.activity.borrow().pid;
     t
 }
 
@@ -1241,8 +1247,10 @@ fn send_notices(c: &mut Conn, notices: &[SqlError]) {
         return;
     }
     for n in notices {
-        // SQLSTATE class 01 is PostgreSQL's "Warning" class: sent as a WARNING.
-        put_error(&mut c.out, n, if n.code.starts_with("01") { "WARNING" } else { "NOTICE" });
+        // SQLSTATE class 01 is PostgreSQL's "Warning" class: sent as a WARNING; so is COMMENT
+        // ON DATABASE's "database does not exist" (3D000 is never a NOTICE).
+        let warning = n.code.starts_with("01") || n.code == "3D000";
+        put_error(&mut c.out, n, if warning { "WARNING" } else { "NOTICE" });
     }
 }
 
@@ -1344,6 +1352,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     if let Plan::LockTables(_) = &prepared.plan {
         return lock_tables(c, _running.take());
     }
+    prepared::discard_temp(c, &prepared.plan).await?;
     if let Some(tag) = prepared::session_command(c, sql, &prepared.plan) {
         put(&mut c.out, CommandComplete::new(tag?.to_string()));
         return Ok(());
@@ -1654,6 +1663,7 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
         }
         let mut params = portal.params.clone();
         let (text, source, portal_stmt) = (portal.text.clone(), portal.source.clone(), portal.statement.clone());
+        prepared::discard_temp(c, &stmt.plan).await?;
         if let Some(tag) = prepared::session_command(c, &source, &stmt.plan) {
             put(&mut c.out, CommandComplete::new(tag?.to_string()));
             return Ok(());

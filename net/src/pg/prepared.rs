@@ -134,10 +134,23 @@ pub(super) fn session_command(c: &mut Conn, sql: &str, plan: &Plan) -> Option<Re
     }
 }
 
+/// DISCARD TEMP and DISCARD ALL (outside a block; inside one ALL is refused by [`discard`])
+/// drop the session's temporary tables, before the rest of DISCARD runs.
+pub(super) async fn discard_temp(c: &Conn, plan: &Plan) -> Result<(), SqlError> {
+    match plan {
+        Plan::Discard(Discard::Temp) => {}
+        Plan::Discard(Discard::All) if c.status == TxStatus::Idle => {}
+        _ => return Ok(()),
+    }
+    let pid = c.activity.borrow().pid;
+    orbit_query::temp_tables::discard(pid, false).await
+}
+
 /// `DISCARD ALL` drops what PostgreSQL's does that Orbit has: named prepared statements,
 /// portals, parameters back to the session's start (RESET ALL) and currval state; `DISCARD
-/// SEQUENCES` the last of these. PLANS and TEMP find nothing: Orbit caches no plans besides
-/// prepared statements (which DISCARD PLANS keeps in PostgreSQL too) and has no temporary tables.
+/// SEQUENCES` the last of these; the temporary tables went first ([`discard_temp`]). PLANS finds
+/// nothing: Orbit caches no plans besides prepared statements (which DISCARD PLANS keeps in
+/// PostgreSQL too).
 fn discard(c: &mut Conn, what: Discard) -> Result<&'static str, SqlError> {
     if what == Discard::All && c.status != TxStatus::Idle {
         return Err(SqlError::new(code::ACTIVE_SQL_TRANSACTION, "DISCARD ALL cannot run inside a transaction block"));

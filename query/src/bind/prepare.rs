@@ -22,7 +22,7 @@ pub enum Discard {
     Plans,
     /// `DISCARD SEQUENCES`: currval/lastval state.
     Sequences,
-    /// `DISCARD TEMP`: temporary tables (Orbit has none: CREATE TEMP is refused).
+    /// `DISCARD TEMP`: the session's temporary tables.
     Temp,
 }
 

@@ -154,21 +154,31 @@ impl Binder<'_> {
 }
 
 impl Binder<'_> {
-    /// obj_description(oid [, catalog]): the comment pg_description holds for the object, as
-    /// PostgreSQL's SQL function reads it (Orbit has no COMMENT ON: only the built-in comments
-    /// its pg_description lists); None for any other function.
+    /// obj_description(oid [, catalog]), col_description(table, column) and
+    /// shobj_description(oid, catalog): the comment pg_description (pg_shdescription) holds for
+    /// the object, as PostgreSQL's SQL functions read it ([`crate::comment`]); None for any
+    /// other function.
     pub(super) fn description_call(
         &mut self,
         name: &str,
         f: &ast::Function,
         scope: Option<&Scope>,
     ) -> Result<Option<Expr>> {
-        if name != "obj_description" {
+        if !matches!(name, "obj_description" | "col_description" | "shobj_description") {
             return Ok(None);
         }
         let ast::FunctionArguments::List(l) = &f.args else { return Ok(None) };
         let args: Vec<String> = l.args.iter().map(ToString::to_string).collect();
         let sql = match args.as_slice() {
+            [o, n] if name == "col_description" => format!(
+                "(SELECT description FROM pg_catalog.pg_description WHERE objoid = ({o})::oid AND classoid = 1259 \
+                 AND objsubid = ({n})::int4)"
+            ),
+            [o, c] if name == "shobj_description" => format!(
+                "(SELECT description FROM pg_catalog.pg_shdescription WHERE objoid = ({o})::oid AND classoid = \
+                 (SELECT oid FROM pg_catalog.pg_class WHERE relname = ({c})::text AND relnamespace = 11))"
+            ),
+            _ if name != "obj_description" => return Ok(None),
             [o] => format!(
                 "(SELECT description FROM pg_catalog.pg_description WHERE objoid = ({o})::oid AND objsubid = 0 LIMIT 1)"
             ),

@@ -8,7 +8,7 @@ use sqlparser::ast;
 
 /// A relation's name within its schema: a dot in it would read as a schema's (the catalog
 /// name of a relation in schema `s` is `s.name`), so such quoted names are refused.
-pub(super) fn relation_part(name: &str) -> Result<String> {
+pub(crate) fn relation_part(name: &str) -> Result<String> {
     if name.contains('.') || crate::schema::is_entry(name) {
         return Err(SqlError::unsupported(format!("relation names containing \".\" are not supported: \"{name}\"")));
     }

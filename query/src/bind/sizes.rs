@@ -1,6 +1,6 @@
 //! Binds the object size functions and pg_size_pretty ([`crate::catalog_sizes`]), and the
 //! database-level functions psql's `\l+` calls: pg_encoding_to_char, has_database_privilege,
-//! shobj_description, pg_tablespace_location.
+//! pg_tablespace_location (shobj_description: `privileges.rs`, over pg_shdescription).
 
 use super::{no_function, Binder};
 use crate::catalog_sizes::SizeFn;
@@ -23,7 +23,6 @@ pub(super) fn is_size_function(name: &str) -> bool {
             | "pg_tablespace_location"
             | "pg_encoding_to_char"
             | "has_database_privilege"
-            | "shobj_description"
     )
 }
 
@@ -135,25 +134,6 @@ impl Binder<'_> {
                 let size = Expr::Call(Builtin::Size(SizeFn::DatabaseByName), vec![db], SqlType::Int8);
                 crate::catalog_sizes::note_used();
                 return Ok(Expr::IsNull(Box::new(size), true));
-            }
-            "shobj_description" => {
-                let [oid, catalog]: [Expr; 2] = args.try_into().map_err(|_| no_function(name, types))?;
-                let oid = self.oid_argument(oid, name, types)?;
-                let catalog =
-                    self.coerce(catalog, SqlType::Text, CastContext::Implicit, |_| no_function(name, types))?;
-                // initdb's comment on database postgres; Orbit has no COMMENT ON.
-                let is = |e: Expr, v: Datum, t: SqlType| {
-                    Expr::Cmp(crate::expr::CmpOp::Eq, Box::new(e), Box::new(Expr::Const(v, t)))
-                };
-                let cond = Expr::And(
-                    Box::new(is(oid, Datum::Int8(5), SqlType::Int8)),
-                    Box::new(is(catalog, Datum::Text("pg_database".into()), SqlType::Text)),
-                );
-                return Ok(Expr::Case(
-                    vec![(cond, text("default administrative connection database"))],
-                    None,
-                    SqlType::Text,
-                ));
             }
             _ => {}
         }

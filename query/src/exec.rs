@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 mod add_key;
 mod alter_column;
+mod alter_type;
 pub(crate) mod ddl_journal;
 mod drop_key;
 pub(crate) mod index_scan;

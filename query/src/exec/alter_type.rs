@@ -28,9 +28,11 @@ pub(super) async fn retype(txn: &mut Txn, ac: &AlterColumn, rt: &Retype) -> Resu
     refuse_if_viewed(table, cn)?;
     let (r, kept) = rewrite_columns(txn, table, &ac.def, &ColumnChange::Retype(rt.column, rt.conv.clone())).await?;
     undo::keep(txn, kept)?;
+    super::crash_point("retype-rewritten");
     let now = crate::bind::lookup_table(&table.name).ok_or_else(|| no_table(&table.name))?;
     for index in &now.indexes {
         rebuild_index(txn, &now, index).await?;
+        super::crash_point("retype-index-built");
     }
     Ok(r)
 }

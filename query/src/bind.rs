@@ -15,8 +15,10 @@ use std::sync::Arc;
 
 mod alter_column;
 mod alter_sequence;
+mod alter_type;
 pub use alter_column::AlterColumn;
 pub use alter_sequence::AlterSequence;
+pub use alter_type::Retype;
 mod arrays;
 mod comment;
 mod conflict_target;
@@ -415,6 +417,9 @@ pub enum ColumnChange {
     Rename,
     /// Rows unchanged, checked against the CHECK constraints the new definition adds.
     Check,
+    /// ALTER COLUMN ... TYPE: the column at this index takes the value of the expression over
+    /// the old row (`bind/alter_type.rs`); rows are checked against every CHECK constraint.
+    Retype(usize, Expr),
 }
 
 /// `ON CONFLICT`: what a proposed row that collides with an existing one does.

@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 mod add_key;
 mod alter_column;
+mod alter_type;
 mod comment;
 pub(crate) mod ddl_journal;
 mod drop_key;

@@ -1,7 +1,7 @@
 //! `ALTER TABLE [ONLY] t ALTER [COLUMN] c ...`: SET DEFAULT / DROP DEFAULT, SET NOT NULL /
 //! DROP NOT NULL and ADD GENERATED {ALWAYS | BY DEFAULT} AS IDENTITY [(sequence options)], with
 //! PostgreSQL's checks and messages (<https://www.postgresql.org/docs/15/sql-altertable.html>).
-//! The other forms (TYPE, SET STATISTICS, SET STORAGE, identity changes, ...) are 0A000.
+//! TYPE is `bind/alter_type.rs`. The other forms (SET STATISTICS, SET STORAGE, identity changes, ...) are 0A000.
 //! Execution: `exec/alter_column.rs`.
 
 use super::*;
@@ -21,6 +21,8 @@ pub struct AlterColumn {
     /// must exist when it runs (a sequence lives on the shard its name hashes to: the binder
     /// cannot look it up).
     pub default_sequence: Option<(String, String)>,
+    /// ALTER COLUMN ... TYPE: every row's value converted (`bind/alter_type.rs`).
+    pub retype: Option<super::alter_type::Retype>,
 }
 
 /// A DEFAULT of the form `nextval('s')` / `nextval('s'::regclass)`: the sequence's catalog name
@@ -159,6 +161,7 @@ impl Binder<'_> {
             check_not_null: None,
             sequence: None,
             default_sequence: None,
+            retype: None,
         };
         match op {
             Op::SetDefault { value } => {
@@ -246,8 +249,8 @@ impl Binder<'_> {
                 def.columns[i].default_expr = Some(format!("nextval('{}')", sdef.name.replace('\'', "''")));
                 plan.sequence = Some(sdef);
             }
-            Op::SetDataType { .. } => {
-                return Err(SqlError::unsupported("ALTER TABLE ... ALTER COLUMN ... TYPE is not supported yet"))
+            Op::SetDataType { data_type, using, .. } => {
+                plan.retype = Some(self.alter_type(&mut def, i, data_type, using.as_ref())?);
             }
             Op::GenericOptions { .. } => {
                 return Err(SqlError::unsupported("ALTER TABLE ... ALTER COLUMN ... OPTIONS is not supported yet"))

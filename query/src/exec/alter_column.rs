@@ -66,6 +66,9 @@ async fn rewrite(txn: &mut Txn, ac: &AlterColumn) -> Result<QueryResult> {
             .on_column(&table.columns[i].name));
         }
     }
+    if let Some(rt) = &ac.retype {
+        return super::alter_type::retype(txn, ac, rt).await;
+    }
     let (r, kept) = rewrite_columns(txn, table, &ac.def, &ColumnChange::Rename).await?;
     undo::keep(txn, kept)?;
     Ok(r)

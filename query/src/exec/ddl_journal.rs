@@ -473,6 +473,8 @@ pub(crate) fn guarded_tables(plan: &Plan) -> Vec<Arc<TableDef>> {
             out
         }
         Plan::AddPrimaryKey { table, .. } if !table.indexes.is_empty() => vec![table.clone()],
+        // ALTER COLUMN ... TYPE: the table, then each index built again.
+        Plan::AlterColumn(ac) if ac.retype.is_some() && !ac.table.indexes.is_empty() => vec![ac.table.clone()],
         // The referencing tables lose their foreign keys first, then the key goes.
         Plan::DropKeyCascade { children, then, .. } => {
             let mut out: Vec<Arc<TableDef>> = children.iter().map(|(c, _)| c.clone()).collect();

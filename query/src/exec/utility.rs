@@ -457,6 +457,12 @@ pub(super) async fn rewrite_columns_held(
         };
         // CHECK constraints being added are checked on every row (PostgreSQL's validation).
         let new_checks = match change {
+            // A column of a new type: every CHECK holds over the converted rows.
+            ColumnChange::Retype(..) => def
+                .checks
+                .iter()
+                .map(|c| crate::bind::bind_check(def, c).map(|e| (c, e)))
+                .collect::<Result<Vec<_>>>()?,
             ColumnChange::Check => def
                 .checks
                 .iter()
@@ -472,8 +478,11 @@ pub(super) async fn rewrite_columns_held(
             None => old.clone(),
         };
         let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
+        // A retyped key column moves every key: the deletes follow their rows' new keys (below).
+        let rekeyed = matches!(change, ColumnChange::Retype(c, _) if def.pk.contains(c));
         let mut rewritten_own: std::collections::BTreeMap<Vec<u8>, Option<Row>> =
-            own.iter().filter(|(_, r)| r.is_none()).map(|(k, _)| (new_key(k), None)).collect();
+            own.iter().filter(|(_, r)| r.is_none() && !rekeyed).map(|(k, _)| (new_key(k), None)).collect();
+        let mut new_keys: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
         let width = table.columns.len();
         // A new column's default may read the clock (`DEFAULT now()`): the transaction's time
         // for every row, as PostgreSQL computes it once per statement.
@@ -505,6 +514,30 @@ pub(super) async fn rewrite_columns_held(
                     row.remove(*i);
                 }
                 ColumnChange::Rename => {}
+                ColumnChange::Retype(c, conv) => {
+                    let v = crate::expr::eval(conv, &crate::expr::Ctx { row: &row, params: &clock, aggs: &[] });
+                    row[*c] = match v {
+                        Ok(v) => v,
+                        Err(e) if seen => return Err(e),
+                        // A version the transaction replaced: never read again.
+                        Err(_) => Datum::Null,
+                    };
+                    for (c, e) in &new_checks {
+                        let v = crate::expr::eval(e, &crate::expr::Ctx { row: &row, params: &[], aggs: &[] })?;
+                        if crate::expr::truth(v) == Some(false) && seen {
+                            return Err(SqlError::new(
+                                code::CHECK_VIOLATION,
+                                format!(
+                                    "check constraint \"{}\" of relation \"{}\" is violated by some row",
+                                    c.name,
+                                    crate::schema::relname(&table.name)
+                                ),
+                            )
+                            .on_table(&table.name)
+                            .on_constraint(&c.name));
+                        }
+                    }
+                }
                 ColumnChange::Check => {
                     for (c, e) in &new_checks {
                         let v = crate::expr::eval(e, &crate::expr::Ctx { row: &row, params: &[], aggs: &[] })?;
@@ -526,6 +559,23 @@ pub(super) async fn rewrite_columns_held(
                 row.push(id.clone());
             }
             let key = def.key_of(&row);
+            if rekeyed && k < committed && matches!(own.get(&old_key), Some(None)) {
+                rewritten_own.insert(key.clone(), None);
+            }
+            // Two old keys that convert to one new key (1.2 and 1.4 as integers): PostgreSQL's
+            // rebuild of the primary key index fails.
+            if rekeyed && seen && !new_keys.insert(key.clone()) {
+                let cols: Vec<&str> = def.pk.iter().map(|&i| def.columns[i].name.as_str()).collect();
+                let vals: Vec<String> =
+                    def.pk.iter().map(|&i| crate::types::to_text(&row[i]).unwrap_or_else(|| "null".into())).collect();
+                return Err(SqlError::new(
+                    code::UNIQUE_VIOLATION,
+                    format!("could not create unique index \"{}\"", def.pk_name),
+                )
+                .detail(format!("Key ({})=({}) is duplicated.", cols.join(", "), vals.join(", ")))
+                .on_table(&table.name)
+                .on_constraint(&def.pk_name));
+            }
             if k < committed {
                 per_shard[super::shard_of_key(&key, n)].push((key, row));
             } else {

@@ -1,0 +1,153 @@
+//! `ALTER TABLE ... ALTER COLUMN ... TYPE` as it runs (bound in `bind/alter_type.rs`).
+//!
+//! The table is rewritten under its new definition as ALTER TABLE's other actions are
+//! ([`super::utility::rewrite_columns`]): each row's value converted on the coordinator, the
+//! rows placed by their new keys (a key column's new encoding hashes elsewhere: the row moves
+//! to its new shard), staged and swapped in; a failing conversion (22P02, 22003, 22001) fails
+//! the statement before the swap, leaving the table as it was. Then every index of the table
+//! is built again from the converted rows (its keys ordered by the new type; every entry
+//! carries the primary key, so all of them change when a key column does), each by its own
+//! staging and swap. Several swaps: the statement runs under a guard
+//! ([`super::ddl_journal::guarded_tables`]) so that an error or a crash between them puts
+//! the table and its indexes back. In a block, ROLLBACK puts back the old definition, rows and
+//! index entries.
+
+use super::undo::{self, Created};
+use super::utility::{committed_rows, keeps_undo, one_per_key, rewrite_columns, stage_and_swap_as, visible};
+use super::{no_table, shard_of_key, QueryResult};
+use crate::bind::{AlterColumn, ColumnChange, Retype};
+use crate::error::{Result, SqlError};
+use crate::txn::Txn;
+use orbit_engine::table::{IndexDef, Row, TableDef};
+use orbit_shards::state;
+use std::sync::Arc;
+
+pub(super) async fn retype(txn: &mut Txn, ac: &AlterColumn, rt: &Retype) -> Result<QueryResult> {
+    let table = &ac.table;
+    let cn = &table.columns[rt.column].name;
+    refuse_if_viewed(table, cn)?;
+    let (r, kept) = rewrite_columns(txn, table, &ac.def, &ColumnChange::Retype(rt.column, rt.conv.clone())).await?;
+    undo::keep(txn, kept)?;
+    super::crash_point("retype-rewritten");
+    let now = crate::bind::lookup_table(&table.name).ok_or_else(|| no_table(&table.name))?;
+    for index in &now.indexes {
+        rebuild_index(txn, &now, index).await?;
+        super::crash_point("retype-index-built");
+    }
+    Ok(r)
+}
+
+/// PostgreSQL's 0A000 when a view reads the column (a view names it, or selects `*`: a view
+/// depends on every column its `*` expanded to).
+fn refuse_if_viewed(table: &TableDef, cn: &str) -> Result<()> {
+    let views = super::views::dependents(std::slice::from_ref(&table.name));
+    let direct = views.iter().find(|v| super::views::reads(v).contains(&table.name) && names_column(v, cn));
+    if let Some(v) = direct {
+        return Err(SqlError::unsupported("cannot alter type of a column used by a view or rule")
+            .detail(format!("rule _RETURN on view {} depends on column \"{cn}\"", crate::schema::relname(&v.name))));
+    }
+    Ok(())
+}
+
+/// Whether a view's query text names column `cn` or selects `*`.
+fn names_column(view: &TableDef, cn: &str) -> bool {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let Some(text) = &view.view else { return false };
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize() else { return true };
+    let tokens: Vec<&Token> = tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
+    tokens.iter().enumerate().any(|(i, t)| match t {
+        Token::Word(w) if w.quote_style.is_some() => w.value == cn,
+        Token::Word(w) => w.value.to_lowercase() == cn,
+        // `SELECT *`, `, *`, `t.*` (not a product: `b * 2`).
+        Token::Mul => match i.checked_sub(1).map(|p| tokens[p]) {
+            Some(Token::Comma | Token::Period) => true,
+            Some(Token::Word(w)) => ["select", "distinct", "all"].contains(&w.value.to_lowercase().as_str()),
+            _ => false,
+        },
+        _ => false,
+    })
+}
+
+/// Builds `index` of the retyped `table` again from its rows; the old entries are kept for
+/// ROLLBACK in a block. Uniqueness is checked over the rows the transaction sees (two values
+/// that convert to one: PostgreSQL's 23505 `could not create unique index`).
+async fn rebuild_index(txn: &mut Txn, table: &Arc<TableDef>, index: &IndexDef) -> Result<()> {
+    let (_, n) = state::local();
+    let old = crate::index::index_table(table, index)?;
+    let rows = committed_rows(txn, table).await?;
+    let own = txn.overlay_rows(table);
+    if index.unique {
+        let seen: Vec<&Row> = visible(&rows, &own).collect();
+        let mut entries: Vec<(Vec<u8>, usize)> = Vec::with_capacity(seen.len());
+        for (i, r) in seen.iter().enumerate() {
+            if let Some((k, _)) = crate::index::entry(table, index, r)? {
+                entries.push((k, i));
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(crate::index::duplicate(table, index, seen[w[0].1], false));
+        }
+    }
+    let mut items = Vec::with_capacity(rows.len());
+    for (k, r) in rows.iter() {
+        if let Some((e, row)) = crate::index::entry(table, index, r)? {
+            items.push((e, row, own.contains_key(k)));
+        }
+    }
+    drop(rows);
+    let (entries, deletes) = one_per_key(items);
+    let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
+    for (k, e) in entries {
+        per_shard[shard_of_key(&k, n)].push((k, e));
+    }
+    let kept = if keeps_undo(txn) {
+        Some(Created::Replaced {
+            name: index.name.clone(),
+            oid: 0,
+            old: Box::new((*old).clone()),
+            rows: super::indexes::per_shard(committed_rows(txn, &old).await?),
+        })
+    } else {
+        None
+    };
+    stage_and_swap_as(&index.name, Some(&old), table.index_table(index), per_shard, None).await?;
+    undo::keep(txn, kept.into_iter().collect())?;
+    // The transaction's own entries: written again under the new encoding.
+    txn.forget_writes(&index.name);
+    if own.is_empty() {
+        return Ok(());
+    }
+    let idef = crate::bind::lookup_table(&index.name).ok_or_else(|| no_table(&index.name))?;
+    for k in deletes {
+        txn.write(&idef, k, None)?;
+    }
+    for r in own.values().flatten() {
+        if let Some((k, e)) = crate::index::entry(table, index, r)? {
+            txn.write(&idef, k, Some(e))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_column;
+    use orbit_engine::table::TableDef;
+
+    fn view(sql: &str) -> TableDef {
+        TableDef { view: Some(sql.into()), ..TableDef::default_empty() }
+    }
+
+    #[test]
+    fn a_view_uses_a_column_it_names_or_its_star() {
+        assert!(names_column(&view("SELECT a FROM h"), "a"));
+        assert!(names_column(&view("SELECT * FROM h"), "a"));
+        assert!(names_column(&view("SELECT h.* FROM h"), "a"));
+        assert!(!names_column(&view("SELECT b FROM h"), "a"));
+        assert!(!names_column(&view("SELECT count(*) FROM h"), "a"));
+        assert!(!names_column(&view("SELECT b * 2 FROM h"), "a"));
+        assert!(names_column(&view("SELECT \"A\" FROM h"), "A"));
+    }
+}

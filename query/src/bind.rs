@@ -20,6 +20,7 @@ pub use alter_sequence::AlterSequence;
 mod arrays;
 mod conflict_target;
 mod constraints;
+mod create_type;
 mod drop_key;
 mod error_position;
 mod foreign_keys;
@@ -353,6 +354,8 @@ pub enum Plan {
     },
     /// CREATE / DROP / ALTER SCHEMA.
     Schema(crate::schema::SchemaPlan),
+    /// CREATE / ALTER / DROP TYPE of an enum type (`bind/create_type.rs`, `exec/enum_types.rs`).
+    EnumType(crate::enums::EnumPlan),
     /// `ALTER TABLE t RENAME TO new_name`.
     RenameTable {
         table: Arc<TableDef>,
@@ -740,6 +743,7 @@ pub fn bind_default(col: &ColumnDef) -> Result<Expr> {
 
 /// Binds one statement.
 pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prepared> {
+    crate::enums::install();
     let _recording = crate::relation_lock::Recording::start();
     let mut b = Binder {
         sql,
@@ -1167,7 +1171,10 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "regnamespace" => SqlType::Oid(OidKind::RegNamespace),
                 "regproc" => SqlType::Oid(OidKind::RegProc),
                 "\"char\"" => SqlType::Char,
-                _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
+                _ => match create_type::resolve_type(name) {
+                    Some(t) => t,
+                    None => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
+                },
             }
         }
         other => {
@@ -1226,8 +1233,8 @@ fn char_length(n: u64) -> Result<u32> {
 }
 
 /// The name PostgreSQL gives a cast's result column (`pg_type.typname`).
-fn type_column_name(t: SqlType) -> &'static str {
-    match t {
+fn type_column_name(t: SqlType) -> String {
+    let name = match t {
         SqlType::Bool => "bool",
         SqlType::Int2 => "int2",
         SqlType::Int4 => "int4",
@@ -1249,10 +1256,14 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Jsonb => "jsonb",
         SqlType::Unknown => "unknown",
         SqlType::Numeric(_) => "numeric",
-        SqlType::Array(a) => type_column_name(a.elem()),
+        SqlType::Array(a) => return type_column_name(a.elem()),
         SqlType::Oid(k) => k.name(),
         SqlType::Void => "void",
-    }
+        SqlType::Enum(oid) => {
+            return crate::enums::by_oid(oid).map_or_else(String::new, |e| crate::schema::relname(&e.name).to_string())
+        }
+    };
+    name.to_string()
 }
 
 /// The name PostgreSQL gives an expression's result column.
@@ -1271,10 +1282,7 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Function(f) => Some((f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(), 2)),
         ast::Expr::Cast { expr, data_type, .. } => match named(expr) {
             Some((n, 2)) => Some((n, 2)),
-            inner => sql_type(&temporal::split_precision(data_type).0)
-                .ok()
-                .map(|t| (type_column_name(t).to_string(), 1))
-                .or(inner),
+            inner => sql_type(&temporal::split_precision(data_type).0).ok().map(|t| (type_column_name(t), 1)).or(inner),
         },
         ast::Expr::Nested(e) => named(e),
         // A field selection is named by its field, a subscript by what it subscripts.
@@ -1287,7 +1295,7 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Array(_) => Some(("array".into(), 2)),
         ast::Expr::Tuple(_) => Some(("row".into(), 2)),
         ast::Expr::Case { .. } => Some(("case".into(), 1)),
-        ast::Expr::TypedString(ts) => sql_type(&ts.data_type).ok().map(|t| (type_column_name(t).to_string(), 1)),
+        ast::Expr::TypedString(ts) => sql_type(&ts.data_type).ok().map(|t| (type_column_name(t), 1)),
         ast::Expr::Interval(_) => Some(("interval".into(), 1)),
         ast::Expr::Extract { .. } => Some(("extract".into(), 2)),
         ast::Expr::AtTimeZone { .. } => Some(("timezone".into(), 2)),
@@ -1361,6 +1369,13 @@ impl Binder<'_> {
             S::CreateSchema { .. } | S::AlterSchema(_) | S::Drop { object_type: ast::ObjectType::Schema, .. } => {
                 Ok((Plan::Schema(schema::bind(stmt)?), vec![]))
             }
+            S::CreateType { name, representation } => {
+                Ok((create_type::create(self.sql, name, representation.as_ref())?, vec![]))
+            }
+            S::Drop { object_type: ast::ObjectType::Type, if_exists, names, cascade, .. } => {
+                Ok((create_type::drop(names, *if_exists, *cascade)?, vec![]))
+            }
+            S::AlterType(at) => Ok((create_type::alter(at)?, vec![])),
             S::Drop { object_type: ast::ObjectType::View, if_exists, names, cascade, .. } => {
                 let names = names.iter().map(|n| self.relation_name(n)).collect::<Result<Vec<_>>>()?;
                 Ok((views::drop_view(names, *if_exists, *cascade), vec![]))
@@ -4351,6 +4366,9 @@ impl Binder<'_> {
             "pg_typeof" if types.len() == 1 => {
                 let t = SqlType::Oid(orbit_engine::table::OidKind::RegType);
                 Expr::Const(Datum::Oid(orbit_engine::table::OidKind::RegType, types[0].oid()), t)
+            }
+            "enum_first" | "enum_last" | "enum_range" if create_type::enum_call(&types).is_some() => {
+                create_type::bind_call(&name, bound, &types)?
             }
             "version" if bound.is_empty() => Expr::Func(Func::Version, vec![], SqlType::Text),
             // psql's catalog queries: every relation Orbit has is on the search path, and the

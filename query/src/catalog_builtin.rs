@@ -39,9 +39,9 @@ const TYPES: &[(u32, bool, u32, [u32; 7], u8)] = &[
 
 /// An array type's functions (array_in, array_out, array_recv, array_send, its element's
 /// typmod functions, array_typanalyze) and subscript handler (array_subscript_handler).
-const ARRAY_IO: [u32; 4] = [750, 751, 2400, 2401];
-const ARRAY_TYPANALYZE: u32 = 3816;
-const ARRAY_SUBSCRIPT: u32 = 6179;
+pub(crate) const ARRAY_IO: [u32; 4] = [750, 751, 2400, 2401];
+pub(crate) const ARRAY_TYPANALYZE: u32 = 3816;
+pub(crate) const ARRAY_SUBSCRIPT: u32 = 6179;
 
 /// The pg_type columns of [`TYPES`] for one type.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -102,8 +102,9 @@ const PROCS: &[(u32, &str)] = &[
     (2908, "timestamptztypmodout"), (2909, "timetypmodin"), (2910, "timetypmodout"), (2913, "bpchartypmodin"),
     (2914, "bpchartypmodout"), (2915, "varchartypmodin"), (2916, "varchartypmodout"),
     (2917, "numerictypmodin"), (2918, "numerictypmodout"), (2952, "uuid_in"), (2953, "uuid_out"),
-    (2961, "uuid_recv"), (2962, "uuid_send"), (3803, "jsonb_send"), (3804, "jsonb_out"), (3805, "jsonb_recv"),
-    (3806, "jsonb_in"), (3816, "array_typanalyze"), (4084, "regnamespacein"), (4085, "regnamespaceout"),
+    (2961, "uuid_recv"), (2962, "uuid_send"), (3504, "enum_in"), (3505, "enum_out"), (3532, "enum_recv"),
+    (3533, "enum_send"), (3803, "jsonb_send"), (3804, "jsonb_out"), (3805, "jsonb_recv"), (3806, "jsonb_in"),
+    (3816, "array_typanalyze"), (4084, "regnamespacein"), (4085, "regnamespaceout"),
     (4087, "regnamespacerecv"), (4088, "regnamespacesend"), (6098, "jsonb_subscript_handler"),
     (6179, "array_subscript_handler"),
 ];

@@ -159,7 +159,12 @@ pub fn format(kind: OidKind, v: u32) -> String {
                 format!("{}.{}", quote_ident(&ns), quote_ident(&r.name))
             }
         }),
-        OidKind::RegType => SqlType::from_oid(v).map(|t| t.name()),
+        OidKind::RegType => SqlType::from_oid(v)
+            .filter(|t| match t.elem().unwrap_or(*t) {
+                SqlType::Enum(o) => crate::enums::by_oid(o).is_some(),
+                _ => true,
+            })
+            .map(|t| t.name()),
         OidKind::RegNamespace => namespace_name(v).map(|n| quote_ident(&n)),
     };
     name.unwrap_or_else(|| v.to_string())

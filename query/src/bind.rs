@@ -3827,6 +3827,28 @@ impl Binder<'_> {
         Ok(ty)
     }
 
+    /// An untyped parameter compared with a system view's int8 column is an `oid`: such
+    /// columns are oid in PostgreSQL (Orbit shows them as int8), and drivers send an oid there
+    /// (tokio-postgres's type lookup, `WHERE t.oid = $1`, binds a u32 only to an oid).
+    fn system_oid_param(&mut self, e: Expr, other: &Expr, scope: &Scope) -> Expr {
+        let Expr::Param(i, SqlType::Unknown) = e else { return e };
+        let Expr::Column(c, SqlType::Int8) = other else { return e };
+        let def = match &scope.joined {
+            None => Some(scope.def),
+            Some(js) => {
+                js.tables.iter().find(|(d, _, off)| *c >= *off && *c < off + d.columns.len()).map(|(d, ..)| &**d)
+            }
+        };
+        if !def.is_some_and(|d| d.oid != 0 && d.oid < FIRST_USER_OID && d.index_of.is_none()) {
+            return e;
+        }
+        let oid = SqlType::Oid(OidKind::Oid);
+        if let Some(p) = self.params.get_mut(i) {
+            *p = oid;
+        }
+        Expr::Param(i, oid)
+    }
+
     fn compare(&mut self, op: CmpOp, l: Expr, r: Expr) -> Result<Expr> {
         let sym = match op {
             CmpOp::Eq => "=",
@@ -3886,6 +3908,14 @@ impl Binder<'_> {
             _ => None,
         };
         if let Some(c) = c {
+            let (l, r) = match scope {
+                Some(scope) => {
+                    let l = self.system_oid_param(l, &r, scope);
+                    let r = self.system_oid_param(r, &l, scope);
+                    (l, r)
+                }
+                None => (l, r),
+            };
             return self.compare(c, l, r);
         }
         let (l, r) = match op {
@@ -4376,10 +4406,15 @@ impl Binder<'_> {
             "pg_table_is_visible" if types.len() == 1 && types[0].is_integer() => {
                 Expr::Call(crate::scalar::Builtin::TableIsVisible, bound, SqlType::Bool)
             }
-            "format_type" if types.len() == 2 && types.iter().all(|t| t.is_integer() || *t == SqlType::Unknown) => {
+            "format_type"
+                if types.len() == 2
+                    && types.iter().all(|t| t.is_integer() || matches!(t, SqlType::Unknown | SqlType::Oid(_))) =>
+            {
                 let mut it = bound.into_iter();
                 let mut args = Vec::with_capacity(2);
                 for (a, to) in it.by_ref().zip([SqlType::Int8, SqlType::Int4]) {
+                    // An oid (`'t'::regtype::oid`) is the number it holds.
+                    let a = if matches!(a.ty(), SqlType::Oid(_)) { Expr::Cast(Box::new(a), to, true) } else { a };
                     args.push(self.coerce(a, to, CastContext::Implicit, |_| no_function(&name, &types))?);
                 }
                 Expr::Call(crate::scalar::Builtin::FormatType, args, SqlType::Text)

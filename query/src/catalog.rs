@@ -47,6 +47,9 @@ const CA: SqlType = SqlType::Array(ArrayType::of_oid(18));
 const I2A: SqlType = SqlType::Array(ArrayType::of_oid(21));
 /// `regproc` columns (pg_type's functions: [`crate::catalog_builtin::proc_name`] names them).
 const RP: SqlType = SqlType::Oid(OidKind::RegProc);
+/// The `oid` columns drivers read as oid (tokio-postgres's type lookup takes typelem,
+/// typbasetype, typrelid and pg_range.rngsubtype as u32): real `oid`, not int8.
+pub(crate) const O: SqlType = SqlType::Oid(OidKind::Oid);
 
 use SqlType::{
     Bool as B, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8, Text as T, TimestampTz as TZ,
@@ -404,10 +407,10 @@ const VIEWS: &[View] = &[
             ("typlen", I2),
             ("typtype", C),
             ("typcategory", C),
-            ("typelem", I8),
+            ("typelem", O),
             ("typarray", I8),
-            ("typbasetype", I8),
-            ("typrelid", I8),
+            ("typbasetype", O),
+            ("typrelid", O),
             ("typcollation", I8),
             ("typstorage", C),
             ("typdelim", C),
@@ -1950,10 +1953,10 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int2(t.size()),
                     text(if t == SqlType::Unknown { "p" } else { "b" }),
                     text(type_category(t)),
-                    oid(t.elem()),
+                    Datum::Oid(OidKind::Oid, t.elem().map_or(0, |t| t.oid())),
                     oid(t.array_of()),
-                    Datum::Int8(0),
-                    Datum::Int8(0),
+                    Datum::Oid(OidKind::Oid, 0),
+                    Datum::Oid(OidKind::Oid, 0),
                     Datum::Int8(collation_of(t)),
                     text(storage_of(t)),
                     text(","),

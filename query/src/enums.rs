@@ -345,43 +345,6 @@ pub enum EnumPlan {
     Rename { name: String, new_name: String },
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn mood() -> EnumType {
-        EnumType {
-            oid: 16400,
-            name: "mood".into(),
-            labels: vec![Label { name: "sad".into(), pos: 1.0 }, Label { name: "ok".into(), pos: 2.0 }],
-        }
-    }
-
-    #[test]
-    fn entry_reads_back() {
-        let t = mood();
-        assert_eq!(EnumType::of_def(&t.to_def()), Some(t));
-    }
-
-    #[test]
-    fn new_positions_as_postgresql() {
-        let t = mood();
-        assert_eq!(new_position(&t, None).unwrap(), Some(3.0));
-        assert_eq!(new_position(&t, Some(("sad", true))).unwrap(), Some(0.0));
-        assert_eq!(new_position(&t, Some(("sad", false))).unwrap(), Some(1.5));
-        assert_eq!(new_position(&t, Some(("ok", false))).unwrap(), Some(3.0));
-        assert!(new_position(&t, Some(("x", false))).is_err());
-        let close = EnumType {
-            labels: vec![
-                Label { name: "a".into(), pos: 1.0 },
-                Label { name: "b".into(), pos: f32::from_bits(1.0f32.to_bits() + 1) },
-            ],
-            ..mood()
-        };
-        assert_eq!(new_position(&close, Some(("a", false))).unwrap(), None);
-    }
-}
-
 /// pg_type's rows of the enum types transaction `me` sees: each type (typtype 'e', category
 /// 'E', enum_in/enum_out/enum_recv/enum_send) and its array type `_name`, in pg_type's column
 /// order (`crate::catalog`).
@@ -403,10 +366,10 @@ pub(crate) fn pg_type_rows(me: orbit_shards::rowlock::Owner) -> Vec<Vec<Datum>> 
                 Datum::Int2(len),
                 text(typtype),
                 text(cat),
-                Datum::Int8(elem),
+                Datum::Oid(OidKind::Oid, elem as u32),
                 Datum::Int8(arr),
-                Datum::Int8(0),
-                Datum::Int8(0),
+                Datum::Oid(OidKind::Oid, 0),
+                Datum::Oid(OidKind::Oid, 0),
                 Datum::Int8(0),
                 text(if len > 0 { "p" } else { "x" }),
                 text(","),
@@ -448,4 +411,41 @@ pub(crate) fn pg_enum_rows(me: orbit_shards::rowlock::Owner) -> Vec<Vec<Datum>> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mood() -> EnumType {
+        EnumType {
+            oid: 16400,
+            name: "mood".into(),
+            labels: vec![Label { name: "sad".into(), pos: 1.0 }, Label { name: "ok".into(), pos: 2.0 }],
+        }
+    }
+
+    #[test]
+    fn entry_reads_back() {
+        let t = mood();
+        assert_eq!(EnumType::of_def(&t.to_def()), Some(t));
+    }
+
+    #[test]
+    fn new_positions_as_postgresql() {
+        let t = mood();
+        assert_eq!(new_position(&t, None).unwrap(), Some(3.0));
+        assert_eq!(new_position(&t, Some(("sad", true))).unwrap(), Some(0.0));
+        assert_eq!(new_position(&t, Some(("sad", false))).unwrap(), Some(1.5));
+        assert_eq!(new_position(&t, Some(("ok", false))).unwrap(), Some(3.0));
+        assert!(new_position(&t, Some(("x", false))).is_err());
+        let close = EnumType {
+            labels: vec![
+                Label { name: "a".into(), pos: 1.0 },
+                Label { name: "b".into(), pos: f32::from_bits(1.0f32.to_bits() + 1) },
+            ],
+            ..mood()
+        };
+        assert_eq!(new_position(&close, Some(("a", false))).unwrap(), None);
+    }
 }

@@ -63,10 +63,13 @@ with psycopg.connect(f"host=127.0.0.1 port={sys.argv[1]} user=postgres dbname=po
     c.execute("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")
     c.execute("CREATE TABLE person (id int PRIMARY KEY, m mood)")
     c.execute("INSERT INTO person VALUES (%s, %s), (%s, %s)", (1, "happy", 2, "sad"))
-    for binary in (False, True):
-        rows = c.cursor(binary=binary).execute("SELECT id, m FROM person ORDER BY m").fetchall()
-        assert rows == [(2, "sad"), (1, "happy")], rows
-        assert all(type(r[1]) is str for r in rows), rows
+    rows = c.execute("SELECT id, m FROM person ORDER BY m").fetchall()
+    assert rows == [(2, "sad"), (1, "happy")], rows
+    assert all(type(r[1]) is str for r in rows), rows
+    # Binary results: enum_send's label bytes (psycopg, like with PostgreSQL, hands an
+    # unregistered type's binary value over as bytes).
+    rows = c.cursor(binary=True).execute("SELECT id, m FROM person ORDER BY m").fetchall()
+    assert rows == [(2, b"sad"), (1, b"happy")], rows
     rows = c.execute("SELECT id FROM person WHERE m = %s", ("happy",)).fetchall()
     assert rows == [(1,)], rows
 print("ok")

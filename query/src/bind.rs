@@ -23,6 +23,7 @@ mod arrays;
 mod comment;
 mod conflict_target;
 mod constraints;
+mod create_type;
 mod drop_key;
 mod error_position;
 mod foreign_keys;
@@ -360,6 +361,8 @@ pub enum Plan {
     Schema(crate::schema::SchemaPlan),
     /// COMMENT ON.
     Comment(crate::comment::CommentPlan),
+    /// CREATE / ALTER / DROP TYPE of an enum type (`bind/create_type.rs`, `exec/enum_types.rs`).
+    EnumType(crate::enums::EnumPlan),
     /// `ALTER TABLE t RENAME TO new_name`.
     RenameTable {
         table: Arc<TableDef>,
@@ -757,6 +760,7 @@ pub fn bind_default(col: &ColumnDef) -> Result<Expr> {
 
 /// Binds one statement.
 pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prepared> {
+    crate::enums::install();
     let _recording = crate::relation_lock::Recording::start();
     let mut b = Binder {
         sql,
@@ -1185,7 +1189,10 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "regproc" => SqlType::Oid(OidKind::RegProc),
                 "regprocedure" => SqlType::Oid(OidKind::RegProcedure),
                 "\"char\"" => SqlType::Char,
-                _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
+                _ => match create_type::resolve_type(name) {
+                    Some(t) => t,
+                    None => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
+                },
             }
         }
         other => {
@@ -1244,8 +1251,8 @@ fn char_length(n: u64) -> Result<u32> {
 }
 
 /// The name PostgreSQL gives a cast's result column (`pg_type.typname`).
-fn type_column_name(t: SqlType) -> &'static str {
-    match t {
+fn type_column_name(t: SqlType) -> String {
+    let name = match t {
         SqlType::Bool => "bool",
         SqlType::Int2 => "int2",
         SqlType::Int4 => "int4",
@@ -1267,10 +1274,14 @@ fn type_column_name(t: SqlType) -> &'static str {
         SqlType::Jsonb => "jsonb",
         SqlType::Unknown => "unknown",
         SqlType::Numeric(_) => "numeric",
-        SqlType::Array(a) => type_column_name(a.elem()),
+        SqlType::Array(a) => return type_column_name(a.elem()),
         SqlType::Oid(k) => k.name(),
         SqlType::Void => "void",
-    }
+        SqlType::Enum(oid) => {
+            return crate::enums::by_oid(oid).map_or_else(String::new, |e| crate::schema::relname(&e.name).to_string())
+        }
+    };
+    name.to_string()
 }
 
 /// The name PostgreSQL gives an expression's result column.
@@ -1289,10 +1300,7 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Function(f) => Some((f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(), 2)),
         ast::Expr::Cast { expr, data_type, .. } => match named(expr) {
             Some((n, 2)) => Some((n, 2)),
-            inner => sql_type(&temporal::split_precision(data_type).0)
-                .ok()
-                .map(|t| (type_column_name(t).to_string(), 1))
-                .or(inner),
+            inner => sql_type(&temporal::split_precision(data_type).0).ok().map(|t| (type_column_name(t), 1)).or(inner),
         },
         ast::Expr::Nested(e) => named(e),
         // A field selection is named by its field, a subscript by what it subscripts.
@@ -1305,7 +1313,7 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Array(_) => Some(("array".into(), 2)),
         ast::Expr::Tuple(_) => Some(("row".into(), 2)),
         ast::Expr::Case { .. } => Some(("case".into(), 1)),
-        ast::Expr::TypedString(ts) => sql_type(&ts.data_type).ok().map(|t| (type_column_name(t).to_string(), 1)),
+        ast::Expr::TypedString(ts) => sql_type(&ts.data_type).ok().map(|t| (type_column_name(t), 1)),
         ast::Expr::Interval(_) => Some(("interval".into(), 1)),
         ast::Expr::Extract { .. } => Some(("extract".into(), 2)),
         ast::Expr::AtTimeZone { .. } => Some(("timezone".into(), 2)),
@@ -1379,6 +1387,13 @@ impl Binder<'_> {
             S::CreateSchema { .. } | S::AlterSchema(_) | S::Drop { object_type: ast::ObjectType::Schema, .. } => {
                 Ok((Plan::Schema(schema::bind(stmt)?), vec![]))
             }
+            S::CreateType { name, representation } => {
+                Ok((create_type::create(self.sql, name, representation.as_ref())?, vec![]))
+            }
+            S::Drop { object_type: ast::ObjectType::Type, if_exists, names, cascade, .. } => {
+                Ok((create_type::drop(names, *if_exists, *cascade)?, vec![]))
+            }
+            S::AlterType(at) => Ok((create_type::alter(at)?, vec![])),
             S::Drop { object_type: ast::ObjectType::View, if_exists, names, cascade, .. } => {
                 let names = names.iter().map(|n| self.relation_name(n)).collect::<Result<Vec<_>>>()?;
                 Ok((views::drop_view(names, *if_exists, *cascade), vec![]))
@@ -3841,6 +3856,28 @@ impl Binder<'_> {
         Ok(ty)
     }
 
+    /// An untyped parameter compared with a system view's int8 column is an `oid`: such
+    /// columns are oid in PostgreSQL (Orbit shows them as int8), and drivers send an oid there
+    /// (tokio-postgres's type lookup, `WHERE t.oid = $1`, binds a u32 only to an oid).
+    fn system_oid_param(&mut self, e: Expr, other: &Expr, scope: &Scope) -> Expr {
+        let Expr::Param(i, SqlType::Unknown) = e else { return e };
+        let Expr::Column(c, SqlType::Int8) = other else { return e };
+        let def = match &scope.joined {
+            None => Some(scope.def),
+            Some(js) => {
+                js.tables.iter().find(|(d, _, off)| *c >= *off && *c < off + d.columns.len()).map(|(d, ..)| &**d)
+            }
+        };
+        if !def.is_some_and(|d| d.oid != 0 && d.oid < FIRST_USER_OID && d.index_of.is_none()) {
+            return e;
+        }
+        let oid = SqlType::Oid(OidKind::Oid);
+        if let Some(p) = self.params.get_mut(i) {
+            *p = oid;
+        }
+        Expr::Param(i, oid)
+    }
+
     fn compare(&mut self, op: CmpOp, l: Expr, r: Expr) -> Result<Expr> {
         let sym = match op {
             CmpOp::Eq => "=",
@@ -3900,6 +3937,14 @@ impl Binder<'_> {
             _ => None,
         };
         if let Some(c) = c {
+            let (l, r) = match scope {
+                Some(scope) => {
+                    let l = self.system_oid_param(l, &r, scope);
+                    let r = self.system_oid_param(r, &l, scope);
+                    (l, r)
+                }
+                None => (l, r),
+            };
             return self.compare(c, l, r);
         }
         let (l, r) = match op {
@@ -4381,6 +4426,9 @@ impl Binder<'_> {
                 let t = SqlType::Oid(orbit_engine::table::OidKind::RegType);
                 Expr::Const(Datum::Oid(orbit_engine::table::OidKind::RegType, types[0].oid()), t)
             }
+            "enum_first" | "enum_last" | "enum_range" if create_type::enum_call(&types).is_some() => {
+                create_type::bind_call(&name, bound, &types)?
+            }
             "version" if bound.is_empty() => Expr::Func(Func::Version, vec![], SqlType::Text),
             // psql's catalog queries: every relation Orbit has is on the search path, and the
             // only role is the bootstrap superuser (OID 10).
@@ -4401,10 +4449,15 @@ impl Binder<'_> {
                     SqlType::Oid(orbit_engine::table::OidKind::Oid),
                 )
             }
-            "format_type" if types.len() == 2 && types.iter().all(|t| t.is_integer() || *t == SqlType::Unknown) => {
+            "format_type"
+                if types.len() == 2
+                    && types.iter().all(|t| t.is_integer() || matches!(t, SqlType::Unknown | SqlType::Oid(_))) =>
+            {
                 let mut it = bound.into_iter();
                 let mut args = Vec::with_capacity(2);
                 for (a, to) in it.by_ref().zip([SqlType::Int8, SqlType::Int4]) {
+                    // An oid (`'t'::regtype::oid`) is the number it holds.
+                    let a = if matches!(a.ty(), SqlType::Oid(_)) { Expr::Cast(Box::new(a), to, true) } else { a };
                     args.push(self.coerce(a, to, CastContext::Implicit, |_| no_function(&name, &types))?);
                 }
                 Expr::Call(crate::scalar::Builtin::FormatType, args, SqlType::Text)

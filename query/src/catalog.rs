@@ -47,6 +47,9 @@ const CA: SqlType = SqlType::Array(ArrayType::of_oid(18));
 const I2A: SqlType = SqlType::Array(ArrayType::of_oid(21));
 /// `regproc` columns (pg_type's functions: [`crate::catalog_builtin::proc_name`] names them).
 const RP: SqlType = SqlType::Oid(OidKind::RegProc);
+/// The `oid` columns drivers read as oid (tokio-postgres's type lookup takes typelem,
+/// typbasetype, typrelid and pg_range.rngsubtype as u32): real `oid`, not int8.
+pub(crate) const O: SqlType = SqlType::Oid(OidKind::Oid);
 
 use SqlType::{
     Bool as B, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8, Text as T, TimestampTz as TZ,
@@ -149,7 +152,7 @@ const VIEWS: &[View] = &[
             ("opckeytype", I8),
         ],
     },
-    // Orbit has no enum types (CREATE TYPE ... AS ENUM): empty.
+    // The labels of the enum types (`crate::enums`).
     View {
         schema: "pg_catalog",
         name: "pg_enum",
@@ -404,10 +407,10 @@ const VIEWS: &[View] = &[
             ("typlen", I2),
             ("typtype", C),
             ("typcategory", C),
-            ("typelem", I8),
+            ("typelem", O),
             ("typarray", I8),
-            ("typbasetype", I8),
-            ("typrelid", I8),
+            ("typbasetype", O),
+            ("typrelid", O),
             ("typcollation", I8),
             ("typstorage", C),
             ("typdelim", C),
@@ -1054,6 +1057,9 @@ fn type_name(t: SqlType) -> String {
         SqlType::Array(a) => return format!("_{}", type_name(a.elem())),
         SqlType::Oid(k) => k.name(),
         SqlType::Void => "void",
+        SqlType::Enum(oid) => {
+            return crate::enums::by_oid(oid).map_or_else(String::new, |e| crate::schema::relname(&e.name).to_string())
+        }
     };
     name.to_string()
 }
@@ -1074,6 +1080,7 @@ fn standard_type_name(t: SqlType) -> String {
         SqlType::Time => "time without time zone".into(),
         SqlType::Array(_) => "ARRAY".into(),
         SqlType::Char => "\"char\"".into(),
+        SqlType::Enum(_) => "USER-DEFINED".into(),
         other => type_name(other),
     }
 }
@@ -1119,7 +1126,14 @@ fn column_details(t: &TableDef, i: usize, sequences: &[Row]) -> Vec<Datum> {
     };
     let mut out = vec![octets, precision, radix, scale, datetime, Datum::Null, Datum::Null];
     out.extend((0..9).map(|_| Datum::Null));
-    out.extend([text("postgres"), text("pg_catalog"), text(&type_name(c.ty))]);
+    // udt_catalog, udt_schema, udt_name: an enum's (or enum array's) own schema.
+    let udt_schema = match c.ty.elem().unwrap_or(c.ty) {
+        SqlType::Enum(o) => {
+            crate::enums::by_oid(o).map_or("public".into(), |e| crate::schema::split(&e.name).0.to_string())
+        }
+        _ => "pg_catalog".to_string(),
+    };
+    out.extend([text("postgres"), text(&udt_schema), text(&type_name(c.ty))]);
     out.extend((0..4).map(|_| Datum::Null));
     out.extend([text(&(i + 1).to_string()), text("NO"), generation, param(4), param(1), param(3), param(2)]);
     out.extend([text(if cycle { "YES" } else { "NO" }), text("NEVER"), Datum::Null]);
@@ -1814,7 +1828,8 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 ]
             })
             .collect(),
-        2611 | 3350 | 3256 | 2620 | 2609 | 2618 | 3381 | 6104 | 6237 | 6106 | 3501 => vec![],
+        2611 | 3350 | 3256 | 2620 | 2609 | 2618 | 3381 | 6104 | 6237 | 6106 => vec![],
+        3501 => crate::enums::pg_enum_rows(txn.id),
         // The one role: the bootstrap superuser.
         12010 => vec![vec![
             text("postgres"),
@@ -1949,10 +1964,10 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int2(t.size()),
                     text(if t == SqlType::Unknown { "p" } else { "b" }),
                     text(type_category(t)),
-                    oid(t.elem()),
+                    Datum::Oid(OidKind::Oid, t.elem().map_or(0, |t| t.oid())),
                     oid(t.array_of()),
-                    Datum::Int8(0),
-                    Datum::Int8(0),
+                    Datum::Oid(OidKind::Oid, 0),
+                    Datum::Oid(OidKind::Oid, 0),
                     Datum::Int8(collation_of(t)),
                     text(storage_of(t)),
                     text(","),
@@ -1969,6 +1984,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 row.push(Datum::Null);
                 row
             })
+            .chain(crate::enums::pg_type_rows(txn.id))
             .collect(),
         1262 => vec![vec![
             Datum::Int8(5),

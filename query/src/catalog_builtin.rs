@@ -40,9 +40,9 @@ const TYPES: &[(u32, bool, u32, [u32; 7], u8)] = &[
 
 /// An array type's functions (array_in, array_out, array_recv, array_send, its element's
 /// typmod functions, array_typanalyze) and subscript handler (array_subscript_handler).
-const ARRAY_IO: [u32; 4] = [750, 751, 2400, 2401];
-const ARRAY_TYPANALYZE: u32 = 3816;
-const ARRAY_SUBSCRIPT: u32 = 6179;
+pub(crate) const ARRAY_IO: [u32; 4] = [750, 751, 2400, 2401];
+pub(crate) const ARRAY_TYPANALYZE: u32 = 3816;
+pub(crate) const ARRAY_SUBSCRIPT: u32 = 6179;
 
 /// The pg_type columns of [`TYPES`] for one type.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -124,7 +124,8 @@ const PROCS: &[(u32, &str, &str)] = &[
     (2914, "bpchartypmodout", "integer"), (2915, "varchartypmodin", "cstring[]"),
     (2916, "varchartypmodout", "integer"), (2917, "numerictypmodin", "cstring[]"),
     (2918, "numerictypmodout", "integer"), (2952, "uuid_in", "cstring"), (2953, "uuid_out", "uuid"),
-    (2961, "uuid_recv", "internal"), (2962, "uuid_send", "uuid"), (3803, "jsonb_send", "jsonb"),
+    (2961, "uuid_recv", "internal"), (2962, "uuid_send", "uuid"), (3504, "enum_in", "cstring"),
+    (3505, "enum_out", "anyenum"), (3532, "enum_recv", "internal, oid"), (3533, "enum_send", "anyenum"), (3803, "jsonb_send", "jsonb"),
     (3804, "jsonb_out", "jsonb"), (3805, "jsonb_recv", "internal"), (3806, "jsonb_in", "cstring"),
     (3816, "array_typanalyze", "internal"), (4084, "regnamespacein", "cstring"),
     (4085, "regnamespaceout", "regnamespace"), (4087, "regnamespacerecv", "internal"),

@@ -287,7 +287,7 @@ pub(crate) const VIEWS: &[View] = &[
         oid: 3541,
         columns: &[
             ("rngtypid", I8),
-            ("rngsubtype", I8),
+            ("rngsubtype", crate::catalog::O),
             ("rngmultitypid", I8),
             ("rngcollation", I8),
             ("rngsubopc", I8),

@@ -30,6 +30,7 @@ mod alter_type;
 mod comment;
 pub(crate) mod ddl_journal;
 mod drop_key;
+mod enum_types;
 pub(crate) mod index_scan;
 mod indexes;
 mod lock_rows;
@@ -192,6 +193,9 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::Schema(SchemaPlan::Create { .. }) => "CREATE SCHEMA",
         Plan::Schema(SchemaPlan::Drop { .. }) => "DROP SCHEMA",
         Plan::Schema(SchemaPlan::Rename { .. }) => "ALTER SCHEMA",
+        Plan::EnumType(crate::enums::EnumPlan::Create { .. }) => "CREATE TYPE",
+        Plan::EnumType(crate::enums::EnumPlan::Drop { .. }) => "DROP TYPE",
+        Plan::EnumType(_) => "ALTER TYPE",
         Plan::DropUniqueConstraint { .. }
         | Plan::RenameTable { .. }
         | Plan::DropKeyCascade { .. }
@@ -424,6 +428,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         }
         Plan::Schema(p) => schema::run(txn, p).await,
         Plan::Comment(p) => comment::run(txn, p).await,
+        Plan::EnumType(p) => enum_types::run(txn, p).await,
         Plan::RenameTable { table, new_name } => {
             txn.holds_tables |= !txn.alone;
             let r = rename::rename_table(txn, table, new_name).await?;

@@ -987,6 +987,8 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
         }
         (Datum::Uuid(x), Datum::Uuid(y)) => x.cmp(y),
         (Datum::Oid(_, x), Datum::Oid(_, y)) => x.cmp(y),
+        // Enum values by their sort positions (never NaN).
+        (Datum::Enum(_, x), Datum::Enum(_, y)) => x.total_cmp(y),
         (Datum::Jsonb(x), Datum::Jsonb(y)) => crate::json::compare_jsonb(x, y),
         (Datum::Array(x), Datum::Array(y)) => crate::array::compare(x, y),
         (Datum::Numeric(_), Datum::Numeric(_) | Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_))

@@ -152,7 +152,7 @@ fn arg_type_name(t: &str) -> Result<String> {
     }
     let folded = t.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
     match folded.as_str() {
-        "cstring" | "internal" | "anyarray" | "cstring[]" | "_cstring" => Ok(folded.replace("_cstring", "cstring[]")),
+        "cstring" | "internal" | "anyarray" | "anyenum" | "cstring[]" | "_cstring" => Ok(folded.replace("_cstring", "cstring[]")),
         _ => Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{}\" does not exist", t.trim()))),
     }
 }
@@ -199,7 +199,12 @@ pub fn format(kind: OidKind, v: u32) -> String {
                 format!("{}.{}", quote_ident(&ns), quote_ident(&r.name))
             }
         }),
-        OidKind::RegType => SqlType::from_oid(v).map(|t| t.name()),
+        OidKind::RegType => SqlType::from_oid(v)
+            .filter(|t| match t.elem().unwrap_or(*t) {
+                SqlType::Enum(o) => crate::enums::by_oid(o).is_some(),
+                _ => true,
+            })
+            .map(|t| t.name()),
         OidKind::RegNamespace => namespace_name(v).map(|n| quote_ident(&n)),
     };
     name.unwrap_or_else(|| v.to_string())

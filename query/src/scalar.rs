@@ -38,6 +38,8 @@ pub enum Builtin {
     /// The advisory lock functions: replaced by their values, the locks taken or released,
     /// before a row is evaluated ([`crate::advisory::resolve`]).
     Advisory(crate::advisory::AdvisoryFn),
+    /// enum_range(lo, hi) of enum type `.0`: the labels from lo to hi (a NULL bound open).
+    EnumRange(u32),
     /// Any number of values of one type; NULLs are ignored.
     Greatest,
     Least,
@@ -157,6 +159,7 @@ impl Builtin {
                 | Builtin::ConcatWs
                 | Builtin::Nullif
                 | Builtin::FormatType
+                | Builtin::EnumRange(_)
         )
     }
 }
@@ -296,6 +299,15 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         }
         Builtin::RegexMatch | Builtin::RegexMatchCi => {
             Datum::Bool(regex_match(text(a(0)), text(a(1)), f == Builtin::RegexMatchCi)?)
+        }
+        Builtin::EnumRange(oid) => {
+            let t = crate::enums::by_oid(oid)
+                .ok_or_else(|| SqlError::new(code::UNDEFINED_OBJECT, format!("cache lookup failed for type {oid}")))?;
+            let pos = |d: &Datum| match d {
+                Datum::Enum(_, p) => Some(*p),
+                _ => None,
+            };
+            crate::enums::range(&t, pos(a(0)), pos(a(1)))
         }
         Builtin::TableIsVisible => match a(0).as_i64().and_then(|v| u32::try_from(v).ok()) {
             Some(oid) => Datum::Bool(crate::regtypes::relation_is_visible(oid)),
@@ -571,7 +583,11 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         Builtin::FormatType => {
             use orbit_engine::table::SqlType;
             let Some(oid) = a(0).as_i64() else { return Ok(Datum::Null) };
-            let Some(t) = u32::try_from(oid).ok().and_then(SqlType::from_oid) else {
+            let known = |t: &SqlType| match t.elem().unwrap_or(*t) {
+                SqlType::Enum(o) => crate::enums::by_oid(o).is_some(),
+                _ => true,
+            };
+            let Some(t) = u32::try_from(oid).ok().and_then(SqlType::from_oid).filter(known) else {
                 return Ok(Datum::Text("???".into()));
             };
             Datum::Text(match (t, a(1).as_i64()) {

@@ -178,7 +178,7 @@ fn datum_width(d: &Datum) -> usize {
         Datum::Null => 0,
         Datum::Bool(_) => 1,
         Datum::Int2(_) => 2,
-        Datum::Int4(_) | Datum::Float4(_) | Datum::Date(_) | Datum::Oid(..) => 4,
+        Datum::Int4(_) | Datum::Float4(_) | Datum::Date(_) | Datum::Oid(..) | Datum::Enum(..) => 4,
         Datum::Int8(_) | Datum::Float8(_) | Datum::Timestamp(_) | Datum::TimestampTz(_) | Datum::Time(_) => 8,
         Datum::Interval(_) | Datum::Uuid(_) => 16,
         Datum::Text(s) | Datum::Bpchar(s) | Datum::Json(s) | Datum::Jsonb(s) => var(s.len()),

@@ -50,6 +50,7 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         SqlType::Oid(k) => Datum::Oid(k, crate::regtypes::parse(k, s)?),
         // void_in: any text reads as the one void value.
         SqlType::Void => Datum::Text(String::new()),
+        SqlType::Enum(oid) => crate::enums::parse(oid, s)?,
     })
 }
 
@@ -450,6 +451,7 @@ pub fn to_text(d: &Datum) -> Option<String> {
         Datum::Json(s) | Datum::Jsonb(s) | Datum::Numeric(s) => s.clone(),
         Datum::Array(a) => crate::array::to_text(a),
         Datum::Oid(k, v) => crate::regtypes::format(*k, *v),
+        Datum::Enum(t, pos) => crate::enums::label(*t, *pos),
     })
 }
 
@@ -508,6 +510,8 @@ pub fn to_binary(d: &Datum) -> Option<Vec<u8>> {
         Datum::Numeric(s) => Num::parse(s).ok()?.to_binary(),
         Datum::Array(a) => crate::array::to_binary(a),
         Datum::Oid(_, v) => v.to_be_bytes().to_vec(),
+        // enum_send: the label's bytes.
+        Datum::Enum(t, pos) => crate::enums::label(*t, *pos).into_bytes(),
     })
 }
 
@@ -587,6 +591,8 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
         SqlType::Array(a) => Datum::Array(Box::new(crate::array::from_binary(a.elem(), b, n)?)),
         SqlType::Oid(k) => Datum::Oid(k, u32::from_be_bytes(b.try_into().map_err(|_| bad())?)),
         SqlType::Void => Datum::Text(String::new()),
+        // enum_recv: the label's bytes.
+        SqlType::Enum(oid) => crate::enums::parse(oid, std::str::from_utf8(b).map_err(|_| bad())?)?,
     })
 }
 
@@ -704,6 +710,11 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
         d => d,
     };
     Ok(match to {
+        Enum(oid) => match d {
+            Datum::Enum(t, _) if t == oid => d,
+            Datum::Text(s) => parse_text(to, &s)?,
+            other => return Err(no_cast(&other, to)),
+        },
         Void => match d {
             Datum::Text(_) => Datum::Text(String::new()),
             other => return Err(no_cast(&other, to)),

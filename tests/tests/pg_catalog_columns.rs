@@ -43,6 +43,10 @@ const OTHER_TYPES: &[(&str, &str, &str)] = &[
     // int2vector elsewhere is int2[]; pg_index.indoption is its text form ("0 0"), which
     // SQLAlchemy splits (docs/ARCHITECTURE.md, System views).
     ("pg_catalog.pg_index", "indoption", "text"),
+    // oid as in PostgreSQL: tokio-postgres's type lookup (an enum's OID) reads them as u32.
+    ("pg_catalog.pg_type", "typelem", "oid"),
+    ("pg_catalog.pg_type", "typbasetype", "oid"),
+    ("pg_catalog.pg_type", "typrelid", "oid"),
 ];
 
 /// A column type's name as Orbit shows the same column: a domain as its base type, then

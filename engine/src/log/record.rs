@@ -178,6 +178,9 @@ const CELL_NUMERIC: u8 = 18;
 const CELL_ARRAY: u8 = 19;
 /// An `oid` or OID alias value: the value in `i`, the [`OidKind`] tag in `b` (one byte).
 const CELL_OID: u8 = 20;
+/// An enum value: its type OID in `i`, its sort position in `f` (logs before enums never hold
+/// one).
+const CELL_ENUM: u8 = 21;
 
 fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a>> {
     let mut args = fb::CellArgs::default();
@@ -212,6 +215,7 @@ fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a
             (args.tag, args.b) = (CELL_ARRAY, Some(fbb.create_vector(&b)))
         }
         Datum::Oid(k, v) => (args.tag, args.i, args.b) = (CELL_OID, *v as i64, Some(fbb.create_vector(&[k.tag()]))),
+        Datum::Enum(t, pos) => (args.tag, args.i, args.f) = (CELL_ENUM, *t as i64, *pos as f64),
     }
     fb::Cell::create(fbb, &args)
 }
@@ -268,6 +272,7 @@ fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
             };
             Datum::Oid(kind.ok_or_else(|| corrupt("bad oid cell kind"))?, int(0, u32::MAX as i64)? as u32)
         }
+        CELL_ENUM => Datum::Enum(int(0, u32::MAX as i64)? as u32, c.f() as f32),
         t => return Err(Error::Corrupt(format!("unknown cell tag {t}"))),
     })
 }

@@ -91,11 +91,18 @@ impl ArrayType {
 
 /// The array type OID of an element type OID.
 pub fn array_oid(elem_oid: u32) -> Option<u32> {
+    if (super::datum::FIRST_USER_OID..super::datum::ENUM_ARRAY_BIT).contains(&elem_oid) {
+        return Some(elem_oid | super::datum::ENUM_ARRAY_BIT);
+    }
     ARRAY_OIDS.iter().find(|(e, _)| *e == elem_oid).map(|(_, a)| *a)
 }
 
 /// The element type OID of an array type OID.
 pub fn elem_oid(array_oid: u32) -> Option<u32> {
+    let user = array_oid & !super::datum::ENUM_ARRAY_BIT;
+    if array_oid & super::datum::ENUM_ARRAY_BIT != 0 && user >= super::datum::FIRST_USER_OID {
+        return Some(user);
+    }
     ARRAY_OIDS.iter().find(|(_, a)| *a == array_oid).map(|(e, _)| *e)
 }
 
@@ -175,6 +182,8 @@ pub fn encode_cell(a: &ArrayValue, out: &mut Vec<u8>) {
                 out.extend_from_slice(&iv.micros.to_be_bytes());
             }
             Datum::Uuid(u) => out.extend_from_slice(u),
+            // An enum element: its sort position (the type is the array's element type).
+            Datum::Enum(_, pos) => out.extend_from_slice(&pos.to_bits().to_be_bytes()),
             Datum::Text(s) | Datum::Bpchar(s) | Datum::Json(s) | Datum::Jsonb(s) | Datum::Numeric(s) => {
                 put_bytes(out, s.as_bytes())
             }
@@ -266,6 +275,7 @@ pub fn decode_cell(b: &[u8]) -> Option<ArrayValue> {
             SqlType::Json => Datum::Json(r.text()?),
             SqlType::Jsonb => Datum::Jsonb(r.text()?),
             SqlType::Numeric(_) => Datum::Numeric(r.text()?),
+            SqlType::Enum(oid) => Datum::Enum(oid, f32::from_bits(r.u32()?)),
             _ => Datum::Text(r.text()?),
         });
     }

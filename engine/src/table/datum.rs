@@ -44,7 +44,22 @@ pub enum SqlType {
     /// The pseudo-type `void`: only a function's result (pg_sleep), never a column's. Its value
     /// is an empty `Datum::Text`: empty in text form, zero bytes in binary form.
     Void,
+    /// A user-defined enum type (CREATE TYPE ... AS ENUM), by its type OID (at least
+    /// [`FIRST_USER_OID`], below [`ENUM_ARRAY_BIT`]); its labels live in the query engine's
+    /// catalog (`orbit_query::enums`).
+    Enum(u32),
 }
+
+/// The first OID of user-defined objects (PostgreSQL's FirstNormalObjectId).
+pub const FIRST_USER_OID: u32 = 16384;
+
+/// The bit that makes an enum type's OID its array type's OID (`mood[]` is `oid(mood) |
+/// ENUM_ARRAY_BIT`): catalog generations, which give user OIDs, never come near it.
+pub const ENUM_ARRAY_BIT: u32 = 0x8000_0000;
+
+/// The name of enum type `oid` as `format_type` prints it, set by the query engine (which keeps
+/// the catalog of enum types); before it is set, `enum <oid>`.
+pub static ENUM_TYPE_NAME: std::sync::OnceLock<fn(u32) -> Option<String>> = std::sync::OnceLock::new();
 
 /// `oid` and the OID alias types: one unsigned 32-bit value each, told apart by how they are
 /// read and printed (an alias type reads and prints the object's name).
@@ -146,6 +161,7 @@ impl SqlType {
             SqlType::Array(a) => a.oid(),
             SqlType::Oid(k) => k.oid(),
             SqlType::Void => 2278,
+            SqlType::Enum(oid) => oid,
         }
     }
 
@@ -209,6 +225,8 @@ impl SqlType {
             24 => SqlType::Oid(OidKind::RegProc),
             2202 => SqlType::Oid(OidKind::RegProcedure),
             2278 => SqlType::Void,
+            // Orbit's only user-defined types are enums: any user OID below the array bit.
+            o if (FIRST_USER_OID..ENUM_ARRAY_BIT).contains(&o) => SqlType::Enum(o),
             _ => {
                 let elem = SqlType::from_oid(super::array::elem_oid(oid)?)?;
                 return elem.array_of();
@@ -221,7 +239,7 @@ impl SqlType {
         match self {
             SqlType::Bool | SqlType::Char => 1,
             SqlType::Int2 => 2,
-            SqlType::Int4 | SqlType::Float4 | SqlType::Date | SqlType::Oid(_) => 4,
+            SqlType::Int4 | SqlType::Float4 | SqlType::Date | SqlType::Oid(_) | SqlType::Enum(_) => 4,
             SqlType::Int8 | SqlType::Float8 | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time => 8,
             SqlType::Interval | SqlType::Uuid => 16,
             SqlType::Unknown => -2,
@@ -270,6 +288,7 @@ impl SqlType {
             SqlType::Array(a) => format!("{}[]", a.elem().name()),
             SqlType::Oid(k) => k.name().into(),
             SqlType::Void => "void".into(),
+            SqlType::Enum(oid) => ENUM_TYPE_NAME.get().and_then(|f| f(oid)).unwrap_or_else(|| format!("enum {oid}")),
         }
     }
 
@@ -331,6 +350,12 @@ pub enum Datum {
     Array(Box<ArrayValue>),
     /// An `oid` or OID alias value.
     Oid(OidKind, u32),
+    /// A value of enum type `.0`: its label's sort position (`pg_enum.enumsortorder`), which
+    /// orders it (values compare, sort, group and key by it alone, with no catalog look-up);
+    /// the label is looked up by position only to print it. Positions never change once given
+    /// (ADD VALUE puts a new one between two others, RENAME VALUE keeps it), so stored values
+    /// and index keys stay valid.
+    Enum(u32, f32),
 }
 
 /// A PostgreSQL interval: months, days and microseconds are kept apart, because a month has

@@ -28,6 +28,7 @@ const TAG_INTERVAL: u8 = 0x06;
 const TAG_UUID: u8 = 0x07;
 const TAG_NUMERIC: u8 = 0x08;
 const TAG_ARRAY: u8 = 0x09;
+const TAG_ENUM: u8 = 0x0A;
 
 pub fn encode<'a>(values: impl Iterator<Item = &'a Datum>) -> Vec<u8> {
     let mut out = Vec::with_capacity(16);
@@ -54,6 +55,13 @@ fn encode_one(out: &mut Vec<u8>, v: &Datum) {
             let span = (iv.months as i128 * 30 + iv.days as i128) * 86_400_000_000 + iv.micros as i128;
             out.push(TAG_INTERVAL);
             out.extend_from_slice(&((span as u128) ^ (1 << 127)).to_be_bytes());
+        }
+        // An enum value by its sort position (a float's order-preserving bits).
+        Datum::Enum(_, pos) => {
+            let bits = pos.to_bits();
+            let ordered = if bits >> 31 == 1 { !bits } else { bits ^ (1 << 31) };
+            out.push(TAG_ENUM);
+            out.extend_from_slice(&ordered.to_be_bytes());
         }
         Datum::Uuid(u) => {
             out.push(TAG_UUID);

@@ -1,0 +1,451 @@
+//! Enum types (`CREATE TYPE name AS ENUM (labels)`, PostgreSQL's datatype-enum): their catalog
+//! entries, labels and sort positions, input and output, and their pg_type / pg_enum rows.
+//!
+//! An enum type is a catalog entry like a schema's or a sequence's: a column-less-looking
+//! [`TableDef`] named `\u{6}<type>` ([`MARK`]; `<type>` is the catalog name, `s.mood` in schema
+//! `s`, bare in public) on every shard, created, swapped and dropped through the same log
+//! records, snapshots and DDL steps as a table (shard 0 deciding). Its "columns" are the labels
+//! in sort order, each with its `pg_enum.enumsortorder` as a `real` default; `pk_name` holds the
+//! type's OID, taken from a catalog generation when the type is created and kept across ALTER
+//! TYPE (which swaps in a new definition with a new relation OID).
+//!
+//! A value is `Datum::Enum(type OID, sort position)`: it compares, sorts, groups, hashes and
+//! keys by the position alone, so no executor step looks the catalog up per row. Positions
+//! never change once given (ADD VALUE ... BEFORE/AFTER takes the midpoint of its neighbours, as
+//! PostgreSQL does with its float4 sort orders; RENAME VALUE keeps it), so values in the log and
+//! keys in indexes stay valid. Only printing a value (and reading a label) needs the labels:
+//! [`by_oid`] reads them from the local shard's catalog copy (a per-thread cache checked by the
+//! entry's relation OID), or, where the shard's state is borrowed further up (an expression
+//! evaluated inside a shard step), from a process-wide copy every successful look-up refreshes.
+
+use crate::error::{code, Result, SqlError};
+use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef, Tables};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// The first character of an enum type's catalog entry.
+pub const MARK: char = '\u{6}';
+
+/// PostgreSQL's NAMEDATALEN - 1: the longest label (and name).
+const MAX_LABEL: usize = 63;
+
+/// The catalog entry of enum type `name` (its catalog name).
+pub fn entry(name: &str) -> String {
+    format!("{MARK}{name}")
+}
+
+/// Whether a catalog name is an enum type's entry.
+pub fn is_entry(name: &str) -> bool {
+    name.starts_with(MARK)
+}
+
+/// One label of an enum type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    pub name: String,
+    /// `pg_enum.enumsortorder`.
+    pub pos: f32,
+}
+
+/// An enum type as its catalog entry holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnumType {
+    pub oid: u32,
+    /// Its catalog name (`s.mood`, or `mood` in public).
+    pub name: String,
+    /// In sort order.
+    pub labels: Vec<Label>,
+}
+
+impl EnumType {
+    /// The type a catalog entry describes (None for another entry).
+    pub fn of_def(def: &TableDef) -> Option<EnumType> {
+        let name = def.name.strip_prefix(MARK)?;
+        // An empty `pk_name`: the first definition, whose relation OID is the type's.
+        let oid = if def.pk_name.is_empty() { def.oid } else { def.pk_name.parse().ok()? };
+        let labels = def
+            .columns
+            .iter()
+            .map(|c| match c.default {
+                Datum::Float4(pos) => Some(Label { name: c.name.clone(), pos }),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(EnumType { oid, name: name.to_string(), labels })
+    }
+
+    /// Its catalog entry (the relation OID is given when it is created).
+    pub fn to_def(&self) -> TableDef {
+        let columns = self
+            .labels
+            .iter()
+            .map(|l| ColumnDef { default: Datum::Float4(l.pos), ..ColumnDef::new(l.name.clone(), SqlType::Float4) })
+            .collect();
+        TableDef { name: entry(&self.name), columns, pk_name: self.oid.to_string(), ..TableDef::default_empty() }
+    }
+
+    /// The label at sort position `pos`.
+    pub fn label(&self, pos: f32) -> Option<&str> {
+        self.labels.iter().find(|l| l.pos == pos).map(|l| l.name.as_str())
+    }
+
+    /// The sort position of `label`.
+    pub fn position(&self, label: &str) -> Option<f32> {
+        self.labels.iter().find(|l| l.name == label).map(|l| l.pos)
+    }
+
+    /// The value of `label`, or PostgreSQL's 22P02.
+    pub fn value(&self, label: &str) -> Result<Datum> {
+        match self.position(label) {
+            Some(pos) => Ok(Datum::Enum(self.oid, pos)),
+            None => Err(SqlError::new(
+                code::INVALID_TEXT_REPRESENTATION,
+                format!("invalid input value for enum {}: \"{label}\"", display_name(&self.name)),
+            )),
+        }
+    }
+
+    /// The value OID PostgreSQL's pg_enum would give the label at index `i` (Orbit keeps no
+    /// per-label OID: the type's OID times 1000 plus the label's creation rank would not
+    /// survive ADD VALUE BEFORE; the position's rank in sort order is stable enough for
+    /// `pg_enum.oid`, which no client joins on).
+    pub fn label_oid(&self, i: usize) -> u32 {
+        self.oid.wrapping_mul(1000).wrapping_add(i as u32 + 1)
+    }
+}
+
+/// A type's name as messages and format_type print it: bare when the search path finds it.
+pub fn display_name(name: &str) -> String {
+    if visible(name) {
+        crate::schema::relname(name).to_string()
+    } else {
+        crate::schema::qualified_display(name)
+    }
+}
+
+/// Whether the search path finds the type by its bare name first.
+fn visible(name: &str) -> bool {
+    let (schema, rel) = crate::schema::split(name);
+    for s in crate::schema::path() {
+        if s == schema {
+            return true;
+        }
+        if lookup_name(&crate::schema::qualify(&s, rel)).is_some() {
+            return false;
+        }
+    }
+    false
+}
+
+struct Cached {
+    entry: String,
+    rel_oid: u32,
+    ty: Arc<EnumType>,
+}
+
+thread_local! {
+    static CACHE: RefCell<HashMap<u32, Cached>> = RefCell::new(HashMap::new());
+}
+
+/// The last definition of each type any thread read from its catalog copy.
+fn registry() -> &'static RwLock<HashMap<u32, Arc<EnumType>>> {
+    static REGISTRY: OnceLock<RwLock<HashMap<u32, Arc<EnumType>>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| RwLock::new(HashMap::new()))
+}
+
+fn remember(ty: &Arc<EnumType>) {
+    if let Ok(mut r) = registry().write() {
+        if r.get(&ty.oid).is_none_or(|t| **t != **ty) {
+            r.insert(ty.oid, ty.clone());
+        }
+    }
+}
+
+/// Enum type `oid` in a shard's catalog copy.
+fn find_in(tables: &Tables, oid: u32) -> Option<Arc<EnumType>> {
+    let hit = CACHE.with(|c| {
+        let c = c.borrow();
+        let e = c.get(&oid)?;
+        (tables.def(&e.entry)?.oid == e.rel_oid).then(|| e.ty.clone())
+    });
+    if hit.is_some() {
+        return hit;
+    }
+    let def = tables
+        .names()
+        .filter(|n| is_entry(n) && !n.contains(crate::exec::undo::HIDDEN))
+        .filter_map(|n| tables.def(n))
+        .find(|d| EnumType::of_def(d).is_some_and(|t| t.oid == oid))?;
+    let ty = Arc::new(EnumType::of_def(&def)?);
+    CACHE.with(|c| c.borrow_mut().insert(oid, Cached { entry: def.name.clone(), rel_oid: def.oid, ty: ty.clone() }));
+    remember(&ty);
+    Some(ty)
+}
+
+/// Enum type `oid` (see the module comment for where it is read from).
+pub fn by_oid(oid: u32) -> Option<Arc<EnumType>> {
+    match orbit_shards::state::try_with_shard(|s| find_in(&s.tables, oid)) {
+        Some(found) => found,
+        None => registry().read().ok()?.get(&oid).cloned(),
+    }
+}
+
+/// The enum type of catalog name `name` (as the binder sees the catalog: not another open
+/// block's creation).
+pub fn lookup_name(name: &str) -> Option<Arc<EnumType>> {
+    let def = crate::bind::lookup_table(&entry(name))?;
+    let ty = Arc::new(EnumType::of_def(&def)?);
+    remember(&ty);
+    Some(ty)
+}
+
+/// The enum type a (possibly schema-qualified) type name names, along the search path; None
+/// when there is none.
+pub fn resolve(parts: &[String]) -> Option<Arc<EnumType>> {
+    match parts {
+        [rel] => crate::schema::path().iter().find_map(|s| lookup_name(&crate::schema::qualify(s, rel))),
+        [schema, rel] => lookup_name(&crate::schema::qualify(schema, rel)),
+        _ => None,
+    }
+}
+
+/// The type name engine messages print (`SqlType::name`).
+fn type_name(oid: u32) -> Option<String> {
+    by_oid(oid).map(|t| display_name(&t.name))
+}
+
+/// Lets the engine name enum types (called once at start-up and by every binder entry).
+pub fn install() {
+    let _ = orbit_engine::table::ENUM_TYPE_NAME.set(type_name);
+}
+
+/// A label's text read as a value of enum type `oid` (enum_in).
+pub fn parse(oid: u32, s: &str) -> Result<Datum> {
+    match by_oid(oid) {
+        Some(t) => t.value(s),
+        None => Err(missing_oid(oid)),
+    }
+}
+
+fn missing_oid(oid: u32) -> SqlError {
+    SqlError::new(code::UNDEFINED_OBJECT, format!("cache lookup failed for type {oid}"))
+}
+
+/// The label of a value (enum_out; also its binary form, enum_send).
+pub fn label(oid: u32, pos: f32) -> String {
+    by_oid(oid).and_then(|t| t.label(pos).map(str::to_string)).unwrap_or_else(|| format!("{pos}"))
+}
+
+/// Checks a new label (PostgreSQL: over 63 bytes is 42602).
+pub fn check_label(label: &str) -> Result<()> {
+    if label.len() > MAX_LABEL {
+        return Err(SqlError::new("42602", format!("invalid enum label \"{label}\""))
+            .detail(format!("Labels must be {MAX_LABEL} bytes or less.")));
+    }
+    Ok(())
+}
+
+/// Every enum type of this shard's catalog copy (for pg_type, pg_enum and DROP SCHEMA), in
+/// OID order; those another open block created are left out for transaction `me`.
+pub fn all_seen_by(me: Option<orbit_shards::rowlock::Owner>) -> Vec<Arc<EnumType>> {
+    let mut out: Vec<Arc<EnumType>> = orbit_shards::state::with_shard(|s| {
+        s.tables
+            .names()
+            .filter(|n| is_entry(n) && !n.contains(crate::exec::undo::HIDDEN))
+            .filter(|n| me.is_none_or(|me| s.tables.get(n).is_none_or(|t| t.created_by.is_none_or(|o| o == me))))
+            .filter_map(|n| s.tables.def(n))
+            .filter_map(|d| EnumType::of_def(&d).map(Arc::new))
+            .collect()
+    });
+    out.sort_by_key(|t| t.oid);
+    out
+}
+
+/// The first and last values (enum_first, enum_last) and all values (enum_range) of a type.
+pub fn first(t: &EnumType) -> Datum {
+    t.labels.first().map_or(Datum::Null, |l| Datum::Enum(t.oid, l.pos))
+}
+
+pub fn last(t: &EnumType) -> Datum {
+    t.labels.last().map_or(Datum::Null, |l| Datum::Enum(t.oid, l.pos))
+}
+
+/// enum_range(lo, hi): the values from `lo` to `hi` in order (NULL bounds are open); empty
+/// when `lo` sorts after `hi`.
+pub fn range(t: &EnumType, lo: Option<f32>, hi: Option<f32>) -> Datum {
+    let items: Vec<Datum> = t
+        .labels
+        .iter()
+        .filter(|l| lo.is_none_or(|lo| l.pos >= lo) && hi.is_none_or(|hi| l.pos <= hi))
+        .map(|l| Datum::Enum(t.oid, l.pos))
+        .collect();
+    Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(SqlType::Enum(t.oid), items)))
+}
+
+/// The sort position ALTER TYPE ... ADD VALUE gives a new label (PostgreSQL's AddEnumLabel):
+/// after the last label 1 more than its position (1 for an empty type), before the first 1
+/// less, between two neighbours their float4 midpoint. None when the neighbours are too
+/// close for a midpoint (PostgreSQL renumbers the type's labels then; Orbit would have to
+/// rewrite every stored value, so it refuses).
+pub fn new_position(t: &EnumType, neighbour: Option<(&str, bool)>) -> Result<Option<f32>> {
+    let Some((n, before)) = neighbour else {
+        return Ok(Some(t.labels.last().map_or(1.0, |l| l.pos + 1.0)));
+    };
+    let i = t.labels.iter().position(|l| l.name == n).ok_or_else(|| {
+        SqlError::new(code::INVALID_PARAMETER_VALUE, format!("\"{n}\" is not an existing enum label"))
+    })?;
+    let (lo, hi) = if before {
+        (i.checked_sub(1).map(|j| t.labels[j].pos), Some(t.labels[i].pos))
+    } else {
+        (Some(t.labels[i].pos), t.labels.get(i + 1).map(|l| l.pos))
+    };
+    Ok(match (lo, hi) {
+        (None, Some(hi)) => Some(hi - 1.0),
+        (Some(lo), None) => Some(lo + 1.0),
+        (Some(lo), Some(hi)) => {
+            let mid = (lo + hi) / 2.0;
+            (mid > lo && mid < hi).then_some(mid)
+        }
+        (None, None) => Some(1.0),
+    })
+}
+
+/// Columns (table catalog name, column name) whose type is enum `oid` or its array type.
+pub fn dependent_columns(oid: u32) -> Vec<(String, String)> {
+    let uses = |t: SqlType| match t {
+        SqlType::Enum(o) => o == oid,
+        SqlType::Array(a) => a.elem() == SqlType::Enum(oid),
+        _ => false,
+    };
+    let mut tables = crate::catalog::user_tables();
+    tables.sort_by_key(|d| d.oid);
+    tables
+        .iter()
+        .filter(|d| d.view.is_none())
+        .flat_map(|d| d.columns.iter().filter(|c| uses(c.ty)).map(|c| (d.name.clone(), c.name.clone())))
+        .collect()
+}
+
+/// A statement on enum types, bound by [`crate::bind::create_type`] and run by
+/// [`crate::exec::enum_types`].
+#[derive(Debug, Clone)]
+pub enum EnumPlan {
+    /// `CREATE TYPE name AS ENUM (labels)`.
+    Create { name: String, labels: Vec<String> },
+    /// `DROP TYPE [IF EXISTS] names [CASCADE | RESTRICT]`: the types found, and the names IF
+    /// EXISTS skips (a notice each).
+    Drop { names: Vec<String>, skipped: Vec<String>, cascade: bool },
+    /// `ALTER TYPE name ADD VALUE [IF NOT EXISTS] label [BEFORE | AFTER neighbour]`
+    /// (`before`: true for BEFORE).
+    AddValue { name: String, label: String, if_not_exists: bool, neighbour: Option<(String, bool)> },
+    /// `ALTER TYPE name RENAME VALUE from TO to`.
+    RenameValue { name: String, from: String, to: String },
+    /// `ALTER TYPE name RENAME TO new_name` (`new_name` a catalog name in the same schema).
+    Rename { name: String, new_name: String },
+}
+
+/// pg_type's rows of the enum types transaction `me` sees: each type (typtype 'e', category
+/// 'E', enum_in/enum_out/enum_recv/enum_send) and its array type `_name`, in pg_type's column
+/// order (`crate::catalog`).
+pub(crate) fn pg_type_rows(me: orbit_shards::rowlock::Owner) -> Vec<Vec<Datum>> {
+    use crate::catalog_builtin::{ARRAY_IO, ARRAY_SUBSCRIPT, ARRAY_TYPANALYZE};
+    use orbit_engine::table::OidKind;
+    let text = |s: &str| Datum::Text(s.to_string());
+    let proc = |o: u32| Datum::Oid(OidKind::RegProc, o);
+    let mut out = Vec::new();
+    for t in all_seen_by(Some(me)) {
+        let ns = crate::schema::namespace_of(&t.name) as i64;
+        let rel = crate::schema::relname(&t.name);
+        let array = SqlType::Enum(t.oid).array_of().map_or(0, |a| a.oid()) as i64;
+        let row = |oid: i64, name: String, len: i16, typtype: &str, cat: &str, elem: i64, arr: i64| {
+            vec![
+                Datum::Int8(oid),
+                Datum::Text(name),
+                Datum::Int8(ns),
+                Datum::Int2(len),
+                text(typtype),
+                text(cat),
+                Datum::Oid(OidKind::Oid, elem as u32),
+                Datum::Int8(arr),
+                Datum::Oid(OidKind::Oid, 0),
+                Datum::Oid(OidKind::Oid, 0),
+                Datum::Int8(0),
+                text(if len > 0 { "p" } else { "x" }),
+                text(","),
+                Datum::Bool(len > 0),
+                Datum::Bool(false),
+                Datum::Int4(-1),
+                Datum::Int4(0),
+                Datum::Null,
+                Datum::Bool(false),
+            ]
+        };
+        let mut e = row(t.oid as i64, rel.to_string(), 4, "e", "E", 0, array);
+        e.push(proc(0));
+        e.extend([3504, 3505, 3532, 3533, 0, 0, 0].map(proc));
+        e.extend([text("i"), Datum::Null]);
+        out.push(e);
+        let mut a = row(array, format!("_{rel}"), -1, "b", "A", t.oid as i64, 0);
+        a.push(proc(ARRAY_SUBSCRIPT));
+        let [i, o, r, s] = ARRAY_IO;
+        a.extend([i, o, r, s, 0, 0, ARRAY_TYPANALYZE].map(proc));
+        a.extend([text("i"), Datum::Null]);
+        out.push(a);
+    }
+    out
+}
+
+/// pg_enum's rows (oid, enumtypid, enumsortorder, enumlabel) of the types transaction `me`
+/// sees.
+pub(crate) fn pg_enum_rows(me: orbit_shards::rowlock::Owner) -> Vec<Vec<Datum>> {
+    let mut out = Vec::new();
+    for t in all_seen_by(Some(me)) {
+        for (i, l) in t.labels.iter().enumerate() {
+            out.push(vec![
+                Datum::Int8(t.label_oid(i) as i64),
+                Datum::Int8(t.oid as i64),
+                Datum::Float4(l.pos),
+                Datum::Text(l.name.clone()),
+            ]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mood() -> EnumType {
+        EnumType {
+            oid: 16400,
+            name: "mood".into(),
+            labels: vec![Label { name: "sad".into(), pos: 1.0 }, Label { name: "ok".into(), pos: 2.0 }],
+        }
+    }
+
+    #[test]
+    fn entry_reads_back() {
+        let t = mood();
+        assert_eq!(EnumType::of_def(&t.to_def()), Some(t));
+    }
+
+    #[test]
+    fn new_positions_as_postgresql() {
+        let t = mood();
+        assert_eq!(new_position(&t, None).unwrap(), Some(3.0));
+        assert_eq!(new_position(&t, Some(("sad", true))).unwrap(), Some(0.0));
+        assert_eq!(new_position(&t, Some(("sad", false))).unwrap(), Some(1.5));
+        assert_eq!(new_position(&t, Some(("ok", false))).unwrap(), Some(3.0));
+        assert!(new_position(&t, Some(("x", false))).is_err());
+        let close = EnumType {
+            labels: vec![
+                Label { name: "a".into(), pos: 1.0 },
+                Label { name: "b".into(), pos: f32::from_bits(1.0f32.to_bits() + 1) },
+            ],
+            ..mood()
+        };
+        assert_eq!(new_position(&close, Some(("a", false))).unwrap(), None);
+    }
+}

@@ -194,6 +194,9 @@ pub fn by_oid(oid: u32) -> Option<Arc<EnumType>> {
 /// The enum type of catalog name `name` (as the binder sees the catalog: not another open
 /// block's creation).
 pub fn lookup_name(name: &str) -> Option<Arc<EnumType>> {
+    // Off a shard thread (a unit test's parse) there is no catalog to hold one; borrowed
+    // further up, the catalog cannot be read here either.
+    orbit_shards::state::try_with_shard(|_| ())?;
     let def = crate::bind::lookup_table(&entry(name))?;
     let ty = Arc::new(EnumType::of_def(&def)?);
     remember(&ty);

@@ -152,7 +152,9 @@ fn arg_type_name(t: &str) -> Result<String> {
     }
     let folded = t.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
     match folded.as_str() {
-        "cstring" | "internal" | "anyarray" | "anyenum" | "cstring[]" | "_cstring" => Ok(folded.replace("_cstring", "cstring[]")),
+        "cstring" | "internal" | "anyarray" | "anyenum" | "cstring[]" | "_cstring" => {
+            Ok(folded.replace("_cstring", "cstring[]"))
+        }
         _ => Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{}\" does not exist", t.trim()))),
     }
 }

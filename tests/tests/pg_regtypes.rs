@@ -60,8 +60,7 @@ fn oid_parameters_and_results_map_to_u32() {
         let oid: u32 = c.query_one("SELECT 'rel'::regclass::oid", &[]).await.unwrap().get(0);
         let relid: i64 = c.query_one("SELECT oid FROM pg_class WHERE relname = 'rel'", &[]).await.unwrap().get(0);
         assert_eq!(oid as i64, relid);
-        let name: String =
-            c.query_one("SELECT relname FROM pg_class WHERE oid = $1", &[&(oid as i64)]).await.unwrap().get(0);
+        let name: String = c.query_one("SELECT relname FROM pg_class WHERE oid = $1", &[&oid]).await.unwrap().get(0);
         assert_eq!(name, "rel");
         let e = c.query_one("SELECT 'nosuch'::regclass", &[]).await.expect_err("no such relation");
         assert_eq!(e.code().map(|c| c.code()), Some("42P01"));

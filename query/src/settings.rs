@@ -229,20 +229,6 @@ fn memory_value(canon: &str, v: &str) -> Result<String> {
     Ok(format!("{}{unit}", kb / size))
 }
 
-/// A Boolean parameter's value as PostgreSQL's parse_bool reads it (any unique prefix of
-/// `true`, `false`, `yes`, `no`, `on` (two letters at least), `off` (three), and `1`, `0`).
-fn bool_value(v: &str) -> Option<bool> {
-    let v = v.trim().to_ascii_lowercase();
-    let prefix = |word: &str, min: usize| v.len() >= min && word.starts_with(v.as_str());
-    if prefix("true", 1) || prefix("yes", 1) || prefix("on", 2) || v == "1" {
-        Some(true)
-    } else if prefix("false", 1) || prefix("no", 1) || prefix("off", 2) || v == "0" {
-        Some(false)
-    } else {
-        None
-    }
-}
-
 /// Checks `SET name = values` and returns the canonical name and the value as SHOW prints it.
 pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)> {
     let canon = canonical(name).ok_or_else(|| unrecognized(name))?;
@@ -353,7 +339,7 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             show_ms(ms as i64)
         }
         "orbit.query_memory_limit" => memory_value(canon, one()?)?,
-        "enable_mergejoin" => match bool_value(one()?) {
+        "enable_mergejoin" => match boolean(one()?) {
             Some(b) => if b { "on" } else { "off" }.to_string(),
             None => {
                 return Err(SqlError::new(

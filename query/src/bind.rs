@@ -34,6 +34,8 @@ mod index_exprs;
 mod json_ops;
 mod lateral;
 mod lock;
+mod long_names;
+pub use long_names::{take_notices as take_parse_notices, MAX_IDENTIFIER_LENGTH};
 mod modify_join;
 mod nested_join;
 mod ordered_set;
@@ -464,6 +466,10 @@ pub struct Prepared {
 /// Parses a query string into its statements. A syntax error anywhere rejects the whole
 /// string, as in PostgreSQL (it parses a simple Query message whole before running any of it).
 pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
+    long_names::clear_notices();
+    // Names longer than 63 bytes are cut first, as PostgreSQL's scanner cuts them.
+    let truncated = long_names::truncate(sql);
+    let sql = truncated.as_deref().unwrap_or(sql);
     // COPY, VACUUM and ANALYZE alone in the string: PostgreSQL's grammar for them, not
     // sqlparser's (see `utility`).
     if let Some(marker) = utility::marker(sql) {
@@ -1027,7 +1033,8 @@ fn fold(id: &ast::Ident) -> String {
     if id.quote_style.is_some() {
         id.value.clone()
     } else {
-        id.value.to_lowercase()
+        // PostgreSQL folds ASCII letters only (in a multi-byte encoding such as UTF-8).
+        id.value.to_ascii_lowercase()
     }
 }
 
@@ -1722,11 +1729,9 @@ impl Binder<'_> {
                 None => sql_type(&c.data_type)?,
             };
             let mut col = ColumnDef::new(cname.clone(), ty);
-            let seq_name = || {
-                let mut n = format!("{name}_{cname}_seq");
-                n.truncate(63);
-                n
-            };
+            // PostgreSQL's ChooseRelationName: both parts chopped to fit 63 bytes, a number
+            // added while the name is taken.
+            let seq_name = || constraints::choose_name(&name, Some(&cname), "seq", crate::regtypes::relation_named);
             if serial.is_some() {
                 let mut seq = crate::sequence::SeqDef::new(&seq_name(), ty, 1);
                 seq.owned_by = Some(name.clone());
@@ -1878,7 +1883,11 @@ impl Binder<'_> {
                 for &i in &pk {
                     columns[i].not_null = true;
                 }
-                (pk, pk_name.unwrap_or_else(|| format!("{}_pkey", crate::schema::relname(&name))))
+                (
+                    pk,
+                    pk_name
+                        .unwrap_or_else(|| constraints::make_object_name(crate::schema::relname(&name), None, "pkey")),
+                )
             }
             None => (Vec::new(), String::new()),
         };

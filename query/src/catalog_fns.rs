@@ -50,6 +50,7 @@ const FIXED_SETTINGS: &[(&str, &str)] = &[
     ("server_encoding", "UTF8"),
     ("server_version", "15.0"),
     ("server_version_num", "150000"),
+    ("max_identifier_length", "63"),
     ("max_index_keys", "32"),
     ("standard_conforming_strings", "on"),
 ];

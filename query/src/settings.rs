@@ -107,6 +107,8 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("server_version_num", false, Some("150000")),
     // pgjdbc reads it from pg_settings before getImportedKeys/getExportedKeys.
     ("max_index_keys", false, Some("32")),
+    // NAMEDATALEN - 1: longer names are cut (bind/long_names.rs).
+    ("max_identifier_length", false, Some("63")),
     // Parameters pg_dump sets (query/src/catalog_dump.rs has the catalogs it reads).
     ("quote_all_identifiers", false, Some("off")),
     ("row_security", false, Some("on")),

@@ -96,11 +96,7 @@ struct Printer {
 }
 
 fn fold(id: &ast::Ident) -> String {
-    if id.quote_style.is_some() {
-        id.value.clone()
-    } else {
-        id.value.to_lowercase()
-    }
+    crate::bind::fold_ident(id)
 }
 
 fn is_int(t: SqlType) -> bool {

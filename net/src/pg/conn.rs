@@ -1257,7 +1257,10 @@ fn send_notices(c: &mut Conn, notices: &[SqlError]) {
 /// A Query message: every statement in turn; the first error ends it. Outside a transaction
 /// block, several statements run in one implicit transaction (an error rolls all back).
 async fn simple_query(c: &mut Conn, sql: &str) {
-    let stmts = match bind::parse(sql) {
+    let stmts = bind::parse(sql);
+    // The scanner's NOTICEs (a name cut to 63 bytes) come before any statement runs.
+    send_notices(c, &bind::take_parse_notices());
+    let stmts = match stmts {
         Ok(s) => s,
         Err(e) => return simple_error(c, e),
     };
@@ -1535,7 +1538,10 @@ fn parse(c: &mut Conn, name: String, sql: &str, oids: &[u32]) -> Result<(), SqlE
     use_search_path(c);
     orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
     orbit_query::settings::bind_with(c.settings.clone());
-    let mut prepared = match bind::prepare(sql, oids) {
+    let prepared = bind::prepare(sql, oids);
+    // The scanner's NOTICEs (a name cut to 63 bytes) come before the statement's outcome.
+    send_notices(c, &bind::take_parse_notices());
+    let mut prepared = match prepared {
         Ok(p) => p,
         Err(e) if c.status == TxStatus::Failed => {
             let _ = e;

@@ -234,11 +234,12 @@ impl Binder<'_> {
                 }
                 let seq = match &seq_name {
                     Some(s) => new_object_name(self.sql, s)?,
-                    None => {
-                        let mut n = format!("{relname}_{cn}_seq");
-                        n.truncate(63);
-                        crate::schema::qualify(crate::schema::split(tname).0, &n)
-                    }
+                    None => super::constraints::choose_name(
+                        tname,
+                        Some(cn.as_str()),
+                        "seq",
+                        crate::regtypes::relation_named,
+                    ),
                 };
                 let mut sdef = self.sequence_def(&seq, sequence_options.as_deref().unwrap_or(&[]), col.ty)?;
                 sdef.owned_by = Some(tname.to_string());

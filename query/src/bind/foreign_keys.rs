@@ -229,7 +229,7 @@ pub(super) fn set_constraints_syntax(tokens: &[sqlparser::tokenizer::Token], i: 
             loop {
                 match tokens.get(j) {
                     Some(Token::Word(w)) => {
-                        parts.push(if w.quote_style.is_some() { w.value.clone() } else { w.value.to_lowercase() })
+                        parts.push(if w.quote_style.is_some() { w.value.clone() } else { w.value.to_ascii_lowercase() })
                     }
                     _ => return None,
                 }

@@ -629,7 +629,11 @@ impl Binder<'_> {
                 format!("multiple primary keys for table \"{tname}\" are not allowed"),
             ));
         }
-        let name = p.name.as_ref().map(fold).unwrap_or_else(|| format!("{}_pkey", crate::schema::relname(&tname)));
+        let name = p
+            .name
+            .as_ref()
+            .map(fold)
+            .unwrap_or_else(|| super::constraints::make_object_name(crate::schema::relname(&tname), None, "pkey"));
         Ok(Plan::AddPrimaryKey { table: def, columns: cols, name })
     }
 

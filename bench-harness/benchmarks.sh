@@ -4,14 +4,14 @@
 # rows between the doc's `<!-- BEGIN name -->` / `<!-- END name -->` markers.
 #
 # Usage: bench-harness/benchmarks.sh [section ...]
-#   sections: machine resp redis-benchmark memory scaling pgbench tpch (default: all)
+#   sections: machine resp redis-benchmark memory scaling pgbench sysbench tpch (default: all)
 # Environment: SECS (seconds per workload per round, default 3), ROUNDS (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${SECS:-3}
 ROUNDS=${ROUNDS:-3}
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(machine resp redis-benchmark memory scaling pgbench tpch)
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(machine resp redis-benchmark memory scaling pgbench sysbench tpch)
 
 cargo build --release -q -p orbit -p bench-harness
 TMP=$(mktemp -d)
@@ -74,6 +74,11 @@ section() {
       rows "$TMP/pgbench.md" \
         "pgbench --scale 1 -c 4 -j 2 --duration-s 30 --rounds 2" \
         "pgbench --scale 1 -c 4 -j 2 --duration-s 30 --rounds 2 --protocol prepared --only select,TPC-B"
+      ;;
+    sysbench)
+      # sysbench's OLTP scripts against both, as pgbench's section runs them.
+      rows "$TMP/sysbench.md" \
+        "sysbench --tables 4 --table-size 10000 --threads 4 --duration-s 20 --rounds 2"
       ;;
     tpch)
       # The 22 TPC-H-style queries on both servers (bench-harness/tpch).

@@ -1,7 +1,7 @@
 //! bench-harness: Orbit's load generator and side-by-side benchmarks against the real servers.
 //! `run` puts a RESP workload on one server; `compare` and `redis-benchmark` run Orbit and
 //! redis-server in turn on pinned CPUs and print ratios; `scaling` varies Orbit's shard count;
-//! `memory` compares bytes per key; `pgbench` drives PostgreSQL. See docs/BENCHMARKS.md.
+//! `memory` compares bytes per key; `pgbench` and `sysbench` drive PostgreSQL. See docs/BENCHMARKS.md.
 
 mod compare;
 mod keys;
@@ -12,6 +12,7 @@ mod report;
 mod resp;
 mod scaling;
 mod servers;
+mod sysbench;
 mod workload;
 
 use anyhow::Result;
@@ -40,6 +41,8 @@ enum Cmd {
     Memory(memory::MemoryArgs),
     /// pgbench workloads against a throwaway PostgreSQL cluster.
     Pgbench(pgbench::PgbenchArgs),
+    /// sysbench's OLTP workloads against a throwaway PostgreSQL cluster and Orbit.
+    Sysbench(sysbench::SysbenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,5 +76,6 @@ fn main() -> Result<()> {
         Cmd::Scaling(a) => scaling::scaling(&a),
         Cmd::Memory(a) => memory::memory(&a),
         Cmd::Pgbench(a) => pgbench::pgbench(&a),
+        Cmd::Sysbench(a) => sysbench::sysbench(&a),
     }
 }

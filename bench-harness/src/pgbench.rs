@@ -61,10 +61,10 @@ const WORKLOADS: [(&str, &str); 4] = [
 ];
 
 /// A throwaway cluster; stopped and removed on drop.
-struct Cluster {
+pub(crate) struct Cluster {
     pg_bin: PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) port: u16,
 }
 
 fn is_root() -> bool {
@@ -83,7 +83,7 @@ fn as_postgres(program: &Path) -> Command {
     }
 }
 
-fn check(out: std::process::Output, what: &str) -> Result<String> {
+pub(crate) fn check(out: std::process::Output, what: &str) -> Result<String> {
     if !out.status.success() {
         bail!("{what} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     }
@@ -91,7 +91,7 @@ fn check(out: std::process::Output, what: &str) -> Result<String> {
 }
 
 impl Cluster {
-    fn start(pg_bin: &Path, server_cpus: &str) -> Result<Cluster> {
+    pub(crate) fn start(pg_bin: &Path, server_cpus: &str) -> Result<Cluster> {
         let dir = tempfile::Builder::new().prefix("bench-pg-").tempdir()?;
         if is_root() {
             check(Command::new("chown").arg("postgres:postgres").arg(dir.path()).output()?, "chown")?;

@@ -116,8 +116,9 @@ const VIEWS: &[View] = &[
             ("indislive", B),
             ("indcollation", I8A),
             ("indclass", I8A),
-            // int2vector in PostgreSQL; its text form here ("0 0"), which drivers split.
-            ("indoption", T),
+            // int2vector in PostgreSQL: an int2 array subscripted from 0, printed "3 0" (pgjdbc's
+            // getIndexInfo reads `indoption[ordinal - 1] & 1`; SQLAlchemy splits the text).
+            ("indoption", I2A),
             ("indexprs", T),
         ],
     },
@@ -1065,7 +1066,7 @@ fn type_name(t: SqlType) -> String {
 }
 
 /// information_schema's data_type: the type's SQL-standard name.
-fn standard_type_name(t: SqlType) -> String {
+pub(crate) fn standard_type_name(t: SqlType) -> String {
     match t {
         SqlType::Bool => "boolean".into(),
         SqlType::Int2 => "smallint".into(),
@@ -1322,6 +1323,19 @@ pub fn index_def(oid: i64, column: i64, pretty: bool) -> Option<String> {
             None => exprs.next().map(|x| crate::bind::key_text(&table, x, pretty)).unwrap_or_default(),
         })
         .collect();
+    // A key's operator class and ordering follow it in the statement, not in a column's name.
+    let keys: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(k, c)| match &ix {
+            Some(x) => format!(
+                "{c}{}{}",
+                crate::index_options::opclass_text(x.opclass(k)),
+                crate::index_options::option_text(x.option(k))
+            ),
+            None => c.clone(),
+        })
+        .collect();
     let include: Vec<String> = ix
         .iter()
         .flat_map(|x| x.include.iter())
@@ -1339,7 +1353,7 @@ pub fn index_def(oid: i64, column: i64, pretty: bool) -> Option<String> {
         quote_ident(crate::schema::relname(&name)),
         if pretty { String::new() } else { format!("{}.", quote_ident(schema)) },
         quote_ident(table_name),
-        cols.join(", "),
+        keys.join(", "),
         if include.is_empty() { String::new() } else { format!(" INCLUDE ({})", include.join(", ")) },
         if ix.as_ref().is_some_and(|x| x.nulls_not_distinct) { " NULLS NOT DISTINCT" } else { "" },
         predicate.map_or(String::new(), |p| format!(" WHERE {}", crate::bind::pg_text(&table, p, pretty)))
@@ -1490,7 +1504,7 @@ fn attnums(cols: &[usize]) -> Datum {
 
 /// pg_index.indkey: an int2vector in PostgreSQL, whose subscripts start at 0 (SQLAlchemy's
 /// index query pairs `generate_subscripts(indkey, 1)` + 1 with pg_get_indexdef's columns).
-fn indkey(nums: Vec<i16>) -> Datum {
+pub(crate) fn indkey(nums: Vec<i16>) -> Datum {
     let mut a = orbit_engine::table::ArrayValue::from_items(SqlType::Int2, nums.into_iter().map(Datum::Int2).collect());
     for d in &mut a.dims {
         d.lower = 0;
@@ -1692,7 +1706,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 ]);
                 if let Some(row) = out.last_mut() {
                     let types: Vec<SqlType> = d.columns.iter().take(ix.columns.len()).map(|c| c.ty).collect();
-                    row.extend(crate::catalog_objects::index_columns_typed(&types));
+                    row.extend(crate::catalog_objects::index_columns_typed(&types, Some(&ix)));
                     if !ix.exprs.is_empty() {
                         let exprs: Vec<String> =
                             ix.exprs.iter().map(|x| crate::bind::pg_text(&t, &x.expr, false)).collect();

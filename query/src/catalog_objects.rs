@@ -4,7 +4,7 @@
 //! dependencies Orbit records). Rows are built as [`crate::catalog::rows`] builds the others.
 
 use crate::error::Result;
-use orbit_engine::table::{ArrayValue, ColumnDef, Datum, Identity, Row, SqlType, TableDef};
+use orbit_engine::table::{ArrayValue, ColumnDef, Datum, Identity, IndexDef, Row, SqlType, TableDef};
 use std::sync::Arc;
 
 /// pg_class's OID, the classid/refclassid of a relation's pg_depend rows.
@@ -42,7 +42,7 @@ const OPCLASSES: &[(i64, &str, i64, bool, i64)] = &[
 
 /// The default btree operator class of a column type (varchar and the OID aliases use their
 /// base type's; 0 for a type without one).
-fn default_opclass(t: SqlType) -> i64 {
+pub(crate) fn default_opclass(t: SqlType) -> i64 {
     let input = match t {
         SqlType::Varchar(_) => 25,
         SqlType::Array(_) => 2277,
@@ -52,32 +52,47 @@ fn default_opclass(t: SqlType) -> i64 {
     OPCLASSES.iter().find(|o| o.2 == input && o.3).map_or(0, |o| o.0)
 }
 
+/// The btree operator class of this name: its OID and input type.
+pub(crate) fn opclass_named(name: &str) -> Option<(u32, i64)> {
+    OPCLASSES.iter().find(|o| o.1 == name).map(|o| (o.0 as u32, o.2))
+}
+
+/// The name of the btree operator class with this OID.
+pub(crate) fn opclass_name(oid: u32) -> Option<&'static str> {
+    OPCLASSES.iter().find(|o| o.0 == oid as i64).map(|o| o.1)
+}
+
 fn oid_array(items: Vec<i64>) -> Datum {
     let items = items.into_iter().map(Datum::Int8).collect();
     Datum::Array(Box::new(ArrayValue::from_items(SqlType::Int8, items)))
 }
 
-/// pg_index's columns after indkey for an index on `cols` of `t`: indisexclusion,
-/// indcheckxmin, indisready, indislive, indcollation, indclass, indoption (every key ascending,
-/// NULLs last: 0; as int2vector's text, `0 0`, which SQLAlchemy splits) and indexprs (Orbit
-/// indexes columns only).
+/// pg_index's columns after indkey for a primary key on `cols` of `t`: indisexclusion,
+/// indcheckxmin, indisready, indislive, indcollation, indclass, indoption (every key
+/// ascending, NULLs last: 0; as int2vector's text, `0 0`, which SQLAlchemy splits) and
+/// indexprs.
 pub(crate) fn index_columns(t: &TableDef, cols: &[usize]) -> Vec<Datum> {
     let types: Vec<SqlType> = cols.iter().filter_map(|&i| t.columns.get(i)).map(|c| c.ty).collect();
-    index_columns_typed(&types)
+    index_columns_typed(&types, None)
 }
 
-/// [`index_columns`] for an index whose keys have `types` (indexprs NULL: the caller sets it
-/// for an expression index).
-pub(crate) fn index_columns_typed(types: &[SqlType]) -> Vec<Datum> {
-    let options = vec!["0"; types.len()].join(" ");
+/// [`index_columns`] for an index whose keys have `types`, with `ix`'s operator classes and
+/// indoption bits (None: a primary key's, all defaults); indexprs NULL: the caller sets it
+/// for an expression index.
+pub(crate) fn index_columns_typed(types: &[SqlType], ix: Option<&IndexDef>) -> Vec<Datum> {
+    let options = (0..types.len()).map(|i| ix.map_or(0, |x| x.option(i)) as i16).collect();
+    let opclass = |i: usize, t: SqlType| match ix.map_or(0, |x| x.opclass(i)) {
+        0 => default_opclass(t),
+        oid => oid as i64,
+    };
     vec![
         Datum::Bool(false),
         Datum::Bool(false),
         Datum::Bool(true),
         Datum::Bool(true),
         oid_array(types.iter().map(|t| crate::catalog::collation_of(*t)).collect()),
-        oid_array(types.iter().map(|t| default_opclass(*t)).collect()),
-        Datum::Text(options),
+        oid_array(types.iter().enumerate().map(|(i, t)| opclass(i, *t)).collect()),
+        crate::catalog::indkey(options),
         Datum::Null,
     ]
 }

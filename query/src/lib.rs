@@ -35,6 +35,7 @@ pub mod group;
 mod group_key;
 pub mod index;
 pub mod index_join;
+pub(crate) mod index_options;
 pub mod info_schema;
 pub mod join;
 mod join_key;

@@ -485,6 +485,8 @@ impl Encoder {
                 let include: Vec<u16> =
                     x.include.iter().map(|&i| u16::try_from(i).expect("column index fits u16")).collect();
                 let include = (!include.is_empty()).then(|| fbb.create_vector(&include));
+                let options = x.options.iter().any(|&o| o != 0).then(|| fbb.create_vector(&x.options));
+                let opclasses = x.opclasses.iter().any(|&o| o != 0).then(|| fbb.create_vector(&x.opclasses));
                 fb::Index::create(
                     fbb,
                     &fb::IndexArgs {
@@ -496,6 +498,8 @@ impl Encoder {
                         predicate,
                         include,
                         nulls_not_distinct: x.nulls_not_distinct,
+                        options,
+                        opclasses,
                     },
                 )
             })
@@ -819,6 +823,8 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                     predicate: x.predicate().map(str::to_string),
                     include,
                     nulls_not_distinct: x.nulls_not_distinct(),
+                    options: x.options().into_iter().flat_map(|v| v.iter()).collect(),
+                    opclasses: x.opclasses().into_iter().flat_map(|v| v.iter()).collect(),
                 });
             }
             let mut foreign_keys = Vec::new();
@@ -1056,6 +1062,8 @@ mod tests {
                     predicate: Some("id > 0".into()),
                     include: vec![2],
                     nulls_not_distinct: true,
+                    options: vec![IndexDef::DESC | IndexDef::NULLS_FIRST, 0],
+                    opclasses: vec![4217, 0],
                 },
             ],
             index_of: None,

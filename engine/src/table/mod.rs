@@ -219,6 +219,14 @@ pub struct IndexDef {
     pub include: Vec<usize>,
     /// NULLS NOT DISTINCT (PostgreSQL 15): a unique index where NULLs collide too.
     pub nulls_not_distinct: bool,
+    /// Per key, PostgreSQL's pg_index.indoption bits ([`IndexDef::DESC`],
+    /// [`IndexDef::NULLS_FIRST`]); empty: every key ascending, NULLs last. Entries are kept in
+    /// one order whatever these say (no read walks an index in order), so they are what the
+    /// catalog reports and CREATE INDEX's text shows.
+    pub options: Vec<u16>,
+    /// Per key, the btree operator class's OID; empty or 0: the key type's default. The ones
+    /// Orbit takes order as the default does (text compares by bytes).
+    pub opclasses: Vec<u32>,
 }
 
 /// An expression key of an index: its SQL text over the table's columns, the name of its
@@ -245,7 +253,24 @@ impl IndexDef {
             predicate: None,
             include: Vec::new(),
             nulls_not_distinct: false,
+            options: Vec::new(),
+            opclasses: Vec::new(),
         }
+    }
+
+    /// pg_index.indoption's bit for a descending key.
+    pub const DESC: u16 = 1;
+    /// pg_index.indoption's bit for a key with NULLs first.
+    pub const NULLS_FIRST: u16 = 2;
+
+    /// Key `i`'s indoption bits.
+    pub fn option(&self, i: usize) -> u16 {
+        self.options.get(i).copied().unwrap_or(0)
+    }
+
+    /// Key `i`'s operator class OID (0: the default).
+    pub fn opclass(&self, i: usize) -> u32 {
+        self.opclasses.get(i).copied().unwrap_or(0)
     }
 
     /// Whether the index has expression keys or a predicate (uses that treat it as a list of

@@ -466,7 +466,8 @@ impl Binder<'_> {
             )
             .detail("This operation is not supported for views."));
         }
-        let (columns, exprs, key_names) = self.index_keys(&ci.columns, &table)?;
+        let super::index_exprs::IndexKeys { columns, exprs, names: key_names, options, opclasses } =
+            self.index_keys(&ci.columns, &table)?;
         let predicate = ci.predicate.as_ref().map(|p| self.index_where(p, &table)).transpose()?;
         let include = self.index_include(&ci.include, &table)?;
         let name = match &ci.name {
@@ -494,6 +495,8 @@ impl Binder<'_> {
                 predicate,
                 include,
                 nulls_not_distinct: ci.nulls_distinct == Some(false),
+                options,
+                opclasses,
             },
             if_not_exists: ci.if_not_exists,
             concurrently: ci.concurrently,

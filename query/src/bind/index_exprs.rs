@@ -132,27 +132,25 @@ impl Binder<'_> {
 
     /// CREATE INDEX's key list over `table`: the key columns ([`IndexDef::EXPR`] for an
     /// expression), the expressions, and the names PostgreSQL builds the index's name from.
-    pub(super) fn index_keys(
-        &mut self,
-        list: &[ast::IndexColumn],
-        table: &TableDef,
-    ) -> Result<(Vec<usize>, Vec<IndexExpr>, Vec<String>)> {
-        let (mut columns, mut exprs, mut names) = (Vec::new(), Vec::new(), Vec::new());
+    pub(super) fn index_keys(&mut self, list: &[ast::IndexColumn], table: &TableDef) -> Result<IndexKeys> {
+        let mut keys = IndexKeys::default();
+        let IndexKeys { columns, exprs, names, options, opclasses } = &mut keys;
         for ic in list {
-            if ic.operator_class.is_some()
-                || ic.column.options.sort.is_some()
-                || ic.column.options.nulls_first.is_some()
-            {
-                return Err(SqlError::unsupported("operator classes and orderings in indexes are not supported yet"));
-            }
+            options.push(crate::index_options::key_option(&ic.column.options)?);
             let e = unnest(&ic.column.expr);
             if matches!(e, ast::Expr::Identifier(_)) {
-                let i = self.key_columns(std::slice::from_ref(ic), &table.columns, "")?;
+                let column = ast::OrderByExpr { expr: e.clone(), options: Default::default(), with_fill: None };
+                let plain = ast::IndexColumn { column, operator_class: None };
+                let i = self.key_columns(std::slice::from_ref(&plain), &table.columns, "")?;
                 names.extend(i.iter().map(|&i| table.columns[i].name.clone()));
+                for &i in &i {
+                    opclasses.push(crate::index_options::opclass(ic.operator_class.as_ref(), table.columns[i].ty)?);
+                }
                 columns.extend(i);
                 continue;
             }
             let bound = self.index_key(table, e)?;
+            opclasses.push(crate::index_options::opclass(ic.operator_class.as_ref(), bound.ty())?);
             let name = key_name(e);
             names.push(name.clone());
             // The index's columns have distinct names, as in PostgreSQL (`expr`, `expr1`).
@@ -166,7 +164,19 @@ impl Binder<'_> {
             columns.push(IndexDef::EXPR);
             exprs.push(IndexExpr { expr: e.to_string(), name: unique_name, ty: bound.ty() });
         }
-        Ok((columns, exprs, names))
+        // PostgreSQL's ChooseIndexColumnNames: a name already used gets a number (`a`, `a1`).
+        let mut unique: Vec<String> = Vec::with_capacity(names.len());
+        for n in names.drain(..) {
+            let mut candidate = n.clone();
+            let mut pass = 0;
+            while unique.contains(&candidate) {
+                pass += 1;
+                candidate = format!("{n}{pass}");
+            }
+            unique.push(candidate);
+        }
+        *names = unique;
+        Ok(keys)
     }
 
     /// CREATE INDEX's INCLUDE columns (PostgreSQL takes key columns and repeats there too).
@@ -432,4 +442,16 @@ mod tests {
         // Other catalogs' expressions are left as kept.
         assert_eq!(pretty_text("nextval('s'::regclass)"), "nextval('s'::regclass)");
     }
+}
+
+/// CREATE INDEX's keys: columns ([`IndexDef::EXPR`] for an expression), the expressions, the
+/// names PostgreSQL builds the index's name from, and per key its indoption bits and operator
+/// class ([`IndexDef::options`], [`IndexDef::opclasses`]).
+#[derive(Default)]
+pub(super) struct IndexKeys {
+    pub columns: Vec<usize>,
+    pub exprs: Vec<IndexExpr>,
+    pub names: Vec<String>,
+    pub options: Vec<u16>,
+    pub opclasses: Vec<u32>,
 }

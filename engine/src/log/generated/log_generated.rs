@@ -2420,7 +2420,8 @@ pub enum ForeignKeyOffset {}
 /// A FOREIGN KEY constraint: its name, its columns (indexes into the table's `columns`), the
 /// referenced table and its columns (its primary key's or a UNIQUE constraint's), and the ON
 /// DELETE / ON UPDATE actions as PostgreSQL's `confdeltype` letters (a no action, r restrict,
-/// c cascade, n set null, d set default).
+/// c cascade, n set null, d set default). `flags` (added later; 0 in older logs): bit 0
+/// DEFERRABLE, bit 1 INITIALLY DEFERRED, bit 2 MATCH FULL, bit 3 NOT VALID (not yet validated).
 pub struct ForeignKey<'a> {
   pub _tab: ::flatbuffers::Table<'a>,
 }
@@ -2642,6 +2643,8 @@ impl<'a> Index<'a> {
   pub const VT_PREDICATE: ::flatbuffers::VOffsetT = 14;
   pub const VT_INCLUDE: ::flatbuffers::VOffsetT = 16;
   pub const VT_NULLS_NOT_DISTINCT: ::flatbuffers::VOffsetT = 18;
+  pub const VT_OPTIONS: ::flatbuffers::VOffsetT = 20;
+  pub const VT_OPCLASSES: ::flatbuffers::VOffsetT = 22;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -2653,6 +2656,8 @@ impl<'a> Index<'a> {
     args: &'args IndexArgs<'args>
   ) -> ::flatbuffers::WIPOffset<Index<'bldr>> {
     let mut builder = IndexBuilder::new(_fbb);
+    if let Some(x) = args.opclasses { builder.add_opclasses(x); }
+    if let Some(x) = args.options { builder.add_options(x); }
     if let Some(x) = args.include { builder.add_include(x); }
     if let Some(x) = args.predicate { builder.add_predicate(x); }
     if let Some(x) = args.exprs { builder.add_exprs(x); }
@@ -2725,6 +2730,22 @@ impl<'a> Index<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<bool>(Index::VT_NULLS_NOT_DISTINCT, Some(false)).unwrap()}
   }
+  /// Per key, pg_index.indoption's bits (1: DESC, 2: NULLS FIRST); absent: all 0.
+  #[inline]
+  pub fn options(&self) -> Option<::flatbuffers::Vector<'a, u16>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u16>>>(Index::VT_OPTIONS, None)}
+  }
+  /// Per key, the operator class's OID (0: the type's default); absent: all defaults.
+  #[inline]
+  pub fn opclasses(&self) -> Option<::flatbuffers::Vector<'a, u32>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u32>>>(Index::VT_OPCLASSES, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for Index<'_> {
@@ -2741,6 +2762,8 @@ impl ::flatbuffers::Verifiable for Index<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("predicate", Self::VT_PREDICATE, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u16>>>("include", Self::VT_INCLUDE, false)?
      .visit_field::<bool>("nulls_not_distinct", Self::VT_NULLS_NOT_DISTINCT, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u16>>>("options", Self::VT_OPTIONS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u32>>>("opclasses", Self::VT_OPCLASSES, false)?
      .finish();
     Ok(())
   }
@@ -2754,6 +2777,8 @@ pub struct IndexArgs<'a> {
     pub predicate: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub include: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u16>>>,
     pub nulls_not_distinct: bool,
+    pub options: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u16>>>,
+    pub opclasses: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u32>>>,
 }
 impl<'a> Default for IndexArgs<'a> {
   #[inline]
@@ -2767,6 +2792,8 @@ impl<'a> Default for IndexArgs<'a> {
       predicate: None,
       include: None,
       nulls_not_distinct: false,
+      options: None,
+      opclasses: None,
     }
   }
 }
@@ -2809,6 +2836,14 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> IndexBuilder<'a, 'b, A> {
     self.fbb_.push_slot::<bool>(Index::VT_NULLS_NOT_DISTINCT, nulls_not_distinct, false);
   }
   #[inline]
+  pub fn add_options(&mut self, options: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u16>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Index::VT_OPTIONS, options);
+  }
+  #[inline]
+  pub fn add_opclasses(&mut self, opclasses: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u32>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Index::VT_OPCLASSES, opclasses);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> IndexBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     IndexBuilder {
@@ -2834,6 +2869,8 @@ impl ::core::fmt::Debug for Index<'_> {
       ds.field("predicate", &self.predicate());
       ds.field("include", &self.include());
       ds.field("nulls_not_distinct", &self.nulls_not_distinct());
+      ds.field("options", &self.options());
+      ds.field("opclasses", &self.opclasses());
       ds.finish()
   }
 }

@@ -2,7 +2,8 @@
 # Runs every Orbit test on a fresh Debian machine. Installs what the tests need first, and only
 # what is missing (idempotent): redis-server/redis-tools and PostgreSQL from apt (the real
 # servers the differential tests compare against), Java with pgjdbc, Node with npm and sysbench
-# from apt, redis-py, psycopg and tpchgen-cli from PyPI, node-postgres from npm (tests/node's lock file).
+# from apt, redis-py, psycopg, SQLAlchemy, Alembic, Django and tpchgen-cli from PyPI, node-postgres
+# from npm (tests/node's lock file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,9 +28,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import redis, psycopg, sqlalchemy, alembic" >/dev/null 2>&1; then
-  echo "installing: redis-py, psycopg, sqlalchemy, alembic"
-  python3 -m pip install -q "redis>=5" "psycopg[binary]>=3.1" "sqlalchemy>=2" alembic
+if ! python3 -c "import redis, psycopg, sqlalchemy, alembic, django" >/dev/null 2>&1; then
+  echo "installing: redis-py, psycopg, sqlalchemy, alembic, django"
+  python3 -m pip install -q "redis>=5" "psycopg[binary]>=3.1" "sqlalchemy>=2" alembic "django==5.1.4"
 fi
 # node-postgres at the version tests/node/package-lock.json pins.
 if [ ! -d tests/node/node_modules/pg ]; then

@@ -24,6 +24,7 @@ mod comment;
 mod conflict_target;
 mod constraints;
 mod create_type;
+mod cursors;
 mod drop_key;
 mod error_position;
 mod foreign_keys;
@@ -176,6 +177,19 @@ impl SelectPlan {
 pub enum Plan {
     /// An empty query string.
     Empty,
+    /// DECLARE ... CURSOR FOR query ([`crate::cursors`]).
+    DeclareCursor {
+        declare: Box<crate::cursors::Declare>,
+        query: Box<Plan>,
+    },
+    /// FETCH (or MOVE) on a cursor.
+    Fetch {
+        name: String,
+        op: crate::cursors::FetchOp,
+        is_move: bool,
+    },
+    /// CLOSE name (None: CLOSE ALL).
+    CloseCursor(Option<String>),
     CreateTable {
         def: TableDef,
         if_not_exists: bool,
@@ -471,8 +485,8 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     let truncated = long_names::truncate(sql);
     let sql = truncated.as_deref().unwrap_or(sql);
     // COPY, VACUUM and ANALYZE alone in the string: PostgreSQL's grammar for them, not
-    // sqlparser's (see `utility`).
-    if let Some(marker) = utility::marker(sql) {
+    // sqlparser's (see `utility`); FETCH and MOVE likewise (see `cursors`).
+    if let Some(marker) = utility::marker(sql).or_else(|| cursors::marker(sql)) {
         return Ok(vec![marker]);
     }
     match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
@@ -1618,6 +1632,9 @@ impl Binder<'_> {
             S::Comment { object_type, object_name, comment, if_exists } => {
                 Ok((self.comment(object_type, object_name, comment, *if_exists)?, vec![]))
             }
+            S::Declare { stmts, .. } => Ok((self.declare(stmts)?, vec![])),
+            S::Fetch { name, direction, into, .. } => Ok((self.fetch(name, direction, into.as_ref())?, vec![])),
+            S::Close { cursor } => Ok((self.close_cursor(cursor)?, vec![])),
             S::Commit { chain: false, .. } => Ok((Plan::Commit, vec![])),
             S::Rollback { chain: false, savepoint: None } => Ok((Plan::Rollback, vec![])),
             other => {

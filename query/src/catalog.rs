@@ -743,7 +743,7 @@ pub fn resolve(parts: &[String]) -> Option<Arc<TableDef>> {
         [s, n] => (s.as_str(), n.as_str()),
         _ => return None,
     };
-    if let Some(v) = crate::prepared::resolve(schema, name) {
+    if let Some(v) = crate::prepared::resolve(schema, name).or_else(|| crate::cursors::resolve(schema, name)) {
         return Some(v);
     }
     all_views().find(|v| v.schema == schema && v.name == name).map(def_of)
@@ -753,11 +753,16 @@ pub fn resolve(parts: &[String]) -> Option<Arc<TableDef>> {
 /// Whether `oid` is one of the system views' (pg_relation_size and the other size functions
 /// answer 0 for them: their rows are built when read).
 pub(crate) fn is_system_view_oid(oid: i64) -> bool {
-    oid == crate::prepared::VIEW_OID as i64 || VIEWS.iter().any(|v| v.oid as i64 == oid)
+    oid == crate::prepared::VIEW_OID as i64
+        || oid == crate::cursors::VIEW_OID as i64
+        || VIEWS.iter().any(|v| v.oid as i64 == oid)
 }
 
 pub fn is_view(def: &TableDef) -> bool {
-    if def.oid == crate::prepared::VIEW_OID || def.oid == crate::catalog_dump::SEQUENCE_RELATION_OID {
+    if def.oid == crate::prepared::VIEW_OID
+        || def.oid == crate::cursors::VIEW_OID
+        || def.oid == crate::catalog_dump::SEQUENCE_RELATION_OID
+    {
         return true;
     }
     def.oid != 0 && def.oid < 16384 && all_views().any(|v| v.oid == def.oid)
@@ -1533,6 +1538,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
     let gone = |e: orbit_shards::Error| SqlError::new(code::CONNECTION_EXCEPTION, format!("shard unavailable: {e}"));
     Ok(match def.oid {
         crate::prepared::VIEW_OID => crate::prepared::rows(&txn.prepared_statements),
+        crate::cursors::VIEW_OID => crate::cursors::rows(&txn.cursors),
         1259 => {
             let mut out = Vec::new();
             for t in user_tables_seen_by(txn.id) {

@@ -130,6 +130,8 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             | Plan::Reset(_)
             | Plan::Show(_)
             | Plan::SetConfig { .. }
+            | Plan::Fetch { .. }
+            | Plan::CloseCursor(_)
     ) {
         txn.begin_statement().await?;
         txn.queried = true;
@@ -428,6 +430,30 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         }
         Plan::Schema(p) => schema::run(txn, p).await,
         Plan::Comment(p) => comment::run(txn, p).await,
+        Plan::DeclareCursor { declare, query } => {
+            // Outside a block a cursor without HOLD would close as its DECLARE commits.
+            if txn.alone && !declare.hold {
+                return Err(SqlError::new("25P01", "DECLARE CURSOR can only be used in transaction blocks"));
+            }
+            let r = Box::pin(execute_plan(query, params, txn)).await?;
+            let limit = txn.memory().limit();
+            let (id, savepoints) = (txn.id, txn.savepoint_count());
+            txn.cursors.borrow_mut().declare(declare, r.rows, id, savepoints, limit)?;
+            Ok(QueryResult { tag: "DECLARE CURSOR".into(), notices: r.notices, ..Default::default() })
+        }
+        Plan::Fetch { name, op, is_move } => {
+            let mut rows = Vec::new();
+            let n = txn.cursors.borrow_mut().fetch(name, *op, (!is_move).then_some(&mut rows))?;
+            let tag = format!("{} {n}", if *is_move { "MOVE" } else { "FETCH" });
+            Ok(QueryResult { rows, tag, ..Default::default() })
+        }
+        Plan::CloseCursor(name) => {
+            txn.cursors.borrow_mut().close(name.as_deref())?;
+            Ok(QueryResult {
+                tag: if name.is_some() { "CLOSE CURSOR" } else { "CLOSE CURSOR ALL" }.into(),
+                ..Default::default()
+            })
+        }
         Plan::EnumType(p) => enum_types::run(txn, p).await,
         Plan::RenameTable { table, new_name } => {
             txn.holds_tables |= !txn.alone;

@@ -20,6 +20,7 @@ pub(crate) mod catalog_star;
 pub mod comment;
 pub mod copy;
 pub mod cost;
+pub mod cursors;
 pub mod datetime;
 pub mod dist_join;
 pub mod dist_left;

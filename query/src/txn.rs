@@ -338,6 +338,8 @@ pub struct Txn {
     pub sequences: std::rc::Rc<std::cell::RefCell<std::collections::HashMap<String, i64>>>,
     /// The session's prepared statements (pg_prepared_statements lists them).
     pub prepared_statements: crate::prepared::Session,
+    /// The session's cursors: told when this transaction ends ([`crate::cursors`]).
+    pub cursors: crate::cursors::Session,
     /// The session's parameters as its statement runs (pg_settings lists them).
     pub settings: crate::settings::Session,
     /// LOCK TABLE's holds on tables (`bind/lock.rs`), released when the transaction ends.
@@ -411,6 +413,7 @@ impl Txn {
             cancel: None,
             sequences: Default::default(),
             prepared_statements: Default::default(),
+            cursors: Default::default(),
             settings: Default::default(),
             relation_locks: Vec::new(),
             advisory: Default::default(),
@@ -840,6 +843,7 @@ impl Txn {
     pub async fn rollback_to(&mut self, name: &str) -> Result<()> {
         let i = self.find_savepoint(name)?;
         self.savepoints.truncate(i + 1);
+        self.cursors.borrow_mut().rolled_back_to(self.id, i);
         let sp = &self.savepoints[i];
         self.writes = sp.writes.clone();
         self.changed = sp.changed;
@@ -864,6 +868,7 @@ impl Txn {
 
     /// Ends the transaction without applying anything.
     pub async fn rollback(mut self) {
+        self.cursors.borrow_mut().transaction_ended(self.id, false);
         self.release_locks().await;
         self.end_snapshot().await;
         crate::exec::undo::undo(std::mem::take(&mut self.created), self.id).await;
@@ -969,12 +974,24 @@ impl Txn {
         if r.is_ok() {
             Box::pin(crate::comment::sweep()).await;
         }
+        self.cursors.borrow_mut().transaction_ended(self.id, r.is_ok());
         r
+    }
+
+    /// Savepoints the transaction holds now (a cursor declared now closes on a ROLLBACK TO
+    /// any of them).
+    pub fn savepoint_count(&self) -> usize {
+        self.savepoints.len()
     }
 }
 
 impl Drop for Txn {
     fn drop(&mut self) {
+        // Dropped without COMMIT or ROLLBACK (after an error outside a block): rolled back.
+        // After either, it declared nothing still open and this finds nothing.
+        if let Ok(mut c) = self.cursors.try_borrow_mut() {
+            c.transaction_ended(self.id, false);
+        }
         if self.lock_shards.is_empty() && !self.holds_tables {
             return;
         }

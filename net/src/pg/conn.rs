@@ -181,6 +181,8 @@ struct Conn {
     status: TxStatus,
     /// The session's prepared statements, named and unnamed ([`prepared`]).
     statements: orbit_query::prepared::Session,
+    /// The session's open cursors (DECLARE ... CURSOR), shared with its transactions.
+    cursors: orbit_query::cursors::Session,
     portals: HashMap<String, Portal>,
     /// After an error in the extended protocol: skip messages until Sync.
     skip_to_sync: bool,
@@ -286,6 +288,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         sequences: Rc::default(),
         activity: Rc::default(),
         statements: Rc::default(),
+        cursors: Rc::default(),
         portals: HashMap::new(),
         skip_to_sync: false,
         settings: Default::default(),
@@ -1132,6 +1135,7 @@ fn new_txn(c: &Conn) -> orbit_query::Txn {
     t.cancel = Some(c.cancel.clone());
     t.sequences = c.sequences.clone();
     t.prepared_statements = c.statements.clone();
+    t.cursors = c.cursors.clone();
     t.session_pid = c.activity.borrow().pid;
     t
 }
@@ -1408,7 +1412,15 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     };
     orbit_query::catalog::record_statement(text, started.elapsed().as_secs_f64() * 1000.0, rows_of(&r));
     send_notices(c, &r.notices);
-    if returns_rows(&prepared) {
+    if let Some((columns, binary)) = fetched_columns(c, &prepared.plan) {
+        // FETCH: the cursor's columns, in binary for a BINARY cursor.
+        let binary = vec![binary; columns.len()];
+        row_description(&mut c.out, &columns, &binary);
+        let style = types::TextStyle::of_settings(&c.settings);
+        for row in &r.rows {
+            data_row(&mut c.out, row, &binary, &columns, &style);
+        }
+    } else if returns_rows(&prepared) {
         row_description(&mut c.out, &prepared.columns, &[]);
         let style = types::TextStyle::of_settings(&c.settings);
         for row in &r.rows {
@@ -1501,6 +1513,14 @@ fn deallocate(c: &mut Conn, name: Option<&str>) -> Result<&'static str, SqlError
     prepared::deallocate(c, name)
 }
 
+/// A FETCH's cursor's columns, and whether it is BINARY (None: not a FETCH, or a MOVE).
+fn fetched_columns(c: &Conn, plan: &Plan) -> Option<(Vec<OutputColumn>, bool)> {
+    let Plan::Fetch { name, is_move: false, .. } = plan else { return None };
+    let cursors = c.cursors.borrow();
+    let cursor = cursors.get(name)?;
+    Some((cursor.columns.clone(), cursor.binary))
+}
+
 fn returns_rows(p: &Prepared) -> bool {
     match &p.plan {
         Plan::Select(_)
@@ -1512,8 +1532,8 @@ fn returns_rows(p: &Prepared) -> bool {
         Plan::Insert { returning, .. } | Plan::Update { returning, .. } | Plan::Delete { returning, .. } => {
             returning.is_some()
         }
-        // A parsed EXECUTE: its columns are the named statement's.
-        Plan::Execute { .. } => !p.columns.is_empty(),
+        // A parsed EXECUTE: its columns are the named statement's; a FETCH's are its cursor's.
+        Plan::Execute { .. } | Plan::Fetch { .. } => !p.columns.is_empty(),
         _ => false,
     }
 }
@@ -1649,6 +1669,14 @@ fn describe(c: &mut Conn, target: u8, name: &str) -> Result<(), SqlError> {
             put(&mut c.out, NoData::new());
         }
     } else {
+        // A cursor DECLARE opened is a portal too, as in PostgreSQL (psycopg describes its
+        // named cursors so).
+        if !c.portals.contains_key(name) {
+            if let Some(cur) = c.cursors.borrow().get(name) {
+                row_description(&mut c.out, &cur.columns, &vec![cur.binary; cur.columns.len()]);
+                return Ok(());
+            }
+        }
         let p = c.portals.get(name).ok_or_else(|| portal_missing(name))?;
         let (stmt, binary) = (p.stmt.clone(), p.binary.clone());
         if returns_rows(&stmt) {

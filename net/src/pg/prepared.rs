@@ -163,6 +163,8 @@ fn discard(c: &mut Conn, what: Discard) -> Result<&'static str, SqlError> {
         orbit_query::advisory::release_session(c.activity.borrow().pid);
         c.statements.borrow_mut().retain(|n, _| n.is_empty());
         c.portals.clear();
+        // DISCARD ALL includes CLOSE ALL.
+        let _ = c.cursors.borrow_mut().close(None);
         run_other_set(c, &Plan::Reset(None));
     }
     Ok(what.tag())
@@ -215,6 +217,10 @@ pub(super) fn resolve_execute(c: &Conn, sql: &str, plan: &Plan) -> Result<Option
 /// The result columns of a statement whose plan is `EXECUTE name`: the named statement's (for
 /// Describe), or 26000 when there is none.
 pub(super) fn execute_columns(c: &Conn, plan: &Plan) -> Result<Option<Vec<orbit_query::OutputColumn>>, SqlError> {
+    if let Plan::Fetch { name, is_move: false, .. } = plan {
+        // A FETCH describes its cursor's columns (none while it is not open, as PostgreSQL's).
+        return Ok(c.cursors.borrow().get(name).map(|cur| cur.columns.clone()));
+    }
     let Plan::Execute { name, .. } = plan else { return Ok(None) };
     let target = get(c, name).ok_or_else(|| missing(name))?;
     Ok(Some(target.columns.clone()))

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every Orbit test on a fresh Debian machine. Installs what the tests need first, and only
 # what is missing (idempotent): redis-server/redis-tools and PostgreSQL from apt (the real
-# servers the differential tests compare against), Java with pgjdbc, Node with npm and sysbench
-# from apt, redis-py, psycopg, SQLAlchemy, Alembic, Django and tpchgen-cli from PyPI, node-postgres
-# from npm (tests/node's lock file).
+# servers the differential tests compare against), Java with pgjdbc, Node with npm, sysbench and
+# ActiveRecord from apt, redis-py, psycopg, SQLAlchemy, Alembic, Django and tpchgen-cli from PyPI,
+# node-postgres from npm (tests/node's lock file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,8 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # sysbench's OLTP scripts against Orbit (tests/tests/sysbench.rs).
 command -v sysbench >/dev/null 2>&1 || missing+=(sysbench)
+# ActiveRecord with the pg gem (tests/tests/activerecord.rs).
+ruby -e "require 'active_record'; require 'pg'" >/dev/null 2>&1 || missing+=(ruby-activerecord ruby-pg)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq

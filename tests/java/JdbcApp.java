@@ -6,10 +6,6 @@
 // Every section prints what the driver returned in a normalized text form (no OIDs, pids or
 // timestamps that differ between servers). A section that throws prints its SQLSTATE and
 // message instead and the program goes on, so one difference does not hide the others.
-//
-// Left out: DatabaseMetaData.getIndexInfo, whose query subscripts pg_index.indoption, an
-// int2vector in PostgreSQL and text in Orbit (which has no int2vector type); Orbit fails it
-// (42804) rather than answering.
 
 import java.math.BigDecimal;
 import java.sql.*;
@@ -618,6 +614,15 @@ public class JdbcApp {
         });
         section("metadata getExportedKeys", () -> {
             printColumns(md.getExportedKeys(null, "public", "jd_items"), "PKTABLE_NAME", "FKTABLE_NAME", "FKCOLUMN_NAME", "FK_NAME");
+        });
+        section("metadata getIndexInfo", () -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE INDEX jd_child_item_label ON jd_child (item_id DESC, label NULLS FIRST)");
+            }
+            printColumns(md.getIndexInfo(null, "public", "jd_child", false, false), "TABLE_NAME", "NON_UNIQUE", "INDEX_NAME",
+                    "TYPE", "ORDINAL_POSITION", "COLUMN_NAME", "ASC_OR_DESC", "FILTER_CONDITION");
+            printColumns(md.getIndexInfo(null, "public", "jd_items", true, false), "TABLE_NAME", "NON_UNIQUE", "INDEX_NAME",
+                    "ORDINAL_POSITION", "COLUMN_NAME", "ASC_OR_DESC");
         });
         section("metadata getTypeInfo (the types Orbit has)", () -> {
             Set<String> ours = new HashSet<>(Arrays.asList("bool", "bytea", "int8", "int2", "int4", "text", "float4", "float8",

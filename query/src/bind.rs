@@ -24,6 +24,7 @@ mod comment;
 mod conflict_target;
 mod constraints;
 mod create_type;
+mod ctas_columns;
 mod cursors;
 mod drop_key;
 mod error_position;
@@ -558,8 +559,16 @@ fn snapshot_syntax_error(sql: &str) -> SqlError {
     }
 }
 
+/// The function name BETWEEN SYMMETRIC's low bound is wrapped in (a control character starts
+/// it: no name a client writes).
+const SYMMETRIC_MARK: &str = "\"\u{1}symmetric\"";
+
 /// `sql` rewritten where PostgreSQL's grammar takes what sqlparser's does not, by tokens (so
 /// never inside a literal or a quoted name); None if nothing needed it:
+/// - `CREATE TABLE t (a, b) AS query` becomes `CREATE TABLE t AS SELECT * FROM (query) AS
+///   <mark>(a, b)` (`ctas_columns::syntax`);
+/// - `BETWEEN ASYMMETRIC` becomes `BETWEEN`, and `BETWEEN SYMMETRIC a AND b` becomes
+///   `BETWEEN <mark>(a) AND b` ([`SYMMETRIC_MARK`]), which binds to either order of the bounds;
 /// - the keyword TABLE starting a statement becomes `SELECT * FROM`;
 /// - `FOR NO KEY UPDATE` becomes `FOR UPDATE` and `FOR KEY SHARE` becomes `FOR SHARE`: Orbit's
 ///   row locks have two modes, so these take the stricter of them (PostgreSQL lets a KEY SHARE
@@ -596,6 +605,13 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
                 continue;
             }
         }
+        if at_start && word(t, Keyword::CREATE) {
+            if let Some((text, end)) = ctas_columns::syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
+                continue;
+            }
+        }
         if at_start && word(t, Keyword::COMMENT) {
             if let Some((text, end)) = comment::constraint_syntax(&tokens, i) {
                 out.push_str(&text);
@@ -614,6 +630,44 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
             out.push_str(&text);
             (found, at_start, i) = (true, false, end);
             continue;
+        }
+        if word(t, Keyword::BETWEEN) {
+            let after = next(i, 1);
+            let modifier = after.first().and_then(|&j| match &tokens[j] {
+                Token::Word(w) if w.quote_style.is_none() => Some((j, w.value.to_ascii_uppercase())),
+                _ => None,
+            });
+            match modifier {
+                Some((j, m)) if m == "ASYMMETRIC" => {
+                    out.push_str("BETWEEN");
+                    (found, at_start, i) = (true, false, j + 1);
+                    continue;
+                }
+                Some((j, m)) if m == "SYMMETRIC" => {
+                    // The low bound ends at the first AND outside parentheses (a b_expr).
+                    let mut depth = 0i32;
+                    let mut k = j + 1;
+                    while k < tokens.len() {
+                        match &tokens[k] {
+                            Token::LParen | Token::LBracket => depth += 1,
+                            Token::RParen | Token::RBracket => depth -= 1,
+                            t if depth == 0 && word(t, Keyword::AND) => break,
+                            _ => {}
+                        }
+                        k += 1;
+                    }
+                    if k < tokens.len() {
+                        out.push_str(&format!("BETWEEN {SYMMETRIC_MARK}("));
+                        for t in &tokens[j + 1..k] {
+                            out.push_str(&t.to_string());
+                        }
+                        out.push_str(") ");
+                        (found, at_start, i) = (true, false, k);
+                        continue;
+                    }
+                }
+                _ => {}
+            }
         }
         if word(t, Keyword::ON) {
             if let Some((text, end)) = conflict_target::target_syntax(&tokens, i) {
@@ -1683,11 +1737,13 @@ impl Binder<'_> {
             return Err(SqlError::internal("CREATE TABLE AS"));
         };
         let create = self.create_table(plain)?;
+        // WITH NO DATA: the table alone, the query not run.
+        let no_data = ct.with_data.as_ref().is_some_and(|w| !w.data);
         // The INSERT binds once the table exists (it is not in the catalog before).
         Ok(Plan::Steps {
             session: binding_session(),
             first: Box::new(create),
-            rest: vec![format!("INSERT INTO {} {q}", ct.name)],
+            rest: if no_data { Vec::new() } else { vec![format!("INSERT INTO {} {q}", ct.name)] },
             select_tag: true,
         })
     }
@@ -3661,11 +3717,28 @@ impl Binder<'_> {
             }
             E::Between { expr, negated, low, high } => {
                 let v = self.expr(expr, scope)?;
-                let lo = self.expr(low, scope)?;
+                // BETWEEN SYMMETRIC (its low bound wrapped by `postgres_only_syntax`): the bounds
+                // in either order, as PostgreSQL expands it.
+                let symmetric = match low.as_ref() {
+                    E::Function(f) if f.name.to_string() == SYMMETRIC_MARK => match &f.args {
+                        ast::FunctionArguments::List(l) => match l.args.as_slice() {
+                            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(inner))] => Some(inner),
+                            _ => None,
+                        },
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let lo = self.expr(symmetric.unwrap_or(low), scope)?;
                 let hi = self.expr(high, scope)?;
-                let ge = self.compare(CmpOp::GtEq, v.clone(), lo)?;
-                let le = self.compare(CmpOp::LtEq, v, hi)?;
-                let both = Expr::And(Box::new(ge), Box::new(le));
+                let ge = self.compare(CmpOp::GtEq, v.clone(), lo.clone())?;
+                let le = self.compare(CmpOp::LtEq, v.clone(), hi.clone())?;
+                let mut both = Expr::And(Box::new(ge), Box::new(le));
+                if symmetric.is_some() {
+                    let ge = self.compare(CmpOp::GtEq, v.clone(), hi)?;
+                    let le = self.compare(CmpOp::LtEq, v, lo)?;
+                    both = Expr::Or(Box::new(both), Box::new(Expr::And(Box::new(ge), Box::new(le))));
+                }
                 if *negated {
                     Expr::Not(Box::new(both))
                 } else {

@@ -544,8 +544,9 @@ async fn steps(
     txn: &mut Txn,
 ) -> Result<QueryResult> {
     let mut r = Box::pin(execute(first, params, txn)).await?;
-    if select_tag && !r.notices.is_empty() {
-        // CREATE TABLE IF NOT EXISTS ... AS found the table: nothing is inserted.
+    if select_tag && (!r.notices.is_empty() || rest.is_empty()) {
+        // CREATE TABLE IF NOT EXISTS ... AS found the table, or WITH NO DATA: nothing is
+        // inserted.
         return Ok(QueryResult { tag: "CREATE TABLE AS".into(), ..r });
     }
     for sql in rest {

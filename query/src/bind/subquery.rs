@@ -189,6 +189,9 @@ fn table_as_select(body: &mut ast::SetExpr) -> Result<()> {
 pub(super) fn alias_columns(alias: Option<&ast::TableAlias>, available: usize, what: &str) -> Result<Vec<String>> {
     let Some(a) = alias else { return Ok(vec![]) };
     if a.columns.len() > available {
+        if a.name.value == super::ctas_columns::MARK {
+            return Err(SqlError::new(code::SYNTAX_ERROR, "too many column names were specified"));
+        }
         return Err(SqlError::new(
             "42P10",
             format!(

@@ -1986,8 +1986,25 @@ impl Binder<'_> {
         })
     }
 
-    /// A table by name (its folded name and definition), or PostgreSQL's 42P01 at the name.
+    /// A table by name (its folded name and definition), or PostgreSQL's 42P01 at the name;
+    /// another session's temporary table is 0A000 (PostgreSQL lets only DROP reach it).
     fn resolve_table(&self, name: &ast::ObjectName) -> Result<(String, Arc<TableDef>)> {
+        self.resolve_table_to(name, "access")
+    }
+
+    /// [`Binder::resolve_table`] for a statement that would `verb` the table ("alter",
+    /// "truncate", "create indexes on"): PostgreSQL's message for another session's temporary
+    /// table names it.
+    fn resolve_table_to(&self, name: &ast::ObjectName, verb: &str) -> Result<(String, Arc<TableDef>)> {
+        let (tname, def) = self.resolve_table_any(name)?;
+        let schema = crate::schema::split(&tname).0;
+        if crate::temp_tables::is_temp_schema(schema) && crate::temp_tables::current().as_deref() != Some(schema) {
+            return Err(SqlError::unsupported(format!("cannot {verb} temporary tables of other sessions")));
+        }
+        Ok((tname, def))
+    }
+
+    fn resolve_table_any(&self, name: &ast::ObjectName) -> Result<(String, Arc<TableDef>)> {
         let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
         if let Some(def) = crate::catalog::resolve(&parts) {
             return Ok((def.name.clone(), def));
@@ -3287,7 +3304,7 @@ impl Binder<'_> {
         let restart = matches!(t.identity, Some(ast::TruncateIdentityOption::Restart));
         let mut defs: Vec<Arc<TableDef>> = Vec::new();
         for target in &t.table_names {
-            let (_, def) = self.resolve_table(&target.name)?;
+            let (_, def) = self.resolve_table_to(&target.name, "truncate")?;
             if !defs.iter().any(|d| d.name == def.name) {
                 defs.push(def);
             }

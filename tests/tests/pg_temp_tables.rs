@@ -69,6 +69,27 @@ fn sessions_see_their_own(shards: &str) {
         let other = format!("SELECT pg_is_other_temp_schema(oid)::text FROM pg_namespace WHERE nspname = '{schema_a}'");
         assert_eq!(one_text(&b, &other).await, "true");
         assert_eq!(one_text(&a, &other).await, "false");
+        // Named by its schema, another session's temporary table is out of reach but for DROP
+        // (PostgreSQL's messages; a superuser may drop it there too).
+        for (sql, verb) in [
+            (format!("SELECT * FROM {schema_a}.only_a"), "access"),
+            (format!("INSERT INTO {schema_a}.only_a VALUES (1)"), "access"),
+            (format!("UPDATE {schema_a}.t SET v = 'x'"), "access"),
+            (format!("ALTER TABLE {schema_a}.only_a ADD COLUMN y int"), "alter"),
+            (format!("CREATE INDEX ON {schema_a}.only_a (x)"), "create indexes on"),
+            (format!("TRUNCATE {schema_a}.only_a"), "truncate"),
+        ] {
+            let e = b.simple_query(&sql).await.unwrap_err();
+            let d = e.as_db_error().unwrap_or_else(|| panic!("{sql}: {e}"));
+            assert_eq!(
+                (d.code().code(), d.message()),
+                ("0A000", format!("cannot {verb} temporary tables of other sessions").as_str()),
+                "{sql}"
+            );
+        }
+        assert_eq!(one_text(&a, "SELECT v FROM t").await, "a");
+        b.batch_execute(&format!("DROP TABLE {schema_a}.only_a")).await.unwrap();
+        a.batch_execute("CREATE TEMP TABLE only_a (x int)").await.unwrap();
         // Rows written by one session's statements on every shard stay its own.
         a.batch_execute("INSERT INTO t SELECT g, 'a' FROM generate_series(2, 100) g").await.unwrap();
         assert_eq!(one_i64(&a, "SELECT count(*) FROM t").await, 100);

@@ -338,7 +338,7 @@ impl Binder<'_> {
                 }));
             }
         }
-        let (tname, table) = self.resolve_table(&at.name)?;
+        let (tname, table) = self.resolve_table_to(&at.name, "alter")?;
         if crate::catalog::is_view(&table) {
             return Err(crate::catalog::read_only(&table));
         }
@@ -458,7 +458,7 @@ impl Binder<'_> {
                 ))
             }
         }
-        let (_, table) = self.resolve_table(&ci.table_name)?;
+        let (_, table) = self.resolve_table_to(&ci.table_name, "create indexes on")?;
         if crate::catalog::is_view(&table) {
             return Err(SqlError::new(
                 code::WRONG_OBJECT_TYPE,

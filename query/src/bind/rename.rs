@@ -29,7 +29,7 @@ impl Binder<'_> {
                 return Ok(Plan::RenameTable { table: view, new_name });
             }
         }
-        let (tname, table) = match self.resolve_table(&at.name) {
+        let (tname, table) = match self.resolve_table_to(&at.name, "alter") {
             Err(e) if e.code == code::WRONG_OBJECT_TYPE => {
                 return Err(SqlError::unsupported("ALTER TABLE ... RENAME TO of an index is not supported yet"))
             }

@@ -540,7 +540,7 @@ impl Binder<'_> {
                     });
                 }
             }
-            let (tname, table) = self.resolve_table(&at.name)?;
+            let (tname, table) = self.resolve_table_to(&at.name, "alter")?;
             if crate::catalog::is_view(&table) {
                 return Err(crate::catalog::read_only(&table));
             }
@@ -604,7 +604,7 @@ impl Binder<'_> {
                 });
             }
         }
-        let (tname, def) = self.resolve_table(&at.name)?;
+        let (tname, def) = self.resolve_table_to(&at.name, "alter")?;
         let mut cols = Vec::new();
         for ic in &p.columns {
             let ast::Expr::Identifier(id) = &ic.column.expr else {

@@ -1087,15 +1087,53 @@ pub(crate) fn scanned_on_shards(table: &TableDef, filter: Option<&Expr>) -> bool
 /// to the end).
 pub(crate) type KeyRange = (Vec<u8>, Option<Vec<u8>>);
 
-/// The range of keys the equalities of `filter` on `table`'s leading key columns pin, if any.
+/// Whether [`key_range`] finds a range for `filter` on `table` (EXPLAIN's question: the values
+/// are not evaluated).
+pub(crate) fn key_range_applies(table: &TableDef, filter: &Expr) -> bool {
+    if table.has_row_id() || table.pk.is_empty() {
+        return false;
+    }
+    let eq = crate::bind::equalities(filter, table);
+    let pinned = table.pk.iter().take_while(|c| eq.iter().any(|(i, _)| i == *c)).count();
+    pinned > 0
+        || table.pk.get(pinned).is_some_and(|&next| {
+            let (lower, upper) = index_scan::column_bounds(filter, table, next);
+            lower.is_some() || upper.is_some()
+        })
+}
+
+/// The range of keys `filter` confines `table`'s rows to, if any: equalities on its leading
+/// primary-key columns, then a range (`<`, `<=`, `>`, `>=`, BETWEEN) on the next one. Rows
+/// hash over the shards by their whole key, so each shard reads that range of its part (in key
+/// order) rather than every row; the whole filter is still checked on each row read.
 pub(crate) fn key_range(table: &TableDef, filter: Option<&Expr>, params: &[Datum]) -> Result<Option<KeyRange>> {
-    Ok(match filter {
-        Some(f) => key_prefix(table, f, params)?.map(|p| {
-            let end = index_scan::after_prefix(&p);
-            (p, end)
-        }),
-        None => None,
-    })
+    let Some(f) = filter else { return Ok(None) };
+    if table.has_row_id() {
+        return Ok(None);
+    }
+    let prefix = key_prefix(table, f, params)?;
+    let pinned = prefix.as_ref().map_or(0, |p| p.1);
+    let (lower, upper) = match table.pk.get(pinned) {
+        Some(&next) => index_scan::column_bounds(f, table, next),
+        None => (None, None),
+    };
+    if prefix.is_none() && lower.is_none() && upper.is_none() {
+        return Ok(None);
+    }
+    let cx = Ctx { row: &[], params, aggs: &[] };
+    let bound = |b: &index_scan::KeyBound| -> Result<Option<(Datum, bool)>> {
+        b.as_ref().map(|(e, inclusive)| expr::eval(e, &cx).map(|v| (v, *inclusive))).transpose()
+    };
+    let (lower, upper) = (bound(&lower)?, bound(&upper)?);
+    let prefix = prefix.map(|p| p.0).unwrap_or_default();
+    if lower.iter().chain(upper.iter()).any(|b| b.0.is_null()) {
+        // `key < NULL` matches nothing: an empty range.
+        return Ok(Some((prefix.clone(), Some(prefix))));
+    }
+    Ok(Some(match index_scan::key_bounds(&prefix, lower.as_ref(), upper.as_ref()) {
+        Some(r) => r,
+        None => (prefix.clone(), Some(prefix)),
+    }))
 }
 
 /// Calls `keep` with each row of this shard's part of `t` that passes `filter`, as the snapshot
@@ -1302,8 +1340,10 @@ pub(crate) async fn colocated_scan(
 /// `(l_orderkey, l_linenumber)`): every row the filter can match has a key starting with them.
 /// None for a table with one key column or a row id, or when no leading column is pinned (or
 /// one is pinned to NULL, which matches nothing: the full scan finds nothing either).
-fn key_prefix(table: &TableDef, filter: &Expr, params: &[Datum]) -> Result<Option<Vec<u8>>> {
-    if table.has_row_id() || table.pk.len() < 2 {
+/// The encoded values the equalities of `filter` give `table`'s leading primary-key columns,
+/// and how many columns they pin (None: not the first; a NULL matches nothing, also None).
+fn key_prefix(table: &TableDef, filter: &Expr, params: &[Datum]) -> Result<Option<(Vec<u8>, usize)>> {
+    if table.has_row_id() {
         return Ok(None);
     }
     let eq = crate::bind::equalities(filter, table);
@@ -1317,7 +1357,7 @@ fn key_prefix(table: &TableDef, filter: &Expr, params: &[Datum]) -> Result<Optio
         }
         vals.push(d);
     }
-    Ok((!vals.is_empty()).then(|| key::encode(vals.iter())))
+    Ok((!vals.is_empty()).then(|| (key::encode(vals.iter()), vals.len())))
 }
 
 async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {

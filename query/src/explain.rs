@@ -452,14 +452,21 @@ fn scan_node(
         }
         return over(n, partial);
     }
-    // One shard's part under the Gather.
+    // One shard's part under the Gather: a range of its part in key order where the filter
+    // bounds the leading primary-key columns (`exec::key_range`), else every row.
     let per_shard_rows = rows / shards.max(1) as f64;
-    let mut seq = Node::new(format!("Seq Scan on {}", table.name)).est(cost::seq_scan(
-        per_shard_rows,
-        width,
-        q,
-        cost::clamp_rows(per_shard_rows * sel),
-    ));
+    let ranged = filter_expr.is_some_and(|f| crate::exec::key_range_applies(table, f));
+    let per_shard_out = cost::clamp_rows(per_shard_rows * sel);
+    let mut seq = if ranged {
+        Node::new(format!("Index Scan using {} on {}", table.pk_name, table.name)).est(cost::index_scan(
+            per_shard_out,
+            width,
+            q,
+            per_shard_out,
+        ))
+    } else {
+        Node::new(format!("Seq Scan on {}", table.name)).est(cost::seq_scan(per_shard_rows, width, q, per_shard_out))
+    };
     if let Some(f) = filter {
         seq = seq.prop(format!("Filter: {f}"));
     }

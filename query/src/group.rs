@@ -398,8 +398,18 @@ pub async fn select(
                 groups.add_row(p, &[], params)?;
             }
         }
-        Some(t) if txn.overlay(t).is_some() || crate::catalog::is_view(t) || crate::relation::is_derived(t) => {
-            // The transaction changed this table: group what it sees, here.
+        Some(t)
+            if txn.overlay(t).is_some()
+                || crate::catalog::is_view(t)
+                || crate::relation::is_derived(t)
+                || p.filter.as_ref().is_some_and(|f| {
+                    crate::bind::pk_lookup(f, t).is_some()
+                        || crate::exec::index_scan::choose(t, f).is_some_and(|a| !a.eq.is_empty())
+                }) =>
+        {
+            // The transaction changed this table, or its key or an index's equal values find
+            // the filter's rows (a range through an index may be most of the table: that
+            // stays on the shards): group what it reads, here.
             let rows = crate::exec::scan(txn, t, p.filter.as_ref(), None, params).await?;
             for batch in rows.chunks(BATCH) {
                 ticker.tick(batch.len()).await?;
@@ -412,12 +422,25 @@ pub async fn select(
             let plan = p.clone();
             let params_v = params.to_vec();
             let at = txn.read_at();
-            txn.note_read(t, || crate::serializable::Read::Table);
+            // A filter on the leading key columns reads that key range of each shard's part.
+            let range = crate::exec::key_range(t, p.filter.as_ref(), params)?;
+            txn.note_read(t, || match &range {
+                Some((lo, hi)) => crate::serializable::Read::Range(lo.clone(), hi.clone()),
+                None => crate::serializable::Read::Table,
+            });
             let parts = crate::exec::on_every_shard_at(at, move |s| {
                 let t = s.tables.get(&name).ok_or_else(|| no_table(&name))?;
+                let scan = || match &range {
+                    Some((lo, hi)) => t.range_at(
+                        std::ops::Bound::Included(lo.as_slice()),
+                        hi.as_deref().map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
+                        at,
+                    ),
+                    None => t.scan_at(at),
+                };
                 // The batch path when it runs the filter and every aggregate (crate::vector).
                 if let Some(v) = crate::vector::Aggregation::compile(&plan, &params_v) {
-                    let rows = t.scan_at(at).map_err(crate::exec::too_old)?.map(|(_, r)| r);
+                    let rows = scan().map_err(crate::exec::too_old)?.map(|(_, r)| r);
                     if let Some(groups) = v.run(rows)? {
                         let state = |(vals, states): (Vec<Datum>, Vec<AggState>)| {
                             (vals, states.into_iter().map(Acc::State).collect::<Vec<_>>())
@@ -427,7 +450,7 @@ pub async fn select(
                 }
                 let mut g = Groups::default();
                 let mut batch: Vec<&[Datum]> = Vec::with_capacity(BATCH);
-                for (_, row) in t.scan_at(at).map_err(crate::exec::too_old)? {
+                for (_, row) in scan().map_err(crate::exec::too_old)? {
                     match matches(plan.filter.as_ref(), row, &params_v) {
                         Ok(true) => batch.push(row),
                         Ok(false) => continue,

@@ -134,7 +134,50 @@ pub(crate) fn choose<'a>(table: &'a TableDef, filter: &Expr) -> Option<Access<'a
 }
 
 /// A bound of a key range: a value and whether it is inclusive.
-type KeyBound = Option<(Expr, bool)>;
+pub(crate) type KeyBound = Option<(Expr, bool)>;
+
+/// The lower and upper bounds the filter's comparisons of column `col` with values give
+/// (`col > x`, `col <= y`, BETWEEN; the first of each). A `character(n)` column has none: its
+/// comparisons ignore trailing blanks, its encoded keys do not.
+pub(crate) fn column_bounds(filter: &Expr, table: &TableDef, col: usize) -> (KeyBound, KeyBound) {
+    let mut out = (None, None);
+    if matches!(table.columns.get(col).map(|c| c.ty), Some(SqlType::Bpchar(_))) {
+        return out;
+    }
+    let cmp = comparisons(filter, table);
+    bounds(cmp.iter().filter(|(i, _, _)| *i == col).map(|(_, op, v)| (*op, v)), &mut out);
+    out
+}
+
+/// The encoded key range of keys starting with `prefix` whose next value is within `lower`
+/// and `upper` (values with whether they are inclusive): from (included) and to (excluded;
+/// None: to the end). None: the range is empty.
+pub(crate) fn key_bounds(
+    prefix: &[u8],
+    lower: Option<&(Datum, bool)>,
+    upper: Option<&(Datum, bool)>,
+) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    let with = |v: &Datum| {
+        let mut k = prefix.to_vec();
+        k.extend(key::encode(std::iter::once(v)));
+        k
+    };
+    let from = match lower {
+        Some((v, true)) => with(v),
+        Some((v, false)) => after_prefix(&with(v))?,
+        None => prefix.to_vec(),
+    };
+    let to = match upper {
+        Some((v, false)) => Some(with(v)),
+        Some((v, true)) => after_prefix(&with(v)),
+        None => after_prefix(prefix),
+    };
+    // `k > 10 AND k < 5`: nothing (an ordered map's range must not start past its end).
+    if to.as_ref().is_some_and(|t| from >= *t) {
+        return None;
+    }
+    Some((from, to))
+}
 
 /// The lower and upper bounds among comparisons `key op value` (the first of each).
 fn bounds<'e>(cmp: impl Iterator<Item = (CmpOp, &'e Expr)>, out: &mut (KeyBound, KeyBound)) {
@@ -225,24 +268,7 @@ pub(super) async fn rows(
     let idef = crate::index::index_table(table, index)?;
     let prefix = key::encode(vals.iter());
     // The entries' key range: the prefix of the equal values, narrowed by the bounds.
-    let with = |v: &Datum| {
-        let mut k = prefix.clone();
-        k.extend(key::encode(std::iter::once(v)));
-        k
-    };
-    let from = match &lower {
-        Some((v, true)) => with(v),
-        Some((v, false)) => match after_prefix(&with(v)) {
-            Some(k) => k,
-            None => return Ok(Vec::new()),
-        },
-        None => prefix.clone(),
-    };
-    let to = match &upper {
-        Some((v, false)) => Some(with(v)),
-        Some((v, true)) => after_prefix(&with(v)),
-        None => after_prefix(&prefix),
-    };
+    let Some((from, to)) = key_bounds(&prefix, lower.as_ref(), upper.as_ref()) else { return Ok(Vec::new()) };
     let mut entries: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
     if access.point() {
         match txn.own(&idef, &prefix) {

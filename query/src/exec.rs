@@ -1493,7 +1493,8 @@ async fn insert(
     };
     let mut full = Vec::with_capacity(rows.len());
     for r in rows {
-        let row = r.iter().map(|e| expr::eval(e, &ctx(&[], params))).collect::<Result<Vec<_>>>()?;
+        let mut row = r.iter().map(|e| expr::eval(e, &ctx(&[], params))).collect::<Result<Vec<_>>>()?;
+        crate::bind::fill_generated(table, &mut row)?;
         check_not_null(table, &row)?;
         full.push(row);
     }
@@ -1508,7 +1509,8 @@ async fn insert(
         };
         for (n, out) in outs.into_iter().enumerate() {
             let row = templates.as_mut().map_or(row, |t| &t[n][..]);
-            let r = row.iter().map(|e| expr::eval(e, &ctx(&out, params))).collect::<Result<Vec<_>>>()?;
+            let mut r = row.iter().map(|e| expr::eval(e, &ctx(&out, params))).collect::<Result<Vec<_>>>()?;
+            crate::bind::fill_generated(table, &mut r)?;
             check_not_null(table, &r)?;
             full.push(r);
         }
@@ -1663,6 +1665,7 @@ async fn update(
             let e = per_row.as_ref().map_or(e, |t| &t[n][j]);
             new[*i] = expr::eval(e, &cx)?;
         }
+        crate::bind::fill_generated(table, &mut new)?;
         check_not_null(table, &new)?;
         let nk = table.key_of(&new);
         changes.push((k.clone(), nk, new));

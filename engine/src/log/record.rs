@@ -430,6 +430,7 @@ impl Encoder {
                 let name = fbb.create_string(&c.name);
                 let default_value = Some(cell(fbb, &c.default));
                 let default_expr = c.default_expr.as_deref().map(|e| fbb.create_string(e));
+                let generated_expr = c.generated.as_deref().map(|e| fbb.create_string(e));
                 let args = fb::ColumnArgs {
                     name: Some(name),
                     type_oid: c.ty.oid(),
@@ -438,6 +439,7 @@ impl Encoder {
                     default_value,
                     default_expr,
                     identity: c.identity.code(),
+                    generated_expr,
                 };
                 fb::Column::create(fbb, &args)
             })
@@ -776,6 +778,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                     default: c.default_value().map(datum_of).transpose()?.unwrap_or(Datum::Null),
                     default_expr: c.default_expr().map(str::to_string),
                     identity: Identity::from_code(c.identity()),
+                    generated: c.generated_expr().map(str::to_string),
                 });
             }
             let pk: Vec<usize> = r.pk().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();
@@ -1040,6 +1043,7 @@ mod tests {
                 col("jb", SqlType::Jsonb, false, Datum::Null),
                 col("n", SqlType::Numeric(Some((10, -2))), false, Datum::Null),
                 col("n2", SqlType::NUMERIC, false, Datum::Null),
+                ColumnDef { generated: Some("id * 2".into()), ..ColumnDef::new("g", SqlType::Int4) },
             ],
             pk: vec![1, 0],
             pk_name: "t_pkey".into(),

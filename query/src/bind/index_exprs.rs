@@ -51,7 +51,7 @@ const NOT_IMMUTABLE: &[&str] = &[
 ];
 
 /// Whether `e` calls a function PostgreSQL does not mark IMMUTABLE.
-fn calls_mutable(e: &ast::Expr) -> bool {
+pub(super) fn calls_mutable(e: &ast::Expr) -> bool {
     use sqlparser::ast::Visit;
     struct Finder;
     impl ast::Visitor for Finder {

@@ -92,6 +92,7 @@ pub(super) async fn update_from(
         for (i, e) in sets {
             new[*i] = expr::eval(e, &cx)?;
         }
+        crate::bind::fill_generated(table, &mut new)?;
         check_not_null(table, &new)?;
         let nk = table.key_of(&new);
         if returning.is_some() {

@@ -146,6 +146,7 @@ pub(super) async fn upsert(
                 for (i, e) in sets {
                     new[*i] = expr::eval(e, &ctx(&both, params))?;
                 }
+                crate::bind::fill_generated(table, &mut new)?;
                 check_not_null(table, &new)?;
                 (k, Some(old), new)
             }

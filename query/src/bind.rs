@@ -59,7 +59,7 @@ mod window;
 pub use constraints::bind_check;
 pub(crate) use constraints::check_columns;
 pub(crate) use constraints::index_owner;
-pub use generated::fill_generated;
+pub use generated::{fill_generated, GeneratedColumns};
 pub use index_exprs::bind_index;
 pub(crate) use index_exprs::{key_text, pg_text, pretty_text};
 pub use prepare::explain_execute;
@@ -334,7 +334,9 @@ pub enum Plan {
         deferred: bool,
     },
     /// A statement with nothing to do (`ALTER TABLE IF EXISTS` of a missing table): its tag
-    /// and the notice PostgreSQL sends.
+    /// and the notice PostgreSQL sends (a second line on is the notice's DETAIL). Also the
+    /// first of [`Plan::Steps`] whose notice comes first (DROP COLUMN ... CASCADE of a column
+    /// generated columns read).
     Skipped {
         tag: &'static str,
         notice: String,

@@ -168,6 +168,9 @@ impl Binder<'_> {
                 if identity {
                     return Err(is_identity(false));
                 }
+                if def.columns[i].generated.is_some() {
+                    return Err(super::generated::is_generated(&cn, &relname, false));
+                }
                 let col = def.columns[i].clone();
                 match nextval_default(value) {
                     Some((seq, written)) => {
@@ -186,6 +189,9 @@ impl Binder<'_> {
             Op::DropDefault => {
                 if identity {
                     return Err(is_identity(true));
+                }
+                if def.columns[i].generated.is_some() {
+                    return Err(super::generated::is_generated(&cn, &relname, true));
                 }
                 def.columns[i].default_expr = None;
                 def.columns[i].default = Datum::Null;

@@ -28,13 +28,19 @@ impl Binder<'_> {
         }
         // (sqlparser reads `GENERATED ALWAYS AS (e) STORED` as ExpStored.)
         if !matches!(generated_as, ast::GeneratedAs::Always | ast::GeneratedAs::ExpStored) {
-            return Err(SqlError::new(code::SYNTAX_ERROR, "for a generated column, GENERATED ALWAYS must be specified"));
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                "for a generated column, GENERATED ALWAYS must be specified",
+            ));
         }
         let relname = crate::schema::relname(table);
         if col.identity != orbit_engine::table::Identity::No {
             return Err(SqlError::new(
                 code::SYNTAX_ERROR,
-                format!("both identity and generation expression specified for column \"{}\" of table \"{relname}\"", col.name),
+                format!(
+                    "both identity and generation expression specified for column \"{}\" of table \"{relname}\"",
+                    col.name
+                ),
             ));
         }
         if col.default_expr.is_some() {
@@ -62,24 +68,25 @@ impl Binder<'_> {
         Ok(())
     }
 
-    /// Column `col`'s generation expression bound over `def`'s rows, assigned to its type.
+    /// Column `col`'s generation expression bound over `def`'s rows, assigned to its type. The
+    /// checks run in the order of PostgreSQL's `cookDefault`: the expression's own errors as it
+    /// is bound (42703, 42P10, 0A000, 42803, 42P20, 42P02), then no generated column read
+    /// (42P17), then IMMUTABLE (42P17), then the assignment to the column's type (42804).
     pub(super) fn generation_expr(&mut self, def: &TableDef, col: &ColumnDef) -> Result<Expr> {
         let text = col.generated.as_deref().unwrap_or("NULL");
-        let e = super::constraints::parse_stored(text)
-            .map_err(|e| SqlError::internal(format!("stored generation expression of \"{}\" does not parse: {e}", col.name)))?;
+        let e = super::constraints::parse_stored(text).map_err(|e| {
+            SqlError::internal(format!("stored generation expression of \"{}\" does not parse: {e}", col.name))
+        })?;
         if super::constraints::has_subquery(&e) {
             return Err(SqlError::unsupported("cannot use subquery in column generation expression"));
         }
-        if let Some(g) = def
-            .columns
-            .iter()
-            .find(|g| g.generated.is_some() && super::alter_type::mentions_column(&e, &g.name))
+        if let Some(sys) =
+            SYSTEM_COLUMNS.iter().find(|s| def.column(s).is_none() && super::alter_type::mentions_column(&e, s))
         {
             return Err(SqlError::new(
-                "42P17",
-                format!("cannot use generated column \"{}\" in column generation expression", g.name),
-            )
-            .detail("A generated column cannot reference another generated column."));
+                code::INVALID_COLUMN_REFERENCE,
+                format!("cannot use system column \"{sys}\" in column generation expression"),
+            ));
         }
         let scope = Scope { def, alias: def.name.clone(), joined: None };
         let outer = self.window.banned_in("column generation expressions");
@@ -94,7 +101,17 @@ impl Binder<'_> {
         if !self.params.is_empty() {
             return Err(SqlError::new(code::UNDEFINED_PARAMETER, "there is no parameter $1"));
         }
-        if super::index_exprs::calls_mutable(&e) {
+        if let Some(g) =
+            def.columns.iter().find(|g| g.generated.is_some() && super::alter_type::mentions_column(&e, &g.name))
+        {
+            return Err(SqlError::new(
+                "42P17",
+                format!("cannot use generated column \"{}\" in column generation expression", g.name),
+            )
+            .detail("A generated column cannot reference another generated column."));
+        }
+        // (The assignment cast added below is not checked, as in PostgreSQL.)
+        if super::index_exprs::calls_mutable(&e) || reads_session_settings(&bound) {
             return Err(SqlError::new("42P17", "generation expression is not immutable"));
         }
         let (name, ty) = (col.name.clone(), col.ty);
@@ -114,6 +131,57 @@ impl Binder<'_> {
     }
 }
 
+/// System columns PostgreSQL refuses in a generation expression (42P10); `tableoid` it allows.
+const SYSTEM_COLUMNS: &[&str] = &["ctid", "xmin", "xmax", "cmin", "cmax"];
+
+/// Types whose text input or output reads the session's settings (DateStyle, IntervalStyle,
+/// TimeZone, the enum catalog): PostgreSQL marks those I/O functions STABLE, so a cast between
+/// them and a string type is not immutable (`date_out`, `timestamptz_in`, `enum_out`, ...).
+fn stable_text_io(t: SqlType, output: bool) -> bool {
+    match t {
+        SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Interval | SqlType::Enum(_) => true,
+        // time_in is STABLE, time_out IMMUTABLE.
+        SqlType::Time => !output,
+        _ => false,
+    }
+}
+
+/// Whether a cast from `from` to `to` is STABLE in PostgreSQL 15 (pg_cast's functions and the
+/// I/O conversions of [`stable_text_io`]).
+fn stable_cast(from: SqlType, to: SqlType) -> bool {
+    use SqlType as T;
+    if from == to || from == T::Unknown {
+        // An untyped literal is read once, when the expression is parsed.
+        return false;
+    }
+    if from.is_string() {
+        return stable_text_io(to, false);
+    }
+    if to.is_string() {
+        return stable_text_io(from, true);
+    }
+    // date/timestamp to timestamptz and timestamptz to date/time/timestamp use the time zone.
+    from == T::TimestampTz || to == T::TimestampTz
+}
+
+/// Whether the bound expression `e` does something PostgreSQL marks STABLE by the types it is
+/// applied to (a cast of [`stable_cast`], `||` with such a value, timestamptz arithmetic with
+/// an interval, a comparison of timestamptz with date/timestamp, date_part/date_trunc of a
+/// timestamptz), which `calls_mutable`'s function names cannot see.
+fn reads_session_settings(e: &Expr) -> bool {
+    use SqlType as T;
+    let tz = |a: &Expr| a.ty() == T::TimestampTz;
+    let here = match e {
+        Expr::Cast(inner, to, _) => stable_cast(inner.ty(), *to),
+        Expr::Concat(a, b) => [a, b].iter().any(|x| !x.ty().is_string() && stable_text_io(x.ty(), true)),
+        Expr::Arith(_, a, b, _) => (tz(a) && b.ty() == T::Interval) || (a.ty() == T::Interval && tz(b)),
+        Expr::Cmp(_, a, b) => tz(a) != tz(b) && [a.ty(), b.ty()].iter().any(|t| matches!(t, T::Date | T::Timestamp)),
+        Expr::Func(crate::expr::Func::DatePart | crate::expr::Func::DateTrunc, args, _) => args.iter().any(tz),
+        _ => false,
+    };
+    here || e.clone().children_mut().into_iter().any(|c| reads_session_settings(c))
+}
+
 /// PostgreSQL's 42601 for a column with both a DEFAULT and a generation expression.
 pub(super) fn both_default(column: &str, relname: &str) -> SqlError {
     SqlError::new(
@@ -128,16 +196,120 @@ pub(super) fn explicit_value(column: &str) -> SqlError {
         .detail(format!("Column \"{column}\" is a generated column."))
 }
 
-/// PostgreSQL's 42601 for `UPDATE ... SET b = <not DEFAULT>` of a generated column.
+/// PostgreSQL's 428C9 for `UPDATE ... SET b = <not DEFAULT>` of a generated column.
 pub(super) fn updated_value(column: &str) -> SqlError {
     SqlError::new("428C9", format!("column \"{column}\" can only be updated to DEFAULT"))
         .detail(format!("Column \"{column}\" is a generated column."))
 }
 
+/// PostgreSQL's 42601 for SET DEFAULT / DROP DEFAULT of a generated column.
+pub(super) fn is_generated(column: &str, relname: &str, hint: bool) -> SqlError {
+    let e = SqlError::new(
+        code::SYNTAX_ERROR,
+        format!("column \"{column}\" of relation \"{relname}\" is a generated column"),
+    );
+    if hint {
+        e.hint("Use ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION instead.")
+    } else {
+        e
+    }
+}
+
+/// The generated columns of `def` whose expression reads column `cn`, in column order.
+pub(super) fn users_of(def: &TableDef, cn: &str) -> Vec<usize> {
+    def.columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            c.generated
+                .as_deref()
+                .and_then(|t| super::constraints::parse_stored(t).ok())
+                .is_some_and(|e| super::alter_type::mentions_column(&e, cn))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// ALTER COLUMN ... TYPE of column `i` of `def` (to `ty`, `using` given or not): a column a
+/// generated column reads keeps its type (0A000, as PostgreSQL 15); a generated column takes
+/// no USING (42611) and its expression must still be assignable to the new type.
+pub(super) fn check_retype(b: &mut Binder<'_>, def: &TableDef, i: usize, ty: SqlType, using: bool) -> Result<()> {
+    let cn = &def.columns[i].name;
+    if let Some(&g) = users_of(def, cn).first() {
+        return Err(SqlError::unsupported("cannot alter type of a column used by a generated column")
+            .detail(format!("Column \"{cn}\" is used by generated column \"{}\".", def.columns[g].name)));
+    }
+    if def.columns[i].generated.is_none() {
+        return Ok(());
+    }
+    if using {
+        return Err(SqlError::new("42611", "cannot specify USING when altering type of generated column")
+            .detail(format!("Column \"{cn}\" is a generated column.")));
+    }
+    let mut with = def.clone();
+    with.columns[i].ty = ty;
+    let col = with.columns[i].clone();
+    b.generation_expr(&with, &col).map(|_| ())
+}
+
+/// `ALTER TABLE t DROP COLUMN cn`: PostgreSQL's 2BP01 when generated columns read it, or with
+/// CASCADE their names (to drop first) and the NOTICE that says so (first line the message,
+/// the rest its DETAIL). None when no generated column reads it.
+pub(super) fn drop_dependents(def: &TableDef, cn: &str, cascade: bool) -> Result<Option<(Vec<String>, String)>> {
+    let users: Vec<&str> =
+        users_of(def, cn).into_iter().map(|g| def.columns[g].name.as_str()).filter(|&g| g != cn).collect();
+    if users.is_empty() {
+        return Ok(None);
+    }
+    let rel = crate::schema::relname(&def.name);
+    if !cascade {
+        let lines: Vec<String> =
+            users.iter().map(|g| format!("column {g} of table {rel} depends on column {cn} of table {rel}")).collect();
+        return Err(SqlError::new(
+            code::DEPENDENT_OBJECTS_STILL_EXIST,
+            format!("cannot drop column {cn} of table {rel} because other objects depend on it"),
+        )
+        .detail(lines.join("\n"))
+        .hint("Use DROP ... CASCADE to drop the dependent objects too."));
+    }
+    let lines: Vec<String> = users.iter().map(|g| format!("drop cascades to column {g} of table {rel}")).collect();
+    let notice = match lines.as_slice() {
+        [one] => one.clone(),
+        _ => format!("drop cascades to {} other objects\n{}", lines.len(), lines.join("\n")),
+    };
+    Ok(Some((users.into_iter().map(str::to_string).collect(), notice)))
+}
+
+/// The statements of `ALTER TABLE t DROP COLUMN cn CASCADE` when generated columns `users`
+/// read `cn`: each of them dropped, then `cn` (with CASCADE, for the foreign keys on it).
+pub(super) fn drop_steps(tname: &str, users: &[String], cn: &str) -> Vec<String> {
+    use crate::regtypes::quote_ident;
+    let (schema, rel) = crate::schema::split(tname);
+    let table = format!("{}.{}", quote_ident(schema), quote_ident(rel));
+    let mut steps: Vec<String> =
+        users.iter().map(|g| format!("ALTER TABLE {table} DROP COLUMN {}", quote_ident(g))).collect();
+    steps.push(format!("ALTER TABLE {table} DROP COLUMN {} CASCADE", quote_ident(cn)));
+    steps
+}
+
+/// `ALTER TABLE ... RENAME COLUMN old TO new`: generation expressions name it by its new name.
+pub(crate) fn rename_column(def: &mut TableDef, old: &str, new: &str) -> Result<()> {
+    for c in &mut def.columns {
+        if let Some(text) = &c.generated {
+            let mut e = super::constraints::parse_stored(text).map_err(|e| {
+                SqlError::internal(format!("stored generation expression of \"{}\" does not parse: {e}", c.name))
+            })?;
+            super::constraints::rename_in_expr(&mut e, old, new);
+            c.generated = Some(e.to_string());
+        }
+    }
+    Ok(())
+}
+
 /// A table's generation expressions, bound: (column, expression).
 type BoundGenerated = Rc<Vec<(usize, Expr)>>;
 
-/// Cached bound expressions (by the table's OID, which changes with its definition).
+/// At most this many tables' bound expressions are cached per thread (then the cache starts over).
 const MAX_CACHED: usize = 1024;
 
 thread_local! {
@@ -155,38 +327,58 @@ pub fn bind_generated(def: &TableDef) -> Result<Vec<(usize, Expr)>> {
         .collect()
 }
 
-/// Computes the generated columns of `row` (a full row of `table`, with the values the
-/// statement gave the others) from the row's other columns, as PostgreSQL computes them before
-/// it checks the row's constraints. Nothing to do for a table without generated columns.
+/// The generated columns of a table, bound once for a statement and computed for each row it
+/// writes ([`GeneratedColumns::fill`]); empty for a table without generated columns.
+#[derive(Clone, Default)]
+pub struct GeneratedColumns(Option<BoundGenerated>);
+
+impl GeneratedColumns {
+    /// `table`'s generation expressions, bound over its rows (from a per-thread cache keyed by
+    /// the table's columns and expressions, so a changed definition binds again).
+    pub fn of(table: &TableDef) -> Result<GeneratedColumns> {
+        if table.columns.iter().all(|c| c.generated.is_none()) {
+            return Ok(GeneratedColumns(None));
+        }
+        let mut layout = String::new();
+        for c in &table.columns {
+            layout.push_str(&format!("{}\0{:?}\0{}\0", c.name, c.ty, c.generated.as_deref().unwrap_or("")));
+        }
+        let key = (table.oid, layout);
+        if let Some(b) = GENERATED.with(|m| m.borrow().get(&key).cloned()) {
+            return Ok(GeneratedColumns(Some(b)));
+        }
+        let b = Rc::new(bind_generated(table)?);
+        GENERATED.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= MAX_CACHED {
+                m.clear();
+            }
+            m.insert(key, b.clone());
+        });
+        Ok(GeneratedColumns(Some(b)))
+    }
+
+    /// Computes the generated columns of `row` (a full row of the table, with the values the
+    /// statement gave the others) from its other columns, as PostgreSQL computes them before
+    /// it checks the row's constraints.
+    pub fn fill(&self, row: &mut [Datum]) -> Result<()> {
+        let Some(bound) = &self.0 else { return Ok(()) };
+        // Every expression reads the row as the statement gave it (none reads a generated column).
+        let values = bound
+            .iter()
+            .map(|(_, e)| crate::expr::eval(e, &Ctx { row, params: &[], aggs: &[] }))
+            .collect::<Result<Vec<_>>>()?;
+        for ((i, _), v) in bound.iter().zip(values) {
+            if let Some(slot) = row.get_mut(*i) {
+                *slot = v;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// [`GeneratedColumns::fill`] for one row of `table` (binding once per call: for statements
+/// that write a row here and there, as foreign key actions do).
 pub fn fill_generated(table: &TableDef, row: &mut [Datum]) -> Result<()> {
-    if table.columns.iter().all(|c| c.generated.is_none()) {
-        return Ok(());
-    }
-    let texts: Vec<&str> = table.columns.iter().filter_map(|c| c.generated.as_deref()).collect();
-    let key = (table.oid, format!("{}\0{}", table.name, texts.join("\0")));
-    let bound = match GENERATED.with(|m| m.borrow().get(&key).cloned()) {
-        Some(b) => b,
-        None => {
-            let b = Rc::new(bind_generated(table)?);
-            GENERATED.with(|m| {
-                let mut m = m.borrow_mut();
-                if m.len() >= MAX_CACHED {
-                    m.clear();
-                }
-                m.insert(key, b.clone());
-            });
-            b
-        }
-    };
-    // Every expression reads the row as the statement gave it (none reads a generated column).
-    let values = bound
-        .iter()
-        .map(|(_, e)| crate::expr::eval(e, &Ctx { row, params: &[], aggs: &[] }))
-        .collect::<Result<Vec<_>>>()?;
-    for ((i, _), v) in bound.iter().zip(values) {
-        if let Some(slot) = row.get_mut(*i) {
-            *slot = v;
-        }
-    }
-    Ok(())
+    GeneratedColumns::of(table)?.fill(row)
 }

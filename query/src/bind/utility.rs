@@ -710,6 +710,16 @@ impl Binder<'_> {
                 // others can, the references' column numbers following (exec: RewriteTable).
                 let cascade = matches!(drop_behavior, Some(ast::DropBehavior::Cascade));
                 crate::foreign_key::check_drop_column(&table, i, cascade)?;
+                // Generated columns that read it: 2BP01, or with CASCADE dropped first (steps).
+                if let Some((users, notice)) = super::generated::drop_dependents(&def, &cn, cascade)? {
+                    let rest = super::generated::drop_steps(tname, &users, &cn);
+                    return Ok(Plan::Steps {
+                        first: Box::new(Plan::Skipped { tag: "ALTER TABLE", notice }),
+                        rest,
+                        select_tag: false,
+                        session: super::binding_session(),
+                    });
+                }
                 // A primary key column takes the primary key with it: the rows get row ids.
                 let drops_key = def.pk.contains(&i);
                 if drops_key {

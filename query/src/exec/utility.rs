@@ -95,6 +95,7 @@ pub async fn copy_insert(
     if crate::catalog::is_view(table) {
         return Err((crate::catalog::read_only(table), None));
     }
+    let generated = crate::bind::GeneratedColumns::of(table).map_err(|e| (e, None))?;
     if !defaults.is_empty() {
         let exprs = defaults
             .iter()
@@ -110,13 +111,13 @@ pub async fn copy_insert(
                 row[i] = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &[], aggs: &[] })
                     .map_err(|e| (e, Some(n)))?;
             }
-            crate::bind::fill_generated(table, row).map_err(|e| (e, Some(n)))?;
+            generated.fill(row).map_err(|e| (e, Some(n)))?;
             super::check_not_null(table, row).map_err(|e| (e, Some(n)))?;
         }
     } else if table.columns.iter().any(|c| c.generated.is_some()) {
         // Generated columns are computed (and the row checked again with them).
         for (n, row) in rows.iter_mut().enumerate() {
-            crate::bind::fill_generated(table, row).map_err(|e| (e, Some(n)))?;
+            generated.fill(row).map_err(|e| (e, Some(n)))?;
             super::check_not_null(table, row).map_err(|e| (e, Some(n)))?;
         }
     }

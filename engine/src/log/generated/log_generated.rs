@@ -2439,7 +2439,8 @@ pub enum ForeignKeyOffset {}
 /// A FOREIGN KEY constraint: its name, its columns (indexes into the table's `columns`), the
 /// referenced table and its columns (its primary key's or a UNIQUE constraint's), and the ON
 /// DELETE / ON UPDATE actions as PostgreSQL's `confdeltype` letters (a no action, r restrict,
-/// c cascade, n set null, d set default).
+/// c cascade, n set null, d set default). `flags` (added later; 0 in older logs): bit 0
+/// DEFERRABLE, bit 1 INITIALLY DEFERRED, bit 2 MATCH FULL, bit 3 NOT VALID (not yet validated).
 pub struct ForeignKey<'a> {
   pub _tab: ::flatbuffers::Table<'a>,
 }

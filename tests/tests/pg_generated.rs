@@ -1,8 +1,8 @@
 //! Stored generated columns (`GENERATED ALWAYS AS (expr) STORED`) end to end: psql's `\d` and
 //! `\d+` print them as on a real PostgreSQL 15 (the Default column's `generated always as (...)
 //! stored`); tokio-postgres's COPY FROM computes them, with and without a column list; the
-//! definitions and the stored values survive SIGKILL (on 1 and 2 shards), and writes after
-//! the restart compute them again.
+//! definitions, the stored values and a DROP EXPRESSION survive SIGKILL (on 1 and 2 shards),
+//! and writes after the restart compute them again.
 
 use futures::SinkExt;
 use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
@@ -90,7 +90,10 @@ fn copy_computes_and_definitions_survive_sigkill() {
             c.batch_execute(
                 "INSERT INTO gk (x, y) SELECT i, 1.5 FROM generate_series(1, 10) i;
                  UPDATE gk SET x = x + 100 WHERE x <= 5;
-                 INSERT INTO gr VALUES (7)",
+                 INSERT INTO gr VALUES (7);
+                 CREATE TABLE gde (a int, b int GENERATED ALWAYS AS (a + 1) STORED);
+                 INSERT INTO gde VALUES (1);
+                 ALTER TABLE gde ALTER COLUMN b DROP EXPRESSION",
             )
             .await
             .unwrap();
@@ -140,6 +143,16 @@ fn copy_computes_and_definitions_survive_sigkill() {
             assert_eq!((r.get::<_, i32>(0), r.get::<_, String>(1)), (103, "3.00".to_string()));
             let n: i64 = c.query_one("SELECT count(*) FROM gk WHERE k > 100", &[]).await.unwrap().get(0);
             assert_eq!(n, 5);
+            // DROP EXPRESSION lasted: an ordinary column with its value.
+            c.batch_execute("INSERT INTO gde VALUES (5, 50)").await.unwrap();
+            let got: Vec<(i32, i32)> = c
+                .query("SELECT a, b FROM gde ORDER BY a", &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            assert_eq!(got, [(1, 2), (5, 50)]);
             let r = c.query_one("SELECT b, e FROM gr", &[]).await.unwrap();
             assert_eq!((r.get::<_, i32>(0), r.get::<_, String>(1)), (8, "7e".to_string()));
         });

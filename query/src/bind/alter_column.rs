@@ -131,6 +131,9 @@ impl Binder<'_> {
     ) -> Result<Plan> {
         use ast::AlterColumnOperation as Op;
         let relname = crate::schema::relname(tname).to_string();
+        if let Some((column, if_exists)) = super::generated::drop_expression_column(column) {
+            return super::generated::drop_expression(tname, table, &column, if_exists, op);
+        }
         let (column, seq_name) = match super::alter_sequence::identity_column(column) {
             Some((c, s)) => (c, Some(s)),
             None => (column.clone(), None),

@@ -10,6 +10,7 @@ use super::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 impl Binder<'_> {
     /// `GENERATED ALWAYS AS (expr) STORED` on column `col` of table `table`: the expression's
@@ -304,6 +305,102 @@ pub(crate) fn rename_column(def: &mut TableDef, old: &str, new: &str) -> Result<
         }
     }
     Ok(())
+}
+
+/// What a DROP EXPRESSION marker column name starts with ([`drop_expression_syntax`]).
+const DROP_EXPRESSION: &str = "drop expression";
+
+/// At `tokens[i]` = `ALTER` of an ALTER TABLE statement ending at `end` (`solid`: the indexes
+/// of its tokens that are not whitespace): each `ALTER [COLUMN] col DROP EXPRESSION [IF
+/// EXISTS]` action, which sqlparser has no grammar for, rewritten to `ALTER COLUMN <marker>
+/// DROP DEFAULT`, the marker holding the column as written and IF EXISTS
+/// ([`drop_expression_column`] reads it back). None when the statement has no such action.
+pub(super) fn drop_expression_syntax(
+    tokens: &[sqlparser::tokenizer::Token],
+    i: usize,
+    solid: &[usize],
+    end: usize,
+) -> Option<String> {
+    use super::alter_sequence::{bare, quoted, MARK};
+    let at = |k: usize| solid.get(k).map(|&j| &tokens[j]);
+    if !bare(at(1), "TABLE") {
+        return None;
+    }
+    let text = |from: usize, to: usize| -> String { tokens[from..to].iter().map(|t| t.to_string()).collect() };
+    let mut out = String::new();
+    let mut from = i;
+    let mut k = 3;
+    while k + 1 < solid.len() {
+        let action = bare(at(k), "DROP") && bare(at(k + 1), "EXPRESSION");
+        let col = k - 1;
+        if !action || !(bare(at(col - 1), "ALTER") || bare(at(col - 1), "COLUMN")) {
+            k += 1;
+            continue;
+        }
+        let if_exists = bare(at(k + 2), "IF") && bare(at(k + 3), "EXISTS");
+        let last = if if_exists { k + 3 } else { k + 1 };
+        let column = tokens[solid[col]].to_string();
+        let mark = format!("{MARK}{DROP_EXPRESSION}{MARK}{}{MARK}{column}", u8::from(if_exists));
+        out.push_str(&text(from, solid[col]));
+        out.push_str(&quoted(&mark));
+        out.push_str(" DROP DEFAULT");
+        from = solid[last] + 1;
+        k = last + 1;
+    }
+    if from == i {
+        return None;
+    }
+    out.push_str(&text(from, end));
+    Some(out)
+}
+
+/// A marker column name of [`drop_expression_syntax`]: the column as written and IF EXISTS.
+pub(super) fn drop_expression_column(id: &ast::Ident) -> Option<(ast::Ident, bool)> {
+    let rest = id.value.strip_prefix('\u{1}')?.strip_prefix(DROP_EXPRESSION)?.strip_prefix('\u{1}')?;
+    let (if_exists, col) = rest.split_once('\u{1}')?;
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let col = sqlparser::parser::Parser::new(&dialect).try_with_sql(col).ok()?.parse_identifier().ok()?;
+    Some((col, if_exists == "1"))
+}
+
+/// `ALTER TABLE t ALTER COLUMN col DROP EXPRESSION [IF EXISTS]`: the column becomes an ordinary
+/// one keeping its values (a catalog change only); 55000 for a column that is not generated
+/// (a NOTICE with IF EXISTS).
+pub(super) fn drop_expression(
+    tname: &str,
+    table: Arc<TableDef>,
+    column: &ast::Ident,
+    if_exists: bool,
+    op: &ast::AlterColumnOperation,
+) -> Result<Plan> {
+    if !matches!(op, ast::AlterColumnOperation::DropDefault) {
+        return Err(SqlError::syntax("DROP"));
+    }
+    let relname = crate::schema::relname(tname);
+    let cn = fold(column);
+    let Some(i) = table.column(&cn) else {
+        return Err(SqlError::new(
+            code::UNDEFINED_COLUMN,
+            format!("column \"{cn}\" of relation \"{relname}\" does not exist"),
+        ));
+    };
+    if table.columns[i].generated.is_none() {
+        let what = format!("column \"{cn}\" of relation \"{relname}\" is not a stored generated column");
+        if if_exists {
+            return Ok(Plan::Skipped { tag: "ALTER TABLE", notice: format!("{what}, skipping") });
+        }
+        return Err(SqlError::new("55000", what));
+    }
+    let mut def = (*table).clone();
+    def.columns[i].generated = None;
+    Ok(Plan::AlterColumn(Box::new(super::alter_column::AlterColumn {
+        table,
+        def,
+        check_not_null: None,
+        sequence: None,
+        default_sequence: None,
+        retype: None,
+    })))
 }
 
 /// A table's generation expressions, bound: (column, expression).

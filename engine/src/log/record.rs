@@ -1103,6 +1103,28 @@ mod tests {
         assert!(decode(Kind::RowPut, fbb.finished_data()).is_err());
     }
 
+    /// A column written before `generated_expr` existed has no such field in its table (a
+    /// flatbuffers field absent from the vtable): it reads as no generation expression.
+    #[test]
+    fn columns_without_a_generation_expression_read_as_ordinary() {
+        let mut fbb = flatbuffers::FlatBufferBuilder::new();
+        let name = fbb.create_string("a");
+        let mut col = fb::ColumnBuilder::new(&mut fbb);
+        col.add_name(name);
+        col.add_type_oid(23);
+        let col = col.finish();
+        fbb.finish_minimal(col);
+        let bytes = fbb.finished_data();
+        let back = flatbuffers::root::<fb::Column>(bytes).unwrap();
+        assert_eq!(back.generated_expr(), None);
+        // And a table whose columns have none round-trips with none.
+        let mut def = table_def();
+        def.columns.iter_mut().for_each(|c| c.generated = None);
+        let body = Encoder::new().table_create(1, &def).to_vec();
+        let Ok(Record::TableCreate { def: back, .. }) = decode(Kind::TableCreate, &body) else { panic!() };
+        assert!(back.columns.iter().all(|c| c.generated.is_none()));
+    }
+
     #[test]
     fn bodies_round_trip() {
         let mut enc = Encoder::new();

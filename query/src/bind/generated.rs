@@ -307,6 +307,34 @@ pub(crate) fn rename_column(def: &mut TableDef, old: &str, new: &str) -> Result<
     Ok(())
 }
 
+/// A foreign key over `columns` of `def`: when one of them is generated, no action may write it
+/// (ON UPDATE CASCADE / SET NULL / SET DEFAULT, ON DELETE SET NULL / SET DEFAULT: PostgreSQL's
+/// 42601), since a generated column takes no value but its expression's.
+pub(super) fn check_foreign_key(
+    def: &TableDef,
+    columns: &[usize],
+    on_update: orbit_engine::table::FkAction,
+    on_delete: orbit_engine::table::FkAction,
+) -> Result<()> {
+    use orbit_engine::table::FkAction as A;
+    if !columns.iter().any(|&c| def.columns[c].generated.is_some()) {
+        return Ok(());
+    }
+    if matches!(on_update, A::Cascade | A::SetNull | A::SetDefault) {
+        return Err(SqlError::new(
+            code::SYNTAX_ERROR,
+            "invalid ON UPDATE action for foreign key constraint containing generated column",
+        ));
+    }
+    if matches!(on_delete, A::SetNull | A::SetDefault) {
+        return Err(SqlError::new(
+            code::SYNTAX_ERROR,
+            "invalid ON DELETE action for foreign key constraint containing generated column",
+        ));
+    }
+    Ok(())
+}
+
 /// What a DROP EXPRESSION marker column name starts with ([`drop_expression_syntax`]).
 const DROP_EXPRESSION: &str = "drop expression";
 

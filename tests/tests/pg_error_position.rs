@@ -1,6 +1,7 @@
 //! Where an error points (ErrorResponse's position, psql's `LINE 1: ... ^`): statements that
 //! fail while PostgreSQL analyses them — unknown columns, tables, functions, operators and
-//! types, literals that are no value of their type, on one line and on several — run on a real
+//! types, literals that are no value of their type, on one line and on several, generation
+//! expressions' refusals — run on a real
 //! PostgreSQL 15 and on Orbit; SQLSTATE, message and position must be the same
 //! (`query/src/bind/error_position.rs`).
 
@@ -37,6 +38,13 @@ const FAILING: &[&str] = &[
     "SELECT * FROM te LIMIT 'x'",
     "SELECT 1\n  +\n   'y'",
     "SELECT a\nFROM te WHERE b >\n 1",
+    // Generation expressions (bind/generated.rs): bound as written, so positions are the
+    // statement's.
+    "CREATE TABLE tg (a int, b int GENERATED ALWAYS AS (b) STORED)",
+    "CREATE TABLE tg (a int, b int GENERATED ALWAYS AS (a) STORED,\n c int GENERATED ALWAYS AS (1 + b) STORED)",
+    "CREATE TABLE tg (a int, b int GENERATED ALWAYS AS (1 + zz) STORED)",
+    "CREATE TABLE tg (a int, b int GENERATED ALWAYS AS (1 + ctid::text::int) STORED)",
+    "CREATE TABLE tg (a int, b date GENERATED ALWAYS AS ('x') STORED)",
 ];
 
 /// (SQLSTATE, message, position) of a statement that fails.

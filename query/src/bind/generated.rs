@@ -58,15 +58,47 @@ impl Binder<'_> {
             e => e,
         };
         col.generated = Some(super::alter_column::lower_cast_types(&inner.to_string()));
+        AS_WRITTEN.with(|m| {
+            let mut m = m.borrow_mut();
+            // Entries a failed statement left are dropped before they pile up.
+            if m.len() >= MAX_AS_WRITTEN {
+                m.clear();
+            }
+            m.insert(col.name.clone(), inner.clone())
+        });
         Ok(())
     }
 
     /// The generated columns of `def` (its columns all known) with PostgreSQL's refusals.
     pub(super) fn check_generated(&mut self, def: &TableDef) -> Result<()> {
-        for c in def.columns.iter().filter(|c| c.generated.is_some()) {
-            self.generation_expr(def, c)?;
+        let checked = def
+            .columns
+            .iter()
+            .filter(|c| c.generated.is_some())
+            .try_for_each(|c| self.generation_expr_as_written(def, c, true).map(|_| ()));
+        AS_WRITTEN.with(|m| m.borrow_mut().clear());
+        checked
+    }
+
+    /// [`Binder::generation_expr`] of a column this statement defines. With `positioned` (CREATE
+    /// TABLE) the expression as the statement wrote it is bound, so its errors point into the
+    /// statement (PostgreSQL's LINE/caret), where the kept text's positions would point
+    /// nowhere; without (ADD COLUMN: PostgreSQL's ALTER TABLE reports no position) the kept text.
+    pub(super) fn generation_expr_as_written(
+        &mut self,
+        def: &TableDef,
+        col: &ColumnDef,
+        positioned: bool,
+    ) -> Result<Expr> {
+        let written = AS_WRITTEN.with(|m| m.borrow_mut().remove(&col.name));
+        // Only the expression this column was given (compared by its kept text).
+        let written = written.filter(|e| {
+            col.generated.as_deref() == Some(super::alter_column::lower_cast_types(&e.to_string()).as_str())
+        });
+        match written {
+            Some(e) if positioned => self.generation_expr_of(def, col, &e, true),
+            _ => self.generation_expr(def, col),
         }
-        Ok(())
     }
 
     /// Column `col`'s generation expression bound over `def`'s rows, assigned to its type. The
@@ -78,23 +110,32 @@ impl Binder<'_> {
         let e = super::constraints::parse_stored(text).map_err(|e| {
             SqlError::internal(format!("stored generation expression of \"{}\" does not parse: {e}", col.name))
         })?;
-        if super::constraints::has_subquery(&e) {
+        // Positions in the kept text are no positions in the statement.
+        self.generation_expr_of(def, col, &e, false).map_err(|e| SqlError { position: None, ..e })
+    }
+
+    /// [`Binder::generation_expr`] of expression `e` (`written`: as the statement being bound
+    /// wrote it, so its spans are positions in the statement).
+    fn generation_expr_of(&mut self, def: &TableDef, col: &ColumnDef, e: &ast::Expr, written: bool) -> Result<Expr> {
+        let at = |b: &Binder<'_>, name: &str| if written { column_span(e, name).and_then(|s| b.pos(&s)) } else { None };
+        if super::constraints::has_subquery(e) {
             return Err(SqlError::unsupported("cannot use subquery in column generation expression"));
         }
         if let Some(sys) =
-            SYSTEM_COLUMNS.iter().find(|s| def.column(s).is_none() && super::alter_type::mentions_column(&e, s))
+            SYSTEM_COLUMNS.iter().find(|s| def.column(s).is_none() && super::alter_type::mentions_column(e, s))
         {
             return Err(SqlError::new(
                 code::INVALID_COLUMN_REFERENCE,
                 format!("cannot use system column \"{sys}\" in column generation expression"),
-            ));
+            )
+            .at(at(self, sys)));
         }
         let scope = Scope { def, alias: def.name.clone(), joined: None };
         let outer = self.window.banned_in("column generation expressions");
         let banned = std::mem::replace(&mut self.aggs_banned_in, "column generation expressions");
         let saved = self.allow_aggs;
         self.allow_aggs = false;
-        let bound = self.expr(&e, Some(&scope));
+        let bound = self.expr(e, Some(&scope));
         self.allow_aggs = saved;
         self.aggs_banned_in = banned;
         self.window.ban(outer);
@@ -103,16 +144,17 @@ impl Binder<'_> {
             return Err(SqlError::new(code::UNDEFINED_PARAMETER, "there is no parameter $1"));
         }
         if let Some(g) =
-            def.columns.iter().find(|g| g.generated.is_some() && super::alter_type::mentions_column(&e, &g.name))
+            def.columns.iter().find(|g| g.generated.is_some() && super::alter_type::mentions_column(e, &g.name))
         {
             return Err(SqlError::new(
                 "42P17",
                 format!("cannot use generated column \"{}\" in column generation expression", g.name),
             )
-            .detail("A generated column cannot reference another generated column."));
+            .detail("A generated column cannot reference another generated column.")
+            .at(at(self, &g.name)));
         }
         // (The assignment cast added below is not checked, as in PostgreSQL.)
-        if super::index_exprs::calls_mutable(&e) || reads_session_settings(&bound) {
+        if super::index_exprs::calls_mutable(e) || reads_session_settings(&bound) {
             return Err(SqlError::new("42P17", "generation expression is not immutable"));
         }
         let (name, ty) = (col.name.clone(), col.ty);
@@ -131,6 +173,45 @@ impl Binder<'_> {
         })
     }
 }
+
+/// The span of the first reference to column `cn` in `e` (its first word: `t.b` points at `t`).
+fn column_span(e: &ast::Expr, cn: &str) -> Option<sqlparser::tokenizer::Span> {
+    use sqlparser::ast::Visit;
+    struct Finder<'a>(&'a str, Option<sqlparser::tokenizer::Span>);
+    impl ast::Visitor for Finder<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &ast::Expr) -> std::ops::ControlFlow<()> {
+            let span = match e {
+                ast::Expr::Identifier(id) if fold(id) == self.0 => Some(id.span),
+                ast::Expr::CompoundIdentifier(ids) if ids.last().is_some_and(|id| fold(id) == self.0) => {
+                    ids.first().map(|id| id.span)
+                }
+                _ => None,
+            };
+            match span {
+                Some(s) => {
+                    self.1 = Some(s);
+                    std::ops::ControlFlow::Break(())
+                }
+                None => std::ops::ControlFlow::Continue(()),
+            }
+        }
+    }
+    let mut f = Finder(cn, None);
+    let _ = e.visit(&mut f);
+    f.1
+}
+
+thread_local! {
+    /// Expressions as the statement being bound wrote them, by column name, from the column
+    /// option ([`Binder::generated_option`]) to the checks once the table's columns are known
+    /// ([`Binder::generation_expr_as_written`]); binding does not yield, so no other statement
+    /// binds in between, and each entry is replaced or taken by the statement that wrote it.
+    static AS_WRITTEN: RefCell<HashMap<String, ast::Expr>> = RefCell::new(HashMap::new());
+}
+
+/// At most this many expressions wait in [`AS_WRITTEN`] (PostgreSQL's most columns a table has).
+const MAX_AS_WRITTEN: usize = 1600;
 
 /// System columns PostgreSQL refuses in a generation expression (42P10); `tableoid` it allows.
 const SYSTEM_COLUMNS: &[&str] = &["ctid", "xmin", "xmax", "cmin", "cmax"];

@@ -688,7 +688,7 @@ impl Binder<'_> {
                     Some(_) => {
                         let mut with = def.clone();
                         with.columns.push(col.clone());
-                        self.generation_expr(&with, &col)?
+                        self.generation_expr_as_written(&with, &col, false)?
                     }
                     None => self.default_of(&col)?,
                 };

@@ -86,6 +86,16 @@ fn copy_computes_and_definitions_survive_sigkill() {
                 rows_of_g(&c).await,
                 ["1|2|x|X!", "2|4|NULL|NULL", "3|6|copy|COPY!", "4|8|NULL|NULL", "5|10|csv|CSV!"]
             );
+            // A NOT NULL generated column is checked once computed, not as the row is read.
+            assert_eq!(copy_in(&c, "COPY gk (x, y) FROM STDIN", "1000\t2.25\n").await, 1);
+            let sink = c.copy_in::<_, bytes::Bytes>("COPY gk (x) FROM STDIN").await.unwrap();
+            let mut sink = Box::pin(sink);
+            sink.send(bytes::Bytes::from_static(b"1001\n")).await.unwrap();
+            let e = sink.as_mut().finish().await.unwrap_err();
+            assert_eq!(e.code().map(|c| c.code()), Some("23502"), "{e}");
+            let r = c.query_one("SELECT k, total::text FROM gk WHERE x = 1000", &[]).await.unwrap();
+            assert_eq!((r.get::<_, i32>(0), r.get::<_, String>(1)), (1001, "4.50".to_string()));
+            c.batch_execute("DELETE FROM gk").await.unwrap();
             // Rows placed by a generated key, moved by an UPDATE of the column it reads.
             c.batch_execute(
                 "INSERT INTO gk (x, y) SELECT i, 1.5 FROM generate_series(1, 10) i;

@@ -588,3 +588,65 @@ impl GeneratedColumns {
 pub fn fill_generated(table: &TableDef, row: &mut [Datum]) -> Result<()> {
     GeneratedColumns::of(table)?.fill(row)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ALTER COLUMN actions of an ALTER TABLE statement after the token rewrite.
+    fn rewritten_actions(sql: &str) -> Vec<(ast::Ident, ast::AlterColumnOperation)> {
+        let text = super::super::postgres_only_syntax(sql).expect("rewritten");
+        let dialect = sqlparser::dialect::PostgreSqlDialect {};
+        let stmts = sqlparser::parser::Parser::parse_sql(&dialect, &text).expect("parses");
+        let [ast::Statement::AlterTable(at)] = stmts.as_slice() else { panic!("{text}") };
+        at.operations
+            .iter()
+            .filter_map(|op| match op {
+                ast::AlterTableOperation::AlterColumn { column_name, op } => Some((column_name.clone(), op.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn drop_expression_becomes_a_marker_drop_default() {
+        let actions = rewritten_actions(
+            "ALTER TABLE s.t ALTER COLUMN \"B b\" DROP EXPRESSION IF EXISTS, ALTER c SET NOT NULL, ALTER d DROP EXPRESSION",
+        );
+        let read: Vec<Option<(String, bool)>> =
+            actions.iter().map(|(c, _)| drop_expression_column(c).map(|(c, e)| (fold(&c), e))).collect();
+        assert_eq!(read, [Some(("B b".to_string(), true)), None, Some(("d".to_string(), false))]);
+        assert!(matches!(actions[0].1, ast::AlterColumnOperation::DropDefault));
+        assert!(matches!(actions[1].1, ast::AlterColumnOperation::SetNotNull));
+        // Anything else is left alone.
+        assert_eq!(super::super::postgres_only_syntax("ALTER TABLE t ALTER c DROP DEFAULT"), None);
+    }
+
+    #[test]
+    fn stable_casts_are_those_postgresql_marks_stable() {
+        use SqlType as T;
+        for (from, to) in [
+            (T::TimestampTz, T::Text),
+            (T::Text, T::TimestampTz),
+            (T::Timestamp, T::TimestampTz),
+            (T::TimestampTz, T::Date),
+            (T::Date, T::Text),
+            (T::Varchar(None), T::Date),
+            (T::Interval, T::Text),
+            (T::Text, T::Time),
+        ] {
+            assert!(stable_cast(from, to), "{from:?} -> {to:?}");
+        }
+        for (from, to) in [
+            (T::Int4, T::Text),
+            (T::Float8, T::Text),
+            (T::Time, T::Text),
+            (T::Date, T::Timestamp),
+            (T::Unknown, T::TimestampTz),
+            (T::TimestampTz, T::TimestampTz),
+            (T::Text, T::Int8),
+        ] {
+            assert!(!stable_cast(from, to), "{from:?} -> {to:?}");
+        }
+    }
+}

@@ -1748,6 +1748,9 @@ impl Binder<'_> {
                         generation_expr: None,
                         ..
                     } => {
+                        if col.generated.is_some() {
+                            return Err(generated::both_identity(&cname, crate::schema::relname(&name)));
+                        }
                         if !ty.is_integer() {
                             return Err(SqlError::new(
                                 code::INVALID_PARAMETER_VALUE,

@@ -3,8 +3,11 @@
 //! CREATE TABLE and ADD COLUMN take it, the expression checked as PostgreSQL checks it
 //! (immutable functions only, no other generated column, no subquery, aggregate or window
 //! function; assignable to the column's type), kept as SQL text in the column's definition
-//! ([`ColumnDef::generated`]), and computed for every row INSERT, UPDATE, ON CONFLICT DO UPDATE
-//! and COPY FROM write ([`fill_generated`], called where those check a row's constraints).
+//! ([`ColumnDef::generated`]), and computed for every row INSERT, UPDATE, ON CONFLICT DO UPDATE,
+//! COPY FROM and foreign key actions write ([`GeneratedColumns`], called where those check a
+//! row's constraints). Also what other DDL must respect: ALTER COLUMN TYPE and DROP COLUMN of
+//! a column one reads, RENAME COLUMN, foreign keys over one, and `ALTER COLUMN ... DROP
+//! EXPRESSION`.
 
 use super::*;
 use std::cell::RefCell;
@@ -36,13 +39,7 @@ impl Binder<'_> {
         }
         let relname = crate::schema::relname(table);
         if col.identity != orbit_engine::table::Identity::No {
-            return Err(SqlError::new(
-                code::SYNTAX_ERROR,
-                format!(
-                    "both identity and generation expression specified for column \"{}\" of table \"{relname}\"",
-                    col.name
-                ),
-            ));
+            return Err(both_identity(&col.name, relname));
         }
         if col.default_expr.is_some() {
             return Err(both_default(&col.name, relname));
@@ -262,6 +259,14 @@ fn reads_session_settings(e: &Expr) -> bool {
         _ => false,
     };
     here || e.clone().children_mut().into_iter().any(|c| reads_session_settings(c))
+}
+
+/// PostgreSQL's 42601 for a column with both an identity and a generation expression.
+pub(super) fn both_identity(column: &str, relname: &str) -> SqlError {
+    SqlError::new(
+        code::SYNTAX_ERROR,
+        format!("both identity and generation expression specified for column \"{column}\" of table \"{relname}\""),
+    )
 }
 
 /// PostgreSQL's 42601 for a column with both a DEFAULT and a generation expression.

@@ -487,7 +487,8 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
                     return Ok(stmts);
                 }
             }
-            Err(do_block_refused(sql).unwrap_or_else(|| syntax_error(sql, &e.to_string())))
+            let refused = do_block_refused(sql).or_else(|| generated::by_default_refused(sql));
+            Err(refused.unwrap_or_else(|| syntax_error(sql, &e.to_string())))
         }
     }
 }

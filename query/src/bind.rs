@@ -31,6 +31,7 @@ mod error_position;
 mod foreign_keys;
 mod from_scalar;
 mod functions;
+mod generated;
 mod grouping;
 mod index_exprs;
 mod json_ops;
@@ -62,6 +63,7 @@ mod window;
 pub use constraints::bind_check;
 pub(crate) use constraints::check_columns;
 pub(crate) use constraints::index_owner;
+pub use generated::{fill_generated, GeneratedColumns};
 pub use index_exprs::bind_index;
 pub(crate) use index_exprs::{key_text, pg_text, pretty_text};
 pub use prepare::explain_execute;
@@ -349,7 +351,9 @@ pub enum Plan {
         deferred: bool,
     },
     /// A statement with nothing to do (`ALTER TABLE IF EXISTS` of a missing table): its tag
-    /// and the notice PostgreSQL sends.
+    /// and the notice PostgreSQL sends (a second line on is the notice's DETAIL). Also the
+    /// first of [`Plan::Steps`] whose notice comes first (DROP COLUMN ... CASCADE of a column
+    /// generated columns read).
     Skipped {
         tag: &'static str,
         notice: String,
@@ -504,7 +508,8 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
                     return Ok(stmts);
                 }
             }
-            Err(do_block_refused(sql).unwrap_or_else(|| syntax_error(sql, &e.to_string())))
+            let refused = do_block_refused(sql).or_else(|| generated::by_default_refused(sql));
+            Err(refused.unwrap_or_else(|| syntax_error(sql, &e.to_string())))
         }
     }
 }
@@ -1822,6 +1827,9 @@ impl Binder<'_> {
                         generation_expr: None,
                         ..
                     } => {
+                        if col.generated.is_some() {
+                            return Err(generated::both_identity(&cname, crate::schema::relname(&name)));
+                        }
                         if !ty.is_integer() {
                             return Err(SqlError::new(
                                 code::INVALID_PARAMETER_VALUE,
@@ -1844,6 +1852,17 @@ impl Binder<'_> {
                         };
                         col.default_expr = Some(format!("nextval('{}')", seq.name.replace('\'', "''")));
                         sequences.push(seq);
+                    }
+                    ast::ColumnOption::Generated {
+                        generated_as,
+                        generation_expr: Some(e),
+                        generation_expr_mode,
+                        ..
+                    } => {
+                        self.generated_option(&mut col, generated_as, e, generation_expr_mode.as_ref(), &name)?;
+                    }
+                    ast::ColumnOption::Default(_) if col.generated.is_some() => {
+                        return Err(generated::both_default(&cname, crate::schema::relname(&name)));
                     }
                     ast::ColumnOption::Default(_) if col.default_expr.is_some() => {
                         return Err(SqlError::new(
@@ -1965,6 +1984,7 @@ impl Binder<'_> {
             None => (Vec::new(), String::new()),
         };
         let mut def = TableDef { name, columns, pk, pk_name, ..TableDef::default_empty() };
+        self.check_generated(&def)?;
         self.add_constraints(&mut def, checks, uniques)?;
         self.add_foreign_keys(&mut def, fks)?;
         crate::temp_tables::check_foreign_keys(&def)?;
@@ -2922,6 +2942,9 @@ impl Binder<'_> {
     fn check_identity(&self, def: &TableDef, given: &[usize]) -> Result<()> {
         for &i in given {
             let c = &def.columns[i];
+            if c.generated.is_some() {
+                return Err(generated::explicit_value(&c.name));
+            }
             if c.identity == orbit_engine::table::Identity::Always {
                 return Err(SqlError::new(
                     "428C9",
@@ -3285,6 +3308,8 @@ impl Binder<'_> {
             }
             let value = if is_default_keyword(&a.value) {
                 self.default_of(&def.columns[i])?
+            } else if def.columns[i].generated.is_some() {
+                return Err(generated::updated_value(&cn));
             } else {
                 let b = self.expr(&a.value, Some(scope))?;
                 self.assign(b, &def.columns[i])?

@@ -1093,7 +1093,7 @@ pub(crate) fn standard_type_name(t: SqlType) -> String {
 
 /// information_schema.columns past is_identity for column `i` of `t` (PostgreSQL's
 /// `_pg_char_octet_length`, `_pg_numeric_precision`, `_pg_datetime_precision`, ...): no
-/// domains, no collations but the default (NULL), no generated columns; an identity column's
+/// domains, no collations but the default (NULL); an identity column's
 /// sequence parameters from its row of the sequence table (`sequences`).
 fn column_details(t: &TableDef, i: usize, sequences: &[Row]) -> Vec<Datum> {
     use orbit_engine::table::Identity;
@@ -1142,7 +1142,12 @@ fn column_details(t: &TableDef, i: usize, sequences: &[Row]) -> Vec<Datum> {
     out.extend([text("postgres"), text(&udt_schema), text(&type_name(c.ty))]);
     out.extend((0..4).map(|_| Datum::Null));
     out.extend([text(&(i + 1).to_string()), text("NO"), generation, param(4), param(1), param(3), param(2)]);
-    out.extend([text(if cycle { "YES" } else { "NO" }), text("NEVER"), Datum::Null]);
+    // is_generated, generation_expression (pg_get_expr of its pg_attrdef row).
+    let (generated, expression) = match &c.generated {
+        Some(g) => (text("ALWAYS"), Datum::Text(crate::bind::pg_text(t, g, false))),
+        None => (text("NEVER"), Datum::Null),
+    };
+    out.extend([text(if cycle { "YES" } else { "NO" }), generated, expression]);
     out.push(text(if t.view.is_some() { "NO" } else { "YES" }));
     out
 }
@@ -1818,7 +1823,14 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             let mut out = Vec::new();
             for t in user_tables_seen_by(txn.id) {
                 for (i, c) in t.columns.iter().enumerate() {
-                    let Some(expr) = default_text(c) else { continue };
+                    // A generated column's expression is its pg_attrdef row, as PostgreSQL's.
+                    let expr = match &c.generated {
+                        Some(g) => crate::bind::pg_text(&t, g, false),
+                        None => {
+                            let Some(expr) = default_text(c) else { continue };
+                            expr
+                        }
+                    };
                     out.push(vec![
                         Datum::Int8(attrdef_oid(&t, i)),
                         Datum::Int8(t.oid as i64),
@@ -1913,7 +1925,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Int2(i as i16 + 1),
                         Datum::Int4(c.ty.modifier()),
                         Datum::Bool(c.not_null || t.pk.contains(&i)),
-                        Datum::Bool(default_text(c).is_some()),
+                        Datum::Bool(default_text(c).is_some() || c.generated.is_some()),
                         text(match c.identity {
                             orbit_engine::table::Identity::No => "",
                             orbit_engine::table::Identity::ByDefault => "d",
@@ -1921,7 +1933,8 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                         }),
                         Datum::Bool(false),
                         Datum::Int8(collation_of(c.ty)),
-                        text(""),
+                        // attgenerated: 's' for a stored generated column.
+                        text(if c.generated.is_some() { "s" } else { "" }),
                         text(storage_of(c.ty)),
                         text(""),
                         Datum::Int4(-1),

@@ -138,6 +138,9 @@ pub struct CopyIn {
     template: Row,
     /// The columns left out whose DEFAULT is an expression ([`CopyIn::default_columns`]).
     computed: Vec<usize>,
+    /// Those and the generated columns: filled when the rows are inserted, so a row's NOT
+    /// NULL check as it is read passes over them ([`CopyIn::filled_on_insert`]).
+    filled: Vec<usize>,
     /// The current line's fields, and the buffer their unescaped values are built in.
     fields: Vec<Field>,
     scratch: Vec<u8>,
@@ -154,7 +157,9 @@ impl CopyIn {
         let template = table.columns.iter().map(|c| c.default.clone()).collect();
         let computed = (0..table.columns.len())
             .filter(|i| !columns.contains(i) && table.columns[*i].default_expr.is_some())
-            .collect();
+            .collect::<Vec<usize>>();
+        let mut filled = computed.clone();
+        filled.extend((0..table.columns.len()).filter(|&i| table.columns[i].generated.is_some()));
         CopyIn {
             table,
             columns,
@@ -173,6 +178,7 @@ impl CopyIn {
             count: 0,
             template,
             computed,
+            filled,
             fields: Vec::new(),
             scratch: Vec::new(),
             style: types::TextStyle::default(),
@@ -183,6 +189,12 @@ impl CopyIn {
     /// every row when the rows are inserted.
     pub fn default_columns(&self) -> Vec<usize> {
         self.computed.clone()
+    }
+
+    /// The columns filled when the rows are inserted: [`CopyIn::default_columns`] and the
+    /// generated columns.
+    pub fn filled_on_insert(&self) -> &[usize] {
+        &self.filled
     }
 
     pub fn table(&self) -> &Arc<TableDef> {
@@ -415,12 +427,13 @@ impl CopyIn {
                 }
             };
         }
-        // Columns whose DEFAULT is an expression are filled (and checked) when inserted.
-        if self.computed.is_empty() {
+        // Columns whose DEFAULT is an expression, and generated columns, are filled (and
+        // checked) when inserted.
+        if self.filled.is_empty() {
             crate::exec::check_not_null(&self.table, &row).map_err(|e| e.context(self.context_line(line)))?;
         } else {
             let mut probe = row.clone();
-            for &i in &self.computed {
+            for &i in &self.filled {
                 probe[i] = Datum::Bool(true);
             }
             crate::exec::check_not_null(&self.table, &probe).map_err(|e| e.context(self.context_line(line)))?;

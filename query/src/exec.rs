@@ -383,11 +383,15 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::Delete { table, filter, returning, join: Some(join), .. } => {
             modify_join::delete_using(txn, table, join, filter.as_ref(), returning.as_deref(), params).await
         }
-        Plan::Skipped { tag, notice } => Ok(QueryResult {
-            tag: tag.to_string(),
-            notices: if notice.is_empty() { vec![] } else { vec![SqlError::new("00000", notice.clone())] },
-            ..Default::default()
-        }),
+        Plan::Skipped { tag, notice } => {
+            // A notice's first line is its message, the rest its DETAIL.
+            let notices = match notice.split_once('\n') {
+                _ if notice.is_empty() => vec![],
+                Some((message, detail)) => vec![SqlError::new("00000", message.to_string()).detail(detail.to_string())],
+                None => vec![SqlError::new("00000", notice.clone())],
+            };
+            Ok(QueryResult { tag: tag.to_string(), notices, ..Default::default() })
+        }
         Plan::SetConstraints { names, deferred } => {
             let mut r = QueryResult { tag: "SET CONSTRAINTS".into(), ..Default::default() };
             if txn.alone {
@@ -1558,9 +1562,11 @@ async fn insert(
     } else {
         rows
     };
+    let generated = crate::bind::GeneratedColumns::of(table)?;
     let mut full = Vec::with_capacity(rows.len());
     for r in rows {
-        let row = r.iter().map(|e| expr::eval(e, &ctx(&[], params))).collect::<Result<Vec<_>>>()?;
+        let mut row = r.iter().map(|e| expr::eval(e, &ctx(&[], params))).collect::<Result<Vec<_>>>()?;
+        generated.fill(&mut row)?;
         check_not_null(table, &row)?;
         full.push(row);
     }
@@ -1575,7 +1581,8 @@ async fn insert(
         };
         for (n, out) in outs.into_iter().enumerate() {
             let row = templates.as_mut().map_or(row, |t| &t[n][..]);
-            let r = row.iter().map(|e| expr::eval(e, &ctx(&out, params))).collect::<Result<Vec<_>>>()?;
+            let mut r = row.iter().map(|e| expr::eval(e, &ctx(&out, params))).collect::<Result<Vec<_>>>()?;
+            generated.fill(&mut r)?;
             check_not_null(table, &r)?;
             full.push(r);
         }
@@ -1722,6 +1729,7 @@ async fn update(
         None
     };
     // Compute every new row first: an error leaves the write set untouched.
+    let generated = crate::bind::GeneratedColumns::of(table)?;
     let mut changes = Vec::with_capacity(matched.len());
     for (n, (k, old)) in matched.iter().enumerate() {
         let cx = ctx(old, params);
@@ -1730,6 +1738,7 @@ async fn update(
             let e = per_row.as_ref().map_or(e, |t| &t[n][j]);
             new[*i] = expr::eval(e, &cx)?;
         }
+        generated.fill(&mut new)?;
         check_not_null(table, &new)?;
         let nk = table.key_of(&new);
         changes.push((k.clone(), nk, new));

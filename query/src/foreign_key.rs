@@ -414,6 +414,7 @@ fn apply_actions<'a>(
                                 _ => Datum::Null,
                             };
                         }
+                        crate::bind::fill_generated(&child, &mut new)?;
                         crate::exec::check_not_null(&child, &new)?;
                         let nk = child.key_of(&new);
                         updates.push((k, nk, new));

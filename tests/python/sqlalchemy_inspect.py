@@ -28,6 +28,7 @@ DDL = [
     "CREATE INDEX sa_orders_placed_total ON sa_orders (placed, total)",
     "CREATE UNIQUE INDEX sa_orders_status_uq ON sa_orders (status, placed)",
     "CREATE TABLE sa_tags (order_id bigint, tag varchar(20), weight real, "
+    "label text GENERATED ALWAYS AS (upper(tag)) STORED, "
     "PRIMARY KEY (order_id, tag), FOREIGN KEY (order_id) REFERENCES sa_orders (id))",
     "CREATE VIEW sa_big_orders AS SELECT id, total FROM sa_orders WHERE total > 100",
     "CREATE SEQUENCE sa_counter START 5 INCREMENT 2",

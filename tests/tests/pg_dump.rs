@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 /// Tables with PRIMARY KEY, UNIQUE, FOREIGN KEY, CHECK, DEFAULT and NOT NULL; SERIAL and
-/// IDENTITY columns; numeric, text, varchar, timestamp, timestamptz, json, array, bytea,
+/// IDENTITY columns; stored generated columns; numeric, text, varchar, timestamp, timestamptz, json, array, bytea,
 /// double, boolean and date columns; secondary, unique and expression indexes; a view; a
 /// second schema with a sequence of its own.
 const SCHEMA: &str = r#"
@@ -48,7 +48,7 @@ CREATE UNIQUE INDEX customers_name_email ON customers (name, email);
 CREATE INDEX customers_lower_email ON customers (lower(email));
 CREATE VIEW busy AS SELECT id, customer_id FROM orders WHERE qty > 1;
 CREATE SCHEMA inv;
-CREATE TABLE inv.items (sku text PRIMARY KEY, qty int NOT NULL DEFAULT 0, price double precision, flag boolean, d date);
+CREATE TABLE inv.items (sku text PRIMARY KEY, qty int NOT NULL DEFAULT 0, price double precision, flag boolean, d date, label text GENERATED ALWAYS AS (upper(sku)) STORED, twice int GENERATED ALWAYS AS (qty * 2) STORED);
 CREATE SEQUENCE inv.counter START 100 INCREMENT 5;
 SELECT nextval('inv.counter');
 SELECT nextval('inv.counter');
@@ -82,6 +82,7 @@ const SAME_FAILURES: &[(&str, &str)] = &[
     ("INSERT INTO public.customers (email, score) VALUES ('z@x', -1)", "violates check constraint"),
     ("INSERT INTO public.customers (email) VALUES ('a@x')", "duplicate key value violates unique constraint"),
     ("INSERT INTO public.orders (id, customer_id, amount) VALUES (50, 1, 1)", "cannot insert a non-DEFAULT value"),
+    ("INSERT INTO inv.items (sku, label) VALUES ('s9', 'x')", "cannot insert a non-DEFAULT value"),
 ];
 
 /// Statements that move the sequences on; their results must be the same on both.

@@ -1,6 +1,7 @@
 //! SQLAlchemy 2 (psycopg 3 driver) and Alembic against Orbit, unchanged: the inspector's calls
-//! (`get_table_names`, `get_columns` with defaults and identity options, `get_pk_constraint`,
-//! `get_foreign_keys`, `get_indexes`, `get_unique_constraints`, `get_check_constraints`,
+//! (`get_table_names`, `get_columns` with defaults, identity options and a computed (stored
+//! generated) column, `get_pk_constraint`, `get_foreign_keys`, `get_indexes`,
+//! `get_unique_constraints`, `get_check_constraints`,
 //! `get_view_names`, `get_sequence_names`, ...) must answer on Orbit (`--shards 2`) what they
 //! answer on PostgreSQL 15, and Alembic's autogenerate must find no changes between a model
 //! and the database made from it, and exactly one add_column for a model with one more column.

@@ -430,6 +430,7 @@ impl Encoder {
                 let name = fbb.create_string(&c.name);
                 let default_value = Some(cell(fbb, &c.default));
                 let default_expr = c.default_expr.as_deref().map(|e| fbb.create_string(e));
+                let generated_expr = c.generated.as_deref().map(|e| fbb.create_string(e));
                 let args = fb::ColumnArgs {
                     name: Some(name),
                     type_oid: c.ty.oid(),
@@ -438,6 +439,7 @@ impl Encoder {
                     default_value,
                     default_expr,
                     identity: c.identity.code(),
+                    generated_expr,
                 };
                 fb::Column::create(fbb, &args)
             })
@@ -780,6 +782,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                     default: c.default_value().map(datum_of).transpose()?.unwrap_or(Datum::Null),
                     default_expr: c.default_expr().map(str::to_string),
                     identity: Identity::from_code(c.identity()),
+                    generated: c.generated_expr().map(str::to_string),
                 });
             }
             let pk: Vec<usize> = r.pk().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();
@@ -1046,6 +1049,7 @@ mod tests {
                 col("jb", SqlType::Jsonb, false, Datum::Null),
                 col("n", SqlType::Numeric(Some((10, -2))), false, Datum::Null),
                 col("n2", SqlType::NUMERIC, false, Datum::Null),
+                ColumnDef { generated: Some("id * 2".into()), ..ColumnDef::new("g", SqlType::Int4) },
             ],
             pk: vec![1, 0],
             pk_name: "t_pkey".into(),
@@ -1105,6 +1109,28 @@ mod tests {
         let r = fb::RowPut::create(&mut fbb, &fb::RowPutArgs { table_name: Some(name), row: Some(row) });
         fbb.finish_minimal(r);
         assert!(decode(Kind::RowPut, fbb.finished_data()).is_err());
+    }
+
+    /// A column written before `generated_expr` existed has no such field in its table (a
+    /// flatbuffers field absent from the vtable): it reads as no generation expression.
+    #[test]
+    fn columns_without_a_generation_expression_read_as_ordinary() {
+        let mut fbb = flatbuffers::FlatBufferBuilder::new();
+        let name = fbb.create_string("a");
+        let mut col = fb::ColumnBuilder::new(&mut fbb);
+        col.add_name(name);
+        col.add_type_oid(23);
+        let col = col.finish();
+        fbb.finish_minimal(col);
+        let bytes = fbb.finished_data();
+        let back = flatbuffers::root::<fb::Column>(bytes).unwrap();
+        assert_eq!(back.generated_expr(), None);
+        // And a table whose columns have none round-trips with none.
+        let mut def = table_def();
+        def.columns.iter_mut().for_each(|c| c.generated = None);
+        let body = Encoder::new().table_create(1, &def).to_vec();
+        let Ok(Record::TableCreate { def: back, .. }) = decode(Kind::TableCreate, &body) else { panic!() };
+        assert!(back.columns.iter().all(|c| c.generated.is_none()));
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub struct ColumnDef {
     pub default_expr: Option<String>,
     /// `GENERATED ... AS IDENTITY`.
     pub identity: Identity,
+    /// `GENERATED ALWAYS AS (expr) STORED`: the expression as SQL text over the row's other
+    /// columns, computed by the query engine at every INSERT and UPDATE (absent in logs
+    /// written before generated columns existed).
+    pub generated: Option<String>,
 }
 
 /// Whether a column is an identity column, and which kind.
@@ -73,6 +77,7 @@ impl ColumnDef {
             default: Datum::Null,
             default_expr: None,
             identity: Identity::No,
+            generated: None,
         }
     }
 }

@@ -131,6 +131,9 @@ impl Binder<'_> {
     ) -> Result<Plan> {
         use ast::AlterColumnOperation as Op;
         let relname = crate::schema::relname(tname).to_string();
+        if let Some((column, if_exists)) = super::generated::drop_expression_column(column) {
+            return super::generated::drop_expression(tname, table, &column, if_exists, op);
+        }
         let (column, seq_name) = match super::alter_sequence::identity_column(column) {
             Some((c, s)) => (c, Some(s)),
             None => (column.clone(), None),
@@ -168,6 +171,9 @@ impl Binder<'_> {
                 if identity {
                     return Err(is_identity(false));
                 }
+                if def.columns[i].generated.is_some() {
+                    return Err(super::generated::is_generated(&cn, &relname, false));
+                }
                 let col = def.columns[i].clone();
                 match nextval_default(value) {
                     Some((seq, written)) => {
@@ -186,6 +192,9 @@ impl Binder<'_> {
             Op::DropDefault => {
                 if identity {
                     return Err(is_identity(true));
+                }
+                if def.columns[i].generated.is_some() {
+                    return Err(super::generated::is_generated(&cn, &relname, true));
                 }
                 def.columns[i].default_expr = None;
                 def.columns[i].default = Datum::Null;

@@ -12,6 +12,8 @@
 //! - in `ALTER TABLE ... ALTER [COLUMN] col ADD GENERATED ... AS IDENTITY (SEQUENCE NAME s ...)`
 //!   the column's name becomes a marker holding the column and `s` as written, and the option
 //!   goes ([`identity_column`] reads them back);
+//! - `ALTER TABLE ... ALTER [COLUMN] col DROP EXPRESSION [IF EXISTS]` becomes `... ALTER COLUMN
+//!   <marker> DROP DEFAULT` (`bind/generated.rs`, [`super::generated::drop_expression_syntax`]);
 //! - an ALTER TABLE / ALTER INDEX action PostgreSQL has and Orbit has not built, which
 //!   sqlparser cannot parse (pg_dump's `ALTER COLUMN c SET STATISTICS n`, `CLUSTER ON i`, ...),
 //!   becomes a marker SET whose binding is 0A000 naming it ([`NOT_SUPPORTED`]), not a syntax
@@ -22,16 +24,16 @@ use sqlparser::tokenizer::Token;
 
 /// The first character of a marker name (a control character: no name a client types holds
 /// one unquoted, and PostgreSQL's identifiers never need it).
-const MARK: char = '\u{1}';
+pub(super) const MARK: char = '\u{1}';
 const ALTER_SEQUENCE: &str = "alter sequence";
 const IDENTITY: &str = "identity";
 
-fn bare(t: Option<&Token>, w: &str) -> bool {
+pub(super) fn bare(t: Option<&Token>, w: &str) -> bool {
     matches!(t, Some(Token::Word(x)) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w))
 }
 
 /// A quoted identifier holding `text` (its `"` doubled).
-fn quoted(text: &str) -> String {
+pub(super) fn quoted(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
@@ -107,6 +109,9 @@ pub(super) fn alter_syntax(tokens: &[Token], i: usize) -> Option<(String, usize)
         }
         body.push_str(&text(from, end));
         return Some((format!("CREATE SEQUENCE {}.{body}", quoted(&mark)), end));
+    }
+    if let Some(out) = super::generated::drop_expression_syntax(tokens, i, &solid, end) {
+        return Some((out, end));
     }
     if let Some(what) = not_built(&tokens[i..end]) {
         return Some((format!("SET {NOT_SUPPORTED} TO '{}'", what.replace('\'', "''")), end));

@@ -86,6 +86,9 @@ impl Binder<'_> {
                 "identity column type must be smallint, integer, or bigint",
             ));
         }
+        // A column a generated column reads keeps its type (PostgreSQL's 0A000); a generated
+        // column's expression must be assignable to its new type.
+        super::generated::check_retype(self, def, i, ty, using.is_some())?;
         // An index key that is an expression over the column would change its own type.
         let mentions = |text: &str| super::constraints::parse_stored(text).is_ok_and(|e| mentions_column(&e, &cn));
         if let Some(x) = def.indexes.iter().find(|x| x.exprs.iter().any(|e| mentions(&e.expr))) {

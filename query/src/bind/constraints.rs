@@ -140,9 +140,21 @@ pub(crate) fn drop_column_constraints(def: &mut TableDef, i: usize, name: &str) 
     }
 }
 
-/// A table definition after `ALTER TABLE ... RENAME COLUMN old TO new`: CHECK expressions name
-/// the column by its new name.
+/// A table definition after `ALTER TABLE ... RENAME COLUMN old TO new`: CHECK, generation and
+/// index expressions name the column by its new name.
 pub(crate) fn rename_column_in_checks(def: &mut TableDef, old: &str, new: &str) -> Result<()> {
+    for c in &mut def.checks {
+        let mut e = parse_stored(&c.expr)
+            .map_err(|e| SqlError::internal(format!("stored CHECK constraint \"{}\" does not parse: {e}", c.name)))?;
+        rename_in_expr(&mut e, old, new);
+        c.expr = e.to_string();
+    }
+    super::generated::rename_column(def, old, new)?;
+    rename_column_in_indexes(def, old, new)
+}
+
+/// `e` with column `old` named `new` (quoted).
+pub(super) fn rename_in_expr(e: &mut ast::Expr, old: &str, new: &str) {
     use sqlparser::ast::VisitMut;
     struct Rename<'a>(&'a str, &'a str);
     impl ast::VisitorMut for Rename<'_> {
@@ -161,20 +173,18 @@ pub(crate) fn rename_column_in_checks(def: &mut TableDef, old: &str, new: &str) 
             std::ops::ControlFlow::Continue(())
         }
     }
-    for c in &mut def.checks {
-        let mut e = parse_stored(&c.expr)
-            .map_err(|e| SqlError::internal(format!("stored CHECK constraint \"{}\" does not parse: {e}", c.name)))?;
-        let _ = e.visit(&mut Rename(old, new));
-        c.expr = e.to_string();
-    }
-    // Index expressions and predicates too.
+    let _ = e.visit(&mut Rename(old, new));
+}
+
+/// Index expressions and predicates after RENAME COLUMN.
+fn rename_column_in_indexes(def: &mut TableDef, old: &str, new: &str) -> Result<()> {
     for x in &mut def.indexes {
         let name = x.name.clone();
         let rename = |text: &mut String| -> Result<()> {
             let mut e = parse_stored(text).map_err(|e| {
                 SqlError::internal(format!("stored expression of index \"{name}\" does not parse: {e}"))
             })?;
-            let _ = e.visit(&mut Rename(old, new));
+            rename_in_expr(&mut e, old, new);
             *text = e.to_string();
             Ok(())
         };

@@ -167,6 +167,7 @@ impl Binder<'_> {
                 }
             }
         };
+        super::generated::check_foreign_key(def, &columns, action(fk.on_update), action(fk.on_delete))?;
         for (&c, &p) in columns.iter().zip(&parent_columns) {
             let (ct, pt) = (def.columns[c].ty, parent.columns[p].ty);
             if !comparable(ct, pt) {

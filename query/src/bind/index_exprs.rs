@@ -48,10 +48,30 @@ const NOT_IMMUTABLE: &[&str] = &[
     // STABLE: they read the session's settings (DateStyle, the time zone).
     "to_date",
     "format",
+    "to_char",
+    "to_number",
+    "concat",
+    "concat_ws",
+    "array_to_string",
+    "make_timestamptz",
+    // STABLE: they print their arguments with the types' output functions.
+    "to_json",
+    "to_jsonb",
+    "array_to_json",
+    "row_to_json",
+    "json_build_object",
+    "jsonb_build_object",
+    "json_build_array",
+    "jsonb_build_array",
+    // STABLE: they read the catalogs.
+    "pg_typeof",
+    "format_type",
+    "obj_description",
+    "col_description",
 ];
 
 /// Whether `e` calls a function PostgreSQL does not mark IMMUTABLE.
-fn calls_mutable(e: &ast::Expr) -> bool {
+pub(super) fn calls_mutable(e: &ast::Expr) -> bool {
     use sqlparser::ast::Visit;
     struct Finder;
     impl ast::Visitor for Finder {
@@ -59,7 +79,9 @@ fn calls_mutable(e: &ast::Expr) -> bool {
         fn pre_visit_expr(&mut self, e: &ast::Expr) -> std::ops::ControlFlow<()> {
             if let ast::Expr::Function(f) = e {
                 let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
-                if NOT_IMMUTABLE.contains(&name.as_str()) {
+                // to_timestamp(text, text) reads the session's settings; to_timestamp(float8) does not.
+                let two_args = matches!(&f.args, ast::FunctionArguments::List(l) if l.args.len() == 2);
+                if NOT_IMMUTABLE.contains(&name.as_str()) || (name == "to_timestamp" && two_args) {
                     return std::ops::ControlFlow::Break(());
                 }
             }

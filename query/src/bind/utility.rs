@@ -663,6 +663,17 @@ impl Binder<'_> {
                     match &opt.option {
                         ast::ColumnOption::NotNull => col.not_null = true,
                         ast::ColumnOption::Null => {}
+                        ast::ColumnOption::Generated {
+                            generated_as,
+                            generation_expr: Some(e),
+                            generation_expr_mode,
+                            ..
+                        } => {
+                            self.generated_option(&mut col, generated_as, e, generation_expr_mode.as_ref(), tname)?;
+                        }
+                        ast::ColumnOption::Default(_) if col.generated.is_some() => {
+                            return Err(super::generated::both_default(&cname, crate::schema::relname(tname)));
+                        }
                         ast::ColumnOption::Default(e) => {
                             let b = self.expr(e, None)?;
                             let _ = self.assign(b, &col)?;
@@ -676,7 +687,15 @@ impl Binder<'_> {
                         }
                     }
                 }
-                let default = self.default_of(&col)?;
+                // A generated column's value for the rows there: its expression over each row.
+                let default = match col.generated {
+                    Some(_) => {
+                        let mut with = def.clone();
+                        with.columns.push(col.clone());
+                        self.generation_expr_as_written(&with, &col, false)?
+                    }
+                    None => self.default_of(&col)?,
+                };
                 def.columns.push(col);
                 Ok(Plan::RewriteTable { table, def, change: ColumnChange::Add(default) })
             }
@@ -695,6 +714,16 @@ impl Binder<'_> {
                 // others can, the references' column numbers following (exec: RewriteTable).
                 let cascade = matches!(drop_behavior, Some(ast::DropBehavior::Cascade));
                 crate::foreign_key::check_drop_column(&table, i, cascade)?;
+                // Generated columns that read it: 2BP01, or with CASCADE dropped first (steps).
+                if let Some((users, notice)) = super::generated::drop_dependents(&def, &cn, cascade)? {
+                    let rest = super::generated::drop_steps(tname, &users, &cn);
+                    return Ok(Plan::Steps {
+                        first: Box::new(Plan::Skipped { tag: "ALTER TABLE", notice }),
+                        rest,
+                        select_tag: false,
+                        session: super::binding_session(),
+                    });
+                }
                 // A primary key column takes the primary key with it: the rows get row ids.
                 let drops_key = def.pk.contains(&i);
                 if drops_key {
@@ -982,6 +1011,13 @@ impl Binder<'_> {
                             format!("column \"{cn}\" of relation \"{tname}\" does not exist"),
                         )
                     })?;
+                    if def.columns[i].generated.is_some() {
+                        return Err(SqlError::new(
+                            code::INVALID_COLUMN_REFERENCE,
+                            format!("column \"{cn}\" is a generated column"),
+                        )
+                        .detail("Generated columns cannot be used in COPY."));
+                    }
                     if idx.contains(&i) {
                         return Err(SqlError::new(
                             code::DUPLICATE_COLUMN,
@@ -991,7 +1027,8 @@ impl Binder<'_> {
                     idx.push(i);
                 }
                 if idx.is_empty() {
-                    idx = (0..def.columns.len()).collect();
+                    // Without a list: every column but the generated ones (computed on the way in).
+                    idx = (0..def.columns.len()).filter(|&i| def.columns[i].generated.is_none()).collect();
                 }
                 let names: Vec<String> = idx.iter().map(|&i| def.columns[i].name.clone()).collect();
                 (CopySource::Table { table: def, columns: idx }, names)

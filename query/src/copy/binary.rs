@@ -190,9 +190,8 @@ impl CopyIn {
     /// The row of the buffered tuple at `pos` (whole, with `fields` fields).
     fn binary_row(&self, fields: usize) -> Result<Row> {
         let row = self.binary_values(fields)?;
-        let computed = self.default_columns();
         let mut probe = row.clone();
-        for &i in &computed {
+        for &i in self.filled_on_insert() {
             probe[i] = Datum::Bool(true);
         }
         crate::exec::check_not_null(&self.table, &probe).map_err(|e| e.context(self.binary_context(None)))?;

@@ -83,6 +83,7 @@ pub(super) async fn update_from(
     let width = table.row_len();
     let rows = matched(txn, table, join, filter, params).await?;
     // Compute every new row first: an error leaves the write set untouched.
+    let generated = crate::bind::GeneratedColumns::of(table)?;
     let mut changes = Vec::with_capacity(rows.len());
     let mut returned = Vec::with_capacity(rows.len());
     let old: Vec<Row> = rows.iter().map(|(_, r)| r[..width].to_vec()).collect();
@@ -92,6 +93,7 @@ pub(super) async fn update_from(
         for (i, e) in sets {
             new[*i] = expr::eval(e, &cx)?;
         }
+        generated.fill(&mut new)?;
         check_not_null(table, &new)?;
         let nk = table.key_of(&new);
         if returning.is_some() {

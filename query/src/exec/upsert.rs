@@ -43,6 +43,7 @@ pub(super) async fn upsert(
             all
         }
     };
+    let generated = crate::bind::GeneratedColumns::of(table)?;
     // The rows as this statement sees them, by primary key, and for each arbiter index the
     // primary key of the row holding each value (None: free).
     let mut current: HashMap<Vec<u8>, Option<Row>> = HashMap::new();
@@ -146,6 +147,7 @@ pub(super) async fn upsert(
                 for (i, e) in sets {
                     new[*i] = expr::eval(e, &ctx(&both, params))?;
                 }
+                generated.fill(&mut new)?;
                 check_not_null(table, &new)?;
                 (k, Some(old), new)
             }

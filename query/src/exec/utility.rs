@@ -95,6 +95,7 @@ pub async fn copy_insert(
     if crate::catalog::is_view(table) {
         return Err((crate::catalog::read_only(table), None));
     }
+    let generated = crate::bind::GeneratedColumns::of(table).map_err(|e| (e, None))?;
     if !defaults.is_empty() {
         let exprs = defaults
             .iter()
@@ -110,6 +111,13 @@ pub async fn copy_insert(
                 row[i] = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &[], aggs: &[] })
                     .map_err(|e| (e, Some(n)))?;
             }
+            generated.fill(row).map_err(|e| (e, Some(n)))?;
+            super::check_not_null(table, row).map_err(|e| (e, Some(n)))?;
+        }
+    } else if table.columns.iter().any(|c| c.generated.is_some()) {
+        // Generated columns are computed (and the row checked again with them).
+        for (n, row) in rows.iter_mut().enumerate() {
+            generated.fill(row).map_err(|e| (e, Some(n)))?;
             super::check_not_null(table, row).map_err(|e| (e, Some(n)))?;
         }
     }
@@ -497,7 +505,8 @@ pub(super) async fn rewrite_columns_held(
                         .and_then(|d| d.get(k))
                         .cloned()
                         .unwrap_or(crate::expr::Expr::Const(Datum::Null, orbit_engine::table::SqlType::Text));
-                    let v = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &clock, aggs: &[] })?;
+                    // (A generated column's expression reads the row's other columns.)
+                    let v = crate::expr::eval(&e, &crate::expr::Ctx { row: &row, params: &clock, aggs: &[] })?;
                     let col = def.columns.last().expect("a column was added");
                     if v.is_null() && col.not_null && seen {
                         return Err(SqlError::new(

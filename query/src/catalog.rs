@@ -45,6 +45,8 @@ const TA: SqlType = SqlType::Array(ArrayType::of_oid(25));
 const C: SqlType = SqlType::Char;
 const CA: SqlType = SqlType::Array(ArrayType::of_oid(18));
 const I2A: SqlType = SqlType::Array(ArrayType::of_oid(21));
+/// pg_index's int2vector columns (clients see type 22 and read its text, `1 2`).
+const INT2VECTOR: SqlType = SqlType::Array(ArrayType::int2vector());
 /// `regproc` columns (pg_type's functions: [`crate::catalog_builtin::proc_name`] names them).
 const RP: SqlType = SqlType::Oid(OidKind::RegProc);
 /// The `oid` columns drivers read as oid (tokio-postgres's type lookup takes typelem,
@@ -109,7 +111,7 @@ const VIEWS: &[View] = &[
             ("indimmediate", B),
             ("indnullsnotdistinct", B),
             ("indpred", T),
-            ("indkey", I2A),
+            ("indkey", INT2VECTOR),
             ("indisexclusion", B),
             ("indcheckxmin", B),
             ("indisready", B),
@@ -118,7 +120,7 @@ const VIEWS: &[View] = &[
             ("indclass", I8A),
             // int2vector in PostgreSQL: an int2 array subscripted from 0, printed "3 0" (pgjdbc's
             // getIndexInfo reads `indoption[ordinal - 1] & 1`; SQLAlchemy splits the text).
-            ("indoption", I2A),
+            ("indoption", INT2VECTOR),
             ("indexprs", T),
         ],
     },
@@ -1059,6 +1061,7 @@ fn type_name(t: SqlType) -> String {
         SqlType::Uuid => "uuid",
         SqlType::Jsonb => "jsonb",
         SqlType::Numeric(_) => "numeric",
+        SqlType::Array(a) if a.is_int2vector() => "int2vector",
         // Array types are named for their element with a leading underscore (`_int4`).
         SqlType::Array(a) => return format!("_{}", type_name(a.elem())),
         SqlType::Oid(k) => k.name(),
@@ -1986,6 +1989,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             .iter()
             .copied()
             .chain(TYPES.iter().filter_map(|t| t.array_of()))
+            .chain(std::iter::once(INT2VECTOR))
             .map(|t| {
                 let oid = |t: Option<SqlType>| Datum::Int8(t.map_or(0, |t| t.oid() as i64));
                 let io = crate::catalog_builtin::type_io(t.oid(), t.elem().map(|e| e.oid()));

@@ -69,13 +69,28 @@ impl ArrayType {
         ArrayType { elem_oid, typmod: -1 }
     }
 
+    /// PostgreSQL's int2vector (pg_index.indkey, indoption): an int2 array subscripted from 0
+    /// that clients see as type 22 and read as text (`1 2`), which its values print as
+    /// (`crate::table` arrays of int2 from 0 print so). Marked by an element typmod no type has.
+    pub const fn int2vector() -> ArrayType {
+        ArrayType { elem_oid: 21, typmod: INT2VECTOR_MARK }
+    }
+
+    /// Whether this is [`ArrayType::int2vector`].
+    pub fn is_int2vector(self) -> bool {
+        self.elem_oid == 21 && self.typmod == INT2VECTOR_MARK
+    }
+
     /// The element type.
     pub fn elem(self) -> SqlType {
         SqlType::from_oid(self.elem_oid).unwrap_or(SqlType::Text).with_modifier(self.typmod)
     }
 
-    /// The array type's OID (`pg_type.typarray` of the element).
+    /// The array type's OID (`pg_type.typarray` of the element; 22 for int2vector).
     pub fn oid(self) -> u32 {
+        if self.is_int2vector() {
+            return 22;
+        }
         array_oid(self.elem_oid).unwrap_or(0)
     }
 
@@ -85,9 +100,15 @@ impl ArrayType {
     }
 
     pub fn typmod(self) -> i32 {
+        if self.is_int2vector() {
+            return -1;
+        }
         self.typmod
     }
 }
+
+/// [`ArrayType::int2vector`]'s element typmod.
+const INT2VECTOR_MARK: i32 = -22;
 
 /// The array type OID of an element type OID.
 pub fn array_oid(elem_oid: u32) -> Option<u32> {

@@ -285,6 +285,7 @@ impl SqlType {
             SqlType::Unknown => "unknown".into(),
             SqlType::Numeric(None) => "numeric".into(),
             SqlType::Numeric(Some((p, s))) => format!("numeric({p},{s})"),
+            SqlType::Array(a) if a.is_int2vector() => "int2vector".into(),
             SqlType::Array(a) => format!("{}[]", a.elem().name()),
             SqlType::Oid(k) => k.name().into(),
             SqlType::Void => "void".into(),

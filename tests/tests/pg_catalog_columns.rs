@@ -4,7 +4,7 @@
 //! in its catalogs (docs/ARCHITECTURE.md, System views): `oid` (and `xid`) columns are int8,
 //! `name` and the other text-like types (`inet`, `pg_node_tree`, information_schema's domains)
 //! text, `aclitem[]`/`anyarray` text[], `oid[]`/`oidvector` int8[], `int2vector` int2[]
-//! (pg_index.indoption: text, [`OTHER_TYPES`]). Values are
+//! (but pg_index's indkey and indoption, which are int2vector: [`OTHER_TYPES`]). Values are
 //! checked by `tests/slt/catalog_pg15.slt`.
 
 use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
@@ -40,9 +40,11 @@ const VIEWS: &[&str] = &[
 
 /// Columns whose type is another substitution, with the type Orbit gives them and why.
 const OTHER_TYPES: &[(&str, &str, &str)] = &[
-    // int2vector elsewhere is int2[]; pg_index.indoption is its text form ("0 0"), which
-    // SQLAlchemy splits (docs/ARCHITECTURE.md, System views).
-    ("pg_catalog.pg_index", "indoption", "text"),
+    // int2vector elsewhere is int2[]; pg_index's are int2vector, as in PostgreSQL: clients
+    // read them as text ("0 0", which SQLAlchemy splits) and SQL subscripts them from 0
+    // (pgjdbc's getIndexInfo) (docs/ARCHITECTURE.md, System views).
+    ("pg_catalog.pg_index", "indkey", "int2vector"),
+    ("pg_catalog.pg_index", "indoption", "int2vector"),
     // oid as in PostgreSQL: tokio-postgres's type lookup (an enum's OID) reads them as u32.
     ("pg_catalog.pg_type", "typelem", "oid"),
     ("pg_catalog.pg_type", "typbasetype", "oid"),

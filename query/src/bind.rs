@@ -3354,6 +3354,10 @@ impl Binder<'_> {
             return Ok(e);
         }
         if types::can_cast(from, to, ctx) {
+            if temporal::bytea_output_cast(from, to) {
+                let e = temporal::bytea_escaped(e).unwrap_or_else(|e| e);
+                return if e.ty() == to { Ok(e) } else { self.coerce(e, to, ctx, err) };
+            }
             if let Some(styled) = temporal::interval_style_cast(from, to) {
                 let e = styled(e);
                 return if e.ty() == to { Ok(e) } else { self.coerce(e, to, ctx, err) };
@@ -4561,6 +4565,9 @@ impl Binder<'_> {
             }
             // A serving Orbit is never a standby replaying a primary's log.
             "pg_is_in_recovery" if bound.is_empty() => Expr::Const(Datum::Bool(false), SqlType::Bool),
+            // Orbit compiles nothing: it answers as a PostgreSQL built without LLVM
+            // (crate::settings, `jit`).
+            "pg_jit_available" if bound.is_empty() => Expr::Const(Datum::Bool(false), SqlType::Bool),
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
                 Expr::Func(Func::CurrentUser, vec![], SqlType::Text)
             }

@@ -482,7 +482,7 @@ fn join_tuples(
     let mut out: Vec<usize> = Vec::new();
     let mut right_matched = vec![false; right.len()];
     let index = (!step.right_key.is_empty()).then(|| crate::join_key::Buckets::build(right, &step.right_key));
-    let mut table = crate::memory::Held::new(txn.memory(), "hash join build table");
+    let mut table = crate::memory::Held::hash(txn.memory(), "hash join build table");
     if let Some(b) = &index {
         table.add(b.bytes())?;
     }
@@ -1662,7 +1662,7 @@ pub(crate) async fn rows_where_reading(
         let probing: &[usize] = if shard_pairs.is_some() { &[] } else { &tuples };
         let index =
             (!eq.is_empty() && shard_pairs.is_none()).then(|| crate::join_key::Buckets::build(right, &right_cols));
-        let mut table = crate::memory::Held::new(txn.memory(), "hash join build table");
+        let mut table = crate::memory::Held::hash(txn.memory(), "hash join build table");
         if let Some(b) = &index {
             table.add(b.bytes())?;
         }

@@ -670,7 +670,7 @@ pub(crate) async fn inner_rows(
 /// The FROM rows `rows` that `sj` keeps, joined on the coordinating shard.
 pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
     let memory = txn.memory();
-    let mut held = crate::memory::Held::new(memory, "hash semi join build table");
+    let mut held = crate::memory::Held::hash(memory, "hash semi join build table");
     // No key reduction for a NULL-aware join: an inner row with a NULL element matters to outer
     // rows of other keys.
     let keys = if sj.null_aware { vec![None; rows.len()] } else { outer_keys(sj, &rows, params)? };

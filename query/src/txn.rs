@@ -213,9 +213,10 @@ impl Cancel {
     }
 
     /// The statement about to run starts a new memory account of `limit_bytes`
-    /// (`orbit.query_memory_limit`; see [`crate::memory`]).
-    pub fn limit_memory(&self, limit_bytes: usize) {
-        self.memory.start(limit_bytes);
+    /// (`orbit.query_memory_limit`), each sort and hash table under `operators` (`work_mem`;
+    /// see [`crate::memory`]).
+    pub fn limit_memory(&self, limit_bytes: usize, operators: crate::memory::OperatorLimits) {
+        self.memory.start_with(limit_bytes, operators);
     }
 
     /// A CancelRequest for this connection: takes effect only while a statement runs.

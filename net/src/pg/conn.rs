@@ -1092,7 +1092,10 @@ async fn run_statement(
 ) -> Result<orbit_query::QueryResult, SqlError> {
     arm_cancel(c);
     let memory = c.settings.iter().find(|(k, _)| *k == "orbit.query_memory_limit").map(|(_, v)| v.as_str());
-    c.cancel.limit_memory(memory.map_or(orbit_query::memory::DEFAULT_LIMIT_BYTES, orbit_query::settings::memory_bytes));
+    c.cancel.limit_memory(
+        memory.map_or(orbit_query::memory::DEFAULT_LIMIT_BYTES, orbit_query::settings::memory_bytes),
+        orbit_query::settings::operator_limits(&c.settings),
+    );
     // Every step of the statement resolves names with this session's search path, also after
     // other sessions on this shard ran between its steps.
     let path = search_path(c).to_string();

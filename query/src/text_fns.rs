@@ -80,6 +80,8 @@ pub enum TextFn {
     /// bytea or bytea[] -> text in `bytea_output = escape` (the session's, when the statement
     /// was bound): what a cast to text, `||`, format() and JSON print then.
     ByteaEscape,
+    /// bytea[] -> text[]: each element so (array_to_string's elements in `escape`).
+    ByteaEscapeItems,
 }
 
 impl TextFn {
@@ -276,6 +278,19 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             Datum::Array(Box::new(ArrayValue::from_items(SqlType::Text, parts)))
         }
         TextFn::Ascii => Datum::Int4(text(a(0)).chars().next().map_or(0, |c| c as i32)),
+        TextFn::ByteaEscapeItems => match a(0) {
+            Datum::Array(arr) => {
+                let mut arr = (**arr).clone();
+                for item in &mut arr.items {
+                    if let Datum::Bytea(b) = item {
+                        *item = Datum::Text(crate::types::bytea_escape(b));
+                    }
+                }
+                arr.elem = SqlType::Text;
+                Datum::Array(Box::new(arr))
+            }
+            other => other.clone(),
+        },
         TextFn::ByteaEscape => {
             let style = crate::types::TextStyle { bytea_escape: true, ..Default::default() };
             Datum::Text(crate::types::to_text_in(a(0), &style).unwrap_or_default())

@@ -110,6 +110,16 @@ pub(super) fn bytea_escaped(e: Expr) -> std::result::Result<Expr, Expr> {
     Ok(Expr::Call(crate::scalar::Builtin::Text(crate::text_fns::TextFn::ByteaEscape), vec![e], SqlType::Text))
 }
 
+/// A bytea[] whose elements print one by one (array_to_string): a text[] of their escape-format
+/// texts when the session's `bytea_output` is `escape` (noted), else `e` as it is.
+pub(super) fn bytea_items_escaped(e: Expr) -> Expr {
+    if crate::settings::bound_value("bytea_output").as_deref() != Some("escape") {
+        return e;
+    }
+    let Some(ty) = SqlType::Text.array_of() else { return e };
+    Expr::Call(crate::scalar::Builtin::Text(crate::text_fns::TextFn::ByteaEscapeItems), vec![e], ty)
+}
+
 /// A cast of a bytea or bytea[] to a string type in a session whose `bytea_output` is `escape`:
 /// the value's escape-format text is cast on to `to`. False for other casts, or in `hex`.
 pub(super) fn bytea_output_cast(from: SqlType, to: SqlType) -> bool {

@@ -2348,7 +2348,12 @@ impl Binder<'_> {
         // The planner switch is read when the statement is bound, as PostgreSQL plans with it.
         let merge_enabled = crate::settings::bound_value("enable_mergejoin").is_none_or(|v| v == "on");
         let mut st = JoinBuild {
-            plan: JoinPlan { inputs: Vec::new(), steps: Vec::new(), merge_enabled },
+            plan: JoinPlan {
+                inputs: Vec::new(),
+                steps: Vec::new(),
+                merge_enabled,
+                methods: crate::index_join::Methods::bound(),
+            },
             combined: TableDef::default_empty(),
             js: JoinScope::default(),
         };

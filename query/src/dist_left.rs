@@ -42,7 +42,7 @@ pub(crate) fn first_step_broadcast(plan: &JoinPlan, first: Option<&Expr>, shards
     };
     // An index lookup serving the step stays the coordinator's choice.
     if crate::index_join::path(b, &step.eq)
-        .is_some_and(|l| crate::index_join::cheaper(&l, preserved, crate::stats::table_rows(b)))
+        .is_some_and(|l| crate::index_join::cheaper(&l, preserved, crate::stats::table_rows(b), plan.methods))
     {
         return false;
     }

@@ -784,7 +784,7 @@ fn join_node<'a>(
                 if merge.is_none() && matches!(step.kind, crate::join::JoinKind::Inner | crate::join::JoinKind::Left) {
                     crate::index_join::path(t, &step.eq).filter(|l| match &noted {
                         Some(n) => n.get(k).copied().unwrap_or(false),
-                        None => crate::index_join::cheaper(l, acc.estimate().rows, table_columns(t).rows),
+                        None => crate::index_join::cheaper(l, acc.estimate().rows, table_columns(t).rows, j.methods),
                     })
                 } else {
                     None

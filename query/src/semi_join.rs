@@ -747,7 +747,9 @@ async fn looked_up(
         distinct.push(sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?);
     }
     drop(seen);
-    if !crate::index_join::cheaper(&lookup, distinct.len() as f64, crate::stats::table_rows(def)) {
+    // EXISTS and IN are not under the join switches (see crate::index_join::Methods).
+    let methods = crate::index_join::Methods::ALL;
+    if !crate::index_join::cheaper(&lookup, distinct.len() as f64, crate::stats::table_rows(def), methods) {
         return Ok(None);
     }
     held.rows(distinct.iter())?;

@@ -101,6 +101,12 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("orbit.query_memory_limit", false, Some("4GB")),
     // Planner switch (PostgreSQL's): whether a join step may merge inputs in key order.
     ("enable_mergejoin", false, Some("on")),
+    // Planner switches: whether a join step may be hashed, or looked up by key in its table's
+    // key or index for each row so far (a nested loop); off is a penalty, not a ban
+    // (crate::index_join::Methods). The other enable_* switches are not here: Orbit's planner
+    // has no alternative for them to weigh (see README).
+    ("enable_hashjoin", false, Some("on")),
+    ("enable_nestloop", false, Some("on")),
     // How bytea values print as text (`hex` or `escape`): result rows, COPY TO, casts to text,
     // arrays, `||`, format() and JSON ([`crate::types::TextStyle`]).
     ("bytea_output", false, Some("hex")),
@@ -418,7 +424,7 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
                 format!("parameter \"{canon}\" cannot be changed without restarting the server"),
             ))
         }
-        "enable_mergejoin" | "jit" => match boolean(one()?) {
+        "enable_mergejoin" | "enable_hashjoin" | "enable_nestloop" | "jit" => match boolean(one()?) {
             Some(b) => if b { "on" } else { "off" }.to_string(),
             None => {
                 return Err(SqlError::new(

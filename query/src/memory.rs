@@ -415,6 +415,7 @@ mod tests {
         // Operators without their own bound only answer to the statement's.
         Held::new(m.clone(), "result rows").add(10_000).unwrap();
         assert_eq!(m.used(), 900 + 1000 + 1900);
+        drop((sort, other, hash));
         // The next statement starts without operator bounds unless given them.
         m.start(1 << 20);
         Held::sort(m.clone(), "sort").add(1 << 19).unwrap();

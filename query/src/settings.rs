@@ -551,6 +551,38 @@ mod tests {
     }
 
     #[test]
+    fn runtime_parameters() {
+        let work_mem = |v: &str| set("work_mem", &[v]);
+        assert_eq!(work_mem("64MB").unwrap(), ("work_mem", "64MB".into()));
+        assert_eq!(work_mem("1.5MB").unwrap().1, "1536kB");
+        assert_eq!(work_mem(" 100000B ").unwrap().1, "98kB");
+        assert_eq!(work_mem("+100").unwrap().1, "100kB");
+        let e = work_mem("-1").unwrap_err();
+        assert_eq!(e.message, "-1 kB is outside the valid range for parameter \"work_mem\" (64 .. 2147483647)");
+        let e = work_mem("3000000MB").unwrap_err();
+        assert_eq!((e.code, e.hint.as_deref()), ("22023", Some("Value exceeds integer range.")));
+        assert_eq!(set("hash_mem_multiplier", &["1.5"]).unwrap().1, "1.5");
+        assert_eq!(set("hash_mem_multiplier", &["1e2"]).unwrap().1, "100");
+        assert_eq!(set("hash_mem_multiplier", &["1.123456789"]).unwrap().1, "1.12346");
+        let e = set("hash_mem_multiplier", &["0.5"]).unwrap_err();
+        assert_eq!(e.message, "0.5 is outside the valid range for parameter \"hash_mem_multiplier\" (1 .. 1000)");
+        assert_eq!(set("bytea_output", &["ESCAPE"]).unwrap().1, "escape");
+        let e = set("bytea_output", &["Base64"]).unwrap_err();
+        assert_eq!(e.message, "invalid value for parameter \"bytea_output\": \"Base64\"");
+        assert_eq!(set("jit", &["o"]).unwrap_err().code, "22023");
+        assert_eq!(set("jit", &["off"]).unwrap().1, "off");
+        assert_eq!(set("jit_provider", &["llvmjit"]).unwrap_err().code, "55P02");
+        assert_eq!(set("enable_hashjoin", &["no"]).unwrap().1, "off");
+        assert_eq!(set("ENABLE_NESTLOOP", &["1"]).unwrap(), ("enable_nestloop", "on".into()));
+        // Unset, a session's operators are bound by the statement bound's default alone.
+        let limits = operator_limits(&[]);
+        assert_eq!(limits.work_mem_bytes, crate::memory::DEFAULT_LIMIT_BYTES);
+        assert_eq!(limits.hash_mem_bytes, 2 * crate::memory::DEFAULT_LIMIT_BYTES);
+        let limits = operator_limits(&[("work_mem", "64kB".into()), ("hash_mem_multiplier", "1.5".into())]);
+        assert_eq!((limits.work_mem_bytes, limits.hash_mem_bytes), (64 << 10, 96 << 10));
+    }
+
+    #[test]
     fn memory_limits() {
         let limit = |v: &str| set("orbit.query_memory_limit", &[v]).map(|(_, shown)| shown);
         assert_eq!(limit("1GB").unwrap(), "1GB");

@@ -903,6 +903,22 @@ mod tests {
     }
 
     #[test]
+    fn bytea_prints_in_the_session_format() {
+        let b = Datum::Bytea(vec![0, 1, b'\\', b'A', b' ', b'~', 0x7f, 0xff]);
+        assert_eq!(to_text(&b).as_deref(), Some("\\x00015c41207e7fff"));
+        let escape = TextStyle { bytea_escape: true, ..Default::default() };
+        assert_eq!(to_text_in(&b, &escape).as_deref(), Some("\\000\\001\\\\A ~\\177\\377"));
+        let settings = [("bytea_output", "escape".to_string())];
+        assert!(TextStyle::of_settings(&settings).bytea_escape);
+        assert!(!TextStyle::of_settings(&[]).bytea_escape);
+        let arr = Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(
+            SqlType::Bytea,
+            vec![Datum::Bytea(vec![1]), Datum::Null],
+        )));
+        assert_eq!(to_text_in(&arr, &escape).as_deref(), Some("{\"\\\\001\",NULL}"));
+    }
+
+    #[test]
     fn char_reads_and_prints_as_postgresql_15() {
         // (input, byte, text form) as PostgreSQL 15's charin/charout give them.
         for (input, byte, text) in [

@@ -270,7 +270,7 @@ fn memory_value(canon: &str, v: &str) -> Result<String> {
         ));
     }
     let kb = kb as u64;
-    let (unit, size) = MEMORY_UNITS.iter().find(|(_, k)| kb % k == 0).copied().unwrap_or(("kB", 1));
+    let (unit, size) = MEMORY_UNITS.iter().find(|(_, k)| kb.is_multiple_of(*k)).copied().unwrap_or(("kB", 1));
     Ok(format!("{}{unit}", kb / size))
 }
 

@@ -222,6 +222,7 @@ const SETTINGS: &[SettingInfo] = &[
     ("standard_conforming_strings", "Version and Platform Compatibility / Previous PostgreSQL Versions", "Causes '...' strings to treat backslashes literally.", None, "user", "bool", None, None, &[]),
     ("statement_timeout", "Client Connection Defaults / Statement Behavior", "Sets the maximum allowed duration of any statement.", Some("A value of 0 turns off the timeout."), "user", "integer", Some("0"), Some("2147483647"), &[]),
     ("synchronize_seqscans", "Version and Platform Compatibility / Previous PostgreSQL Versions", "Enable synchronized sequential scans.", None, "user", "bool", None, None, &[]),
+    ("synchronous_commit", "Write-Ahead Log / Settings", "Sets the current transaction's synchronization level.", None, "user", "enum", None, None, &["local", "remote_write", "remote_apply", "on", "off"]),
     ("transaction_deferrable", "Client Connection Defaults / Statement Behavior", "Whether to defer a read-only serializable transaction until it can be executed with no possible serialization failures.", None, "user", "bool", None, None, &[]),
     ("transaction_isolation", "Client Connection Defaults / Statement Behavior", "Sets the current transaction's isolation level.", None, "user", "enum", None, None, &["serializable", "repeatable read", "read committed", "read uncommitted"]),
     ("transaction_read_only", "Client Connection Defaults / Statement Behavior", "Sets the current transaction's read-only status.", None, "user", "bool", None, None, &[]),

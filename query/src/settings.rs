@@ -124,6 +124,12 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     // is accepted and nothing is ever compiled, `jit_provider` is `llvmjit` (the provider
     // PostgreSQL would load) and pg_jit_available() is false.
     ("jit", false, Some("on")),
+    // `off`: a commit on one shard is acknowledged before its log record is synced under
+    // `--fsync always` (crate::txn::Txn::commit); it is still written by the group commit
+    // under way, and a later synchronous commit on that shard makes it durable with its own.
+    // `local`, `remote_write` and `remote_apply` are `on` (Orbit has no standbys). A commit
+    // spanning shards stays synchronous: its two-phase commit needs its records durable.
+    ("synchronous_commit", false, Some("on")),
     ("jit_provider", false, Some("llvmjit")),
     // Preset (read-only) parameters drivers read: SET is 55P02, as in PostgreSQL.
     ("lc_collate", false, Some("C.UTF-8")),
@@ -417,6 +423,17 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             }
         }
         "work_mem" => memory_value(canon, one()?)?,
+        "synchronous_commit" => {
+            let v = one()?;
+            match v.to_ascii_lowercase().as_str() {
+                w @ ("local" | "remote_write" | "remote_apply" | "on" | "off") => w.to_string(),
+                "true" | "yes" | "1" => "on".to_string(),
+                "false" | "no" | "0" => "off".to_string(),
+                _ => {
+                    return Err(invalid(canon, v).hint("Available values: local, remote_write, remote_apply, on, off."))
+                }
+            }
+        }
         "hash_mem_multiplier" => real_value(canon, one()?, 1.0, 1000.0)?,
         "jit_provider" => {
             return Err(SqlError::new(
@@ -573,6 +590,9 @@ mod tests {
         assert_eq!(set("jit", &["off"]).unwrap().1, "off");
         assert_eq!(set("jit_provider", &["llvmjit"]).unwrap_err().code, "55P02");
         assert_eq!(set("enable_hashjoin", &["no"]).unwrap().1, "off");
+        assert_eq!(set("synchronous_commit", &["false"]).unwrap().1, "off");
+        assert_eq!(set("synchronous_commit", &["LOCAL"]).unwrap().1, "local");
+        assert_eq!(set("synchronous_commit", &["of"]).unwrap_err().code, "22023");
         assert_eq!(set("ENABLE_NESTLOOP", &["1"]).unwrap(), ("enable_nestloop", "on".into()));
         // Unset, a session's operators are bound by the statement bound's default alone.
         let limits = operator_limits(&[]);

@@ -732,8 +732,14 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
         }
         Plan::Commit => {
             let status = std::mem::replace(&mut c.status, TxStatus::Idle);
+            // The commit runs under the block's parameters, SET LOCAL ones included
+            // (`synchronous_commit`), before they are undone.
+            let at_commit = c.settings.clone();
             end_block_settings(c, status == TxStatus::InBlock);
-            let txn = c.txn.take();
+            let txn = c.txn.take().map(|mut t| {
+                t.settings = at_commit;
+                t
+            });
             match status {
                 TxStatus::Idle => {
                     warn(c, code::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress");

@@ -104,7 +104,7 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     // Planner switches: whether a join step may be hashed, or looked up by key in its table's
     // key or index for each row so far (a nested loop); off is a penalty, not a ban
     // (crate::index_join::Methods). The other enable_* switches are not here: Orbit's planner
-    // has no alternative for them to weigh (see README).
+    // has no alternative for them to weigh (docs/ARCHITECTURE.md).
     ("enable_hashjoin", false, Some("on")),
     ("enable_nestloop", false, Some("on")),
     // How bytea values print as text (`hex` or `escape`): result rows, COPY TO, casts to text,
@@ -124,13 +124,13 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     // is accepted and nothing is ever compiled, `jit_provider` is `llvmjit` (the provider
     // PostgreSQL would load) and pg_jit_available() is false.
     ("jit", false, Some("on")),
+    ("jit_provider", false, Some("llvmjit")),
     // `off`: a commit on one shard is acknowledged before its log record is synced under
     // `--fsync always` (crate::txn::Txn::commit); it is still written by the group commit
     // under way, and a later synchronous commit on that shard makes it durable with its own.
     // `local`, `remote_write` and `remote_apply` are `on` (Orbit has no standbys). A commit
     // spanning shards stays synchronous: its two-phase commit needs its records durable.
     ("synchronous_commit", false, Some("on")),
-    ("jit_provider", false, Some("llvmjit")),
     // Preset (read-only) parameters drivers read: SET is 55P02, as in PostgreSQL.
     ("lc_collate", false, Some("C.UTF-8")),
     ("lc_ctype", false, Some("C.UTF-8")),

@@ -1484,6 +1484,7 @@ impl Binder<'_> {
                             format!("unrecognized configuration parameter \"{name}\""),
                         )
                     })?;
+                    crate::settings::check_resettable(canon)?;
                     return Ok((Plan::Set { name: canon, value: None, local }, vec![]));
                 }
                 let vals: Vec<String> = vals.into_iter().map(|v| v.unwrap_or_else(|| "default".into())).collect();
@@ -1509,6 +1510,7 @@ impl Binder<'_> {
                             format!("unrecognized configuration parameter \"{name}\""),
                         )
                     })?;
+                    crate::settings::check_resettable(canon)?;
                     Ok((Plan::Reset(Some(canon)), vec![]))
                 }
                 ast::Reset::SessionAuthorization => {

@@ -305,6 +305,22 @@ fn g(n: f64) -> String {
     }
 }
 
+/// `RESET name` and `SET name TO DEFAULT` of a parameter no session can change (a preset one,
+/// `jit_provider`): PostgreSQL's 55P02, as for SET. Others reset to their session default.
+pub fn check_resettable(canon: &'static str) -> Result<()> {
+    // RESET session_authorization is PostgreSQL's RESET SESSION AUTHORIZATION (back to the
+    // session's user, which Orbit never changed).
+    if canon == "session_authorization" {
+        return Ok(());
+    }
+    // SET with the default (or an empty value) is refused with 55P02 exactly for these.
+    let probe = default_value(canon).unwrap_or("").to_string();
+    match set_value(canon, &[probe]) {
+        Err(e) if e.code == "55P02" => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Checks `SET name = values` and returns the canonical name and the value as SHOW prints it.
 pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)> {
     let canon = canonical(name).ok_or_else(|| unrecognized(name))?;
@@ -589,6 +605,14 @@ mod tests {
         assert_eq!(set("jit", &["o"]).unwrap_err().code, "22023");
         assert_eq!(set("jit", &["off"]).unwrap().1, "off");
         assert_eq!(set("jit_provider", &["llvmjit"]).unwrap_err().code, "55P02");
+        assert_eq!(check_resettable("jit_provider").unwrap_err().code, "55P02");
+        assert_eq!(check_resettable("server_version").unwrap_err().code, "55P02");
+        for p in PARAMETERS.iter().map(|p| p.0).filter(|p| !matches!(*p, "jit_provider" | "server_version")) {
+            let fixed = ["server_encoding", "integer_datetimes", "in_hot_standby", "is_superuser"];
+            let fixed = fixed.contains(&p) || p.starts_with("lc_") || p.starts_with("max_") || p.ends_with("_num");
+            let fixed = fixed || p == "orbit_version";
+            assert_eq!(check_resettable(p).is_err(), fixed, "{p}");
+        }
         assert_eq!(set("enable_hashjoin", &["no"]).unwrap().1, "off");
         assert_eq!(set("synchronous_commit", &["false"]).unwrap().1, "off");
         assert_eq!(set("synchronous_commit", &["LOCAL"]).unwrap().1, "local");

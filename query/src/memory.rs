@@ -21,7 +21,8 @@
 //! (ORDER BY, window partitions) past `work_mem`, or a hash table (hash join and hash semi join
 //! build tables, GROUP BY groups, DISTINCT and set-operation hash sets) past `work_mem` times
 //! `hash_mem_multiplier`, fail the statement with the same 53200. Its default is the statement
-//! bound's, so a session that never sets it is bound by `orbit.query_memory_limit` alone.
+//! bound's, so a session that never sets it is bound by `orbit.query_memory_limit` alone. A
+//! distributed step's build table on a shard checks [`QueryMemory::hash_mem`] there.
 //!
 //! The same loops count their work on a [`Ticker`]: every [`CHECK_EVERY`] units it checks the
 //! statement's cancel switch (a CancelRequest, `statement_timeout`) and lets the shard's other
@@ -104,6 +105,12 @@ impl QueryMemory {
         self.used.get()
     }
 
+    /// What one hash table may hold (`work_mem` times `hash_mem_multiplier`): a shard's build
+    /// table of a distributed step checks it there.
+    pub fn hash_mem(&self) -> usize {
+        self.hash_mem.get()
+    }
+
     /// The most the statement held at once so far.
     pub fn peak(&self) -> usize {
         self.peak.get()
@@ -174,6 +181,17 @@ enum OperatorKind {
     Hash,
 }
 
+/// The 53200 of one operator past its own bound (`bound` names it: `work_mem`, or `work_mem
+/// times hash_mem_multiplier`), holding `held` bytes when it asked for `request` more.
+pub fn operator_out_of_memory(what: &str, request: usize, held: usize, bound: &str, cap: usize) -> SqlError {
+    SqlError::new("53200", "out of memory").detail(format!(
+        "Failed on request of size {request} in {what}: the operator holds {held} bytes and {bound} is {cap} bytes."
+    ))
+}
+
+/// What [`operator_out_of_memory`] names a hash table's bound.
+pub const HASH_MEM: &str = "work_mem times hash_mem_multiplier";
+
 /// Bytes one operator has charged; released when dropped unless kept.
 #[derive(Debug)]
 pub struct Held {
@@ -202,13 +220,10 @@ impl Held {
         let (cap, name) = match self.kind {
             OperatorKind::Other => (usize::MAX, ""),
             OperatorKind::Sort => (self.memory.work_mem.get(), "work_mem"),
-            OperatorKind::Hash => (self.memory.hash_mem.get(), "work_mem times hash_mem_multiplier"),
+            OperatorKind::Hash => (self.memory.hash_mem.get(), HASH_MEM),
         };
         if self.bytes.saturating_add(bytes) > cap {
-            return Err(SqlError::new("53200", "out of memory").detail(format!(
-                "Failed on request of size {bytes} in {}: the operator holds {} bytes and {name} is {cap} bytes.",
-                self.what, self.bytes
-            )));
+            return Err(operator_out_of_memory(self.what, bytes, self.bytes, name, cap));
         }
         self.memory.charge(self.what, bytes)?;
         self.bytes += bytes;

@@ -25,6 +25,7 @@ async fn out_of_memory(c: &Client, sql: &str) -> String {
 
 const SORT: &str = "SELECT count(*) FROM (SELECT s FROM big ORDER BY s) x";
 const HASH_JOIN: &str = "SELECT count(*) FROM big a JOIN big b ON a.v = b.v";
+const SEMI: &str = "SELECT count(*) FROM big WHERE EXISTS (SELECT 1 FROM small WHERE small.v = big.v)";
 
 #[test]
 fn one_sort_or_hash_table_past_work_mem_fails_with_53200_and_the_session_goes_on() {
@@ -35,13 +36,17 @@ fn one_sort_or_hash_table_past_work_mem_fails_with_53200_and_the_session_goes_on
         a.batch_execute(
             "CREATE TABLE big (id int PRIMARY KEY, v int, s text);
              INSERT INTO big SELECT g, g % 1000, 'row ' || g FROM generate_series(1, 20000) g;
+             CREATE TABLE small (id int PRIMARY KEY, v int);
+             INSERT INTO small SELECT g, g FROM generate_series(1, 3000) g;
              SET enable_mergejoin = off",
         )
         .await
         .unwrap();
+        a.batch_execute("ANALYZE").await.unwrap();
         // Under the default (the statement bound's) both run.
         assert_eq!(one_i64(&a, SORT).await, 20_000);
         assert_eq!(one_i64(&a, HASH_JOIN).await, 400_000);
+        assert_eq!(one_i64(&a, SEMI).await, 19_980);
 
         a.batch_execute("SET work_mem = '64kB'").await.unwrap();
         let detail = out_of_memory(&a, SORT).await;
@@ -55,6 +60,9 @@ fn one_sort_or_hash_table_past_work_mem_fails_with_53200_and_the_session_goes_on
         assert!(detail.contains("work_mem times hash_mem_multiplier is 131072 bytes"), "{detail}");
         let detail = out_of_memory(&a, "SELECT count(*) FROM (SELECT DISTINCT s FROM big) x").await;
         assert!(detail.contains("in DISTINCT: "), "{detail}");
+        // A semi join's table, built on the shards (the inner rows broadcast) or here.
+        let detail = out_of_memory(&a, SEMI).await;
+        assert!(detail.contains("semi join") && detail.contains("hash_mem_multiplier is 131072 bytes"), "{detail}");
         // Another session is not bound by this one's work_mem.
         assert_eq!(one_i64(&b, SORT).await, 20_000);
 

@@ -367,10 +367,17 @@ fn join_switches_penalise_a_method_and_keep_the_rows() {
         let p = plan(few).await;
         assert!(looked_up(&p) && !hashed(&p), "{p:?}");
         assert_eq!(count_of(&c, few).await, 20);
+        // An outer join, planned in its written order, the same way.
+        let left = "SELECT count(cust.name) FROM few LEFT JOIN cust ON cust.id = few.cust";
+        let p = plan(left).await;
+        assert!(p.iter().any(|l| l == "->  Nested Loop Left Join"), "{p:?}");
         c.batch_execute("SET enable_nestloop = off").await.unwrap();
         let p = plan(few).await;
         assert!(hashed(&p) && !looked_up(&p), "{p:?}");
         assert_eq!(count_of(&c, few).await, 20);
+        let p = plan(left).await;
+        assert!(p.iter().any(|l| l.starts_with("->  Hash Left Join")), "{p:?}");
+        assert_eq!(count_of(&c, left).await, 20);
         c.batch_execute("RESET enable_nestloop").await.unwrap();
 
         let p = plan(many).await;

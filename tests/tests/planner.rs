@@ -326,7 +326,8 @@ fn explain_analyze_shows_estimated_and_actual_rows_per_node() {
 /// off is a penalty, not a ban. A few orders joined to many customers are looked up by key
 /// (Nested Loop over an Index Scan) until nested loops are off, then hashed; many orders are
 /// hashed until hash joins are off, then looked up. A join that has nothing but the
-/// switched-off methods still plans and answers. The rows are the same in every plan.
+/// switched-off methods still plans and answers, its EXPLAIN costs carrying PostgreSQL's
+/// disable_cost. The rows are the same in every plan.
 #[test]
 fn join_switches_penalise_a_method_and_keep_the_rows() {
     let o = Orbit::start(&["--shards", "2"]);
@@ -399,6 +400,14 @@ fn join_switches_penalise_a_method_and_keep_the_rows() {
             .unwrap();
         assert!(!plan(many).await.is_empty());
         assert_eq!(count_of(&c, many).await, 4000);
+        // EXPLAIN's costs carry PostgreSQL's disable_cost (1e10) for the switched-off method
+        // planned anyway, up to the top node.
+        let costed = c.simple_query(&format!("EXPLAIN {many}")).await.unwrap();
+        let top = costed.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        });
+        assert!(top.as_deref().is_some_and(|l| l.contains("(cost=100000")), "{top:?}");
         assert_eq!(count_of(&c, "SELECT count(*) FROM many JOIN cust ON cust.name = 'c' || many.cust").await, 4000);
         assert_eq!(count_of(&c, few).await, 20);
     });

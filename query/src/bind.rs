@@ -1564,6 +1564,7 @@ impl Binder<'_> {
                             format!("unrecognized configuration parameter \"{name}\""),
                         )
                     })?;
+                    crate::settings::check_resettable(canon)?;
                     return Ok((Plan::Set { name: canon, value: None, local }, vec![]));
                 }
                 let vals: Vec<String> = vals.into_iter().map(|v| v.unwrap_or_else(|| "default".into())).collect();
@@ -1589,6 +1590,7 @@ impl Binder<'_> {
                             format!("unrecognized configuration parameter \"{name}\""),
                         )
                     })?;
+                    crate::settings::check_resettable(canon)?;
                     Ok((Plan::Reset(Some(canon)), vec![]))
                 }
                 ast::Reset::SessionAuthorization => {
@@ -2467,7 +2469,12 @@ impl Binder<'_> {
         // The planner switch is read when the statement is bound, as PostgreSQL plans with it.
         let merge_enabled = crate::settings::bound_value("enable_mergejoin").is_none_or(|v| v == "on");
         let mut st = JoinBuild {
-            plan: JoinPlan { inputs: Vec::new(), steps: Vec::new(), merge_enabled },
+            plan: JoinPlan {
+                inputs: Vec::new(),
+                steps: Vec::new(),
+                merge_enabled,
+                methods: crate::index_join::Methods::bound(),
+            },
             combined: TableDef::default_empty(),
             js: JoinScope::default(),
         };
@@ -3478,6 +3485,10 @@ impl Binder<'_> {
             return Ok(e);
         }
         if types::can_cast(from, to, ctx) {
+            if temporal::bytea_output_cast(from, to) {
+                let e = temporal::bytea_escaped(e).unwrap_or_else(|e| e);
+                return if e.ty() == to { Ok(e) } else { self.coerce(e, to, ctx, err) };
+            }
             if let Some(styled) = temporal::interval_style_cast(from, to) {
                 let e = styled(e);
                 return if e.ty() == to { Ok(e) } else { self.coerce(e, to, ctx, err) };
@@ -4702,6 +4713,9 @@ impl Binder<'_> {
             }
             // A serving Orbit is never a standby replaying a primary's log.
             "pg_is_in_recovery" if bound.is_empty() => Expr::Const(Datum::Bool(false), SqlType::Bool),
+            // Orbit compiles nothing: it answers as a PostgreSQL built without LLVM
+            // (crate::settings, `jit`).
+            "pg_jit_available" if bound.is_empty() => Expr::Const(Datum::Bool(false), SqlType::Bool),
             "current_user" | "session_user" | "user" if matches!(f.args, ast::FunctionArguments::None) => {
                 Expr::Func(Func::CurrentUser, vec![], SqlType::Text)
             }

@@ -924,7 +924,7 @@ fn settings_rows(txn: &Txn) -> Vec<Row> {
         "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
             crate::settings::timeout(v).map_or(0, |d| d.as_millis()).to_string()
         }
-        "orbit.query_memory_limit" => (crate::settings::memory_bytes(v) / 1024).to_string(),
+        "orbit.query_memory_limit" | "work_mem" => (crate::settings::memory_bytes(v) / 1024).to_string(),
         _ => v.to_string(),
     };
     let text = |s: &str| Datum::Text(s.to_string());
@@ -938,7 +938,7 @@ fn settings_rows(txn: &Txn) -> Vec<Row> {
             let value = value.or_else(|| default.map(str::to_string));
             let unit = match name {
                 "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => Some("ms"),
-                "orbit.query_memory_limit" => Some("kB"),
+                "orbit.query_memory_limit" | "work_mem" => Some("kB"),
                 _ => None,
             };
             let changed = value.is_some() && default.is_some() && value.as_deref() != default;

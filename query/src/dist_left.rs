@@ -42,7 +42,7 @@ pub(crate) fn first_step_broadcast(plan: &JoinPlan, first: Option<&Expr>, shards
     };
     // An index lookup serving the step stays the coordinator's choice.
     if crate::index_join::path(b, &step.eq)
-        .is_some_and(|l| crate::index_join::cheaper(&l, preserved, crate::stats::table_rows(b)))
+        .is_some_and(|l| crate::index_join::cheaper(&l, preserved, crate::stats::table_rows(b), plan.methods))
     {
         return false;
     }
@@ -97,12 +97,16 @@ pub(crate) async fn first_step(
         params: params.to_vec(),
     });
     let at = txn.read_at();
-    let (used, limit) = (txn.memory().used(), txn.memory().limit());
+    let (used, limit, hash_mem) = (txn.memory().used(), txn.memory().limit(), txn.memory().hash_mem());
     let parts = crate::exec::on_every_shard_at(at, move |s| {
         let job = &job;
         let t = s.tables.get(&job.table).ok_or_else(|| crate::exec::no_table(&job.table))?;
         let (left_cols, right_cols): (Vec<usize>, Vec<usize>) = job.step.eq.iter().copied().unzip();
         let index = crate::join_key::Buckets::build(&job.right, &right_cols);
+        if index.bytes() > hash_mem {
+            let (what, size) = ("broadcast left join build table", index.bytes());
+            return Err(crate::memory::operator_out_of_memory(what, size, 0, crate::memory::HASH_MEM, hash_mem));
+        }
         let mut bytes = used + index.bytes();
         if bytes > limit {
             return Err(crate::memory::out_of_memory("broadcast left join build table", index.bytes(), used, limit));

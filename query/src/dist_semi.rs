@@ -207,7 +207,7 @@ pub(crate) async fn scan(
     let filter = plain.cloned();
     let p = params.to_vec();
     let at = txn.read_at();
-    let (used, limit) = (txn.memory().used(), txn.memory().limit());
+    let (used, limit, hash_mem) = (txn.memory().used(), txn.memory().limit(), txn.memory().hash_mem());
     let parts = crate::exec::on_every_shard_at(at, move |s| {
         let mut bytes = used;
         let mut charge = |size: usize| {
@@ -219,6 +219,16 @@ pub(crate) async fn scan(
         };
         let mut tables = Vec::with_capacity(jobs.len());
         for job in jobs.iter() {
+            // Each build table is one hash table, under work_mem times hash_mem_multiplier too.
+            let mut table_bytes = 0usize;
+            let mut charge = |size: usize| {
+                if table_bytes.saturating_add(size) > hash_mem {
+                    let (what, bound) = ("semi join on a shard", crate::memory::HASH_MEM);
+                    return Err(crate::memory::operator_out_of_memory(what, size, table_bytes, bound, hash_mem));
+                }
+                table_bytes += size;
+                charge(size)
+            };
             let table = match &job.inner {
                 Inner::Rows(rows) => crate::semi_join::build_table(&job.sj, rows.iter().cloned(), &mut charge)?,
                 Inner::Part { table, filter, projection, range } => {

@@ -710,22 +710,31 @@ fn join_node<'a>(
                     }
                 }
                 let kind = crate::join::JoinKind::Inner;
-                merge_node(j, kind, *place, (*a, *b), key, cost::merge_join(l, r, rows), shards)
+                merge_node(
+                    j,
+                    kind,
+                    *place,
+                    (*a, *b),
+                    key,
+                    disabled(cost::merge_join(l, r, rows), j.merge_enabled),
+                    shards,
+                )
             } else if lookup.is_some() {
-                Node::new("Nested Loop").est(cost::index_nested_loop(l, r, rows))
+                Node::new("Nested Loop").est(disabled(cost::index_nested_loop(l, r, rows), j.methods.nestloop))
             } else if !keys.is_empty() {
                 let dist = dists.get(step_no).copied().unwrap_or(crate::dist_join::Distribution::Coordinator);
                 match dist.line(shards) {
                     None => Node::new("Hash Inner Join (on the coordinating shard)")
-                        .est(cost::hash_join(l, r, rows))
+                        .est(disabled(cost::hash_join(l, r, rows), j.methods.hash))
                         .prop(format!("Hash Cond: {}", keys.join(" AND "))),
                     Some(line) => Node::new("Hash Inner Join (on every shard)")
-                        .est(cost::hash_join(l, r, rows))
+                        .est(disabled(cost::hash_join(l, r, rows), j.methods.hash))
                         .prop(format!("Hash Cond: {}", keys.join(" AND ")))
                         .prop(line),
                 }
             } else {
-                Node::new("Nested Loop (Inner Join, on the coordinating shard)").est(cost::nested_loop(l, r, rows))
+                Node::new("Nested Loop (Inner Join, on the coordinating shard)")
+                    .est(disabled(cost::nested_loop(l, r, rows), j.methods.nestloop))
             };
             if !others.is_empty() {
                 step = step.prop(format!("Join Filter: {}", others.join(" AND ")));
@@ -791,7 +800,7 @@ fn join_node<'a>(
                 if merge.is_none() && matches!(step.kind, crate::join::JoinKind::Inner | crate::join::JoinKind::Left) {
                     crate::index_join::path(t, &step.eq).filter(|l| match &noted {
                         Some(n) => n.get(k).copied().unwrap_or(false),
-                        None => crate::index_join::cheaper(l, acc.estimate().rows, table_columns(t).rows),
+                        None => crate::index_join::cheaper(l, acc.estimate().rows, table_columns(t).rows, j.methods),
                     })
                 } else {
                     None
@@ -819,17 +828,28 @@ fn join_node<'a>(
             let rows = cost::clamp_rows(rows);
             let kind = kind_name(step.kind);
             acc = if let Some((place, key)) = &merge {
-                merge_node(j, step.kind, *place, (0, 1), key, cost::merge_join(l, r, rows), shards)
-                    .child(acc)
-                    .child(right)
+                merge_node(
+                    j,
+                    step.kind,
+                    *place,
+                    (0, 1),
+                    key,
+                    disabled(cost::merge_join(l, r, rows), j.merge_enabled),
+                    shards,
+                )
+                .child(acc)
+                .child(right)
             } else if lookup.is_some() {
                 let title =
                     if step.kind == crate::join::JoinKind::Left { "Nested Loop Left Join" } else { "Nested Loop" };
-                Node::new(title).est(cost::index_nested_loop(l, r, rows)).child(acc).child(right)
+                Node::new(title)
+                    .est(disabled(cost::index_nested_loop(l, r, rows), j.methods.nestloop))
+                    .child(acc)
+                    .child(right)
             } else if left_broadcast && k == 0 {
                 let line = format!("Distribution: broadcast of the nullable side ({shards} shards)");
                 let joined = Node::new(format!("Hash {kind} Join (on every shard)"))
-                    .est(cost::hash_join(l, r, rows))
+                    .est(disabled(cost::hash_join(l, r, rows), j.methods.hash))
                     .prop(line)
                     .child(acc)
                     .child(right);
@@ -842,12 +862,12 @@ fn join_node<'a>(
                 }
             } else if step.eq.is_empty() {
                 Node::new(format!("Nested Loop ({kind} Join, on the coordinating shard)"))
-                    .est(cost::nested_loop(l, r, rows))
+                    .est(disabled(cost::nested_loop(l, r, rows), j.methods.nestloop))
                     .child(acc)
                     .child(right)
             } else {
                 Node::new(format!("Hash {kind} Join (on the coordinating shard)"))
-                    .est(cost::hash_join(l, r, rows))
+                    .est(disabled(cost::hash_join(l, r, rows), j.methods.hash))
                     .child(acc)
                     .child(right)
             };
@@ -1256,6 +1276,17 @@ fn qualified_names(table: Option<&TableDef>, join: Option<&crate::join::JoinPlan
         out.resize(start + t.row_len(), "?".to_string());
     }
     out
+}
+
+/// A join node's estimate with PostgreSQL's `disable_cost` added to its startup and total
+/// cost when its method is switched off (`enable_hashjoin`, `enable_nestloop`,
+/// `enable_mergejoin`) and it was planned all the same: no alternative, or all of them off.
+fn disabled(e: cost::Estimate, enabled: bool) -> cost::Estimate {
+    if enabled {
+        return e;
+    }
+    let penalty = crate::index_join::DISABLE_COST;
+    cost::Estimate { startup: e.startup + penalty, total: e.total + penalty, ..e }
 }
 
 fn name_of(names: &[String], i: usize) -> String {

@@ -373,7 +373,7 @@ pub async fn select(
     limit: Option<i64>,
     offset: Option<i64>,
 ) -> Result<QueryResult> {
-    let mut groups = Groups { held: Some(Held::new(txn.memory(), "GROUP BY")), ..Default::default() };
+    let mut groups = Groups { held: Some(Held::hash(txn.memory(), "GROUP BY")), ..Default::default() };
     let mut ticker = Ticker::new(txn);
     match &p.table {
         None if p.join.is_some() => {
@@ -585,7 +585,7 @@ pub async fn finish(
         const NULL: &Datum = &Datum::Null;
         let order: Vec<(bool, bool)> = p.order_by.iter().map(|k| (k.desc, k.nulls_first)).collect();
         let keys = crate::sort_key::SortKeys::new(out.len(), &order, |r, k| out[r].0.get(k).unwrap_or(NULL));
-        let mut sorting = Held::new(txn.memory(), "sort");
+        let mut sorting = Held::sort(txn.memory(), "sort");
         sorting.add(keys.bytes())?;
         let perm = keys.order(&mut ticker).await?;
         drop(keys);
@@ -611,7 +611,7 @@ pub async fn finish(
         out.truncate(end);
         return Ok(out.into_iter().skip(skip).map(|(_, r)| r).collect());
     }
-    let mut held = Held::new(txn.memory(), "DISTINCT");
+    let mut held = Held::hash(txn.memory(), "DISTINCT");
     let (skip, take) = (offset.unwrap_or(0) as usize, limit.map_or(usize::MAX, |l| l as usize));
     let key = |(keys, row): &(Vec<Datum>, Row)| -> usize {
         match p.distinct {

@@ -167,10 +167,46 @@ pub(crate) fn lookup_work(
     Some(rows_before * l.work() + rows_after)
 }
 
+/// The join methods the planner switches `enable_hashjoin` and `enable_nestloop` allow, when the
+/// statement was bound. As in PostgreSQL a switched-off method is penalised, not banned: a step
+/// whose table a key or index serves is looked up by key (a nested loop) when hash joins are
+/// off and hashed when nested loops are off, by cost when both or neither are; a step with no
+/// such lookup is still hashed (or a nested loop without equalities).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Methods {
+    pub hash: bool,
+    pub nestloop: bool,
+}
+
+/// What PostgreSQL adds to the cost of a switched-off plan (`disable_cost`).
+pub const DISABLE_COST: f64 = 1.0e10;
+
+impl Methods {
+    pub const ALL: Methods = Methods { hash: true, nestloop: true };
+
+    /// The session's switches, read by the binder (noted: a prepared statement binds again when
+    /// they change).
+    pub(crate) fn bound() -> Methods {
+        let on = |name: &str| crate::settings::bound_value(name).is_none_or(|v| v == "on");
+        Methods { hash: on("enable_hashjoin"), nestloop: on("enable_nestloop") }
+    }
+
+    /// Whether a step is looked up by key rather than hash joined, where the lookup is
+    /// `lookup_cheaper` by cost.
+    pub fn prefer_lookup(self, lookup_cheaper: bool) -> bool {
+        match (self.hash, self.nestloop) {
+            (true, false) => false,
+            (false, true) => true,
+            _ => lookup_cheaper,
+        }
+    }
+}
+
 /// Whether a step whose rows so far are `rows_before` reads `def` (of `table_rows` rows) by
-/// `lookup` rather than whole: the executor's choice for a join in its written order.
-pub(crate) fn cheaper(lookup: &Lookup, rows_before: f64, table_rows: f64) -> bool {
-    rows_before * lookup.work() < table_rows
+/// `lookup` rather than whole: the executor's choice for a join in its written order, under
+/// the planner switches `methods`.
+pub(crate) fn cheaper(lookup: &Lookup, rows_before: f64, table_rows: f64, methods: Methods) -> bool {
+    methods.prefer_lookup(rows_before * lookup.work() < table_rows)
 }
 
 /// The distinct keys of `left` (rows so far) for `lookup`: its values encoded as the table's

@@ -57,6 +57,8 @@ pub struct JoinPlan {
     /// `enable_mergejoin` when the statement was bound: whether a step may merge inputs in
     /// key order ([`crate::merge_join`]).
     pub merge_enabled: bool,
+    /// `enable_hashjoin` and `enable_nestloop` when the statement was bound.
+    pub methods: crate::index_join::Methods,
 }
 
 /// What a join step has built so far, charged to the statement's memory account.
@@ -404,8 +406,9 @@ async fn rows_reading_first(
         };
         let count = tuples.len() / stride;
         let lookup = if matches!(step.kind, JoinKind::Inner | JoinKind::Left) {
-            crate::index_join::path(def, &eq)
-                .filter(|l| crate::index_join::cheaper(l, count as f64, crate::stats::TableColumns::new(def).rows))
+            crate::index_join::path(def, &eq).filter(|l| {
+                crate::index_join::cheaper(l, count as f64, crate::stats::TableColumns::new(def).rows, plan.methods)
+            })
         } else {
             None
         };
@@ -482,7 +485,7 @@ fn join_tuples(
     let mut out: Vec<usize> = Vec::new();
     let mut right_matched = vec![false; right.len()];
     let index = (!step.right_key.is_empty()).then(|| crate::join_key::Buckets::build(right, &step.right_key));
-    let mut table = crate::memory::Held::new(txn.memory(), "hash join build table");
+    let mut table = crate::memory::Held::hash(txn.memory(), "hash join build table");
     if let Some(b) = &index {
         table.add(b.bytes())?;
     }
@@ -772,6 +775,8 @@ pub(crate) struct Split {
     pub multi: Vec<(Expr, Vec<usize>)>,
     /// Conditions for the joined rows (no column, or a column beyond the tables).
     pub last: Vec<Expr>,
+    /// The plan's switches (`enable_hashjoin`, `enable_nestloop`).
+    pub methods: crate::index_join::Methods,
 }
 
 impl Split {
@@ -819,7 +824,14 @@ pub(crate) fn split(plan: &JoinPlan, filter: Option<&Expr>) -> Split {
         offsets.push(width);
         width += t.row_len();
     }
-    let mut sp = Split { offsets, width, local: vec![Vec::new(); n], multi: Vec::new(), last: Vec::new() };
+    let mut sp = Split {
+        offsets,
+        width,
+        local: vec![Vec::new(); n],
+        multi: Vec::new(),
+        last: Vec::new(),
+        methods: plan.methods,
+    };
     let mut parts = Vec::new();
     if let Some(f) = filter {
         conjuncts(f, &mut parts);
@@ -1007,10 +1019,17 @@ pub(crate) fn step_work(
     rows_before: f64,
     rows_after: f64,
 ) -> (f64, bool) {
-    let work = if hash_joined(sp, mask, t) { rows_before + sizes[t] } else { rows_before * sizes[t] };
-    let hash = read_work(cols, sizes, scanned, t) + work + rows_after;
+    // A switched-off method costs PostgreSQL's disable_cost more: the order of the steps
+    // avoids it where another order can (crate::index_join::Methods).
+    let hashed = hash_joined(sp, mask, t);
+    let work = if hashed { rows_before + sizes[t] } else { rows_before * sizes[t] };
+    let off = |enabled: bool| if enabled { 0.0 } else { crate::index_join::DISABLE_COST };
+    let hash = read_work(cols, sizes, scanned, t)
+        + work
+        + rows_after
+        + if hashed { off(sp.methods.hash) } else { off(sp.methods.nestloop) };
     match crate::index_join::lookup_work(sp, cols, mask, t, rows_before, rows_after, scanned) {
-        Some(l) if l < hash => (l, true),
+        Some(l) if l + off(sp.methods.nestloop) < hash => (l + off(sp.methods.nestloop), true),
         _ => (hash, false),
     }
 }
@@ -1351,7 +1370,7 @@ pub(crate) async fn rows_where_reading(
     let mut dists = Vec::with_capacity(n.saturating_sub(1));
     // Each other table read with its own conditions, the smallest estimated first: once one of
     // them has no rows, an inner join has none either and the other tables are not read.
-    let Split { mut local, multi, last, .. } = sp;
+    let Split { mut local, multi, last, methods, .. } = sp;
     let mut filters: Vec<Option<Expr>> = (0..n).map(|t| and_all(std::mem::take(&mut local[t]))).collect();
     let mut inputs: Vec<Vec<Row>> = vec![Vec::new(); n];
     let mut reading: Vec<usize> = (0..n).filter(|&t| !deferred[t]).collect();
@@ -1371,7 +1390,7 @@ pub(crate) async fn rows_where_reading(
     let watched = crate::explain::watching(plan as *const JoinPlan as usize);
     let mut step_rows = Vec::new();
     let mut looked_up = Vec::new();
-    let sp = Split { offsets: offsets.clone(), width, local: vec![Vec::new(); n], multi, last };
+    let sp = Split { offsets: offsets.clone(), width, local: vec![Vec::new(); n], multi, last, methods };
     let order = match co {
         // The co-located pair first, as planned.
         Some((a, b)) => {
@@ -1662,7 +1681,7 @@ pub(crate) async fn rows_where_reading(
         let probing: &[usize] = if shard_pairs.is_some() { &[] } else { &tuples };
         let index =
             (!eq.is_empty() && shard_pairs.is_none()).then(|| crate::join_key::Buckets::build(right, &right_cols));
-        let mut table = crate::memory::Held::new(txn.memory(), "hash join build table");
+        let mut table = crate::memory::Held::hash(txn.memory(), "hash join build table");
         if let Some(b) = &index {
             table.add(b.bytes())?;
         }

@@ -16,6 +16,14 @@
 //! and [`QueryMemory::release_to`]). The account is thus an upper estimate of what the
 //! statement holds at once.
 //!
+//! One sort or hash operator is bound besides by `work_mem` ([`Held::sort`], [`Held::hash`]):
+//! PostgreSQL spills such an operator to disk past it, Orbit does not spill, so a sort's keys
+//! (ORDER BY, window partitions) past `work_mem`, or a hash table (hash join and hash semi join
+//! build tables, GROUP BY groups, DISTINCT and set-operation hash sets) past `work_mem` times
+//! `hash_mem_multiplier`, fail the statement with the same 53200. Its default is the statement
+//! bound's, so a session that never sets it is bound by `orbit.query_memory_limit` alone. A
+//! distributed step's build table on a shard checks [`QueryMemory::hash_mem`] there.
+//!
 //! The same loops count their work on a [`Ticker`]: every [`CHECK_EVERY`] units it checks the
 //! statement's cancel switch (a CancelRequest, `statement_timeout`) and lets the shard's other
 //! tasks run, so that a CancelRequest arriving on this shard is read while a sort runs.
@@ -52,6 +60,9 @@ pub struct QueryMemory {
     limit: Cell<usize>,
     used: Cell<usize>,
     peak: Cell<usize>,
+    /// What one sort may hold (`work_mem`), and one hash table (times `hash_mem_multiplier`).
+    work_mem: Cell<usize>,
+    hash_mem: Cell<usize>,
 }
 
 impl Default for QueryMemory {
@@ -62,14 +73,28 @@ impl Default for QueryMemory {
 
 impl QueryMemory {
     pub fn new(limit: usize) -> QueryMemory {
-        QueryMemory { limit: Cell::new(limit), used: Cell::new(0), peak: Cell::new(0) }
+        QueryMemory {
+            limit: Cell::new(limit),
+            used: Cell::new(0),
+            peak: Cell::new(0),
+            work_mem: Cell::new(usize::MAX),
+            hash_mem: Cell::new(usize::MAX),
+        }
     }
 
     /// A statement starts with nothing charged, under `limit` bytes.
     pub fn start(&self, limit: usize) {
+        self.start_with(limit, OperatorLimits::NONE);
+    }
+
+    /// A statement starts with nothing charged, under `limit` bytes, each of its sorts and hash
+    /// tables under `operators`.
+    pub fn start_with(&self, limit: usize, operators: OperatorLimits) {
         self.limit.set(limit);
         self.used.set(0);
         self.peak.set(0);
+        self.work_mem.set(operators.work_mem_bytes);
+        self.hash_mem.set(operators.hash_mem_bytes);
     }
 
     pub fn limit(&self) -> usize {
@@ -78,6 +103,12 @@ impl QueryMemory {
 
     pub fn used(&self) -> usize {
         self.used.get()
+    }
+
+    /// What one hash table may hold (`work_mem` times `hash_mem_multiplier`): a shard's build
+    /// table of a distributed step checks it there.
+    pub fn hash_mem(&self) -> usize {
+        self.hash_mem.get()
     }
 
     /// The most the statement held at once so far.
@@ -121,20 +152,79 @@ pub fn out_of_memory(what: &str, request: usize, used: usize, limit: usize) -> S
     ))
 }
 
+/// The bounds of one sort (`work_mem`) and one hash table (`work_mem` times
+/// `hash_mem_multiplier`), in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperatorLimits {
+    pub work_mem_bytes: usize,
+    pub hash_mem_bytes: usize,
+}
+
+impl OperatorLimits {
+    /// No bound but the statement's.
+    pub const NONE: OperatorLimits = OperatorLimits { work_mem_bytes: usize::MAX, hash_mem_bytes: usize::MAX };
+
+    /// The bounds of a session whose `work_mem` is `work_mem_bytes` and `hash_mem_multiplier`
+    /// `multiplier` (PostgreSQL's get_hash_memory_limit: the product, capped).
+    pub fn of(work_mem_bytes: usize, multiplier: f64) -> OperatorLimits {
+        let hash = (work_mem_bytes as f64 * multiplier).min(usize::MAX as f64) as usize;
+        OperatorLimits { work_mem_bytes, hash_mem_bytes: hash }
+    }
+}
+
+/// Which per-operator bound a [`Held`] is under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OperatorKind {
+    /// Only the statement's.
+    Other,
+    Sort,
+    Hash,
+}
+
+/// The 53200 of one operator past its own bound (`bound` names it: `work_mem`, or `work_mem
+/// times hash_mem_multiplier`), holding `held` bytes when it asked for `request` more.
+pub fn operator_out_of_memory(what: &str, request: usize, held: usize, bound: &str, cap: usize) -> SqlError {
+    SqlError::new("53200", "out of memory").detail(format!(
+        "Failed on request of size {request} in {what}: the operator holds {held} bytes and {bound} is {cap} bytes."
+    ))
+}
+
+/// What [`operator_out_of_memory`] names a hash table's bound.
+pub const HASH_MEM: &str = "work_mem times hash_mem_multiplier";
+
 /// Bytes one operator has charged; released when dropped unless kept.
 #[derive(Debug)]
 pub struct Held {
     memory: Rc<QueryMemory>,
     what: &'static str,
     bytes: usize,
+    kind: OperatorKind,
 }
 
 impl Held {
     pub fn new(memory: Rc<QueryMemory>, what: &'static str) -> Held {
-        Held { memory, what, bytes: 0 }
+        Held { memory, what, bytes: 0, kind: OperatorKind::Other }
+    }
+
+    /// A sort's charge: bound by `work_mem` too.
+    pub fn sort(memory: Rc<QueryMemory>, what: &'static str) -> Held {
+        Held { memory, what, bytes: 0, kind: OperatorKind::Sort }
+    }
+
+    /// A hash table's charge: bound by `work_mem` times `hash_mem_multiplier` too.
+    pub fn hash(memory: Rc<QueryMemory>, what: &'static str) -> Held {
+        Held { memory, what, bytes: 0, kind: OperatorKind::Hash }
     }
 
     pub fn add(&mut self, bytes: usize) -> Result<()> {
+        let (cap, name) = match self.kind {
+            OperatorKind::Other => (usize::MAX, ""),
+            OperatorKind::Sort => (self.memory.work_mem.get(), "work_mem"),
+            OperatorKind::Hash => (self.memory.hash_mem.get(), HASH_MEM),
+        };
+        if self.bytes.saturating_add(bytes) > cap {
+            return Err(operator_out_of_memory(self.what, bytes, self.bytes, name, cap));
+        }
         self.memory.charge(self.what, bytes)?;
         self.bytes += bytes;
         Ok(())
@@ -315,6 +405,35 @@ mod tests {
         assert_eq!(m.peak(), 1000);
         m.start(10);
         assert_eq!((m.used(), m.peak(), m.limit()), (0, 0, 10));
+    }
+
+    #[test]
+    fn one_sort_or_hash_table_is_bound_by_work_mem() {
+        let m = Rc::new(QueryMemory::new(1 << 20));
+        m.start_with(1 << 20, OperatorLimits::of(1000, 2.0));
+        let mut sort = Held::sort(m.clone(), "sort");
+        sort.add(900).unwrap();
+        let e = sort.add(200).unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), ("53200", "out of memory"));
+        let detail = e.detail.clone().unwrap_or_default();
+        assert!(
+            detail.contains("request of size 200 in sort: the operator holds 900 bytes and work_mem is 1000"),
+            "{detail}"
+        );
+        // Another sort has its own work_mem; a hash table has twice it.
+        let mut other = Held::sort(m.clone(), "window partitions");
+        other.add(1000).unwrap();
+        let mut hash = Held::hash(m.clone(), "hash join build table");
+        hash.add(1900).unwrap();
+        let e = hash.add(101).unwrap_err();
+        assert!(e.detail.unwrap_or_default().contains("hash_mem_multiplier is 2000 bytes"));
+        // Operators without their own bound only answer to the statement's.
+        Held::new(m.clone(), "result rows").add(10_000).unwrap();
+        assert_eq!(m.used(), 900 + 1000 + 1900);
+        drop((sort, other, hash));
+        // The next statement starts without operator bounds unless given them.
+        m.start(1 << 20);
+        Held::sort(m.clone(), "sort").add(1 << 19).unwrap();
     }
 
     #[test]

@@ -231,7 +231,12 @@ pub(crate) fn merge(
 /// Whether a merge costs less than the hash join of the same inputs (`left` and `right` rows
 /// read in key order, `rows` out), by [`crate::cost`]'s model: it never does more work than
 /// the hash join, whose build it saves.
-pub(crate) fn cheaper(left: f64, right: f64, rows: f64) -> bool {
+/// With hash joins switched off (`enable_hashjoin`) and merges on, a merge is always cheaper,
+/// as PostgreSQL's penalty on the hash join makes it.
+pub(crate) fn cheaper(left: f64, right: f64, rows: f64, methods: crate::index_join::Methods) -> bool {
+    if !methods.hash {
+        return true;
+    }
     let input = |r: f64| crate::cost::Estimate { startup: 0.0, total: 0.0, rows: r, width: 0.0 };
     let (l, r) = (input(left), input(right));
     crate::cost::merge_join(l, r, rows).total < crate::cost::hash_join(l, r, rows).total
@@ -257,11 +262,12 @@ pub(crate) fn written_first_step(plan: &crate::join::JoinPlan, shards: usize) ->
     }
     let (left_rows, right_rows) = (crate::stats::TableColumns::new(a).rows, crate::stats::TableColumns::new(b).rows);
     if matches!(step.kind, JoinKind::Inner | JoinKind::Left)
-        && crate::index_join::path(b, &step.eq).is_some_and(|l| crate::index_join::cheaper(&l, left_rows, right_rows))
+        && crate::index_join::path(b, &step.eq)
+            .is_some_and(|l| crate::index_join::cheaper(&l, left_rows, right_rows, plan.methods))
     {
         return None;
     }
-    if !cheaper(left_rows, right_rows, left_rows.max(right_rows)) {
+    if !cheaper(left_rows, right_rows, left_rows.max(right_rows), plan.methods) {
         return None;
     }
     if shards > 1 {
@@ -293,7 +299,7 @@ pub(crate) fn inner_first(
     }
     key(&plan.inputs[a], &plan.inputs[b], &equalities(sp, a, b))?;
     let scannable = |t: usize| crate::exec::scanned_on_shards(&plan.inputs[t], local.get(t).and_then(|f| f.as_ref()));
-    if !cheaper(sizes[a], sizes[b], sizes[a].max(sizes[b])) {
+    if !cheaper(sizes[a], sizes[b], sizes[a].max(sizes[b]), plan.methods) {
         return None;
     }
     match dists.first() {

@@ -652,7 +652,7 @@ fn option_columns(d: Datum) -> Row {
 /// statement's memory while it runs; a cancel request or `statement_timeout` stops it.
 async fn set_op(txn: &Txn, op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>) -> Result<Vec<Row>> {
     use crate::group::key_of;
-    let mut held = crate::memory::Held::new(txn.memory(), "set operation");
+    let mut held = crate::memory::Held::hash(txn.memory(), "set operation");
     let mut ticker = crate::memory::Ticker::new(txn);
     // A hash set's entry: the row's key parts, as much again as the row.
     let entry = |row: &[Datum]| crate::memory::row_bytes(row) + crate::memory::ENTRY_OVERHEAD;

@@ -670,7 +670,7 @@ pub(crate) async fn inner_rows(
 /// The FROM rows `rows` that `sj` keeps, joined on the coordinating shard.
 pub(crate) async fn filter(txn: &mut Txn, sj: &SemiJoin, rows: Vec<Row>, params: &[Datum]) -> Result<Vec<Row>> {
     let memory = txn.memory();
-    let mut held = crate::memory::Held::new(memory, "hash semi join build table");
+    let mut held = crate::memory::Held::hash(memory, "hash semi join build table");
     // No key reduction for a NULL-aware join: an inner row with a NULL element matters to outer
     // rows of other keys.
     let keys = if sj.null_aware { vec![None; rows.len()] } else { outer_keys(sj, &rows, params)? };
@@ -747,7 +747,9 @@ async fn looked_up(
         distinct.push(sj.keys.iter().map(|e| expr::eval(e, &cx)).collect::<Result<_>>()?);
     }
     drop(seen);
-    if !crate::index_join::cheaper(&lookup, distinct.len() as f64, crate::stats::table_rows(def)) {
+    // EXISTS and IN are not under the join switches (see crate::index_join::Methods).
+    let methods = crate::index_join::Methods::ALL;
+    if !crate::index_join::cheaper(&lookup, distinct.len() as f64, crate::stats::table_rows(def), methods) {
         return Ok(None);
     }
     held.rows(distinct.iter())?;

@@ -101,6 +101,36 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("orbit.query_memory_limit", false, Some("4GB")),
     // Planner switch (PostgreSQL's): whether a join step may merge inputs in key order.
     ("enable_mergejoin", false, Some("on")),
+    // Planner switches: whether a join step may be hashed, or looked up by key in its table's
+    // key or index for each row so far (a nested loop); off is a penalty, not a ban
+    // (crate::index_join::Methods). The other enable_* switches are not here: Orbit's planner
+    // has no alternative for them to weigh (docs/ARCHITECTURE.md).
+    ("enable_hashjoin", false, Some("on")),
+    ("enable_nestloop", false, Some("on")),
+    // How bytea values print as text (`hex` or `escape`): result rows, COPY TO, casts to text,
+    // arrays, `||`, format() and JSON ([`crate::types::TextStyle`]).
+    ("bytea_output", false, Some("hex")),
+    // The memory one sort or hash operator of a statement may hold on the coordinating shard
+    // before the statement fails with 53200 (crate::memory::Held::sort, Held::hash). PostgreSQL
+    // spills such an operator to disk past work_mem; Orbit does not spill, so past it the
+    // statement fails, as it does past orbit.query_memory_limit, which still bounds the whole
+    // statement. The default is the default statement bound (4GB, not PostgreSQL's 4MB), so a
+    // session that never sets work_mem runs exactly as before the parameter existed.
+    ("work_mem", false, Some("4GB")),
+    // A hash operator (hash join build table, hash aggregate, DISTINCT and set-operation hash
+    // sets) may hold work_mem times this, as in PostgreSQL.
+    ("hash_mem_multiplier", false, Some("2")),
+    // Orbit compiles no expressions: it behaves as a PostgreSQL built without LLVM, where `jit`
+    // is accepted and nothing is ever compiled, `jit_provider` is `llvmjit` (the provider
+    // PostgreSQL would load) and pg_jit_available() is false.
+    ("jit", false, Some("on")),
+    ("jit_provider", false, Some("llvmjit")),
+    // `off`: a commit on one shard is acknowledged before its log record is synced under
+    // `--fsync always` (crate::txn::Txn::commit); it is still written by the group commit
+    // under way, and a later synchronous commit on that shard makes it durable with its own.
+    // `local`, `remote_write` and `remote_apply` are `on` (Orbit has no standbys). A commit
+    // spanning shards stays synchronous: its two-phase commit needs its records durable.
+    ("synchronous_commit", false, Some("on")),
     // Preset (read-only) parameters drivers read: SET is 55P02, as in PostgreSQL.
     ("lc_collate", false, Some("C.UTF-8")),
     ("lc_ctype", false, Some("C.UTF-8")),
@@ -203,32 +233,94 @@ pub fn memory_bytes(shown: &str) -> usize {
     usize::try_from(n.saturating_mul(kb).saturating_mul(1024)).unwrap_or(usize::MAX)
 }
 
-/// A memory setting (`'64MB'`, `'1GB'`, a bare number of kB) as SHOW prints it, as PostgreSQL
-/// parses `work_mem`: units B, kB, MB, GB, TB (case-sensitive), at least 64kB.
+/// The bounds of one sort and one hash table of a session with these parameters (`work_mem`,
+/// `hash_mem_multiplier`; [`crate::memory::Held::sort`]).
+pub fn operator_limits(settings: &[(&'static str, String)]) -> crate::memory::OperatorLimits {
+    let value =
+        |name: &str| settings.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str()).or_else(|| default_value(name));
+    let work_mem = memory_bytes(value("work_mem").unwrap_or("4GB"));
+    let multiplier = value("hash_mem_multiplier").and_then(|v| v.parse().ok()).unwrap_or(2.0);
+    crate::memory::OperatorLimits::of(work_mem, multiplier)
+}
+
+/// A memory setting (`'64MB'`, `'1.5GB'`, a bare number of kB) as SHOW prints it, as PostgreSQL's
+/// parse_int reads `work_mem`: a number (a fraction too), then one of the units B, kB, MB, GB, TB
+/// (case-sensitive), rounded to whole kB; past the integer range it is no value ("Value exceeds
+/// integer range."), and it must be at least 64kB.
 fn memory_value(canon: &str, v: &str) -> Result<String> {
     let t = v.trim();
-    let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
-    let unit = t[digits.len()..].trim();
-    let n: u64 = digits.parse().map_err(|_| invalid(canon, v))?;
+    let number_len = t
+        .char_indices()
+        .take_while(|&(i, c)| c.is_ascii_digit() || c == '.' || (i == 0 && (c == '+' || c == '-')))
+        .count();
+    let n: f64 = t[..number_len].parse().map_err(|_| invalid(canon, v))?;
+    let unit = t[number_len..].trim();
     let kb = match unit {
-        "" => n,
-        "B" => n.div_ceil(1024),
+        "" | "kB" => n,
+        "B" => n / 1024.0,
         _ => match MEMORY_UNITS.iter().find(|(u, _)| *u == unit) {
-            Some((_, k)) => n.saturating_mul(*k),
+            Some((_, k)) => n * *k as f64,
             None => {
                 return Err(invalid(canon, v)
                     .hint("Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\"."))
             }
         },
-    };
-    if !(64..=i32::MAX as u64).contains(&kb) {
+    }
+    .round_ties_even();
+    if !(i32::MIN as f64..=i32::MAX as f64).contains(&kb) {
+        return Err(invalid(canon, v).hint("Value exceeds integer range."));
+    }
+    let kb = kb as i64;
+    if !(64..=i32::MAX as i64).contains(&kb) {
         return Err(SqlError::new(
             code::INVALID_PARAMETER_VALUE,
             format!("{kb} kB is outside the valid range for parameter \"{canon}\" (64 .. 2147483647)"),
         ));
     }
-    let (unit, size) = MEMORY_UNITS.iter().find(|(_, k)| kb % k == 0).copied().unwrap_or(("kB", 1));
+    let kb = kb as u64;
+    let (unit, size) = MEMORY_UNITS.iter().find(|(_, k)| kb.is_multiple_of(*k)).copied().unwrap_or(("kB", 1));
     Ok(format!("{}{unit}", kb / size))
+}
+
+/// A real parameter's value as PostgreSQL reads it (strtod, then the range check) and as SHOW
+/// prints it (`%g`: six significant digits).
+fn real_value(canon: &str, v: &str, min: f64, max: f64) -> Result<String> {
+    let n: f64 = v.trim().parse().ok().filter(|n: &f64| n.is_finite()).ok_or_else(|| invalid(canon, v))?;
+    if !(min..=max).contains(&n) {
+        return Err(SqlError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("{} is outside the valid range for parameter \"{canon}\" ({} .. {})", g(n), g(min), g(max)),
+        ));
+    }
+    Ok(g(n))
+}
+
+/// C's `%g` of a value in a parameter's range (at most six significant digits, no exponent for
+/// the magnitudes parameters have).
+fn g(n: f64) -> String {
+    let digits = 6 - (n.abs().max(1.0).log10().floor() as i32 + 1);
+    let s = format!("{:.*}", digits.max(0) as usize, n);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// `RESET name` and `SET name TO DEFAULT` of a parameter no session can change (a preset one,
+/// `jit_provider`): PostgreSQL's 55P02, as for SET. Others reset to their session default.
+pub fn check_resettable(canon: &'static str) -> Result<()> {
+    // RESET session_authorization is PostgreSQL's RESET SESSION AUTHORIZATION (back to the
+    // session's user, which Orbit never changed).
+    if canon == "session_authorization" {
+        return Ok(());
+    }
+    // SET with the default (or an empty value) is refused with 55P02 exactly for these.
+    let probe = default_value(canon).unwrap_or("").to_string();
+    match set_value(canon, &[probe]) {
+        Err(e) if e.code == "55P02" => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Checks `SET name = values` and returns the canonical name and the value as SHOW prints it.
@@ -341,7 +433,33 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             show_ms(ms as i64)
         }
         "orbit.query_memory_limit" => memory_value(canon, one()?)?,
-        "enable_mergejoin" => match boolean(one()?) {
+        "bytea_output" => {
+            let v = one()?;
+            match v.to_ascii_lowercase().as_str() {
+                w @ ("hex" | "escape") => w.to_string(),
+                _ => return Err(invalid(canon, v).hint("Available values: escape, hex.")),
+            }
+        }
+        "work_mem" => memory_value(canon, one()?)?,
+        "synchronous_commit" => {
+            let v = one()?;
+            match v.to_ascii_lowercase().as_str() {
+                w @ ("local" | "remote_write" | "remote_apply" | "on" | "off") => w.to_string(),
+                "true" | "yes" | "1" => "on".to_string(),
+                "false" | "no" | "0" => "off".to_string(),
+                _ => {
+                    return Err(invalid(canon, v).hint("Available values: local, remote_write, remote_apply, on, off."))
+                }
+            }
+        }
+        "hash_mem_multiplier" => real_value(canon, one()?, 1.0, 1000.0)?,
+        "jit_provider" => {
+            return Err(SqlError::new(
+                "55P02",
+                format!("parameter \"{canon}\" cannot be changed without restarting the server"),
+            ))
+        }
+        "enable_mergejoin" | "enable_hashjoin" | "enable_nestloop" | "jit" => match boolean(one()?) {
             Some(b) => if b { "on" } else { "off" }.to_string(),
             None => {
                 return Err(SqlError::new(
@@ -465,6 +583,49 @@ mod tests {
         assert_eq!(timeout("1min"), Some(std::time::Duration::from_secs(60)));
         assert_eq!(timeout("0"), None);
         assert_eq!(set("statement_timeout", &["5 parsecs"]).unwrap_err().code, "22023");
+    }
+
+    #[test]
+    fn runtime_parameters() {
+        let work_mem = |v: &str| set("work_mem", &[v]);
+        assert_eq!(work_mem("64MB").unwrap(), ("work_mem", "64MB".into()));
+        assert_eq!(work_mem("1.5MB").unwrap().1, "1536kB");
+        assert_eq!(work_mem(" 100000B ").unwrap().1, "98kB");
+        assert_eq!(work_mem("+100").unwrap().1, "100kB");
+        let e = work_mem("-1").unwrap_err();
+        assert_eq!(e.message, "-1 kB is outside the valid range for parameter \"work_mem\" (64 .. 2147483647)");
+        let e = work_mem("3000000MB").unwrap_err();
+        assert_eq!((e.code, e.hint.as_deref()), ("22023", Some("Value exceeds integer range.")));
+        assert_eq!(set("hash_mem_multiplier", &["1.5"]).unwrap().1, "1.5");
+        assert_eq!(set("hash_mem_multiplier", &["1e2"]).unwrap().1, "100");
+        assert_eq!(set("hash_mem_multiplier", &["1.123456789"]).unwrap().1, "1.12346");
+        let e = set("hash_mem_multiplier", &["0.5"]).unwrap_err();
+        assert_eq!(e.message, "0.5 is outside the valid range for parameter \"hash_mem_multiplier\" (1 .. 1000)");
+        assert_eq!(set("bytea_output", &["ESCAPE"]).unwrap().1, "escape");
+        let e = set("bytea_output", &["Base64"]).unwrap_err();
+        assert_eq!(e.message, "invalid value for parameter \"bytea_output\": \"Base64\"");
+        assert_eq!(set("jit", &["o"]).unwrap_err().code, "22023");
+        assert_eq!(set("jit", &["off"]).unwrap().1, "off");
+        assert_eq!(set("jit_provider", &["llvmjit"]).unwrap_err().code, "55P02");
+        assert_eq!(check_resettable("jit_provider").unwrap_err().code, "55P02");
+        assert_eq!(check_resettable("server_version").unwrap_err().code, "55P02");
+        for p in PARAMETERS.iter().map(|p| p.0).filter(|p| !matches!(*p, "jit_provider" | "server_version")) {
+            let fixed = ["server_encoding", "integer_datetimes", "in_hot_standby", "is_superuser"];
+            let fixed = fixed.contains(&p) || p.starts_with("lc_") || p.starts_with("max_") || p.ends_with("_num");
+            let fixed = fixed || p == "orbit_version";
+            assert_eq!(check_resettable(p).is_err(), fixed, "{p}");
+        }
+        assert_eq!(set("enable_hashjoin", &["no"]).unwrap().1, "off");
+        assert_eq!(set("synchronous_commit", &["false"]).unwrap().1, "off");
+        assert_eq!(set("synchronous_commit", &["LOCAL"]).unwrap().1, "local");
+        assert_eq!(set("synchronous_commit", &["of"]).unwrap_err().code, "22023");
+        assert_eq!(set("ENABLE_NESTLOOP", &["1"]).unwrap(), ("enable_nestloop", "on".into()));
+        // Unset, a session's operators are bound by the statement bound's default alone.
+        let limits = operator_limits(&[]);
+        assert_eq!(limits.work_mem_bytes, crate::memory::DEFAULT_LIMIT_BYTES);
+        assert_eq!(limits.hash_mem_bytes, 2 * crate::memory::DEFAULT_LIMIT_BYTES);
+        let limits = operator_limits(&[("work_mem", "64kB".into()), ("hash_mem_multiplier", "1.5".into())]);
+        assert_eq!((limits.work_mem_bytes, limits.hash_mem_bytes), (64 << 10, 96 << 10));
     }
 
     #[test]

@@ -77,6 +77,11 @@ pub enum TextFn {
     NumToChar,
     /// (text, format) -> numeric: to_number ([`crate::to_char_num::to_number`]).
     ToNumber,
+    /// bytea or bytea[] -> text in `bytea_output = escape` (the session's, when the statement
+    /// was bound): what a cast to text, `||`, format() and JSON print then.
+    ByteaEscape,
+    /// bytea[] -> text[]: each element so (array_to_string's elements in `escape`).
+    ByteaEscapeItems,
 }
 
 impl TextFn {
@@ -273,6 +278,23 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             Datum::Array(Box::new(ArrayValue::from_items(SqlType::Text, parts)))
         }
         TextFn::Ascii => Datum::Int4(text(a(0)).chars().next().map_or(0, |c| c as i32)),
+        TextFn::ByteaEscapeItems => match a(0) {
+            Datum::Array(arr) => {
+                let mut arr = (**arr).clone();
+                for item in &mut arr.items {
+                    if let Datum::Bytea(b) = item {
+                        *item = Datum::Text(crate::types::bytea_escape(b));
+                    }
+                }
+                arr.elem = SqlType::Text;
+                Datum::Array(Box::new(arr))
+            }
+            other => other.clone(),
+        },
+        TextFn::ByteaEscape => {
+            let style = crate::types::TextStyle { bytea_escape: true, ..Default::default() };
+            Datum::Text(crate::types::to_text_in(a(0), &style).unwrap_or_default())
+        }
         TextFn::Chr => {
             let n = int(a(0));
             let limit = |m: String| SqlError::new(crate::error::code::PROGRAM_LIMIT_EXCEEDED, m);

@@ -213,9 +213,10 @@ impl Cancel {
     }
 
     /// The statement about to run starts a new memory account of `limit_bytes`
-    /// (`orbit.query_memory_limit`; see [`crate::memory`]).
-    pub fn limit_memory(&self, limit_bytes: usize) {
-        self.memory.start(limit_bytes);
+    /// (`orbit.query_memory_limit`), each sort and hash table under `operators` (`work_mem`;
+    /// see [`crate::memory`]).
+    pub fn limit_memory(&self, limit_bytes: usize, operators: crate::memory::OperatorLimits) {
+        self.memory.start_with(limit_bytes, operators);
     }
 
     /// A CancelRequest for this connection: takes effect only while a statement runs.
@@ -930,6 +931,9 @@ impl Txn {
             }
             _ => None,
         };
+        // `synchronous_commit = off`: a commit on one shard does not wait for its log record
+        // to be synced (crate::settings).
+        let synchronous = !self.settings.iter().any(|(k, v)| *k == "synchronous_commit" && v == "off");
         let r = match per_shard.len() {
             0 => Ok(()),
             1 => {
@@ -940,14 +944,14 @@ impl Txn {
                         // The shards it only read check first and keep its reads until it applied.
                         match check_elsewhere(me, at, reads).await {
                             Ok(checked) => {
-                                let r = apply_alone(shard, me, changes, Some((at, here))).await;
+                                let r = apply_alone(shard, me, changes, Some((at, here)), synchronous).await;
                                 checked.forget().await;
                                 r
                             }
                             Err(e) => Err(e),
                         }
                     }
-                    None => apply_alone(shard, me, changes, None).await,
+                    None => apply_alone(shard, me, changes, None, synchronous).await,
                 }
             }
             _ => apply_together(me, per_shard, &mut self.lock_shards, check).await,
@@ -1138,12 +1142,14 @@ fn apply_here(
 }
 
 /// A commit on one shard: one step there, unless a cross-shard transaction holds one of its
-/// rows, in which case it queues behind it.
+/// rows, in which case it queues behind it. `synchronous`: the reply waits until the log record
+/// is durable (under `--fsync always`; `synchronous_commit = off` does not).
 async fn apply_alone(
     shard: ShardId,
     owner: Owner,
     changes: Vec<Change>,
     check: Option<(u64, Vec<TableReads>)>,
+    synchronous: bool,
 ) -> Result<()> {
     let r = mesh::run_on(shard, move |s| {
         let blocked = {
@@ -1168,6 +1174,10 @@ async fn apply_alone(
             r??
         }
     };
+    if !synchronous {
+        // Logged and applied; the shard's committer writes and syncs it in its next round.
+        return Ok(());
+    }
     wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)
 }
 

@@ -347,12 +347,14 @@ pub fn cast_text(d: &Datum) -> Option<String> {
     }
 }
 
-/// How a session writes and reads values' text: its time zone (None: UTC) and IntervalStyle
-/// (the `TimeZone` and `IntervalStyle` parameters).
+/// How a session writes and reads values' text: its time zone (None: UTC), IntervalStyle and
+/// bytea output format (the `TimeZone`, `IntervalStyle` and `bytea_output` parameters).
 #[derive(Debug, Clone, Default)]
 pub struct TextStyle {
     pub zone: Option<jiff::tz::TimeZone>,
     pub interval: dt::IntervalStyle,
+    /// `bytea_output = escape`: bytea prints as [`bytea_escape`] writes it, not as hex.
+    pub bytea_escape: bool,
 }
 
 impl TextStyle {
@@ -362,6 +364,7 @@ impl TextStyle {
         TextStyle {
             zone: crate::zone::of_settings(settings),
             interval: interval.map_or(dt::IntervalStyle::Postgres, dt::IntervalStyle::of_setting),
+            bytea_escape: settings.iter().any(|(k, v)| *k == "bytea_output" && v == "escape"),
         }
     }
 }
@@ -371,13 +374,14 @@ impl TextStyle {
 pub fn to_text_in(d: &Datum, style: &TextStyle) -> Option<String> {
     let shown = |item: &Datum| match item {
         Datum::TimestampTz(t) if style.zone.is_some() => Some(dt::format_timestamptz(*t, style.zone.as_ref())),
+        Datum::Bytea(b) if style.bytea_escape => Some(bytea_escape(b)),
         Datum::Interval(iv) if style.interval != dt::IntervalStyle::Postgres => {
             Some(dt::format_interval_as(iv, style.interval))
         }
         _ => None,
     };
     match d {
-        Datum::Array(a) if matches!(a.elem, SqlType::TimestampTz | SqlType::Interval) => {
+        Datum::Array(a) if matches!(a.elem, SqlType::TimestampTz | SqlType::Interval | SqlType::Bytea) => {
             let mut local = (**a).clone();
             let mut changed = false;
             for item in &mut local.items {
@@ -421,6 +425,20 @@ pub fn parse_text_in(ty: SqlType, s: &str, style: &TextStyle) -> Result<Datum> {
         }
         _ => parse_text(ty, s),
     }
+}
+
+/// A bytea value's text in `bytea_output = escape` (PostgreSQL's byteaout): a backslash doubled,
+/// a byte outside printable ASCII as a backslash and three octal digits, the rest as it is.
+pub fn bytea_escape(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len());
+    for &c in b {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(c as char),
+            _ => s.push_str(&format!("\\{c:03o}")),
+        }
+    }
+    s
 }
 
 /// The text form of a value (PostgreSQL's `typoutput`); None for NULL.
@@ -882,6 +900,22 @@ mod tests {
 
     fn out(d: Datum) -> String {
         to_text(&d).unwrap()
+    }
+
+    #[test]
+    fn bytea_prints_in_the_session_format() {
+        let b = Datum::Bytea(vec![0, 1, b'\\', b'A', b' ', b'~', 0x7f, 0xff]);
+        assert_eq!(to_text(&b).as_deref(), Some("\\x00015c41207e7fff"));
+        let escape = TextStyle { bytea_escape: true, ..Default::default() };
+        assert_eq!(to_text_in(&b, &escape).as_deref(), Some("\\000\\001\\\\A ~\\177\\377"));
+        let settings = [("bytea_output", "escape".to_string())];
+        assert!(TextStyle::of_settings(&settings).bytea_escape);
+        assert!(!TextStyle::of_settings(&[]).bytea_escape);
+        let arr = Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(
+            SqlType::Bytea,
+            vec![Datum::Bytea(vec![1]), Datum::Null],
+        )));
+        assert_eq!(to_text_in(&arr, &escape).as_deref(), Some("{\"\\\\001\",NULL}"));
     }
 
     #[test]

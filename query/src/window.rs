@@ -391,7 +391,7 @@ async fn compute(
     let n = rows.len();
     let cx = |i: usize| Ctx { row: &rows[i].0, params, aggs: &rows[i].1 };
     // The partition and sort values of every row and the sort order, while the call runs.
-    let mut sorting = Held::new(held.memory(), "window partitions");
+    let mut sorting = Held::sort(held.memory(), "window partitions");
     let mut parts = Vec::with_capacity(n);
     let mut keys = Vec::with_capacity(n);
     for i in 0..n {

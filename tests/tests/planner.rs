@@ -321,3 +321,94 @@ fn explain_analyze_shows_estimated_and_actual_rows_per_node() {
         assert!(lines.last().is_some_and(|l| l.starts_with("Execution Time: ")), "{text}");
     });
 }
+
+/// The join switches `enable_nestloop` and `enable_hashjoin` (issue #5), as PostgreSQL has them:
+/// off is a penalty, not a ban. A few orders joined to many customers are looked up by key
+/// (Nested Loop over an Index Scan) until nested loops are off, then hashed; many orders are
+/// hashed until hash joins are off, then looked up. A join that has nothing but the
+/// switched-off methods still plans and answers, its EXPLAIN costs carrying PostgreSQL's
+/// disable_cost. The rows are the same in every plan.
+#[test]
+fn join_switches_penalise_a_method_and_keep_the_rows() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE cust (id int PRIMARY KEY, name text);
+             CREATE TABLE few (id int PRIMARY KEY, cust int);
+             CREATE TABLE many (id int PRIMARY KEY, cust int);
+             INSERT INTO cust SELECT g, 'c' || g FROM generate_series(1, 2000) g;
+             INSERT INTO few SELECT g, g * 97 % 2000 + 1 FROM generate_series(1, 20) g;
+             INSERT INTO many SELECT g, g % 2000 + 1 FROM generate_series(1, 4000) g",
+        )
+        .await
+        .unwrap();
+        c.batch_execute("ANALYZE").await.unwrap();
+        let plan = |q: &'static str| {
+            let c = &c;
+            async move {
+                c.simple_query(&format!("EXPLAIN (COSTS OFF) {q}"))
+                    .await
+                    .unwrap()
+                    .iter()
+                    .filter_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(|l| l.trim().to_string()),
+                        _ => None,
+                    })
+                    .collect::<Vec<String>>()
+            }
+        };
+        let few = "SELECT count(*) FROM few JOIN cust ON cust.id = few.cust";
+        let many = "SELECT count(*) FROM many JOIN cust ON cust.id = many.cust";
+        let looked_up = |p: &[String]| {
+            p.iter().any(|l| l == "->  Nested Loop") && p.iter().any(|l| l == "->  Index Scan using cust_pkey on cust")
+        };
+        let hashed = |p: &[String]| p.iter().any(|l| l.starts_with("->  Hash Inner Join"));
+
+        let p = plan(few).await;
+        assert!(looked_up(&p) && !hashed(&p), "{p:?}");
+        assert_eq!(count_of(&c, few).await, 20);
+        // An outer join, planned in its written order, the same way.
+        let left = "SELECT count(cust.name) FROM few LEFT JOIN cust ON cust.id = few.cust";
+        let p = plan(left).await;
+        assert!(p.iter().any(|l| l == "->  Nested Loop Left Join"), "{p:?}");
+        c.batch_execute("SET enable_nestloop = off").await.unwrap();
+        let p = plan(few).await;
+        assert!(hashed(&p) && !looked_up(&p), "{p:?}");
+        assert_eq!(count_of(&c, few).await, 20);
+        let p = plan(left).await;
+        assert!(p.iter().any(|l| l.starts_with("->  Hash Left Join")), "{p:?}");
+        assert_eq!(count_of(&c, left).await, 20);
+        c.batch_execute("RESET enable_nestloop").await.unwrap();
+
+        let p = plan(many).await;
+        assert!(hashed(&p) && !looked_up(&p), "{p:?}");
+        assert_eq!(count_of(&c, many).await, 4000);
+        c.batch_execute("SET enable_hashjoin = off").await.unwrap();
+        let p = plan(many).await;
+        assert!(looked_up(&p) && !hashed(&p), "{p:?}");
+        assert_eq!(count_of(&c, many).await, 4000);
+        // A prepared statement is planned again under the session's switches.
+        c.batch_execute("PREPARE m AS SELECT count(*) FROM many JOIN cust ON cust.id = many.cust").await.unwrap();
+        assert_eq!(count_of(&c, "EXECUTE m").await, 4000);
+        c.batch_execute("RESET enable_hashjoin").await.unwrap();
+        assert_eq!(count_of(&c, "EXECUTE m").await, 4000);
+
+        // Every method off: the cheapest penalised plan still runs.
+        c.batch_execute("SET enable_hashjoin = off; SET enable_nestloop = off; SET enable_mergejoin = off")
+            .await
+            .unwrap();
+        assert!(!plan(many).await.is_empty());
+        assert_eq!(count_of(&c, many).await, 4000);
+        // EXPLAIN's costs carry PostgreSQL's disable_cost (1e10) for the switched-off method
+        // planned anyway, up to the top node.
+        let costed = c.simple_query(&format!("EXPLAIN {many}")).await.unwrap();
+        let top = costed.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        });
+        assert!(top.as_deref().is_some_and(|l| l.contains("(cost=100000")), "{top:?}");
+        assert_eq!(count_of(&c, "SELECT count(*) FROM many JOIN cust ON cust.name = 'c' || many.cust").await, 4000);
+        assert_eq!(count_of(&c, few).await, 20);
+    });
+}

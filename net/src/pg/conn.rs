@@ -735,8 +735,14 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
         }
         Plan::Commit => {
             let status = std::mem::replace(&mut c.status, TxStatus::Idle);
+            // The commit runs under the block's parameters, SET LOCAL ones included
+            // (`synchronous_commit`), before they are undone.
+            let at_commit = c.settings.clone();
             end_block_settings(c, status == TxStatus::InBlock);
-            let txn = c.txn.take();
+            let txn = c.txn.take().map(|mut t| {
+                t.settings = at_commit;
+                t
+            });
             match status {
                 TxStatus::Idle => {
                     warn(c, code::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress");
@@ -1095,7 +1101,10 @@ async fn run_statement(
 ) -> Result<orbit_query::QueryResult, SqlError> {
     arm_cancel(c);
     let memory = c.settings.iter().find(|(k, _)| *k == "orbit.query_memory_limit").map(|(_, v)| v.as_str());
-    c.cancel.limit_memory(memory.map_or(orbit_query::memory::DEFAULT_LIMIT_BYTES, orbit_query::settings::memory_bytes));
+    c.cancel.limit_memory(
+        memory.map_or(orbit_query::memory::DEFAULT_LIMIT_BYTES, orbit_query::settings::memory_bytes),
+        orbit_query::settings::operator_limits(&c.settings),
+    );
     // Every step of the statement resolves names with this session's search path, also after
     // other sessions on this shard ran between its steps.
     let path = search_path(c).to_string();

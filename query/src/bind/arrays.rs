@@ -398,7 +398,8 @@ impl Binder<'_> {
                 if !(2..=3).contains(&n) {
                     return Err(nf());
                 }
-                let (a, _) = array_arg(next()?)?;
+                let (a, elem) = array_arg(next()?)?;
+                let a = if elem == SqlType::Bytea { super::temporal::bytea_items_escaped(a) } else { a };
                 let mut out = vec![a];
                 for _ in 1..n {
                     let x = next()?;

@@ -561,6 +561,8 @@ impl Binder<'_> {
                 SqlType::Unknown => {
                     self.coerce(a, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?
                 }
+                // A bytea's JSON is its text in the session's bytea_output.
+                SqlType::Bytea => super::temporal::bytea_escaped(a).unwrap_or_else(|a| a),
                 _ => a,
             });
         }

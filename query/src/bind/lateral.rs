@@ -157,6 +157,7 @@ impl Binder<'_> {
             inputs: std::mem::take(&mut plan.inputs),
             steps: std::mem::take(&mut plan.steps),
             merge_enabled: plan.merge_enabled,
+            methods: plan.methods,
         };
         let left_width: usize = left.inputs.iter().map(|d| d.row_len()).sum();
         // The combined row: the left inputs' rows (row ids included) as columns, then the

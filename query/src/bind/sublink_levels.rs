@@ -557,6 +557,7 @@ impl Binder<'_> {
                 inputs: std::mem::take(&mut j.inputs),
                 steps: std::mem::take(&mut j.steps),
                 merge_enabled: j.merge_enabled,
+                methods: j.methods,
             };
             let on = step.on.ok_or_else(|| SqlError::internal("a join condition without its subquery"))?;
             let step_ids: Vec<usize> = ids.iter().copied().filter(|&id| relation::reads_link(&on, id)).collect();
@@ -567,7 +568,8 @@ impl Binder<'_> {
             inputs.push(Derived { def: def.clone(), label, source });
             let mut inputs_now = vec![def];
             inputs_now.extend(rest_inputs);
-            **j = JoinPlan { inputs: inputs_now, steps: rest_steps, merge_enabled: j.merge_enabled };
+            **j =
+                JoinPlan { inputs: inputs_now, steps: rest_steps, merge_enabled: j.merge_enabled, methods: j.methods };
         }
         Ok(())
     }
@@ -593,7 +595,12 @@ impl Binder<'_> {
             .iter()
             .find(|d| d.def.name == right_def.name)
             .map_or_else(|| crate::schema::relname(&right_def.name).to_string(), |d| d.label.clone());
-        let right = JoinPlan { inputs: vec![right_def.clone()], steps: vec![], merge_enabled: left.merge_enabled };
+        let right = JoinPlan {
+            inputs: vec![right_def.clone()],
+            steps: vec![],
+            merge_enabled: left.merge_enabled,
+            methods: left.methods,
+        };
         let types: Vec<SqlType> = def.columns.iter().map(|c| c.ty).collect();
         let ty = |i: usize| types.get(i).copied().unwrap_or(SqlType::Int8);
         let per_left = |c: usize| if c < left_width { (true, c) } else { (false, c - left_width) };

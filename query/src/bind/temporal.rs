@@ -100,6 +100,34 @@ fn session_interval_style() -> Option<IntervalStyle> {
     (style != IntervalStyle::Postgres).then_some(style)
 }
 
+/// `e` (a bytea or bytea[]) printed as text in the escape format when the session's
+/// `bytea_output` is `escape` (noted: a prepared statement binds again when it changes); else
+/// `e` back, as the hex format is every value's own text form.
+pub(super) fn bytea_escaped(e: Expr) -> std::result::Result<Expr, Expr> {
+    if crate::settings::bound_value("bytea_output").as_deref() != Some("escape") {
+        return Err(e);
+    }
+    Ok(Expr::Call(crate::scalar::Builtin::Text(crate::text_fns::TextFn::ByteaEscape), vec![e], SqlType::Text))
+}
+
+/// A bytea[] whose elements print one by one (array_to_string): a text[] of their escape-format
+/// texts when the session's `bytea_output` is `escape` (noted), else `e` as it is.
+pub(super) fn bytea_items_escaped(e: Expr) -> Expr {
+    if crate::settings::bound_value("bytea_output").as_deref() != Some("escape") {
+        return e;
+    }
+    let Some(ty) = SqlType::Text.array_of() else { return e };
+    Expr::Call(crate::scalar::Builtin::Text(crate::text_fns::TextFn::ByteaEscapeItems), vec![e], ty)
+}
+
+/// A cast of a bytea or bytea[] to a string type in a session whose `bytea_output` is `escape`:
+/// the value's escape-format text is cast on to `to`. False for other casts, or in `hex`.
+pub(super) fn bytea_output_cast(from: SqlType, to: SqlType) -> bool {
+    let string = matches!(to, SqlType::Text | SqlType::Varchar(_) | SqlType::Bpchar(_));
+    let bytea = from == SqlType::Bytea || matches!(from, SqlType::Array(a) if a.elem() == SqlType::Bytea);
+    string && bytea && crate::settings::bound_value("bytea_output").as_deref() == Some("escape")
+}
+
 /// A cast between interval and text that the session's IntervalStyle changes: interval to a
 /// string type prints in the style; a string to interval reads a leading minus as
 /// `sql_standard` does. The conversion makes text or interval (a cast on to `to` follows);
@@ -128,6 +156,15 @@ pub(super) fn interval_style_cast(from: SqlType, to: SqlType) -> Option<impl FnO
 /// json_build_*): a timestamptz is printed in the session's zone, an interval in its
 /// IntervalStyle, before it gets there.
 pub(super) fn shown_in_zone(e: Expr, json: bool) -> Expr {
+    let bytea = match e.ty() {
+        SqlType::Bytea => true,
+        // JSON makes an array of an array's elements, each printed alone: left as it is.
+        SqlType::Array(a) => !json && a.elem() == SqlType::Bytea,
+        _ => false,
+    };
+    if bytea {
+        return bytea_escaped(e).unwrap_or_else(|e| e);
+    }
     if e.ty() == SqlType::Interval {
         return match session_interval_style() {
             Some(style) => Expr::Func(Func::Temporal(TemporalFn::IntervalText(style)), vec![e], SqlType::Text),

@@ -4062,7 +4062,13 @@ impl Binder<'_> {
             (a, b) => return Err(op_error(a, sym, b)),
         };
         // Keep a column on one side with its own type where the other side is a literal or a
-        // parameter of the same kind, so a primary-key lookup sees `column = value`.
+        // parameter of the same kind, so a primary-key lookup sees `column = value`: integers
+        // of two widths compare as integers (PostgreSQL's int48eq and the like; keys encode
+        // every width alike), so `int4_key = $1::int8` stays a key lookup.
+        let column_and_value = |a: &Expr, b: &Expr| matches!(a, Expr::Column(..)) && b.is_row_independent();
+        if lt.is_integer() && rt.is_integer() && lt != rt && (column_and_value(&l, &r) || column_and_value(&r, &l)) {
+            return Ok(Expr::Cmp(op, Box::new(l), Box::new(r)));
+        }
         let l = self.coerce(l, ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;
         let r = self.coerce(r, ty, CastContext::Implicit, |_| op_error(lt, sym, rt))?;
         Ok(Expr::Cmp(op, Box::new(l), Box::new(r)))

@@ -24,6 +24,8 @@ mod comment;
 mod conflict_target;
 mod constraints;
 mod create_type;
+mod domain;
+pub(crate) use domain::value_keyword_text;
 mod drop_key;
 mod error_position;
 mod foreign_keys;
@@ -363,6 +365,8 @@ pub enum Plan {
     Comment(crate::comment::CommentPlan),
     /// CREATE / ALTER / DROP TYPE of an enum type (`bind/create_type.rs`, `exec/enum_types.rs`).
     EnumType(crate::enums::EnumPlan),
+    /// CREATE / ALTER / DROP DOMAIN (`bind/domain.rs`, `exec/domains.rs`).
+    Domain(crate::domains::DomainPlan),
     /// `ALTER TABLE t RENAME TO new_name`.
     RenameTable {
         table: Arc<TableDef>,
@@ -469,6 +473,10 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     if let Some(marker) = utility::marker(sql) {
         return Ok(vec![marker]);
     }
+    // CREATE / ALTER / DROP DOMAIN: PostgreSQL's grammar for them, not sqlparser's (see
+    // `bind/domain.rs`).
+    let rewritten = domain::domain_syntax(sql);
+    let sql = rewritten.as_deref().unwrap_or(sql);
     match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
         Ok(stmts) if stmts.iter().any(|s| !no_snapshot(transaction_modes_of(s))) => {
             // ISOLATION LEVEL SNAPSHOT is sqlparser's (T-SQL's), not PostgreSQL's; here it is
@@ -1141,6 +1149,9 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
         D::Regclass => SqlType::Oid(OidKind::RegClass),
         // `t[]`, `t[n]`, `t ARRAY`: the size is not kept, as in PostgreSQL; `t[][]` is `t[]`.
         D::Array(ast::ArrayElemTypeDef::SquareBracket(t, _) | ast::ArrayElemTypeDef::Qualified(t, _)) => {
+            if domain::domain_of(t)?.is_some() {
+                return Err(SqlError::unsupported("arrays of domains are not supported yet"));
+            }
             let elem = sql_type(t)?;
             match elem {
                 SqlType::Array(_) => elem,
@@ -1189,7 +1200,7 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "regproc" => SqlType::Oid(OidKind::RegProc),
                 "regprocedure" => SqlType::Oid(OidKind::RegProcedure),
                 "\"char\"" => SqlType::Char,
-                _ => match create_type::resolve_type(name) {
+                _ => match create_type::resolve_type(name).or_else(|| domain::resolve_type(name)) {
                     Some(t) => t,
                     None => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
                 },
@@ -1468,6 +1479,9 @@ impl Binder<'_> {
             {
                 Ok((self.not_built(values)?, vec![]))
             }
+            S::Set(ast::Set::SingleAssignment { variable, values, .. }) if variable.to_string() == domain::MARKER => {
+                Ok((domain::bind(values)?, vec![]))
+            }
             S::Set(ast::Set::SingleAssignment { variable, values, .. })
                 if variable.to_string() == foreign_keys::SET_CONSTRAINTS =>
             {
@@ -1722,6 +1736,7 @@ impl Binder<'_> {
                 None => sql_type(&c.data_type)?,
             };
             let mut col = ColumnDef::new(cname.clone(), ty);
+            col.domain = domain::domain_of(&c.data_type)?.map_or(0, |d| d.oid);
             let seq_name = || {
                 let mut n = format!("{name}_{cname}_seq");
                 n.truncate(63);
@@ -2936,7 +2951,14 @@ impl Binder<'_> {
 
     /// A column's DEFAULT as an expression for INSERT (its text bound now), or its constant.
     fn default_of(&mut self, col: &ColumnDef) -> Result<Expr> {
-        let Some(text) = &col.default_expr else { return Ok(Expr::Const(col.default.clone(), col.ty)) };
+        // A column of a domain without a DEFAULT of its own takes the domain's.
+        let of_domain = match (&col.default_expr, col.domain) {
+            (None, d) if d != 0 && col.default.is_null() => crate::domains::default_of(d),
+            _ => None,
+        };
+        let Some(text) = col.default_expr.as_ref().or(of_domain.as_ref()) else {
+            return Ok(Expr::Const(col.default.clone(), col.ty));
+        };
         let dialect = sqlparser::dialect::PostgreSqlDialect {};
         let parsed =
             sqlparser::parser::Parser::new(&dialect).try_with_sql(text).and_then(|mut p| p.parse_expr()).map_err(
@@ -3715,6 +3737,7 @@ impl Binder<'_> {
                     return Err(SqlError::unsupported("TRY_CAST is not supported"));
                 }
                 // timestamp(p), time(p), interval(p): the cast, then rounding to p digits.
+                let domain = domain::domain_of(data_type)?;
                 let (data_type, precision) = temporal::split_precision(data_type);
                 let to = sql_type(&data_type)?;
                 if let E::Array(a) = expr.as_ref() {
@@ -3736,7 +3759,12 @@ impl Binder<'_> {
                     }
                     _ => b,
                 };
-                temporal::round_to(b, precision)?
+                let b = temporal::round_to(b, precision)?;
+                // A cast to a domain checks the value against it.
+                match domain {
+                    Some(d) => Expr::Call(crate::scalar::Builtin::DomainCheck(d.oid), vec![b], to),
+                    None => b,
+                }
             }
             E::Function(f) => self.function(f, scope)?,
             E::Array(a) => self.array_constructor(a, scope)?,

@@ -29,6 +29,7 @@ mod alter_column;
 mod alter_type;
 mod comment;
 pub(crate) mod ddl_journal;
+mod domains;
 mod drop_key;
 mod enum_types;
 pub(crate) mod index_scan;
@@ -429,6 +430,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::Schema(p) => schema::run(txn, p).await,
         Plan::Comment(p) => comment::run(txn, p).await,
         Plan::EnumType(p) => enum_types::run(txn, p).await,
+        Plan::Domain(p) => domains::run(txn, p).await,
         Plan::RenameTable { table, new_name } => {
             txn.holds_tables |= !txn.alone;
             let r = rename::rename_table(txn, table, new_name).await?;
@@ -1431,6 +1433,8 @@ fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> 
 /// Checks NOT NULL, then the CHECK constraints, on a full row, with PostgreSQL's messages and
 /// DETAIL.
 pub(crate) fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
+    // A column's domain checks its value first, as PostgreSQL's coercion to it does.
+    crate::domains::check_row(&table.columns, row)?;
     for (c, v) in table.columns.iter().zip(row) {
         if c.not_null && v.is_null() {
             return Err(SqlError::new(

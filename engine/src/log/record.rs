@@ -438,6 +438,7 @@ impl Encoder {
                     default_value,
                     default_expr,
                     identity: c.identity.code(),
+                    domain_oid: c.domain,
                 };
                 fb::Column::create(fbb, &args)
             })
@@ -776,6 +777,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                     default: c.default_value().map(datum_of).transpose()?.unwrap_or(Datum::Null),
                     default_expr: c.default_expr().map(str::to_string),
                     identity: Identity::from_code(c.identity()),
+                    domain: c.domain_oid(),
                 });
             }
             let pk: Vec<usize> = r.pk().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();

@@ -32,6 +32,10 @@ pub struct ColumnDef {
     pub default_expr: Option<String>,
     /// `GENERATED ... AS IDENTITY`.
     pub identity: Identity,
+    /// The type OID of the column's domain (CREATE DOMAIN), 0 for none: `ty` is then the
+    /// domain's base type, which every operator sees; the query engine checks the domain's
+    /// constraints on every value written.
+    pub domain: u32,
 }
 
 /// Whether a column is an identity column, and which kind.
@@ -73,6 +77,7 @@ impl ColumnDef {
             default: Datum::Null,
             default_expr: None,
             identity: Identity::No,
+            domain: 0,
         }
     }
 }

@@ -655,6 +655,7 @@ impl Binder<'_> {
                 }
                 let ty = super::sql_type(&c.data_type)?;
                 let mut col = orbit_engine::table::ColumnDef::new(cname.clone(), ty);
+                col.domain = super::domain::domain_of(&c.data_type)?.map_or(0, |d| d.oid);
                 for opt in &c.options {
                     match &opt.option {
                         ast::ColumnOption::NotNull => col.not_null = true,

@@ -1848,6 +1848,7 @@ impl<'a> Column<'a> {
   pub const VT_DEFAULT_VALUE: ::flatbuffers::VOffsetT = 12;
   pub const VT_DEFAULT_EXPR: ::flatbuffers::VOffsetT = 14;
   pub const VT_IDENTITY: ::flatbuffers::VOffsetT = 16;
+  pub const VT_DOMAIN_OID: ::flatbuffers::VOffsetT = 18;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -1859,6 +1860,7 @@ impl<'a> Column<'a> {
     args: &'args ColumnArgs<'args>
   ) -> ::flatbuffers::WIPOffset<Column<'bldr>> {
     let mut builder = ColumnBuilder::new(_fbb);
+    builder.add_domain_oid(args.domain_oid);
     if let Some(x) = args.default_expr { builder.add_default_expr(x); }
     if let Some(x) = args.default_value { builder.add_default_value(x); }
     builder.add_type_mod(args.type_mod);
@@ -1921,6 +1923,15 @@ impl<'a> Column<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<u8>(Column::VT_IDENTITY, Some(0)).unwrap()}
   }
+  /// The type OID of the column's domain (CREATE DOMAIN), 0 for none; `type_oid` is then the
+  /// domain's base type.
+  #[inline]
+  pub fn domain_oid(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(Column::VT_DOMAIN_OID, Some(0)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for Column<'_> {
@@ -1936,6 +1947,7 @@ impl ::flatbuffers::Verifiable for Column<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<Cell>>("default_value", Self::VT_DEFAULT_VALUE, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("default_expr", Self::VT_DEFAULT_EXPR, false)?
      .visit_field::<u8>("identity", Self::VT_IDENTITY, false)?
+     .visit_field::<u32>("domain_oid", Self::VT_DOMAIN_OID, false)?
      .finish();
     Ok(())
   }
@@ -1948,6 +1960,7 @@ pub struct ColumnArgs<'a> {
     pub default_value: Option<::flatbuffers::WIPOffset<Cell<'a>>>,
     pub default_expr: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub identity: u8,
+    pub domain_oid: u32,
 }
 impl<'a> Default for ColumnArgs<'a> {
   #[inline]
@@ -1960,6 +1973,7 @@ impl<'a> Default for ColumnArgs<'a> {
       default_value: None,
       default_expr: None,
       identity: 0,
+      domain_oid: 0,
     }
   }
 }
@@ -1998,6 +2012,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ColumnBuilder<'a, 'b, A> {
     self.fbb_.push_slot::<u8>(Column::VT_IDENTITY, identity, 0);
   }
   #[inline]
+  pub fn add_domain_oid(&mut self, domain_oid: u32) {
+    self.fbb_.push_slot::<u32>(Column::VT_DOMAIN_OID, domain_oid, 0);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ColumnBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     ColumnBuilder {
@@ -2022,6 +2040,7 @@ impl ::core::fmt::Debug for Column<'_> {
       ds.field("default_value", &self.default_value());
       ds.field("default_expr", &self.default_expr());
       ds.field("identity", &self.identity());
+      ds.field("domain_oid", &self.domain_oid());
       ds.finish()
   }
 }
@@ -2420,7 +2439,8 @@ pub enum ForeignKeyOffset {}
 /// A FOREIGN KEY constraint: its name, its columns (indexes into the table's `columns`), the
 /// referenced table and its columns (its primary key's or a UNIQUE constraint's), and the ON
 /// DELETE / ON UPDATE actions as PostgreSQL's `confdeltype` letters (a no action, r restrict,
-/// c cascade, n set null, d set default).
+/// c cascade, n set null, d set default). `flags` (added later; 0 in older logs): bit 0
+/// DEFERRABLE, bit 1 INITIALLY DEFERRED, bit 2 MATCH FULL, bit 3 NOT VALID (not yet validated).
 pub struct ForeignKey<'a> {
   pub _tab: ::flatbuffers::Table<'a>,
 }

@@ -1311,7 +1311,13 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Function(f) => Some((f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(), 2)),
         ast::Expr::Cast { expr, data_type, .. } => match named(expr) {
             Some((n, 2)) => Some((n, 2)),
-            inner => sql_type(&temporal::split_precision(data_type).0).ok().map(|t| (type_column_name(t), 1)).or(inner),
+            // A domain names the column itself (its typname).
+            inner => match domain::domain_of(data_type).ok().flatten() {
+                Some(d) => Some((crate::schema::relname(&d.name).to_string(), 1)),
+                None => {
+                    sql_type(&temporal::split_precision(data_type).0).ok().map(|t| (type_column_name(t), 1)).or(inner)
+                }
+            },
         },
         ast::Expr::Nested(e) => named(e),
         // A field selection is named by its field, a subscript by what it subscripts.

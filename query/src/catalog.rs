@@ -2191,7 +2191,14 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Int4(i as i32 + 1),
                         default,
                         text(if nullable { "YES" } else { "NO" }),
-                        Datum::Text(standard_type_name(c.ty)),
+                        // A domain over a domain outside pg_catalog: USER-DEFINED, as PostgreSQL's
+                        // view says of a domain whose base type is not pg_catalog's.
+                        Datum::Text(
+                            match crate::domains::by_oid(c.domain).filter(|d| c.domain != 0 && d.parent != 0) {
+                                Some(_) => "USER-DEFINED".into(),
+                                None => standard_type_name(c.ty),
+                            },
+                        ),
                         len,
                         text(if c.identity == orbit_engine::table::Identity::No { "NO" } else { "YES" }),
                     ]);

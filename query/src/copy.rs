@@ -153,7 +153,13 @@ impl CopyIn {
         let header_pending = opts.header != Header::No || opts.binary;
         let template = table.columns.iter().map(|c| c.default.clone()).collect();
         let computed = (0..table.columns.len())
-            .filter(|i| !columns.contains(i) && table.columns[*i].default_expr.is_some())
+            .filter(|i| {
+                let c = &table.columns[*i];
+                // A domain's DEFAULT is an expression too, for a column without its own.
+                !columns.contains(i)
+                    && (c.default_expr.is_some()
+                        || (c.domain != 0 && c.default.is_null() && crate::domains::default_of(c.domain).is_some()))
+            })
             .collect();
         CopyIn {
             table,
@@ -423,7 +429,8 @@ impl CopyIn {
             for &i in &self.computed {
                 probe[i] = Datum::Bool(true);
             }
-            crate::exec::check_not_null(&self.table, &probe).map_err(|e| e.context(self.context_line(line)))?;
+            crate::exec::check_row_except(&self.table, &probe, &self.computed)
+                .map_err(|e| e.context(self.context_line(line)))?;
         }
         self.rows.push(row);
         self.lines.push(self.line);

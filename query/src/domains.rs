@@ -271,16 +271,6 @@ pub fn violation(shown: &str, constraint: &str) -> SqlError {
         .on_constraint(constraint)
 }
 
-/// Checks a row's values against the domains of `columns`.
-pub fn check_row(columns: &[ColumnDef], row: &[Datum]) -> Result<()> {
-    for (c, v) in columns.iter().zip(row) {
-        if c.domain != 0 {
-            check(c.domain, v)?;
-        }
-    }
-    Ok(())
-}
-
 /// The DEFAULT a column of domain `oid` takes when it has none of its own: the domain's, or
 /// the one of the domain it is over.
 pub fn default_of(oid: u32) -> Option<String> {

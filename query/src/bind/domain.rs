@@ -155,11 +155,11 @@ fn existing(parts: &[String]) -> Result<Arc<Domain>> {
     }
     let shown = parts.join(".");
     let other = ast::DataType::Custom(
-        ast::ObjectName::from(parts.iter().map(|p| ast::Ident::with_quote('"', p)).collect::<Vec<_>>()),
+        ast::ObjectName::from(parts.iter().map(|p| ast::Ident::new(p.clone())).collect::<Vec<_>>()),
         vec![],
     );
-    if super::sql_type(&other).is_ok() {
-        return Err(SqlError::new("42809", format!("\"{shown}\" is not a domain")));
+    if let Ok(t) = super::sql_type(&other) {
+        return Err(SqlError::new("42809", format!("{} is not a domain", t.name())));
     }
     Err(undefined(&shown))
 }
@@ -308,13 +308,17 @@ pub(super) fn bind(values: &[ast::Expr]) -> Result<Plan> {
     };
     let tokens = solid_tokens(&text)?;
     let plan = if word(tokens.first(), "CREATE") {
-        create(&tokens)?
+        create(&tokens)
     } else if word(tokens.first(), "DROP") {
-        drop(&tokens)?
+        drop(&tokens)
     } else {
-        alter(&tokens)?
+        alter(&tokens)
     };
-    Ok(Plan::Domain(plan))
+    // A position found in a part parsed alone is not one in the statement.
+    plan.map(Plan::Domain).map_err(|mut e| {
+        e.position = None;
+        e
+    })
 }
 
 fn create(tokens: &[Token]) -> Result<DomainPlan> {
@@ -330,12 +334,9 @@ fn create(tokens: &[Token]) -> Result<DomainPlan> {
     i = end;
     let base = super::sql_type(&dt)?;
     let parent = domain_of(&dt)?.map_or(0, |d| d.oid);
-    let (schema, rel) = crate::schema::split(&name);
-    let builtin_named = schema == crate::schema::PUBLIC && {
-        let t = ast::DataType::Custom(ast::ObjectName::from(vec![ast::Ident::new(rel)]), vec![]);
-        super::sql_type(&t).is_ok()
-    };
-    if crate::domains::lookup_name(&name).is_some() || crate::enums::lookup_name(&name).is_some() || builtin_named {
+    let (_, rel) = crate::schema::split(&name);
+    // A built-in type's name is free outside pg_catalog, as in PostgreSQL.
+    if crate::domains::lookup_name(&name).is_some() || crate::enums::lookup_name(&name).is_some() {
         return Err(SqlError::new(code::DUPLICATE_OBJECT, format!("type \"{rel}\" already exists")));
     }
     let mut d = Domain {

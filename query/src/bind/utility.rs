@@ -674,6 +674,11 @@ impl Binder<'_> {
                     }
                 }
                 let default = self.default_of(&col)?;
+                // Every row's new value is checked against the column's domain.
+                let default = match col.domain {
+                    0 => default,
+                    d => crate::expr::Expr::Call(crate::scalar::Builtin::DomainCheck(d), vec![default], col.ty),
+                };
                 def.columns.push(col);
                 Ok(Plan::RewriteTable { table, def, change: ColumnChange::Add(default) })
             }

@@ -195,7 +195,8 @@ impl CopyIn {
         for &i in &computed {
             probe[i] = Datum::Bool(true);
         }
-        crate::exec::check_not_null(&self.table, &probe).map_err(|e| e.context(self.binary_context(None)))?;
+        crate::exec::check_row_except(&self.table, &probe, &computed)
+            .map_err(|e| e.context(self.binary_context(None)))?;
         Ok(row)
     }
 

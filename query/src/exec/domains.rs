@@ -179,23 +179,9 @@ async fn swap(txn: &mut Txn, now: &Arc<TableDef>, new: &Domain) -> Result<()> {
     Ok(())
 }
 
-/// The domains whose values are values of domain `oid`: itself and those over it.
-fn family(oid: u32) -> Vec<u32> {
-    let mut out = vec![oid];
-    let mut k = 0;
-    while k < out.len() && out.len() < 256 {
-        for d in domains::dependent_domains(out[k]) {
-            if !out.contains(&d.oid) {
-                out.push(d.oid);
-            }
-        }
-        k += 1;
-    }
-    out
-}
-
-/// Checks every stored value of `d`'s columns (and its sub-domains') against a new CHECK or
-/// NOT NULL, as transaction `txn` sees them.
+/// Checks every stored value of `d`'s columns (and of the columns of the domains over it)
+/// against a new CHECK or NOT NULL, as transaction `txn` sees them: table by table in the order
+/// PostgreSQL's dependency scan meets them, each row's columns in that order.
 async fn check_existing(
     txn: &Txn,
     d: &Domain,
@@ -206,16 +192,23 @@ async fn check_existing(
         Some(c) => Some(domains::bind_check(d, c)?),
         None => None,
     };
-    for oid in family(d.oid) {
-        for (table, i) in domains::dependent_columns(oid) {
-            let rows = utility::committed_rows(txn, &table).await?;
-            let own = txn.overlay_rows(&table);
-            let mut seen = 0usize;
-            for row in utility::visible(&rows, &own) {
-                seen += 1;
-                if seen % 65_536 == 0 {
-                    txn.check_cancel()?;
-                }
+    let mut tables: Vec<(Arc<TableDef>, Vec<usize>)> = Vec::new();
+    for x in domains::dependents(d.oid) {
+        if let domains::Dependent::Column(t, i) = x {
+            match tables.iter_mut().find(|(u, _)| u.oid == t.oid) {
+                Some((_, cols)) => cols.push(i),
+                None => tables.push((t, vec![i])),
+            }
+        }
+    }
+    for (table, cols) in tables {
+        let rows = utility::committed_rows(txn, &table).await?;
+        let own = txn.overlay_rows(&table);
+        for (seen, row) in utility::visible(&rows, &own).enumerate() {
+            if seen % 65_536 == 65_535 {
+                txn.check_cancel()?;
+            }
+            for &i in &cols {
                 let v = row.get(i).unwrap_or(&Datum::Null);
                 let fails = match &bound {
                     Some(e) => {

@@ -197,6 +197,9 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::EnumType(crate::enums::EnumPlan::Create { .. }) => "CREATE TYPE",
         Plan::EnumType(crate::enums::EnumPlan::Drop { .. }) => "DROP TYPE",
         Plan::EnumType(_) => "ALTER TYPE",
+        Plan::Domain(crate::domains::DomainPlan::Create(_)) => "CREATE DOMAIN",
+        Plan::Domain(crate::domains::DomainPlan::Drop { .. }) => "DROP DOMAIN",
+        Plan::Domain(_) => "ALTER DOMAIN",
         Plan::DropUniqueConstraint { .. }
         | Plan::RenameTable { .. }
         | Plan::DropKeyCascade { .. }

@@ -197,7 +197,7 @@ fn clause_end(tokens: &[Token], from: usize, min: usize) -> usize {
 /// One domain constraint (`[CONSTRAINT n] NOT NULL | NULL | CHECK (e)`).
 enum Constraint {
     NotNull(bool),
-    Check(Option<String>, ast::Expr),
+    Check(Option<String>, Box<ast::Expr>),
 }
 
 /// A constraint at `tokens[*i..]`; advances past it.
@@ -227,7 +227,7 @@ fn constraint_at(tokens: &[Token], i: &mut usize) -> Result<Constraint> {
         let end = clause_end(tokens, *i, 1);
         let e = parse_with(&tokens[*i..end], |p| p.parse_expr())?;
         *i = end;
-        return Ok(Constraint::Check(name, e));
+        return Ok(Constraint::Check(name, Box::new(e)));
     }
     match tokens.get(*i) {
         Some(t) if word(Some(t), "UNIQUE") || word(Some(t), "PRIMARY") => Err(SqlError::new(

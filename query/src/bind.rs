@@ -4458,7 +4458,13 @@ impl Binder<'_> {
             // Its argument's type, known here (PostgreSQL's planner folds it the same way).
             "pg_typeof" if types.len() == 1 => {
                 let t = SqlType::Oid(orbit_engine::table::OidKind::RegType);
-                Expr::Const(Datum::Oid(orbit_engine::table::OidKind::RegType, types[0].oid()), t)
+                // A cast to a domain is of the domain's type (a column's domain is not known
+                // here: its expression carries the base type).
+                let oid = match bound.first() {
+                    Some(Expr::Call(crate::scalar::Builtin::DomainCheck(d), ..)) => *d,
+                    _ => types[0].oid(),
+                };
+                Expr::Const(Datum::Oid(orbit_engine::table::OidKind::RegType, oid), t)
             }
             "enum_first" | "enum_last" | "enum_range" if create_type::enum_call(&types).is_some() => {
                 create_type::bind_call(&name, bound, &types)?

@@ -420,6 +420,21 @@ impl CopyIn {
                     })?
                 }
             };
+            // A domain checks the value as its input function does, so the CONTEXT names the
+            // column (PostgreSQL's domain_in).
+            let domain = self.table.columns[col].domain;
+            if domain != 0 {
+                crate::domains::check(domain, &row[col]).map_err(|e| {
+                    let input = match f.bytes(line, scratch) {
+                        None => "null input".to_string(),
+                        Some(b) => format!("\"{}\"", String::from_utf8_lossy(b)),
+                    };
+                    e.context(format!(
+                        "COPY {}, line {}, column {}: {input}",
+                        self.table.name, self.line, self.table.columns[col].name
+                    ))
+                })?;
+            }
         }
         // Columns whose DEFAULT is an expression are filled (and checked) when inserted.
         if self.computed.is_empty() {

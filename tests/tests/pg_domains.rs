@@ -47,13 +47,16 @@ fn domains_survive_sigkill_and_copy_checks_them() {
             let db = e.as_db_error().expect("db error");
             assert_eq!(db.code().code(), "23514");
             assert_eq!(db.message(), "value for domain posint violates check constraint \"posint_check\"");
+            assert_eq!(db.where_(), Some("COPY items, line 2, column qty: \"-3\""));
             let e = copy_in(&c, "COPY items (id, size) FROM STDIN", "4\t300\n").await.unwrap_err();
             assert_eq!(
                 e.as_db_error().map(|d| d.message().to_string()).as_deref(),
                 Some("value for domain s.small violates check constraint \"under100\"")
             );
             let e = copy_in(&c, "COPY items (id, qty, name) FROM STDIN", "5\t3\t\\N\n").await.unwrap_err();
-            assert_eq!(e.as_db_error().map(|d| d.code().code()), Some("23502"));
+            let db = e.as_db_error().expect("db error");
+            assert_eq!((db.code().code(), db.message()), ("23502", "domain label does not allow null values"));
+            assert_eq!(db.where_(), Some("COPY items, line 1, column name: null input"));
             // A column left out of COPY's list takes its domain's DEFAULT.
             let n = copy_in(&c, "COPY items (id, qty) FROM STDIN", "6\t7\n7\t8\n").await.unwrap();
             assert_eq!(n, 2);
@@ -153,4 +156,44 @@ fn psql_and_drivers_see_domains_as_on_postgresql() {
     o.restart();
     let differ = differences(pg.port, o.pg_port);
     assert!(differ.is_empty(), "psql prints differently after a SIGKILL:\n{}", differ.join("\n"));
+}
+
+/// psycopg 3 reads a domain column as its base type (numeric as Decimal, described with
+/// numeric's OID, in text and in binary) and gets the domain's error with its constraint name,
+/// as against PostgreSQL.
+#[test]
+fn psycopg_reads_domain_columns_as_their_base_type() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let script = r#"
+import sys, psycopg
+from decimal import Decimal
+with psycopg.connect(f"host=127.0.0.1 port={sys.argv[1]} user=postgres dbname=postgres", autocommit=True) as c:
+    c.execute("CREATE DOMAIN price AS numeric(6,2) CHECK (VALUE >= 0)")
+    c.execute("CREATE TABLE pt (v price, n text)")
+    c.execute("INSERT INTO pt VALUES (%s, %s)", (12.5, "a"))
+    for binary in (False, True):
+        cur = c.cursor(binary=binary).execute("SELECT v, n FROM pt")
+        assert [(d.name, d.type_code) for d in cur.description] == [("v", 1700), ("n", 25)], cur.description
+        rows = cur.fetchall()
+        assert rows == [(Decimal("12.50"), "a")], rows
+    try:
+        c.execute("INSERT INTO pt VALUES (%s, 'b')", (-1,))
+        raise SystemExit("a negative price was taken")
+    except psycopg.errors.CheckViolation as e:
+        assert str(e).startswith('value for domain price violates check constraint "price_check"'), str(e)
+        assert e.diag.constraint_name == "price_check", e.diag.constraint_name
+print("ok")
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(o.pg_port.to_string())
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "psycopg domains failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

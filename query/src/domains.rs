@@ -441,7 +441,10 @@ pub(crate) fn pg_type_rows(
         r[15] = Datum::Int4(if d.parent != 0 { -1 } else { d.base.modifier() });
         // typdefault as PostgreSQL deparses it (a string literal with its type).
         let column = ColumnDef { default_expr: d.default.clone(), ..ColumnDef::new(VALUE, d.base) };
-        r[17] = d.default.as_ref().and_then(|_| crate::catalog::default_text(&column)).map_or(Datum::Null, Datum::Text);
+        let default = d.default.as_ref().and_then(|_| crate::catalog::default_text(&column));
+        r[17] = default.clone().map_or(Datum::Null, Datum::Text);
+        // typdefaultbin: the expression's text (pg_get_expr prints it; pg_dump reads it).
+        r[28] = default.map_or(Datum::Null, Datum::Text);
         r[18] = Datum::Bool(false);
         r[20] = Datum::Oid(OidKind::RegProc, DOMAIN_IN);
         r[22] = Datum::Oid(OidKind::RegProc, DOMAIN_RECV);

@@ -267,11 +267,11 @@ fn schema_constraint_names(name: &str) -> Vec<String> {
 
 /// A CHECK over VALUE bound now (PostgreSQL's errors at CREATE / ALTER), kept as text.
 fn check_def(d: &Domain, name: String, e: &ast::Expr) -> Result<CheckDef> {
-    // CHECK's own parentheses are not the expression's.
-    let e = match e {
-        ast::Expr::Nested(inner) => inner.as_ref(),
-        e => e,
-    };
+    // CHECK's own parentheses are not the expression's (pg_dump writes `CHECK ((VALUE > 0))`).
+    let mut e = e;
+    while let ast::Expr::Nested(inner) = e {
+        e = inner.as_ref();
+    }
     let c = CheckDef { name, expr: super::alter_column::lower_cast_types(&e.to_string()) };
     let bound = crate::domains::bind_check(d, &c)?;
     if bound.ty() != SqlType::Bool && bound.ty() != SqlType::Unknown {
@@ -307,6 +307,11 @@ pub(super) fn bind(values: &[ast::Expr]) -> Result<Plan> {
         _ => return Err(SqlError::internal("bad DOMAIN marker")),
     };
     let tokens = solid_tokens(&text)?;
+    if word(tokens.first(), "ALTER") {
+        if let Some(owner) = owner(&tokens) {
+            return owner;
+        }
+    }
     let plan = if word(tokens.first(), "CREATE") {
         create(&tokens)
     } else if word(tokens.first(), "DROP") {
@@ -319,6 +324,34 @@ pub(super) fn bind(values: &[ast::Expr]) -> Result<Plan> {
         e.position = None;
         e
     })
+}
+
+/// `ALTER DOMAIN d OWNER TO r` (a pg_dump script's): every object is the bootstrap
+/// superuser's, so OWNER TO it changes nothing (as in PostgreSQL; `ALTER TABLE ... OWNER TO`
+/// does the same); an unknown role is 42704, another owner 0A000. None for another ALTER.
+fn owner(tokens: &[Token]) -> Option<Result<Plan>> {
+    let mut i = 2;
+    let parts = name_at(tokens, &mut i).ok()?;
+    if !(word(tokens.get(i), "OWNER") && word(tokens.get(i + 1), "TO")) {
+        return None;
+    }
+    Some((|| {
+        existing(&parts)?;
+        let role = match tokens.get(i + 2) {
+            Some(Token::Word(w)) if i + 3 == tokens.len() => w,
+            _ => return Err(syntax_at(tokens, (i + 3).min(tokens.len()))),
+        };
+        let name = if role.quote_style.is_some() { role.value.clone() } else { role.value.to_lowercase() };
+        match name.as_str() {
+            "current_user" | "session_user" | "current_role" if role.quote_style.is_none() => {}
+            n if n == crate::schema::USER => {}
+            "pg_database_owner" => {
+                return Err(SqlError::unsupported("changing a domain's owner is not supported (Orbit keeps no owners)"))
+            }
+            _ => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("role \"{name}\" does not exist"))),
+        }
+        Ok(Plan::Skipped { tag: "ALTER DOMAIN", notice: String::new() })
+    })())
 }
 
 fn create(tokens: &[Token]) -> Result<DomainPlan> {
@@ -556,7 +589,7 @@ fn alter(tokens: &[Token]) -> Result<DomainPlan> {
                 format!("constraint \"{n}\" of domain \"{rel}\" does not exist"),
             ));
         }
-    } else if at(i, "OWNER") || (at(i, "SET") && at(i + 1, "SCHEMA")) {
+    } else if at(i, "SET") && at(i + 1, "SCHEMA") {
         return Err(SqlError::unsupported(format!("ALTER DOMAIN ... {} is not supported yet", text_of(&tokens[i..]))));
     } else {
         return Err(syntax_at(tokens, i));

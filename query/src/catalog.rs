@@ -1065,7 +1065,7 @@ fn type_name(t: SqlType) -> String {
 }
 
 /// information_schema's data_type: the type's SQL-standard name.
-fn standard_type_name(t: SqlType) -> String {
+pub(crate) fn standard_type_name(t: SqlType) -> String {
     match t {
         SqlType::Bool => "boolean".into(),
         SqlType::Int2 => "smallint".into(),
@@ -1089,7 +1089,7 @@ fn standard_type_name(t: SqlType) -> String {
 /// `_pg_char_octet_length`, `_pg_numeric_precision`, `_pg_datetime_precision`, ...): no
 /// domains, no collations but the default (NULL), no generated columns; an identity column's
 /// sequence parameters from its row of the sequence table (`sequences`).
-fn column_details(t: &TableDef, i: usize, sequences: &[Row]) -> Vec<Datum> {
+pub(crate) fn column_details(t: &TableDef, i: usize, sequences: &[Row]) -> Vec<Datum> {
     use orbit_engine::table::Identity;
     let c = &t.columns[i];
     let int = |v: i32| Datum::Int4(v);

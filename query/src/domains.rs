@@ -455,6 +455,74 @@ pub(crate) fn pg_type_rows(
     out
 }
 
+/// information_schema.domains' rows (or with `constraints`, domain_constraints') of the
+/// domains transaction `me` sees; the type's details as information_schema.columns gives them
+/// for a column of the base type (`crate::catalog::column_details`).
+pub(crate) fn information_schema_rows(me: orbit_shards::rowlock::Owner, constraints: bool) -> Vec<Vec<Datum>> {
+    let text = |s: &str| Datum::Text(s.to_string());
+    let mut out = Vec::new();
+    for d in all_seen_by(Some(me)) {
+        let (schema, rel) = crate::schema::split(&d.name);
+        if constraints {
+            let mut names: Vec<&str> = d.checks.iter().map(|c| c.name.as_str()).collect();
+            names.sort_unstable();
+            for n in names {
+                out.push(vec![
+                    text("postgres"),
+                    text(schema),
+                    text(n),
+                    text("postgres"),
+                    text(schema),
+                    text(rel),
+                    text("NO"),
+                    text("NO"),
+                ]);
+            }
+            continue;
+        }
+        let t = d.value_table();
+        // octets, precision, radix, scale, datetime precision, interval type and precision,
+        // character set and collation (6), domain (3), udt catalog, schema, name, ...
+        let c = crate::catalog::column_details(&t, 0, &[]);
+        // Over another domain, PostgreSQL's view gives no lengths or precisions.
+        let at = |k: usize| match (d.parent, k) {
+            (0, _) | (_, 16..) => c.get(k).cloned().unwrap_or(Datum::Null),
+            _ => Datum::Null,
+        };
+        let data_type = match (d.parent, d.base) {
+            (0, SqlType::Array(_)) => "ARRAY".to_string(),
+            (0, b) => crate::catalog::standard_type_name(b),
+            _ => "USER-DEFINED".to_string(),
+        };
+        let max_length = match d.base {
+            SqlType::Varchar(Some(n)) | SqlType::Bpchar(Some(n)) if d.parent == 0 => Datum::Int4(n as i32),
+            _ => Datum::Null,
+        };
+        let mut row = vec![text("postgres"), text(schema), text(rel), text(&data_type), max_length, at(0)];
+        row.extend((0..6).map(|_| Datum::Null));
+        row.extend([at(1), at(2), at(3), at(4), Datum::Null, Datum::Null]);
+        let column = ColumnDef { default_expr: d.default.clone(), ..ColumnDef::new(VALUE, d.base) };
+        row.push(
+            d.default.as_ref().and_then(|_| crate::catalog::default_text(&column)).map_or(Datum::Null, Datum::Text),
+        );
+        // udt_*: the base type, or the domain it is over.
+        match d.parent {
+            0 => row.extend([at(16), at(17), at(18)]),
+            p => {
+                let (ps, pn) = by_oid(p).map_or((String::new(), String::new()), |p| {
+                    let (s, n) = crate::schema::split(&p.name);
+                    (s.to_string(), n.to_string())
+                });
+                row.extend([text("postgres"), text(&ps), text(&pn)]);
+            }
+        }
+        row.extend((0..4).map(|_| Datum::Null));
+        row.push(text("1"));
+        out.push(row);
+    }
+    out
+}
+
 /// A statement on domains, bound by `bind/domain.rs` and run by `exec/domains.rs`.
 #[derive(Debug, Clone)]
 pub enum DomainPlan {

@@ -75,11 +75,23 @@ async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool
     }
     let column_line =
         |t: &TableDef, i: usize| format!("column {} of table {}", t.columns[i].name, table_shown(&t.name));
+    // The domains the statement names: what depends on one of them is no obstacle to the
+    // others (it goes itself).
+    let named: Vec<u32> = names.iter().filter_map(|n| current(n).ok()).map(|(d, _)| d.oid).collect();
     // PostgreSQL checks every domain before dropping any.
     let mut found = Vec::new();
     for n in names {
         let (d, def) = current(n)?;
-        let deps = domains::dependents(d.oid);
+        let deps: Vec<Dependent> = domains::dependents(d.oid)
+            .into_iter()
+            .filter(|x| match x {
+                Dependent::Domain(o) => !named.contains(&o.oid),
+                Dependent::Column(t, i) => {
+                    let of = t.columns[*i].domain;
+                    of == d.oid || !named.contains(&of)
+                }
+            })
+            .collect();
         if !deps.is_empty() && !cascade {
             let shown_of = |oid: u32| domains::by_oid(oid).map_or_else(String::new, |d| d.shown());
             let lines: Vec<String> = deps
@@ -100,6 +112,8 @@ async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool
         }
         found.push((d, def, deps));
     }
+    // A domain over another named one goes first.
+    found.sort_by_key(|(d, _, _)| std::cmp::Reverse(depth(d.oid)));
     for (d, def, deps) in found {
         if !deps.is_empty() {
             let lines: Vec<String> = deps
@@ -138,6 +152,17 @@ async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool
         drop_entry(txn, &d, &def).await?;
     }
     Ok(r)
+}
+
+/// How many domains `oid` is over.
+fn depth(oid: u32) -> usize {
+    let mut n = 0;
+    let mut at = domains::by_oid(oid).map_or(0, |d| d.parent);
+    while at != 0 && n < 64 {
+        n += 1;
+        at = domains::by_oid(at).map_or(0, |d| d.parent);
+    }
+    n
 }
 
 /// Drops a domain's catalog entry, put back by ROLLBACK under the same type OID.

@@ -4458,10 +4458,12 @@ impl Binder<'_> {
             // Its argument's type, known here (PostgreSQL's planner folds it the same way).
             "pg_typeof" if types.len() == 1 => {
                 let t = SqlType::Oid(orbit_engine::table::OidKind::RegType);
-                // A cast to a domain is of the domain's type (a column's domain is not known
-                // here: its expression carries the base type).
+                // A cast to a domain, or a column of one, is of the domain's type (expressions
+                // carry the base type).
+                let column_domain = |i: usize| scope.and_then(|s| s.def.columns.get(i)).map_or(0, |c| c.domain);
                 let oid = match bound.first() {
                     Some(Expr::Call(crate::scalar::Builtin::DomainCheck(d), ..)) => *d,
+                    Some(Expr::Column(i, _)) if column_domain(*i) != 0 => column_domain(*i),
                     _ => types[0].oid(),
                 };
                 Expr::Const(Datum::Oid(orbit_engine::table::OidKind::RegType, oid), t)

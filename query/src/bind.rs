@@ -1663,7 +1663,9 @@ impl Binder<'_> {
                 ));
             }
             let ty = if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty };
-            defs.push(format!("{} {}", ast::Ident::with_quote('"', name.clone()), ty.name()));
+            // A column read from a column of a domain keeps the domain, as in PostgreSQL.
+            let ty_name = domain::of_origin(c.table_oid, c.column).unwrap_or_else(|| ty.name());
+            defs.push(format!("{} {}", ast::Ident::with_quote('"', name.clone()), ty_name));
             names.push(name);
         }
         let create = format!(

@@ -618,6 +618,20 @@ fn resolve_name(name: &ast::ObjectName) -> Option<Arc<Domain>> {
     crate::domains::resolve(&parts)
 }
 
+/// The domain of column `column` (1-based) of the table with OID `table_oid`, as a type name
+/// CREATE TABLE reads back (None when it has none).
+pub(super) fn of_origin(table_oid: u32, column: i16) -> Option<String> {
+    if table_oid == 0 || column < 1 {
+        return None;
+    }
+    let t = crate::catalog::user_tables().into_iter().find(|t| t.oid == table_oid)?;
+    let oid = t.columns.get(column as usize - 1)?.domain;
+    let d = crate::domains::by_oid(oid).filter(|_| oid != 0)?;
+    let (schema, rel) = crate::schema::split(&d.name);
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    Some(format!("{}.{}", quote(schema), quote(rel)))
+}
+
 /// Domain `name`'s base type, as a column or cast type (None when it names no domain).
 pub(super) fn resolve_type(name: &ast::ObjectName) -> Option<SqlType> {
     resolve_name(name).map(|d| d.base)

@@ -25,7 +25,7 @@ mod conflict_target;
 mod constraints;
 mod create_type;
 mod domain;
-pub(crate) use domain::value_keyword_text;
+pub(crate) use domain::{domain_oid, value_keyword_text};
 mod drop_key;
 mod error_position;
 mod foreign_keys;

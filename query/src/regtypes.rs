@@ -360,6 +360,10 @@ fn regtype_in(s: &str) -> Result<u32> {
         let near = p.peek_token().token.to_string();
         return Err(SqlError::syntax(&near).context(format!("invalid type name \"{s}\"")));
     }
+    // A domain's own OID (sql_type gives its base type).
+    if let Some(oid) = crate::bind::domain_oid(&dt)? {
+        return Ok(oid);
+    }
     let ty = crate::bind::sql_type(&dt)?;
     Ok(ty.oid())
 }

@@ -597,6 +597,11 @@ fn alter(tokens: &[Token]) -> Result<DomainPlan> {
     Ok(DomainPlan::Alter { name: d.name.clone(), new: Box::new(new), check, not_null, notice })
 }
 
+/// The OID of the domain a type names (None for another type).
+pub(crate) fn domain_oid(dt: &ast::DataType) -> Result<Option<u32>> {
+    Ok(domain_of(dt)?.map(|d| d.oid))
+}
+
 /// The domain a type names (None for another type; 0A000 for an array of a domain).
 pub(super) fn domain_of(dt: &ast::DataType) -> Result<Option<Arc<Domain>>> {
     match dt {

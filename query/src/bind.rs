@@ -26,6 +26,8 @@ mod constraints;
 mod create_type;
 mod ctas_columns;
 mod cursors;
+mod domain;
+pub(crate) use domain::{domain_oid, value_keyword_text};
 mod drop_key;
 mod error_position;
 mod foreign_keys;
@@ -384,6 +386,8 @@ pub enum Plan {
     Comment(crate::comment::CommentPlan),
     /// CREATE / ALTER / DROP TYPE of an enum type (`bind/create_type.rs`, `exec/enum_types.rs`).
     EnumType(crate::enums::EnumPlan),
+    /// CREATE / ALTER / DROP DOMAIN (`bind/domain.rs`, `exec/domains.rs`).
+    Domain(crate::domains::DomainPlan),
     /// `ALTER TABLE t RENAME TO new_name`.
     RenameTable {
         table: Arc<TableDef>,
@@ -494,6 +498,10 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     if let Some(marker) = utility::marker(sql).or_else(|| cursors::marker(sql)) {
         return Ok(vec![marker]);
     }
+    // CREATE / ALTER / DROP DOMAIN: PostgreSQL's grammar for them, not sqlparser's (see
+    // `bind/domain.rs`).
+    let rewritten = domain::domain_syntax(sql);
+    let sql = rewritten.as_deref().unwrap_or(sql);
     match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
         Ok(stmts) if stmts.iter().any(|s| !no_snapshot(transaction_modes_of(s))) => {
             // ISOLATION LEVEL SNAPSHOT is sqlparser's (T-SQL's), not PostgreSQL's; here it is
@@ -1221,6 +1229,9 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
         D::Regclass => SqlType::Oid(OidKind::RegClass),
         // `t[]`, `t[n]`, `t ARRAY`: the size is not kept, as in PostgreSQL; `t[][]` is `t[]`.
         D::Array(ast::ArrayElemTypeDef::SquareBracket(t, _) | ast::ArrayElemTypeDef::Qualified(t, _)) => {
+            if domain::domain_of(t)?.is_some() {
+                return Err(SqlError::unsupported("arrays of domains are not supported yet"));
+            }
             let elem = sql_type(t)?;
             match elem {
                 SqlType::Array(_) => elem,
@@ -1269,7 +1280,7 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "regproc" => SqlType::Oid(OidKind::RegProc),
                 "regprocedure" => SqlType::Oid(OidKind::RegProcedure),
                 "\"char\"" => SqlType::Char,
-                _ => match create_type::resolve_type(name) {
+                _ => match create_type::resolve_type(name).or_else(|| domain::resolve_type(name)) {
                     Some(t) => t,
                     None => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
                 },
@@ -1380,7 +1391,13 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Function(f) => Some((f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default(), 2)),
         ast::Expr::Cast { expr, data_type, .. } => match named(expr) {
             Some((n, 2)) => Some((n, 2)),
-            inner => sql_type(&temporal::split_precision(data_type).0).ok().map(|t| (type_column_name(t), 1)).or(inner),
+            // A domain names the column itself (its typname).
+            inner => match domain::domain_of(data_type).ok().flatten() {
+                Some(d) => Some((crate::schema::relname(&d.name).to_string(), 1)),
+                None => {
+                    sql_type(&temporal::split_precision(data_type).0).ok().map(|t| (type_column_name(t), 1)).or(inner)
+                }
+            },
         },
         ast::Expr::Nested(e) => named(e),
         // A field selection is named by its field, a subscript by what it subscripts.
@@ -1547,6 +1564,9 @@ impl Binder<'_> {
                 if variable.to_string() == alter_sequence::NOT_SUPPORTED =>
             {
                 Ok((self.not_built(values)?, vec![]))
+            }
+            S::Set(ast::Set::SingleAssignment { variable, values, .. }) if variable.to_string() == domain::MARKER => {
+                Ok((domain::bind(values)?, vec![]))
             }
             S::Set(ast::Set::SingleAssignment { variable, values, .. })
                 if variable.to_string() == foreign_keys::SET_CONSTRAINTS =>
@@ -1728,7 +1748,9 @@ impl Binder<'_> {
                 ));
             }
             let ty = if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty };
-            defs.push(format!("{} {}", ast::Ident::with_quote('"', name.clone()), ty.name()));
+            // A column read from a column of a domain keeps the domain, as in PostgreSQL.
+            let ty_name = domain::of_origin(c.table_oid, c.column).unwrap_or_else(|| ty.name());
+            defs.push(format!("{} {}", ast::Ident::with_quote('"', name.clone()), ty_name));
             names.push(name);
         }
         let create = format!(
@@ -1809,6 +1831,7 @@ impl Binder<'_> {
                 None => sql_type(&c.data_type)?,
             };
             let mut col = ColumnDef::new(cname.clone(), ty);
+            col.domain = domain::domain_of(&c.data_type)?.map_or(0, |d| d.oid);
             // PostgreSQL's ChooseRelationName: both parts chopped to fit 63 bytes, a number
             // added while the name is taken.
             let seq_name = || constraints::choose_name(&name, Some(&cname), "seq", crate::regtypes::relation_named);
@@ -3065,7 +3088,14 @@ impl Binder<'_> {
 
     /// A column's DEFAULT as an expression for INSERT (its text bound now), or its constant.
     fn default_of(&mut self, col: &ColumnDef) -> Result<Expr> {
-        let Some(text) = &col.default_expr else { return Ok(Expr::Const(col.default.clone(), col.ty)) };
+        // A column of a domain without a DEFAULT of its own takes the domain's.
+        let of_domain = match (&col.default_expr, col.domain) {
+            (None, d) if d != 0 && col.default.is_null() => crate::domains::default_of(d),
+            _ => None,
+        };
+        let Some(text) = col.default_expr.as_ref().or(of_domain.as_ref()) else {
+            return Ok(Expr::Const(col.default.clone(), col.ty));
+        };
         let dialect = sqlparser::dialect::PostgreSqlDialect {};
         let parsed =
             sqlparser::parser::Parser::new(&dialect).try_with_sql(text).and_then(|mut p| p.parse_expr()).map_err(
@@ -3867,6 +3897,7 @@ impl Binder<'_> {
                     return Err(SqlError::unsupported("TRY_CAST is not supported"));
                 }
                 // timestamp(p), time(p), interval(p): the cast, then rounding to p digits.
+                let domain = domain::domain_of(data_type)?;
                 let (data_type, precision) = temporal::split_precision(data_type);
                 let to = sql_type(&data_type)?;
                 if let E::Array(a) = expr.as_ref() {
@@ -3888,7 +3919,12 @@ impl Binder<'_> {
                     }
                     _ => b,
                 };
-                temporal::round_to(b, precision)?
+                let b = temporal::round_to(b, precision)?;
+                // A cast to a domain checks the value against it.
+                match domain {
+                    Some(d) => Expr::Call(crate::scalar::Builtin::DomainCheck(d.oid), vec![b], to),
+                    None => b,
+                }
             }
             E::Function(f) => self.function(f, scope)?,
             E::Array(a) => self.array_constructor(a, scope)?,
@@ -4582,7 +4618,15 @@ impl Binder<'_> {
             // Its argument's type, known here (PostgreSQL's planner folds it the same way).
             "pg_typeof" if types.len() == 1 => {
                 let t = SqlType::Oid(orbit_engine::table::OidKind::RegType);
-                Expr::Const(Datum::Oid(orbit_engine::table::OidKind::RegType, types[0].oid()), t)
+                // A cast to a domain, or a column of one, is of the domain's type (expressions
+                // carry the base type).
+                let column_domain = |i: usize| scope.and_then(|s| s.def.columns.get(i)).map_or(0, |c| c.domain);
+                let oid = match bound.first() {
+                    Some(Expr::Call(crate::scalar::Builtin::DomainCheck(d), ..)) => *d,
+                    Some(Expr::Column(i, _)) if column_domain(*i) != 0 => column_domain(*i),
+                    _ => types[0].oid(),
+                };
+                Expr::Const(Datum::Oid(orbit_engine::table::OidKind::RegType, oid), t)
             }
             "enum_first" | "enum_last" | "enum_range" if create_type::enum_call(&types).is_some() => {
                 create_type::bind_call(&name, bound, &types)?

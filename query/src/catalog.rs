@@ -1098,7 +1098,7 @@ pub(crate) fn standard_type_name(t: SqlType) -> String {
 /// `_pg_char_octet_length`, `_pg_numeric_precision`, `_pg_datetime_precision`, ...): no
 /// domains, no collations but the default (NULL); an identity column's
 /// sequence parameters from its row of the sequence table (`sequences`).
-fn column_details(t: &TableDef, i: usize, sequences: &[Row]) -> Vec<Datum> {
+pub(crate) fn column_details(t: &TableDef, i: usize, sequences: &[Row]) -> Vec<Datum> {
     use orbit_engine::table::Identity;
     let c = &t.columns[i];
     let int = |v: i32| Datum::Int4(v);
@@ -1134,7 +1134,15 @@ fn column_details(t: &TableDef, i: usize, sequences: &[Row]) -> Vec<Datum> {
         Identity::ByDefault => text("BY DEFAULT"),
     };
     let mut out = vec![octets, precision, radix, scale, datetime, Datum::Null, Datum::Null];
-    out.extend((0..9).map(|_| Datum::Null));
+    out.extend((0..6).map(|_| Datum::Null));
+    // domain_catalog, domain_schema, domain_name.
+    match crate::domains::by_oid(c.domain).filter(|_| c.domain != 0) {
+        Some(d) => {
+            let (schema, rel) = crate::schema::split(&d.name);
+            out.extend([text("postgres"), text(schema), text(rel)]);
+        }
+        None => out.extend((0..3).map(|_| Datum::Null)),
+    }
     // udt_catalog, udt_schema, udt_name: an enum's (or enum array's) own schema.
     let udt_schema = match c.ty.elem().unwrap_or(c.ty) {
         SqlType::Enum(o) => {
@@ -1168,7 +1176,7 @@ pub(crate) fn attrdef_oid(t: &TableDef, column: usize) -> i64 {
 /// A column's DEFAULT as SQL text: the expression as written, or the constant's text form.
 /// `nextval('s')` (SERIAL's default, or written so) reads as PostgreSQL deparses it, with the
 /// argument's regclass cast: `nextval('s'::regclass)`.
-fn default_text(c: &ColumnDef) -> Option<String> {
+pub(crate) fn default_text(c: &ColumnDef) -> Option<String> {
     let quoted = |s: &str| {
         s.len() >= 2 && s.starts_with('\'') && s.ends_with('\'') && !s[1..s.len() - 1].replace("''", "").contains('\'')
     };
@@ -1309,7 +1317,9 @@ fn foreign_key_operators(t: &TableDef, f: &orbit_engine::table::ForeignKeyDef) -
 /// `UNIQUE (a)`, `CHECK ((a > 0))`, the CHECK as Orbit keeps its text; pretty drops the
 /// expression's outer parentheses, `CHECK (a > 0)`, as PostgreSQL's pretty printer does).
 pub fn constraint_def(oid: i64, pretty: bool) -> Option<String> {
-    let def = user_tables().iter().flat_map(|t| constraints_of(t)).find(|c| c.0 == oid).map(|c| c.4)?;
+    let Some(def) = user_tables().iter().flat_map(|t| constraints_of(t)).find(|c| c.0 == oid).map(|c| c.4) else {
+        return crate::domains::constraint_def(oid, pretty);
+    };
     Some(match def.strip_prefix("CHECK ((").and_then(|d| d.strip_suffix("))")) {
         Some(expr) if pretty => format!("CHECK ({expr})"),
         _ => def,
@@ -1389,6 +1399,40 @@ pub(crate) fn user_tables_seen_by(me: orbit_shards::rowlock::Owner) -> Vec<Arc<T
     })
 }
 
+/// pg_type's row of a built-in type (or of an array of one), in pg_type's column order.
+fn builtin_type_row(t: SqlType) -> Vec<Datum> {
+    let text = |s: &str| Datum::Text(s.to_string());
+    let oid = |t: Option<SqlType>| Datum::Int8(t.map_or(0, |t| t.oid() as i64));
+    let io = crate::catalog_builtin::type_io(t.oid(), t.elem().map(|e| e.oid()));
+    let proc = |k: usize| Datum::Oid(OidKind::RegProc, io.map_or(0, |io| io.procs[k]));
+    let mut row = vec![
+        Datum::Int8(t.oid() as i64),
+        text(&type_name(t)),
+        Datum::Int8(PG_CATALOG_NS),
+        Datum::Int2(t.size()),
+        text(if t == SqlType::Unknown { "p" } else { "b" }),
+        text(type_category(t)),
+        Datum::Oid(OidKind::Oid, t.elem().map_or(0, |t| t.oid())),
+        oid(t.array_of()),
+        Datum::Oid(OidKind::Oid, 0),
+        Datum::Oid(OidKind::Oid, 0),
+        Datum::Int8(collation_of(t)),
+        text(storage_of(t)),
+        text(","),
+        Datum::Bool(by_value(t)),
+        Datum::Bool(false),
+        Datum::Int4(-1),
+        Datum::Int4(0),
+        Datum::Null,
+        Datum::Bool(io.is_some_and(|io| io.preferred)),
+        Datum::Oid(OidKind::RegProc, io.map_or(0, |io| io.subscript)),
+    ];
+    row.extend((0..7).map(proc));
+    row.push(text(&io.map_or('i', |io| io.align).to_string()));
+    row.push(Datum::Null);
+    row
+}
+
 /// [`user_tables`] of a shard's catalog: no staging tables, tables a transaction's DROP hid,
 /// the sequence table or indexes' tables.
 pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<TableDef>> {
@@ -1404,6 +1448,7 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
                 && !crate::schema::is_entry(n)
                 && !crate::sequence::is_entry(n)
                 && !crate::comment::is_entry(n)
+                && !crate::domains::is_entry(n)
         })
         .filter_map(|n| tables.def(n))
         .filter(|d| d.index_of.is_none())
@@ -1819,6 +1864,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     ]);
                 }
             }
+            out.extend(crate::domains::pg_constraint_rows(txn.id));
             out
         }
         // Column defaults, as the SQL text Orbit keeps (PostgreSQL keeps a node tree).
@@ -1920,13 +1966,18 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             let mut out = Vec::new();
             for t in user_tables_seen_by(txn.id) {
                 for (i, c) in t.columns.iter().enumerate() {
+                    // A domain column's type is the domain (its typmod the domain's own).
+                    let (atttypid, atttypmod) = match c.domain {
+                        0 => (c.ty.oid(), c.ty.modifier()),
+                        d => (d, -1),
+                    };
                     out.push(vec![
                         Datum::Int8(t.oid as i64),
                         text(&c.name),
-                        Datum::Int8(c.ty.oid() as i64),
+                        Datum::Int8(atttypid as i64),
                         Datum::Int2(c.ty.size()),
                         Datum::Int2(i as i16 + 1),
-                        Datum::Int4(c.ty.modifier()),
+                        Datum::Int4(atttypmod),
                         Datum::Bool(c.not_null || t.pk.contains(&i)),
                         Datum::Bool(default_text(c).is_some() || c.generated.is_some()),
                         text(match c.identity {
@@ -1990,39 +2041,11 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             .copied()
             .chain(TYPES.iter().filter_map(|t| t.array_of()))
             .chain(std::iter::once(INT2VECTOR))
-            .map(|t| {
-                let oid = |t: Option<SqlType>| Datum::Int8(t.map_or(0, |t| t.oid() as i64));
-                let io = crate::catalog_builtin::type_io(t.oid(), t.elem().map(|e| e.oid()));
-                let proc = |k: usize| Datum::Oid(OidKind::RegProc, io.map_or(0, |io| io.procs[k]));
-                let mut row = vec![
-                    Datum::Int8(t.oid() as i64),
-                    text(&type_name(t)),
-                    Datum::Int8(PG_CATALOG_NS),
-                    Datum::Int2(t.size()),
-                    text(if t == SqlType::Unknown { "p" } else { "b" }),
-                    text(type_category(t)),
-                    Datum::Oid(OidKind::Oid, t.elem().map_or(0, |t| t.oid())),
-                    oid(t.array_of()),
-                    Datum::Oid(OidKind::Oid, 0),
-                    Datum::Oid(OidKind::Oid, 0),
-                    Datum::Int8(collation_of(t)),
-                    text(storage_of(t)),
-                    text(","),
-                    Datum::Bool(by_value(t)),
-                    Datum::Bool(false),
-                    Datum::Int4(-1),
-                    Datum::Int4(0),
-                    Datum::Null,
-                    Datum::Bool(io.is_some_and(|io| io.preferred)),
-                    Datum::Oid(OidKind::RegProc, io.map_or(0, |io| io.subscript)),
-                ];
-                row.extend((0..7).map(proc));
-                row.push(text(&io.map_or('i', |io| io.align).to_string()));
-                row.push(Datum::Null);
-                row
-            })
+            .map(builtin_type_row)
             .chain(crate::enums::pg_type_rows(txn.id))
+            .chain(crate::domains::pg_type_rows(txn.id, builtin_type_row))
             .collect(),
+
         1262 => vec![vec![
             Datum::Int8(5),
             text("postgres"),
@@ -2205,7 +2228,14 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                         Datum::Int4(i as i32 + 1),
                         default,
                         text(if nullable { "YES" } else { "NO" }),
-                        Datum::Text(standard_type_name(c.ty)),
+                        // A domain over a domain outside pg_catalog: USER-DEFINED, as PostgreSQL's
+                        // view says of a domain whose base type is not pg_catalog's.
+                        Datum::Text(
+                            match crate::domains::by_oid(c.domain).filter(|d| c.domain != 0 && d.parent != 0) {
+                                Some(_) => "USER-DEFINED".into(),
+                                None => standard_type_name(c.ty),
+                            },
+                        ),
                         len,
                         text(if c.identity == orbit_engine::table::Identity::No { "NO" } else { "YES" }),
                     ]);

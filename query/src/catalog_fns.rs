@@ -120,6 +120,15 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
         CatalogFn::CollationIsVisible => Datum::Bool(true),
         CatalogFn::TypeIsVisible => {
             let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok());
+            // A domain or enum type: whether the search path finds it by its bare name.
+            let user_type = oid.and_then(|o| {
+                crate::domains::by_oid(o)
+                    .map(|d| d.name.clone())
+                    .or_else(|| crate::enums::by_oid(o).map(|e| e.name.clone()))
+            });
+            if let Some(name) = user_type {
+                return Ok(Datum::Bool(crate::enums::display_name(&name) == crate::schema::relname(&name)));
+            }
             match oid.and_then(orbit_engine::table::SqlType::from_oid) {
                 Some(_) => Datum::Bool(true),
                 None => Datum::Null,

@@ -28,6 +28,8 @@ const PG_AUTH_MEMBERS_OID: u32 = 1261;
 const PG_STAT_USER_TABLES_OID: u32 = 12161;
 const VIEWS_OID: u32 = 13483;
 const SEQUENCES_OID: u32 = 13386;
+const DOMAINS_OID: u32 = 13320;
+const DOMAIN_CONSTRAINTS_OID: u32 = 13310;
 const PG_SHDESCRIPTION_OID: u32 = 2396;
 
 /// PostgreSQL 15's OIDs and columns of these views (oid columns int8, name columns text, as
@@ -152,6 +154,56 @@ pub(crate) const VIEWS: &[View] = &[
             ("cycle_option", T),
         ],
     },
+    // The domains (`crate::domains`).
+    View {
+        schema: "information_schema",
+        name: "domains",
+        oid: DOMAINS_OID,
+        columns: &[
+            ("domain_catalog", T),
+            ("domain_schema", T),
+            ("domain_name", T),
+            ("data_type", T),
+            ("character_maximum_length", I4),
+            ("character_octet_length", I4),
+            ("character_set_catalog", T),
+            ("character_set_schema", T),
+            ("character_set_name", T),
+            ("collation_catalog", T),
+            ("collation_schema", T),
+            ("collation_name", T),
+            ("numeric_precision", I4),
+            ("numeric_precision_radix", I4),
+            ("numeric_scale", I4),
+            ("datetime_precision", I4),
+            ("interval_type", T),
+            ("interval_precision", I4),
+            ("domain_default", T),
+            ("udt_catalog", T),
+            ("udt_schema", T),
+            ("udt_name", T),
+            ("scope_catalog", T),
+            ("scope_schema", T),
+            ("scope_name", T),
+            ("maximum_cardinality", I4),
+            ("dtd_identifier", T),
+        ],
+    },
+    View {
+        schema: "information_schema",
+        name: "domain_constraints",
+        oid: DOMAIN_CONSTRAINTS_OID,
+        columns: &[
+            ("constraint_catalog", T),
+            ("constraint_schema", T),
+            ("constraint_name", T),
+            ("domain_catalog", T),
+            ("domain_schema", T),
+            ("domain_name", T),
+            ("is_deferrable", T),
+            ("initially_deferred", T),
+        ],
+    },
 ];
 
 fn text(s: &str) -> Datum {
@@ -190,6 +242,8 @@ pub(crate) async fn rows(oid: u32, txn: &Txn) -> Result<Option<Vec<Row>>> {
         PG_SHDESCRIPTION_OID => crate::comment::shdescription_rows(),
         PG_STAT_USER_TABLES_OID => stat_user_tables(txn).await?,
         SEQUENCES_OID => sequences(txn).await?,
+        DOMAINS_OID => crate::domains::information_schema_rows(txn.id, false),
+        DOMAIN_CONSTRAINTS_OID => crate::domains::information_schema_rows(txn.id, true),
         _ => return Ok(None),
     }))
 }

@@ -25,6 +25,7 @@ pub const PG_CLASS: i64 = 1259;
 pub const PG_CONSTRAINT: i64 = 2606;
 pub const PG_NAMESPACE: i64 = 2615;
 pub const PG_DATABASE: i64 = 1262;
+pub const PG_TYPE: i64 = 1247;
 /// Database postgres's OID.
 const DATABASE_OID: i64 = 5;
 
@@ -39,6 +40,8 @@ pub enum Object {
     Constraint(String, String),
     Schema(String),
     Database(String),
+    /// A domain or an enum type (its catalog name).
+    Type(String),
 }
 
 /// COMMENT ON object IS text (None, or '': remove it).
@@ -56,6 +59,7 @@ pub fn entry(o: &Object) -> String {
         Object::Constraint(r, c) => format!("{MARK}k{MARK}{r}{MARK}{c}"),
         Object::Schema(s) => format!("{MARK}n{MARK}{s}"),
         Object::Database(d) => format!("{MARK}d{MARK}{d}"),
+        Object::Type(t) => format!("{MARK}t{MARK}{t}"),
     }
 }
 
@@ -78,6 +82,7 @@ pub fn object_of(name: &str) -> Option<Object> {
         ("k", Some(c)) => Object::Constraint(first.into(), c.into()),
         ("n", None) => Object::Schema(first.into()),
         ("d", None) => Object::Database(first.into()),
+        ("t", None) => Object::Type(first.into()),
         _ => return None,
     })
 }
@@ -129,6 +134,12 @@ fn address(o: &Object, tables: &[Arc<TableDef>], relations: &[(u32, u32, String,
         }
         Object::Schema(s) => Some((crate::schema::oid_of(s)? as i64, PG_NAMESPACE, 0)),
         Object::Database(d) => (d == "postgres").then_some((DATABASE_OID, PG_DATABASE, 0)),
+        Object::Type(t) => {
+            let oid = crate::domains::lookup_name(t)
+                .map(|d| d.oid)
+                .or_else(|| crate::enums::lookup_name(t).map(|e| e.oid))?;
+            Some((oid as i64, PG_TYPE, 0))
+        }
     }
 }
 
@@ -200,6 +211,7 @@ fn object_exists(tables: &orbit_engine::table::Tables, o: &Object) -> bool {
         Object::Constraint(r, _) => def(r).is_some(),
         Object::Schema(s) => s == crate::schema::PUBLIC || def(&crate::schema::entry(s)).is_some(),
         Object::Database(_) => true,
+        Object::Type(t) => def(&crate::domains::entry(t)).is_some() || def(&crate::enums::entry(t)).is_some(),
     }
 }
 

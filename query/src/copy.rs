@@ -156,7 +156,13 @@ impl CopyIn {
         let header_pending = opts.header != Header::No || opts.binary;
         let template = table.columns.iter().map(|c| c.default.clone()).collect();
         let computed = (0..table.columns.len())
-            .filter(|i| !columns.contains(i) && table.columns[*i].default_expr.is_some())
+            .filter(|i| {
+                let c = &table.columns[*i];
+                // A domain's DEFAULT is an expression too, for a column without its own.
+                !columns.contains(i)
+                    && (c.default_expr.is_some()
+                        || (c.domain != 0 && c.default.is_null() && crate::domains::default_of(c.domain).is_some()))
+            })
             .collect::<Vec<usize>>();
         let mut filled = computed.clone();
         filled.extend((0..table.columns.len()).filter(|&i| table.columns[i].generated.is_some()));
@@ -426,6 +432,21 @@ impl CopyIn {
                     })?
                 }
             };
+            // A domain checks the value as its input function does, so the CONTEXT names the
+            // column (PostgreSQL's domain_in).
+            let domain = self.table.columns[col].domain;
+            if domain != 0 {
+                crate::domains::check(domain, &row[col]).map_err(|e| {
+                    let input = match f.bytes(line, scratch) {
+                        None => "null input".to_string(),
+                        Some(b) => format!("\"{}\"", String::from_utf8_lossy(b)),
+                    };
+                    e.context(format!(
+                        "COPY {}, line {}, column {}: {input}",
+                        self.table.name, self.line, self.table.columns[col].name
+                    ))
+                })?;
+            }
         }
         // Columns whose DEFAULT is an expression, and generated columns, are filled (and
         // checked) when inserted.
@@ -436,7 +457,8 @@ impl CopyIn {
             for &i in &self.filled {
                 probe[i] = Datum::Bool(true);
             }
-            crate::exec::check_not_null(&self.table, &probe).map_err(|e| e.context(self.context_line(line)))?;
+            crate::exec::check_row_except(&self.table, &probe, &self.filled)
+                .map_err(|e| e.context(self.context_line(line)))?;
         }
         self.rows.push(row);
         self.lines.push(self.line);

@@ -131,7 +131,8 @@ fn visible(name: &str) -> bool {
         if s == schema {
             return true;
         }
-        if lookup_name(&crate::schema::qualify(&s, rel)).is_some() {
+        let other = crate::schema::qualify(&s, rel);
+        if lookup_name(&other).is_some() || crate::domains::lookup_name(&other).is_some() {
             return false;
         }
     }

@@ -29,6 +29,7 @@ mod alter_column;
 mod alter_type;
 mod comment;
 pub(crate) mod ddl_journal;
+mod domains;
 mod drop_key;
 mod enum_types;
 pub(crate) mod index_scan;
@@ -198,6 +199,9 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::EnumType(crate::enums::EnumPlan::Create { .. }) => "CREATE TYPE",
         Plan::EnumType(crate::enums::EnumPlan::Drop { .. }) => "DROP TYPE",
         Plan::EnumType(_) => "ALTER TYPE",
+        Plan::Domain(crate::domains::DomainPlan::Create(_)) => "CREATE DOMAIN",
+        Plan::Domain(crate::domains::DomainPlan::Drop { .. }) => "DROP DOMAIN",
+        Plan::Domain(_) => "ALTER DOMAIN",
         Plan::DropUniqueConstraint { .. }
         | Plan::RenameTable { .. }
         | Plan::DropKeyCascade { .. }
@@ -459,6 +463,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             })
         }
         Plan::EnumType(p) => enum_types::run(txn, p).await,
+        Plan::Domain(p) => domains::run(txn, p).await,
         Plan::RenameTable { table, new_name } => {
             txn.holds_tables |= !txn.alone;
             let r = rename::rename_table(txn, table, new_name).await?;
@@ -1502,6 +1507,18 @@ fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> 
 /// Checks NOT NULL, then the CHECK constraints, on a full row, with PostgreSQL's messages and
 /// DETAIL.
 pub(crate) fn check_not_null(table: &TableDef, row: &[Datum]) -> Result<()> {
+    check_row_except(table, row, &[])
+}
+
+/// [`check_not_null`] of a COPY probe row whose `computed` columns hold placeholders for the
+/// DEFAULTs computed when it is inserted (their domains are checked then).
+pub(crate) fn check_row_except(table: &TableDef, row: &[Datum], computed: &[usize]) -> Result<()> {
+    // A column's domain checks its value first, as PostgreSQL's coercion to it does.
+    for (i, (c, v)) in table.columns.iter().zip(row).enumerate() {
+        if c.domain != 0 && !computed.contains(&i) {
+            crate::domains::check(c.domain, v)?;
+        }
+    }
     for (c, v) in table.columns.iter().zip(row) {
         if c.not_null && v.is_null() {
             return Err(SqlError::new(

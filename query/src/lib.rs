@@ -25,6 +25,7 @@ pub mod datetime;
 pub mod dist_join;
 pub mod dist_left;
 pub mod dist_semi;
+pub mod domains;
 pub mod enums;
 pub mod error;
 pub mod exec;

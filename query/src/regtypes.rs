@@ -201,6 +201,7 @@ pub fn format(kind: OidKind, v: u32) -> String {
                 format!("{}.{}", quote_ident(&ns), quote_ident(&r.name))
             }
         }),
+        OidKind::RegType if crate::domains::by_oid(v).is_some() => crate::domains::by_oid(v).map(|d| d.shown()),
         OidKind::RegType => SqlType::from_oid(v)
             .filter(|t| match t.elem().unwrap_or(*t) {
                 SqlType::Enum(o) => crate::enums::by_oid(o).is_some(),
@@ -358,6 +359,10 @@ fn regtype_in(s: &str) -> Result<u32> {
     if p.peek_token().token != sqlparser::tokenizer::Token::EOF {
         let near = p.peek_token().token.to_string();
         return Err(SqlError::syntax(&near).context(format!("invalid type name \"{s}\"")));
+    }
+    // A domain's own OID (sql_type gives its base type).
+    if let Some(oid) = crate::bind::domain_oid(&dt)? {
+        return Ok(oid);
     }
     let ty = crate::bind::sql_type(&dt)?;
     Ok(ty.oid())

@@ -40,6 +40,8 @@ pub enum Builtin {
     Advisory(crate::advisory::AdvisoryFn),
     /// enum_range(lo, hi) of enum type `.0`: the labels from lo to hi (a NULL bound open).
     EnumRange(u32),
+    /// A cast to domain `oid`: the value, checked against the domain ([`crate::domains`]).
+    DomainCheck(u32),
     /// Any number of values of one type; NULLs are ignored.
     Greatest,
     Least,
@@ -160,6 +162,7 @@ impl Builtin {
                 | Builtin::Nullif
                 | Builtin::FormatType
                 | Builtin::EnumRange(_)
+                | Builtin::DomainCheck(_)
         )
     }
 }
@@ -299,6 +302,10 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         }
         Builtin::RegexMatch | Builtin::RegexMatchCi => {
             Datum::Bool(regex_match(text(a(0)), text(a(1)), f == Builtin::RegexMatchCi)?)
+        }
+        Builtin::DomainCheck(oid) => {
+            crate::domains::check(oid, a(0))?;
+            a(0).clone()
         }
         Builtin::EnumRange(oid) => {
             let t = crate::enums::by_oid(oid)
@@ -583,6 +590,9 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         Builtin::FormatType => {
             use orbit_engine::table::SqlType;
             let Some(oid) = a(0).as_i64() else { return Ok(Datum::Null) };
+            if let Some(d) = u32::try_from(oid).ok().and_then(crate::domains::by_oid) {
+                return Ok(Datum::Text(d.shown()));
+            }
             let known = |t: &SqlType| match t.elem().unwrap_or(*t) {
                 SqlType::Enum(o) => crate::enums::by_oid(o).is_some(),
                 _ => true,

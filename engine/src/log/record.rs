@@ -440,6 +440,7 @@ impl Encoder {
                     default_expr,
                     identity: c.identity.code(),
                     generated_expr,
+                    domain_oid: c.domain,
                 };
                 fb::Column::create(fbb, &args)
             })
@@ -783,6 +784,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                     default_expr: c.default_expr().map(str::to_string),
                     identity: Identity::from_code(c.identity()),
                     generated: c.generated_expr().map(str::to_string),
+                    domain: c.domain_oid(),
                 });
             }
             let pk: Vec<usize> = r.pk().into_iter().flat_map(|v| v.iter()).map(|i| i as usize).collect();

@@ -36,6 +36,10 @@ pub struct ColumnDef {
     /// columns, computed by the query engine at every INSERT and UPDATE (absent in logs
     /// written before generated columns existed).
     pub generated: Option<String>,
+    /// The type OID of the column's domain (CREATE DOMAIN), 0 for none: `ty` is then the
+    /// domain's base type, which every operator sees; the query engine checks the domain's
+    /// constraints on every value written.
+    pub domain: u32,
 }
 
 /// Whether a column is an identity column, and which kind.
@@ -78,6 +82,7 @@ impl ColumnDef {
             default_expr: None,
             identity: Identity::No,
             generated: None,
+            domain: 0,
         }
     }
 }

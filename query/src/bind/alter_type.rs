@@ -108,6 +108,7 @@ impl Binder<'_> {
             ));
         }
         def.columns[i].ty = ty;
+        def.columns[i].domain = super::domain::domain_of(data_type)?.map_or(0, |d| d.oid);
         def.columns[i].default = Datum::Null;
         // A constant DEFAULT kept as a value (old logs) keeps its text form.
         if old.default_expr.is_none() && !old.default.is_null() {

@@ -157,6 +157,26 @@ impl Binder<'_> {
                 let [db] = parts.as_slice() else { return Err(SqlError::syntax(".")) };
                 Object::Database(db.clone())
             }
+            K::Domain | K::Type => {
+                // A domain (or, for TYPE, an enum type): Orbit keeps no comments on built-in types.
+                let found = crate::domains::resolve(&parts).map(|d| d.name.clone()).or_else(|| {
+                    matches!(object_type, K::Type)
+                        .then(|| crate::enums::resolve(&parts).map(|e| e.name.clone()))
+                        .flatten()
+                });
+                match found {
+                    Some(name) => Object::Type(name),
+                    None if matches!(object_type, K::Domain) && crate::enums::resolve(&parts).is_some() => {
+                        return Err(SqlError::new("42809", format!("\"{}\" is not a domain", parts.join("."))))
+                    }
+                    None => {
+                        return Err(SqlError::new(
+                            code::UNDEFINED_OBJECT,
+                            format!("type \"{}\" does not exist", parts.join(".")),
+                        ))
+                    }
+                }
+            }
             other => return Err(SqlError::unsupported(format!("COMMENT ON {other} is not supported"))),
         };
         Ok(Plan::Comment(CommentPlan { object, text: text.clone() }))

@@ -64,7 +64,10 @@ pub(super) fn create(
     let p = parts(name)?;
     let catalog_name = super::new_object_name(sql, name)?;
     let (schema, rel) = crate::schema::split(&catalog_name);
-    if crate::enums::lookup_name(&catalog_name).is_some() || (schema == crate::schema::PUBLIC && built_in(&p)) {
+    if crate::enums::lookup_name(&catalog_name).is_some()
+        || crate::domains::lookup_name(&catalog_name).is_some()
+        || (schema == crate::schema::PUBLIC && built_in(&p))
+    {
         return Err(SqlError::new("42710", format!("type \"{rel}\" already exists")));
     }
     let labels = labels.iter().map(label).collect::<Result<Vec<_>>>()?;

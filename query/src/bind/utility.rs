@@ -659,6 +659,7 @@ impl Binder<'_> {
                 }
                 let ty = super::sql_type(&c.data_type)?;
                 let mut col = orbit_engine::table::ColumnDef::new(cname.clone(), ty);
+                col.domain = super::domain::domain_of(&c.data_type)?.map_or(0, |d| d.oid);
                 for opt in &c.options {
                     match &opt.option {
                         ast::ColumnOption::NotNull => col.not_null = true,
@@ -695,6 +696,11 @@ impl Binder<'_> {
                         self.generation_expr_as_written(&with, &col, false)?
                     }
                     None => self.default_of(&col)?,
+                };
+                // Every row's new value is checked against the column's domain.
+                let default = match col.domain {
+                    0 => default,
+                    d => crate::expr::Expr::Call(crate::scalar::Builtin::DomainCheck(d), vec![default], col.ty),
                 };
                 def.columns.push(col);
                 Ok(Plan::RewriteTable { table, def, change: ColumnChange::Add(default) })

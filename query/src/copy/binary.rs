@@ -194,7 +194,8 @@ impl CopyIn {
         for &i in self.filled_on_insert() {
             probe[i] = Datum::Bool(true);
         }
-        crate::exec::check_not_null(&self.table, &probe).map_err(|e| e.context(self.binary_context(None)))?;
+        crate::exec::check_row_except(&self.table, &probe, self.filled_on_insert())
+            .map_err(|e| e.context(self.binary_context(None)))?;
         Ok(row)
     }
 

@@ -1849,6 +1849,7 @@ impl<'a> Column<'a> {
   pub const VT_DEFAULT_EXPR: ::flatbuffers::VOffsetT = 14;
   pub const VT_IDENTITY: ::flatbuffers::VOffsetT = 16;
   pub const VT_GENERATED_EXPR: ::flatbuffers::VOffsetT = 18;
+  pub const VT_DOMAIN_OID: ::flatbuffers::VOffsetT = 20;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -1860,6 +1861,7 @@ impl<'a> Column<'a> {
     args: &'args ColumnArgs<'args>
   ) -> ::flatbuffers::WIPOffset<Column<'bldr>> {
     let mut builder = ColumnBuilder::new(_fbb);
+    builder.add_domain_oid(args.domain_oid);
     if let Some(x) = args.generated_expr { builder.add_generated_expr(x); }
     if let Some(x) = args.default_expr { builder.add_default_expr(x); }
     if let Some(x) = args.default_value { builder.add_default_value(x); }
@@ -1932,6 +1934,15 @@ impl<'a> Column<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Column::VT_GENERATED_EXPR, None)}
   }
+  /// The type OID of the column's domain (CREATE DOMAIN), 0 for none; `type_oid` is then the
+  /// domain's base type.
+  #[inline]
+  pub fn domain_oid(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(Column::VT_DOMAIN_OID, Some(0)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for Column<'_> {
@@ -1948,6 +1959,7 @@ impl ::flatbuffers::Verifiable for Column<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("default_expr", Self::VT_DEFAULT_EXPR, false)?
      .visit_field::<u8>("identity", Self::VT_IDENTITY, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("generated_expr", Self::VT_GENERATED_EXPR, false)?
+     .visit_field::<u32>("domain_oid", Self::VT_DOMAIN_OID, false)?
      .finish();
     Ok(())
   }
@@ -1961,6 +1973,7 @@ pub struct ColumnArgs<'a> {
     pub default_expr: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub identity: u8,
     pub generated_expr: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub domain_oid: u32,
 }
 impl<'a> Default for ColumnArgs<'a> {
   #[inline]
@@ -1974,6 +1987,7 @@ impl<'a> Default for ColumnArgs<'a> {
       default_expr: None,
       identity: 0,
       generated_expr: None,
+      domain_oid: 0,
     }
   }
 }
@@ -2016,6 +2030,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ColumnBuilder<'a, 'b, A> {
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Column::VT_GENERATED_EXPR, generated_expr);
   }
   #[inline]
+  pub fn add_domain_oid(&mut self, domain_oid: u32) {
+    self.fbb_.push_slot::<u32>(Column::VT_DOMAIN_OID, domain_oid, 0);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ColumnBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     ColumnBuilder {
@@ -2041,6 +2059,7 @@ impl ::core::fmt::Debug for Column<'_> {
       ds.field("default_expr", &self.default_expr());
       ds.field("identity", &self.identity());
       ds.field("generated_expr", &self.generated_expr());
+      ds.field("domain_oid", &self.domain_oid());
       ds.finish()
   }
 }

@@ -1,0 +1,316 @@
+//! CREATE DOMAIN, ALTER DOMAIN and DROP DOMAIN as they run ([`crate::domains`]). A domain is a
+//! catalog entry, so it is created, swapped and dropped as enum types are
+//! ([`super::enum_types`]): decided on shard 0, applied and logged on every shard, undone by
+//! ROLLBACK through the transaction's created and replaced objects ([`super::undo`]).
+//!
+//! ALTER DOMAIN ADD CONSTRAINT and SET NOT NULL first read every column of the domain (and of
+//! the domains over it) on every shard, as the transaction sees them (23514 / 23502 naming the
+//! first column holding a value that fails). DROP DOMAIN ... CASCADE drops those columns first,
+//! each as `ALTER TABLE t DROP COLUMN c CASCADE` would.
+
+use super::{create_table_as, drop_relations, rename, undo, utility, QueryResult};
+use crate::domains::{self, Domain, DomainPlan};
+use crate::error::{code, Result, SqlError};
+use crate::txn::Txn;
+use orbit_engine::table::{Datum, TableDef};
+use std::sync::Arc;
+
+pub(super) async fn run(txn: &mut Txn, plan: &DomainPlan) -> Result<QueryResult> {
+    match plan {
+        DomainPlan::Create(d) => create(txn, d).await,
+        DomainPlan::Drop { names, skipped, cascade } => drop(txn, names, skipped, *cascade).await,
+        DomainPlan::Alter { name, new, check, not_null, notice } => {
+            alter(txn, name, new, check.as_ref(), *not_null, notice.as_deref()).await
+        }
+        DomainPlan::Rename { name, new_name } => rename_domain(txn, name, new_name).await,
+    }
+}
+
+fn gone(name: &str) -> SqlError {
+    SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{}\" does not exist", crate::schema::relname(name)))
+}
+
+/// The domain and its catalog entry now.
+fn current(name: &str) -> Result<(Domain, Arc<TableDef>)> {
+    let def = crate::bind::lookup_table(&domains::entry(name)).ok_or_else(|| gone(name))?;
+    let d = Domain::of_def(&def).ok_or_else(|| gone(name))?;
+    Ok((d, def))
+}
+
+async fn create(txn: &mut Txn, d: &Domain) -> Result<QueryResult> {
+    // The type's OID is its entry's first relation OID (an empty `pk_name` says so).
+    let mut def = Domain { oid: 0, ..d.clone() }.to_def();
+    def.pk_name.clear();
+    let made = create_table_as(def, true, utility::holder(txn)).await?;
+    if !made.notices.is_empty() {
+        return Err(SqlError::new(
+            code::DUPLICATE_OBJECT,
+            format!("type \"{}\" already exists", crate::schema::relname(&d.name)),
+        ));
+    }
+    if let Some(e) = crate::bind::lookup_table(&domains::entry(&d.name)) {
+        txn.created.push(undo::Created::Relation { name: e.name.clone(), oid: e.oid, view: false });
+    }
+    Ok(QueryResult { tag: "CREATE DOMAIN".into(), ..Default::default() })
+}
+
+/// A table as PostgreSQL's object descriptions name it.
+fn table_shown(name: &str) -> String {
+    if crate::schema::is_visible(name) {
+        crate::schema::relname(name).to_string()
+    } else {
+        crate::schema::qualified_display(name)
+    }
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool) -> Result<QueryResult> {
+    use domains::Dependent;
+    let mut r = QueryResult { tag: "DROP DOMAIN".into(), ..Default::default() };
+    for s in skipped {
+        r.notices.push(SqlError::new("00000", format!("type \"{s}\" does not exist, skipping")));
+    }
+    let column_line =
+        |t: &TableDef, i: usize| format!("column {} of table {}", t.columns[i].name, table_shown(&t.name));
+    // The domains the statement names: what depends on one of them is no obstacle to the
+    // others (it goes itself).
+    let named: Vec<u32> = names.iter().filter_map(|n| current(n).ok()).map(|(d, _)| d.oid).collect();
+    // PostgreSQL checks every domain before dropping any.
+    let mut found = Vec::new();
+    for n in names {
+        let (d, def) = current(n)?;
+        let deps: Vec<Dependent> = domains::dependents(d.oid)
+            .into_iter()
+            .filter(|x| match x {
+                Dependent::Domain(o) => !named.contains(&o.oid),
+                Dependent::Column(t, i) => {
+                    let of = t.columns[*i].domain;
+                    of == d.oid || !named.contains(&of)
+                }
+            })
+            .collect();
+        if !deps.is_empty() && !cascade {
+            let shown_of = |oid: u32| domains::by_oid(oid).map_or_else(String::new, |d| d.shown());
+            let lines: Vec<String> = deps
+                .iter()
+                .map(|x| match x {
+                    Dependent::Domain(o) => format!("type {} depends on type {}", o.shown(), shown_of(o.parent)),
+                    Dependent::Column(t, i) => {
+                        format!("{} depends on type {}", column_line(t, *i), shown_of(t.columns[*i].domain))
+                    }
+                })
+                .collect();
+            return Err(SqlError::new(
+                code::DEPENDENT_OBJECTS_STILL_EXIST,
+                format!("cannot drop type {} because other objects depend on it", d.shown()),
+            )
+            .detail(lines.join("\n"))
+            .hint("Use DROP ... CASCADE to drop the dependent objects too."));
+        }
+        found.push((d, def, deps));
+    }
+    // A domain over another named one goes first.
+    found.sort_by_key(|(d, _, _)| std::cmp::Reverse(depth(d.oid)));
+    for (d, def, deps) in found {
+        if !deps.is_empty() {
+            let lines: Vec<String> = deps
+                .iter()
+                .map(|x| match x {
+                    Dependent::Domain(o) => format!("drop cascades to type {}", o.shown()),
+                    Dependent::Column(t, i) => format!("drop cascades to {}", column_line(t, *i)),
+                })
+                .collect();
+            // The columns go first, each as ALTER TABLE ... DROP COLUMN ... CASCADE (its undo
+            // kept in the transaction like a block's statement), then the domains over this
+            // one, innermost first.
+            let cols: Vec<(Arc<TableDef>, usize)> = deps
+                .iter()
+                .filter_map(|x| match x {
+                    Dependent::Column(t, i) => Some((t.clone(), *i)),
+                    Dependent::Domain(_) => None,
+                })
+                .collect();
+            let alone = std::mem::replace(&mut txn.alone, false);
+            let dropped = drop_columns(txn, &cols).await;
+            txn.alone = alone;
+            dropped?;
+            for x in deps.iter().rev() {
+                if let Dependent::Domain(o) = x {
+                    let (o, odef) = current(&o.name)?;
+                    drop_entry(txn, &o, &odef).await?;
+                }
+            }
+            r.notices.push(match lines.as_slice() {
+                [one] => SqlError::new("00000", one.clone()),
+                many => SqlError::new("00000", format!("drop cascades to {} other objects", many.len()))
+                    .detail(many.join("\n")),
+            });
+        }
+        drop_entry(txn, &d, &def).await?;
+    }
+    Ok(r)
+}
+
+/// How many domains `oid` is over.
+fn depth(oid: u32) -> usize {
+    let mut n = 0;
+    let mut at = domains::by_oid(oid).map_or(0, |d| d.parent);
+    while at != 0 && n < 64 {
+        n += 1;
+        at = domains::by_oid(at).map_or(0, |d| d.parent);
+    }
+    n
+}
+
+/// Drops a domain's catalog entry, put back by ROLLBACK under the same type OID.
+async fn drop_entry(txn: &mut Txn, d: &Domain, def: &Arc<TableDef>) -> Result<()> {
+    drop_relations(std::slice::from_ref(&def.name)).await?;
+    let mut old = d.to_def();
+    old.oid = def.oid;
+    undo::keep(txn, vec![undo::Created::Dropped { def: Box::new(old), rows: Vec::new() }])
+}
+
+async fn drop_columns(txn: &mut Txn, cols: &[(Arc<TableDef>, usize)]) -> Result<()> {
+    for (t, i) in cols {
+        let (schema, rel) = crate::schema::split(&t.name);
+        let sql =
+            format!("ALTER TABLE {}.{} DROP COLUMN {} CASCADE", quote(schema), quote(rel), quote(&t.columns[*i].name));
+        crate::relation_lock::bind_as(Some(txn.id));
+        crate::settings::bind_with(txn.settings.clone());
+        let step = crate::bind::prepare(&sql, &[])?;
+        Box::pin(super::execute(&step.plan, &[], txn)).await?;
+    }
+    Ok(())
+}
+
+/// Swaps in `new` for domain `name` (its entry `now`), kept for ROLLBACK in a block.
+async fn swap(txn: &mut Txn, now: &Arc<TableDef>, new: &Domain) -> Result<()> {
+    let shards = orbit_shards::state::local().1;
+    let per_shard = (0..shards).map(|_| Vec::new()).collect();
+    utility::stage_and_swap_as(&now.name, Some(now), new.to_def(), per_shard, utility::holder(txn)).await?;
+    if let Some(d) = crate::bind::lookup_table(&now.name) {
+        let mut old = (**now).clone();
+        if old.pk_name.is_empty() {
+            old.pk_name = new.oid.to_string();
+        }
+        undo::keep(
+            txn,
+            vec![undo::Created::Replaced { name: now.name.clone(), oid: d.oid, old: Box::new(old), rows: Vec::new() }],
+        )?;
+    }
+    Ok(())
+}
+
+/// Checks every stored value of `d`'s columns (and of the columns of the domains over it)
+/// against a new CHECK or NOT NULL, as transaction `txn` sees them: table by table in the order
+/// PostgreSQL's dependency scan meets them, each row's columns in that order.
+async fn check_existing(
+    txn: &Txn,
+    d: &Domain,
+    check: Option<&orbit_engine::table::CheckDef>,
+    not_null: bool,
+) -> Result<()> {
+    let bound = match check {
+        Some(c) => Some(domains::bind_check(d, c)?),
+        None => None,
+    };
+    let mut tables: Vec<(Arc<TableDef>, Vec<usize>)> = Vec::new();
+    for x in domains::dependents(d.oid) {
+        if let domains::Dependent::Column(t, i) = x {
+            match tables.iter_mut().find(|(u, _)| u.oid == t.oid) {
+                Some((_, cols)) => cols.push(i),
+                None => tables.push((t, vec![i])),
+            }
+        }
+    }
+    for (table, cols) in tables {
+        let rows = utility::committed_rows(txn, &table).await?;
+        let own = txn.overlay_rows(&table);
+        for (seen, row) in utility::visible(&rows, &own).enumerate() {
+            if seen % 65_536 == 65_535 {
+                txn.check_cancel()?;
+            }
+            for &i in &cols {
+                let v = row.get(i).unwrap_or(&Datum::Null);
+                let fails = match &bound {
+                    Some(e) => {
+                        let r = crate::expr::eval(
+                            e,
+                            &crate::expr::Ctx { row: std::slice::from_ref(v), params: &[], aggs: &[] },
+                        )?;
+                        crate::expr::truth(r) == Some(false)
+                    }
+                    None => not_null && v.is_null(),
+                };
+                if fails {
+                    let column = &table.columns[i].name;
+                    let rel = crate::schema::relname(&table.name);
+                    return Err(if bound.is_some() {
+                        SqlError::new(
+                            code::CHECK_VIOLATION,
+                            format!("column \"{column}\" of table \"{rel}\" contains values that violate the new constraint"),
+                        )
+                    } else {
+                        SqlError::new(
+                            code::NOT_NULL_VIOLATION,
+                            format!("column \"{column}\" of table \"{rel}\" contains null values"),
+                        )
+                    }
+                    .on_table(&table.name)
+                    .on_column(column));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn alter(
+    txn: &mut Txn,
+    name: &str,
+    new: &Domain,
+    check: Option<&orbit_engine::table::CheckDef>,
+    not_null: bool,
+    notice: Option<&str>,
+) -> Result<QueryResult> {
+    let mut r = QueryResult { tag: "ALTER DOMAIN".into(), ..Default::default() };
+    if let Some(n) = notice {
+        r.notices.push(SqlError::new("00000", n.to_string()));
+        return Ok(r);
+    }
+    let (d, def) = current(name)?;
+    if check.is_some() || not_null {
+        check_existing(txn, &d, check, not_null).await?;
+    }
+    let new = Domain { oid: d.oid, name: d.name.clone(), ..new.clone() };
+    if new.to_def().columns == def.columns && new.checks == def.checks {
+        return Ok(r);
+    }
+    swap(txn, &def, &new).await?;
+    Ok(r)
+}
+
+async fn rename_domain(txn: &mut Txn, name: &str, new_name: &str) -> Result<QueryResult> {
+    let (d, def) = current(name)?;
+    if crate::bind::lookup_table(&domains::entry(new_name)).is_some() {
+        return Err(SqlError::new(
+            code::DUPLICATE_OBJECT,
+            format!("type \"{}\" already exists", crate::schema::relname(new_name)),
+        ));
+    }
+    // Written down first: the renamed entry keeps the type's OID whatever its relation OID.
+    let def = if def.pk_name.is_empty() {
+        swap(txn, &def, &d).await?;
+        crate::bind::lookup_table(&def.name).ok_or_else(|| gone(name))?
+    } else {
+        def
+    };
+    rename::rename_everywhere(&def, &domains::entry(new_name)).await?;
+    if let Some(e) = crate::bind::lookup_table(&domains::entry(new_name)) {
+        undo::keep(txn, vec![undo::Created::Renamed { from: def.name.clone(), to: e.name.clone(), oid: e.oid }])?;
+    }
+    Ok(QueryResult { tag: "ALTER DOMAIN".into(), ..Default::default() })
+}

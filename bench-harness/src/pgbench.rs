@@ -151,24 +151,37 @@ pub fn parse_pgbench(text: &str) -> Result<(f64, f64)> {
     Ok((value("tps = ")?, value("latency average = ")?))
 }
 
-pub fn pgbench(args: &PgbenchArgs) -> Result<()> {
+/// The two servers a PostgreSQL comparison runs against, on the same CPUs: a throwaway
+/// PostgreSQL 15 cluster with its defaults (fsync on, synchronous_commit on: a commit is
+/// acknowledged once its WAL is flushed) and Orbit with one shard and `--fsync always`, its
+/// equivalent. Orbit's PostgreSQL port comes with them.
+pub(crate) fn start_both(
+    pg_bin: &Path,
+    orbit_bin: Option<PathBuf>,
+    server_cpus: &str,
+    client_cpus: &str,
+) -> Result<(Cluster, crate::servers::Server, u16)> {
     use crate::servers::{Server, ServerKind};
+    let cluster = Cluster::start(pg_bin, server_cpus)?;
+    let servers = crate::servers::ServerArgs {
+        orbit_bin,
+        redis_bin: "redis-server".into(),
+        shards: 1,
+        server_cpus: server_cpus.to_string(),
+        client_cpus: client_cpus.to_string(),
+        durability: crate::servers::Durability::Always,
+    };
+    let orbit = Server::start(ServerKind::Orbit, &servers, 1, server_cpus)?;
+    let orbit_pg = orbit.pg_port.context("Orbit has no PostgreSQL port")?;
+    Ok((cluster, orbit, orbit_pg))
+}
+
+pub fn pgbench(args: &PgbenchArgs) -> Result<()> {
     if !have("pgbench") || !args.pg_bin.join("initdb").is_file() {
         bail!("pgbench and PostgreSQL 15 are needed: apt-get install postgresql postgresql-contrib");
     }
-    let cluster = Cluster::start(&args.pg_bin, &args.server_cpus)?;
-    let servers = crate::servers::ServerArgs {
-        orbit_bin: args.orbit_bin.clone(),
-        redis_bin: "redis-server".into(),
-        shards: 1,
-        server_cpus: args.server_cpus.clone(),
-        client_cpus: args.client_cpus.clone(),
-        // PostgreSQL runs with its defaults (fsync on, synchronous_commit on): a commit is
-        // acknowledged once its WAL is flushed. Orbit's equivalent is --fsync always.
-        durability: crate::servers::Durability::Always,
-    };
-    let orbit = Server::start(ServerKind::Orbit, &servers, 1, &args.server_cpus)?;
-    let orbit_pg = orbit.pg_port.context("Orbit has no PostgreSQL port")?;
+    let (cluster, _orbit, orbit_pg) =
+        start_both(&args.pg_bin, args.orbit_bin.clone(), &args.server_cpus, &args.client_cpus)?;
     for (who, port) in [("PostgreSQL", cluster.port), ("Orbit", orbit_pg)] {
         eprintln!("pgbench -i -s {} on {who} (port {port})", args.scale);
         let out = Command::new("pgbench")

@@ -8,7 +8,7 @@
 //! deadlocks, which it retries) are counted and shown.
 
 use crate::compare::have;
-use crate::pgbench::{check, Cluster};
+use crate::pgbench::check;
 use crate::report::{reproduce_command, thousands};
 use crate::servers::pinned;
 use anyhow::{bail, Context, Result};
@@ -98,23 +98,11 @@ fn sysbench_cmd(args: &SysbenchArgs, workload: &str, port: u16) -> Command {
 }
 
 pub fn sysbench(args: &SysbenchArgs) -> Result<()> {
-    use crate::servers::{Server, ServerKind};
     if !have("sysbench") || !args.pg_bin.join("initdb").is_file() {
         bail!("sysbench and PostgreSQL 15 are needed: apt-get install sysbench postgresql");
     }
-    let cluster = Cluster::start(&args.pg_bin, &args.server_cpus)?;
-    let servers = crate::servers::ServerArgs {
-        orbit_bin: args.orbit_bin.clone(),
-        redis_bin: "redis-server".into(),
-        shards: 1,
-        server_cpus: args.server_cpus.clone(),
-        client_cpus: args.client_cpus.clone(),
-        // PostgreSQL's defaults acknowledge a commit once its WAL is flushed; so does
-        // Orbit's --fsync always.
-        durability: crate::servers::Durability::Always,
-    };
-    let orbit = Server::start(ServerKind::Orbit, &servers, 1, &args.server_cpus)?;
-    let orbit_pg = orbit.pg_port.context("Orbit has no PostgreSQL port")?;
+    let (cluster, _orbit, orbit_pg) =
+        crate::pgbench::start_both(&args.pg_bin, args.orbit_bin.clone(), &args.server_cpus, &args.client_cpus)?;
     let workloads: Vec<&str> = args.workloads.split(',').map(str::trim).filter(|w| !w.is_empty()).collect();
     let Some(first) = workloads.first() else { bail!("no workloads") };
     for (who, port) in [("PostgreSQL", cluster.port), ("Orbit", orbit_pg)] {

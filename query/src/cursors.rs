@@ -23,7 +23,7 @@
 
 use crate::bind::OutputColumn;
 use crate::error::{code, Result, SqlError};
-use orbit_engine::table::{ColumnDef, Datum, Row, SqlType, TableDef};
+use orbit_engine::table::{Datum, Row, SqlType, TableDef};
 use orbit_shards::rowlock::Owner;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -335,22 +335,18 @@ impl Cursor {
 }
 
 fn def() -> Arc<TableDef> {
-    let columns = [
-        ("name", SqlType::Text),
-        ("statement", SqlType::Text),
-        ("is_holdable", SqlType::Bool),
-        ("is_binary", SqlType::Bool),
-        ("is_scrollable", SqlType::Bool),
-        ("creation_time", SqlType::TimestampTz),
-    ];
-    Arc::new(TableDef {
-        name: "pg_cursors".to_string(),
-        columns: columns.iter().map(|(n, t)| ColumnDef::new(*n, *t)).collect(),
-        pk: vec![0],
-        pk_name: String::new(),
-        oid: VIEW_OID,
-        ..TableDef::default_empty()
-    })
+    crate::prepared::session_view(
+        "pg_cursors",
+        VIEW_OID,
+        &[
+            ("name", SqlType::Text),
+            ("statement", SqlType::Text),
+            ("is_holdable", SqlType::Bool),
+            ("is_binary", SqlType::Bool),
+            ("is_scrollable", SqlType::Bool),
+            ("creation_time", SqlType::TimestampTz),
+        ],
+    )
 }
 
 /// The view, if `(schema, name)` names it.

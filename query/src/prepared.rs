@@ -37,21 +37,30 @@ pub type Session = Rc<RefCell<HashMap<String, Statement>>>;
 
 fn def() -> Arc<TableDef> {
     let regtypes = SqlType::Array(ArrayType::of_oid(2211));
-    let columns = [
-        ("name", SqlType::Text),
-        ("statement", SqlType::Text),
-        ("prepare_time", SqlType::TimestampTz),
-        ("parameter_types", regtypes),
-        ("from_sql", SqlType::Bool),
-        ("generic_plans", SqlType::Int8),
-        ("custom_plans", SqlType::Int8),
-    ];
+    session_view(
+        "pg_prepared_statements",
+        VIEW_OID,
+        &[
+            ("name", SqlType::Text),
+            ("statement", SqlType::Text),
+            ("prepare_time", SqlType::TimestampTz),
+            ("parameter_types", regtypes),
+            ("from_sql", SqlType::Bool),
+            ("generic_plans", SqlType::Int8),
+            ("custom_plans", SqlType::Int8),
+        ],
+    )
+}
+
+/// The definition of a system view of one session's objects (pg_prepared_statements,
+/// pg_cursors): its rows come from the session's registry held by the reading transaction.
+pub(crate) fn session_view(name: &str, oid: u32, columns: &[(&str, SqlType)]) -> Arc<TableDef> {
     Arc::new(TableDef {
-        name: "pg_prepared_statements".to_string(),
+        name: name.to_string(),
         columns: columns.iter().map(|(n, t)| ColumnDef::new(*n, *t)).collect(),
         pk: vec![0],
         pk_name: String::new(),
-        oid: VIEW_OID,
+        oid,
         ..TableDef::default_empty()
     })
 }

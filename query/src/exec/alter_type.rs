@@ -13,7 +13,7 @@
 //! index entries.
 
 use super::undo::{self, Created};
-use super::utility::{committed_rows, keeps_undo, one_per_key, rewrite_columns, stage_and_swap_as, visible};
+use super::utility::{committed_rows, index_entries, keeps_undo, rewrite_columns, stage_and_swap_as};
 use super::{no_table, shard_of_key, QueryResult};
 use crate::bind::{AlterColumn, ColumnChange, Retype};
 use crate::error::{Result, SqlError};
@@ -77,27 +77,8 @@ async fn rebuild_index(txn: &mut Txn, table: &Arc<TableDef>, index: &IndexDef) -
     let old = crate::index::index_table(table, index)?;
     let rows = committed_rows(txn, table).await?;
     let own = txn.overlay_rows(table);
-    if index.unique {
-        let seen: Vec<&Row> = visible(&rows, &own).collect();
-        let mut entries: Vec<(Vec<u8>, usize)> = Vec::with_capacity(seen.len());
-        for (i, r) in seen.iter().enumerate() {
-            if let Some((k, _)) = crate::index::entry(table, index, r)? {
-                entries.push((k, i));
-            }
-        }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(crate::index::duplicate(table, index, seen[w[0].1], false));
-        }
-    }
-    let mut items = Vec::with_capacity(rows.len());
-    for (k, r) in rows.iter() {
-        if let Some((e, row)) = crate::index::entry(table, index, r)? {
-            items.push((e, row, own.contains_key(k)));
-        }
-    }
+    let (entries, deletes) = index_entries(table, index, &rows, &own)?;
     drop(rows);
-    let (entries, deletes) = one_per_key(items);
     let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
     for (k, e) in entries {
         per_shard[shard_of_key(&k, n)].push((k, e));

@@ -10,8 +10,8 @@
 
 use super::undo::{Created, ShardRows};
 use super::utility::{
-    carry_writes, committed_rows, holder, keeps_undo, one_per_key, redefine, release_unless_held, set_altering,
-    stage_and_swap_as, visible,
+    carry_writes, committed_rows, holder, index_entries, keeps_undo, redefine, release_unless_held, set_altering,
+    stage_and_swap_as,
 };
 use super::{drop_relations, notice, shard_of_key, QueryResult};
 use crate::error::{code, Result, SqlError};
@@ -56,26 +56,7 @@ pub(super) async fn build(txn: &mut Txn, table: &Arc<TableDef>, index: &IndexDef
     let (_, n) = state::local();
     let rows = committed_rows(txn, table).await?;
     let own = txn.overlay_rows(table);
-    if index.unique {
-        let seen: Vec<&Row> = visible(&rows, &own).collect();
-        let mut entries: Vec<(Vec<u8>, usize)> = Vec::with_capacity(seen.len());
-        for (i, r) in seen.iter().enumerate() {
-            if let Some((k, _)) = crate::index::entry(table, index, r)? {
-                entries.push((k, i));
-            }
-        }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(crate::index::duplicate(table, index, seen[w[0].1], false));
-        }
-    }
-    let mut items = Vec::with_capacity(rows.len());
-    for (k, r) in rows.iter() {
-        if let Some((e, row)) = crate::index::entry(table, index, r)? {
-            items.push((e, row, own.contains_key(k)));
-        }
-    }
-    let (entries, deletes) = one_per_key(items);
+    let (entries, deletes) = index_entries(table, index, &rows, &own)?;
     let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
     for (k, e) in entries {
         per_shard[shard_of_key(&k, n)].push((k, e));

@@ -692,6 +692,42 @@ pub(super) fn one_per_key(mut items: Vec<(Vec<u8>, Row, bool)>) -> (Vec<(Vec<u8>
     (items.into_iter().map(|(k, r, _)| (k, r)).collect(), deletes)
 }
 
+/// A rebuilt relation's rows under their keys, and the keys the transaction's write set must
+/// delete ([`one_per_key`]).
+pub(super) type Rebuilt = (Vec<(Vec<u8>, Row)>, Vec<Key>);
+
+/// `index`'s entries over `table`'s committed `rows`, one per key as [`one_per_key`] keeps
+/// them, and the keys of the entries of rows the transaction changed (`own`), which its write
+/// set must delete. A unique index is first checked over the rows the transaction sees:
+/// PostgreSQL's 23505 `could not create unique index`.
+pub(super) fn index_entries(
+    table: &TableDef,
+    index: &orbit_engine::table::IndexDef,
+    rows: &[(Vec<u8>, Row)],
+    own: &std::collections::BTreeMap<Vec<u8>, Option<Row>>,
+) -> Result<Rebuilt> {
+    if index.unique {
+        let seen: Vec<&Row> = visible(rows, own).collect();
+        let mut entries: Vec<(Vec<u8>, usize)> = Vec::with_capacity(seen.len());
+        for (i, r) in seen.iter().enumerate() {
+            if let Some((k, _)) = crate::index::entry(table, index, r)? {
+                entries.push((k, i));
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(crate::index::duplicate(table, index, seen[w[0].1], false));
+        }
+    }
+    let mut items = Vec::with_capacity(rows.len());
+    for (k, r) in rows.iter() {
+        if let Some((e, row)) = crate::index::entry(table, index, r)? {
+            items.push((e, row, own.contains_key(k)));
+        }
+    }
+    Ok(one_per_key(items))
+}
+
 /// After a rebuild swapped a new definition in for `table`: the transaction's changes to it
 /// (`rows`, rewritten for the new definition) move to the new table in its write set. The row
 /// ids its new rows took stay taken in the new table (which counts only the rows it holds), so

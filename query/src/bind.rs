@@ -4191,7 +4191,19 @@ impl Binder<'_> {
             B::StringConcat => {
                 let (lt, rt) = (l.ty(), r.ty());
                 let stringy = |t: SqlType| t.is_string() || t == SqlType::Unknown;
-                if !(stringy(lt) || stringy(rt)) || lt == SqlType::Bytea || rt == SqlType::Bytea {
+                // bytea || bytea (an untyped literal beside a bytea is read as one); text ||
+                // bytea is text || anynonarray, the bytea's text form (handled below).
+                let bytea_or_unknown = |t: SqlType| matches!(t, SqlType::Bytea | SqlType::Unknown);
+                if (lt == SqlType::Bytea || rt == SqlType::Bytea) && bytea_or_unknown(lt) && bytea_or_unknown(rt) {
+                    let l = self.coerce(l, SqlType::Bytea, CastContext::Implicit, |_| op_error(lt, "||", rt))?;
+                    let r = self.coerce(r, SqlType::Bytea, CastContext::Implicit, |_| op_error(lt, "||", rt))?;
+                    return Ok(Expr::Call(
+                        crate::scalar::Builtin::Text(crate::text_fns::TextFn::ByteaCat),
+                        vec![l, r],
+                        SqlType::Bytea,
+                    ));
+                }
+                if !(stringy(lt) || stringy(rt)) {
                     return Err(op_error(lt, "||", rt));
                 }
                 let l = if lt == SqlType::Unknown || matches!(lt, SqlType::Bpchar(_)) {

@@ -34,6 +34,8 @@ pub enum TextFn {
     Encode,
     /// (text, format) -> bytea.
     Decode,
+    /// `bytea || bytea` (PostgreSQL's byteacat).
+    ByteaCat,
     /// (text, from, to) -> text.
     Translate,
     /// text -> text (not strict: NULL gives 'NULL' for quote_nullable).
@@ -172,6 +174,7 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
         TextFn::BitLength => Datum::Int4((bytes(a(0)).len() as i32).wrapping_mul(8)),
         TextFn::Encode => Datum::Text(encode(bytes(a(0)), text(a(1)))?),
         TextFn::Decode => Datum::Bytea(decode(text(a(0)), text(a(1)))?),
+        TextFn::ByteaCat => Datum::Bytea([bytes(a(0)), bytes(a(1))].concat()),
         TextFn::Translate => Datum::Text(translate(text(a(0)), text(a(1)), text(a(2)))),
         TextFn::QuoteLiteral => Datum::Text(quote_literal(text(a(0)))),
         TextFn::QuoteNullable => match a(0) {

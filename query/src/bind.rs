@@ -260,6 +260,9 @@ pub enum Plan {
     CreateView {
         def: TableDef,
         or_replace: bool,
+        /// The view was not written TEMP but reads a temporary relation, so it is one
+        /// (PostgreSQL's NOTICE "view ... will be a temporary view").
+        made_temp: bool,
     },
     /// `DROP VIEW [IF EXISTS] names [CASCADE]`.
     DropView {
@@ -1620,8 +1623,11 @@ impl Binder<'_> {
             S::CreateSequence { name, sequence_options, .. } if alter_sequence::is_alter(name) => {
                 Ok((self.alter_sequence(name, sequence_options)?, vec![]))
             }
-            S::CreateSequence { temporary: false, if_not_exists, name, sequence_options } => {
-                let n = new_object_name(self.sql, name)?;
+            S::CreateSequence { temporary, if_not_exists, name, sequence_options } => {
+                let n = match crate::temp_tables::new_relation(name, *temporary)? {
+                    Some(n) => n,
+                    None => new_object_name(self.sql, name)?,
+                };
                 let def = self.sequence_def(&n, sequence_options, SqlType::Int8)?;
                 Ok((Plan::CreateSequence { def, if_not_exists: *if_not_exists }, vec![]))
             }

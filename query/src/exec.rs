@@ -258,6 +258,9 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             Ok(r)
         }
         Plan::CreateSequence { def, if_not_exists } => {
+            if crate::temp_tables::is_temp_relation(&def.name) {
+                crate::temp_tables::ensure_schema(txn, crate::schema::split(&def.name).0).await?;
+            }
             let notices = crate::sequence::create(def, *if_not_exists, utility::holder(txn)).await?;
             txn.holds_tables |= !txn.alone;
             Ok(QueryResult { tag: "CREATE SEQUENCE".into(), notices, ..Default::default() })
@@ -319,11 +322,17 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::drop_at_commit(txn, &present).await?;
             Ok(r)
         }
-        Plan::CreateView { def, or_replace } => {
+        Plan::CreateView { def, or_replace, made_temp } => {
+            if crate::temp_tables::is_temp_relation(&def.name) {
+                crate::temp_tables::ensure_schema(txn, crate::schema::split(&def.name).0).await?;
+            }
             // OR REPLACE of a view: ROLLBACK puts the old one back.
             let old = crate::bind::lookup_table(&def.name).filter(|d| *or_replace && d.view.is_some());
             txn.holds_tables |= !txn.alone;
-            let r = views::create_view(def, *or_replace, utility::holder(txn)).await?;
+            let mut r = views::create_view(def, *or_replace, utility::holder(txn)).await?;
+            if *made_temp {
+                r.notices.push(views::temporary_view_notice(crate::schema::split(&def.name).1));
+            }
             let old = old.map(|d| undo::Created::Dropped { def: Box::new((*d).clone()), rows: Vec::new() });
             undo::keep(txn, old.into_iter().collect())?;
             Ok(r)

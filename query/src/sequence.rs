@@ -784,6 +784,11 @@ async fn catalog_names(rows: &mut [Vec<Expr>]) -> Result<()> {
                 }
                 found
             }
+            // `pg_temp` names the session's own temporary schema.
+            [.., s, n] if s == "pg_temp" => match crate::temp_tables::current() {
+                Some(temp) => crate::schema::qualify(&temp, n),
+                None => crate::schema::qualify(s, n),
+            },
             [.., s, n] => crate::schema::qualify(s, n),
             [] => g.clone(),
         };

@@ -121,11 +121,7 @@ pub(crate) fn on_commit_sql(o: sqlparser::ast::OnCommit) -> &'static str {
 /// table (TEMP, or a name qualified by `pg_temp`); None for a permanent one. ON COMMIT on a
 /// permanent table and TEMP in another schema are 42P16, as PostgreSQL's DefineRelation says.
 pub(crate) fn new_name(ct: &sqlparser::ast::CreateTable) -> Result<Option<(String, Option<OnCommit>)>> {
-    let parts: Vec<String> = ct.name.0.iter().filter_map(|p| p.as_ident()).map(crate::bind::fold_ident).collect();
-    let own = schema_of(crate::catalog::binding_pid());
-    let temp_schema = |s: &String| s == "pg_temp" || own.as_ref() == Some(s);
-    let explicit = matches!(parts.as_slice(), [s, _] if temp_schema(s));
-    if !ct.temporary && !explicit {
+    let Some(name) = new_relation(&ct.name, ct.temporary)? else {
         if ct.on_commit.is_some() {
             return Err(SqlError::new(
                 code::INVALID_TABLE_DEFINITION,
@@ -133,25 +129,39 @@ pub(crate) fn new_name(ct: &sqlparser::ast::CreateTable) -> Result<Option<(Strin
             ));
         }
         return Ok(None);
-    }
-    let rel = match parts.as_slice() {
-        [t] => t.clone(),
-        [s, t] if temp_schema(s) => t.clone(),
-        [_, _] => {
-            return Err(SqlError::new(
-                code::INVALID_TABLE_DEFINITION,
-                "cannot create temporary relation in non-temporary schema",
-            ))
-        }
-        _ => return Ok(None),
     };
-    let rel = crate::bind::schema::relation_part(&rel)?;
     let action = match ct.on_commit {
         Some(sqlparser::ast::OnCommit::DeleteRows) => OnCommit::DeleteRows,
         Some(sqlparser::ast::OnCommit::Drop) => OnCommit::Drop,
         _ => OnCommit::PreserveRows,
     };
-    Ok(Some((crate::schema::qualify(&schema_for_create()?, &rel), Some(action))))
+    Ok(Some((name, Some(action))))
+}
+
+/// The catalog name of a new temporary relation (table, sequence or view): written TEMP, or
+/// qualified by `pg_temp` or the session's own `pg_temp_N`; None for a permanent one. TEMP
+/// with another schema is 42P16, as PostgreSQL's RangeVarAdjustRelationPersistence says.
+pub(crate) fn new_relation(name: &sqlparser::ast::ObjectName, temporary: bool) -> Result<Option<String>> {
+    let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(crate::bind::fold_ident).collect();
+    let own = schema_of(crate::catalog::binding_pid());
+    let temp_schema = |s: &String| s == "pg_temp" || own.as_ref() == Some(s);
+    let explicit = matches!(parts.as_slice(), [s, _] if temp_schema(s));
+    if !temporary && !explicit {
+        return Ok(None);
+    }
+    let rel = match parts.as_slice() {
+        [t] => t.clone(),
+        [s, t] if temp_schema(s) => t.clone(),
+        [_, _] => return Err(not_temp_schema()),
+        _ => return Ok(None),
+    };
+    let rel = crate::bind::schema::relation_part(&rel)?;
+    Ok(Some(crate::schema::qualify(&schema_for_create()?, &rel)))
+}
+
+/// 42P16 for a temporary relation asked for in a permanent schema.
+pub(crate) fn not_temp_schema() -> SqlError {
+    SqlError::new(code::INVALID_TABLE_DEFINITION, "cannot create temporary relation in non-temporary schema")
 }
 
 /// A foreign key between a temporary and a permanent table is 42P16, as in PostgreSQL (the

@@ -1,5 +1,5 @@
 //! Temporary tables across sessions (which one slt session cannot show): each session sees
-//! its own temporary tables and no other's, a temporary table shadows a permanent one of the
+//! its own temporary tables (and sequences and views) and no other's, a temporary table shadows a permanent one of the
 //! same name only for its session, and a session's temporary tables go when it ends — also
 //! when the client just vanishes — and never outlive a SIGKILL of the server. Comments, unlike
 //! them, are durable. With 1 and 2 shards.
@@ -45,10 +45,19 @@ fn sessions_see_their_own(shards: &str) {
         a.batch_execute(
             "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'permanent'); \
              CREATE TEMP TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'); \
-             CREATE TEMP TABLE only_a (x int)",
+             CREATE TEMP TABLE only_a (x int); CREATE TEMP SEQUENCE a_seq; \
+             CREATE VIEW a_view AS SELECT v FROM t",
         )
         .await
         .unwrap();
+        // a's temporary sequence and its view over its temporary t (a temporary view too) are
+        // out of b's reach.
+        assert_eq!(one_i64(&a, "SELECT nextval('a_seq')").await, 1);
+        assert_eq!(one_text(&a, "SELECT v FROM a_view").await, "a");
+        for sql in ["SELECT nextval('a_seq')", "SELECT * FROM a_view"] {
+            let e = b.simple_query(sql).await.unwrap_err();
+            assert_eq!(e.as_db_error().map(|d| d.code().code()), Some("42P01"), "{sql}: {e}");
+        }
         // b sees the permanent t, not a's temporary one.
         assert_eq!(one_text(&b, "SELECT v FROM t").await, "permanent");
         let e = b.simple_query("SELECT * FROM only_a").await.unwrap_err();
@@ -109,6 +118,7 @@ fn sessions_see_their_own(shards: &str) {
         wait_for_temp_tables(o.pg_port, 0).await;
         let d = pg_connect(o.pg_port).await;
         assert_eq!(one_i64(&d, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'pg_temp%'").await, 0);
+        assert_eq!(one_i64(&d, "SELECT count(*) FROM pg_class WHERE relpersistence = 't'").await, 0);
     });
 }
 

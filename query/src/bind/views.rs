@@ -22,14 +22,30 @@ impl Binder<'_> {
         if cv.materialized {
             return Err(SqlError::unsupported("materialized views are not supported yet"));
         }
-        if cv.temporary {
-            return Err(SqlError::unsupported("temporary views are not supported yet"));
-        }
         if cv.if_not_exists || cv.or_alter {
             return Err(SqlError::new(code::SYNTAX_ERROR, "syntax error at or near \"NOT\""));
         }
-        let name = super::new_object_name(self.sql, &cv.name)?;
+        let temp = crate::temp_tables::new_relation(&cv.name, cv.temporary)?;
+        let mut name = match &temp {
+            Some(n) => n.clone(),
+            None => super::new_object_name(self.sql, &cv.name)?,
+        };
         let (_, cols) = self.query(&cv.query)?;
+        // A view reading a temporary relation is temporary itself, as PostgreSQL's DefineView
+        // makes it (in a schema named explicitly, 42P16; PostgreSQL sends the NOTICE first,
+        // Orbit only the error, since a binding error carries no notices).
+        let mut made_temp = false;
+        if temp.is_none() {
+            let probe = TableDef { view: Some(cv.query.to_string()), ..TableDef::default_empty() };
+            if crate::exec::views::reads(&probe).iter().any(|r| crate::temp_tables::is_temp_relation(r)) {
+                let rel = crate::schema::split(&name).1.to_string();
+                if cv.name.0.len() > 1 {
+                    return Err(crate::temp_tables::not_temp_schema());
+                }
+                name = crate::schema::qualify(&crate::temp_tables::schema_for_create()?, &rel);
+                made_temp = true;
+            }
+        }
         if cv.columns.len() > cols.len() {
             return Err(SqlError::new(code::SYNTAX_ERROR, "CREATE VIEW specifies more column names than columns"));
         }
@@ -47,7 +63,7 @@ impl Binder<'_> {
             columns.push(ColumnDef::new(cname, ty));
         }
         let def = TableDef { name, columns, view: Some(cv.query.to_string()), ..TableDef::default_empty() };
-        Ok(Plan::CreateView { def, or_replace: cv.or_replace })
+        Ok(Plan::CreateView { def, or_replace: cv.or_replace, made_temp })
     }
 
     /// Whether `name` (in FROM) is a view: then the relation its query makes, named `alias`

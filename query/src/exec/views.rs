@@ -75,6 +75,11 @@ pub(super) async fn create_view(
     create_table(def.clone(), false).await.map(|_| done)
 }
 
+/// PostgreSQL's NOTICE for a view made temporary by what it reads.
+pub(crate) fn temporary_view_notice(view: &str) -> SqlError {
+    SqlError::new("00000", format!("view \"{view}\" will be a temporary view"))
+}
+
 /// The relations a view's query names (by name; a WITH query's name counts too, harmlessly).
 pub(crate) fn reads(def: &TableDef) -> BTreeSet<String> {
     let mut out = BTreeSet::new();

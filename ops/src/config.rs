@@ -65,6 +65,10 @@ pub struct ServeArgs {
     /// (default: scram-sha-256 when a password is set, else trust).
     #[arg(long)]
     pub pg_auth: Option<String>,
+    /// At most this many PostgreSQL sessions at once (PostgreSQL's max_connections; default
+    /// 100): past it a new one is refused with 53300 "sorry, too many clients already".
+    #[arg(long)]
+    pub pg_max_connections: Option<usize>,
     /// Port of the HTTP endpoint: /metrics (Prometheus), /health, /ready.
     #[arg(long)]
     pub http_port: Option<u16>,
@@ -112,6 +116,7 @@ struct FileConfig {
     pg_user: Option<String>,
     pg_password: Option<String>,
     pg_auth: Option<String>,
+    pg_max_connections: Option<usize>,
     http_port: Option<u16>,
     data_dir: Option<PathBuf>,
     shards: Option<usize>,
@@ -213,12 +218,20 @@ impl Config {
         if pg_user.is_empty() {
             return Err(ConfigError("pg-user: must not be empty".into()));
         }
-        let pg = orbit_net::pg::PgConfig::new(
+        let mut pg = orbit_net::pg::PgConfig::new(
             pg_user,
             args.pg_password.or(file.pg_password),
             args.pg_auth.or(file.pg_auth).as_deref(),
         )
         .map_err(ConfigError)?;
+        pg.max_connections =
+            args.pg_max_connections.or(file.pg_max_connections).unwrap_or(orbit_net::pg::DEFAULT_MAX_CONNECTIONS);
+        if !(1..=262_143).contains(&pg.max_connections) {
+            return Err(ConfigError(format!(
+                "pg-max-connections: {} is outside the valid range (1 .. 262143)",
+                pg.max_connections
+            )));
+        }
         Ok(Config {
             bind,
             redis_port,

@@ -945,6 +945,8 @@ fn settings_rows(txn: &Txn) -> Vec<Row> {
             let source = match name {
                 "transaction_isolation" | "transaction_read_only" | "transaction_deferrable" => "override",
                 "application_name" if changed => "client",
+                // The server's flag, as PostgreSQL's `-c max_connections=` on its command line.
+                "max_connections" if value.as_deref() != Some("100") => "command line",
                 _ if changed => "session",
                 _ => "default",
             };
@@ -953,6 +955,7 @@ fn settings_rows(txn: &Txn) -> Vec<Row> {
             let boot = match name {
                 "client_encoding" | "server_encoding" => Some("SQL_ASCII"),
                 "lc_collate" | "lc_ctype" => Some("C"),
+                "max_connections" => Some("100"),
                 _ => default,
             };
             let boot = boot.map(str::to_string).or_else(|| value.clone());

@@ -139,6 +139,8 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("max_index_keys", false, Some("32")),
     // NAMEDATALEN - 1: longer names are cut (bind/long_names.rs).
     ("max_identifier_length", false, Some("63")),
+    // The server's `--pg-max-connections` (set per session at start-up, so no default here).
+    ("max_connections", false, None),
     // Parameters pg_dump sets (query/src/catalog_dump.rs has the catalogs it reads).
     ("quote_all_identifiers", false, Some("off")),
     ("row_security", false, Some("on")),
@@ -453,7 +455,7 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             }
         }
         "hash_mem_multiplier" => real_value(canon, one()?, 1.0, 1000.0)?,
-        "jit_provider" => {
+        "jit_provider" | "max_connections" => {
             return Err(SqlError::new(
                 "55P02",
                 format!("parameter \"{canon}\" cannot be changed without restarting the server"),

@@ -136,6 +136,25 @@ mod copy;
 #[path = "prepared.rs"]
 mod prepared;
 
+/// Sessions open now, over every shard (they all count against one max_connections).
+static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A session's place under max_connections, given back when the session ends.
+struct SessionSlot;
+
+impl SessionSlot {
+    fn take(max: usize) -> Option<SessionSlot> {
+        use std::sync::atomic::Ordering::Relaxed;
+        SESSIONS.fetch_update(Relaxed, Relaxed, |n| (n < max).then_some(n + 1)).ok().map(|_| SessionSlot)
+    }
+}
+
+impl Drop for SessionSlot {
+    fn drop(&mut self) {
+        SESSIONS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Accepts PostgreSQL connections until shutdown; each gets its own task on this shard.
 pub async fn serve(listener: TcpListener, cfg: Arc<PgConfig>) {
     rt::accept_until_shutdown(&listener, "pg", |stream| {
@@ -341,6 +360,12 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
             }
         }
     };
+    // Past max_connections, PostgreSQL's FATAL before authentication (its InitProcess finds no
+    // free slot). CancelRequest and SSLRequest above take none. The one role is a superuser,
+    // so superuser_reserved_connections leaves it all the slots.
+    let Some(_slot) = SessionSlot::take(cfg.max_connections) else {
+        return c.fatal(SqlError::new("53300", "sorry, too many clients already")).await;
+    };
     let Some(user) = params.get("user").cloned() else {
         return c
             .fatal(SqlError::new(
@@ -373,6 +398,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
     put(&mut c.out, Authentication::Ok);
     // The GUC_REPORT parameters PostgreSQL 15 sends, in its order, and Orbit's version.
     let application_name = params.get("application_name").cloned().unwrap_or_default();
+    let max_connections = cfg.max_connections.to_string();
     let report = [
         ("application_name", application_name.as_str()),
         ("client_encoding", client_encoding.as_str()),
@@ -385,6 +411,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         ("server_encoding", "UTF8"),
         ("server_version", "15.0"),
         ("session_authorization", user.as_str()),
+        ("max_connections", max_connections.as_str()),
         ("standard_conforming_strings", "on"),
         ("TimeZone", "UTC"),
         ("orbit_version", crate::SERVER_VERSION),

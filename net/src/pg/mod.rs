@@ -19,6 +19,9 @@ pub enum AuthMethod {
     ScramSha256,
 }
 
+/// PostgreSQL's default max_connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 100;
+
 /// The PostgreSQL frontend's settings, shared read-only by every shard.
 #[derive(Debug, Clone)]
 pub struct PgConfig {
@@ -27,6 +30,10 @@ pub struct PgConfig {
     pub method: AuthMethod,
     /// SCRAM secret (or cleartext password) for `user`, when a password is configured.
     pub secret: Option<auth::Secret>,
+    /// At most this many sessions at once, over every shard (`--pg-max-connections`,
+    /// PostgreSQL's max_connections): past it a new one gets 53300 "sorry, too many clients
+    /// already".
+    pub max_connections: usize,
 }
 
 impl PgConfig {
@@ -46,6 +53,6 @@ impl PgConfig {
             (AuthMethod::Trust, _) | (_, None) => None,
             (_, Some(p)) => Some(auth::Secret::new(&p)),
         };
-        Ok(PgConfig { user, method, secret })
+        Ok(PgConfig { user, method, secret, max_connections: DEFAULT_MAX_CONNECTIONS })
     }
 }

@@ -1,0 +1,70 @@
+//! `--pg-max-connections` (PostgreSQL's max_connections): past the limit a new session gets
+//! PostgreSQL's FATAL 53300 "sorry, too many clients already" before authentication, the
+//! sessions already in go on, a CancelRequest still reaches them, and a closed session's place
+//! is free again. The sessions of every shard count against one limit. SHOW and pg_settings
+//! report the limit; SET is 55P02, as for PostgreSQL's postmaster parameters.
+
+use orbit_tests::{pg_connect, pg_runtime, Orbit};
+
+#[test]
+fn sessions_past_max_connections_are_refused() {
+    let o = Orbit::start(&["--shards", "2", "--pg-max-connections", "3"]);
+    let rt = pg_runtime();
+    rt.block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
+        let url = format!("host=127.0.0.1 port={} user=postgres dbname=postgres", o.pg_port);
+        // Several tries: the connections land on both shards (SO_REUSEPORT), one limit.
+        for _ in 0..4 {
+            let e = match tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
+                Ok(_) => panic!("a fourth session was let in"),
+                Err(e) => e,
+            };
+            let d = e.as_db_error().unwrap_or_else(|| panic!("{e}"));
+            assert_eq!((d.code().code(), d.message()), ("53300", "sorry, too many clients already"));
+            assert_eq!(d.severity(), "FATAL");
+        }
+        // The sessions in go on.
+        let shown: String = a.query_one("SHOW max_connections", &[]).await.unwrap().get(0);
+        assert_eq!(shown, "3");
+        let row = b
+            .query_one("SELECT setting, context, source, boot_val FROM pg_settings WHERE name = 'max_connections'", &[])
+            .await
+            .unwrap();
+        let got: (String, String, String, String) = (row.get(0), row.get(1), row.get(2), row.get(3));
+        assert_eq!(got, ("3".into(), "postmaster".into(), "command line".into(), "100".into()));
+        let e = c.batch_execute("SET max_connections = 5").await.unwrap_err();
+        let d = e.as_db_error().unwrap();
+        assert_eq!(
+            (d.code().code(), d.message()),
+            ("55P02", "parameter \"max_connections\" cannot be changed without restarting the server")
+        );
+        // A CancelRequest takes no session's place: it reaches a's running statement.
+        let token = a.cancel_token();
+        let sleeping = tokio::spawn(async move {
+            let r = a.simple_query("SELECT pg_sleep(30)").await;
+            (a, r)
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+        let (a, r) = sleeping.await.unwrap();
+        let e = r.unwrap_err();
+        assert_eq!(e.as_db_error().map(|d| d.code().code()), Some("57014"), "{e}");
+        // A closed session's place is free again (the server notices the close first).
+        drop(c);
+        let mut d = None;
+        for _ in 0..100 {
+            if let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
+                tokio::spawn(conn);
+                d = Some(client);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let d = d.expect("no place freed after a session closed");
+        let n: i64 = d.query_one("SELECT count(*) FROM pg_stat_activity", &[]).await.unwrap().get(0);
+        assert_eq!(n, 3);
+        drop((a, b));
+    });
+}

@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// 100): past it a new one is refused with 53300 "sorry, too many clients already".
     #[arg(long)]
     pub pg_max_connections: Option<usize>,
+    /// Seconds a PostgreSQL client may take from connecting to being authenticated before the
+    /// connection is closed (PostgreSQL's authentication_timeout; default 60, 1 to 600).
+    #[arg(long)]
+    pub pg_authentication_timeout: Option<u64>,
     /// Port of the HTTP endpoint: /metrics (Prometheus), /health, /ready.
     #[arg(long)]
     pub http_port: Option<u16>,
@@ -117,6 +121,7 @@ struct FileConfig {
     pg_password: Option<String>,
     pg_auth: Option<String>,
     pg_max_connections: Option<usize>,
+    pg_authentication_timeout: Option<u64>,
     http_port: Option<u16>,
     data_dir: Option<PathBuf>,
     shards: Option<usize>,
@@ -231,6 +236,14 @@ impl Config {
                 "pg-max-connections: {} is outside the valid range (1 .. 262143)",
                 pg.max_connections
             )));
+        }
+        if let Some(s) = args.pg_authentication_timeout.or(file.pg_authentication_timeout) {
+            if !(1..=600).contains(&s) {
+                return Err(ConfigError(format!(
+                    "pg-authentication-timeout: {s} is outside the valid range (1 .. 600)"
+                )));
+            }
+            pg.authentication_timeout = std::time::Duration::from_secs(s);
         }
         Ok(Config {
             bind,

@@ -158,6 +158,7 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
             let pg = rt::listen_shared(pg_addr).map_err(|e| format!("pg-port: cannot listen on {pg_addr}: {e}"))?;
             rt::spawn(orbit_net::pg::serve(pg, pg_cfg));
             rt::spawn(orbit_shards::expire::run(server_cfg.hz));
+            rt::spawn(orbit_net::resp::idle::run());
             if listening.fetch_add(1, Ordering::SeqCst) + 1 == n {
                 orbit_net::http::set_ready();
                 tracing::info!(

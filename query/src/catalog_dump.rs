@@ -925,6 +925,7 @@ fn settings_rows(txn: &Txn) -> Vec<Row> {
             crate::settings::timeout(v).map_or(0, |d| d.as_millis()).to_string()
         }
         "orbit.query_memory_limit" | "work_mem" => (crate::settings::memory_bytes(v) / 1024).to_string(),
+        "authentication_timeout" => crate::settings::timeout(v).map_or(0, |d| d.as_secs()).to_string(),
         _ => v.to_string(),
     };
     let text = |s: &str| Datum::Text(s.to_string());
@@ -939,6 +940,7 @@ fn settings_rows(txn: &Txn) -> Vec<Row> {
             let unit = match name {
                 "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => Some("ms"),
                 "orbit.query_memory_limit" | "work_mem" => Some("kB"),
+                "authentication_timeout" => Some("s"),
                 _ => None,
             };
             let changed = value.is_some() && default.is_some() && value.as_deref() != default;
@@ -947,6 +949,7 @@ fn settings_rows(txn: &Txn) -> Vec<Row> {
                 "application_name" if changed => "client",
                 // The server's flag, as PostgreSQL's `-c max_connections=` on its command line.
                 "max_connections" if value.as_deref() != Some("100") => "command line",
+                "authentication_timeout" if value.as_deref() != Some("1min") => "command line",
                 _ if changed => "session",
                 _ => "default",
             };
@@ -956,6 +959,7 @@ fn settings_rows(txn: &Txn) -> Vec<Row> {
                 "client_encoding" | "server_encoding" => Some("SQL_ASCII"),
                 "lc_collate" | "lc_ctype" => Some("C"),
                 "max_connections" => Some("100"),
+                "authentication_timeout" => Some("1min"),
                 _ => default,
             };
             let boot = boot.map(str::to_string).or_else(|| value.clone());

@@ -139,8 +139,10 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("max_index_keys", false, Some("32")),
     // NAMEDATALEN - 1: longer names are cut (bind/long_names.rs).
     ("max_identifier_length", false, Some("63")),
-    // The server's `--pg-max-connections` (set per session at start-up, so no default here).
+    // The server's `--pg-max-connections` and `--pg-authentication-timeout` (set per session
+    // at start-up, so no default here).
     ("max_connections", false, None),
+    ("authentication_timeout", false, None),
     // Parameters pg_dump sets (query/src/catalog_dump.rs has the catalogs it reads).
     ("quote_all_identifiers", false, Some("off")),
     ("row_security", false, Some("on")),
@@ -197,7 +199,7 @@ fn boolean(v: &str) -> Option<bool> {
 }
 
 /// A time in milliseconds as SHOW prints it: in the largest unit that holds it exactly.
-fn show_ms(ms: i64) -> String {
+pub fn show_ms(ms: i64) -> String {
     if ms == 0 {
         return "0".into();
     }
@@ -460,6 +462,9 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
                 "55P02",
                 format!("parameter \"{canon}\" cannot be changed without restarting the server"),
             ))
+        }
+        "authentication_timeout" => {
+            return Err(SqlError::new("55P02", format!("parameter \"{canon}\" cannot be changed now")))
         }
         "enable_mergejoin" | "enable_hashjoin" | "enable_nestloop" | "jit" => match boolean(one()?) {
             Some(b) => if b { "on" } else { "off" }.to_string(),

@@ -115,3 +115,44 @@ fn blpop_is_woken_by_a_push_on_another_connection_and_times_out_otherwise() {
     let t: Option<(String, String)> = redis::cmd("BLPOP").arg("empty").arg("0.2").query(&mut c).unwrap();
     assert_eq!(t, None);
 }
+
+/// CONFIG SET timeout N: a client idle for more than N seconds is closed, as Redis closes it;
+/// a client in pub/sub mode or blocked in a command is not (a blocked one's own timeout
+/// governs it, and its unblocking counts as an interaction). Compared with the real
+/// redis-server where one is installed.
+#[test]
+fn idle_clients_are_closed_past_the_timeout_setting() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let real = orbit_tests::RealRedis::start();
+    let mut urls = vec![("orbit", o.url())];
+    if let Some(r) = &real {
+        urls.push(("redis-server", r.url()));
+    }
+    for (who, url) in urls {
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut admin = client.get_connection().unwrap();
+        let _: () = redis::cmd("CONFIG").arg("SET").arg("timeout").arg(1).query(&mut admin).unwrap();
+        let mut idle = client.get_connection().unwrap();
+        let _: String = redis::cmd("PING").query(&mut idle).unwrap();
+        let mut blocked = client.get_connection().unwrap();
+        let mut sub = client.get_connection().unwrap();
+        let mut pubsub = sub.as_pubsub();
+        pubsub.subscribe("idle-ch").unwrap();
+        // Blocked for 3 s, longer than the timeout: it answers nil, and the connection is
+        // still open after it.
+        let popped: Option<(String, String)> = redis::cmd("BLPOP").arg("nothing").arg(3).query(&mut blocked).unwrap();
+        assert_eq!(popped, None, "{who}");
+        let _: String = redis::cmd("PING").query(&mut blocked).unwrap();
+        // By now `idle` has waited past the timeout (the check runs about once a second).
+        std::thread::sleep(Duration::from_millis(1500));
+        let r: redis::RedisResult<String> = redis::cmd("PING").query(&mut idle);
+        assert!(r.is_err(), "{who}: an idle client was left open: {r:?}");
+        // (`admin` was idle too: a new connection publishes.)
+        let mut admin = client.get_connection().unwrap();
+        let _: i64 = redis::cmd("PUBLISH").arg("idle-ch").arg("m").query(&mut admin).unwrap();
+        pubsub.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let m = pubsub.get_message().unwrap();
+        assert_eq!(m.get_payload::<String>().unwrap(), "m", "{who}");
+        let _: () = redis::cmd("CONFIG").arg("SET").arg("timeout").arg(0).query(&mut admin).unwrap();
+    }
+}

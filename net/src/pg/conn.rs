@@ -30,6 +30,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// Write out buffered replies once they reach this size.
@@ -222,6 +223,9 @@ struct Conn {
     sequences: Rc<std::cell::RefCell<HashMap<String, i64>>>,
     /// What this session is doing, as pg_stat_activity shows it.
     activity: Rc<std::cell::RefCell<orbit_query::catalog::Activity>>,
+    /// Until the session is ready: when start-up and authentication must be over
+    /// (PostgreSQL's authentication_timeout); each read and write waits at most until then.
+    deadline: Option<Instant>,
 }
 
 type IoResult<T> = std::io::Result<T>;
@@ -231,7 +235,28 @@ fn closed() -> std::io::Error {
 }
 
 impl Conn {
+    /// Bounds the next read and write by the start-up deadline, if there is one.
+    fn bound_by_deadline(&self) -> IoResult<()> {
+        if let Some(d) = self.deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "authentication timed out"));
+            }
+            self.stream.set_read_timeout(Some(left)).map_err(|e| std::io::Error::other(e.to_string()))?;
+            self.stream.set_write_timeout(Some(left)).map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// The session is ready: reads and writes wait as long as they need from now on.
+    fn end_deadline(&mut self) -> IoResult<()> {
+        self.deadline = None;
+        self.stream.set_read_timeout(None).map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.stream.set_write_timeout(None).map_err(|e| std::io::Error::other(e.to_string()))
+    }
+
     async fn flush(&mut self) -> IoResult<()> {
+        self.bound_by_deadline()?;
         if !self.out.is_empty() {
             self.stream.write_all(&self.out).await?;
             self.out.clear();
@@ -241,6 +266,7 @@ impl Conn {
 
     /// Reads more bytes; Err on EOF.
     async fn read_more(&mut self) -> IoResult<()> {
+        self.bound_by_deadline()?;
         let n = self.stream.read(&mut self.chunk).await?;
         if n == 0 {
             return Err(closed());
@@ -306,6 +332,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         cancel: Rc::default(),
         sequences: Rc::default(),
         activity: Rc::default(),
+        deadline: Some(Instant::now() + cfg.authentication_timeout),
         statements: Rc::default(),
         cursors: Rc::default(),
         portals: HashMap::new(),
@@ -325,6 +352,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
                         .fatal(SqlError::new(code::PROTOCOL_VIOLATION, "received unencrypted data after SSL request"))
                         .await;
                 }
+                c.bound_by_deadline()?;
                 c.stream.write_all(b"N").await?;
             }
             CANCEL_REQUEST => {
@@ -399,6 +427,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
     // The GUC_REPORT parameters PostgreSQL 15 sends, in its order, and Orbit's version.
     let application_name = params.get("application_name").cloned().unwrap_or_default();
     let max_connections = cfg.max_connections.to_string();
+    let authentication_timeout = orbit_query::settings::show_ms(cfg.authentication_timeout.as_millis() as i64);
     let report = [
         ("application_name", application_name.as_str()),
         ("client_encoding", client_encoding.as_str()),
@@ -412,6 +441,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         ("server_version", "15.0"),
         ("session_authorization", user.as_str()),
         ("max_connections", max_connections.as_str()),
+        ("authentication_timeout", authentication_timeout.as_str()),
         ("standard_conforming_strings", "on"),
         ("TimeZone", "UTC"),
         ("orbit_version", crate::SERVER_VERSION),
@@ -475,6 +505,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
     put(&mut c.out, BackendKeyData::new(pid, SecretKey::I32(secret)));
     ready(&mut c);
     c.flush().await?;
+    c.end_deadline()?;
     let r = query_loop(&mut c).await;
     // A session that ends inside a block (or an unsynced implicit transaction) rolls it back, as
     // PostgreSQL does: its locks go, and its DDL is undone.

@@ -22,6 +22,9 @@ pub enum AuthMethod {
 /// PostgreSQL's default max_connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 100;
 
+/// PostgreSQL's default authentication_timeout.
+pub const DEFAULT_AUTHENTICATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The PostgreSQL frontend's settings, shared read-only by every shard.
 #[derive(Debug, Clone)]
 pub struct PgConfig {
@@ -34,6 +37,10 @@ pub struct PgConfig {
     /// PostgreSQL's max_connections): past it a new one gets 53300 "sorry, too many clients
     /// already".
     pub max_connections: usize,
+    /// The most a client may take from connecting to being authenticated
+    /// (`--pg-authentication-timeout`, PostgreSQL's authentication_timeout) before the
+    /// connection is closed.
+    pub authentication_timeout: std::time::Duration,
 }
 
 impl PgConfig {
@@ -53,6 +60,12 @@ impl PgConfig {
             (AuthMethod::Trust, _) | (_, None) => None,
             (_, Some(p)) => Some(auth::Secret::new(&p)),
         };
-        Ok(PgConfig { user, method, secret, max_connections: DEFAULT_MAX_CONNECTIONS })
+        Ok(PgConfig {
+            user,
+            method,
+            secret,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            authentication_timeout: DEFAULT_AUTHENTICATION_TIMEOUT,
+        })
     }
 }

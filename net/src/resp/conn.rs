@@ -312,6 +312,8 @@ async fn run_one(
             conn.handle.blocked.set(true);
             let r = block(conn, spec, args, timeout_ms, stream, inbuf, kill_rx).await;
             conn.handle.blocked.set(false);
+            // Unblocking is an interaction: the idle `timeout` counts from here.
+            conn.handle.last_interaction_ms.set(now_ms());
             match r {
                 Some(reply) => conn.reply(out, &reply),
                 None => return Flow::Break,

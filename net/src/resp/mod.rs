@@ -5,6 +5,7 @@
 pub mod commands;
 pub mod conn;
 pub mod encode;
+pub mod idle;
 pub mod parse;
 pub mod route;
 pub mod state;

@@ -3,8 +3,11 @@
 //! sessions already in go on, a CancelRequest still reaches them, and a closed session's place
 //! is free again. The sessions of every shard count against one limit. SHOW and pg_settings
 //! report the limit; SET is 55P02, as for PostgreSQL's postmaster parameters.
+//! `--pg-authentication-timeout` (PostgreSQL's authentication_timeout): a client that has not
+//! finished start-up and authentication by then is disconnected.
 
 use orbit_tests::{pg_connect, pg_runtime, Orbit};
+use std::time::Instant;
 
 #[test]
 fn sessions_past_max_connections_are_refused() {
@@ -66,5 +69,53 @@ fn sessions_past_max_connections_are_refused() {
         let n: i64 = d.query_one("SELECT count(*) FROM pg_stat_activity", &[]).await.unwrap().get(0);
         assert_eq!(n, 3);
         drop((a, b));
+    });
+}
+
+#[test]
+fn clients_that_do_not_finish_start_up_are_disconnected() {
+    use std::io::{Read, Write};
+    let o = Orbit::start(&["--pg-authentication-timeout", "1", "--pg-password", "secret"]);
+    let started = Instant::now();
+    // One sends nothing; one half a start-up packet; one its packet, then no password.
+    let silent = std::net::TcpStream::connect(("127.0.0.1", o.pg_port)).unwrap();
+    let mut half = std::net::TcpStream::connect(("127.0.0.1", o.pg_port)).unwrap();
+    half.write_all(&[0, 0, 0, 40, 0, 3, 0]).unwrap();
+    let mut no_password = std::net::TcpStream::connect(("127.0.0.1", o.pg_port)).unwrap();
+    let mut pkt = Vec::new();
+    pkt.extend_from_slice(&[0, 3, 0, 0]);
+    pkt.extend_from_slice(b"user\0postgres\0\0");
+    let mut startup = ((pkt.len() + 4) as u32).to_be_bytes().to_vec();
+    startup.extend_from_slice(&pkt);
+    no_password.write_all(&startup).unwrap();
+    for (what, mut s) in [("silent", silent), ("half a packet", half), ("no password", no_password)] {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        let mut got = Vec::new();
+        // Read until the server closes (a password request may come first).
+        let r = s.read_to_end(&mut got);
+        assert!(r.is_ok(), "{what}: the server did not close the connection: {r:?}");
+        if what == "no password" {
+            assert_eq!(got.first(), Some(&b'R'), "{what}: {got:?}");
+        } else {
+            assert!(got.is_empty(), "{what}: {got:?}");
+        }
+    }
+    // Not before the timeout (the three were opened within it).
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    // Sessions that authenticate in time are served, and report the setting.
+    let rt = pg_runtime();
+    rt.block_on(async {
+        let url = format!("host=127.0.0.1 port={} user=postgres password=secret dbname=postgres", o.pg_port);
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let shown: String = c.query_one("SHOW authentication_timeout", &[]).await.unwrap().get(0);
+        assert_eq!(shown, "1s");
+        let row = c
+            .query_one("SELECT setting, unit, context FROM pg_settings WHERE name = 'authentication_timeout'", &[])
+            .await
+            .unwrap();
+        let got: (String, String, String) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!(got, ("1".into(), "s".into(), "sighup".into()));
     });
 }

@@ -34,10 +34,21 @@ pub fn tick(shard: &mut state::Shard) -> usize {
     total
 }
 
-/// Runs [`tick`] `hz` times a second until shutdown.
+thread_local! {
+    /// This shard's ticks per second (Redis's `hz`; CONFIG SET hz changes it on every shard).
+    static HZ: std::cell::Cell<u32> = const { std::cell::Cell::new(10) };
+}
+
+/// Sets this shard's ticks per second (1 to 500); the next tick waits by it.
+pub fn set_hz(hz: u32) {
+    HZ.with(|h| h.set(hz.clamp(1, 500)));
+}
+
+/// Runs [`tick`] `hz` times a second until shutdown (at the rate [`set_hz`] last set).
 pub async fn run(hz: u32) {
-    let period = Duration::from_millis(1000 / hz.clamp(1, 500) as u64);
+    set_hz(hz);
     while !crate::rt::shutdown_requested() {
+        let period = Duration::from_millis(1000 / HZ.with(|h| h.get()) as u64);
         crate::rt::sleep(period).await;
         state::with_shard(tick);
     }

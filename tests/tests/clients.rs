@@ -156,3 +156,30 @@ fn idle_clients_are_closed_past_the_timeout_setting() {
         let _: () = redis::cmd("CONFIG").arg("SET").arg("timeout").arg(0).query(&mut admin).unwrap();
     }
 }
+
+/// CONFIG SET hz takes effect on every shard's expiry task (keys nobody reads still expire
+/// after it), and CONFIG SET save accepts only "" (no save points): Orbit snapshots by log
+/// size, so a save point it would not honour is an error rather than a silent OK.
+#[test]
+fn config_set_hz_and_save() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let mut c = o.client();
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("hz").arg(100).query(&mut c).unwrap();
+    let got: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("hz").query(&mut c).unwrap();
+    assert_eq!(got, ["hz", "100"]);
+    for i in 0..200 {
+        let _: () = redis::cmd("SET").arg(format!("e{i}")).arg(1).arg("PX").arg(50).query(&mut c).unwrap();
+    }
+    let mut left = 200;
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(50));
+        left = redis::cmd("DBSIZE").query(&mut c).unwrap();
+        if left == 0 {
+            break;
+        }
+    }
+    assert_eq!(left, 0, "keys nobody read did not expire");
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("save").arg("").query(&mut c).unwrap();
+    let e = redis::cmd("CONFIG").arg("SET").arg("save").arg("900 1").query::<()>(&mut c).unwrap_err();
+    assert!(e.to_string().contains("save points are not supported"), "{e}");
+}

@@ -105,9 +105,10 @@ pub fn set_param(c: &mut ServerConfig, name: &str, value: &str) -> Result<(), St
         // at save points: only "" (no save points, what test suites set) is accepted.
         "save" if value.trim().is_empty() => {}
         "save" => {
-            return Err(format!(
+            return Err(
                 "ERR CONFIG SET failed (possibly related to argument 'save') - save points are not supported: Orbit snapshots by log size (--snapshot-log-size)"
-            ))
+                    .to_string(),
+            )
         }
         "appendonly" | "appendfsync" | "bind" | "port" | "dir" | "databases" => {
             return Err(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));

@@ -1521,8 +1521,8 @@ impl Binder<'_> {
             S::Delete(del) => self.delete(del),
             S::Truncate(t) => self.truncate(t),
             S::Copy { .. } => Ok((self.copy_statement()?, vec![])),
-            S::Vacuum(_) => Ok((self.maintenance_statement(true)?, vec![])),
-            S::Analyze(_) => Ok((self.maintenance_statement(false)?, vec![])),
+            S::Vacuum(_) => Ok((self.maintenance_statement(true, stmt)?, vec![])),
+            S::Analyze(_) => Ok((self.maintenance_statement(false, stmt)?, vec![])),
             S::AlterTable(at) => Ok((self.alter_table(at)?, vec![])),
             S::Lock(l) => Ok((self.lock_tables(l)?, vec![])),
             S::StartTransaction { modes, statements, begin, .. } if statements.is_empty() => {

@@ -763,20 +763,29 @@ impl Binder<'_> {
 
     /// VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [t [(cols)] [, ...]], VACUUM (options) ...,
     /// ANALYZE [VERBOSE] [t [(cols)] [, ...]], ANALYZE (options) ...
-    pub(super) fn maintenance_statement(&mut self, vacuum: bool) -> Result<Plan> {
+    ///
+    /// `stmt` is the statement as sqlparser read it: with other statements in the query string,
+    /// an ANALYZE (which, unlike VACUUM, may run in a transaction block) is read from its text
+    /// as sqlparser prints it back.
+    pub(super) fn maintenance_statement(&mut self, vacuum: bool, stmt: &ast::Statement) -> Result<Plan> {
+        if let Some((kind, toks)) = lone(self.sql) {
+            debug_assert_eq!(kind == Utility::Vacuum, vacuum);
+            return self.maintenance_tokens(vacuum, self.sql, toks);
+        }
+        if vacuum {
+            // Several statements in one Query run as one transaction block.
+            return Err(SqlError::new(code::ACTIVE_SQL_TRANSACTION, "VACUUM cannot run inside a transaction block"));
+        }
+        let text = stmt.to_string();
+        match lone(&text) {
+            Some((Utility::Analyze, toks)) => self.maintenance_tokens(false, &text, toks),
+            _ => Err(SqlError::internal(format!("ANALYZE read back as {text}"))),
+        }
+    }
+
+    fn maintenance_tokens(&mut self, vacuum: bool, sql: &str, toks: Vec<TokenWithSpan>) -> Result<Plan> {
         let what = if vacuum { "VACUUM" } else { "ANALYZE" };
-        let Some((kind, toks)) = lone(self.sql) else {
-            if vacuum {
-                // Several statements in one Query run as one transaction block.
-                return Err(SqlError::new(
-                    code::ACTIVE_SQL_TRANSACTION,
-                    "VACUUM cannot run inside a transaction block",
-                ));
-            }
-            return Err(SqlError::unsupported("ANALYZE together with other statements is not supported yet"));
-        };
-        debug_assert_eq!(kind == Utility::Vacuum, vacuum);
-        let mut c = Cursor::new(self.sql, toks);
+        let mut c = Cursor::new(sql, toks);
         c.i = 1;
         let mut analyze = !vacuum;
         if c.eat(&Token::LParen) {
@@ -833,7 +842,7 @@ impl Binder<'_> {
                 let name = c.object_name()?;
                 // PostgreSQL reports no position for VACUUM's and ANALYZE's relations, and an
                 // unknown schema as 3F000.
-                let tname = super::object_name(self.sql, &name).map_err(|mut e| {
+                let tname = super::object_name(sql, &name).map_err(|mut e| {
                     e.position = None;
                     e
                 })?;

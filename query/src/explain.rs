@@ -966,7 +966,19 @@ fn const_count(e: Option<&Expr>) -> Option<f64> {
 
 fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
     let aggregated = p.grouped;
-    let partial = aggregated.then(|| {
+    // A filter the primary key or an index's equal values serve: the coordinator groups the
+    // rows it looks up, in one step (`group.rs`), with no partial aggregates on the shards.
+    // (A correlated subquery's filter on outer values is rewritten before it runs: not here.)
+    let looked_up = p.table.as_deref().is_some_and(|tb| {
+        p.filter.as_ref().is_some_and(|f| {
+            let mut outer = false;
+            f.visit(&mut |x| outer |= matches!(x, Expr::Param(i, _) if *i >= crate::relation::OUTER_BASE));
+            !outer
+                && (crate::bind::pk_lookup(f, tb).is_some()
+                    || crate::exec::index_scan::choose(tb, f).is_some_and(|a| !a.eq.is_empty()))
+        })
+    });
+    let partial = (aggregated && !looked_up).then(|| {
         let mut n = Node::new(if p.group_by.is_empty() { "Partial Aggregate" } else { "Partial HashAggregate" });
         if let Some(g) = &t.group_by {
             n = n.prop(format!("Group Key: {g}"));
@@ -1003,7 +1015,14 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
             }
             n
         }
-        Some(table) => scan_node(table, p.key.as_deref(), p.filter.as_ref(), t.filter.as_deref(), shards, partial),
+        Some(table) => {
+            // A grouped SELECT keeps no key of its own: the lookup its filter makes.
+            let key = match (&p.key, &p.filter) {
+                (None, Some(f)) if looked_up => crate::bind::pk_lookup(f, table),
+                _ => p.key.clone(),
+            };
+            scan_node(table, key.as_deref(), p.filter.as_ref(), t.filter.as_deref(), shards, partial)
+        }
     };
     if !aggregated {
         if let Some(n) = analyzed(p as *const SelectPlan as usize).and_then(|a| a.rows) {
@@ -1017,7 +1036,7 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
     };
     let width = output_width(p, cols);
     if aggregated {
-        let title = match (p.join.is_some(), p.group_by.is_empty()) {
+        let title = match (p.join.is_some() || looked_up, p.group_by.is_empty()) {
             (true, true) => "Aggregate",
             (true, false) => "HashAggregate",
             (false, true) => "Finalize Aggregate",

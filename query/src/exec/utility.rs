@@ -686,10 +686,24 @@ pub(super) async fn rekey(
 /// committed rows share a key only when the transaction removed the duplicates before the
 /// DDL (`UPDATE` then `ADD PRIMARY KEY`); until COMMIT other sessions see one of them.
 pub(super) fn one_per_key(mut items: Vec<(Vec<u8>, Row, bool)>) -> (Vec<(Vec<u8>, Row)>, Vec<Key>) {
-    items.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(&b.2)));
+    // Items with the same key and flag are interchangeable ("else any"): an unstable sort.
+    items.sort_unstable_by(|a, b| key_order(&a.0, &b.0).then(a.2.cmp(&b.2)));
     items.dedup_by(|later, first| later.0 == first.0);
     let deletes = items.iter().filter(|(_, _, changed)| *changed).map(|(k, _, _)| k.clone()).collect();
     (items.into_iter().map(|(k, r, _)| (k, r)).collect(), deletes)
+}
+
+/// Encoded keys in their byte order, most decided by their first 8 bytes as one integer (a
+/// key shorter than 8 bytes padded with zeros, which keeps the order: equal prefixes fall back
+/// to the bytes) rather than a `memcmp` call per comparison.
+fn key_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    fn prefix(k: &[u8]) -> u64 {
+        let mut buf = [0u8; 8];
+        let n = k.len().min(8);
+        buf[..n].copy_from_slice(&k[..n]);
+        u64::from_be_bytes(buf)
+    }
+    prefix(a).cmp(&prefix(b)).then_with(|| a.cmp(b))
 }
 
 /// A rebuilt relation's rows under their keys, and the keys the transaction's write set must
@@ -714,7 +728,7 @@ pub(super) fn index_entries(
                 entries.push((k, i));
             }
         }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.sort_unstable_by(|a, b| key_order(&a.0, &b.0));
         if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(crate::index::duplicate(table, index, seen[w[0].1], false));
         }
@@ -942,4 +956,32 @@ pub(super) async fn drop_foreign_keys(
         super::undo::keep(txn, kept)?;
     }
     Ok(crate::foreign_key::cascade_notice(lines.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn key_order_is_byte_order() {
+        let keys: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0],
+            vec![0, 0],
+            vec![1],
+            vec![0x61],
+            vec![0x61, 0],
+            vec![0x61, 5],
+            vec![0x61, 0, 0, 0, 0, 0, 0, 0, 0],
+            vec![0x61, 0, 0, 0, 0, 0, 0, 0, 1],
+            vec![0x61, 0, 0, 0, 0, 0, 0, 1],
+            vec![0xff; 9],
+            vec![0xff; 8],
+            vec![0x80, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+            vec![0x80, 1, 2, 3, 4, 5, 6, 7, 8],
+        ];
+        for a in &keys {
+            for b in &keys {
+                assert_eq!(super::key_order(a, b), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
+    }
 }

@@ -7,8 +7,9 @@
 //! operators ([`PathFn`]).
 //!
 //! Bounds: a path nests at most [`super::path::MAX_PATH_DEPTH`] levels and a document 256, and
-//! the evaluator counts its recursion ([`MAX_EVAL_DEPTH`], 54001 past it), so a hostile path
-//! cannot overflow a shard's stack. One call's work is polynomial in the document's size
+//! the evaluator counts its recursion ([`MAX_EVAL_DEPTH`]) and measures its stack
+//! ([`super::path::STACK_BUDGET_BYTES`]), 54001 past either, so a hostile path cannot overflow
+//! a shard's stack. One call's work is polynomial in the document's size
 //! (`.**` visits each value once per level). `.datetime()` is not built (0A000).
 
 use super::path::{BinOp, Item, JsonPath, Kind, Method, UnOp, LAST, REGEX_DOTALL, REGEX_ICASE, REGEX_MLINE};
@@ -85,6 +86,7 @@ struct Cx<'a> {
     vars: Option<&'a Value>,
     innermost_array_size: i64,
     depth: usize,
+    stack: super::path::StackBase,
     /// The object keyvalue() ids count from, and its number (PostgreSQL's baseObject).
     base: Option<*const Value>,
     base_id: i64,
@@ -132,7 +134,7 @@ impl Cx<'_> {
         if self.depth > MAX_EVAL_DEPTH {
             return Err(SqlError::new("54001", "stack depth limit exceeded"));
         }
-        Ok(())
+        self.stack.check()
     }
 
     /// RETURN_ERROR: the error, or a silent failure.
@@ -218,69 +220,7 @@ impl Cx<'_> {
                 }
                 _ => {}
             },
-            Kind::IndexArray(subs) => {
-                let items: Option<&Vec<Node>> = match jb {
-                    Value::Array(items) => Some(items),
-                    _ => None,
-                };
-                if items.is_none() && !self.lax {
-                    if !self.ignore_structural {
-                        return self
-                            .fail("22039", "jsonpath array accessor can only be applied to an array".into());
-                    }
-                    return Ok(res);
-                }
-                let saved_size = self.innermost_array_size;
-                let size = items.map_or(1, |i| i.len() as i64);
-                self.innermost_array_size = size;
-                for (from, to) in subs {
-                    let index_from = match self.array_index(from, jb, cur)? {
-                        Ok(i) => i,
-                        Err(r) => {
-                            res = r;
-                            break;
-                        }
-                    };
-                    let index_to = match to {
-                        Some(to) => match self.array_index(to, jb, cur)? {
-                            Ok(i) => i,
-                            Err(r) => {
-                                res = r;
-                                break;
-                            }
-                        },
-                        None => index_from,
-                    };
-                    if !self.ignore_structural && (index_from < 0 || index_from > index_to || index_to >= size) {
-                        self.innermost_array_size = saved_size;
-                        return self.fail("22033", "jsonpath array subscript is out of bounds".into());
-                    }
-                    let index_from = index_from.max(0);
-                    let index_to = index_to.min(size - 1);
-                    res = Res::NotFound;
-                    for index in index_from..=index_to {
-                        let v = match items {
-                            None => jb,
-                            Some(items) => match items.get(index as usize) {
-                                Some(n) => &n.value,
-                                None => continue,
-                            },
-                        };
-                        if jsp.next.is_none() && found.is_none() {
-                            self.innermost_array_size = saved_size;
-                            return Ok(Res::Ok);
-                        }
-                        res = self.next(jsp, v, cur, found.as_deref_mut())?;
-                        if res == Res::Error || (res == Res::Ok && found.is_none()) {
-                            break;
-                        }
-                    }
-                    if res == Res::Error || (res == Res::Ok && found.is_none()) {
-                        break;
-                    }
-                }
-                self.innermost_array_size = saved_size;
-            }
+            Kind::IndexArray(subs) => return self.index_array(jsp, subs, jb, cur, found),
             Kind::Last => {
                 if self.innermost_array_size < 0 {
                     return Err(SqlError::internal("evaluating jsonpath LAST outside of array subscript"));
@@ -345,9 +285,96 @@ impl Cx<'_> {
                 res = self.next(jsp, &v, cur, found)?;
                 (self.base, self.base_id) = saved;
             }
+            Kind::Method(Method::Type | Method::Size | Method::Abs | Method::Floor | Method::Ceiling | Method::Double) => {
+                return self.method(jsp, jb, cur, found, unwrap)
+            }
+            Kind::Datetime(_) => {
+                return Err(SqlError::unsupported("jsonpath item method .datetime() is not supported"));
+            }
+            Kind::Method(Method::KeyValue) => {
+                if unwrap && matches!(jb, Value::Array(_)) {
+                    return self.unwrap_target_array(Some(jsp), jb, cur, found, false);
+                }
+                return self.keyvalue(jsp, jb, cur, found);
+            }
+        }
+        Ok(res)
+    }
+
+    /// The `[...]` accessor (split from `item_inner` to keep that recursive frame small).
+    fn index_array(&mut self, jsp: &Item, subs: &[(Item, Option<Item>)], jb: &Value, cur: &Value, mut found: Out) -> Result<Res> {
+        let mut res = Res::NotFound;
+                let items: Option<&Vec<Node>> = match jb {
+                    Value::Array(items) => Some(items),
+                    _ => None,
+                };
+                if items.is_none() && !self.lax {
+                    if !self.ignore_structural {
+                        return self
+                            .fail("22039", "jsonpath array accessor can only be applied to an array".into());
+                    }
+                    return Ok(res);
+                }
+                let saved_size = self.innermost_array_size;
+                let size = items.map_or(1, |i| i.len() as i64);
+                self.innermost_array_size = size;
+                for (from, to) in subs {
+                    let index_from = match self.array_index(from, jb, cur)? {
+                        Ok(i) => i,
+                        Err(r) => {
+                            res = r;
+                            break;
+                        }
+                    };
+                    let index_to = match to {
+                        Some(to) => match self.array_index(to, jb, cur)? {
+                            Ok(i) => i,
+                            Err(r) => {
+                                res = r;
+                                break;
+                            }
+                        },
+                        None => index_from,
+                    };
+                    if !self.ignore_structural && (index_from < 0 || index_from > index_to || index_to >= size) {
+                        self.innermost_array_size = saved_size;
+                        return self.fail("22033", "jsonpath array subscript is out of bounds".into());
+                    }
+                    let index_from = index_from.max(0);
+                    let index_to = index_to.min(size - 1);
+                    res = Res::NotFound;
+                    for index in index_from..=index_to {
+                        let v = match items {
+                            None => jb,
+                            Some(items) => match items.get(index as usize) {
+                                Some(n) => &n.value,
+                                None => continue,
+                            },
+                        };
+                        if jsp.next.is_none() && found.is_none() {
+                            self.innermost_array_size = saved_size;
+                            return Ok(Res::Ok);
+                        }
+                        res = self.next(jsp, v, cur, found.as_deref_mut())?;
+                        if res == Res::Error || (res == Res::Ok && found.is_none()) {
+                            break;
+                        }
+                    }
+                    if res == Res::Error || (res == Res::Ok && found.is_none()) {
+                        break;
+                    }
+                }
+                self.innermost_array_size = saved_size;
+        Ok(res)
+    }
+
+    /// The item methods but keyvalue() (split from `item_inner` to keep that frame small).
+    fn method(&mut self, jsp: &Item, jb: &Value, cur: &Value, found: Out, unwrap: bool) -> Result<Res> {
+        let res = Res::NotFound;
+        Ok(match &jsp.kind {
             Kind::Method(Method::Type) => {
                 let v = Value::String(type_name(jb).to_string());
-                res = self.next(jsp, &v, cur, found)?;
+                self.next(jsp, &v, cur, found)?
             }
             Kind::Method(Method::Size) => {
                 let size = match jb {
@@ -363,7 +390,7 @@ impl Cx<'_> {
                     }
                     _ => 1,
                 };
-                res = self.next(jsp, &number(Num::from_i64(size)), cur, found)?;
+                self.next(jsp, &number(Num::from_i64(size)), cur, found)?
             }
             Kind::Method(m @ (Method::Abs | Method::Floor | Method::Ceiling)) => {
                 if unwrap && matches!(jb, Value::Array(_)) {
@@ -384,7 +411,7 @@ impl Cx<'_> {
                 if jsp.next.is_none() && found.is_none() {
                     return Ok(Res::Ok);
                 }
-                res = self.next(jsp, &number(v), cur, found)?;
+                self.next(jsp, &number(v), cur, found)?
             }
             Kind::Method(Method::Double) => {
                 if unwrap && matches!(jb, Value::Array(_)) {
@@ -422,19 +449,10 @@ impl Cx<'_> {
                         )
                     }
                 };
-                res = self.next(jsp, &v, cur, found)?;
+                self.next(jsp, &v, cur, found)?
             }
-            Kind::Datetime(_) => {
-                return Err(SqlError::unsupported("jsonpath item method .datetime() is not supported"));
-            }
-            Kind::Method(Method::KeyValue) => {
-                if unwrap && matches!(jb, Value::Array(_)) {
-                    return self.unwrap_target_array(Some(jsp), jb, cur, found, false);
-                }
-                return self.keyvalue(jsp, jb, cur, found);
-            }
-        }
-        Ok(res)
+            _ => return Err(SqlError::internal("not an item method")),
+        })
     }
 
     /// A variable's value from the vars object (PostgreSQL 15: JSON null when there is no vars
@@ -970,6 +988,7 @@ fn execute(path: &JsonPath, doc: &Value, vars: Option<&Value>, throw: bool, foun
         vars,
         innermost_array_size: -1,
         depth: 0,
+        stack: super::path::StackBase::here(),
         base: None,
         base_id: 0,
         last_generated_id: if vars.is_some() { 2 } else { 1 },
@@ -1049,9 +1068,16 @@ mod tests {
     use super::*;
 
     fn q(doc: &str, path: &str) -> Vec<String> {
-        let d = call(PathFn::Query, &[Datum::Jsonb(doc.into()), Datum::Text(path.into())]).unwrap();
+        let doc = super::super::parse_jsonb(doc).unwrap();
+        let d = call(PathFn::Query, &[Datum::Jsonb(doc), Datum::Text(path.into())]).unwrap();
         let Datum::Array(a) = d else { panic!("{d:?}") };
-        a.items.iter().map(|x| x.as_str().unwrap_or("NULL").to_string()).collect()
+        a.items
+            .iter()
+            .map(|x| match x {
+                Datum::Jsonb(s) => s.clone(),
+                _ => "NULL".to_string(),
+            })
+            .collect()
     }
 
     #[test]
@@ -1071,13 +1097,49 @@ mod tests {
     }
 
     #[test]
+    fn deep_documents_and_paths_fit_a_small_stack() {
+        let ok = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(|| {
+                let deep = format!("{}1{}", "[".repeat(256), "]".repeat(256));
+                let all = q(&deep, "$.**").len() == 257 && q(&deep, "strict $.**{last}").len() == 1;
+                // Deep paths: a result or 54001, never a stack overflow.
+                let ok = |p: &str| {
+                    let doc = super::super::parse_jsonb(&deep).unwrap();
+                    match call(PathFn::Query, &[Datum::Jsonb(doc), Datum::Text(p.into())]) {
+                        Ok(_) => true,
+                        Err(e) => e.code == "54001",
+                    }
+                };
+                let n = super::super::path::MAX_PATH_DEPTH;
+                let filters = format!("$.**{}", "?(exists(@[0]".repeat(n / 3)) + &"))".repeat(n / 3);
+                let minus = format!("{}$.**", "-(".repeat(n / 2)) + &")".repeat(n / 2);
+                let chain = format!("${}", "[0]".repeat(super::super::path::MAX_CHAIN));
+                let all = all && ok(&filters) && ok(&minus) && ok(&chain) && q(&deep, &"$[0]".repeat(1)).len() == 1;
+                let (_, _, _) = (filters, minus, chain);
+                all
+            })
+            .expect("thread")
+            .join()
+            .expect("no stack overflow");
+        assert!(ok);
+    }
+
+    #[test]
     fn keyvalue_ids_are_postgresql_offsets() {
-        // From PostgreSQL 15: jsonb_path_query('{"a": 1, "b": {"c": [1, {"d": 2}]}}', '$.**.keyvalue()').
-        let ids: Vec<String> = q(r#"{"a": 1, "b": {"c": [1, {"d": 2}]}}"#, "$.**.keyvalue()")
-            .into_iter()
-            .map(|s| s.split(',').next().unwrap_or("").to_string())
-            .collect();
-        assert_eq!(ids.len(), 4);
-        assert_eq!(ids[0], r#"{"id": 0"#);
+        // From PostgreSQL 15.
+        let r = q(
+            r#"{"a": 1, "b": {"c": [1, {"d": 2}]}}"#,
+            r#"$.** ? (@.type() == "object").keyvalue()"#,
+        );
+        let ids: Vec<&str> = r.iter().map(|s| s.split(',').next().unwrap_or("")).collect();
+        assert_eq!(ids, [r#"{"id": 0"#, r#"{"id": 0"#, r#"{"id": 32"#, r#"{"id": 68"#, r#"{"id": 68"#]);
+        let r = q(
+            r#"[{"a":1.5},{"bb":"xyz", "c":{"e":12345678.123}}, {"z":{}}, {"q":1e-200, "r":{"s":null}}]"#,
+            r#"$.** ? (@.type() == "object").keyvalue()"#,
+        );
+        let ids: Vec<&str> = r.iter().map(|s| s.split(',').next().unwrap_or("")).collect();
+        let want = [20, 48, 48, 104, 124, 124, 20, 48, 48, 72, 104, 124, 124, 160].map(|i| format!("{{\"id\": {i}"));
+        assert_eq!(ids, want);
     }
 }

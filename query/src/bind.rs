@@ -4154,7 +4154,10 @@ impl Binder<'_> {
             | B::ArrowAt
             | B::StringConcat
             | B::Minus
-                if matches!(l.ty(), SqlType::Json | SqlType::Jsonb) || r.ty() == SqlType::Jsonb =>
+            | B::AtQuestion
+            | B::AtAt
+                if matches!(l.ty(), SqlType::Json | SqlType::Jsonb)
+                    || matches!(r.ty(), SqlType::Jsonb | SqlType::JsonPath) =>
             {
                 if let Some(e) = self.json_binary(op, l.clone(), r.clone())? {
                     return Ok(e);
@@ -4308,12 +4311,16 @@ impl Binder<'_> {
                 let distinct = matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
                 let mut star = false;
                 let mut args = Vec::new();
-                for a in &l.args {
+                let positional = json_ops::path_positional(&name, &l.args)?;
+                for a in positional.is_none().then_some(&l.args[..]).unwrap_or_default() {
                     match a {
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => args.push(e),
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
                         _ => return Err(SqlError::unsupported("named function arguments are not supported yet")),
                     }
+                }
+                if let Some(p) = positional {
+                    args = p;
                 }
                 (args, star, distinct)
             }

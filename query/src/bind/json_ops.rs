@@ -40,7 +40,8 @@ impl Binder<'_> {
             B::AtArrow | B::ArrowAt if lt == SqlType::Json => true,
             // jsonb @? jsonpath, jsonb @@ jsonpath (PostgreSQL has no other @? / @@ over jsonb).
             B::AtQuestion | B::AtAt => {
-                matches!(lt, SqlType::Jsonb | SqlType::Unknown) && matches!(rt, SqlType::JsonPath | SqlType::Unknown)
+                matches!(lt, SqlType::Jsonb | SqlType::Unknown)
+                    && matches!(rt, SqlType::JsonPath | SqlType::Unknown)
                     && (lt == SqlType::Jsonb || rt == SqlType::JsonPath)
             }
             _ if jsonb_pair(op) => lt == SqlType::Jsonb || (lt == SqlType::Unknown && rt == SqlType::Jsonb),
@@ -221,23 +222,94 @@ impl Binder<'_> {
     }
 }
 
+/// A path function's arguments in PostgreSQL's order when some are named (`target`, `path`,
+/// `vars`, `silent`; `silent => true` alone gives vars its default `'{}'`). None: `name` is no
+/// path function or no argument is named.
+pub(super) fn path_positional<'a>(
+    name: &str,
+    args: &'a [sqlparser::ast::FunctionArg],
+) -> Result<Option<Vec<&'a sqlparser::ast::Expr>>> {
+    use sqlparser::ast;
+    static DEFAULT_VARS: std::sync::OnceLock<ast::Expr> = std::sync::OnceLock::new();
+    let named = |a: &'a ast::FunctionArg| match a {
+        ast::FunctionArg::Named { name, arg: ast::FunctionArgExpr::Expr(e), .. } => Some((super::fold(name), e)),
+        ast::FunctionArg::ExprNamed {
+            name: ast::Expr::Identifier(name), arg: ast::FunctionArgExpr::Expr(e), ..
+        } => Some((super::fold(name), e)),
+        _ => None,
+    };
+    if path_function(name).is_none() || !args.iter().any(|a| named(a).is_some()) {
+        return Ok(None);
+    }
+    let mut slots: [Option<&'a ast::Expr>; 4] = [None; 4];
+    let mut positional = 0;
+    for a in args {
+        match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) if positional < 4 => {
+                slots[positional] = Some(e);
+                positional += 1;
+            }
+            a if named(a).is_some() => {
+                let (n, e) = named(a).expect("checked");
+                let at = match n.as_str() {
+                    "target" => 0,
+                    "path" => 1,
+                    "vars" => 2,
+                    "silent" => 3,
+                    other => {
+                        return Err(SqlError::new(
+                            crate::error::code::UNDEFINED_FUNCTION,
+                            format!("function {name} has no argument named \"{other}\""),
+                        ))
+                    }
+                };
+                if slots[at].is_some() {
+                    return Err(SqlError::new(
+                        crate::error::code::SYNTAX_ERROR,
+                        format!("argument name \"{n}\" used more than once"),
+                    ));
+                }
+                slots[at] = Some(e);
+            }
+            _ => return Err(SqlError::unsupported(format!("this form of {name}() is not supported"))),
+        }
+    }
+    if slots[3].is_some() && slots[2].is_none() {
+        slots[2] = Some(DEFAULT_VARS.get_or_init(|| ast::Expr::Cast {
+            kind: ast::CastKind::DoubleColon,
+            expr: Box::new(ast::Expr::Value(ast::Value::SingleQuotedString("{}".into()).with_empty_span())),
+            data_type: ast::DataType::JSONB,
+            format: None,
+        }));
+    }
+    let n = slots.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
+    let mut out = Vec::with_capacity(n);
+    for s in &slots[..n] {
+        match s {
+            Some(e) => out.push(*e),
+            None => return Err(no_function(name, &[])),
+        }
+    }
+    Ok(Some(out))
+}
+
 /// The json set-returning functions: json[b]_array_elements[_text], json[b]_object_keys,
 /// json[b]_each[_text], jsonb_path_query[_tz].
 pub(super) fn is_json_set(name: &str) -> bool {
     path_function(name) == Some(PathFn::Query)
         || matches!(
-        name,
-        "json_array_elements"
-            | "jsonb_array_elements"
-            | "json_array_elements_text"
-            | "jsonb_array_elements_text"
-            | "json_object_keys"
-            | "jsonb_object_keys"
-            | "json_each"
-            | "jsonb_each"
-            | "json_each_text"
-            | "jsonb_each_text"
-    )
+            name,
+            "json_array_elements"
+                | "jsonb_array_elements"
+                | "json_array_elements_text"
+                | "jsonb_array_elements_text"
+                | "json_object_keys"
+                | "jsonb_object_keys"
+                | "json_each"
+                | "jsonb_each"
+                | "json_each_text"
+                | "jsonb_each_text"
+        )
 }
 
 /// A FROM function's output column computed as an array (one element per row): the array,
@@ -260,10 +332,16 @@ impl Binder<'_> {
         }
         if path_function(name) == Some(PathFn::Query) {
             let mut bound = Vec::with_capacity(args.len());
-            for a in args {
-                match a {
-                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => bound.push(self.expr(e, scope)?),
-                    _ => return Err(SqlError::unsupported(format!("this form of {name}() is not supported"))),
+            if let Some(exprs) = path_positional(name, args)? {
+                for e in exprs {
+                    bound.push(self.expr(e, scope)?);
+                }
+            } else {
+                for a in args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => bound.push(self.expr(e, scope)?),
+                        _ => return Err(SqlError::unsupported(format!("this form of {name}() is not supported"))),
+                    }
                 }
             }
             let args = self.path_args(name, bound)?;

@@ -476,9 +476,11 @@ pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
             };
             Datum::Jsonb(jsonb_of(v))
         }
-        JsonOpFn::Path(_) | JsonOpFn::Elements { .. } | JsonOpFn::ObjectKeys | JsonOpFn::EachKeys { .. } | JsonOpFn::EachValues { .. } => {
-            return set_parts(f, a0)
-        }
+        JsonOpFn::Path(_)
+        | JsonOpFn::Elements { .. }
+        | JsonOpFn::ObjectKeys
+        | JsonOpFn::EachKeys { .. }
+        | JsonOpFn::EachValues { .. } => return set_parts(f, a0),
         JsonOpFn::Set | JsonOpFn::Insert => {
             let path = path_of(&args[1]);
             let new = parse(text_of(&args[2]), true)?.value;

@@ -49,7 +49,6 @@ impl StackBase {
     }
 }
 
-
 /// A parsed path: the mode and the expression.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonPath {
@@ -309,7 +308,8 @@ impl Lexer<'_> {
                         self.at = e;
                         u32::from_str_radix(&self.s[d0..e], 16).unwrap_or(0)
                     };
-                    let bad = || SqlError::new(code::INVALID_TEXT_REPRESENTATION, "invalid input syntax for type jsonpath");
+                    let bad =
+                        || SqlError::new(code::INVALID_TEXT_REPRESENTATION, "invalid input syntax for type jsonpath");
                     if cp == 0 {
                         return Err(SqlError::new("22P05", "unsupported Unicode escape sequence"));
                     }
@@ -331,7 +331,10 @@ impl Lexer<'_> {
                     out.push(char::from_u32(cp).ok_or_else(bad)?);
                 }
                 if high.is_some() {
-                    return Err(SqlError::new(code::INVALID_TEXT_REPRESENTATION, "invalid input syntax for type jsonpath"));
+                    return Err(SqlError::new(
+                        code::INVALID_TEXT_REPRESENTATION,
+                        "invalid input syntax for type jsonpath",
+                    ));
                 }
             }
             _ => {
@@ -1002,7 +1005,10 @@ impl Parser<'_> {
         let v = match &self.tok.tok {
             Tok::Int(n) => {
                 let v: i32 = n.parse().map_err(|_| {
-                    SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("value \"{n}\" is out of range for type integer"))
+                    SqlError::new(
+                        code::NUMERIC_VALUE_OUT_OF_RANGE,
+                        format!("value \"{n}\" is out of range for type integer"),
+                    )
                 })?;
                 v as u32
             }
@@ -1134,8 +1140,13 @@ fn print(out: &mut String, v: &Item, in_key: bool, brackets: bool) {
             super::write_string(out, pattern);
             if *flags != 0 {
                 out.push_str(" flag \"");
-                for (bit, c) in [(REGEX_ICASE, 'i'), (REGEX_DOTALL, 's'), (REGEX_MLINE, 'm'), (REGEX_WSPACE, 'x'), (REGEX_QUOTE, 'q')]
-                {
+                for (bit, c) in [
+                    (REGEX_ICASE, 'i'),
+                    (REGEX_DOTALL, 's'),
+                    (REGEX_MLINE, 'm'),
+                    (REGEX_WSPACE, 'x'),
+                    (REGEX_QUOTE, 'q'),
+                ] {
                     if flags & bit != 0 {
                         out.push(c);
                     }
@@ -1367,7 +1378,9 @@ mod tests {
                 let shallow = format!("{}1{}", "(".repeat(8), ")".repeat(8));
                 normalize(&chain).is_ok()
                     && normalize(&shallow).is_ok()
-                    && [parens, minus, filters].iter().all(|p| normalize(p).map_or_else(|e| e.code == "54001", |_| true))
+                    && [parens, minus, filters]
+                        .iter()
+                        .all(|p| normalize(p).map_or_else(|e| e.code == "54001", |_| true))
             })
             .expect("thread")
             .join()

@@ -128,7 +128,7 @@ fn node(v: Value) -> Node {
     Node { value: v, start: 0, end: 0 }
 }
 
-impl Cx<'_> {
+impl<'a> Cx<'a> {
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_EVAL_DEPTH {
@@ -192,8 +192,7 @@ impl Cx<'_> {
                 },
                 Value::Array(_) if unwrap => return self.unwrap_target_array(Some(jsp), jb, cur, found, false),
                 _ if !self.ignore_structural => {
-                    return self
-                        .fail("2203A", "jsonpath member accessor can only be applied to an object".into());
+                    return self.fail("2203A", "jsonpath member accessor can only be applied to an object".into());
                 }
                 _ => {}
             },
@@ -213,10 +212,8 @@ impl Cx<'_> {
                 }
                 _ if self.lax => res = self.next(jsp, jb, cur, found)?,
                 _ if !self.ignore_structural => {
-                    return self.fail(
-                        "22039",
-                        "jsonpath wildcard array accessor can only be applied to an array".into(),
-                    );
+                    return self
+                        .fail("22039", "jsonpath wildcard array accessor can only be applied to an array".into());
                 }
                 _ => {}
             },
@@ -238,10 +235,8 @@ impl Cx<'_> {
                 }
                 Value::Array(_) if unwrap => return self.unwrap_target_array(Some(jsp), jb, cur, found, false),
                 _ if !self.ignore_structural => {
-                    return self.fail(
-                        "2203C",
-                        "jsonpath wildcard member accessor can only be applied to an object".into(),
-                    );
+                    return self
+                        .fail("2203C", "jsonpath wildcard member accessor can only be applied to an object".into());
                 }
                 _ => {}
             },
@@ -274,20 +269,34 @@ impl Cx<'_> {
                     return Ok(Res::Ok);
                 }
                 let saved = (self.base, self.base_id);
-                let v = match &jsp.kind {
-                    Kind::Null => Value::Null,
-                    Kind::Bool(b) => Value::Bool(*b),
-                    Kind::Numeric(n) => Value::Number(n.clone()),
-                    Kind::String(s) => Value::String(s.clone()),
+                let owned;
+                let v: &Value = match &jsp.kind {
+                    // The variable itself (its address gives keyvalue() its id).
                     Kind::Variable(name) => self.variable(name)?,
-                    _ => unreachable!("matched above"),
+                    Kind::Null => {
+                        owned = Value::Null;
+                        &owned
+                    }
+                    Kind::Bool(b) => {
+                        owned = Value::Bool(*b);
+                        &owned
+                    }
+                    Kind::Numeric(n) => {
+                        owned = Value::Number(n.clone());
+                        &owned
+                    }
+                    Kind::String(s) => {
+                        owned = Value::String(s.clone());
+                        &owned
+                    }
+                    _ => return Err(SqlError::internal("not a literal")),
                 };
-                res = self.next(jsp, &v, cur, found)?;
+                res = self.next(jsp, v, cur, found)?;
                 (self.base, self.base_id) = saved;
             }
-            Kind::Method(Method::Type | Method::Size | Method::Abs | Method::Floor | Method::Ceiling | Method::Double) => {
-                return self.method(jsp, jb, cur, found, unwrap)
-            }
+            Kind::Method(
+                Method::Type | Method::Size | Method::Abs | Method::Floor | Method::Ceiling | Method::Double,
+            ) => return self.method(jsp, jb, cur, found, unwrap),
             Kind::Datetime(_) => {
                 return Err(SqlError::unsupported("jsonpath item method .datetime() is not supported"));
             }
@@ -302,69 +311,75 @@ impl Cx<'_> {
     }
 
     /// The `[...]` accessor (split from `item_inner` to keep that recursive frame small).
-    fn index_array(&mut self, jsp: &Item, subs: &[(Item, Option<Item>)], jb: &Value, cur: &Value, mut found: Out) -> Result<Res> {
+    fn index_array(
+        &mut self,
+        jsp: &Item,
+        subs: &[(Item, Option<Item>)],
+        jb: &Value,
+        cur: &Value,
+        mut found: Out,
+    ) -> Result<Res> {
         let mut res = Res::NotFound;
-                let items: Option<&Vec<Node>> = match jb {
-                    Value::Array(items) => Some(items),
-                    _ => None,
-                };
-                if items.is_none() && !self.lax {
-                    if !self.ignore_structural {
-                        return self
-                            .fail("22039", "jsonpath array accessor can only be applied to an array".into());
-                    }
-                    return Ok(res);
+        let items: Option<&Vec<Node>> = match jb {
+            Value::Array(items) => Some(items),
+            _ => None,
+        };
+        if items.is_none() && !self.lax {
+            if !self.ignore_structural {
+                return self.fail("22039", "jsonpath array accessor can only be applied to an array".into());
+            }
+            return Ok(res);
+        }
+        let saved_size = self.innermost_array_size;
+        let size = items.map_or(1, |i| i.len() as i64);
+        self.innermost_array_size = size;
+        for (from, to) in subs {
+            let index_from = match self.array_index(from, jb, cur)? {
+                Ok(i) => i,
+                Err(r) => {
+                    res = r;
+                    break;
                 }
-                let saved_size = self.innermost_array_size;
-                let size = items.map_or(1, |i| i.len() as i64);
-                self.innermost_array_size = size;
-                for (from, to) in subs {
-                    let index_from = match self.array_index(from, jb, cur)? {
-                        Ok(i) => i,
-                        Err(r) => {
-                            res = r;
-                            break;
-                        }
-                    };
-                    let index_to = match to {
-                        Some(to) => match self.array_index(to, jb, cur)? {
-                            Ok(i) => i,
-                            Err(r) => {
-                                res = r;
-                                break;
-                            }
-                        },
-                        None => index_from,
-                    };
-                    if !self.ignore_structural && (index_from < 0 || index_from > index_to || index_to >= size) {
-                        self.innermost_array_size = saved_size;
-                        return self.fail("22033", "jsonpath array subscript is out of bounds".into());
-                    }
-                    let index_from = index_from.max(0);
-                    let index_to = index_to.min(size - 1);
-                    res = Res::NotFound;
-                    for index in index_from..=index_to {
-                        let v = match items {
-                            None => jb,
-                            Some(items) => match items.get(index as usize) {
-                                Some(n) => &n.value,
-                                None => continue,
-                            },
-                        };
-                        if jsp.next.is_none() && found.is_none() {
-                            self.innermost_array_size = saved_size;
-                            return Ok(Res::Ok);
-                        }
-                        res = self.next(jsp, v, cur, found.as_deref_mut())?;
-                        if res == Res::Error || (res == Res::Ok && found.is_none()) {
-                            break;
-                        }
-                    }
-                    if res == Res::Error || (res == Res::Ok && found.is_none()) {
+            };
+            let index_to = match to {
+                Some(to) => match self.array_index(to, jb, cur)? {
+                    Ok(i) => i,
+                    Err(r) => {
+                        res = r;
                         break;
                     }
-                }
+                },
+                None => index_from,
+            };
+            if !self.ignore_structural && (index_from < 0 || index_from > index_to || index_to >= size) {
                 self.innermost_array_size = saved_size;
+                return self.fail("22033", "jsonpath array subscript is out of bounds".into());
+            }
+            let index_from = index_from.max(0);
+            let index_to = index_to.min(size - 1);
+            res = Res::NotFound;
+            for index in index_from..=index_to {
+                let v = match items {
+                    None => jb,
+                    Some(items) => match items.get(index as usize) {
+                        Some(n) => &n.value,
+                        None => continue,
+                    },
+                };
+                if jsp.next.is_none() && found.is_none() {
+                    self.innermost_array_size = saved_size;
+                    return Ok(Res::Ok);
+                }
+                res = self.next(jsp, v, cur, found.as_deref_mut())?;
+                if res == Res::Error || (res == Res::Ok && found.is_none()) {
+                    break;
+                }
+            }
+            if res == Res::Error || (res == Res::Ok && found.is_none()) {
+                break;
+            }
+        }
+        self.innermost_array_size = saved_size;
         Ok(res)
     }
 
@@ -381,10 +396,8 @@ impl Cx<'_> {
                     Value::Array(items) => items.len() as i64,
                     _ if !self.lax => {
                         if !self.ignore_structural {
-                            return self.fail(
-                                "22039",
-                                "jsonpath item method .size() can only be applied to an array".into(),
-                            );
+                            return self
+                                .fail("22039", "jsonpath item method .size() can only be applied to an array".into());
                         }
                         return Ok(res);
                     }
@@ -457,22 +470,28 @@ impl Cx<'_> {
 
     /// A variable's value from the vars object (PostgreSQL 15: JSON null when there is no vars
     /// object, as for the operators).
-    fn variable(&mut self, name: &str) -> Result<Value> {
-        let Some(vars) = self.vars else { return Ok(Value::Null) };
-        let Value::Object(fields) = vars else { return Ok(Value::Null) };
+    fn variable(&mut self, name: &str) -> Result<&'a Value> {
+        const NULL: &Value = &Value::Null;
+        let Some(vars) = self.vars else { return Ok(NULL) };
+        let Value::Object(fields) = vars else { return Ok(NULL) };
         match fields.iter().find(|(k, _)| k == name) {
             Some((_, v)) => {
                 self.base = Some(vars as *const Value);
                 self.base_id = 1;
-                Ok(v.value.clone())
+                Ok(&v.value)
             }
-            None => {
-                Err(SqlError::new(code::UNDEFINED_OBJECT, format!("could not find jsonpath variable \"{name}\"")))
-            }
+            None => Err(SqlError::new(code::UNDEFINED_OBJECT, format!("could not find jsonpath variable \"{name}\""))),
         }
     }
 
-    fn unwrap_target_array(&mut self, jsp: Option<&Item>, jb: &Value, cur: &Value, found: Out, unwrap_elements: bool) -> Result<Res> {
+    fn unwrap_target_array(
+        &mut self,
+        jsp: Option<&Item>,
+        jb: &Value,
+        cur: &Value,
+        found: Out,
+        unwrap_elements: bool,
+    ) -> Result<Res> {
         self.any_item(jsp, jb, cur, found, 1, 1, 1, false, unwrap_elements)
     }
 
@@ -516,7 +535,17 @@ impl Cx<'_> {
                 }
             }
             if level < last && is_container(v) {
-                res = self.any_item(jsp, v, cur, found.as_deref_mut(), level + 1, first, last, ignore_structural, unwrap_next)?;
+                res = self.any_item(
+                    jsp,
+                    v,
+                    cur,
+                    found.as_deref_mut(),
+                    level + 1,
+                    first,
+                    last,
+                    ignore_structural,
+                    unwrap_next,
+                )?;
                 if res == Res::Error || (res == Res::Ok && found.is_none()) {
                     break;
                 }
@@ -535,11 +564,7 @@ impl Cx<'_> {
         }
         let n = match found.as_slice() {
             [Value::Number(n)] => num(n)?,
-            _ => {
-                return self
-                    .fail("22033", "jsonpath array subscript is not a single numeric value".into())
-                    .map(Err)
-            }
+            _ => return self.fail("22033", "jsonpath array subscript is not a single numeric value".into()).map(Err),
         };
         match n.trunc(0).to_int("integer", i32::MIN as i64, i32::MAX as i64) {
             Ok(i) => Ok(Ok(i)),
@@ -559,7 +584,14 @@ impl Cx<'_> {
     }
 
     /// executeItemOptUnwrapResult: the items, arrays among them unwrapped in lax mode.
-    fn unwrapped_result(&mut self, jsp: &Item, jb: &Value, cur: &Value, unwrap: bool, found: &mut Vec<Value>) -> Result<Res> {
+    fn unwrapped_result(
+        &mut self,
+        jsp: &Item,
+        jb: &Value,
+        cur: &Value,
+        unwrap: bool,
+        found: &mut Vec<Value>,
+    ) -> Result<Res> {
         if unwrap && self.lax {
             let mut seq = Vec::new();
             let res = self.item(jsp, jb, cur, Some(&mut seq))?;
@@ -732,7 +764,16 @@ impl Cx<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn binary_arith(&mut self, jsp: &Item, op: BinOp, l: &Item, r: &Item, jb: &Value, cur: &Value, found: Out) -> Result<Res> {
+    fn binary_arith(
+        &mut self,
+        jsp: &Item,
+        op: BinOp,
+        l: &Item,
+        r: &Item,
+        jb: &Value,
+        cur: &Value,
+        found: Out,
+    ) -> Result<Res> {
         let mut lseq = Vec::new();
         let res = self.unwrapped_result(l, jb, cur, true, &mut lseq)?;
         if res == Res::Error {
@@ -747,19 +788,15 @@ impl Cx<'_> {
         let lv = match lseq.as_slice() {
             [Value::Number(n)] => num(n)?,
             _ => {
-                return self.fail(
-                    "22038",
-                    format!("left operand of jsonpath operator {name} is not a single numeric value"),
-                )
+                return self
+                    .fail("22038", format!("left operand of jsonpath operator {name} is not a single numeric value"))
             }
         };
         let rv = match rseq.as_slice() {
             [Value::Number(n)] => num(n)?,
             _ => {
-                return self.fail(
-                    "22038",
-                    format!("right operand of jsonpath operator {name} is not a single numeric value"),
-                )
+                return self
+                    .fail("22038", format!("right operand of jsonpath operator {name} is not a single numeric value"))
             }
         };
         let v = match op {
@@ -801,7 +838,8 @@ impl Cx<'_> {
                         continue;
                     }
                     let sign = if op == UnOp::Plus { "+" } else { "-" };
-                    return self.fail("2203B", format!("operand of unary jsonpath operator {sign} is not a numeric value"));
+                    return self
+                        .fail("2203B", format!("operand of unary jsonpath operator {sign} is not a numeric value"));
                 }
             };
             let n = if op == UnOp::Minus { n.neg() } else { n };
@@ -1054,9 +1092,7 @@ pub fn call(f: PathFn, args: &[Datum]) -> Result<Datum> {
                     let items: Vec<Datum> = found.into_iter().map(|v| Datum::Jsonb(jsonb_text(v))).collect();
                     Datum::Array(Box::new(ArrayValue::from_items(SqlType::Jsonb, items)))
                 }
-                PathFn::QueryArray => {
-                    Datum::Jsonb(jsonb_text(Value::Array(found.into_iter().map(node).collect())))
-                }
+                PathFn::QueryArray => Datum::Jsonb(jsonb_text(Value::Array(found.into_iter().map(node).collect()))),
                 _ => found.into_iter().next().map_or(Datum::Null, |v| Datum::Jsonb(jsonb_text(v))),
             }
         }
@@ -1092,7 +1128,15 @@ mod tests {
         assert_eq!(q(r#"{"a":{"b":1}}"#, "$.keyvalue()"), [r#"{"id": 0, "key": "a", "value": {"b": 1}}"#]);
         assert_eq!(q("[1, \"a\", null]", "$[*].type()"), ["\"number\"", "\"string\"", "\"null\""]);
         assert_eq!(q("{}", "lax $.a"), Vec::<String>::new());
-        let strict = call(PathFn::Query, &[Datum::Jsonb("{}".into()), Datum::Text("strict $.a".into()), Datum::Jsonb("{}".into()), Datum::Bool(false)]);
+        let strict = call(
+            PathFn::Query,
+            &[
+                Datum::Jsonb("{}".into()),
+                Datum::Text("strict $.a".into()),
+                Datum::Jsonb("{}".into()),
+                Datum::Bool(false),
+            ],
+        );
         assert_eq!(strict.unwrap_err().message, "JSON object does not contain key \"a\"");
     }
 
@@ -1128,10 +1172,7 @@ mod tests {
     #[test]
     fn keyvalue_ids_are_postgresql_offsets() {
         // From PostgreSQL 15.
-        let r = q(
-            r#"{"a": 1, "b": {"c": [1, {"d": 2}]}}"#,
-            r#"$.** ? (@.type() == "object").keyvalue()"#,
-        );
+        let r = q(r#"{"a": 1, "b": {"c": [1, {"d": 2}]}}"#, r#"$.** ? (@.type() == "object").keyvalue()"#);
         let ids: Vec<&str> = r.iter().map(|s| s.split(',').next().unwrap_or("")).collect();
         assert_eq!(ids, [r#"{"id": 0"#, r#"{"id": 0"#, r#"{"id": 32"#, r#"{"id": 68"#, r#"{"id": 68"#]);
         let r = q(

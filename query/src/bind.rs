@@ -4312,7 +4312,7 @@ impl Binder<'_> {
                 let mut star = false;
                 let mut args = Vec::new();
                 let positional = json_ops::path_positional(&name, &l.args)?;
-                for a in positional.is_none().then_some(&l.args[..]).unwrap_or_default() {
+                for a in if positional.is_none() { &l.args[..] } else { &[] } {
                     match a {
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => args.push(e),
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,

@@ -4079,8 +4079,8 @@ impl Binder<'_> {
         };
         let (lt, rt) = (l.ty(), r.ty());
         let ty = match (lt, rt) {
-            // json has no comparison operators.
-            (SqlType::Json, _) | (_, SqlType::Json) => return Err(op_error(lt, sym, rt)),
+            // json and jsonpath have no comparison operators.
+            (SqlType::Json | SqlType::JsonPath, _) | (_, SqlType::Json | SqlType::JsonPath) => return Err(op_error(lt, sym, rt)),
             (SqlType::Unknown, SqlType::Unknown) => SqlType::Text,
             // A literal compared with a string column is read without the column's length.
             (SqlType::Unknown, t) | (t, SqlType::Unknown) if t.is_string() => base(t),
@@ -4157,7 +4157,11 @@ impl Binder<'_> {
             | B::AtQuestion
             | B::AtAt
                 if matches!(l.ty(), SqlType::Json | SqlType::Jsonb)
-                    || matches!(r.ty(), SqlType::Jsonb | SqlType::JsonPath) =>
+                    || matches!(r.ty(), SqlType::Jsonb | SqlType::JsonPath)
+                    // PostgreSQL's only @? is jsonb @? jsonpath, and it reads `'...' @@ '...'` as
+                    // jsonb @@ jsonpath too.
+                    || matches!(op, B::AtQuestion)
+                    || (matches!(op, B::AtAt) && l.ty() == SqlType::Unknown && r.ty() == SqlType::Unknown) =>
             {
                 if let Some(e) = self.json_binary(op, l.clone(), r.clone())? {
                     return Ok(e);

@@ -38,12 +38,9 @@ impl Binder<'_> {
             B::Minus => lt == SqlType::Jsonb,
             // json has no @> / <@ (PostgreSQL: operator does not exist); json || text is text's.
             B::AtArrow | B::ArrowAt if lt == SqlType::Json => true,
-            // jsonb @? jsonpath, jsonb @@ jsonpath (PostgreSQL has no other @? / @@ over jsonb).
-            B::AtQuestion | B::AtAt => {
-                matches!(lt, SqlType::Jsonb | SqlType::Unknown)
-                    && matches!(rt, SqlType::JsonPath | SqlType::Unknown)
-                    && (lt == SqlType::Jsonb || rt == SqlType::JsonPath)
-            }
+            // jsonb @? jsonpath, jsonb @@ jsonpath (PostgreSQL has no other @? / @@ over json
+            // types; its other @@ are text search's).
+            B::AtQuestion | B::AtAt => true,
             _ if jsonb_pair(op) => lt == SqlType::Jsonb || (lt == SqlType::Unknown && rt == SqlType::Jsonb),
             _ => false,
         };

@@ -4080,7 +4080,9 @@ impl Binder<'_> {
         let (lt, rt) = (l.ty(), r.ty());
         let ty = match (lt, rt) {
             // json and jsonpath have no comparison operators.
-            (SqlType::Json | SqlType::JsonPath, _) | (_, SqlType::Json | SqlType::JsonPath) => return Err(op_error(lt, sym, rt)),
+            (SqlType::Json | SqlType::JsonPath, _) | (_, SqlType::Json | SqlType::JsonPath) => {
+                return Err(op_error(lt, sym, rt))
+            }
             (SqlType::Unknown, SqlType::Unknown) => SqlType::Text,
             // A literal compared with a string column is read without the column's length.
             (SqlType::Unknown, t) | (t, SqlType::Unknown) if t.is_string() => base(t),

@@ -25,7 +25,7 @@ pub const MAX_CHAIN: usize = 256;
 /// check_stack_depth measures it (54001 past it): a shard thread has 2 MiB, and an unoptimized
 /// build's parser takes about 25 KiB per level of parentheses, its evaluator about 9 KiB per
 /// accessor, so the nesting limits above alone would not keep it inside.
-pub const STACK_BUDGET_BYTES: usize = 512 << 10;
+pub const STACK_BUDGET_BYTES: usize = 768 << 10;
 
 /// Where a parse or evaluation started on the stack.
 pub(crate) struct StackBase(usize);

@@ -25,6 +25,22 @@ use std::cmp::Ordering;
 /// build is a few hundred bytes, so this fits well inside a shard's 2 MiB stack).
 pub const MAX_EVAL_DEPTH: usize = 1024;
 
+/// The bytes of values one evaluation may copy into its item lists (the items it returns, the
+/// operands of its predicates and arithmetic): past it the call fails with 54000. `.**` over
+/// `.**` copies each value once per level above it, so a small path can ask for many times
+/// its document's size; PostgreSQL fails such a call when memory runs out.
+pub const MAX_COPIED_BYTES: usize = (1 << 30) - 1;
+
+/// The estimated bytes of a copied value.
+fn value_bytes(v: &Value) -> usize {
+    16 + match v {
+        Value::Null | Value::Bool(_) => 0,
+        Value::Number(s) | Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(|n| value_bytes(&n.value)).sum(),
+        Value::Object(fields) => fields.iter().map(|(k, n)| 16 + k.len() + value_bytes(&n.value)).sum(),
+    }
+}
+
 /// The SQL-callable functions and operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathFn {
@@ -86,6 +102,8 @@ struct Cx<'a> {
     vars: Option<&'a Value>,
     innermost_array_size: i64,
     depth: usize,
+    /// Bytes copied into item lists so far ([`MAX_COPIED_BYTES`]).
+    copied: usize,
     stack: super::path::StackBase,
     /// The object keyvalue() ids count from, and its number (PostgreSQL's baseObject).
     base: Option<*const Value>,
@@ -137,6 +155,18 @@ impl<'a> Cx<'a> {
         self.stack.check()
     }
 
+    /// Counts a copy of `v` into an item list against [`MAX_COPIED_BYTES`].
+    fn keep(&mut self, v: &Value) -> Result<()> {
+        self.copied = self.copied.saturating_add(value_bytes(v));
+        if self.copied > MAX_COPIED_BYTES {
+            return Err(SqlError::new(
+                code::PROGRAM_LIMIT_EXCEEDED,
+                "jsonpath evaluation copied more than 1 GB of values",
+            ));
+        }
+        Ok(())
+    }
+
     /// RETURN_ERROR: the error, or a silent failure.
     fn fail(&self, code: &'static str, message: String) -> Result<Res> {
         if self.throw {
@@ -157,6 +187,7 @@ impl<'a> Cx<'a> {
             Some(n) => self.item(n, v, cur, found),
             None => {
                 if let Some(f) = found {
+                    self.keep(v)?;
                     f.push(v.clone());
                 }
                 Ok(Res::Ok)
@@ -528,6 +559,7 @@ impl<'a> Cx<'a> {
                         break;
                     }
                 } else if let Some(f) = found.as_deref_mut() {
+                    self.keep(v)?;
                     f.push(v.clone());
                 } else {
                     self.depth -= 1;
@@ -1026,6 +1058,7 @@ fn execute(path: &JsonPath, doc: &Value, vars: Option<&Value>, throw: bool, foun
         vars,
         innermost_array_size: -1,
         depth: 0,
+        copied: 0,
         stack: super::path::StackBase::here(),
         base: None,
         base_id: 0,
@@ -1165,6 +1198,30 @@ mod tests {
             .join()
             .expect("no stack overflow");
         assert!(ok);
+    }
+
+    #[test]
+    fn copies_are_bounded() {
+        let doc = Value::Array(vec![node(Value::String("x".repeat(100)))]);
+        let mut cx = Cx {
+            lax: true,
+            ignore_structural: true,
+            throw: true,
+            root: &doc,
+            vars: None,
+            innermost_array_size: -1,
+            depth: 0,
+            copied: MAX_COPIED_BYTES - 200,
+            stack: super::super::path::StackBase::here(),
+            base: None,
+            base_id: 0,
+            last_generated_id: 1,
+        };
+        let path = super::super::path::parse("$[*]").unwrap();
+        let mut found = Vec::new();
+        assert!(cx.item(&path.expr, &doc, &doc, Some(&mut found)).is_ok());
+        let e = cx.item(&path.expr, &doc, &doc, Some(&mut found)).unwrap_err();
+        assert_eq!(e.code, "54000");
     }
 
     #[test]

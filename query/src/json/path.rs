@@ -308,33 +308,41 @@ impl Lexer<'_> {
                         self.at = e;
                         u32::from_str_radix(&self.s[d0..e], 16).unwrap_or(0)
                     };
-                    let bad =
-                        || SqlError::new(code::INVALID_TEXT_REPRESENTATION, "invalid input syntax for type jsonpath");
-                    if cp == 0 {
-                        return Err(SqlError::new("22P05", "unsupported Unicode escape sequence"));
+                    // PostgreSQL's addUnicode / addUnicodeChar checks, in its order.
+                    let bad = |detail: &str| {
+                        SqlError::new(code::INVALID_TEXT_REPRESENTATION, "invalid input syntax for type jsonpath")
+                            .detail(detail)
+                    };
+                    const LOW_FIRST: &str = "Unicode low surrogate must follow a high surrogate.";
+                    if cp > 0x10FFFF {
+                        return Err(SqlError::new(code::SYNTAX_ERROR, "invalid Unicode code point"));
                     }
                     if (0xD800..0xDC00).contains(&cp) {
                         if high.is_some() {
-                            return Err(bad());
+                            return Err(bad("Unicode high surrogate must not follow a high surrogate."));
                         }
                         high = Some(cp);
                         continue;
                     }
                     let cp = if (0xDC00..0xE000).contains(&cp) {
-                        let Some(h) = high.take() else { return Err(bad()) };
+                        let Some(h) = high.take() else { return Err(bad(LOW_FIRST)) };
                         0x10000 + ((h - 0xD800) << 10) + (cp - 0xDC00)
                     } else if high.is_some() {
-                        return Err(bad());
+                        return Err(bad(LOW_FIRST));
                     } else {
                         cp
                     };
-                    out.push(char::from_u32(cp).ok_or_else(bad)?);
+                    if cp == 0 {
+                        return Err(SqlError::new("22P05", "unsupported Unicode escape sequence"));
+                    }
+                    out.push(char::from_u32(cp).ok_or_else(|| bad(LOW_FIRST))?);
                 }
                 if high.is_some() {
                     return Err(SqlError::new(
                         code::INVALID_TEXT_REPRESENTATION,
                         "invalid input syntax for type jsonpath",
-                    ));
+                    )
+                    .detail("Unicode low surrogate must follow a high surrogate."));
                 }
             }
             _ => {
@@ -400,7 +408,12 @@ impl Lexer<'_> {
             }
         }
         if c.is_ascii_digit() || (c == b'.' && self.b.get(self.at + 1).is_some_and(u8::is_ascii_digit)) {
-            return self.number();
+            // Flex takes the longest match: a run of "other" characters longer than the numeric
+            // literal (with its one junk character) is a word (`12abc`, `0x10`, `1_000`).
+            let other_len = self.b[self.at..].iter().take_while(|&&c| is_other(c)).count();
+            if other_len <= self.number_len() {
+                return self.number();
+            }
         }
         match c {
             b'"' => {
@@ -471,6 +484,11 @@ impl Lexer<'_> {
                 _ => break,
             }
         }
+        // A comment right after a word swallows the word (PostgreSQL's `<xnq>\/\*` rule starts
+        // the comment without returning it).
+        if self.b[self.at..].starts_with(b"/*") {
+            return self.next();
+        }
         // PostgreSQL's scanner names what ends the word: the blanks after it, or nothing
         // (at end) when the input or a special character follows.
         let mut e = self.at;
@@ -479,6 +497,16 @@ impl Lexer<'_> {
         }
         let shown = (e > self.at).then(|| self.s[self.at..e].to_string());
         Ok(Token { tok: Tok::Word(word), shown })
+    }
+
+    /// How many bytes the numeric rules match here (a literal, its one junk character, or
+    /// realfail's `1e+`).
+    fn number_len(&self) -> usize {
+        let mut probe = Lexer { s: self.s, b: self.b, at: self.at };
+        match probe.number() {
+            Ok(_) => probe.at - self.at,
+            Err(e) => e.message.split('"').nth(1).map_or(0, str::len),
+        }
     }
 
     /// A numeric literal (PostgreSQL 15's integer, decimal and real, and their junk errors).
@@ -688,7 +716,7 @@ impl Parser<'_> {
         self.bump()?;
         self.expect_op("(")?;
         self.enter()?;
-        let (e, is_pred) = self.or_level()?;
+        let (e, is_pred) = self.additive()?;
         if is_pred {
             return Err(self.error());
         }
@@ -1358,6 +1386,18 @@ mod tests {
             ("", "22P02", "invalid input syntax for type jsonpath: \"\""),
             ("strict", "42601", "syntax error at end of jsonpath input"),
             ("$ ? (@ like_regex \"a\" flag \"z\")", "42601", "invalid input syntax for type jsonpath"),
+            // Flex's longest match: a longer word beats a number with its junk character.
+            ("12abc", "42601", "syntax error at end of jsonpath input"),
+            ("0x10", "42601", "syntax error at end of jsonpath input"),
+            ("0x", "42601", "trailing junk after numeric literal at or near \"0x\" of jsonpath input"),
+            ("1e5x", "42601", "trailing junk after numeric literal at or near \"1e5x\" of jsonpath input"),
+            ("1e+x", "42601", "invalid numeric literal at or near \"1e+\" of jsonpath input"),
+            // A comment right after a word swallows the word, as PostgreSQL's scanner does.
+            ("$.a/**/.b", "42601", "syntax error at or near \".\" of jsonpath input"),
+            ("a/**/", "22P02", "invalid input syntax for type jsonpath: \"a/**/\""),
+            ("$ ? (exists (@ == 1))", "42601", "syntax error at or near \"==\" of jsonpath input"),
+            ("\"\\u{110000}\"", "42601", "invalid Unicode code point"),
+            ("\"\\uD800\"", "22P02", "invalid input syntax for type jsonpath"),
         ] {
             let e = normalize(input).unwrap_err();
             assert_eq!((e.code, e.message.as_str()), (code, message), "{input}");

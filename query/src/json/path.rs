@@ -1102,6 +1102,32 @@ pub fn parse(s: &str) -> Result<JsonPath> {
     Ok(JsonPath { lax, expr })
 }
 
+/// The most parsed paths a shard keeps ([`parse_cached`]).
+const MAX_CACHED_PATHS: usize = 256;
+
+thread_local! {
+    /// Paths this shard parsed, by their text (a value of the type is its printed text, so a
+    /// path applied to every row of a table is parsed once); bounded, cleared when full.
+    static PARSED: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<JsonPath>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// [`parse`], through this shard's cache of parsed paths.
+pub fn parse_cached(s: &str) -> Result<std::rc::Rc<JsonPath>> {
+    if let Some(p) = PARSED.with(|c| c.borrow().get(s).cloned()) {
+        return Ok(p);
+    }
+    let p = std::rc::Rc::new(parse(s)?);
+    PARSED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= MAX_CACHED_PATHS {
+            c.clear();
+        }
+        c.insert(s.to_string(), p.clone());
+    });
+    Ok(p)
+}
+
 /// Reads a jsonpath text into the text PostgreSQL prints for it.
 pub fn normalize(s: &str) -> Result<String> {
     Ok(parse(s)?.to_string())

@@ -1089,7 +1089,7 @@ pub fn call(f: PathFn, args: &[Datum]) -> Result<Datum> {
         _ => String::new(),
     };
     let doc = parse(&text(&args[0]), true)?;
-    let path = super::path::parse(&text(&args[1]))?;
+    let path = super::path::parse_cached(&text(&args[1]))?;
     let vars_node = match args.get(2) {
         Some(v) => Some(parse(&text(v), true)?),
         None => None,

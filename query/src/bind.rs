@@ -4317,7 +4317,8 @@ impl Binder<'_> {
                 let distinct = matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
                 let mut star = false;
                 let mut args = Vec::new();
-                let positional = json_ops::path_positional(&name, &l.args)?;
+                let positional =
+                    json_ops::path_positional(&name, &l.args, &mut |e| self.expr(e, scope).map(|x| x.ty()))?;
                 for a in if positional.is_none() { &l.args[..] } else { &[] } {
                     match a {
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => args.push(e),

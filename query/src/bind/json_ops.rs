@@ -225,6 +225,7 @@ impl Binder<'_> {
 pub(super) fn path_positional<'a>(
     name: &str,
     args: &'a [sqlparser::ast::FunctionArg],
+    type_of: &mut dyn FnMut(&sqlparser::ast::Expr) -> Result<SqlType>,
 ) -> Result<Option<Vec<&'a sqlparser::ast::Expr>>> {
     use sqlparser::ast;
     static DEFAULT_VARS: std::sync::OnceLock<ast::Expr> = std::sync::OnceLock::new();
@@ -253,11 +254,25 @@ pub(super) fn path_positional<'a>(
                     "path" => 1,
                     "vars" => 2,
                     "silent" => 3,
-                    other => {
+                    _ => {
+                        // PostgreSQL's message lists the call's arguments as written.
+                        let mut shown = Vec::with_capacity(args.len());
+                        for a in args {
+                            match a {
+                                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                                    shown.push(type_of(e)?.name())
+                                }
+                                a => match named(a) {
+                                    Some((n, e)) => shown.push(format!("{n} => {}", type_of(e)?.name())),
+                                    None => shown.push("*".into()),
+                                },
+                            }
+                        }
                         return Err(SqlError::new(
                             crate::error::code::UNDEFINED_FUNCTION,
-                            format!("function {name} has no argument named \"{other}\""),
-                        ))
+                            format!("function {name}({}) does not exist", shown.join(", ")),
+                        )
+                        .hint("No function matches the given name and argument types. You might need to add explicit type casts."));
                     }
                 };
                 if slots[at].is_some() {
@@ -329,7 +344,8 @@ impl Binder<'_> {
         }
         if path_function(name) == Some(PathFn::Query) {
             let mut bound = Vec::with_capacity(args.len());
-            if let Some(exprs) = path_positional(name, args)? {
+            let positional = path_positional(name, args, &mut |e| self.expr(e, scope).map(|x| x.ty()))?;
+            if let Some(exprs) = positional {
                 for e in exprs {
                     bound.push(self.expr(e, scope)?);
                 }

@@ -860,7 +860,7 @@ impl Parser<'_> {
     }
 
     fn accessor_expr(&mut self) -> Result<(Item, bool)> {
-        let (mut head, mut is_pred, parenthesized) = match &self.tok.tok {
+        let (mut head, mut is_pred) = match &self.tok.tok {
             Tok::Op("(") => {
                 self.bump()?;
                 self.enter()?;
@@ -870,12 +870,12 @@ impl Parser<'_> {
                 if p && self.is_kw("is") {
                     self.bump()?;
                     self.expect_kw("unknown")?;
-                    (Item::new(Kind::Unary(UnOp::IsUnknown, Box::new(e))), true, true)
+                    (Item::new(Kind::Unary(UnOp::IsUnknown, Box::new(e))), true)
                 } else {
-                    (e, p, true)
+                    (e, p)
                 }
             }
-            _ => (self.primary()?, false, false),
+            _ => (self.primary()?, false),
         };
         let mut steps = 0usize;
         while let Some(step) = self.accessor_op()? {
@@ -886,7 +886,6 @@ impl Parser<'_> {
             head.push(step);
             is_pred = false;
         }
-        let _ = parenthesized;
         Ok((head, is_pred))
     }
 

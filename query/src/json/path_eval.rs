@@ -9,8 +9,10 @@
 //! Bounds: a path nests at most [`super::path::MAX_PATH_DEPTH`] levels and a document 256, and
 //! the evaluator counts its recursion ([`MAX_EVAL_DEPTH`]) and measures its stack
 //! ([`super::path::STACK_BUDGET_BYTES`]), 54001 past either, so a hostile path cannot overflow
-//! a shard's stack. One call's work is polynomial in the document's size
-//! (`.**` visits each value once per level). `.datetime()` is not built (0A000).
+//! a shard's stack. One call's work is polynomial in the document's size (`.**` visits each
+//! value once per level) and its copies are bounded ([`MAX_COPIED_BYTES`]); a call checks no
+//! cancel request (scalar evaluation reaches none; the row loops around it do).
+//! `.datetime()` is not built (0A000).
 
 use super::path::{BinOp, Item, JsonPath, Kind, Method, UnOp, LAST, REGEX_DOTALL, REGEX_ICASE, REGEX_MLINE};
 use super::path::{REGEX_QUOTE, REGEX_WSPACE};
@@ -21,8 +23,9 @@ use orbit_engine::table::{ArrayValue, Datum, SqlType};
 use std::cmp::Ordering;
 
 /// Recursion of one evaluation past which it fails with 54001 (items nest at most
-/// MAX_PATH_DEPTH deep and documents 256 deep; a frame of this evaluator in an unoptimized
-/// build is a few hundred bytes, so this fits well inside a shard's 2 MiB stack).
+/// MAX_PATH_DEPTH deep and documents 256 deep); the stack budget
+/// ([`super::path::STACK_BUDGET_BYTES`]) usually stops it first in an unoptimized build, where
+/// an accessor's frames take about 9 KiB.
 pub const MAX_EVAL_DEPTH: usize = 1024;
 
 /// The bytes of values one evaluation may copy into its item lists (the items it returns, the

@@ -1274,6 +1274,7 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "uuid" => SqlType::Uuid,
                 "json" => SqlType::Json,
                 "jsonb" => SqlType::Jsonb,
+                "jsonpath" => SqlType::JsonPath,
                 "interval" => SqlType::Interval,
                 "numeric" | "decimal" => SqlType::NUMERIC,
                 "oid" => SqlType::Oid(OidKind::Oid),
@@ -1366,6 +1367,7 @@ fn type_column_name(t: SqlType) -> String {
         SqlType::Uuid => "uuid",
         SqlType::Json => "json",
         SqlType::Jsonb => "jsonb",
+        SqlType::JsonPath => "jsonpath",
         SqlType::Unknown => "unknown",
         SqlType::Numeric(_) => "numeric",
         SqlType::Array(a) => return type_column_name(a.elem()),
@@ -4083,8 +4085,10 @@ impl Binder<'_> {
         };
         let (lt, rt) = (l.ty(), r.ty());
         let ty = match (lt, rt) {
-            // json has no comparison operators.
-            (SqlType::Json, _) | (_, SqlType::Json) => return Err(op_error(lt, sym, rt)),
+            // json and jsonpath have no comparison operators.
+            (SqlType::Json | SqlType::JsonPath, _) | (_, SqlType::Json | SqlType::JsonPath) => {
+                return Err(op_error(lt, sym, rt))
+            }
             (SqlType::Unknown, SqlType::Unknown) => SqlType::Text,
             // A literal compared with a string column is read without the column's length.
             (SqlType::Unknown, t) | (t, SqlType::Unknown) if t.is_string() => base(t),
@@ -4158,7 +4162,14 @@ impl Binder<'_> {
             | B::ArrowAt
             | B::StringConcat
             | B::Minus
-                if matches!(l.ty(), SqlType::Json | SqlType::Jsonb) || r.ty() == SqlType::Jsonb =>
+            | B::AtQuestion
+            | B::AtAt
+                if matches!(l.ty(), SqlType::Json | SqlType::Jsonb)
+                    || matches!(r.ty(), SqlType::Jsonb | SqlType::JsonPath)
+                    // PostgreSQL's only @? is jsonb @? jsonpath, and it reads `'...' @@ '...'` as
+                    // jsonb @@ jsonpath too.
+                    || matches!(op, B::AtQuestion)
+                    || (matches!(op, B::AtAt) && l.ty() == SqlType::Unknown && r.ty() == SqlType::Unknown) =>
             {
                 if let Some(e) = self.json_binary(op, l.clone(), r.clone())? {
                     return Ok(e);
@@ -4324,12 +4335,17 @@ impl Binder<'_> {
                 let distinct = matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
                 let mut star = false;
                 let mut args = Vec::new();
-                for a in &l.args {
+                let positional =
+                    json_ops::path_positional(&name, &l.args, &mut |e| self.expr(e, scope).map(|x| x.ty()))?;
+                for a in if positional.is_none() { &l.args[..] } else { &[] } {
                     match a {
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => args.push(e),
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
                         _ => return Err(SqlError::unsupported("named function arguments are not supported yet")),
                     }
+                }
+                if let Some(p) = positional {
+                    args = p;
                 }
                 (args, star, distinct)
             }

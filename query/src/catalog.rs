@@ -1029,6 +1029,7 @@ const TYPES: &[SqlType] = &[
     SqlType::Interval,
     SqlType::Uuid,
     SqlType::Jsonb,
+    SqlType::JsonPath,
     SqlType::NUMERIC,
     SqlType::Oid(OidKind::Oid),
     SqlType::Oid(OidKind::RegClass),
@@ -1060,6 +1061,7 @@ fn type_name(t: SqlType) -> String {
         SqlType::Interval => "interval",
         SqlType::Uuid => "uuid",
         SqlType::Jsonb => "jsonb",
+        SqlType::JsonPath => "jsonpath",
         SqlType::Numeric(_) => "numeric",
         SqlType::Array(a) if a.is_int2vector() => "int2vector",
         // Array types are named for their element with a leading underscore (`_int4`).

@@ -35,6 +35,7 @@ const TYPES: &[(u32, bool, u32, [u32; 7], u8)] = &[
     (2206, false, 0, [2220, 2221, 2454, 2455, 0, 0, 0], b'i'),
     (2950, false, 0, [2952, 2953, 2961, 2962, 0, 0, 0], b'c'),
     (3802, false, 6098, [3806, 3804, 3805, 3803, 0, 0, 0], b'i'),
+    (4072, false, 0, [4001, 4003, 4002, 4004, 0, 0, 0], b'i'),
     (4089, false, 0, [4084, 4085, 4087, 4088, 0, 0, 0], b'i'),
 ];
 
@@ -127,7 +128,9 @@ const PROCS: &[(u32, &str, &str)] = &[
     (2961, "uuid_recv", "internal"), (2962, "uuid_send", "uuid"), (3504, "enum_in", "cstring"),
     (3505, "enum_out", "anyenum"), (3532, "enum_recv", "internal, oid"), (3533, "enum_send", "anyenum"), (3803, "jsonb_send", "jsonb"),
     (3804, "jsonb_out", "jsonb"), (3805, "jsonb_recv", "internal"), (3806, "jsonb_in", "cstring"),
-    (3816, "array_typanalyze", "internal"), (4084, "regnamespacein", "cstring"),
+    (3816, "array_typanalyze", "internal"), (4001, "jsonpath_in", "cstring"),
+    (4002, "jsonpath_recv", "internal"), (4003, "jsonpath_out", "jsonpath"), (4004, "jsonpath_send", "jsonpath"),
+    (4084, "regnamespacein", "cstring"),
     (4085, "regnamespaceout", "regnamespace"), (4087, "regnamespacerecv", "internal"),
     (4088, "regnamespacesend", "regnamespace"), (6098, "jsonb_subscript_handler", "internal"),
     (6179, "array_subscript_handler", "internal"),

@@ -1,6 +1,7 @@
-//! What the fuzz targets `sql_parse` and `copy_in` check (cargo-fuzz, `fuzz/`), also run in CI
-//! over the committed corpus and seeded mutations of it: no input panics; COPY reads the same
-//! rows (or the same error) whether its data arrives whole or a byte at a time.
+//! What the fuzz targets `sql_parse`, `copy_in` and `jsonpath` check (cargo-fuzz, `fuzz/`), also
+//! run in CI over the committed corpus and seeded mutations of it: no input panics; COPY reads
+//! the same rows (or the same error) whether its data arrives whole or a byte at a time; a
+//! jsonpath prints a text that reads back to itself.
 
 use crate::copy::{CopyIn, CopyOptions};
 use orbit_engine::table::{ColumnDef, Row, SqlType, TableDef};
@@ -10,6 +11,28 @@ use std::sync::Arc;
 pub fn check_sql(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = crate::bind::parse(text);
+    }
+}
+
+/// Reads any text as a jsonpath: an error is fine, a panic is not. What parses prints a text
+/// that reads back to the same text (or fails to read: PostgreSQL's printer drops the
+/// parentheses of `(expr).accessor` inside a filter, and Orbit prints as it does), and is
+/// evaluated over a small document, raising errors and silent.
+pub fn check_jsonpath(data: &[u8]) {
+    use crate::json::path_eval::{call, PathFn};
+    use orbit_engine::table::Datum;
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(printed) = crate::json::path::normalize(text) else { return };
+    if let Ok(again) = crate::json::path::normalize(&printed) {
+        assert_eq!(again, printed, "{text:?} printed as {printed:?} reads back differently");
+    }
+    let doc = Datum::Jsonb(r#"{"a": [1, "x", {"b": 2.5}, [null, true]], "c": {"d": "e"}}"#.into());
+    let vars = Datum::Jsonb(r#"{"min": 1, "max v": [2]}"#.into());
+    for f in [PathFn::Exists, PathFn::Match, PathFn::Query, PathFn::QueryArray, PathFn::QueryFirst] {
+        for silent in [false, true] {
+            let _ = call(f, &[doc.clone(), Datum::Text(printed.clone()), vars.clone(), Datum::Bool(silent)]);
+        }
+        let _ = call(f, &[doc.clone(), Datum::Text(printed.clone())]);
     }
 }
 
@@ -111,6 +134,11 @@ mod tests {
     #[test]
     fn sql_corpus_and_mutations() {
         replay("sql_parse", 3, 5_000, 7, &super::check_sql);
+    }
+
+    #[test]
+    fn jsonpath_corpus_and_mutations() {
+        replay("jsonpath", 20, 5_000, 7, &super::check_jsonpath);
     }
 
     #[test]

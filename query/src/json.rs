@@ -7,6 +7,8 @@ use crate::error::{code, Result, SqlError};
 use std::cmp::Ordering;
 
 pub mod ops;
+pub mod path;
+pub mod path_eval;
 
 /// Nesting deeper than this is refused with 54001, as PostgreSQL refuses at its stack depth
 /// limit (which allows thousands of levels): parsing, normalizing and printing recurse, and 256

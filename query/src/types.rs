@@ -45,6 +45,7 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         SqlType::Uuid => Datum::Uuid(parse_uuid(s)?),
         SqlType::Json => Datum::Json(json::parse_json(s)?),
         SqlType::Jsonb => Datum::Jsonb(json::parse_jsonb(s)?),
+        SqlType::JsonPath => Datum::Text(json::path::normalize(s)?),
         SqlType::Numeric(m) => typmod(Num::parse(s)?, m)?.into_datum(),
         SqlType::Array(a) => Datum::Array(Box::new(crate::array::parse_text(a.elem(), s)?)),
         SqlType::Oid(k) => Datum::Oid(k, crate::regtypes::parse(k, s)?),
@@ -94,6 +95,8 @@ pub fn char_to_int(s: &str) -> i32 {
 pub fn to_binary_as(ty: SqlType, d: &Datum) -> Option<Vec<u8>> {
     match (ty, d) {
         (SqlType::Char, Datum::Text(s)) => Some(vec![char_byte(s)]),
+        // jsonpath_send: a version byte (1), then the text.
+        (SqlType::JsonPath, Datum::Text(s)) => Some([&[1u8][..], s.as_bytes()].concat()),
         _ => to_binary(d),
     }
 }
@@ -605,6 +608,11 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
             }
             None => return Err(bad()),
         },
+        SqlType::JsonPath => match b.split_first() {
+            Some((1, text)) => Datum::Text(json::path::normalize(utf8(text)?)?),
+            Some((v, _)) => return Err(SqlError::internal(format!("unsupported jsonpath version number: {v}"))),
+            None => return Err(bad()),
+        },
         SqlType::Numeric(m) => typmod(Num::from_binary(b)?, m)?.into_datum(),
         SqlType::Array(a) => Datum::Array(Box::new(crate::array::from_binary(a.elem(), b, n)?)),
         SqlType::Oid(k) => Datum::Oid(k, u32::from_be_bytes(b.try_into().map_err(|_| bad())?)),
@@ -856,6 +864,10 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
             Datum::Json(_) => d,
             Datum::Jsonb(s) => Datum::Json(s),
             Datum::Text(s) => parse_text(to, &s)?,
+            other => return Err(no_cast(&other, to)),
+        },
+        JsonPath => match d {
+            Datum::Text(s) => Datum::Text(json::path::normalize(&s)?),
             other => return Err(no_cast(&other, to)),
         },
         Jsonb => match d {

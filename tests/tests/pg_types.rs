@@ -1,5 +1,5 @@
 //! SQL types beyond the numbers and strings of the first slice: character(n), the date/time
-//! types, uuid, json and jsonb. Text forms through the simple protocol, binary forms (what
+//! types, uuid, json, jsonb and jsonpath. Text forms through the simple protocol, binary forms (what
 //! tokio-postgres sends and reads for parameters and results) byte for byte as PostgreSQL's
 //! `*send`/`*recv` functions write them, and the values back after a SIGKILL and restart.
 //! Expected texts come from PostgreSQL 15 (UTC, DateStyle ISO, IntervalStyle postgres).
@@ -40,7 +40,7 @@ async fn check_errors(c: &Client, cases: &[(&str, &str, &str)]) {
 }
 
 /// One value of each type, as a SQL literal, with its type's OID.
-const VALUES: [(&str, u32); 12] = [
+const VALUES: [(&str, u32); 13] = [
     ("'2024-01-02 03:04:05.5'::timestamp", 1114),
     ("'-infinity'::timestamp", 1114),
     ("'1999-12-31 23:59:59.999999+01'::timestamptz", 1184),
@@ -53,6 +53,7 @@ const VALUES: [(&str, u32); 12] = [
     ("'{\"b\": [1, 2.50], \"a\": null, \"b\": 1e2}'::jsonb", 3802),
     ("'ab'::char(4)", 1042),
     ("'x'::bpchar", 1042),
+    ("'$.a[*] ? (@ > 1)'::jsonpath", 4072),
 ];
 
 /// Each value's binary form as sent, and as it comes back when sent as a binary parameter.
@@ -81,6 +82,8 @@ fn binary_forms_are_postgresqls() {
     assert_eq!(orbit[7].0[..4], [0xa0, 0xee, 0xbc, 0x99]);
     assert_eq!(orbit[9].0, b"\x01{\"a\": null, \"b\": 100}".to_vec());
     assert_eq!(orbit[10].0, b"ab  ".to_vec());
+    // jsonpath_send: a version byte and the path as jsonpath_out prints it.
+    assert_eq!(orbit[12].0, b"\x01$.\"a\"[*]?(@ > 1)".to_vec());
     // The same bytes as PostgreSQL 15's, where one is installed.
     match RealPostgres::start() {
         Ok(pg) => {
@@ -98,11 +101,15 @@ fn bad_binary_parameters_are_refused() {
     let o = Orbit::start(&[]);
     pg_runtime().block_on(async {
         let c = pg_connect(o.pg_port).await;
-        let cases: [(Type, Vec<u8>, &str); 4] = [
+        let cases: [(Type, Vec<u8>, &str); 6] = [
             (Type::TIMESTAMP, vec![1, 2, 3], "22P03"),
             (Type::TIME, (-1i64).to_be_bytes().to_vec(), "22008"),
             (Type::UUID, vec![0; 15], "22P03"),
             (Type::JSONB, b"\x02{}".to_vec(), "22023"),
+            // jsonpath_recv: elog's "unsupported jsonpath version number", then the path's own
+            // syntax check.
+            (Type::JSONPATH, b"\x02$".to_vec(), "XX000"),
+            (Type::JSONPATH, b"\x01$$".to_vec(), "42601"),
         ];
         for (ty, bytes, code) in cases {
             let stmt = c.prepare_typed("SELECT $1", std::slice::from_ref(&ty)).await.unwrap();
@@ -116,18 +123,18 @@ fn bad_binary_parameters_are_refused() {
 fn values_of_every_type_survive_a_restart() {
     let mut o = Orbit::start(&["--shards", "2", "--fsync", "always"]);
     let rt = pg_runtime();
-    let select = "SELECT k, ts, tz, d, t, iv, u, j, jb, c FROM alltypes ORDER BY k";
+    let select = "SELECT k, ts, tz, d, t, iv, u, j, jb, c, jp FROM alltypes ORDER BY k";
     let before = rt.block_on(async {
         let c = pg_connect(o.pg_port).await;
         c.batch_execute(
             "CREATE TABLE alltypes (k timestamptz PRIMARY KEY, ts timestamp, tz timestamptz, d date, t time, \
-             iv interval, u uuid, j json, jb jsonb, c char(5)); \
+             iv interval, u uuid, j json, jb jsonb, c char(5), jp jsonpath); \
              CREATE TABLE bykey (u uuid, d date, iv interval, c char(3), PRIMARY KEY (u, d, iv, c)); \
              INSERT INTO alltypes VALUES \
                ('2024-01-02 03:04:05.5+02', '2024-01-02 03:04:05.5', 'infinity', '0044-03-15 BC', '24:00', \
                 '1 year -2 mons 3 days -04:05:06.789', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', \
-                '{\"b\": [1,  2], \"a\": null}', '{\"b\": 1, \"a\": [true]}', 'x'), \
-               ('-infinity', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL); \
+                '{\"b\": [1,  2], \"a\": null}', '{\"b\": 1, \"a\": [true]}', 'x', 'strict $.a ? (@ > 1)'), \
+               ('-infinity', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL); \
              INSERT INTO bykey VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2024-02-29', '1 mon', 'ab'); \
              UPDATE alltypes SET iv = iv * 2, t = t - interval '1 hour' WHERE k = '2024-01-02 01:04:05.5'",
         )
@@ -136,6 +143,7 @@ fn values_of_every_type_survive_a_restart() {
         text_rows(&c, select).await
     });
     assert_eq!(before.len(), 2);
+    assert!(before[1].ends_with("|strict $.\"a\"?(@ > 1)"), "{before:?}");
     assert!(before[1].contains("|1 year 8 mons 6 days -08:10:13.578|"), "{before:?}");
     o.restart();
     rt.block_on(async {

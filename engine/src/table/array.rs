@@ -24,7 +24,7 @@ pub struct ArrayType {
 }
 
 /// (element OID, array OID) for every element type with an array type here.
-const ARRAY_OIDS: [(u32, u32); 26] = [
+const ARRAY_OIDS: [(u32, u32); 27] = [
     (16, 1000),   // bool
     (17, 1001),   // bytea
     (18, 1002),   // "char"
@@ -45,6 +45,7 @@ const ARRAY_OIDS: [(u32, u32); 26] = [
     (1186, 1187), // interval
     (2950, 2951), // uuid
     (3802, 3807), // jsonb
+    (4072, 4073), // jsonpath
     (26, 1028),   // oid
     (2205, 2210), // regclass
     (2206, 2211), // regtype

@@ -30,6 +30,9 @@ pub enum SqlType {
     Uuid,
     Json,
     Jsonb,
+    /// `jsonpath` (OID 4072): an SQL/JSON path; its values are `Datum::Text` holding the path as
+    /// PostgreSQL prints it (the query engine reads and evaluates it).
+    JsonPath,
     Unknown,
     /// `numeric(precision, scale)`; `None` is unconstrained `numeric`.
     Numeric(Option<(u16, i16)>),
@@ -158,6 +161,7 @@ impl SqlType {
             SqlType::Interval => 1186,
             SqlType::Uuid => 2950,
             SqlType::Jsonb => 3802,
+            SqlType::JsonPath => 4072,
             SqlType::Array(a) => a.oid(),
             SqlType::Oid(k) => k.oid(),
             SqlType::Void => 2278,
@@ -218,6 +222,7 @@ impl SqlType {
             1186 => SqlType::Interval,
             2950 => SqlType::Uuid,
             3802 => SqlType::Jsonb,
+            4072 => SqlType::JsonPath,
             26 => SqlType::Oid(OidKind::Oid),
             2205 => SqlType::Oid(OidKind::RegClass),
             2206 => SqlType::Oid(OidKind::RegType),
@@ -282,6 +287,7 @@ impl SqlType {
             SqlType::Uuid => "uuid".into(),
             SqlType::Json => "json".into(),
             SqlType::Jsonb => "jsonb".into(),
+            SqlType::JsonPath => "jsonpath".into(),
             SqlType::Unknown => "unknown".into(),
             SqlType::Numeric(None) => "numeric".into(),
             SqlType::Numeric(Some((p, s))) => format!("numeric({p},{s})"),

@@ -4,9 +4,10 @@
 //! [`crate::json::ops`]), with PostgreSQL's operand types and errors.
 
 use super::{no_function, op_error, Binder};
-use crate::error::Result;
+use crate::error::{Result, SqlError};
 use crate::expr::Expr;
 use crate::json::ops::JsonOpFn;
+use crate::json::path_eval::PathFn;
 use crate::scalar::Builtin;
 use crate::types::CastContext;
 use orbit_engine::table::{Datum, SqlType};
@@ -37,6 +38,9 @@ impl Binder<'_> {
             B::Minus => lt == SqlType::Jsonb,
             // json has no @> / <@ (PostgreSQL: operator does not exist); json || text is text's.
             B::AtArrow | B::ArrowAt if lt == SqlType::Json => true,
+            // jsonb @? jsonpath, jsonb @@ jsonpath (PostgreSQL has no other @? / @@ over json
+            // types; its other @@ are text search's).
+            B::AtQuestion | B::AtAt => true,
             _ if jsonb_pair(op) => lt == SqlType::Jsonb || (lt == SqlType::Unknown && rt == SqlType::Jsonb),
             _ => false,
         };
@@ -52,6 +56,12 @@ impl Binder<'_> {
                 let r = self.coerce(r, text_array(), CastContext::Implicit, |_| err())?;
                 let ty = if as_text { SqlType::Text } else { lt };
                 call(JsonOpFn::PathGet { as_text }, vec![l, r], ty)
+            }
+            B::AtQuestion | B::AtAt => {
+                let l = jsonb_only(self, l)?;
+                let r = self.coerce(r, SqlType::JsonPath, CastContext::Implicit, |_| err())?;
+                let f = if matches!(op, B::AtQuestion) { PathFn::Exists } else { PathFn::Match };
+                call(JsonOpFn::Path(f), vec![l, r], SqlType::Bool)
             }
             _ if lt != SqlType::Jsonb && !(lt == SqlType::Unknown && jsonb_pair(op)) => return Err(err()),
             B::Question => {
@@ -102,6 +112,12 @@ impl Binder<'_> {
         let jsonb = name.starts_with("jsonb");
         let doc_ty = if jsonb { SqlType::Jsonb } else { SqlType::Json };
         let e = match name {
+            _ if path_function(name).is_some_and(|f| f != PathFn::Query) => {
+                let f = path_function(name).expect("checked");
+                let args = self.path_args(name, std::mem::take(bound))?;
+                let ty = if matches!(f, PathFn::Exists | PathFn::Match) { SqlType::Bool } else { SqlType::Jsonb };
+                call(JsonOpFn::Path(f), args, ty)
+            }
             "jsonb_set" | "jsonb_insert" if (3..=4).contains(&bound.len()) && first_json(true) => {
                 let mut args = Vec::with_capacity(4);
                 let mut it = std::mem::take(bound).into_iter();
@@ -163,22 +179,149 @@ impl Binder<'_> {
     }
 }
 
+/// The SQL/JSON path function `name` is (the `_tz` variants are the same: `.datetime()`,
+/// where they differ, is not built).
+fn path_function(name: &str) -> Option<PathFn> {
+    Some(match name.strip_suffix("_tz").unwrap_or(name) {
+        "jsonb_path_exists" => PathFn::Exists,
+        "jsonb_path_match" => PathFn::Match,
+        "jsonb_path_query" => PathFn::Query,
+        "jsonb_path_query_array" => PathFn::QueryArray,
+        "jsonb_path_query_first" => PathFn::QueryFirst,
+        _ => return None,
+    })
+}
+
+impl Binder<'_> {
+    /// A path function's arguments (target jsonb, path jsonpath, vars jsonb DEFAULT '{}',
+    /// silent bool DEFAULT false), the defaults filled in.
+    fn path_args(&mut self, name: &str, bound: Vec<Expr>) -> Result<Vec<Expr>> {
+        let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
+        let nf = || no_function(name, &types);
+        if !(2..=4).contains(&bound.len()) {
+            return Err(nf());
+        }
+        let want = [SqlType::Jsonb, SqlType::JsonPath, SqlType::Jsonb, SqlType::Bool];
+        let mut args = Vec::with_capacity(4);
+        for (e, ty) in bound.into_iter().zip(want) {
+            if e.ty() != ty && e.ty() != SqlType::Unknown {
+                return Err(nf());
+            }
+            args.push(self.coerce(e, ty, CastContext::Implicit, |_| nf())?);
+        }
+        if args.len() < 3 {
+            args.push(Expr::Const(Datum::Jsonb("{}".into()), SqlType::Jsonb));
+        }
+        if args.len() < 4 {
+            args.push(Expr::Const(Datum::Bool(false), SqlType::Bool));
+        }
+        Ok(args)
+    }
+}
+
+/// A path function's arguments in PostgreSQL's order when some are named (`target`, `path`,
+/// `vars`, `silent`; `silent => true` alone gives vars its default `'{}'`). None: `name` is no
+/// path function or no argument is named.
+pub(super) fn path_positional<'a>(
+    name: &str,
+    args: &'a [sqlparser::ast::FunctionArg],
+    type_of: &mut dyn FnMut(&sqlparser::ast::Expr) -> Result<SqlType>,
+) -> Result<Option<Vec<&'a sqlparser::ast::Expr>>> {
+    use sqlparser::ast;
+    static DEFAULT_VARS: std::sync::OnceLock<ast::Expr> = std::sync::OnceLock::new();
+    let named = |a: &'a ast::FunctionArg| match a {
+        ast::FunctionArg::Named { name, arg: ast::FunctionArgExpr::Expr(e), .. } => Some((super::fold(name), e)),
+        ast::FunctionArg::ExprNamed {
+            name: ast::Expr::Identifier(name), arg: ast::FunctionArgExpr::Expr(e), ..
+        } => Some((super::fold(name), e)),
+        _ => None,
+    };
+    if path_function(name).is_none() || !args.iter().any(|a| named(a).is_some()) {
+        return Ok(None);
+    }
+    let mut slots: [Option<&'a ast::Expr>; 4] = [None; 4];
+    let mut positional = 0;
+    for a in args {
+        match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) if positional < 4 => {
+                slots[positional] = Some(e);
+                positional += 1;
+            }
+            a if named(a).is_some() => {
+                let (n, e) = named(a).expect("checked");
+                let at = match n.as_str() {
+                    "target" => 0,
+                    "path" => 1,
+                    "vars" => 2,
+                    "silent" => 3,
+                    _ => {
+                        // PostgreSQL's message lists the call's arguments as written.
+                        let mut shown = Vec::with_capacity(args.len());
+                        for a in args {
+                            match a {
+                                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                                    shown.push(type_of(e)?.name())
+                                }
+                                a => match named(a) {
+                                    Some((n, e)) => shown.push(format!("{n} => {}", type_of(e)?.name())),
+                                    None => shown.push("*".into()),
+                                },
+                            }
+                        }
+                        return Err(SqlError::new(
+                            crate::error::code::UNDEFINED_FUNCTION,
+                            format!("function {name}({}) does not exist", shown.join(", ")),
+                        )
+                        .hint("No function matches the given name and argument types. You might need to add explicit type casts."));
+                    }
+                };
+                if slots[at].is_some() {
+                    return Err(SqlError::new(
+                        crate::error::code::SYNTAX_ERROR,
+                        format!("argument name \"{n}\" used more than once"),
+                    ));
+                }
+                slots[at] = Some(e);
+            }
+            _ => return Err(SqlError::unsupported(format!("this form of {name}() is not supported"))),
+        }
+    }
+    if slots[3].is_some() && slots[2].is_none() {
+        slots[2] = Some(DEFAULT_VARS.get_or_init(|| ast::Expr::Cast {
+            kind: ast::CastKind::DoubleColon,
+            expr: Box::new(ast::Expr::Value(ast::Value::SingleQuotedString("{}".into()).with_empty_span())),
+            data_type: ast::DataType::JSONB,
+            format: None,
+        }));
+    }
+    let n = slots.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
+    let mut out = Vec::with_capacity(n);
+    for s in &slots[..n] {
+        match s {
+            Some(e) => out.push(*e),
+            None => return Err(no_function(name, &[])),
+        }
+    }
+    Ok(Some(out))
+}
+
 /// The json set-returning functions: json[b]_array_elements[_text], json[b]_object_keys,
-/// json[b]_each[_text].
+/// json[b]_each[_text], jsonb_path_query[_tz].
 pub(super) fn is_json_set(name: &str) -> bool {
-    matches!(
-        name,
-        "json_array_elements"
-            | "jsonb_array_elements"
-            | "json_array_elements_text"
-            | "jsonb_array_elements_text"
-            | "json_object_keys"
-            | "jsonb_object_keys"
-            | "json_each"
-            | "jsonb_each"
-            | "json_each_text"
-            | "jsonb_each_text"
-    )
+    path_function(name) == Some(PathFn::Query)
+        || matches!(
+            name,
+            "json_array_elements"
+                | "jsonb_array_elements"
+                | "json_array_elements_text"
+                | "jsonb_array_elements_text"
+                | "json_object_keys"
+                | "jsonb_object_keys"
+                | "json_each"
+                | "jsonb_each"
+                | "json_each_text"
+                | "jsonb_each_text"
+        )
 }
 
 /// A FROM function's output column computed as an array (one element per row): the array,
@@ -198,6 +341,25 @@ impl Binder<'_> {
         use sqlparser::ast;
         if !is_json_set(name) {
             return Ok(None);
+        }
+        if path_function(name) == Some(PathFn::Query) {
+            let mut bound = Vec::with_capacity(args.len());
+            let positional = path_positional(name, args, &mut |e| self.expr(e, scope).map(|x| x.ty()))?;
+            if let Some(exprs) = positional {
+                for e in exprs {
+                    bound.push(self.expr(e, scope)?);
+                }
+            } else {
+                for a in args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => bound.push(self.expr(e, scope)?),
+                        _ => return Err(SqlError::unsupported(format!("this form of {name}() is not supported"))),
+                    }
+                }
+            }
+            let args = self.path_args(name, bound)?;
+            let arr = SqlType::Jsonb.array_of().expect("jsonb[]");
+            return Ok(Some(vec![(call(JsonOpFn::Path(PathFn::Query), args, arr), "", SqlType::Jsonb)]));
         }
         let jsonb = name.starts_with("jsonb");
         let doc_ty = if jsonb { SqlType::Jsonb } else { SqlType::Json };

@@ -56,6 +56,8 @@ pub enum JsonOpFn {
     EachValues {
         as_text: bool,
     },
+    /// The SQL/JSON path functions and operators ([`super::path_eval`]).
+    Path(super::path_eval::PathFn),
 }
 
 fn jsonb_of(v: Value) -> String {
@@ -357,6 +359,9 @@ pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
     if args.iter().any(Datum::is_null) {
         return Ok(Datum::Null);
     }
+    if let JsonOpFn::Path(p) = f {
+        return super::path_eval::call(p, &args);
+    }
     let a0 = args.first().unwrap_or(&Datum::Null);
     if matches!(
         f,
@@ -471,9 +476,11 @@ pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
             };
             Datum::Jsonb(jsonb_of(v))
         }
-        JsonOpFn::Elements { .. } | JsonOpFn::ObjectKeys | JsonOpFn::EachKeys { .. } | JsonOpFn::EachValues { .. } => {
-            return set_parts(f, a0)
-        }
+        JsonOpFn::Path(_)
+        | JsonOpFn::Elements { .. }
+        | JsonOpFn::ObjectKeys
+        | JsonOpFn::EachKeys { .. }
+        | JsonOpFn::EachValues { .. } => return set_parts(f, a0),
         JsonOpFn::Set | JsonOpFn::Insert => {
             let path = path_of(&args[1]);
             let new = parse(text_of(&args[2]), true)?.value;

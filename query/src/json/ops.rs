@@ -149,7 +149,8 @@ fn has_key(v: &Value, key: &str) -> bool {
     }
 }
 
-fn typeof_name(v: &Value) -> &'static str {
+/// A JSON value's type as json[b]_typeof and jsonpath's `.type()` name it.
+pub(crate) fn typeof_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",

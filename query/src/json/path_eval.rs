@@ -118,16 +118,6 @@ fn is_container(v: &Value) -> bool {
     matches!(v, Value::Array(_) | Value::Object(_))
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
 
 fn num(text: &str) -> Result<Num> {
     Num::parse(text)
@@ -422,7 +412,7 @@ impl<'a> Cx<'a> {
         let res = Res::NotFound;
         Ok(match &jsp.kind {
             Kind::Method(Method::Type) => {
-                let v = Value::String(type_name(jb).to_string());
+                let v = Value::String(super::ops::typeof_name(jb).to_string());
                 self.next(jsp, &v, cur, found)?
             }
             Kind::Method(Method::Size) => {

@@ -54,8 +54,11 @@ const RP: SqlType = SqlType::Oid(OidKind::RegProc);
 pub(crate) const O: SqlType = SqlType::Oid(OidKind::Oid);
 
 use SqlType::{
-    Bool as B, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8, Text as T, TimestampTz as TZ,
+    Bool as B, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8, Text as T,
 };
+
+/// `timestamptz` (the catalogs' times).
+const TZ: SqlType = SqlType::TIMESTAMPTZ;
 
 /// `real[]` (pg_stats' frequencies).
 const F4A: SqlType = SqlType::Array(ArrayType::of_oid(700));
@@ -966,8 +969,8 @@ fn type_category(t: SqlType) -> &'static str {
         SqlType::Bool => "B",
         t if t.is_numeric() => "N",
         t if t.is_string() => "S",
-        SqlType::Timestamp | SqlType::TimestampTz | SqlType::Date | SqlType::Time => "D",
-        SqlType::Interval => "T",
+        SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Date | SqlType::Time(_) => "D",
+        SqlType::Interval(_) => "T",
         SqlType::Unknown => "X",
         SqlType::Array(_) => "A",
         SqlType::Oid(_) => "N",
@@ -1023,10 +1026,10 @@ const TYPES: &[SqlType] = &[
     SqlType::Bpchar(None),
     SqlType::Varchar(None),
     SqlType::Date,
-    SqlType::Time,
-    SqlType::Timestamp,
-    SqlType::TimestampTz,
-    SqlType::Interval,
+    SqlType::TIME,
+    SqlType::TIMESTAMP,
+    SqlType::TIMESTAMPTZ,
+    SqlType::INTERVAL,
     SqlType::Uuid,
     SqlType::Jsonb,
     SqlType::NUMERIC,
@@ -1054,10 +1057,10 @@ fn type_name(t: SqlType) -> String {
         SqlType::Bpchar(_) => "bpchar",
         SqlType::Varchar(_) => "varchar",
         SqlType::Date => "date",
-        SqlType::Time => "time",
-        SqlType::Timestamp => "timestamp",
-        SqlType::TimestampTz => "timestamptz",
-        SqlType::Interval => "interval",
+        SqlType::Time(_) => "time",
+        SqlType::Timestamp(_) => "timestamp",
+        SqlType::TimestampTz(_) => "timestamptz",
+        SqlType::Interval(_) => "interval",
         SqlType::Uuid => "uuid",
         SqlType::Jsonb => "jsonb",
         SqlType::Numeric(_) => "numeric",
@@ -1084,9 +1087,9 @@ pub(crate) fn standard_type_name(t: SqlType) -> String {
         SqlType::Float8 => "double precision".into(),
         SqlType::Varchar(_) => "character varying".into(),
         SqlType::Bpchar(_) => "character".into(),
-        SqlType::Timestamp => "timestamp without time zone".into(),
-        SqlType::TimestampTz => "timestamp with time zone".into(),
-        SqlType::Time => "time without time zone".into(),
+        SqlType::Timestamp(_) => "timestamp without time zone".into(),
+        SqlType::TimestampTz(_) => "timestamp with time zone".into(),
+        SqlType::Time(_) => "time without time zone".into(),
         SqlType::Array(_) => "ARRAY".into(),
         SqlType::Char => "\"char\"".into(),
         SqlType::Enum(_) => "USER-DEFINED".into(),
@@ -1120,7 +1123,7 @@ pub(crate) fn column_details(t: &TableDef, i: usize, sequences: &[Row]) -> Vec<D
     // Orbit keeps no fractional-second precision: the default, 6.
     let datetime = match c.ty {
         SqlType::Date => int(0),
-        SqlType::Time | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Interval => int(6),
+        SqlType::Time(_) | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Interval(_) => int(6),
         _ => Datum::Null,
     };
     let seq = crate::catalog_fns::column_sequence(c)

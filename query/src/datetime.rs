@@ -1478,6 +1478,40 @@ pub fn round_us(us: i64, p: u8) -> i64 {
     }
 }
 
+/// A timestamp or timestamptz fitted to the precision `p` of its type (PostgreSQL's
+/// AdjustTimestampForTypmod): rounded to `p` fractional digits; infinities stay.
+pub fn ts_typmod(ts: i64, p: Option<u8>) -> Result<i64> {
+    match p {
+        Some(p) if p < 6 && is_finite_ts(ts) => {
+            let r = round_us(ts, p);
+            // Rounding up past the last timestamp leaves the range.
+            if r >= 9_223_371_331_200_000_000 {
+                return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "timestamp out of range"));
+            }
+            Ok(r)
+        }
+        _ => Ok(ts),
+    }
+}
+
+/// A time fitted to the precision `p` of its type (AdjustTimeForTypmod; 23:59:59.9 in
+/// `time(0)` is 24:00:00, as in PostgreSQL).
+pub fn time_typmod(t: i64, p: Option<u8>) -> i64 {
+    match p {
+        Some(p) if p < 6 => round_us(t, p),
+        _ => t,
+    }
+}
+
+/// An interval fitted to the precision `p` of its type (AdjustIntervalForTypmod): its time
+/// part rounded; months and days stay.
+pub fn interval_typmod(iv: Interval, p: Option<u8>) -> Interval {
+    match p {
+        Some(p) if p < 6 => Interval { micros: round_us(iv.micros, p), ..iv },
+        _ => iv,
+    }
+}
+
 /// A double as C's `%g` prints it (six significant digits), for PostgreSQL's messages.
 fn c_g(v: f64) -> String {
     let trim = |m: &str| -> String {

@@ -1261,8 +1261,9 @@ fn send_notices(c: &mut Conn, notices: &[SqlError]) {
     }
     for n in notices {
         // SQLSTATE class 01 is PostgreSQL's "Warning" class: sent as a WARNING; so is COMMENT
-        // ON DATABASE's "database does not exist" (3D000 is never a NOTICE).
-        let warning = n.code.starts_with("01") || n.code == "3D000";
+        // ON DATABASE's "database does not exist" (3D000 is never a NOTICE) and a type's
+        // precision reduced to the maximum (22023, raised by binding).
+        let warning = n.code.starts_with("01") || n.code == "3D000" || n.code == "22023";
         put_error(&mut c.out, n, if warning { "WARNING" } else { "NOTICE" });
     }
 }
@@ -1314,6 +1315,8 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     // Another open block's DDL on a relation the statement names: wait for that block to end,
     // then bind again against what it left (orbit_query::relation_lock).
     let (bound, mut _running) = loop {
+        // Binding again raises its WARNINGs again: only the last binding's are sent.
+        let _ = bind::take_parse_notices();
         use_search_path(c);
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
         orbit_query::settings::bind_with(c.settings.clone());
@@ -1350,6 +1353,8 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
             break (r, Some(running));
         }
     };
+    // Binding's WARNINGs (`timestamp(7)`) come before the statement's outcome.
+    send_notices(c, &bind::take_parse_notices());
     let prepared = match bound {
         Ok(p) => p,
         Err(e) => {

@@ -232,8 +232,8 @@ impl Binder<'_> {
                 use crate::sleep::SleepFn;
                 let (f, to) = match name {
                     "pg_sleep" => (SleepFn::Seconds, SqlType::Float8),
-                    "pg_sleep_for" => (SleepFn::For, SqlType::Interval),
-                    _ => (SleepFn::Until, SqlType::TimestampTz),
+                    "pg_sleep_for" => (SleepFn::For, SqlType::INTERVAL),
+                    _ => (SleepFn::Until, SqlType::TIMESTAMPTZ),
                 };
                 let [a] = <[Expr; 1]>::try_from(args).map_err(|_| no_function(name, types))?;
                 let a = self.coerce(a, to, CastContext::Implicit, |_| no_function(name, types))?;

@@ -1120,10 +1120,12 @@ pub(crate) fn column_details(t: &TableDef, i: usize, sequences: &[Row]) -> Vec<D
         SqlType::Numeric(None) => (Datum::Null, int(10), Datum::Null),
         _ => (Datum::Null, Datum::Null, Datum::Null),
     };
-    // Orbit keeps no fractional-second precision: the default, 6.
+    // The fractional-second precision; 6 where the type gives none.
     let datetime = match c.ty {
         SqlType::Date => int(0),
-        SqlType::Time(_) | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Interval(_) => int(6),
+        SqlType::Time(p) | SqlType::Timestamp(p) | SqlType::TimestampTz(p) | SqlType::Interval(p) => {
+            int(p.map_or(6, i32::from))
+        }
         _ => Datum::Null,
     };
     let seq = crate::catalog_fns::column_sequence(c)

@@ -53,9 +53,7 @@ const RP: SqlType = SqlType::Oid(OidKind::RegProc);
 /// typbasetype, typrelid and pg_range.rngsubtype as u32): real `oid`, not int8.
 pub(crate) const O: SqlType = SqlType::Oid(OidKind::Oid);
 
-use SqlType::{
-    Bool as B, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8, Text as T,
-};
+use SqlType::{Bool as B, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8, Text as T};
 
 /// `timestamptz` (the catalogs' times).
 const TZ: SqlType = SqlType::TIMESTAMPTZ;
@@ -1227,7 +1225,8 @@ pub(crate) fn literal_type_name(t: SqlType) -> String {
         SqlType::Varchar(_) => "character varying".to_string(),
         SqlType::Numeric(_) => "numeric".to_string(),
         SqlType::Array(a) => format!("{}[]", literal_type_name(a.elem())),
-        t => t.name(),
+        // The constant has the type without its precision (the column's rounds it).
+        t => t.base().name(),
     }
 }
 

@@ -1052,7 +1052,10 @@ fn decorrelate(l: &SubLink) -> Option<Decorrelated> {
         (a.is_integer() && b.is_integer())
             || (matches!(a, SqlType::Text | SqlType::Varchar(_)) && matches!(b, SqlType::Text | SqlType::Varchar(_)))
             || (a == b
-                && !matches!(a, SqlType::Interval(_) | SqlType::Json | SqlType::Jsonb | SqlType::Float4 | SqlType::Float8))
+                && !matches!(
+                    a,
+                    SqlType::Interval(_) | SqlType::Json | SqlType::Jsonb | SqlType::Float4 | SqlType::Float8
+                ))
     };
     let inner = |e: &Expr| match e {
         Expr::Column(..) => Some(e.clone()),

@@ -1080,7 +1080,10 @@ mod round_trip {
             (SqlType::Date, Datum::Date(-2_451_545)),
             (SqlType::Date, Datum::Date(2_145_031_948)),
             (SqlType::Interval(_), Datum::Interval(Interval { months: i32::MAX, days: i32::MIN, micros: i64::MAX })),
-            (SqlType::Interval(_), Datum::Interval(Interval { months: i32::MIN, days: i32::MAX, micros: i64::MIN + 1 })),
+            (
+                SqlType::Interval(_),
+                Datum::Interval(Interval { months: i32::MIN, days: i32::MAX, micros: i64::MIN + 1 }),
+            ),
         ];
         for (ty, v) in cases {
             let text = to_text(&v).unwrap_or_default();

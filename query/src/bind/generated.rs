@@ -218,7 +218,9 @@ const SYSTEM_COLUMNS: &[&str] = &["ctid", "xmin", "xmax", "cmin", "cmax"];
 /// them and a string type is not immutable (`date_out`, `timestamptz_in`, `enum_out`, ...).
 fn stable_text_io(t: SqlType, output: bool) -> bool {
     match t {
-        SqlType::Date | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Interval(_) | SqlType::Enum(_) => true,
+        SqlType::Date | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Interval(_) | SqlType::Enum(_) => {
+            true
+        }
         // time_in is STABLE, time_out IMMUTABLE.
         SqlType::Time(_) => !output,
         _ => false,

@@ -819,10 +819,9 @@ impl Binder<'_> {
         } else if bound.len() == 3 && types[..2].iter().any(|t| t.is_datetime()) {
             // (timestamp, timestamp, interval); a date or timestamptz makes it timestamptz.
             let tz = types[..2].iter().any(|t| matches!(t, SqlType::TimestampTz(_) | SqlType::Date));
-            if types[..2]
-                .iter()
-                .any(|t| !matches!(t, SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Date | SqlType::Unknown))
-                || !matches!(types[2], SqlType::Interval(_) | SqlType::Unknown)
+            if types[..2].iter().any(|t| {
+                !matches!(t, SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Date | SqlType::Unknown)
+            }) || !matches!(types[2], SqlType::Interval(_) | SqlType::Unknown)
             {
                 return Err(no_function());
             }

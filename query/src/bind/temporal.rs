@@ -68,7 +68,10 @@ pub(super) fn datetime_common(a: SqlType, b: SqlType) -> SqlType {
 }
 
 pub(super) fn is_temporal(t: SqlType) -> bool {
-    matches!(t, SqlType::Date | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Time(_) | SqlType::Interval(_))
+    matches!(
+        t,
+        SqlType::Date | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Time(_) | SqlType::Interval(_)
+    )
 }
 
 /// A time zone's offset east of UTC in microseconds: UTC and its aliases, or a POSIX offset
@@ -274,9 +277,9 @@ impl Binder<'_> {
         let (l, r, ty) = match (aop, a, b) {
             (ArithOp::Add | ArithOp::Sub, Timestamp(_) | TimestampTz(_), Interval(_)) => (l, r, a),
             (ArithOp::Add, Interval(_), Timestamp(_) | TimestampTz(_)) => (l, r, b),
-            (ArithOp::Add, Date, Interval(_)) | (ArithOp::Add, Interval(_), Date) | (ArithOp::Sub, Date, Interval(_)) => {
-                (l, r, SqlType::TIMESTAMP)
-            }
+            (ArithOp::Add, Date, Interval(_))
+            | (ArithOp::Add, Interval(_), Date)
+            | (ArithOp::Sub, Date, Interval(_)) => (l, r, SqlType::TIMESTAMP),
             (ArithOp::Add | ArithOp::Sub, Date, Int2 | Int4) => (l, coerce_to(self, r, Int4)?, Date),
             (ArithOp::Add, Int2 | Int4, Date) => (coerce_to(self, l, Int4)?, r, Date),
             (ArithOp::Sub, Date, Date) => (l, r, Int4),

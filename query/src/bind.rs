@@ -3662,7 +3662,7 @@ impl Binder<'_> {
                     };
                     let t = b.ty();
                     if matches!(t, SqlType::Interval(_)) {
-                        return Ok(Expr::Neg(Box::new(b), t));
+                        return Ok(Expr::Neg(Box::new(b), t.base()));
                     }
                     if !t.is_numeric() {
                         return Err(SqlError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: - {}", t.name()))
@@ -3924,6 +3924,18 @@ impl Binder<'_> {
                         SqlError::new("42846", format!("cannot cast type {} to {}", f.name(), to.name()))
                     })
                     .map_err(|e| self.at_literal(e, expr))?;
+                // timestamp(3) cast to timestamp: the value as it is, of the type without a
+                // precision (a cast that changes nothing, over a column GROUP BY still finds).
+                let b =
+                    if b.ty() != to && to.precision().is_none() && b.ty().same_base(to) && b.ty().precision().is_some()
+                    {
+                        match b {
+                            Expr::Const(d, _) => Expr::Const(d, to),
+                            b => Expr::Cast(Box::new(b), to, false),
+                        }
+                    } else {
+                        b
+                    };
                 // A literal cast to varchar(n) truncates explicitly.
                 let b = match (&b, to) {
                     (Expr::Const(Datum::Text(s), _), SqlType::Varchar(n)) if from == SqlType::Unknown => {
@@ -4051,6 +4063,11 @@ impl Binder<'_> {
                     format!("{what} types {} and {} cannot be matched", ty.name(), t.name()),
                 ));
             };
+        }
+        // An untyped value among them (a NULL, a literal) has no precision: nor has the
+        // result, as PostgreSQL's select_common_typmod gives it.
+        if ty.precision().is_some() && known.len() < items.len() {
+            return Ok(ty.base());
         }
         Ok(ty)
     }
@@ -4512,6 +4529,8 @@ impl Binder<'_> {
                     t @ (SqlType::Bool | SqlType::Bytea | SqlType::Uuid | SqlType::Json | SqlType::Jsonb) => {
                         return Err(no_function(&name, &[t]))
                     }
+                    // The result of min(timestamp(3)) is a timestamp (no typmod).
+                    t if t.precision().is_some() => t.base(),
                     t => t,
                 },
             };

@@ -57,6 +57,8 @@ impl Binder<'_> {
         };
         let all: Vec<Expr> = otherwise.iter().chain(&results).cloned().collect();
         let ty = self.common_type(&all, "CASE")?;
+        // Without ELSE, the NULL it stands for has no precision: nor has the result.
+        let ty = if otherwise.is_none() && ty.precision().is_some() { ty.base() } else { ty };
         let fit = |b: &mut Self, e: Expr| {
             let from = e.ty();
             b.coerce(e, ty, CastContext::Implicit, |_| {

@@ -226,7 +226,7 @@ fn date_part_or_trunc(trunc: bool, unit: Expr, v: Expr) -> Expr {
             return zoned(op, vec![unit, v], zone, ty);
         }
     }
-    let (func, ty) = if trunc { (Func::DateTrunc, v.ty()) } else { (Func::DatePart, SqlType::Float8) };
+    let (func, ty) = if trunc { (Func::DateTrunc, v.ty().base()) } else { (Func::DatePart, SqlType::Float8) };
     Expr::Func(func, vec![unit, v], ty)
 }
 

@@ -536,6 +536,8 @@ impl Binder<'_> {
             }
             _ => return Err(no_function(name, &types)),
         };
+        // A window function's result has no typmod (lag of a timestamp(3) is a timestamp).
+        let ty = if ty.precision().is_some() { ty.base() } else { ty };
         Ok((func, args, ty))
     }
 }

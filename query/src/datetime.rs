@@ -1915,6 +1915,20 @@ mod tests {
     }
 
     #[test]
+    fn typmods_round_half_away_from_zero() {
+        let p3 = |s: &str| format_timestamp(ts_typmod(ts(s), Some(3)).unwrap(), false);
+        assert_eq!(p3("2021-03-04 05:06:07.1235"), "2021-03-04 05:06:07.124");
+        // Before 2000 the count is negative: away from zero is towards the past.
+        assert_eq!(p3("1999-12-31 23:59:59.9995"), "1999-12-31 23:59:59.999");
+        assert_eq!(ts_typmod(TS_NOEND, Some(0)).unwrap(), TS_NOEND);
+        assert_eq!(ts_typmod(ts("2021-01-01 00:00:00.5"), None).unwrap(), ts("2021-01-01 00:00:00.5"));
+        assert!(ts_typmod(9_223_371_331_199_999_999, Some(0)).is_err());
+        assert_eq!(time_typmod(USECS_PER_DAY - 5_000, Some(2)), USECS_PER_DAY);
+        let i = interval_typmod(parse_interval("1 mon -00:00:01.25").unwrap(), Some(1));
+        assert_eq!(format_interval(&i), "1 mon -00:00:01.3");
+    }
+
+    #[test]
     fn julian_days_round_trip() {
         for jd in [0, 1, 59, 60, 1_721_425, 2_451_545, 2_460_311, 5_373_484, DATE_END_JULIAN - 1] {
             let (y, m, d) = j2date(jd);

@@ -1749,8 +1749,8 @@ mod tests {
             *cmp(Lt, col(DATE), k(Datum::Date(8500), SqlType::Date)),
             *cmp(
                 LtEq,
-                cast(col(DATE), SqlType::Timestamp(_)),
-                k(Datum::Timestamp(8500 * 86_400_000_000), SqlType::Timestamp(_)),
+                cast(col(DATE), SqlType::TIMESTAMP),
+                k(Datum::Timestamp(8500 * 86_400_000_000), SqlType::TIMESTAMP),
             ),
             Expr::And(cmp(Lt, col(INT4), int(10)), cmp(Gt, col(FLOAT8), k(Datum::Float8(0.0), f8))),
             Expr::Or(cmp(Lt, col(INT4), int(10)), col(BOOL)),

@@ -322,7 +322,7 @@ mod tests {
                 items: vec![Datum::Text("a,b".into()), Datum::Text(String::new())],
             },
             ArrayValue::from_items(
-                SqlType::Interval(_),
+                SqlType::INTERVAL,
                 vec![Datum::Interval(Interval { months: 1, days: -2, micros: 3 })],
             ),
             ArrayValue::from_items(SqlType::Float8, vec![Datum::Float8(-0.5), Datum::Float8(f64::NAN)]),

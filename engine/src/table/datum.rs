@@ -490,3 +490,35 @@ impl Datum {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precisions_are_typmods_and_keep_the_type() {
+        let cases = [
+            (SqlType::Timestamp(Some(3)), 3, "timestamp(3) without time zone"),
+            (SqlType::TimestampTz(Some(0)), 0, "timestamp(0) with time zone"),
+            (SqlType::Time(Some(6)), 6, "time(6) without time zone"),
+            (SqlType::Interval(Some(1)), 2_147_418_113, "interval(1)"),
+            (SqlType::TIMESTAMP, -1, "timestamp without time zone"),
+            (SqlType::INTERVAL, -1, "interval"),
+        ];
+        for (t, m, name) in cases {
+            assert_eq!(t.modifier(), m, "{name}");
+            assert_eq!(t.name(), name);
+            assert_eq!(SqlType::from_oid(t.oid()).map(|b| b.with_modifier(m)), Some(t), "{name}");
+            assert_eq!(t.oid(), t.base().oid());
+            assert!(t.same_base(t.base()));
+        }
+        // A typmod no precision has (an interval's field restriction) reads as none.
+        assert_eq!(SqlType::INTERVAL.with_modifier(2 << 16 | 3), SqlType::INTERVAL);
+        assert_eq!(SqlType::TIMESTAMP.with_modifier(-1), SqlType::TIMESTAMP);
+        // An array keeps its element's precision.
+        let a = SqlType::Timestamp(Some(2)).array_of().expect("array");
+        assert_eq!(a.modifier(), 2);
+        assert_eq!(a.elem(), Some(SqlType::Timestamp(Some(2))));
+        assert_eq!(a.name(), "timestamp(2) without time zone[]");
+    }
+}

@@ -658,24 +658,24 @@ mod tests {
     fn stable_casts_are_those_postgresql_marks_stable() {
         use SqlType as T;
         for (from, to) in [
-            (T::TimestampTz, T::Text),
-            (T::Text, T::TimestampTz),
-            (T::Timestamp, T::TimestampTz),
-            (T::TimestampTz, T::Date),
+            (T::TIMESTAMPTZ, T::Text),
+            (T::Text, T::TIMESTAMPTZ),
+            (T::TIMESTAMP, T::TIMESTAMPTZ),
+            (T::TIMESTAMPTZ, T::Date),
             (T::Date, T::Text),
             (T::Varchar(None), T::Date),
-            (T::Interval, T::Text),
-            (T::Text, T::Time),
+            (T::INTERVAL, T::Text),
+            (T::Text, T::TIME),
         ] {
             assert!(stable_cast(from, to), "{from:?} -> {to:?}");
         }
         for (from, to) in [
             (T::Int4, T::Text),
             (T::Float8, T::Text),
-            (T::Time, T::Text),
-            (T::Date, T::Timestamp),
-            (T::Unknown, T::TimestampTz),
-            (T::TimestampTz, T::TimestampTz),
+            (T::TIME, T::Text),
+            (T::Date, T::TIMESTAMP),
+            (T::Unknown, T::TIMESTAMPTZ),
+            (T::TIMESTAMPTZ, T::TIMESTAMPTZ),
             (T::Text, T::Int8),
         ] {
             assert!(!stable_cast(from, to), "{from:?} -> {to:?}");

@@ -1314,14 +1314,18 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     let started = std::time::Instant::now();
     // Another open block's DDL on a relation the statement names: wait for that block to end,
     // then bind again against what it left (orbit_query::relation_lock).
+    // Binding's WARNINGs (`timestamp(7)`), taken as binding returns (other sessions of the
+    // shard bind while this one waits); binding again raises them again: the last's are sent.
+    let mut bind_notices;
     let (bound, mut _running) = loop {
-        // Binding again raises its WARNINGs again: only the last binding's are sent.
-        let _ = bind::take_parse_notices();
         use_search_path(c);
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
         orbit_query::settings::bind_with(c.settings.clone());
         orbit_query::catalog_dump::take_missing_relation();
+        // (Left there by anything else the shard ran since: not this binding's.)
+        let _ = bind::take_parse_notices();
         let r = bind::bind(sql, stmt, &[]);
+        bind_notices = bind::take_parse_notices();
         if c.status == TxStatus::Failed {
             break (r, None);
         }
@@ -1353,8 +1357,8 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
             break (r, Some(running));
         }
     };
-    // Binding's WARNINGs (`timestamp(7)`) come before the statement's outcome.
-    send_notices(c, &bind::take_parse_notices());
+    // Binding's WARNINGs come before the statement's outcome.
+    send_notices(c, &bind_notices);
     let prepared = match bound {
         Ok(p) => p,
         Err(e) => {

@@ -99,7 +99,7 @@ fn row_description_carries_the_typmod_as_postgresql() {
     let Some(pg) = RealPostgres::start_or_skip() else { return };
     let o = Orbit::start(&["--shards", "2"]);
     let sql = "SELECT a, b, c, d, e, f, a + interval '1 s', a::timestamp(1), now()::timestamptz(2), '1'::interval(5), \
-               k FROM td";
+               k, current_timestamp(2), localtimestamp(0), localtime(4), max(a) OVER (), coalesce(c, c) FROM td";
     pg_runtime().block_on(async {
         let want = described(pg.port, sql).await;
         assert_eq!(want[0], (1114, 3), "PostgreSQL: {want:?}");

@@ -41,10 +41,10 @@ pub(super) fn precision(p: Option<u64>, name: &str, zone: &str) -> Result<Option
     }
 }
 
-/// `current_timestamp(p)`, `localtimestamp(p)`, `localtime(p)`: the clock rounded to p digits.
-fn round_to(e: Expr, precision: Option<u8>) -> Result<Expr> {
-    let Some(p) = precision else { return Ok(e) };
-    let ty = e.ty();
+/// `current_timestamp(p)`, `localtimestamp(p)`, `localtime(p)`: the clock rounded to p digits,
+/// of type `ty` (the clock's type with that precision).
+fn round_to(e: Expr, ty: SqlType) -> Result<Expr> {
+    let p = ty.precision().unwrap_or(6);
     let e = Expr::Func(Func::Temporal(TemporalFn::Round(p)), vec![e], ty);
     crate::expr::fold(e)
 }
@@ -516,13 +516,20 @@ impl Binder<'_> {
                 if bound.len() == 1 && matches!(bound[0], Expr::Const(Datum::Int4(0..), _)) =>
             {
                 let Some(Expr::Const(Datum::Int4(p), _)) = bound.pop() else { return Ok(None) };
-                let (func, ty) = match name {
-                    "current_timestamp" => (Func::Now, SqlType::TIMESTAMPTZ),
-                    "localtimestamp" => (Func::LocalTimestamp, SqlType::TIMESTAMP),
-                    _ => (Func::LocalTime, SqlType::TIME),
+                // The result has the precision as its typmod (PostgreSQL's SQLValueFunction),
+                // 6 past 6 with the type's WARNING.
+                let (func, ty, typed) = match name {
+                    "current_timestamp" => {
+                        let p = precision(Some(p as u64), "TIMESTAMP", " WITH TIME ZONE")?;
+                        (Func::Now, SqlType::TIMESTAMPTZ, SqlType::TimestampTz(p))
+                    }
+                    "localtimestamp" => {
+                        let p = precision(Some(p as u64), "TIMESTAMP", "")?;
+                        (Func::LocalTimestamp, SqlType::TIMESTAMP, SqlType::Timestamp(p))
+                    }
+                    _ => (Func::LocalTime, SqlType::TIME, SqlType::Time(precision(Some(p as u64), "TIME", "")?)),
                 };
-                let p = (p < 6).then_some(p as u8);
-                round_to(local_clock(func, ty), p).map(Some)
+                round_to(local_clock(func, ty), typed).map(Some)
             }
             "current_date" if bare => clock(Func::CurrentDate, SqlType::Date),
             "localtime" if bare => clock(Func::LocalTime, SqlType::TIME),

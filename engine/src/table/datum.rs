@@ -206,12 +206,14 @@ impl SqlType {
                 let scale = ((m & 0x7ff) << 21) >> 21;
                 SqlType::Numeric(Some(((m >> 16) as u16, scale as i16)))
             }
-            SqlType::Timestamp(_) if (0..=6).contains(&m) => SqlType::Timestamp(Some(m as u8)),
-            SqlType::TimestampTz(_) if (0..=6).contains(&m) => SqlType::TimestampTz(Some(m as u8)),
-            SqlType::Time(_) if (0..=6).contains(&m) => SqlType::Time(Some(m as u8)),
+            // A column's precision is 0 to 6; format_type prints any other it is given (as
+            // PostgreSQL's typmodout functions do), rounding takes it as 6.
+            SqlType::Timestamp(_) if (0..=255).contains(&m) => SqlType::Timestamp(Some(m as u8)),
+            SqlType::TimestampTz(_) if (0..=255).contains(&m) => SqlType::TimestampTz(Some(m as u8)),
+            SqlType::Time(_) if (0..=255).contains(&m) => SqlType::Time(Some(m as u8)),
             // INTERVAL_TYPMOD(precision, range): the range (fields) in the high 16 bits, all
             // fields (0x7fff) the only one kept; the precision in the low 16, 0xffff for none.
-            SqlType::Interval(_) if m >= 0 && m >> 16 == INTERVAL_FULL_RANGE && (0..=6).contains(&(m & 0xffff)) => {
+            SqlType::Interval(_) if m >= 0 && m >> 16 == INTERVAL_FULL_RANGE && (0..=255).contains(&(m & 0xffff)) => {
                 SqlType::Interval(Some((m & 0xffff) as u8))
             }
             SqlType::Array(a) => SqlType::Array(a.with_typmod(m)),

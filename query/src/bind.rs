@@ -3921,7 +3921,8 @@ impl Binder<'_> {
                 let from = b.ty();
                 let b = self
                     .coerce(b, to, CastContext::Explicit, |f| {
-                        SqlError::new("42846", format!("cannot cast type {} to {}", f.name(), to.name()))
+                        // (format_type_be: the types without their typmods.)
+                        SqlError::new("42846", format!("cannot cast type {} to {}", f.base().name(), to.base().name()))
                     })
                     .map_err(|e| self.at_literal(e, expr))?;
                 // timestamp(3) cast to timestamp: the value as it is, of the type without a

@@ -293,7 +293,6 @@ fn sql_type(oid: u32, modifier: i32) -> Result<SqlType> {
             Ok(SqlType::Numeric(Some(((m >> 16) as u16, scale as i16))))
         }
         Some(SqlType::Unknown) | None => Err(Error::Corrupt(format!("column of unsupported type OID {oid}"))),
-        // An array column's typmod is its element's.
         // An array column's typmod is its element's; timestamp(p), time(p) and interval(p)
         // keep their precision there (logs written before it was kept say -1: none).
         Some(t) => Ok(t.with_modifier(modifier)),

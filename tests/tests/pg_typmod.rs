@@ -51,6 +51,7 @@ const ABOVE_SIX: &str = r#"
 create table tbig (a timestamp(7), b timestamp(8) with time zone, c time(9), d interval(10));
 \d tbig
 select '2021-01-01 00:00:00.1234567'::timestamp(7)::text;
+create view vbig as select '2021-01-01 00:00:00.1234567'::timestamp(7) as x;
 "#;
 
 /// A precision above 6 is 6, with PostgreSQL's WARNING. Orbit sends each WARNING once and
@@ -80,6 +81,11 @@ fn precision_above_six_warns_and_is_six() {
     got_set.sort();
     got_set.dedup();
     assert_eq!(got_set, want_set);
+    // The view warned when it was created; reading it warns no more.
+    let read = "select x::text from vbig;";
+    let want = psql(pg.port, read);
+    assert!(!want.contains("WARNING"), "PostgreSQL: {want}");
+    assert_eq!(psql(o.pg_port, read), want);
 }
 
 /// Each result column's (type OID, typmod) as RowDescription gives them.

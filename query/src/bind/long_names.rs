@@ -31,6 +31,11 @@ pub(super) fn push_notice(n: SqlError) {
     NOTICES.with(|v| v.borrow_mut().push(n));
 }
 
+/// Puts back the NOTICEs [`take_notices`] took (dropping any raised since).
+pub(super) fn restore_notices(notices: Vec<SqlError>) {
+    NOTICES.with(|n| *n.borrow_mut() = notices);
+}
+
 pub(super) fn clear_notices() {
     NOTICES.with(|n| n.borrow_mut().clear());
 }

@@ -1218,14 +1218,23 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
             SqlType::Bpchar(Some(char_length(n)?))
         }
         D::Bytea => SqlType::Bytea,
-        // Precision 6 is the default (microseconds); other precisions are not kept yet.
-        D::Timestamp(None | Some(6), ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
-            SqlType::Timestamp
+        // timestamp(p), time(p), interval(p): p fractional digits, at most 6 (the typmod).
+        D::Timestamp(p, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
+            SqlType::Timestamp(temporal::precision(*p, "TIMESTAMP", "")?)
         }
-        D::Timestamp(None | Some(6), ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => SqlType::TimestampTz,
+        D::Timestamp(p, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => {
+            SqlType::TimestampTz(temporal::precision(*p, "TIMESTAMP", " WITH TIME ZONE")?)
+        }
         D::Date => SqlType::Date,
-        D::Time(None | Some(6), ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => SqlType::Time,
-        D::Interval { fields: None, precision: None } => SqlType::Interval,
+        D::Time(p, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
+            SqlType::Time(temporal::precision(*p, "TIME", "")?)
+        }
+        D::Interval { fields: None, precision: p } => SqlType::Interval(temporal::precision(*p, "INTERVAL", "")?),
+        D::Interval { fields: Some(f), .. } => {
+            return Err(SqlError::unsupported(format!(
+                "interval field restrictions (INTERVAL {f}) are not supported yet"
+            )))
+        }
         D::Uuid => SqlType::Uuid,
         D::JSON => SqlType::Json,
         D::JSONB => SqlType::Jsonb,
@@ -1260,8 +1269,8 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "text" => SqlType::Text,
                 "bytea" => SqlType::Bytea,
                 "date" => SqlType::Date,
-                "timestamp" => SqlType::Timestamp,
-                "time" => SqlType::Time,
+                "timestamp" => SqlType::TIMESTAMP,
+                "time" => SqlType::TIME,
                 "int2" => SqlType::Int2,
                 "int4" => SqlType::Int4,
                 "int8" => SqlType::Int8,
@@ -1270,12 +1279,12 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "bool" => SqlType::Bool,
                 "varchar" => SqlType::Varchar(None),
                 "bpchar" => SqlType::Bpchar(None),
-                "timestamptz" => SqlType::TimestampTz,
+                "timestamptz" => SqlType::TIMESTAMPTZ,
                 "uuid" => SqlType::Uuid,
                 "json" => SqlType::Json,
                 "jsonb" => SqlType::Jsonb,
                 "jsonpath" => SqlType::JsonPath,
-                "interval" => SqlType::Interval,
+                "interval" => SqlType::INTERVAL,
                 "numeric" | "decimal" => SqlType::NUMERIC,
                 "oid" => SqlType::Oid(OidKind::Oid),
                 "regclass" => SqlType::Oid(OidKind::RegClass),
@@ -1359,11 +1368,11 @@ fn type_column_name(t: SqlType) -> String {
         SqlType::Bpchar(_) => "bpchar",
         SqlType::Bytea => "bytea",
         SqlType::Char => "char",
-        SqlType::Timestamp => "timestamp",
-        SqlType::TimestampTz => "timestamptz",
+        SqlType::Timestamp(_) => "timestamp",
+        SqlType::TimestampTz(_) => "timestamptz",
         SqlType::Date => "date",
-        SqlType::Time => "time",
-        SqlType::Interval => "interval",
+        SqlType::Time(_) => "time",
+        SqlType::Interval(_) => "interval",
         SqlType::Uuid => "uuid",
         SqlType::Json => "json",
         SqlType::Jsonb => "jsonb",
@@ -1439,6 +1448,7 @@ fn base(t: SqlType) -> SqlType {
         SqlType::Varchar(_) => SqlType::Varchar(None),
         SqlType::Bpchar(_) => SqlType::Bpchar(None),
         SqlType::Numeric(_) => SqlType::NUMERIC,
+        t if t.precision().is_some() => t.base(),
         t => t,
     }
 }
@@ -3460,16 +3470,16 @@ impl Binder<'_> {
         use SqlType::*;
         let string = |t: SqlType| matches!(t, Text | Varchar(_) | Bpchar(_));
         let (op, ty) = match (from, to) {
-            (TimestampTz, t) if string(t) => (ZoneOp::Text, Text),
-            (TimestampTz, Timestamp | Date | Time) => (ZoneOp::ToLocal, Timestamp),
-            (Timestamp | Date, TimestampTz) => (ZoneOp::FromLocal, TimestampTz),
-            (f, TimestampTz) if string(f) => (ZoneOp::Parse, TimestampTz),
+            (TimestampTz(_), t) if string(t) => (ZoneOp::Text, Text),
+            (TimestampTz(_), Timestamp(_) | Date | Time(_)) => (ZoneOp::ToLocal, SqlType::TIMESTAMP),
+            (Timestamp(_) | Date, TimestampTz(_)) => (ZoneOp::FromLocal, SqlType::TIMESTAMPTZ),
+            (f, TimestampTz(_)) if string(f) => (ZoneOp::Parse, SqlType::TIMESTAMPTZ),
             _ => return None,
         };
         let zone = temporal::session_zone()?;
         Some(move |e: Expr| {
             let e = match (from, op) {
-                (Date, _) => Expr::Cast(Box::new(e), Timestamp, false),
+                (Date, _) => Expr::Cast(Box::new(e), SqlType::TIMESTAMP, false),
                 (Bpchar(_), _) | (Varchar(_), _) => Expr::Cast(Box::new(e), Text, false),
                 _ => e,
             };
@@ -3518,8 +3528,10 @@ impl Binder<'_> {
             _ => {}
         }
         // A numeric(p, s) value is a numeric: kept as it is (a column stays the column GROUP BY
-        // names).
-        if from.is_decimal() && to == SqlType::NUMERIC {
+        // names); so is a timestamp(p), time(p) or interval(p) value of its type without one.
+        if from.is_decimal() && to == SqlType::NUMERIC
+            || from.precision().is_some() && to.precision().is_none() && from.same_base(to)
+        {
             return Ok(e);
         }
         if types::can_cast(from, to, ctx) {
@@ -3657,8 +3669,8 @@ impl Binder<'_> {
                         b
                     };
                     let t = b.ty();
-                    if t == SqlType::Interval {
-                        return Ok(Expr::Neg(Box::new(b), t));
+                    if matches!(t, SqlType::Interval(_)) {
+                        return Ok(Expr::Neg(Box::new(b), t.base()));
                     }
                     if !t.is_numeric() {
                         return Err(SqlError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: - {}", t.name()))
@@ -3904,10 +3916,10 @@ impl Binder<'_> {
                 if matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast) {
                     return Err(SqlError::unsupported("TRY_CAST is not supported"));
                 }
-                // timestamp(p), time(p), interval(p): the cast, then rounding to p digits.
+                // timestamp(p), time(p), interval(p): the cast rounds to p digits (the type's
+                // typmod, as PostgreSQL's length-coercion casts).
                 let domain = domain::domain_of(data_type)?;
-                let (data_type, precision) = temporal::split_precision(data_type);
-                let to = sql_type(&data_type)?;
+                let to = sql_type(data_type)?;
                 if let E::Array(a) = expr.as_ref() {
                     if a.elem.is_empty() {
                         return self.empty_array(to);
@@ -3917,9 +3929,22 @@ impl Binder<'_> {
                 let from = b.ty();
                 let b = self
                     .coerce(b, to, CastContext::Explicit, |f| {
-                        SqlError::new("42846", format!("cannot cast type {} to {}", f.name(), to.name()))
+                        // (format_type_be: the types without their typmods.)
+                        SqlError::new("42846", format!("cannot cast type {} to {}", f.base().name(), to.base().name()))
                     })
                     .map_err(|e| self.at_literal(e, expr))?;
+                // timestamp(3) cast to timestamp: the value as it is, of the type without a
+                // precision (a cast that changes nothing, over a column GROUP BY still finds).
+                let b =
+                    if b.ty() != to && to.precision().is_none() && b.ty().same_base(to) && b.ty().precision().is_some()
+                    {
+                        match b {
+                            Expr::Const(d, _) => Expr::Const(d, to),
+                            b => Expr::Cast(Box::new(b), to, false),
+                        }
+                    } else {
+                        b
+                    };
                 // A literal cast to varchar(n) truncates explicitly.
                 let b = match (&b, to) {
                     (Expr::Const(Datum::Text(s), _), SqlType::Varchar(n)) if from == SqlType::Unknown => {
@@ -3927,7 +3952,6 @@ impl Binder<'_> {
                     }
                     _ => b,
                 };
-                let b = temporal::round_to(b, precision)?;
                 // A cast to a domain checks the value against it.
                 match domain {
                     Some(d) => Expr::Call(crate::scalar::Builtin::DomainCheck(d.oid), vec![b], to),
@@ -4049,6 +4073,11 @@ impl Binder<'_> {
                 ));
             };
         }
+        // An untyped value among them (a NULL, a literal) has no precision: nor has the
+        // result, as PostgreSQL's select_common_typmod gives it.
+        if ty.precision().is_some() && known.len() < items.len() {
+            return Ok(ty.base());
+        }
         Ok(ty)
     }
 
@@ -4091,7 +4120,9 @@ impl Binder<'_> {
             }
             (SqlType::Unknown, SqlType::Unknown) => SqlType::Text,
             // A literal compared with a string column is read without the column's length.
-            (SqlType::Unknown, t) | (t, SqlType::Unknown) if t.is_string() => base(t),
+            // So is one compared with a timestamp(p), time(p) or interval(p): the operator
+            // takes the type without its precision (the literal is not rounded).
+            (SqlType::Unknown, t) | (t, SqlType::Unknown) if t.is_string() || t.precision().is_some() => base(t),
             (SqlType::Unknown, t) | (t, SqlType::Unknown) => t,
             (a, b) if a.is_numeric() && b.is_numeric() => promote(a, b),
             (SqlType::Bpchar(_), SqlType::Bpchar(_)) => SqlType::Bpchar(None),
@@ -4104,6 +4135,7 @@ impl Binder<'_> {
             | (SqlType::Oid(_), SqlType::Int2 | SqlType::Int4 | SqlType::Int8)
             | (SqlType::Int2 | SqlType::Int4 | SqlType::Int8, SqlType::Oid(_)) => SqlType::Oid(OidKind::Oid),
             (a, b) if a == b => a,
+            (a, b) if (a.precision().is_some() || b.precision().is_some()) && base(a) == base(b) => base(a),
             (a @ SqlType::Array(_), b @ SqlType::Array(_)) => arrays::same(a, b).ok_or_else(|| op_error(a, sym, b))?,
             (a, b) => return Err(op_error(a, sym, b)),
         };
@@ -4532,6 +4564,8 @@ impl Binder<'_> {
                     t @ (SqlType::Bool | SqlType::Bytea | SqlType::Uuid | SqlType::Json | SqlType::Jsonb) => {
                         return Err(no_function(&name, &[t]))
                     }
+                    // The result of min(timestamp(3)) is a timestamp (no typmod).
+                    t if t.precision().is_some() => t.base(),
                     t => t,
                 },
             };

@@ -53,9 +53,10 @@ const RP: SqlType = SqlType::Oid(OidKind::RegProc);
 /// typbasetype, typrelid and pg_range.rngsubtype as u32): real `oid`, not int8.
 pub(crate) const O: SqlType = SqlType::Oid(OidKind::Oid);
 
-use SqlType::{
-    Bool as B, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8, Text as T, TimestampTz as TZ,
-};
+use SqlType::{Bool as B, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8, Text as T};
+
+/// `timestamptz` (the catalogs' times).
+const TZ: SqlType = SqlType::TIMESTAMPTZ;
 
 /// `real[]` (pg_stats' frequencies).
 const F4A: SqlType = SqlType::Array(ArrayType::of_oid(700));
@@ -966,8 +967,8 @@ fn type_category(t: SqlType) -> &'static str {
         SqlType::Bool => "B",
         t if t.is_numeric() => "N",
         t if t.is_string() => "S",
-        SqlType::Timestamp | SqlType::TimestampTz | SqlType::Date | SqlType::Time => "D",
-        SqlType::Interval => "T",
+        SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Date | SqlType::Time(_) => "D",
+        SqlType::Interval(_) => "T",
         SqlType::Unknown => "X",
         SqlType::Array(_) => "A",
         SqlType::Oid(_) => "N",
@@ -1023,10 +1024,10 @@ const TYPES: &[SqlType] = &[
     SqlType::Bpchar(None),
     SqlType::Varchar(None),
     SqlType::Date,
-    SqlType::Time,
-    SqlType::Timestamp,
-    SqlType::TimestampTz,
-    SqlType::Interval,
+    SqlType::TIME,
+    SqlType::TIMESTAMP,
+    SqlType::TIMESTAMPTZ,
+    SqlType::INTERVAL,
     SqlType::Uuid,
     SqlType::Jsonb,
     SqlType::JsonPath,
@@ -1055,10 +1056,10 @@ fn type_name(t: SqlType) -> String {
         SqlType::Bpchar(_) => "bpchar",
         SqlType::Varchar(_) => "varchar",
         SqlType::Date => "date",
-        SqlType::Time => "time",
-        SqlType::Timestamp => "timestamp",
-        SqlType::TimestampTz => "timestamptz",
-        SqlType::Interval => "interval",
+        SqlType::Time(_) => "time",
+        SqlType::Timestamp(_) => "timestamp",
+        SqlType::TimestampTz(_) => "timestamptz",
+        SqlType::Interval(_) => "interval",
         SqlType::Uuid => "uuid",
         SqlType::Jsonb => "jsonb",
         SqlType::JsonPath => "jsonpath",
@@ -1086,9 +1087,9 @@ pub(crate) fn standard_type_name(t: SqlType) -> String {
         SqlType::Float8 => "double precision".into(),
         SqlType::Varchar(_) => "character varying".into(),
         SqlType::Bpchar(_) => "character".into(),
-        SqlType::Timestamp => "timestamp without time zone".into(),
-        SqlType::TimestampTz => "timestamp with time zone".into(),
-        SqlType::Time => "time without time zone".into(),
+        SqlType::Timestamp(_) => "timestamp without time zone".into(),
+        SqlType::TimestampTz(_) => "timestamp with time zone".into(),
+        SqlType::Time(_) => "time without time zone".into(),
         SqlType::Array(_) => "ARRAY".into(),
         SqlType::Char => "\"char\"".into(),
         SqlType::Enum(_) => "USER-DEFINED".into(),
@@ -1119,10 +1120,12 @@ pub(crate) fn column_details(t: &TableDef, i: usize, sequences: &[Row]) -> Vec<D
         SqlType::Numeric(None) => (Datum::Null, int(10), Datum::Null),
         _ => (Datum::Null, Datum::Null, Datum::Null),
     };
-    // Orbit keeps no fractional-second precision: the default, 6.
+    // The fractional-second precision; 6 where the type gives none.
     let datetime = match c.ty {
         SqlType::Date => int(0),
-        SqlType::Time | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Interval => int(6),
+        SqlType::Time(p) | SqlType::Timestamp(p) | SqlType::TimestampTz(p) | SqlType::Interval(p) => {
+            int(p.map_or(6, i32::from))
+        }
         _ => Datum::Null,
     };
     let seq = crate::catalog_fns::column_sequence(c)
@@ -1224,7 +1227,8 @@ pub(crate) fn literal_type_name(t: SqlType) -> String {
         SqlType::Varchar(_) => "character varying".to_string(),
         SqlType::Numeric(_) => "numeric".to_string(),
         SqlType::Array(a) => format!("{}[]", literal_type_name(a.elem())),
-        t => t.name(),
+        // The constant has the type without its precision (the column's rounds it).
+        t => t.base().name(),
     }
 }
 

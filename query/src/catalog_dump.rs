@@ -529,10 +529,10 @@ fn align_of(t: SqlType) -> &'static str {
         SqlType::Int2 => "s",
         SqlType::Int8
         | SqlType::Float8
-        | SqlType::Timestamp
-        | SqlType::TimestampTz
-        | SqlType::Time
-        | SqlType::Interval => "d",
+        | SqlType::Timestamp(_)
+        | SqlType::TimestampTz(_)
+        | SqlType::Time(_)
+        | SqlType::Interval(_) => "d",
         SqlType::Array(a) if align_of(a.elem()) == "d" => "d",
         _ => "i",
     }

@@ -17,7 +17,9 @@ use crate::txn::Txn;
 use orbit_engine::table::{ArrayType, Datum, Row, SqlType};
 use orbit_shards::mesh;
 
-use SqlType::{Bool as B, Int4 as I4, Int8 as I8, Text as T, TimestampTz as TZ};
+use SqlType::{Bool as B, Int4 as I4, Int8 as I8, Text as T};
+/// `timestamptz` (the catalogs' times).
+const TZ: SqlType = SqlType::TIMESTAMPTZ;
 
 const TA: SqlType = SqlType::Array(ArrayType::of_oid(25));
 

@@ -344,7 +344,7 @@ fn def() -> Arc<TableDef> {
             ("is_holdable", SqlType::Bool),
             ("is_binary", SqlType::Bool),
             ("is_scrollable", SqlType::Bool),
-            ("creation_time", SqlType::TimestampTz),
+            ("creation_time", SqlType::TIMESTAMPTZ),
         ],
     )
 }

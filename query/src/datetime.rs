@@ -1478,6 +1478,40 @@ pub fn round_us(us: i64, p: u8) -> i64 {
     }
 }
 
+/// A timestamp or timestamptz fitted to the precision `p` of its type (PostgreSQL's
+/// AdjustTimestampForTypmod): rounded to `p` fractional digits; infinities stay.
+pub fn ts_typmod(ts: i64, p: Option<u8>) -> Result<i64> {
+    match p {
+        Some(p) if p < 6 && is_finite_ts(ts) => {
+            let r = round_us(ts, p);
+            // Rounding up past the last timestamp leaves the range.
+            if r >= 9_223_371_331_200_000_000 {
+                return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, "timestamp out of range"));
+            }
+            Ok(r)
+        }
+        _ => Ok(ts),
+    }
+}
+
+/// A time fitted to the precision `p` of its type (AdjustTimeForTypmod; 23:59:59.9 in
+/// `time(0)` is 24:00:00, as in PostgreSQL).
+pub fn time_typmod(t: i64, p: Option<u8>) -> i64 {
+    match p {
+        Some(p) if p < 6 => round_us(t, p),
+        _ => t,
+    }
+}
+
+/// An interval fitted to the precision `p` of its type (AdjustIntervalForTypmod): its time
+/// part rounded; months and days stay.
+pub fn interval_typmod(iv: Interval, p: Option<u8>) -> Interval {
+    match p {
+        Some(p) if p < 6 => Interval { micros: round_us(iv.micros, p), ..iv },
+        _ => iv,
+    }
+}
+
 /// A double as C's `%g` prints it (six significant digits), for PostgreSQL's messages.
 fn c_g(v: f64) -> String {
     let trim = |m: &str| -> String {
@@ -1878,6 +1912,20 @@ mod tests {
 
     fn iv(s: &str) -> String {
         format_interval(&parse_interval(s).unwrap())
+    }
+
+    #[test]
+    fn typmods_round_half_away_from_zero() {
+        let p3 = |s: &str| format_timestamp(ts_typmod(ts(s), Some(3)).unwrap(), false);
+        assert_eq!(p3("2021-03-04 05:06:07.1235"), "2021-03-04 05:06:07.124");
+        // Before 2000 the count is negative: away from zero is towards the past.
+        assert_eq!(p3("1999-12-31 23:59:59.9995"), "1999-12-31 23:59:59.999");
+        assert_eq!(ts_typmod(TS_NOEND, Some(0)).unwrap(), TS_NOEND);
+        assert_eq!(ts_typmod(ts("2021-01-01 00:00:00.5"), None).unwrap(), ts("2021-01-01 00:00:00.5"));
+        assert!(ts_typmod(9_223_371_331_199_999_999, Some(0)).is_err());
+        assert_eq!(time_typmod(USECS_PER_DAY - 5_000, Some(2)), USECS_PER_DAY);
+        let i = interval_typmod(parse_interval("1 mon -00:00:01.25").unwrap(), Some(1));
+        assert_eq!(format_interval(&i), "1 mon -00:00:01.3");
     }
 
     #[test]

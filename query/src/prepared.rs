@@ -43,7 +43,7 @@ fn def() -> Arc<TableDef> {
         &[
             ("name", SqlType::Text),
             ("statement", SqlType::Text),
-            ("prepare_time", SqlType::TimestampTz),
+            ("prepare_time", SqlType::TIMESTAMPTZ),
             ("parameter_types", regtypes),
             ("from_sql", SqlType::Bool),
             ("generic_plans", SqlType::Int8),

@@ -465,9 +465,9 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
                     | SqlType::Bpchar(_)
                     | SqlType::Bytea
                     | SqlType::Date
-                    | SqlType::Timestamp
-                    | SqlType::TimestampTz
-                    | SqlType::Time
+                    | SqlType::Timestamp(_)
+                    | SqlType::TimestampTz(_)
+                    | SqlType::Time(_)
                     | SqlType::Uuid
             );
             match (op, any) {
@@ -840,7 +840,7 @@ pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum], held: &mut cr
     let step = vals.get(2).cloned().unwrap_or_else(|| Datum::Numeric("1".into()));
     let (zero, step_ty) = match step {
         Datum::Interval(_) => {
-            (Datum::Interval(orbit_engine::table::Interval { months: 0, days: 0, micros: 0 }), SqlType::Interval)
+            (Datum::Interval(orbit_engine::table::Interval { months: 0, days: 0, micros: 0 }), SqlType::INTERVAL)
         }
         _ => (Datum::Numeric("0".into()), ty),
     };
@@ -857,7 +857,7 @@ pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum], held: &mut cr
     let up = sign == Some(std::cmp::Ordering::Greater);
     // timestamptz steps move the local time in the session's zone when the binder gave one.
     let zone = match (ty, vals.get(3)) {
-        (SqlType::TimestampTz, Some(Datum::Text(z))) => Some(crate::zone::resolve(z)?),
+        (SqlType::TimestampTz(_), Some(Datum::Text(z))) => Some(crate::zone::resolve(z)?),
         _ => None,
     };
     let mut cur = start;
@@ -1052,7 +1052,10 @@ fn decorrelate(l: &SubLink) -> Option<Decorrelated> {
         (a.is_integer() && b.is_integer())
             || (matches!(a, SqlType::Text | SqlType::Varchar(_)) && matches!(b, SqlType::Text | SqlType::Varchar(_)))
             || (a == b
-                && !matches!(a, SqlType::Interval | SqlType::Json | SqlType::Jsonb | SqlType::Float4 | SqlType::Float8))
+                && !matches!(
+                    a,
+                    SqlType::Interval(_) | SqlType::Json | SqlType::Jsonb | SqlType::Float4 | SqlType::Float8
+                ))
     };
     let inner = |e: &Expr| match e {
         Expr::Column(..) => Some(e.clone()),

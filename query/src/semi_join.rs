@@ -148,7 +148,7 @@ fn same_key(a: SqlType, b: SqlType) -> bool {
     (a.is_integer() && b.is_integer())
         || (matches!(a, SqlType::Text | SqlType::Varchar(_)) && matches!(b, SqlType::Text | SqlType::Varchar(_)))
         || (a == b
-            && !matches!(a, SqlType::Interval | SqlType::Json | SqlType::Jsonb | SqlType::Float4 | SqlType::Float8))
+            && !matches!(a, SqlType::Interval(_) | SqlType::Json | SqlType::Jsonb | SqlType::Float4 | SqlType::Float8))
 }
 
 fn reads_outer(e: &Expr) -> bool {

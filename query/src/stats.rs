@@ -196,8 +196,8 @@ pub fn type_width(t: SqlType) -> f64 {
         SqlType::Bool => 1.0,
         SqlType::Int2 => 2.0,
         SqlType::Int4 | SqlType::Float4 | SqlType::Date => 4.0,
-        SqlType::Int8 | SqlType::Float8 | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time => 8.0,
-        SqlType::Interval | SqlType::Uuid => 16.0,
+        SqlType::Int8 | SqlType::Float8 | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Time(_) => 8.0,
+        SqlType::Interval(_) | SqlType::Uuid => 16.0,
         SqlType::Varchar(Some(n)) | SqlType::Bpchar(Some(n)) => {
             let max = n as f64;
             if max <= 32.0 {
@@ -216,8 +216,8 @@ fn fixed_width(t: SqlType) -> Option<i32> {
         SqlType::Bool => Some(1),
         SqlType::Int2 => Some(2),
         SqlType::Int4 | SqlType::Float4 | SqlType::Date => Some(4),
-        SqlType::Int8 | SqlType::Float8 | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time => Some(8),
-        SqlType::Interval | SqlType::Uuid => Some(16),
+        SqlType::Int8 | SqlType::Float8 | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Time(_) => Some(8),
+        SqlType::Interval(_) | SqlType::Uuid => Some(16),
         _ => None,
     }
 }
@@ -540,8 +540,8 @@ fn comparable(col: SqlType, d: &Datum) -> bool {
         Datum::Text(_) | Datum::Bpchar(_) => SqlType::Text,
         Datum::Numeric(_) => SqlType::NUMERIC,
         Datum::Date(_) => SqlType::Date,
-        Datum::Timestamp(_) => SqlType::Timestamp,
-        Datum::TimestampTz(_) => SqlType::TimestampTz,
+        Datum::Timestamp(_) => SqlType::TIMESTAMP,
+        Datum::TimestampTz(_) => SqlType::TIMESTAMPTZ,
         _ => return false,
     };
     (col.is_integer() && ty == SqlType::Int8)

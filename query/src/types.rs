@@ -37,11 +37,11 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         SqlType::Bpchar(n) => Datum::Bpchar(fit_bpchar(s.to_string(), n, false)?),
         SqlType::Char => Datum::Text(char_text(char_in(s))),
         SqlType::Bytea => Datum::Bytea(parse_bytea(s)?),
-        SqlType::Timestamp => Datum::Timestamp(dt::parse_timestamp(s, Kind::Timestamp)?),
-        SqlType::TimestampTz => Datum::TimestampTz(dt::parse_timestamp(s, Kind::TimestampTz)?),
+        SqlType::Timestamp(p) => Datum::Timestamp(dt::ts_typmod(dt::parse_timestamp(s, Kind::Timestamp)?, p)?),
+        SqlType::TimestampTz(p) => Datum::TimestampTz(dt::ts_typmod(dt::parse_timestamp(s, Kind::TimestampTz)?, p)?),
         SqlType::Date => Datum::Date(dt::parse_date(s)?),
-        SqlType::Time => Datum::Time(dt::parse_time(s)?),
-        SqlType::Interval => Datum::Interval(dt::parse_interval(s)?),
+        SqlType::Time(p) => Datum::Time(dt::time_typmod(dt::parse_time(s)?, p)),
+        SqlType::Interval(p) => Datum::Interval(dt::interval_typmod(dt::parse_interval(s)?, p)),
         SqlType::Uuid => Datum::Uuid(parse_uuid(s)?),
         SqlType::Json => Datum::Json(json::parse_json(s)?),
         SqlType::Jsonb => Datum::Jsonb(json::parse_jsonb(s)?),
@@ -384,7 +384,7 @@ pub fn to_text_in(d: &Datum, style: &TextStyle) -> Option<String> {
         _ => None,
     };
     match d {
-        Datum::Array(a) if matches!(a.elem, SqlType::TimestampTz | SqlType::Interval | SqlType::Bytea) => {
+        Datum::Array(a) if matches!(a.elem, SqlType::TimestampTz(_) | SqlType::Interval(_) | SqlType::Bytea) => {
             let mut local = (**a).clone();
             let mut changed = false;
             for item in &mut local.items {
@@ -407,7 +407,7 @@ pub fn to_text_in(d: &Datum, style: &TextStyle) -> Option<String> {
 /// ([`TextStyle`]): a timestamptz, an interval, or an array of them.
 pub fn styled(ty: SqlType) -> bool {
     match ty {
-        SqlType::TimestampTz | SqlType::Interval => true,
+        SqlType::TimestampTz(_) | SqlType::Interval(_) => true,
         SqlType::Array(a) => styled(a.elem()),
         _ => false,
     }
@@ -418,10 +418,11 @@ pub fn styled(ty: SqlType) -> bool {
 /// as elements of an array).
 pub fn parse_text_in(ty: SqlType, s: &str, style: &TextStyle) -> Result<Datum> {
     match ty {
-        SqlType::TimestampTz if style.zone.is_some() => {
-            Ok(Datum::TimestampTz(dt::parse_timestamp_in(s, Kind::TimestampTz, style.zone.as_ref())?))
-        }
-        SqlType::Interval => Ok(Datum::Interval(dt::parse_interval_in(s, style.interval)?)),
+        SqlType::TimestampTz(p) if style.zone.is_some() => Ok(Datum::TimestampTz(dt::ts_typmod(
+            dt::parse_timestamp_in(s, Kind::TimestampTz, style.zone.as_ref())?,
+            p,
+        )?)),
+        SqlType::Interval(p) => Ok(Datum::Interval(dt::interval_typmod(dt::parse_interval_in(s, style.interval)?, p))),
         SqlType::Array(a) if styled(a.elem()) => {
             let elem = a.elem();
             Ok(Datum::Array(Box::new(crate::array::parse_text_by(elem, s, &|e| parse_text_in(elem, e, style))?)))
@@ -563,12 +564,14 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
             [v] => Datum::Text(char_text(*v)),
             _ => return Err(bad()),
         },
-        SqlType::Timestamp | SqlType::TimestampTz => {
+        SqlType::Timestamp(_) | SqlType::TimestampTz(_) => {
             let t = i64::from_be_bytes(b.try_into().map_err(|_| bad())?);
             if dt::is_finite_ts(t) && !ts_in_range(t) {
                 return Err(SqlError::new(dt::DATETIME_FIELD_OVERFLOW, "timestamp out of range"));
             }
-            if ty == SqlType::Timestamp {
+            // timestamp_recv rounds to the typmod, as timestamp_in does.
+            let t = dt::ts_typmod(t, ty.precision())?;
+            if matches!(ty, SqlType::Timestamp(_)) {
                 Datum::Timestamp(t)
             } else {
                 Datum::TimestampTz(t)
@@ -582,19 +585,19 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
             }
             Datum::Date(d)
         }
-        SqlType::Time => {
+        SqlType::Time(_) => {
             let t = i64::from_be_bytes(b.try_into().map_err(|_| bad())?);
             if !(0..=dt::USECS_PER_DAY).contains(&t) {
                 return Err(SqlError::new(dt::DATETIME_FIELD_OVERFLOW, "time out of range"));
             }
-            Datum::Time(t)
+            Datum::Time(dt::time_typmod(t, ty.precision()))
         }
-        SqlType::Interval => {
+        SqlType::Interval(p) => {
             let b: [u8; 16] = b.try_into().map_err(|_| bad())?;
             let micros = i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
             let days = i32::from_be_bytes([b[8], b[9], b[10], b[11]]);
             let months = i32::from_be_bytes([b[12], b[13], b[14], b[15]]);
-            Datum::Interval(Interval { months, days, micros })
+            Datum::Interval(dt::interval_typmod(Interval { months, days, micros }, p))
         }
         SqlType::Uuid => Datum::Uuid(b.try_into().map_err(|_| bad())?),
         SqlType::Json => Datum::Json(json::parse_json(utf8(b)?)?),
@@ -669,9 +672,11 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
             | (Int2 | Int4 | Int8 | Numeric(_), Numeric(_))
             | (Numeric(_), Float4 | Float8)
             | (Text | Varchar(_) | Bpchar(_), Text | Varchar(_) | Bpchar(_))
-            | (Date, Timestamp | TimestampTz)
-            | (Timestamp, TimestampTz)
-            | (Time, Interval)
+            | (Date, Timestamp(_) | TimestampTz(_))
+            | (Timestamp(_), Timestamp(_) | TimestampTz(_))
+            | (TimestampTz(_), TimestampTz(_))
+            | (Time(_), Time(_) | Interval(_))
+            | (Interval(_), Interval(_))
             // int -> oid and oid <-> its alias types; text -> regclass (text_regclass).
             | (Int2 | Int4 | Int8, Oid(_))
             | (Oid(_), Oid(OidKind::Oid))
@@ -686,7 +691,9 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
         (a, b) if a.is_numeric() && b.is_numeric() => true,
         // I/O conversion to a string type is an assignment cast.
         (_, Text | Varchar(_) | Bpchar(_)) => true,
-        (TimestampTz, Timestamp | Date | Time) | (Timestamp, Date | Time) | (Interval, Time) => true,
+        (TimestampTz(_), Timestamp(_) | Date | Time(_)) | (Timestamp(_), Date | Time(_)) | (Interval(_), Time(_)) => {
+            true
+        }
         (Json, Jsonb) | (Jsonb, Json) => true,
         (Oid(_), Int4 | Int8) => true,
         (Text | Varchar(_) | Bpchar(_), Char) => true,
@@ -820,14 +827,15 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
             Datum::Text(s) => Datum::Bytea(parse_bytea(&s)?),
             other => return Err(no_cast(&other, to)),
         },
-        Timestamp | TimestampTz => {
+        Timestamp(p) | TimestampTz(p) => {
             let t = match d {
                 Datum::Timestamp(t) | Datum::TimestampTz(t) => t,
                 Datum::Date(v) => dt::date_to_ts(v)?,
                 Datum::Text(s) => return parse_text(to, &s),
                 other => return Err(no_cast(&other, to)),
             };
-            if to == Timestamp {
+            let t = dt::ts_typmod(t, p)?;
+            if matches!(to, Timestamp(_)) {
                 Datum::Timestamp(t)
             } else {
                 Datum::TimestampTz(t)
@@ -839,19 +847,22 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
             Datum::Text(s) => parse_text(to, &s)?,
             other => return Err(no_cast(&other, to)),
         },
-        Time => match d {
-            Datum::Time(_) => d,
-            Datum::Timestamp(t) | Datum::TimestampTz(t) => Datum::Time(
+        Time(p) => match d {
+            Datum::Time(t) => Datum::Time(dt::time_typmod(t, p)),
+            Datum::Timestamp(t) | Datum::TimestampTz(t) => Datum::Time(dt::time_typmod(
                 dt::ts_to_time(t)
                     .ok_or_else(|| SqlError::new(dt::DATETIME_FIELD_OVERFLOW, "timestamp out of range"))?,
-            ),
-            Datum::Interval(iv) => Datum::Time(iv.micros.rem_euclid(dt::USECS_PER_DAY)),
+                p,
+            )),
+            Datum::Interval(iv) => Datum::Time(dt::time_typmod(iv.micros.rem_euclid(dt::USECS_PER_DAY), p)),
             Datum::Text(s) => parse_text(to, &s)?,
             other => return Err(no_cast(&other, to)),
         },
-        Interval => match d {
-            Datum::Interval(_) => d,
-            Datum::Time(t) => Datum::Interval(orbit_engine::table::Interval { months: 0, days: 0, micros: t }),
+        Interval(p) => match d {
+            Datum::Interval(iv) => Datum::Interval(dt::interval_typmod(iv, p)),
+            Datum::Time(t) => {
+                Datum::Interval(dt::interval_typmod(orbit_engine::table::Interval { months: 0, days: 0, micros: t }, p))
+            }
             Datum::Text(s) => parse_text(to, &s)?,
             other => return Err(no_cast(&other, to)),
         },
@@ -1045,11 +1056,11 @@ mod round_trip {
     #[test]
     fn random_inputs_read_back_as_the_same_values() {
         let types = [
-            SqlType::Timestamp,
-            SqlType::TimestampTz,
+            SqlType::TIMESTAMP,
+            SqlType::TIMESTAMPTZ,
             SqlType::Date,
-            SqlType::Time,
-            SqlType::Interval,
+            SqlType::TIME,
+            SqlType::INTERVAL,
             SqlType::Uuid,
             SqlType::Json,
             SqlType::Jsonb,
@@ -1076,12 +1087,12 @@ mod round_trip {
     fn extreme_values_print_and_read_back() {
         use orbit_engine::table::Interval;
         let cases = [
-            (SqlType::Timestamp, Datum::Timestamp(-211_813_488_000_000_000)),
-            (SqlType::Timestamp, Datum::Timestamp(9_223_371_331_199_999_999)),
+            (SqlType::TIMESTAMP, Datum::Timestamp(-211_813_488_000_000_000)),
+            (SqlType::TIMESTAMP, Datum::Timestamp(9_223_371_331_199_999_999)),
             (SqlType::Date, Datum::Date(-2_451_545)),
             (SqlType::Date, Datum::Date(2_145_031_948)),
-            (SqlType::Interval, Datum::Interval(Interval { months: i32::MAX, days: i32::MIN, micros: i64::MAX })),
-            (SqlType::Interval, Datum::Interval(Interval { months: i32::MIN, days: i32::MAX, micros: i64::MIN + 1 })),
+            (SqlType::INTERVAL, Datum::Interval(Interval { months: i32::MAX, days: i32::MIN, micros: i64::MAX })),
+            (SqlType::INTERVAL, Datum::Interval(Interval { months: i32::MIN, days: i32::MAX, micros: i64::MIN + 1 })),
         ];
         for (ty, v) in cases {
             let text = to_text(&v).unwrap_or_default();

@@ -95,9 +95,9 @@ fn kind(ty: SqlType) -> Option<Kind> {
         | SqlType::Int4
         | SqlType::Int8
         | SqlType::Date
-        | SqlType::Time
-        | SqlType::Timestamp
-        | SqlType::TimestampTz => Kind::Int,
+        | SqlType::Time(_)
+        | SqlType::Timestamp(_)
+        | SqlType::TimestampTz(_) => Kind::Int,
         SqlType::Float4 | SqlType::Float8 => Kind::Float,
         SqlType::Numeric(_) => Kind::Num,
         SqlType::Bool => Kind::Bool,
@@ -111,8 +111,8 @@ fn int_of(d: &Datum, ty: SqlType) -> Option<i64> {
     match (d, ty) {
         (Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_), SqlType::Int2 | SqlType::Int4 | SqlType::Int8) => d.as_i64(),
         (Datum::Date(v), SqlType::Date) => Some(*v as i64),
-        (Datum::Time(v), SqlType::Time) => Some(*v),
-        (Datum::Timestamp(v), SqlType::Timestamp) | (Datum::TimestampTz(v), SqlType::TimestampTz) => Some(*v),
+        (Datum::Time(v), SqlType::Time(_)) => Some(*v),
+        (Datum::Timestamp(v), SqlType::Timestamp(_)) | (Datum::TimestampTz(v), SqlType::TimestampTz(_)) => Some(*v),
         _ => None,
     }
 }
@@ -185,9 +185,9 @@ impl<'a> Vector<'a> {
                 SqlType::Int2 => Datum::Int2(v[i] as i16),
                 SqlType::Int4 => Datum::Int4(v[i] as i32),
                 SqlType::Date => Datum::Date(v[i] as i32),
-                SqlType::Time => Datum::Time(v[i]),
-                SqlType::Timestamp => Datum::Timestamp(v[i]),
-                SqlType::TimestampTz => Datum::TimestampTz(v[i]),
+                SqlType::Time(_) => Datum::Time(v[i]),
+                SqlType::Timestamp(_) => Datum::Timestamp(v[i]),
+                SqlType::TimestampTz(_) => Datum::TimestampTz(v[i]),
                 _ => Datum::Int8(v[i]),
             },
             Data::Float(v) if self.ty == SqlType::Float4 => Datum::Float4(v[i] as f32),
@@ -455,7 +455,8 @@ fn castable(from: SqlType, to: SqlType) -> bool {
         (a, b) if a.is_integer() && b.is_integer() => true,
         (a, Float4 | Float8) if a.is_integer() || a.is_float() => true,
         (a, Numeric(None)) if a.is_integer() => true,
-        (Date | Timestamp | TimestampTz, Timestamp | TimestampTz) => true,
+        // (To a type without a precision: the batch path does not round.)
+        (Date | Timestamp(_) | TimestampTz(_), Timestamp(None) | TimestampTz(None)) => true,
         (Text | Varchar(_) | Bpchar(_), Text | Varchar(None)) => true,
         _ => false,
     }
@@ -1748,8 +1749,8 @@ mod tests {
             *cmp(Lt, col(DATE), k(Datum::Date(8500), SqlType::Date)),
             *cmp(
                 LtEq,
-                cast(col(DATE), SqlType::Timestamp),
-                k(Datum::Timestamp(8500 * 86_400_000_000), SqlType::Timestamp),
+                cast(col(DATE), SqlType::TIMESTAMP),
+                k(Datum::Timestamp(8500 * 86_400_000_000), SqlType::TIMESTAMP),
             ),
             Expr::And(cmp(Lt, col(INT4), int(10)), cmp(Gt, col(FLOAT8), k(Datum::Float8(0.0), f8))),
             Expr::Or(cmp(Lt, col(INT4), int(10)), col(BOOL)),

@@ -1,10 +1,9 @@
 //! ActiveRecord 6.1 (Rails' ORM, Debian's ruby-activerecord with the pg gem) against Orbit,
 //! unchanged: the script `tests/ruby/activerecord_app.rb` migrates, reads the schema back,
 //! queries and migrates down, printing one line per result; on Orbit (`--shards 2`) it must
-//! print what it prints on PostgreSQL 15, line for line, with one known difference asserted
-//! as such: Orbit keeps no precision for timestamp columns, so `t.timestamps`' `timestamp(6)`
-//! reads back as `timestamp` (the values are microseconds either way). Skipped (with a
-//! message) where Ruby cannot load active_record and pg: `scripts/test.sh` installs them.
+//! print what it prints on PostgreSQL 15, line for line (`t.timestamps`' `timestamp(6)` reads
+//! back with its precision). Skipped (with a message) where Ruby cannot load active_record
+//! and pg: `scripts/test.sh` installs them.
 
 use orbit_tests::{workspace_root, Orbit, RealPostgres};
 use std::process::Command;
@@ -41,8 +40,6 @@ fn activerecord_migrates_and_queries_as_on_postgresql() {
     let o = Orbit::start(&["--shards", "2"]);
     let got = run(o.pg_port);
     for (w, g) in want.lines().zip(got.lines()) {
-        // The one known difference (see the header): no timestamp precision.
-        let w = w.replace("timestamp(6) without time zone", "timestamp without time zone");
         assert_eq!(g, w, "Orbit's answer differs from PostgreSQL's");
     }
     assert_eq!(got.lines().count(), want.lines().count(), "Orbit printed:\n{got}");

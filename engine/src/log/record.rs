@@ -293,9 +293,9 @@ fn sql_type(oid: u32, modifier: i32) -> Result<SqlType> {
             Ok(SqlType::Numeric(Some(((m >> 16) as u16, scale as i16))))
         }
         Some(SqlType::Unknown) | None => Err(Error::Corrupt(format!("column of unsupported type OID {oid}"))),
-        // An array column's typmod is its element's.
-        Some(t @ SqlType::Array(_)) => Ok(t.with_modifier(modifier)),
-        Some(t) => Ok(t),
+        // An array column's typmod is its element's; timestamp(p), time(p) and interval(p)
+        // keep their precision there (logs written before it was kept say -1: none).
+        Some(t) => Ok(t.with_modifier(modifier)),
     }
 }
 
@@ -1041,11 +1041,19 @@ mod tests {
                 col("txt", SqlType::Text, false, Datum::Null),
                 col("c", SqlType::Bpchar(Some(84)), false, Datum::Bpchar("x".into())),
                 col("cu", SqlType::Bpchar(None), false, Datum::Null),
-                col("ts", SqlType::Timestamp, false, Datum::Timestamp(0)),
-                col("tz", SqlType::TimestampTz, false, Datum::Null),
+                col("ts", SqlType::Timestamp(Some(3)), false, Datum::Timestamp(0)),
+                col("tz", SqlType::TIMESTAMPTZ, false, Datum::Null),
+                col("tz0", SqlType::TimestampTz(Some(0)), false, Datum::Null),
                 col("dt", SqlType::Date, false, Datum::Date(1)),
-                col("tm", SqlType::Time, false, Datum::Null),
-                col("iv", SqlType::Interval, false, Datum::Interval(Interval { months: 1, days: 2, micros: 3 })),
+                col("tm", SqlType::Time(Some(6)), false, Datum::Null),
+                col(
+                    "iv",
+                    SqlType::Interval(Some(2)),
+                    false,
+                    Datum::Interval(Interval { months: 1, days: 2, micros: 3 }),
+                ),
+                col("iv0", SqlType::INTERVAL, false, Datum::Null),
+                col("tsa", SqlType::Timestamp(Some(1)).array_of().expect("array"), false, Datum::Null),
                 col("u", SqlType::Uuid, false, Datum::Null),
                 col("j", SqlType::Json, false, Datum::Null),
                 col("jb", SqlType::Jsonb, false, Datum::Null),

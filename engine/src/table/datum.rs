@@ -19,14 +19,19 @@ pub enum SqlType {
     /// `character(n)` (`bpchar`): blank-padded to `n`; `None` is unbounded `bpchar`.
     Bpchar(Option<u32>),
     Bytea,
-    /// `timestamp [without time zone]`.
-    Timestamp,
-    /// `timestamp with time zone` (`timestamptz`).
-    TimestampTz,
+    /// `timestamp(p) [without time zone]`: `p` fractional digits of seconds kept (0 to 6);
+    /// `None` is plain `timestamp` (all six). The precision is the typmod: it never changes
+    /// the type's identity (OID, operators, functions, wire formats), only what a value
+    /// written into a column of the type is rounded to.
+    Timestamp(Option<u8>),
+    /// `timestamp(p) with time zone` (`timestamptz`), the precision as for `Timestamp`.
+    TimestampTz(Option<u8>),
     Date,
-    /// `time [without time zone]`.
-    Time,
-    Interval,
+    /// `time(p) [without time zone]`, the precision as for `Timestamp`.
+    Time(Option<u8>),
+    /// `interval(p)`, the precision as for `Timestamp` (field restrictions such as `interval
+    /// year` are not kept: the binder refuses them).
+    Interval(Option<u8>),
     Uuid,
     Json,
     Jsonb,
@@ -52,6 +57,9 @@ pub enum SqlType {
     /// catalog (`orbit_query::enums`).
     Enum(u32),
 }
+
+/// An interval typmod's range for "all fields" (PostgreSQL's INTERVAL_FULL_RANGE).
+pub const INTERVAL_FULL_RANGE: i32 = 0x7fff;
 
 /// The first OID of user-defined objects (PostgreSQL's FirstNormalObjectId).
 pub const FIRST_USER_OID: u32 = 16384;
@@ -131,6 +139,14 @@ impl OidKind {
 impl SqlType {
     /// Unconstrained `numeric` (the type of decimal literals and numeric results).
     pub const NUMERIC: SqlType = SqlType::Numeric(None);
+    /// `timestamp` without a precision (as every computed timestamp is).
+    pub const TIMESTAMP: SqlType = SqlType::Timestamp(None);
+    /// `timestamptz` without a precision.
+    pub const TIMESTAMPTZ: SqlType = SqlType::TimestampTz(None);
+    /// `time` without a precision.
+    pub const TIME: SqlType = SqlType::Time(None);
+    /// `interval` without a precision.
+    pub const INTERVAL: SqlType = SqlType::Interval(None);
 
     /// Whether this is `numeric`, with or without a precision and scale.
     pub fn is_decimal(self) -> bool {
@@ -155,10 +171,10 @@ impl SqlType {
             SqlType::Numeric(_) => 1700,
             SqlType::Json => 114,
             SqlType::Date => 1082,
-            SqlType::Time => 1083,
-            SqlType::Timestamp => 1114,
-            SqlType::TimestampTz => 1184,
-            SqlType::Interval => 1186,
+            SqlType::Time(_) => 1083,
+            SqlType::Timestamp(_) => 1114,
+            SqlType::TimestampTz(_) => 1184,
+            SqlType::Interval(_) => 1186,
             SqlType::Uuid => 2950,
             SqlType::Jsonb => 3802,
             SqlType::JsonPath => 4072,
@@ -194,6 +210,16 @@ impl SqlType {
                 let scale = ((m & 0x7ff) << 21) >> 21;
                 SqlType::Numeric(Some(((m >> 16) as u16, scale as i16)))
             }
+            // A column's precision is 0 to 6; format_type prints any other it is given (as
+            // PostgreSQL's typmodout functions do), rounding takes it as 6.
+            SqlType::Timestamp(_) if (0..=255).contains(&m) => SqlType::Timestamp(Some(m as u8)),
+            SqlType::TimestampTz(_) if (0..=255).contains(&m) => SqlType::TimestampTz(Some(m as u8)),
+            SqlType::Time(_) if (0..=255).contains(&m) => SqlType::Time(Some(m as u8)),
+            // INTERVAL_TYPMOD(precision, range): the range (fields) in the high 16 bits, all
+            // fields (0x7fff) the only one kept; the precision in the low 16, 0xffff for none.
+            SqlType::Interval(_) if m >= 0 && m >> 16 == INTERVAL_FULL_RANGE && (0..=255).contains(&(m & 0xffff)) => {
+                SqlType::Interval(Some((m & 0xffff) as u8))
+            }
             SqlType::Array(a) => SqlType::Array(a.with_typmod(m)),
             t => t,
         }
@@ -216,10 +242,10 @@ impl SqlType {
             1700 => SqlType::NUMERIC,
             114 => SqlType::Json,
             1082 => SqlType::Date,
-            1083 => SqlType::Time,
-            1114 => SqlType::Timestamp,
-            1184 => SqlType::TimestampTz,
-            1186 => SqlType::Interval,
+            1083 => SqlType::TIME,
+            1114 => SqlType::TIMESTAMP,
+            1184 => SqlType::TIMESTAMPTZ,
+            1186 => SqlType::INTERVAL,
             2950 => SqlType::Uuid,
             3802 => SqlType::Jsonb,
             4072 => SqlType::JsonPath,
@@ -245,19 +271,22 @@ impl SqlType {
             SqlType::Bool | SqlType::Char => 1,
             SqlType::Int2 => 2,
             SqlType::Int4 | SqlType::Float4 | SqlType::Date | SqlType::Oid(_) | SqlType::Enum(_) => 4,
-            SqlType::Int8 | SqlType::Float8 | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time => 8,
-            SqlType::Interval | SqlType::Uuid => 16,
+            SqlType::Int8 | SqlType::Float8 | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Time(_) => 8,
+            SqlType::Interval(_) | SqlType::Uuid => 16,
             SqlType::Unknown => -2,
             _ => -1,
         }
     }
 
     /// `atttypmod`: `n + 4` for `varchar(n)` and `character(n)`, `(p << 16 | s & 0x7ff) + 4` for
-    /// `numeric(p, s)`, else -1.
+    /// `numeric(p, s)`, `p` for `timestamp(p)`, `timestamptz(p)` and `time(p)`, `0x7fff << 16 |
+    /// p` for `interval(p)`, else -1.
     pub fn modifier(self) -> i32 {
         match self {
             SqlType::Varchar(Some(n)) | SqlType::Bpchar(Some(n)) => n as i32 + 4,
             SqlType::Numeric(Some((p, s))) => ((p as i32) << 16 | (s as i32 & 0x7ff)) + 4,
+            SqlType::Timestamp(Some(p)) | SqlType::TimestampTz(Some(p)) | SqlType::Time(Some(p)) => p as i32,
+            SqlType::Interval(Some(p)) => INTERVAL_FULL_RANGE << 16 | p as i32,
             SqlType::Array(a) => a.typmod(),
             _ => -1,
         }
@@ -279,11 +308,15 @@ impl SqlType {
             SqlType::Bpchar(Some(n)) => format!("character({n})"),
             SqlType::Bytea => "bytea".into(),
             SqlType::Char => "\"char\"".into(),
-            SqlType::Timestamp => "timestamp without time zone".into(),
-            SqlType::TimestampTz => "timestamp with time zone".into(),
+            SqlType::Timestamp(None) => "timestamp without time zone".into(),
+            SqlType::Timestamp(Some(p)) => format!("timestamp({p}) without time zone"),
+            SqlType::TimestampTz(None) => "timestamp with time zone".into(),
+            SqlType::TimestampTz(Some(p)) => format!("timestamp({p}) with time zone"),
             SqlType::Date => "date".into(),
-            SqlType::Time => "time without time zone".into(),
-            SqlType::Interval => "interval".into(),
+            SqlType::Time(None) => "time without time zone".into(),
+            SqlType::Time(Some(p)) => format!("time({p}) without time zone"),
+            SqlType::Interval(None) => "interval".into(),
+            SqlType::Interval(Some(p)) => format!("interval({p})"),
             SqlType::Uuid => "uuid".into(),
             SqlType::Json => "json".into(),
             SqlType::Jsonb => "jsonb".into(),
@@ -313,7 +346,39 @@ impl SqlType {
 
     /// `date`, `timestamp` and `timestamptz`: the types PostgreSQL compares with each other.
     pub fn is_datetime(self) -> bool {
-        matches!(self, SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz)
+        matches!(self, SqlType::Date | SqlType::Timestamp(_) | SqlType::TimestampTz(_))
+    }
+
+    /// The fractional-second precision of `timestamp(p)`, `timestamptz(p)`, `time(p)` and
+    /// `interval(p)` (None: the type has none, or is another type).
+    pub fn precision(self) -> Option<u8> {
+        match self {
+            SqlType::Timestamp(p) | SqlType::TimestampTz(p) | SqlType::Time(p) | SqlType::Interval(p) => p,
+            _ => None,
+        }
+    }
+
+    /// The type without its typmod (`timestamp(3)` is `timestamp`, `varchar(10)` is
+    /// `varchar`, `numeric(5,2)` is `numeric`; an array's element loses its typmod): the type
+    /// an expression computed from a value of this type has in PostgreSQL.
+    pub fn base(self) -> SqlType {
+        match self {
+            SqlType::Timestamp(_) => SqlType::TIMESTAMP,
+            SqlType::TimestampTz(_) => SqlType::TIMESTAMPTZ,
+            SqlType::Time(_) => SqlType::TIME,
+            SqlType::Interval(_) => SqlType::INTERVAL,
+            SqlType::Varchar(_) => SqlType::Varchar(None),
+            SqlType::Bpchar(_) => SqlType::Bpchar(None),
+            SqlType::Numeric(_) => SqlType::NUMERIC,
+            SqlType::Array(a) => SqlType::Array(a.with_typmod(-1)),
+            t => t,
+        }
+    }
+
+    /// Whether `self` and `other` are the same type apart from their typmods (PostgreSQL
+    /// compares type OIDs where it picks operators and functions).
+    pub fn same_base(self, other: SqlType) -> bool {
+        self.base() == other.base()
     }
 
     pub fn is_string(self) -> bool {
@@ -431,5 +496,37 @@ impl Datum {
             Datum::Text(s) | Datum::Bpchar(s) => Some(s),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precisions_are_typmods_and_keep_the_type() {
+        let cases = [
+            (SqlType::Timestamp(Some(3)), 3, "timestamp(3) without time zone"),
+            (SqlType::TimestampTz(Some(0)), 0, "timestamp(0) with time zone"),
+            (SqlType::Time(Some(6)), 6, "time(6) without time zone"),
+            (SqlType::Interval(Some(1)), 2_147_418_113, "interval(1)"),
+            (SqlType::TIMESTAMP, -1, "timestamp without time zone"),
+            (SqlType::INTERVAL, -1, "interval"),
+        ];
+        for (t, m, name) in cases {
+            assert_eq!(t.modifier(), m, "{name}");
+            assert_eq!(t.name(), name);
+            assert_eq!(SqlType::from_oid(t.oid()).map(|b| b.with_modifier(m)), Some(t), "{name}");
+            assert_eq!(t.oid(), t.base().oid());
+            assert!(t.same_base(t.base()));
+        }
+        // A typmod no precision has (an interval's field restriction) reads as none.
+        assert_eq!(SqlType::INTERVAL.with_modifier(2 << 16 | 3), SqlType::INTERVAL);
+        assert_eq!(SqlType::TIMESTAMP.with_modifier(-1), SqlType::TIMESTAMP);
+        // An array keeps its element's precision.
+        let a = SqlType::Timestamp(Some(2)).array_of().expect("array");
+        assert_eq!(a.modifier(), 2);
+        assert_eq!(a.elem(), Some(SqlType::Timestamp(Some(2))));
+        assert_eq!(a.name(), "timestamp(2) without time zone[]");
     }
 }

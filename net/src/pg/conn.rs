@@ -1319,8 +1319,9 @@ fn send_notices(c: &mut Conn, notices: &[SqlError]) {
     }
     for n in notices {
         // SQLSTATE class 01 is PostgreSQL's "Warning" class: sent as a WARNING; so is COMMENT
-        // ON DATABASE's "database does not exist" (3D000 is never a NOTICE).
-        let warning = n.code.starts_with("01") || n.code == "3D000";
+        // ON DATABASE's "database does not exist" (3D000 is never a NOTICE) and a type's
+        // precision reduced to the maximum (22023, raised by binding).
+        let warning = n.code.starts_with("01") || n.code == "3D000" || n.code == "22023";
         put_error(&mut c.out, n, if warning { "WARNING" } else { "NOTICE" });
     }
 }
@@ -1371,12 +1372,18 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     let started = std::time::Instant::now();
     // Another open block's DDL on a relation the statement names: wait for that block to end,
     // then bind again against what it left (orbit_query::relation_lock).
+    // Binding's WARNINGs (`timestamp(7)`), taken as binding returns (other sessions of the
+    // shard bind while this one waits); binding again raises them again: the last's are sent.
+    let mut bind_notices;
     let (bound, mut _running) = loop {
         use_search_path(c);
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
         orbit_query::settings::bind_with(c.settings.clone());
         orbit_query::catalog_dump::take_missing_relation();
+        // (Left there by anything else the shard ran since: not this binding's.)
+        let _ = bind::take_parse_notices();
         let r = bind::bind(sql, stmt, &[]);
+        bind_notices = bind::take_parse_notices();
         if c.status == TxStatus::Failed {
             break (r, None);
         }
@@ -1408,6 +1415,8 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
             break (r, Some(running));
         }
     };
+    // Binding's WARNINGs come before the statement's outcome.
+    send_notices(c, &bind_notices);
     let prepared = match bound {
         Ok(p) => p,
         Err(e) => {

@@ -57,6 +57,8 @@ impl Binder<'_> {
         };
         let all: Vec<Expr> = otherwise.iter().chain(&results).cloned().collect();
         let ty = self.common_type(&all, "CASE")?;
+        // Without ELSE, the NULL it stands for has no precision: nor has the result.
+        let ty = if otherwise.is_none() && ty.precision().is_some() { ty.base() } else { ty };
         let fit = |b: &mut Self, e: Expr| {
             let from = e.ty();
             b.coerce(e, ty, CastContext::Implicit, |_| {
@@ -232,8 +234,8 @@ impl Binder<'_> {
                 use crate::sleep::SleepFn;
                 let (f, to) = match name {
                     "pg_sleep" => (SleepFn::Seconds, SqlType::Float8),
-                    "pg_sleep_for" => (SleepFn::For, SqlType::Interval),
-                    _ => (SleepFn::Until, SqlType::TimestampTz),
+                    "pg_sleep_for" => (SleepFn::For, SqlType::INTERVAL),
+                    _ => (SleepFn::Until, SqlType::TIMESTAMPTZ),
                 };
                 let [a] = <[Expr; 1]>::try_from(args).map_err(|_| no_function(name, types))?;
                 let a = self.coerce(a, to, CastContext::Implicit, |_| no_function(name, types))?;

@@ -218,9 +218,11 @@ const SYSTEM_COLUMNS: &[&str] = &["ctid", "xmin", "xmax", "cmin", "cmax"];
 /// them and a string type is not immutable (`date_out`, `timestamptz_in`, `enum_out`, ...).
 fn stable_text_io(t: SqlType, output: bool) -> bool {
     match t {
-        SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Interval | SqlType::Enum(_) => true,
+        SqlType::Date | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Interval(_) | SqlType::Enum(_) => {
+            true
+        }
         // time_in is STABLE, time_out IMMUTABLE.
-        SqlType::Time => !output,
+        SqlType::Time(_) => !output,
         _ => false,
     }
 }
@@ -240,7 +242,7 @@ fn stable_cast(from: SqlType, to: SqlType) -> bool {
         return stable_text_io(from, true);
     }
     // date/timestamp to timestamptz and timestamptz to date/time/timestamp use the time zone.
-    from == T::TimestampTz || to == T::TimestampTz
+    matches!(from, T::TimestampTz(_)) || matches!(to, T::TimestampTz(_))
 }
 
 /// Whether the bound expression `e` does something PostgreSQL marks STABLE by the types it is
@@ -249,12 +251,14 @@ fn stable_cast(from: SqlType, to: SqlType) -> bool {
 /// timestamptz), which `calls_mutable`'s function names cannot see.
 fn reads_session_settings(e: &Expr) -> bool {
     use SqlType as T;
-    let tz = |a: &Expr| a.ty() == T::TimestampTz;
+    let tz = |a: &Expr| matches!(a.ty(), T::TimestampTz(_));
     let here = match e {
         Expr::Cast(inner, to, _) => stable_cast(inner.ty(), *to),
         Expr::Concat(a, b) => [a, b].iter().any(|x| !x.ty().is_string() && stable_text_io(x.ty(), true)),
-        Expr::Arith(_, a, b, _) => (tz(a) && b.ty() == T::Interval) || (a.ty() == T::Interval && tz(b)),
-        Expr::Cmp(_, a, b) => tz(a) != tz(b) && [a.ty(), b.ty()].iter().any(|t| matches!(t, T::Date | T::Timestamp)),
+        Expr::Arith(_, a, b, _) => {
+            (tz(a) && matches!(b.ty(), T::Interval(_))) || (matches!(a.ty(), T::Interval(_)) && tz(b))
+        }
+        Expr::Cmp(_, a, b) => tz(a) != tz(b) && [a.ty(), b.ty()].iter().any(|t| matches!(t, T::Date | T::Timestamp(_))),
         Expr::Func(crate::expr::Func::DatePart | crate::expr::Func::DateTrunc, args, _) => args.iter().any(tz),
         _ => false,
     };
@@ -654,24 +658,24 @@ mod tests {
     fn stable_casts_are_those_postgresql_marks_stable() {
         use SqlType as T;
         for (from, to) in [
-            (T::TimestampTz, T::Text),
-            (T::Text, T::TimestampTz),
-            (T::Timestamp, T::TimestampTz),
-            (T::TimestampTz, T::Date),
+            (T::TIMESTAMPTZ, T::Text),
+            (T::Text, T::TIMESTAMPTZ),
+            (T::TIMESTAMP, T::TIMESTAMPTZ),
+            (T::TIMESTAMPTZ, T::Date),
             (T::Date, T::Text),
             (T::Varchar(None), T::Date),
-            (T::Interval, T::Text),
-            (T::Text, T::Time),
+            (T::INTERVAL, T::Text),
+            (T::Text, T::TIME),
         ] {
             assert!(stable_cast(from, to), "{from:?} -> {to:?}");
         }
         for (from, to) in [
             (T::Int4, T::Text),
             (T::Float8, T::Text),
-            (T::Time, T::Text),
-            (T::Date, T::Timestamp),
-            (T::Unknown, T::TimestampTz),
-            (T::TimestampTz, T::TimestampTz),
+            (T::TIME, T::Text),
+            (T::Date, T::TIMESTAMP),
+            (T::Unknown, T::TIMESTAMPTZ),
+            (T::TIMESTAMPTZ, T::TIMESTAMPTZ),
             (T::Text, T::Int8),
         ] {
             assert!(!stable_cast(from, to), "{from:?} -> {to:?}");

@@ -25,6 +25,17 @@ pub fn take_notices() -> Vec<SqlError> {
     NOTICES.with(|n| std::mem::take(&mut *n.borrow_mut()))
 }
 
+/// Adds a NOTICE or WARNING that binding raised (`timestamp(7)`'s "precision reduced"), sent
+/// with the parse's.
+pub(super) fn push_notice(n: SqlError) {
+    NOTICES.with(|v| v.borrow_mut().push(n));
+}
+
+/// Puts back the NOTICEs [`take_notices`] took (dropping any raised since).
+pub(super) fn restore_notices(notices: Vec<SqlError>) {
+    NOTICES.with(|n| *n.borrow_mut() = notices);
+}
+
 pub(super) fn clear_notices() {
     NOTICES.with(|n| n.borrow_mut().clear());
 }
@@ -108,7 +119,7 @@ pub(super) fn truncate(sql: &str) -> Option<String> {
         return None;
     }
     out.push_str(&sql[copied..]);
-    NOTICES.with(|n| *n.borrow_mut() = notices);
+    NOTICES.with(|n| n.borrow_mut().extend(notices));
     Some(out)
 }
 

@@ -818,22 +818,21 @@ impl Binder<'_> {
             }
         } else if bound.len() == 3 && types[..2].iter().any(|t| t.is_datetime()) {
             // (timestamp, timestamp, interval); a date or timestamptz makes it timestamptz.
-            let tz = types[..2].iter().any(|t| matches!(t, SqlType::TimestampTz | SqlType::Date));
-            if types[..2]
-                .iter()
-                .any(|t| !matches!(t, SqlType::Timestamp | SqlType::TimestampTz | SqlType::Date | SqlType::Unknown))
-                || !matches!(types[2], SqlType::Interval | SqlType::Unknown)
+            let tz = types[..2].iter().any(|t| matches!(t, SqlType::TimestampTz(_) | SqlType::Date));
+            if types[..2].iter().any(|t| {
+                !matches!(t, SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Date | SqlType::Unknown)
+            }) || !matches!(types[2], SqlType::Interval(_) | SqlType::Unknown)
             {
                 return Err(no_function());
             }
-            let ty = if tz { SqlType::TimestampTz } else { SqlType::Timestamp };
+            let ty = if tz { SqlType::TIMESTAMPTZ } else { SqlType::TIMESTAMP };
             let mut args = Vec::with_capacity(3);
             for (i, e) in bound.into_iter().enumerate() {
-                let to = if i == 2 { SqlType::Interval } else { ty };
+                let to = if i == 2 { SqlType::INTERVAL } else { ty };
                 args.push(self.coerce(e, to, CastContext::Implicit, |_| no_function())?);
             }
             // A timestamptz series steps in the session's zone (relation::series reads it last).
-            if let (SqlType::TimestampTz, Some(zone)) = (ty, super::temporal::session_zone()) {
+            if let (SqlType::TimestampTz(_), Some(zone)) = (ty, super::temporal::session_zone()) {
                 args.push(zone);
             }
             return Ok((args, ty));

@@ -24,10 +24,27 @@ pub(super) fn split_precision(dt: &ast::DataType) -> (ast::DataType, Option<u8>)
     }
 }
 
-/// Rounds a timestamp, time or interval expression to `precision` fractional digits.
-pub(super) fn round_to(e: Expr, precision: Option<u8>) -> Result<Expr> {
-    let Some(p) = precision else { return Ok(e) };
-    let ty = e.ty();
+/// The precision `p` of `timestamp(p)`, `time(p)` or `interval(p)` as PostgreSQL's typmodin
+/// functions take it: 6 (all digits) is kept as written; above 6 it is 6, with PostgreSQL's
+/// WARNING (22023) sent with the statement.
+pub(super) fn precision(p: Option<u64>, name: &str, zone: &str) -> Result<Option<u8>> {
+    match p {
+        None => Ok(None),
+        Some(p) if p <= 6 => Ok(Some(p as u8)),
+        Some(p) => {
+            super::long_names::push_notice(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("{name}({p}){zone} precision reduced to maximum allowed, 6"),
+            ));
+            Ok(Some(6))
+        }
+    }
+}
+
+/// `current_timestamp(p)`, `localtimestamp(p)`, `localtime(p)`: the clock rounded to p digits,
+/// of type `ty` (the clock's type with that precision).
+fn round_to(e: Expr, ty: SqlType) -> Result<Expr> {
+    let p = ty.precision().unwrap_or(6);
     let e = Expr::Func(Func::Temporal(TemporalFn::Round(p)), vec![e], ty);
     crate::expr::fold(e)
 }
@@ -36,7 +53,7 @@ pub(super) fn round_to(e: Expr, precision: Option<u8>) -> Result<Expr> {
 fn datetime_rank(t: SqlType) -> u8 {
     match t {
         SqlType::Date => 0,
-        SqlType::Timestamp => 1,
+        SqlType::Timestamp(_) => 1,
         _ => 2,
     }
 }
@@ -44,14 +61,17 @@ fn datetime_rank(t: SqlType) -> u8 {
 /// The common type of two of date/timestamp/timestamptz.
 pub(super) fn datetime_common(a: SqlType, b: SqlType) -> SqlType {
     if datetime_rank(a) >= datetime_rank(b) {
-        a
+        a.base()
     } else {
-        b
+        b.base()
     }
 }
 
 pub(super) fn is_temporal(t: SqlType) -> bool {
-    matches!(t, SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time | SqlType::Interval)
+    matches!(
+        t,
+        SqlType::Date | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Time(_) | SqlType::Interval(_)
+    )
 }
 
 /// A time zone's offset east of UTC in microseconds: UTC and its aliases, or a POSIX offset
@@ -134,16 +154,16 @@ pub(super) fn bytea_output_cast(from: SqlType, to: SqlType) -> bool {
 /// None when the style changes nothing.
 pub(super) fn interval_style_cast(from: SqlType, to: SqlType) -> Option<impl FnOnce(Expr) -> Expr> {
     let string = |t: SqlType| matches!(t, SqlType::Text | SqlType::Varchar(_) | SqlType::Bpchar(_));
-    let (func, ty) = if from == SqlType::Interval && string(to) {
+    let (func, ty) = if matches!(from, SqlType::Interval(_)) && string(to) {
         (TemporalFn::IntervalText(session_interval_style()?), SqlType::Text)
-    } else if string(from) && to == SqlType::Interval {
+    } else if string(from) && matches!(to, SqlType::Interval(_)) {
         let style = session_interval_style().filter(|s| *s == IntervalStyle::SqlStandard)?;
-        (TemporalFn::IntervalParse(style), SqlType::Interval)
+        (TemporalFn::IntervalParse(style), SqlType::INTERVAL)
     } else {
         return None;
     };
     Some(move |e: Expr| {
-        let e = if from == SqlType::Interval || from == SqlType::Text {
+        let e = if matches!(from, SqlType::Interval(_)) || from == SqlType::Text {
             e
         } else {
             Expr::Cast(Box::new(e), SqlType::Text, false)
@@ -165,13 +185,13 @@ pub(super) fn shown_in_zone(e: Expr, json: bool) -> Expr {
     if bytea {
         return bytea_escaped(e).unwrap_or_else(|e| e);
     }
-    if e.ty() == SqlType::Interval {
+    if matches!(e.ty(), SqlType::Interval(_)) {
         return match session_interval_style() {
             Some(style) => Expr::Func(Func::Temporal(TemporalFn::IntervalText(style)), vec![e], SqlType::Text),
             None => e,
         };
     }
-    if e.ty() != SqlType::TimestampTz {
+    if !matches!(e.ty(), SqlType::TimestampTz(_)) {
         return e;
     }
     match session_zone() {
@@ -188,9 +208,9 @@ fn local_clock(func: Func, ty: SqlType) -> Expr {
         _ => None,
     };
     let Some(zone) = zone else { return Expr::Func(func, vec![], ty) };
-    let now = Expr::Func(Func::Now, vec![], SqlType::TimestampTz);
-    let local = zoned(ZoneOp::ToLocal, vec![now], zone, SqlType::Timestamp);
-    if ty == SqlType::Timestamp {
+    let now = Expr::Func(Func::Now, vec![], SqlType::TIMESTAMPTZ);
+    let local = zoned(ZoneOp::ToLocal, vec![now], zone, SqlType::TIMESTAMP);
+    if matches!(ty, SqlType::Timestamp(_)) {
         local
     } else {
         Expr::Cast(Box::new(local), ty, false)
@@ -200,13 +220,13 @@ fn local_clock(func: Func, ty: SqlType) -> Expr {
 /// date_part (EXTRACT) or date_trunc of a bound value; a timestamptz's fields are its local
 /// time's in the session's zone.
 fn date_part_or_trunc(trunc: bool, unit: Expr, v: Expr) -> Expr {
-    if v.ty() == SqlType::TimestampTz {
+    if matches!(v.ty(), SqlType::TimestampTz(_)) {
         if let Some(zone) = session_zone() {
-            let (op, ty) = if trunc { (ZoneOp::Trunc, SqlType::TimestampTz) } else { (ZoneOp::Part, SqlType::Float8) };
+            let (op, ty) = if trunc { (ZoneOp::Trunc, SqlType::TIMESTAMPTZ) } else { (ZoneOp::Part, SqlType::Float8) };
             return zoned(op, vec![unit, v], zone, ty);
         }
     }
-    let (func, ty) = if trunc { (Func::DateTrunc, v.ty()) } else { (Func::DatePart, SqlType::Float8) };
+    let (func, ty) = if trunc { (Func::DateTrunc, v.ty().base()) } else { (Func::DatePart, SqlType::Float8) };
     Expr::Func(func, vec![unit, v], ty)
 }
 
@@ -230,10 +250,11 @@ impl Binder<'_> {
         // (timestamp - timestamp), else as the one type the remaining operators take.
         let unknown_as = |known: SqlType, left_known: bool| -> Result<SqlType> {
             Ok(match (aop, known) {
-                (ArithOp::Sub, _) => known,
-                (ArithOp::Add, Interval) => Interval,
-                (ArithOp::Add, Timestamp | TimestampTz | Time) => Interval,
-                (ArithOp::Mul, Interval) | (ArithOp::Div, Interval) if left_known || aop == ArithOp::Mul => Float8,
+                (ArithOp::Sub, _) => known.base(),
+                (ArithOp::Add, Interval(_) | Timestamp(_) | TimestampTz(_) | Time(_)) => SqlType::INTERVAL,
+                (ArithOp::Mul, Interval(_)) | (ArithOp::Div, Interval(_)) if left_known || aop == ArithOp::Mul => {
+                    Float8
+                }
                 (ArithOp::Add, Date) => return Err(not_unique(lt, sym, rt)),
                 _ => return Err(op_error(lt, sym, rt)),
             })
@@ -249,36 +270,40 @@ impl Binder<'_> {
             }
             _ => (l, r),
         };
-        let (a, b) = (l.ty(), r.ty());
+        // The result of an operator has no typmod: timestamp(3) + interval is a timestamp.
+        let (a, b) = (l.ty().base(), r.ty().base());
         let err = || op_error(lt, sym, rt);
         let coerce_to = |s: &mut Self, e: Expr, t: SqlType| s.coerce(e, t, CastContext::Implicit, |_| err());
         let (l, r, ty) = match (aop, a, b) {
-            (ArithOp::Add, Timestamp | TimestampTz, Interval) | (ArithOp::Sub, Timestamp | TimestampTz, Interval) => {
-                (l, r, a)
-            }
-            (ArithOp::Add, Interval, Timestamp | TimestampTz) => (l, r, b),
-            (ArithOp::Add, Date, Interval) | (ArithOp::Add, Interval, Date) | (ArithOp::Sub, Date, Interval) => {
-                (l, r, Timestamp)
-            }
+            (ArithOp::Add | ArithOp::Sub, Timestamp(_) | TimestampTz(_), Interval(_)) => (l, r, a),
+            (ArithOp::Add, Interval(_), Timestamp(_) | TimestampTz(_)) => (l, r, b),
+            (ArithOp::Add, Date, Interval(_))
+            | (ArithOp::Add, Interval(_), Date)
+            | (ArithOp::Sub, Date, Interval(_)) => (l, r, SqlType::TIMESTAMP),
             (ArithOp::Add | ArithOp::Sub, Date, Int2 | Int4) => (l, coerce_to(self, r, Int4)?, Date),
             (ArithOp::Add, Int2 | Int4, Date) => (coerce_to(self, l, Int4)?, r, Date),
             (ArithOp::Sub, Date, Date) => (l, r, Int4),
             (ArithOp::Sub, x, y) if x.is_datetime() && y.is_datetime() => {
                 let t = datetime_common(x, y);
-                (coerce_to(self, l, t)?, coerce_to(self, r, t)?, Interval)
+                (coerce_to(self, l, t)?, coerce_to(self, r, t)?, SqlType::INTERVAL)
             }
-            (ArithOp::Add | ArithOp::Sub, Time, Interval) | (ArithOp::Add, Interval, Time) => (l, r, Time),
-            (ArithOp::Sub, Time, Time) => (l, r, Interval),
-            (ArithOp::Add | ArithOp::Sub, Interval, Interval) => (l, r, Interval),
-            (ArithOp::Mul | ArithOp::Div, Interval, n) if n.is_numeric() => (l, coerce_to(self, r, Float8)?, Interval),
-            (ArithOp::Mul, n, Interval) if n.is_numeric() => (coerce_to(self, l, Float8)?, r, Interval),
+            (ArithOp::Add | ArithOp::Sub, Time(_), Interval(_)) | (ArithOp::Add, Interval(_), Time(_)) => {
+                (l, r, SqlType::TIME)
+            }
+            (ArithOp::Sub, Time(_), Time(_)) | (ArithOp::Add | ArithOp::Sub, Interval(_), Interval(_)) => {
+                (l, r, SqlType::INTERVAL)
+            }
+            (ArithOp::Mul | ArithOp::Div, Interval(_), n) if n.is_numeric() => {
+                (l, coerce_to(self, r, Float8)?, SqlType::INTERVAL)
+            }
+            (ArithOp::Mul, n, Interval(_)) if n.is_numeric() => (coerce_to(self, l, Float8)?, r, SqlType::INTERVAL),
             _ => return Err(err()),
         };
         // timestamptz ± interval moves the local time in the session's zone.
-        if ty == TimestampTz && matches!(aop, ArithOp::Add | ArithOp::Sub) {
+        if ty == SqlType::TIMESTAMPTZ && matches!(aop, ArithOp::Add | ArithOp::Sub) {
             if let Some(zone) = session_zone() {
-                let (ts, iv) = if l.ty() == Interval { (r, l) } else { (l, r) };
-                return Ok(zoned(ZoneOp::AddInterval(aop == ArithOp::Sub), vec![ts, iv], zone, TimestampTz));
+                let (ts, iv) = if matches!(l.ty(), Interval(_)) { (r, l) } else { (l, r) };
+                return Ok(zoned(ZoneOp::AddInterval(aop == ArithOp::Sub), vec![ts, iv], zone, ty));
             }
         }
         Ok(Expr::Arith(aop, Box::new(l), Box::new(r), ty))
@@ -386,13 +411,13 @@ impl Binder<'_> {
             _ => return Err(SqlError::unsupported("AT TIME ZONE takes a zone name or a constant interval here")),
         };
         let (v, op, to) = match v.ty() {
-            SqlType::Timestamp => (v, ArithOp::Sub, SqlType::TimestampTz),
-            SqlType::TimestampTz | SqlType::Date | SqlType::Unknown => {
+            SqlType::Timestamp(_) => (v, ArithOp::Sub, SqlType::TIMESTAMPTZ),
+            SqlType::TimestampTz(_) | SqlType::Date | SqlType::Unknown => {
                 let v =
-                    self.coerce(v, SqlType::TimestampTz, CastContext::Implicit, |_| SqlError::internal("timestamptz"))?;
-                (v, ArithOp::Add, SqlType::Timestamp)
+                    self.coerce(v, SqlType::TIMESTAMPTZ, CastContext::Implicit, |_| SqlError::internal("timestamptz"))?;
+                (v, ArithOp::Add, SqlType::TIMESTAMP)
             }
-            SqlType::Time => return Err(SqlError::unsupported("type time with time zone is not supported yet")),
+            SqlType::Time(_) => return Err(SqlError::unsupported("type time with time zone is not supported yet")),
             t => {
                 return Err(SqlError::new(
                     code::UNDEFINED_FUNCTION,
@@ -407,12 +432,12 @@ impl Binder<'_> {
             return Ok(Expr::Const(Datum::Null, to));
         }
         if let Some(zone) = zone_name {
-            let op = if to == SqlType::Timestamp { ZoneOp::ToLocal } else { ZoneOp::FromLocal };
+            let op = if matches!(to, SqlType::Timestamp(_)) { ZoneOp::ToLocal } else { ZoneOp::FromLocal };
             return Ok(zoned(op, vec![v], zone, to));
         }
         let offset = Expr::Const(
             Datum::Interval(orbit_engine::table::Interval { months: 0, days: 0, micros: east_us.unwrap_or(0) }),
-            SqlType::Interval,
+            SqlType::INTERVAL,
         );
         // In UTC a timestamptz and a timestamp hold the same count; the offset moves it.
         let v = Expr::Cast(Box::new(v), to, false);
@@ -455,7 +480,7 @@ impl Binder<'_> {
             (Some(f), None, None, None) if s.trim().parse::<f64>().is_ok() => format!("{s} {f}"),
             _ => return Err(SqlError::unsupported("INTERVAL with field qualifiers is not supported yet")),
         };
-        self.coerce(Expr::Const(Datum::Text(text), SqlType::Unknown), SqlType::Interval, CastContext::Explicit, |_| {
+        self.coerce(Expr::Const(Datum::Text(text), SqlType::Unknown), SqlType::INTERVAL, CastContext::Explicit, |_| {
             SqlError::internal("interval literal")
         })
         .map_err(|e| self.at_literal(e, &iv.value))
@@ -484,27 +509,34 @@ impl Binder<'_> {
         let clock = |func, ty| Ok(Some(local_clock(func, ty)));
         match name {
             // SQL's niladic forms take no parentheses; now() and its synonyms take them.
-            "current_timestamp" if bare => clock(Func::Now, SqlType::TimestampTz),
-            "localtimestamp" if bare => clock(Func::LocalTimestamp, SqlType::Timestamp),
+            "current_timestamp" if bare => clock(Func::Now, SqlType::TIMESTAMPTZ),
+            "localtimestamp" if bare => clock(Func::LocalTimestamp, SqlType::TIMESTAMP),
             // CURRENT_TIMESTAMP(p), LOCALTIMESTAMP(p), LOCALTIME(p): rounded to p digits.
             "current_timestamp" | "localtimestamp" | "localtime"
                 if bound.len() == 1 && matches!(bound[0], Expr::Const(Datum::Int4(0..), _)) =>
             {
                 let Some(Expr::Const(Datum::Int4(p), _)) = bound.pop() else { return Ok(None) };
-                let (func, ty) = match name {
-                    "current_timestamp" => (Func::Now, SqlType::TimestampTz),
-                    "localtimestamp" => (Func::LocalTimestamp, SqlType::Timestamp),
-                    _ => (Func::LocalTime, SqlType::Time),
+                // The result has the precision as its typmod (PostgreSQL's SQLValueFunction),
+                // 6 past 6 with the type's WARNING.
+                let (func, ty, typed) = match name {
+                    "current_timestamp" => {
+                        let p = precision(Some(p as u64), "TIMESTAMP", " WITH TIME ZONE")?;
+                        (Func::Now, SqlType::TIMESTAMPTZ, SqlType::TimestampTz(p))
+                    }
+                    "localtimestamp" => {
+                        let p = precision(Some(p as u64), "TIMESTAMP", "")?;
+                        (Func::LocalTimestamp, SqlType::TIMESTAMP, SqlType::Timestamp(p))
+                    }
+                    _ => (Func::LocalTime, SqlType::TIME, SqlType::Time(precision(Some(p as u64), "TIME", "")?)),
                 };
-                let p = (p < 6).then_some(p as u8);
-                round_to(local_clock(func, ty), p).map(Some)
+                round_to(local_clock(func, ty), typed).map(Some)
             }
             "current_date" if bare => clock(Func::CurrentDate, SqlType::Date),
-            "localtime" if bare => clock(Func::LocalTime, SqlType::Time),
+            "localtime" if bare => clock(Func::LocalTime, SqlType::TIME),
             "current_time" if bare => Err(SqlError::unsupported("type time with time zone is not supported yet")),
-            "now" | "transaction_timestamp" if !bare && bound.is_empty() => clock(Func::Now, SqlType::TimestampTz),
-            "statement_timestamp" if !bare && bound.is_empty() => clock(Func::StatementTimestamp, SqlType::TimestampTz),
-            "clock_timestamp" if !bare && bound.is_empty() => clock(Func::ClockTimestamp, SqlType::TimestampTz),
+            "now" | "transaction_timestamp" if !bare && bound.is_empty() => clock(Func::Now, SqlType::TIMESTAMPTZ),
+            "statement_timestamp" if !bare && bound.is_empty() => clock(Func::StatementTimestamp, SqlType::TIMESTAMPTZ),
+            "clock_timestamp" if !bare && bound.is_empty() => clock(Func::ClockTimestamp, SqlType::TIMESTAMPTZ),
             "gen_random_uuid" if !bare && bound.is_empty() => {
                 Ok(Some(Expr::Func(Func::GenRandomUuid, vec![], SqlType::Uuid)))
             }
@@ -519,10 +551,10 @@ impl Binder<'_> {
                     SqlType::Unknown => return Err(not_unique_function(name, &types)),
                     // date_trunc of a date works on it as timestamptz (the preferred type).
                     SqlType::Date if trunc => {
-                        self.coerce(v, SqlType::TimestampTz, CastContext::Implicit, |_| no_function(name, &types))?
+                        self.coerce(v, SqlType::TIMESTAMPTZ, CastContext::Implicit, |_| no_function(name, &types))?
                     }
-                    SqlType::Date | SqlType::Time if !trunc => v,
-                    SqlType::Timestamp | SqlType::TimestampTz | SqlType::Interval => v,
+                    SqlType::Date | SqlType::Time(_) if !trunc => v,
+                    SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Interval(_) => v,
                     _ => return Err(no_function(name, &types)),
                 };
                 let unit = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
@@ -533,19 +565,19 @@ impl Binder<'_> {
             "date_bin" if bound.len() == 3 => {
                 let (a, b) = (types[1], types[2]);
                 let known = |t: SqlType| t.is_datetime() || t == SqlType::Unknown;
-                if !matches!(types[0], SqlType::Interval | SqlType::Unknown) || !known(a) || !known(b) {
+                if !matches!(types[0], SqlType::Interval(_) | SqlType::Unknown) || !known(a) || !known(b) {
                     return Err(no_function(name, &types));
                 }
                 let t = match (a, b) {
-                    (SqlType::TimestampTz, _) | (_, SqlType::TimestampTz) => SqlType::TimestampTz,
+                    (SqlType::TimestampTz(_), _) | (_, SqlType::TimestampTz(_)) => SqlType::TIMESTAMPTZ,
                     (SqlType::Unknown, SqlType::Unknown) => return Err(not_unique_function(name, &types)),
-                    _ => SqlType::Timestamp,
+                    _ => SqlType::TIMESTAMP,
                 };
                 let mut args = std::mem::take(bound).into_iter();
                 let mut out = Vec::with_capacity(3);
                 if let Some(stride) = args.next() {
                     out.push(
-                        self.coerce(stride, SqlType::Interval, CastContext::Implicit, |_| no_function(name, &types))?,
+                        self.coerce(stride, SqlType::INTERVAL, CastContext::Implicit, |_| no_function(name, &types))?,
                     );
                 }
                 for e in args {
@@ -568,21 +600,21 @@ impl Binder<'_> {
                     return Err(no_function(name, &types));
                 }
                 let t = match datetime_common(a, b) {
-                    SqlType::TimestampTz => SqlType::TimestampTz,
-                    _ => SqlType::Timestamp,
+                    SqlType::TimestampTz(_) => SqlType::TIMESTAMPTZ,
+                    _ => SqlType::TIMESTAMP,
                 };
                 let mut args = args
                     .into_iter()
                     .map(|e| self.coerce(e, t, CastContext::Implicit, |_| no_function(name, &types)))
                     .collect::<Result<Vec<_>>>()?;
                 // The age of timestamptz values is counted on their local times in the session's zone.
-                if let (SqlType::TimestampTz, Some(zone)) = (t, session_zone()) {
+                if let (SqlType::TimestampTz(_), Some(zone)) = (t, session_zone()) {
                     args = args
                         .into_iter()
-                        .map(|e| zoned(ZoneOp::ToLocal, vec![e], zone.clone(), SqlType::Timestamp))
+                        .map(|e| zoned(ZoneOp::ToLocal, vec![e], zone.clone(), SqlType::TIMESTAMP))
                         .collect();
                 }
-                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::Age), args, SqlType::Interval)))
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::Age), args, SqlType::INTERVAL)))
             }
             "to_timestamp" if bound.len() == 1 => {
                 let v = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
@@ -590,7 +622,7 @@ impl Binder<'_> {
                     return Err(no_function(name, &types));
                 }
                 let v = self.coerce(v, SqlType::Float8, CastContext::Implicit, |_| no_function(name, &types))?;
-                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::ToTimestamp), vec![v], SqlType::TimestampTz)))
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::ToTimestamp), vec![v], SqlType::TIMESTAMPTZ)))
             }
             "to_char" if bound.len() == 2 && (is_temporal(types[0]) || types[0] == SqlType::Unknown) => {
                 if types[0] == SqlType::Unknown {
@@ -604,12 +636,12 @@ impl Binder<'_> {
                 let v = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
                 // A date is formatted as timestamptz (the preferred type), a time as interval.
                 let to = match types[0] {
-                    SqlType::Date => SqlType::TimestampTz,
-                    SqlType::Time => SqlType::Interval,
+                    SqlType::Date => SqlType::TIMESTAMPTZ,
+                    SqlType::Time(_) => SqlType::INTERVAL,
                     t => t,
                 };
                 let v = self.coerce(v, to, CastContext::Implicit, |_| no_function(name, &types))?;
-                if let (SqlType::TimestampTz, Some(zone)) = (v.ty(), session_zone()) {
+                if let (SqlType::TimestampTz(_), Some(zone)) = (v.ty(), session_zone()) {
                     return Ok(Some(zoned(ZoneOp::ToChar, vec![v, fmt], zone, SqlType::Text)));
                 }
                 Ok(Some(Expr::Func(Func::Temporal(TemporalFn::ToChar), vec![v, fmt], SqlType::Text)))
@@ -619,7 +651,7 @@ impl Binder<'_> {
                 let (f, ty) = if name == "to_date" {
                     (TemporalFn::ToDateFormat, SqlType::Date)
                 } else {
-                    (TemporalFn::ToTimestampFormat, SqlType::TimestampTz)
+                    (TemporalFn::ToTimestampFormat, SqlType::TIMESTAMPTZ)
                 };
                 // to_timestamp reads fields without a zone as local time in the session's zone;
                 // a format with a zone pattern (TZH, TZM, OF, TZ) says its own offset.
@@ -630,9 +662,9 @@ impl Binder<'_> {
                     }
                     _ => false,
                 };
-                if let (SqlType::TimestampTz, true, Some(zone)) = (ty, zone_free, session_zone()) {
+                if let (SqlType::TimestampTz(_), true, Some(zone)) = (ty, zone_free, session_zone()) {
                     let utc = Expr::Func(Func::Temporal(f), args, ty);
-                    let fields = Expr::Cast(Box::new(utc), SqlType::Timestamp, false);
+                    let fields = Expr::Cast(Box::new(utc), SqlType::TIMESTAMP, false);
                     return Ok(Some(zoned(ZoneOp::FromLocal, vec![fields], zone, ty)));
                 }
                 Ok(Some(Expr::Func(Func::Temporal(f), args, ty)))
@@ -699,15 +731,15 @@ impl Binder<'_> {
                     return Err(no_function(name, &types));
                 };
                 Ok(Some(match zone {
-                    Some(z) => zoned(ZoneOp::FromLocal, vec![local], z, SqlType::TimestampTz),
-                    None => Expr::Cast(Box::new(local), SqlType::TimestampTz, false),
+                    Some(z) => zoned(ZoneOp::FromLocal, vec![local], z, SqlType::TIMESTAMPTZ),
+                    None => Expr::Cast(Box::new(local), SqlType::TIMESTAMPTZ, false),
                 }))
             }
             "make_time" | "make_timestamp" | "make_interval" => {
                 let (n, f, ty) = match name {
-                    "make_time" => (3, TemporalFn::MakeTime, SqlType::Time),
-                    "make_timestamp" => (6, TemporalFn::MakeTimestamp, SqlType::Timestamp),
-                    _ => (7, TemporalFn::MakeInterval, SqlType::Interval),
+                    "make_time" => (3, TemporalFn::MakeTime, SqlType::TIME),
+                    "make_timestamp" => (6, TemporalFn::MakeTimestamp, SqlType::TIMESTAMP),
+                    _ => (7, TemporalFn::MakeInterval, SqlType::INTERVAL),
                 };
                 let given = bound.len();
                 if given > n || (name != "make_interval" && given != n) {
@@ -736,7 +768,7 @@ impl Binder<'_> {
                 Ok(Some(Expr::Func(Func::Temporal(f), args, ty)))
             }
             "isfinite" if bound.len() == 1 => {
-                if !(types[0].is_datetime() || types[0] == SqlType::Interval) {
+                if !(types[0].is_datetime() || matches!(types[0], SqlType::Interval(_))) {
                     return Err(if types[0] == SqlType::Unknown {
                         not_unique_function(name, &types)
                     } else {
@@ -752,8 +784,8 @@ impl Binder<'_> {
                     _ => TemporalFn::JustifyInterval,
                 };
                 let v = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
-                let v = self.coerce(v, SqlType::Interval, CastContext::Implicit, |_| no_function(name, &types))?;
-                Ok(Some(Expr::Func(Func::Temporal(f), vec![v], SqlType::Interval)))
+                let v = self.coerce(v, SqlType::INTERVAL, CastContext::Implicit, |_| no_function(name, &types))?;
+                Ok(Some(Expr::Func(Func::Temporal(f), vec![v], SqlType::INTERVAL)))
             }
             _ => Ok(None),
         }

@@ -23,7 +23,7 @@ fn callable_type(name: &str) -> Option<SqlType> {
         "text" => SqlType::Text,
         "bpchar" => SqlType::Bpchar(None),
         "date" => SqlType::Date,
-        "timestamptz" => SqlType::TimestampTz,
+        "timestamptz" => SqlType::TIMESTAMPTZ,
         "json" => SqlType::Json,
         "jsonb" => SqlType::Jsonb,
         "uuid" => SqlType::Uuid,

@@ -82,9 +82,22 @@ impl Binder<'_> {
                 format!("infinite recursion detected in rules for relation \"{tname}\""),
             ));
         }
-        let query = match super::parse(text)?.pop() {
-            Some(ast::Statement::Query(q)) => q,
-            _ => return Err(SqlError::internal(format!("the definition of view \"{tname}\" is not a query"))),
+        // The statement's NOTICEs so far are kept; the view's own (its text read again, a
+        // `timestamp(7)` in it) were sent when it was created, as PostgreSQL sends them.
+        let outer_notices = super::long_names::take_notices();
+        let parsed = super::parse(text);
+        let query = match parsed {
+            Ok(mut stmts) => match stmts.pop() {
+                Some(ast::Statement::Query(q)) => q,
+                _ => {
+                    super::long_names::restore_notices(outer_notices);
+                    return Err(SqlError::internal(format!("the definition of view \"{tname}\" is not a query")));
+                }
+            },
+            Err(e) => {
+                super::long_names::restore_notices(outer_notices);
+                return Err(e);
+            }
         };
         // The view's column names, the alias's first (as written: the binder folds them).
         let quoted = |n: &str| ast::TableAliasColumnDef { name: ast::Ident::with_quote('"', n), data_type: None };
@@ -108,6 +121,7 @@ impl Binder<'_> {
         self.sub.views_expanding.push(tname);
         let r = self.special_relation(&derived);
         self.sub.views_expanding.pop();
+        super::long_names::restore_notices(outer_notices);
         r
     }
 

@@ -351,8 +351,8 @@ impl Binder<'_> {
                 t if t.is_integer() => (SqlType::Int8, SqlType::Int8),
                 t if t.is_float() => (SqlType::Float8, SqlType::Float8),
                 t if t.is_decimal() => (SqlType::NUMERIC, SqlType::NUMERIC),
-                SqlType::Date => (SqlType::Interval, SqlType::Timestamp),
-                t @ (SqlType::Timestamp | SqlType::TimestampTz | SqlType::Interval) => (SqlType::Interval, t),
+                SqlType::Date => (SqlType::INTERVAL, SqlType::TIMESTAMP),
+                t @ (SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Interval(_)) => (SqlType::INTERVAL, t),
                 t => {
                     return Err(SqlError::unsupported(format!(
                         "RANGE with offset PRECEDING/FOLLOWING is not supported for column type {}",
@@ -536,6 +536,8 @@ impl Binder<'_> {
             }
             _ => return Err(no_function(name, &types)),
         };
+        // A window function's result has no typmod (lag of a timestamp(3) is a timestamp).
+        let ty = if ty.precision().is_some() { ty.base() } else { ty };
         Ok((func, args, ty))
     }
 }

@@ -150,7 +150,7 @@ fn has_key(v: &Value, key: &str) -> bool {
 }
 
 /// A JSON value's type as json[b]_typeof and jsonpath's `.type()` name it.
-pub(crate) fn typeof_name(v: &Value) -> &'static str {
+pub(super) fn typeof_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",

@@ -329,11 +329,45 @@ pub fn dependent_domains(oid: u32) -> Vec<Arc<Domain>> {
     all_seen_by(None).into_iter().filter(|d| d.parent == oid).collect()
 }
 
-/// What depends on domain `oid`, in the order PostgreSQL's DROP lists it: each domain over it
-/// followed by what depends on that one, then the columns of its type.
+/// What depends on a catalog type (a domain's or an enum's, [`dependents`] and
+/// [`crate::enums::dependents`]), in the order PostgreSQL's DROP lists it.
 pub enum Dependent {
     Domain(Arc<Domain>),
     Column(Arc<TableDef>, usize),
+}
+
+impl Dependent {
+    /// The object as PostgreSQL's dependency messages name it: `type d`, `column c of table t`.
+    pub fn describe(&self) -> String {
+        match self {
+            Dependent::Domain(d) => format!("type {}", d.shown()),
+            Dependent::Column(t, i) => format!("column {} of table {}", t.columns[*i].name, table_shown(&t.name)),
+        }
+    }
+
+    /// The type it depends on directly, named for messages: the domain it is over or has as
+    /// its column's type, else the base type, `base` (shown as written for a column or
+    /// domain of the base type's array type, `base[]`).
+    pub fn depends_on(&self, base: &str) -> String {
+        let over = |oid: u32| by_oid(oid).map_or_else(String::new, |d| d.shown());
+        match self {
+            Dependent::Domain(d) if d.parent != 0 => over(d.parent),
+            Dependent::Domain(d) if matches!(d.base, SqlType::Array(_)) => format!("{base}[]"),
+            Dependent::Domain(_) => base.to_string(),
+            Dependent::Column(t, i) if t.columns[*i].domain != 0 => over(t.columns[*i].domain),
+            Dependent::Column(t, i) if matches!(t.columns[*i].ty, SqlType::Array(_)) => format!("{base}[]"),
+            Dependent::Column(..) => base.to_string(),
+        }
+    }
+}
+
+/// A table as PostgreSQL's object descriptions name it.
+pub fn table_shown(name: &str) -> String {
+    if crate::schema::is_visible(name) {
+        crate::schema::relname(name).to_string()
+    } else {
+        crate::schema::qualified_display(name)
+    }
 }
 
 pub fn dependents(oid: u32) -> Vec<Dependent> {

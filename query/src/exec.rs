@@ -470,8 +470,17 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                 ..Default::default()
             })
         }
-        Plan::EnumType(p) => enum_types::run(txn, p).await,
-        Plan::Domain(p) => domains::run(txn, p).await,
+        // A block's ALTER marks the type's entry as its own until it ends (`utility::holder`):
+        // the end must release it, or every later use of the type waits for a transaction
+        // that is gone.
+        Plan::EnumType(p) => {
+            txn.holds_tables |= !txn.alone;
+            enum_types::run(txn, p).await
+        }
+        Plan::Domain(p) => {
+            txn.holds_tables |= !txn.alone;
+            domains::run(txn, p).await
+        }
         Plan::RenameTable { table, new_name } => {
             txn.holds_tables |= !txn.alone;
             let r = rename::rename_table(txn, table, new_name).await?;

@@ -54,15 +54,6 @@ async fn create(txn: &mut Txn, d: &Domain) -> Result<QueryResult> {
     Ok(QueryResult { tag: "CREATE DOMAIN".into(), ..Default::default() })
 }
 
-/// A table as PostgreSQL's object descriptions name it.
-fn table_shown(name: &str) -> String {
-    if crate::schema::is_visible(name) {
-        crate::schema::relname(name).to_string()
-    } else {
-        crate::schema::qualified_display(name)
-    }
-}
-
 fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
@@ -73,8 +64,6 @@ async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool
     for s in skipped {
         r.notices.push(SqlError::new("00000", format!("type \"{s}\" does not exist, skipping")));
     }
-    let column_line =
-        |t: &TableDef, i: usize| format!("column {} of table {}", t.columns[i].name, table_shown(&t.name));
     // The domains the statement names: what depends on one of them is no obstacle to the
     // others (it goes itself).
     let named: Vec<u32> = names.iter().filter_map(|n| current(n).ok()).map(|(d, _)| d.oid).collect();
@@ -93,65 +82,67 @@ async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool
             })
             .collect();
         if !deps.is_empty() && !cascade {
-            let shown_of = |oid: u32| domains::by_oid(oid).map_or_else(String::new, |d| d.shown());
-            let lines: Vec<String> = deps
-                .iter()
-                .map(|x| match x {
-                    Dependent::Domain(o) => format!("type {} depends on type {}", o.shown(), shown_of(o.parent)),
-                    Dependent::Column(t, i) => {
-                        format!("{} depends on type {}", column_line(t, *i), shown_of(t.columns[*i].domain))
-                    }
-                })
-                .collect();
-            return Err(SqlError::new(
-                code::DEPENDENT_OBJECTS_STILL_EXIST,
-                format!("cannot drop type {} because other objects depend on it", d.shown()),
-            )
-            .detail(lines.join("\n"))
-            .hint("Use DROP ... CASCADE to drop the dependent objects too."));
+            return Err(still_depended_on(&d.shown(), &deps));
         }
         found.push((d, def, deps));
     }
     // A domain over another named one goes first.
     found.sort_by_key(|(d, _, _)| std::cmp::Reverse(depth(d.oid)));
     for (d, def, deps) in found {
-        if !deps.is_empty() {
-            let lines: Vec<String> = deps
-                .iter()
-                .map(|x| match x {
-                    Dependent::Domain(o) => format!("drop cascades to type {}", o.shown()),
-                    Dependent::Column(t, i) => format!("drop cascades to {}", column_line(t, *i)),
-                })
-                .collect();
-            // The columns go first, each as ALTER TABLE ... DROP COLUMN ... CASCADE (its undo
-            // kept in the transaction like a block's statement), then the domains over this
-            // one, innermost first.
-            let cols: Vec<(Arc<TableDef>, usize)> = deps
-                .iter()
-                .filter_map(|x| match x {
-                    Dependent::Column(t, i) => Some((t.clone(), *i)),
-                    Dependent::Domain(_) => None,
-                })
-                .collect();
-            let alone = std::mem::replace(&mut txn.alone, false);
-            let dropped = drop_columns(txn, &cols).await;
-            txn.alone = alone;
-            dropped?;
-            for x in deps.iter().rev() {
-                if let Dependent::Domain(o) = x {
-                    let (o, odef) = current(&o.name)?;
-                    drop_entry(txn, &o, &odef).await?;
-                }
-            }
-            r.notices.push(match lines.as_slice() {
-                [one] => SqlError::new("00000", one.clone()),
-                many => SqlError::new("00000", format!("drop cascades to {} other objects", many.len()))
-                    .detail(many.join("\n")),
-            });
+        if let Some(notice) = drop_dependents(txn, &deps).await? {
+            r.notices.push(notice);
         }
         drop_entry(txn, &d, &def).await?;
     }
     Ok(r)
+}
+
+/// DROP's 2BP01 for type `shown` (as messages name it), which `deps` depend on: one DETAIL
+/// line each.
+pub(super) fn still_depended_on(shown: &str, deps: &[domains::Dependent]) -> SqlError {
+    let lines: Vec<String> =
+        deps.iter().map(|x| format!("{} depends on type {}", x.describe(), x.depends_on(shown))).collect();
+    SqlError::new(
+        code::DEPENDENT_OBJECTS_STILL_EXIST,
+        format!("cannot drop type {shown} because other objects depend on it"),
+    )
+    .detail(lines.join("\n"))
+    .hint("Use DROP ... CASCADE to drop the dependent objects too.")
+}
+
+/// DROP ... CASCADE of a type (a domain or an enum) that `deps` depend on: the columns first,
+/// each as `ALTER TABLE ... DROP COLUMN ... CASCADE` (its undo kept in the transaction like a
+/// block's statement), then the domains, innermost first. The NOTICE PostgreSQL sends (None:
+/// nothing depended on it).
+pub(super) async fn drop_dependents(txn: &mut Txn, deps: &[domains::Dependent]) -> Result<Option<SqlError>> {
+    use domains::Dependent;
+    if deps.is_empty() {
+        return Ok(None);
+    }
+    let lines: Vec<String> = deps.iter().map(|x| format!("drop cascades to {}", x.describe())).collect();
+    let cols: Vec<(Arc<TableDef>, usize)> = deps
+        .iter()
+        .filter_map(|x| match x {
+            Dependent::Column(t, i) => Some((t.clone(), *i)),
+            Dependent::Domain(_) => None,
+        })
+        .collect();
+    let alone = std::mem::replace(&mut txn.alone, false);
+    let dropped = drop_columns(txn, &cols).await;
+    txn.alone = alone;
+    dropped?;
+    for x in deps.iter().rev() {
+        if let Dependent::Domain(o) = x {
+            let (o, odef) = current(&o.name)?;
+            drop_entry(txn, &o, &odef).await?;
+        }
+    }
+    Ok(Some(match lines.as_slice() {
+        [one] => SqlError::new("00000", one.clone()),
+        many => {
+            SqlError::new("00000", format!("drop cascades to {} other objects", many.len())).detail(many.join("\n"))
+        }
+    }))
 }
 
 /// How many domains `oid` is over.

@@ -71,28 +71,17 @@ async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool
     let mut found = Vec::new();
     for n in names {
         let (t, def) = current(n)?;
-        let deps = enums::dependent_columns(t.oid);
-        if !deps.is_empty() {
-            let shown = enums::display_name(&t.name);
-            if cascade {
-                return Err(SqlError::unsupported(format!(
-                    "DROP TYPE ... CASCADE of a type columns use is not supported yet (type {shown})"
-                )));
-            }
-            let detail: Vec<String> = deps
-                .iter()
-                .map(|(table, col)| format!("column {col} of table {} depends on type {shown}", table_shown(table)))
-                .collect();
-            return Err(SqlError::new(
-                code::DEPENDENT_OBJECTS_STILL_EXIST,
-                format!("cannot drop type {shown} because other objects depend on it"),
-            )
-            .detail(detail.join("\n"))
-            .hint("Use DROP ... CASCADE to drop the dependent objects too."));
+        let deps = enums::dependents(t.oid);
+        if !deps.is_empty() && !cascade {
+            return Err(super::domains::still_depended_on(&enums::display_name(&t.name), &deps));
         }
-        found.push((t, def));
+        found.push((t, def, deps));
     }
-    for (t, def) in found {
+    for (t, def, deps) in found {
+        // The columns and domains of the type go first, as DROP DOMAIN ... CASCADE drops them.
+        if let Some(notice) = super::domains::drop_dependents(txn, &deps).await? {
+            r.notices.push(notice);
+        }
         drop_relations(std::slice::from_ref(&def.name)).await?;
         // Put back by ROLLBACK under the same type OID.
         let mut old = t.to_def();
@@ -100,15 +89,6 @@ async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool
         undo::keep(txn, vec![undo::Created::Dropped { def: Box::new(old), rows: Vec::new() }])?;
     }
     Ok(r)
-}
-
-/// A table as PostgreSQL's object descriptions name it.
-fn table_shown(name: &str) -> String {
-    if crate::schema::is_visible(name) {
-        crate::schema::relname(name).to_string()
-    } else {
-        crate::schema::qualified_display(name)
-    }
 }
 
 /// Swaps in `new` for type `name` (its entry `now`), kept for ROLLBACK in a block.
@@ -154,6 +134,9 @@ async fn add_value(
     let at = new.labels.iter().position(|l| l.pos > pos).unwrap_or(new.labels.len());
     new.labels.insert(at, Label { name: label.to_string(), pos });
     swap(txn, &def, &new).await?;
+    if !txn.alone {
+        enums::added_in_block(t.oid, pos, txn.id);
+    }
     Ok(r)
 }
 

@@ -3,7 +3,7 @@
 //! (the label's bytes, as enum_send writes them); psycopg 3 fetches them as str; the types,
 //! their added and renamed labels and the rows that use them survive SIGKILL, on 1 and 2 shards.
 
-use orbit_tests::{pg_connect, pg_runtime, Orbit};
+use orbit_tests::{pg_connect, pg_runtime, psql_output as psql, Orbit};
 use tokio_postgres::types::{FromSql, Kind, Type};
 
 /// An enum value read through tokio-postgres's type lookup: it accepts any enum type and
@@ -196,22 +196,6 @@ fn a_block_creating_and_altering_types_is_undone_by_a_crash() {
             .unwrap();
         });
     }
-}
-
-/// psql's output (stdout and stderr: NOTICE and DETAIL lines) for a script.
-fn psql(port: u16, input: &str) -> String {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("psql")
-        .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run psql");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write to psql");
-    let out = child.wait_with_output().expect("psql output");
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 /// DROP TYPE of an enum that columns, array columns and domains use: RESTRICT's DETAIL lists

@@ -16,13 +16,15 @@
 //! keys in indexes stay valid. Only printing a value (and reading a label) needs the labels:
 //! [`by_oid`] reads them from the local shard's catalog copy (a per-thread cache checked by the
 //! entry's relation OID), or, where the shard's state is borrowed further up (an expression
-//! evaluated inside a shard step), from a process-wide copy every successful look-up refreshes.
+//! evaluated inside a shard step), from a process-wide copy every successful look-up refreshes
+//! (the [`crate::catalog_types`] registry domains share).
 
+use crate::catalog_types;
 use crate::error::{code, Result, SqlError};
-use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef, Tables};
+use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 /// The first character of an enum type's catalog entry.
 pub const MARK: char = '\u{6}';
@@ -32,12 +34,12 @@ const MAX_LABEL: usize = 63;
 
 /// The catalog entry of enum type `name` (its catalog name).
 pub fn entry(name: &str) -> String {
-    format!("{MARK}{name}")
+    catalog_types::entry::<EnumType>(name)
 }
 
 /// Whether a catalog name is an enum type's entry.
 pub fn is_entry(name: &str) -> bool {
-    name.starts_with(MARK)
+    catalog_types::is_entry::<EnumType>(name)
 }
 
 /// One label of an enum type.
@@ -62,8 +64,7 @@ impl EnumType {
     /// The type a catalog entry describes (None for another entry).
     pub fn of_def(def: &TableDef) -> Option<EnumType> {
         let name = def.name.strip_prefix(MARK)?;
-        // An empty `pk_name`: the first definition, whose relation OID is the type's.
-        let oid = if def.pk_name.is_empty() { def.oid } else { def.pk_name.parse().ok()? };
+        let oid = catalog_types::type_oid(def)?;
         let labels = def
             .columns
             .iter()
@@ -140,79 +141,40 @@ fn visible(name: &str) -> bool {
     false
 }
 
-struct Cached {
-    entry: String,
-    rel_oid: u32,
-    ty: Arc<EnumType>,
-}
-
 thread_local! {
-    static CACHE: RefCell<HashMap<u32, Cached>> = RefCell::new(HashMap::new());
+    static CACHE: catalog_types::Cache<EnumType, ()> = RefCell::new(HashMap::new());
 }
 
-/// The last definition of each type any thread read from its catalog copy.
-fn registry() -> &'static RwLock<HashMap<u32, Arc<EnumType>>> {
-    static REGISTRY: OnceLock<RwLock<HashMap<u32, Arc<EnumType>>>> = OnceLock::new();
-    REGISTRY.get_or_init(|| RwLock::new(HashMap::new()))
-}
+/// Where enum types are found ([`catalog_types::Registry`]).
+static TYPES: catalog_types::Registry<EnumType, ()> = catalog_types::Registry::new(&CACHE, 1024);
 
-fn remember(ty: &Arc<EnumType>) {
-    if let Ok(mut r) = registry().write() {
-        if r.get(&ty.oid).is_none_or(|t| **t != **ty) {
-            r.insert(ty.oid, ty.clone());
-        }
+impl catalog_types::CatalogType for EnumType {
+    const MARK: char = MARK;
+
+    fn of_def(def: &TableDef) -> Option<EnumType> {
+        EnumType::of_def(def)
+    }
+
+    fn oid(&self) -> u32 {
+        self.oid
     }
 }
 
-/// Enum type `oid` in a shard's catalog copy.
-fn find_in(tables: &Tables, oid: u32) -> Option<Arc<EnumType>> {
-    let hit = CACHE.with(|c| {
-        let c = c.borrow();
-        let e = c.get(&oid)?;
-        (tables.def(&e.entry)?.oid == e.rel_oid).then(|| e.ty.clone())
-    });
-    if hit.is_some() {
-        return hit;
-    }
-    let def = tables
-        .names()
-        .filter(|n| is_entry(n) && !n.contains(crate::exec::undo::HIDDEN))
-        .filter_map(|n| tables.def(n))
-        .find(|d| EnumType::of_def(d).is_some_and(|t| t.oid == oid))?;
-    let ty = Arc::new(EnumType::of_def(&def)?);
-    CACHE.with(|c| c.borrow_mut().insert(oid, Cached { entry: def.name.clone(), rel_oid: def.oid, ty: ty.clone() }));
-    remember(&ty);
-    Some(ty)
-}
-
-/// Enum type `oid` (see the module comment for where it is read from).
+/// Enum type `oid` (from the local catalog copy, or the last definition any thread read).
 pub fn by_oid(oid: u32) -> Option<Arc<EnumType>> {
-    match orbit_shards::state::try_with_shard(|s| find_in(&s.tables, oid)) {
-        Some(found) => found,
-        None => registry().read().ok()?.get(&oid).cloned(),
-    }
+    TYPES.by_oid(oid)
 }
 
 /// The enum type of catalog name `name` (as the binder sees the catalog: not another open
 /// block's creation).
 pub fn lookup_name(name: &str) -> Option<Arc<EnumType>> {
-    // Off a shard thread (a unit test's parse) there is no catalog to hold one; borrowed
-    // further up, the catalog cannot be read here either.
-    orbit_shards::state::try_with_shard(|_| ())?;
-    let def = crate::bind::lookup_table(&entry(name))?;
-    let ty = Arc::new(EnumType::of_def(&def)?);
-    remember(&ty);
-    Some(ty)
+    TYPES.lookup_name(name)
 }
 
 /// The enum type a (possibly schema-qualified) type name names, along the search path; None
 /// when there is none.
 pub fn resolve(parts: &[String]) -> Option<Arc<EnumType>> {
-    match parts {
-        [rel] => crate::schema::path().iter().find_map(|s| lookup_name(&crate::schema::qualify(s, rel))),
-        [schema, rel] => lookup_name(&crate::schema::qualify(schema, rel)),
-        _ => None,
-    }
+    TYPES.resolve(parts)
 }
 
 /// The type name engine messages print (`SqlType::name`).
@@ -254,17 +216,7 @@ pub fn check_label(label: &str) -> Result<()> {
 /// Every enum type of this shard's catalog copy (for pg_type, pg_enum and DROP SCHEMA), in
 /// OID order; those another open block created are left out for transaction `me`.
 pub fn all_seen_by(me: Option<orbit_shards::rowlock::Owner>) -> Vec<Arc<EnumType>> {
-    let mut out: Vec<Arc<EnumType>> = orbit_shards::state::with_shard(|s| {
-        s.tables
-            .names()
-            .filter(|n| is_entry(n) && !n.contains(crate::exec::undo::HIDDEN))
-            .filter(|n| me.is_none_or(|me| s.tables.get(n).is_none_or(|t| t.created_by.is_none_or(|o| o == me))))
-            .filter_map(|n| s.tables.def(n))
-            .filter_map(|d| EnumType::of_def(&d).map(Arc::new))
-            .collect()
-    });
-    out.sort_by_key(|t| t.oid);
-    out
+    TYPES.all_seen_by(me)
 }
 
 /// The first and last values (enum_first, enum_last) and all values (enum_range) of a type;

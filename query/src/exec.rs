@@ -27,6 +27,7 @@ use std::sync::Arc;
 mod add_key;
 mod alter_column;
 mod alter_type;
+mod catalog_types;
 mod comment;
 pub(crate) mod ddl_journal;
 mod domains;

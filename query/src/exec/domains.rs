@@ -8,7 +8,7 @@
 //! first column holding a value that fails). DROP DOMAIN ... CASCADE drops those columns first,
 //! each as `ALTER TABLE t DROP COLUMN c CASCADE` would.
 
-use super::{create_table_as, drop_relations, rename, undo, utility, QueryResult};
+use super::{catalog_types, utility, QueryResult};
 use crate::domains::{self, Domain, DomainPlan};
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
@@ -26,31 +26,13 @@ pub(super) async fn run(txn: &mut Txn, plan: &DomainPlan) -> Result<QueryResult>
     }
 }
 
-fn gone(name: &str) -> SqlError {
-    SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{}\" does not exist", crate::schema::relname(name)))
-}
-
 /// The domain and its catalog entry now.
 fn current(name: &str) -> Result<(Domain, Arc<TableDef>)> {
-    let def = crate::bind::lookup_table(&domains::entry(name)).ok_or_else(|| gone(name))?;
-    let d = Domain::of_def(&def).ok_or_else(|| gone(name))?;
-    Ok((d, def))
+    catalog_types::current(name)
 }
 
 async fn create(txn: &mut Txn, d: &Domain) -> Result<QueryResult> {
-    // The type's OID is its entry's first relation OID (an empty `pk_name` says so).
-    let mut def = Domain { oid: 0, ..d.clone() }.to_def();
-    def.pk_name.clear();
-    let made = create_table_as(def, true, utility::holder(txn)).await?;
-    if !made.notices.is_empty() {
-        return Err(SqlError::new(
-            code::DUPLICATE_OBJECT,
-            format!("type \"{}\" already exists", crate::schema::relname(&d.name)),
-        ));
-    }
-    if let Some(e) = crate::bind::lookup_table(&domains::entry(&d.name)) {
-        txn.created.push(undo::Created::Relation { name: e.name.clone(), oid: e.oid, view: false });
-    }
+    catalog_types::create(txn, &Domain { oid: 0, ..d.clone() }).await?;
     Ok(QueryResult { tag: "CREATE DOMAIN".into(), ..Default::default() })
 }
 
@@ -158,10 +140,7 @@ fn depth(oid: u32) -> usize {
 
 /// Drops a domain's catalog entry, put back by ROLLBACK under the same type OID.
 async fn drop_entry(txn: &mut Txn, d: &Domain, def: &Arc<TableDef>) -> Result<()> {
-    drop_relations(std::slice::from_ref(&def.name)).await?;
-    let mut old = d.to_def();
-    old.oid = def.oid;
-    undo::keep(txn, vec![undo::Created::Dropped { def: Box::new(old), rows: Vec::new() }])
+    catalog_types::drop_entry(txn, d, def).await
 }
 
 async fn drop_columns(txn: &mut Txn, cols: &[(Arc<TableDef>, usize)]) -> Result<()> {
@@ -173,24 +152,6 @@ async fn drop_columns(txn: &mut Txn, cols: &[(Arc<TableDef>, usize)]) -> Result<
         crate::settings::bind_with(txn.settings.clone());
         let step = crate::bind::prepare(&sql, &[])?;
         Box::pin(super::execute(&step.plan, &[], txn)).await?;
-    }
-    Ok(())
-}
-
-/// Swaps in `new` for domain `name` (its entry `now`), kept for ROLLBACK in a block.
-async fn swap(txn: &mut Txn, now: &Arc<TableDef>, new: &Domain) -> Result<()> {
-    let shards = orbit_shards::state::local().1;
-    let per_shard = (0..shards).map(|_| Vec::new()).collect();
-    utility::stage_and_swap_as(&now.name, Some(now), new.to_def(), per_shard, utility::holder(txn)).await?;
-    if let Some(d) = crate::bind::lookup_table(&now.name) {
-        let mut old = (**now).clone();
-        if old.pk_name.is_empty() {
-            old.pk_name = new.oid.to_string();
-        }
-        undo::keep(
-            txn,
-            vec![undo::Created::Replaced { name: now.name.clone(), oid: d.oid, old: Box::new(old), rows: Vec::new() }],
-        )?;
     }
     Ok(())
 }
@@ -280,28 +241,11 @@ async fn alter(
     if new.to_def().columns == def.columns && new.checks == def.checks {
         return Ok(r);
     }
-    swap(txn, &def, &new).await?;
+    catalog_types::swap(txn, &def, &new).await?;
     Ok(r)
 }
 
 async fn rename_domain(txn: &mut Txn, name: &str, new_name: &str) -> Result<QueryResult> {
-    let (d, def) = current(name)?;
-    if crate::bind::lookup_table(&domains::entry(new_name)).is_some() {
-        return Err(SqlError::new(
-            code::DUPLICATE_OBJECT,
-            format!("type \"{}\" already exists", crate::schema::relname(new_name)),
-        ));
-    }
-    // Written down first: the renamed entry keeps the type's OID whatever its relation OID.
-    let def = if def.pk_name.is_empty() {
-        swap(txn, &def, &d).await?;
-        crate::bind::lookup_table(&def.name).ok_or_else(|| gone(name))?
-    } else {
-        def
-    };
-    rename::rename_everywhere(&def, &domains::entry(new_name)).await?;
-    if let Some(e) = crate::bind::lookup_table(&domains::entry(new_name)) {
-        undo::keep(txn, vec![undo::Created::Renamed { from: def.name.clone(), to: e.name.clone(), oid: e.oid }])?;
-    }
+    catalog_types::rename_type::<Domain>(txn, name, new_name).await?;
     Ok(QueryResult { tag: "ALTER DOMAIN".into(), ..Default::default() })
 }

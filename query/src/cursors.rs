@@ -16,6 +16,12 @@
 //! sits before its first row, on a row, or after its last; FETCH's counts, the rows a MOVE
 //! passes and the "cursor can only scan forward" errors of a NO SCROLL cursor are its.
 //!
+//! `UPDATE/DELETE ... WHERE CURRENT OF` (sql-update, sql-delete; PostgreSQL's execCurrent.c):
+//! a cursor whose query is a plain scan of one table keeps each row's key beside it
+//! ([`Updatable::Scan`]), so the statement changes the row with the key the cursor is on,
+//! found on its one shard as it is now (deleted: no row; updated, also through the cursor with
+//! a new key: the latest version, as PostgreSQL follows the update chain).
+//!
 //! The connection owns the registry; each of its transactions holds a handle
 //! ([`crate::Txn::cursors`]) and tells it when it ends: COMMIT closes the cursors it declared
 //! without HOLD and keeps the others, ROLLBACK (or ROLLBACK TO a savepoint older than the

@@ -612,17 +612,17 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
     let mut out = String::with_capacity(sql.len() + 16);
     let mut at_start = true;
     // Whether the statement at hand is an UPDATE or DELETE (PREPARE's and EXPLAIN's too).
-    let mut modifies = false;
+    let (mut modifies, mut explain) = (false, false);
     let mut i = 0;
     while i < tokens.len() {
         let t = &tokens[i];
         if let Token::Word(w) = t {
             if at_start {
-                modifies = false;
+                (modifies, explain) = (false, w.keyword == Keyword::EXPLAIN);
             }
             let after_as =
                 out.trim_end().rsplit(char::is_whitespace).next().is_some_and(|p| p.eq_ignore_ascii_case("AS"));
-            if (at_start || after_as) && w.quote_style.is_none() {
+            if (at_start || after_as || explain) && w.quote_style.is_none() {
                 modifies |= matches!(w.keyword, Keyword::UPDATE | Keyword::DELETE);
             }
         }

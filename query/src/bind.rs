@@ -247,6 +247,8 @@ pub enum Plan {
         /// `UPDATE ... FROM`: the target joined with the FROM tables (target first); filter,
         /// sets and returning then read the joined row.
         join: Option<Box<crate::join::JoinPlan>>,
+        /// `WHERE CURRENT OF cursor` (filter and key None): the row the cursor is on.
+        current_of: Option<String>,
     },
     Delete {
         table: Arc<TableDef>,
@@ -255,6 +257,8 @@ pub enum Plan {
         returning: Option<Vec<Expr>>,
         /// `DELETE ... USING`: as Update's.
         join: Option<Box<crate::join::JoinPlan>>,
+        /// As Update's.
+        current_of: Option<String>,
     },
     /// `CREATE [OR REPLACE] VIEW` ([`views`]): the view's catalog entry.
     CreateView {
@@ -519,7 +523,9 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
                     return Ok(stmts);
                 }
             }
-            let refused = do_block_refused(sql).or_else(|| generated::by_default_refused(sql));
+            let refused = do_block_refused(sql)
+                .or_else(|| generated::by_default_refused(sql))
+                .or_else(|| cursors::current_of_refused(sql));
             Err(refused.unwrap_or_else(|| syntax_error(sql, &e.to_string())))
         }
     }
@@ -592,7 +598,9 @@ const SYMMETRIC_MARK: &str = "\"\u{1}symmetric\"";
 /// - a window frame's `EXCLUDE ...` becomes a marker `window::exclusion_syntax` describes;
 /// - `SET CONSTRAINTS ...` becomes a marker SET (`foreign_keys::set_constraints_syntax`);
 /// - `t.*::type` becomes `(t.*)::type` and `t.* IS` becomes `(t.*) IS` (`whole_row::star_cast_syntax`);
-/// - `ON CONFLICT ((expr), ...)` keys become marker names (`conflict_target::target_syntax`).
+/// - `ON CONFLICT ((expr), ...)` keys become marker names (`conflict_target::target_syntax`);
+/// - an UPDATE's or DELETE's `WHERE CURRENT OF cursor` becomes a marker call
+///   (`cursors::current_of_syntax`).
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
@@ -606,9 +614,28 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
     };
     let mut out = String::with_capacity(sql.len() + 16);
     let mut at_start = true;
+    // Whether the statement at hand is an UPDATE or DELETE (PREPARE's and EXPLAIN's too).
+    let (mut modifies, mut explain) = (false, false);
     let mut i = 0;
     while i < tokens.len() {
         let t = &tokens[i];
+        if let Token::Word(w) = t {
+            if at_start {
+                (modifies, explain) = (false, w.keyword == Keyword::EXPLAIN);
+            }
+            let after_as =
+                out.trim_end().rsplit(char::is_whitespace).next().is_some_and(|p| p.eq_ignore_ascii_case("AS"));
+            if (at_start || after_as || explain) && w.quote_style.is_none() {
+                modifies |= matches!(w.keyword, Keyword::UPDATE | Keyword::DELETE);
+            }
+        }
+        if modifies && word(t, Keyword::WHERE) {
+            if let Some((text, end)) = cursors::current_of_syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
+                continue;
+            }
+        }
         if at_start && word(t, Keyword::TABLE) {
             out.push_str("SELECT * FROM");
             (found, at_start, i) = (true, false, i + 1);
@@ -3292,9 +3319,13 @@ impl Binder<'_> {
         if let ast::TableFactor::Table { name, .. } = &up.table.relation {
             self.refuse_view_target(name, "update")?;
         }
+        let current_of = cursors::current_of(up.selection.as_ref());
         match &up.from {
             Some(ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f)) => {
-                return self.update_from(up, f)
+                if current_of.is_some() {
+                    return Err(SqlError::unsupported("UPDATE ... FROM ... WHERE CURRENT OF is not supported"));
+                }
+                return self.update_from(up, f);
             }
             None => {}
         }
@@ -3302,12 +3333,13 @@ impl Binder<'_> {
         let scope = Scope { def: &def, alias: alias.clone(), joined: None };
         let sets = self.assignments(&def, &up.assignments, &scope)?;
         let filter = match &up.selection {
+            Some(_) if current_of.is_some() => None,
             Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
             None => None,
         };
         let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
         let (returning, columns) = self.returning(up.returning.as_deref(), &def, &alias)?;
-        Ok((Plan::Update { table: def, filter, key, sets, returning, join: None }, columns))
+        Ok((Plan::Update { table: def, filter, key, sets, returning, join: None, current_of }, columns))
     }
 
     /// `SET col = expr, ...` of UPDATE and ON CONFLICT DO UPDATE.
@@ -3407,18 +3439,23 @@ impl Binder<'_> {
         if let ast::TableFactor::Table { name, .. } = &twj.relation {
             self.refuse_view_target(name, "delete from")?;
         }
+        let current_of = cursors::current_of(del.selection.as_ref());
         if let Some(using) = &del.using {
+            if current_of.is_some() {
+                return Err(SqlError::unsupported("DELETE ... USING ... WHERE CURRENT OF is not supported"));
+            }
             return self.delete_using(twj, using, del.selection.as_ref(), del.returning.as_deref());
         }
         let (def, alias) = self.table_ref(twj)?;
         let scope = Scope { def: &def, alias: alias.clone(), joined: None };
         let filter = match &del.selection {
+            Some(_) if current_of.is_some() => None,
             Some(w) => Some(self.condition(w, Some(&scope), "WHERE")?),
             None => None,
         };
         let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
         let (returning, columns) = self.returning(del.returning.as_deref(), &def, &alias)?;
-        Ok((Plan::Delete { table: def, filter, key, returning, join: None }, columns))
+        Ok((Plan::Delete { table: def, filter, key, returning, join: None, current_of }, columns))
     }
 
     /// A SELECT's WHERE: its top-level AND-ed `row [NOT] IN (SELECT ...)` parts bind as row

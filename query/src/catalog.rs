@@ -1440,7 +1440,8 @@ fn builtin_type_row(t: SqlType) -> Vec<Datum> {
 }
 
 /// [`user_tables`] of a shard's catalog: no staging tables, tables a transaction's DROP hid,
-/// the sequence table or indexes' tables.
+/// the sequence table, indexes' tables, or the entries of schemas, sequences, comments, domains
+/// and enum types.
 pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<TableDef>> {
     tables
         .names()
@@ -1455,6 +1456,7 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
                 && !crate::sequence::is_entry(n)
                 && !crate::comment::is_entry(n)
                 && !crate::domains::is_entry(n)
+                && !crate::enums::is_entry(n)
         })
         .filter_map(|n| tables.def(n))
         .filter(|d| d.index_of.is_none())

@@ -16,6 +16,12 @@
 //! sits before its first row, on a row, or after its last; FETCH's counts, the rows a MOVE
 //! passes and the "cursor can only scan forward" errors of a NO SCROLL cursor are its.
 //!
+//! `UPDATE/DELETE ... WHERE CURRENT OF` (sql-update, sql-delete; PostgreSQL's execCurrent.c):
+//! a cursor whose query is a plain scan of one table keeps each row's key beside it
+//! ([`Updatable::Scan`]), so the statement changes the row with the key the cursor is on,
+//! found on its one shard as it is now (deleted: no row; updated, also through the cursor with
+//! a new key: the latest version, as PostgreSQL follows the update chain).
+//!
 //! The connection owns the registry; each of its transactions holds a handle
 //! ([`crate::Txn::cursors`]) and tells it when it ends: COMMIT closes the cursors it declared
 //! without HOLD and keeps the others, ROLLBACK (or ROLLBACK TO a savepoint older than the
@@ -60,6 +66,22 @@ pub struct Declare {
     /// The query string that declared it (pg_cursors.statement).
     pub statement: String,
     pub columns: Vec<OutputColumn>,
+    /// What `WHERE CURRENT OF` may change through it.
+    pub updatable: Updatable,
+}
+
+/// What `UPDATE/DELETE ... WHERE CURRENT OF` may change through a cursor (PostgreSQL's
+/// execCurrentOf: a FOR UPDATE/SHARE reference to the table, or else a scan of it under
+/// nothing but a Limit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Updatable {
+    /// A plain scan of one table (filtered, limited; ORDER BY only with FOR UPDATE/SHARE): each
+    /// row's primary key (or row id) values follow its output values, `hidden` of them, which
+    /// the cursor keeps beside the row, encoded.
+    Scan { table: String, oid: u32, locked: bool, hidden: usize },
+    /// Any other query. `locked`: it has FOR UPDATE/SHARE (joins, subqueries: PostgreSQL can
+    /// change the rows of each table it locks, Orbit does not keep their keys).
+    No { locked: bool },
 }
 
 /// One open cursor.
@@ -72,6 +94,9 @@ pub struct Cursor {
     statement: String,
     created_us: i64,
     rows: Vec<Row>,
+    /// Per row, its table's encoded key ([`Updatable::Scan`]; empty otherwise).
+    keys: Vec<Vec<u8>>,
+    updatable: Updatable,
     /// 0: before the first row; 1..=n: on that row; n + 1: after the last.
     at: usize,
     bytes: usize,
@@ -95,6 +120,11 @@ fn missing(name: &str) -> SqlError {
     SqlError::new(code::INVALID_CURSOR_NAME, format!("cursor \"{name}\" does not exist"))
 }
 
+/// A table's name as PostgreSQL's messages print it (without its schema).
+fn relname(t: &TableDef) -> &str {
+    crate::schema::relname(&t.name)
+}
+
 fn forward_only() -> SqlError {
     SqlError::new("55000", "cursor can only scan forward")
         .hint("Declare it with SCROLL option to enable backward scan.")
@@ -113,11 +143,30 @@ impl Cursors {
 
     /// Opens cursor `d.name` over `rows`, declared by transaction `txn` (with `savepoints`
     /// savepoints) under a bound of `limit` bytes for all the session's cursors.
-    pub fn declare(&mut self, d: &Declare, rows: Vec<Row>, txn: Owner, savepoints: usize, limit: usize) -> Result<()> {
+    pub fn declare(
+        &mut self,
+        d: &Declare,
+        mut rows: Vec<Row>,
+        txn: Owner,
+        savepoints: usize,
+        limit: usize,
+    ) -> Result<()> {
         if self.open.contains_key(&d.name) {
             return Err(SqlError::new("42P03", format!("cursor \"{}\" already exists", d.name)));
         }
-        let bytes: usize = rows.iter().map(|r| crate::memory::row_bytes(r)).sum();
+        // The hidden key values the query added after the output columns.
+        let keys: Vec<Vec<u8>> = match d.updatable {
+            Updatable::Scan { hidden, .. } => rows
+                .iter_mut()
+                .map(|r| {
+                    let at = r.len().saturating_sub(hidden);
+                    orbit_engine::table::key::encode(r.drain(at..).collect::<Vec<_>>().iter())
+                })
+                .collect(),
+            Updatable::No { .. } => Vec::new(),
+        };
+        let bytes: usize = rows.iter().map(|r| crate::memory::row_bytes(r)).sum::<usize>()
+            + keys.iter().map(|k| k.len() + std::mem::size_of::<Vec<u8>>()).sum::<usize>();
         if self.bytes + bytes > limit {
             return Err(crate::memory::out_of_memory("cursor rows", bytes, self.bytes, limit));
         }
@@ -132,6 +181,8 @@ impl Cursors {
                 statement: d.statement.clone(),
                 created_us: crate::datetime::now_us(),
                 rows,
+                keys,
+                updatable: d.updatable.clone(),
                 at: 0,
                 bytes,
                 declared_in: Some((txn, savepoints)),
@@ -145,6 +196,61 @@ impl Cursors {
     pub fn fetch(&mut self, name: &str, op: FetchOp, rows: Option<&mut Vec<Row>>) -> Result<u64> {
         let c = self.open.get_mut(name).ok_or_else(|| missing(name))?;
         c.run_fetch(op, rows)
+    }
+
+    /// `WHERE CURRENT OF name` in an UPDATE or DELETE of `table`: the encoded key of the row
+    /// the cursor is on, and its position, with execCurrentOf's errors in its order.
+    pub fn current_of(&self, name: &str, table: &TableDef) -> Result<(Vec<u8>, usize)> {
+        let c = self.open.get(name).ok_or_else(|| missing(name))?;
+        let not_updatable = || {
+            SqlError::new(
+                code::INVALID_CURSOR_STATE,
+                format!("cursor \"{name}\" is not a simply updatable scan of table \"{}\"", relname(table)),
+            )
+        };
+        let no_reference = || {
+            SqlError::new(
+                code::INVALID_CURSOR_STATE,
+                format!("cursor \"{name}\" does not have a FOR UPDATE/SHARE reference to table \"{}\"", relname(table)),
+            )
+        };
+        if c.declared_in.is_none() {
+            return Err(SqlError::new(
+                code::INVALID_CURSOR_STATE,
+                format!("cursor \"{name}\" is held from a previous transaction"),
+            ));
+        }
+        match &c.updatable {
+            Updatable::Scan { oid, .. } if *oid == table.oid => {}
+            Updatable::Scan { locked: true, .. } => return Err(no_reference()),
+            Updatable::Scan { locked: false, .. } | Updatable::No { locked: false } => return Err(not_updatable()),
+            Updatable::No { locked: true } => {
+                return Err(SqlError::unsupported(format!(
+                    "WHERE CURRENT OF cursor \"{name}\" is not supported: only a cursor over one table, read without joins or subqueries, keeps its rows' keys"
+                )))
+            }
+        }
+        if c.at_start() || c.at_end() {
+            return Err(SqlError::new(
+                code::INVALID_CURSOR_STATE,
+                format!("cursor \"{name}\" is not positioned on a row"),
+            ));
+        }
+        Ok((c.keys[c.at - 1].clone(), c.at))
+    }
+
+    /// An UPDATE through cursor `name` on row `at` moved that row to key `to` (its primary key
+    /// changed): later `WHERE CURRENT OF` finds it there, as PostgreSQL follows the row's
+    /// update chain.
+    pub fn moved(&mut self, name: &str, at: usize, to: Vec<u8>) {
+        if let Some(c) = self.open.get_mut(name) {
+            if let Some(k) = c.keys.get_mut(at - 1) {
+                let grown = to.len().saturating_sub(k.len());
+                c.bytes += grown;
+                self.bytes += grown;
+                *k = to;
+            }
+        }
     }
 
     /// CLOSE `name` (None: CLOSE ALL).
@@ -386,6 +492,8 @@ mod tests {
             statement: String::new(),
             created_us: 0,
             rows: (1..=n).map(|i| vec![Datum::Int4(i)]).collect(),
+            keys: Vec::new(),
+            updatable: Updatable::No { locked: false },
             at: 0,
             bytes: 0,
             declared_in: None,

@@ -17,13 +17,14 @@
 //! (`Builtin::DomainCheck`). The bound CHECK expressions are cached per thread, keyed by the
 //! type OID and checked against the entry's relation OID (a new definition has a new one).
 
+use crate::catalog_types;
 use crate::error::{code, Result, SqlError};
 use crate::expr::{self, Ctx, Expr};
-use orbit_engine::table::{CheckDef, ColumnDef, Datum, SqlType, TableDef, Tables};
+use orbit_engine::table::{CheckDef, ColumnDef, Datum, SqlType, TableDef};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::Arc;
 
 /// The first character of a domain's catalog entry.
 pub const MARK: char = '\u{7}';
@@ -37,12 +38,12 @@ const DOMAIN_RECV: u32 = 2598;
 
 /// The catalog entry of domain `name` (its catalog name).
 pub fn entry(name: &str) -> String {
-    format!("{MARK}{name}")
+    catalog_types::entry::<Domain>(name)
 }
 
 /// Whether a catalog name is a domain's entry.
 pub fn is_entry(name: &str) -> bool {
-    name.starts_with(MARK)
+    catalog_types::is_entry::<Domain>(name)
 }
 
 /// A domain as its catalog entry holds it.
@@ -69,7 +70,7 @@ impl Domain {
     /// The domain a catalog entry describes (None for another entry).
     pub fn of_def(def: &TableDef) -> Option<Domain> {
         let name = def.name.strip_prefix(MARK)?;
-        let oid = if def.pk_name.is_empty() { def.oid } else { def.pk_name.parse().ok()? };
+        let oid = catalog_types::type_oid(def)?;
         let [c] = def.columns.as_slice() else { return None };
         Some(Domain {
             oid,
@@ -115,12 +116,6 @@ impl Domain {
     }
 }
 
-struct Cached {
-    entry: String,
-    domain: Arc<Domain>,
-    bound: Option<Rc<Bound>>,
-}
-
 /// A domain's constraints bound for checking values.
 struct Bound {
     shown: String,
@@ -131,79 +126,42 @@ struct Bound {
 }
 
 thread_local! {
-    static CACHE: RefCell<HashMap<u32, Cached>> = RefCell::new(HashMap::new());
+    /// Domains read, each with its bound constraints once a value was checked against it.
+    static CACHE: catalog_types::Cache<Domain, Rc<Bound>> = RefCell::new(HashMap::new());
 }
 
 /// The most domains a thread keeps bound.
 const MAX_CACHED: usize = 1024;
 
-/// The last definition of each domain any thread read from its catalog copy (for threads whose
-/// shard state is borrowed further up when a value is checked).
-fn registry() -> &'static RwLock<HashMap<u32, Arc<Domain>>> {
-    static REGISTRY: OnceLock<RwLock<HashMap<u32, Arc<Domain>>>> = OnceLock::new();
-    REGISTRY.get_or_init(|| RwLock::new(HashMap::new()))
-}
+/// Where domains are found ([`catalog_types::Registry`]).
+static DOMAINS: catalog_types::Registry<Domain, Rc<Bound>> = catalog_types::Registry::new(&CACHE, MAX_CACHED);
 
-fn remember(d: &Arc<Domain>) {
-    if let Ok(mut r) = registry().write() {
-        if r.get(&d.oid).is_none_or(|t| **t != **d) {
-            r.insert(d.oid, d.clone());
-        }
-    }
-}
+impl catalog_types::CatalogType for Domain {
+    const MARK: char = MARK;
 
-/// Domain `oid` in a shard's catalog copy.
-fn find_in(tables: &Tables, oid: u32) -> Option<Arc<Domain>> {
-    let hit = CACHE.with(|c| {
-        let c = c.borrow();
-        let e = c.get(&oid)?;
-        (tables.def(&e.entry)?.oid == e.domain.rel_oid).then(|| e.domain.clone())
-    });
-    if hit.is_some() {
-        return hit;
+    fn of_def(def: &TableDef) -> Option<Domain> {
+        Domain::of_def(def)
     }
-    let def = tables
-        .names()
-        .filter(|n| is_entry(n) && !n.contains(crate::exec::undo::HIDDEN))
-        .filter_map(|n| tables.def(n))
-        .find(|d| Domain::of_def(d).is_some_and(|t| t.oid == oid))?;
-    let d = Arc::new(Domain::of_def(&def)?);
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= MAX_CACHED {
-            c.clear();
-        }
-        c.insert(oid, Cached { entry: def.name.clone(), domain: d.clone(), bound: None });
-    });
-    remember(&d);
-    Some(d)
+
+    fn oid(&self) -> u32 {
+        self.oid
+    }
 }
 
 /// Domain `oid`: from the local shard's catalog copy, or where that is borrowed further up,
 /// from the process-wide copy every look-up refreshes.
 pub fn by_oid(oid: u32) -> Option<Arc<Domain>> {
-    match orbit_shards::state::try_with_shard(|s| find_in(&s.tables, oid)) {
-        Some(found) => found,
-        None => registry().read().ok()?.get(&oid).cloned(),
-    }
+    DOMAINS.by_oid(oid)
 }
 
 /// The domain of catalog name `name`, as the binder sees the catalog.
 pub fn lookup_name(name: &str) -> Option<Arc<Domain>> {
-    orbit_shards::state::try_with_shard(|_| ())?;
-    let def = crate::bind::lookup_table(&entry(name))?;
-    let d = Arc::new(Domain::of_def(&def)?);
-    remember(&d);
-    Some(d)
+    DOMAINS.lookup_name(name)
 }
 
 /// The domain a (possibly schema-qualified) type name names, along the search path.
 pub fn resolve(parts: &[String]) -> Option<Arc<Domain>> {
-    match parts {
-        [rel] => crate::schema::path().iter().find_map(|s| lookup_name(&crate::schema::qualify(s, rel))),
-        [schema, rel] => lookup_name(&crate::schema::qualify(schema, rel)),
-        _ => None,
-    }
+    DOMAINS.resolve(parts)
 }
 
 /// Binds a domain's CHECK expression over VALUE.
@@ -213,12 +171,7 @@ pub fn bind_check(d: &Domain, c: &CheckDef) -> Result<Expr> {
 
 fn bound(oid: u32) -> Result<Rc<Bound>> {
     let d = by_oid(oid).ok_or_else(|| missing(oid))?;
-    let hit = CACHE.with(|c| {
-        let c = c.borrow();
-        let e = c.get(&oid)?;
-        (e.domain.rel_oid == d.rel_oid).then(|| e.bound.clone()).flatten()
-    });
-    if let Some(b) = hit {
+    if let Some(b) = DOMAINS.extra(oid, d.rel_oid) {
         return Ok(b);
     }
     let mut checks = Vec::with_capacity(d.checks.len());
@@ -227,13 +180,7 @@ fn bound(oid: u32) -> Result<Rc<Bound>> {
     }
     checks.sort_by(|a, b| a.0.cmp(&b.0));
     let b = Rc::new(Bound { shown: d.shown(), parent: d.parent, not_null: d.not_null, checks });
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= MAX_CACHED {
-            c.clear();
-        }
-        c.insert(oid, Cached { entry: entry(&d.name), domain: d.clone(), bound: Some(b.clone()) });
-    });
+    DOMAINS.cache(&entry(&d.name), d.rel_oid, d.clone(), Some(b.clone()));
     Ok(b)
 }
 
@@ -296,17 +243,7 @@ pub fn type_name(oid: u32) -> Option<String> {
 /// Every domain of this shard's catalog copy, in OID order; those another open block created
 /// are left out for transaction `me`.
 pub fn all_seen_by(me: Option<orbit_shards::rowlock::Owner>) -> Vec<Arc<Domain>> {
-    let mut out: Vec<Arc<Domain>> = orbit_shards::state::with_shard(|s| {
-        s.tables
-            .names()
-            .filter(|n| is_entry(n) && !n.contains(crate::exec::undo::HIDDEN))
-            .filter(|n| me.is_none_or(|me| s.tables.get(n).is_none_or(|t| t.created_by.is_none_or(|o| o == me))))
-            .filter_map(|n| s.tables.def(n))
-            .filter_map(|d| Domain::of_def(&d).map(Arc::new))
-            .collect()
-    });
-    out.sort_by_key(|t| t.oid);
-    out
+    DOMAINS.all_seen_by(me)
 }
 
 /// Columns (table catalog name, column index) whose type is domain `oid`.
@@ -329,11 +266,45 @@ pub fn dependent_domains(oid: u32) -> Vec<Arc<Domain>> {
     all_seen_by(None).into_iter().filter(|d| d.parent == oid).collect()
 }
 
-/// What depends on domain `oid`, in the order PostgreSQL's DROP lists it: each domain over it
-/// followed by what depends on that one, then the columns of its type.
+/// What depends on a catalog type (a domain's or an enum's, [`dependents`] and
+/// [`crate::enums::dependents`]), in the order PostgreSQL's DROP lists it.
 pub enum Dependent {
     Domain(Arc<Domain>),
     Column(Arc<TableDef>, usize),
+}
+
+impl Dependent {
+    /// The object as PostgreSQL's dependency messages name it: `type d`, `column c of table t`.
+    pub fn describe(&self) -> String {
+        match self {
+            Dependent::Domain(d) => format!("type {}", d.shown()),
+            Dependent::Column(t, i) => format!("column {} of table {}", t.columns[*i].name, table_shown(&t.name)),
+        }
+    }
+
+    /// The type it depends on directly, named for messages: the domain it is over or has as
+    /// its column's type, else the base type, `base` (shown as written for a column or
+    /// domain of the base type's array type, `base[]`).
+    pub fn depends_on(&self, base: &str) -> String {
+        let over = |oid: u32| by_oid(oid).map_or_else(String::new, |d| d.shown());
+        match self {
+            Dependent::Domain(d) if d.parent != 0 => over(d.parent),
+            Dependent::Domain(d) if matches!(d.base, SqlType::Array(_)) => format!("{base}[]"),
+            Dependent::Domain(_) => base.to_string(),
+            Dependent::Column(t, i) if t.columns[*i].domain != 0 => over(t.columns[*i].domain),
+            Dependent::Column(t, i) if matches!(t.columns[*i].ty, SqlType::Array(_)) => format!("{base}[]"),
+            Dependent::Column(..) => base.to_string(),
+        }
+    }
+}
+
+/// A table as PostgreSQL's object descriptions name it.
+pub fn table_shown(name: &str) -> String {
+    if crate::schema::is_visible(name) {
+        crate::schema::relname(name).to_string()
+    } else {
+        crate::schema::qualified_display(name)
+    }
 }
 
 pub fn dependents(oid: u32) -> Vec<Dependent> {

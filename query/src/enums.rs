@@ -16,13 +16,15 @@
 //! keys in indexes stay valid. Only printing a value (and reading a label) needs the labels:
 //! [`by_oid`] reads them from the local shard's catalog copy (a per-thread cache checked by the
 //! entry's relation OID), or, where the shard's state is borrowed further up (an expression
-//! evaluated inside a shard step), from a process-wide copy every successful look-up refreshes.
+//! evaluated inside a shard step), from a process-wide copy every successful look-up refreshes
+//! (the [`crate::catalog_types`] registry domains share).
 
+use crate::catalog_types;
 use crate::error::{code, Result, SqlError};
-use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef, Tables};
+use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 /// The first character of an enum type's catalog entry.
 pub const MARK: char = '\u{6}';
@@ -32,12 +34,12 @@ const MAX_LABEL: usize = 63;
 
 /// The catalog entry of enum type `name` (its catalog name).
 pub fn entry(name: &str) -> String {
-    format!("{MARK}{name}")
+    catalog_types::entry::<EnumType>(name)
 }
 
 /// Whether a catalog name is an enum type's entry.
 pub fn is_entry(name: &str) -> bool {
-    name.starts_with(MARK)
+    catalog_types::is_entry::<EnumType>(name)
 }
 
 /// One label of an enum type.
@@ -62,8 +64,7 @@ impl EnumType {
     /// The type a catalog entry describes (None for another entry).
     pub fn of_def(def: &TableDef) -> Option<EnumType> {
         let name = def.name.strip_prefix(MARK)?;
-        // An empty `pk_name`: the first definition, whose relation OID is the type's.
-        let oid = if def.pk_name.is_empty() { def.oid } else { def.pk_name.parse().ok()? };
+        let oid = catalog_types::type_oid(def)?;
         let labels = def
             .columns
             .iter()
@@ -95,10 +96,11 @@ impl EnumType {
         self.labels.iter().find(|l| l.name == label).map(|l| l.pos)
     }
 
-    /// The value of `label`, or PostgreSQL's 22P02.
+    /// The value of `label`, or PostgreSQL's 22P02 (55P04 for a label an open transaction
+    /// added: [`safe`]).
     pub fn value(&self, label: &str) -> Result<Datum> {
         match self.position(label) {
-            Some(pos) => Ok(Datum::Enum(self.oid, pos)),
+            Some(pos) => safe(self, pos),
             None => Err(SqlError::new(
                 code::INVALID_TEXT_REPRESENTATION,
                 format!("invalid input value for enum {}: \"{label}\"", display_name(&self.name)),
@@ -139,79 +141,40 @@ fn visible(name: &str) -> bool {
     false
 }
 
-struct Cached {
-    entry: String,
-    rel_oid: u32,
-    ty: Arc<EnumType>,
-}
-
 thread_local! {
-    static CACHE: RefCell<HashMap<u32, Cached>> = RefCell::new(HashMap::new());
+    static CACHE: catalog_types::Cache<EnumType, ()> = RefCell::new(HashMap::new());
 }
 
-/// The last definition of each type any thread read from its catalog copy.
-fn registry() -> &'static RwLock<HashMap<u32, Arc<EnumType>>> {
-    static REGISTRY: OnceLock<RwLock<HashMap<u32, Arc<EnumType>>>> = OnceLock::new();
-    REGISTRY.get_or_init(|| RwLock::new(HashMap::new()))
-}
+/// Where enum types are found ([`catalog_types::Registry`]).
+static TYPES: catalog_types::Registry<EnumType, ()> = catalog_types::Registry::new(&CACHE, 1024);
 
-fn remember(ty: &Arc<EnumType>) {
-    if let Ok(mut r) = registry().write() {
-        if r.get(&ty.oid).is_none_or(|t| **t != **ty) {
-            r.insert(ty.oid, ty.clone());
-        }
+impl catalog_types::CatalogType for EnumType {
+    const MARK: char = MARK;
+
+    fn of_def(def: &TableDef) -> Option<EnumType> {
+        EnumType::of_def(def)
+    }
+
+    fn oid(&self) -> u32 {
+        self.oid
     }
 }
 
-/// Enum type `oid` in a shard's catalog copy.
-fn find_in(tables: &Tables, oid: u32) -> Option<Arc<EnumType>> {
-    let hit = CACHE.with(|c| {
-        let c = c.borrow();
-        let e = c.get(&oid)?;
-        (tables.def(&e.entry)?.oid == e.rel_oid).then(|| e.ty.clone())
-    });
-    if hit.is_some() {
-        return hit;
-    }
-    let def = tables
-        .names()
-        .filter(|n| is_entry(n) && !n.contains(crate::exec::undo::HIDDEN))
-        .filter_map(|n| tables.def(n))
-        .find(|d| EnumType::of_def(d).is_some_and(|t| t.oid == oid))?;
-    let ty = Arc::new(EnumType::of_def(&def)?);
-    CACHE.with(|c| c.borrow_mut().insert(oid, Cached { entry: def.name.clone(), rel_oid: def.oid, ty: ty.clone() }));
-    remember(&ty);
-    Some(ty)
-}
-
-/// Enum type `oid` (see the module comment for where it is read from).
+/// Enum type `oid` (from the local catalog copy, or the last definition any thread read).
 pub fn by_oid(oid: u32) -> Option<Arc<EnumType>> {
-    match orbit_shards::state::try_with_shard(|s| find_in(&s.tables, oid)) {
-        Some(found) => found,
-        None => registry().read().ok()?.get(&oid).cloned(),
-    }
+    TYPES.by_oid(oid)
 }
 
 /// The enum type of catalog name `name` (as the binder sees the catalog: not another open
 /// block's creation).
 pub fn lookup_name(name: &str) -> Option<Arc<EnumType>> {
-    // Off a shard thread (a unit test's parse) there is no catalog to hold one; borrowed
-    // further up, the catalog cannot be read here either.
-    orbit_shards::state::try_with_shard(|_| ())?;
-    let def = crate::bind::lookup_table(&entry(name))?;
-    let ty = Arc::new(EnumType::of_def(&def)?);
-    remember(&ty);
-    Some(ty)
+    TYPES.lookup_name(name)
 }
 
 /// The enum type a (possibly schema-qualified) type name names, along the search path; None
 /// when there is none.
 pub fn resolve(parts: &[String]) -> Option<Arc<EnumType>> {
-    match parts {
-        [rel] => crate::schema::path().iter().find_map(|s| lookup_name(&crate::schema::qualify(s, rel))),
-        [schema, rel] => lookup_name(&crate::schema::qualify(schema, rel)),
-        _ => None,
-    }
+    TYPES.resolve(parts)
 }
 
 /// The type name engine messages print (`SqlType::name`).
@@ -253,38 +216,79 @@ pub fn check_label(label: &str) -> Result<()> {
 /// Every enum type of this shard's catalog copy (for pg_type, pg_enum and DROP SCHEMA), in
 /// OID order; those another open block created are left out for transaction `me`.
 pub fn all_seen_by(me: Option<orbit_shards::rowlock::Owner>) -> Vec<Arc<EnumType>> {
-    let mut out: Vec<Arc<EnumType>> = orbit_shards::state::with_shard(|s| {
-        s.tables
-            .names()
-            .filter(|n| is_entry(n) && !n.contains(crate::exec::undo::HIDDEN))
-            .filter(|n| me.is_none_or(|me| s.tables.get(n).is_none_or(|t| t.created_by.is_none_or(|o| o == me))))
-            .filter_map(|n| s.tables.def(n))
-            .filter_map(|d| EnumType::of_def(&d).map(Arc::new))
-            .collect()
-    });
-    out.sort_by_key(|t| t.oid);
-    out
+    TYPES.all_seen_by(me)
 }
 
-/// The first and last values (enum_first, enum_last) and all values (enum_range) of a type.
-pub fn first(t: &EnumType) -> Datum {
-    t.labels.first().map_or(Datum::Null, |l| Datum::Enum(t.oid, l.pos))
+/// The first and last values (enum_first, enum_last) and all values (enum_range) of a type;
+/// a label an open transaction added among them is 55P04, as PostgreSQL checks each value
+/// these functions return.
+pub fn first(t: &EnumType) -> Result<Datum> {
+    t.labels.first().map_or(Ok(Datum::Null), |l| safe(t, l.pos))
 }
 
-pub fn last(t: &EnumType) -> Datum {
-    t.labels.last().map_or(Datum::Null, |l| Datum::Enum(t.oid, l.pos))
+pub fn last(t: &EnumType) -> Result<Datum> {
+    t.labels.last().map_or(Ok(Datum::Null), |l| safe(t, l.pos))
 }
 
 /// enum_range(lo, hi): the values from `lo` to `hi` in order (NULL bounds are open); empty
 /// when `lo` sorts after `hi`.
-pub fn range(t: &EnumType, lo: Option<f32>, hi: Option<f32>) -> Datum {
+pub fn range(t: &EnumType, lo: Option<f32>, hi: Option<f32>) -> Result<Datum> {
     let items: Vec<Datum> = t
         .labels
         .iter()
         .filter(|l| lo.is_none_or(|lo| l.pos >= lo) && hi.is_none_or(|hi| l.pos <= hi))
-        .map(|l| Datum::Enum(t.oid, l.pos))
-        .collect();
-    Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(SqlType::Enum(t.oid), items)))
+        .map(|l| safe(t, l.pos))
+        .collect::<Result<_>>()?;
+    Ok(Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(SqlType::Enum(t.oid), items))))
+}
+
+/// Labels `ALTER TYPE ... ADD VALUE` added in a transaction block still open: (type OID, the
+/// label's sort position's bits, the transaction). PostgreSQL refuses to make a value of such
+/// a label until the block commits (check_safe_enum_use: an index could otherwise hold a value
+/// whose label a ROLLBACK removes), also for a type created in the same block (PostgreSQL 15;
+/// the labels CREATE TYPE gave are safe). Process-wide, as a value may be read on any shard;
+/// few entries, each gone when its transaction ends ([`transaction_ended`]).
+static UNCOMMITTED: RwLock<Vec<(u32, u32, orbit_shards::rowlock::Owner)>> = RwLock::new(Vec::new());
+
+/// How many entries [`UNCOMMITTED`] holds: reading a label takes no lock while it is 0.
+static UNCOMMITTED_N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Transaction `txn` (in a block) added the label at `pos` to type `oid`.
+pub fn added_in_block(oid: u32, pos: f32, txn: orbit_shards::rowlock::Owner) {
+    if let Ok(mut u) = UNCOMMITTED.write() {
+        u.push((oid, pos.to_bits(), txn));
+        UNCOMMITTED_N.store(u.len(), std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// Transaction `txn` committed or rolled back: the labels it added are safe (or gone).
+pub fn transaction_ended(txn: orbit_shards::rowlock::Owner) {
+    if UNCOMMITTED_N.load(std::sync::atomic::Ordering::Acquire) == 0 {
+        return;
+    }
+    if let Ok(mut u) = UNCOMMITTED.write() {
+        u.retain(|e| e.2 != txn);
+        UNCOMMITTED_N.store(u.len(), std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// The value at `pos` of type `t`, or PostgreSQL's 55P04 when an open block added its label.
+fn safe(t: &EnumType, pos: f32) -> Result<Datum> {
+    if UNCOMMITTED_N.load(std::sync::atomic::Ordering::Acquire) != 0 {
+        let unsafe_use = UNCOMMITTED.read().is_ok_and(|u| u.iter().any(|e| e.0 == t.oid && e.1 == pos.to_bits()));
+        if unsafe_use {
+            return Err(SqlError::new(
+                "55P04",
+                format!(
+                    "unsafe use of new value \"{}\" of enum type {}",
+                    t.label(pos).unwrap_or(""),
+                    display_name(&t.name)
+                ),
+            )
+            .hint("New enum values must be committed before they can be used."));
+        }
+    }
+    Ok(Datum::Enum(t.oid, pos))
 }
 
 /// The sort position ALTER TYPE ... ADD VALUE gives a new label (PostgreSQL's AddEnumLabel):
@@ -315,20 +319,35 @@ pub fn new_position(t: &EnumType, neighbour: Option<(&str, bool)>) -> Result<Opt
     })
 }
 
-/// Columns (table catalog name, column name) whose type is enum `oid` or its array type.
-pub fn dependent_columns(oid: u32) -> Vec<(String, String)> {
-    let uses = |t: SqlType| match t {
-        SqlType::Enum(o) => o == oid,
-        SqlType::Array(a) => a.elem() == SqlType::Enum(oid),
-        _ => false,
-    };
+/// What depends on enum `oid`, in the order PostgreSQL's DROP TYPE lists it (its pg_depend
+/// entries in the order they were made, each followed by what depends on that): first what
+/// uses its array type (columns of it, domains over it), then the columns of the type itself
+/// and the domains over it, by the OID of their table or domain, each domain followed by its
+/// own dependents. A column of a domain over the type depends on the domain, not on the type.
+pub fn dependents(oid: u32) -> Vec<crate::domains::Dependent> {
+    use crate::domains::{self, Dependent};
+    let is_type = |t: SqlType| t == SqlType::Enum(oid);
+    let is_array = |t: SqlType| matches!(t, SqlType::Array(a) if a.elem() == SqlType::Enum(oid));
     let mut tables = crate::catalog::user_tables();
     tables.sort_by_key(|d| d.oid);
-    tables
-        .iter()
-        .filter(|d| d.view.is_none())
-        .flat_map(|d| d.columns.iter().filter(|c| uses(c.ty)).map(|c| (d.name.clone(), c.name.clone())))
-        .collect()
+    // (array type's dependents?, the OID that orders it, the dependents)
+    let mut found: Vec<(bool, u32, Vec<Dependent>)> = Vec::new();
+    for t in tables.iter().filter(|d| d.view.is_none()) {
+        for (i, c) in t.columns.iter().enumerate() {
+            if c.domain == 0 && (is_type(c.ty) || is_array(c.ty)) {
+                found.push((!is_array(c.ty), t.oid, vec![Dependent::Column(t.clone(), i)]));
+            }
+        }
+    }
+    for d in domains::all_seen_by(None) {
+        if d.parent == 0 && (is_type(d.base) || is_array(d.base)) {
+            let mut chain = vec![Dependent::Domain(d.clone())];
+            chain.extend(domains::dependents(d.oid));
+            found.push((!is_array(d.base), d.oid, chain));
+        }
+    }
+    found.sort_by_key(|(direct, at, _)| (*direct, *at));
+    found.into_iter().flat_map(|(_, _, deps)| deps).collect()
 }
 
 /// A statement on enum types, bound by [`crate::bind::create_type`] and run by

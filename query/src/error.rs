@@ -135,6 +135,7 @@ pub mod code {
     pub const DUPLICATE_OBJECT: &str = "42710";
     pub const UNDEFINED_PARAMETER: &str = "42P02";
     pub const INVALID_CURSOR_NAME: &str = "34000";
+    pub const INVALID_CURSOR_STATE: &str = "24000";
     pub const ACTIVE_SQL_TRANSACTION: &str = "25001";
     pub const NO_ACTIVE_SQL_TRANSACTION: &str = "25P01";
     pub const IN_FAILED_SQL_TRANSACTION: &str = "25P02";

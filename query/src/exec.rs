@@ -27,6 +27,7 @@ use std::sync::Arc;
 mod add_key;
 mod alter_column;
 mod alter_type;
+mod catalog_types;
 mod comment;
 pub(crate) mod ddl_journal;
 mod domains;
@@ -384,14 +385,22 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));
             insert(txn, table, rows, source, on_conflict.as_ref(), returning.as_deref(), params).await
         }
-        Plan::Update { table, filter, key, sets, returning, join: None } => {
-            update(txn, table, filter.as_ref(), key.as_deref(), sets, returning.as_deref(), params).await
+        Plan::Update { table, filter, key, sets, returning, join: None, current_of } => {
+            let rows = match current_of {
+                Some(c) => Rows::Current(c, txn.cursors.borrow().current_of(c, table)?),
+                None => Rows::Filter(filter.as_ref(), key.as_deref()),
+            };
+            update(txn, table, rows, sets, returning.as_deref(), params).await
         }
         Plan::Update { table, filter, sets, returning, join: Some(join), .. } => {
             modify_join::update_from(txn, table, join, filter.as_ref(), sets, returning.as_deref(), params).await
         }
-        Plan::Delete { table, filter, key, returning, join: None } => {
-            delete(txn, table, filter.as_ref(), key.as_deref(), returning.as_deref(), params).await
+        Plan::Delete { table, filter, key, returning, join: None, current_of } => {
+            let rows = match current_of {
+                Some(c) => Rows::Current(c, txn.cursors.borrow().current_of(c, table)?),
+                None => Rows::Filter(filter.as_ref(), key.as_deref()),
+            };
+            delete(txn, table, rows, returning.as_deref(), params).await
         }
         Plan::Delete { table, filter, returning, join: Some(join), .. } => {
             modify_join::delete_using(txn, table, join, filter.as_ref(), returning.as_deref(), params).await
@@ -471,8 +480,17 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                 ..Default::default()
             })
         }
-        Plan::EnumType(p) => enum_types::run(txn, p).await,
-        Plan::Domain(p) => domains::run(txn, p).await,
+        // A block's ALTER marks the type's entry as its own until it ends (`utility::holder`):
+        // the end must release it, or every later use of the type waits for a transaction
+        // that is gone.
+        Plan::EnumType(p) => {
+            txn.holds_tables |= !txn.alone;
+            enum_types::run(txn, p).await
+        }
+        Plan::Domain(p) => {
+            txn.holds_tables |= !txn.alone;
+            domains::run(txn, p).await
+        }
         Plan::RenameTable { table, new_name } => {
             txn.holds_tables |= !txn.alone;
             let r = rename::rename_table(txn, table, new_name).await?;
@@ -532,7 +550,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::Truncate(tables, cascaded, restart) => {
             txn.check_writable("TRUNCATE TABLE")?;
             for t in &crate::foreign_key::truncate_order(tables)? {
-                delete(txn, t, None, None, None, params).await?;
+                delete(txn, t, Rows::Filter(None, None), None, params).await?;
             }
             if *restart {
                 // As ALTER SEQUENCE ... RESTART of each owned sequence: undone by ROLLBACK.
@@ -1694,22 +1712,33 @@ async fn write_inserted(txn: &mut Txn, table: &Arc<TableDef>, keyed: Vec<(Vec<u8
     crate::foreign_key::after_insert(txn, table, &written).await
 }
 
-/// The rows of `table` matching `filter` (and `key`), locked for this transaction, as they are
-/// once locked: a row another transaction changed meanwhile is re-read and re-checked against
-/// `filter`, one it deleted is skipped (PostgreSQL's READ COMMITTED re-check).
+/// Which rows an UPDATE or DELETE (without FROM or USING) changes.
+enum Rows<'a> {
+    /// Those `filter` lets through (all: None), looked up by key when `key` pins one.
+    Filter(Option<&'a Expr>, Option<&'a [Expr]>),
+    /// `WHERE CURRENT OF cursor`: the row the cursor is on (its position and encoded key,
+    /// [`crate::cursors::Cursors::current_of`]), as it is now; none if it was deleted.
+    Current(&'a str, (Vec<u8>, usize)),
+}
+
+/// The rows of `table` that `rows` names, locked for this transaction, as they are once
+/// locked: a row another transaction changed meanwhile is re-read and re-checked against the
+/// filter, one it deleted is skipped (PostgreSQL's READ COMMITTED re-check).
 async fn rows_to_change(
     txn: &mut Txn,
     table: &Arc<TableDef>,
-    filter: Option<&Expr>,
-    key: Option<&[Expr]>,
+    rows: &Rows<'_>,
     params: &[Datum],
 ) -> Result<Vec<(Vec<u8>, Row)>> {
-    let candidates: Vec<Vec<u8>> = match key {
-        Some(key) => {
+    let (filter, candidates): (Option<&Expr>, Vec<Vec<u8>>) = match *rows {
+        Rows::Current(_, (ref k, _)) => (None, vec![k.clone()]),
+        Rows::Filter(filter, Some(key)) => {
             let Some(k) = eval_key(key, params)? else { return Ok(vec![]) };
-            vec![k]
+            (filter, vec![k])
         }
-        None => scan(txn, table, filter, None, params).await?.into_iter().map(|(k, _)| k).collect(),
+        Rows::Filter(filter, None) => {
+            (filter, scan(txn, table, filter, None, params).await?.into_iter().map(|(k, _)| k).collect())
+        }
     };
     let mut out = Vec::with_capacity(candidates.len());
     let mut to_lock = Vec::new();
@@ -1738,14 +1767,13 @@ async fn rows_to_change(
 async fn update(
     txn: &mut Txn,
     table: &Arc<TableDef>,
-    filter: Option<&Expr>,
-    key: Option<&[Expr]>,
+    rows: Rows<'_>,
     sets: &[(usize, Expr)],
     returning: Option<&[Expr]>,
     params: &[Datum],
 ) -> Result<QueryResult> {
     txn.check_writable("UPDATE")?;
-    let matched = rows_to_change(txn, table, filter, key, params).await?;
+    let matched = rows_to_change(txn, table, &rows, params).await?;
     let set_exprs: Vec<Expr> = sets.iter().map(|(_, e)| e.clone()).collect();
     let per_row = if crate::sequence::any_uses(&set_exprs) {
         let mut t = vec![set_exprs; matched.len()];
@@ -1771,8 +1799,15 @@ async fn update(
     }
     let out = returning_rows(returning, &changes.iter().map(|c| c.2.clone()).collect::<Vec<_>>(), params)?;
     let count = changes.len();
+    let moved = match (&rows, changes.as_slice()) {
+        (Rows::Current(name, (_, at)), [(k, nk, _)]) if k != nk => Some((*name, *at, nk.clone())),
+        _ => None,
+    };
     let old: Vec<&Row> = matched.iter().map(|(_, r)| r).collect();
     write_updates(txn, table, &old, changes).await?;
+    if let Some((name, at, to)) = moved {
+        txn.cursors.borrow_mut().moved(name, at, to);
+    }
     Ok(QueryResult { rows: out, tag: format!("UPDATE {count}"), notices: vec![] })
 }
 
@@ -1837,13 +1872,12 @@ pub(crate) async fn write_updates(
 async fn delete(
     txn: &mut Txn,
     table: &Arc<TableDef>,
-    filter: Option<&Expr>,
-    key: Option<&[Expr]>,
+    rows: Rows<'_>,
     returning: Option<&[Expr]>,
     params: &[Datum],
 ) -> Result<QueryResult> {
     txn.check_writable("DELETE")?;
-    let matched = rows_to_change(txn, table, filter, key, params).await?;
+    let matched = rows_to_change(txn, table, &rows, params).await?;
     let rows: Vec<Row> = matched.iter().map(|(_, r)| r.clone()).collect();
     let out = returning_rows(returning, &rows, params)?;
     let count = matched.len();

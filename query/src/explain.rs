@@ -1154,6 +1154,16 @@ fn plan_node(plan: &Plan, t: &Texts, shards: usize) -> Result<Node> {
             }
             modify(Node::new(format!("{what} on {}", table.name)), join)
         }
+        Plan::Update { table, current_of: Some(c), .. } | Plan::Delete { table, current_of: Some(c), .. } => {
+            // PostgreSQL's Tid Scan of the row the cursor is on, drawn as it draws it; here a
+            // look-up of the row's key on the one shard it hashes to.
+            let what = if matches!(plan, Plan::Update { .. }) { "Update" } else { "Delete" };
+            let width = table.columns.iter().map(|c| stats::type_width(c.ty)).sum();
+            let scan = Node::new(format!("Tid Scan on {}", table.name))
+                .est(cost::index_scan(1.0, width, 0, 1.0))
+                .prop(format!("TID Cond: CURRENT OF {c}"));
+            modify(Node::new(format!("{what} on {}", table.name)), scan)
+        }
         Plan::Update { table, key, filter, .. } => modify(
             Node::new(format!("Update on {}", table.name)),
             scan_node(table, key.as_deref(), filter.as_ref(), t.filter.as_deref(), shards, None),

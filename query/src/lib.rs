@@ -17,6 +17,7 @@ pub(crate) mod catalog_listings;
 pub mod catalog_objects;
 pub mod catalog_sizes;
 pub(crate) mod catalog_star;
+pub mod catalog_types;
 pub mod comment;
 pub mod copy;
 pub mod cost;

@@ -314,7 +314,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
                 Datum::Enum(_, p) => Some(*p),
                 _ => None,
             };
-            crate::enums::range(&t, pos(a(0)), pos(a(1)))
+            crate::enums::range(&t, pos(a(0)), pos(a(1)))?
         }
         Builtin::TableIsVisible => match a(0).as_i64().and_then(|v| u32::try_from(v).ok()) {
             Some(oid) => Datum::Bool(crate::regtypes::relation_is_visible(oid)),

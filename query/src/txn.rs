@@ -870,6 +870,7 @@ impl Txn {
     /// Ends the transaction without applying anything.
     pub async fn rollback(mut self) {
         self.cursors.borrow_mut().transaction_ended(self.id, false);
+        crate::enums::transaction_ended(self.id);
         self.release_locks().await;
         self.end_snapshot().await;
         crate::exec::undo::undo(std::mem::take(&mut self.created), self.id).await;
@@ -979,6 +980,7 @@ impl Txn {
             Box::pin(crate::comment::sweep()).await;
         }
         self.cursors.borrow_mut().transaction_ended(self.id, r.is_ok());
+        crate::enums::transaction_ended(self.id);
         r
     }
 
@@ -996,6 +998,7 @@ impl Drop for Txn {
         if let Ok(mut c) = self.cursors.try_borrow_mut() {
             c.transaction_ended(self.id, false);
         }
+        crate::enums::transaction_ended(self.id);
         if self.lock_shards.is_empty() && !self.holds_tables {
             return;
         }

@@ -557,6 +557,22 @@ pub mod pgcmp {
     }
 }
 
+/// psql's stdout and stderr (NOTICE, DETAIL and ERROR lines) for `input` fed on its standard
+/// input, as a user typing it would see them.
+pub fn psql_output(port: u16, input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("psql")
+        .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run psql");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write to psql");
+    let out = child.wait_with_output().expect("psql output");
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
 /// Runs `sql` with psql (`-c`, ON_ERROR_STOP) against the server on `port`, database postgres,
 /// and fails the test if psql does: a test's setup on Orbit and on PostgreSQL alike.
 pub fn psql_script(port: u16, sql: &str) {

@@ -5,9 +5,7 @@
 //! what they print against a real PostgreSQL 15 with the same objects, byte for byte.
 
 use futures::SinkExt;
-use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
-use std::io::Write;
-use std::process::{Command, Stdio};
+use orbit_tests::{pg_connect, pg_runtime, psql_output as psql, Orbit, RealPostgres};
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
@@ -107,20 +105,6 @@ async fn driver_view(c: &Client) -> (Vec<Type>, i32, String) {
     let rows = c.query("SELECT qty, name FROM items WHERE id = 1", &[]).await.unwrap();
     let types = rows[0].columns().iter().map(|col| col.type_().clone()).collect();
     (types, rows[0].get(0), rows[0].get(1))
-}
-
-/// psql's stdout and stderr for one input.
-fn psql(port: u16, input: &str) -> String {
-    let mut child = Command::new("psql")
-        .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run psql");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write to psql");
-    let out = child.wait_with_output().expect("psql output");
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 const COMMANDS: &[&str] = &[r"\dD", r"\dD s.*", r"\dD posint", r"\d items"];

@@ -4,9 +4,7 @@
 //! objects; the output must be the same byte for byte. Then again after a SIGKILL (comments
 //! are durable).
 
-use orbit_tests::{Orbit, RealPostgres};
-use std::io::Write;
-use std::process::{Command, Stdio};
+use orbit_tests::{psql_output as psql, Orbit, RealPostgres};
 
 const SETUP: &str = r#"
 CREATE SCHEMA cm;
@@ -35,19 +33,6 @@ const COMMANDS: &[&str] = &[
     "SELECT d.description, k.conname FROM pg_description d JOIN pg_constraint k ON k.oid = d.objoid;",
     "CREATE TEMP TABLE tt (a int PRIMARY KEY, b text);\nCOMMENT ON COLUMN tt.b IS 'temp column';\n\\d+ tt\n\\dt tt",
 ];
-
-fn psql(port: u16, input: &str) -> String {
-    let mut child = Command::new("psql")
-        .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run psql");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write to psql");
-    let out = child.wait_with_output().expect("psql output");
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
 
 fn differences(pg: u16, orbit: u16) -> Vec<String> {
     let mut differ = Vec::new();

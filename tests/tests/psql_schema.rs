@@ -4,9 +4,7 @@
 //! against a real PostgreSQL 15 with the same objects; the output must be the same byte for
 //! byte. Then again after a SIGKILL (the schemas and their relations are durable).
 
-use orbit_tests::{Orbit, RealPostgres};
-use std::io::Write;
-use std::process::{Command, Stdio};
+use orbit_tests::{psql_output as psql, Orbit, RealPostgres};
 
 /// Two schemas beside public (one needing quotes), a table of the same name in two schemas,
 /// a serial column's sequence, a UNIQUE, a CHECK, an index and a view in a schema.
@@ -39,20 +37,6 @@ const COMMANDS: &[&str] = &[
     "SET search_path = app, public\n\\dt",
     "SET search_path = app\n\\d items",
 ];
-
-/// psql's stdout and stderr for one input.
-fn psql(port: u16, input: &str) -> String {
-    let mut child = Command::new("psql")
-        .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run psql");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write to psql");
-    let out = child.wait_with_output().expect("psql output");
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
 
 fn setup(port: u16) {
     orbit_tests::psql_script(port, SETUP);

@@ -152,9 +152,9 @@ pub(super) fn bind_call(
     let ty = SqlType::Enum(oid);
     let array = ty.array_of().unwrap_or(SqlType::Text);
     Ok(match (name, args.len()) {
-        ("enum_first", 1) => Expr::Const(crate::enums::first(&t), ty),
-        ("enum_last", 1) => Expr::Const(crate::enums::last(&t), ty),
-        ("enum_range", 1) => Expr::Const(crate::enums::range(&t, None, None), array),
+        ("enum_first", 1) => Expr::Const(crate::enums::first(&t)?, ty),
+        ("enum_last", 1) => Expr::Const(crate::enums::last(&t)?, ty),
+        ("enum_range", 1) => Expr::Const(crate::enums::range(&t, None, None)?, array),
         ("enum_range", 2) => {
             let args = args
                 .into_iter()

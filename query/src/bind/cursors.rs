@@ -6,8 +6,10 @@
 //! name ([`MOVE_MARK`]).
 
 use super::{fold, Binder, Plan};
-use crate::cursors::{Declare, FetchOp, ALL};
+use crate::cursors::{Declare, FetchOp, Updatable, ALL};
 use crate::error::{Result, SqlError};
+use crate::expr::Expr;
+use orbit_engine::table::SqlType;
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
@@ -133,6 +135,97 @@ pub(super) fn marker(sql: &str) -> Option<ast::Statement> {
     })
 }
 
+/// What `WHERE CURRENT OF` may change through a cursor over `plan` (`locked`: it has FOR
+/// UPDATE/SHARE). A plain scan of one table — filtered and limited, sorted only when its rows
+/// are locked (PostgreSQL's Sort node hides the scan's position; LockRows keeps each row's) —
+/// gets its rows' keys added after its output columns ([`Updatable::Scan`]).
+fn keep_keys(plan: &mut Plan, locked: bool) -> Updatable {
+    let Plan::Select(s) = plan else { return Updatable::No { locked } };
+    let simple = s.join.is_none()
+        && !s.grouped
+        && s.aggs.is_empty()
+        && s.distinct == super::Distinct::None
+        && s.windows.is_empty()
+        && s.srfs.is_empty()
+        && (s.order_by.is_empty() || locked);
+    let Some(def) = s.table.clone().filter(|d| simple && d.view.is_none() && d.index_of.is_none()) else {
+        return Updatable::No { locked };
+    };
+    let keys: Vec<Expr> = if def.has_row_id() {
+        vec![Expr::Column(def.columns.len(), SqlType::Int8)]
+    } else {
+        def.pk.iter().map(|&i| Expr::Column(i, def.columns[i].ty)).collect()
+    };
+    let hidden = keys.len();
+    s.projection.extend(keys);
+    Updatable::Scan { table: def.name.clone(), oid: def.oid, locked, hidden }
+}
+
+/// The cursor `WHERE CURRENT OF` names, if `selection` (an UPDATE's or DELETE's WHERE) is
+/// the marker [`current_of_syntax`] wrote for it.
+pub(super) fn current_of(selection: Option<&ast::Expr>) -> Option<String> {
+    let ast::Expr::Function(f) = selection? else { return None };
+    if f.name.to_string() != CURRENT_OF_MARK {
+        return None;
+    }
+    let ast::FunctionArguments::List(l) = &f.args else { return None };
+    match l.args.as_slice() {
+        [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(id)))] => Some(fold(id)),
+        _ => None,
+    }
+}
+
+/// The function name `WHERE CURRENT OF c` becomes (a control character starts it: no name a
+/// client writes).
+const CURRENT_OF_MARK: &str = "\"\u{2}current_of\"";
+
+/// `WHERE CURRENT OF name` at token `i` of an UPDATE or DELETE, which sqlparser's grammar
+/// lacks, as `WHERE <mark>(name)` ([`current_of`] reads it back), and the index after it. Only
+/// where PostgreSQL's grammar has it: the statement's WHERE, followed by RETURNING or its end.
+pub(super) fn current_of_syntax(tokens: &[Token], i: usize) -> Option<(String, usize)> {
+    let next = |from: usize| (from..tokens.len()).find(|&j| !matches!(tokens[j], Token::Whitespace(_)));
+    let word = |j: usize, w: &str| matches!(&tokens[j], Token::Word(t) if t.quote_style.is_none() && t.value.eq_ignore_ascii_case(w));
+    if !word(i, "WHERE") {
+        return None;
+    }
+    let current = next(i + 1).filter(|&j| word(j, "CURRENT"))?;
+    let of = next(current + 1).filter(|&j| word(j, "OF"))?;
+    let name = next(of + 1)?;
+    let Token::Word(_) = &tokens[name] else { return None };
+    match next(name + 1) {
+        None => {}
+        Some(j) if matches!(tokens[j], Token::SemiColon | Token::EOF) || word(j, "RETURNING") => {}
+        Some(_) => return None,
+    }
+    Some((format!("WHERE {CURRENT_OF_MARK}({})", tokens[name]), name + 1))
+}
+
+/// PostgreSQL's syntax error for `WHERE CURRENT OF name` followed by more than RETURNING (its
+/// grammar takes the cursor's name alone): at the token after the name.
+pub(super) fn current_of_refused(sql: &str) -> Option<SqlError> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
+    let seen: Vec<&sqlparser::tokenizer::TokenWithSpan> =
+        tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+    let word =
+        |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    seen.windows(5).find_map(|w| {
+        let after = &w[4].token;
+        (word(&w[0].token, "WHERE")
+            && word(&w[1].token, "CURRENT")
+            && word(&w[2].token, "OF")
+            && matches!(w[3].token, Token::Word(_))
+            && !matches!(after, Token::SemiColon | Token::EOF)
+            && !word(after, "RETURNING"))
+        .then(|| {
+            SqlError::syntax(&after.to_string()).at(super::char_position(
+                sql,
+                w[4].span.start.line,
+                w[4].span.start.column,
+            ))
+        })
+    })
+}
+
 fn count(v: &ast::ValueWithSpan) -> Result<i64> {
     match &v.value {
         ast::Value::Number(n, _) => n.parse::<i64>().map_err(|_| SqlError::syntax(n)),
@@ -191,7 +284,8 @@ impl Binder<'_> {
             return Err(SqlError::unsupported("DECLARE SCROLL CURSOR ... FOR UPDATE is not supported")
                 .detail("Scrollable cursors must be READ ONLY."));
         }
-        let (plan, columns) = self.query(query)?;
+        let (mut plan, columns) = self.query(query)?;
+        let updatable = keep_keys(&mut plan, locks);
         let declare = Declare {
             name: fold(name),
             scroll: d.scroll,
@@ -199,6 +293,7 @@ impl Binder<'_> {
             binary: d.binary == Some(true),
             statement: self.sql.to_string(),
             columns,
+            updatable,
         };
         Ok(Plan::DeclareCursor { declare: Box::new(declare), query: Box::new(plan) })
     }

@@ -27,7 +27,15 @@ impl Binder<'_> {
             None => None,
         };
         let (returning, columns) = self.joined_returning(up.returning.as_deref(), &scope)?;
-        let plan = Plan::Update { table: target, filter, key: None, sets, returning, join: Some(Box::new(join)) };
+        let plan = Plan::Update {
+            table: target,
+            filter,
+            key: None,
+            sets,
+            returning,
+            join: Some(Box::new(join)),
+            current_of: None,
+        };
         Ok((plan, columns))
     }
 
@@ -47,7 +55,10 @@ impl Binder<'_> {
             None => None,
         };
         let (returning, columns) = self.joined_returning(returning, &scope)?;
-        Ok((Plan::Delete { table, filter, key: None, returning, join: Some(Box::new(join)) }, columns))
+        Ok((
+            Plan::Delete { table, filter, key: None, returning, join: Some(Box::new(join)), current_of: None },
+            columns,
+        ))
     }
 
     /// The target (a plain table, first) joined with the other tables.

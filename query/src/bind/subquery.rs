@@ -1350,6 +1350,11 @@ impl Binder<'_> {
     /// keys ([`LinkKind::Keyed`]).
     fn keyed(&mut self, plan: Plan, corr: Vec<SubLink>, links: &mut Vec<SubLink>) -> Result<Plan> {
         let (table, filter, sets, returning) = match plan {
+            Plan::Update { current_of: Some(_), .. } | Plan::Delete { current_of: Some(_), .. } => {
+                return Err(SqlError::unsupported(
+                    "correlated subqueries in UPDATE or DELETE ... WHERE CURRENT OF are not supported",
+                ))
+            }
             Plan::Update { table, filter, sets, returning, join: None, .. } => (table, filter, Some(sets), returning),
             Plan::Delete { table, filter, returning, join: None, .. } => (table, filter, None, returning),
             _ => return Err(SqlError::unsupported("correlated subqueries are not supported in this statement yet")),
@@ -1382,8 +1387,8 @@ impl Binder<'_> {
         });
         let filter = Some(Expr::Param(LINK_BASE + id, SqlType::Bool));
         Ok(match sets {
-            Some(sets) => Plan::Update { table, filter, key: None, sets, returning, join: None },
-            None => Plan::Delete { table, filter, key: None, returning, join: None },
+            Some(sets) => Plan::Update { table, filter, key: None, sets, returning, join: None, current_of: None },
+            None => Plan::Delete { table, filter, key: None, returning, join: None, current_of: None },
         })
     }
 

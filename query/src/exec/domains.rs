@@ -8,7 +8,7 @@
 //! first column holding a value that fails). DROP DOMAIN ... CASCADE drops those columns first,
 //! each as `ALTER TABLE t DROP COLUMN c CASCADE` would.
 
-use super::{create_table_as, drop_relations, rename, undo, utility, QueryResult};
+use super::{catalog_types, utility, QueryResult};
 use crate::domains::{self, Domain, DomainPlan};
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
@@ -26,41 +26,14 @@ pub(super) async fn run(txn: &mut Txn, plan: &DomainPlan) -> Result<QueryResult>
     }
 }
 
-fn gone(name: &str) -> SqlError {
-    SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{}\" does not exist", crate::schema::relname(name)))
-}
-
 /// The domain and its catalog entry now.
 fn current(name: &str) -> Result<(Domain, Arc<TableDef>)> {
-    let def = crate::bind::lookup_table(&domains::entry(name)).ok_or_else(|| gone(name))?;
-    let d = Domain::of_def(&def).ok_or_else(|| gone(name))?;
-    Ok((d, def))
+    catalog_types::current(name)
 }
 
 async fn create(txn: &mut Txn, d: &Domain) -> Result<QueryResult> {
-    // The type's OID is its entry's first relation OID (an empty `pk_name` says so).
-    let mut def = Domain { oid: 0, ..d.clone() }.to_def();
-    def.pk_name.clear();
-    let made = create_table_as(def, true, utility::holder(txn)).await?;
-    if !made.notices.is_empty() {
-        return Err(SqlError::new(
-            code::DUPLICATE_OBJECT,
-            format!("type \"{}\" already exists", crate::schema::relname(&d.name)),
-        ));
-    }
-    if let Some(e) = crate::bind::lookup_table(&domains::entry(&d.name)) {
-        txn.created.push(undo::Created::Relation { name: e.name.clone(), oid: e.oid, view: false });
-    }
+    catalog_types::create(txn, &Domain { oid: 0, ..d.clone() }).await?;
     Ok(QueryResult { tag: "CREATE DOMAIN".into(), ..Default::default() })
-}
-
-/// A table as PostgreSQL's object descriptions name it.
-fn table_shown(name: &str) -> String {
-    if crate::schema::is_visible(name) {
-        crate::schema::relname(name).to_string()
-    } else {
-        crate::schema::qualified_display(name)
-    }
 }
 
 fn quote(s: &str) -> String {
@@ -73,8 +46,6 @@ async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool
     for s in skipped {
         r.notices.push(SqlError::new("00000", format!("type \"{s}\" does not exist, skipping")));
     }
-    let column_line =
-        |t: &TableDef, i: usize| format!("column {} of table {}", t.columns[i].name, table_shown(&t.name));
     // The domains the statement names: what depends on one of them is no obstacle to the
     // others (it goes itself).
     let named: Vec<u32> = names.iter().filter_map(|n| current(n).ok()).map(|(d, _)| d.oid).collect();
@@ -93,65 +64,67 @@ async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool
             })
             .collect();
         if !deps.is_empty() && !cascade {
-            let shown_of = |oid: u32| domains::by_oid(oid).map_or_else(String::new, |d| d.shown());
-            let lines: Vec<String> = deps
-                .iter()
-                .map(|x| match x {
-                    Dependent::Domain(o) => format!("type {} depends on type {}", o.shown(), shown_of(o.parent)),
-                    Dependent::Column(t, i) => {
-                        format!("{} depends on type {}", column_line(t, *i), shown_of(t.columns[*i].domain))
-                    }
-                })
-                .collect();
-            return Err(SqlError::new(
-                code::DEPENDENT_OBJECTS_STILL_EXIST,
-                format!("cannot drop type {} because other objects depend on it", d.shown()),
-            )
-            .detail(lines.join("\n"))
-            .hint("Use DROP ... CASCADE to drop the dependent objects too."));
+            return Err(still_depended_on(&d.shown(), &deps));
         }
         found.push((d, def, deps));
     }
     // A domain over another named one goes first.
     found.sort_by_key(|(d, _, _)| std::cmp::Reverse(depth(d.oid)));
     for (d, def, deps) in found {
-        if !deps.is_empty() {
-            let lines: Vec<String> = deps
-                .iter()
-                .map(|x| match x {
-                    Dependent::Domain(o) => format!("drop cascades to type {}", o.shown()),
-                    Dependent::Column(t, i) => format!("drop cascades to {}", column_line(t, *i)),
-                })
-                .collect();
-            // The columns go first, each as ALTER TABLE ... DROP COLUMN ... CASCADE (its undo
-            // kept in the transaction like a block's statement), then the domains over this
-            // one, innermost first.
-            let cols: Vec<(Arc<TableDef>, usize)> = deps
-                .iter()
-                .filter_map(|x| match x {
-                    Dependent::Column(t, i) => Some((t.clone(), *i)),
-                    Dependent::Domain(_) => None,
-                })
-                .collect();
-            let alone = std::mem::replace(&mut txn.alone, false);
-            let dropped = drop_columns(txn, &cols).await;
-            txn.alone = alone;
-            dropped?;
-            for x in deps.iter().rev() {
-                if let Dependent::Domain(o) = x {
-                    let (o, odef) = current(&o.name)?;
-                    drop_entry(txn, &o, &odef).await?;
-                }
-            }
-            r.notices.push(match lines.as_slice() {
-                [one] => SqlError::new("00000", one.clone()),
-                many => SqlError::new("00000", format!("drop cascades to {} other objects", many.len()))
-                    .detail(many.join("\n")),
-            });
+        if let Some(notice) = drop_dependents(txn, &deps).await? {
+            r.notices.push(notice);
         }
         drop_entry(txn, &d, &def).await?;
     }
     Ok(r)
+}
+
+/// DROP's 2BP01 for type `shown` (as messages name it), which `deps` depend on: one DETAIL
+/// line each.
+pub(super) fn still_depended_on(shown: &str, deps: &[domains::Dependent]) -> SqlError {
+    let lines: Vec<String> =
+        deps.iter().map(|x| format!("{} depends on type {}", x.describe(), x.depends_on(shown))).collect();
+    SqlError::new(
+        code::DEPENDENT_OBJECTS_STILL_EXIST,
+        format!("cannot drop type {shown} because other objects depend on it"),
+    )
+    .detail(lines.join("\n"))
+    .hint("Use DROP ... CASCADE to drop the dependent objects too.")
+}
+
+/// DROP ... CASCADE of a type (a domain or an enum) that `deps` depend on: the columns first,
+/// each as `ALTER TABLE ... DROP COLUMN ... CASCADE` (its undo kept in the transaction like a
+/// block's statement), then the domains, innermost first. The NOTICE PostgreSQL sends (None:
+/// nothing depended on it).
+pub(super) async fn drop_dependents(txn: &mut Txn, deps: &[domains::Dependent]) -> Result<Option<SqlError>> {
+    use domains::Dependent;
+    if deps.is_empty() {
+        return Ok(None);
+    }
+    let lines: Vec<String> = deps.iter().map(|x| format!("drop cascades to {}", x.describe())).collect();
+    let cols: Vec<(Arc<TableDef>, usize)> = deps
+        .iter()
+        .filter_map(|x| match x {
+            Dependent::Column(t, i) => Some((t.clone(), *i)),
+            Dependent::Domain(_) => None,
+        })
+        .collect();
+    let alone = std::mem::replace(&mut txn.alone, false);
+    let dropped = drop_columns(txn, &cols).await;
+    txn.alone = alone;
+    dropped?;
+    for x in deps.iter().rev() {
+        if let Dependent::Domain(o) = x {
+            let (o, odef) = current(&o.name)?;
+            drop_entry(txn, &o, &odef).await?;
+        }
+    }
+    Ok(Some(match lines.as_slice() {
+        [one] => SqlError::new("00000", one.clone()),
+        many => {
+            SqlError::new("00000", format!("drop cascades to {} other objects", many.len())).detail(many.join("\n"))
+        }
+    }))
 }
 
 /// How many domains `oid` is over.
@@ -167,10 +140,7 @@ fn depth(oid: u32) -> usize {
 
 /// Drops a domain's catalog entry, put back by ROLLBACK under the same type OID.
 async fn drop_entry(txn: &mut Txn, d: &Domain, def: &Arc<TableDef>) -> Result<()> {
-    drop_relations(std::slice::from_ref(&def.name)).await?;
-    let mut old = d.to_def();
-    old.oid = def.oid;
-    undo::keep(txn, vec![undo::Created::Dropped { def: Box::new(old), rows: Vec::new() }])
+    catalog_types::drop_entry(txn, d, def).await
 }
 
 async fn drop_columns(txn: &mut Txn, cols: &[(Arc<TableDef>, usize)]) -> Result<()> {
@@ -182,24 +152,6 @@ async fn drop_columns(txn: &mut Txn, cols: &[(Arc<TableDef>, usize)]) -> Result<
         crate::settings::bind_with(txn.settings.clone());
         let step = crate::bind::prepare(&sql, &[])?;
         Box::pin(super::execute(&step.plan, &[], txn)).await?;
-    }
-    Ok(())
-}
-
-/// Swaps in `new` for domain `name` (its entry `now`), kept for ROLLBACK in a block.
-async fn swap(txn: &mut Txn, now: &Arc<TableDef>, new: &Domain) -> Result<()> {
-    let shards = orbit_shards::state::local().1;
-    let per_shard = (0..shards).map(|_| Vec::new()).collect();
-    utility::stage_and_swap_as(&now.name, Some(now), new.to_def(), per_shard, utility::holder(txn)).await?;
-    if let Some(d) = crate::bind::lookup_table(&now.name) {
-        let mut old = (**now).clone();
-        if old.pk_name.is_empty() {
-            old.pk_name = new.oid.to_string();
-        }
-        undo::keep(
-            txn,
-            vec![undo::Created::Replaced { name: now.name.clone(), oid: d.oid, old: Box::new(old), rows: Vec::new() }],
-        )?;
     }
     Ok(())
 }
@@ -289,28 +241,11 @@ async fn alter(
     if new.to_def().columns == def.columns && new.checks == def.checks {
         return Ok(r);
     }
-    swap(txn, &def, &new).await?;
+    catalog_types::swap(txn, &def, &new).await?;
     Ok(r)
 }
 
 async fn rename_domain(txn: &mut Txn, name: &str, new_name: &str) -> Result<QueryResult> {
-    let (d, def) = current(name)?;
-    if crate::bind::lookup_table(&domains::entry(new_name)).is_some() {
-        return Err(SqlError::new(
-            code::DUPLICATE_OBJECT,
-            format!("type \"{}\" already exists", crate::schema::relname(new_name)),
-        ));
-    }
-    // Written down first: the renamed entry keeps the type's OID whatever its relation OID.
-    let def = if def.pk_name.is_empty() {
-        swap(txn, &def, &d).await?;
-        crate::bind::lookup_table(&def.name).ok_or_else(|| gone(name))?
-    } else {
-        def
-    };
-    rename::rename_everywhere(&def, &domains::entry(new_name)).await?;
-    if let Some(e) = crate::bind::lookup_table(&domains::entry(new_name)) {
-        undo::keep(txn, vec![undo::Created::Renamed { from: def.name.clone(), to: e.name.clone(), oid: e.oid }])?;
-    }
+    catalog_types::rename_type::<Domain>(txn, name, new_name).await?;
     Ok(QueryResult { tag: "ALTER DOMAIN".into(), ..Default::default() })
 }

@@ -4,7 +4,7 @@
 //! with the table records — and undone by ROLLBACK through the transaction's created objects
 //! ([`super::undo`]).
 
-use super::{create_table_as, drop_relations, rename, undo, utility, QueryResult};
+use super::{catalog_types, QueryResult};
 use crate::enums::{self, EnumPlan, EnumType, Label};
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
@@ -22,19 +22,9 @@ pub(super) async fn run(txn: &mut Txn, plan: &EnumPlan) -> Result<QueryResult> {
     }
 }
 
-fn exists_error(name: &str) -> SqlError {
-    SqlError::new("42710", format!("type \"{}\" already exists", crate::schema::relname(name)))
-}
-
-fn gone(name: &str) -> SqlError {
-    SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{}\" does not exist", crate::schema::relname(name)))
-}
-
 /// The type and its catalog entry now.
 fn current(name: &str) -> Result<(EnumType, Arc<orbit_engine::table::TableDef>)> {
-    let def = crate::bind::lookup_table(&enums::entry(name)).ok_or_else(|| gone(name))?;
-    let t = EnumType::of_def(&def).ok_or_else(|| gone(name))?;
-    Ok((t, def))
+    catalog_types::current(name)
 }
 
 async fn create(txn: &mut Txn, name: &str, labels: &[String]) -> Result<QueryResult> {
@@ -48,17 +38,7 @@ async fn create(txn: &mut Txn, name: &str, labels: &[String]) -> Result<QueryRes
         }
     }
     let labels = labels.iter().enumerate().map(|(i, l)| Label { name: l.clone(), pos: (i + 1) as f32 }).collect();
-    // The type's OID is its entry's first relation OID (`pk_name` left empty says so; every
-    // later definition writes it down).
-    let mut def = EnumType { oid: 0, name: name.to_string(), labels }.to_def();
-    def.pk_name.clear();
-    let made = create_table_as(def, true, utility::holder(txn)).await?;
-    if !made.notices.is_empty() {
-        return Err(exists_error(name));
-    }
-    if let Some(d) = crate::bind::lookup_table(&enums::entry(name)) {
-        txn.created.push(undo::Created::Relation { name: d.name.clone(), oid: d.oid, view: false });
-    }
+    catalog_types::create(txn, &EnumType { oid: 0, name: name.to_string(), labels }).await?;
     Ok(QueryResult { tag: "CREATE TYPE".into(), ..Default::default() })
 }
 
@@ -71,62 +51,20 @@ async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool
     let mut found = Vec::new();
     for n in names {
         let (t, def) = current(n)?;
-        let deps = enums::dependent_columns(t.oid);
-        if !deps.is_empty() {
-            let shown = enums::display_name(&t.name);
-            if cascade {
-                return Err(SqlError::unsupported(format!(
-                    "DROP TYPE ... CASCADE of a type columns use is not supported yet (type {shown})"
-                )));
-            }
-            let detail: Vec<String> = deps
-                .iter()
-                .map(|(table, col)| format!("column {col} of table {} depends on type {shown}", table_shown(table)))
-                .collect();
-            return Err(SqlError::new(
-                code::DEPENDENT_OBJECTS_STILL_EXIST,
-                format!("cannot drop type {shown} because other objects depend on it"),
-            )
-            .detail(detail.join("\n"))
-            .hint("Use DROP ... CASCADE to drop the dependent objects too."));
+        let deps = enums::dependents(t.oid);
+        if !deps.is_empty() && !cascade {
+            return Err(super::domains::still_depended_on(&enums::display_name(&t.name), &deps));
         }
-        found.push((t, def));
+        found.push((t, def, deps));
     }
-    for (t, def) in found {
-        drop_relations(std::slice::from_ref(&def.name)).await?;
-        // Put back by ROLLBACK under the same type OID.
-        let mut old = t.to_def();
-        old.oid = def.oid;
-        undo::keep(txn, vec![undo::Created::Dropped { def: Box::new(old), rows: Vec::new() }])?;
+    for (t, def, deps) in found {
+        // The columns and domains of the type go first, as DROP DOMAIN ... CASCADE drops them.
+        if let Some(notice) = super::domains::drop_dependents(txn, &deps).await? {
+            r.notices.push(notice);
+        }
+        catalog_types::drop_entry(txn, &t, &def).await?;
     }
     Ok(r)
-}
-
-/// A table as PostgreSQL's object descriptions name it.
-fn table_shown(name: &str) -> String {
-    if crate::schema::is_visible(name) {
-        crate::schema::relname(name).to_string()
-    } else {
-        crate::schema::qualified_display(name)
-    }
-}
-
-/// Swaps in `new` for type `name` (its entry `now`), kept for ROLLBACK in a block.
-async fn swap(txn: &mut Txn, now: &Arc<orbit_engine::table::TableDef>, new: &EnumType) -> Result<()> {
-    let shards = orbit_shards::state::local().1;
-    let per_shard = (0..shards).map(|_| Vec::new()).collect();
-    utility::stage_and_swap_as(&now.name, Some(now), new.to_def(), per_shard, utility::holder(txn)).await?;
-    if let Some(d) = crate::bind::lookup_table(&now.name) {
-        let mut old = (**now).clone();
-        if old.pk_name.is_empty() {
-            old.pk_name = new.oid.to_string();
-        }
-        undo::keep(
-            txn,
-            vec![undo::Created::Replaced { name: now.name.clone(), oid: d.oid, old: Box::new(old), rows: Vec::new() }],
-        )?;
-    }
-    Ok(())
 }
 
 async fn add_value(
@@ -153,7 +91,10 @@ async fn add_value(
     let mut new = t.clone();
     let at = new.labels.iter().position(|l| l.pos > pos).unwrap_or(new.labels.len());
     new.labels.insert(at, Label { name: label.to_string(), pos });
-    swap(txn, &def, &new).await?;
+    catalog_types::swap(txn, &def, &new).await?;
+    if !txn.alone {
+        enums::added_in_block(t.oid, pos, txn.id);
+    }
     Ok(r)
 }
 
@@ -167,26 +108,11 @@ async fn rename_value(txn: &mut Txn, name: &str, from: &str, to: &str) -> Result
     }
     let mut new = t.clone();
     new.labels[i].name = to.to_string();
-    swap(txn, &def, &new).await?;
+    catalog_types::swap(txn, &def, &new).await?;
     Ok(QueryResult { tag: "ALTER TYPE".into(), ..Default::default() })
 }
 
 async fn rename_type(txn: &mut Txn, name: &str, new_name: &str) -> Result<QueryResult> {
-    let (t, def) = current(name)?;
-    if crate::bind::lookup_table(&enums::entry(new_name)).is_some() {
-        return Err(exists_error(new_name));
-    }
-    // Written down first: the renamed entry keeps the type's OID whatever its relation OID.
-    let def = if def.pk_name.is_empty() {
-        let fixed = EnumType { oid: t.oid, ..t.clone() };
-        swap(txn, &def, &fixed).await?;
-        crate::bind::lookup_table(&def.name).ok_or_else(|| gone(name))?
-    } else {
-        def
-    };
-    rename::rename_everywhere(&def, &enums::entry(new_name)).await?;
-    if let Some(d) = crate::bind::lookup_table(&enums::entry(new_name)) {
-        undo::keep(txn, vec![undo::Created::Renamed { from: def.name.clone(), to: d.name.clone(), oid: d.oid }])?;
-    }
+    catalog_types::rename_type::<EnumType>(txn, name, new_name).await?;
     Ok(QueryResult { tag: "ALTER TYPE".into(), ..Default::default() })
 }

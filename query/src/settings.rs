@@ -619,7 +619,7 @@ mod tests {
         for p in PARAMETERS.iter().map(|p| p.0).filter(|p| !matches!(*p, "jit_provider" | "server_version")) {
             let fixed = ["server_encoding", "integer_datetimes", "in_hot_standby", "is_superuser"];
             let fixed = fixed.contains(&p) || p.starts_with("lc_") || p.starts_with("max_") || p.ends_with("_num");
-            let fixed = fixed || p == "orbit_version";
+            let fixed = fixed || p == "orbit_version" || p == "authentication_timeout";
             assert_eq!(check_resettable(p).is_err(), fixed, "{p}");
         }
         assert_eq!(set("enable_hashjoin", &["no"]).unwrap().1, "off");

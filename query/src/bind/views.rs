@@ -37,7 +37,11 @@ impl Binder<'_> {
         let mut made_temp = false;
         if temp.is_none() {
             let probe = TableDef { view: Some(cv.query.to_string()), ..TableDef::default_empty() };
-            if crate::exec::views::reads(&probe).iter().any(|r| crate::temp_tables::is_temp_relation(r)) {
+            // Reading the text again parses it: the statement's NOTICEs so far are kept.
+            let notices = super::long_names::take_notices();
+            let reads_temp = crate::exec::views::reads(&probe).iter().any(|r| crate::temp_tables::is_temp_relation(r));
+            super::long_names::restore_notices(notices);
+            if reads_temp {
                 let rel = crate::schema::split(&name).1.to_string();
                 if cv.name.0.len() > 1 {
                     return Err(crate::temp_tables::not_temp_schema());

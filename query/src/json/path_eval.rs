@@ -118,7 +118,6 @@ fn is_container(v: &Value) -> bool {
     matches!(v, Value::Array(_) | Value::Object(_))
 }
 
-
 fn num(text: &str) -> Result<Num> {
     Num::parse(text)
 }

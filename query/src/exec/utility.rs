@@ -685,25 +685,44 @@ pub(super) async fn rekey(
 /// keys whose row the transaction changed, which its write set must delete at COMMIT. Several
 /// committed rows share a key only when the transaction removed the duplicates before the
 /// DDL (`UPDATE` then `ADD PRIMARY KEY`); until COMMIT other sessions see one of them.
-pub(super) fn one_per_key(mut items: Vec<(Vec<u8>, Row, bool)>) -> (Vec<(Vec<u8>, Row)>, Vec<Key>) {
-    // Items with the same key and flag are interchangeable ("else any"): an unstable sort.
-    items.sort_unstable_by(|a, b| key_order(&a.0, &b.0).then(a.2.cmp(&b.2)));
-    items.dedup_by(|later, first| later.0 == first.0);
-    let deletes = items.iter().filter(|(_, _, changed)| *changed).map(|(k, _, _)| k.clone()).collect();
-    (items.into_iter().map(|(k, r, _)| (k, r)).collect(), deletes)
+pub(super) fn one_per_key(items: Vec<(Vec<u8>, Row, bool)>) -> (Vec<(Vec<u8>, Row)>, Vec<Key>) {
+    // A permutation is sorted (16-byte entries: each key's first 8 bytes as an integer and its
+    // position), not the items themselves; items with the same key and flag are
+    // interchangeable ("else any"): an unstable sort.
+    let mut order: Vec<(u64, usize)> = items.iter().enumerate().map(|(i, it)| (key_prefix(&it.0), i)).collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| items[a.1].0.cmp(&items[b.1].0)).then(items[a.1].2.cmp(&items[b.1].2))
+    });
+    let mut slots: Vec<Option<(Vec<u8>, Row, bool)>> = items.into_iter().map(Some).collect();
+    let mut out: Vec<(Vec<u8>, Row)> = Vec::with_capacity(slots.len());
+    let mut deletes = Vec::new();
+    for (_, i) in order {
+        let Some((k, r, changed)) = slots[i].take() else { continue };
+        // The first of a key is kept (a row the transaction left alone before a changed one).
+        if out.last().is_some_and(|(last, _)| *last == k) {
+            continue;
+        }
+        if changed {
+            deletes.push(k.clone());
+        }
+        out.push((k, r));
+    }
+    (out, deletes)
 }
 
 /// Encoded keys in their byte order, most decided by their first 8 bytes as one integer (a
 /// key shorter than 8 bytes padded with zeros, which keeps the order: equal prefixes fall back
 /// to the bytes) rather than a `memcmp` call per comparison.
 fn key_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    fn prefix(k: &[u8]) -> u64 {
-        let mut buf = [0u8; 8];
-        let n = k.len().min(8);
-        buf[..n].copy_from_slice(&k[..n]);
-        u64::from_be_bytes(buf)
-    }
-    prefix(a).cmp(&prefix(b)).then_with(|| a.cmp(b))
+    key_prefix(a).cmp(&key_prefix(b)).then_with(|| a.cmp(b))
+}
+
+/// A key's first 8 bytes as a big-endian integer, zero-padded ([`key_order`]).
+fn key_prefix(k: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    let n = k.len().min(8);
+    buf[..n].copy_from_slice(&k[..n]);
+    u64::from_be_bytes(buf)
 }
 
 /// A rebuilt relation's rows under their keys, and the keys the transaction's write set must
@@ -960,6 +979,29 @@ pub(super) async fn drop_foreign_keys(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn one_per_key_keeps_the_unchanged_row_of_a_key() {
+        use orbit_engine::table::Datum;
+        let item = |k: &[u8], v: i64, changed: bool| (k.to_vec(), vec![Datum::Int8(v)], changed);
+        let (rows, deletes) = super::one_per_key(vec![
+            item(b"b", 1, true),
+            item(b"a", 2, false),
+            item(b"b", 3, false),
+            item(b"c", 4, true),
+            item(b"a", 5, true),
+            item(&[0x61, 0, 0, 0, 0, 0, 0, 0, 1], 6, false),
+        ]);
+        let got: Vec<(Vec<u8>, i64)> = rows
+            .into_iter()
+            .map(|(k, r)| (k, match r[0] { Datum::Int8(v) => v, _ => -1 }))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(b"a".to_vec(), 2), (vec![0x61, 0, 0, 0, 0, 0, 0, 0, 1], 6), (b"b".to_vec(), 3), (b"c".to_vec(), 4)]
+        );
+        assert_eq!(deletes, vec![b"c".to_vec()]);
+    }
+
     #[test]
     fn key_order_is_byte_order() {
         let keys: Vec<Vec<u8>> = vec![

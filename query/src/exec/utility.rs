@@ -993,7 +993,15 @@ mod tests {
         ]);
         let got: Vec<(Vec<u8>, i64)> = rows
             .into_iter()
-            .map(|(k, r)| (k, match r[0] { Datum::Int8(v) => v, _ => -1 }))
+            .map(|(k, r)| {
+                (
+                    k,
+                    match r[0] {
+                        Datum::Int8(v) => v,
+                        _ => -1,
+                    },
+                )
+            })
             .collect();
         assert_eq!(
             got,

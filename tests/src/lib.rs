@@ -560,9 +560,16 @@ pub mod pgcmp {
 /// psql's stdout and stderr (NOTICE, DETAIL and ERROR lines) for `input` fed on its standard
 /// input, as a user typing it would see them.
 pub fn psql_output(port: u16, input: &str) -> String {
+    psql_output_with(port, &[], input)
+}
+
+/// [`psql_output`] with more psql arguments after the connection's (`-f -` reads the input as
+/// a file: messages name `<stdin>` and its line).
+pub fn psql_output_with(port: u16, args: &[&str], input: &str) -> String {
     use std::io::Write;
     let mut child = Command::new("psql")
         .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -5,7 +5,6 @@
 //! byte for byte with a real PostgreSQL 15's.
 
 use orbit_tests::{pg_runtime, Orbit, RealPostgres};
-use std::process::Command;
 use tokio_postgres::AsyncMessage;
 
 const SCRIPT: &str = r#"
@@ -34,21 +33,7 @@ select name, setting, context, vartype, min_val, max_val from pg_settings where 
 
 /// psql's stdout and stderr for a script.
 fn psql(port: u16, script: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres"])
-        .args(["-c", "set client_min_messages = notice"])
-        .args(["-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().expect("stdin").write_all(script.as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("run psql");
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    orbit_tests::psql_output_with(port, &["-c", "set client_min_messages = notice", "-f", "-"], script)
 }
 
 #[test]

@@ -5,7 +5,6 @@
 //! precisions survive SIGKILL (the log keeps the column's typmod), on 1 and 2 shards.
 
 use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
-use std::process::Command;
 
 const SCRIPT: &str = r#"
 set timezone = 'UTC';
@@ -22,20 +21,7 @@ select format_type(atttypid, atttypmod), atttypmod from pg_attribute where attre
 
 /// psql's stdout and stderr for a script.
 fn psql(port: u16, script: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres"])
-        .args(["-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().expect("stdin").write_all(script.as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("run psql");
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    orbit_tests::psql_output_with(port, &["-f", "-"], script)
 }
 
 #[test]

@@ -557,6 +557,20 @@ pub mod pgcmp {
     }
 }
 
+/// The rows of `sql` over the simple protocol, each its columns' texts joined with `|` (NULL
+/// as `NULL`).
+pub async fn simple_rows(c: &tokio_postgres::Client, sql: &str) -> Vec<String> {
+    let msgs = c.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    msgs.iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).unwrap_or("NULL")).collect::<Vec<_>>().join("|"))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// psql's stdout and stderr (NOTICE, DETAIL and ERROR lines) for `input` fed on its standard
 /// input, as a user typing it would see them.
 pub fn psql_output(port: u16, input: &str) -> String {

@@ -161,13 +161,5 @@ fn array_columns_survive_sigkill_with_fsync_always() {
 
 /// Every row of table `a` as text, in key order.
 async fn dump(c: &Client) -> Vec<String> {
-    let msgs = c.simple_query("SELECT k, t, v, n, m FROM a ORDER BY k").await.unwrap();
-    msgs.iter()
-        .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).unwrap_or("NULL")).collect::<Vec<_>>().join("|"))
-            }
-            _ => None,
-        })
-        .collect()
+    orbit_tests::simple_rows(c, "SELECT k, t, v, n, m FROM a ORDER BY k").await
 }

@@ -120,16 +120,7 @@ fn enum_types_and_values_survive_sigkill() {
         let o = Orbit::start_in(dir.path(), &args);
         rt.block_on(async {
             let c = pg_connect(o.pg_port).await;
-            let msgs = c.simple_query("SELECT m, n FROM person ORDER BY m").await.unwrap();
-            let rows: Vec<String> = msgs
-                .iter()
-                .filter_map(|m| match m {
-                    tokio_postgres::SimpleQueryMessage::Row(r) => {
-                        Some(format!("{}|{}", r.get(0).unwrap_or("NULL"), r.get(1).unwrap_or("NULL")))
-                    }
-                    _ => None,
-                })
-                .collect();
+            let rows = orbit_tests::simple_rows(&c, "SELECT m, n FROM person ORDER BY m").await;
             assert_eq!(rows, ["blue|2", "meh|3", "happy|1"], "{shards} shards");
             // The key still finds its row; the dropped type stays dropped.
             let n: i32 = c.query_one("SELECT n FROM person WHERE m = 'meh'", &[]).await.unwrap().get(0);

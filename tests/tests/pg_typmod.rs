@@ -99,18 +99,7 @@ fn row_description_carries_the_typmod_as_postgresql() {
     });
 }
 
-/// The rows of `sql` over the simple protocol, columns joined with `|`.
-async fn rows(c: &tokio_postgres::Client, sql: &str) -> Vec<String> {
-    let msgs = c.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-    msgs.iter()
-        .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).unwrap_or("NULL")).collect::<Vec<_>>().join("|"))
-            }
-            _ => None,
-        })
-        .collect()
-}
+use orbit_tests::simple_rows as rows;
 
 #[test]
 fn precision_survives_sigkill() {

@@ -308,7 +308,10 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                 }
                 let deps = views::dependents(names);
                 if let Some(first) = deps.iter().map(|v| v.oid).min() {
-                    let lines = deps.iter().map(|v| format!("drop cascades to view {}", v.name)).collect();
+                    let lines = deps
+                        .iter()
+                        .map(|v| format!("drop cascades to view {}", crate::schema::shown(&v.name)))
+                        .collect();
                     dropped.push((first, lines));
                     let going: Vec<String> = deps.iter().rev().map(|v| v.name.clone()).collect();
                     let (_, gone) = views::drop_views_kept(&going, false, true).await?;

@@ -298,6 +298,16 @@ pub fn resolve_qualified(schema: &str, rel: &str) -> Result<String> {
 
 /// Whether a user relation is found by its bare name (pg_table_is_visible): its schema is on
 /// the path and no schema before it has a relation of that name.
+/// A relation as PostgreSQL's object descriptions name it: bare when the search path finds it
+/// so, else qualified by its schema.
+pub fn shown(name: &str) -> String {
+    if is_visible(name) {
+        relname(name).to_string()
+    } else {
+        qualified_display(name)
+    }
+}
+
 pub fn is_visible(name: &str) -> bool {
     let (schema, rel) = split(name);
     for s in relation_path() {

@@ -76,15 +76,7 @@ async fn contents(name: &str) -> Result<Vec<(&'static str, String)>> {
     Ok(out)
 }
 
-/// A relation as PostgreSQL's object descriptions name it: bare when the search path finds it
-/// so, else qualified by its schema.
-fn shown(name: &str) -> String {
-    if schema::is_visible(name) {
-        schema::relname(name).to_string()
-    } else {
-        schema::qualified_display(name)
-    }
-}
+use schema::shown;
 
 async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -> Result<QueryResult> {
     let mut r = QueryResult { tag: "DROP SCHEMA".into(), ..Default::default() };

@@ -142,6 +142,7 @@ pub(super) fn check_dependents(
     if deps.is_empty() {
         return Ok(Vec::new());
     }
+    let shown = crate::schema::shown;
     if !cascade {
         // Each view with what it reads: a dropped relation, or a view found before it.
         let details: Vec<String> = deps
@@ -150,17 +151,18 @@ pub(super) fn check_dependents(
             .map(|(i, v)| {
                 let read = reads(v);
                 match names.iter().find(|n| read.contains(*n)) {
-                    Some(n) => format!("view {} depends on {what} {n}", v.name),
+                    Some(n) => format!("view {} depends on {what} {}", shown(&v.name), shown(n)),
                     None => {
-                        let via = deps[..i].iter().find(|d| read.contains(&d.name)).map_or("", |d| d.name.as_str());
-                        format!("view {} depends on view {via}", v.name)
+                        let via =
+                            deps[..i].iter().find(|d| read.contains(&d.name)).map_or(String::new(), |d| shown(&d.name));
+                        format!("view {} depends on view {via}", shown(&v.name))
                     }
                 }
             })
             .collect();
         return Err(SqlError::new(
             "2BP01",
-            format!("cannot drop {what} {} because other objects depend on it", names[0]),
+            format!("cannot drop {what} {} because other objects depend on it", shown(&names[0])),
         )
         .detail(details.join("\n"))
         .hint("Use DROP ... CASCADE to drop the dependent objects too."));
@@ -168,9 +170,9 @@ pub(super) fn check_dependents(
     // Dropped last-found first: a view goes before the views it reads.
     let names: Vec<String> = deps.iter().rev().map(|v| v.name.clone()).collect();
     if names.len() == 1 {
-        r.notices.push(notice("00000", format!("drop cascades to view {}", names[0])));
+        r.notices.push(notice("00000", format!("drop cascades to view {}", shown(&names[0]))));
     } else {
-        let list: Vec<String> = deps.iter().map(|v| format!("drop cascades to view {}", v.name)).collect();
+        let list: Vec<String> = deps.iter().map(|v| format!("drop cascades to view {}", shown(&v.name))).collect();
         r.notices
             .push(notice("00000", format!("drop cascades to {} other objects", names.len())).detail(list.join("\n")));
     }

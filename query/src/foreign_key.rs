@@ -252,15 +252,15 @@ pub(crate) fn check_drop(tables: &[Arc<TableDef>]) -> Result<()> {
             lines.push(format!(
                 "constraint {} on table {} depends on table {}",
                 fk.name,
-                crate::schema::relname(&child.name),
-                crate::schema::relname(&t.name)
+                crate::schema::shown(&child.name),
+                crate::schema::shown(&t.name)
             ));
         }
     }
     let Some(name) = first else { return Ok(()) };
     Err(SqlError::new(
         crate::error::code::DEPENDENT_OBJECTS_STILL_EXIST,
-        format!("cannot drop table {} because other objects depend on it", crate::schema::relname(&name)),
+        format!("cannot drop table {} because other objects depend on it", crate::schema::shown(&name)),
     )
     .detail(lines.join("\n"))
     .hint("Use DROP ... CASCADE to drop the dependent objects too."))
@@ -574,10 +574,11 @@ pub(crate) fn drop_cascade(names: &[String], if_exists: bool) -> Option<(Vec<Cas
         if dropping.contains(&t.name) || !t.foreign_keys.iter().any(|f| dropping.contains(&f.parent)) {
             continue;
         }
-        let mine =
-            t.foreign_keys.iter().filter(|f| dropping.contains(&f.parent)).map(|f| {
-                format!("drop cascades to constraint {} on table {}", f.name, crate::schema::relname(&t.name))
-            });
+        let mine = t
+            .foreign_keys
+            .iter()
+            .filter(|f| dropping.contains(&f.parent))
+            .map(|f| format!("drop cascades to constraint {} on table {}", f.name, crate::schema::shown(&t.name)));
         lines.push((t.oid, mine.collect()));
         let mut def = (*t).clone();
         def.foreign_keys.retain(|f| !dropping.contains(&f.parent));
@@ -603,12 +604,12 @@ pub(crate) fn cascade_notice(mut lines: CascadeLines) -> Option<SqlError> {
 /// [`after_drop_column`] drops those constraints).
 pub(crate) fn check_drop_column(table: &TableDef, i: usize, cascade: bool) -> Result<()> {
     let col = table.columns.get(i).map_or("", |c| c.name.as_str());
-    let rel = crate::schema::relname(&table.name);
+    let rel = crate::schema::shown(&table.name);
     let lines: Vec<String> = referencing_constraints(table)
         .into_iter()
         .filter(|(child, f)| f.parent_columns.contains(&i) && !(child.name == table.name && f.columns.contains(&i)))
         .map(|(child, f)| {
-            let child = crate::schema::relname(&child.name).to_string();
+            let child = crate::schema::shown(&child.name);
             format!("constraint {} on table {child} depends on column {col} of table {rel}", f.name)
         })
         .collect();
@@ -631,12 +632,12 @@ pub(crate) fn check_drop_key(table: &TableDef, index: Option<&IndexDef>, name: &
         None => table.oid as i64 + 1_000_000,
         Some(ix) => crate::index::index_table(table, ix).map_or(-1, |d| d.oid as i64),
     };
-    let rel = crate::schema::relname(&table.name);
+    let rel = crate::schema::shown(&table.name);
     let lines: Vec<String> = referencing_constraints(table)
         .into_iter()
         .filter(|(_, f)| unique_index_oid(table, f) == oid)
         .map(|(child, f)| {
-            format!("constraint {} on table {} depends on index {name}", f.name, crate::schema::relname(&child.name))
+            format!("constraint {} on table {} depends on index {name}", f.name, crate::schema::shown(&child.name))
         })
         .collect();
     if lines.is_empty() || cascade {
@@ -680,7 +681,7 @@ pub(crate) fn after_drop_column(table: &TableDef, i: usize) -> (Vec<CascadeRewri
     tables.sort_by_key(|t| t.oid);
     // The table's own foreign keys that referenced the column went with it (its new
     // definition); they are named too.
-    let rel = crate::schema::relname(&table.name);
+    let rel = crate::schema::shown(&table.name);
     let own = table
         .foreign_keys
         .iter()
@@ -692,10 +693,11 @@ pub(crate) fn after_drop_column(table: &TableDef, i: usize) -> (Vec<CascadeRewri
         }
         let mut def = (*t).clone();
         let on_column = |f: &ForeignKeyDef| f.parent == table.name && f.parent_columns.contains(&i);
-        let gone =
-            def.foreign_keys.iter().filter(|f| on_column(f)).map(|f| {
-                format!("drop cascades to constraint {} on table {}", f.name, crate::schema::relname(&t.name))
-            });
+        let gone = def
+            .foreign_keys
+            .iter()
+            .filter(|f| on_column(f))
+            .map(|f| format!("drop cascades to constraint {} on table {}", f.name, crate::schema::shown(&t.name)));
         lines.push((t.oid, gone.collect::<Vec<_>>()));
         def.foreign_keys.retain(|f| !on_column(f));
         for f in def.foreign_keys.iter_mut().filter(|f| f.parent == table.name) {

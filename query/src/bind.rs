@@ -1015,8 +1015,9 @@ fn hash_keys(on: &Expr, left_width: usize) -> Vec<(usize, usize)> {
         }
     }
     walk(on, &mut conj);
-    let same_kind =
-        |a: SqlType, b: SqlType| (a.is_integer() && b.is_integer()) || (a.is_string() && b.is_string()) || a == b;
+    let same_kind = |a: SqlType, b: SqlType| {
+        (a.is_integer() && b.is_integer()) || (a.is_string() && b.is_string()) || a.same_key_type(b)
+    };
     for c in conj {
         if let Expr::Cmp(CmpOp::Eq, a, b) = c {
             if let (Expr::Column(x, tx), Expr::Column(y, ty)) = (a.as_ref(), b.as_ref()) {

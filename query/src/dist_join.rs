@@ -245,7 +245,7 @@ pub(crate) fn colocated(
     }
     a.pk.iter().zip(&b.pk).all(|(&ca, &cb)| {
         let same_type = match (a.columns.get(ca), b.columns.get(cb)) {
-            (Some(x), Some(y)) => x.ty == y.ty,
+            (Some(x), Some(y)) => x.ty.same_key_type(y.ty),
             _ => false,
         };
         same_type && eq.contains(&(ca, cb))
@@ -301,6 +301,24 @@ mod tests {
         };
         assert_eq!(partitioned_on(&def, &[1, 2, 0]), Some(vec![2, 0]));
         assert_eq!(partitioned_on(&def, &[0]), None);
+    }
+
+    #[test]
+    fn colocation_ignores_date_time_precisions_only() {
+        use orbit_engine::table::{ColumnDef, SqlType, TableDef};
+        let keyed = |ty: SqlType| TableDef {
+            name: "t".into(),
+            columns: vec![ColumnDef::new("k", ty)],
+            pk: vec![0],
+            ..TableDef::default_empty()
+        };
+        let (ts3, ts) = (keyed(SqlType::Timestamp(Some(3))), keyed(SqlType::Timestamp(None)));
+        assert!(colocated(&ts3, &ts, &[(0, 0)]));
+        assert!(colocated(&keyed(SqlType::Interval(Some(0))), &keyed(SqlType::Interval(None)), &[(0, 0)]));
+        // A numeric's scale shows in its stored value (1.50 vs 1.5): not co-located.
+        let (n2, n) = (keyed(SqlType::Numeric(Some((10, 2)))), keyed(SqlType::Numeric(None)));
+        assert!(!colocated(&n2, &n, &[(0, 0)]));
+        assert!(!colocated(&ts, &keyed(SqlType::TimestampTz(None)), &[(0, 0)]));
     }
 
     #[test]

@@ -761,7 +761,10 @@ fn and_all(mut es: Vec<Expr>) -> Option<Expr> {
 /// Whether an equality of two columns of these types can be a hash key (their values encode
 /// alike when equal, as [`crate::join_key`] keys them).
 pub(crate) fn hashable(a: orbit_engine::table::SqlType, b: orbit_engine::table::SqlType) -> bool {
-    (a.is_integer() && b.is_integer()) || (a.is_float() && b.is_float()) || (a.is_string() && b.is_string()) || a == b
+    (a.is_integer() && b.is_integer())
+        || (a.is_float() && b.is_float())
+        || (a.is_string() && b.is_string())
+        || a.same_key_type(b)
 }
 
 /// A join's conditions sorted by what they read ([`split`]), in terms of the combined row.

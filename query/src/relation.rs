@@ -1051,7 +1051,7 @@ fn decorrelate(l: &SubLink) -> Option<Decorrelated> {
     let same_key = |a: SqlType, b: SqlType| {
         (a.is_integer() && b.is_integer())
             || (matches!(a, SqlType::Text | SqlType::Varchar(_)) && matches!(b, SqlType::Text | SqlType::Varchar(_)))
-            || (a == b
+            || (a.same_key_type(b)
                 && !matches!(
                     a,
                     SqlType::Interval(_) | SqlType::Json | SqlType::Jsonb | SqlType::Float4 | SqlType::Float8

@@ -147,7 +147,7 @@ fn reads_outside_where(sp: &SelectPlan, id: usize) -> bool {
 fn same_key(a: SqlType, b: SqlType) -> bool {
     (a.is_integer() && b.is_integer())
         || (matches!(a, SqlType::Text | SqlType::Varchar(_)) && matches!(b, SqlType::Text | SqlType::Varchar(_)))
-        || (a == b
+        || (a.same_key_type(b)
             && !matches!(a, SqlType::Interval(_) | SqlType::Json | SqlType::Jsonb | SqlType::Float4 | SqlType::Float8))
 }
 

@@ -381,6 +381,17 @@ impl SqlType {
         self.base() == other.base()
     }
 
+    /// Whether equal values of the two types are equal keys (encode alike): the same type, or
+    /// one date/time type with two precisions (a precision only rounds what is written; not so
+    /// a numeric's scale or char(n)'s padding, which show in the stored value).
+    pub fn same_key_type(self, other: SqlType) -> bool {
+        self == other
+            || (matches!(
+                self,
+                SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Time(_) | SqlType::Interval(_)
+            ) && self.same_base(other))
+    }
+
     pub fn is_string(self) -> bool {
         matches!(self, SqlType::Text | SqlType::Varchar(_) | SqlType::Bpchar(_))
     }

@@ -557,6 +557,31 @@ pub mod pgcmp {
     }
 }
 
+/// For 1 and then 2 shards under `--fsync always`: a server on a fresh data directory, `setup`
+/// run against it, a SIGKILL, a restart on the same directory, then `check` (given the shard
+/// count, for messages): what a test of durability across a crash repeats.
+pub fn across_sigkill(
+    setup: impl AsyncFn(&tokio_postgres::Client),
+    check: impl AsyncFn(&tokio_postgres::Client, &str),
+) {
+    for shards in ["1", "2"] {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let args = ["--shards", shards, "--fsync", "always"];
+        let mut o = Orbit::start_in(dir.path(), &args);
+        let rt = pg_runtime();
+        rt.block_on(async {
+            let c = pg_connect(o.pg_port).await;
+            setup(&c).await;
+        });
+        o.kill9();
+        let o = Orbit::start_in(dir.path(), &args);
+        rt.block_on(async {
+            let c = pg_connect(o.pg_port).await;
+            check(&c, shards).await;
+        });
+    }
+}
+
 /// The rows of `sql` over the simple protocol, each its columns' texts joined with `|` (NULL
 /// as `NULL`).
 pub async fn simple_rows(c: &tokio_postgres::Client, sql: &str) -> Vec<String> {

@@ -90,18 +90,13 @@ print("ok")
 
 #[test]
 fn enum_types_and_values_survive_sigkill() {
-    for shards in ["1", "2"] {
-        let dir = tempfile::tempdir().unwrap();
-        let args = ["--shards", shards, "--fsync", "always"];
-        let mut o = Orbit::start_in(dir.path(), &args);
-        let rt = pg_runtime();
-        rt.block_on(async {
-            let c = pg_connect(o.pg_port).await;
+    orbit_tests::across_sigkill(
+        async |c| {
             c.batch_execute(
                 "CREATE TYPE mood AS ENUM ('sad', 'happy');
-                 CREATE TABLE person (m mood PRIMARY KEY, n int);
-                 INSERT INTO person VALUES ('happy', 1), ('sad', 2);
-                 ALTER TYPE mood ADD VALUE 'meh' BEFORE 'happy'",
+             CREATE TABLE person (m mood PRIMARY KEY, n int);
+             INSERT INTO person VALUES ('happy', 1), ('sad', 2);
+             ALTER TYPE mood ADD VALUE 'meh' BEFORE 'happy'",
             )
             .await
             .unwrap();
@@ -109,18 +104,15 @@ fn enum_types_and_values_survive_sigkill() {
             // 55P04 within it, as in PostgreSQL).
             c.batch_execute(
                 "INSERT INTO person VALUES ('meh', 3);
-                 ALTER TYPE mood RENAME VALUE 'sad' TO 'blue';
-                 CREATE TYPE gone AS ENUM ('x');
-                 DROP TYPE gone",
+             ALTER TYPE mood RENAME VALUE 'sad' TO 'blue';
+             CREATE TYPE gone AS ENUM ('x');
+             DROP TYPE gone",
             )
             .await
             .unwrap();
-        });
-        o.kill9();
-        let o = Orbit::start_in(dir.path(), &args);
-        rt.block_on(async {
-            let c = pg_connect(o.pg_port).await;
-            let rows = orbit_tests::simple_rows(&c, "SELECT m, n FROM person ORDER BY m").await;
+        },
+        async |c, shards| {
+            let rows = orbit_tests::simple_rows(c, "SELECT m, n FROM person ORDER BY m").await;
             assert_eq!(rows, ["blue|2", "meh|3", "happy|1"], "{shards} shards");
             // The key still finds its row; the dropped type stays dropped.
             let n: i32 = c.query_one("SELECT n FROM person WHERE m = 'meh'", &[]).await.unwrap().get(0);
@@ -128,8 +120,8 @@ fn enum_types_and_values_survive_sigkill() {
             let e = c.simple_query("SELECT 'x'::gone").await.unwrap_err();
             assert_eq!(e.code().map(|c| c.code()), Some("42704"));
             c.batch_execute("INSERT INTO person VALUES ('blue', 9)").await.unwrap_err();
-        });
-    }
+        },
+    );
 }
 
 /// A block's CREATE TYPE, CREATE DOMAIN over it, ALTER TYPE ... ADD VALUE and a table of the

@@ -5,7 +5,7 @@
 //! and writes after the restart compute them again.
 
 use futures::SinkExt;
-use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
+use orbit_tests::{Orbit, RealPostgres};
 use std::process::Command;
 
 /// Tables with generated columns: over one and over several columns, text and numbers, one in
@@ -65,29 +65,24 @@ async fn copy_in(c: &tokio_postgres::Client, sql: &str, data: &str) -> u64 {
 
 #[test]
 fn copy_computes_and_definitions_survive_sigkill() {
-    for shards in ["1", "2"] {
-        let dir = tempfile::tempdir().unwrap();
-        let args = ["--shards", shards, "--fsync", "always"];
-        let mut o = Orbit::start_in(dir.path(), &args);
-        let rt = pg_runtime();
-        rt.block_on(async {
-            let c = pg_connect(o.pg_port).await;
+    orbit_tests::across_sigkill(
+        async |c| {
             c.batch_execute(SETUP).await.unwrap();
             c.batch_execute("INSERT INTO g (a, c) VALUES (1, 'x'), (2, NULL)").await.unwrap();
             // COPY without a column list takes the other columns; with one, those named.
-            assert_eq!(copy_in(&c, "COPY g FROM STDIN", "3\tcopy\n4\t\\N\n").await, 2);
-            assert_eq!(copy_in(&c, "COPY g (c, a) FROM STDIN (FORMAT csv)", "csv,5\n").await, 1);
+            assert_eq!(copy_in(c, "COPY g FROM STDIN", "3\tcopy\n4\t\\N\n").await, 2);
+            assert_eq!(copy_in(c, "COPY g (c, a) FROM STDIN (FORMAT csv)", "csv,5\n").await, 1);
             // A generated column named in the list is refused (PostgreSQL's 42P10).
             let Err(e) = c.copy_in::<_, bytes::Bytes>("COPY g (a, b) FROM STDIN").await else {
                 panic!("COPY naming a generated column was taken");
             };
             assert_eq!(e.code().map(|c| c.code()), Some("42P10"), "{e}");
             assert_eq!(
-                rows_of_g(&c).await,
+                rows_of_g(c).await,
                 ["1|2|x|X!", "2|4|NULL|NULL", "3|6|copy|COPY!", "4|8|NULL|NULL", "5|10|csv|CSV!"]
             );
             // A NOT NULL generated column is checked once computed, not as the row is read.
-            assert_eq!(copy_in(&c, "COPY gk (x, y) FROM STDIN", "1000\t2.25\n").await, 1);
+            assert_eq!(copy_in(c, "COPY gk (x, y) FROM STDIN", "1000\t2.25\n").await, 1);
             let sink = c.copy_in::<_, bytes::Bytes>("COPY gk (x) FROM STDIN").await.unwrap();
             let mut sink = Box::pin(sink);
             sink.send(bytes::Bytes::from_static(b"1001\n")).await.unwrap();
@@ -99,21 +94,18 @@ fn copy_computes_and_definitions_survive_sigkill() {
             // Rows placed by a generated key, moved by an UPDATE of the column it reads.
             c.batch_execute(
                 "INSERT INTO gk (x, y) SELECT i, 1.5 FROM generate_series(1, 10) i;
-                 UPDATE gk SET x = x + 100 WHERE x <= 5;
-                 INSERT INTO gr VALUES (7);
-                 CREATE TABLE gde (a int, b int GENERATED ALWAYS AS (a + 1) STORED);
-                 INSERT INTO gde VALUES (1);
-                 ALTER TABLE gde ALTER COLUMN b DROP EXPRESSION",
+             UPDATE gk SET x = x + 100 WHERE x <= 5;
+             INSERT INTO gr VALUES (7);
+             CREATE TABLE gde (a int, b int GENERATED ALWAYS AS (a + 1) STORED);
+             INSERT INTO gde VALUES (1);
+             ALTER TABLE gde ALTER COLUMN b DROP EXPRESSION",
             )
             .await
             .unwrap();
-        });
-        o.kill9();
-        let o = Orbit::start_in(dir.path(), &args);
-        rt.block_on(async {
-            let c = pg_connect(o.pg_port).await;
+        },
+        async |c, shards| {
             assert_eq!(
-                rows_of_g(&c).await,
+                rows_of_g(c).await,
                 ["1|2|x|X!", "2|4|NULL|NULL", "3|6|copy|COPY!", "4|8|NULL|NULL", "5|10|csv|CSV!"],
                 "{shards} shards"
             );
@@ -130,7 +122,7 @@ fn copy_computes_and_definitions_survive_sigkill() {
             let exprs: Vec<(String, String)> = c
                 .query(
                     "SELECT table_name::text, generation_expression::text FROM information_schema.columns \
-                     WHERE is_generated = 'ALWAYS' ORDER BY table_name, ordinal_position",
+                 WHERE is_generated = 'ALWAYS' ORDER BY table_name, ordinal_position",
                     &[],
                 )
                 .await
@@ -165,6 +157,6 @@ fn copy_computes_and_definitions_survive_sigkill() {
             assert_eq!(got, [(1, 2), (5, 50)]);
             let r = c.query_one("SELECT b, e FROM gr", &[]).await.unwrap();
             assert_eq!((r.get::<_, i32>(0), r.get::<_, String>(1)), (8, "7e".to_string()));
-        });
-    }
+        },
+    );
 }

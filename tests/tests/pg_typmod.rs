@@ -103,31 +103,23 @@ use orbit_tests::simple_rows as rows;
 
 #[test]
 fn precision_survives_sigkill() {
-    for shards in ["1", "2"] {
-        let dir = tempfile::tempdir().unwrap();
-        let args = ["--shards", shards, "--fsync", "always"];
-        let mut o = Orbit::start_in(dir.path(), &args);
-        let rt = pg_runtime();
-        rt.block_on(async {
-            let c = pg_connect(o.pg_port).await;
+    orbit_tests::across_sigkill(
+        async |c| {
             c.batch_execute(
-                "SET TimeZone = 'UTC';
-                 CREATE TABLE tk (k int PRIMARY KEY, a timestamp(3), b timestamptz(0), c time(2), d interval(1), e timestamp(1)[], f timestamp);
-                 INSERT INTO tk VALUES (1, '2021-03-04 05:06:07.123456', '2021-03-04 05:06:07.5', '05:06:07.125', '1.25 s', '{2021-03-04 05:06:07.16}', '2021-03-04 05:06:07.123456');
-                 ALTER TABLE tk ALTER COLUMN f TYPE timestamp(0)",
-            )
-            .await
-            .unwrap();
-        });
-        o.kill9();
-        let o = Orbit::start_in(dir.path(), &args);
-        rt.block_on(async {
-            let c = pg_connect(o.pg_port).await;
+            "SET TimeZone = 'UTC';
+             CREATE TABLE tk (k int PRIMARY KEY, a timestamp(3), b timestamptz(0), c time(2), d interval(1), e timestamp(1)[], f timestamp);
+             INSERT INTO tk VALUES (1, '2021-03-04 05:06:07.123456', '2021-03-04 05:06:07.5', '05:06:07.125', '1.25 s', '{2021-03-04 05:06:07.16}', '2021-03-04 05:06:07.123456');
+             ALTER TABLE tk ALTER COLUMN f TYPE timestamp(0)",
+        )
+        .await
+        .unwrap();
+        },
+        async |c, shards| {
             let types = rows(
-                &c,
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'tk'::regclass AND attnum > 1 ORDER BY attnum",
-            )
-            .await;
+            c,
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'tk'::regclass AND attnum > 1 ORDER BY attnum",
+        )
+        .await;
             assert_eq!(
                 types,
                 [
@@ -142,19 +134,19 @@ fn precision_survives_sigkill() {
             );
             // A row written after the restart is rounded by the precision read back.
             c.batch_execute(
-                "SET TimeZone = 'UTC';
-                 INSERT INTO tk VALUES (2, '2022-01-01 00:00:00.0005', '2022-01-01 00:00:00.4', '00:00:00.005', '-0.05 s', '{2022-01-01 00:00:00.05}', '2022-01-01 00:00:00.5')",
-            )
-            .await
-            .unwrap();
+            "SET TimeZone = 'UTC';
+             INSERT INTO tk VALUES (2, '2022-01-01 00:00:00.0005', '2022-01-01 00:00:00.4', '00:00:00.005', '-0.05 s', '{2022-01-01 00:00:00.05}', '2022-01-01 00:00:00.5')",
+        )
+        .await
+        .unwrap();
             assert_eq!(
-                rows(&c, "SELECT k, a, b, c, d, e, f FROM tk ORDER BY k").await,
-                [
-                    "1|2021-03-04 05:06:07.123|2021-03-04 05:06:08+00|05:06:07.13|00:00:01.3|{\"2021-03-04 05:06:07.2\"}|2021-03-04 05:06:07",
-                    "2|2022-01-01 00:00:00.001|2022-01-01 00:00:00+00|00:00:00.01|-00:00:00.1|{\"2022-01-01 00:00:00.1\"}|2022-01-01 00:00:01",
-                ],
-                "{shards} shards"
-            );
-        });
-    }
+            rows(c, "SELECT k, a, b, c, d, e, f FROM tk ORDER BY k").await,
+            [
+                "1|2021-03-04 05:06:07.123|2021-03-04 05:06:08+00|05:06:07.13|00:00:01.3|{\"2021-03-04 05:06:07.2\"}|2021-03-04 05:06:07",
+                "2|2022-01-01 00:00:00.001|2022-01-01 00:00:00+00|00:00:00.01|-00:00:00.1|{\"2022-01-01 00:00:00.1\"}|2022-01-01 00:00:01",
+            ],
+            "{shards} shards"
+        );
+        },
+    );
 }

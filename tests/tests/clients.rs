@@ -183,3 +183,32 @@ fn config_set_hz_and_save() {
     let e = redis::cmd("CONFIG").arg("SET").arg("save").arg("900 1").query::<()>(&mut c).unwrap_err();
     assert!(e.to_string().contains("save points are not supported"), "{e}");
 }
+
+/// CLIENT REPLY OFF / ON / SKIP: the replies a client asked not to get are not sent (OFF and
+/// SKIP send none of their own), compared byte for byte with the real redis-server where one is
+/// installed.
+#[test]
+fn client_reply_off_on_and_skip() {
+    use std::io::{Read, Write};
+    let o = Orbit::start(&["--shards", "2"]);
+    let real = orbit_tests::RealRedis::start();
+    let script = b"CLIENT REPLY OFF\r\nSET a 1\r\nGET a\r\nCLIENT REPLY ON\r\nGET a\r\nCLIENT REPLY SKIP\r\nSET b 2\r\nGET b\r\nCLIENT REPLY MAYBE\r\nCLIENT REPLY\r\nPING\r\n";
+    let want: &[u8] = b"+OK\r\n$1\r\n1\r\n$1\r\n2\r\n-ERR syntax error\r\n-ERR wrong number of arguments for 'client|reply' command\r\n+PONG\r\n";
+    let mut ports = vec![o.port];
+    if let Some(r) = &real {
+        ports.push(r.port);
+    }
+    for port in ports {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(script).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while !got.ends_with(b"+PONG\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "port {port}: closed after {:?}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want), "port {port}");
+    }
+}

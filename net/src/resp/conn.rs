@@ -78,12 +78,24 @@ pub struct Conn {
     /// Replies encoded into the output buffer since it was last written (to answer each with an
     /// error instead when the log could not make the batch durable).
     pub replies: Cell<usize>,
+    /// CLIENT REPLY OFF: no reply (nor pub/sub message) is sent.
+    pub replies_off: Cell<bool>,
+    /// CLIENT REPLY SKIP: how many replies from now on are not sent (its own and the next
+    /// command's).
+    pub replies_skipped: Cell<u8>,
 }
 
 impl Conn {
     pub fn reply(&self, out: &mut Vec<u8>, r: &Reply) {
         if r.is_error() {
             stats::with(|s| s.error_replies += 1);
+        }
+        if self.replies_off.get() {
+            return;
+        }
+        if self.replies_skipped.get() > 0 {
+            self.replies_skipped.set(self.replies_skipped.get() - 1);
+            return;
         }
         encode(out, r, self.proto);
         self.replies.set(self.replies.get() + 1);
@@ -158,6 +170,8 @@ async fn connection(mut stream: TcpStream, in_flight: Rc<Cell<usize>>) {
         watched: Vec::new(),
         in_exec: false,
         replies: Cell::new(0),
+        replies_off: Cell::new(false),
+        replies_skipped: Cell::new(0),
     };
 
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK_BYTES);

@@ -264,8 +264,26 @@ pub async fn client(conn: &mut Conn, args: &[Bytes]) -> Reply {
         let _ = mesh::run_on_all(|_| state::with_net(|n| n.pause_until_ms = 0)).await;
         return Reply::Ok;
     }
+    if is(sub, "reply") && args.len() == 3 {
+        // CLIENT REPLY ON | OFF | SKIP (https://redis.io/commands/client-reply/): OFF and SKIP
+        // send no reply of their own; SKIP also drops the next command's.
+        let mode = &args[2];
+        if is(mode, "on") {
+            conn.replies_off.set(false);
+            conn.replies_skipped.set(0);
+        } else if is(mode, "off") {
+            conn.replies_off.set(true);
+        } else if is(mode, "skip") {
+            conn.replies_skipped.set(2);
+        } else {
+            return Reply::err("ERR syntax error");
+        }
+        return Reply::Ok;
+    }
+    if is(sub, "reply") {
+        return Reply::err("ERR wrong number of arguments for 'client|reply' command");
+    }
     if is(sub, "no-evict")
-        || is(sub, "reply")
         || is(sub, "tracking")
         || is(sub, "caching")
         || is(sub, "getredir")

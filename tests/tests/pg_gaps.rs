@@ -5,7 +5,6 @@
 //! and `\d` of a table whose primary key was dropped.
 
 use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
-use std::process::Command;
 
 const FK_SETUP: &str = "
 CREATE TABLE w (a int PRIMARY KEY, b int UNIQUE, c int);
@@ -51,11 +50,7 @@ fn drop_cascade_notices_as_on_postgresql() {
 
 /// psql's stdout and stderr for one command.
 fn psql(port: u16, command: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres", "-c", command])
-        .output()
-        .expect("run psql");
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    orbit_tests::psql_output_with(port, &["-c", command], "")
 }
 
 const VIEW_SETUP: &str = "

@@ -6,7 +6,6 @@
 
 use futures::SinkExt;
 use orbit_tests::{Orbit, RealPostgres};
-use std::process::Command;
 
 /// Tables with generated columns: over one and over several columns, text and numbers, one in
 /// the primary key, one NOT NULL, one added by ALTER TABLE, one whose column was renamed.
@@ -18,12 +17,9 @@ ALTER TABLE gr ADD COLUMN e text GENERATED ALWAYS AS (a::text || 'e') STORED;
 ALTER TABLE gr RENAME COLUMN a TO "First A";
 "#;
 
+/// psql's stdout and stderr for one command.
 fn psql(port: u16, command: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres", "-c", command])
-        .output()
-        .expect("run psql");
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    orbit_tests::psql_output_with(port, &["-c", command], "")
 }
 
 #[test]

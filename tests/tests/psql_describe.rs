@@ -69,11 +69,7 @@ const COMMANDS: &[&str] = &[
 
 /// psql's stdout and stderr for one command.
 fn psql(port: u16, command: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres", "-c", command])
-        .output()
-        .expect("run psql");
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    orbit_tests::psql_output_with(port, &["-c", command], "")
 }
 
 fn setup(port: u16) {

@@ -595,7 +595,9 @@ const SYMMETRIC_MARK: &str = "\"\u{1}symmetric\"";
 /// - `FOR NO KEY UPDATE` becomes `FOR UPDATE` and `FOR KEY SHARE` becomes `FOR SHARE`: Orbit's
 ///   row locks have two modes, so these take the stricter of them (PostgreSQL lets a KEY SHARE
 ///   and a NO KEY UPDATE lock of one row pass each other; here they conflict);
-/// - a window frame's `EXCLUDE ...` becomes a marker `window::exclusion_syntax` describes;
+/// - a window frame's `EXCLUDE ...` becomes a marker `window::exclusion_syntax` describes, and
+///   a frame bound `'...'::type PRECEDING` becomes `('...'::type) PRECEDING`
+///   (`window::frame_literal_syntax`);
 /// - `SET CONSTRAINTS ...` becomes a marker SET (`foreign_keys::set_constraints_syntax`);
 /// - `t.*::type` becomes `(t.*)::type` and `t.* IS` becomes `(t.*) IS` (`whole_row::star_cast_syntax`);
 /// - `ON CONFLICT ((expr), ...)` keys become marker names (`conflict_target::target_syntax`);
@@ -607,6 +609,8 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
     // Window frames' EXCLUDE clauses (bind/window.rs).
     let (tokens, mut found) = window::exclusion_syntax(&tokens).map_or((tokens, false), |t| (t, true));
+    let (tokens, found_frame) = window::frame_literal_syntax(&tokens).map_or((tokens, false), |t| (t, true));
+    found |= found_frame;
     let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
     // The next non-whitespace tokens after index `i`.
     let next = |i: usize, n: usize| -> Vec<usize> {
@@ -1174,6 +1178,20 @@ fn object_name(sql: &str, name: &ast::ObjectName) -> Result<String> {
     }
 }
 
+/// The range-table name `t.*` or `s.t.*` names: the table's name or alias, without a schema (a
+/// FROM item is known by its name within its schema, as a column reference's qualifier is).
+fn star_qualifier(name: &ast::ObjectName) -> Result<String> {
+    let parts: Vec<&ast::Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
+    match parts.as_slice() {
+        [t] | [_, t] if parts.len() == name.0.len() => Ok(fold(t)),
+        [_, _, _] => Err(SqlError::new(
+            code::FEATURE_NOT_SUPPORTED,
+            format!("cross-database references are not implemented: {name}"),
+        )),
+        _ => Err(SqlError::syntax(&name.to_string())),
+    }
+}
+
 /// The catalog name a CREATE gives the relation `name` (an unqualified one goes to the search
 /// path's first existing schema).
 pub(super) fn new_object_name(sql: &str, name: &ast::ObjectName) -> Result<String> {
@@ -1321,6 +1339,7 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "regproc" => SqlType::Oid(OidKind::RegProc),
                 "regprocedure" => SqlType::Oid(OidKind::RegProcedure),
                 "\"char\"" => SqlType::Char,
+                "name" => SqlType::Name,
                 _ => match create_type::resolve_type(name).or_else(|| domain::resolve_type(name)) {
                     Some(t) => t,
                     None => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("type \"{n}\" does not exist"))),
@@ -1396,6 +1415,7 @@ fn type_column_name(t: SqlType) -> String {
         SqlType::Bpchar(_) => "bpchar",
         SqlType::Bytea => "bytea",
         SqlType::Char => "char",
+        SqlType::Name => "name",
         SqlType::Timestamp(_) => "timestamp",
         SqlType::TimestampTz(_) => "timestamptz",
         SqlType::Date => "date",
@@ -2244,7 +2264,7 @@ impl Binder<'_> {
                     if let ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(n), _) =
                         item
                     {
-                        let q = object_name(self.sql, n)?;
+                        let q = star_qualifier(n)?;
                         if q != s.alias {
                             return Err(SqlError::new(
                                 code::UNDEFINED_TABLE,
@@ -2858,7 +2878,7 @@ impl Binder<'_> {
     /// `*` over a join (USING columns once, first, as PostgreSQL lists them) or `t.*`.
     fn join_wildcard(&self, js: &JoinScope, item: &ast::SelectItem) -> Result<Vec<(String, Expr)>> {
         if let ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(n), _) = item {
-            let q = object_name(self.sql, n)?;
+            let q = star_qualifier(n)?;
             let Some((def, _, off)) = js.tables.iter().find(|(_, a, _)| *a == q) else {
                 if let Some(e) = nested_join::unreachable_table(js, &q) {
                     return Err(e);

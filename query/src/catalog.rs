@@ -9,8 +9,8 @@
 //! are); reading it builds its rows at that moment from each shard's catalog copy or registry
 //! ([`rows`]), and the statement's WHERE, ORDER BY, GROUP BY ... apply to them as to any table.
 //! Writing to one is refused (42501). Only the columns listed here exist: a column PostgreSQL has
-//! and Orbit does not is 42703 (`oid` and `name` columns have the types int8 and text here,
-//! since Orbit has no `oid` or `name` type; `"char"` columns are `"char"`, type 18).
+//! and Orbit does not is 42703 (`oid` columns have the type int8 here, except those drivers read
+//! as `oid`; `name` columns are `name`, type 19, and `"char"` columns `"char"`, type 18).
 
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
@@ -55,6 +55,9 @@ pub(crate) const O: SqlType = SqlType::Oid(OidKind::Oid);
 
 use SqlType::{Bool as B, Float4 as F4, Float8 as F8, Int2 as I2, Int4 as I4, Int8 as I8, Text as T};
 
+/// `name` (the catalogs' identifiers: relname, attname, typname, ...).
+const N: SqlType = SqlType::Name;
+
 /// `timestamptz` (the catalogs' times).
 const TZ: SqlType = SqlType::TIMESTAMPTZ;
 
@@ -72,7 +75,7 @@ const VIEWS: &[View] = &[
         oid: 1259,
         columns: &[
             ("oid", I8),
-            ("relname", T),
+            ("relname", N),
             ("relnamespace", I8),
             ("relkind", C),
             ("reltuples", F4),
@@ -147,7 +150,7 @@ const VIEWS: &[View] = &[
         columns: &[
             ("oid", I8),
             ("opcmethod", I8),
-            ("opcname", T),
+            ("opcname", N),
             ("opcnamespace", I8),
             ("opcowner", I8),
             ("opcfamily", I8),
@@ -161,13 +164,13 @@ const VIEWS: &[View] = &[
         schema: "pg_catalog",
         name: "pg_enum",
         oid: 3501,
-        columns: &[("oid", I8), ("enumtypid", I8), ("enumsortorder", F4), ("enumlabel", T)],
+        columns: &[("oid", I8), ("enumtypid", I8), ("enumsortorder", F4), ("enumlabel", N)],
     },
     View {
         schema: "pg_catalog",
         name: "pg_tablespace",
         oid: 1213,
-        columns: &[("oid", I8), ("spcname", T), ("spcowner", I8), ("spcacl", TA), ("spcoptions", TA)],
+        columns: &[("oid", I8), ("spcname", N), ("spcowner", I8), ("spcacl", TA), ("spcoptions", TA)],
     },
     // Only the dependencies Orbit records: sequences owned by a table's column.
     View {
@@ -190,7 +193,7 @@ const VIEWS: &[View] = &[
         oid: 2606,
         columns: &[
             ("oid", I8),
-            ("conname", T),
+            ("conname", N),
             ("connamespace", I8),
             ("contype", C),
             ("condeferrable", B),
@@ -231,7 +234,7 @@ const VIEWS: &[View] = &[
         oid: 3456,
         columns: &[
             ("oid", I8),
-            ("collname", T),
+            ("collname", N),
             ("collnamespace", I8),
             ("collprovider", C),
             ("collisdeterministic", B),
@@ -269,7 +272,7 @@ const VIEWS: &[View] = &[
         oid: 3256,
         columns: &[
             ("oid", I8),
-            ("polname", T),
+            ("polname", N),
             ("polrelid", I8),
             ("polcmd", C),
             ("polpermissive", B),
@@ -286,7 +289,7 @@ const VIEWS: &[View] = &[
             ("oid", I8),
             ("tgrelid", I8),
             ("tgparentid", I8),
-            ("tgname", T),
+            ("tgname", N),
             ("tgenabled", C),
             ("tgisinternal", B),
             ("tgtype", I2),
@@ -300,8 +303,8 @@ const VIEWS: &[View] = &[
             ("tgattr", I2A),
             ("tgargs", SqlType::Bytea),
             ("tgqual", T),
-            ("tgoldtable", T),
-            ("tgnewtable", T),
+            ("tgoldtable", N),
+            ("tgnewtable", N),
         ],
     },
     View {
@@ -314,7 +317,7 @@ const VIEWS: &[View] = &[
         schema: "pg_catalog",
         name: "pg_rewrite",
         oid: 2618,
-        columns: &[("oid", I8), ("rulename", T), ("ev_class", I8), ("ev_type", C)],
+        columns: &[("oid", I8), ("rulename", N), ("ev_class", I8), ("ev_type", C)],
     },
     View {
         schema: "pg_catalog",
@@ -323,7 +326,7 @@ const VIEWS: &[View] = &[
         columns: &[
             ("oid", I8),
             ("stxrelid", I8),
-            ("stxname", T),
+            ("stxname", N),
             ("stxnamespace", I8),
             ("stxstattarget", I4),
             ("stxkind", CA),
@@ -333,7 +336,7 @@ const VIEWS: &[View] = &[
         schema: "pg_catalog",
         name: "pg_publication",
         oid: 6104,
-        columns: &[("oid", I8), ("pubname", T), ("puballtables", B)],
+        columns: &[("oid", I8), ("pubname", N), ("puballtables", B)],
     },
     View {
         schema: "pg_catalog",
@@ -352,7 +355,7 @@ const VIEWS: &[View] = &[
         name: "pg_roles",
         oid: 12010,
         columns: &[
-            ("rolname", T),
+            ("rolname", N),
             ("rolsuper", B),
             ("rolinherit", B),
             ("rolcreaterole", B),
@@ -372,7 +375,7 @@ const VIEWS: &[View] = &[
         schema: "pg_catalog",
         name: "pg_namespace",
         oid: 2615,
-        columns: &[("oid", I8), ("nspname", T), ("nspowner", I8), ("nspacl", TA)],
+        columns: &[("oid", I8), ("nspname", N), ("nspowner", I8), ("nspacl", TA)],
     },
     View {
         schema: "pg_catalog",
@@ -380,7 +383,7 @@ const VIEWS: &[View] = &[
         oid: 1249,
         columns: &[
             ("attrelid", I8),
-            ("attname", T),
+            ("attname", N),
             ("atttypid", I8),
             ("attlen", I2),
             ("attnum", I2),
@@ -406,7 +409,7 @@ const VIEWS: &[View] = &[
         oid: 1247,
         columns: &[
             ("oid", I8),
-            ("typname", T),
+            ("typname", N),
             ("typnamespace", I8),
             ("typlen", I2),
             ("typtype", C),
@@ -443,7 +446,7 @@ const VIEWS: &[View] = &[
         oid: 1262,
         columns: &[
             ("oid", I8),
-            ("datname", T),
+            ("datname", N),
             ("encoding", I4),
             ("datcollate", T),
             ("datctype", T),
@@ -462,10 +465,10 @@ const VIEWS: &[View] = &[
         name: "pg_tables",
         oid: 12000,
         columns: &[
-            ("schemaname", T),
-            ("tablename", T),
-            ("tableowner", T),
-            ("tablespace", T),
+            ("schemaname", N),
+            ("tablename", N),
+            ("tableowner", N),
+            ("tablespace", N),
             ("hasindexes", B),
             ("hasrules", B),
             ("hastriggers", B),
@@ -476,22 +479,22 @@ const VIEWS: &[View] = &[
         schema: "pg_catalog",
         name: "pg_indexes",
         oid: 12051,
-        columns: &[("schemaname", T), ("tablename", T), ("indexname", T), ("tablespace", T), ("indexdef", T)],
+        columns: &[("schemaname", N), ("tablename", N), ("indexname", N), ("tablespace", N), ("indexdef", T)],
     },
     View {
         schema: "pg_catalog",
         name: "pg_sequences",
         oid: 12001,
         columns: &[
-            ("schemaname", T),
-            ("sequencename", T),
+            ("schemaname", N),
+            ("sequencename", N),
             ("start_value", I8),
             ("min_value", I8),
             ("max_value", I8),
             ("increment_by", I8),
             ("cycle", B),
             ("last_value", I8),
-            ("sequenceowner", T),
+            ("sequenceowner", N),
             ("data_type", SqlType::Oid(OidKind::RegType)),
             ("cache_size", I8),
         ],
@@ -501,9 +504,9 @@ const VIEWS: &[View] = &[
         name: "pg_stat_activity",
         oid: 12002,
         columns: &[
-            ("datname", T),
+            ("datname", N),
             ("pid", I4),
-            ("usename", T),
+            ("usename", N),
             ("application_name", T),
             ("client_addr", T),
             ("client_port", I4),
@@ -549,9 +552,9 @@ const VIEWS: &[View] = &[
         name: "pg_stats",
         oid: PG_STATS_OID,
         columns: &[
-            ("schemaname", T),
-            ("tablename", T),
-            ("attname", T),
+            ("schemaname", N),
+            ("tablename", N),
+            ("attname", N),
             ("inherited", B),
             ("null_frac", F4),
             ("avg_width", I4),
@@ -570,12 +573,12 @@ const VIEWS: &[View] = &[
         name: "schemata",
         oid: SCHEMATA_OID,
         columns: &[
-            ("catalog_name", T),
-            ("schema_name", T),
-            ("schema_owner", T),
-            ("default_character_set_catalog", T),
-            ("default_character_set_schema", T),
-            ("default_character_set_name", T),
+            ("catalog_name", N),
+            ("schema_name", N),
+            ("schema_owner", N),
+            ("default_character_set_catalog", N),
+            ("default_character_set_schema", N),
+            ("default_character_set_name", N),
             ("sql_path", T),
         ],
     },
@@ -584,15 +587,15 @@ const VIEWS: &[View] = &[
         name: "tables",
         oid: 12004,
         columns: &[
-            ("table_catalog", T),
-            ("table_schema", T),
-            ("table_name", T),
+            ("table_catalog", N),
+            ("table_schema", N),
+            ("table_name", N),
             ("table_type", T),
-            ("self_referencing_column_name", T),
+            ("self_referencing_column_name", N),
             ("reference_generation", T),
-            ("user_defined_type_catalog", T),
-            ("user_defined_type_schema", T),
-            ("user_defined_type_name", T),
+            ("user_defined_type_catalog", N),
+            ("user_defined_type_schema", N),
+            ("user_defined_type_name", N),
             ("is_insertable_into", T),
             ("is_typed", T),
             ("commit_action", T),
@@ -603,10 +606,10 @@ const VIEWS: &[View] = &[
         name: "columns",
         oid: 12005,
         columns: &[
-            ("table_catalog", T),
-            ("table_schema", T),
-            ("table_name", T),
-            ("column_name", T),
+            ("table_catalog", N),
+            ("table_schema", N),
+            ("table_name", N),
+            ("column_name", N),
             ("ordinal_position", I4),
             ("column_default", T),
             ("is_nullable", T),
@@ -620,23 +623,23 @@ const VIEWS: &[View] = &[
             ("datetime_precision", I4),
             ("interval_type", T),
             ("interval_precision", I4),
-            ("character_set_catalog", T),
-            ("character_set_schema", T),
-            ("character_set_name", T),
-            ("collation_catalog", T),
-            ("collation_schema", T),
-            ("collation_name", T),
-            ("domain_catalog", T),
-            ("domain_schema", T),
-            ("domain_name", T),
-            ("udt_catalog", T),
-            ("udt_schema", T),
-            ("udt_name", T),
-            ("scope_catalog", T),
-            ("scope_schema", T),
-            ("scope_name", T),
+            ("character_set_catalog", N),
+            ("character_set_schema", N),
+            ("character_set_name", N),
+            ("collation_catalog", N),
+            ("collation_schema", N),
+            ("collation_name", N),
+            ("domain_catalog", N),
+            ("domain_schema", N),
+            ("domain_name", N),
+            ("udt_catalog", N),
+            ("udt_schema", N),
+            ("udt_name", N),
+            ("scope_catalog", N),
+            ("scope_schema", N),
+            ("scope_name", N),
             ("maximum_cardinality", I4),
-            ("dtd_identifier", T),
+            ("dtd_identifier", N),
             ("is_self_referencing", T),
             ("identity_generation", T),
             ("identity_start", T),
@@ -655,12 +658,12 @@ const VIEWS: &[View] = &[
         name: "table_constraints",
         oid: crate::info_schema::TABLE_CONSTRAINTS_OID,
         columns: &[
-            ("constraint_catalog", T),
-            ("constraint_schema", T),
-            ("constraint_name", T),
-            ("table_catalog", T),
-            ("table_schema", T),
-            ("table_name", T),
+            ("constraint_catalog", N),
+            ("constraint_schema", N),
+            ("constraint_name", N),
+            ("table_catalog", N),
+            ("table_schema", N),
+            ("table_name", N),
             ("constraint_type", T),
             ("is_deferrable", T),
             ("initially_deferred", T),
@@ -673,13 +676,13 @@ const VIEWS: &[View] = &[
         name: "key_column_usage",
         oid: crate::info_schema::KEY_COLUMN_USAGE_OID,
         columns: &[
-            ("constraint_catalog", T),
-            ("constraint_schema", T),
-            ("constraint_name", T),
-            ("table_catalog", T),
-            ("table_schema", T),
-            ("table_name", T),
-            ("column_name", T),
+            ("constraint_catalog", N),
+            ("constraint_schema", N),
+            ("constraint_name", N),
+            ("table_catalog", N),
+            ("table_schema", N),
+            ("table_name", N),
+            ("column_name", N),
             ("ordinal_position", I4),
             ("position_in_unique_constraint", I4),
         ],
@@ -689,12 +692,12 @@ const VIEWS: &[View] = &[
         name: "referential_constraints",
         oid: crate::info_schema::REFERENTIAL_CONSTRAINTS_OID,
         columns: &[
-            ("constraint_catalog", T),
-            ("constraint_schema", T),
-            ("constraint_name", T),
-            ("unique_constraint_catalog", T),
-            ("unique_constraint_schema", T),
-            ("unique_constraint_name", T),
+            ("constraint_catalog", N),
+            ("constraint_schema", N),
+            ("constraint_name", N),
+            ("unique_constraint_catalog", N),
+            ("unique_constraint_schema", N),
+            ("unique_constraint_name", N),
             ("match_option", T),
             ("update_rule", T),
             ("delete_rule", T),
@@ -705,20 +708,20 @@ const VIEWS: &[View] = &[
         name: "constraint_column_usage",
         oid: crate::info_schema::CONSTRAINT_COLUMN_USAGE_OID,
         columns: &[
-            ("table_catalog", T),
-            ("table_schema", T),
-            ("table_name", T),
-            ("column_name", T),
-            ("constraint_catalog", T),
-            ("constraint_schema", T),
-            ("constraint_name", T),
+            ("table_catalog", N),
+            ("table_schema", N),
+            ("table_name", N),
+            ("column_name", N),
+            ("constraint_catalog", N),
+            ("constraint_schema", N),
+            ("constraint_name", N),
         ],
     },
     View {
         schema: "information_schema",
         name: "check_constraints",
         oid: crate::info_schema::CHECK_CONSTRAINTS_OID,
-        columns: &[("constraint_catalog", T), ("constraint_schema", T), ("constraint_name", T), ("check_clause", T)],
+        columns: &[("constraint_catalog", N), ("constraint_schema", N), ("constraint_name", N), ("check_clause", T)],
     },
 ];
 
@@ -977,9 +980,12 @@ fn type_category(t: SqlType) -> &'static str {
     }
 }
 
-/// `typcollation`: the default collation (100) for the string types and their arrays.
+/// `typcollation`: the default collation (100) for the string types and their arrays; C (950)
+/// for `name` and its array, as PostgreSQL 12 and later.
 pub(crate) fn collation_of(t: SqlType) -> i64 {
-    if t.is_string() || t.elem().is_some_and(|e| e.is_string()) {
+    if t == SqlType::Name || t.elem() == Some(SqlType::Name) {
+        950
+    } else if t.is_string() || t.elem().is_some_and(|e| e.is_string()) {
         100
     } else {
         0
@@ -1013,6 +1019,7 @@ const TYPES: &[SqlType] = &[
     SqlType::Bool,
     SqlType::Bytea,
     SqlType::Char,
+    SqlType::Name,
     SqlType::Int8,
     SqlType::Int2,
     SqlType::Int4,
@@ -1045,6 +1052,7 @@ fn type_name(t: SqlType) -> String {
         SqlType::Bool => "bool",
         SqlType::Bytea => "bytea",
         SqlType::Char => "char",
+        SqlType::Name => "name",
         SqlType::Int8 => "int8",
         SqlType::Int2 => "int2",
         SqlType::Int4 => "int4",
@@ -1418,7 +1426,11 @@ fn builtin_type_row(t: SqlType) -> Vec<Datum> {
         Datum::Int2(t.size()),
         text(if t == SqlType::Unknown { "p" } else { "b" }),
         text(type_category(t)),
-        Datum::Oid(OidKind::Oid, t.elem().map_or(0, |t| t.oid())),
+        // name is a fixed array of "char" (raw_array_subscript_handler subscripts it).
+        Datum::Oid(
+            OidKind::Oid,
+            if t == SqlType::Name { SqlType::Char.oid() } else { t.elem().map_or(0, |t| t.oid()) },
+        ),
         oid(t.array_of()),
         Datum::Oid(OidKind::Oid, 0),
         Datum::Oid(OidKind::Oid, 0),

@@ -12,6 +12,7 @@ const TYPES: &[(u32, bool, u32, [u32; 7], u8)] = &[
     (16, true, 0, [1242, 1243, 2436, 2437, 0, 0, 0], b'c'),
     (17, false, 0, [1244, 31, 2412, 2413, 0, 0, 0], b'i'),
     (18, false, 0, [1245, 33, 2434, 2435, 0, 0, 0], b'c'),
+    (19, false, 6180, [34, 35, 2422, 2423, 0, 0, 0], b'c'),
     (20, false, 0, [460, 461, 2408, 2409, 0, 0, 0], b'd'),
     (21, false, 0, [38, 39, 2404, 2405, 0, 0, 0], b's'),
     (23, false, 0, [42, 43, 2406, 2407, 0, 0, 0], b'i'),
@@ -80,6 +81,7 @@ pub(crate) fn type_io(oid: u32, elem: Option<u32>) -> Option<TypeIo> {
 #[rustfmt::skip]
 const PROCS: &[(u32, &str, &str)] = &[
     (3, "heap_tableam_handler", "internal"), (31, "byteaout", "bytea"), (33, "charout", "\"char\""),
+    (34, "namein", "cstring"), (35, "nameout", "name"),
     (38, "int2in", "cstring"), (39, "int2out", "smallint"), (42, "int4in", "cstring"), (43, "int4out", "integer"),
     (44, "regprocin", "cstring"), (45, "regprocout", "regproc"), (46, "textin", "cstring"),
     (47, "textout", "text"), (109, "unknownin", "cstring"), (110, "unknownout", "unknown"),
@@ -104,10 +106,12 @@ const PROCS: &[(u32, &str, &str)] = &[
     (2409, "int8send", "bigint"), (2412, "bytearecv", "internal"), (2413, "byteasend", "bytea"),
     (2414, "textrecv", "internal"), (2415, "textsend", "text"), (2416, "unknownrecv", "internal"),
     (2417, "unknownsend", "unknown"), (2418, "oidrecv", "internal"), (2419, "oidsend", "oid"),
-    (2424, "float4recv", "internal"), (2425, "float4send", "real"), (2426, "float8recv", "internal"),
+    (2422, "namerecv", "internal"), (2423, "namesend", "name"), (2424, "float4recv", "internal"),
+    (2425, "float4send", "real"), (2426, "float8recv", "internal"),
     (2427, "float8send", "double precision"), (2430, "bpcharrecv", "internal, oid, integer"),
     (2431, "bpcharsend", "character"), (2432, "varcharrecv", "internal, oid, integer"),
-    (2433, "varcharsend", "character varying"), (2434, "charrecv", "internal"), (2435, "charsend", "\"char\""),
+    (2433, "varcharsend", "character varying"), (2434, "charrecv", "internal"),
+    (2435, "charsend", "\"char\""),
     (2436, "boolrecv", "internal"), (2437, "boolsend", "boolean"), (2444, "regprocrecv", "internal"),
     (2445, "regprocsend", "regproc"), (2446, "regprocedurerecv", "internal"),
     (2447, "regproceduresend", "regprocedure"), (2452, "regclassrecv", "internal"),
@@ -133,7 +137,7 @@ const PROCS: &[(u32, &str, &str)] = &[
     (4084, "regnamespacein", "cstring"),
     (4085, "regnamespaceout", "regnamespace"), (4087, "regnamespacerecv", "internal"),
     (4088, "regnamespacesend", "regnamespace"), (6098, "jsonb_subscript_handler", "internal"),
-    (6179, "array_subscript_handler", "internal"),
+    (6179, "array_subscript_handler", "internal"), (6180, "raw_array_subscript_handler", "internal"),
 ];
 
 /// The name a `regproc` of this OID prints (None: a function Orbit lists nowhere).

@@ -18,6 +18,8 @@ use orbit_engine::table::{ArrayType, Datum, Row, SqlType};
 use orbit_shards::mesh;
 
 use SqlType::{Bool as B, Int4 as I4, Int8 as I8, Text as T};
+/// `name` (the catalogs' identifiers).
+const N: SqlType = SqlType::Name;
 /// `timestamptz` (the catalogs' times).
 const TZ: SqlType = SqlType::TIMESTAMPTZ;
 
@@ -34,21 +36,21 @@ const DOMAINS_OID: u32 = 13320;
 const DOMAIN_CONSTRAINTS_OID: u32 = 13310;
 const PG_SHDESCRIPTION_OID: u32 = 2396;
 
-/// PostgreSQL 15's OIDs and columns of these views (oid columns int8, name columns text, as
-/// in [`crate::catalog`]).
+/// PostgreSQL 15's OIDs and columns of these views (oid columns int8, as in
+/// [`crate::catalog`]).
 pub(crate) const VIEWS: &[View] = &[
     View {
         schema: "pg_catalog",
         name: "pg_views",
         oid: PG_VIEWS_OID,
-        columns: &[("schemaname", T), ("viewname", T), ("viewowner", T), ("definition", T)],
+        columns: &[("schemaname", N), ("viewname", N), ("viewowner", N), ("definition", T)],
     },
     View {
         schema: "pg_catalog",
         name: "pg_user",
         oid: PG_USER_OID,
         columns: &[
-            ("usename", T),
+            ("usename", N),
             ("usesysid", I8),
             ("usecreatedb", B),
             ("usesuper", B),
@@ -65,7 +67,7 @@ pub(crate) const VIEWS: &[View] = &[
         oid: PG_AUTHID_OID,
         columns: &[
             ("oid", I8),
-            ("rolname", T),
+            ("rolname", N),
             ("rolsuper", B),
             ("rolinherit", B),
             ("rolcreaterole", B),
@@ -96,8 +98,8 @@ pub(crate) const VIEWS: &[View] = &[
         oid: PG_STAT_USER_TABLES_OID,
         columns: &[
             ("relid", I8),
-            ("schemaname", T),
-            ("relname", T),
+            ("schemaname", N),
+            ("relname", N),
             ("seq_scan", I8),
             ("seq_tup_read", I8),
             ("idx_scan", I8),
@@ -125,9 +127,9 @@ pub(crate) const VIEWS: &[View] = &[
         name: "views",
         oid: VIEWS_OID,
         columns: &[
-            ("table_catalog", T),
-            ("table_schema", T),
-            ("table_name", T),
+            ("table_catalog", N),
+            ("table_schema", N),
+            ("table_name", N),
             ("view_definition", T),
             ("check_option", T),
             ("is_updatable", T),
@@ -142,9 +144,9 @@ pub(crate) const VIEWS: &[View] = &[
         name: "sequences",
         oid: SEQUENCES_OID,
         columns: &[
-            ("sequence_catalog", T),
-            ("sequence_schema", T),
-            ("sequence_name", T),
+            ("sequence_catalog", N),
+            ("sequence_schema", N),
+            ("sequence_name", N),
             ("data_type", T),
             ("numeric_precision", I4),
             ("numeric_precision_radix", I4),
@@ -162,18 +164,18 @@ pub(crate) const VIEWS: &[View] = &[
         name: "domains",
         oid: DOMAINS_OID,
         columns: &[
-            ("domain_catalog", T),
-            ("domain_schema", T),
-            ("domain_name", T),
+            ("domain_catalog", N),
+            ("domain_schema", N),
+            ("domain_name", N),
             ("data_type", T),
             ("character_maximum_length", I4),
             ("character_octet_length", I4),
-            ("character_set_catalog", T),
-            ("character_set_schema", T),
-            ("character_set_name", T),
-            ("collation_catalog", T),
-            ("collation_schema", T),
-            ("collation_name", T),
+            ("character_set_catalog", N),
+            ("character_set_schema", N),
+            ("character_set_name", N),
+            ("collation_catalog", N),
+            ("collation_schema", N),
+            ("collation_name", N),
             ("numeric_precision", I4),
             ("numeric_precision_radix", I4),
             ("numeric_scale", I4),
@@ -181,14 +183,14 @@ pub(crate) const VIEWS: &[View] = &[
             ("interval_type", T),
             ("interval_precision", I4),
             ("domain_default", T),
-            ("udt_catalog", T),
-            ("udt_schema", T),
-            ("udt_name", T),
-            ("scope_catalog", T),
-            ("scope_schema", T),
-            ("scope_name", T),
+            ("udt_catalog", N),
+            ("udt_schema", N),
+            ("udt_name", N),
+            ("scope_catalog", N),
+            ("scope_schema", N),
+            ("scope_name", N),
             ("maximum_cardinality", I4),
-            ("dtd_identifier", T),
+            ("dtd_identifier", N),
         ],
     },
     View {
@@ -196,12 +198,12 @@ pub(crate) const VIEWS: &[View] = &[
         name: "domain_constraints",
         oid: DOMAIN_CONSTRAINTS_OID,
         columns: &[
-            ("constraint_catalog", T),
-            ("constraint_schema", T),
-            ("constraint_name", T),
-            ("domain_catalog", T),
-            ("domain_schema", T),
-            ("domain_name", T),
+            ("constraint_catalog", N),
+            ("constraint_schema", N),
+            ("constraint_name", N),
+            ("domain_catalog", N),
+            ("domain_schema", N),
+            ("domain_name", N),
             ("is_deferrable", T),
             ("initially_deferred", T),
         ],

@@ -5,7 +5,7 @@ use crate::datetime::{self as dt, Kind};
 use crate::error::{code, Result, SqlError};
 use crate::json;
 use crate::numeric::Num;
-use orbit_engine::table::{Datum, Interval, OidKind, SqlType};
+use orbit_engine::table::{Datum, Interval, OidKind, SqlType, NAME_MAX_BYTES};
 
 /// Parses the text form of a value of type `ty` (PostgreSQL's `typinput`).
 pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
@@ -35,6 +35,7 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         SqlType::Text | SqlType::Unknown => Datum::Text(s.to_string()),
         SqlType::Varchar(n) => Datum::Text(fit_varchar(s.to_string(), n, false)?),
         SqlType::Bpchar(n) => Datum::Bpchar(fit_bpchar(s.to_string(), n, false)?),
+        SqlType::Name => Datum::Text(fit_name(s).to_string()),
         SqlType::Char => Datum::Text(char_text(char_in(s))),
         SqlType::Bytea => Datum::Bytea(parse_bytea(s)?),
         SqlType::Timestamp(p) => Datum::Timestamp(dt::ts_typmod(dt::parse_timestamp(s, Kind::Timestamp)?, p)?),
@@ -288,6 +289,19 @@ fn hex_val(b: u8) -> Option<u8> {
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
     }
+}
+
+/// A `name` value: at most [`NAME_MAX_BYTES`] bytes, a longer one cut at the last character
+/// boundary within them (PostgreSQL's `namein`: no error, no notice).
+pub fn fit_name(s: &str) -> &str {
+    if s.len() <= NAME_MAX_BYTES {
+        return s;
+    }
+    let mut cut = NAME_MAX_BYTES;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &s[..cut]
 }
 
 /// Applies `varchar(n)`: trailing spaces beyond `n` are cut; other excess characters are an
@@ -559,6 +573,7 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
         SqlType::Text | SqlType::Unknown => Datum::Text(utf8(b)?.to_string()),
         SqlType::Varchar(n) => Datum::Text(fit_varchar(utf8(b)?.to_string(), n, false)?),
         SqlType::Bpchar(n) => Datum::Bpchar(fit_bpchar(utf8(b)?.to_string(), n, false)?),
+        SqlType::Name => Datum::Text(fit_name(utf8(b)?).to_string()),
         SqlType::Bytea => Datum::Bytea(b.to_vec()),
         SqlType::Char => match b {
             [v] => Datum::Text(char_text(*v)),
@@ -672,6 +687,8 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
             | (Int2 | Int4 | Int8 | Numeric(_), Numeric(_))
             | (Numeric(_), Float4 | Float8)
             | (Text | Varchar(_) | Bpchar(_), Text | Varchar(_) | Bpchar(_))
+            | (Text | Varchar(_) | Bpchar(_), Name)
+            | (Name, Text)
             | (Date, Timestamp(_) | TimestampTz(_))
             | (Timestamp(_), Timestamp(_) | TimestampTz(_))
             | (TimestampTz(_), TimestampTz(_))
@@ -690,13 +707,13 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
     let assignment = match (from, to) {
         (a, b) if a.is_numeric() && b.is_numeric() => true,
         // I/O conversion to a string type is an assignment cast.
-        (_, Text | Varchar(_) | Bpchar(_)) => true,
+        (_, Text | Varchar(_) | Bpchar(_) | Name) => true,
         (TimestampTz(_), Timestamp(_) | Date | Time(_)) | (Timestamp(_), Date | Time(_)) | (Interval(_), Time(_)) => {
             true
         }
         (Json, Jsonb) | (Jsonb, Json) => true,
         (Oid(_), Int4 | Int8) => true,
-        (Text | Varchar(_) | Bpchar(_), Char) => true,
+        (Text | Varchar(_) | Bpchar(_) | Name, Char) => true,
         _ => false,
     };
     if assignment || ctx == CastContext::Assignment {
@@ -704,7 +721,7 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
     }
     matches!(
         (from, to),
-        (Text | Varchar(_) | Bpchar(_), _)
+        (Text | Varchar(_) | Bpchar(_) | Name, _)
             | (Bool, Int4)
             | (Int4, Bool)
             | (Char, Int4)
@@ -813,6 +830,7 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
         Text | Unknown => Datum::Text(cast_text(&d).unwrap_or_default()),
         Varchar(n) => Datum::Text(fit_varchar(cast_text(&d).unwrap_or_default(), n, explicit)?),
         Bpchar(n) => Datum::Bpchar(fit_bpchar(cast_text(&d).unwrap_or_default(), n, explicit)?),
+        Name => Datum::Text(fit_name(&cast_text(&d).unwrap_or_default()).to_string()),
         // text_char / bpchar_char (charin's reading) and i4tochar (22003 past a signed byte).
         Char => match d {
             Datum::Text(s) | Datum::Bpchar(s) => Datum::Text(char_text(char_in(&s))),

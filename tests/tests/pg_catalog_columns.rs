@@ -2,8 +2,8 @@
 //! is prepared on a real PostgreSQL 15 and on Orbit (`--shards 2`), and the column names (in
 //! order) and types compared. Types compare through the substitutions Orbit makes everywhere
 //! in its catalogs (docs/ARCHITECTURE.md, System views): `oid` (and `xid`) columns are int8,
-//! `name` and the other text-like types (`inet`, `pg_node_tree`, information_schema's domains)
-//! text, `aclitem[]`/`anyarray` text[], `oid[]`/`oidvector` int8[], `int2vector` int2[]
+//! the text-like types (`inet`, `pg_node_tree`, information_schema's domains) text (`name`
+//! columns are `name`, as in PostgreSQL), `aclitem[]`/`anyarray` text[], `oid[]`/`oidvector` int8[], `int2vector` int2[]
 //! (but pg_index's indkey and indoption, which are int2vector: [`OTHER_TYPES`]). Values are
 //! checked by `tests/slt/catalog_pg15.slt`.
 
@@ -54,13 +54,15 @@ const OTHER_TYPES: &[(&str, &str, &str)] = &[
 /// A column type's name as Orbit shows the same column: a domain as its base type, then
 /// Orbit's catalog substitutions.
 fn as_orbit(t: &Type) -> String {
-    let t = match t.kind() {
-        Kind::Domain(base) => base.clone(),
-        _ => t.clone(),
+    let (t, domain) = match t.kind() {
+        Kind::Domain(base) => (base.clone(), true),
+        _ => (t.clone(), false),
     };
     match t.name() {
         "oid" | "xid" => "int8",
-        "name" | "inet" | "pg_node_tree" | "varchar" => "text",
+        // information_schema's sql_identifier is a domain over name: text here.
+        "name" if domain => "text",
+        "inet" | "pg_node_tree" | "varchar" => "text",
         "_aclitem" | "anyarray" => "_text",
         "_oid" | "oidvector" => "_int8",
         "int2vector" => "_int2",

@@ -24,10 +24,11 @@ pub struct ArrayType {
 }
 
 /// (element OID, array OID) for every element type with an array type here.
-const ARRAY_OIDS: [(u32, u32); 27] = [
+const ARRAY_OIDS: [(u32, u32); 28] = [
     (16, 1000),   // bool
     (17, 1001),   // bytea
     (18, 1002),   // "char"
+    (19, 1003),   // name
     (20, 1016),   // int8
     (21, 1005),   // int2
     (23, 1007),   // int4

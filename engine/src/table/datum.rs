@@ -19,6 +19,10 @@ pub enum SqlType {
     /// `character(n)` (`bpchar`): blank-padded to `n`; `None` is unbounded `bpchar`.
     Bpchar(Option<u32>),
     Bytea,
+    /// `name` (OID 19): the catalogs' identifier type. Its values are `Datum::Text` of at most
+    /// [`NAME_MAX_BYTES`] bytes (input longer is cut at a character boundary, as PostgreSQL's
+    /// `namein` cuts it); it compares, sorts and prints as text (C collation, as in PostgreSQL).
+    Name,
     /// `timestamp(p) [without time zone]`: `p` fractional digits of seconds kept (0 to 6);
     /// `None` is plain `timestamp` (all six). The precision is the typmod: it never changes
     /// the type's identity (OID, operators, functions, wire formats), only what a value
@@ -57,6 +61,9 @@ pub enum SqlType {
     /// catalog (`orbit_query::enums`).
     Enum(u32),
 }
+
+/// The most bytes a `name` holds (PostgreSQL's NAMEDATALEN - 1).
+pub const NAME_MAX_BYTES: usize = 63;
 
 /// An interval typmod's range for "all fields" (PostgreSQL's INTERVAL_FULL_RANGE).
 pub const INTERVAL_FULL_RANGE: i32 = 0x7fff;
@@ -159,6 +166,7 @@ impl SqlType {
             SqlType::Bool => 16,
             SqlType::Bytea => 17,
             SqlType::Char => 18,
+            SqlType::Name => 19,
             SqlType::Int8 => 20,
             SqlType::Int2 => 21,
             SqlType::Int4 => 23,
@@ -230,6 +238,7 @@ impl SqlType {
             16 => SqlType::Bool,
             17 => SqlType::Bytea,
             18 => SqlType::Char,
+            19 => SqlType::Name,
             20 => SqlType::Int8,
             21 => SqlType::Int2,
             23 => SqlType::Int4,
@@ -273,6 +282,7 @@ impl SqlType {
             SqlType::Int4 | SqlType::Float4 | SqlType::Date | SqlType::Oid(_) | SqlType::Enum(_) => 4,
             SqlType::Int8 | SqlType::Float8 | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Time(_) => 8,
             SqlType::Interval(_) | SqlType::Uuid => 16,
+            SqlType::Name => 64,
             SqlType::Unknown => -2,
             _ => -1,
         }
@@ -308,6 +318,7 @@ impl SqlType {
             SqlType::Bpchar(Some(n)) => format!("character({n})"),
             SqlType::Bytea => "bytea".into(),
             SqlType::Char => "\"char\"".into(),
+            SqlType::Name => "name".into(),
             SqlType::Timestamp(None) => "timestamp without time zone".into(),
             SqlType::Timestamp(Some(p)) => format!("timestamp({p}) without time zone"),
             SqlType::TimestampTz(None) => "timestamp with time zone".into(),
@@ -393,7 +404,7 @@ impl SqlType {
     }
 
     pub fn is_string(self) -> bool {
-        matches!(self, SqlType::Text | SqlType::Varchar(_) | SqlType::Bpchar(_))
+        matches!(self, SqlType::Text | SqlType::Varchar(_) | SqlType::Bpchar(_) | SqlType::Name)
     }
 }
 

@@ -56,24 +56,10 @@ fn not_array(t: SqlType) -> SqlError {
     )
 }
 
-/// Whether `a` (bound from `root`) is a column of a system view, whose `name` columns are text
-/// here: PostgreSQL's `name` can be subscripted (pg_dump reads `typname[0]`).
-fn name_subscript(a: &Expr, scope: Option<&Scope>, root: &ast::Expr) -> bool {
-    let (Expr::Column(i, SqlType::Text), Some(s)) = (a, scope) else { return false };
-    if !matches!(root, ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)) {
-        return false;
-    }
-    match &s.joined {
-        None => crate::catalog::is_view(s.def),
-        Some(js) => {
-            js.tables.iter().rev().find(|(_, _, off)| *off <= *i).is_some_and(|t| crate::catalog::is_view(&t.0))
-        }
-    }
-}
-
 impl Binder<'_> {
-    /// `name[i]` of a catalog's `name` column: its byte `i` (from 0) as a one-character text,
-    /// `substr(name, i + 1, 1)`.
+    /// `name[i]` of a `name` value (raw_array_subscript_handler: a catalog's `name` column is a
+    /// fixed array of bytes): its byte `i` (from 0) as a `"char"`, `substr(name, i + 1,
+    /// 1)::"char"`.
     fn name_char(&mut self, root: &ast::Expr, index: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
         let one = || ast::Expr::Value(ast::Value::Number("1".into(), false).into());
         let pos = ast::Expr::BinaryOp {
@@ -85,7 +71,8 @@ impl Binder<'_> {
         let pos = self.expr(&pos, scope)?;
         let len = self.expr(&one(), scope)?;
         let types = [s.ty(), pos.ty(), len.ty()];
-        self.scalar_function("substr", vec![s, pos, len], &types)
+        let c = self.scalar_function("substr", vec![s, pos, len], &types)?;
+        self.coerce(c, SqlType::Char, CastContext::Explicit, |_| SqlError::internal("name subscript"))
     }
 
     /// `ARRAY[a, b, ...]` (and the inner `[...]` of `ARRAY[[1,2],[3,4]]`).
@@ -162,9 +149,7 @@ impl Binder<'_> {
         }
         let a = self.expr(root, scope)?;
         let ty = a.ty();
-        if let (true, [ast::AccessExpr::Subscript(ast::Subscript::Index { index })]) =
-            (name_subscript(&a, scope, root), chain)
-        {
+        if let (SqlType::Name, [ast::AccessExpr::Subscript(ast::Subscript::Index { index })]) = (ty, chain) {
             return self.name_char(root, index, scope);
         }
         let SqlType::Array(at) = ty else { return Err(not_array(ty)) };

@@ -647,3 +647,79 @@ pub(super) fn exclusion_syntax(tokens: &[Token]) -> Option<Vec<Token>> {
     }
     Tokenizer::new(&sqlparser::dialect::PostgreSqlDialect {}, &out).tokenize().ok()
 }
+
+/// `tokens` with each window frame bound that is a string literal with a cast (`RANGE BETWEEN
+/// '1 year'::interval PRECEDING AND ...`) put in parentheses: sqlparser reads a quoted bound as
+/// an INTERVAL's text alone and then fails at the `::`. A bound is a string literal right after
+/// the frame's units (`ROWS`, `RANGE`, `GROUPS`), after their `BETWEEN`, or after that
+/// BETWEEN's `AND`, and ends at its `PRECEDING` / `FOLLOWING`. None if there is none.
+pub(super) fn frame_literal_syntax(tokens: &[Token]) -> Option<Vec<Token>> {
+    let word =
+        |t: &Token, k: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(k));
+    let units = |t: &Token| word(t, "ROWS") || word(t, "RANGE") || word(t, "GROUPS");
+    let solid: Vec<usize> = (0..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).collect();
+    // (index of the literal, index of its PRECEDING/FOLLOWING)
+    let mut wrap: Vec<(usize, usize)> = Vec::new();
+    for (k, &i) in solid.iter().enumerate() {
+        if !matches!(tokens[i], Token::SingleQuotedString(_)) || k == 0 {
+            continue;
+        }
+        if solid.get(k + 1).is_none_or(|&j| tokens[j] != Token::DoubleColon) {
+            continue;
+        }
+        let prev = &tokens[solid[k - 1]];
+        let before_prev = k.checked_sub(2).map(|p| &tokens[solid[p]]);
+        let starts_bound = units(prev)
+            || word(prev, "BETWEEN") && before_prev.is_some_and(units)
+            || word(prev, "AND") && {
+                // Back at this depth to the frame's BETWEEN, right after its units.
+                let mut depth = 0i32;
+                let mut found = false;
+                for p in (0..k - 1).rev() {
+                    match &tokens[solid[p]] {
+                        Token::RParen => depth += 1,
+                        Token::LParen if depth == 0 => break,
+                        Token::LParen => depth -= 1,
+                        t if depth == 0 && word(t, "BETWEEN") => {
+                            found = p > 0 && units(&tokens[solid[p - 1]]);
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                found
+            };
+        if !starts_bound {
+            continue;
+        }
+        let mut depth = 0i32;
+        let end = solid[k + 1..].iter().copied().find(|&j| match &tokens[j] {
+            Token::LParen => {
+                depth += 1;
+                false
+            }
+            Token::RParen => {
+                depth -= 1;
+                false
+            }
+            t => depth == 0 && (word(t, "PRECEDING") || word(t, "FOLLOWING")),
+        });
+        if let Some(end) = end {
+            wrap.push((i, end));
+        }
+    }
+    if wrap.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for (j, t) in tokens.iter().enumerate() {
+        if wrap.iter().any(|&(open, _)| open == j) {
+            out.push('(');
+        }
+        if wrap.iter().any(|&(_, close)| close == j) {
+            out.push_str(") ");
+        }
+        out.push_str(&t.to_string());
+    }
+    Tokenizer::new(&sqlparser::dialect::PostgreSqlDialect {}, &out).tokenize().ok()
+}

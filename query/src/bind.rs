@@ -1870,6 +1870,15 @@ impl Binder<'_> {
         if ct.query.is_some() || ct.like.is_some() {
             return Err(SqlError::unsupported("this form of CREATE TABLE is not supported yet"));
         }
+        // Table inheritance and declarative partitioning are not built: refused, not ignored.
+        if ct.inherits.is_some() {
+            return Err(SqlError::unsupported("table inheritance (CREATE TABLE ... INHERITS) is not supported yet"));
+        }
+        if ct.partition_by.is_some() || ct.partition_of.is_some() || ct.for_values.is_some() {
+            return Err(SqlError::unsupported(
+                "partitioned tables (PARTITION BY / PARTITION OF) are not supported yet",
+            ));
+        }
         self.storage_parameters(&ct.table_options)?;
         let mut columns: Vec<ColumnDef> = Vec::new();
         let mut sequences: Vec<crate::sequence::SeqDef> = Vec::new();

@@ -1178,6 +1178,28 @@ fn object_name(sql: &str, name: &ast::ObjectName) -> Result<String> {
     }
 }
 
+/// Whether an ORDER BY item sorts descending: DESC, or `USING >` (`USING <` is ASC). Only the
+/// btree ordering operators `<` and `>` (also as `OPERATOR(pg_catalog.>)`) order, as in
+/// PostgreSQL (42809 for any other).
+pub(crate) fn sort_desc(options: &ast::OrderByOptions) -> Result<bool> {
+    match &options.sort {
+        None | Some(ast::OrderBySort::Asc) => Ok(false),
+        Some(ast::OrderBySort::Desc) => Ok(true),
+        Some(ast::OrderBySort::Using(op)) => {
+            let last = op.0.last().and_then(|p| p.as_ident()).map_or_else(|| op.to_string(), |i| i.value.clone());
+            match last.as_str() {
+                "<" => Ok(false),
+                ">" => Ok(true),
+                other => Err(SqlError::new(
+                    code::WRONG_OBJECT_TYPE,
+                    format!("operator {other} is not a valid ordering operator"),
+                )
+                .hint("Ordering operators must be \"<\" or \">\" members of btree operator families.")),
+            }
+        }
+    }
+}
+
 /// The range-table name `t.*` or `s.t.*` names: the table's name or alias, without a schema (a
 /// FROM item is known by its name within its schema, as a column reference's qualifier is).
 fn star_qualifier(name: &ast::ObjectName) -> Result<String> {
@@ -2311,10 +2333,7 @@ impl Binder<'_> {
             };
             for o in list {
                 let source = self.sort_source(&o.expr, &projection, &columns, scope.as_ref(), "ORDER BY")?;
-                if let Some(ast::OrderBySort::Using(_)) = o.options.sort {
-                    return Err(SqlError::unsupported("ORDER BY ... USING is not supported yet"));
-                }
-                let desc = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
+                let desc = sort_desc(&o.options)?;
                 let nulls_first = o.options.nulls_first.unwrap_or(desc);
                 order_by.push(SortKey { source, desc, nulls_first });
             }
@@ -4547,9 +4566,6 @@ impl Binder<'_> {
             };
             let mut order_by = Vec::with_capacity(within.len());
             for o in within {
-                if let Some(ast::OrderBySort::Using(_)) = o.options.sort {
-                    return Err(SqlError::unsupported("ORDER BY ... USING is not supported yet"));
-                }
                 self.in_agg = true;
                 let e = self.expr(&o.expr, scope).and_then(crate::expr::fold);
                 self.in_agg = false;
@@ -4566,7 +4582,7 @@ impl Binder<'_> {
                 } else {
                     e
                 };
-                let desc = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
+                let desc = sort_desc(&o.options)?;
                 let nulls_first = o.options.nulls_first.unwrap_or(desc);
                 order_by.push(AggOrder { expr: e, desc, nulls_first });
             }

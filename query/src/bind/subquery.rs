@@ -311,7 +311,7 @@ impl Binder<'_> {
                     .hint("Add the expression/function to every SELECT, or move the UNION into a FROM clause."));
                 }
                 let source = self.sort_source(&o.expr, &projection, &cols, Some(&scope), "ORDER BY")?;
-                let desc = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
+                let desc = super::sort_desc(&o.options)?;
                 let nulls_first = o.options.nulls_first.unwrap_or(desc);
                 order_by.push(SortKey { source, desc, nulls_first });
             }

@@ -279,11 +279,8 @@ impl Binder<'_> {
         }
         let mut order_by = Vec::with_capacity(spec.order_by.len());
         for o in &spec.order_by {
-            if let Some(ast::OrderBySort::Using(_)) = o.options.sort {
-                return Err(SqlError::unsupported("ORDER BY ... USING is not supported yet"));
-            }
+            let desc = super::sort_desc(&o.options)?;
             let b = self.expr(&o.expr, scope)?;
-            let desc = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
             let nulls_first = o.options.nulls_first.unwrap_or(desc);
             order_by.push(AggOrder { expr: self.known(b)?, desc, nulls_first });
         }

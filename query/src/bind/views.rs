@@ -115,7 +115,10 @@ impl Binder<'_> {
                 _ => quoted(&c.name),
             })
             .collect();
-        let alias_name = alias.map_or_else(|| ast::Ident::with_quote('"', tname.as_str()), |a| a.name.clone());
+        // Without an alias the view is known by its name within its schema (`s.v` and a
+        // temporary view's `pg_temp_N.v` as `v`), as a table is.
+        let alias_name =
+            alias.map_or_else(|| ast::Ident::with_quote('"', crate::schema::relname(&tname)), |a| a.name.clone());
         let derived = ast::TableFactor::Derived {
             lateral: false,
             subquery: query,

@@ -11,7 +11,9 @@
 //!   a relation computed first, and the select list, HAVING, ORDER BY and the subqueries run
 //!   over it as over any FROM rows ([`crate::relation::Source::Correlated`]).
 //! - A correlated subquery in a JOIN's ON: an INNER join's condition goes to WHERE (when no
-//!   RIGHT or FULL join follows, that is the same rows); a LEFT join's right side becomes a
+//!   RIGHT or FULL join follows, that is the same rows); a LEFT join's conjuncts whose
+//!   subqueries read only its right table filter that table before the join (the join keeps its
+//!   method on the rest of ON); otherwise a LEFT join's right side becomes a
 //!   LATERAL item ([`crate::lateral`]): per left row, the right table's rows that pass the
 //!   whole condition, subqueries included, padded with NULLs when none does. A RIGHT join is
 //!   that the other way round; a FULL join both (the LEFT one's rows, then the right rows the
@@ -543,6 +545,12 @@ impl Binder<'_> {
                 });
             }
         }
+        // LEFT joins whose subquery conditions read only the right table: they filter that
+        // table before the join (a condition over the nullable side alone only keeps its rows
+        // from matching), so the join keeps its hash or merge method on the rest of ON.
+        for i in 0..n {
+            self.push_right_sublinks(sp, corr, inputs, i)?;
+        }
         // The others: the right side computed per left row (a LATERAL item).
         while let Some(i) = sp.join.as_ref().and_then(|j| j.steps.iter().position(reads)) {
             let Some(j) = sp.join.as_mut() else { break };
@@ -571,6 +579,88 @@ impl Binder<'_> {
             **j =
                 JoinPlan { inputs: inputs_now, steps: rest_steps, merge_enabled: j.merge_enabled, methods: j.methods };
         }
+        Ok(())
+    }
+
+    /// For LEFT join step `i` whose ON has conjuncts with subqueries that read only the step's
+    /// right table (columns and the subqueries' captures): that table becomes a computed
+    /// relation, its rows filtered by those conjuncts (a [`Correlated`] over it), and the step
+    /// keeps the rest of ON. Nothing changes where any such conjunct reads the left side.
+    fn push_right_sublinks(
+        &mut self,
+        sp: &mut SelectPlan,
+        corr: &mut Vec<SubLink>,
+        inputs: &mut Vec<Derived>,
+        i: usize,
+    ) -> Result<()> {
+        let ids: Vec<usize> = corr.iter().map(|l| l.id).collect();
+        let Some(j) = sp.join.as_mut() else { return Ok(()) };
+        let (Some(step), Some(right_def)) = (j.steps.get(i), j.inputs.get(i + 1)) else { return Ok(()) };
+        let Some(on) = step.on.as_ref().filter(|e| step.kind == JoinKind::Left && reads_any_link(e, &ids)) else {
+            return Ok(());
+        };
+        let right_def = right_def.clone();
+        let left_width: usize = j.inputs[..=i].iter().map(|d| d.row_len()).sum();
+        let right_width = right_def.row_len();
+        let mut parts = Vec::new();
+        crate::join::conjuncts(on, &mut parts);
+        let (mut pushed, kept): (Vec<Expr>, Vec<Expr>) = parts.into_iter().partition(|p| reads_any_link(p, &ids));
+        let pushed_ids: Vec<usize> =
+            ids.iter().copied().filter(|&id| pushed.iter().any(|p| relation::reads_link(p, id))).collect();
+        let mut links: Vec<SubLink> = corr.iter().filter(|l| pushed_ids.contains(&l.id)).cloned().collect();
+        // Every column read must be the right table's: moved to its place in that table's row.
+        let mut right_only = true;
+        let mut rebase = |e: &mut Expr| -> Result<bool> {
+            if let Expr::Column(c, _) = e {
+                if (left_width..left_width + right_width).contains(c) {
+                    *c -= left_width;
+                } else {
+                    right_only = false;
+                }
+                return Ok(true);
+            }
+            Ok(false)
+        };
+        for p in &mut pushed {
+            relation::walk(p, &mut rebase)?;
+        }
+        for l in &mut links {
+            for e in row_exprs(l) {
+                relation::walk(e, &mut rebase)?;
+            }
+        }
+        if !right_only {
+            return Ok(());
+        }
+        let mut filter = pushed
+            .into_iter()
+            .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
+            .ok_or_else(|| SqlError::internal("no pushed condition"))?;
+        let tys: Vec<SqlType> = links.iter().map(|l| l.ty).collect();
+        links_to_columns(&mut filter, &pushed_ids, &tys, right_width)?;
+        let def = self.row_def(std::slice::from_ref(&right_def))?;
+        let row: Vec<Expr> = def.columns.iter().enumerate().map(|(k, c)| Expr::Column(k, c.ty)).collect();
+        let label = inputs
+            .iter()
+            .find(|d| d.def.name == right_def.name)
+            .map_or_else(|| crate::schema::relname(&right_def.name).to_string(), |d| d.label.clone());
+        let correlated = Correlated {
+            table: Some(right_def),
+            join: None,
+            width: right_width,
+            filter: Some(filter),
+            links,
+            semi: vec![],
+        };
+        inputs.push(Derived {
+            def: def.clone(),
+            label,
+            source: Source::Project(Box::new(Source::Correlated(Box::new(correlated))), row),
+        });
+        let Some(j) = sp.join.as_mut() else { return Ok(()) };
+        j.inputs[i + 1] = def;
+        j.steps[i].on = kept.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+        corr.retain(|l| !pushed_ids.contains(&l.id));
         Ok(())
     }
 

@@ -14,7 +14,7 @@ Environment: PG_PORT (use a running PostgreSQL 15 on 127.0.0.1 as user postgres 
 starting a throwaway cluster), ORBIT_PORT (first port to use for Orbit; default 17633).
 The regression files come from tests/pg_regress/fetch.sh (Debian's postgresql-15 source).
 """
-import argparse, os, re, shutil, socket, subprocess, sys, tempfile, time
+import argparse, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PG_BIN = "/usr/lib/postgresql/15/bin"
@@ -117,6 +117,8 @@ class ThrowawayPg:
 
 
 def main():
+    # A SIGTERM (timeout, kill) still stops the servers this run started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     ap = argparse.ArgumentParser()
     ap.add_argument("--orbit", default=os.path.join(ROOT, "target", "debug", "orbit"))
     ap.add_argument("--out", default=os.path.join(ROOT, "target", "pg_regress", "out"))

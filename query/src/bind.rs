@@ -1178,6 +1178,84 @@ fn object_name(sql: &str, name: &ast::ObjectName) -> Result<String> {
     }
 }
 
+/// UPDATE's `SET (a, b) = (x, y)` / `= ROW(x, y)` as `a = x, b = y`, and `SET (a, b) =
+/// (SELECT p, q ...)` as `a = (SELECT c1 FROM (SELECT p, q ...) AS r(c1, c2))`, `b = (SELECT c2
+/// ...)`: the subquery's k-th column for the k-th target (no row sets NULLs; several rows are
+/// 21000, as PostgreSQL's MULTIEXPR sublink; the subquery runs once per target column). A plain
+/// assignment stays as it is.
+fn expand_tuple_assignments(assignments: &[ast::Assignment]) -> Result<Vec<ast::Assignment>> {
+    let mut out = Vec::with_capacity(assignments.len());
+    for a in assignments {
+        let ast::AssignmentTarget::Tuple(names) = &a.target else {
+            out.push(a.clone());
+            continue;
+        };
+        let mismatch = || SqlError::new(code::SYNTAX_ERROR, "number of columns does not match number of values");
+        let values: Vec<ast::Expr> = match &a.value {
+            ast::Expr::Tuple(items) => items.clone(),
+            ast::Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("row") => match &f.args {
+                ast::FunctionArguments::List(l) => l
+                    .args
+                    .iter()
+                    .map(|arg| match arg {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e.clone()),
+                        _ => Err(mismatch()),
+                    })
+                    .collect::<Result<_>>()?,
+                _ => Vec::new(),
+            },
+            ast::Expr::Subquery(q) => {
+                // A select list of another length (before its `*`s are known) is 42601 here,
+                // as PostgreSQL's.
+                if let ast::SetExpr::Select(sel) = q.body.as_ref() {
+                    let star = sel
+                        .projection
+                        .iter()
+                        .any(|i| matches!(i, ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..)));
+                    if !star && sel.projection.len() != names.len() {
+                        return Err(mismatch());
+                    }
+                }
+                let cols: Vec<String> = (1..=names.len()).map(|k| format!("\u{1}c{k}")).collect();
+                (0..names.len())
+                    .map(|k| {
+                        let template = format!(
+                            "SELECT \"{}\" FROM (SELECT 1) AS \"\u{1}row\"({})",
+                            cols[k],
+                            cols.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
+                        );
+                        let mut parsed = parse(&template)?;
+                        let Some(ast::Statement::Query(mut outer)) = parsed.pop() else {
+                            return Err(SqlError::internal("a multiple-column assignment's subquery"));
+                        };
+                        if let ast::SetExpr::Select(sel) = outer.body.as_mut() {
+                            if let Some(ast::TableFactor::Derived { subquery, .. }) =
+                                sel.from.first_mut().map(|f| &mut f.relation)
+                            {
+                                *subquery = q.clone();
+                            }
+                        }
+                        Ok(ast::Expr::Subquery(outer))
+                    })
+                    .collect::<Result<_>>()?
+            }
+            _ => {
+                return Err(SqlError::new(
+                    code::FEATURE_NOT_SUPPORTED,
+                    "source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression",
+                ))
+            }
+        };
+        if values.len() != names.len() {
+            return Err(mismatch());
+        }
+        for (n, v) in names.iter().zip(values) {
+            out.push(ast::Assignment { target: ast::AssignmentTarget::ColumnName(n.clone()), value: v });
+        }
+    }
+    Ok(out)
+}
+
 /// Whether an ORDER BY item sorts descending: DESC, or `USING >` (`USING <` is ASC). Only the
 /// btree ordering operators `<` and `>` (also as `OPERATOR(pg_catalog.>)`) order, as in
 /// PostgreSQL (42809 for any other).
@@ -3413,9 +3491,10 @@ impl Binder<'_> {
         scope: &Scope,
     ) -> Result<Vec<(usize, Expr)>> {
         let mut sets: Vec<(usize, Expr)> = Vec::new();
-        for a in assignments {
+        let assignments = expand_tuple_assignments(assignments)?;
+        for a in &assignments {
             let ast::AssignmentTarget::ColumnName(n) = &a.target else {
-                return Err(SqlError::unsupported("multiple-column UPDATE SET is not supported yet"));
+                return Err(SqlError::internal("a multiple-column assignment left"));
             };
             // `SET a.b = ...` assigns field b of column a (PostgreSQL's composite types), not
             // column b of table a.

@@ -3928,6 +3928,9 @@ impl Binder<'_> {
                     (true, true) => "!~~*",
                 };
                 let (at, pt) = (a.ty(), p.ty());
+                if at == SqlType::Bytea && !ci {
+                    return self.bytea_like(a, p, escape_char.as_deref(), *negated, scope);
+                }
                 // character(n) matches with its padding (bpcharlike).
                 let a = if matches!(at, SqlType::Bpchar(_)) {
                     a

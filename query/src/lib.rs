@@ -9,6 +9,7 @@
 pub mod advisory;
 pub mod array;
 pub mod bind;
+pub mod bytea_fns;
 pub mod catalog;
 pub(crate) mod catalog_builtin;
 pub mod catalog_dump;
@@ -69,6 +70,7 @@ pub mod srf;
 pub mod stats;
 pub mod temp_tables;
 pub mod text_fns;
+pub mod unicode_escapes;
 pub mod to_char;
 pub mod to_char_num;
 pub mod to_timestamp;

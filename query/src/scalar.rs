@@ -612,7 +612,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
 
 /// PostgreSQL's like_escape (`src/backend/utils/adt/like_match.c` do_like_escape): an empty
 /// escape turns escaping off (backslashes doubled); one character `e` becomes the escape.
-fn like_escape(pattern: &str, esc: &str) -> Result<String> {
+pub(crate) fn like_escape(pattern: &str, esc: &str) -> Result<String> {
     let mut chars = esc.chars();
     let (e, more) = (chars.next(), chars.next());
     if more.is_some() {

@@ -84,6 +84,18 @@ pub enum TextFn {
     ByteaEscape,
     /// bytea[] -> text[]: each element so (array_to_string's elements in `escape`).
     ByteaEscapeItems,
+    /// (text, pattern [, start int4 [, n int4 [, flags [, subexpr int4]]]]) -> text:
+    /// regexp_substr, the nth match from the start'th character (or its subexpression); NULL
+    /// when there is none.
+    RegexpNth,
+    /// (text, pattern [, flags]) -> the rows of regexp_matches as one array whose items are
+    /// text[] values (each match's groups, or the whole match when the pattern has none):
+    /// every match with `g`, else the first. Only [`crate::srf`]'s unnest reads it.
+    RegexpMatches,
+    /// text -> text: unistr's escapes decoded ([`crate::unicode_escapes::unistr`]).
+    Unistr,
+    /// The bytea functions of [`crate::bytea_fns`].
+    Bytea(crate::bytea_fns::ByteaFn),
 }
 
 impl TextFn {
@@ -125,6 +137,59 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
     }
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
     Ok(match f {
+        TextFn::Bytea(b) => crate::bytea_fns::call(b, &args)?,
+        TextFn::Unistr => Datum::Text(crate::unicode_escapes::unistr(text(a(0)))?),
+        TextFn::RegexpNth => {
+            let src = text(a(0));
+            let from = start_byte(src, args.get(2))?;
+            let nth = match args.get(3) {
+                Some(d) if int(d) <= 0 => return Err(invalid(format!("invalid value for parameter \"n\": {}", int(d)))),
+                Some(d) => int(d) as usize,
+                None => 1,
+            };
+            let sub = match args.get(5) {
+                Some(d) if int(d) < 0 => {
+                    return Err(invalid(format!("invalid value for parameter \"subexpr\": {}", int(d))))
+                }
+                Some(d) => int(d) as usize,
+                None => 0,
+            };
+            let flags = no_global(args.get(4), "regexp_substr")?;
+            let re = compile(text(a(1)), &flags)?;
+            let found = matches(&re, src, from, false);
+            let Some(&(so, _)) = found.get(nth - 1) else { return Ok(Datum::Null) };
+            let Some(caps) = re.captures_at(src, so) else { return Ok(Datum::Null) };
+            match caps.get(sub) {
+                Some(m) => Datum::Text(m.as_str().to_string()),
+                None => Datum::Null,
+            }
+        }
+        TextFn::RegexpMatches => {
+            let flags = parse_flags(args.get(2).map(text).unwrap_or(""), true)?;
+            let re = compile(text(a(1)), &flags)?;
+            let src = text(a(0));
+            let mut found = matches(&re, src, 0, false);
+            if !flags.global {
+                found.truncate(1);
+            }
+            let text_array = SqlType::Text.array_of().unwrap_or(SqlType::Text);
+            let mut rows = Vec::with_capacity(found.len());
+            let mut size = 0usize;
+            for (so, _) in found {
+                let Some(caps) = re.captures_at(src, so) else { continue };
+                let items: Vec<Datum> = if caps.len() == 1 {
+                    vec![Datum::Text(caps[0].to_string())]
+                } else {
+                    (1..caps.len()).map(|i| caps.get(i).map_or(Datum::Null, |m| Datum::Text(m.as_str().into()))).collect()
+                };
+                size += items.iter().map(|d| text(d).len() + 8).sum::<usize>();
+                if size > MAX_TEXT_BYTES {
+                    return Err(too_large());
+                }
+                rows.push(Datum::Array(Box::new(ArrayValue::from_items(SqlType::Text, items))));
+            }
+            Datum::Array(Box::new(ArrayValue::from_items(text_array, rows)))
+        }
         TextFn::RegexpReplace => {
             let flags = parse_flags(args.get(3).map(text).unwrap_or(""), true)?;
             let re = compile(text(a(1)), &flags)?;

@@ -334,6 +334,9 @@ impl Binder<'_> {
                     .collect::<Result<Vec<_>>>()?;
                 call(Builtin::Mod, args, ty)
             }
+            "substr" | "substring" | "btrim" | "ltrim" | "rtrim" if types.first() == Some(&SqlType::Bytea) => {
+                self.bytea_function(name, args, types)?.ok_or_else(|| no_function(name, types))
+            }
             "substr" | "substring" => {
                 call(Builtin::Substr, self.signature(name, args, types, &[T, I, I], 2)?, SqlType::Text)
             }

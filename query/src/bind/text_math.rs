@@ -42,6 +42,12 @@ const NAMES: &[&str] = &[
     "quote_nullable",
     "to_hex",
     "format",
+    "regexp_substr",
+    "regexp_matches",
+    "unistr",
+    "get_bit",
+    "set_bit",
+    "bit_count",
     "pi",
     "cbrt",
     "degrees",
@@ -81,6 +87,37 @@ impl Binder<'_> {
         };
         let args = self.coerce_all("substring", args, types, sig, sig.len())?;
         Ok(Expr::Call(Builtin::Text(f), args, SqlType::Text))
+    }
+
+    /// substr/substring, btrim/ltrim/rtrim and overlay of a bytea (the caller saw a bytea first
+    /// argument): the bytea versions, whose other arguments are bytea and int4.
+    pub(super) fn bytea_function(&mut self, name: &str, args: Vec<Expr>, types: &[SqlType]) -> Result<Option<Expr>> {
+        use crate::bytea_fns::ByteaFn;
+        use SqlType::{Bytea as B, Int4 as I};
+        let (f, sig, required): (ByteaFn, &[SqlType], usize) = match name {
+            "substr" | "substring" => (ByteaFn::Substr, &[B, I, I], 2),
+            "btrim" => (ByteaFn::Trim { start: true, end: true }, &[B, B], 2),
+            "ltrim" => (ByteaFn::Trim { start: true, end: false }, &[B, B], 2),
+            "rtrim" => (ByteaFn::Trim { start: false, end: true }, &[B, B], 2),
+            "overlay" => (ByteaFn::Overlay, &[B, B, I, I], 3),
+            _ => return Ok(None),
+        };
+        if args.len() < required || args.len() > sig.len() {
+            return Err(no_function(name, types));
+        }
+        let mut out = Vec::with_capacity(args.len());
+        for (a, to) in args.into_iter().zip(sig) {
+            let from = a.ty();
+            let fits = match to {
+                B => matches!(from, B | SqlType::Unknown),
+                _ => from.is_integer() || from == SqlType::Unknown,
+            };
+            if !fits {
+                return Err(no_function(name, types));
+            }
+            out.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(name, types))?);
+        }
+        Ok(Some(Expr::Call(Builtin::Text(TextFn::Bytea(f)), out, B)))
     }
 
     /// Coerces every argument to its type in `sig` (all must be given: `args.len()` between
@@ -138,6 +175,37 @@ impl Binder<'_> {
                 let args = self.coerce_all(name, args, types, &[T, T, I, I, I, T, I], 2)?;
                 text(TextFn::RegexpInstr, args, I)
             }
+            "regexp_substr" => {
+                let args = self.coerce_all(name, args, types, &[T, T, I, I, T, I], 2)?;
+                text(TextFn::RegexpNth, args, T)
+            }
+            // The rows of regexp_matches (its set-returning call unnests them, `bind/srf.rs`).
+            "regexp_matches" => {
+                let args = self.coerce_all(name, args, types, &[T, T, T], 2)?;
+                text(TextFn::RegexpMatches, args, T.array_of().unwrap_or(T))
+            }
+            "unistr" => text(TextFn::Unistr, self.coerce_all(name, args, types, &[T], 1)?, T),
+            "get_bit" | "set_bit" | "bit_count" => {
+                use crate::bytea_fns::ByteaFn;
+                let (f, sig, ty): (ByteaFn, &[SqlType], SqlType) = match name {
+                    "get_bit" => (ByteaFn::GetBit, &[SqlType::Bytea, SqlType::Int8], I),
+                    "set_bit" => (ByteaFn::SetBit, &[SqlType::Bytea, SqlType::Int8, I], SqlType::Bytea),
+                    _ => (ByteaFn::BitCount, &[SqlType::Bytea], SqlType::Int8),
+                };
+                // The bytea versions (bit strings are not built); an untyped literal is one.
+                if types.len() != sig.len() || !matches!(types[0], SqlType::Bytea | SqlType::Unknown) {
+                    return Err(no_function(name, types));
+                }
+                let mut out = Vec::with_capacity(args.len());
+                for (a, to) in args.into_iter().zip(sig) {
+                    let from = a.ty();
+                    if *to != SqlType::Bytea && !(from.is_integer() || from == SqlType::Unknown) {
+                        return Err(no_function(name, types));
+                    }
+                    out.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(name, types))?);
+                }
+                text(TextFn::Bytea(f), out, ty)
+            }
             "regexp_like" => {
                 text(TextFn::RegexpLike, self.coerce_all(name, args, types, &[T, T, T], 2)?, SqlType::Bool)
             }
@@ -170,6 +238,7 @@ impl Binder<'_> {
             "initcap" => text(TextFn::Initcap, self.coerce_all(name, args, types, &[T], 1)?, T),
             "translate" => text(TextFn::Translate, self.coerce_all(name, args, types, &[T, T, T], 3)?, T),
             "similar_to_escape" => text(TextFn::SimilarEscape, self.coerce_all(name, args, types, &[T, T], 1)?, T),
+            "overlay" if types.first() == Some(&SqlType::Bytea) => self.bytea_function(name, args, types),
             "overlay" => text(TextFn::Overlay, self.coerce_all(name, args, types, &[T, T, I, I], 3)?, T),
             "md5" | "octet_length" | "bit_length" => {
                 let f = match name {
@@ -398,6 +467,37 @@ impl Binder<'_> {
         }
         let types: Vec<SqlType> = args.iter().map(|a| a.ty()).collect();
         self.text_math_function("overlay", args, &types)?.ok_or_else(|| no_function("overlay", &types))
+    }
+
+    /// `b [NOT] LIKE p [ESCAPE e]` of a bytea (bytealike / byteanlike, like_escape(bytea,
+    /// bytea)): the pattern and escape are bytea too.
+    pub(super) fn bytea_like(
+        &mut self,
+        a: Expr,
+        p: Expr,
+        escape: Option<&ast::Expr>,
+        negated: bool,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        let (at, pt) = (a.ty(), p.ty());
+        let opname = if negated { "!~~" } else { "~~" };
+        if !matches!(pt, SqlType::Bytea | SqlType::Unknown) {
+            return Err(op_error(at, opname, pt));
+        }
+        let p = self.coerce(p, SqlType::Bytea, CastContext::Implicit, |_| op_error(at, opname, pt))?;
+        let mut args = vec![a, p];
+        if let Some(esc) = escape {
+            let e = self.expr(esc, scope)?;
+            let et = e.ty();
+            if !matches!(et, SqlType::Bytea | SqlType::Unknown) {
+                return Err(no_function("like_escape", &[SqlType::Bytea, et]));
+            }
+            args.push(self.coerce(e, SqlType::Bytea, CastContext::Implicit, |_| {
+                no_function("like_escape", &[SqlType::Bytea, et])
+            })?);
+        }
+        let f = crate::bytea_fns::ByteaFn::Like { negated };
+        Ok(Expr::Call(Builtin::Text(TextFn::Bytea(f)), args, SqlType::Bool))
     }
 
     /// `s [NOT] SIMILAR TO p [ESCAPE e]`: `s ~ similar_to_escape(p, e)` (`.` matching newlines

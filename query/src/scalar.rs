@@ -188,10 +188,7 @@ pub(crate) fn compiled(pattern: &str, ci: bool) -> Result<regex::Regex> {
         if !cache.contains_key(&key) {
             let re =
                 regex::RegexBuilder::new(pattern).case_insensitive(ci).size_limit(1 << 20).build().map_err(|e| {
-                    SqlError::new(
-                        "2201B",
-                        format!("invalid regular expression: {}", e.to_string().lines().last().unwrap_or("")),
-                    )
+                    SqlError::new("2201B", format!("invalid regular expression: {}", regex_error_text(&e)))
                 })?;
             if cache.len() >= MAX_CACHED_REGEXES {
                 cache.clear();
@@ -200,6 +197,27 @@ pub(crate) fn compiled(pattern: &str, ci: bool) -> Result<regex::Regex> {
         }
         cache.get(&key).cloned().ok_or_else(|| SqlError::internal("regex cache"))
     })
+}
+
+/// A pattern's compile error in PostgreSQL's words (regerror's texts) where the two engines
+/// mean the same thing; the `regex` crate's own text otherwise.
+fn regex_error_text(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().last().unwrap_or("");
+    let pg = [
+        ("unclosed group", "parentheses () not balanced"),
+        ("unopened group", "parentheses () not balanced"),
+        ("unclosed character class", "brackets [] not balanced"),
+        ("invalid repetition count range", "invalid repetition count(s)"),
+        ("repetition quantifier expects a valid decimal", "invalid repetition count(s)"),
+        ("repetition operator missing expression", "quantifier operand invalid"),
+        ("invalid character class range", "invalid character range"),
+        ("incomplete escape sequence", "invalid escape \\ sequence"),
+    ];
+    match pg.iter().find(|(ours, _)| last.contains(ours)) {
+        Some((_, theirs)) => theirs.to_string(),
+        None => last.to_string(),
+    }
 }
 
 /// The largest text a function may build: PostgreSQL's MaxAllocSize (1 GB - 1).

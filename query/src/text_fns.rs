@@ -65,6 +65,8 @@ pub enum TextFn {
     RegexpLike,
     /// (text, pattern [, flags]) -> text[]: the parts between the matches.
     RegexpSplit,
+    /// The same for regexp_split_to_table, whose rows they are (its errors name it).
+    RegexpSplitRows,
     /// int4 -> text: the character of that code point.
     Chr,
     /// text -> int4: the code point of the first character (0 for an empty string).
@@ -191,7 +193,15 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             Datum::Array(Box::new(ArrayValue::from_items(text_array, rows)))
         }
         TextFn::RegexpReplace => {
-            let flags = parse_flags(args.get(3).map(text).unwrap_or(""), true)?;
+            let given = args.get(3).map(text).unwrap_or("");
+            // A fourth argument that looks like a number was most likely meant as the start
+            // (an untyped literal resolves to this form).
+            if let Some(c) = given.chars().next().filter(char::is_ascii_digit) {
+                return Err(invalid(format!("invalid regular expression option: \"{c}\"")).hint(
+                    "If you meant to use regexp_replace() with a start parameter, cast the fourth argument to integer explicitly.",
+                ));
+            }
+            let flags = parse_flags(given, true)?;
             let re = compile(text(a(1)), &flags)?;
             Datum::Text(regexp_replace(&re, text(a(0)), text(a(2)), 0, if flags.global { 0 } else { 1 })?)
         }
@@ -279,7 +289,13 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
         TextFn::RegexpSubstr | TextFn::SimilarSubstr => {
             let re = match f {
                 TextFn::RegexpSubstr => compile(text(a(1)), &Flags::default())?,
-                _ => compile(&similar_escape(text(a(1)), Some(text(a(2))))?, &Flags::default())?,
+                // PostgreSQL 15's substring(text, text, text) is a SQL function over
+                // similar_to_escape: its errors say so.
+                _ => {
+                    let pattern = similar_escape(text(a(1)), Some(text(a(2))))
+                        .map_err(|e| e.context("SQL function \"substring\" statement 1"))?;
+                    compile(&pattern, &Flags::default())?
+                }
             };
             let Some(caps) = re.captures(text(a(0))) else { return Ok(Datum::Null) };
             match caps.len() {
@@ -332,8 +348,9 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             let flags = no_global(args.get(2), "regexp_like")?;
             Datum::Bool(compile(text(a(1)), &flags)?.is_match(text(a(0))))
         }
-        TextFn::RegexpSplit => {
-            let flags = no_global(args.get(2), "regexp_split_to_array")?;
+        TextFn::RegexpSplit | TextFn::RegexpSplitRows => {
+            let name = if f == TextFn::RegexpSplit { "regexp_split_to_array" } else { "regexp_split_to_table" };
+            let flags = no_global(args.get(2), name)?;
             let re = compile(text(a(1)), &flags)?;
             let src = text(a(0));
             let mut parts = Vec::new();

@@ -91,7 +91,12 @@ impl Binder<'_> {
             e.message = e.message.replacen(&format!("{array_fn}() does not"), &format!("{name}() does not"), 1);
             e
         })?;
-        let array = array.ok_or_else(|| super::no_function(name, &types))?;
+        let array = match array.ok_or_else(|| super::no_function(name, &types))? {
+            Expr::Call(crate::scalar::Builtin::Text(crate::text_fns::TextFn::RegexpSplit), args, ty) => {
+                Expr::Call(crate::scalar::Builtin::Text(crate::text_fns::TextFn::RegexpSplitRows), args, ty)
+            }
+            a => a,
+        };
         let row_type = match name {
             "regexp_matches" => array.ty(),
             _ => SqlType::Text,

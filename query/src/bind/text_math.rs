@@ -535,3 +535,56 @@ impl Binder<'_> {
         Ok(if negated { Expr::Not(Box::new(m)) } else { m })
     }
 }
+
+/// `SUBSTRING(s SIMILAR p ESCAPE e)` (SQL:2003's form, which sqlparser lacks) written as the
+/// `SUBSTRING(s FROM p FOR e)` it means, when `tokens[i]` is that SUBSTRING: the text up to its
+/// closing parenthesis and the index past it. The keywords are padded to their length so what
+/// follows keeps its line and column.
+pub(super) fn substring_similar_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::Token;
+    let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
+    if !word(&tokens[i], Keyword::SUBSTRING) {
+        return None;
+    }
+    let open = (i + 1..tokens.len()).find(|&j| !matches!(tokens[j], Token::Whitespace(_)))?;
+    if tokens[open] != Token::LParen {
+        return None;
+    }
+    let (mut depth, mut similar, mut escape) = (0i32, None, None);
+    let mut j = open;
+    while j < tokens.len() {
+        match &tokens[j] {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            t if depth == 1 && similar.is_none() && word(t, Keyword::SIMILAR) => {
+                let after = (j + 1..tokens.len()).find(|&k| !matches!(tokens[k], Token::Whitespace(_)))?;
+                if word(&tokens[after], Keyword::TO) {
+                    return None;
+                }
+                similar = Some(j);
+            }
+            t if depth == 1 && similar.is_some() && word(t, Keyword::ESCAPE) => escape = Some(j),
+            _ => {}
+        }
+        j += 1;
+    }
+    let (similar, escape) = (similar?, escape?);
+    if j >= tokens.len() {
+        return None;
+    }
+    let mut out = String::new();
+    for (k, t) in tokens.iter().enumerate().take(j + 1).skip(i) {
+        match k {
+            _ if k == similar => out.push_str("FROM   "),
+            _ if k == escape => out.push_str("FOR   "),
+            _ => out.push_str(&t.to_string()),
+        }
+    }
+    Some((out, j + 1))
+}

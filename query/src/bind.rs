@@ -609,7 +609,8 @@ const SYMMETRIC_MARK: &str = "\"\u{1}symmetric\"";
 /// - an UPDATE's or DELETE's `WHERE CURRENT OF cursor` becomes a marker call
 ///   (`cursors::current_of_syntax`);
 /// - `SUBSTRING(s SIMILAR p ESCAPE e)` becomes `SUBSTRING(s FROM p FOR e)`
-///   (`text_math::substring_similar_syntax`).
+///   (`text_math::substring_similar_syntax`);
+/// - a call's last argument `VARIADIC a` becomes a marker call (`text_math::variadic_syntax`).
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
@@ -677,6 +678,11 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
                 (found, at_start, i) = (true, false, end);
                 continue;
             }
+        }
+        if let Some((text, end)) = text_math::variadic_syntax(&tokens, i) {
+            out.push_str(&text);
+            (found, at_start, i) = (true, false, end);
+            continue;
         }
         if let Some((text, end)) = text_math::substring_similar_syntax(&tokens, i) {
             out.push_str(&text);
@@ -4402,6 +4408,9 @@ impl Binder<'_> {
             return Ok(e);
         }
         if let Some(e) = self.count_nulls_call(&name, f, scope)? {
+            return Ok(e);
+        }
+        if let Some(e) = self.variadic_call(&name, f, scope)? {
             return Ok(e);
         }
         if !f.within_group.is_empty() {

@@ -96,13 +96,20 @@ pub enum TextFn {
     RegexpMatches,
     /// text -> text: unistr's escapes decoded ([`crate::unicode_escapes::unistr`]).
     Unistr,
+    /// concat(VARIADIC array) -> text: its elements' text forms; NULL for a NULL array.
+    VariadicConcat,
+    /// concat_ws(sep, VARIADIC array) -> text; NULL for a NULL separator or array.
+    VariadicConcatWs,
+    /// format(fmt, VARIADIC array) -> text: the elements are the values (none for a NULL
+    /// array).
+    VariadicFormat,
     /// The bytea functions of [`crate::bytea_fns`].
     Bytea(crate::bytea_fns::ByteaFn),
 }
 
 impl TextFn {
     pub fn strict(self) -> bool {
-        !matches!(self, TextFn::QuoteNullable | TextFn::Format)
+        !matches!(self, TextFn::QuoteNullable | TextFn::Format | TextFn::VariadicFormat)
     }
 }
 
@@ -140,6 +147,27 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
     Ok(match f {
         TextFn::Bytea(b) => crate::bytea_fns::call(b, &args)?,
+        TextFn::VariadicConcat | TextFn::VariadicConcatWs | TextFn::VariadicFormat => {
+            let items: Vec<Datum> = match args.last() {
+                Some(Datum::Array(arr)) => arr
+                    .items
+                    .iter()
+                    .map(|d| if d.is_null() { Datum::Null } else { Datum::Text(types_to_text(d)) })
+                    .collect(),
+                _ => vec![],
+            };
+            match f {
+                TextFn::VariadicFormat => match a(0) {
+                    Datum::Null => Datum::Null,
+                    fmt => Datum::Text(format(text(fmt), &items)?),
+                },
+                _ => {
+                    let sep = if f == TextFn::VariadicConcat { "" } else { text(a(0)) };
+                    let parts: Vec<&str> = items.iter().filter(|d| !d.is_null()).map(text).collect();
+                    Datum::Text(parts.join(sep))
+                }
+            }
+        }
         TextFn::Unistr => Datum::Text(crate::unicode_escapes::unistr(text(a(0)))?),
         TextFn::RegexpNth => {
             let src = text(a(0));

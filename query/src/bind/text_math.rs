@@ -588,3 +588,90 @@ pub(super) fn substring_similar_syntax(tokens: &[sqlparser::tokenizer::Token], i
     }
     Some((out, j + 1))
 }
+
+/// The function name `VARIADIC arg` is wrapped in (a control character starts it: no name a
+/// client writes), as [`variadic_syntax`] writes it.
+pub(super) const VARIADIC_MARK: &str = "\"\u{1}v\"";
+
+/// `VARIADIC arg)` as the last argument of a call (sqlparser lacks it), when `tokens[i]` is that
+/// VARIADIC: `<mark>(arg))` and the index past the call's closing parenthesis. The mark is
+/// padded to VARIADIC's length.
+pub(super) fn variadic_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
+    use sqlparser::tokenizer::Token;
+    let Token::Word(w) = &tokens[i] else { return None };
+    if w.quote_style.is_some() || !w.value.eq_ignore_ascii_case("variadic") {
+        return None;
+    }
+    let before = (0..i).rev().find(|&j| !matches!(tokens[j], Token::Whitespace(_)))?;
+    if !matches!(tokens[before], Token::LParen | Token::Comma) {
+        return None;
+    }
+    let mut depth = 0i32;
+    let mut j = i + 1;
+    while j < tokens.len() {
+        match &tokens[j] {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket if depth > 0 => depth -= 1,
+            Token::RParen => break,
+            Token::Comma | Token::SemiColon if depth == 0 => return None,
+            _ => {}
+        }
+        j += 1;
+    }
+    if j >= tokens.len() {
+        return None;
+    }
+    let mut out = format!("{VARIADIC_MARK}(   ");
+    for t in &tokens[i + 1..j] {
+        out.push_str(&t.to_string());
+    }
+    out.push_str("))");
+    Some((out, j + 1))
+}
+
+impl Binder<'_> {
+    /// A call whose last argument is `VARIADIC array` ([`variadic_syntax`]): concat,
+    /// concat_ws and format take the array's elements as their arguments (at run time: the
+    /// array may be computed); None when there is no VARIADIC.
+    pub(super) fn variadic_call(&mut self, name: &str, f: &ast::Function, scope: Option<&Scope>) -> Result<Option<Expr>> {
+        use sqlparser::ast::Spanned;
+        let ast::FunctionArguments::List(l) = &f.args else { return Ok(None) };
+        let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Function(last)))) = l.args.last() else {
+            return Ok(None);
+        };
+        if last.name.to_string() != VARIADIC_MARK {
+            return Ok(None);
+        }
+        let ast::FunctionArguments::List(inner) = &last.args else { return Ok(None) };
+        let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(array))] = &inner.args[..] else {
+            return Ok(None);
+        };
+        let f = match name {
+            "concat" => TextFn::VariadicConcat,
+            "concat_ws" => TextFn::VariadicConcatWs,
+            "format" => TextFn::VariadicFormat,
+            _ => return Err(SqlError::unsupported(format!("VARIADIC is not supported in a call of {name}()"))),
+        };
+        let mut args = Vec::with_capacity(l.args.len());
+        for a in &l.args[..l.args.len() - 1] {
+            let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
+                return Err(SqlError::unsupported("named function arguments are not supported yet"));
+            };
+            args.push(self.expr(e, scope)?);
+        }
+        let fixed = if f == TextFn::VariadicConcat { 0 } else { 1 };
+        let arr = self.expr(array, scope)?;
+        let mut types: Vec<SqlType> = args.iter().map(|a| a.ty()).collect();
+        types.push(arr.ty());
+        if args.len() != fixed {
+            return Err(no_function(name, &types));
+        }
+        if !matches!(arr.ty(), SqlType::Array(_)) {
+            let at = self.pos(&array.span());
+            return Err(SqlError::new(code::DATATYPE_MISMATCH, "VARIADIC argument must be an array").at(at));
+        }
+        let mut out = self.coerce_all(name, args, &types[..fixed], &[SqlType::Text], fixed)?;
+        out.push(arr);
+        Ok(Some(Expr::Call(Builtin::Text(f), out, SqlType::Text)))
+    }
+}

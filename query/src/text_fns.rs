@@ -322,7 +322,7 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
                 _ => {
                     let pattern = similar_escape(text(a(1)), Some(text(a(2))))
                         .map_err(|e| e.context("SQL function \"substring\" statement 1"))?;
-                    compile(&pattern, &Flags::default())?
+                    compile(&lazy_first_part(&pattern), &Flags::default())?
                 }
             };
             let Some(caps) = re.captures(text(a(0))) else { return Ok(Datum::Null) };
@@ -892,8 +892,12 @@ fn format(fmt: &str, args: &[Datum]) -> Result<String> {
                     i = save;
                 }
             }
+            // The value comes after the width's argument (text_format: `arg = widthpos`).
             let idx = match wpos {
-                Some(n) => n - 1,
+                Some(n) => {
+                    next_arg = n;
+                    n - 1
+                }
                 None => {
                     next_arg += 1;
                     next_arg - 1
@@ -962,6 +966,55 @@ fn format(fmt: &str, args: &[Datum]) -> Result<String> {
 
 fn types_to_text(d: &Datum) -> String {
     crate::types::to_text(d).unwrap_or_default()
+}
+
+/// [`similar_escape`]'s regex with the quantifiers of the part before the first separator
+/// made lazy: PostgreSQL's engine matches that part as little as possible (its `{1,1}?` makes
+/// the whole part non-greedy), where the `regex` crate's leftmost-first `{1,1}?` still lets
+/// a greedy `a*` inside take what it can.
+fn lazy_first_part(re: &str) -> String {
+    let Some(end) = re.find("){1,1}?(") else { return re.to_string() };
+    let (head, tail) = re.split_at(end);
+    let mut out = String::with_capacity(re.len() + 8);
+    let mut it = head.chars().peekable();
+    let mut in_class = false;
+    let mut class_start = false;
+    while let Some(c) = it.next() {
+        out.push(c);
+        if c == '\\' {
+            if let Some(n) = it.next() {
+                out.push(n);
+            }
+            continue;
+        }
+        if in_class {
+            // A `]` right after `[` or `[^` is a member, not the end.
+            if c == ']' && !class_start {
+                in_class = false;
+            }
+            class_start = c == '^' && class_start;
+            continue;
+        }
+        match c {
+            '[' => {
+                in_class = true;
+                class_start = true;
+            }
+            '(' if it.peek() == Some(&'?') => {
+                out.extend(it.next());
+            }
+            '*' | '+' | '?' | '}' => {
+                if it.peek() == Some(&'?') {
+                    out.extend(it.next());
+                } else {
+                    out.push('?');
+                }
+            }
+            _ => {}
+        }
+    }
+    out.push_str(tail);
+    out
 }
 
 /// PostgreSQL 15's similar_escape_internal: a SQL regular expression (`%`, `_`, `|`, `*`,
@@ -1068,6 +1121,14 @@ mod tests {
         assert_eq!(f("[%5s|%-5s]", vec![t("a"), t("b")]).unwrap(), "[    a|b    ]");
         assert_eq!(f("%I %L %L", vec![t("Foo"), t("it's"), Datum::Null]).unwrap(), "\"Foo\" 'it''s' NULL");
         assert_eq!(f("%s %s", vec![t("a")]).unwrap_err().code, "22023");
+    }
+
+    #[test]
+    fn similar_substring_first_part_is_lazy() {
+        let re = similar_escape("a*#\"%#\"g*", Some("#")).unwrap();
+        assert_eq!(lazy_first_part(&re), "^(?:a*?){1,1}?(.*){1,1}(?:g*)$");
+        let re = similar_escape("[*]+#\"x#\"", Some("#")).unwrap();
+        assert_eq!(lazy_first_part(&re), "^(?:[*]+?){1,1}?(x){1,1}(?:)$");
     }
 
     #[test]

@@ -1045,7 +1045,7 @@ pub(crate) fn similar_escape(pat: &str, esc: Option<&str>) -> Result<String> {
                     2 => out.push_str("){1,1}(?:"),
                     _ => {
                         return Err(SqlError::new(
-                            "2201B",
+                            "2200C",
                             "SQL regular expression may not contain more than two escape-double-quote separators",
                         ))
                     }

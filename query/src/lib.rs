@@ -55,6 +55,7 @@ pub mod numeric;
 pub mod ordered_set;
 pub mod prepared;
 pub mod regtypes;
+pub(crate) mod regex_pattern;
 pub mod relation;
 pub mod relation_lock;
 pub mod scalar;

@@ -8,6 +8,7 @@
 //! The binder (`bind/functions.rs`) has coerced the arguments to the types each variant lists.
 
 use crate::error::{Result, SqlError};
+use crate::regex_pattern::Pattern;
 use orbit_engine::table::{ArrayValue, Datum, SqlType};
 
 /// The largest text a function may build: PostgreSQL's MaxAllocSize (1 GB - 1).
@@ -186,9 +187,9 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             };
             let flags = no_global(args.get(4), "regexp_substr")?;
             let re = compile(text(a(1)), &flags)?;
-            let found = matches(&re, src, from, false);
+            let found = matches(&re, src, from, false)?;
             let Some(&(so, _)) = found.get(nth - 1) else { return Ok(Datum::Null) };
-            let Some(caps) = re.captures_at(src, so) else { return Ok(Datum::Null) };
+            let Some(caps) = re.captures_at(src, so)? else { return Ok(Datum::Null) };
             match caps.get(sub) {
                 Some(m) => Datum::Text(m.as_str().to_string()),
                 None => Datum::Null,
@@ -198,7 +199,7 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             let flags = parse_flags(args.get(2).map(text).unwrap_or(""), true)?;
             let re = compile(text(a(1)), &flags)?;
             let src = text(a(0));
-            let mut found = matches(&re, src, 0, false);
+            let mut found = matches(&re, src, 0, false)?;
             if !flags.global {
                 found.truncate(1);
             }
@@ -206,9 +207,9 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             let mut rows = Vec::with_capacity(found.len());
             let mut size = 0usize;
             for (so, _) in found {
-                let Some(caps) = re.captures_at(src, so) else { continue };
+                let Some(caps) = re.captures_at(src, so)? else { continue };
                 let items: Vec<Datum> = if caps.len() == 1 {
-                    vec![Datum::Text(caps[0].to_string())]
+                    vec![Datum::Text(caps.whole().to_string())]
                 } else {
                     (1..caps.len()).map(|i| caps.get(i).map_or(Datum::Null, |m| Datum::Text(m.as_str().into()))).collect()
                 };
@@ -260,9 +261,9 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
                     .hint("Use the regexp_matches function instead."));
             }
             let re = compile(text(a(1)), &flags)?;
-            let Some(caps) = re.captures(text(a(0))) else { return Ok(Datum::Null) };
+            let Some(caps) = re.captures(text(a(0)))? else { return Ok(Datum::Null) };
             let items: Vec<Datum> = if caps.len() == 1 {
-                vec![Datum::Text(caps[0].to_string())]
+                vec![Datum::Text(caps.whole().to_string())]
             } else {
                 (1..caps.len()).map(|i| caps.get(i).map_or(Datum::Null, |m| Datum::Text(m.as_str().into()))).collect()
             };
@@ -325,9 +326,9 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
                     compile(&lazy_first_part(&pattern), &Flags::default())?
                 }
             };
-            let Some(caps) = re.captures(text(a(0))) else { return Ok(Datum::Null) };
+            let Some(caps) = re.captures(text(a(0)))? else { return Ok(Datum::Null) };
             match caps.len() {
-                1 => Datum::Text(caps[0].to_string()),
+                1 => Datum::Text(caps.whole().to_string()),
                 _ => caps.get(1).map_or(Datum::Null, |m| Datum::Text(m.as_str().into())),
             }
         }
@@ -336,7 +337,7 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             let re = compile(text(a(1)), &flags)?;
             let src = text(a(0));
             let from = start_byte(src, args.get(2))?;
-            Datum::Int4(matches(&re, src, from, false).len() as i32)
+            Datum::Int4(matches(&re, src, from, false)?.len() as i32)
         }
         TextFn::RegexpInstr => {
             let src = text(a(0));
@@ -365,16 +366,16 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
                 Some(d) => int(d) as usize,
             };
             let re = compile(text(a(1)), &flags)?;
-            let found = matches(&re, src, from, false);
+            let found = matches(&re, src, from, false)?;
             let Some(&(so, _)) = found.get(nth as usize - 1) else { return Ok(Datum::Int4(0)) };
-            let Some(caps) = re.captures_at(src, so) else { return Ok(Datum::Int4(0)) };
+            let Some(caps) = re.captures_at(src, so)? else { return Ok(Datum::Int4(0)) };
             let Some(m) = caps.get(sub) else { return Ok(Datum::Int4(0)) };
             let at = if end { m.end() } else { m.start() };
             Datum::Int4(src[..at].chars().count() as i32 + 1)
         }
         TextFn::RegexpLike => {
             let flags = no_global(args.get(2), "regexp_like")?;
-            Datum::Bool(compile(text(a(1)), &flags)?.is_match(text(a(0))))
+            Datum::Bool(compile(text(a(1)), &flags)?.is_match(text(a(0)))?)
         }
         TextFn::RegexpSplit | TextFn::RegexpSplitRows => {
             let name = if f == TextFn::RegexpSplit { "regexp_split_to_array" } else { "regexp_split_to_table" };
@@ -383,7 +384,7 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             let src = text(a(0));
             let mut parts = Vec::new();
             let mut last = 0;
-            for (so, eo) in matches(&re, src, 0, true) {
+            for (so, eo) in matches(&re, src, 0, true)? {
                 parts.push(Datum::Text(src[last..so].to_string()));
                 last = eo;
             }
@@ -502,19 +503,18 @@ fn start_byte(src: &str, start: Option<&Datum>) -> Result<usize> {
 /// setup_regexp_matches finds them: the next search starts where a match ends (one character
 /// later after an empty one). `split`: its `ignore_degenerate`, which drops empty matches at the
 /// start or the end of the string and right after the previous match.
-fn matches(re: &regex::Regex, src: &str, from: usize, split: bool) -> Vec<(usize, usize)> {
+fn matches(re: &Pattern, src: &str, from: usize, split: bool) -> Result<Vec<(usize, usize)>> {
     let mut out = Vec::new();
     let (mut at, mut prev_end) = (from, from);
     while at <= src.len() {
-        let Some(m) = re.find_at(src, at) else { break };
-        let (so, eo) = (m.start(), m.end());
+        let Some((so, eo)) = re.find_at(src, at)? else { break };
         if !split || (so < src.len() && eo > prev_end) {
             out.push((so, eo));
         }
         prev_end = eo;
         at = if so == eo { eo + src[eo..].chars().next().map_or(1, char::len_utf8) } else { eo };
     }
-    out
+    Ok(out)
 }
 
 /// The options of a regexp function's flags argument (PostgreSQL's parse_re_flags).
@@ -551,7 +551,7 @@ fn parse_flags(s: &str, allow_global: bool) -> Result<Flags> {
 
 /// The pattern under the flags, as the `regex` crate's inline options say them: PostgreSQL's
 /// `.` matches a newline unless the match is newline-sensitive.
-fn compile(pattern: &str, f: &Flags) -> Result<regex::Regex> {
+fn compile(pattern: &str, f: &Flags) -> Result<Pattern> {
     let body = if f.literal { regex::escape(pattern) } else { pattern.to_string() };
     let mut opts = String::from("(?");
     opts.push(if f.newline { 'm' } else { 's' });
@@ -562,20 +562,20 @@ fn compile(pattern: &str, f: &Flags) -> Result<regex::Regex> {
         opts.push('x');
     }
     opts.push(')');
-    crate::scalar::compiled(&(opts + &body), false)
+    crate::regex_pattern::compile(&(opts + &body))
 }
 
 /// PostgreSQL's replace_text_regexp: the matches from byte `start` on, all of them when
 /// `nth` is 0, else only the nth. In the replacement `\1`..`\9` are the groups, `\&` the
 /// whole match, `\\` a backslash; any other backslash is copied as it is.
-fn regexp_replace(re: &regex::Regex, src: &str, repl: &str, start: usize, nth: usize) -> Result<String> {
+fn regexp_replace(re: &Pattern, src: &str, repl: &str, start: usize, nth: usize) -> Result<String> {
     let mut out = String::with_capacity(src.len());
     let mut last = 0;
     let mut at = start;
     let mut seen = 0;
     while at <= src.len() {
-        let Some(caps) = re.captures_at(src, at) else { break };
-        let m = caps.get(0).expect("group 0");
+        let Some(caps) = re.captures_at(src, at)? else { break };
+        let Some(m) = caps.get(0) else { break };
         // An empty match moves the search on by one character.
         at = if m.end() > m.start() {
             m.end()

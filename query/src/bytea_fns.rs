@@ -161,7 +161,10 @@ mod tests {
             call(ByteaFn::SetBit, &[v.clone(), Datum::Int8(43), Datum::Int4(0)]).unwrap(),
             b(b"\x12\x34\x56\x78\x90\xa3\xcd\xef\x00")
         );
-        assert_eq!(call(ByteaFn::GetBit, &[v, Datum::Int8(99)]).unwrap_err().message, "index 99 out of valid range, 0..71");
+        assert_eq!(
+            call(ByteaFn::GetBit, &[v, Datum::Int8(99)]).unwrap_err().message,
+            "index 99 out of valid range, 0..71"
+        );
         let t = call(ByteaFn::Trim { start: true, end: false }, &[b(b"\0Tom\0"), b(b"\0")]).unwrap();
         assert_eq!(t, b(b"Tom\0"));
         assert_eq!(call(ByteaFn::BitCount, &[b(b"\x12\x34\x56\x78\x90")]).unwrap(), Datum::Int8(15));

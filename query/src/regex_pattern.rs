@@ -117,9 +117,7 @@ impl Pattern {
     pub(crate) fn find_at(&self, src: &str, at: usize) -> Result<Option<(usize, usize)>> {
         Ok(match self {
             Pattern::Linear(re) => re.find_at(src, at).map(|m| (m.start(), m.end())),
-            Pattern::Backtracking(re) => {
-                re.find_from_pos(src, at).map_err(engine_error)?.map(|m| (m.start(), m.end()))
-            }
+            Pattern::Backtracking(re) => re.find_from_pos(src, at).map_err(engine_error)?.map(|m| (m.start(), m.end())),
         })
     }
 

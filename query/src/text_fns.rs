@@ -174,7 +174,9 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             let src = text(a(0));
             let from = start_byte(src, args.get(2))?;
             let nth = match args.get(3) {
-                Some(d) if int(d) <= 0 => return Err(invalid(format!("invalid value for parameter \"n\": {}", int(d)))),
+                Some(d) if int(d) <= 0 => {
+                    return Err(invalid(format!("invalid value for parameter \"n\": {}", int(d))))
+                }
                 Some(d) => int(d) as usize,
                 None => 1,
             };
@@ -211,7 +213,9 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
                 let items: Vec<Datum> = if caps.len() == 1 {
                     vec![Datum::Text(caps.whole().to_string())]
                 } else {
-                    (1..caps.len()).map(|i| caps.get(i).map_or(Datum::Null, |m| Datum::Text(m.as_str().into()))).collect()
+                    (1..caps.len())
+                        .map(|i| caps.get(i).map_or(Datum::Null, |m| Datum::Text(m.as_str().into())))
+                        .collect()
                 };
                 size += items.iter().map(|d| text(d).len() + 8).sum::<usize>();
                 if size > MAX_TEXT_BYTES {

@@ -73,11 +73,7 @@ pub(crate) fn decode_uescape(s: &str, escape: char) -> std::result::Result<Strin
         } else if let Some(v) = rest.strip_prefix('+').and_then(|r| hex_n(r.as_bytes(), 6)) {
             (v, e + 7)
         } else {
-            return Err(err(
-                "invalid Unicode escape",
-                Some("Unicode escapes must be \\XXXX or \\+XXXXXX."),
-                i,
-            ));
+            return Err(err("invalid Unicode escape", Some("Unicode escapes must be \\XXXX or \\+XXXXXX."), i));
         };
         if !is_valid_code_point(code) {
             return Err(err("invalid Unicode escape value", None, i));

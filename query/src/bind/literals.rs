@@ -449,10 +449,19 @@ mod tests {
     fn scanner_errors() {
         assert_eq!(err("SELECT U&'wrong: \\061';"), ("invalid Unicode escape".into(), Some(18)));
         assert_eq!(err("SELECT U&'wrong: \\db99';"), ("invalid Unicode surrogate pair".into(), Some(23)));
-        assert_eq!(err("SELECT U&'wrong: +0061' UESCAPE +;").0, "UESCAPE must be followed by a simple string literal at or near \"+\"");
-        assert_eq!(err("SELECT U&'wrong: +0061' UESCAPE '+';").0, "invalid Unicode escape character at or near \"'+'\"");
+        assert_eq!(
+            err("SELECT U&'wrong: +0061' UESCAPE +;").0,
+            "UESCAPE must be followed by a simple string literal at or near \"+\""
+        );
+        assert_eq!(
+            err("SELECT U&'wrong: +0061' UESCAPE '+';").0,
+            "invalid Unicode escape character at or near \"'+'\""
+        );
         assert_eq!(err("SELECT E'wrong: \\u061';"), ("invalid Unicode escape".into(), Some(17)));
-        assert_eq!(err("SELECT E'wrong: \\udb99xy';"), ("invalid Unicode surrogate pair at or near \"x\"".into(), Some(23)));
+        assert_eq!(
+            err("SELECT E'wrong: \\udb99xy';"),
+            ("invalid Unicode surrogate pair at or near \"x\"".into(), Some(23))
+        );
         assert_eq!(err("SELECT E'wrong: \\U002FFFFF';").0, "invalid Unicode escape value at or near \"\\U002FFFFF\"");
     }
 }

@@ -633,10 +633,16 @@ impl Binder<'_> {
     /// A call whose last argument is `VARIADIC array` ([`variadic_syntax`]): concat,
     /// concat_ws and format take the array's elements as their arguments (at run time: the
     /// array may be computed); None when there is no VARIADIC.
-    pub(super) fn variadic_call(&mut self, name: &str, f: &ast::Function, scope: Option<&Scope>) -> Result<Option<Expr>> {
+    pub(super) fn variadic_call(
+        &mut self,
+        name: &str,
+        f: &ast::Function,
+        scope: Option<&Scope>,
+    ) -> Result<Option<Expr>> {
         use sqlparser::ast::Spanned;
         let ast::FunctionArguments::List(l) = &f.args else { return Ok(None) };
-        let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Function(last)))) = l.args.last() else {
+        let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Function(last)))) = l.args.last()
+        else {
             return Ok(None);
         };
         if last.name.to_string() != VARIADIC_MARK {

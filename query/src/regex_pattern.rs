@@ -21,7 +21,33 @@ thread_local! {
 #[derive(Clone)]
 pub(crate) enum Pattern {
     Linear(regex::Regex),
-    Backtracking(Arc<fancy_regex::Regex>),
+    /// With whether the pattern is case-insensitive: fancy-regex compares a back reference's
+    /// text case-sensitively even then, so such a pattern searches the text lowercased
+    /// ([`folded`]).
+    Backtracking(Arc<fancy_regex::Regex>, bool),
+}
+
+/// `src` lowercased, when that keeps every character's byte length (so a match's byte range
+/// in it is one in `src`); None otherwise (the search then reads `src` itself, and a back
+/// reference compares case-sensitively).
+fn folded(src: &str) -> Option<String> {
+    let mut out = String::with_capacity(src.len());
+    for c in src.chars() {
+        let before = out.len();
+        out.extend(c.to_lowercase());
+        if out.len() - before != c.len_utf8() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Whether the pattern's leading inline flags (`(?si)`) make it case-insensitive.
+fn case_insensitive(pattern: &str) -> bool {
+    pattern
+        .strip_prefix("(?")
+        .and_then(|r| r.split_once(')'))
+        .is_some_and(|(flags, _)| flags.chars().all(|c| c.is_ascii_alphabetic()) && flags.contains('i'))
 }
 
 /// A match's groups as byte ranges of the text searched (None: the group took no part).
@@ -79,15 +105,16 @@ pub(crate) fn compile(pattern: &str) -> Result<Pattern> {
         Ok(re) => Ok(Pattern::Linear(re)),
         Err(e) if e.message.contains("backreferences are not supported") => BACKTRACKING.with(|cache| {
             let mut cache = cache.borrow_mut();
+            let ci = case_insensitive(pattern);
             if let Some(re) = cache.get(pattern) {
-                return Ok(Pattern::Backtracking(re.clone()));
+                return Ok(Pattern::Backtracking(re.clone(), ci));
             }
             let re = Arc::new(fancy_regex::Regex::new(pattern).map_err(engine_error)?);
             if cache.len() >= MAX_CACHED {
                 cache.clear();
             }
             cache.insert(pattern.to_string(), re.clone());
-            Ok(Pattern::Backtracking(re))
+            Ok(Pattern::Backtracking(re, ci))
         }),
         Err(e) => Err(e),
     }
@@ -101,10 +128,13 @@ impl Pattern {
                 Some(c) => c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect(),
                 None => return Ok(None),
             },
-            Pattern::Backtracking(re) => match re.captures_from_pos(src, at).map_err(engine_error)? {
-                Some(c) => c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect(),
-                None => return Ok(None),
-            },
+            Pattern::Backtracking(re, ci) => {
+                let f = ci.then(|| folded(src)).flatten();
+                match re.captures_from_pos(f.as_deref().unwrap_or(src), at).map_err(engine_error)? {
+                    Some(c) => c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect(),
+                    None => return Ok(None),
+                }
+            }
         };
         Ok(Some(Caps { src, spans }))
     }
@@ -117,14 +147,21 @@ impl Pattern {
     pub(crate) fn find_at(&self, src: &str, at: usize) -> Result<Option<(usize, usize)>> {
         Ok(match self {
             Pattern::Linear(re) => re.find_at(src, at).map(|m| (m.start(), m.end())),
-            Pattern::Backtracking(re) => re.find_from_pos(src, at).map_err(engine_error)?.map(|m| (m.start(), m.end())),
+            Pattern::Backtracking(re, ci) => {
+                let f = ci.then(|| folded(src)).flatten();
+                let m = re.find_from_pos(f.as_deref().unwrap_or(src), at).map_err(engine_error)?;
+                m.map(|m| (m.start(), m.end()))
+            }
         })
     }
 
     pub(crate) fn is_match(&self, src: &str) -> Result<bool> {
         match self {
             Pattern::Linear(re) => Ok(re.is_match(src)),
-            Pattern::Backtracking(re) => re.is_match(src).map_err(engine_error),
+            Pattern::Backtracking(re, ci) => {
+                let f = ci.then(|| folded(src)).flatten();
+                re.is_match(f.as_deref().unwrap_or(src)).map_err(engine_error)
+            }
         }
     }
 }
@@ -136,10 +173,14 @@ mod tests {
     #[test]
     fn back_references_use_the_backtracking_engine() {
         let re = compile("(?s)(.)\\1").unwrap();
-        assert!(matches!(re, Pattern::Backtracking(_)));
+        assert!(matches!(re, Pattern::Backtracking(_, false)));
         let caps = re.captures_at("foobarrbazz", 3).unwrap().unwrap();
         assert_eq!((caps.whole(), caps.get(1).unwrap().as_str()), ("rr", "r"));
         assert!(matches!(compile("(?s)(.)x").unwrap(), Pattern::Linear(_)));
         assert!(compile("(?s)(").is_err());
+        let ci = compile("(?si)^(ab)\\1$").unwrap();
+        assert!(ci.is_match("ABab").unwrap());
+        let ci = compile("(?si)(ab)\\1").unwrap();
+        assert_eq!(ci.captures_at("xAbaB", 0).unwrap().unwrap().get(1).unwrap().as_str(), "Ab");
     }
 }

@@ -177,7 +177,15 @@ thread_local! {
 const MAX_CACHED_REGEXES: usize = 256;
 
 fn regex_match(s: &str, pattern: &str, ci: bool) -> Result<bool> {
-    Ok(compiled(pattern, ci)?.is_match(s))
+    match compiled(pattern, ci) {
+        Ok(re) => Ok(re.is_match(s)),
+        // Back references: the backtracking engine (crate::regex_pattern).
+        Err(e) if e.message.contains("backreferences are not supported") => {
+            let p = if ci { format!("(?i){pattern}") } else { pattern.to_string() };
+            crate::regex_pattern::compile(&p)?.is_match(s)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The compiled pattern (from this shard's bounded cache).

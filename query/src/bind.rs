@@ -4381,6 +4381,10 @@ impl Binder<'_> {
             return self.function(&g, scope);
         }
         let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
+        // `VARIADIC array` as the last argument, before anything reads the arguments.
+        if let Some(e) = self.variadic_call(&name, f, scope)? {
+            return Ok(e);
+        }
         if f.over.is_some() || (crate::window::is_window_only(&name) && !self.window.aggregate) {
             return self.window_call(f, &name, scope);
         }
@@ -4408,9 +4412,6 @@ impl Binder<'_> {
             return Ok(e);
         }
         if let Some(e) = self.count_nulls_call(&name, f, scope)? {
-            return Ok(e);
-        }
-        if let Some(e) = self.variadic_call(&name, f, scope)? {
             return Ok(e);
         }
         if !f.within_group.is_empty() {

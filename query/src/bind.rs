@@ -38,6 +38,7 @@ mod grouping;
 mod index_exprs;
 mod json_ops;
 mod lateral;
+mod literals;
 mod lock;
 mod long_names;
 pub use long_names::{take_notices as take_parse_notices, MAX_IDENTIFIER_LENGTH};
@@ -500,6 +501,11 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     // Names longer than 63 bytes are cut first, as PostgreSQL's scanner cuts them.
     let truncated = long_names::truncate(sql);
     let sql = truncated.as_deref().unwrap_or(sql);
+    // U& literals, E'' literals' Unicode escapes and continued literals, as PostgreSQL's
+    // scanner reads them (same lines and columns for the rest, so positions are the client's).
+    let as_sent = sql;
+    let literals = literals::rewrite(sql)?;
+    let sql = literals.as_deref().unwrap_or(sql);
     // COPY, VACUUM and ANALYZE alone in the string: PostgreSQL's grammar for them, not
     // sqlparser's (see `utility`); FETCH and MOVE likewise (see `cursors`).
     if let Some(marker) = utility::marker(sql).or_else(|| cursors::marker(sql)) {
@@ -526,7 +532,8 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
             let refused = do_block_refused(sql)
                 .or_else(|| generated::by_default_refused(sql))
                 .or_else(|| cursors::current_of_refused(sql));
-            Err(refused.unwrap_or_else(|| syntax_error(sql, &e.to_string())))
+            let shown = if literals.is_some() { as_sent } else { sql };
+            Err(refused.unwrap_or_else(|| syntax_error(shown, &e.to_string())))
         }
     }
 }
@@ -602,7 +609,10 @@ const SYMMETRIC_MARK: &str = "\"\u{1}symmetric\"";
 /// - `t.*::type` becomes `(t.*)::type` and `t.* IS` becomes `(t.*) IS` (`whole_row::star_cast_syntax`);
 /// - `ON CONFLICT ((expr), ...)` keys become marker names (`conflict_target::target_syntax`);
 /// - an UPDATE's or DELETE's `WHERE CURRENT OF cursor` becomes a marker call
-///   (`cursors::current_of_syntax`).
+///   (`cursors::current_of_syntax`);
+/// - `SUBSTRING(s SIMILAR p ESCAPE e)` becomes `SUBSTRING(s FROM p FOR e)`
+///   (`text_math::substring_similar_syntax`);
+/// - a call's last argument `VARIADIC a` becomes a marker call (`text_math::variadic_syntax`).
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
@@ -672,6 +682,16 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
                 (found, at_start, i) = (true, false, end);
                 continue;
             }
+        }
+        if let Some((text, end)) = text_math::variadic_syntax(&tokens, i) {
+            out.push_str(&text);
+            (found, at_start, i) = (true, false, end);
+            continue;
+        }
+        if let Some((text, end)) = text_math::substring_similar_syntax(&tokens, i) {
+            out.push_str(&text);
+            (found, at_start, i) = (true, false, end);
+            continue;
         }
         if let Some((text, end)) = whole_row::star_cast_syntax(&tokens, i) {
             out.push_str(&text);
@@ -4055,6 +4075,9 @@ impl Binder<'_> {
                     (true, true) => "!~~*",
                 };
                 let (at, pt) = (a.ty(), p.ty());
+                if at == SqlType::Bytea && !ci {
+                    return self.bytea_like(a, p, escape_char.as_deref(), *negated, scope);
+                }
                 // character(n) matches with its padding (bpcharlike).
                 let a = if matches!(at, SqlType::Bpchar(_)) {
                     a
@@ -4485,6 +4508,10 @@ impl Binder<'_> {
             return self.function(&g, scope);
         }
         let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
+        // `VARIADIC array` as the last argument, before anything reads the arguments.
+        if let Some(e) = self.variadic_call(&name, f, scope)? {
+            return Ok(e);
+        }
         if f.over.is_some() || (crate::window::is_window_only(&name) && !self.window.aggregate) {
             return self.window_call(f, &name, scope);
         }

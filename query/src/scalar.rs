@@ -177,7 +177,15 @@ thread_local! {
 const MAX_CACHED_REGEXES: usize = 256;
 
 fn regex_match(s: &str, pattern: &str, ci: bool) -> Result<bool> {
-    Ok(compiled(pattern, ci)?.is_match(s))
+    match compiled(pattern, ci) {
+        Ok(re) => Ok(re.is_match(s)),
+        // Back references: the backtracking engine (crate::regex_pattern).
+        Err(e) if e.message.contains("backreferences are not supported") => {
+            let p = if ci { format!("(?i){pattern}") } else { pattern.to_string() };
+            crate::regex_pattern::compile(&p)?.is_match(s)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The compiled pattern (from this shard's bounded cache).
@@ -188,10 +196,7 @@ pub(crate) fn compiled(pattern: &str, ci: bool) -> Result<regex::Regex> {
         if !cache.contains_key(&key) {
             let re =
                 regex::RegexBuilder::new(pattern).case_insensitive(ci).size_limit(1 << 20).build().map_err(|e| {
-                    SqlError::new(
-                        "2201B",
-                        format!("invalid regular expression: {}", e.to_string().lines().last().unwrap_or("")),
-                    )
+                    SqlError::new("2201B", format!("invalid regular expression: {}", regex_error_text(&e)))
                 })?;
             if cache.len() >= MAX_CACHED_REGEXES {
                 cache.clear();
@@ -200,6 +205,27 @@ pub(crate) fn compiled(pattern: &str, ci: bool) -> Result<regex::Regex> {
         }
         cache.get(&key).cloned().ok_or_else(|| SqlError::internal("regex cache"))
     })
+}
+
+/// A pattern's compile error in PostgreSQL's words (regerror's texts) where the two engines
+/// mean the same thing; the `regex` crate's own text otherwise.
+fn regex_error_text(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().last().unwrap_or("");
+    let pg = [
+        ("unclosed group", "parentheses () not balanced"),
+        ("unopened group", "parentheses () not balanced"),
+        ("unclosed character class", "brackets [] not balanced"),
+        ("invalid repetition count range", "invalid repetition count(s)"),
+        ("repetition quantifier expects a valid decimal", "invalid repetition count(s)"),
+        ("repetition operator missing expression", "quantifier operand invalid"),
+        ("invalid character class range", "invalid character range"),
+        ("incomplete escape sequence", "invalid escape \\ sequence"),
+    ];
+    match pg.iter().find(|(ours, _)| last.contains(ours)) {
+        Some((_, theirs)) => theirs.to_string(),
+        None => last.to_string(),
+    }
 }
 
 /// The largest text a function may build: PostgreSQL's MaxAllocSize (1 GB - 1).
@@ -612,7 +638,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
 
 /// PostgreSQL's like_escape (`src/backend/utils/adt/like_match.c` do_like_escape): an empty
 /// escape turns escaping off (backslashes doubled); one character `e` becomes the escape.
-fn like_escape(pattern: &str, esc: &str) -> Result<String> {
+pub(crate) fn like_escape(pattern: &str, esc: &str) -> Result<String> {
     let mut chars = esc.chars();
     let (e, more) = (chars.next(), chars.next());
     if more.is_some() {

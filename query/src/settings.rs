@@ -152,6 +152,9 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("xmloption", false, Some("content")),
     ("default_tablespace", false, Some("")),
     ("default_table_access_method", false, Some("heap")),
+    // Warns of backslashes in '...' literals when standard_conforming_strings is off, which
+    // Orbit never is: either value behaves as PostgreSQL's does with it on.
+    ("escape_string_warning", false, Some("on")),
 ];
 
 /// The canonical spelling of a parameter name (names are case-insensitive).
@@ -514,6 +517,7 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
         // Orbit has no function bodies to check and no xml type: either value behaves as
         // PostgreSQL's does.
         "check_function_bodies" => on_off(canon, one()?)?.to_string(),
+        "escape_string_warning" => on_off(canon, one()?)?.to_string(),
         "xmloption" => match one()?.to_ascii_lowercase().as_str() {
             v @ ("content" | "document") => v.to_string(),
             v => return Err(invalid(canon, v).hint("Available values: content, document.")),

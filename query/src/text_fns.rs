@@ -8,6 +8,7 @@
 //! The binder (`bind/functions.rs`) has coerced the arguments to the types each variant lists.
 
 use crate::error::{Result, SqlError};
+use crate::regex_pattern::Pattern;
 use orbit_engine::table::{ArrayValue, Datum, SqlType};
 
 /// The largest text a function may build: PostgreSQL's MaxAllocSize (1 GB - 1).
@@ -65,6 +66,8 @@ pub enum TextFn {
     RegexpLike,
     /// (text, pattern [, flags]) -> text[]: the parts between the matches.
     RegexpSplit,
+    /// The same for regexp_split_to_table, whose rows they are (its errors name it).
+    RegexpSplitRows,
     /// int4 -> text: the character of that code point.
     Chr,
     /// text -> int4: the code point of the first character (0 for an empty string).
@@ -84,11 +87,30 @@ pub enum TextFn {
     ByteaEscape,
     /// bytea[] -> text[]: each element so (array_to_string's elements in `escape`).
     ByteaEscapeItems,
+    /// (text, pattern [, start int4 [, n int4 [, flags [, subexpr int4]]]]) -> text:
+    /// regexp_substr, the nth match from the start'th character (or its subexpression); NULL
+    /// when there is none.
+    RegexpNth,
+    /// (text, pattern [, flags]) -> the rows of regexp_matches as one array whose items are
+    /// text[] values (each match's groups, or the whole match when the pattern has none):
+    /// every match with `g`, else the first. Only [`crate::srf`]'s unnest reads it.
+    RegexpMatches,
+    /// text -> text: unistr's escapes decoded ([`crate::unicode_escapes::unistr`]).
+    Unistr,
+    /// concat(VARIADIC array) -> text: its elements' text forms; NULL for a NULL array.
+    VariadicConcat,
+    /// concat_ws(sep, VARIADIC array) -> text; NULL for a NULL separator or array.
+    VariadicConcatWs,
+    /// format(fmt, VARIADIC array) -> text: the elements are the values (none for a NULL
+    /// array).
+    VariadicFormat,
+    /// The bytea functions of [`crate::bytea_fns`].
+    Bytea(crate::bytea_fns::ByteaFn),
 }
 
 impl TextFn {
     pub fn strict(self) -> bool {
-        !matches!(self, TextFn::QuoteNullable | TextFn::Format)
+        !matches!(self, TextFn::QuoteNullable | TextFn::Format | TextFn::VariadicFormat)
     }
 }
 
@@ -125,8 +147,94 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
     }
     let a = |i: usize| args.get(i).unwrap_or(&Datum::Null);
     Ok(match f {
+        TextFn::Bytea(b) => crate::bytea_fns::call(b, &args)?,
+        TextFn::VariadicConcat | TextFn::VariadicConcatWs | TextFn::VariadicFormat => {
+            let items: Vec<Datum> = match args.last() {
+                Some(Datum::Array(arr)) => arr
+                    .items
+                    .iter()
+                    .map(|d| if d.is_null() { Datum::Null } else { Datum::Text(types_to_text(d)) })
+                    .collect(),
+                _ => vec![],
+            };
+            match f {
+                TextFn::VariadicFormat => match a(0) {
+                    Datum::Null => Datum::Null,
+                    fmt => Datum::Text(format(text(fmt), &items)?),
+                },
+                _ => {
+                    let sep = if f == TextFn::VariadicConcat { "" } else { text(a(0)) };
+                    let parts: Vec<&str> = items.iter().filter(|d| !d.is_null()).map(text).collect();
+                    Datum::Text(parts.join(sep))
+                }
+            }
+        }
+        TextFn::Unistr => Datum::Text(crate::unicode_escapes::unistr(text(a(0)))?),
+        TextFn::RegexpNth => {
+            let src = text(a(0));
+            let from = start_byte(src, args.get(2))?;
+            let nth = match args.get(3) {
+                Some(d) if int(d) <= 0 => {
+                    return Err(invalid(format!("invalid value for parameter \"n\": {}", int(d))))
+                }
+                Some(d) => int(d) as usize,
+                None => 1,
+            };
+            let sub = match args.get(5) {
+                Some(d) if int(d) < 0 => {
+                    return Err(invalid(format!("invalid value for parameter \"subexpr\": {}", int(d))))
+                }
+                Some(d) => int(d) as usize,
+                None => 0,
+            };
+            let flags = no_global(args.get(4), "regexp_substr")?;
+            let re = compile(text(a(1)), &flags)?;
+            let found = matches(&re, src, from, false)?;
+            let Some(&(so, _)) = found.get(nth - 1) else { return Ok(Datum::Null) };
+            let Some(caps) = re.captures_at(src, so)? else { return Ok(Datum::Null) };
+            match caps.get(sub) {
+                Some(m) => Datum::Text(m.as_str().to_string()),
+                None => Datum::Null,
+            }
+        }
+        TextFn::RegexpMatches => {
+            let flags = parse_flags(args.get(2).map(text).unwrap_or(""), true)?;
+            let re = compile(text(a(1)), &flags)?;
+            let src = text(a(0));
+            let mut found = matches(&re, src, 0, false)?;
+            if !flags.global {
+                found.truncate(1);
+            }
+            let text_array = SqlType::Text.array_of().unwrap_or(SqlType::Text);
+            let mut rows = Vec::with_capacity(found.len());
+            let mut size = 0usize;
+            for (so, _) in found {
+                let Some(caps) = re.captures_at(src, so)? else { continue };
+                let items: Vec<Datum> = if caps.len() == 1 {
+                    vec![Datum::Text(caps.whole().to_string())]
+                } else {
+                    (1..caps.len())
+                        .map(|i| caps.get(i).map_or(Datum::Null, |m| Datum::Text(m.as_str().into())))
+                        .collect()
+                };
+                size += items.iter().map(|d| text(d).len() + 8).sum::<usize>();
+                if size > MAX_TEXT_BYTES {
+                    return Err(too_large());
+                }
+                rows.push(Datum::Array(Box::new(ArrayValue::from_items(SqlType::Text, items))));
+            }
+            Datum::Array(Box::new(ArrayValue::from_items(text_array, rows)))
+        }
         TextFn::RegexpReplace => {
-            let flags = parse_flags(args.get(3).map(text).unwrap_or(""), true)?;
+            let given = args.get(3).map(text).unwrap_or("");
+            // A fourth argument that looks like a number was most likely meant as the start
+            // (an untyped literal resolves to this form).
+            if let Some(c) = given.chars().next().filter(char::is_ascii_digit) {
+                return Err(invalid(format!("invalid regular expression option: \"{c}\"")).hint(
+                    "If you meant to use regexp_replace() with a start parameter, cast the fourth argument to integer explicitly.",
+                ));
+            }
+            let flags = parse_flags(given, true)?;
             let re = compile(text(a(1)), &flags)?;
             Datum::Text(regexp_replace(&re, text(a(0)), text(a(2)), 0, if flags.global { 0 } else { 1 })?)
         }
@@ -157,9 +265,9 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
                     .hint("Use the regexp_matches function instead."));
             }
             let re = compile(text(a(1)), &flags)?;
-            let Some(caps) = re.captures(text(a(0))) else { return Ok(Datum::Null) };
+            let Some(caps) = re.captures(text(a(0)))? else { return Ok(Datum::Null) };
             let items: Vec<Datum> = if caps.len() == 1 {
-                vec![Datum::Text(caps[0].to_string())]
+                vec![Datum::Text(caps.whole().to_string())]
             } else {
                 (1..caps.len()).map(|i| caps.get(i).map_or(Datum::Null, |m| Datum::Text(m.as_str().into()))).collect()
             };
@@ -214,11 +322,17 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
         TextFn::RegexpSubstr | TextFn::SimilarSubstr => {
             let re = match f {
                 TextFn::RegexpSubstr => compile(text(a(1)), &Flags::default())?,
-                _ => compile(&similar_escape(text(a(1)), Some(text(a(2))))?, &Flags::default())?,
+                // PostgreSQL 15's substring(text, text, text) is a SQL function over
+                // similar_to_escape: its errors say so.
+                _ => {
+                    let pattern = similar_escape(text(a(1)), Some(text(a(2))))
+                        .map_err(|e| e.context("SQL function \"substring\" statement 1"))?;
+                    compile(&lazy_first_part(&pattern), &Flags::default())?
+                }
             };
-            let Some(caps) = re.captures(text(a(0))) else { return Ok(Datum::Null) };
+            let Some(caps) = re.captures(text(a(0)))? else { return Ok(Datum::Null) };
             match caps.len() {
-                1 => Datum::Text(caps[0].to_string()),
+                1 => Datum::Text(caps.whole().to_string()),
                 _ => caps.get(1).map_or(Datum::Null, |m| Datum::Text(m.as_str().into())),
             }
         }
@@ -227,7 +341,7 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             let re = compile(text(a(1)), &flags)?;
             let src = text(a(0));
             let from = start_byte(src, args.get(2))?;
-            Datum::Int4(matches(&re, src, from, false).len() as i32)
+            Datum::Int4(matches(&re, src, from, false)?.len() as i32)
         }
         TextFn::RegexpInstr => {
             let src = text(a(0));
@@ -256,24 +370,25 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
                 Some(d) => int(d) as usize,
             };
             let re = compile(text(a(1)), &flags)?;
-            let found = matches(&re, src, from, false);
+            let found = matches(&re, src, from, false)?;
             let Some(&(so, _)) = found.get(nth as usize - 1) else { return Ok(Datum::Int4(0)) };
-            let Some(caps) = re.captures_at(src, so) else { return Ok(Datum::Int4(0)) };
+            let Some(caps) = re.captures_at(src, so)? else { return Ok(Datum::Int4(0)) };
             let Some(m) = caps.get(sub) else { return Ok(Datum::Int4(0)) };
             let at = if end { m.end() } else { m.start() };
             Datum::Int4(src[..at].chars().count() as i32 + 1)
         }
         TextFn::RegexpLike => {
             let flags = no_global(args.get(2), "regexp_like")?;
-            Datum::Bool(compile(text(a(1)), &flags)?.is_match(text(a(0))))
+            Datum::Bool(compile(text(a(1)), &flags)?.is_match(text(a(0)))?)
         }
-        TextFn::RegexpSplit => {
-            let flags = no_global(args.get(2), "regexp_split_to_array")?;
+        TextFn::RegexpSplit | TextFn::RegexpSplitRows => {
+            let name = if f == TextFn::RegexpSplit { "regexp_split_to_array" } else { "regexp_split_to_table" };
+            let flags = no_global(args.get(2), name)?;
             let re = compile(text(a(1)), &flags)?;
             let src = text(a(0));
             let mut parts = Vec::new();
             let mut last = 0;
-            for (so, eo) in matches(&re, src, 0, true) {
+            for (so, eo) in matches(&re, src, 0, true)? {
                 parts.push(Datum::Text(src[last..so].to_string()));
                 last = eo;
             }
@@ -392,19 +507,18 @@ fn start_byte(src: &str, start: Option<&Datum>) -> Result<usize> {
 /// setup_regexp_matches finds them: the next search starts where a match ends (one character
 /// later after an empty one). `split`: its `ignore_degenerate`, which drops empty matches at the
 /// start or the end of the string and right after the previous match.
-fn matches(re: &regex::Regex, src: &str, from: usize, split: bool) -> Vec<(usize, usize)> {
+fn matches(re: &Pattern, src: &str, from: usize, split: bool) -> Result<Vec<(usize, usize)>> {
     let mut out = Vec::new();
     let (mut at, mut prev_end) = (from, from);
     while at <= src.len() {
-        let Some(m) = re.find_at(src, at) else { break };
-        let (so, eo) = (m.start(), m.end());
+        let Some((so, eo)) = re.find_at(src, at)? else { break };
         if !split || (so < src.len() && eo > prev_end) {
             out.push((so, eo));
         }
         prev_end = eo;
         at = if so == eo { eo + src[eo..].chars().next().map_or(1, char::len_utf8) } else { eo };
     }
-    out
+    Ok(out)
 }
 
 /// The options of a regexp function's flags argument (PostgreSQL's parse_re_flags).
@@ -441,7 +555,7 @@ fn parse_flags(s: &str, allow_global: bool) -> Result<Flags> {
 
 /// The pattern under the flags, as the `regex` crate's inline options say them: PostgreSQL's
 /// `.` matches a newline unless the match is newline-sensitive.
-fn compile(pattern: &str, f: &Flags) -> Result<regex::Regex> {
+fn compile(pattern: &str, f: &Flags) -> Result<Pattern> {
     let body = if f.literal { regex::escape(pattern) } else { pattern.to_string() };
     let mut opts = String::from("(?");
     opts.push(if f.newline { 'm' } else { 's' });
@@ -452,20 +566,20 @@ fn compile(pattern: &str, f: &Flags) -> Result<regex::Regex> {
         opts.push('x');
     }
     opts.push(')');
-    crate::scalar::compiled(&(opts + &body), false)
+    crate::regex_pattern::compile(&(opts + &body))
 }
 
 /// PostgreSQL's replace_text_regexp: the matches from byte `start` on, all of them when
 /// `nth` is 0, else only the nth. In the replacement `\1`..`\9` are the groups, `\&` the
 /// whole match, `\\` a backslash; any other backslash is copied as it is.
-fn regexp_replace(re: &regex::Regex, src: &str, repl: &str, start: usize, nth: usize) -> Result<String> {
+fn regexp_replace(re: &Pattern, src: &str, repl: &str, start: usize, nth: usize) -> Result<String> {
     let mut out = String::with_capacity(src.len());
     let mut last = 0;
     let mut at = start;
     let mut seen = 0;
     while at <= src.len() {
-        let Some(caps) = re.captures_at(src, at) else { break };
-        let m = caps.get(0).expect("group 0");
+        let Some(caps) = re.captures_at(src, at)? else { break };
+        let Some(m) = caps.get(0) else { break };
         // An empty match moves the search on by one character.
         at = if m.end() > m.start() {
             m.end()
@@ -782,8 +896,12 @@ fn format(fmt: &str, args: &[Datum]) -> Result<String> {
                     i = save;
                 }
             }
+            // The value comes after the width's argument (text_format: `arg = widthpos`).
             let idx = match wpos {
-                Some(n) => n - 1,
+                Some(n) => {
+                    next_arg = n;
+                    n - 1
+                }
                 None => {
                     next_arg += 1;
                     next_arg - 1
@@ -854,6 +972,55 @@ fn types_to_text(d: &Datum) -> String {
     crate::types::to_text(d).unwrap_or_default()
 }
 
+/// [`similar_escape`]'s regex with the quantifiers of the part before the first separator
+/// made lazy: PostgreSQL's engine matches that part as little as possible (its `{1,1}?` makes
+/// the whole part non-greedy), where the `regex` crate's leftmost-first `{1,1}?` still lets
+/// a greedy `a*` inside take what it can.
+fn lazy_first_part(re: &str) -> String {
+    let Some(end) = re.find("){1,1}?(") else { return re.to_string() };
+    let (head, tail) = re.split_at(end);
+    let mut out = String::with_capacity(re.len() + 8);
+    let mut it = head.chars().peekable();
+    let mut in_class = false;
+    let mut class_start = false;
+    while let Some(c) = it.next() {
+        out.push(c);
+        if c == '\\' {
+            if let Some(n) = it.next() {
+                out.push(n);
+            }
+            continue;
+        }
+        if in_class {
+            // A `]` right after `[` or `[^` is a member, not the end.
+            if c == ']' && !class_start {
+                in_class = false;
+            }
+            class_start = c == '^' && class_start;
+            continue;
+        }
+        match c {
+            '[' => {
+                in_class = true;
+                class_start = true;
+            }
+            '(' if it.peek() == Some(&'?') => {
+                out.extend(it.next());
+            }
+            '*' | '+' | '?' | '}' => {
+                if it.peek() == Some(&'?') {
+                    out.extend(it.next());
+                } else {
+                    out.push('?');
+                }
+            }
+            _ => {}
+        }
+    }
+    out.push_str(tail);
+    out
+}
+
 /// PostgreSQL 15's similar_escape_internal: a SQL regular expression (`%`, `_`, `|`, `*`,
 /// `+`, `?`, `{}`, `()`, `[]`) as a POSIX one anchored at both ends. `esc` None: no escape
 /// character.
@@ -882,7 +1049,7 @@ pub(crate) fn similar_escape(pat: &str, esc: Option<&str>) -> Result<String> {
                     2 => out.push_str("){1,1}(?:"),
                     _ => {
                         return Err(SqlError::new(
-                            "2201B",
+                            "2200C",
                             "SQL regular expression may not contain more than two escape-double-quote separators",
                         ))
                     }
@@ -958,6 +1125,14 @@ mod tests {
         assert_eq!(f("[%5s|%-5s]", vec![t("a"), t("b")]).unwrap(), "[    a|b    ]");
         assert_eq!(f("%I %L %L", vec![t("Foo"), t("it's"), Datum::Null]).unwrap(), "\"Foo\" 'it''s' NULL");
         assert_eq!(f("%s %s", vec![t("a")]).unwrap_err().code, "22023");
+    }
+
+    #[test]
+    fn similar_substring_first_part_is_lazy() {
+        let re = similar_escape("a*#\"%#\"g*", Some("#")).unwrap();
+        assert_eq!(lazy_first_part(&re), "^(?:a*?){1,1}?(.*){1,1}(?:g*)$");
+        let re = similar_escape("[*]+#\"x#\"", Some("#")).unwrap();
+        assert_eq!(lazy_first_part(&re), "^(?:[*]+?){1,1}?(x){1,1}(?:)$");
     }
 
     #[test]

@@ -243,7 +243,8 @@ fn mantissa_is_zero(t: &str) -> bool {
 }
 
 fn parse_bytea(s: &str) -> Result<Vec<u8>> {
-    let invalid = || SqlError::invalid_text("bytea", s);
+    // byteain's escape format names no value in its error.
+    let invalid = || SqlError::new(code::INVALID_TEXT_REPRESENTATION, "invalid input syntax for type bytea");
     if let Some(hex) = s.strip_prefix("\\x") {
         let mut out = Vec::with_capacity(hex.len() / 2);
         let mut it = hex.bytes().filter(|b| !b.is_ascii_whitespace());

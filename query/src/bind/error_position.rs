@@ -59,24 +59,50 @@ fn is_input_error(code: &str) -> bool {
 
 /// The first string literal under `e` whose text is the one the message quotes.
 fn literal_at<V: ast::Visit>(sql: &str, e: &V, message: &str) -> Option<usize> {
-    // `...: "x"` or `value "x" is out of range ...`.
+    // `...: "x"` or `value "x" is out of range ...`; an error naming no value (byteain's)
+    // points at the one string literal of the expression that raised it.
     let quoted = match message.strip_prefix("value \"") {
-        Some(rest) => rest.split_once('"')?.0,
-        None => message.rsplit_once(": \"")?.1.strip_suffix('"')?,
+        Some(rest) => Some(rest.split_once('"')?.0),
+        None => match message.rsplit_once(": \"") {
+            Some((_, q)) => Some(q.strip_suffix('"')?),
+            None if message.starts_with("invalid input syntax for type ") => None,
+            None => return None,
+        },
     };
-    let mut at = None;
+    // A literal cast to a string type is read as that type whatever it holds: an input error
+    // about its text comes from a later conversion at run time (`'x'::text::boolean`), which
+    // PostgreSQL places nowhere.
+    let mut typed_as_text = Vec::new();
+    let _ = ast::visit_expressions(e, |x: &ast::Expr| {
+        if let ast::Expr::Cast { expr, data_type, .. } = x {
+            let ty = data_type.to_string().to_ascii_lowercase();
+            let text = ["text", "varchar", "character varying", "char", "character", "bpchar"]
+                .iter()
+                .any(|t| ty == *t || ty.starts_with(&format!("{t}(")));
+            if let (true, ast::Expr::Value(v)) = (text, expr.as_ref()) {
+                typed_as_text.push(v.span);
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let mut found = Vec::new();
     let _ = ast::visit_expressions(e, |x: &ast::Expr| {
         if let ast::Expr::Value(v) = x {
             if let ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) = &v.value {
-                if s == quoted {
-                    at = span_position(sql, &v.span);
-                    return ControlFlow::Break(());
+                if quoted.is_none_or(|q| s == q) && !typed_as_text.contains(&v.span) {
+                    found.push(v.span);
+                    if quoted.is_some() {
+                        return ControlFlow::Break(());
+                    }
                 }
             }
         }
         ControlFlow::Continue(())
     });
-    at
+    match (quoted, &found[..]) {
+        (Some(_), [first, ..]) | (None, [first]) => span_position(sql, first),
+        _ => None,
+    }
 }
 
 /// The type a cast names, after the expression cast.

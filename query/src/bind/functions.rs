@@ -334,6 +334,20 @@ impl Binder<'_> {
                     .collect::<Result<Vec<_>>>()?;
                 call(Builtin::Mod, args, ty)
             }
+            // PostgreSQL's functions behind the boolean `=` and `<>` (boolean.sql calls them).
+            "booleq" | "boolne" => {
+                let [a, b]: [Expr; 2] = args.try_into().map_err(|_| no_function(name, types))?;
+                if !types.iter().all(|t| matches!(t, SqlType::Bool | SqlType::Unknown)) {
+                    return Err(no_function(name, types));
+                }
+                let a = self.coerce(a, SqlType::Bool, CastContext::Implicit, |_| no_function(name, types))?;
+                let b = self.coerce(b, SqlType::Bool, CastContext::Implicit, |_| no_function(name, types))?;
+                let op = if name == "booleq" { CmpOp::Eq } else { CmpOp::NotEq };
+                Ok(Expr::Cmp(op, Box::new(a), Box::new(b)))
+            }
+            "substr" | "substring" | "btrim" | "ltrim" | "rtrim" if types.first() == Some(&SqlType::Bytea) => {
+                self.bytea_function(name, args, types)?.ok_or_else(|| no_function(name, types))
+            }
             "substr" | "substring" => {
                 call(Builtin::Substr, self.signature(name, args, types, &[T, I, I], 2)?, SqlType::Text)
             }

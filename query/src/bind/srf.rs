@@ -44,10 +44,10 @@ pub(super) fn is_srf(name: &str) -> bool {
 }
 
 /// The set-returning functions whose rows are the elements of a text array an array function
-/// computes: regexp_split_to_table (regexp_split_to_array's parts) and string_to_table
-/// (string_to_array's).
+/// computes: regexp_split_to_table (regexp_split_to_array's parts), string_to_table
+/// (string_to_array's) and regexp_matches (rows of text[], `TextFn::RegexpMatches`).
 pub(super) fn is_text_set(name: &str) -> bool {
-    matches!(name, "regexp_split_to_table" | "string_to_table")
+    matches!(name, "regexp_split_to_table" | "string_to_table" | "regexp_matches")
 }
 
 impl Binder<'_> {
@@ -76,7 +76,11 @@ impl Binder<'_> {
             }
         }
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
-        let array_fn = if name == "string_to_table" { "string_to_array" } else { "regexp_split_to_array" };
+        let array_fn = match name {
+            "string_to_table" => "string_to_array",
+            "regexp_matches" => "regexp_matches",
+            _ => "regexp_split_to_array",
+        };
         let array = match array_fn {
             "string_to_array" => self.array_function(array_fn, bound, &types),
             _ => self.text_math_function(array_fn, bound, &types),
@@ -84,10 +88,20 @@ impl Binder<'_> {
         // Errors name the function written.
         let array = array.map_err(|mut e| {
             e.message = e.message.replacen(&format!("function {array_fn}("), &format!("function {name}("), 1);
+            e.message = e.message.replacen(&format!("{array_fn}() does not"), &format!("{name}() does not"), 1);
             e
         })?;
-        let array = array.ok_or_else(|| super::no_function(name, &types))?;
-        Ok(Some(vec![(array, "", SqlType::Text)]))
+        let array = match array.ok_or_else(|| super::no_function(name, &types))? {
+            Expr::Call(crate::scalar::Builtin::Text(crate::text_fns::TextFn::RegexpSplit), args, ty) => {
+                Expr::Call(crate::scalar::Builtin::Text(crate::text_fns::TextFn::RegexpSplitRows), args, ty)
+            }
+            a => a,
+        };
+        let row_type = match name {
+            "regexp_matches" => array.ty(),
+            _ => SqlType::Text,
+        };
+        Ok(Some(vec![(array, "", row_type)]))
     }
 
     /// `(f(...)).field` of a set-returning call `f` in the select list; None for any other

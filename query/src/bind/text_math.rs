@@ -42,6 +42,12 @@ const NAMES: &[&str] = &[
     "quote_nullable",
     "to_hex",
     "format",
+    "regexp_substr",
+    "regexp_matches",
+    "unistr",
+    "get_bit",
+    "set_bit",
+    "bit_count",
     "pi",
     "cbrt",
     "degrees",
@@ -81,6 +87,37 @@ impl Binder<'_> {
         };
         let args = self.coerce_all("substring", args, types, sig, sig.len())?;
         Ok(Expr::Call(Builtin::Text(f), args, SqlType::Text))
+    }
+
+    /// substr/substring, btrim/ltrim/rtrim and overlay of a bytea (the caller saw a bytea first
+    /// argument): the bytea versions, whose other arguments are bytea and int4.
+    pub(super) fn bytea_function(&mut self, name: &str, args: Vec<Expr>, types: &[SqlType]) -> Result<Option<Expr>> {
+        use crate::bytea_fns::ByteaFn;
+        use SqlType::{Bytea as B, Int4 as I};
+        let (f, sig, required): (ByteaFn, &[SqlType], usize) = match name {
+            "substr" | "substring" => (ByteaFn::Substr, &[B, I, I], 2),
+            "btrim" => (ByteaFn::Trim { start: true, end: true }, &[B, B], 2),
+            "ltrim" => (ByteaFn::Trim { start: true, end: false }, &[B, B], 2),
+            "rtrim" => (ByteaFn::Trim { start: false, end: true }, &[B, B], 2),
+            "overlay" => (ByteaFn::Overlay, &[B, B, I, I], 3),
+            _ => return Ok(None),
+        };
+        if args.len() < required || args.len() > sig.len() {
+            return Err(no_function(name, types));
+        }
+        let mut out = Vec::with_capacity(args.len());
+        for (a, to) in args.into_iter().zip(sig) {
+            let from = a.ty();
+            let fits = match to {
+                B => matches!(from, B | SqlType::Unknown),
+                _ => from.is_integer() || from == SqlType::Unknown,
+            };
+            if !fits {
+                return Err(no_function(name, types));
+            }
+            out.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(name, types))?);
+        }
+        Ok(Some(Expr::Call(Builtin::Text(TextFn::Bytea(f)), out, B)))
     }
 
     /// Coerces every argument to its type in `sig` (all must be given: `args.len()` between
@@ -138,6 +175,37 @@ impl Binder<'_> {
                 let args = self.coerce_all(name, args, types, &[T, T, I, I, I, T, I], 2)?;
                 text(TextFn::RegexpInstr, args, I)
             }
+            "regexp_substr" => {
+                let args = self.coerce_all(name, args, types, &[T, T, I, I, T, I], 2)?;
+                text(TextFn::RegexpNth, args, T)
+            }
+            // The rows of regexp_matches (its set-returning call unnests them, `bind/srf.rs`).
+            "regexp_matches" => {
+                let args = self.coerce_all(name, args, types, &[T, T, T], 2)?;
+                text(TextFn::RegexpMatches, args, T.array_of().unwrap_or(T))
+            }
+            "unistr" => text(TextFn::Unistr, self.coerce_all(name, args, types, &[T], 1)?, T),
+            "get_bit" | "set_bit" | "bit_count" => {
+                use crate::bytea_fns::ByteaFn;
+                let (f, sig, ty): (ByteaFn, &[SqlType], SqlType) = match name {
+                    "get_bit" => (ByteaFn::GetBit, &[SqlType::Bytea, SqlType::Int8], I),
+                    "set_bit" => (ByteaFn::SetBit, &[SqlType::Bytea, SqlType::Int8, I], SqlType::Bytea),
+                    _ => (ByteaFn::BitCount, &[SqlType::Bytea], SqlType::Int8),
+                };
+                // The bytea versions (bit strings are not built); an untyped literal is one.
+                if types.len() != sig.len() || !matches!(types[0], SqlType::Bytea | SqlType::Unknown) {
+                    return Err(no_function(name, types));
+                }
+                let mut out = Vec::with_capacity(args.len());
+                for (a, to) in args.into_iter().zip(sig) {
+                    let from = a.ty();
+                    if *to != SqlType::Bytea && !(from.is_integer() || from == SqlType::Unknown) {
+                        return Err(no_function(name, types));
+                    }
+                    out.push(self.coerce(a, *to, CastContext::Implicit, |_| no_function(name, types))?);
+                }
+                text(TextFn::Bytea(f), out, ty)
+            }
             "regexp_like" => {
                 text(TextFn::RegexpLike, self.coerce_all(name, args, types, &[T, T, T], 2)?, SqlType::Bool)
             }
@@ -170,6 +238,7 @@ impl Binder<'_> {
             "initcap" => text(TextFn::Initcap, self.coerce_all(name, args, types, &[T], 1)?, T),
             "translate" => text(TextFn::Translate, self.coerce_all(name, args, types, &[T, T, T], 3)?, T),
             "similar_to_escape" => text(TextFn::SimilarEscape, self.coerce_all(name, args, types, &[T, T], 1)?, T),
+            "overlay" if types.first() == Some(&SqlType::Bytea) => self.bytea_function(name, args, types),
             "overlay" => text(TextFn::Overlay, self.coerce_all(name, args, types, &[T, T, I, I], 3)?, T),
             "md5" | "octet_length" | "bit_length" => {
                 let f = match name {
@@ -400,6 +469,37 @@ impl Binder<'_> {
         self.text_math_function("overlay", args, &types)?.ok_or_else(|| no_function("overlay", &types))
     }
 
+    /// `b [NOT] LIKE p [ESCAPE e]` of a bytea (bytealike / byteanlike, like_escape(bytea,
+    /// bytea)): the pattern and escape are bytea too.
+    pub(super) fn bytea_like(
+        &mut self,
+        a: Expr,
+        p: Expr,
+        escape: Option<&ast::Expr>,
+        negated: bool,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        let (at, pt) = (a.ty(), p.ty());
+        let opname = if negated { "!~~" } else { "~~" };
+        if !matches!(pt, SqlType::Bytea | SqlType::Unknown) {
+            return Err(op_error(at, opname, pt));
+        }
+        let p = self.coerce(p, SqlType::Bytea, CastContext::Implicit, |_| op_error(at, opname, pt))?;
+        let mut args = vec![a, p];
+        if let Some(esc) = escape {
+            let e = self.expr(esc, scope)?;
+            let et = e.ty();
+            if !matches!(et, SqlType::Bytea | SqlType::Unknown) {
+                return Err(no_function("like_escape", &[SqlType::Bytea, et]));
+            }
+            args.push(self.coerce(e, SqlType::Bytea, CastContext::Implicit, |_| {
+                no_function("like_escape", &[SqlType::Bytea, et])
+            })?);
+        }
+        let f = crate::bytea_fns::ByteaFn::Like { negated };
+        Ok(Expr::Call(Builtin::Text(TextFn::Bytea(f)), args, SqlType::Bool))
+    }
+
     /// `s [NOT] SIMILAR TO p [ESCAPE e]`: `s ~ similar_to_escape(p, e)` (`.` matching newlines
     /// as in PostgreSQL's regular expressions).
     pub(super) fn similar_to(
@@ -433,5 +533,151 @@ impl Binder<'_> {
         let m =
             Expr::Call(Builtin::RegexMatch, vec![a, Expr::Concat(Box::new(dot_all), Box::new(regex))], SqlType::Bool);
         Ok(if negated { Expr::Not(Box::new(m)) } else { m })
+    }
+}
+
+/// `SUBSTRING(s SIMILAR p ESCAPE e)` (SQL:2003's form, which sqlparser lacks) written as the
+/// `SUBSTRING(s FROM p FOR e)` it means, when `tokens[i]` is that SUBSTRING: the text up to its
+/// closing parenthesis and the index past it. The keywords are padded to their length so what
+/// follows keeps its line and column.
+pub(super) fn substring_similar_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::Token;
+    let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
+    if !word(&tokens[i], Keyword::SUBSTRING) {
+        return None;
+    }
+    let open = (i + 1..tokens.len()).find(|&j| !matches!(tokens[j], Token::Whitespace(_)))?;
+    if tokens[open] != Token::LParen {
+        return None;
+    }
+    let (mut depth, mut similar, mut escape) = (0i32, None, None);
+    let mut j = open;
+    while j < tokens.len() {
+        match &tokens[j] {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            t if depth == 1 && similar.is_none() && word(t, Keyword::SIMILAR) => {
+                let after = (j + 1..tokens.len()).find(|&k| !matches!(tokens[k], Token::Whitespace(_)))?;
+                if word(&tokens[after], Keyword::TO) {
+                    return None;
+                }
+                similar = Some(j);
+            }
+            t if depth == 1 && similar.is_some() && word(t, Keyword::ESCAPE) => escape = Some(j),
+            _ => {}
+        }
+        j += 1;
+    }
+    let (similar, escape) = (similar?, escape?);
+    if j >= tokens.len() {
+        return None;
+    }
+    let mut out = String::new();
+    for (k, t) in tokens.iter().enumerate().take(j + 1).skip(i) {
+        match k {
+            _ if k == similar => out.push_str("FROM   "),
+            _ if k == escape => out.push_str("FOR   "),
+            _ => out.push_str(&t.to_string()),
+        }
+    }
+    Some((out, j + 1))
+}
+
+/// The function name `VARIADIC arg` is wrapped in (a control character starts it: no name a
+/// client writes), as [`variadic_syntax`] writes it.
+pub(super) const VARIADIC_MARK: &str = "\"\u{1}v\"";
+
+/// `VARIADIC arg)` as the last argument of a call (sqlparser lacks it), when `tokens[i]` is that
+/// VARIADIC: `<mark>(arg))` and the index past the call's closing parenthesis. The mark is
+/// padded to VARIADIC's length.
+pub(super) fn variadic_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
+    use sqlparser::tokenizer::Token;
+    let Token::Word(w) = &tokens[i] else { return None };
+    if w.quote_style.is_some() || !w.value.eq_ignore_ascii_case("variadic") {
+        return None;
+    }
+    let before = (0..i).rev().find(|&j| !matches!(tokens[j], Token::Whitespace(_)))?;
+    if !matches!(tokens[before], Token::LParen | Token::Comma) {
+        return None;
+    }
+    let mut depth = 0i32;
+    let mut j = i + 1;
+    while j < tokens.len() {
+        match &tokens[j] {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket if depth > 0 => depth -= 1,
+            Token::RParen => break,
+            Token::Comma | Token::SemiColon if depth == 0 => return None,
+            _ => {}
+        }
+        j += 1;
+    }
+    if j >= tokens.len() {
+        return None;
+    }
+    let mut out = format!("{VARIADIC_MARK}(   ");
+    for t in &tokens[i + 1..j] {
+        out.push_str(&t.to_string());
+    }
+    out.push_str("))");
+    Some((out, j + 1))
+}
+
+impl Binder<'_> {
+    /// A call whose last argument is `VARIADIC array` ([`variadic_syntax`]): concat,
+    /// concat_ws and format take the array's elements as their arguments (at run time: the
+    /// array may be computed); None when there is no VARIADIC.
+    pub(super) fn variadic_call(
+        &mut self,
+        name: &str,
+        f: &ast::Function,
+        scope: Option<&Scope>,
+    ) -> Result<Option<Expr>> {
+        use sqlparser::ast::Spanned;
+        let ast::FunctionArguments::List(l) = &f.args else { return Ok(None) };
+        let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Function(last)))) = l.args.last()
+        else {
+            return Ok(None);
+        };
+        if last.name.to_string() != VARIADIC_MARK {
+            return Ok(None);
+        }
+        let ast::FunctionArguments::List(inner) = &last.args else { return Ok(None) };
+        let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(array))] = &inner.args[..] else {
+            return Ok(None);
+        };
+        let f = match name {
+            "concat" => TextFn::VariadicConcat,
+            "concat_ws" => TextFn::VariadicConcatWs,
+            "format" => TextFn::VariadicFormat,
+            _ => return Err(SqlError::unsupported(format!("VARIADIC is not supported in a call of {name}()"))),
+        };
+        let mut args = Vec::with_capacity(l.args.len());
+        for a in &l.args[..l.args.len() - 1] {
+            let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
+                return Err(SqlError::unsupported("named function arguments are not supported yet"));
+            };
+            args.push(self.expr(e, scope)?);
+        }
+        let fixed = if f == TextFn::VariadicConcat { 0 } else { 1 };
+        let arr = self.expr(array, scope)?;
+        let mut types: Vec<SqlType> = args.iter().map(|a| a.ty()).collect();
+        types.push(arr.ty());
+        if args.len() != fixed {
+            return Err(no_function(name, &types));
+        }
+        if !matches!(arr.ty(), SqlType::Array(_)) {
+            let at = self.pos(&array.span());
+            return Err(SqlError::new(code::DATATYPE_MISMATCH, "VARIADIC argument must be an array").at(at));
+        }
+        let mut out = self.coerce_all(name, args, &types[..fixed], &[SqlType::Text], fixed)?;
+        out.push(arr);
+        Ok(Some(Expr::Call(Builtin::Text(f), out, SqlType::Text)))
     }
 }

@@ -90,7 +90,16 @@ impl Binder<'_> {
             columns.push(i);
         }
         let pname = self.relation_name(&fk.foreign_table)?;
-        let parent = if pname == def.name {
+        // A temporary table referencing itself by its bare name: pg_temp is searched first, so
+        // the name is the table being created (which no search finds yet).
+        let temp_self = match fk.foreign_table.0.as_slice() {
+            [one] => {
+                one.as_ident().is_some_and(|id| fold(id) == crate::schema::relname(&def.name))
+                    && crate::temp_tables::is_temp_schema(crate::schema::split(&def.name).0)
+            }
+            _ => false,
+        };
+        let parent = if pname == def.name || temp_self {
             def.clone()
         } else {
             let p = super::lookup_table(&pname)

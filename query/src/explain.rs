@@ -1399,7 +1399,7 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
                 Node::new(title).est(e).child(l).child(r)
             }
             Source::Project(input, _) => source_node(input, shards, n)?,
-            Source::Recursive { name, base, step, all } => {
+            Source::Recursive { name, base, step, all, .. } => {
                 let (b, s) = (source_node(base, shards, n)?, source_node(step, shards, n)?);
                 // PostgreSQL's guess: the base rows plus ten rounds of the recursive term.
                 let (be, se) = (b.estimate(), s.estimate());

@@ -93,6 +93,9 @@ pub enum Source {
         base: Box<Source>,
         step: Box<Source>,
         all: bool,
+        /// Rows enough for the statement: the recursion stops once it has them (see
+        /// `bind::subquery::stop_recursion_early`); None runs it to the end.
+        enough: Option<u64>,
     },
     /// `generate_series(start, stop [, step])` over integers or numeric.
     Series {
@@ -596,7 +599,9 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
             let r = materialise(txn, right, def, params).await?;
             set_op(txn, *op, *all, l, r).await?
         }
-        Source::Recursive { name, base, step, all } => recursive(txn, name, base, step, *all, def, params).await?,
+        Source::Recursive { name, base, step, all, enough } => {
+            recursive(txn, name, (base, step), *all, *enough, def, params).await?
+        }
         Source::Series { args, ty, ordinality } => {
             let mut held = crate::memory::Held::new(txn.memory(), "generate_series");
             numbered(series(args, *ty, params, &mut held)?, *ordinality)
@@ -728,12 +733,13 @@ async fn set_op(txn: &Txn, op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>) -> Re
 async fn recursive(
     txn: &mut Txn,
     name: &str,
-    base: &Source,
-    step: &Source,
+    (base, step): (&Source, &Source),
     all: bool,
+    enough: Option<u64>,
     def: &TableDef,
     params: &[Datum],
 ) -> Result<Vec<Row>> {
+    let done = |rows: &[Row]| enough.is_some_and(|n| rows.len() as u64 >= n);
     use crate::group::key_of;
     // The result, the working table (a copy of the last iteration's rows) and the UNION's
     // hash set, charged to the statement's memory as they grow.
@@ -754,7 +760,7 @@ async fn recursive(
     }
     let mut iterations = 0usize;
     let mut names = Vec::new();
-    while !working.is_empty() {
+    while !working.is_empty() && !done(&result) {
         iterations += 1;
         // Each iteration may run on the coordinator alone: a cancel request or
         // statement_timeout stops the recursion here.

@@ -126,6 +126,8 @@ struct CteName {
     name: String,
     def: Arc<TableDef>,
     refs: usize,
+    /// A recursive WITH query's references to itself (in its recursive term).
+    self_refs: usize,
     /// An INSERT, UPDATE or DELETE without RETURNING: nothing to read.
     no_returning: bool,
 }
@@ -204,6 +206,46 @@ pub(super) fn alias_columns(alias: Option<&ast::TableAlias>, available: usize, w
     Ok(a.columns.iter().map(|c| fold(&c.name)).collect())
 }
 
+/// A recursive WITH query the statement reads once, as `SELECT <row expressions> FROM q LIMIT n
+/// [OFFSET m]` (no WHERE, grouping, DISTINCT, ORDER BY, window or set-returning calls): its
+/// recursion may stop once it has n + m rows, as PostgreSQL's evaluation stops when the parent
+/// fetches no more (`WITH RECURSIVE t(n) AS (VALUES (1) UNION ALL SELECT n + 1 FROM t) SELECT *
+/// FROM t LIMIT 10` ends). Its rows come in the same order either way.
+fn stop_recursion_early(ctes: &mut [Derived], plan: &Plan, outside_refs: &[(String, usize)]) {
+    let Plan::Select(sp) = plan else { return };
+    let Some(t) = &sp.table else { return };
+    let simple = sp.join.is_none()
+        && sp.filter.is_none()
+        && sp.key.is_none()
+        && !sp.grouped
+        && sp.aggs.is_empty()
+        && sp.having.is_none()
+        && matches!(sp.distinct, super::Distinct::None)
+        && sp.order_by.is_empty()
+        && sp.windows.is_empty()
+        && sp.srfs.is_empty()
+        && sp.for_update.is_none()
+        && !sp.limit_ties;
+    // A constant count (LIMIT's is cast to bigint).
+    fn constant(e: &Expr) -> Option<u64> {
+        match e {
+            Expr::Const(d, _) => d.as_i64().and_then(|v| u64::try_from(v).ok()),
+            Expr::Cast(inner, _, _) => constant(inner),
+            _ => None,
+        }
+    }
+    let Some(limit) = sp.limit.as_ref().and_then(constant) else { return };
+    let Some(offset) = sp.offset.as_ref().map_or(Some(0), constant) else { return };
+    if !simple || !outside_refs.iter().any(|(n, r)| *n == t.name && *r == 1) {
+        return;
+    }
+    for d in ctes.iter_mut().filter(|d| d.def.name == t.name) {
+        if let Source::Recursive { enough, .. } = &mut d.source {
+            *enough = Some(limit.saturating_add(offset));
+        }
+    }
+}
+
 fn has_link(e: &Expr, ids: &[usize]) -> bool {
     ids.iter().any(|&id| relation::reads_link(e, id))
 }
@@ -228,10 +270,14 @@ impl Binder<'_> {
         self.sub.query_depth += 1;
         let r = self.query_level(q);
         self.sub.query_depth -= 1;
+        // Each WITH query's references from outside itself.
+        let outside_refs: Vec<(String, usize)> =
+            self.sub.ctes[pushed..].iter().map(|c| (c.def.name.clone(), c.refs - c.self_refs)).collect();
         self.sub.ctes.truncate(pushed);
         let links = std::mem::replace(&mut self.sub.links, saved_links);
         let inputs = std::mem::replace(&mut self.sub.inputs, saved_inputs);
-        let (plan, cols, ctes) = r?;
+        let (plan, cols, mut ctes) = r?;
+        stop_recursion_early(&mut ctes, &plan, &outside_refs);
         Ok((self.finish_level(plan, ctes, links, inputs)?, cols))
     }
 
@@ -542,7 +588,7 @@ impl Binder<'_> {
             let id = self.new_id();
             let def = Arc::new(relation::derived_def(id, columns_of(&cols, &aliases)));
             self.sub.origins.insert(def.name.clone(), cols.iter().map(|c| (c.table_oid, c.column)).collect());
-            self.sub.ctes.push(CteName { name: name.clone(), def: def.clone(), refs: 0, no_returning });
+            self.sub.ctes.push(CteName { name: name.clone(), def: def.clone(), refs: 0, self_refs: 0, no_returning });
             out.push(Derived { def, label: name, source: Source::Query(Box::new(plan)) });
         }
         Ok(())
@@ -608,9 +654,18 @@ impl Binder<'_> {
         }
         let id = self.new_id();
         let def = Arc::new(relation::derived_def(id, columns_of(&typed, &aliases)));
-        self.sub.ctes.push(CteName { name: name.to_string(), def: def.clone(), refs: 0, no_returning: false });
+        self.sub.ctes.push(CteName {
+            name: name.to_string(),
+            def: def.clone(),
+            refs: 0,
+            self_refs: 0,
+            no_returning: false,
+        });
         let (step, sc) = self.set_expr(right)?;
         let refs = self.sub.ctes.last().map_or(0, |c| c.refs);
+        if let Some(c) = self.sub.ctes.last_mut() {
+            c.self_refs = refs;
+        }
         if sc.len() != tys.len() {
             return Err(SqlError::new(code::SYNTAX_ERROR, "each UNION query must have the same number of columns"));
         }
@@ -634,7 +689,7 @@ impl Binder<'_> {
         let source = if refs == 0 {
             Source::SetOp { op: SetOp::Union, all, left: Box::new(base), right: Box::new(step) }
         } else {
-            Source::Recursive { name: name.to_string(), base: Box::new(base), step: Box::new(step), all }
+            Source::Recursive { name: name.to_string(), base: Box::new(base), step: Box::new(step), all, enough: None }
         };
         Ok(Derived { def, label: name.to_string(), source })
     }

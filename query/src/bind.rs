@@ -4512,7 +4512,10 @@ impl Binder<'_> {
         if let Some(e) = self.variadic_call(&name, f, scope)? {
             return Ok(e);
         }
-        if f.over.is_some() || (crate::window::is_window_only(&name) && !self.window.aggregate) {
+        // rank(a) WITHIN GROUP (...) and the other hypothetical-set aggregates share their
+        // names with window functions.
+        let hypothetical = !f.within_group.is_empty() && f.over.is_none();
+        if f.over.is_some() || (crate::window::is_window_only(&name) && !self.window.aggregate && !hypothetical) {
             return self.window_call(f, &name, scope);
         }
         if name == "grouping" {

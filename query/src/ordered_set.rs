@@ -1,5 +1,6 @@
 //! The ordered-set aggregates `percentile_cont(f)`, `percentile_disc(f)` (one fraction or an
-//! array of them) and `mode()`, `WITHIN GROUP (ORDER BY x)`. The binder
+//! array of them) and `mode()`, and the hypothetical-set ones `rank(a)`, `dense_rank(a)`,
+//! `percent_rank(a)` and `cume_dist(a)`, `WITHIN GROUP (ORDER BY x)`. The binder
 //! ([`crate::bind`]'s `ordered_set_call`) collects each group's non-NULL `x` values in the
 //! requested order as an `array_agg(x ORDER BY ...)` (so the shards' partial states merge as
 //! array_agg's do); these final functions then read the sorted values, as PostgreSQL's
@@ -19,6 +20,18 @@ pub enum OrderedSetFn {
     /// (sorted values) -> the most frequent value (the first in the order among equally
     /// frequent ones).
     Mode,
+    /// The hypothetical-set aggregates rank/dense_rank/percent_rank/cume_dist(a) WITHIN GROUP
+    /// (ORDER BY x [DESC] [NULLS ...]): (the group's x values, NULLs included, in that order;
+    /// the hypothetical row's a) -> where a row `a` would rank among them.
+    Hypothetical { kind: Hypothetical, desc: bool, nulls_first: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hypothetical {
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
 }
 
 impl OrderedSetFn {
@@ -27,6 +40,10 @@ impl OrderedSetFn {
             OrderedSetFn::PercentileCont { .. } => "percentile_cont",
             OrderedSetFn::PercentileDisc { .. } => "percentile_disc",
             OrderedSetFn::Mode => "mode",
+            OrderedSetFn::Hypothetical { kind: Hypothetical::Rank, .. } => "rank",
+            OrderedSetFn::Hypothetical { kind: Hypothetical::DenseRank, .. } => "dense_rank",
+            OrderedSetFn::Hypothetical { kind: Hypothetical::PercentRank, .. } => "percent_rank",
+            OrderedSetFn::Hypothetical { kind: Hypothetical::CumeDist, .. } => "cume_dist",
         }
     }
 }
@@ -79,9 +96,67 @@ fn disc(items: &[Datum], f: f64) -> Datum {
     items[row - 1].clone()
 }
 
+/// Where the hypothetical row `h` ranks among a group's `items` (sorted by the same order):
+/// PostgreSQL's hypothetical_rank_final and friends (the row counts as one of the group; an
+/// empty group gives rank 1, percent_rank 0, cume_dist 1).
+fn hypothetical(kind: Hypothetical, desc: bool, nulls_first: bool, items: &[Datum], h: &Datum) -> Datum {
+    let order = |a: &Datum, b: &Datum| -> Ordering {
+        match (a.is_null(), b.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            (false, false) => {
+                let o = crate::expr::compare(a, b).unwrap_or(Ordering::Equal);
+                if desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }
+        }
+    };
+    let before = items.iter().filter(|x| order(x, h) == Ordering::Less).count();
+    let peers = items.iter().filter(|x| order(x, h) == Ordering::Equal).count();
+    let n = items.len();
+    match kind {
+        Hypothetical::Rank => Datum::Int8(before as i64 + 1),
+        Hypothetical::DenseRank => {
+            // Distinct values before it: the sorted items change value that many times.
+            let mut distinct = 0i64;
+            for (i, x) in items.iter().enumerate().filter(|(_, x)| order(x, h) == Ordering::Less) {
+                if i == 0 || order(&items[i - 1], x) != Ordering::Equal {
+                    distinct += 1;
+                }
+            }
+            Datum::Int8(distinct + 1)
+        }
+        Hypothetical::PercentRank => Datum::Float8(if n == 0 { 0.0 } else { before as f64 / n as f64 }),
+        Hypothetical::CumeDist => Datum::Float8((before + peers + 1) as f64 / (n + 1) as f64),
+    }
+}
+
 /// Applies `f` to the group's sorted values (`args[0]`, an array, NULL for a group without
 /// values) and its direct argument.
 pub fn call(f: OrderedSetFn, args: Vec<Datum>) -> Result<Datum> {
+    if let OrderedSetFn::Hypothetical { kind, desc, nulls_first } = f {
+        let items: &[Datum] = match args.first() {
+            Some(Datum::Array(a)) => &a.items,
+            _ => &[],
+        };
+        return Ok(hypothetical(kind, desc, nulls_first, items, args.get(1).unwrap_or(&Datum::Null)));
+    }
     let (items, input_elem): (&[Datum], SqlType) = match args.first() {
         Some(Datum::Array(a)) if !a.items.is_empty() => (&a.items, a.elem),
         _ => return Ok(Datum::Null),
@@ -111,6 +186,7 @@ pub fn call(f: OrderedSetFn, args: Vec<Datum>) -> Result<Datum> {
             Some(p) => disc(items, p),
             None => Datum::Null,
         }),
+        OrderedSetFn::Hypothetical { .. } => Err(SqlError::internal("hypothetical-set aggregate")),
         OrderedSetFn::PercentileCont { many: true } | OrderedSetFn::PercentileDisc { many: true } => {
             let Datum::Array(fs) = direct else { return Ok(Datum::Null) };
             let elem = match f {

@@ -1,4 +1,5 @@
-//! Binding of the ordered-set aggregates `percentile_cont`, `percentile_disc` and `mode`
+//! Binding of the ordered-set aggregates `percentile_cont`, `percentile_disc` and `mode`, and
+//! of the hypothetical-set ones `rank`, `dense_rank`, `percent_rank` and `cume_dist`
 //! (`... WITHIN GROUP (ORDER BY x)`): the group's non-NULL `x` values are collected in order
 //! by an `array_agg(x ORDER BY ...) FILTER (WHERE x IS NOT NULL ...)` bound as any aggregate (so
 //! grouping, FILTER, outer-level aggregates and the shards' partial states work as for
@@ -53,11 +54,7 @@ impl Binder<'_> {
     pub(super) fn ordered_set_call(&mut self, f: &ast::Function, name: &str, scope: Option<&Scope>) -> Result<Expr> {
         match name {
             "percentile_cont" | "percentile_disc" | "mode" => {}
-            "rank" | "dense_rank" | "percent_rank" | "cume_dist" => {
-                return Err(SqlError::unsupported(format!(
-                    "the hypothetical-set aggregate {name}(...) WITHIN GROUP is not supported yet"
-                )))
-            }
+            "rank" | "dense_rank" | "percent_rank" | "cume_dist" => return self.hypothetical_call(f, name, scope),
             // PostgreSQL looks for an ordered-set aggregate of the direct and ordering
             // arguments' types together, and names them (below).
             n if PLAIN_AGGREGATES.contains(&n) => {}
@@ -143,5 +140,76 @@ impl Binder<'_> {
             _ => return Err(no_function(name, &types)),
         };
         Ok(Expr::Call(Builtin::OrderedSet(func), args, ty))
+    }
+
+    /// `rank(a) WITHIN GROUP (ORDER BY x)` and the other hypothetical-set aggregates: the
+    /// group's x values (NULLs too) collected in the requested order by an `array_agg(x ORDER
+    /// BY ...) [FILTER (...)]`, and `a` (cast to x's type) ranked among them per group. One
+    /// ordering column (several are 0A000).
+    fn hypothetical_call(&mut self, f: &ast::Function, name: &str, scope: Option<&Scope>) -> Result<Expr> {
+        use crate::ordered_set::Hypothetical;
+        if f.over.is_some() {
+            return Err(SqlError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("OVER is not supported for ordered-set aggregate {name}"),
+            ));
+        }
+        let direct: Vec<&ast::Expr> = match &f.args {
+            ast::FunctionArguments::List(l) if l.duplicate_treatment.is_none() && l.clauses.is_empty() => l
+                .args
+                .iter()
+                .map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
+                    _ => Err(SqlError::unsupported("this argument of an ordered-set aggregate is not supported")),
+                })
+                .collect::<Result<_>>()?,
+            ast::FunctionArguments::None => vec![],
+            _ => {
+                return Err(SqlError::unsupported("DISTINCT or ORDER BY in the arguments of an ordered-set aggregate"))
+            }
+        };
+        if direct.len() != f.within_group.len() {
+            return Err(SqlError::new(
+                code::SYNTAX_ERROR,
+                format!(
+                    "function {name} has {} direct arguments but {} ordering columns",
+                    direct.len(),
+                    f.within_group.len()
+                ),
+            )
+            .hint("the hypothetical-set aggregate's direct arguments must match its ordering columns"));
+        }
+        let ([d], [o]) = (direct.as_slice(), f.within_group.as_slice()) else {
+            return Err(SqlError::unsupported(format!(
+                "{name}(...) WITHIN GROUP with several ordering columns is not supported yet"
+            )));
+        };
+        let desc = super::sort_desc(&o.options)?;
+        let nulls_first = o.options.nulls_first.unwrap_or(desc);
+        let filter = f.filter.as_ref().map(|c| format!(" FILTER (WHERE {c})")).unwrap_or_default();
+        let text = format!("array_agg({} ORDER BY {o}){filter}", o.expr);
+        let call = super::constraints::parse_stored(&text)
+            .map_err(|e| SqlError::internal(format!("hypothetical-set aggregate rewrite: {e}")))?;
+        let values = self.expr(&call, scope)?;
+        let elem = values.ty().elem().unwrap_or(SqlType::Unknown);
+        let a = self.expr(d, scope)?;
+        let at = a.ty();
+        let a = self.coerce(a, elem, super::CastContext::Implicit, |_| {
+            SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!(
+                    "WITHIN GROUP types {} and {} cannot be matched",
+                    super::base(elem).name(),
+                    super::base(at).name()
+                ),
+            )
+        })?;
+        let (kind, ty) = match name {
+            "rank" => (Hypothetical::Rank, SqlType::Int8),
+            "dense_rank" => (Hypothetical::DenseRank, SqlType::Int8),
+            "percent_rank" => (Hypothetical::PercentRank, SqlType::Float8),
+            _ => (Hypothetical::CumeDist, SqlType::Float8),
+        };
+        Ok(Expr::Call(Builtin::OrderedSet(OrderedSetFn::Hypothetical { kind, desc, nulls_first }), vec![values, a], ty))
     }
 }

@@ -936,7 +936,8 @@ fn arith(op: ArithOp, a: &Datum, b: &Datum, ty: SqlType) -> Result<Datum> {
         ArithOp::Add => x + y,
         ArithOp::Sub => x - y,
         ArithOp::Mul => x * y,
-        ArithOp::Div if y == 0.0 => return Err(SqlError::division_by_zero()),
+        // float8_div: NaN divided by zero is NaN.
+        ArithOp::Div if y == 0.0 && !x.is_nan() => return Err(SqlError::division_by_zero()),
         ArithOp::Div => x / y,
         ArithOp::Mod => return Err(SqlError::internal("float modulo")),
     };
@@ -1443,8 +1444,10 @@ impl AggState {
             AggState::SumNumeric(sum) => sum.add_datum(&v)?,
             AggState::VarNumeric(n, sx, sxx) => {
                 let x = crate::numeric::of(&v)?;
-                *sxx = sxx.add(&x.mul(&x)?)?;
-                *sx = sx.add(&x)?;
+                // Unchecked, as PostgreSQL's accumulators: a sum of squares past numeric's
+                // format can still give a variance inside it.
+                *sxx = sxx.add_unchecked(&x.mul_unchecked(&x));
+                *sx = sx.add_unchecked(&x);
                 *n += 1;
             }
             AggState::VarFloat(n, sx, sxx) => {
@@ -1519,8 +1522,8 @@ impl AggState {
             (AggState::SumNumeric(a), AggState::SumNumeric(b)) => a.merge(b)?,
             (AggState::VarNumeric(n1, sx1, sxx1), AggState::VarNumeric(n2, sx2, sxx2)) => {
                 *n1 += n2;
-                *sx1 = sx1.add(&sx2)?;
-                *sxx1 = sxx1.add(&sxx2)?;
+                *sx1 = sx1.add_unchecked(&sx2);
+                *sxx1 = sxx1.add_unchecked(&sxx2);
             }
             (AggState::VarFloat(n1, sx1, sxx1), AggState::VarFloat(n2, sx2, sxx2)) => {
                 // float8_combine.

@@ -1,5 +1,7 @@
 //! PostgreSQL 15's math functions and operators beyond [`crate::scalar`]'s: pi, cbrt (`||/`),
-//! degrees, radians, the trigonometric functions, gcd, lcm, div, scale, width_bucket and the
+//! degrees, radians, the trigonometric functions (also in degrees: sind ... atan2d, exact at the
+//! angles float.c makes exact) and the hyperbolic ones, gcd, lcm, div, scale, min_scale,
+//! trim_scale, factorial, numeric_inc, float4send/float8send, width_bucket and the
 //! integer bitwise operators (`&`, `|`, `#`, `~`, `<<`, `>>`), with PostgreSQL's results and
 //! errors (<https://www.postgresql.org/docs/15/functions-math.html>). The binder has coerced
 //! the arguments to the types each variant lists.
@@ -41,6 +43,34 @@ pub enum MathFn {
     Shr,
     /// One integer.
     BitNot,
+    /// float8 -> float8: the hyperbolic functions and their inverses.
+    Sinh,
+    Cosh,
+    Tanh,
+    Asinh,
+    Acosh,
+    Atanh,
+    /// float8 -> float8: the trigonometric functions in degrees.
+    Sind,
+    Cosd,
+    Tand,
+    Cotd,
+    Asind,
+    Acosd,
+    Atand,
+    /// (float8, float8) -> float8.
+    Atan2d,
+    /// numeric -> int4: the scale without trailing fraction zeros (NULL for NaN, ±Infinity).
+    MinScale,
+    /// numeric -> numeric: the value at its min_scale.
+    TrimScale,
+    /// numeric -> numeric: the value plus one.
+    NumericInc,
+    /// int8 -> numeric.
+    Factorial,
+    /// float4 -> bytea, float8 -> bytea: the binary send form (IEEE bits, big-endian).
+    Float4Send,
+    Float8Send,
 }
 
 impl MathFn {
@@ -92,6 +122,146 @@ fn ldexp(x: f64, n: i32) -> f64 {
 
 fn float(d: &Datum) -> f64 {
     d.as_f64().unwrap_or_default()
+}
+
+/// glibc's inverse hyperbolic functions, which PostgreSQL calls: Rust's own `f64::asinh`,
+/// `acosh` and `atanh` are other formulas whose last digit can differ.
+mod libm {
+    extern "C" {
+        fn asinh(x: f64) -> f64;
+        fn acosh(x: f64) -> f64;
+        fn atanh(x: f64) -> f64;
+    }
+    pub fn c_asinh(x: f64) -> f64 {
+        // SAFETY: a pure C function of one double, from the libm std links on this target.
+        unsafe { asinh(x) }
+    }
+    pub fn c_acosh(x: f64) -> f64 {
+        // SAFETY: as above.
+        unsafe { acosh(x) }
+    }
+    pub fn c_atanh(x: f64) -> f64 {
+        // SAFETY: as above.
+        unsafe { atanh(x) }
+    }
+}
+
+/// float.c's degree-based trigonometry: the scaling constants computed at run time from the
+/// same library calls, so that sind(30), cosd(60), tand(45), asind(0.5), atand(1), ... are
+/// exact (`init_degree_constants`).
+mod degrees {
+    const RADIANS_PER_DEGREE: f64 = 0.017_453_292_519_943_295;
+
+    /// Values the compiler must not fold at build time (float.c's volatile `degree_c_*`).
+    fn opaque(x: f64) -> f64 {
+        std::hint::black_box(x)
+    }
+
+    fn sin_30() -> f64 {
+        (opaque(30.0) * RADIANS_PER_DEGREE).sin()
+    }
+    fn one_minus_cos_60() -> f64 {
+        1.0 - (opaque(60.0) * RADIANS_PER_DEGREE).cos()
+    }
+    fn asin_0_5() -> f64 {
+        opaque(0.5).asin()
+    }
+    fn acos_0_5() -> f64 {
+        opaque(0.5).acos()
+    }
+    pub fn atan_1_0() -> f64 {
+        opaque(1.0).atan()
+    }
+    fn tan_45() -> f64 {
+        sind_q1(opaque(45.0)) / cosd_q1(opaque(45.0))
+    }
+    fn cot_45() -> f64 {
+        cosd_q1(opaque(45.0)) / sind_q1(opaque(45.0))
+    }
+
+    fn sind_0_to_30(x: f64) -> f64 {
+        let sin_x = opaque((x * RADIANS_PER_DEGREE).sin());
+        (sin_x / sin_30()) / 2.0
+    }
+    fn cosd_0_to_60(x: f64) -> f64 {
+        let one_minus_cos_x = opaque(1.0 - (x * RADIANS_PER_DEGREE).cos());
+        1.0 - (one_minus_cos_x / one_minus_cos_60()) / 2.0
+    }
+    pub fn sind_q1(x: f64) -> f64 {
+        if x <= 30.0 {
+            sind_0_to_30(x)
+        } else {
+            cosd_0_to_60(90.0 - x)
+        }
+    }
+    pub fn cosd_q1(x: f64) -> f64 {
+        if x <= 60.0 {
+            cosd_0_to_60(x)
+        } else {
+            sind_0_to_30(90.0 - x)
+        }
+    }
+    pub fn asind_q1(x: f64) -> f64 {
+        if x <= 0.5 {
+            (opaque(x.asin()) / asin_0_5()) * 30.0
+        } else {
+            90.0 - (opaque(x.acos()) / acos_0_5()) * 60.0
+        }
+    }
+    pub fn acosd_q1(x: f64) -> f64 {
+        if x <= 0.5 {
+            90.0 - (opaque(x.asin()) / asin_0_5()) * 30.0
+        } else {
+            (opaque(x.acos()) / acos_0_5()) * 60.0
+        }
+    }
+
+    /// The argument reduced to [0, 90] degrees and the result's sign, as dsind, dcosd,
+    /// dtand and dcotd reduce it: `odd` says whether f(-x) = -f(x), `mirror` whether
+    /// f(180 - x) = -f(x).
+    fn reduce(x: f64, odd: bool, mirror: bool) -> (f64, f64) {
+        let mut x = x % 360.0;
+        let mut sign = 1.0;
+        if x < 0.0 {
+            x = -x;
+            if odd {
+                sign = -sign;
+            }
+        }
+        if x > 180.0 {
+            x = 360.0 - x;
+            if odd {
+                sign = -sign;
+            }
+        }
+        if x > 90.0 {
+            x = 180.0 - x;
+            if mirror {
+                sign = -sign;
+            }
+        }
+        (x, sign)
+    }
+
+    pub fn sind(x: f64) -> f64 {
+        let (x, sign) = reduce(x, true, false);
+        sign * sind_q1(x)
+    }
+    pub fn cosd(x: f64) -> f64 {
+        let (x, sign) = reduce(x, false, true);
+        sign * cosd_q1(x)
+    }
+    pub fn tand(x: f64) -> f64 {
+        let (x, sign) = reduce(x, true, true);
+        let tan_x = opaque(sind_q1(x) / cosd_q1(x));
+        // Minus zero is shown as zero.
+        sign * (tan_x / tan_45()) + 0.0
+    }
+    pub fn cotd(x: f64) -> f64 {
+        let (x, sign) = reduce(x, true, true);
+        let cot_x = opaque(cosd_q1(x) / sind_q1(x));
+        sign * (cot_x / cot_45()) + 0.0
+    }
 }
 
 fn out_of_range_input() -> SqlError {
@@ -183,8 +353,10 @@ pub fn call(f: MathFn, args: Vec<Datum>) -> Result<Datum> {
         MathFn::Div => {
             use crate::numeric::{of, Num};
             let (p, q) = (of(a(0))?, of(a(1))?);
-            if matches!(p, Num::NaN) || matches!(q, Num::NaN) {
-                return Ok(Num::NaN.into_datum());
+            if !matches!((&p, &q), (Num::Fin(..), Num::Fin(..))) {
+                // NaN, ±Infinity (but 0 for a finite value over an infinite one), and the
+                // division's own errors, as numeric_div_trunc.
+                return Ok(p.div(&q)?.trunc(0).into_datum());
             }
             // The quotient of what is left after the remainder is exact.
             let exact = p.sub(&p.rem(&q)?)?;
@@ -223,6 +395,88 @@ pub fn call(f: MathFn, args: Vec<Datum>) -> Result<Datum> {
             }
         }
         MathFn::BitNot => same_int(a(0), !a(0).as_i64().unwrap_or(0)),
+        MathFn::Sinh => Datum::Float8(x().sinh()),
+        MathFn::Cosh => Datum::Float8(x().cosh()),
+        MathFn::Tanh => Datum::Float8(x().tanh()),
+        MathFn::Asinh => Datum::Float8(libm::c_asinh(x())),
+        MathFn::Acosh => {
+            // NaN passes: only a value below 1 is out of range.
+            if x() < 1.0 {
+                return Err(out_of_range_input());
+            }
+            Datum::Float8(libm::c_acosh(x()))
+        }
+        MathFn::Atanh => {
+            let v = x();
+            if !(-1.0..=1.0).contains(&v) && !v.is_nan() {
+                return Err(out_of_range_input());
+            }
+            Datum::Float8(match v {
+                -1.0 => f64::NEG_INFINITY,
+                1.0 => f64::INFINITY,
+                _ => libm::c_atanh(v),
+            })
+        }
+        MathFn::Sind | MathFn::Cosd | MathFn::Tand | MathFn::Cotd => {
+            let v = x();
+            if v.is_nan() {
+                return Ok(Datum::Float8(v));
+            }
+            if v.is_infinite() {
+                return Err(out_of_range_input());
+            }
+            Datum::Float8(match f {
+                MathFn::Sind => degrees::sind(v),
+                MathFn::Cosd => degrees::cosd(v),
+                MathFn::Tand => degrees::tand(v),
+                _ => degrees::cotd(v),
+            })
+        }
+        MathFn::Asind | MathFn::Acosd => {
+            let v = x();
+            if v.is_nan() {
+                return Ok(Datum::Float8(v));
+            }
+            if !(-1.0..=1.0).contains(&v) {
+                return Err(out_of_range_input());
+            }
+            Datum::Float8(match (f == MathFn::Asind, v >= 0.0) {
+                (true, true) => degrees::asind_q1(v),
+                (true, false) => -degrees::asind_q1(-v),
+                (false, true) => degrees::acosd_q1(v),
+                (false, false) => 90.0 + degrees::asind_q1(-v),
+            })
+        }
+        MathFn::Atand => {
+            let v = x();
+            if v.is_nan() {
+                return Ok(Datum::Float8(v));
+            }
+            Datum::Float8((std::hint::black_box(v.atan()) / degrees::atan_1_0()) * 45.0)
+        }
+        MathFn::Atan2d => {
+            let (y, z) = (x(), float(a(1)));
+            if y.is_nan() || z.is_nan() {
+                return Ok(Datum::Float8(f64::NAN));
+            }
+            Datum::Float8((std::hint::black_box(y.atan2(z)) / degrees::atan_1_0()) * 45.0)
+        }
+        MathFn::MinScale | MathFn::TrimScale => {
+            use crate::numeric::{of, Num};
+            let n = of(a(0))?;
+            match (f, n.trimmed()) {
+                (MathFn::MinScale, Num::Fin(_, s)) => Datum::Int4(s as i32),
+                (MathFn::MinScale, _) => Datum::Null,
+                (_, t) => t.into_datum(),
+            }
+        }
+        MathFn::NumericInc => crate::numeric::of(a(0))?.add(&crate::numeric::Num::from_i64(1))?.into_datum(),
+        MathFn::Factorial => crate::numeric::Num::factorial(a(0).as_i64().unwrap_or(0))?.into_datum(),
+        MathFn::Float4Send => match a(0) {
+            Datum::Float4(v) => Datum::Bytea(v.to_bits().to_be_bytes().to_vec()),
+            d => Datum::Bytea((float(d) as f32).to_bits().to_be_bytes().to_vec()),
+        },
+        MathFn::Float8Send => Datum::Bytea(x().to_bits().to_be_bytes().to_vec()),
     })
 }
 

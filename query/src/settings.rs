@@ -405,10 +405,9 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
                     format!("{n} is outside the valid range for parameter \"extra_float_digits\" (-15 .. 3)"),
                 ));
             }
-            // 1 to 3 all print the shortest exact form (PostgreSQL 12 and later).
-            if n < 1 {
-                return Err(only(canon, "1, 2 or 3"));
-            }
+            // 1 to 3 all print the shortest exact form (PostgreSQL 12 and later); 0 and below
+            // print that many digits more than FLT_DIG/DBL_DIG in result rows and COPY TO
+            // (types::TextStyle::float_digits).
             n.to_string()
         }
         "statement_timeout" | "lock_timeout" => {

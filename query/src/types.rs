@@ -358,6 +358,9 @@ pub struct TextStyle {
     pub interval: dt::IntervalStyle,
     /// `bytea_output = escape`: bytea prints as [`bytea_escape`] writes it, not as hex.
     pub bytea_escape: bool,
+    /// `extra_float_digits` when it is 0 or below: floats print with that many digits more
+    /// than FLT_DIG / DBL_DIG (printf's `%.*g`); None for the shortest exact form (1 to 3).
+    pub float_digits: Option<i32>,
 }
 
 impl TextStyle {
@@ -368,6 +371,11 @@ impl TextStyle {
             zone: crate::zone::of_settings(settings),
             interval: interval.map_or(dt::IntervalStyle::Postgres, dt::IntervalStyle::of_setting),
             bytea_escape: settings.iter().any(|(k, v)| *k == "bytea_output" && v == "escape"),
+            float_digits: settings
+                .iter()
+                .find(|(k, _)| *k == "extra_float_digits")
+                .and_then(|(_, v)| v.parse::<i32>().ok())
+                .filter(|n| *n <= 0),
         }
     }
 }
@@ -378,13 +386,20 @@ pub fn to_text_in(d: &Datum, style: &TextStyle) -> Option<String> {
     let shown = |item: &Datum| match item {
         Datum::TimestampTz(t) if style.zone.is_some() => Some(dt::format_timestamptz(*t, style.zone.as_ref())),
         Datum::Bytea(b) if style.bytea_escape => Some(bytea_escape(b)),
+        Datum::Float4(v) if style.float_digits.is_some() => Some(float_digits(*v as f64, 6, style.float_digits)),
+        Datum::Float8(v) if style.float_digits.is_some() => Some(float_digits(*v, 15, style.float_digits)),
         Datum::Interval(iv) if style.interval != dt::IntervalStyle::Postgres => {
             Some(dt::format_interval_as(iv, style.interval))
         }
         _ => None,
     };
     match d {
-        Datum::Array(a) if matches!(a.elem, SqlType::TimestampTz(_) | SqlType::Interval(_) | SqlType::Bytea) => {
+        Datum::Array(a)
+            if matches!(
+                a.elem,
+                SqlType::TimestampTz(_) | SqlType::Interval(_) | SqlType::Bytea | SqlType::Float4 | SqlType::Float8
+            ) =>
+        {
             let mut local = (**a).clone();
             let mut changed = false;
             for item in &mut local.items {
@@ -475,6 +490,35 @@ pub fn to_text(d: &Datum) -> Option<String> {
         Datum::Oid(k, v) => crate::regtypes::format(*k, *v),
         Datum::Enum(t, pos) => crate::enums::label(*t, *pos),
     })
+}
+
+/// float4out / float8out with `extra_float_digits` at 0 or below: C's `%.*g` with `dig` (FLT_DIG
+/// 6 or DBL_DIG 15) plus that many significant digits, at least 1.
+fn float_digits(v: f64, dig: i32, extra: Option<i32>) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let p = (dig + extra.unwrap_or(0)).max(1) as usize;
+    // %e's rounding decides the exponent %g looks at.
+    let sci = format!("{:.*e}", p - 1, v);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |t: &str| -> String {
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t.to_string()
+        }
+    };
+    if exp < -4 || exp >= p as i32 {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exp.abs())
+    } else {
+        trim(&format!("{:.*}", (p as i32 - 1 - exp) as usize, v))
+    }
 }
 
 /// PostgreSQL's shortest-exact float output (extra_float_digits = 1, its default): fixed
@@ -802,6 +846,10 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
                 let f = v as f32;
                 if v.is_finite() && f.is_infinite() {
                     return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
+                }
+                // dtof: a nonzero value that became 0 underflowed.
+                if f == 0.0 && v != 0.0 {
+                    return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: underflow"));
                 }
                 Datum::Float4(f)
             }

@@ -60,6 +60,26 @@ const NAMES: &[&str] = &[
     "div",
     "scale",
     "setseed",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "sind",
+    "cosd",
+    "tand",
+    "cotd",
+    "asind",
+    "acosd",
+    "atand",
+    "atan2d",
+    "min_scale",
+    "trim_scale",
+    "numeric_inc",
+    "factorial",
+    "float4send",
+    "float8send",
 ];
 
 pub(super) fn is_function(name: &str) -> bool {
@@ -284,6 +304,48 @@ impl Binder<'_> {
                 } else {
                     math(MathFn::Scale, self.coerce_all(name, args, types, &[n], 1)?, I)
                 }
+            }
+            "sinh" | "cosh" | "tanh" | "asinh" | "acosh" | "atanh" | "sind" | "cosd" | "tand" | "cotd" | "asind"
+            | "acosd" | "atand" | "float8send" => {
+                let (f, ty) = match name {
+                    "sinh" => (MathFn::Sinh, F),
+                    "cosh" => (MathFn::Cosh, F),
+                    "tanh" => (MathFn::Tanh, F),
+                    "asinh" => (MathFn::Asinh, F),
+                    "acosh" => (MathFn::Acosh, F),
+                    "atanh" => (MathFn::Atanh, F),
+                    "sind" => (MathFn::Sind, F),
+                    "cosd" => (MathFn::Cosd, F),
+                    "tand" => (MathFn::Tand, F),
+                    "cotd" => (MathFn::Cotd, F),
+                    "asind" => (MathFn::Asind, F),
+                    "acosd" => (MathFn::Acosd, F),
+                    "atand" => (MathFn::Atand, F),
+                    _ => (MathFn::Float8Send, SqlType::Bytea),
+                };
+                math(f, self.coerce_all(name, args, types, &[F], 1)?, ty)
+            }
+            "atan2d" => math(MathFn::Atan2d, self.coerce_all(name, args, types, &[F, F], 2)?, F),
+            "float4send" => {
+                math(MathFn::Float4Send, self.coerce_all(name, args, types, &[SqlType::Float4], 1)?, SqlType::Bytea)
+            }
+            "min_scale" | "trim_scale" | "numeric_inc" => {
+                if !types.iter().all(|t| t.is_integer() || t.is_decimal() || *t == SqlType::Unknown) {
+                    return Err(no_function(name, types));
+                }
+                let n = SqlType::NUMERIC;
+                let (f, ty) = match name {
+                    "min_scale" => (MathFn::MinScale, I),
+                    "trim_scale" => (MathFn::TrimScale, n),
+                    _ => (MathFn::NumericInc, n),
+                };
+                math(f, self.coerce_all(name, args, types, &[n], 1)?, ty)
+            }
+            "factorial" => {
+                if !types.iter().all(|t| t.is_integer() || *t == SqlType::Unknown) {
+                    return Err(no_function(name, types));
+                }
+                math(MathFn::Factorial, self.coerce_all(name, args, types, &[SqlType::Int8], 1)?, SqlType::NUMERIC)
             }
             _ => Ok(None),
         }

@@ -43,6 +43,7 @@ mod long_names;
 pub use long_names::{take_notices as take_parse_notices, MAX_IDENTIFIER_LENGTH};
 mod modify_join;
 mod nested_join;
+mod numeric_junk;
 mod ordered_set;
 mod prepare;
 mod privileges;
@@ -500,6 +501,10 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     // Names longer than 63 bytes are cut first, as PostgreSQL's scanner cuts them.
     let truncated = long_names::truncate(sql);
     let sql = truncated.as_deref().unwrap_or(sql);
+    // A number run into an identifier (`123abc`): PostgreSQL's scanner refuses it.
+    if let Some(e) = numeric_junk::check(sql) {
+        return Err(e);
+    }
     // COPY, VACUUM and ANALYZE alone in the string: PostgreSQL's grammar for them, not
     // sqlparser's (see `utility`); FETCH and MOVE likewise (see `cursors`).
     if let Some(marker) = utility::marker(sql).or_else(|| cursors::marker(sql)) {

@@ -71,6 +71,10 @@ pub enum MathFn {
     /// float4 -> bytea, float8 -> bytea: the binary send form (IEEE bits, big-endian).
     Float4Send,
     Float8Send,
+    /// numeric -> numeric: log(x) and log10(x), PostgreSQL's SQL functions
+    /// `select pg_catalog.log(10, $1)`, whose errors name them in a CONTEXT line.
+    LogSql,
+    Log10Sql,
 }
 
 impl MathFn {
@@ -477,6 +481,13 @@ pub fn call(f: MathFn, args: Vec<Datum>) -> Result<Datum> {
             d => Datum::Bytea((float(d) as f32).to_bits().to_be_bytes().to_vec()),
         },
         MathFn::Float8Send => Datum::Bytea(x().to_bits().to_be_bytes().to_vec()),
+        MathFn::LogSql | MathFn::Log10Sql => {
+            let name = if f == MathFn::LogSql { "log" } else { "log10" };
+            crate::numeric::Num::from_i64(10)
+                .log(&crate::numeric::of(a(0))?)
+                .map_err(|e| e.context(format!("SQL function \"{name}\" statement 1")))?
+                .into_datum()
+        }
     })
 }
 

@@ -267,6 +267,10 @@ impl Num {
             (Num::NaN, _) | (_, Num::NaN) => Num::NaN,
             (Num::Inf(_), x) | (x, Num::Inf(_)) if x.is_zero() => Num::NaN,
             (Num::Inf(_), _) | (_, Num::Inf(_)) => Num::Inf(self.is_neg() != o.is_neg()),
+            // numeric_mul rounds a product past NUMERIC_DSCALE_MAX digits to it.
+            (Num::Fin(a, sa), Num::Fin(b, sb)) if sa + sb > MAX_DSCALE => {
+                Num::Fin(round_to(&(a * b), i64::from(sa + sb), i64::from(MAX_DSCALE), true), MAX_DSCALE)
+            }
             (Num::Fin(a, sa), Num::Fin(b, sb)) => Num::Fin(a * b, sa + sb),
         };
         r.check()?;

@@ -29,7 +29,12 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
                     format!("\"{s}\" is out of range for type real"),
                 ));
             }
-            Datum::Float4(f)
+            // strtof rounds the decimal text once, to float: rounding it to double first can
+            // land on the other side of a float halfway point.
+            match s.trim().parse::<f32>() {
+                Ok(direct) if direct.is_finite() && (direct != 0.0 || f == 0.0) => Datum::Float4(direct),
+                _ => Datum::Float4(f),
+            }
         }
         SqlType::Float8 => Datum::Float8(parse_float(s, "double precision")?),
         SqlType::Text | SqlType::Unknown => Datum::Text(s.to_string()),

@@ -59,10 +59,14 @@ fn is_input_error(code: &str) -> bool {
 
 /// The first string literal under `e` whose text is the one the message quotes.
 fn literal_at<V: ast::Visit>(sql: &str, e: &V, message: &str) -> Option<usize> {
-    // `...: "x"` or `value "x" is out of range ...`.
-    let quoted = match message.strip_prefix("value \"") {
-        Some(rest) => rest.split_once('"')?.0,
-        None => message.rsplit_once(": \"")?.1.strip_suffix('"')?,
+    // `...: "x"`, `value "x" is out of range ...` or float4in/float8in's `"x" is out of range
+    // for type real`.
+    let quoted = match (message.strip_prefix("value \""), message.strip_prefix('"')) {
+        (Some(rest), _) => rest.split_once('"')?.0,
+        (None, Some(rest)) if rest.contains("\" is out of range for type ") => {
+            rest.split_once("\" is out of range for type ")?.0
+        }
+        _ => message.rsplit_once(": \"")?.1.strip_suffix('"')?,
     };
     let mut at = None;
     let _ = ast::visit_expressions(e, |x: &ast::Expr| {

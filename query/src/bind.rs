@@ -30,6 +30,7 @@ mod domain;
 pub(crate) use domain::{domain_oid, value_keyword_text};
 mod drop_key;
 mod error_position;
+mod float_output;
 mod foreign_keys;
 mod from_scalar;
 mod functions;
@@ -3582,6 +3583,10 @@ impl Binder<'_> {
                 let e = temporal::bytea_escaped(e).unwrap_or_else(|e| e);
                 return if e.ty() == to { Ok(e) } else { self.coerce(e, to, ctx, err) };
             }
+            let e = match float_output::float_digits_cast(e, from, to) {
+                Ok(e) => return if e.ty() == to { Ok(e) } else { self.coerce(e, to, ctx, err) },
+                Err(e) => e,
+            };
             if let Some(styled) = temporal::interval_style_cast(from, to) {
                 let e = styled(e);
                 return if e.ty() == to { Ok(e) } else { self.coerce(e, to, ctx, err) };
@@ -4309,6 +4314,9 @@ impl Binder<'_> {
                     r
                 };
                 let (l, r) = (temporal::shown_in_zone(l, false), temporal::shown_in_zone(r, false));
+                // A float operand prints as its cast to text would (extra_float_digits).
+                let l = float_output::float_digits_cast(l, lt, SqlType::Text).unwrap_or_else(|e| e);
+                let r = float_output::float_digits_cast(r, rt, SqlType::Text).unwrap_or_else(|e| e);
                 Ok(Expr::Concat(Box::new(l), Box::new(r)))
             }
             B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {

@@ -75,6 +75,9 @@ pub enum MathFn {
     /// `select pg_catalog.log(10, $1)`, whose errors name them in a CONTEXT line.
     LogSql,
     Log10Sql,
+    /// float4, float8 or an array of them -> text, printed with `extra_float_digits` at this
+    /// value (0 or below: `%.*g` with FLT_DIG/DBL_DIG plus it).
+    FloatText(i8),
 }
 
 impl MathFn {
@@ -481,6 +484,10 @@ pub fn call(f: MathFn, args: Vec<Datum>) -> Result<Datum> {
             d => Datum::Bytea((float(d) as f32).to_bits().to_be_bytes().to_vec()),
         },
         MathFn::Float8Send => Datum::Bytea(x().to_bits().to_be_bytes().to_vec()),
+        MathFn::FloatText(n) => {
+            let style = crate::types::TextStyle { float_digits: Some(i32::from(n)), ..Default::default() };
+            crate::types::to_text_in(a(0), &style).map_or(Datum::Null, Datum::Text)
+        }
         MathFn::LogSql | MathFn::Log10Sql => {
             let name = if f == MathFn::LogSql { "log" } else { "log10" };
             crate::numeric::Num::from_i64(10)

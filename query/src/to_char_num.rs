@@ -445,7 +445,7 @@ impl Proc<'_> {
 /// get_last_relevant_decnum: the last nonzero fraction digit, or the point itself.
 fn last_relevant_decnum(number: &[u8]) -> Option<usize> {
     let p = number.iter().position(|c| *c == b'.')?;
-    Some(number.iter().enumerate().skip(p + 1).filter(|(_, c)| **c != b'0').map(|(i, _)| i).last().unwrap_or(p))
+    Some(number.iter().enumerate().skip(p + 1).rfind(|(_, c)| **c != b'0').map_or(p, |(i, _)| i))
 }
 
 /// NUM_processor (to_char): the template's nodes applied to the prepared digits.
@@ -474,7 +474,8 @@ fn process(nodes: &[Node], mut desc: Desc, number: &[u8], out_pre_spaces: i32, s
         out: Vec::new(),
     };
     if p.desc.plus || p.desc.minus {
-        p.sign_wrote = !(p.desc.plus && !p.desc.minus);
+        // MI or SG write the sign themselves; PL alone still needs it by the digits.
+        p.sign_wrote = !p.desc.plus || p.desc.minus;
     } else {
         if sign != b'-' && p.desc.bracket && p.desc.fill {
             p.desc.bracket = false;
@@ -666,7 +667,8 @@ pub fn to_char(value: &Datum, fmt: &str) -> Result<String> {
                     let m = 10f64.powi(desc.multi);
                     desc.pre += desc.multi;
                     if int8 {
-                        if !(m < 9.223_372_036_854_776e18) {
+                        // dtoi8: 10^multi past bigint's range.
+                        if m >= 9.223_372_036_854_776e18 {
                             return Err(out_of_range("bigint"));
                         }
                         v.checked_mul(m as i64).ok_or_else(|| out_of_range("bigint"))?
@@ -685,7 +687,7 @@ pub fn to_char(value: &Datum, fmt: &str) -> Result<String> {
                 let mut numstr = digits.into_bytes();
                 if desc.post > 0 {
                     numstr.push(b'.');
-                    numstr.extend(std::iter::repeat(b'0').take(desc.post as usize));
+                    numstr.extend(std::iter::repeat_n(b'0', desc.post as usize));
                 }
                 if pre_len < desc.pre {
                     (numstr, desc.pre - pre_len, sign)

@@ -75,6 +75,16 @@ pub enum MathFn {
     /// `select pg_catalog.log(10, $1)`, whose errors name them in a CONTEXT line.
     LogSql,
     Log10Sql,
+    /// (float8[3], float8) -> float8[3]: float8_accum, the variance aggregates' step.
+    Float8Accum,
+    /// (float8[6], float8 Y, float8 X) -> float8[6]: float8_regr_accum.
+    Float8RegrAccum,
+    /// (float8[3], float8[3]) -> float8[3]: float8_combine.
+    Float8Combine,
+    /// (float8[6], float8[6]) -> float8[6]: float8_regr_combine.
+    Float8RegrCombine,
+    /// (anyelement, anyarray) -> int4: width_bucket over sorted thresholds.
+    WidthBucketArray,
     /// float4, float8 or an array of them -> text, printed with `extra_float_digits` at this
     /// value (0 or below: `%.*g` with FLT_DIG/DBL_DIG plus it).
     FloatText(i8),
@@ -484,6 +494,27 @@ pub fn call(f: MathFn, args: Vec<Datum>) -> Result<Datum> {
             d => Datum::Bytea((float(d) as f32).to_bits().to_be_bytes().to_vec()),
         },
         MathFn::Float8Send => Datum::Bytea(x().to_bits().to_be_bytes().to_vec()),
+        MathFn::Float8Accum | MathFn::Float8Combine => {
+            let caller = if f == MathFn::Float8Accum { "float8_accum" } else { "float8_combine" };
+            let mut t: [f64; 3] = float8_state(a(0), caller)?;
+            if f == MathFn::Float8Accum {
+                crate::expr::float8_accum(&mut t, float(a(1)))?;
+            } else {
+                crate::expr::float8_combine(&mut t, float8_state(a(1), caller)?)?;
+            }
+            float8_array(&t)
+        }
+        MathFn::Float8RegrAccum | MathFn::Float8RegrCombine => {
+            let caller = if f == MathFn::Float8RegrAccum { "float8_regr_accum" } else { "float8_regr_combine" };
+            let mut t: [f64; 6] = float8_state(a(0), caller)?;
+            if f == MathFn::Float8RegrAccum {
+                crate::expr::regr_accum(&mut t, float(a(1)), float(a(2)))?;
+            } else {
+                crate::expr::regr_combine(&mut t, float8_state(a(1), caller)?)?;
+            }
+            float8_array(&t)
+        }
+        MathFn::WidthBucketArray => width_bucket_array(a(0), a(1))?,
         MathFn::FloatText(n) => {
             let style = crate::types::TextStyle { float_digits: Some(i32::from(n)), ..Default::default() };
             crate::types::to_text_in(a(0), &style).map_or(Datum::Null, Datum::Text)
@@ -496,6 +527,54 @@ pub fn call(f: MathFn, args: Vec<Datum>) -> Result<Datum> {
                 .into_datum()
         }
     })
+}
+
+/// An aggregate's float8[] transition state of `N` values, as check_float8_array requires it
+/// (one dimension, N elements, no NULL); else its internal error.
+fn float8_state<const N: usize>(d: &Datum, caller: &str) -> Result<[f64; N]> {
+    let bad = || SqlError::internal(format!("{caller}: expected {N}-element float8 array"));
+    let Datum::Array(arr) = d else { return Err(bad()) };
+    if arr.dims.len() != 1 || arr.items.len() != N {
+        return Err(bad());
+    }
+    let mut out = [0.0; N];
+    for (o, item) in out.iter_mut().zip(&arr.items) {
+        *o = match item {
+            Datum::Float8(v) => *v,
+            _ => return Err(bad()),
+        };
+    }
+    Ok(out)
+}
+
+fn float8_array(t: &[f64]) -> Datum {
+    let items = t.iter().map(|v| Datum::Float8(*v)).collect();
+    Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(orbit_engine::table::SqlType::Float8, items)))
+}
+
+/// width_bucket(operand, thresholds): how many thresholds are at or below the operand, by
+/// binary search over the (sorted) array as width_bucket_array does — the rightmost of equal
+/// thresholds, NaN above every float.
+fn width_bucket_array(operand: &Datum, thresholds: &Datum) -> Result<Datum> {
+    let Datum::Array(arr) = thresholds else { return Err(SqlError::internal("width_bucket of a non-array")) };
+    if arr.dims.len() > 1 {
+        return Err(SqlError::new("2202E", "thresholds must be one-dimensional array"));
+    }
+    if arr.items.iter().any(Datum::is_null) {
+        return Err(SqlError::new("22004", "thresholds array must not contain NULLs"));
+    }
+    let (mut left, mut right) = (0usize, arr.items.len());
+    while left < right {
+        let mid = (left + right) / 2;
+        if crate::expr::compare(operand, &arr.items[mid]) == Some(std::cmp::Ordering::Less) {
+            right = mid;
+        } else {
+            left = mid + 1;
+        }
+    }
+    i32::try_from(left)
+        .map(Datum::Int4)
+        .map_err(|_| SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "integer out of range"))
 }
 
 /// gcd and lcm of numerics (PostgreSQL's numeric_gcd/numeric_lcm): Euclid's algorithm on

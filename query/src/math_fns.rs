@@ -682,6 +682,54 @@ mod tests {
     }
 
     #[test]
+    fn degree_trigonometry_is_exact_where_postgresql_is() {
+        let f = |m: MathFn, v: f64| match call(m, vec![Datum::Float8(v)]).unwrap() {
+            Datum::Float8(r) => r,
+            d => panic!("{d:?}"),
+        };
+        assert_eq!(f(MathFn::Sind, 30.0), 0.5);
+        assert_eq!(f(MathFn::Sind, 210.0), -0.5);
+        assert_eq!(f(MathFn::Cosd, 60.0), 0.5);
+        assert_eq!(f(MathFn::Cosd, 240.0), -0.5);
+        assert_eq!(f(MathFn::Tand, 45.0), 1.0);
+        assert_eq!(f(MathFn::Tand, 90.0), f64::INFINITY);
+        assert!(f(MathFn::Cotd, 270.0).is_sign_positive());
+        assert_eq!(f(MathFn::Asind, 0.5), 30.0);
+        assert_eq!(f(MathFn::Acosd, -0.5), 120.0);
+        assert_eq!(f(MathFn::Atand, 1.0), 45.0);
+        assert_eq!(f(MathFn::Atand, f64::NEG_INFINITY), -90.0);
+        assert_eq!(f(MathFn::Sinh, 1.0), 1.1752011936438014);
+        assert_eq!(f(MathFn::Asinh, 1.0), 0.881373587019543);
+        assert_eq!(f(MathFn::Atanh, 1.0), f64::INFINITY);
+        assert_eq!(call(MathFn::Sind, vec![Datum::Float8(f64::INFINITY)]).unwrap_err().code, "22003");
+        assert_eq!(call(MathFn::Acosh, vec![Datum::Float8(0.5)]).unwrap_err().code, "22003");
+        let d2 = call(MathFn::Atan2d, vec![Datum::Float8(-10.0), Datum::Float8(0.0)]).unwrap();
+        assert_eq!(d2, Datum::Float8(-90.0));
+    }
+
+    #[test]
+    fn numeric_scale_functions_and_factorial() {
+        let n = |s: &str| Datum::Numeric(s.into());
+        assert_eq!(call(MathFn::TrimScale, vec![n("1.1234500")]).unwrap(), n("1.12345"));
+        assert_eq!(call(MathFn::TrimScale, vec![n("-13.000")]).unwrap(), n("-13"));
+        assert_eq!(call(MathFn::MinScale, vec![n("1.1000")]).unwrap(), Datum::Int4(1));
+        assert_eq!(call(MathFn::MinScale, vec![n("NaN")]).unwrap(), Datum::Null);
+        assert_eq!(call(MathFn::Factorial, vec![Datum::Int8(15)]).unwrap(), n("1307674368000"));
+        assert_eq!(call(MathFn::Factorial, vec![Datum::Int8(0)]).unwrap(), n("1"));
+        assert_eq!(call(MathFn::Factorial, vec![Datum::Int8(32178)]).unwrap_err().code, "22003");
+        assert_eq!(call(MathFn::NumericInc, vec![n("-7.777")]).unwrap(), n("-6.777"));
+        let wb = |op: Datum, items: Vec<Datum>| {
+            let arr = orbit_engine::table::ArrayValue::from_items(orbit_engine::table::SqlType::Int4, items);
+            call(MathFn::WidthBucketArray, vec![op, Datum::Array(Box::new(arr))])
+        };
+        let th = || vec![Datum::Int4(1), Datum::Int4(3), Datum::Int4(5), Datum::Int4(10)];
+        assert_eq!(wb(Datum::Int4(0), th()).unwrap(), Datum::Int4(0));
+        assert_eq!(wb(Datum::Int4(5), th()).unwrap(), Datum::Int4(3));
+        assert_eq!(wb(Datum::Int4(11), th()).unwrap(), Datum::Int4(4));
+        assert_eq!(wb(Datum::Int4(1), vec![Datum::Int4(1), Datum::Null]).unwrap_err().code, "22004");
+    }
+
+    #[test]
     fn cbrt_as_glibc() {
         assert_eq!(glibc_cbrt(27.0), 3.0000000000000004);
         assert_eq!(glibc_cbrt(-8.0), -2.0);

@@ -974,6 +974,28 @@ fn no_cast(d: &Datum, to: SqlType) -> SqlError {
 mod tests {
     use super::*;
 
+    #[test]
+    fn extra_float_digits_at_or_below_zero_print_as_printf_g() {
+        // From PostgreSQL 15 with extra_float_digits = 0 (and -3 for the last).
+        let f8 = |v: f64| float_digits(v, 15, Some(0));
+        assert_eq!(f8(1.0 / 3.0), "0.333333333333333");
+        assert_eq!(f8(31.690692639953454), "31.6906926399535");
+        assert_eq!(f8(1.2345678901234e200), "1.2345678901234e+200");
+        assert_eq!(f8(1e-5), "1e-05");
+        assert_eq!(f8(1e15), "1e+15");
+        assert_eq!(f8(123456789012345.0), "123456789012345");
+        assert_eq!(f8(-0.0), "-0");
+        assert_eq!(f8(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(float_digits(1.2345678f32 as f64, 6, Some(0)), "1.23457");
+        assert_eq!(float_digits(2.0 / 3.0, 15, Some(-3)), "0.666666666667");
+        let style = TextStyle { float_digits: Some(0), ..Default::default() };
+        assert_eq!(to_text_in(&Datum::Float8(0.1 + 0.2), &style).as_deref(), Some("0.3"));
+        assert_eq!(
+            to_text_in(&Datum::Float8(0.1 + 0.2), &TextStyle::default()).as_deref(),
+            Some("0.30000000000000004")
+        );
+    }
+
     fn out(d: Datum) -> String {
         to_text(&d).unwrap()
     }

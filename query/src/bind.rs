@@ -30,6 +30,7 @@ mod domain;
 pub(crate) use domain::{domain_oid, value_keyword_text};
 mod drop_key;
 mod error_position;
+mod float_output;
 mod foreign_keys;
 mod from_scalar;
 mod functions;
@@ -44,6 +45,7 @@ mod long_names;
 pub use long_names::{take_notices as take_parse_notices, MAX_IDENTIFIER_LENGTH};
 mod modify_join;
 mod nested_join;
+mod numeric_junk;
 mod ordered_set;
 mod prepare;
 mod privileges;
@@ -506,6 +508,10 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     let as_sent = sql;
     let literals = literals::rewrite(sql)?;
     let sql = literals.as_deref().unwrap_or(sql);
+    // A number run into an identifier (`123abc`): PostgreSQL's scanner refuses it.
+    if let Some(e) = numeric_junk::check(sql) {
+        return Err(e);
+    }
     // COPY, VACUUM and ANALYZE alone in the string: PostgreSQL's grammar for them, not
     // sqlparser's (see `utility`); FETCH and MOVE likewise (see `cursors`).
     if let Some(marker) = utility::marker(sql).or_else(|| cursors::marker(sql)) {
@@ -3724,6 +3730,10 @@ impl Binder<'_> {
                 let e = temporal::bytea_escaped(e).unwrap_or_else(|e| e);
                 return if e.ty() == to { Ok(e) } else { self.coerce(e, to, ctx, err) };
             }
+            let e = match float_output::float_digits_cast(e, from, to) {
+                Ok(e) => return if e.ty() == to { Ok(e) } else { self.coerce(e, to, ctx, err) },
+                Err(e) => e,
+            };
             if let Some(styled) = temporal::interval_style_cast(from, to) {
                 let e = styled(e);
                 return if e.ty() == to { Ok(e) } else { self.coerce(e, to, ctx, err) };
@@ -4454,6 +4464,9 @@ impl Binder<'_> {
                     r
                 };
                 let (l, r) = (temporal::shown_in_zone(l, false), temporal::shown_in_zone(r, false));
+                // A float operand prints as its cast to text would (extra_float_digits).
+                let l = float_output::float_digits_cast(l, lt, SqlType::Text).unwrap_or_else(|e| e);
+                let r = float_output::float_digits_cast(r, rt, SqlType::Text).unwrap_or_else(|e| e);
                 Ok(Expr::Concat(Box::new(l), Box::new(r)))
             }
             B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {

@@ -219,6 +219,7 @@ const SETTINGS: &[SettingInfo] = &[
     ("jit_provider", "Client Connection Defaults / Shared Library Preloading", "JIT provider to use.", None, "postmaster", "string", None, None, &[]),
     ("lc_collate", "Preset Options", "Shows the collation order locale.", None, "internal", "string", None, None, &[]),
     ("lc_ctype", "Preset Options", "Shows the character classification and case conversion locale.", None, "internal", "string", None, None, &[]),
+    ("lc_numeric", "Client Connection Defaults / Locale and Formatting", "Sets the locale for formatting numbers.", None, "user", "string", None, None, &[]),
     ("lock_timeout", "Client Connection Defaults / Statement Behavior", "Sets the maximum allowed duration of any wait for a lock.", Some("A value of 0 turns off the timeout."), "user", "integer", Some("0"), Some("2147483647"), &[]),
     ("authentication_timeout", "Connections and Authentication / Authentication", "Sets the maximum allowed time to complete client authentication.", None, "sighup", "integer", Some("1"), Some("600"), &[]),
     ("max_connections", "Connections and Authentication / Connection Settings", "Sets the maximum number of concurrent connections.", None, "postmaster", "integer", Some("1"), Some("262143"), &[]),

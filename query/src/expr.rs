@@ -297,8 +297,48 @@ fn overflow() -> SqlError {
     SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow")
 }
 
+/// float8_accum: one value into [N, Sx, Sxx] (Youngs-Cramer).
+pub(crate) fn float8_accum(t: &mut [f64; 3], x: f64) -> Result<()> {
+    let [old_n, old_sx, _] = *t;
+    let [mut n, mut sx, mut sxx] = *t;
+    n += 1.0;
+    sx += x;
+    if old_n > 0.0 {
+        let tmp = x * n - sx;
+        sxx += tmp * tmp / (n * old_n);
+        if sx.is_infinite() || sxx.is_infinite() {
+            if !old_sx.is_infinite() && !x.is_infinite() {
+                return Err(overflow());
+            }
+            sxx = f64::NAN;
+        }
+    } else if x.is_nan() || x.is_infinite() {
+        sxx = f64::NAN;
+    }
+    *t = [n, sx, sxx];
+    Ok(())
+}
+
+/// float8_combine: two partial [N, Sx, Sxx] states into one.
+pub(crate) fn float8_combine(a: &mut [f64; 3], b: [f64; 3]) -> Result<()> {
+    let [n1, sx1, sxx1] = *a;
+    let [n2, sx2, sxx2] = b;
+    if n1 == 0.0 {
+        *a = b;
+    } else if n2 != 0.0 {
+        let n = n1 + n2;
+        let t = sx1 / n1 - sx2 / n2;
+        let sxx = sxx1 + sxx2 + n1 * n2 * t * t / n;
+        if sxx.is_infinite() && !sxx1.is_infinite() && !sxx2.is_infinite() {
+            return Err(overflow());
+        }
+        *a = [n, sx1 + sx2, sxx];
+    }
+    Ok(())
+}
+
 /// float8_regr_accum: one (Y, X) pair into [N, Sx, Sxx, Sy, Syy, Sxy] (Youngs-Cramer).
-fn regr_accum(t: &mut [f64; 6], y: f64, x: f64) -> Result<()> {
+pub(crate) fn regr_accum(t: &mut [f64; 6], y: f64, x: f64) -> Result<()> {
     let [old_n, old_sx, _, old_sy, _, _] = *t;
     let [mut n, mut sx, mut sxx, mut sy, mut syy, mut sxy] = *t;
     n += 1.0;
@@ -351,7 +391,7 @@ fn float_plus(a: f64, b: f64) -> Result<f64> {
 }
 
 /// float8_regr_combine: two partial states (one per shard) into one.
-fn regr_combine(a: &mut [f64; 6], b: [f64; 6]) -> Result<()> {
+pub(crate) fn regr_combine(a: &mut [f64; 6], b: [f64; 6]) -> Result<()> {
     let [n1, sx1, sxx1, sy1, syy1, sxy1] = *a;
     let [n2, sx2, sxx2, sy2, syy2, sxy2] = b;
     if n1 == 0.0 {
@@ -936,7 +976,8 @@ fn arith(op: ArithOp, a: &Datum, b: &Datum, ty: SqlType) -> Result<Datum> {
         ArithOp::Add => x + y,
         ArithOp::Sub => x - y,
         ArithOp::Mul => x * y,
-        ArithOp::Div if y == 0.0 => return Err(SqlError::division_by_zero()),
+        // float8_div: NaN divided by zero is NaN.
+        ArithOp::Div if y == 0.0 && !x.is_nan() => return Err(SqlError::division_by_zero()),
         ArithOp::Div => x / y,
         ArithOp::Mod => return Err(SqlError::internal("float modulo")),
     };
@@ -1443,32 +1484,16 @@ impl AggState {
             AggState::SumNumeric(sum) => sum.add_datum(&v)?,
             AggState::VarNumeric(n, sx, sxx) => {
                 let x = crate::numeric::of(&v)?;
-                *sxx = sxx.add(&x.mul(&x)?)?;
-                *sx = sx.add(&x)?;
+                // Unchecked, as PostgreSQL's accumulators: a sum of squares past numeric's
+                // format can still give a variance inside it.
+                *sxx = sxx.add_unchecked(&x.mul_unchecked(&x));
+                *sx = sx.add_unchecked(&x);
                 *n += 1;
             }
             AggState::VarFloat(n, sx, sxx) => {
-                // float8_accum.
-                let x = v.as_f64().unwrap_or_default();
-                let old_n = *n;
-                let old_sx = *sx;
-                *n += 1.0;
-                *sx += x;
-                if old_n > 0.0 {
-                    let t = x * *n - *sx;
-                    *sxx += t * t / (*n * old_n);
-                    if sx.is_infinite() || sxx.is_infinite() {
-                        if !old_sx.is_infinite() && !x.is_infinite() {
-                            return Err(SqlError::new(
-                                code::NUMERIC_VALUE_OUT_OF_RANGE,
-                                "value out of range: overflow",
-                            ));
-                        }
-                        *sxx = f64::NAN;
-                    }
-                } else if x.is_nan() || x.is_infinite() {
-                    *sxx = f64::NAN;
-                }
+                let mut t = [*n, *sx, *sxx];
+                float8_accum(&mut t, v.as_f64().unwrap_or_default())?;
+                [*n, *sx, *sxx] = t;
             }
             AggState::Extreme(cur) => {
                 let replace = match compare(&v, cur) {
@@ -1519,23 +1544,13 @@ impl AggState {
             (AggState::SumNumeric(a), AggState::SumNumeric(b)) => a.merge(b)?,
             (AggState::VarNumeric(n1, sx1, sxx1), AggState::VarNumeric(n2, sx2, sxx2)) => {
                 *n1 += n2;
-                *sx1 = sx1.add(&sx2)?;
-                *sxx1 = sxx1.add(&sxx2)?;
+                *sx1 = sx1.add_unchecked(&sx2);
+                *sxx1 = sxx1.add_unchecked(&sxx2);
             }
             (AggState::VarFloat(n1, sx1, sxx1), AggState::VarFloat(n2, sx2, sxx2)) => {
-                // float8_combine.
-                if *n1 == 0.0 {
-                    (*n1, *sx1, *sxx1) = (n2, sx2, sxx2);
-                } else if n2 != 0.0 {
-                    let n = *n1 + n2;
-                    let t = *sx1 / *n1 - sx2 / n2;
-                    let sxx = *sxx1 + sxx2 + *n1 * n2 * t * t / n;
-                    if sxx.is_infinite() && !sxx1.is_infinite() && !sxx2.is_infinite() {
-                        return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
-                    }
-                    *sx1 += sx2;
-                    (*n1, *sxx1) = (n, sxx);
-                }
+                let mut t = [*n1, *sx1, *sxx1];
+                float8_combine(&mut t, [n2, sx2, sxx2])?;
+                [*n1, *sx1, *sxx1] = t;
             }
             (me @ AggState::Extreme(_), AggState::Extreme(v)) => me.update(spec, v)?,
             (me @ AggState::Bits(_), AggState::Bits(b)) => {

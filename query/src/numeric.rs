@@ -34,7 +34,7 @@ pub const MAX_PRECISION: i64 = 1000;
 const PG_LOG10_E: f64 = 0.434294481903252;
 #[allow(clippy::approx_constant)]
 const PG_LN_10: f64 = 2.302585092994046;
-/// NUMERIC_MAX_RESULT_SCALE: round()/trunc()'s scale is clamped to it.
+/// NUMERIC_MAX_RESULT_SCALE: the bound of exp()'s and power()'s estimates.
 const MAX_RESULT_SCALE: i64 = 2000;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -267,6 +267,10 @@ impl Num {
             (Num::NaN, _) | (_, Num::NaN) => Num::NaN,
             (Num::Inf(_), x) | (x, Num::Inf(_)) if x.is_zero() => Num::NaN,
             (Num::Inf(_), _) | (_, Num::Inf(_)) => Num::Inf(self.is_neg() != o.is_neg()),
+            // numeric_mul rounds a product past NUMERIC_DSCALE_MAX digits to it.
+            (Num::Fin(a, sa), Num::Fin(b, sb)) if sa + sb > MAX_DSCALE => {
+                Num::Fin(round_to(&(a * b), i64::from(sa + sb), i64::from(MAX_DSCALE), true), MAX_DSCALE)
+            }
             (Num::Fin(a, sa), Num::Fin(b, sb)) => Num::Fin(a * b, sa + sb),
         };
         r.check()?;
@@ -323,11 +327,90 @@ impl Num {
         self.rescale(scale, false)
     }
 
+    /// The scale limited as numeric_round / numeric_trunc limit it (down to all of the
+    /// 131072 integer digits and one more for round, up to NUMERIC_DSCALE_MAX); a value
+    /// whose every digit is lost is 0 without computing the power of ten.
     fn rescale(&self, scale: i64, round: bool) -> Num {
         let Num::Fin(v, s) = self else { return self.clone() };
-        let scale = scale.clamp(-MAX_RESULT_SCALE, MAX_RESULT_SCALE);
+        let lowest = -(MAX_INT_DIGITS as i64) - i64::from(round);
+        let scale = scale.clamp(lowest, MAX_DSCALE as i64);
+        // |x| < 10^int_digits <= 10^(-scale - 1): below half a unit of the last place kept.
+        if v.is_zero() || int_digits(v, *s) < -scale {
+            return Num::Fin(BigInt::zero(), scale.max(0) as u32);
+        }
         let r = round_to(v, *s as i64, scale, round);
         Num::Fin(r, scale.max(0) as u32)
+    }
+
+    /// The value when it fits numeric's format, else 22003 `value overflows numeric format`
+    /// (a round() that carried into a 131073rd digit).
+    pub fn checked(self) -> Result<Num> {
+        self.check()?;
+        Ok(self)
+    }
+
+    /// The value without its trailing fraction zeros (trim_scale; min_scale is its scale).
+    pub fn trimmed(&self) -> Num {
+        let Num::Fin(v, s) = self else { return self.clone() };
+        if v.is_zero() {
+            return Num::zero();
+        }
+        let (mut v, mut s) = (v.clone(), *s);
+        let ten = BigInt::from(10);
+        while s > 0 {
+            let (q, r) = v.div_rem(&ten);
+            if !r.is_zero() {
+                break;
+            }
+            v = q;
+            s -= 1;
+        }
+        Num::Fin(v, s)
+    }
+
+    /// factorial(n) as numeric_fac computes it: 1 below 2, 22003 past 32177 (the result would
+    /// not fit), 22003 for a negative n.
+    pub fn factorial(n: i64) -> Result<Num> {
+        if n < 0 {
+            return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "factorial of a negative number is undefined"));
+        }
+        if n > 32177 {
+            return Err(overflow());
+        }
+        // The product of lo..=hi, halves multiplied together (a balanced tree of products).
+        fn product(lo: u64, hi: u64) -> BigInt {
+            if hi - lo < 8 {
+                return (lo..=hi).fold(BigInt::from(1), |acc, k| acc * k);
+            }
+            let mid = lo + (hi - lo) / 2;
+            product(lo, mid) * product(mid + 1, hi)
+        }
+        let v = if n < 2 { BigInt::from(1) } else { product(2, n as u64) };
+        Num::Fin(v, 0).checked()
+    }
+
+    /// `+` for an aggregate's running state (sum, sum of squares): no format check, as
+    /// PostgreSQL's NumericVar accumulators have none; the final result is checked.
+    pub fn add_unchecked(&self, o: &Num) -> Num {
+        match (self, o) {
+            (Num::NaN, _) | (_, Num::NaN) => Num::NaN,
+            (Num::Inf(a), Num::Inf(b)) if a != b => Num::NaN,
+            (Num::Inf(a), _) | (_, Num::Inf(a)) => Num::Inf(*a),
+            (Num::Fin(a, sa), Num::Fin(b, sb)) => {
+                let (x, y) = align(a, *sa, b, *sb);
+                Num::Fin(x + y, (*sa).max(*sb))
+            }
+        }
+    }
+
+    /// `*` for an aggregate's running state (a square), unchecked as [`Num::add_unchecked`].
+    pub fn mul_unchecked(&self, o: &Num) -> Num {
+        match (self, o) {
+            (Num::NaN, _) | (_, Num::NaN) => Num::NaN,
+            (Num::Inf(_), x) | (x, Num::Inf(_)) if x.is_zero() => Num::NaN,
+            (Num::Inf(_), _) | (_, Num::Inf(_)) => Num::Inf(self.is_neg() != o.is_neg()),
+            (Num::Fin(a, sa), Num::Fin(b, sb)) => Num::Fin(a * b, sa + sb),
+        }
     }
 
     pub fn ceil(&self, up: bool) -> Num {

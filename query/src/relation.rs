@@ -850,15 +850,21 @@ pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum], held: &mut cr
         }
         _ => (Datum::Numeric("0".into()), ty),
     };
+    // NaN or infinite bounds or step: PostgreSQL refuses them (generate_series_step_numeric,
+    // in this order, before the zero step).
+    for (v, what) in [(&start, "start value"), (&stop, "stop value"), (&step, "step size")] {
+        if let Datum::Numeric(s) = v {
+            let special = match s.as_str() {
+                "NaN" => "NaN",
+                "Infinity" | "-Infinity" => "infinity",
+                _ => continue,
+            };
+            return Err(SqlError::new("22023", format!("{what} cannot be {special}")));
+        }
+    }
     let sign = expr::compare(&step, &zero);
     if sign == Some(std::cmp::Ordering::Equal) {
         return Err(zero_step());
-    }
-    // NaN bounds or step: PostgreSQL refuses them.
-    for (v, what) in [(&start, "start"), (&stop, "stop"), (&step, "step size")] {
-        if matches!(v, Datum::Numeric(s) if s == "NaN") {
-            return Err(SqlError::new("22023", format!("{what} value cannot be NaN")));
-        }
     }
     let up = sign == Some(std::cmp::Ordering::Greater);
     // timestamptz steps move the local time in the session's zone when the binder gave one.
@@ -880,7 +886,7 @@ pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum], held: &mut cr
             cur = Datum::TimestampTz(crate::datetime::tstz_plus_interval(*t, iv, tz)?);
             continue;
         }
-        cur = expr::eval(
+        let next = expr::eval(
             &Expr::Arith(
                 ArithOp::Add,
                 Box::new(Expr::Const(cur, ty)),
@@ -888,7 +894,13 @@ pub(crate) fn series(args: &[Expr], ty: SqlType, params: &[Datum], held: &mut cr
                 ty,
             ),
             &Ctx { row: &[], params: &[], aggs: &[] },
-        )?;
+        );
+        cur = match next {
+            // A numeric step past numeric's format is past any stop value: PostgreSQL's
+            // NumericVar counter is never checked, so the series just ends.
+            Err(e) if e.code == crate::error::code::NUMERIC_VALUE_OUT_OF_RANGE && ty.is_decimal() => break,
+            next => next?,
+        };
     }
     Ok(out)
 }

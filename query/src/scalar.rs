@@ -266,8 +266,8 @@ fn numeric_call(f: Builtin, args: &[Datum]) -> Result<Option<Datum>> {
     let scale = || args.get(1).and_then(Datum::as_i64).unwrap_or(0);
     Ok(Some(
         match f {
-            Builtin::Round => x.round(scale()),
-            Builtin::Trunc => x.trunc(scale()),
+            Builtin::Round => x.round(scale()).checked()?,
+            Builtin::Trunc => x.trunc(scale()).checked()?,
             Builtin::Ceil => x.ceil(true),
             Builtin::Floor => x.ceil(false),
             Builtin::Sign => x.sign(),

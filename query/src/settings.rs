@@ -134,6 +134,8 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     // Preset (read-only) parameters drivers read: SET is 55P02, as in PostgreSQL.
     ("lc_collate", false, Some("C.UTF-8")),
     ("lc_ctype", false, Some("C.UTF-8")),
+    // How to_char/to_number write numbers' locale symbols: Orbit has the C locale's only.
+    ("lc_numeric", false, Some("C.UTF-8")),
     ("server_version_num", false, Some("150000")),
     // pgjdbc reads it from pg_settings before getImportedKeys/getExportedKeys.
     ("max_index_keys", false, Some("32")),
@@ -400,6 +402,13 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
                 ))
             }
         },
+        "lc_numeric" => {
+            let v = one()?;
+            match v {
+                "C" | "POSIX" | "C.UTF-8" | "C.utf8" => v.to_string(),
+                _ => return Err(only(canon, "C")),
+            }
+        }
         "extra_float_digits" => {
             let n = int(one()?)?;
             if !(-15..=3).contains(&n) {
@@ -408,10 +417,9 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
                     format!("{n} is outside the valid range for parameter \"extra_float_digits\" (-15 .. 3)"),
                 ));
             }
-            // 1 to 3 all print the shortest exact form (PostgreSQL 12 and later).
-            if n < 1 {
-                return Err(only(canon, "1, 2 or 3"));
-            }
+            // 1 to 3 all print the shortest exact form (PostgreSQL 12 and later); 0 and below
+            // print that many digits more than FLT_DIG/DBL_DIG in result rows and COPY TO
+            // (types::TextStyle::float_digits).
             n.to_string()
         }
         "statement_timeout" | "lock_timeout" => {
@@ -622,7 +630,10 @@ mod tests {
         assert_eq!(check_resettable("server_version").unwrap_err().code, "55P02");
         for p in PARAMETERS.iter().map(|p| p.0).filter(|p| !matches!(*p, "jit_provider" | "server_version")) {
             let fixed = ["server_encoding", "integer_datetimes", "in_hot_standby", "is_superuser"];
-            let fixed = fixed.contains(&p) || p.starts_with("lc_") || p.starts_with("max_") || p.ends_with("_num");
+            let fixed = fixed.contains(&p)
+                || (p.starts_with("lc_") && p != "lc_numeric")
+                || p.starts_with("max_")
+                || p.ends_with("_num");
             let fixed = fixed || p == "orbit_version" || p == "authentication_timeout";
             assert_eq!(check_resettable(p).is_err(), fixed, "{p}");
         }

@@ -457,22 +457,7 @@ pub fn call(f: TextFn, args: Vec<Datum>) -> Result<Datum> {
             Some(n) => Datum::Numeric(n),
             None => Datum::Null,
         },
-        TextFn::NumToChar => {
-            let n = match a(0) {
-                // A float rounds as its binary value does (printf), not as its shortest text.
-                Datum::Float8(_) | Datum::Float4(_) => {
-                    let f = match a(0) {
-                        Datum::Float4(v) => *v as f64,
-                        d => d.as_f64().unwrap_or(f64::NAN),
-                    };
-                    let digits = crate::to_char_num::fraction_digits(text(a(1)));
-                    let n = crate::numeric::Num::parse(&format!("{f:.digits$}")).unwrap_or(crate::numeric::Num::NaN);
-                    return Ok(Datum::Text(crate::to_char_num::format_signed(&n, text(a(1)), f < 0.0)?));
-                }
-                d => crate::numeric::Num::from_datum(d).ok_or_else(|| SqlError::internal("to_char of a non-number"))?,
-            };
-            Datum::Text(crate::to_char_num::format(&n, text(a(1)))?)
-        }
+        TextFn::NumToChar => Datum::Text(crate::to_char_num::to_char(a(0), text(a(1)))?),
         TextFn::SimilarEscape => {
             let esc = match args.get(1) {
                 Some(e) => Some(text(e)),

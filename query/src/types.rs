@@ -29,7 +29,12 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
                     format!("\"{s}\" is out of range for type real"),
                 ));
             }
-            Datum::Float4(f)
+            // strtof rounds the decimal text once, to float: rounding it to double first can
+            // land on the other side of a float halfway point.
+            match s.trim().parse::<f32>() {
+                Ok(direct) if direct.is_finite() && (direct != 0.0 || f == 0.0) => Datum::Float4(direct),
+                _ => Datum::Float4(f),
+            }
         }
         SqlType::Float8 => Datum::Float8(parse_float(s, "double precision")?),
         SqlType::Text | SqlType::Unknown => Datum::Text(s.to_string()),
@@ -373,6 +378,9 @@ pub struct TextStyle {
     pub interval: dt::IntervalStyle,
     /// `bytea_output = escape`: bytea prints as [`bytea_escape`] writes it, not as hex.
     pub bytea_escape: bool,
+    /// `extra_float_digits` when it is 0 or below: floats print with that many digits more
+    /// than FLT_DIG / DBL_DIG (printf's `%.*g`); None for the shortest exact form (1 to 3).
+    pub float_digits: Option<i32>,
 }
 
 impl TextStyle {
@@ -383,6 +391,11 @@ impl TextStyle {
             zone: crate::zone::of_settings(settings),
             interval: interval.map_or(dt::IntervalStyle::Postgres, dt::IntervalStyle::of_setting),
             bytea_escape: settings.iter().any(|(k, v)| *k == "bytea_output" && v == "escape"),
+            float_digits: settings
+                .iter()
+                .find(|(k, _)| *k == "extra_float_digits")
+                .and_then(|(_, v)| v.parse::<i32>().ok())
+                .filter(|n| *n <= 0),
         }
     }
 }
@@ -393,13 +406,20 @@ pub fn to_text_in(d: &Datum, style: &TextStyle) -> Option<String> {
     let shown = |item: &Datum| match item {
         Datum::TimestampTz(t) if style.zone.is_some() => Some(dt::format_timestamptz(*t, style.zone.as_ref())),
         Datum::Bytea(b) if style.bytea_escape => Some(bytea_escape(b)),
+        Datum::Float4(v) if style.float_digits.is_some() => Some(float_digits(*v as f64, 6, style.float_digits)),
+        Datum::Float8(v) if style.float_digits.is_some() => Some(float_digits(*v, 15, style.float_digits)),
         Datum::Interval(iv) if style.interval != dt::IntervalStyle::Postgres => {
             Some(dt::format_interval_as(iv, style.interval))
         }
         _ => None,
     };
     match d {
-        Datum::Array(a) if matches!(a.elem, SqlType::TimestampTz(_) | SqlType::Interval(_) | SqlType::Bytea) => {
+        Datum::Array(a)
+            if matches!(
+                a.elem,
+                SqlType::TimestampTz(_) | SqlType::Interval(_) | SqlType::Bytea | SqlType::Float4 | SqlType::Float8
+            ) =>
+        {
             let mut local = (**a).clone();
             let mut changed = false;
             for item in &mut local.items {
@@ -490,6 +510,35 @@ pub fn to_text(d: &Datum) -> Option<String> {
         Datum::Oid(k, v) => crate::regtypes::format(*k, *v),
         Datum::Enum(t, pos) => crate::enums::label(*t, *pos),
     })
+}
+
+/// float4out / float8out with `extra_float_digits` at 0 or below: C's `%.*g` with `dig` (FLT_DIG
+/// 6 or DBL_DIG 15) plus that many significant digits, at least 1.
+fn float_digits(v: f64, dig: i32, extra: Option<i32>) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let p = (dig + extra.unwrap_or(0)).max(1) as usize;
+    // %e's rounding decides the exponent %g looks at.
+    let sci = format!("{:.*e}", p - 1, v);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |t: &str| -> String {
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t.to_string()
+        }
+    };
+    if exp < -4 || exp >= p as i32 {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exp.abs())
+    } else {
+        trim(&format!("{:.*}", (p as i32 - 1 - exp) as usize, v))
+    }
 }
 
 /// PostgreSQL's shortest-exact float output (extra_float_digits = 1, its default): fixed
@@ -821,6 +870,10 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
                 if v.is_finite() && f.is_infinite() {
                     return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
                 }
+                // dtof: a nonzero value that became 0 underflowed.
+                if f == 0.0 && v != 0.0 {
+                    return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: underflow"));
+                }
                 Datum::Float4(f)
             }
         },
@@ -939,6 +992,28 @@ fn no_cast(d: &Datum, to: SqlType) -> SqlError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extra_float_digits_at_or_below_zero_print_as_printf_g() {
+        // From PostgreSQL 15 with extra_float_digits = 0 (and -3 for the last).
+        let f8 = |v: f64| float_digits(v, 15, Some(0));
+        assert_eq!(f8(1.0 / 3.0), "0.333333333333333");
+        assert_eq!(f8(31.690692639953454), "31.6906926399535");
+        assert_eq!(f8(1.2345678901234e200), "1.2345678901234e+200");
+        assert_eq!(f8(1e-5), "1e-05");
+        assert_eq!(f8(1e15), "1e+15");
+        assert_eq!(f8(123456789012345.0), "123456789012345");
+        assert_eq!(f8(-0.0), "-0");
+        assert_eq!(f8(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(float_digits(1.2345678f32 as f64, 6, Some(0)), "1.23457");
+        assert_eq!(float_digits(2.0 / 3.0, 15, Some(-3)), "0.666666666667");
+        let style = TextStyle { float_digits: Some(0), ..Default::default() };
+        assert_eq!(to_text_in(&Datum::Float8(0.1 + 0.2), &style).as_deref(), Some("0.3"));
+        assert_eq!(
+            to_text_in(&Datum::Float8(0.1 + 0.2), &TextStyle::default()).as_deref(),
+            Some("0.30000000000000004")
+        );
+    }
 
     fn out(d: Datum) -> String {
         to_text(&d).unwrap()

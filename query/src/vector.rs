@@ -599,7 +599,8 @@ fn int_range(ty: SqlType) -> (i64, i64) {
 /// underflow, 3 division by zero; the result rounded to float4 when `f4`.
 #[inline]
 fn float_op(op: ArithOp, x: f64, y: f64, f4: bool) -> (f64, u8) {
-    if op == ArithOp::Div && y == 0.0 {
+    // float8_div: NaN divided by zero is NaN, not an error.
+    if op == ArithOp::Div && y == 0.0 && !x.is_nan() {
         return (0.0, 3);
     }
     let r = match op {
@@ -1070,8 +1071,12 @@ fn cast<'a>(v: Vector<'a>, to: SqlType, sel: &[u32]) -> Result<Vector<'a>> {
         }
         Data::Int(x) => Data::Int(x),
         Data::Float(x) if to == SqlType::Float4 && from == SqlType::Float8 => {
-            if first_bad(sel, &nulls, |p| x[p].is_finite() && (x[p] as f32).is_infinite()).is_some() {
-                return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
+            // dtof's checks, for the first row that fails either, as the row path meets it.
+            let overflow = |p: usize| x[p].is_finite() && (x[p] as f32).is_infinite();
+            let underflow = |p: usize| x[p] != 0.0 && x[p] as f32 == 0.0;
+            if let Some(p) = first_bad(sel, &nulls, |p| overflow(p) || underflow(p)) {
+                let what = if overflow(p) { "overflow" } else { "underflow" };
+                return Err(SqlError::new(code::NUMERIC_VALUE_OUT_OF_RANGE, format!("value out of range: {what}")));
             }
             Data::Float(x.iter().map(|&f| f as f32 as f64).collect())
         }

@@ -59,11 +59,15 @@ fn is_input_error(code: &str) -> bool {
 
 /// The first string literal under `e` whose text is the one the message quotes.
 fn literal_at<V: ast::Visit>(sql: &str, e: &V, message: &str) -> Option<usize> {
-    // `...: "x"` or `value "x" is out of range ...`; an error naming no value (byteain's)
-    // points at the one string literal of the expression that raised it.
-    let quoted = match message.strip_prefix("value \"") {
-        Some(rest) => Some(rest.split_once('"')?.0),
-        None => match message.rsplit_once(": \"") {
+    // `...: "x"`, `value "x" is out of range ...` or float4in/float8in's `"x" is out of range
+    // for type real`; an error naming no value (byteain's) points at the one string literal of
+    // the expression that raised it.
+    let quoted = match (message.strip_prefix("value \""), message.strip_prefix('"')) {
+        (Some(rest), _) => Some(rest.split_once('"')?.0),
+        (None, Some(rest)) if rest.contains("\" is out of range for type ") => {
+            Some(rest.split_once("\" is out of range for type ")?.0)
+        }
+        _ => match message.rsplit_once(": \"") {
             Some((_, q)) => Some(q.strip_suffix('"')?),
             None if message.starts_with("invalid input syntax for type ") => None,
             None => return None,

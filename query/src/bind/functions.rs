@@ -311,6 +311,13 @@ impl Binder<'_> {
                         .into_iter()
                         .map(|a| self.coerce(a, SqlType::NUMERIC, CastContext::Implicit, |_| no_function(name, types)))
                         .collect::<Result<Vec<_>>>()?;
+                    // log(numeric) and log10(numeric) are SQL functions over log(10, x) in
+                    // PostgreSQL: their errors carry that CONTEXT.
+                    let f = match name {
+                        "log" => Builtin::Math(crate::math_fns::MathFn::LogSql),
+                        "log10" => Builtin::Math(crate::math_fns::MathFn::Log10Sql),
+                        _ => f,
+                    };
                     return call(f, out, SqlType::NUMERIC);
                 }
                 float1(f, self, args)

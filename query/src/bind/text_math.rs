@@ -66,6 +66,30 @@ const NAMES: &[&str] = &[
     "div",
     "scale",
     "setseed",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "sind",
+    "cosd",
+    "tand",
+    "cotd",
+    "asind",
+    "acosd",
+    "atand",
+    "atan2d",
+    "min_scale",
+    "trim_scale",
+    "numeric_inc",
+    "factorial",
+    "float4send",
+    "float8send",
+    "float8_accum",
+    "float8_regr_accum",
+    "float8_combine",
+    "float8_regr_combine",
 ];
 
 pub(super) fn is_function(name: &str) -> bool {
@@ -317,6 +341,7 @@ impl Binder<'_> {
             // random() draws on each shard's own generator: there is no session seed to set.
             "setseed" => Err(SqlError::unsupported("setseed() is not supported: random() is not seeded per session")),
             "atan2" => math(MathFn::Atan2, self.coerce_all(name, args, types, &[F, F], 2)?, F),
+            "width_bucket" if types.len() == 2 => self.width_bucket_array(args, types),
             "width_bucket" => {
                 if types.len() != 4 || !types[3].is_integer() && types[3] != SqlType::Unknown {
                     return Err(no_function(name, types));
@@ -354,8 +379,79 @@ impl Binder<'_> {
                     math(MathFn::Scale, self.coerce_all(name, args, types, &[n], 1)?, I)
                 }
             }
+            "sinh" | "cosh" | "tanh" | "asinh" | "acosh" | "atanh" | "sind" | "cosd" | "tand" | "cotd" | "asind"
+            | "acosd" | "atand" | "float8send" => {
+                let (f, ty) = match name {
+                    "sinh" => (MathFn::Sinh, F),
+                    "cosh" => (MathFn::Cosh, F),
+                    "tanh" => (MathFn::Tanh, F),
+                    "asinh" => (MathFn::Asinh, F),
+                    "acosh" => (MathFn::Acosh, F),
+                    "atanh" => (MathFn::Atanh, F),
+                    "sind" => (MathFn::Sind, F),
+                    "cosd" => (MathFn::Cosd, F),
+                    "tand" => (MathFn::Tand, F),
+                    "cotd" => (MathFn::Cotd, F),
+                    "asind" => (MathFn::Asind, F),
+                    "acosd" => (MathFn::Acosd, F),
+                    "atand" => (MathFn::Atand, F),
+                    _ => (MathFn::Float8Send, SqlType::Bytea),
+                };
+                math(f, self.coerce_all(name, args, types, &[F], 1)?, ty)
+            }
+            "atan2d" => math(MathFn::Atan2d, self.coerce_all(name, args, types, &[F, F], 2)?, F),
+            "float4send" => {
+                math(MathFn::Float4Send, self.coerce_all(name, args, types, &[SqlType::Float4], 1)?, SqlType::Bytea)
+            }
+            "min_scale" | "trim_scale" | "numeric_inc" => {
+                if !types.iter().all(|t| t.is_integer() || t.is_decimal() || *t == SqlType::Unknown) {
+                    return Err(no_function(name, types));
+                }
+                let n = SqlType::NUMERIC;
+                let (f, ty) = match name {
+                    "min_scale" => (MathFn::MinScale, I),
+                    "trim_scale" => (MathFn::TrimScale, n),
+                    _ => (MathFn::NumericInc, n),
+                };
+                math(f, self.coerce_all(name, args, types, &[n], 1)?, ty)
+            }
+            "float8_accum" | "float8_regr_accum" | "float8_combine" | "float8_regr_combine" => {
+                let fa = SqlType::Float8.array_of().unwrap_or(SqlType::Float8);
+                let (f, sig): (MathFn, &[SqlType]) = match name {
+                    "float8_accum" => (MathFn::Float8Accum, &[fa, F]),
+                    "float8_regr_accum" => (MathFn::Float8RegrAccum, &[fa, F, F]),
+                    "float8_combine" => (MathFn::Float8Combine, &[fa, fa]),
+                    _ => (MathFn::Float8RegrCombine, &[fa, fa]),
+                };
+                math(f, self.coerce_all(name, args, types, sig, sig.len())?, fa)
+            }
+            "factorial" => {
+                if !types.iter().all(|t| t.is_integer() || *t == SqlType::Unknown) {
+                    return Err(no_function(name, types));
+                }
+                math(MathFn::Factorial, self.coerce_all(name, args, types, &[SqlType::Int8], 1)?, SqlType::NUMERIC)
+            }
             _ => Ok(None),
         }
+    }
+
+    /// width_bucket(anyelement, anyarray): the operand and the thresholds' elements of one
+    /// type, as polymorphic arguments resolve (an untyped literal takes the other's type; no
+    /// implicit cast between two known types).
+    fn width_bucket_array(&mut self, args: Vec<Expr>, types: &[SqlType]) -> Result<Option<Expr>> {
+        let name = "width_bucket";
+        let elem = match (types[0], types[1]) {
+            (SqlType::Unknown, SqlType::Array(a)) => a.elem(),
+            (t, SqlType::Unknown) if t != SqlType::Unknown => t,
+            (t, SqlType::Array(a)) if base(t) == base(a.elem()) => t,
+            _ => return Err(no_function(name, types)),
+        };
+        let Some(array) = elem.array_of() else { return Err(no_function(name, types)) };
+        let mut args = args.into_iter();
+        let (Some(op), Some(th)) = (args.next(), args.next()) else { return Err(no_function(name, types)) };
+        let op = self.coerce(op, elem, CastContext::Implicit, |_| no_function(name, types))?;
+        let th = self.coerce(th, array, CastContext::Implicit, |_| no_function(name, types))?;
+        Ok(Some(Expr::Call(Builtin::Math(MathFn::WidthBucketArray), vec![op, th], SqlType::Int4)))
     }
 
     /// `^`, `&`, `|`, `#`, `<<`, `>>`; None for another operator.

@@ -3956,6 +3956,9 @@ impl Binder<'_> {
                 }
                 // timestamp(p), time(p), interval(p): the cast rounds to p digits (the type's
                 // typmod, as PostgreSQL's length-coercion casts).
+                if let ast::DataType::Interval { fields: Some(f), precision } = data_type {
+                    return self.interval_fields_cast(expr, f, *precision, scope);
+                }
                 let domain = domain::domain_of(data_type)?;
                 let to = sql_type(data_type)?;
                 if let E::Array(a) = expr.as_ref() {

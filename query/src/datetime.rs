@@ -9,6 +9,9 @@
 use crate::error::{code, Result, SqlError};
 use orbit_engine::table::{Datum, Interval};
 
+mod fields;
+pub mod interval_in;
+
 /// SQLSTATEs of the date/time errors (class 22).
 pub const INVALID_DATETIME_FORMAT: &str = "22007";
 pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
@@ -107,7 +110,7 @@ fn date_out_of_range() -> SqlError {
     SqlError::new(DATETIME_FIELD_OVERFLOW, "date out of range")
 }
 
-fn interval_out_of_range() -> SqlError {
+pub(crate) fn interval_out_of_range() -> SqlError {
     SqlError::new(DATETIME_FIELD_OVERFLOW, "interval out of range")
 }
 
@@ -908,238 +911,22 @@ pub fn format_interval(iv: &Interval) -> String {
 // ---------------------------------------------------------------------------------------------
 // Intervals.
 
-fn bad_interval(s: &str) -> SqlError {
-    SqlError::new(INVALID_DATETIME_FORMAT, format!("invalid input syntax for type interval: \"{s}\""))
-}
-
-fn interval_field_overflow(s: &str) -> SqlError {
+pub(crate) fn interval_field_overflow(s: &str) -> SqlError {
     SqlError::new(INTERVAL_FIELD_OVERFLOW, format!("interval field value out of range: \"{s}\""))
 }
 
-/// A unit's place: months per unit, days per unit or microseconds per unit.
-enum Unit {
-    Months(i64),
-    Days(i64),
-    Micros(i64),
-}
-
-fn unit_of(u: &str) -> Option<Unit> {
-    Some(match u {
-        "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "useconds" => Unit::Micros(1),
-        "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "mseconds" => Unit::Micros(1000),
-        "second" | "seconds" | "s" | "sec" | "secs" => Unit::Micros(USECS_PER_SEC),
-        "minute" | "minutes" | "m" | "min" | "mins" => Unit::Micros(USECS_PER_MINUTE),
-        "hour" | "hours" | "h" | "hr" | "hrs" => Unit::Micros(USECS_PER_HOUR),
-        "day" | "days" | "d" => Unit::Days(1),
-        "week" | "weeks" | "w" => Unit::Days(7),
-        "month" | "months" | "mon" | "mons" => Unit::Months(1),
-        "year" | "years" | "y" | "yr" | "yrs" => Unit::Months(12),
-        "decade" | "decades" | "dec" | "decs" => Unit::Months(120),
-        "century" | "centuries" | "c" | "cent" => Unit::Months(1200),
-        "millennium" | "millennia" | "mil" | "mils" => Unit::Months(12000),
-        _ => return None,
-    })
-}
-
-/// Reads an interval in PostgreSQL's postgres/SQL forms: `1 year 2 mons`, `3 days 04:05:06.5`,
-/// `-1 day +02:00`, `1.5 hours`, `@ 1 day ago`, a bare number of seconds. (ISO 8601 `P1D`
-/// forms are not read.)
+/// Reads an interval as PostgreSQL's interval_in does (IntervalStyle postgres, all fields):
+/// `1 year 2 mons`, `3 days 04:05:06.5`, `-1 day +02:00`, `1.5 hours`, `@ 1 day ago`, a bare
+/// number of seconds, SQL's `1-2` and `3 4:05:06`, ISO 8601's `P1Y2M` and `P0001-02-03`.
 pub fn parse_interval(s: &str) -> Result<Interval> {
-    // Commas separate fields too (Python's str(timedelta): "1 day, 10:17:36").
-    let mut lower = s.trim().to_ascii_lowercase().replace(',', " ");
-    if let Some(iso) = lower.strip_prefix('p') {
-        lower = iso8601_designators(iso).ok_or_else(|| bad_interval(s))?;
-    }
-    let body = lower.strip_prefix('@').unwrap_or(&lower);
-    // Exact sums (i128), checked against the fields' ranges at the end.
-    let (mut months, mut days, mut micros) = (0i128, 0i128, 0i128);
-    // Months that came from years, decades...: PostgreSQL checks them only in the total.
-    let mut year_months = 0i128;
-    let mut tokens: Vec<&str> = body.split_ascii_whitespace().collect();
-    let ago = tokens.last() == Some(&"ago");
-    if ago {
-        tokens.pop();
-    }
-    if tokens.is_empty() {
-        return Err(bad_interval(s));
-    }
-    let int = |d: &str| -> Result<i128> {
-        if !digits(d) || d.len() > 20 {
-            return Err(bad_interval(s));
-        }
-        d.parse::<i128>().map_err(|_| bad_interval(s))
-    };
-    // Fraction digits as microseconds, rounded half to even on the seventh digit.
-    let frac_us = |f: &str| -> Result<i128> {
-        if f.is_empty() {
-            return Ok(0);
-        }
-        if !digits(f) {
-            return Err(bad_interval(s));
-        }
-        Ok((format!("0.{f}").parse::<f64>().unwrap_or(0.0) * 1e6).round_ties_even() as i128)
-    };
-    let mut i = 0;
-    while i < tokens.len() {
-        let t = tokens[i];
-        i += 1;
-        if t.contains(':') {
-            let (neg, clock) = match t.as_bytes()[0] {
-                b'-' => (true, &t[1..]),
-                b'+' => (false, &t[1..]),
-                _ => (false, t),
-            };
-            let parts: Vec<&str> = clock.split(':').collect();
-            if parts.len() > 3 {
-                return Err(bad_interval(s));
-            }
-            let (h, m) = (int(parts[0])?, int(parts[1])?);
-            let (sec, frac) = match parts.get(2) {
-                Some(x) => {
-                    let (w, f) = x.split_once('.').unwrap_or((x, ""));
-                    (int(w)?, frac_us(f)?)
-                }
-                None => (0, 0),
-            };
-            if m > 59 || sec > 59 {
-                return Err(interval_field_overflow(s));
-            }
-            let v = h * USECS_PER_HOUR as i128 + m * USECS_PER_MINUTE as i128 + sec * USECS_PER_SEC as i128 + frac;
-            micros += if neg { -v } else { v };
-            continue;
-        }
-        // SQL's year-month form: `1-2` is 1 year 2 months, `-1-2` minus both.
-        if let Some((m, overflows)) = year_month(t) {
-            if overflows {
-                return Err(interval_field_overflow(s));
-            }
-            months += m;
-            continue;
-        }
-        // A number, with its unit written onto it or in the next token.
-        let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
-        let (num, mut unit) = (&t[..split], &t[split..]);
-        if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b"+-.".contains(&b)) {
-            return Err(bad_interval(s));
-        }
-        if unit.is_empty() {
-            if i < tokens.len() && unit_of(tokens[i]).is_some() {
-                unit = tokens[i];
-                i += 1;
-            } else if i < tokens.len() && tokens[i].contains(':') {
-                // SQL's day-time form: `3 4:05:06` is 3 days 4:05:06.
-                unit = "day";
-            } else if i == tokens.len() {
-                unit = "second";
-            } else {
-                return Err(bad_interval(s));
-            }
-        }
-        let (neg, digits_part) = match num.as_bytes()[0] {
-            b'-' => (true, &num[1..]),
-            b'+' => (false, &num[1..]),
-            _ => (false, num),
-        };
-        let (whole, frac) = digits_part.split_once('.').unwrap_or((digits_part, ""));
-        let whole = if whole.is_empty() && !frac.is_empty() { 0 } else { int(whole)? };
-        if !frac.is_empty() && !digits(frac) {
-            return Err(bad_interval(s));
-        }
-        let sign: i128 = if neg { -1 } else { 1 };
-        let frac_f: f64 = if frac.is_empty() { 0.0 } else { format!("0.{frac}").parse().unwrap_or(0.0) };
-        let frac_f = if neg { -frac_f } else { frac_f };
-        match unit_of(unit).ok_or_else(|| bad_interval(s))? {
-            Unit::Months(n) => {
-                if n == 1 {
-                    months += sign * whole;
-                } else {
-                    year_months += sign * whole * n as i128;
-                }
-                let fm = frac_f * n as f64;
-                if n == 1 {
-                    // A fraction of a month is 30 days, and of a day 24 hours.
-                    let fd = fm * 30.0;
-                    days += fd.trunc() as i128;
-                    micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even() as i128;
-                } else {
-                    year_months += fm.round_ties_even() as i128;
-                }
-            }
-            Unit::Days(n) => {
-                days += sign * whole * n as i128;
-                let fd = frac_f * n as f64;
-                days += fd.trunc() as i128;
-                micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even() as i128;
-            }
-            Unit::Micros(n) => {
-                micros += sign * whole * n as i128 + (frac_f * n as f64).round_ties_even() as i128;
-            }
-        }
-    }
-    let sign = if ago { -1 } else { 1 };
-    i32::try_from(months).map_err(|_| interval_field_overflow(s))?;
-    let months = i32::try_from((months + year_months) * sign).map_err(|_| interval_out_of_range())?;
-    let days = i32::try_from(days * sign).map_err(|_| interval_field_overflow(s))?;
-    let micros = i64::try_from(micros * sign).map_err(|_| interval_field_overflow(s))?;
-    Ok(Interval { months, days, micros })
+    interval_in::parse(s, IntervalStyle::Postgres, interval_in::FULL_RANGE)
 }
 
 /// An interval's text read in an IntervalStyle: in `sql_standard`, a leading minus with no
 /// other sign in the text applies to every field (`-1 2:03:04` is minus 1 day 2:03:04), as
 /// PostgreSQL's DecodeInterval reads it.
 pub fn parse_interval_in(s: &str, style: IntervalStyle) -> Result<Interval> {
-    let iv = parse_interval(s)?;
-    if style != IntervalStyle::SqlStandard {
-        return Ok(iv);
-    }
-    let mut fields = s.split_ascii_whitespace();
-    let leading_minus = fields.next().is_some_and(|f| f.starts_with('-'));
-    if !leading_minus || fields.any(|f| f.starts_with(['-', '+'])) {
-        return Ok(iv);
-    }
-    let neg = |v: i64| if v > 0 { -v } else { v };
-    Ok(Interval { months: neg(iv.months as i64) as i32, days: neg(iv.days as i64) as i32, micros: neg(iv.micros) })
-}
-
-/// A year-month field (`1-2`, `-1-2`, `+1-2`) as months (a leading minus negates both), and
-/// whether its months are out of range (`1-13`: 22015 in PostgreSQL).
-fn year_month(t: &str) -> Option<(i128, bool)> {
-    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
-    let (y, m) = body.split_once('-')?;
-    if !digits(y) || !digits(m) || y.len() > 9 || m.len() > 9 {
-        return None;
-    }
-    let (y, m) = (y.parse::<i128>().ok()?, m.parse::<i128>().ok()?);
-    Some((if t.starts_with('-') { -(y * 12 + m) } else { y * 12 + m }, m > 11))
-}
-
-/// ISO 8601's designator form after the `P` (`1Y2M3DT4H5M6S`, `1W`, `T1.5S`) in the
-/// postgres form (`1 year 2 mon 3 day 4 hour 5 minute 6 second`).
-fn iso8601_designators(iso: &str) -> Option<String> {
-    let mut out = String::new();
-    let (date, time) = iso.split_once('t').unwrap_or((iso, ""));
-    for (part, units) in [
-        (date, &[('y', "year"), ('m', "mon"), ('w', "week"), ('d', "day")][..]),
-        (time, &[('h', "hour"), ('m', "minute"), ('s', "second")][..]),
-    ] {
-        let mut rest = part;
-        while !rest.is_empty() {
-            let end = rest.find(|c: char| c.is_ascii_alphabetic())?;
-            let (num, designator) = (&rest[..end], rest[end..].chars().next()?);
-            let (_, unit) = units.iter().find(|(d, _)| *d == designator)?;
-            if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b"+-.".contains(&b)) {
-                return None;
-            }
-            out.push_str(&format!("{num} {unit} "));
-            rest = &rest[end + 1..];
-        }
-    }
-    // "P" alone says nothing (an error); "PT" is a zero interval, as in PostgreSQL.
-    match (out.is_empty(), iso) {
-        (false, _) => Some(out),
-        (true, "t") => Some("0".into()),
-        _ => None,
-    }
+    interval_in::parse(s, style, interval_in::FULL_RANGE)
 }
 
 /// The span PostgreSQL compares intervals by: a month is 30 days, a day 24 hours.

@@ -122,6 +122,9 @@ pub enum TemporalFn {
     IntervalText(crate::datetime::IntervalStyle),
     /// text -> interval in IntervalStyle `sql_standard` (a leading minus applies to all fields).
     IntervalParse(crate::datetime::IntervalStyle),
+    /// A cast to `interval <fields>` (`::interval day to minute`): the fields right of the
+    /// range's last dropped (the typmod's range bits, [`crate::datetime::interval_in`]).
+    IntervalRange(u16),
 }
 
 /// What a [`TemporalFn::Zoned`] call does in its zone.
@@ -1258,6 +1261,9 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
         (TemporalFn::Zoned(op), [.., Datum::Text(zone)]) => zoned(op, &args[..args.len() - 1], zone)?,
         (TemporalFn::IntervalText(style), [Datum::Interval(iv)]) => Datum::Text(dt::format_interval_as(iv, style)),
         (TemporalFn::IntervalParse(style), [Datum::Text(s)]) => Datum::Interval(dt::parse_interval_in(s, style)?),
+        (TemporalFn::IntervalRange(range), [Datum::Interval(iv)]) => {
+            Datum::Interval(dt::interval_in::restrict(*iv, range))
+        }
         (TemporalFn::Round(p), [v]) => match v {
             Datum::Timestamp(x) if dt::is_finite_ts(*x) => Datum::Timestamp(dt::round_us(*x, p)),
             Datum::TimestampTz(x) if dt::is_finite_ts(*x) => Datum::TimestampTz(dt::round_us(*x, p)),

@@ -4,7 +4,7 @@
 //! literals (`TIMESTAMP '...'`, `INTERVAL '...'`) and gen_random_uuid().
 
 use super::{no_function, op_error, sql_type, Binder, Scope};
-use crate::datetime::IntervalStyle;
+use crate::datetime::{self as dt, IntervalStyle};
 use crate::error::{code, Result, SqlError};
 use crate::expr::{ArithOp, Expr, Func, TemporalFn, ZoneOp};
 use crate::types::CastContext;
@@ -466,24 +466,86 @@ impl Binder<'_> {
         .map_err(|e| e.at(pos))
     }
 
-    /// `INTERVAL '...'`, and `INTERVAL '3' DAY` (a number in the named unit).
+    /// `INTERVAL '...'`, `INTERVAL '1 2' DAY TO HOUR`, `INTERVAL '1.5' SECOND(2)` and
+    /// `INTERVAL(2) '...'`: the literal read under the qualifier's field range (what a bare
+    /// number is, which fields are kept) and rounded to its precision, as PostgreSQL's
+    /// interval_in reads it with the typmod the grammar builds.
     pub(super) fn interval_literal(&mut self, iv: &ast::Interval) -> Result<Expr> {
-        let s = match iv.value.as_ref() {
+        let (s, span) = match iv.value.as_ref() {
             ast::Expr::Value(v) => match &v.value {
-                ast::Value::SingleQuotedString(s) => s.clone(),
+                ast::Value::SingleQuotedString(s) => (s.clone(), v.span),
                 other => return Err(SqlError::syntax(&other.to_string())),
             },
             _ => return Err(SqlError::unsupported("INTERVAL of an expression is not supported")),
         };
-        let text = match (&iv.leading_field, &iv.last_field, iv.leading_precision, iv.fractional_seconds_precision) {
-            (None, None, None, None) => s,
-            (Some(f), None, None, None) if s.trim().parse::<f64>().is_ok() => format!("{s} {f}"),
-            _ => return Err(SqlError::unsupported("INTERVAL with field qualifiers is not supported yet")),
+        let field = |f: &ast::DateTimeField| f.to_string().to_ascii_uppercase();
+        let range = match (&iv.leading_field, &iv.last_field) {
+            (None, None) => dt::interval_in::FULL_RANGE,
+            (Some(first), last) => dt::interval_in::range_of(&field(first), last.as_ref().map(field).as_deref())
+                .ok_or_else(|| SqlError::syntax(&field(first)))?,
+            (None, Some(_)) => return Err(SqlError::syntax("TO")),
         };
-        self.coerce(Expr::Const(Datum::Text(text), SqlType::Unknown), SqlType::INTERVAL, CastContext::Explicit, |_| {
-            SqlError::internal("interval literal")
-        })
-        .map_err(|e| self.at_literal(e, &iv.value))
+        // `SECOND(p)` carries p as sqlparser's leading precision; PostgreSQL's grammar takes a
+        // precision on SECOND only. `INTERVAL(p) '...'` loses p in sqlparser's tree: it is read
+        // back from the text before the literal.
+        let p = match (&iv.leading_field, &iv.last_field, iv.leading_precision, iv.fractional_seconds_precision) {
+            (Some(ast::DateTimeField::Second), None, p, None) => p,
+            (_, Some(ast::DateTimeField::Second), None, p) => p,
+            (_, _, None, None) => self.interval_precision_before(&span),
+            _ => return Err(SqlError::syntax("(")),
+        };
+        let precision = precision(p, "INTERVAL", "")?;
+        let pos = self.pos(&span);
+        let style = crate::zone::style_for_literal()?;
+        let v = dt::interval_in::parse(&s, style.interval, range).map_err(|e| e.at(pos))?;
+        Ok(Expr::Const(Datum::Interval(dt::interval_typmod(v, precision)), SqlType::Interval(precision)))
+    }
+
+    /// The `p` of `INTERVAL(p) '...'` in the statement's text just before the literal.
+    fn interval_precision_before(&self, literal: &sqlparser::tokenizer::Span) -> Option<u64> {
+        let pos = self.pos(literal)?;
+        let before: String = self.sql.chars().take(pos.checked_sub(1)?).collect();
+        let rest = before.trim_end().strip_suffix(')')?;
+        let open = rest.rfind('(')?;
+        let p: u64 = rest[open + 1..].trim().parse().ok()?;
+        let word = rest[..open].trim_end();
+        let kw = word.len().checked_sub(8).map(|i| &word[i..])?;
+        kw.eq_ignore_ascii_case("interval").then_some(p)
+    }
+
+    /// A cast to `interval <fields>[(p)]` (`x::interval day to minute`): a literal is read
+    /// under the range as `INTERVAL '...' DAY TO MINUTE` is; another value is cast to interval
+    /// (rounded to p) and its fields right of the range dropped.
+    pub(super) fn interval_fields_cast(
+        &mut self,
+        expr: &ast::Expr,
+        fields: &ast::IntervalFields,
+        p: Option<u64>,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        let text = fields.to_string();
+        let (first, last) = match text.split_once(" TO ") {
+            Some((a, b)) => (a, Some(b)),
+            None => (text.as_str(), None),
+        };
+        let range = dt::interval_in::range_of(first, last).ok_or_else(|| SqlError::syntax(first))?;
+        let p = precision(p, "INTERVAL", "")?;
+        let to = SqlType::Interval(p);
+        if let ast::Expr::Value(v) = expr {
+            if let ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) = &v.value {
+                let style = crate::zone::style_for_literal()?;
+                let pos = self.pos(&v.span);
+                let iv = dt::interval_in::parse(s, style.interval, range).map_err(|e| e.at(pos))?;
+                return Ok(Expr::Const(Datum::Interval(dt::interval_typmod(iv, p)), to));
+            }
+        }
+        let b = self.expr(expr, scope)?;
+        let b = self
+            .coerce(b, to, CastContext::Explicit, |f| {
+                SqlError::new("42846", format!("cannot cast type {} to interval", f.base().name()))
+            })
+            .map_err(|e| self.at_literal(e, expr))?;
+        Ok(Expr::Func(Func::Temporal(TemporalFn::IntervalRange(range)), vec![b], to))
     }
 
     /// Arguments that are all strings (or untyped literals), each as text; 42883 otherwise.

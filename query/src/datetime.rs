@@ -9,6 +9,7 @@
 use crate::error::{code, Result, SqlError};
 use orbit_engine::table::{Datum, Interval};
 
+mod decode;
 mod fields;
 pub mod interval_in;
 
@@ -498,57 +499,102 @@ pub fn parse_timestamp(s: &str, kind: Kind) -> Result<i64> {
     parse_timestamp_in(s, kind, None)
 }
 
-/// A timestamp's text; a `timestamptz` without a zone in the text is local time in `session`
-/// (None: UTC), as `today` is that zone's midnight.
-pub fn parse_timestamp_in(s: &str, kind: Kind, session: Option<&jiff::tz::TimeZone>) -> Result<i64> {
-    let name = kind.name();
-    let p = parse_fields(s, kind)?;
-    if let Some(v) = p.special {
-        return Ok(v);
+/// A DecodeDateTime error as PostgreSQL's DateTimeParseError reports it.
+fn decode_error(e: decode::Dterr, kind: Kind, s: &str) -> SqlError {
+    match e {
+        decode::Dterr::BadFormat => bad_syntax(kind.name(), s),
+        decode::Dterr::FieldOverflow => field_overflow(s),
+        decode::Dterr::MdFieldOverflow => field_overflow(s).hint("Perhaps you need a different \"datestyle\" setting."),
+        decode::Dterr::TzDispOverflow => {
+            SqlError::new("22009", format!("time zone displacement out of range: \"{s}\""))
+        }
+        decode::Dterr::BadTimezone(z) => {
+            SqlError::new(code::INVALID_PARAMETER_VALUE, format!("time zone \"{z}\" not recognized"))
+        }
     }
-    let tz = if kind == Kind::TimestampTz { p.named_zone.as_ref().or(session) } else { None };
-    let (y, m, d) = match (checked_date(&p, s)?, p.day_offset) {
-        (Some(ymd), None) => ymd,
-        (None, Some(off)) => {
-            let now = match tz {
-                Some(tz) if p.zone_s.is_none() => crate::zone::to_local(tz, now_us()),
-                _ => now_us(),
-            };
-            j2date(now.div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE + off)
-        }
-        _ => return Err(bad_syntax(name, s)),
+}
+
+/// PostgreSQL's IS_VALID_JULIAN: the calendar fields lie in the Julian-day routines' range.
+fn valid_julian(y: i64, m: i64) -> bool {
+    (y > -4713 || (y == -4713 && m >= 11)) && y < 5_874_898
+}
+
+/// Today's date (Julian day) in `session` (None: UTC), plus `days`.
+fn today_julian(session: Option<&jiff::tz::TimeZone>, days: i64) -> i64 {
+    let now = match session {
+        Some(tz) => crate::zone::to_local(tz, now_us()),
+        None => now_us(),
     };
-    let time = p.time_us.unwrap_or(0);
-    let range = || SqlError::new(DATETIME_FIELD_OVERFLOW, format!("{} out of range: \"{s}\"", name));
-    let mut ts = ts_of(y, m, d, time).ok_or_else(range)?;
-    if kind == Kind::TimestampTz {
-        ts = match (p.zone_s, tz) {
-            (Some(z), _) => ts.checked_sub(z * USECS_PER_SEC).ok_or_else(range)?,
-            (None, Some(tz)) => crate::zone::from_local(tz, ts),
-            (None, None) => ts,
-        };
-        if !(MIN_TIMESTAMP..END_TIMESTAMP).contains(&ts) {
-            return Err(range());
+    now.div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE + days
+}
+
+/// A timestamp's text (PostgreSQL's timestamp_in / timestamptz_in); a `timestamptz` without a
+/// zone in the text is local time in `session` (None: UTC), as `today` is that zone's midnight.
+pub fn parse_timestamp_in(s: &str, kind: Kind, session: Option<&jiff::tz::TimeZone>) -> Result<i64> {
+    let d = decode::decode_date_time(s).map_err(|e| decode_error(e, kind, s))?;
+    let range = || SqlError::new(DATETIME_FIELD_OVERFLOW, format!("timestamp out of range: \"{s}\""));
+    match d.special {
+        Some(decode::Special::Epoch) => return Ok((UNIX_EPOCH_JDATE - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY),
+        Some(decode::Special::Late) => return Ok(TS_NOEND),
+        Some(decode::Special::Early) => return Ok(TS_NOBEGIN),
+        Some(decode::Special::Now) => {
+            let now = now_us();
+            return Ok(match (kind, session) {
+                (Kind::TimestampTz, _) | (_, None) => now,
+                (_, Some(tz)) => crate::zone::to_local(tz, now),
+            });
         }
+        None => {}
+    }
+    let tm = &d.tm;
+    let (y, m, day) = match d.relative_day {
+        Some(n) => j2date(today_julian(session, n)),
+        None => (tm.year, tm.mon, tm.mday),
+    };
+    if !valid_julian(y, m) {
+        return Err(range());
+    }
+    let time = tm.hour * USECS_PER_HOUR + tm.min * USECS_PER_MINUTE + tm.sec * USECS_PER_SEC + tm.fsec;
+    let local = (date2j(y, m, day) - POSTGRES_EPOCH_JDATE).checked_mul(USECS_PER_DAY).and_then(|v| v.checked_add(time));
+    let local = local.ok_or_else(range)?;
+    let ts = if kind == Kind::TimestampTz {
+        match (&d.zone, session) {
+            (Some(decode::Zone::East(e)), _) => local.checked_sub(e * USECS_PER_SEC).ok_or_else(range)?,
+            (Some(decode::Zone::Named(tz)), _) => crate::zone::from_local(tz, local),
+            (None, Some(tz)) => crate::zone::from_local(tz, local),
+            (None, None) => local,
+        }
+    } else {
+        local
+    };
+    if !(MIN_TIMESTAMP..END_TIMESTAMP).contains(&ts) {
+        return Err(range());
     }
     Ok(ts)
 }
 
+/// A date's text (PostgreSQL's date_in); `today` is the session's date.
 pub fn parse_date(s: &str) -> Result<i32> {
-    let p = parse_fields(s, Kind::Date)?;
-    match p.special {
-        Some(TS_NOEND) => return Ok(DATE_NOEND),
-        Some(TS_NOBEGIN) => return Ok(DATE_NOBEGIN),
-        Some(ts) => return Ok(ts.div_euclid(USECS_PER_DAY) as i32),
-        None => {}
-    }
-    let jd = match (checked_date(&p, s)?, p.day_offset) {
-        (Some((y, m, d)), None) => date2j(y, m, d),
-        (None, Some(off)) => now_us().div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE + off,
-        _ => return Err(bad_syntax("date", s)),
+    parse_date_in(s, None)
+}
+
+pub fn parse_date_in(s: &str, session: Option<&jiff::tz::TimeZone>) -> Result<i32> {
+    let d = decode::decode_date_time(s).map_err(|e| decode_error(e, Kind::Date, s))?;
+    let range = || SqlError::new(DATETIME_FIELD_OVERFLOW, format!("date out of range: \"{s}\""));
+    let (y, m, day) = match (d.special, d.relative_day) {
+        (Some(decode::Special::Epoch), _) => return Ok((UNIX_EPOCH_JDATE - POSTGRES_EPOCH_JDATE) as i32),
+        (Some(decode::Special::Late), _) => return Ok(DATE_NOEND),
+        (Some(decode::Special::Early), _) => return Ok(DATE_NOBEGIN),
+        (Some(decode::Special::Now), _) => j2date(today_julian(session, 0)),
+        (None, Some(n)) => j2date(today_julian(session, n)),
+        (None, None) => (d.tm.year, d.tm.mon, d.tm.mday),
     };
+    if !valid_julian(y, m) {
+        return Err(range());
+    }
+    let jd = date2j(y, m, day);
     if !(0..DATE_END_JULIAN).contains(&jd) {
-        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, format!("date out of range: \"{s}\"")));
+        return Err(range());
     }
     Ok((jd - POSTGRES_EPOCH_JDATE) as i32)
 }

@@ -423,6 +423,11 @@ pub fn parse_text_in(ty: SqlType, s: &str, style: &TextStyle) -> Result<Datum> {
             p,
         )?)),
         SqlType::Interval(p) => Ok(Datum::Interval(dt::interval_typmod(dt::parse_interval_in(s, style.interval)?, p))),
+        // `today` is the session's date; a `now` timestamp its local time.
+        SqlType::Date if style.zone.is_some() => Ok(Datum::Date(dt::parse_date_in(s, style.zone.as_ref())?)),
+        SqlType::Timestamp(p) if style.zone.is_some() => {
+            Ok(Datum::Timestamp(dt::ts_typmod(dt::parse_timestamp_in(s, Kind::Timestamp, style.zone.as_ref())?, p)?))
+        }
         SqlType::Array(a) if styled(a.elem()) => {
             let elem = a.elem();
             Ok(Datum::Array(Box::new(crate::array::parse_text_by(elem, s, &|e| parse_text_in(elem, e, style))?)))

@@ -16,6 +16,8 @@ use jiff::Timestamp;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+pub mod abbrevs;
+
 /// Microseconds from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch).
 const UNIX_TO_PG_US: i64 = 946_684_800_000_000;
 
@@ -78,10 +80,32 @@ pub fn fixed(east_s: i64) -> TimeZone {
     TimeZone::fixed(Offset::from_seconds(east_s as i32).unwrap_or(Offset::UTC))
 }
 
-/// The zone `AT TIME ZONE` and `timezone(zone, x)` name: an IANA zone, UTC's names, a POSIX
-/// offset (`'+05'`, `'-03:30'`: hours *west* of Greenwich, as PostgreSQL reads a number-led
-/// zone), or a POSIX TZ rule (`'EST5EDT'`, `'<+03>-3'`).
+/// The zone `AT TIME ZONE` and `timezone(zone, x)` name, as PostgreSQL's DecodeTimezoneName
+/// reads it: a time zone abbreviation first (`PST`, `msk`: [`abbrevs`]), then what
+/// [`lookup_zone`] takes.
 pub fn lookup(name: &str) -> Result<TimeZone> {
+    match abbreviation_zone(name) {
+        Some(tz) => Ok(tz),
+        None => lookup_zone(name),
+    }
+}
+
+/// An abbreviation's zone: its fixed offset, or the zone it stands for.
+pub fn abbreviation_zone(name: &str) -> Option<TimeZone> {
+    if name.len() > 64 {
+        return None;
+    }
+    match abbrevs::lookup(&name.to_ascii_lowercase())? {
+        abbrevs::Abbrev::Fixed(east, _) => Some(fixed(east as i64)),
+        abbrevs::Abbrev::Dynamic(zone) => TimeZone::get(zone).ok(),
+    }
+}
+
+/// A zone by name without the abbreviations (what `SET TIME ZONE` takes, PostgreSQL's
+/// pg_tzset): an IANA zone, UTC's names, a POSIX offset (`'+05'`, `'-03:30'`: hours *west* of
+/// Greenwich, as PostgreSQL reads a number-led zone), or a POSIX TZ rule (`'EST5EDT'`,
+/// `'<+03>-3'`, `'pst+8'`).
+pub fn lookup_zone(name: &str) -> Result<TimeZone> {
     let trimmed = name.trim();
     if let Some(tz) = by_name(trimmed) {
         return Ok(tz);
@@ -91,6 +115,10 @@ pub fn lookup(name: &str) -> Result<TimeZone> {
     }
     if trimmed.bytes().any(|b| b.is_ascii_digit()) && trimmed.len() <= 64 {
         if let Ok(tz) = TimeZone::posix(trimmed) {
+            return Ok(tz);
+        }
+        // POSIX rules name their abbreviations in any case (`pst+8`).
+        if let Ok(tz) = TimeZone::posix(&trimmed.to_ascii_uppercase()) {
             return Ok(tz);
         }
     }
@@ -135,6 +163,10 @@ pub fn setting(value: &str) -> Result<String> {
     if let Some(tz) = by_name(v) {
         return Ok(tz.iana_name().map(str::to_string).unwrap_or_else(|| v.to_string()));
     }
+    // `04:30`, `-04:15`, `+02:00`: a POSIX offset (hours west), shown as written.
+    if posix_offset_east(v).is_some() {
+        return Ok(v.to_string());
+    }
     if v.bytes().any(|b| b.is_ascii_digit()) && v.len() <= 64 && TimeZone::posix(v).is_ok() {
         return Ok(v.to_string());
     }
@@ -176,7 +208,7 @@ pub fn from_setting(v: &str) -> Option<TimeZone> {
     }
     let tz = match fixed_from_name(v) {
         Some(east_s) => fixed(east_s),
-        None => lookup(v).ok()?,
+        None => lookup_zone(v).ok()?,
     };
     (tz != TimeZone::UTC).then_some(tz)
 }
@@ -223,7 +255,9 @@ pub fn resolve(name: &str) -> Result<TimeZone> {
     if let Some(east_s) = fixed_from_name(name) {
         return Ok(fixed(east_s));
     }
-    lookup(name)
+    // A session's zone is never an abbreviation; an AT TIME ZONE name read per row may be one
+    // (a constant one was turned into its offset or zone when bound).
+    lookup_zone(name).or_else(|e| abbreviation_zone(name).ok_or(e))
 }
 
 fn instant(utc_us: i64) -> Timestamp {

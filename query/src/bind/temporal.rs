@@ -81,6 +81,10 @@ fn zone_offset_east(name: &str) -> Result<i64> {
     if matches!(lower.as_str(), "utc" | "gmt" | "z" | "zulu" | "uct" | "etc/utc" | "etc/gmt" | "universal") {
         return Ok(0);
     }
+    // A fixed abbreviation (`PST`, `ist`) is its offset, before any zone of that name.
+    if let Some(crate::zone::abbrevs::Abbrev::Fixed(east, _)) = crate::zone::abbrevs::lookup(&lower) {
+        return Ok(east as i64 * crate::datetime::USECS_PER_SEC);
+    }
     let (sign, rest) = match lower.as_bytes().first() {
         Some(b'+') => (-1, &lower[1..]),
         Some(b'-') => (1, &lower[1..]),

@@ -514,6 +514,12 @@ fn decode_error(e: decode::Dterr, kind: Kind, s: &str) -> SqlError {
     }
 }
 
+/// A numeric zone offset (`+05`, `-0800`, `+1:00:10`) as DecodeTimezone reads it, seconds
+/// east; Err(true) when out of range, Err(false) when malformed.
+pub fn decode_timezone_offset(s: &str) -> std::result::Result<i64, bool> {
+    decode::decode_timezone(s).map_err(|e| matches!(e, decode::Dterr::TzDispOverflow))
+}
+
 /// PostgreSQL's IS_VALID_JULIAN: the calendar fields lie in the Julian-day routines' range.
 fn valid_julian(y: i64, m: i64) -> bool {
     (y > -4713 || (y == -4713 && m >= 11)) && y < 5_874_898
@@ -561,6 +567,9 @@ pub fn parse_timestamp_in(s: &str, kind: Kind, session: Option<&jiff::tz::TimeZo
         match (&d.zone, session) {
             (Some(decode::Zone::East(e)), _) => local.checked_sub(e * USECS_PER_SEC).ok_or_else(range)?,
             (Some(decode::Zone::Named(tz)), _) => crate::zone::from_local(tz, local),
+            (Some(decode::Zone::Abbrev(tz, abbrev)), _) => {
+                local - crate::zone::abbrev_offset_east(tz, abbrev, local) * USECS_PER_SEC
+            }
             (None, Some(tz)) => crate::zone::from_local(tz, local),
             (None, None) => local,
         }
@@ -1471,8 +1480,8 @@ pub fn date_bin(stride: &Interval, x: i64, origin: i64) -> Result<i64> {
     }
     let diff = x.checked_sub(origin).ok_or_else(interval_range)?;
     let mut delta = diff - diff % step;
-    // The start of the bin even when the origin is after x.
-    if origin > x && step > 1 {
+    // The start of the bin even when the origin is after x (not when x starts a bin).
+    if origin > x && diff % step != 0 {
         delta -= step;
     }
     match origin.checked_add(delta) {
@@ -1625,6 +1634,20 @@ pub fn ts_part(unit: &str, ts: i64, tz: bool) -> Result<Datum> {
         _ => return Err(unit_unsupported(unit, ty)),
     };
     Ok(Datum::Float8(v))
+}
+
+/// EXTRACT from a date (PostgreSQL's extract_date): the date's fields; the time of day's and
+/// the zone's are errors for a date.
+pub fn date_part(unit: &str, d: i32) -> Result<Datum> {
+    let lower = unit.to_ascii_lowercase();
+    match canonical_unit(&lower) {
+        None => Err(unit_error(unit, "date")),
+        Some(
+            "microseconds" | "milliseconds" | "second" | "minute" | "hour" | "timezone" | "timezone_hour"
+            | "timezone_minute",
+        ) => Err(unit_unsupported(unit, "date")),
+        Some(_) => ts_part(unit, date_to_ts(d)?, false),
+    }
 }
 
 pub fn time_part(unit: &str, t: i64) -> Result<Datum> {

@@ -1118,7 +1118,7 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
             (Func::DatePart, Datum::Text(u), v) => match v {
                 Datum::Timestamp(t) => dt::ts_part(&u, t, false)?,
                 Datum::TimestampTz(t) => dt::ts_part(&u, t, true)?,
-                Datum::Date(d) => dt::ts_part(&u, dt::date_to_ts(d)?, false)?,
+                Datum::Date(d) => dt::date_part(&u, d)?,
                 Datum::Time(t) => dt::time_part(&u, t)?,
                 Datum::Interval(iv) => dt::interval_part(&u, &iv)?,
                 other => return Err(SqlError::internal(format!("date_part of {other:?}"))),

@@ -276,6 +276,62 @@ pub fn abbreviation(tz: &TimeZone, utc_us: i64) -> String {
     tz.to_offset_info(instant(utc_us)).abbreviation().to_string()
 }
 
+/// The offset (seconds east) a dynamic abbreviation (`MSK` of Europe/Moscow) has for the local
+/// time `local_us` in its zone, as PostgreSQL's DetermineTimeZoneAbbrevOffset finds it: the
+/// meaning the abbreviation had at that time or most recently before, else the next one; the
+/// zone's own offset when the zone never used it.
+pub fn abbrev_offset_east(tz: &TimeZone, abbrev: &str, local_us: i64) -> i64 {
+    let t0 = from_local(tz, local_us);
+    if abbreviation(tz, t0).eq_ignore_ascii_case(abbrev) {
+        return offset_east(tz, t0);
+    }
+    let at = instant(t0);
+    let found = tz
+        .preceding(at)
+        .take(1000)
+        .find(|t| t.abbreviation().eq_ignore_ascii_case(abbrev))
+        .or_else(|| tz.following(at).take(1000).find(|t| t.abbreviation().eq_ignore_ascii_case(abbrev)));
+    match found {
+        Some(t) => t.offset().seconds() as i64,
+        None => offset_east(tz, t0),
+    }
+}
+
+/// A constant zone name as [`lookup`] reads it (abbreviations first), written as a name
+/// [`resolve`] reads the same way: a fixed abbreviation as its offset, a dynamic one as its
+/// zone.
+pub fn canonical_lookup_name(name: &str) -> Result<String> {
+    if let Some(a) = abbrevs::lookup(&name.to_ascii_lowercase()) {
+        return Ok(match a {
+            abbrevs::Abbrev::Fixed(east, _) => posix_fixed_name(east as i64),
+            abbrevs::Abbrev::Dynamic(zone) => zone.to_string(),
+        });
+    }
+    lookup_zone(name)?;
+    Ok(name.to_string())
+}
+
+/// A zone named where PostgreSQL's parse_sane_timezone reads it (make_timestamptz's zone): a
+/// leading sign is an ISO offset (`'+2'` is *east*, up to 15 hours), a leading digit an
+/// error, else an abbreviation or a zone name. The result is a name [`resolve`] reads.
+pub fn sane_zone_name(name: &str) -> Result<String> {
+    let b = name.as_bytes();
+    if b.first().is_some_and(u8::is_ascii_digit) {
+        return Err(SqlError::new("22007", format!("invalid input syntax for type numeric time zone: \"{name}\""))
+            .hint("Numeric time zones must have \"-\" or \"+\" as first character."));
+    }
+    if b.first().is_some_and(|c| *c == b'+' || *c == b'-') {
+        return match crate::datetime::decode_timezone_offset(name) {
+            Ok(east) => Ok(posix_fixed_name(east)),
+            Err(true) => {
+                Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("numeric time zone \"{name}\" out of range")))
+            }
+            Err(false) => Err(not_recognized(name)),
+        };
+    }
+    canonical_lookup_name(name)
+}
+
 /// The local time in `tz` of the instant `utc_us` (infinities stay).
 pub fn to_local(tz: &TimeZone, utc_us: i64) -> i64 {
     if !crate::datetime::is_finite_ts(utc_us) {

@@ -619,13 +619,40 @@ impl Binder<'_> {
                     SqlType::Date if trunc => {
                         self.coerce(v, SqlType::TIMESTAMPTZ, CastContext::Implicit, |_| no_function(name, &types))?
                     }
-                    SqlType::Date | SqlType::Time(_) if !trunc => v,
+                    // date_part(text, date) is PostgreSQL's SQL function over the timestamp.
+                    SqlType::Date if !trunc => {
+                        self.coerce(v, SqlType::TIMESTAMP, CastContext::Implicit, |_| no_function(name, &types))?
+                    }
+                    SqlType::Time(_) if !trunc => v,
                     SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Interval(_) => v,
                     _ => return Err(no_function(name, &types)),
                 };
                 let unit = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
                 let unit = self.coerce(unit, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
                 Ok(Some(date_part_or_trunc(trunc, unit, v)))
+            }
+            // date_trunc(unit, timestamptz, zone): truncated as local time in that zone.
+            "date_trunc" if bound.len() == 3 => {
+                let text = |t: SqlType| t == SqlType::Unknown || t.is_string();
+                let stamp = matches!(types[1], SqlType::TimestampTz(_) | SqlType::Timestamp(_) | SqlType::Date)
+                    || types[1] == SqlType::Unknown;
+                if !text(types[0]) || !stamp || !text(types[2]) {
+                    return Err(no_function(name, &types));
+                }
+                let mut args = std::mem::take(bound).into_iter();
+                let (Some(unit), Some(v), Some(zone)) = (args.next(), args.next(), args.next()) else {
+                    return Err(no_function(name, &types));
+                };
+                let unit = self.coerce(unit, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
+                let v = self.coerce(v, SqlType::TIMESTAMPTZ, CastContext::Implicit, |_| no_function(name, &types))?;
+                let zone = self.coerce(zone, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
+                let zone = match zone {
+                    Expr::Const(Datum::Text(n), ty) => {
+                        Expr::Const(Datum::Text(crate::zone::canonical_lookup_name(&n)?), ty)
+                    }
+                    z => z,
+                };
+                Ok(Some(zoned(ZoneOp::Trunc, vec![unit, v], zone, SqlType::TIMESTAMPTZ)))
             }
             // date_bin(stride, source, origin): timestamp, or timestamptz when either is one.
             "date_bin" if bound.len() == 3 => {
@@ -786,10 +813,13 @@ impl Binder<'_> {
                         return Err(no_function(name, &types));
                     }
                     let z = self.coerce(z, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
-                    if let Expr::Const(Datum::Text(n), _) = &z {
-                        crate::zone::lookup(n)?;
-                    }
-                    Some(z)
+                    // A constant zone is read as parse_sane_timezone reads it (`'+2'` east).
+                    Some(match z {
+                        Expr::Const(Datum::Text(n), ty) => {
+                            Expr::Const(Datum::Text(crate::zone::sane_zone_name(&n)?), ty)
+                        }
+                        z => z,
+                    })
                 } else {
                     session_zone()
                 };

@@ -75,6 +75,8 @@ pub enum Zone {
     /// A zone whose offset at the local time applies (a name, a POSIX rule, a dynamic
     /// abbreviation).
     Named(TimeZone),
+    /// A dynamic abbreviation (`msk`) and its zone: the abbreviation's offset at the time.
+    Abbrev(TimeZone, String),
 }
 
 pub struct Decoded {
@@ -519,6 +521,7 @@ pub fn decode_date_time(s: &str) -> R<Decoded> {
     let mut relative_day = None;
     let mut zone_east: Option<i64> = None;
     let mut named: Option<TimeZone> = None;
+    let mut abbrev: Option<(TimeZone, String)> = None;
     for (f, ty) in &fields {
         let f = f.as_str();
         let mut tmask: u32;
@@ -633,7 +636,8 @@ pub fn decode_date_time(s: &str) -> R<Decoded> {
                             tmask = if dst { DTZ | TZ } else { TZ };
                         }
                         Abbrev::Dynamic(zone) => {
-                            named = Some(TimeZone::get(zone).map_err(|_| Dterr::BadTimezone(f.to_string()))?);
+                            let tz = TimeZone::get(zone).map_err(|_| Dterr::BadTimezone(f.to_string()))?;
+                            abbrev = Some((tz, f.to_string()));
                             tmask = DYNTZ | TZ;
                         }
                     }
@@ -741,14 +745,15 @@ pub fn decode_date_time(s: &str) -> R<Decoded> {
                 return Err(Dterr::BadFormat);
             }
         }
-        if (named.is_some() || fmask & TZ == 0) && fmask & DTZMOD != 0 {
+        if (named.is_some() || abbrev.is_some() || fmask & TZ == 0) && fmask & DTZMOD != 0 {
             return Err(Dterr::BadFormat);
         }
     }
-    let zone = match (named, zone_east) {
-        (Some(tz), _) => Some(Zone::Named(tz)),
-        (None, Some(e)) => Some(Zone::East(e)),
-        (None, None) => None,
+    let zone = match (named, abbrev, zone_east) {
+        (Some(tz), _, _) => Some(Zone::Named(tz)),
+        (None, Some((tz, a)), _) => Some(Zone::Abbrev(tz, a)),
+        (None, None, Some(e)) => Some(Zone::East(e)),
+        (None, None, None) => None,
     };
     Ok(Decoded { tm, special: special_v, zone, relative_day })
 }

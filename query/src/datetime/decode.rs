@@ -758,6 +758,174 @@ pub fn decode_date_time(s: &str) -> R<Decoded> {
     Ok(Decoded { tm, special: special_v, zone, relative_day })
 }
 
+/// DecodeTimeOnly: a time's text, maybe with a date first (`2003-03-07 15:36:39`) and a zone
+/// (read and checked, not applied: a `time` has none). The microseconds of the day; `now` is
+/// None (the caller's clock).
+pub fn decode_time_only(s: &str) -> R<Option<i64>> {
+    let fields = fields::split(s, fields::DATE_BUF_BYTES).ok_or(Dterr::BadFormat)?;
+    let nf = fields.len();
+    let mut st = State { tm: Tm::default(), is2digits: false };
+    let mut fmask = 0u32;
+    let mut ptype: Option<Unit> = None;
+    let mut bc = false;
+    let mut pm: Option<bool> = None;
+    let mut now = false;
+    let mut named: Option<TimeZone> = None;
+    let mut abbrev = false;
+    for (i, (f, ty)) in fields.iter().enumerate() {
+        let f = f.as_str();
+        let tmask: u32;
+        match ty {
+            FieldType::Date => {
+                if i == 0 && nf >= 2 && (fields[nf - 1].1 == FieldType::Date || fields[1].1 == FieldType::Time) {
+                    tmask = decode_date(f, fmask, &mut st)?;
+                } else if f.as_bytes()[0].is_ascii_digit() {
+                    let dash = f.find('-').ok_or(Dterr::BadFormat)?;
+                    decode_timezone(&f[dash..])?;
+                    tmask = decode_number_field(&f[..dash], fmask | DATE_M, &mut st)? | TZ;
+                } else {
+                    named = Some(named_zone(f).ok_or_else(|| Dterr::BadTimezone(f.to_string()))?);
+                    tmask = TZ;
+                }
+            }
+            FieldType::Time => {
+                if ptype.is_some() {
+                    if ptype != Some(Unit::Time) {
+                        return Err(Dterr::BadFormat);
+                    }
+                    ptype = None;
+                }
+                tmask = decode_time(f, &mut st.tm)?;
+            }
+            FieldType::Tz => {
+                decode_timezone(f)?;
+                tmask = TZ;
+            }
+            FieldType::Number => {
+                if let Some(pt) = ptype {
+                    let (_, rest) = strtoint(f)?;
+                    if !rest.is_empty() && !rest.starts_with('.') {
+                        return Err(Dterr::BadFormat);
+                    }
+                    if pt != Unit::Time {
+                        return Err(Dterr::BadFormat);
+                    }
+                    tmask = decode_number_field(f, fmask | DATE_M, &mut st)?;
+                    if tmask != TIME_M {
+                        return Err(Dterr::BadFormat);
+                    }
+                    ptype = None;
+                } else {
+                    let flen = f.len();
+                    tmask = match f.find('.') {
+                        Some(_) if i == 0 && nf >= 2 && fields[nf - 1].1 == FieldType::Date => {
+                            decode_date(f, fmask, &mut st)?
+                        }
+                        Some(d) if d > 2 => decode_number_field(f, fmask | DATE_M, &mut st)?,
+                        Some(_) => return Err(Dterr::BadFormat),
+                        None if flen > 4 => decode_number_field(f, fmask | DATE_M, &mut st)?,
+                        None => decode_number(f, false, fmask | DATE_M, &mut st)?,
+                    };
+                }
+            }
+            FieldType::Str | FieldType::Special => {
+                if let Some(a) = abbrevs::lookup(if f.len() > 10 { &f[..10] } else { f }) {
+                    tmask = match a {
+                        Abbrev::Fixed(_, true) => DTZ | TZ,
+                        Abbrev::Fixed(_, false) => TZ,
+                        Abbrev::Dynamic(_) => {
+                            abbrev = true;
+                            DYNTZ | TZ
+                        }
+                    };
+                } else {
+                    match special(f) {
+                        Some(Token::Ignore) => continue,
+                        Some(Token::Reserved(Reserved::Now)) => {
+                            tmask = TIME_M;
+                            now = true;
+                        }
+                        Some(Token::Reserved(Reserved::Zulu)) => {
+                            tmask = TIME_M | TZ;
+                            (st.tm.hour, st.tm.min, st.tm.sec) = (0, 0, 0);
+                        }
+                        Some(Token::DstModifier) => tmask = DTZMOD | DTZ,
+                        Some(Token::AmPm(p)) => {
+                            tmask = AMPM;
+                            pm = Some(p);
+                        }
+                        Some(Token::AdBc(b)) => {
+                            tmask = ADBC;
+                            bc = b;
+                        }
+                        Some(Token::Units(u)) => {
+                            if ptype.is_some() {
+                                return Err(Dterr::BadFormat);
+                            }
+                            tmask = 0;
+                            ptype = Some(u);
+                        }
+                        Some(Token::IsoTime) => {
+                            if ptype.is_some() {
+                                return Err(Dterr::BadFormat);
+                            }
+                            tmask = 0;
+                            ptype = Some(Unit::Time);
+                        }
+                        None => {
+                            named = Some(named_zone(f).ok_or(Dterr::BadFormat)?);
+                            tmask = TZ;
+                        }
+                        _ => return Err(Dterr::BadFormat),
+                    }
+                }
+            }
+        }
+        if tmask & fmask != 0 {
+            return Err(Dterr::BadFormat);
+        }
+        fmask |= tmask;
+    }
+    if ptype.is_some() {
+        return Err(Dterr::BadFormat);
+    }
+    let mut tm = st.tm;
+    validate_date(fmask, false, st.is2digits, bc, &mut tm)?;
+    if let Some(p) = pm {
+        if tm.hour > 12 {
+            return Err(Dterr::FieldOverflow);
+        }
+        if !p && tm.hour == 12 {
+            tm.hour = 0;
+        } else if p && tm.hour != 12 {
+            tm.hour += 12;
+        }
+    }
+    if !now && time_overflows(&tm) {
+        return Err(Dterr::FieldOverflow);
+    }
+    if fmask & TIME_M != TIME_M {
+        return Err(Dterr::BadFormat);
+    }
+    if (named.is_some() || abbrev || fmask & TZ == 0) && fmask & DTZMOD != 0 {
+        return Err(Dterr::BadFormat);
+    }
+    // A zone with daylight-saving time needs the date to know its offset.
+    if let Some(tz) = &named {
+        let fixed = tz.to_fixed_offset().is_ok();
+        if !fixed && fmask & DATE_M != DATE_M {
+            return Err(Dterr::BadFormat);
+        }
+    }
+    if abbrev && fmask & DATE_M != 0 && fmask & DATE_M != DATE_M {
+        return Err(Dterr::BadFormat);
+    }
+    if now {
+        return Ok(None);
+    }
+    Ok(Some(tm.hour * USECS_PER_HOUR + tm.min * USECS_PER_MINUTE + tm.sec * USECS_PER_SEC + tm.fsec))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4408,8 +4408,11 @@ impl Binder<'_> {
                 let distinct = matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
                 let mut star = false;
                 let mut args = Vec::new();
-                let positional =
-                    json_ops::path_positional(&name, &l.args, &mut |e| self.expr(e, scope).map(|x| x.ty()))?;
+                let mut type_of = |e: &ast::Expr| self.expr(e, scope).map(|x| x.ty());
+                let positional = match json_ops::path_positional(&name, &l.args, &mut type_of)? {
+                    Some(p) => Some(p),
+                    None => temporal::named_positional(&name, &l.args, &mut type_of)?,
+                };
                 for a in if positional.is_none() { &l.args[..] } else { &[] } {
                     match a {
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => args.push(e),

@@ -887,3 +887,93 @@ impl Binder<'_> {
         }
     }
 }
+
+/// The parameter names of the date/time constructors (PostgreSQL 15's pg_proc.proargnames),
+/// and whether a left-out one has a default (make_interval's are all 0).
+fn constructor_params(name: &str) -> Option<(&'static [&'static str], bool)> {
+    Some(match name {
+        "make_interval" => (&["years", "months", "weeks", "days", "hours", "mins", "secs"], true),
+        "make_timestamptz" => (&["year", "month", "mday", "hour", "min", "sec", "timezone"], false),
+        "make_timestamp" => (&["year", "month", "mday", "hour", "min", "sec"], false),
+        "make_date" => (&["year", "month", "day"], false),
+        "make_time" => (&["hour", "min", "sec"], false),
+        _ => return None,
+    })
+}
+
+/// Named arguments (`make_interval(days => 10)`, `years := 2`) of the date/time constructors
+/// put in their positions, left-out ones before the last given filled with their defaults;
+/// None for a call without named arguments or of another function.
+pub(super) fn named_positional<'a>(
+    name: &str,
+    args: &'a [ast::FunctionArg],
+    type_of: &mut dyn FnMut(&ast::Expr) -> Result<SqlType>,
+) -> Result<Option<Vec<&'a ast::Expr>>> {
+    static ZERO: std::sync::OnceLock<ast::Expr> = std::sync::OnceLock::new();
+    static ZERO_SECS: std::sync::OnceLock<ast::Expr> = std::sync::OnceLock::new();
+    let named = |a: &'a ast::FunctionArg| match a {
+        ast::FunctionArg::Named { name, arg: ast::FunctionArgExpr::Expr(e), .. } => Some((super::fold(name), e)),
+        ast::FunctionArg::ExprNamed {
+            name: ast::Expr::Identifier(name), arg: ast::FunctionArgExpr::Expr(e), ..
+        } => Some((super::fold(name), e)),
+        _ => None,
+    };
+    let Some((params, defaults)) = constructor_params(name) else { return Ok(None) };
+    if !args.iter().any(|a| named(a).is_some()) {
+        return Ok(None);
+    }
+    let mut slots: Vec<Option<&'a ast::Expr>> = vec![None; params.len()];
+    let mut positional = 0;
+    // PostgreSQL's message lists the call's arguments as written.
+    let missing = |type_of: &mut dyn FnMut(&ast::Expr) -> Result<SqlType>| -> Result<SqlError> {
+        let mut shown = Vec::with_capacity(args.len());
+        for a in args {
+            match (a, named(a)) {
+                (ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)), _) => shown.push(type_of(e)?.name()),
+                (_, Some((n, e))) => shown.push(format!("{n} => {}", type_of(e)?.name())),
+                _ => shown.push("*".into()),
+            }
+        }
+        Ok(SqlError::new(code::UNDEFINED_FUNCTION, format!("function {name}({}) does not exist", shown.join(", ")))
+            .hint("No function matches the given name and argument types. You might need to add explicit type casts."))
+    };
+    for a in args {
+        match (a, named(a)) {
+            (ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)), _) if positional < params.len() => {
+                slots[positional] = Some(e);
+                positional += 1;
+            }
+            (_, Some((n, e))) => {
+                let Some(at) = params.iter().position(|p| *p == n) else { return Err(missing(type_of)?) };
+                if slots[at].is_some() {
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        format!("argument name \"{n}\" used more than once"),
+                    ));
+                }
+                slots[at] = Some(e);
+            }
+            _ => return Err(missing(type_of)?),
+        }
+    }
+    let zero = || ZERO.get_or_init(|| ast::Expr::Value(ast::Value::Number("0".into(), false).with_empty_span()));
+    let zero_secs = || {
+        ZERO_SECS.get_or_init(|| ast::Expr::Cast {
+            kind: ast::CastKind::DoubleColon,
+            expr: Box::new(ast::Expr::Value(ast::Value::Number("0".into(), false).with_empty_span())),
+            data_type: ast::DataType::DoublePrecision,
+            format: None,
+        })
+    };
+    let n = if defaults { slots.iter().rposition(Option::is_some).map_or(0, |i| i + 1) } else { slots.len() };
+    let mut out = Vec::with_capacity(n);
+    for (i, s) in slots[..n].iter().enumerate() {
+        match s {
+            Some(e) => out.push(*e),
+            None if defaults && i == params.len() - 1 => out.push(zero_secs()),
+            None if defaults => out.push(zero()),
+            None => return Err(missing(type_of)?),
+        }
+    }
+    Ok(Some(out))
+}

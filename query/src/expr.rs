@@ -125,6 +125,9 @@ pub enum TemporalFn {
     /// A cast to `interval <fields>` (`::interval day to minute`): the fields right of the
     /// range's last dropped (the typmod's range bits, [`crate::datetime::interval_in`]).
     IntervalRange(u16),
+    /// make_timestamptz's zone read per row as parse_sane_timezone reads it (`'+2'` east), to
+    /// the name a [`TemporalFn::Zoned`] call resolves ([`crate::zone::sane_zone_name`]).
+    SaneZone,
 }
 
 /// What a [`TemporalFn::Zoned`] call does in its zone.
@@ -1261,6 +1264,7 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
         (TemporalFn::Zoned(op), [.., Datum::Text(zone)]) => zoned(op, &args[..args.len() - 1], zone)?,
         (TemporalFn::IntervalText(style), [Datum::Interval(iv)]) => Datum::Text(dt::format_interval_as(iv, style)),
         (TemporalFn::IntervalParse(style), [Datum::Text(s)]) => Datum::Interval(dt::parse_interval_in(s, style)?),
+        (TemporalFn::SaneZone, [Datum::Text(z)]) => Datum::Text(crate::zone::sane_zone_name(z)?),
         (TemporalFn::IntervalRange(range), [Datum::Interval(iv)]) => {
             Datum::Interval(dt::interval_in::restrict(*iv, range))
         }

@@ -818,7 +818,7 @@ impl Binder<'_> {
                         Expr::Const(Datum::Text(n), ty) => {
                             Expr::Const(Datum::Text(crate::zone::sane_zone_name(&n)?), ty)
                         }
-                        z => z,
+                        z => Expr::Func(Func::Temporal(TemporalFn::SaneZone), vec![z], SqlType::Text),
                     })
                 } else {
                     session_zone()

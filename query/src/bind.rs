@@ -2993,7 +2993,8 @@ impl Binder<'_> {
                 }
                 given.push(i);
                 let b = self.expr(e, None)?;
-                row[i] = Some(self.assign(b, &def.columns[i])?);
+                // A literal that is no value of the column's type: the error points at it.
+                row[i] = Some(self.assign(b, &def.columns[i]).map_err(|err| self.at_literal(err, e))?);
             }
             self.check_identity(&def, &given)?;
             let mut full = Vec::with_capacity(row.len());

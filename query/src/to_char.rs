@@ -248,6 +248,17 @@ fn field(v: &Value, pat: &str, written: &str, fill: bool) -> Result<(String, Opt
                 _ => (pad(cased(ROMAN[m], written), 4), None),
             }
         }
+        // An interval's month in Roman numerals (DCH_RM): a negative month counts back from
+        // December, whole years are December (or January when negative).
+        "rm" if f.month != 0 || f.year != 0 => {
+            let m = match f.month {
+                0 if f.year >= 0 => 12,
+                0 => 1,
+                m if m < 0 => 13 + m,
+                m => m,
+            };
+            (pad(cased(ROMAN[(m - 1) as usize], written), 4), None)
+        }
         "month" | "mon" | "rm" => (String::new(), None),
         "mm" => signed(f.month, 2),
         "day" | "dy" | "d" => {

@@ -171,7 +171,7 @@ impl Kind {
             Kind::Timestamp => "timestamp",
             Kind::TimestampTz => "timestamp with time zone",
             Kind::Date => "date",
-            Kind::Time => "time without time zone",
+            Kind::Time => "time",
         }
     }
 }

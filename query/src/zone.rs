@@ -317,8 +317,11 @@ pub fn canonical_lookup_name(name: &str) -> Result<String> {
 pub fn sane_zone_name(name: &str) -> Result<String> {
     let b = name.as_bytes();
     if b.first().is_some_and(u8::is_ascii_digit) {
-        return Err(SqlError::new("22007", format!("invalid input syntax for type numeric time zone: \"{name}\""))
-            .hint("Numeric time zones must have \"-\" or \"+\" as first character."));
+        return Err(SqlError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("invalid input syntax for type numeric time zone: \"{name}\""),
+        )
+        .hint("Numeric time zones must have \"-\" or \"+\" as first character."));
     }
     if b.first().is_some_and(|c| *c == b'+' || *c == b'-') {
         return match crate::datetime::decode_timezone_offset(name) {

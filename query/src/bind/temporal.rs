@@ -387,6 +387,11 @@ impl Binder<'_> {
     pub(super) fn at_time_zone(&mut self, ts: &ast::Expr, zone: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
         let v = self.expr(ts, scope)?;
         let z = self.expr(zone, scope)?;
+        self.at_time_zone_of(v, z)
+    }
+
+    /// AT TIME ZONE, and `timezone(zone, x)`, of bound operands.
+    fn at_time_zone_of(&mut self, v: Expr, z: Expr) -> Result<Expr> {
         let null_zone = matches!(z, Expr::Const(Datum::Null, _));
         let named =
             |s: &mut Self, z: Expr| s.coerce(z, SqlType::Text, CastContext::Implicit, |_| SqlError::internal("zone"));
@@ -630,6 +635,11 @@ impl Binder<'_> {
                 let unit = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
                 let unit = self.coerce(unit, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
                 Ok(Some(date_part_or_trunc(trunc, unit, v)))
+            }
+            // timezone(zone, x): x AT TIME ZONE zone.
+            "timezone" if bound.len() == 2 && types[1] != SqlType::Time(None) => {
+                let (Some(v), Some(z)) = (bound.pop(), bound.pop()) else { return Err(no_function(name, &types)) };
+                Ok(Some(self.at_time_zone_of(v, z)?))
             }
             // date_trunc(unit, timestamptz, zone): truncated as local time in that zone.
             "date_trunc" if bound.len() == 3 => {

@@ -260,7 +260,19 @@ pub fn resolve(name: &str) -> Result<TimeZone> {
     lookup_zone(name).or_else(|e| abbreviation_zone(name).ok_or(e))
 }
 
+/// 400 Gregorian years in microseconds: the calendar, and so a zone's POSIX rule for the
+/// years past its table, repeats after them.
+const GREGORIAN_CYCLE_US: i64 = 146_097 * 86_400 * 1_000_000;
+
+/// An instant past what `jiff` represents (after 9999) moved back by whole 400-year cycles,
+/// where the zone's rule gives the same offset (PostgreSQL applies the rule to any year).
 fn instant(utc_us: i64) -> Timestamp {
+    let max = Timestamp::MAX.as_microsecond() - UNIX_TO_PG_US - 2 * 86_400 * 1_000_000;
+    let utc_us = if utc_us > max && utc_us != i64::MAX {
+        utc_us - ((utc_us - max) / GREGORIAN_CYCLE_US + 1) * GREGORIAN_CYCLE_US
+    } else {
+        utc_us
+    };
     let unix = utc_us.saturating_add(UNIX_TO_PG_US);
     Timestamp::from_microsecond(unix.clamp(Timestamp::MIN.as_microsecond(), Timestamp::MAX.as_microsecond()))
         .unwrap_or(Timestamp::UNIX_EPOCH)

@@ -4564,10 +4564,12 @@ impl Binder<'_> {
                     SqlType::Float4 => SqlType::Float4,
                     SqlType::Float8 => SqlType::Float8,
                     SqlType::Int8 | SqlType::Numeric(_) => SqlType::NUMERIC,
+                    SqlType::Interval(_) => SqlType::INTERVAL,
                     t => return Err(no_function(&name, &[t])),
                 },
                 AggFunc::Avg => match argty {
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
+                    SqlType::Interval(_) => SqlType::INTERVAL,
                     t if t.is_integer() || t.is_decimal() => SqlType::NUMERIC,
                     t => return Err(no_function(&name, &[t])),
                 },

@@ -700,12 +700,41 @@ pub fn interval_neg(iv: &Interval) -> Result<Interval> {
     })
 }
 
-fn interval_add(a: &Interval, b: &Interval) -> Result<Interval> {
+pub(crate) fn interval_add(a: &Interval, b: &Interval) -> Result<Interval> {
     Ok(Interval {
         months: a.months.checked_add(b.months).ok_or_else(interval_out_of_range)?,
         days: a.days.checked_add(b.days).ok_or_else(interval_out_of_range)?,
         micros: a.micros.checked_add(b.micros).ok_or_else(interval_out_of_range)?,
     })
+}
+
+/// PostgreSQL 15's interval_div (avg(interval) divides its sum by the count so): each field
+/// divided, the months' fraction carried into days and the days' into time, rounded to
+/// microseconds as TSROUND does.
+pub(crate) fn interval_div(iv: &Interval, factor: f64) -> Result<Interval> {
+    if factor == 0.0 {
+        return Err(SqlError::new("22012", "division by zero"));
+    }
+    let tsround = |j: f64| (j * 1e6).round_ties_even() / 1e6;
+    let m = iv.months as f64 / factor;
+    let d = iv.days as f64 / factor;
+    if !m.is_finite() || !d.is_finite() || m.abs() > i32::MAX as f64 || d.abs() > i32::MAX as f64 {
+        return Err(interval_out_of_range());
+    }
+    let (months, mut days) = (m as i32, d as i32 as i64);
+    let month_remainder_days = tsround((m - months as f64) * 30.0);
+    let mut sec_remainder = tsround((d - days as f64 + month_remainder_days - month_remainder_days.trunc()) * 86400.0);
+    if sec_remainder.abs() >= 86400.0 {
+        days += (sec_remainder / 86400.0) as i64;
+        sec_remainder -= ((sec_remainder / 86400.0) as i64) as f64 * 86400.0;
+    }
+    days += month_remainder_days as i64;
+    let t = (iv.micros as f64 / factor + sec_remainder * 1e6).round_ties_even();
+    if !t.is_finite() || t.abs() >= 9.2e18 {
+        return Err(interval_out_of_range());
+    }
+    let days = i32::try_from(days).map_err(|_| interval_out_of_range())?;
+    Ok(Interval { months, days, micros: t as i64 })
 }
 
 /// PostgreSQL's interval_mul (interval_div multiplies by 1/factor the same way).

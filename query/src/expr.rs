@@ -1356,6 +1356,8 @@ pub enum AggState {
     Items(Option<Vec<Datum>>),
     /// corr, covar_* and regr_*: float8_regr_accum's [N, Sx, Sxx, Sy, Syy, Sxy].
     Regr([f64; 6]),
+    /// sum and avg of intervals: the sum (each field checked) and the row count.
+    SumInterval(orbit_engine::table::Interval, i64),
 }
 
 impl AggState {
@@ -1368,6 +1370,9 @@ impl AggState {
                 AggState::VarNumeric(0, crate::numeric::Num::zero(), crate::numeric::Num::zero())
             }
             AggFunc::Variance { .. } => AggState::VarFloat(0.0, 0.0, 0.0),
+            AggFunc::Sum | AggFunc::Avg if matches!(spec.ty, SqlType::Interval(_)) => {
+                AggState::SumInterval(orbit_engine::table::Interval { months: 0, days: 0, micros: 0 }, 0)
+            }
             AggFunc::Sum | AggFunc::Avg => AggState::SumFloat(0.0, 0),
             AggFunc::Min | AggFunc::Max => AggState::Extreme(Datum::Null),
             AggFunc::BoolAnd | AggFunc::BoolOr => AggState::Bool(None),
@@ -1511,6 +1516,12 @@ impl AggState {
             }
             AggState::Text(_) => self.update_text(v, Datum::Null)?,
             AggState::Regr(_) => return Err(SqlError::internal("a regression aggregate takes two inputs")),
+            AggState::SumInterval(sum, n) => {
+                if let Datum::Interval(iv) = v {
+                    *sum = crate::datetime::interval_add(sum, &iv)?;
+                    *n += 1;
+                }
+            }
         }
         Ok(())
     }
@@ -1577,6 +1588,10 @@ impl AggState {
                 }
             },
             (AggState::Regr(a), AggState::Regr(b)) => regr_combine(a, b)?,
+            (AggState::SumInterval(a, na), AggState::SumInterval(b, nb)) => {
+                *a = crate::datetime::interval_add(a, &b)?;
+                *na += nb;
+            }
             _ => return Err(SqlError::internal("aggregate states do not match")),
         }
         Ok(())
@@ -1592,6 +1607,11 @@ impl AggState {
                     Datum::Null
                 }
             }
+            AggState::SumInterval(_, 0) => Datum::Null,
+            AggState::SumInterval(sum, n) if spec.func == AggFunc::Avg => {
+                Datum::Interval(crate::datetime::interval_div(&sum, n as f64)?)
+            }
+            AggState::SumInterval(sum, _) => Datum::Interval(sum),
             AggState::SumFloat(_, 0) => Datum::Null,
             AggState::SumFloat(s, n) => match (spec.func, spec.ty) {
                 (AggFunc::Avg, _) => Datum::Float8(s / n as f64),

@@ -279,6 +279,9 @@ impl Binder<'_> {
         let err = || op_error(lt, sym, rt);
         let coerce_to = |s: &mut Self, e: Expr, t: SqlType| s.coerce(e, t, CastContext::Implicit, |_| err());
         let (l, r, ty) = match (aop, a, b) {
+            // time + time: time + interval, time + date and interval + time all take one side by
+            // an implicit cast, so PostgreSQL cannot choose.
+            (ArithOp::Add, Time(_), Time(_)) => return Err(not_unique(a, sym, b)),
             (ArithOp::Add | ArithOp::Sub, Timestamp(_) | TimestampTz(_), Interval(_)) => (l, r, a),
             (ArithOp::Add, Interval(_), Timestamp(_) | TimestampTz(_)) => (l, r, b),
             (ArithOp::Add, Date, Interval(_))

@@ -121,6 +121,13 @@ pub fn lookup_zone(name: &str) -> Result<TimeZone> {
         if let Ok(tz) = TimeZone::posix(&trimmed.to_ascii_uppercase()) {
             return Ok(tz);
         }
+        // A daylight-saving name without rules (`FOO8BAR`) takes PostgreSQL's default ones
+        // (TZDEFRULESTRING, the US rules), as its tzparse does.
+        if !trimmed.contains(',') && trimmed.bytes().last().is_some_and(|b| b.is_ascii_alphabetic()) {
+            if let Ok(tz) = TimeZone::posix(&format!("{},M3.2.0,M11.1.0", trimmed.to_ascii_uppercase())) {
+                return Ok(tz);
+            }
+        }
     }
     Err(not_recognized(name))
 }

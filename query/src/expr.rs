@@ -1285,6 +1285,21 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
 fn zoned(op: ZoneOp, args: &[Datum], zone: &str) -> Result<Datum> {
     use crate::datetime as dt;
     use crate::zone;
+    // AT TIME ZONE a dynamic abbreviation (`MSK`): the offset the abbreviation had then, as
+    // PostgreSQL's DetermineTimeZoneAbbrevOffset[TS] finds it.
+    if let Some((tz, abbrev)) = zone::dynamic_abbreviation(zone) {
+        match (op, args) {
+            (ZoneOp::ToLocal, [Datum::TimestampTz(t)]) if dt::is_finite_ts(*t) => {
+                let east = zone::abbrev_offset_east_at(&tz, abbrev, *t);
+                return Ok(Datum::Timestamp(t + east * dt::USECS_PER_SEC));
+            }
+            (ZoneOp::FromLocal, [Datum::Timestamp(t)]) if dt::is_finite_ts(*t) => {
+                let east = zone::abbrev_offset_east(&tz, abbrev, *t);
+                return Ok(Datum::TimestampTz(t - east * dt::USECS_PER_SEC));
+            }
+            _ => {}
+        }
+    }
     let tz = zone::resolve(zone)?;
     let bad = || SqlError::internal(format!("{op:?} of {args:?}"));
     Ok(match (op, args) {

@@ -300,7 +300,11 @@ pub fn abbreviation(tz: &TimeZone, utc_us: i64) -> String {
 /// meaning the abbreviation had at that time or most recently before, else the next one; the
 /// zone's own offset when the zone never used it.
 pub fn abbrev_offset_east(tz: &TimeZone, abbrev: &str, local_us: i64) -> i64 {
-    let t0 = from_local(tz, local_us);
+    abbrev_offset_east_at(tz, abbrev, from_local(tz, local_us))
+}
+
+/// The same at the instant `t0` (PostgreSQL's DetermineTimeZoneAbbrevOffsetTS).
+pub fn abbrev_offset_east_at(tz: &TimeZone, abbrev: &str, t0: i64) -> i64 {
     if abbreviation(tz, t0).eq_ignore_ascii_case(abbrev) {
         return offset_east(tz, t0);
     }
@@ -313,6 +317,18 @@ pub fn abbrev_offset_east(tz: &TimeZone, abbrev: &str, local_us: i64) -> i64 {
     match found {
         Some(t) => t.offset().seconds() as i64,
         None => offset_east(tz, t0),
+    }
+}
+
+/// A dynamic abbreviation's zone (`MSK`: Europe/Moscow) and the abbreviation; None for any
+/// other name (no zone file has one of their names).
+pub fn dynamic_abbreviation(name: &str) -> Option<(TimeZone, &str)> {
+    if name.len() > 10 || !name.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    match abbrevs::lookup(&name.to_ascii_lowercase())? {
+        abbrevs::Abbrev::Dynamic(zone) => Some((TimeZone::get(zone).ok()?, name)),
+        abbrevs::Abbrev::Fixed(..) => None,
     }
 }
 

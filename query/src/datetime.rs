@@ -241,10 +241,42 @@ fn today_julian(session: Option<&jiff::tz::TimeZone>, days: i64) -> i64 {
     now.div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE + days
 }
 
+/// DateStyle's field order: how the numbers of a date without a four-digit year read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DateOrder {
+    #[default]
+    Mdy,
+    Dmy,
+    Ymd,
+}
+
+impl DateOrder {
+    /// The order of a DateStyle value as SHOW prints it (`ISO, DMY`).
+    pub fn of_setting(v: &str) -> DateOrder {
+        if v.ends_with("DMY") {
+            DateOrder::Dmy
+        } else if v.ends_with("YMD") {
+            DateOrder::Ymd
+        } else {
+            DateOrder::Mdy
+        }
+    }
+}
+
 /// A timestamp's text (PostgreSQL's timestamp_in / timestamptz_in); a `timestamptz` without a
 /// zone in the text is local time in `session` (None: UTC), as `today` is that zone's midnight.
 pub fn parse_timestamp_in(s: &str, kind: Kind, session: Option<&jiff::tz::TimeZone>) -> Result<i64> {
-    let d = decode::decode_date_time(s).map_err(|e| decode_error(e, kind, s))?;
+    parse_timestamp_order(s, kind, session, DateOrder::Mdy)
+}
+
+/// [`parse_timestamp_in`] under a DateStyle field order.
+pub fn parse_timestamp_order(
+    s: &str,
+    kind: Kind,
+    session: Option<&jiff::tz::TimeZone>,
+    order: DateOrder,
+) -> Result<i64> {
+    let d = decode::decode_date_time(s, order).map_err(|e| decode_error(e, kind, s))?;
     let range = || SqlError::new(DATETIME_FIELD_OVERFLOW, format!("timestamp out of range: \"{s}\""));
     match d.special {
         Some(decode::Special::Epoch) => return Ok((UNIX_EPOCH_JDATE - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY),
@@ -295,7 +327,12 @@ pub fn parse_date(s: &str) -> Result<i32> {
 }
 
 pub fn parse_date_in(s: &str, session: Option<&jiff::tz::TimeZone>) -> Result<i32> {
-    let d = decode::decode_date_time(s).map_err(|e| decode_error(e, Kind::Date, s))?;
+    parse_date_order(s, session, DateOrder::Mdy)
+}
+
+/// [`parse_date_in`] under a DateStyle field order.
+pub fn parse_date_order(s: &str, session: Option<&jiff::tz::TimeZone>, order: DateOrder) -> Result<i32> {
+    let d = decode::decode_date_time(s, order).map_err(|e| decode_error(e, Kind::Date, s))?;
     let range = || SqlError::new(DATETIME_FIELD_OVERFLOW, format!("date out of range: \"{s}\""));
     let (y, m, day) = match (d.special, d.relative_day) {
         (Some(decode::Special::Epoch), _) => return Ok((UNIX_EPOCH_JDATE - POSTGRES_EPOCH_JDATE) as i32),

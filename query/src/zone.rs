@@ -254,7 +254,9 @@ pub(crate) fn style_for_literal() -> Result<crate::types::TextStyle> {
     let zone = session_for_literal().map(|z| resolve(&z)).transpose()?;
     let interval = crate::settings::peek_value("IntervalStyle");
     let interval = interval.as_deref().map_or(Default::default(), crate::datetime::IntervalStyle::of_setting);
-    Ok(crate::types::TextStyle { zone, interval, ..Default::default() })
+    let date_order = crate::settings::peek_value("DateStyle");
+    let date_order = crate::datetime::DateOrder::of_setting(date_order.as_deref().unwrap_or(""));
+    Ok(crate::types::TextStyle { zone, interval, date_order, ..Default::default() })
 }
 
 /// The zone a `TemporalFn::Zoned` call carries (the session's setting or an AT TIME ZONE name).

@@ -275,6 +275,7 @@ pub fn decode_timezone(s: &str) -> R<i64> {
 struct State {
     tm: Tm,
     is2digits: bool,
+    order: super::DateOrder,
 }
 
 /// DecodeNumberField: a run of digits as a date (`yyyymmdd`, `yymmdd`) or time (`hhmmss`,
@@ -339,9 +340,12 @@ fn decode_number(s: &str, have_text_month: bool, fmask: u32, st: &mut State) -> 
     }
     let tmask = match fmask & DATE_M {
         0 => {
-            if flen >= 3 {
+            if flen >= 3 || st.order == super::DateOrder::Ymd {
                 st.tm.year = val;
                 YEAR
+            } else if st.order == super::DateOrder::Dmy {
+                st.tm.mday = val;
+                DAY
             } else {
                 st.tm.mon = val;
                 MONTH
@@ -352,7 +356,7 @@ fn decode_number(s: &str, have_text_month: bool, fmask: u32, st: &mut State) -> 
             MONTH
         }
         MONTH => {
-            if have_text_month && flen >= 3 {
+            if have_text_month && (flen >= 3 || st.order == super::DateOrder::Ymd) {
                 st.tm.year = val;
                 YEAR
             } else {
@@ -508,9 +512,9 @@ fn named_zone(name: &str) -> Option<TimeZone> {
 }
 
 /// DecodeDateTime over the text's fields.
-pub fn decode_date_time(s: &str) -> R<Decoded> {
+pub fn decode_date_time(s: &str, order: super::DateOrder) -> R<Decoded> {
     let fields = fields::split(s, fields::DATE_BUF_BYTES).ok_or(Dterr::BadFormat)?;
-    let mut st = State { tm: Tm::default(), is2digits: false };
+    let mut st = State { tm: Tm::default(), is2digits: false, order };
     let mut fmask = 0u32;
     let mut ptype: Option<Unit> = None;
     let mut have_text_month = false;
@@ -764,7 +768,7 @@ pub fn decode_date_time(s: &str) -> R<Decoded> {
 pub fn decode_time_only(s: &str) -> R<Option<i64>> {
     let fields = fields::split(s, fields::DATE_BUF_BYTES).ok_or(Dterr::BadFormat)?;
     let nf = fields.len();
-    let mut st = State { tm: Tm::default(), is2digits: false };
+    let mut st = State { tm: Tm::default(), is2digits: false, order: super::DateOrder::Mdy };
     let mut fmask = 0u32;
     let mut ptype: Option<Unit> = None;
     let mut bc = false;
@@ -930,8 +934,12 @@ pub fn decode_time_only(s: &str) -> R<Option<i64>> {
 mod tests {
     use super::*;
 
+    fn decode_date_time_mdy(s: &str) -> R<Decoded> {
+        decode_date_time(s, super::super::DateOrder::Mdy)
+    }
+
     fn ymd(s: &str) -> (i64, i64, i64) {
-        let d = decode_date_time(s).unwrap_or_else(|e| panic!("{s}: {e:?}"));
+        let d = decode_date_time_mdy(s).unwrap_or_else(|e| panic!("{s}: {e:?}"));
         (d.tm.year, d.tm.mon, d.tm.mday)
     }
 
@@ -944,18 +952,18 @@ mod tests {
         assert_eq!(ymd("1999 01 08"), (1999, 1, 8));
         assert_eq!(ymd("08-Jan-1999"), (1999, 1, 8));
         assert_eq!(ymd("J2451187"), (1999, 1, 8));
-        assert!(matches!(decode_date_time("99 01 08"), Err(Dterr::MdFieldOverflow)));
-        assert!(matches!(decode_date_time("1999-08-Jan"), Err(Dterr::BadFormat)));
+        assert!(matches!(decode_date_time_mdy("99 01 08"), Err(Dterr::MdFieldOverflow)));
+        assert!(matches!(decode_date_time_mdy("1999-08-Jan"), Err(Dterr::BadFormat)));
     }
 
     #[test]
     fn zones_and_times() {
-        let d = decode_date_time("Mon Feb 10 17:32:01 1997 PST").unwrap();
+        let d = decode_date_time_mdy("Mon Feb 10 17:32:01 1997 PST").unwrap();
         assert!(matches!(d.zone, Some(Zone::East(-28800))));
         assert_eq!((d.tm.hour, d.tm.min, d.tm.sec), (17, 32, 1));
-        let d = decode_date_time("19970210 173201 -0800").unwrap();
+        let d = decode_date_time_mdy("19970210 173201 -0800").unwrap();
         assert!(matches!(d.zone, Some(Zone::East(-28800))));
-        assert_eq!(decode_date_time("Feb 10 5:32PM 1997").unwrap().tm.hour, 17);
+        assert_eq!(decode_date_time_mdy("Feb 10 5:32PM 1997").unwrap().tm.hour, 17);
         assert!(matches!(decode_timezone("-0097"), Err(Dterr::TzDispOverflow)));
     }
 }

@@ -1288,9 +1288,12 @@ fn unit_unsupported(unit: &str, ty: &str) -> SqlError {
 
 /// Normalizes a unit name as PostgreSQL's DecodeUnits does (plurals and abbreviations).
 fn canonical_unit(u: &str) -> Option<&'static str> {
+    // DecodeUnits compares the first 10 letters (TOKMAXLEN): `microseconds` is `microsecon`,
+    // `timezone_hour` is `timezone_h`.
+    let u = u.get(..10).unwrap_or(u);
     Some(match u {
-        "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "useconds" => "microseconds",
-        "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "mseconds" => "milliseconds",
+        "microsecon" | "us" | "usec" | "usecs" | "useconds" | "usecond" => "microseconds",
+        "millisecon" | "ms" | "msec" | "msecs" | "mseconds" | "msecond" => "milliseconds",
         "second" | "seconds" | "s" | "sec" | "secs" => "second",
         "minute" | "minutes" | "m" | "min" | "mins" => "minute",
         "hour" | "hours" | "h" | "hr" | "hrs" => "hour",
@@ -1309,8 +1312,8 @@ fn canonical_unit(u: &str) -> Option<&'static str> {
         "isoyear" => "isoyear",
         "julian" | "j" => "julian",
         "timezone" => "timezone",
-        "timezone_hour" => "timezone_hour",
-        "timezone_minute" => "timezone_minute",
+        "timezone_h" => "timezone_hour",
+        "timezone_m" => "timezone_minute",
         _ => return None,
     })
 }

@@ -147,6 +147,24 @@ pub fn ts_to_time(ts: i64) -> Option<i64> {
     is_finite_ts(ts).then(|| ts.rem_euclid(USECS_PER_DAY))
 }
 
+thread_local! {
+    /// The start of the open transaction block whose statement is being bound: a text `now`,
+    /// `today` read then is that time, as PostgreSQL reads them (GetCurrentTransactionStartTimestamp).
+    static BIND_CLOCK: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// The transaction start a statement being bound reads `now` as (None: the clock; set by the
+/// connection before binding, cleared when the bind ends).
+pub fn bind_clock(started_us: Option<i64>) {
+    BIND_CLOCK.with(|c| c.set(started_us));
+}
+
+/// What a text `now` or `today` reads: the open block's start while its statement is bound,
+/// else the clock.
+fn input_now_us() -> i64 {
+    BIND_CLOCK.with(|c| c.get()).unwrap_or_else(now_us)
+}
+
 /// Microseconds since 2000-01-01 UTC now, from the system clock.
 pub fn now_us() -> i64 {
     let since_unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
@@ -235,8 +253,8 @@ fn valid_julian(y: i64, m: i64) -> bool {
 /// Today's date (Julian day) in `session` (None: UTC), plus `days`.
 fn today_julian(session: Option<&jiff::tz::TimeZone>, days: i64) -> i64 {
     let now = match session {
-        Some(tz) => crate::zone::to_local(tz, now_us()),
-        None => now_us(),
+        Some(tz) => crate::zone::to_local(tz, input_now_us()),
+        None => input_now_us(),
     };
     now.div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE + days
 }
@@ -283,7 +301,7 @@ pub fn parse_timestamp_order(
         Some(decode::Special::Late) => return Ok(TS_NOEND),
         Some(decode::Special::Early) => return Ok(TS_NOBEGIN),
         Some(decode::Special::Now) => {
-            let now = now_us();
+            let now = input_now_us();
             return Ok(match (kind, session) {
                 (Kind::TimestampTz, _) | (_, None) => now,
                 (_, Some(tz)) => crate::zone::to_local(tz, now),
@@ -356,7 +374,7 @@ pub fn parse_date_order(s: &str, session: Option<&jiff::tz::TimeZone>, order: Da
 pub fn parse_time(s: &str) -> Result<i64> {
     match decode::decode_time_only(s).map_err(|e| decode_error(e, Kind::Time, s))? {
         Some(t) => Ok(t),
-        None => Ok(now_us().rem_euclid(USECS_PER_DAY)),
+        None => Ok(input_now_us().rem_euclid(USECS_PER_DAY)),
     }
 }
 

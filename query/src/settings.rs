@@ -34,6 +34,7 @@ pub(crate) fn bind_started() {
 /// Forgets the session of the bind that ended.
 pub(crate) fn bind_ended() {
     BINDING.with(|b| b.borrow_mut().0 = None);
+    crate::datetime::bind_clock(None);
 }
 
 /// Parameter `name`'s value in the session being bound (None: no session, or no such

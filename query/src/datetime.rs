@@ -742,6 +742,34 @@ pub fn parse_interval_in(s: &str, style: IntervalStyle) -> Result<Interval> {
     interval_in::parse(s, style, interval_in::FULL_RANGE)
 }
 
+/// PostgreSQL's interval_hash: hashint8 of the low 64 bits of the span intervals compare by,
+/// so `'30 days'` and `'1 month'` hash alike (hash_uint32 is lookup3's final mix).
+pub fn interval_hash(iv: &Interval) -> i32 {
+    let span = interval_span(iv) as i64;
+    let (lo, hi) = (span as u32, (span >> 32) as u32);
+    let k = lo ^ if span >= 0 { hi } else { !hi };
+    let rot = |x: u32, n: u32| x.rotate_left(n);
+    let mut a = 0x9e37_79b9u32.wrapping_add(4).wrapping_add(3_923_095);
+    let mut b = a;
+    let mut c = a;
+    a = a.wrapping_add(k);
+    c ^= b;
+    c = c.wrapping_sub(rot(b, 14));
+    a ^= c;
+    a = a.wrapping_sub(rot(c, 11));
+    b ^= a;
+    b = b.wrapping_sub(rot(a, 25));
+    c ^= b;
+    c = c.wrapping_sub(rot(b, 16));
+    a ^= c;
+    a = a.wrapping_sub(rot(c, 4));
+    b ^= a;
+    b = b.wrapping_sub(rot(a, 14));
+    c ^= b;
+    c = c.wrapping_sub(rot(b, 24));
+    c as i32
+}
+
 /// The span PostgreSQL compares intervals by: a month is 30 days, a day 24 hours.
 pub fn interval_span(iv: &Interval) -> i128 {
     (iv.months as i128 * 30 + iv.days as i128) * USECS_PER_DAY as i128 + iv.micros as i128
@@ -1546,6 +1574,21 @@ pub fn interval_trunc(unit: &str, iv: &Interval) -> Result<Interval> {
         "millennium" => Interval { months: y / 1000 * 12000, days: 0, micros: 0 },
         _ => return Err(unit_unsupported(unit, "interval")),
     })
+}
+
+#[cfg(test)]
+mod hash_tests {
+    use super::*;
+
+    #[test]
+    fn interval_hash_is_postgresql_s() {
+        let h = |s: &str| interval_hash(&parse_interval(s).unwrap());
+        // Values from PostgreSQL 15.
+        assert_eq!(h("30 days"), 1574789525);
+        assert_eq!(h("1 month"), 1574789525);
+        assert_eq!(h("-1 day"), -1092701610);
+        assert_eq!(h("0"), -272711505);
+    }
 }
 
 #[cfg(test)]

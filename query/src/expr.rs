@@ -128,6 +128,8 @@ pub enum TemporalFn {
     /// make_timestamptz's zone read per row as parse_sane_timezone reads it (`'+2'` east), to
     /// the name a [`TemporalFn::Zoned`] call resolves ([`crate::zone::sane_zone_name`]).
     SaneZone,
+    /// interval_hash(interval) -> int4.
+    IntervalHash,
 }
 
 /// What a [`TemporalFn::Zoned`] call does in its zone.
@@ -1265,6 +1267,7 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
         (TemporalFn::IntervalText(style), [Datum::Interval(iv)]) => Datum::Text(dt::format_interval_as(iv, style)),
         (TemporalFn::IntervalParse(style), [Datum::Text(s)]) => Datum::Interval(dt::parse_interval_in(s, style)?),
         (TemporalFn::SaneZone, [Datum::Text(z)]) => Datum::Text(crate::zone::sane_zone_name(z)?),
+        (TemporalFn::IntervalHash, [Datum::Interval(iv)]) => Datum::Int4(dt::interval_hash(iv)),
         (TemporalFn::IntervalRange(range), [Datum::Interval(iv)]) => {
             Datum::Interval(dt::interval_in::restrict(*iv, range))
         }

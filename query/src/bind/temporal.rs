@@ -639,6 +639,14 @@ impl Binder<'_> {
                 let unit = self.coerce(unit, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
                 Ok(Some(date_part_or_trunc(trunc, unit, v)))
             }
+            "interval_hash" if bound.len() == 1 => {
+                if !matches!(types[0], SqlType::Interval(_) | SqlType::Unknown) {
+                    return Err(no_function(name, &types));
+                }
+                let v = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
+                let v = self.coerce(v, SqlType::INTERVAL, CastContext::Implicit, |_| no_function(name, &types))?;
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::IntervalHash), vec![v], SqlType::Int4)))
+            }
             // timezone(zone, x): x AT TIME ZONE zone.
             "timezone" if bound.len() == 2 && types[1] != SqlType::Time(None) => {
                 let (Some(v), Some(z)) = (bound.pop(), bound.pop()) else { return Err(no_function(name, &types)) };

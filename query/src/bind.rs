@@ -3145,7 +3145,8 @@ impl Binder<'_> {
                 }
                 given.push(i);
                 let b = self.expr(e, None)?;
-                row[i] = Some(self.assign(b, &def.columns[i])?);
+                // A literal that is no value of the column's type: the error points at it.
+                row[i] = Some(self.assign(b, &def.columns[i]).map_err(|err| self.at_literal(err, e))?);
             }
             self.check_identity(&def, &given)?;
             let mut full = Vec::with_capacity(row.len());
@@ -4116,6 +4117,9 @@ impl Binder<'_> {
                 }
                 // timestamp(p), time(p), interval(p): the cast rounds to p digits (the type's
                 // typmod, as PostgreSQL's length-coercion casts).
+                if let ast::DataType::Interval { fields: Some(f), precision } = data_type {
+                    return self.interval_fields_cast(expr, f, *precision, scope);
+                }
                 let domain = domain::domain_of(data_type)?;
                 let to = sql_type(data_type)?;
                 if let E::Array(a) = expr.as_ref() {
@@ -4575,8 +4579,11 @@ impl Binder<'_> {
                 let distinct = matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
                 let mut star = false;
                 let mut args = Vec::new();
-                let positional =
-                    json_ops::path_positional(&name, &l.args, &mut |e| self.expr(e, scope).map(|x| x.ty()))?;
+                let mut type_of = |e: &ast::Expr| self.expr(e, scope).map(|x| x.ty());
+                let positional = match json_ops::path_positional(&name, &l.args, &mut type_of)? {
+                    Some(p) => Some(p),
+                    None => temporal::named_positional(&name, &l.args, &mut type_of)?,
+                };
                 for a in if positional.is_none() { &l.args[..] } else { &[] } {
                     match a {
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => args.push(e),
@@ -4724,10 +4731,12 @@ impl Binder<'_> {
                     SqlType::Float4 => SqlType::Float4,
                     SqlType::Float8 => SqlType::Float8,
                     SqlType::Int8 | SqlType::Numeric(_) => SqlType::NUMERIC,
+                    SqlType::Interval(_) => SqlType::INTERVAL,
                     t => return Err(no_function(&name, &[t])),
                 },
                 AggFunc::Avg => match argty {
                     SqlType::Float4 | SqlType::Float8 => SqlType::Float8,
+                    SqlType::Interval(_) => SqlType::INTERVAL,
                     t if t.is_integer() || t.is_decimal() => SqlType::NUMERIC,
                     t => return Err(no_function(&name, &[t])),
                 },

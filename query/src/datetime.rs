@@ -9,6 +9,10 @@
 use crate::error::{code, Result, SqlError};
 use orbit_engine::table::{Datum, Interval};
 
+mod decode;
+mod fields;
+pub mod interval_in;
+
 /// SQLSTATEs of the date/time errors (class 22).
 pub const INVALID_DATETIME_FORMAT: &str = "22007";
 pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
@@ -107,7 +111,7 @@ fn date_out_of_range() -> SqlError {
     SqlError::new(DATETIME_FIELD_OVERFLOW, "date out of range")
 }
 
-fn interval_out_of_range() -> SqlError {
+pub(crate) fn interval_out_of_range() -> SqlError {
     SqlError::new(DATETIME_FIELD_OVERFLOW, "interval out of range")
 }
 
@@ -143,6 +147,24 @@ pub fn ts_to_time(ts: i64) -> Option<i64> {
     is_finite_ts(ts).then(|| ts.rem_euclid(USECS_PER_DAY))
 }
 
+thread_local! {
+    /// The start of the open transaction block whose statement is being bound: a text `now`,
+    /// `today` read then is that time, as PostgreSQL reads them (GetCurrentTransactionStartTimestamp).
+    static BIND_CLOCK: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// The transaction start a statement being bound reads `now` as (None: the clock; set by the
+/// connection before binding, cleared when the bind ends).
+pub fn bind_clock(started_us: Option<i64>) {
+    BIND_CLOCK.with(|c| c.set(started_us));
+}
+
+/// What a text `now` or `today` reads: the open block's start while its statement is bound,
+/// else the clock.
+fn input_now_us() -> i64 {
+    BIND_CLOCK.with(|c| c.get()).unwrap_or_else(now_us)
+}
+
 /// Microseconds since 2000-01-01 UTC now, from the system clock.
 pub fn now_us() -> i64 {
     let since_unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
@@ -167,7 +189,7 @@ impl Kind {
             Kind::Timestamp => "timestamp",
             Kind::TimestampTz => "timestamp with time zone",
             Kind::Date => "date",
-            Kind::Time => "time without time zone",
+            Kind::Time => "time",
         }
     }
 }
@@ -178,248 +200,6 @@ fn bad_syntax(kind: &str, s: &str) -> SqlError {
 
 fn field_overflow(s: &str) -> SqlError {
     SqlError::new(DATETIME_FIELD_OVERFLOW, format!("date/time field value out of range: \"{s}\""))
-}
-
-/// What a date/time text says.
-#[derive(Default)]
-struct Parsed {
-    date: Option<(i64, i64, i64)>,
-    time_us: Option<i64>,
-    /// Seconds east of UTC.
-    zone_s: Option<i64>,
-    bc: bool,
-    /// `epoch`, `infinity`, `now`, `today`... as a timestamp (UTC).
-    special: Option<i64>,
-    /// `today`/`tomorrow`/`yesterday`: a day offset from today, at midnight.
-    day_offset: Option<i64>,
-    /// A zone written by name ("2024-01-02 03:04 America/New_York").
-    named_zone: Option<jiff::tz::TimeZone>,
-}
-
-fn digits(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// `HH:MM[:SS[.ffffff]]` as microseconds (hour up to 24, with nothing after it at 24).
-fn parse_clock(t: &str, orig: &str, kind: &str) -> Result<i64> {
-    let parts: Vec<&str> = t.split(':').collect();
-    if parts.len() < 2 || parts.len() > 3 {
-        return Err(bad_syntax(kind, orig));
-    }
-    let (h, m) = (parts[0], parts[1]);
-    if !digits(h) || !digits(m) || h.len() > 9 || m.len() > 9 {
-        return Err(bad_syntax(kind, orig));
-    }
-    let (h, m): (i64, i64) = (h.parse().unwrap_or(0), m.parse().unwrap_or(0));
-    let mut us = 0i64;
-    if let Some(sec) = parts.get(2) {
-        let (whole, frac) = sec.split_once('.').unwrap_or((sec, ""));
-        if !digits(whole) || whole.len() > 9 || !(frac.is_empty() || digits(frac)) {
-            return Err(bad_syntax(kind, orig));
-        }
-        let s: i64 = whole.parse().unwrap_or(0);
-        if s > 60 {
-            return Err(field_overflow(orig));
-        }
-        let f = if frac.is_empty() {
-            0
-        } else {
-            (format!("0.{frac}").parse::<f64>().unwrap_or(0.0) * 1e6).round_ties_even() as i64
-        };
-        us = s * USECS_PER_SEC + f;
-    }
-    if m > 59 || h > 24 || (h == 24 && (m > 0 || us > 0)) {
-        return Err(field_overflow(orig));
-    }
-    Ok(h * USECS_PER_HOUR + m * USECS_PER_MINUTE + us)
-}
-
-/// A numeric zone offset (`+05`, `-0730`, `+05:30`, `+05:30:15`) as seconds east of UTC.
-fn parse_offset(z: &str) -> Option<i64> {
-    let (sign, rest) = match z.as_bytes().first()? {
-        b'+' => (1, &z[1..]),
-        b'-' => (-1, &z[1..]),
-        _ => return None,
-    };
-    let (h, m, s) = if rest.contains(':') {
-        let p: Vec<&str> = rest.split(':').collect();
-        if p.len() > 3 || !p.iter().all(|x| digits(x)) {
-            return None;
-        }
-        let n = |i: usize| p.get(i).map_or(Some(0), |x| x.parse::<i64>().ok());
-        (n(0)?, n(1)?, n(2)?)
-    } else if digits(rest) && rest.len() <= 2 {
-        (rest.parse().ok()?, 0, 0)
-    } else if digits(rest) && rest.len() == 4 {
-        (rest[..2].parse().ok()?, rest[2..].parse().ok()?, 0)
-    } else {
-        return None;
-    };
-    if h > 15 || m > 59 || s > 59 {
-        return None;
-    }
-    Some(sign * (h * 3600 + m * 60 + s))
-}
-
-/// A date field: `Y-M-D`, `M/D/Y` (DateStyle MDY), `M-D-Y`, `YYYYMMDD`.
-fn parse_date_field(f: &str, orig: &str, kind: &str) -> Result<(i64, i64, i64)> {
-    let year_of = |y: &str| -> i64 {
-        let v: i64 = y.parse().unwrap_or(0);
-        // Two-digit years are 1970-2069, as in PostgreSQL.
-        if y.len() == 2 {
-            if v < 70 {
-                v + 2000
-            } else {
-                v + 1900
-            }
-        } else {
-            v
-        }
-    };
-    if digits(f) && f.len() == 8 {
-        return Ok((f[..4].parse().unwrap_or(0), f[4..6].parse().unwrap_or(0), f[6..].parse().unwrap_or(0)));
-    }
-    let sep = if f.contains('-') {
-        '-'
-    } else if f.contains('/') {
-        '/'
-    } else if f.contains('.') {
-        '.'
-    } else {
-        return Err(bad_syntax(kind, orig));
-    };
-    let p: Vec<&str> = f.split(sep).collect();
-    if p.len() != 3 || !p.iter().all(|x| digits(x) && x.len() <= 9) {
-        return Err(bad_syntax(kind, orig));
-    }
-    Ok(if p[0].len() >= 3 {
-        (p[0].parse().unwrap_or(0), p[1].parse().unwrap_or(0), p[2].parse().unwrap_or(0))
-    } else {
-        (year_of(p[2]), p[0].parse().unwrap_or(0), p[1].parse().unwrap_or(0))
-    })
-}
-
-fn parse_fields(s: &str, kind: Kind) -> Result<Parsed> {
-    let name = kind.name();
-    // Commas separate fields ("January 2, 2024").
-    let lower = s.trim().to_ascii_lowercase().replace(',', " ");
-    let mut p = Parsed::default();
-    // A textual month, and numbers standing alone, make a date at the end ("Jan 2 2024").
-    let mut month_name = None;
-    let mut loose: Vec<&str> = Vec::new();
-    // Split "2024-01-02T03:04:05" at the T between a date and a time.
-    let mut tokens: Vec<String> = Vec::new();
-    for t in lower.split_ascii_whitespace() {
-        match t.find('t') {
-            Some(i) if i > 0 && t.as_bytes()[i - 1].is_ascii_digit() && t[i + 1..].contains(':') => {
-                tokens.push(t[..i].to_string());
-                tokens.push(t[i + 1..].to_string());
-            }
-            _ => tokens.push(t.to_string()),
-        }
-    }
-    if tokens.is_empty() {
-        return Err(bad_syntax(name, s));
-    }
-    let mut i = 0;
-    while i < tokens.len() {
-        let t = tokens[i].as_str();
-        i += 1;
-        match t {
-            "epoch" => p.special = Some((UNIX_EPOCH_JDATE - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY),
-            "infinity" | "+infinity" => p.special = Some(TS_NOEND),
-            "-infinity" => p.special = Some(TS_NOBEGIN),
-            "now" => p.special = Some(now_us()),
-            "today" => p.day_offset = Some(0),
-            "tomorrow" => p.day_offset = Some(1),
-            "yesterday" => p.day_offset = Some(-1),
-            "bc" => p.bc = true,
-            "ad" => {}
-            "z" | "utc" | "gmt" | "zulu" => p.zone_s = Some(0),
-            "allballs" => p.time_us = Some(0),
-            _ if day_name(t) => {}
-            _ if month_of(t).is_some() && month_name.is_none() => month_name = month_of(t),
-            // A zone offset after a date or a time ("2024-01-02 +05:30", "03:04:05 -0800").
-            _ if (t.starts_with('+') || t.starts_with('-'))
-                && (p.time_us.is_some() || p.date.is_some())
-                && p.zone_s.is_none() =>
-            {
-                p.zone_s = Some(parse_offset(t).ok_or_else(|| bad_syntax(name, s))?);
-            }
-            // A Julian day number ("J2451545").
-            _ if t.len() > 1 && t.starts_with('j') && digits(&t[1..]) && p.date.is_none() => {
-                let jd: i64 = t[1..].parse().map_err(|_| bad_syntax(name, s))?;
-                if !(0..DATE_END_JULIAN).contains(&jd) {
-                    return Err(field_overflow(s));
-                }
-                p.date = Some(j2date(jd));
-            }
-            _ if t.contains(':') && p.time_us.is_none() => {
-                // The time, with a zone written onto it ("03:04:05+05", "03:04:05z").
-                let (clock, zone) = match t.find(['+', '-', 'z']) {
-                    Some(z) => (&t[..z], Some(&t[z..])),
-                    None => (t, None),
-                };
-                p.time_us = Some(parse_clock(clock, s, name)?);
-                if let Some(z) = zone {
-                    p.zone_s = Some(if z == "z" { 0 } else { parse_offset(z).ok_or_else(|| bad_syntax(name, s))? });
-                }
-            }
-            _ if digits(t) && t.len() != 8 && (month_name.is_some() || i < tokens.len()) => loose.push(t),
-            _ if p.date.is_none() && t.bytes().next().is_some_and(|b| b.is_ascii_digit()) => {
-                // "2024-Jan-02": a textual month inside a date field.
-                let parts: Vec<&str> = t.split(['-', '/', '.']).collect();
-                match parts.iter().position(|x| month_of(x).is_some()) {
-                    Some(at) if parts.len() == 3 => {
-                        month_name = month_of(parts[at]);
-                        loose.extend(parts.iter().enumerate().filter(|(k, _)| *k != at).map(|(_, x)| *x));
-                    }
-                    _ => p.date = Some(parse_date_field(t, s, name)?),
-                }
-            }
-            // A zone by its name (the text is lower case here; names are looked up ignoring case).
-            _ if t.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-                && p.zone_s.is_none()
-                && p.named_zone.is_none()
-                && (p.time_us.is_some() || p.date.is_some()) =>
-            {
-                match crate::zone::by_name(t) {
-                    Some(z) => p.named_zone = Some(z),
-                    None => {
-                        return Err(SqlError::new(
-                            code::INVALID_PARAMETER_VALUE,
-                            format!("time zone \"{t}\" not recognized"),
-                        ))
-                    }
-                }
-            }
-            _ => return Err(bad_syntax(name, s)),
-        }
-    }
-    match (month_name, loose.as_slice()) {
-        (None, []) => {}
-        (Some(m), [a, b]) if p.date.is_none() => {
-            // The year is the number of three or more digits or above 31; else day, then year.
-            let is_year = |x: &str| x.len() >= 3 || x.parse::<i64>().unwrap_or(0) > 31;
-            let (d, y) = if is_year(a) && !is_year(b) { (*b, *a) } else { (*a, *b) };
-            let year: i64 = y.parse().map_err(|_| bad_syntax(name, s))?;
-            let year = if y.len() == 2 {
-                if year < 70 {
-                    year + 2000
-                } else {
-                    year + 1900
-                }
-            } else {
-                year
-            };
-            p.date = Some((year, m, d.parse().map_err(|_| bad_syntax(name, s))?));
-        }
-        _ => return Err(bad_syntax(name, s)),
-    }
-    if p.special.is_some() && (p.date.is_some() || p.time_us.is_some() || p.day_offset.is_some()) {
-        return Err(bad_syntax(name, s));
-    }
-    Ok(p)
 }
 
 /// The months' English names, lower case (their first three letters are the abbreviations).
@@ -438,128 +218,164 @@ pub(crate) const MONTHS: [&str; 12] = [
     "december",
 ];
 
-/// A month's number from its English name or three-letter abbreviation.
-fn month_of(t: &str) -> Option<i64> {
-    if t.len() < 3 {
-        return None;
-    }
-    let m = MONTHS
-        .iter()
-        .position(|m| *m == t || (t.len() == 3 && m.starts_with(t)) || (t == "sept" && *m == "september"))?;
-    Some(m as i64 + 1)
-}
-
-/// Day-of-week names, which PostgreSQL accepts and ignores.
-fn day_name(t: &str) -> bool {
-    matches!(
-        t,
-        "sun"
-            | "sunday"
-            | "mon"
-            | "monday"
-            | "tue"
-            | "tues"
-            | "tuesday"
-            | "wed"
-            | "wednesday"
-            | "thu"
-            | "thur"
-            | "thurs"
-            | "thursday"
-            | "fri"
-            | "friday"
-            | "sat"
-            | "saturday"
-    )
-}
-
-/// The (astronomical year, month, day) of a parsed date, checked.
-fn checked_date(p: &Parsed, s: &str) -> Result<Option<(i64, i64, i64)>> {
-    let Some((y, m, d)) = p.date else { return Ok(None) };
-    if y == 0 {
-        return Err(field_overflow(s));
-    }
-    let y = if p.bc { 1 - y } else { y };
-    if !(1..=12).contains(&m) {
-        return Err(field_overflow(s).hint("Perhaps you need a different \"datestyle\" setting."));
-    }
-    if d < 1 || d > days_in_month(y, m) {
-        return Err(field_overflow(s));
-    }
-    Ok(Some((y, m, d)))
-}
-
 /// Reads a `timestamp` (zone ignored), `timestamptz` (zone applied) or the timestamp a `date`
 /// text names.
 pub fn parse_timestamp(s: &str, kind: Kind) -> Result<i64> {
     parse_timestamp_in(s, kind, None)
 }
 
-/// A timestamp's text; a `timestamptz` without a zone in the text is local time in `session`
-/// (None: UTC), as `today` is that zone's midnight.
-pub fn parse_timestamp_in(s: &str, kind: Kind, session: Option<&jiff::tz::TimeZone>) -> Result<i64> {
-    let name = kind.name();
-    let p = parse_fields(s, kind)?;
-    if let Some(v) = p.special {
-        return Ok(v);
+/// A DecodeDateTime error as PostgreSQL's DateTimeParseError reports it.
+fn decode_error(e: decode::Dterr, kind: Kind, s: &str) -> SqlError {
+    match e {
+        decode::Dterr::BadFormat => bad_syntax(kind.name(), s),
+        decode::Dterr::FieldOverflow => field_overflow(s),
+        decode::Dterr::MdFieldOverflow => field_overflow(s).hint("Perhaps you need a different \"datestyle\" setting."),
+        decode::Dterr::TzDispOverflow => {
+            SqlError::new("22009", format!("time zone displacement out of range: \"{s}\""))
+        }
+        decode::Dterr::BadTimezone(z) => {
+            SqlError::new(code::INVALID_PARAMETER_VALUE, format!("time zone \"{z}\" not recognized"))
+        }
     }
-    let tz = if kind == Kind::TimestampTz { p.named_zone.as_ref().or(session) } else { None };
-    let (y, m, d) = match (checked_date(&p, s)?, p.day_offset) {
-        (Some(ymd), None) => ymd,
-        (None, Some(off)) => {
-            let now = match tz {
-                Some(tz) if p.zone_s.is_none() => crate::zone::to_local(tz, now_us()),
-                _ => now_us(),
-            };
-            j2date(now.div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE + off)
-        }
-        _ => return Err(bad_syntax(name, s)),
+}
+
+/// A numeric zone offset (`+05`, `-0800`, `+1:00:10`) as DecodeTimezone reads it, seconds
+/// east; Err(true) when out of range, Err(false) when malformed.
+pub fn decode_timezone_offset(s: &str) -> std::result::Result<i64, bool> {
+    decode::decode_timezone(s).map_err(|e| matches!(e, decode::Dterr::TzDispOverflow))
+}
+
+/// PostgreSQL's IS_VALID_JULIAN: the calendar fields lie in the Julian-day routines' range.
+fn valid_julian(y: i64, m: i64) -> bool {
+    (y > -4713 || (y == -4713 && m >= 11)) && y < 5_874_898
+}
+
+/// Today's date (Julian day) in `session` (None: UTC), plus `days`.
+fn today_julian(session: Option<&jiff::tz::TimeZone>, days: i64) -> i64 {
+    let now = match session {
+        Some(tz) => crate::zone::to_local(tz, input_now_us()),
+        None => input_now_us(),
     };
-    let time = p.time_us.unwrap_or(0);
-    let range = || SqlError::new(DATETIME_FIELD_OVERFLOW, format!("{} out of range: \"{s}\"", name));
-    let mut ts = ts_of(y, m, d, time).ok_or_else(range)?;
-    if kind == Kind::TimestampTz {
-        ts = match (p.zone_s, tz) {
-            (Some(z), _) => ts.checked_sub(z * USECS_PER_SEC).ok_or_else(range)?,
-            (None, Some(tz)) => crate::zone::from_local(tz, ts),
-            (None, None) => ts,
-        };
-        if !(MIN_TIMESTAMP..END_TIMESTAMP).contains(&ts) {
-            return Err(range());
+    now.div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE + days
+}
+
+/// DateStyle's field order: how the numbers of a date without a four-digit year read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DateOrder {
+    #[default]
+    Mdy,
+    Dmy,
+    Ymd,
+}
+
+impl DateOrder {
+    /// The order of a DateStyle value as SHOW prints it (`ISO, DMY`).
+    pub fn of_setting(v: &str) -> DateOrder {
+        if v.ends_with("DMY") {
+            DateOrder::Dmy
+        } else if v.ends_with("YMD") {
+            DateOrder::Ymd
+        } else {
+            DateOrder::Mdy
         }
+    }
+}
+
+/// A timestamp's text (PostgreSQL's timestamp_in / timestamptz_in); a `timestamptz` without a
+/// zone in the text is local time in `session` (None: UTC), as `today` is that zone's midnight.
+pub fn parse_timestamp_in(s: &str, kind: Kind, session: Option<&jiff::tz::TimeZone>) -> Result<i64> {
+    parse_timestamp_order(s, kind, session, DateOrder::Mdy)
+}
+
+/// [`parse_timestamp_in`] under a DateStyle field order.
+pub fn parse_timestamp_order(
+    s: &str,
+    kind: Kind,
+    session: Option<&jiff::tz::TimeZone>,
+    order: DateOrder,
+) -> Result<i64> {
+    let d = decode::decode_date_time(s, order).map_err(|e| decode_error(e, kind, s))?;
+    let range = || SqlError::new(DATETIME_FIELD_OVERFLOW, format!("timestamp out of range: \"{s}\""));
+    match d.special {
+        Some(decode::Special::Epoch) => return Ok((UNIX_EPOCH_JDATE - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY),
+        Some(decode::Special::Late) => return Ok(TS_NOEND),
+        Some(decode::Special::Early) => return Ok(TS_NOBEGIN),
+        Some(decode::Special::Now) => {
+            let now = input_now_us();
+            return Ok(match (kind, session) {
+                (Kind::TimestampTz, _) | (_, None) => now,
+                (_, Some(tz)) => crate::zone::to_local(tz, now),
+            });
+        }
+        None => {}
+    }
+    let tm = &d.tm;
+    let (y, m, day) = match d.relative_day {
+        Some(n) => j2date(today_julian(session, n)),
+        None => (tm.year, tm.mon, tm.mday),
+    };
+    if !valid_julian(y, m) {
+        return Err(range());
+    }
+    let time = tm.hour * USECS_PER_HOUR + tm.min * USECS_PER_MINUTE + tm.sec * USECS_PER_SEC + tm.fsec;
+    let local = (date2j(y, m, day) - POSTGRES_EPOCH_JDATE).checked_mul(USECS_PER_DAY).and_then(|v| v.checked_add(time));
+    let local = local.ok_or_else(range)?;
+    let ts = if kind == Kind::TimestampTz {
+        match (&d.zone, session) {
+            (Some(decode::Zone::East(e)), _) => local.checked_sub(e * USECS_PER_SEC).ok_or_else(range)?,
+            (Some(decode::Zone::Named(tz)), _) => crate::zone::from_local(tz, local),
+            (Some(decode::Zone::Abbrev(tz, abbrev)), _) => {
+                local - crate::zone::abbrev_offset_east(tz, abbrev, local) * USECS_PER_SEC
+            }
+            (None, Some(tz)) => crate::zone::from_local(tz, local),
+            (None, None) => local,
+        }
+    } else {
+        local
+    };
+    if !(MIN_TIMESTAMP..END_TIMESTAMP).contains(&ts) {
+        return Err(range());
     }
     Ok(ts)
 }
 
+/// A date's text (PostgreSQL's date_in); `today` is the session's date.
 pub fn parse_date(s: &str) -> Result<i32> {
-    let p = parse_fields(s, Kind::Date)?;
-    match p.special {
-        Some(TS_NOEND) => return Ok(DATE_NOEND),
-        Some(TS_NOBEGIN) => return Ok(DATE_NOBEGIN),
-        Some(ts) => return Ok(ts.div_euclid(USECS_PER_DAY) as i32),
-        None => {}
-    }
-    let jd = match (checked_date(&p, s)?, p.day_offset) {
-        (Some((y, m, d)), None) => date2j(y, m, d),
-        (None, Some(off)) => now_us().div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE + off,
-        _ => return Err(bad_syntax("date", s)),
+    parse_date_in(s, None)
+}
+
+pub fn parse_date_in(s: &str, session: Option<&jiff::tz::TimeZone>) -> Result<i32> {
+    parse_date_order(s, session, DateOrder::Mdy)
+}
+
+/// [`parse_date_in`] under a DateStyle field order.
+pub fn parse_date_order(s: &str, session: Option<&jiff::tz::TimeZone>, order: DateOrder) -> Result<i32> {
+    let d = decode::decode_date_time(s, order).map_err(|e| decode_error(e, Kind::Date, s))?;
+    let range = || SqlError::new(DATETIME_FIELD_OVERFLOW, format!("date out of range: \"{s}\""));
+    let (y, m, day) = match (d.special, d.relative_day) {
+        (Some(decode::Special::Epoch), _) => return Ok((UNIX_EPOCH_JDATE - POSTGRES_EPOCH_JDATE) as i32),
+        (Some(decode::Special::Late), _) => return Ok(DATE_NOEND),
+        (Some(decode::Special::Early), _) => return Ok(DATE_NOBEGIN),
+        (Some(decode::Special::Now), _) => j2date(today_julian(session, 0)),
+        (None, Some(n)) => j2date(today_julian(session, n)),
+        (None, None) => (d.tm.year, d.tm.mon, d.tm.mday),
     };
+    if !valid_julian(y, m) {
+        return Err(range());
+    }
+    let jd = date2j(y, m, day);
     if !(0..DATE_END_JULIAN).contains(&jd) {
-        return Err(SqlError::new(DATETIME_FIELD_OVERFLOW, format!("date out of range: \"{s}\"")));
+        return Err(range());
     }
     Ok((jd - POSTGRES_EPOCH_JDATE) as i32)
 }
 
+/// A time's text (PostgreSQL's time_in: DecodeTimeOnly); `now` is the current time of day.
 pub fn parse_time(s: &str) -> Result<i64> {
-    let p = parse_fields(s, Kind::Time)?;
-    match p.special {
-        // 'now' is the current time of day; 'epoch' is midnight.
-        Some(v) if is_finite_ts(v) => return Ok(v.rem_euclid(USECS_PER_DAY)),
-        Some(_) => return Err(bad_syntax(Kind::Time.name(), s)),
-        None => {}
+    match decode::decode_time_only(s).map_err(|e| decode_error(e, Kind::Time, s))? {
+        Some(t) => Ok(t),
+        None => Ok(input_now_us().rem_euclid(USECS_PER_DAY)),
     }
-    checked_date(&p, s)?;
-    p.time_us.ok_or_else(|| bad_syntax(Kind::Time.name(), s))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -908,238 +724,50 @@ pub fn format_interval(iv: &Interval) -> String {
 // ---------------------------------------------------------------------------------------------
 // Intervals.
 
-fn bad_interval(s: &str) -> SqlError {
-    SqlError::new(INVALID_DATETIME_FORMAT, format!("invalid input syntax for type interval: \"{s}\""))
-}
-
-fn interval_field_overflow(s: &str) -> SqlError {
+pub(crate) fn interval_field_overflow(s: &str) -> SqlError {
     SqlError::new(INTERVAL_FIELD_OVERFLOW, format!("interval field value out of range: \"{s}\""))
 }
 
-/// A unit's place: months per unit, days per unit or microseconds per unit.
-enum Unit {
-    Months(i64),
-    Days(i64),
-    Micros(i64),
-}
-
-fn unit_of(u: &str) -> Option<Unit> {
-    Some(match u {
-        "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "useconds" => Unit::Micros(1),
-        "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "mseconds" => Unit::Micros(1000),
-        "second" | "seconds" | "s" | "sec" | "secs" => Unit::Micros(USECS_PER_SEC),
-        "minute" | "minutes" | "m" | "min" | "mins" => Unit::Micros(USECS_PER_MINUTE),
-        "hour" | "hours" | "h" | "hr" | "hrs" => Unit::Micros(USECS_PER_HOUR),
-        "day" | "days" | "d" => Unit::Days(1),
-        "week" | "weeks" | "w" => Unit::Days(7),
-        "month" | "months" | "mon" | "mons" => Unit::Months(1),
-        "year" | "years" | "y" | "yr" | "yrs" => Unit::Months(12),
-        "decade" | "decades" | "dec" | "decs" => Unit::Months(120),
-        "century" | "centuries" | "c" | "cent" => Unit::Months(1200),
-        "millennium" | "millennia" | "mil" | "mils" => Unit::Months(12000),
-        _ => return None,
-    })
-}
-
-/// Reads an interval in PostgreSQL's postgres/SQL forms: `1 year 2 mons`, `3 days 04:05:06.5`,
-/// `-1 day +02:00`, `1.5 hours`, `@ 1 day ago`, a bare number of seconds. (ISO 8601 `P1D`
-/// forms are not read.)
+/// Reads an interval as PostgreSQL's interval_in does (IntervalStyle postgres, all fields):
+/// `1 year 2 mons`, `3 days 04:05:06.5`, `-1 day +02:00`, `1.5 hours`, `@ 1 day ago`, a bare
+/// number of seconds, SQL's `1-2` and `3 4:05:06`, ISO 8601's `P1Y2M` and `P0001-02-03`.
 pub fn parse_interval(s: &str) -> Result<Interval> {
-    // Commas separate fields too (Python's str(timedelta): "1 day, 10:17:36").
-    let mut lower = s.trim().to_ascii_lowercase().replace(',', " ");
-    if let Some(iso) = lower.strip_prefix('p') {
-        lower = iso8601_designators(iso).ok_or_else(|| bad_interval(s))?;
-    }
-    let body = lower.strip_prefix('@').unwrap_or(&lower);
-    // Exact sums (i128), checked against the fields' ranges at the end.
-    let (mut months, mut days, mut micros) = (0i128, 0i128, 0i128);
-    // Months that came from years, decades...: PostgreSQL checks them only in the total.
-    let mut year_months = 0i128;
-    let mut tokens: Vec<&str> = body.split_ascii_whitespace().collect();
-    let ago = tokens.last() == Some(&"ago");
-    if ago {
-        tokens.pop();
-    }
-    if tokens.is_empty() {
-        return Err(bad_interval(s));
-    }
-    let int = |d: &str| -> Result<i128> {
-        if !digits(d) || d.len() > 20 {
-            return Err(bad_interval(s));
-        }
-        d.parse::<i128>().map_err(|_| bad_interval(s))
-    };
-    // Fraction digits as microseconds, rounded half to even on the seventh digit.
-    let frac_us = |f: &str| -> Result<i128> {
-        if f.is_empty() {
-            return Ok(0);
-        }
-        if !digits(f) {
-            return Err(bad_interval(s));
-        }
-        Ok((format!("0.{f}").parse::<f64>().unwrap_or(0.0) * 1e6).round_ties_even() as i128)
-    };
-    let mut i = 0;
-    while i < tokens.len() {
-        let t = tokens[i];
-        i += 1;
-        if t.contains(':') {
-            let (neg, clock) = match t.as_bytes()[0] {
-                b'-' => (true, &t[1..]),
-                b'+' => (false, &t[1..]),
-                _ => (false, t),
-            };
-            let parts: Vec<&str> = clock.split(':').collect();
-            if parts.len() > 3 {
-                return Err(bad_interval(s));
-            }
-            let (h, m) = (int(parts[0])?, int(parts[1])?);
-            let (sec, frac) = match parts.get(2) {
-                Some(x) => {
-                    let (w, f) = x.split_once('.').unwrap_or((x, ""));
-                    (int(w)?, frac_us(f)?)
-                }
-                None => (0, 0),
-            };
-            if m > 59 || sec > 59 {
-                return Err(interval_field_overflow(s));
-            }
-            let v = h * USECS_PER_HOUR as i128 + m * USECS_PER_MINUTE as i128 + sec * USECS_PER_SEC as i128 + frac;
-            micros += if neg { -v } else { v };
-            continue;
-        }
-        // SQL's year-month form: `1-2` is 1 year 2 months, `-1-2` minus both.
-        if let Some((m, overflows)) = year_month(t) {
-            if overflows {
-                return Err(interval_field_overflow(s));
-            }
-            months += m;
-            continue;
-        }
-        // A number, with its unit written onto it or in the next token.
-        let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
-        let (num, mut unit) = (&t[..split], &t[split..]);
-        if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b"+-.".contains(&b)) {
-            return Err(bad_interval(s));
-        }
-        if unit.is_empty() {
-            if i < tokens.len() && unit_of(tokens[i]).is_some() {
-                unit = tokens[i];
-                i += 1;
-            } else if i < tokens.len() && tokens[i].contains(':') {
-                // SQL's day-time form: `3 4:05:06` is 3 days 4:05:06.
-                unit = "day";
-            } else if i == tokens.len() {
-                unit = "second";
-            } else {
-                return Err(bad_interval(s));
-            }
-        }
-        let (neg, digits_part) = match num.as_bytes()[0] {
-            b'-' => (true, &num[1..]),
-            b'+' => (false, &num[1..]),
-            _ => (false, num),
-        };
-        let (whole, frac) = digits_part.split_once('.').unwrap_or((digits_part, ""));
-        let whole = if whole.is_empty() && !frac.is_empty() { 0 } else { int(whole)? };
-        if !frac.is_empty() && !digits(frac) {
-            return Err(bad_interval(s));
-        }
-        let sign: i128 = if neg { -1 } else { 1 };
-        let frac_f: f64 = if frac.is_empty() { 0.0 } else { format!("0.{frac}").parse().unwrap_or(0.0) };
-        let frac_f = if neg { -frac_f } else { frac_f };
-        match unit_of(unit).ok_or_else(|| bad_interval(s))? {
-            Unit::Months(n) => {
-                if n == 1 {
-                    months += sign * whole;
-                } else {
-                    year_months += sign * whole * n as i128;
-                }
-                let fm = frac_f * n as f64;
-                if n == 1 {
-                    // A fraction of a month is 30 days, and of a day 24 hours.
-                    let fd = fm * 30.0;
-                    days += fd.trunc() as i128;
-                    micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even() as i128;
-                } else {
-                    year_months += fm.round_ties_even() as i128;
-                }
-            }
-            Unit::Days(n) => {
-                days += sign * whole * n as i128;
-                let fd = frac_f * n as f64;
-                days += fd.trunc() as i128;
-                micros += (fd.fract() * USECS_PER_DAY as f64).round_ties_even() as i128;
-            }
-            Unit::Micros(n) => {
-                micros += sign * whole * n as i128 + (frac_f * n as f64).round_ties_even() as i128;
-            }
-        }
-    }
-    let sign = if ago { -1 } else { 1 };
-    i32::try_from(months).map_err(|_| interval_field_overflow(s))?;
-    let months = i32::try_from((months + year_months) * sign).map_err(|_| interval_out_of_range())?;
-    let days = i32::try_from(days * sign).map_err(|_| interval_field_overflow(s))?;
-    let micros = i64::try_from(micros * sign).map_err(|_| interval_field_overflow(s))?;
-    Ok(Interval { months, days, micros })
+    interval_in::parse(s, IntervalStyle::Postgres, interval_in::FULL_RANGE)
 }
 
 /// An interval's text read in an IntervalStyle: in `sql_standard`, a leading minus with no
 /// other sign in the text applies to every field (`-1 2:03:04` is minus 1 day 2:03:04), as
 /// PostgreSQL's DecodeInterval reads it.
 pub fn parse_interval_in(s: &str, style: IntervalStyle) -> Result<Interval> {
-    let iv = parse_interval(s)?;
-    if style != IntervalStyle::SqlStandard {
-        return Ok(iv);
-    }
-    let mut fields = s.split_ascii_whitespace();
-    let leading_minus = fields.next().is_some_and(|f| f.starts_with('-'));
-    if !leading_minus || fields.any(|f| f.starts_with(['-', '+'])) {
-        return Ok(iv);
-    }
-    let neg = |v: i64| if v > 0 { -v } else { v };
-    Ok(Interval { months: neg(iv.months as i64) as i32, days: neg(iv.days as i64) as i32, micros: neg(iv.micros) })
+    interval_in::parse(s, style, interval_in::FULL_RANGE)
 }
 
-/// A year-month field (`1-2`, `-1-2`, `+1-2`) as months (a leading minus negates both), and
-/// whether its months are out of range (`1-13`: 22015 in PostgreSQL).
-fn year_month(t: &str) -> Option<(i128, bool)> {
-    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
-    let (y, m) = body.split_once('-')?;
-    if !digits(y) || !digits(m) || y.len() > 9 || m.len() > 9 {
-        return None;
-    }
-    let (y, m) = (y.parse::<i128>().ok()?, m.parse::<i128>().ok()?);
-    Some((if t.starts_with('-') { -(y * 12 + m) } else { y * 12 + m }, m > 11))
-}
-
-/// ISO 8601's designator form after the `P` (`1Y2M3DT4H5M6S`, `1W`, `T1.5S`) in the
-/// postgres form (`1 year 2 mon 3 day 4 hour 5 minute 6 second`).
-fn iso8601_designators(iso: &str) -> Option<String> {
-    let mut out = String::new();
-    let (date, time) = iso.split_once('t').unwrap_or((iso, ""));
-    for (part, units) in [
-        (date, &[('y', "year"), ('m', "mon"), ('w', "week"), ('d', "day")][..]),
-        (time, &[('h', "hour"), ('m', "minute"), ('s', "second")][..]),
-    ] {
-        let mut rest = part;
-        while !rest.is_empty() {
-            let end = rest.find(|c: char| c.is_ascii_alphabetic())?;
-            let (num, designator) = (&rest[..end], rest[end..].chars().next()?);
-            let (_, unit) = units.iter().find(|(d, _)| *d == designator)?;
-            if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b"+-.".contains(&b)) {
-                return None;
-            }
-            out.push_str(&format!("{num} {unit} "));
-            rest = &rest[end + 1..];
-        }
-    }
-    // "P" alone says nothing (an error); "PT" is a zero interval, as in PostgreSQL.
-    match (out.is_empty(), iso) {
-        (false, _) => Some(out),
-        (true, "t") => Some("0".into()),
-        _ => None,
-    }
+/// PostgreSQL's interval_hash: hashint8 of the low 64 bits of the span intervals compare by,
+/// so `'30 days'` and `'1 month'` hash alike (hash_uint32 is lookup3's final mix).
+pub fn interval_hash(iv: &Interval) -> i32 {
+    let span = interval_span(iv) as i64;
+    let (lo, hi) = (span as u32, (span >> 32) as u32);
+    let k = lo ^ if span >= 0 { hi } else { !hi };
+    let rot = |x: u32, n: u32| x.rotate_left(n);
+    let mut a = 0x9e37_79b9u32.wrapping_add(4).wrapping_add(3_923_095);
+    let mut b = a;
+    let mut c = a;
+    a = a.wrapping_add(k);
+    c ^= b;
+    c = c.wrapping_sub(rot(b, 14));
+    a ^= c;
+    a = a.wrapping_sub(rot(c, 11));
+    b ^= a;
+    b = b.wrapping_sub(rot(a, 25));
+    c ^= b;
+    c = c.wrapping_sub(rot(b, 16));
+    a ^= c;
+    a = a.wrapping_sub(rot(c, 4));
+    b ^= a;
+    b = b.wrapping_sub(rot(a, 14));
+    c ^= b;
+    c = c.wrapping_sub(rot(b, 24));
+    c as i32
 }
 
 /// The span PostgreSQL compares intervals by: a month is 30 days, a day 24 hours.
@@ -1155,12 +783,41 @@ pub fn interval_neg(iv: &Interval) -> Result<Interval> {
     })
 }
 
-fn interval_add(a: &Interval, b: &Interval) -> Result<Interval> {
+pub(crate) fn interval_add(a: &Interval, b: &Interval) -> Result<Interval> {
     Ok(Interval {
         months: a.months.checked_add(b.months).ok_or_else(interval_out_of_range)?,
         days: a.days.checked_add(b.days).ok_or_else(interval_out_of_range)?,
         micros: a.micros.checked_add(b.micros).ok_or_else(interval_out_of_range)?,
     })
+}
+
+/// PostgreSQL 15's interval_div (avg(interval) divides its sum by the count so): each field
+/// divided, the months' fraction carried into days and the days' into time, rounded to
+/// microseconds as TSROUND does.
+pub(crate) fn interval_div(iv: &Interval, factor: f64) -> Result<Interval> {
+    if factor == 0.0 {
+        return Err(SqlError::new("22012", "division by zero"));
+    }
+    let tsround = |j: f64| (j * 1e6).round_ties_even() / 1e6;
+    let m = iv.months as f64 / factor;
+    let d = iv.days as f64 / factor;
+    if !m.is_finite() || !d.is_finite() || m.abs() > i32::MAX as f64 || d.abs() > i32::MAX as f64 {
+        return Err(interval_out_of_range());
+    }
+    let (months, mut days) = (m as i32, d as i32 as i64);
+    let month_remainder_days = tsround((m - months as f64) * 30.0);
+    let mut sec_remainder = tsround((d - days as f64 + month_remainder_days - month_remainder_days.trunc()) * 86400.0);
+    if sec_remainder.abs() >= 86400.0 {
+        days += (sec_remainder / 86400.0) as i64;
+        sec_remainder -= ((sec_remainder / 86400.0) as i64) as f64 * 86400.0;
+    }
+    days += month_remainder_days as i64;
+    let t = (iv.micros as f64 / factor + sec_remainder * 1e6).round_ties_even();
+    if !t.is_finite() || t.abs() >= 9.2e18 {
+        return Err(interval_out_of_range());
+    }
+    let days = i32::try_from(days).map_err(|_| interval_out_of_range())?;
+    Ok(Interval { months, days, micros: t as i64 })
 }
 
 /// PostgreSQL's interval_mul (interval_div multiplies by 1/factor the same way).
@@ -1638,8 +1295,8 @@ pub fn date_bin(stride: &Interval, x: i64, origin: i64) -> Result<i64> {
     }
     let diff = x.checked_sub(origin).ok_or_else(interval_range)?;
     let mut delta = diff - diff % step;
-    // The start of the bin even when the origin is after x.
-    if origin > x && step > 1 {
+    // The start of the bin even when the origin is after x (not when x starts a bin).
+    if origin > x && diff % step != 0 {
         delta -= step;
     }
     match origin.checked_add(delta) {
@@ -1677,9 +1334,12 @@ fn unit_unsupported(unit: &str, ty: &str) -> SqlError {
 
 /// Normalizes a unit name as PostgreSQL's DecodeUnits does (plurals and abbreviations).
 fn canonical_unit(u: &str) -> Option<&'static str> {
+    // DecodeUnits compares the first 10 letters (TOKMAXLEN): `microseconds` is `microsecon`,
+    // `timezone_hour` is `timezone_h`.
+    let u = u.get(..10).unwrap_or(u);
     Some(match u {
-        "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "useconds" => "microseconds",
-        "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "mseconds" => "milliseconds",
+        "microsecon" | "us" | "usec" | "usecs" | "useconds" | "usecond" => "microseconds",
+        "millisecon" | "ms" | "msec" | "msecs" | "mseconds" | "msecond" => "milliseconds",
         "second" | "seconds" | "s" | "sec" | "secs" => "second",
         "minute" | "minutes" | "m" | "min" | "mins" => "minute",
         "hour" | "hours" | "h" | "hr" | "hrs" => "hour",
@@ -1698,8 +1358,8 @@ fn canonical_unit(u: &str) -> Option<&'static str> {
         "isoyear" => "isoyear",
         "julian" | "j" => "julian",
         "timezone" => "timezone",
-        "timezone_hour" => "timezone_hour",
-        "timezone_minute" => "timezone_minute",
+        "timezone_h" => "timezone_hour",
+        "timezone_m" => "timezone_minute",
         _ => return None,
     })
 }
@@ -1792,6 +1452,20 @@ pub fn ts_part(unit: &str, ts: i64, tz: bool) -> Result<Datum> {
         _ => return Err(unit_unsupported(unit, ty)),
     };
     Ok(Datum::Float8(v))
+}
+
+/// EXTRACT from a date (PostgreSQL's extract_date): the date's fields; the time of day's and
+/// the zone's are errors for a date.
+pub fn date_part(unit: &str, d: i32) -> Result<Datum> {
+    let lower = unit.to_ascii_lowercase();
+    match canonical_unit(&lower) {
+        None => Err(unit_error(unit, "date")),
+        Some(
+            "microseconds" | "milliseconds" | "second" | "minute" | "hour" | "timezone" | "timezone_hour"
+            | "timezone_minute",
+        ) => Err(unit_unsupported(unit, "date")),
+        Some(_) => ts_part(unit, date_to_ts(d)?, false),
+    }
 }
 
 pub fn time_part(unit: &str, t: i64) -> Result<Datum> {
@@ -1900,6 +1574,21 @@ pub fn interval_trunc(unit: &str, iv: &Interval) -> Result<Interval> {
         "millennium" => Interval { months: y / 1000 * 12000, days: 0, micros: 0 },
         _ => return Err(unit_unsupported(unit, "interval")),
     })
+}
+
+#[cfg(test)]
+mod hash_tests {
+    use super::*;
+
+    #[test]
+    fn interval_hash_is_postgresql_s() {
+        let h = |s: &str| interval_hash(&parse_interval(s).unwrap());
+        // Values from PostgreSQL 15.
+        assert_eq!(h("30 days"), 1574789525);
+        assert_eq!(h("1 month"), 1574789525);
+        assert_eq!(h("-1 day"), -1092701610);
+        assert_eq!(h("0"), -272711505);
+    }
 }
 
 #[cfg(test)]

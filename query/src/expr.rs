@@ -122,6 +122,14 @@ pub enum TemporalFn {
     IntervalText(crate::datetime::IntervalStyle),
     /// text -> interval in IntervalStyle `sql_standard` (a leading minus applies to all fields).
     IntervalParse(crate::datetime::IntervalStyle),
+    /// A cast to `interval <fields>` (`::interval day to minute`): the fields right of the
+    /// range's last dropped (the typmod's range bits, [`crate::datetime::interval_in`]).
+    IntervalRange(u16),
+    /// make_timestamptz's zone read per row as parse_sane_timezone reads it (`'+2'` east), to
+    /// the name a [`TemporalFn::Zoned`] call resolves ([`crate::zone::sane_zone_name`]).
+    SaneZone,
+    /// interval_hash(interval) -> int4.
+    IntervalHash,
 }
 
 /// What a [`TemporalFn::Zoned`] call does in its zone.
@@ -1156,7 +1164,7 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
             (Func::DatePart, Datum::Text(u), v) => match v {
                 Datum::Timestamp(t) => dt::ts_part(&u, t, false)?,
                 Datum::TimestampTz(t) => dt::ts_part(&u, t, true)?,
-                Datum::Date(d) => dt::ts_part(&u, dt::date_to_ts(d)?, false)?,
+                Datum::Date(d) => dt::date_part(&u, d)?,
                 Datum::Time(t) => dt::time_part(&u, t)?,
                 Datum::Interval(iv) => dt::interval_part(&u, &iv)?,
                 other => return Err(SqlError::internal(format!("date_part of {other:?}"))),
@@ -1299,6 +1307,11 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
         (TemporalFn::Zoned(op), [.., Datum::Text(zone)]) => zoned(op, &args[..args.len() - 1], zone)?,
         (TemporalFn::IntervalText(style), [Datum::Interval(iv)]) => Datum::Text(dt::format_interval_as(iv, style)),
         (TemporalFn::IntervalParse(style), [Datum::Text(s)]) => Datum::Interval(dt::parse_interval_in(s, style)?),
+        (TemporalFn::SaneZone, [Datum::Text(z)]) => Datum::Text(crate::zone::sane_zone_name(z)?),
+        (TemporalFn::IntervalHash, [Datum::Interval(iv)]) => Datum::Int4(dt::interval_hash(iv)),
+        (TemporalFn::IntervalRange(range), [Datum::Interval(iv)]) => {
+            Datum::Interval(dt::interval_in::restrict(*iv, range))
+        }
         (TemporalFn::Round(p), [v]) => match v {
             Datum::Timestamp(x) if dt::is_finite_ts(*x) => Datum::Timestamp(dt::round_us(*x, p)),
             Datum::TimestampTz(x) if dt::is_finite_ts(*x) => Datum::TimestampTz(dt::round_us(*x, p)),
@@ -1316,6 +1329,21 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
 fn zoned(op: ZoneOp, args: &[Datum], zone: &str) -> Result<Datum> {
     use crate::datetime as dt;
     use crate::zone;
+    // AT TIME ZONE a dynamic abbreviation (`MSK`): the offset the abbreviation had then, as
+    // PostgreSQL's DetermineTimeZoneAbbrevOffset[TS] finds it.
+    if let Some((tz, abbrev)) = zone::dynamic_abbreviation(zone) {
+        match (op, args) {
+            (ZoneOp::ToLocal, [Datum::TimestampTz(t)]) if dt::is_finite_ts(*t) => {
+                let east = zone::abbrev_offset_east_at(&tz, abbrev, *t);
+                return Ok(Datum::Timestamp(t + east * dt::USECS_PER_SEC));
+            }
+            (ZoneOp::FromLocal, [Datum::Timestamp(t)]) if dt::is_finite_ts(*t) => {
+                let east = zone::abbrev_offset_east(&tz, abbrev, *t);
+                return Ok(Datum::TimestampTz(t - east * dt::USECS_PER_SEC));
+            }
+            _ => {}
+        }
+    }
     let tz = zone::resolve(zone)?;
     let bad = || SqlError::internal(format!("{op:?} of {args:?}"));
     Ok(match (op, args) {
@@ -1387,6 +1415,8 @@ pub enum AggState {
     Items(Option<Vec<Datum>>),
     /// corr, covar_* and regr_*: float8_regr_accum's [N, Sx, Sxx, Sy, Syy, Sxy].
     Regr([f64; 6]),
+    /// sum and avg of intervals: the sum (each field checked) and the row count.
+    SumInterval(orbit_engine::table::Interval, i64),
 }
 
 impl AggState {
@@ -1399,6 +1429,9 @@ impl AggState {
                 AggState::VarNumeric(0, crate::numeric::Num::zero(), crate::numeric::Num::zero())
             }
             AggFunc::Variance { .. } => AggState::VarFloat(0.0, 0.0, 0.0),
+            AggFunc::Sum | AggFunc::Avg if matches!(spec.ty, SqlType::Interval(_)) => {
+                AggState::SumInterval(orbit_engine::table::Interval { months: 0, days: 0, micros: 0 }, 0)
+            }
             AggFunc::Sum | AggFunc::Avg => AggState::SumFloat(0.0, 0),
             AggFunc::Min | AggFunc::Max => AggState::Extreme(Datum::Null),
             AggFunc::BoolAnd | AggFunc::BoolOr => AggState::Bool(None),
@@ -1526,6 +1559,12 @@ impl AggState {
             }
             AggState::Text(_) => self.update_text(v, Datum::Null)?,
             AggState::Regr(_) => return Err(SqlError::internal("a regression aggregate takes two inputs")),
+            AggState::SumInterval(sum, n) => {
+                if let Datum::Interval(iv) = v {
+                    *sum = crate::datetime::interval_add(sum, &iv)?;
+                    *n += 1;
+                }
+            }
         }
         Ok(())
     }
@@ -1582,6 +1621,10 @@ impl AggState {
                 }
             },
             (AggState::Regr(a), AggState::Regr(b)) => regr_combine(a, b)?,
+            (AggState::SumInterval(a, na), AggState::SumInterval(b, nb)) => {
+                *a = crate::datetime::interval_add(a, &b)?;
+                *na += nb;
+            }
             _ => return Err(SqlError::internal("aggregate states do not match")),
         }
         Ok(())
@@ -1597,6 +1640,11 @@ impl AggState {
                     Datum::Null
                 }
             }
+            AggState::SumInterval(_, 0) => Datum::Null,
+            AggState::SumInterval(sum, n) if spec.func == AggFunc::Avg => {
+                Datum::Interval(crate::datetime::interval_div(&sum, n as f64)?)
+            }
+            AggState::SumInterval(sum, _) => Datum::Interval(sum),
             AggState::SumFloat(_, 0) => Datum::Null,
             AggState::SumFloat(s, n) => match (spec.func, spec.ty) {
                 (AggFunc::Avg, _) => Datum::Float8(s / n as f64),

@@ -1,6 +1,6 @@
 //! Run-time parameters a session can `SET`, `RESET` and `SHOW`: their canonical names, their
 //! defaults, and the values Orbit honours. A parameter whose value would change behaviour that
-//! Orbit does not have (another DateStyle) is
+//! Orbit does not have (a DateStyle output other than ISO) is
 //! refused with 0A000 rather than accepted and ignored; an unknown parameter is 42704 and a
 //! malformed value 22023, as PostgreSQL answers.
 
@@ -34,6 +34,7 @@ pub(crate) fn bind_started() {
 /// Forgets the session of the bind that ended.
 pub(crate) fn bind_ended() {
     BINDING.with(|b| b.borrow_mut().0 = None);
+    crate::datetime::bind_clock(None);
 }
 
 /// Parameter `name`'s value in the session being bound (None: no session, or no such
@@ -361,16 +362,19 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
                 .iter()
                 .flat_map(|v| v.split(',').map(|w| w.trim().to_ascii_uppercase()).collect::<Vec<_>>())
                 .collect();
+            // The output style is ISO only; the field order (how `01/02/03` reads) is any.
+            let mut order = "MDY";
             for w in &words {
                 match w.as_str() {
-                    "ISO" | "MDY" | "US" | "NONEURO" | "NONEUROPEAN" | "DEFAULT" => {}
-                    "SQL" | "POSTGRES" | "GERMAN" | "DMY" | "YMD" | "EURO" | "EUROPEAN" => {
-                        return Err(only(canon, "ISO, MDY"))
-                    }
+                    "ISO" | "DEFAULT" => {}
+                    "MDY" | "US" | "NONEURO" | "NONEUROPEAN" => order = "MDY",
+                    "DMY" | "EURO" | "EUROPEAN" => order = "DMY",
+                    "YMD" => order = "YMD",
+                    "SQL" | "POSTGRES" | "GERMAN" => return Err(only(canon, "ISO")),
                     _ => return Err(invalid(canon, &joined)),
                 }
             }
-            "ISO, MDY".to_string()
+            format!("ISO, {order}")
         }
         "IntervalStyle" => match one()?.to_ascii_lowercase().as_str() {
             v @ ("postgres" | "postgres_verbose" | "sql_standard" | "iso_8601") => v.to_string(),

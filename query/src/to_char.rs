@@ -226,6 +226,8 @@ fn field(v: &Value, pat: &str, written: &str, fill: bool) -> Result<(String, Opt
         "iyyy" | "iyy" | "iy" | "i" | "iw" | "iddd" | "id" => {
             date_only(pat)?;
             let (week, iso_year) = dt::iso_week(f.year, f.month, f.day);
+            // ADJUST_YEAR: a BC ISO year counts up from 1 BC too.
+            let iso_year = if iso_year <= 0 { 1 - iso_year } else { iso_year };
             let dow = (jd + 1).rem_euclid(7);
             let isodow = if dow == 0 { 7 } else { dow };
             match pat {
@@ -245,6 +247,17 @@ fn field(v: &Value, pat: &str, written: &str, fill: bool) -> Result<(String, Opt
                 "mon" => (cased(&MONTHS[m][..3], written), None),
                 _ => (pad(cased(ROMAN[m], written), 4), None),
             }
+        }
+        // An interval's month in Roman numerals (DCH_RM): a negative month counts back from
+        // December, whole years are December (or January when negative).
+        "rm" if f.month != 0 || f.year != 0 => {
+            let m = match f.month {
+                0 if f.year >= 0 => 12,
+                0 => 1,
+                m if m < 0 => 13 + m,
+                m => m,
+            };
+            (pad(cased(ROMAN[(m - 1) as usize], written), 4), None)
         }
         "month" | "mon" | "rm" => (String::new(), None),
         "mm" => signed(f.month, 2),
@@ -272,9 +285,14 @@ fn field(v: &Value, pat: &str, written: &str, fill: bool) -> Result<(String, Opt
         }
         "q" => num((f.month - 1).max(0) / 3 + 1, 1),
         "cc" => {
-            let cc = if year > 0 { (year + 99) / 100 } else { -((99 - (year - 1)) / 100) };
-            let cc = if bc { -cc.abs() } else { cc };
-            num(cc, 2)
+            // PostgreSQL's DCH_CC over the astronomical year: century 20 is 1901-2000, 6 BC
+            // is 600-501 BC; an interval's is its years / 100. Three places when negative.
+            let cc = match (iv.is_some(), f.year > 0) {
+                (true, _) => f.year / 100,
+                (false, true) => (f.year - 1) / 100 + 1,
+                (false, false) => f.year / 100 - 1,
+            };
+            num(cc, if cc < 0 { 3 } else { 2 })
         }
         "j" => {
             date_only(pat)?;

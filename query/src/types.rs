@@ -381,6 +381,8 @@ pub struct TextStyle {
     /// `extra_float_digits` when it is 0 or below: floats print with that many digits more
     /// than FLT_DIG / DBL_DIG (printf's `%.*g`); None for the shortest exact form (1 to 3).
     pub float_digits: Option<i32>,
+    /// DateStyle's field order, how date input such as `01/02/03` reads.
+    pub date_order: dt::DateOrder,
 }
 
 impl TextStyle {
@@ -396,6 +398,9 @@ impl TextStyle {
                 .find(|(k, _)| *k == "extra_float_digits")
                 .and_then(|(_, v)| v.parse::<i32>().ok())
                 .filter(|n| *n <= 0),
+            date_order: dt::DateOrder::of_setting(
+                settings.iter().find(|(k, _)| *k == "DateStyle").map_or("", |(_, v)| v.as_str()),
+            ),
         }
     }
 }
@@ -439,10 +444,12 @@ pub fn to_text_in(d: &Datum, style: &TextStyle) -> Option<String> {
 }
 
 /// Whether a value of this type reads or prints differently in a session's style
-/// ([`TextStyle`]): a timestamptz, an interval, or an array of them.
+/// ([`TextStyle`]): a timestamptz, an interval, a date or timestamp (DateStyle's order), or an
+/// array of them.
 pub fn styled(ty: SqlType) -> bool {
     match ty {
-        SqlType::TimestampTz(_) | SqlType::Interval(_) => true,
+        // A date or timestamp reads by DateStyle's field order (and `today` in the zone).
+        SqlType::TimestampTz(_) | SqlType::Interval(_) | SqlType::Timestamp(_) | SqlType::Date => true,
         SqlType::Array(a) => styled(a.elem()),
         _ => false,
     }
@@ -453,11 +460,23 @@ pub fn styled(ty: SqlType) -> bool {
 /// as elements of an array).
 pub fn parse_text_in(ty: SqlType, s: &str, style: &TextStyle) -> Result<Datum> {
     match ty {
-        SqlType::TimestampTz(p) if style.zone.is_some() => Ok(Datum::TimestampTz(dt::ts_typmod(
-            dt::parse_timestamp_in(s, Kind::TimestampTz, style.zone.as_ref())?,
-            p,
-        )?)),
+        SqlType::TimestampTz(p) if style.zone.is_some() || style.date_order != dt::DateOrder::Mdy => {
+            Ok(Datum::TimestampTz(dt::ts_typmod(
+                dt::parse_timestamp_order(s, Kind::TimestampTz, style.zone.as_ref(), style.date_order)?,
+                p,
+            )?))
+        }
         SqlType::Interval(p) => Ok(Datum::Interval(dt::interval_typmod(dt::parse_interval_in(s, style.interval)?, p))),
+        // `today` is the session's date; a `now` timestamp its local time.
+        SqlType::Date if style.zone.is_some() || style.date_order != dt::DateOrder::Mdy => {
+            Ok(Datum::Date(dt::parse_date_order(s, style.zone.as_ref(), style.date_order)?))
+        }
+        SqlType::Timestamp(p) if style.zone.is_some() || style.date_order != dt::DateOrder::Mdy => {
+            Ok(Datum::Timestamp(dt::ts_typmod(
+                dt::parse_timestamp_order(s, Kind::Timestamp, style.zone.as_ref(), style.date_order)?,
+                p,
+            )?))
+        }
         SqlType::Array(a) if styled(a.elem()) => {
             let elem = a.elem();
             Ok(Datum::Array(Box::new(crate::array::parse_text_by(elem, s, &|e| parse_text_in(elem, e, style))?)))

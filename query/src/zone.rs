@@ -16,6 +16,8 @@ use jiff::Timestamp;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+pub mod abbrevs;
+
 /// Microseconds from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch).
 const UNIX_TO_PG_US: i64 = 946_684_800_000_000;
 
@@ -78,10 +80,32 @@ pub fn fixed(east_s: i64) -> TimeZone {
     TimeZone::fixed(Offset::from_seconds(east_s as i32).unwrap_or(Offset::UTC))
 }
 
-/// The zone `AT TIME ZONE` and `timezone(zone, x)` name: an IANA zone, UTC's names, a POSIX
-/// offset (`'+05'`, `'-03:30'`: hours *west* of Greenwich, as PostgreSQL reads a number-led
-/// zone), or a POSIX TZ rule (`'EST5EDT'`, `'<+03>-3'`).
+/// The zone `AT TIME ZONE` and `timezone(zone, x)` name, as PostgreSQL's DecodeTimezoneName
+/// reads it: a time zone abbreviation first (`PST`, `msk`: [`abbrevs`]), then what
+/// [`lookup_zone`] takes.
 pub fn lookup(name: &str) -> Result<TimeZone> {
+    match abbreviation_zone(name) {
+        Some(tz) => Ok(tz),
+        None => lookup_zone(name),
+    }
+}
+
+/// An abbreviation's zone: its fixed offset, or the zone it stands for.
+pub fn abbreviation_zone(name: &str) -> Option<TimeZone> {
+    if name.len() > 64 {
+        return None;
+    }
+    match abbrevs::lookup(&name.to_ascii_lowercase())? {
+        abbrevs::Abbrev::Fixed(east, _) => Some(fixed(east as i64)),
+        abbrevs::Abbrev::Dynamic(zone) => TimeZone::get(zone).ok(),
+    }
+}
+
+/// A zone by name without the abbreviations (what `SET TIME ZONE` takes, PostgreSQL's
+/// pg_tzset): an IANA zone, UTC's names, a POSIX offset (`'+05'`, `'-03:30'`: hours *west* of
+/// Greenwich, as PostgreSQL reads a number-led zone), or a POSIX TZ rule (`'EST5EDT'`,
+/// `'<+03>-3'`, `'pst+8'`).
+pub fn lookup_zone(name: &str) -> Result<TimeZone> {
     let trimmed = name.trim();
     if let Some(tz) = by_name(trimmed) {
         return Ok(tz);
@@ -92,6 +116,17 @@ pub fn lookup(name: &str) -> Result<TimeZone> {
     if trimmed.bytes().any(|b| b.is_ascii_digit()) && trimmed.len() <= 64 {
         if let Ok(tz) = TimeZone::posix(trimmed) {
             return Ok(tz);
+        }
+        // POSIX rules name their abbreviations in any case (`pst+8`).
+        if let Ok(tz) = TimeZone::posix(&trimmed.to_ascii_uppercase()) {
+            return Ok(tz);
+        }
+        // A daylight-saving name without rules (`FOO8BAR`) takes PostgreSQL's default ones
+        // (TZDEFRULESTRING, the US rules), as its tzparse does.
+        if !trimmed.contains(',') && trimmed.bytes().last().is_some_and(|b| b.is_ascii_alphabetic()) {
+            if let Ok(tz) = TimeZone::posix(&format!("{},M3.2.0,M11.1.0", trimmed.to_ascii_uppercase())) {
+                return Ok(tz);
+            }
         }
     }
     Err(not_recognized(name))
@@ -135,6 +170,10 @@ pub fn setting(value: &str) -> Result<String> {
     if let Some(tz) = by_name(v) {
         return Ok(tz.iana_name().map(str::to_string).unwrap_or_else(|| v.to_string()));
     }
+    // `04:30`, `-04:15`, `+02:00`: a POSIX offset (hours west), shown as written.
+    if posix_offset_east(v).is_some() {
+        return Ok(v.to_string());
+    }
     if v.bytes().any(|b| b.is_ascii_digit()) && v.len() <= 64 && TimeZone::posix(v).is_ok() {
         return Ok(v.to_string());
     }
@@ -176,7 +215,7 @@ pub fn from_setting(v: &str) -> Option<TimeZone> {
     }
     let tz = match fixed_from_name(v) {
         Some(east_s) => fixed(east_s),
-        None => lookup(v).ok()?,
+        None => lookup_zone(v).ok()?,
     };
     (tz != TimeZone::UTC).then_some(tz)
 }
@@ -215,7 +254,9 @@ pub(crate) fn style_for_literal() -> Result<crate::types::TextStyle> {
     let zone = session_for_literal().map(|z| resolve(&z)).transpose()?;
     let interval = crate::settings::peek_value("IntervalStyle");
     let interval = interval.as_deref().map_or(Default::default(), crate::datetime::IntervalStyle::of_setting);
-    Ok(crate::types::TextStyle { zone, interval, ..Default::default() })
+    let date_order = crate::settings::peek_value("DateStyle");
+    let date_order = crate::datetime::DateOrder::of_setting(date_order.as_deref().unwrap_or(""));
+    Ok(crate::types::TextStyle { zone, interval, date_order, ..Default::default() })
 }
 
 /// The zone a `TemporalFn::Zoned` call carries (the session's setting or an AT TIME ZONE name).
@@ -223,10 +264,24 @@ pub fn resolve(name: &str) -> Result<TimeZone> {
     if let Some(east_s) = fixed_from_name(name) {
         return Ok(fixed(east_s));
     }
-    lookup(name)
+    // A session's zone is never an abbreviation; an AT TIME ZONE name read per row may be one
+    // (a constant one was turned into its offset or zone when bound).
+    lookup_zone(name).or_else(|e| abbreviation_zone(name).ok_or(e))
 }
 
+/// 400 Gregorian years in microseconds: the calendar, and so a zone's POSIX rule for the
+/// years past its table, repeats after them.
+const GREGORIAN_CYCLE_US: i64 = 146_097 * 86_400 * 1_000_000;
+
+/// An instant past what `jiff` represents (after 9999) moved back by whole 400-year cycles,
+/// where the zone's rule gives the same offset (PostgreSQL applies the rule to any year).
 fn instant(utc_us: i64) -> Timestamp {
+    let max = Timestamp::MAX.as_microsecond() - UNIX_TO_PG_US - 2 * 86_400 * 1_000_000;
+    let utc_us = if utc_us > max && utc_us != i64::MAX {
+        utc_us - ((utc_us - max) / GREGORIAN_CYCLE_US + 1) * GREGORIAN_CYCLE_US
+    } else {
+        utc_us
+    };
     let unix = utc_us.saturating_add(UNIX_TO_PG_US);
     Timestamp::from_microsecond(unix.clamp(Timestamp::MIN.as_microsecond(), Timestamp::MAX.as_microsecond()))
         .unwrap_or(Timestamp::UNIX_EPOCH)
@@ -240,6 +295,81 @@ pub fn offset_east(tz: &TimeZone, utc_us: i64) -> i64 {
 /// The zone's abbreviation at the instant (`EST`, `CEST`; `+0530` where the database has none).
 pub fn abbreviation(tz: &TimeZone, utc_us: i64) -> String {
     tz.to_offset_info(instant(utc_us)).abbreviation().to_string()
+}
+
+/// The offset (seconds east) a dynamic abbreviation (`MSK` of Europe/Moscow) has for the local
+/// time `local_us` in its zone, as PostgreSQL's DetermineTimeZoneAbbrevOffset finds it: the
+/// meaning the abbreviation had at that time or most recently before, else the next one; the
+/// zone's own offset when the zone never used it.
+pub fn abbrev_offset_east(tz: &TimeZone, abbrev: &str, local_us: i64) -> i64 {
+    abbrev_offset_east_at(tz, abbrev, from_local(tz, local_us))
+}
+
+/// The same at the instant `t0` (PostgreSQL's DetermineTimeZoneAbbrevOffsetTS).
+pub fn abbrev_offset_east_at(tz: &TimeZone, abbrev: &str, t0: i64) -> i64 {
+    if abbreviation(tz, t0).eq_ignore_ascii_case(abbrev) {
+        return offset_east(tz, t0);
+    }
+    let at = instant(t0);
+    let found = tz
+        .preceding(at)
+        .take(1000)
+        .find(|t| t.abbreviation().eq_ignore_ascii_case(abbrev))
+        .or_else(|| tz.following(at).take(1000).find(|t| t.abbreviation().eq_ignore_ascii_case(abbrev)));
+    match found {
+        Some(t) => t.offset().seconds() as i64,
+        None => offset_east(tz, t0),
+    }
+}
+
+/// A dynamic abbreviation's zone (`MSK`: Europe/Moscow) and the abbreviation; None for any
+/// other name (no zone file has one of their names).
+pub fn dynamic_abbreviation(name: &str) -> Option<(TimeZone, &str)> {
+    if name.len() > 10 || !name.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    match abbrevs::lookup(&name.to_ascii_lowercase())? {
+        abbrevs::Abbrev::Dynamic(zone) => Some((TimeZone::get(zone).ok()?, name)),
+        abbrevs::Abbrev::Fixed(..) => None,
+    }
+}
+
+/// A constant zone name as [`lookup`] reads it (abbreviations first), written as a name
+/// [`resolve`] reads the same way: a fixed abbreviation as its offset, a dynamic one as its
+/// zone.
+pub fn canonical_lookup_name(name: &str) -> Result<String> {
+    if let Some(a) = abbrevs::lookup(&name.to_ascii_lowercase()) {
+        return Ok(match a {
+            abbrevs::Abbrev::Fixed(east, _) => posix_fixed_name(east as i64),
+            abbrevs::Abbrev::Dynamic(zone) => zone.to_string(),
+        });
+    }
+    lookup_zone(name)?;
+    Ok(name.to_string())
+}
+
+/// A zone named where PostgreSQL's parse_sane_timezone reads it (make_timestamptz's zone): a
+/// leading sign is an ISO offset (`'+2'` is *east*, up to 15 hours), a leading digit an
+/// error, else an abbreviation or a zone name. The result is a name [`resolve`] reads.
+pub fn sane_zone_name(name: &str) -> Result<String> {
+    let b = name.as_bytes();
+    if b.first().is_some_and(u8::is_ascii_digit) {
+        return Err(SqlError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("invalid input syntax for type numeric time zone: \"{name}\""),
+        )
+        .hint("Numeric time zones must have \"-\" or \"+\" as first character."));
+    }
+    if b.first().is_some_and(|c| *c == b'+' || *c == b'-') {
+        return match crate::datetime::decode_timezone_offset(name) {
+            Ok(east) => Ok(posix_fixed_name(east)),
+            Err(true) => {
+                Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("numeric time zone \"{name}\" out of range")))
+            }
+            Err(false) => Err(not_recognized(name)),
+        };
+    }
+    canonical_lookup_name(name)
 }
 
 /// The local time in `tz` of the instant `utc_us` (infinities stay).

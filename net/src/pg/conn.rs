@@ -1125,6 +1125,7 @@ async fn fresh_plan(c: &Conn, stmt: Rc<Prepared>, source: &str, name: &str) -> R
         use_search_path(c);
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
         orbit_query::settings::bind_with(c.settings.clone());
+        orbit_query::datetime::bind_clock(c.txn.as_ref().map(|t| t.started_us));
         let p = prepared::bind_again(c, name, source, &oids)?;
         let types = |cols: &[OutputColumn]| cols.iter().map(|c| c.ty).collect::<Vec<_>>();
         if types(&p.columns) != types(&stmt.columns) {
@@ -1379,6 +1380,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         use_search_path(c);
         orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
         orbit_query::settings::bind_with(c.settings.clone());
+        orbit_query::datetime::bind_clock(c.txn.as_ref().map(|t| t.started_us));
         orbit_query::catalog_dump::take_missing_relation();
         // (Left there by anything else the shard ran since: not this binding's.)
         let _ = bind::take_parse_notices();
@@ -1634,6 +1636,7 @@ fn parse(c: &mut Conn, name: String, sql: &str, oids: &[u32]) -> Result<(), SqlE
     use_search_path(c);
     orbit_query::relation_lock::bind_as(c.txn.as_ref().map(|t| t.id));
     orbit_query::settings::bind_with(c.settings.clone());
+    orbit_query::datetime::bind_clock(c.txn.as_ref().map(|t| t.started_us));
     let prepared = bind::prepare(sql, oids);
     // The scanner's NOTICEs (a name cut to 63 bytes) come before the statement's outcome.
     send_notices(c, &bind::take_parse_notices());

@@ -32,6 +32,11 @@ impl Binder<'_> {
                 }
                 _ => None,
             },
+            // An ambiguous operator points at the operator too.
+            "42725" => match e {
+                ast::Expr::BinaryOp { left, op, .. } => operator_at(self.sql, &err.message, left, &op.to_string()),
+                _ => None,
+            },
             code::UNDEFINED_OBJECT => match e {
                 ast::Expr::Cast { expr, .. } => type_at(self.sql, &err.message, expr),
                 _ => None,
@@ -117,7 +122,9 @@ fn type_at(sql: &str, message: &str, cast: &ast::Expr) -> Option<usize> {
 
 /// The operator `op` after `left`, when the message is about it.
 fn operator_at(sql: &str, message: &str, left: &ast::Expr, op: &str) -> Option<usize> {
-    let rest = message.strip_prefix("operator does not exist: ")?;
+    let rest = message
+        .strip_prefix("operator does not exist: ")
+        .or_else(|| message.strip_prefix("operator is not unique: "))?;
     if !rest.contains(&format!(" {op} ")) {
         return None;
     }

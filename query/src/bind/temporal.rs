@@ -4,7 +4,7 @@
 //! literals (`TIMESTAMP '...'`, `INTERVAL '...'`) and gen_random_uuid().
 
 use super::{no_function, op_error, sql_type, Binder, Scope};
-use crate::datetime::IntervalStyle;
+use crate::datetime::{self as dt, IntervalStyle};
 use crate::error::{code, Result, SqlError};
 use crate::expr::{ArithOp, Expr, Func, TemporalFn, ZoneOp};
 use crate::types::CastContext;
@@ -80,6 +80,10 @@ fn zone_offset_east(name: &str) -> Result<i64> {
     let lower = name.trim().to_ascii_lowercase();
     if matches!(lower.as_str(), "utc" | "gmt" | "z" | "zulu" | "uct" | "etc/utc" | "etc/gmt" | "universal") {
         return Ok(0);
+    }
+    // A fixed abbreviation (`PST`, `ist`) is its offset, before any zone of that name.
+    if let Some(crate::zone::abbrevs::Abbrev::Fixed(east, _)) = crate::zone::abbrevs::lookup(&lower) {
+        return Ok(east as i64 * crate::datetime::USECS_PER_SEC);
     }
     let (sign, rest) = match lower.as_bytes().first() {
         Some(b'+') => (-1, &lower[1..]),
@@ -275,6 +279,9 @@ impl Binder<'_> {
         let err = || op_error(lt, sym, rt);
         let coerce_to = |s: &mut Self, e: Expr, t: SqlType| s.coerce(e, t, CastContext::Implicit, |_| err());
         let (l, r, ty) = match (aop, a, b) {
+            // time + time: time + interval, time + date and interval + time all take one side by
+            // an implicit cast, so PostgreSQL cannot choose.
+            (ArithOp::Add, Time(_), Time(_)) => return Err(not_unique(a, sym, b)),
             (ArithOp::Add | ArithOp::Sub, Timestamp(_) | TimestampTz(_), Interval(_)) => (l, r, a),
             (ArithOp::Add, Interval(_), Timestamp(_) | TimestampTz(_)) => (l, r, b),
             (ArithOp::Add, Date, Interval(_))
@@ -383,6 +390,11 @@ impl Binder<'_> {
     pub(super) fn at_time_zone(&mut self, ts: &ast::Expr, zone: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
         let v = self.expr(ts, scope)?;
         let z = self.expr(zone, scope)?;
+        self.at_time_zone_of(v, z)
+    }
+
+    /// AT TIME ZONE, and `timezone(zone, x)`, of bound operands.
+    fn at_time_zone_of(&mut self, v: Expr, z: Expr) -> Result<Expr> {
         let null_zone = matches!(z, Expr::Const(Datum::Null, _));
         let named =
             |s: &mut Self, z: Expr| s.coerce(z, SqlType::Text, CastContext::Implicit, |_| SqlError::internal("zone"));
@@ -466,24 +478,86 @@ impl Binder<'_> {
         .map_err(|e| e.at(pos))
     }
 
-    /// `INTERVAL '...'`, and `INTERVAL '3' DAY` (a number in the named unit).
+    /// `INTERVAL '...'`, `INTERVAL '1 2' DAY TO HOUR`, `INTERVAL '1.5' SECOND(2)` and
+    /// `INTERVAL(2) '...'`: the literal read under the qualifier's field range (what a bare
+    /// number is, which fields are kept) and rounded to its precision, as PostgreSQL's
+    /// interval_in reads it with the typmod the grammar builds.
     pub(super) fn interval_literal(&mut self, iv: &ast::Interval) -> Result<Expr> {
-        let s = match iv.value.as_ref() {
+        let (s, span) = match iv.value.as_ref() {
             ast::Expr::Value(v) => match &v.value {
-                ast::Value::SingleQuotedString(s) => s.clone(),
+                ast::Value::SingleQuotedString(s) => (s.clone(), v.span),
                 other => return Err(SqlError::syntax(&other.to_string())),
             },
             _ => return Err(SqlError::unsupported("INTERVAL of an expression is not supported")),
         };
-        let text = match (&iv.leading_field, &iv.last_field, iv.leading_precision, iv.fractional_seconds_precision) {
-            (None, None, None, None) => s,
-            (Some(f), None, None, None) if s.trim().parse::<f64>().is_ok() => format!("{s} {f}"),
-            _ => return Err(SqlError::unsupported("INTERVAL with field qualifiers is not supported yet")),
+        let field = |f: &ast::DateTimeField| f.to_string().to_ascii_uppercase();
+        let range = match (&iv.leading_field, &iv.last_field) {
+            (None, None) => dt::interval_in::FULL_RANGE,
+            (Some(first), last) => dt::interval_in::range_of(&field(first), last.as_ref().map(field).as_deref())
+                .ok_or_else(|| SqlError::syntax(&field(first)))?,
+            (None, Some(_)) => return Err(SqlError::syntax("TO")),
         };
-        self.coerce(Expr::Const(Datum::Text(text), SqlType::Unknown), SqlType::INTERVAL, CastContext::Explicit, |_| {
-            SqlError::internal("interval literal")
-        })
-        .map_err(|e| self.at_literal(e, &iv.value))
+        // `SECOND(p)` carries p as sqlparser's leading precision; PostgreSQL's grammar takes a
+        // precision on SECOND only. `INTERVAL(p) '...'` loses p in sqlparser's tree: it is read
+        // back from the text before the literal.
+        let p = match (&iv.leading_field, &iv.last_field, iv.leading_precision, iv.fractional_seconds_precision) {
+            (Some(ast::DateTimeField::Second), None, p, None) => p,
+            (_, Some(ast::DateTimeField::Second), None, p) => p,
+            (_, _, None, None) => self.interval_precision_before(&span),
+            _ => return Err(SqlError::syntax("(")),
+        };
+        let precision = precision(p, "INTERVAL", "")?;
+        let pos = self.pos(&span);
+        let style = crate::zone::style_for_literal()?;
+        let v = dt::interval_in::parse(&s, style.interval, range).map_err(|e| e.at(pos))?;
+        Ok(Expr::Const(Datum::Interval(dt::interval_typmod(v, precision)), SqlType::Interval(precision)))
+    }
+
+    /// The `p` of `INTERVAL(p) '...'` in the statement's text just before the literal.
+    fn interval_precision_before(&self, literal: &sqlparser::tokenizer::Span) -> Option<u64> {
+        let pos = self.pos(literal)?;
+        let before: String = self.sql.chars().take(pos.checked_sub(1)?).collect();
+        let rest = before.trim_end().strip_suffix(')')?;
+        let open = rest.rfind('(')?;
+        let p: u64 = rest[open + 1..].trim().parse().ok()?;
+        let word = rest[..open].trim_end();
+        let kw = word.len().checked_sub(8).map(|i| &word[i..])?;
+        kw.eq_ignore_ascii_case("interval").then_some(p)
+    }
+
+    /// A cast to `interval <fields>[(p)]` (`x::interval day to minute`): a literal is read
+    /// under the range as `INTERVAL '...' DAY TO MINUTE` is; another value is cast to interval
+    /// (rounded to p) and its fields right of the range dropped.
+    pub(super) fn interval_fields_cast(
+        &mut self,
+        expr: &ast::Expr,
+        fields: &ast::IntervalFields,
+        p: Option<u64>,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        let text = fields.to_string();
+        let (first, last) = match text.split_once(" TO ") {
+            Some((a, b)) => (a, Some(b)),
+            None => (text.as_str(), None),
+        };
+        let range = dt::interval_in::range_of(first, last).ok_or_else(|| SqlError::syntax(first))?;
+        let p = precision(p, "INTERVAL", "")?;
+        let to = SqlType::Interval(p);
+        if let ast::Expr::Value(v) = expr {
+            if let ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) = &v.value {
+                let style = crate::zone::style_for_literal()?;
+                let pos = self.pos(&v.span);
+                let iv = dt::interval_in::parse(s, style.interval, range).map_err(|e| e.at(pos))?;
+                return Ok(Expr::Const(Datum::Interval(dt::interval_typmod(iv, p)), to));
+            }
+        }
+        let b = self.expr(expr, scope)?;
+        let b = self
+            .coerce(b, to, CastContext::Explicit, |f| {
+                SqlError::new("42846", format!("cannot cast type {} to interval", f.base().name()))
+            })
+            .map_err(|e| self.at_literal(e, expr))?;
+        Ok(Expr::Func(Func::Temporal(TemporalFn::IntervalRange(range)), vec![b], to))
     }
 
     /// Arguments that are all strings (or untyped literals), each as text; 42883 otherwise.
@@ -553,13 +627,53 @@ impl Binder<'_> {
                     SqlType::Date if trunc => {
                         self.coerce(v, SqlType::TIMESTAMPTZ, CastContext::Implicit, |_| no_function(name, &types))?
                     }
-                    SqlType::Date | SqlType::Time(_) if !trunc => v,
+                    // date_part(text, date) is PostgreSQL's SQL function over the timestamp.
+                    SqlType::Date if !trunc => {
+                        self.coerce(v, SqlType::TIMESTAMP, CastContext::Implicit, |_| no_function(name, &types))?
+                    }
+                    SqlType::Time(_) if !trunc => v,
                     SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Interval(_) => v,
                     _ => return Err(no_function(name, &types)),
                 };
                 let unit = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
                 let unit = self.coerce(unit, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
                 Ok(Some(date_part_or_trunc(trunc, unit, v)))
+            }
+            "interval_hash" if bound.len() == 1 => {
+                if !matches!(types[0], SqlType::Interval(_) | SqlType::Unknown) {
+                    return Err(no_function(name, &types));
+                }
+                let v = bound.pop().unwrap_or(Expr::Const(Datum::Null, SqlType::Unknown));
+                let v = self.coerce(v, SqlType::INTERVAL, CastContext::Implicit, |_| no_function(name, &types))?;
+                Ok(Some(Expr::Func(Func::Temporal(TemporalFn::IntervalHash), vec![v], SqlType::Int4)))
+            }
+            // timezone(zone, x): x AT TIME ZONE zone.
+            "timezone" if bound.len() == 2 && types[1] != SqlType::Time(None) => {
+                let (Some(v), Some(z)) = (bound.pop(), bound.pop()) else { return Err(no_function(name, &types)) };
+                Ok(Some(self.at_time_zone_of(v, z)?))
+            }
+            // date_trunc(unit, timestamptz, zone): truncated as local time in that zone.
+            "date_trunc" if bound.len() == 3 => {
+                let text = |t: SqlType| t == SqlType::Unknown || t.is_string();
+                let stamp = matches!(types[1], SqlType::TimestampTz(_) | SqlType::Timestamp(_) | SqlType::Date)
+                    || types[1] == SqlType::Unknown;
+                if !text(types[0]) || !stamp || !text(types[2]) {
+                    return Err(no_function(name, &types));
+                }
+                let mut args = std::mem::take(bound).into_iter();
+                let (Some(unit), Some(v), Some(zone)) = (args.next(), args.next(), args.next()) else {
+                    return Err(no_function(name, &types));
+                };
+                let unit = self.coerce(unit, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
+                let v = self.coerce(v, SqlType::TIMESTAMPTZ, CastContext::Implicit, |_| no_function(name, &types))?;
+                let zone = self.coerce(zone, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
+                let zone = match zone {
+                    Expr::Const(Datum::Text(n), ty) => {
+                        Expr::Const(Datum::Text(crate::zone::canonical_lookup_name(&n)?), ty)
+                    }
+                    z => z,
+                };
+                Ok(Some(zoned(ZoneOp::Trunc, vec![unit, v], zone, SqlType::TIMESTAMPTZ)))
             }
             // date_bin(stride, source, origin): timestamp, or timestamptz when either is one.
             "date_bin" if bound.len() == 3 => {
@@ -720,10 +834,13 @@ impl Binder<'_> {
                         return Err(no_function(name, &types));
                     }
                     let z = self.coerce(z, SqlType::Text, CastContext::Implicit, |_| no_function(name, &types))?;
-                    if let Expr::Const(Datum::Text(n), _) = &z {
-                        crate::zone::lookup(n)?;
-                    }
-                    Some(z)
+                    // A constant zone is read as parse_sane_timezone reads it (`'+2'` east).
+                    Some(match z {
+                        Expr::Const(Datum::Text(n), ty) => {
+                            Expr::Const(Datum::Text(crate::zone::sane_zone_name(&n)?), ty)
+                        }
+                        z => Expr::Func(Func::Temporal(TemporalFn::SaneZone), vec![z], SqlType::Text),
+                    })
                 } else {
                     session_zone()
                 };
@@ -790,4 +907,94 @@ impl Binder<'_> {
             _ => Ok(None),
         }
     }
+}
+
+/// The parameter names of the date/time constructors (PostgreSQL 15's pg_proc.proargnames),
+/// and whether a left-out one has a default (make_interval's are all 0).
+fn constructor_params(name: &str) -> Option<(&'static [&'static str], bool)> {
+    Some(match name {
+        "make_interval" => (&["years", "months", "weeks", "days", "hours", "mins", "secs"], true),
+        "make_timestamptz" => (&["year", "month", "mday", "hour", "min", "sec", "timezone"], false),
+        "make_timestamp" => (&["year", "month", "mday", "hour", "min", "sec"], false),
+        "make_date" => (&["year", "month", "day"], false),
+        "make_time" => (&["hour", "min", "sec"], false),
+        _ => return None,
+    })
+}
+
+/// Named arguments (`make_interval(days => 10)`, `years := 2`) of the date/time constructors
+/// put in their positions, left-out ones before the last given filled with their defaults;
+/// None for a call without named arguments or of another function.
+pub(super) fn named_positional<'a>(
+    name: &str,
+    args: &'a [ast::FunctionArg],
+    type_of: &mut dyn FnMut(&ast::Expr) -> Result<SqlType>,
+) -> Result<Option<Vec<&'a ast::Expr>>> {
+    static ZERO: std::sync::OnceLock<ast::Expr> = std::sync::OnceLock::new();
+    static ZERO_SECS: std::sync::OnceLock<ast::Expr> = std::sync::OnceLock::new();
+    let named = |a: &'a ast::FunctionArg| match a {
+        ast::FunctionArg::Named { name, arg: ast::FunctionArgExpr::Expr(e), .. } => Some((super::fold(name), e)),
+        ast::FunctionArg::ExprNamed {
+            name: ast::Expr::Identifier(name), arg: ast::FunctionArgExpr::Expr(e), ..
+        } => Some((super::fold(name), e)),
+        _ => None,
+    };
+    let Some((params, defaults)) = constructor_params(name) else { return Ok(None) };
+    if !args.iter().any(|a| named(a).is_some()) {
+        return Ok(None);
+    }
+    let mut slots: Vec<Option<&'a ast::Expr>> = vec![None; params.len()];
+    let mut positional = 0;
+    // PostgreSQL's message lists the call's arguments as written.
+    let missing = |type_of: &mut dyn FnMut(&ast::Expr) -> Result<SqlType>| -> Result<SqlError> {
+        let mut shown = Vec::with_capacity(args.len());
+        for a in args {
+            match (a, named(a)) {
+                (ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)), _) => shown.push(type_of(e)?.name()),
+                (_, Some((n, e))) => shown.push(format!("{n} => {}", type_of(e)?.name())),
+                _ => shown.push("*".into()),
+            }
+        }
+        Ok(SqlError::new(code::UNDEFINED_FUNCTION, format!("function {name}({}) does not exist", shown.join(", ")))
+            .hint("No function matches the given name and argument types. You might need to add explicit type casts."))
+    };
+    for a in args {
+        match (a, named(a)) {
+            (ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)), _) if positional < params.len() => {
+                slots[positional] = Some(e);
+                positional += 1;
+            }
+            (_, Some((n, e))) => {
+                let Some(at) = params.iter().position(|p| *p == n) else { return Err(missing(type_of)?) };
+                if slots[at].is_some() {
+                    return Err(SqlError::new(
+                        code::SYNTAX_ERROR,
+                        format!("argument name \"{n}\" used more than once"),
+                    ));
+                }
+                slots[at] = Some(e);
+            }
+            _ => return Err(missing(type_of)?),
+        }
+    }
+    let zero = || ZERO.get_or_init(|| ast::Expr::Value(ast::Value::Number("0".into(), false).with_empty_span()));
+    let zero_secs = || {
+        ZERO_SECS.get_or_init(|| ast::Expr::Cast {
+            kind: ast::CastKind::DoubleColon,
+            expr: Box::new(ast::Expr::Value(ast::Value::Number("0".into(), false).with_empty_span())),
+            data_type: ast::DataType::DoublePrecision,
+            format: None,
+        })
+    };
+    let n = if defaults { slots.iter().rposition(Option::is_some).map_or(0, |i| i + 1) } else { slots.len() };
+    let mut out = Vec::with_capacity(n);
+    for (i, s) in slots[..n].iter().enumerate() {
+        match s {
+            Some(e) => out.push(*e),
+            None if defaults && i == params.len() - 1 => out.push(zero_secs()),
+            None if defaults => out.push(zero()),
+            None => return Err(missing(type_of)?),
+        }
+    }
+    Ok(Some(out))
 }

@@ -50,6 +50,29 @@ const PLAIN_AGGREGATES: &[&str] = &[
     "regr_syy",
 ];
 
+/// An ordered-set aggregate's direct arguments (those in its parentheses), after PostgreSQL's
+/// checks that OVER, DISTINCT and an ORDER BY inside them are not there.
+fn direct_arguments<'a>(f: &'a ast::Function, name: &str) -> Result<Vec<&'a ast::Expr>> {
+    if f.over.is_some() {
+        return Err(SqlError::new(
+            code::WRONG_OBJECT_TYPE,
+            format!("OVER is not supported for ordered-set aggregate {name}"),
+        ));
+    }
+    match &f.args {
+        ast::FunctionArguments::None => Ok(vec![]),
+        ast::FunctionArguments::List(l) if l.duplicate_treatment.is_none() && l.clauses.is_empty() => l
+            .args
+            .iter()
+            .map(|a| match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
+                _ => Err(SqlError::unsupported("this argument of an ordered-set aggregate is not supported")),
+            })
+            .collect(),
+        _ => Err(SqlError::unsupported("DISTINCT or ORDER BY in the arguments of an ordered-set aggregate")),
+    }
+}
+
 impl Binder<'_> {
     pub(super) fn ordered_set_call(&mut self, f: &ast::Function, name: &str, scope: Option<&Scope>) -> Result<Expr> {
         match name {
@@ -64,26 +87,7 @@ impl Binder<'_> {
                 ))
             }
         }
-        if f.over.is_some() {
-            return Err(SqlError::new(
-                code::WRONG_OBJECT_TYPE,
-                format!("OVER is not supported for ordered-set aggregate {name}"),
-            ));
-        }
-        let direct: Vec<&ast::Expr> = match &f.args {
-            ast::FunctionArguments::None => vec![],
-            ast::FunctionArguments::List(l) if l.duplicate_treatment.is_none() && l.clauses.is_empty() => l
-                .args
-                .iter()
-                .map(|a| match a {
-                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
-                    _ => Err(SqlError::unsupported("this argument of an ordered-set aggregate is not supported")),
-                })
-                .collect::<Result<_>>()?,
-            _ => {
-                return Err(SqlError::unsupported("DISTINCT or ORDER BY in the arguments of an ordered-set aggregate"))
-            }
-        };
+        let direct = direct_arguments(f, name)?;
         // The direct argument: a fraction (or an array of them) per group, over the group.
         let mut direct_bound = Vec::with_capacity(direct.len());
         for d in &direct {
@@ -148,26 +152,7 @@ impl Binder<'_> {
     /// ordering column (several are 0A000).
     fn hypothetical_call(&mut self, f: &ast::Function, name: &str, scope: Option<&Scope>) -> Result<Expr> {
         use crate::ordered_set::Hypothetical;
-        if f.over.is_some() {
-            return Err(SqlError::new(
-                code::WRONG_OBJECT_TYPE,
-                format!("OVER is not supported for ordered-set aggregate {name}"),
-            ));
-        }
-        let direct: Vec<&ast::Expr> = match &f.args {
-            ast::FunctionArguments::List(l) if l.duplicate_treatment.is_none() && l.clauses.is_empty() => l
-                .args
-                .iter()
-                .map(|a| match a {
-                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
-                    _ => Err(SqlError::unsupported("this argument of an ordered-set aggregate is not supported")),
-                })
-                .collect::<Result<_>>()?,
-            ast::FunctionArguments::None => vec![],
-            _ => {
-                return Err(SqlError::unsupported("DISTINCT or ORDER BY in the arguments of an ordered-set aggregate"))
-            }
-        };
+        let direct = direct_arguments(f, name)?;
         if direct.len() != f.within_group.len() {
             return Err(SqlError::new(
                 code::SYNTAX_ERROR,

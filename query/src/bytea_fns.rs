@@ -7,6 +7,7 @@
 //! types each variant lists.
 
 use crate::error::{code, Result, SqlError};
+use crate::text_fns::{bytes, int};
 use orbit_engine::table::Datum;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,18 +26,6 @@ pub enum ByteaFn {
     BitCount,
     /// (bytea, pattern bytea [, escape bytea]) -> bool: `[NOT] LIKE`, byte by byte.
     Like { negated: bool },
-}
-
-fn bytes(d: &Datum) -> &[u8] {
-    match d {
-        Datum::Bytea(b) => b,
-        Datum::Text(s) | Datum::Bpchar(s) => s.as_bytes(),
-        _ => &[],
-    }
-}
-
-fn int(d: &Datum) -> i64 {
-    d.as_i64().unwrap_or_default()
 }
 
 fn negative_length() -> SqlError {

@@ -121,7 +121,7 @@ fn text(d: &Datum) -> &str {
     }
 }
 
-fn bytes(d: &Datum) -> &[u8] {
+pub(crate) fn bytes(d: &Datum) -> &[u8] {
     match d {
         Datum::Bytea(b) => b,
         Datum::Text(s) | Datum::Bpchar(s) => s.as_bytes(),
@@ -129,7 +129,7 @@ fn bytes(d: &Datum) -> &[u8] {
     }
 }
 
-fn int(d: &Datum) -> i64 {
+pub(crate) fn int(d: &Datum) -> i64 {
     d.as_i64().unwrap_or_default()
 }
 

@@ -585,12 +585,17 @@ impl Binder<'_> {
             if let [ast::AlterTableOperation::OwnerTo { new_owner }] = at.operations.as_slice() {
                 return self.table_owner(&at.name, new_owner);
             }
+            // The action's leading keywords (`SET (parallel_workers = 4)` is `SET (...)`).
             let what = at.operations.first().map(|o| o.to_string()).unwrap_or_default();
-            let words: Vec<&str> = what.split_whitespace().take(2).collect();
-            return Err(SqlError::unsupported(format!(
-                "ALTER TABLE ... {} is not supported yet",
-                words.join(" ").to_uppercase()
-            )));
+            let mut words: Vec<String> = Vec::new();
+            for w in what.split_whitespace().take(2) {
+                if w.starts_with('(') {
+                    words.push("(...)".into());
+                    break;
+                }
+                words.push(w.to_uppercase());
+            }
+            return Err(SqlError::unsupported(format!("ALTER TABLE ... {} is not supported yet", words.join(" "))));
         };
         if !p.include.is_empty() || p.index_name.is_some() || p.index_type.is_some() || !p.index_options.is_empty() {
             return Err(SqlError::unsupported("index options on a primary key are not supported yet"));

@@ -245,15 +245,7 @@ impl Num {
     }
 
     pub fn add(&self, o: &Num) -> Result<Num> {
-        let r = match (self, o) {
-            (Num::NaN, _) | (_, Num::NaN) => Num::NaN,
-            (Num::Inf(a), Num::Inf(b)) if a != b => Num::NaN,
-            (Num::Inf(a), _) | (_, Num::Inf(a)) => Num::Inf(*a),
-            (Num::Fin(a, sa), Num::Fin(b, sb)) => {
-                let (x, y) = align(a, *sa, b, *sb);
-                Num::Fin(x + y, (*sa).max(*sb))
-            }
-        };
+        let r = self.add_unchecked(o);
         r.check()?;
         Ok(r)
     }

@@ -229,13 +229,7 @@ pub(super) fn path_positional<'a>(
 ) -> Result<Option<Vec<&'a sqlparser::ast::Expr>>> {
     use sqlparser::ast;
     static DEFAULT_VARS: std::sync::OnceLock<ast::Expr> = std::sync::OnceLock::new();
-    let named = |a: &'a ast::FunctionArg| match a {
-        ast::FunctionArg::Named { name, arg: ast::FunctionArgExpr::Expr(e), .. } => Some((super::fold(name), e)),
-        ast::FunctionArg::ExprNamed {
-            name: ast::Expr::Identifier(name), arg: ast::FunctionArgExpr::Expr(e), ..
-        } => Some((super::fold(name), e)),
-        _ => None,
-    };
+    let named = super::temporal::named_argument;
     if path_function(name).is_none() || !args.iter().any(|a| named(a).is_some()) {
         return Ok(None);
     }

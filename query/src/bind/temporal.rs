@@ -925,6 +925,17 @@ fn constructor_params(name: &str) -> Option<(&'static [&'static str], bool)> {
 /// Named arguments (`make_interval(days => 10)`, `years := 2`) of the date/time constructors
 /// put in their positions, left-out ones before the last given filled with their defaults;
 /// None for a call without named arguments or of another function.
+/// A call's argument written `name => value` (or `name := value`): the folded name and value.
+pub(super) fn named_argument(a: &ast::FunctionArg) -> Option<(String, &ast::Expr)> {
+    match a {
+        ast::FunctionArg::Named { name, arg: ast::FunctionArgExpr::Expr(e), .. } => Some((super::fold(name), e)),
+        ast::FunctionArg::ExprNamed {
+            name: ast::Expr::Identifier(name), arg: ast::FunctionArgExpr::Expr(e), ..
+        } => Some((super::fold(name), e)),
+        _ => None,
+    }
+}
+
 pub(super) fn named_positional<'a>(
     name: &str,
     args: &'a [ast::FunctionArg],
@@ -932,13 +943,7 @@ pub(super) fn named_positional<'a>(
 ) -> Result<Option<Vec<&'a ast::Expr>>> {
     static ZERO: std::sync::OnceLock<ast::Expr> = std::sync::OnceLock::new();
     static ZERO_SECS: std::sync::OnceLock<ast::Expr> = std::sync::OnceLock::new();
-    let named = |a: &'a ast::FunctionArg| match a {
-        ast::FunctionArg::Named { name, arg: ast::FunctionArgExpr::Expr(e), .. } => Some((super::fold(name), e)),
-        ast::FunctionArg::ExprNamed {
-            name: ast::Expr::Identifier(name), arg: ast::FunctionArgExpr::Expr(e), ..
-        } => Some((super::fold(name), e)),
-        _ => None,
-    };
+    let named = named_argument;
     let Some((params, defaults)) = constructor_params(name) else { return Ok(None) };
     if !args.iter().any(|a| named(a).is_some()) {
         return Ok(None);

@@ -4630,14 +4630,17 @@ impl Binder<'_> {
                     return Ok(e);
                 }
             }
+            // PostgreSQL points at the call (its name).
+            let at = f.name.0.first().and_then(|p| p.as_ident()).and_then(|i| self.pos(&i.span));
             if self.in_agg {
-                return Err(SqlError::new(code::GROUPING_ERROR, "aggregate function calls cannot be nested"));
+                return Err(SqlError::new(code::GROUPING_ERROR, "aggregate function calls cannot be nested").at(at));
             }
             if !self.allow_aggs {
                 return Err(SqlError::new(
                     code::GROUPING_ERROR,
                     format!("aggregate functions are not allowed in {}", self.aggs_banned_in),
-                ));
+                )
+                .at(at));
             }
             if star && func != AggFunc::CountStar {
                 return Err(SqlError::syntax("*"));

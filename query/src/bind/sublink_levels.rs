@@ -4,7 +4,11 @@
 //! - An aggregate inside a subquery whose arguments read only columns of the enclosing level
 //!   belongs to that level (`SELECT (SELECT sum(t.x)) FROM t` is grouped, one row). It is bound
 //!   with the enclosing level's aggregate list and rules (not allowed in its WHERE, not nested
-//!   in its aggregates); the subquery reads its value as an outer reference.
+//!   in its aggregates); the subquery reads its value as an outer reference. Names inside a
+//!   subquery of its arguments count by where they resolve: those the inner subquery's own FROM
+//!   items (or WITH queries) have count for no level, so `(SELECT max((SELECT i.x FROM i WHERE
+//!   i.k = o.k)))` over `o` is `o`'s aggregate; the inner subquery then runs over `o`'s rows
+//!   (its references to `o` become its captures there, [`Enclosing::links`]).
 //! - A correlated subquery in the select list, HAVING or ORDER BY of a grouped query reads the
 //!   level's groups: its outer references must be GROUP BY values or aggregates (42803
 //!   otherwise). The level is split: the grouped rows (GROUP BY values, then aggregates) are
@@ -20,7 +24,7 @@
 //!   RIGHT one padded). A LATERAL join's: an INNER one's go to WHERE as well, a LEFT one's are
 //!   computed over the item's rows for each left row.
 
-use super::{Binder, Distinct, Plan, Scope, SelectPlan, SortSource};
+use super::{fold, Binder, Distinct, Plan, Scope, SelectPlan, SortSource};
 use crate::error::{code, Result, SqlError};
 use crate::expr::{AggSpec, Expr};
 use crate::join::{JoinKind, JoinPlan};
@@ -37,6 +41,9 @@ pub(super) struct Enclosing {
     pub allow: bool,
     pub banned: &'static str,
     pub in_agg: bool,
+    /// Subqueries in the arguments of aggregates that went to this level: they run over its
+    /// rows (their outer references to it become their captures).
+    pub links: Vec<SubLink>,
 }
 
 /// Rewrites the placeholders of subqueries `ids` in `e` into the columns that hold their
@@ -175,25 +182,14 @@ impl Binder<'_> {
         }
         parts.extend(f.filter.as_deref());
         // The enclosing levels (frame indexes) the names resolve in; None for this level's
-        // own columns, or a name that resolves nowhere.
-        let (mut levels, mut nested): (Vec<Option<usize>>, bool) = (Vec::new(), false);
+        // own columns, or a name that resolves nowhere. Names inside a subquery of the
+        // arguments that its own FROM items have are that subquery's (PostgreSQL's
+        // check_agg_arguments counts a Var inside a sublink by its levels above the aggregate).
+        let mut scan = LevelScan { binder: self, scope, locals: Vec::new(), levels: Vec::new(), unknown: false };
         for p in &parts {
-            let _ = ast::visit_expressions(*p, |x: &ast::Expr| {
-                match x {
-                    ast::Expr::Subquery(_)
-                    | ast::Expr::Exists { .. }
-                    | ast::Expr::In { target: ast::InTarget::Subquery(_), .. } => nested = true,
-                    ast::Expr::Function(g) if matches!(g.args, ast::FunctionArguments::Subquery(_)) => nested = true,
-                    _ => {
-                        if let Some((q, id)) = column_ref(x) {
-                            let own = scope.is_some() && self.column(scope, q, id).is_ok();
-                            levels.push(if own { None } else { self.outer_frame_of(q, id) });
-                        }
-                    }
-                }
-                ControlFlow::<()>::Continue(())
-            });
+            let _ = ast::Visit::visit(*p, &mut scan);
         }
+        let (levels, nested) = (scan.levels, scan.unknown);
         // PostgreSQL's agglevelsup: the innermost level any argument names.
         let level = match levels.iter().copied().collect::<Option<Vec<usize>>>() {
             Some(fs) if !nested => fs.iter().copied().max(),
@@ -212,8 +208,11 @@ impl Binder<'_> {
         let saved = (self.allow_aggs, self.aggs_banned_in, self.in_agg);
         (self.allow_aggs, self.aggs_banned_in, self.in_agg) = (top.allow, top.banned, top.in_agg);
         self.sub.agg_up = true;
+        let first_link = self.sub.links_vec().len();
         let r = self.function(f, scope);
         self.sub.agg_up = false;
+        let all = self.sub.links_vec();
+        let links = all.split_off(first_link.min(all.len()));
         (self.allow_aggs, self.aggs_banned_in, self.in_agg) = saved;
         let frame_captures = self.sub.captures_of(level);
         let Some(top) = self.sub.enclosing.get_mut(ei) else { return Err(SqlError::internal("no enclosing level")) };
@@ -250,6 +249,24 @@ impl Binder<'_> {
                 Ok(false)
             })?;
         }
+        // Its arguments' subqueries run over the enclosing level's rows: what they read of
+        // that level becomes what they capture there.
+        let mut up = Vec::with_capacity(links.len());
+        for mut l in links {
+            if !l.captures.is_empty() {
+                return Err(SqlError::internal("an outer aggregate's subquery reads this level"));
+            }
+            for r in plan_outer_refs(&l.plan)? {
+                if let Some((_, c)) = frame_captures.iter().find(|(c, _)| *c == r) {
+                    if !l.captures.iter().any(|(x, _)| *x == r) {
+                        l.captures.push((r, c.clone()));
+                        moved.push(r);
+                    }
+                }
+            }
+            up.push(l);
+        }
+        top.links.extend(up);
         // Here its value is an outer reference to the enclosing level's aggregate.
         let r = self.lateral_id();
         let mut ty = None;
@@ -867,4 +884,162 @@ impl Binder<'_> {
         }
         Ok(Arc::new(def))
     }
+}
+
+/// A FROM item's names as a subquery inside an aggregate's arguments sees them: its
+/// qualifier and its columns.
+struct Local {
+    qualifier: String,
+    columns: Vec<String>,
+}
+
+/// Finds the query levels the column names of an aggregate's arguments resolve in
+/// ([`Binder::outer_level_aggregate`]), subqueries inside them included: a name a subquery's
+/// own FROM items have is that subquery's and counts for no level. `unknown`: a subquery's FROM
+/// item whose names cannot be known without binding it (then the aggregate stays this level's).
+struct LevelScan<'a, 'b> {
+    binder: &'a Binder<'b>,
+    scope: Option<&'a Scope<'a>>,
+    /// The names of the subqueries being visited, outermost first.
+    locals: Vec<Vec<Local>>,
+    levels: Vec<Option<usize>>,
+    unknown: bool,
+}
+
+impl ast::Visitor for LevelScan<'_, '_> {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, q: &ast::Query) -> ControlFlow<()> {
+        let mut names = Vec::new();
+        if !self.query_names(q, &mut names) {
+            self.unknown = true;
+        }
+        self.locals.push(names);
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _: &ast::Query) -> ControlFlow<()> {
+        self.locals.pop();
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, x: &ast::Expr) -> ControlFlow<()> {
+        let Some((q, id)) = column_ref(x) else { return ControlFlow::Continue(()) };
+        let local = self.locals.iter().flatten().any(|l| match q {
+            Some(q) => l.qualifier == fold(q),
+            None => l.columns.iter().any(|c| *c == fold(id)),
+        });
+        if !local {
+            let own = self.scope.is_some() && self.binder.column(self.scope, q, id).is_ok();
+            self.levels.push(if own { None } else { self.binder.outer_frame_of(q, id) });
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+impl LevelScan<'_, '_> {
+    /// The names the FROM items (and WITH queries) of `q` bring into scope; false when one's
+    /// cannot be known here.
+    fn query_names(&self, q: &ast::Query, out: &mut Vec<Local>) -> bool {
+        if let Some(with) = &q.with {
+            for c in &with.cte_tables {
+                let columns = if c.alias.columns.is_empty() {
+                    match output_names(&c.query) {
+                        Some(n) => n,
+                        None => return false,
+                    }
+                } else {
+                    c.alias.columns.iter().map(|c| fold(&c.name)).collect()
+                };
+                out.push(Local { qualifier: fold(&c.alias.name), columns });
+            }
+        }
+        self.body_names(&q.body, out)
+    }
+
+    fn body_names(&self, body: &ast::SetExpr, out: &mut Vec<Local>) -> bool {
+        match body {
+            ast::SetExpr::Select(s) => s.from.iter().all(|twj| self.join_names(twj, out)),
+            ast::SetExpr::Query(q) => self.query_names(q, out),
+            ast::SetExpr::SetOperation { left, right, .. } => self.body_names(left, out) && self.body_names(right, out),
+            ast::SetExpr::Values(_) => true,
+            _ => false,
+        }
+    }
+
+    fn join_names(&self, twj: &ast::TableWithJoins, out: &mut Vec<Local>) -> bool {
+        std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)).all(|f| self.factor_names(f, out))
+    }
+
+    fn factor_names(&self, f: &ast::TableFactor, out: &mut Vec<Local>) -> bool {
+        let renamed = |alias: &Option<ast::TableAlias>, mut cols: Vec<String>| {
+            if let Some(a) = alias {
+                for (c, n) in cols.iter_mut().zip(&a.columns) {
+                    *c = fold(&n.name);
+                }
+            }
+            cols
+        };
+        match f {
+            ast::TableFactor::Table { name, alias, args, .. } => {
+                let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
+                let Some(last) = parts.last().cloned() else { return false };
+                let qualifier = alias.as_ref().map_or_else(|| last.clone(), |a| fold(&a.name));
+                let columns = if args.is_some() {
+                    // A function in FROM: its column is named by the alias (or the function).
+                    match alias {
+                        Some(a) if !a.columns.is_empty() => a.columns.iter().map(|c| fold(&c.name)).collect(),
+                        _ => vec![qualifier.clone()],
+                    }
+                } else if let Some(l) = out.iter().find(|l| parts.len() == 1 && l.qualifier == last) {
+                    // A WITH query of the same subquery.
+                    renamed(alias, l.columns.clone())
+                } else if let Some(cols) = (parts.len() == 1).then(|| self.binder.cte_column_names(&last)).flatten() {
+                    renamed(alias, cols)
+                } else {
+                    let full = match parts.as_slice() {
+                        [t] => crate::schema::resolve_unqualified(t),
+                        [s, t] => crate::schema::resolve_qualified(s, t),
+                        _ => return false,
+                    };
+                    let Some(def) = full.ok().and_then(|n| super::lookup_table(&n)) else { return false };
+                    renamed(alias, def.columns.iter().map(|c| c.name.clone()).collect())
+                };
+                out.push(Local { qualifier, columns });
+                true
+            }
+            ast::TableFactor::Derived { subquery, alias: Some(a), .. } => {
+                let Some(cols) = output_names(subquery) else { return false };
+                out.push(Local { qualifier: fold(&a.name), columns: renamed(&Some(a.clone()), cols) });
+                true
+            }
+            ast::TableFactor::NestedJoin { table_with_joins, alias: None } => self.join_names(table_with_joins, out),
+            _ => false,
+        }
+    }
+}
+
+/// The output column names of a query whose select list names them without `*`.
+fn output_names(q: &ast::Query) -> Option<Vec<String>> {
+    let mut body = q.body.as_ref();
+    loop {
+        match body {
+            ast::SetExpr::Query(q) => body = q.body.as_ref(),
+            ast::SetExpr::SetOperation { left, .. } => body = left.as_ref(),
+            _ => break,
+        }
+    }
+    let ast::SetExpr::Select(s) = body else { return None };
+    s.projection
+        .iter()
+        .map(|item| match item {
+            ast::SelectItem::ExprWithAlias { alias, .. } => Some(fold(alias)),
+            ast::SelectItem::UnnamedExpr(e) => Some(match e {
+                ast::Expr::Identifier(i) => fold(i),
+                ast::Expr::CompoundIdentifier(p) => p.last().map(fold)?,
+                _ => "?column?".to_string(),
+            }),
+            _ => None,
+        })
+        .collect()
 }

@@ -1149,6 +1149,12 @@ impl Binder<'_> {
         self.sub.links.iter().any(|l| !l.captures.is_empty() && relation::reads_link(e, l.id))
     }
 
+    /// The column names of the WITH query `name` in scope (innermost first), if any.
+    pub(super) fn cte_column_names(&self, name: &str) -> Option<Vec<String>> {
+        let c = self.sub.ctes.iter().rev().find(|c| c.name == name)?;
+        Some(c.def.columns.iter().map(|c| c.name.clone()).collect())
+    }
+
     pub(super) fn lateral_id(&mut self) -> usize {
         self.new_id()
     }
@@ -1171,6 +1177,7 @@ impl Binder<'_> {
             allow: self.allow_aggs,
             banned: self.aggs_banned_in,
             in_agg: self.in_agg,
+            links: Vec::new(),
         });
         let depth = self.expr_depth;
         let excluded = self.excluded.take();
@@ -1183,6 +1190,8 @@ impl Binder<'_> {
         self.srf = srf;
         self.sub.keep_unknown = keep;
         let outer = self.sub.enclosing.pop().ok_or_else(|| SqlError::internal("no enclosing level"))?;
+        // Subqueries in the arguments of aggregates that went to the enclosing level are its.
+        self.sub.links.extend(outer.links);
         self.aggs = outer.aggs;
         (self.allow_aggs, self.aggs_banned_in, self.in_agg, self.expr_depth) =
             (outer.allow, outer.banned, outer.in_agg, depth);

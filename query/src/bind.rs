@@ -669,7 +669,9 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
             }
         }
         if at_start && word(t, Keyword::CREATE) {
-            if let Some((text, end)) = ctas_columns::syntax(&tokens, i) {
+            if let Some((text, end)) =
+                ctas_columns::syntax(&tokens, i).or_else(|| views::recursive_view_syntax(&tokens, i))
+            {
                 out.push_str(&text);
                 (found, at_start, i) = (true, false, end);
                 continue;

@@ -6,7 +6,8 @@
 //! binds the stored query in its place, as a derived table named as the view (PostgreSQL's
 //! rewriter does the same with the view's `_RETURN` rule). Views are read-only here: INSERT,
 //! UPDATE and DELETE on a view are refused (PostgreSQL's automatically updatable views are not
-//! built).
+//! built). CREATE RECURSIVE VIEW is written by tokens as the CREATE VIEW over a WITH RECURSIVE
+//! query PostgreSQL's grammar expands it into ([`recursive_view_syntax`]).
 
 use super::{fold, lookup_table, Binder, Plan};
 use crate::error::{code, Result, SqlError};
@@ -147,4 +148,88 @@ impl Binder<'_> {
 /// `DROP VIEW [IF EXISTS] names [CASCADE | RESTRICT]`.
 pub(super) fn drop_view(names: Vec<String>, if_exists: bool, cascade: bool) -> Plan {
     Plan::DropView { names, if_exists, cascade }
+}
+
+/// `CREATE [OR REPLACE] [TEMP] RECURSIVE VIEW name (col, ...) AS query`, which sqlparser's
+/// grammar lacks, written by tokens as PostgreSQL's grammar expands it (makeRecursiveViewSelect):
+/// `CREATE VIEW name AS WITH RECURSIVE name (col, ...) AS (query) SELECT col, ... FROM name`,
+/// the WITH query named as the view's bare name. Returns the text and the token index after
+/// the statement; None if the statement at `i` (a CREATE) is not one.
+pub(super) fn recursive_view_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
+    use sqlparser::tokenizer::Token;
+    let word = |t: &Token| match t {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    };
+    let solid: Vec<usize> = (i..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).collect();
+    let kw = |k: usize| solid.get(k).and_then(|&j| word(&tokens[j]));
+    let mut k = 1; // past CREATE
+    if kw(k).as_deref() == Some("OR") && kw(k + 1).as_deref() == Some("REPLACE") {
+        k += 2;
+    }
+    if matches!(kw(k).as_deref(), Some("TEMP" | "TEMPORARY")) {
+        k += 1;
+    }
+    if kw(k).as_deref() != Some("RECURSIVE") || kw(k + 1).as_deref() != Some("VIEW") {
+        return None;
+    }
+    let recursive_at = solid[k];
+    k += 2;
+    // The name (dotted words) up to the column list.
+    let name_from = *solid.get(k)?;
+    let mut last = None;
+    while !matches!(tokens[*solid.get(k)?], Token::LParen) {
+        match &tokens[solid[k]] {
+            t @ Token::Word(_) => last = Some(t.to_string()),
+            Token::Period => {}
+            _ => return None,
+        }
+        k += 1;
+    }
+    let name_to = solid[k];
+    let last = last?;
+    let mut names = Vec::new();
+    k += 1;
+    loop {
+        let t = &tokens[*solid.get(k)?];
+        if !matches!(t, Token::Word(_)) {
+            return None;
+        }
+        names.push(t.to_string());
+        k += 1;
+        match tokens[*solid.get(k)?] {
+            Token::Comma => k += 1,
+            Token::RParen => break,
+            _ => return None,
+        }
+    }
+    k += 1;
+    if kw(k).as_deref() != Some("AS") {
+        return None;
+    }
+    let query_from = *solid.get(k + 1)?;
+    // The query runs to the statement's end.
+    let mut end = k + 1;
+    let mut depth = 0i32;
+    while let Some(&j) = solid.get(end) {
+        match tokens[j] {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            Token::SemiColon | Token::EOF if depth == 0 => break,
+            _ => {}
+        }
+        end += 1;
+    }
+    let stop = solid.get(end).copied().unwrap_or(tokens.len());
+    let text = |from: usize, to: usize| tokens[from..to].iter().map(|t| t.to_string()).collect::<String>();
+    let cols = names.join(", ");
+    Some((
+        format!(
+            "{}VIEW {} AS WITH RECURSIVE {last} ({cols}) AS ({}) SELECT {cols} FROM {last}",
+            text(i, recursive_at),
+            text(name_from, name_to),
+            text(query_from, stop),
+        ),
+        stop,
+    ))
 }

@@ -1023,7 +1023,7 @@ fn decorrelate(l: &SubLink) -> Option<Decorrelated> {
     };
     let Plan::Select(sp) = l.plan.as_ref() else { return None };
     if sp.for_update.is_some()
-        || sp.limit.is_some()
+        || (sp.limit.is_some() && !(exists && crate::semi_join::exists_limit_ignored(sp)))
         || sp.offset.is_some()
         || !matches!(sp.distinct, Distinct::None)
         || sp.having.is_some()
@@ -1134,6 +1134,7 @@ fn decorrelate(l: &SubLink) -> Option<Decorrelated> {
     let mut p = (**sp).clone();
     p.filter = rest.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
     p.key = None;
+    (p.limit, p.limit_ties) = (None, false);
     if exists && !residual.is_empty() {
         // The inner columns the residual reads follow the keys in each row; the residual is
         // rewritten over the captures followed by those columns.

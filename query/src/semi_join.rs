@@ -169,6 +169,20 @@ fn reads_inner(e: &Expr) -> bool {
     found
 }
 
+/// Whether an EXISTS subquery's LIMIT may be dropped: a positive constant or NULL (no limit)
+/// keeps a row when there is one, as PostgreSQL's simplify_EXISTS_query drops it (LIMIT 0, a
+/// parameter or an OFFSET keep the subquery as it is).
+pub(crate) fn exists_limit_ignored(sp: &SelectPlan) -> bool {
+    let Some(e) = &sp.limit else { return true };
+    sp.offset.is_none()
+        && match expr::fold(e.clone()).unwrap_or_else(|_| e.clone()) {
+            Expr::Const(Datum::Null, _) => true,
+            Expr::Const(Datum::Int8(n), _) => n > 0,
+            Expr::Const(Datum::Int4(n), _) => n > 0,
+            _ => false,
+        }
+}
+
 /// The semi or anti join for a correlated sublink, if it decorrelates.
 fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
     // IN: the comparisons with the placeholder on the right (one per element of a row IN);
@@ -183,8 +197,9 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
         return None;
     }
     let Plan::Select(sp) = l.plan.as_ref() else { return None };
+    let limit_ok = sp.limit.is_none() || (matches!(l.kind, LinkKind::Exists) && exists_limit_ignored(sp));
     if sp.for_update.is_some()
-        || sp.limit.is_some()
+        || !limit_ok
         || sp.offset.is_some()
         || !sp.grouping_sets.is_empty()
         || !sp.windows.is_empty()
@@ -318,6 +333,7 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
         p.key = None;
         p.distinct = Distinct::None;
         p.order_by = vec![];
+        (p.limit, p.limit_ties) = (None, false);
         let glen = p.group_by.len();
         let mut projection = Vec::new();
         for (k, e) in inner_keys[..ncorr].iter().enumerate() {
@@ -402,6 +418,7 @@ fn build(l: &SubLink, negated: bool, width: usize) -> Option<SemiJoin> {
     p.key = None;
     p.distinct = Distinct::None;
     p.order_by = vec![];
+    (p.limit, p.limit_ties) = (None, false);
     let outputs: Vec<Expr> = inner_keys.iter().cloned().chain(cols.iter().map(|&(i, t)| Expr::Column(i, t))).collect();
     // Not grouped to drop duplicates: GROUP BY over many distinct combinations costs more
     // than the rows it saves (TPC-H Q21: 60k pairs of lineitem).

@@ -61,6 +61,8 @@ mod subquery;
 mod temporal;
 mod text_math;
 mod type_call;
+mod updatable_views;
+pub(crate) use updatable_views::view_updatable_columns;
 mod utility;
 mod views;
 mod whole_row;
@@ -3060,7 +3062,9 @@ impl Binder<'_> {
         let ast::TableObject::TableName(name) = &ins.table else {
             return Err(SqlError::unsupported("INSERT INTO a table function is not supported"));
         };
-        self.refuse_view_target(name, "insert into")?;
+        if let Some(through) = self.insert_through_view(ins)? {
+            return self.through_view(name, |b| b.insert(&through));
+        }
         let (tname, def) = self.resolve_table(name)?;
         let alias = ins.table_alias.as_ref().map(|a| fold(&a.alias)).unwrap_or_else(|| tname.clone());
         let on_conflict = match &ins.on {
@@ -3472,8 +3476,10 @@ impl Binder<'_> {
     }
 
     fn update(&mut self, up: &ast::Update) -> Result<(Plan, Vec<OutputColumn>)> {
-        if let ast::TableFactor::Table { name, .. } = &up.table.relation {
-            self.refuse_view_target(name, "update")?;
+        if let Some(through) = self.update_through_view(up)? {
+            if let ast::TableFactor::Table { name, .. } = &up.table.relation {
+                return self.through_view(name, |b| b.update(&through));
+            }
         }
         let current_of = cursors::current_of(up.selection.as_ref());
         match &up.from {
@@ -3593,8 +3599,10 @@ impl Binder<'_> {
         let [twj] = tables.as_slice() else {
             return Err(SqlError::unsupported("DELETE from several tables is not supported"));
         };
-        if let ast::TableFactor::Table { name, .. } = &twj.relation {
-            self.refuse_view_target(name, "delete from")?;
+        if let Some(through) = self.delete_through_view(del)? {
+            if let ast::TableFactor::Table { name, .. } = &twj.relation {
+                return self.through_view(name, |b| b.delete(&through));
+            }
         }
         let current_of = cursors::current_of(del.selection.as_ref());
         if let Some(using) = &del.using {

@@ -1172,7 +1172,10 @@ pub(crate) fn column_details(t: &TableDef, i: usize, sequences: &[Row]) -> Vec<D
         None => (text("NEVER"), Datum::Null),
     };
     out.extend([text(if cycle { "YES" } else { "NO" }), generated, expression]);
-    out.push(text(if t.view.is_some() { "NO" } else { "YES" }));
+    // A view's column is updatable when it is a column of the view's base relation and the
+    // view is automatically updatable (bind/updatable_views.rs).
+    let updatable = t.view.is_none() || crate::bind::view_updatable_columns(t).is_some_and(|c| c.get(i) == Some(&true));
+    out.push(text(if updatable { "YES" } else { "NO" }));
     out
 }
 
@@ -2211,17 +2214,26 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 .map(|t| {
                     let kind = if t.view.is_some() { "VIEW" } else { "BASE TABLE" };
                     let (schema, name) = crate::schema::split(&t.name);
-                    vec![text("postgres"), text(schema), text(name), text(kind)]
+                    // A table, or a view INSERT goes through (bind/updatable_views.rs).
+                    let insertable =
+                        t.view.is_none() || crate::bind::view_updatable_columns(t).is_some_and(|c| c.contains(&true));
+                    vec![
+                        text("postgres"),
+                        text(schema),
+                        text(name),
+                        text(kind),
+                        text(if insertable { "YES" } else { "NO" }),
+                    ]
                 })
                 .collect();
             for v in all_views() {
-                out.push(vec![text("postgres"), text(v.schema), text(v.name), text("VIEW")]);
+                out.push(vec![text("postgres"), text(v.schema), text(v.name), text("VIEW"), text("NO")]);
             }
-            // No typed tables or temporary ones; Orbit's views are read-only (not insertable).
+            // No typed tables or temporary ones.
             for r in &mut out {
-                let insertable = if r[3] == text("BASE TABLE") { "YES" } else { "NO" };
+                let insertable = r.pop().unwrap_or(Datum::Null);
                 r.extend([Datum::Null, Datum::Null, Datum::Null, Datum::Null, Datum::Null]);
-                r.extend([text(insertable), text("NO"), Datum::Null]);
+                r.extend([insertable, text("NO"), Datum::Null]);
             }
             out
         }

@@ -270,7 +270,12 @@ fn user_views(oid: u32, txn: &Txn) -> Vec<Row> {
                 vec![text(schema), text(name), text("postgres"), definition]
             } else {
                 let mut row = vec![text("postgres"), text(schema), text(name), definition, text("NONE")];
-                row.extend((0..5).map(|_| text("NO")));
+                // An automatically updatable view with an updatable column takes UPDATE,
+                // DELETE and INSERT (bind/updatable_views.rs); no triggers.
+                let writable = crate::bind::view_updatable_columns(t).is_some_and(|c| c.contains(&true));
+                let yes_no = |b: bool| text(if b { "YES" } else { "NO" });
+                row.extend([yes_no(writable), yes_no(writable)]);
+                row.extend((0..3).map(|_| text("NO")));
                 row
             }
         })

@@ -133,15 +133,24 @@ impl Binder<'_> {
         r
     }
 
-    /// INSERT, UPDATE and DELETE of a view are refused (updatable views are not built).
-    pub(super) fn refuse_view_target(&self, name: &ast::ObjectName, verb: &str) -> Result<()> {
-        let Ok(tname) = self.relation_name(name) else { return Ok(()) };
-        match lookup_table(&tname) {
-            Some(d) if d.view.is_some() => Err(SqlError::unsupported(format!(
-                "cannot {verb} view \"{tname}\": updatable views are not supported yet"
-            ))),
-            _ => Ok(()),
+    /// A statement written through view `name` onto its base relation, bound with the view
+    /// counted among those being expanded (a loop of views is 42P17, as in a query).
+    pub(super) fn through_view<T>(
+        &mut self,
+        name: &ast::ObjectName,
+        bind: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        let tname = self.relation_name(name)?;
+        if self.sub.views_expanding.len() >= MAX_VIEW_DEPTH || self.sub.views_expanding.contains(&tname) {
+            return Err(SqlError::new(
+                "42P17",
+                format!("infinite recursion detected in rules for relation \"{tname}\""),
+            ));
         }
+        self.sub.views_expanding.push(tname);
+        let r = bind(self);
+        self.sub.views_expanding.pop();
+        r
     }
 }
 

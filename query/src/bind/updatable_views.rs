@@ -1,0 +1,699 @@
+//! INSERT, UPDATE and DELETE through a view: PostgreSQL's automatically updatable views
+//! (rewriteHandler.c's rewriteTargetView). A view whose query is a plain SELECT from one table
+//! or view — no DISTINCT, GROUP BY, HAVING, set operation, WITH, LIMIT/OFFSET, aggregate, window
+//! or set-returning function — takes the statement into its base relation: the statement is
+//! written again, before binding, against the base relation (named by the statement's alias,
+//! or the view's name), its references to view columns replaced by the view's expressions for
+//! them, the view's WHERE AND-ed to an UPDATE's or DELETE's, the assigned or inserted view
+//! columns mapped to the base columns they are (a view column that is an expression is not
+//! updatable: 0A000 naming it), RETURNING computed as the view's columns. A view over a view is
+//! written again in turn. Anything else is PostgreSQL's 55000 `cannot update view "v"` with its
+//! DETAIL and HINT. Not built: WITH CHECK OPTION (CREATE VIEW does not take it), INSTEAD OF
+//! triggers and rules, column defaults of the view itself. INSERT ... ON CONFLICT maps its
+//! target columns, DO UPDATE's assignments and `EXCLUDED.col` the same way.
+
+use super::{fold, lookup_table, Binder};
+use crate::error::{code, Result, SqlError};
+use sqlparser::ast;
+use sqlparser::ast::{Visit, VisitMut};
+use std::ops::ControlFlow;
+
+/// Which statement goes through the view.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Verb {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Verb {
+    fn phrase(self) -> &'static str {
+        match self {
+            Verb::Insert => "insert into",
+            Verb::Update => "update",
+            Verb::Delete => "delete from",
+        }
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            Verb::Insert => {
+                "To enable inserting into the view, provide an INSTEAD OF INSERT trigger or an unconditional ON INSERT DO INSTEAD rule."
+            }
+            Verb::Update => {
+                "To enable updating the view, provide an INSTEAD OF UPDATE trigger or an unconditional ON UPDATE DO INSTEAD rule."
+            }
+            Verb::Delete => {
+                "To enable deleting from the view, provide an INSTEAD OF DELETE trigger or an unconditional ON DELETE DO INSTEAD rule."
+            }
+        }
+    }
+}
+
+/// One column of the view: its name, its expression over the base relation (qualified by the
+/// statement's alias), and the base column it is (None: an expression, not updatable).
+struct ViewColumn {
+    name: String,
+    expr: ast::Expr,
+    base: Option<String>,
+}
+
+/// A view a statement writes through, read for that statement (`sql`: the statement's text,
+/// for error positions).
+struct Target<'s> {
+    sql: &'s str,
+    view: String,
+    base: ast::ObjectName,
+    alias: ast::Ident,
+    columns: Vec<ViewColumn>,
+    filter: Option<ast::Expr>,
+    /// The names the statement calls the view by (its alias, or its name).
+    qualifiers: Vec<String>,
+    /// The base relation's columns (a name the view does not show is no column here).
+    base_columns: Vec<String>,
+    /// The statement names no other relation (no UPDATE ... FROM, DELETE ... USING): an
+    /// unqualified name that is a base column the view does not show is then no column.
+    alone: bool,
+}
+
+impl Binder<'_> {
+    /// `INSERT INTO v ...` written against v's base relation; None if `v` is no view.
+    pub(super) fn insert_through_view(&self, ins: &ast::Insert) -> Result<Option<ast::Insert>> {
+        let ast::TableObject::TableName(name) = &ins.table else { return Ok(None) };
+        let alias = ins.table_alias.as_ref().map(|a| a.alias.clone());
+        let Some(t) = self.view_target(name, alias.as_ref(), Verb::Insert)? else { return Ok(None) };
+        let mut out = ins.clone();
+        if let Some(ast::OnInsert::OnConflict(oc)) = &mut out.on {
+            t.on_conflict(oc)?;
+        }
+        // The view's columns the statement fills: those named, or the first ones in order (as
+        // many as the rows give).
+        let named: Vec<String> = if ins.columns.is_empty() {
+            let width = ins.source.as_deref().and_then(source_width).unwrap_or(t.columns.len());
+            t.columns.iter().take(width).map(|c| c.name.clone()).collect()
+        } else {
+            ins.columns.iter().map(|c| c.0.first().and_then(|p| p.as_ident()).map(fold).unwrap_or_default()).collect()
+        };
+        let mut columns = Vec::with_capacity(named.len());
+        for n in &named {
+            let Some(c) = t.columns.iter().find(|c| c.name == *n) else {
+                return Err(SqlError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!("column \"{n}\" of relation \"{}\" does not exist", t.view),
+                ));
+            };
+            let Some(b) = &c.base else { return Err(not_updatable_column(Verb::Insert, n, &t.view)) };
+            columns.push(ast::ObjectName::from(vec![ast::Ident::with_quote('"', b)]));
+        }
+        out.columns = columns;
+        out.table = ast::TableObject::TableName(t.base.clone());
+        out.table_alias = Some(ast::TableAliasWithoutColumns { explicit: true, alias: t.alias.clone() });
+        out.returning = match &ins.returning {
+            Some(items) => Some(t.returning(items)?),
+            None => None,
+        };
+        Ok(Some(out))
+    }
+
+    /// `UPDATE v ...` written against v's base relation; None if `v` is no view.
+    pub(super) fn update_through_view(&self, up: &ast::Update) -> Result<Option<ast::Update>> {
+        let ast::TableFactor::Table { name, alias, .. } = &up.table.relation else { return Ok(None) };
+        let Some(mut t) = self.view_target(name, alias.as_ref().map(|a| &a.name), Verb::Update)? else {
+            return Ok(None);
+        };
+        t.alone = up.from.is_none();
+        if super::cursors::current_of(up.selection.as_ref()).is_some() {
+            return Err(SqlError::unsupported("UPDATE of a view ... WHERE CURRENT OF is not supported yet"));
+        }
+        let mut out = up.clone();
+        out.table.relation = t.relation(&up.table.relation);
+        for a in &mut out.assignments {
+            let targets: Vec<&mut ast::ObjectName> = match &mut a.target {
+                ast::AssignmentTarget::ColumnName(n) => vec![n],
+                ast::AssignmentTarget::Tuple(ns) => ns.iter_mut().collect(),
+            };
+            for n in targets {
+                let Some(id) = n.0.first().and_then(|p| p.as_ident()) else { continue };
+                let cn = fold(id);
+                let Some(c) = t.columns.iter().find(|c| c.name == cn) else {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_COLUMN,
+                        format!("column \"{cn}\" of relation \"{}\" does not exist", t.view),
+                    )
+                    .at(self.pos(&id.span)));
+                };
+                let Some(b) = &c.base else { return Err(not_updatable_column(Verb::Update, &cn, &t.view)) };
+                let mut parts = n.0.clone();
+                parts[0] = ast::ObjectNamePart::Identifier(ast::Ident::with_quote('"', b));
+                *n = ast::ObjectName(parts);
+            }
+            t.substitute(&mut a.value)?;
+        }
+        out.selection = t.condition(up.selection.as_ref())?;
+        out.returning = match &up.returning {
+            Some(items) => Some(t.returning(items)?),
+            None => None,
+        };
+        Ok(Some(out))
+    }
+
+    /// `DELETE FROM v ...` written against v's base relation; None if `v` is no view.
+    pub(super) fn delete_through_view(&self, del: &ast::Delete) -> Result<Option<ast::Delete>> {
+        let (ast::FromTable::WithFromKeyword(tables) | ast::FromTable::WithoutKeyword(tables)) = &del.from;
+        let [twj] = tables.as_slice() else { return Ok(None) };
+        let ast::TableFactor::Table { name, alias, .. } = &twj.relation else { return Ok(None) };
+        let Some(mut t) = self.view_target(name, alias.as_ref().map(|a| &a.name), Verb::Delete)? else {
+            return Ok(None);
+        };
+        t.alone = del.using.is_none();
+        if super::cursors::current_of(del.selection.as_ref()).is_some() {
+            return Err(SqlError::unsupported("DELETE from a view ... WHERE CURRENT OF is not supported yet"));
+        }
+        let mut out = del.clone();
+        let mut twj = twj.clone();
+        twj.relation = t.relation(&twj.relation);
+        out.from = match &del.from {
+            ast::FromTable::WithFromKeyword(_) => ast::FromTable::WithFromKeyword(vec![twj]),
+            ast::FromTable::WithoutKeyword(_) => ast::FromTable::WithoutKeyword(vec![twj]),
+        };
+        out.selection = t.condition(del.selection.as_ref())?;
+        out.returning = match &del.returning {
+            Some(items) => Some(t.returning(items)?),
+            None => None,
+        };
+        Ok(Some(out))
+    }
+
+    /// The view `name` read for `verb` (None: no view), or PostgreSQL's error when it is not
+    /// automatically updatable.
+    fn view_target(
+        &self,
+        name: &ast::ObjectName,
+        alias: Option<&ast::Ident>,
+        verb: Verb,
+    ) -> Result<Option<Target<'_>>> {
+        let Ok(tname) = self.relation_name(name) else { return Ok(None) };
+        let Some(def) = lookup_table(&tname) else { return Ok(None) };
+        if def.view.is_none() {
+            return Ok(None);
+        }
+        let alias = alias.cloned().unwrap_or_else(|| ast::Ident::with_quote('"', crate::schema::relname(&tname)));
+        let mut t = read_view(self.sql, &def, alias, verb)?;
+        if alias_is_default(name, &t.alias) {
+            if let Some(last) = name.0.iter().filter_map(|p| p.as_ident()).next_back() {
+                if !t.qualifiers.contains(&fold(last)) {
+                    t.qualifiers.push(fold(last));
+                }
+            }
+        }
+        Ok(Some(t))
+    }
+}
+
+/// Which of a view's columns INSERT and UPDATE may write through it (information_schema's
+/// is_updatable and is_insertable_into); None when it is no view or not automatically
+/// updatable.
+pub(crate) fn view_updatable_columns(def: &orbit_engine::table::TableDef) -> Option<Vec<bool>> {
+    def.view.as_ref()?;
+    let alias = ast::Ident::with_quote('"', crate::schema::relname(&def.name));
+    let t = read_view("", def, alias, Verb::Update).ok()?;
+    Some(t.columns.iter().map(|c| c.base.is_some()).collect())
+}
+
+/// A view's definition read for a statement through it (`alias`: what the statement calls it),
+/// or PostgreSQL's error when it is not automatically updatable.
+fn read_view<'s>(
+    sql: &'s str,
+    def: &orbit_engine::table::TableDef,
+    alias: ast::Ident,
+    verb: Verb,
+) -> Result<Target<'s>> {
+    let text = def.view.as_deref().unwrap_or_default();
+    let tname = def.name.as_str();
+    let view = crate::schema::relname(tname).to_string();
+    let refuse = |detail: &str| {
+        SqlError::new("55000", format!("cannot {} view \"{view}\"", verb.phrase())).detail(detail).hint(verb.hint())
+    };
+    let notices = super::long_names::take_notices();
+    let parsed = super::parse(text);
+    super::long_names::restore_notices(notices);
+    let q = match parsed?.pop() {
+        Some(ast::Statement::Query(q)) => q,
+        _ => return Err(SqlError::internal(format!("the definition of view \"{tname}\" is not a query"))),
+    };
+    // view_query_is_auto_updatable's checks, in its order.
+    let sel = match q.body.as_ref() {
+        ast::SetExpr::Select(s) => Some(s),
+        _ => None,
+    };
+    if sel.is_some_and(|s| s.distinct.is_some()) {
+        return Err(refuse("Views containing DISTINCT are not automatically updatable."));
+    }
+    if sel.is_some_and(|s| match &s.group_by {
+        ast::GroupByExpr::All(_) => true,
+        ast::GroupByExpr::Expressions(e, m) => !e.is_empty() || !m.is_empty(),
+    }) {
+        return Err(refuse("Views containing GROUP BY are not automatically updatable."));
+    }
+    if sel.is_some_and(|s| s.having.is_some()) {
+        return Err(refuse("Views containing HAVING are not automatically updatable."));
+    }
+    let Some(sel) = sel else {
+        return Err(refuse("Views containing UNION, INTERSECT, or EXCEPT are not automatically updatable."));
+    };
+    if q.with.is_some() {
+        return Err(refuse("Views containing WITH are not automatically updatable."));
+    }
+    if q.limit_clause.is_some() || q.fetch.is_some() {
+        return Err(refuse("Views containing LIMIT or OFFSET are not automatically updatable."));
+    }
+    let mut calls = Calls::default();
+    for item in &sel.projection {
+        let _ = Visit::visit(item, &mut calls);
+    }
+    if calls.aggregate {
+        return Err(refuse("Views that return aggregate functions are not automatically updatable."));
+    }
+    if calls.window {
+        return Err(refuse("Views that return window functions are not automatically updatable."));
+    }
+    if calls.srf {
+        return Err(refuse("Views that return set-returning functions are not automatically updatable."));
+    }
+    let single = "Views that do not select from a single table or view are not automatically updatable.";
+    let [from] = sel.from.as_slice() else { return Err(refuse(single)) };
+    let ast::TableFactor::Table { name: base, alias: base_alias, args: None, sample, .. } = &from.relation else {
+        return Err(refuse(single));
+    };
+    if !from.joins.is_empty() {
+        return Err(refuse(single));
+    }
+    if sample.is_some() {
+        return Err(refuse("Views containing TABLESAMPLE are not automatically updatable."));
+    }
+    let base_def = super::object_name(sql, base).ok().and_then(|n| lookup_table(&n)).ok_or_else(|| refuse(single))?;
+    let base_columns: Vec<String> = base_def.columns.iter().map(|c| c.name.clone()).collect();
+    // The view's FROM item's names for its columns: its alias, else the table's name.
+    let from_names: Vec<String> = match base_alias {
+        Some(a) => vec![fold(&a.name)],
+        None => base.0.iter().filter_map(|p| p.as_ident()).map(fold).next_back().into_iter().collect(),
+    };
+    let qualify = Qualify { alias: alias.clone(), from_names: &from_names, base_columns: &base_columns, depth: 0 };
+    // The view's select list, `*` expanded, against its columns.
+    let mut exprs: Vec<ast::Expr> = Vec::new();
+    for item in &sel.projection {
+        match item {
+            ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => exprs.push(e.clone()),
+            ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => exprs
+                .extend(base_columns.iter().map(|c| ast::Expr::Identifier(ast::Ident::with_quote('"', c.as_str())))),
+            _ => return Err(refuse(single)),
+        }
+    }
+    let mut columns = Vec::with_capacity(def.columns.len());
+    for (c, mut e) in def.columns.iter().zip(exprs) {
+        let mut q = qualify.clone();
+        let _ = VisitMut::visit(&mut e, &mut q);
+        let base = match &e {
+            ast::Expr::CompoundIdentifier(p) if p.len() == 2 && p[0] == alias => Some(fold(&p[1])),
+            _ => None,
+        };
+        columns.push(ViewColumn { name: c.name.clone(), expr: e, base });
+    }
+    let filter = sel.selection.clone().map(|mut w| {
+        let mut q = qualify.clone();
+        let _ = VisitMut::visit(&mut w, &mut q);
+        w
+    });
+    let qualifiers = vec![fold(&alias)];
+    Ok(Target { sql, view, base: base.clone(), alias, columns, filter, qualifiers, base_columns, alone: true })
+}
+
+/// Whether the statement gave no alias of its own (the alias is the view's name).
+fn alias_is_default(name: &ast::ObjectName, alias: &ast::Ident) -> bool {
+    name.0.iter().filter_map(|p| p.as_ident()).next_back().is_some_and(|l| fold(l) == fold(alias))
+}
+
+/// PostgreSQL's error for an assigned or inserted view column that is an expression.
+fn not_updatable_column(verb: Verb, column: &str, view: &str) -> SqlError {
+    let what = if verb == Verb::Insert { "insert into" } else { "update" };
+    SqlError::new(code::FEATURE_NOT_SUPPORTED, format!("cannot {what} column \"{column}\" of view \"{view}\""))
+        .detail("View columns that are not columns of their base relation are not updatable.")
+}
+
+/// How many columns an INSERT's rows have, when the text says (VALUES, a select list without
+/// `*`).
+fn source_width(q: &ast::Query) -> Option<usize> {
+    match q.body.as_ref() {
+        ast::SetExpr::Values(v) => v.rows.first().map(|r| r.len()),
+        ast::SetExpr::Select(s) => (!s
+            .projection
+            .iter()
+            .any(|i| matches!(i, ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..))))
+        .then_some(s.projection.len()),
+        _ => None,
+    }
+}
+
+impl Target<'_> {
+    /// The base relation as the statement's FROM item, named by the alias.
+    fn relation(&self, written: &ast::TableFactor) -> ast::TableFactor {
+        let mut r = written.clone();
+        if let ast::TableFactor::Table { name, alias, .. } = &mut r {
+            *name = self.base.clone();
+            *alias = Some(ast::TableAlias { explicit: true, name: self.alias.clone(), columns: vec![], at: None });
+        }
+        r
+    }
+
+    /// The statement's WHERE over the base relation, AND-ed to the view's.
+    fn condition(&self, selection: Option<&ast::Expr>) -> Result<Option<ast::Expr>> {
+        let user = match selection {
+            Some(w) => {
+                let mut w = w.clone();
+                self.substitute(&mut w)?;
+                Some(w)
+            }
+            None => None,
+        };
+        Ok(match (self.filter.clone(), user) {
+            (Some(f), Some(u)) => Some(ast::Expr::BinaryOp {
+                left: Box::new(ast::Expr::Nested(Box::new(f))),
+                op: ast::BinaryOperator::And,
+                right: Box::new(ast::Expr::Nested(Box::new(u))),
+            }),
+            (f, u) => f.or(u),
+        })
+    }
+
+    /// RETURNING over the view's columns, as expressions over the base relation named as the
+    /// view's columns.
+    fn returning(&self, items: &[ast::SelectItem]) -> Result<Vec<ast::SelectItem>> {
+        let mut out = Vec::with_capacity(items.len());
+        let all = |out: &mut Vec<ast::SelectItem>| {
+            out.extend(self.columns.iter().map(|c| ast::SelectItem::ExprWithAlias {
+                expr: c.expr.clone(),
+                alias: ast::Ident::with_quote('"', c.name.as_str()),
+            }))
+        };
+        for item in items {
+            match item {
+                ast::SelectItem::Wildcard(_) => all(&mut out),
+                ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(n), _)
+                    if n.0.last().and_then(|p| p.as_ident()).is_some_and(|i| self.qualifiers.contains(&fold(i))) =>
+                {
+                    all(&mut out)
+                }
+                ast::SelectItem::UnnamedExpr(e) => {
+                    // A column keeps its name; other expressions are named as before.
+                    let name = match e {
+                        ast::Expr::Identifier(i) => Some(i.clone()),
+                        ast::Expr::CompoundIdentifier(p) => p.last().cloned(),
+                        _ => None,
+                    };
+                    let mut x = e.clone();
+                    self.substitute(&mut x)?;
+                    out.push(match name {
+                        Some(alias) if x != *e => ast::SelectItem::ExprWithAlias { expr: x, alias },
+                        _ => ast::SelectItem::UnnamedExpr(x),
+                    });
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    let mut x = expr.clone();
+                    self.substitute(&mut x)?;
+                    out.push(ast::SelectItem::ExprWithAlias { expr: x, alias: alias.clone() });
+                }
+                other => out.push(other.clone()),
+            }
+        }
+        Ok(out)
+    }
+
+    /// ON CONFLICT's target and DO UPDATE over the base relation: the view's columns mapped to
+    /// the base columns they are, `EXCLUDED.col` to the view's expression over the row that
+    /// was proposed.
+    fn on_conflict(&self, oc: &mut ast::OnConflict) -> Result<()> {
+        if let Some(ast::ConflictTarget::Columns { columns, predicate }) = &mut oc.conflict_target {
+            for c in columns.iter_mut() {
+                let n = fold(c);
+                match self.column(&n).map(|v| v.base.as_deref()) {
+                    Some(Some(b)) => *c = ast::Ident::with_quote('"', b),
+                    Some(None) => {
+                        return Err(SqlError::unsupported(format!(
+                            "ON CONFLICT on view column \"{n}\", which is not a column of its base relation, is not supported yet"
+                        )))
+                    }
+                    None => {
+                        return Err(SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{n}\" does not exist"))
+                            .at(super::span_position(self.sql, &c.span)))
+                    }
+                }
+            }
+            if let Some(p) = predicate {
+                self.substitute(p)?;
+            }
+        }
+        if let ast::OnConflictAction::DoUpdate(du) = &mut oc.action {
+            for a in &mut du.assignments {
+                let targets: Vec<&mut ast::ObjectName> = match &mut a.target {
+                    ast::AssignmentTarget::ColumnName(n) => vec![n],
+                    ast::AssignmentTarget::Tuple(ns) => ns.iter_mut().collect(),
+                };
+                for n in targets {
+                    let Some(id) = n.0.first().and_then(|p| p.as_ident()) else { continue };
+                    let cn = fold(id);
+                    let Some(c) = self.column(&cn) else {
+                        return Err(SqlError::new(
+                            code::UNDEFINED_COLUMN,
+                            format!("column \"{cn}\" of relation \"{}\" does not exist", self.view),
+                        ));
+                    };
+                    // PostgreSQL names the statement's command (INSERT) here.
+                    let Some(b) = &c.base else { return Err(not_updatable_column(Verb::Insert, &cn, &self.view)) };
+                    let mut parts = n.0.clone();
+                    parts[0] = ast::ObjectNamePart::Identifier(ast::Ident::with_quote('"', b));
+                    *n = ast::ObjectName(parts);
+                }
+                self.substitute_upsert(&mut a.value)?;
+            }
+            if let Some(w) = &mut du.selection {
+                self.substitute_upsert(w)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the view's columns in `e` by their expressions over the base relation.
+    fn substitute(&self, e: &mut ast::Expr) -> Result<()> {
+        self.substitute_with(e, false)
+    }
+
+    /// [`Self::substitute`], `EXCLUDED.col` too.
+    fn substitute_upsert(&self, e: &mut ast::Expr) -> Result<()> {
+        self.substitute_with(e, true)
+    }
+
+    fn substitute_with(&self, e: &mut ast::Expr, excluded: bool) -> Result<()> {
+        let mut s = Substitute { t: self, depth: 0, error: None, excluded };
+        let _ = VisitMut::visit(e, &mut s);
+        match s.error {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    fn column(&self, name: &str) -> Option<&ViewColumn> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Qualifies the view's own column references by the statement's alias: an unqualified base
+/// column outside subqueries, and anything qualified by the view's FROM item's name.
+#[derive(Clone)]
+struct Qualify<'a> {
+    alias: ast::Ident,
+    from_names: &'a [String],
+    base_columns: &'a [String],
+    depth: usize,
+}
+
+impl ast::VisitorMut for Qualify<'_> {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, _: &mut ast::Query) -> ControlFlow<()> {
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _: &mut ast::Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
+        match e {
+            ast::Expr::Identifier(id) if self.depth == 0 && self.base_columns.contains(&fold(id)) => {
+                *e = ast::Expr::CompoundIdentifier(vec![self.alias.clone(), id.clone()]);
+            }
+            ast::Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                let q = fold(&p[p.len() - 2]);
+                if self.from_names.contains(&q) {
+                    let col = p[p.len() - 1].clone();
+                    *p = vec![self.alias.clone(), col];
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Replaces the view's columns in a statement's expression ([`Target::substitute`]). Inside a
+/// subquery only qualified references are replaced; an unqualified view column there that is
+/// not the base column of the same name is refused (its meaning depends on the subquery's own
+/// FROM, which is not bound yet).
+struct Substitute<'a, 's> {
+    t: &'a Target<'s>,
+    depth: usize,
+    error: Option<SqlError>,
+    /// In ON CONFLICT DO UPDATE: `EXCLUDED.col` is the view's expression over the proposed row.
+    excluded: bool,
+}
+
+impl ast::VisitorMut for Substitute<'_, '_> {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, _: &mut ast::Query) -> ControlFlow<()> {
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _: &mut ast::Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
+        let replaced = match e {
+            ast::Expr::Identifier(id) => {
+                let n = fold(id);
+                match self.t.column(&n) {
+                    Some(c) if self.depth == 0 => Some(c.expr.clone()),
+                    Some(c) if c.base.as_deref() == Some(n.as_str()) => None,
+                    Some(_) => {
+                        self.error = Some(SqlError::unsupported(format!(
+                            "an unqualified reference to view column \"{n}\" inside a subquery of a statement on view \"{}\" is not supported yet",
+                            self.t.view
+                        )));
+                        return ControlFlow::Break(());
+                    }
+                    None if self.depth == 0 && self.t.alone && self.t.base_columns.contains(&n) => {
+                        // A base column the view does not show is no column here.
+                        self.error = Some(
+                            SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{n}\" does not exist"))
+                                .at(super::span_position(self.t.sql, &id.span)),
+                        );
+                        return ControlFlow::Break(());
+                    }
+                    None => None,
+                }
+            }
+            ast::Expr::CompoundIdentifier(p) if p.len() == 2 && self.excluded && fold(&p[0]) == "excluded" => {
+                let n = fold(&p[1]);
+                match self.t.column(&n) {
+                    Some(c) => {
+                        let mut x = c.expr.clone();
+                        let mut r = Requalify { from: self.t.alias.clone(), to: p[0].clone() };
+                        let _ = VisitMut::visit(&mut x, &mut r);
+                        Some(x)
+                    }
+                    None => None,
+                }
+            }
+            ast::Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                let q = fold(&p[p.len() - 2]);
+                let n = fold(&p[p.len() - 1]);
+                if !self.t.qualifiers.contains(&q) {
+                    None
+                } else {
+                    match self.t.column(&n) {
+                        Some(c) => Some(c.expr.clone()),
+                        None => {
+                            self.error = Some(
+                                SqlError::new(code::UNDEFINED_COLUMN, format!("column {q}.{n} does not exist"))
+                                    .at(super::span_position(self.t.sql, &p[0].span)),
+                            );
+                            return ControlFlow::Break(());
+                        }
+                    }
+                }
+            }
+            _ => None,
+        };
+        if let Some(r) = replaced {
+            *e = match r {
+                r @ (ast::Expr::CompoundIdentifier(_) | ast::Expr::Identifier(_)) => r,
+                r => ast::Expr::Nested(Box::new(r)),
+            };
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Renames a qualifier (`from.col` to `to.col`).
+struct Requalify {
+    from: ast::Ident,
+    to: ast::Ident,
+}
+
+impl ast::VisitorMut for Requalify {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
+        if let ast::Expr::CompoundIdentifier(p) = e {
+            if p.len() == 2 && p[0] == self.from {
+                p[0] = self.to.clone();
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Whether a select list calls aggregates, window functions or set-returning functions.
+#[derive(Default)]
+struct Calls {
+    aggregate: bool,
+    window: bool,
+    srf: bool,
+    depth: usize,
+}
+
+impl ast::Visitor for Calls {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, _: &ast::Query) -> ControlFlow<()> {
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _: &ast::Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, e: &ast::Expr) -> ControlFlow<()> {
+        if self.depth > 0 {
+            return ControlFlow::Continue(());
+        }
+        if let ast::Expr::Function(f) = e {
+            let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
+            if f.over.is_some() {
+                self.window = true;
+            } else if super::window::aggregate_name(&name) {
+                self.aggregate = true;
+            } else if super::srf::is_srf(&name) {
+                self.srf = true;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}

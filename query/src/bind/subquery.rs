@@ -1061,8 +1061,58 @@ impl Binder<'_> {
             if let Some(e) = super::whole_row::whole_row_text(scope, &fold(id)) {
                 return Ok(e);
             }
+            // An enclosing level's FROM item's whole row (`SELECT (SELECT t) FROM t`): an outer
+            // reference to its text, computed over that level's row.
+            for f in (0..self.sub.frames.len()).rev() {
+                if !self.frame_visible(f) {
+                    continue;
+                }
+                let found = {
+                    let fr = &self.sub.frames[f];
+                    let Some(def) = &fr.def else { continue };
+                    let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
+                    super::whole_row::whole_row_text(Some(&s), &fold(id))
+                };
+                if let Some(e) = found {
+                    let r = self.new_id();
+                    let ty = e.ty();
+                    self.sub.frames[f].captures.push((r, e));
+                    return Ok(Expr::Param(OUTER_BASE + r, ty));
+                }
+            }
         }
         Err(blocked_err.map_or(err, |e| e.at(self.pos(&qualifier.map(|q| q.span).unwrap_or(id.span)))))
+    }
+
+    /// The columns of an enclosing level's FROM item `alias` as outer references (a whole-row
+    /// reference tested field by field, `t IS NULL` in a subquery); None if no enclosing level
+    /// has such an item, or a column of that name comes first.
+    pub(super) fn outer_row_fields(&mut self, alias: &str) -> Option<Vec<Expr>> {
+        for f in (0..self.sub.frames.len()).rev() {
+            if !self.frame_visible(f) {
+                continue;
+            }
+            let found = {
+                let fr = &self.sub.frames[f];
+                let Some(def) = &fr.def else { continue };
+                let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
+                if self.column(Some(&s), None, &ast::Ident::with_quote('"', alias)).is_ok() {
+                    return None;
+                }
+                super::whole_row::whole_row_columns(Some(&s), alias)
+            };
+            if let Some(cols) = found {
+                let mut out = Vec::with_capacity(cols.len());
+                for (_, e) in cols {
+                    let r = self.new_id();
+                    let ty = e.ty();
+                    self.sub.frames[f].captures.push((r, e));
+                    out.push(Expr::Param(OUTER_BASE + r, ty));
+                }
+                return Some(out);
+            }
+        }
+        None
     }
 
     /// The enclosing level (frame index) a column name resolves in, as

@@ -6,8 +6,9 @@
 //! composite types: the value is `text` (PostgreSQL: the table's row type), so its type, and
 //! field selection `(t).a`, differ; it is NULL when all its columns are NULL (PostgreSQL: only
 //! for the missing side of an outer join). `t IS [NOT] NULL` tests each column, as PostgreSQL
-//! tests a row ([`Binder::row_fields`]). Only the query's own FROM items: a whole-row
-//! reference to an enclosing query's is still a missing column (42703).
+//! tests a row ([`Binder::row_fields`]). A whole-row reference to an enclosing query's FROM
+//! item (`SELECT (SELECT t) FROM t`) is an outer reference to that text, computed over the
+//! enclosing row (`subquery.rs` `column_or_outer`).
 
 use super::{fold, Binder, Scope};
 use crate::error::Result;
@@ -43,7 +44,7 @@ impl Binder<'_> {
 
 /// The columns of the FROM item `alias` names in `scope` (with their names), when `alias` is
 /// no column's name there (a column of that name wins, as in PostgreSQL).
-fn whole_row_columns(scope: Option<&Scope>, alias: &str) -> Option<Vec<(String, Expr)>> {
+pub(super) fn whole_row_columns(scope: Option<&Scope>, alias: &str) -> Option<Vec<(String, Expr)>> {
     item_columns(scope, alias, false)
 }
 
@@ -110,9 +111,12 @@ impl Binder<'_> {
         }
         Ok(match e {
             ast::Expr::Nested(inner) => return self.row_fields(inner, scope),
-            ast::Expr::Identifier(id) => {
-                whole_row_columns(scope, &fold(id)).map(|c| c.into_iter().map(|(_, x)| x).collect())
-            }
+            ast::Expr::Identifier(id) => match whole_row_columns(scope, &fold(id)) {
+                Some(c) => Some(c.into_iter().map(|(_, x)| x).collect()),
+                // An enclosing level's FROM item, unless a column of this level has the name.
+                None if self.column(scope, None, id).is_err() => self.outer_row_fields(&fold(id)),
+                None => None,
+            },
             // `(t.*)`, as `t.* IS [NOT] NULL` is written for the parser ([`star_cast_syntax`]).
             ast::Expr::QualifiedWildcard(n, _) => match n.0.as_slice() {
                 [part] => part

@@ -988,6 +988,8 @@ struct JoinScope {
     /// Tables inside a parenthesized join with an alias (`bind/nested_join.rs`): in the
     /// statement, but no name reaches them (PostgreSQL's errors with their hints).
     unreachable: Vec<(String, Arc<TableDef>)>,
+    /// `JOIN ... USING (cols) AS alias`: the alias names the merged columns alone.
+    using_aliases: Vec<(String, Vec<(String, Expr)>)>,
 }
 
 /// The state of a join being bound: its plan, combined row and names.
@@ -2387,6 +2389,22 @@ impl Binder<'_> {
                     projection.push(b);
                 }
                 ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
+                    // `t.*` of an enclosing query's FROM item (a subquery's, a LATERAL one's):
+                    // its columns as outer references.
+                    if let ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(n), _) =
+                        item
+                    {
+                        let q = star_qualifier(n)?;
+                        if !scope.as_ref().is_some_and(|s| whole_row::scope_has_item(s, &q)) {
+                            if let Some(cols) = self.outer_item_columns(&q, true) {
+                                for (name, e) in cols {
+                                    columns.push(self.output(&e, name, scope.as_ref()));
+                                    projection.push(e);
+                                }
+                                continue;
+                            }
+                        }
+                    }
                     let Some(s) = scope.as_ref() else {
                         return Err(SqlError::new(
                             code::SYNTAX_ERROR,
@@ -2783,12 +2801,14 @@ impl Binder<'_> {
             merged: Vec::new(),
             hidden: st.js.hidden.iter().copied().filter(|h| *h >= boundary).collect(),
             unreachable: st.js.unreachable.clone(),
+            using_aliases: Vec::new(),
         };
         let outside = JoinScope {
             tables: st.js.tables.iter().filter(|(_, _, off)| *off < boundary).cloned().collect(),
             merged: st.js.merged.clone(),
             hidden: st.js.hidden.iter().copied().filter(|h| *h < boundary).collect(),
             unreachable: Vec::new(),
+            using_aliases: st.js.using_aliases.clone(),
         };
         self.push_from_frame(&st.combined, &outside, true);
         let scope = Scope { def: &st.combined, alias: String::new(), joined: Some(inside) };
@@ -2845,7 +2865,7 @@ impl Binder<'_> {
         let left_names: Vec<String> = nested_join::star(&st.js).into_iter().map(|(n, _)| n).collect();
         let roff = st.add(ritem)?;
         let using: Vec<String> = match constraint {
-            ast::JoinConstraint::Using(cols) => cols
+            ast::JoinConstraint::Using(cols) | ast::JoinConstraint::UsingAlias(cols, _) => cols
                 .iter()
                 .map(|c| {
                     c.0.last().and_then(|p| p.as_ident()).map(fold).ok_or_else(|| SqlError::syntax(&c.to_string()))
@@ -2932,6 +2952,14 @@ impl Binder<'_> {
         }
         // The join's merged columns come first, then the left side's (PostgreSQL's
         // column order for `*`).
+        if let ast::JoinConstraint::UsingAlias(_, alias) = constraint {
+            // The alias names the merged columns alone (PostgreSQL 14's join_using_alias).
+            let a = fold(alias);
+            if st.js.tables.iter().any(|(_, t, _)| *t == a) || st.js.using_aliases.iter().any(|(t, _)| *t == a) {
+                return Err(SqlError::new("42712", format!("table name \"{a}\" specified more than once")));
+            }
+            st.js.using_aliases.push((a, merged.clone()));
+        }
         st.js.merged.retain(|(n, _)| !using.contains(n));
         merged.append(&mut st.js.merged);
         st.js.merged = merged;
@@ -2960,6 +2988,14 @@ impl Binder<'_> {
         let pos = self.pos(&qualifier.map(|q| q.span).unwrap_or(id.span));
         if let Some(q) = qualifier {
             let qn = fold(q);
+            if let Some((_, cols)) = js.using_aliases.iter().find(|(a, _)| *a == qn) {
+                return match cols.iter().find(|(n, _)| *n == name) {
+                    Some((_, e)) => Ok(e.clone()),
+                    None => {
+                        Err(SqlError::new(code::UNDEFINED_COLUMN, format!("column {qn}.{name} does not exist")).at(pos))
+                    }
+                };
+            }
             let Some((def, _, off)) = js.tables.iter().find(|(_, a, _)| *a == qn) else {
                 if let Some(e) = nested_join::unreachable_table(js, &qn) {
                     return Err(e.at(pos));
@@ -3015,6 +3051,9 @@ impl Binder<'_> {
     fn join_wildcard(&self, js: &JoinScope, item: &ast::SelectItem) -> Result<Vec<(String, Expr)>> {
         if let ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(n), _) = item {
             let q = star_qualifier(n)?;
+            if let Some((_, cols)) = js.using_aliases.iter().find(|(a, _)| *a == q) {
+                return Ok(cols.clone());
+            }
             let Some((def, _, off)) = js.tables.iter().find(|(_, a, _)| *a == q) else {
                 if let Some(e) = nested_join::unreachable_table(js, &q) {
                     return Err(e);
@@ -4531,6 +4570,13 @@ impl Binder<'_> {
     }
 
     fn function(&mut self, f: &ast::Function, scope: Option<&Scope>) -> Result<Expr> {
+        // ROW(t.*, x): t's columns are fields of the row, each one (not t's record).
+        if f.name.0.len() == 1 && f.name.to_string().eq_ignore_ascii_case("row") {
+            if let Some(args) = whole_row::row_star_args(f) {
+                let refs: Vec<&ast::Expr> = args.iter().collect();
+                return self.row_value(&refs, scope);
+            }
+        }
         if let Some(g) = whole_row::star_arguments(f) {
             return self.function(&g, scope);
         }

@@ -1088,6 +1088,13 @@ impl Binder<'_> {
     /// reference tested field by field, `t IS NULL` in a subquery); None if no enclosing level
     /// has such an item, or a column of that name comes first.
     pub(super) fn outer_row_fields(&mut self, alias: &str) -> Option<Vec<Expr>> {
+        self.outer_item_columns(alias, false).map(|c| c.into_iter().map(|(_, e)| e).collect())
+    }
+
+    /// The columns (names and outer references) of an enclosing level's FROM item `alias`:
+    /// its whole row (`star` false: None when a column of that name comes first) or `alias.*`
+    /// in a subquery's select list.
+    pub(super) fn outer_item_columns(&mut self, alias: &str, star: bool) -> Option<Vec<(String, Expr)>> {
         for f in (0..self.sub.frames.len()).rev() {
             if !self.frame_visible(f) {
                 continue;
@@ -1096,18 +1103,18 @@ impl Binder<'_> {
                 let fr = &self.sub.frames[f];
                 let Some(def) = &fr.def else { continue };
                 let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
-                if self.column(Some(&s), None, &ast::Ident::with_quote('"', alias)).is_ok() {
+                if !star && self.column(Some(&s), None, &ast::Ident::with_quote('"', alias)).is_ok() {
                     return None;
                 }
-                super::whole_row::whole_row_columns(Some(&s), alias)
+                super::whole_row::item_columns(Some(&s), alias, star)
             };
             if let Some(cols) = found {
                 let mut out = Vec::with_capacity(cols.len());
-                for (_, e) in cols {
+                for (name, e) in cols {
                     let r = self.new_id();
                     let ty = e.ty();
                     self.sub.frames[f].captures.push((r, e));
-                    out.push(Expr::Param(OUTER_BASE + r, ty));
+                    out.push((name, Expr::Param(OUTER_BASE + r, ty)));
                 }
                 return Some(out);
             }

@@ -49,7 +49,12 @@ pub(super) fn whole_row_columns(scope: Option<&Scope>, alias: &str) -> Option<Ve
 }
 
 /// [`whole_row_columns`]; with `star` (written `alias.*`) also where a column has that name.
-fn item_columns(scope: Option<&Scope>, alias: &str, star: bool) -> Option<Vec<(String, Expr)>> {
+/// Whether `scope` has a FROM item named `alias` (for `alias.*`).
+pub(super) fn scope_has_item(scope: &Scope, alias: &str) -> bool {
+    item_columns(Some(scope), alias, true).is_some()
+}
+
+pub(super) fn item_columns(scope: Option<&Scope>, alias: &str, star: bool) -> Option<Vec<(String, Expr)>> {
     let scope = scope?;
     match &scope.joined {
         None => {
@@ -64,6 +69,9 @@ fn item_columns(scope: Option<&Scope>, alias: &str, star: bool) -> Option<Vec<(S
             )
         }
         Some(js) => {
+            if let Some((_, cols)) = js.using_aliases.iter().find(|(a, _)| a == alias) {
+                return Some(cols.clone());
+            }
             let named_column = js.merged.iter().any(|(n, _)| *n == alias)
                 || js.tables.iter().any(|(d, _, _)| d.columns.iter().any(|c| c.name == alias));
             let (def, _, off) = js.tables.iter().find(|(_, a, _)| *a == alias)?;
@@ -135,11 +143,46 @@ impl Binder<'_> {
     pub(super) fn row_value(&mut self, items: &[&ast::Expr], scope: Option<&Scope>) -> Result<Expr> {
         let mut args = Vec::with_capacity(items.len());
         for e in items {
+            // `t.*` inside ROW(...) is t's columns, each a field (PostgreSQL expands it).
+            if let ast::Expr::QualifiedWildcard(n, _) = e {
+                if let [part] = n.0.as_slice() {
+                    if let Some(cols) = part.as_ident().and_then(|id| item_columns(scope, &fold(id), true)) {
+                        args.extend(cols.into_iter().map(|(_, x)| super::temporal::shown_in_zone(x, false)));
+                        continue;
+                    }
+                }
+            }
             args.push(super::temporal::shown_in_zone(self.expr(e, scope)?, false));
         }
         let f = JsonFn::RowText;
         Ok(Expr::Call(Builtin::Json(f), args, f.ty()))
     }
+}
+
+/// ROW(...)'s arguments when one is `t.*`, each `t.*` as an expression ([`Binder::row_value`]
+/// expands it into t's columns); None when there is none (or an argument of another form).
+pub(super) fn row_star_args(f: &ast::Function) -> Option<Vec<ast::Expr>> {
+    let ast::FunctionArguments::List(l) = &f.args else { return None };
+    if l.duplicate_treatment.is_some() || !l.clauses.is_empty() {
+        return None;
+    }
+    let mut star = false;
+    let args = l
+        .args
+        .iter()
+        .map(|a| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => Some(x.clone()),
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::QualifiedWildcard(n)) => {
+                star = true;
+                Some(ast::Expr::QualifiedWildcard(
+                    n.clone(),
+                    sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                ))
+            }
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    star.then_some(args)
 }
 
 /// `f` with each argument `t.*` written `t`, the whole row of `t`, as PostgreSQL reads it

@@ -192,16 +192,34 @@ pub async fn project(
         window.row(aggs)?;
         results.push(aggs.clone());
     }
+    // With one window (every call's PARTITION BY and ORDER BY alike) the rows come out in its
+    // order, as PostgreSQL's WindowAgg over its Sort returns them.
+    let spec = |c: &WindowCall| {
+        format!(
+            "{:?}{:?}",
+            c.partition_by,
+            c.order_by.iter().map(|o| (&o.expr, o.desc, o.nulls_first)).collect::<Vec<_>>()
+        )
+    };
+    let one_window = p.windows.windows(2).all(|w| spec(&w[0]) == spec(&w[1]));
+    let mut last_order = None;
     for call in &p.windows {
-        let values = compute(call, &rows, params, &mut ticker, &mut window).await?;
+        let (values, order) = compute(call, &rows, params, &mut ticker, &mut window).await?;
         for (r, v) in results.iter_mut().zip(values) {
             r.push(v);
         }
+        last_order = Some(order);
     }
+    let order = match last_order {
+        Some(o) if one_window && o.len() == rows.len() => o,
+        _ => (0..rows.len()).collect(),
+    };
+    window.add(order.len() * std::mem::size_of::<usize>())?;
     // The select list's set-returning calls run over the rows the windows saw.
     let mut out = Vec::with_capacity(rows.len());
-    for ((row, _), aggs) in rows.iter().zip(&results) {
+    for i in order {
         ticker.tick(1).await?;
+        let (row, aggs) = (&rows[i].0, &results[i]);
         crate::srf::project(p, &Ctx { row, params, aggs }, &mut out, held)?;
     }
     Ok(out)
@@ -213,8 +231,12 @@ fn offset(e: &Expr, params: &[Datum], units: FrameUnits, which: &str) -> Result<
     if v.is_null() {
         return Err(SqlError::new("22004", format!("frame {which} offset must not be null")));
     }
+    // A NaN offset (float or numeric) is as invalid as a negative one (in_range_float8_float8).
     let negative = match &v {
         Datum::Interval(iv) => crate::datetime::interval_span(iv) < 0,
+        Datum::Float8(f) if f.is_nan() => true,
+        Datum::Float4(f) if f.is_nan() => true,
+        Datum::Numeric(n) if n == "NaN" => true,
         d => expr::compare(d, &Datum::Int8(0)) == Some(Ordering::Less),
     };
     if negative {
@@ -352,7 +374,16 @@ impl Partition<'_> {
         let Some(bound_expr) = bound_expr else { return Err(SqlError::internal("RANGE offset without bounds")) };
         let off = off.cloned().unwrap_or(Datum::Null);
         let row = [v.clone(), off];
-        let bound = expr::eval(bound_expr, &Ctx { row: &row, params: &[], aggs: &[] })?;
+        let bound = match expr::eval(bound_expr, &Ctx { row: &row, params: &[], aggs: &[] }) {
+            Ok(b) => b,
+            // An integer value plus its offset past bigint's range: the bound lies beyond
+            // every value (in_range_int8_int8 answers as for an infinite sum), so the edge is
+            // the partition's end in that direction.
+            Err(e) if e.code == "22003" && matches!(v, Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_)) => {
+                return Ok(if add != o.desc { self.rows.len() } else { 0 });
+            }
+            Err(e) => return Err(e),
+        };
         let order = std::iter::once((o.desc, o.nulls_first));
         // A date column's bound is a timestamp (date + interval): compare it as one.
         let cmp = |p: usize| {
@@ -387,7 +418,7 @@ async fn compute(
     params: &[Datum],
     ticker: &mut Ticker,
     held: &mut Held,
-) -> Result<Vec<Datum>> {
+) -> Result<(Vec<Datum>, Vec<usize>)> {
     let n = rows.len();
     let cx = |i: usize| Ctx { row: &rows[i].0, params, aggs: &rows[i].1 };
     // The partition and sort values of every row and the sort order, while the call runs.
@@ -454,7 +485,7 @@ async fn compute(
         partition(call, &part, off, rows, params, &mut out, ticker, held).await?;
         first = last;
     }
-    Ok(out)
+    Ok((out, order))
 }
 
 /// The values of one partition's rows, written to `out` by input row and charged to `held`.

@@ -390,6 +390,38 @@ impl Binder<'_> {
 
     /// A frame offset: no column in it (42P10), of the type the frame needs.
     fn frame_offset(&mut self, e: &ast::Expr, to: SqlType, order_ty: SqlType, what: &str) -> Result<Expr> {
+        // sqlparser reads a bare string bound (`'inf' PRECEDING`) as an INTERVAL's text;
+        // PostgreSQL reads an untyped literal of the offset's type (float8 for a float column).
+        let bare;
+        let e = match e {
+            ast::Expr::Interval(iv)
+                if iv.leading_field.is_none()
+                    && iv.last_field.is_none()
+                    && iv.leading_precision.is_none()
+                    && iv.fractional_seconds_precision.is_none() =>
+            {
+                match iv.value.as_ref() {
+                    ast::Expr::Value(v) if matches!(v.value, ast::Value::SingleQuotedString(_)) => {
+                        // The text before the literal (its 1-based character position).
+                        let written = super::span_position(self.sql, &v.span)
+                            .and_then(|p| self.sql.char_indices().nth(p.saturating_sub(1)))
+                            .and_then(|(b, _)| self.sql.get(..b))
+                            .is_some_and(|before| {
+                                let b = before.trim_end();
+                                b.len() >= 8 && b[b.len() - 8..].eq_ignore_ascii_case("interval")
+                            });
+                        if written {
+                            e
+                        } else {
+                            bare = ast::Expr::Value(v.clone());
+                            &bare
+                        }
+                    }
+                    _ => e,
+                }
+            }
+            _ => e,
+        };
         // Bound without a table: a column reference is the error PostgreSQL gives.
         let b = match self.expr(e, None) {
             Ok(b) => b,

@@ -872,7 +872,7 @@ mod tests {
     /// One call's values, computed at once under an unbounded memory account.
     fn compute_now(call: &WindowCall, rows: &[(Row, Vec<Datum>)], params: &[Datum]) -> Result<Vec<Datum>> {
         let mut held = Held::new(Default::default(), "window");
-        crate::memory::block_on(compute(call, rows, params, &mut Ticker::without_cancel(), &mut held))
+        crate::memory::block_on(compute(call, rows, params, &mut Ticker::without_cancel(), &mut held)).map(|(v, _)| v)
     }
 
     #[test]

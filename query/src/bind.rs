@@ -139,6 +139,8 @@ pub struct SelectPlan {
     pub group_dependent: usize,
     pub having: Option<Expr>,
     pub distinct: Distinct,
+    /// Whether GROUP BY and DISTINCT hash or sort (`enable_hashagg` when bound).
+    pub group_strategy: crate::group::Strategy,
     pub projection: Vec<Expr>,
     pub order_by: Vec<SortKey>,
     pub limit: Option<Expr>,
@@ -168,6 +170,7 @@ impl SelectPlan {
             group_by: vec![],
             having: None,
             distinct: Distinct::None,
+            group_strategy: crate::group::Strategy::Hash,
             projection,
             order_by: vec![],
             limit: None,
@@ -2596,7 +2599,9 @@ impl Binder<'_> {
         });
         let srfs =
             self.srf_end(outer_srf, &windows, for_update.map(|l| l.clause), projection.iter_mut().chain(order_exprs))?;
+        let group_strategy = crate::group::Strategy::bound(&group_by, &grouping_sets, distinct, &projection);
         let plan = SelectPlan {
+            group_strategy,
             for_update,
             join,
             table: table.map(|(d, _)| d),

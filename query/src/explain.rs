@@ -14,6 +14,7 @@ use crate::bind::{Distinct, OnConflict, Plan, SelectPlan};
 use crate::cost::{self, Estimate};
 use crate::error::{Result, SqlError};
 use crate::expr::Expr;
+use crate::group::Strategy;
 use crate::stats::{self, Columns, TableColumns};
 use orbit_engine::table::{key, Datum, TableDef};
 use sqlparser::ast;
@@ -275,6 +276,9 @@ pub struct Texts {
     pub filter: Option<String>,
     pub order_by: Option<String>,
     pub group_by: Option<String>,
+    /// The select list's expressions (without aliases; None with `*`): the Sort Key of a
+    /// DISTINCT that sorts.
+    pub select_list: Option<Vec<String>>,
     /// Every stored table the statement names, in the order its text names them: (table
     /// name, the alias, or the name without schema), for qualified column names in joins.
     pub aliases: Vec<(String, String)>,
@@ -307,6 +311,16 @@ impl Texts {
             ast::Statement::Query(q) => {
                 if let ast::SetExpr::Select(s) = q.body.as_ref() {
                     t.filter = s.selection.as_ref().map(|e| format!("({e})"));
+                    t.select_list = s
+                        .projection
+                        .iter()
+                        .map(|item| match item {
+                            ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
+                                Some(e.to_string())
+                            }
+                            _ => None,
+                        })
+                        .collect();
                     if let ast::GroupByExpr::Expressions(g, _) = &s.group_by {
                         if !g.is_empty() {
                             t.group_by = Some(g.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", "));
@@ -364,6 +378,18 @@ struct Partial<'a> {
     node: Node,
     group_by: &'a [Expr],
     aggs: usize,
+    strategy: Strategy,
+    /// The group key's text: the Sort Key of the sort under a partial GroupAggregate.
+    sort_key: Option<String>,
+}
+
+/// A Sort node over `input` (`key`: its Sort Key line).
+fn sort_node(input: Node, key: Option<&str>) -> Node {
+    let mut s = Node::new("Sort").est(cost::sort(input.estimate()));
+    if let Some(k) = key {
+        s = s.prop(format!("Sort Key: {k}"));
+    }
+    s.child(input)
 }
 
 fn scan_node(
@@ -392,9 +418,18 @@ fn scan_node(
     let over = |scan: Node, partial: Option<Partial>| -> Node {
         match partial {
             Some(p) => {
+                let scan = match p.strategy {
+                    Strategy::Sort => sort_node(scan, p.sort_key.as_deref()),
+                    _ => scan,
+                };
                 let input = scan.estimate();
                 let groups = stats::groups(&cols, p.group_by, input.rows);
-                let e = cost::aggregate(input, groups, p.aggs, p.group_by.len(), input.width);
+                let mut e = cost::aggregate(input, groups, p.aggs, p.group_by.len(), input.width);
+                match p.strategy {
+                    Strategy::Sort => e.startup = input.startup,
+                    Strategy::HashDisabled => e = disabled(e, false),
+                    Strategy::Hash => {}
+                }
                 p.node.est(e).child(scan)
             }
             None => scan,
@@ -978,12 +1013,19 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
                     || crate::exec::index_scan::choose(tb, f).is_some_and(|a| !a.eq.is_empty()))
         })
     });
+    // enable_hashagg = off: groups found by sorting (GroupAggregate over a Sort), or hashed at
+    // disable_cost more where a key does not sort.
+    let strategy = if p.group_by.is_empty() { Strategy::Hash } else { p.group_strategy };
     let partial = (aggregated && !looked_up).then(|| {
-        let mut n = Node::new(if p.group_by.is_empty() { "Partial Aggregate" } else { "Partial HashAggregate" });
+        let mut n = Node::new(match (p.group_by.is_empty(), strategy) {
+            (true, _) => "Partial Aggregate",
+            (false, Strategy::Sort) => "Partial GroupAggregate",
+            (false, _) => "Partial HashAggregate",
+        });
         if let Some(g) = &t.group_by {
             n = n.prop(format!("Group Key: {g}"));
         }
-        Partial { node: n, group_by: &p.group_by, aggs: p.aggs.len() }
+        Partial { node: n, group_by: &p.group_by, aggs: p.aggs.len(), strategy, sort_key: t.group_by.clone() }
     });
     let single = p.table.as_deref().map(table_columns);
     let mut joined = None;
@@ -1036,12 +1078,19 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
     };
     let width = output_width(p, cols);
     if aggregated {
-        let title = match (p.join.is_some() || looked_up, p.group_by.is_empty()) {
-            (true, true) => "Aggregate",
-            (true, false) => "HashAggregate",
-            (false, true) => "Finalize Aggregate",
-            (false, false) => "Finalize HashAggregate",
+        let sorts = strategy == Strategy::Sort;
+        let title = match (p.join.is_some() || looked_up, p.group_by.is_empty(), sorts) {
+            (true, true, _) => "Aggregate",
+            (true, false, false) => "HashAggregate",
+            (true, false, true) => "GroupAggregate",
+            (false, true, _) => "Finalize Aggregate",
+            (false, false, false) => "Finalize HashAggregate",
+            (false, false, true) => "Finalize GroupAggregate",
         };
+        if sorts {
+            // The rows (or the shards' partial groups) sorted by the group key first.
+            node = sort_node(node, t.group_by.as_deref());
+        }
         let input = node.estimate();
         // The rows before grouping: under a Gather, every shard's groups.
         let base_rows = match (&single, &p.filter) {
@@ -1056,6 +1105,11 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
         let rows = cost::clamp_rows(if p.having.is_some() { groups * stats::DEFAULT_INEQ_SEL } else { groups });
         let mut e = cost::aggregate(input, groups, p.aggs.len(), p.group_by.len(), width);
         e.rows = rows;
+        if sorts {
+            // A GroupAggregate hands on each group as its run ends: no startup of its own.
+            e.startup = input.startup;
+        }
+        e = disabled(e, strategy != Strategy::HashDisabled);
         let mut fin = Node::new(title).est(e);
         if let Some(g) = &t.group_by {
             fin = fin.prop(format!("Group Key: {g}"));
@@ -1077,9 +1131,27 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
             (Some(c), false) => stats::groups(c, &p.projection, input.rows),
             _ => input.rows.min(stats::DEFAULT_NUM_DISTINCT),
         };
-        node = Node::new("Unique").est(cost::per_row(input, p.projection.len(), rows, width)).child(node);
+        if p.group_strategy == Strategy::Sort && p.distinct == Distinct::All {
+            // Unique over one Sort by the ORDER BY keys and then the select list, which gives
+            // ORDER BY's order too.
+            let mut key: Vec<String> = t.order_by.iter().cloned().collect();
+            let ordered: Vec<String> = t.order_by.iter().flat_map(|o| o.split(", ")).map(str::to_string).collect();
+            for item in t.select_list.iter().flatten() {
+                if !ordered.contains(item) {
+                    key.push(item.clone());
+                }
+            }
+            let key = (!key.is_empty() && t.select_list.is_some()).then(|| key.join(", "));
+            let sorted = sort_node(node, key.as_deref());
+            let input = sorted.estimate();
+            let mut e = cost::per_row(input, p.projection.len(), rows, width);
+            e.startup = input.startup;
+            node = Node::new("Unique").est(e).child(sorted);
+        } else {
+            node = Node::new("Unique").est(cost::per_row(input, p.projection.len(), rows, width)).child(node);
+        }
     }
-    if !p.order_by.is_empty() {
+    if !p.order_by.is_empty() && !(p.group_strategy == Strategy::Sort && p.distinct == Distinct::All) {
         let mut s = Node::new("Sort").est(Estimate { width, ..cost::sort(node.estimate()) });
         if let Some(o) = &t.order_by {
             s = s.prop(format!("Sort Key: {o}"));
@@ -1307,9 +1379,9 @@ fn qualified_names(table: Option<&TableDef>, join: Option<&crate::join::JoinPlan
     out
 }
 
-/// A join node's estimate with PostgreSQL's `disable_cost` added to its startup and total
+/// A node's estimate with PostgreSQL's `disable_cost` added to its startup and total
 /// cost when its method is switched off (`enable_hashjoin`, `enable_nestloop`,
-/// `enable_mergejoin`) and it was planned all the same: no alternative, or all of them off.
+/// `enable_mergejoin`, `enable_hashagg`) and it was planned all the same: no alternative, or all of them off.
 fn disabled(e: cost::Estimate, enabled: bool) -> cost::Estimate {
     if enabled {
         return e;

@@ -1390,6 +1390,13 @@ fn disabled(e: cost::Estimate, enabled: bool) -> cost::Estimate {
     cost::Estimate { startup: e.startup + penalty, total: e.total + penalty, ..e }
 }
 
+/// `INTERSECT` as PostgreSQL's SetOp node names it (`Intersect`).
+fn title_case(word: &str) -> String {
+    let lower = word.to_ascii_lowercase();
+    let mut chars = lower.chars();
+    chars.next().map_or_else(String::new, |c| c.to_ascii_uppercase().to_string() + chars.as_str())
+}
+
 fn name_of(names: &[String], i: usize) -> String {
     names.get(i).cloned().unwrap_or_else(|| "?".into())
 }
@@ -1449,7 +1456,42 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
             Source::Query(p) => plan_node(p, &Texts::default(), shards)?,
             Source::Values(rows) => Node::new(format!("Values Scan on \"*VALUES*\" (rows: {})", rows.len()))
                 .est(cost::computed(rows.len() as f64, rows.first().map_or(0.0, |r| exprs_width(r)))),
-            Source::SetOp { op, all, left, right } => {
+            Source::SetOp { op, all, left, right, strategy }
+                if *strategy == Strategy::Sort && !(*op == crate::relation::SetOp::Union && *all) =>
+            {
+                // enable_hashagg = off: both inputs appended, sorted by every column, and the
+                // runs of equal rows kept or dropped (Unique for UNION, a sorted SetOp else).
+                let title = match (op, all) {
+                    (crate::relation::SetOp::Union, _) => "Unique".to_string(),
+                    (o, a) => format!("SetOp {}{}", title_case(o.name()), if *a { " All" } else { "" }),
+                };
+                let (l, r) = (source_node(left, shards, n)?, source_node(right, shards, n)?);
+                let (le, re) = (l.estimate(), r.estimate());
+                let append = Node::new("Append")
+                    .est(Estimate {
+                        startup: 0.0,
+                        total: le.total + re.total,
+                        rows: le.rows + re.rows,
+                        width: le.width.max(re.width),
+                    })
+                    .child(l)
+                    .child(r);
+                let sorted = sort_node(append, None);
+                let input = sorted.estimate();
+                let rows = match op {
+                    crate::relation::SetOp::Union => input.rows,
+                    crate::relation::SetOp::Intersect => le.rows.min(re.rows),
+                    crate::relation::SetOp::Except => le.rows,
+                };
+                let e = Estimate {
+                    startup: input.startup,
+                    total: input.total + input.rows * cost::CPU_OPERATOR_COST,
+                    rows,
+                    width: input.width,
+                };
+                Node::new(title).est(e).child(sorted)
+            }
+            Source::SetOp { op, all, left, right, strategy } => {
                 let title = match (op, all) {
                     (crate::relation::SetOp::Union, true) => "Append".to_string(),
                     (crate::relation::SetOp::Union, false) => "HashAggregate (UNION)".to_string(),
@@ -1468,7 +1510,7 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
                     rows,
                     width: le.width.max(re.width),
                 };
-                Node::new(title).est(e).child(l).child(r)
+                Node::new(title).est(disabled(e, *strategy != Strategy::HashDisabled)).child(l).child(r)
             }
             Source::Project(input, _) => source_node(input, shards, n)?,
             Source::Recursive { name, base, step, all, .. } => {

@@ -101,6 +101,23 @@ impl Strategy {
     }
 }
 
+impl Strategy {
+    /// The strategy of a set operation whose columns have types `tys`: UNION ALL keeps every
+    /// row (nothing to hash or sort), the others hash, or sort under `enable_hashagg = off`.
+    pub(crate) fn set_op(op: crate::relation::SetOp, all: bool, tys: &[orbit_engine::table::SqlType]) -> Strategy {
+        if op == crate::relation::SetOp::Union && all {
+            return Strategy::Hash;
+        }
+        if crate::settings::bound_value("enable_hashagg").is_none_or(|v| v == "on") {
+            Strategy::Hash
+        } else if tys.iter().all(|t| sortable(*t)) {
+            Strategy::Sort
+        } else {
+            Strategy::HashDisabled
+        }
+    }
+}
+
 /// Whether values of type `ty` have an order (a btree operator class in PostgreSQL): json and
 /// jsonpath have none.
 pub(crate) fn sortable(ty: orbit_engine::table::SqlType) -> bool {

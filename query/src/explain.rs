@@ -13,6 +13,7 @@
 use crate::bind::{Distinct, OnConflict, Plan, SelectPlan};
 use crate::cost::{self, Estimate};
 use crate::error::{Result, SqlError};
+use crate::exec::index_scan::Paths;
 use crate::expr::Expr;
 use crate::group::Strategy;
 use crate::stats::{self, Columns, TableColumns};
@@ -399,7 +400,12 @@ fn scan_node(
     filter: Option<&str>,
     shards: usize,
     partial: Option<Partial>,
+    paths: Paths,
 ) -> Node {
+    // enable_indexscan = off (with sequential scans on): no key or index path; a path that is
+    // switched off and drawn all the same costs disable_cost more.
+    let (key, index_paths) = if paths.use_index() { (key, true) } else { (None, false) };
+    let index_est = |e: Estimate| disabled(e, paths.indexscan);
     let cols = table_columns(table);
     let width = cols.width();
     let sel = filter_expr.map_or(1.0, |f| stats::selectivity(&cols, f, &[]));
@@ -470,7 +476,7 @@ fn scan_node(
     }
     if let Some(k) = key {
         let mut n = Node::new(format!("Index Scan using {} on {}", table.pk_name, table.name))
-            .est(cost::index_scan(out, width, q, out));
+            .est(index_est(cost::index_scan(out, width, q, out)));
         if let Some(f) = filter {
             n = n.prop(format!("Index Cond: {f}"));
         }
@@ -480,8 +486,8 @@ fn scan_node(
         });
         return over(n, partial);
     }
-    if let Some(line) = filter_expr.and_then(|f| crate::exec::index_scan::describe(table, f)) {
-        let mut n = Node::new(line).est(cost::index_scan(out, width, q, out));
+    if let Some(line) = filter_expr.filter(|_| index_paths).and_then(|f| crate::exec::index_scan::describe(table, f)) {
+        let mut n = Node::new(line).est(index_est(cost::index_scan(out, width, q, out)));
         if let Some(f) = filter {
             n = n.prop(format!("Filter: {f}"));
         }
@@ -490,17 +496,18 @@ fn scan_node(
     // One shard's part under the Gather: a range of its part in key order where the filter
     // bounds the leading primary-key columns (`exec::key_range`), else every row.
     let per_shard_rows = rows / shards.max(1) as f64;
-    let ranged = filter_expr.is_some_and(|f| crate::exec::key_range_applies(table, f));
+    let ranged = index_paths && filter_expr.is_some_and(|f| crate::exec::key_range_applies(table, f));
     let per_shard_out = cost::clamp_rows(per_shard_rows * sel);
     let mut seq = if ranged {
-        Node::new(format!("Index Scan using {} on {}", table.pk_name, table.name)).est(cost::index_scan(
+        Node::new(format!("Index Scan using {} on {}", table.pk_name, table.name)).est(index_est(cost::index_scan(
             per_shard_out,
             width,
             q,
             per_shard_out,
-        ))
+        )))
     } else {
-        Node::new(format!("Seq Scan on {}", table.name)).est(cost::seq_scan(per_shard_rows, width, q, per_shard_out))
+        Node::new(format!("Seq Scan on {}", table.name))
+            .est(disabled(cost::seq_scan(per_shard_rows, width, q, per_shard_out), paths.seqscan))
     };
     if let Some(f) = filter {
         seq = seq.prop(format!("Filter: {f}"));
@@ -534,7 +541,7 @@ fn join_input(t: &TableDef, local: Option<&Expr>, shards: usize) -> Node {
     let key = local.and_then(|f| crate::bind::pk_lookup(f, t));
     let name = |i: usize| t.columns.get(i).map_or_else(|| format!("${i}"), |c| c.name.clone());
     let text = local.map(|f| show(f, &name));
-    scan_node(t, key.as_deref(), local, text.as_deref(), shards, None)
+    scan_node(t, key.as_deref(), local, text.as_deref(), shards, None, Paths::ALL)
 }
 
 fn kind_name(k: crate::join::JoinKind) -> &'static str {
@@ -1004,15 +1011,16 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
     // A filter the primary key or an index's equal values serve: the coordinator groups the
     // rows it looks up, in one step (`group.rs`), with no partial aggregates on the shards.
     // (A correlated subquery's filter on outer values is rewritten before it runs: not here.)
-    let looked_up = p.table.as_deref().is_some_and(|tb| {
-        p.filter.as_ref().is_some_and(|f| {
-            let mut outer = false;
-            f.visit(&mut |x| outer |= matches!(x, Expr::Param(i, _) if *i >= crate::relation::OUTER_BASE));
-            !outer
-                && (crate::bind::pk_lookup(f, tb).is_some()
-                    || crate::exec::index_scan::choose(tb, f).is_some_and(|a| !a.eq.is_empty()))
-        })
-    });
+    let looked_up = p.paths.use_index()
+        && p.table.as_deref().is_some_and(|tb| {
+            p.filter.as_ref().is_some_and(|f| {
+                let mut outer = false;
+                f.visit(&mut |x| outer |= matches!(x, Expr::Param(i, _) if *i >= crate::relation::OUTER_BASE));
+                !outer
+                    && (crate::bind::pk_lookup(f, tb).is_some()
+                        || crate::exec::index_scan::choose(tb, f).is_some_and(|a| !a.eq.is_empty()))
+            })
+        });
     // enable_hashagg = off: groups found by sorting (GroupAggregate over a Sort), or hashed at
     // disable_cost more where a key does not sort.
     let strategy = if p.group_by.is_empty() { Strategy::Hash } else { p.group_strategy };
@@ -1063,7 +1071,7 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
                 (None, Some(f)) if looked_up => crate::bind::pk_lookup(f, table),
                 _ => p.key.clone(),
             };
-            scan_node(table, key.as_deref(), p.filter.as_ref(), t.filter.as_deref(), shards, partial)
+            scan_node(table, key.as_deref(), p.filter.as_ref(), t.filter.as_deref(), shards, partial, p.paths)
         }
     };
     if !aggregated {
@@ -1238,11 +1246,11 @@ fn plan_node(plan: &Plan, t: &Texts, shards: usize) -> Result<Node> {
         }
         Plan::Update { table, key, filter, .. } => modify(
             Node::new(format!("Update on {}", table.name)),
-            scan_node(table, key.as_deref(), filter.as_ref(), t.filter.as_deref(), shards, None),
+            scan_node(table, key.as_deref(), filter.as_ref(), t.filter.as_deref(), shards, None, Paths::ALL),
         ),
         Plan::Delete { table, key, filter, .. } => modify(
             Node::new(format!("Delete on {}", table.name)),
-            scan_node(table, key.as_deref(), filter.as_ref(), t.filter.as_deref(), shards, None),
+            scan_node(table, key.as_deref(), filter.as_ref(), t.filter.as_deref(), shards, None, Paths::ALL),
         ),
         _ => return Err(SqlError::unsupported("EXPLAIN of this statement is not supported")),
     })
@@ -1258,7 +1266,7 @@ fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node
     let mut used: Vec<bool> = ALIASES.with(|a| vec![false; a.borrow().len()]);
     let outer_names = qualified_names(c.table.as_deref(), c.join.as_deref(), &mut used);
     let mut node = match (&c.table, &c.join) {
-        (Some(t), _) => scan_node(t, None, plain.as_ref(), None, shards, None),
+        (Some(t), _) => scan_node(t, None, plain.as_ref(), None, shards, None, Paths::ALL),
         (None, Some(j)) => join_node(j, plain.as_ref(), None, shards, None).0,
         (None, None) => Node::new("Result").est(cost::computed(1.0, 0.0)),
     };

@@ -630,10 +630,11 @@ pub async fn select(
             if txn.overlay(t).is_some()
                 || crate::catalog::is_view(t)
                 || crate::relation::is_derived(t)
-                || p.filter.as_ref().is_some_and(|f| {
-                    crate::bind::pk_lookup(f, t).is_some()
-                        || crate::exec::index_scan::choose(t, f).is_some_and(|a| !a.eq.is_empty())
-                }) =>
+                || p.paths.use_index()
+                    && p.filter.as_ref().is_some_and(|f| {
+                        crate::bind::pk_lookup(f, t).is_some()
+                            || crate::exec::index_scan::choose(t, f).is_some_and(|a| !a.eq.is_empty())
+                    }) =>
         {
             // The transaction changed this table, or its key or an index's equal values find
             // the filter's rows (a range through an index may be most of the table: that
@@ -656,7 +657,7 @@ pub async fn select(
             let params_v = params.to_vec();
             let at = txn.read_at();
             // A filter on the leading key columns reads that key range of each shard's part.
-            let range = crate::exec::key_range(t, p.filter.as_ref(), params)?;
+            let range = if p.paths.use_index() { crate::exec::key_range(t, p.filter.as_ref(), params)? } else { None };
             txn.note_read(t, || match &range {
                 Some((lo, hi)) => crate::serializable::Read::Range(lo.clone(), hi.clone()),
                 None => crate::serializable::Read::Table,

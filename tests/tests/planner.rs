@@ -9,6 +9,8 @@
 //!
 //! File format: a record is a `-- <title>` line, the query on the lines after it, a `----` line,
 //! then the plan, one line per line, up to a blank line. Lines starting with `#` are comments.
+//! A query's leading `SET ...` lines (planner switches) run before its EXPLAIN and are undone
+//! by `RESET ALL` after it.
 
 use orbit_tests::{pg_connect, pg_runtime, workspace_root, Orbit};
 use std::fmt::Write as _;
@@ -56,6 +58,13 @@ fn render(header: &str, records: &[Record]) -> String {
     s
 }
 
+/// A record's leading `SET ...` lines and the query after them.
+fn settings_and_query(text: &str) -> (Vec<String>, String) {
+    let lines: Vec<&str> = text.lines().collect();
+    let n = lines.iter().take_while(|l| l.starts_with("SET ")).count();
+    (lines[..n].iter().map(|l| l.to_string()).collect(), lines[n..].join("\n"))
+}
+
 #[test]
 fn plans_are_as_recorded() {
     let dir = workspace_root().join("tests/planner");
@@ -76,10 +85,17 @@ fn plans_are_as_recorded() {
             c.batch_execute(stmt).await.unwrap_or_else(|e| panic!("setup.sql: {stmt}: {e}"));
         }
         for r in records.iter_mut() {
+            let (sets, query) = settings_and_query(&r.query);
+            for set in &sets {
+                c.batch_execute(set).await.unwrap_or_else(|e| panic!("{set} for {:?} failed: {e}", r.title));
+            }
             let rows = c
-                .simple_query(&format!("EXPLAIN (COSTS OFF) {}", r.query))
+                .simple_query(&format!("EXPLAIN (COSTS OFF) {query}"))
                 .await
                 .unwrap_or_else(|e| panic!("EXPLAIN of {:?} failed: {e}", r.title));
+            if !sets.is_empty() {
+                c.batch_execute("RESET ALL").await.unwrap();
+            }
             let got: Vec<String> = rows
                 .iter()
                 .filter_map(|m| match m {
@@ -100,7 +116,14 @@ fn plans_are_as_recorded() {
         }
         // The recorded plans run too: every query answers (no plan is only drawn).
         for r in records.iter() {
-            c.simple_query(&r.query).await.unwrap_or_else(|e| panic!("{:?} failed: {e}", r.title));
+            let (sets, query) = settings_and_query(&r.query);
+            for set in &sets {
+                c.batch_execute(set).await.unwrap();
+            }
+            c.simple_query(&query).await.unwrap_or_else(|e| panic!("{:?} failed: {e}", r.title));
+            if !sets.is_empty() {
+                c.batch_execute("RESET ALL").await.unwrap();
+            }
         }
     });
     if record {

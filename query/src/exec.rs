@@ -965,7 +965,7 @@ pub(crate) async fn seq_scan(
     filter: Option<&Expr>,
     params: &[Datum],
 ) -> Result<Vec<(Vec<u8>, Row)>> {
-    let rows = scan_whole_rows(txn, table, filter, None, params, None, None, false).await?;
+    let rows = scan_whole_rows(txn, table, filter, Read::Whole, params, None, None).await?;
     let mut held = crate::memory::Held::new(txn.memory(), "rows from shards");
     held.add(rows.iter().map(|(k, r)| k.len() + crate::memory::row_bytes(r)).sum())?;
     held.keep();
@@ -1027,25 +1027,42 @@ async fn scan_rows(
         || key.is_some()
         || filter.is_some_and(|f| index_scan::choose(table, f).is_some());
     if other_path {
-        let rows = scan_whole_rows(txn, table, filter, key, params, None, None, true).await?;
+        let rows = scan_whole_rows(txn, table, filter, Read::of(key), params, None, None).await?;
         return Ok(match cols {
             Some(c) => rows.into_iter().map(|(k, r)| (k, narrow(&r, Some(&c)))).collect(),
             None => rows,
         });
     }
-    scan_whole_rows(txn, table, filter, key, params, cols, reduce, true).await
+    scan_whole_rows(txn, table, filter, Read::of(key), params, cols, reduce).await
+}
+
+/// How [`scan_whole_rows`] reads a stored table.
+#[derive(Clone, Copy)]
+enum Read<'a> {
+    /// The one row whose primary key these values make.
+    Key(&'a [Expr]),
+    /// Through an index or a primary-key range where one serves the filter, else whole.
+    Best,
+    /// Every shard's whole part (a sequential scan).
+    Whole,
+}
+
+impl<'a> Read<'a> {
+    fn of(key: Option<&'a [Expr]>) -> Read<'a> {
+        key.map_or(Read::Best, Read::Key)
+    }
 }
 
 async fn scan_whole_rows(
     txn: &Txn,
     table: &Arc<TableDef>,
     filter: Option<&Expr>,
-    key: Option<&[Expr]>,
+    read: Read<'_>,
     params: &[Datum],
     cols: Option<Arc<[usize]>>,
     reduce: Option<Arc<crate::join_key::Reduce>>,
-    index_paths: bool,
 ) -> Result<Vec<(Vec<u8>, Row)>> {
+    let index_paths = !matches!(read, Read::Whole);
     if crate::relation::is_derived(table) {
         return crate::relation::scan(txn, table, filter, params);
     }
@@ -1058,7 +1075,7 @@ async fn scan_whole_rows(
         }
         return Ok(out);
     }
-    if let Some(key) = key {
+    if let Read::Key(key) = read {
         let Some(k) = eval_key(key, params)? else { return Ok(vec![]) };
         if let Some(own) = txn.own(table, &k) {
             return Ok(match own {

@@ -1159,7 +1159,7 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
             node = Node::new("Unique").est(cost::per_row(input, p.projection.len(), rows, width)).child(node);
         }
     }
-    if !p.order_by.is_empty() && !(p.group_strategy == Strategy::Sort && p.distinct == Distinct::All) {
+    if !(p.order_by.is_empty() || p.group_strategy == Strategy::Sort && p.distinct == Distinct::All) {
         let mut s = Node::new("Sort").est(Estimate { width, ..cost::sort(node.estimate()) });
         if let Some(o) = &t.order_by {
             s = s.prop(format!("Sort Key: {o}"));

@@ -1048,6 +1048,17 @@ mod tests {
     }
 
     #[test]
+    fn sorted_grouping_needs_keys_with_an_order() {
+        assert!(sortable(SqlType::Text) && sortable(SqlType::Jsonb) && sortable(SqlType::Numeric(None)));
+        assert!(!sortable(SqlType::Json) && !sortable(SqlType::JsonPath));
+        assert!(!sortable(SqlType::Json.array_of().unwrap()));
+        // Ascending, NULLs last; equal keys (0 and -0) next to each other.
+        let vals = [Datum::Int4(3), Datum::Null, Datum::Float8(-0.0), Datum::Int4(1), Datum::Float8(0.0)];
+        let floats: Vec<Datum> = vals.iter().map(|d| d.as_f64().map_or(Datum::Null, Datum::Float8)).collect();
+        assert_eq!(key_order_here(floats.len(), 1, |r, _| &floats[r]), vec![2, 4, 3, 0, 1]);
+    }
+
+    #[test]
     fn regroup_replaces_group_items_and_finds_ungrouped_columns() {
         let col = |i| Box::new(Expr::Column(i, SqlType::Int4));
         let one = || Box::new(Expr::Const(Datum::Int4(1), SqlType::Int4));

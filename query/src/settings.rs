@@ -685,6 +685,15 @@ mod tests {
         assert_eq!(set("synchronous_commit", &["LOCAL"]).unwrap().1, "local");
         assert_eq!(set("synchronous_commit", &["of"]).unwrap_err().code, "22023");
         assert_eq!(set("ENABLE_NESTLOOP", &["1"]).unwrap(), ("enable_nestloop", "on".into()));
+        // Every PostgreSQL 15 planner switch is a Boolean, each with its pg_settings row.
+        for name in PARAMETERS.iter().map(|p| p.0).filter(|n| n.starts_with("enable_")) {
+            assert_eq!(set(name, &["maybe"]).unwrap_err().code, "22023", "{name}");
+            assert_eq!(set(name, &["false"]).unwrap().1, "off", "{name}");
+            assert!(crate::catalog_builtin::setting_info(name).is_some(), "{name} has no pg_settings row");
+        }
+        assert_eq!(PARAMETERS.iter().filter(|p| p.0.starts_with("enable_")).count(), 20);
+        assert_eq!(default_value("enable_partitionwise_join"), Some("off"));
+        assert_eq!(set("enable_hashaggregate", &["off"]).unwrap_err().code, "42704");
         // Unset, a session's operators are bound by the statement bound's default alone.
         let limits = operator_limits(&[]);
         assert_eq!(limits.work_mem_bytes, crate::memory::DEFAULT_LIMIT_BYTES);

@@ -459,11 +459,11 @@ impl Groups {
 /// order of their keys, and a row or part joins the last group or starts the next.
 impl Groups {
     /// The GROUP BY values of each row (an error stops at the row whose value fails).
-    fn key_values(p: &SelectPlan, rows: &[&[Datum]], params: &[Datum]) -> Result<Vec<Vec<Datum>>> {
+    fn key_values(p: &SelectPlan, rows: &[&[Datum]], params: &[Datum]) -> Result<Vec<Option<Vec<Datum>>>> {
         rows.iter()
             .map(|row| {
                 let cx = Ctx { row, params, aggs: &[] };
-                p.group_by.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>()
+                p.group_by.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>().map(Some)
             })
             .collect()
     }
@@ -479,11 +479,10 @@ impl Groups {
         &mut self,
         p: &SelectPlan,
         rows: &[&[Datum]],
-        keys: Vec<Vec<Datum>>,
+        keys: &mut [Option<Vec<Datum>>],
         perm: &[usize],
         params: &[Datum],
     ) -> Result<()> {
-        let mut keys: Vec<Option<Vec<Datum>>> = keys.into_iter().map(Some).collect();
         for &r in perm {
             let vals = keys[r].take().unwrap_or_default();
             let n = key_len(p, vals.len());
@@ -506,10 +505,11 @@ impl Groups {
 
     /// On a shard: groups its matching rows by sorting them (the partial GroupAggregate).
     fn sort_rows_here(&mut self, p: &SelectPlan, rows: &[&[Datum]], params: &[Datum]) -> Result<()> {
-        let keys = Self::key_values(p, rows, params)?;
+        const NULL: &Datum = &Datum::Null;
+        let mut keys = Self::key_values(p, rows, params)?;
         let nk = key_len(p, p.group_by.len());
-        let perm = key_order_here(rows.len(), nk, |r, k| &keys[r][k]);
-        self.add_runs(p, rows, keys, &perm, params)
+        let perm = key_order_here(rows.len(), nk, |r, k| keys[r].as_ref().map_or(NULL, |v| &v[k]));
+        self.add_runs(p, rows, &mut keys, &perm, params)
     }
 
     /// On the coordinator: groups rows by sorting them, the sort charged to `sorting`.
@@ -521,10 +521,16 @@ impl Groups {
         ticker: &mut Ticker,
         sorting: &mut Held,
     ) -> Result<()> {
-        let keys = Self::key_values(p, rows, params)?;
+        const NULL: &Datum = &Datum::Null;
+        let mut keys = Self::key_values(p, rows, params)?;
         let nk = key_len(p, p.group_by.len());
-        let perm = key_order(rows.len(), nk, |r, k| &keys[r][k], ticker, sorting).await?;
-        self.add_runs(p, rows, keys, &perm, params)
+        let perm = key_order(rows.len(), nk, |r, k| keys[r].as_ref().map_or(NULL, |v| &v[k]), ticker, sorting).await?;
+        // A batch of rows at a time, a cancel request or statement_timeout checked between.
+        for batch in perm.chunks(BATCH) {
+            ticker.tick(batch.len()).await?;
+            self.add_runs(p, rows, &mut keys, batch, params)?;
+        }
+        Ok(())
     }
 
     /// On the coordinator: the shards' partial groups (each part in key order) sorted together

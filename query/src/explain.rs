@@ -762,7 +762,8 @@ fn join_node<'a>(
                     shards,
                 )
             } else if lookup.is_some() {
-                Node::new("Nested Loop").est(disabled(cost::index_nested_loop(l, r, rows), j.methods.nestloop))
+                Node::new("Nested Loop")
+                    .est(disabled(disabled(cost::index_nested_loop(l, r, rows), j.methods.nestloop), j.methods.lookup))
             } else if !keys.is_empty() {
                 let dist = dists.get(step_no).copied().unwrap_or(crate::dist_join::Distribution::Coordinator);
                 match dist.line(shards) {
@@ -885,7 +886,7 @@ fn join_node<'a>(
                 let title =
                     if step.kind == crate::join::JoinKind::Left { "Nested Loop Left Join" } else { "Nested Loop" };
                 Node::new(title)
-                    .est(disabled(cost::index_nested_loop(l, r, rows), j.methods.nestloop))
+                    .est(disabled(disabled(cost::index_nested_loop(l, r, rows), j.methods.nestloop), j.methods.lookup))
                     .child(acc)
                     .child(right)
             } else if left_broadcast && k == 0 {

@@ -497,6 +497,18 @@ fn scan_and_aggregate_switches_penalise_a_path_and_keep_the_rows() {
         assert_eq!(count_of(&c, "SELECT count(*) FROM s WHERE id = 42").await, 1);
         c.batch_execute("RESET ALL").await.unwrap();
 
+        // A join step that looks its table up by key for few rows so far hashes it instead
+        // under enable_indexscan = off (the lookup is an index scan).
+        c.batch_execute("CREATE TABLE few (id int PRIMARY KEY, s_id int); INSERT INTO few VALUES (1, 10), (2, 20), (3, 30); ANALYZE few").await.unwrap();
+        let join = "SELECT count(*) FROM few JOIN s ON s.id = few.s_id";
+        let p = plan(format!("EXPLAIN (COSTS OFF) {join}")).await;
+        assert!(p.iter().any(|l| l == "->  Index Scan using s_pkey on s"), "{p:?}");
+        c.batch_execute("SET enable_indexscan = off").await.unwrap();
+        let p = plan(format!("EXPLAIN (COSTS OFF) {join}")).await;
+        assert!(p.iter().any(|l| l.contains("Hash Inner Join")) && !p.iter().any(|l| l.contains("Index")), "{p:?}");
+        assert_eq!(count_of(&c, join).await, 3);
+        c.batch_execute("RESET ALL").await.unwrap();
+
         // enable_hashagg = off: sorted groups; ROLLUP has no sorted plan in Orbit and hashes at
         // disable_cost more.
         c.batch_execute("SET enable_hashagg = off").await.unwrap();

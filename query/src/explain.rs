@@ -1157,7 +1157,10 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
             e.startup = input.startup;
             node = Node::new("Unique").est(e).child(sorted);
         } else {
-            node = Node::new("Unique").est(cost::per_row(input, p.projection.len(), rows, width)).child(node);
+            // Hashed; at disable_cost more when enable_hashagg is off and a column does not sort.
+            let hashed_anyway = p.group_strategy == Strategy::HashDisabled && p.distinct == Distinct::All;
+            let e = disabled(cost::per_row(input, p.projection.len(), rows, width), !hashed_anyway);
+            node = Node::new("Unique").est(e).child(node);
         }
     }
     if !(p.order_by.is_empty() || p.group_strategy == Strategy::Sort && p.distinct == Distinct::All) {

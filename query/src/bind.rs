@@ -141,6 +141,10 @@ pub struct SelectPlan {
     pub group_dependent: usize,
     pub having: Option<Expr>,
     pub distinct: Distinct,
+    /// Whether GROUP BY and DISTINCT hash or sort (`enable_hashagg` when bound).
+    pub group_strategy: crate::group::Strategy,
+    /// `enable_seqscan` / `enable_indexscan` when bound, for the read of `table`.
+    pub paths: crate::exec::index_scan::Paths,
     pub projection: Vec<Expr>,
     pub order_by: Vec<SortKey>,
     pub limit: Option<Expr>,
@@ -170,6 +174,8 @@ impl SelectPlan {
             group_by: vec![],
             having: None,
             distinct: Distinct::None,
+            group_strategy: crate::group::Strategy::Hash,
+            paths: crate::exec::index_scan::Paths::ALL,
             projection,
             order_by: vec![],
             limit: None,
@@ -2581,8 +2587,16 @@ impl Binder<'_> {
                 *e = self.coerce(e.clone(), SqlType::Text, CastContext::Implicit, |_| SqlError::internal("unknown"))?;
             }
         }
+        // The access-path switches, for a stored table's read (not a derived table's or a
+        // system view's, which have no other path).
+        let paths = match &table {
+            Some((def, _)) if !crate::relation::is_derived(def) && !crate::catalog::is_view(def) => {
+                crate::exec::index_scan::Paths::bound()
+            }
+            _ => crate::exec::index_scan::Paths::ALL,
+        };
         let key = match (&table, &filter) {
-            (Some((def, _)), Some(f)) if !grouped => pk_lookup(f, def),
+            (Some((def, _)), Some(f)) if !grouped && paths.use_index() => pk_lookup(f, def),
             _ => None,
         };
         if for_update.is_some() {
@@ -2618,7 +2632,10 @@ impl Binder<'_> {
         });
         let srfs =
             self.srf_end(outer_srf, &windows, for_update.map(|l| l.clause), projection.iter_mut().chain(order_exprs))?;
+        let group_strategy = crate::group::Strategy::bound(&group_by, &grouping_sets, distinct, &projection);
         let plan = SelectPlan {
+            group_strategy,
+            paths,
             for_update,
             join,
             table: table.map(|(d, _)| d),

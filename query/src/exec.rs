@@ -957,6 +957,21 @@ pub(crate) async fn scan(
     scan_columns(txn, table, filter, key, params, None).await
 }
 
+/// [`scan`] as a sequential scan: every shard's whole part read, whatever key or index could
+/// serve the filter (`enable_indexscan = off`, [`index_scan::Paths`]).
+pub(crate) async fn seq_scan(
+    txn: &Txn,
+    table: &Arc<TableDef>,
+    filter: Option<&Expr>,
+    params: &[Datum],
+) -> Result<Vec<(Vec<u8>, Row)>> {
+    let rows = scan_whole_rows(txn, table, filter, Read::Whole, params, None, None).await?;
+    let mut held = crate::memory::Held::new(txn.memory(), "rows from shards");
+    held.add(rows.iter().map(|(k, r)| k.len() + crate::memory::row_bytes(r)).sum())?;
+    held.keep();
+    Ok(rows)
+}
+
 /// [`scan`], each row cut to the columns `cols` (in that order; None: all of them) where it is
 /// read: the filter sees whole rows, the shards send only those columns (a join's scans ask for
 /// the columns the rest of its plan reads, [`crate::join`]).
@@ -1012,24 +1027,42 @@ async fn scan_rows(
         || key.is_some()
         || filter.is_some_and(|f| index_scan::choose(table, f).is_some());
     if other_path {
-        let rows = scan_whole_rows(txn, table, filter, key, params, None, None).await?;
+        let rows = scan_whole_rows(txn, table, filter, Read::of(key), params, None, None).await?;
         return Ok(match cols {
             Some(c) => rows.into_iter().map(|(k, r)| (k, narrow(&r, Some(&c)))).collect(),
             None => rows,
         });
     }
-    scan_whole_rows(txn, table, filter, key, params, cols, reduce).await
+    scan_whole_rows(txn, table, filter, Read::of(key), params, cols, reduce).await
+}
+
+/// How [`scan_whole_rows`] reads a stored table.
+#[derive(Clone, Copy)]
+enum Read<'a> {
+    /// The one row whose primary key these values make.
+    Key(&'a [Expr]),
+    /// Through an index or a primary-key range where one serves the filter, else whole.
+    Best,
+    /// Every shard's whole part (a sequential scan).
+    Whole,
+}
+
+impl<'a> Read<'a> {
+    fn of(key: Option<&'a [Expr]>) -> Read<'a> {
+        key.map_or(Read::Best, Read::Key)
+    }
 }
 
 async fn scan_whole_rows(
     txn: &Txn,
     table: &Arc<TableDef>,
     filter: Option<&Expr>,
-    key: Option<&[Expr]>,
+    read: Read<'_>,
     params: &[Datum],
     cols: Option<Arc<[usize]>>,
     reduce: Option<Arc<crate::join_key::Reduce>>,
 ) -> Result<Vec<(Vec<u8>, Row)>> {
+    let index_paths = !matches!(read, Read::Whole);
     if crate::relation::is_derived(table) {
         return crate::relation::scan(txn, table, filter, params);
     }
@@ -1042,7 +1075,7 @@ async fn scan_whole_rows(
         }
         return Ok(out);
     }
-    if let Some(key) = key {
+    if let Read::Key(key) = read {
         let Some(k) = eval_key(key, params)? else { return Ok(vec![]) };
         if let Some(own) = txn.own(table, &k) {
             return Ok(match own {
@@ -1054,14 +1087,14 @@ async fn scan_whole_rows(
         txn.note_read(table, || crate::serializable::Read::Key(k.clone()));
         return Ok(read_key(table, k.clone(), filter, params, at).await?.map(|r| (k, r)).into_iter().collect());
     }
-    if let Some(f) = filter {
+    if let Some(f) = filter.filter(|_| index_paths) {
         if let Some(access) = index_scan::choose(table, f) {
             return index_scan::rows(txn, table, &access, f, params).await;
         }
     }
     // Equalities on the leading primary-key columns read that key range on every shard, not
     // every row (rows hash by their whole key, so every shard has some).
-    let range = key_range(table, filter, params)?;
+    let range = if index_paths { key_range(table, filter, params)? } else { None };
     let name = table.name.clone();
     let f = filter.cloned();
     let p = params.to_vec();
@@ -1465,6 +1498,9 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
             } else {
                 vec![]
             }
+        }
+        Some(t) if !p.paths.use_index() => {
+            seq_scan(txn, t, p.filter.as_ref(), params).await?.into_iter().map(|(_, r)| r).collect()
         }
         Some(t) => {
             scan(txn, t, p.filter.as_ref(), p.key.as_deref(), params).await?.into_iter().map(|(_, r)| r).collect()

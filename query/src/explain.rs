@@ -13,7 +13,9 @@
 use crate::bind::{Distinct, OnConflict, Plan, SelectPlan};
 use crate::cost::{self, Estimate};
 use crate::error::{Result, SqlError};
+use crate::exec::index_scan::Paths;
 use crate::expr::Expr;
+use crate::group::Strategy;
 use crate::stats::{self, Columns, TableColumns};
 use orbit_engine::table::{key, Datum, TableDef};
 use sqlparser::ast;
@@ -275,6 +277,9 @@ pub struct Texts {
     pub filter: Option<String>,
     pub order_by: Option<String>,
     pub group_by: Option<String>,
+    /// The select list's expressions (without aliases; None with `*`): the Sort Key of a
+    /// DISTINCT that sorts.
+    pub select_list: Option<Vec<String>>,
     /// Every stored table the statement names, in the order its text names them: (table
     /// name, the alias, or the name without schema), for qualified column names in joins.
     pub aliases: Vec<(String, String)>,
@@ -307,6 +312,16 @@ impl Texts {
             ast::Statement::Query(q) => {
                 if let ast::SetExpr::Select(s) = q.body.as_ref() {
                     t.filter = s.selection.as_ref().map(|e| format!("({e})"));
+                    t.select_list = s
+                        .projection
+                        .iter()
+                        .map(|item| match item {
+                            ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
+                                Some(e.to_string())
+                            }
+                            _ => None,
+                        })
+                        .collect();
                     if let ast::GroupByExpr::Expressions(g, _) = &s.group_by {
                         if !g.is_empty() {
                             t.group_by = Some(g.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", "));
@@ -364,6 +379,18 @@ struct Partial<'a> {
     node: Node,
     group_by: &'a [Expr],
     aggs: usize,
+    strategy: Strategy,
+    /// The group key's text: the Sort Key of the sort under a partial GroupAggregate.
+    sort_key: Option<String>,
+}
+
+/// A Sort node over `input` (`key`: its Sort Key line).
+fn sort_node(input: Node, key: Option<&str>) -> Node {
+    let mut s = Node::new("Sort").est(cost::sort(input.estimate()));
+    if let Some(k) = key {
+        s = s.prop(format!("Sort Key: {k}"));
+    }
+    s.child(input)
 }
 
 fn scan_node(
@@ -373,7 +400,12 @@ fn scan_node(
     filter: Option<&str>,
     shards: usize,
     partial: Option<Partial>,
+    paths: Paths,
 ) -> Node {
+    // enable_indexscan = off (with sequential scans on): no key or index path; a path that is
+    // switched off and drawn all the same costs disable_cost more.
+    let (key, index_paths) = if paths.use_index() { (key, true) } else { (None, false) };
+    let index_est = |e: Estimate| disabled(e, paths.indexscan);
     let cols = table_columns(table);
     let width = cols.width();
     let sel = filter_expr.map_or(1.0, |f| stats::selectivity(&cols, f, &[]));
@@ -392,9 +424,18 @@ fn scan_node(
     let over = |scan: Node, partial: Option<Partial>| -> Node {
         match partial {
             Some(p) => {
+                let scan = match p.strategy {
+                    Strategy::Sort => sort_node(scan, p.sort_key.as_deref()),
+                    _ => scan,
+                };
                 let input = scan.estimate();
                 let groups = stats::groups(&cols, p.group_by, input.rows);
-                let e = cost::aggregate(input, groups, p.aggs, p.group_by.len(), input.width);
+                let mut e = cost::aggregate(input, groups, p.aggs, p.group_by.len(), input.width);
+                match p.strategy {
+                    Strategy::Sort => e.startup = input.startup,
+                    Strategy::HashDisabled => e = disabled(e, false),
+                    Strategy::Hash => {}
+                }
                 p.node.est(e).child(scan)
             }
             None => scan,
@@ -435,7 +476,7 @@ fn scan_node(
     }
     if let Some(k) = key {
         let mut n = Node::new(format!("Index Scan using {} on {}", table.pk_name, table.name))
-            .est(cost::index_scan(out, width, q, out));
+            .est(index_est(cost::index_scan(out, width, q, out)));
         if let Some(f) = filter {
             n = n.prop(format!("Index Cond: {f}"));
         }
@@ -445,8 +486,8 @@ fn scan_node(
         });
         return over(n, partial);
     }
-    if let Some(line) = filter_expr.and_then(|f| crate::exec::index_scan::describe(table, f)) {
-        let mut n = Node::new(line).est(cost::index_scan(out, width, q, out));
+    if let Some(line) = filter_expr.filter(|_| index_paths).and_then(|f| crate::exec::index_scan::describe(table, f)) {
+        let mut n = Node::new(line).est(index_est(cost::index_scan(out, width, q, out)));
         if let Some(f) = filter {
             n = n.prop(format!("Filter: {f}"));
         }
@@ -455,17 +496,18 @@ fn scan_node(
     // One shard's part under the Gather: a range of its part in key order where the filter
     // bounds the leading primary-key columns (`exec::key_range`), else every row.
     let per_shard_rows = rows / shards.max(1) as f64;
-    let ranged = filter_expr.is_some_and(|f| crate::exec::key_range_applies(table, f));
+    let ranged = index_paths && filter_expr.is_some_and(|f| crate::exec::key_range_applies(table, f));
     let per_shard_out = cost::clamp_rows(per_shard_rows * sel);
     let mut seq = if ranged {
-        Node::new(format!("Index Scan using {} on {}", table.pk_name, table.name)).est(cost::index_scan(
+        Node::new(format!("Index Scan using {} on {}", table.pk_name, table.name)).est(index_est(cost::index_scan(
             per_shard_out,
             width,
             q,
             per_shard_out,
-        ))
+        )))
     } else {
-        Node::new(format!("Seq Scan on {}", table.name)).est(cost::seq_scan(per_shard_rows, width, q, per_shard_out))
+        Node::new(format!("Seq Scan on {}", table.name))
+            .est(disabled(cost::seq_scan(per_shard_rows, width, q, per_shard_out), paths.seqscan))
     };
     if let Some(f) = filter {
         seq = seq.prop(format!("Filter: {f}"));
@@ -499,7 +541,7 @@ fn join_input(t: &TableDef, local: Option<&Expr>, shards: usize) -> Node {
     let key = local.and_then(|f| crate::bind::pk_lookup(f, t));
     let name = |i: usize| t.columns.get(i).map_or_else(|| format!("${i}"), |c| c.name.clone());
     let text = local.map(|f| show(f, &name));
-    scan_node(t, key.as_deref(), local, text.as_deref(), shards, None)
+    scan_node(t, key.as_deref(), local, text.as_deref(), shards, None, Paths::ALL)
 }
 
 fn kind_name(k: crate::join::JoinKind) -> &'static str {
@@ -720,7 +762,8 @@ fn join_node<'a>(
                     shards,
                 )
             } else if lookup.is_some() {
-                Node::new("Nested Loop").est(disabled(cost::index_nested_loop(l, r, rows), j.methods.nestloop))
+                Node::new("Nested Loop")
+                    .est(disabled(disabled(cost::index_nested_loop(l, r, rows), j.methods.nestloop), j.methods.lookup))
             } else if !keys.is_empty() {
                 let dist = dists.get(step_no).copied().unwrap_or(crate::dist_join::Distribution::Coordinator);
                 match dist.line(shards) {
@@ -843,7 +886,7 @@ fn join_node<'a>(
                 let title =
                     if step.kind == crate::join::JoinKind::Left { "Nested Loop Left Join" } else { "Nested Loop" };
                 Node::new(title)
-                    .est(disabled(cost::index_nested_loop(l, r, rows), j.methods.nestloop))
+                    .est(disabled(disabled(cost::index_nested_loop(l, r, rows), j.methods.nestloop), j.methods.lookup))
                     .child(acc)
                     .child(right)
             } else if left_broadcast && k == 0 {
@@ -969,21 +1012,29 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
     // A filter the primary key or an index's equal values serve: the coordinator groups the
     // rows it looks up, in one step (`group.rs`), with no partial aggregates on the shards.
     // (A correlated subquery's filter on outer values is rewritten before it runs: not here.)
-    let looked_up = p.table.as_deref().is_some_and(|tb| {
-        p.filter.as_ref().is_some_and(|f| {
-            let mut outer = false;
-            f.visit(&mut |x| outer |= matches!(x, Expr::Param(i, _) if *i >= crate::relation::OUTER_BASE));
-            !outer
-                && (crate::bind::pk_lookup(f, tb).is_some()
-                    || crate::exec::index_scan::choose(tb, f).is_some_and(|a| !a.eq.is_empty()))
-        })
-    });
+    let looked_up = p.paths.use_index()
+        && p.table.as_deref().is_some_and(|tb| {
+            p.filter.as_ref().is_some_and(|f| {
+                let mut outer = false;
+                f.visit(&mut |x| outer |= matches!(x, Expr::Param(i, _) if *i >= crate::relation::OUTER_BASE));
+                !outer
+                    && (crate::bind::pk_lookup(f, tb).is_some()
+                        || crate::exec::index_scan::choose(tb, f).is_some_and(|a| !a.eq.is_empty()))
+            })
+        });
+    // enable_hashagg = off: groups found by sorting (GroupAggregate over a Sort), or hashed at
+    // disable_cost more where a key does not sort.
+    let strategy = if p.group_by.is_empty() { Strategy::Hash } else { p.group_strategy };
     let partial = (aggregated && !looked_up).then(|| {
-        let mut n = Node::new(if p.group_by.is_empty() { "Partial Aggregate" } else { "Partial HashAggregate" });
+        let mut n = Node::new(match (p.group_by.is_empty(), strategy) {
+            (true, _) => "Partial Aggregate",
+            (false, Strategy::Sort) => "Partial GroupAggregate",
+            (false, _) => "Partial HashAggregate",
+        });
         if let Some(g) = &t.group_by {
             n = n.prop(format!("Group Key: {g}"));
         }
-        Partial { node: n, group_by: &p.group_by, aggs: p.aggs.len() }
+        Partial { node: n, group_by: &p.group_by, aggs: p.aggs.len(), strategy, sort_key: t.group_by.clone() }
     });
     let single = p.table.as_deref().map(table_columns);
     let mut joined = None;
@@ -1021,7 +1072,7 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
                 (None, Some(f)) if looked_up => crate::bind::pk_lookup(f, table),
                 _ => p.key.clone(),
             };
-            scan_node(table, key.as_deref(), p.filter.as_ref(), t.filter.as_deref(), shards, partial)
+            scan_node(table, key.as_deref(), p.filter.as_ref(), t.filter.as_deref(), shards, partial, p.paths)
         }
     };
     if !aggregated {
@@ -1036,12 +1087,19 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
     };
     let width = output_width(p, cols);
     if aggregated {
-        let title = match (p.join.is_some() || looked_up, p.group_by.is_empty()) {
-            (true, true) => "Aggregate",
-            (true, false) => "HashAggregate",
-            (false, true) => "Finalize Aggregate",
-            (false, false) => "Finalize HashAggregate",
+        let sorts = strategy == Strategy::Sort;
+        let title = match (p.join.is_some() || looked_up, p.group_by.is_empty(), sorts) {
+            (true, true, _) => "Aggregate",
+            (true, false, false) => "HashAggregate",
+            (true, false, true) => "GroupAggregate",
+            (false, true, _) => "Finalize Aggregate",
+            (false, false, false) => "Finalize HashAggregate",
+            (false, false, true) => "Finalize GroupAggregate",
         };
+        if sorts {
+            // The rows (or the shards' partial groups) sorted by the group key first.
+            node = sort_node(node, t.group_by.as_deref());
+        }
         let input = node.estimate();
         // The rows before grouping: under a Gather, every shard's groups.
         let base_rows = match (&single, &p.filter) {
@@ -1056,6 +1114,11 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
         let rows = cost::clamp_rows(if p.having.is_some() { groups * stats::DEFAULT_INEQ_SEL } else { groups });
         let mut e = cost::aggregate(input, groups, p.aggs.len(), p.group_by.len(), width);
         e.rows = rows;
+        if sorts {
+            // A GroupAggregate hands on each group as its run ends: no startup of its own.
+            e.startup = input.startup;
+        }
+        e = disabled(e, strategy != Strategy::HashDisabled);
         let mut fin = Node::new(title).est(e);
         if let Some(g) = &t.group_by {
             fin = fin.prop(format!("Group Key: {g}"));
@@ -1077,9 +1140,30 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
             (Some(c), false) => stats::groups(c, &p.projection, input.rows),
             _ => input.rows.min(stats::DEFAULT_NUM_DISTINCT),
         };
-        node = Node::new("Unique").est(cost::per_row(input, p.projection.len(), rows, width)).child(node);
+        if p.group_strategy == Strategy::Sort && p.distinct == Distinct::All {
+            // Unique over one Sort by the ORDER BY keys and then the select list, which gives
+            // ORDER BY's order too.
+            let mut key: Vec<String> = t.order_by.iter().cloned().collect();
+            let ordered: Vec<String> = t.order_by.iter().flat_map(|o| o.split(", ")).map(str::to_string).collect();
+            for item in t.select_list.iter().flatten() {
+                if !ordered.contains(item) {
+                    key.push(item.clone());
+                }
+            }
+            let key = (!key.is_empty() && t.select_list.is_some()).then(|| key.join(", "));
+            let sorted = sort_node(node, key.as_deref());
+            let input = sorted.estimate();
+            let mut e = cost::per_row(input, p.projection.len(), rows, width);
+            e.startup = input.startup;
+            node = Node::new("Unique").est(e).child(sorted);
+        } else {
+            // Hashed; at disable_cost more when enable_hashagg is off and a column does not sort.
+            let hashed_anyway = p.group_strategy == Strategy::HashDisabled && p.distinct == Distinct::All;
+            let e = disabled(cost::per_row(input, p.projection.len(), rows, width), !hashed_anyway);
+            node = Node::new("Unique").est(e).child(node);
+        }
     }
-    if !p.order_by.is_empty() {
+    if !(p.order_by.is_empty() || p.group_strategy == Strategy::Sort && p.distinct == Distinct::All) {
         let mut s = Node::new("Sort").est(Estimate { width, ..cost::sort(node.estimate()) });
         if let Some(o) = &t.order_by {
             s = s.prop(format!("Sort Key: {o}"));
@@ -1166,11 +1250,11 @@ fn plan_node(plan: &Plan, t: &Texts, shards: usize) -> Result<Node> {
         }
         Plan::Update { table, key, filter, .. } => modify(
             Node::new(format!("Update on {}", table.name)),
-            scan_node(table, key.as_deref(), filter.as_ref(), t.filter.as_deref(), shards, None),
+            scan_node(table, key.as_deref(), filter.as_ref(), t.filter.as_deref(), shards, None, Paths::ALL),
         ),
         Plan::Delete { table, key, filter, .. } => modify(
             Node::new(format!("Delete on {}", table.name)),
-            scan_node(table, key.as_deref(), filter.as_ref(), t.filter.as_deref(), shards, None),
+            scan_node(table, key.as_deref(), filter.as_ref(), t.filter.as_deref(), shards, None, Paths::ALL),
         ),
         _ => return Err(SqlError::unsupported("EXPLAIN of this statement is not supported")),
     })
@@ -1186,7 +1270,7 @@ fn semi_join_node(c: &crate::relation::Correlated, shards: usize) -> Result<Node
     let mut used: Vec<bool> = ALIASES.with(|a| vec![false; a.borrow().len()]);
     let outer_names = qualified_names(c.table.as_deref(), c.join.as_deref(), &mut used);
     let mut node = match (&c.table, &c.join) {
-        (Some(t), _) => scan_node(t, None, plain.as_ref(), None, shards, None),
+        (Some(t), _) => scan_node(t, None, plain.as_ref(), None, shards, None, Paths::ALL),
         (None, Some(j)) => join_node(j, plain.as_ref(), None, shards, None).0,
         (None, None) => Node::new("Result").est(cost::computed(1.0, 0.0)),
     };
@@ -1307,15 +1391,22 @@ fn qualified_names(table: Option<&TableDef>, join: Option<&crate::join::JoinPlan
     out
 }
 
-/// A join node's estimate with PostgreSQL's `disable_cost` added to its startup and total
+/// A node's estimate with PostgreSQL's `disable_cost` added to its startup and total
 /// cost when its method is switched off (`enable_hashjoin`, `enable_nestloop`,
-/// `enable_mergejoin`) and it was planned all the same: no alternative, or all of them off.
+/// `enable_mergejoin`, `enable_hashagg`) and it was planned all the same: no alternative, or all of them off.
 fn disabled(e: cost::Estimate, enabled: bool) -> cost::Estimate {
     if enabled {
         return e;
     }
     let penalty = crate::index_join::DISABLE_COST;
     cost::Estimate { startup: e.startup + penalty, total: e.total + penalty, ..e }
+}
+
+/// `INTERSECT` as PostgreSQL's SetOp node names it (`Intersect`).
+fn title_case(word: &str) -> String {
+    let lower = word.to_ascii_lowercase();
+    let mut chars = lower.chars();
+    chars.next().map_or_else(String::new, |c| c.to_ascii_uppercase().to_string() + chars.as_str())
 }
 
 fn name_of(names: &[String], i: usize) -> String {
@@ -1377,7 +1468,42 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
             Source::Query(p) => plan_node(p, &Texts::default(), shards)?,
             Source::Values(rows) => Node::new(format!("Values Scan on \"*VALUES*\" (rows: {})", rows.len()))
                 .est(cost::computed(rows.len() as f64, rows.first().map_or(0.0, |r| exprs_width(r)))),
-            Source::SetOp { op, all, left, right } => {
+            Source::SetOp { op, all, left, right, strategy }
+                if *strategy == Strategy::Sort && !(*op == crate::relation::SetOp::Union && *all) =>
+            {
+                // enable_hashagg = off: both inputs appended, sorted by every column, and the
+                // runs of equal rows kept or dropped (Unique for UNION, a sorted SetOp else).
+                let title = match (op, all) {
+                    (crate::relation::SetOp::Union, _) => "Unique".to_string(),
+                    (o, a) => format!("SetOp {}{}", title_case(o.name()), if *a { " All" } else { "" }),
+                };
+                let (l, r) = (source_node(left, shards, n)?, source_node(right, shards, n)?);
+                let (le, re) = (l.estimate(), r.estimate());
+                let append = Node::new("Append")
+                    .est(Estimate {
+                        startup: 0.0,
+                        total: le.total + re.total,
+                        rows: le.rows + re.rows,
+                        width: le.width.max(re.width),
+                    })
+                    .child(l)
+                    .child(r);
+                let sorted = sort_node(append, None);
+                let input = sorted.estimate();
+                let rows = match op {
+                    crate::relation::SetOp::Union => input.rows,
+                    crate::relation::SetOp::Intersect => le.rows.min(re.rows),
+                    crate::relation::SetOp::Except => le.rows,
+                };
+                let e = Estimate {
+                    startup: input.startup,
+                    total: input.total + input.rows * cost::CPU_OPERATOR_COST,
+                    rows,
+                    width: input.width,
+                };
+                Node::new(title).est(e).child(sorted)
+            }
+            Source::SetOp { op, all, left, right, strategy } => {
                 let title = match (op, all) {
                     (crate::relation::SetOp::Union, true) => "Append".to_string(),
                     (crate::relation::SetOp::Union, false) => "HashAggregate (UNION)".to_string(),
@@ -1396,7 +1522,7 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
                     rows,
                     width: le.width.max(re.width),
                 };
-                Node::new(title).est(e).child(l).child(r)
+                Node::new(title).est(disabled(e, *strategy != Strategy::HashDisabled)).child(l).child(r)
             }
             Source::Project(input, _) => source_node(input, shards, n)?,
             Source::Recursive { name, base, step, all, .. } => {

@@ -56,6 +56,103 @@ pub(crate) fn key_of(vals: &[Datum]) -> Vec<KeyPart> {
     vals.iter().map(key_part).collect()
 }
 
+/// How GROUP BY finds its groups and DISTINCT its duplicates (PostgreSQL's AggStrategy), as
+/// decided when the statement was bound under `enable_hashagg`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// A hash table of groups (HashAggregate; DISTINCT's and set operations' hash sets).
+    Hash,
+    /// `enable_hashagg = off`: the rows are sorted by the key and each run of equal keys is one
+    /// group (PostgreSQL's GroupAggregate over a Sort; Unique over a Sort for DISTINCT), so the
+    /// groups come out in key order.
+    Sort,
+    /// `enable_hashagg = off` but a key does not sort (json, jsonpath): hashed all the same,
+    /// at PostgreSQL's disable_cost more, as cost_agg does when no sorted path exists.
+    HashDisabled,
+}
+
+impl Strategy {
+    /// The strategy of a SELECT whose GROUP BY values are `group_by` (`grouping_sets`: ROLLUP,
+    /// CUBE, GROUPING SETS) and whose DISTINCT (not ON) compares `projection`. Reads
+    /// `enable_hashagg` (noted: a prepared statement binds again when it changes) only where
+    /// something is hashed. Grouping sets keep hashing: Orbit has no sorted grouping-set plan
+    /// (PostgreSQL's chain of sorts), and is HashDisabled for them under the switch.
+    pub(crate) fn bound(
+        group_by: &[Expr],
+        grouping_sets: &[Vec<usize>],
+        distinct: crate::bind::Distinct,
+        projection: &[Expr],
+    ) -> Strategy {
+        let grouping = !group_by.is_empty();
+        let dedup = distinct == crate::bind::Distinct::All;
+        if !grouping && !dedup {
+            return Strategy::Hash;
+        }
+        if crate::settings::bound_value("enable_hashagg").is_none_or(|v| v == "on") {
+            return Strategy::Hash;
+        }
+        let keys_sort = (!grouping || grouping_sets.is_empty() && group_by.iter().all(|e| sortable(e.ty())))
+            && (!dedup || projection.iter().all(|e| sortable(e.ty())));
+        if keys_sort {
+            Strategy::Sort
+        } else {
+            Strategy::HashDisabled
+        }
+    }
+}
+
+impl Strategy {
+    /// The strategy of a set operation whose columns have types `tys`: UNION ALL keeps every
+    /// row (nothing to hash or sort), the others hash, or sort under `enable_hashagg = off`.
+    pub(crate) fn set_op(op: crate::relation::SetOp, all: bool, tys: &[orbit_engine::table::SqlType]) -> Strategy {
+        if op == crate::relation::SetOp::Union && all {
+            return Strategy::Hash;
+        }
+        if crate::settings::bound_value("enable_hashagg").is_none_or(|v| v == "on") {
+            Strategy::Hash
+        } else if tys.iter().all(|t| sortable(*t)) {
+            Strategy::Sort
+        } else {
+            Strategy::HashDisabled
+        }
+    }
+}
+
+/// Whether values of type `ty` have an order (a btree operator class in PostgreSQL): json and
+/// jsonpath have none.
+pub(crate) fn sortable(ty: orbit_engine::table::SqlType) -> bool {
+    use orbit_engine::table::SqlType;
+    match ty {
+        SqlType::Json | SqlType::JsonPath | SqlType::Void => false,
+        SqlType::Array(_) => ty.elem().is_none_or(sortable),
+        _ => true,
+    }
+}
+
+/// The positions of `n` items in ascending order of their first `nk` values (`value(i, k)`),
+/// NULLs last: the order of PostgreSQL's Sort under a GroupAggregate. On a shard, which has no
+/// statement to cancel: bounded by the shard's rows, as its scan is.
+fn key_order_here<'a>(n: usize, nk: usize, value: impl Fn(usize, usize) -> &'a Datum) -> Vec<usize> {
+    let keys = crate::sort_key::SortKeys::new(n, &vec![(false, false); nk], value);
+    let mut perm: Vec<usize> = (0..n).collect();
+    perm.sort_by(|&a, &b| keys.cmp(a, b));
+    perm
+}
+
+/// [`key_order_here`] on the coordinator: the sort's keys charged to `held` (a sort's charge,
+/// bound by `work_mem`), a cancel request or `statement_timeout` stops it.
+async fn key_order<'a>(
+    n: usize,
+    nk: usize,
+    value: impl Fn(usize, usize) -> &'a Datum,
+    ticker: &mut Ticker,
+    held: &mut Held,
+) -> Result<Vec<usize>> {
+    let keys = crate::sort_key::SortKeys::new(n, &vec![(false, false); nk], value);
+    held.add(keys.bytes())?;
+    keys.order(ticker).await
+}
+
 /// One input of an aggregate that runs at the end: its value, string_agg's delimiter and the
 /// values of the call's ORDER BY.
 #[derive(Debug, Clone)]
@@ -358,6 +455,121 @@ impl Groups {
     }
 }
 
+/// Sort-based grouping (PostgreSQL's GroupAggregate over a Sort): the groups are built in the
+/// order of their keys, and a row or part joins the last group or starts the next.
+impl Groups {
+    /// The GROUP BY values of each row (an error stops at the row whose value fails).
+    fn key_values(p: &SelectPlan, rows: &[&[Datum]], params: &[Datum]) -> Result<Vec<Option<Vec<Datum>>>> {
+        rows.iter()
+            .map(|row| {
+                let cx = Ctx { row, params, aggs: &[] };
+                p.group_by.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Vec<_>>>().map(Some)
+            })
+            .collect()
+    }
+
+    /// Whether group values `a` and `b` are one group (their first `n` values equal).
+    fn same_key(a: &[Datum], b: &[Datum], n: usize) -> bool {
+        a.len() >= n && b.len() >= n && (0..n).all(|k| crate::group_key::same(&a[k], &b[k]))
+    }
+
+    /// Groups `rows`, whose GROUP BY values are `keys`, visited in the order `perm` (sorted by
+    /// key): each run of equal keys is one group, appended in that order.
+    fn add_runs(
+        &mut self,
+        p: &SelectPlan,
+        rows: &[&[Datum]],
+        keys: &mut [Option<Vec<Datum>>],
+        perm: &[usize],
+        params: &[Datum],
+    ) -> Result<()> {
+        for &r in perm {
+            let vals = keys[r].take().unwrap_or_default();
+            let n = key_len(p, vals.len());
+            let joins = self.list.last().is_some_and(|(last, _)| Self::same_key(last, &vals, n));
+            if !joins {
+                let accs: Vec<Acc> = p.aggs.iter().map(Acc::new).collect();
+                self.charge(crate::memory::row_bytes(&vals) + accs.iter().map(Acc::memory).sum::<usize>())?;
+                self.list.push((vals, accs));
+            }
+            let mut grown = 0;
+            if let Some((_, accs)) = self.list.last_mut() {
+                for (acc, spec) in accs.iter_mut().zip(&p.aggs) {
+                    grown += acc.update(spec, rows[r], params)?;
+                }
+            }
+            self.charge(grown)?;
+        }
+        Ok(())
+    }
+
+    /// On a shard: groups its matching rows by sorting them (the partial GroupAggregate).
+    fn sort_rows_here(&mut self, p: &SelectPlan, rows: &[&[Datum]], params: &[Datum]) -> Result<()> {
+        const NULL: &Datum = &Datum::Null;
+        let mut keys = Self::key_values(p, rows, params)?;
+        let nk = key_len(p, p.group_by.len());
+        let perm = key_order_here(rows.len(), nk, |r, k| keys[r].as_ref().map_or(NULL, |v| &v[k]));
+        self.add_runs(p, rows, &mut keys, &perm, params)
+    }
+
+    /// On the coordinator: groups rows by sorting them, the sort charged to `sorting`.
+    async fn sort_rows(
+        &mut self,
+        p: &SelectPlan,
+        rows: &[&[Datum]],
+        params: &[Datum],
+        ticker: &mut Ticker,
+        sorting: &mut Held,
+    ) -> Result<()> {
+        const NULL: &Datum = &Datum::Null;
+        let mut keys = Self::key_values(p, rows, params)?;
+        let nk = key_len(p, p.group_by.len());
+        let perm = key_order(rows.len(), nk, |r, k| keys[r].as_ref().map_or(NULL, |v| &v[k]), ticker, sorting).await?;
+        // A batch of rows at a time, a cancel request or statement_timeout checked between.
+        for batch in perm.chunks(BATCH) {
+            ticker.tick(batch.len()).await?;
+            self.add_runs(p, rows, &mut keys, batch, params)?;
+        }
+        Ok(())
+    }
+
+    /// On the coordinator: the shards' partial groups (each part in key order) sorted together
+    /// by key, equal neighbours merged (the Finalize GroupAggregate).
+    async fn merge_sorted(
+        &mut self,
+        p: &SelectPlan,
+        parts: Vec<(Vec<Datum>, Vec<Acc>)>,
+        ticker: &mut Ticker,
+        sorting: &mut Held,
+    ) -> Result<()> {
+        const NULL: &Datum = &Datum::Null;
+        let nk = key_len(p, p.group_by.len());
+        let perm = key_order(parts.len(), nk, |r, k| parts[r].0.get(k).unwrap_or(NULL), ticker, sorting).await?;
+        for (vals, accs) in crate::sort_key::permute(parts, &perm) {
+            ticker.tick(1).await?;
+            let n = key_len(p, vals.len());
+            match self.list.last_mut() {
+                Some((last, mine)) if Self::same_key(last, &vals, n) => {
+                    let grown = accs
+                        .iter()
+                        .filter(|a| matches!(a, Acc::Collect(_) | Acc::State(AggState::Text(_) | AggState::Items(_))))
+                        .map(Acc::memory)
+                        .sum();
+                    for ((m, other), spec) in mine.iter_mut().zip(accs).zip(&p.aggs) {
+                        m.merge(spec, other)?;
+                    }
+                    self.charge(grown)?;
+                }
+                _ => {
+                    self.charge(crate::memory::row_bytes(&vals) + accs.iter().map(Acc::memory).sum::<usize>())?;
+                    self.list.push((vals, accs));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How many of a group's `n` values are its key: the GROUP BY columns a grouped primary key
 /// determines come last and are carried, not hashed nor compared (`SelectPlan::group_dependent`).
 fn key_len(p: &SelectPlan, n: usize) -> usize {
@@ -373,48 +585,76 @@ pub async fn select(
     limit: Option<i64>,
     offset: Option<i64>,
 ) -> Result<QueryResult> {
-    let mut groups = Groups { held: Some(Held::hash(txn.memory(), "GROUP BY")), ..Default::default() };
+    // Sorted groups (enable_hashagg = off): the groups are not hashed, so they are charged to
+    // the statement only; the sort's keys and the rows it holds are the sort's (work_mem).
+    let sorted = p.group_strategy == Strategy::Sort && !p.group_by.is_empty();
+    let held = if sorted { Held::new(txn.memory(), "GROUP BY") } else { Held::hash(txn.memory(), "GROUP BY") };
+    let mut groups = Groups { held: Some(held), ..Default::default() };
+    let mut sorting = Held::sort(txn.memory(), "sort");
     let mut ticker = Ticker::new(txn);
     match &p.table {
         None if p.join.is_some() => {
-            // A batch of joined rows at a time, built into one buffer.
+            // A batch of joined rows at a time, built into one buffer (all of them when they
+            // are sorted first).
             let (mut joined, kept) = crate::exec::joined_rows(txn, p, params).await?;
             let p = kept.as_ref().unwrap_or(p);
             let width = joined.width();
             let mut buf = Vec::new();
+            let mut all: Vec<Datum> = Vec::new();
+            let mut count = 0;
             loop {
                 let n = joined.next_batch(&mut buf, BATCH)?;
                 if n == 0 {
                     break;
                 }
                 ticker.tick(n).await?;
+                if sorted {
+                    sorting.add(crate::memory::row_bytes(&buf))?;
+                    all.append(&mut buf);
+                    count += n;
+                    continue;
+                }
                 let refs: Vec<&[Datum]> = if width == 0 { vec![&[]; n] } else { buf.chunks(width).collect() };
                 groups.add_batch(p, &refs, params)?;
+            }
+            if sorted {
+                let refs: Vec<&[Datum]> = if width == 0 { vec![&[]; count] } else { all.chunks(width).collect() };
+                groups.sort_rows(p, &refs, params, &mut ticker, &mut sorting).await?;
             }
         }
         None => {
             // No FROM: one empty input row, if WHERE lets it through.
             if matches(p.filter.as_ref(), &[], params)? {
-                groups.add_row(p, &[], params)?;
+                if sorted {
+                    groups.sort_rows(p, &[&[]], params, &mut ticker, &mut sorting).await?;
+                } else {
+                    groups.add_row(p, &[], params)?;
+                }
             }
         }
         Some(t)
             if txn.overlay(t).is_some()
                 || crate::catalog::is_view(t)
                 || crate::relation::is_derived(t)
-                || p.filter.as_ref().is_some_and(|f| {
-                    crate::bind::pk_lookup(f, t).is_some()
-                        || crate::exec::index_scan::choose(t, f).is_some_and(|a| !a.eq.is_empty())
-                }) =>
+                || p.paths.use_index()
+                    && p.filter.as_ref().is_some_and(|f| {
+                        crate::bind::pk_lookup(f, t).is_some()
+                            || crate::exec::index_scan::choose(t, f).is_some_and(|a| !a.eq.is_empty())
+                    }) =>
         {
             // The transaction changed this table, or its key or an index's equal values find
             // the filter's rows (a range through an index may be most of the table: that
             // stays on the shards): group what it reads, here.
             let rows = crate::exec::scan(txn, t, p.filter.as_ref(), None, params).await?;
-            for batch in rows.chunks(BATCH) {
-                ticker.tick(batch.len()).await?;
-                let refs: Vec<&[Datum]> = batch.iter().map(|(_, r)| r.as_slice()).collect();
-                groups.add_batch(p, &refs, params)?;
+            if sorted {
+                let refs: Vec<&[Datum]> = rows.iter().map(|(_, r)| r.as_slice()).collect();
+                groups.sort_rows(p, &refs, params, &mut ticker, &mut sorting).await?;
+            } else {
+                for batch in rows.chunks(BATCH) {
+                    ticker.tick(batch.len()).await?;
+                    let refs: Vec<&[Datum]> = batch.iter().map(|(_, r)| r.as_slice()).collect();
+                    groups.add_batch(p, &refs, params)?;
+                }
             }
         }
         Some(t) => {
@@ -423,7 +663,7 @@ pub async fn select(
             let params_v = params.to_vec();
             let at = txn.read_at();
             // A filter on the leading key columns reads that key range of each shard's part.
-            let range = crate::exec::key_range(t, p.filter.as_ref(), params)?;
+            let range = if p.paths.use_index() { crate::exec::key_range(t, p.filter.as_ref(), params)? } else { None };
             txn.note_read(t, || match &range {
                 Some((lo, hi)) => crate::serializable::Read::Range(lo.clone(), hi.clone()),
                 None => crate::serializable::Read::Table,
@@ -438,6 +678,19 @@ pub async fn select(
                     ),
                     None => t.scan_at(at),
                 };
+                let sorted = plan.group_strategy == Strategy::Sort && !plan.group_by.is_empty();
+                if sorted {
+                    // The partial GroupAggregate: this shard's matching rows sorted by key.
+                    let mut rows: Vec<&[Datum]> = Vec::new();
+                    for (_, row) in scan().map_err(crate::exec::too_old)? {
+                        if matches(plan.filter.as_ref(), row, &params_v)? {
+                            rows.push(row);
+                        }
+                    }
+                    let mut g = Groups::default();
+                    g.sort_rows_here(&plan, &rows, &params_v)?;
+                    return Ok(g.list);
+                }
                 // The batch path when it runs the filter and every aggregate (crate::vector).
                 if let Some(v) = crate::vector::Aggregation::compile(&plan, &params_v) {
                     let rows = scan().map_err(crate::exec::too_old)?.map(|(_, r)| r);
@@ -469,15 +722,23 @@ pub async fn select(
                 Ok::<_, SqlError>(g.list)
             })
             .await?;
-            for part in parts {
-                let mut part = part?.into_iter();
-                loop {
-                    let batch: Vec<_> = part.by_ref().take(BATCH).collect();
-                    if batch.is_empty() {
-                        break;
+            if sorted {
+                let mut all = Vec::new();
+                for part in parts {
+                    all.extend(part?);
+                }
+                groups.merge_sorted(p, all, &mut ticker, &mut sorting).await?;
+            } else {
+                for part in parts {
+                    let mut part = part?.into_iter();
+                    loop {
+                        let batch: Vec<_> = part.by_ref().take(BATCH).collect();
+                        if batch.is_empty() {
+                            break;
+                        }
+                        ticker.tick(batch.len()).await?;
+                        groups.merge_part(p, batch)?;
                     }
-                    ticker.tick(batch.len()).await?;
-                    groups.merge_part(p, batch)?;
                 }
             }
         }
@@ -580,7 +841,12 @@ pub async fn finish(
     offset: Option<i64>,
 ) -> Result<Vec<Row>> {
     let mut ticker = Ticker::new(txn);
-    if !p.order_by.is_empty() {
+    // DISTINCT under enable_hashagg = off: PostgreSQL's Unique over a Sort by the ORDER BY
+    // keys and then every output column; the kept rows go on as rows without DISTINCT.
+    let unique = p.group_strategy == Strategy::Sort && p.distinct == Distinct::All;
+    if unique {
+        out = sorted_unique(txn, out, p, &mut ticker).await?;
+    } else if !p.order_by.is_empty() {
         // Sorted on the keys read once into typed columns (crate::sort_key), as cmp_keys orders.
         const NULL: &Datum = &Datum::Null;
         let order: Vec<(bool, bool)> = p.order_by.iter().map(|k| (k.desc, k.nulls_first)).collect();
@@ -600,7 +866,7 @@ pub async fn finish(
             _ => false,
         })
     };
-    if p.distinct == Distinct::None {
+    if p.distinct == Distinct::None || unique {
         let skip = (offset.unwrap_or(0) as usize).min(out.len());
         let mut end = skip.saturating_add(limit.map_or(usize::MAX, |l| l as usize)).min(out.len());
         if ties && end > skip {
@@ -659,6 +925,46 @@ pub async fn finish(
         .enumerate()
         .filter_map(|(i, (_, row))| (wanted.next_if_eq(&i).is_some()).then_some(row))
         .collect())
+}
+
+/// DISTINCT by sorting (enable_hashagg = off): the output rows sorted by their ORDER BY values
+/// and then every column in order (ascending, NULLs last), each row equal to the one before it
+/// dropped. The sort's keys are charged as a sort (`work_mem`).
+async fn sorted_unique(
+    txn: &crate::txn::Txn,
+    out: Vec<(Vec<Datum>, Row)>,
+    p: &SelectPlan,
+    ticker: &mut Ticker,
+) -> Result<Vec<(Vec<Datum>, Row)>> {
+    const NULL: &Datum = &Datum::Null;
+    let nkeys = p.order_by.len();
+    let width = out.first().map_or(0, |(_, r)| r.len());
+    let order: Vec<(bool, bool)> =
+        p.order_by.iter().map(|k| (k.desc, k.nulls_first)).chain(std::iter::repeat_n((false, false), width)).collect();
+    let value = |r: usize, k: usize| -> &Datum {
+        let (keys, row) = &out[r];
+        if k < nkeys {
+            keys.get(k).unwrap_or(NULL)
+        } else {
+            row.get(k - nkeys).unwrap_or(NULL)
+        }
+    };
+    let keys = crate::sort_key::SortKeys::new(out.len(), &order, value);
+    let mut sorting = Held::sort(txn.memory(), "sort");
+    sorting.add(keys.bytes())?;
+    let perm = keys.order(ticker).await?;
+    drop(keys);
+    let mut kept: Vec<(Vec<Datum>, Row)> = Vec::with_capacity(out.len());
+    for item in crate::sort_key::permute(out, &perm) {
+        ticker.tick(1).await?;
+        let repeated = kept.last().is_some_and(|(_, last)| {
+            last.len() == item.1.len() && last.iter().zip(item.1.iter()).all(|(a, b)| crate::group_key::same(a, b))
+        });
+        if !repeated {
+            kept.push(item);
+        }
+    }
+    Ok(kept)
 }
 
 /// Rewrites a bound expression of a grouped query over the group instead of the input row:
@@ -745,6 +1051,17 @@ mod tests {
         assert_eq!(key_of(&[Datum::Float8(f64::NAN)]), key_of(&[Datum::Float8(-f64::NAN)]));
         assert_eq!(key_of(&[Datum::Null]), key_of(&[Datum::Null]));
         assert_ne!(key_of(&[Datum::Text("a".into())]), key_of(&[Datum::Text("A".into())]));
+    }
+
+    #[test]
+    fn sorted_grouping_needs_keys_with_an_order() {
+        assert!(sortable(SqlType::Text) && sortable(SqlType::Jsonb) && sortable(SqlType::Numeric(None)));
+        assert!(!sortable(SqlType::Json) && !sortable(SqlType::JsonPath));
+        assert!(!sortable(SqlType::Json.array_of().unwrap()));
+        // Ascending, NULLs last; equal keys (0 and -0) next to each other.
+        let vals = [Datum::Int4(3), Datum::Null, Datum::Float8(-0.0), Datum::Int4(1), Datum::Float8(0.0)];
+        let floats: Vec<Datum> = vals.iter().map(|d| d.as_f64().map_or(Datum::Null, Datum::Float8)).collect();
+        assert_eq!(key_order_here(floats.len(), 1, |r, _| &floats[r]), vec![2, 4, 3, 0, 1]);
     }
 
     #[test]

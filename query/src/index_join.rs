@@ -164,7 +164,10 @@ pub(crate) fn lookup_work(
         return None;
     }
     let l = path(cols[t].def, &equalities(sp, mask, t))?;
-    Some(rows_before * l.work() + rows_after)
+    // A lookup reads its table through its key or an index: an index scan, penalised as one
+    // under enable_indexscan = off (the hash join reads the table whole).
+    let penalty = if sp.methods.lookup { 0.0 } else { DISABLE_COST };
+    Some(rows_before * l.work() + rows_after + penalty)
 }
 
 /// The join methods the planner switches `enable_hashjoin` and `enable_nestloop` allow, when the
@@ -172,32 +175,44 @@ pub(crate) fn lookup_work(
 /// whose table a key or index serves is looked up by key (a nested loop) when hash joins are
 /// off and hashed when nested loops are off, by cost when both or neither are; a step with no
 /// such lookup is still hashed (or a nested loop without equalities).
+///
+/// `lookup`: whether reading a table through its key or an index is unpenalised
+/// (`enable_indexscan`, or `enable_seqscan = off` too: [`crate::exec::index_scan::Paths`]);
+/// off, a lookup step costs disable_cost more, as PostgreSQL's parameterized index scan does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Methods {
     pub hash: bool,
     pub nestloop: bool,
+    pub lookup: bool,
 }
 
 /// What PostgreSQL adds to the cost of a switched-off plan (`disable_cost`).
 pub const DISABLE_COST: f64 = 1.0e10;
 
 impl Methods {
-    pub const ALL: Methods = Methods { hash: true, nestloop: true };
+    pub const ALL: Methods = Methods { hash: true, nestloop: true, lookup: true };
 
     /// The session's switches, read by the binder (noted: a prepared statement binds again when
     /// they change).
     pub(crate) fn bound() -> Methods {
         let on = |name: &str| crate::settings::bound_value(name).is_none_or(|v| v == "on");
-        Methods { hash: on("enable_hashjoin"), nestloop: on("enable_nestloop") }
+        Methods {
+            hash: on("enable_hashjoin"),
+            nestloop: on("enable_nestloop"),
+            lookup: crate::exec::index_scan::Paths::bound().use_index(),
+        }
     }
 
     /// Whether a step is looked up by key rather than hash joined, where the lookup is
-    /// `lookup_cheaper` by cost.
+    /// `lookup_cheaper` by cost: the path with fewer switched-off parts (each disable_cost),
+    /// by cost when they have as many.
     pub fn prefer_lookup(self, lookup_cheaper: bool) -> bool {
-        match (self.hash, self.nestloop) {
-            (true, false) => false,
-            (false, true) => true,
-            _ => lookup_cheaper,
+        let lookup_off = usize::from(!self.nestloop) + usize::from(!self.lookup);
+        let hash_off = usize::from(!self.hash);
+        match lookup_off.cmp(&hash_off) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Greater => false,
+            std::cmp::Ordering::Equal => lookup_cheaper,
         }
     }
 }

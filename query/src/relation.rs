@@ -83,6 +83,8 @@ pub enum Source {
         all: bool,
         left: Box<Source>,
         right: Box<Source>,
+        /// Hashed or sorted (`enable_hashagg` when bound: [`crate::group::Strategy::set_op`]).
+        strategy: crate::group::Strategy,
     },
     /// The rows of a source through expressions over them (casts to a set operation's types).
     Project(Box<Source>, Vec<Expr>),
@@ -113,10 +115,7 @@ pub enum Source {
     },
     /// `unnest(a, b, ...)` in FROM and json[b]_each: row i holds element i of each array
     /// (NULL past an array's end), as many rows as the longest array.
-    Zip {
-        args: Vec<Expr>,
-        ordinality: bool,
-    },
+    Zip { args: Vec<Expr>, ordinality: bool },
     /// The FROM rows of a SELECT with correlated subqueries, each row followed by the values of
     /// `links`; WHERE (which may read them) is applied here.
     Correlated(Box<Correlated>),
@@ -594,10 +593,14 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
             }
             out
         }
-        Source::SetOp { op, all, left, right } => {
+        Source::SetOp { op, all, left, right, strategy } => {
             let l = materialise(txn, left, def, params).await?;
             let r = materialise(txn, right, def, params).await?;
-            set_op(txn, *op, *all, l, r).await?
+            if *strategy == crate::group::Strategy::Sort && !(*op == SetOp::Union && *all) {
+                sorted_set_op(txn, *op, *all, l, r).await?
+            } else {
+                set_op(txn, *op, *all, l, r).await?
+            }
         }
         Source::Recursive { name, base, step, all, enough } => {
             recursive(txn, name, (base, step), *all, *enough, def, params).await?
@@ -651,6 +654,58 @@ fn option_columns(d: Datum) -> Row {
         },
         _ => vec![Datum::Null, Datum::Null],
     }
+}
+
+/// UNION/INTERSECT/EXCEPT [ALL] by sorting (`enable_hashagg = off`; PostgreSQL's Unique over a
+/// Sort for UNION, a sorted SetOp for the others): both inputs' rows sorted together by every
+/// column (ascending, NULLs last), each run of equal rows counted per side and emitted as the
+/// operation keeps it, so the result comes in that order. The sort is charged as a sort
+/// (`work_mem`); a cancel request or `statement_timeout` stops it.
+async fn sorted_set_op(txn: &Txn, op: SetOp, all: bool, l: Vec<Row>, r: Vec<Row>) -> Result<Vec<Row>> {
+    const NULL: &Datum = &Datum::Null;
+    let mut ticker = crate::memory::Ticker::new(txn);
+    let left = l.len();
+    let mut rows = l;
+    rows.extend(r);
+    let width = rows.first().map_or(0, Vec::len);
+    let keys =
+        crate::sort_key::SortKeys::new(rows.len(), &vec![(false, false); width], |i, k| rows[i].get(k).unwrap_or(NULL));
+    let mut held = crate::memory::Held::sort(txn.memory(), "sort");
+    held.add(keys.bytes())?;
+    let perm = keys.order(&mut ticker).await?;
+    drop(keys);
+    let same = |a: &Row, b: &Row| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| crate::group_key::same(x, y));
+    let mut slots: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < perm.len() {
+        // One run of equal rows: how many from each side.
+        let first = perm[i];
+        let mut j = i + 1;
+        while j < perm.len() && slots[perm[j]].as_ref().zip(slots[first].as_ref()).is_some_and(|(a, b)| same(a, b)) {
+            j += 1;
+        }
+        ticker.tick(j - i).await?;
+        let from_left = perm[i..j].iter().filter(|&&p| p < left).count();
+        let from_right = (j - i) - from_left;
+        let copies = match (op, all) {
+            (SetOp::Union, _) => 1,
+            (SetOp::Intersect, false) => usize::from(from_left > 0 && from_right > 0),
+            (SetOp::Intersect, true) => from_left.min(from_right),
+            (SetOp::Except, false) => usize::from(from_left > 0 && from_right == 0),
+            (SetOp::Except, true) => from_left.saturating_sub(from_right),
+        };
+        // The left input's rows first (a UNION's first row of the run), as PostgreSQL emits.
+        let mut run: Vec<usize> = perm[i..j].to_vec();
+        run.sort_by_key(|&p| p >= left);
+        for &p in run.iter().take(copies) {
+            if let Some(row) = slots[p].take() {
+                out.push(row);
+            }
+        }
+        i = j;
+    }
+    Ok(out)
 }
 
 /// UNION/INTERSECT/EXCEPT [ALL] of two materialised inputs. Its hash sets are charged to the

@@ -104,10 +104,40 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("enable_mergejoin", false, Some("on")),
     // Planner switches: whether a join step may be hashed, or looked up by key in its table's
     // key or index for each row so far (a nested loop); off is a penalty, not a ban
-    // (crate::index_join::Methods). The other enable_* switches are not here: Orbit's planner
-    // has no alternative for them to weigh (docs/ARCHITECTURE.md).
+    // (crate::index_join::Methods).
     ("enable_hashjoin", false, Some("on")),
     ("enable_nestloop", false, Some("on")),
+    // Planner switch: whether GROUP BY may hash its groups; off, a grouping whose keys all sort
+    // runs as PostgreSQL's GroupAggregate over a Sort and gives its groups in key order
+    // (crate::group::Strategy). A key that cannot be sorted still hashes (a penalty, not a ban).
+    ("enable_hashagg", false, Some("on")),
+    // Planner switches: whether a table may be read whole (a sequential scan) or through its
+    // primary key or an index (an index scan) when both can answer the WHERE clause; off is
+    // PostgreSQL's disable_cost penalty on that path (crate::index::Access), so a table no
+    // key or index serves is still read whole under enable_seqscan = off.
+    ("enable_seqscan", false, Some("on")),
+    ("enable_indexscan", false, Some("on")),
+    // Planner switches for nodes no plan of Orbit's contains (it has no bitmap heap scans,
+    // index-only scans, explicit Material or Memoize nodes, parallel workers (Gather Merge,
+    // Parallel Append, Parallel Hash), incremental sorts, TID scans, declarative partitions or
+    // async Append): both values are accepted and change nothing, exactly as PostgreSQL's own
+    // switch does on a plan without such a node. enable_sort: Orbit has no ordered index scan
+    // that could deliver ORDER BY's order instead of sorting, so every ORDER BY sorts, as
+    // PostgreSQL does under enable_sort = off when no other path gives the order.
+    ("enable_bitmapscan", false, Some("on")),
+    ("enable_indexonlyscan", false, Some("on")),
+    ("enable_sort", false, Some("on")),
+    ("enable_material", false, Some("on")),
+    ("enable_memoize", false, Some("on")),
+    ("enable_gathermerge", false, Some("on")),
+    ("enable_incremental_sort", false, Some("on")),
+    ("enable_parallel_append", false, Some("on")),
+    ("enable_parallel_hash", false, Some("on")),
+    ("enable_partition_pruning", false, Some("on")),
+    ("enable_partitionwise_join", false, Some("off")),
+    ("enable_partitionwise_aggregate", false, Some("off")),
+    ("enable_tidscan", false, Some("on")),
+    ("enable_async_append", false, Some("on")),
     // How bytea values print as text (`hex` or `escape`): result rows, COPY TO, casts to text,
     // arrays, `||`, format() and JSON ([`crate::types::TextStyle`]).
     ("bytea_output", false, Some("hex")),
@@ -481,7 +511,16 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
         "authentication_timeout" => {
             return Err(SqlError::new("55P02", format!("parameter \"{canon}\" cannot be changed now")))
         }
-        "enable_mergejoin" | "enable_hashjoin" | "enable_nestloop" | "jit" => match boolean(one()?) {
+        switch if switch.starts_with("enable_") => match boolean(one()?) {
+            Some(b) => if b { "on" } else { "off" }.to_string(),
+            None => {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("parameter \"{canon}\" requires a Boolean value"),
+                ))
+            }
+        },
+        "jit" => match boolean(one()?) {
             Some(b) => if b { "on" } else { "off" }.to_string(),
             None => {
                 return Err(SqlError::new(
@@ -646,6 +685,15 @@ mod tests {
         assert_eq!(set("synchronous_commit", &["LOCAL"]).unwrap().1, "local");
         assert_eq!(set("synchronous_commit", &["of"]).unwrap_err().code, "22023");
         assert_eq!(set("ENABLE_NESTLOOP", &["1"]).unwrap(), ("enable_nestloop", "on".into()));
+        // Every PostgreSQL 15 planner switch is a Boolean, each with its pg_settings row.
+        for name in PARAMETERS.iter().map(|p| p.0).filter(|n| n.starts_with("enable_")) {
+            assert_eq!(set(name, &["maybe"]).unwrap_err().code, "22023", "{name}");
+            assert_eq!(set(name, &["false"]).unwrap().1, "off", "{name}");
+            assert!(crate::catalog_builtin::setting_info(name).is_some(), "{name} has no pg_settings row");
+        }
+        assert_eq!(PARAMETERS.iter().filter(|p| p.0.starts_with("enable_")).count(), 20);
+        assert_eq!(default_value("enable_partitionwise_join"), Some("off"));
+        assert_eq!(set("enable_hashaggregate", &["off"]).unwrap_err().code, "42704");
         // Unset, a session's operators are bound by the statement bound's default alone.
         let limits = operator_limits(&[]);
         assert_eq!(limits.work_mem_bytes, crate::memory::DEFAULT_LIMIT_BYTES);

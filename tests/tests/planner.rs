@@ -9,6 +9,8 @@
 //!
 //! File format: a record is a `-- <title>` line, the query on the lines after it, a `----` line,
 //! then the plan, one line per line, up to a blank line. Lines starting with `#` are comments.
+//! A query's leading `SET ...` lines (planner switches) run before its EXPLAIN and are undone
+//! by `RESET ALL` after it.
 
 use orbit_tests::{pg_connect, pg_runtime, workspace_root, Orbit};
 use std::fmt::Write as _;
@@ -56,6 +58,13 @@ fn render(header: &str, records: &[Record]) -> String {
     s
 }
 
+/// A record's leading `SET ...` lines and the query after them.
+fn settings_and_query(text: &str) -> (Vec<String>, String) {
+    let lines: Vec<&str> = text.lines().collect();
+    let n = lines.iter().take_while(|l| l.starts_with("SET ")).count();
+    (lines[..n].iter().map(|l| l.to_string()).collect(), lines[n..].join("\n"))
+}
+
 #[test]
 fn plans_are_as_recorded() {
     let dir = workspace_root().join("tests/planner");
@@ -76,10 +85,17 @@ fn plans_are_as_recorded() {
             c.batch_execute(stmt).await.unwrap_or_else(|e| panic!("setup.sql: {stmt}: {e}"));
         }
         for r in records.iter_mut() {
+            let (sets, query) = settings_and_query(&r.query);
+            for set in &sets {
+                c.batch_execute(set).await.unwrap_or_else(|e| panic!("{set} for {:?} failed: {e}", r.title));
+            }
             let rows = c
-                .simple_query(&format!("EXPLAIN (COSTS OFF) {}", r.query))
+                .simple_query(&format!("EXPLAIN (COSTS OFF) {query}"))
                 .await
                 .unwrap_or_else(|e| panic!("EXPLAIN of {:?} failed: {e}", r.title));
+            if !sets.is_empty() {
+                c.batch_execute("RESET ALL").await.unwrap();
+            }
             let got: Vec<String> = rows
                 .iter()
                 .filter_map(|m| match m {
@@ -100,7 +116,14 @@ fn plans_are_as_recorded() {
         }
         // The recorded plans run too: every query answers (no plan is only drawn).
         for r in records.iter() {
-            c.simple_query(&r.query).await.unwrap_or_else(|e| panic!("{:?} failed: {e}", r.title));
+            let (sets, query) = settings_and_query(&r.query);
+            for set in &sets {
+                c.batch_execute(set).await.unwrap();
+            }
+            c.simple_query(&query).await.unwrap_or_else(|e| panic!("{:?} failed: {e}", r.title));
+            if !sets.is_empty() {
+                c.batch_execute("RESET ALL").await.unwrap();
+            }
         }
     });
     if record {
@@ -410,5 +433,99 @@ fn join_switches_penalise_a_method_and_keep_the_rows() {
         assert!(top.as_deref().is_some_and(|l| l.contains("(cost=100000")), "{top:?}");
         assert_eq!(count_of(&c, "SELECT count(*) FROM many JOIN cust ON cust.name = 'c' || many.cust").await, 4000);
         assert_eq!(count_of(&c, few).await, 20);
+    });
+}
+
+/// `enable_hashagg`, `enable_seqscan` and `enable_indexscan`: a switched-off path that runs all
+/// the same (no other) costs PostgreSQL's disable_cost (1e10) more in EXPLAIN; a protocol-level
+/// prepared statement is planned again when a switch changes, and its rows stay the same.
+#[test]
+fn scan_and_aggregate_switches_penalise_a_path_and_keep_the_rows() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE s (id int PRIMARY KEY, g int, v int);
+             CREATE INDEX s_g ON s (g);
+             INSERT INTO s SELECT i, i % 7, i % 5 FROM generate_series(1, 700) AS i",
+        )
+        .await
+        .unwrap();
+        c.batch_execute("ANALYZE").await.unwrap();
+        let plan = |q: String| {
+            let c = &c;
+            async move {
+                c.simple_query(&q)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .filter_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(|l| l.trim().to_string()),
+                        _ => None,
+                    })
+                    .collect::<Vec<String>>()
+            }
+        };
+        // The node's startup cost is at least disable_cost (a penalised node below adds its own).
+        let startup = |l: &str| -> f64 {
+            l.split("(cost=").nth(1).and_then(|c| c.split("..").next()).and_then(|c| c.parse().ok()).unwrap_or(0.0)
+        };
+        let penalised = |p: &[String], node: &str| {
+            p.iter().any(|l| l.trim_start_matches("->  ").starts_with(node) && startup(l) >= 1.0e10)
+        };
+        // No index serves `v = 3`: the Seq Scan runs under enable_seqscan = off, penalised.
+        let unserved = "SELECT count(*) FROM s WHERE v = 3";
+        c.batch_execute("SET enable_seqscan = off").await.unwrap();
+        let p = plan(format!("EXPLAIN {unserved}")).await;
+        assert!(penalised(&p, "Seq Scan on s"), "{p:?}");
+        assert_eq!(count_of(&c, unserved).await, 140);
+        // An index serves `g = 3`: read through it, not penalised.
+        let served = "SELECT count(*) FROM s WHERE g = 3";
+        let p = plan(format!("EXPLAIN {served}")).await;
+        assert!(p.iter().any(|l| l.contains("Index Scan using s_g on s")) && !penalised(&p, "Index Scan"), "{p:?}");
+        // Both off: the index still (the cheapest penalised path), at disable_cost more.
+        c.batch_execute("SET enable_indexscan = off").await.unwrap();
+        let p = plan(format!("EXPLAIN {served}")).await;
+        assert!(penalised(&p, "Index Scan using s_g on s"), "{p:?}");
+        // Index scans off alone: the table is read whole, also for a primary-key lookup.
+        c.batch_execute("RESET enable_seqscan").await.unwrap();
+        let p = plan(format!("EXPLAIN (COSTS OFF) {served}")).await;
+        assert!(p.iter().any(|l| l == "->  Seq Scan on s") && !p.iter().any(|l| l.contains("Index")), "{p:?}");
+        assert_eq!(count_of(&c, served).await, 100);
+        let p = plan("EXPLAIN (COSTS OFF) SELECT * FROM s WHERE id = 42".into()).await;
+        assert!(p.iter().any(|l| l == "->  Seq Scan on s"), "{p:?}");
+        assert_eq!(count_of(&c, "SELECT count(*) FROM s WHERE id = 42").await, 1);
+        c.batch_execute("RESET ALL").await.unwrap();
+
+        // A join step that looks its table up by key for few rows so far hashes it instead
+        // under enable_indexscan = off (the lookup is an index scan).
+        c.batch_execute("CREATE TABLE few (id int PRIMARY KEY, s_id int); INSERT INTO few VALUES (1, 10), (2, 20), (3, 30); ANALYZE few").await.unwrap();
+        let join = "SELECT count(*) FROM few JOIN s ON s.id = few.s_id";
+        let p = plan(format!("EXPLAIN (COSTS OFF) {join}")).await;
+        assert!(p.iter().any(|l| l == "->  Index Scan using s_pkey on s"), "{p:?}");
+        c.batch_execute("SET enable_indexscan = off").await.unwrap();
+        let p = plan(format!("EXPLAIN (COSTS OFF) {join}")).await;
+        assert!(p.iter().any(|l| l.contains("Hash Inner Join")) && !p.iter().any(|l| l.contains("Index")), "{p:?}");
+        assert_eq!(count_of(&c, join).await, 3);
+        c.batch_execute("RESET ALL").await.unwrap();
+
+        // enable_hashagg = off: sorted groups; ROLLUP has no sorted plan in Orbit and hashes at
+        // disable_cost more.
+        c.batch_execute("SET enable_hashagg = off").await.unwrap();
+        let p = plan("EXPLAIN SELECT g, count(*) FROM s GROUP BY g".into()).await;
+        assert!(p[0].starts_with("Finalize GroupAggregate") && startup(&p[0]) < 1.0e10, "{p:?}");
+        let p = plan("EXPLAIN SELECT g, v, count(*) FROM s GROUP BY ROLLUP (g, v)".into()).await;
+        assert!(penalised(&p, "Finalize HashAggregate") && penalised(&p, "Partial HashAggregate"), "{p:?}");
+        c.batch_execute("RESET enable_hashagg").await.unwrap();
+
+        // A prepared statement (extended protocol) follows the session's switch.
+        let st = c.prepare("SELECT g, sum(v) FROM s WHERE g >= $1 GROUP BY g").await.unwrap();
+        let keys = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<i32>>();
+        let mut hashed = keys(c.query(&st, &[&2i32]).await.unwrap());
+        c.batch_execute("SET enable_hashagg = off").await.unwrap();
+        let sorted = keys(c.query(&st, &[&2i32]).await.unwrap());
+        assert_eq!(sorted, vec![2, 3, 4, 5, 6]);
+        hashed.sort();
+        assert_eq!(hashed, sorted);
     });
 }

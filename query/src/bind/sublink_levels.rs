@@ -780,6 +780,7 @@ impl Binder<'_> {
                     all: true,
                     left: Box::new(Source::Lateral(Box::new(lj))),
                     right: Box::new(Source::Query(Box::new(Plan::Query(Box::new(rest))))),
+                    strategy: crate::group::Strategy::Hash,
                 }
             }
             _ => {

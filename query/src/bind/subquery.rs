@@ -435,7 +435,8 @@ impl Binder<'_> {
                     .zip(&tys)
                     .map(|(c, t)| OutputColumn { name: c.name.clone(), ty: *t, table_oid: 0, column: 0 })
                     .collect();
-                Ok((Source::SetOp { op, all, left: Box::new(l), right: Box::new(r) }, cols))
+                let strategy = crate::group::Strategy::set_op(op, all, &tys);
+                Ok((Source::SetOp { op, all, left: Box::new(l), right: Box::new(r), strategy }, cols))
             }
             _ => Err(SqlError::unsupported("this kind of query is not supported here")),
         }
@@ -687,7 +688,8 @@ impl Binder<'_> {
         }
         let step = self.coerce_source(step, &sc, &tys, "UNION")?;
         let source = if refs == 0 {
-            Source::SetOp { op: SetOp::Union, all, left: Box::new(base), right: Box::new(step) }
+            let strategy = crate::group::Strategy::set_op(SetOp::Union, all, &tys);
+            Source::SetOp { op: SetOp::Union, all, left: Box::new(base), right: Box::new(step), strategy }
         } else {
             Source::Recursive { name: name.to_string(), base: Box::new(base), step: Box::new(step), all, enough: None }
         };

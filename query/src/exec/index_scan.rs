@@ -24,6 +24,36 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
+/// The access-path switches `enable_seqscan` and `enable_indexscan` a SELECT over one stored
+/// table was bound under. As in PostgreSQL a switched-off path costs `disable_cost` more, not a
+/// ban: with index scans off and sequential scans on, the table is read whole instead of
+/// through its primary key (a lookup or a key range) or an index; with sequential scans off,
+/// a key or index that serves the filter is used (as it is anyway: Orbit reads through one
+/// whenever one applies) and a table none serves is still read whole, its Seq Scan costing
+/// `disable_cost` more in EXPLAIN; with both off, as with both on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paths {
+    pub seqscan: bool,
+    pub indexscan: bool,
+}
+
+impl Paths {
+    pub const ALL: Paths = Paths { seqscan: true, indexscan: true };
+
+    /// The session's switches, read by the binder (noted: a prepared statement binds again
+    /// when they change).
+    pub(crate) fn bound() -> Paths {
+        let on = |name: &str| crate::settings::bound_value(name).is_none_or(|v| v == "on");
+        Paths { seqscan: on("enable_seqscan"), indexscan: on("enable_indexscan") }
+    }
+
+    /// Whether a key or index that serves the filter is read through (else the table is read
+    /// whole): the cheaper path once the switched-off ones cost `disable_cost` more.
+    pub fn use_index(self) -> bool {
+        self.indexscan || !self.seqscan
+    }
+}
+
 /// How a read uses an index: values for its leading columns, then maybe a range of values of
 /// the next one (`col > x`, `col <= y`, BETWEEN): bounds with whether they are inclusive.
 pub(crate) struct Access<'a> {

@@ -156,6 +156,13 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     // PostgreSQL would load) and pg_jit_available() is false.
     ("jit", false, Some("on")),
     ("jit_provider", false, Some("llvmjit")),
+    // JIT's cost thresholds and switches, accepted as such a PostgreSQL accepts them (no query
+    // is ever compiled, whatever their values).
+    ("jit_above_cost", false, Some("100000")),
+    ("jit_inline_above_cost", false, Some("500000")),
+    ("jit_optimize_above_cost", false, Some("500000")),
+    ("jit_expressions", false, Some("on")),
+    ("jit_tuple_deforming", false, Some("on")),
     // `off`: a commit on one shard is acknowledged before its log record is synced under
     // `--fsync always` (crate::txn::Txn::commit); it is still written by the group commit
     // under way, and a later synchronous commit on that shard makes it durable with its own.
@@ -338,6 +345,14 @@ fn real_value(canon: &str, v: &str, min: f64, max: f64) -> Result<String> {
 /// C's `%g` of a value in a parameter's range (at most six significant digits, no exponent for
 /// the magnitudes parameters have).
 fn g(n: f64) -> String {
+    // %g's exponent form past six digits (`1e+06`, jit_above_cost's `1.79769e+308`).
+    if n.abs() >= 1e6 {
+        let e = format!("{n:.5e}");
+        let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        let exp: i32 = exp.parse().unwrap_or(0);
+        return format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    }
     let digits = 6 - (n.abs().max(1.0).log10().floor() as i32 + 1);
     let s = format!("{:.*}", digits.max(0) as usize, n);
     if s.contains('.') {
@@ -502,6 +517,10 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             }
         }
         "hash_mem_multiplier" => real_value(canon, one()?, 1.0, 1000.0)?,
+        "jit_above_cost" | "jit_inline_above_cost" | "jit_optimize_above_cost" => {
+            real_value(canon, one()?, -1.0, f64::MAX)?
+        }
+        "jit_expressions" | "jit_tuple_deforming" => on_off(canon, one()?)?.to_string(),
         "jit_provider" | "max_connections" => {
             return Err(SqlError::new(
                 "55P02",

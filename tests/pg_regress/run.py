@@ -53,11 +53,19 @@ def setup_sql(regress):
     return "\n".join(out) + "\n"
 
 
-def psql(port, db, sql):
-    p = subprocess.run([f"{PG_BIN}/psql", "-X", "-a", "-q", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-                        "-d", db, "-v", "HIDE_TABLEAM=on", "-v", "HIDE_TOAST_COMPRESSION=on"],
-                       input=sql, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
-                       env=ENV, timeout=900)
+def psql(port, db, sql, timeout=900):
+    """The file's output through psql; past `timeout` seconds what it printed so far and a line
+    saying it stopped (the file's later lines then count as different)."""
+    try:
+        p = subprocess.run([f"{PG_BIN}/psql", "-X", "-a", "-q", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                            "-d", db, "-v", "HIDE_TABLEAM=on", "-v", "HIDE_TOAST_COMPRESSION=on"],
+                           input=sql, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                           env=ENV, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        out = e.output or b""
+        if isinstance(out, bytes):
+            out = out.decode("utf-8", "replace")
+        return out + f"\n!!! psql stopped after {timeout} s\n"
     return p.stdout
 
 

@@ -480,6 +480,11 @@ pub enum ArrayFn {
     ToString,
     /// string_to_array(text, delimiter [, null text]).
     FromString,
+    /// `UPDATE ... SET a[i] = x`: the array (of this element type) with element i set
+    /// (array, i, x).
+    Assign(SqlType),
+    /// `UPDATE ... SET a[lo:hi] = xs`: the array with elements lo..hi set from xs.
+    AssignSlice(SqlType),
 }
 
 impl ArrayFn {
@@ -498,6 +503,8 @@ impl ArrayFn {
                 | ArrayFn::Replace
                 | ArrayFn::ToString
                 | ArrayFn::FromString
+                | ArrayFn::Assign(_)
+                | ArrayFn::AssignSlice(_)
         )
     }
 }
@@ -596,6 +603,79 @@ fn subscript(a: &ArrayValue, idx: &[i64]) -> Datum {
         offset = offset * d.len as u64 + rel as u64;
     }
     a.items.get(offset as usize).cloned().unwrap_or(Datum::Null)
+}
+
+/// A subscript of an assignment: PostgreSQL's 22004 for NULL.
+fn assigned_index(d: Option<&Datum>) -> Result<i64> {
+    d.and_then(Datum::as_i64).ok_or_else(|| SqlError::new("22004", "array subscript in assignment must not be null"))
+}
+
+/// `a[i] = x` (array_set_element for one dimension): a NULL or empty array becomes `[i:i]={x}`;
+/// an index outside the bounds extends the array with NULLs to reach it.
+fn assign(elem: SqlType, a: &Datum, idx: Option<&Datum>, x: Datum) -> Result<Datum> {
+    let i = assigned_index(idx)?;
+    let Some(a) = arr(a).filter(|a| !a.items.is_empty()) else {
+        let i = i32::try_from(i).map_err(|_| SqlError::new("22003", "array size exceeds the maximum allowed"))?;
+        return Ok(datum(ArrayValue { elem, dims: vec![ArrayDim { len: 1, lower: i }], items: vec![x] }));
+    };
+    if a.dims.len() != 1 {
+        return Err(SqlError::new("2202E", "wrong number of array subscripts"));
+    }
+    let (lower, len) = (a.dims[0].lower as i64, a.dims[0].len as i64);
+    let new_lower = lower.min(i);
+    let new_upper = (lower + len - 1).max(i);
+    let n = usize::try_from(new_upper - new_lower + 1).map_err(|_| too_many())?;
+    if n > MAX_ITEMS {
+        return Err(too_many());
+    }
+    let mut items = vec![Datum::Null; n];
+    let before = (lower - new_lower) as usize;
+    items[before..before + a.items.len()].clone_from_slice(&a.items);
+    items[(i - new_lower) as usize] = x;
+    let lower = i32::try_from(new_lower).map_err(|_| too_many())?;
+    Ok(datum(ArrayValue { elem, dims: vec![ArrayDim { len: n as u32, lower }], items }))
+}
+
+/// `a[lo:hi] = xs` (array_set_slice for one dimension): elements lo..hi take xs's first ones
+/// (2202E when it has fewer); a NULL or empty array becomes `[lo:hi]={...}`; past the bounds the
+/// array is extended with NULLs.
+fn assign_slice(elem: SqlType, a: &Datum, lo: Option<&Datum>, hi: Option<&Datum>, xs: Option<&Datum>) -> Result<Datum> {
+    let (lo, hi) = (assigned_index(lo)?, assigned_index(hi)?);
+    let Some(src) = xs.and_then(arr) else {
+        // A NULL source leaves the array as it was, as PostgreSQL does.
+        return Ok(a.clone());
+    };
+    if hi < lo {
+        return Err(SqlError::new("2202E", "upper bound cannot be less than lower bound"));
+    }
+    let want = usize::try_from(hi - lo + 1).map_err(|_| too_many())?;
+    if src.items.len() < want {
+        return Err(SqlError::new("2202E", "source array too small"));
+    }
+    let (mut lower, mut items) = match arr(a).filter(|a| !a.items.is_empty()) {
+        None => (lo, Vec::new()),
+        Some(a) if a.dims.len() != 1 => {
+            return Err(SqlError::new("2202E", "wrong number of array subscripts"));
+        }
+        Some(a) => (a.dims[0].lower as i64, a.items.clone()),
+    };
+    let upper = if items.is_empty() { hi } else { (lower + items.len() as i64 - 1).max(hi) };
+    let new_lower = lower.min(lo);
+    let n = usize::try_from(upper - new_lower + 1).map_err(|_| too_many())?;
+    if n > MAX_ITEMS {
+        return Err(too_many());
+    }
+    let mut out = vec![Datum::Null; n];
+    if !items.is_empty() {
+        let before = (lower - new_lower) as usize;
+        out[before..before + items.len()].clone_from_slice(&items);
+    }
+    lower = new_lower;
+    let start = (lo - lower) as usize;
+    out[start..start + want].clone_from_slice(&src.items[..want]);
+    items = out;
+    let lower = i32::try_from(lower).map_err(|_| too_many())?;
+    Ok(datum(ArrayValue { elem, dims: vec![ArrayDim { len: items.len() as u32, lower }], items }))
 }
 
 /// `a[lo:hi]` on the first dimension (the others whole); the result's bounds start at 1.
@@ -743,6 +823,8 @@ pub fn call(f: ArrayFn, args: Vec<Datum>) -> Result<Datum> {
     let a1 = args.get(1).unwrap_or(&Datum::Null);
     Ok(match f {
         ArrayFn::Construct(elem) => return construct(elem, args),
+        ArrayFn::Assign(elem) => return assign(elem, a0, args.get(1), args.get(2).cloned().unwrap_or(Datum::Null)),
+        ArrayFn::AssignSlice(elem) => return assign_slice(elem, a0, args.get(1), args.get(2), args.get(3)),
         ArrayFn::Subscript => {
             let Some(a) = arr(a0) else { return Ok(Datum::Null) };
             let idx: Vec<i64> = args[1..].iter().filter_map(Datum::as_i64).collect();

@@ -43,6 +43,7 @@ mod literals;
 mod lock;
 mod long_names;
 pub use long_names::{take_notices as take_parse_notices, MAX_IDENTIFIER_LENGTH};
+mod array_assign;
 mod modify_join;
 mod nested_join;
 mod numeric_junk;
@@ -687,6 +688,13 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
         }
         if at_start && word(t, Keyword::COMMENT) {
             if let Some((text, end)) = comment::constraint_syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
+                continue;
+            }
+        }
+        if !at_start && word(t, Keyword::SET) {
+            if let Some((text, end)) = array_assign::set_syntax(&tokens, i) {
                 out.push_str(&text);
                 (found, at_start, i) = (true, false, end);
                 continue;
@@ -4610,6 +4618,9 @@ impl Binder<'_> {
         }
         if name == "grouping" {
             return self.grouping_call(f, scope);
+        }
+        if (name == array_assign::ELEM_MARK || name == array_assign::SLICE_MARK) && f.name.0.len() == 1 {
+            return self.array_assign_call(f, &name, scope);
         }
         if name == "row" && f.name.0.len() == 1 {
             if let Some(args) = plain_args(f) {

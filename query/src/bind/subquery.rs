@@ -1065,22 +1065,9 @@ impl Binder<'_> {
             }
             // An enclosing level's FROM item's whole row (`SELECT (SELECT t) FROM t`): an outer
             // reference to its text, computed over that level's row.
-            for f in (0..self.sub.frames.len()).rev() {
-                if !self.frame_visible(f) {
-                    continue;
-                }
-                let found = {
-                    let fr = &self.sub.frames[f];
-                    let Some(def) = &fr.def else { continue };
-                    let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
-                    super::whole_row::whole_row_text(Some(&s), &fold(id))
-                };
-                if let Some(e) = found {
-                    let r = self.new_id();
-                    let ty = e.ty();
-                    self.sub.frames[f].captures.push((r, e));
-                    return Ok(Expr::Param(OUTER_BASE + r, ty));
-                }
+            let name = fold(id);
+            if let Some((f, e)) = self.find_in_frames(|_, s| super::whole_row::whole_row_text(Some(s), &name)) {
+                return Ok(self.capture_outer(f, e));
             }
         }
         Err(blocked_err.map_or(err, |e| e.at(self.pos(&qualifier.map(|q| q.span).unwrap_or(id.span)))))
@@ -1097,31 +1084,38 @@ impl Binder<'_> {
     /// its whole row (`star` false: None when a column of that name comes first) or `alias.*`
     /// in a subquery's select list.
     pub(super) fn outer_item_columns(&mut self, alias: &str, star: bool) -> Option<Vec<(String, Expr)>> {
+        let (f, cols) = self.find_in_frames(|b, s| {
+            if !star && b.column(Some(s), None, &ast::Ident::with_quote('"', alias)).is_ok() {
+                return Some(None);
+            }
+            super::whole_row::item_columns(Some(s), alias, star).map(Some)
+        })?;
+        Some(cols?.into_iter().map(|(name, e)| (name, self.capture_outer(f, e))).collect())
+    }
+
+    /// The innermost enclosing level (frame index) whose FROM items `find` finds something in,
+    /// with what it found; frames names cannot reach are skipped.
+    fn find_in_frames<T>(&self, mut find: impl FnMut(&Self, &Scope) -> Option<T>) -> Option<(usize, T)> {
         for f in (0..self.sub.frames.len()).rev() {
             if !self.frame_visible(f) {
                 continue;
             }
-            let found = {
-                let fr = &self.sub.frames[f];
-                let Some(def) = &fr.def else { continue };
-                let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
-                if !star && self.column(Some(&s), None, &ast::Ident::with_quote('"', alias)).is_ok() {
-                    return None;
-                }
-                super::whole_row::item_columns(Some(&s), alias, star)
-            };
-            if let Some(cols) = found {
-                let mut out = Vec::with_capacity(cols.len());
-                for (name, e) in cols {
-                    let r = self.new_id();
-                    let ty = e.ty();
-                    self.sub.frames[f].captures.push((r, e));
-                    out.push((name, Expr::Param(OUTER_BASE + r, ty)));
-                }
-                return Some(out);
+            let fr = &self.sub.frames[f];
+            let Some(def) = &fr.def else { continue };
+            let s = Scope { def, alias: fr.alias.clone(), joined: fr.joined.clone() };
+            if let Some(t) = find(self, &s) {
+                return Some((f, t));
             }
         }
         None
+    }
+
+    /// `e`, an expression over enclosing frame `f`'s row, as an outer reference it captures.
+    fn capture_outer(&mut self, f: usize, e: Expr) -> Expr {
+        let r = self.new_id();
+        let ty = e.ty();
+        self.sub.frames[f].captures.push((r, e));
+        Expr::Param(OUTER_BASE + r, ty)
     }
 
     /// The enclosing level (frame index) a column name resolves in, as

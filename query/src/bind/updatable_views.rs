@@ -128,25 +128,7 @@ impl Binder<'_> {
         let mut out = up.clone();
         out.table.relation = t.relation(&up.table.relation);
         for a in &mut out.assignments {
-            let targets: Vec<&mut ast::ObjectName> = match &mut a.target {
-                ast::AssignmentTarget::ColumnName(n) => vec![n],
-                ast::AssignmentTarget::Tuple(ns) => ns.iter_mut().collect(),
-            };
-            for n in targets {
-                let Some(id) = n.0.first().and_then(|p| p.as_ident()) else { continue };
-                let cn = fold(id);
-                let Some(c) = t.columns.iter().find(|c| c.name == cn) else {
-                    return Err(SqlError::new(
-                        code::UNDEFINED_COLUMN,
-                        format!("column \"{cn}\" of relation \"{}\" does not exist", t.view),
-                    )
-                    .at(self.pos(&id.span)));
-                };
-                let Some(b) = &c.base else { return Err(not_updatable_column(Verb::Update, &cn, &t.view)) };
-                let mut parts = n.0.clone();
-                parts[0] = ast::ObjectNamePart::Identifier(ast::Ident::with_quote('"', b));
-                *n = ast::ObjectName(parts);
-            }
+            t.assignment_targets(&mut a.target, Verb::Update)?;
             t.substitute(&mut a.value)?;
         }
         out.selection = t.condition(up.selection.as_ref())?;
@@ -454,30 +436,38 @@ impl Target<'_> {
         }
         if let ast::OnConflictAction::DoUpdate(du) = &mut oc.action {
             for a in &mut du.assignments {
-                let targets: Vec<&mut ast::ObjectName> = match &mut a.target {
-                    ast::AssignmentTarget::ColumnName(n) => vec![n],
-                    ast::AssignmentTarget::Tuple(ns) => ns.iter_mut().collect(),
-                };
-                for n in targets {
-                    let Some(id) = n.0.first().and_then(|p| p.as_ident()) else { continue };
-                    let cn = fold(id);
-                    let Some(c) = self.column(&cn) else {
-                        return Err(SqlError::new(
-                            code::UNDEFINED_COLUMN,
-                            format!("column \"{cn}\" of relation \"{}\" does not exist", self.view),
-                        ));
-                    };
-                    // PostgreSQL names the statement's command (INSERT) here.
-                    let Some(b) = &c.base else { return Err(not_updatable_column(Verb::Insert, &cn, &self.view)) };
-                    let mut parts = n.0.clone();
-                    parts[0] = ast::ObjectNamePart::Identifier(ast::Ident::with_quote('"', b));
-                    *n = ast::ObjectName(parts);
-                }
+                // PostgreSQL names the statement's command (INSERT) here.
+                self.assignment_targets(&mut a.target, Verb::Insert)?;
                 self.substitute_upsert(&mut a.value)?;
             }
             if let Some(w) = &mut du.selection {
                 self.substitute_upsert(w)?;
             }
+        }
+        Ok(())
+    }
+
+    /// An assignment's target columns (SET's, DO UPDATE's) mapped to the base columns they are
+    /// (42703 for a name the view lacks, 0A000 for an expression column).
+    fn assignment_targets(&self, target: &mut ast::AssignmentTarget, verb: Verb) -> Result<()> {
+        let targets: Vec<&mut ast::ObjectName> = match target {
+            ast::AssignmentTarget::ColumnName(n) => vec![n],
+            ast::AssignmentTarget::Tuple(ns) => ns.iter_mut().collect(),
+        };
+        for n in targets {
+            let Some(id) = n.0.first().and_then(|p| p.as_ident()) else { continue };
+            let cn = fold(id);
+            let Some(c) = self.column(&cn) else {
+                return Err(SqlError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!("column \"{cn}\" of relation \"{}\" does not exist", self.view),
+                )
+                .at(super::span_position(self.sql, &id.span)));
+            };
+            let Some(b) = &c.base else { return Err(not_updatable_column(verb, &cn, &self.view)) };
+            let mut parts = n.0.clone();
+            parts[0] = ast::ObjectNamePart::Identifier(ast::Ident::with_quote('"', b));
+            *n = ast::ObjectName(parts);
         }
         Ok(())
     }

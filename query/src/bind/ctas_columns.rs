@@ -17,6 +17,23 @@ fn word(t: &Token) -> Option<String> {
     }
 }
 
+/// The index in `solid` (the non-whitespace tokens' indexes) of the statement's end from
+/// `from` on: the first `;` or end of input outside parentheses (`solid.len()` if none).
+pub(super) fn statement_end(tokens: &[Token], solid: &[usize], from: usize) -> usize {
+    let mut end = from;
+    let mut depth = 0i32;
+    while let Some(&j) = solid.get(end) {
+        match tokens[j] {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            Token::SemiColon | Token::EOF if depth == 0 => break,
+            _ => {}
+        }
+        end += 1;
+    }
+    end
+}
+
 /// The statement starting at token `i` (a CREATE) rewritten, and the index after it; None if
 /// it is not a CREATE TABLE with a bare column-name list and AS.
 pub(super) fn syntax(tokens: &[Token], i: usize) -> Option<(String, usize)> {
@@ -73,17 +90,7 @@ pub(super) fn syntax(tokens: &[Token], i: usize) -> Option<(String, usize)> {
         return None;
     }
     // The query runs to the statement's end; WITH [NO] DATA stays after it.
-    let mut end = as_at + 1;
-    depth = 0;
-    while let Some(&j) = solid.get(end) {
-        match tokens[j] {
-            Token::LParen => depth += 1,
-            Token::RParen => depth -= 1,
-            Token::SemiColon | Token::EOF if depth == 0 => break,
-            _ => {}
-        }
-        end += 1;
-    }
+    let end = statement_end(tokens, &solid, as_at + 1);
     let kw = |n: usize| solid.get(n).and_then(|&j| word(&tokens[j]));
     let mut query_end = end;
     if end >= as_at + 3 && kw(end - 1).as_deref() == Some("DATA") {

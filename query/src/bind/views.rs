@@ -218,17 +218,7 @@ pub(super) fn recursive_view_syntax(tokens: &[sqlparser::tokenizer::Token], i: u
     }
     let query_from = *solid.get(k + 1)?;
     // The query runs to the statement's end.
-    let mut end = k + 1;
-    let mut depth = 0i32;
-    while let Some(&j) = solid.get(end) {
-        match tokens[j] {
-            Token::LParen => depth += 1,
-            Token::RParen => depth -= 1,
-            Token::SemiColon | Token::EOF if depth == 0 => break,
-            _ => {}
-        }
-        end += 1;
-    }
+    let end = super::ctas_columns::statement_end(tokens, &solid, k + 1);
     let stop = solid.get(end).copied().unwrap_or(tokens.len());
     let text = |from: usize, to: usize| tokens[from..to].iter().map(|t| t.to_string()).collect::<String>();
     let cols = names.join(", ");

@@ -42,6 +42,7 @@ mod lateral;
 mod literals;
 mod lock;
 mod long_names;
+mod sql_functions;
 pub use long_names::{take_notices as take_parse_notices, MAX_IDENTIFIER_LENGTH};
 mod modify_join;
 mod nested_join;
@@ -398,6 +399,9 @@ pub enum Plan {
     EnumType(crate::enums::EnumPlan),
     /// CREATE / ALTER / DROP DOMAIN (`bind/domain.rs`, `exec/domains.rs`).
     Domain(crate::domains::DomainPlan),
+    /// CREATE [OR REPLACE] / DROP FUNCTION of a SQL function (`bind/sql_functions.rs`,
+    /// `exec/functions.rs`).
+    Function(crate::functions_sql::FunctionPlan),
     /// `ALTER TABLE t RENAME TO new_name`.
     RenameTable {
         table: Arc<TableDef>,
@@ -1616,6 +1620,11 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
     }
 }
 
+/// A type as function errors name it (without its modifier).
+pub(crate) fn type_display(t: SqlType) -> String {
+    base(t).name()
+}
+
 /// A type without its modifier, as operator and function errors name it.
 fn base(t: SqlType) -> SqlType {
     match t {
@@ -1680,6 +1689,8 @@ impl Binder<'_> {
                 Ok((create_type::drop(names, *if_exists, *cascade)?, vec![]))
             }
             S::AlterType(at) => Ok((create_type::alter(at)?, vec![])),
+            S::CreateFunction(cf) => Ok((self.create_function(cf)?, vec![])),
+            S::DropFunction(df) => Ok((self.drop_function(df)?, vec![])),
             S::Drop { object_type: ast::ObjectType::View, if_exists, names, cascade, .. } => {
                 let names = names.iter().map(|n| self.relation_name(n)).collect::<Result<Vec<_>>>()?;
                 Ok((views::drop_view(names, *if_exists, *cascade), vec![]))
@@ -2287,6 +2298,9 @@ impl Binder<'_> {
     fn select_query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
         // Set-returning calls in GROUP BY or window definitions run below them (bind/srf.rs).
         if let Some(q) = srf::grouped_srfs(q) {
+            return self.select_query(&q);
+        }
+        if let Some(q) = self.sql_functions_in_from(q)? {
             return self.select_query(&q);
         }
         if let Some(q) = from_scalar::rewritten(q) {
@@ -4525,6 +4539,10 @@ impl Binder<'_> {
             return self.function(&g, scope);
         }
         let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
+        // A SQL function (CREATE FUNCTION) of that name, inlined.
+        if let Some(e) = self.sql_function_call(f, scope)? {
+            return Ok(e);
+        }
         // `VARIADIC array` as the last argument, before anything reads the arguments.
         if let Some(e) = self.variadic_call(&name, f, scope)? {
             return Ok(e);

@@ -67,22 +67,30 @@ impl Drop for ArgsInScope {
     }
 }
 
-fn syntax(e: sqlparser::parser::ParserError) -> SqlError {
-    let text = e.to_string();
-    let text = text.strip_prefix("sql parser error: ").unwrap_or(&text).to_string();
-    SqlError::new(code::SYNTAX_ERROR, text)
+/// PostgreSQL's syntax error for `text` (no position: it would point into the body, not the
+/// statement the client sent).
+fn syntax(text: &str) -> impl Fn(sqlparser::parser::ParserError) -> SqlError + '_ {
+    move |e| {
+        let mut err = super::syntax_error(text, &e.to_string());
+        err.position = None;
+        err
+    }
 }
 
 fn parse_expr(text: &str) -> Result<ast::Expr> {
-    Parser::new(&PostgreSqlDialect {}).try_with_sql(text).and_then(|mut p| p.parse_expr()).map_err(syntax)
+    Parser::new(&PostgreSqlDialect {}).try_with_sql(text).and_then(|mut p| p.parse_expr()).map_err(syntax(text))
 }
 
 fn parse_statements(text: &str) -> Result<Vec<ast::Statement>> {
-    Parser::parse_sql(&PostgreSqlDialect {}, text).map_err(syntax)
+    Parser::parse_sql(&PostgreSqlDialect {}, text).map_err(syntax(text))
 }
 
 fn parse_query(text: &str) -> Result<ast::Query> {
-    Parser::new(&PostgreSqlDialect {}).try_with_sql(text).and_then(|mut p| p.parse_query()).map_err(syntax).map(|q| *q)
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_query())
+        .map_err(syntax(text))
+        .map(|q| *q)
 }
 
 fn hole(i: usize) -> String {
@@ -398,9 +406,17 @@ impl Binder<'_> {
                 )));
             }
             // In the select list: unnest(ARRAY(query)).
-            let inner = cast(ast::Expr::Subquery(Box::new(q)), func.ret)?;
-            let mut e = parse_expr(&format!("unnest(ARRAY(SELECT {}))", hole(0)))?;
-            fill(&mut e, &[inner]);
+            let name = crate::schema::relname(&func.name).to_string();
+            let q = shaped(q, &[(name, func.ret)])?;
+            let mut e = parse_expr("unnest(ARRAY(SELECT 1))")?;
+            let _ = ast::visit_expressions_mut(&mut e, |x| {
+                if let ast::Expr::Function(f) = x {
+                    if let ast::FunctionArguments::Subquery(s) = &mut f.args {
+                        **s = q.clone();
+                    }
+                }
+                ControlFlow::<()>::Continue(())
+            });
             return strict(func, args, e);
         }
         let e = match single_expression(&q) {
@@ -623,8 +639,9 @@ fn choose(
     pos: &[Option<SqlType>],
     named: &[(String, Option<SqlType>)],
 ) -> Result<(Arc<SqlFunction>, Vec<Option<usize>>)> {
-    // (exact matches, preferred-type matches, candidate, map)
-    let mut fits: Vec<(usize, usize, &Arc<SqlFunction>, Vec<Option<usize>>)> = Vec::new();
+    // (exact matches, preferred-type matches, string parameters for unknown literals,
+    // candidate, map): PostgreSQL's func_select_candidate's criteria, in its order.
+    let mut fits: Vec<((usize, usize, usize), &Arc<SqlFunction>, Vec<Option<usize>>)> = Vec::new();
     'cand: for f in cands {
         let n = f.args.len();
         if pos.len() > n {
@@ -641,26 +658,27 @@ fn choose(
         if map.iter().zip(&f.args).any(|(m, a)| m.is_none() && a.default.is_none()) {
             continue;
         }
-        let (mut exact, mut pref) = (0, 0);
+        let (mut exact, mut pref, mut strings) = (0, 0, 0);
         for (j, m) in map.iter().enumerate() {
             let Some(i) = m else { continue };
             let given = if *i < pos.len() { pos[*i] } else { named[*i - pos.len()].1 };
             let want = f.args[j].ty;
             match given {
-                None | Some(SqlType::Unknown) => {}
+                Some(SqlType::Unknown) => strings += want.is_string() as usize,
+                None => {}
                 Some(g) if g == want => exact += 1,
                 Some(g) if types::can_cast(g, want, CastContext::Implicit) => pref += preferred(want) as usize,
                 Some(_) => continue 'cand,
             }
         }
-        fits.push((exact, pref, f, map));
+        fits.push(((exact, pref, strings), f, map));
     }
     let shown_types = || {
         let mut v: Vec<String> = pos.iter().map(|t| t.map_or("unknown".to_string(), super::type_display)).collect();
         v.extend(named.iter().map(|(n, t)| format!("{n} => {}", t.map_or("unknown".to_string(), super::type_display))));
         v.join(", ")
     };
-    let best = fits.iter().map(|f| (f.0, f.1)).max();
+    let best = fits.iter().map(|f| f.0).max();
     let Some(best) = best else {
         return Err(SqlError::new(
             code::UNDEFINED_FUNCTION,
@@ -668,8 +686,8 @@ fn choose(
         )
         .hint("No function matches the given name and argument types. You might need to add explicit type casts."));
     };
-    let mut top = fits.into_iter().filter(|f| (f.0, f.1) == best);
-    let first = top.next().map(|(_, _, f, m)| (f.clone(), m));
+    let mut top = fits.into_iter().filter(|f| f.0 == best);
+    let first = top.next().map(|(_, f, m)| (f.clone(), m));
     if top.next().is_some() {
         return Err(SqlError::new("42725", format!("function {}({}) is not unique", parts.join("."), shown_types()))
             .hint("Could not choose a best candidate function. You might need to add explicit type casts."));
@@ -782,8 +800,23 @@ fn shaped(mut q: ast::Query, columns: &[(String, SqlType)]) -> Result<ast::Query
                 .projection
                 .iter()
                 .all(|p| matches!(p, ast::SelectItem::UnnamedExpr(_) | ast::SelectItem::ExprWithAlias { .. }));
-        // ORDER BY may name an output column by its alias: renaming would break it.
-        if plain && q.order_by.is_none() {
+        // ORDER BY may name an output column by its alias: renaming would break that.
+        let aliases: Vec<String> = sel
+            .projection
+            .iter()
+            .filter_map(|p| match p {
+                ast::SelectItem::ExprWithAlias { alias, .. } => Some(fold(alias)),
+                _ => None,
+            })
+            .collect();
+        let by_alias = match &q.order_by {
+            Some(ast::OrderBy { kind: ast::OrderByKind::Expressions(list), .. }) => {
+                list.iter().any(|o| matches!(&o.expr, ast::Expr::Identifier(id) if aliases.contains(&fold(id))))
+            }
+            Some(_) => true,
+            None => false,
+        };
+        if plain && !by_alias {
             for (p, (name, ty)) in sel.projection.iter_mut().zip(columns) {
                 let e = match p {
                     ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => e.clone(),

@@ -4998,23 +4998,38 @@ impl Binder<'_> {
                 let arg = self.coerce(arg, to, CastContext::Implicit, |_| no_function(&name, &types))?;
                 Expr::Call(crate::scalar::Builtin::RelationIsPublishable, vec![arg], SqlType::Bool)
             }
-            // pg_proc lists no functions (Orbit's built-in ones are not catalog objects), so
-            // these read NULL for every OID, as PostgreSQL's do for an OID no function has
-            // (psql's `\df`).
-            "pg_function_is_visible" if types.len() == 1 => {
-                let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
-                self.coerce(arg, SqlType::Oid(OidKind::Oid), CastContext::Implicit, |_| no_function(&name, &types))?;
-                Expr::Const(Datum::Null, SqlType::Bool)
-            }
-            // Orbit has no extended statistics objects, no triggers, no partitioned tables
-            // and no functions in pg_proc: for every object these read NULL, as PostgreSQL's
-            // do for objects without them. (The description functions: bind/privileges.rs.)
-            "pg_get_statisticsobjdef_columns"
-            | "pg_get_triggerdef"
+            // pg_proc lists the SQL functions CREATE FUNCTION made (Orbit's built-in ones are
+            // not catalog objects): these read NULL for every other OID, as PostgreSQL's do for
+            // an OID no function has (psql's `\df`).
+            "pg_function_is_visible"
             | "pg_get_function_result"
             | "pg_get_function_arguments"
             | "pg_get_function_identity_arguments"
-            | "pg_get_partkeydef" => {
+            | "pg_get_functiondef"
+                if types.len() == 1 =>
+            {
+                use crate::functions_sql::InfoFn;
+                let (kind, ty) = match name.as_str() {
+                    "pg_function_is_visible" => (InfoFn::Visible, SqlType::Bool),
+                    "pg_get_function_result" => (InfoFn::Result, SqlType::Text),
+                    "pg_get_function_arguments" => (InfoFn::Arguments, SqlType::Text),
+                    "pg_get_function_identity_arguments" => (InfoFn::IdentityArguments, SqlType::Text),
+                    _ => (InfoFn::Def, SqlType::Text),
+                };
+                let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
+                let arg = self
+                    .coerce(arg, SqlType::Oid(OidKind::Oid), CastContext::Implicit, |_| no_function(&name, &types))?;
+                Expr::Call(crate::scalar::Builtin::FunctionInfo(kind), vec![arg], ty)
+            }
+            // Orbit has no extended statistics objects, no triggers and no partitioned
+            // tables: for every object these read NULL, as PostgreSQL's
+            // do for objects without them. (The description functions: bind/privileges.rs.)
+            "pg_get_statisticsobjdef_columns"
+            | "pg_get_triggerdef"
+            | "pg_get_partkeydef"
+            // A SQL function's body is kept as its text (prosrc), never as a parsed
+            // SQL-standard body: NULL, as PostgreSQL's for such a function.
+            | "pg_get_function_sqlbody" => {
                 let sig: &[SqlType] = if name == "pg_get_triggerdef" && bound.len() == 2 {
                     &[SqlType::Oid(OidKind::Oid), SqlType::Bool]
                 } else {

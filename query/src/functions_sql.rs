@@ -16,7 +16,8 @@
 //! A call is bound by inlining the body (`bind/sql_functions.rs`): nothing here runs per row.
 
 use crate::catalog_types;
-use orbit_engine::table::{CheckDef, ColumnDef, SqlType, TableDef};
+use orbit_engine::table::{CheckDef, ColumnDef, Datum, SqlType, TableDef};
+use std::cell::RefCell;
 use std::sync::Arc;
 
 /// The first character of a function's catalog entry.
@@ -225,6 +226,121 @@ pub fn all_seen_by(me: Option<orbit_shards::rowlock::Owner>) -> Vec<Arc<SqlFunct
     });
     out.sort_by_key(|f| f.oid);
     out
+}
+
+/// The catalog functions that read a SQL function by OID (psql's `\\df`, pg_dump).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfoFn {
+    /// pg_function_is_visible(oid)
+    Visible,
+    /// pg_get_function_result(oid)
+    Result,
+    /// pg_get_function_arguments(oid)
+    Arguments,
+    /// pg_get_function_identity_arguments(oid)
+    IdentityArguments,
+    /// pg_get_functiondef(oid)
+    Def,
+}
+
+thread_local! {
+    /// The functions the last look-up by OID saw, for threads whose shard state is borrowed
+    /// further up when a row is evaluated.
+    static LAST: RefCell<Vec<Arc<SqlFunction>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Function `oid` in the local shard's catalog copy.
+pub fn by_oid(oid: u32) -> Option<Arc<SqlFunction>> {
+    let found = orbit_shards::state::try_with_shard(|s| {
+        s.tables
+            .names_from(&MARK.to_string())
+            .take_while(|n| is_entry(n))
+            .filter(|n| !n.contains(crate::exec::undo::HIDDEN))
+            .filter_map(|n| s.tables.def(n))
+            .filter_map(|d| SqlFunction::of_def(&d).map(Arc::new))
+            .collect::<Vec<_>>()
+    });
+    let all = match found {
+        Some(all) => {
+            LAST.with(|l| *l.borrow_mut() = all.clone());
+            all
+        }
+        None => LAST.with(|l| l.borrow().clone()),
+    };
+    all.into_iter().find(|f| f.oid == oid)
+}
+
+fn type_name(t: SqlType) -> String {
+    crate::bind::type_display(t)
+}
+
+/// `name type [DEFAULT expr], ...` as pg_get_function_arguments prints the input parameters.
+fn arguments(f: &SqlFunction, defaults: bool) -> String {
+    let one = |a: &Arg| {
+        let mut s = if a.name.is_empty() { type_name(a.ty) } else { format!("{} {}", a.name, type_name(a.ty)) };
+        if let (true, Some(d)) = (defaults, &a.default) {
+            s.push_str(&format!(" DEFAULT {d}"));
+        }
+        s
+    };
+    f.args.iter().map(one).collect::<Vec<_>>().join(", ")
+}
+
+/// The result as pg_get_function_result prints it.
+fn result(f: &SqlFunction) -> String {
+    if f.returns_rows() {
+        let cols: Vec<String> = f.out.iter().map(|(n, t)| format!("{n} {}", type_name(*t))).collect();
+        format!("TABLE({})", cols.join(", "))
+    } else if f.setof {
+        format!("SETOF {}", type_name(f.ret))
+    } else {
+        type_name(f.ret)
+    }
+}
+
+/// pg_get_functiondef's text.
+fn definition(f: &SqlFunction) -> String {
+    let (schema, name) = crate::schema::split(&f.name);
+    let mut out = format!(
+        "CREATE OR REPLACE FUNCTION {}.{}({})\n RETURNS {}\n LANGUAGE sql\n",
+        crate::regtypes::quote_ident(schema),
+        crate::regtypes::quote_ident(name),
+        arguments(f, true),
+        result(f)
+    );
+    let mut traits = Vec::new();
+    match f.volatility {
+        'i' => traits.push("IMMUTABLE"),
+        's' => traits.push("STABLE"),
+        _ => {}
+    }
+    if f.strict {
+        traits.push("STRICT");
+    }
+    if !traits.is_empty() {
+        out.push_str(&format!(" {}\n", traits.join(" ")));
+    }
+    out.push_str(&format!("AS $function${}$function$\n", f.body));
+    out
+}
+
+/// What catalog function `kind` says of function `oid` (NULL for an OID no SQL function has).
+pub fn info(kind: InfoFn, oid: Option<i64>) -> Datum {
+    let Some(f) = oid.and_then(|o| u32::try_from(o).ok()).and_then(by_oid) else { return Datum::Null };
+    match kind {
+        InfoFn::Visible => {
+            let (schema, _) = crate::schema::split(&f.name);
+            let parts = [crate::schema::relname(&f.name).to_string()];
+            // Found by its bare name: the first schema along the path with that name and
+            // argument types is its own.
+            let first = resolve(&parts).into_iter().find(|g| g.arg_types() == f.arg_types());
+            Datum::Bool(first.is_some_and(|g| g.oid == f.oid) && crate::schema::path().iter().any(|s| s == schema))
+        }
+        InfoFn::Result => Datum::Text(result(&f)),
+        InfoFn::Arguments => Datum::Text(arguments(&f, true)),
+        InfoFn::IdentityArguments => Datum::Text(arguments(&f, false)),
+        InfoFn::Def => Datum::Text(definition(&f)),
+    }
 }
 
 #[cfg(test)]

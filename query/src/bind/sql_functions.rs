@@ -184,14 +184,21 @@ impl Binder<'_> {
         }
         let name = super::new_object_name(self.sql, &cf.name)?;
         let mut args = Vec::new();
+        // OUT and INOUT parameters: the result's columns.
+        let mut outs: Vec<(String, SqlType)> = Vec::new();
         for a in cf.args.iter().flatten() {
+            let arg_name = a.name.as_ref().map(ident_name).unwrap_or_default();
             match &a.mode {
                 None | Some(ast::ArgMode::In) => {}
+                Some(ast::ArgMode::Out) => {
+                    outs.push((arg_name, declared_type(&a.data_type)?));
+                    continue;
+                }
+                Some(ast::ArgMode::InOut) => outs.push((arg_name.clone(), declared_type(&a.data_type)?)),
                 Some(m) => {
                     return Err(SqlError::unsupported(format!("{m} parameters of SQL functions are not supported")))
                 }
             }
-            let arg_name = a.name.as_ref().map(ident_name).unwrap_or_default();
             if !arg_name.is_empty() && args.iter().any(|x: &Arg| x.name == arg_name) {
                 return Err(SqlError::new("42P13", format!("parameter name \"{arg_name}\" used more than once")));
             }
@@ -208,7 +215,38 @@ impl Binder<'_> {
             };
             args.push(Arg { name: arg_name, ty, default });
         }
+        let is_record = |dt: &ast::DataType| dt.to_string().eq_ignore_ascii_case("record");
         let (ret, out, setof) = match &cf.return_type {
+            // OUT parameters give the result: their one type, or a record of them.
+            _ if !outs.is_empty() => {
+                let setof = matches!(cf.return_type, Some(ast::FunctionReturnType::SetOf(_)));
+                let declared = match &cf.return_type {
+                    Some(ast::FunctionReturnType::DataType(dt) | ast::FunctionReturnType::SetOf(dt)) => Some(dt),
+                    None => None,
+                };
+                let one = (outs.len() == 1).then(|| outs[0].1);
+                match (declared, one) {
+                    (None, _) => {}
+                    (Some(dt), None) if is_record(dt) => {}
+                    (Some(dt), Some(t)) if !is_record(dt) && declared_type(dt)? == t => {}
+                    (Some(_), one) => {
+                        let want = one.map_or("record".to_string(), super::type_display);
+                        return Err(SqlError::new(
+                            "42P13",
+                            format!("function result type must be {want} because of OUT parameters"),
+                        ));
+                    }
+                }
+                for (i, o) in outs.iter_mut().enumerate() {
+                    if o.0.is_empty() {
+                        o.0 = format!("column{}", i + 1);
+                    }
+                }
+                match one {
+                    Some(t) => (t, Vec::new(), setof),
+                    None => (SqlType::Unknown, outs, setof),
+                }
+            }
             None => return Err(SqlError::new("42P13", "function result type must be specified")),
             Some(ast::FunctionReturnType::DataType(ast::DataType::Table(Some(cols)))) => {
                 let out = cols
@@ -398,13 +436,13 @@ impl Binder<'_> {
     fn inlined(&mut self, func: &SqlFunction, args: &[ast::Expr]) -> Result<ast::Expr> {
         let mut q = body_query(func)?;
         substitute(&mut q, func, args);
+        if func.returns_rows() {
+            return Err(SqlError::unsupported(format!(
+                "a function returning rows of several columns ({}) is only supported in FROM",
+                func.signature()
+            )));
+        }
         if func.setof {
-            if func.returns_rows() {
-                return Err(SqlError::unsupported(format!(
-                    "a function returning rows of several columns ({}) is only supported in FROM",
-                    func.signature()
-                )));
-            }
             // In the select list: unnest(ARRAY(query)).
             let name = crate::schema::relname(&func.name).to_string();
             let q = shaped(q, &[(name, func.ret)])?;
@@ -464,7 +502,7 @@ impl Binder<'_> {
         };
         let Ok(parts) = name_parts(name) else { return Ok(false) };
         let cands = crate::functions_sql::resolve(&parts);
-        if !cands.iter().any(|f| f.setof) {
+        if !cands.iter().any(|f| f.setof || f.returns_rows()) {
             return Ok(false);
         }
         let call = CallArgs::of(&targs.args)?;
@@ -478,7 +516,7 @@ impl Binder<'_> {
             named_types.push((n.clone(), self.probe_type(e)));
         }
         let (func, map) = choose(&cands, &parts, &pos_types, &named_types)?;
-        if !func.setof {
+        if !func.setof && !func.returns_rows() {
             return Ok(false);
         }
         let fname = crate::schema::relname(&func.name).to_string();
@@ -497,7 +535,13 @@ impl Binder<'_> {
         let mut q = body_query(&func)?;
         substitute(&mut q, &func, &args);
         let _guard = Expanding::enter(&func)?;
-        let q = shaped(q, &columns)?;
+        let mut q = shaped(q, &columns)?;
+        if !func.setof {
+            // One row of several columns (OUT parameters): the body's first.
+            let mut outer = parse_query("SELECT * FROM (SELECT 1) AS \"orbit body\" LIMIT 1")?;
+            set_from_subquery(&mut outer, q);
+            q = outer;
+        }
         let q = match strict_condition(&func, &args)? {
             Some(c) => {
                 let mut outer =

@@ -36,6 +36,10 @@ thread_local! {
 /// The most SQL function calls nested in one another's bodies.
 const MAX_DEPTH: usize = 64;
 
+/// The most query levels a FROM item's SQL function is inlined at: each inlining nests one, so
+/// a function reaching itself through FROM stops here.
+const MAX_FROM_DEPTH: usize = 32;
+
 /// The names templates give their placeholders (quoted: no client's identifier).
 const HOLE: &str = "orbit template hole";
 
@@ -497,9 +501,10 @@ impl Binder<'_> {
     }
 
     fn rewrite_from_item(&mut self, t: &mut ast::TableFactor) -> Result<bool> {
-        let ast::TableFactor::Table { name, alias, args: Some(targs), with_ordinality: false, .. } = t else {
+        let ast::TableFactor::Table { name, alias, args: Some(targs), with_ordinality, .. } = t else {
             return Ok(false);
         };
+        let ordinality = *with_ordinality;
         let Ok(parts) = name_parts(name) else { return Ok(false) };
         let cands = crate::functions_sql::resolve(&parts);
         if !cands.iter().any(|f| f.setof || f.returns_rows()) {
@@ -519,22 +524,31 @@ impl Binder<'_> {
         if !func.setof && !func.returns_rows() {
             return Ok(false);
         }
+        if self.sub.query_depth() > MAX_FROM_DEPTH {
+            return Err(SqlError::unsupported(format!(
+                "SQL functions nested more than {MAX_FROM_DEPTH} deep in FROM are not supported ({} may call itself; Orbit inlines SQL functions when it binds a statement)",
+                func.signature()
+            )));
+        }
         let fname = crate::schema::relname(&func.name).to_string();
         let alias_name = alias.as_ref().map_or(fname.clone(), |a| fold(&a.name));
         let mut columns: Vec<(String, SqlType)> =
             if func.returns_rows() { func.out.clone() } else { vec![(alias_name.clone(), func.ret)] };
+        let mut ord_name = "ordinality".to_string();
         if let Some(a) = alias {
-            if a.columns.len() > columns.len() {
+            if a.columns.len() > columns.len() + ordinality as usize {
                 return Err(SqlError::new("42601", format!("too many column aliases specified for function {fname}")));
             }
             for (c, given) in columns.iter_mut().zip(&a.columns) {
                 c.0 = fold(&given.name);
             }
+            if let Some(o) = a.columns.get(columns.len()) {
+                ord_name = fold(&o.name);
+            }
         }
         let args = argument_asts(&func, &call, &map)?;
         let mut q = body_query(&func)?;
         substitute(&mut q, &func, &args);
-        let _guard = Expanding::enter(&func)?;
         let mut q = shaped(q, &columns)?;
         if !func.setof {
             // One row of several columns (OUT parameters): the body's first.
@@ -553,6 +567,17 @@ impl Binder<'_> {
             None => q,
         };
         let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        // WITH ORDINALITY: the rows numbered in the order the body gives them.
+        let q = if ordinality {
+            let mut outer = parse_query(&format!(
+                "SELECT *, row_number() OVER () AS {} FROM (SELECT 1) AS \"orbit body\"",
+                quoted(&ord_name)
+            ))?;
+            set_from_subquery(&mut outer, q);
+            outer
+        } else {
+            q
+        };
         let mut derived_q = parse_query(&format!("SELECT * FROM (SELECT 1) AS {}", quoted(&alias_name)))?;
         let ast::SetExpr::Select(sel) = derived_q.body.as_mut() else { return Ok(false) };
         let Some(mut derived) = sel.from.pop().map(|t| t.relation) else { return Ok(false) };

@@ -88,6 +88,11 @@ impl State {
         self.frames.len()
     }
 
+    /// How many queries are being bound, one inside another.
+    pub(super) fn query_depth(&self) -> usize {
+        self.query_depth
+    }
+
     pub(super) fn fresh_id(&mut self) -> usize {
         self.next_id += 1;
         self.next_id

@@ -1691,6 +1691,7 @@ impl Binder<'_> {
             S::AlterType(at) => Ok((create_type::alter(at)?, vec![])),
             S::CreateFunction(cf) => Ok((self.create_function(cf)?, vec![])),
             S::DropFunction(df) => Ok((self.drop_function(df)?, vec![])),
+            S::AlterFunction(af) => Ok((self.alter_function(af)?, vec![])),
             S::Drop { object_type: ast::ObjectType::View, if_exists, names, cascade, .. } => {
                 let names = names.iter().map(|n| self.relation_name(n)).collect::<Result<Vec<_>>>()?;
                 Ok((views::drop_view(names, *if_exists, *cascade), vec![]))

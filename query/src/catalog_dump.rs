@@ -30,14 +30,15 @@ pub(crate) const PG_SETTINGS_OID: u32 = 12104;
 const PG_INIT_PRIVS_OID: u32 = 3394;
 const PG_OPFAMILY_OID: u32 = 2753;
 const PG_PROC_OID: u32 = 1255;
+const PG_LANGUAGE_OID: u32 = 2612;
 /// pg_type's `record`: what a function returning rows of several columns returns.
 const RECORD_OID: u32 = 2249;
 
 /// The system relations pg_dump reads that [`crate::catalog`] does not list. Empty unless
 /// [`rows`] says otherwise: Orbit has no extensions, functions of its own in pg_proc (its
 /// built-in functions are not catalog objects with OIDs; the SQL functions CREATE FUNCTION
-/// made are listed, [`crate::functions_sql`]),
-/// languages, operators or casts as catalog objects, text search objects, foreign data,
+/// made are listed, [`crate::functions_sql`]), procedural languages (pg_language lists
+/// initdb's internal, c and sql), operators or casts as catalog objects, text search objects, foreign data,
 /// default privileges, conversions, range types, transforms, event triggers, subscriptions,
 /// large objects or security labels.
 pub(crate) const VIEWS: &[View] = &[
@@ -99,7 +100,7 @@ pub(crate) const VIEWS: &[View] = &[
     View {
         schema: "pg_catalog",
         name: "pg_language",
-        oid: 2612,
+        oid: PG_LANGUAGE_OID,
         columns: &[
             ("oid", I8),
             ("lanname", T),
@@ -688,6 +689,25 @@ pub(crate) fn rows(oid: u32, txn: &Txn) -> Option<Vec<Row>> {
             .collect(),
         PG_SETTINGS_OID => settings_rows(txn),
         PG_PROC_OID => proc_rows(txn),
+        // The languages initdb makes (no procedural one: plpgsql is an extension Orbit lacks),
+        // which pg_dump joins a function's row with.
+        PG_LANGUAGE_OID => [(12, "internal", false, 2246), (13, "c", false, 2247), (14, "sql", true, 2248)]
+            .into_iter()
+            .map(|(oid, name, trusted, validator)| {
+                vec![
+                    Datum::Int8(oid),
+                    Datum::Text(name.into()),
+                    Datum::Int8(10),
+                    Datum::Bool(false),
+                    Datum::Bool(trusted),
+                    Datum::Int8(0),
+                    Datum::Int8(0),
+                    Datum::Int8(validator),
+                    Datum::Null,
+                    Datum::Int8(PG_LANGUAGE_OID as i64),
+                ]
+            })
+            .collect(),
         _ => vec![],
     })
 }

@@ -278,7 +278,10 @@ impl Binder<'_> {
             _ => 'v',
         };
         let f = SqlFunction { oid: 0, name, args, ret, out, setof, volatility, strict, body: body_text, rel_oid: 0 };
-        check_body(&f)?;
+        // pg_dump's scripts set check_function_bodies off: a body may read a table created later.
+        if crate::settings::bound_value("check_function_bodies").is_none_or(|v| v != "off") {
+            check_body(&f)?;
+        }
         Ok(Plan::Function(FunctionPlan::Create { f, or_replace: cf.or_replace }))
     }
 
@@ -297,48 +300,7 @@ impl Binder<'_> {
         let mut entries = Vec::new();
         let mut skipped = Vec::new();
         for d in &df.func_desc {
-            let parts = name_parts(&d.name)?;
-            let shown = parts.join(".");
-            let cands = crate::functions_sql::resolve(&parts);
-            let found = match &d.args {
-                Some(args) => {
-                    let types = args
-                        .iter()
-                        .filter(|a| !matches!(a.mode, Some(ast::ArgMode::Out)))
-                        .map(|a| declared_type(&a.data_type))
-                        .collect::<Result<Vec<_>>>()?;
-                    match cands.iter().find(|f| f.arg_types() == types) {
-                        Some(f) => Some(f.clone()),
-                        None => {
-                            let list: Vec<String> = types.iter().map(|t| super::type_display(*t)).collect();
-                            let what = format!("function {shown}({}) does not exist", list.join(", "));
-                            if df.if_exists {
-                                skipped.push(format!("{what}, skipping"));
-                                None
-                            } else {
-                                return Err(SqlError::new(code::UNDEFINED_FUNCTION, what));
-                            }
-                        }
-                    }
-                }
-                None => match cands.as_slice() {
-                    [f] => Some(f.clone()),
-                    [] if df.if_exists => {
-                        skipped.push(format!("function {shown}() does not exist, skipping"));
-                        None
-                    }
-                    [] => {
-                        return Err(SqlError::new(
-                            code::UNDEFINED_FUNCTION,
-                            format!("could not find a function named \"{shown}\""),
-                        ))
-                    }
-                    _ => {
-                        return Err(SqlError::new("42725", format!("function name \"{shown}\" is not unique"))
-                            .hint("Specify the argument list to select the function unambiguously."))
-                    }
-                },
-            };
+            let found = find_function(d, df.if_exists, &mut skipped)?;
             if let Some(f) = found {
                 let entry = SqlFunction::entry_name(&f.name, &f.arg_types());
                 if entries.contains(&entry) {
@@ -351,6 +313,26 @@ impl Binder<'_> {
             }
         }
         Ok(Plan::Function(FunctionPlan::Drop { entries, skipped }))
+    }
+
+    /// `ALTER FUNCTION f[(argtypes)] OWNER TO r` (pg_dump's scripts): every function is the
+    /// bootstrap superuser's, so OWNER TO it changes nothing, as in PostgreSQL; another role, and
+    /// the other actions, are 0A000.
+    pub(super) fn alter_function(&mut self, af: &ast::AlterFunction) -> Result<Plan> {
+        if !matches!(af.kind, ast::AlterFunctionKind::Function) {
+            return Err(SqlError::unsupported("ALTER AGGREGATE is not supported"));
+        }
+        let ast::AlterFunctionOperation::OwnerTo(owner) = &af.operation else {
+            return Err(SqlError::unsupported("ALTER FUNCTION is only supported for OWNER TO"));
+        };
+        let mut skipped = Vec::new();
+        if find_function(&af.function, false, &mut skipped)?.is_none() {
+            return Err(SqlError::internal("function not found"));
+        }
+        if super::lock::owner_oid(owner)? != 10 {
+            return Err(SqlError::unsupported("changing a function's owner is not supported (Orbit keeps no owners)"));
+        }
+        Ok(Plan::Skipped { tag: "ALTER FUNCTION", notice: String::new() })
     }
 
     /// The type of a FROM item's argument `e` when it binds on its own (None when it reads
@@ -591,6 +573,57 @@ impl Binder<'_> {
     }
 }
 
+/// The function a DROP or ALTER FUNCTION names (None: not found, its NOTICE added to
+/// `skipped` under IF EXISTS): by its argument types, or by its name alone when it has no
+/// overloads (42725 otherwise).
+fn find_function(
+    d: &ast::FunctionDesc,
+    if_exists: bool,
+    skipped: &mut Vec<String>,
+) -> Result<Option<Arc<SqlFunction>>> {
+    let parts = name_parts(&d.name)?;
+    let shown = parts.join(".");
+    let cands = crate::functions_sql::resolve(&parts);
+    Ok(match &d.args {
+        Some(args) => {
+            let types = args
+                .iter()
+                .filter(|a| !matches!(a.mode, Some(ast::ArgMode::Out)))
+                .map(|a| declared_type(&a.data_type))
+                .collect::<Result<Vec<_>>>()?;
+            match cands.iter().find(|f| f.arg_types() == types) {
+                Some(f) => Some(f.clone()),
+                None => {
+                    let list: Vec<String> = types.iter().map(|t| super::type_display(*t)).collect();
+                    let what = format!("function {shown}({}) does not exist", list.join(", "));
+                    if !if_exists {
+                        return Err(SqlError::new(code::UNDEFINED_FUNCTION, what));
+                    }
+                    skipped.push(format!("{what}, skipping"));
+                    None
+                }
+            }
+        }
+        None => match cands.as_slice() {
+            [f] => Some(f.clone()),
+            [] if if_exists => {
+                skipped.push(format!("function {shown}() does not exist, skipping"));
+                None
+            }
+            [] => {
+                return Err(SqlError::new(
+                    code::UNDEFINED_FUNCTION,
+                    format!("could not find a function named \"{shown}\""),
+                ))
+            }
+            _ => {
+                return Err(SqlError::new("42725", format!("function name \"{shown}\" is not unique"))
+                    .hint("Specify the argument list to select the function unambiguously."))
+            }
+        },
+    })
+}
+
 /// Keeps a function on the stack of those being inlined while its body is bound.
 struct Expanding;
 
@@ -780,9 +813,15 @@ fn argument_asts(func: &SqlFunction, call: &CallArgs, map: &[Option<usize>]) -> 
 
 /// The body's last statement, which [`check_body`] made sure is a query.
 fn body_query(func: &SqlFunction) -> Result<ast::Query> {
-    match parse_statements(&func.body)?.pop() {
-        Some(ast::Statement::Query(q)) => Ok(*q),
-        _ => Err(SqlError::internal("SQL function body is no query")),
+    let mut statements = parse_statements(&func.body)?;
+    let n = statements.len();
+    match statements.pop() {
+        Some(ast::Statement::Query(q)) if n == 1 => Ok(*q),
+        // Created with check_function_bodies off.
+        _ => Err(SqlError::unsupported(format!(
+            "SQL functions whose body is not one SELECT are not supported ({})",
+            func.signature()
+        ))),
     }
 }
 

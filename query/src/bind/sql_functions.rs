@@ -338,10 +338,22 @@ impl Binder<'_> {
     /// The type of a FROM item's argument `e` when it binds on its own (None when it reads
     /// columns of the FROM items before it). What binding noted (aggregates) is taken back.
     fn probe_type(&mut self, e: &ast::Expr) -> Option<SqlType> {
-        let aggs = self.aggs.len();
+        let noted = self.noted();
         let t = self.expr(e, None).map(|x| x.ty());
-        self.aggs.truncate(aggs);
+        self.forget_since(noted);
         t.ok()
+    }
+
+    /// How many aggregates and subqueries this level has noted so far.
+    fn noted(&mut self) -> (usize, usize) {
+        (self.aggs.len(), self.sub.links_vec().len())
+    }
+
+    /// Forgets the aggregates and subqueries noted since [`Binder::noted`] said `at` (an
+    /// expression bound only to learn its type, or bound again by another path).
+    fn forget_since(&mut self, at: (usize, usize)) {
+        self.aggs.truncate(at.0);
+        self.sub.links_vec().truncate(at.1);
     }
 
     /// A call of a SQL function bound by inlining its body; None when no SQL function has the
@@ -359,6 +371,7 @@ impl Binder<'_> {
             return Ok(None);
         }
         let Some(call) = call_args(f)? else { return Ok(None) };
+        let noted = self.noted();
         let mut given = Vec::new();
         for e in call.positional.iter().chain(call.named.iter().map(|(_, e)| e)) {
             given.push(self.expr(e, scope)?);
@@ -367,7 +380,16 @@ impl Binder<'_> {
         let pos_types: Vec<Option<SqlType>> = given[..npos].iter().map(|e| Some(e.ty())).collect();
         let named_types: Vec<(String, Option<SqlType>)> =
             call.named.iter().zip(&given[npos..]).map(|((n, _), e)| (n.clone(), Some(e.ty()))).collect();
-        let (func, map) = choose(&cands, &parts, &pos_types, &named_types)?;
+        let (func, map) = match choose(&cands, &parts, &pos_types, &named_types) {
+            Ok(chosen) => chosen,
+            // None of them fits: a built-in function of the name may (its own 42883 if not),
+            // which binds the arguments again.
+            Err(e) if e.code == code::UNDEFINED_FUNCTION && parts.len() == 1 && call.named.is_empty() => {
+                self.forget_since(noted);
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
         let mut args = Vec::with_capacity(func.args.len());
         for (a, m) in func.args.iter().zip(&map) {
             let e = match m {

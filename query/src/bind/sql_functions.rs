@@ -40,6 +40,9 @@ const MAX_DEPTH: usize = 64;
 /// a function reaching itself through FROM stops here.
 const MAX_FROM_DEPTH: usize = 32;
 
+/// The name of the derived table a FROM item's arguments are computed in.
+const LIFTED: &str = "orbit sql function arguments";
+
 /// The names templates give their placeholders (quoted: no client's identifier).
 const HOLE: &str = "orbit template hole";
 
@@ -551,8 +554,24 @@ impl Binder<'_> {
             }
         }
         let args = argument_asts(&func, &call, &map)?;
+        // Arguments that read columns are computed first, in a one-row derived table the body
+        // reads them from by its unique name: written into the body they could be captured by
+        // a column of the body's own FROM.
+        let lift = call.reads_columns() && !args.is_empty();
+        let refs: Vec<ast::Expr> = if lift {
+            (0..args.len())
+                .map(|i| {
+                    ast::Expr::CompoundIdentifier(vec![
+                        ast::Ident::with_quote('"', LIFTED),
+                        ast::Ident::with_quote('"', format!("a{i}")),
+                    ])
+                })
+                .collect()
+        } else {
+            args.clone()
+        };
         let mut q = body_query(&func)?;
-        substitute(&mut q, &func, &args);
+        substitute(&mut q, &func, &refs);
         let mut q = shaped(q, &columns)?;
         if !func.setof {
             // One row of several columns (OUT parameters): the body's first.
@@ -560,15 +579,34 @@ impl Binder<'_> {
             set_from_subquery(&mut outer, q);
             q = outer;
         }
-        let q = match strict_condition(&func, &args)? {
-            Some(c) => {
-                let mut outer =
-                    parse_query(&format!("SELECT * FROM (SELECT 1) AS \"orbit body\" WHERE NOT ({})", hole(0)))?;
-                fill(&mut outer, &[c]);
-                set_from_subquery(&mut outer, q);
-                outer
+        let strict_if = strict_condition(&func, &refs)?;
+        let q = if lift {
+            let items: Vec<String> = (0..args.len()).map(|i| format!("{} AS \"a{i}\"", hole(i))).collect();
+            let filter = if strict_if.is_some() { format!(" WHERE NOT ({})", hole(args.len())) } else { String::new() };
+            let mut outer = parse_query(&format!(
+                "SELECT \"orbit body\".* FROM (SELECT {}) AS \"{LIFTED}\", LATERAL (SELECT 1) AS \"orbit body\"{filter}",
+                items.join(", ")
+            ))?;
+            let mut fills = args.clone();
+            fills.extend(strict_if);
+            fill(&mut outer, &fills);
+            if let ast::SetExpr::Select(sel) = outer.body.as_mut() {
+                if let Some(ast::TableFactor::Derived { subquery, .. }) = sel.from.get_mut(1).map(|t| &mut t.relation) {
+                    **subquery = q;
+                }
             }
-            None => q,
+            outer
+        } else {
+            match strict_if {
+                Some(c) => {
+                    let mut outer =
+                        parse_query(&format!("SELECT * FROM (SELECT 1) AS \"orbit body\" WHERE NOT ({})", hole(0)))?;
+                    fill(&mut outer, &[c]);
+                    set_from_subquery(&mut outer, q);
+                    outer
+                }
+                None => q,
+            }
         };
         let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         // WITH ORDINALITY: the rows numbered in the order the body gives them.

@@ -42,6 +42,7 @@ mod lateral;
 mod literals;
 mod lock;
 mod long_names;
+mod sql_functions;
 pub use long_names::{take_notices as take_parse_notices, MAX_IDENTIFIER_LENGTH};
 mod array_assign;
 mod modify_join;
@@ -407,6 +408,9 @@ pub enum Plan {
     EnumType(crate::enums::EnumPlan),
     /// CREATE / ALTER / DROP DOMAIN (`bind/domain.rs`, `exec/domains.rs`).
     Domain(crate::domains::DomainPlan),
+    /// CREATE [OR REPLACE] / DROP FUNCTION of a SQL function (`bind/sql_functions.rs`,
+    /// `exec/functions.rs`).
+    Function(crate::functions_sql::FunctionPlan),
     /// `ALTER TABLE t RENAME TO new_name`.
     RenameTable {
         table: Arc<TableDef>,
@@ -1636,6 +1640,11 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
     }
 }
 
+/// A type as function errors name it (without its modifier).
+pub(crate) fn type_display(t: SqlType) -> String {
+    base(t).name()
+}
+
 /// A type without its modifier, as operator and function errors name it.
 fn base(t: SqlType) -> SqlType {
     match t {
@@ -1700,6 +1709,9 @@ impl Binder<'_> {
                 Ok((create_type::drop(names, *if_exists, *cascade)?, vec![]))
             }
             S::AlterType(at) => Ok((create_type::alter(at)?, vec![])),
+            S::CreateFunction(cf) => Ok((self.create_function(cf)?, vec![])),
+            S::DropFunction(df) => Ok((self.drop_function(df)?, vec![])),
+            S::AlterFunction(af) => Ok((self.alter_function(af)?, vec![])),
             S::Drop { object_type: ast::ObjectType::View, if_exists, names, cascade, .. } => {
                 let names = names.iter().map(|n| self.relation_name(n)).collect::<Result<Vec<_>>>()?;
                 Ok((views::drop_view(names, *if_exists, *cascade), vec![]))
@@ -2307,6 +2319,9 @@ impl Binder<'_> {
     fn select_query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>)> {
         // Set-returning calls in GROUP BY or window definitions run below them (bind/srf.rs).
         if let Some(q) = srf::grouped_srfs(q) {
+            return self.select_query(&q);
+        }
+        if let Some(q) = self.sql_functions_in_from(q)? {
             return self.select_query(&q);
         }
         if let Some(q) = from_scalar::rewritten(q) {
@@ -4606,6 +4621,10 @@ impl Binder<'_> {
             return self.function(&g, scope);
         }
         let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
+        // A SQL function (CREATE FUNCTION) of that name, inlined.
+        if let Some(e) = self.sql_function_call(f, scope)? {
+            return Ok(e);
+        }
         // `VARIADIC array` as the last argument, before anything reads the arguments.
         if let Some(e) = self.variadic_call(&name, f, scope)? {
             return Ok(e);
@@ -5067,23 +5086,38 @@ impl Binder<'_> {
                 let arg = self.coerce(arg, to, CastContext::Implicit, |_| no_function(&name, &types))?;
                 Expr::Call(crate::scalar::Builtin::RelationIsPublishable, vec![arg], SqlType::Bool)
             }
-            // pg_proc lists no functions (Orbit's built-in ones are not catalog objects), so
-            // these read NULL for every OID, as PostgreSQL's do for an OID no function has
-            // (psql's `\df`).
-            "pg_function_is_visible" if types.len() == 1 => {
-                let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
-                self.coerce(arg, SqlType::Oid(OidKind::Oid), CastContext::Implicit, |_| no_function(&name, &types))?;
-                Expr::Const(Datum::Null, SqlType::Bool)
-            }
-            // Orbit has no extended statistics objects, no triggers, no partitioned tables
-            // and no functions in pg_proc: for every object these read NULL, as PostgreSQL's
-            // do for objects without them. (The description functions: bind/privileges.rs.)
-            "pg_get_statisticsobjdef_columns"
-            | "pg_get_triggerdef"
+            // pg_proc lists the SQL functions CREATE FUNCTION made (Orbit's built-in ones are
+            // not catalog objects): these read NULL for every other OID, as PostgreSQL's do for
+            // an OID no function has (psql's `\df`).
+            "pg_function_is_visible"
             | "pg_get_function_result"
             | "pg_get_function_arguments"
             | "pg_get_function_identity_arguments"
-            | "pg_get_partkeydef" => {
+            | "pg_get_functiondef"
+                if types.len() == 1 =>
+            {
+                use crate::functions_sql::InfoFn;
+                let (kind, ty) = match name.as_str() {
+                    "pg_function_is_visible" => (InfoFn::Visible, SqlType::Bool),
+                    "pg_get_function_result" => (InfoFn::Result, SqlType::Text),
+                    "pg_get_function_arguments" => (InfoFn::Arguments, SqlType::Text),
+                    "pg_get_function_identity_arguments" => (InfoFn::IdentityArguments, SqlType::Text),
+                    _ => (InfoFn::Def, SqlType::Text),
+                };
+                let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
+                let arg = self
+                    .coerce(arg, SqlType::Oid(OidKind::Oid), CastContext::Implicit, |_| no_function(&name, &types))?;
+                Expr::Call(crate::scalar::Builtin::FunctionInfo(kind), vec![arg], ty)
+            }
+            // Orbit has no extended statistics objects, no triggers and no partitioned
+            // tables: for every object these read NULL, as PostgreSQL's
+            // do for objects without them. (The description functions: bind/privileges.rs.)
+            "pg_get_statisticsobjdef_columns"
+            | "pg_get_triggerdef"
+            | "pg_get_partkeydef"
+            // A SQL function's body is kept as its text (prosrc), never as a parsed
+            // SQL-standard body: NULL, as PostgreSQL's for such a function.
+            | "pg_get_function_sqlbody" => {
                 let sig: &[SqlType] = if name == "pg_get_triggerdef" && bound.len() == 2 {
                     &[SqlType::Oid(OidKind::Oid), SqlType::Bool]
                 } else {

@@ -29,11 +29,16 @@ const PG_NAMESPACE_OID: i64 = 2615;
 pub(crate) const PG_SETTINGS_OID: u32 = 12104;
 const PG_INIT_PRIVS_OID: u32 = 3394;
 const PG_OPFAMILY_OID: u32 = 2753;
+const PG_PROC_OID: u32 = 1255;
+const PG_LANGUAGE_OID: u32 = 2612;
+/// pg_type's `record`: what a function returning rows of several columns returns.
+const RECORD_OID: u32 = 2249;
 
 /// The system relations pg_dump reads that [`crate::catalog`] does not list. Empty unless
 /// [`rows`] says otherwise: Orbit has no extensions, functions of its own in pg_proc (its
-/// built-in functions are not catalog objects with OIDs, and there is no CREATE FUNCTION),
-/// languages, operators or casts as catalog objects, text search objects, foreign data,
+/// built-in functions are not catalog objects with OIDs; the SQL functions CREATE FUNCTION
+/// made are listed, [`crate::functions_sql`]), procedural languages (pg_language lists
+/// initdb's internal, c and sql), operators or casts as catalog objects, text search objects, foreign data,
 /// default privileges, conversions, range types, transforms, event triggers, subscriptions,
 /// large objects or security labels.
 pub(crate) const VIEWS: &[View] = &[
@@ -56,7 +61,7 @@ pub(crate) const VIEWS: &[View] = &[
     View {
         schema: "pg_catalog",
         name: "pg_proc",
-        oid: 1255,
+        oid: PG_PROC_OID,
         columns: &[
             ("oid", I8),
             ("proname", T),
@@ -95,7 +100,7 @@ pub(crate) const VIEWS: &[View] = &[
     View {
         schema: "pg_catalog",
         name: "pg_language",
-        oid: 2612,
+        oid: PG_LANGUAGE_OID,
         columns: &[
             ("oid", I8),
             ("lanname", T),
@@ -683,6 +688,26 @@ pub(crate) fn rows(oid: u32, txn: &Txn) -> Option<Vec<Row>> {
             })
             .collect(),
         PG_SETTINGS_OID => settings_rows(txn),
+        PG_PROC_OID => proc_rows(txn),
+        // The languages initdb makes (no procedural one: plpgsql is an extension Orbit lacks),
+        // which pg_dump joins a function's row with.
+        PG_LANGUAGE_OID => [(12, "internal", false, 2246), (13, "c", false, 2247), (14, "sql", true, 2248)]
+            .into_iter()
+            .map(|(oid, name, trusted, validator)| {
+                vec![
+                    Datum::Int8(oid),
+                    Datum::Text(name.into()),
+                    Datum::Int8(10),
+                    Datum::Bool(false),
+                    Datum::Bool(trusted),
+                    Datum::Int8(0),
+                    Datum::Int8(0),
+                    Datum::Int8(validator),
+                    Datum::Null,
+                    Datum::Int8(PG_LANGUAGE_OID as i64),
+                ]
+            })
+            .collect(),
         _ => vec![],
     })
 }
@@ -897,6 +922,68 @@ fn depend_rows() -> Vec<Row> {
         }
     }
     out
+}
+
+/// pg_proc: the SQL functions CREATE FUNCTION made (those another open block created left
+/// out), as PostgreSQL 15's ProcedureCreate fills their rows.
+fn proc_rows(txn: &Txn) -> Vec<Row> {
+    let oids = |ts: &[u32]| crate::stats::value_array(&ts.iter().map(|&t| Datum::Int8(t as i64)).collect::<Vec<_>>());
+    let texts =
+        |ts: &[String]| crate::stats::value_array(&ts.iter().map(|t| Datum::Text(t.clone())).collect::<Vec<_>>());
+    crate::functions_sql::all_seen_by(Some(txn.id))
+        .iter()
+        .map(|f| {
+            let arg_oids: Vec<u32> = f.args.iter().map(|a| a.ty.oid()).collect();
+            let out_oids: Vec<u32> = f.out.iter().map(|c| c.1.oid()).collect();
+            let mut names: Vec<String> = f.args.iter().map(|a| a.name.clone()).collect();
+            // RETURNS TABLE's columns are parameters of mode 't' (proallargtypes, proargmodes).
+            let (all, modes) = if f.out.is_empty() {
+                (Datum::Null, Datum::Null)
+            } else {
+                names.extend(f.out.iter().map(|c| c.0.clone()));
+                let mut modes = vec!["i".to_string(); f.args.len()];
+                modes.extend(std::iter::repeat_n("t".to_string(), f.out.len()));
+                (oids(&[arg_oids.clone(), out_oids].concat()), texts(&modes))
+            };
+            let names = if names.iter().all(String::is_empty) { Datum::Null } else { texts(&names) };
+            let defaults = f.args.iter().filter(|a| a.default.is_some()).count();
+            let ret = if f.returns_rows() { RECORD_OID } else { f.ret.oid() };
+            let arg_text: Vec<String> = arg_oids.iter().map(u32::to_string).collect();
+            vec![
+                Datum::Int8(f.oid as i64),
+                Datum::Text(crate::schema::relname(&f.name).to_string()),
+                Datum::Int8(crate::schema::namespace_of(&f.name) as i64),
+                Datum::Int8(10),
+                Datum::Int8(crate::functions_sql::LANG_SQL as i64),
+                Datum::Float4(100.0),
+                Datum::Float4(if f.setof { 1000.0 } else { 0.0 }),
+                Datum::Int8(0),
+                Datum::Oid(OidKind::RegProc, 0),
+                Datum::Text("f".into()),
+                Datum::Bool(false),
+                Datum::Bool(false),
+                Datum::Bool(f.strict),
+                Datum::Bool(f.setof),
+                Datum::Text(f.volatility.to_string()),
+                Datum::Text("u".into()),
+                Datum::Int2(f.args.len() as i16),
+                Datum::Int2(defaults as i16),
+                Datum::Int8(ret as i64),
+                Datum::Text(arg_text.join(" ")),
+                all,
+                modes,
+                names,
+                Datum::Null,
+                Datum::Null,
+                Datum::Text(f.body.clone()),
+                Datum::Null,
+                Datum::Null,
+                Datum::Null,
+                Datum::Null,
+                Datum::Int8(PG_PROC_OID as i64),
+            ]
+        })
+        .collect()
 }
 
 /// An aclitem[] literal as the text[] Orbit shows ACLs as.

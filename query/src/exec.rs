@@ -33,6 +33,7 @@ pub(crate) mod ddl_journal;
 mod domains;
 mod drop_key;
 mod enum_types;
+mod functions;
 pub(crate) mod index_scan;
 mod indexes;
 mod lock_rows;
@@ -203,6 +204,8 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::Domain(crate::domains::DomainPlan::Create(_)) => "CREATE DOMAIN",
         Plan::Domain(crate::domains::DomainPlan::Drop { .. }) => "DROP DOMAIN",
         Plan::Domain(_) => "ALTER DOMAIN",
+        Plan::Function(crate::functions_sql::FunctionPlan::Create { .. }) => "CREATE FUNCTION",
+        Plan::Function(crate::functions_sql::FunctionPlan::Drop { .. }) => "DROP FUNCTION",
         Plan::DropUniqueConstraint { .. }
         | Plan::RenameTable { .. }
         | Plan::DropKeyCascade { .. }
@@ -493,6 +496,10 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::Domain(p) => {
             txn.holds_tables |= !txn.alone;
             domains::run(txn, p).await
+        }
+        Plan::Function(p) => {
+            txn.holds_tables |= !txn.alone;
+            functions::run(txn, p).await
         }
         Plan::RenameTable { table, new_name } => {
             txn.holds_tables |= !txn.alone;

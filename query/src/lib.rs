@@ -34,6 +34,7 @@ pub mod exec;
 pub mod explain;
 pub mod expr;
 pub mod foreign_key;
+pub mod functions_sql;
 pub mod fuzzing;
 pub mod group;
 mod group_key;

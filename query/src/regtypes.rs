@@ -109,16 +109,30 @@ pub fn parse(kind: OidKind, s: &str) -> Result<u32> {
 
 /// regproc's input of a function name: the type I/O functions Orbit lists in pg_type
 /// (`'pg_catalog.array_in'::regproc`, which pgjdbc compares `typinput` with to tell arrays),
-/// bare or qualified by pg_catalog. Orbit has no pg_proc, so any other name is 0A000 rather
-/// than PostgreSQL's 42883 for a function that may well exist there.
+/// bare or qualified by pg_catalog, and the SQL functions CREATE FUNCTION made. Orbit's
+/// pg_proc lists no built-in function, so any other name is 0A000 rather than PostgreSQL's
+/// 42883 for a function that may well exist there.
 fn regproc_in(s: &str) -> Result<u32> {
     let names = qualified_name(s)?;
+    if let Some(oid) = sql_function_oid(&names)? {
+        return Ok(oid);
+    }
     let name = match &names[..] {
         [name] => name,
         [schema, name] if schema == "pg_catalog" => name,
         _ => return Err(unsupported_proc(s)),
     };
     crate::catalog_builtin::proc_oid(name).ok_or_else(|| unsupported_proc(s))
+}
+
+/// The SQL function (CREATE FUNCTION) a regproc name names: None when none has the name,
+/// 42725 when several do (PostgreSQL's regprocin).
+fn sql_function_oid(names: &[String]) -> Result<Option<u32>> {
+    match crate::functions_sql::resolve(names).as_slice() {
+        [] => Ok(None),
+        [f] => Ok(Some(f.oid)),
+        _ => Err(SqlError::new("42725", format!("more than one function named \"{}\"", names.join(".")))),
+    }
 }
 
 /// regprocedure's input, `name(type, ...)`: a listed function ([`regproc_in`]) whose argument
@@ -131,12 +145,21 @@ fn regprocedure_in(s: &str) -> Result<u32> {
     let inner = inner
         .strip_suffix(')')
         .ok_or_else(|| SqlError::new(code::INVALID_TEXT_REPRESENTATION, "expected a right parenthesis"))?;
-    let oid = regproc_in(&s[..open])?;
     let written: Vec<String> = if inner.trim().is_empty() {
         Vec::new()
     } else {
         inner.split(',').map(arg_type_name).collect::<Result<_>>()?
     };
+    // A SQL function (CREATE FUNCTION) of that name and those argument types.
+    let names = qualified_name(&s[..open])?;
+    let sql_functions = crate::functions_sql::resolve(&names);
+    if let Some(f) = sql_functions.iter().find(|f| f.args.iter().map(|a| a.ty.name()).eq(written.iter().cloned())) {
+        return Ok(f.oid);
+    }
+    if !sql_functions.is_empty() {
+        return Err(SqlError::new(code::UNDEFINED_FUNCTION, format!("function \"{}\" does not exist", s.trim())));
+    }
+    let oid = regproc_in(&s[..open])?;
     let args = crate::catalog_builtin::proc_args(oid).unwrap_or_default();
     if written.len() != args.len() || written.iter().zip(&args).any(|(w, a)| w != a) {
         return Err(unsupported_proc(s));
@@ -187,10 +210,18 @@ pub fn format(kind: OidKind, v: u32) -> String {
     }
     let name = match kind {
         OidKind::Oid => None,
-        OidKind::RegProc => crate::catalog_builtin::proc_name(v).map(str::to_string),
+        OidKind::RegProc => crate::catalog_builtin::proc_name(v)
+            .map(str::to_string)
+            .or_else(|| crate::functions_sql::by_oid(v).map(|f| crate::enums::display_name(&f.name))),
         OidKind::RegProcedure => crate::catalog_builtin::proc_name(v)
             .zip(crate::catalog_builtin::proc_args(v))
-            .map(|(name, args)| format!("{name}({})", args.join(","))),
+            .map(|(name, args)| format!("{name}({})", args.join(",")))
+            .or_else(|| {
+                crate::functions_sql::by_oid(v).map(|f| {
+                    let args: Vec<String> = f.args.iter().map(|a| a.ty.name()).collect();
+                    format!("{}({})", crate::enums::display_name(&f.name), args.join(","))
+                })
+            }),
         // A relation found by its bare name along the search path prints bare; others
         // qualified by their schema.
         OidKind::RegClass => directory().iter().find(|r| r.oid == v).map(|r| {

@@ -22,6 +22,9 @@ pub enum Builtin {
     TableIsVisible,
     /// pg_is_other_temp_schema(oid): whether the schema is another session's temporary one.
     IsOtherTempSchema,
+    /// pg_function_is_visible, pg_get_function_result/_arguments/_identity_arguments,
+    /// pg_get_functiondef of a SQL function's OID ([`crate::functions_sql::info`]).
+    FunctionInfo(crate::functions_sql::InfoFn),
     /// pg_get_userbyid(oid): the role's name (only the bootstrap superuser, OID 10, exists).
     UserById,
     /// to_regclass(text), to_regtype(text), to_regnamespace(text): the name's OID, NULL when
@@ -346,6 +349,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             Some(oid) => Datum::Bool(crate::regtypes::relation_is_visible(oid)),
             None => Datum::Null,
         },
+        Builtin::FunctionInfo(kind) => crate::functions_sql::info(kind, a(0).as_i64()),
         Builtin::IsOtherTempSchema => match a(0).as_i64() {
             Some(oid) => Datum::Bool(crate::temp_tables::is_other_temp_schema(oid)),
             None => Datum::Null,

@@ -436,3 +436,55 @@ fn orbit_dumps_restore_into_orbit() {
     same_behaviour((orbit.pg_port, "postgres"), (from_plain.pg_port, "postgres"));
     drop(pg);
 }
+
+/// SQL functions (CREATE FUNCTION ... LANGUAGE sql): overloads, DEFAULTs, STRICT, volatility,
+/// SETOF and TABLE results, one in another schema, a body reading a table (dumped before the
+/// table, restored under pg_dump's `check_function_bodies = false`).
+const FUNCTION_SCHEMA: &str = r#"
+CREATE TABLE items (id int PRIMARY KEY, name text);
+INSERT INTO items VALUES (1, 'one'), (2, 'two'), (3, 'three');
+CREATE FUNCTION add_em(a integer, b integer DEFAULT 2) RETURNS integer LANGUAGE sql IMMUTABLE STRICT AS $$SELECT a + b$$;
+CREATE FUNCTION add_em(a text, b text) RETURNS text LANGUAGE sql AS 'SELECT a || b';
+CREATE FUNCTION names_from(k integer) RETURNS SETOF text LANGUAGE sql STABLE AS 'SELECT name FROM items WHERE id >= k';
+CREATE FUNCTION pairs(n integer) RETURNS TABLE(i integer, label text) LANGUAGE sql AS $$SELECT id, name FROM items WHERE id <= n$$;
+CREATE SCHEMA fns;
+CREATE FUNCTION fns.triple(integer) RETURNS integer LANGUAGE sql AS 'SELECT $1 * 3';
+"#;
+
+/// Calls of [`FUNCTION_SCHEMA`]'s functions: the same on the source and a restored copy.
+const FUNCTION_CALLS: &[&str] = &[
+    "SELECT add_em(1), add_em(1, 5), add_em('x', 'y'), fns.triple(4)",
+    "SELECT * FROM names_from(2) ORDER BY 1",
+    "SELECT * FROM pairs(2) ORDER BY 1",
+];
+
+#[test]
+fn sql_functions_dump_as_postgresqls_and_restore_both_ways() {
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
+    create_database(&pg, "fsrc");
+    sql(pg.port, "fsrc", FUNCTION_SCHEMA);
+    let orbit = Orbit::start(&["--shards", "2"]);
+    sql(orbit.pg_port, "postgres", FUNCTION_SCHEMA);
+    let want = comparable(&ok(&pg_dump(pg.port, "fsrc", &[]), "pg_dump of PostgreSQL"));
+    let got = comparable(&ok(&pg_dump(orbit.pg_port, "postgres", &[]), "pg_dump of Orbit"));
+    assert_eq!(want, got, "pg_dump of SQL functions");
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Orbit's dump restores into PostgreSQL...
+    let file = dir.path().join("orbit.sql");
+    ok(&pg_dump(orbit.pg_port, "postgres", &["-f", &file.display().to_string()]), "pg_dump -f");
+    create_database(&pg, "frestored");
+    restore_plain(&pg, "frestored", &file);
+    // ... and PostgreSQL's into Orbit, which dumps it back as the source.
+    let plain = dir.path().join("pg.sql");
+    ok(&pg_dump(pg.port, "fsrc", &["-f", &plain.display().to_string()]), "pg_dump of PostgreSQL");
+    let copy = Orbit::start(&["--shards", "2"]);
+    let (good, text) = psql(copy.pg_port, "postgres", &["-f", &plain.display().to_string()]);
+    assert!(good && !text.contains("ERROR"), "restore of PostgreSQL's dump into Orbit: {text}");
+    assert_eq!(want, comparable(&ok(&pg_dump(copy.pg_port, "postgres", &[]), "pg_dump of the copy")));
+    for q in FUNCTION_CALLS {
+        let source = sql(pg.port, "fsrc", q);
+        assert_eq!(source, sql(orbit.pg_port, "postgres", q), "{q} on Orbit");
+        assert_eq!(source, sql(pg.port, "frestored", q), "{q} on the restored PostgreSQL");
+        assert_eq!(source, sql(copy.pg_port, "postgres", q), "{q} on the restored Orbit");
+    }
+}

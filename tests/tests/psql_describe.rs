@@ -215,10 +215,14 @@ CREATE TABLE lt (id serial PRIMARY KEY, name text);
 CREATE VIEW lv AS SELECT id, name FROM lt WHERE id > 1;
 CREATE VIEW lv2 AS SELECT name FROM lt;
 CREATE SEQUENCE ls START 10;
+CREATE FUNCTION lf(a integer, b integer DEFAULT 2) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT a + b';
+CREATE FUNCTION lf(a text) RETURNS text LANGUAGE sql AS 'SELECT a';
+CREATE FUNCTION lset(k integer) RETURNS SETOF text LANGUAGE sql AS 'SELECT name FROM lt WHERE id >= k';
+CREATE FUNCTION ltab(n integer) RETURNS TABLE(i integer, label text) LANGUAGE sql AS 'SELECT id, name FROM lt WHERE id <= n';
 "#;
 
-/// psql's `\du`/`\dg` (pg_roles, pg_auth_members), `\dv`, `\ds` and `\df` (pg_proc: no user
-/// functions in either) print as on PostgreSQL 15.
+/// psql's `\du`/`\dg` (pg_roles, pg_auth_members), `\dv`, `\ds` and `\df` (pg_proc: the SQL
+/// functions CREATE FUNCTION made) print as on PostgreSQL 15.
 #[test]
 fn role_view_and_function_listings_print_as_on_postgresql() {
     let Some(pg) = RealPostgres::start_or_skip() else { return };
@@ -227,7 +231,8 @@ fn role_view_and_function_listings_print_as_on_postgresql() {
         orbit_tests::psql_script(port, LISTING_SETUP);
     }
     let mut differ = Vec::new();
-    for cmd in [r"\du", r"\du postgres", r"\dg", r"\dv", r"\dv lv*", r"\ds", r"\df", r"\d lv"] {
+    for cmd in [r"\du", r"\du postgres", r"\dg", r"\dv", r"\dv lv*", r"\ds", r"\df", r"\df lf", r"\df+ lset", r"\d lv"]
+    {
         let want = psql(pg.port, cmd);
         let got = psql(o.pg_port, cmd);
         assert!(!want.contains("ERROR"), "{cmd} fails on PostgreSQL: {want}");

@@ -890,6 +890,12 @@ impl Tables {
         self.tables.keys()
     }
 
+    /// The names from `first` on, in order (a prefix's names are the first ones it yields
+    /// that start with it).
+    pub fn names_from<'a>(&'a self, first: &str) -> impl Iterator<Item = &'a String> + 'a {
+        self.tables.range::<str, _>((std::ops::Bound::Included(first), std::ops::Bound::Unbounded)).map(|(k, _)| k)
+    }
+
     /// Drops the row versions no snapshot needs any more, in every table.
     pub fn forget_versions(&mut self) {
         for t in self.tables.values_mut() {

@@ -11,7 +11,7 @@ use crate::error::{code, Result, SqlError};
 use sqlparser::ast;
 
 /// The role OWNER TO names: only the roles Orbit has (42704 for another).
-fn owner_oid(owner: &ast::Owner) -> Result<u32> {
+pub(super) fn owner_oid(owner: &ast::Owner) -> Result<u32> {
     let name = match owner {
         ast::Owner::Ident(id) => super::fold(id),
         _ => return Ok(10),

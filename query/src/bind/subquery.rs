@@ -83,6 +83,16 @@ impl State {
         }
     }
 
+    /// How many enclosing levels are in scope (the level being bound is this index).
+    pub(super) fn depth(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// How many queries are being bound, one inside another.
+    pub(super) fn query_depth(&self) -> usize {
+        self.query_depth
+    }
+
     pub(super) fn fresh_id(&mut self) -> usize {
         self.next_id += 1;
         self.next_id
@@ -1021,6 +1031,10 @@ impl Binder<'_> {
         qualifier: Option<&ast::Ident>,
         id: &ast::Ident,
     ) -> Result<Expr> {
+        // An argument of a SQL function being inlined (bind/sql_functions.rs).
+        if let Some(e) = self.sql_function_argument(qualifier, id) {
+            return Ok(e);
+        }
         let err = match self.column(scope, qualifier, id) {
             Ok(e) => return Ok(e),
             Err(e) => e,

@@ -140,10 +140,26 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
         .filter(|d| schemas.contains(&schema::split(&d.name).0))
         .map(|d| d.name.clone())
         .collect();
-    if !domains.is_empty() {
+    // SQL functions likewise (bind/sql_functions.rs).
+    let functions: Vec<String> = crate::functions_sql::all_seen_by(None)
+        .iter()
+        .filter(|f| schemas.contains(&schema::split(&f.name).0))
+        .map(|f| {
+            format!(
+                "function {}.{} depends on schema {}",
+                schema::split(&f.name).0,
+                {
+                    let s = f.signature();
+                    s.rsplit_once('.').map_or(s.clone(), |(_, x)| x.to_string())
+                },
+                schema::split(&f.name).0
+            )
+        })
+        .collect();
+    if !domains.is_empty() || !functions.is_empty() {
         if cascade {
             return Err(SqlError::unsupported(
-                "DROP SCHEMA ... CASCADE of a schema holding domains is not supported yet (drop the domains first)",
+                "DROP SCHEMA ... CASCADE of a schema holding domains or functions is not supported yet (drop them first)",
             ));
         }
         let mut detail: Vec<String> =
@@ -153,6 +169,7 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
                 .iter()
                 .map(|d| format!("type {} depends on schema {}", crate::enums::display_name(d), schema::split(d).0)),
         );
+        detail.extend(functions);
         return Err(SqlError::new(
             code::DEPENDENT_OBJECTS_STILL_EXIST,
             format!("cannot drop schema {} because other objects depend on it", names.join(", ")),

@@ -1,0 +1,1070 @@
+//! Binds CREATE FUNCTION ... LANGUAGE sql and DROP FUNCTION ([`crate::functions_sql`]), and
+//! the calls of SQL functions.
+//!
+//! A call is inlined, as PostgreSQL inlines simple SQL functions (`inline_function`): the body's
+//! last statement, a SELECT, with `$n` and the arguments' names replaced by the call's
+//! arguments (each cast to its parameter's type, DEFAULTs for those left out), is bound where
+//! the call is. A body `SELECT expr` without FROM becomes the expression; any other SELECT a
+//! scalar subquery of its first row (NULL when none); a set-returning function is, in FROM, the
+//! derived table of its query (LATERAL when its arguments read columns), and in the select list
+//! `unnest(ARRAY(query))`. STRICT is `CASE WHEN arg IS NULL OR ... THEN NULL ELSE body END`
+//! (no rows in FROM). The result is cast to the declared return type.
+//!
+//! Differences from PostgreSQL that follow from inlining: an argument's name in the body wins
+//! over a column of the same name (PostgreSQL prefers the column); an argument used twice is
+//! evaluated twice; a function that calls itself (possible through CREATE OR REPLACE) is
+//! refused with 0A000, as PostgreSQL would evaluate it at run time; bodies of several statements
+//! or ending in INSERT/UPDATE/DELETE are refused with 0A000 at CREATE.
+
+use super::{fold, Binder, Plan, Scope};
+use crate::error::{code, Result, SqlError};
+use crate::functions_sql::{Arg, FunctionPlan, SqlFunction};
+use crate::types::{self, CastContext};
+use orbit_engine::table::SqlType;
+use sqlparser::ast;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use std::cell::RefCell;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+thread_local! {
+    /// The functions whose bodies are being bound, innermost last.
+    static EXPANDING: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The most SQL function calls nested in one another's bodies.
+const MAX_DEPTH: usize = 64;
+
+/// The most query levels a FROM item's SQL function is inlined at: each inlining nests one, so
+/// a function reaching itself through FROM stops here.
+const MAX_FROM_DEPTH: usize = 32;
+
+/// The name of the derived table a FROM item's arguments are computed in.
+const LIFTED: &str = "orbit sql function arguments";
+
+/// The names templates give their placeholders (quoted: no client's identifier).
+const HOLE: &str = "orbit template hole";
+
+/// The names a call's arguments have in its inlined body: `<ARG_HOLE><call> <i>`.
+const ARG_HOLE: &str = "orbit sql function argument ";
+
+/// A call's arguments, bound where the call is.
+struct BoundArgs {
+    call: usize,
+    /// The query level the call is at ([`super::subquery::State::depth`]).
+    level: usize,
+    args: Vec<super::Expr>,
+}
+
+thread_local! {
+    /// The arguments of the calls being inlined, innermost last.
+    static ARGS: RefCell<Vec<BoundArgs>> = const { RefCell::new(Vec::new()) };
+    static NEXT_CALL: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Keeps a call's arguments in [`ARGS`] while its body is bound.
+struct ArgsInScope;
+
+impl Drop for ArgsInScope {
+    fn drop(&mut self) {
+        ARGS.with(|s| {
+            s.borrow_mut().pop();
+        });
+    }
+}
+
+/// PostgreSQL's syntax error for `text` (no position: it would point into the body, not the
+/// statement the client sent).
+fn syntax(text: &str) -> impl Fn(sqlparser::parser::ParserError) -> SqlError + '_ {
+    move |e| {
+        let mut err = super::syntax_error(text, &e.to_string());
+        err.position = None;
+        err
+    }
+}
+
+fn parse_expr(text: &str) -> Result<ast::Expr> {
+    Parser::new(&PostgreSqlDialect {}).try_with_sql(text).and_then(|mut p| p.parse_expr()).map_err(syntax(text))
+}
+
+fn parse_statements(text: &str) -> Result<Vec<ast::Statement>> {
+    Parser::parse_sql(&PostgreSqlDialect {}, text).map_err(syntax(text))
+}
+
+fn parse_query(text: &str) -> Result<ast::Query> {
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_query())
+        .map_err(syntax(text))
+        .map(|q| *q)
+}
+
+fn hole(i: usize) -> String {
+    format!("\"{HOLE} {i}\"")
+}
+
+/// `e` with each hole `i` (an identifier written by [`hole`]) replaced by `fill[i]`.
+fn fill<V: ast::VisitMut>(v: &mut V, fill: &[ast::Expr]) {
+    let _ = ast::visit_expressions_mut(v, |e| {
+        if let ast::Expr::Identifier(id) = e {
+            if let Some(i) = id.value.strip_prefix(HOLE).and_then(|r| r.trim().parse::<usize>().ok()) {
+                if let Some(x) = fill.get(i) {
+                    *e = x.clone();
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// `CAST((e) AS t)`.
+fn cast(e: ast::Expr, t: SqlType) -> Result<ast::Expr> {
+    let mut c = parse_expr(&format!("CAST({} AS {})", hole(0), t.name()))?;
+    fill(&mut c, &[ast::Expr::Nested(Box::new(e))]);
+    Ok(c)
+}
+
+/// The type a parameter or result is declared with; 0A000 for the polymorphic pseudo-types.
+fn declared_type(dt: &ast::DataType) -> Result<SqlType> {
+    let written = dt.to_string().to_ascii_lowercase();
+    if written.starts_with("any") && !written.starts_with("any[") || written == "record" || written == "internal" {
+        return Err(SqlError::unsupported(format!(
+            "SQL functions with arguments or results of type {written} are not supported"
+        )));
+    }
+    let t = super::sql_type(dt)?;
+    // The catalog entry keeps it as a column's type: one the log can hold.
+    if SqlType::from_oid(t.oid()).is_none_or(|x| x == SqlType::Unknown || x == SqlType::Void) {
+        return Err(SqlError::unsupported(format!(
+            "SQL functions with arguments or results of type {written} are not supported"
+        )));
+    }
+    Ok(t)
+}
+
+/// A parameter's or result column's name as written.
+fn ident_name(id: &ast::Ident) -> String {
+    fold(id)
+}
+
+impl Binder<'_> {
+    pub(super) fn create_function(&mut self, cf: &ast::CreateFunction) -> Result<Plan> {
+        if cf.or_alter || cf.temporary || cf.if_not_exists || cf.using.is_some() || cf.remote_connection.is_some() {
+            return Err(SqlError::syntax(&cf.name.to_string()));
+        }
+        let body_text = match &cf.function_body {
+            Some(ast::CreateFunctionBody::AsBeforeOptions { body, link_symbol: None })
+            | Some(ast::CreateFunctionBody::AsAfterOptions(body)) => match body {
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => s.clone(),
+                    ast::Value::DollarQuotedString(d) => d.value.clone(),
+                    _ => return Err(SqlError::syntax(&body.to_string())),
+                },
+                _ => return Err(SqlError::syntax(&body.to_string())),
+            },
+            Some(ast::CreateFunctionBody::Return(e)) => format!("SELECT {e}"),
+            Some(ast::CreateFunctionBody::BeginAtomic(b)) => {
+                b.statements.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            }
+            Some(_) => return Err(SqlError::syntax(&cf.name.to_string())),
+            None => return Err(SqlError::new("42P13", "no function body specified")),
+        };
+        let standard_body = matches!(
+            cf.function_body,
+            Some(ast::CreateFunctionBody::Return(_) | ast::CreateFunctionBody::BeginAtomic(_))
+        );
+        match cf.language.as_ref().map(fold) {
+            Some(l) if l == "sql" => {}
+            None if standard_body => {}
+            None => return Err(SqlError::new("42P13", "no language specified")),
+            Some(l) if matches!(l.as_str(), "plpgsql" | "c" | "internal") => {
+                return Err(SqlError::unsupported(format!("functions in language \"{l}\" are not supported")))
+            }
+            Some(l) => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("language \"{l}\" does not exist"))),
+        }
+        if matches!(cf.security, Some(ast::FunctionSecurity::Definer)) {
+            return Err(SqlError::unsupported("SECURITY DEFINER functions are not supported"));
+        }
+        if !cf.set_params.is_empty() {
+            return Err(SqlError::unsupported("SET clauses of functions are not supported"));
+        }
+        let name = super::new_object_name(self.sql, &cf.name)?;
+        let mut args = Vec::new();
+        // OUT and INOUT parameters: the result's columns.
+        let mut outs: Vec<(String, SqlType)> = Vec::new();
+        for a in cf.args.iter().flatten() {
+            let arg_name = a.name.as_ref().map(ident_name).unwrap_or_default();
+            match &a.mode {
+                None | Some(ast::ArgMode::In) => {}
+                Some(ast::ArgMode::Out) => {
+                    outs.push((arg_name, declared_type(&a.data_type)?));
+                    continue;
+                }
+                Some(ast::ArgMode::InOut) => outs.push((arg_name.clone(), declared_type(&a.data_type)?)),
+                Some(m) => {
+                    return Err(SqlError::unsupported(format!("{m} parameters of SQL functions are not supported")))
+                }
+            }
+            if !arg_name.is_empty() && args.iter().any(|x: &Arg| x.name == arg_name) {
+                return Err(SqlError::new("42P13", format!("parameter name \"{arg_name}\" used more than once")));
+            }
+            let ty = declared_type(&a.data_type)?;
+            let default = match &a.default_expr {
+                Some(d) => Some(d.to_string()),
+                None if args.iter().any(|x: &Arg| x.default.is_some()) => {
+                    return Err(SqlError::new(
+                        "42P13",
+                        "input parameters after one with a default value must also have defaults",
+                    ))
+                }
+                None => None,
+            };
+            args.push(Arg { name: arg_name, ty, default });
+        }
+        let is_record = |dt: &ast::DataType| dt.to_string().eq_ignore_ascii_case("record");
+        let (ret, out, setof) = match &cf.return_type {
+            // OUT parameters give the result: their one type, or a record of them.
+            _ if !outs.is_empty() => {
+                let setof = matches!(cf.return_type, Some(ast::FunctionReturnType::SetOf(_)));
+                let declared = match &cf.return_type {
+                    Some(ast::FunctionReturnType::DataType(dt) | ast::FunctionReturnType::SetOf(dt)) => Some(dt),
+                    None => None,
+                };
+                let one = (outs.len() == 1).then(|| outs[0].1);
+                match (declared, one) {
+                    (None, _) => {}
+                    (Some(dt), None) if is_record(dt) => {}
+                    (Some(dt), Some(t)) if !is_record(dt) && declared_type(dt)? == t => {}
+                    (Some(_), one) => {
+                        let want = one.map_or("record".to_string(), super::type_display);
+                        return Err(SqlError::new(
+                            "42P13",
+                            format!("function result type must be {want} because of OUT parameters"),
+                        ));
+                    }
+                }
+                for (i, o) in outs.iter_mut().enumerate() {
+                    if o.0.is_empty() {
+                        o.0 = format!("column{}", i + 1);
+                    }
+                }
+                match one {
+                    Some(t) => (t, Vec::new(), setof),
+                    None => (SqlType::Unknown, outs, setof),
+                }
+            }
+            None => return Err(SqlError::new("42P13", "function result type must be specified")),
+            Some(ast::FunctionReturnType::DataType(ast::DataType::Table(Some(cols)))) => {
+                let out = cols
+                    .iter()
+                    .map(|c| Ok((ident_name(&c.name), declared_type(&c.data_type)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                (SqlType::Unknown, out, true)
+            }
+            Some(ast::FunctionReturnType::DataType(dt)) => (declared_type(dt)?, Vec::new(), false),
+            Some(ast::FunctionReturnType::SetOf(dt)) => match self.table_row_type(dt)? {
+                Some(out) => (SqlType::Unknown, out, true),
+                None => (declared_type(dt)?, Vec::new(), true),
+            },
+        };
+        if ret == SqlType::Void {
+            return Err(SqlError::unsupported("SQL functions returning void are not supported"));
+        }
+        let strict = matches!(
+            cf.called_on_null,
+            Some(ast::FunctionCalledOnNull::Strict | ast::FunctionCalledOnNull::ReturnsNullOnNullInput)
+        );
+        let volatility = match cf.behavior {
+            Some(ast::FunctionBehavior::Immutable) => 'i',
+            Some(ast::FunctionBehavior::Stable) => 's',
+            _ => 'v',
+        };
+        let f = SqlFunction { oid: 0, name, args, ret, out, setof, volatility, strict, body: body_text, rel_oid: 0 };
+        // pg_dump's scripts set check_function_bodies off: a body may read a table created later.
+        if crate::settings::bound_value("check_function_bodies").is_none_or(|v| v != "off") {
+            check_body(&f)?;
+        }
+        Ok(Plan::Function(FunctionPlan::Create { f, or_replace: cf.or_replace }))
+    }
+
+    /// The columns of table `dt` names (`RETURNS SETOF t`), None when it names no table.
+    fn table_row_type(&mut self, dt: &ast::DataType) -> Result<Option<Vec<(String, SqlType)>>> {
+        let ast::DataType::Custom(n, mods) = dt else { return Ok(None) };
+        if !mods.is_empty() || super::sql_type(dt).is_ok() {
+            return Ok(None);
+        }
+        let Ok(table) = super::object_name(self.sql, n) else { return Ok(None) };
+        let Some(def) = super::lookup_table(&table) else { return Ok(None) };
+        Ok(Some(def.columns.iter().map(|c| (c.name.clone(), c.ty)).collect()))
+    }
+
+    pub(super) fn drop_function(&mut self, df: &ast::DropFunction) -> Result<Plan> {
+        let mut entries = Vec::new();
+        let mut skipped = Vec::new();
+        for d in &df.func_desc {
+            let found = find_function(d, df.if_exists, &mut skipped)?;
+            if let Some(f) = found {
+                let entry = SqlFunction::entry_name(&f.name, &f.arg_types());
+                if entries.contains(&entry) {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_FUNCTION,
+                        format!("function {} does not exist", f.signature()),
+                    ));
+                }
+                entries.push(entry);
+            }
+        }
+        Ok(Plan::Function(FunctionPlan::Drop { entries, skipped }))
+    }
+
+    /// `ALTER FUNCTION f[(argtypes)] OWNER TO r` (pg_dump's scripts): every function is the
+    /// bootstrap superuser's, so OWNER TO it changes nothing, as in PostgreSQL; another role, and
+    /// the other actions, are 0A000.
+    pub(super) fn alter_function(&mut self, af: &ast::AlterFunction) -> Result<Plan> {
+        if !matches!(af.kind, ast::AlterFunctionKind::Function) {
+            return Err(SqlError::unsupported("ALTER AGGREGATE is not supported"));
+        }
+        let ast::AlterFunctionOperation::OwnerTo(owner) = &af.operation else {
+            return Err(SqlError::unsupported("ALTER FUNCTION is only supported for OWNER TO"));
+        };
+        let mut skipped = Vec::new();
+        if find_function(&af.function, false, &mut skipped)?.is_none() {
+            return Err(SqlError::internal("function not found"));
+        }
+        if super::lock::owner_oid(owner)? != 10 {
+            return Err(SqlError::unsupported("changing a function's owner is not supported (Orbit keeps no owners)"));
+        }
+        Ok(Plan::Skipped { tag: "ALTER FUNCTION", notice: String::new() })
+    }
+
+    /// The type of a FROM item's argument `e` when it binds on its own (None when it reads
+    /// columns of the FROM items before it). What binding noted (aggregates) is taken back.
+    fn probe_type(&mut self, e: &ast::Expr) -> Option<SqlType> {
+        let noted = self.noted();
+        let t = self.expr(e, None).map(|x| x.ty());
+        self.forget_since(noted);
+        t.ok()
+    }
+
+    /// How many aggregates and subqueries this level has noted so far.
+    fn noted(&mut self) -> (usize, usize) {
+        (self.aggs.len(), self.sub.links_vec().len())
+    }
+
+    /// Forgets the aggregates and subqueries noted since [`Binder::noted`] said `at` (an
+    /// expression bound only to learn its type, or bound again by another path).
+    fn forget_since(&mut self, at: (usize, usize)) {
+        self.aggs.truncate(at.0);
+        self.sub.links_vec().truncate(at.1);
+    }
+
+    /// A call of a SQL function bound by inlining its body; None when no SQL function has the
+    /// name (a built-in's then). The arguments are bound here, once; the body reads each as an
+    /// identifier only this call's arguments answer to ([`Binder::sql_function_argument`]),
+    /// so no name of the body's FROM can capture them.
+    pub(super) fn sql_function_call(
+        &mut self,
+        f: &ast::Function,
+        scope: Option<&Scope>,
+    ) -> Result<Option<super::Expr>> {
+        let Ok(parts) = name_parts(&f.name) else { return Ok(None) };
+        let cands = crate::functions_sql::resolve(&parts);
+        if cands.is_empty() {
+            return Ok(None);
+        }
+        let Some(call) = call_args(f)? else { return Ok(None) };
+        let noted = self.noted();
+        let mut given = Vec::new();
+        for e in call.positional.iter().chain(call.named.iter().map(|(_, e)| e)) {
+            given.push(self.expr(e, scope)?);
+        }
+        let npos = call.positional.len();
+        let pos_types: Vec<Option<SqlType>> = given[..npos].iter().map(|e| Some(e.ty())).collect();
+        let named_types: Vec<(String, Option<SqlType>)> =
+            call.named.iter().zip(&given[npos..]).map(|((n, _), e)| (n.clone(), Some(e.ty()))).collect();
+        let (func, map) = match choose(&cands, &parts, &pos_types, &named_types) {
+            Ok(chosen) => chosen,
+            // None of them fits: a built-in function of the name may (its own 42883 if not),
+            // which binds the arguments again.
+            Err(e) if e.code == code::UNDEFINED_FUNCTION && parts.len() == 1 && call.named.is_empty() => {
+                self.forget_since(noted);
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let mut args = Vec::with_capacity(func.args.len());
+        for (a, m) in func.args.iter().zip(&map) {
+            let e = match m {
+                Some(i) => given[*i].clone(),
+                None => self.expr(&parse_expr(a.default.as_deref().unwrap_or("NULL"))?, None)?,
+            };
+            let to = a.ty;
+            args.push(self.coerce(e, to, CastContext::Explicit, |from| {
+                SqlError::new("42846", format!("cannot cast type {} to {}", from.name(), to.name()))
+            })?);
+        }
+        let id = NEXT_CALL.with(|c| {
+            c.set(c.get().wrapping_add(1));
+            c.get()
+        });
+        let holes: Vec<ast::Expr> = (0..args.len())
+            .map(|i| ast::Expr::Identifier(ast::Ident::with_quote('"', format!("{ARG_HOLE}{id} {i}"))))
+            .collect();
+        let body = self.inlined(&func, &holes)?;
+        let _expanding = Expanding::enter(&func)?;
+        let level = self.sub.depth();
+        ARGS.with(|s| s.borrow_mut().push(BoundArgs { call: id, level, args }));
+        let _in_scope = ArgsInScope;
+        Ok(Some(self.expr(&body, scope)?))
+    }
+
+    /// The argument of an inlined call an identifier of its body names ([`ARG_HOLE`]): itself
+    /// at the call's level, an outer reference to it from a subquery of the body.
+    pub(super) fn sql_function_argument(
+        &mut self,
+        qualifier: Option<&ast::Ident>,
+        id: &ast::Ident,
+    ) -> Option<super::Expr> {
+        if qualifier.is_some() || id.quote_style != Some('"') {
+            return None;
+        }
+        let (call, i) = id.value.strip_prefix(ARG_HOLE)?.split_once(' ')?;
+        let (call, i): (usize, usize) = (call.parse().ok()?, i.parse().ok()?);
+        let (level, e) = ARGS.with(|s| {
+            s.borrow().iter().find(|a| a.call == call).and_then(|a| Some((a.level, a.args.get(i)?.clone())))
+        })?;
+        if level >= self.sub.depth() {
+            return Some(e);
+        }
+        let r = self.sub.fresh_id();
+        let ty = e.ty();
+        self.sub.capture(level, r, e, Vec::new());
+        Some(super::Expr::Param(crate::relation::OUTER_BASE + r, ty))
+    }
+
+    /// The AST a call of `func` stands for, `args` standing for its parameters.
+    fn inlined(&mut self, func: &SqlFunction, args: &[ast::Expr]) -> Result<ast::Expr> {
+        let mut q = body_query(func)?;
+        substitute(&mut q, func, args);
+        if func.returns_rows() {
+            return Err(SqlError::unsupported(format!(
+                "a function returning rows of several columns ({}) is only supported in FROM",
+                func.signature()
+            )));
+        }
+        if func.setof {
+            // In the select list: unnest(ARRAY(query)).
+            let name = crate::schema::relname(&func.name).to_string();
+            let q = shaped(q, &[(name, func.ret)])?;
+            let mut e = parse_expr("unnest(ARRAY(SELECT 1))")?;
+            let _ = ast::visit_expressions_mut(&mut e, |x| {
+                if let ast::Expr::Function(f) = x {
+                    if let ast::FunctionArguments::Subquery(s) = &mut f.args {
+                        **s = q.clone();
+                    }
+                }
+                ControlFlow::<()>::Continue(())
+            });
+            return strict(func, args, e);
+        }
+        let e = match single_expression(&q) {
+            Some(e) => e,
+            None if q.limit_clause.is_none() && q.fetch.is_none() => {
+                // The first row, as PostgreSQL's SQL function returns it.
+                let mut limited = parse_query("SELECT 1 LIMIT 1")?;
+                limited.body = q.body;
+                limited.with = q.with;
+                limited.order_by = q.order_by;
+                ast::Expr::Subquery(Box::new(limited))
+            }
+            None => {
+                let mut outer = parse_query("SELECT * FROM (SELECT 1) AS \"orbit body\" LIMIT 1")?;
+                set_from_subquery(&mut outer, q);
+                ast::Expr::Subquery(Box::new(outer))
+            }
+        };
+        strict(func, args, cast(e, func.ret)?)
+    }
+
+    /// `q` with each call of a set-returning SQL function in its FROM clause written as the
+    /// derived table of its query; None when it has none.
+    pub(super) fn sql_functions_in_from(&mut self, q: &ast::Query) -> Result<Option<ast::Query>> {
+        let ast::SetExpr::Select(sel) = q.body.as_ref() else { return Ok(None) };
+        let mut sel = sel.clone();
+        let mut changed = false;
+        for twj in &mut sel.from {
+            changed |= self.rewrite_from_item(&mut twj.relation)?;
+            for j in &mut twj.joins {
+                changed |= self.rewrite_from_item(&mut j.relation)?;
+            }
+        }
+        if !changed {
+            return Ok(None);
+        }
+        let mut out = q.clone();
+        *out.body = ast::SetExpr::Select(sel);
+        Ok(Some(out))
+    }
+
+    fn rewrite_from_item(&mut self, t: &mut ast::TableFactor) -> Result<bool> {
+        let ast::TableFactor::Table { name, alias, args: Some(targs), with_ordinality, .. } = t else {
+            return Ok(false);
+        };
+        let ordinality = *with_ordinality;
+        let Ok(parts) = name_parts(name) else { return Ok(false) };
+        let cands = crate::functions_sql::resolve(&parts);
+        if !cands.iter().any(|f| f.setof || f.returns_rows()) {
+            return Ok(false);
+        }
+        let call = CallArgs::of(&targs.args)?;
+        let Some(call) = call else { return Ok(false) };
+        let mut pos_types = Vec::new();
+        for e in &call.positional {
+            pos_types.push(self.probe_type(e));
+        }
+        let mut named_types = Vec::new();
+        for (n, e) in &call.named {
+            named_types.push((n.clone(), self.probe_type(e)));
+        }
+        let (func, map) = choose(&cands, &parts, &pos_types, &named_types)?;
+        if !func.setof && !func.returns_rows() {
+            return Ok(false);
+        }
+        if self.sub.query_depth() > MAX_FROM_DEPTH {
+            return Err(SqlError::unsupported(format!(
+                "SQL functions nested more than {MAX_FROM_DEPTH} deep in FROM are not supported ({} may call itself; Orbit inlines SQL functions when it binds a statement)",
+                func.signature()
+            )));
+        }
+        let fname = crate::schema::relname(&func.name).to_string();
+        let alias_name = alias.as_ref().map_or(fname.clone(), |a| fold(&a.name));
+        let mut columns: Vec<(String, SqlType)> =
+            if func.returns_rows() { func.out.clone() } else { vec![(alias_name.clone(), func.ret)] };
+        let mut ord_name = "ordinality".to_string();
+        if let Some(a) = alias {
+            if a.columns.len() > columns.len() + ordinality as usize {
+                return Err(SqlError::new("42601", format!("too many column aliases specified for function {fname}")));
+            }
+            for (c, given) in columns.iter_mut().zip(&a.columns) {
+                c.0 = fold(&given.name);
+            }
+            if let Some(o) = a.columns.get(columns.len()) {
+                ord_name = fold(&o.name);
+            }
+        }
+        let args = argument_asts(&func, &call, &map)?;
+        // Arguments that read columns are computed first, in a one-row derived table the body
+        // reads them from by its unique name: written into the body they could be captured by
+        // a column of the body's own FROM.
+        let lift = call.reads_columns() && !args.is_empty();
+        let refs: Vec<ast::Expr> = if lift {
+            (0..args.len())
+                .map(|i| {
+                    ast::Expr::CompoundIdentifier(vec![
+                        ast::Ident::with_quote('"', LIFTED),
+                        ast::Ident::with_quote('"', format!("a{i}")),
+                    ])
+                })
+                .collect()
+        } else {
+            args.clone()
+        };
+        let mut q = body_query(&func)?;
+        substitute(&mut q, &func, &refs);
+        let mut q = shaped(q, &columns)?;
+        if !func.setof {
+            // One row of several columns (OUT parameters): the body's first.
+            let mut outer = parse_query("SELECT * FROM (SELECT 1) AS \"orbit body\" LIMIT 1")?;
+            set_from_subquery(&mut outer, q);
+            q = outer;
+        }
+        let strict_if = strict_condition(&func, &refs)?;
+        let q = if lift {
+            let items: Vec<String> = (0..args.len()).map(|i| format!("{} AS \"a{i}\"", hole(i))).collect();
+            let filter = if strict_if.is_some() { format!(" WHERE NOT ({})", hole(args.len())) } else { String::new() };
+            let mut outer = parse_query(&format!(
+                "SELECT \"orbit body\".* FROM (SELECT {}) AS \"{LIFTED}\", LATERAL (SELECT 1) AS \"orbit body\"{filter}",
+                items.join(", ")
+            ))?;
+            let mut fills = args.clone();
+            fills.extend(strict_if);
+            fill(&mut outer, &fills);
+            if let ast::SetExpr::Select(sel) = outer.body.as_mut() {
+                if let Some(ast::TableFactor::Derived { subquery, .. }) = sel.from.get_mut(1).map(|t| &mut t.relation) {
+                    **subquery = q;
+                }
+            }
+            outer
+        } else {
+            match strict_if {
+                Some(c) => {
+                    let mut outer =
+                        parse_query(&format!("SELECT * FROM (SELECT 1) AS \"orbit body\" WHERE NOT ({})", hole(0)))?;
+                    fill(&mut outer, &[c]);
+                    set_from_subquery(&mut outer, q);
+                    outer
+                }
+                None => q,
+            }
+        };
+        let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        // WITH ORDINALITY: the rows numbered in the order the body gives them.
+        let q = if ordinality {
+            let mut outer = parse_query(&format!(
+                "SELECT *, row_number() OVER () AS {} FROM (SELECT 1) AS \"orbit body\"",
+                quoted(&ord_name)
+            ))?;
+            set_from_subquery(&mut outer, q);
+            outer
+        } else {
+            q
+        };
+        let mut derived_q = parse_query(&format!("SELECT * FROM (SELECT 1) AS {}", quoted(&alias_name)))?;
+        let ast::SetExpr::Select(sel) = derived_q.body.as_mut() else { return Ok(false) };
+        let Some(mut derived) = sel.from.pop().map(|t| t.relation) else { return Ok(false) };
+        let reads_columns = call.reads_columns();
+        if let ast::TableFactor::Derived { lateral, subquery, .. } = &mut derived {
+            *lateral = reads_columns;
+            **subquery = q;
+        }
+        *t = derived;
+        Ok(true)
+    }
+}
+
+/// The function a DROP or ALTER FUNCTION names (None: not found, its NOTICE added to
+/// `skipped` under IF EXISTS): by its argument types, or by its name alone when it has no
+/// overloads (42725 otherwise).
+fn find_function(
+    d: &ast::FunctionDesc,
+    if_exists: bool,
+    skipped: &mut Vec<String>,
+) -> Result<Option<Arc<SqlFunction>>> {
+    let parts = name_parts(&d.name)?;
+    let shown = parts.join(".");
+    let cands = crate::functions_sql::resolve(&parts);
+    Ok(match &d.args {
+        Some(args) => {
+            let types = args
+                .iter()
+                .filter(|a| !matches!(a.mode, Some(ast::ArgMode::Out)))
+                .map(|a| declared_type(&a.data_type))
+                .collect::<Result<Vec<_>>>()?;
+            match cands.iter().find(|f| f.arg_types() == types) {
+                Some(f) => Some(f.clone()),
+                None => {
+                    let list: Vec<String> = types.iter().map(|t| super::type_display(*t)).collect();
+                    let what = format!("function {shown}({}) does not exist", list.join(", "));
+                    if !if_exists {
+                        return Err(SqlError::new(code::UNDEFINED_FUNCTION, what));
+                    }
+                    skipped.push(format!("{what}, skipping"));
+                    None
+                }
+            }
+        }
+        None => match cands.as_slice() {
+            [f] => Some(f.clone()),
+            [] if if_exists => {
+                skipped.push(format!("function {shown}() does not exist, skipping"));
+                None
+            }
+            [] => {
+                return Err(SqlError::new(
+                    code::UNDEFINED_FUNCTION,
+                    format!("could not find a function named \"{shown}\""),
+                ))
+            }
+            _ => {
+                return Err(SqlError::new("42725", format!("function name \"{shown}\" is not unique"))
+                    .hint("Specify the argument list to select the function unambiguously."))
+            }
+        },
+    })
+}
+
+/// Keeps a function on the stack of those being inlined while its body is bound.
+struct Expanding;
+
+impl Expanding {
+    fn enter(f: &SqlFunction) -> Result<Expanding> {
+        EXPANDING.with(|s| {
+            let mut s = s.borrow_mut();
+            if s.contains(&f.oid) {
+                return Err(SqlError::unsupported(format!(
+                    "recursive SQL function calls are not supported: {} calls itself (Orbit inlines SQL functions when it binds a statement)",
+                    f.signature()
+                )));
+            }
+            if s.len() >= MAX_DEPTH {
+                return Err(SqlError::new("54001", "stack depth limit exceeded"));
+            }
+            s.push(f.oid);
+            Ok(Expanding)
+        })
+    }
+}
+
+impl Drop for Expanding {
+    fn drop(&mut self) {
+        EXPANDING.with(|s| {
+            s.borrow_mut().pop();
+        });
+    }
+}
+
+fn name_parts(name: &ast::ObjectName) -> Result<Vec<String>> {
+    let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
+    if parts.len() != name.0.len() || parts.is_empty() || parts.len() > 2 {
+        return Err(SqlError::syntax(&name.to_string()));
+    }
+    Ok(parts)
+}
+
+/// A call's arguments: positional ones, then `name => value` ones.
+struct CallArgs {
+    positional: Vec<ast::Expr>,
+    named: Vec<(String, ast::Expr)>,
+}
+
+impl CallArgs {
+    fn of(list: &[ast::FunctionArg]) -> Result<Option<CallArgs>> {
+        let mut c = CallArgs { positional: Vec::new(), named: Vec::new() };
+        for a in list {
+            match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                    if !c.named.is_empty() {
+                        return Err(SqlError::new(
+                            code::SYNTAX_ERROR,
+                            "positional argument cannot follow named argument",
+                        ));
+                    }
+                    c.positional.push(e.clone());
+                }
+                ast::FunctionArg::Named { name, arg: ast::FunctionArgExpr::Expr(e), .. } => {
+                    c.named.push((fold(name), e.clone()))
+                }
+                ast::FunctionArg::ExprNamed {
+                    name: ast::Expr::Identifier(name),
+                    arg: ast::FunctionArgExpr::Expr(e),
+                    ..
+                } => c.named.push((fold(name), e.clone())),
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(c))
+    }
+
+    fn reads_columns(&self) -> bool {
+        let mut found = false;
+        for e in self.positional.iter().chain(self.named.iter().map(|(_, e)| e)) {
+            let _ = ast::visit_expressions(e, |x: &ast::Expr| {
+                if matches!(x, ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)) {
+                    found = true;
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            });
+        }
+        found
+    }
+}
+
+/// The call's arguments when it is a plain call (None: a clause only aggregates take, left to
+/// the built-in functions' errors).
+fn call_args(f: &ast::Function) -> Result<Option<CallArgs>> {
+    if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
+        return Ok(None);
+    }
+    match &f.args {
+        ast::FunctionArguments::None => Ok(Some(CallArgs { positional: Vec::new(), named: Vec::new() })),
+        ast::FunctionArguments::List(l) if l.clauses.is_empty() && l.duplicate_treatment.is_none() => {
+            CallArgs::of(&l.args)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// PostgreSQL's preferred types of their categories (func_select_candidate's tie-break).
+fn preferred(t: SqlType) -> bool {
+    matches!(t, SqlType::Text | SqlType::Float8 | SqlType::Bool | SqlType::TimestampTz(_) | SqlType::Interval(_))
+}
+
+/// The function a call resolves to and, per parameter, the call's argument that gives it
+/// (positional ones first, then named; None: its DEFAULT). An argument type None is unknown
+/// (a FROM item's argument reading columns): it fits any parameter.
+#[allow(clippy::type_complexity)]
+fn choose(
+    cands: &[Arc<SqlFunction>],
+    parts: &[String],
+    pos: &[Option<SqlType>],
+    named: &[(String, Option<SqlType>)],
+) -> Result<(Arc<SqlFunction>, Vec<Option<usize>>)> {
+    // (exact matches, preferred-type matches, string parameters for unknown literals,
+    // candidate, map): PostgreSQL's func_select_candidate's criteria, in its order.
+    let mut fits: Vec<((usize, usize, usize), &Arc<SqlFunction>, Vec<Option<usize>>)> = Vec::new();
+    'cand: for f in cands {
+        let n = f.args.len();
+        if pos.len() > n {
+            continue;
+        }
+        let mut map: Vec<Option<usize>> = (0..n).map(|j| (j < pos.len()).then_some(j)).collect();
+        for (k, (name, _)) in named.iter().enumerate() {
+            let Some(j) = f.args.iter().position(|a| !a.name.is_empty() && &a.name == name) else { continue 'cand };
+            if map[j].is_some() {
+                continue 'cand;
+            }
+            map[j] = Some(pos.len() + k);
+        }
+        if map.iter().zip(&f.args).any(|(m, a)| m.is_none() && a.default.is_none()) {
+            continue;
+        }
+        let (mut exact, mut pref, mut strings) = (0, 0, 0);
+        for (j, m) in map.iter().enumerate() {
+            let Some(i) = m else { continue };
+            let given = if *i < pos.len() { pos[*i] } else { named[*i - pos.len()].1 };
+            let want = f.args[j].ty;
+            match given {
+                Some(SqlType::Unknown) => strings += want.is_string() as usize,
+                None => {}
+                Some(g) if g == want => exact += 1,
+                Some(g) if types::can_cast(g, want, CastContext::Implicit) => pref += preferred(want) as usize,
+                Some(_) => continue 'cand,
+            }
+        }
+        fits.push(((exact, pref, strings), f, map));
+    }
+    let shown_types = || {
+        let mut v: Vec<String> = pos.iter().map(|t| t.map_or("unknown".to_string(), super::type_display)).collect();
+        v.extend(named.iter().map(|(n, t)| format!("{n} => {}", t.map_or("unknown".to_string(), super::type_display))));
+        v.join(", ")
+    };
+    let best = fits.iter().map(|f| f.0).max();
+    let Some(best) = best else {
+        return Err(SqlError::new(
+            code::UNDEFINED_FUNCTION,
+            format!("function {}({}) does not exist", parts.join("."), shown_types()),
+        )
+        .hint("No function matches the given name and argument types. You might need to add explicit type casts."));
+    };
+    let mut top = fits.into_iter().filter(|f| f.0 == best);
+    let first = top.next().map(|(_, f, m)| (f.clone(), m));
+    if top.next().is_some() {
+        return Err(SqlError::new("42725", format!("function {}({}) is not unique", parts.join("."), shown_types()))
+            .hint("Could not choose a best candidate function. You might need to add explicit type casts."));
+    }
+    first.ok_or_else(|| SqlError::internal("no function chosen"))
+}
+
+/// Per parameter, the expression a call gives it: its argument or DEFAULT, cast to its type.
+fn argument_asts(func: &SqlFunction, call: &CallArgs, map: &[Option<usize>]) -> Result<Vec<ast::Expr>> {
+    let mut out = Vec::with_capacity(func.args.len());
+    for (a, m) in func.args.iter().zip(map) {
+        let e = match m {
+            Some(i) if *i < call.positional.len() => call.positional[*i].clone(),
+            Some(i) => call.named[*i - call.positional.len()].1.clone(),
+            None => parse_expr(a.default.as_deref().unwrap_or("NULL"))?,
+        };
+        out.push(cast(e, a.ty)?);
+    }
+    Ok(out)
+}
+
+/// The body's last statement, which [`check_body`] made sure is a query.
+fn body_query(func: &SqlFunction) -> Result<ast::Query> {
+    let mut statements = parse_statements(&func.body)?;
+    let n = statements.len();
+    match statements.pop() {
+        Some(ast::Statement::Query(q)) if n == 1 => Ok(*q),
+        // Created with check_function_bodies off.
+        _ => Err(SqlError::unsupported(format!(
+            "SQL functions whose body is not one SELECT are not supported ({})",
+            func.signature()
+        ))),
+    }
+}
+
+/// `q` with `$n` and the parameters' names (bare, or qualified by the function's name)
+/// replaced by `args`.
+fn substitute(q: &mut ast::Query, func: &SqlFunction, args: &[ast::Expr]) {
+    let short = crate::schema::relname(&func.name).to_string();
+    let by_name = |id: &ast::Ident| func.args.iter().position(|a| !a.name.is_empty() && a.name == fold(id));
+    let _ = ast::visit_expressions_mut(q, |e| {
+        let at = match &*e {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::Placeholder(p) => {
+                    p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).and_then(|n| n.checked_sub(1))
+                }
+                _ => None,
+            },
+            ast::Expr::Identifier(id) => by_name(id),
+            ast::Expr::CompoundIdentifier(ids) if ids.len() == 2 && fold(&ids[0]) == short => by_name(&ids[1]),
+            _ => None,
+        };
+        if let Some(a) = at.and_then(|i| args.get(i)) {
+            *e = ast::Expr::Nested(Box::new(a.clone()));
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// The expression of a body `SELECT expr` without FROM, WHERE or other clauses.
+fn single_expression(q: &ast::Query) -> Option<ast::Expr> {
+    if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some() {
+        return None;
+    }
+    let ast::SetExpr::Select(s) = q.body.as_ref() else { return None };
+    if !s.from.is_empty()
+        || s.selection.is_some()
+        || s.having.is_some()
+        || s.distinct.is_some()
+        || !matches!(&s.group_by, ast::GroupByExpr::Expressions(g, m) if g.is_empty() && m.is_empty())
+    {
+        return None;
+    }
+    match s.projection.as_slice() {
+        [ast::SelectItem::UnnamedExpr(e)] | [ast::SelectItem::ExprWithAlias { expr: e, .. }] => Some(e.clone()),
+        _ => None,
+    }
+}
+
+/// `a IS NULL OR b IS NULL ...` over a STRICT function's arguments (None otherwise).
+fn strict_condition(func: &SqlFunction, args: &[ast::Expr]) -> Result<Option<ast::Expr>> {
+    if !func.strict || args.is_empty() {
+        return Ok(None);
+    }
+    let text: Vec<String> = (0..args.len()).map(|i| format!("{} IS NULL", hole(i))).collect();
+    let mut c = parse_expr(&text.join(" OR "))?;
+    let nested: Vec<ast::Expr> = args.iter().map(|a| ast::Expr::Nested(Box::new(a.clone()))).collect();
+    fill(&mut c, &nested);
+    Ok(Some(c))
+}
+
+/// `e`, NULL when a STRICT function's argument is.
+fn strict(func: &SqlFunction, args: &[ast::Expr], e: ast::Expr) -> Result<ast::Expr> {
+    let Some(c) = strict_condition(func, args)? else { return Ok(e) };
+    let mut out = parse_expr(&format!("CASE WHEN {} THEN NULL ELSE {} END", hole(0), hole(1)))?;
+    fill(&mut out, &[c, e]);
+    Ok(out)
+}
+
+/// Makes `outer`'s one FROM item (`(SELECT 1) AS ...`) the derived table of `q`.
+fn set_from_subquery(outer: &mut ast::Query, q: ast::Query) {
+    if let ast::SetExpr::Select(sel) = outer.body.as_mut() {
+        if let Some(ast::TableFactor::Derived { subquery, .. }) = sel.from.first_mut().map(|t| &mut t.relation) {
+            **subquery = q;
+        }
+    }
+}
+
+/// A set-returning function's query with its result columns named and typed as declared:
+/// each item of a plain SELECT cast in place, else the query read as a derived table.
+fn shaped(mut q: ast::Query, columns: &[(String, SqlType)]) -> Result<ast::Query> {
+    let quoted = |s: &str| ast::Ident::with_quote('"', s);
+    if let ast::SetExpr::Select(sel) = q.body.as_mut() {
+        let plain = sel.projection.len() == columns.len()
+            && sel
+                .projection
+                .iter()
+                .all(|p| matches!(p, ast::SelectItem::UnnamedExpr(_) | ast::SelectItem::ExprWithAlias { .. }));
+        // ORDER BY may name an output column by its alias: renaming would break that.
+        let aliases: Vec<String> = sel
+            .projection
+            .iter()
+            .filter_map(|p| match p {
+                ast::SelectItem::ExprWithAlias { alias, .. } => Some(fold(alias)),
+                _ => None,
+            })
+            .collect();
+        let by_alias = match &q.order_by {
+            Some(ast::OrderBy { kind: ast::OrderByKind::Expressions(list), .. }) => {
+                list.iter().any(|o| matches!(&o.expr, ast::Expr::Identifier(id) if aliases.contains(&fold(id))))
+            }
+            Some(_) => true,
+            None => false,
+        };
+        if plain && !by_alias {
+            for (p, (name, ty)) in sel.projection.iter_mut().zip(columns) {
+                let e = match p {
+                    ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => e.clone(),
+                    _ => unreachable!("checked above"),
+                };
+                *p = ast::SelectItem::ExprWithAlias { expr: cast(e, *ty)?, alias: quoted(name) };
+            }
+            return Ok(q);
+        }
+    }
+    let items: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ty))| format!("CAST(\"c{i}\" AS {}) AS \"{}\"", ty.name(), name.replace('"', "\"\"")))
+        .collect();
+    let names: Vec<String> = (0..columns.len()).map(|i| format!("\"c{i}\"")).collect();
+    let mut outer =
+        parse_query(&format!("SELECT {} FROM (SELECT 1) AS \"orbit body\"({})", items.join(", "), names.join(", ")))?;
+    set_from_subquery(&mut outer, q);
+    Ok(outer)
+}
+
+/// What CREATE FUNCTION checks of the body: one statement (0A000 for more), a query last
+/// (42P13 for another statement), that it binds with the parameters' types, and that its
+/// result fits the declared return type (42P13, PostgreSQL's check_sql_fn_retval).
+fn check_body(f: &SqlFunction) -> Result<()> {
+    let mut statements = parse_statements(&f.body)?;
+    let declared = if f.returns_rows() { "record".to_string() } else { f.ret.name() };
+    let mismatch = |detail: String| {
+        SqlError::new("42P13", format!("return type mismatch in function declared to return {declared}")).detail(detail)
+    };
+    let last = match statements.len() {
+        0 => {
+            return Err(mismatch("Function's final statement must be SELECT or INSERT/UPDATE/DELETE RETURNING.".into()))
+        }
+        1 => statements.pop(),
+        _ => return Err(SqlError::unsupported("SQL functions of more than one statement are not supported")),
+    };
+    let q = match last {
+        Some(ast::Statement::Query(q)) => q,
+        Some(ast::Statement::Insert(_) | ast::Statement::Update(_) | ast::Statement::Delete(_)) => {
+            return Err(SqlError::unsupported("SQL functions whose body is INSERT, UPDATE or DELETE are not supported"))
+        }
+        _ => {
+            return Err(mismatch("Function's final statement must be SELECT or INSERT/UPDATE/DELETE RETURNING.".into()))
+        }
+    };
+    let mut q = *q;
+    // Parameter names stand for `$n` while the body is checked.
+    let holes: Vec<ast::Expr> = (1..=f.args.len()).map(|n| parse_expr(&format!("${n}"))).collect::<Result<Vec<_>>>()?;
+    substitute(&mut q, f, &holes);
+    let mut b = Binder::detached("SQL function bodies");
+    b.allow_aggs = true;
+    b.params = f.arg_types();
+    let _guard = Expanding::enter(f)?;
+    let (_, cols) = b.query(&q)?;
+    let want: Vec<SqlType> = if f.returns_rows() { f.out.iter().map(|c| c.1).collect() } else { vec![f.ret] };
+    if !f.returns_rows() && cols.len() != 1 {
+        return Err(mismatch("Final statement must return exactly one column.".into()));
+    }
+    if cols.len() < want.len() {
+        return Err(mismatch("Final statement returns too few columns.".into()));
+    }
+    if cols.len() > want.len() {
+        return Err(mismatch("Final statement returns too many columns.".into()));
+    }
+    for (i, (c, w)) in cols.iter().zip(&want).enumerate() {
+        if c.ty == *w || c.ty == SqlType::Unknown || types::can_cast(c.ty, *w, CastContext::Assignment) {
+            continue;
+        }
+        return Err(if f.returns_rows() {
+            mismatch(format!(
+                "Final statement returns {} instead of {} at column {}.",
+                super::type_display(c.ty),
+                super::type_display(*w),
+                i + 1
+            ))
+        } else {
+            mismatch(format!("Actual return type is {}.", super::type_display(c.ty)))
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,374 @@
+//! SQL-language functions (`CREATE FUNCTION ... LANGUAGE sql`, PostgreSQL's xfunc-sql): their
+//! catalog entries, found by name and argument types as PostgreSQL's function look-up finds
+//! them, and their pg_proc rows.
+//!
+//! A function is a catalog entry as a domain or an enum type is ([`crate::catalog_types`]): a
+//! [`TableDef`] named `\u{8}<name>(<argument type OIDs>)` ([`MARK`]) on every shard, created,
+//! swapped (CREATE OR REPLACE) and dropped through the same log records, snapshots, DDL steps
+//! and ROLLBACK undo as a table (`exec/functions.rs`). Its columns are the arguments (named
+//! `in:<name>`, the DEFAULT's SQL text as the column's default), then the result: one `ret:`
+//! column holding the return type (none for a set of rows: `record`), and for `RETURNS TABLE (...)` / `RETURNS SETOF <table>` one
+//! `out:<name>` column per result column. Its one CHECK named [`BODY`] holds the body's SQL
+//! text (prosrc); the CHECK named [`FLAGS`] holds `<volatility><strict><setof>` (`v0 1`-like
+//! letters: provolatile, then `1`/`0`). `pk_name` holds the function's OID once a definition
+//! has been swapped in (empty: the entry's relation OID is the function's).
+//!
+//! A call is bound by inlining the body (`bind/sql_functions.rs`): nothing here runs per row.
+
+use crate::catalog_types;
+use orbit_engine::table::{CheckDef, ColumnDef, Datum, SqlType, TableDef};
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// The first character of a function's catalog entry.
+pub const MARK: char = '\u{8}';
+
+/// The CHECK holding the body's text.
+pub const BODY: &str = "body";
+/// The CHECK holding volatility, strictness and whether it returns a set.
+pub const FLAGS: &str = "flags";
+
+/// PostgreSQL's OID of language `sql` (pg_language).
+pub const LANG_SQL: u32 = 14;
+
+/// Whether a catalog name is a function's entry.
+pub fn is_entry(name: &str) -> bool {
+    name.starts_with(MARK)
+}
+
+/// One argument.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arg {
+    /// Its name ("" when it has none).
+    pub name: String,
+    pub ty: SqlType,
+    /// Its DEFAULT as SQL text.
+    pub default: Option<String>,
+}
+
+/// A SQL function as its catalog entry holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlFunction {
+    pub oid: u32,
+    /// Its catalog name (`s.f`, or `f` in public).
+    pub name: String,
+    pub args: Vec<Arg>,
+    /// The return type (for a set of rows of several columns, [`SqlType::Unknown`]: `record`).
+    pub ret: SqlType,
+    /// `RETURNS TABLE (...)` / `RETURNS SETOF <table>`: the result's columns.
+    pub out: Vec<(String, SqlType)>,
+    /// `RETURNS SETOF` (or TABLE).
+    pub setof: bool,
+    /// provolatile: `i`, `s` or `v`.
+    pub volatility: char,
+    pub strict: bool,
+    /// The body's SQL text (prosrc).
+    pub body: String,
+    /// The relation OID of the entry it was read from (0 for one not read from the catalog).
+    pub rel_oid: u32,
+}
+
+impl SqlFunction {
+    /// The entry's name: the function's catalog name and its argument types.
+    pub fn entry_name(name: &str, types: &[SqlType]) -> String {
+        let oids: Vec<String> = types.iter().map(|t| t.oid().to_string()).collect();
+        format!("{MARK}{name}({})", oids.join(","))
+    }
+
+    /// The function a catalog entry describes (None for another entry).
+    pub fn of_def(def: &TableDef) -> Option<SqlFunction> {
+        let rest = def.name.strip_prefix(MARK)?;
+        let name = &rest[..rest.find('(')?];
+        let oid = catalog_types::type_oid(def)?;
+        let mut f = SqlFunction {
+            oid,
+            name: name.to_string(),
+            args: Vec::new(),
+            ret: SqlType::Unknown,
+            out: Vec::new(),
+            setof: false,
+            volatility: 'v',
+            strict: false,
+            body: String::new(),
+            rel_oid: def.oid,
+        };
+        for c in &def.columns {
+            if let Some(n) = c.name.strip_prefix("in:") {
+                f.args.push(Arg { name: n.to_string(), ty: c.ty, default: c.default_expr.clone() });
+            } else if let Some(n) = c.name.strip_prefix("out:") {
+                f.out.push((n.to_string(), c.ty));
+            } else if c.name == "ret:" {
+                f.ret = c.ty;
+            }
+        }
+        for c in &def.checks {
+            if c.name == BODY {
+                f.body = c.expr.clone();
+            } else if c.name == FLAGS {
+                let b = c.expr.as_bytes();
+                f.volatility = b.first().map_or('v', |&x| x as char);
+                f.strict = b.get(1) == Some(&b'1');
+                f.setof = b.get(2) == Some(&b'1');
+            }
+        }
+        Some(f)
+    }
+
+    /// Its catalog entry (the relation OID is given when it is created).
+    pub fn to_def(&self) -> TableDef {
+        let mut columns: Vec<ColumnDef> = self
+            .args
+            .iter()
+            .map(|a| ColumnDef { default_expr: a.default.clone(), ..ColumnDef::new(format!("in:{}", a.name), a.ty) })
+            .collect();
+        // A set of rows has no return type of its own (`record`, which no column can hold).
+        if !self.returns_rows() {
+            columns.push(ColumnDef::new("ret:", self.ret));
+        }
+        columns.extend(self.out.iter().map(|(n, t)| ColumnDef::new(format!("out:{n}"), *t)));
+        let flags = format!("{}{}{}", self.volatility, self.strict as u8, self.setof as u8);
+        TableDef {
+            name: Self::entry_name(&self.name, &self.arg_types()),
+            columns,
+            pk_name: if self.oid == 0 { String::new() } else { self.oid.to_string() },
+            checks: vec![
+                CheckDef { name: BODY.into(), expr: self.body.clone() },
+                CheckDef { name: FLAGS.into(), expr: flags },
+            ],
+            ..TableDef::default_empty()
+        }
+    }
+
+    pub fn arg_types(&self) -> Vec<SqlType> {
+        self.args.iter().map(|a| a.ty).collect()
+    }
+
+    /// How many arguments a call must give (those without DEFAULT before the last one).
+    pub fn required(&self) -> usize {
+        self.args.iter().rposition(|a| a.default.is_none()).map_or(0, |i| i + 1)
+    }
+
+    /// `name(type, ...)` as PostgreSQL's messages print a function (bare name when visible).
+    pub fn signature(&self) -> String {
+        let types: Vec<String> = self.args.iter().map(|a| crate::bind::type_display(a.ty)).collect();
+        format!("{}({})", crate::enums::display_name(&self.name), types.join(", "))
+    }
+
+    /// Whether it returns rows of several columns (TABLE, SETOF a table).
+    pub fn returns_rows(&self) -> bool {
+        !self.out.is_empty()
+    }
+}
+
+/// CREATE / DROP FUNCTION as bound.
+#[derive(Debug, Clone)]
+pub enum FunctionPlan {
+    /// `CREATE [OR REPLACE] FUNCTION`: the function (its OID unset).
+    Create { f: SqlFunction, or_replace: bool },
+    /// `DROP FUNCTION`: the entries of the functions found, and the NOTICEs of those IF EXISTS
+    /// skipped.
+    Drop { entries: Vec<String>, skipped: Vec<String> },
+}
+
+/// The functions of catalog name `name` (every overload), as the binder sees the catalog
+/// (not another open block's creations), in OID order.
+pub fn by_name(name: &str) -> Vec<Arc<SqlFunction>> {
+    let prefix = format!("{MARK}{name}(");
+    let names: Vec<String> = orbit_shards::state::try_with_shard(|s| {
+        s.tables
+            .names_from(&prefix)
+            .take_while(|n| n.starts_with(&prefix))
+            .filter(|n| !n.contains(crate::exec::undo::HIDDEN))
+            .cloned()
+            .collect()
+    })
+    .unwrap_or_default();
+    let mut out: Vec<Arc<SqlFunction>> = names
+        .iter()
+        .filter_map(|n| crate::bind::lookup_table(n))
+        .filter_map(|d| SqlFunction::of_def(&d).map(Arc::new))
+        .collect();
+    out.sort_by_key(|f| f.oid);
+    out
+}
+
+/// The functions a (possibly schema-qualified) name names: those of the first schema along
+/// the search path that has any (PostgreSQL looks in every schema of the path and prefers the
+/// earlier one among equally good candidates; functions living in one schema each is the
+/// common case this keeps).
+pub fn resolve(parts: &[String]) -> Vec<Arc<SqlFunction>> {
+    match parts {
+        [f] => {
+            let mut out = Vec::new();
+            for s in crate::schema::path() {
+                out.extend(by_name(&crate::schema::qualify(&s, f)));
+            }
+            out
+        }
+        [schema, f] => by_name(&crate::schema::qualify(schema, f)),
+        _ => Vec::new(),
+    }
+}
+
+/// Every function in this shard's catalog copy, in OID order; those another open block created
+/// are left out for transaction `me` (pg_proc's rows).
+pub fn all_seen_by(me: Option<orbit_shards::rowlock::Owner>) -> Vec<Arc<SqlFunction>> {
+    let mut out: Vec<Arc<SqlFunction>> = orbit_shards::state::with_shard(|s| {
+        let prefix = MARK.to_string();
+        s.tables
+            .names_from(&prefix)
+            .take_while(|n| is_entry(n))
+            .filter(|n| !n.contains(crate::exec::undo::HIDDEN))
+            .filter(|n| me.is_none_or(|me| s.tables.get(n).is_none_or(|t| t.created_by.is_none_or(|o| o == me))))
+            .filter_map(|n| s.tables.def(n))
+            .filter_map(|d| SqlFunction::of_def(&d).map(Arc::new))
+            .collect()
+    });
+    out.sort_by_key(|f| f.oid);
+    out
+}
+
+/// The catalog functions that read a SQL function by OID (psql's `\\df`, pg_dump).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfoFn {
+    /// pg_function_is_visible(oid)
+    Visible,
+    /// pg_get_function_result(oid)
+    Result,
+    /// pg_get_function_arguments(oid)
+    Arguments,
+    /// pg_get_function_identity_arguments(oid)
+    IdentityArguments,
+    /// pg_get_functiondef(oid)
+    Def,
+}
+
+thread_local! {
+    /// The functions the last look-up by OID saw, for threads whose shard state is borrowed
+    /// further up when a row is evaluated.
+    static LAST: RefCell<Vec<Arc<SqlFunction>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Function `oid` in the local shard's catalog copy.
+pub fn by_oid(oid: u32) -> Option<Arc<SqlFunction>> {
+    let found = orbit_shards::state::try_with_shard(|s| {
+        s.tables
+            .names_from(&MARK.to_string())
+            .take_while(|n| is_entry(n))
+            .filter(|n| !n.contains(crate::exec::undo::HIDDEN))
+            .filter_map(|n| s.tables.def(n))
+            .filter_map(|d| SqlFunction::of_def(&d).map(Arc::new))
+            .collect::<Vec<_>>()
+    });
+    let all = match found {
+        Some(all) => {
+            LAST.with(|l| *l.borrow_mut() = all.clone());
+            all
+        }
+        None => LAST.with(|l| l.borrow().clone()),
+    };
+    all.into_iter().find(|f| f.oid == oid)
+}
+
+fn type_name(t: SqlType) -> String {
+    crate::bind::type_display(t)
+}
+
+/// `name type [DEFAULT expr], ...` as pg_get_function_arguments prints the input parameters.
+fn arguments(f: &SqlFunction, defaults: bool) -> String {
+    let one = |a: &Arg| {
+        let mut s = if a.name.is_empty() { type_name(a.ty) } else { format!("{} {}", a.name, type_name(a.ty)) };
+        if let (true, Some(d)) = (defaults, &a.default) {
+            s.push_str(&format!(" DEFAULT {d}"));
+        }
+        s
+    };
+    f.args.iter().map(one).collect::<Vec<_>>().join(", ")
+}
+
+/// The result as pg_get_function_result prints it.
+fn result(f: &SqlFunction) -> String {
+    if f.returns_rows() {
+        let cols: Vec<String> = f.out.iter().map(|(n, t)| format!("{n} {}", type_name(*t))).collect();
+        format!("TABLE({})", cols.join(", "))
+    } else if f.setof {
+        format!("SETOF {}", type_name(f.ret))
+    } else {
+        type_name(f.ret)
+    }
+}
+
+/// pg_get_functiondef's text.
+fn definition(f: &SqlFunction) -> String {
+    let (schema, name) = crate::schema::split(&f.name);
+    let mut out = format!(
+        "CREATE OR REPLACE FUNCTION {}.{}({})\n RETURNS {}\n LANGUAGE sql\n",
+        crate::regtypes::quote_ident(schema),
+        crate::regtypes::quote_ident(name),
+        arguments(f, true),
+        result(f)
+    );
+    let mut traits = Vec::new();
+    match f.volatility {
+        'i' => traits.push("IMMUTABLE"),
+        's' => traits.push("STABLE"),
+        _ => {}
+    }
+    if f.strict {
+        traits.push("STRICT");
+    }
+    if !traits.is_empty() {
+        out.push_str(&format!(" {}\n", traits.join(" ")));
+    }
+    out.push_str(&format!("AS $function${}$function$\n", f.body));
+    out
+}
+
+/// What catalog function `kind` says of function `oid` (NULL for an OID no SQL function has).
+pub fn info(kind: InfoFn, oid: Option<i64>) -> Datum {
+    let Some(f) = oid.and_then(|o| u32::try_from(o).ok()).and_then(by_oid) else { return Datum::Null };
+    match kind {
+        InfoFn::Visible => {
+            let (schema, _) = crate::schema::split(&f.name);
+            let parts = [crate::schema::relname(&f.name).to_string()];
+            // Found by its bare name: the first schema along the path with that name and
+            // argument types is its own.
+            let first = resolve(&parts).into_iter().find(|g| g.arg_types() == f.arg_types());
+            Datum::Bool(first.is_some_and(|g| g.oid == f.oid) && crate::schema::path().iter().any(|s| s == schema))
+        }
+        InfoFn::Result => Datum::Text(result(&f)),
+        InfoFn::Arguments => Datum::Text(arguments(&f, true)),
+        InfoFn::IdentityArguments => Datum::Text(arguments(&f, false)),
+        InfoFn::Def => Datum::Text(definition(&f)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_round_trips() {
+        let f = SqlFunction {
+            oid: 0,
+            name: "s.add".into(),
+            args: vec![
+                Arg { name: "a".into(), ty: SqlType::Int4, default: None },
+                Arg { name: "".into(), ty: SqlType::Text, default: Some("'x'".into()) },
+            ],
+            ret: SqlType::Unknown,
+            out: vec![("c".into(), SqlType::Int8)],
+            setof: true,
+            volatility: 'i',
+            strict: true,
+            body: "SELECT $1".into(),
+            rel_oid: 0,
+        };
+        let mut def = f.to_def();
+        assert_eq!(def.name, "\u{8}s.add(23,25)");
+        def.oid = 77;
+        let back = SqlFunction::of_def(&def).unwrap();
+        assert_eq!(back, SqlFunction { oid: 77, rel_oid: 77, ..f.clone() });
+        assert_eq!(back.required(), 1);
+    }
+}

@@ -7,7 +7,7 @@
 
 use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
 
-const SETUP: &str = "CREATE TABLE te (a int PRIMARY KEY, b text)";
+const SETUP: &str = "CREATE TABLE te (a int PRIMARY KEY, b text, c char(1))";
 
 const FAILING: &[&str] = &[
     "SELECT nosuch FROM te",
@@ -55,6 +55,13 @@ async fn failure(c: &tokio_postgres::Client, sql: &str) -> (String, String, Opti
     (d.code().code().to_string(), d.message().to_string(), d.position().map(|p| format!("{p:?}")))
 }
 
+/// Statements whose error PostgreSQL places nowhere (it comes from execution, not parse
+/// analysis): Orbit must not place it either.
+const UNPLACED: &[&str] = &[
+    // A value too long for its column fails at the assignment.
+    "INSERT INTO te VALUES (1, 'y', 'cd')",
+];
+
 #[test]
 fn errors_point_where_postgresql_points() {
     let Some(pg) = RealPostgres::start_or_skip() else { return };
@@ -67,6 +74,11 @@ fn errors_point_where_postgresql_points() {
         for sql in FAILING {
             let want = failure(&p, sql).await;
             assert!(want.2.is_some(), "{sql}: PostgreSQL gives no position: {want:?}");
+            assert_eq!(failure(&o, sql).await, want, "{sql}");
+        }
+        for sql in UNPLACED {
+            let want = failure(&p, sql).await;
+            assert!(want.2.is_none(), "{sql}: PostgreSQL gives a position: {want:?}");
             assert_eq!(failure(&o, sql).await, want, "{sql}");
         }
     });

@@ -459,7 +459,9 @@ impl Binder<'_> {
     /// An input error (class 22) of a literal points at the literal, as PostgreSQL's does.
     pub(super) fn at_literal(&self, e: SqlError, literal: &ast::Expr) -> SqlError {
         match literal {
-            ast::Expr::Value(v) if e.code.starts_with("22") => e.at(self.pos(&v.span)),
+            // 22001 (a value too long for its column) comes from the assignment at run time in
+            // PostgreSQL, which places it nowhere.
+            ast::Expr::Value(v) if e.code.starts_with("22") && e.code != "22001" => e.at(self.pos(&v.span)),
             _ => e,
         }
     }

@@ -65,6 +65,21 @@ fn settings_and_query(text: &str) -> (Vec<String>, String) {
     (lines[..n].iter().map(|l| l.to_string()).collect(), lines[n..].join("\n"))
 }
 
+/// The first column of the rows `q` returns (an EXPLAIN's lines), each trimmed if `trim`.
+async fn first_column(c: &tokio_postgres::Client, q: String, trim: bool) -> Vec<String> {
+    c.simple_query(&q)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                r.get(0).map(|l| if trim { l.trim().to_string() } else { l.to_string() })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn plans_are_as_recorded() {
     let dir = workspace_root().join("tests/planner");
@@ -159,20 +174,7 @@ fn merge_joins_with_one_and_two_shards() {
         .await
         .unwrap();
         c.batch_execute("ANALYZE").await.unwrap();
-        let lines = |q: String| {
-            let c = &c;
-            async move {
-                c.simple_query(&q)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .filter_map(|m| match m {
-                        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-                        _ => None,
-                    })
-                    .collect::<Vec<String>>()
-            }
-        };
+        let lines = |q: String| first_column(&c, q, false);
         let full = "SELECT count(*) FROM o FULL JOIN l ON l.l_o = o.o_id";
         assert_eq!(
             lines(format!("EXPLAIN (COSTS OFF) {full}")).await,
@@ -367,20 +369,7 @@ fn join_switches_penalise_a_method_and_keep_the_rows() {
         .await
         .unwrap();
         c.batch_execute("ANALYZE").await.unwrap();
-        let plan = |q: &'static str| {
-            let c = &c;
-            async move {
-                c.simple_query(&format!("EXPLAIN (COSTS OFF) {q}"))
-                    .await
-                    .unwrap()
-                    .iter()
-                    .filter_map(|m| match m {
-                        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(|l| l.trim().to_string()),
-                        _ => None,
-                    })
-                    .collect::<Vec<String>>()
-            }
-        };
+        let plan = |q: &'static str| first_column(&c, format!("EXPLAIN (COSTS OFF) {q}"), true);
         let few = "SELECT count(*) FROM few JOIN cust ON cust.id = few.cust";
         let many = "SELECT count(*) FROM many JOIN cust ON cust.id = many.cust";
         let looked_up = |p: &[String]| {
@@ -452,20 +441,7 @@ fn scan_and_aggregate_switches_penalise_a_path_and_keep_the_rows() {
         .await
         .unwrap();
         c.batch_execute("ANALYZE").await.unwrap();
-        let plan = |q: String| {
-            let c = &c;
-            async move {
-                c.simple_query(&q)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .filter_map(|m| match m {
-                        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(|l| l.trim().to_string()),
-                        _ => None,
-                    })
-                    .collect::<Vec<String>>()
-            }
-        };
+        let plan = |q: String| first_column(&c, q, true);
         // The node's startup cost is at least disable_cost (a penalised node below adds its own).
         let startup = |l: &str| -> f64 {
             l.split("(cost=").nth(1).and_then(|c| c.split("..").next()).and_then(|c| c.parse().ok()).unwrap_or(0.0)

@@ -516,14 +516,7 @@ pub(super) fn grouped_srfs(q: &ast::Query) -> Option<ast::Query> {
     }
     impl ast::Visitor for Calls {
         type Break = ();
-        fn pre_visit_query(&mut self, _: &ast::Query) -> ControlFlow<()> {
-            self.depth += 1;
-            ControlFlow::Continue(())
-        }
-        fn post_visit_query(&mut self, _: &ast::Query) -> ControlFlow<()> {
-            self.depth -= 1;
-            ControlFlow::Continue(())
-        }
+        subquery_depth!();
         fn pre_visit_expr(&mut self, e: &ast::Expr) -> ControlFlow<()> {
             if let ast::Expr::Function(f) = e {
                 let srf = f.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| is_srf(&super::fold(i)));

@@ -509,15 +509,7 @@ struct Qualify<'a> {
 impl ast::VisitorMut for Qualify<'_> {
     type Break = ();
 
-    fn pre_visit_query(&mut self, _: &mut ast::Query) -> ControlFlow<()> {
-        self.depth += 1;
-        ControlFlow::Continue(())
-    }
-
-    fn post_visit_query(&mut self, _: &mut ast::Query) -> ControlFlow<()> {
-        self.depth -= 1;
-        ControlFlow::Continue(())
-    }
+    subquery_depth!(mut);
 
     fn post_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
         match e {
@@ -552,15 +544,7 @@ struct Substitute<'a, 's> {
 impl ast::VisitorMut for Substitute<'_, '_> {
     type Break = ();
 
-    fn pre_visit_query(&mut self, _: &mut ast::Query) -> ControlFlow<()> {
-        self.depth += 1;
-        ControlFlow::Continue(())
-    }
-
-    fn post_visit_query(&mut self, _: &mut ast::Query) -> ControlFlow<()> {
-        self.depth -= 1;
-        ControlFlow::Continue(())
-    }
+    subquery_depth!(mut);
 
     fn post_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
         let replaced = match e {
@@ -660,15 +644,7 @@ struct Calls {
 impl ast::Visitor for Calls {
     type Break = ();
 
-    fn pre_visit_query(&mut self, _: &ast::Query) -> ControlFlow<()> {
-        self.depth += 1;
-        ControlFlow::Continue(())
-    }
-
-    fn post_visit_query(&mut self, _: &ast::Query) -> ControlFlow<()> {
-        self.depth -= 1;
-        ControlFlow::Continue(())
-    }
+    subquery_depth!();
 
     fn pre_visit_expr(&mut self, e: &ast::Expr) -> ControlFlow<()> {
         if self.depth > 0 {

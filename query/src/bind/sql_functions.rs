@@ -412,6 +412,17 @@ impl Binder<'_> {
             .map(|i| ast::Expr::Identifier(ast::Ident::with_quote('"', format!("{ARG_HOLE}{id} {i}"))))
             .collect();
         let body = self.inlined(&func, &holes)?;
+        // An argument with a volatile call (nextval, random(), clock_timestamp(), ...) that the
+        // body reads more than once would be computed once per read here; PostgreSQL does not
+        // inline such a call and computes the argument once. Orbit only inlines: refused.
+        for (i, a) in args.iter().enumerate() {
+            if volatile(a) && hole_uses(&body, &format!("{ARG_HOLE}{id} {i}")) > 1 {
+                return Err(SqlError::unsupported(format!(
+                    "a volatile argument (such as nextval() or random()) that the body of {} reads more than once is not supported yet",
+                    func.signature()
+                )));
+            }
+        }
         let _expanding = Expanding::enter(&func)?;
         let level = self.sub.depth();
         ARGS.with(|s| s.borrow_mut().push(BoundArgs { call: id, level, args }));
@@ -907,6 +918,38 @@ fn substitute(q: &mut ast::Query, func: &SqlFunction, args: &[ast::Expr]) {
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// Whether `e` calls something whose value may differ from call to call (or that changes
+/// state: a sequence, a sleep, an advisory lock).
+fn volatile(e: &super::Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |x| {
+        found |= match x {
+            // now() and the other transaction-time functions are the same at every read.
+            super::Expr::Func(f, _, _) => {
+                matches!(f, crate::expr::Func::Random | crate::expr::Func::GenRandomUuid | crate::expr::Func::ClockTimestamp)
+            }
+            super::Expr::Call(f, _, _) => {
+                f.is_sequence()
+                    || matches!(f, crate::scalar::Builtin::Sleep(_) | crate::scalar::Builtin::Advisory(_))
+            }
+            _ => false,
+        }
+    });
+    found
+}
+
+/// How many times the inlined body `body` names the argument hole `name`.
+fn hole_uses(body: &ast::Expr, name: &str) -> usize {
+    let mut n = 0;
+    let _ = ast::visit_expressions(body, |e| {
+        if matches!(e, ast::Expr::Identifier(id) if id.value == name) {
+            n += 1;
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    n
 }
 
 /// The expression of a body `SELECT expr` without FROM, WHERE or other clauses.

@@ -928,11 +928,13 @@ fn volatile(e: &super::Expr) -> bool {
         found |= match x {
             // now() and the other transaction-time functions are the same at every read.
             super::Expr::Func(f, _, _) => {
-                matches!(f, crate::expr::Func::Random | crate::expr::Func::GenRandomUuid | crate::expr::Func::ClockTimestamp)
+                matches!(
+                    f,
+                    crate::expr::Func::Random | crate::expr::Func::GenRandomUuid | crate::expr::Func::ClockTimestamp
+                )
             }
             super::Expr::Call(f, _, _) => {
-                f.is_sequence()
-                    || matches!(f, crate::scalar::Builtin::Sleep(_) | crate::scalar::Builtin::Advisory(_))
+                f.is_sequence() || matches!(f, crate::scalar::Builtin::Sleep(_) | crate::scalar::Builtin::Advisory(_))
             }
             _ => false,
         }

@@ -108,10 +108,7 @@ impl Binder<'_> {
         out.columns = columns;
         out.table = ast::TableObject::TableName(t.base.clone());
         out.table_alias = Some(ast::TableAliasWithoutColumns { explicit: true, alias: t.alias.clone() });
-        out.returning = match &ins.returning {
-            Some(items) => Some(t.returning(items)?),
-            None => None,
-        };
+        out.returning = ins.returning.as_deref().map(|items| t.returning(items)).transpose()?;
         Ok(Some(out))
     }
 
@@ -132,10 +129,7 @@ impl Binder<'_> {
             t.substitute(&mut a.value)?;
         }
         out.selection = t.condition(up.selection.as_ref())?;
-        out.returning = match &up.returning {
-            Some(items) => Some(t.returning(items)?),
-            None => None,
-        };
+        out.returning = up.returning.as_deref().map(|items| t.returning(items)).transpose()?;
         Ok(Some(out))
     }
 
@@ -159,10 +153,7 @@ impl Binder<'_> {
             ast::FromTable::WithoutKeyword(_) => ast::FromTable::WithoutKeyword(vec![twj]),
         };
         out.selection = t.condition(del.selection.as_ref())?;
-        out.returning = match &del.returning {
-            Some(items) => Some(t.returning(items)?),
-            None => None,
-        };
+        out.returning = del.returning.as_deref().map(|items| t.returning(items)).transpose()?;
         Ok(Some(out))
     }
 

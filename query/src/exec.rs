@@ -1439,6 +1439,92 @@ fn key_prefix(table: &TableDef, filter: &Expr, params: &[Datum]) -> Result<Optio
     Ok((!vals.is_empty()).then(|| (key::encode(vals.iter()), vals.len())))
 }
 
+/// A query with FROM whose select list calls nextval, currval or setval: the sequences live on
+/// their own shards, so a call is no value a shard can compute in the row. The query runs with
+/// each such select-list item's row-reading parts (the largest sub-expressions that read the
+/// row and call no sequence function) as extra output columns; then, on the coordinator, the
+/// calls of every output row are given their values in row order (one batch per sequence, as
+/// an INSERT's rows are, [`crate::sequence::resolve`]) and the items are computed over those
+/// columns. PostgreSQL computes the select list as each row is scanned; here only the rows
+/// the query returns (after ORDER BY, OFFSET and LIMIT) take values. A call in WHERE, HAVING,
+/// ORDER BY, DISTINCT or beside a set-returning function stays refused.
+async fn sequence_per_row(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
+    let uses = |e: &Expr| crate::sequence::any_uses(std::slice::from_ref(e));
+    let sorted_by_call = p.order_by.iter().any(|k| match &k.source {
+        crate::bind::SortSource::Output(i) => p.projection.get(*i).is_some_and(uses),
+        crate::bind::SortSource::Input(e) => uses(e),
+    });
+    if p.filter.as_ref().is_some_and(uses)
+        || p.having.as_ref().is_some_and(uses)
+        || sorted_by_call
+        || p.distinct != crate::bind::Distinct::None
+        || !p.srfs.is_empty()
+    {
+        return Err(crate::sequence::not_here());
+    }
+    fn split(e: &mut Expr, extra: &mut Vec<Expr>, base: usize) {
+        if !crate::sequence::any_uses(std::slice::from_ref(e)) {
+            let mut reads = false;
+            e.visit(&mut |x| reads |= matches!(x, Expr::Column(..) | Expr::Agg(..)));
+            if reads {
+                let column = Expr::Column(base + extra.len(), e.ty());
+                extra.push(std::mem::replace(e, column));
+            }
+            return;
+        }
+        for c in e.children_mut() {
+            split(c, extra, base);
+        }
+    }
+    let width = p.projection.len();
+    let mut q = p.clone();
+    let mut extra = Vec::new();
+    let mut templates = Vec::new();
+    for (i, item) in q.projection.iter_mut().enumerate() {
+        if uses(item) {
+            let mut t = item.clone();
+            split(&mut t, &mut extra, width);
+            templates.push((i, t));
+            *item = Expr::Const(Datum::Null, item.ty());
+        }
+    }
+    q.projection.extend(extra);
+    let mut r = Box::pin(select(txn, &q, params)).await?;
+    // Each row's items with its extra columns' values in place: a call's arguments may read
+    // them (`setval('s', a * 1000)`).
+    fn with_values(e: &mut Expr, row: &[Datum]) {
+        if let Expr::Column(k, ty) = e {
+            *e = Expr::Const(row.get(*k).cloned().unwrap_or(Datum::Null), *ty);
+            return;
+        }
+        for c in e.children_mut() {
+            with_values(c, row);
+        }
+    }
+    let mut per_row: Vec<Vec<Expr>> = r
+        .rows
+        .iter()
+        .map(|row| {
+            templates
+                .iter()
+                .map(|(_, t)| {
+                    let mut t = t.clone();
+                    with_values(&mut t, row);
+                    t
+                })
+                .collect()
+        })
+        .collect();
+    crate::sequence::resolve(txn, &mut per_row, params).await?;
+    for (row, exprs) in r.rows.iter_mut().zip(per_row) {
+        for ((i, _), e) in templates.iter().zip(exprs) {
+            row[*i] = expr::eval(&e, &ctx(&[], params))?;
+        }
+        row.truncate(width);
+    }
+    Ok(r)
+}
+
 async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
     let limit = count(p.limit.as_ref(), params, "LIMIT", code::INVALID_ROW_COUNT_IN_LIMIT_CLAUSE)?;
     let offset = count(p.offset.as_ref(), params, "OFFSET", code::INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE)?;
@@ -1474,10 +1560,8 @@ async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResu
     if crate::sequence::any_uses(&p.projection)
         || p.filter.as_ref().is_some_and(|f| crate::sequence::any_uses(std::slice::from_ref(f)))
     {
-        if p.table.is_some() || p.grouped || p.filter.is_some() {
-            return Err(SqlError::unsupported(
-                "nextval(), currval() and setval() are supported in INSERT, UPDATE SET and SELECT without FROM",
-            ));
+        if p.table.is_some() || p.join.is_some() || p.grouped || p.filter.is_some() {
+            return sequence_per_row(txn, p, params).await;
         }
         let mut rows = vec![p.projection.clone()];
         crate::sequence::resolve(txn, &mut rows, params).await?;

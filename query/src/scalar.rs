@@ -324,11 +324,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     Ok(match f {
         Builtin::Sleep(_) => return Err(crate::sleep::not_here()),
         Builtin::Advisory(_) => return Err(crate::advisory::not_here()),
-        Builtin::NextVal | Builtin::CurrVal | Builtin::SetVal => {
-            return Err(SqlError::unsupported(
-                "nextval(), currval() and setval() are supported in INSERT, UPDATE SET and SELECT without FROM",
-            ))
-        }
+        Builtin::NextVal | Builtin::CurrVal | Builtin::SetVal => return Err(crate::sequence::not_here()),
         Builtin::RegexMatch | Builtin::RegexMatchCi => {
             Datum::Bool(regex_match(text(a(0)), text(a(1)), f == Builtin::RegexMatchCi)?)
         }

@@ -724,6 +724,13 @@ pub async fn set_value(name: &str, value: i64, is_called: bool, viewer: Option<O
     Ok(value)
 }
 
+/// Where a sequence function call can be computed (elsewhere it is 0A000).
+pub(crate) fn not_here() -> SqlError {
+    SqlError::unsupported(
+        "nextval(), currval() and setval() are supported in VALUES, UPDATE SET and a SELECT's select list",
+    )
+}
+
 fn uses(e: &Expr) -> bool {
     let mut found = false;
     e.visit(&mut |x| {

@@ -3961,7 +3961,10 @@ impl Binder<'_> {
                 _ => return Err(SqlError::unsupported(format!("reference {e} is not supported"))),
             },
             E::Value(v) => self.value(&v.value, &v.span)?,
-            E::QualifiedWildcard(name, _) => whole_row::qualified_star(scope, name)?,
+            E::QualifiedWildcard(name, _) => match whole_row::qualified_star(scope, name) {
+                Ok(e) => e,
+                Err(err) => self.outer_qualified_star(name).ok_or(err)?,
+            },
             E::Nested(inner) => self.expr(inner, scope)?,
             E::UnaryOp { op, expr } => match op {
                 ast::UnaryOperator::Not => {

@@ -1109,6 +1109,15 @@ impl Binder<'_> {
 
     /// The innermost enclosing level (frame index) whose FROM items `find` finds something in,
     /// with what it found; frames names cannot reach are skipped.
+    /// `t.*` as a value where `t` is an enclosing level's FROM item (`SELECT (SELECT
+    /// (t.*)::text) FROM t`): an outer reference to its whole row's text, as a bare `t` is.
+    pub(super) fn outer_qualified_star(&mut self, name: &ast::ObjectName) -> Option<Expr> {
+        let [part] = name.0.as_slice() else { return None };
+        let alias = fold(part.as_ident()?);
+        let (f, e) = self.find_in_frames(|_, s| super::whole_row::star_text(Some(s), &alias))?;
+        Some(self.capture_outer(f, e))
+    }
+
     fn find_in_frames<T>(&self, mut find: impl FnMut(&Self, &Scope) -> Option<T>) -> Option<(usize, T)> {
         for f in (0..self.sub.frames.len()).rev() {
             if !self.frame_visible(f) {

@@ -104,10 +104,19 @@ pub(super) fn whole_row_record(scope: Option<&Scope>, alias: &str, jsonb: bool) 
 /// A whole-row reference outside to_json: the record's text ([`JsonFn::RecordText`]), or None
 /// when `alias` names no FROM item of `scope` (or names a column).
 pub(super) fn whole_row_text(scope: Option<&Scope>, alias: &str) -> Option<Expr> {
-    let columns = whole_row_columns(scope, alias)?;
+    whole_row_columns(scope, alias).map(record_text)
+}
+
+/// `alias.*` as a value: the record's text, also where a column is named `alias` (the `.*`
+/// says the FROM item), or None when `alias` names no FROM item of `scope`.
+pub(super) fn star_text(scope: Option<&Scope>, alias: &str) -> Option<Expr> {
+    item_columns(scope, alias, true).map(record_text)
+}
+
+fn record_text(columns: Vec<(String, Expr)>) -> Expr {
     let f = JsonFn::RecordText;
     let fields = columns.into_iter().map(|(_, e)| super::temporal::shown_in_zone(e, false)).collect();
-    Some(Expr::Call(Builtin::Json(f), fields, f.ty()))
+    Expr::Call(Builtin::Json(f), fields, f.ty())
 }
 
 impl Binder<'_> {
@@ -216,7 +225,7 @@ pub(super) fn qualified_star(scope: Option<&Scope>, name: &ast::ObjectName) -> R
         [part] => part.as_ident().map(fold),
         _ => None,
     };
-    alias.as_deref().and_then(|a| whole_row_text(scope, a)).ok_or_else(|| {
+    alias.as_deref().and_then(|a| star_text(scope, a)).ok_or_else(|| {
         crate::error::SqlError::new(
             crate::error::code::UNDEFINED_TABLE,
             format!("missing FROM-clause entry for table \"{}\"", alias.unwrap_or_else(|| name.to_string())),

@@ -258,6 +258,8 @@ pub enum Plan {
     DropSequence {
         names: Vec<String>,
         if_exists: bool,
+        /// CASCADE: column defaults that call nextval on them are dropped too.
+        cascade: bool,
     },
     DropTable {
         names: Vec<String>,
@@ -1876,9 +1878,15 @@ impl Binder<'_> {
                 let def = self.sequence_def(&n, sequence_options, SqlType::Int8)?;
                 Ok((Plan::CreateSequence { def, if_not_exists: *if_not_exists }, vec![]))
             }
-            S::Drop { object_type: ast::ObjectType::Sequence, if_exists, names, .. } => {
-                let names = names.iter().map(|n| object_name(self.sql, n)).collect::<Result<Vec<_>>>()?;
-                Ok((Plan::DropSequence { names, if_exists: *if_exists }, vec![]))
+            S::Drop { object_type: ast::ObjectType::Sequence, if_exists, names, cascade, .. } => {
+                let names = names
+                    .iter()
+                    .map(|n| match n.0.iter().map(|p| p.as_ident()).collect::<Option<Vec<_>>>().as_deref() {
+                        Some([id]) => crate::schema::resolve_unqualified_sequence(&schema::relation_part(&fold(id))?),
+                        _ => object_name(self.sql, n),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((Plan::DropSequence { names, if_exists: *if_exists, cascade: *cascade }, vec![]))
             }
             S::Explain { statement, analyze, options, format, .. } => {
                 let mut analyze = *analyze;

@@ -269,7 +269,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             txn.holds_tables |= !txn.alone;
             Ok(QueryResult { tag: "CREATE SEQUENCE".into(), notices, ..Default::default() })
         }
-        Plan::DropSequence { names, if_exists } => {
+        Plan::DropSequence { names, if_exists, cascade } => {
             let mut r = QueryResult { tag: "DROP SEQUENCE".into(), ..Default::default() };
             // PostgreSQL checks every name before dropping any.
             for n in names {
@@ -284,6 +284,26 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                         "00000",
                         format!("sequence \"{}\" does not exist, skipping", crate::schema::relname(n)),
                     ));
+                    continue;
+                }
+                // A column DEFAULT calling nextval on it depends on it (2BP01), as in
+                // PostgreSQL; CASCADE, which would drop those defaults, is not built.
+                let users = crate::sequence::defaults_using(n);
+                if !users.is_empty() {
+                    let seq = crate::schema::relname(n);
+                    if *cascade {
+                        return Err(SqlError::unsupported(format!(
+                            "DROP SEQUENCE ... CASCADE of a sequence a column default uses ({}) is not supported",
+                            users[0]
+                        )));
+                    }
+                    let details: Vec<String> = users.iter().map(|u| format!("{u} depends on sequence {seq}")).collect();
+                    return Err(SqlError::new(
+                        "2BP01",
+                        format!("cannot drop sequence {seq} because other objects depend on it"),
+                    )
+                    .detail(details.join("\n"))
+                    .hint("Use DROP ... CASCADE to drop the dependent objects too."));
                 }
             }
             let mut kept = Vec::new();
@@ -1729,7 +1749,15 @@ async fn insert(
     txn.check_writable("INSERT")?;
     let resolved;
     let rows = if rows.iter().any(|r| crate::sequence::any_uses(r)) {
+        // The other values first: one that fails (`'x'::int`, 32769 into a smallint) fails
+        // before any sequence advances, as PostgreSQL folds constants before it runs the
+        // INSERT.
         let mut copy = rows.to_vec();
+        for e in copy.iter_mut().flatten() {
+            if !crate::sequence::any_uses(std::slice::from_ref(e)) {
+                *e = Expr::Const(expr::eval(e, &ctx(&[], params))?, e.ty());
+            }
+        }
         crate::sequence::resolve(txn, &mut copy, params).await?;
         resolved = copy;
         &resolved[..]

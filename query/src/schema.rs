@@ -272,6 +272,19 @@ pub fn resolve_unqualified(rel: &str) -> Result<String> {
     }
 }
 
+/// An unqualified sequence name: the first schema along the path (the session's temporary
+/// one first) with a sequence of that name (its catalog entry, [`crate::sequence::entry`]),
+/// else as [`resolve_unqualified`] names it.
+pub fn resolve_unqualified_sequence(rel: &str) -> Result<String> {
+    for s in relation_path() {
+        let full = qualify(&s, rel);
+        if def(&crate::sequence::entry(&full)).is_some() {
+            return Ok(full);
+        }
+    }
+    resolve_unqualified(rel)
+}
+
 /// An unqualified name CREATE gives a new relation: in the first existing schema of the path.
 pub fn create_unqualified(rel: &str) -> Result<String> {
     Ok(qualify(&creation_schema()?, rel))

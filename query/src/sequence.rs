@@ -74,6 +74,39 @@ pub fn entry(name: &str) -> String {
     format!("{ENTRY_MARK}{name}")
 }
 
+/// The column defaults that call nextval on sequence `name` (`nextval('s')`,
+/// `nextval('s'::regclass)`; not `nextval('s'::text)`, which names it only when it runs), as
+/// PostgreSQL's getObjectDescription names them: `default value for column c of table t`.
+pub(crate) fn defaults_using(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for def in crate::catalog::user_tables() {
+        if is_entry(&def.name) || def.view.is_some() {
+            continue;
+        }
+        for c in &def.columns {
+            if c.default_expr.as_deref().and_then(default_sequence).is_some_and(|s| s == name) {
+                out.push(format!("default value for column {} of table {}", c.name, crate::schema::relname(&def.name)));
+            }
+        }
+    }
+    out
+}
+
+/// The sequence a DEFAULT's text `nextval('s')` / `nextval('s'::regclass)` names.
+fn default_sequence(text: &str) -> Option<String> {
+    let args = text.strip_prefix("nextval(").or_else(|| text.strip_prefix("pg_catalog.nextval("))?.strip_suffix(')')?;
+    let quoted = args.strip_suffix("::regclass").unwrap_or(args);
+    let inner = quoted.strip_prefix('\'')?.strip_suffix('\'')?;
+    if inner.replace("''", "").contains('\'') {
+        return None;
+    }
+    match crate::regtypes::qualified_name(&inner.replace("''", "'")).ok()?.as_slice() {
+        [n] => crate::schema::resolve_unqualified_sequence(n).ok(),
+        [.., s, n] => Some(crate::schema::qualify(s, n)),
+        [] => None,
+    }
+}
+
 /// Whether a catalog name is a sequence's entry.
 pub fn is_entry(name: &str) -> bool {
     name.starts_with(ENTRY_MARK)

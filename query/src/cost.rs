@@ -1,6 +1,7 @@
-//! EXPLAIN's cost model: PostgreSQL's cost units and default cost constants
-//! (`seq_page_cost` 1.0, `random_page_cost` 4.0, `cpu_tuple_cost` 0.01, `cpu_index_tuple_cost`
-//! 0.005, `cpu_operator_cost` 0.0025, `parallel_tuple_cost` 0.1), applied to the row counts
+//! EXPLAIN's cost model: PostgreSQL's cost units and cost constants (the session's
+//! `seq_page_cost`, `random_page_cost`, `cpu_tuple_cost`, `cpu_index_tuple_cost`,
+//! `cpu_operator_cost` and `parallel_tuple_cost`, by default 1.0, 4.0, 0.01, 0.005, 0.0025 and
+//! 0.1, [`constants`]), applied to the row counts
 //! [`crate::stats`] estimates. What it models, and what not: Orbit keeps rows in memory, so a
 //! "page" is a notional 8 kB of rows (row width plus PostgreSQL's 28 bytes of tuple header and
 //! line pointer), kept so that numbers read like PostgreSQL's; a scan under a Gather is one
@@ -11,12 +12,66 @@
 
 use std::fmt;
 
-pub const SEQ_PAGE_COST: f64 = 1.0;
-pub const RANDOM_PAGE_COST: f64 = 4.0;
-pub const CPU_TUPLE_COST: f64 = 0.01;
-pub const CPU_INDEX_TUPLE_COST: f64 = 0.005;
-pub const CPU_OPERATOR_COST: f64 = 0.0025;
-pub const PARALLEL_TUPLE_COST: f64 = 0.1;
+/// The cost constants a statement is planned with: the session's `seq_page_cost`,
+/// `random_page_cost`, `cpu_tuple_cost`, `cpu_index_tuple_cost`, `cpu_operator_cost` and
+/// `parallel_tuple_cost` while it is bound (read once per bind, [`constants`]), PostgreSQL's
+/// defaults elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Constants {
+    pub seq_page: f64,
+    pub random_page: f64,
+    pub cpu_tuple: f64,
+    pub cpu_index_tuple: f64,
+    pub cpu_operator: f64,
+    pub parallel_tuple: f64,
+}
+
+impl Constants {
+    pub const DEFAULT: Constants = Constants {
+        seq_page: 1.0,
+        random_page: 4.0,
+        cpu_tuple: 0.01,
+        cpu_index_tuple: 0.005,
+        cpu_operator: 0.0025,
+        parallel_tuple: 0.1,
+    };
+
+    fn of_binding() -> Constants {
+        let d = Constants::DEFAULT;
+        let read = |name: &str, default: f64| {
+            crate::settings::bound_value(name).and_then(|v| v.parse::<f64>().ok()).unwrap_or(default)
+        };
+        Constants {
+            seq_page: read("seq_page_cost", d.seq_page),
+            random_page: read("random_page_cost", d.random_page),
+            cpu_tuple: read("cpu_tuple_cost", d.cpu_tuple),
+            cpu_index_tuple: read("cpu_index_tuple_cost", d.cpu_index_tuple),
+            cpu_operator: read("cpu_operator_cost", d.cpu_operator),
+            parallel_tuple: read("parallel_tuple_cost", d.parallel_tuple),
+        }
+    }
+}
+
+thread_local! {
+    static CONSTANTS: std::cell::Cell<Option<Constants>> = const { std::cell::Cell::new(None) };
+}
+
+/// The cost constants of the statement being bound (the session's settings, read at the
+/// bind's first estimate), or PostgreSQL's defaults outside a bind.
+pub fn constants() -> Constants {
+    CONSTANTS.with(|c| {
+        c.get().unwrap_or_else(|| {
+            let k = Constants::of_binding();
+            c.set(Some(k));
+            k
+        })
+    })
+}
+
+/// A bind starts or ends: the next estimate reads the settings again.
+pub(crate) fn forget_constants() {
+    CONSTANTS.with(|c| c.set(None));
+}
 /// The notional page.
 pub const PAGE_BYTES: f64 = 8192.0;
 /// Per-row overhead PostgreSQL's heap adds (tuple header 24 bytes, line pointer 4).
@@ -56,35 +111,44 @@ impl fmt::Display for Estimate {
 /// A sequential read of `rows` rows of `width` bytes, checking `quals` conditions on each.
 pub fn seq_scan(rows: f64, width: f64, quals: usize, out_rows: f64) -> Estimate {
     let pages = (rows * (width + ROW_OVERHEAD_BYTES) / PAGE_BYTES).ceil();
-    let total = pages * SEQ_PAGE_COST + rows * (CPU_TUPLE_COST + quals as f64 * CPU_OPERATOR_COST);
+    let total = pages * constants().seq_page + rows * (constants().cpu_tuple + quals as f64 * constants().cpu_operator);
     Estimate { startup: 0.0, total, rows: out_rows, width }
 }
 
 /// A read through an index (the primary key's or a secondary one): one random page per row
 /// found, as for an uncorrelated index in PostgreSQL.
 pub fn index_scan(found: f64, width: f64, quals: usize, out_rows: f64) -> Estimate {
-    let total = found * (RANDOM_PAGE_COST + CPU_INDEX_TUPLE_COST + CPU_TUPLE_COST + quals as f64 * CPU_OPERATOR_COST);
+    let total = found
+        * (constants().random_page
+            + constants().cpu_index_tuple
+            + constants().cpu_tuple
+            + quals as f64 * constants().cpu_operator);
     Estimate { startup: 0.0, total, rows: out_rows, width }
 }
 
 /// A Gather of `child` (one shard's part) from `shards` shards.
 pub fn gather(child: Estimate, shards: usize) -> Estimate {
     let rows = child.rows * shards as f64;
-    Estimate { startup: child.startup, total: child.total + rows * PARALLEL_TUPLE_COST, rows, width: child.width }
+    Estimate {
+        startup: child.startup,
+        total: child.total + rows * constants().parallel_tuple,
+        rows,
+        width: child.width,
+    }
 }
 
 /// Aggregation of `input` into `groups` groups with `aggs` aggregates (`cost_agg`: every input
 /// row feeds every aggregate and is hashed by the group key; the groups come out at the end).
 pub fn aggregate(input: Estimate, groups: f64, aggs: usize, keys: usize, width: f64) -> Estimate {
-    let startup = input.total + input.rows * CPU_OPERATOR_COST * (aggs + keys) as f64;
-    Estimate { startup, total: startup + groups * CPU_TUPLE_COST, rows: groups, width }
+    let startup = input.total + input.rows * constants().cpu_operator * (aggs + keys) as f64;
+    Estimate { startup, total: startup + groups * constants().cpu_tuple, rows: groups, width }
 }
 
 /// A sort of `input` (`cost_sort` in memory: 2 x cpu_operator_cost per comparison, N log2 N).
 pub fn sort(input: Estimate) -> Estimate {
     let n = input.rows.max(2.0);
-    let startup = input.total + 2.0 * CPU_OPERATOR_COST * n * n.log2();
-    Estimate { startup, total: startup + CPU_OPERATOR_COST * input.rows, ..input }
+    let startup = input.total + 2.0 * constants().cpu_operator * n * n.log2();
+    Estimate { startup, total: startup + constants().cpu_operator * input.rows, ..input }
 }
 
 /// LIMIT/OFFSET over `input`: the fraction of its run-time cost that produces the rows kept.
@@ -99,8 +163,8 @@ pub fn limit(input: Estimate, offset: f64, count: Option<f64>) -> Estimate {
 
 /// A hash join: `inner` is hashed, `outer` probes it, `rows` come out.
 pub fn hash_join(outer: Estimate, inner: Estimate, rows: f64) -> Estimate {
-    let startup = inner.total + inner.rows * (CPU_OPERATOR_COST + CPU_TUPLE_COST);
-    let total = startup + outer.total + outer.rows * CPU_OPERATOR_COST + rows * CPU_TUPLE_COST;
+    let startup = inner.total + inner.rows * (constants().cpu_operator + constants().cpu_tuple);
+    let total = startup + outer.total + outer.rows * constants().cpu_operator + rows * constants().cpu_tuple;
     Estimate { startup, total, rows, width: outer.width + inner.width }
 }
 
@@ -108,7 +172,8 @@ pub fn hash_join(outer: Estimate, inner: Estimate, rows: f64) -> Estimate {
 /// without sorts): a comparison per row of each side, `rows` out; no table is built.
 pub fn merge_join(outer: Estimate, inner: Estimate, rows: f64) -> Estimate {
     let startup = outer.startup + inner.startup;
-    let total = outer.total + inner.total + (outer.rows + inner.rows) * CPU_OPERATOR_COST + rows * CPU_TUPLE_COST;
+    let total =
+        outer.total + inner.total + (outer.rows + inner.rows) * constants().cpu_operator + rows * constants().cpu_tuple;
     Estimate { startup, total, rows, width: outer.width + inner.width }
 }
 
@@ -138,21 +203,25 @@ pub fn join_distribution(
 ) -> JoinCosts {
     let n = shards.max(1) as f64;
     let matched = table.min(out);
-    let hash = CPU_OPERATOR_COST + CPU_TUPLE_COST;
-    let produced = out * CPU_TUPLE_COST;
+    let hash = constants().cpu_operator + constants().cpu_tuple;
+    let produced = out * constants().cpu_tuple;
     let coordinator = if reduced {
-        (left * n + matched) * PARALLEL_TUPLE_COST + table / n * CPU_OPERATOR_COST + matched * hash
+        (left * n + matched) * constants().parallel_tuple + table / n * constants().cpu_operator + matched * hash
     } else {
-        table * PARALLEL_TUPLE_COST + table * hash
-    } + left * CPU_OPERATOR_COST
+        table * constants().parallel_tuple + table * hash
+    } + left * constants().cpu_operator
         + produced;
-    let broadcast = (left * n + matched) * PARALLEL_TUPLE_COST + left * hash + table / n * CPU_OPERATOR_COST + produced;
-    let (moved, routed) = if partitioned { (0.0, 0.0) } else { (table * (n - 1.0) / n, table / n * CPU_OPERATOR_COST) };
-    let repartition = (left + moved + matched) * PARALLEL_TUPLE_COST
-        + left * CPU_OPERATOR_COST
+    let broadcast = (left * n + matched) * constants().parallel_tuple
+        + left * hash
+        + table / n * constants().cpu_operator
+        + produced;
+    let (moved, routed) =
+        if partitioned { (0.0, 0.0) } else { (table * (n - 1.0) / n, table / n * constants().cpu_operator) };
+    let repartition = (left + moved + matched) * constants().parallel_tuple
+        + left * constants().cpu_operator
         + routed
         + left / n * hash
-        + table / n * CPU_OPERATOR_COST
+        + table / n * constants().cpu_operator
         + produced;
     JoinCosts { coordinator, broadcast, repartition }
 }
@@ -175,9 +244,10 @@ pub struct JoinCosts {
 /// it applies, moves only the kept rows and is always the cheapest.)
 pub fn semi_join_distribution(shards: usize, outer: f64, inner: f64, kept: f64) -> SemiJoinCosts {
     let n = shards.max(1) as f64;
-    let hash = CPU_OPERATOR_COST + CPU_TUPLE_COST;
-    let coordinator = (outer + inner) * PARALLEL_TUPLE_COST + inner * hash + outer * CPU_OPERATOR_COST;
-    let broadcast = (inner * (1.0 + n) + kept) * PARALLEL_TUPLE_COST + inner * hash + outer / n * CPU_OPERATOR_COST;
+    let hash = constants().cpu_operator + constants().cpu_tuple;
+    let coordinator = (outer + inner) * constants().parallel_tuple + inner * hash + outer * constants().cpu_operator;
+    let broadcast =
+        (inner * (1.0 + n) + kept) * constants().parallel_tuple + inner * hash + outer / n * constants().cpu_operator;
     SemiJoinCosts { coordinator, broadcast }
 }
 
@@ -197,42 +267,43 @@ pub struct SemiJoinCosts {
 /// probe with their part and send the joined rows back (built there, one shard's part each).
 pub fn left_join_distribution(shards: usize, preserved: f64, nullable: f64, out: f64) -> SemiJoinCosts {
     let n = shards.max(1) as f64;
-    let hash = CPU_OPERATOR_COST + CPU_TUPLE_COST;
+    let hash = constants().cpu_operator + constants().cpu_tuple;
     let out = out.max(preserved);
-    let coordinator = (preserved + nullable) * PARALLEL_TUPLE_COST
+    let coordinator = (preserved + nullable) * constants().parallel_tuple
         + nullable * hash
-        + preserved * CPU_OPERATOR_COST
-        + out * CPU_TUPLE_COST;
-    let broadcast = (nullable * (1.0 + n) + out) * PARALLEL_TUPLE_COST
+        + preserved * constants().cpu_operator
+        + out * constants().cpu_tuple;
+    let broadcast = (nullable * (1.0 + n) + out) * constants().parallel_tuple
         + nullable * hash
-        + (preserved * CPU_OPERATOR_COST + out * CPU_TUPLE_COST) / n;
+        + (preserved * constants().cpu_operator + out * constants().cpu_tuple) / n;
     SemiJoinCosts { coordinator, broadcast }
 }
 
 /// A nested loop over the materialised `inner`: every pair compared.
 pub fn nested_loop(outer: Estimate, inner: Estimate, rows: f64) -> Estimate {
     let startup = outer.startup + inner.total;
-    let total = outer.total + inner.total + outer.rows * inner.rows * CPU_OPERATOR_COST + rows * CPU_TUPLE_COST;
+    let total =
+        outer.total + inner.total + outer.rows * inner.rows * constants().cpu_operator + rows * constants().cpu_tuple;
     Estimate { startup, total, rows, width: outer.width + inner.width }
 }
 
 /// An index nested loop: the lookups of every `outer` row's key (`inner`, all of them), `rows`
 /// out.
 pub fn index_nested_loop(outer: Estimate, inner: Estimate, rows: f64) -> Estimate {
-    let total = outer.total + inner.total + rows * CPU_TUPLE_COST;
+    let total = outer.total + inner.total + rows * constants().cpu_tuple;
     Estimate { startup: outer.startup + inner.startup, total, rows, width: outer.width + inner.width }
 }
 
 /// A step that passes over every row of `input` once (WindowAgg, Unique, a filter over computed
 /// rows), `ops` operators per row, `rows` out.
 pub fn per_row(input: Estimate, ops: usize, rows: f64, width: f64) -> Estimate {
-    let total = input.total + input.rows * (CPU_OPERATOR_COST * ops as f64 + CPU_TUPLE_COST);
+    let total = input.total + input.rows * (constants().cpu_operator * ops as f64 + constants().cpu_tuple);
     Estimate { startup: input.startup, total, rows, width }
 }
 
 /// Rows computed on the coordinating shard (VALUES, a function, a derived table).
 pub fn computed(rows: f64, width: f64) -> Estimate {
-    Estimate { startup: 0.0, total: rows * CPU_TUPLE_COST, rows, width }
+    Estimate { startup: 0.0, total: rows * constants().cpu_tuple, rows, width }
 }
 
 #[cfg(test)]

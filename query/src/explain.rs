@@ -1057,7 +1057,7 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
         None => {
             let mut n = Node::new("Result").est(Estimate {
                 startup: 0.0,
-                total: cost::CPU_TUPLE_COST,
+                total: cost::constants().cpu_tuple,
                 rows: 1.0,
                 width: output_width(p, None),
             });
@@ -1181,7 +1181,7 @@ fn select_node(p: &SelectPlan, t: &Texts, shards: usize) -> Node {
 /// A data-changing node over `child`: PostgreSQL's ModifyTable shows no rows or width.
 fn modify(n: Node, child: Node) -> Node {
     let c = child.estimate();
-    n.est(Estimate { startup: c.startup, total: c.total + c.rows * cost::CPU_TUPLE_COST, rows: 0.0, width: 0.0 })
+    n.est(Estimate { startup: c.startup, total: c.total + c.rows * cost::constants().cpu_tuple, rows: 0.0, width: 0.0 })
         .child(child)
 }
 
@@ -1497,7 +1497,7 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
                 };
                 let e = Estimate {
                     startup: input.startup,
-                    total: input.total + input.rows * cost::CPU_OPERATOR_COST,
+                    total: input.total + input.rows * cost::constants().cpu_operator,
                     rows,
                     width: input.width,
                 };
@@ -1518,7 +1518,7 @@ fn query_node(q: &crate::relation::QueryPlan, t: &Texts, shards: usize) -> Resul
                 };
                 let e = Estimate {
                     startup: 0.0,
-                    total: le.total + re.total + (le.rows + re.rows) * cost::CPU_TUPLE_COST,
+                    total: le.total + re.total + (le.rows + re.rows) * cost::constants().cpu_tuple,
                     rows,
                     width: le.width.max(re.width),
                 };

@@ -29,11 +29,13 @@ pub fn bind_with(session: Session) {
 /// The outermost bind starts: no parameter read yet.
 pub(crate) fn bind_started() {
     BINDING.with(|b| b.borrow_mut().1.clear());
+    crate::cost::forget_constants();
 }
 
 /// Forgets the session of the bind that ended.
 pub(crate) fn bind_ended() {
     BINDING.with(|b| b.borrow_mut().0 = None);
+    crate::cost::forget_constants();
     crate::datetime::bind_clock(None);
 }
 
@@ -151,6 +153,15 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     // A hash operator (hash join build table, hash aggregate, DISTINCT and set-operation hash
     // sets) may hold work_mem times this, as in PostgreSQL.
     ("hash_mem_multiplier", false, Some("2")),
+    // PostgreSQL's planner cost constants: EXPLAIN's costs and the plan choices made with them
+    // (broadcast or shuffle, merge joins) read the values the statement is bound with
+    // (crate::cost::constants).
+    ("seq_page_cost", false, Some("1")),
+    ("random_page_cost", false, Some("4")),
+    ("cpu_tuple_cost", false, Some("0.01")),
+    ("cpu_index_tuple_cost", false, Some("0.005")),
+    ("cpu_operator_cost", false, Some("0.0025")),
+    ("parallel_tuple_cost", false, Some("0.1")),
     // Orbit compiles no expressions: it behaves as a PostgreSQL built without LLVM, where `jit`
     // is accepted and nothing is ever compiled, `jit_provider` is `llvmjit` (the provider
     // PostgreSQL would load) and pg_jit_available() is false.
@@ -517,6 +528,12 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             }
         }
         "hash_mem_multiplier" => real_value(canon, one()?, 1.0, 1000.0)?,
+        "seq_page_cost"
+        | "random_page_cost"
+        | "cpu_tuple_cost"
+        | "cpu_index_tuple_cost"
+        | "cpu_operator_cost"
+        | "parallel_tuple_cost" => real_value(canon, one()?, 0.0, f64::MAX)?,
         "jit_above_cost" | "jit_inline_above_cost" | "jit_optimize_above_cost" => {
             real_value(canon, one()?, -1.0, f64::MAX)?
         }

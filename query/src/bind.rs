@@ -386,6 +386,9 @@ pub enum Plan {
         /// Per table, the columns listed for ANALYZE (empty: every column).
         columns: Vec<Vec<usize>>,
         tag: &'static str,
+        /// `default_statistics_target` when bound: most common values and histogram buckets
+        /// ANALYZE keeps per column, and 300 times it rows sampled per table.
+        statistics_target: usize,
     },
     /// `EXPLAIN [ANALYZE] EXECUTE name (args)`: the connection finds the statement and binds
     /// `explain` over its query with the arguments in place of the parameters

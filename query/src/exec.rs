@@ -453,8 +453,8 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         }
         Plan::Copy(_) => Err(SqlError::internal("COPY runs through the connection's copy sub-protocol")),
         Plan::ExplainExecute { .. } => Err(SqlError::internal("EXPLAIN EXECUTE runs through the connection")),
-        Plan::Maintenance { analyze, tables, columns, tag, .. } => {
-            utility::maintenance(*analyze, tables, columns, tag).await
+        Plan::Maintenance { analyze, tables, columns, tag, statistics_target, .. } => {
+            utility::maintenance(*analyze, tables, columns, tag, *statistics_target).await
         }
         Plan::CreateIndex { table, index, if_not_exists, .. } => {
             txn.holds_tables |= !txn.alone;

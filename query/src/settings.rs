@@ -157,6 +157,9 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     // (broadcast or shuffle, merge joins) read the values the statement is bound with
     // (crate::cost::constants).
     ("seq_page_cost", false, Some("1")),
+    // Most common values and histogram buckets ANALYZE keeps per column (and 300 times it rows
+    // sampled), read when ANALYZE is bound (crate::stats).
+    ("default_statistics_target", false, Some("100")),
     ("random_page_cost", false, Some("4")),
     ("cpu_tuple_cost", false, Some("0.01")),
     ("cpu_index_tuple_cost", false, Some("0.005")),
@@ -468,6 +471,16 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
                 "C" | "POSIX" | "C.UTF-8" | "C.utf8" => v.to_string(),
                 _ => return Err(only(canon, "C")),
             }
+        }
+        "default_statistics_target" => {
+            let n = int(one()?)?;
+            if !(1..=10000).contains(&n) {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("{n} is outside the valid range for parameter \"default_statistics_target\" (1 .. 10000)"),
+                ));
+            }
+            n.to_string()
         }
         "extra_float_digits" => {
             let n = int(one()?)?;

@@ -5,7 +5,7 @@
 //! Collection: every shard reads its part of the table once ([`collect`]): its row count, per
 //! column the NULLs, the width and the distinct values (exactly, as a set of 64-bit hashes, up
 //! to [`EXACT_DISTINCT_MAX`] per shard; past that a HyperLogLog sketch), and a uniform sample of
-//! at most [`SAMPLE_ROWS`] rows (reservoir sampling, seeded per table and shard so a fixed data
+//! at most [`sample_rows`] rows (reservoir sampling, seeded per table and shard so a fixed data
 //! set gives fixed statistics). The coordinator ([`merge`]) takes from each shard's sample a share
 //! proportional to its row count and computes, as PostgreSQL's `compute_scalar_stats` does from
 //! its sample: the most common values (PostgreSQL's `analyze_mcv_list` test), the equi-depth
@@ -27,10 +27,13 @@ use std::collections::{HashMap, HashSet};
 use std::hash::Hasher;
 use std::sync::Arc;
 
-/// PostgreSQL's `default_statistics_target`: most common values and histogram buckets kept.
+/// PostgreSQL's `default_statistics_target` default: most common values and histogram buckets
+/// kept per column; ANALYZE runs with the session's value (`Plan::Maintenance`).
 pub const STATISTICS_TARGET: usize = 100;
-/// Rows sampled per table (PostgreSQL: 300 x the statistics target).
-pub const SAMPLE_ROWS: usize = 300 * STATISTICS_TARGET;
+/// Rows sampled per table for a statistics target (PostgreSQL: 300 x the target).
+pub fn sample_rows(target: usize) -> usize {
+    300 * target
+}
 /// Distinct values a shard counts exactly per column before it switches to the sketch.
 pub const EXACT_DISTINCT_MAX: usize = 100_000;
 /// HyperLogLog registers: 2^14 (16 KiB per column per shard, about 0.8% standard error).
@@ -163,7 +166,7 @@ pub struct ColumnPart {
 }
 
 /// What one shard found: its rows, per analyzed column its counts, and its sample (the analyzed
-/// columns of at most [`SAMPLE_ROWS`] rows, in random order).
+/// columns of at most [`sample_rows`] rows, in random order).
 pub struct ShardSample {
     rows: u64,
     columns: Vec<ColumnPart>,
@@ -223,7 +226,8 @@ fn fixed_width(t: SqlType) -> Option<i32> {
 }
 
 /// Reads one shard's part of a table for ANALYZE: `cols` are the columns to analyze.
-pub fn collect(table: &Table, cols: &[usize], seed: u64) -> ShardSample {
+pub fn collect(table: &Table, cols: &[usize], seed: u64, target: usize) -> ShardSample {
+    let sample_size = sample_rows(target);
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut columns: Vec<ColumnPart> = cols
         .iter()
@@ -252,11 +256,11 @@ pub fn collect(table: &Table, cols: &[usize], seed: u64) -> ShardSample {
         }
         seen += 1;
         // Algorithm R: every row ends up in the reservoir with the same probability.
-        if sample.len() < SAMPLE_ROWS {
+        if sample.len() < sample_size {
             sample.push(project(row));
         } else {
             let j = rng.gen_range(0..seen) as usize;
-            if j < SAMPLE_ROWS {
+            if j < sample_size {
                 sample[j] = project(row);
             }
         }
@@ -307,7 +311,7 @@ fn analyze_mcv_list(counts: &[usize], stadistinct: f64, stanullfrac: f64, sample
 
 /// One column's statistics from the merged sample (`values`: that column of every sampled row)
 /// and the full-pass counts of every shard.
-fn column_stats(values: Vec<&Datum>, parts: &[&ColumnPart], totalrows: f64, ty: SqlType) -> ColumnStats {
+fn column_stats(values: Vec<&Datum>, parts: &[&ColumnPart], totalrows: f64, ty: SqlType, target: usize) -> ColumnStats {
     let samplerows = values.len() as f64;
     let nulls: u64 = parts.iter().map(|p| p.nulls).sum();
     let null_frac = if totalrows > 0.0 { nulls as f64 / totalrows } else { 0.0 };
@@ -359,8 +363,8 @@ fn column_stats(values: Vec<&Datum>, parts: &[&ColumnPart], totalrows: f64, ty: 
     // Most common values: those seen more than once, most frequent first (ties in value order).
     let mut track: Vec<(usize, usize)> = groups.iter().copied().filter(|g| g.1 > 1).collect();
     track.sort_by_key(|g| std::cmp::Reverse(g.1));
-    track.truncate(STATISTICS_TARGET);
-    let num_mcv = if track.len() == ndistinct_sample && stadistinct > 0.0 && track.len() <= STATISTICS_TARGET {
+    track.truncate(target);
+    let num_mcv = if track.len() == ndistinct_sample && stadistinct > 0.0 && track.len() <= target {
         track.len()
     } else {
         let counts: Vec<usize> = track.iter().map(|g| g.1).collect();
@@ -375,8 +379,8 @@ fn column_stats(values: Vec<&Datum>, parts: &[&ColumnPart], totalrows: f64, ty: 
     // The histogram over the other values (PostgreSQL's compute_scalar_stats).
     let mut histogram = Vec::new();
     let mut num_hist = ndistinct_sample - num_mcv;
-    if num_hist > STATISTICS_TARGET {
-        num_hist = STATISTICS_TARGET + 1;
+    if num_hist > target {
+        num_hist = target + 1;
     }
     if num_hist >= 2 {
         let in_mcv: HashSet<usize> = track.iter().map(|g| g.0).collect();
@@ -403,7 +407,13 @@ fn column_stats(values: Vec<&Datum>, parts: &[&ColumnPart], totalrows: f64, ty: 
 
 /// The table's statistics from every shard's findings; `old` keeps the columns not analyzed
 /// this time (ANALYZE t (a) leaves b's statistics as they were, as in PostgreSQL).
-pub fn merge(def: &TableDef, cols: &[usize], parts: Vec<ShardSample>, old: Option<&TableStats>) -> TableStats {
+pub fn merge(
+    def: &TableDef,
+    cols: &[usize],
+    parts: Vec<ShardSample>,
+    old: Option<&TableStats>,
+    statistics_target: usize,
+) -> TableStats {
     let total: u64 = parts.iter().map(|p| p.rows).sum();
     let mut out = TableStats { reltuples: total as f64, columns: old.map(|o| o.columns.clone()).unwrap_or_default() };
     if total == 0 {
@@ -415,7 +425,7 @@ pub fn merge(def: &TableDef, cols: &[usize], parts: Vec<ShardSample>, old: Optio
     }
     // Each shard's share of the sample, proportional to its rows.
     let mut rows: Vec<&Vec<Datum>> = Vec::new();
-    let target = SAMPLE_ROWS.min(total as usize);
+    let target = sample_rows(statistics_target).min(total as usize);
     for p in &parts {
         let share = ((target as u128 * p.rows as u128 + total as u128 / 2) / total as u128) as usize;
         rows.extend(p.sample.iter().take(share));
@@ -424,7 +434,7 @@ pub fn merge(def: &TableDef, cols: &[usize], parts: Vec<ShardSample>, old: Optio
         let values: Vec<&Datum> = rows.iter().map(|r| &r[k]).collect();
         let col_parts: Vec<&ColumnPart> = parts.iter().map(|p| &p.columns[k]).collect();
         let ty = def.columns.get(c).map_or(SqlType::Text, |d| d.ty);
-        out.columns.insert(c, column_stats(values, &col_parts, total as f64, ty));
+        out.columns.insert(c, column_stats(values, &col_parts, total as f64, ty, statistics_target));
     }
     out
 }
@@ -907,7 +917,7 @@ mod tests {
                 part.exact.as_mut().expect("exact").insert(value_hash(v));
             }
         }
-        let s = column_stats(vals.iter().collect(), &[&part], 16.0, SqlType::Int4);
+        let s = column_stats(vals.iter().collect(), &[&part], 16.0, SqlType::Int4, STATISTICS_TARGET);
         assert_eq!(s.null_frac, 1.0 / 16.0);
         assert_eq!(s.n_distinct, -0.625);
         assert_eq!(s.mcv.len(), 1);

@@ -886,7 +886,10 @@ impl Binder<'_> {
         if !c.done() {
             return Err(c.error());
         }
-        Ok(Plan::Maintenance { vacuum, analyze, tables, columns, tag: what })
+        let statistics_target = crate::settings::bound_value("default_statistics_target")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(crate::stats::STATISTICS_TARGET);
+        Ok(Plan::Maintenance { vacuum, analyze, tables, columns, tag: what, statistics_target })
     }
 
     /// COPY t [(cols)] FROM STDIN / COPY {t [(cols)] | (query)} TO STDOUT, with the option

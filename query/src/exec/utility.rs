@@ -178,6 +178,7 @@ pub(super) async fn maintenance(
     tables: &[Arc<TableDef>],
     columns: &[Vec<usize>],
     tag: &str,
+    statistics_target: usize,
 ) -> Result<QueryResult> {
     if analyze {
         let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
@@ -206,7 +207,7 @@ pub(super) async fn maintenance(
         let live: Option<std::collections::HashSet<u32>> =
             everything.then(|| targets.iter().map(|(d, _)| d.oid).collect());
         for (def, listed) in targets {
-            analyze_table(&def, listed, live.as_ref()).await?;
+            analyze_table(&def, listed, live.as_ref(), statistics_target).await?;
         }
     }
     Ok(QueryResult { tag: tag.into(), ..Default::default() })
@@ -217,13 +218,14 @@ async fn analyze_table(
     def: &Arc<TableDef>,
     listed: Vec<usize>,
     live: Option<&std::collections::HashSet<u32>>,
+    target: usize,
 ) -> Result<()> {
     let cols: Vec<usize> = if listed.is_empty() { (0..def.columns.len()).collect() } else { listed };
     let (name, oid) = (def.name.clone(), def.oid);
     let cols_there = cols.clone();
     let parts = mesh::run_on_all(move |s| {
         let seed = (oid as u64) << 16 | s.id as u64;
-        s.tables.get(&name).filter(|t| t.def.oid == oid).map(|t| crate::stats::collect(t, &cols_there, seed))
+        s.tables.get(&name).filter(|t| t.def.oid == oid).map(|t| crate::stats::collect(t, &cols_there, seed, target))
     })
     .await
     .map_err(gone)?;
@@ -232,7 +234,7 @@ async fn analyze_table(
         return Ok(());
     };
     let old = crate::stats::of(def);
-    let merged = Arc::new(crate::stats::merge(def, &cols, parts, old.as_deref()));
+    let merged = Arc::new(crate::stats::merge(def, &cols, parts, old.as_deref(), target));
     let live = live.cloned();
     mesh::run_on_all(move |_| crate::stats::install(oid, merged.clone(), live.as_ref())).await.map_err(gone)?;
     Ok(())

@@ -457,9 +457,15 @@ fn delete_rows<'a>(txn: &'a mut Txn, table: &'a Arc<TableDef>, rows: Vec<(Vec<u8
     })
 }
 
+/// `session_replication_role = replica`: PostgreSQL's RI triggers do not fire, so no
+/// reference is checked and no action taken.
+fn replica(txn: &Txn) -> bool {
+    txn.settings.iter().any(|(k, v)| *k == "session_replication_role" && v == "replica")
+}
+
 /// After rows were inserted into `table` (INSERT, COPY): their references checked.
 pub(crate) async fn after_insert(txn: &mut Txn, table: &TableDef, rows: &[Row]) -> Result<()> {
-    if table.foreign_keys.is_empty() {
+    if table.foreign_keys.is_empty() || replica(txn) {
         return Ok(());
     }
     let refs: Vec<&Row> = rows.iter().collect();
@@ -468,7 +474,7 @@ pub(crate) async fn after_insert(txn: &mut Txn, table: &TableDef, rows: &[Row]) 
 
 /// After rows of `table` were deleted: the actions of the foreign keys that reference them.
 pub(crate) async fn after_delete(txn: &mut Txn, table: &Arc<TableDef>, old: &[Row]) -> Result<()> {
-    if old.is_empty() || !is_referenced(table) {
+    if old.is_empty() || replica(txn) || !is_referenced(table) {
         return Ok(());
     }
     apply_actions(txn, table, true, old.iter().map(|r| (r.clone(), None)).collect()).await
@@ -477,6 +483,9 @@ pub(crate) async fn after_delete(txn: &mut Txn, table: &Arc<TableDef>, old: &[Ro
 /// After rows of `table` were updated (`old[i]` became `new[i]`): new keys checked, then the
 /// actions of the foreign keys that reference a changed key.
 pub(crate) async fn after_update(txn: &mut Txn, table: &Arc<TableDef>, old: &[Row], new: &[Row]) -> Result<()> {
+    if replica(txn) {
+        return Ok(());
+    }
     if !table.foreign_keys.is_empty() {
         let changed = |fk: &ForeignKeyDef, n: usize| fk.columns.iter().any(|&c| old[n].get(c) != new[n].get(c));
         let refs: Vec<&Row> = new.iter().collect();

@@ -157,6 +157,10 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     // (broadcast or shuffle, merge joins) read the values the statement is bound with
     // (crate::cost::constants).
     ("seq_page_cost", false, Some("1")),
+    // `replica`: foreign keys are neither checked nor acted on (crate::foreign_key), as
+    // PostgreSQL's RI triggers do not fire in a replica session (Orbit has no other triggers
+    // or rules); `origin` and `local` enforce them.
+    ("session_replication_role", false, Some("origin")),
     // Most common values and histogram buckets ANALYZE keeps per column (and 300 times it rows
     // sampled), read when ANALYZE is bound (crate::stats).
     ("default_statistics_target", false, Some("100")),
@@ -521,6 +525,13 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             show_ms(ms as i64)
         }
         "orbit.query_memory_limit" => memory_value(canon, one()?)?,
+        "session_replication_role" => {
+            let v = one()?;
+            match v.to_ascii_lowercase().as_str() {
+                w @ ("origin" | "replica" | "local") => w.to_string(),
+                _ => return Err(invalid(canon, v).hint("Available values: origin, replica, local.")),
+            }
+        }
         "bytea_output" => {
             let v = one()?;
             match v.to_ascii_lowercase().as_str() {

@@ -1013,6 +1013,7 @@ fn settings_rows(txn: &Txn) -> Vec<Row> {
         }
         "orbit.query_memory_limit" | "work_mem" => (crate::settings::memory_bytes(v) / 1024).to_string(),
         "authentication_timeout" => crate::settings::timeout(v).map_or(0, |d| d.as_secs()).to_string(),
+        "log_min_duration_statement" => crate::settings::log_min_duration(v).map_or("-1".into(), |ms| ms.to_string()),
         _ => v.to_string(),
     };
     let text = |s: &str| Datum::Text(s.to_string());
@@ -1025,7 +1026,10 @@ fn settings_rows(txn: &Txn) -> Vec<Row> {
             let value = txn.settings.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
             let value = value.or_else(|| default.map(str::to_string));
             let unit = match name {
-                "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => Some("ms"),
+                "statement_timeout"
+                | "lock_timeout"
+                | "idle_in_transaction_session_timeout"
+                | "log_min_duration_statement" => Some("ms"),
                 "orbit.query_memory_limit" | "work_mem" => Some("kB"),
                 "authentication_timeout" => Some("s"),
                 _ => None,

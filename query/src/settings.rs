@@ -157,6 +157,10 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     // (broadcast or shuffle, merge joins) read the values the statement is bound with
     // (crate::cost::constants).
     ("seq_page_cost", false, Some("1")),
+    // Statements that ran at least this long are written to the server's log with their
+    // duration, as PostgreSQL's `LOG:  duration: ... ms  statement: ...` (-1: none, 0: all;
+    // net/src/pg/conn.rs, [`log_min_duration`]).
+    ("log_min_duration_statement", false, Some("-1")),
     // `replica`: foreign keys are neither checked nor acted on (crate::foreign_key), as
     // PostgreSQL's RI triggers do not fire in a replica session (Orbit has no other triggers
     // or rules); `origin` and `local` enforce them.
@@ -285,6 +289,14 @@ pub fn timeout(shown: &str) -> Option<std::time::Duration> {
         _ => n,
     };
     (ms > 0).then(|| std::time::Duration::from_millis(ms))
+}
+
+/// A `log_min_duration_statement` value as SHOW prints it, in milliseconds (None: -1, off).
+pub fn log_min_duration(shown: &str) -> Option<u64> {
+    if shown.starts_with('-') {
+        return None;
+    }
+    Some(timeout(shown).map_or(0, |d| d.as_millis() as u64))
 }
 
 /// Memory units as PostgreSQL's memory parameters take them, largest first, in kB.
@@ -499,7 +511,7 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             // (types::TextStyle::float_digits).
             n.to_string()
         }
-        "statement_timeout" | "lock_timeout" => {
+        "statement_timeout" | "lock_timeout" | "log_min_duration_statement" => {
             let v = one()?.trim();
             let neg = v.starts_with('-');
             let body = v.trim_start_matches(['-', '+']);
@@ -516,13 +528,19 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             };
             let n: f64 = digits.parse::<f64>().map_err(|_| invalid(canon, v))? * factor;
             let ms = if neg { -n } else { n }.round();
-            if !(0.0..=i32::MAX as f64).contains(&ms) {
+            // log_min_duration_statement's -1 turns it off.
+            let min = if canon == "log_min_duration_statement" { -1.0 } else { 0.0 };
+            if !(min..=i32::MAX as f64).contains(&ms) {
                 return Err(SqlError::new(
                     code::INVALID_PARAMETER_VALUE,
-                    format!("{ms} ms is outside the valid range for parameter \"{canon}\" (0 .. 2147483647)"),
+                    format!("{ms} ms is outside the valid range for parameter \"{canon}\" ({min} .. 2147483647)"),
                 ));
             }
-            show_ms(ms as i64)
+            if ms < 0.0 {
+                "-1".to_string()
+            } else {
+                show_ms(ms as i64)
+            }
         }
         "orbit.query_memory_limit" => memory_value(canon, one()?)?,
         "session_replication_role" => {

@@ -209,3 +209,28 @@ fn ready_is_503_until_recovery_ends() {
     assert_eq!(keys, 300_000);
     assert!(o.log().contains("recovered"), "{}", o.log());
 }
+
+/// log_min_duration_statement: a statement that ran at least that long is written to the
+/// server's log with its duration and text as the client sent it (0 logs every one); -1 (the
+/// default) and a threshold it stays under log nothing.
+#[test]
+fn log_min_duration_statement_logs_statements() {
+    let o = Orbit::start(&["--shards", "2", "--log-level", "info"]);
+    let out = orbit_tests::psql_output(
+        o.pg_port,
+        "SELECT 'not yet' AS a;\n\
+         SET log_min_duration_statement = 0;\n\
+         SELECT 'logged' || 1 AS b;\n\
+         SET log_min_duration_statement = '1h';\n\
+         SELECT 'under the threshold' AS c;\n\
+         RESET log_min_duration_statement;\n\
+         SELECT 'off again' AS d;\n",
+    );
+    assert!(out.contains("logged1"), "{out}");
+    let log = o.log();
+    let line = log.lines().find(|l| l.contains("statement: SELECT 'logged' || 1 AS b;"));
+    assert!(line.is_some_and(|l| l.contains("duration: ") && l.contains(" ms")), "{log}");
+    for quiet in ["not yet", "under the threshold", "off again"] {
+        assert!(!log.contains(quiet), "{quiet} was logged:\n{log}");
+    }
+}

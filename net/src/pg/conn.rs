@@ -1369,6 +1369,20 @@ async fn simple_query(c: &mut Conn, sql: &str) {
     }
 }
 
+/// A statement that ran: counted in pg_stat_statements (under `text`, its normalized form), and
+/// written to the server's log as the client sent it (`sent`) when it took at least
+/// `log_min_duration_statement` (PostgreSQL's `duration: ... ms  statement: ...`).
+fn statement_ran(c: &Conn, text: &str, sent: &str, started: std::time::Instant, r: &orbit_query::exec::QueryResult) {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    orbit_query::catalog::record_statement(text, ms, rows_of(r));
+    let least = c.settings.iter().find(|(k, _)| *k == "log_min_duration_statement");
+    if let Some(least) = least.and_then(|(_, v)| orbit_query::settings::log_min_duration(v)) {
+        if ms >= least as f64 {
+            tracing::info!(pid = c.activity.borrow().pid, "duration: {ms:.3} ms  statement: {sent}");
+        }
+    }
+}
+
 async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement, text: &str) -> Result<(), SqlError> {
     let started = std::time::Instant::now();
     // Another open block's DDL on a relation the statement names: wait for that block to end,
@@ -1488,7 +1502,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
         Plan::SetConfig { name, value, local } => set_config(c, name, value, *local)?,
         _ => run_statement(c, &prepared.plan, &params, prepared.reads_sizes).await?,
     };
-    orbit_query::catalog::record_statement(text, started.elapsed().as_secs_f64() * 1000.0, rows_of(&r));
+    statement_ran(c, text, sql, started, &r);
     send_notices(c, &r.notices);
     if let Some((columns, binary)) = fetched_columns(c, &prepared.plan) {
         // FETCH: the cursor's columns, in binary for a BINARY cursor.
@@ -1847,7 +1861,7 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
             Plan::SetConfig { name, value, local } => set_config(c, name, value, *local)?,
             _ => run_statement(c, &stmt.plan, &params, stmt.reads_sizes).await?,
         };
-        orbit_query::catalog::record_statement(&text, started.elapsed().as_secs_f64() * 1000.0, rows_of(&r));
+        statement_ran(c, &text, &text, started, &r);
         send_notices(c, &r.notices);
         let p = c.portals.get_mut(name).ok_or_else(|| portal_missing(name))?;
         p.result = Some((r.rows, r.tag));

@@ -726,10 +726,9 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
             }
         }
         if at_start && word(t, Keyword::CREATE) {
-            if let Some((text, end)) =
-                ctas_columns::syntax(&tokens, i)
-                    .or_else(|| views::recursive_view_syntax(&tokens, i))
-                    .or_else(|| views::check_option_syntax(&tokens, i))
+            if let Some((text, end)) = ctas_columns::syntax(&tokens, i)
+                .or_else(|| views::recursive_view_syntax(&tokens, i))
+                .or_else(|| views::check_option_syntax(&tokens, i))
             {
                 out.push_str(&text);
                 (found, at_start, i) = (true, false, end);
@@ -3305,7 +3304,10 @@ impl Binder<'_> {
             for ((e, &i), subscript) in exprs.iter().zip(&targets).zip(&subscripts) {
                 if let Some(s) = subscript {
                     if is_default_keyword(e) {
-                        return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, "cannot set an array element to DEFAULT"));
+                        return Err(SqlError::new(
+                            code::FEATURE_NOT_SUPPORTED,
+                            "cannot set an array element to DEFAULT",
+                        ));
                     }
                     given.push(i);
                     let value = self.expr(e, None)?;

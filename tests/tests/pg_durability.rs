@@ -174,11 +174,11 @@ fn sigkill_with_fsync_always_keeps_every_acknowledged_row() {
         assert_eq!(e.code().map(|c| c.code()), Some("42P01"));
         let e = c.execute("INSERT INTO low VALUES (5000, 'high')", &[]).await.unwrap_err();
         assert_eq!(e.code().map(|c| c.code()), Some("44000"), "the check option survives restart: {e}");
-        let check: String =
-            c.query_one("SELECT check_option FROM information_schema.views WHERE table_name = 'low'", &[])
-                .await
-                .unwrap()
-                .get(0);
+        let check: String = c
+            .query_one("SELECT check_option FROM information_schema.views WHERE table_name = 'low'", &[])
+            .await
+            .unwrap()
+            .get(0);
         assert_eq!(check, "LOCAL");
     });
 }

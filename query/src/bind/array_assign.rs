@@ -326,8 +326,9 @@ impl Binder<'_> {
         let slice = subscripts.len() == 2;
         let elem = at.elem();
         let mut out = vec![array];
+        // As array_subscript_transform coerces them (assignment casts: `a[1.5]` is `a[2]`).
         for x in subscripts {
-            out.push(self.coerce(x, SqlType::Int4, CastContext::Implicit, |_| {
+            out.push(self.coerce(x, SqlType::Int4, CastContext::Assignment, |_| {
                 SqlError::new(code::DATATYPE_MISMATCH, "array subscript must have type integer")
             })?);
         }

@@ -244,8 +244,11 @@ pub(crate) fn view_updatable_columns(def: &orbit_engine::table::TableDef) -> Opt
 /// reason as the HINT); None if it takes one.
 pub(super) fn check_option_refused(sql: &str, def: &orbit_engine::table::TableDef) -> Option<SqlError> {
     let refuse = |detail: &str| {
-        SqlError::new(code::FEATURE_NOT_SUPPORTED, "WITH CHECK OPTION is supported only on automatically updatable views")
-            .hint(detail)
+        SqlError::new(
+            code::FEATURE_NOT_SUPPORTED,
+            "WITH CHECK OPTION is supported only on automatically updatable views",
+        )
+        .hint(detail)
     };
     let alias = ast::Ident::with_quote('"', crate::schema::relname(&def.name));
     match read_view(sql, def, alias, &refuse) {

@@ -679,9 +679,19 @@ const SYMMETRIC_MARK: &str = "\"\u{1}symmetric\"";
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
-    // Literals and quoted names as written (not unescaped): written back by `to_string`, they
-    // then read the same (`'O''Hara'` stays one literal in the other statements of the text).
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).with_unescape(false).tokenize().ok()?;
+    // Literals and quoted names as written (not unescaped), so that written back by
+    // `to_string` they read the same (`'O''Hara'` stays one literal in the other statements of
+    // the text); the tokenizer unescapes `E'...'` always, so those are escaped again.
+    let tokens: Vec<Token> = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .with_unescape(false)
+        .tokenize()
+        .ok()?
+        .into_iter()
+        .map(|t| match t {
+            Token::EscapedStringLiteral(s) => Token::EscapedStringLiteral(s.replace('\\', "\\\\").replace('\'', "\\'")),
+            t => t,
+        })
+        .collect();
     // Window frames' EXCLUDE clauses (bind/window.rs).
     let (tokens, mut found) = window::exclusion_syntax(&tokens).map_or((tokens, false), |t| (t, true));
     let (tokens, found_frame) = window::frame_literal_syntax(&tokens).map_or((tokens, false), |t| (t, true));

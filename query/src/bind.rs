@@ -276,6 +276,8 @@ pub enum Plan {
         select: Option<Box<(SelectPlan, Vec<Expr>)>>,
         on_conflict: Option<OnConflict>,
         returning: Option<Vec<Expr>>,
+        /// The check options of the views it goes through, innermost first.
+        checks: Vec<ViewCheckExpr>,
     },
     Select(Box<SelectPlan>),
     /// A query with derived relations, CTEs or subqueries in expressions ([`crate::relation`]).
@@ -291,6 +293,8 @@ pub enum Plan {
         join: Option<Box<crate::join::JoinPlan>>,
         /// `WHERE CURRENT OF cursor` (filter and key None): the row the cursor is on.
         current_of: Option<String>,
+        /// As Insert's (over the joined row with `join`).
+        checks: Vec<ViewCheckExpr>,
     },
     Delete {
         table: Arc<TableDef>,
@@ -505,6 +509,15 @@ pub enum ColumnChange {
     Retype(usize, Expr),
 }
 
+/// A view's WITH CHECK OPTION on an INSERT or UPDATE through it (`bind/updatable_views.rs`):
+/// every row the statement writes must make `cond` (over the row, as RETURNING reads it)
+/// true, else 44000 naming `view` (PostgreSQL's ExecWithCheckOptions; NULL fails too).
+#[derive(Debug, Clone)]
+pub struct ViewCheckExpr {
+    pub view: String,
+    pub cond: Expr,
+}
+
 /// `ON CONFLICT`: what a proposed row that collides with an existing one does.
 #[derive(Debug, Clone)]
 pub enum OnConflict {
@@ -647,6 +660,8 @@ const SYMMETRIC_MARK: &str = "\"\u{1}symmetric\"";
 /// never inside a literal or a quoted name); None if nothing needed it:
 /// - `CREATE TABLE t (a, b) AS query` becomes `CREATE TABLE t AS SELECT * FROM (query) AS
 ///   <mark>(a, b)` (`ctas_columns::syntax`);
+/// - `CREATE VIEW ... AS query WITH [LOCAL | CASCADED] CHECK OPTION` becomes `CREATE VIEW ...
+///   WITH (check_option = local | cascaded) AS query` (`views::check_option_syntax`);
 /// - `BETWEEN ASYMMETRIC` becomes `BETWEEN`, and `BETWEEN SYMMETRIC a AND b` becomes
 ///   `BETWEEN <mark>(a) AND b` ([`SYMMETRIC_MARK`]), which binds to either order of the bounds;
 /// - the keyword TABLE starting a statement becomes `SELECT * FROM`;
@@ -663,11 +678,25 @@ const SYMMETRIC_MARK: &str = "\"\u{1}symmetric\"";
 ///   (`cursors::current_of_syntax`);
 /// - `SUBSTRING(s SIMILAR p ESCAPE e)` becomes `SUBSTRING(s FROM p FOR e)`
 ///   (`text_math::substring_similar_syntax`);
-/// - a call's last argument `VARIADIC a` becomes a marker call (`text_math::variadic_syntax`).
+/// - a call's last argument `VARIADIC a` becomes a marker call (`text_math::variadic_syntax`);
+/// - INSERT's subscripted target columns `(a[1], b[1:2])` become marked names
+///   (`array_assign::insert_columns_syntax`).
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    // Literals and quoted names as written (not unescaped), so that written back by
+    // `to_string` they read the same (`'O''Hara'` stays one literal in the other statements of
+    // the text); the tokenizer unescapes `E'...'` always, so those are escaped again.
+    let tokens: Vec<Token> = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .with_unescape(false)
+        .tokenize()
+        .ok()?
+        .into_iter()
+        .map(|t| match t {
+            Token::EscapedStringLiteral(s) => Token::EscapedStringLiteral(s.replace('\\', "\\\\").replace('\'', "\\'")),
+            t => t,
+        })
+        .collect();
     // Window frames' EXCLUDE clauses (bind/window.rs).
     let (tokens, mut found) = window::exclusion_syntax(&tokens).map_or((tokens, false), |t| (t, true));
     let (tokens, found_frame) = window::frame_literal_syntax(&tokens).map_or((tokens, false), |t| (t, true));
@@ -714,8 +743,9 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
             }
         }
         if at_start && word(t, Keyword::CREATE) {
-            if let Some((text, end)) =
-                ctas_columns::syntax(&tokens, i).or_else(|| views::recursive_view_syntax(&tokens, i))
+            if let Some((text, end)) = ctas_columns::syntax(&tokens, i)
+                .or_else(|| views::recursive_view_syntax(&tokens, i))
+                .or_else(|| views::check_option_syntax(&tokens, i))
             {
                 out.push_str(&text);
                 (found, at_start, i) = (true, false, end);
@@ -724,6 +754,13 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
         }
         if at_start && word(t, Keyword::COMMENT) {
             if let Some((text, end)) = comment::constraint_syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
+                continue;
+            }
+        }
+        if !at_start && word(t, Keyword::INTO) {
+            if let Some((text, end)) = array_assign::insert_columns_syntax(&tokens, i) {
                 out.push_str(&text);
                 (found, at_start, i) = (true, false, end);
                 continue;
@@ -3179,23 +3216,36 @@ impl Binder<'_> {
         let ast::TableObject::TableName(name) = &ins.table else {
             return Err(SqlError::unsupported("INSERT INTO a table function is not supported"));
         };
-        if let Some(through) = self.insert_through_view(ins)? {
+        let pending = std::mem::take(&mut self.sub.view_checks);
+        if let Some((through, checks)) = self.insert_through_view(ins, &pending)? {
+            self.sub.view_checks = checks;
             return self.through_view(name, |b| b.insert(&through));
         }
         let (tname, def) = self.resolve_table(name)?;
         let alias = ins.table_alias.as_ref().map(|a| fold(&a.alias)).unwrap_or_else(|| tname.clone());
+        let checks = self.view_checks(&pending, &Scope { def: &def, alias: alias.clone(), joined: None })?;
         let on_conflict = match &ins.on {
             None => None,
             Some(ast::OnInsert::OnConflict(oc)) => Some(self.on_conflict(oc, &def, &alias)?),
             Some(_) => return Err(SqlError::syntax("ON")),
         };
+        // The target columns, and for each its subscript when it is `a[i]` or `a[lo:hi]`
+        // (`array_assign::insert_columns_syntax`): a column may be named more than once only
+        // so, as in PostgreSQL.
+        let mut subscripts: Vec<Option<Vec<ast::Expr>>> = Vec::new();
         let targets: Vec<usize> = if ins.columns.is_empty() {
             (0..def.columns.len()).collect()
         } else {
             let mut t = Vec::new();
             for c in &ins.columns {
                 let id = c.0.last().and_then(|p| p.as_ident()).ok_or_else(|| SqlError::syntax(&c.to_string()))?;
-                let cn = fold(id);
+                let (cn, subscript) = match array_assign::subscripted_target(&id.value) {
+                    Some(target) => {
+                        let target = target?;
+                        (target.column, Some(target.subscripts))
+                    }
+                    None => (fold(id), None),
+                };
                 let i = def.column(&cn).ok_or_else(|| {
                     SqlError::new(
                         code::UNDEFINED_COLUMN,
@@ -3203,7 +3253,8 @@ impl Binder<'_> {
                     )
                     .at(self.pos(&id.span))
                 })?;
-                if t.contains(&i) {
+                let again = t.iter().zip(&subscripts).any(|(&j, s)| j == i && (s.is_none() || subscript.is_none()));
+                if again {
                     return Err(SqlError::new(
                         code::DUPLICATE_COLUMN,
                         format!("column \"{cn}\" specified more than once"),
@@ -3211,14 +3262,17 @@ impl Binder<'_> {
                     .at(self.pos(&id.span)));
                 }
                 t.push(i);
+                subscripts.push(subscript);
             }
             t
         };
+        subscripts.resize(targets.len(), None);
         let Some(source) = &ins.source else {
             // INSERT ... DEFAULT VALUES: one row of defaults.
             let row = def.columns.iter().map(|c| self.default_of(c)).collect::<Result<Vec<_>>>()?;
             let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &alias)?;
-            return Ok((Plan::Insert { table: def, rows: vec![row], select: None, on_conflict, returning }, columns));
+            let plan = Plan::Insert { table: def, rows: vec![row], select: None, on_conflict, returning, checks };
+            return Ok((plan, columns));
         };
         let ast::SetExpr::Values(values) = source.body.as_ref() else {
             let (plan, out) = self.query(source)?;
@@ -3231,16 +3285,24 @@ impl Binder<'_> {
             }
             let given: Vec<usize> = targets.iter().take(out.len()).copied().collect();
             self.check_identity(&def, &given)?;
+            let mut values: Vec<Option<Expr>> = vec![None; def.columns.len()];
+            for (j, &i) in given.iter().enumerate() {
+                let value = Expr::Column(j, out[j].ty);
+                values[i] = Some(match &subscripts[j] {
+                    Some(s) => self.insert_subscripted(&def, i, values[i].take(), s, value)?,
+                    None => self.assign(value, &def.columns[i])?,
+                });
+            }
             let mut row = Vec::with_capacity(def.columns.len());
-            for (i, c) in def.columns.iter().enumerate() {
-                row.push(match given.iter().position(|&g| g == i) {
-                    Some(j) => self.assign(Expr::Column(j, out[j].ty), c)?,
+            for (v, c) in values.into_iter().zip(def.columns.iter()) {
+                row.push(match v {
+                    Some(v) => v,
                     None => self.default_of(c)?,
                 });
             }
             let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &alias)?;
             let select = Some(Box::new((*query, row)));
-            return Ok((Plan::Insert { table: def, rows: vec![], select, on_conflict, returning }, columns));
+            return Ok((Plan::Insert { table: def, rows: vec![], select, on_conflict, returning, checks }, columns));
         };
         if source.order_by.is_some() || source.limit_clause.is_some() {
             return Err(SqlError::unsupported("ORDER BY/LIMIT on VALUES is not supported yet"));
@@ -3262,7 +3324,19 @@ impl Binder<'_> {
             }
             let mut row: Vec<Option<Expr>> = vec![None; def.columns.len()];
             let mut given = Vec::new();
-            for (e, &i) in exprs.iter().zip(&targets) {
+            for ((e, &i), subscript) in exprs.iter().zip(&targets).zip(&subscripts) {
+                if let Some(s) = subscript {
+                    if is_default_keyword(e) {
+                        return Err(SqlError::new(
+                            code::FEATURE_NOT_SUPPORTED,
+                            "cannot set an array element to DEFAULT",
+                        ));
+                    }
+                    given.push(i);
+                    let value = self.expr(e, None)?;
+                    row[i] = Some(self.insert_subscripted(&def, i, row[i].take(), s, value)?);
+                    continue;
+                }
                 if is_default_keyword(e) {
                     continue;
                 }
@@ -3287,7 +3361,27 @@ impl Binder<'_> {
             rows.push(full);
         }
         let (returning, columns) = self.returning(ins.returning.as_deref(), &def, &alias)?;
-        Ok((Plan::Insert { table: def, rows, select: None, on_conflict, returning }, columns))
+        Ok((Plan::Insert { table: def, rows, select: None, on_conflict, returning, checks }, columns))
+    }
+
+    /// INSERT's value for a subscripted target `column[subscript]`: assigned into what the
+    /// column's earlier targets made of it (`so_far`), or into a NULL of its type (not its
+    /// DEFAULT), as PostgreSQL's INSERT does.
+    fn insert_subscripted(
+        &mut self,
+        def: &TableDef,
+        column: usize,
+        so_far: Option<Expr>,
+        subscript: &[ast::Expr],
+        value: Expr,
+    ) -> Result<Expr> {
+        let c = &def.columns[column];
+        let base = so_far.unwrap_or(Expr::Const(Datum::Null, c.ty));
+        let mut bound = Vec::with_capacity(subscript.len());
+        for x in subscript {
+            bound.push(self.expr(x, None)?);
+        }
+        self.subscripted_assignment(&c.name, base, bound, value)
     }
 
     /// An explicit value for a `GENERATED ALWAYS AS IDENTITY` column is refused (428C9).
@@ -3592,9 +3686,34 @@ impl Binder<'_> {
         Ok((Some(exprs), cols))
     }
 
+    /// The check options of the views an INSERT or UPDATE went through, bound over the rows it
+    /// writes as RETURNING reads them (`scope`). A WHERE with a subquery is not checked here
+    /// (its subqueries would be computed over the rows as they were): refused.
+    fn view_checks(
+        &mut self,
+        pending: &[updatable_views::ViewCheckClause],
+        scope: &Scope,
+    ) -> Result<Vec<ViewCheckExpr>> {
+        let mut out = Vec::with_capacity(pending.len());
+        for c in pending {
+            let Some(cond) = &c.cond else { continue };
+            if constraints::has_subquery(cond) {
+                return Err(SqlError::unsupported(format!(
+                    "WITH CHECK OPTION of view \"{}\", whose WHERE has a subquery, is not supported yet",
+                    c.view
+                )));
+            }
+            let cond = self.condition(cond, Some(scope), "WHERE")?;
+            out.push(ViewCheckExpr { view: c.view.clone(), cond });
+        }
+        Ok(out)
+    }
+
     fn update(&mut self, up: &ast::Update) -> Result<(Plan, Vec<OutputColumn>)> {
-        if let Some(through) = self.update_through_view(up)? {
+        let pending = std::mem::take(&mut self.sub.view_checks);
+        if let Some((through, checks)) = self.update_through_view(up, &pending)? {
             if let ast::TableFactor::Table { name, .. } = &up.table.relation {
+                self.sub.view_checks = checks;
                 return self.through_view(name, |b| b.update(&through));
             }
         }
@@ -3604,7 +3723,7 @@ impl Binder<'_> {
                 if current_of.is_some() {
                     return Err(SqlError::unsupported("UPDATE ... FROM ... WHERE CURRENT OF is not supported"));
                 }
-                return self.update_from(up, f);
+                return self.update_from(up, f, &pending);
             }
             None => {}
         }
@@ -3618,7 +3737,8 @@ impl Binder<'_> {
         };
         let key = filter.as_ref().and_then(|f| pk_lookup(f, &def));
         let (returning, columns) = self.returning(up.returning.as_deref(), &def, &alias)?;
-        Ok((Plan::Update { table: def, filter, key, sets, returning, join: None, current_of }, columns))
+        let checks = self.view_checks(&pending, &scope)?;
+        Ok((Plan::Update { table: def, filter, key, sets, returning, join: None, current_of, checks }, columns))
     }
 
     /// `SET col = expr, ...` of UPDATE and ON CONFLICT DO UPDATE.

@@ -1701,6 +1701,15 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             // none for the rest, as PostgreSQL reports.
             let checks: std::collections::HashMap<i64, i16> =
                 user_tables_seen_by(txn.id).iter().map(|t| (t.oid as i64, t.checks.len() as i16)).collect();
+            // A view's check option is its one reloption here (`{check_option=local}`).
+            let reloptions: std::collections::HashMap<i64, Datum> = user_tables_seen_by(txn.id)
+                .iter()
+                .filter_map(|t| {
+                    let item = Datum::Text(format!("check_option={}", t.view_check?.name()));
+                    let a = orbit_engine::table::ArrayValue::from_items(SqlType::Text, vec![item]);
+                    Some((t.oid as i64, Datum::Array(Box::new(a))))
+                })
+                .collect();
             let fk_tables = crate::foreign_key::tables_with_foreign_keys();
             // A temporary schema's relations are relpersistence 't'.
             let temp: Vec<i64> = crate::schema::all()
@@ -1719,6 +1728,10 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 };
                 // A table with foreign keys, either side, has PostgreSQL's RI triggers.
                 let triggers = matches!(&r[0], Datum::Int8(oid) if fk_tables.contains(oid));
+                let options = match &r[0] {
+                    Datum::Int8(oid) if r[3] == text("v") => reloptions.get(oid).cloned(),
+                    _ => None,
+                };
                 r.extend([
                     Datum::Int2(relchecks),
                     Datum::Bool(false),
@@ -1730,7 +1743,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(0),
                     text(kind),
                     Datum::Int8(0),
-                    Datum::Null,
+                    options.unwrap_or(Datum::Null),
                     Datum::Null,
                 ]);
             }

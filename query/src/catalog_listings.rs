@@ -14,7 +14,7 @@
 use crate::catalog::View;
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
-use orbit_engine::table::{ArrayType, Datum, Row, SqlType};
+use orbit_engine::table::{ArrayType, Datum, Row, SqlType, ViewCheck};
 use orbit_shards::mesh;
 
 use SqlType::{Bool as B, Int4 as I4, Int8 as I8, Text as T};
@@ -253,8 +253,8 @@ pub(crate) async fn rows(oid: u32, txn: &Txn) -> Result<Option<Vec<Row>>> {
 }
 
 /// pg_views or information_schema.views: every user view with its query as
-/// pg_get_viewdef(oid) prints it. Orbit's views are read-only (no automatically updatable
-/// views, no INSTEAD OF triggers), so they are neither updatable nor insertable.
+/// pg_get_viewdef(oid) prints it, its check option, and whether it is automatically updatable
+/// (Orbit has no INSTEAD OF triggers).
 fn user_views(oid: u32, txn: &Txn) -> Vec<Row> {
     let mut views: Vec<_> =
         crate::catalog::user_tables_seen_by(txn.id).into_iter().filter(|t| t.view.is_some()).collect();
@@ -269,7 +269,8 @@ fn user_views(oid: u32, txn: &Txn) -> Vec<Row> {
             if oid == PG_VIEWS_OID {
                 vec![text(schema), text(name), text("postgres"), definition]
             } else {
-                let mut row = vec![text("postgres"), text(schema), text(name), definition, text("NONE")];
+                let check = t.view_check.map_or("NONE", |c| if c == ViewCheck::Local { "LOCAL" } else { "CASCADED" });
+                let mut row = vec![text("postgres"), text(schema), text(name), definition, text(check)];
                 // An automatically updatable view with an updatable column takes UPDATE,
                 // DELETE and INSERT (bind/updatable_views.rs); no triggers.
                 let writable = crate::bind::view_updatable_columns(t).is_some_and(|c| c.contains(&true));

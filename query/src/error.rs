@@ -130,6 +130,7 @@ pub mod code {
     pub const NOT_NULL_VIOLATION: &str = "23502";
     pub const UNIQUE_VIOLATION: &str = "23505";
     pub const CHECK_VIOLATION: &str = "23514";
+    pub const WITH_CHECK_OPTION_VIOLATION: &str = "44000";
     pub const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
     pub const WRONG_OBJECT_TYPE: &str = "42809";
     pub const DUPLICATE_OBJECT: &str = "42710";

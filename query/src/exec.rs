@@ -11,7 +11,7 @@
 //! that applies it; a statement returns only once the records it wrote on every shard it
 //! touched are durable per `--fsync` ([`durable`]).
 
-use crate::bind::{OnConflict, Plan, SelectPlan};
+use crate::bind::{OnConflict, Plan, SelectPlan, ViewCheckExpr};
 use crate::error::{code, Result, SqlError};
 use crate::expr::{self, Ctx, Expr};
 use crate::txn::{sql_db, SnapshotCheck, Txn};
@@ -407,19 +407,21 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::Select(s) if s.for_update.is_some() => lock_rows::select_for_update(txn, s, params).await,
         Plan::Select(s) => select(txn, s, params).await,
         Plan::Query(q) => crate::relation::run(txn, q, params).await,
-        Plan::Insert { table, rows, select: source, on_conflict, returning } => {
+        Plan::Insert { table, rows, select: source, on_conflict, returning, checks } => {
             let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));
-            insert(txn, table, rows, source, on_conflict.as_ref(), returning.as_deref(), params).await
+            let written = Written { returning: returning.as_deref(), checks };
+            insert(txn, table, rows, source, on_conflict.as_ref(), written, params).await
         }
-        Plan::Update { table, filter, key, sets, returning, join: None, current_of } => {
+        Plan::Update { table, filter, key, sets, returning, join: None, current_of, checks } => {
             let rows = match current_of {
                 Some(c) => Rows::Current(c, txn.cursors.borrow().current_of(c, table)?),
                 None => Rows::Filter(filter.as_ref(), key.as_deref()),
             };
-            update(txn, table, rows, sets, returning.as_deref(), params).await
+            update(txn, table, rows, sets, Written { returning: returning.as_deref(), checks }, params).await
         }
-        Plan::Update { table, filter, sets, returning, join: Some(join), .. } => {
-            modify_join::update_from(txn, table, join, filter.as_ref(), sets, returning.as_deref(), params).await
+        Plan::Update { table, filter, sets, returning, join: Some(join), checks, .. } => {
+            let written = Written { returning: returning.as_deref(), checks };
+            modify_join::update_from(txn, table, join, filter.as_ref(), sets, written, params).await
         }
         Plan::Delete { table, filter, key, returning, join: None, current_of } => {
             let rows = match current_of {
@@ -1732,6 +1734,41 @@ fn duplicate(table: &TableDef, row: &[Datum]) -> SqlError {
     .on_constraint(&table.pk_name)
 }
 
+/// What an INSERT or UPDATE computes over each row it writes: RETURNING, and the check
+/// options of the views it went through.
+#[derive(Clone, Copy)]
+pub(crate) struct Written<'a> {
+    pub(crate) returning: Option<&'a [Expr]>,
+    pub(crate) checks: &'a [ViewCheckExpr],
+}
+
+impl Written<'_> {
+    /// The first of `rows` (as RETURNING reads them: the table's columns first) that a view's
+    /// check option refuses, as PostgreSQL's 44000 (each row's checks in order, the innermost
+    /// view's first; NULL fails); None if every row passes. PostgreSQL checks a row once it
+    /// is in the table and its indexes, so the caller raises it after writing the rows (a
+    /// duplicate key is reported first), and the statement fails with it.
+    fn refused(&self, table: &TableDef, rows: &[Row], params: &[Datum]) -> Result<Option<SqlError>> {
+        if self.checks.is_empty() {
+            return Ok(None);
+        }
+        for r in rows {
+            for c in self.checks {
+                if expr::truth(expr::eval(&c.cond, &ctx(r, params))?) != Some(true) {
+                    return Ok(Some(
+                        SqlError::new(
+                            code::WITH_CHECK_OPTION_VIOLATION,
+                            format!("new row violates check option for view \"{}\"", c.view),
+                        )
+                        .detail(format!("Failing row contains {}.", row_text(&r[..table.columns.len().min(r.len())]))),
+                    ));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
 fn returning_rows(returning: Option<&[Expr]>, rows: &[Row], params: &[Datum]) -> Result<Vec<Row>> {
     let Some(ret) = returning else { return Ok(vec![]) };
     rows.iter().map(|r| ret.iter().map(|e| expr::eval(e, &ctx(r, params))).collect()).collect()
@@ -1743,7 +1780,7 @@ async fn insert(
     rows: &[Vec<Expr>],
     source: Option<(&SelectPlan, &[Expr])>,
     on_conflict: Option<&OnConflict>,
-    returning: Option<&[Expr]>,
+    written: Written<'_>,
     params: &[Datum],
 ) -> Result<QueryResult> {
     txn.check_writable("INSERT")?;
@@ -1792,11 +1829,15 @@ async fn insert(
     // A table without a primary key keys its rows by a hidden row id (never in conflict).
     let full = utility::with_row_ids(table, full).await?;
     if let Some(oc) = on_conflict {
-        return upsert::upsert(txn, table, full, oc, returning, params).await;
+        return upsert::upsert(txn, table, full, oc, written, params).await;
     }
-    let out = returning_rows(returning, &full, params)?;
+    let refused = written.refused(table, &full, params)?;
+    let out = returning_rows(written.returning, &full, params)?;
     let n = full.len();
     insert_rows_with(txn, table, full, true).await?;
+    if let Some(e) = refused {
+        return Err(e);
+    }
     Ok(QueryResult { rows: out, tag: format!("INSERT 0 {n}"), notices: vec![] })
 }
 
@@ -1927,7 +1968,7 @@ async fn update(
     table: &Arc<TableDef>,
     rows: Rows<'_>,
     sets: &[(usize, Expr)],
-    returning: Option<&[Expr]>,
+    written: Written<'_>,
     params: &[Datum],
 ) -> Result<QueryResult> {
     txn.check_writable("UPDATE")?;
@@ -1955,7 +1996,9 @@ async fn update(
         let nk = table.key_of(&new);
         changes.push((k.clone(), nk, new));
     }
-    let out = returning_rows(returning, &changes.iter().map(|c| c.2.clone()).collect::<Vec<_>>(), params)?;
+    let new_rows: Vec<Row> = changes.iter().map(|c| c.2.clone()).collect();
+    let refused = written.refused(table, &new_rows, params)?;
+    let out = returning_rows(written.returning, &new_rows, params)?;
     let count = changes.len();
     let moved = match (&rows, changes.as_slice()) {
         (Rows::Current(name, (_, at)), [(k, nk, _)]) if k != nk => Some((*name, *at, nk.clone())),
@@ -1963,6 +2006,9 @@ async fn update(
     };
     let old: Vec<&Row> = matched.iter().map(|(_, r)| r).collect();
     write_updates(txn, table, &old, changes).await?;
+    if let Some(e) = refused {
+        return Err(e);
+    }
     if let Some((name, at, to)) = moved {
         txn.cursors.borrow_mut().moved(name, at, to);
     }

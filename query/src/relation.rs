@@ -1426,9 +1426,12 @@ pub(crate) fn map_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> Result<b
             }
             map_plan(&mut q.body, f)
         }
-        Plan::Insert { rows, select, on_conflict, returning, .. } => {
+        Plan::Insert { rows, select, on_conflict, returning, checks, .. } => {
             for r in rows {
                 walk_all(r, f)?;
+            }
+            for c in checks {
+                walk(&mut c.cond, f)?;
             }
             if let Some(s) = select {
                 map_select(&mut s.0, f)?;
@@ -1445,8 +1448,11 @@ pub(crate) fn map_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> Result<b
                 None => Ok(()),
             }
         }
-        Plan::Update { filter, key, sets, returning, join, .. } => {
+        Plan::Update { filter, key, sets, returning, join, checks, .. } => {
             walk_opt(filter, f)?;
+            for c in checks {
+                walk(&mut c.cond, f)?;
+            }
             for s in join.iter_mut().flat_map(|j| j.steps.iter_mut()) {
                 walk_opt(&mut s.on, f)?;
             }

@@ -140,6 +140,10 @@ fn sigkill_with_fsync_always_keeps_every_acknowledged_row() {
         // Views are catalog entries: logged like tables, and so are their drops.
         c.batch_execute("CREATE VIEW recent (n) AS SELECT id FROM acks WHERE id >= 280").await.unwrap();
         c.batch_execute("CREATE VIEW gone AS SELECT 1 AS x; DROP VIEW gone").await.unwrap();
+        // A view's check option is kept with it.
+        c.batch_execute("CREATE VIEW low AS SELECT id, v FROM acks WHERE id < 1000 WITH LOCAL CHECK OPTION")
+            .await
+            .unwrap();
         let ins = c.prepare("INSERT INTO acks VALUES ($1, $2)").await.unwrap();
         let mut acked = Vec::new();
         for i in 0..300i32 {
@@ -168,6 +172,14 @@ fn sigkill_with_fsync_always_keeps_every_acknowledged_row() {
         assert_eq!(recent, (280..290).collect::<Vec<i32>>());
         let e = c.query("SELECT * FROM gone", &[]).await.unwrap_err();
         assert_eq!(e.code().map(|c| c.code()), Some("42P01"));
+        let e = c.execute("INSERT INTO low VALUES (5000, 'high')", &[]).await.unwrap_err();
+        assert_eq!(e.code().map(|c| c.code()), Some("44000"), "the check option survives restart: {e}");
+        let check: String = c
+            .query_one("SELECT check_option FROM information_schema.views WHERE table_name = 'low'", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(check, "LOCAL");
     });
 }
 

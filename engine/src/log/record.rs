@@ -8,7 +8,7 @@ use crate::keyspace::Entry;
 use crate::table::in_doubt::{PartTable, PreparedPart};
 use crate::table::{
     CheckDef, ColumnDef, Datum, FkAction, ForeignKeyDef, Identity, IndexDef, IndexExpr, Interval, OidKind, Row,
-    SqlType, TableDef,
+    SqlType, TableDef, ViewCheck,
 };
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
@@ -549,6 +549,7 @@ impl Encoder {
             index_of,
             view,
             foreign_keys,
+            view_check: ViewCheck::code(def.view_check),
         };
         let r = fb::TableCreate::create(fbb, &args);
         fbb.finish_minimal(r);
@@ -866,6 +867,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                 indexes,
                 index_of: r.index_of().map(str::to_string),
                 view: r.view().map(str::to_string),
+                view_check: ViewCheck::from_code(r.view_check()),
                 foreign_keys,
             };
             Record::TableCreate { generation: r.generation(), def }
@@ -970,6 +972,17 @@ mod tests {
             Record::SnapshotBegin(SnapshotBegin { shard: 0, shards: 1, epoch: 0, covers_seq: 1234, created_ms: 5 }),
             Record::SnapshotEnd { keys: 42 },
             Record::TableCreate { generation: 7, def: table_def() },
+            Record::TableCreate {
+                generation: 9,
+                def: TableDef {
+                    name: "v".into(),
+                    columns: vec![ColumnDef::new("id", SqlType::Int4)],
+                    oid: 16400,
+                    view: Some("SELECT id FROM t WHERE id > 0".into()),
+                    view_check: Some(ViewCheck::Cascaded),
+                    ..TableDef::default_empty()
+                },
+            },
             Record::TableDrop { generation: 8, name: "gone".into() },
             Record::RowPut {
                 table: "t".into(),
@@ -1082,6 +1095,7 @@ mod tests {
             ],
             index_of: None,
             view: None,
+            view_check: None,
             foreign_keys: vec![ForeignKeyDef {
                 name: "t_s_fkey".into(),
                 columns: vec![4],

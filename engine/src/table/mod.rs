@@ -112,9 +112,47 @@ pub struct TableDef {
     /// For a view (CREATE VIEW): its query as SQL text; the columns are its output columns.
     /// A view holds no rows: a query naming it reads its query instead.
     pub view: Option<String>,
+    /// For a view: its `WITH [LOCAL | CASCADED] CHECK OPTION` (PostgreSQL's `check_option`
+    /// reloption): INSERT and UPDATE through it check each new row against its WHERE.
+    pub view_check: Option<ViewCheck>,
     /// FOREIGN KEY constraints of this table (the referencing side), checked by the query
     /// engine on every write of this table and of the tables they reference.
     pub foreign_keys: Vec<ForeignKeyDef>,
+}
+
+/// A view's WITH CHECK OPTION: LOCAL checks its own WHERE (and those of the views under it that
+/// have a check option of their own), CASCADED the WHERE of every view under it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewCheck {
+    Local,
+    Cascaded,
+}
+
+impl ViewCheck {
+    /// How the log keeps it (0 is none).
+    pub fn code(this: Option<ViewCheck>) -> u8 {
+        match this {
+            None => 0,
+            Some(ViewCheck::Local) => 1,
+            Some(ViewCheck::Cascaded) => 2,
+        }
+    }
+
+    pub fn from_code(c: u8) -> Option<ViewCheck> {
+        match c {
+            1 => Some(ViewCheck::Local),
+            2 => Some(ViewCheck::Cascaded),
+            _ => None,
+        }
+    }
+
+    /// The reloption's value (`local`, `cascaded`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ViewCheck::Local => "local",
+            ViewCheck::Cascaded => "cascaded",
+        }
+    }
 }
 
 /// A FOREIGN KEY constraint: every row whose `columns` hold no NULL has a row of `parent` with
@@ -304,6 +342,7 @@ impl TableDef {
             indexes: Vec::new(),
             index_of: None,
             view: None,
+            view_check: None,
             foreign_keys: Vec::new(),
         }
     }

@@ -4,9 +4,13 @@
 //! assignment of the column, `a = MARK(MARK(a, i, x), j, y)` in the written order (PostgreSQL
 //! nests them the same way), and the binder binds the marker as [`ArrayFn::Assign`] /
 //! [`ArrayFn::AssignSlice`] (array_set_element / array_set_slice of one dimension: a NULL or
-//! empty array becomes `[i:i]={x}`, an index past the bounds extends it with NULLs). Not
-//! built: several subscripts (`a[i][j] = x`, 0A000 by the syntax error staying), open slices
-//! (`a[:j] = xs`), a subscripted column in INSERT's column list.
+//! empty array becomes `[i:i]={x}`, an index past the bounds extends it with NULLs).
+//!
+//! INSERT's column list takes subscripted columns too (`INSERT INTO t (a[1], a[3]) ...`): the
+//! list is written by tokens with each such target as a marked name ([`TARGET_MARK`]), and the
+//! binder assigns the values in the written order into a NULL of the column's type (not its
+//! DEFAULT), as PostgreSQL does, so `(a[2]) VALUES (5)` stores `[2:2]={5}`. Not built: several
+//! subscripts (`a[i][j] = x`, 0A000 by the syntax error staying), open slices (`a[:j] = xs`).
 
 use super::{Binder, Scope};
 use crate::array::ArrayFn;
@@ -170,6 +174,108 @@ pub(super) fn set_syntax(tokens: &[Token], i: usize) -> Option<(String, usize)> 
     Some((format!("{} {} ", text(i, i + 1), parts.join(", ")), end))
 }
 
+/// What marks a subscripted target in INSERT's column list ([`insert_columns_syntax`]): the
+/// column's name is `MARK col MARK subscript` (an element) or `MARK col MARK lo MARK hi` (a
+/// slice), the subscripts as SQL text.
+pub(super) const TARGET_MARK: char = '\u{1}';
+
+/// A subscripted target of INSERT's column list ([`TARGET_MARK`]): the column (folded) and
+/// the subscript (`[e]`: one expression; `[lo:hi]`: two).
+pub(super) struct SubscriptedTarget {
+    pub(super) column: String,
+    pub(super) subscripts: Vec<ast::Expr>,
+}
+
+/// The subscripted target a column-list name marks; None if it is a plain name, an error if
+/// its subscripts do not parse.
+pub(super) fn subscripted_target(name: &str) -> Option<Result<SubscriptedTarget>> {
+    let rest = name.strip_prefix(TARGET_MARK)?;
+    let mut parts = rest.split(TARGET_MARK);
+    let column = parts.next()?.to_string();
+    let parse = |text: &str| -> Result<ast::Expr> {
+        sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+            .try_with_sql(text)
+            .and_then(|mut p| p.parse_expr())
+            .map_err(|e| SqlError::syntax(&e.to_string()))
+    };
+    Some(parts.map(parse).collect::<Result<Vec<_>>>().map(|subscripts| SubscriptedTarget { column, subscripts }))
+}
+
+/// `INSERT INTO t [AS alias] (a[i], b[lo:hi], c, ...)` (token `i`: the INTO), which sqlparser's
+/// grammar lacks: the column list written with each subscripted target as one name marked
+/// [`TARGET_MARK`], which the binder reads back ([`subscripted_target`]). Returns the text
+/// and the token index after the list; None if the statement has no subscripted target or a
+/// target this does not read (several subscripts `a[i][j]`, an open slice `a[:j]`, a field).
+pub(super) fn insert_columns_syntax(tokens: &[Token], i: usize) -> Option<(String, usize)> {
+    let solid: Vec<usize> = (i..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).collect();
+    let before = (0..i).rev().find(|&j| !matches!(tokens[j], Token::Whitespace(_)))?;
+    if !word(&tokens[before], "INSERT") || !word(&tokens[i], "INTO") {
+        return None;
+    }
+    // The table's name (dotted words), an alias, then the list.
+    let mut k = 2;
+    while matches!(tokens[*solid.get(k)?], Token::Period) {
+        k += 2;
+    }
+    if word(&tokens[*solid.get(k)?], "AS") {
+        k += 2;
+    }
+    if !matches!(tokens[*solid.get(k)?], Token::LParen) {
+        return None;
+    }
+    let open = solid[k];
+    let text = |from: usize, to: usize| tokens[from..to].iter().map(|t| t.to_string()).collect::<String>();
+    let mut items: Vec<String> = Vec::new();
+    let mut any = false;
+    k += 1;
+    loop {
+        let Token::Word(w) = &tokens[*solid.get(k)?] else { return None };
+        let key = if w.quote_style.is_some() { w.value.clone() } else { w.value.to_ascii_lowercase() };
+        let name = tokens[solid[k]].to_string();
+        k += 1;
+        if matches!(tokens[*solid.get(k)?], Token::LBracket) {
+            // One subscript: `[e]` or `[lo:hi]`.
+            let from = solid[k] + 1;
+            let mut depth = 0i32;
+            let mut colon = None;
+            let mut j = from;
+            loop {
+                match tokens.get(j)? {
+                    Token::LBracket | Token::LParen => depth += 1,
+                    Token::RBracket if depth == 0 => break,
+                    Token::RBracket | Token::RParen => depth -= 1,
+                    Token::Colon if depth == 0 => colon = Some(j),
+                    _ => {}
+                }
+                j += 1;
+            }
+            let subscripts = match colon {
+                Some(c) if text(from, c).trim().is_empty() || text(c + 1, j).trim().is_empty() => return None,
+                Some(c) => format!("{}{TARGET_MARK}{}", text(from, c), text(c + 1, j)),
+                None => text(from, j),
+            };
+            let marked = format!("{TARGET_MARK}{key}{TARGET_MARK}{subscripts}").replace('"', "\"\"");
+            items.push(format!("\"{marked}\""));
+            any = true;
+            k = solid.iter().position(|&x| x == j)? + 1;
+            if matches!(tokens[*solid.get(k)?], Token::LBracket | Token::Period) {
+                return None;
+            }
+        } else {
+            items.push(name);
+        }
+        match tokens[*solid.get(k)?] {
+            Token::Comma => k += 1,
+            Token::RParen => break,
+            _ => return None,
+        }
+    }
+    if !any {
+        return None;
+    }
+    Some((format!("{} ({})", text(i, open), items.join(", ")), solid[k] + 1))
+}
+
 impl Binder<'_> {
     /// The marker call [`set_syntax`] wrote: the array with an element or slice assigned.
     pub(super) fn array_assign_call(&mut self, f: &ast::Function, name: &str, scope: Option<&Scope>) -> Result<Expr> {
@@ -186,34 +292,53 @@ impl Binder<'_> {
         if args.len() != if slice { 4 } else { 3 } {
             return Err(SqlError::internal("array assignment arguments"));
         }
+        let column = match args[0] {
+            ast::Expr::Identifier(id) => super::fold(id),
+            ast::Expr::CompoundIdentifier(p) => p.last().map(super::fold).unwrap_or_default(),
+            _ => String::new(),
+        };
         let a = self.expr(args[0], scope)?;
-        let ty = a.ty();
+        let mut subscripts = Vec::with_capacity(2);
+        for e in &args[1..args.len() - 1] {
+            subscripts.push(self.expr(e, scope)?);
+        }
+        let value = self.expr(args[args.len() - 1], scope)?;
+        self.subscripted_assignment(&column, a, subscripts, value)
+    }
+
+    /// `array` (column `column`'s value) with `value` assigned to its element
+    /// `subscripts[0]` or its slice `subscripts[0]:subscripts[1]`, with PostgreSQL's type
+    /// errors (transformAssignmentIndirection's).
+    pub(super) fn subscripted_assignment(
+        &mut self,
+        column: &str,
+        array: Expr,
+        subscripts: Vec<Expr>,
+        value: Expr,
+    ) -> Result<Expr> {
+        let ty = array.ty();
         let SqlType::Array(at) = ty else {
             return Err(SqlError::new(
                 code::DATATYPE_MISMATCH,
                 format!("cannot subscript type {} because it does not support subscripting", ty.name()),
             ));
         };
+        let slice = subscripts.len() == 2;
         let elem = at.elem();
-        let mut out = vec![a];
-        for e in &args[1..args.len() - 1] {
-            let x = self.expr(e, scope)?;
-            let from = x.ty();
-            out.push(self.coerce(x, SqlType::Int4, CastContext::Implicit, |_| {
-                SqlError::new(
-                    code::DATATYPE_MISMATCH,
-                    format!("array subscript must have type integer, not {}", from.name()),
-                )
+        let mut out = vec![array];
+        // As array_subscript_transform coerces them (assignment casts: `a[1.5]` is `a[2]`).
+        for x in subscripts {
+            out.push(self.coerce(x, SqlType::Int4, CastContext::Assignment, |_| {
+                SqlError::new(code::DATATYPE_MISMATCH, "array subscript must have type integer")
             })?);
         }
-        let value = self.expr(args[args.len() - 1], scope)?;
         let target = if slice { ty } else { elem };
         let from = value.ty();
         out.push(self.coerce(value, target, CastContext::Assignment, |_| {
             SqlError::new(
                 code::DATATYPE_MISMATCH,
                 format!(
-                    "subscripted assignment to array column requires type {} but expression is of type {}",
+                    "subscripted assignment to \"{column}\" requires type {} but expression is of type {}",
                     target.name(),
                     from.name()
                 ),

@@ -12,11 +12,13 @@ use orbit_engine::table::SqlType;
 use sqlparser::ast;
 
 impl Binder<'_> {
-    /// UPDATE target SET ... FROM `from` WHERE ... RETURNING ...
+    /// UPDATE target SET ... FROM `from` WHERE ... RETURNING ... (with the check options of the
+    /// views it went through).
     pub(super) fn update_from(
         &mut self,
         up: &ast::Update,
         from: &[ast::TableWithJoins],
+        view_checks: &[super::updatable_views::ViewCheckClause],
     ) -> Result<(Plan, Vec<OutputColumn>)> {
         let (join, combined, js) = self.target_join(&up.table, from)?;
         let target = js.tables[0].0.clone();
@@ -27,6 +29,7 @@ impl Binder<'_> {
             None => None,
         };
         let (returning, columns) = self.joined_returning(up.returning.as_deref(), &scope)?;
+        let checks = self.view_checks(view_checks, &scope)?;
         let plan = Plan::Update {
             table: target,
             filter,
@@ -35,6 +38,7 @@ impl Binder<'_> {
             returning,
             join: Some(Box::new(join)),
             current_of: None,
+            checks,
         };
         Ok((plan, columns))
     }

@@ -43,6 +43,9 @@ pub(super) struct State {
     pub(super) keep_unknown: bool,
     /// The views being expanded, outermost first (a view naming itself is a loop).
     pub(super) views_expanding: Vec<String>,
+    /// The check options of the views the INSERT or UPDATE being bound went through, over
+    /// the relation it names now (`bind/updatable_views.rs`); taken by its binding.
+    pub(super) view_checks: Vec<super::updatable_views::ViewCheckClause>,
     /// The aggregate rules of the levels that hold the subqueries being bound, innermost last
     /// ([`super::sublink_levels`]: an aggregate of only their columns is theirs).
     pub(super) enclosing: Vec<super::sublink_levels::Enclosing>,
@@ -1489,14 +1492,16 @@ impl Binder<'_> {
     /// (per row, on the coordinating shard); the statement then changes the rows with those
     /// keys ([`LinkKind::Keyed`]).
     fn keyed(&mut self, plan: Plan, corr: Vec<SubLink>, links: &mut Vec<SubLink>) -> Result<Plan> {
-        let (table, filter, sets, returning) = match plan {
+        let (table, filter, sets, returning, checks) = match plan {
             Plan::Update { current_of: Some(_), .. } | Plan::Delete { current_of: Some(_), .. } => {
                 return Err(SqlError::unsupported(
                     "correlated subqueries in UPDATE or DELETE ... WHERE CURRENT OF are not supported",
                 ))
             }
-            Plan::Update { table, filter, sets, returning, join: None, .. } => (table, filter, Some(sets), returning),
-            Plan::Delete { table, filter, returning, join: None, .. } => (table, filter, None, returning),
+            Plan::Update { table, filter, sets, returning, join: None, checks, .. } => {
+                (table, filter, Some(sets), returning, checks)
+            }
+            Plan::Delete { table, filter, returning, join: None, .. } => (table, filter, None, returning, vec![]),
             _ => return Err(SqlError::unsupported("correlated subqueries are not supported in this statement yet")),
         };
         let key_expr = match table.pk.as_slice() {
@@ -1527,7 +1532,9 @@ impl Binder<'_> {
         });
         let filter = Some(Expr::Param(LINK_BASE + id, SqlType::Bool));
         Ok(match sets {
-            Some(sets) => Plan::Update { table, filter, key: None, sets, returning, join: None, current_of: None },
+            Some(sets) => {
+                Plan::Update { table, filter, key: None, sets, returning, join: None, current_of: None, checks }
+            }
             None => Plan::Delete { table, filter, key: None, returning, join: None, current_of: None },
         })
     }

@@ -8,12 +8,19 @@
 //! columns mapped to the base columns they are (a view column that is an expression is not
 //! updatable: 0A000 naming it), RETURNING computed as the view's columns. A view over a view is
 //! written again in turn. Anything else is PostgreSQL's 55000 `cannot update view "v"` with its
-//! DETAIL and HINT. Not built: WITH CHECK OPTION (CREATE VIEW does not take it), INSTEAD OF
-//! triggers and rules, column defaults of the view itself. INSERT ... ON CONFLICT maps its
-//! target columns, DO UPDATE's assignments and `EXCLUDED.col` the same way.
+//! DETAIL and HINT. INSERT ... ON CONFLICT maps its target columns, DO UPDATE's assignments
+//! and `EXCLUDED.col` the same way.
+//!
+//! WITH CHECK OPTION (rewriteTargetView's WithCheckOptions): going through a view with a check
+//! option, or under one whose check is CASCADED, adds the view's WHERE to the statement's
+//! checks ([`ViewCheckClause`], the innermost view's first), which each level below writes
+//! again over its own base relation as it does the statement; the base table's INSERT or
+//! UPDATE then checks every row it writes against them (44000, [`super::ViewCheckExpr`]).
+//! Not built: INSTEAD OF triggers and rules, column defaults of the view itself.
 
 use super::{fold, lookup_table, Binder};
 use crate::error::{code, Result, SqlError};
+use orbit_engine::table::ViewCheck;
 use sqlparser::ast;
 use sqlparser::ast::{Visit, VisitMut};
 use std::ops::ControlFlow;
@@ -50,6 +57,17 @@ impl Verb {
     }
 }
 
+/// A view's WITH CHECK OPTION on a statement through it (PostgreSQL's WithCheckOption), as
+/// the statement is written again level by level: the view's name, its WHERE over the
+/// relation the statement names at this level (None: it has none; a CASCADED check still
+/// passes on to the views below), and whether it is CASCADED.
+#[derive(Clone, Debug)]
+pub(super) struct ViewCheckClause {
+    pub(super) view: String,
+    pub(super) cond: Option<ast::Expr>,
+    pub(super) cascaded: bool,
+}
+
 /// One column of the view: its name, its expression over the base relation (qualified by the
 /// statement's alias), and the base column it is (None: an expression, not updatable).
 struct ViewColumn {
@@ -67,6 +85,8 @@ struct Target<'s> {
     alias: ast::Ident,
     columns: Vec<ViewColumn>,
     filter: Option<ast::Expr>,
+    /// The view's WITH CHECK OPTION.
+    check: Option<ViewCheck>,
     /// The names the statement calls the view by (its alias, or its name).
     qualifiers: Vec<String>,
     /// The base relation's columns (a name the view does not show is no column here).
@@ -77,8 +97,14 @@ struct Target<'s> {
 }
 
 impl Binder<'_> {
-    /// `INSERT INTO v ...` written against v's base relation; None if `v` is no view.
-    pub(super) fn insert_through_view(&self, ins: &ast::Insert) -> Result<Option<ast::Insert>> {
+    /// `INSERT INTO v ...` written against v's base relation, with the check options of the
+    /// views gone through so far (`pending`, over v) written against it too and v's added;
+    /// None if `v` is no view.
+    pub(super) fn insert_through_view(
+        &self,
+        ins: &ast::Insert,
+        pending: &[ViewCheckClause],
+    ) -> Result<Option<(ast::Insert, Vec<ViewCheckClause>)>> {
         let ast::TableObject::TableName(name) = &ins.table else { return Ok(None) };
         let alias = ins.table_alias.as_ref().map(|a| a.alias.clone());
         let Some(t) = self.view_target(name, alias.as_ref(), Verb::Insert)? else { return Ok(None) };
@@ -96,24 +122,40 @@ impl Binder<'_> {
         };
         let mut columns = Vec::with_capacity(named.len());
         for n in &named {
-            let Some(c) = t.columns.iter().find(|c| c.name == *n) else {
+            // A subscripted target (`a[1]`, marked by `array_assign::insert_columns_syntax`)
+            // keeps its subscript on the base column.
+            let mark = super::array_assign::TARGET_MARK;
+            let (n, subscript) = match n.strip_prefix(mark).and_then(|r| r.split_once(mark)) {
+                Some((column, subscript)) => (column, Some(subscript)),
+                None => (n.as_str(), None),
+            };
+            let Some(c) = t.columns.iter().find(|c| c.name == n) else {
                 return Err(SqlError::new(
                     code::UNDEFINED_COLUMN,
                     format!("column \"{n}\" of relation \"{}\" does not exist", t.view),
                 ));
             };
             let Some(b) = &c.base else { return Err(not_updatable_column(Verb::Insert, n, &t.view)) };
+            let b = match subscript {
+                Some(s) => format!("{mark}{b}{mark}{s}"),
+                None => b.clone(),
+            };
             columns.push(ast::ObjectName::from(vec![ast::Ident::with_quote('"', b)]));
         }
         out.columns = columns;
         out.table = ast::TableObject::TableName(t.base.clone());
         out.table_alias = Some(ast::TableAliasWithoutColumns { explicit: true, alias: t.alias.clone() });
         out.returning = ins.returning.as_deref().map(|items| t.returning(items)).transpose()?;
-        Ok(Some(out))
+        Ok(Some((out, t.checks(pending)?)))
     }
 
-    /// `UPDATE v ...` written against v's base relation; None if `v` is no view.
-    pub(super) fn update_through_view(&self, up: &ast::Update) -> Result<Option<ast::Update>> {
+    /// `UPDATE v ...` written against v's base relation, with the check options as
+    /// [`Self::insert_through_view`]'s; None if `v` is no view.
+    pub(super) fn update_through_view(
+        &self,
+        up: &ast::Update,
+        pending: &[ViewCheckClause],
+    ) -> Result<Option<(ast::Update, Vec<ViewCheckClause>)>> {
         let ast::TableFactor::Table { name, alias, .. } = &up.table.relation else { return Ok(None) };
         let Some(mut t) = self.view_target(name, alias.as_ref().map(|a| &a.name), Verb::Update)? else {
             return Ok(None);
@@ -130,7 +172,7 @@ impl Binder<'_> {
         }
         out.selection = t.condition(up.selection.as_ref())?;
         out.returning = up.returning.as_deref().map(|items| t.returning(items)).transpose()?;
-        Ok(Some(out))
+        Ok(Some((out, t.checks(pending)?)))
     }
 
     /// `DELETE FROM v ...` written against v's base relation; None if `v` is no view.
@@ -171,7 +213,11 @@ impl Binder<'_> {
             return Ok(None);
         }
         let alias = alias.cloned().unwrap_or_else(|| ast::Ident::with_quote('"', crate::schema::relname(&tname)));
-        let mut t = read_view(self.sql, &def, alias, verb)?;
+        let view = crate::schema::relname(&tname).to_string();
+        let refuse = |detail: &str| {
+            SqlError::new("55000", format!("cannot {} view \"{view}\"", verb.phrase())).detail(detail).hint(verb.hint())
+        };
+        let mut t = read_view(self.sql, &def, alias, &refuse)?;
         if alias_is_default(name, &t.alias) {
             if let Some(last) = name.0.iter().filter_map(|p| p.as_ident()).next_back() {
                 if !t.qualifiers.contains(&fold(last)) {
@@ -189,24 +235,42 @@ impl Binder<'_> {
 pub(crate) fn view_updatable_columns(def: &orbit_engine::table::TableDef) -> Option<Vec<bool>> {
     def.view.as_ref()?;
     let alias = ast::Ident::with_quote('"', crate::schema::relname(&def.name));
-    let t = read_view("", def, alias, Verb::Update).ok()?;
+    let t = read_view("", def, alias, &|d| SqlError::new("55000", d)).ok()?;
     Some(t.columns.iter().map(|c| c.base.is_some()).collect())
 }
 
+/// PostgreSQL's refusal of a check option on view `def` (being created) that is not
+/// automatically updatable or has no updatable column (DefineView's 0A000, rewriteHandler.c's
+/// reason as the HINT); None if it takes one.
+pub(super) fn check_option_refused(sql: &str, def: &orbit_engine::table::TableDef) -> Option<SqlError> {
+    let refuse = |detail: &str| {
+        SqlError::new(
+            code::FEATURE_NOT_SUPPORTED,
+            "WITH CHECK OPTION is supported only on automatically updatable views",
+        )
+        .hint(detail)
+    };
+    let alias = ast::Ident::with_quote('"', crate::schema::relname(&def.name));
+    match read_view(sql, def, alias, &refuse) {
+        Err(e) => Some(e),
+        Ok(t) if !t.columns.iter().any(|c| c.base.is_some()) => {
+            Some(refuse("Views that have no updatable columns are not automatically updatable."))
+        }
+        Ok(_) => None,
+    }
+}
+
 /// A view's definition read for a statement through it (`alias`: what the statement calls it),
-/// or PostgreSQL's error when it is not automatically updatable.
+/// or, when it is not automatically updatable, `refuse` of rewriteHandler.c's reason.
 fn read_view<'s>(
     sql: &'s str,
     def: &orbit_engine::table::TableDef,
     alias: ast::Ident,
-    verb: Verb,
+    refuse: &dyn Fn(&str) -> SqlError,
 ) -> Result<Target<'s>> {
     let text = def.view.as_deref().unwrap_or_default();
     let tname = def.name.as_str();
     let view = crate::schema::relname(tname).to_string();
-    let refuse = |detail: &str| {
-        SqlError::new("55000", format!("cannot {} view \"{view}\"", verb.phrase())).detail(detail).hint(verb.hint())
-    };
     let notices = super::long_names::take_notices();
     let parsed = super::parse(text);
     super::long_names::restore_notices(notices);
@@ -298,7 +362,18 @@ fn read_view<'s>(
         w
     });
     let qualifiers = vec![fold(&alias)];
-    Ok(Target { sql, view, base: base.clone(), alias, columns, filter, qualifiers, base_columns, alone: true })
+    Ok(Target {
+        sql,
+        view,
+        base: base.clone(),
+        alias,
+        columns,
+        filter,
+        check: def.view_check,
+        qualifiers,
+        base_columns,
+        alone: true,
+    })
 }
 
 /// Whether the statement gave no alias of its own (the alias is the view's name).
@@ -328,6 +403,28 @@ fn source_width(q: &ast::Query) -> Option<usize> {
 }
 
 impl Target<'_> {
+    /// The check options of a statement through this view over its base relation: this
+    /// view's first when it has one or a view above has a CASCADED one (a LOCAL one without a
+    /// WHERE adds none), then `pending` (the views above, over this one) written again
+    /// (rewriteTargetView: inner views' checks run first, and a CASCADED check makes every
+    /// view below check as CASCADED).
+    fn checks(&self, pending: &[ViewCheckClause]) -> Result<Vec<ViewCheckClause>> {
+        let above_cascaded = pending.first().is_some_and(|c| c.cascaded);
+        let cascaded = above_cascaded || self.check == Some(ViewCheck::Cascaded);
+        let mut out = Vec::with_capacity(pending.len() + 1);
+        if (above_cascaded || self.check.is_some()) && (cascaded || self.filter.is_some()) {
+            out.push(ViewCheckClause { view: self.view.clone(), cond: self.filter.clone(), cascaded });
+        }
+        for c in pending {
+            let mut c = c.clone();
+            if let Some(e) = &mut c.cond {
+                self.substitute(e)?;
+            }
+            out.push(c);
+        }
+        Ok(out)
+    }
+
     /// The base relation as the statement's FROM item, named by the alias.
     fn relation(&self, written: &ast::TableFactor) -> ast::TableFactor {
         let mut r = written.clone();

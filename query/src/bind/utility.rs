@@ -8,7 +8,7 @@
 use super::{fold, span_position, Binder, Plan};
 use crate::copy::{CopyOptions, CopyPlan, CopySource, Header};
 use crate::error::{code, Result, SqlError};
-use orbit_engine::table::TableDef;
+use orbit_engine::table::{TableDef, ViewCheck};
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
@@ -514,7 +514,85 @@ impl Binder<'_> {
         }
         Ok(())
     }
+}
 
+/// CREATE VIEW ... WITH (options): each name (folded) with its value as written, unchecked:
+/// PostgreSQL checks that a view with a check option is automatically updatable before it
+/// checks the options ([`view_check_option`]).
+pub(super) fn view_options(options: &ast::CreateTableOptions) -> Result<Vec<(String, Option<String>)>> {
+    let list = match options {
+        ast::CreateTableOptions::None => return Ok(vec![]),
+        ast::CreateTableOptions::With(l) => l,
+        _ => return Err(SqlError::unsupported("this form of view options is not supported")),
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for opt in list {
+        let (key, value) = match opt {
+            ast::SqlOption::KeyValue { key, value } => (key, expr_text(value)),
+            ast::SqlOption::Ident(key) => (key, None),
+            other => return Err(SqlError::syntax(&other.to_string())),
+        };
+        let parts: Vec<String> = key.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
+        match parts.as_slice() {
+            [n] => out.push((n.clone(), value)),
+            [ns, _] => {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("unrecognized parameter namespace \"{ns}\""),
+                ))
+            }
+            _ => return Err(SqlError::syntax(&key.to_string())),
+        }
+    }
+    Ok(out)
+}
+
+/// The check option among a view's options ([`view_options`]), which are checked as
+/// PostgreSQL checks a view's reloptions: `check_option` (`local` or `cascaded`, kept in
+/// [`TableDef::view_check`]), and `security_barrier` and `security_invoker` (booleans,
+/// checked and not kept, as a table's storage parameters are: Orbit has one user and plans no
+/// leaky function apart).
+///
+/// [`TableDef::view_check`]: orbit_engine::table::TableDef::view_check
+pub(super) fn view_check_option(options: &[(String, Option<String>)]) -> Result<Option<ViewCheck>> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut check = None;
+    for (name, value) in options {
+        if !matches!(name.as_str(), "check_option" | "security_barrier" | "security_invoker") {
+            return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("unrecognized parameter \"{name}\"")));
+        }
+        if seen.contains(&name.as_str()) {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("parameter \"{name}\" specified more than once"),
+            ));
+        }
+        seen.push(name);
+        // A parameter without a value means "true", as in PostgreSQL.
+        let text = value.clone().unwrap_or_else(|| "true".into());
+        if name == "check_option" {
+            check = Some(match text.to_ascii_lowercase().as_str() {
+                "local" => ViewCheck::Local,
+                "cascaded" => ViewCheck::Cascaded,
+                _ => {
+                    return Err(SqlError::new(
+                        code::INVALID_PARAMETER_VALUE,
+                        format!("invalid value for enum option \"check_option\": {text}"),
+                    )
+                    .detail("Valid values are \"local\" and \"cascaded\"."))
+                }
+            });
+        } else if boolean(&OptValue::Text(text.clone())).is_none() {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("invalid value for boolean option \"{name}\": {text}"),
+            ));
+        }
+    }
+    Ok(check)
+}
+
+impl Binder<'_> {
     /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`; other forms are not
     /// supported yet.
     pub(super) fn alter_table(&mut self, at: &ast::AlterTable) -> Result<Plan> {

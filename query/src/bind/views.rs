@@ -4,10 +4,12 @@
 //! columns are the query's output columns at creation, named by the column list if given), so
 //! it is durable and replicated the way tables are, and it holds no rows. A query naming it
 //! binds the stored query in its place, as a derived table named as the view (PostgreSQL's
-//! rewriter does the same with the view's `_RETURN` rule). Views are read-only here: INSERT,
-//! UPDATE and DELETE on a view are refused (PostgreSQL's automatically updatable views are not
-//! built). CREATE RECURSIVE VIEW is written by tokens as the CREATE VIEW over a WITH RECURSIVE
-//! query PostgreSQL's grammar expands it into ([`recursive_view_syntax`]).
+//! rewriter does the same with the view's `_RETURN` rule). INSERT, UPDATE and DELETE through
+//! a view are `updatable_views.rs`'s. CREATE RECURSIVE VIEW is written by tokens as the CREATE
+//! VIEW over a WITH RECURSIVE query PostgreSQL's grammar expands it into
+//! ([`recursive_view_syntax`]); a trailing `WITH [LOCAL | CASCADED] CHECK OPTION` as the
+//! `check_option` option ([`check_option_syntax`]), kept in [`TableDef::view_check`] (an
+//! automatically updatable view only, 0A000 otherwise, as PostgreSQL's DefineView says).
 
 use super::{fold, lookup_table, Binder, Plan};
 use crate::error::{code, Result, SqlError};
@@ -67,7 +69,16 @@ impl Binder<'_> {
             let ty = if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty };
             columns.push(ColumnDef::new(cname, ty));
         }
-        let def = TableDef { name, columns, view: Some(cv.query.to_string()), ..TableDef::default_empty() };
+        let mut def = TableDef { name, columns, view: Some(cv.query.to_string()), ..TableDef::default_empty() };
+        // A check option needs an automatically updatable view (DefineView checks that before
+        // the options' values).
+        let options = super::utility::view_options(&cv.options)?;
+        if options.iter().any(|(n, _)| n == "check_option") {
+            if let Some(e) = super::updatable_views::check_option_refused(self.sql, &def) {
+                return Err(e);
+            }
+        }
+        def.view_check = super::utility::view_check_option(&options)?;
         Ok(Plan::CreateView { def, or_replace: cv.or_replace, made_temp })
     }
 
@@ -231,4 +242,76 @@ pub(super) fn recursive_view_syntax(tokens: &[sqlparser::tokenizer::Token], i: u
         ),
         stop,
     ))
+}
+
+/// `CREATE [OR REPLACE] [TEMP] VIEW name [(cols)] [WITH (options)] AS query WITH [CASCADED |
+/// LOCAL] CHECK OPTION`, whose trailing clause sqlparser's grammar lacks, written by tokens
+/// with the clause as the option PostgreSQL's DefineView makes of it (`check_option`, last
+/// in the options; CASCADED unless LOCAL). Returns the text and the token index after the
+/// statement; None if the statement at `i` (a CREATE) is not one.
+pub(super) fn check_option_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
+    use sqlparser::tokenizer::Token;
+    let word = |t: &Token| match t {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    };
+    let solid: Vec<usize> = (i..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).collect();
+    let kw = |k: usize| solid.get(k).and_then(|&j| word(&tokens[j]));
+    let mut k = 1; // past CREATE
+    if kw(k).as_deref() == Some("OR") && kw(k + 1).as_deref() == Some("REPLACE") {
+        k += 2;
+    }
+    if matches!(kw(k).as_deref(), Some("TEMP" | "TEMPORARY")) {
+        k += 1;
+    }
+    if kw(k).as_deref() != Some("VIEW") {
+        return None;
+    }
+    let end = super::ctas_columns::statement_end(tokens, &solid, k + 1);
+    // The clause ends the statement.
+    let has = |k: Option<usize>, w: &str| k.and_then(kw).as_deref() == Some(w);
+    if !has(end.checked_sub(2), "CHECK") || !has(end.checked_sub(1), "OPTION") {
+        return None;
+    }
+    let (clause, level) = if has(end.checked_sub(3), "WITH") {
+        (end - 3, "cascaded")
+    } else if has(end.checked_sub(4), "WITH") && has(end.checked_sub(3), "LOCAL") {
+        (end - 4, "local")
+    } else if has(end.checked_sub(4), "WITH") && has(end.checked_sub(3), "CASCADED") {
+        (end - 4, "cascaded")
+    } else {
+        return None;
+    };
+    // The name (dotted words), then a column list and an option list in parentheses.
+    k += 2;
+    while matches!(tokens[*solid.get(k)?], Token::Period) {
+        k += 2;
+    }
+    let skip_parens = |mut k: usize| -> Option<usize> {
+        let mut depth = 0i32;
+        loop {
+            match tokens[*solid.get(k)?] {
+                Token::LParen => depth += 1,
+                Token::RParen => depth -= 1,
+                _ => {}
+            }
+            k += 1;
+            if depth == 0 {
+                return Some(k);
+            }
+        }
+    };
+    if matches!(tokens[*solid.get(k)?], Token::LParen) {
+        k = skip_parens(k)?;
+    }
+    let text = |from: usize, to: usize| tokens[from..to].iter().map(|t| t.to_string()).collect::<String>();
+    let option = format!("check_option = {level}");
+    let query_to = solid[clause];
+    let stop = solid.get(end).copied().unwrap_or(tokens.len());
+    if kw(k).as_deref() == Some("WITH") && matches!(tokens[*solid.get(k + 1)?], Token::LParen) {
+        // Last among the options written.
+        let close = solid[skip_parens(k + 1)? - 1];
+        return Some((format!("{}, {option}{}", text(i, close), text(close, query_to)), stop));
+    }
+    Some((format!("{} WITH ({option}) {}", text(i, solid[k]), text(solid[k], query_to)), stop))
 }

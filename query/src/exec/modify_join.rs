@@ -4,7 +4,7 @@
 //! version, as a plain UPDATE/DELETE does (PostgreSQL's READ COMMITTED re-check, the other
 //! tables' rows kept as they were read).
 
-use super::{check_not_null, matches, returning_rows, write_updates, QueryResult};
+use super::{check_not_null, matches, returning_rows, write_updates, QueryResult, Written};
 use crate::error::{Result, SqlError};
 use crate::expr::{self, Ctx, Expr};
 use crate::join::JoinPlan;
@@ -72,7 +72,7 @@ pub(super) async fn update_from(
     join: &JoinPlan,
     filter: Option<&Expr>,
     sets: &[(usize, Expr)],
-    returning: Option<&[Expr]>,
+    written: Written<'_>,
     params: &[orbit_engine::table::Datum],
 ) -> Result<QueryResult> {
     txn.check_writable("UPDATE")?;
@@ -96,16 +96,20 @@ pub(super) async fn update_from(
         generated.fill(&mut new)?;
         check_not_null(table, &new)?;
         let nk = table.key_of(&new);
-        if returning.is_some() {
+        if written.returning.is_some() || !written.checks.is_empty() {
             let mut r = new.clone();
             r.extend_from_slice(&joined[width..]);
             returned.push(r);
         }
         changes.push((k, nk, new));
     }
-    let out = returning_rows(returning, &returned, params)?;
+    let refused = written.refused(table, &returned, params)?;
+    let out = returning_rows(written.returning, &returned, params)?;
     let count = changes.len();
     write_updates(txn, table, &old.iter().collect::<Vec<_>>(), changes).await?;
+    if let Some(e) = refused {
+        return Err(e);
+    }
     Ok(QueryResult { rows: out, tag: format!("UPDATE {count}"), notices: vec![] })
 }
 

@@ -7,10 +7,10 @@
 //! row followed by the proposed one as EXCLUDED); DO UPDATE refuses to change one row twice
 //! (21000), as PostgreSQL does. The other unique indexes are checked as for INSERT.
 
-use super::{check_not_null, ctx, duplicate, matches, returning_rows, QueryResult};
+use super::{check_not_null, ctx, duplicate, matches, returning_rows, QueryResult, Written};
 use crate::bind::{Arbiter, OnConflict};
 use crate::error::{Result, SqlError};
-use crate::expr::{self, Expr};
+use crate::expr;
 use crate::txn::{SnapshotCheck, Txn};
 use orbit_engine::table::{Datum, Row, TableDef};
 use std::collections::{HashMap, HashSet};
@@ -29,7 +29,7 @@ pub(super) async fn upsert(
     table: &Arc<TableDef>,
     rows: Vec<Row>,
     oc: &OnConflict,
-    returning: Option<&[Expr]>,
+    written: Written<'_>,
     params: &[Datum],
 ) -> Result<QueryResult> {
     let arbiters: Vec<Arbiter> = match oc {
@@ -185,6 +185,10 @@ pub(super) async fn upsert(
     if fk {
         crate::foreign_key::after_upsert(txn, table, fk_changes).await?;
     }
-    let out = returning_rows(returning, &changed, params)?;
+    // Inserted and updated rows alike (PostgreSQL checks DO UPDATE's new row too).
+    if let Some(e) = written.refused(table, &changed, params)? {
+        return Err(e);
+    }
+    let out = returning_rows(written.returning, &changed, params)?;
     Ok(QueryResult { rows: out, tag: format!("INSERT 0 {}", changed.len()), notices: vec![] })
 }

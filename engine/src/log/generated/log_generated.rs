@@ -2092,6 +2092,7 @@ impl<'a> TableCreate<'a> {
   pub const VT_INDEX_OF: ::flatbuffers::VOffsetT = 20;
   pub const VT_VIEW: ::flatbuffers::VOffsetT = 22;
   pub const VT_FOREIGN_KEYS: ::flatbuffers::VOffsetT = 24;
+  pub const VT_VIEW_CHECK: ::flatbuffers::VOffsetT = 26;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -2114,6 +2115,7 @@ impl<'a> TableCreate<'a> {
     if let Some(x) = args.pk_name { builder.add_pk_name(x); }
     builder.add_oid(args.oid);
     if let Some(x) = args.name { builder.add_name(x); }
+    builder.add_view_check(args.view_check);
     builder.finish()
   }
 
@@ -2202,6 +2204,15 @@ impl<'a> TableCreate<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ForeignKey>>>>(TableCreate::VT_FOREIGN_KEYS, None)}
   }
+  /// For a view: its WITH CHECK OPTION (0 none, absent in logs written before it existed;
+  /// 1 LOCAL, 2 CASCADED).
+  #[inline]
+  pub fn view_check(&self) -> u8 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u8>(TableCreate::VT_VIEW_CHECK, Some(0)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for TableCreate<'_> {
@@ -2221,6 +2232,7 @@ impl ::flatbuffers::Verifiable for TableCreate<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("index_of", Self::VT_INDEX_OF, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("view", Self::VT_VIEW, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<ForeignKey>>>>("foreign_keys", Self::VT_FOREIGN_KEYS, false)?
+     .visit_field::<u8>("view_check", Self::VT_VIEW_CHECK, false)?
      .finish();
     Ok(())
   }
@@ -2237,6 +2249,7 @@ pub struct TableCreateArgs<'a> {
     pub index_of: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub view: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub foreign_keys: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ForeignKey<'a>>>>>,
+    pub view_check: u8,
 }
 impl<'a> Default for TableCreateArgs<'a> {
   #[inline]
@@ -2253,6 +2266,7 @@ impl<'a> Default for TableCreateArgs<'a> {
       index_of: None,
       view: None,
       foreign_keys: None,
+      view_check: 0,
     }
   }
 }
@@ -2307,6 +2321,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TableCreateBuilder<'a, 'b, A>
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_FOREIGN_KEYS, foreign_keys);
   }
   #[inline]
+  pub fn add_view_check(&mut self, view_check: u8) {
+    self.fbb_.push_slot::<u8>(TableCreate::VT_VIEW_CHECK, view_check, 0);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TableCreateBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     TableCreateBuilder {
@@ -2335,6 +2353,7 @@ impl ::core::fmt::Debug for TableCreate<'_> {
       ds.field("index_of", &self.index_of());
       ds.field("view", &self.view());
       ds.field("foreign_keys", &self.foreign_keys());
+      ds.field("view_check", &self.view_check());
       ds.finish()
   }
 }

@@ -377,6 +377,8 @@ struct Printer {
     ctes: Vec<(String, Vec<(String, SqlType)>)>,
     /// This SELECT's named windows (WINDOW w AS (...)): their names and printed texts.
     windows: Vec<(String, String)>,
+    /// Which of the last SELECT's items were untyped constants (printed as text).
+    untyped_items: Vec<bool>,
 }
 
 fn fold(id: &ast::Ident) -> String {
@@ -481,6 +483,7 @@ impl Printer {
             col_names_visible,
             ctes: Vec::new(),
             windows: Vec::new(),
+            untyped_items: Vec::new(),
         }
     }
 
@@ -723,6 +726,7 @@ impl Printer {
             }
         }
         // An item without a type of its own is text (NULL::text, 'x'::text).
+        self.untyped_items = targets.iter().map(|(n, _)| n.literal.is_some()).collect();
         for (n, _) in targets.iter_mut() {
             if n.literal.is_some() {
                 *n = self.coerce(n.clone(), SqlType::Text)?;
@@ -836,6 +840,7 @@ impl Printer {
             _ => return None,
         };
         let mut first: Option<Vec<(Node, String)>> = None;
+        let mut columns = Vec::new();
         for (i, leaf) in leaves.into_iter().enumerate() {
             // Each SELECT is printed at the operation's indentation, as a query of its own.
             self.indent = self.base;
@@ -848,16 +853,20 @@ impl Printer {
                 self.keyword("", 0, 0, 0);
             }
             let targets = self.select(leaf, names)?;
-            // The leaves' columns must agree in type (else PostgreSQL casts some of them).
-            match &first {
-                None => first = Some(targets),
-                Some(f) => {
-                    if f.len() != targets.len()
-                        || f.iter().zip(&targets).any(|(a, b)| a.0.ty.map(strip_typmod) != b.0.ty.map(strip_typmod))
-                    {
-                        return None;
-                    }
-                }
+            columns.push((targets.iter().map(|(n, _)| n.ty).collect::<Vec<_>>(), self.untyped_items.clone()));
+            first.get_or_insert(targets);
+        }
+        // PostgreSQL prints the leaves as they are, but an untyped constant takes the
+        // column's type: printed here only where that is text.
+        let width = columns.first()?.0.len();
+        if columns.iter().any(|(types, _)| types.len() != width) {
+            return None;
+        }
+        for i in 0..width {
+            if columns.iter().any(|(_, untyped)| untyped[i])
+                && columns.iter().any(|(types, _)| types[i] != Some(SqlType::Text))
+            {
+                return None;
             }
         }
         first
@@ -1263,13 +1272,23 @@ fn output_name(e: &ast::Expr) -> Option<(String, u8)> {
     })
 }
 
-fn quote_literal(s: &str) -> String {
-    let escaped = s.replace('\'', "''");
-    if s.contains('\\') {
-        format!("E'{}'", escaped.replace('\\', "\\\\"))
-    } else {
-        format!("'{escaped}'")
+/// A number constant under minuses and parentheses: whether it is negated, and its digits.
+fn signed_number(e: &ast::Expr) -> Option<(bool, String)> {
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) if !n.starts_with('-') => Some((false, n.clone())),
+            _ => None,
+        },
+        ast::Expr::Nested(inner) => signed_number(inner),
+        ast::Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => signed_number(expr).map(|(neg, n)| (!neg, n)),
+        _ => None,
     }
+}
+
+/// A string constant as ruleutils' simple_quote_literal writes it under
+/// standard_conforming_strings (Orbit's only setting): quotes doubled, never `E''`.
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// An integer or decimal constant as ruleutils prints one of type `ty`: negative ones quoted
@@ -1561,10 +1580,10 @@ impl Printer {
                 _ => None,
             },
             E::UnaryOp { op: ast::UnaryOperator::Minus, expr } => {
-                if let E::Value(v) = expr.as_ref() {
-                    if let ast::Value::Number(n, _) = &v.value {
-                        return self.number(&format!("-{n}"));
-                    }
+                // PostgreSQL's grammar folds a minus into the number constant it applies to
+                // (doNegate), through parentheses and other minuses: `-(-5)` is 5.
+                if let Some((negative, n)) = signed_number(e) {
+                    return self.number(&if negative { format!("-{n}") } else { n });
                 }
                 let n = self.expr(expr)?;
                 let ty = n.ty.filter(|t| is_int(*t) || t.is_decimal() || *t == SqlType::Float8)?;

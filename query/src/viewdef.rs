@@ -33,9 +33,11 @@
 //! (`( SELECT ...) s`), with scalar, EXISTS and IN subqueries, DISTINCT, CASE, COALESCE /
 //! NULLIF / GREATEST / LEAST, casts between the number, text and varchar types, IS [NOT]
 //! DISTINCT FROM, IS [NOT] TRUE / FALSE / UNKNOWN and a table of functions
-//! ([`function_result`]). Any other view's definition (WITH, window functions, DISTINCT ON,
-//! FULL or NATURAL joins, a constant of a type it cannot print as PostgreSQL does...) is the
-//! SQL text Orbit keeps ([`deparse`] gives None): never a text PostgreSQL would not print.
+//! ([`function_result`]), window functions and WINDOW, DISTINCT ON, non-recursive WITH,
+//! FULL JOIN ... ON and NATURAL joins (printed `JOIN u USING (a)`, as PostgreSQL does). Any
+//! other view's definition (WITH RECURSIVE, a window frame, FULL JOIN USING, LATERAL, a
+//! constant of a type it cannot print as PostgreSQL does...) is the SQL text Orbit keeps
+//! ([`deparse`] gives None): never a text PostgreSQL would not print.
 
 use orbit_engine::table::{SqlType, TableDef};
 use sqlparser::ast;
@@ -931,7 +933,9 @@ impl Printer {
                     | ast::JoinOperator::CrossJoin(_) => {}
                     _ => self.joins_plain = false,
                 }
-                if let Some(ast::JoinConstraint::Using(_)) = join_constraint(&j.join_operator) {
+                if let Some(ast::JoinConstraint::Using(_) | ast::JoinConstraint::Natural) =
+                    join_constraint(&j.join_operator)
+                {
                     self.has_using = true;
                 }
             }
@@ -1021,6 +1025,7 @@ impl Printer {
     fn print_from(&mut self, from: &[ast::TableWithJoins]) -> Option<()> {
         let mut k = 0;
         for (i, twj) in from.iter().enumerate() {
+            let first = k;
             if i == 0 {
                 self.keyword(" FROM ", -INDENT_STD, INDENT_STD, 2);
             } else {
@@ -1070,6 +1075,26 @@ impl Printer {
                             })
                             .collect::<Option<Vec<_>>>()?;
                         self.out.push_str(&format!(" USING ({})", names.join(", ")));
+                    }
+                    // NATURAL: PostgreSQL prints the USING list it made (the names the right item
+                    // shares with the left side, in the left side's order).
+                    Some(ast::JoinConstraint::Natural) if word != " CROSS JOIN " => {
+                        let mut left: Vec<&String> = Vec::new();
+                        for r in &self.rtes[first..k - 1] {
+                            for (c, _) in &r.columns {
+                                if !left.contains(&c) {
+                                    left.push(c);
+                                }
+                            }
+                        }
+                        let right = &self.rtes[k - 1];
+                        let shared: Vec<String> =
+                            left.into_iter().filter(|c| right.column(c).is_some()).map(|c| quote_ident(c)).collect();
+                        // (None shared: PostgreSQL prints CROSS JOIN or ON TRUE; not here.)
+                        if shared.is_empty() {
+                            return None;
+                        }
+                        self.out.push_str(&format!(" USING ({})", shared.join(", ")));
                     }
                     _ => return None,
                 }

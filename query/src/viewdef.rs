@@ -1310,6 +1310,37 @@ fn signed_number(e: &ast::Expr) -> Option<(bool, String)> {
     }
 }
 
+/// `YYYY-MM-DD` naming a real day: the text PostgreSQL's date output gives back for it.
+fn iso_date(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) || !digits(5..7) || !digits(8..10) {
+        return None;
+    }
+    let (y, m, d): (u32, u32, u32) = (s[0..4].parse().ok()?, s[5..7].parse().ok()?, s[8..10].parse().ok()?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (y >= 1 && (1..=days).contains(&d)).then_some(s)
+}
+
+/// `HH:MM:SS` of a real time of day: the text PostgreSQL's time output gives back for it.
+fn iso_time(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    if b.len() != 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let part = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r.clone()].iter().all(u8::is_ascii_digit).then(|| s[r].parse().ok()).flatten()
+    };
+    (part(0..2)? < 24 && part(3..5)? < 60 && part(6..8)? < 60).then_some(s)
+}
+
 /// A string constant as ruleutils' simple_quote_literal writes it under
 /// standard_conforming_strings (Orbit's only setting): quotes doubled, never `E''`.
 fn quote_literal(s: &str) -> String {
@@ -1421,6 +1452,15 @@ impl Printer {
                     number_text(&v.to_string(), t)?
                 }
                 SqlType::Numeric(None) => number_text(&plain_decimal(s.trim())?, SqlType::NUMERIC)?,
+                // Dates and timestamps only in the ISO form they print back in (DateStyle ISO).
+                SqlType::Date => format!("'{}'::date", iso_date(s)?),
+                SqlType::Timestamp(None) => {
+                    let text = match s.split_once(' ') {
+                        None => format!("{} 00:00:00", iso_date(s)?),
+                        Some((d, t)) => format!("{} {}", iso_date(d)?, iso_time(t)?),
+                    };
+                    format!("'{text}'::timestamp without time zone")
+                }
                 SqlType::Bool => match s.trim().to_ascii_lowercase().as_str() {
                     "t" | "true" | "y" | "yes" | "on" | "1" => "true".to_string(),
                     "f" | "false" | "n" | "no" | "off" | "0" => "false".to_string(),

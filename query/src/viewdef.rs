@@ -383,6 +383,25 @@ struct Printer {
     untyped_items: Vec<bool>,
 }
 
+/// A sort key's text with its direction as ruleutils prints it: ` DESC`, and NULLS FIRST/LAST
+/// only where it is not the direction's default; None for `USING op`.
+fn with_direction(mut t: String, o: &ast::OrderByExpr) -> Option<String> {
+    let desc = match &o.options.sort {
+        None | Some(ast::OrderBySort::Asc) => false,
+        Some(ast::OrderBySort::Desc) => true,
+        Some(ast::OrderBySort::Using(_)) => return None,
+    };
+    if desc {
+        t.push_str(" DESC");
+    }
+    match (desc, o.options.nulls_first) {
+        (false, Some(true)) => t.push_str(" NULLS FIRST"),
+        (true, Some(false)) => t.push_str(" NULLS LAST"),
+        _ => {}
+    }
+    Some(t)
+}
+
 fn fold(id: &ast::Ident) -> String {
     crate::bind::fold_ident(id)
 }
@@ -554,22 +573,8 @@ impl Printer {
                 if o.with_fill.is_some() {
                     return None;
                 }
-                let mut t =
-                    if set_op { position(&o.expr, &outputs)? } else { self.sort_item(&o.expr, &targets, true)? };
-                let desc = match &o.options.sort {
-                    None | Some(ast::OrderBySort::Asc) => false,
-                    Some(ast::OrderBySort::Desc) => true,
-                    Some(ast::OrderBySort::Using(_)) => return None,
-                };
-                if desc {
-                    t.push_str(" DESC");
-                }
-                match (desc, o.options.nulls_first) {
-                    (false, Some(true)) => t.push_str(" NULLS FIRST"),
-                    (true, Some(false)) => t.push_str(" NULLS LAST"),
-                    _ => {}
-                }
-                texts.push(t);
+                let t = if set_op { position(&o.expr, &outputs)? } else { self.sort_item(&o.expr, &targets, true)? };
+                texts.push(with_direction(t, o)?);
             }
             self.keyword(" ORDER BY ", -INDENT_STD, INDENT_STD, 1);
             self.out.push_str(&texts.join(", "));
@@ -1201,21 +1206,8 @@ impl Printer {
                 if o.with_fill.is_some() {
                     return None;
                 }
-                let mut t = self.sort_item(&o.expr, &[], false)?;
-                let desc = match &o.options.sort {
-                    None | Some(ast::OrderBySort::Asc) => false,
-                    Some(ast::OrderBySort::Desc) => true,
-                    Some(ast::OrderBySort::Using(_)) => return None,
-                };
-                if desc {
-                    t.push_str(" DESC");
-                }
-                match (desc, o.options.nulls_first) {
-                    (false, Some(true)) => t.push_str(" NULLS FIRST"),
-                    (true, Some(false)) => t.push_str(" NULLS LAST"),
-                    _ => {}
-                }
-                items.push(t);
+                let t = self.sort_item(&o.expr, &[], false)?;
+                items.push(with_direction(t, o)?);
             }
             parts.push(format!("ORDER BY {}", items.join(", ")));
         }

@@ -170,19 +170,12 @@ pub(super) fn drop_view(names: Vec<String>, if_exists: bool, cascade: bool) -> P
     Plan::DropView { names, if_exists, cascade }
 }
 
-/// `CREATE [OR REPLACE] [TEMP] RECURSIVE VIEW name (col, ...) AS query`, which sqlparser's
-/// grammar lacks, written by tokens as PostgreSQL's grammar expands it (makeRecursiveViewSelect):
-/// `CREATE VIEW name AS WITH RECURSIVE name (col, ...) AS (query) SELECT col, ... FROM name`,
-/// the WITH query named as the view's bare name. Returns the text and the token index after
-/// the statement; None if the statement at `i` (a CREATE) is not one.
-pub(super) fn recursive_view_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
+/// The non-whitespace token indexes from `i` (a CREATE), and the place among them past
+/// `CREATE [OR REPLACE] [TEMP | TEMPORARY]`.
+fn create_prefix(tokens: &[sqlparser::tokenizer::Token], i: usize) -> (Vec<usize>, usize) {
     use sqlparser::tokenizer::Token;
-    let word = |t: &Token| match t {
-        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
-        _ => None,
-    };
     let solid: Vec<usize> = (i..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).collect();
-    let kw = |k: usize| solid.get(k).and_then(|&j| word(&tokens[j]));
+    let kw = |k: usize| solid_word(tokens, &solid, k);
     let mut k = 1; // past CREATE
     if kw(k).as_deref() == Some("OR") && kw(k + 1).as_deref() == Some("REPLACE") {
         k += 2;
@@ -190,6 +183,26 @@ pub(super) fn recursive_view_syntax(tokens: &[sqlparser::tokenizer::Token], i: u
     if matches!(kw(k).as_deref(), Some("TEMP" | "TEMPORARY")) {
         k += 1;
     }
+    (solid, k)
+}
+
+/// The unquoted word (upper-cased) at the `k`-th non-whitespace token.
+fn solid_word(tokens: &[sqlparser::tokenizer::Token], solid: &[usize], k: usize) -> Option<String> {
+    match &tokens[*solid.get(k)?] {
+        sqlparser::tokenizer::Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+/// `CREATE [OR REPLACE] [TEMP] RECURSIVE VIEW name (col, ...) AS query`, which sqlparser's
+/// grammar lacks, written by tokens as PostgreSQL's grammar expands it (makeRecursiveViewSelect):
+/// `CREATE VIEW name AS WITH RECURSIVE name (col, ...) AS (query) SELECT col, ... FROM name`,
+/// the WITH query named as the view's bare name. Returns the text and the token index after
+/// the statement; None if the statement at `i` (a CREATE) is not one.
+pub(super) fn recursive_view_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
+    use sqlparser::tokenizer::Token;
+    let (solid, mut k) = create_prefix(tokens, i);
+    let kw = |k: usize| solid_word(tokens, &solid, k);
     if kw(k).as_deref() != Some("RECURSIVE") || kw(k + 1).as_deref() != Some("VIEW") {
         return None;
     }
@@ -251,19 +264,8 @@ pub(super) fn recursive_view_syntax(tokens: &[sqlparser::tokenizer::Token], i: u
 /// statement; None if the statement at `i` (a CREATE) is not one.
 pub(super) fn check_option_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
     use sqlparser::tokenizer::Token;
-    let word = |t: &Token| match t {
-        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
-        _ => None,
-    };
-    let solid: Vec<usize> = (i..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).collect();
-    let kw = |k: usize| solid.get(k).and_then(|&j| word(&tokens[j]));
-    let mut k = 1; // past CREATE
-    if kw(k).as_deref() == Some("OR") && kw(k + 1).as_deref() == Some("REPLACE") {
-        k += 2;
-    }
-    if matches!(kw(k).as_deref(), Some("TEMP" | "TEMPORARY")) {
-        k += 1;
-    }
+    let (solid, mut k) = create_prefix(tokens, i);
+    let kw = |k: usize| solid_word(tokens, &solid, k);
     if kw(k).as_deref() != Some("VIEW") {
         return None;
     }

@@ -153,9 +153,10 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     // A hash operator (hash join build table, hash aggregate, DISTINCT and set-operation hash
     // sets) may hold work_mem times this, as in PostgreSQL.
     ("hash_mem_multiplier", false, Some("2")),
-    // PostgreSQL's planner cost constants: EXPLAIN's costs and the plan choices made with them
-    // (broadcast or shuffle, merge joins) read the values the statement is bound with
-    // (crate::cost::constants).
+    // PostgreSQL's planner cost constants: EXPLAIN's costs (and the plan it draws) read the
+    // values the statement is bound with (crate::cost::constants); the executor's own choices,
+    // made as it runs with actual row counts (broadcast or shuffle, merge or hash join), use
+    // PostgreSQL's defaults.
     ("seq_page_cost", false, Some("1")),
     // Statements that ran at least this long are written to the server's log with their
     // duration, as PostgreSQL's `LOG:  duration: ... ms  statement: ...` (-1: none, 0: all;

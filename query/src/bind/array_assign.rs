@@ -66,18 +66,8 @@ pub(super) fn set_syntax(tokens: &[Token], i: usize) -> Option<(String, usize)> 
                 if matches!(tokens.get(j), Some(Token::LBracket)) {
                     // One subscript: `[e]` or `[lo:hi]`.
                     let open = j;
-                    let mut depth = 0i32;
-                    let mut colon = None;
-                    loop {
-                        j += 1;
-                        match tokens.get(j)? {
-                            Token::LBracket | Token::LParen => depth += 1,
-                            Token::RBracket if depth == 0 => break,
-                            Token::RBracket | Token::RParen => depth -= 1,
-                            Token::Colon if depth == 0 => colon = Some(j),
-                            _ => {}
-                        }
-                    }
+                    let colon;
+                    (j, colon) = subscript_end(tokens, open + 1)?;
                     subscript = Some((open + 1, j, colon));
                     j = skip_ws(j + 1);
                     if matches!(tokens.get(j), Some(Token::LBracket | Token::Period)) {
@@ -236,19 +226,7 @@ pub(super) fn insert_columns_syntax(tokens: &[Token], i: usize) -> Option<(Strin
         if matches!(tokens[*solid.get(k)?], Token::LBracket) {
             // One subscript: `[e]` or `[lo:hi]`.
             let from = solid[k] + 1;
-            let mut depth = 0i32;
-            let mut colon = None;
-            let mut j = from;
-            loop {
-                match tokens.get(j)? {
-                    Token::LBracket | Token::LParen => depth += 1,
-                    Token::RBracket if depth == 0 => break,
-                    Token::RBracket | Token::RParen => depth -= 1,
-                    Token::Colon if depth == 0 => colon = Some(j),
-                    _ => {}
-                }
-                j += 1;
-            }
+            let (j, colon) = subscript_end(tokens, from)?;
             let subscripts = match colon {
                 Some(c) if text(from, c).trim().is_empty() || text(c + 1, j).trim().is_empty() => return None,
                 Some(c) => format!("{}{TARGET_MARK}{}", text(from, c), text(c + 1, j)),
@@ -347,5 +325,24 @@ impl Binder<'_> {
         })?);
         let func = if slice { ArrayFn::AssignSlice(elem) } else { ArrayFn::Assign(elem) };
         Ok(Expr::Call(Builtin::Array(func), out, ty))
+    }
+}
+
+/// The `]` closing a subscript whose text starts at `from` (nested brackets and parentheses
+/// skipped), and the `:` of a slice at its top level; None if it never closes.
+fn subscript_end(tokens: &[sqlparser::tokenizer::Token], from: usize) -> Option<(usize, Option<usize>)> {
+    use sqlparser::tokenizer::Token;
+    let mut depth = 0i32;
+    let mut colon = None;
+    let mut j = from;
+    loop {
+        match tokens.get(j)? {
+            Token::LBracket | Token::LParen => depth += 1,
+            Token::RBracket if depth == 0 => return Some((j, colon)),
+            Token::RBracket | Token::RParen => depth -= 1,
+            Token::Colon if depth == 0 => colon = Some(j),
+            _ => {}
+        }
+        j += 1;
     }
 }

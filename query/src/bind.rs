@@ -447,10 +447,19 @@ pub enum Plan {
     /// CREATE [OR REPLACE] / DROP FUNCTION of a SQL function (`bind/sql_functions.rs`,
     /// `exec/functions.rs`).
     Function(crate::functions_sql::FunctionPlan),
-    /// `ALTER TABLE t RENAME TO new_name`.
+    /// `ALTER {TABLE | INDEX | VIEW} t RENAME TO new_name` (`tag`: which) of a table, view or
+    /// index (`bind/rename.rs`).
     RenameTable {
         table: Arc<TableDef>,
         new_name: String,
+        tag: &'static str,
+    },
+    /// A new definition of `table` that leaves its columns, key and rows as they are (a
+    /// constraint or primary key index renamed: `bind/rename.rs`).
+    Redefine {
+        table: Arc<TableDef>,
+        def: TableDef,
+        tag: &'static str,
     },
     /// `ALTER TABLE t action, action, ...` and CREATE TABLE ... AS: the first statement's plan,
     /// then each later one's text (`ALTER TABLE t action`, `INSERT INTO t query`), bound and run
@@ -1273,6 +1282,13 @@ fn fold(id: &ast::Ident) -> String {
     }
 }
 
+/// 0A000 for a statement Orbit has not built, named by its first two words.
+fn not_supported(stmt: &ast::Statement) -> SqlError {
+    let text = stmt.to_string();
+    let words: Vec<&str> = text.split_whitespace().take(2).collect();
+    SqlError::unsupported(format!("{} is not supported yet", words.join(" ").to_uppercase()))
+}
+
 fn object_name(sql: &str, name: &ast::ObjectName) -> Result<String> {
     let parts: Vec<&ast::Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
     if parts.len() != name.0.len() || parts.is_empty() {
@@ -1811,6 +1827,10 @@ impl Binder<'_> {
             S::Vacuum(_) => Ok((self.maintenance_statement(true, stmt)?, vec![])),
             S::Analyze(_) => Ok((self.maintenance_statement(false, stmt)?, vec![])),
             S::AlterTable(at) => Ok((self.alter_table(at)?, vec![])),
+            S::AlterIndex { .. } | S::AlterView(_) => match self.rename_statement(stmt) {
+                Some(plan) => Ok((plan?, vec![])),
+                None => Err(not_supported(stmt)),
+            },
             S::Lock(l) => Ok((self.lock_tables(l)?, vec![])),
             S::StartTransaction { modes, statements, begin, .. } if statements.is_empty() => {
                 let (read_only, isolation, deferrable) = transaction_modes(modes)?;
@@ -2017,11 +2037,7 @@ impl Binder<'_> {
             S::Close { cursor } => Ok((self.close_cursor(cursor)?, vec![])),
             S::Commit { chain: false, .. } => Ok((Plan::Commit, vec![])),
             S::Rollback { chain: false, savepoint: None } => Ok((Plan::Rollback, vec![])),
-            other => {
-                let text = other.to_string();
-                let words: Vec<&str> = text.split_whitespace().take(2).collect();
-                Err(SqlError::unsupported(format!("{} is not supported yet", words.join(" ").to_uppercase())))
-            }
+            other => Err(not_supported(other)),
         }
     }
 

@@ -206,8 +206,8 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::Domain(_) => "ALTER DOMAIN",
         Plan::Function(crate::functions_sql::FunctionPlan::Create { .. }) => "CREATE FUNCTION",
         Plan::Function(crate::functions_sql::FunctionPlan::Drop { .. }) => "DROP FUNCTION",
+        Plan::RenameTable { tag, .. } | Plan::Redefine { tag, .. } => tag,
         Plan::DropUniqueConstraint { .. }
-        | Plan::RenameTable { .. }
         | Plan::DropKeyCascade { .. }
         | Plan::AddPrimaryKey { .. }
         | Plan::AlterColumn(_)
@@ -523,13 +523,24 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             txn.holds_tables |= !txn.alone;
             functions::run(txn, p).await
         }
-        Plan::RenameTable { table, new_name } => {
+        Plan::RenameTable { table, new_name, tag } => {
             txn.holds_tables |= !txn.alone;
-            let r = rename::rename_table(txn, table, new_name).await?;
+            let mut r = match crate::bind::index_owner(table) {
+                Some(base) => rename::rename_index(txn, &base, table, new_name).await?,
+                None => rename::rename_table(txn, table, new_name).await?,
+            };
+            r.tag = tag.to_string();
             // ROLLBACK renames it back (before it drops what was created under the old name).
             let renamed = undo::Created::Renamed { from: table.name.clone(), to: new_name.clone(), oid: table.oid };
             undo::keep(txn, vec![renamed])?;
             Ok(r)
+        }
+        Plan::Redefine { table, def, tag } => {
+            txn.holds_tables |= !txn.alone;
+            let kept: Vec<undo::Created> =
+                indexes::swap_definition(txn, table, def.clone()).await?.into_iter().collect();
+            undo::keep(txn, kept)?;
+            Ok(QueryResult { tag: tag.to_string(), ..Default::default() })
         }
         Plan::Steps { first, rest, select_tag, session } => {
             // The steps run as a block's statements: each one's undo is kept, so an error in a

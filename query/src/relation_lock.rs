@@ -101,18 +101,29 @@ pub fn recorded() -> Vec<(String, u32)> {
 pub(crate) fn lookup(name: &str) -> Option<Arc<TableDef>> {
     let binding = RECORD.with(|r| r.borrow().0 > 0);
     let viewer = VIEWER.with(|v| v.get());
-    let def = state::with_shard(|s| {
-        let t = s.tables.get(name)?;
+    let (def, indexes) = state::with_shard(|s| {
+        let Some(t) = s.tables.get(name) else { return (None, Vec::new()) };
         if binding && t.created_by.is_some_and(|o| Some(o) != viewer) {
-            return None;
+            return (None, Vec::new());
         }
-        Some(t.def.clone())
+        // A table's indexes are noted with it: ALTER INDEX ... RENAME TO changes the table's
+        // definition without giving it a new OID, and a plan that writes the table names them.
+        let indexes = if binding {
+            let oid = |n: &str| s.tables.get(n).map_or(0, |t| t.def.oid);
+            t.def.indexes.iter().map(|x| (x.name.clone(), oid(&x.name))).collect()
+        } else {
+            Vec::new()
+        };
+        (Some(t.def.clone()), indexes)
     });
     if binding {
         RECORD.with(|r| {
             let mut r = r.borrow_mut();
-            if r.1.len() < 256 && !r.1.iter().any(|(n, _)| n == name) {
-                r.1.push((name.to_string(), def.as_ref().map_or(0, |d| d.oid)));
+            let this = (name.to_string(), def.as_ref().map_or(0, |d| d.oid));
+            for (n, oid) in std::iter::once(this).chain(indexes) {
+                if r.1.len() < 256 && !r.1.iter().any(|(m, _)| *m == n) {
+                    r.1.push((n, oid));
+                }
             }
         });
     }

@@ -1025,7 +1025,8 @@ impl Tables {
 
     /// Renames table `name` to `new_name` (ALTER TABLE ... RENAME TO) unless a change as new as
     /// `generation` was applied to either name; the table keeps its OID and rows, and its
-    /// indexes' tables name the new table. Returns false (changing nothing) if there is no
+    /// indexes' tables name the new table. For an index's table (ALTER INDEX ... RENAME TO),
+    /// the table it indexes lists it under the new name (and keeps its OID). Returns false (changing nothing) if there is no
     /// table `name`, a relation `new_name` exists, or the generation lost.
     pub fn rename(&mut self, name: &str, new_name: &str, generation: u64) -> bool {
         let last = |n: &str| self.generations.get(n).copied().unwrap_or(0);
@@ -1042,7 +1043,19 @@ impl Tables {
         let mut def = (*t.def).clone();
         def.name = new_name.to_string();
         t.def = Arc::new(def);
+        let parent = t.def.index_of.clone();
         self.tables.insert(new_name.to_string(), t);
+        // An index's table: its table's definition lists it under the new name (ALTER INDEX
+        // ... RENAME TO), in this same step, so no replay or crash sees one without the other.
+        if let Some(t) = parent.and_then(|p| self.tables.get_mut(&p)) {
+            if t.def.indexes.iter().any(|x| x.name == name) {
+                let mut def = (*t.def).clone();
+                for x in def.indexes.iter_mut().filter(|x| x.name == name) {
+                    x.name = new_name.to_string();
+                }
+                t.def = Arc::new(def);
+            }
+        }
         for t in self.tables.values_mut() {
             if t.def.index_of.as_deref() == Some(name) {
                 let mut def = (*t.def).clone();
@@ -1206,6 +1219,24 @@ mod tests {
         // A create of the old name under an older generation loses to the rename.
         ts.create(def(), 5);
         assert!(ts.get("t").is_none());
+    }
+
+    #[test]
+    fn renaming_an_index_renames_it_in_its_tables_definition() {
+        let mut ts = Tables::default();
+        let d = def();
+        let ix = IndexDef::on_columns("t_v_key".into(), vec![1], true, true);
+        let other = IndexDef::on_columns("t_v_idx".into(), vec![1], false, false);
+        let t = TableDef { indexes: vec![ix.clone(), other.clone()], ..(*d).clone() };
+        assert!(ts.create(Arc::new(t), 1));
+        let it = TableDef { oid: 16385, ..d.index_table(&ix) };
+        assert!(ts.create(Arc::new(it), 2));
+        assert!(ts.rename("t_v_key", "t_v_uq", 3));
+        let names: Vec<&str> = ts.get("t").unwrap().def.indexes.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(names, ["t_v_uq", "t_v_idx"]);
+        assert_eq!(ts.get("t").unwrap().def.oid, 16384);
+        let renamed = ts.get("t_v_uq").unwrap();
+        assert_eq!((renamed.def.oid, renamed.def.index_of.as_deref()), (16385, Some("t")));
     }
 
     #[test]

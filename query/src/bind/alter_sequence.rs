@@ -61,6 +61,9 @@ pub(super) fn alter_syntax(tokens: &[Token], i: usize) -> Option<(String, usize)
     let solid: Vec<usize> = (i..end).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).collect();
     let at = |k: usize| solid.get(k).map(|&j| &tokens[j]);
     let text = |from: usize, to: usize| -> String { tokens[from..to].iter().map(|t| t.to_string()).collect() };
+    if let Some(out) = super::rename::kind_syntax(tokens, &solid, end) {
+        return Some((out, end));
+    }
     if bare(at(1), "SEQUENCE") {
         let mut mark = format!("{MARK}{ALTER_SEQUENCE}");
         let mut k = 2;

@@ -604,6 +604,9 @@ impl Binder<'_> {
         {
             return self.rename_table(at, new_name);
         }
+        if let [ast::AlterTableOperation::RenameConstraint { old_name, new_name }] = at.operations.as_slice() {
+            return self.rename_constraint(at, old_name, new_name);
+        }
         if let [op @ (ast::AlterTableOperation::AddColumn { .. }
         | ast::AlterTableOperation::DropColumn { .. }
         | ast::AlterTableOperation::RenameColumn { .. }

@@ -165,6 +165,15 @@ pub(super) fn per_shard(rows: Vec<(Vec<u8>, Row)>) -> ShardRows {
 /// The table's definition without the index `name` (its rows unchanged); what ROLLBACK needs
 /// to put the old definition back.
 pub(super) async fn remove_from_table(txn: &mut Txn, table: &Arc<TableDef>, name: &str) -> Result<Option<Created>> {
+    let mut def = (**table).clone();
+    def.indexes.retain(|x| x.name != name);
+    swap_definition(txn, table, def).await
+}
+
+/// Swaps `def` in for `table`: a definition that leaves its columns, key and rows as they are
+/// (an index gone, a constraint renamed). What ROLLBACK needs to put the old one back comes
+/// back when the transaction is a block.
+pub(super) async fn swap_definition(txn: &mut Txn, table: &Arc<TableDef>, def: TableDef) -> Result<Option<Created>> {
     let (_, n) = state::local();
     set_altering(table, true, txn).await?;
     let own = txn.overlay_rows(table);
@@ -180,8 +189,6 @@ pub(super) async fn remove_from_table(txn: &mut Txn, table: &Arc<TableDef>, name
         } else {
             None
         };
-        let mut def = (**table).clone();
-        def.indexes.retain(|x| x.name != name);
         redefine(table, def, holder(txn)).await?;
         Ok(kept.map(|(old, rows)| Created::Replaced { name: table.name.clone(), oid: 0, old, rows }))
     }

@@ -1,10 +1,11 @@
-//! `ALTER TABLE t RENAME TO u`: one `TableRename` log record per shard. Shard 0 (the catalog
+//! `ALTER TABLE t RENAME TO u` (and ALTER INDEX's: [`rename_index`]): one `TableRename` log
+//! record per shard. Shard 0 (the catalog
 //! owner) decides and takes a catalog generation, then every other shard applies the rename
 //! under it, as CREATE and DROP do. The table keeps its OID, rows, indexes (their names too, as
 //! in PostgreSQL) and the sequences its columns own (their `owned_by` rows follow the name).
 //! Writers are held off while it runs, as for every ALTER TABLE (55P03 for a new write).
 
-use super::utility::set_altering;
+use super::utility::{carry_writes, set_altering};
 use super::{durable, gone, io_error, QueryResult};
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
@@ -51,6 +52,28 @@ pub(super) async fn rename_table(txn: &mut Txn, table: &Arc<TableDef>, new_name:
         txn.rewrite_writes(&table.name, &renamed, own)?;
     }
     Ok(r)
+}
+
+/// `ALTER INDEX index RENAME TO new_name` of an index of `base`: the index's table is renamed,
+/// and `base`'s definition lists it under the new name in the same log record
+/// (`Tables::rename`). Writers of `base` are held off meanwhile, as for CREATE INDEX; the
+/// transaction's own changes to `base` follow its new definition.
+pub(super) async fn rename_index(
+    txn: &mut Txn,
+    base: &Arc<TableDef>,
+    index: &Arc<TableDef>,
+    new_name: &str,
+) -> Result<QueryResult> {
+    set_altering(base, true, txn).await?;
+    let own = txn.overlay_rows(base);
+    let r = match rename_table(txn, index, new_name).await {
+        Ok(r) => carry_writes(txn, base, own).await.map(|()| r),
+        Err(e) => Err(e),
+    };
+    // Same OID: the definition as it is now. In a block it stays held to the block's end.
+    let now = crate::bind::lookup_table(&base.name).unwrap_or_else(|| base.clone());
+    let _ = set_altering(&now, !txn.alone, txn).await;
+    r
 }
 
 pub(super) async fn rename_everywhere(table: &Arc<TableDef>, new_name: &str) -> Result<QueryResult> {

@@ -235,6 +235,7 @@ const SETTINGS: &[SettingInfo] = &[
     ("extra_float_digits", "Client Connection Defaults / Locale and Formatting", "Sets the number of digits displayed for floating-point values.", Some("This affects real, double precision, and geometric data types. A zero or negative parameter value is added to the standard number of digits (FLT_DIG or DBL_DIG as appropriate). Any value greater than zero selects precise output mode."), "user", "integer", Some("-15"), Some("3"), &[]),
     ("hash_mem_multiplier", "Resource Usage / Memory", "Multiple of work_mem to use for hash tables.", None, "user", "real", Some("1"), Some("1000"), &[]),
     ("idle_in_transaction_session_timeout", "Client Connection Defaults / Statement Behavior", "Sets the maximum allowed idle time between queries, when in a transaction.", Some("A value of 0 turns off the timeout."), "user", "integer", Some("0"), Some("2147483647"), &[]),
+    ("idle_session_timeout", "Client Connection Defaults / Statement Behavior", "Sets the maximum allowed idle time between queries, when not in a transaction.", Some("A value of 0 turns off the timeout."), "user", "integer", Some("0"), Some("2147483647"), &[]),
     ("in_hot_standby", "Preset Options", "Shows whether hot standby is currently active.", None, "internal", "bool", None, None, &[]),
     ("integer_datetimes", "Preset Options", "Shows whether datetimes are integer based.", None, "internal", "bool", None, None, &[]),
     ("jit", "Query Tuning / Other Planner Options", "Allow JIT compilation.", None, "user", "bool", None, None, &[]),

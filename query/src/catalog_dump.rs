@@ -1008,7 +1008,7 @@ fn acl_array(lit: &str) -> Datum {
 /// `sourcefile` and `sourceline` NULL.
 fn settings_rows(txn: &Txn) -> Vec<Row> {
     let in_unit = |name: &str, v: &str| match name {
-        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" | "idle_session_timeout" => {
             crate::settings::timeout(v).map_or(0, |d| d.as_millis()).to_string()
         }
         "orbit.query_memory_limit" | "work_mem" => (crate::settings::memory_bytes(v) / 1024).to_string(),
@@ -1029,6 +1029,7 @@ fn settings_rows(txn: &Txn) -> Vec<Row> {
                 "statement_timeout"
                 | "lock_timeout"
                 | "idle_in_transaction_session_timeout"
+                | "idle_session_timeout"
                 | "log_min_duration_statement" => Some("ms"),
                 "orbit.query_memory_limit" | "work_mem" => Some("kB"),
                 "authentication_timeout" => Some("s"),

@@ -83,7 +83,10 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("default_transaction_read_only", true, Some("off")),
     ("default_transaction_deferrable", false, Some("off")),
     ("extra_float_digits", false, Some("1")),
+    // How long a session may sit idle in an open block / outside one before it is ended with
+    // PostgreSQL's FATAL 25P03 / 57P05 (0: no limit; net/src/pg/conn.rs `idle_limit`).
     ("idle_in_transaction_session_timeout", false, Some("0")),
+    ("idle_session_timeout", false, Some("0")),
     ("in_hot_standby", true, Some("off")),
     ("integer_datetimes", true, Some("on")),
     ("IntervalStyle", true, Some("postgres")),
@@ -512,7 +515,11 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             // (types::TextStyle::float_digits).
             n.to_string()
         }
-        "statement_timeout" | "lock_timeout" | "log_min_duration_statement" => {
+        "statement_timeout"
+        | "lock_timeout"
+        | "log_min_duration_statement"
+        | "idle_in_transaction_session_timeout"
+        | "idle_session_timeout" => {
             let v = one()?.trim();
             let neg = v.starts_with('-');
             let body = v.trim_start_matches(['-', '+']);
@@ -608,18 +615,6 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
                 ))
             }
         },
-        "idle_in_transaction_session_timeout" => {
-            let v = one()?.trim();
-            let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
-            let unit = v[digits.len()..].trim();
-            if digits.is_empty() || !matches!(unit, "" | "us" | "ms" | "s" | "min" | "h" | "d") {
-                return Err(invalid(canon, v));
-            }
-            if digits.bytes().any(|b| b != b'0') {
-                return Err(only(canon, "0 (no timeout)"));
-            }
-            "0".to_string()
-        }
         "client_min_messages" => match one()?.to_ascii_lowercase().as_str() {
             v @ ("debug5" | "debug4" | "debug3" | "debug2" | "debug1" | "debug" | "log" | "notice" | "warning"
             | "error") => {

@@ -119,3 +119,61 @@ fn clients_that_do_not_finish_start_up_are_disconnected() {
         assert_eq!(got, ("1".into(), "s".into(), "sighup".into()));
     });
 }
+
+/// `idle_in_transaction_session_timeout` and `idle_session_timeout`: a session that waits for
+/// its client's next command past them (in an open block / outside one) is ended with
+/// PostgreSQL's FATAL 25P03 / 57P05; the block rolls back and its row locks go, so the
+/// session waiting for them goes on. A session that keeps sending is not ended.
+#[test]
+fn idle_sessions_are_ended_by_their_timeouts() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let rt = pg_runtime();
+    rt.block_on(async {
+        let url = format!("host=127.0.0.1 port={} user=postgres dbname=postgres", o.pg_port);
+        let b = pg_connect(o.pg_port).await;
+        b.batch_execute("CREATE TABLE idle_t (id int PRIMARY KEY, v int); INSERT INTO idle_t VALUES (1, 0)")
+            .await
+            .unwrap();
+        let (a, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        let a_conn = tokio::spawn(conn);
+        a.batch_execute(
+            "SET idle_in_transaction_session_timeout = '300ms'; BEGIN; \
+             UPDATE idle_t SET v = 1 WHERE id = 1; INSERT INTO idle_t VALUES (2, 2)",
+        )
+        .await
+        .unwrap();
+        // b waits for a's row lock, which a's end releases.
+        b.execute("UPDATE idle_t SET v = 3 WHERE id = 1", &[]).await.unwrap();
+        let e = a_conn.await.unwrap().unwrap_err();
+        let d = e.as_db_error().unwrap_or_else(|| panic!("{e}"));
+        assert_eq!(
+            (d.severity(), d.code().code(), d.message()),
+            ("FATAL", "25P03", "terminating connection due to idle-in-transaction timeout")
+        );
+        assert!(a.simple_query("SELECT 1").await.is_err());
+        let rows = b.query("SELECT id, v FROM idle_t ORDER BY id", &[]).await.unwrap();
+        let got: Vec<(i32, i32)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        assert_eq!(got, vec![(1, 3)]);
+
+        // Outside a block: idle_session_timeout. Commands sent within it keep the session.
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        let c_conn = tokio::spawn(conn);
+        c.batch_execute("SET idle_session_timeout = '2s'").await.unwrap();
+        for _ in 0..3 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            c.simple_query("SELECT 1").await.unwrap();
+        }
+        let shown: String = c.query_one("SHOW idle_session_timeout", &[]).await.unwrap().get(0);
+        assert_eq!(shown, "2s");
+        c.batch_execute("SET idle_session_timeout = 200").await.unwrap();
+        let e = c_conn.await.unwrap().unwrap_err();
+        let d = e.as_db_error().unwrap_or_else(|| panic!("{e}"));
+        assert_eq!(
+            (d.severity(), d.code().code(), d.message()),
+            ("FATAL", "57P05", "terminating connection due to idle-session timeout")
+        );
+        // Other sessions go on.
+        let n: i64 = b.query_one("SELECT count(*) FROM idle_t", &[]).await.unwrap().get(0);
+        assert_eq!(n, 1);
+    });
+}

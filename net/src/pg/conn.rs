@@ -206,6 +206,9 @@ struct Conn {
     portals: HashMap<String, Portal>,
     /// After an error in the extended protocol: skip messages until Sync.
     skip_to_sync: bool,
+    /// ReadyForQuery was the last message sent: the session waits for a new command (the idle
+    /// timeouts apply, `query_loop`).
+    at_ready: bool,
     /// The run-time parameters reported at start-up, for SHOW.
     settings: orbit_query::settings::Session,
     /// The transaction of a BEGIN block (or of a multi-statement Query's implicit block).
@@ -337,6 +340,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         cursors: Rc::default(),
         portals: HashMap::new(),
         skip_to_sync: false,
+        at_ready: false,
         settings: Default::default(),
     };
     let params = loop {
@@ -617,6 +621,7 @@ fn ready(c: &mut Conn) {
         TxStatus::Failed => TransactionStatus::Error,
     };
     put(&mut c.out, ReadyForQuery::new(s));
+    c.at_ready = true;
 }
 
 fn aborted() -> SqlError {
@@ -626,9 +631,46 @@ fn aborted() -> SqlError {
     )
 }
 
+/// How long the session may wait for the client's next message after ReadyForQuery before it
+/// ends: `idle_in_transaction_session_timeout` in an open (or failed) block,
+/// `idle_session_timeout` outside one (0: no limit), with the FATAL PostgreSQL sends then.
+fn idle_limit(c: &Conn) -> Option<(std::time::Duration, SqlError)> {
+    let (name, state, message) = match c.status {
+        TxStatus::Idle => ("idle_session_timeout", "57P05", "terminating connection due to idle-session timeout"),
+        TxStatus::InBlock | TxStatus::Failed => (
+            "idle_in_transaction_session_timeout",
+            "25P03",
+            "terminating connection due to idle-in-transaction timeout",
+        ),
+    };
+    let v = c.settings.iter().find(|(k, _)| *k == name)?;
+    Some((orbit_query::settings::timeout(&v.1)?, SqlError::new(state, message)))
+}
+
 async fn query_loop(c: &mut Conn) -> IoResult<()> {
+    // The read timeout set on the socket now (None: none).
+    let mut read_limit = None;
     loop {
-        let (t, msg) = c.message().await?;
+        // Waiting at ReadyForQuery: the idle timeouts apply (not inside an extended-protocol
+        // exchange; a message already buffered is read without waiting).
+        let limit = if c.at_ready { idle_limit(c) } else { None };
+        let wanted = limit.as_ref().map(|(d, _)| *d);
+        if wanted != read_limit {
+            c.stream.set_read_timeout(wanted).map_err(|e| std::io::Error::other(e.to_string()))?;
+            read_limit = wanted;
+        }
+        let (t, msg) = match c.message().await {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => match limit {
+                Some((_, fatal)) => {
+                    tracing::info!(pid = c.activity.borrow().pid, "{}", fatal.message);
+                    return c.fatal(fatal).await;
+                }
+                None => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
+        c.at_ready = false;
         if c.skip_to_sync && t != b'S' && t != b'X' {
             continue;
         }

@@ -261,6 +261,7 @@ const SETTINGS: &[SettingInfo] = &[
     ("row_security", "Client Connection Defaults / Statement Behavior", "Enable row security.", Some("When enabled, row security will be applied to all users."), "user", "bool", None, None, &[]),
     ("search_path", "Client Connection Defaults / Statement Behavior", "Sets the schema search order for names that are not schema-qualified.", None, "user", "string", None, None, &[]),
     ("seq_page_cost", "Query Tuning / Planner Cost Constants", "Sets the planner's estimate of the cost of a sequentially fetched disk page.", None, "user", "real", Some("0"), Some("1.79769e+308"), &[]),
+    ("log_statement", "Reporting and Logging / What to Log", "Sets the type of statements logged.", None, "superuser", "enum", None, None, &["none", "ddl", "mod", "all"]),
     ("session_replication_role", "Client Connection Defaults / Statement Behavior", "Sets the session's behavior for triggers and rewrite rules.", None, "superuser", "enum", None, None, &["origin", "replica", "local"]),
     ("server_encoding", "Preset Options", "Shows the server (database) character set encoding.", None, "internal", "string", None, None, &[]),
     ("server_version", "Preset Options", "Shows the server version.", None, "internal", "string", None, None, &[]),

@@ -165,6 +165,9 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     // duration, as PostgreSQL's `LOG:  duration: ... ms  statement: ...` (-1: none, 0: all;
     // net/src/pg/conn.rs, [`log_min_duration`]).
     ("log_min_duration_statement", false, Some("-1")),
+    // Which statements are written to the server's log when they arrive, as PostgreSQL's
+    // `LOG:  statement: ...` / `execute <name>: ...` (none, ddl, mod, all; [`logs_statement`]).
+    ("log_statement", false, Some("none")),
     // `replica`: foreign keys are neither checked nor acted on (crate::foreign_key), as
     // PostgreSQL's RI triggers do not fire in a replica session (Orbit has no other triggers
     // or rules); `origin` and `local` enforce them.
@@ -293,6 +296,61 @@ pub fn timeout(shown: &str) -> Option<std::time::Duration> {
         _ => n,
     };
     (ms > 0).then(|| std::time::Duration::from_millis(ms))
+}
+
+/// Whether `log_statement` (its value as SHOW prints it) logs a query string holding
+/// `stmts`: `all` any, `mod` one that changes data or the schema, `ddl` one that changes the
+/// schema (PostgreSQL's GetCommandLogLevel classes).
+pub fn logs_statement(setting: &str, stmts: &[sqlparser::ast::Statement]) -> bool {
+    let least = match setting {
+        "all" => return !stmts.is_empty(),
+        "mod" => LogClass::Mod,
+        "ddl" => LogClass::Ddl,
+        _ => return false,
+    };
+    stmts.iter().any(|s| log_class(s) >= least)
+}
+
+/// The classes of log_statement, least logged last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum LogClass {
+    All,
+    Mod,
+    Ddl,
+}
+
+fn log_class(stmt: &sqlparser::ast::Statement) -> LogClass {
+    use sqlparser::ast::{SetExpr, Statement as S};
+    match stmt {
+        // SELECT ... INTO creates a table.
+        S::Query(q) => match q.body.as_ref() {
+            SetExpr::Select(sel) if sel.into.is_some() => LogClass::Ddl,
+            _ => LogClass::All,
+        },
+        S::Insert(_) | S::Update { .. } | S::Delete(_) | S::Merge { .. } | S::Truncate { .. } => LogClass::Mod,
+        S::Copy { to, .. } => {
+            if *to {
+                LogClass::All
+            } else {
+                LogClass::Mod
+            }
+        }
+        S::Explain { analyze: true, statement, .. } | S::Prepare { statement, .. } => log_class(statement),
+        S::Explain { .. } => LogClass::All,
+        other => {
+            let text = other.to_string();
+            let first = text.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+            // Statements Orbit reads in its own grammar arrive as a marker SET holding them
+            // (CREATE/ALTER/DROP DOMAIN, ALTER actions not built).
+            let marked =
+                first == "SET" && (text.contains("\"orbit domain\"") || text.contains("\"orbit not supported\""));
+            if marked || matches!(first.as_str(), "CREATE" | "ALTER" | "DROP" | "GRANT" | "REVOKE" | "COMMENT") {
+                LogClass::Ddl
+            } else {
+                LogClass::All
+            }
+        }
+    }
 }
 
 /// A `log_min_duration_statement` value as SHOW prints it, in milliseconds (None: -1, off).
@@ -551,6 +609,13 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             }
         }
         "orbit.query_memory_limit" => memory_value(canon, one()?)?,
+        "log_statement" => {
+            let v = one()?;
+            match v.to_ascii_lowercase().as_str() {
+                w @ ("none" | "ddl" | "mod" | "all") => w.to_string(),
+                _ => return Err(invalid(canon, v).hint("Available values: none, ddl, mod, all.")),
+            }
+        }
         "session_replication_role" => {
             let v = one()?;
             match v.to_ascii_lowercase().as_str() {

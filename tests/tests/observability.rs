@@ -234,3 +234,50 @@ fn log_min_duration_statement_logs_statements() {
         assert!(!log.contains(quiet), "{quiet} was logged:\n{log}");
     }
 }
+
+/// `log_statement`: the query strings (simple protocol) and Execute messages (extended, with
+/// the Bind parameters) of the classes it names are written to the server's log as they
+/// arrive, as PostgreSQL's `statement: ...` / `execute <name>: ...`; the rest are not.
+#[test]
+fn log_statement_logs_the_classes_it_names() {
+    let o = Orbit::start(&["--shards", "2", "--log-level", "info"]);
+    let out = orbit_tests::psql_output(
+        o.pg_port,
+        "SET log_statement = 'ddl';\n\
+         SELECT 'quiet select 1' AS a;\n\
+         CREATE TABLE ls_t (a int, b text);\n\
+         INSERT INTO ls_t VALUES (1, 'quiet insert');\n\
+         SET log_statement = 'mod';\n\
+         INSERT INTO ls_t VALUES (2, 'loud insert');\n\
+         SELECT 'quiet select 2' AS b;\n\
+         EXPLAIN ANALYZE DELETE FROM ls_t WHERE b = 'loud delete';\n\
+         SET log_statement = 'all';\n\
+         SELECT 'loud select' AS c;\n\
+         SET log_statement = 'bogus';\n",
+    );
+    assert!(out.contains("Available values: none, ddl, mod, all."), "{out}");
+    let rt = orbit_tests::pg_runtime();
+    rt.block_on(async {
+        let c = orbit_tests::pg_connect(o.pg_port).await;
+        c.batch_execute("SET log_statement = 'mod'").await.unwrap();
+        c.execute("INSERT INTO ls_t VALUES ($1, $2)", &[&3i32, &"it's extended"]).await.unwrap();
+        c.query("SELECT b FROM ls_t WHERE a = $1", &[&3i32]).await.unwrap();
+        c.batch_execute("SET log_statement = 'none'").await.unwrap();
+        c.execute("INSERT INTO ls_t VALUES ($1, 'quiet again')", &[&4i32]).await.unwrap();
+    });
+    let log = o.log();
+    for loud in [
+        "statement: CREATE TABLE ls_t (a int, b text);",
+        "statement: INSERT INTO ls_t VALUES (2, 'loud insert');",
+        "statement: EXPLAIN ANALYZE DELETE FROM ls_t WHERE b = 'loud delete';",
+        "statement: SELECT 'loud select' AS c;",
+    ] {
+        assert!(log.contains(loud), "not logged: {loud}\n{log}");
+    }
+    // tokio-postgres names its statements (`s0`, ...).
+    let extended = ": INSERT INTO ls_t VALUES ($1, $2)  DETAIL:  parameters: $1 = '3', $2 = 'it''s extended'";
+    assert!(log.lines().any(|l| l.contains(" execute s") && l.contains(extended)), "{log}");
+    for quiet in ["quiet select 1", "quiet insert", "quiet select 2", "SELECT b FROM ls_t", "quiet again"] {
+        assert!(!log.contains(quiet), "{quiet} was logged:\n{log}");
+    }
+}

@@ -1383,6 +1383,9 @@ async fn simple_query(c: &mut Conn, sql: &str) {
         put(&mut c.out, EmptyQueryResponse::new());
         return;
     }
+    if orbit_query::settings::logs_statement(setting(c, "log_statement"), &stmts) {
+        tracing::info!(pid = c.activity.borrow().pid, "statement: {sql}");
+    }
     if stmts.len() > 1 && c.status == TxStatus::Idle && c.txn.is_none() {
         c.txn = Some(new_txn(c));
     }
@@ -1409,6 +1412,40 @@ async fn simple_query(c: &mut Conn, sql: &str) {
             }
         }
     }
+}
+
+/// The session's value of parameter `name` ("" when it has none).
+fn setting<'a>(c: &'a Conn, name: &str) -> &'a str {
+    c.settings.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str())
+}
+
+/// `log_statement` at Execute: PostgreSQL's `execute <statement>[/<portal>]: <query>` with the
+/// Bind parameters in DETAIL (`$1 = '...'`, quotes doubled), when the class of `source`'s
+/// statement is logged.
+fn log_execute(c: &Conn, statement: &str, portal: &str, source: &str, params: &[Datum]) {
+    let setting = setting(c, "log_statement");
+    if setting == "none" || setting.is_empty() {
+        return;
+    }
+    if setting != "all" && !bind::parse(source).is_ok_and(|s| orbit_query::settings::logs_statement(setting, &s)) {
+        return;
+    }
+    let name = if statement.is_empty() { "<unnamed>" } else { statement };
+    let portal = if portal.is_empty() { String::new() } else { format!("/{portal}") };
+    let pid = c.activity.borrow().pid;
+    if params.is_empty() {
+        tracing::info!(pid, "execute {name}{portal}: {source}");
+        return;
+    }
+    let shown: Vec<String> = params
+        .iter()
+        .enumerate()
+        .map(|(i, d)| match orbit_query::types::to_text(d) {
+            Some(t) if !matches!(d, Datum::Null) => format!("${} = '{}'", i + 1, t.replace('\'', "''")),
+            _ => format!("${} = NULL", i + 1),
+        })
+        .collect();
+    tracing::info!(pid, "execute {name}{portal}: {source}  DETAIL:  parameters: {}", shown.join(", "));
 }
 
 /// A statement that ran: counted in pg_stat_statements (under `text`, its normalized form), and
@@ -1827,11 +1864,12 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
     let portal = c.portals.get(name).ok_or_else(|| portal_missing(name))?;
     let mut stmt = portal.stmt.clone();
     if portal.result.is_none() {
+        let mut params = portal.params.clone();
+        let (text, source, portal_stmt) = (portal.text.clone(), portal.source.clone(), portal.statement.clone());
+        log_execute(c, &portal_stmt, name, &source, &params);
         if c.status == TxStatus::Failed && !is_tx_exit(&stmt.plan) {
             return Err(aborted());
         }
-        let mut params = portal.params.clone();
-        let (text, source, portal_stmt) = (portal.text.clone(), portal.source.clone(), portal.statement.clone());
         prepared::discard_temp(c, &stmt.plan).await?;
         if let Some(tag) = prepared::session_command(c, &source, &stmt.plan) {
             put(&mut c.out, CommandComplete::new(tag?.to_string()));

@@ -79,6 +79,7 @@ mod ordered_set;
 mod prepare;
 mod privileges;
 mod record_fields;
+pub mod reindex;
 mod rename;
 mod row_compare;
 pub(crate) mod schema;
@@ -454,6 +455,8 @@ pub enum Plan {
         new_name: String,
         tag: &'static str,
     },
+    /// REINDEX (`bind/reindex.rs`).
+    Reindex(Box<reindex::ReindexPlan>),
     /// A new definition of `table` that leaves its columns, key and rows as they are (a
     /// constraint or primary key index renamed: `bind/rename.rs`).
     Redefine {
@@ -689,7 +692,8 @@ const SYMMETRIC_MARK: &str = "\"\u{1}symmetric\"";
 ///   (`text_math::substring_similar_syntax`);
 /// - a call's last argument `VARIADIC a` becomes a marker call (`text_math::variadic_syntax`);
 /// - INSERT's subscripted target columns `(a[1], b[1:2])` become marked names
-///   (`array_assign::insert_columns_syntax`).
+///   (`array_assign::insert_columns_syntax`);
+/// - REINDEX becomes a marker SET holding its text (`reindex::syntax`).
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
@@ -743,6 +747,13 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
             out.push_str("SELECT * FROM");
             (found, at_start, i) = (true, false, i + 1);
             continue;
+        }
+        if at_start && word(t, Keyword::REINDEX) {
+            if let Some((text, end)) = reindex::syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
+                continue;
+            }
         }
         if at_start && word(t, Keyword::ALTER) {
             if let Some((text, end)) = alter_sequence::alter_syntax(&tokens, i) {
@@ -1874,6 +1885,9 @@ impl Binder<'_> {
                 if variable.to_string() == alter_sequence::NOT_SUPPORTED =>
             {
                 Ok((self.not_built(values)?, vec![]))
+            }
+            S::Set(ast::Set::SingleAssignment { variable, values, .. }) if variable.to_string() == reindex::MARKER => {
+                Ok((self.reindex(values)?, vec![]))
             }
             S::Set(ast::Set::SingleAssignment { variable, values, .. }) if variable.to_string() == domain::MARKER => {
                 Ok((domain::bind(values)?, vec![]))

@@ -207,6 +207,7 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::Function(crate::functions_sql::FunctionPlan::Create { .. }) => "CREATE FUNCTION",
         Plan::Function(crate::functions_sql::FunctionPlan::Drop { .. }) => "DROP FUNCTION",
         Plan::RenameTable { tag, .. } | Plan::Redefine { tag, .. } => tag,
+        Plan::Reindex(_) => "REINDEX",
         Plan::DropUniqueConstraint { .. }
         | Plan::DropKeyCascade { .. }
         | Plan::AddPrimaryKey { .. }
@@ -534,6 +535,10 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             let renamed = undo::Created::Renamed { from: table.name.clone(), to: new_name.clone(), oid: table.oid };
             undo::keep(txn, vec![renamed])?;
             Ok(r)
+        }
+        Plan::Reindex(p) => {
+            txn.holds_tables |= !txn.alone;
+            indexes::reindex(txn, p).await
         }
         Plan::Redefine { table, def, tag } => {
             txn.holds_tables |= !txn.alone;

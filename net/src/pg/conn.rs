@@ -18,6 +18,7 @@ use super::{AuthMethod, PgConfig};
 use bytes::{Bytes, BytesMut};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use orbit_engine::table::{Datum, SqlType};
+use orbit_query::bind::reindex::ReindexKind;
 use orbit_query::error::code;
 use orbit_query::{bind, types, OutputColumn, Plan, Prepared, SqlError};
 use orbit_shards::rt::{self, TcpListener, TcpStream};
@@ -1626,7 +1627,8 @@ fn lock_tables(c: &mut Conn, running: Option<orbit_query::relation_lock::Running
     Ok(())
 }
 
-/// VACUUM and CREATE INDEX CONCURRENTLY cannot run inside a transaction block (25001), as in
+/// VACUUM, CREATE INDEX CONCURRENTLY, REINDEX CONCURRENTLY and REINDEX of a schema, the
+/// database or the system catalogs cannot run inside a transaction block (25001), as in
 /// PostgreSQL.
 fn refuse_in_block(c: &Conn, plan: &Plan) -> Result<(), SqlError> {
     if c.status == TxStatus::Idle {
@@ -1635,6 +1637,8 @@ fn refuse_in_block(c: &Conn, plan: &Plan) -> Result<(), SqlError> {
     let what = match plan {
         Plan::Maintenance { vacuum: true, .. } => "VACUUM",
         Plan::CreateIndex { concurrently: true, .. } => "CREATE INDEX CONCURRENTLY",
+        Plan::Reindex(r) if r.concurrently => "REINDEX CONCURRENTLY",
+        Plan::Reindex(r) if !matches!(r.kind, ReindexKind::Index | ReindexKind::Table) => r.kind.statement(),
         _ => return Ok(()),
     };
     Err(SqlError::new(code::ACTIVE_SQL_TRANSACTION, format!("{what} cannot run inside a transaction block")))

@@ -62,7 +62,7 @@ fn statement_kind(name: &ast::ObjectName) -> (&'static str, ast::ObjectName) {
 }
 
 /// The table whose primary key's index is named `name` (a relation's full name), if any.
-fn primary_key_named(name: &str) -> Option<Arc<TableDef>> {
+pub(super) fn primary_key_named(name: &str) -> Option<Arc<TableDef>> {
     let (schema, rel) = crate::schema::split(name);
     crate::catalog::user_tables().into_iter().find(|t| {
         !t.pk.is_empty() && crate::schema::split(&t.name).0 == schema && crate::schema::relname(&t.pk_name) == rel

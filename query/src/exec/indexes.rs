@@ -202,3 +202,52 @@ pub(super) async fn swap_definition(txn: &mut Txn, table: &Arc<TableDef>, def: T
     }
     r
 }
+
+/// REINDEX (`bind/reindex.rs`): each secondary index named is built again from its table's
+/// committed rows and swapped in for the old one (its entries for the transaction's own
+/// changes stay in its write set, now against the new index); writers of the table are held
+/// off meanwhile. A primary key's index is the table itself: nothing to build.
+pub(super) async fn reindex(txn: &mut Txn, p: &crate::bind::reindex::ReindexPlan) -> Result<QueryResult> {
+    let mut r = QueryResult { tag: "REINDEX".into(), ..Default::default() };
+    for n in &p.notices {
+        r.notices.push(notice("00000", n.clone()));
+    }
+    for (table, names) in &p.tables {
+        // The table as it is now (an earlier table's rebuild does not change it).
+        let Some(table) = crate::bind::lookup_table(&table.name).filter(|t| t.oid == table.oid) else { continue };
+        if names.is_empty() {
+            continue;
+        }
+        set_altering(&table, true, txn).await?;
+        let built = rebuild(txn, &table, names).await;
+        if built.is_err() {
+            release_unless_held(txn, &table).await;
+        } else if holder(txn).is_none() {
+            let _ = set_altering(&table, false, txn).await;
+        }
+        built?;
+    }
+    Ok(r)
+}
+
+/// Builds `names` (indexes of `table`) again.
+async fn rebuild(txn: &mut Txn, table: &Arc<TableDef>, names: &[String]) -> Result<()> {
+    let (_, n) = state::local();
+    let rows = committed_rows(txn, table).await?;
+    for name in names {
+        let Some(index) = table.indexes.iter().find(|x| x.name == *name) else { continue };
+        let Some(old) = crate::bind::lookup_table(name) else { continue };
+        let (entries, _) = index_entries(table, index, &rows, &Default::default())?;
+        let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
+        for (k, e) in entries {
+            per_shard[shard_of_key(&k, n)].push((k, e));
+        }
+        let own = txn.overlay_rows(&old);
+        stage_and_swap_as(name, Some(&old), table.index_table(index), per_shard, holder(txn)).await?;
+        if !own.is_empty() {
+            let now = crate::bind::lookup_table(name).ok_or_else(|| super::no_table(name))?;
+            txn.rewrite_writes(name, &now, own)?;
+        }
+    }
+    Ok(())
+}

@@ -455,6 +455,12 @@ pub enum Plan {
         new_name: String,
         tag: &'static str,
     },
+    /// `ALTER {TABLE | VIEW} ... SET SCHEMA`: the relation, then its indexes, renamed into the
+    /// schema (`bind/rename.rs`).
+    SetSchema {
+        renames: Vec<(Arc<TableDef>, String)>,
+        tag: &'static str,
+    },
     /// REINDEX (`bind/reindex.rs`).
     Reindex(Box<reindex::ReindexPlan>),
     /// A new definition of `table` that leaves its columns, key and rows as they are (a

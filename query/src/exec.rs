@@ -208,6 +208,7 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::Function(crate::functions_sql::FunctionPlan::Drop { .. }) => "DROP FUNCTION",
         Plan::RenameTable { tag, .. } | Plan::Redefine { tag, .. } => tag,
         Plan::Reindex(_) => "REINDEX",
+        Plan::SetSchema { tag, .. } => tag,
         Plan::DropUniqueConstraint { .. }
         | Plan::DropKeyCascade { .. }
         | Plan::AddPrimaryKey { .. }
@@ -535,6 +536,27 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             let renamed = undo::Created::Renamed { from: table.name.clone(), to: new_name.clone(), oid: table.oid };
             undo::keep(txn, vec![renamed])?;
             Ok(r)
+        }
+        Plan::SetSchema { renames, tag } => {
+            txn.holds_tables |= !txn.alone;
+            // The relation first, then its indexes (each under its table's new name); ROLLBACK
+            // takes them back newest first.
+            for (k, (def, new_name)) in renames.iter().enumerate() {
+                let now = crate::bind::lookup_table(&def.name).filter(|d| d.oid == def.oid);
+                let Some(now) = now else {
+                    return Err(SqlError::new(
+                        code::UNDEFINED_TABLE,
+                        format!("relation \"{}\" does not exist", def.name),
+                    ));
+                };
+                match crate::bind::index_owner(&now).filter(|_| k > 0) {
+                    Some(base) => rename::rename_index(txn, &base, &now, new_name).await?,
+                    None => rename::rename_table(txn, &now, new_name).await?,
+                };
+                let renamed = undo::Created::Renamed { from: now.name.clone(), to: new_name.clone(), oid: now.oid };
+                undo::keep(txn, vec![renamed])?;
+            }
+            Ok(QueryResult { tag: tag.to_string(), ..Default::default() })
         }
         Plan::Reindex(p) => {
             txn.holds_tables |= !txn.alone;

@@ -1,5 +1,5 @@
-//! `ALTER {TABLE | INDEX | VIEW} [IF EXISTS] name RENAME TO new` and `ALTER TABLE [IF EXISTS]
-//! t RENAME CONSTRAINT c TO d`, checked as PostgreSQL checks them (42P01 for a missing
+//! `ALTER {TABLE | INDEX | VIEW} [IF EXISTS] name RENAME TO new`, `ALTER {TABLE | VIEW} [IF
+//! EXISTS] name SET SCHEMA s` and `ALTER TABLE [IF EXISTS] t RENAME CONSTRAINT c TO d`, checked as PostgreSQL checks them (42P01 for a missing
 //! relation, 42P07 for a name any relation has, 42501 for a system catalog, 42704 for a
 //! missing constraint, 42710 for a constraint name the table has).
 //!
@@ -22,14 +22,17 @@ use sqlparser::tokenizer::Token;
 use std::sync::Arc;
 
 /// `solid` (the indexes of a statement's non-whitespace tokens, up to `end`) as `ALTER INDEX
-/// IF EXISTS name RENAME TO new`: that statement as `ALTER TABLE IF EXISTS "<MARK>index".name
-/// RENAME TO new`; None for any other statement.
+/// IF EXISTS name RENAME TO new` or `ALTER {TABLE | VIEW} [IF EXISTS] name SET SCHEMA s`: that
+/// statement as `ALTER TABLE IF EXISTS "<MARK>index".name RENAME TO new` or `ALTER TABLE [IF
+/// EXISTS] "<MARK>set schema".name RENAME TO s`; None for any other statement.
 pub(super) fn kind_syntax(tokens: &[Token], solid: &[usize], end: usize) -> Option<String> {
     let at = |k: usize| solid.get(k).map(|&j| &tokens[j]);
-    if !(bare(at(1), "INDEX") && bare(at(2), "IF") && bare(at(3), "EXISTS")) {
+    let index = bare(at(1), "INDEX");
+    if !(index || bare(at(1), "TABLE") || bare(at(1), "VIEW")) {
         return None;
     }
-    let mut k = 4;
+    let if_exists = bare(at(2), "IF") && bare(at(3), "EXISTS");
+    let mut k = if if_exists { 4 } else { 2 };
     let name_start = k;
     if !matches!(at(k), Some(Token::Word(_))) {
         return None;
@@ -38,16 +41,23 @@ pub(super) fn kind_syntax(tokens: &[Token], solid: &[usize], end: usize) -> Opti
         k += 2;
     }
     k += 1;
-    if !(bare(at(k), "RENAME")
-        && bare(at(k + 1), "TO")
-        && matches!(at(k + 2), Some(Token::Word(_)))
-        && k + 3 == solid.len())
-    {
-        return None;
-    }
+    let name_end = solid.get(k).copied()?;
     let text = |from: usize, to: usize| -> String { tokens[from..to].iter().map(|t| t.to_string()).collect() };
-    let mark = quoted(&format!("{MARK}index"));
-    Some(format!("ALTER TABLE IF EXISTS {mark}.{}", text(solid[name_start], end)))
+    let last_word = matches!(at(k + 2), Some(Token::Word(_))) && k + 3 == solid.len();
+    let what = if index && if_exists && bare(at(k), "RENAME") && bare(at(k + 1), "TO") && last_word {
+        "index"
+    } else if !index && bare(at(k), "SET") && bare(at(k + 1), "SCHEMA") && last_word {
+        "set schema"
+    } else {
+        return None;
+    };
+    let mark = quoted(&format!("{MARK}{what}"));
+    Some(format!(
+        "ALTER TABLE {}{mark}.{} RENAME TO {}",
+        if if_exists { "IF EXISTS " } else { "" },
+        text(solid[name_start], name_end),
+        text(solid[k + 2], end)
+    ))
 }
 
 /// The statement a rename's name says it came from ([`kind_syntax`]), and the name without
@@ -56,6 +66,7 @@ fn statement_kind(name: &ast::ObjectName) -> (&'static str, ast::ObjectName) {
     let first = name.0.first().and_then(|p| p.as_ident()).map(|i| i.value.as_str());
     let kind = match first.and_then(|f| f.strip_prefix(MARK)) {
         Some("index") => "ALTER INDEX",
+        Some("set schema") => "SET SCHEMA",
         _ => return ("ALTER TABLE", name.clone()),
     };
     (kind, ast::ObjectName(name.0[1..].to_vec()))
@@ -89,7 +100,80 @@ impl Binder<'_> {
     /// operation).
     pub(super) fn rename_table(&mut self, at: &ast::AlterTable, new_name: &ast::ObjectName) -> Result<Plan> {
         let (tag, name) = statement_kind(&at.name);
+        if tag == "SET SCHEMA" {
+            return self.set_schema(&name, at.if_exists, new_name, false);
+        }
         self.rename_relation(tag, &name, at.if_exists, new_name)
+    }
+
+    /// `ALTER {TABLE | VIEW} [IF EXISTS] name SET SCHEMA schema`: the relation and its indexes
+    /// renamed into `schema` (the sequences it owns stay in theirs).
+    /// `view`: ALTER VIEW's, which moves a view only.
+    fn set_schema(
+        &mut self,
+        name: &ast::ObjectName,
+        if_exists: bool,
+        schema: &ast::ObjectName,
+        view: bool,
+    ) -> Result<Plan> {
+        let schema = bare_name(schema)?;
+        let tag = if view { "ALTER VIEW" } else { "ALTER TABLE" };
+        let tname = self.relation_name(name)?;
+        let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
+        let Some(def) = super::lookup_table(&tname) else {
+            if if_exists {
+                return Ok(Plan::Skipped {
+                    tag,
+                    notice: format!("relation \"{}\" does not exist, skipping", parts.join(".")),
+                });
+            }
+            return Err(missing(&parts));
+        };
+        if view && def.view.is_none() {
+            return Err(SqlError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("\"{}\" is not a view", crate::schema::relname(&tname)),
+            ));
+        }
+        if def.index_of.is_some() {
+            return Err(SqlError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("cannot change schema of index \"{}\"", crate::schema::relname(&tname)),
+            )
+            .hint("Change the schema of the table instead."));
+        }
+        if !crate::schema::exists(&schema) {
+            return Err(SqlError::new("3F000", format!("schema \"{schema}\" does not exist")));
+        }
+        let from = crate::schema::split(&tname).0;
+        if crate::temp_tables::is_temp_schema(&schema) || crate::temp_tables::is_temp_schema(from) {
+            return Err(SqlError::unsupported("cannot move objects into or out of temporary schemas"));
+        }
+        if matches!(schema.as_str(), "pg_catalog" | "information_schema") {
+            return Err(SqlError::unsupported(format!("ALTER TABLE ... SET SCHEMA {schema} is not supported yet")));
+        }
+        let rel = crate::schema::relname(&tname);
+        let new_name = crate::schema::qualify(&schema, rel);
+        if from == schema {
+            return Ok(Plan::SetSchema { renames: Vec::new(), tag });
+        }
+        if super::lookup_table(&new_name).is_some() || primary_key_named(&new_name).is_some() {
+            return Err(SqlError::new(
+                code::DUPLICATE_TABLE,
+                format!("relation \"{rel}\" already exists in schema \"{schema}\""),
+            ));
+        }
+        if def.view.is_none() && crate::foreign_key::is_referenced(&def) {
+            return Err(SqlError::unsupported(
+                "ALTER TABLE ... SET SCHEMA of a table a foreign key references is not supported yet",
+            ));
+        }
+        let mut renames = vec![(def.clone(), new_name)];
+        for x in &def.indexes {
+            let Some(index) = super::lookup_table(&x.name) else { continue };
+            renames.push((index, crate::schema::qualify(&schema, crate::schema::relname(&x.name))));
+        }
+        Ok(Plan::SetSchema { renames, tag })
     }
 
     /// `ALTER INDEX | VIEW` (`tag`) `name RENAME TO new_name` as sqlparser parses them.
@@ -104,6 +188,12 @@ impl Binder<'_> {
                 if_exists,
                 operation: ast::AlterViewOperation::RenameTo { new_name },
             }) => Some(self.rename_relation("ALTER VIEW", name, *if_exists, new_name)),
+            ast::Statement::AlterView(ast::AlterView {
+                materialized: false,
+                name,
+                if_exists,
+                operation: ast::AlterViewOperation::SetSchema { schema_name },
+            }) => Some(self.set_schema(name, *if_exists, schema_name, true)),
             _ => None,
         }
     }

@@ -248,6 +248,7 @@ const SETTINGS: &[SettingInfo] = &[
     ("lc_collate", "Preset Options", "Shows the collation order locale.", None, "internal", "string", None, None, &[]),
     ("lc_ctype", "Preset Options", "Shows the character classification and case conversion locale.", None, "internal", "string", None, None, &[]),
     ("lc_numeric", "Client Connection Defaults / Locale and Formatting", "Sets the locale for formatting numbers.", None, "user", "string", None, None, &[]),
+    ("deadlock_timeout", "Lock Management", "Sets the time to wait on a lock before checking for deadlock.", None, "superuser", "integer", Some("1"), Some("2147483647"), &[]),
     ("lock_timeout", "Client Connection Defaults / Statement Behavior", "Sets the maximum allowed duration of any wait for a lock.", Some("A value of 0 turns off the timeout."), "user", "integer", Some("0"), Some("2147483647"), &[]),
     ("log_min_duration_statement", "Reporting and Logging / When to Log", "Sets the minimum execution time above which all statements will be logged.", Some("Zero prints all queries. -1 turns this feature off."), "superuser", "integer", Some("-1"), Some("2147483647"), &[]),
     ("max_connections", "Connections and Authentication / Connection Settings", "Sets the maximum number of concurrent connections.", None, "postmaster", "integer", Some("1"), Some("262143"), &[]),

@@ -1008,9 +1008,11 @@ fn acl_array(lit: &str) -> Datum {
 /// `sourcefile` and `sourceline` NULL.
 fn settings_rows(txn: &Txn) -> Vec<Row> {
     let in_unit = |name: &str, v: &str| match name {
-        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" | "idle_session_timeout" => {
-            crate::settings::timeout(v).map_or(0, |d| d.as_millis()).to_string()
-        }
+        "statement_timeout"
+        | "lock_timeout"
+        | "idle_in_transaction_session_timeout"
+        | "idle_session_timeout"
+        | "deadlock_timeout" => crate::settings::timeout(v).map_or(0, |d| d.as_millis()).to_string(),
         "orbit.query_memory_limit" | "work_mem" => (crate::settings::memory_bytes(v) / 1024).to_string(),
         "authentication_timeout" => crate::settings::timeout(v).map_or(0, |d| d.as_secs()).to_string(),
         "log_min_duration_statement" => crate::settings::log_min_duration(v).map_or("-1".into(), |ms| ms.to_string()),
@@ -1030,6 +1032,7 @@ fn settings_rows(txn: &Txn) -> Vec<Row> {
                 | "lock_timeout"
                 | "idle_in_transaction_session_timeout"
                 | "idle_session_timeout"
+                | "deadlock_timeout"
                 | "log_min_duration_statement" => Some("ms"),
                 "orbit.query_memory_limit" | "work_mem" => Some("kB"),
                 "authentication_timeout" => Some("s"),

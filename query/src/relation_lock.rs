@@ -33,7 +33,7 @@
 
 use crate::error::{Result, SqlError};
 use crate::exec::undo::HIDDEN;
-use crate::txn::{Cancel, DEADLOCK_TIMEOUT};
+use crate::txn::Cancel;
 use orbit_engine::table::TableDef;
 use orbit_shards::rowlock::Owner;
 use orbit_shards::{mesh, rt, state};
@@ -271,7 +271,8 @@ pub async fn wait(me: Option<Owner>, cancel: Option<&std::rc::Rc<Cancel>>, waits
     let _waiting = cancel.map(|c| crate::txn::Waiting::new(c.clone()));
     let started = Instant::now();
     let lock_deadline = cancel.and_then(|c| c.lock_timeout.get()).map(|t| started + t);
-    let mut next_check = started + DEADLOCK_TIMEOUT;
+    let every = Cancel::deadlock_timeout(cancel.map(|c| &**c));
+    let mut next_check = started + every;
     let mut pause = Duration::from_millis(1);
     let mut published = false;
     let r = loop {
@@ -291,7 +292,7 @@ pub async fn wait(me: Option<Owner>, cancel: Option<&std::rc::Rc<Cancel>>, waits
             state::with_shard(|s| s.row_locks.note_other_waits(me, &left));
             published = true;
             if Instant::now() >= next_check {
-                next_check = Instant::now() + DEADLOCK_TIMEOUT;
+                next_check = Instant::now() + every;
                 if let Some(e) = deadlock(me, left[0]).await {
                     break Err(e);
                 }

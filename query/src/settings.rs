@@ -92,6 +92,8 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("IntervalStyle", true, Some("postgres")),
     ("is_superuser", true, Some("on")),
     ("lock_timeout", false, Some("0")),
+    // How long a lock wait lasts before the deadlock check runs (crate::txn::Cancel).
+    ("deadlock_timeout", false, Some("1s")),
     ("search_path", false, Some("\"$user\", public")),
     ("server_encoding", true, Some("UTF8")),
     ("server_version", true, Some("15.0")),
@@ -577,7 +579,8 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
         | "lock_timeout"
         | "log_min_duration_statement"
         | "idle_in_transaction_session_timeout"
-        | "idle_session_timeout" => {
+        | "idle_session_timeout"
+        | "deadlock_timeout" => {
             let v = one()?.trim();
             let neg = v.starts_with('-');
             let body = v.trim_start_matches(['-', '+']);
@@ -595,7 +598,11 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
             let n: f64 = digits.parse::<f64>().map_err(|_| invalid(canon, v))? * factor;
             let ms = if neg { -n } else { n }.round();
             // log_min_duration_statement's -1 turns it off.
-            let min = if canon == "log_min_duration_statement" { -1.0 } else { 0.0 };
+            let min = match canon {
+                "log_min_duration_statement" => -1.0,
+                "deadlock_timeout" => 1.0,
+                _ => 0.0,
+            };
             if !(min..=i32::MAX as f64).contains(&ms) {
                 return Err(SqlError::new(
                     code::INVALID_PARAMETER_VALUE,

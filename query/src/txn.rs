@@ -186,6 +186,9 @@ pub struct Cancel {
     deadline: std::cell::Cell<Option<std::time::Instant>>,
     /// `lock_timeout`: how long one row lock wait may last.
     pub(crate) lock_timeout: std::cell::Cell<Option<Duration>>,
+    /// `deadlock_timeout`: how long a lock wait lasts before the deadlock check runs (and
+    /// between checks); None: [`DEADLOCK_TIMEOUT`].
+    deadlock_timeout: std::cell::Cell<Option<Duration>>,
     /// The running statement's memory account (`orbit.query_memory_limit`).
     pub(crate) memory: std::rc::Rc<crate::memory::QueryMemory>,
 }
@@ -206,10 +209,21 @@ impl Cancel {
     /// statement is cancelled (57014) at its next lock wait, shard hop or commit after the
     /// timeout, or during a lock wait when it expires; a lock wait longer than `lock_timeout`
     /// fails with 55P03.
-    pub fn arm_with(&self, statement_timeout: Option<Duration>, lock_timeout: Option<Duration>) {
+    pub fn arm_with(
+        &self,
+        statement_timeout: Option<Duration>,
+        lock_timeout: Option<Duration>,
+        deadlock_timeout: Option<Duration>,
+    ) {
         self.arm(true);
         self.deadline.set(statement_timeout.map(|t| std::time::Instant::now() + t));
         self.lock_timeout.set(lock_timeout);
+        self.deadlock_timeout.set(deadlock_timeout);
+    }
+
+    /// How long a lock wait of the running statement lasts before each deadlock check.
+    pub fn deadlock_timeout(this: Option<&Cancel>) -> Duration {
+        this.and_then(|c| c.deadlock_timeout.get()).unwrap_or(DEADLOCK_TIMEOUT)
     }
 
     /// The statement about to run starts a new memory account of `limit_bytes`
@@ -761,7 +775,7 @@ impl Txn {
     }
 
     /// Waits for a row lock held by `holder` on `shard`, checking for a deadlock every
-    /// [`DEADLOCK_TIMEOUT`].
+    /// `deadlock_timeout` ([`DEADLOCK_TIMEOUT`] by default).
     async fn wait(&self, shard: ShardId, holder: Owner, ready: futures::channel::oneshot::Receiver<()>) -> Result<()> {
         let mut ready = ready;
         let me = self.id;
@@ -775,7 +789,7 @@ impl Txn {
             None => (None, None),
         };
         loop {
-            let timer = std::pin::pin!(rt::sleep(DEADLOCK_TIMEOUT));
+            let timer = std::pin::pin!(rt::sleep(Cancel::deadlock_timeout(self.cancel.as_deref())));
             // A cancel request, statement_timeout or lock_timeout ends the wait with its error.
             let cancel = std::pin::pin!(async {
                 let requested = std::pin::pin!(async {

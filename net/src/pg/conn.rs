@@ -1101,11 +1101,12 @@ fn end_block_settings(c: &mut Conn, committed: bool) {
 
 /// Runs a statement in the connection's transaction, or in its own one that commits at once
 /// when there is none.
-/// Arms the session's cancel switch with its statement_timeout and lock_timeout.
+/// Arms the session's cancel switch with its statement_timeout, lock_timeout and
+/// deadlock_timeout.
 fn arm_cancel(c: &Conn) {
     let timeout =
         |name: &str| c.settings.iter().find(|(k, _)| *k == name).and_then(|(_, v)| orbit_query::settings::timeout(v));
-    c.cancel.arm_with(timeout("statement_timeout"), timeout("lock_timeout"));
+    c.cancel.arm_with(timeout("statement_timeout"), timeout("lock_timeout"), timeout("deadlock_timeout"));
 }
 
 /// Waits until no other transaction holds (by its open block's ALTER or DROP) a relation in

@@ -307,7 +307,8 @@ pub(super) async fn set_altering(table: &Arc<TableDef>, on: bool, txn: &Txn) -> 
     let (name, oid, me) = (table.name.clone(), table.oid, txn.id);
     let held = || SqlError::new("55P03", format!("could not obtain lock on relation \"{}\"", table.name));
     let started = std::time::Instant::now();
-    let mut next_check = started + crate::txn::DEADLOCK_TIMEOUT;
+    let every = crate::txn::Cancel::deadlock_timeout(txn.cancel.as_deref());
+    let mut next_check = started + every;
     let mut was_mine = None;
     let mut published = false;
     let r = loop {
@@ -366,7 +367,7 @@ pub(super) async fn set_altering(table: &Arc<TableDef>, on: bool, txn: &Txn) -> 
             break Err(e);
         }
         if std::time::Instant::now() >= next_check {
-            next_check = std::time::Instant::now() + crate::txn::DEADLOCK_TIMEOUT;
+            next_check = std::time::Instant::now() + every;
             if let Some(e) = crate::relation_lock::deadlock(me, holders[0]).await {
                 break Err(e);
             }

@@ -1299,6 +1299,22 @@ fn fold(id: &ast::Ident) -> String {
     }
 }
 
+/// A NULL constant as PostgreSQL's exprIsNullConstant sees one (parentheses are no node).
+fn is_null_constant(e: &ast::Expr) -> bool {
+    match e {
+        ast::Expr::Nested(inner) => is_null_constant(inner),
+        ast::Expr::Value(v) => matches!(v.value, ast::Value::Null),
+        _ => false,
+    }
+}
+
+/// Whether `left = right` is `IS NULL` under the session's transform_null_equals. Not noted
+/// for re-binding: as in PostgreSQL, a statement prepared under one setting keeps its meaning.
+fn null_equals(left: &ast::Expr, right: &ast::Expr) -> bool {
+    (is_null_constant(left) || is_null_constant(right))
+        && crate::settings::peek_value("transform_null_equals").as_deref() == Some("on")
+}
+
 /// 0A000 for a statement Orbit has not built, named by its first two words.
 fn not_supported(stmt: &ast::Statement) -> SqlError {
     let text = stmt.to_string();
@@ -4219,6 +4235,12 @@ impl Binder<'_> {
                 let unary = if sign == "-" { ast::UnaryOperator::Minus } else { ast::UnaryOperator::Plus };
                 let signed = E::UnaryOp { op: unary, expr: right.clone() };
                 self.expr(&E::BinaryOp { left: left.clone(), op, right: Box::new(signed) }, scope)?
+            }
+            E::BinaryOp { left, op: ast::BinaryOperator::Eq, right } if null_equals(left, right) => {
+                // transform_null_equals: `x = NULL` is `x IS NULL`, as PostgreSQL's
+                // transformAExprOp makes it (for a bare NULL constant on either side).
+                let other = if is_null_constant(left) { right } else { left };
+                self.expr(&E::IsNull(other.clone()), scope)?
             }
             E::BinaryOp { left, op, right } => match row_compare::comparison(left, op, right) {
                 Some(rewritten) => self.expr(&rewritten?, scope)?,

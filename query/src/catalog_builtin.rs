@@ -263,6 +263,7 @@ const SETTINGS: &[SettingInfo] = &[
     ("search_path", "Client Connection Defaults / Statement Behavior", "Sets the schema search order for names that are not schema-qualified.", None, "user", "string", None, None, &[]),
     ("seq_page_cost", "Query Tuning / Planner Cost Constants", "Sets the planner's estimate of the cost of a sequentially fetched disk page.", None, "user", "real", Some("0"), Some("1.79769e+308"), &[]),
     ("log_statement", "Reporting and Logging / What to Log", "Sets the type of statements logged.", None, "superuser", "enum", None, None, &["none", "ddl", "mod", "all"]),
+    ("transform_null_equals", "Version and Platform Compatibility / Other Platforms and Clients", "Treats \"expr=NULL\" as \"expr IS NULL\".", Some("When turned on, expressions of the form expr = NULL (or NULL = expr) are treated as expr IS NULL, that is, they return true if expr evaluates to the null value, and false otherwise. The correct behavior of expr = NULL is to always return null (unknown)."), "user", "bool", None, None, &[]),
     ("session_replication_role", "Client Connection Defaults / Statement Behavior", "Sets the session's behavior for triggers and rewrite rules.", None, "superuser", "enum", None, None, &["origin", "replica", "local"]),
     ("server_encoding", "Preset Options", "Shows the server (database) character set encoding.", None, "internal", "string", None, None, &[]),
     ("server_version", "Preset Options", "Shows the server version.", None, "internal", "string", None, None, &[]),

@@ -174,6 +174,9 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     // PostgreSQL's RI triggers do not fire in a replica session (Orbit has no other triggers
     // or rules); `origin` and `local` enforce them.
     ("session_replication_role", false, Some("origin")),
+    // `on`: `expr = NULL` (a NULL constant on either side) is bound as `expr IS NULL`, as in
+    // PostgreSQL (crate::bind `null_equals`).
+    ("transform_null_equals", false, Some("off")),
     // Most common values and histogram buckets ANALYZE keeps per column (and 300 times it rows
     // sampled), read when ANALYZE is bound (crate::stats).
     ("default_statistics_target", false, Some("100")),
@@ -659,7 +662,7 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
         "jit_above_cost" | "jit_inline_above_cost" | "jit_optimize_above_cost" => {
             real_value(canon, one()?, -1.0, f64::MAX)?
         }
-        "jit_expressions" | "jit_tuple_deforming" => on_off(canon, one()?)?.to_string(),
+        "jit_expressions" | "jit_tuple_deforming" | "transform_null_equals" => on_off(canon, one()?)?.to_string(),
         "jit_provider" | "max_connections" => {
             return Err(SqlError::new(
                 "55P02",

@@ -116,7 +116,9 @@ fn hidden_name(name: &str, txid: impl std::fmt::Display) -> String {
 /// DROP TABLE in `txn`: each table is hidden now and dropped when the transaction commits.
 /// Its indexes hide with it, so their names are free for the rest of the transaction too
 /// (`DROP TABLE t; CREATE TABLE t (... UNIQUE); CREATE INDEX ...` reuses them, as in
-/// PostgreSQL); the table's definition keeps their own names.
+/// PostgreSQL); the table's definition lists them under the names they hide under (an index's
+/// rename renames its entry there too, `Tables::rename`; logs written before that keep the
+/// entries' own names, which [`commit_drops`] and [`unhide`] still read).
 pub(super) async fn drop_at_commit(txn: &mut Txn, tables: &[Arc<TableDef>]) -> Result<()> {
     for t in tables {
         let hidden = hidden_name(&t.name, txn.id);
@@ -143,7 +145,7 @@ pub(crate) async fn commit_drops(objects: &[Created]) -> Result<()> {
                     // Its indexes under the names they hide under.
                     let txid = hidden.split_once(HIDDEN).map_or("", |(_, id)| id);
                     let mut def = (*def).clone();
-                    for ix in &mut def.indexes {
+                    for ix in def.indexes.iter_mut().filter(|ix| !ix.name.contains(HIDDEN)) {
                         ix.name = hidden_name(&ix.name, txid);
                     }
                     drop_tables_now(&[Arc::new(def)]).await?;
@@ -172,11 +174,16 @@ async fn unhide(name: &str, hidden: &str) -> Result<()> {
     rename::rename_everywhere(&def, name).await?;
     let txid = hidden.split_once(HIDDEN).map_or("", |(_, id)| id);
     for ix in &def.indexes {
-        if crate::bind::lookup_table(&ix.name).is_some() {
+        // The name it hides under and its own.
+        let (hidden_ix, own) = match ix.name.split_once(HIDDEN) {
+            Some((base, _)) => (ix.name.clone(), base.to_string()),
+            None => (hidden_name(&ix.name, txid), ix.name.clone()),
+        };
+        if crate::bind::lookup_table(&own).is_some() {
             continue;
         }
-        if let Some(d) = crate::bind::lookup_table(&hidden_name(&ix.name, txid)) {
-            rename::rename_everywhere(&d, &ix.name).await?;
+        if let Some(d) = crate::bind::lookup_table(&hidden_ix) {
+            rename::rename_everywhere(&d, &own).await?;
         }
     }
     crate::sequence::rename_owned(name, |n| n.split_once(HIDDEN).map_or(n, |(base, _)| base).to_string()).await

@@ -754,6 +754,26 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
             (found, at_start, i) = (true, false, i + 1);
             continue;
         }
+        // `SET [SESSION | LOCAL] ROLE TO | = x` is the parameter `role` (sqlparser's SET ROLE
+        // takes the name right after ROLE).
+        if at_start && word(t, Keyword::SET) {
+            let n = next(i, 3);
+            let mut k = 0;
+            if n.first().is_some_and(|&j| word(&tokens[j], Keyword::SESSION) || word(&tokens[j], Keyword::LOCAL)) {
+                k = 1;
+            }
+            let role = n.get(k).is_some_and(|&j| word(&tokens[j], Keyword::ROLE));
+            let to = n.get(k + 1).is_some_and(|&j| word(&tokens[j], Keyword::TO) || tokens[j] == Token::Eq);
+            if role && to {
+                let at = n[k];
+                for t in &tokens[i..at] {
+                    out.push_str(&t.to_string());
+                }
+                out.push_str("\"role\"");
+                (found, at_start, i) = (true, false, at + 1);
+                continue;
+            }
+        }
         if at_start && word(t, Keyword::REINDEX) {
             if let Some((text, end)) = reindex::syntax(&tokens, i) {
                 out.push_str(&text);
@@ -1313,6 +1333,29 @@ fn is_null_constant(e: &ast::Expr) -> bool {
 fn null_equals(left: &ast::Expr, right: &ast::Expr) -> bool {
     (is_null_constant(left) || is_null_constant(right))
         && crate::settings::peek_value("transform_null_equals").as_deref() == Some("on")
+}
+
+/// `SET ROLE name | NONE` and `SET SESSION AUTHORIZATION name` (`canon`: `role` or
+/// `session_authorization`). Orbit has one role, the session's user (`postgres`), so only that
+/// name (or NONE for the role) is a role to become; another is PostgreSQL's error for a role
+/// that does not exist. Becoming it changes nothing else: it already is the current user.
+fn role_setting(canon: &'static str, value: &str, local: bool) -> Result<Plan> {
+    let user = crate::settings::peek_value("session_authorization").unwrap_or_else(|| "postgres".into());
+    if canon == "role" && value == "none" {
+        return Ok(Plan::Set { name: canon, value: Some("none".into()), local });
+    }
+    if value == "pg_database_owner" {
+        return Err(SqlError::unsupported(format!(
+            "SET {} pg_database_owner is not supported yet",
+            if canon == "role" { "ROLE" } else { "SESSION AUTHORIZATION" }
+        )));
+    }
+    if value != user && value != "postgres" {
+        return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("role \"{value}\" does not exist")));
+    }
+    // The session's user stays what SHOW session_authorization reports.
+    let value = if canon == "session_authorization" { user } else { value.to_string() };
+    Ok(Plan::Set { name: canon, value: Some(value), local })
 }
 
 /// 0A000 for a statement Orbit has not built, named by its first two words.
@@ -1920,7 +1963,10 @@ impl Binder<'_> {
                 Ok((foreign_keys::set_constraints(values)?, vec![]))
             }
             S::Set(ast::Set::SingleAssignment { scope, variable, values, .. }) => {
-                let name = variable.to_string();
+                // A quoted name is the parameter of that name (`SET "role" TO x`).
+                let parts: Option<Vec<&str>> =
+                    variable.0.iter().map(|p| p.as_ident().map(|i| i.value.as_str())).collect();
+                let name = parts.map_or_else(|| variable.to_string(), |p| p.join("."));
                 let local = matches!(scope, Some(ast::ContextModifier::Local));
                 let vals = values.iter().map(set_word).collect::<Result<Vec<_>>>()?;
                 if matches!(vals.as_slice(), [v] if v.is_none()) {
@@ -1935,7 +1981,26 @@ impl Binder<'_> {
                 }
                 let vals: Vec<String> = vals.into_iter().map(|v| v.unwrap_or_else(|| "default".into())).collect();
                 let (canon, value) = crate::settings::set_value(&name, &vals)?;
+                if matches!(canon, "role" | "session_authorization") {
+                    return Ok((role_setting(canon, &value, local)?, vec![]));
+                }
                 Ok((Plan::Set { name: canon, value: Some(value), local }, vec![]))
+            }
+            S::Set(ast::Set::SetRole { context_modifier, role_name }) => {
+                let local = matches!(context_modifier, Some(ast::ContextModifier::Local));
+                let value = role_name.as_ref().map_or_else(|| "none".to_string(), fold);
+                Ok((role_setting("role", &value, local)?, vec![]))
+            }
+            S::Set(ast::Set::SetSessionAuthorization(p)) => {
+                let local = matches!(p.scope, ast::ContextModifier::Local);
+                match &p.kind {
+                    ast::SetSessionAuthorizationParamKind::Default => {
+                        Ok((Plan::Set { name: "session_authorization", value: None, local }, vec![]))
+                    }
+                    ast::SetSessionAuthorizationParamKind::User(u) => {
+                        Ok((role_setting("session_authorization", &fold(u), local)?, vec![]))
+                    }
+                }
             }
             S::Set(ast::Set::SetTimeZone { local, value }) => {
                 let v = set_word(value)?;
@@ -1959,9 +2024,7 @@ impl Binder<'_> {
                     crate::settings::check_resettable(canon)?;
                     Ok((Plan::Reset(Some(canon)), vec![]))
                 }
-                ast::Reset::SessionAuthorization => {
-                    Err(SqlError::unsupported("RESET SESSION AUTHORIZATION is not supported"))
-                }
+                ast::Reset::SessionAuthorization => Ok((Plan::Reset(Some("session_authorization")), vec![])),
             },
             S::CreateSequence { name, sequence_options, .. } if alter_sequence::is_alter(name) => {
                 Ok((self.alter_sequence(name, sequence_options)?, vec![]))

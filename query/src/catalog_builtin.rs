@@ -304,7 +304,7 @@ mod tests {
     #[test]
     fn every_parameter_is_described() {
         for (name, _, _) in crate::settings::PARAMETERS {
-            let hidden = matches!(*name, "is_superuser" | "session_authorization");
+            let hidden = matches!(*name, "is_superuser" | "session_authorization" | "role");
             assert_eq!(setting_info(name).is_some(), !hidden, "{name}");
         }
     }

@@ -98,6 +98,8 @@ pub const PARAMETERS: &[(&str, bool, Option<&str>)] = &[
     ("server_encoding", true, Some("UTF8")),
     ("server_version", true, Some("15.0")),
     ("session_authorization", true, None),
+    // SET ROLE: `none`, or the one role (crate::bind `role_setting`).
+    ("role", false, Some("none")),
     ("standard_conforming_strings", true, Some("on")),
     ("statement_timeout", false, Some("0")),
     ("TimeZone", true, Some("UTC")),
@@ -626,6 +628,8 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
                 _ => return Err(invalid(canon, v).hint("Available values: none, ddl, mod, all.")),
             }
         }
+        // Which roles exist is the binder's to check (crate::bind `role_setting`).
+        "role" => one()?.to_string(),
         "session_replication_role" => {
             let v = one()?;
             match v.to_ascii_lowercase().as_str() {

@@ -1067,7 +1067,11 @@ fn run_other_set(c: &mut Conn, plan: &Plan) -> &'static str {
             "SET"
         }
         Plan::Reset(which) => {
-            let mut to: Vec<_> = c.startup.iter().filter(|(k, _)| which.is_none_or(|w| w == *k)).cloned().collect();
+            // RESET ALL leaves the role and session authorization as they are (PostgreSQL's
+            // GUC_NO_RESET_ALL).
+            let all_but = |k: &str| !matches!(k, "role" | "session_authorization");
+            let mut to: Vec<_> =
+                c.startup.iter().filter(|(k, _)| which.map_or(all_but(k), |w| w == *k)).cloned().collect();
             // Outside a block the next transaction's modes are the defaults' (as for SET).
             if c.status == TxStatus::Idle {
                 let follow: Vec<_> = to.iter().filter_map(|(k, v)| follower(k).map(|f| (f, v.clone()))).collect();

@@ -109,7 +109,10 @@ pub(crate) fn lookup(name: &str) -> Option<Arc<TableDef>> {
         // A table's indexes are noted with it: ALTER INDEX ... RENAME TO changes the table's
         // definition without giving it a new OID, and a plan that writes the table names them.
         let indexes = if binding {
-            let oid = |n: &str| s.tables.get(n).map_or(0, |t| t.def.oid);
+            // As [`stale`] will see them: another open block's new index is not there yet.
+            let oid = |n: &str| {
+                s.tables.get(n).filter(|t| t.created_by.is_none_or(|o| Some(o) == viewer)).map_or(0, |t| t.def.oid)
+            };
             t.def.indexes.iter().map(|x| (x.name.clone(), oid(&x.name))).collect()
         } else {
             Vec::new()

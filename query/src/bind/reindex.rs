@@ -76,6 +76,18 @@ fn syntax_at(t: Option<&Token>) -> SqlError {
     }
 }
 
+/// The user tables (not views) `keep` takes, each with its secondary indexes' names.
+fn every_table(keep: impl Fn(&TableDef) -> bool) -> Vec<(Arc<TableDef>, Vec<String>)> {
+    crate::catalog::user_tables()
+        .into_iter()
+        .filter(|t| t.view.is_none() && keep(t))
+        .map(|t| {
+            let names = t.indexes.iter().map(|x| x.name.clone()).collect();
+            (t, names)
+        })
+        .collect()
+}
+
 /// A boolean option value as PostgreSQL's defGetBoolean reads it (none: true).
 fn option_bool(name: &str, v: Option<&str>) -> Result<bool> {
     match v.map(|s| s.to_ascii_lowercase()) {
@@ -185,19 +197,22 @@ impl Binder<'_> {
         }
         let name = ast::ObjectName(parts.iter().cloned().map(ast::ObjectNamePart::Identifier).collect());
         let mut plan = ReindexPlan { kind, concurrently, tables: Vec::new(), notices: Vec::new() };
+        // The relation REINDEX INDEX / TABLE names, as its folded name and definition.
+        let relation = |b: &Self| -> Result<(String, Option<Arc<TableDef>>)> {
+            let tname = b.relation_name(&name)?;
+            let def = super::lookup_table(&tname);
+            Ok((tname, def))
+        };
+        let missing = || super::rename::missing(&parts.iter().map(fold).collect::<Vec<_>>());
         match kind {
             ReindexKind::Index => {
-                let tname = self.relation_name(&name)?;
-                let display: Vec<String> = parts.iter().map(fold).collect();
-                let Some(def) = super::lookup_table(&tname) else {
+                let (tname, def) = relation(self)?;
+                let Some(def) = def else {
                     // A primary key's index: the table's own rows, nothing to build.
                     if super::rename::primary_key_named(&tname).is_some() {
                         return Ok(Plan::Reindex(Box::new(plan)));
                     }
-                    return Err(SqlError::new(
-                        code::UNDEFINED_TABLE,
-                        format!("relation \"{}\" does not exist", display.join(".")),
-                    ));
+                    return Err(missing());
                 };
                 if let Some(base) = super::index_owner(&def) {
                     plan.tables.push((base, vec![def.name.clone()]));
@@ -216,14 +231,8 @@ impl Binder<'_> {
                 }
             }
             ReindexKind::Table => {
-                let tname = self.relation_name(&name)?;
-                let display: Vec<String> = parts.iter().map(fold).collect();
-                let Some(def) = super::lookup_table(&tname) else {
-                    return Err(SqlError::new(
-                        code::UNDEFINED_TABLE,
-                        format!("relation \"{}\" does not exist", display.join(".")),
-                    ));
-                };
+                let (tname, def) = relation(self)?;
+                let Some(def) = def else { return Err(missing()) };
                 if def.index_of.is_some() || def.view.is_some() {
                     return Err(SqlError::new(
                         code::WRONG_OBJECT_TYPE,
@@ -247,12 +256,7 @@ impl Binder<'_> {
                 if !crate::schema::exists(&schema) {
                     return Err(SqlError::new("3F000", format!("schema \"{schema}\" does not exist")));
                 }
-                for t in crate::catalog::user_tables() {
-                    if crate::schema::split(&t.name).0 == schema && t.index_of.is_none() && t.view.is_none() {
-                        let names = t.indexes.iter().map(|x| x.name.clone()).collect();
-                        plan.tables.push((t, names));
-                    }
-                }
+                plan.tables = every_table(|t| crate::schema::split(&t.name).0 == schema);
             }
             ReindexKind::Database | ReindexKind::System => {
                 let [db] = parts.as_slice() else { return Err(SqlError::syntax(".")) };
@@ -263,16 +267,12 @@ impl Binder<'_> {
                     return Err(SqlError::unsupported("cannot reindex system catalogs concurrently"));
                 }
                 if kind == ReindexKind::Database {
-                    for t in crate::catalog::user_tables() {
+                    // Other sessions' temporary tables are skipped, as PostgreSQL skips them.
+                    plan.tables = every_table(|t| {
                         let schema = crate::schema::split(&t.name).0;
-                        // Other sessions' temporary tables are skipped, as PostgreSQL skips them.
-                        let others = crate::temp_tables::is_temp_schema(schema)
-                            && crate::temp_tables::current().as_deref() != Some(schema);
-                        if t.index_of.is_none() && t.view.is_none() && !others {
-                            let names = t.indexes.iter().map(|x| x.name.clone()).collect();
-                            plan.tables.push((t, names));
-                        }
-                    }
+                        !crate::temp_tables::is_temp_schema(schema)
+                            || crate::temp_tables::current().as_deref() == Some(schema)
+                    });
                 }
             }
         }

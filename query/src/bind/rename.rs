@@ -87,7 +87,7 @@ fn bare_name(new_name: &ast::ObjectName) -> Result<String> {
     Ok(fold(id))
 }
 
-fn missing(parts: &[String]) -> SqlError {
+pub(super) fn missing(parts: &[String]) -> SqlError {
     SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{}\" does not exist", parts.join(".")))
 }
 

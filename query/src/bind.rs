@@ -83,7 +83,7 @@ pub mod reindex;
 mod rename;
 mod row_compare;
 pub(crate) mod schema;
-mod set_config;
+pub mod set_config;
 mod sizes;
 mod srf;
 mod sublink_levels;
@@ -369,13 +369,10 @@ pub enum Plan {
     Reset(Option<&'static str>),
     /// `SHOW name` (its canonical spelling; None: `SHOW ALL`): the connection holds the values.
     Show(Option<&'static str>),
-    /// `SELECT set_config(name, value, is_local)` ([`set_config`]): SET (SET LOCAL), answered
-    /// with the value set.
-    SetConfig {
-        name: &'static str,
-        value: String,
-        local: bool,
-    },
+    /// `SELECT set_config(name, value, is_local) [, ...]` ([`set_config`]): a SET (SET LOCAL)
+    /// per call, answered with the values set; the connection checks each name and value as
+    /// it runs them (they may be parameters).
+    SetConfig(Vec<set_config::Call>),
     /// `TRUNCATE [TABLE] t [, ...] [RESTART IDENTITY] [CASCADE]`: every row of each table
     /// deleted (and logged as such); the tables CASCADE added, named in NOTICEs; whether the
     /// sequences the tables own start over.
@@ -566,7 +563,7 @@ pub struct Prepared {
     pub relations: Vec<(String, u32)>,
     /// The session parameters binding read (`current_setting`), with their values then: the
     /// statement is bound again when one changes ([`crate::settings::changed`]).
-    pub settings: Vec<(&'static str, String)>,
+    pub settings: crate::settings::Read,
     /// Whether it calls a size function (pg_table_size, ...): the sizes are gathered from the
     /// shards before it runs ([`crate::catalog_sizes::with_sizes`]).
     pub reads_sizes: bool,
@@ -1341,20 +1338,7 @@ fn null_equals(left: &ast::Expr, right: &ast::Expr) -> bool {
 /// that does not exist. Becoming it changes nothing else: it already is the current user.
 fn role_setting(canon: &'static str, value: &str, local: bool) -> Result<Plan> {
     let user = crate::settings::peek_value("session_authorization").unwrap_or_else(|| "postgres".into());
-    if canon == "role" && value == "none" {
-        return Ok(Plan::Set { name: canon, value: Some("none".into()), local });
-    }
-    if value == "pg_database_owner" {
-        return Err(SqlError::unsupported(format!(
-            "SET {} pg_database_owner is not supported yet",
-            if canon == "role" { "ROLE" } else { "SESSION AUTHORIZATION" }
-        )));
-    }
-    if value != user && value != "postgres" {
-        return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("role \"{value}\" does not exist")));
-    }
-    // The session's user stays what SHOW session_authorization reports.
-    let value = if canon == "session_authorization" { user } else { value.to_string() };
+    let value = crate::settings::role_value(canon, value, &user)?;
     Ok(Plan::Set { name: canon, value: Some(value), local })
 }
 
@@ -1847,7 +1831,7 @@ impl Binder<'_> {
     fn statement(&mut self, stmt: &ast::Statement) -> Result<(Plan, Vec<OutputColumn>)> {
         use ast::Statement as S;
         match stmt {
-            S::Query(q) => match set_config::plan(q) {
+            S::Query(q) => match self.set_config(q) {
                 Some(p) => p,
                 None => match select_into(q) {
                     // SELECT ... INTO name: CREATE TABLE name AS the query without INTO.
@@ -1970,13 +1954,7 @@ impl Binder<'_> {
                 let local = matches!(scope, Some(ast::ContextModifier::Local));
                 let vals = values.iter().map(set_word).collect::<Result<Vec<_>>>()?;
                 if matches!(vals.as_slice(), [v] if v.is_none()) {
-                    let canon = crate::settings::canonical(&name).ok_or_else(|| {
-                        SqlError::new(
-                            code::UNDEFINED_OBJECT,
-                            format!("unrecognized configuration parameter \"{name}\""),
-                        )
-                    })?;
-                    crate::settings::check_resettable(canon)?;
+                    let canon = setting_to_reset(&name)?;
                     return Ok((Plan::Set { name: canon, value: None, local }, vec![]));
                 }
                 let vals: Vec<String> = vals.into_iter().map(|v| v.unwrap_or_else(|| "default".into())).collect();
@@ -2015,14 +1993,7 @@ impl Binder<'_> {
                 ast::Reset::ALL => Ok((Plan::Reset(None), vec![])),
                 ast::Reset::ConfigurationParameter(n) => {
                     let name = n.to_string();
-                    let canon = crate::settings::canonical(&name).ok_or_else(|| {
-                        SqlError::new(
-                            code::UNDEFINED_OBJECT,
-                            format!("unrecognized configuration parameter \"{name}\""),
-                        )
-                    })?;
-                    crate::settings::check_resettable(canon)?;
-                    Ok((Plan::Reset(Some(canon)), vec![]))
+                    Ok((Plan::Reset(Some(setting_to_reset(&name)?)), vec![]))
                 }
                 ast::Reset::SessionAuthorization => Ok((Plan::Reset(Some("session_authorization")), vec![])),
             },
@@ -2115,12 +2086,18 @@ impl Binder<'_> {
                 if name.eq_ignore_ascii_case("all") {
                     return Ok((Plan::Show(None), vec![text("name"), text("setting"), text("description")]));
                 }
+                let unrecognized = || {
+                    SqlError::new(code::UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\""))
+                };
                 match crate::settings::canonical(&name) {
                     Some(canon) => Ok((Plan::Show(Some(canon)), vec![text(canon)])),
-                    None => Err(SqlError::new(
-                        code::UNDEFINED_OBJECT,
-                        format!("unrecognized configuration parameter \"{name}\""),
-                    )),
+                    // A custom parameter the session has made (noted: the statement binds
+                    // again if the session had not).
+                    None => {
+                        crate::settings::bound_value(&name).ok_or_else(unrecognized)?;
+                        let canon = crate::settings::custom(&name).map_err(|_| unrecognized())?;
+                        Ok((Plan::Show(Some(canon)), vec![text(canon)]))
+                    }
                 }
             }
             S::Deallocate { name, .. } => {
@@ -5611,6 +5588,18 @@ fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<Modes> {
 
 /// One word of a SET value as PostgreSQL reads it: a string, a number, or a name (folded to
 /// lower case unless quoted); None for `DEFAULT`.
+/// The parameter `RESET name` / `SET name TO DEFAULT` sets back (a custom one is made empty,
+/// as PostgreSQL makes its placeholder).
+fn setting_to_reset(name: &str) -> Result<&'static str> {
+    match crate::settings::canonical(name) {
+        Some(canon) => {
+            crate::settings::check_resettable(canon)?;
+            Ok(canon)
+        }
+        None => crate::settings::custom(name),
+    }
+}
+
 fn set_word(e: &ast::Expr) -> Result<Option<String>> {
     use ast::Value as V;
     Ok(Some(match e {

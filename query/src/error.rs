@@ -150,6 +150,7 @@ pub mod code {
     pub const UNDEFINED_TABLE: &str = "42P01";
     pub const UNDEFINED_COLUMN: &str = "42703";
     pub const UNDEFINED_OBJECT: &str = "42704";
+    pub const INVALID_NAME: &str = "42602";
     pub const DUPLICATE_TABLE: &str = "42P07";
     pub const DUPLICATE_COLUMN: &str = "42701";
     pub const BAD_COPY_FILE_FORMAT: &str = "22P04";

@@ -132,7 +132,7 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             | Plan::LockTables(_)
             | Plan::Reset(_)
             | Plan::Show(_)
-            | Plan::SetConfig { .. }
+            | Plan::SetConfig(_)
             | Plan::Fetch { .. }
             | Plan::CloseCursor(_)
     ) {
@@ -250,7 +250,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         | Plan::LockTables(_)
         | Plan::Reset(_)
         | Plan::Show(_)
-        | Plan::SetConfig { .. } => Ok(QueryResult::default()),
+        | Plan::SetConfig(_) => Ok(QueryResult::default()),
         Plan::CreateTable { def, if_not_exists, sequences, on_commit } => {
             if on_commit.is_some() {
                 crate::temp_tables::ensure_schema(txn, crate::schema::split(&def.name).0).await?;

@@ -851,7 +851,14 @@ pub fn fold(e: Expr) -> Result<Expr> {
         Expr::Call(f, _, _)
             if f.is_sequence()
                 || f.reads_shards()
-                || matches!(f, crate::scalar::Builtin::Sleep(_) | crate::scalar::Builtin::Advisory(_)) =>
+                || matches!(
+                    f,
+                    crate::scalar::Builtin::Sleep(_)
+                        | crate::scalar::Builtin::Advisory(_)
+                        // Stable, as in PostgreSQL: a custom parameter the session lacks when
+                        // a statement is prepared is an error when it runs, not when prepared.
+                        | crate::scalar::Builtin::Catalog(crate::catalog_fns::CatalogFn::CurrentSetting)
+                ) =>
         {
             false
         }

@@ -11,13 +11,20 @@ use std::rc::Rc;
 /// A session's parameters and their values (SHOW's), as the connection keeps them.
 pub type Session = Rc<Vec<(&'static str, String)>>;
 
-/// Parameters with their values.
-type Values = Vec<(&'static str, String)>;
+/// The parameters a bind read, each with its value then (None: a custom parameter the session
+/// did not have).
+pub type Read = Vec<(String, Option<String>)>;
+
+/// How many custom parameter names one thread keeps (each is kept for the process's life, as
+/// the session's parameter list names parameters by `&'static str`).
+const CUSTOM_NAMES: usize = 4096;
 
 thread_local! {
     /// The parameters of the session whose statement is being bound, and the ones the bind
     /// read (`current_setting(name)` binds to the value: [`bound_value`]).
-    static BINDING: RefCell<(Option<Session>, Values)> = const { RefCell::new((None, Vec::new())) };
+    static BINDING: RefCell<(Option<Session>, Read)> = const { RefCell::new((None, Vec::new())) };
+    /// Custom parameter names (`app.user_id`) by their lower-case form, as first spelled.
+    static CUSTOM: RefCell<std::collections::HashMap<String, &'static str>> = RefCell::new(Default::default());
 }
 
 /// The next bind is for a statement of the session with these parameters (set right before
@@ -41,17 +48,27 @@ pub(crate) fn bind_ended() {
 
 /// Parameter `name`'s value in the session being bound (None: no session, or no such
 /// parameter); noted, so that a prepared statement is bound again once it changes
-/// ([`changed`]).
+/// ([`changed`]). A custom parameter's absence is noted too: once the session sets it, the
+/// statement binds again and reads it.
 pub(crate) fn bound_value(name: &str) -> Option<String> {
-    let canon = canonical(name)?;
+    let key = match canonical(name) {
+        Some(canon) => canon.to_string(),
+        None if name.contains('.') => name.to_ascii_lowercase(),
+        None => return None,
+    };
     BINDING.with(|b| {
         let mut b = b.borrow_mut();
-        let v = b.0.as_ref()?.iter().find(|(k, _)| *k == canon).map(|(_, v)| v.clone())?;
-        if !b.1.iter().any(|(k, _)| *k == canon) {
-            b.1.push((canon, v.clone()));
+        let v = value_in(b.0.as_ref()?, &key);
+        if !b.1.iter().any(|(k, _)| *k == key) {
+            b.1.push((key, v.clone()));
         }
-        Some(v)
+        v
     })
+}
+
+/// Parameter `name`'s value in `session` (a custom one's name in any case).
+fn value_in(session: &[(&'static str, String)], name: &str) -> Option<String> {
+    session.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
 }
 
 /// Parameter `name`'s value in the session being bound, not noted (a statement does not bind
@@ -62,14 +79,69 @@ pub(crate) fn peek_value(name: &str) -> Option<String> {
 }
 
 /// The parameters the last bind read, with their values then.
-pub(crate) fn read_by_bind() -> Vec<(&'static str, String)> {
+pub(crate) fn read_by_bind() -> Read {
     BINDING.with(|b| b.borrow().1.clone())
 }
 
 /// Whether a parameter a statement read when it was bound (`read`) has another value in the
-/// session now: the statement is bound again, as PostgreSQL re-plans a cached statement.
-pub fn changed(read: &[(&'static str, String)], session: &[(&'static str, String)]) -> bool {
-    read.iter().any(|(k, v)| session.iter().find(|(n, _)| n == k).map(|(_, now)| now) != Some(v))
+/// session now (or a custom one it lacked exists now): the statement is bound again, as
+/// PostgreSQL re-plans a cached statement.
+pub fn changed(read: &Read, session: &[(&'static str, String)]) -> bool {
+    read.iter().any(|(k, v)| value_in(session, k) != *v)
+}
+
+/// Whether `name` (a name [`set_value`] returned) is a custom parameter: one no module defines,
+/// which a session makes by setting it (PostgreSQL's placeholder variables). SHOW ALL and
+/// pg_settings do not list them; RESET and a rolled-back SET make them empty, not absent.
+pub fn is_custom(name: &str) -> bool {
+    canonical(name).is_none()
+}
+
+/// The custom parameter `name` (`SET app.user_id = 7`, `set_config('request.jwt', ..)`), as
+/// PostgreSQL's find_option makes a placeholder: two or more identifiers joined by dots, and
+/// not under the prefix `orbit`, which Orbit's own parameters reserve (as a loaded module
+/// reserves its prefix in PostgreSQL). A name without a dot is an unknown parameter.
+pub fn custom(name: &str) -> Result<&'static str> {
+    if !name.contains('.') {
+        return Err(unrecognized(name));
+    }
+    let invalid_name = || SqlError::new(code::INVALID_NAME, format!("invalid configuration parameter name \"{name}\""));
+    if !valid_custom_name(name) {
+        return Err(
+            invalid_name().detail("Custom parameter names must be two or more simple identifiers separated by dots.")
+        );
+    }
+    let prefix = &name[..name.find('.').unwrap_or(0)];
+    if prefix.eq_ignore_ascii_case("orbit") {
+        return Err(invalid_name().detail(format!("\"{prefix}\" is a reserved prefix.")));
+    }
+    let key = name.to_ascii_lowercase();
+    CUSTOM.with(|names| {
+        let mut names = names.borrow_mut();
+        if let Some(n) = names.get(&key) {
+            return Ok(*n);
+        }
+        if names.len() >= CUSTOM_NAMES {
+            return Err(SqlError::new(
+                "53400",
+                format!("too many custom configuration parameters (at most {CUSTOM_NAMES} names)"),
+            ));
+        }
+        let kept: &'static str = Box::leak(name.to_string().into_boxed_str());
+        names.insert(key, kept);
+        Ok(kept)
+    })
+}
+
+/// PostgreSQL's valid_custom_variable_name: identifiers (a letter, `_` or a non-ASCII byte,
+/// then also digits and `$`) joined by single dots, at least two of them.
+fn valid_custom_name(name: &str) -> bool {
+    name.split('.').count() >= 2
+        && name.split('.').all(|part| {
+            let mut bytes = part.bytes();
+            bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b >= 0x80)
+                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80)
+        })
 }
 
 /// Canonical name, whether PostgreSQL reports it to the client (ParameterStatus) when it
@@ -479,14 +551,19 @@ pub fn check_resettable(canon: &'static str) -> Result<()> {
 
 /// Checks `SET name = values` and returns the canonical name and the value as SHOW prints it.
 pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)> {
-    let canon = canonical(name).ok_or_else(|| unrecognized(name))?;
-    let joined = values.join(", ");
-    let one = || -> Result<&str> {
+    let one_of = |canon: &str| -> Result<&str> {
         match values {
             [v] => Ok(v.as_str()),
-            _ => Err(SqlError::new(code::SYNTAX_ERROR, format!("SET {canon} takes only one argument"))),
+            _ => Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("SET {canon} takes only one argument"))),
         }
     };
+    let Some(canon) = canonical(name) else {
+        // A custom parameter's value is any one string, kept as written.
+        let canon = custom(name)?;
+        return Ok((canon, one_of(name)?.to_string()));
+    };
+    let joined = values.join(", ");
+    let one = || one_of(canon);
     let int = |v: &str| v.trim().parse::<i64>().map_err(|_| invalid(canon, v));
     let value = match canon {
         "application_name" => {
@@ -748,6 +825,36 @@ pub fn set_value(name: &str, values: &[String]) -> Result<(&'static str, String)
     Ok((canon, value))
 }
 
+/// The value `SET ROLE value` / `SET SESSION AUTHORIZATION value` gives its parameter (`canon`)
+/// in a session of user `user`: Orbit has the one role, so only that (or `none` for the role).
+pub fn role_value(canon: &str, value: &str, user: &str) -> Result<String> {
+    if canon == "role" && value == "none" {
+        return Ok("none".into());
+    }
+    if value == "pg_database_owner" {
+        return Err(SqlError::unsupported(format!(
+            "SET {} pg_database_owner is not supported yet",
+            if canon == "role" { "ROLE" } else { "SESSION AUTHORIZATION" }
+        )));
+    }
+    if value != user && value != "postgres" {
+        return Err(SqlError::new(code::INVALID_PARAMETER_VALUE, format!("role \"{value}\" does not exist")));
+    }
+    // The session's user stays what SHOW session_authorization reports.
+    Ok(if canon == "session_authorization" { user.to_string() } else { value.to_string() })
+}
+
+/// `set_config(name, value, ..)`'s parameter and its value as SHOW prints it: SET's checks,
+/// with search_path's value read as a list (`''` the empty one, as pg_dump sets it).
+pub fn set_config_value(name: &str, value: &str) -> Result<(&'static str, String)> {
+    let values: Vec<String> = if name.eq_ignore_ascii_case("search_path") {
+        value.split(',').map(|v| v.trim().trim_matches('"').to_string()).filter(|v| !v.is_empty()).collect()
+    } else {
+        vec![value.to_string()]
+    };
+    set_value(name, &values)
+}
+
 /// A boolean parameter's value as PostgreSQL's parse_bool reads it (`on`, `true`, `yes`, `1`
 /// and unique prefixes of them), as SHOW prints it.
 fn on_off(canon: &str, v: &str) -> Result<&'static str> {
@@ -773,6 +880,23 @@ mod tests {
 
     fn set(name: &str, v: &[&str]) -> Result<(&'static str, String)> {
         set_value(name, &v.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn custom_parameters() {
+        assert_eq!(set("app.tenant", &["42"]).unwrap(), ("app.tenant", "42".into()));
+        // One spelling per name, whatever the case it is set in later.
+        assert_eq!(set("APP.Tenant", &["7"]).unwrap().0, "app.tenant");
+        assert!(is_custom("app.tenant") && !is_custom("work_mem") && !is_custom("orbit.query_memory_limit"));
+        assert_eq!(set("app.list", &["1", "2"]).unwrap_err().code, "22023");
+        for bad in ["1a.b", "a.", ".a", "a..b", "a.b-c", "a.$b"] {
+            assert_eq!(set(bad, &["1"]).unwrap_err().code, "42602", "{bad}");
+        }
+        assert!(valid_custom_name("a.b$1.c_2") && valid_custom_name("é.x"));
+        assert_eq!(set("orbit.nope", &["1"]).unwrap_err().code, "42602");
+        assert_eq!(set("nodot", &["1"]).unwrap_err().code, "42704");
+        assert_eq!(set_config_value("search_path", "a, \"b\"").unwrap().1, "a, b");
+        assert_eq!(set_config_value("search_path", "").unwrap().1, "");
     }
 
     #[test]

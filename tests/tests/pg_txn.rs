@@ -670,3 +670,41 @@ fn a_rebuild_in_a_repeatable_read_block_keeps_rows_committed_after_its_snapshot(
         assert_eq!(texts(&b, "SELECT id || ',' || w FROM rr ORDER BY id").await, ["1,5", "2,5", "3,5", "4,5"]);
     });
 }
+
+/// PostgREST's and row-security set-ups' per-request settings over the extended protocol:
+/// `set_config(name, $1, true)` calls with parameters, several in one statement, in effect for
+/// the block; a statement prepared before a custom parameter exists reads it once it does.
+#[test]
+fn set_config_takes_parameters_and_prepared_statements_see_custom_settings() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let mut a = pg_connect(o.pg_port).await;
+        let read = a.prepare("SELECT current_setting('request.jwt.claims', true)").await.unwrap();
+        let claims = |r: &tokio_postgres::Row| r.get::<_, Option<String>>(0);
+        assert_eq!(claims(&a.query_one(&read, &[]).await.unwrap()), None);
+
+        let t = a.transaction().await.unwrap();
+        let row = t
+            .query_one(
+                "SELECT set_config('request.jwt.claims', $1, true), set_config($2, $3, true) AS method",
+                &[&r#"{"sub":"7"}"#, &"request.method", &"GET"],
+            )
+            .await
+            .unwrap();
+        assert_eq!((row.get::<_, String>(0), row.get::<_, String>("method")), (r#"{"sub":"7"}"#.into(), "GET".into()));
+        assert_eq!(claims(&t.query_one(&read, &[]).await.unwrap()).as_deref(), Some(r#"{"sub":"7"}"#));
+        let method: String = t.query_one("SELECT current_setting('request.method')", &[]).await.unwrap().get(0);
+        assert_eq!(method, "GET");
+        t.commit().await.unwrap();
+        // Local to the block: empty after it, not gone.
+        assert_eq!(claims(&a.query_one(&read, &[]).await.unwrap()).as_deref(), Some(""));
+
+        // A typed parameter of the wrong type is refused; a NULL name is 22004.
+        let e = a.query_one("SELECT set_config('app.n', $1::int::text, false)", &[&1i32]).await.unwrap_err();
+        assert_eq!(code(&e), "0A000");
+        let e = a.query_one("SELECT set_config($1, 'x', false)", &[&None::<String>]).await.unwrap_err();
+        assert_eq!(code(&e), "22004");
+        let e = a.query_one("SELECT set_config($1, 'x', false)", &[&"orbit.nope"]).await.unwrap_err();
+        assert_eq!(code(&e), "42602");
+    });
+}

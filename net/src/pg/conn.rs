@@ -193,6 +193,9 @@ struct Portal {
     sent: usize,
 }
 
+/// The parameters SET LOCAL in a block, each with the value COMMIT gives it back.
+type Locals = Vec<(&'static str, String)>;
+
 struct Conn {
     stream: TcpStream,
     rbuf: BytesMut,
@@ -218,9 +221,14 @@ struct Conn {
     reserved_txn_id: std::cell::Cell<Option<u64>>,
     /// The parameters as the session started (what RESET goes back to).
     startup: orbit_query::settings::Session,
-    /// The parameters at BEGIN (what ROLLBACK goes back to) and those SET LOCAL since.
+    /// The parameters at BEGIN (what ROLLBACK goes back to) and those SET LOCAL since, each
+    /// with the value COMMIT gives it back (PostgreSQL's GUC stack: the value before the
+    /// block, or the one a plain SET in the block gave it).
     settings_at_begin: Option<orbit_query::settings::Session>,
-    local_settings: Vec<&'static str>,
+    local_settings: Locals,
+    /// Per open savepoint (by name): the parameters and the SET LOCAL ones when it was made
+    /// (what ROLLBACK TO goes back to).
+    settings_at_savepoints: Vec<(String, orbit_query::settings::Session, Locals)>,
     /// Set by a CancelRequest for this backend while a statement runs.
     cancel: Rc<orbit_query::txn::Cancel>,
     /// The session's last nextval per sequence (currval).
@@ -333,6 +341,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         startup: Default::default(),
         settings_at_begin: None,
         local_settings: Vec::new(),
+        settings_at_savepoints: Vec::new(),
         cancel: Rc::default(),
         sequences: Rc::default(),
         activity: Rc::default(),
@@ -828,7 +837,9 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
             c.settings_at_begin = Some(c.settings.clone());
             // SHOW transaction_isolation (and _read_only, _deferrable) tells the block's modes
             // until it ends.
-            c.local_settings.extend(["transaction_isolation", "transaction_read_only", "transaction_deferrable"]);
+            for name in ["transaction_isolation", "transaction_read_only", "transaction_deferrable"] {
+                note_local(c, name);
+            }
             let mut to = vec![("transaction_isolation", level.to_string())];
             to.extend(modes);
             apply_settings(c, to);
@@ -880,6 +891,7 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
         Plan::Savepoint(name) => match (c.status, c.txn.as_mut()) {
             (TxStatus::InBlock, Some(t)) => {
                 t.savepoint(name);
+                c.settings_at_savepoints.push((name.clone(), c.settings.clone(), c.local_settings.clone()));
                 Ok("SAVEPOINT")
             }
             (TxStatus::Failed, _) => Err(aborted()),
@@ -888,6 +900,9 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
         Plan::ReleaseSavepoint(name) => match (c.status, c.txn.as_mut()) {
             (TxStatus::InBlock, Some(t)) => {
                 t.release(name)?;
+                if let Some(i) = c.settings_at_savepoints.iter().rposition(|(n, ..)| n == name) {
+                    c.settings_at_savepoints.truncate(i);
+                }
                 Ok("RELEASE")
             }
             (TxStatus::Failed, _) => Err(aborted()),
@@ -897,6 +912,13 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
             (TxStatus::InBlock | TxStatus::Failed, Some(t)) => {
                 t.rollback_to(name).await?;
                 c.status = TxStatus::InBlock;
+                // The parameters SET since the savepoint go back too.
+                if let Some(i) = c.settings_at_savepoints.iter().rposition(|(n, ..)| n == name) {
+                    c.settings_at_savepoints.truncate(i + 1);
+                    let (_, at, locals) = c.settings_at_savepoints[i].clone();
+                    c.local_settings = locals;
+                    restore_settings(c, &at);
+                }
                 Ok("ROLLBACK")
             }
             _ => Err(outside_block("ROLLBACK TO SAVEPOINT")),
@@ -1010,7 +1032,7 @@ fn set_transaction(
         )));
     }
     txn.isolation = level;
-    c.local_settings.push("transaction_isolation");
+    note_local(c, "transaction_isolation");
     apply_settings(c, vec![("transaction_isolation", level.name().to_string())]);
     Some(Ok("SET"))
 }
@@ -1047,6 +1069,7 @@ fn run_other_set(c: &mut Conn, plan: &Plan) -> &'static str {
                     &SqlError::new(code::NO_ACTIVE_SQL_TRANSACTION, "SET LOCAL can only be used in transaction blocks"),
                     "WARNING",
                 );
+                make_custom(c, name);
                 return "SET";
             }
             let value = match value {
@@ -1054,7 +1077,10 @@ fn run_other_set(c: &mut Conn, plan: &Plan) -> &'static str {
                 None => c.startup.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default(),
             };
             if *local {
-                c.local_settings.push(name);
+                note_local(c, name);
+            } else {
+                // A plain SET in a block outlasts its COMMIT, also after a SET LOCAL.
+                c.local_settings.retain(|(k, _)| k != name);
             }
             // Outside a block the next transaction's level (access mode, DEFERRABLE) is the
             // default's.
@@ -1067,11 +1093,31 @@ fn run_other_set(c: &mut Conn, plan: &Plan) -> &'static str {
             "SET"
         }
         Plan::Reset(which) => {
-            // RESET ALL leaves the role and session authorization as they are (PostgreSQL's
-            // GUC_NO_RESET_ALL).
-            let all_but = |k: &str| !matches!(k, "role" | "session_authorization");
-            let mut to: Vec<_> =
-                c.startup.iter().filter(|(k, _)| which.map_or(all_but(k), |w| w == *k)).cloned().collect();
+            // RESET ALL leaves the role, the session authorization and the transaction's modes
+            // as they are (PostgreSQL's GUC_NO_RESET_ALL).
+            let all_but = |k: &str| {
+                !matches!(
+                    k,
+                    "role"
+                        | "session_authorization"
+                        | "transaction_isolation"
+                        | "transaction_read_only"
+                        | "transaction_deferrable"
+                )
+            };
+            let resets = |k: &str| which.map_or(all_but(k), |w| w == k);
+            let mut to: Vec<_> = c.startup.iter().filter(|(k, _)| resets(k)).cloned().collect();
+            // A custom parameter the session made since it started is left empty.
+            let made: Vec<_> = c
+                .settings
+                .iter()
+                .map(|(k, _)| *k)
+                .chain(*which)
+                .filter(|k| resets(k) && !c.startup.iter().any(|(s, _)| s == k))
+                .map(|k| (k, String::new()))
+                .collect();
+            to.extend(made);
+            c.local_settings.retain(|(k, _)| !resets(k));
             // Outside a block the next transaction's modes are the defaults' (as for SET).
             if c.status == TxStatus::Idle {
                 let follow: Vec<_> = to.iter().filter_map(|(k, v)| follower(k).map(|f| (f, v.clone()))).collect();
@@ -1099,8 +1145,37 @@ fn follower(default: &str) -> Option<&'static str> {
 fn end_block_settings(c: &mut Conn, committed: bool) {
     let Some(before) = c.settings_at_begin.take() else { return };
     let locals = std::mem::take(&mut c.local_settings);
-    let to: Vec<_> = before.iter().filter(|(k, _)| !committed || locals.contains(k)).cloned().collect();
+    c.settings_at_savepoints.clear();
+    if committed {
+        apply_settings(c, locals);
+    } else {
+        restore_settings(c, &before);
+    }
+}
+
+/// Sets every parameter back to its value in `at`; a custom parameter made since is left
+/// empty (PostgreSQL keeps a placeholder once made).
+fn restore_settings(c: &mut Conn, at: &[(&'static str, String)]) {
+    let mut to = at.to_vec();
+    to.extend(c.settings.iter().filter(|(k, _)| !at.iter().any(|(a, _)| a == k)).map(|(k, _)| (*k, String::new())));
     apply_settings(c, to);
+}
+
+/// A custom parameter a SET LOCAL outside a block names: made, empty (as PostgreSQL's
+/// placeholder outlasts the statement's own transaction, where the value lived).
+fn make_custom(c: &mut Conn, name: &'static str) {
+    if orbit_query::settings::is_custom(name) && !c.settings.iter().any(|(k, _)| *k == name) {
+        set_setting(c, name, String::new());
+    }
+}
+
+/// A SET LOCAL of `name` in a block: COMMIT gives it back its value now, unless an earlier SET
+/// LOCAL in the block already noted one.
+fn note_local(c: &mut Conn, name: &'static str) {
+    if !c.local_settings.iter().any(|(k, _)| *k == name) {
+        let now = c.settings.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        c.local_settings.push((name, now));
+    }
 }
 
 /// Runs a statement in the connection's transaction, or in its own one that commits at once
@@ -1584,7 +1659,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     }
     let r = match &prepared.plan {
         Plan::Show(which) => show(c, *which),
-        Plan::SetConfig { name, value, local } => set_config(c, name, value, *local)?,
+        Plan::SetConfig(calls) => set_config(c, calls, &params)?,
         _ => run_statement(c, &prepared.plan, &params, prepared.reads_sizes).await?,
     };
     statement_ran(c, text, sql, started, &r);
@@ -1649,25 +1724,61 @@ fn refuse_in_block(c: &Conn, plan: &Plan) -> Result<(), SqlError> {
     Err(SqlError::new(code::ACTIVE_SQL_TRANSACTION, format!("{what} cannot run inside a transaction block")))
 }
 
-/// `SELECT set_config(name, value, is_local)`: SET (SET LOCAL inside a block; outside one a
-/// local change would end with the statement's own transaction, so nothing changes), and the
-/// value as the row.
+/// `SELECT set_config(name, value, is_local) [, ...]`: each call in order a SET (SET LOCAL
+/// inside a block; outside one a local change would end with the statement's own transaction,
+/// so nothing changes; a NULL value is RESET), and the values as SHOW prints them as the row.
 fn set_config(
     c: &mut Conn,
-    name: &'static str,
-    value: &str,
-    local: bool,
+    calls: &[orbit_query::bind::set_config::Call],
+    params: &[Datum],
 ) -> Result<orbit_query::QueryResult, SqlError> {
-    let idle = c.status == TxStatus::Idle;
-    if !(local && idle) {
-        let plan = Plan::Set { name, value: Some(value.to_string()), local };
-        run_set(c, &plan)?;
+    use orbit_query::settings;
+    let mut row = Vec::with_capacity(calls.len());
+    for call in calls {
+        let cx = orbit_query::expr::Ctx { row: &[], params, aggs: &[] };
+        let arg = |e| orbit_query::expr::eval(e, &cx);
+        let (name, value, local) = (arg(&call[0])?, arg(&call[1])?, arg(&call[2])?);
+        let Datum::Text(name) = name else {
+            return Err(SqlError::new("22004", "SET requires parameter name"));
+        };
+        let local = matches!(local, Datum::Bool(true));
+        let (canon, value) = match value {
+            Datum::Text(v) => {
+                let (canon, v) = settings::set_config_value(&name, &v)?;
+                let v = match canon {
+                    "role" | "session_authorization" => {
+                        let user = c.settings.iter().find(|(k, _)| *k == "session_authorization");
+                        settings::role_value(canon, &v, user.map_or("postgres", |(_, u)| u.as_str()))?
+                    }
+                    _ => v,
+                };
+                (canon, Some(v))
+            }
+            _ => {
+                let canon = match settings::canonical(&name) {
+                    Some(canon) => {
+                        settings::check_resettable(canon)?;
+                        canon
+                    }
+                    None => settings::custom(&name)?,
+                };
+                (canon, None)
+            }
+        };
+        let idle = c.status == TxStatus::Idle;
+        let shown = if local && idle {
+            // In effect for this statement only: the value it would have.
+            make_custom(c, canon);
+            value.unwrap_or_else(|| {
+                c.startup.iter().find(|(k, _)| *k == canon).map(|(_, v)| v.clone()).unwrap_or_default()
+            })
+        } else {
+            run_set(c, &Plan::Set { name: canon, value, local })?;
+            c.settings.iter().find(|(k, _)| *k == canon).map(|(_, v)| v.clone()).unwrap_or_default()
+        };
+        row.push(Datum::Text(shown));
     }
-    Ok(orbit_query::QueryResult {
-        tag: "SELECT 1".into(),
-        rows: vec![vec![Datum::Text(value.to_string())]],
-        ..Default::default()
-    })
+    Ok(orbit_query::QueryResult { tag: "SELECT 1".into(), rows: vec![row], ..Default::default() })
 }
 
 /// `SHOW name` / `SHOW ALL`: the parameters this connection was told about at start-up.
@@ -1678,7 +1789,8 @@ fn show(c: &Conn, which: Option<&'static str>) -> orbit_query::QueryResult {
             vec![vec![Datum::Text(value)]]
         }
         None => {
-            let mut all: Vec<_> = c.settings.iter().collect();
+            // Not the custom parameters (PostgreSQL's placeholders are GUC_NO_SHOW_ALL).
+            let mut all: Vec<_> = c.settings.iter().filter(|(k, _)| !orbit_query::settings::is_custom(k)).collect();
             all.sort_by_key(|(k, _)| k.to_ascii_lowercase());
             all.into_iter()
                 .map(|(k, v)| vec![Datum::Text(k.to_string()), Datum::Text(v.clone()), Datum::Text(String::new())])
@@ -1703,11 +1815,9 @@ fn fetched_columns(c: &Conn, plan: &Plan) -> Option<(Vec<OutputColumn>, bool)> {
 
 fn returns_rows(p: &Prepared) -> bool {
     match &p.plan {
-        Plan::Select(_)
-        | Plan::Show(_)
-        | Plan::SetConfig { .. }
-        | Plan::Explain { .. }
-        | Plan::ExplainExecute { .. } => true,
+        Plan::Select(_) | Plan::Show(_) | Plan::SetConfig(_) | Plan::Explain { .. } | Plan::ExplainExecute { .. } => {
+            true
+        }
         Plan::Query(q) => q.returns_rows(),
         Plan::Insert { returning, .. } | Plan::Update { returning, .. } | Plan::Delete { returning, .. } => {
             returning.is_some()
@@ -1947,7 +2057,7 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
         let started = std::time::Instant::now();
         let r = match &stmt.plan {
             Plan::Show(which) => show(c, *which),
-            Plan::SetConfig { name, value, local } => set_config(c, name, value, *local)?,
+            Plan::SetConfig(calls) => set_config(c, calls, &params)?,
             _ => run_statement(c, &stmt.plan, &params, stmt.reads_sizes).await?,
         };
         statement_ran(c, &text, &text, started, &r);

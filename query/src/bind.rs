@@ -72,6 +72,7 @@ mod long_names;
 mod sql_functions;
 pub use long_names::{take_notices as take_parse_notices, MAX_IDENTIFIER_LENGTH};
 mod array_assign;
+pub mod locking;
 mod modify_join;
 mod nested_join;
 mod numeric_junk;
@@ -150,6 +151,8 @@ pub struct SelectPlan {
     /// `FOR UPDATE [NOWAIT | SKIP LOCKED]`: the rows it returns are locked for the transaction
     /// first, waiting for (or failing on, or skipping) rows other transactions hold.
     pub for_update: Option<crate::txn::RowLocking>,
+    /// Over a join: the tables whose rows the locking clauses lock ([`locking`]).
+    pub lock_targets: Vec<locking::LockTarget>,
     /// FROM with several tables (then `table` is None): the rows are joined first.
     pub join: Option<Box<crate::join::JoinPlan>>,
     pub table: Option<Arc<TableDef>>,
@@ -195,6 +198,7 @@ impl SelectPlan {
     pub fn reading(table: Arc<TableDef>, projection: Vec<Expr>) -> SelectPlan {
         SelectPlan {
             for_update: None,
+            lock_targets: vec![],
             join: None,
             table: Some(table),
             filter: None,
@@ -906,15 +910,29 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
         if word(t, Keyword::FOR) {
             let after = next(i, 3);
             let is = |k: usize, kw: Keyword| after.get(k).is_some_and(|&j| word(&tokens[j], kw));
-            if is(0, Keyword::NO) && is(1, Keyword::KEY) && is(2, Keyword::UPDATE) {
-                out.push_str("FOR UPDATE");
-                (found, at_start, i) = (true, false, after[2] + 1);
-                continue;
-            }
-            if is(0, Keyword::KEY) && is(1, Keyword::SHARE) {
-                out.push_str("FOR SHARE");
-                (found, at_start, i) = (true, false, after[1] + 1);
-                continue;
+            // (mode, index after its words, whether they are written otherwise)
+            let mode = if is(0, Keyword::NO) && is(1, Keyword::KEY) && is(2, Keyword::UPDATE) {
+                Some(("UPDATE", after[2] + 1, true))
+            } else if is(0, Keyword::KEY) && is(1, Keyword::SHARE) {
+                Some(("SHARE", after[1] + 1, true))
+            } else if is(0, Keyword::UPDATE) {
+                Some(("UPDATE", after[0] + 1, false))
+            } else if is(0, Keyword::SHARE) {
+                Some(("SHARE", after[0] + 1, false))
+            } else {
+                None
+            };
+            if let Some((mode, end, rewritten)) = mode {
+                if let Some((text, after_clause)) = locking::of_list_syntax(&tokens, end, mode) {
+                    out.push_str(&text);
+                    (found, at_start, i) = (true, false, after_clause);
+                    continue;
+                }
+                if rewritten {
+                    out.push_str(&format!("FOR {mode}"));
+                    (found, at_start, i) = (true, false, end);
+                    continue;
+                }
             }
         }
         match t {
@@ -2495,23 +2513,7 @@ impl Binder<'_> {
             return self.select_query(&q);
         }
         let keep_unknown = std::mem::take(&mut self.sub.keep_unknown);
-        let for_update = match q.locks.as_slice() {
-            [] => None,
-            [l] if l.of.is_none() => {
-                use orbit_shards::rowlock::LockMode;
-                let (mode, clause) = match l.lock_type {
-                    ast::LockType::Update => (LockMode::Exclusive, "FOR UPDATE"),
-                    ast::LockType::Share => (LockMode::Share, "FOR SHARE"),
-                };
-                let wait = match l.nonblock {
-                    None => crate::txn::LockWait::Wait,
-                    Some(ast::NonBlock::Nowait) => crate::txn::LockWait::NoWait,
-                    Some(ast::NonBlock::SkipLocked) => crate::txn::LockWait::SkipLocked,
-                };
-                Some(crate::txn::RowLocking { wait, mode, clause })
-            }
-            _ => return Err(SqlError::unsupported("FOR UPDATE OF and several locking clauses are not supported yet")),
-        };
+        let (lock_clauses, mut for_update) = self.locking_clauses(&q.locks)?;
         let ast::SetExpr::Select(sel) = q.body.as_ref() else {
             return Err(SqlError::unsupported("only SELECT ... is supported as a query yet"));
         };
@@ -2554,6 +2556,14 @@ impl Binder<'_> {
                 _ => None,
             };
             (table, None, None, None)
+        };
+        let lock_targets = match (&table, &join, &join_scope) {
+            _ if lock_clauses.is_empty() => vec![],
+            (None, Some(j), Some(js)) => locking::join_targets(&lock_clauses, js, j)?,
+            (t, ..) => {
+                for_update = locking::one_table(&lock_clauses, t.as_ref().map(|(_, a)| a.as_str()))?;
+                vec![]
+            }
         };
         let scope = match (&table, &combined) {
             (Some((d, a)), _) => Some(Scope { def: d, alias: a.clone(), joined: None }),
@@ -2803,9 +2813,6 @@ impl Binder<'_> {
                 let clause = for_update.map_or("FOR UPDATE", |l| l.clause);
                 return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, format!("{clause} is not allowed with {what}")));
             }
-            if join.is_some() {
-                return Err(SqlError::unsupported("FOR UPDATE over a join is not supported yet"));
-            }
             if self.window.any() {
                 return Err(SqlError::unsupported("FOR UPDATE is not allowed with window functions"));
             }
@@ -2827,6 +2834,7 @@ impl Binder<'_> {
             group_strategy,
             paths,
             for_update,
+            lock_targets,
             join,
             table: table.map(|(d, _)| d),
             filter,

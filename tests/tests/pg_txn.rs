@@ -708,3 +708,80 @@ fn set_config_takes_parameters_and_prepared_statements_see_custom_settings() {
         assert_eq!(code(&e), "42602");
     });
 }
+
+/// `FOR UPDATE OF t` over a join (Django's `select_for_update(of=...)`, job queues joining
+/// their queue table): only the named table's rows are locked, SKIP LOCKED and LIMIT work row
+/// by row as over one table, a row changed while the locker waited is read again (and left
+/// out once it no longer passes WHERE), and the other table's rows stay free.
+#[test]
+fn for_update_of_a_table_in_a_join_locks_its_rows_only() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
+        a.batch_execute(
+            "CREATE TABLE queues (name text PRIMARY KEY, paused bool); \
+             CREATE TABLE jobs (id int PRIMARY KEY, queue text, state text); \
+             CREATE TABLE notes (job int, body text); \
+             INSERT INTO queues VALUES ('a', false), ('b', true); \
+             INSERT INTO jobs VALUES (1, 'a', 'new'), (2, 'a', 'new'), (3, 'b', 'new'), (4, 'a', 'new'); \
+             INSERT INTO notes VALUES (1, 'x'), (2, 'y'), (4, 'z')",
+        )
+        .await
+        .unwrap();
+        let next = "SELECT j.id FROM jobs j JOIN queues q ON q.name = j.queue \
+                    WHERE NOT q.paused AND j.state = 'new' ORDER BY j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED";
+        a.batch_execute("BEGIN").await.unwrap();
+        assert_eq!(texts(&a, next).await, ["1"]);
+        b.batch_execute("BEGIN").await.unwrap();
+        assert_eq!(texts(&b, next).await, ["2"]);
+        // The queue rows are not locked: another session updates one at once.
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute("SET lock_timeout = '200ms'; UPDATE queues SET paused = false WHERE name = 'a'").await.unwrap();
+        // The job rows are: NOWAIT fails on A's.
+        let e = c
+            .batch_execute(
+                "SELECT j.id FROM jobs j, queues q WHERE q.name = j.queue AND j.id = 1 FOR UPDATE OF j NOWAIT",
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "55P03");
+        // Several names after OF, and a table without a primary key (its row id).
+        assert_eq!(
+            texts(&c, "SELECT n.body FROM notes n JOIN jobs j ON j.id = n.job WHERE j.id = 4 FOR SHARE OF n, j NOWAIT")
+                .await,
+            ["z"]
+        );
+        a.batch_execute("COMMIT").await.unwrap();
+        b.batch_execute("COMMIT").await.unwrap();
+
+        // A waits for B's lock on job 4, then sees it as B left it: no longer 'new'.
+        b.batch_execute("BEGIN; SELECT j.id FROM jobs j JOIN notes n ON true WHERE j.id = 4 FOR UPDATE OF j")
+            .await
+            .unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let waiter = tokio::spawn(async move {
+            let rows = texts(
+                &a,
+                "SELECT j.id, q.name FROM jobs j JOIN queues q ON q.name = j.queue \
+                 WHERE j.state = 'new' AND j.id = 4 FOR UPDATE",
+            )
+            .await;
+            d.store(true, Ordering::SeqCst);
+            rows
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!done.load(Ordering::SeqCst), "the locker must wait for B's row");
+        b.batch_execute("UPDATE jobs SET state = 'done' WHERE id = 4; COMMIT").await.unwrap();
+        assert!(waiter.await.unwrap().is_empty());
+
+        for (sql, want) in [
+            ("SELECT 1 FROM jobs j LEFT JOIN queues q ON q.name = j.queue FOR UPDATE OF q", "0A000"),
+            ("SELECT 1 FROM jobs j JOIN queues q ON q.name = j.queue FOR UPDATE OF jobs", "42P01"),
+            ("SELECT 1 FROM jobs j FOR UPDATE OF public.j", "42601"),
+        ] {
+            assert_eq!(code(&c.batch_execute(sql).await.unwrap_err()), want, "{sql}");
+        }
+    });
+}

@@ -5,6 +5,9 @@
 //! workers); without one, all at once. A row another transaction holds is waited for (then
 //! re-read and re-checked against WHERE: READ COMMITTED), fails the statement (NOWAIT: 55P03)
 //! or is left out (SKIP LOCKED).
+//!
+//! Over a join ([`join_for_update`]) the rows of each table a locking clause reaches are locked
+//! through their keys, in the same way, and the join is read again once they are held.
 
 use super::{count, ctx, matches, scan, select, QueryResult};
 use crate::bind::SelectPlan;
@@ -19,6 +22,9 @@ pub(super) async fn select_for_update(txn: &mut Txn, p: &SelectPlan, params: &[D
         p.for_update.unwrap_or(RowLocking { wait: LockWait::Wait, mode: LockMode::Exclusive, clause: "FOR UPDATE" });
     txn.check_writable(&format!("SELECT {}", locking.clause))?;
     let (policy, mode) = (locking.wait, locking.mode);
+    if !p.lock_targets.is_empty() {
+        return join_for_update(txn, p, params).await;
+    }
     let Some(t) = &p.table else { return select(txn, p, params).await };
     if crate::catalog::is_view(t) {
         return Err(crate::catalog::read_only(t));
@@ -96,4 +102,73 @@ pub(super) async fn select_for_update(txn: &mut Txn, p: &SelectPlan, params: &[D
         return select(txn, p, params).await;
     }
     super::finish_select(txn, p, &locked, params, limit, offset).await
+}
+
+/// FOR UPDATE / FOR SHARE over a join: the joined rows in ORDER BY order, each with the keys of
+/// the rows of the locked tables ([`crate::bind::locking::LockTarget`]) behind it; their rows
+/// are locked row by row of the result (all of them, or until OFFSET + LIMIT result rows are
+/// held), a result row whose row SKIP LOCKED passed over left out. Then the join is read again
+/// and keeps the rows made of locked rows only: a row another transaction changed while this
+/// one waited is seen as it is now, and dropped if it no longer joins or passes WHERE (what
+/// PostgreSQL's EvalPlanQual re-check does).
+async fn join_for_update(txn: &mut Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
+    let limit = count(p.limit.as_ref(), params, "LIMIT", code::INVALID_ROW_COUNT_IN_LIMIT_CLAUSE)?;
+    let offset = count(p.offset.as_ref(), params, "OFFSET", code::INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE)?;
+    if limit == Some(0) {
+        return Ok(QueryResult { tag: "SELECT 0".into(), ..Default::default() });
+    }
+    // The join with every locked table's key after the selected columns, unlimited.
+    let width = p.projection.len();
+    let mut keyed = p.clone();
+    keyed.for_update = None;
+    keyed.lock_targets = vec![];
+    (keyed.limit, keyed.offset) = (None, None);
+    for t in &p.lock_targets {
+        keyed.projection.extend(t.key.iter().map(|&(i, ty)| expr::Expr::Column(i, ty)));
+    }
+    let keys_of = |row: &Row| -> Vec<Vec<u8>> {
+        let mut at = width;
+        p.lock_targets
+            .iter()
+            .map(|t| {
+                let k = orbit_engine::table::key::encode(row[at..at + t.key.len()].iter());
+                at += t.key.len();
+                k
+            })
+            .collect()
+    };
+    let want = limit.map(|l| (l + offset.unwrap_or(0)) as usize);
+    // Per locked table, the keys this statement holds.
+    let mut held: Vec<std::collections::HashSet<Vec<u8>>> = vec![Default::default(); p.lock_targets.len()];
+    let mut kept = 0usize;
+    for row in select(txn, &keyed, params).await?.rows {
+        if want.is_some_and(|w| kept >= w) {
+            break;
+        }
+        let mut all = true;
+        for (i, (t, k)) in p.lock_targets.iter().zip(keys_of(&row)).enumerate() {
+            if held[i].contains(&k) || txn.own(&t.def, &k).is_some() {
+                held[i].insert(k);
+                continue;
+            }
+            match txn.lock_with(&t.def, vec![k.clone()], t.locking.wait, t.locking.mode).await?.pop().flatten() {
+                Some(_) => {
+                    held[i].insert(k);
+                }
+                // SKIP LOCKED: another transaction holds it.
+                None => all = false,
+            }
+        }
+        kept += all as usize;
+    }
+    // The rows again, now that what they are made of is held.
+    let mut rows = Vec::new();
+    for row in select(txn, &keyed, params).await?.rows {
+        if keys_of(&row).iter().zip(&held).all(|(k, h)| h.contains(k)) {
+            rows.push(row[..width].to_vec());
+        }
+    }
+    let skip = offset.unwrap_or(0) as usize;
+    let rows: Vec<Row> = rows.into_iter().skip(skip).take(limit.map_or(usize::MAX, |l| l as usize)).collect();
+    Ok(QueryResult { tag: format!("SELECT {}", rows.len()), rows, notices: vec![] })
 }

@@ -75,6 +75,7 @@ mod array_assign;
 pub mod locking;
 mod modify_join;
 mod nested_join;
+pub mod notify;
 mod numeric_junk;
 mod ordered_set;
 mod prepare;
@@ -377,6 +378,19 @@ pub enum Plan {
     /// per call, answered with the values set; the connection checks each name and value as
     /// it runs them (they may be parameters).
     SetConfig(Vec<set_config::Call>),
+    /// `LISTEN channel`: the session listens once its transaction commits ([`notify`]).
+    Listen(String),
+    /// `UNLISTEN channel` / `UNLISTEN *` (None), once the transaction commits.
+    Unlisten(Option<String>),
+    /// `NOTIFY channel [, payload]` (`row`: false) or `SELECT pg_notify(channel, payload)
+    /// [, ...]` (one row of void values): each (channel, payload), constants or parameters,
+    /// sent to the listening sessions when the transaction commits.
+    Notify {
+        calls: Vec<[Expr; 2]>,
+        row: bool,
+    },
+    /// `SELECT * FROM pg_listening_channels()`: the session's channels.
+    ListeningChannels,
     /// `TRUNCATE [TABLE] t [, ...] [RESTART IDENTITY] [CASCADE]`: every row of each table
     /// deleted (and logged as such); the tables CASCADE added, named in NOTICEs; whether the
     /// sequences the tables own start over.
@@ -1849,7 +1863,7 @@ impl Binder<'_> {
     fn statement(&mut self, stmt: &ast::Statement) -> Result<(Plan, Vec<OutputColumn>)> {
         use ast::Statement as S;
         match stmt {
-            S::Query(q) => match self.set_config(q) {
+            S::Query(q) => match self.set_config(q).or_else(|| self.notify_query(q)) {
                 Some(p) => p,
                 None => match select_into(q) {
                     // SELECT ... INTO name: CREATE TABLE name AS the query without INTO.
@@ -2123,6 +2137,9 @@ impl Binder<'_> {
                 Ok((Plan::Deallocate(if n == "all" && name.quote_style.is_none() { None } else { Some(n) }), vec![]))
             }
             S::Prepare { .. } | S::Execute { .. } | S::Discard { .. } => Ok((self.session_statement(stmt)?, vec![])),
+            S::LISTEN { .. } | S::UNLISTEN { .. } | S::NOTIFY { .. } => {
+                Ok((self.notify_statement(stmt).ok_or_else(|| not_supported(stmt))?, vec![]))
+            }
             S::Comment { object_type, object_name, comment, if_exists } => {
                 Ok((self.comment(object_type, object_name, comment, *if_exists)?, vec![]))
             }

@@ -133,6 +133,10 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
             | Plan::Reset(_)
             | Plan::Show(_)
             | Plan::SetConfig(_)
+            | Plan::Listen(_)
+            | Plan::Unlisten(_)
+            | Plan::Notify { .. }
+            | Plan::ListeningChannels
             | Plan::Fetch { .. }
             | Plan::CloseCursor(_)
     ) {
@@ -250,7 +254,11 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         | Plan::LockTables(_)
         | Plan::Reset(_)
         | Plan::Show(_)
-        | Plan::SetConfig(_) => Ok(QueryResult::default()),
+        | Plan::SetConfig(_)
+        | Plan::Listen(_)
+        | Plan::Unlisten(_)
+        | Plan::Notify { .. }
+        | Plan::ListeningChannels => Ok(QueryResult::default()),
         Plan::CreateTable { def, if_not_exists, sequences, on_commit } => {
             if on_commit.is_some() {
                 crate::temp_tables::ensure_schema(txn, crate::schema::split(&def.name).0).await?;

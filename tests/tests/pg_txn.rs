@@ -699,8 +699,10 @@ fn set_config_takes_parameters_and_prepared_statements_see_custom_settings() {
         // Local to the block: empty after it, not gone.
         assert_eq!(claims(&a.query_one(&read, &[]).await.unwrap()).as_deref(), Some(""));
 
-        // A typed parameter of the wrong type is refused; a NULL name is 22004.
-        let e = a.query_one("SELECT set_config('app.n', $1::int::text, false)", &[&1i32]).await.unwrap_err();
+        // Arguments computed from parameters; a subquery is refused; a NULL name is 22004.
+        let n: String = a.query_one("SELECT set_config('app.n', $1::int::text, false)", &[&7i32]).await.unwrap().get(0);
+        assert_eq!(n, "7");
+        let e = a.query_one("SELECT set_config('app.n', (SELECT 'x'), false)", &[]).await.unwrap_err();
         assert_eq!(code(&e), "0A000");
         let e = a.query_one("SELECT set_config($1, 'x', false)", &[&None::<String>]).await.unwrap_err();
         assert_eq!(code(&e), "22004");
@@ -783,5 +785,99 @@ fn for_update_of_a_table_in_a_join_locks_its_rows_only() {
         ] {
             assert_eq!(code(&c.batch_execute(sql).await.unwrap_err()), want, "{sql}");
         }
+    });
+}
+
+/// A session whose notifications (NotificationResponse) come out of a channel.
+async fn listener(port: u16) -> (Client, futures::channel::mpsc::UnboundedReceiver<tokio_postgres::Notification>) {
+    use futures::StreamExt;
+    let (client, mut conn) =
+        tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"), NoTls)
+            .await
+            .unwrap();
+    let (tx, rx) = futures::channel::mpsc::unbounded();
+    tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| conn.poll_message(cx));
+        while let Some(Ok(m)) = messages.next().await {
+            if let tokio_postgres::AsyncMessage::Notification(n) = m {
+                let _ = tx.unbounded_send(n);
+            }
+        }
+    });
+    (client, rx)
+}
+
+/// The next notification within a while, as (channel, payload, sender's process ID).
+async fn next_note(
+    rx: &mut futures::channel::mpsc::UnboundedReceiver<tokio_postgres::Notification>,
+) -> Option<(String, String, i32)> {
+    use futures::StreamExt;
+    let n = tokio::time::timeout(Duration::from_millis(2000), rx.next()).await.ok()??;
+    Some((n.channel().to_string(), n.payload().to_string(), n.process_id()))
+}
+
+/// Nothing arrives for a while.
+async fn no_note(rx: &mut futures::channel::mpsc::UnboundedReceiver<tokio_postgres::Notification>) -> bool {
+    use futures::StreamExt;
+    tokio::time::timeout(Duration::from_millis(300), rx.next()).await.is_err()
+}
+
+/// LISTEN / NOTIFY between sessions (on either shard): a notification reaches an idle
+/// listener when the sender's transaction commits, not before, not after a ROLLBACK; a
+/// listener inside a block gets it once the block ends; a transaction's notifications come in
+/// order, a repeated one once; UNLISTEN stops them; pg_notify() takes parameters.
+#[test]
+fn listen_notify_delivers_committed_notifications() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let (l, mut rx) = listener(o.pg_port).await;
+        l.batch_execute("LISTEN jobs").await.unwrap();
+        // Senders on several connections, so some sit on the other shard.
+        let mut senders = Vec::new();
+        for _ in 0..8 {
+            senders.push(pg_connect(o.pg_port).await);
+        }
+        for (i, s) in senders.iter().enumerate() {
+            let pid: i32 = s.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
+            s.batch_execute(&format!("NOTIFY jobs, 'hello {i}'")).await.unwrap();
+            assert_eq!(next_note(&mut rx).await, Some(("jobs".into(), format!("hello {i}"), pid)));
+        }
+        let s = &senders[1];
+        s.batch_execute("BEGIN; NOTIFY jobs, 'later'").await.unwrap();
+        assert!(no_note(&mut rx).await, "a notification goes out at COMMIT");
+        s.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(next_note(&mut rx).await.map(|n| n.1).as_deref(), Some("later"));
+        s.batch_execute("BEGIN; NOTIFY jobs, 'never'; ROLLBACK").await.unwrap();
+        s.batch_execute("BEGIN; SAVEPOINT a; NOTIFY jobs, 'undone'; ROLLBACK TO a; NOTIFY jobs, 'kept'; COMMIT")
+            .await
+            .unwrap();
+        assert_eq!(next_note(&mut rx).await.map(|n| n.1).as_deref(), Some("kept"));
+        // In order, a repeat once, another channel not heard.
+        let mut batch = String::from("BEGIN;");
+        for i in 0..50 {
+            batch.push_str(&format!("NOTIFY jobs, 'n{i}'; NOTIFY jobs, 'n{i}'; NOTIFY other, 'x';"));
+        }
+        batch.push_str("COMMIT");
+        s.batch_execute(&batch).await.unwrap();
+        for i in 0..50 {
+            assert_eq!(next_note(&mut rx).await.map(|n| n.1), Some(format!("n{i}")));
+        }
+        // pg_notify with parameters (node-postgres / psycopg style).
+        s.query("SELECT pg_notify($1, $2)", &[&"jobs", &"from params"]).await.unwrap();
+        assert_eq!(next_note(&mut rx).await.map(|n| n.1).as_deref(), Some("from params"));
+        // A listener inside a block hears nothing until it ends.
+        l.batch_execute("BEGIN").await.unwrap();
+        s.batch_execute("NOTIFY jobs, 'held'").await.unwrap();
+        assert!(no_note(&mut rx).await, "a listener in a block waits for its end");
+        l.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(next_note(&mut rx).await.map(|n| n.1).as_deref(), Some("held"));
+        let channels: Vec<String> =
+            l.query("SELECT * FROM pg_listening_channels()", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+        assert_eq!(channels, ["jobs"]);
+        l.batch_execute("UNLISTEN jobs").await.unwrap();
+        s.batch_execute("NOTIFY jobs, 'gone'").await.unwrap();
+        assert!(no_note(&mut rx).await, "UNLISTEN stops them");
+        let e = s.batch_execute("SELECT pg_notify('', 'x')").await.unwrap_err();
+        assert_eq!(e.as_db_error().unwrap().message(), "channel name cannot be empty");
     });
 }

@@ -24,7 +24,9 @@ use orbit_query::{bind, types, OutputColumn, Plan, Prepared, SqlError};
 use orbit_shards::rt::{self, TcpListener, TcpStream};
 use pgwire::messages::data::{FieldDescription, NoData, ParameterDescription, RowDescription};
 use pgwire::messages::extendedquery::{BindComplete, CloseComplete, ParseComplete, PortalSuspended};
-use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::response::{
+    CommandComplete, EmptyQueryResponse, NotificationResponse, ReadyForQuery, TransactionStatus,
+};
 use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus, SecretKey};
 use pgwire::messages::PgWireFrontendMessage as F;
 use std::collections::HashMap;
@@ -196,6 +198,10 @@ struct Portal {
 /// The parameters SET LOCAL in a block, each with the value COMMIT gives it back.
 type Locals = Vec<(&'static str, String)>;
 
+/// A savepoint's name, and the session's parameters, SET LOCAL ones and LISTEN / NOTIFY marks
+/// when it was made.
+type SavedAt = (String, orbit_query::settings::Session, Locals, (usize, usize));
+
 struct Conn {
     stream: TcpStream,
     rbuf: BytesMut,
@@ -228,7 +234,9 @@ struct Conn {
     local_settings: Locals,
     /// Per open savepoint (by name): the parameters and the SET LOCAL ones when it was made
     /// (what ROLLBACK TO goes back to).
-    settings_at_savepoints: Vec<(String, orbit_query::settings::Session, Locals)>,
+    settings_at_savepoints: Vec<SavedAt>,
+    /// LISTEN / NOTIFY: the session's channels and its transaction's notifications.
+    pub(super) notify: super::notify::Session,
     /// Set by a CancelRequest for this backend while a statement runs.
     cancel: Rc<orbit_query::txn::Cancel>,
     /// The session's last nextval per sequence (currval).
@@ -342,6 +350,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
         settings_at_begin: None,
         local_settings: Vec::new(),
         settings_at_savepoints: Vec::new(),
+        notify: super::notify::Session::new(0),
         cancel: Rc::default(),
         sequences: Rc::default(),
         activity: Rc::default(),
@@ -497,6 +506,7 @@ async fn connection(stream: TcpStream, cfg: Arc<PgConfig>) -> IoResult<()> {
     }
     c.startup = c.settings.clone();
     let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
+    c.notify = super::notify::Session::new(pid);
     let secret: i32 = rand::random();
     BACKENDS.with(|b| b.borrow_mut().insert(pid, (secret, c.cancel.clone())));
     let _registered = Registered(pid);
@@ -625,6 +635,12 @@ fn scram_error(e: ScramError, user: &str) -> SqlError {
 
 fn ready(c: &mut Conn) {
     end_activity(c);
+    // Outside a transaction: what the one that ended (it committed: a failed one discarded
+    // them) did with LISTEN / NOTIFY applies, and the notifications delivered meanwhile go out.
+    if c.status == TxStatus::Idle && c.txn.is_none() {
+        c.notify.commit();
+        send_notifications(c);
+    }
     let s = match c.status {
         TxStatus::Idle => TransactionStatus::Idle,
         TxStatus::InBlock => TransactionStatus::Transaction,
@@ -669,7 +685,25 @@ async fn query_loop(c: &mut Conn) -> IoResult<()> {
             c.stream.set_read_timeout(wanted).map_err(|e| std::io::Error::other(e.to_string()))?;
             read_limit = wanted;
         }
-        let (t, msg) = match c.message().await {
+        // A listening session idle outside a block gets its notifications as they come.
+        let got = if c.at_ready && c.status == TxStatus::Idle && c.notify.listens() {
+            let inbox = c.notify.inbox.clone();
+            let read = std::pin::pin!(c.message());
+            let note = std::pin::pin!(inbox.wait());
+            match futures::future::select(read, note).await {
+                futures::future::Either::Left((m, _)) => Some(m),
+                // The read stops at a message boundary or keeps what it read in `rbuf`.
+                futures::future::Either::Right(((), _)) => None,
+            }
+        } else {
+            Some(c.message().await)
+        };
+        let Some(got) = got else {
+            send_notifications(c);
+            c.flush().await?;
+            continue;
+        };
+        let (t, msg) = match got {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => match limit {
                 Some((_, fatal)) => {
@@ -738,6 +772,7 @@ async fn query_loop(c: &mut Conn) -> IoResult<()> {
                     if let Some(t) = c.txn.take() {
                         if let Err(e) = t.commit().await {
                             put_error(&mut c.out, &e, "ERROR");
+                            c.notify.discard();
                         }
                     }
                 }
@@ -865,11 +900,16 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
                 }
                 TxStatus::InBlock => {
                     if let Some(t) = txn {
-                        t.commit().await?;
+                        if let Err(e) = t.commit().await {
+                            c.notify.discard();
+                            return Err(e);
+                        }
                     }
+                    c.notify.commit();
                     Ok("COMMIT")
                 }
                 TxStatus::Failed => {
+                    c.notify.discard();
                     if let Some(t) = txn {
                         t.rollback().await;
                     }
@@ -883,6 +923,7 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
             }
             c.status = TxStatus::Idle;
             end_block_settings(c, false);
+            c.notify.discard();
             if let Some(t) = c.txn.take() {
                 t.rollback().await;
             }
@@ -891,7 +932,8 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
         Plan::Savepoint(name) => match (c.status, c.txn.as_mut()) {
             (TxStatus::InBlock, Some(t)) => {
                 t.savepoint(name);
-                c.settings_at_savepoints.push((name.clone(), c.settings.clone(), c.local_settings.clone()));
+                let mark = c.notify.mark();
+                c.settings_at_savepoints.push((name.clone(), c.settings.clone(), c.local_settings.clone(), mark));
                 Ok("SAVEPOINT")
             }
             (TxStatus::Failed, _) => Err(aborted()),
@@ -915,8 +957,9 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
                 // The parameters SET since the savepoint go back too.
                 if let Some(i) = c.settings_at_savepoints.iter().rposition(|(n, ..)| n == name) {
                     c.settings_at_savepoints.truncate(i + 1);
-                    let (_, at, locals) = c.settings_at_savepoints[i].clone();
+                    let (_, at, locals, mark) = c.settings_at_savepoints[i].clone();
                     c.local_settings = locals;
+                    c.notify.roll_back_to(mark);
                     restore_settings(c, &at);
                 }
                 Ok("ROLLBACK")
@@ -1660,6 +1703,9 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     let r = match &prepared.plan {
         Plan::Show(which) => show(c, *which),
         Plan::SetConfig(calls) => set_config(c, calls, &params)?,
+        p @ (Plan::Listen(_) | Plan::Unlisten(_) | Plan::Notify { .. } | Plan::ListeningChannels) => {
+            notify_statement(c, p, &params)?
+        }
         _ => run_statement(c, &prepared.plan, &params, prepared.reads_sizes).await?,
     };
     statement_ran(c, text, sql, started, &r);
@@ -1815,9 +1861,13 @@ fn fetched_columns(c: &Conn, plan: &Plan) -> Option<(Vec<OutputColumn>, bool)> {
 
 fn returns_rows(p: &Prepared) -> bool {
     match &p.plan {
-        Plan::Select(_) | Plan::Show(_) | Plan::SetConfig(_) | Plan::Explain { .. } | Plan::ExplainExecute { .. } => {
-            true
-        }
+        Plan::Select(_)
+        | Plan::Show(_)
+        | Plan::SetConfig(_)
+        | Plan::Notify { row: true, .. }
+        | Plan::ListeningChannels
+        | Plan::Explain { .. }
+        | Plan::ExplainExecute { .. } => true,
         Plan::Query(q) => q.returns_rows(),
         Plan::Insert { returning, .. } | Plan::Update { returning, .. } | Plan::Delete { returning, .. } => {
             returning.is_some()
@@ -1839,7 +1889,58 @@ fn fail_transaction(c: &mut Conn) {
     match c.status {
         TxStatus::InBlock => c.status = TxStatus::Failed,
         TxStatus::Failed => {}
-        TxStatus::Idle => c.txn = None,
+        TxStatus::Idle => {
+            c.txn = None;
+            c.notify.discard();
+        }
+    }
+}
+
+/// The notifications delivered to the session, as NotificationResponse messages.
+fn send_notifications(c: &mut Conn) {
+    for (pid, channel, payload) in c.notify.inbox.take() {
+        put(&mut c.out, NotificationResponse::new(pid, channel, payload));
+    }
+}
+
+/// LISTEN, UNLISTEN, NOTIFY / pg_notify() and pg_listening_channels(), for the session's
+/// transaction to apply when it commits (`notify.rs`).
+fn notify_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit_query::QueryResult, SqlError> {
+    let done = |tag: &str| orbit_query::QueryResult { tag: tag.into(), ..Default::default() };
+    match plan {
+        Plan::Listen(channel) => {
+            c.notify.listen(channel.clone());
+            Ok(done("LISTEN"))
+        }
+        Plan::Unlisten(channel) => {
+            c.notify.unlisten(channel.clone());
+            Ok(done("UNLISTEN"))
+        }
+        Plan::Notify { calls, row } => {
+            let cx = orbit_query::expr::Ctx { row: &[], params, aggs: &[] };
+            let text = |d: Datum| match d {
+                Datum::Text(t) => Some(t),
+                _ => None,
+            };
+            for [channel, payload] in calls {
+                let channel = text(orbit_query::expr::eval(channel, &cx)?);
+                let payload = text(orbit_query::expr::eval(payload, &cx)?);
+                let (channel, payload) = orbit_query::bind::notify::checked(channel.as_deref(), payload.as_deref())?;
+                c.notify.notify(channel, payload)?;
+            }
+            Ok(match row {
+                true => orbit_query::QueryResult {
+                    tag: "SELECT 1".into(),
+                    rows: vec![vec![Datum::Text(String::new()); calls.len()]],
+                    ..Default::default()
+                },
+                false => done("NOTIFY"),
+            })
+        }
+        _ => {
+            let rows: Vec<_> = c.notify.channels().into_iter().map(|ch| vec![Datum::Text(ch)]).collect();
+            Ok(orbit_query::QueryResult { tag: format!("SELECT {}", rows.len()), rows, ..Default::default() })
+        }
     }
 }
 
@@ -2058,6 +2159,9 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
         let r = match &stmt.plan {
             Plan::Show(which) => show(c, *which),
             Plan::SetConfig(calls) => set_config(c, calls, &params)?,
+            p @ (Plan::Listen(_) | Plan::Unlisten(_) | Plan::Notify { .. } | Plan::ListeningChannels) => {
+                notify_statement(c, p, &params)?
+            }
             _ => run_statement(c, &stmt.plan, &params, stmt.reads_sizes).await?,
         };
         statement_ran(c, &text, &text, started, &r);

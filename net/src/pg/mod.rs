@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod conn;
 pub mod messages;
+mod notify;
 
 pub use conn::serve;
 

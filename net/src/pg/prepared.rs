@@ -147,7 +147,8 @@ pub(super) async fn discard_temp(c: &Conn, plan: &Plan) -> Result<(), SqlError> 
 }
 
 /// `DISCARD ALL` drops what PostgreSQL's does that Orbit has: named prepared statements,
-/// portals, parameters back to the session's start (RESET ALL) and currval state; `DISCARD
+/// portals, parameters back to the session's start (RESET ALL), LISTEN channels (UNLISTEN *)
+/// and currval state; `DISCARD
 /// SEQUENCES` the last of these; the temporary tables went first ([`discard_temp`]). PLANS finds
 /// nothing: Orbit caches no plans besides prepared statements (which DISCARD PLANS keeps in
 /// PostgreSQL too).
@@ -166,6 +167,8 @@ fn discard(c: &mut Conn, what: Discard) -> Result<&'static str, SqlError> {
         // DISCARD ALL includes CLOSE ALL.
         let _ = c.cursors.borrow_mut().close(None);
         run_other_set(c, &Plan::Reset(None));
+        // And UNLISTEN * (applied as the statement's transaction commits).
+        c.notify.unlisten(None);
     }
     Ok(what.tag())
 }

@@ -415,6 +415,11 @@ impl Binder<'_> {
             | "quote_ident"
             | "set_config"
             | "acldefault" => self.json_or_catalog_function(name, args, types),
+            // Session state the connection holds: these run alone in a statement only
+            // (bind/notify.rs).
+            "pg_notify" | "pg_listening_channels" => Err(SqlError::unsupported(format!(
+                "{name}() is supported only alone in a statement: SELECT {name}(...) [, {name}(...)]"
+            ))),
             "current_setting" if args.len() == 2 => {
                 // (name, missing_ok): missing_ok changes nothing for the parameters answered.
                 let mut args = args;

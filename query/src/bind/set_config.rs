@@ -5,15 +5,16 @@
 //! set_config does. Evaluated by the connection, which holds the session's parameters
 //! ([`Plan::SetConfig`]).
 //!
-//! Each argument is a constant or a parameter (`$n`, typed text, text and boolean). Any other
-//! form of a call (inside a larger expression, next to other select items, with a column as an
-//! argument) is 0A000; over a FROM clause's rows it is 0A000 once it runs for a row.
+//! Each argument is computed from constants and parameters (`$1`, `$1::text`, `'v' || $2`),
+//! cast to text, text and boolean. Any other form of a call (inside a larger expression, next
+//! to other select items, with a column or subquery in an argument) is 0A000; over a FROM
+//! clause's rows it is 0A000 once it runs for a row.
 
 use super::{Binder, Plan, Result};
 use crate::error::SqlError;
 use crate::expr::Expr;
 use crate::OutputColumn;
-use orbit_engine::table::{Datum, SqlType};
+use orbit_engine::table::SqlType;
 use sqlparser::ast;
 
 /// Whether `e` calls set_config (maybe as pg_catalog.set_config).
@@ -75,49 +76,69 @@ impl Binder<'_> {
         Some(Ok((Plan::SetConfig(bound), columns)))
     }
 
-    /// One call's arguments: a string or boolean constant, NULL, or a parameter of the type
-    /// the argument takes.
+    /// One call's arguments: text, text and boolean.
     fn set_config_call(&mut self, f: &ast::Function) -> Result<Call> {
         let ast::FunctionArguments::List(list) = &f.args else { return Err(unsupported()) };
-        let [name, value, local] = list.args.as_slice() else { return Err(unsupported()) };
-        Ok([self.set_config_arg(name, SqlType::Text)?, self.set_config_arg(value, SqlType::Text)?, {
-            self.set_config_arg(local, SqlType::Bool)?
-        }])
-    }
-
-    fn set_config_arg(&mut self, a: &ast::FunctionArg, ty: SqlType) -> Result<Expr> {
-        let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else { return Err(unsupported()) };
-        let invalid_bool = |s: &str| SqlError::new("22P02", format!("invalid input syntax for type boolean: \"{s}\""));
-        let d = match e {
-            ast::Expr::Value(v) => match (&v.value, ty) {
-                (ast::Value::Placeholder(p), _) => return self.typed_param(p, &v.span, ty),
-                (ast::Value::Null, _) => Datum::Null,
-                (ast::Value::SingleQuotedString(s), SqlType::Text) => Datum::Text(s.clone()),
-                (ast::Value::Boolean(b), SqlType::Bool) => Datum::Bool(*b),
-                (ast::Value::SingleQuotedString(s), SqlType::Bool) => match s.to_ascii_lowercase().as_str() {
-                    "t" | "true" | "on" | "yes" | "1" => Datum::Bool(true),
-                    "f" | "false" | "off" | "no" | "0" => Datum::Bool(false),
-                    _ => return Err(invalid_bool(s)),
-                },
-                _ => return Err(unsupported()),
-            },
-            _ => return Err(unsupported()),
-        };
-        Ok(Expr::Const(d, ty))
-    }
-
-    /// Parameter `p` as an argument of type `ty`: an untyped parameter takes that type, a
-    /// parameter the client typed must have it (text: any string type).
-    fn typed_param(&mut self, p: &str, span: &sqlparser::tokenizer::Span, ty: SqlType) -> Result<Expr> {
-        let Expr::Param(n, given) = self.param(p, span)? else { return Err(unsupported()) };
-        let fits = given == ty || (ty == SqlType::Text && given.is_string());
-        match given {
-            SqlType::Unknown => {
-                self.params[n] = ty;
-                Ok(Expr::Param(n, ty))
-            }
-            _ if fits => Ok(Expr::Param(n, given)),
-            _ => Err(unsupported()),
+        let sig = [SqlType::Text, SqlType::Text, SqlType::Bool];
+        match <[Expr; 3]>::try_from(self.alone_args("set_config", &list.args, &sig, unsupported)?) {
+            Ok(call) => Ok(call),
+            Err(_) => Err(unsupported()),
         }
+    }
+
+    /// A call's arguments (set_config's, pg_notify's) as the types `sig` of its one signature
+    /// (42883 when they cannot be cast there implicitly): expressions of constants and
+    /// parameters only ([`computed_alone`]).
+    pub(super) fn alone_args(
+        &mut self,
+        name: &str,
+        args: &[ast::FunctionArg],
+        sig: &[SqlType],
+        unsupported: fn() -> SqlError,
+    ) -> Result<Vec<Expr>> {
+        if args.len() != sig.len() {
+            return Err(unsupported());
+        }
+        let mut bound = Vec::with_capacity(args.len());
+        for a in args {
+            let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else { return Err(unsupported()) };
+            if !computed_alone(e) {
+                return Err(unsupported());
+            }
+            bound.push(self.expr(e, None)?);
+        }
+        let types: Vec<SqlType> = bound.iter().map(Expr::ty).collect();
+        bound
+            .into_iter()
+            .zip(sig)
+            .map(|(e, to)| {
+                self.coerce(e, *to, crate::types::CastContext::Implicit, |_| super::no_function(name, &types))
+            })
+            .collect()
+    }
+}
+
+/// Whether `e` is computed from constants and parameters alone (literals, `$n`, casts,
+/// operators and calls of such), which the connection evaluates itself: no column, subquery
+/// or anything else a statement's execution provides.
+fn computed_alone(e: &ast::Expr) -> bool {
+    use ast::Expr as E;
+    match e {
+        E::Value(_) | E::TypedString { .. } => true,
+        E::Cast { expr, .. } | E::Nested(expr) | E::UnaryOp { expr, .. } => computed_alone(expr),
+        E::BinaryOp { left, right, .. } => computed_alone(left) && computed_alone(right),
+        E::Function(f) => {
+            let name = f.name.to_string().to_ascii_lowercase();
+            let side_effects = ["nextval", "currval", "setval", "pg_sleep", "pg_advisory", "pg_try_advisory"]
+                .iter()
+                .any(|n| name.trim_start_matches("pg_catalog.").starts_with(n));
+            !side_effects
+                && f.over.is_none()
+                && f.filter.is_none()
+                && matches!(&f.args, ast::FunctionArguments::List(l) if l.clauses.is_empty()
+                    && l.args.iter().all(|a| matches!(a,
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) if computed_alone(x))))
+        }
+        _ => false,
     }
 }

@@ -336,8 +336,14 @@ pub enum Plan {
         start: bool,
         isolation: Option<crate::txn::Isolation>,
     },
-    Commit,
-    Rollback,
+    /// COMMIT [AND [NO] CHAIN]: with `chain`, a new block with the same modes starts at once.
+    Commit {
+        chain: bool,
+    },
+    /// ROLLBACK [AND [NO] CHAIN].
+    Rollback {
+        chain: bool,
+    },
     Savepoint(String),
     ReleaseSavepoint(String),
     RollbackTo(String),
@@ -2146,8 +2152,8 @@ impl Binder<'_> {
             S::Declare { stmts, .. } => Ok((self.declare(stmts)?, vec![])),
             S::Fetch { name, direction, into, .. } => Ok((self.fetch(name, direction, into.as_ref())?, vec![])),
             S::Close { cursor } => Ok((self.close_cursor(cursor)?, vec![])),
-            S::Commit { chain: false, .. } => Ok((Plan::Commit, vec![])),
-            S::Rollback { chain: false, savepoint: None } => Ok((Plan::Rollback, vec![])),
+            S::Commit { chain, .. } => Ok((Plan::Commit { chain: *chain }, vec![])),
+            S::Rollback { chain, savepoint: None } => Ok((Plan::Rollback { chain: *chain }, vec![])),
             other => Err(not_supported(other)),
         }
     }

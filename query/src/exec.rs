@@ -118,8 +118,8 @@ pub async fn execute(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Que
         plan,
         Plan::Empty
             | Plan::Begin { .. }
-            | Plan::Commit
-            | Plan::Rollback
+            | Plan::Commit { .. }
+            | Plan::Rollback { .. }
             | Plan::Savepoint(_)
             | Plan::ReleaseSavepoint(_)
             | Plan::RollbackTo(_)
@@ -240,8 +240,8 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
     match plan {
         Plan::Empty
         | Plan::Begin { .. }
-        | Plan::Commit
-        | Plan::Rollback
+        | Plan::Commit { .. }
+        | Plan::Rollback { .. }
         | Plan::Savepoint(_)
         | Plan::ReleaseSavepoint(_)
         | Plan::RollbackTo(_)

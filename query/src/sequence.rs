@@ -774,6 +774,45 @@ fn uses(e: &Expr) -> bool {
     found
 }
 
+/// The name `lastval()` calls currval with: the sequence the session's last nextval advanced,
+/// noted in the session's currval map under this key (no sequence name starts with NUL) with
+/// the sequence's name after it ([`note_last`]).
+pub const LASTVAL: &str = "\u{0}lastval";
+
+/// The key of the session's map that names the sequence of its last nextval.
+const LAST_MARK: char = '\u{0}';
+
+/// nextval of `name` ran for the session: lastval() reads its currval from now on.
+fn note_last(session: &mut HashMap<String, i64>, name: &str) {
+    if !session.contains_key(&format!("{LAST_MARK}{name}")) {
+        session.retain(|k, _| !k.starts_with(LAST_MARK));
+        session.insert(format!("{LAST_MARK}{name}"), 0);
+    }
+}
+
+/// The sequence a currval call names: lastval()'s is the session's last nextval's (55000
+/// before any).
+fn currval_name(session: &HashMap<String, i64>, n: String) -> Result<String> {
+    if n != LASTVAL {
+        return Ok(n);
+    }
+    session.keys().find_map(|k| k.strip_prefix(LAST_MARK).map(str::to_string)).ok_or_else(lastval_undefined)
+}
+
+fn lastval_undefined() -> SqlError {
+    SqlError::new("55000", "lastval is not yet defined in this session")
+}
+
+/// lastval()'s sequence, which must still exist (PostgreSQL's lastval is undefined again once
+/// that sequence is dropped).
+async fn lastval_name(txn: &Txn) -> Result<String> {
+    let n = currval_name(&txn.sequences.borrow(), LASTVAL.to_string())?;
+    if !exists_for(&n, txn.id).await? {
+        return Err(lastval_undefined());
+    }
+    Ok(n)
+}
+
 /// Whether any expression calls nextval, currval or setval.
 pub fn any_uses(exprs: &[Expr]) -> bool {
     exprs.iter().any(uses)
@@ -798,7 +837,7 @@ async fn catalog_names(rows: &mut [Vec<Expr>]) -> Result<()> {
         e.visit(&mut |x| {
             if let Expr::Call(f, args, _) = x {
                 if let (true, Some(Expr::Const(Datum::Text(n), _))) = (is_seq(*f), args.first()) {
-                    if !given.contains(n) {
+                    if !given.contains(n) && n != LASTVAL {
                         given.push(n.clone());
                     }
                 }
@@ -870,10 +909,13 @@ async fn resolve_in_order(txn: &Txn, rows: &mut [Vec<Expr>], params: &[Datum]) -
         let value = match f {
             Builtin::NextVal => {
                 let v = next_values(&n, 1, Some(txn.id)).await?.into_iter().next().ok_or_else(|| missing(&n))?;
-                txn.sequences.borrow_mut().insert(n, v);
+                let mut session = txn.sequences.borrow_mut();
+                note_last(&mut session, &n);
+                session.insert(n, v);
                 Datum::Int8(v)
             }
             Builtin::CurrVal => {
+                let n = if n == LASTVAL { lastval_name(txn).await? } else { n };
                 let known = txn.sequences.borrow().get(&n).copied();
                 match known {
                     Some(v) => Datum::Int8(v),
@@ -974,18 +1016,25 @@ pub async fn resolve(txn: &Txn, rows: &mut [Vec<Expr>], params: &[Datum]) -> Res
     }
     // currval of a sequence this session never advanced: 42P01 if there is no such sequence.
     let mut unknown: Vec<String> = Vec::new();
+    let mut lastval = false;
     for row in rows.iter() {
         for e in row {
             e.visit(&mut |x| {
                 if let Expr::Call(Builtin::CurrVal, args, _) = x {
-                    if let Ok(n) = name_arg(args) {
-                        if !txn.sequences.borrow().contains_key(&n) && !wanted.iter().any(|(w, _)| *w == n) {
-                            unknown.push(n);
+                    match name_arg(args) {
+                        Ok(n) if n == LASTVAL => lastval = true,
+                        Ok(n) if !txn.sequences.borrow().contains_key(&n) && !wanted.iter().any(|(w, _)| *w == n) => {
+                            unknown.push(n)
                         }
+                        _ => {}
                     }
                 }
             });
         }
+    }
+    // lastval() before this statement's nextval calls: its sequence must still exist.
+    if lastval && wanted.is_empty() {
+        lastval_name(txn).await?;
     }
     for n in unknown {
         if !exists_for(&n, txn.id).await? {
@@ -1004,11 +1053,13 @@ pub async fn resolve(txn: &Txn, rows: &mut [Vec<Expr>], params: &[Datum]) -> Res
                 Builtin::NextVal => {
                     let n = name_arg(args)?;
                     let v = values.get_mut(&n).and_then(|it| it.next()).ok_or_else(|| missing(&n))?;
-                    session.borrow_mut().insert(n, v);
+                    let mut session = session.borrow_mut();
+                    note_last(&mut session, &n);
+                    session.insert(n, v);
                     Ok(Some(Expr::Const(Datum::Int8(v), SqlType::Int8)))
                 }
                 Builtin::CurrVal => {
-                    let n = name_arg(args)?;
+                    let n = currval_name(&session.borrow(), name_arg(args)?)?;
                     match session.borrow().get(&n) {
                         Some(v) => Ok(Some(Expr::Const(Datum::Int8(*v), SqlType::Int8))),
                         None => Err(SqlError::new(

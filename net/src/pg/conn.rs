@@ -806,15 +806,15 @@ fn extended(c: &mut Conn, r: Result<(), SqlError>) {
 }
 
 fn is_tx_exit(plan: &Plan) -> bool {
-    matches!(plan, Plan::Commit | Plan::Rollback | Plan::RollbackTo(_))
+    matches!(plan, Plan::Commit { .. } | Plan::Rollback { .. } | Plan::RollbackTo(_))
 }
 
 fn is_tx_control(plan: &Plan) -> bool {
     matches!(
         plan,
         Plan::Begin { .. }
-            | Plan::Commit
-            | Plan::Rollback
+            | Plan::Commit { .. }
+            | Plan::Rollback { .. }
             | Plan::Savepoint(_)
             | Plan::ReleaseSavepoint(_)
             | Plan::RollbackTo(_)
@@ -831,6 +831,22 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
     let warn =
         |c: &mut Conn, code: &'static str, msg: &str| put_error(&mut c.out, &SqlError::new(code, msg), "WARNING");
     match plan {
+        // AND CHAIN: the block ends as without it, and a new one with its modes starts.
+        Plan::Commit { chain: true } | Plan::Rollback { chain: true } => {
+            let commit = matches!(plan, Plan::Commit { .. });
+            if c.status == TxStatus::Idle {
+                return Err(outside_block(if commit { "COMMIT AND CHAIN" } else { "ROLLBACK AND CHAIN" }));
+            }
+            let modes = c.txn.as_ref().map(|t| (t.read_only, t.isolation, t.deferrable));
+            let end = if commit { Plan::Commit { chain: false } } else { Plan::Rollback { chain: false } };
+            let tag = Box::pin(transaction(c, &end)).await?;
+            let (read_only, isolation, deferrable) = match modes {
+                Some((r, i, d)) => (Some(r), Some(i), Some(d)),
+                None => (None, None, None),
+            };
+            Box::pin(transaction(c, &Plan::Begin { read_only, isolation, deferrable, start: false })).await?;
+            Ok(tag)
+        }
         Plan::Begin { read_only, isolation, deferrable, start } => {
             let tag = if *start { "START TRANSACTION" } else { "BEGIN" };
             if c.status != TxStatus::Idle {
@@ -880,7 +896,7 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
             apply_settings(c, to);
             Ok(tag)
         }
-        Plan::Commit => {
+        Plan::Commit { chain: false } => {
             let status = std::mem::replace(&mut c.status, TxStatus::Idle);
             // The commit runs under the block's parameters, SET LOCAL ones included
             // (`synchronous_commit`), before they are undone.
@@ -917,7 +933,7 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
                 }
             }
         }
-        Plan::Rollback => {
+        Plan::Rollback { chain: false } => {
             if c.status == TxStatus::Idle {
                 warn(c, code::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress");
             }
@@ -1683,7 +1699,7 @@ async fn simple_statement(c: &mut Conn, sql: &str, stmt: &orbit_query::Statement
     }
     if is_tx_control(&prepared.plan) {
         let tag = transaction(c, &prepared.plan).await?;
-        if matches!(prepared.plan, Plan::Commit | Plan::Rollback) {
+        if matches!(prepared.plan, Plan::Commit { .. } | Plan::Rollback { .. }) {
             c.portals.clear();
         }
         put(&mut c.out, CommandComplete::new(tag.to_string()));
@@ -2135,7 +2151,7 @@ async fn execute(c: &mut Conn, name: &str, max_rows: i32) -> Result<(), SqlError
             }
             p if is_tx_control(p) => {
                 let tag = transaction(c, &stmt.plan).await?;
-                if matches!(stmt.plan, Plan::Commit | Plan::Rollback) {
+                if matches!(stmt.plan, Plan::Commit { .. } | Plan::Rollback { .. }) {
                     // The transaction's portals end with it (this one has done its work).
                     c.portals.clear();
                 }

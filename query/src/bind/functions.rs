@@ -205,6 +205,11 @@ impl Binder<'_> {
                 let f = if name == "nextval" { Builtin::NextVal } else { Builtin::CurrVal };
                 call(f, args, SqlType::Int8)
             }
+            // currval of the sequence the session's last nextval advanced.
+            "lastval" if args.is_empty() => {
+                let marker = Expr::Const(Datum::Text(crate::sequence::LASTVAL.into()), SqlType::Text);
+                call(Builtin::CurrVal, vec![marker], SqlType::Int8)
+            }
             _ if name.starts_with("pg_") && name.contains("advisory_") => {
                 use crate::advisory::{AdvisoryFn, Op};
                 let base = name.strip_suffix("_shared").unwrap_or(name);

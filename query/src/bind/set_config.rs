@@ -129,9 +129,10 @@ fn computed_alone(e: &ast::Expr) -> bool {
         E::BinaryOp { left, right, .. } => computed_alone(left) && computed_alone(right),
         E::Function(f) => {
             let name = f.name.to_string().to_ascii_lowercase();
-            let side_effects = ["nextval", "currval", "setval", "pg_sleep", "pg_advisory", "pg_try_advisory"]
-                .iter()
-                .any(|n| name.trim_start_matches("pg_catalog.").starts_with(n));
+            let side_effects =
+                ["nextval", "currval", "lastval", "setval", "pg_sleep", "pg_advisory", "pg_try_advisory"]
+                    .iter()
+                    .any(|n| name.trim_start_matches("pg_catalog.").starts_with(n));
             !side_effects
                 && f.over.is_none()
                 && f.filter.is_none()

@@ -72,6 +72,7 @@ mod long_names;
 mod sql_functions;
 pub use long_names::{take_notices as take_parse_notices, MAX_IDENTIFIER_LENGTH};
 mod array_assign;
+mod create_like;
 pub mod locking;
 mod modify_join;
 mod nested_join;
@@ -720,7 +721,8 @@ const SYMMETRIC_MARK: &str = "\"\u{1}symmetric\"";
 /// - a call's last argument `VARIADIC a` becomes a marker call (`text_math::variadic_syntax`);
 /// - INSERT's subscripted target columns `(a[1], b[1:2])` become marked names
 ///   (`array_assign::insert_columns_syntax`);
-/// - REINDEX becomes a marker SET holding its text (`reindex::syntax`).
+/// - REINDEX becomes a marker SET holding its text (`reindex::syntax`);
+/// - CREATE TABLE's `LIKE source ...` elements become marked columns (`create_like::syntax`).
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
@@ -792,6 +794,13 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
                 }
                 out.push_str("\"role\"");
                 (found, at_start, i) = (true, false, at + 1);
+                continue;
+            }
+        }
+        if at_start && word(t, Keyword::CREATE) {
+            if let Some((text, end)) = create_like::syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
                 continue;
             }
         }
@@ -2226,6 +2235,13 @@ impl Binder<'_> {
     }
 
     fn create_table(&mut self, ct: &ast::CreateTable) -> Result<Plan> {
+        if ct.columns.iter().any(|c| c.name.value.starts_with(create_like::MARK)) {
+            return self.create_table_like(ct);
+        }
+        // `(LIKE source [INCLUDING | EXCLUDING DEFAULTS])` alone, which sqlparser reads itself.
+        if let Some(ast::CreateTableLikeKind::Parenthesized(like)) = &ct.like {
+            return self.create_table_like(&create_like::marked(ct, like));
+        }
         if let (Some(q), None) = (&ct.query, &ct.like) {
             return self.create_table_as(ct, q);
         }

@@ -658,6 +658,12 @@ async fn steps(
     txn: &mut Txn,
 ) -> Result<QueryResult> {
     let mut r = Box::pin(execute(first, params, txn)).await?;
+    // CREATE TABLE IF NOT EXISTS found the table: nothing of the later steps is its.
+    let found = matches!(first, Plan::CreateTable { if_not_exists: true, .. })
+        && r.notices.iter().any(|n| n.code == code::DUPLICATE_TABLE);
+    if found && !select_tag {
+        return Ok(r);
+    }
     if select_tag && (!r.notices.is_empty() || rest.is_empty()) {
         // CREATE TABLE IF NOT EXISTS ... AS found the table, or WITH NO DATA: nothing is
         // inserted.

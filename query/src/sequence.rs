@@ -551,6 +551,8 @@ pub struct SeqChanges {
     pub max: Option<Option<i64>>,
     pub start: Option<i64>,
     pub cycle: Option<bool>,
+    /// AS type: the largest value of the new type (smallint, integer or bigint).
+    pub as_type: Option<i64>,
 }
 
 impl SeqChanges {
@@ -564,17 +566,28 @@ impl SeqChanges {
 /// `RESTART [WITH n]` after them; durably. Returns the row it had (what ROLLBACK puts back, as
 /// PostgreSQL's rewrite of the sequence is undone with its transaction). The type whose
 /// bounds NO MINVALUE / NO MAXVALUE take is read off the current bounds (Orbit keeps none).
+/// AS type: bounds that were the old type's own become the new type's (PostgreSQL's
+/// init_params), explicit ones stay (and must fit it).
 pub async fn alter(name: &str, c: SeqChanges, restart: Option<Option<i64>>, viewer: Option<Owner>) -> Result<Row> {
     change_row(name, viewer, move |row| {
         let old = row.clone();
-        let (min, max) = (int(row, MIN), int(row, MAX));
-        let top = if max == i16::MAX as i64 || min == i16::MIN as i64 {
+        let (mut min, mut max) = (int(row, MIN), int(row, MAX));
+        let old_top = if max == i16::MAX as i64 || min == i16::MIN as i64 {
             i16::MAX as i64
         } else if max == i32::MAX as i64 || min == i32::MIN as i64 {
             i32::MAX as i64
         } else {
             i64::MAX
         };
+        let top = c.as_type.unwrap_or(old_top);
+        if c.as_type.is_some() {
+            if max == old_top {
+                max = top;
+            }
+            if min == -old_top - 1 {
+                min = -top - 1;
+            }
+        }
         let inc = c.increment.unwrap_or(int(row, INCREMENT));
         let min = match c.min {
             Some(Some(v)) => v,

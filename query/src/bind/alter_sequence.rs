@@ -1,6 +1,6 @@
 //! `ALTER SEQUENCE [IF EXISTS] name [OWNED BY table.column | OWNED BY NONE] [RESTART [[WITH] n]]
 //! [INCREMENT [BY] n] [[NO] MINVALUE ...] [[NO] MAXVALUE ...] [START [WITH] n] [CACHE n] [[NO]
-//! CYCLE]` (AS type is 0A000) and the `SEQUENCE NAME` option of `ALTER TABLE ... ALTER COLUMN ... ADD GENERATED ... AS
+//! CYCLE] [AS type]` and the `SEQUENCE NAME` option of `ALTER TABLE ... ALTER COLUMN ... ADD GENERATED ... AS
 //! IDENTITY (...)`, both of which pg_dump writes and sqlparser has no grammar for
 //! (<https://www.postgresql.org/docs/15/sql-altersequence.html>).
 //!
@@ -404,8 +404,18 @@ impl Binder<'_> {
                         ));
                     }
                 }
-                ast::SequenceOptions::DataType(_) => {
-                    return Err(SqlError::unsupported("ALTER SEQUENCE ... AS is not supported yet"));
+                ast::SequenceOptions::DataType(dt) => {
+                    alter.options.as_type = Some(match sql_type(dt)? {
+                        SqlType::Int2 => i16::MAX as i64,
+                        SqlType::Int4 => i32::MAX as i64,
+                        SqlType::Int8 => i64::MAX,
+                        _ => {
+                            return Err(SqlError::new(
+                                code::INVALID_PARAMETER_VALUE,
+                                "sequence type must be smallint, integer, or bigint",
+                            ))
+                        }
+                    });
                 }
             }
         }

@@ -959,7 +959,12 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
             (TxStatus::InBlock, Some(t)) => {
                 t.release(name)?;
                 if let Some(i) = c.settings_at_savepoints.iter().rposition(|(n, ..)| n == name) {
+                    // A READ ONLY set inside the savepoint ends with it (PostgreSQL's
+                    // CommitSubTransaction puts XactReadOnly back); its other SETs stay.
+                    let read_only = setting_in(&c.settings_at_savepoints[i].1, "transaction_read_only");
                     c.settings_at_savepoints.truncate(i);
+                    apply_settings(c, vec![("transaction_read_only", read_only)]);
+                    follow_read_only(c);
                 }
                 Ok("RELEASE")
             }
@@ -977,6 +982,7 @@ async fn transaction(c: &mut Conn, plan: &Plan) -> Result<&'static str, SqlError
                     c.local_settings = locals;
                     c.notify.roll_back_to(mark);
                     restore_settings(c, &at);
+                    follow_read_only(c);
                 }
                 Ok("ROLLBACK")
             }
@@ -1218,6 +1224,20 @@ fn restore_settings(c: &mut Conn, at: &[(&'static str, String)]) {
     let mut to = at.to_vec();
     to.extend(c.settings.iter().filter(|(k, _)| !at.iter().any(|(a, _)| a == k)).map(|(k, _)| (*k, String::new())));
     apply_settings(c, to);
+}
+
+/// Parameter `name`'s value in `settings` ("" when it has none).
+fn setting_in(settings: &[(&'static str, String)], name: &str) -> String {
+    settings.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+/// The block's access mode as its `transaction_read_only` parameter now says (after a
+/// savepoint's end put the parameter back).
+fn follow_read_only(c: &mut Conn) {
+    let on = setting_in(&c.settings, "transaction_read_only") == "on";
+    if let Some(t) = c.txn.as_mut() {
+        t.read_only = on;
+    }
 }
 
 /// A custom parameter a SET LOCAL outside a block names: made, empty (as PostgreSQL's

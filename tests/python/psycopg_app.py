@@ -8,6 +8,7 @@ import psycopg
 from psycopg import errors
 
 port = int(sys.argv[1])
+DSN = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
 with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres") as conn:
     with conn.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS accounts")
@@ -55,4 +56,14 @@ with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postg
     with conn.cursor() as cur:
         cur.execute("SELECT %s::bytea, %s::int2, true, NULL::text", (b"\x00\xff", 7))
         assert cur.fetchone() == (b"\x00\xff", 7, True, None)
+# LISTEN / NOTIFY: an idle listener gets what another session sends when it commits.
+listener = psycopg.connect(DSN, autocommit=True)
+listener.execute("LISTEN orders")
+with psycopg.connect(DSN) as sender:
+    sender.execute("SELECT pg_notify('orders', %s)", ("42",))
+    sender.execute("NOTIFY orders, 'second'")
+    sender.commit()
+got = [(n.channel, n.payload) for n in listener.notifies(timeout=5, stop_after=2)]
+assert got == [("orders", "42"), ("orders", "second")], got
+listener.close()
 print("ok")

@@ -401,17 +401,21 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                 } else {
                     r.rows.len()
                 };
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
                 match redraw {
-                    Some(d) => lines = crate::explain::analyzed_lines(inner, d, &actuals, n as u64)?,
+                    Some(d) => lines = crate::explain::analyzed_lines(inner, d, &actuals, n as u64, ms)?,
                     None => {
                         if let Some(first) = lines.first_mut() {
                             first.push_str(&format!("  (actual rows={n})"));
                         }
+                        lines.push(format!("Execution Time: {ms:.3} ms"));
                     }
                 }
-                lines.push(format!("Execution Time: {:.3} ms", started.elapsed().as_secs_f64() * 1000.0));
             }
-            let rows: Vec<Row> = lines.into_iter().map(|l| vec![Datum::Text(l)]).collect();
+            let json =
+                redraw.as_ref().is_some_and(|d| d.opts.json) || lines.first().is_some_and(|l| l.starts_with('['));
+            let rows: Vec<Row> =
+                lines.into_iter().map(|l| vec![if json { Datum::Json(l) } else { Datum::Text(l) }]).collect();
             Ok(QueryResult { rows, tag: "EXPLAIN".into(), notices: vec![] })
         }
         Plan::Select(s) if s.for_update.is_some() => lock_rows::select_for_update(txn, s, params).await,

@@ -37,13 +37,17 @@ struct Node {
 pub struct Options {
     /// `COSTS` (on by default): each node's estimated cost, rows and width.
     pub costs: bool,
+    /// `FORMAT JSON`: one document ([`json`]) instead of the text's lines.
+    pub json: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { costs: true }
+        Options { costs: true, json: false }
     }
 }
+
+mod json;
 
 thread_local! {
     /// While a statement is drawn: the estimated rows of the relations it computes (derived
@@ -202,8 +206,14 @@ fn analyzed(key: usize) -> Option<Actual> {
 }
 
 /// EXPLAIN ANALYZE's lines: the plan drawn again with the rows the executor noted (a join in
-/// the order it ran), and `top` rows on the top node.
-pub fn analyzed_lines(plan: &Plan, d: &Redraw, actuals: &HashMap<usize, Actual>, top: u64) -> Result<Vec<String>> {
+/// the order it ran), `top` rows on the top node, and the execution time (`ms`).
+pub fn analyzed_lines(
+    plan: &Plan,
+    d: &Redraw,
+    actuals: &HashMap<usize, Actual>,
+    top: u64,
+    ms: f64,
+) -> Result<Vec<String>> {
     COMPUTED.with(|c| c.borrow_mut().clear());
     LATERAL.with(|c| c.borrow_mut().clear());
     SEMI.with(|c| c.borrow_mut().clear());
@@ -217,8 +227,12 @@ pub fn analyzed_lines(plan: &Plan, d: &Redraw, actuals: &HashMap<usize, Actual>,
     SEMI.with(|c| c.borrow_mut().clear());
     let mut node = node?;
     node.actual = Some(top);
+    if d.opts.json {
+        return Ok(vec![json::document(&node, d.opts, Some(ms))]);
+    }
     let mut out = Vec::new();
     node.draw(0, &mut out, d.opts);
+    out.push(format!("Execution Time: {ms:.3} ms"));
     Ok(out)
 }
 
@@ -1196,8 +1210,12 @@ pub fn lines(plan: &Plan, t: &Texts, shards: usize, opts: Options) -> Result<Vec
     COMPUTED.with(|c| c.borrow_mut().clear());
     LATERAL.with(|c| c.borrow_mut().clear());
     SEMI.with(|c| c.borrow_mut().clear());
+    let node = node?;
+    if opts.json {
+        return Ok(vec![json::document(&node, opts, None)]);
+    }
     let mut out = Vec::new();
-    node?.draw(0, &mut out, opts);
+    node.draw(0, &mut out, opts);
     Ok(out)
 }
 

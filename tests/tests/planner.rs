@@ -505,3 +505,68 @@ fn scan_and_aggregate_switches_penalise_a_path_and_keep_the_rows() {
         assert_eq!(hashed, sorted);
     });
 }
+
+/// EXPLAIN (FORMAT JSON): one row of type json holding PostgreSQL's document shape (an array of
+/// one object whose "Plan" is the top node, "Plans" below it), the keys PostgreSQL writes for
+/// a node, and under ANALYZE the rows each node gave and the execution time.
+#[test]
+fn explain_format_json_is_postgresql_s_document() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let c = pg_connect(o.pg_port).await;
+        c.batch_execute(
+            "CREATE TABLE j (id int PRIMARY KEY, v text); INSERT INTO j SELECT g, 'v' || g FROM generate_series(1, 50) g",
+        )
+        .await
+        .unwrap();
+        let doc = |sql: &str| {
+            let c = &c;
+            let sql = sql.to_string();
+            async move {
+                let row = c.query_one(&sql, &[]).await.unwrap();
+                assert_eq!(row.columns()[0].type_(), &tokio_postgres::types::Type::JSON);
+                let text = c.simple_query(&sql).await.unwrap();
+                let text = text
+                    .iter()
+                    .find_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                        _ => None,
+                    })
+                    .unwrap();
+                serde_json::from_str::<serde_json::Value>(&text).unwrap()
+            }
+        };
+        let d = doc("EXPLAIN (FORMAT JSON) SELECT * FROM j WHERE id = 7").await;
+        let plan = &d[0]["Plan"];
+        assert_eq!(plan["Node Type"], "Index Scan");
+        assert_eq!(plan["Relation Name"], "j");
+        assert_eq!(plan["Index Name"], "j_pkey");
+        assert_eq!(plan["Index Cond"], "(id = 7)");
+        assert_eq!(plan["Parallel Aware"], false);
+        assert!(plan["Total Cost"].is_number() && plan["Plan Rows"].is_number());
+
+        let d = doc("EXPLAIN (ANALYZE, COSTS OFF, FORMAT JSON) SELECT v FROM j ORDER BY v LIMIT 3").await;
+        let plan = &d[0]["Plan"];
+        assert_eq!(plan["Node Type"], "Limit");
+        assert_eq!(plan["Actual Rows"], 3);
+        assert!(plan.get("Total Cost").is_none(), "COSTS OFF: {plan}");
+        let sort = &plan["Plans"][0];
+        assert_eq!((sort["Node Type"].as_str(), sort["Parent Relationship"].as_str()), (Some("Sort"), Some("Outer")));
+        assert_eq!(sort["Sort Key"], serde_json::json!(["v"]));
+        assert!(d[0]["Execution Time"].is_number());
+
+        let d = doc("EXPLAIN (FORMAT JSON) SELECT count(*) FROM j a JOIN j b ON a.id = b.id + 1 GROUP BY a.v").await;
+        let mut types = Vec::new();
+        let mut stack = vec![&d[0]["Plan"]];
+        while let Some(n) = stack.pop() {
+            types.push(n["Node Type"].as_str().unwrap().to_string());
+            if let Some(kids) = n["Plans"].as_array() {
+                stack.extend(kids);
+            }
+        }
+        assert!(types.contains(&"Aggregate".to_string()), "{types:?}");
+        assert!(types.iter().any(|t| t.ends_with("Join") || t == "Nested Loop"), "{types:?}");
+        let e = c.batch_execute("EXPLAIN (FORMAT YAML) SELECT 1").await.unwrap_err();
+        assert_eq!(e.code().map(|c| c.code()), Some("0A000"));
+    });
+}

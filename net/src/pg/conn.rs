@@ -1945,7 +1945,7 @@ fn notify_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit
     let done = |tag: &str| orbit_query::QueryResult { tag: tag.into(), ..Default::default() };
     match plan {
         Plan::Listen(channel) => {
-            c.notify.listen(channel.clone());
+            c.notify.listen(channel.clone())?;
             Ok(done("LISTEN"))
         }
         Plan::Unlisten(channel) => {

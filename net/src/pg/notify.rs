@@ -20,7 +20,7 @@
 
 use orbit_query::error::SqlError;
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Poll, Waker};
@@ -28,8 +28,13 @@ use std::task::{Poll, Waker};
 /// The bytes (channel and payload) of every notification delivered and not yet sent.
 static QUEUED_BYTES: AtomicUsize = AtomicUsize::new(0);
 
-/// The most those may be (PostgreSQL's queue holds 8GB on disk; Orbit's is in memory).
+/// The most those may be (PostgreSQL's queue holds 8GB on disk; Orbit's is in memory), and
+/// the most one transaction's notifications may hold before it commits.
 pub const QUEUE_LIMIT: usize = 256 << 20;
+
+/// The most channels one session listens on, and LISTEN / UNLISTEN statements one transaction
+/// holds until it commits.
+pub const MAX_CHANNELS: usize = 10_000;
 
 /// What a notification holds once delivered: the sender's process ID, the channel, the payload.
 pub type Note = (i32, String, String);
@@ -114,12 +119,24 @@ pub struct Session {
     /// In the order the session began to listen (pg_listening_channels()'s).
     listening: Vec<String>,
     actions: Vec<Action>,
+    /// The transaction's notifications in the order it sent them, each once (`sent` finds a
+    /// repeat), and their bytes.
     notes: Vec<(String, String)>,
+    sent: HashSet<(String, String)>,
+    note_bytes: usize,
 }
 
 impl Session {
     pub fn new(pid: i32) -> Session {
-        Session { pid, inbox: Rc::default(), listening: Vec::new(), actions: vec![], notes: vec![] }
+        Session {
+            pid,
+            inbox: Rc::default(),
+            listening: Vec::new(),
+            actions: vec![],
+            notes: vec![],
+            sent: HashSet::new(),
+            note_bytes: 0,
+        }
     }
 
     /// Whether the session listens on any channel.
@@ -132,21 +149,41 @@ impl Session {
         self.listening.clone()
     }
 
-    pub fn listen(&mut self, channel: String) {
+    /// LISTEN, applied at commit (54000 past [`MAX_CHANNELS`] channels or pending statements).
+    pub fn listen(&mut self, channel: String) -> Result<(), SqlError> {
+        let adds = self.actions.iter().filter(|a| matches!(a, Action::Listen(_))).count();
+        if self.actions.len() >= MAX_CHANNELS || self.listening.len() + adds >= MAX_CHANNELS {
+            return Err(SqlError::new(
+                "54000",
+                format!("too many LISTEN channels (a session listens on at most {MAX_CHANNELS})"),
+            ));
+        }
         self.actions.push(Action::Listen(channel));
+        Ok(())
     }
 
+    /// UNLISTEN (None: `*`), applied at commit.
     pub fn unlisten(&mut self, channel: Option<String>) {
-        self.actions.push(Action::Unlisten(channel));
+        // UNLISTEN * makes what the transaction did before it moot.
+        if channel.is_none() {
+            self.actions.clear();
+        }
+        if self.actions.len() < MAX_CHANNELS {
+            self.actions.push(Action::Unlisten(channel));
+        }
     }
 
     /// NOTIFY: sent at commit (a repeat of one already sent by this transaction is dropped).
     pub fn notify(&mut self, channel: String, payload: String) -> Result<(), SqlError> {
-        if QUEUED_BYTES.load(Ordering::Relaxed) + channel.len() + payload.len() > QUEUE_LIMIT {
+        let size = channel.len() + payload.len();
+        let queued = QUEUED_BYTES.load(Ordering::Relaxed);
+        if queued + size > QUEUE_LIMIT || self.note_bytes + size > QUEUE_LIMIT {
             return Err(SqlError::new("54000", "too many notifications in the NOTIFY queue"));
         }
-        if !self.notes.iter().any(|(c, p)| *c == channel && *p == payload) {
-            self.notes.push((channel, payload));
+        let note = (channel, payload);
+        if self.sent.insert(note.clone()) {
+            self.note_bytes += size;
+            self.notes.push(note);
         }
         Ok(())
     }
@@ -159,13 +196,18 @@ impl Session {
     /// ROLLBACK TO a savepoint made at `mark`.
     pub fn roll_back_to(&mut self, mark: (usize, usize)) {
         self.actions.truncate(mark.0);
-        self.notes.truncate(mark.1);
+        for note in self.notes.drain(mark.1.min(self.notes.len())..) {
+            self.note_bytes -= note.0.len() + note.1.len();
+            self.sent.remove(&note);
+        }
     }
 
     /// The transaction rolled back.
     pub fn discard(&mut self) {
         self.actions.clear();
         self.notes.clear();
+        self.sent.clear();
+        self.note_bytes = 0;
     }
 
     /// The transaction committed: its LISTEN and UNLISTEN apply, then its notifications go to
@@ -197,6 +239,8 @@ impl Session {
         if self.notes.is_empty() {
             return;
         }
+        self.sent.clear();
+        self.note_bytes = 0;
         let notes: Vec<Note> = self.notes.drain(..).map(|(c, p)| (self.pid, c, p)).collect();
         deliver_here(&notes);
         let (me, shards) = orbit_shards::state::local();
@@ -260,5 +304,13 @@ mod tests {
         drop(inbox);
         assert_eq!(QUEUED_BYTES.load(Ordering::Relaxed), before);
         s.notify("c".into(), "r".into()).unwrap();
+        // A session's channels are bounded.
+        let mut t = Session::new(8);
+        for i in 0..MAX_CHANNELS {
+            t.listen(format!("ch{i}")).unwrap();
+        }
+        assert_eq!(t.listen("one more".into()).unwrap_err().code, "54000");
+        t.unlisten(None);
+        t.listen("again".into()).unwrap();
     }
 }

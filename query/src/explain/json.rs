@@ -12,22 +12,10 @@
 
 use super::{Node, Options};
 
-/// A JSON string literal.
+/// A JSON string literal (json.c's escape_json, as PostgreSQL's EXPLAIN writes them).
 fn string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::json::write_string(&mut out, s);
     out
 }
 
@@ -68,14 +56,9 @@ fn title_fields(title: &str) -> (String, Vec<(&'static str, String)>) {
         None => (head, None),
     };
     let mut node = kind.to_string();
-    let words: Vec<&str> = kind.split(' ').collect();
-    match words.as_slice() {
-        ["Insert" | "Update" | "Delete" | "Merge"] => {
-            node = "ModifyTable".into();
-            fields.push(("Operation", q(kind)));
-        }
-        ["Index" | "Index Only", ..] if kind.contains(" using ") => {}
-        _ => {}
+    if matches!(kind, "Insert" | "Update" | "Delete" | "Merge") {
+        node = "ModifyTable".into();
+        fields.push(("Operation", q(kind)));
     }
     if let Some((scan, index)) = kind.split_once(" using ") {
         node = scan.to_string();

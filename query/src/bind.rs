@@ -261,6 +261,8 @@ pub enum Plan {
         analyze: bool,
         /// With ANALYZE: what redrawing the plan with the actual rows needs.
         redraw: Option<Box<crate::explain::Redraw>>,
+        /// FORMAT: JSON's document is a `json` value, the others text.
+        format: crate::explain::Format,
     },
     DropSequence {
         names: Vec<String>,
@@ -2068,11 +2070,13 @@ impl Binder<'_> {
             S::Explain { statement, analyze, options, format, .. } => {
                 let mut analyze = *analyze;
                 let mut opts = crate::explain::Options::default();
-                let format_name = |f: &str| -> Result<bool> {
+                let format_name = |f: &str| -> Result<crate::explain::Format> {
+                    use crate::explain::Format;
                     match f {
-                        "text" => Ok(false),
-                        "json" => Ok(true),
-                        "xml" | "yaml" => Err(SqlError::unsupported(format!(
+                        "text" => Ok(Format::Text),
+                        "json" => Ok(Format::Json),
+                        "yaml" => Ok(Format::Yaml),
+                        "xml" => Err(SqlError::unsupported(format!(
                             "EXPLAIN (FORMAT {}) is not supported yet",
                             f.to_uppercase()
                         ))),
@@ -2100,7 +2104,7 @@ impl Binder<'_> {
                         "verbose" | "buffers" | "timing" | "summary" | "settings" | "wal" => {}
                         "format" => {
                             let f = o.arg.as_ref().map(|a| a.to_string().to_ascii_lowercase()).unwrap_or_default();
-                            opts.json = format_name(f.trim_matches('\''))?;
+                            opts.format = format_name(f.trim_matches('\''))?;
                         }
                         other => {
                             return Err(SqlError::new(
@@ -2120,12 +2124,12 @@ impl Binder<'_> {
                 let (inner, _) = self.statement(statement)?;
                 let (_, shards) = orbit_shards::state::local();
                 let lines = crate::explain::lines(&inner, &crate::explain::Texts::of(statement), shards, opts)?;
-                let ty = if opts.json { SqlType::Json } else { SqlType::Text };
+                let ty = if opts.format == crate::explain::Format::Json { SqlType::Json } else { SqlType::Text };
                 let col = OutputColumn { name: "QUERY PLAN".into(), ty, table_oid: 0, column: 0 };
                 let redraw = analyze.then(|| {
                     Box::new(crate::explain::Redraw { texts: crate::explain::Texts::of(statement), shards, opts })
                 });
-                Ok((Plan::Explain { inner: Box::new(inner), lines, analyze, redraw }, vec![col]))
+                Ok((Plan::Explain { inner: Box::new(inner), lines, analyze, redraw, format: opts.format }, vec![col]))
             }
             S::Savepoint { name } => Ok((Plan::Savepoint(fold(name)), vec![])),
             S::ReleaseSavepoint { name } => Ok((Plan::ReleaseSavepoint(fold(name)), vec![])),

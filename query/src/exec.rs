@@ -388,7 +388,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::Truncate(tables, ..) if tables.iter().any(|t| crate::catalog::is_view(t)) => {
             Err(crate::catalog::read_only(tables.iter().find(|t| crate::catalog::is_view(t)).expect("found")))
         }
-        Plan::Explain { inner, lines, analyze, redraw } => {
+        Plan::Explain { inner, lines, analyze, redraw, format } => {
             let mut lines = lines.clone();
             if *analyze {
                 let started = std::time::Instant::now();
@@ -412,8 +412,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                     }
                 }
             }
-            let json =
-                redraw.as_ref().is_some_and(|d| d.opts.json) || lines.first().is_some_and(|l| l.starts_with('['));
+            let json = *format == crate::explain::Format::Json;
             let rows: Vec<Row> =
                 lines.into_iter().map(|l| vec![if json { Datum::Json(l) } else { Datum::Text(l) }]).collect();
             Ok(QueryResult { rows, tag: "EXPLAIN".into(), notices: vec![] })

@@ -37,13 +37,30 @@ struct Node {
 pub struct Options {
     /// `COSTS` (on by default): each node's estimated cost, rows and width.
     pub costs: bool,
-    /// `FORMAT JSON`: one document ([`json`]) instead of the text's lines.
-    pub json: bool,
+    /// `FORMAT`: the text's lines, or one JSON or YAML document ([`json`]).
+    pub format: Format,
+}
+
+/// EXPLAIN's output formats Orbit writes (XML is not built).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Yaml,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { costs: true, json: false }
+        Options { costs: true, format: Format::Text }
+    }
+}
+
+/// The plan `node` in `opts`' document format (None: text, drawn line by line).
+fn document(node: &Node, opts: Options, execution_ms: Option<f64>) -> Option<String> {
+    match opts.format {
+        Format::Text => None,
+        Format::Json => Some(json::document(node, opts, execution_ms)),
+        Format::Yaml => Some(json::yaml_document(node, opts, execution_ms)),
     }
 }
 
@@ -227,8 +244,8 @@ pub fn analyzed_lines(
     SEMI.with(|c| c.borrow_mut().clear());
     let mut node = node?;
     node.actual = Some(top);
-    if d.opts.json {
-        return Ok(vec![json::document(&node, d.opts, Some(ms))]);
+    if let Some(doc) = document(&node, d.opts, Some(ms)) {
+        return Ok(vec![doc]);
     }
     let mut out = Vec::new();
     node.draw(0, &mut out, d.opts);
@@ -1211,8 +1228,8 @@ pub fn lines(plan: &Plan, t: &Texts, shards: usize, opts: Options) -> Result<Vec
     LATERAL.with(|c| c.borrow_mut().clear());
     SEMI.with(|c| c.borrow_mut().clear());
     let node = node?;
-    if opts.json {
-        return Ok(vec![json::document(&node, opts, None)]);
+    if let Some(doc) = document(&node, opts, None) {
+        return Ok(vec![doc]);
     }
     let mut out = Vec::new();
     node.draw(0, &mut out, opts);

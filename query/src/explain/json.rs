@@ -1,5 +1,6 @@
-//! `EXPLAIN (FORMAT JSON)`: the plan tree EXPLAIN draws as text, written as PostgreSQL's
-//! ExplainPrintPlan writes JSON — an array holding one object whose `"Plan"` is the top node;
+//! `EXPLAIN (FORMAT JSON | YAML)`: the plan tree EXPLAIN draws as text, written as PostgreSQL's
+//! ExplainPrintPlan writes JSON (YAML: the same fields as a YAML mapping, strings quoted as
+//! PostgreSQL's escape_yaml quotes them) — an array holding one object whose `"Plan"` is the top node;
 //! each node with `"Node Type"`, `"Parent Relationship"` (below the top), `"Parallel Aware"`,
 //! `"Async Capable"`, the relation it reads or writes (`"Relation Name"`, `"Alias"`, `"Index
 //! Name"`, `"Operation"`), `"Join Type"`, an aggregate's `"Strategy"` and `"Partial Mode"`,
@@ -121,29 +122,35 @@ fn title_fields(title: &str) -> (String, Vec<(&'static str, String)>) {
     (node, fields)
 }
 
+/// A field's value: a scalar as written (a number, a boolean, a quoted string) or a list of
+/// quoted strings.
+enum Value {
+    Scalar(String),
+    List(Vec<String>),
+}
+
 impl Node {
-    /// This node as a JSON object at `indent` spaces (`relationship`: to its parent).
-    fn json(&self, indent: usize, relationship: Option<&str>, opts: Options, out: &mut String) {
-        let pad = " ".repeat(indent);
-        let inner = " ".repeat(indent + 2);
+    /// This node's node type and fields, in PostgreSQL's order (`relationship`: to its parent).
+    fn fields(&self, relationship: Option<&str>, opts: Options) -> (String, Vec<(String, Value)>) {
+        let s = |v: String| Value::Scalar(v);
         let (node, title_fields) = title_fields(&self.title);
-        let mut fields: Vec<(String, String)> = vec![("Node Type".into(), string(&node))];
+        let mut fields: Vec<(String, Value)> = vec![("Node Type".into(), s(string(&node)))];
         if let Some(r) = relationship {
-            fields.push(("Parent Relationship".into(), string(r)));
+            fields.push(("Parent Relationship".into(), s(string(r))));
         }
-        fields.push(("Parallel Aware".into(), "false".into()));
-        fields.push(("Async Capable".into(), "false".into()));
+        fields.push(("Parallel Aware".into(), s("false".into())));
+        fields.push(("Async Capable".into(), s("false".into())));
         let (details, named): (Vec<_>, Vec<_>) = title_fields.into_iter().partition(|(k, _)| *k == "Orbit Detail");
-        fields.extend(named.into_iter().map(|(k, v)| (k.to_string(), v)));
+        fields.extend(named.into_iter().map(|(k, v)| (k.to_string(), s(v))));
         if let (Some(e), true) = (&self.est, opts.costs) {
-            fields.push(("Startup Cost".into(), format!("{:.2}", e.startup)));
-            fields.push(("Total Cost".into(), format!("{:.2}", e.total)));
-            fields.push(("Plan Rows".into(), format!("{}", e.rows.max(0.0).round() as u64)));
-            fields.push(("Plan Width".into(), format!("{}", e.width.max(0.0).round() as u64)));
+            fields.push(("Startup Cost".into(), s(format!("{:.2}", e.startup))));
+            fields.push(("Total Cost".into(), s(format!("{:.2}", e.total))));
+            fields.push(("Plan Rows".into(), s(format!("{}", e.rows.max(0.0).round() as u64))));
+            fields.push(("Plan Width".into(), s(format!("{}", e.width.max(0.0).round() as u64))));
         }
         if let Some(n) = self.actual {
-            fields.push(("Actual Rows".into(), n.to_string()));
-            fields.push(("Actual Loops".into(), "1".into()));
+            fields.push(("Actual Rows".into(), s(n.to_string())));
+            fields.push(("Actual Loops".into(), s("1".into())));
         }
         let mut notes: Vec<String> = details.into_iter().map(|(_, v)| v).collect();
         for p in &self.props {
@@ -151,9 +158,9 @@ impl Node {
                 Some((k, v)) if !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == ' ') => {
                     let value = match k {
                         "Sort Key" | "Group Key" | "Presorted Key" | "Output" => {
-                            format!("[{}]", items(v).iter().map(|i| string(i)).collect::<Vec<_>>().join(", "))
+                            Value::List(items(v).iter().map(|i| string(i)).collect())
                         }
-                        _ => string(v),
+                        _ => s(string(v)),
                     };
                     fields.push((k.to_string(), value));
                 }
@@ -161,39 +168,95 @@ impl Node {
             }
         }
         if !notes.is_empty() {
-            fields.push(("Orbit Detail".into(), format!("[{}]", notes.join(", "))));
+            fields.push(("Orbit Detail".into(), Value::List(notes)));
         }
+        (node, fields)
+    }
+
+    /// The children's relationships to this node (`node`: its node type).
+    fn relationships(&self, node: &str) -> impl Iterator<Item = (&Node, &'static str)> {
+        let member = matches!(node, "Append" | "Merge Append");
+        self.children.iter().enumerate().map(move |(i, c)| {
+            let rel = match (member, i) {
+                (true, _) => "Member",
+                (false, 0) => "Outer",
+                (false, _) => "Inner",
+            };
+            (c, rel)
+        })
+    }
+
+    /// This node as a JSON object at `indent` spaces.
+    fn json(&self, indent: usize, relationship: Option<&str>, opts: Options, out: &mut String) {
+        let pad = " ".repeat(indent);
+        let inner = " ".repeat(indent + 2);
+        let (node, fields) = self.fields(relationship, opts);
         out.push_str(&format!("{pad}{{\n"));
         let last = fields.len() - 1;
         for (i, (k, v)) in fields.iter().enumerate() {
             let comma = if i < last || !self.children.is_empty() { "," } else { "" };
+            let v = match v {
+                Value::Scalar(v) => v.clone(),
+                Value::List(l) => format!("[{}]", l.join(", ")),
+            };
             out.push_str(&format!("{inner}{}: {v}{comma}\n", string(k)));
         }
         if !self.children.is_empty() {
             out.push_str(&format!("{inner}\"Plans\": [\n"));
-            let member = matches!(node.as_str(), "Append" | "Merge Append");
-            for (i, c) in self.children.iter().enumerate() {
-                let rel = match (member, i) {
-                    (true, _) => "Member",
-                    (false, 0) => "Outer",
-                    (false, _) => "Inner",
-                };
+            let n = self.children.len();
+            for (i, (c, rel)) in self.relationships(&node).enumerate() {
                 c.json(indent + 4, Some(rel), opts, out);
-                out.push_str(if i + 1 < self.children.len() { ",\n" } else { "\n" });
+                out.push_str(if i + 1 < n { ",\n" } else { "\n" });
             }
             out.push_str(&format!("{inner}]\n"));
         }
         out.push_str(&format!("{pad}}}"));
     }
+
+    /// This node as YAML mapping lines with keys at `indent` spaces; `item`: it is an element
+    /// of a list, so its first line starts with `- ` two spaces before the keys.
+    fn yaml(&self, indent: usize, item: bool, relationship: Option<&str>, opts: Options, out: &mut String) {
+        let pad = " ".repeat(indent);
+        let (node, fields) = self.fields(relationship, opts);
+        for (i, (k, v)) in fields.iter().enumerate() {
+            let lead = if i == 0 && item { format!("{}- ", " ".repeat(indent - 2)) } else { pad.clone() };
+            match v {
+                Value::Scalar(v) => out.push_str(&format!("{lead}{k}: {v}\n")),
+                Value::List(l) => {
+                    out.push_str(&format!("{lead}{k}: \n"));
+                    for x in l {
+                        out.push_str(&format!("{pad}  - {x}\n"));
+                    }
+                }
+            }
+        }
+        if !self.children.is_empty() {
+            out.push_str(&format!("{pad}Plans: \n"));
+            for (c, rel) in self.relationships(&node) {
+                c.yaml(indent + 4, true, Some(rel), opts, out);
+            }
+        }
+    }
 }
 
-/// The whole document: `[ { "Plan": ..., "Execution Time": ms } ]` (the time under ANALYZE).
+/// The whole JSON document: `[ { "Plan": ..., "Execution Time": ms } ]` (the time under
+/// ANALYZE).
 pub(super) fn document(node: &Node, opts: Options, execution_ms: Option<f64>) -> String {
     let mut plan = String::new();
     node.json(4, None, opts, &mut plan);
     let plan = plan.trim_start();
     let time = execution_ms.map_or(String::new(), |t| format!(",\n    \"Execution Time\": {t:.3}"));
     format!("[\n  {{\n    \"Plan\": {plan}{time}\n  }}\n]")
+}
+
+/// The YAML document: `- Plan: ` and the top node, then `Execution Time: ms` under ANALYZE.
+pub(super) fn yaml_document(node: &Node, opts: Options, execution_ms: Option<f64>) -> String {
+    let mut out = String::from("- Plan: \n");
+    node.yaml(4, false, None, opts, &mut out);
+    if let Some(t) = execution_ms {
+        out.push_str(&format!("  Execution Time: {t:.3}\n"));
+    }
+    out.trim_end_matches('\n').to_string()
 }
 
 #[cfg(test)]

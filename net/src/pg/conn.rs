@@ -1949,7 +1949,7 @@ fn notify_statement(c: &mut Conn, plan: &Plan, params: &[Datum]) -> Result<orbit
             Ok(done("LISTEN"))
         }
         Plan::Unlisten(channel) => {
-            c.notify.unlisten(channel.clone());
+            c.notify.unlisten(channel.clone())?;
             Ok(done("UNLISTEN"))
         }
         Plan::Notify { calls, row } => {

@@ -112,6 +112,10 @@ enum Action {
     Unlisten(Option<String>),
 }
 
+fn too_many() -> SqlError {
+    SqlError::new("54000", format!("too many LISTEN channels (a session listens on at most {MAX_CHANNELS})"))
+}
+
 /// A session's channels, and what its open transaction did that its commit applies.
 pub struct Session {
     pid: i32,
@@ -152,25 +156,23 @@ impl Session {
     /// LISTEN, applied at commit (54000 past [`MAX_CHANNELS`] channels or pending statements).
     pub fn listen(&mut self, channel: String) -> Result<(), SqlError> {
         let adds = self.actions.iter().filter(|a| matches!(a, Action::Listen(_))).count();
-        if self.actions.len() >= MAX_CHANNELS || self.listening.len() + adds >= MAX_CHANNELS {
-            return Err(SqlError::new(
-                "54000",
-                format!("too many LISTEN channels (a session listens on at most {MAX_CHANNELS})"),
-            ));
+        if self.listening.len() + adds >= MAX_CHANNELS {
+            return Err(too_many());
         }
-        self.actions.push(Action::Listen(channel));
-        Ok(())
+        self.act(Action::Listen(channel))
     }
 
     /// UNLISTEN (None: `*`), applied at commit.
-    pub fn unlisten(&mut self, channel: Option<String>) {
-        // UNLISTEN * makes what the transaction did before it moot.
-        if channel.is_none() {
-            self.actions.clear();
+    pub fn unlisten(&mut self, channel: Option<String>) -> Result<(), SqlError> {
+        self.act(Action::Unlisten(channel))
+    }
+
+    fn act(&mut self, a: Action) -> Result<(), SqlError> {
+        if self.actions.len() >= MAX_CHANNELS {
+            return Err(too_many());
         }
-        if self.actions.len() < MAX_CHANNELS {
-            self.actions.push(Action::Unlisten(channel));
-        }
+        self.actions.push(a);
+        Ok(())
     }
 
     /// NOTIFY: sent at commit (a repeat of one already sent by this transaction is dropped).
@@ -310,7 +312,12 @@ mod tests {
             t.listen(format!("ch{i}")).unwrap();
         }
         assert_eq!(t.listen("one more".into()).unwrap_err().code, "54000");
-        t.unlisten(None);
+        t.discard();
         t.listen("again".into()).unwrap();
+        // ROLLBACK TO a savepoint keeps the LISTEN made before it.
+        let mark = t.mark();
+        t.unlisten(None).unwrap();
+        t.roll_back_to(mark);
+        assert!(matches!(t.actions.as_slice(), [Action::Listen(c)] if c == "again"));
     }
 }

@@ -168,7 +168,7 @@ fn discard(c: &mut Conn, what: Discard) -> Result<&'static str, SqlError> {
         let _ = c.cursors.borrow_mut().close(None);
         run_other_set(c, &Plan::Reset(None));
         // And UNLISTEN * (applied as the statement's transaction commits).
-        c.notify.unlisten(None);
+        c.notify.unlisten(None)?;
     }
     Ok(what.tag())
 }

@@ -180,8 +180,9 @@ pub(super) fn join_targets(
 
 /// `FOR <mode> OF a, b, ... [NOWAIT | SKIP LOCKED]` (sqlparser reads one name after OF) as one
 /// clause per name, `FOR <mode> OF a [..] FOR <mode> OF b [..]`, which PostgreSQL reads the
-/// same; `tokens[i]` is the FOR. `mode`: the clause's mode words as they are to be written.
-/// Returns the text and the index after the clause; None when OF does not list several names.
+/// same. `mode_end`: the index after the clause's mode words; `mode`: those words as they are
+/// to be written. Returns the text and the index after the clause; None when OF does not list
+/// several names.
 pub(super) fn of_list_syntax(tokens: &[Token], mode_end: usize, mode: &str) -> Option<(String, usize)> {
     use sqlparser::keywords::Keyword;
     let significant = |j: usize| (j..tokens.len()).find(|&k| !matches!(tokens[k], Token::Whitespace(_)));

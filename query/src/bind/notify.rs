@@ -34,6 +34,23 @@ pub fn checked(channel: Option<&str>, payload: Option<&str>) -> Result<(String, 
     Ok((channel.to_string(), payload.to_string()))
 }
 
+/// Whether the query is its select list alone (and FROM, which callers look at): no WITH,
+/// WHERE, GROUP BY, HAVING, DISTINCT, ORDER BY, LIMIT, FETCH or locking clause, which a
+/// statement the connection runs itself (set_config, pg_notify) would otherwise skip.
+pub(super) fn alone(q: &ast::Query) -> bool {
+    let ast::SetExpr::Select(s) = q.body.as_ref() else { return false };
+    let no_groups = matches!(&s.group_by, ast::GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty());
+    q.with.is_none()
+        && q.order_by.is_none()
+        && q.limit_clause.is_none()
+        && q.fetch.is_none()
+        && q.locks.is_empty()
+        && s.selection.is_none()
+        && s.having.is_none()
+        && s.distinct.is_none()
+        && no_groups
+}
+
 /// Whether `f` calls function `name` (maybe qualified with pg_catalog).
 fn called(f: &ast::Function, name: &str) -> bool {
     let parts: Vec<String> = f.name.0.iter().map(|p| p.to_string().to_ascii_lowercase()).collect();
@@ -74,7 +91,7 @@ impl Binder<'_> {
     /// pg_listening_channels()` / `SELECT pg_listening_channels()` if `q` is one of them.
     pub(super) fn notify_query(&mut self, q: &ast::Query) -> Option<Result<(Plan, Vec<OutputColumn>)>> {
         let ast::SetExpr::Select(s) = q.body.as_ref() else { return None };
-        let plain = s.selection.is_none() && q.order_by.is_none() && q.limit_clause.is_none();
+        let plain = alone(q);
         let text = |name: String, ty| OutputColumn { name, ty, table_oid: 0, column: 0 };
         // pg_listening_channels() as the one FROM item or the one select item.
         let listing = match (s.from.as_slice(), s.projection.as_slice()) {

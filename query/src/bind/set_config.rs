@@ -53,7 +53,7 @@ impl Binder<'_> {
         // Over the rows of a FROM clause (pg_dump's `SELECT set_config(name, ..) FROM pg_settings
         // WHERE name = '...'`): bound as an ordinary call, which refuses to run for a row
         // (crate::catalog_fns::CatalogFn::SetConfigPerRow); with no row it never runs.
-        if !s.from.is_empty() || s.selection.is_some() || q.order_by.is_some() || q.limit_clause.is_some() {
+        if !s.from.is_empty() || !super::notify::alone(q) {
             return None;
         }
         let Some(calls) = s.projection.iter().map(call).collect::<Option<Vec<_>>>() else {

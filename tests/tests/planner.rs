@@ -506,6 +506,19 @@ fn scan_and_aggregate_switches_penalise_a_path_and_keep_the_rows() {
     });
 }
 
+/// The first column of a simple query's first row, as text.
+async fn first_text(c: &tokio_postgres::Client, sql: &str) -> String {
+    c.simple_query(sql)
+        .await
+        .unwrap()
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .unwrap()
+}
+
 /// EXPLAIN (FORMAT JSON | YAML): one row (of type json for JSON) holding PostgreSQL's document shape (an array of
 /// one object whose "Plan" is the top node, "Plans" below it), the keys PostgreSQL writes for
 /// a node, and under ANALYZE the rows each node gave and the execution time.
@@ -525,15 +538,7 @@ fn explain_format_json_is_postgresql_s_document() {
             async move {
                 let row = c.query_one(&sql, &[]).await.unwrap();
                 assert_eq!(row.columns()[0].type_(), &tokio_postgres::types::Type::JSON);
-                let text = c.simple_query(&sql).await.unwrap();
-                let text = text
-                    .iter()
-                    .find_map(|m| match m {
-                        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-                        _ => None,
-                    })
-                    .unwrap();
-                serde_json::from_str::<serde_json::Value>(&text).unwrap()
+                serde_json::from_str::<serde_json::Value>(&first_text(c, &sql).await).unwrap()
             }
         };
         let d = doc("EXPLAIN (FORMAT JSON) SELECT * FROM j WHERE id = 7").await;
@@ -568,14 +573,7 @@ fn explain_format_json_is_postgresql_s_document() {
         assert!(types.iter().any(|t| t.ends_with("Join") || t == "Nested Loop"), "{types:?}");
         // YAML: the same fields, laid out as PostgreSQL 15 lays them out for this plan (Orbit
         // adds the shard the key goes to).
-        let yaml = c.simple_query("EXPLAIN (FORMAT YAML, COSTS OFF) SELECT * FROM j WHERE id = 7").await.unwrap();
-        let yaml = yaml
-            .iter()
-            .find_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-                _ => None,
-            })
-            .unwrap();
+        let yaml = first_text(&c, "EXPLAIN (FORMAT YAML, COSTS OFF) SELECT * FROM j WHERE id = 7").await;
         let want = [
             "- Plan: ",
             "    Node Type: \"Index Scan\"",

@@ -479,6 +479,13 @@ pub enum Plan {
         new_name: String,
         tag: &'static str,
     },
+    /// `ALTER {SEQUENCE | TABLE | INDEX} s RENAME TO new_name` of a sequence (`bind/rename.rs`;
+    /// both names catalog names).
+    RenameSequence {
+        name: String,
+        new_name: String,
+        tag: &'static str,
+    },
     /// `ALTER {TABLE | VIEW} ... SET SCHEMA`: the relation, then its indexes, renamed into the
     /// schema (`bind/rename.rs`).
     SetSchema {
@@ -2313,7 +2320,7 @@ impl Binder<'_> {
                 let mut seq = crate::sequence::SeqDef::new(&seq_name(), ty, 1);
                 seq.owned_by = Some(name.clone());
                 col.not_null = true;
-                col.default_expr = Some(format!("nextval('{}')", seq.name.replace('\'', "''")));
+                col.default_expr = Some(crate::sequence::nextval_default(&seq.name));
                 sequences.push(seq);
             }
             for opt in &c.options {
@@ -2349,7 +2356,7 @@ impl Binder<'_> {
                         } else {
                             orbit_engine::table::Identity::ByDefault
                         };
-                        col.default_expr = Some(format!("nextval('{}')", seq.name.replace('\'', "''")));
+                        col.default_expr = Some(crate::sequence::nextval_default(&seq.name));
                         sequences.push(seq);
                     }
                     ast::ColumnOption::Generated {

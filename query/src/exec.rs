@@ -210,7 +210,7 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::Domain(_) => "ALTER DOMAIN",
         Plan::Function(crate::functions_sql::FunctionPlan::Create { .. }) => "CREATE FUNCTION",
         Plan::Function(crate::functions_sql::FunctionPlan::Drop { .. }) => "DROP FUNCTION",
-        Plan::RenameTable { tag, .. } | Plan::Redefine { tag, .. } => tag,
+        Plan::RenameTable { tag, .. } | Plan::RenameSequence { tag, .. } | Plan::Redefine { tag, .. } => tag,
         Plan::Reindex(_) => "REINDEX",
         Plan::SetSchema { tag, .. } => tag,
         Plan::DropUniqueConstraint { .. }
@@ -535,6 +535,12 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::Function(p) => {
             txn.holds_tables |= !txn.alone;
             functions::run(txn, p).await
+        }
+        Plan::RenameSequence { name, new_name, tag } => {
+            txn.holds_tables |= !txn.alone;
+            rename::rename_sequence(txn, name, new_name).await?;
+            undo::keep(txn, vec![undo::Created::SequenceRenamed { from: name.clone(), to: new_name.clone() }])?;
+            Ok(QueryResult { tag: tag.to_string(), ..Default::default() })
         }
         Plan::RenameTable { table, new_name, tag } => {
             txn.holds_tables |= !txn.alone;

@@ -79,14 +79,10 @@ pub fn entry(name: &str) -> String {
 /// PostgreSQL's getObjectDescription names them: `default value for column c of table t`.
 pub(crate) fn defaults_using(name: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for def in crate::catalog::user_tables() {
-        if is_entry(&def.name) || def.view.is_some() {
-            continue;
-        }
-        for c in &def.columns {
-            if c.default_expr.as_deref().and_then(default_sequence).is_some_and(|s| s == name) {
-                out.push(format!("default value for column {} of table {}", c.name, crate::schema::relname(&def.name)));
-            }
+    for (def, columns) in tables_calling(name) {
+        for i in columns {
+            let c = &def.columns[i].name;
+            out.push(format!("default value for column {c} of table {}", crate::schema::relname(&def.name)));
         }
     }
     out
@@ -411,13 +407,7 @@ pub async fn restore(row: Row) -> Result<()> {
         return Err(SqlError::internal("a sequence row without its name"));
     };
     ensure_table().await?;
-    let (k, shard) = (key_of(&name), owner(&name));
-    let put = mesh::run_on(shard, move |s| {
-        shard_tables::put(s, SEQ_TABLE, vec![(k, row)], None).map_err(|e| format!("{e:?}"))
-    })
-    .await
-    .map_err(gone)?;
-    wal::wait_all(put.map_err(io_error)?.into_iter().collect::<Vec<_>>()).await.map_err(io_error)?;
+    put_as(&name, row).await?;
     add_entry(&name, None).await
 }
 
@@ -494,6 +484,105 @@ pub async fn rename_owned(table: &str, rename: impl Fn(&str) -> String) -> Resul
         drop_entries(std::slice::from_ref(&old)).await?;
     }
     Ok(())
+}
+
+/// The first step of renaming sequence `from` to `to` (ALTER SEQUENCE ... RENAME TO): its row
+/// (keyed by the name) is written under the new name, on that name's shard, with its catalog
+/// entry, durably; [`finish_rename`] deletes the old one. A crash in between leaves both,
+/// never neither. A sequence an open block created stays that block's under its new name.
+/// Returns the row as copied.
+pub async fn copy_renamed(from: &str, to: &str) -> Result<Row> {
+    let Some(row) = row_of(from).await? else { return Err(missing(crate::schema::relname(from))) };
+    let pending = created_by(from).await?;
+    mark_created(to, pending, true).await?;
+    put_as(to, row.clone()).await?;
+    add_entry(to, pending).await?;
+    Ok(row)
+}
+
+/// The open block that created sequence `name`, if one did.
+async fn created_by(name: &str) -> Result<Option<Owner>> {
+    let n = name.to_string();
+    mesh::run_on(owner(name), move |_| CREATED_IN_BLOCK.with(|c| c.borrow().get(&n).copied())).await.map_err(gone)
+}
+
+/// Writes sequence row `row` under name `name` (on that name's shard), durably.
+async fn put_as(name: &str, mut row: Row) -> Result<()> {
+    row[NAME] = Datum::Text(name.to_string());
+    let (k, shard) = (key_of(name), owner(name));
+    let put = mesh::run_on(shard, move |s| {
+        shard_tables::put(s, SEQ_TABLE, vec![(k, row)], None).map_err(|e| format!("{e:?}"))
+    })
+    .await
+    .map_err(gone)?;
+    wal::wait_all(put.map_err(io_error)?.into_iter().collect::<Vec<_>>()).await.map_err(io_error)
+}
+
+/// The last step of a rename [`copy_renamed`] began (`copied`: the row it copied): the old row
+/// goes, in one step on its shard with the check that it is still the row copied; a nextval
+/// that advanced it meanwhile is copied again first, so no value handed out under the old
+/// name is handed out again under the new one.
+pub async fn finish_rename(from: &str, to: &str, mut copied: Row) -> Result<()> {
+    loop {
+        let (k, expect) = (key_of(from), copied.clone());
+        let step = mesh::run_on(owner(from), move |s| {
+            let now = s.tables.get(SEQ_TABLE).and_then(|t| t.get(&k).cloned());
+            match now {
+                Some(r) if r != expect => Err(Some(r)),
+                None => Err(None),
+                Some(_) => Ok(shard_tables::delete(s, SEQ_TABLE, &[k], None).1),
+            }
+        })
+        .await
+        .map_err(gone)?;
+        match step {
+            Ok(ticket) => {
+                wal::wait_all(ticket.into_iter().collect::<Vec<_>>()).await.map_err(io_error)?;
+                break;
+            }
+            Err(Some(advanced)) => {
+                put_as(to, advanced.clone()).await?;
+                copied = advanced;
+            }
+            Err(None) => break,
+        }
+    }
+    let pending = created_by(from).await?;
+    mark_created(from, pending, false).await?;
+    drop_entries(&[from.to_string()]).await
+}
+
+/// The session's currval (and lastval) of sequence `from` are `to`'s after a rename.
+pub(crate) fn rename_in_session(session: &mut HashMap<String, i64>, from: &str, to: &str) {
+    for (old, new) in [(from.to_string(), to.to_string()), (format!("{LAST_MARK}{from}"), format!("{LAST_MARK}{to}"))] {
+        if let Some(v) = session.remove(&old) {
+            session.insert(new, v);
+        }
+    }
+}
+
+/// The tables with a column whose DEFAULT calls nextval on sequence `name` (SERIAL, IDENTITY,
+/// or written so), with those columns' positions.
+pub(crate) fn tables_calling(name: &str) -> Vec<(Arc<TableDef>, Vec<usize>)> {
+    let mut out = Vec::new();
+    for def in crate::catalog::user_tables() {
+        if is_entry(&def.name) || def.view.is_some() {
+            continue;
+        }
+        let columns: Vec<usize> = (def.columns.iter().enumerate())
+            .filter(|(_, c)| c.default_expr.as_deref().and_then(default_sequence).is_some_and(|s| s == name))
+            .map(|(i, _)| i)
+            .collect();
+        if !columns.is_empty() {
+            out.push((def, columns));
+        }
+    }
+    out
+}
+
+/// The DEFAULT that calls nextval on sequence `name` (a catalog name), as Orbit stores it.
+pub(crate) fn nextval_default(name: &str) -> String {
+    format!("nextval('{}')", name.replace('\'', "''"))
 }
 
 /// The sequences owned by table `from` are owned by `to` (ALTER TABLE ... RENAME TO), durably.

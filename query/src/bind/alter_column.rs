@@ -178,7 +178,7 @@ impl Binder<'_> {
                 match nextval_default(value) {
                     Some((seq, written)) => {
                         // A bigint: assignable to any column type nextval's default can have.
-                        def.columns[i].default_expr = Some(format!("nextval('{}')", seq.replace('\'', "''")));
+                        def.columns[i].default_expr = Some(crate::sequence::nextval_default(&seq));
                         plan.default_sequence = Some((seq, written));
                     }
                     None => {
@@ -256,7 +256,7 @@ impl Binder<'_> {
                     Some(ast::GeneratedAs::ByDefault) => Identity::ByDefault,
                     _ => Identity::Always,
                 };
-                def.columns[i].default_expr = Some(format!("nextval('{}')", sdef.name.replace('\'', "''")));
+                def.columns[i].default_expr = Some(crate::sequence::nextval_default(&sdef.name));
                 plan.sequence = Some(sdef);
             }
             Op::SetDataType { data_type, using, .. } => {

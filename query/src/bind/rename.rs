@@ -1,12 +1,17 @@
-//! `ALTER {TABLE | INDEX | VIEW} [IF EXISTS] name RENAME TO new`, `ALTER {TABLE | VIEW} [IF
-//! EXISTS] name SET SCHEMA s` and `ALTER TABLE [IF EXISTS] t RENAME CONSTRAINT c TO d`, checked as PostgreSQL checks them (42P01 for a missing
-//! relation, 42P07 for a name any relation has, 42501 for a system catalog, 42704 for a
-//! missing constraint, 42710 for a constraint name the table has).
+//! `ALTER {TABLE | INDEX | VIEW | SEQUENCE} [IF EXISTS] name RENAME TO new`, `ALTER {TABLE |
+//! VIEW} [IF EXISTS] name SET SCHEMA s` and `ALTER TABLE [IF EXISTS] t RENAME CONSTRAINT c TO
+//! d`, checked as PostgreSQL checks them (42P01 for a missing relation, 42P07 for a name any
+//! relation has, 42501 for a system catalog, 42704 for a missing constraint, 42710 for a
+//! constraint name the table has, 42809 for ALTER VIEW / SEQUENCE of another kind).
 //!
 //! As in PostgreSQL, ALTER TABLE and ALTER INDEX rename any relation (a table, a view, an
-//! index, a primary key's index); ALTER VIEW only a view. sqlparser has no IF EXISTS after
-//! ALTER INDEX: [`kind_syntax`] rewrites that to ALTER TABLE with a marker naming the
-//! statement as the name's first part ([`Binder::rename_table`] reads it).
+//! index, a primary key's index, a sequence); ALTER VIEW only a view, ALTER SEQUENCE only a
+//! sequence. sqlparser has no IF EXISTS after ALTER INDEX and no ALTER SEQUENCE ... RENAME:
+//! [`kind_syntax`] rewrites those to ALTER TABLE with a marker naming the statement as the
+//! name's first part ([`Binder::rename_table`] reads it).
+//!
+//! A sequence's rename moves its row and rewrites the DEFAULTs that call it
+//! (`exec/rename.rs`, [`crate::sequence::rename`]).
 //!
 //! Renaming an index renames its table and, in the same log record, the entry of its table's
 //! definition (`Tables::rename`); a primary key's index (which has no table of its own: the
@@ -22,13 +27,15 @@ use sqlparser::tokenizer::Token;
 use std::sync::Arc;
 
 /// `solid` (the indexes of a statement's non-whitespace tokens, up to `end`) as `ALTER INDEX
-/// IF EXISTS name RENAME TO new` or `ALTER {TABLE | VIEW} [IF EXISTS] name SET SCHEMA s`: that
-/// statement as `ALTER TABLE IF EXISTS "<MARK>index".name RENAME TO new` or `ALTER TABLE [IF
-/// EXISTS] "<MARK>set schema".name RENAME TO s`; None for any other statement.
+/// IF EXISTS name RENAME TO new`, `ALTER SEQUENCE [IF EXISTS] name RENAME TO new` or `ALTER
+/// {TABLE | VIEW} [IF EXISTS] name SET SCHEMA s`: that statement as `ALTER TABLE IF EXISTS
+/// "<MARK>index".name RENAME TO new` (`"<MARK>sequence"`) or `ALTER TABLE [IF EXISTS] "<MARK>set
+/// schema".name RENAME TO s`; None for any other statement.
 pub(super) fn kind_syntax(tokens: &[Token], solid: &[usize], end: usize) -> Option<String> {
     let at = |k: usize| solid.get(k).map(|&j| &tokens[j]);
     let index = bare(at(1), "INDEX");
-    if !(index || bare(at(1), "TABLE") || bare(at(1), "VIEW")) {
+    let sequence = bare(at(1), "SEQUENCE");
+    if !(index || sequence || bare(at(1), "TABLE") || bare(at(1), "VIEW")) {
         return None;
     }
     let if_exists = bare(at(2), "IF") && bare(at(3), "EXISTS");
@@ -44,9 +51,12 @@ pub(super) fn kind_syntax(tokens: &[Token], solid: &[usize], end: usize) -> Opti
     let name_end = solid.get(k).copied()?;
     let text = |from: usize, to: usize| -> String { tokens[from..to].iter().map(|t| t.to_string()).collect() };
     let last_word = matches!(at(k + 2), Some(Token::Word(_))) && k + 3 == solid.len();
-    let what = if index && if_exists && bare(at(k), "RENAME") && bare(at(k + 1), "TO") && last_word {
+    let rename_to = bare(at(k), "RENAME") && bare(at(k + 1), "TO") && last_word;
+    let what = if index && if_exists && rename_to {
         "index"
-    } else if !index && bare(at(k), "SET") && bare(at(k + 1), "SCHEMA") && last_word {
+    } else if sequence && rename_to {
+        "sequence"
+    } else if !index && !sequence && bare(at(k), "SET") && bare(at(k + 1), "SCHEMA") && last_word {
         "set schema"
     } else {
         return None;
@@ -66,6 +76,7 @@ fn statement_kind(name: &ast::ObjectName) -> (&'static str, ast::ObjectName) {
     let first = name.0.first().and_then(|p| p.as_ident()).map(|i| i.value.as_str());
     let kind = match first.and_then(|f| f.strip_prefix(MARK)) {
         Some("index") => "ALTER INDEX",
+        Some("sequence") => "ALTER SEQUENCE",
         Some("set schema") => "SET SCHEMA",
         _ => return ("ALTER TABLE", name.clone()),
     };
@@ -80,11 +91,22 @@ pub(super) fn primary_key_named(name: &str) -> Option<Arc<TableDef>> {
     })
 }
 
+/// The sequence a relation name (its folded parts) names, by the search path when
+/// unqualified, if it is one.
+fn sequence_named(parts: &[String]) -> Option<String> {
+    let full = match parts {
+        [n] => crate::schema::resolve_unqualified_sequence(n).ok()?,
+        [s, n] => crate::schema::qualify(s, n),
+        _ => return None,
+    };
+    super::lookup_table(&crate::sequence::entry(&full)).map(|_| full)
+}
+
 /// A new name as PostgreSQL's grammar has it there: a bare identifier (no schema).
 fn bare_name(new_name: &ast::ObjectName) -> Result<String> {
     let [part] = new_name.0.as_slice() else { return Err(SqlError::syntax(".")) };
     let Some(id) = part.as_ident() else { return Err(SqlError::syntax(&new_name.to_string())) };
-    Ok(fold(id))
+    super::schema::relation_part(&fold(id))
 }
 
 pub(super) fn missing(parts: &[String]) -> SqlError {
@@ -211,6 +233,26 @@ impl Binder<'_> {
         let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
         let found = super::lookup_table(&tname);
         let pk_of = found.is_none().then(|| primary_key_named(&tname)).flatten();
+        let sequence = if found.is_none() && pk_of.is_none() { sequence_named(&parts) } else { None };
+        let not_a = |kind: &str| {
+            SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{}\" is not a {kind}", crate::schema::relname(&tname)))
+        };
+        if let Some(seq) = sequence {
+            if tag == "ALTER VIEW" {
+                return Err(not_a("view"));
+            }
+            let new_name = crate::schema::qualify(crate::schema::split(&seq).0, &new_name);
+            if super::lookup_table(&new_name).is_some()
+                || primary_key_named(&new_name).is_some()
+                || super::lookup_table(&crate::sequence::entry(&new_name)).is_some()
+            {
+                return Err(relation_exists(&new_name));
+            }
+            return Ok(Plan::RenameSequence { name: seq, new_name, tag });
+        }
+        if tag == "ALTER SEQUENCE" && (found.is_some() || pk_of.is_some()) {
+            return Err(not_a("sequence"));
+        }
         if found.is_none() && pk_of.is_none() && crate::catalog::resolve(&parts).is_none() {
             if if_exists {
                 return Ok(Plan::Skipped {
@@ -223,14 +265,14 @@ impl Binder<'_> {
         }
         let is_view = found.as_ref().is_some_and(|d| d.view.is_some());
         if tag == "ALTER VIEW" && !is_view {
-            return Err(SqlError::new(
-                code::WRONG_OBJECT_TYPE,
-                format!("\"{}\" is not a view", crate::schema::relname(&tname)),
-            ));
+            return Err(not_a("view"));
+        }
+        if tag == "ALTER SEQUENCE" {
+            return Err(not_a("sequence"));
         }
         // The relation stays in its schema.
         let new_name = crate::schema::qualify(crate::schema::split(&tname).0, &new_name);
-        if primary_key_named(&new_name).is_some() {
+        if primary_key_named(&new_name).is_some() || super::lookup_table(&crate::sequence::entry(&new_name)).is_some() {
             return Err(relation_exists(&new_name));
         }
         if let Some(table) = pk_of {

@@ -1,7 +1,7 @@
 //! The durable note of what an open transaction block's DDL created, so that a crash before
 //! COMMIT undoes it at start-up as ROLLBACK would have.
 //!
-//! CREATE TABLE / VIEW / INDEX / SEQUENCE and ALTER TABLE ... RENAME TO apply at once and are
+//! CREATE TABLE / VIEW / INDEX / SEQUENCE and ALTER TABLE / SEQUENCE ... RENAME TO apply at once and are
 //! durable at once (the catalog has no uncommitted state). In a block, each one is also
 //! written, once it ran, as a row of the system table [`JOURNAL`] (transaction id, position in
 //! the transaction's list of objects, kind, name, OID, old name), durably, before the
@@ -82,6 +82,8 @@ const KIND_RENAMED: i16 = 4;
 /// ALTER SEQUENCE ... OWNED BY: the name is the sequence's, the old name its old owner (NULL:
 /// none); start-up gives it back.
 const KIND_OWNER: i16 = 5;
+/// ALTER SEQUENCE ... RENAME TO: the name is the new one, the old name the old one.
+const KIND_SEQUENCE_RENAMED: i16 = 6;
 
 fn table_def() -> TableDef {
     let col = |n: &str, ty| ColumnDef { not_null: true, ..ColumnDef::new(n, ty) };
@@ -273,6 +275,7 @@ fn row_of(txid: u64, n: usize, o: &Created) -> Option<(Row, u32)> {
         Created::Sequence { name } => (KIND_SEQUENCE, name, 0, None),
         Created::Renamed { from, to, oid } => (KIND_RENAMED, to, *oid, Some(from)),
         Created::SequenceOwner { name, owned_by } => (KIND_OWNER, name, 0, owned_by.as_ref()),
+        Created::SequenceRenamed { from, to } => (KIND_SEQUENCE_RENAMED, to, 0, Some(from)),
         _ => return None,
     };
     let row = vec![
@@ -694,6 +697,7 @@ pub async fn undo_unfinished() {
             KIND_INDEX => Created::Index { name, oid },
             KIND_SEQUENCE => Created::Sequence { name },
             KIND_RENAMED => Created::Renamed { from: text(&r[5]), to: name, oid },
+            KIND_SEQUENCE_RENAMED => Created::SequenceRenamed { from: text(&r[5]), to: name },
             KIND_OWNER => Created::SequenceOwner {
                 name,
                 owned_by: match &r[5] {

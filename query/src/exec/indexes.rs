@@ -174,13 +174,25 @@ pub(super) async fn remove_from_table(txn: &mut Txn, table: &Arc<TableDef>, name
 /// (an index gone, a constraint renamed). What ROLLBACK needs to put the old one back comes
 /// back when the transaction is a block.
 pub(super) async fn swap_definition(txn: &mut Txn, table: &Arc<TableDef>, def: TableDef) -> Result<Option<Created>> {
+    let keep = keeps_undo(txn);
+    swap_definition_keeping(txn, table, def, keep).await
+}
+
+/// [`swap_definition`], keeping what ROLLBACK needs only if `keep` (a statement whose undo
+/// puts the old definition back its own way keeps nothing).
+pub(super) async fn swap_definition_keeping(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    def: TableDef,
+    keep: bool,
+) -> Result<Option<Created>> {
     let (_, n) = state::local();
     set_altering(table, true, txn).await?;
     let own = txn.overlay_rows(table);
     let r = async {
         // The rows stay where they are; only ROLLBACK of a block needs them read (to put the
         // old definition back with them).
-        let kept = if keeps_undo(txn) {
+        let kept = if keep {
             let mut per_shard: Vec<Vec<(Vec<u8>, Row)>> = vec![Vec::new(); n];
             for (k, row) in committed_rows(txn, table).await? {
                 per_shard[shard_of_key(&k, n)].push((k, row));

@@ -18,6 +18,63 @@ fn exists_error(name: &str) -> SqlError {
     SqlError::new(code::DUPLICATE_TABLE, format!("relation \"{}\" already exists", crate::schema::relname(name)))
 }
 
+/// `ALTER SEQUENCE s RENAME TO t` (or ALTER TABLE / INDEX of a sequence). The tables whose
+/// DEFAULT calls it are held first (no insert takes a value meanwhile); the sequence's row is
+/// copied under the new name, each of those tables gets a definition naming the new one (as
+/// PostgreSQL's defaults follow the sequence's OID), then the old row goes
+/// ([`crate::sequence::finish_rename`]). A crash between the steps leaves a working database
+/// (both rows, the defaults naming either). The session's currval of it follows. In a block
+/// the tables stay held until it ends; ROLLBACK and a crash before COMMIT run the same the
+/// other way (`undo::Created::SequenceRenamed`).
+pub(super) async fn rename_sequence(txn: &mut Txn, from: &str, to: &str) -> Result<()> {
+    if !crate::sequence::exists_for(from, txn.id).await? {
+        return Err(SqlError::new(
+            code::UNDEFINED_TABLE,
+            format!("relation \"{}\" does not exist", crate::schema::relname(from)),
+        ));
+    }
+    let parts = [to.to_string()];
+    if crate::bind::lookup_table(to).is_some()
+        || crate::catalog::resolve(&parts).is_some()
+        || crate::regtypes::relation_named(to)
+        || crate::sequence::exists(to).await?
+    {
+        return Err(exists_error(to));
+    }
+    let calling = crate::sequence::tables_calling(from);
+    for (k, (table, _)) in calling.iter().enumerate() {
+        if let Err(e) = set_altering(table, true, txn).await {
+            for (t, _) in &calling[..k] {
+                super::utility::release_unless_held(txn, t).await;
+            }
+            return Err(e);
+        }
+    }
+    let r = async {
+        let copied = crate::sequence::copy_renamed(from, to).await?;
+        for (table, columns) in &calling {
+            let mut def = (**table).clone();
+            for &i in columns {
+                def.columns[i].default_expr = Some(crate::sequence::nextval_default(to));
+            }
+            super::indexes::swap_definition_keeping(txn, table, def, false).await?;
+        }
+        super::crash_point("sequence-defaults-renamed");
+        crate::sequence::finish_rename(from, to, copied).await
+    }
+    .await;
+    if r.is_err() {
+        for (t, _) in &calling {
+            if let Some(now) = crate::bind::lookup_table(&t.name) {
+                super::utility::release_unless_held(txn, &now).await;
+            }
+        }
+    }
+    r?;
+    crate::sequence::rename_in_session(&mut txn.sequences.borrow_mut(), from, to);
+    Ok(())
+}
+
 pub(super) async fn rename_table(txn: &mut Txn, table: &Arc<TableDef>, new_name: &str) -> Result<QueryResult> {
     // A view keeps its query as SQL text naming the table: it cannot follow a rename yet.
     if let Some(v) = super::views::dependents(std::slice::from_ref(&table.name)).first() {

@@ -82,6 +82,12 @@ pub(crate) enum Created {
         to: String,
         oid: u32,
     },
+    /// ALTER SEQUENCE `from` RENAME TO `to` (ROLLBACK renames it back, with the DEFAULTs
+    /// calling it).
+    SequenceRenamed {
+        from: String,
+        to: String,
+    },
     /// Relations that go at COMMIT (the indexes of a dropped column: ROLLBACK gives the
     /// column back, and its indexes with it).
     DropAtCommit {
@@ -288,6 +294,7 @@ pub(crate) async fn undo(mut objects: Vec<Created>, me: Owner) {
             Created::SequenceOwner { ref name, ref owned_by } => {
                 crate::sequence::set_owned_by(name, owned_by.clone(), Some(me)).await.map(drop)
             }
+            Created::SequenceRenamed { ref from, ref to } => rename::rename_sequence(&mut txn, to, from).await,
             Created::Renamed { ref from, ref to, oid } if still(to, oid) => match crate::bind::lookup_table(to) {
                 Some(now) => rename::rename_everywhere(&now, from).await.map(drop),
                 None => Ok(()),

@@ -838,11 +838,17 @@ pub(super) async fn stage_and_swap_as(
     swap_in_def(name, expect, def, per_shard, hold, false).await
 }
 
-/// Swaps in a new definition for `table` that changes only its indexes (CREATE/DROP INDEX):
-/// as [`stage_and_swap_as`], but the staging table carries no rows and the swap keeps the
-/// table's own ([`orbit_engine::table::redefine_name`]), so none is copied.
+/// Swaps in a new definition for `table` that changes only its indexes (CREATE/DROP INDEX),
+/// constraints' names or columns' DEFAULTs (nothing its rows' encoding depends on): as
+/// [`stage_and_swap_as`], but the staging table carries no rows and the swap keeps the table's
+/// own ([`orbit_engine::table::redefine_name`]), so none is copied.
 pub(super) async fn redefine(table: &Arc<TableDef>, def: TableDef, hold: Option<Owner>) -> Result<QueryResult> {
-    debug_assert!(table.columns == def.columns && table.pk == def.pk);
+    let without_defaults = |d: &TableDef| {
+        let mut c = d.columns.clone();
+        c.iter_mut().for_each(|c| c.default_expr = None);
+        c
+    };
+    debug_assert!(without_defaults(table) == without_defaults(&def) && table.pk == def.pk);
     swap_in_def(&table.name, Some(table), def, Vec::new(), hold, true).await
 }
 

@@ -2,8 +2,9 @@
 # 127.0.0.1:PORT: a migration (bigint identity keys, jsonb, text[] with defaults, decimals,
 # references with a foreign key, indexes), the schema as ActiveRecord reads it back, queries
 # (where, joins, includes, group/sum, json and array predicates, ILIKE, update_all,
-# find_in_batches, FOR UPDATE), a unique violation, a rolled-back transaction, a dependent
-# destroy, and the migration undone. One line per result; tests/tests/activerecord.rs runs it
+# find_in_batches, FOR UPDATE), a unique violation, a rolled-back transaction, rename_table
+# (the table, its key's sequence and its indexes) and back, a dependent destroy, and the
+# migration undone. One line per result; tests/tests/activerecord.rs runs it
 # on Orbit and on PostgreSQL 15 and compares the output.
 #
 # Usage: ruby activerecord_app.rb PORT
@@ -31,6 +32,12 @@ class CreateShop < ActiveRecord::Migration[6.1]
       t.timestamps
     end
     add_index :books, [:author_id, :title]
+  end
+end
+
+class RenameBooks < ActiveRecord::Migration[6.1]
+  def change
+    rename_table :books, :volumes
   end
 end
 
@@ -80,6 +87,16 @@ show("rolled back", Author.where(name: "Tmp").exists?)
 show("batches", Book.order(:id).find_in_batches(batch_size: 2).map(&:size))
 show("lock", Author.lock.where(name: "Ada").pluck(:age))
 show("dates", Book.where.not(published_on: nil).pluck(:published_on).map(&:to_s))
+RenameBooks.migrate(:up)
+conn = ActiveRecord::Base.connection
+show("renamed", [conn.tables.sort.select { |t| %w[books volumes].include?(t) }, conn.pk_and_sequence_for("volumes").map(&:to_s)])
+show("renamed indexes", conn.indexes(:volumes).map(&:name).sort)
+conn.execute("INSERT INTO volumes (author_id, title, created_at, updated_at) VALUES (#{b.id}, 'Essays', now(), now())")
+show("renamed insert", conn.select_values("SELECT title FROM volumes WHERE id > 3"))
+RenameBooks.migrate(:down)
+show("renamed back", [conn.tables.sort.select { |t| %w[books volumes].include?(t) }, conn.pk_and_sequence_for("books").map(&:to_s)])
+Book.reset_column_information
+show("renamed back count", Book.count)
 a.destroy
 show("destroyed", [Author.count, Book.count])
 CreateShop.migrate(:down)

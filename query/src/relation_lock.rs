@@ -106,14 +106,16 @@ pub(crate) fn lookup(name: &str) -> Option<Arc<TableDef>> {
         if binding && t.created_by.is_some_and(|o| Some(o) != viewer) {
             return (None, Vec::new());
         }
-        // A table's indexes are noted with it: ALTER INDEX ... RENAME TO changes the table's
-        // definition without giving it a new OID, and a plan that writes the table names them.
+        // A table's indexes and the tables its foreign keys reference are noted with it: ALTER
+        // INDEX ... RENAME TO and a referenced table's rename change the table's definition
+        // without giving it a new OID, and a plan that writes the table names them.
         let indexes = if binding {
             // As [`stale`] will see them: another open block's new index is not there yet.
             let oid = |n: &str| {
                 s.tables.get(n).filter(|t| t.created_by.is_none_or(|o| Some(o) == viewer)).map_or(0, |t| t.def.oid)
             };
-            t.def.indexes.iter().map(|x| (x.name.clone(), oid(&x.name))).collect()
+            let parents = t.def.foreign_keys.iter().map(|f| &f.parent);
+            t.def.indexes.iter().map(|x| &x.name).chain(parents).map(|n| (n.clone(), oid(n))).collect()
         } else {
             Vec::new()
         };

@@ -1,6 +1,7 @@
 //! ALTER TABLE ... RENAME TO is durable: after a SIGKILL (`--fsync always`) the table answers to
 //! its new name with its rows, indexes and serial sequence, from the log alone and from a
-//! snapshot taken after the rename; and a rename of a table with rows on every shard leaves no
+//! snapshot taken after the rename, and the foreign key referencing it references it under
+//! the new name (checked); and a rename of a table with rows on every shard leaves no
 //! shard behind.
 
 use orbit_tests::{pg_connect, pg_runtime, Orbit};
@@ -20,6 +21,10 @@ async fn check_renamed(c: &Client) {
     assert_eq!(e.code().map(|c| c.code()), Some("23505"));
     let row = c.query_one("SELECT 'events'::regclass::text, 'ev_tag_key'::regclass::text", &[]).await.unwrap();
     assert_eq!((row.get::<_, String>(0), row.get::<_, String>(1)), ("events".into(), "ev_tag_key".into()));
+    let sql = "SELECT confrelid::regclass::text FROM pg_constraint WHERE conname = 'evk_e_fkey'";
+    assert_eq!(c.query_one(sql, &[]).await.unwrap().get::<_, String>(0), "events");
+    let e = c.batch_execute("INSERT INTO evk VALUES (1, 999)").await.expect_err("no such event");
+    assert_eq!(e.code().map(|c| c.code()), Some("23503"));
 }
 
 #[test]
@@ -34,6 +39,7 @@ fn rename_survives_sigkill_and_snapshots() {
         for i in 1..=50 {
             c.batch_execute(&format!("INSERT INTO ev (tag) VALUES ('e{i}')")).await.unwrap();
         }
+        c.batch_execute("CREATE TABLE evk (id int PRIMARY KEY, e int REFERENCES ev (id))").await.unwrap();
         c.batch_execute("ALTER TABLE ev RENAME TO events").await.unwrap();
         check_renamed(&c).await;
     });
@@ -54,7 +60,7 @@ fn rename_survives_sigkill_and_snapshots() {
         let c = pg_connect(o.pg_port).await;
         check_renamed(&c).await;
         // The old name is free; DROP of the renamed table drops its sequence.
-        c.batch_execute("CREATE TABLE ev (k int PRIMARY KEY); DROP TABLE events").await.unwrap();
+        c.batch_execute("CREATE TABLE ev (k int PRIMARY KEY); DROP TABLE evk, events").await.unwrap();
         let n: i64 = c.query_one("SELECT count(*) FROM pg_sequences", &[]).await.unwrap().get(0);
         assert_eq!(n, 0);
     });

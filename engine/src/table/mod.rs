@@ -1024,8 +1024,9 @@ impl Tables {
     }
 
     /// Renames table `name` to `new_name` (ALTER TABLE ... RENAME TO) unless a change as new as
-    /// `generation` was applied to either name; the table keeps its OID and rows, and its
-    /// indexes' tables name the new table. For an index's table (ALTER INDEX ... RENAME TO),
+    /// `generation` was applied to either name; the table keeps its OID and rows, its
+    /// indexes' tables name the new table, and so do the foreign keys referencing it (each
+    /// referencing table keeps its OID). For an index's table (ALTER INDEX ... RENAME TO),
     /// the table it indexes lists it under the new name (and keeps its OID). Returns false (changing nothing) if there is no
     /// table `name`, a relation `new_name` exists, or the generation lost.
     pub fn rename(&mut self, name: &str, new_name: &str, generation: u64) -> bool {
@@ -1057,9 +1058,17 @@ impl Tables {
             }
         }
         for t in self.tables.values_mut() {
-            if t.def.index_of.as_deref() == Some(name) {
+            let indexes = t.def.index_of.as_deref() == Some(name);
+            let references = t.def.foreign_keys.iter().any(|f| f.parent == name);
+            if indexes || references {
                 let mut def = (*t.def).clone();
-                def.index_of = Some(new_name.to_string());
+                if indexes {
+                    def.index_of = Some(new_name.to_string());
+                }
+                // The foreign keys referencing it (its own too) name it anew, in this step.
+                for f in def.foreign_keys.iter_mut().filter(|f| f.parent == name) {
+                    f.parent = new_name.to_string();
+                }
                 t.def = Arc::new(def);
             }
         }

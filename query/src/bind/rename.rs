@@ -185,11 +185,6 @@ impl Binder<'_> {
                 format!("relation \"{rel}\" already exists in schema \"{schema}\""),
             ));
         }
-        if def.view.is_none() && crate::foreign_key::is_referenced(&def) {
-            return Err(SqlError::unsupported(
-                "ALTER TABLE ... SET SCHEMA of a table a foreign key references is not supported yet",
-            ));
-        }
         let mut renames = vec![(def.clone(), new_name)];
         for x in &def.indexes {
             let Some(index) = super::lookup_table(&x.name) else { continue };
@@ -286,11 +281,6 @@ impl Binder<'_> {
             return Err(SqlError::new(
                 code::INSUFFICIENT_PRIVILEGE,
                 format!("permission denied: \"{tname}\" is a system catalog"),
-            ));
-        }
-        if crate::foreign_key::is_referenced(&table) {
-            return Err(SqlError::unsupported(
-                "ALTER TABLE ... RENAME TO of a table a foreign key references is not supported yet",
             ));
         }
         Ok(Plan::RenameTable { table, new_name, tag })

@@ -74,6 +74,7 @@ pub use long_names::{take_notices as take_parse_notices, MAX_IDENTIFIER_LENGTH};
 mod array_assign;
 mod create_like;
 pub mod locking;
+pub mod matviews;
 mod modify_join;
 mod nested_join;
 pub mod notify;
@@ -275,7 +276,11 @@ pub enum Plan {
         if_exists: bool,
         /// CASCADE: the foreign keys of other tables that reference them are dropped first.
         cascade: bool,
+        /// DROP MATERIALIZED VIEW (of materialized views only).
+        matview: bool,
     },
+    /// REFRESH MATERIALIZED VIEW (`bind/matviews.rs`).
+    RefreshMatview(Box<matviews::Refresh>),
     Insert {
         table: Arc<TableDef>,
         /// The rows of VALUES (or DEFAULT VALUES): one expression per column of the table.
@@ -831,6 +836,7 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
             if let Some((text, end)) = ctas_columns::syntax(&tokens, i)
                 .or_else(|| views::recursive_view_syntax(&tokens, i))
                 .or_else(|| views::check_option_syntax(&tokens, i))
+                .or_else(|| matviews::data_syntax(&tokens, i))
             {
                 out.push_str(&text);
                 (found, at_start, i) = (true, false, end);
@@ -1896,7 +1902,9 @@ impl Binder<'_> {
                 },
             },
             S::CreateTable(ct) => Ok((self.create_table(ct)?, vec![])),
+            S::CreateView(cv) if cv.materialized => Ok((self.create_matview(cv)?, vec![])),
             S::CreateView(cv) => Ok((self.create_view(cv)?, vec![])),
+            S::RefreshMaterializedView(r) => Ok((self.refresh_matview(r)?, vec![])),
             S::AlterSchema(a) if matches!(a.operations.as_slice(), [ast::AlterSchemaOperation::OwnerTo { .. }]) => {
                 Ok((lock::schema_owner(a)?, vec![]))
             }
@@ -1917,7 +1925,13 @@ impl Binder<'_> {
                 let names = names.iter().map(|n| self.relation_name(n)).collect::<Result<Vec<_>>>()?;
                 Ok((views::drop_view(names, *if_exists, *cascade), vec![]))
             }
-            S::Drop { object_type: ast::ObjectType::Table, if_exists, names, cascade, .. } => {
+            S::Drop {
+                object_type: object_type @ (ast::ObjectType::Table | ast::ObjectType::MaterializedView),
+                if_exists,
+                names,
+                cascade,
+                ..
+            } => {
                 let mut kept = Vec::with_capacity(names.len());
                 for n in names {
                     match object_name(self.sql, n) {
@@ -1929,7 +1943,8 @@ impl Binder<'_> {
                     }
                 }
                 let names = kept;
-                Ok((Plan::DropTable { names, if_exists: *if_exists, cascade: *cascade }, vec![]))
+                let matview = *object_type == ast::ObjectType::MaterializedView;
+                Ok((Plan::DropTable { names, if_exists: *if_exists, cascade: *cascade, matview }, vec![]))
             }
             S::Drop { object_type: ast::ObjectType::Index, if_exists, names, cascade, .. } => {
                 Ok((constraints::drop_index(self.sql, names, *if_exists, *cascade)?, vec![]))
@@ -2196,9 +2211,28 @@ impl Binder<'_> {
     /// text, as PostgreSQL makes it), filled with the query's rows by an INSERT bound once the
     /// table exists. The command tag is `SELECT n`.
     fn create_table_as(&mut self, ct: &ast::CreateTable, q: &ast::Query) -> Result<Plan> {
-        new_object_name(self.sql, &ct.name)?;
-        let (_, cols) = self.query(q)?;
         let listed: Vec<String> = ct.columns.iter().map(|c| fold(&c.name)).collect();
+        // WITH NO DATA: the table alone, the query not run.
+        let no_data = ct.with_data.as_ref().is_some_and(|w| !w.data);
+        self.table_as(&ct.name, &listed, q, ct.if_not_exists, ct.temporary, ct.on_commit, no_data)
+    }
+
+    /// CREATE TABLE `name` (`listed` names its first columns) AS `q`: the table of the query's
+    /// result columns, then (unless `no_data`) `INSERT INTO name q`, bound once the table exists
+    /// (CREATE MATERIALIZED VIEW too, `bind/matviews.rs`).
+    #[allow(clippy::too_many_arguments)]
+    fn table_as(
+        &mut self,
+        name: &ast::ObjectName,
+        listed: &[String],
+        q: &ast::Query,
+        if_not_exists: bool,
+        temporary: bool,
+        on_commit: Option<ast::OnCommit>,
+        no_data: bool,
+    ) -> Result<Plan> {
+        new_object_name(self.sql, name)?;
+        let (_, cols) = self.query(q)?;
         if listed.len() > cols.len() {
             return Err(SqlError::new(code::SYNTAX_ERROR, "too many column names were specified"));
         }
@@ -2220,24 +2254,22 @@ impl Binder<'_> {
         }
         let create = format!(
             "CREATE {}TABLE {}{} ({}){}",
-            if ct.temporary { "TEMPORARY " } else { "" },
-            if ct.if_not_exists { "IF NOT EXISTS " } else { "" },
-            ct.name,
+            if temporary { "TEMPORARY " } else { "" },
+            if if_not_exists { "IF NOT EXISTS " } else { "" },
+            name,
             defs.join(", "),
-            ct.on_commit.map_or(String::new(), |o| format!(" {}", crate::temp_tables::on_commit_sql(o)))
+            on_commit.map_or(String::new(), |o| format!(" {}", crate::temp_tables::on_commit_sql(o)))
         );
         let stmts = parse(&create)?;
         let [ast::Statement::CreateTable(plain)] = stmts.as_slice() else {
             return Err(SqlError::internal("CREATE TABLE AS"));
         };
         let create = self.create_table(plain)?;
-        // WITH NO DATA: the table alone, the query not run.
-        let no_data = ct.with_data.as_ref().is_some_and(|w| !w.data);
         // The INSERT binds once the table exists (it is not in the catalog before).
         Ok(Plan::Steps {
             session: binding_session(),
             first: Box::new(create),
-            rest: if no_data { Vec::new() } else { vec![format!("INSERT INTO {} {q}", ct.name)] },
+            rest: if no_data { Vec::new() } else { vec![format!("INSERT INTO {name} {q}")] },
             select_tag: true,
         })
     }
@@ -3979,7 +4011,13 @@ impl Binder<'_> {
         let restart = matches!(t.identity, Some(ast::TruncateIdentityOption::Restart));
         let mut defs: Vec<Arc<TableDef>> = Vec::new();
         for target in &t.table_names {
-            let (_, def) = self.resolve_table_to(&target.name, "truncate")?;
+            let (tname, def) = self.resolve_table_to(&target.name, "truncate")?;
+            if def.matview.is_some() {
+                return Err(SqlError::new(
+                    code::WRONG_OBJECT_TYPE,
+                    format!("\"{}\" is not a table", crate::schema::relname(&tname)),
+                ));
+            }
             if !defs.iter().any(|d| d.name == def.name) {
                 defs.push(def);
             }

@@ -1496,6 +1496,17 @@ pub(crate) fn sequence_oid(name: &str) -> i64 {
     2_000_000_000 + query_id(name).rem_euclid(1 << 30)
 }
 
+/// pg_class.relkind of a user relation: a view, a materialized view or a table.
+pub(crate) fn relkind(t: &TableDef) -> char {
+    if t.view.is_some() {
+        'v'
+    } else if t.matview.is_some() {
+        'm'
+    } else {
+        'r'
+    }
+}
+
 /// Every relation `regclass` can name, as (OID, namespace OID, name): the user tables given,
 /// their indexes, the sequences given (their catalog entries, [`crate::sequence::entry`]) and
 /// those the tables' columns read (`nextval('s')` defaults), and the system views.
@@ -1504,7 +1515,7 @@ pub(crate) fn relations(tables: &[Arc<TableDef>], sequences: &[String]) -> Vec<(
     let rel = |n: &str| crate::schema::relname(n).to_string();
     let mut out = Vec::new();
     for t in tables {
-        out.push((t.oid, ns(&t.name), rel(&t.name), if t.view.is_some() { 'v' } else { 'r' }));
+        out.push((t.oid, ns(&t.name), rel(&t.name), relkind(t)));
         if !t.has_row_id() {
             out.push((t.oid + 1_000_000, ns(&t.name), rel(&t.pk_name), 'i'));
         }
@@ -1626,7 +1637,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(t.oid as i64),
                     text(crate::schema::relname(&t.name)),
                     ns.clone(),
-                    text(if t.view.is_some() { "v" } else { "r" }),
+                    text(&relkind(&t).to_string()),
                     Datum::Float4(tuples),
                     Datum::Int2(t.columns.len() as i16),
                     Datum::Bool(has_pk || !t.indexes.is_empty()),
@@ -1721,7 +1732,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 if matches!(&r[2], Datum::Int8(ns) if temp.contains(ns)) {
                     r[7] = text("t");
                 }
-                let kind = if r[3] == text("r") { "d" } else { "n" };
+                let kind = if r[3] == text("r") || r[3] == text("m") { "d" } else { "n" };
                 let relchecks = match &r[0] {
                     Datum::Int8(oid) => checks.get(oid).copied().unwrap_or(0),
                     _ => 0,
@@ -2119,7 +2130,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             let fk_tables = crate::foreign_key::tables_with_foreign_keys();
             user_tables_seen_by(txn.id)
                 .iter()
-                .filter(|t| t.view.is_none())
+                .filter(|t| t.view.is_none() && t.matview.is_none())
                 .map(|t| {
                     let (schema, name) = crate::schema::split(&t.name);
                     vec![
@@ -2223,8 +2234,10 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             out
         }
         12004 => {
+            // Materialized views are not in the SQL standard's view (as in PostgreSQL).
             let mut out: Vec<Row> = user_tables_seen_by(txn.id)
                 .iter()
+                .filter(|t| t.matview.is_none())
                 .map(|t| {
                     let kind = if t.view.is_some() { "VIEW" } else { "BASE TABLE" };
                     let (schema, name) = crate::schema::split(&t.name);

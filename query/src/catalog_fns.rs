@@ -137,7 +137,7 @@ pub fn call(f: CatalogFn, args: Vec<Datum>) -> Result<Datum> {
         CatalogFn::ViewDef => {
             let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
             match table_by_oid(oid) {
-                Some(t) => match &t.view {
+                Some(t) => match t.view.as_ref().or(t.matview.as_ref().map(|m| &m.query)) {
                     // PostgreSQL's text for the queries crate::viewdef prints, else the text kept.
                     Some(sql) => {
                         let names: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();

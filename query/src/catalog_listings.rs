@@ -1,6 +1,6 @@
 //! System views that list, in PostgreSQL 15's shapes, what the catalog copy and the shards
 //! already hold: pg_views and information_schema.views (user views, their definitions as
-//! pg_get_viewdef prints them), information_schema.sequences, pg_stat_user_tables (live rows
+//! pg_get_viewdef prints them), pg_matviews, information_schema.sequences, pg_stat_user_tables (live rows
 //! counted on every shard), the role views pg_user, pg_authid and pg_auth_members (the
 //! bootstrap superuser; no role memberships), and pg_shdescription (initdb's comment on the
 //! database). Rows are built when read, as
@@ -26,6 +26,7 @@ const TZ: SqlType = SqlType::TIMESTAMPTZ;
 const TA: SqlType = SqlType::Array(ArrayType::of_oid(25));
 
 const PG_VIEWS_OID: u32 = 12028;
+const PG_MATVIEWS_OID: u32 = 12038;
 const PG_USER_OID: u32 = 12014;
 const PG_AUTHID_OID: u32 = 1260;
 const PG_AUTH_MEMBERS_OID: u32 = 1261;
@@ -44,6 +45,20 @@ pub(crate) const VIEWS: &[View] = &[
         name: "pg_views",
         oid: PG_VIEWS_OID,
         columns: &[("schemaname", N), ("viewname", N), ("viewowner", N), ("definition", T)],
+    },
+    View {
+        schema: "pg_catalog",
+        name: "pg_matviews",
+        oid: PG_MATVIEWS_OID,
+        columns: &[
+            ("schemaname", N),
+            ("matviewname", N),
+            ("matviewowner", N),
+            ("tablespace", N),
+            ("hasindexes", B),
+            ("ispopulated", B),
+            ("definition", T),
+        ],
     },
     View {
         schema: "pg_catalog",
@@ -245,6 +260,7 @@ pub(crate) async fn rows(oid: u32, txn: &Txn) -> Result<Option<Vec<Row>>> {
         // shobj_description reads it too); Orbit has no template databases.
         PG_SHDESCRIPTION_OID => crate::comment::shdescription_rows(),
         PG_STAT_USER_TABLES_OID => stat_user_tables(txn).await?,
+        PG_MATVIEWS_OID => matviews(txn),
         SEQUENCES_OID => sequences(txn).await?,
         DOMAINS_OID => crate::domains::information_schema_rows(txn.id, false),
         DOMAIN_CONSTRAINTS_OID => crate::domains::information_schema_rows(txn.id, true),
@@ -279,6 +295,32 @@ fn user_views(oid: u32, txn: &Txn) -> Vec<Row> {
                 row.extend((0..3).map(|_| text("NO")));
                 row
             }
+        })
+        .collect()
+}
+
+/// pg_matviews: every materialized view with its query as pg_get_viewdef(oid) prints it.
+fn matviews(txn: &Txn) -> Vec<Row> {
+    let mut views: Vec<_> =
+        crate::catalog::user_tables_seen_by(txn.id).into_iter().filter(|t| t.matview.is_some()).collect();
+    views.sort_by(|a, b| a.name.cmp(&b.name));
+    views
+        .iter()
+        .map(|t| {
+            let (schema, name) = crate::schema::split(&t.name);
+            let args = vec![Datum::Int8(t.oid as i64), Datum::Bool(false)];
+            let definition =
+                crate::catalog_fns::call(crate::catalog_fns::CatalogFn::ViewDef, args).unwrap_or(Datum::Null);
+            let populated = t.matview.as_ref().is_some_and(|m| m.populated);
+            vec![
+                text(schema),
+                text(name),
+                text("postgres"),
+                Datum::Null,
+                Datum::Bool(!t.indexes.is_empty()),
+                Datum::Bool(populated),
+                definition,
+            ]
         })
         .collect()
 }

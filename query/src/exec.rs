@@ -37,6 +37,7 @@ mod functions;
 pub(crate) mod index_scan;
 mod indexes;
 mod lock_rows;
+mod matviews;
 mod modify_join;
 mod rename;
 mod schema;
@@ -194,7 +195,9 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::CreateTable { .. } => "CREATE TABLE",
         Plan::CreateSequence { .. } => "CREATE SEQUENCE",
         Plan::DropSequence { .. } => "DROP SEQUENCE",
+        Plan::DropTable { matview: true, .. } => "DROP MATERIALIZED VIEW",
         Plan::DropTable { .. } => "DROP TABLE",
+        Plan::RefreshMatview(_) => "REFRESH MATERIALIZED VIEW",
         Plan::CreateView { .. } => "CREATE VIEW",
         Plan::DropView { .. } => "DROP VIEW",
         Plan::CreateIndex { .. } => "CREATE INDEX",
@@ -326,7 +329,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::keep(txn, kept)?;
             Ok(r)
         }
-        Plan::DropTable { names, if_exists, cascade } => {
+        Plan::DropTable { names, if_exists, cascade, matview } => {
             let mut notices = Vec::new();
             if let Some((rewrites, mut dropped)) =
                 crate::foreign_key::drop_cascade(names, *if_exists).filter(|_| *cascade)
@@ -340,6 +343,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                     undo::keep(txn, kept)?;
                 }
                 let deps = views::dependents(names);
+                views::refuse_matview_cascade(&deps)?;
                 if let Some(first) = deps.iter().map(|v| v.oid).min() {
                     let lines = deps
                         .iter()
@@ -354,7 +358,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                 }
                 notices.extend(crate::foreign_key::cascade_notice(dropped));
             }
-            let (mut r, present) = check_drop_tables(names, *if_exists).await?;
+            let (mut r, present) = check_drop_tables(names, *if_exists, Some(*matview)).await?;
             r.notices.splice(0..0, notices);
             undo::drop_at_commit(txn, &present).await?;
             Ok(r)
@@ -384,6 +388,15 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             if crate::catalog::is_view(table) =>
         {
             Err(crate::catalog::read_only(table))
+        }
+        Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. }
+            if table.matview.is_some() && txn.writing_matview.as_deref() != Some(&table.name) =>
+        {
+            Err(crate::bind::matviews::cannot_change(table))
+        }
+        Plan::RefreshMatview(refresh) => {
+            txn.holds_tables |= !txn.alone;
+            matviews::refresh(txn, refresh).await
         }
         Plan::Truncate(tables, ..) if tables.iter().any(|t| crate::catalog::is_view(t)) => {
             Err(crate::catalog::read_only(tables.iter().find(|t| crate::catalog::is_view(t)).expect("found")))
@@ -666,33 +679,64 @@ async fn steps(
     params: &[Datum],
     txn: &mut Txn,
 ) -> Result<QueryResult> {
-    let mut r = Box::pin(execute(first, params, txn)).await?;
+    let r = Box::pin(execute(first, params, txn)).await?;
     // CREATE TABLE IF NOT EXISTS found the table: nothing of the later steps is its.
     let found = matches!(first, Plan::CreateTable { if_not_exists: true, .. })
         && r.notices.iter().any(|n| n.code == code::DUPLICATE_TABLE);
     if found && !select_tag {
         return Ok(r);
     }
+    // CREATE MATERIALIZED VIEW: its INSERT is the one write of it besides REFRESH.
+    let matview = match first {
+        Plan::CreateTable { def, .. } if def.matview.is_some() => Some(def.name.clone()),
+        _ => None,
+    };
     if select_tag && (!r.notices.is_empty() || rest.is_empty()) {
         // CREATE TABLE IF NOT EXISTS ... AS found the table, or WITH NO DATA: nothing is
         // inserted.
-        return Ok(QueryResult { tag: "CREATE TABLE AS".into(), ..r });
+        let tag = if matview.is_some() { "CREATE MATERIALIZED VIEW" } else { "CREATE TABLE AS" };
+        return Ok(QueryResult { tag: tag.into(), ..r });
     }
+    let writing = std::mem::replace(&mut txn.writing_matview, matview);
+    let r = steps_rest(r, rest, select_tag, session, params, txn).await;
+    txn.writing_matview = writing;
+    r
+}
+
+/// The later steps of [`steps`] (`r`: the first one's result).
+async fn steps_rest(
+    mut r: QueryResult,
+    rest: &[String],
+    select_tag: bool,
+    session: &(i32, String),
+    params: &[Datum],
+    txn: &mut Txn,
+) -> Result<QueryResult> {
     for sql in rest {
-        // Bound as the statement's session (binding does not yield: no other session of the
-        // shard binds in between).
-        crate::relation_lock::bind_as(Some(txn.id));
-        crate::settings::bind_with(txn.settings.clone());
-        crate::schema::use_search_path(&session.1);
-        crate::catalog::use_binding_pid(session.0);
-        let step = crate::bind::prepare(sql, &[])?;
-        let more = Box::pin(execute(&step.plan, params, txn)).await?;
+        let more = run_step(sql, session, params, txn).await?;
         r.notices.extend(more.notices);
         if select_tag {
             r.tag = format!("SELECT {}", more.tag.rsplit(' ').next().unwrap_or("0"));
         }
     }
     Ok(r)
+}
+
+/// One step of a statement that runs others (`Plan::Steps`, REFRESH MATERIALIZED VIEW): `sql`
+/// bound as the statement's `session` (binding does not yield: no other session of the shard
+/// binds in between), then run in its transaction.
+pub(super) async fn run_step(
+    sql: &str,
+    session: &(i32, String),
+    params: &[Datum],
+    txn: &mut Txn,
+) -> Result<QueryResult> {
+    crate::relation_lock::bind_as(Some(txn.id));
+    crate::settings::bind_with(txn.settings.clone());
+    crate::schema::use_search_path(&session.1);
+    crate::catalog::use_binding_pid(session.0);
+    let step = crate::bind::prepare(sql, &[])?;
+    Box::pin(execute(&step.plan, params, txn)).await
 }
 
 fn notice(code: &'static str, msg: String) -> SqlError {
@@ -835,15 +879,23 @@ fn mark_created(s: &mut orbit_shards::state::Shard, name: &str, pending: Option<
 
 /// DROP TABLE at once (the undo of a CREATE TABLE).
 async fn drop_tables(names: &[String], if_exists: bool) -> Result<QueryResult> {
-    let (r, present) = check_drop_tables(names, if_exists).await?;
+    let (r, present) = check_drop_tables(names, if_exists, Some(false)).await?;
     drop_tables_now(&present).await?;
     Ok(r)
 }
 
 /// PostgreSQL's checks of DROP TABLE, every name before dropping any: the reply (with its
 /// notices) and the tables to drop.
-async fn check_drop_tables(names: &[String], if_exists: bool) -> Result<(QueryResult, Vec<Arc<TableDef>>)> {
-    let mut r = QueryResult { tag: "DROP TABLE".into(), ..Default::default() };
+/// `matview`: DROP MATERIALIZED VIEW's (of materialized views only: Some(true)), DROP TABLE's
+/// (Some(false)) or either (None: DROP SCHEMA ... CASCADE).
+async fn check_drop_tables(
+    names: &[String],
+    if_exists: bool,
+    matview: Option<bool>,
+) -> Result<(QueryResult, Vec<Arc<TableDef>>)> {
+    let what = if matview == Some(true) { "materialized view" } else { "table" };
+    let tag = if matview == Some(true) { "DROP MATERIALIZED VIEW" } else { "DROP TABLE" };
+    let mut r = QueryResult { tag: tag.into(), ..Default::default() };
     // PostgreSQL checks every name before dropping any.
     let list = names.to_vec();
     let found: Vec<Option<Arc<TableDef>>> =
@@ -852,13 +904,19 @@ async fn check_drop_tables(names: &[String], if_exists: bool) -> Result<(QueryRe
     for (name, def) in names.iter().zip(&found) {
         match def {
             None => missing.push(name.clone()),
-            Some(d) if d.index_of.is_some() => {
-                return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a table"))
-                    .hint("Use DROP INDEX to remove an index."))
-            }
-            Some(d) if d.view.is_some() => {
-                return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a table"))
-                    .hint("Use DROP VIEW to remove a view."))
+            Some(d)
+                if d.index_of.is_some() || d.view.is_some() || matview.is_some_and(|m| d.matview.is_some() != m) =>
+            {
+                let hint = if d.index_of.is_some() {
+                    "Use DROP INDEX to remove an index."
+                } else if d.view.is_some() {
+                    "Use DROP VIEW to remove a view."
+                } else if d.matview.is_some() {
+                    "Use DROP MATERIALIZED VIEW to remove a materialized view."
+                } else {
+                    "Use DROP TABLE to remove a table."
+                };
+                return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{name}\" is not a {what}")).hint(hint));
             }
             Some(_) => {}
         }
@@ -867,17 +925,17 @@ async fn check_drop_tables(names: &[String], if_exists: bool) -> Result<(QueryRe
         if !if_exists {
             return Err(SqlError::new(
                 code::UNDEFINED_TABLE,
-                format!("table \"{}\" does not exist", crate::schema::relname(m)),
+                format!("{what} \"{}\" does not exist", crate::schema::relname(m)),
             ));
         }
         for m in &missing {
             r.notices
-                .push(notice("00000", format!("table \"{}\" does not exist, skipping", crate::schema::relname(m))));
+                .push(notice("00000", format!("{what} \"{}\" does not exist, skipping", crate::schema::relname(m))));
         }
     }
     let present: Vec<String> = names.iter().filter(|n| !missing.contains(n)).cloned().collect();
     if !present.is_empty() {
-        views::check_dependents("table", &present, false, &mut r)?;
+        views::check_dependents(what, &present, false, &mut r)?;
     }
     let defs: Vec<Arc<TableDef>> = found.into_iter().flatten().filter(|d| present.contains(&d.name)).collect();
     crate::foreign_key::check_drop(&defs)?;

@@ -382,6 +382,9 @@ pub struct Txn {
     /// Its DDL holds tables against other writers until it ends (PostgreSQL's ACCESS
     /// EXCLUSIVE lock to the end of the block).
     pub(crate) holds_tables: bool,
+    /// The materialized view REFRESH (or CREATE MATERIALIZED VIEW) is filling: the one
+    /// relation of its kind the transaction's INSERT and DELETE may write.
+    pub(crate) writing_matview: Option<String>,
     /// The memory account of a transaction without a cancel switch (an internal one).
     memory: std::rc::Rc<crate::memory::QueryMemory>,
     /// SET CONSTRAINTS modes and the checks deferred foreign keys owe at COMMIT.
@@ -441,6 +444,7 @@ impl Txn {
             journal: Vec::new(),
             alone: false,
             holds_tables: false,
+            writing_matview: None,
             memory: Default::default(),
             deferred: Default::default(),
             session_pid: 0,

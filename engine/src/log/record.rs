@@ -7,8 +7,8 @@ use super::frame::Kind;
 use crate::keyspace::Entry;
 use crate::table::in_doubt::{PartTable, PreparedPart};
 use crate::table::{
-    CheckDef, ColumnDef, Datum, FkAction, ForeignKeyDef, Identity, IndexDef, IndexExpr, Interval, OidKind, Row,
-    SqlType, TableDef, ViewCheck,
+    CheckDef, ColumnDef, Datum, FkAction, ForeignKeyDef, Identity, IndexDef, IndexExpr, Interval, MatView, OidKind,
+    Row, SqlType, TableDef, ViewCheck,
 };
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
@@ -510,6 +510,7 @@ impl Encoder {
         let indexes = (!indexes.is_empty()).then(|| fbb.create_vector(&indexes));
         let index_of = def.index_of.as_deref().map(|n| fbb.create_string(n));
         let view = def.view.as_deref().map(|q| fbb.create_string(q));
+        let matview = def.matview.as_ref().map(|m| fbb.create_string(&m.query));
         let fks: Vec<_> = def
             .foreign_keys
             .iter()
@@ -550,6 +551,8 @@ impl Encoder {
             view,
             foreign_keys,
             view_check: ViewCheck::code(def.view_check),
+            matview,
+            matview_unpopulated: def.matview.as_ref().is_some_and(|m| !m.populated),
         };
         let r = fb::TableCreate::create(fbb, &args);
         fbb.finish_minimal(r);
@@ -869,6 +872,7 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                 view: r.view().map(str::to_string),
                 view_check: ViewCheck::from_code(r.view_check()),
                 foreign_keys,
+                matview: r.matview().map(|q| MatView { query: q.to_string(), populated: !r.matview_unpopulated() }),
             };
             Record::TableCreate { generation: r.generation(), def }
         }
@@ -1096,6 +1100,7 @@ mod tests {
             index_of: None,
             view: None,
             view_check: None,
+            matview: Some(MatView { query: "SELECT a FROM t".into(), populated: false }),
             foreign_keys: vec![ForeignKeyDef {
                 name: "t_s_fkey".into(),
                 columns: vec![4],

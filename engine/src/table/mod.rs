@@ -118,6 +118,19 @@ pub struct TableDef {
     /// FOREIGN KEY constraints of this table (the referencing side), checked by the query
     /// engine on every write of this table and of the tables they reference.
     pub foreign_keys: Vec<ForeignKeyDef>,
+    /// For a materialized view (CREATE MATERIALIZED VIEW): its query, and whether it holds
+    /// rows. It is a table otherwise (rows, indexes, statistics) that only REFRESH writes.
+    pub matview: Option<MatView>,
+}
+
+/// A materialized view's definition ([`TableDef::matview`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatView {
+    /// Its query as SQL text, as a view's.
+    pub query: String,
+    /// Made WITH NO DATA (or refreshed so) and not refreshed with data since: reading it is
+    /// PostgreSQL's 55000 until REFRESH.
+    pub populated: bool,
 }
 
 /// A view's WITH CHECK OPTION: LOCAL checks its own WHERE (and those of the views under it that
@@ -344,6 +357,7 @@ impl TableDef {
             view: None,
             view_check: None,
             foreign_keys: Vec::new(),
+            matview: None,
         }
     }
 

@@ -200,11 +200,14 @@ impl Binder<'_> {
                 Some(self.rename_relation("ALTER INDEX", name, false, index_name))
             }
             ast::Statement::AlterView(ast::AlterView {
-                materialized: false,
+                materialized,
                 name,
                 if_exists,
                 operation: ast::AlterViewOperation::RenameTo { new_name },
-            }) => Some(self.rename_relation("ALTER VIEW", name, *if_exists, new_name)),
+            }) => {
+                let tag = if *materialized { "ALTER MATERIALIZED VIEW" } else { "ALTER VIEW" };
+                Some(self.rename_relation(tag, name, *if_exists, new_name))
+            }
             ast::Statement::AlterView(ast::AlterView {
                 materialized: false,
                 name,
@@ -233,8 +236,8 @@ impl Binder<'_> {
             SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{}\" is not a {kind}", crate::schema::relname(&tname)))
         };
         if let Some(seq) = sequence {
-            if tag == "ALTER VIEW" {
-                return Err(not_a("view"));
+            if tag == "ALTER VIEW" || tag == "ALTER MATERIALIZED VIEW" {
+                return Err(not_a(if tag == "ALTER VIEW" { "view" } else { "materialized view" }));
             }
             let new_name = crate::schema::qualify(crate::schema::split(&seq).0, &new_name);
             if super::lookup_table(&new_name).is_some()
@@ -247,6 +250,9 @@ impl Binder<'_> {
         }
         if tag == "ALTER SEQUENCE" && (found.is_some() || pk_of.is_some()) {
             return Err(not_a("sequence"));
+        }
+        if tag == "ALTER MATERIALIZED VIEW" && (found.is_none() && pk_of.is_some()) {
+            return Err(not_a("materialized view"));
         }
         if found.is_none() && pk_of.is_none() && crate::catalog::resolve(&parts).is_none() {
             if if_exists {
@@ -264,6 +270,9 @@ impl Binder<'_> {
         }
         if tag == "ALTER SEQUENCE" {
             return Err(not_a("sequence"));
+        }
+        if tag == "ALTER MATERIALIZED VIEW" && found.as_ref().is_none_or(|d| d.matview.is_none()) {
+            return Err(not_a("materialized view"));
         }
         // The relation stays in its schema.
         let new_name = crate::schema::qualify(crate::schema::split(&tname).0, &new_name);

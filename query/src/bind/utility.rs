@@ -593,9 +593,46 @@ pub(super) fn view_check_option(options: &[(String, Option<String>)]) -> Result<
 }
 
 impl Binder<'_> {
+    /// ALTER TABLE of a materialized view: only RENAME (of it or a column) is PostgreSQL's for
+    /// one among what Orbit builds; the other actions are its 42809.
+    fn refuse_matview_action(&self, at: &ast::AlterTable) -> Result<()> {
+        use ast::AlterTableOperation as Op;
+        let Ok(tname) = self.relation_name(&at.name) else { return Ok(()) };
+        if super::lookup_table(&tname).is_none_or(|d| d.matview.is_none()) {
+            return Ok(());
+        }
+        for op in &at.operations {
+            let action = match op {
+                Op::RenameTable { .. } | Op::RenameColumn { .. } => continue,
+                Op::AddColumn { .. } => "ADD COLUMN",
+                Op::DropColumn { .. } => "DROP COLUMN",
+                Op::AddConstraint { .. } => "ADD CONSTRAINT",
+                Op::DropConstraint { .. } => "DROP CONSTRAINT",
+                Op::RenameConstraint { .. } => "RENAME CONSTRAINT",
+                Op::AlterColumn { op, .. } => match op {
+                    ast::AlterColumnOperation::SetNotNull => "ALTER COLUMN ... SET NOT NULL",
+                    ast::AlterColumnOperation::DropNotNull => "ALTER COLUMN ... DROP NOT NULL",
+                    ast::AlterColumnOperation::SetDefault { .. } | ast::AlterColumnOperation::DropDefault => {
+                        "ALTER COLUMN ... SET DEFAULT"
+                    }
+                    ast::AlterColumnOperation::SetDataType { .. } => "ALTER COLUMN ... SET DATA TYPE",
+                    _ => "ALTER COLUMN",
+                },
+                _ => "this",
+            };
+            return Err(SqlError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("ALTER action {action} cannot be performed on relation \"{}\"", crate::schema::relname(&tname)),
+            )
+            .detail("This operation is not supported for materialized views."));
+        }
+        Ok(())
+    }
+
     /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY (columns)`; other forms are not
     /// supported yet.
     pub(super) fn alter_table(&mut self, at: &ast::AlterTable) -> Result<Plan> {
+        self.refuse_matview_action(at)?;
         if let Some(plan) = self.alter_constraint(at)? {
             return Ok(plan);
         }
@@ -1156,6 +1193,12 @@ impl Binder<'_> {
             CopySource::Table { table, .. } => Some(table.clone()),
             CopySource::Query(_) => None,
         };
+        if let Some(t) = table.as_ref().filter(|t| !to && t.matview.is_some()) {
+            return Err(SqlError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("cannot copy to materialized view \"{}\"", crate::schema::relname(&t.name)),
+            ));
+        }
         let options = copy_options(given, to, &names, table.as_deref())?;
         Ok(Plan::Copy(Box::new(CopyPlan { source, to, names, options })))
     }

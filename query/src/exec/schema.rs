@@ -204,7 +204,7 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
         undo::drop_at_commit(txn, &views).await?;
     }
     if !table_names.is_empty() {
-        let (_, tables) = check_drop_tables(&table_names, true).await?;
+        let (_, tables) = check_drop_tables(&table_names, true, None).await?;
         undo::drop_at_commit(txn, &tables).await?;
     }
     if !seq_names.is_empty() {

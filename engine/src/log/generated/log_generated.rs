@@ -2093,6 +2093,8 @@ impl<'a> TableCreate<'a> {
   pub const VT_VIEW: ::flatbuffers::VOffsetT = 22;
   pub const VT_FOREIGN_KEYS: ::flatbuffers::VOffsetT = 24;
   pub const VT_VIEW_CHECK: ::flatbuffers::VOffsetT = 26;
+  pub const VT_MATVIEW: ::flatbuffers::VOffsetT = 28;
+  pub const VT_MATVIEW_UNPOPULATED: ::flatbuffers::VOffsetT = 30;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -2105,6 +2107,7 @@ impl<'a> TableCreate<'a> {
   ) -> ::flatbuffers::WIPOffset<TableCreate<'bldr>> {
     let mut builder = TableCreateBuilder::new(_fbb);
     builder.add_generation(args.generation);
+    if let Some(x) = args.matview { builder.add_matview(x); }
     if let Some(x) = args.foreign_keys { builder.add_foreign_keys(x); }
     if let Some(x) = args.view { builder.add_view(x); }
     if let Some(x) = args.index_of { builder.add_index_of(x); }
@@ -2115,6 +2118,7 @@ impl<'a> TableCreate<'a> {
     if let Some(x) = args.pk_name { builder.add_pk_name(x); }
     builder.add_oid(args.oid);
     if let Some(x) = args.name { builder.add_name(x); }
+    builder.add_matview_unpopulated(args.matview_unpopulated);
     builder.add_view_check(args.view_check);
     builder.finish()
   }
@@ -2213,6 +2217,24 @@ impl<'a> TableCreate<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<u8>(TableCreate::VT_VIEW_CHECK, Some(0)).unwrap()}
   }
+  /// For a materialized view: its query as SQL text (absent for anything else; the table
+  /// holds the rows its last REFRESH computed).
+  #[inline]
+  pub fn matview(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableCreate::VT_MATVIEW, None)}
+  }
+  /// For a materialized view made WITH NO DATA and not refreshed since (reading it is an
+  /// error until REFRESH).
+  #[inline]
+  pub fn matview_unpopulated(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(TableCreate::VT_MATVIEW_UNPOPULATED, Some(false)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for TableCreate<'_> {
@@ -2233,6 +2255,8 @@ impl ::flatbuffers::Verifiable for TableCreate<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("view", Self::VT_VIEW, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<ForeignKey>>>>("foreign_keys", Self::VT_FOREIGN_KEYS, false)?
      .visit_field::<u8>("view_check", Self::VT_VIEW_CHECK, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("matview", Self::VT_MATVIEW, false)?
+     .visit_field::<bool>("matview_unpopulated", Self::VT_MATVIEW_UNPOPULATED, false)?
      .finish();
     Ok(())
   }
@@ -2250,6 +2274,8 @@ pub struct TableCreateArgs<'a> {
     pub view: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub foreign_keys: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ForeignKey<'a>>>>>,
     pub view_check: u8,
+    pub matview: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub matview_unpopulated: bool,
 }
 impl<'a> Default for TableCreateArgs<'a> {
   #[inline]
@@ -2267,6 +2293,8 @@ impl<'a> Default for TableCreateArgs<'a> {
       view: None,
       foreign_keys: None,
       view_check: 0,
+      matview: None,
+      matview_unpopulated: false,
     }
   }
 }
@@ -2325,6 +2353,14 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TableCreateBuilder<'a, 'b, A>
     self.fbb_.push_slot::<u8>(TableCreate::VT_VIEW_CHECK, view_check, 0);
   }
   #[inline]
+  pub fn add_matview(&mut self, matview: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_MATVIEW, matview);
+  }
+  #[inline]
+  pub fn add_matview_unpopulated(&mut self, matview_unpopulated: bool) {
+    self.fbb_.push_slot::<bool>(TableCreate::VT_MATVIEW_UNPOPULATED, matview_unpopulated, false);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TableCreateBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     TableCreateBuilder {
@@ -2354,6 +2390,8 @@ impl ::core::fmt::Debug for TableCreate<'_> {
       ds.field("view", &self.view());
       ds.field("foreign_keys", &self.foreign_keys());
       ds.field("view_check", &self.view_check());
+      ds.field("matview", &self.matview());
+      ds.field("matview_unpopulated", &self.matview_unpopulated());
       ds.finish()
   }
 }

@@ -556,6 +556,13 @@ pub(crate) fn extend(oid: u32, rows: &mut [Row]) {
                 // PostgreSQL); a view none.
                 let stored = matches!(r.get(3), Some(Datum::Text(k)) if k != "v");
                 let filenode = if stored { r.first().and_then(Datum::as_i64).unwrap_or(0) } else { 0 };
+                // A materialized view no REFRESH filled is not populated.
+                let populated = !matches!(r.get(3), Some(Datum::Text(k)) if k == "m")
+                    || r.first().and_then(Datum::as_i64).and_then(|o| u32::try_from(o).ok()).is_none_or(|o| {
+                        crate::catalog::user_tables()
+                            .iter()
+                            .all(|t| t.oid != o || t.matview.as_ref().is_none_or(|m| m.populated))
+                    });
                 vec![
                     Datum::Int8(oid as i64),
                     Datum::Int8(0),
@@ -563,7 +570,7 @@ pub(crate) fn extend(oid: u32, rows: &mut [Row]) {
                     Datum::Null,
                     Datum::Int8(0),
                     Datum::Int8(0),
-                    Datum::Bool(true),
+                    Datum::Bool(populated),
                     Datum::Int8(filenode),
                     Datum::Int4(0),
                     Datum::Bool(false),

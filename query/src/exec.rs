@@ -343,18 +343,16 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                     undo::keep(txn, kept)?;
                 }
                 let deps = views::dependents(names);
-                views::refuse_matview_cascade(&deps)?;
                 if let Some(first) = deps.iter().map(|v| v.oid).min() {
                     let lines = deps
                         .iter()
-                        .map(|v| format!("drop cascades to view {}", crate::schema::shown(&v.name)))
+                        .map(|v| format!("drop cascades to {} {}", views::kind(v), crate::schema::shown(&v.name)))
                         .collect();
                     dropped.push((first, lines));
-                    let going: Vec<String> = deps.iter().rev().map(|v| v.name.clone()).collect();
-                    let (_, gone) = views::drop_views_kept(&going, false, true).await?;
-                    let kept =
-                        gone.iter().map(|d| undo::Created::Dropped { def: Box::new((**d).clone()), rows: vec![] });
-                    undo::keep(txn, kept.collect())?;
+                    // Hidden until COMMIT as the tables are (ROLLBACK gives them back, a
+                    // materialized view's rows and indexes too).
+                    let going: Vec<Arc<TableDef>> = deps.iter().rev().cloned().collect();
+                    undo::drop_at_commit(txn, &going).await?;
                 }
                 notices.extend(crate::foreign_key::cascade_notice(dropped));
             }

@@ -136,6 +136,12 @@ pub(super) fn join_targets(
         let Some(locking) = combined(applying.iter().copied()) else { continue };
         let stored = !crate::relation::is_derived(def)
             && crate::bind::lookup_table(&def.name).is_some_and(|d| d.oid == def.oid && d.view.is_none());
+        if def.matview.is_some() {
+            return Err(SqlError::new(
+                crate::error::code::WRONG_OBJECT_TYPE,
+                format!("cannot lock rows in materialized view \"{}\"", crate::schema::relname(&def.name)),
+            ));
+        }
         if !stored {
             return Err(SqlError::unsupported(format!(
                 "{} of \"{alias}\", which is not a stored table, is not supported yet",

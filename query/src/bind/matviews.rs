@@ -67,6 +67,22 @@ pub(super) fn data_syntax(tokens: &[Token], i: usize) -> Option<(String, usize)>
     Some((format!("{}{option}{}", text(i, solid[as_at]), text(solid[as_at], solid[clause])), stop))
 }
 
+thread_local! {
+    /// Set while a CREATE MATERIALIZED VIEW ... WITH NO DATA binds its query, which does not
+    /// run: reading an unpopulated materialized view there is no error (binding does not
+    /// yield, so no other statement binds meanwhile).
+    static NOT_RUN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether reading materialized view `def` is PostgreSQL's 55000 (unpopulated, in a query
+/// that runs).
+pub(super) fn refuse_unpopulated(def: &TableDef) -> Result<()> {
+    if def.matview.as_ref().is_some_and(|m| !m.populated) && !NOT_RUN.with(|n| n.get()) {
+        return Err(unpopulated(&def.name));
+    }
+    Ok(())
+}
+
 /// PostgreSQL's 55000 for reading a materialized view no REFRESH filled.
 pub(crate) fn unpopulated(name: &str) -> SqlError {
     SqlError::new("55000", format!("materialized view \"{}\" has not been populated", crate::schema::relname(name)))
@@ -115,7 +131,10 @@ impl Binder<'_> {
             }
         }
         let listed: Vec<String> = cv.columns.iter().map(|c| super::fold(&c.name)).collect();
-        let mut plan = self.table_as(&cv.name, &listed, &cv.query, cv.if_not_exists, false, None, no_data)?;
+        let was = NOT_RUN.with(|n| n.replace(no_data));
+        let plan = self.table_as(&cv.name, &listed, &cv.query, cv.if_not_exists, false, None, no_data);
+        NOT_RUN.with(|n| n.set(was));
+        let mut plan = plan?;
         let Plan::Steps { first, .. } = &mut plan else { return Err(SqlError::internal("CREATE MATERIALIZED VIEW")) };
         let Plan::CreateTable { def, .. } = &mut **first else {
             return Err(SqlError::internal("CREATE MATERIALIZED VIEW"));
@@ -148,7 +167,7 @@ impl Binder<'_> {
             if no_data {
                 return Err(SqlError::new(
                     code::SYNTAX_ERROR,
-                    "REFRESH options CONCURRENTLY and WITH NO DATA cannot be used together",
+                    "CONCURRENTLY and WITH NO DATA options cannot be used together",
                 ));
             }
             if view.matview.as_ref().is_some_and(|m| !m.populated) {

@@ -123,23 +123,24 @@ impl Binder<'_> {
     pub(super) fn rename_table(&mut self, at: &ast::AlterTable, new_name: &ast::ObjectName) -> Result<Plan> {
         let (tag, name) = statement_kind(&at.name);
         if tag == "SET SCHEMA" {
-            return self.set_schema(&name, at.if_exists, new_name, false);
+            return self.set_schema(&name, at.if_exists, new_name, None);
         }
         self.rename_relation(tag, &name, at.if_exists, new_name)
     }
 
     /// `ALTER {TABLE | VIEW} [IF EXISTS] name SET SCHEMA schema`: the relation and its indexes
     /// renamed into `schema` (the sequences it owns stay in theirs).
-    /// `view`: ALTER VIEW's, which moves a view only.
+    /// `only`: ALTER VIEW's or ALTER MATERIALIZED VIEW's tag, which moves a relation of that
+    /// kind only.
     fn set_schema(
         &mut self,
         name: &ast::ObjectName,
         if_exists: bool,
         schema: &ast::ObjectName,
-        view: bool,
+        only: Option<&'static str>,
     ) -> Result<Plan> {
         let schema = bare_name(schema)?;
-        let tag = if view { "ALTER VIEW" } else { "ALTER TABLE" };
+        let tag = only.unwrap_or("ALTER TABLE");
         let tname = self.relation_name(name)?;
         let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
         let Some(def) = super::lookup_table(&tname) else {
@@ -151,10 +152,15 @@ impl Binder<'_> {
             }
             return Err(missing(&parts));
         };
-        if view && def.view.is_none() {
+        let wrong = match only {
+            Some("ALTER VIEW") => def.view.is_none().then_some("view"),
+            Some(_) => def.matview.is_none().then_some("materialized view"),
+            None => None,
+        };
+        if let Some(kind) = wrong {
             return Err(SqlError::new(
                 code::WRONG_OBJECT_TYPE,
-                format!("\"{}\" is not a view", crate::schema::relname(&tname)),
+                format!("\"{}\" is not a {kind}", crate::schema::relname(&tname)),
             ));
         }
         if def.index_of.is_some() {
@@ -209,11 +215,14 @@ impl Binder<'_> {
                 Some(self.rename_relation(tag, name, *if_exists, new_name))
             }
             ast::Statement::AlterView(ast::AlterView {
-                materialized: false,
+                materialized,
                 name,
                 if_exists,
                 operation: ast::AlterViewOperation::SetSchema { schema_name },
-            }) => Some(self.set_schema(name, *if_exists, schema_name, true)),
+            }) => {
+                let tag = if *materialized { "ALTER MATERIALIZED VIEW" } else { "ALTER VIEW" };
+                Some(self.set_schema(name, *if_exists, schema_name, Some(tag)))
+            }
             _ => None,
         }
     }

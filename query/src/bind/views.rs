@@ -91,9 +91,7 @@ impl Binder<'_> {
     ) -> Result<Option<(Arc<TableDef>, String)>> {
         let Ok(tname) = self.relation_name(name) else { return Ok(None) };
         let Some(def) = lookup_table(&tname) else { return Ok(None) };
-        if def.matview.as_ref().is_some_and(|m| !m.populated) {
-            return Err(super::matviews::unpopulated(&tname));
-        }
+        super::matviews::refuse_unpopulated(&def)?;
         let Some(text) = def.view.as_deref() else { return Ok(None) };
         if self.sub.views_expanding.len() >= MAX_VIEW_DEPTH || self.sub.views_expanding.contains(&tname) {
             return Err(SqlError::new(

@@ -11,7 +11,7 @@
 
 use super::{count, ctx, matches, scan, select, QueryResult};
 use crate::bind::SelectPlan;
-use crate::error::{code, Result};
+use crate::error::{code, Result, SqlError};
 use crate::expr;
 use crate::txn::{LockWait, RowLocking, Txn};
 use orbit_engine::table::{Datum, Row};
@@ -28,6 +28,12 @@ pub(super) async fn select_for_update(txn: &mut Txn, p: &SelectPlan, params: &[D
     let Some(t) = &p.table else { return select(txn, p, params).await };
     if crate::catalog::is_view(t) {
         return Err(crate::catalog::read_only(t));
+    }
+    if t.matview.is_some() {
+        return Err(SqlError::new(
+            code::WRONG_OBJECT_TYPE,
+            format!("cannot lock rows in materialized view \"{}\"", crate::schema::relname(&t.name)),
+        ));
     }
     let limit = count(p.limit.as_ref(), params, "LIMIT", code::INVALID_ROW_COUNT_IN_LIMIT_CLAUSE)?;
     let offset = count(p.offset.as_ref(), params, "OFFSET", code::INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE)?;

@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-fn kind(def: &TableDef) -> &'static str {
+/// What a relation is, in PostgreSQL's messages.
+pub(super) fn kind(def: &TableDef) -> &'static str {
     if def.view.is_some() {
         "view"
     } else if def.matview.is_some() {
@@ -187,10 +188,11 @@ pub(super) fn check_dependents(
     }
     // Dropped last-found first: a view goes before the views it reads.
     let names: Vec<String> = deps.iter().rev().map(|v| v.name.clone()).collect();
-    if names.len() == 1 {
-        r.notices.push(notice("00000", format!("drop cascades to view {}", shown(&names[0]))));
+    if let [one] = deps.as_slice() {
+        r.notices.push(notice("00000", format!("drop cascades to {} {}", kind(one), shown(&one.name))));
     } else {
-        let list: Vec<String> = deps.iter().map(|v| format!("drop cascades to view {}", shown(&v.name))).collect();
+        let list: Vec<String> =
+            deps.iter().map(|v| format!("drop cascades to {} {}", kind(v), shown(&v.name))).collect();
         r.notices
             .push(notice("00000", format!("drop cascades to {} other objects", names.len())).detail(list.join("\n")));
     }

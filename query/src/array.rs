@@ -451,6 +451,12 @@ pub enum ArrayFn {
     Slice(bool, bool),
     /// `x op ANY (array)` (false) or `x op ALL (array)` (true).
     Quantified(CmpOp, bool),
+    /// `x ~ ANY (patterns)` and the other regular expression operators with ANY / ALL.
+    QuantifiedRegex {
+        ci: bool,
+        negated: bool,
+        all: bool,
+    },
     /// `@>`, `<@`, `&&`.
     Contains,
     ContainedBy,
@@ -494,6 +500,7 @@ impl ArrayFn {
             self,
             ArrayFn::Construct(_)
                 | ArrayFn::Quantified(..)
+                | ArrayFn::QuantifiedRegex { .. }
                 | ArrayFn::Cat(_)
                 | ArrayFn::Append(_)
                 | ArrayFn::Prepend(_)
@@ -725,6 +732,28 @@ fn quantified(op: CmpOp, all: bool, x: &Datum, a: &Datum) -> Datum {
     }
 }
 
+/// `x ~ ANY / ALL (patterns)` (`ci`: `~*`; `negated`: `!~`, `!~*`): as [`quantified`], each
+/// element's match through the shard's regex cache.
+fn quantified_regex(ci: bool, negated: bool, all: bool, x: &Datum, a: &Datum) -> Result<Datum> {
+    let Some(a) = arr(a) else { return Ok(Datum::Null) };
+    if a.items.is_empty() {
+        return Ok(Datum::Bool(all));
+    }
+    let Datum::Text(s) = x else { return Ok(Datum::Null) };
+    let mut saw_null = false;
+    for item in &a.items {
+        let Datum::Text(p) = item else {
+            saw_null = true;
+            continue;
+        };
+        let holds = crate::scalar::regex_match(s, p, ci)? != negated;
+        if holds != all {
+            return Ok(Datum::Bool(!all));
+        }
+    }
+    Ok(if saw_null { Datum::Null } else { Datum::Bool(all) })
+}
+
 /// Whether every non-NULL... element of `a` is in `b` (array_contain_compare: a NULL element
 /// matches nothing).
 fn contained(a: &ArrayValue, b: &ArrayValue) -> bool {
@@ -838,6 +867,7 @@ pub fn call(f: ArrayFn, args: Vec<Datum>) -> Result<Datum> {
             slice(a, lo, hi)
         }
         ArrayFn::Quantified(op, all) => quantified(op, all, a0, a1),
+        ArrayFn::QuantifiedRegex { ci, negated, all } => quantified_regex(ci, negated, all, a0, a1)?,
         ArrayFn::Contains | ArrayFn::ContainedBy | ArrayFn::Overlaps => {
             let (Some(a), Some(b)) = (arr(a0), arr(a1)) else { return Ok(Datum::Null) };
             Datum::Bool(match f {

@@ -179,7 +179,7 @@ thread_local! {
 /// The most compiled patterns a shard keeps.
 const MAX_CACHED_REGEXES: usize = 256;
 
-fn regex_match(s: &str, pattern: &str, ci: bool) -> Result<bool> {
+pub(crate) fn regex_match(s: &str, pattern: &str, ci: bool) -> Result<bool> {
     match compiled(pattern, ci) {
         Ok(re) => Ok(re.is_match(s)),
         // Back references: the backtracking engine (crate::regex_pattern).

@@ -202,6 +202,9 @@ impl Binder<'_> {
         scope: Option<&Scope>,
     ) -> Result<Expr> {
         use ast::BinaryOperator as B;
+        if matches!(op, B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch) {
+            return self.quantified_regex(left, op, right, all, scope);
+        }
         let cmp = match op {
             B::Eq => CmpOp::Eq,
             B::NotEq => CmpOp::NotEq,
@@ -237,6 +240,44 @@ impl Binder<'_> {
         let to = et.array_of().ok_or_else(|| SqlError::internal("array type"))?;
         let r = self.coerce(r, to, CastContext::Implicit, |_| SqlError::internal("array cast"))?;
         Ok(call(ArrayFn::Quantified(cmp, all), vec![*l, r], SqlType::Bool))
+    }
+
+    /// `x ~ ANY (patterns)`, `x !~* ALL (patterns)`, ...: text against a text array.
+    fn quantified_regex(
+        &mut self,
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        right: &ast::Expr,
+        all: bool,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        use ast::BinaryOperator as B;
+        if matches!(right, ast::Expr::Subquery(_)) {
+            return Err(SqlError::unsupported("ANY/ALL with a subquery is not supported yet"));
+        }
+        let sym = op.to_string();
+        let l = self.expr(left, scope)?;
+        let r = self.expr(right, scope)?;
+        let (lt, rt) = (l.ty(), r.ty());
+        let stringy = |t: SqlType| t.is_string() || t == SqlType::Unknown;
+        let elem_ok = match rt {
+            SqlType::Unknown => true,
+            SqlType::Array(at) => stringy(at.elem()),
+            _ => return Err(SqlError::new("42809", "op ANY/ALL (array) requires array on right side")),
+        };
+        if !stringy(lt) || !elem_ok {
+            let elem = match rt {
+                SqlType::Array(at) => at.elem(),
+                t => t,
+            };
+            return Err(op_error(lt, &sym, elem));
+        }
+        let text_array = SqlType::Text.array_of().ok_or_else(|| SqlError::internal("text[]"))?;
+        let l = self.coerce(l, SqlType::Text, CastContext::Implicit, |_| op_error(lt, &sym, rt))?;
+        let r = self.coerce(r, text_array, CastContext::Implicit, |_| op_error(lt, &sym, rt))?;
+        let ci = matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch);
+        let negated = matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch);
+        Ok(call(ArrayFn::QuantifiedRegex { ci, negated, all }, vec![l, r], SqlType::Bool))
     }
 
     /// Whether `op` on these operand types is an array operator.

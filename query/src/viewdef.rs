@@ -412,7 +412,7 @@ fn is_int(t: SqlType) -> bool {
 
 /// The type without its modifier (`varchar(10)` is `varchar`): what an implicit coercion or a
 /// common type of several values is.
-fn strip_typmod(t: SqlType) -> SqlType {
+pub(crate) fn strip_typmod(t: SqlType) -> SqlType {
     match t {
         SqlType::Varchar(_) => SqlType::Varchar(None),
         SqlType::Numeric(_) => SqlType::NUMERIC,

@@ -97,16 +97,7 @@ impl Binder<'_> {
                 crate::schema::relname(&x.name)
             )));
         }
-        // Foreign keys compare the values of both sides by type: kept out for now.
-        let in_fk = def.foreign_keys.iter().any(|f| f.columns.contains(&i))
-            || crate::catalog::user_tables()
-                .iter()
-                .any(|t| t.foreign_keys.iter().any(|f| f.parent == def.name && f.parent_columns.contains(&i)));
-        if in_fk {
-            return Err(SqlError::unsupported(
-                "ALTER COLUMN ... TYPE of a column in a foreign key is not supported yet",
-            ));
-        }
+        super::foreign_keys::check_retype(def, i, ty, old.ty, using)?;
         def.columns[i].ty = ty;
         def.columns[i].domain = super::domain::domain_of(data_type)?.map_or(0, |d| d.oid);
         def.columns[i].default = Datum::Null;

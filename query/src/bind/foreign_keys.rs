@@ -24,11 +24,124 @@ fn action(a: Option<ast::ReferentialAction>) -> FkAction {
 
 /// Whether values of `a` and `b` compare with each other (PostgreSQL needs an equality
 /// operator between the two types).
+/// Whether a referencing column of type `a` can reference one of type `b`, as PostgreSQL's
+/// ATAddForeignKeyConstraint decides: both in one btree operator family (the integer types,
+/// the float types, the string types, date and the timestamps), or `a` cast implicitly to `b`
+/// (`int` referencing `numeric`; not `numeric` referencing `bigint`).
 fn comparable(a: SqlType, b: SqlType) -> bool {
-    (a.is_numeric() && b.is_numeric())
-        || (a.is_string() && b.is_string())
-        || (a.is_datetime() && b.is_datetime())
-        || a == b
+    let family = |t: SqlType| {
+        if t.is_integer() {
+            Some(0)
+        } else if t.is_float() {
+            Some(1)
+        } else if t.is_string() {
+            Some(2)
+        } else if t.is_datetime() {
+            Some(3)
+        } else {
+            None
+        }
+    };
+    a == b
+        || family(a).is_some_and(|f| family(b) == Some(f))
+        || crate::types::can_cast(a, b, crate::types::CastContext::Implicit)
+}
+
+/// ALTER COLUMN ... TYPE of column `i` of `def` (from `old` to `ty`, converted by `using` if
+/// given) where a foreign key uses it, on either side: the new type must be comparable with
+/// the other side's (PostgreSQL's 42804 when it is not, as its re-made constraint says). The
+/// rows are not checked again, so only conversions that keep every value as it compares are
+/// built: among the integer types, or among text and varchar, by the plain (assignment) cast
+/// — `USING col` or `USING col::type` at most, as Django's AutoField -> BigAutoField sends it;
+/// others are 0A000.
+pub(super) fn check_retype(
+    def: &TableDef,
+    i: usize,
+    ty: SqlType,
+    old: SqlType,
+    using: Option<&ast::Expr>,
+) -> Result<()> {
+    // (constraint, referencing column, referenced column, referencing type, referenced type)
+    let mut uses: Vec<(String, String, String, SqlType, SqlType)> = Vec::new();
+    for f in &def.foreign_keys {
+        for (&c, &p) in f.columns.iter().zip(&f.parent_columns) {
+            // This table's own column referencing the one altered.
+            if f.parent == def.name && p == i && c != i {
+                uses.push((
+                    f.name.clone(),
+                    def.columns[c].name.clone(),
+                    def.columns[p].name.clone(),
+                    def.columns[c].ty,
+                    ty,
+                ));
+                continue;
+            }
+            if c != i {
+                continue;
+            }
+            // The referenced table (this one, for a self-reference, with its new type).
+            let parent = if f.parent == def.name {
+                Some(std::sync::Arc::new(def.clone()))
+            } else {
+                super::lookup_table(&f.parent)
+            };
+            let Some(parent) = parent else { continue };
+            let pty = if f.parent == def.name && p == i { ty } else { parent.columns[p].ty };
+            uses.push((f.name.clone(), def.columns[c].name.clone(), parent.columns[p].name.clone(), ty, pty));
+        }
+    }
+    for t in crate::catalog::user_tables() {
+        if t.name == def.name {
+            continue;
+        }
+        for f in t.foreign_keys.iter().filter(|f| f.parent == def.name) {
+            for (&c, &p) in f.columns.iter().zip(&f.parent_columns) {
+                if p == i {
+                    let (cn, pn) = (t.columns[c].name.clone(), def.columns[p].name.clone());
+                    uses.push((f.name.clone(), cn, pn, t.columns[c].ty, ty));
+                }
+            }
+        }
+    }
+    if uses.is_empty() {
+        return Ok(());
+    }
+    for (name, cn, pn, ct, pt) in &uses {
+        if !comparable(*ct, *pt) {
+            return Err(SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!("foreign key constraint \"{name}\" cannot be implemented"),
+            )
+            .detail(format!(
+                "Key columns \"{cn}\" and \"{pn}\" are of incompatible types: {} and {}.",
+                crate::viewdef::strip_typmod(*ct).name(),
+                crate::viewdef::strip_typmod(*pt).name()
+            )));
+        }
+    }
+    let family = |t: SqlType| match t {
+        SqlType::Int2 | SqlType::Int4 | SqlType::Int8 => Some(0),
+        SqlType::Text | SqlType::Varchar(_) => Some(1),
+        _ => None,
+    };
+    let column = def.columns[i].name.as_str();
+    let plain_using = match using {
+        None => true,
+        Some(e) => {
+            let mut e = e;
+            while let ast::Expr::Nested(inner) = e {
+                e = inner;
+            }
+            let is_column = |e: &ast::Expr| matches!(e, ast::Expr::Identifier(id) if fold(id) == column);
+            is_column(e) || matches!(e, ast::Expr::Cast { expr, .. } if is_column(expr))
+        }
+    };
+    if family(old).is_none() || family(old) != family(ty) || !plain_using {
+        return Err(SqlError::unsupported(
+            "ALTER COLUMN ... TYPE of a column in a foreign key is supported among the integer types and among text and varchar, by a plain cast",
+        ));
+    }
+    Ok(())
 }
 
 /// Every name a constraint of `def` has (an FK's name may be none of these).
@@ -188,8 +301,8 @@ impl Binder<'_> {
                     "Key columns \"{}\" and \"{}\" are of incompatible types: {} and {}.",
                     def.columns[c].name,
                     parent.columns[p].name,
-                    ct.name(),
-                    pt.name()
+                    crate::viewdef::strip_typmod(ct).name(),
+                    crate::viewdef::strip_typmod(pt).name()
                 )));
             }
         }

@@ -377,9 +377,13 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             Ok(r)
         }
         Plan::DropView { names, if_exists, cascade } => {
-            let (r, gone) = views::drop_views_kept(names, *if_exists, *cascade).await?;
-            let kept = gone.iter().map(|d| undo::Created::Dropped { def: Box::new((**d).clone()), rows: Vec::new() });
-            undo::keep(txn, kept.collect())?;
+            // Hidden until COMMIT as DROP TABLE's tables are: what reads them first (a
+            // materialized view with its rows and indexes), then the views named.
+            let (r, present, mut going) = views::check_drop_views(names, *if_exists, *cascade)?;
+            going.extend(present.iter().filter_map(|n| crate::bind::lookup_table(n)));
+            if !going.is_empty() {
+                undo::drop_at_commit(txn, &going).await?;
+            }
             Ok(r)
         }
         Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. }

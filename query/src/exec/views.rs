@@ -134,18 +134,6 @@ pub(super) fn dependents(names: &[String]) -> Vec<Arc<TableDef>> {
     found
 }
 
-/// DROP ... CASCADE would drop a materialized view with what it reads: not built (its rows,
-/// indexes and undo are a table's, which this path does not keep), 0A000.
-pub(super) fn refuse_matview_cascade(deps: &[Arc<TableDef>]) -> Result<()> {
-    match deps.iter().find(|d| d.matview.is_some()) {
-        Some(m) => Err(SqlError::unsupported(format!(
-            "DROP ... CASCADE reaching materialized view {} is not supported yet: drop it first",
-            crate::schema::shown(&m.name)
-        ))),
-        None => Ok(()),
-    }
-}
-
 /// Without CASCADE, PostgreSQL's 2BP01 when views read what is dropped; with it, the NOTICEs and
 /// the views to drop first.
 pub(super) fn check_dependents(
@@ -159,9 +147,6 @@ pub(super) fn check_dependents(
         return Ok(Vec::new());
     }
     let shown = crate::schema::shown;
-    if cascade {
-        refuse_matview_cascade(&deps)?;
-    }
     if !cascade {
         // Each view with what it reads: a dropped relation, or a view found before it.
         let details: Vec<String> = deps
@@ -200,6 +185,21 @@ pub(super) fn check_dependents(
 }
 
 pub(super) async fn drop_views(names: &[String], if_exists: bool, cascade: bool) -> Result<QueryResult> {
+    let (r, present, cascaded) = check_drop_views(names, if_exists, cascade)?;
+    let cascaded: Vec<String> = cascaded.iter().map(|d| d.name.clone()).collect();
+    drop_relations(&cascaded).await?;
+    drop_relations(&present).await?;
+    Ok(r)
+}
+
+/// DROP VIEW's checks of `names`, every name before dropping any: the reply (with its
+/// notices), the views named that exist, and (CASCADE) what reads them, in the order to drop
+/// them (each before what it reads).
+pub(super) fn check_drop_views(
+    names: &[String],
+    if_exists: bool,
+    cascade: bool,
+) -> Result<(QueryResult, Vec<String>, Vec<Arc<TableDef>>)> {
     let mut r = QueryResult { tag: "DROP VIEW".into(), ..Default::default() };
     let mut present = Vec::new();
     for n in names {
@@ -225,25 +225,9 @@ pub(super) async fn drop_views(names: &[String], if_exists: bool, cascade: bool)
         }
     }
     if present.is_empty() {
-        return Ok(r);
+        return Ok((r, present, Vec::new()));
     }
     let cascaded = check_dependents("view", &present, cascade, &mut r)?;
-    drop_relations(&cascaded).await?;
-    drop_relations(&present).await?;
-    Ok(r)
-}
-
-/// [`drop_views`], with the views it drops, in the order it drops them (for ROLLBACK).
-pub(super) async fn drop_views_kept(
-    names: &[String],
-    if_exists: bool,
-    cascade: bool,
-) -> Result<(QueryResult, Vec<Arc<TableDef>>)> {
-    let present: Vec<Arc<TableDef>> =
-        names.iter().filter_map(|n| crate::bind::lookup_table(n)).filter(|d| d.view.is_some()).collect();
-    let present_names: Vec<String> = present.iter().map(|d| d.name.clone()).collect();
-    // Dependents go first, last-found first (as drop_views drops them), then the named views.
-    let mut going: Vec<Arc<TableDef>> = dependents(&present_names).into_iter().rev().collect();
-    going.extend(present);
-    Ok((drop_views(names, if_exists, cascade).await?, going))
+    let cascaded = cascaded.iter().filter_map(|n| crate::bind::lookup_table(n)).collect();
+    Ok((r, present, cascaded))
 }

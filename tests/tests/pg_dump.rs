@@ -21,7 +21,8 @@ use std::process::{Command, Output};
 /// Tables with PRIMARY KEY, UNIQUE, FOREIGN KEY, CHECK, DEFAULT and NOT NULL; SERIAL and
 /// IDENTITY columns; stored generated columns; numeric, text, varchar, timestamp, timestamptz, json, array, bytea,
 /// double, boolean and date columns; secondary, unique and expression indexes; a view; a
-/// second schema with a sequence of its own.
+/// materialized view with an index and an unpopulated one; a second schema with a sequence of
+/// its own.
 const SCHEMA: &str = r#"
 CREATE TABLE customers (
   id serial PRIMARY KEY,
@@ -61,6 +62,9 @@ INSERT INTO orders (customer_id, amount, qty, placed, note) VALUES
   (2, 5.25, 1, NULL, E'tab\tand\nnewline and back\\slash'),
   (3, 0.01, 7, '1999-12-31 23:59:59.5+00', NULL);
 INSERT INTO inv.items VALUES ('s1', 3, 1.5, true, '2022-02-02'), ('s2', 0, NULL, NULL, NULL), ('s3', 9, -0.25, false, '1970-01-01');
+CREATE MATERIALIZED VIEW order_totals AS SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id;
+CREATE UNIQUE INDEX order_totals_customer ON order_totals (customer_id);
+CREATE MATERIALIZED VIEW later AS SELECT id FROM customers WITH NO DATA;
 "#;
 
 /// Queries whose output must be the same on the source and on a restored copy.
@@ -69,6 +73,8 @@ const SAME_RESULTS: &[&str] = &[
     "SELECT * FROM public.orders ORDER BY id",
     "SELECT * FROM inv.items ORDER BY sku",
     "SELECT * FROM public.busy ORDER BY id",
+    "SELECT * FROM public.order_totals ORDER BY customer_id",
+    "SELECT matviewname, ispopulated, hasindexes FROM pg_matviews ORDER BY 1",
     "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint \
      WHERE conrelid IN ('public.customers'::regclass, 'public.orders'::regclass, 'inv.items'::regclass) ORDER BY 1",
     "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname IN ('public', 'inv') ORDER BY 1",

@@ -13,15 +13,12 @@ use crate::txn::Txn;
 use orbit_engine::table::TableDef;
 use std::sync::Arc;
 
-/// A catalog name as SQL text: each part a quoted identifier.
+/// A catalog name as SQL text, schema-qualified (the session's search path may be empty, as
+/// pg_dump's scripts set it), each part a quoted identifier.
 fn quoted(name: &str) -> String {
     let (schema, rel) = crate::schema::split(name);
     let id = |s: &str| sqlparser::ast::Ident::with_quote('"', s).to_string();
-    if name.contains('.') {
-        format!("{}.{}", id(schema), id(rel))
-    } else {
-        id(rel)
-    }
+    format!("{}.{}", id(schema), id(rel))
 }
 
 pub(super) async fn refresh(txn: &mut Txn, r: &Refresh) -> Result<QueryResult> {
@@ -42,20 +39,17 @@ pub(super) async fn refresh(txn: &mut Txn, r: &Refresh) -> Result<QueryResult> {
 async fn steps(txn: &mut Txn, view: &Arc<TableDef>, r: &Refresh) -> Result<()> {
     let Some(m) = view.matview.clone() else { return Ok(()) };
     let target = quoted(&view.name);
-    if !m.populated && !r.no_data {
-        mark(txn, view, true).await?;
-    }
+    // The rows first; the populated mark last, once they are in (an error before leaves it).
     if m.populated {
         super::run_step(&format!("DELETE FROM {target}"), &r.session, &[], txn).await?;
     }
-    if r.no_data {
-        if m.populated {
-            let now = crate::bind::lookup_table(&view.name).unwrap_or_else(|| view.clone());
-            mark(txn, &now, false).await?;
-        }
-        return Ok(());
+    if !r.no_data {
+        super::run_step(&format!("INSERT INTO {target} {}", m.query), &r.session, &[], txn).await?;
     }
-    super::run_step(&format!("INSERT INTO {target} {}", m.query), &r.session, &[], txn).await?;
+    if m.populated == r.no_data {
+        let now = crate::bind::lookup_table(&view.name).unwrap_or_else(|| view.clone());
+        mark(txn, &now, !r.no_data).await?;
+    }
     Ok(())
 }
 

@@ -2143,6 +2143,23 @@ impl Binder<'_> {
                     let col = OutputColumn { name: "QUERY PLAN".into(), ty: SqlType::Text, table_oid: 0, column: 0 };
                     return Ok((Plan::ExplainExecute { name, args, explain: Box::new(stmt.clone()) }, vec![col]));
                 }
+                // CREATE TABLE AS / CREATE MATERIALIZED VIEW: the plan of the query (nothing is
+                // created; ANALYZE, which PostgreSQL runs the creation for, is not built).
+                let ctas = match statement.as_ref() {
+                    S::CreateTable(ct) => ct.query.clone(),
+                    S::CreateView(cv) if cv.materialized => Some(cv.query.clone()),
+                    _ => None,
+                };
+                let query_of_ctas = ctas.map(S::Query);
+                let statement = match &query_of_ctas {
+                    Some(_) if analyze => {
+                        return Err(SqlError::unsupported(
+                            "EXPLAIN ANALYZE of CREATE TABLE AS or CREATE MATERIALIZED VIEW is not supported yet",
+                        ))
+                    }
+                    Some(q) => q,
+                    None => statement.as_ref(),
+                };
                 let (inner, _) = self.statement(statement)?;
                 let (_, shards) = orbit_shards::state::local();
                 let lines = crate::explain::lines(&inner, &crate::explain::Texts::of(statement), shards, opts)?;

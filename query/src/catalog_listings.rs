@@ -14,7 +14,7 @@
 use crate::catalog::View;
 use crate::error::{code, Result, SqlError};
 use crate::txn::Txn;
-use orbit_engine::table::{ArrayType, Datum, Row, SqlType, ViewCheck};
+use orbit_engine::table::{ArrayType, Datum, Row, SqlType, TableDef, ViewCheck};
 use orbit_shards::mesh;
 
 use SqlType::{Bool as B, Int4 as I4, Int8 as I8, Text as T};
@@ -268,20 +268,30 @@ pub(crate) async fn rows(oid: u32, txn: &Txn) -> Result<Option<Vec<Row>>> {
     }))
 }
 
+/// The user relations `keep` selects (views, materialized views), by name, each with its
+/// query as pg_get_viewdef(oid) prints it.
+fn with_definitions(txn: &Txn, keep: impl Fn(&TableDef) -> bool) -> Vec<(std::sync::Arc<TableDef>, Datum)> {
+    let mut views: Vec<_> = crate::catalog::user_tables_seen_by(txn.id).into_iter().filter(|t| keep(t)).collect();
+    views.sort_by(|a, b| a.name.cmp(&b.name));
+    views
+        .into_iter()
+        .map(|t| {
+            let args = vec![Datum::Int8(t.oid as i64), Datum::Bool(false)];
+            let definition =
+                crate::catalog_fns::call(crate::catalog_fns::CatalogFn::ViewDef, args).unwrap_or(Datum::Null);
+            (t, definition)
+        })
+        .collect()
+}
+
 /// pg_views or information_schema.views: every user view with its query as
 /// pg_get_viewdef(oid) prints it, its check option, and whether it is automatically updatable
 /// (Orbit has no INSTEAD OF triggers).
 fn user_views(oid: u32, txn: &Txn) -> Vec<Row> {
-    let mut views: Vec<_> =
-        crate::catalog::user_tables_seen_by(txn.id).into_iter().filter(|t| t.view.is_some()).collect();
-    views.sort_by(|a, b| a.name.cmp(&b.name));
-    views
-        .iter()
-        .map(|t| {
+    with_definitions(txn, |t| t.view.is_some())
+        .into_iter()
+        .map(|(t, definition)| {
             let (schema, name) = crate::schema::split(&t.name);
-            let args = vec![Datum::Int8(t.oid as i64), Datum::Bool(false)];
-            let definition =
-                crate::catalog_fns::call(crate::catalog_fns::CatalogFn::ViewDef, args).unwrap_or(Datum::Null);
             if oid == PG_VIEWS_OID {
                 vec![text(schema), text(name), text("postgres"), definition]
             } else {
@@ -289,7 +299,7 @@ fn user_views(oid: u32, txn: &Txn) -> Vec<Row> {
                 let mut row = vec![text("postgres"), text(schema), text(name), definition, text(check)];
                 // An automatically updatable view with an updatable column takes UPDATE,
                 // DELETE and INSERT (bind/updatable_views.rs); no triggers.
-                let writable = crate::bind::view_updatable_columns(t).is_some_and(|c| c.contains(&true));
+                let writable = crate::bind::view_updatable_columns(&t).is_some_and(|c| c.contains(&true));
                 let yes_no = |b: bool| text(if b { "YES" } else { "NO" });
                 row.extend([yes_no(writable), yes_no(writable)]);
                 row.extend((0..3).map(|_| text("NO")));
@@ -301,16 +311,10 @@ fn user_views(oid: u32, txn: &Txn) -> Vec<Row> {
 
 /// pg_matviews: every materialized view with its query as pg_get_viewdef(oid) prints it.
 fn matviews(txn: &Txn) -> Vec<Row> {
-    let mut views: Vec<_> =
-        crate::catalog::user_tables_seen_by(txn.id).into_iter().filter(|t| t.matview.is_some()).collect();
-    views.sort_by(|a, b| a.name.cmp(&b.name));
-    views
-        .iter()
-        .map(|t| {
+    with_definitions(txn, |t| t.matview.is_some())
+        .into_iter()
+        .map(|(t, definition)| {
             let (schema, name) = crate::schema::split(&t.name);
-            let args = vec![Datum::Int8(t.oid as i64), Datum::Bool(false)];
-            let definition =
-                crate::catalog_fns::call(crate::catalog_fns::CatalogFn::ViewDef, args).unwrap_or(Datum::Null);
             let populated = t.matview.as_ref().is_some_and(|m| m.populated);
             vec![
                 text(schema),

@@ -113,7 +113,8 @@ impl Binder<'_> {
             return Err(SqlError::syntax("MATERIALIZED"));
         }
         if cv.temporary {
-            return Err(SqlError::new(code::SYNTAX_ERROR, "materialized views must not use temporary tables or views"));
+            // PostgreSQL's grammar has no TEMP before MATERIALIZED.
+            return Err(SqlError::syntax("MATERIALIZED"));
         }
         let mut no_data = false;
         if let ast::CreateTableOptions::With(opts) = &cv.options {

@@ -876,6 +876,18 @@ impl Binder<'_> {
                         format!("column \"{new}\" of relation \"{tname}\" already exists"),
                     ));
                 }
+                // A view keeps its query as SQL text: one naming the column could not follow.
+                let reader = crate::catalog::user_tables().into_iter().find(|v| {
+                    (v.view.is_some() || v.matview.is_some())
+                        && crate::exec::views::reads(v).contains(&table.name)
+                        && crate::exec::views::names_column(v, &old)
+                });
+                if let Some(v) = reader {
+                    return Err(SqlError::unsupported(format!(
+                        "ALTER TABLE ... RENAME COLUMN of \"{old}\", which view {} reads, is not supported yet",
+                        crate::schema::shown(&v.name)
+                    )));
+                }
                 super::constraints::rename_column_in_checks(&mut def, &old, &new)?;
                 def.columns[i].name = new;
                 Ok(Plan::RewriteTable { table, def, change: ColumnChange::Rename })

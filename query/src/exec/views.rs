@@ -109,6 +109,33 @@ pub(crate) fn reads(def: &TableDef) -> BTreeSet<String> {
     out
 }
 
+/// Whether the query of view (or materialized view) `def` names a column `column`, as a bare
+/// or qualified column reference anywhere in it (a conservative test: the name may be another
+/// relation's column).
+pub(crate) fn names_column(def: &TableDef, column: &str) -> bool {
+    let Some(text) = def.view.as_ref().or(def.matview.as_ref().map(|m| &m.query)) else { return false };
+    let Ok(stmts) = crate::bind::parse(text) else { return true };
+    let mut found = false;
+    for s in &stmts {
+        let _ = sqlparser::ast::visit_expressions(s, |e| {
+            let hit = match e {
+                sqlparser::ast::Expr::Identifier(i) => crate::bind::fold_ident(i) == column,
+                sqlparser::ast::Expr::CompoundIdentifier(parts) => {
+                    parts.last().is_some_and(|i| crate::bind::fold_ident(i) == column)
+                }
+                _ => false,
+            };
+            found |= hit;
+            if hit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+    }
+    found
+}
+
 /// The views that read `names`, and the views that read those, in the order they were found
 /// (each after one it reads; drop them in reverse). From this shard's copy of the catalog.
 pub(super) fn dependents(names: &[String]) -> Vec<Arc<TableDef>> {

@@ -843,6 +843,31 @@ impl Binder<'_> {
                 // others can, the references' column numbers following (exec: RewriteTable).
                 let cascade = matches!(drop_behavior, Some(ast::DropBehavior::Cascade));
                 crate::foreign_key::check_drop_column(&table, i, cascade)?;
+                // The views (and materialized views) that read it: 2BP01, as PostgreSQL's
+                // dependencies say (their query is text here: dropping it would break them).
+                let readers = crate::exec::views::column_readers(&table.name, &cn, true);
+                if let Some(v) = readers.first() {
+                    if cascade {
+                        return Err(SqlError::unsupported(format!(
+                            "ALTER TABLE ... DROP COLUMN ... CASCADE of a column view {} reads is not supported yet",
+                            crate::schema::shown(&v.name)
+                        )));
+                    }
+                    let shown = crate::schema::shown(&table.name);
+                    let lines: Vec<String> = readers
+                        .iter()
+                        .map(|v| {
+                            let kind = if v.matview.is_some() { "materialized view" } else { "view" };
+                            format!("{kind} {} depends on column {cn} of table {shown}", crate::schema::shown(&v.name))
+                        })
+                        .collect();
+                    return Err(SqlError::new(
+                        "2BP01",
+                        format!("cannot drop column {cn} of table {shown} because other objects depend on it"),
+                    )
+                    .detail(lines.join("\n"))
+                    .hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                }
                 // Generated columns that read it: 2BP01, or with CASCADE dropped first (steps).
                 if let Some((users, notice)) = super::generated::drop_dependents(&def, &cn, cascade)? {
                     let rest = super::generated::drop_steps(tname, &users, &cn);
@@ -877,12 +902,7 @@ impl Binder<'_> {
                     ));
                 }
                 // A view keeps its query as SQL text: one naming the column could not follow.
-                let reader = crate::catalog::user_tables().into_iter().find(|v| {
-                    (v.view.is_some() || v.matview.is_some())
-                        && crate::exec::views::reads(v).contains(&table.name)
-                        && crate::exec::views::names_column(v, &old)
-                });
-                if let Some(v) = reader {
+                if let Some(v) = crate::exec::views::column_readers(&table.name, &old, false).first() {
                     return Err(SqlError::unsupported(format!(
                         "ALTER TABLE ... RENAME COLUMN of \"{old}\", which view {} reads, is not supported yet",
                         crate::schema::shown(&v.name)

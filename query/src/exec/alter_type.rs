@@ -40,33 +40,11 @@ pub(super) async fn retype(txn: &mut Txn, ac: &AlterColumn, rt: &Retype) -> Resu
 /// PostgreSQL's 0A000 when a view reads the column (a view names it, or selects `*`: a view
 /// depends on every column its `*` expanded to).
 fn refuse_if_viewed(table: &TableDef, cn: &str) -> Result<()> {
-    let views = super::views::dependents(std::slice::from_ref(&table.name));
-    let direct = views.iter().find(|v| super::views::reads(v).contains(&table.name) && names_column(v, cn));
-    if let Some(v) = direct {
+    if let Some(v) = super::views::column_readers(&table.name, cn, true).first() {
         return Err(SqlError::unsupported("cannot alter type of a column used by a view or rule")
             .detail(format!("rule _RETURN on view {} depends on column \"{cn}\"", crate::schema::relname(&v.name))));
     }
     Ok(())
-}
-
-/// Whether a view's query text names column `cn` or selects `*`.
-fn names_column(view: &TableDef, cn: &str) -> bool {
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    let Some(text) = &view.view else { return false };
-    let dialect = sqlparser::dialect::PostgreSqlDialect {};
-    let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize() else { return true };
-    let tokens: Vec<&Token> = tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
-    tokens.iter().enumerate().any(|(i, t)| match t {
-        Token::Word(w) if w.quote_style.is_some() => w.value == cn,
-        Token::Word(w) => w.value.to_lowercase() == cn,
-        // `SELECT *`, `, *`, `t.*` (not a product: `b * 2`).
-        Token::Mul => match i.checked_sub(1).map(|p| tokens[p]) {
-            Some(Token::Comma | Token::Period) => true,
-            Some(Token::Word(w)) => ["select", "distinct", "all"].contains(&w.value.to_lowercase().as_str()),
-            _ => false,
-        },
-        _ => false,
-    })
 }
 
 /// Builds `index` of the retyped `table` again from its rows; the old entries are kept for
@@ -110,25 +88,4 @@ async fn rebuild_index(txn: &mut Txn, table: &Arc<TableDef>, index: &IndexDef) -
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::names_column;
-    use orbit_engine::table::TableDef;
-
-    fn view(sql: &str) -> TableDef {
-        TableDef { view: Some(sql.into()), ..TableDef::default_empty() }
-    }
-
-    #[test]
-    fn a_view_uses_a_column_it_names_or_its_star() {
-        assert!(names_column(&view("SELECT a FROM h"), "a"));
-        assert!(names_column(&view("SELECT * FROM h"), "a"));
-        assert!(names_column(&view("SELECT h.* FROM h"), "a"));
-        assert!(!names_column(&view("SELECT b FROM h"), "a"));
-        assert!(!names_column(&view("SELECT count(*) FROM h"), "a"));
-        assert!(!names_column(&view("SELECT b * 2 FROM h"), "a"));
-        assert!(names_column(&view("SELECT \"A\" FROM h"), "A"));
-    }
 }

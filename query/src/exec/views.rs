@@ -109,31 +109,38 @@ pub(crate) fn reads(def: &TableDef) -> BTreeSet<String> {
     out
 }
 
-/// Whether the query of view (or materialized view) `def` names a column `column`, as a bare
-/// or qualified column reference anywhere in it (a conservative test: the name may be another
-/// relation's column).
-pub(crate) fn names_column(def: &TableDef, column: &str) -> bool {
+/// Whether the query of view (or materialized view) `def` names column `cn` (a word of its
+/// text: conservative, the name may be another relation's column) or, with `star`, selects `*`
+/// (a view depends on every column its `*` expanded to; a rename does not break it).
+pub(crate) fn names_column(def: &TableDef, cn: &str, star: bool) -> bool {
+    use sqlparser::tokenizer::{Token, Tokenizer};
     let Some(text) = def.view.as_ref().or(def.matview.as_ref().map(|m| &m.query)) else { return false };
-    let Ok(stmts) = crate::bind::parse(text) else { return true };
-    let mut found = false;
-    for s in &stmts {
-        let _ = sqlparser::ast::visit_expressions(s, |e| {
-            let hit = match e {
-                sqlparser::ast::Expr::Identifier(i) => crate::bind::fold_ident(i) == column,
-                sqlparser::ast::Expr::CompoundIdentifier(parts) => {
-                    parts.last().is_some_and(|i| crate::bind::fold_ident(i) == column)
-                }
-                _ => false,
-            };
-            found |= hit;
-            if hit {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
-    }
-    found
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize() else { return true };
+    let tokens: Vec<&Token> = tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
+    tokens.iter().enumerate().any(|(i, t)| match t {
+        Token::Word(w) if w.quote_style.is_some() => w.value == cn,
+        Token::Word(w) => w.value.to_lowercase() == cn,
+        // `SELECT *`, `, *`, `t.*` (not a product: `b * 2`).
+        Token::Mul if star => match i.checked_sub(1).map(|p| tokens[p]) {
+            Some(Token::Comma | Token::Period) => true,
+            Some(Token::Word(w)) => ["select", "distinct", "all"].contains(&w.value.to_lowercase().as_str()),
+            _ => false,
+        },
+        _ => false,
+    })
+}
+
+/// The views and materialized views whose queries read table `table` directly and name its
+/// column `cn` (with `star`: or select `*`), oldest first (by OID, as PostgreSQL lists them).
+pub(crate) fn column_readers(table: &str, cn: &str, star: bool) -> Vec<Arc<TableDef>> {
+    let mut out: Vec<Arc<TableDef>> = crate::catalog::user_tables()
+        .into_iter()
+        .filter(|v| (v.view.is_some() || v.matview.is_some()) && !v.name.contains(super::undo::HIDDEN))
+        .filter(|v| reads(v).contains(table) && names_column(v, cn, star))
+        .collect();
+    out.sort_by_key(|v| v.oid);
+    out
 }
 
 /// The views that read `names`, and the views that read those, in the order they were found
@@ -257,4 +264,28 @@ pub(super) fn check_drop_views(
     let cascaded = check_dependents("view", &present, cascade, &mut r)?;
     let cascaded = cascaded.iter().filter_map(|n| crate::bind::lookup_table(n)).collect();
     Ok((r, present, cascaded))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_column;
+    use orbit_engine::table::TableDef;
+
+    fn view(sql: &str) -> TableDef {
+        TableDef { view: Some(sql.into()), ..TableDef::default_empty() }
+    }
+
+    #[test]
+    fn a_view_uses_a_column_it_names_or_its_star() {
+        assert!(names_column(&view("SELECT a FROM h"), "a", true));
+        assert!(names_column(&view("SELECT * FROM h"), "a", true));
+        assert!(names_column(&view("SELECT h.* FROM h"), "a", true));
+        assert!(!names_column(&view("SELECT b FROM h"), "a", true));
+        assert!(!names_column(&view("SELECT count(*) FROM h"), "a", true));
+        assert!(!names_column(&view("SELECT b * 2 FROM h"), "a", true));
+        assert!(names_column(&view("SELECT \"A\" FROM h"), "A", true));
+        // A rename does not break a view's `*`.
+        assert!(!names_column(&view("SELECT * FROM h"), "a", false));
+        assert!(names_column(&view("SELECT a FROM h"), "a", false));
+    }
 }

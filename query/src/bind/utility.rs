@@ -846,19 +846,62 @@ impl Binder<'_> {
                 // The views (and materialized views) that read it: 2BP01, as PostgreSQL's
                 // dependencies say (their query is text here: dropping it would break them).
                 let readers = crate::exec::views::column_readers(&table.name, &cn, true);
-                if let Some(v) = readers.first() {
+                if !readers.is_empty() {
+                    let kind = |v: &TableDef| if v.matview.is_some() { "materialized view" } else { "view" };
                     if cascade {
-                        return Err(SqlError::unsupported(format!(
-                            "ALTER TABLE ... DROP COLUMN ... CASCADE of a column view {} reads is not supported yet",
-                            crate::schema::shown(&v.name)
-                        )));
+                        // They go first with the views that read them (each after what it
+                        // reads, dropped in reverse), then the column.
+                        // Each reader followed by what reads it, as PostgreSQL lists them.
+                        let mut going: Vec<Arc<TableDef>> = Vec::new();
+                        for r in &readers {
+                            if going.iter().any(|g| g.name == r.name) {
+                                continue;
+                            }
+                            going.push(r.clone());
+                            for d in crate::exec::views::dependents(std::slice::from_ref(&r.name)) {
+                                if !going.iter().any(|g| g.name == d.name) {
+                                    going.push(d);
+                                }
+                            }
+                        }
+                        let lines: Vec<String> = going
+                            .iter()
+                            .map(|v| format!("drop cascades to {} {}", kind(v), crate::schema::shown(&v.name)))
+                            .collect();
+                        let notice = match lines.as_slice() {
+                            [one] => one.clone(),
+                            _ => format!("drop cascades to {} other objects\n{}", lines.len(), lines.join("\n")),
+                        };
+                        let quoted = |n: &str| {
+                            let (schema, rel) = crate::schema::split(n);
+                            format!("{}.{}", crate::regtypes::quote_ident(schema), crate::regtypes::quote_ident(rel))
+                        };
+                        let mut rest: Vec<String> = going
+                            .iter()
+                            .rev()
+                            .map(|v| format!("DROP {} {}", kind(v).to_uppercase(), quoted(&v.name)))
+                            .collect();
+                        rest.push(format!(
+                            "ALTER TABLE {} DROP COLUMN {} CASCADE",
+                            quoted(&table.name),
+                            crate::regtypes::quote_ident(&cn)
+                        ));
+                        return Ok(Plan::Steps {
+                            first: Box::new(Plan::Skipped { tag: "ALTER TABLE", notice }),
+                            rest,
+                            select_tag: false,
+                            session: super::binding_session(),
+                        });
                     }
                     let shown = crate::schema::shown(&table.name);
                     let lines: Vec<String> = readers
                         .iter()
                         .map(|v| {
-                            let kind = if v.matview.is_some() { "materialized view" } else { "view" };
-                            format!("{kind} {} depends on column {cn} of table {shown}", crate::schema::shown(&v.name))
+                            format!(
+                                "{} {} depends on column {cn} of table {shown}",
+                                kind(v),
+                                crate::schema::shown(&v.name)
+                            )
                         })
                         .collect();
                     return Err(SqlError::new(

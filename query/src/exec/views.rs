@@ -145,7 +145,7 @@ pub(crate) fn column_readers(table: &str, cn: &str, star: bool) -> Vec<Arc<Table
 
 /// The views that read `names`, and the views that read those, in the order they were found
 /// (each after one it reads; drop them in reverse). From this shard's copy of the catalog.
-pub(super) fn dependents(names: &[String]) -> Vec<Arc<TableDef>> {
+pub(crate) fn dependents(names: &[String]) -> Vec<Arc<TableDef>> {
     let views: Vec<Arc<TableDef>> = orbit_shards::state::with_shard(|s| {
         // Views a transaction's DROP hid are gone already.
         s.tables

@@ -58,8 +58,7 @@ async fn contents(name: &str) -> Result<Vec<(&'static str, String)>> {
     let mut rels: Vec<Arc<TableDef>> =
         crate::catalog::user_tables().into_iter().filter(|d| d.name.starts_with(&prefix)).collect();
     rels.sort_by_key(|d| d.oid);
-    let mut out: Vec<(&'static str, String)> =
-        rels.iter().map(|d| (if d.view.is_some() { "view" } else { "table" }, d.name.clone())).collect();
+    let mut out: Vec<(&'static str, String)> = rels.iter().map(|d| (views::kind(d), d.name.clone())).collect();
     // Indexes of tables elsewhere (CREATE INDEX names them in the table's schema, so only a
     // crash could leave one) and free-standing sequences.
     let mut seqs: Vec<String> = crate::catalog::sequence_rows()
@@ -126,7 +125,7 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
             let kind = listed[i].0;
             for v in &dependents {
                 if !listed.iter().any(|l| l.1 == v.name) && views::reads(v).contains(&read) {
-                    listed.push(("view", v.name.clone(), format!("{kind} {}", shown(&read))));
+                    listed.push((views::kind(v), v.name.clone(), format!("{kind} {}", shown(&read))));
                 }
             }
             i += 1;
@@ -196,7 +195,9 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
         });
     }
     let of = |kind: &str| -> Vec<String> { objects.iter().filter(|o| o.0 == kind).map(|o| o.1.clone()).collect() };
-    let (view_names, table_names, seq_names) = (of("view"), of("table"), of("sequence"));
+    let (view_names, seq_names) = (of("view"), of("sequence"));
+    // A materialized view goes as a table does (rows, indexes).
+    let table_names: Vec<String> = of("table").into_iter().chain(of("materialized view")).collect();
     // Views first (those reading others before them), hidden until COMMIT like the tables.
     let views: Vec<Arc<TableDef>> =
         outside.iter().rev().chain(&view_names).filter_map(|n| crate::bind::lookup_table(n)).collect();

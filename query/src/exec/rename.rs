@@ -76,12 +76,23 @@ pub(super) async fn rename_sequence(txn: &mut Txn, from: &str, to: &str) -> Resu
 }
 
 pub(super) async fn rename_table(txn: &mut Txn, table: &Arc<TableDef>, new_name: &str) -> Result<QueryResult> {
-    // A view keeps its query as SQL text naming the table: it cannot follow a rename yet.
-    if let Some(v) = super::views::dependents(std::slice::from_ref(&table.name)).first() {
-        return Err(SqlError::unsupported(format!(
-            "ALTER TABLE ... RENAME TO of \"{}\", which view {} reads, is not supported yet",
-            table.name, v.name
-        )));
+    // The views and materialized views that read it keep their queries as SQL text naming it:
+    // each is written again naming the new name (`views::with_relation_renamed`), after the
+    // rename; one whose text cannot be rewritten refuses it.
+    let readers: Vec<Arc<TableDef>> = crate::catalog::user_tables()
+        .into_iter()
+        .filter(|v| (v.view.is_some() || v.matview.is_some()) && !v.name.contains(super::undo::HIDDEN))
+        .filter(|v| super::views::reads(v).contains(&table.name))
+        .collect();
+    let mut rewritten = Vec::with_capacity(readers.len());
+    for v in &readers {
+        let Some(text) = super::views::with_relation_renamed(v, &table.name, new_name) else {
+            return Err(SqlError::unsupported(format!(
+                "ALTER TABLE ... RENAME TO of \"{}\", which view {} reads, is not supported yet",
+                table.name, v.name
+            )));
+        };
+        rewritten.push((v.clone(), text));
     }
     // Any relation's name is taken: tables, indexes (primary keys' too), sequences, system
     // catalogs.
@@ -108,7 +119,30 @@ pub(super) async fn rename_table(txn: &mut Txn, table: &Arc<TableDef>, new_name:
     if !own.is_empty() {
         txn.rewrite_writes(&table.name, &renamed, own)?;
     }
+    follow_in_views(txn, rewritten).await?;
     Ok(r)
+}
+
+/// The readers of a renamed table get their rewritten queries: a view is replaced (as CREATE
+/// OR REPLACE VIEW replaces it), a materialized view gets a new definition (its rows stay);
+/// ROLLBACK puts the old ones back.
+async fn follow_in_views(txn: &mut Txn, rewritten: Vec<(Arc<TableDef>, String)>) -> Result<()> {
+    for (v, text) in rewritten {
+        let Some(now) = crate::bind::lookup_table(&v.name) else { continue };
+        let mut def = (*now).clone();
+        if let Some(m) = def.matview.as_mut() {
+            m.query = text;
+            let kept: Vec<super::undo::Created> =
+                super::indexes::swap_definition(txn, &now, def).await?.into_iter().collect();
+            super::undo::keep(txn, kept)?;
+        } else {
+            def.view = Some(text);
+            super::views::create_view(&def, true, super::utility::holder(txn)).await?;
+            let old = super::undo::Created::Dropped { def: Box::new((*now).clone()), rows: Vec::new() };
+            super::undo::keep(txn, vec![old])?;
+        }
+    }
+    Ok(())
 }
 
 /// `ALTER INDEX index RENAME TO new_name` of an index of `base`: the index's table is renamed,

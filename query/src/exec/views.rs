@@ -143,6 +143,74 @@ pub(crate) fn column_readers(table: &str, cn: &str, star: bool) -> Vec<Arc<Table
     out
 }
 
+/// The query of view (or materialized view) `def` with table `old` (a catalog name) named
+/// `new`: each FROM item naming it is written as the new name, keeping the old one as its
+/// alias when it had none (so `t.col` still reads it), as PostgreSQL's views follow a rename
+/// (they hold the table's OID). None when the text does not parse as one query.
+pub(crate) fn with_relation_renamed(def: &TableDef, old: &str, new: &str) -> Option<String> {
+    use sqlparser::ast::{Ident, ObjectName, ObjectNamePart, Statement, TableAlias, TableFactor, VisitMut, VisitorMut};
+    let text = def.view.as_ref().or(def.matview.as_ref().map(|m| &m.query))?;
+    let mut stmts = crate::bind::parse(text).ok()?;
+    let [Statement::Query(_)] = stmts.as_slice() else { return None };
+    // WITH queries' names: a FROM item naming one is not the table.
+    let mut ctes: BTreeSet<String> = BTreeSet::new();
+    let _ = sqlparser::ast::visit_statements(&stmts, |s| {
+        if let Statement::Query(q) = s {
+            for c in q.with.iter().flat_map(|w| &w.cte_tables) {
+                ctes.insert(crate::bind::fold_ident(&c.alias.name));
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    struct Renamer<'a> {
+        old: &'a str,
+        new: &'a str,
+        ctes: BTreeSet<String>,
+    }
+    impl VisitorMut for Renamer<'_> {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, f: &mut TableFactor) -> ControlFlow<()> {
+            let TableFactor::Table { name, alias, .. } = f else { return ControlFlow::Continue(()) };
+            let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(crate::bind::fold_ident).collect();
+            let full = match parts.as_slice() {
+                [t] if self.ctes.contains(t) => return ControlFlow::Continue(()),
+                [t] => crate::schema::resolve_unqualified(t).unwrap_or_else(|_| t.clone()),
+                [.., s, t] => crate::schema::qualify(s, t),
+                [] => return ControlFlow::Continue(()),
+            };
+            if full != self.old {
+                return ControlFlow::Continue(());
+            }
+            let id = |s: &str| {
+                let plain = s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if plain {
+                    Ident::new(s)
+                } else {
+                    Ident::with_quote('"', s)
+                }
+            };
+            let (schema, rel) = crate::schema::split(self.new);
+            let written = if self.new.contains('.') || parts.len() > 1 {
+                vec![ObjectNamePart::Identifier(id(schema)), ObjectNamePart::Identifier(id(rel))]
+            } else {
+                vec![ObjectNamePart::Identifier(id(rel))]
+            };
+            if alias.is_none() {
+                let was = parts.last().cloned().unwrap_or_default();
+                *alias = Some(TableAlias { explicit: true, name: id(&was), columns: Vec::new(), at: None });
+            }
+            *name = ObjectName(written);
+            ControlFlow::Continue(())
+        }
+    }
+    let mut r = Renamer { old, new, ctes };
+    let _ = stmts.visit(&mut r);
+    match stmts.as_slice() {
+        [Statement::Query(q)] => Some(q.to_string()),
+        _ => None,
+    }
+}
+
 /// The views that read `names`, and the views that read those, in the order they were found
 /// (each after one it reads; drop them in reverse). From this shard's copy of the catalog.
 pub(crate) fn dependents(names: &[String]) -> Vec<Arc<TableDef>> {

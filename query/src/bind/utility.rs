@@ -849,9 +849,9 @@ impl Binder<'_> {
                 if !readers.is_empty() {
                     let kind = |v: &TableDef| if v.matview.is_some() { "materialized view" } else { "view" };
                     if cascade {
-                        // They go first with the views that read them (each after what it
-                        // reads, dropped in reverse), then the column.
-                        // Each reader followed by what reads it, as PostgreSQL lists them.
+                        // They go first with the views that read them, then the column:
+                        // each reader followed by what reads it (as PostgreSQL lists them),
+                        // dropped in reverse.
                         let mut going: Vec<Arc<TableDef>> = Vec::new();
                         for r in &readers {
                             if going.iter().any(|g| g.name == r.name) {

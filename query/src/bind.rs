@@ -75,6 +75,7 @@ mod array_assign;
 mod create_like;
 pub mod locking;
 pub mod matviews;
+pub mod merge;
 mod modify_join;
 mod nested_join;
 pub mod notify;
@@ -294,6 +295,8 @@ pub enum Plan {
         checks: Vec<ViewCheckExpr>,
     },
     Select(Box<SelectPlan>),
+    /// MERGE ([`merge`]).
+    Merge(Box<merge::MergePlan>),
     /// A query with derived relations, CTEs or subqueries in expressions ([`crate::relation`]).
     Query(Box<crate::relation::QueryPlan>),
     Update {
@@ -783,6 +786,16 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
             if let Some((text, end)) = cursors::current_of_syntax(&tokens, i) {
                 out.push_str(&text);
                 (found, at_start, i) = (true, false, end);
+                continue;
+            }
+        }
+        // MERGE's `WHEN NOT MATCHED THEN INSERT DEFAULT VALUES`: a VALUES list of one DEFAULT,
+        // the rest of the row taking theirs as a short VALUES list does (`bind/merge.rs`).
+        if !at_start && word(t, Keyword::INSERT) {
+            let n = next(i, 2);
+            if n.len() == 2 && word(&tokens[n[0]], Keyword::DEFAULT) && word(&tokens[n[1]], Keyword::VALUES) {
+                out.push_str("INSERT VALUES (DEFAULT)");
+                (found, i) = (true, n[1] + 1);
                 continue;
             }
         }
@@ -1953,6 +1966,13 @@ impl Binder<'_> {
             S::Insert(ins) => self.insert(ins),
             S::Update(up) => self.update(up),
             S::Delete(del) => self.delete(del),
+            S::Merge(m) => {
+                let pending = std::mem::take(&mut self.sub.view_checks);
+                if !pending.is_empty() {
+                    return Err(SqlError::internal("MERGE through a view"));
+                }
+                self.merge(m)
+            }
             S::Truncate(t) => self.truncate(t),
             S::Copy { .. } => Ok((self.copy_statement()?, vec![])),
             S::Vacuum(_) => Ok((self.maintenance_statement(true, stmt)?, vec![])),

@@ -38,6 +38,7 @@ pub(crate) mod index_scan;
 mod indexes;
 mod lock_rows;
 mod matviews;
+mod merge;
 mod modify_join;
 mod rename;
 mod schema;
@@ -458,6 +459,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             };
             delete(txn, table, rows, returning.as_deref(), params).await
         }
+        Plan::Merge(m) => merge::merge(txn, m, params).await,
         Plan::Delete { table, filter, returning, join: Some(join), .. } => {
             modify_join::delete_using(txn, table, join, filter.as_ref(), returning.as_deref(), params).await
         }

@@ -1273,6 +1273,13 @@ fn plan_node(plan: &Plan, t: &Texts, shards: usize) -> Result<Node> {
             }
             modify(Node::new(format!("{what} on {}", table.name)), join)
         }
+        Plan::Merge(m) => {
+            let names: Vec<&str> = m.join.inputs.iter().map(|t| t.name.as_str()).collect();
+            let (tree, _) = join_node(&m.join, None, None, shards, None);
+            let join =
+                Node::new(format!("Join of {} (on the coordinating shard)", names.join(", "))).est(tree.estimate());
+            modify(Node::new(format!("Merge on {}", m.table.name)), join)
+        }
         Plan::Update { table, current_of: Some(c), .. } | Plan::Delete { table, current_of: Some(c), .. } => {
             // PostgreSQL's Tid Scan of the row the cursor is on, drawn as it draws it; here a
             // look-up of the row's key on the one shard it hashes to.

@@ -1480,6 +1480,25 @@ pub(crate) fn map_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> Result<b
                 None => Ok(()),
             }
         }
+        Plan::Merge(m) => {
+            for s in &mut m.join.steps {
+                walk_opt(&mut s.on, f)?;
+            }
+            walk_opt(&mut m.on, f)?;
+            for c in &mut m.clauses {
+                walk_opt(&mut c.condition, f)?;
+                match &mut c.action {
+                    crate::bind::merge::Action::Update(sets) => {
+                        for (_, e) in sets {
+                            walk(e, f)?;
+                        }
+                    }
+                    crate::bind::merge::Action::Insert(values) => walk_all(values, f)?,
+                    crate::bind::merge::Action::Delete | crate::bind::merge::Action::Nothing => {}
+                }
+            }
+            Ok(())
+        }
         Plan::Explain { inner, .. } => map_plan(inner, f),
         _ => Ok(()),
     }

@@ -881,3 +881,70 @@ fn listen_notify_delivers_committed_notifications() {
         assert_eq!(e.as_db_error().unwrap().message(), "channel name cannot be empty");
     });
 }
+
+#[test]
+fn merge_waits_for_row_locks_and_matches_again() {
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let a = pg_connect(o.pg_port).await;
+        let b = pg_connect(o.pg_port).await;
+        let c = pg_connect(o.pg_port).await;
+        a.batch_execute("CREATE TABLE inv (id int PRIMARY KEY, qty int NOT NULL)").await.unwrap();
+        a.batch_execute("INSERT INTO inv VALUES (1, 10), (2, 10)").await.unwrap();
+        let merge = "MERGE INTO inv USING (VALUES (1, 5), (2, 5)) s(id, n) ON inv.id = s.id \
+                     WHEN MATCHED AND inv.qty = 0 THEN DELETE \
+                     WHEN MATCHED THEN UPDATE SET qty = inv.qty + s.n \
+                     WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.n)";
+
+        // B's MERGE waits for A's row 1, then chooses its clause on A's committed value (DELETE).
+        a.batch_execute("BEGIN; UPDATE inv SET qty = 0 WHERE id = 1").await.unwrap();
+        let waiter = tokio::spawn(async move {
+            let n = b.execute(merge, &[]).await.unwrap();
+            (b, n)
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(texts(&c, "SELECT id || ':' || qty FROM inv ORDER BY id").await, ["1:10", "2:10"]);
+        a.batch_execute("COMMIT").await.unwrap();
+        let (b, n) = waiter.await.unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(texts(&c, "SELECT id || ':' || qty FROM inv ORDER BY id").await, ["2:15"]);
+
+        // A row deleted under it is no longer matched: the NOT MATCHED clause inserts it.
+        a.batch_execute("BEGIN; DELETE FROM inv WHERE id = 2").await.unwrap();
+        let waiter = tokio::spawn(async move {
+            let n = b.execute(merge, &[]).await.unwrap();
+            (b, n)
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        a.batch_execute("COMMIT").await.unwrap();
+        let (_b, n) = waiter.await.unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(texts(&c, "SELECT id || ':' || qty FROM inv ORDER BY id").await, ["1:5", "2:5"]);
+
+        // Concurrent MERGE increments of one row lose none.
+        let (clients, rounds) = (4i64, 50i64);
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let port = o.pg_port;
+            tasks.push(tokio::spawn(async move {
+                let c = pg_connect(port).await;
+                for _ in 0..rounds {
+                    let n = c
+                        .execute(
+                            "MERGE INTO inv USING (SELECT 1 AS id) s ON inv.id = s.id \
+                             WHEN MATCHED THEN UPDATE SET qty = inv.qty + 1 \
+                             WHEN NOT MATCHED THEN INSERT VALUES (s.id, 1)",
+                            &[],
+                        )
+                        .await
+                        .unwrap();
+                    assert_eq!(n, 1);
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(one_i64(&c, "SELECT qty::int8 FROM inv WHERE id = 1").await, 5 + clients * rounds);
+    });
+}

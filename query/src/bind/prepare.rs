@@ -43,9 +43,10 @@ impl Binder<'_> {
         use ast::Statement as S;
         match stmt {
             S::Prepare { name, data_types, statement } => {
-                // gram.y's PreparableStmt: SELECT (and VALUES, TABLE), INSERT, UPDATE, DELETE.
+                // gram.y's PreparableStmt: SELECT (and VALUES, TABLE), INSERT, UPDATE, DELETE,
+                // MERGE.
                 match statement.as_ref() {
-                    S::Query(_) | S::Insert(_) | S::Update(_) | S::Delete(_) => {}
+                    S::Query(_) | S::Insert(_) | S::Update(_) | S::Delete(_) | S::Merge(_) => {}
                     other => {
                         // PostgreSQL names the statement's first word as it was written.
                         let text = other.to_string();

@@ -110,6 +110,17 @@ impl State {
     pub(super) fn links_vec(&mut self) -> &mut Vec<SubLink> {
         &mut self.links
     }
+
+    /// How many subqueries and computed relations the statement has so far.
+    pub(super) fn collected(&self) -> (usize, usize) {
+        (self.links.len(), self.inputs.len())
+    }
+
+    /// Drops those collected since [`State::collected`] said `at`.
+    pub(super) fn forget_since(&mut self, at: (usize, usize)) {
+        self.links.truncate(at.0);
+        self.inputs.truncate(at.1);
+    }
 }
 
 struct Frame {
@@ -305,7 +316,10 @@ impl Binder<'_> {
         let (plan, cols) = match q.body.as_ref() {
             ast::SetExpr::Select(_) => self.select_query(q)?,
             // `WITH ... INSERT/UPDATE/DELETE`: the statement, its WITH queries in scope.
-            ast::SetExpr::Insert(stmt) | ast::SetExpr::Update(stmt) | ast::SetExpr::Delete(stmt) => {
+            ast::SetExpr::Insert(stmt)
+            | ast::SetExpr::Update(stmt)
+            | ast::SetExpr::Delete(stmt)
+            | ast::SetExpr::Merge(stmt) => {
                 if q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some() {
                     return Err(SqlError::syntax(if q.order_by.is_some() { "ORDER" } else { "LIMIT" }));
                 }
@@ -565,6 +579,11 @@ impl Binder<'_> {
                 return Err(SqlError::syntax("FROM"));
             }
             let q = cte.query.as_ref();
+            if let ast::SetExpr::Merge(ast::Statement::Merge(m)) = q.body.as_ref() {
+                return Err(
+                    SqlError::unsupported("MERGE not supported in WITH query").at(self.pos(&m.merge_token.0.span))
+                );
+            }
             if with.recursive && q.order_by.is_none() && q.limit_clause.is_none() && q.with.is_none() {
                 if let ast::SetExpr::SetOperation { op: ast::SetOperator::Union, left, right, set_quantifier } =
                     q.body.as_ref()

@@ -1,0 +1,207 @@
+//! MERGE's run (`bind/merge.rs` binds it). The joined rows are read at the statement's
+//! snapshot; each takes the first WHEN clause of its kind whose condition holds. The target rows
+//! an UPDATE or DELETE would change are locked first and read again: one another transaction
+//! changed meanwhile is matched again by ON and its clause chosen anew on its latest values, one
+//! it deleted (or that ON no longer matches) goes to the NOT MATCHED clauses, as PostgreSQL 15's
+//! READ COMMITTED MERGE does. A target row that a second source row would change again is
+//! PostgreSQL's 21000. Then the deletes, updates and inserts are written, through the same
+//! paths as DELETE, UPDATE and INSERT (indexes, constraints, foreign keys).
+
+use super::{check_not_null, matches, utility, write_updates, QueryResult};
+use crate::bind::merge::{Action, MergePlan, WhenClause};
+use crate::error::{Result, SqlError};
+use crate::expr::{self, Ctx, Expr};
+use crate::txn::{SnapshotCheck, Txn};
+use orbit_engine::table::{Datum, Row, TableDef};
+use std::collections::{HashMap, HashSet};
+
+/// Whether a joined row found a target row (its key slots are never NULL in a stored row).
+fn found(table: &TableDef, row: &[Datum]) -> bool {
+    if table.has_row_id() {
+        return !matches!(row.get(table.columns.len()), None | Some(Datum::Null));
+    }
+    table.pk.iter().all(|&i| !matches!(row[i], Datum::Null))
+}
+
+/// The first clause of the row's kind whose condition holds.
+fn pick(clauses: &[WhenClause], matched: bool, row: &[Datum], params: &[Datum]) -> Result<Option<usize>> {
+    for (i, c) in clauses.iter().enumerate() {
+        if c.matched == matched && matches(c.condition.as_ref(), row, params)? {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
+}
+
+fn changes_row(a: &Action) -> bool {
+    matches!(a, Action::Update(_) | Action::Delete)
+}
+
+fn second_time() -> SqlError {
+    SqlError::new("21000", "MERGE command cannot affect row a second time")
+        .hint("Ensure that not more than one source row matches any one target row.")
+}
+
+/// Each clause's expressions per row, nextval/currval/setval calls resolved in row order
+/// ([`crate::sequence::resolve`]); None where the clause calls none.
+async fn per_row(txn: &Txn, exprs: &[Expr], rows: usize, params: &[Datum]) -> Result<Option<Vec<Vec<Expr>>>> {
+    if !crate::sequence::any_uses(exprs) {
+        return Ok(None);
+    }
+    let mut t = vec![exprs.to_vec(); rows];
+    crate::sequence::resolve(txn, &mut t, params).await?;
+    Ok(Some(t))
+}
+
+pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Result<QueryResult> {
+    if m.writes() {
+        txn.check_writable("MERGE")?;
+    }
+    let table = &m.table;
+    let width = table.row_len();
+    let joined = crate::join::rows(txn, &m.join, params).await?;
+    // The clause each row takes at the snapshot; the target rows it would change get locked.
+    let mut rows: Vec<(Option<Vec<u8>>, Row)> = Vec::with_capacity(joined.len());
+    let mut to_lock = Vec::new();
+    let mut locking = HashSet::new();
+    for row in joined {
+        if row.len() < width {
+            return Err(SqlError::internal("a MERGE row without its target's columns"));
+        }
+        let key = found(table, &row).then(|| table.key_of(&row[..width]));
+        if let Some(k) = &key {
+            if txn.own(table, k).is_none() {
+                let writes = pick(&m.clauses, true, &row, params)?.is_some_and(|i| changes_row(&m.clauses[i].action));
+                if writes && locking.insert(k.clone()) {
+                    to_lock.push(k.clone());
+                }
+            }
+        }
+        rows.push((key, row));
+    }
+    drop(locking);
+    let latest = txn.lock_changing(table, to_lock.clone(), SnapshotCheck::Changed).await?;
+    let latest: HashMap<Vec<u8>, Option<Row>> = to_lock.into_iter().zip(latest).collect();
+
+    // Each row's clause on the target's latest values.
+    let mut changed: HashSet<Vec<u8>> = HashSet::new();
+    let mut updates: Vec<(usize, Vec<u8>, Row)> = Vec::new();
+    let mut deletes: Vec<(Vec<u8>, Row)> = Vec::new();
+    let mut inserts: Vec<(usize, Row)> = Vec::new();
+    for (key, mut row) in rows {
+        let mut matched = key.is_some();
+        if let Some(k) = &key {
+            let now = match txn.own(table, k) {
+                Some(r) => Some(r.cloned()),
+                None => latest.get(k).cloned(),
+            };
+            match now {
+                Some(None) => matched = false,
+                Some(Some(cur)) if cur[..] != row[..width] => {
+                    row[..width].clone_from_slice(&cur[..width]);
+                    matched = matches(m.on.as_ref(), &row, params)?;
+                }
+                _ => {}
+            }
+            if !matched {
+                for d in &mut row[..width] {
+                    *d = Datum::Null;
+                }
+            }
+        }
+        let Some(i) = pick(&m.clauses, matched, &row, params)? else { continue };
+        let k = key.filter(|_| matched);
+        match (&m.clauses[i].action, k) {
+            (Action::Nothing, _) => {}
+            (Action::Insert(_), _) => inserts.push((i, row)),
+            (Action::Update(_) | Action::Delete, Some(k)) => {
+                if txn.own(table, &k).is_none() && !latest.contains_key(&k) {
+                    return Err(SqlError::internal("MERGE would change a row it did not lock"));
+                }
+                if !changed.insert(k.clone()) {
+                    return Err(second_time());
+                }
+                match &m.clauses[i].action {
+                    Action::Update(_) => updates.push((i, k, row)),
+                    _ => deletes.push((k, row[..width].to_vec())),
+                }
+            }
+            (Action::Update(_) | Action::Delete, None) => {
+                return Err(SqlError::internal("a MATCHED clause for a row without a target"))
+            }
+        }
+    }
+    let count = updates.len() + deletes.len() + inserts.len();
+
+    // The new rows, all computed before anything is written.
+    let generated = crate::bind::GeneratedColumns::of(table)?;
+    let mut resolved: HashMap<usize, Vec<Vec<Expr>>> = HashMap::new();
+    for (i, c) in m.clauses.iter().enumerate() {
+        let exprs: Vec<Expr> = match &c.action {
+            Action::Update(sets) => sets.iter().map(|(_, e)| e.clone()).collect(),
+            Action::Insert(values) => values.clone(),
+            _ => continue,
+        };
+        let n = updates.iter().filter(|u| u.0 == i).count() + inserts.iter().filter(|r| r.0 == i).count();
+        if let Some(t) = per_row(txn, &exprs, n, params).await? {
+            resolved.insert(i, t);
+        }
+    }
+    let mut taken: HashMap<usize, usize> = HashMap::new();
+    let mut next_exprs = |i: usize| -> Option<Vec<Expr>> {
+        let t = resolved.get(&i)?;
+        let n = taken.entry(i).or_insert(0);
+        *n += 1;
+        t.get(*n - 1).cloned()
+    };
+    let mut old = Vec::with_capacity(updates.len());
+    let mut new_rows = Vec::with_capacity(updates.len());
+    for (i, k, row) in &updates {
+        let Action::Update(sets) = &m.clauses[*i].action else { continue };
+        let exprs = next_exprs(*i);
+        let cx = Ctx { row, params, aggs: &[] };
+        let mut new: Row = row[..width].to_vec();
+        for (j, (col, e)) in sets.iter().enumerate() {
+            let e = exprs.as_ref().map_or(e, |t| &t[j]);
+            new[*col] = expr::eval(e, &cx)?;
+        }
+        generated.fill(&mut new)?;
+        check_not_null(table, &new)?;
+        let nk = table.key_of(&new);
+        old.push(row[..width].to_vec());
+        new_rows.push((k.clone(), nk, new));
+    }
+    let mut fresh = Vec::with_capacity(inserts.len());
+    for (i, row) in &inserts {
+        let Action::Insert(values) = &m.clauses[*i].action else { continue };
+        let exprs = next_exprs(*i);
+        let values = exprs.as_deref().unwrap_or(values);
+        let cx = Ctx { row, params, aggs: &[] };
+        let mut new = values.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Row>>()?;
+        generated.fill(&mut new)?;
+        check_not_null(table, &new)?;
+        fresh.push(new);
+    }
+
+    // Written: the deletes first (a key they free may be taken again), the updates, the inserts.
+    if !deletes.is_empty() {
+        if !table.indexes.is_empty() {
+            let changes: Vec<crate::index::RowChange> = deletes.iter().map(|(_, r)| (Some(r), None)).collect();
+            crate::index::maintain(txn, table, &changes).await?;
+        }
+        let gone: Vec<Row> = deletes.iter().map(|(_, r)| r.clone()).collect();
+        for (k, _) in deletes {
+            txn.write(table, k, None)?;
+        }
+        crate::foreign_key::after_delete(txn, table, &gone).await?;
+    }
+    if !new_rows.is_empty() {
+        let old: Vec<&Row> = old.iter().collect();
+        write_updates(txn, table, &old, new_rows).await?;
+    }
+    if !fresh.is_empty() {
+        let fresh = utility::with_row_ids(table, fresh).await?;
+        super::insert_rows_with(txn, table, fresh, true).await?;
+    }
+    Ok(QueryResult { rows: vec![], tag: format!("MERGE {count}"), notices: vec![] })
+}

@@ -1274,11 +1274,9 @@ fn plan_node(plan: &Plan, t: &Texts, shards: usize) -> Result<Node> {
             modify(Node::new(format!("{what} on {}", table.name)), join)
         }
         Plan::Merge(m) => {
-            let names: Vec<&str> = m.join.inputs.iter().map(|t| t.name.as_str()).collect();
+            // The target joined with the source, drawn as a SELECT's join is.
             let (tree, _) = join_node(&m.join, None, None, shards, None);
-            let join =
-                Node::new(format!("Join of {} (on the coordinating shard)", names.join(", "))).est(tree.estimate());
-            modify(Node::new(format!("Merge on {}", m.table.name)), join)
+            modify(Node::new(format!("Merge on {}", m.table.name)), tree)
         }
         Plan::Update { table, current_of: Some(c), .. } | Plan::Delete { table, current_of: Some(c), .. } => {
             // PostgreSQL's Tid Scan of the row the cursor is on, drawn as it draws it; here a

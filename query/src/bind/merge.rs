@@ -76,9 +76,15 @@ fn refused(name: &str, what: &str) -> SqlError {
 impl Binder<'_> {
     pub(super) fn merge(&mut self, m: &ast::Merge) -> Result<(Plan, Vec<OutputColumn>)> {
         // Other dialects' parts sqlparser reads: not PostgreSQL's grammar.
-        if let Some(o) = &m.output {
-            let word = o.to_string();
-            return Err(SqlError::syntax(word.split_whitespace().next().unwrap_or("OUTPUT")));
+        if m.output.is_some() {
+            // PostgreSQL 15 has no RETURNING on MERGE: its error names the word as written.
+            let lower = self.sql.to_ascii_lowercase();
+            let at = lower.rfind("returning").or_else(|| lower.rfind("output"));
+            let near = at.map_or("RETURNING", |i| {
+                let len = if lower[i..].starts_with("returning") { 9 } else { 6 };
+                &self.sql[i..i + len]
+            });
+            return Err(SqlError::syntax(near).at(at.map(|i| self.sql[..i].chars().count() + 1)));
         }
         if !m.optimizer_hints.is_empty() {
             return Err(SqlError::syntax("/*+"));

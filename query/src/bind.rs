@@ -799,6 +799,15 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
                 continue;
             }
         }
+        // MERGE ... USING a JOIN b ON ... ON cond: the source a join (PostgreSQL's table_ref),
+        // which sqlparser takes only parenthesized.
+        if at_start && word(t, Keyword::MERGE) {
+            if let Some((text, end)) = merge::source_join_syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
+                continue;
+            }
+        }
         if at_start && word(t, Keyword::TABLE) {
             out.push_str("SELECT * FROM");
             (found, at_start, i) = (true, false, i + 1);
@@ -1082,6 +1091,13 @@ fn syntax_error(sql: &str, msg: &str) -> SqlError {
         let rest: String = sql.chars().skip(position.unwrap_or(1).saturating_sub(1)).collect();
         return SqlError::new(code::SYNTAX_ERROR, format!("unterminated quoted string at or near \"{rest}\""))
             .at(position);
+    }
+    if token.is_empty() && msg.contains(" merge clause") {
+        // sqlparser's "INSERT is not allowed in a MATCHED merge clause": PostgreSQL's grammar
+        // fails at the action's word.
+        let near = msg.trim_start_matches("sql parser error: ");
+        let word = near.split_whitespace().next().unwrap_or_default();
+        return SqlError::syntax(word).at(position);
     }
     if token.is_empty() {
         let near = msg.trim_start_matches("sql parser error: ");

@@ -15,6 +15,8 @@ use crate::expr::Expr;
 use crate::OutputColumn;
 use orbit_engine::table::TableDef;
 use sqlparser::ast;
+use sqlparser::keywords::Keyword;
+use sqlparser::tokenizer::Token;
 use std::sync::Arc;
 
 /// A bound MERGE.
@@ -66,6 +68,46 @@ fn item_name(f: &ast::TableFactor) -> Option<String> {
         ast::TableFactor::Table { name, .. } => name.0.last().and_then(|p| p.as_ident()).map(super::fold),
         _ => None,
     }
+}
+
+/// `MERGE INTO t USING a [INNER | LEFT | ...] JOIN b ON x ON cond WHEN ...` at `tokens[i]`
+/// (the MERGE): the text up to the statement's own ON with the source join parenthesized, and
+/// the index of that ON. The statement's ON is the last one at depth 0 before the first WHEN.
+pub(super) fn source_join_syntax(tokens: &[Token], i: usize) -> Option<(String, usize)> {
+    let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
+    let mut depth = 0i32;
+    let (mut using, mut on, mut joins) = (None, None, false);
+    for (j, t) in tokens.iter().enumerate().skip(i + 1) {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            Token::SemiColon if depth == 0 => return None,
+            _ if depth != 0 => {}
+            _ if using.is_none() => {
+                if word(t, Keyword::USING) {
+                    using = Some(j);
+                }
+            }
+            _ if word(t, Keyword::WHEN) => break,
+            _ if word(t, Keyword::ON) => on = Some(j),
+            _ if word(t, Keyword::JOIN) => joins = true,
+            _ => {}
+        }
+    }
+    let (using, on) = (using?, on?);
+    if !joins {
+        return None;
+    }
+    let mut text = String::new();
+    for t in &tokens[i..=using] {
+        text.push_str(&t.to_string());
+    }
+    text.push_str(" (");
+    for t in &tokens[using + 1..on] {
+        text.push_str(&t.to_string());
+    }
+    text.push_str(") ");
+    Some((text, on))
 }
 
 fn refused(name: &str, what: &str) -> SqlError {

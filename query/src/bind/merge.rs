@@ -83,11 +83,8 @@ pub(super) fn source_join_syntax(tokens: &[Token], i: usize) -> Option<(String, 
             Token::RParen => depth -= 1,
             Token::SemiColon if depth == 0 => return None,
             _ if depth != 0 => {}
-            _ if using.is_none() => {
-                if word(t, Keyword::USING) {
-                    using = Some(j);
-                }
-            }
+            _ if using.is_none() && word(t, Keyword::USING) => using = Some(j),
+            _ if using.is_none() => {}
             _ if word(t, Keyword::WHEN) => break,
             _ if word(t, Keyword::ON) => on = Some(j),
             _ if word(t, Keyword::JOIN) => joins = true,

@@ -33,7 +33,7 @@ insert update delete returning insert_conflict arrays json jsonb jsonpath sequen
 truncate create_view prepare portals namespace temp groupingsets copy2 copyselect copydml
 drop_if_exists errors identity generated enum domain constraints foreign_key create_table
 alter_table btree_index create_index tsrf rangefuncs random matview expressions misc_functions
-functional_deps select_views rowtypes""".split()
+functional_deps select_views rowtypes merge""".split()
 
 
 def setup_sql(regress):

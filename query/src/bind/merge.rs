@@ -2,10 +2,9 @@
 //! (<https://www.postgresql.org/docs/15/sql-merge.html>; PostgreSQL 15's, so no RETURNING and no
 //! `NOT MATCHED BY SOURCE`).
 //!
-//! The target and the source are bound as one join, the target first (`target RIGHT JOIN
-//! source ON cond`, or an inner join when no clause is NOT MATCHED), so a joined row starts
-//! with the target's stored row as UPDATE ... FROM's does; a row whose target key slots are
-//! NULL found no target row. The WHEN clauses read that row: MATCHED ones both sides, NOT
+//! The source and the target are bound as one join (`source LEFT JOIN target ON cond`, or an
+//! inner join when no clause is NOT MATCHED); a joined row holds the target's stored row at
+//! [`MergePlan::target_at`], and one whose target key slots are NULL found no target row. The WHEN clauses read that row: MATCHED ones both sides, NOT
 //! MATCHED ones the source alone (the target is in the statement but out of their reach, as
 //! PostgreSQL's parse_merge.c makes it, with its errors). `exec/merge.rs` runs it.
 
@@ -23,7 +22,10 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct MergePlan {
     pub table: Arc<TableDef>,
-    /// The target joined with the source, the target's row first.
+    /// Where the target's row starts in a joined row.
+    pub target_at: usize,
+    /// The source joined with the target (`source LEFT JOIN target ON cond` when a clause is
+    /// NOT MATCHED, an inner join otherwise).
     pub join: crate::join::JoinPlan,
     /// The join condition over a joined row: a target row another transaction changed before
     /// this one locked it is matched again by it (PostgreSQL's EvalPlanQual re-check). None
@@ -176,7 +178,7 @@ impl Binder<'_> {
                 return Err(refused(crate::schema::relname(&def.name), "materialized views"));
             }
         }
-        self.resolve_table(name)?;
+        let target_name = Some(self.resolve_table(name)?.0);
         if let (Some(t), Some(s)) = (item_name(&m.table), item_name(&m.source)) {
             if t == s {
                 return Err(SqlError::new("42712", format!("name \"{t}\" specified more than once"))
@@ -186,22 +188,22 @@ impl Binder<'_> {
         let not_matched = m.clauses.iter().any(|c| !matches!(c.clause_kind, ast::MergeClauseKind::Matched));
         let constraint = ast::JoinConstraint::On(m.on.as_ref().clone());
         let join_operator = match not_matched {
-            true => ast::JoinOperator::RightOuter(constraint),
+            true => ast::JoinOperator::LeftOuter(constraint),
             false => ast::JoinOperator::Inner(constraint),
         };
+        // `source LEFT JOIN target`: the planner's outer joins look the nullable side up by
+        // key or index (an upsert of a few rows reads a few target rows, not the table).
         let twj = ast::TableWithJoins {
-            relation: m.table.clone(),
-            joins: vec![ast::Join { relation: m.source.clone(), global: false, join_operator }],
+            relation: m.source.clone(),
+            joins: vec![ast::Join { relation: m.table.clone(), global: false, join_operator }],
         };
-        let saved = std::mem::replace(&mut self.modify_target, true);
-        let bound = self.bind_join(std::slice::from_ref(&twj));
-        self.modify_target = saved;
-        let (join, combined, js) = bound?;
-        let Some(table) = js.tables.first().map(|(d, _, _)| d.clone()) else {
+        let (join, combined, js) = self.bind_join(std::slice::from_ref(&twj))?;
+        // The target is the last relation the join added.
+        let Some((table, _, target_at)) = js.tables.last().cloned() else {
             return Err(SqlError::internal("MERGE without its target"));
         };
-        if join.inputs.first().map(|t| &t.name) != Some(&table.name) {
-            return Err(SqlError::internal("MERGE's target is not the join's first input"));
+        if Some(&table.name) != target_name.as_ref() || target_at + table.row_len() > combined.columns.len() {
+            return Err(SqlError::internal("MERGE's target is not the join's last relation"));
         }
         let scope = Scope { def: &combined, alias: String::new(), joined: Some(js.clone()) };
         // ON once more, for the re-check of a row changed under the statement.
@@ -215,8 +217,9 @@ impl Binder<'_> {
         };
         // NOT MATCHED clauses see the source alone.
         let mut source_js = js;
-        let (tdef, talias, _) = source_js.tables.remove(0);
-        source_js.unreachable.push((talias, tdef));
+        if let Some((tdef, talias, _)) = source_js.tables.pop() {
+            source_js.unreachable.push((talias, tdef));
+        }
         let source_scope = Scope { def: &combined, alias: String::new(), joined: Some(source_js) };
         let mut clauses = Vec::with_capacity(m.clauses.len());
         for c in &m.clauses {
@@ -237,7 +240,7 @@ impl Binder<'_> {
             };
             clauses.push(WhenClause { matched, condition, action });
         }
-        let plan = MergePlan { table, join, on, clauses };
+        let plan = MergePlan { table, target_at, join, on, clauses };
         Ok((Plan::Merge(Box::new(plan)), vec![]))
     }
 

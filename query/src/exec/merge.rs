@@ -59,16 +59,18 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
     }
     let table = &m.table;
     let width = table.row_len();
+    // The target's part of a joined row.
+    let at = m.target_at..m.target_at + width;
     let joined = crate::join::rows(txn, &m.join, params).await?;
     // The clause each row takes at the snapshot; the target rows it would change get locked.
     let mut rows: Vec<(Option<Vec<u8>>, Row)> = Vec::with_capacity(joined.len());
     let mut to_lock = Vec::new();
     let mut locking = HashSet::new();
     for row in joined {
-        if row.len() < width {
+        if row.len() < at.end {
             return Err(SqlError::internal("a MERGE row without its target's columns"));
         }
-        let key = found(table, &row).then(|| table.key_of(&row[..width]));
+        let key = found(table, &row[at.clone()]).then(|| table.key_of(&row[at.clone()]));
         if let Some(k) = &key {
             if txn.own(table, k).is_none() {
                 let writes = pick(&m.clauses, true, &row, params)?.is_some_and(|i| changes_row(&m.clauses[i].action));
@@ -97,14 +99,14 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
             };
             match now {
                 Some(None) => matched = false,
-                Some(Some(cur)) if cur[..] != row[..width] => {
-                    row[..width].clone_from_slice(&cur[..width]);
+                Some(Some(cur)) if cur[..] != row[at.clone()] => {
+                    row[at.clone()].clone_from_slice(&cur[..width]);
                     matched = matches(m.on.as_ref(), &row, params)?;
                 }
                 _ => {}
             }
             if !matched {
-                for d in &mut row[..width] {
+                for d in &mut row[at.clone()] {
                     *d = Datum::Null;
                 }
             }
@@ -123,7 +125,7 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
                 }
                 match &m.clauses[i].action {
                     Action::Update(_) => updates.push((i, k, row)),
-                    _ => deletes.push((k, row[..width].to_vec())),
+                    _ => deletes.push((k, row[at.clone()].to_vec())),
                 }
             }
             (Action::Update(_) | Action::Delete, None) => {
@@ -160,7 +162,7 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
         let Action::Update(sets) = &m.clauses[*i].action else { continue };
         let exprs = next_exprs(*i);
         let cx = Ctx { row, params, aggs: &[] };
-        let mut new: Row = row[..width].to_vec();
+        let mut new: Row = row[at.clone()].to_vec();
         for (j, (col, e)) in sets.iter().enumerate() {
             let e = exprs.as_ref().map_or(e, |t| &t[j]);
             new[*col] = expr::eval(e, &cx)?;
@@ -168,7 +170,7 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
         generated.fill(&mut new)?;
         check_not_null(table, &new)?;
         let nk = table.key_of(&new);
-        old.push(row[..width].to_vec());
+        old.push(row[at.clone()].to_vec());
         new_rows.push((k.clone(), nk, new));
     }
     let mut fresh = Vec::with_capacity(inserts.len());

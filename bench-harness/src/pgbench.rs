@@ -53,11 +53,15 @@ pub struct PgbenchArgs {
 pub const PGBENCH_HEADER: &str = "| pgbench workload | clients | protocol | PostgreSQL tps | Orbit tps | Orbit/PostgreSQL | PostgreSQL / Orbit latency avg ms | reproduce |\n|---|---|---|---|---|---|---|---|";
 
 /// The workloads: a name and pgbench's script arguments (built-in or a file we write).
-const WORKLOADS: [(&str, &str); 4] = [
+const WORKLOADS: [(&str, &str); 5] = [
     ("point select", "builtin:select-only"),
     ("insert", "\\set aid random(1, 100000 * :scale)\n\\set delta random(-5000, 5000)\nINSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, :aid, :delta, CURRENT_TIMESTAMP);\n"),
     ("update", "\\set aid random(1, 100000 * :scale)\n\\set delta random(-5000, 5000)\nUPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;\n"),
     ("TPC-B-like", "builtin:tpcb-like"),
+    // An upsert of one account: half the keys exist at the start (updated), half do not
+    // (inserted, then updated when drawn again); each client draws its own keys (a multiple of
+    // 64 plus its id), so no two insert the same new key at once.
+    ("merge upsert", "\\set aid random(1, 3125 * :scale) * 64 + :client_id\n\\set delta random(-5000, 5000)\nMERGE INTO pgbench_accounts a USING (VALUES (:aid, :delta)) s(aid, delta) ON a.aid = s.aid WHEN MATCHED THEN UPDATE SET abalance = a.abalance + s.delta WHEN NOT MATCHED THEN INSERT (aid, bid, abalance, filler) VALUES (s.aid, 1, s.delta, '');\n"),
 ];
 
 /// A throwaway cluster; stopped and removed on drop.

@@ -61,7 +61,7 @@ const WORKLOADS: [(&str, &str); 5] = [
     // An upsert of one account: half the keys exist at the start (updated), half do not
     // (inserted, then updated when drawn again); each client draws its own keys (a multiple of
     // 64 plus its id), so no two insert the same new key at once.
-    ("merge upsert", "\\set aid random(1, 3125 * :scale) * 64 + :client_id\n\\set delta random(-5000, 5000)\nMERGE INTO pgbench_accounts a USING (VALUES (:aid, :delta)) s(aid, delta) ON a.aid = s.aid WHEN MATCHED THEN UPDATE SET abalance = a.abalance + s.delta WHEN NOT MATCHED THEN INSERT (aid, bid, abalance, filler) VALUES (s.aid, 1, s.delta, '');\n"),
+    ("merge upsert", "\\set aid random(1, 3125 * :scale) * 64 + :client_id\n\\set delta random(-5000, 5000)\nMERGE INTO pgbench_accounts a USING (VALUES (:aid::int, :delta::int)) s(aid, delta) ON a.aid = s.aid WHEN MATCHED THEN UPDATE SET abalance = a.abalance + s.delta WHEN NOT MATCHED THEN INSERT (aid, bid, abalance, filler) VALUES (s.aid, 1, s.delta, '');\n"),
 ];
 
 /// A throwaway cluster; stopped and removed on drop.

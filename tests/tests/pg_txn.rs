@@ -921,6 +921,14 @@ fn merge_waits_for_row_locks_and_matches_again() {
         assert_eq!(n, 2);
         assert_eq!(texts(&c, "SELECT id || ':' || qty FROM inv ORDER BY id").await, ["1:5", "2:5"]);
 
+        // REPEATABLE READ: a row changed since the snapshot is 40001, as PostgreSQL says.
+        a.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM inv").await.unwrap();
+        c.batch_execute("UPDATE inv SET qty = qty + 1 WHERE id = 1").await.unwrap();
+        let e = a.batch_execute(merge).await.unwrap_err();
+        assert_eq!(code(&e), "40001");
+        a.batch_execute("ROLLBACK").await.unwrap();
+        assert_eq!(texts(&c, "SELECT id || ':' || qty FROM inv ORDER BY id").await, ["1:6", "2:5"]);
+
         // Concurrent MERGE increments of one row lose none.
         let (clients, rounds) = (4i64, 50i64);
         let mut tasks = Vec::new();
@@ -945,6 +953,6 @@ fn merge_waits_for_row_locks_and_matches_again() {
         for t in tasks {
             t.await.unwrap();
         }
-        assert_eq!(one_i64(&c, "SELECT qty::int8 FROM inv WHERE id = 1").await, 5 + clients * rounds);
+        assert_eq!(one_i64(&c, "SELECT qty::int8 FROM inv WHERE id = 1").await, 6 + clients * rounds);
     });
 }

@@ -1251,6 +1251,9 @@ impl Binder<'_> {
             }
             (None, Some(text)) => {
                 let stmts = super::parse(&text)?;
+                if let [ast::Statement::Merge(_)] = stmts.as_slice() {
+                    return Err(SqlError::unsupported("MERGE not supported in COPY"));
+                }
                 let [ast::Statement::Query(q)] = stmts.as_slice() else {
                     return Err(SqlError::unsupported("COPY (...) TO takes a SELECT only"));
                 };

@@ -1982,13 +1982,7 @@ impl Binder<'_> {
             S::Insert(ins) => self.insert(ins),
             S::Update(up) => self.update(up),
             S::Delete(del) => self.delete(del),
-            S::Merge(m) => {
-                let pending = std::mem::take(&mut self.sub.view_checks);
-                if !pending.is_empty() {
-                    return Err(SqlError::internal("MERGE through a view"));
-                }
-                self.merge(m)
-            }
+            S::Merge(m) => self.merge(m),
             S::Truncate(t) => self.truncate(t),
             S::Copy { .. } => Ok((self.copy_statement()?, vec![])),
             S::Vacuum(_) => Ok((self.maintenance_statement(true, stmt)?, vec![])),

@@ -202,21 +202,21 @@ impl Binder<'_> {
         scope: Option<&Scope>,
     ) -> Result<Expr> {
         use ast::BinaryOperator as B;
-        if matches!(op, B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch) {
-            return self.quantified_regex(left, op, right, all, scope);
-        }
+        // None: a regular expression operator.
         let cmp = match op {
-            B::Eq => CmpOp::Eq,
-            B::NotEq => CmpOp::NotEq,
-            B::Lt => CmpOp::Lt,
-            B::LtEq => CmpOp::LtEq,
-            B::Gt => CmpOp::Gt,
-            B::GtEq => CmpOp::GtEq,
+            B::Eq => Some(CmpOp::Eq),
+            B::NotEq => Some(CmpOp::NotEq),
+            B::Lt => Some(CmpOp::Lt),
+            B::LtEq => Some(CmpOp::LtEq),
+            B::Gt => Some(CmpOp::Gt),
+            B::GtEq => Some(CmpOp::GtEq),
+            B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => None,
             other => return Err(SqlError::unsupported(format!("operator {other} with ANY/ALL is not supported yet"))),
         };
         if matches!(right, ast::Expr::Subquery(_)) {
             return Err(SqlError::unsupported("ANY/ALL with a subquery is not supported yet"));
         }
+        let Some(cmp) = cmp else { return self.quantified_regex(left, op, right, all, scope) };
         let l = self.expr(left, scope)?;
         let r = self.expr(right, scope)?;
         // An untyped array (a literal, a parameter) is an array of the left side's type.
@@ -252,9 +252,6 @@ impl Binder<'_> {
         scope: Option<&Scope>,
     ) -> Result<Expr> {
         use ast::BinaryOperator as B;
-        if matches!(right, ast::Expr::Subquery(_)) {
-            return Err(SqlError::unsupported("ANY/ALL with a subquery is not supported yet"));
-        }
         let sym = op.to_string();
         let l = self.expr(left, scope)?;
         let r = self.expr(right, scope)?;

@@ -63,7 +63,7 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
     let at = m.target_at..m.target_at + width;
     let joined = crate::join::rows(txn, &m.join, params).await?;
     // The clause each row takes at the snapshot; the target rows it would change get locked.
-    let mut rows: Vec<(Option<Vec<u8>>, Row)> = Vec::with_capacity(joined.len());
+    let mut rows: Vec<(Option<Vec<u8>>, Row, Option<usize>)> = Vec::with_capacity(joined.len());
     let mut to_lock = Vec::new();
     let mut locking = HashSet::new();
     for row in joined {
@@ -71,47 +71,49 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
             return Err(SqlError::internal("a MERGE row without its target's columns"));
         }
         let key = found(table, &row[at.clone()]).then(|| table.key_of(&row[at.clone()]));
+        let chosen = pick(&m.clauses, key.is_some(), &row, params)?;
         if let Some(k) = &key {
-            if txn.own(table, k).is_none() {
-                let writes = pick(&m.clauses, true, &row, params)?.is_some_and(|i| changes_row(&m.clauses[i].action));
-                if writes && locking.insert(k.clone()) {
-                    to_lock.push(k.clone());
-                }
+            let writes = chosen.is_some_and(|i| changes_row(&m.clauses[i].action));
+            if writes && txn.own(table, k).is_none() && locking.insert(k.clone()) {
+                to_lock.push(k.clone());
             }
         }
-        rows.push((key, row));
+        rows.push((key, row, chosen));
     }
     drop(locking);
     let latest = txn.lock_changing(table, to_lock.clone(), SnapshotCheck::Changed).await?;
     let latest: HashMap<Vec<u8>, Option<Row>> = to_lock.into_iter().zip(latest).collect();
 
-    // Each row's clause on the target's latest values.
+    // A row whose target another transaction changed or deleted meanwhile takes its clause
+    // again, on the target's latest values (the transaction's own rows are as the join read them).
     let mut changed: HashSet<Vec<u8>> = HashSet::new();
     let mut updates: Vec<(usize, Vec<u8>, Row)> = Vec::new();
     let mut deletes: Vec<(Vec<u8>, Row)> = Vec::new();
     let mut inserts: Vec<(usize, Row)> = Vec::new();
-    for (key, mut row) in rows {
+    for (key, mut row, mut chosen) in rows {
         let mut matched = key.is_some();
-        if let Some(k) = &key {
-            let now = match txn.own(table, k) {
-                Some(r) => Some(r.cloned()),
-                None => latest.get(k).cloned(),
-            };
-            match now {
-                Some(None) => matched = false,
-                Some(Some(cur)) if cur[..] != row[at.clone()] => {
+        let now = key.as_ref().and_then(|k| latest.get(k));
+        let moved = match now {
+            Some(None) => true,
+            Some(Some(cur)) => cur[..] != row[at.clone()],
+            None => false,
+        };
+        if moved {
+            matched = match now {
+                Some(Some(cur)) => {
                     row[at.clone()].clone_from_slice(&cur[..width]);
-                    matched = matches(m.on.as_ref(), &row, params)?;
+                    matches(m.on.as_ref(), &row, params)?
                 }
-                _ => {}
-            }
+                _ => false,
+            };
             if !matched {
                 for d in &mut row[at.clone()] {
                     *d = Datum::Null;
                 }
             }
+            chosen = pick(&m.clauses, matched, &row, params)?;
         }
-        let Some(i) = pick(&m.clauses, matched, &row, params)? else { continue };
+        let Some(i) = chosen else { continue };
         let k = key.filter(|_| matched);
         match (&m.clauses[i].action, k) {
             (Action::Nothing, _) => {}

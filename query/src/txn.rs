@@ -867,7 +867,7 @@ impl Txn {
         self.writes = sp.writes.clone();
         self.changed = sp.changed;
         let since = self.created.split_off(sp.created.min(self.created.len()));
-        crate::exec::undo::undo(since, self.id).await;
+        crate::exec::undo::undo(since, self.id, false).await;
         crate::exec::ddl_journal::forget(self.id, &mut self.journal, self.created.len()).await;
         self.follow_put_back();
         Ok(())
@@ -891,7 +891,7 @@ impl Txn {
         crate::enums::transaction_ended(self.id);
         self.release_locks().await;
         self.end_snapshot().await;
-        crate::exec::undo::undo(std::mem::take(&mut self.created), self.id).await;
+        crate::exec::undo::undo(std::mem::take(&mut self.created), self.id, false).await;
         crate::exec::ddl_journal::forget(self.id, &mut self.journal, 0).await;
         self.release_tables().await;
     }

@@ -79,10 +79,34 @@ fn wait_for_ping(port: u16, child: &mut Child, what: &str, log: &Path) {
             let text = std::fs::read_to_string(log).unwrap_or_default();
             let tail: String =
                 text.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
-            panic!("{what} did not answer PING on port {port} within {START_WAIT_S} s; its log ends with:\n{tail}");
+            let threads = thread_states(child.id());
+            panic!(
+                "{what} did not answer PING on port {port} within {START_WAIT_S} s; its log ends with:\n{tail}\n\
+                 its threads (name, state, kernel wait channel, kernel stack):\n{threads}"
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Each thread of process `pid`: its name, state, wait channel and kernel stack (readable as
+/// root), so a start-up that did not finish tells a server blocked in the kernel (an fsync on a
+/// loaded disk: ext4 / jbd2 frames) from one whose threads all sleep in `io_uring_enter` (a
+/// wake-up that never came).
+fn thread_states(pid: u32) -> String {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return "(gone)".into() };
+    let mut out = Vec::new();
+    for t in tasks.flatten() {
+        let read = |f: &str| std::fs::read_to_string(t.path().join(f)).unwrap_or_default();
+        let stat = read("stat");
+        // The state follows the parenthesized name, which may itself hold spaces.
+        let state = stat.rsplit_once(") ").and_then(|(_, r)| r.split(' ').next()).unwrap_or("?").to_string();
+        let stack: Vec<String> =
+            read("stack").lines().map(|l| l.split_whitespace().nth(1).unwrap_or(l).to_string()).collect();
+        out.push(format!("  {} {} {} [{}]", read("comm").trim(), state, read("wchan").trim(), stack.join(" < ")));
+    }
+    out.sort();
+    out.join("\n")
 }
 
 /// A running `orbit serve`.

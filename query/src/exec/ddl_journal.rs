@@ -739,7 +739,7 @@ pub async fn undo_unfinished() {
             objects = objects.len(),
             "recovery: undoing the DDL of a transaction that did not commit"
         );
-        super::undo::undo(objects, orbit_shards::tx::next_id()).await;
+        super::undo::undo(objects, orbit_shards::tx::next_id(), true).await;
     }
     let mut copy_tables: Vec<String> = Vec::new();
     for (table, found) in [(JOURNAL, rows), (COPIES, copies)] {

@@ -107,6 +107,24 @@ impl Created {
             _ => 0,
         }
     }
+
+    /// What the entry is, for the log.
+    fn kind(&self) -> &'static str {
+        match self {
+            Created::Relation { view: true, .. } => "view",
+            Created::Relation { .. } => "table",
+            Created::Index { .. } => "index",
+            Created::Sequence { .. } => "sequence",
+            Created::Hidden { .. } => "hidden table",
+            Created::Replaced { .. } => "replaced table",
+            Created::Dropped { .. } => "dropped view or index",
+            Created::DroppedSequence { .. } => "sequence row",
+            Created::SequenceOwner { .. } => "sequence owner",
+            Created::Renamed { .. } => "renamed relation",
+            Created::SequenceRenamed { .. } => "renamed sequence",
+            Created::DropAtCommit { .. } => "dropped at commit",
+        }
+    }
 }
 
 /// The mark in a hidden table's name (a control character: only a quoted identifier holding
@@ -262,9 +280,12 @@ pub(super) fn follow(objects: &mut [Created]) {
 /// Drops `objects` (newest last in the list: dropped first), each if it is still the one that
 /// was created (the undo of one can give another a new OID: each is looked up again as the
 /// one before it goes). Errors (another session made something depend on it) are logged and
-/// the object is left.
-pub(crate) async fn undo(mut objects: Vec<Created>, me: Owner) {
+/// the object is left. `logged` (start-up after a crash): each object's undo is logged with
+/// its time, so a start-up that takes long tells which step it is in.
+pub(crate) async fn undo(mut objects: Vec<Created>, me: Owner, logged: bool) {
     while let Some(o) = objects.pop() {
+        let started = std::time::Instant::now();
+        let what = if logged { o.kind() } else { "" };
         let still = |name: &str, oid: u32| crate::bind::lookup_table(name).is_some_and(|d| d.oid == oid);
         // DDL undoing DDL runs as the transaction (whose holds it meets) and keeps no copy.
         let mut txn = Txn::new();
@@ -303,6 +324,9 @@ pub(crate) async fn undo(mut objects: Vec<Created>, me: Owner) {
         };
         if let Err(e) = r {
             tracing::warn!(error = %e.message, "ROLLBACK could not undo a change of the transaction's DDL");
+        }
+        if logged {
+            tracing::info!(object = what, ms = started.elapsed().as_millis() as u64, "recovery: undone");
         }
         follow(&mut objects);
     }

@@ -97,6 +97,7 @@ mod temporal;
 mod text_math;
 mod type_call;
 mod updatable_views;
+mod view_text;
 pub(crate) use updatable_views::view_updatable_columns;
 mod utility;
 mod views;
@@ -559,6 +560,9 @@ pub enum ColumnChange {
     Drop(usize),
     /// Rows unchanged (a column renamed, a constraint dropped).
     Rename,
+    /// A column renamed that views or materialized views read: rows unchanged, and each of
+    /// them gets the query text given (`bind/view_text.rs`).
+    RenameInViews(Vec<(Arc<TableDef>, String)>),
     /// Rows unchanged, checked against the CHECK constraints the new definition adds.
     Check,
     /// ALTER COLUMN ... TYPE: the column at this index takes the value of the expression over
@@ -1595,7 +1599,7 @@ pub(super) fn new_object_name(sql: &str, name: &ast::ObjectName) -> Result<Strin
 /// While a statement is being bound, a table another open block created is not there, and
 /// the name is noted for [`crate::relation_lock`].
 pub(crate) fn lookup_table(name: &str) -> Option<Arc<TableDef>> {
-    crate::relation_lock::lookup(name)
+    crate::relation_lock::lookup(name).map(view_text::as_renamed)
 }
 
 pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
@@ -2745,6 +2749,7 @@ impl Binder<'_> {
                         let q = star_qualifier(n)?;
                         if !scope.as_ref().is_some_and(|s| whole_row::scope_has_item(s, &q)) {
                             if let Some(cols) = self.outer_item_columns(&q, true) {
+                                self.note_star(item, cols.iter().map(|(name, _)| (q.clone(), name.clone())).collect());
                                 for (name, e) in cols {
                                     columns.push(self.output(&e, name, scope.as_ref()));
                                     projection.push(e);
@@ -2760,7 +2765,12 @@ impl Binder<'_> {
                         ));
                     };
                     if let Some(js) = &s.joined {
-                        for (name, e) in self.join_wildcard(js, item)? {
+                        let cols = self.join_wildcard(js, item)?;
+                        if self.sub.star_log.is_some() {
+                            let names = view_text::join_star_names(js, item, &cols);
+                            self.note_star(item, names);
+                        }
+                        for (name, e) in cols {
                             columns.push(self.output(&e, name, scope.as_ref()));
                             projection.push(e);
                         }
@@ -2777,7 +2787,10 @@ impl Binder<'_> {
                             ));
                         }
                     }
-                    for i in crate::catalog_star::star_columns(s.def) {
+                    let star = crate::catalog_star::star_columns(s.def);
+                    let names = star.iter().map(|&i| (s.alias.clone(), s.def.columns[i].name.clone())).collect();
+                    self.note_star(item, names);
+                    for i in star {
                         let c = &s.def.columns[i];
                         let e = Expr::Column(i, c.ty);
                         columns.push(self.output(&e, c.name.clone(), scope.as_ref()));
@@ -3374,7 +3387,10 @@ impl Binder<'_> {
             // An aliased join may have a name twice (`(a JOIN b ON ...) AS j`, `j.id`).
             let mut found = def.columns.iter().enumerate().filter(|(_, c)| c.name == name);
             return match (found.next(), found.next()) {
-                (Some((i, c)), None) => Ok(Expr::Column(off + i, c.ty)),
+                (Some((i, c)), None) => {
+                    view_text::note_column(def, i, id);
+                    Ok(Expr::Column(off + i, c.ty))
+                }
                 (Some(_), Some(_)) => {
                     Err(SqlError::new("42702", format!("column reference \"{name}\" is ambiguous")).at(pos))
                 }
@@ -3386,17 +3402,20 @@ impl Binder<'_> {
         if let Some((_, e)) = js.merged.iter().find(|(n, _)| *n == name) {
             return Ok(e.clone());
         }
-        let hits: Vec<Expr> = js
+        let hits: Vec<(&TableDef, usize, Expr)> = js
             .tables
             .iter()
             .flat_map(|(d, _, off)| {
-                d.columns.iter().enumerate().filter(|(_, c)| c.name == name).map(move |(i, c)| (off + i, c.ty))
+                d.columns.iter().enumerate().filter(|(_, c)| c.name == name).map(move |(i, c)| (&**d, i, off + i, c.ty))
             })
-            .filter(|(i, _)| !js.hidden.contains(i))
-            .map(|(i, t)| Expr::Column(i, t))
+            .filter(|(_, _, k, _)| !js.hidden.contains(k))
+            .map(|(d, i, k, t)| (d, i, Expr::Column(k, t)))
             .collect();
         match hits.as_slice() {
-            [one] => Ok(one.clone()),
+            [(d, i, one)] => {
+                view_text::note_column(d, *i, id);
+                Ok(one.clone())
+            }
             [] => Err(nested_join::unreachable_column(js, &name)
                 .unwrap_or_else(|| SqlError::new(code::UNDEFINED_COLUMN, format!("column \"{name}\" does not exist")))
                 .at(pos)),
@@ -4303,6 +4322,7 @@ impl Binder<'_> {
         }
         if let Some(s) = scope {
             if let Some(i) = s.def.column(&name) {
+                view_text::note_column(s.def, i, id);
                 return Ok(Expr::Column(i, s.def.columns[i].ty));
             }
         }

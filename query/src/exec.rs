@@ -638,6 +638,10 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                 utility::rewrite_columns(txn, table, def, change).await?
             };
             undo::keep(txn, kept)?;
+            // RENAME COLUMN: the views reading the column get their queries written again.
+            if let crate::bind::ColumnChange::RenameInViews(views) = change {
+                rename::follow_in_views(txn, views.clone()).await?;
+            }
             // DROP COLUMN of a referenced table: the references' column numbers follow (with
             // CASCADE, those on the column go).
             if let crate::bind::ColumnChange::Drop(i) = change {

@@ -133,9 +133,11 @@ impl Binder<'_> {
         }
         let listed: Vec<String> = cv.columns.iter().map(|c| super::fold(&c.name)).collect();
         let was = NOT_RUN.with(|n| n.replace(no_data));
-        let plan = self.table_as(&cv.name, &listed, &cv.query, cv.if_not_exists, false, None, no_data);
+        let plan = self.with_stars_expanded(&cv.query, |b| {
+            b.table_as(&cv.name, &listed, &cv.query, cv.if_not_exists, false, None, no_data)
+        });
         NOT_RUN.with(|n| n.set(was));
-        let mut plan = plan?;
+        let (mut plan, text) = plan?;
         let Plan::Steps { first, .. } = &mut plan else { return Err(SqlError::internal("CREATE MATERIALIZED VIEW")) };
         let Plan::CreateTable { def, .. } = &mut **first else {
             return Err(SqlError::internal("CREATE MATERIALIZED VIEW"));
@@ -148,7 +150,7 @@ impl Binder<'_> {
         if reads_temp {
             return Err(SqlError::unsupported("materialized views must not use temporary tables or views"));
         }
-        def.matview = Some(MatView { query: cv.query.to_string(), populated: !no_data });
+        def.matview = Some(MatView { query: text, populated: !no_data });
         Ok(plan)
     }
 

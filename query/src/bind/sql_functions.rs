@@ -695,6 +695,11 @@ fn find_function(
     })
 }
 
+/// Whether an inlined function's body is being bound.
+pub(super) fn inlining() -> bool {
+    EXPANDING.with(|s| !s.borrow().is_empty())
+}
+
 /// Keeps a function on the stack of those being inlined while its body is bound.
 struct Expanding;
 

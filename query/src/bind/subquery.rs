@@ -43,6 +43,9 @@ pub(super) struct State {
     pub(super) keep_unknown: bool,
     /// The views being expanded, outermost first (a view naming itself is a loop).
     pub(super) views_expanding: Vec<String>,
+    /// While CREATE [MATERIALIZED] VIEW binds its query: each `*` / `t.*` select item of it
+    /// bound, with the columns it stood for (`bind/view_text.rs`).
+    pub(super) star_log: Option<Vec<super::view_text::StarItem>>,
     /// The check options of the views the INSERT or UPDATE being bound went through, over
     /// the relation it names now (`bind/updatable_views.rs`); taken by its binding.
     pub(super) view_checks: Vec<super::updatable_views::ViewCheckClause>,

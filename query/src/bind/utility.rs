@@ -944,16 +944,32 @@ impl Binder<'_> {
                         format!("column \"{new}\" of relation \"{tname}\" already exists"),
                     ));
                 }
-                // A view keeps its query as SQL text: one naming the column could not follow.
-                if let Some(v) = crate::exec::views::column_readers(&table.name, &old, false).first() {
-                    return Err(SqlError::unsupported(format!(
-                        "ALTER TABLE ... RENAME COLUMN of \"{old}\", which view {} reads, is not supported yet",
-                        crate::schema::shown(&v.name)
-                    )));
+                // A view keeps its query as SQL text: each one naming the column is written
+                // again with the new name (`bind/view_text.rs`), or the rename is refused.
+                // Those naming the new name are checked too: it must not capture a name that
+                // meant another relation's column.
+                let mut views = Vec::new();
+                let mut readers = crate::exec::views::column_readers(&table.name, &old, false);
+                for v in crate::exec::views::column_readers(&table.name, &new, false) {
+                    if !readers.iter().any(|r| r.oid == v.oid) {
+                        readers.push(v);
+                    }
+                }
+                for v in readers {
+                    let Some(text) = self.view_with_column_renamed(&v, &table, &old, &new) else {
+                        return Err(SqlError::unsupported(format!(
+                            "ALTER TABLE ... RENAME COLUMN of \"{old}\", which view {} reads, is not supported yet",
+                            crate::schema::shown(&v.name)
+                        )));
+                    };
+                    if v.view.as_ref().or(v.matview.as_ref().map(|m| &m.query)) != Some(&text) {
+                        views.push((v, text));
+                    }
                 }
                 super::constraints::rename_column_in_checks(&mut def, &old, &new)?;
                 def.columns[i].name = new;
-                Ok(Plan::RewriteTable { table, def, change: ColumnChange::Rename })
+                let change = if views.is_empty() { ColumnChange::Rename } else { ColumnChange::RenameInViews(views) };
+                Ok(Plan::RewriteTable { table, def, change })
             }
             _ => Err(SqlError::unsupported("this ALTER TABLE action is not supported yet")),
         }

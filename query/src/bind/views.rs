@@ -33,7 +33,8 @@ impl Binder<'_> {
             Some(n) => n.clone(),
             None => super::new_object_name(self.sql, &cv.name)?,
         };
-        let (_, cols) = self.query(&cv.query)?;
+        // The text kept: the query with its `*` written as the columns it stands for now.
+        let ((_, cols), text) = self.with_stars_expanded(&cv.query, |b| b.query(&cv.query))?;
         // A view reading a temporary relation is temporary itself, as PostgreSQL's DefineView
         // makes it (in a schema named explicitly, 42P16; PostgreSQL sends the NOTICE first,
         // Orbit only the error, since a binding error carries no notices).
@@ -69,7 +70,7 @@ impl Binder<'_> {
             let ty = if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty };
             columns.push(ColumnDef::new(cname, ty));
         }
-        let mut def = TableDef { name, columns, view: Some(cv.query.to_string()), ..TableDef::default_empty() };
+        let mut def = TableDef { name, columns, view: Some(text), ..TableDef::default_empty() };
         // A check option needs an automatically updatable view (DefineView checks that before
         // the options' values).
         let options = super::utility::view_options(&cv.options)?;

@@ -123,10 +123,10 @@ pub(super) async fn rename_table(txn: &mut Txn, table: &Arc<TableDef>, new_name:
     Ok(r)
 }
 
-/// The readers of a renamed table get their rewritten queries: a view is replaced (as CREATE
+/// The readers of a renamed table (or column) get their rewritten queries: a view is replaced (as CREATE
 /// OR REPLACE VIEW replaces it), a materialized view gets a new definition (its rows stay);
 /// ROLLBACK puts the old ones back.
-async fn follow_in_views(txn: &mut Txn, rewritten: Vec<(Arc<TableDef>, String)>) -> Result<()> {
+pub(super) async fn follow_in_views(txn: &mut Txn, rewritten: Vec<(Arc<TableDef>, String)>) -> Result<()> {
     for (v, text) in rewritten {
         let Some(now) = crate::bind::lookup_table(&v.name) else { continue };
         let mut def = (*now).clone();

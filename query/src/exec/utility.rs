@@ -525,7 +525,7 @@ pub(super) async fn rewrite_columns_held(
                 ColumnChange::Drop(i) => {
                     row.remove(*i);
                 }
-                ColumnChange::Rename => {}
+                ColumnChange::Rename | ColumnChange::RenameInViews(_) => {}
                 ColumnChange::Retype(c, conv) => {
                     let v = crate::expr::eval(conv, &crate::expr::Ctx { row: &row, params: &clock, aggs: &[] });
                     row[*c] = match v {

@@ -451,8 +451,10 @@ pub enum ArrayFn {
     Slice(bool, bool),
     /// `x op ANY (array)` (false) or `x op ALL (array)` (true).
     Quantified(CmpOp, bool),
-    /// `x ~ ANY (patterns)` and the other regular expression operators with ANY / ALL.
+    /// `x ~ ANY (patterns)` and the other regular expression operators with ANY / ALL, or
+    /// (`like`) `x ~~ ANY (patterns)`, PostgreSQL's `x LIKE ANY (...)`, and the other LIKE ones.
     QuantifiedRegex {
+        like: bool,
         ci: bool,
         negated: bool,
         all: bool,
@@ -734,20 +736,26 @@ fn quantified(op: CmpOp, all: bool, x: &Datum, a: &Datum) -> Datum {
 
 /// `x ~ ANY / ALL (patterns)` (`ci`: `~*`; `negated`: `!~`, `!~*`): as [`quantified`], each
 /// element's match through the shard's regex cache.
-fn quantified_regex(ci: bool, negated: bool, all: bool, x: &Datum, a: &Datum) -> Result<Datum> {
+fn quantified_regex(like: bool, ci: bool, negated: bool, all: bool, x: &Datum, a: &Datum) -> Result<Datum> {
     let Some(a) = arr(a) else { return Ok(Datum::Null) };
     if a.items.is_empty() {
         return Ok(Datum::Bool(all));
     }
-    let Datum::Text(s) = x else { return Ok(Datum::Null) };
+    // character(n) matches LIKE patterns with its padding (bpcharlike).
+    let (Datum::Text(s) | Datum::Bpchar(s)) = x else { return Ok(Datum::Null) };
+    let folded = if like && ci { Some(s.to_lowercase()) } else { None };
     let mut saw_null = false;
     for item in &a.items {
         let Datum::Text(p) = item else {
             saw_null = true;
             continue;
         };
-        let holds = crate::scalar::regex_match(s, p, ci)? != negated;
-        if holds != all {
+        let matched = match &folded {
+            Some(s) => crate::expr::like(s, &p.to_lowercase())?,
+            None if like => crate::expr::like(s, p)?,
+            None => crate::scalar::regex_match(s, p, ci)?,
+        };
+        if (matched != negated) != all {
             return Ok(Datum::Bool(!all));
         }
     }
@@ -867,7 +875,7 @@ pub fn call(f: ArrayFn, args: Vec<Datum>) -> Result<Datum> {
             slice(a, lo, hi)
         }
         ArrayFn::Quantified(op, all) => quantified(op, all, a0, a1),
-        ArrayFn::QuantifiedRegex { ci, negated, all } => quantified_regex(ci, negated, all, a0, a1)?,
+        ArrayFn::QuantifiedRegex { like, ci, negated, all } => quantified_regex(like, ci, negated, all, a0, a1)?,
         ArrayFn::Contains | ArrayFn::ContainedBy | ArrayFn::Overlaps => {
             let (Some(a), Some(b)) = (arr(a0), arr(a1)) else { return Ok(Datum::Null) };
             Datum::Bool(match f {

@@ -740,6 +740,7 @@ const SYMMETRIC_MARK: &str = "\"\u{1}symmetric\"";
 /// - `SUBSTRING(s SIMILAR p ESCAPE e)` becomes `SUBSTRING(s FROM p FOR e)`
 ///   (`text_math::substring_similar_syntax`);
 /// - a call's last argument `VARIADIC a` becomes a marker call (`text_math::variadic_syntax`);
+/// - `LIKE ALL (...)` / `LIKE SOME (...)` get doubled parentheses (`quantifier_call`);
 /// - INSERT's subscripted target columns `(a[1], b[1:2])` become marked names
 ///   (`array_assign::insert_columns_syntax`);
 /// - REINDEX becomes a marker SET holding its text (`reindex::syntax`);
@@ -773,9 +774,40 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
     let mut at_start = true;
     // Whether the statement at hand is an UPDATE or DELETE (PREPARE's and EXPLAIN's too).
     let (mut modifies, mut explain) = (false, false);
+    // The `)` after which another `)` is written (`x LIKE ALL ((...))`, below).
+    let mut closers: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
         let t = &tokens[i];
+        // `x [NOT] LIKE | ILIKE ALL | SOME (SELECT ...)`: sqlparser reads `ALL (...)` after
+        // LIKE as a call of a function named all, whose argument list takes no query; doubled
+        // parentheses make the query one parenthesized argument (`quantifier_call`).
+        if word(t, Keyword::LIKE) || word(t, Keyword::ILIKE) {
+            let n = next(i, 2);
+            if n.len() == 2
+                && (word(&tokens[n[0]], Keyword::ALL) || word(&tokens[n[0]], Keyword::SOME))
+                && tokens[n[1]] == Token::LParen
+            {
+                let mut depth = 0i32;
+                let close = (n[1]..tokens.len()).find(|&k| {
+                    match tokens[k] {
+                        Token::LParen => depth += 1,
+                        Token::RParen => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                });
+                if let Some(close) = close {
+                    for t in &tokens[i..=n[1]] {
+                        out.push_str(&t.to_string());
+                    }
+                    out.push('(');
+                    closers.push(close);
+                    (found, at_start, i) = (true, false, n[1] + 1);
+                    continue;
+                }
+            }
+        }
         if let Token::Word(w) = t {
             if at_start {
                 (modifies, explain) = (false, w.keyword == Keyword::EXPLAIN);
@@ -1011,6 +1043,9 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
             _ => at_start = false,
         }
         out.push_str(&t.to_string());
+        if closers.contains(&i) {
+            out.push(')');
+        }
         i += 1;
     }
     found.then_some(out)
@@ -1435,6 +1470,60 @@ fn role_setting(canon: &'static str, value: &str, local: bool) -> Result<Plan> {
     let user = crate::settings::peek_value("session_authorization").unwrap_or_else(|| "postgres".into());
     let value = crate::settings::role_value(canon, value, &user)?;
     Ok(Plan::Set { name: canon, value: Some(value), local })
+}
+
+/// The regular expression and LIKE operators (`~`, `!~*`, `~~`, `!~~*`, ...).
+pub(super) fn is_text_match(op: &ast::BinaryOperator) -> bool {
+    use ast::BinaryOperator as B;
+    matches!(
+        op,
+        B::PGRegexMatch
+            | B::PGRegexIMatch
+            | B::PGRegexNotMatch
+            | B::PGRegexNotIMatch
+            | B::PGLikeMatch
+            | B::PGILikeMatch
+            | B::PGNotLikeMatch
+            | B::PGNotILikeMatch
+    )
+}
+
+/// PostgreSQL's operator for `[NOT] LIKE` / `[NOT] ILIKE`.
+fn like_operator(ci: bool, negated: bool) -> ast::BinaryOperator {
+    use ast::BinaryOperator as B;
+    match (ci, negated) {
+        (false, false) => B::PGLikeMatch,
+        (false, true) => B::PGNotLikeMatch,
+        (true, false) => B::PGILikeMatch,
+        (true, true) => B::PGNotILikeMatch,
+    }
+}
+
+/// `ALL (x)` / `SOME (x)` after LIKE, which sqlparser reads as a call of a function named all
+/// or some (both reserved words in PostgreSQL, so no user function is meant): whether ALL,
+/// and the operand (a subquery as `Expr::Subquery`).
+fn quantifier_call(e: &ast::Expr) -> Option<(bool, ast::Expr)> {
+    let ast::Expr::Function(f) = e else { return None };
+    let [part] = f.name.0.as_slice() else { return None };
+    let ident = part.as_ident()?;
+    if ident.quote_style.is_some() || f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
+        return None;
+    }
+    let all = match ident.value.to_ascii_lowercase().as_str() {
+        "all" => true,
+        "some" => false,
+        _ => return None,
+    };
+    match &f.args {
+        ast::FunctionArguments::Subquery(q) => Some((all, ast::Expr::Subquery(q.clone()))),
+        ast::FunctionArguments::List(l) if l.duplicate_treatment.is_none() && l.clauses.is_empty() => {
+            match l.args.as_slice() {
+                [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x))] => Some((all, x.clone())),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// 0A000 for a statement Orbit has not built, named by its first two words.
@@ -4409,6 +4498,10 @@ impl Binder<'_> {
                     Some("~*") => B::PGRegexIMatch,
                     Some("!~") => B::PGRegexNotMatch,
                     Some("!~*") => B::PGRegexNotIMatch,
+                    Some("~~") => B::PGLikeMatch,
+                    Some("~~*") => B::PGILikeMatch,
+                    Some("!~~") => B::PGNotLikeMatch,
+                    Some("!~~*") => B::PGNotILikeMatch,
                     Some("=") => B::Eq,
                     Some("<>") | Some("!=") => B::NotEq,
                     Some("<") => B::Lt,
@@ -4576,10 +4669,34 @@ impl Binder<'_> {
                 while let E::Nested(inner) = p {
                     p = inner;
                 }
-                let E::Array(arr) = p else {
-                    return Err(SqlError::unsupported("LIKE ANY is supported over an ARRAY[...] of patterns"));
-                };
                 let ci = matches!(e, E::ILike { .. });
+                // PostgreSQL's grammar has no ESCAPE after `LIKE ANY (...)`.
+                if let Some(esc) = escape_char {
+                    let at = span_position(self.sql, &sqlparser::ast::Spanned::span(esc.as_ref()));
+                    return Err(SqlError::syntax(&esc.to_string()).at(at));
+                }
+                let E::Array(arr) = p else {
+                    // `x LIKE ANY (array)` / `(SELECT ...)`: PostgreSQL's `x ~~ ANY (...)`.
+                    let any = E::AnyOp {
+                        left: expr.clone(),
+                        compare_op: like_operator(ci, *negated),
+                        right: Box::new(p.clone()),
+                        is_some: false,
+                    };
+                    return self.expr(&any, scope);
+                };
+                // Over ARRAY[p1, p2, ...]: the OR of the LIKEs, each pattern bound against
+                // the left side's type; a left side no LIKE takes is refused as the array's
+                // element type (text for literals), as `x ~~ ANY (text[])` is.
+                let lt = self.expr(expr, scope)?.ty();
+                if !(lt.is_string() || matches!(lt, SqlType::Unknown | SqlType::Bytea)) {
+                    let elem = match self.expr(p, scope)?.ty() {
+                        SqlType::Array(at) if at.elem() != SqlType::Unknown => at.elem(),
+                        _ => SqlType::Text,
+                    };
+                    let name = like_operator(ci, *negated).to_string();
+                    return Err(self.locate(e, op_error(lt, &name, elem)));
+                }
                 let one = |pat: &ast::Expr| {
                     let (expr, pattern, escape_char) = (expr.clone(), Box::new(pat.clone()), escape_char.clone());
                     if ci {
@@ -4601,39 +4718,23 @@ impl Binder<'_> {
             E::Like { negated, any: false, expr, pattern, escape_char }
             | E::ILike { negated, any: false, expr, pattern, escape_char } => {
                 let ci = matches!(e, E::ILike { .. });
+                // `x LIKE ALL (...)` / `SOME (...)`: sqlparser reads a call of a function
+                // named all or some; PostgreSQL's `x ~~ ALL (...)`.
+                if let Some((all, right)) = quantifier_call(pattern) {
+                    if escape_char.is_some() {
+                        return Err(SqlError::syntax("ESCAPE"));
+                    }
+                    let (left, compare_op) = (expr.clone(), like_operator(ci, *negated));
+                    let q = if all {
+                        E::AllOp { left, compare_op, right: Box::new(right) }
+                    } else {
+                        E::AnyOp { left, compare_op, right: Box::new(right), is_some: true }
+                    };
+                    return self.expr(&q, scope);
+                }
                 let a = self.expr(expr, scope)?;
                 let p = self.expr(pattern, scope)?;
-                let opname = match (ci, *negated) {
-                    (false, false) => "~~",
-                    (false, true) => "!~~",
-                    (true, false) => "~~*",
-                    (true, true) => "!~~*",
-                };
-                let (at, pt) = (a.ty(), p.ty());
-                if at == SqlType::Bytea && !ci {
-                    return self.bytea_like(a, p, escape_char.as_deref(), *negated, scope);
-                }
-                // character(n) matches with its padding (bpcharlike).
-                let a = if matches!(at, SqlType::Bpchar(_)) {
-                    a
-                } else {
-                    self.coerce(a, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?
-                };
-                let p = self.coerce(p, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?;
-                // `ESCAPE e` is PostgreSQL's like_escape(pattern, e): the pattern rewritten to
-                // backslash escapes.
-                let p = match escape_char {
-                    Some(esc) => {
-                        let e = self.expr(esc, scope)?;
-                        let et = e.ty();
-                        let e = self.coerce(e, SqlType::Text, CastContext::Implicit, |_| {
-                            no_function("like_escape", &[SqlType::Text, et])
-                        })?;
-                        Expr::Call(crate::scalar::Builtin::LikeEscape, vec![p, e], SqlType::Text)
-                    }
-                    None => p,
-                };
-                Expr::Like(Box::new(a), Box::new(p), *negated, ci)
+                self.like_expr(a, p, ci, *negated, escape_char.as_deref(), scope)?
             }
             E::Cast { kind, expr, data_type, format: None } => {
                 if matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast) {
@@ -4878,6 +4979,86 @@ impl Binder<'_> {
         Ok(Expr::Cmp(op, Box::new(l), Box::new(r)))
     }
 
+    /// `a ~ b`, `a ~~* b`, ...: the regular expression and LIKE operators over bound operands
+    /// (also each element's test of `a op ANY (SELECT ...)`), those [`is_text_match`] names.
+    pub(super) fn text_match(
+        &mut self,
+        op: &ast::BinaryOperator,
+        l: Expr,
+        r: Expr,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        use ast::BinaryOperator as B;
+        match op {
+            B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
+                let sym = op.to_string();
+                let (lt, rt) = (l.ty(), r.ty());
+                let stringy = |t: SqlType| t.is_string() || t == SqlType::Unknown;
+                if !stringy(lt) || !stringy(rt) {
+                    return Err(op_error(lt, &sym, rt));
+                }
+                let l = self.coerce(l, SqlType::Text, CastContext::Implicit, |_| op_error(lt, &sym, rt))?;
+                let r = self.coerce(r, SqlType::Text, CastContext::Implicit, |_| op_error(lt, &sym, rt))?;
+                let f = if matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch) {
+                    crate::scalar::Builtin::RegexMatchCi
+                } else {
+                    crate::scalar::Builtin::RegexMatch
+                };
+                let m = Expr::Call(f, vec![l, r], SqlType::Bool);
+                Ok(if matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch) { Expr::Not(Box::new(m)) } else { m })
+            }
+            B::PGLikeMatch | B::PGILikeMatch | B::PGNotLikeMatch | B::PGNotILikeMatch => {
+                let ci = matches!(op, B::PGILikeMatch | B::PGNotILikeMatch);
+                let negated = matches!(op, B::PGNotLikeMatch | B::PGNotILikeMatch);
+                self.like_expr(l, r, ci, negated, None, scope)
+            }
+            other => Err(SqlError::internal(format!("{other} is no text match operator"))),
+        }
+    }
+
+    /// `a [NOT] LIKE p [ESCAPE e]` / ILIKE (PostgreSQL's `~~`, `!~~`, `~~*`, `!~~*`).
+    pub(super) fn like_expr(
+        &mut self,
+        a: Expr,
+        p: Expr,
+        ci: bool,
+        negated: bool,
+        escape_char: Option<&ast::Expr>,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        let opname = match (ci, negated) {
+            (false, false) => "~~",
+            (false, true) => "!~~",
+            (true, false) => "~~*",
+            (true, true) => "!~~*",
+        };
+        let (at, pt) = (a.ty(), p.ty());
+        if at == SqlType::Bytea && !ci {
+            return self.bytea_like(a, p, escape_char, negated, scope);
+        }
+        // character(n) matches with its padding (bpcharlike).
+        let a = if matches!(at, SqlType::Bpchar(_)) {
+            a
+        } else {
+            self.coerce(a, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?
+        };
+        let p = self.coerce(p, SqlType::Text, CastContext::Implicit, |_| op_error(at, opname, pt))?;
+        // `ESCAPE e` is PostgreSQL's like_escape(pattern, e): the pattern rewritten to
+        // backslash escapes.
+        let p = match escape_char {
+            Some(esc) => {
+                let e = self.expr(esc, scope)?;
+                let et = e.ty();
+                let e = self.coerce(e, SqlType::Text, CastContext::Implicit, |_| {
+                    no_function("like_escape", &[SqlType::Text, et])
+                })?;
+                Expr::Call(crate::scalar::Builtin::LikeEscape, vec![p, e], SqlType::Text)
+            }
+            None => p,
+        };
+        Ok(Expr::Like(Box::new(a), Box::new(p), negated, ci))
+    }
+
     fn binary(
         &mut self,
         left: &ast::Expr,
@@ -4939,24 +5120,10 @@ impl Binder<'_> {
         if Self::is_array_op(op, &l, &r) {
             return self.array_binary(op, l, r);
         }
+        if is_text_match(op) {
+            return self.text_match(op, l, r, scope);
+        }
         match op {
-            B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
-                let sym = op.to_string();
-                let (lt, rt) = (l.ty(), r.ty());
-                let stringy = |t: SqlType| t.is_string() || t == SqlType::Unknown;
-                if !stringy(lt) || !stringy(rt) {
-                    return Err(op_error(lt, &sym, rt));
-                }
-                let l = self.coerce(l, SqlType::Text, CastContext::Implicit, |_| op_error(lt, &sym, rt))?;
-                let r = self.coerce(r, SqlType::Text, CastContext::Implicit, |_| op_error(lt, &sym, rt))?;
-                let f = if matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch) {
-                    crate::scalar::Builtin::RegexMatchCi
-                } else {
-                    crate::scalar::Builtin::RegexMatch
-                };
-                let m = Expr::Call(f, vec![l, r], SqlType::Bool);
-                Ok(if matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch) { Expr::Not(Box::new(m)) } else { m })
-            }
             B::And | B::Or => {
                 let what = if *op == B::And { "AND" } else { "OR" };
                 let l = self.bool_arg(l, what)?;

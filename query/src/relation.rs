@@ -430,7 +430,28 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
         LinkKind::Any(template) | LinkKind::All(template) => {
             let any = matches!(l.kind, LinkKind::Any(_));
             let Expr::Cmp(op, x, rhs) = template else {
-                return Err(SqlError::internal("ANY/ALL without a comparison"));
+                // `x ~~ ANY (SELECT ...)`, `x ~ ALL (...)`: the test of each distinct value,
+                // OR-ed (AND-ed for ALL).
+                let mut seen = std::collections::HashSet::new();
+                let mut tests = Vec::new();
+                for r in rows {
+                    let v = r.into_iter().next().unwrap_or(Datum::Null);
+                    if !seen.insert(crate::group::key_of(std::slice::from_ref(&v))) {
+                        continue;
+                    }
+                    let mut e = template.clone();
+                    walk(&mut e, &mut |e: &mut Expr| -> Result<bool> {
+                        if let Expr::Param(i, t) = e {
+                            if *i == LINK_BASE + l.id {
+                                *e = Expr::Const(v.clone(), *t);
+                                return Ok(true);
+                            }
+                        }
+                        Ok(false)
+                    })?;
+                    tests.push(e);
+                }
+                return Ok(balanced(tests, !any));
             };
             // Each distinct value of the subquery, converted as the comparison needs.
             let mut seen = std::collections::HashSet::new();

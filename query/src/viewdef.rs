@@ -1654,6 +1654,15 @@ impl Printer {
                 let nodes = parts.into_iter().map(|p| self.expr(p)).collect::<Option<Vec<_>>>()?;
                 self.boolean(nodes, if *op == B::And { Kind::And } else { Kind::Or })
             }
+            // `a ~~ b` and the other LIKE operators, as pg_get_viewdef prints LIKE.
+            E::BinaryOp {
+                left,
+                op: op @ (B::PGLikeMatch | B::PGNotLikeMatch | B::PGILikeMatch | B::PGNotILikeMatch),
+                right,
+            } => {
+                let negated = matches!(op, B::PGNotLikeMatch | B::PGNotILikeMatch);
+                self.like(left, right, negated, matches!(op, B::PGILikeMatch | B::PGNotILikeMatch))
+            }
             E::BinaryOp { left, op, right } => {
                 let name = match op {
                     B::Eq => "=",

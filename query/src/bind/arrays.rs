@@ -210,7 +210,7 @@ impl Binder<'_> {
             B::LtEq => Some(CmpOp::LtEq),
             B::Gt => Some(CmpOp::Gt),
             B::GtEq => Some(CmpOp::GtEq),
-            B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => None,
+            op if super::is_text_match(op) => None,
             other => return Err(SqlError::unsupported(format!("operator {other} with ANY/ALL is not supported yet"))),
         };
         if matches!(right, ast::Expr::Subquery(_)) {
@@ -242,7 +242,8 @@ impl Binder<'_> {
         Ok(call(ArrayFn::Quantified(cmp, all), vec![*l, r], SqlType::Bool))
     }
 
-    /// `x ~ ANY (patterns)`, `x !~* ALL (patterns)`, ...: text against a text array.
+    /// `x ~ ANY (patterns)`, `x !~* ALL (patterns)`, `x ~~ ANY (patterns)` (`x LIKE ANY`), ...:
+    /// text against a text array.
     fn quantified_regex(
         &mut self,
         left: &ast::Expr,
@@ -264,17 +265,24 @@ impl Binder<'_> {
         };
         if !stringy(lt) || !elem_ok {
             let elem = match rt {
+                SqlType::Array(at) if at.elem() == SqlType::Unknown => SqlType::Text,
                 SqlType::Array(at) => at.elem(),
                 t => t,
             };
             return Err(op_error(lt, &sym, elem));
         }
         let text_array = SqlType::Text.array_of().ok_or_else(|| SqlError::internal("text[]"))?;
-        let l = self.coerce(l, SqlType::Text, CastContext::Implicit, |_| op_error(lt, &sym, rt))?;
+        let like = matches!(op, B::PGLikeMatch | B::PGILikeMatch | B::PGNotLikeMatch | B::PGNotILikeMatch);
+        // character(n) matches LIKE patterns with its padding (bpcharlike).
+        let l = if like && matches!(lt, SqlType::Bpchar(_)) {
+            l
+        } else {
+            self.coerce(l, SqlType::Text, CastContext::Implicit, |_| op_error(lt, &sym, rt))?
+        };
         let r = self.coerce(r, text_array, CastContext::Implicit, |_| op_error(lt, &sym, rt))?;
-        let ci = matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch);
-        let negated = matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch);
-        Ok(call(ArrayFn::QuantifiedRegex { ci, negated, all }, vec![l, r], SqlType::Bool))
+        let ci = matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch | B::PGILikeMatch | B::PGNotILikeMatch);
+        let negated = matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch | B::PGNotLikeMatch | B::PGNotILikeMatch);
+        Ok(call(ArrayFn::QuantifiedRegex { like, ci, negated, all }, vec![l, r], SqlType::Bool))
     }
 
     /// Whether `op` on these operand types is an array operator.

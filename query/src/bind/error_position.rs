@@ -30,6 +30,13 @@ impl Binder<'_> {
                 ast::Expr::AnyOp { left, compare_op, .. } | ast::Expr::AllOp { left, compare_op, .. } => {
                     operator_at(self.sql, &err.message, left, &compare_op.to_string())
                 }
+                // `x [NOT] LIKE ...`: the operator is `~~` (`!~~`, ...), placed at the word
+                // after the left operand (NOT's, LIKE's or ILIKE's), as gram.y places it.
+                ast::Expr::Like { expr, .. } | ast::Expr::ILike { expr, .. }
+                    if err.message.starts_with("operator does not exist: ") && err.message.contains("~~") =>
+                {
+                    after(self.sql, expr, |rest| rest.find(|c: char| !c.is_whitespace() && c != ')'))
+                }
                 _ => None,
             },
             // An ambiguous operator points at the operator too.

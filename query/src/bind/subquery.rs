@@ -1362,12 +1362,13 @@ impl Binder<'_> {
                 };
                 use ast::BinaryOperator as B;
                 let op = match compare_op {
-                    B::Eq => CmpOp::Eq,
-                    B::NotEq => CmpOp::NotEq,
-                    B::Lt => CmpOp::Lt,
-                    B::LtEq => CmpOp::LtEq,
-                    B::Gt => CmpOp::Gt,
-                    B::GtEq => CmpOp::GtEq,
+                    B::Eq => Some(CmpOp::Eq),
+                    B::NotEq => Some(CmpOp::NotEq),
+                    B::Lt => Some(CmpOp::Lt),
+                    B::LtEq => Some(CmpOp::LtEq),
+                    B::Gt => Some(CmpOp::Gt),
+                    B::GtEq => Some(CmpOp::GtEq),
+                    op if super::is_text_match(op) => None,
                     other => {
                         return Err(SqlError::unsupported(format!("operator {other} with ANY/ALL is not supported")))
                     }
@@ -1379,7 +1380,11 @@ impl Binder<'_> {
                         if cols.len() > 1 { "subquery has too many columns" } else { "subquery has too few columns" };
                     return Err(SqlError::new(code::SYNTAX_ERROR, msg));
                 }
-                let t = self.compare(op, x, Expr::Param(LINK_BASE + id, resolved(cols[0].ty)))?;
+                let element = Expr::Param(LINK_BASE + id, resolved(cols[0].ty));
+                let t = match op {
+                    Some(op) => self.compare(op, x, element)?,
+                    None => self.text_match(compare_op, x, element, scope)?,
+                };
                 let kind = if matches!(e, E::AllOp { .. }) { LinkKind::All(t) } else { LinkKind::Any(t) };
                 (kind, plan, SqlType::Bool, captures, false)
             }

@@ -1488,6 +1488,38 @@ pub(super) fn is_text_match(op: &ast::BinaryOperator) -> bool {
     )
 }
 
+/// `COLLATE name`: Orbit compares text bytewise, which is the C collation (the database's
+/// default, C.UTF-8), so those names are accepted (and change nothing); others are not there.
+fn bytewise_collation(collation: &ast::ObjectName) -> Result<()> {
+    let name = collation.0.last().and_then(|p| p.as_ident()).map(|i| i.value.clone()).unwrap_or_default();
+    if !matches!(name.as_str(), "default" | "C" | "POSIX" | "C.UTF-8" | "ucs_basic") {
+        return Err(SqlError::new(
+            code::UNDEFINED_OBJECT,
+            format!("collation \"{name}\" for encoding \"UTF8\" does not exist"),
+        ));
+    }
+    Ok(())
+}
+
+/// A column's `COLLATE name` (CREATE TABLE, ADD COLUMN): of a type with collations and a
+/// name [`bytewise_collation`] takes; nothing to keep, as every text column compares so.
+/// Errors point at the word COLLATE, as PostgreSQL's do.
+pub(super) fn column_collation(sql: &str, ty: SqlType, name: &ast::ObjectName) -> Result<()> {
+    let at = || {
+        let start = span_position(sql, &sqlparser::ast::Spanned::span(name))?;
+        let before: String = sql.chars().take(start.saturating_sub(1)).collect::<String>().to_lowercase();
+        Some(before.rfind("collate").map_or(start, |b| before[..b].chars().count() + 1))
+    };
+    if !(ty.is_string() || matches!(ty, SqlType::Array(a) if a.elem().is_string())) {
+        return Err(SqlError::new(
+            code::DATATYPE_MISMATCH,
+            format!("collations are not supported by type {}", ty.name()),
+        )
+        .at(at()));
+    }
+    bytewise_collation(name).map_err(|e| e.at(at()))
+}
+
 /// PostgreSQL's operator for `[NOT] LIKE` / `[NOT] ILIKE`.
 fn like_operator(ci: bool, negated: bool) -> ast::BinaryOperator {
     use ast::BinaryOperator as B;
@@ -2594,6 +2626,9 @@ impl Binder<'_> {
                         let columns = vec![c.name.clone()];
                         fks.push(ast::ForeignKeyConstraint { name, columns, ..fk.clone() });
                     }
+                    // A column's COLLATE of the C collation (or the default, which is it) is how
+                    // every text column compares already; the name is not kept.
+                    ast::ColumnOption::Collation(n) => column_collation(self.sql, ty, n)?,
                     _ => {
                         return Err(SqlError::unsupported(format!(
                             "column constraint {} is not supported yet",
@@ -4572,15 +4607,7 @@ impl Binder<'_> {
                 self.expr(&rewritten?, scope)?
             }
             E::Collate { expr, collation } => {
-                // Orbit compares text bytewise, which is the C collation (the database's
-                // default, C.UTF-8): those names are accepted, others are not there.
-                let name = collation.0.last().and_then(|p| p.as_ident()).map(|i| i.value.clone()).unwrap_or_default();
-                if !matches!(name.as_str(), "default" | "C" | "POSIX" | "C.UTF-8" | "ucs_basic") {
-                    return Err(SqlError::new(
-                        code::UNDEFINED_OBJECT,
-                        format!("collation \"{name}\" for encoding \"UTF8\" does not exist"),
-                    ));
-                }
+                bytewise_collation(collation)?;
                 let e = self.expr(expr, scope)?;
                 if !(e.ty().is_string() || e.ty() == SqlType::Unknown) {
                     return Err(SqlError::new(

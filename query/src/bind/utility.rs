@@ -803,6 +803,7 @@ impl Binder<'_> {
                             let _ = self.assign(b, &col)?;
                             col.default_expr = Some(super::alter_column::default_text(e, ty));
                         }
+                        ast::ColumnOption::Collation(n) => super::column_collation(self.sql, ty, n)?,
                         other => {
                             return Err(SqlError::unsupported(format!(
                                 "ADD COLUMN with {} is not supported yet",

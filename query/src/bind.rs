@@ -88,6 +88,7 @@ pub mod reindex;
 mod rename;
 mod row_compare;
 pub(crate) mod schema;
+mod schema_elements;
 pub mod set_config;
 mod sizes;
 mod srf;
@@ -744,6 +745,8 @@ const SYMMETRIC_MARK: &str = "\"\u{1}symmetric\"";
 /// - INSERT's subscripted target columns `(a[1], b[1:2])` become marked names
 ///   (`array_assign::insert_columns_syntax`);
 /// - REINDEX becomes a marker SET holding its text (`reindex::syntax`);
+/// - CREATE SCHEMA with elements becomes a marker SET holding their texts
+///   (`schema_elements::syntax`);
 /// - CREATE TABLE's `LIKE source ...` elements become marked columns (`create_like::syntax`).
 fn postgres_only_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
@@ -871,6 +874,13 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
         }
         if at_start && word(t, Keyword::CREATE) {
             if let Some((text, end)) = create_like::syntax(&tokens, i) {
+                out.push_str(&text);
+                (found, at_start, i) = (true, false, end);
+                continue;
+            }
+        }
+        if at_start && word(t, Keyword::CREATE) {
+            if let Some((text, end)) = schema_elements::syntax(&tokens, i) {
                 out.push_str(&text);
                 (found, at_start, i) = (true, false, end);
                 continue;
@@ -2161,6 +2171,11 @@ impl Binder<'_> {
             {
                 Ok((self.not_built(values)?, vec![]))
             }
+            S::Set(ast::Set::SingleAssignment { variable, values, .. })
+                if variable.to_string() == schema_elements::MARKER =>
+            {
+                Ok((self.create_schema_elements(values)?, vec![]))
+            }
             S::Set(ast::Set::SingleAssignment { variable, values, .. }) if variable.to_string() == reindex::MARKER => {
                 Ok((self.reindex(values)?, vec![]))
             }
@@ -2750,6 +2765,7 @@ impl Binder<'_> {
             SqlError::new(code::UNDEFINED_TABLE, format!("relation \"{}\" does not exist", parts.join(".")))
                 .at(span.and_then(|s| self.pos(&s)))
         })?;
+        self.note_relation(name, &tname);
         let rel = crate::schema::relname(&tname);
         if def.index_of.is_some() {
             return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{rel}\" is an index"))

@@ -971,12 +971,13 @@ impl Printer {
                             continue;
                         }
                     }
-                    let part = match name.0.as_slice() {
-                        [part] => part,
-                        [schema, part] if fold(schema.as_ident()?) == "public" => part,
+                    // A relation of another schema: its stored text names it qualified
+                    // (`bind/view_text.rs` `note_relation`).
+                    let tname = match name.0.as_slice() {
+                        [part] => fold(part.as_ident()?),
+                        [schema, part] => crate::schema::qualify(&fold(schema.as_ident()?), &fold(part.as_ident()?)),
                         _ => return None,
                     };
-                    let tname = fold(part.as_ident()?);
                     let def = tables.iter().find(|t| t.name == tname && t.index_of.is_none())?.clone();
                     let sql_name = match alias {
                         Some(a) if a.columns.is_empty() => fold(&a.name),

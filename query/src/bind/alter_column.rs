@@ -58,6 +58,8 @@ fn nextval_default(e: &ast::Expr) -> Option<(String, String)> {
 /// `DEFAULT 'x'::character varying`) is kept as the constant, as a DEFAULT 'x' is, so both read
 /// back as PostgreSQL prints them ([`crate::catalog::literal_type_name`]).
 pub(super) fn default_text(e: &ast::Expr, ty: SqlType) -> String {
+    let qualified = sequences_qualified(e);
+    let e = qualified.as_ref().unwrap_or(e);
     if let ast::Expr::Cast { kind: ast::CastKind::DoubleColon, expr, data_type, format: None } = e {
         if let ast::Expr::Value(v) = expr.as_ref() {
             if matches!(v.value, ast::Value::SingleQuotedString(_))
@@ -68,6 +70,52 @@ pub(super) fn default_text(e: &ast::Expr, ty: SqlType) -> String {
         }
     }
     lower_cast_types(&e.to_string())
+}
+
+/// `e` with the unqualified sequence names of its nextval/currval/setval calls (`'s'` or
+/// `'s'::regclass`) that resolve outside schema public written qualified (`'spx.s'`), so the
+/// DEFAULT calls the same sequence whatever the search path of the INSERT (PostgreSQL keeps
+/// the regclass constant's OID); None when there is none to qualify.
+fn sequences_qualified(e: &ast::Expr) -> Option<ast::Expr> {
+    use std::ops::ControlFlow;
+    let mut out = e.clone();
+    let mut changed = false;
+    let _ = ast::visit_expressions_mut(&mut out, |x: &mut ast::Expr| {
+        let ast::Expr::Function(f) = x else { return ControlFlow::<()>::Continue(()) };
+        let name = f.name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase());
+        if !matches!(name.as_deref(), Some("nextval" | "currval" | "setval")) {
+            return ControlFlow::Continue(());
+        }
+        let ast::FunctionArguments::List(l) = &mut f.args else { return ControlFlow::Continue(()) };
+        let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arg))) = l.args.first_mut() else {
+            return ControlFlow::Continue(());
+        };
+        let literal = match arg {
+            ast::Expr::Cast { expr, data_type, .. } if data_type.to_string().eq_ignore_ascii_case("regclass") => {
+                expr.as_mut()
+            }
+            other => other,
+        };
+        let ast::Expr::Value(v) = literal else { return ControlFlow::Continue(()) };
+        let ast::Value::SingleQuotedString(rel) = &mut v.value else { return ControlFlow::Continue(()) };
+        let plain = |n: &str| {
+            !n.is_empty()
+                && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+                && !n.starts_with(|c: char| c.is_ascii_digit())
+        };
+        if !plain(rel) {
+            return ControlFlow::Continue(());
+        }
+        if let Ok(full) = crate::schema::resolve_unqualified_sequence(rel) {
+            let (schema, r) = crate::schema::split(&full);
+            if full.contains('.') && plain(schema) && !crate::temp_tables::is_temp_schema(schema) && r == rel.as_str() {
+                *rel = format!("{schema}.{r}");
+                changed = true;
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    changed.then_some(out)
 }
 
 /// SQL text as sqlparser prints it with the type names of its `::` casts in lower case, as

@@ -63,14 +63,21 @@ impl Binder<'_> {
         bind: impl FnOnce(&mut Self) -> crate::error::Result<T>,
     ) -> crate::error::Result<(T, String)> {
         let saved = self.sub.star_log.replace(Vec::new());
+        let saved_relations = RELATION_LOG.with(|l| l.replace(Some(Vec::new())));
         let r = bind(self);
         let log = std::mem::replace(&mut self.sub.star_log, saved).unwrap_or_default();
+        let relations = RELATION_LOG.with(|l| l.replace(saved_relations)).unwrap_or_default();
         let r = r?;
         let as_written = query.to_string();
-        if log.is_empty() {
+        if log.is_empty() && relations.is_empty() {
             return Ok((r, as_written));
         }
-        let Some(expanded) = expand(query, &log) else { return Ok((r, as_written)) };
+        let expanded = if log.is_empty() { None } else { expand(query, &log) };
+        let expanded = match (expanded, relations.is_empty()) {
+            (Some(q), true) => q,
+            (None, true) => return Ok((r, as_written)),
+            (q, false) => qualified(q.unwrap_or_else(|| query.clone()), &relations),
+        };
         let same = |a: &[super::OutputColumn], b: &[super::OutputColumn]| {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.name == y.name && x.ty == y.ty)
         };
@@ -214,6 +221,51 @@ fn selects_mut(body: &mut ast::SetExpr, f: &mut dyn FnMut(&mut ast::Select)) {
     }
 }
 
+/// `query` with each relation name noted in `log` (by the span of its one part) written
+/// qualified with its schema.
+fn qualified(mut query: ast::Query, log: &[(sqlparser::tokenizer::Span, String)]) -> ast::Query {
+    let _ = ast::visit_relations_mut(&mut query, |name: &mut ast::ObjectName| {
+        if let [part] = name.0.as_slice() {
+            if let Some(id) = part.as_ident() {
+                if let Some((_, schema)) = log.iter().find(|(at, _)| *at == id.span) {
+                    let schema = ast::ObjectNamePart::Identifier(ident(schema, true));
+                    name.0.insert(0, schema);
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    query
+}
+
+impl Binder<'_> {
+    /// Notes that the unqualified relation name `name` (in a view's query being created)
+    /// resolved to `catalog_name`, of a schema other than public: the stored text names it
+    /// qualified, so that the view reads the same relation whatever the search path it is
+    /// read under (PostgreSQL keeps the relation's OID).
+    pub(super) fn note_relation(&self, name: &ast::ObjectName, catalog_name: &str) {
+        if !self.sub.views_expanding.is_empty() || super::sql_functions::inlining() {
+            return;
+        }
+        let [part] = name.0.as_slice() else { return };
+        let Some(id) = part.as_ident() else { return };
+        let (schema, _) = crate::schema::split(catalog_name);
+        if !catalog_name.contains('.')
+            || crate::schema::is_entry(catalog_name)
+            || schema == "pg_catalog"
+            || crate::temp_tables::is_temp_schema(schema)
+            || id.span == sqlparser::tokenizer::Span::empty()
+        {
+            return;
+        }
+        RELATION_LOG.with(|l| {
+            if let Some(log) = l.borrow_mut().as_mut() {
+                log.push((id.span, schema.to_string()));
+            }
+        });
+    }
+}
+
 /// The column a RENAME COLUMN follows into views: identifiers resolving to it are noted.
 struct ColumnLog {
     oid: u32,
@@ -222,6 +274,10 @@ struct ColumnLog {
 }
 
 thread_local! {
+    /// While a view's query is bound for CREATE VIEW: the spans of its unqualified relation
+    /// names that resolved outside schema public, with their schemas.
+    static RELATION_LOG: std::cell::RefCell<Option<Vec<(sqlparser::tokenizer::Span, String)>>> =
+        const { std::cell::RefCell::new(None) };
     static COLUMN_LOG: std::cell::RefCell<Option<ColumnLog>> = const { std::cell::RefCell::new(None) };
     /// While a view's rewritten query is checked: (table OID, old name, new name), the table as
     /// the rename will leave it ([`super::lookup_table`] reads it so).

@@ -94,6 +94,7 @@ impl Binder<'_> {
         let Some(def) = lookup_table(&tname) else { return Ok(None) };
         super::matviews::refuse_unpopulated(&def)?;
         let Some(text) = def.view.as_deref() else { return Ok(None) };
+        self.note_relation(name, &tname);
         if self.sub.views_expanding.len() >= MAX_VIEW_DEPTH || self.sub.views_expanding.contains(&tname) {
             return Err(SqlError::new(
                 "42P17",

@@ -3189,8 +3189,16 @@ impl Binder<'_> {
                     // A sequence reads as a one-row relation (crate::catalog_dump).
                     Err(e) if e.code == code::UNDEFINED_TABLE => {
                         let Ok(tname) = self.relation_name(name) else { return Err(e) };
+                        // An unqualified name: the first sequence of that name on the path.
+                        let tname = match name.0.as_slice() {
+                            [_] => crate::schema::resolve_unqualified_sequence(&tname).unwrap_or(tname),
+                            _ => tname,
+                        };
                         match crate::catalog_dump::sequence_relation(&tname) {
-                            Some(def) => (tname, def),
+                            Some(def) => {
+                                self.note_relation(name, &tname);
+                                (tname, def)
+                            }
                             None => {
                                 crate::catalog_dump::note_missing_relation(&tname);
                                 return Err(e);

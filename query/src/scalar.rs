@@ -156,6 +156,10 @@ impl Builtin {
             // A NULL fraction inside an array of them gives a NULL element, not a NULL array.
             return false;
         }
+        // json[b]_to_record(NULL) is a row of NULLs.
+        if let Builtin::JsonOp(crate::json::ops::JsonOpFn::RecordField { .. }) = self {
+            return false;
+        }
         !matches!(
             self,
             Builtin::Greatest

@@ -381,3 +381,85 @@ impl Binder<'_> {
         }))
     }
 }
+
+/// json[b]_to_record and json[b]_to_recordset: FROM functions returning `record`, whose
+/// columns the column definition list names and types.
+pub(super) fn is_to_record(name: &str) -> bool {
+    matches!(name, "json_to_record" | "jsonb_to_record" | "json_to_recordset" | "jsonb_to_recordset")
+}
+
+impl Binder<'_> {
+    /// `json[b]_to_record[set](doc) AS alias(col type, ...)`: one array per defined column (a
+    /// row per object: the one object, or each of the array's), each value read by the
+    /// column type's input as PostgreSQL's populate_record does (a string's text, a JSON
+    /// value's text otherwise; json/jsonb columns the JSON value itself), with the column
+    /// names. A column definition list is required, as PostgreSQL requires it of a function
+    /// returning `record`.
+    pub(super) fn json_record_columns(
+        &mut self,
+        name: &str,
+        at: Option<usize>,
+        args: &[sqlparser::ast::FunctionArg],
+        alias: Option<&sqlparser::ast::TableAlias>,
+        ordinality: bool,
+    ) -> Result<Vec<(Expr, SqlType)>> {
+        use sqlparser::ast;
+        let defined: Vec<&ast::DataType> =
+            alias.map_or(Vec::new(), |a| a.columns.iter().filter_map(|c| c.data_type.as_ref()).collect());
+        if defined.is_empty() || alias.is_some_and(|a| defined.len() != a.columns.len()) {
+            return Err(SqlError::new(
+                crate::error::code::SYNTAX_ERROR,
+                "a column definition list is required for functions returning \"record\"",
+            )
+            .at(at));
+        }
+        if ordinality {
+            return Err(SqlError::syntax("WITH"));
+        }
+        let jsonb = name.starts_with("jsonb");
+        let set = name.ends_with("recordset");
+        let doc_ty = if jsonb { SqlType::Jsonb } else { SqlType::Json };
+        let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] = args else {
+            let types: Vec<SqlType> = Vec::new();
+            return Err(no_function(name, &types));
+        };
+        let x = self.expr(e, None)?;
+        let t = x.ty();
+        let x = self.coerce(x, doc_ty, CastContext::Implicit, |_| no_function(name, &[t]))?;
+        let mut out = Vec::with_capacity(defined.len());
+        let columns = alias.map_or(&[][..], |a| a.columns.as_slice());
+        for c in columns {
+            let Some(dt) = c.data_type.as_ref() else { continue };
+            let ty = super::sql_type(dt)?;
+            let key = Expr::Const(Datum::Text(super::fold(&c.name)), SqlType::Text);
+            // The column's values are an array (a row each): no column of an array type, as
+            // Orbit has no arrays of arrays.
+            let arr = |t: SqlType| {
+                t.array_of().ok_or_else(|| {
+                    SqlError::unsupported(format!("a column of type {} in {name}() is not supported yet", t.name()))
+                })
+            };
+            let column = match ty {
+                SqlType::Json | SqlType::Jsonb => {
+                    let raw = call(JsonOpFn::RecordField { set, as_text: false }, vec![x.clone(), key], arr(doc_ty)?);
+                    if ty == doc_ty {
+                        raw
+                    } else {
+                        Expr::Cast(Box::new(raw), arr(ty)?, false)
+                    }
+                }
+                _ => {
+                    let texts =
+                        call(JsonOpFn::RecordField { set, as_text: true }, vec![x.clone(), key], arr(SqlType::Text)?);
+                    if ty == SqlType::Text {
+                        texts
+                    } else {
+                        Expr::Cast(Box::new(texts), arr(ty)?, false)
+                    }
+                }
+            };
+            out.push((column, ty));
+        }
+        Ok(out)
+    }
+}

@@ -821,6 +821,12 @@ impl Binder<'_> {
                 let cols = self.set_arrays(n, args, None)?.unwrap_or_default();
                 self.zip_relation(&fname, cols, alias, ordinality)
             }
+            n if super::json_ops::is_to_record(n) => {
+                let at = name.0.last().and_then(|p| p.as_ident()).and_then(|i| self.pos(&i.span));
+                let cols = self.json_record_columns(n, at, args, alias, ordinality)?;
+                let cols = cols.into_iter().map(|(e, ty)| (e, "", ty)).collect();
+                self.zip_relation(&fname, cols, alias, false)
+            }
             "pg_options_to_table" if !ordinality => self.options_to_table(args, alias),
             _ => Err(SqlError::unsupported(format!("function {fname}() in FROM is not supported yet"))),
         }
@@ -1680,5 +1686,6 @@ fn resolved(t: SqlType) -> SqlType {
 pub(super) fn is_from_function(name: &str) -> bool {
     matches!(name, "unnest" | "generate_series" | "pg_partition_ancestors" | "pg_options_to_table")
         || super::json_ops::is_json_set(name)
+        || super::json_ops::is_to_record(name)
         || super::srf::is_text_set(name)
 }

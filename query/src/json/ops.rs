@@ -58,6 +58,13 @@ pub enum JsonOpFn {
     },
     /// The SQL/JSON path functions and operators ([`super::path_eval`]).
     Path(super::path_eval::PathFn),
+    /// (json[b], text key) -> one column of json[b]_to_record (`set` false: the object's one
+    /// row) or json[b]_to_recordset (`set`: a row per object of the array): the key's value in
+    /// each, as json[b], or (`as_text`) text to be read by the column type's input.
+    RecordField {
+        set: bool,
+        as_text: bool,
+    },
 }
 
 fn jsonb_of(v: Value) -> String {
@@ -357,6 +364,9 @@ fn delete_path(v: &mut Value, path: &[Option<String>], level: usize) -> Result<(
 
 /// Applies `f`; `ty` is the type of the first argument (json or jsonb).
 pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
+    if let JsonOpFn::RecordField { set, as_text } = f {
+        return record_field(set, as_text, &args);
+    }
     if args.iter().any(Datum::is_null) {
         return Ok(Datum::Null);
     }
@@ -477,6 +487,7 @@ pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
             };
             Datum::Jsonb(jsonb_of(v))
         }
+        JsonOpFn::RecordField { set, as_text } => return record_field(set, as_text, &args),
         JsonOpFn::Path(_)
         | JsonOpFn::Elements { .. }
         | JsonOpFn::ObjectKeys
@@ -572,6 +583,51 @@ fn set_parts(f: JsonOpFn, a0: &Datum) -> Result<Datum> {
             })
         }
         _ => Err(SqlError::internal("not a json set function")),
+    }
+}
+
+/// [`JsonOpFn::RecordField`]: the values of key `args[1]` in the object `args[0]` (one) or in
+/// each object of the array `args[0]` (`set`), as jsonfuncs.c's populate_record_worker and
+/// populate_recordset_worker read them (the last of duplicate keys; JSON null as NULL).
+fn record_field(set: bool, as_text: bool, args: &[Datum]) -> Result<Datum> {
+    let a0 = args.first().unwrap_or(&Datum::Null);
+    let key = text_of(args.get(1).unwrap_or(&Datum::Null));
+    let jsonb = !matches!(a0, Datum::Json(_));
+    let elem_ty = match (as_text, jsonb) {
+        (true, _) => SqlType::Text,
+        (false, true) => SqlType::Jsonb,
+        (false, false) => SqlType::Json,
+    };
+    let array = |items: Vec<Datum>| Ok(Datum::Array(Box::new(ArrayValue::from_items(elem_ty, items))));
+    // json[b]_to_record(NULL) is one row of NULLs, json[b]_to_recordset(NULL) none.
+    if a0.is_null() {
+        return array(if set { Vec::new() } else { vec![Datum::Null] });
+    }
+    let doc = text_of(a0);
+    let root = parse(doc, jsonb)?;
+    let p = if jsonb { "jsonb" } else { "json" };
+    let value = |fields: &[(String, Node)]| -> Result<Datum> {
+        let Some((_, n)) = fields.iter().rev().find(|(k, _)| k == key) else { return Ok(Datum::Null) };
+        Ok(match n.value {
+            Value::Null => Datum::Null,
+            _ => member(doc, n, jsonb, as_text),
+        })
+    };
+    match (&root.value, set) {
+        (Value::Object(fields), false) => array(vec![value(fields)?]),
+        (Value::Array(_), false) => Err(set_error("cannot call populate_composite on an array".into())),
+        (_, false) => Err(set_error("cannot call populate_composite on a scalar".into())),
+        (Value::Array(items), true) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let Value::Object(fields) = &item.value else {
+                    return Err(set_error(format!("argument of {p}_to_recordset must be an array of objects")));
+                };
+                out.push(value(fields)?);
+            }
+            array(out)
+        }
+        (_, true) => Err(set_error(format!("cannot call {p}_to_recordset on a non-array"))),
     }
 }
 

@@ -5291,7 +5291,9 @@ impl Binder<'_> {
         if name == "grouping" {
             return self.grouping_call(f, scope);
         }
-        if (name == array_assign::ELEM_MARK || name == array_assign::SLICE_MARK) && f.name.0.len() == 1 {
+        if (name == array_assign::ELEM_MARK || name == array_assign::SLICE_MARK || name == array_assign::PATH_MARK)
+            && f.name.0.len() == 1
+        {
             return self.array_assign_call(f, &name, scope);
         }
         if name == "row" && f.name.0.len() == 1 {

@@ -156,8 +156,11 @@ impl Builtin {
             // A NULL fraction inside an array of them gives a NULL element, not a NULL array.
             return false;
         }
-        // json[b]_to_record(NULL) is a row of NULLs.
-        if let Builtin::JsonOp(crate::json::ops::JsonOpFn::RecordField { .. }) = self {
+        // json[b]_to_record(NULL) is a row of NULLs; `SET j['a'] = x` of a NULL j an object.
+        if let Builtin::JsonOp(
+            crate::json::ops::JsonOpFn::RecordField { .. } | crate::json::ops::JsonOpFn::SubscriptAssign,
+        ) = self
+        {
             return false;
         }
         !matches!(

@@ -26,6 +26,9 @@ use sqlparser::tokenizer::Token;
 pub(super) const ELEM_MARK: &str = "\u{1}array_assign";
 /// The marker function of a slice assignment: `(array, lo, hi, xs)`.
 pub(super) const SLICE_MARK: &str = "\u{1}array_assign_slice";
+/// The marker function of an assignment through several subscripts (a jsonb path):
+/// `(value, x, s1, s2, ...)`.
+pub(super) const PATH_MARK: &str = "\u{1}array_assign_path";
 
 fn word(t: &Token, k: &str) -> bool {
     matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(k))
@@ -36,7 +39,7 @@ fn word(t: &Token, k: &str) -> bool {
 struct Item {
     column: String,
     key: String,
-    subscript: Option<(usize, usize, Option<usize>)>,
+    subscript: Option<Vec<(usize, usize, Option<usize>)>>,
     value: (usize, usize),
     /// A target that is not a column name (a `(a, b)` list): copied as written.
     raw: Option<(usize, usize)>,
@@ -64,15 +67,21 @@ pub(super) fn set_syntax(tokens: &[Token], i: usize) -> Option<(String, usize)> 
                 key = if w.quote_style.is_some() { w.value.clone() } else { w.value.to_lowercase() };
                 j = skip_ws(j + 1);
                 if matches!(tokens.get(j), Some(Token::LBracket)) {
-                    // One subscript: `[e]` or `[lo:hi]`.
-                    let open = j;
-                    let colon;
-                    (j, colon) = subscript_end(tokens, open + 1)?;
-                    subscript = Some((open + 1, j, colon));
-                    j = skip_ws(j + 1);
-                    if matches!(tokens.get(j), Some(Token::LBracket | Token::Period)) {
+                    // Subscripts: `[e]` or `[lo:hi]`, or several `[e]` (a jsonb path).
+                    let mut subs: Vec<(usize, usize, Option<usize>)> = Vec::new();
+                    while matches!(tokens.get(j), Some(Token::LBracket)) {
+                        let open = j;
+                        let colon;
+                        (j, colon) = subscript_end(tokens, open + 1)?;
+                        subs.push((open + 1, j, colon));
+                        j = skip_ws(j + 1);
+                    }
+                    if matches!(tokens.get(j), Some(Token::Period))
+                        || (subs.len() > 1 && subs.iter().any(|s| s.2.is_some()))
+                    {
                         return None;
                     }
+                    subscript = Some(subs);
                 } else {
                     subscript = None;
                 }
@@ -149,14 +158,18 @@ pub(super) fn set_syntax(tokens: &[Token], i: usize) -> Option<(String, usize)> 
         done.push(&it.key);
         let mut e = it.column.clone();
         for a in items.iter().filter(|a| a.raw.is_none() && a.key == it.key && a.subscript.is_some()) {
-            let Some((from, to, colon)) = a.subscript else { continue };
+            let Some(subs) = &a.subscript else { continue };
             let value = text(a.value.0, a.value.1);
-            e = match colon {
-                Some(c) if c > from && c + 1 < to => {
-                    format!("\"{SLICE_MARK}\"({e}, {}, {}, {value})", text(from, c), text(c + 1, to))
+            e = match subs.as_slice() {
+                [(from, to, Some(c))] if *c > *from && c + 1 < *to => {
+                    format!("\"{SLICE_MARK}\"({e}, {}, {}, {value})", text(*from, *c), text(c + 1, *to))
                 }
-                Some(_) => return None,
-                None => format!("\"{ELEM_MARK}\"({e}, {}, {value})", text(from, to)),
+                [(_, _, Some(_))] => return None,
+                [(from, to, None)] => format!("\"{ELEM_MARK}\"({e}, {}, {value})", text(*from, *to)),
+                several => {
+                    let keys: Vec<String> = several.iter().map(|(from, to, _)| text(*from, *to)).collect();
+                    format!("\"{PATH_MARK}\"({e}, {value}, {})", keys.join(", "))
+                }
             };
         }
         parts.push(format!("{} = {e}", it.column));
@@ -267,7 +280,8 @@ impl Binder<'_> {
             })
             .collect();
         let slice = name == SLICE_MARK;
-        if args.len() != if slice { 4 } else { 3 } {
+        let path = name == PATH_MARK;
+        if (path && args.len() < 4) || (!path && args.len() != if slice { 4 } else { 3 }) {
             return Err(SqlError::internal("array assignment arguments"));
         }
         let column = match args[0] {
@@ -276,12 +290,47 @@ impl Binder<'_> {
             _ => String::new(),
         };
         let a = self.expr(args[0], scope)?;
+        // (x, s..., value), or for a path (x, value, s...).
+        let (subscript_args, value_arg) =
+            if path { (&args[2..], args[1]) } else { (&args[1..args.len() - 1], args[args.len() - 1]) };
+        if a.ty() == SqlType::Jsonb && !slice {
+            let mut keys = Vec::with_capacity(subscript_args.len());
+            for e in subscript_args {
+                keys.push(self.jsonb_subscript_key(e, scope)?);
+            }
+            let value = self.expr(value_arg, scope)?;
+            return self.jsonb_assignment(&column, a, keys, value);
+        }
+        if path {
+            return Err(SqlError::unsupported(format!(
+                "assignment to several subscripts of \"{column}\" is not supported yet"
+            )));
+        }
         let mut subscripts = Vec::with_capacity(2);
-        for e in &args[1..args.len() - 1] {
+        for e in subscript_args {
             subscripts.push(self.expr(e, scope)?);
         }
-        let value = self.expr(args[args.len() - 1], scope)?;
+        let value = self.expr(value_arg, scope)?;
         self.subscripted_assignment(&column, a, subscripts, value)
+    }
+
+    /// `j` (jsonb column `column`'s value) with `value` assigned at the path of `keys` (int4
+    /// or text, as [`Binder::jsonb_subscript_key`] coerced them).
+    pub(super) fn jsonb_assignment(&mut self, column: &str, j: Expr, keys: Vec<Expr>, value: Expr) -> Result<Expr> {
+        let from = value.ty();
+        let value = self.coerce(value, SqlType::Jsonb, CastContext::Assignment, |_| {
+            SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!(
+                    "subscripted assignment to \"{column}\" requires type jsonb but expression is of type {}",
+                    from.name()
+                ),
+            )
+            .hint("You will need to rewrite or cast the expression.")
+        })?;
+        let mut args = vec![j, value];
+        args.extend(keys);
+        Ok(Expr::Call(Builtin::JsonOp(crate::json::ops::JsonOpFn::SubscriptAssign), args, SqlType::Jsonb))
     }
 
     /// `array` (column `column`'s value) with `value` assigned to its element
@@ -295,6 +344,10 @@ impl Binder<'_> {
         value: Expr,
     ) -> Result<Expr> {
         let ty = array.ty();
+        if ty == SqlType::Jsonb && subscripts.len() == 1 {
+            let keys = subscripts.into_iter().map(|k| self.jsonb_key_of(k, None)).collect::<Result<Vec<_>>>()?;
+            return self.jsonb_assignment(column, array, keys, value);
+        }
         let SqlType::Array(at) = ty else {
             return Err(SqlError::new(
                 code::DATATYPE_MISMATCH,

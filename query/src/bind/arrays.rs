@@ -152,7 +152,13 @@ impl Binder<'_> {
         if let (SqlType::Name, [ast::AccessExpr::Subscript(ast::Subscript::Index { index })]) = (ty, chain) {
             return self.name_char(root, index, scope);
         }
-        let SqlType::Array(at) = ty else { return Err(not_array(ty)) };
+        if ty == SqlType::Jsonb {
+            return self.jsonb_subscript(a, chain, scope);
+        }
+        let SqlType::Array(at) = ty else {
+            let at = self.pos(&sqlparser::ast::Spanned::span(root));
+            return Err(not_array(ty).at(at));
+        };
         let int = |b: &mut Self, e: &ast::Expr| -> Result<Expr> {
             let x = b.expr(e, scope)?;
             let from = x.ty();
@@ -190,6 +196,64 @@ impl Binder<'_> {
         let mut args = vec![a];
         args.extend(indexes);
         Ok(call(ArrayFn::Subscript, args, at.elem()))
+    }
+
+    /// A jsonb subscript, as jsonb_subscript_transform coerces it: to int4 or text (an
+    /// untyped literal text), else 42804; the value as text for the path of `#>`.
+    pub(super) fn jsonb_subscript_key(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
+        let x = self.expr(e, scope)?;
+        let at = self.pos(&sqlparser::ast::Spanned::span(e));
+        self.jsonb_key_of(x, at)
+    }
+
+    /// [`Binder::jsonb_subscript_key`] of a bound subscript (`at`: where errors point).
+    pub(super) fn jsonb_key_of(&mut self, x: Expr, at: Option<usize>) -> Result<Expr> {
+        let t = x.ty();
+        let unsupported = || {
+            SqlError::new(code::DATATYPE_MISMATCH, format!("subscript type {} is not supported", t.name()))
+                .hint("jsonb subscript must be coercible to either integer or text.")
+                .at(at)
+        };
+        let x = if matches!(t, SqlType::Int2 | SqlType::Int4) {
+            self.coerce(x, SqlType::Int4, CastContext::Implicit, |_| unsupported())?
+        } else if t == SqlType::Unknown || t.is_string() {
+            self.coerce(x, SqlType::Text, CastContext::Implicit, |_| unsupported())?
+        } else {
+            return Err(unsupported());
+        };
+        Ok(x)
+    }
+
+    /// `j['a'][0]` of a jsonb value: `j #> ARRAY['a', '0']` (jsonb_subscript_fetch reads the
+    /// subscripts as a text path the same way).
+    fn jsonb_subscript(&mut self, j: Expr, chain: &[ast::AccessExpr], scope: Option<&Scope>) -> Result<Expr> {
+        let mut path = Vec::with_capacity(chain.len());
+        for c in chain {
+            match c {
+                ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
+                    let k = self.jsonb_subscript_key(index, scope)?;
+                    path.push(match k.ty() {
+                        SqlType::Text => k,
+                        _ => Expr::Cast(Box::new(k), SqlType::Text, true),
+                    });
+                }
+                ast::AccessExpr::Subscript(ast::Subscript::Slice { lower_bound, upper_bound, .. }) => {
+                    let bound = upper_bound.as_ref().or(lower_bound.as_ref());
+                    let at = bound.and_then(|b| self.pos(&sqlparser::ast::Spanned::span(b)));
+                    return Err(
+                        SqlError::new(code::DATATYPE_MISMATCH, "jsonb subscript does not support slices").at(at)
+                    );
+                }
+                _ => return Err(SqlError::unsupported("this jsonb subscript is not supported")),
+            }
+        }
+        let text_array = SqlType::Text.array_of().ok_or_else(|| SqlError::internal("text[]"))?;
+        let path = call(ArrayFn::Construct(SqlType::Text), path, text_array);
+        Ok(Expr::Call(
+            crate::scalar::Builtin::JsonOp(crate::json::ops::JsonOpFn::PathGet { as_text: false }),
+            vec![j, path],
+            SqlType::Jsonb,
+        ))
     }
 
     /// `x op ANY (array)` / `x op SOME (array)` / `x op ALL (array)`.

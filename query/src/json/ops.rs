@@ -65,6 +65,11 @@ pub enum JsonOpFn {
         set: bool,
         as_text: bool,
     },
+    /// (jsonb, jsonb value, subscript...) -> jsonb: `UPDATE ... SET j['a'][0] = value`, each
+    /// subscript an int4 or a text (jsonb_subscript_assign: missing keys and containers
+    /// created, arrays filled with nulls up to the index, a NULL document started as the
+    /// container the first subscript's type implies).
+    SubscriptAssign,
 }
 
 fn jsonb_of(v: Value) -> String {
@@ -367,6 +372,9 @@ pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
     if let JsonOpFn::RecordField { set, as_text } = f {
         return record_field(set, as_text, &args);
     }
+    if f == JsonOpFn::SubscriptAssign {
+        return subscript_assign(&args);
+    }
     if args.iter().any(Datum::is_null) {
         return Ok(Datum::Null);
     }
@@ -488,6 +496,7 @@ pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
             Datum::Jsonb(jsonb_of(v))
         }
         JsonOpFn::RecordField { set, as_text } => return record_field(set, as_text, &args),
+        JsonOpFn::SubscriptAssign => return subscript_assign(&args),
         JsonOpFn::Path(_)
         | JsonOpFn::Elements { .. }
         | JsonOpFn::ObjectKeys
@@ -628,6 +637,96 @@ fn record_field(set: bool, as_text: bool, args: &[Datum]) -> Result<Datum> {
             array(out)
         }
         (_, true) => Err(set_error(format!("cannot call {p}_to_recordset on a non-array"))),
+    }
+}
+
+/// [`JsonOpFn::SubscriptAssign`]: setPath with PostgreSQL 14's JB_PATH_CREATE |
+/// JB_PATH_FILL_GAPS | JB_PATH_CONSISTENT_POSITION, as jsonb_subscript_assign calls it.
+fn subscript_assign(args: &[Datum]) -> Result<Datum> {
+    let (doc, value, subscripts) = match args {
+        [doc, value, subscripts @ ..] if !subscripts.is_empty() => (doc, value, subscripts),
+        _ => return Err(SqlError::internal("jsonb subscript assignment")),
+    };
+    if subscripts.iter().any(Datum::is_null) {
+        return Err(SqlError::new("22004", "jsonb subscript in assignment must not be null"));
+    }
+    let path: Vec<String> = subscripts
+        .iter()
+        .map(|d| match d {
+            Datum::Text(s) => s.clone(),
+            d => d.as_i64().map_or_else(String::new, |i| i.to_string()),
+        })
+        .collect();
+    let new = match value {
+        Datum::Null => Value::Null,
+        d => parse(text_of(d), true)?.value,
+    };
+    let mut root = match doc {
+        Datum::Null if matches!(subscripts[0], Datum::Text(_)) => Value::Object(Vec::new()),
+        Datum::Null => Value::Array(Vec::new()),
+        d => parse(text_of(d), true)?.value,
+    };
+    assign_path(&mut root, &path, 0, new)?;
+    Ok(Datum::Jsonb(jsonb_of(root)))
+}
+
+fn scalar_in_path() -> SqlError {
+    SqlError::new(code::INVALID_PARAMETER_VALUE, "cannot replace existing key")
+        .detail("The path assumes key is a composite object, but it is a scalar value.")
+}
+
+fn assign_path(v: &mut Value, path: &[String], level: usize, new: Value) -> Result<()> {
+    let Some((step, rest)) = path.split_first() else {
+        *v = new;
+        return Ok(());
+    };
+    match v {
+        Value::Object(fields) => match fields.iter().rposition(|(k, _)| k == step) {
+            Some(i) => assign_path(&mut fields[i].1.value, rest, level + 1, new),
+            None => {
+                fields.push((step.clone(), node(created(rest, level + 1, new)?)));
+                Ok(())
+            }
+        },
+        Value::Array(items) => {
+            let len = items.len() as i64;
+            let i = array_step(step, level, items.len())?;
+            if i < 0 {
+                let written = step.trim().parse::<i64>().unwrap_or(i);
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("path element at position {} is out of range: {written}", level + 1),
+                ));
+            }
+            if i < len {
+                return assign_path(&mut items[i as usize].value, rest, level + 1, new);
+            }
+            while (items.len() as i64) < i {
+                items.push(node(Value::Null));
+            }
+            items.push(node(created(rest, level + 1, new)?));
+            Ok(())
+        }
+        _ => Err(scalar_in_path()),
+    }
+}
+
+/// The value a missing step leads to: `new` at the end of the path, else the container the
+/// next step implies (an array for an integer, filled with nulls up to it; an object for a
+/// key), holding the rest (push_path).
+fn created(rest: &[String], level: usize, new: Value) -> Result<Value> {
+    let Some((step, more)) = rest.split_first() else { return Ok(new) };
+    match step.trim().parse::<i64>() {
+        Ok(i) if i < 0 => Err(SqlError::new(
+            code::INVALID_PARAMETER_VALUE,
+            format!("path element at position {} is out of range: {i}", level + 1),
+        )),
+        Ok(i) => {
+            let mut items: Vec<Node> = (0..i).map(|_| node(Value::Null)).collect();
+            items.push(node(created(more, level + 1, new)?));
+            Ok(Value::Array(items))
+        }
+        Err(_) => Ok(Value::Object(vec![(step.clone(), node(created(more, level + 1, new)?))])),
     }
 }
 

@@ -136,6 +136,51 @@ impl Binder<'_> {
                 let f = if name == "jsonb_set" { JsonOpFn::Set } else { JsonOpFn::Insert };
                 call(f, args, SqlType::Jsonb)
             }
+            // The functions behind jsonb's operators (pg_operator's oprcode), by name.
+            "jsonb_contains" | "jsonb_contained" | "jsonb_exists" | "jsonb_exists_any" | "jsonb_exists_all"
+            | "jsonb_delete" | "jsonb_delete_path" | "jsonb_concat"
+                if bound.len() == 2 && first_json(true) =>
+            {
+                let mut it = std::mem::take(bound).into_iter();
+                let doc = self.coerce(it.next().expect("two"), SqlType::Jsonb, CastContext::Implicit, |_| nf())?;
+                let other = it.next().expect("two");
+                let ot = other.ty();
+                let want = match name {
+                    "jsonb_contains" | "jsonb_contained" | "jsonb_concat" => SqlType::Jsonb,
+                    "jsonb_exists" => SqlType::Text,
+                    "jsonb_delete" if matches!(ot, SqlType::Int2 | SqlType::Int4) => SqlType::Int4,
+                    "jsonb_delete" => SqlType::Text,
+                    _ => text_array(),
+                };
+                let takes = ot == SqlType::Unknown
+                    || ot == want
+                    || (want == SqlType::Text && ot.is_string())
+                    || (want == SqlType::Int4 && ot == SqlType::Int2);
+                if !takes {
+                    return Err(nf());
+                }
+                let other = self.coerce(other, want, CastContext::Implicit, |_| nf())?;
+                match name {
+                    "jsonb_contains" => call(JsonOpFn::Contains, vec![doc, other], SqlType::Bool),
+                    "jsonb_contained" => call(JsonOpFn::Contains, vec![other, doc], SqlType::Bool),
+                    "jsonb_exists" => call(JsonOpFn::Exists, vec![doc, other], SqlType::Bool),
+                    "jsonb_exists_any" => call(JsonOpFn::ExistsAny, vec![doc, other], SqlType::Bool),
+                    "jsonb_exists_all" => call(JsonOpFn::ExistsAll, vec![doc, other], SqlType::Bool),
+                    "jsonb_delete" => call(JsonOpFn::Delete, vec![doc, other], SqlType::Jsonb),
+                    "jsonb_delete_path" => call(JsonOpFn::DeletePath, vec![doc, other], SqlType::Jsonb),
+                    _ => call(JsonOpFn::Concat, vec![doc, other], SqlType::Jsonb),
+                }
+            }
+            "json_object" | "jsonb_object"
+                if (1..=2).contains(&bound.len())
+                    && types.iter().all(|t| *t == SqlType::Unknown || *t == text_array()) =>
+            {
+                let mut args = Vec::with_capacity(2);
+                for b in std::mem::take(bound) {
+                    args.push(self.coerce(b, text_array(), CastContext::Implicit, |_| nf())?);
+                }
+                call(JsonOpFn::ObjectFromArrays { jsonb }, args, doc_ty)
+            }
             "jsonb_pretty" if bound.len() == 1 && first_json(true) => {
                 let d = self.coerce(bound.remove(0), SqlType::Jsonb, CastContext::Implicit, |_| nf())?;
                 call(JsonOpFn::Pretty, vec![d], SqlType::Text)

@@ -70,6 +70,11 @@ pub enum JsonOpFn {
     /// created, arrays filled with nulls up to the index, a NULL document started as the
     /// container the first subscript's type implies).
     SubscriptAssign,
+    /// (text[]) or (text[] keys, text[] values) -> json / jsonb (`jsonb`): json_object and
+    /// jsonb_object, every value a string.
+    ObjectFromArrays {
+        jsonb: bool,
+    },
 }
 
 fn jsonb_of(v: Value) -> String {
@@ -375,6 +380,9 @@ pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
     if f == JsonOpFn::SubscriptAssign {
         return subscript_assign(&args);
     }
+    if let JsonOpFn::ObjectFromArrays { jsonb } = f {
+        return object_from_arrays(jsonb, &args);
+    }
     if args.iter().any(Datum::is_null) {
         return Ok(Datum::Null);
     }
@@ -497,6 +505,7 @@ pub fn call(f: JsonOpFn, args: Vec<Datum>) -> Result<Datum> {
         }
         JsonOpFn::RecordField { set, as_text } => return record_field(set, as_text, &args),
         JsonOpFn::SubscriptAssign => return subscript_assign(&args),
+        JsonOpFn::ObjectFromArrays { jsonb } => return object_from_arrays(jsonb, &args),
         JsonOpFn::Path(_)
         | JsonOpFn::Elements { .. }
         | JsonOpFn::ObjectKeys
@@ -728,6 +737,70 @@ fn created(rest: &[String], level: usize, new: Value) -> Result<Value> {
         }
         Err(_) => Ok(Value::Object(vec![(step.clone(), node(created(more, level + 1, new)?))])),
     }
+}
+
+/// [`JsonOpFn::ObjectFromArrays`]: json_object(text[]) of alternating keys and values, flat or
+/// as a two-column array, or json_object(keys, values) (jsonfuncs.c's json_object and
+/// json_object_two_arg; NULL for a NULL argument).
+fn object_from_arrays(jsonb: bool, args: &[Datum]) -> Result<Datum> {
+    let subscript_error = |m: &str| SqlError::new("2202E", m.to_string());
+    let arr = |d: &Datum| match d {
+        Datum::Array(a) => Some(a.as_ref().clone()),
+        _ => None,
+    };
+    let pairs: Vec<(Datum, Datum)> = match args {
+        [one] => {
+            let Some(a) = arr(one) else { return Ok(Datum::Null) };
+            match a.dims.len() {
+                0 => Vec::new(),
+                1 if a.items.len() % 2 != 0 => return Err(subscript_error("array must have even number of elements")),
+                1 => a.items.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect(),
+                2 if a.dims[1].len != 2 => return Err(subscript_error("array must have two columns")),
+                2 => a.items.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect(),
+                _ => return Err(subscript_error("wrong number of array subscripts")),
+            }
+        }
+        [keys, values] => {
+            let (Some(k), Some(v)) = (arr(keys), arr(values)) else { return Ok(Datum::Null) };
+            if k.dims.len() > 1 || v.dims.len() > 1 {
+                return Err(subscript_error("wrong number of array subscripts"));
+            }
+            if k.items.len() != v.items.len() {
+                return Err(subscript_error("mismatched array dimensions"));
+            }
+            k.items.into_iter().zip(v.items).collect()
+        }
+        _ => return Err(SqlError::internal("json_object arguments")),
+    };
+    let mut fields: Vec<(String, Node)> = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        let Datum::Text(k) = k else {
+            return Err(SqlError::new("22004", "null value not allowed for object key"));
+        };
+        let v = match v {
+            Datum::Text(s) => Value::String(s),
+            _ => Value::Null,
+        };
+        fields.push((k, node(v)));
+    }
+    if jsonb {
+        return Ok(Datum::Jsonb(jsonb_of(Value::Object(fields))));
+    }
+    // json_object's own layout: `{"a" : "1", "b" : null}`.
+    let mut out = String::from("{");
+    for (i, (k, n)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        super::write_string(&mut out, k);
+        out.push_str(" : ");
+        match &n.value {
+            Value::String(s) => super::write_string(&mut out, s),
+            _ => out.push_str("null"),
+        }
+    }
+    out.push('}');
+    Ok(Datum::Json(out))
 }
 
 /// A jsonb value cast to a number or boolean (PostgreSQL's jsonb_int4 and friends): a number

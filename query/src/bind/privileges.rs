@@ -1,5 +1,6 @@
 //! has_table_privilege and its kin (`has_schema_privilege`, `has_database_privilege`,
-//! `has_column_privilege`, `has_any_column_privilege`, `has_sequence_privilege`), which tools
+//! `has_column_privilege`, `has_any_column_privilege`, `has_sequence_privilege`,
+//! `has_type_privilege`), which tools
 //! ask before they list objects. Orbit has one role, `postgres`, a superuser, so the answer is
 //! true for every object that exists — PostgreSQL's answer for a superuser. What PostgreSQL
 //! checks is checked as there: the privilege names (22023 "unrecognized privilege type"), the
@@ -24,6 +25,7 @@ fn privileges(function: &str) -> Option<&'static [&'static str]> {
         "has_column_privilege" | "has_any_column_privilege" => &["select", "insert", "update", "references"],
         "has_schema_privilege" => &["create", "usage"],
         "has_database_privilege" => &["create", "connect", "temporary", "temp"],
+        "has_type_privilege" => &["usage"],
         _ => return None,
     })
 }
@@ -98,6 +100,7 @@ impl Binder<'_> {
         let (catalog, cast) = match name {
             "has_schema_privilege" => ("pg_namespace", "regnamespace"),
             "has_database_privilege" => ("pg_database", ""),
+            "has_type_privilege" => ("pg_type", "regtype"),
             _ => ("pg_class", "regclass"),
         };
         let sql = if by_oid {

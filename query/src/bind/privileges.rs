@@ -220,6 +220,26 @@ impl Binder<'_> {
 }
 
 impl Binder<'_> {
+    /// `num_nulls(VARIADIC a)` / `num_nonnulls(VARIADIC a)`: the array's elements counted
+    /// (NULL for a NULL array), as PostgreSQL counts them at run time.
+    pub(super) fn variadic_count_nulls(
+        &mut self,
+        name: &str,
+        array: &ast::Expr,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        let ty = self.expr(array, scope)?.ty();
+        if !matches!(ty, orbit_engine::table::SqlType::Array(_)) {
+            let at = self.pos(&sqlparser::ast::Spanned::span(array));
+            return Err(SqlError::new(code::DATATYPE_MISMATCH, "VARIADIC argument must be an array").at(at));
+        }
+        let test = if name == "num_nulls" { "IS NULL" } else { "IS NOT NULL" };
+        let sql = format!(
+            "CASE WHEN ({array}) IS NULL THEN NULL ELSE (SELECT count(*)::int4 FROM unnest({array}) AS v(x) WHERE x {test}) END"
+        );
+        self.bind_text(&sql, name, scope)
+    }
+
     /// Binds `sql`, an expression these functions are defined as (PostgreSQL's own SQL
     /// definitions of them), written with the call's arguments.
     fn bind_text(&mut self, sql: &str, function: &str, scope: Option<&Scope>) -> Result<Expr> {

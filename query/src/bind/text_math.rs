@@ -748,6 +748,9 @@ impl Binder<'_> {
         let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(array))] = &inner.args[..] else {
             return Ok(None);
         };
+        if matches!(name, "num_nulls" | "num_nonnulls") && l.args.len() == 1 {
+            return self.variadic_count_nulls(name, array, scope).map(Some);
+        }
         let f = match name {
             "concat" => TextFn::VariadicConcat,
             "concat_ws" => TextFn::VariadicConcatWs,

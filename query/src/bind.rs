@@ -477,6 +477,8 @@ pub enum Plan {
     Comment(crate::comment::CommentPlan),
     /// CREATE / ALTER / DROP TYPE of an enum type (`bind/create_type.rs`, `exec/enum_types.rs`).
     EnumType(crate::enums::EnumPlan),
+    /// CREATE / DROP EXTENSION.
+    Extension(crate::extensions::ExtensionPlan),
     /// CREATE / ALTER / DROP DOMAIN (`bind/domain.rs`, `exec/domains.rs`).
     Domain(crate::domains::DomainPlan),
     /// CREATE [OR REPLACE] / DROP FUNCTION of a SQL function (`bind/sql_functions.rs`,
@@ -1530,6 +1532,38 @@ pub(super) fn column_collation(sql: &str, ty: SqlType, name: &ast::ObjectName) -
     bytewise_collation(name).map_err(|e| e.at(at()))
 }
 
+/// `CREATE EXTENSION [IF NOT EXISTS] name [WITH] [SCHEMA s] [VERSION v] [CASCADE]`: an
+/// extension Orbit has, in schema `s` (else the current one), at its one version.
+fn extension_create(ce: &ast::CreateExtension) -> Result<Plan> {
+    let name = fold(&ce.name);
+    let default_version = crate::extensions::available(&name)?;
+    let version = match &ce.version {
+        Some(v) if v.value != default_version => {
+            return Err(SqlError::new(
+                code::INVALID_PARAMETER_VALUE,
+                format!("extension \"{name}\" has no installation script nor update path for version \"{}\"", v.value),
+            ))
+        }
+        _ => default_version.to_string(),
+    };
+    let schema = match &ce.schema {
+        Some(s) => {
+            let s = fold(s);
+            if !crate::schema::exists(&s) {
+                return Err(SqlError::new("3F000", format!("schema \"{s}\" does not exist")));
+            }
+            s
+        }
+        None => crate::schema::creation_schema()?,
+    };
+    Ok(Plan::Extension(crate::extensions::ExtensionPlan::Create {
+        name,
+        if_not_exists: ce.if_not_exists,
+        schema,
+        version,
+    }))
+}
+
 /// PostgreSQL's operator for `[NOT] LIKE` / `[NOT] ILIKE`.
 fn like_operator(ci: bool, negated: bool) -> ast::BinaryOperator {
     use ast::BinaryOperator as B;
@@ -2074,6 +2108,15 @@ impl Binder<'_> {
             }
             S::CreateSchema { .. } | S::AlterSchema(_) | S::Drop { object_type: ast::ObjectType::Schema, .. } => {
                 Ok((Plan::Schema(schema::bind(stmt)?), vec![]))
+            }
+            S::CreateExtension(ce) => Ok((extension_create(ce)?, vec![])),
+            S::DropExtension(de) => {
+                let cascade = matches!(de.cascade_or_restrict, Some(ast::ReferentialAction::Cascade));
+                let names = de.names.iter().map(fold).collect();
+                Ok((
+                    Plan::Extension(crate::extensions::ExtensionPlan::Drop { names, if_exists: de.if_exists, cascade }),
+                    vec![],
+                ))
             }
             S::CreateType { name, representation } => {
                 Ok((create_type::create(self.sql, name, representation.as_ref())?, vec![]))
@@ -5278,6 +5321,10 @@ impl Binder<'_> {
         if let Some(e) = self.sql_function_call(f, scope)? {
             return Ok(e);
         }
+        // An extension's function (uuid-ossp's), there once the extension is created.
+        if let Some(e) = self.extension_call(f, &name, scope)? {
+            return Ok(e);
+        }
         // `VARIADIC array` as the last argument, before anything reads the arguments.
         if let Some(e) = self.variadic_call(&name, f, scope)? {
             return Ok(e);
@@ -5832,10 +5879,65 @@ impl Binder<'_> {
     }
 }
 
+impl Binder<'_> {
+    /// A call of an extension's function ([`crate::extensions`]): 42883 unless the extension
+    /// is installed in the schema the call names (or one on the search path); None for a
+    /// function of no extension.
+    fn extension_call(&mut self, f: &ast::Function, name: &str, scope: Option<&Scope>) -> Result<Option<Expr>> {
+        let qualifier = match f.name.0.as_slice() {
+            [_] => None,
+            [s, _] => s.as_ident().map(fold),
+            _ => return Ok(None),
+        };
+        let Some(callable) = crate::extensions::function_callable(name, qualifier.as_deref()) else {
+            return Ok(None);
+        };
+        let Some(u) = crate::uuid_ossp::UuidFn::of_name(name) else { return Ok(None) };
+        let args = plain_args(f).unwrap_or_default();
+        let mut bound = Vec::with_capacity(args.len());
+        for a in &args {
+            bound.push(self.expr(a, scope)?);
+        }
+        let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
+        let shown = match &qualifier {
+            Some(q) => format!("{q}.{name}"),
+            None => name.to_string(),
+        };
+        let at = f.name.0.first().and_then(|p| p.as_ident()).and_then(|i| self.pos(&i.span));
+        let missing = || no_function(&shown, &types).at(at);
+        if !callable || bound.len() != u.arity() || plain_args(f).is_none() {
+            return Err(missing());
+        }
+        if u.arity() == 2 {
+            let mut it = bound.into_iter();
+            let (ns, text) = (it.next().expect("two"), it.next().expect("two"));
+            let ns_ok = matches!(types[0], SqlType::Uuid | SqlType::Unknown);
+            let text_ok = types[1].is_string() || types[1] == SqlType::Unknown;
+            if !ns_ok || !text_ok {
+                return Err(missing());
+            }
+            let ns = self.coerce(ns, SqlType::Uuid, types::CastContext::Implicit, |_| missing())?;
+            let text = self.coerce(text, SqlType::Text, types::CastContext::Implicit, |_| missing())?;
+            return Ok(Some(Expr::Func(Func::Uuid(u), vec![ns, text], SqlType::Uuid)));
+        }
+        Ok(Some(Expr::Func(Func::Uuid(u), vec![], SqlType::Uuid)))
+    }
+}
+
 /// Whether `e` calls a volatile function (one that may answer differently each call).
 fn calls_volatile(e: &ast::Expr) -> bool {
-    const VOLATILE: &[&str] =
-        &["nextval", "setval", "random", "gen_random_uuid", "clock_timestamp", "timeofday", "set_config"];
+    const VOLATILE: &[&str] = &[
+        "nextval",
+        "setval",
+        "random",
+        "gen_random_uuid",
+        "clock_timestamp",
+        "timeofday",
+        "set_config",
+        "uuid_generate_v1",
+        "uuid_generate_v1mc",
+        "uuid_generate_v4",
+    ];
     let mut found = false;
     let _ = ast::visit_expressions(e, |x| {
         if let ast::Expr::Function(f) = x {

@@ -1473,6 +1473,7 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
                 && !crate::domains::is_entry(n)
                 && !crate::enums::is_entry(n)
                 && !crate::functions_sql::is_entry(n)
+                && !crate::extensions::is_entry(n)
         })
         .filter_map(|n| tables.def(n))
         .filter(|d| d.index_of.is_none())

@@ -30,12 +30,14 @@ pub(crate) const PG_SETTINGS_OID: u32 = 12104;
 const PG_INIT_PRIVS_OID: u32 = 3394;
 const PG_OPFAMILY_OID: u32 = 2753;
 const PG_PROC_OID: u32 = 1255;
+const PG_EXTENSION_OID: u32 = 3079;
 const PG_LANGUAGE_OID: u32 = 2612;
 /// pg_type's `record`: what a function returning rows of several columns returns.
 const RECORD_OID: u32 = 2249;
 
 /// The system relations pg_dump reads that [`crate::catalog`] does not list. Empty unless
-/// [`rows`] says otherwise: Orbit has no extensions, functions of its own in pg_proc (its
+/// [`rows`] says otherwise: Orbit has no extensions but those CREATE EXTENSION installed
+/// ([`crate::extensions`]), no functions of its own in pg_proc (its
 /// built-in functions are not catalog objects with OIDs; the SQL functions CREATE FUNCTION
 /// made are listed, [`crate::functions_sql`]), procedural languages (pg_language lists
 /// initdb's internal, c and sql), operators or casts as catalog objects, text search objects, foreign data,
@@ -45,7 +47,7 @@ pub(crate) const VIEWS: &[View] = &[
     View {
         schema: "pg_catalog",
         name: "pg_extension",
-        oid: 3079,
+        oid: PG_EXTENSION_OID,
         columns: &[
             ("oid", I8),
             ("extname", T),
@@ -696,6 +698,23 @@ pub(crate) fn rows(oid: u32, txn: &Txn) -> Option<Vec<Row>> {
             .collect(),
         PG_SETTINGS_OID => settings_rows(txn),
         PG_PROC_OID => proc_rows(txn),
+        // The extensions CREATE EXTENSION installed (crate::extensions).
+        PG_EXTENSION_OID => crate::extensions::all()
+            .into_iter()
+            .map(|e| {
+                vec![
+                    Datum::Int8(e.oid as i64),
+                    Datum::Text(e.name.clone()),
+                    Datum::Int8(10),
+                    Datum::Int8(crate::schema::oid_of(&e.schema).unwrap_or(0) as i64),
+                    Datum::Bool(true),
+                    Datum::Text(e.version.clone()),
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Int8(PG_EXTENSION_OID as i64),
+                ]
+            })
+            .collect(),
         // The languages initdb makes (no procedural one: plpgsql is an extension Orbit lacks),
         // which pg_dump joins a function's row with.
         PG_LANGUAGE_OID => [(12, "internal", false, 2246), (13, "c", false, 2247), (14, "sql", true, 2248)]

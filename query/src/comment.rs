@@ -26,6 +26,7 @@ pub const PG_CONSTRAINT: i64 = 2606;
 pub const PG_NAMESPACE: i64 = 2615;
 pub const PG_DATABASE: i64 = 1262;
 pub const PG_TYPE: i64 = 1247;
+pub const PG_EXTENSION: i64 = 3079;
 /// Database postgres's OID.
 const DATABASE_OID: i64 = 5;
 
@@ -42,6 +43,8 @@ pub enum Object {
     Database(String),
     /// A domain or an enum type (its catalog name).
     Type(String),
+    /// An installed extension.
+    Extension(String),
 }
 
 /// COMMENT ON object IS text (None, or '': remove it).
@@ -60,6 +63,7 @@ pub fn entry(o: &Object) -> String {
         Object::Schema(s) => format!("{MARK}n{MARK}{s}"),
         Object::Database(d) => format!("{MARK}d{MARK}{d}"),
         Object::Type(t) => format!("{MARK}t{MARK}{t}"),
+        Object::Extension(x) => format!("{MARK}x{MARK}{x}"),
     }
 }
 
@@ -83,6 +87,7 @@ pub fn object_of(name: &str) -> Option<Object> {
         ("n", None) => Object::Schema(first.into()),
         ("d", None) => Object::Database(first.into()),
         ("t", None) => Object::Type(first.into()),
+        ("x", None) => Object::Extension(first.into()),
         _ => return None,
     })
 }
@@ -93,6 +98,8 @@ pub fn built_in(o: &Object) -> Option<&'static str> {
     match o {
         Object::Schema(s) if s == crate::schema::PUBLIC => Some("standard public schema"),
         Object::Database(d) if d == "postgres" => Some("default administrative connection database"),
+        // CREATE EXTENSION's comment, from the extension's control file.
+        Object::Extension(x) => crate::extensions::installed(x).and_then(|e| e.comment()),
         _ => None,
     }
 }
@@ -140,6 +147,7 @@ fn address(o: &Object, tables: &[Arc<TableDef>], relations: &[(u32, u32, String,
                 .or_else(|| crate::enums::lookup_name(t).map(|e| e.oid))?;
             Some((oid as i64, PG_TYPE, 0))
         }
+        Object::Extension(x) => Some((crate::extensions::installed(x)?.oid as i64, PG_EXTENSION, 0)),
     }
 }
 
@@ -155,6 +163,13 @@ pub fn description_rows() -> Vec<Vec<Datum>> {
     if !stored.iter().any(|(o, _)| *o == public) {
         let text = built_in(&public).unwrap_or_default();
         out.push(row(crate::schema::PUBLIC_OID as i64, PG_NAMESPACE, 0, text));
+    }
+    // The installed extensions' own comments, unless COMMENT ON replaced or removed them.
+    for e in crate::extensions::all() {
+        let o = Object::Extension(e.name.clone());
+        if let (false, Some(text)) = (stored.iter().any(|(s, _)| *s == o), e.comment()) {
+            out.push(row(e.oid as i64, PG_EXTENSION, 0, text));
+        }
     }
     for (o, text) in &stored {
         if text.is_empty() || matches!(o, Object::Database(_)) {
@@ -212,6 +227,7 @@ fn object_exists(tables: &orbit_engine::table::Tables, o: &Object) -> bool {
         Object::Schema(s) => s == crate::schema::PUBLIC || def(&crate::schema::entry(s)).is_some(),
         Object::Database(_) => true,
         Object::Type(t) => def(&crate::domains::entry(t)).is_some() || def(&crate::enums::entry(t)).is_some(),
+        Object::Extension(x) => def(&format!("{}{x}", crate::extensions::MARK)).is_some(),
     }
 }
 

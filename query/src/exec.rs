@@ -33,6 +33,7 @@ pub(crate) mod ddl_journal;
 mod domains;
 mod drop_key;
 mod enum_types;
+mod extensions;
 mod functions;
 pub(crate) mod index_scan;
 mod indexes;
@@ -214,6 +215,8 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::Domain(_) => "ALTER DOMAIN",
         Plan::Function(crate::functions_sql::FunctionPlan::Create { .. }) => "CREATE FUNCTION",
         Plan::Function(crate::functions_sql::FunctionPlan::Drop { .. }) => "DROP FUNCTION",
+        Plan::Extension(crate::extensions::ExtensionPlan::Create { .. }) => "CREATE EXTENSION",
+        Plan::Extension(crate::extensions::ExtensionPlan::Drop { .. }) => "DROP EXTENSION",
         Plan::RenameTable { tag, .. } | Plan::RenameSequence { tag, .. } | Plan::Redefine { tag, .. } => tag,
         Plan::Reindex(_) => "REINDEX",
         Plan::SetSchema { tag, .. } => tag,
@@ -552,6 +555,10 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::Function(p) => {
             txn.holds_tables |= !txn.alone;
             functions::run(txn, p).await
+        }
+        Plan::Extension(p) => {
+            txn.holds_tables |= !txn.alone;
+            extensions::run(txn, p).await
         }
         Plan::RenameSequence { name, new_name, tag } => {
             txn.holds_tables |= !txn.alone;

@@ -77,6 +77,8 @@ pub enum Func {
     /// date_trunc(unit, value).
     DateTrunc,
     GenRandomUuid,
+    /// The uuid-ossp extension's functions ([`crate::uuid_ossp`]).
+    Uuid(crate::uuid_ossp::UuidFn),
     /// random(): a float8 in [0, 1), new for every call.
     Random,
     /// The other date/time functions (strict: NULL in, NULL out).
@@ -172,7 +174,9 @@ impl Func {
     /// Whether two calls with the same arguments may differ within a statement (so constant
     /// folding at bind time must leave the call alone).
     fn is_volatile(self) -> bool {
-        self.reads_clock() || matches!(self, Func::GenRandomUuid | Func::Random)
+        self.reads_clock()
+            || matches!(self, Func::GenRandomUuid | Func::Random)
+            || matches!(self, Func::Uuid(u) if u.is_volatile())
     }
 }
 
@@ -1205,10 +1209,14 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
         }
         return temporal(t, &args);
     }
+    if let Func::Uuid(u) = f {
+        return Ok(crate::uuid_ossp::call(u, &args));
+    }
     let first = args.into_iter().next().unwrap_or(Datum::Null);
     Ok(match f {
         Func::Temporal(_) => return Err(SqlError::internal("function evaluated out of place")),
         Func::GenRandomUuid => Datum::Uuid(types::random_uuid()),
+        Func::Uuid(_) => return Err(SqlError::internal("function evaluated out of place")),
         Func::Random => Datum::Float8(rand::random::<f64>()),
         Func::Now
         | Func::StatementTimestamp

@@ -177,6 +177,13 @@ impl Binder<'_> {
                     }
                 }
             }
+            K::Extension => {
+                let [x] = parts.as_slice() else { return Err(SqlError::syntax(".")) };
+                if crate::extensions::installed(x).is_none() {
+                    return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("extension \"{x}\" does not exist")));
+                }
+                Object::Extension(x.clone())
+            }
             other => return Err(SqlError::unsupported(format!("COMMENT ON {other} is not supported"))),
         };
         Ok(Plan::Comment(CommentPlan { object, text: text.clone() }))

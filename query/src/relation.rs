@@ -411,17 +411,7 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
                 let mut parts = Vec::with_capacity(tests.len());
                 for (k, t) in tests.iter().enumerate() {
                     let v = r.get(k).cloned().unwrap_or(Datum::Null);
-                    let mut e = t.clone();
-                    walk(&mut e, &mut |e: &mut Expr| {
-                        if let Expr::Param(i, t) = e {
-                            if *i == LINK_BASE + l.id {
-                                *e = Expr::Const(v.clone(), *t);
-                                return Ok(true);
-                            }
-                        }
-                        Ok(false)
-                    })?;
-                    parts.push(e);
+                    parts.push(with_link_value(t, l.id, &v)?);
                 }
                 alts.push(balanced(parts, true));
             }
@@ -439,17 +429,7 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
                     if !seen.insert(crate::group::key_of(std::slice::from_ref(&v))) {
                         continue;
                     }
-                    let mut e = template.clone();
-                    walk(&mut e, &mut |e: &mut Expr| -> Result<bool> {
-                        if let Expr::Param(i, t) = e {
-                            if *i == LINK_BASE + l.id {
-                                *e = Expr::Const(v.clone(), *t);
-                                return Ok(true);
-                            }
-                        }
-                        Ok(false)
-                    })?;
-                    tests.push(e);
+                    tests.push(with_link_value(template, l.id, &v)?);
                 }
                 return Ok(balanced(tests, !any));
             };
@@ -458,17 +438,7 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
             let mut items = Vec::new();
             for r in rows {
                 let v = r.into_iter().next().unwrap_or(Datum::Null);
-                let mut e = (**rhs).clone();
-                let mut f = |e: &mut Expr| -> Result<bool> {
-                    if let Expr::Param(i, t) = e {
-                        if *i == LINK_BASE + l.id {
-                            *e = Expr::Const(v.clone(), *t);
-                            return Ok(true);
-                        }
-                    }
-                    Ok(false)
-                };
-                walk(&mut e, &mut f)?;
+                let e = with_link_value(rhs, l.id, &v)?;
                 let c = expr::eval(&e, &Ctx { row: &[], params: &[], aggs: &[] })?;
                 if seen.insert(crate::group::key_of(std::slice::from_ref(&c))) {
                     items.push(Expr::Const(c, rhs.ty()));
@@ -510,6 +480,21 @@ fn link_value(l: &SubLink, rows: Vec<Row>) -> Result<Expr> {
             }
         }
     })
+}
+
+/// `e` with sublink `id`'s placeholder replaced by one of its subquery's values.
+fn with_link_value(e: &Expr, id: usize, v: &Datum) -> Result<Expr> {
+    let mut e = e.clone();
+    walk(&mut e, &mut |x: &mut Expr| -> Result<bool> {
+        if let Expr::Param(i, t) = x {
+            if *i == LINK_BASE + id {
+                *x = Expr::Const(v.clone(), *t);
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })?;
+    Ok(e)
 }
 
 /// IN lists longer than this are hashed ([`ValueSet`]).

@@ -1243,7 +1243,8 @@ fn plain_wildcard(o: &ast::WildcardAdditionalOptions) -> bool {
         && o.opt_rename.is_none()
 }
 
-fn join_constraint(op: &ast::JoinOperator) -> Option<&ast::JoinConstraint> {
+/// The constraint of a join (ON, USING, NATURAL or none), for any join kind that has one.
+pub(crate) fn join_constraint(op: &ast::JoinOperator) -> Option<&ast::JoinConstraint> {
     match op {
         ast::JoinOperator::Join(c)
         | ast::JoinOperator::Inner(c)

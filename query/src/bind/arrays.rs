@@ -49,6 +49,22 @@ fn call(f: ArrayFn, args: Vec<Expr>, ty: SqlType) -> Expr {
     Expr::Call(Builtin::Array(f), args, ty)
 }
 
+/// The operators ANY/ALL take: Some(comparison), or Some(None) for a regular expression or
+/// LIKE operator (`super::is_text_match`); None for another.
+pub(super) fn quantified_operator(op: &ast::BinaryOperator) -> Option<Option<CmpOp>> {
+    use ast::BinaryOperator as B;
+    Some(match op {
+        B::Eq => Some(CmpOp::Eq),
+        B::NotEq => Some(CmpOp::NotEq),
+        B::Lt => Some(CmpOp::Lt),
+        B::LtEq => Some(CmpOp::LtEq),
+        B::Gt => Some(CmpOp::Gt),
+        B::GtEq => Some(CmpOp::GtEq),
+        op if super::is_text_match(op) => None,
+        _ => return None,
+    })
+}
+
 fn not_array(t: SqlType) -> SqlError {
     SqlError::new(
         code::DATATYPE_MISMATCH,
@@ -265,17 +281,8 @@ impl Binder<'_> {
         all: bool,
         scope: Option<&Scope>,
     ) -> Result<Expr> {
-        use ast::BinaryOperator as B;
-        // None: a regular expression operator.
-        let cmp = match op {
-            B::Eq => Some(CmpOp::Eq),
-            B::NotEq => Some(CmpOp::NotEq),
-            B::Lt => Some(CmpOp::Lt),
-            B::LtEq => Some(CmpOp::LtEq),
-            B::Gt => Some(CmpOp::Gt),
-            B::GtEq => Some(CmpOp::GtEq),
-            op if super::is_text_match(op) => None,
-            other => return Err(SqlError::unsupported(format!("operator {other} with ANY/ALL is not supported yet"))),
+        let Some(cmp) = quantified_operator(op) else {
+            return Err(SqlError::unsupported(format!("operator {op} with ANY/ALL is not supported yet")));
         };
         if matches!(right, ast::Expr::Subquery(_)) {
             return Err(SqlError::unsupported("ANY/ALL with a subquery is not supported yet"));

@@ -1366,18 +1366,8 @@ impl Binder<'_> {
                 let E::Subquery(q) = right.as_ref() else {
                     return Err(SqlError::unsupported("ANY/ALL over arrays is not supported yet"));
                 };
-                use ast::BinaryOperator as B;
-                let op = match compare_op {
-                    B::Eq => Some(CmpOp::Eq),
-                    B::NotEq => Some(CmpOp::NotEq),
-                    B::Lt => Some(CmpOp::Lt),
-                    B::LtEq => Some(CmpOp::LtEq),
-                    B::Gt => Some(CmpOp::Gt),
-                    B::GtEq => Some(CmpOp::GtEq),
-                    op if super::is_text_match(op) => None,
-                    other => {
-                        return Err(SqlError::unsupported(format!("operator {other} with ANY/ALL is not supported")))
-                    }
+                let Some(op) = super::arrays::quantified_operator(compare_op) else {
+                    return Err(SqlError::unsupported(format!("operator {compare_op} with ANY/ALL is not supported")));
                 };
                 let x = self.expr(left, scope)?;
                 let (plan, cols, captures) = self.sublink_query(q, scope)?;

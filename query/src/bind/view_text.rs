@@ -413,17 +413,7 @@ fn twj_joins_on(twj: &ast::TableWithJoins, column: &str) -> bool {
     };
     nested(&twj.relation)
         || twj.joins.iter().any(|j| {
-            let c = match &j.join_operator {
-                ast::JoinOperator::Join(c)
-                | ast::JoinOperator::Inner(c)
-                | ast::JoinOperator::Left(c)
-                | ast::JoinOperator::LeftOuter(c)
-                | ast::JoinOperator::Right(c)
-                | ast::JoinOperator::RightOuter(c)
-                | ast::JoinOperator::FullOuter(c) => Some(c),
-                _ => None,
-            };
-            let on = match c {
+            let on = match crate::viewdef::join_constraint(&j.join_operator) {
                 Some(ast::JoinConstraint::Natural) => true,
                 Some(ast::JoinConstraint::Using(names)) => names
                     .iter()

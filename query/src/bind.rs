@@ -1830,6 +1830,9 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
         D::Time(p, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
             SqlType::Time(temporal::precision(*p, "TIME", "")?)
         }
+        D::Time(p, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => {
+            SqlType::TimeTz(temporal::precision(*p, "TIME", " WITH TIME ZONE")?)
+        }
         D::Interval { fields: None, precision: p } => SqlType::Interval(temporal::precision(*p, "INTERVAL", "")?),
         D::Interval { fields: Some(f), .. } => {
             return Err(SqlError::unsupported(format!(
@@ -1872,6 +1875,7 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
                 "date" => SqlType::Date,
                 "timestamp" => SqlType::TIMESTAMP,
                 "time" => SqlType::TIME,
+                "timetz" => SqlType::TIMETZ,
                 "int2" => SqlType::Int2,
                 "int4" => SqlType::Int4,
                 "int8" => SqlType::Int8,
@@ -1975,6 +1979,7 @@ fn type_column_name(t: SqlType) -> String {
         SqlType::TimestampTz(_) => "timestamptz",
         SqlType::Date => "date",
         SqlType::Time(_) => "time",
+        SqlType::TimeTz(_) => "timetz",
         SqlType::Interval(_) => "interval",
         SqlType::Uuid => "uuid",
         SqlType::Json => "json",
@@ -4371,6 +4376,9 @@ impl Binder<'_> {
             (TimestampTz(_), Timestamp(_) | Date | Time(_)) => (ZoneOp::ToLocal, SqlType::TIMESTAMP),
             (Timestamp(_) | Date, TimestampTz(_)) => (ZoneOp::FromLocal, SqlType::TIMESTAMPTZ),
             (f, TimestampTz(_)) if string(f) => (ZoneOp::Parse, SqlType::TIMESTAMPTZ),
+            // A time, timestamptz or text becomes a timetz with the zone's offset there.
+            (Time(_) | TimestampTz(_), TimeTz(_)) => (ZoneOp::TimeTz, SqlType::TIMETZ),
+            (f, TimeTz(_)) if string(f) => (ZoneOp::TimeTz, SqlType::TIMETZ),
             _ => return None,
         };
         let zone = temporal::session_zone()?;

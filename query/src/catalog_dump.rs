@@ -752,6 +752,7 @@ const OPFAMILIES: &[(i64, &str)] = &[
     (1989, "oid_ops"),
     (1994, "text_ops"),
     (1996, "time_ops"),
+    (2000, "timetz_ops"),
     (2095, "text_pattern_ops"),
     (2097, "bpchar_pattern_ops"),
     (2968, "uuid_ops"),

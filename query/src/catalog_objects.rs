@@ -35,6 +35,7 @@ const OPCLASSES: &[(i64, &str, i64, bool, i64)] = &[
     (10012, "float4_ops", 700, true, 1970),
     (10022, "interval_ops", 1186, true, 1982),
     (10038, "time_ops", 1083, true, 1996),
+    (10041, "timetz_ops", 1266, true, 2000),
     (10044, "varchar_ops", 25, false, 1994),
     (10065, "uuid_ops", 2950, true, 2968),
     (10088, "jsonb_ops", 3802, true, 4033),

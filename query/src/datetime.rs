@@ -12,6 +12,7 @@ use orbit_engine::table::{Datum, Interval};
 mod decode;
 mod fields;
 pub mod interval_in;
+pub mod timetz;
 
 /// SQLSTATEs of the date/time errors (class 22).
 pub const INVALID_DATETIME_FORMAT: &str = "22007";
@@ -181,6 +182,7 @@ pub enum Kind {
     TimestampTz,
     Date,
     Time,
+    TimeTz,
 }
 
 impl Kind {
@@ -190,6 +192,7 @@ impl Kind {
             Kind::TimestampTz => "timestamp with time zone",
             Kind::Date => "date",
             Kind::Time => "time",
+            Kind::TimeTz => "time with time zone",
         }
     }
 }
@@ -372,7 +375,7 @@ pub fn parse_date_order(s: &str, session: Option<&jiff::tz::TimeZone>, order: Da
 
 /// A time's text (PostgreSQL's time_in: DecodeTimeOnly); `now` is the current time of day.
 pub fn parse_time(s: &str) -> Result<i64> {
-    match decode::decode_time_only(s).map_err(|e| decode_error(e, Kind::Time, s))? {
+    match decode::decode_time_only(s).map_err(|e| decode_error(e, Kind::Time, s))?.time {
         Some(t) => Ok(t),
         None => Ok(input_now_us().rem_euclid(USECS_PER_DAY)),
     }
@@ -999,6 +1002,15 @@ pub fn arith(op: crate::expr::ArithOp, a: &Datum, b: &Datum) -> Result<Option<Da
         }
         (Sub, D::Time(t), D::Interval(iv)) => D::Time((t - iv.micros % USECS_PER_DAY).rem_euclid(USECS_PER_DAY)),
         (Sub, D::Time(x), D::Time(y)) => D::Interval(Interval { months: 0, days: 0, micros: x - y }),
+        (Add, D::TimeTz(t, e), D::Interval(iv)) | (Add, D::Interval(iv), D::TimeTz(t, e)) => {
+            timetz::plus_interval(*t, *e, iv, false)
+        }
+        (Sub, D::TimeTz(t, e), D::Interval(iv)) => timetz::plus_interval(*t, *e, iv, true),
+        (Add, D::Date(d), D::TimeTz(t, e)) | (Add, D::TimeTz(t, e), D::Date(d)) => timetz::on_date(*d, *t, *e)?,
+        (Add, D::Date(d), D::Time(t)) | (Add, D::Time(t), D::Date(d)) => {
+            let ts = date_to_ts(*d)?;
+            D::Timestamp(if is_finite_ts(ts) { ts + t } else { ts })
+        }
         (Add, D::Interval(x), D::Interval(y)) => D::Interval(interval_add(x, y)?),
         (Sub, D::Interval(x), D::Interval(y)) => D::Interval(interval_add(x, &neg(y)?)?),
         (Mul, D::Interval(iv), n) | (Mul, n, D::Interval(iv)) if n.as_f64().is_some() => {
@@ -1011,8 +1023,8 @@ pub fn arith(op: crate::expr::ArithOp, a: &Datum, b: &Datum) -> Result<Option<Da
             }
             D::Interval(interval_mul(iv, 1.0 / f)?)
         }
-        (_, D::Timestamp(_) | D::TimestampTz(_) | D::Date(_) | D::Time(_) | D::Interval(_), _)
-        | (_, _, D::Timestamp(_) | D::TimestampTz(_) | D::Date(_) | D::Time(_) | D::Interval(_)) => {
+        (_, D::Timestamp(_) | D::TimestampTz(_) | D::Date(_) | D::Time(_) | D::TimeTz(..) | D::Interval(_), _)
+        | (_, _, D::Timestamp(_) | D::TimestampTz(_) | D::Date(_) | D::Time(_) | D::TimeTz(..) | D::Interval(_)) => {
             return Err(SqlError::internal("date/time operator without an implementation"))
         }
         _ => return Ok(None),

@@ -132,6 +132,8 @@ pub enum TemporalFn {
     SaneZone,
     /// interval_hash(interval) -> int4.
     IntervalHash,
+    /// timetz AT TIME ZONE an interval or fixed offset (timetz_izone): the same instant there.
+    TimeTzAt,
 }
 
 /// What a [`TemporalFn::Zoned`] call does in its zone.
@@ -155,6 +157,12 @@ pub enum ZoneOp {
     Trunc,
     /// to_char(timestamptz, format).
     ToChar,
+    /// time, timestamptz or text -> timetz: the offset there (time_timetz, timestamptz_timetz,
+    /// timetz_in in the session's zone).
+    TimeTz,
+    /// timetz AT TIME ZONE a named zone (timetz_zone): at the offset the zone has at the
+    /// transaction's start (the second argument).
+    TimeTzAt,
 }
 
 impl Func {
@@ -1042,6 +1050,7 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
         | (Datum::TimestampTz(x), Datum::TimestampTz(y))
         | (Datum::Time(x), Datum::Time(y)) => x.cmp(y),
         (Datum::Date(x), Datum::Date(y)) => x.cmp(y),
+        (Datum::TimeTz(x, a), Datum::TimeTz(y, b)) => crate::datetime::timetz::cmp((*x, *a), (*y, *b)),
         (Datum::Interval(x), Datum::Interval(y)) => {
             crate::datetime::interval_span(x).cmp(&crate::datetime::interval_span(y))
         }
@@ -1177,6 +1186,7 @@ fn func(f: Func, args: Vec<Datum>) -> Result<Datum> {
                 Datum::TimestampTz(t) => dt::ts_part(&u, t, true)?,
                 Datum::Date(d) => dt::date_part(&u, d)?,
                 Datum::Time(t) => dt::time_part(&u, t)?,
+                Datum::TimeTz(t, east) => dt::timetz::part(&u, t, east)?,
                 Datum::Interval(iv) => dt::interval_part(&u, &iv)?,
                 other => return Err(SqlError::internal(format!("date_part of {other:?}"))),
             },
@@ -1324,6 +1334,9 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
         (TemporalFn::IntervalParse(style), [Datum::Text(s)]) => Datum::Interval(dt::parse_interval_in(s, style)?),
         (TemporalFn::SaneZone, [Datum::Text(z)]) => Datum::Text(crate::zone::sane_zone_name(z)?),
         (TemporalFn::IntervalHash, [Datum::Interval(iv)]) => Datum::Int4(dt::interval_hash(iv)),
+        (TemporalFn::TimeTzAt, [Datum::TimeTz(t, east), Datum::Interval(iv)]) => {
+            dt::timetz::at_offset(*t, *east, dt::timetz::interval_zone(iv)?)
+        }
         (TemporalFn::IntervalRange(range), [Datum::Interval(iv)]) => {
             Datum::Interval(dt::interval_in::restrict(*iv, range))
         }
@@ -1331,6 +1344,7 @@ fn temporal(t: TemporalFn, args: &[Datum]) -> Result<Datum> {
             Datum::Timestamp(x) if dt::is_finite_ts(*x) => Datum::Timestamp(dt::round_us(*x, p)),
             Datum::TimestampTz(x) if dt::is_finite_ts(*x) => Datum::TimestampTz(dt::round_us(*x, p)),
             Datum::Time(x) => Datum::Time(dt::round_us(*x, p)),
+            Datum::TimeTz(x, east) => Datum::TimeTz(dt::round_us(*x, p), *east),
             Datum::Interval(iv) => {
                 Datum::Interval(orbit_engine::table::Interval { micros: dt::round_us(iv.micros, p), ..*iv })
             }
@@ -1356,6 +1370,9 @@ fn zoned(op: ZoneOp, args: &[Datum], zone: &str) -> Result<Datum> {
                 let east = zone::abbrev_offset_east(&tz, abbrev, *t);
                 return Ok(Datum::TimestampTz(t - east * dt::USECS_PER_SEC));
             }
+            (ZoneOp::TimeTzAt, [Datum::TimeTz(t, east), Datum::TimestampTz(now)]) => {
+                return Ok(dt::timetz::at_offset(*t, *east, zone::abbrev_offset_east_at(&tz, abbrev, *now)));
+            }
             _ => {}
         }
     }
@@ -1376,6 +1393,15 @@ fn zoned(op: ZoneOp, args: &[Datum], zone: &str) -> Result<Datum> {
             Datum::TimestampTz(dt::tstz_plus_interval(*t, &iv, &tz)?)
         }
         (ZoneOp::Part, [Datum::Text(u), Datum::TimestampTz(t)]) => dt::tstz_part(u, *t, &tz)?,
+        (ZoneOp::TimeTz, [Datum::Time(t)]) => dt::timetz::of_time(*t, &tz),
+        (ZoneOp::TimeTz, [Datum::TimestampTz(t)]) => dt::timetz::of_timestamptz(*t, &tz)?,
+        (ZoneOp::TimeTz, [Datum::Text(s)]) => {
+            let (t, east) = dt::timetz::parse(s, Some(&tz))?;
+            Datum::TimeTz(t, east)
+        }
+        (ZoneOp::TimeTzAt, [Datum::TimeTz(t, east), Datum::TimestampTz(now)]) => {
+            dt::timetz::at_offset(*t, *east, zone::offset_east(&tz, *now))
+        }
         (ZoneOp::Trunc, [Datum::Text(u), Datum::TimestampTz(t)]) => Datum::TimestampTz(dt::tstz_trunc(u, *t, &tz)?),
         (ZoneOp::ToChar, [Datum::TimestampTz(t), Datum::Text(fmt)]) => {
             if !dt::is_finite_ts(*t) {

@@ -183,6 +183,7 @@ fn datum_width(d: &Datum) -> usize {
         Datum::Int2(_) => 2,
         Datum::Int4(_) | Datum::Float4(_) | Datum::Date(_) | Datum::Oid(..) | Datum::Enum(..) => 4,
         Datum::Int8(_) | Datum::Float8(_) | Datum::Timestamp(_) | Datum::TimestampTz(_) | Datum::Time(_) => 8,
+        Datum::TimeTz(..) => 12,
         Datum::Interval(_) | Datum::Uuid(_) => 16,
         Datum::Text(s) | Datum::Bpchar(s) | Datum::Json(s) | Datum::Jsonb(s) => var(s.len()),
         Datum::Bytea(b) => var(b.len()),
@@ -200,6 +201,7 @@ pub fn type_width(t: SqlType) -> f64 {
         SqlType::Int2 => 2.0,
         SqlType::Int4 | SqlType::Float4 | SqlType::Date => 4.0,
         SqlType::Int8 | SqlType::Float8 | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Time(_) => 8.0,
+        SqlType::TimeTz(_) => 12.0,
         SqlType::Interval(_) | SqlType::Uuid => 16.0,
         SqlType::Varchar(Some(n)) | SqlType::Bpchar(Some(n)) => {
             let max = n as f64;

@@ -47,6 +47,7 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         SqlType::TimestampTz(p) => Datum::TimestampTz(dt::ts_typmod(dt::parse_timestamp(s, Kind::TimestampTz)?, p)?),
         SqlType::Date => Datum::Date(dt::parse_date(s)?),
         SqlType::Time(p) => Datum::Time(dt::time_typmod(dt::parse_time(s)?, p)),
+        SqlType::TimeTz(p) => timetz_in(s, None, p)?,
         SqlType::Interval(p) => Datum::Interval(dt::interval_typmod(dt::parse_interval(s)?, p)),
         SqlType::Uuid => Datum::Uuid(parse_uuid(s)?),
         SqlType::Json => Datum::Json(json::parse_json(s)?),
@@ -114,6 +115,12 @@ pub fn cast_char(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
         (Datum::Text(s), SqlType::Int4) => Ok(Datum::Int4(char_to_int(&s))),
         (d, to) => cast(d, to, explicit),
     }
+}
+
+/// A timetz's text read with the session's zone (None: UTC) and fitted to `timetz(p)`.
+fn timetz_in(s: &str, zone: Option<&jiff::tz::TimeZone>, p: Option<u8>) -> Result<Datum> {
+    let (t, east) = dt::timetz::parse(s, zone)?;
+    Ok(Datum::TimeTz(dt::time_typmod(t, p), east))
 }
 
 /// A numeric fitted to `numeric(p, s)`, when the type has them.
@@ -450,6 +457,8 @@ pub fn styled(ty: SqlType) -> bool {
     match ty {
         // A date or timestamp reads by DateStyle's field order (and `today` in the zone).
         SqlType::TimestampTz(_) | SqlType::Interval(_) | SqlType::Timestamp(_) | SqlType::Date => true,
+        // A timetz without a zone in its text takes the session's.
+        SqlType::TimeTz(_) => true,
         SqlType::Array(a) => styled(a.elem()),
         _ => false,
     }
@@ -467,6 +476,7 @@ pub fn parse_text_in(ty: SqlType, s: &str, style: &TextStyle) -> Result<Datum> {
             )?))
         }
         SqlType::Interval(p) => Ok(Datum::Interval(dt::interval_typmod(dt::parse_interval_in(s, style.interval)?, p))),
+        SqlType::TimeTz(p) => timetz_in(s, style.zone.as_ref(), p),
         // `today` is the session's date; a `now` timestamp its local time.
         SqlType::Date if style.zone.is_some() || style.date_order != dt::DateOrder::Mdy => {
             Ok(Datum::Date(dt::parse_date_order(s, style.zone.as_ref(), style.date_order)?))
@@ -522,6 +532,7 @@ pub fn to_text(d: &Datum) -> Option<String> {
         Datum::TimestampTz(t) => dt::format_timestamp(*t, true),
         Datum::Date(d) => dt::format_date(*d),
         Datum::Time(t) => dt::format_time(*t),
+        Datum::TimeTz(t, east) => dt::timetz::format(*t, *east),
         Datum::Interval(iv) => dt::format_interval(iv),
         Datum::Uuid(u) => format_uuid(u),
         Datum::Json(s) | Datum::Jsonb(s) | Datum::Numeric(s) => s.clone(),
@@ -596,6 +607,7 @@ pub fn to_binary(d: &Datum) -> Option<Vec<u8>> {
         Datum::Bytea(b) => b.clone(),
         Datum::Timestamp(t) | Datum::TimestampTz(t) | Datum::Time(t) => t.to_be_bytes().to_vec(),
         Datum::Date(d) => d.to_be_bytes().to_vec(),
+        Datum::TimeTz(t, east) => dt::timetz::to_binary(*t, *east),
         // interval_send: microseconds, days, months.
         Datum::Interval(iv) => {
             let mut b = Vec::with_capacity(16);
@@ -675,6 +687,12 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
                 return Err(SqlError::new(dt::DATETIME_FIELD_OVERFLOW, "time out of range"));
             }
             Datum::Time(dt::time_typmod(t, ty.precision()))
+        }
+        SqlType::TimeTz(p) => {
+            let b: [u8; 12] = b.try_into().map_err(|_| bad())?;
+            let t = i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            let (t, east) = dt::timetz::from_binary(t, i32::from_be_bytes([b[8], b[9], b[10], b[11]]))?;
+            Datum::TimeTz(dt::time_typmod(t, p), east)
         }
         SqlType::Interval(p) => {
             let b: [u8; 16] = b.try_into().map_err(|_| bad())?;
@@ -761,7 +779,8 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
             | (Date, Timestamp(_) | TimestampTz(_))
             | (Timestamp(_), Timestamp(_) | TimestampTz(_))
             | (TimestampTz(_), TimestampTz(_))
-            | (Time(_), Time(_) | Interval(_))
+            | (Time(_), Time(_) | TimeTz(_) | Interval(_))
+            | (TimeTz(_), TimeTz(_))
             | (Interval(_), Interval(_))
             // int -> oid and oid <-> its alias types; text -> regclass (text_regclass).
             | (Int2 | Int4 | Int8, Oid(_))
@@ -777,9 +796,10 @@ pub fn can_cast(from: SqlType, to: SqlType, ctx: CastContext) -> bool {
         (a, b) if a.is_numeric() && b.is_numeric() => true,
         // I/O conversion to a string type is an assignment cast.
         (_, Text | Varchar(_) | Bpchar(_) | Name) => true,
-        (TimestampTz(_), Timestamp(_) | Date | Time(_)) | (Timestamp(_), Date | Time(_)) | (Interval(_), Time(_)) => {
-            true
-        }
+        (TimestampTz(_), Timestamp(_) | Date | Time(_) | TimeTz(_))
+        | (Timestamp(_), Date | Time(_))
+        | (Interval(_), Time(_))
+        | (TimeTz(_), Time(_)) => true,
         (Json, Jsonb) | (Jsonb, Json) => true,
         (Oid(_), Int4 | Int8) => true,
         (Text | Varchar(_) | Bpchar(_) | Name, Char) => true,
@@ -946,6 +966,18 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
                 p,
             )),
             Datum::Interval(iv) => Datum::Time(dt::time_typmod(iv.micros.rem_euclid(dt::USECS_PER_DAY), p)),
+            Datum::TimeTz(t, _) => Datum::Time(dt::time_typmod(t, p)),
+            Datum::Text(s) => parse_text(to, &s)?,
+            other => return Err(no_cast(&other, to)),
+        },
+        // In UTC (a session in another zone binds these casts to its zone: `ZoneOp::TimeTz`).
+        TimeTz(p) => match d {
+            Datum::TimeTz(t, east) => Datum::TimeTz(dt::time_typmod(t, p), east),
+            Datum::Time(t) => Datum::TimeTz(dt::time_typmod(t, p), 0),
+            Datum::TimestampTz(t) => match dt::timetz::of_timestamptz(t, &jiff::tz::TimeZone::UTC)? {
+                Datum::TimeTz(t, east) => Datum::TimeTz(dt::time_typmod(t, p), east),
+                other => other,
+            },
             Datum::Text(s) => parse_text(to, &s)?,
             other => return Err(no_cast(&other, to)),
         },
@@ -1173,6 +1205,7 @@ mod round_trip {
             SqlType::TIMESTAMPTZ,
             SqlType::Date,
             SqlType::TIME,
+            SqlType::TIMETZ,
             SqlType::INTERVAL,
             SqlType::Uuid,
             SqlType::Json,

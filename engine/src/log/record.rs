@@ -181,6 +181,9 @@ const CELL_OID: u8 = 20;
 /// An enum value: its type OID in `i`, its sort position in `f` (logs before enums never hold
 /// one).
 const CELL_ENUM: u8 = 21;
+/// A timetz: microseconds since midnight in `i`, the offset (seconds east) as a big-endian i32
+/// in `b`.
+const CELL_TIMETZ: u8 = 22;
 
 fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a>> {
     let mut args = fb::CellArgs::default();
@@ -199,6 +202,9 @@ fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a
         Datum::TimestampTz(v) => (args.tag, args.i) = (CELL_TIMESTAMPTZ, *v),
         Datum::Date(v) => (args.tag, args.i) = (CELL_DATE, *v as i64),
         Datum::Time(v) => (args.tag, args.i) = (CELL_TIME, *v),
+        Datum::TimeTz(t, east) => {
+            (args.tag, args.i, args.b) = (CELL_TIMETZ, *t, Some(fbb.create_vector(&east.to_be_bytes())))
+        }
         Datum::Interval(iv) => {
             let mut md = [0u8; 8];
             md[..4].copy_from_slice(&iv.months.to_be_bytes());
@@ -252,6 +258,10 @@ fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
         CELL_TIMESTAMPTZ => Datum::TimestampTz(c.i()),
         CELL_DATE => Datum::Date(int(i32::MIN as i64, i32::MAX as i64)? as i32),
         CELL_TIME => Datum::Time(int(0, 86_400_000_000)?),
+        CELL_TIMETZ => {
+            let east: [u8; 4] = bytes().try_into().map_err(|_| corrupt("timetz cell without its offset"))?;
+            Datum::TimeTz(int(0, 86_400_000_000)?, i32::from_be_bytes(east))
+        }
         CELL_INTERVAL => {
             let md: [u8; 8] = bytes().try_into().map_err(|_| corrupt("interval cell without months and days"))?;
             let months = i32::from_be_bytes([md[0], md[1], md[2], md[3]]);
@@ -1005,6 +1015,7 @@ mod tests {
                     Datum::TimestampTz(757_382_400_123_456),
                     Datum::Date(-730_000),
                     Datum::Time(86_400_000_000),
+                    Datum::TimeTz(45_000_000_000, -34_200),
                     Datum::Interval(Interval { months: -14, days: 3, micros: -1 }),
                     Datum::Uuid([7; 16]),
                     Datum::Json("{\"b\": 1, \"a\": [true]}".into()),
@@ -1063,6 +1074,7 @@ mod tests {
                 col("tz0", SqlType::TimestampTz(Some(0)), false, Datum::Null),
                 col("dt", SqlType::Date, false, Datum::Date(1)),
                 col("tm", SqlType::Time(Some(6)), false, Datum::Null),
+                col("ttz", SqlType::TimeTz(Some(2)), false, Datum::Null),
                 col(
                     "iv",
                     SqlType::Interval(Some(2)),

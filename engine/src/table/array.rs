@@ -5,7 +5,8 @@
 //!
 //! Cell bytes: element type OID (u32), element typmod (i32), dimension count (u8), per
 //! dimension its length (u32) and lower bound (i32), then per element a flag byte (0 NULL,
-//! 1 value) and the value: integers, dates, times and timestamps as i64, floats as f64 bits,
+//! 1 value) and the value: integers, dates, times and timestamps as i64 (a timetz's
+//! offset after its time as i32), floats as f64 bits,
 //! bool as one byte, interval as months, days (i32) and microseconds (i64), uuid as 16 bytes,
 //! everything else as a u32 length and its bytes (text, json, numeric text, bytea). All
 //! big-endian.
@@ -24,7 +25,7 @@ pub struct ArrayType {
 }
 
 /// (element OID, array OID) for every element type with an array type here.
-const ARRAY_OIDS: [(u32, u32); 28] = [
+const ARRAY_OIDS: [(u32, u32); 29] = [
     (16, 1000),   // bool
     (17, 1001),   // bytea
     (18, 1002),   // "char"
@@ -41,6 +42,7 @@ const ARRAY_OIDS: [(u32, u32); 28] = [
     (114, 199),   // json
     (1082, 1182), // date
     (1083, 1183), // time
+    (1266, 1270), // timetz
     (1114, 1115), // timestamp
     (1184, 1185), // timestamptz
     (1186, 1187), // interval
@@ -197,6 +199,10 @@ pub fn encode_cell(a: &ArrayValue, out: &mut Vec<u8>) {
             Datum::Date(v) => out.extend_from_slice(&(*v as i64).to_be_bytes()),
             Datum::Oid(_, v) => out.extend_from_slice(&(*v as i64).to_be_bytes()),
             Datum::Timestamp(v) | Datum::TimestampTz(v) | Datum::Time(v) => out.extend_from_slice(&v.to_be_bytes()),
+            Datum::TimeTz(t, east) => {
+                out.extend_from_slice(&t.to_be_bytes());
+                out.extend_from_slice(&east.to_be_bytes());
+            }
             Datum::Float4(v) => out.extend_from_slice(&(*v as f64).to_bits().to_be_bytes()),
             Datum::Float8(v) => out.extend_from_slice(&v.to_bits().to_be_bytes()),
             Datum::Interval(iv) => {
@@ -289,6 +295,7 @@ pub fn decode_cell(b: &[u8]) -> Option<ArrayValue> {
             SqlType::Timestamp(_) => Datum::Timestamp(r.i64()?),
             SqlType::TimestampTz(_) => Datum::TimestampTz(r.i64()?),
             SqlType::Time(_) => Datum::Time(r.i64()?),
+            SqlType::TimeTz(_) => Datum::TimeTz(r.i64()?, r.i32()?),
             SqlType::Float4 => Datum::Float4(f64::from_bits(r.i64()? as u64) as f32),
             SqlType::Float8 => Datum::Float8(f64::from_bits(r.i64()? as u64)),
             SqlType::Interval(_) => Datum::Interval(Interval { months: r.i32()?, days: r.i32()?, micros: r.i64()? }),

@@ -33,6 +33,8 @@ pub enum SqlType {
     Date,
     /// `time(p) [without time zone]`, the precision as for `Timestamp`.
     Time(Option<u8>),
+    /// `time(p) with time zone` (`timetz`), the precision as for `Timestamp`.
+    TimeTz(Option<u8>),
     /// `interval(p)`, the precision as for `Timestamp` (field restrictions such as `interval
     /// year` are not kept: the binder refuses them).
     Interval(Option<u8>),
@@ -152,6 +154,8 @@ impl SqlType {
     pub const TIMESTAMPTZ: SqlType = SqlType::TimestampTz(None);
     /// `time` without a precision.
     pub const TIME: SqlType = SqlType::Time(None);
+    /// `timetz` without a precision.
+    pub const TIMETZ: SqlType = SqlType::TimeTz(None);
     /// `interval` without a precision.
     pub const INTERVAL: SqlType = SqlType::Interval(None);
 
@@ -180,6 +184,7 @@ impl SqlType {
             SqlType::Json => 114,
             SqlType::Date => 1082,
             SqlType::Time(_) => 1083,
+            SqlType::TimeTz(_) => 1266,
             SqlType::Timestamp(_) => 1114,
             SqlType::TimestampTz(_) => 1184,
             SqlType::Interval(_) => 1186,
@@ -223,6 +228,7 @@ impl SqlType {
             SqlType::Timestamp(_) if (0..=255).contains(&m) => SqlType::Timestamp(Some(m as u8)),
             SqlType::TimestampTz(_) if (0..=255).contains(&m) => SqlType::TimestampTz(Some(m as u8)),
             SqlType::Time(_) if (0..=255).contains(&m) => SqlType::Time(Some(m as u8)),
+            SqlType::TimeTz(_) if (0..=255).contains(&m) => SqlType::TimeTz(Some(m as u8)),
             // INTERVAL_TYPMOD(precision, range): the range (fields) in the high 16 bits, all
             // fields (0x7fff) the only one kept; the precision in the low 16, 0xffff for none.
             SqlType::Interval(_) if m >= 0 && m >> 16 == INTERVAL_FULL_RANGE && (0..=255).contains(&(m & 0xffff)) => {
@@ -252,6 +258,7 @@ impl SqlType {
             114 => SqlType::Json,
             1082 => SqlType::Date,
             1083 => SqlType::TIME,
+            1266 => SqlType::TIMETZ,
             1114 => SqlType::TIMESTAMP,
             1184 => SqlType::TIMESTAMPTZ,
             1186 => SqlType::INTERVAL,
@@ -281,6 +288,7 @@ impl SqlType {
             SqlType::Int2 => 2,
             SqlType::Int4 | SqlType::Float4 | SqlType::Date | SqlType::Oid(_) | SqlType::Enum(_) => 4,
             SqlType::Int8 | SqlType::Float8 | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Time(_) => 8,
+            SqlType::TimeTz(_) => 12,
             SqlType::Interval(_) | SqlType::Uuid => 16,
             SqlType::Name => 64,
             SqlType::Unknown => -2,
@@ -295,7 +303,10 @@ impl SqlType {
         match self {
             SqlType::Varchar(Some(n)) | SqlType::Bpchar(Some(n)) => n as i32 + 4,
             SqlType::Numeric(Some((p, s))) => ((p as i32) << 16 | (s as i32 & 0x7ff)) + 4,
-            SqlType::Timestamp(Some(p)) | SqlType::TimestampTz(Some(p)) | SqlType::Time(Some(p)) => p as i32,
+            SqlType::Timestamp(Some(p))
+            | SqlType::TimestampTz(Some(p))
+            | SqlType::Time(Some(p))
+            | SqlType::TimeTz(Some(p)) => p as i32,
             SqlType::Interval(Some(p)) => INTERVAL_FULL_RANGE << 16 | p as i32,
             SqlType::Array(a) => a.typmod(),
             _ => -1,
@@ -326,6 +337,8 @@ impl SqlType {
             SqlType::Date => "date".into(),
             SqlType::Time(None) => "time without time zone".into(),
             SqlType::Time(Some(p)) => format!("time({p}) without time zone"),
+            SqlType::TimeTz(None) => "time with time zone".into(),
+            SqlType::TimeTz(Some(p)) => format!("time({p}) with time zone"),
             SqlType::Interval(None) => "interval".into(),
             SqlType::Interval(Some(p)) => format!("interval({p})"),
             SqlType::Uuid => "uuid".into(),
@@ -364,7 +377,11 @@ impl SqlType {
     /// `interval(p)` (None: the type has none, or is another type).
     pub fn precision(self) -> Option<u8> {
         match self {
-            SqlType::Timestamp(p) | SqlType::TimestampTz(p) | SqlType::Time(p) | SqlType::Interval(p) => p,
+            SqlType::Timestamp(p)
+            | SqlType::TimestampTz(p)
+            | SqlType::Time(p)
+            | SqlType::TimeTz(p)
+            | SqlType::Interval(p) => p,
             _ => None,
         }
     }
@@ -377,6 +394,7 @@ impl SqlType {
             SqlType::Timestamp(_) => SqlType::TIMESTAMP,
             SqlType::TimestampTz(_) => SqlType::TIMESTAMPTZ,
             SqlType::Time(_) => SqlType::TIME,
+            SqlType::TimeTz(_) => SqlType::TIMETZ,
             SqlType::Interval(_) => SqlType::INTERVAL,
             SqlType::Varchar(_) => SqlType::Varchar(None),
             SqlType::Bpchar(_) => SqlType::Bpchar(None),
@@ -399,7 +417,11 @@ impl SqlType {
         self == other
             || (matches!(
                 self,
-                SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Time(_) | SqlType::Interval(_)
+                SqlType::Timestamp(_)
+                    | SqlType::TimestampTz(_)
+                    | SqlType::Time(_)
+                    | SqlType::TimeTz(_)
+                    | SqlType::Interval(_)
             ) && self.same_base(other))
     }
 
@@ -431,6 +453,9 @@ pub enum Datum {
     Date(i32),
     /// Microseconds since midnight (0 to 24:00:00 inclusive).
     Time(i64),
+    /// A `timetz`: microseconds since midnight (as `Time`) and the zone's offset in seconds
+    /// east of UTC (PostgreSQL keeps seconds west; the wire form is converted).
+    TimeTz(i64, i32),
     Interval(Interval),
     Uuid([u8; 16]),
     /// A `json` value: the text as written (checked to be JSON).

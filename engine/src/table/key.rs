@@ -50,6 +50,12 @@ fn encode_one(out: &mut Vec<u8>, v: &Datum) {
         Datum::Date(d) => encode_int(out, *d as i64),
         Datum::Oid(_, v) => encode_int(out, *v as i64),
         Datum::Timestamp(t) | Datum::TimestampTz(t) | Datum::Time(t) => encode_int(out, *t),
+        // A timetz as PostgreSQL's timetz_cmp orders it: by the instant in UTC, then by the zone
+        // (west first); equal only when both parts are.
+        Datum::TimeTz(t, east) => {
+            encode_int(out, t - *east as i64 * 1_000_000);
+            encode_int(out, -(*east as i64));
+        }
         // Intervals are equal when their spans are (a month is 30 days): '1 mon' = '30 days'.
         Datum::Interval(iv) => {
             let span = (iv.months as i128 * 30 + iv.days as i128) * 86_400_000_000 + iv.micros as i128;

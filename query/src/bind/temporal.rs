@@ -70,7 +70,12 @@ pub(super) fn datetime_common(a: SqlType, b: SqlType) -> SqlType {
 pub(super) fn is_temporal(t: SqlType) -> bool {
     matches!(
         t,
-        SqlType::Date | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Time(_) | SqlType::Interval(_)
+        SqlType::Date
+            | SqlType::Timestamp(_)
+            | SqlType::TimestampTz(_)
+            | SqlType::Time(_)
+            | SqlType::TimeTz(_)
+            | SqlType::Interval(_)
     )
 }
 
@@ -221,6 +226,15 @@ fn local_clock(func: Func, ty: SqlType) -> Expr {
     }
 }
 
+/// CURRENT_TIME: the transaction's start as a time of day with the session zone's offset.
+fn current_time() -> Expr {
+    let now = Expr::Func(Func::Now, vec![], SqlType::TIMESTAMPTZ);
+    match session_zone() {
+        Some(zone) => zoned(ZoneOp::TimeTz, vec![now], zone, SqlType::TIMETZ),
+        None => Expr::Cast(Box::new(now), SqlType::TIMETZ, false),
+    }
+}
+
 /// date_part (EXTRACT) or date_trunc of a bound value; a timestamptz's fields are its local
 /// time's in the session's zone.
 fn date_part_or_trunc(trunc: bool, unit: Expr, v: Expr) -> Expr {
@@ -254,8 +268,10 @@ impl Binder<'_> {
         // (timestamp - timestamp), else as the one type the remaining operators take.
         let unknown_as = |known: SqlType, left_known: bool| -> Result<SqlType> {
             Ok(match (aop, known) {
+                // timetz has no operator with itself: only timetz - interval.
+                (ArithOp::Sub, TimeTz(_)) => SqlType::INTERVAL,
                 (ArithOp::Sub, _) => known.base(),
-                (ArithOp::Add, Interval(_) | Timestamp(_) | TimestampTz(_) | Time(_)) => SqlType::INTERVAL,
+                (ArithOp::Add, Interval(_) | Timestamp(_) | TimestampTz(_) | Time(_) | TimeTz(_)) => SqlType::INTERVAL,
                 (ArithOp::Mul, Interval(_)) | (ArithOp::Div, Interval(_)) if left_known || aop == ArithOp::Mul => {
                     Float8
                 }
@@ -297,6 +313,13 @@ impl Binder<'_> {
             (ArithOp::Add | ArithOp::Sub, Time(_), Interval(_)) | (ArithOp::Add, Interval(_), Time(_)) => {
                 (l, r, SqlType::TIME)
             }
+            (ArithOp::Add | ArithOp::Sub, TimeTz(_), Interval(_)) | (ArithOp::Add, Interval(_), TimeTz(_)) => {
+                (l, r, SqlType::TIMETZ)
+            }
+            // date + time is a timestamp (datetime_timestamp); date + timetz the instant of
+            // that local time at the value's offset (datetimetz_timestamptz).
+            (ArithOp::Add, Date, Time(_)) | (ArithOp::Add, Time(_), Date) => (l, r, SqlType::TIMESTAMP),
+            (ArithOp::Add, Date, TimeTz(_)) | (ArithOp::Add, TimeTz(_), Date) => (l, r, SqlType::TIMESTAMPTZ),
             (ArithOp::Sub, Time(_), Time(_)) | (ArithOp::Add | ArithOp::Sub, Interval(_), Interval(_)) => {
                 (l, r, SqlType::INTERVAL)
             }
@@ -307,7 +330,8 @@ impl Binder<'_> {
             _ => return Err(err()),
         };
         // timestamptz ± interval moves the local time in the session's zone.
-        if ty == SqlType::TIMESTAMPTZ && matches!(aop, ArithOp::Add | ArithOp::Sub) {
+        let interval = matches!(a, Interval(_)) || matches!(b, Interval(_));
+        if ty == SqlType::TIMESTAMPTZ && interval && matches!(aop, ArithOp::Add | ArithOp::Sub) {
             if let Some(zone) = session_zone() {
                 let (ts, iv) = if matches!(l.ty(), Interval(_)) { (r, l) } else { (l, r) };
                 return Ok(zoned(ZoneOp::AddInterval(aop == ArithOp::Sub), vec![ts, iv], zone, ty));
@@ -429,7 +453,24 @@ impl Binder<'_> {
                     self.coerce(v, SqlType::TIMESTAMPTZ, CastContext::Implicit, |_| SqlError::internal("timestamptz"))?;
                 (v, ArithOp::Add, SqlType::TIMESTAMP)
             }
-            SqlType::Time(_) => return Err(SqlError::unsupported("type time with time zone is not supported yet")),
+            // timetz_zone / timetz_izone: the same instant at the zone's offset (a named zone's
+            // at the transaction's start); a time is a timetz in the session's zone first.
+            SqlType::Time(_) | SqlType::TimeTz(_) => {
+                let v = self.coerce(v, SqlType::TIMETZ, CastContext::Implicit, |_| SqlError::internal("timetz"))?;
+                if null_zone {
+                    return Ok(Expr::Const(Datum::Null, SqlType::TIMETZ));
+                }
+                if let Some(zone) = zone_name {
+                    let now = Expr::Func(Func::Now, vec![], SqlType::TIMESTAMPTZ);
+                    return Ok(zoned(ZoneOp::TimeTzAt, vec![v, now], zone, SqlType::TIMETZ));
+                }
+                let east = east_us.unwrap_or(0);
+                let offset = Expr::Const(
+                    Datum::Interval(orbit_engine::table::Interval { months: 0, days: 0, micros: east }),
+                    SqlType::INTERVAL,
+                );
+                return Ok(Expr::Func(Func::Temporal(TemporalFn::TimeTzAt), vec![v, offset], SqlType::TIMETZ));
+            }
             t => {
                 return Err(SqlError::new(
                     code::UNDEFINED_FUNCTION,
@@ -588,7 +629,7 @@ impl Binder<'_> {
             "current_timestamp" if bare => clock(Func::Now, SqlType::TIMESTAMPTZ),
             "localtimestamp" if bare => clock(Func::LocalTimestamp, SqlType::TIMESTAMP),
             // CURRENT_TIMESTAMP(p), LOCALTIMESTAMP(p), LOCALTIME(p): rounded to p digits.
-            "current_timestamp" | "localtimestamp" | "localtime"
+            "current_timestamp" | "localtimestamp" | "localtime" | "current_time"
                 if bound.len() == 1 && matches!(bound[0], Expr::Const(Datum::Int4(0..), _)) =>
             {
                 let Some(Expr::Const(Datum::Int4(p), _)) = bound.pop() else { return Ok(None) };
@@ -603,13 +644,17 @@ impl Binder<'_> {
                         let p = precision(Some(p as u64), "TIMESTAMP", "")?;
                         (Func::LocalTimestamp, SqlType::TIMESTAMP, SqlType::Timestamp(p))
                     }
+                    "current_time" => {
+                        let p = precision(Some(p as u64), "TIME", " WITH TIME ZONE")?;
+                        return round_to(current_time(), SqlType::TimeTz(p)).map(Some);
+                    }
                     _ => (Func::LocalTime, SqlType::TIME, SqlType::Time(precision(Some(p as u64), "TIME", "")?)),
                 };
                 round_to(local_clock(func, ty), typed).map(Some)
             }
             "current_date" if bare => clock(Func::CurrentDate, SqlType::Date),
             "localtime" if bare => clock(Func::LocalTime, SqlType::TIME),
-            "current_time" if bare => Err(SqlError::unsupported("type time with time zone is not supported yet")),
+            "current_time" if bare => Ok(Some(current_time())),
             "now" | "transaction_timestamp" if !bare && bound.is_empty() => clock(Func::Now, SqlType::TIMESTAMPTZ),
             "statement_timestamp" if !bare && bound.is_empty() => clock(Func::StatementTimestamp, SqlType::TIMESTAMPTZ),
             "clock_timestamp" if !bare && bound.is_empty() => clock(Func::ClockTimestamp, SqlType::TIMESTAMPTZ),
@@ -633,7 +678,7 @@ impl Binder<'_> {
                     SqlType::Date if !trunc => {
                         self.coerce(v, SqlType::TIMESTAMP, CastContext::Implicit, |_| no_function(name, &types))?
                     }
-                    SqlType::Time(_) if !trunc => v,
+                    SqlType::Time(_) | SqlType::TimeTz(_) if !trunc => v,
                     SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Interval(_) => v,
                     _ => return Err(no_function(name, &types)),
                 };
@@ -650,7 +695,7 @@ impl Binder<'_> {
                 Ok(Some(Expr::Func(Func::Temporal(TemporalFn::IntervalHash), vec![v], SqlType::Int4)))
             }
             // timezone(zone, x): x AT TIME ZONE zone.
-            "timezone" if bound.len() == 2 && types[1] != SqlType::Time(None) => {
+            "timezone" if bound.len() == 2 => {
                 let (Some(v), Some(z)) = (bound.pop(), bound.pop()) else { return Err(no_function(name, &types)) };
                 Ok(Some(self.at_time_zone_of(v, z)?))
             }

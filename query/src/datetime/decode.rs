@@ -762,10 +762,16 @@ pub fn decode_date_time(s: &str, order: super::DateOrder) -> R<Decoded> {
     Ok(Decoded { tm, special: special_v, zone, relative_day })
 }
 
-/// DecodeTimeOnly: a time's text, maybe with a date first (`2003-03-07 15:36:39`) and a zone
-/// (read and checked, not applied: a `time` has none). The microseconds of the day; `now` is
-/// None (the caller's clock).
-pub fn decode_time_only(s: &str) -> R<Option<i64>> {
+/// What DecodeTimeOnly read: the time of day (None: `now`, the caller's clock), the date when
+/// the text gave one whole, and the zone it named (a `time` ignores it, a `timetz` keeps it).
+pub struct TimeOnly {
+    pub time: Option<i64>,
+    pub date: Option<(i64, i64, i64)>,
+    pub zone: Option<Zone>,
+}
+
+/// DecodeTimeOnly: a time's text, maybe with a date first (`2003-03-07 15:36:39`) and a zone.
+pub fn decode_time_only(s: &str) -> R<TimeOnly> {
     let fields = fields::split(s, fields::DATE_BUF_BYTES).ok_or(Dterr::BadFormat)?;
     let nf = fields.len();
     let mut st = State { tm: Tm::default(), is2digits: false, order: super::DateOrder::Mdy };
@@ -776,6 +782,8 @@ pub fn decode_time_only(s: &str) -> R<Option<i64>> {
     let mut now = false;
     let mut named: Option<TimeZone> = None;
     let mut abbrev = false;
+    let mut dynamic: Option<(TimeZone, String)> = None;
+    let mut zone_east: Option<i64> = None;
     for (i, (f, ty)) in fields.iter().enumerate() {
         let f = f.as_str();
         let tmask: u32;
@@ -785,7 +793,7 @@ pub fn decode_time_only(s: &str) -> R<Option<i64>> {
                     tmask = decode_date(f, fmask, &mut st)?;
                 } else if f.as_bytes()[0].is_ascii_digit() {
                     let dash = f.find('-').ok_or(Dterr::BadFormat)?;
-                    decode_timezone(&f[dash..])?;
+                    zone_east = Some(decode_timezone(&f[dash..])?);
                     tmask = decode_number_field(&f[..dash], fmask | DATE_M, &mut st)? | TZ;
                 } else {
                     named = Some(named_zone(f).ok_or_else(|| Dterr::BadTimezone(f.to_string()))?);
@@ -802,7 +810,7 @@ pub fn decode_time_only(s: &str) -> R<Option<i64>> {
                 tmask = decode_time(f, &mut st.tm)?;
             }
             FieldType::Tz => {
-                decode_timezone(f)?;
+                zone_east = Some(decode_timezone(f)?);
                 tmask = TZ;
             }
             FieldType::Number => {
@@ -835,10 +843,18 @@ pub fn decode_time_only(s: &str) -> R<Option<i64>> {
             FieldType::Str | FieldType::Special => {
                 if let Some(a) = abbrevs::lookup(if f.len() > 10 { &f[..10] } else { f }) {
                     tmask = match a {
-                        Abbrev::Fixed(_, true) => DTZ | TZ,
-                        Abbrev::Fixed(_, false) => TZ,
-                        Abbrev::Dynamic(_) => {
+                        Abbrev::Fixed(east, dst) => {
+                            zone_east = Some(east as i64);
+                            if dst {
+                                DTZ | TZ
+                            } else {
+                                TZ
+                            }
+                        }
+                        Abbrev::Dynamic(zone) => {
                             abbrev = true;
+                            let tz = TimeZone::get(zone).map_err(|_| Dterr::BadTimezone(f.to_string()))?;
+                            dynamic = Some((tz, f.to_string()));
                             DYNTZ | TZ
                         }
                     };
@@ -852,8 +868,12 @@ pub fn decode_time_only(s: &str) -> R<Option<i64>> {
                         Some(Token::Reserved(Reserved::Zulu)) => {
                             tmask = TIME_M | TZ;
                             (st.tm.hour, st.tm.min, st.tm.sec) = (0, 0, 0);
+                            zone_east = Some(0);
                         }
-                        Some(Token::DstModifier) => tmask = DTZMOD | DTZ,
+                        Some(Token::DstModifier) => {
+                            tmask = DTZMOD | DTZ;
+                            zone_east = Some(zone_east.unwrap_or(0) + 3600);
+                        }
                         Some(Token::AmPm(p)) => {
                             tmask = AMPM;
                             pm = Some(p);
@@ -924,10 +944,15 @@ pub fn decode_time_only(s: &str) -> R<Option<i64>> {
     if abbrev && fmask & DATE_M != 0 && fmask & DATE_M != DATE_M {
         return Err(Dterr::BadFormat);
     }
-    if now {
-        return Ok(None);
-    }
-    Ok(Some(tm.hour * USECS_PER_HOUR + tm.min * USECS_PER_MINUTE + tm.sec * USECS_PER_SEC + tm.fsec))
+    let time = (!now).then(|| tm.hour * USECS_PER_HOUR + tm.min * USECS_PER_MINUTE + tm.sec * USECS_PER_SEC + tm.fsec);
+    let date = (fmask & DATE_M == DATE_M).then_some((tm.year, tm.mon, tm.mday));
+    let zone = match (named, dynamic, zone_east) {
+        (Some(tz), _, _) => Some(Zone::Named(tz)),
+        (None, Some((tz, a)), _) => Some(Zone::Abbrev(tz, a)),
+        (None, None, Some(e)) => Some(Zone::East(e)),
+        (None, None, None) => None,
+    };
+    Ok(TimeOnly { time, date, zone })
 }
 
 #[cfg(test)]

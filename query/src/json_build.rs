@@ -28,6 +28,9 @@ pub enum JsonFn {
     BuildObject { jsonb: bool },
     /// json_build_array(any, ...) / jsonb_build_array.
     BuildArray { jsonb: bool },
+    /// `json_build_object(VARIADIC array)` and the other three: the array's elements (of every
+    /// dimension, in order) are the arguments; a NULL array gives NULL.
+    Variadic { object: bool, jsonb: bool },
     /// One aggregate input as JSON text, NULL as `null` (json_agg's step).
     Item,
     /// One key/value aggregate input as `"key" : value` (json_object_agg's step).
@@ -39,8 +42,12 @@ pub enum JsonFn {
     AggObject { jsonb: bool },
     /// to_json / to_jsonb / row_to_json of a whole-row reference (`to_json(t)`): alternating
     /// column names and values, written as PostgreSQL writes a record, `{"a":1,"b":"x"}`; NULL
-    /// when every value is NULL (the missing side of an outer join, as RecordText).
-    Record { jsonb: bool },
+    /// when every value is NULL (the missing side of an outer join, as RecordText). `pretty`:
+    /// row_to_json's line feeds between fields.
+    Record { jsonb: bool, pretty: bool },
+    /// array_to_json(anyarray [, pretty]): `pretty` puts a line feed between the elements of
+    /// the first dimension.
+    ArrayToJson,
     /// A whole-row reference anywhere else (`SELECT t FROM t`, `t.*::text`, `count(t)`): the
     /// columns' values as PostgreSQL's record_out writes them, `(1,"a b",)`; NULL when every
     /// value is NULL (the missing side of an outer join).
@@ -53,7 +60,14 @@ pub enum JsonFn {
 impl JsonFn {
     /// Whether a NULL argument gives NULL without a call.
     pub fn strict(self) -> bool {
-        matches!(self, JsonFn::To { .. } | JsonFn::AggArray { .. } | JsonFn::AggObject { .. })
+        matches!(
+            self,
+            JsonFn::To { .. }
+                | JsonFn::AggArray { .. }
+                | JsonFn::AggObject { .. }
+                | JsonFn::Variadic { .. }
+                | JsonFn::ArrayToJson
+        )
     }
 
     /// The result type.
@@ -62,9 +76,10 @@ impl JsonFn {
             JsonFn::To { jsonb: true }
             | JsonFn::BuildObject { jsonb: true }
             | JsonFn::BuildArray { jsonb: true }
+            | JsonFn::Variadic { jsonb: true, .. }
             | JsonFn::AggArray { jsonb: true, .. }
             | JsonFn::AggObject { jsonb: true }
-            | JsonFn::Record { jsonb: true } => SqlType::Jsonb,
+            | JsonFn::Record { jsonb: true, .. } => SqlType::Jsonb,
             JsonFn::Item | JsonFn::Pair | JsonFn::RecordText | JsonFn::RowText => SqlType::Text,
             _ => SqlType::Json,
         }
@@ -143,23 +158,29 @@ fn write(out: &mut String, d: &Datum) -> Result<()> {
 
 /// An array as json.c's `array_to_json` writes it: nested by dimension, no spaces.
 fn write_array(out: &mut String, a: &ArrayValue) -> Result<()> {
+    write_array_sep(out, a, ",")
+}
+
+/// [`write_array`] with `sep` between the first dimension's elements (array_to_json's pretty
+/// form: `",\n "`; inner dimensions always `,`).
+fn write_array_sep(out: &mut String, a: &ArrayValue, sep: &str) -> Result<()> {
     if a.dims.is_empty() {
         out.push_str("[]");
         return Ok(());
     }
     let lens: Vec<usize> = a.dims.iter().map(|d| d.len as usize).collect();
     let mut next = 0;
-    write_dim(out, a, &lens, &mut next)
+    write_dim(out, a, &lens, &mut next, sep)
 }
 
-fn write_dim(out: &mut String, a: &ArrayValue, lens: &[usize], next: &mut usize) -> Result<()> {
+fn write_dim(out: &mut String, a: &ArrayValue, lens: &[usize], next: &mut usize, sep: &str) -> Result<()> {
     out.push('[');
     for i in 0..lens[0] {
         if i > 0 {
-            out.push(',');
+            out.push_str(sep);
         }
         if lens.len() > 1 {
-            write_dim(out, a, &lens[1..], next)?;
+            write_dim(out, a, &lens[1..], next, ",")?;
         } else {
             write(out, a.items.get(*next).unwrap_or(&Datum::Null))?;
             *next += 1;
@@ -210,6 +231,14 @@ pub fn call(f: JsonFn, args: Vec<Datum>) -> Result<Datum> {
     }
     let mut out = String::new();
     match f {
+        JsonFn::Variadic { object, jsonb } => {
+            let items = match args.into_iter().next() {
+                Some(Datum::Array(a)) => a.items,
+                _ => return Err(SqlError::internal("VARIADIC of a non-array")),
+            };
+            let f = if object { JsonFn::BuildObject { jsonb } } else { JsonFn::BuildArray { jsonb } };
+            call(f, items)
+        }
         JsonFn::To { jsonb } => {
             write(&mut out, args.first().unwrap_or(&Datum::Null))?;
             finish(out, jsonb)
@@ -232,7 +261,15 @@ pub fn call(f: JsonFn, args: Vec<Datum>) -> Result<Datum> {
             out.push('}');
             finish(out, jsonb)
         }
-        JsonFn::Record { jsonb } => {
+        JsonFn::ArrayToJson => {
+            let pretty = matches!(args.get(1), Some(Datum::Bool(true)));
+            match args.first() {
+                Some(Datum::Array(a)) => write_array_sep(&mut out, a, if pretty { ",\n " } else { "," })?,
+                _ => return Err(SqlError::internal("array_to_json of a non-array")),
+            }
+            Ok(Datum::Json(out))
+        }
+        JsonFn::Record { jsonb, pretty } => {
             // The missing side of an outer join is a NULL record (as RecordText reads it).
             if args.chunks(2).all(|p| p.get(1).is_none_or(Datum::is_null)) {
                 return Ok(Datum::Null);
@@ -240,7 +277,7 @@ pub fn call(f: JsonFn, args: Vec<Datum>) -> Result<Datum> {
             out.push('{');
             for (i, pair) in args.chunks(2).enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push_str(if pretty { ",\n " } else { "," });
                 }
                 write_key(&mut out, &pair[0], 2 * i + 1)?;
                 out.push(':');

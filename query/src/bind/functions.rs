@@ -409,6 +409,7 @@ impl Binder<'_> {
             }
             "to_json"
             | "to_jsonb"
+            | "array_to_json"
             | "json_build_object"
             | "jsonb_build_object"
             | "json_build_array"
@@ -482,6 +483,26 @@ impl Binder<'_> {
                     ));
                 }
                 JsonFn::To { jsonb }
+            }
+            "array_to_json" => {
+                // array_to_json(anyarray) and array_to_json(anyarray, boolean).
+                let array = types.first().is_some_and(|t| matches!(t, SqlType::Array(_)));
+                if !(1..=2).contains(&args.len()) || !array {
+                    if types.first() == Some(&SqlType::Unknown) && args.len() <= 2 {
+                        return Err(SqlError::new(
+                            code::DATATYPE_MISMATCH,
+                            "could not determine polymorphic type because input has type unknown",
+                        ));
+                    }
+                    return Err(no_function(name, types));
+                }
+                let mut it = args.into_iter();
+                let mut out: Vec<Expr> = it.next().into_iter().collect();
+                if let Some(p) = it.next() {
+                    out.push(self.coerce(p, SqlType::Bool, CastContext::Implicit, |_| no_function(name, types))?);
+                }
+                let f = JsonFn::ArrayToJson;
+                return Ok(Expr::Call(Builtin::Json(f), out, f.ty()));
             }
             "json_build_object" | "jsonb_build_object" => JsonFn::BuildObject { jsonb },
             "json_build_array" | "jsonb_build_array" => JsonFn::BuildArray { jsonb },

@@ -751,6 +751,13 @@ impl Binder<'_> {
         if matches!(name, "num_nulls" | "num_nonnulls") && l.args.len() == 1 {
             return self.variadic_count_nulls(name, array, scope).map(Some);
         }
+        if let Some(object) = match name {
+            "json_build_object" | "jsonb_build_object" => Some(true),
+            "json_build_array" | "jsonb_build_array" => Some(false),
+            _ => None,
+        } {
+            return self.variadic_json(name, object, l.args.len(), array, scope).map(Some);
+        }
         let f = match name {
             "concat" => TextFn::VariadicConcat,
             "concat_ws" => TextFn::VariadicConcatWs,
@@ -778,5 +785,31 @@ impl Binder<'_> {
         let mut out = self.coerce_all(name, args, &types[..fixed], &[SqlType::Text], fixed)?;
         out.push(arr);
         Ok(Some(Expr::Call(Builtin::Text(f), out, SqlType::Text)))
+    }
+
+    /// `json_build_object(VARIADIC array)` (and jsonb_, and the _array forms): VARIADIC "any"
+    /// with the array as the whole argument list.
+    fn variadic_json(
+        &mut self,
+        name: &str,
+        object: bool,
+        n_args: usize,
+        array: &ast::Expr,
+        scope: Option<&Scope>,
+    ) -> Result<Expr> {
+        use crate::json_build::JsonFn;
+        use sqlparser::ast::Spanned;
+        let arr = self.expr(array, scope)?;
+        if n_args != 1 {
+            return Err(SqlError::unsupported(format!(
+                "VARIADIC after other arguments is not supported in a call of {name}()"
+            )));
+        }
+        if !matches!(arr.ty(), SqlType::Array(_)) {
+            let at = self.pos(&array.span());
+            return Err(SqlError::new(code::DATATYPE_MISMATCH, "VARIADIC argument must be an array").at(at));
+        }
+        let f = JsonFn::Variadic { object, jsonb: name.starts_with("jsonb") };
+        Ok(Expr::Call(Builtin::Json(f), vec![arr], f.ty()))
     }
 }

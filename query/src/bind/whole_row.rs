@@ -33,12 +33,68 @@ impl Binder<'_> {
             _ => return Ok(None),
         };
         let ast::FunctionArguments::List(l) = &f.args else { return Ok(None) };
-        let ([ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(id)))], None, true) =
-            (l.args.as_slice(), l.duplicate_treatment, l.clauses.is_empty())
-        else {
+        if l.duplicate_treatment.is_some() || !l.clauses.is_empty() {
             return Ok(None);
+        }
+        let arg = |i: usize| match l.args.get(i) {
+            Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))) => Some(e),
+            _ => None,
         };
-        Ok(whole_row_record(scope, &fold(id), jsonb))
+        let Some(e) = arg(0) else { return Ok(None) };
+        let is_row = match e {
+            ast::Expr::Identifier(id) => whole_row_columns(scope, &fold(id)).is_some(),
+            e => super::row_compare::row_elements(e).is_some(),
+        };
+        if !is_row {
+            return Ok(None);
+        }
+        // row_to_json(record, pretty): the fields one to a line when pretty is true.
+        let pretty = match (name, l.args.len(), arg(1)) {
+            (_, 1, _) => false,
+            ("row_to_json", 2, Some(p)) => match self.expr(p, scope)? {
+                Expr::Const(Datum::Bool(b), _) => b,
+                Expr::Const(Datum::Null, _) => return Ok(Some(Expr::Const(Datum::Null, SqlType::Json))),
+                e if matches!(e.ty(), SqlType::Unknown) => {
+                    match self.coerce(e, SqlType::Bool, super::CastContext::Implicit, |_| {
+                        crate::error::SqlError::internal("pretty")
+                    })? {
+                        Expr::Const(Datum::Bool(b), _) => b,
+                        _ => return Ok(None),
+                    }
+                }
+                _ => {
+                    return Err(crate::error::SqlError::unsupported(
+                        "row_to_json(record, pretty) with a pretty flag that is not a constant is not supported",
+                    ))
+                }
+            },
+            _ => return Ok(None),
+        };
+        // A row constructor's fields are f1, f2, ... (an anonymous record's column names).
+        if let Some(items) = super::row_compare::row_elements(e) {
+            let mut args = Vec::with_capacity(items.len() * 2);
+            for (i, x) in items.iter().enumerate() {
+                args.push(Expr::Const(Datum::Text(format!("f{}", i + 1)), SqlType::Text));
+                let v = self.expr(x, scope)?;
+                let v = if v.ty() == SqlType::Unknown {
+                    self.coerce(v, SqlType::Text, super::CastContext::Implicit, |_| {
+                        crate::error::SqlError::internal("row field")
+                    })?
+                } else {
+                    v
+                };
+                args.push(super::temporal::shown_in_zone(v, true));
+            }
+            let f = JsonFn::Record { jsonb, pretty };
+            return Ok(Some(Expr::Call(Builtin::Json(f), args, f.ty())));
+        }
+        let ast::Expr::Identifier(id) = e else { return Ok(None) };
+        Ok(whole_row_record(scope, &fold(id), jsonb).map(|r| match r {
+            Expr::Call(Builtin::Json(JsonFn::Record { jsonb, .. }), args, ty) => {
+                Expr::Call(Builtin::Json(JsonFn::Record { jsonb, pretty }), args, ty)
+            }
+            other => other,
+        }))
     }
 }
 
@@ -97,7 +153,7 @@ pub(super) fn whole_row_record(scope: Option<&Scope>, alias: &str, jsonb: bool) 
         args.push(Expr::Const(Datum::Text(n), SqlType::Text));
         args.push(super::temporal::shown_in_zone(e, true));
     }
-    let f = JsonFn::Record { jsonb };
+    let f = JsonFn::Record { jsonb, pretty: false };
     Some(Expr::Call(Builtin::Json(f), args, f.ty()))
 }
 

@@ -98,6 +98,9 @@ pub enum Source {
         /// Rows enough for the statement: the recursion stops once it has them (see
         /// `bind::subquery::stop_recursion_early`); None runs it to the end.
         enough: Option<u64>,
+        /// Whether the query it belongs to reads it once, outside itself (so a cap on the
+        /// rows its reader needs is a cap on its own).
+        once: bool,
     },
     /// `generate_series(start, stop [, step])` over integers or numeric.
     Series {
@@ -608,7 +611,7 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
                 set_op(txn, *op, *all, l, r).await?
             }
         }
-        Source::Recursive { name, base, step, all, enough } => {
+        Source::Recursive { name, base, step, all, enough, .. } => {
             recursive(txn, name, (base, step), *all, *enough, def, params).await?
         }
         Source::Series { args, ty, ordinality } => {

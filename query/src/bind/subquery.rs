@@ -241,7 +241,61 @@ pub(super) fn alias_columns(alias: Option<&ast::TableAlias>, available: usize, w
 fn stop_recursion_early(ctes: &mut [Derived], plan: &Plan, outside_refs: &[(String, usize)]) {
     let Plan::Select(sp) = plan else { return };
     let Some(t) = &sp.table else { return };
-    let simple = sp.join.is_none()
+    let simple = simple_reader(sp);
+    // A constant count (LIMIT's is cast to bigint).
+    fn constant(e: &Expr) -> Option<u64> {
+        match e {
+            Expr::Const(d, _) => d.as_i64().and_then(|v| u64::try_from(v).ok()),
+            Expr::Cast(inner, _, _) => constant(inner),
+            _ => None,
+        }
+    }
+    // Each recursive WITH query read once outside itself: a cap on its reader's rows caps it.
+    for d in ctes.iter_mut() {
+        if let Source::Recursive { once, .. } = &mut d.source {
+            *once = outside_refs.iter().any(|(n, r)| *n == d.def.name && *r == 1);
+        }
+    }
+    if !simple {
+        return;
+    }
+    let Some(limit) = sp.limit.as_ref().and_then(constant) else { return };
+    let Some(offset) = sp.offset.as_ref().map_or(Some(0), constant) else { return };
+    for d in ctes.iter_mut().filter(|d| d.def.name == t.name) {
+        cap_recursion(&mut d.source, limit.saturating_add(offset));
+    }
+}
+
+/// A recursive WITH query of which `n` rows are enough: it stops once it has them. When it is
+/// a UNION ALL whose recursive term is itself a query over a nested recursive WITH query read
+/// once (`... UNION ALL (WITH RECURSIVE x AS (...) SELECT * FROM x)`), each round needs at
+/// most `n` rows of the nested one too, which PostgreSQL's evaluation, pulling rows as its
+/// parent asks, never goes past: that query is capped as well (it may be infinite alone).
+fn cap_recursion(source: &mut Source, n: u64) {
+    let Source::Recursive { enough, all, step, once: true, .. } = source else { return };
+    *enough = Some(n);
+    if !*all {
+        return;
+    }
+    let Source::Query(plan) = step.as_mut() else { return };
+    let Plan::Query(qp) = plan.as_mut() else { return };
+    if !qp.links.is_empty() || !qp.inputs.is_empty() {
+        return;
+    }
+    let Plan::Select(sp) = &qp.body else { return };
+    let Some(t) = &sp.table else { return };
+    if !simple_reader(sp) || sp.limit.is_some() || sp.offset.is_some() {
+        return;
+    }
+    let name = t.name.clone();
+    for d in qp.ctes.iter_mut().filter(|d| d.def.name == name) {
+        cap_recursion(&mut d.source, n);
+    }
+}
+
+/// A SELECT that passes its one FROM item's rows through in order (row expressions only).
+fn simple_reader(sp: &super::SelectPlan) -> bool {
+    sp.join.is_none()
         && sp.filter.is_none()
         && sp.key.is_none()
         && !sp.grouped
@@ -252,25 +306,7 @@ fn stop_recursion_early(ctes: &mut [Derived], plan: &Plan, outside_refs: &[(Stri
         && sp.windows.is_empty()
         && sp.srfs.is_empty()
         && sp.for_update.is_none()
-        && !sp.limit_ties;
-    // A constant count (LIMIT's is cast to bigint).
-    fn constant(e: &Expr) -> Option<u64> {
-        match e {
-            Expr::Const(d, _) => d.as_i64().and_then(|v| u64::try_from(v).ok()),
-            Expr::Cast(inner, _, _) => constant(inner),
-            _ => None,
-        }
-    }
-    let Some(limit) = sp.limit.as_ref().and_then(constant) else { return };
-    let Some(offset) = sp.offset.as_ref().map_or(Some(0), constant) else { return };
-    if !simple || !outside_refs.iter().any(|(n, r)| *n == t.name && *r == 1) {
-        return;
-    }
-    for d in ctes.iter_mut().filter(|d| d.def.name == t.name) {
-        if let Source::Recursive { enough, .. } = &mut d.source {
-            *enough = Some(limit.saturating_add(offset));
-        }
-    }
+        && !sp.limit_ties
 }
 
 fn has_link(e: &Expr, ids: &[usize]) -> bool {
@@ -726,7 +762,14 @@ impl Binder<'_> {
             let strategy = crate::group::Strategy::set_op(SetOp::Union, all, &tys);
             Source::SetOp { op: SetOp::Union, all, left: Box::new(base), right: Box::new(step), strategy }
         } else {
-            Source::Recursive { name: name.to_string(), base: Box::new(base), step: Box::new(step), all, enough: None }
+            Source::Recursive {
+                name: name.to_string(),
+                base: Box::new(base),
+                step: Box::new(step),
+                all,
+                enough: None,
+                once: false,
+            }
         };
         Ok(Derived { def, label: name.to_string(), source })
     }

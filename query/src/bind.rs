@@ -84,6 +84,7 @@ mod ordered_set;
 mod prepare;
 mod privileges;
 mod record_fields;
+mod recursion_check;
 pub mod reindex;
 mod rename;
 mod row_compare;

@@ -19,7 +19,7 @@ fn code(e: &tokio_postgres::Error) -> String {
 async fn texts(c: &Client, sql: &str) -> Vec<String> {
     c.simple_query(sql)
         .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|e| panic!("{sql}: {e} {:?}", e.as_db_error()))
         .into_iter()
         .filter_map(|m| match m {
             SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap_or("NULL").to_string()),

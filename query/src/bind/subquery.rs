@@ -609,6 +609,12 @@ impl Binder<'_> {
     /// The WITH list: each query bound in order, later ones seeing earlier ones.
     fn bind_ctes(&mut self, with: &ast::With, out: &mut Vec<Derived>) -> Result<()> {
         let first = self.sub.ctes.len();
+        if with.recursive {
+            super::recursion_check::check(with).map_err(|r| {
+                let pos = self.pos(&r.at);
+                r.into_error(pos)
+            })?;
+        }
         for cte in &with.cte_tables {
             let name = fold(&cte.alias.name);
             if self.sub.ctes[first..].iter().any(|c| c.name == name) {

@@ -5474,8 +5474,30 @@ impl Binder<'_> {
             if json_agg.is_some() {
                 written.extend(json_inputs.iter().map(|a| format!("{a:?}")));
             }
+            let mut bytea_agg = false;
             let (arg, delim) = match (func, bound.len()) {
                 (AggFunc::CountStar, 0) => (None, None),
+                // string_agg(bytea, bytea): the bytes' hex texts joined and decoded (hex text
+                // concatenates as the bytes do; NULLs are skipped the same way).
+                (AggFunc::StringAgg, 2)
+                    if bound[0].ty() == SqlType::Bytea
+                        && matches!(bound[1].ty(), SqlType::Bytea | SqlType::Unknown) =>
+                {
+                    let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
+                    let hex = |e: Expr| {
+                        Expr::Call(
+                            crate::scalar::Builtin::Text(crate::text_fns::TextFn::Encode),
+                            vec![e, Expr::Const(Datum::Text("hex".into()), SqlType::Text)],
+                            SqlType::Text,
+                        )
+                    };
+                    let d = bound.pop().map(|d| {
+                        self.coerce(d, SqlType::Bytea, CastContext::Implicit, |_| no_function(&name, &types)).map(hex)
+                    });
+                    let v = bound.pop().map(hex);
+                    bytea_agg = true;
+                    (v, d.transpose()?)
+                }
                 (AggFunc::StringAgg, 2) => {
                     let types: Vec<SqlType> = bound.iter().map(|b| b.ty()).collect();
                     let text = |t: SqlType| t.is_string() || t == SqlType::Unknown;
@@ -5624,6 +5646,13 @@ impl Binder<'_> {
             };
             self.aggs.push(AggSpec { func, arg, ty, distinct, delim, order_by, filter });
             let agg = Expr::Agg(self.aggs.len() - 1, ty);
+            if bytea_agg {
+                return Ok(Expr::Call(
+                    crate::scalar::Builtin::Text(crate::text_fns::TextFn::Decode),
+                    vec![agg, Expr::Const(Datum::Text("hex".into()), SqlType::Text)],
+                    SqlType::Bytea,
+                ));
+            }
             return Ok(match json_agg {
                 Some(f) => Expr::Call(crate::scalar::Builtin::Json(f), vec![agg], f.ty()),
                 None => agg,

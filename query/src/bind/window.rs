@@ -475,6 +475,10 @@ impl Binder<'_> {
                 let spec = self.aggs.pop().ok_or_else(|| SqlError::internal("window aggregate"))?;
                 Ok((WinFunc::Agg(Box::new(spec)), vec![], ty))
             }
+            // string_agg(bytea, bytea) is an aggregate of hex texts decoded after it.
+            Expr::Call(crate::scalar::Builtin::Text(crate::text_fns::TextFn::Decode), ..) => {
+                Err(SqlError::unsupported("string_agg(bytea, bytea) as a window function is not supported yet"))
+            }
             _ => Err(SqlError::internal("window aggregate did not bind to an aggregate")),
         }
     }

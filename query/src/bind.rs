@@ -1915,6 +1915,11 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
     })
 }
 
+/// A time and a timetz (either order): they meet as timetz, the implicit cast's direction.
+fn time_and_timetz(a: SqlType, b: SqlType) -> bool {
+    matches!((a, b), (SqlType::Time(_), SqlType::TimeTz(_)) | (SqlType::TimeTz(_), SqlType::Time(_)))
+}
+
 /// Functions whose only signatures take text where a `"char"` argument is given (it casts to
 /// text implicitly).
 const CHAR_AS_TEXT_FUNCTIONS: &[&str] = &[
@@ -4985,6 +4990,8 @@ impl Binder<'_> {
                 base(ty)
             } else if ty.is_datetime() && t.is_datetime() {
                 datetime_common(ty, t)
+            } else if time_and_timetz(ty, t) {
+                SqlType::TIMETZ
             } else if ty.is_string() && t.is_string() {
                 SqlType::Text
             } else if let Some(a) = arrays::common(ty, t) {
@@ -5057,6 +5064,7 @@ impl Binder<'_> {
             (a, b) if a.is_numeric() && b.is_numeric() => promote(a, b),
             (SqlType::Bpchar(_), SqlType::Bpchar(_)) => SqlType::Bpchar(None),
             (a, b) if a.is_datetime() && b.is_datetime() => datetime_common(a, b),
+            (a, b) if time_and_timetz(a, b) => SqlType::TIMETZ,
             (a, b) if a.is_string() && b.is_string() => SqlType::Text,
             // "char" with a string: as text ("char" casts to text implicitly).
             (SqlType::Char, b) | (b, SqlType::Char) if b.is_string() => SqlType::Text,

@@ -1484,16 +1484,23 @@ pub fn time_part(unit: &str, t: i64) -> Result<Datum> {
     let ty = "time without time zone";
     let lower = unit.to_ascii_lowercase();
     let u = canonical_unit(&lower).ok_or_else(|| unit_error(unit, ty))?;
-    let sec_us = t % USECS_PER_MINUTE;
     Ok(Datum::Float8(match u {
+        "epoch" => t as f64 / 1e6,
+        u => time_field(u, t).ok_or_else(|| unit_unsupported(unit, ty))?,
+    }))
+}
+
+/// A time of day's field (`u` a canonical unit) that time and timetz share; None for others.
+pub(crate) fn time_field(u: &str, t: i64) -> Option<f64> {
+    let sec_us = t % USECS_PER_MINUTE;
+    Some(match u {
         "microseconds" => sec_us as f64,
         "milliseconds" => sec_us as f64 / 1000.0,
         "second" => sec_us as f64 / 1e6,
         "minute" => (t / USECS_PER_MINUTE % 60) as f64,
         "hour" => (t / USECS_PER_HOUR) as f64,
-        "epoch" => t as f64 / 1e6,
-        _ => return Err(unit_unsupported(unit, ty)),
-    }))
+        _ => return None,
+    })
 }
 
 pub fn interval_part(unit: &str, iv: &Interval) -> Result<Datum> {

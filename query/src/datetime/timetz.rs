@@ -5,8 +5,7 @@
 
 use super::decode::{self, Zone};
 use super::{
-    date2j, decode_error, input_now_us, j2date, today_julian, Kind, POSTGRES_EPOCH_JDATE, USECS_PER_DAY,
-    USECS_PER_HOUR, USECS_PER_MINUTE, USECS_PER_SEC,
+    date2j, decode_error, input_now_us, j2date, today_julian, Kind, POSTGRES_EPOCH_JDATE, USECS_PER_DAY, USECS_PER_SEC,
 };
 use crate::error::{code, Result, SqlError};
 use jiff::tz::TimeZone;
@@ -113,18 +112,12 @@ pub fn part(unit: &str, t: i64, east: i32) -> Result<Datum> {
     let lower = unit.to_ascii_lowercase();
     let u = super::canonical_unit(&lower).ok_or_else(|| super::unit_error(unit, ty))?;
     let east = east as i64;
-    let sec_us = t % USECS_PER_MINUTE;
     Ok(Datum::Float8(match u {
-        "microseconds" => sec_us as f64,
-        "milliseconds" => sec_us as f64 / 1000.0,
-        "second" => sec_us as f64 / 1e6,
-        "minute" => (t / USECS_PER_MINUTE % 60) as f64,
-        "hour" => (t / USECS_PER_HOUR) as f64,
         "timezone" => east as f64,
         "timezone_hour" => (east / 3600) as f64,
         "timezone_minute" => (east / 60 % 60) as f64,
         "epoch" => (t - east * USECS_PER_SEC) as f64 / 1e6,
-        _ => return Err(super::unit_unsupported(unit, ty)),
+        u => super::time_field(u, t).ok_or_else(|| super::unit_unsupported(unit, ty))?,
     }))
 }
 
@@ -150,6 +143,7 @@ pub fn from_binary(t: i64, west: i32) -> Result<(i64, i32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::datetime::USECS_PER_HOUR;
 
     #[test]
     fn text_forms() {

@@ -81,6 +81,7 @@ mod nested_join;
 pub mod notify;
 mod numeric_junk;
 mod ordered_set;
+mod partitions;
 mod prepare;
 mod privileges;
 mod record_fields;
@@ -255,6 +256,14 @@ pub enum Plan {
         /// A temporary table's ON COMMIT (None: not temporary).
         on_commit: Option<crate::temp_tables::OnCommit>,
     },
+    /// CREATE TABLE ... PARTITION OF (`crate::partitions`): the partition's definition, and,
+    /// when its parent has a DEFAULT partition, a query finding a row of it that the new bound
+    /// would take (then 23514 naming the DEFAULT partition) with that partition's name.
+    CreatePartition {
+        def: TableDef,
+        default_check: Option<(String, String)>,
+        session: (i32, String),
+    },
     CreateSequence {
         def: crate::sequence::SeqDef,
         if_not_exists: bool,
@@ -282,6 +291,10 @@ pub enum Plan {
         cascade: bool,
         /// DROP MATERIALIZED VIEW (of materialized views only).
         matview: bool,
+        /// The DELETEs of the rows of the partitions dropped without their root
+        /// (`crate::partitions::drop_list`), run as the statement's steps before the drop.
+        partition_rows: Vec<String>,
+        session: (i32, String),
     },
     /// REFRESH MATERIALIZED VIEW (`bind/matviews.rs`).
     RefreshMatview(Box<matviews::Refresh>),
@@ -581,6 +594,19 @@ pub enum ColumnChange {
 pub struct ViewCheckExpr {
     pub view: String,
     pub cond: Expr,
+    pub kind: CheckKind,
+}
+
+/// What a [`ViewCheckExpr`] refusing a row means.
+#[derive(Debug, Clone)]
+pub enum CheckKind {
+    /// A view's WITH CHECK OPTION (44000).
+    View,
+    /// A partition's constraint, written through the partition (23514).
+    Partition,
+    /// A partitioned table with no partition for the row (23514), naming the key's columns
+    /// and their expressions over the row.
+    Routing { columns: Vec<String>, key: Vec<Expr> },
 }
 
 /// `ON CONFLICT`: what a proposed row that collides with an existing one does.
@@ -2160,9 +2186,21 @@ impl Binder<'_> {
                         Err(e) => return Err(e),
                     }
                 }
-                let names = kept;
                 let matview = *object_type == ast::ObjectType::MaterializedView;
-                Ok((Plan::DropTable { names, if_exists: *if_exists, cascade: *cascade, matview }, vec![]))
+                let (names, partition_rows) =
+                    if matview { (kept, Vec::new()) } else { crate::partitions::drop_list(kept) };
+                let session = binding_session();
+                Ok((
+                    Plan::DropTable {
+                        names,
+                        if_exists: *if_exists,
+                        cascade: *cascade,
+                        matview,
+                        partition_rows,
+                        session,
+                    },
+                    vec![],
+                ))
             }
             S::Drop { object_type: ast::ObjectType::Index, if_exists, names, cascade, .. } => {
                 Ok((constraints::drop_index(self.sql, names, *if_exists, *cascade)?, vec![]))
@@ -2553,10 +2591,14 @@ impl Binder<'_> {
         if ct.inherits.is_some() {
             return Err(SqlError::unsupported("table inheritance (CREATE TABLE ... INHERITS) is not supported yet"));
         }
-        if ct.partition_by.is_some() || ct.partition_of.is_some() || ct.for_values.is_some() {
-            return Err(SqlError::unsupported(
-                "partitioned tables (PARTITION BY / PARTITION OF) are not supported yet",
-            ));
+        if ct.partition_of.is_some() {
+            if on_commit.is_some() || crate::temp_tables::is_temp_relation(&name) {
+                return Err(crate::partitions::unsupported("a temporary partition"));
+            }
+            return self.create_partition(ct, name);
+        }
+        if ct.for_values.is_some() {
+            return Err(SqlError::syntax("FOR"));
         }
         self.storage_parameters(&ct.table_options)?;
         let mut columns: Vec<ColumnDef> = Vec::new();
@@ -2770,6 +2812,12 @@ impl Binder<'_> {
         self.add_constraints(&mut def, checks, uniques)?;
         self.add_foreign_keys(&mut def, fks)?;
         crate::temp_tables::check_foreign_keys(&def)?;
+        if let Some(by) = &ct.partition_by {
+            if on_commit.is_some() || crate::temp_tables::is_temp_relation(&def.name) {
+                return Err(crate::partitions::unsupported("a temporary partitioned table"));
+            }
+            def.partition_key = Some(self.partition_key(by, &def)?.text());
+        }
         Ok(Plan::CreateTable { def, if_not_exists: ct.if_not_exists, sequences, on_commit })
     }
 
@@ -2799,6 +2847,17 @@ impl Binder<'_> {
     /// table names it.
     fn resolve_table_to(&self, name: &ast::ObjectName, verb: &str) -> Result<(String, Arc<TableDef>)> {
         let (tname, def) = self.resolve_table_any(name)?;
+        // A partition's rows are its root's (`crate::partitions`): TRUNCATE deletes them; other
+        // statements that would change a partition's own definition are not built.
+        let statement = if verb == "alter" { "ALTER TABLE" } else { "CREATE INDEX" };
+        if def.partition_of.is_some() && !matches!(verb, "truncate" | "access") {
+            return Err(crate::partitions::unsupported(&format!("{statement} on a partition")));
+        }
+        // The root's indexes are the hierarchy's.
+        let root_index = verb == "create indexes on" && def.partition_of.is_none();
+        if def.partition_key.is_some() && !matches!(verb, "truncate" | "access") && !root_index {
+            return Err(crate::partitions::unsupported(&format!("{statement} on a partitioned table")));
+        }
         let schema = crate::schema::split(&tname).0;
         if crate::temp_tables::is_temp_schema(schema) && crate::temp_tables::current().as_deref() != Some(schema) {
             return Err(SqlError::unsupported(format!("cannot {verb} temporary tables of other sessions")));
@@ -2825,7 +2884,7 @@ impl Binder<'_> {
             return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{rel}\" is an index"))
                 .at(span.and_then(|s| self.pos(&s))));
         }
-        if def.view.is_some() {
+        if def.view.is_some() && def.partition_of.is_none() {
             return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{rel}\" is not a table"))
                 .detail("This operation is not supported for views."));
         }
@@ -4167,7 +4226,18 @@ impl Binder<'_> {
                 )));
             }
             let cond = self.condition(cond, Some(scope), "WHERE")?;
-            out.push(ViewCheckExpr { view: c.view.clone(), cond });
+            let kind = if c.partition { CheckKind::Partition } else { CheckKind::View };
+            out.push(ViewCheckExpr { view: c.view.clone(), cond, kind });
+        }
+        // A row written to a partitioned table needs a partition to be in.
+        for r in crate::partitions::routing_checks(scope.def) {
+            let cond = self.condition(&sql_functions::parse_expr(&r.cond)?, Some(scope), "WHERE")?;
+            let key = r
+                .key_columns
+                .iter()
+                .map(|c| self.expr(&ast::Expr::Identifier(ast::Ident::with_quote('"', c.as_str())), Some(scope)))
+                .collect::<Result<Vec<_>>>()?;
+            out.push(ViewCheckExpr { view: r.table, cond, kind: CheckKind::Routing { columns: r.key_columns, key } });
         }
         Ok(out)
     }
@@ -4291,6 +4361,27 @@ impl Binder<'_> {
             }
         }
         let cascaded = if cascade { crate::foreign_key::truncate_cascade(&mut defs) } else { Vec::new() };
+        // A partition's rows are its root's that fit it: deleted from the root, unless the
+        // root (or a partition above it) is truncated too.
+        let names: Vec<String> = defs.iter().map(|d| d.name.clone()).collect();
+        let mut deletes = Vec::new();
+        for d in defs.iter().filter(|d| d.partition_of.is_some()) {
+            if !crate::partitions::has_ancestor_in(d, &names) {
+                deletes.push(format!("DELETE FROM {}", crate::partitions::sql_name(&d.name)));
+            }
+        }
+        defs.retain(|d| d.partition_of.is_none());
+        if !deletes.is_empty() {
+            return Ok((
+                Plan::Steps {
+                    first: Box::new(Plan::Truncate(defs, cascaded, restart)),
+                    rest: deletes,
+                    select_tag: false,
+                    session: binding_session(),
+                },
+                vec![],
+            ));
+        }
         Ok((Plan::Truncate(defs, cascaded, restart), vec![]))
     }
 
@@ -5828,6 +5919,12 @@ impl Binder<'_> {
                 }
                 Expr::Call(f, args, SqlType::Text)
             }
+            "pg_get_partkeydef" if types.len() == 1 => {
+                let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
+                let to = SqlType::Oid(OidKind::Oid);
+                let arg = self.coerce(arg, to, CastContext::Implicit, |_| no_function(&name, &types))?;
+                Expr::Call(crate::scalar::Builtin::PartKeyDef, vec![arg], SqlType::Text)
+            }
             "pg_relation_is_publishable" if types.len() == 1 => {
                 let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
                 let to = SqlType::Oid(OidKind::RegClass);
@@ -5857,12 +5954,11 @@ impl Binder<'_> {
                     .coerce(arg, SqlType::Oid(OidKind::Oid), CastContext::Implicit, |_| no_function(&name, &types))?;
                 Expr::Call(crate::scalar::Builtin::FunctionInfo(kind), vec![arg], ty)
             }
-            // Orbit has no extended statistics objects, no triggers and no partitioned
-            // tables: for every object these read NULL, as PostgreSQL's
+            // Orbit has no extended statistics objects and no triggers: for every object
+            // these read NULL, as PostgreSQL's
             // do for objects without them. (The description functions: bind/privileges.rs.)
             "pg_get_statisticsobjdef_columns"
             | "pg_get_triggerdef"
-            | "pg_get_partkeydef"
             // A SQL function's body is kept as its text (prosrc), never as a parsed
             // SQL-standard body: NULL, as PostgreSQL's for such a function.
             | "pg_get_function_sqlbody" => {

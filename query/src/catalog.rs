@@ -1500,9 +1500,14 @@ pub(crate) fn sequence_oid(name: &str) -> i64 {
     2_000_000_000 + query_id(name).rem_euclid(1 << 30)
 }
 
-/// pg_class.relkind of a user relation: a view, a materialized view or a table.
+/// pg_class.relkind of a user relation: a partitioned table, a view, a materialized view or a
+/// table (a partition is one, though Orbit keeps its rows in its root's storage).
 pub(crate) fn relkind(t: &TableDef) -> char {
-    if t.view.is_some() {
+    if t.partition_key.is_some() {
+        'p'
+    } else if t.partition_of.is_some() {
+        'r'
+    } else if t.view.is_some() {
         'v'
     } else if t.matview.is_some() {
         'm'
@@ -1726,6 +1731,11 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 })
                 .collect();
             let fk_tables = crate::foreign_key::tables_with_foreign_keys();
+            // A partition's bound, as pg_get_expr(relpartbound, oid) prints it.
+            let bounds: std::collections::HashMap<i64, String> = user_tables_seen_by(txn.id)
+                .iter()
+                .filter_map(|t| Some((t.oid as i64, t.partition_of.as_ref()?.bound.clone())))
+                .collect();
             // A temporary schema's relations are relpersistence 't'.
             let temp: Vec<i64> = crate::schema::all()
                 .into_iter()
@@ -1747,19 +1757,23 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Int8(oid) if r[3] == text("v") => reloptions.get(oid).cloned(),
                     _ => None,
                 };
+                let bound = match &r[0] {
+                    Datum::Int8(oid) => bounds.get(oid),
+                    _ => None,
+                };
                 r.extend([
                     Datum::Int2(relchecks),
                     Datum::Bool(false),
                     Datum::Bool(triggers),
                     Datum::Bool(false),
                     Datum::Bool(false),
-                    Datum::Bool(false),
+                    Datum::Bool(bound.is_some()),
                     Datum::Int8(0),
                     Datum::Int8(0),
                     text(kind),
                     Datum::Int8(0),
                     options.unwrap_or(Datum::Null),
-                    Datum::Null,
+                    bound.map_or(Datum::Null, |b| text(b)),
                 ]);
             }
             out
@@ -1961,7 +1975,48 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 ]
             })
             .collect(),
-        2611 | 3350 | 3256 | 2620 | 2609 | 2618 | 3381 | 6104 | 6237 | 6106 => vec![],
+        // A partition's parent (pg_inherits) and a partitioned table's key
+        // (pg_partitioned_table), from `crate::partitions`.
+        2611 => {
+            let tables = user_tables_seen_by(txn.id);
+            tables
+                .iter()
+                .filter_map(|t| {
+                    let p = tables.iter().find(|p| Some(&p.name) == t.partition_of.as_ref().map(|x| &x.parent))?;
+                    Some(vec![Datum::Int8(t.oid as i64), Datum::Int8(p.oid as i64), Datum::Int4(1), Datum::Bool(false)])
+                })
+                .collect()
+        }
+        3350 => {
+            let tables = user_tables_seen_by(txn.id);
+            tables
+                .iter()
+                .filter_map(|t| {
+                    let key = crate::partitions::key(t)?;
+                    let cols: Vec<usize> =
+                        key.columns.iter().filter_map(|c| t.columns.iter().position(|x| &x.name == c)).collect();
+                    let default = tables
+                        .iter()
+                        .find(|c| c.partition_of.as_ref().is_some_and(|p| p.parent == t.name && p.bound == "DEFAULT"))
+                        .map_or(0, |c| c.oid as i64);
+                    let zeros = |n: usize| {
+                        let items = vec![Datum::Int8(0); n];
+                        Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(SqlType::Int8, items)))
+                    };
+                    Some(vec![
+                        Datum::Int8(t.oid as i64),
+                        text(&key.strategy.letter().to_string()),
+                        Datum::Int2(cols.len() as i16),
+                        Datum::Int8(default),
+                        attnums(&cols),
+                        zeros(cols.len()),
+                        zeros(cols.len()),
+                        Datum::Null,
+                    ])
+                })
+                .collect()
+        }
+        3256 | 2620 | 2609 | 2618 | 3381 | 6104 | 6237 | 6106 => vec![],
         3501 => crate::enums::pg_enum_rows(txn.id),
         // The one role: the bootstrap superuser.
         12010 => vec![vec![

@@ -201,6 +201,7 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::DropTable { .. } => "DROP TABLE",
         Plan::RefreshMatview(_) => "REFRESH MATERIALIZED VIEW",
         Plan::CreateView { .. } => "CREATE VIEW",
+        Plan::CreatePartition { .. } => "CREATE TABLE",
         Plan::DropView { .. } => "DROP VIEW",
         Plan::CreateIndex { .. } => "CREATE INDEX",
         Plan::DropIndex { .. } => "DROP INDEX",
@@ -333,7 +334,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::keep(txn, kept)?;
             Ok(r)
         }
-        Plan::DropTable { names, if_exists, cascade, matview } => {
+        Plan::DropTable { names, if_exists, cascade, matview, partition_rows, session } => {
             let mut notices = Vec::new();
             if let Some((rewrites, mut dropped)) =
                 crate::foreign_key::drop_cascade(names, *if_exists).filter(|_| *cascade)
@@ -362,6 +363,10 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             }
             let (mut r, present) = check_drop_tables(names, *if_exists, Some(*matview)).await?;
             r.notices.splice(0..0, notices);
+            // A partition's rows are in its root, which stays.
+            for sql in partition_rows {
+                run_step(sql, session, &[], txn).await?;
+            }
             undo::drop_at_commit(txn, &present).await?;
             Ok(r)
         }
@@ -380,6 +385,21 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::keep(txn, old.into_iter().collect())?;
             Ok(r)
         }
+        Plan::CreatePartition { def, default_check, session } => {
+            if let Some((sql, default)) = default_check {
+                let found = run_step(sql, session, &[], txn).await?;
+                if !found.rows.is_empty() {
+                    return Err(SqlError::new(
+                        code::CHECK_VIOLATION,
+                        format!("updated partition constraint for default partition \"{default}\" would be violated by some row"),
+                    ));
+                }
+            }
+            txn.holds_tables |= !txn.alone;
+            let mut r = views::create_view(def, false, utility::holder(txn)).await?;
+            r.tag = "CREATE TABLE".into();
+            Ok(r)
+        }
         Plan::DropView { names, if_exists, cascade } => {
             // Hidden until COMMIT as DROP TABLE's tables are: what reads them first (a
             // materialized view with its rows and indexes), then the views named.
@@ -394,6 +414,13 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             if crate::catalog::is_view(table) =>
         {
             Err(crate::catalog::read_only(table))
+        }
+        // A partition holds no rows of its own: writes reach its root through it as through a
+        // view (`crate::partitions`); a statement that did not is refused, not written aside.
+        Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. }
+            if table.partition_of.is_some() =>
+        {
+            Err(crate::partitions::unsupported("this statement on a partition"))
         }
         Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. }
             if table.matview.is_some() && txn.writing_matview.as_deref() != Some(&table.name) =>
@@ -920,7 +947,9 @@ async fn check_drop_tables(
         match def {
             None => missing.push(name.clone()),
             Some(d)
-                if d.index_of.is_some() || d.view.is_some() || matview.is_some_and(|m| d.matview.is_some() != m) =>
+                if d.index_of.is_some()
+                    || (d.view.is_some() && d.partition_of.is_none())
+                    || matview.is_some_and(|m| d.matview.is_some() != m) =>
             {
                 let hint = if d.index_of.is_some() {
                     "Use DROP INDEX to remove an index."
@@ -1889,13 +1918,38 @@ impl Written<'_> {
         for r in rows {
             for c in self.checks {
                 if expr::truth(expr::eval(&c.cond, &ctx(r, params))?) != Some(true) {
-                    return Ok(Some(
-                        SqlError::new(
+                    let failing =
+                        || format!("Failing row contains {}.", row_text(&r[..table.columns.len().min(r.len())]));
+                    return Ok(Some(match &c.kind {
+                        crate::bind::CheckKind::View => SqlError::new(
                             code::WITH_CHECK_OPTION_VIOLATION,
                             format!("new row violates check option for view \"{}\"", c.view),
                         )
-                        .detail(format!("Failing row contains {}.", row_text(&r[..table.columns.len().min(r.len())]))),
-                    ));
+                        .detail(failing()),
+                        crate::bind::CheckKind::Partition => SqlError::new(
+                            code::CHECK_VIOLATION,
+                            format!("new row for relation \"{}\" violates partition constraint", c.view),
+                        )
+                        .detail(failing()),
+                        crate::bind::CheckKind::Routing { columns, key } => {
+                            let values = key
+                                .iter()
+                                .map(|k| {
+                                    expr::eval(k, &ctx(r, params))
+                                        .map(|d| types::to_text(&d).unwrap_or_else(|| "null".into()))
+                                })
+                                .collect::<Result<Vec<_>>>()?;
+                            SqlError::new(
+                                code::CHECK_VIOLATION,
+                                format!("no partition of relation \"{}\" found for row", c.view),
+                            )
+                            .detail(format!(
+                                "Partition key of the failing row contains ({}) = ({}).",
+                                columns.join(", "),
+                                values.join(", ")
+                            ))
+                        }
+                    }));
                 }
             }
         }

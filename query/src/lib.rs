@@ -55,6 +55,7 @@ pub mod memory;
 pub mod merge_join;
 pub mod numeric;
 pub mod ordered_set;
+pub mod partitions;
 pub mod prepared;
 pub(crate) mod regex_pattern;
 pub mod regtypes;

@@ -172,7 +172,9 @@ enum Held {
 /// The relation `plan` creates, if it is a CREATE TABLE or CREATE VIEW.
 pub fn creates(plan: &crate::bind::Plan) -> Option<&str> {
     match plan {
-        crate::bind::Plan::CreateTable { def, .. } | crate::bind::Plan::CreateView { def, .. } => Some(&def.name),
+        crate::bind::Plan::CreateTable { def, .. }
+        | crate::bind::Plan::CreateView { def, .. }
+        | crate::bind::Plan::CreatePartition { def, .. } => Some(&def.name),
         _ => None,
     }
 }

@@ -101,6 +101,8 @@ pub enum Builtin {
     GetExpr,
     /// pg_relation_is_publishable(regclass): whether a relation is a user table.
     RelationIsPublishable,
+    /// pg_get_partkeydef(oid): a partitioned table's key (`crate::partitions`), else NULL.
+    PartKeyDef,
     /// like_escape(pattern, escape): the pattern with `escape` turned into backslash escapes
     /// (what `LIKE pattern ESCAPE escape` matches with).
     LikeEscape,
@@ -359,6 +361,12 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             Some(oid) => Datum::Bool(crate::temp_tables::is_other_temp_schema(oid)),
             None => Datum::Null,
         },
+        Builtin::PartKeyDef => {
+            let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok());
+            oid.and_then(crate::partitions::by_oid)
+                .and_then(|d| d.partition_key.clone())
+                .map_or(Datum::Null, Datum::Text)
+        }
         Builtin::RelationIsPublishable => {
             let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok());
             oid.and_then(crate::regtypes::relation_is_publishable).map_or(Datum::Null, Datum::Bool)

@@ -8,7 +8,7 @@ use crate::keyspace::Entry;
 use crate::table::in_doubt::{PartTable, PreparedPart};
 use crate::table::{
     CheckDef, ColumnDef, Datum, FkAction, ForeignKeyDef, Identity, IndexDef, IndexExpr, Interval, MatView, OidKind,
-    Row, SqlType, TableDef, ViewCheck,
+    PartitionOf, Row, SqlType, TableDef, ViewCheck,
 };
 use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
@@ -521,6 +521,9 @@ impl Encoder {
         let index_of = def.index_of.as_deref().map(|n| fbb.create_string(n));
         let view = def.view.as_deref().map(|q| fbb.create_string(q));
         let matview = def.matview.as_ref().map(|m| fbb.create_string(&m.query));
+        let partition_key = def.partition_key.as_deref().map(|k| fbb.create_string(k));
+        let partition_bound = def.partition_of.as_ref().map(|p| fbb.create_string(&p.bound));
+        let partition_parent = def.partition_of.as_ref().map(|p| fbb.create_string(&p.parent));
         let fks: Vec<_> = def
             .foreign_keys
             .iter()
@@ -563,6 +566,9 @@ impl Encoder {
             view_check: ViewCheck::code(def.view_check),
             matview,
             matview_unpopulated: def.matview.as_ref().is_some_and(|m| !m.populated),
+            partition_key,
+            partition_parent,
+            partition_bound,
         };
         let r = fb::TableCreate::create(fbb, &args);
         fbb.finish_minimal(r);
@@ -883,6 +889,13 @@ pub fn decode(kind: Kind, body: &[u8]) -> Result<Record> {
                 view_check: ViewCheck::from_code(r.view_check()),
                 foreign_keys,
                 matview: r.matview().map(|q| MatView { query: q.to_string(), populated: !r.matview_unpopulated() }),
+                partition_key: r.partition_key().map(str::to_string),
+                partition_of: r.partition_bound().map(|b| {
+                    Box::new(PartitionOf {
+                        parent: r.partition_parent().unwrap_or_default().to_string(),
+                        bound: b.to_string(),
+                    })
+                }),
             };
             Record::TableCreate { generation: r.generation(), def }
         }
@@ -1113,6 +1126,11 @@ mod tests {
             view: None,
             view_check: None,
             matview: Some(MatView { query: "SELECT a FROM t".into(), populated: false }),
+            partition_key: Some("RANGE (id, l)".into()),
+            partition_of: Some(Box::new(PartitionOf {
+                parent: "s.p".into(),
+                bound: "FOR VALUES FROM (1, MINVALUE) TO (5, 0)".into(),
+            })),
             foreign_keys: vec![ForeignKeyDef {
                 name: "t_s_fkey".into(),
                 columns: vec![4],

@@ -121,6 +121,21 @@ pub struct TableDef {
     /// For a materialized view (CREATE MATERIALIZED VIEW): its query, and whether it holds
     /// rows. It is a table otherwise (rows, indexes, statistics) that only REFRESH writes.
     pub matview: Option<MatView>,
+    /// For a partitioned table (CREATE TABLE ... PARTITION BY): its partition key as
+    /// PostgreSQL's pg_get_partkeydef prints it (`RANGE (a, b)`, `LIST (c)`).
+    pub partition_key: Option<String>,
+    /// For a partition (CREATE TABLE ... PARTITION OF): its parent and its bound.
+    pub partition_of: Option<Box<PartitionOf>>,
+}
+
+/// A partition's place in its hierarchy ([`TableDef::partition_of`]): the partitioned table it
+/// belongs to (its name: a table's OID changes with its definition) and its bound as
+/// pg_get_expr(relpartbound) prints it (`FOR VALUES FROM (1) TO (10)`, `FOR VALUES IN ('a',
+/// NULL)`, `DEFAULT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionOf {
+    pub parent: String,
+    pub bound: String,
 }
 
 /// A materialized view's definition ([`TableDef::matview`]).
@@ -358,6 +373,8 @@ impl TableDef {
             view_check: None,
             foreign_keys: Vec::new(),
             matview: None,
+            partition_key: None,
+            partition_of: None,
         }
     }
 

@@ -143,7 +143,11 @@ impl Binder<'_> {
         let tag = only.unwrap_or("ALTER TABLE");
         let tname = self.relation_name(name)?;
         let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
-        let Some(def) = super::lookup_table(&tname) else {
+        let found = super::lookup_table(&tname);
+        if found.as_ref().is_some_and(|d| d.partition_key.is_some() || d.partition_of.is_some()) {
+            return Err(crate::partitions::unsupported("SET SCHEMA of a partitioned table or a partition"));
+        }
+        let Some(def) = found else {
             if if_exists {
                 return Ok(Plan::Skipped {
                     tag,
@@ -239,6 +243,10 @@ impl Binder<'_> {
         let tname = self.relation_name(&name)?;
         let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
         let found = super::lookup_table(&tname);
+        // Partitions name their parent (`crate::partitions`).
+        if found.as_ref().is_some_and(|d| d.partition_key.is_some() || d.partition_of.is_some()) {
+            return Err(crate::partitions::unsupported("renaming a partitioned table or a partition"));
+        }
         let pk_of = found.is_none().then(|| primary_key_named(&tname)).flatten();
         let sequence = if found.is_none() && pk_of.is_none() { sequence_named(&parts) } else { None };
         let not_a = |kind: &str| {

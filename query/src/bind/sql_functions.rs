@@ -84,7 +84,7 @@ fn syntax(text: &str) -> impl Fn(sqlparser::parser::ParserError) -> SqlError + '
     }
 }
 
-fn parse_expr(text: &str) -> Result<ast::Expr> {
+pub(super) fn parse_expr(text: &str) -> Result<ast::Expr> {
     Parser::new(&PostgreSqlDialect {}).try_with_sql(text).and_then(|mut p| p.parse_expr()).map_err(syntax(text))
 }
 

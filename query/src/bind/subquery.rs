@@ -865,7 +865,19 @@ impl Binder<'_> {
         match fname.as_str() {
             "unnest" => self.unnest(args, alias, ordinality),
             "generate_series" => self.series(args, alias, ordinality),
-            "pg_partition_ancestors" => self.unnest(&[partition_ancestors(args)?], alias, ordinality),
+            "pg_partition_ancestors" => {
+                // Its one column is `relid`.
+                let named = ast::TableAlias {
+                    explicit: true,
+                    name: alias.map_or_else(|| ast::Ident::new("pg_partition_ancestors"), |a| a.name.clone()),
+                    columns: match alias {
+                        Some(a) if !a.columns.is_empty() => a.columns.clone(),
+                        _ => vec![ast::TableAliasColumnDef { name: ast::Ident::new("relid"), data_type: None }],
+                    },
+                    at: None,
+                };
+                self.unnest(&[partition_ancestors(args)?], Some(&named), ordinality)
+            }
             n if super::json_ops::is_json_set(n) || super::srf::is_text_set(n) => {
                 let cols = self.set_arrays(n, args, None)?.unwrap_or_default();
                 self.zip_relation(&fname, cols, alias, ordinality)

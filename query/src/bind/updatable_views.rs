@@ -66,6 +66,8 @@ pub(super) struct ViewCheckClause {
     pub(super) view: String,
     pub(super) cond: Option<ast::Expr>,
     pub(super) cascaded: bool,
+    /// The check is a partition's constraint (23514, not 44000).
+    pub(super) partition: bool,
 }
 
 /// One column of the view: its name, its expression over the base relation (qualified by the
@@ -87,6 +89,8 @@ struct Target<'s> {
     filter: Option<ast::Expr>,
     /// The view's WITH CHECK OPTION.
     check: Option<ViewCheck>,
+    /// The view is a partition (its check is the partition constraint's).
+    partition: bool,
     /// The names the statement calls the view by (its alias, or its name).
     qualifiers: Vec<String>,
     /// The base relation's columns (a name the view does not show is no column here).
@@ -268,7 +272,8 @@ fn read_view<'s>(
     alias: ast::Ident,
     refuse: &dyn Fn(&str) -> SqlError,
 ) -> Result<Target<'s>> {
-    let text = def.view.as_deref().unwrap_or_default();
+    let computed = crate::partitions::query_text(def);
+    let text = computed.as_deref().or(def.view.as_deref()).unwrap_or_default();
     let tname = def.name.as_str();
     let view = crate::schema::relname(tname).to_string();
     let notices = super::long_names::take_notices();
@@ -369,7 +374,9 @@ fn read_view<'s>(
         alias,
         columns,
         filter,
-        check: def.view_check,
+        // A partition checks its partition constraint on every row written through it.
+        check: if def.partition_of.is_some() { Some(ViewCheck::Local) } else { def.view_check },
+        partition: def.partition_of.is_some(),
         qualifiers,
         base_columns,
         alone: true,
@@ -413,7 +420,12 @@ impl Target<'_> {
         let cascaded = above_cascaded || self.check == Some(ViewCheck::Cascaded);
         let mut out = Vec::with_capacity(pending.len() + 1);
         if (above_cascaded || self.check.is_some()) && (cascaded || self.filter.is_some()) {
-            out.push(ViewCheckClause { view: self.view.clone(), cond: self.filter.clone(), cascaded });
+            out.push(ViewCheckClause {
+                view: self.view.clone(),
+                cond: self.filter.clone(),
+                cascaded,
+                partition: self.partition,
+            });
         }
         for c in pending {
             let mut c = c.clone();

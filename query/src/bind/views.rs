@@ -93,7 +93,10 @@ impl Binder<'_> {
         let Ok(tname) = self.relation_name(name) else { return Ok(None) };
         let Some(def) = lookup_table(&tname) else { return Ok(None) };
         super::matviews::refuse_unpopulated(&def)?;
-        let Some(text) = def.view.as_deref() else { return Ok(None) };
+        let Some(stored) = def.view.as_deref() else { return Ok(None) };
+        // A partition reads its root's rows within its partition constraint.
+        let computed = crate::partitions::query_text(&def);
+        let text = computed.as_deref().unwrap_or(stored);
         self.note_relation(name, &tname);
         if self.sub.views_expanding.len() >= MAX_VIEW_DEPTH || self.sub.views_expanding.contains(&tname) {
             return Err(SqlError::new(

@@ -240,7 +240,7 @@ pub async fn restore_hidden() {
 pub(super) async fn creates(plan: &Plan) -> Result<Option<(String, u8)>> {
     let (name, kind) = match plan {
         Plan::CreateTable { def, .. } => (def.name.clone(), 0),
-        Plan::CreateView { def, .. } => (def.name.clone(), 1),
+        Plan::CreateView { def, .. } | Plan::CreatePartition { def, .. } => (def.name.clone(), 1),
         Plan::CreateIndex { index, .. } => (index.name.clone(), 2),
         Plan::CreateSequence { def, .. } => (def.name.clone(), 3),
         _ => return Ok(None),

@@ -92,6 +92,11 @@ pub async fn copy_insert(
     defaults: &[usize],
 ) -> std::result::Result<(), (SqlError, Option<usize>)> {
     txn.check_writable("COPY FROM").map_err(|e| (e, None))?;
+    // Rows need a partition to go to (`crate::partitions::routing_checks`, bound per statement
+    // for INSERT): not built for COPY.
+    if table.partition_key.is_some() || table.partition_of.is_some() {
+        return Err((crate::partitions::unsupported("COPY FROM into a partitioned table or a partition"), None));
+    }
     if crate::catalog::is_view(table) {
         return Err((crate::catalog::read_only(table), None));
     }

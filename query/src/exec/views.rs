@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 /// What a relation is, in PostgreSQL's messages.
 pub(super) fn kind(def: &TableDef) -> &'static str {
-    if def.view.is_some() {
+    if def.partition_of.is_some() {
+        "table"
+    } else if def.view.is_some() {
         "view"
     } else if def.matview.is_some() {
         "materialized view"
@@ -220,7 +222,8 @@ pub(crate) fn dependents(names: &[String]) -> Vec<Arc<TableDef>> {
             .names()
             .filter(|n| !n.contains(super::undo::HIDDEN))
             .filter_map(|n| s.tables.def(n))
-            .filter(|d| d.view.is_some() || d.matview.is_some())
+            // A partition reads its root's rows, but goes with it (DROP TABLE names it).
+            .filter(|d| (d.view.is_some() && d.partition_of.is_none()) || d.matview.is_some())
             .collect()
     });
     let mut found: Vec<Arc<TableDef>> = Vec::new();
@@ -306,7 +309,7 @@ pub(super) fn check_drop_views(
     let mut present = Vec::new();
     for n in names {
         match crate::bind::lookup_table(n) {
-            Some(d) if d.view.is_some() => present.push(n.clone()),
+            Some(d) if d.view.is_some() && d.partition_of.is_none() => present.push(n.clone()),
             Some(d) if d.index_of.is_none() => {
                 return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{n}\" is not a {}", "view"))
                     .hint(format!("Use DROP {} to remove a {}.", kind(&d).to_uppercase(), kind(&d))))

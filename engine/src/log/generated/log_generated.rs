@@ -2095,6 +2095,9 @@ impl<'a> TableCreate<'a> {
   pub const VT_VIEW_CHECK: ::flatbuffers::VOffsetT = 26;
   pub const VT_MATVIEW: ::flatbuffers::VOffsetT = 28;
   pub const VT_MATVIEW_UNPOPULATED: ::flatbuffers::VOffsetT = 30;
+  pub const VT_PARTITION_KEY: ::flatbuffers::VOffsetT = 32;
+  pub const VT_PARTITION_PARENT: ::flatbuffers::VOffsetT = 34;
+  pub const VT_PARTITION_BOUND: ::flatbuffers::VOffsetT = 36;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -2107,6 +2110,9 @@ impl<'a> TableCreate<'a> {
   ) -> ::flatbuffers::WIPOffset<TableCreate<'bldr>> {
     let mut builder = TableCreateBuilder::new(_fbb);
     builder.add_generation(args.generation);
+    if let Some(x) = args.partition_bound { builder.add_partition_bound(x); }
+    if let Some(x) = args.partition_parent { builder.add_partition_parent(x); }
+    if let Some(x) = args.partition_key { builder.add_partition_key(x); }
     if let Some(x) = args.matview { builder.add_matview(x); }
     if let Some(x) = args.foreign_keys { builder.add_foreign_keys(x); }
     if let Some(x) = args.view { builder.add_view(x); }
@@ -2235,6 +2241,31 @@ impl<'a> TableCreate<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<bool>(TableCreate::VT_MATVIEW_UNPOPULATED, Some(false)).unwrap()}
   }
+  /// For a partitioned table: its partition key as pg_get_partkeydef prints it (absent for
+  /// anything else).
+  #[inline]
+  pub fn partition_key(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableCreate::VT_PARTITION_KEY, None)}
+  }
+  /// For a partition: its partitioned table's name and its bound as pg_get_expr(relpartbound)
+  /// prints it (absent for anything else).
+  #[inline]
+  pub fn partition_parent(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableCreate::VT_PARTITION_PARENT, None)}
+  }
+  #[inline]
+  pub fn partition_bound(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(TableCreate::VT_PARTITION_BOUND, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for TableCreate<'_> {
@@ -2257,6 +2288,9 @@ impl ::flatbuffers::Verifiable for TableCreate<'_> {
      .visit_field::<u8>("view_check", Self::VT_VIEW_CHECK, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("matview", Self::VT_MATVIEW, false)?
      .visit_field::<bool>("matview_unpopulated", Self::VT_MATVIEW_UNPOPULATED, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("partition_key", Self::VT_PARTITION_KEY, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("partition_parent", Self::VT_PARTITION_PARENT, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("partition_bound", Self::VT_PARTITION_BOUND, false)?
      .finish();
     Ok(())
   }
@@ -2276,6 +2310,9 @@ pub struct TableCreateArgs<'a> {
     pub view_check: u8,
     pub matview: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub matview_unpopulated: bool,
+    pub partition_key: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub partition_parent: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub partition_bound: Option<::flatbuffers::WIPOffset<&'a str>>,
 }
 impl<'a> Default for TableCreateArgs<'a> {
   #[inline]
@@ -2295,6 +2332,9 @@ impl<'a> Default for TableCreateArgs<'a> {
       view_check: 0,
       matview: None,
       matview_unpopulated: false,
+      partition_key: None,
+      partition_parent: None,
+      partition_bound: None,
     }
   }
 }
@@ -2361,6 +2401,18 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TableCreateBuilder<'a, 'b, A>
     self.fbb_.push_slot::<bool>(TableCreate::VT_MATVIEW_UNPOPULATED, matview_unpopulated, false);
   }
   #[inline]
+  pub fn add_partition_key(&mut self, partition_key: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_PARTITION_KEY, partition_key);
+  }
+  #[inline]
+  pub fn add_partition_parent(&mut self, partition_parent: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_PARTITION_PARENT, partition_parent);
+  }
+  #[inline]
+  pub fn add_partition_bound(&mut self, partition_bound: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TableCreate::VT_PARTITION_BOUND, partition_bound);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TableCreateBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     TableCreateBuilder {
@@ -2392,6 +2444,9 @@ impl ::core::fmt::Debug for TableCreate<'_> {
       ds.field("view_check", &self.view_check());
       ds.field("matview", &self.matview());
       ds.field("matview_unpopulated", &self.matview_unpopulated());
+      ds.field("partition_key", &self.partition_key());
+      ds.field("partition_parent", &self.partition_parent());
+      ds.field("partition_bound", &self.partition_bound());
       ds.finish()
   }
 }

@@ -1,0 +1,388 @@
+//! CREATE TABLE ... PARTITION BY and CREATE TABLE ... PARTITION OF: the key and the bound
+//! checked as PostgreSQL's transformPartitionSpec / transformPartitionBound /
+//! check_new_partition_bound check them, with their messages (`crate::partitions` says how
+//! partitions are kept).
+
+use super::{fold_ident, lookup_table, Binder, Plan};
+use crate::error::{code, Result, SqlError};
+use crate::expr::{self, Ctx};
+use crate::partitions::{self as parts, Key, Strategy};
+use crate::types::CastContext;
+use orbit_engine::table::{Datum, PartitionOf, SqlType, TableDef};
+use sqlparser::ast;
+use sqlparser::ast::Spanned;
+use std::cmp::Ordering;
+
+/// A bound value: a key column's value, or MINVALUE / MAXVALUE.
+#[derive(Clone, Debug)]
+enum Bound {
+    Min,
+    Value(Datum),
+    Max,
+}
+
+fn cmp_bound(a: &Bound, b: &Bound) -> Ordering {
+    match (a, b) {
+        (Bound::Min, Bound::Min) | (Bound::Max, Bound::Max) => Ordering::Equal,
+        (Bound::Min, _) | (_, Bound::Max) => Ordering::Less,
+        (_, Bound::Min) | (Bound::Max, _) => Ordering::Greater,
+        (Bound::Value(x), Bound::Value(y)) => expr::compare(x, y).unwrap_or(Ordering::Equal),
+    }
+}
+
+fn cmp_bounds(a: &[Bound], b: &[Bound]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let o = cmp_bound(x, y);
+        if o != Ordering::Equal {
+            return o;
+        }
+        // After MINVALUE / MAXVALUE the rest does not count.
+        if !matches!(x, Bound::Value(_)) {
+            return Ordering::Equal;
+        }
+    }
+    Ordering::Equal
+}
+
+/// A value as PostgreSQL's get_const_expr prints a partition bound's (no type shown): a
+/// non-negative number bare, anything else a quoted literal.
+fn literal(d: &Datum) -> String {
+    match d {
+        Datum::Null => "NULL".into(),
+        Datum::Bool(b) => b.to_string(),
+        Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) | Datum::Numeric(_) => {
+            let t = crate::types::to_text(d).unwrap_or_default();
+            if t.starts_with('-') || t == "NaN" {
+                format!("'{t}'")
+            } else {
+                t
+            }
+        }
+        _ => format!("'{}'", crate::types::to_text(d).unwrap_or_default().replace('\'', "''")),
+    }
+}
+
+fn bound_text(b: &[Bound]) -> String {
+    let items: Vec<String> = b
+        .iter()
+        .map(|x| match x {
+            Bound::Min => "MINVALUE".into(),
+            Bound::Max => "MAXVALUE".into(),
+            Bound::Value(d) => literal(d),
+        })
+        .collect();
+    format!("({})", items.join(", "))
+}
+
+/// The bound's values as they were kept (`crate::partitions::parse_bound` of the text).
+enum Parsed {
+    Range(Vec<Bound>, Vec<Bound>),
+    List(Vec<Datum>),
+    Default,
+}
+
+impl Binder<'_> {
+    /// `PARTITION BY RANGE | LIST (columns)` of a new table whose columns are `columns`.
+    pub(super) fn partition_key(&mut self, by: &ast::Expr, def: &TableDef) -> Result<Key> {
+        let ast::Expr::Function(f) = by else { return Err(SqlError::syntax(&by.to_string())) };
+        let strategy = match f.name.to_string().to_ascii_lowercase().as_str() {
+            "range" => Strategy::Range,
+            "list" => Strategy::List,
+            "hash" => return Err(parts::unsupported("HASH partitioning")),
+            other => {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    format!("unrecognized partitioning strategy \"{other}\""),
+                ))
+            }
+        };
+        let ast::FunctionArguments::List(list) = &f.args else { return Err(SqlError::syntax(&by.to_string())) };
+        let mut columns = Vec::new();
+        for a in &list.args {
+            let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
+                return Err(SqlError::syntax(&a.to_string()));
+            };
+            let ast::Expr::Identifier(id) = e else {
+                return Err(parts::unsupported("a partition key that is an expression"));
+            };
+            let name = fold_ident(id);
+            if !def.columns.iter().any(|c| c.name == name) {
+                return Err(SqlError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!("column \"{name}\" named in partition key does not exist"),
+                )
+                .at(self.pos(&id.span)));
+            }
+            columns.push(name);
+        }
+        if strategy == Strategy::List && columns.len() != 1 {
+            return Err(SqlError::new("42P17", "cannot use \"list\" partition strategy with more than one column"));
+        }
+        // A unique constraint must cover the key (each partition's uniqueness is the whole's).
+        let mut keys: Vec<(&str, Vec<usize>)> = Vec::new();
+        if !def.pk.is_empty() {
+            keys.push(("PRIMARY KEY", def.pk.clone()));
+        }
+        for ix in def.indexes.iter().filter(|i| i.unique) {
+            keys.push(("UNIQUE", ix.columns.clone()));
+        }
+        for (what, cols) in keys {
+            if let Some(missing) =
+                columns.iter().find(|c| !cols.iter().any(|&i| def.columns.get(i).is_some_and(|d| &d.name == *c)))
+            {
+                return Err(SqlError::new(
+                    code::FEATURE_NOT_SUPPORTED,
+                    "unique constraint on partitioned table must include all partitioning columns",
+                )
+                .detail(format!(
+                    "{what} constraint on table \"{}\" lacks column \"{missing}\" which is part of the partition key.",
+                    crate::schema::relname(&def.name)
+                )));
+            }
+        }
+        Ok(Key { strategy, columns })
+    }
+
+    /// CREATE TABLE name PARTITION OF parent FOR VALUES ... | DEFAULT [PARTITION BY ...].
+    pub(super) fn create_partition(&mut self, ct: &ast::CreateTable, name: String) -> Result<Plan> {
+        let parent_name = ct.partition_of.as_ref().expect("PARTITION OF");
+        if lookup_table(&name).is_some() {
+            return Err(SqlError::new(
+                code::DUPLICATE_TABLE,
+                format!("relation \"{}\" already exists", crate::schema::relname(&name)),
+            ));
+        }
+        let (pname, parent) = self.resolve_table(parent_name)?;
+        let Some(key) = parts::key(&parent) else {
+            return Err(SqlError::new(
+                code::WRONG_OBJECT_TYPE,
+                format!("\"{}\" is not partitioned", crate::schema::relname(&pname)),
+            ));
+        };
+        if !ct.columns.is_empty() || !ct.constraints.is_empty() {
+            return Err(parts::unsupported("column definitions or constraints of a partition"));
+        }
+        let Some(for_values) = &ct.for_values else { return Err(SqlError::syntax("PARTITION")) };
+        let rel = crate::schema::relname(&name).to_string();
+        let siblings = parts::children(&parent.name);
+        let overlap = |other: &TableDef| {
+            SqlError::new(
+                "42P17",
+                format!("partition \"{rel}\" would overlap partition \"{}\"", crate::schema::relname(&other.name)),
+            )
+        };
+        let bound = match (for_values, key.strategy) {
+            (ast::ForValues::Default, _) => {
+                if let Some(d) = siblings.iter().find(|s| s.partition_of.as_ref().is_some_and(|p| p.bound == "DEFAULT"))
+                {
+                    return Err(SqlError::new(
+                        "42P17",
+                        format!(
+                            "partition \"{rel}\" conflicts with existing default partition \"{}\"",
+                            crate::schema::relname(&d.name)
+                        ),
+                    ));
+                }
+                "DEFAULT".to_string()
+            }
+            (ast::ForValues::In(values), Strategy::List) => {
+                let ty = column_type(&parent, &key.columns[0]);
+                let mut out: Vec<Datum> = Vec::new();
+                for v in values {
+                    let d = self.bound_value(v, &key.columns[0], ty)?;
+                    if !out.iter().any(|x| same(x, &d)) {
+                        out.push(d);
+                    }
+                }
+                for s in &siblings {
+                    if let Some(Parsed::List(theirs)) = self.parsed(&parent, s, &key) {
+                        if let Some(i) = out.iter().position(|d| theirs.iter().any(|t| same(t, d))) {
+                            // PostgreSQL points at the value (the first one written so).
+                            let at = values.iter().position(|v| {
+                                self.bound_value(v, &key.columns[0], ty).is_ok_and(|d| same(&d, &out[i]))
+                            });
+                            let span = at.map(|j| values[j].span());
+                            let mut e = overlap(s);
+                            if let Some(span) = span {
+                                e = e.at(self.pos(&span));
+                            }
+                            return Err(e);
+                        }
+                    }
+                }
+                let items: Vec<String> = out.iter().map(literal).collect();
+                format!("FOR VALUES IN ({})", items.join(", "))
+            }
+            (ast::ForValues::From { from, to }, Strategy::Range) => {
+                let lower = self.range_values(from, &parent, &key, "FROM")?;
+                // Errors about the range point at its first lower bound datum.
+                let at = match from.first() {
+                    Some(ast::PartitionBoundValue::Expr(e)) => Some(self.pos(&e.span())),
+                    _ => None,
+                };
+                let placed = |e: SqlError| match at {
+                    Some(p) => e.at(p),
+                    None => e,
+                };
+                let upper = self.range_values(to, &parent, &key, "TO")?;
+                if cmp_bounds(&lower, &upper) != Ordering::Less {
+                    return Err(placed(
+                        SqlError::new("42P17", format!("empty range bound specified for partition \"{rel}\"")).detail(
+                            format!(
+                                "Specified lower bound {} is greater than or equal to upper bound {}.",
+                                bound_text(&lower),
+                                bound_text(&upper)
+                            ),
+                        ),
+                    ));
+                }
+                for s in &siblings {
+                    if let Some(Parsed::Range(lo, hi)) = self.parsed(&parent, s, &key) {
+                        if cmp_bounds(&lower, &hi) == Ordering::Less && cmp_bounds(&lo, &upper) == Ordering::Less {
+                            return Err(placed(overlap(s)));
+                        }
+                    }
+                }
+                format!("FOR VALUES FROM {} TO {}", bound_text(&lower), bound_text(&upper))
+            }
+            (ast::ForValues::With { .. }, _) => {
+                return Err(SqlError::new("42P16", "invalid bound specification for a list partition"));
+            }
+            (_, Strategy::List) => {
+                return Err(SqlError::new("42P16", "invalid bound specification for a list partition"));
+            }
+            (_, Strategy::Range) => {
+                return Err(SqlError::new("42P16", "invalid bound specification for a range partition"));
+            }
+        };
+        let mut def = TableDef {
+            name,
+            columns: parent
+                .columns
+                .iter()
+                .map(|c| {
+                    let mut c = c.clone();
+                    // The root computes DEFAULTs, identities and generated columns as rows go in.
+                    c.identity = orbit_engine::table::Identity::No;
+                    c
+                })
+                .collect(),
+            partition_of: Some(Box::new(PartitionOf { parent: parent.name.clone(), bound })),
+            ..TableDef::default_empty()
+        };
+        if let Some(by) = &ct.partition_by {
+            def.partition_key = Some(self.partition_key(by, &def)?.text());
+        }
+        let root = parts::root(&parent);
+        def.view = Some(format!("SELECT * FROM {}", parts::sql_name(&root.name)));
+        // Rows of a DEFAULT sibling that the new bound takes would change partition.
+        let default = siblings.iter().find(|s| s.partition_of.as_ref().is_some_and(|p| p.bound == "DEFAULT"));
+        let check = match default {
+            Some(d) if def.partition_of.as_ref().is_some_and(|p| p.bound != "DEFAULT") => {
+                let probe = TableDef { oid: u32::MAX, ..def.clone() };
+                let theirs = parts::constraint_upto(d, None).unwrap_or_else(|| "true".into());
+                let mine = parts::bound_condition_of(&parent, &probe);
+                Some((
+                    format!("SELECT 1 FROM {} WHERE ({theirs}) AND ({mine}) LIMIT 1", parts::sql_name(&root.name)),
+                    crate::schema::relname(&d.name).to_string(),
+                ))
+            }
+            _ => None,
+        };
+        Ok(Plan::CreatePartition { def, default_check: check, session: super::binding_session() })
+    }
+
+    fn bound_value(&mut self, v: &ast::Expr, column: &str, ty: SqlType) -> Result<Datum> {
+        if matches!(v, ast::Expr::Value(x) if matches!(x.value, ast::Value::Null)) {
+            return Ok(Datum::Null);
+        }
+        let bound = self.expr(v, None)?;
+        let bound = self.coerce(bound, ty, CastContext::Assignment, |from| {
+            SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!("specified value cannot be cast to type {} for column \"{column}\"", ty.name()),
+            )
+            .detail(format!("from type {}", from.name()))
+        })?;
+        expr::eval(&bound, &Ctx { row: &[], params: &[], aggs: &[] })
+    }
+
+    fn range_values(
+        &mut self,
+        values: &[ast::PartitionBoundValue],
+        parent: &TableDef,
+        key: &Key,
+        what: &str,
+    ) -> Result<Vec<Bound>> {
+        if values.len() != key.columns.len() {
+            return Err(SqlError::new(
+                "42P16",
+                format!("{what} must specify exactly one value per partitioning column"),
+            ));
+        }
+        let mut out = Vec::with_capacity(values.len());
+        for (v, c) in values.iter().zip(&key.columns) {
+            let b = match v {
+                ast::PartitionBoundValue::MinValue => Bound::Min,
+                ast::PartitionBoundValue::MaxValue => Bound::Max,
+                ast::PartitionBoundValue::Expr(e) => {
+                    let d = self.bound_value(e, c, column_type(parent, c))?;
+                    if d == Datum::Null {
+                        return Err(SqlError::new("22004", "cannot specify NULL in range bound"));
+                    }
+                    Bound::Value(d)
+                }
+            };
+            out.push(b);
+        }
+        // After MINVALUE only MINVALUE, after MAXVALUE only MAXVALUE.
+        for w in out.windows(2) {
+            match (&w[0], &w[1]) {
+                (Bound::Max, b) if !matches!(b, Bound::Max) => {
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        "every bound following MAXVALUE must also be MAXVALUE",
+                    ));
+                }
+                (Bound::Min, b) if !matches!(b, Bound::Min) => {
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        "every bound following MINVALUE must also be MINVALUE",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// A sibling's bound read back as values.
+    fn parsed(&mut self, parent: &TableDef, s: &TableDef, key: &Key) -> Option<Parsed> {
+        let fv = parts::parse_bound(&s.partition_of.as_ref()?.bound)?;
+        Some(match fv {
+            ast::ForValues::Default => Parsed::Default,
+            ast::ForValues::In(values) => {
+                let ty = column_type(parent, &key.columns[0]);
+                Parsed::List(values.iter().filter_map(|v| self.bound_value(v, &key.columns[0], ty).ok()).collect())
+            }
+            ast::ForValues::From { from, to } => Parsed::Range(
+                self.range_values(&from, parent, key, "FROM").ok()?,
+                self.range_values(&to, parent, key, "TO").ok()?,
+            ),
+            ast::ForValues::With { .. } => return None,
+        })
+    }
+}
+
+fn column_type(def: &TableDef, name: &str) -> SqlType {
+    def.columns.iter().find(|c| c.name == name).map_or(SqlType::Text, |c| c.ty)
+}
+
+/// The same list value (NULL is one value here).
+fn same(a: &Datum, b: &Datum) -> bool {
+    match (a, b) {
+        (Datum::Null, Datum::Null) => true,
+        (Datum::Null, _) | (_, Datum::Null) => false,
+        _ => expr::compare(a, b) == Some(Ordering::Equal),
+    }
+}

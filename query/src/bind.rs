@@ -609,6 +609,26 @@ pub enum CheckKind {
     Routing { columns: Vec<String>, key: Vec<Expr> },
 }
 
+/// COPY FROM into `table`: the table whose storage takes the rows (a partition's root) and the
+/// checks of each row (a partition's constraint, then the routing checks of a partitioned
+/// table), bound over the root's rows.
+pub fn copy_target(table: &Arc<TableDef>) -> Result<(Arc<TableDef>, Vec<ViewCheckExpr>)> {
+    if table.partition_key.is_none() && table.partition_of.is_none() {
+        return Ok((table.clone(), Vec::new()));
+    }
+    let root = crate::partitions::root(table);
+    let mut b = Binder::detached("COPY");
+    let scope = Scope { def: &root, alias: crate::schema::relname(&root.name).to_string(), joined: None };
+    let mut out = Vec::new();
+    if let Some(cond) = crate::partitions::constraint_upto(table, None) {
+        let cond = b.condition(&sql_functions::parse_expr(&cond)?, Some(&scope), "WHERE")?;
+        let view = crate::schema::relname(&table.name).to_string();
+        out.push(ViewCheckExpr { view, cond, kind: CheckKind::Partition });
+    }
+    out.extend(b.routing(table, &scope)?);
+    Ok((root, out))
+}
+
 /// `ON CONFLICT`: what a proposed row that collides with an existing one does.
 #[derive(Debug, Clone)]
 pub enum OnConflict {
@@ -4230,7 +4250,15 @@ impl Binder<'_> {
             out.push(ViewCheckExpr { view: c.view.clone(), cond, kind });
         }
         // A row written to a partitioned table needs a partition to be in.
-        for r in crate::partitions::routing_checks(scope.def) {
+        out.extend(self.routing(scope.def, scope)?);
+        Ok(out)
+    }
+
+    /// The routing checks of a write to partitioned table `def` (none for another), bound over
+    /// `scope` (the root's rows).
+    fn routing(&mut self, def: &TableDef, scope: &Scope) -> Result<Vec<ViewCheckExpr>> {
+        let mut out = Vec::new();
+        for r in crate::partitions::routing_checks(def) {
             let cond = self.condition(&sql_functions::parse_expr(&r.cond)?, Some(scope), "WHERE")?;
             let key = r
                 .key_columns

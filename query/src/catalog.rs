@@ -1652,7 +1652,8 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                     Datum::Bool(has_pk || !t.indexes.is_empty()),
                     text("p"),
                     Datum::Int8(10),
-                    Datum::Int8(2),
+                    // A partitioned table has no access method of its own.
+                    Datum::Int8(if t.partition_key.is_some() { 0 } else { 2 }),
                 ]);
                 if has_pk {
                     out.push(vec![

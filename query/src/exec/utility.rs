@@ -92,11 +92,10 @@ pub async fn copy_insert(
     defaults: &[usize],
 ) -> std::result::Result<(), (SqlError, Option<usize>)> {
     txn.check_writable("COPY FROM").map_err(|e| (e, None))?;
-    // Rows need a partition to go to (`crate::partitions::routing_checks`, bound per statement
-    // for INSERT): not built for COPY.
-    if table.partition_key.is_some() || table.partition_of.is_some() {
-        return Err((crate::partitions::unsupported("COPY FROM into a partitioned table or a partition"), None));
-    }
+    // Into a partition or partitioned table: the root's storage takes the rows, each checked
+    // to belong there (`crate::partitions`).
+    let (table, checks) = crate::bind::copy_target(table).map_err(|e| (e, None))?;
+    let table = &table;
     if crate::catalog::is_view(table) {
         return Err((crate::catalog::read_only(table), None));
     }
@@ -124,6 +123,14 @@ pub async fn copy_insert(
         for (n, row) in rows.iter_mut().enumerate() {
             generated.fill(row).map_err(|e| (e, Some(n)))?;
             super::check_not_null(table, row).map_err(|e| (e, Some(n)))?;
+        }
+    }
+    if !checks.is_empty() {
+        let written = super::Written { returning: None, checks: &checks };
+        for (n, row) in rows.iter().enumerate() {
+            if let Some(e) = written.refused(table, std::slice::from_ref(row), &[]).map_err(|e| (e, Some(n)))? {
+                return Err((e, Some(n)));
+            }
         }
     }
     // The key values of each row, kept to find the row a 23505 names.
@@ -163,6 +170,28 @@ pub async fn copy_out(txn: &mut Txn, plan: &CopyPlan) -> Result<Vec<Vec<Option<S
 /// itself).
 pub async fn copy_out_values(txn: &mut Txn, plan: &CopyPlan) -> Result<Vec<Row>> {
     match &plan.source {
+        CopySource::Table { table, .. } if table.partition_key.is_some() => Err(SqlError::new(
+            code::WRONG_OBJECT_TYPE,
+            format!("cannot copy from partitioned table \"{}\"", crate::schema::relname(&table.name)),
+        )
+        .hint("Try the COPY (SELECT ...) TO variant.")),
+        CopySource::Table { table, columns } if table.partition_of.is_some() => {
+            // A partition's rows: its root's within its partition constraint.
+            let (root, checks) = crate::bind::copy_target(table)?;
+            let rows = scan(txn, &root, None, None, &[]).await?;
+            let mut out = Vec::new();
+            for (_, r) in rows {
+                let mut inside = true;
+                for c in checks.iter().filter(|c| matches!(c.kind, crate::bind::CheckKind::Partition)) {
+                    let cx = crate::expr::Ctx { row: &r, params: &[], aggs: &[] };
+                    inside &= crate::expr::truth(crate::expr::eval(&c.cond, &cx)?) == Some(true);
+                }
+                if inside {
+                    out.push(columns.iter().map(|&i| r[i].clone()).collect());
+                }
+            }
+            Ok(out)
+        }
         CopySource::Table { table, columns } => {
             let rows = scan(txn, table, None, None, &[]).await?;
             Ok(rows.into_iter().map(|(_, r)| columns.iter().map(|&i| r[i].clone()).collect()).collect())

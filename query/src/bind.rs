@@ -5947,6 +5947,21 @@ impl Binder<'_> {
                 }
                 Expr::Call(f, args, SqlType::Text)
             }
+            "satisfies_hash_partition" if types.len() >= 4 => {
+                let mut args = Vec::with_capacity(bound.len());
+                for (i, a) in bound.into_iter().enumerate() {
+                    let to = match i {
+                        0 => SqlType::Oid(OidKind::Oid),
+                        1 | 2 => SqlType::Int4,
+                        _ => {
+                            args.push(a);
+                            continue;
+                        }
+                    };
+                    args.push(self.coerce(a, to, CastContext::Implicit, |_| no_function(&name, &types))?);
+                }
+                Expr::Call(crate::scalar::Builtin::SatisfiesHashPartition, args, SqlType::Bool)
+            }
             "pg_get_partkeydef" if types.len() == 1 => {
                 let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
                 let to = SqlType::Oid(OidKind::Oid);

@@ -15,8 +15,12 @@
 //! leaf to go to ([`routing_checks`], 23514 `no partition of relation "p" found for row`).
 //! An UPDATE that moves a row to another partition therefore moves nothing in storage.
 //!
-//! Not built (0A000): HASH partitioning, partition keys that are expressions, ATTACH/DETACH
-//! PARTITION, column definitions of their own on a partition, and indexes on a partition.
+//! HASH partitions' constraint is `satisfies_hash_partition(...)` with PostgreSQL's hash
+//! functions ([`hash`]).
+//!
+//! Not built (0A000): HASH on key types whose hash function is not ported, partition keys that
+//! are expressions, ATTACH/DETACH PARTITION, ALTER TABLE of either, column definitions of their
+//! own on a partition, and indexes on a partition.
 
 use crate::error::{code, SqlError};
 use orbit_engine::table::TableDef;
@@ -28,6 +32,7 @@ use std::sync::Arc;
 pub(crate) enum Strategy {
     Range,
     List,
+    Hash,
 }
 
 impl Strategy {
@@ -35,6 +40,7 @@ impl Strategy {
         match self {
             Strategy::Range => 'r',
             Strategy::List => 'l',
+            Strategy::Hash => 'h',
         }
     }
 }
@@ -53,6 +59,7 @@ impl Key {
         let s = match self.strategy {
             Strategy::Range => "RANGE",
             Strategy::List => "LIST",
+            Strategy::Hash => "HASH",
         };
         format!("{s} ({})", cols.join(", "))
     }
@@ -63,6 +70,7 @@ impl Key {
         let strategy = match s {
             "RANGE" => Strategy::Range,
             "LIST" => Strategy::List,
+            "HASH" => Strategy::Hash,
             _ => return None,
         };
         let stmts =
@@ -232,7 +240,10 @@ fn bound_condition(parent: &TableDef, child: &TableDef, siblings: &[Arc<TableDef
             }
             format!("({})", parts.join(" AND "))
         }
-        ast::ForValues::With { .. } => "false".into(),
+        ast::ForValues::With { modulus, remainder } => {
+            let cols: Vec<String> = key.columns.iter().map(|c| col(c)).collect();
+            format!("satisfies_hash_partition(0, {modulus}, {remainder}, {})", cols.join(", "))
+        }
     }
 }
 
@@ -354,6 +365,187 @@ pub(crate) fn has_ancestor_in(def: &TableDef, names: &[String]) -> bool {
         above = crate::bind::lookup_table(&o).and_then(|p| p.partition_of.as_ref().map(|x| x.parent.clone()));
     }
     false
+}
+
+/// PostgreSQL's partition hashing (partbounds.c compute_partition_hash_value): each non-NULL
+/// key value hashed by its type's extended hash function with HASH_PARTITION_SEED, combined by
+/// hash_combine64; a row is in partition (modulus, remainder) when the result modulo the
+/// modulus is the remainder. The hash functions are hashfn.c's (Bob Jenkins' lookup3, as
+/// PostgreSQL adapted it, little-endian), so rows land in the partitions PostgreSQL puts them.
+pub(crate) mod hash {
+    use orbit_engine::table::{Datum, SqlType};
+
+    const SEED: u64 = 0x7A5B22367996DCFD;
+
+    /// Whether partitions may be hashed on a column of this type here.
+    pub(crate) fn supported(t: SqlType) -> bool {
+        matches!(
+            t,
+            SqlType::Bool
+                | SqlType::Int2
+                | SqlType::Int4
+                | SqlType::Int8
+                | SqlType::Text
+                | SqlType::Varchar(_)
+                | SqlType::Bpchar(_)
+                | SqlType::Date
+                | SqlType::Timestamp(_)
+                | SqlType::TimestampTz(_)
+                | SqlType::Uuid
+        )
+    }
+
+    fn mix(a: &mut u32, b: &mut u32, c: &mut u32) {
+        *a = a.wrapping_sub(*c);
+        *a ^= c.rotate_left(4);
+        *c = c.wrapping_add(*b);
+        *b = b.wrapping_sub(*a);
+        *b ^= a.rotate_left(6);
+        *a = a.wrapping_add(*c);
+        *c = c.wrapping_sub(*b);
+        *c ^= b.rotate_left(8);
+        *b = b.wrapping_add(*a);
+        *a = a.wrapping_sub(*c);
+        *a ^= c.rotate_left(16);
+        *c = c.wrapping_add(*b);
+        *b = b.wrapping_sub(*a);
+        *b ^= a.rotate_left(19);
+        *a = a.wrapping_add(*c);
+        *c = c.wrapping_sub(*b);
+        *c ^= b.rotate_left(4);
+        *b = b.wrapping_add(*a);
+    }
+
+    fn last(a: &mut u32, b: &mut u32, c: &mut u32) {
+        *c ^= *b;
+        *c = c.wrapping_sub(b.rotate_left(14));
+        *a ^= *c;
+        *a = a.wrapping_sub(c.rotate_left(11));
+        *b ^= *a;
+        *b = b.wrapping_sub(a.rotate_left(25));
+        *c ^= *b;
+        *c = c.wrapping_sub(b.rotate_left(16));
+        *a ^= *c;
+        *a = a.wrapping_sub(c.rotate_left(4));
+        *b ^= *a;
+        *b = b.wrapping_sub(a.rotate_left(14));
+        *c ^= *b;
+        *c = c.wrapping_sub(b.rotate_left(24));
+    }
+
+    fn seeded(len: u32, seed: u64) -> (u32, u32, u32) {
+        let init = 0x9e3779b9u32.wrapping_add(len).wrapping_add(3923095);
+        let (mut a, mut b, mut c) = (init, init, init);
+        if seed != 0 {
+            a = a.wrapping_add((seed >> 32) as u32);
+            b = b.wrapping_add(seed as u32);
+            mix(&mut a, &mut b, &mut c);
+        }
+        (a, b, c)
+    }
+
+    /// hashfn.c's hash_bytes_uint32_extended.
+    pub(crate) fn uint32(k: u32, seed: u64) -> u64 {
+        let (mut a, mut b, mut c) = seeded(4, seed);
+        a = a.wrapping_add(k);
+        last(&mut a, &mut b, &mut c);
+        ((b as u64) << 32) | c as u64
+    }
+
+    /// hashfn.c's hash_bytes_extended.
+    pub(crate) fn bytes(k: &[u8], seed: u64) -> u64 {
+        let (mut a, mut b, mut c) = seeded(k.len() as u32, seed);
+        let word = |w: &[u8]| w.iter().enumerate().fold(0u32, |acc, (i, &x)| acc.wrapping_add((x as u32) << (8 * i)));
+        let mut rest = k;
+        while rest.len() >= 12 {
+            a = a.wrapping_add(word(&rest[0..4]));
+            b = b.wrapping_add(word(&rest[4..8]));
+            c = c.wrapping_add(word(&rest[8..12]));
+            mix(&mut a, &mut b, &mut c);
+            rest = &rest[12..];
+        }
+        // The last 11 bytes: the lowest byte of c is the length's.
+        a = a.wrapping_add(word(&rest[..rest.len().min(4)]));
+        if rest.len() > 4 {
+            b = b.wrapping_add(word(&rest[4..rest.len().min(8)]));
+        }
+        if rest.len() > 8 {
+            c = c.wrapping_add(word(&rest[8..]) << 8);
+        }
+        last(&mut a, &mut b, &mut c);
+        ((b as u64) << 32) | c as u64
+    }
+
+    fn int8(v: i64, seed: u64) -> u64 {
+        let lo = v as u32;
+        let hi = (v >> 32) as u32;
+        uint32(if v >= 0 { lo ^ hi } else { lo ^ !hi }, seed)
+    }
+
+    /// A value's extended hash as its type's hash opclass computes it (None: a type not
+    /// hashed here).
+    pub(crate) fn value(d: &Datum, seed: u64) -> Option<u64> {
+        Some(match d {
+            Datum::Bool(b) => uint32(*b as u32, seed),
+            Datum::Int2(v) => uint32(*v as i32 as u32, seed),
+            Datum::Int4(v) | Datum::Date(v) => uint32(*v as u32, seed),
+            Datum::Int8(v) | Datum::Timestamp(v) | Datum::TimestampTz(v) => int8(*v, seed),
+            Datum::Text(s) => bytes(s.as_bytes(), seed),
+            Datum::Bpchar(s) => bytes(s.trim_end_matches(' ').as_bytes(), seed),
+            Datum::Uuid(u) => bytes(u, seed),
+            _ => return None,
+        })
+    }
+
+    /// satisfies_hash_partition's test of a row's key values.
+    pub(crate) fn satisfies(modulus: i64, remainder: i64, values: &[Datum]) -> Option<bool> {
+        let mut row: u64 = 0;
+        for v in values {
+            if matches!(v, Datum::Null) {
+                continue;
+            }
+            let h = value(v, SEED)?;
+            row ^= h.wrapping_add(0x49a0f4dd15e5a8e3).wrapping_add(row << 54).wrapping_add(row >> 7);
+        }
+        (modulus > 0).then(|| row % modulus as u64 == remainder as u64)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// Values PostgreSQL 15's hashint4extended / hashint8extended / hashtextextended /
+        /// hashint2extended / hashcharextended return.
+        #[test]
+        fn hashes_as_postgresql() {
+            assert_eq!(uint32(0, 0) as i64, 4154612158245552303);
+            assert_eq!(value(&Datum::Int4(1), SEED).unwrap() as i64, 5968994663651403477);
+            assert_eq!(value(&Datum::Int4(-5), SEED).unwrap() as i64, 5466844944386338076);
+            assert_eq!(value(&Datum::Int8(5000000000), SEED).unwrap() as i64, -2799505259769899283);
+            assert_eq!(value(&Datum::Int8(-3), SEED).unwrap() as i64, 656044135061257817);
+            assert_eq!(value(&Datum::Text(String::new()), SEED).unwrap() as i64, -5700645584453517373);
+            assert_eq!(value(&Datum::Text("abc".into()), SEED).unwrap() as i64, 3628778498291917250);
+            let long = Datum::Text("hello world, partitions!".into());
+            assert_eq!(value(&long, SEED).unwrap() as i64, -3666144358096887241);
+            assert_eq!(value(&Datum::Text("twelve bytes".into()), SEED).unwrap() as i64, 1551002018851372083);
+            assert_eq!(value(&Datum::Int2(7), SEED).unwrap() as i64, 1708571371176205364);
+            assert_eq!(uint32(b'a' as u32, 0) as i64, -6420269537691555209);
+        }
+
+        /// The partitions PostgreSQL 15 put rows (a int, b text) in, hashed on (a, b) modulo 3.
+        #[test]
+        fn rows_land_where_postgresql_puts_them() {
+            let want =
+                [(1, 0), (2, 1), (3, 1), (4, 1), (5, 0), (6, 2), (7, 0), (8, 0), (9, 2), (10, 2), (11, 2), (12, 2)];
+            for (a, part) in want {
+                let row = [Datum::Int4(a), Datum::Text(format!("v{a}"))];
+                assert_eq!(satisfies(3, part, &row), Some(true), "row {a}");
+            }
+            assert_eq!(satisfies(3, 2, &[Datum::Int4(5), Datum::Null]), Some(true));
+            assert_eq!(satisfies(3, 1, &[Datum::Null, Datum::Text("x".into())]), Some(true));
+            assert_eq!(satisfies(3, 0, &[Datum::Null, Datum::Null]), Some(true));
+        }
+    }
 }
 
 /// 0A000 for what partitioned tables and partitions do not take yet.

@@ -103,6 +103,9 @@ pub enum Builtin {
     RelationIsPublishable,
     /// pg_get_partkeydef(oid): a partitioned table's key (`crate::partitions`), else NULL.
     PartKeyDef,
+    /// satisfies_hash_partition(parent, modulus, remainder, key values...): whether the
+    /// values hash into that partition, as PostgreSQL hashes them (`crate::partitions::hash`).
+    SatisfiesHashPartition,
     /// like_escape(pattern, escape): the pattern with `escape` turned into backslash escapes
     /// (what `LIKE pattern ESCAPE escape` matches with).
     LikeEscape,
@@ -177,6 +180,8 @@ impl Builtin {
                 | Builtin::FormatType
                 | Builtin::EnumRange(_)
                 | Builtin::DomainCheck(_)
+                // A NULL key value is left out of the row's hash.
+                | Builtin::SatisfiesHashPartition
         )
     }
 }
@@ -361,6 +366,32 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             Some(oid) => Datum::Bool(crate::temp_tables::is_other_temp_schema(oid)),
             None => Datum::Null,
         },
+        Builtin::SatisfiesHashPartition => {
+            let (Some(m), Some(r)) = (a(1).as_i64(), a(2).as_i64()) else { return Ok(Datum::Null) };
+            if m <= 0 {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    "modulus for hash partition must be an integer value greater than zero",
+                ));
+            }
+            if r < 0 {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    "remainder for hash partition must be an integer value greater than or equal to zero",
+                ));
+            }
+            if r >= m {
+                return Err(SqlError::new(
+                    code::INVALID_PARAMETER_VALUE,
+                    "remainder for hash partition must be less than modulus",
+                ));
+            }
+            let values: Vec<Datum> = (3..args.len()).map(|i| a(i).clone()).collect();
+            match crate::partitions::hash::satisfies(m, r, &values) {
+                Some(b) => Datum::Bool(b),
+                None => return Err(crate::partitions::unsupported("hashing a value of this type for partitions")),
+            }
+        }
         Builtin::PartKeyDef => {
             let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok());
             oid.and_then(crate::partitions::by_oid)

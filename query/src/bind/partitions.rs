@@ -88,7 +88,7 @@ impl Binder<'_> {
         let strategy = match f.name.to_string().to_ascii_lowercase().as_str() {
             "range" => Strategy::Range,
             "list" => Strategy::List,
-            "hash" => return Err(parts::unsupported("HASH partitioning")),
+            "hash" => Strategy::Hash,
             other => {
                 return Err(SqlError::new(
                     code::INVALID_PARAMETER_VALUE,
@@ -106,12 +106,15 @@ impl Binder<'_> {
                 return Err(parts::unsupported("a partition key that is an expression"));
             };
             let name = fold_ident(id);
-            if !def.columns.iter().any(|c| c.name == name) {
+            let Some(column) = def.columns.iter().find(|c| c.name == name) else {
                 return Err(SqlError::new(
                     code::UNDEFINED_COLUMN,
                     format!("column \"{name}\" named in partition key does not exist"),
                 )
                 .at(self.pos(&id.span)));
+            };
+            if strategy == Strategy::Hash && !parts::hash::supported(column.ty) {
+                return Err(parts::unsupported(&format!("HASH partitioning on a column of type {}", column.ty.name())));
             }
             columns.push(name);
         }
@@ -172,6 +175,16 @@ impl Binder<'_> {
             )
         };
         let bound = match (for_values, key.strategy) {
+            (ast::ForValues::Default, Strategy::Hash) => {
+                return Err(SqlError::new("42P16", "a hash-partitioned table may not have a default partition"));
+            }
+            (ast::ForValues::With { modulus, remainder }, Strategy::Hash) => {
+                hash_bound(*modulus, *remainder, &siblings, &rel)?;
+                format!("FOR VALUES WITH (modulus {modulus}, remainder {remainder})")
+            }
+            (_, Strategy::Hash) => {
+                return Err(SqlError::new("42P16", "invalid bound specification for a hash partition"));
+            }
             (ast::ForValues::Default, _) => {
                 if let Some(d) = siblings.iter().find(|s| s.partition_of.as_ref().is_some_and(|p| p.bound == "DEFAULT"))
                 {
@@ -244,9 +257,6 @@ impl Binder<'_> {
                     }
                 }
                 format!("FOR VALUES FROM {} TO {}", bound_text(&lower), bound_text(&upper))
-            }
-            (ast::ForValues::With { .. }, _) => {
-                return Err(SqlError::new("42P16", "invalid bound specification for a list partition"));
             }
             (_, Strategy::List) => {
                 return Err(SqlError::new("42P16", "invalid bound specification for a list partition"));
@@ -372,6 +382,70 @@ impl Binder<'_> {
             ast::ForValues::With { .. } => return None,
         })
     }
+}
+
+/// check_new_partition_bound's checks of a hash partition's (modulus, remainder) against its
+/// siblings': every modulus a factor of the next larger one, no remainder covered twice.
+fn hash_bound(modulus: u64, remainder: u64, siblings: &[std::sync::Arc<TableDef>], rel: &str) -> Result<()> {
+    if modulus == 0 {
+        return Err(SqlError::new("42P16", "modulus for hash partition must be an integer value greater than zero"));
+    }
+    if remainder >= modulus {
+        return Err(SqlError::new("42P16", "remainder for hash partition must be less than modulus"));
+    }
+    let mut theirs: Vec<(u64, u64, String)> = siblings
+        .iter()
+        .filter_map(|s| match parts::parse_bound(&s.partition_of.as_ref()?.bound)? {
+            ast::ForValues::With { modulus, remainder } => {
+                Some((modulus, remainder, crate::schema::relname(&s.name).to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    if theirs.is_empty() {
+        return Ok(());
+    }
+    theirs.sort();
+    let factor = |next: &(u64, u64, String)| {
+        SqlError::new("42P17", "every hash partition modulus must be a factor of the next larger modulus").detail(
+            format!(
+                "The new modulus {modulus} is not a factor of {}, the modulus of existing partition \"{}\".",
+                next.0, next.2
+            ),
+        )
+    };
+    match theirs.iter().rposition(|(m, r, _)| (*m, *r) <= (modulus, remainder)) {
+        None if theirs[0].0 % modulus != 0 => return Err(factor(&theirs[0])),
+        None => {}
+        Some(at) => {
+            let prev = &theirs[at];
+            if modulus % prev.0 != 0 {
+                return Err(SqlError::new(
+                    "42P17",
+                    "every hash partition modulus must be a factor of the next larger modulus",
+                )
+                .detail(format!(
+                    "The new modulus {modulus} is not divisible by {}, the modulus of existing partition \"{}\".",
+                    prev.0, prev.2
+                )));
+            }
+            if let Some(next) = theirs.get(at + 1) {
+                if next.0 % modulus != 0 {
+                    return Err(factor(next));
+                }
+            }
+        }
+    }
+    // Every remainder of the greatest modulus the new partition would take, in order.
+    let greatest = theirs.iter().map(|t| t.0).max().unwrap_or(modulus);
+    let mut r = if remainder >= greatest { remainder % greatest } else { remainder };
+    while r < greatest {
+        if let Some(t) = theirs.iter().find(|(m, rem, _)| r % m == *rem) {
+            return Err(SqlError::new("42P17", format!("partition \"{rel}\" would overlap partition \"{}\"", t.2)));
+        }
+        r += modulus;
+    }
+    Ok(())
 }
 
 fn column_type(def: &TableDef, name: &str) -> SqlType {

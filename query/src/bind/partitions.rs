@@ -415,11 +415,11 @@ fn hash_bound(modulus: u64, remainder: u64, siblings: &[std::sync::Arc<TableDef>
         )
     };
     match theirs.iter().rposition(|(m, r, _)| (*m, *r) <= (modulus, remainder)) {
-        None if theirs[0].0 % modulus != 0 => return Err(factor(&theirs[0])),
+        None if !theirs[0].0.is_multiple_of(modulus) => return Err(factor(&theirs[0])),
         None => {}
         Some(at) => {
             let prev = &theirs[at];
-            if modulus % prev.0 != 0 {
+            if !modulus.is_multiple_of(prev.0) {
                 return Err(SqlError::new(
                     "42P17",
                     "every hash partition modulus must be a factor of the next larger modulus",
@@ -430,7 +430,7 @@ fn hash_bound(modulus: u64, remainder: u64, siblings: &[std::sync::Arc<TableDef>
                 )));
             }
             if let Some(next) = theirs.get(at + 1) {
-                if next.0 % modulus != 0 {
+                if !next.0.is_multiple_of(modulus) {
                     return Err(factor(next));
                 }
             }

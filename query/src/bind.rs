@@ -609,6 +609,42 @@ pub enum CheckKind {
     Routing { columns: Vec<String>, key: Vec<Expr> },
 }
 
+/// An expression's SQL text parsed (PostgreSQL dialect).
+pub(crate) fn parse_expr_text(text: &str) -> Result<ast::Expr> {
+    sql_functions::parse_expr(text)
+}
+
+/// The system column `tableoid` of a user table's rows: its OID, or for a partitioned table the
+/// OID of the leaf partition each row is in (None: the scope is no user table, such as a
+/// derived table).
+fn table_oid(s: &Scope) -> Result<Option<Expr>> {
+    let Some(def) = lookup_table(&s.def.name).filter(|d| d.oid == s.def.oid && d.oid != 0) else {
+        return Ok(None);
+    };
+    if def.view.is_some() || def.index_of.is_some() {
+        return Ok(None);
+    }
+    let oid = |o: u32| format!("CAST({o} AS oid)");
+    let text = if def.partition_key.is_some() {
+        let leaves: Vec<Arc<TableDef>> =
+            crate::partitions::descendants(&def.name).into_iter().filter(|d| d.partition_key.is_none()).collect();
+        let arms: Vec<String> = leaves
+            .iter()
+            .filter_map(|l| Some(format!("WHEN {} THEN {}", crate::partitions::constraint_upto(l, None)?, oid(l.oid))))
+            .collect();
+        if arms.is_empty() {
+            oid(def.oid)
+        } else {
+            format!("CASE {} ELSE {} END", arms.join(" "), oid(def.oid))
+        }
+    } else {
+        oid(def.oid)
+    };
+    let mut b = Binder::detached("tableoid");
+    let scope = Scope { def: s.def, alias: s.alias.clone(), joined: None };
+    b.expr(&sql_functions::parse_expr(&text)?, Some(&scope)).map(Some)
+}
+
 /// COPY FROM into `table`: the table whose storage takes the rows (a partition's root) and the
 /// checks of each row (a partition's constraint, then the routing checks of a partitioned
 /// table), bound over the root's rows.
@@ -4263,9 +4299,10 @@ impl Binder<'_> {
             let key = r
                 .key_columns
                 .iter()
-                .map(|c| self.expr(&ast::Expr::Identifier(ast::Ident::with_quote('"', c.as_str())), Some(scope)))
+                .map(|c| self.expr(&sql_functions::parse_expr(c)?, Some(scope)))
                 .collect::<Result<Vec<_>>>()?;
-            out.push(ViewCheckExpr { view: r.table, cond, kind: CheckKind::Routing { columns: r.key_columns, key } });
+            let columns = r.key_columns.iter().map(|c| crate::partitions::key_shown(c)).collect();
+            out.push(ViewCheckExpr { view: r.table, cond, kind: CheckKind::Routing { columns, key } });
         }
         Ok(out)
     }
@@ -4648,6 +4685,11 @@ impl Binder<'_> {
             if let Some(i) = s.def.column(&name) {
                 view_text::note_column(s.def, i, id);
                 return Ok(Expr::Column(i, s.def.columns[i].ty));
+            }
+            if name == "tableoid" {
+                if let Some(e) = table_oid(s)? {
+                    return Ok(e);
+                }
             }
         }
         let full = match qualifier {

@@ -1994,8 +1994,15 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                 .iter()
                 .filter_map(|t| {
                     let key = crate::partitions::key(t)?;
-                    let cols: Vec<usize> =
-                        key.columns.iter().filter_map(|c| t.columns.iter().position(|x| &x.name == c)).collect();
+                    // partattrs: a column's number, 0 for an expression.
+                    let cols: Vec<i16> = key
+                        .columns
+                        .iter()
+                        .map(|c| {
+                            let name = crate::partitions::key_column(c);
+                            t.columns.iter().position(|x| Some(&x.name) == name.as_ref()).map_or(0, |i| i as i16 + 1)
+                        })
+                        .collect();
                     let default = tables
                         .iter()
                         .find(|c| c.partition_of.as_ref().is_some_and(|p| p.parent == t.name && p.bound == "DEFAULT"))
@@ -2009,7 +2016,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
                         text(&key.strategy.letter().to_string()),
                         Datum::Int2(cols.len() as i16),
                         Datum::Int8(default),
-                        attnums(&cols),
+                        indkey(cols.clone()),
                         zeros(cols.len()),
                         zeros(cols.len()),
                         Datum::Null,

@@ -45,17 +45,39 @@ impl Strategy {
     }
 }
 
-/// A partitioned table's key: its strategy and its columns (names).
+/// A partitioned table's key: its strategy and its elements, each as SQL text over the table's
+/// columns the way pg_get_partkeydef prints it: a column's name (quoted where needed), a
+/// function call (`lower(a)`), or another expression in parentheses (`((b + 0))`).
 #[derive(Clone, Debug)]
 pub(crate) struct Key {
     pub(crate) strategy: Strategy,
     pub(crate) columns: Vec<String>,
 }
 
+/// The column a key element names, when it is a plain column.
+pub(crate) fn key_column(element: &str) -> Option<String> {
+    match crate::bind::parse_expr_text(element).ok()? {
+        ast::Expr::Identifier(id) => Some(crate::bind::fold_ident(&id)),
+        _ => None,
+    }
+}
+
+/// A key element as PostgreSQL names it in a row's DETAIL: a column's name, an expression
+/// deparsed (`(b + 0)`, `lower(a)`).
+pub(crate) fn key_shown(element: &str) -> String {
+    if let Some(c) = key_column(element) {
+        return c;
+    }
+    match element.strip_prefix('(').and_then(|e| e.strip_suffix(')')) {
+        Some(inner) if inner.starts_with('(') => inner.to_string(),
+        _ => element.to_string(),
+    }
+}
+
 impl Key {
     /// As pg_get_partkeydef prints it.
     pub(crate) fn text(&self) -> String {
-        let cols: Vec<String> = self.columns.iter().map(|c| crate::regtypes::quote_ident(c)).collect();
+        let cols: Vec<String> = self.columns.clone();
         let s = match self.strategy {
             Strategy::Range => "RANGE",
             Strategy::List => "LIST",
@@ -81,7 +103,7 @@ impl Key {
             .projection
             .iter()
             .map(|i| match i {
-                ast::SelectItem::UnnamedExpr(ast::Expr::Identifier(id)) => Some(crate::bind::fold_ident(id)),
+                ast::SelectItem::UnnamedExpr(e) => Some(e.to_string()),
                 _ => None,
             })
             .collect::<Option<Vec<_>>>()?;
@@ -163,8 +185,13 @@ fn bound_condition(parent: &TableDef, child: &TableDef, siblings: &[Arc<TableDef
     let Some(key) = key(parent) else { return "false".into() };
     let Some(of) = &child.partition_of else { return "false".into() };
     let Some(bound) = parse_bound(&of.bound) else { return "false".into() };
-    let col = |name: &str| crate::regtypes::quote_ident(name);
-    let ty = |name: &str| parent.columns.iter().find(|c| c.name == name).map(|c| c.ty.name());
+    // A key element is SQL text already; a column's type casts the bound values (an
+    // expression's values were cast when the bound was made, and print as its type reads).
+    let col = |element: &str| element.to_string();
+    let ty = |element: &str| {
+        let name = key_column(element)?;
+        parent.columns.iter().find(|c| c.name == name).map(|c| c.ty.name())
+    };
     let typed = |name: &str, v: &ast::Expr| match ty(name) {
         Some(t) => format!("CAST({v} AS {t})"),
         None => v.to_string(),
@@ -290,6 +317,7 @@ pub(crate) fn query_text(def: &TableDef) -> Option<String> {
 pub(crate) struct Routing {
     pub(crate) table: String,
     pub(crate) cond: String,
+    /// The key's elements (SQL text), as [`Key::columns`].
     pub(crate) key_columns: Vec<String>,
 }
 

@@ -102,21 +102,42 @@ impl Binder<'_> {
             let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
                 return Err(SqlError::syntax(&a.to_string()));
             };
-            let ast::Expr::Identifier(id) = e else {
-                return Err(parts::unsupported("a partition key that is an expression"));
+            let inner = match e {
+                ast::Expr::Nested(inner) => inner.as_ref(),
+                e => e,
             };
-            let name = fold_ident(id);
-            let Some(column) = def.columns.iter().find(|c| c.name == name) else {
-                return Err(SqlError::new(
-                    code::UNDEFINED_COLUMN,
-                    format!("column \"{name}\" named in partition key does not exist"),
-                )
-                .at(self.pos(&id.span)));
+            let (element, ty) = match inner {
+                ast::Expr::Identifier(id) => {
+                    let name = fold_ident(id);
+                    let Some(column) = def.columns.iter().find(|c| c.name == name) else {
+                        return Err(SqlError::new(
+                            code::UNDEFINED_COLUMN,
+                            format!("column \"{name}\" named in partition key does not exist"),
+                        )
+                        .at(self.pos(&id.span)));
+                    };
+                    (crate::regtypes::quote_ident(&name), column.ty)
+                }
+                e => {
+                    // An expression over the row: bound to check it, kept as PostgreSQL prints it.
+                    let mut reads = false;
+                    let _ = ast::visit_expressions(e, |x| {
+                        reads |= matches!(x, ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_));
+                        std::ops::ControlFlow::<()>::Continue(())
+                    });
+                    if !reads {
+                        return Err(SqlError::new("42P17", "cannot use constant expression as partition key"));
+                    }
+                    let ty = self.key_type(def, &e.to_string())?;
+                    let shown = super::index_exprs::pg_text(def, &e.to_string(), false);
+                    let element = if matches!(e, ast::Expr::Function(_)) { shown } else { format!("({shown})") };
+                    (element, ty)
+                }
             };
-            if strategy == Strategy::Hash && !parts::hash::supported(column.ty) {
-                return Err(parts::unsupported(&format!("HASH partitioning on a column of type {}", column.ty.name())));
+            if strategy == Strategy::Hash && !parts::hash::supported(ty) {
+                return Err(parts::unsupported(&format!("HASH partitioning on a key of type {}", ty.name())));
             }
-            columns.push(name);
+            columns.push(element);
         }
         if strategy == Strategy::List && columns.len() != 1 {
             return Err(SqlError::new("42P17", "cannot use \"list\" partition strategy with more than one column"));
@@ -130,9 +151,18 @@ impl Binder<'_> {
             keys.push(("UNIQUE", ix.columns.clone()));
         }
         for (what, cols) in keys {
-            if let Some(missing) =
-                columns.iter().find(|c| !cols.iter().any(|&i| def.columns.get(i).is_some_and(|d| &d.name == *c)))
-            {
+            if columns.iter().any(|c| parts::key_column(c).is_none()) {
+                return Err(SqlError::new(
+                    code::FEATURE_NOT_SUPPORTED,
+                    format!("unsupported {what} constraint with partition key definition"),
+                )
+                .detail(format!("{what} constraints cannot be used when partition keys include expressions.")));
+            }
+            let missing = columns
+                .iter()
+                .filter_map(|c| parts::key_column(c))
+                .find(|c| !cols.iter().any(|&i| def.columns.get(i).is_some_and(|d| &d.name == c)));
+            if let Some(missing) = missing {
                 return Err(SqlError::new(
                     code::FEATURE_NOT_SUPPORTED,
                     "unique constraint on partitioned table must include all partitioning columns",
@@ -199,7 +229,7 @@ impl Binder<'_> {
                 "DEFAULT".to_string()
             }
             (ast::ForValues::In(values), Strategy::List) => {
-                let ty = column_type(&parent, &key.columns[0]);
+                let ty = self.key_type(&parent, &key.columns[0])?;
                 let mut out: Vec<Datum> = Vec::new();
                 for v in values {
                     let d = self.bound_value(v, &key.columns[0], ty)?;
@@ -302,11 +332,57 @@ impl Binder<'_> {
         Ok(Plan::CreatePartition { def, default_check: check, session: super::binding_session() })
     }
 
-    fn bound_value(&mut self, v: &ast::Expr, column: &str, ty: SqlType) -> Result<Datum> {
+    /// The type of key element `element` (SQL text) over `def`'s rows.
+    fn key_type(&mut self, def: &TableDef, element: &str) -> Result<SqlType> {
+        let scope = super::Scope { def, alias: crate::schema::relname(&def.name).to_string(), joined: None };
+        let e = super::sql_functions::parse_expr(element)?;
+        let banned = std::mem::replace(&mut self.aggs_banned_in, "partition key expressions");
+        let bound = self.expr(&e, Some(&scope));
+        self.aggs_banned_in = banned;
+        Ok(bound?.ty())
+    }
+
+    fn bound_value(&mut self, v: &ast::Expr, element: &str, ty: SqlType) -> Result<Datum> {
+        let column = parts::key_shown(element);
         if matches!(v, ast::Expr::Value(x) if matches!(x.value, ast::Value::Null)) {
             return Ok(Datum::Null);
         }
-        let bound = self.expr(v, None)?;
+        // transformPartitionBoundValue's refusals: column references and subqueries (found
+        // first in the text's order), then aggregates as the clause's.
+        let mut found: Option<(bool, sqlparser::tokenizer::Span)> = None;
+        let _ = ast::visit_expressions(v, |e| {
+            let hit = match e {
+                ast::Expr::Identifier(id) => Some((true, id.span)),
+                ast::Expr::CompoundIdentifier(ids) => ids.first().map(|i| (true, i.span)),
+                ast::Expr::Subquery(_) | ast::Expr::Exists { .. } => Some((false, e.span())),
+                _ => None,
+            };
+            match hit {
+                Some(h) => {
+                    found = Some(h);
+                    std::ops::ControlFlow::Break(())
+                }
+                None => std::ops::ControlFlow::Continue(()),
+            }
+        });
+        match found {
+            Some((true, span)) => {
+                return Err(SqlError::new(
+                    code::FEATURE_NOT_SUPPORTED,
+                    "cannot use column reference in partition bound expression",
+                )
+                .at(self.pos(&span)));
+            }
+            Some((false, span)) => {
+                return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, "cannot use subquery in partition bound")
+                    .at(self.pos(&span)));
+            }
+            None => {}
+        }
+        let banned = std::mem::replace(&mut self.aggs_banned_in, "partition bound");
+        let bound = self.expr(v, None);
+        self.aggs_banned_in = banned;
+        let bound = bound?;
         let bound = self.coerce(bound, ty, CastContext::Assignment, |from| {
             SqlError::new(
                 code::DATATYPE_MISMATCH,
@@ -336,7 +412,8 @@ impl Binder<'_> {
                 ast::PartitionBoundValue::MinValue => Bound::Min,
                 ast::PartitionBoundValue::MaxValue => Bound::Max,
                 ast::PartitionBoundValue::Expr(e) => {
-                    let d = self.bound_value(e, c, column_type(parent, c))?;
+                    let ty = self.key_type(parent, c)?;
+                    let d = self.bound_value(e, c, ty)?;
                     if d == Datum::Null {
                         return Err(SqlError::new("22004", "cannot specify NULL in range bound"));
                     }
@@ -372,7 +449,7 @@ impl Binder<'_> {
         Some(match fv {
             ast::ForValues::Default => Parsed::Default,
             ast::ForValues::In(values) => {
-                let ty = column_type(parent, &key.columns[0]);
+                let ty = self.key_type(parent, &key.columns[0]).ok()?;
                 Parsed::List(values.iter().filter_map(|v| self.bound_value(v, &key.columns[0], ty).ok()).collect())
             }
             ast::ForValues::From { from, to } => Parsed::Range(
@@ -446,10 +523,6 @@ fn hash_bound(modulus: u64, remainder: u64, siblings: &[std::sync::Arc<TableDef>
         r += modulus;
     }
     Ok(())
-}
-
-fn column_type(def: &TableDef, name: &str) -> SqlType {
-    def.columns.iter().find(|c| c.name == name).map_or(SqlType::Text, |c| c.ty)
 }
 
 /// The same list value (NULL is one value here).

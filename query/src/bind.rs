@@ -264,6 +264,12 @@ pub enum Plan {
         default_check: Option<(String, String)>,
         session: (i32, String),
     },
+    /// ALTER TABLE ... ATTACH / DETACH PARTITION's checks before its steps (`bind/partitions.rs`):
+    /// each query must find no row, else its error (SQLSTATE, message).
+    PartitionChecks {
+        checks: Vec<(String, &'static str, String)>,
+        session: (i32, String),
+    },
     CreateSequence {
         def: crate::sequence::SeqDef,
         if_not_exists: bool,

@@ -202,6 +202,7 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::RefreshMatview(_) => "REFRESH MATERIALIZED VIEW",
         Plan::CreateView { .. } => "CREATE VIEW",
         Plan::CreatePartition { .. } => "CREATE TABLE",
+        Plan::PartitionChecks { .. } => "ALTER TABLE",
         Plan::DropView { .. } => "DROP VIEW",
         Plan::CreateIndex { .. } => "CREATE INDEX",
         Plan::DropIndex { .. } => "DROP INDEX",
@@ -399,6 +400,14 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             let mut r = views::create_view(def, false, utility::holder(txn)).await?;
             r.tag = "CREATE TABLE".into();
             Ok(r)
+        }
+        Plan::PartitionChecks { checks, session } => {
+            for (sql, code, message) in checks {
+                if !run_step(sql, session, &[], txn).await?.rows.is_empty() {
+                    return Err(SqlError::new(code, message.clone()));
+                }
+            }
+            Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
         }
         Plan::DropView { names, if_exists, cascade } => {
             // Hidden until COMMIT as DROP TABLE's tables are: what reads them first (a

@@ -18,9 +18,9 @@
 //! HASH partitions' constraint is `satisfies_hash_partition(...)` with PostgreSQL's hash
 //! functions ([`hash`]).
 //!
-//! Not built (0A000): HASH on key types whose hash function is not ported, partition keys that
-//! are expressions, ATTACH/DETACH PARTITION, ALTER TABLE of either, column definitions of their
-//! own on a partition, and indexes on a partition.
+//! Not built (0A000): HASH on key types whose hash function is not ported, ATTACH/DETACH of a
+//! partitioned table, other ALTER TABLE forms of either, column definitions of their own on a
+//! partition, and indexes on a partition.
 
 use crate::error::{code, SqlError};
 use orbit_engine::table::TableDef;

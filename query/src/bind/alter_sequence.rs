@@ -234,8 +234,6 @@ fn not_built(toks: &[Token]) -> Option<String> {
             "SET LOGGED",
             "SET UNLOGGED",
             "SET ACCESS",
-            "ATTACH PARTITION",
-            "DETACH PARTITION",
             "DEPENDS ON",
             "NO DEPENDS",
         ];

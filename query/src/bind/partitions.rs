@@ -198,18 +198,66 @@ impl Binder<'_> {
         let Some(for_values) = &ct.for_values else { return Err(SqlError::syntax("PARTITION")) };
         let rel = crate::schema::relname(&name).to_string();
         let siblings = parts::children(&parent.name);
+        let bound = self.new_bound(&parent, &key, for_values, &rel, &siblings)?;
+        let mut def = TableDef {
+            name,
+            columns: parent
+                .columns
+                .iter()
+                .map(|c| {
+                    let mut c = c.clone();
+                    // The root computes DEFAULTs, identities and generated columns as rows go in.
+                    c.identity = orbit_engine::table::Identity::No;
+                    c
+                })
+                .collect(),
+            partition_of: Some(Box::new(PartitionOf { parent: parent.name.clone(), bound })),
+            ..TableDef::default_empty()
+        };
+        if let Some(by) = &ct.partition_by {
+            def.partition_key = Some(self.partition_key(by, &def)?.text());
+        }
+        let root = parts::root(&parent);
+        def.view = Some(format!("SELECT * FROM {}", parts::sql_name(&root.name)));
+        // Rows of a DEFAULT sibling that the new bound takes would change partition.
+        let default = siblings.iter().find(|s| s.partition_of.as_ref().is_some_and(|p| p.bound == "DEFAULT"));
+        let check = match default {
+            Some(d) if def.partition_of.as_ref().is_some_and(|p| p.bound != "DEFAULT") => {
+                let probe = TableDef { oid: u32::MAX, ..def.clone() };
+                let theirs = parts::constraint_upto(d, None).unwrap_or_else(|| "true".into());
+                let mine = parts::bound_condition_of(&parent, &probe);
+                Some((
+                    format!("SELECT 1 FROM {} WHERE ({theirs}) AND ({mine}) LIMIT 1", parts::sql_name(&root.name)),
+                    crate::schema::relname(&d.name).to_string(),
+                ))
+            }
+            _ => None,
+        };
+        Ok(Plan::CreatePartition { def, default_check: check, session: super::binding_session() })
+    }
+
+    /// A new partition's bound (`FOR VALUES ...` as pg_get_expr prints it, or `DEFAULT`), checked
+    /// against the key and the siblings' bounds as check_new_partition_bound checks it.
+    fn new_bound(
+        &mut self,
+        parent: &TableDef,
+        key: &Key,
+        for_values: &ast::ForValues,
+        rel: &str,
+        siblings: &[std::sync::Arc<TableDef>],
+    ) -> Result<String> {
         let overlap = |other: &TableDef| {
             SqlError::new(
                 "42P17",
                 format!("partition \"{rel}\" would overlap partition \"{}\"", crate::schema::relname(&other.name)),
             )
         };
-        let bound = match (for_values, key.strategy) {
+        Ok(match (for_values, key.strategy) {
             (ast::ForValues::Default, Strategy::Hash) => {
                 return Err(SqlError::new("42P16", "a hash-partitioned table may not have a default partition"));
             }
             (ast::ForValues::With { modulus, remainder }, Strategy::Hash) => {
-                hash_bound(*modulus, *remainder, &siblings, &rel)?;
+                hash_bound(*modulus, *remainder, siblings, rel)?;
                 format!("FOR VALUES WITH (modulus {modulus}, remainder {remainder})")
             }
             (_, Strategy::Hash) => {
@@ -237,7 +285,7 @@ impl Binder<'_> {
                         out.push(d);
                     }
                 }
-                for s in &siblings {
+                for s in siblings {
                     if let Some(Parsed::List(theirs)) = self.parsed(&parent, s, &key) {
                         if let Some(i) = out.iter().position(|d| theirs.iter().any(|t| same(t, d))) {
                             // PostgreSQL points at the value (the first one written so).
@@ -279,7 +327,7 @@ impl Binder<'_> {
                         ),
                     ));
                 }
-                for s in &siblings {
+                for s in siblings {
                     if let Some(Parsed::Range(lo, hi)) = self.parsed(&parent, s, &key) {
                         if cmp_bounds(&lower, &hi) == Ordering::Less && cmp_bounds(&lo, &upper) == Ordering::Less {
                             return Err(placed(overlap(s)));
@@ -294,42 +342,185 @@ impl Binder<'_> {
             (_, Strategy::Range) => {
                 return Err(SqlError::new("42P16", "invalid bound specification for a range partition"));
             }
+        })
+    }
+
+    /// ALTER TABLE parent ATTACH PARTITION t FOR VALUES ... | DEFAULT: t's rows, checked to fit
+    /// the bound, move into the root's storage and t becomes the partition — as statement steps
+    /// (t renamed aside, the partition created under its name, the rows inserted through the
+    /// root, the renamed table dropped), all or none. t's own indexes and constraints go with it.
+    pub(super) fn attach_partition(
+        &mut self,
+        at: &ast::AlterTable,
+        partition: &ast::ObjectName,
+        for_values: &ast::ForValues,
+    ) -> Result<Plan> {
+        let (pname, parent) = self.resolve_table(&at.name)?;
+        let Some(key) = parts::key(&parent) else {
+            return Err(SqlError::new(
+                "42P17",
+                format!("table \"{}\" is not partitioned", crate::schema::relname(&pname)),
+            ));
         };
-        let mut def = TableDef {
-            name,
-            columns: parent
-                .columns
-                .iter()
-                .map(|c| {
-                    let mut c = c.clone();
-                    // The root computes DEFAULTs, identities and generated columns as rows go in.
-                    c.identity = orbit_engine::table::Identity::No;
-                    c
-                })
-                .collect(),
-            partition_of: Some(Box::new(PartitionOf { parent: parent.name.clone(), bound })),
+        let (tname, table) = self.resolve_table(partition)?;
+        let rel = crate::schema::relname(&tname).to_string();
+        if table.partition_of.is_some() {
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{rel}\" is already a partition")));
+        }
+        if table.partition_key.is_some() {
+            return Err(parts::unsupported("ATTACH PARTITION of a partitioned table"));
+        }
+        if table.matview.is_some() || table.view.is_some() {
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{rel}\" is not a table")));
+        }
+        // MergeAttributesIntoExisting's column checks.
+        let parent_rel = crate::schema::relname(&pname);
+        for c in &table.columns {
+            match parent.columns.iter().find(|p| p.name == c.name) {
+                None => {
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        format!("table \"{rel}\" contains column \"{}\" not found in parent \"{parent_rel}\"", c.name),
+                    )
+                    .detail("The new partition may contain only the columns present in parent."));
+                }
+                Some(p) if p.ty != c.ty => {
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        format!("child table \"{rel}\" has different type for column \"{}\"", c.name),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(p) = parent.columns.iter().find(|p| !table.columns.iter().any(|c| c.name == p.name)) {
+            return Err(SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!("child table is missing column \"{}\"", p.name),
+            ));
+        }
+        // MergeConstraintsIntoExisting: the parent's CHECK constraints, by name and definition.
+        for c in &parent.checks {
+            match table.checks.iter().find(|t| t.name == c.name) {
+                None => {
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        format!("child table is missing constraint \"{}\"", c.name),
+                    ));
+                }
+                Some(t) if t.expr != c.expr => {
+                    return Err(SqlError::new(
+                        code::DATATYPE_MISMATCH,
+                        format!("child table \"{rel}\" has different definition for check constraint \"{}\"", c.name),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        let siblings = parts::children(&parent.name);
+        let bound = self.new_bound(&parent, &key, for_values, &rel, &siblings)?;
+        let probe = TableDef {
+            name: tname.clone(),
+            oid: u32::MAX,
+            columns: parent.columns.clone(),
+            partition_of: Some(Box::new(PartitionOf { parent: parent.name.clone(), bound: bound.clone() })),
             ..TableDef::default_empty()
         };
-        if let Some(by) = &ct.partition_by {
-            def.partition_key = Some(self.partition_key(by, &def)?.text());
+        let root = parts::root(&parent);
+        let mut checks = Vec::new();
+        if let Some(cond) = parts::constraint_upto(&probe, None) {
+            checks.push((
+                format!("SELECT 1 FROM {} WHERE NOT ({cond}) LIMIT 1", parts::sql_name(&tname)),
+                code::CHECK_VIOLATION,
+                format!("partition constraint of relation \"{rel}\" is violated by some row"),
+            ));
+        }
+        let default = siblings.iter().find(|s| s.partition_of.as_ref().is_some_and(|p| p.bound == "DEFAULT"));
+        if let Some(d) = default.filter(|_| bound != "DEFAULT") {
+            let theirs = parts::constraint_upto(d, None).unwrap_or_else(|| "true".into());
+            let mine = parts::bound_condition_of(&parent, &probe);
+            checks.push((
+                format!("SELECT 1 FROM {} WHERE ({theirs}) AND ({mine}) LIMIT 1", parts::sql_name(&root.name)),
+                code::CHECK_VIOLATION,
+                format!(
+                    "updated partition constraint for default partition \"{}\" would be violated by some row",
+                    crate::schema::relname(&d.name)
+                ),
+            ));
+        }
+        let aside = crate::schema::qualify(crate::schema::split(&tname).0, &format!("orbit_attach_{}", table.oid));
+        // Generated columns are computed again as the rows go in.
+        let cols: Vec<String> = parent
+            .columns
+            .iter()
+            .filter(|c| c.generated.is_none())
+            .map(|c| crate::regtypes::quote_ident(&c.name))
+            .collect();
+        let cols = cols.join(", ");
+        let rest = vec![
+            format!(
+                "ALTER TABLE {} RENAME TO {}",
+                parts::sql_name(&tname),
+                crate::regtypes::quote_ident(crate::schema::relname(&aside))
+            ),
+            format!("CREATE TABLE {} PARTITION OF {} {bound}", parts::sql_name(&tname), parts::sql_name(&parent.name)),
+            format!(
+                "INSERT INTO {} ({cols}) SELECT {cols} FROM {}",
+                parts::sql_name(&root.name),
+                parts::sql_name(&aside)
+            ),
+            format!("DROP TABLE {}", parts::sql_name(&aside)),
+        ];
+        let session = super::binding_session();
+        Ok(Plan::Steps {
+            first: Box::new(Plan::PartitionChecks { checks, session: session.clone() }),
+            rest,
+            select_tag: false,
+            session,
+        })
+    }
+
+    /// ALTER TABLE parent DETACH PARTITION p: p's rows leave the root for a table of its own,
+    /// named p, with the root's columns, defaults and CHECK constraints (as statement steps, all
+    /// or none). The partition's indexes are the root's and stay there.
+    pub(super) fn detach_partition(&mut self, at: &ast::AlterTable, partition: &ast::ObjectName) -> Result<Plan> {
+        let (pname, parent) = self.resolve_table(&at.name)?;
+        if parent.partition_key.is_none() {
+            return Err(SqlError::new(
+                "42P17",
+                format!("table \"{}\" is not partitioned", crate::schema::relname(&pname)),
+            ));
+        }
+        let (tname, table) = self.resolve_table(partition)?;
+        let rel = crate::schema::relname(&tname).to_string();
+        if table.partition_of.as_ref().is_none_or(|p| p.parent != parent.name) {
+            return Err(SqlError::new(
+                code::UNDEFINED_TABLE,
+                format!("relation \"{rel}\" is not a partition of relation \"{}\"", crate::schema::relname(&pname)),
+            ));
+        }
+        if table.partition_key.is_some() {
+            return Err(parts::unsupported("DETACH PARTITION of a partitioned partition"));
         }
         let root = parts::root(&parent);
-        def.view = Some(format!("SELECT * FROM {}", parts::sql_name(&root.name)));
-        // Rows of a DEFAULT sibling that the new bound takes would change partition.
-        let default = siblings.iter().find(|s| s.partition_of.as_ref().is_some_and(|p| p.bound == "DEFAULT"));
-        let check = match default {
-            Some(d) if def.partition_of.as_ref().is_some_and(|p| p.bound != "DEFAULT") => {
-                let probe = TableDef { oid: u32::MAX, ..def.clone() };
-                let theirs = parts::constraint_upto(d, None).unwrap_or_else(|| "true".into());
-                let mine = parts::bound_condition_of(&parent, &probe);
-                Some((
-                    format!("SELECT 1 FROM {} WHERE ({theirs}) AND ({mine}) LIMIT 1", parts::sql_name(&root.name)),
-                    crate::schema::relname(&d.name).to_string(),
-                ))
-            }
-            _ => None,
-        };
-        Ok(Plan::CreatePartition { def, default_check: check, session: super::binding_session() })
+        let aside = crate::schema::qualify(crate::schema::split(&tname).0, &format!("orbit_detach_{}", table.oid));
+        let rest = vec![
+            format!(
+                "CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)",
+                parts::sql_name(&aside),
+                parts::sql_name(&root.name)
+            ),
+            format!("INSERT INTO {} SELECT * FROM {}", parts::sql_name(&aside), parts::sql_name(&tname)),
+            format!("DROP TABLE {}", parts::sql_name(&tname)),
+            format!("ALTER TABLE {} RENAME TO {}", parts::sql_name(&aside), crate::regtypes::quote_ident(&rel)),
+        ];
+        let session = super::binding_session();
+        Ok(Plan::Steps {
+            first: Box::new(Plan::PartitionChecks { checks: Vec::new(), session: session.clone() }),
+            rest,
+            select_tag: false,
+            session,
+        })
     }
 
     /// The type of key element `element` (SQL text) over `def`'s rows.

@@ -633,6 +633,18 @@ impl Binder<'_> {
     /// supported yet.
     pub(super) fn alter_table(&mut self, at: &ast::AlterTable) -> Result<Plan> {
         self.refuse_matview_action(at)?;
+        match at.operations.as_slice() {
+            [ast::AlterTableOperation::AttachPartitionOf { partition, for_values }] => {
+                return self.attach_partition(at, partition, for_values);
+            }
+            [ast::AlterTableOperation::DetachPartitionOf { partition, mode }] => {
+                if mode.is_some() {
+                    return Err(crate::partitions::unsupported("DETACH PARTITION CONCURRENTLY or FINALIZE"));
+                }
+                return self.detach_partition(at, partition);
+            }
+            _ => {}
+        }
         if let Some(plan) = self.alter_constraint(at)? {
             return Ok(plan);
         }

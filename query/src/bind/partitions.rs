@@ -277,7 +277,7 @@ impl Binder<'_> {
                 "DEFAULT".to_string()
             }
             (ast::ForValues::In(values), Strategy::List) => {
-                let ty = self.key_type(&parent, &key.columns[0])?;
+                let ty = self.key_type(parent, &key.columns[0])?;
                 let mut out: Vec<Datum> = Vec::new();
                 for v in values {
                     let d = self.bound_value(v, &key.columns[0], ty)?;
@@ -286,7 +286,7 @@ impl Binder<'_> {
                     }
                 }
                 for s in siblings {
-                    if let Some(Parsed::List(theirs)) = self.parsed(&parent, s, &key) {
+                    if let Some(Parsed::List(theirs)) = self.parsed(parent, s, key) {
                         if let Some(i) = out.iter().position(|d| theirs.iter().any(|t| same(t, d))) {
                             // PostgreSQL points at the value (the first one written so).
                             let at = values.iter().position(|v| {
@@ -305,7 +305,7 @@ impl Binder<'_> {
                 format!("FOR VALUES IN ({})", items.join(", "))
             }
             (ast::ForValues::From { from, to }, Strategy::Range) => {
-                let lower = self.range_values(from, &parent, &key, "FROM")?;
+                let lower = self.range_values(from, parent, key, "FROM")?;
                 // Errors about the range point at its first lower bound datum.
                 let at = match from.first() {
                     Some(ast::PartitionBoundValue::Expr(e)) => Some(self.pos(&e.span())),
@@ -315,7 +315,7 @@ impl Binder<'_> {
                     Some(p) => e.at(p),
                     None => e,
                 };
-                let upper = self.range_values(to, &parent, &key, "TO")?;
+                let upper = self.range_values(to, parent, key, "TO")?;
                 if cmp_bounds(&lower, &upper) != Ordering::Less {
                     return Err(placed(
                         SqlError::new("42P17", format!("empty range bound specified for partition \"{rel}\"")).detail(
@@ -328,7 +328,7 @@ impl Binder<'_> {
                     ));
                 }
                 for s in siblings {
-                    if let Some(Parsed::Range(lo, hi)) = self.parsed(&parent, s, &key) {
+                    if let Some(Parsed::Range(lo, hi)) = self.parsed(parent, s, key) {
                         if cmp_bounds(&lower, &hi) == Ordering::Less && cmp_bounds(&lo, &upper) == Ordering::Less {
                             return Err(placed(overlap(s)));
                         }

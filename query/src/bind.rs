@@ -2911,17 +2911,18 @@ impl Binder<'_> {
         let (tname, def) = self.resolve_table_any(name)?;
         // A partition's rows are its root's (`crate::partitions`): TRUNCATE deletes them; other
         // statements that would change a partition's own definition are not built.
-        let statement = if verb == "alter" { "ALTER TABLE" } else { "CREATE INDEX" };
+        let statement = if verb.starts_with("alter") { "ALTER TABLE" } else { "CREATE INDEX" };
         if def.partition_of.is_some() && !matches!(verb, "truncate" | "access") {
             return Err(crate::partitions::unsupported(&format!("{statement} on a partition")));
         }
         // The root's indexes are the hierarchy's.
-        let root_index = verb == "create indexes on" && def.partition_of.is_none();
+        let root_index = matches!(verb, "create indexes on" | "alter constraints of") && def.partition_of.is_none();
         if def.partition_key.is_some() && !matches!(verb, "truncate" | "access") && !root_index {
             return Err(crate::partitions::unsupported(&format!("{statement} on a partitioned table")));
         }
         let schema = crate::schema::split(&tname).0;
         if crate::temp_tables::is_temp_schema(schema) && crate::temp_tables::current().as_deref() != Some(schema) {
+            let verb = if verb.starts_with("alter") { "alter" } else { verb };
             return Err(SqlError::unsupported(format!("cannot {verb} temporary tables of other sessions")));
         }
         Ok((tname, def))

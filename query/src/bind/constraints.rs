@@ -348,7 +348,12 @@ impl Binder<'_> {
                 }));
             }
         }
-        let (tname, table) = self.resolve_table_to(&at.name, "alter")?;
+        // A partitioned table's CHECK and FOREIGN KEY constraints are its root's, which holds
+        // every row of the hierarchy (`crate::partitions`).
+        let unique =
+            matches!(op, ast::AlterTableOperation::AddConstraint { constraint: ast::TableConstraint::Unique(_), .. });
+        let verb = if unique { "alter" } else { "alter constraints of" };
+        let (tname, table) = self.resolve_table_to(&at.name, verb)?;
         if crate::catalog::is_view(&table) {
             return Err(crate::catalog::read_only(&table));
         }

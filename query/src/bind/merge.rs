@@ -171,6 +171,10 @@ impl Binder<'_> {
         // The target: a stored table (views and materialized views refused by PostgreSQL's
         // text; a missing one is 42P01 as anywhere).
         if let Some(def) = self.relation_name(name).ok().and_then(|n| super::lookup_table(&n)) {
+            // Its writes would need the partition routing checks INSERT and UPDATE bind.
+            if def.partition_key.is_some() || def.partition_of.is_some() {
+                return Err(crate::partitions::unsupported("MERGE into a partitioned table or a partition"));
+            }
             if def.view.is_some() || crate::catalog::is_view(&def) {
                 return Err(refused(crate::schema::relname(&def.name), "views"));
             }

@@ -264,6 +264,12 @@ pub enum Plan {
         default_check: Option<(String, String)>,
         session: (i32, String),
     },
+    /// An ALTER TABLE of a partitioned table's columns (`inner`), then every partition of
+    /// `root` redefined with its columns (`crate::partitions`).
+    RefreshPartitions {
+        inner: Box<Plan>,
+        root: String,
+    },
     /// ALTER TABLE ... ATTACH / DETACH PARTITION's checks before its steps (`bind/partitions.rs`):
     /// each query must find no row, else its error (SQLSTATE, message).
     PartitionChecks {
@@ -2916,7 +2922,8 @@ impl Binder<'_> {
             return Err(crate::partitions::unsupported(&format!("{statement} on a partition")));
         }
         // The root's indexes are the hierarchy's.
-        let root_index = matches!(verb, "create indexes on" | "alter constraints of") && def.partition_of.is_none();
+        let root_index = matches!(verb, "create indexes on" | "alter constraints of" | "alter columns of")
+            && def.partition_of.is_none();
         if def.partition_key.is_some() && !matches!(verb, "truncate" | "access") && !root_index {
             return Err(crate::partitions::unsupported(&format!("{statement} on a partitioned table")));
         }

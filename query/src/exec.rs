@@ -202,7 +202,7 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::RefreshMatview(_) => "REFRESH MATERIALIZED VIEW",
         Plan::CreateView { .. } => "CREATE VIEW",
         Plan::CreatePartition { .. } => "CREATE TABLE",
-        Plan::PartitionChecks { .. } => "ALTER TABLE",
+        Plan::PartitionChecks { .. } | Plan::RefreshPartitions { .. } => "ALTER TABLE",
         Plan::DropView { .. } => "DROP VIEW",
         Plan::CreateIndex { .. } => "CREATE INDEX",
         Plan::DropIndex { .. } => "DROP INDEX",
@@ -399,6 +399,31 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             txn.holds_tables |= !txn.alone;
             let mut r = views::create_view(def, false, utility::holder(txn)).await?;
             r.tag = "CREATE TABLE".into();
+            Ok(r)
+        }
+        Plan::RefreshPartitions { inner, root } => {
+            let r = Box::pin(execute_plan(inner, params, txn)).await?;
+            let Some(root) = crate::bind::lookup_table(root) else { return Ok(r) };
+            for d in crate::partitions::descendants(&root.name) {
+                let columns: Vec<orbit_engine::table::ColumnDef> = root
+                    .columns
+                    .iter()
+                    .map(|c| orbit_engine::table::ColumnDef {
+                        identity: orbit_engine::table::Identity::No,
+                        ..c.clone()
+                    })
+                    .collect();
+                if columns == d.columns {
+                    continue;
+                }
+                // Dropped and created again, as CREATE OR REPLACE VIEW replaces a view; ROLLBACK
+                // puts the old definition back.
+                txn.holds_tables |= !txn.alone;
+                let new = TableDef { columns, ..(*d).clone() };
+                crate::exec::drop_relations(std::slice::from_ref(&d.name)).await?;
+                create_table(new, false).await?;
+                undo::keep(txn, vec![undo::Created::Dropped { def: Box::new((*d).clone()), rows: Vec::new() }])?;
+            }
             Ok(r)
         }
         Plan::PartitionChecks { checks, session } => {

@@ -652,6 +652,50 @@ impl Binder<'_> {
     }
 }
 
+/// PostgreSQL's refusals to drop or retype a column a partition key of `def`'s hierarchy uses
+/// (42P16); renaming one is not built here (the keys name their columns by text).
+pub(super) fn key_columns_untouched(def: &TableDef, op: &ast::AlterTableOperation) -> Result<()> {
+    let (column, what) = match op {
+        ast::AlterTableOperation::DropColumn { column_names, .. } => match column_names.first() {
+            Some(c) => (fold_ident(c), "drop"),
+            None => return Ok(()),
+        },
+        ast::AlterTableOperation::RenameColumn { old_column_name, .. } => (fold_ident(old_column_name), "rename"),
+        ast::AlterTableOperation::AlterColumn { column_name, op: ast::AlterColumnOperation::SetDataType { .. } } => {
+            (fold_ident(column_name), "alter")
+        }
+        _ => return Ok(()),
+    };
+    let mut tables = vec![std::sync::Arc::new(def.clone())];
+    tables.extend(parts::descendants(&def.name));
+    for t in tables {
+        let Some(key) = parts::key(&t) else { continue };
+        let uses = key.columns.iter().any(|e| {
+            let mut found = false;
+            if let Ok(x) = super::sql_functions::parse_expr(e) {
+                let _ = ast::visit_expressions(&x, |x| {
+                    found |= matches!(x, ast::Expr::Identifier(id) if fold_ident(id) == column);
+                    std::ops::ControlFlow::<()>::Continue(())
+                });
+            }
+            found
+        });
+        if uses {
+            let rel = crate::schema::relname(&t.name);
+            if what == "rename" {
+                return Err(parts::unsupported("renaming a column a partition key uses"));
+            }
+            return Err(SqlError::new(
+                "42P16",
+                format!(
+                    "cannot {what} column \"{column}\" because it is part of the partition key of relation \"{rel}\""
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// check_new_partition_bound's checks of a hash partition's (modulus, remainder) against its
 /// siblings': every modulus a factor of the next larger one, no remainder covered twice.
 fn hash_bound(modulus: u64, remainder: u64, siblings: &[std::sync::Arc<TableDef>], rel: &str) -> Result<()> {

@@ -670,16 +670,23 @@ impl Binder<'_> {
                     });
                 }
             }
-            let (tname, table) = self.resolve_table_to(&at.name, "alter")?;
+            // A partitioned table's columns are its root's: changed there, then every
+            // partition's definition follows (`Plan::RefreshPartitions`).
+            let (tname, table) = self.resolve_table_to(&at.name, "alter columns of")?;
             if crate::catalog::is_view(&table) {
                 return Err(crate::catalog::read_only(&table));
             }
-            return match op {
+            if table.partition_key.is_some() {
+                super::partitions::key_columns_untouched(&table, op)?;
+            }
+            let partitioned = table.partition_key.is_some();
+            let plan = match op {
                 ast::AlterTableOperation::AlterColumn { column_name, op } => {
                     self.alter_column(&tname, table, column_name, op)
                 }
                 op => self.alter_columns(&tname, table, op),
-            };
+            }?;
+            return Ok(if partitioned { Plan::RefreshPartitions { inner: Box::new(plan), root: tname } } else { plan });
         }
         let [ast::AlterTableOperation::AddConstraint {
             constraint: ast::TableConstraint::PrimaryKey(p),

@@ -139,6 +139,8 @@ pub(crate) fn column_readers(table: &str, cn: &str, star: bool) -> Vec<Arc<Table
     let mut out: Vec<Arc<TableDef>> = crate::catalog::user_tables()
         .into_iter()
         .filter(|v| (v.view.is_some() || v.matview.is_some()) && !v.name.contains(super::undo::HIDDEN))
+        // A partition follows its root's columns (`Plan::RefreshPartitions`).
+        .filter(|v| v.partition_of.is_none())
         .filter(|v| reads(v).contains(table) && names_column(v, cn, star))
         .collect();
     out.sort_by_key(|v| v.oid);

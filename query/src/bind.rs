@@ -6018,11 +6018,16 @@ impl Binder<'_> {
                 }
                 Expr::Call(crate::scalar::Builtin::SatisfiesHashPartition, args, SqlType::Bool)
             }
-            "pg_get_partkeydef" if types.len() == 1 => {
+            "pg_get_partkeydef" | "pg_get_partition_constraintdef" if types.len() == 1 => {
                 let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;
                 let to = SqlType::Oid(OidKind::Oid);
                 let arg = self.coerce(arg, to, CastContext::Implicit, |_| no_function(&name, &types))?;
-                Expr::Call(crate::scalar::Builtin::PartKeyDef, vec![arg], SqlType::Text)
+                let f = if name == "pg_get_partkeydef" {
+                    crate::scalar::Builtin::PartKeyDef
+                } else {
+                    crate::scalar::Builtin::PartConstraintDef
+                };
+                Expr::Call(f, vec![arg], SqlType::Text)
             }
             "pg_relation_is_publishable" if types.len() == 1 => {
                 let arg = bound.into_iter().next().ok_or_else(|| no_function(&name, &types))?;

@@ -23,7 +23,7 @@
 //! partition, and indexes on a partition.
 
 use crate::error::{code, SqlError};
-use orbit_engine::table::TableDef;
+use orbit_engine::table::{SqlType, TableDef};
 use sqlparser::ast;
 use std::sync::Arc;
 
@@ -301,6 +301,186 @@ pub(crate) fn constraint_upto(def: &TableDef, upto: Option<&str>) -> Option<Stri
     }
     parts.reverse();
     Some(parts.join(" AND "))
+}
+
+/// A partition's constraint as pg_get_partition_constraintdef prints it (psql's `\d+`): the
+/// levels' conditions top-down, each value with its type as PostgreSQL labels constants. A
+/// range over several columns is shown as the row comparison Orbit checks, not PostgreSQL's
+/// expansion of it.
+pub(crate) fn constraint_display(def: &TableDef) -> Option<String> {
+    def.partition_of.as_ref()?;
+    let tables = crate::catalog::user_tables();
+    let mut levels = Vec::new();
+    let mut at = Arc::new(def.clone());
+    for _ in 0..64 {
+        let Some(of) = &at.partition_of else { break };
+        let Some(p) = tables.iter().find(|t| t.name == of.parent).cloned() else { break };
+        levels.push((p.clone(), at.clone()));
+        at = p;
+    }
+    levels.reverse();
+    let mut parts = Vec::new();
+    for (p, c) in &levels {
+        parts.extend(display_parts(p, c, &children_in(&tables, &p.name)));
+    }
+    Some(if parts.len() == 1 { parts.remove(0) } else { format!("({})", parts.join(" AND ")) })
+}
+
+/// A bound value (as the bound's text keeps it) labelled with its type as PostgreSQL prints a
+/// constant: an integer bare, anything else quoted with `::type`.
+fn labelled(value: &ast::Expr, ty: Option<SqlType>) -> String {
+    let text = value.to_string();
+    let raw = text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')).map(|t| t.replace("''", "'"));
+    match ty {
+        Some(SqlType::Int4) if raw.is_none() => text,
+        Some(t) => {
+            let name = t.name();
+            let name = name.split('(').next().unwrap_or(&name).to_string();
+            format!("'{}'::{name}", raw.unwrap_or(text).replace('\'', "''"))
+        }
+        None => text,
+    }
+}
+
+/// One level's conditions for [`constraint_display`].
+fn display_parts(parent: &TableDef, child: &TableDef, siblings: &[Arc<TableDef>]) -> Vec<String> {
+    let Some(key) = key(parent) else { return Vec::new() };
+    let Some(bound) = child.partition_of.as_ref().and_then(|o| parse_bound(&o.bound)) else { return Vec::new() };
+    let shown: Vec<String> = key.columns.iter().map(|c| key_shown(c)).collect();
+    let ty = |i: usize| {
+        let name = key_column(&key.columns[i])?;
+        parent.columns.iter().find(|c| c.name == name).map(|c| c.ty)
+    };
+    let not_null = |i: usize| format!("({} IS NOT NULL)", shown[i]);
+    let list = |values: &[&ast::Expr]| {
+        let items: Vec<String> = values.iter().map(|v| labelled(v, ty(0))).collect();
+        match items.as_slice() {
+            [one] => format!("({} = {one})", shown[0]),
+            _ => format!("({} = ANY (ARRAY[{}]))", shown[0], items.join(", ")),
+        }
+    };
+    let is_null = |v: &ast::Expr| matches!(v, ast::Expr::Value(x) if matches!(x.value, ast::Value::Null));
+    let range = |from: &[ast::PartitionBoundValue], to: &[ast::PartitionBoundValue]| -> Vec<String> {
+        let mut out = Vec::new();
+        for (values, lower) in [(from, true), (to, false)] {
+            match values {
+                [ast::PartitionBoundValue::Expr(v)] => {
+                    let op = if lower { ">=" } else { "<" };
+                    out.push(format!("({} {op} {})", shown[0], labelled(v, ty(0))));
+                }
+                [_] => {}
+                _ => {
+                    let n = values.iter().take_while(|v| matches!(v, ast::PartitionBoundValue::Expr(_))).count();
+                    if n > 0 {
+                        let vals: Vec<String> = values[..n]
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, v)| match v {
+                                ast::PartitionBoundValue::Expr(e) => Some(labelled(e, ty(i))),
+                                _ => None,
+                            })
+                            .collect();
+                        let op = match (lower, values.get(n)) {
+                            (true, None | Some(ast::PartitionBoundValue::MinValue)) => ">=",
+                            (true, _) => ">",
+                            (false, Some(ast::PartitionBoundValue::MaxValue)) => "<=",
+                            (false, _) => "<",
+                        };
+                        out.push(format!("(ROW({}) {op} ROW({}))", shown[..n].join(", "), vals.join(", ")));
+                    }
+                }
+            }
+        }
+        out
+    };
+    match bound {
+        ast::ForValues::From { from, to } => {
+            let mut out: Vec<String> = (0..shown.len()).map(not_null).collect();
+            out.extend(range(&from, &to));
+            out
+        }
+        ast::ForValues::In(values) => {
+            let listed: Vec<&ast::Expr> = values.iter().filter(|v| !is_null(v)).collect();
+            match (values.iter().any(is_null), listed.is_empty()) {
+                (true, true) => vec![format!("({} IS NULL)", shown[0])],
+                (true, false) => vec![format!("(({} IS NULL) OR {})", shown[0], list(&listed))],
+                (false, _) => vec![not_null(0), list(&listed)],
+            }
+        }
+        ast::ForValues::With { modulus, remainder } => {
+            let oid = crate::bind::lookup_table(&parent.name).map_or(0, |p| p.oid);
+            vec![format!("satisfies_hash_partition('{oid}'::oid, {modulus}, {remainder}, {})", shown.join(", "))]
+        }
+        ast::ForValues::Default => {
+            let others: Vec<ast::ForValues> = siblings
+                .iter()
+                .filter(|s| s.oid != child.oid)
+                .filter_map(|s| parse_bound(&s.partition_of.as_ref()?.bound))
+                .filter(|b| !matches!(b, ast::ForValues::Default))
+                .collect();
+            if others.is_empty() {
+                return Vec::new();
+            }
+            // PostgreSQL lists the siblings' bounds in order (a number by value, a string by text).
+            let order = |e: &ast::Expr| {
+                let t = e.to_string();
+                let raw = t.trim_matches('\'').to_string();
+                (raw.parse::<f64>().ok().map(ordered), raw)
+            };
+            fn ordered(f: f64) -> i64 {
+                let b = f.to_bits() as i64;
+                if b < 0 {
+                    b ^ i64::MAX
+                } else {
+                    b
+                }
+            }
+            let lower = |b: &ast::ForValues| match b {
+                ast::ForValues::From { from, .. } => match from.first() {
+                    Some(ast::PartitionBoundValue::Expr(e)) => (1, order(e)),
+                    Some(ast::PartitionBoundValue::MaxValue) => (2, (None, String::new())),
+                    _ => (0, (None, String::new())),
+                },
+                _ => (0, (None, String::new())),
+            };
+            let mut others = others;
+            others.sort_by_key(|b| lower(b));
+            let inner = match key.strategy {
+                Strategy::List => {
+                    let mut values: Vec<ast::Expr> = others
+                        .iter()
+                        .flat_map(|b| match b {
+                            ast::ForValues::In(v) => v.clone(),
+                            _ => Vec::new(),
+                        })
+                        .collect();
+                    values.sort_by_key(|v| order(v));
+                    let listed: Vec<&ast::Expr> = values.iter().filter(|v| !is_null(v)).collect();
+                    if values.iter().any(is_null) {
+                        format!("(({} IS NULL) OR {})", shown[0], list(&listed))
+                    } else {
+                        format!("({} AND {})", not_null(0), list(&listed))
+                    }
+                }
+                _ => {
+                    let ors: Vec<String> = others
+                        .iter()
+                        .filter_map(|b| match b {
+                            ast::ForValues::From { from, to } => {
+                                let r = range(from, to);
+                                Some(if r.len() == 1 { r[0].clone() } else { format!("({})", r.join(" AND ")) })
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    let ors = if ors.len() == 1 { ors[0].clone() } else { format!("({})", ors.join(" OR ")) };
+                    let nn: Vec<String> = (0..shown.len()).map(not_null).collect();
+                    format!("({} AND {ors})", nn.join(" AND "))
+                }
+            };
+            vec![format!("(NOT {inner})")]
+        }
+    }
 }
 
 /// The query a partition reads: its root's rows that satisfy its partition constraint, with

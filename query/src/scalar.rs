@@ -103,6 +103,8 @@ pub enum Builtin {
     RelationIsPublishable,
     /// pg_get_partkeydef(oid): a partitioned table's key (`crate::partitions`), else NULL.
     PartKeyDef,
+    /// pg_get_partition_constraintdef(oid): a partition's constraint, else NULL.
+    PartConstraintDef,
     /// satisfies_hash_partition(parent, modulus, remainder, key values...): whether the
     /// values hash into that partition, as PostgreSQL hashes them (`crate::partitions::hash`).
     SatisfiesHashPartition,
@@ -390,6 +392,13 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             match crate::partitions::hash::satisfies(m, r, &values) {
                 Some(b) => Datum::Bool(b),
                 None => return Err(crate::partitions::unsupported("hashing a value of this type for partitions")),
+            }
+        }
+        Builtin::PartConstraintDef => {
+            let oid = a(0).as_i64().and_then(|v| u32::try_from(v).ok());
+            match oid.and_then(crate::partitions::by_oid) {
+                Some(d) => crate::partitions::constraint_display(&d).map_or(Datum::Null, Datum::Text),
+                None => Datum::Null,
             }
         }
         Builtin::PartKeyDef => {

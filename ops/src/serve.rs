@@ -120,6 +120,9 @@ pub fn run(cfg: Config, started: Instant) -> Result<()> {
                 samples: server_cfg.maxmemory_samples,
             };
             state::install(shard);
+            // SQL evaluated inside a mesh job (a shard's part of a grouped query) names
+            // relations from a directory built before the job, as the catalog is then.
+            state::set_before_job(orbit_query::regtypes::refresh_if_stale);
             orbit_net::resp::state::install(server_cfg.clone());
             let my_ends = ends.lock().map_err(|_| "mesh lock poisoned".to_string())?[id]
                 .take()

@@ -24,12 +24,25 @@ struct Relation {
 }
 
 thread_local! {
-    /// The last relation directory built on this thread (see the module comment).
+    /// The last relation directory built on this thread (see the module comment), and the
+    /// catalog version it was built at.
     static DIRECTORY: RefCell<Arc<Vec<Relation>>> = RefCell::new(Arc::new(Vec::new()));
+    static DIRECTORY_VERSION: std::cell::Cell<u64> = const { std::cell::Cell::new(u64::MAX) };
+}
+
+/// Builds the relation directory again if the shard's catalog changed since it was built: run
+/// before each mesh job (`orbit_shards::state::set_before_job`), where the shard is not yet
+/// borrowed, so that a job's expressions (`oid::regclass::text` in a grouped query's keys on a
+/// shard that bound nothing) read the catalog as it is, not as it was.
+pub fn refresh_if_stale() {
+    if DIRECTORY_VERSION.with(|v| v.get()) != orbit_engine::table::catalog_version() {
+        directory();
+    }
 }
 
 /// Every relation: user tables, their indexes, the sequences, the system views.
 fn directory() -> Arc<Vec<Relation>> {
+    let version = orbit_engine::table::catalog_version();
     let tables = orbit_shards::state::try_with_shard(|s| {
         (crate::catalog::user_tables_in(&s.tables), crate::sequence::entries_in(&s.tables))
     });
@@ -41,6 +54,7 @@ fn directory() -> Arc<Vec<Relation>> {
             .collect::<Vec<_>>(),
     );
     DIRECTORY.with(|d| *d.borrow_mut() = dir.clone());
+    DIRECTORY_VERSION.with(|v| v.set(version));
     dir
 }
 

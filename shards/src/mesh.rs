@@ -93,11 +93,13 @@ where
 {
     let (me, _) = state::local();
     if to == me {
+        state::before_job();
         return Ok(state::with_shard(f));
     }
     let tx = sender(to).ok_or(Error::ShardGone(to))?;
     let (reply_tx, reply_rx) = futures::channel::oneshot::channel();
     let job: Job = Box::new(move || {
+        state::before_job();
         let r = state::with_shard(f);
         let _ = reply_tx.send(r);
     });
@@ -118,7 +120,12 @@ where
         return Ok(());
     }
     let tx = sender(to).ok_or(Error::ShardGone(to))?;
-    tx.send(Box::new(move || state::with_shard(f))).await.map_err(|_| Error::ShardGone(to))
+    tx.send(Box::new(move || {
+        state::before_job();
+        state::with_shard(f)
+    }))
+    .await
+    .map_err(|_| Error::ShardGone(to))
 }
 
 /// Sends `f` to shard `to` from synchronous code, if its channel has room. Returns false when the
@@ -128,7 +135,11 @@ where
     F: FnOnce(&mut Shard) + Send + 'static,
 {
     let Some(tx) = sender(to) else { return false };
-    tx.try_send(Box::new(move || state::with_shard(f))).is_ok()
+    tx.try_send(Box::new(move || {
+        state::before_job();
+        state::with_shard(f)
+    }))
+    .is_ok()
 }
 
 /// Runs `f` on every shard concurrently; results in shard order.

@@ -85,6 +85,24 @@ pub fn with_shard<R>(f: impl FnOnce(&mut Shard) -> R) -> R {
     })
 }
 
+thread_local! {
+    static BEFORE_JOB: std::cell::Cell<Option<fn()>> = const { std::cell::Cell::new(None) };
+}
+
+/// Registers what runs before each job the mesh runs on this thread's shard, outside its
+/// borrow (the query layer refreshes its catalog caches there: code inside a job sees the
+/// shard borrowed and cannot read the catalog itself).
+pub fn set_before_job(hook: fn()) {
+    BEFORE_JOB.with(|h| h.set(Some(hook)));
+}
+
+/// Runs the hook [`set_before_job`] registered, if any.
+pub fn before_job() {
+    if let Some(h) = BEFORE_JOB.with(|h| h.get()) {
+        h();
+    }
+}
+
 /// Like [`with_shard`], but None where the shard is already borrowed further up the stack
 /// (code that runs inside a `with_shard` closure) or off a shard thread.
 pub fn try_with_shard<R>(f: impl FnOnce(&mut Shard) -> R) -> Option<R> {

@@ -356,6 +356,21 @@ impl IndexDef {
     }
 }
 
+thread_local! {
+    /// How many times this thread's catalog (its shard's [`Tables`]) has changed definitions:
+    /// caches of what the catalog holds compare it without borrowing the shard.
+    static CATALOG_VERSION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// This thread's catalog version (see `CATALOG_VERSION`).
+pub fn catalog_version() -> u64 {
+    CATALOG_VERSION.with(|v| v.get())
+}
+
+fn catalog_changed() {
+    CATALOG_VERSION.with(|v| v.set(v.get().wrapping_add(1)));
+}
+
 impl TableDef {
     /// A definition with no columns (a starting point for ones built in memory, such as the
     /// columns of a join end to end).
@@ -1019,6 +1034,7 @@ impl Tables {
         if self.tables.contains_key(&def.name) {
             return false;
         }
+        catalog_changed();
         if self.newer(&def.name, generation) {
             self.tables.insert(def.name.clone(), Table::new(def));
         }
@@ -1029,6 +1045,7 @@ impl Tables {
     /// KEY's commit) unless a newer change to that table was applied; the staging table goes
     /// either way. Returns false if there was no such staging table.
     pub fn swap_in(&mut self, staging: &str, generation: u64) -> bool {
+        catalog_changed();
         let Some((target, _)) = staging_target(staging) else { return false };
         let Some(mut t) = self.tables.remove(staging) else { return false };
         self.generations.remove(staging);
@@ -1061,6 +1078,7 @@ impl Tables {
     /// the table it indexes lists it under the new name (and keeps its OID). Returns false (changing nothing) if there is no
     /// table `name`, a relation `new_name` exists, or the generation lost.
     pub fn rename(&mut self, name: &str, new_name: &str, generation: u64) -> bool {
+        catalog_changed();
         let last = |n: &str| self.generations.get(n).copied().unwrap_or(0);
         if !self.tables.contains_key(name)
             || self.tables.contains_key(new_name)
@@ -1175,6 +1193,7 @@ impl Tables {
     /// Drops the table unless a newer change to its name was applied. Returns false if there was
     /// no such table.
     pub fn drop_table(&mut self, name: &str, generation: u64) -> bool {
+        catalog_changed();
         if !self.tables.contains_key(name) {
             let _ = self.newer(name, generation);
             return false;

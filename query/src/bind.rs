@@ -275,6 +275,8 @@ pub enum Plan {
     PartitionChecks {
         checks: Vec<(String, &'static str, String)>,
         session: (i32, String),
+        /// The partitioned table whose hierarchy changes (held to the block's end).
+        hold: Option<String>,
     },
     CreateSequence {
         def: crate::sequence::SeqDef,

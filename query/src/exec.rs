@@ -178,6 +178,22 @@ async fn run_and_journal(
     Ok(r)
 }
 
+/// In a transaction block, a change to a partition hierarchy (a partition created, attached,
+/// detached or dropped) holds its root as ALTER TABLE holds a table: other transactions'
+/// statements naming it, or a partition of it, wait until the block ends (their routing
+/// checks and partition constraints would otherwise see its uncommitted partitions).
+async fn hold_partition_root(def: &TableDef, txn: &mut Txn) -> Result<()> {
+    if txn.alone {
+        return Ok(());
+    }
+    let root = crate::partitions::root(&Arc::new(def.clone()));
+    if root.partition_key.is_none() {
+        return Ok(());
+    }
+    txn.holds_tables = true;
+    utility::set_altering(&root, true, txn).await
+}
+
 /// 25006 for DDL in a read-only transaction (a plain function: this async one is polled in
 /// deep recursion, where every byte of its frame counts in a debug build).
 #[inline(never)]
@@ -365,6 +381,11 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             let (mut r, present) = check_drop_tables(names, *if_exists, Some(*matview)).await?;
             r.notices.splice(0..0, notices);
             // A partition's rows are in its root, which stays.
+            if !partition_rows.is_empty() {
+                for d in present.iter().filter(|d| d.partition_of.is_some()) {
+                    hold_partition_root(d, txn).await?;
+                }
+            }
             for sql in partition_rows {
                 run_step(sql, session, &[], txn).await?;
             }
@@ -397,6 +418,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                 }
             }
             txn.holds_tables |= !txn.alone;
+            hold_partition_root(def, txn).await?;
             let mut r = views::create_view(def, false, utility::holder(txn)).await?;
             r.tag = "CREATE TABLE".into();
             Ok(r)
@@ -426,7 +448,10 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             }
             Ok(r)
         }
-        Plan::PartitionChecks { checks, session } => {
+        Plan::PartitionChecks { checks, session, hold } => {
+            if let Some(root) = hold.as_deref().and_then(crate::bind::lookup_table) {
+                hold_partition_root(&root, txn).await?;
+            }
             for (sql, code, message) in checks {
                 if !run_step(sql, session, &[], txn).await?.rows.is_empty() {
                     return Err(SqlError::new(code, message.clone()));

@@ -473,7 +473,11 @@ impl Binder<'_> {
         ];
         let session = super::binding_session();
         Ok(Plan::Steps {
-            first: Box::new(Plan::PartitionChecks { checks, session: session.clone() }),
+            first: Box::new(Plan::PartitionChecks {
+                checks,
+                session: session.clone(),
+                hold: Some(parent.name.clone()),
+            }),
             rest,
             select_tag: false,
             session,
@@ -516,7 +520,11 @@ impl Binder<'_> {
         ];
         let session = super::binding_session();
         Ok(Plan::Steps {
-            first: Box::new(Plan::PartitionChecks { checks: Vec::new(), session: session.clone() }),
+            first: Box::new(Plan::PartitionChecks {
+                checks: Vec::new(),
+                session: session.clone(),
+                hold: Some(parent.name.clone()),
+            }),
             rest,
             select_tag: false,
             session,

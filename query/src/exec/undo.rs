@@ -294,7 +294,12 @@ pub(crate) async fn undo(mut objects: Vec<Created>, me: Owner, logged: bool) {
         let r = match o {
             Created::Relation { ref name, oid, view } if still(name, oid) => {
                 let names = std::slice::from_ref(name);
-                if view {
+                let partition = crate::bind::lookup_table(name).is_some_and(|d| d.partition_of.is_some());
+                if partition {
+                    // A partition holds no rows (the transaction's own undo takes back those it
+                    // wrote through it) and is no view DROP VIEW takes.
+                    super::drop_relations(names).await.map(drop)
+                } else if view {
                     views::drop_views(names, true, false).await.map(drop)
                 } else {
                     drop_tables(names, true).await.map(drop)

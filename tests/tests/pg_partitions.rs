@@ -2,7 +2,9 @@
 //! partitions print as on a real PostgreSQL 15; tokio-postgres's COPY FROM into the parent and
 //! into a partition routes and checks each row as PostgreSQL does (23514), COPY TO of a
 //! partition reads its rows and of the parent is refused (42809); the hierarchy and its rows
-//! survive SIGKILL (on 1 and 2 shards), and rows written after the restart are routed again.
+//! survive SIGKILL (on 1 and 2 shards), and rows written after the restart are routed again; a
+//! block that creates or drops a partition holds the hierarchy until it ends, and a partition
+//! an interrupted block created is undone at restart.
 
 use futures::SinkExt;
 use orbit_tests::{Orbit, RealPostgres};
@@ -125,6 +127,79 @@ fn copy_routes_rows_and_partitions_survive_sigkill() {
             assert_eq!(rows(c, "SELECT id FROM m ORDER BY id").await, ["2", "3", "4", "8"], "{shards} shards");
             c.batch_execute("DROP TABLE m").await.unwrap();
             assert_eq!(rows(c, "SELECT count(*) FROM pg_class WHERE relname LIKE 'm%'").await, ["0"]);
+        },
+    );
+}
+
+/// A block that creates or drops a partition holds the hierarchy: another session's INSERT
+/// waits for it and then routes by what the block left (ROLLBACK: no new partition, the
+/// dropped one back).
+#[test]
+fn a_block_changing_partitions_holds_the_hierarchy() {
+    let o = Orbit::start(&["--shards", "2"]);
+    let rt = orbit_tests::pg_runtime();
+    rt.block_on(async {
+        let a = orbit_tests::pg_connect(o.pg_port).await;
+        let b = orbit_tests::pg_connect(o.pg_port).await;
+        a.batch_execute(
+            "CREATE TABLE hp (x int) PARTITION BY RANGE (x);
+             CREATE TABLE hp1 PARTITION OF hp FOR VALUES FROM (1) TO (10)",
+        )
+        .await
+        .unwrap();
+        a.batch_execute("BEGIN; CREATE TABLE hp2 PARTITION OF hp FOR VALUES FROM (10) TO (20)").await.unwrap();
+        let waiting = tokio::spawn(async move {
+            let r = b.execute("INSERT INTO hp VALUES (15)", &[]).await;
+            (b, r)
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "the INSERT did not wait for the block");
+        a.batch_execute("ROLLBACK").await.unwrap();
+        let (b, r) = waiting.await.unwrap();
+        let e = r.expect_err("row 15 was routed to a partition the block rolled back");
+        assert_eq!(e.code().map(|c| c.code()), Some("23514"), "{e}");
+        a.batch_execute("INSERT INTO hp VALUES (5)").await.unwrap();
+        a.batch_execute("BEGIN; DROP TABLE hp1").await.unwrap();
+        let waiting = tokio::spawn(async move {
+            let r = b.execute("INSERT INTO hp VALUES (6)", &[]).await;
+            (b, r)
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "the INSERT did not wait for the block");
+        a.batch_execute("ROLLBACK").await.unwrap();
+        let (_b, r) = waiting.await.unwrap();
+        assert_eq!(r.unwrap(), 1);
+        assert_eq!(rows(&a, "SELECT x FROM hp1 ORDER BY x").await, ["5", "6"]);
+        assert_eq!(rows(&a, "SELECT count(*) FROM pg_class WHERE relname = 'hp2'").await, ["0"]);
+    });
+}
+
+/// A partition created by a block a crash interrupts is gone after the restart, its parent
+/// and the committed partitions intact.
+#[test]
+fn a_partition_an_interrupted_block_created_is_undone() {
+    orbit_tests::across_sigkill(
+        async |c| {
+            c.batch_execute(
+                "CREATE TABLE up (x int) PARTITION BY LIST (x);
+                 CREATE TABLE up1 PARTITION OF up FOR VALUES IN (1);
+                 INSERT INTO up VALUES (1)",
+            )
+            .await
+            .unwrap();
+            c.batch_execute("BEGIN; CREATE TABLE up2 PARTITION OF up FOR VALUES IN (2); INSERT INTO up VALUES (2)")
+                .await
+                .unwrap();
+        },
+        async |c, shards| {
+            assert_eq!(rows(c, "SELECT x FROM up ORDER BY x").await, ["1"], "{shards} shards");
+            assert_eq!(
+                rows(c, "SELECT relname FROM pg_class WHERE relname LIKE 'up%' ORDER BY 1").await,
+                ["up", "up1"],
+                "{shards} shards"
+            );
+            let e = c.batch_execute("INSERT INTO up VALUES (2)").await.unwrap_err();
+            assert_eq!(e.code().map(|c| c.code()), Some("23514"), "{e}");
         },
     );
 }

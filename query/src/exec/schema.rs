@@ -109,6 +109,26 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
         let n = &d.name[schema::MARK.len_utf8()..];
         objects.extend(contents(n).await?.into_iter().map(|(k, o)| (k, o, n.to_string())));
     }
+    // A partition hierarchy goes whole with its root: a partition is no object of its own in
+    // the listing (PostgreSQL drops it with its table, unlisted). One that crosses the schemas'
+    // edge would leave a partition without its root, or rows of a dropped partition in a root
+    // that stays: not built.
+    let names: Vec<String> = objects.iter().map(|o| o.1.clone()).collect();
+    let mut partitions: Vec<String> = Vec::new();
+    for o in &objects {
+        let Some(def) = crate::bind::lookup_table(&o.1) else { continue };
+        let crosses = (def.partition_of.is_some() && !names.contains(&crate::partitions::root(&def).name))
+            || (def.partition_key.is_some()
+                && crate::partitions::descendants(&def.name).iter().any(|d| !names.contains(&d.name)));
+        if crosses {
+            return Err(crate::partitions::unsupported(
+                "DROP SCHEMA of a schema holding part of a partition hierarchy that reaches other schemas",
+            ));
+        }
+        if def.partition_of.is_some() {
+            partitions.push(o.1.clone());
+        }
+    }
     // Views elsewhere that read the schema's tables and views go with them under CASCADE
     // (PostgreSQL's cascade reaches them too).
     let relations: Vec<String> = objects.iter().filter(|o| o.0 != "sequence").map(|o| o.1.clone()).collect();
@@ -117,7 +137,7 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
     // Each outside view right after the first object it reads, with what it depends on, as
     // PostgreSQL lists them: (kind, name, what it depends on).
     let mut listed: Vec<(&str, String, String)> = Vec::new();
-    for (k, o, s) in &objects {
+    for (k, o, s) in objects.iter().filter(|o| !partitions.contains(&o.1)) {
         listed.push((*k, o.clone(), format!("schema {s}")));
         let mut i = listed.len() - 1;
         while i < listed.len() {

@@ -113,13 +113,13 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
     // the listing (PostgreSQL drops it with its table, unlisted). One that crosses the schemas'
     // edge would leave a partition without its root, or rows of a dropped partition in a root
     // that stays: not built.
-    let names: Vec<String> = objects.iter().map(|o| o.1.clone()).collect();
+    let members: Vec<String> = objects.iter().map(|o| o.1.clone()).collect();
     let mut partitions: Vec<String> = Vec::new();
     for o in &objects {
         let Some(def) = crate::bind::lookup_table(&o.1) else { continue };
-        let crosses = (def.partition_of.is_some() && !names.contains(&crate::partitions::root(&def).name))
+        let crosses = (def.partition_of.is_some() && !members.contains(&crate::partitions::root(&def).name))
             || (def.partition_key.is_some()
-                && crate::partitions::descendants(&def.name).iter().any(|d| !names.contains(&d.name)));
+                && crate::partitions::descendants(&def.name).iter().any(|d| !members.contains(&d.name)));
         if crosses {
             return Err(crate::partitions::unsupported(
                 "DROP SCHEMA of a schema holding part of a partition hierarchy that reaches other schemas",

@@ -180,10 +180,11 @@ impl Binder<'_> {
     pub(super) fn create_partition(&mut self, ct: &ast::CreateTable, name: String) -> Result<Plan> {
         let parent_name = ct.partition_of.as_ref().expect("PARTITION OF");
         if lookup_table(&name).is_some() {
-            return Err(SqlError::new(
-                code::DUPLICATE_TABLE,
-                format!("relation \"{}\" already exists", crate::schema::relname(&name)),
-            ));
+            let message = format!("relation \"{}\" already exists", crate::schema::relname(&name));
+            if ct.if_not_exists {
+                return Ok(Plan::Skipped { tag: "CREATE TABLE", notice: format!("{message}, skipping") });
+            }
+            return Err(SqlError::new(code::DUPLICATE_TABLE, message));
         }
         let (pname, parent) = self.resolve_table(parent_name)?;
         let Some(key) = parts::key(&parent) else {

@@ -256,12 +256,12 @@ pub enum Plan {
         /// A temporary table's ON COMMIT (None: not temporary).
         on_commit: Option<crate::temp_tables::OnCommit>,
     },
-    /// CREATE TABLE ... PARTITION OF (`crate::partitions`): the partition's definition, and,
-    /// when its parent has a DEFAULT partition, a query finding a row of it that the new bound
-    /// would take (then 23514 naming the DEFAULT partition) with that partition's name.
+    /// CREATE TABLE ... PARTITION OF (`crate::partitions`): the partition's definition, after
+    /// the checks of [`Plan::PartitionChecks`]'s form (a row of the parent's DEFAULT partition
+    /// the new bound would take).
     CreatePartition {
         def: TableDef,
-        default_check: Option<(String, String)>,
+        checks: Vec<(String, &'static str, String)>,
         session: (i32, String),
     },
     /// An ALTER TABLE of a partitioned table's columns (`inner`), then every partition of
@@ -4445,12 +4445,7 @@ impl Binder<'_> {
         // A partition's rows are its root's that fit it: deleted from the root, unless the
         // root (or a partition above it) is truncated too.
         let names: Vec<String> = defs.iter().map(|d| d.name.clone()).collect();
-        let mut deletes = Vec::new();
-        for d in defs.iter().filter(|d| d.partition_of.is_some()) {
-            if !crate::partitions::has_ancestor_in(d, &names) {
-                deletes.push(format!("DELETE FROM {}", crate::partitions::sql_name(&d.name)));
-            }
-        }
+        let deletes = crate::partitions::row_deletes(defs.iter(), &names);
         defs.retain(|d| d.partition_of.is_none());
         if !deletes.is_empty() {
             return Ok((

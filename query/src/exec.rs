@@ -178,6 +178,20 @@ async fn run_and_journal(
     Ok(r)
 }
 
+/// A partition DDL's checks: each query must find no row, else its error (SQLSTATE, message).
+async fn partition_checks(
+    checks: &[(String, &'static str, String)],
+    session: &(i32, String),
+    txn: &mut Txn,
+) -> Result<()> {
+    for (sql, code, message) in checks {
+        if !run_step(sql, session, &[], txn).await?.rows.is_empty() {
+            return Err(SqlError::new(code, message.clone()));
+        }
+    }
+    Ok(())
+}
+
 /// In a transaction block, a change to a partition hierarchy (a partition created, attached,
 /// detached or dropped) holds its root as ALTER TABLE holds a table: other transactions'
 /// statements naming it, or a partition of it, wait until the block ends (their routing
@@ -407,16 +421,8 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             undo::keep(txn, old.into_iter().collect())?;
             Ok(r)
         }
-        Plan::CreatePartition { def, default_check, session } => {
-            if let Some((sql, default)) = default_check {
-                let found = run_step(sql, session, &[], txn).await?;
-                if !found.rows.is_empty() {
-                    return Err(SqlError::new(
-                        code::CHECK_VIOLATION,
-                        format!("updated partition constraint for default partition \"{default}\" would be violated by some row"),
-                    ));
-                }
-            }
+        Plan::CreatePartition { def, checks, session } => {
+            partition_checks(checks, session, txn).await?;
             txn.holds_tables |= !txn.alone;
             hold_partition_root(def, txn).await?;
             let mut r = views::create_view(def, false, utility::holder(txn)).await?;
@@ -452,11 +458,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
             if let Some(root) = hold.as_deref().and_then(crate::bind::lookup_table) {
                 hold_partition_root(&root, txn).await?;
             }
-            for (sql, code, message) in checks {
-                if !run_step(sql, session, &[], txn).await?.rows.is_empty() {
-                    return Err(SqlError::new(code, message.clone()));
-                }
-            }
+            partition_checks(checks, session, txn).await?;
             Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
         }
         Plan::DropView { names, if_exists, cascade } => {

@@ -538,7 +538,6 @@ pub(crate) fn routing_checks(def: &TableDef) -> Vec<Routing> {
 /// another dropped one needs none of its own).
 pub(crate) fn drop_list(names: Vec<String>) -> (Vec<String>, Vec<String>) {
     let mut out: Vec<String> = Vec::new();
-    let mut deletes = Vec::new();
     let defs: Vec<Option<Arc<TableDef>>> = names.iter().map(|n| crate::bind::lookup_table(n)).collect();
     for (n, d) in names.iter().zip(&defs) {
         if let Some(d) = d.as_ref().filter(|d| d.partition_key.is_some()) {
@@ -552,14 +551,17 @@ pub(crate) fn drop_list(names: Vec<String>) -> (Vec<String>, Vec<String>) {
             out.push(n.clone());
         }
     }
-    for d in defs.iter().flatten() {
-        // An ancestor dropped too takes these rows with it (or deletes them itself).
-        let covered = has_ancestor_in(d, &out);
-        if d.partition_of.is_some() && !covered {
-            deletes.push(format!("DELETE FROM {}", sql_name(&d.name)));
-        }
-    }
+    let deletes = row_deletes(defs.iter().flatten(), &out);
     (out, deletes)
+}
+
+/// The DELETEs that take the rows of the partitions among `defs` out of their root, for a
+/// statement that removes the relations `going` (DROP) or their rows (TRUNCATE): none for a
+/// partition one of whose ancestors goes too (its rows go with that one).
+pub(crate) fn row_deletes<'a>(defs: impl Iterator<Item = &'a Arc<TableDef>>, going: &[String]) -> Vec<String> {
+    defs.filter(|d| d.partition_of.is_some() && !has_ancestor_in(d, going))
+        .map(|d| format!("DELETE FROM {}", sql_name(&d.name)))
+        .collect()
 }
 
 /// Whether one of `def`'s ancestors is among `names`.

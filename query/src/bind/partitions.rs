@@ -221,20 +221,9 @@ impl Binder<'_> {
         let root = parts::root(&parent);
         def.view = Some(format!("SELECT * FROM {}", parts::sql_name(&root.name)));
         // Rows of a DEFAULT sibling that the new bound takes would change partition.
-        let default = siblings.iter().find(|s| s.partition_of.as_ref().is_some_and(|p| p.bound == "DEFAULT"));
-        let check = match default {
-            Some(d) if def.partition_of.as_ref().is_some_and(|p| p.bound != "DEFAULT") => {
-                let probe = TableDef { oid: u32::MAX, ..def.clone() };
-                let theirs = parts::constraint_upto(d, None).unwrap_or_else(|| "true".into());
-                let mine = parts::bound_condition_of(&parent, &probe);
-                Some((
-                    format!("SELECT 1 FROM {} WHERE ({theirs}) AND ({mine}) LIMIT 1", parts::sql_name(&root.name)),
-                    crate::schema::relname(&d.name).to_string(),
-                ))
-            }
-            _ => None,
-        };
-        Ok(Plan::CreatePartition { def, default_check: check, session: super::binding_session() })
+        let probe = TableDef { oid: u32::MAX, ..def.clone() };
+        let checks = default_check(&parent, &probe, &siblings, &root).into_iter().collect();
+        Ok(Plan::CreatePartition { def, checks, session: super::binding_session() })
     }
 
     /// A new partition's bound (`FOR VALUES ...` as pg_get_expr prints it, or `DEFAULT`), checked
@@ -436,19 +425,7 @@ impl Binder<'_> {
                 format!("partition constraint of relation \"{rel}\" is violated by some row"),
             ));
         }
-        let default = siblings.iter().find(|s| s.partition_of.as_ref().is_some_and(|p| p.bound == "DEFAULT"));
-        if let Some(d) = default.filter(|_| bound != "DEFAULT") {
-            let theirs = parts::constraint_upto(d, None).unwrap_or_else(|| "true".into());
-            let mine = parts::bound_condition_of(&parent, &probe);
-            checks.push((
-                format!("SELECT 1 FROM {} WHERE ({theirs}) AND ({mine}) LIMIT 1", parts::sql_name(&root.name)),
-                code::CHECK_VIOLATION,
-                format!(
-                    "updated partition constraint for default partition \"{}\" would be violated by some row",
-                    crate::schema::relname(&d.name)
-                ),
-            ));
-        }
+        checks.extend(default_check(&parent, &probe, &siblings, &root));
         let aside = crate::schema::qualify(crate::schema::split(&tname).0, &format!("orbit_attach_{}", table.oid));
         // Generated columns are computed again as the rows go in.
         let cols: Vec<String> = parent
@@ -659,6 +636,31 @@ impl Binder<'_> {
             ast::ForValues::With { .. } => return None,
         })
     }
+}
+
+/// The check that no row of `parent`'s DEFAULT partition falls within new partition `probe`'s
+/// bound (rows would change partition), as a [`Plan::PartitionChecks`] check; None without a
+/// DEFAULT partition or when `probe` is the DEFAULT one.
+fn default_check(
+    parent: &TableDef,
+    probe: &TableDef,
+    siblings: &[std::sync::Arc<TableDef>],
+    root: &TableDef,
+) -> Option<(String, &'static str, String)> {
+    if probe.partition_of.as_ref().is_none_or(|p| p.bound == "DEFAULT") {
+        return None;
+    }
+    let d = siblings.iter().find(|s| s.partition_of.as_ref().is_some_and(|p| p.bound == "DEFAULT"))?;
+    let theirs = parts::constraint_upto(d, None).unwrap_or_else(|| "true".into());
+    let mine = parts::bound_condition_of(parent, probe);
+    Some((
+        format!("SELECT 1 FROM {} WHERE ({theirs}) AND ({mine}) LIMIT 1", parts::sql_name(&root.name)),
+        code::CHECK_VIOLATION,
+        format!(
+            "updated partition constraint for default partition \"{}\" would be violated by some row",
+            crate::schema::relname(&d.name)
+        ),
+    ))
 }
 
 /// PostgreSQL's refusals to drop or retype a column a partition key of `def`'s hierarchy uses

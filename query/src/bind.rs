@@ -740,27 +740,31 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     // `bind/domain.rs`).
     let rewritten = domain::domain_syntax(sql);
     let sql = rewritten.as_deref().unwrap_or(sql);
-    match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
-        Ok(stmts) if stmts.iter().any(|s| !no_snapshot(transaction_modes_of(s))) => {
-            // ISOLATION LEVEL SNAPSHOT is sqlparser's (T-SQL's), not PostgreSQL's; here it is
-            // only the marker DEFERRABLE is rewritten into (`serializable::deferrable_syntax`).
-            Err(snapshot_syntax_error(sql))
-        }
-        Ok(stmts) => Ok(stmts),
-        Err(e) => {
-            // Syntax PostgreSQL takes and sqlparser does not: parse it rewritten.
-            if let Some(q) = postgres_only_syntax(sql).or_else(|| crate::serializable::deferrable_syntax(sql)) {
-                if let Ok(stmts) = Parser::parse_sql(&PostgreSqlDialect {}, &q) {
-                    return Ok(stmts);
-                }
+    let e = match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
+        Ok(mut stmts) => {
+            crate::stack_depth::check_statements(&mut stmts)?;
+            if stmts.iter().any(|s| !no_snapshot(transaction_modes_of(s))) {
+                // ISOLATION LEVEL SNAPSHOT is sqlparser's (T-SQL's), not PostgreSQL's; here it
+                // is only the marker DEFERRABLE is rewritten into
+                // (`serializable::deferrable_syntax`).
+                return Err(snapshot_syntax_error(sql));
             }
-            let refused = do_block_refused(sql)
-                .or_else(|| generated::by_default_refused(sql))
-                .or_else(|| cursors::current_of_refused(sql));
-            let shown = if literals.is_some() { as_sent } else { sql };
-            Err(refused.unwrap_or_else(|| syntax_error(shown, &e.to_string())))
+            return Ok(stmts);
+        }
+        Err(e) => e,
+    };
+    // Syntax PostgreSQL takes and sqlparser does not: parse it rewritten.
+    if let Some(q) = postgres_only_syntax(sql).or_else(|| crate::serializable::deferrable_syntax(sql)) {
+        if let Ok(mut stmts) = Parser::parse_sql(&PostgreSqlDialect {}, &q) {
+            crate::stack_depth::check_statements(&mut stmts)?;
+            return Ok(stmts);
         }
     }
+    let refused = do_block_refused(sql)
+        .or_else(|| generated::by_default_refused(sql))
+        .or_else(|| cursors::current_of_refused(sql));
+    let shown = if literals.is_some() { as_sent } else { sql };
+    Err(refused.unwrap_or_else(|| syntax_error(shown, &e.to_string())))
 }
 
 /// A `DO` block among the statements (migration tools send them): Orbit has no procedural
@@ -4723,59 +4727,20 @@ impl Binder<'_> {
     }
 
     fn expr_node(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
+        crate::stack_depth::check()?;
+        // Operators and parentheses, which nest deepest (a chain of operators is a tree as
+        // deep as it is long), recurse without the frame of the match over every other
+        // expression: an unoptimized build gives that one room for all its arms (60 KiB).
+        match e {
+            ast::Expr::BinaryOp { .. } => self.binary_op(e, scope),
+            ast::Expr::Nested(inner) => self.expr(inner, scope),
+            _ => self.expr_other(e, scope),
+        }
+    }
+
+    fn binary_op(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
         use ast::Expr as E;
         Ok(match e {
-            // CURRENT_SCHEMA is a reserved word: the function, never a column.
-            E::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("current_schema") => {
-                schema::function("current_schema", vec![], &[])?
-            }
-            E::Identifier(id) => self.column_or_outer(scope, None, id)?,
-            E::CompoundIdentifier(ids) => match ids.as_slice() {
-                [t, c] => self.column_or_outer(scope, Some(t), c)?,
-                // schema.table.column: FROM names a table by its name within its schema.
-                [_, t, c] => self.column_or_outer(scope, Some(t), c)?,
-                _ => return Err(SqlError::unsupported(format!("reference {e} is not supported"))),
-            },
-            E::Value(v) => self.value(&v.value, &v.span)?,
-            E::QualifiedWildcard(name, _) => match whole_row::qualified_star(scope, name) {
-                Ok(e) => e,
-                Err(err) => self.outer_qualified_star(name).ok_or(err)?,
-            },
-            E::Nested(inner) => self.expr(inner, scope)?,
-            E::UnaryOp { op, expr } => match op {
-                ast::UnaryOperator::Not => {
-                    let b = self.expr(expr, scope)?;
-                    Expr::Not(Box::new(self.bool_arg(b, "NOT")?))
-                }
-                ast::UnaryOperator::Minus => {
-                    if let E::Value(v) = expr.as_ref() {
-                        if let ast::Value::Number(n, _) = &v.value {
-                            return self.number(&format!("-{n}"));
-                        }
-                    }
-                    let b = self.expr(expr, scope)?;
-                    let b = if b.ty() == SqlType::Unknown {
-                        self.coerce(b, SqlType::Float8, CastContext::Implicit, |_| SqlError::internal("unknown"))?
-                    } else {
-                        b
-                    };
-                    let t = b.ty();
-                    if matches!(t, SqlType::Interval(_)) {
-                        return Ok(Expr::Neg(Box::new(b), t.base()));
-                    }
-                    if !t.is_numeric() {
-                        return Err(SqlError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: - {}", t.name()))
-                            .hint("No operator matches the given name and argument type. You might need to add an explicit type cast."));
-                    }
-                    Expr::Neg(Box::new(b), base(t))
-                }
-                ast::UnaryOperator::Plus => self.expr(expr, scope)?,
-                ast::UnaryOperator::PGAbs
-                | ast::UnaryOperator::PGSquareRoot
-                | ast::UnaryOperator::PGCubeRoot
-                | ast::UnaryOperator::BitwiseNot => self.math_prefix(op, expr, scope)?,
-                other => return Err(SqlError::unsupported(format!("operator {other} is not supported yet"))),
-            },
             E::BinaryOp { left, op: ast::BinaryOperator::PGCustomBinaryOperator(parts), right }
                 if parts.len() <= 2 && (parts.len() == 1 || parts[0] == "pg_catalog") =>
             {
@@ -4842,6 +4807,63 @@ impl Binder<'_> {
             E::BinaryOp { left, op, right } => match row_compare::comparison(left, op, right) {
                 Some(rewritten) => self.expr(&rewritten?, scope)?,
                 None => self.binary(left, op, right, scope)?,
+            },
+            _ => return Err(SqlError::internal("binary_op of another expression")),
+        })
+    }
+
+    fn expr_other(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Expr> {
+        use ast::Expr as E;
+        Ok(match e {
+            // CURRENT_SCHEMA is a reserved word: the function, never a column.
+            E::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("current_schema") => {
+                schema::function("current_schema", vec![], &[])?
+            }
+            E::Identifier(id) => self.column_or_outer(scope, None, id)?,
+            E::CompoundIdentifier(ids) => match ids.as_slice() {
+                [t, c] => self.column_or_outer(scope, Some(t), c)?,
+                // schema.table.column: FROM names a table by its name within its schema.
+                [_, t, c] => self.column_or_outer(scope, Some(t), c)?,
+                _ => return Err(SqlError::unsupported(format!("reference {e} is not supported"))),
+            },
+            E::Value(v) => self.value(&v.value, &v.span)?,
+            E::QualifiedWildcard(name, _) => match whole_row::qualified_star(scope, name) {
+                Ok(e) => e,
+                Err(err) => self.outer_qualified_star(name).ok_or(err)?,
+            },
+            E::UnaryOp { op, expr } => match op {
+                ast::UnaryOperator::Not => {
+                    let b = self.expr(expr, scope)?;
+                    Expr::Not(Box::new(self.bool_arg(b, "NOT")?))
+                }
+                ast::UnaryOperator::Minus => {
+                    if let E::Value(v) = expr.as_ref() {
+                        if let ast::Value::Number(n, _) = &v.value {
+                            return self.number(&format!("-{n}"));
+                        }
+                    }
+                    let b = self.expr(expr, scope)?;
+                    let b = if b.ty() == SqlType::Unknown {
+                        self.coerce(b, SqlType::Float8, CastContext::Implicit, |_| SqlError::internal("unknown"))?
+                    } else {
+                        b
+                    };
+                    let t = b.ty();
+                    if matches!(t, SqlType::Interval(_)) {
+                        return Ok(Expr::Neg(Box::new(b), t.base()));
+                    }
+                    if !t.is_numeric() {
+                        return Err(SqlError::new(code::UNDEFINED_FUNCTION, format!("operator does not exist: - {}", t.name()))
+                            .hint("No operator matches the given name and argument type. You might need to add an explicit type cast."));
+                    }
+                    Expr::Neg(Box::new(b), base(t))
+                }
+                ast::UnaryOperator::Plus => self.expr(expr, scope)?,
+                ast::UnaryOperator::PGAbs
+                | ast::UnaryOperator::PGSquareRoot
+                | ast::UnaryOperator::PGCubeRoot
+                | ast::UnaryOperator::BitwiseNot => self.math_prefix(op, expr, scope)?,
+                other => return Err(SqlError::unsupported(format!("operator {other} is not supported yet"))),
             },
             E::IsDistinctFrom(a, b) | E::IsNotDistinctFrom(a, b) => {
                 // The rewrite reads each operand up to three times: not for a volatile one.

@@ -270,12 +270,27 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
 }
 
 async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<QueryResult> {
+    // A nested query's plan runs inside its reader's (a CTE, a subquery in FROM).
+    crate::stack_depth::check()?;
     // The transaction's and the statement's clocks ride after the parameters (see
     // expr::with_clock).
     // A transaction of one statement starts with it (PostgreSQL's xact and statement start
     // timestamps are then one value).
     let statement_us = if txn.alone { txn.started_us } else { crate::datetime::now_us() };
     let params = &expr::with_clock(params, txn.started_us, statement_us);
+    // Queries, which nest (a CTE's or a FROM subquery's plan runs inside its reader's), run
+    // from here; every other plan from a boxed future of its own: an unoptimized build gives
+    // one poll frame room for every arm's future at once (450 KiB for the whole match), which
+    // each nested level would otherwise take again.
+    match plan {
+        Plan::Select(s) if s.for_update.is_none() => select(txn, s, params).await,
+        Plan::Query(q) => crate::relation::run(txn, q, params).await,
+        _ => Box::pin(execute_statement(plan, params, txn)).await,
+    }
+}
+
+/// [`execute_plan`] of the plans other than queries; `params` carry the clocks.
+async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<QueryResult> {
     match plan {
         Plan::Empty
         | Plan::Begin { .. }
@@ -524,9 +539,8 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
                 lines.into_iter().map(|l| vec![if json { Datum::Json(l) } else { Datum::Text(l) }]).collect();
             Ok(QueryResult { rows, tag: "EXPLAIN".into(), notices: vec![] })
         }
-        Plan::Select(s) if s.for_update.is_some() => lock_rows::select_for_update(txn, s, params).await,
-        Plan::Select(s) => select(txn, s, params).await,
-        Plan::Query(q) => crate::relation::run(txn, q, params).await,
+        Plan::Select(s) => lock_rows::select_for_update(txn, s, params).await,
+        Plan::Query(_) => Err(SqlError::internal("a query runs from execute_plan")),
         Plan::Insert { table, rows, select: source, on_conflict, returning, checks } => {
             let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));
             let written = Written { returning: returning.as_deref(), checks };

@@ -665,6 +665,8 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
         Expr::Column(i, _) => cx.row.get(*i).cloned().unwrap_or(Datum::Null),
         Expr::Param(i, _) => cx.params.get(*i).cloned().unwrap_or(Datum::Null),
         Expr::Agg(i, _) => cx.aggs.get(*i).cloned().unwrap_or(Datum::Null),
+        // Everything else may recurse.
+        _ if crate::stack_depth::check().is_err() => return Err(crate::stack_depth::exceeded()),
         Expr::Arith(op, a, b, ty) => {
             let (a, b) = (operand(a, cx)?, operand(b, cx)?);
             if a.is_null() || b.is_null() {

@@ -71,6 +71,7 @@ mod shuffle;
 pub mod sleep;
 mod sort_key;
 pub mod srf;
+pub mod stack_depth;
 pub mod stats;
 pub mod temp_tables;
 pub mod text_fns;

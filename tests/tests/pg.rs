@@ -261,6 +261,62 @@ fn oversized_and_malformed_messages_close_only_that_connection() {
     assert_eq!(out.trim(), "still here", "{err}");
 }
 
+/// Statements nested deeper than the stack allows get PostgreSQL's 54001 (they crashed the
+/// server with a stack overflow: a chain of operators parses into a tree as deep as it is
+/// long), and the connection and the server go on.
+#[test]
+fn statements_nested_too_deeply_get_54001_and_the_server_keeps_serving() {
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let c = connect(o.pg_port, "").await.unwrap();
+        // 200,000 terms: refused after parsing, before anything walks the tree.
+        let long = format!("SELECT {}", vec!["1"; 200_000].join("+"));
+        let e = c.simple_query(&long).await.unwrap_err();
+        assert_eq!(code(&e), "54001");
+        assert_eq!(e.as_db_error().unwrap().message(), "stack depth limit exceeded");
+        // 990 terms, within the parse-time bound: an unoptimized build's binder refuses them at
+        // its stack check, a release build's answers.
+        match c.simple_query(&format!("SELECT {}", vec!["1"; 990].join("+"))).await {
+            Err(e) => assert_eq!(code(&e), "54001"),
+            Ok(m) => {
+                let first = m.iter().find_map(|m| match m {
+                    SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                    _ => None,
+                });
+                assert_eq!(first.as_deref(), Some("990"));
+            }
+        }
+        // The same connection goes on; so does a statement of ordinary depth.
+        let n: i64 = c.query_one(&format!("SELECT {}", vec!["1::int8"; 100].join("+")), &[]).await.unwrap().get(0);
+        assert_eq!(n, 100);
+        c.batch_execute(
+            "CREATE TABLE deep (id int PRIMARY KEY, v int); \
+                         INSERT INTO deep SELECT g, g FROM generate_series(1, 500) g",
+        )
+        .await
+        .unwrap();
+        let or_chain: Vec<String> = (0..150).map(|i| format!("v = {}", i * 2)).collect();
+        let n: i64 = c
+            .query_one(&format!("SELECT count(*) FROM deep WHERE {}", or_chain.join(" OR ")), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 149);
+        // with.sql's nested WITH queries (seven levels of CTEs read through UNION).
+        let nested = "WITH RECURSIVE outermost(x) AS (SELECT 1 UNION (WITH innermost1 AS (SELECT 2 \
+            UNION (WITH innermost2 AS (SELECT 3 UNION (WITH innermost3 AS (SELECT 4 \
+            UNION (WITH innermost4 AS (SELECT 5 UNION (WITH innermost5 AS (SELECT 6 \
+            UNION (WITH innermost6 AS (SELECT 7) SELECT * FROM innermost6)) \
+            SELECT * FROM innermost5)) SELECT * FROM innermost4)) SELECT * FROM innermost3)) \
+            SELECT * FROM innermost2)) SELECT * FROM outermost UNION SELECT * FROM innermost1)) \
+            SELECT * FROM outermost ORDER BY 1";
+        let rows: Vec<i32> = c.query(nested, &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+        assert_eq!(rows, (1..=7).collect::<Vec<i32>>());
+    });
+    let (out, err) = psql(o.pg_port, "SELECT 'still here'");
+    assert_eq!(out.trim(), "still here", "{err}");
+}
+
 #[test]
 fn explain_shows_the_plan_and_the_shards() {
     let o = Orbit::start(&["--shards", "2"]);

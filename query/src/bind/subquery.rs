@@ -345,6 +345,7 @@ impl Binder<'_> {
     }
 
     fn query_level(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutputColumn>, Vec<Derived>)> {
+        crate::stack_depth::check()?;
         let mut ctes = Vec::new();
         // Whether this query's select list keeps untyped literals: not its WITH queries'.
         let keep = std::mem::take(&mut self.sub.keep_unknown);

@@ -48,6 +48,7 @@ pub use alter_sequence::AlterSequence;
 pub use alter_type::Retype;
 mod arrays;
 mod comment;
+mod composites;
 mod conflict_target;
 mod constraints;
 mod create_type;
@@ -505,6 +506,8 @@ pub enum Plan {
     Comment(crate::comment::CommentPlan),
     /// CREATE / ALTER / DROP TYPE of an enum type (`bind/create_type.rs`, `exec/enum_types.rs`).
     EnumType(crate::enums::EnumPlan),
+    /// CREATE / DROP TYPE of a composite type (`bind/create_type.rs`, `exec/composite_types.rs`).
+    CompositeType(crate::composites::CompositePlan),
     /// CREATE / DROP EXTENSION.
     Extension(crate::extensions::ExtensionPlan),
     /// CREATE / ALTER / DROP DOMAIN (`bind/domain.rs`, `exec/domains.rs`).
@@ -1285,6 +1288,7 @@ pub fn bind_default(col: &ColumnDef) -> Result<Expr> {
 /// Binds one statement.
 pub fn bind(sql: &str, stmt: &ast::Statement, param_oids: &[u32]) -> Result<Prepared> {
     crate::enums::install();
+    crate::composites::install();
     let _recording = crate::relation_lock::Recording::start();
     let mut b = Binder {
         sql,
@@ -2066,41 +2070,13 @@ fn char_length(n: u64) -> Result<u32> {
     Ok(n as u32)
 }
 
-/// The name PostgreSQL gives a cast's result column (`pg_type.typname`).
+/// The name PostgreSQL gives a cast's result column: `pg_type.typname`, an array's its
+/// element's.
 fn type_column_name(t: SqlType) -> String {
-    let name = match t {
-        SqlType::Bool => "bool",
-        SqlType::Int2 => "int2",
-        SqlType::Int4 => "int4",
-        SqlType::Int8 => "int8",
-        SqlType::Float4 => "float4",
-        SqlType::Float8 => "float8",
-        SqlType::Text => "text",
-        SqlType::Varchar(_) => "varchar",
-        SqlType::Bpchar(_) => "bpchar",
-        SqlType::Bytea => "bytea",
-        SqlType::Char => "char",
-        SqlType::Name => "name",
-        SqlType::Timestamp(_) => "timestamp",
-        SqlType::TimestampTz(_) => "timestamptz",
-        SqlType::Date => "date",
-        SqlType::Time(_) => "time",
-        SqlType::TimeTz(_) => "timetz",
-        SqlType::Interval(_) => "interval",
-        SqlType::Uuid => "uuid",
-        SqlType::Json => "json",
-        SqlType::Jsonb => "jsonb",
-        SqlType::JsonPath => "jsonpath",
-        SqlType::Unknown => "unknown",
-        SqlType::Numeric(_) => "numeric",
-        SqlType::Array(a) => return type_column_name(a.elem()),
-        SqlType::Oid(k) => k.name(),
-        SqlType::Void => "void",
-        SqlType::Enum(oid) => {
-            return crate::enums::by_oid(oid).map_or_else(String::new, |e| crate::schema::relname(&e.name).to_string())
-        }
-    };
-    name.to_string()
+    match t {
+        SqlType::Array(a) => type_column_name(a.elem()),
+        t => crate::catalog::type_name(t),
+    }
 }
 
 /// The name PostgreSQL gives an expression's result column.
@@ -4607,6 +4583,13 @@ impl Binder<'_> {
                 }
                 return Ok(Expr::Param(i, to));
             }
+            // A row constructor (its text, Orbit's anonymous record) to a composite type: its
+            // fields, each to its field's type.
+            Expr::Call(crate::scalar::Builtin::Json(crate::json_build::JsonFn::RowText), args, _)
+                if matches!(to, SqlType::Composite(_)) =>
+            {
+                return self.row_to_composite(args, to, ctx);
+            }
             _ => {}
         }
         // A numeric(p, s) value is a numeric: kept as it is (a column stays the column GROUP BY
@@ -5094,7 +5077,10 @@ impl Binder<'_> {
                 Some(x) => x,
                 None => match self.record_column_field(root, access_chain, scope)? {
                     Some(x) => x,
-                    None => self.subscript(root, access_chain, scope)?,
+                    None => match self.composite_field(root, access_chain, scope)? {
+                        Some(x) => x,
+                        None => self.subscript(root, access_chain, scope)?,
+                    },
                 },
             },
             E::AnyOp { right, .. } | E::AllOp { right, .. } if matches!(right.as_ref(), E::Subquery(_)) => {

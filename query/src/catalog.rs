@@ -1048,7 +1048,8 @@ const TYPES: &[SqlType] = &[
     SqlType::Oid(OidKind::RegProcedure),
 ];
 
-fn type_name(t: SqlType) -> String {
+/// `pg_type.typname`.
+pub(crate) fn type_name(t: SqlType) -> String {
     let name = match t {
         SqlType::Bool => "bool",
         SqlType::Bytea => "bytea",
@@ -1081,6 +1082,10 @@ fn type_name(t: SqlType) -> String {
         SqlType::Void => "void",
         SqlType::Enum(oid) => {
             return crate::enums::by_oid(oid).map_or_else(String::new, |e| crate::schema::relname(&e.name).to_string())
+        }
+        SqlType::Composite(oid) => {
+            return crate::composites::by_oid(oid)
+                .map_or_else(String::new, |t| crate::schema::relname(&t.name).to_string())
         }
     };
     name.to_string()
@@ -1475,6 +1480,7 @@ pub(crate) fn user_tables_in(tables: &orbit_engine::table::Tables) -> Vec<Arc<Ta
                 && !crate::comment::is_entry(n)
                 && !crate::domains::is_entry(n)
                 && !crate::enums::is_entry(n)
+                && !crate::composites::is_entry(n)
                 && !crate::functions_sql::is_entry(n)
                 && !crate::extensions::is_entry(n)
         })
@@ -2158,6 +2164,7 @@ async fn view_rows(def: &TableDef, txn: &Txn) -> Result<Vec<Row>> {
             .chain(std::iter::once(INT2VECTOR))
             .map(builtin_type_row)
             .chain(crate::enums::pg_type_rows(txn.id))
+            .chain(crate::composites::pg_type_rows(txn.id))
             .chain(crate::domains::pg_type_rows(txn.id, builtin_type_row))
             .collect(),
 

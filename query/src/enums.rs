@@ -382,27 +382,7 @@ pub(crate) fn pg_type_rows(me: orbit_shards::rowlock::Owner) -> Vec<Vec<Datum>> 
         let rel = crate::schema::relname(&t.name);
         let array = SqlType::Enum(t.oid).array_of().map_or(0, |a| a.oid()) as i64;
         let row = |oid: i64, name: String, len: i16, typtype: &str, cat: &str, elem: i64, arr: i64| {
-            vec![
-                Datum::Int8(oid),
-                Datum::Text(name),
-                Datum::Int8(ns),
-                Datum::Int2(len),
-                text(typtype),
-                text(cat),
-                Datum::Oid(OidKind::Oid, elem as u32),
-                Datum::Int8(arr),
-                Datum::Oid(OidKind::Oid, 0),
-                Datum::Oid(OidKind::Oid, 0),
-                Datum::Int8(0),
-                text(if len > 0 { "p" } else { "x" }),
-                text(","),
-                Datum::Bool(len > 0),
-                Datum::Bool(false),
-                Datum::Int4(-1),
-                Datum::Int4(0),
-                Datum::Null,
-                Datum::Bool(false),
-            ]
+            user_type_row(UserTypeRow { oid, name, ns, len, typtype, cat, elem, arr })
         };
         let mut e = row(t.oid as i64, rel.to_string(), 4, "e", "E", 0, array);
         e.push(proc(0));
@@ -417,6 +397,46 @@ pub(crate) fn pg_type_rows(me: orbit_shards::rowlock::Owner) -> Vec<Vec<Datum>> 
         out.push(a);
     }
     out
+}
+
+/// What a user-defined type's pg_type row says besides its I/O functions.
+pub(crate) struct UserTypeRow<'a> {
+    pub oid: i64,
+    pub name: String,
+    pub ns: i64,
+    pub len: i16,
+    pub typtype: &'a str,
+    pub cat: &'a str,
+    pub elem: i64,
+    pub arr: i64,
+}
+
+/// A user-defined type's pg_type row up to `typsubscript` (the caller adds its functions,
+/// `typalign` and `typdefaultbin`), in pg_type's column order (`crate::catalog`).
+pub(crate) fn user_type_row(t: UserTypeRow) -> Vec<Datum> {
+    use orbit_engine::table::OidKind;
+    let text = |s: &str| Datum::Text(s.to_string());
+    vec![
+        Datum::Int8(t.oid),
+        Datum::Text(t.name),
+        Datum::Int8(t.ns),
+        Datum::Int2(t.len),
+        text(t.typtype),
+        text(t.cat),
+        Datum::Oid(OidKind::Oid, t.elem as u32),
+        Datum::Int8(t.arr),
+        Datum::Oid(OidKind::Oid, 0),
+        Datum::Oid(OidKind::Oid, 0),
+        Datum::Int8(0),
+        text(if t.len > 0 { "p" } else { "x" }),
+        text(","),
+        Datum::Bool(t.len > 0),
+        Datum::Bool(false),
+        Datum::Int4(-1),
+        Datum::Int4(0),
+        Datum::Null,
+        Datum::Bool(false),
+    ]
 }
 
 /// pg_enum's rows (oid, enumtypid, enumsortorder, enumlabel) of the types transaction `me`

@@ -29,6 +29,7 @@ mod alter_column;
 mod alter_type;
 mod catalog_types;
 mod comment;
+mod composite_types;
 pub(crate) mod ddl_journal;
 mod domains;
 mod drop_key;
@@ -242,6 +243,8 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::EnumType(crate::enums::EnumPlan::Create { .. }) => "CREATE TYPE",
         Plan::EnumType(crate::enums::EnumPlan::Drop { .. }) => "DROP TYPE",
         Plan::EnumType(_) => "ALTER TYPE",
+        Plan::CompositeType(crate::composites::CompositePlan::Create { .. }) => "CREATE TYPE",
+        Plan::CompositeType(crate::composites::CompositePlan::Drop { .. }) => "DROP TYPE",
         Plan::Domain(crate::domains::DomainPlan::Create(_)) => "CREATE DOMAIN",
         Plan::Domain(crate::domains::DomainPlan::Drop { .. }) => "DROP DOMAIN",
         Plan::Domain(_) => "ALTER DOMAIN",
@@ -649,6 +652,10 @@ async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Resu
         Plan::EnumType(p) => {
             txn.holds_tables |= !txn.alone;
             enum_types::run(txn, p).await
+        }
+        Plan::CompositeType(p) => {
+            txn.holds_tables |= !txn.alone;
+            composite_types::run(txn, p).await
         }
         Plan::Domain(p) => {
             txn.holds_tables |= !txn.alone;

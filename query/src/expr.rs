@@ -872,6 +872,9 @@ pub fn fold(e: Expr) -> Result<Expr> {
                         // Stable, as in PostgreSQL: a custom parameter the session lacks when
                         // a statement is prepared is an error when it runs, not when prepared.
                         | crate::scalar::Builtin::Catalog(crate::catalog_fns::CatalogFn::CurrentSetting)
+                        // A row constructor stays one: a cast or an assignment to a composite
+                        // type takes its fields (`bind/composites.rs`).
+                        | crate::scalar::Builtin::Json(crate::json_build::JsonFn::RowText)
                 ) =>
         {
             false
@@ -1062,6 +1065,21 @@ pub fn compare(a: &Datum, b: &Datum) -> Option<Ordering> {
         (Datum::Enum(_, x), Datum::Enum(_, y)) => x.total_cmp(y),
         (Datum::Jsonb(x), Datum::Jsonb(y)) => crate::json::compare_jsonb(x, y),
         (Datum::Array(x), Datum::Array(y)) => crate::array::compare(x, y),
+        // record_cmp: field by field, a NULL field equal to a NULL and after every value.
+        (Datum::Record(x), Datum::Record(y)) => {
+            for (a, b) in x.iter().zip(y.iter()) {
+                let o = match (a.is_null(), b.is_null()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => Ordering::Greater,
+                    (false, true) => Ordering::Less,
+                    _ => compare(a, b)?,
+                };
+                if o != Ordering::Equal {
+                    return Some(o);
+                }
+            }
+            x.len().cmp(&y.len())
+        }
         (Datum::Numeric(_), Datum::Numeric(_) | Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_))
         | (Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_), Datum::Numeric(_)) => crate::numeric::compare(a, b)?,
         _ => match (a.as_i64(), b.as_i64()) {

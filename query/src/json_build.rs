@@ -290,35 +290,10 @@ pub fn call(f: JsonFn, args: Vec<Datum>) -> Result<Datum> {
             if f == JsonFn::RecordText && args.iter().all(Datum::is_null) {
                 return Ok(Datum::Null);
             }
-            out.push('(');
-            for (i, a) in args.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                let Some(t) = crate::types::to_text(a) else { continue };
-                // record_out quotes an empty value and one with a quote, backslash,
-                // parenthesis, comma or white space, doubling quotes and backslashes.
-                let quote = t.is_empty()
-                    || t.chars().any(|c| {
-                        matches!(c, '"' | '\\' | '(' | ')' | ',' | ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
-                    });
-                if quote {
-                    out.push('"');
-                    for c in t.chars() {
-                        if c == '"' || c == '\\' {
-                            out.push(c);
-                        }
-                        out.push(c);
-                    }
-                    out.push('"');
-                } else {
-                    push_bounded(&mut out, &t)?;
-                }
-                if out.len() > MAX_JSON_BYTES {
-                    return Err(too_large());
-                }
+            let out = crate::composites::record_out(&args, crate::types::to_text);
+            if out.len() > MAX_JSON_BYTES {
+                return Err(too_large());
             }
-            out.push(')');
             Ok(Datum::Text(out))
         }
         JsonFn::BuildArray { jsonb } => {

@@ -20,6 +20,7 @@ pub mod catalog_sizes;
 pub(crate) mod catalog_star;
 pub mod catalog_types;
 pub mod comment;
+pub mod composites;
 pub mod copy;
 pub mod cost;
 pub mod cursors;

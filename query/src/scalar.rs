@@ -45,6 +45,11 @@ pub enum Builtin {
     EnumRange(u32),
     /// A cast to domain `oid`: the value, checked against the domain ([`crate::domains`]).
     DomainCheck(u32),
+    /// A row constructor as a value of composite type `.0`: the arguments, already of its
+    /// fields' types, as its fields ([`crate::composites`]).
+    MakeRecord(u32),
+    /// Field `.0` of a composite value (`(x).f`); NULL for a NULL value.
+    RecordField(usize),
     /// Any number of values of one type; NULLs are ignored.
     Greatest,
     Least,
@@ -182,6 +187,7 @@ impl Builtin {
                 | Builtin::FormatType
                 | Builtin::EnumRange(_)
                 | Builtin::DomainCheck(_)
+                | Builtin::MakeRecord(_)
                 // A NULL key value is left out of the row's hash.
                 | Builtin::SatisfiesHashPartition
         )
@@ -309,6 +315,9 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     if f.strict() && args.iter().any(|a| a.is_null()) {
         return Ok(Datum::Null);
     }
+    if let Builtin::MakeRecord(_) = f {
+        return Ok(Datum::Record(Box::new(args)));
+    }
     if let Builtin::Array(f) = f {
         return crate::array::call(f, args);
     }
@@ -346,6 +355,11 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         Builtin::RegexMatch | Builtin::RegexMatchCi => {
             Datum::Bool(regex_match(text(a(0)), text(a(1)), f == Builtin::RegexMatchCi)?)
         }
+        Builtin::MakeRecord(_) => return Err(SqlError::internal("a record is made above")),
+        Builtin::RecordField(i) => match a(0) {
+            Datum::Record(fields) => fields.get(i).cloned().unwrap_or(Datum::Null),
+            _ => return Err(SqlError::internal("field selection of a value that is not a record")),
+        },
         Builtin::DomainCheck(oid) => {
             crate::domains::check(oid, a(0))?;
             a(0).clone()

@@ -190,6 +190,8 @@ fn datum_width(d: &Datum) -> usize {
         // numeric: a 2-byte header and 2 bytes per 4 decimal digits.
         Datum::Numeric(s) => var(2 + s.bytes().filter(u8::is_ascii_digit).count().div_ceil(4) * 2),
         Datum::Array(a) => 24 + a.items.iter().map(datum_width).sum::<usize>(),
+        // A heap tuple's header, then the fields.
+        Datum::Record(fields) => 24 + fields.iter().map(datum_width).sum::<usize>(),
     }
 }
 

@@ -59,6 +59,7 @@ pub fn parse_text(ty: SqlType, s: &str) -> Result<Datum> {
         // void_in: any text reads as the one void value.
         SqlType::Void => Datum::Text(String::new()),
         SqlType::Enum(oid) => crate::enums::parse(oid, s)?,
+        SqlType::Composite(oid) => crate::composites::record_in(oid, s, parse_text)?,
     })
 }
 
@@ -104,6 +105,11 @@ pub fn to_binary_as(ty: SqlType, d: &Datum) -> Option<Vec<u8>> {
         (SqlType::Char, Datum::Text(s)) => Some(vec![char_byte(s)]),
         // jsonpath_send: a version byte (1), then the text.
         (SqlType::JsonPath, Datum::Text(s)) => Some([&[1u8][..], s.as_bytes()].concat()),
+        (SqlType::Composite(oid), Datum::Record(fields)) => {
+            let types: Option<Vec<SqlType>> =
+                crate::composites::by_oid(oid).map(|t| t.fields.iter().map(|f| f.ty).collect());
+            Some(crate::composites::record_send(types.as_deref(), fields))
+        }
         _ => to_binary(d),
     }
 }
@@ -446,6 +452,7 @@ pub fn to_text_in(d: &Datum, style: &TextStyle) -> Option<String> {
             local.elem = SqlType::Text;
             Some(crate::array::to_text(&local))
         }
+        Datum::Record(fields) => Some(crate::composites::record_out(fields, |f| to_text_in(f, style))),
         _ => shown(d).or_else(|| to_text(d)),
     }
 }
@@ -539,6 +546,7 @@ pub fn to_text(d: &Datum) -> Option<String> {
         Datum::Array(a) => crate::array::to_text(a),
         Datum::Oid(k, v) => crate::regtypes::format(*k, *v),
         Datum::Enum(t, pos) => crate::enums::label(*t, *pos),
+        Datum::Record(fields) => crate::composites::record_out(fields, to_text),
     })
 }
 
@@ -629,6 +637,7 @@ pub fn to_binary(d: &Datum) -> Option<Vec<u8>> {
         Datum::Oid(_, v) => v.to_be_bytes().to_vec(),
         // enum_send: the label's bytes.
         Datum::Enum(t, pos) => crate::enums::label(*t, *pos).into_bytes(),
+        Datum::Record(fields) => crate::composites::record_send(None, fields),
     })
 }
 
@@ -724,6 +733,7 @@ pub fn from_binary(ty: SqlType, b: &[u8], n: usize) -> Result<Datum> {
         SqlType::Void => Datum::Text(String::new()),
         // enum_recv: the label's bytes.
         SqlType::Enum(oid) => crate::enums::parse(oid, std::str::from_utf8(b).map_err(|_| bad())?)?,
+        SqlType::Composite(oid) => crate::composites::record_recv(oid, b, n)?,
     })
 }
 
@@ -851,6 +861,12 @@ pub fn cast(d: Datum, to: SqlType, explicit: bool) -> Result<Datum> {
     Ok(match to {
         Enum(oid) => match d {
             Datum::Enum(t, _) if t == oid => d,
+            Datum::Text(s) => parse_text(to, &s)?,
+            other => return Err(no_cast(&other, to)),
+        },
+        // From another value of the type, or through its text (record_in).
+        Composite(_) => match d {
+            Datum::Record(_) => d,
             Datum::Text(s) => parse_text(to, &s)?,
             other => return Err(no_cast(&other, to)),
         },

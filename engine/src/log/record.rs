@@ -14,6 +14,7 @@ use crate::value::{HashValue, ListValue, SetValue, StrValue, Value, ZSet};
 use crate::{Error, Result};
 use bytes::Bytes;
 use flatbuffers::{FlatBufferBuilder, ForwardsUOffset, Vector, WIPOffset};
+use std::borrow::Cow;
 
 /// First record of every log file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,46 +185,102 @@ const CELL_ENUM: u8 = 21;
 /// A timetz: microseconds since midnight in `i`, the offset (seconds east) as a big-endian i32
 /// in `b`.
 const CELL_TIMETZ: u8 = 22;
+/// A record (a composite type's value): its field count in `i`, the fields in `b` as
+/// [`record_bytes`] writes them.
+const CELL_RECORD: u8 = 23;
 
-fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a>> {
-    let mut args = fb::CellArgs::default();
+/// A value as a cell's fields: tag, integer, float and bytes.
+fn parts(d: &Datum) -> (u8, i64, f64, Option<Cow<'_, [u8]>>) {
+    fn bytes(b: &[u8]) -> Option<Cow<'_, [u8]>> {
+        Some(Cow::Borrowed(b))
+    }
+    fn owned<'a>(b: Vec<u8>) -> Option<Cow<'a, [u8]>> {
+        Some(Cow::Owned(b))
+    }
     match d {
-        Datum::Null => args.tag = CELL_NULL,
-        Datum::Bool(b) => (args.tag, args.i) = (CELL_BOOL, *b as i64),
-        Datum::Int2(v) => (args.tag, args.i) = (CELL_INT2, *v as i64),
-        Datum::Int4(v) => (args.tag, args.i) = (CELL_INT4, *v as i64),
-        Datum::Int8(v) => (args.tag, args.i) = (CELL_INT8, *v),
-        Datum::Float4(v) => (args.tag, args.f) = (CELL_FLOAT4, *v as f64),
-        Datum::Float8(v) => (args.tag, args.f) = (CELL_FLOAT8, *v),
-        Datum::Text(t) => (args.tag, args.b) = (CELL_TEXT, Some(fbb.create_vector(t.as_bytes()))),
-        Datum::Bytea(b) => (args.tag, args.b) = (CELL_BYTEA, Some(fbb.create_vector(b))),
-        Datum::Bpchar(t) => (args.tag, args.b) = (CELL_BPCHAR, Some(fbb.create_vector(t.as_bytes()))),
-        Datum::Timestamp(v) => (args.tag, args.i) = (CELL_TIMESTAMP, *v),
-        Datum::TimestampTz(v) => (args.tag, args.i) = (CELL_TIMESTAMPTZ, *v),
-        Datum::Date(v) => (args.tag, args.i) = (CELL_DATE, *v as i64),
-        Datum::Time(v) => (args.tag, args.i) = (CELL_TIME, *v),
-        Datum::TimeTz(t, east) => {
-            (args.tag, args.i, args.b) = (CELL_TIMETZ, *t, Some(fbb.create_vector(&east.to_be_bytes())))
-        }
+        Datum::Null => (CELL_NULL, 0, 0.0, None),
+        Datum::Bool(b) => (CELL_BOOL, *b as i64, 0.0, None),
+        Datum::Int2(v) => (CELL_INT2, *v as i64, 0.0, None),
+        Datum::Int4(v) => (CELL_INT4, *v as i64, 0.0, None),
+        Datum::Int8(v) => (CELL_INT8, *v, 0.0, None),
+        Datum::Float4(v) => (CELL_FLOAT4, 0, *v as f64, None),
+        Datum::Float8(v) => (CELL_FLOAT8, 0, *v, None),
+        Datum::Text(t) => (CELL_TEXT, 0, 0.0, bytes(t.as_bytes())),
+        Datum::Bytea(b) => (CELL_BYTEA, 0, 0.0, bytes(b)),
+        Datum::Bpchar(t) => (CELL_BPCHAR, 0, 0.0, bytes(t.as_bytes())),
+        Datum::Timestamp(v) => (CELL_TIMESTAMP, *v, 0.0, None),
+        Datum::TimestampTz(v) => (CELL_TIMESTAMPTZ, *v, 0.0, None),
+        Datum::Date(v) => (CELL_DATE, *v as i64, 0.0, None),
+        Datum::Time(v) => (CELL_TIME, *v, 0.0, None),
+        Datum::TimeTz(t, east) => (CELL_TIMETZ, *t, 0.0, owned(east.to_be_bytes().to_vec())),
         Datum::Interval(iv) => {
-            let mut md = [0u8; 8];
-            md[..4].copy_from_slice(&iv.months.to_be_bytes());
-            md[4..].copy_from_slice(&iv.days.to_be_bytes());
-            (args.tag, args.i, args.b) = (CELL_INTERVAL, iv.micros, Some(fbb.create_vector(&md)))
+            let mut md = Vec::with_capacity(8);
+            md.extend_from_slice(&iv.months.to_be_bytes());
+            md.extend_from_slice(&iv.days.to_be_bytes());
+            (CELL_INTERVAL, iv.micros, 0.0, owned(md))
         }
-        Datum::Uuid(u) => (args.tag, args.b) = (CELL_UUID, Some(fbb.create_vector(u))),
-        Datum::Json(t) => (args.tag, args.b) = (CELL_JSON, Some(fbb.create_vector(t.as_bytes()))),
-        Datum::Jsonb(t) => (args.tag, args.b) = (CELL_JSONB, Some(fbb.create_vector(t.as_bytes()))),
-        Datum::Numeric(t) => (args.tag, args.b) = (CELL_NUMERIC, Some(fbb.create_vector(t.as_bytes()))),
+        Datum::Uuid(u) => (CELL_UUID, 0, 0.0, bytes(u)),
+        Datum::Json(t) => (CELL_JSON, 0, 0.0, bytes(t.as_bytes())),
+        Datum::Jsonb(t) => (CELL_JSONB, 0, 0.0, bytes(t.as_bytes())),
+        Datum::Numeric(t) => (CELL_NUMERIC, 0, 0.0, bytes(t.as_bytes())),
         Datum::Array(a) => {
             let mut b = Vec::new();
             crate::table::array::encode_cell(a, &mut b);
-            (args.tag, args.b) = (CELL_ARRAY, Some(fbb.create_vector(&b)))
+            (CELL_ARRAY, 0, 0.0, owned(b))
         }
-        Datum::Oid(k, v) => (args.tag, args.i, args.b) = (CELL_OID, *v as i64, Some(fbb.create_vector(&[k.tag()]))),
-        Datum::Enum(t, pos) => (args.tag, args.i, args.f) = (CELL_ENUM, *t as i64, *pos as f64),
+        Datum::Oid(k, v) => (CELL_OID, *v as i64, 0.0, owned(vec![k.tag()])),
+        Datum::Enum(t, pos) => (CELL_ENUM, *t as i64, *pos as f64, None),
+        Datum::Record(fields) => (CELL_RECORD, fields.len() as i64, 0.0, owned(record_bytes(fields))),
     }
-    fb::Cell::create(fbb, &args)
+}
+
+/// A record's fields, each as its cell's fields: the tag, the integer and the float's bits
+/// (big-endian), then the bytes' length (u32, big-endian; u32::MAX for none) and the bytes.
+fn record_bytes(fields: &[Datum]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for d in fields {
+        let (tag, i, f, b) = parts(d);
+        out.push(tag);
+        out.extend_from_slice(&i.to_be_bytes());
+        out.extend_from_slice(&f.to_bits().to_be_bytes());
+        match b {
+            Some(b) => {
+                out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+                out.extend_from_slice(&b);
+            }
+            None => out.extend_from_slice(&u32::MAX.to_be_bytes()),
+        }
+    }
+    out
+}
+
+/// The fields [`record_bytes`] wrote (`n` of them).
+fn record_of(n: i64, mut b: &[u8]) -> Result<Datum> {
+    let bad = || corrupt("bad record cell");
+    let mut fields = Vec::with_capacity(n.clamp(0, 1600) as usize);
+    let mut take = |n: usize| -> Result<&[u8]> {
+        if b.len() < n {
+            return Err(bad());
+        }
+        let (h, t) = b.split_at(n);
+        b = t;
+        Ok(h)
+    };
+    for _ in 0..n {
+        let tag = take(1)?[0];
+        let i = i64::from_be_bytes(take(8)?.try_into().map_err(|_| bad())?);
+        let f = f64::from_bits(u64::from_be_bytes(take(8)?.try_into().map_err(|_| bad())?));
+        let len = u32::from_be_bytes(take(4)?.try_into().map_err(|_| bad())?);
+        let bytes = if len == u32::MAX { None } else { Some(take(len as usize)?) };
+        fields.push(datum_from(tag, i, f, bytes)?);
+    }
+    Ok(Datum::Record(Box::new(fields)))
+}
+
+fn cell<'a>(fbb: &mut FlatBufferBuilder<'a>, d: &Datum) -> WIPOffset<fb::Cell<'a>> {
+    let (tag, i, f, b) = parts(d);
+    let b = b.map(|b| fbb.create_vector(&b));
+    fb::Cell::create(fbb, &fb::CellArgs { tag, i, f, b })
 }
 
 type Cells<'a> = WIPOffset<Vector<'a, ForwardsUOffset<fb::Cell<'a>>>>;
@@ -234,28 +291,33 @@ fn cells<'a>(fbb: &mut FlatBufferBuilder<'a>, row: &[Datum]) -> Cells<'a> {
 }
 
 fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
+    datum_from(c.tag(), c.i(), c.f(), c.b().map(|b| b.bytes()))
+}
+
+/// The value of a cell's fields ([`parts`]).
+fn datum_from(tag: u8, i: i64, f: f64, b: Option<&[u8]>) -> Result<Datum> {
     let int = |lo: i64, hi: i64| {
-        let v = c.i();
+        let v = i;
         if v < lo || v > hi {
             return Err(corrupt("integer cell out of its type's range"));
         }
         Ok(v)
     };
-    let bytes = || c.b().map(|b| b.bytes().to_vec()).unwrap_or_default();
+    let bytes = || b.map(<[u8]>::to_vec).unwrap_or_default();
     let text = || String::from_utf8(bytes()).map_err(|_| corrupt("text cell is not UTF-8"));
-    Ok(match c.tag() {
+    Ok(match tag {
         CELL_NULL => Datum::Null,
         CELL_BOOL => Datum::Bool(int(0, 1)? == 1),
         CELL_INT2 => Datum::Int2(int(i16::MIN as i64, i16::MAX as i64)? as i16),
         CELL_INT4 => Datum::Int4(int(i32::MIN as i64, i32::MAX as i64)? as i32),
-        CELL_INT8 => Datum::Int8(c.i()),
-        CELL_FLOAT4 => Datum::Float4(c.f() as f32),
-        CELL_FLOAT8 => Datum::Float8(c.f()),
+        CELL_INT8 => Datum::Int8(i),
+        CELL_FLOAT4 => Datum::Float4(f as f32),
+        CELL_FLOAT8 => Datum::Float8(f),
         CELL_TEXT => Datum::Text(String::from_utf8(bytes()).map_err(|_| corrupt("text cell is not UTF-8"))?),
         CELL_BYTEA => Datum::Bytea(bytes()),
         CELL_BPCHAR => Datum::Bpchar(text()?),
-        CELL_TIMESTAMP => Datum::Timestamp(c.i()),
-        CELL_TIMESTAMPTZ => Datum::TimestampTz(c.i()),
+        CELL_TIMESTAMP => Datum::Timestamp(i),
+        CELL_TIMESTAMPTZ => Datum::TimestampTz(i),
         CELL_DATE => Datum::Date(int(i32::MIN as i64, i32::MAX as i64)? as i32),
         CELL_TIME => Datum::Time(int(0, 86_400_000_000)?),
         CELL_TIMETZ => {
@@ -266,14 +328,14 @@ fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
             let md: [u8; 8] = bytes().try_into().map_err(|_| corrupt("interval cell without months and days"))?;
             let months = i32::from_be_bytes([md[0], md[1], md[2], md[3]]);
             let days = i32::from_be_bytes([md[4], md[5], md[6], md[7]]);
-            Datum::Interval(Interval { months, days, micros: c.i() })
+            Datum::Interval(Interval { months, days, micros: i })
         }
         CELL_UUID => Datum::Uuid(bytes().try_into().map_err(|_| corrupt("uuid cell is not 16 bytes"))?),
         CELL_JSON => Datum::Json(text()?),
         CELL_JSONB => Datum::Jsonb(text()?),
         CELL_NUMERIC => Datum::Numeric(text()?),
         CELL_ARRAY => Datum::Array(Box::new(
-            c.b().and_then(|b| crate::table::array::decode_cell(b.bytes())).ok_or_else(|| corrupt("bad array cell"))?,
+            b.and_then(crate::table::array::decode_cell).ok_or_else(|| corrupt("bad array cell"))?,
         )),
         CELL_OID => {
             let kind = match bytes()[..] {
@@ -282,7 +344,8 @@ fn datum_of(c: fb::Cell<'_>) -> Result<Datum> {
             };
             Datum::Oid(kind.ok_or_else(|| corrupt("bad oid cell kind"))?, int(0, u32::MAX as i64)? as u32)
         }
-        CELL_ENUM => Datum::Enum(int(0, u32::MAX as i64)? as u32, c.f() as f32),
+        CELL_ENUM => Datum::Enum(int(0, u32::MAX as i64)? as u32, f as f32),
+        CELL_RECORD => record_of(i, b.unwrap_or_default())?,
         t => return Err(Error::Corrupt(format!("unknown cell tag {t}"))),
     })
 }
@@ -1035,6 +1098,15 @@ mod tests {
                     Datum::Jsonb("{\"a\": [true], \"b\": 1}".into()),
                     Datum::Numeric("-12.50".into()),
                     Datum::Oid(OidKind::RegClass, u32::MAX),
+                    // A composite value: fields of several kinds, a NULL, a nested record.
+                    Datum::Record(Box::new(vec![
+                        Datum::Int4(-7),
+                        Datum::Null,
+                        Datum::Text("a \"b\"".into()),
+                        Datum::Interval(Interval { months: 1, days: -2, micros: 3 }),
+                        Datum::Record(Box::new(vec![Datum::Numeric("1.50".into()), Datum::Bool(true)])),
+                        Datum::Record(Box::default()),
+                    ])),
                 ],
             },
             Record::RowPut { table: "t".into(), row: vec![] },

@@ -61,7 +61,8 @@ impl ArrayType {
     /// The array type of `elem` (None for `unknown` and for arrays: an array of arrays is a
     /// multi-dimensional array of the same type).
     pub fn of(elem: SqlType) -> Option<ArrayType> {
-        if matches!(elem, SqlType::Array(_) | SqlType::Unknown) {
+        // Arrays of composite types are not built.
+        if matches!(elem, SqlType::Array(_) | SqlType::Unknown | SqlType::Composite(_)) {
             return None;
         }
         Some(ArrayType { elem_oid: elem.oid(), typmod: elem.modifier() })
@@ -217,8 +218,9 @@ pub fn encode_cell(a: &ArrayValue, out: &mut Vec<u8>) {
                 put_bytes(out, s.as_bytes())
             }
             Datum::Bytea(b) => put_bytes(out, b),
-            // Arrays hold no arrays (the binder flattens them into dimensions).
-            Datum::Null | Datum::Array(_) => put_bytes(out, b""),
+            // Arrays hold no arrays (the binder flattens them into dimensions), nor records
+            // (there are no arrays of composite types).
+            Datum::Null | Datum::Array(_) | Datum::Record(_) => put_bytes(out, b""),
         }
     }
 }

@@ -62,6 +62,9 @@ pub enum SqlType {
     /// [`FIRST_USER_OID`], below [`ENUM_ARRAY_BIT`]); its labels live in the query engine's
     /// catalog (`orbit_query::enums`).
     Enum(u32),
+    /// A user-defined composite type (CREATE TYPE ... AS (fields)), by its type OID; its
+    /// fields live in the query engine's catalog (`orbit_query::composites`).
+    Composite(u32),
 }
 
 /// The most bytes a `name` holds (PostgreSQL's NAMEDATALEN - 1).
@@ -76,6 +79,14 @@ pub const FIRST_USER_OID: u32 = 16384;
 /// The bit that makes an enum type's OID its array type's OID (`mood[]` is `oid(mood) |
 /// ENUM_ARRAY_BIT`): catalog generations, which give user OIDs, never come near it.
 pub const ENUM_ARRAY_BIT: u32 = 0x8000_0000;
+
+/// The bit every composite type's OID has (its catalog entry's relation OID with this bit
+/// set): a column's type, stored as an OID, then says which kind of user type it is.
+pub const COMPOSITE_BIT: u32 = 0x4000_0000;
+
+/// The name of composite type `oid` as `format_type` prints it, set by the query engine;
+/// before it is set, `record <oid>`.
+pub static COMPOSITE_TYPE_NAME: std::sync::OnceLock<fn(u32) -> Option<String>> = std::sync::OnceLock::new();
 
 /// The name of enum type `oid` as `format_type` prints it, set by the query engine (which keeps
 /// the catalog of enum types); before it is set, `enum <oid>`.
@@ -194,7 +205,7 @@ impl SqlType {
             SqlType::Array(a) => a.oid(),
             SqlType::Oid(k) => k.oid(),
             SqlType::Void => 2278,
-            SqlType::Enum(oid) => oid,
+            SqlType::Enum(oid) | SqlType::Composite(oid) => oid,
         }
     }
 
@@ -272,8 +283,10 @@ impl SqlType {
             24 => SqlType::Oid(OidKind::RegProc),
             2202 => SqlType::Oid(OidKind::RegProcedure),
             2278 => SqlType::Void,
-            // Orbit's only user-defined types are enums: any user OID below the array bit.
-            o if (FIRST_USER_OID..ENUM_ARRAY_BIT).contains(&o) => SqlType::Enum(o),
+            // User-defined types: composite types by their bit, enums the other user OIDs below
+            // the array bit.
+            o if (COMPOSITE_BIT..ENUM_ARRAY_BIT).contains(&o) => SqlType::Composite(o),
+            o if (FIRST_USER_OID..COMPOSITE_BIT).contains(&o) => SqlType::Enum(o),
             _ => {
                 let elem = SqlType::from_oid(super::array::elem_oid(oid)?)?;
                 return elem.array_of();
@@ -353,6 +366,9 @@ impl SqlType {
             SqlType::Oid(k) => k.name().into(),
             SqlType::Void => "void".into(),
             SqlType::Enum(oid) => ENUM_TYPE_NAME.get().and_then(|f| f(oid)).unwrap_or_else(|| format!("enum {oid}")),
+            SqlType::Composite(oid) => {
+                COMPOSITE_TYPE_NAME.get().and_then(|f| f(oid)).unwrap_or_else(|| format!("record {oid}"))
+            }
         }
     }
 
@@ -475,6 +491,8 @@ pub enum Datum {
     /// (ADD VALUE puts a new one between two others, RENAME VALUE keeps it), so stored values
     /// and index keys stay valid.
     Enum(u32, f32),
+    /// A value of a composite type: its fields' values, in the type's order.
+    Record(Box<Vec<Datum>>),
 }
 
 /// A PostgreSQL interval: months, days and microseconds are kept apart, because a month has
@@ -501,6 +519,7 @@ impl Datum {
                         + a.dims.len() * std::mem::size_of::<super::ArrayDim>()
                         + a.items.iter().map(Datum::memory).sum::<usize>()
                 }
+                Datum::Record(fields) => fields.iter().map(Datum::memory).sum::<usize>(),
                 _ => 0,
             }
     }

@@ -15,7 +15,9 @@
 //! digits without trailing zeros, all inverted when negative (see `encode_numeric`); arrays
 //! in PostgreSQL's array order: each element after a 0x02 byte (a NULL element as 0x03, so it
 //! sorts after every value, as array_cmp has it), ended by 0x01 (a prefix sorts first), then
-//! the dimension count and each dimension's length and lower bound.
+//! the dimension count and each dimension's length and lower bound; records (composite
+//! values) field by field as array elements are (a NULL field after every value, as
+//! record_cmp orders them), ended by 0x01.
 
 use super::Datum;
 
@@ -29,6 +31,7 @@ const TAG_UUID: u8 = 0x07;
 const TAG_NUMERIC: u8 = 0x08;
 const TAG_ARRAY: u8 = 0x09;
 const TAG_ENUM: u8 = 0x0A;
+const TAG_RECORD: u8 = 0x0B;
 
 pub fn encode<'a>(values: impl Iterator<Item = &'a Datum>) -> Vec<u8> {
     let mut out = Vec::with_capacity(16);
@@ -109,6 +112,18 @@ fn encode_one(out: &mut Vec<u8>, v: &Datum) {
                 out.extend_from_slice(&d.len.to_be_bytes());
                 out.extend_from_slice(&((d.lower as u32) ^ (1 << 31)).to_be_bytes());
             }
+        }
+        Datum::Record(fields) => {
+            out.push(TAG_RECORD);
+            for d in fields.iter() {
+                if d.is_null() {
+                    out.push(0x03);
+                } else {
+                    out.push(0x02);
+                    encode_one(out, d);
+                }
+            }
+            out.push(0x01);
         }
     }
 }

@@ -11,7 +11,10 @@ pub mod key;
 pub mod mvcc;
 
 pub use array::{ArrayDim, ArrayType, ArrayValue};
-pub use datum::{Datum, Interval, OidKind, SqlType, ENUM_ARRAY_BIT, ENUM_TYPE_NAME, FIRST_USER_OID, NAME_MAX_BYTES};
+pub use datum::{
+    Datum, Interval, OidKind, SqlType, COMPOSITE_BIT, COMPOSITE_TYPE_NAME, ENUM_ARRAY_BIT, ENUM_TYPE_NAME,
+    FIRST_USER_OID, NAME_MAX_BYTES,
+};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;

@@ -1,9 +1,13 @@
-//! Binds CREATE TYPE ... AS ENUM, ALTER TYPE and DROP TYPE ([`crate::enums::EnumPlan`]), and
-//! resolves a type name to an enum type for [`super::sql_type`].
+//! Binds CREATE TYPE ... AS ENUM, ALTER TYPE and DROP TYPE ([`crate::enums::EnumPlan`]),
+//! CREATE TYPE ... AS (fields) and DROP TYPE of composite types
+//! ([`crate::composites::CompositePlan`]), and resolves a type name to an enum or composite
+//! type for [`super::sql_type`].
 
 use super::{fold, Plan};
+use crate::composites::CompositePlan;
 use crate::enums::EnumPlan;
 use crate::error::{code, Result, SqlError};
+use orbit_engine::table::ColumnDef;
 use sqlparser::ast;
 
 /// The catalog name and the name as written of a type name (`s.mood` / `mood`), resolved
@@ -49,7 +53,7 @@ fn built_in(parts: &[String]) -> bool {
         _ => return false,
     };
     let t = ast::DataType::Custom(ast::ObjectName::from(vec![ast::Ident::new(n.clone())]), vec![]);
-    matches!(super::sql_type(&t), Ok(t) if !matches!(t, orbit_engine::table::SqlType::Enum(_)))
+    matches!(super::sql_type(&t), Ok(t) if !matches!(t, orbit_engine::table::SqlType::Enum(_) | orbit_engine::table::SqlType::Composite(_)))
 }
 
 pub(super) fn create(
@@ -57,26 +61,79 @@ pub(super) fn create(
     name: &ast::ObjectName,
     repr: Option<&ast::UserDefinedTypeRepresentation>,
 ) -> Result<Plan> {
-    let labels = match repr {
-        Some(ast::UserDefinedTypeRepresentation::Enum { labels }) => labels,
-        _ => return Err(SqlError::unsupported("CREATE TYPE is only supported for enum types (AS ENUM)")),
-    };
     let p = parts(name)?;
     let catalog_name = super::new_object_name(sql, name)?;
     let (schema, rel) = crate::schema::split(&catalog_name);
     if crate::enums::lookup_name(&catalog_name).is_some()
         || crate::domains::lookup_name(&catalog_name).is_some()
+        || crate::composites::lookup_name(&catalog_name).is_some()
         || (schema == crate::schema::PUBLIC && built_in(&p))
     {
         return Err(SqlError::new("42710", format!("type \"{rel}\" already exists")));
     }
-    let labels = labels.iter().map(label).collect::<Result<Vec<_>>>()?;
-    Ok(Plan::EnumType(EnumPlan::Create { name: catalog_name, labels }))
+    match repr {
+        Some(ast::UserDefinedTypeRepresentation::Enum { labels }) => {
+            let labels = labels.iter().map(label).collect::<Result<Vec<_>>>()?;
+            Ok(Plan::EnumType(EnumPlan::Create { name: catalog_name, labels }))
+        }
+        Some(ast::UserDefinedTypeRepresentation::Composite { attributes }) => {
+            let fields = composite_fields(attributes)?;
+            Ok(Plan::CompositeType(CompositePlan::Create { name: catalog_name, fields }))
+        }
+        _ => Err(SqlError::unsupported(
+            "CREATE TYPE is only supported for enum types (AS ENUM) and composite types (AS (...))",
+        )),
+    }
+}
+
+/// A composite type's fields: names folded, each given once, of a type a column can have.
+fn composite_fields(attributes: &[ast::UserDefinedTypeCompositeAttributeDef]) -> Result<Vec<ColumnDef>> {
+    if attributes.len() > crate::composites::MAX_FIELDS {
+        return Err(SqlError::new(
+            "54011",
+            format!("tables can have at most {} columns", crate::composites::MAX_FIELDS),
+        ));
+    }
+    let mut fields: Vec<ColumnDef> = Vec::with_capacity(attributes.len());
+    for a in attributes {
+        let name = fold(&a.name);
+        if fields.iter().any(|f| f.name == name) {
+            return Err(SqlError::new("42701", format!("column \"{name}\" specified more than once")));
+        }
+        if let Some(c) = &a.collation {
+            super::bytewise_collation(c)?;
+        }
+        let ty = super::sql_type(&a.data_type)?;
+        fields.push(ColumnDef::new(name, ty));
+    }
+    Ok(fields)
 }
 
 pub(super) fn drop(names: &[ast::ObjectName], if_exists: bool, cascade: bool) -> Result<Plan> {
     let mut out = Vec::new();
     let mut skipped = Vec::new();
+    let composite: Vec<Option<String>> = names
+        .iter()
+        .map(|n| parts(n).ok().and_then(|p| crate::composites::resolve(&p)).map(|t| t.name.clone()))
+        .collect();
+    if composite.iter().any(Option::is_some) {
+        if cascade {
+            return Err(SqlError::unsupported("DROP TYPE ... CASCADE of a composite type is not supported yet"));
+        }
+        for (n, found) in names.iter().zip(composite) {
+            match (found, existing(n)?) {
+                (Some(c), _) => out.push(c),
+                (None, (Some(_), _)) => {
+                    return Err(SqlError::unsupported(
+                        "DROP TYPE of composite and enum types together is not supported yet",
+                    ))
+                }
+                (None, (None, shown)) if if_exists => skipped.push(shown),
+                (None, (None, shown)) => return Err(undefined(&shown)),
+            }
+        }
+        return Ok(Plan::CompositeType(CompositePlan::Drop { names: out, skipped }));
+    }
     for n in names {
         match existing(n)? {
             (Some(c), _) => out.push(c),
@@ -116,10 +173,13 @@ pub(super) fn alter(at: &ast::AlterType) -> Result<Plan> {
     }))
 }
 
-/// Enum type `name` as a column or cast type (None when it names no enum type).
+/// Enum or composite type `name` as a column or cast type (None when it names neither).
 pub(super) fn resolve_type(name: &ast::ObjectName) -> Option<orbit_engine::table::SqlType> {
+    use orbit_engine::table::SqlType;
     let parts = parts(name).ok()?;
-    crate::enums::resolve(&parts).map(|t| orbit_engine::table::SqlType::Enum(t.oid))
+    crate::enums::resolve(&parts)
+        .map(|t| SqlType::Enum(t.oid))
+        .or_else(|| crate::composites::resolve(&parts).map(|t| SqlType::Composite(t.oid)))
 }
 
 /// The enum type of enum_first / enum_last / enum_range arguments (`anyenum`: one enum type,

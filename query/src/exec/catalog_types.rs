@@ -1,4 +1,5 @@
-//! The DDL steps enum types ([`super::enum_types`]) and domains ([`super::domains`]) share on
+//! The DDL steps enum types ([`super::enum_types`]), composite types
+//! ([`super::composite_types`]) and domains ([`super::domains`]) share on
 //! their catalog entries ([`crate::catalog_types`]): create, swap in a new definition, rename
 //! and drop one — decided on shard 0, applied and logged on every shard as a table's DDL is,
 //! each kept in the transaction for ROLLBACK ([`super::undo`]).
@@ -26,6 +27,16 @@ impl EntryDdl for crate::enums::EnumType {
 
     fn to_def(&self) -> TableDef {
         crate::enums::EnumType::to_def(self)
+    }
+}
+
+impl EntryDdl for crate::composites::CompositeType {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn to_def(&self) -> TableDef {
+        crate::composites::CompositeType::to_def(self)
     }
 }
 

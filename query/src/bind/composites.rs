@@ -1,0 +1,73 @@
+//! Composite values in expressions ([`crate::composites`]): field selection (`(x).f`,
+//! `(x).f.g`) and a row constructor cast or assigned to a composite type (`ROW(1, 'a')::pair`,
+//! `INSERT ... VALUES (ROW(1, 'a'))` into a column of the type), each field coerced to its
+//! field's type as PostgreSQL's coerce_record_to_complex coerces it.
+
+use super::{fold, Binder, CastContext, Scope};
+use crate::error::{code, Result, SqlError};
+use crate::expr::Expr;
+use crate::scalar::Builtin;
+use orbit_engine::table::SqlType;
+use sqlparser::ast;
+
+impl Binder<'_> {
+    /// `(root).f...` where `root` is of a composite type: its fields, field by field; None
+    /// where `root` is not of a composite type (or the chain holds more than field names).
+    pub(super) fn composite_field(
+        &mut self,
+        root: &ast::Expr,
+        chain: &[ast::AccessExpr],
+        scope: Option<&Scope>,
+    ) -> Result<Option<Expr>> {
+        let names: Option<Vec<String>> = chain
+            .iter()
+            .map(|a| match a {
+                ast::AccessExpr::Dot(ast::Expr::Identifier(id)) => Some(fold(id)),
+                _ => None,
+            })
+            .collect();
+        let Some(names) = names else { return Ok(None) };
+        let mut e = self.expr(root, scope)?;
+        if !matches!(e.ty(), SqlType::Composite(_)) {
+            return Ok(None);
+        }
+        for name in names {
+            let SqlType::Composite(oid) = e.ty() else {
+                return Err(SqlError::new(
+                    code::WRONG_OBJECT_TYPE,
+                    format!("column notation .{name} applied to type {}, which is not a composite type", e.ty().name()),
+                ));
+            };
+            let fields = crate::composites::fields_of(oid)?;
+            let Some(i) = fields.iter().position(|f| f.name == name) else {
+                return Err(SqlError::new(
+                    code::UNDEFINED_COLUMN,
+                    format!("column \"{name}\" not found in data type {}", e.ty().name()),
+                ));
+            };
+            e = Expr::Call(Builtin::RecordField(i), vec![e], fields[i].ty);
+        }
+        Ok(Some(e))
+    }
+
+    /// A row constructor's fields (`args`) as a value of composite type `to`: as many as the
+    /// type has, each coerced to its field's type in context `ctx`.
+    pub(super) fn row_to_composite(&mut self, args: Vec<Expr>, to: SqlType, ctx: CastContext) -> Result<Expr> {
+        let SqlType::Composite(oid) = to else { return Err(SqlError::internal("row to a type that is not composite")) };
+        let fields = crate::composites::fields_of(oid)?;
+        let cannot =
+            |detail: String| SqlError::new("42846", format!("cannot cast type record to {}", to.name())).detail(detail);
+        if args.len() != fields.len() {
+            let which = if args.len() < fields.len() { "few" } else { "many" };
+            return Err(cannot(format!("Input has too {which} columns.")));
+        }
+        let mut out = Vec::with_capacity(args.len());
+        for (i, (a, f)) in args.into_iter().zip(&fields).enumerate() {
+            let from = a.ty();
+            out.push(self.coerce(a, f.ty, ctx, |_| {
+                cannot(format!("Cannot cast type {} to {} in column {}.", from.name(), f.ty.name(), i + 1))
+            })?);
+        }
+        Ok(Expr::Call(Builtin::MakeRecord(oid), out, to))
+    }
+}

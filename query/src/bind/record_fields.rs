@@ -1,6 +1,6 @@
 //! Record columns of a derived table, read by field: `(result.keys).x` over
 //! `FROM (SELECT information_schema._pg_expandarray(i.indkey) AS keys, ...) result`, as
-//! pgjdbc's getPrimaryKeys writes it. Orbit has no composite types: a record-returning
+//! pgjdbc's getPrimaryKeys writes it. Orbit has no anonymous record values: a record-returning
 //! set-returning call in a select list is its text (`(1,1)`), so before the derived table is
 //! bound each such item gets its fields as hidden items beside it, named `"\0keys.x"`;
 //! a field selection on the column reads the hidden one. `SELECT *` leaves them out

@@ -217,7 +217,7 @@ impl Binder<'_> {
     /// A set-returning call whose rows are records of several columns (json[b]_each[_text]: key
     /// and value), each column an array unnested in lockstep with the others (one row per
     /// element, as the select list's set-returning calls run): the record's text as PostgreSQL
-    /// prints it (`(a,1)`; Orbit has no composite types, so the value is `text`, not `record`),
+    /// prints it (`(a,1)`; Orbit has no anonymous record values, so the value is `text`, not `record`),
     /// or with `field` (`(jsonb_each(j)).key`) that column alone.
     fn record_srf(&mut self, cols: Vec<super::json_ops::ArrayColumn>, field: Option<&str>) -> Result<Expr> {
         if let Some(f) = field {

@@ -2,8 +2,8 @@
 //! FROM a JOIN b ON ...`, `b.*::text`, `count(b)`). As the argument of to_json / to_jsonb /
 //! row_to_json it is bound to [`JsonFn::Record`] over the FROM item's columns, which writes the
 //! row as PostgreSQL writes a record (`{"id":1,"name":"x"}`); anywhere else to
-//! [`JsonFn::RecordText`], the record's text as PostgreSQL prints it (`(1,x)`). Orbit has no
-//! composite types: the value is `text` (PostgreSQL: the table's row type), so its type, and
+//! [`JsonFn::RecordText`], the record's text as PostgreSQL prints it (`(1,x)`). Orbit has no table row
+//! types: the value is `text` (PostgreSQL: the table's row type), so its type, and
 //! field selection `(t).a`, differ; it is NULL when all its columns are NULL (PostgreSQL: only
 //! for the missing side of an outer join). `t IS [NOT] NULL` tests each column, as PostgreSQL
 //! tests a row ([`Binder::row_fields`]). A whole-row reference to an enclosing query's FROM
@@ -204,7 +204,8 @@ impl Binder<'_> {
 
     /// A row constructor as a value (`ROW(1, 'x')`, `(a, b)`; comparisons of rows are rewritten
     /// before binding, `bind/row_compare.rs`): its text as PostgreSQL's record_out writes it.
-    /// Orbit has no composite types, so its type is `text`, not `record`.
+    /// Anonymous records are not values in Orbit, so its type is `text`, not `record` (a cast or
+    /// assignment to a composite type takes its fields: `bind/composites.rs`).
     pub(super) fn row_value(&mut self, items: &[&ast::Expr], scope: Option<&Scope>) -> Result<Expr> {
         let mut args = Vec::with_capacity(items.len());
         for e in items {

@@ -98,15 +98,7 @@ fn encode_one(out: &mut Vec<u8>, v: &Datum) {
         Datum::Numeric(s) => encode_numeric(out, s),
         Datum::Array(a) => {
             out.push(TAG_ARRAY);
-            for d in &a.items {
-                if d.is_null() {
-                    out.push(0x03);
-                } else {
-                    out.push(0x02);
-                    encode_one(out, d);
-                }
-            }
-            out.push(0x01);
+            encode_elements(out, &a.items);
             out.push(a.dims.len() as u8);
             for d in &a.dims {
                 out.extend_from_slice(&d.len.to_be_bytes());
@@ -115,17 +107,23 @@ fn encode_one(out: &mut Vec<u8>, v: &Datum) {
         }
         Datum::Record(fields) => {
             out.push(TAG_RECORD);
-            for d in fields.iter() {
-                if d.is_null() {
-                    out.push(0x03);
-                } else {
-                    out.push(0x02);
-                    encode_one(out, d);
-                }
-            }
-            out.push(0x01);
+            encode_elements(out, fields);
         }
     }
+}
+
+/// An array's elements or a record's fields: each value after 0x02, a NULL as 0x03 (after
+/// every value), ended by 0x01 (a prefix sorts first).
+fn encode_elements(out: &mut Vec<u8>, items: &[Datum]) {
+    for d in items {
+        if d.is_null() {
+            out.push(0x03);
+        } else {
+            out.push(0x02);
+            encode_one(out, d);
+        }
+    }
+    out.push(0x01);
 }
 
 /// A numeric's text (as PostgreSQL prints it) as an order-preserving key: value x = 0.d1d2... *

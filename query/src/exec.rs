@@ -542,6 +542,7 @@ async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Resu
                 lines.into_iter().map(|l| vec![if json { Datum::Json(l) } else { Datum::Text(l) }]).collect();
             Ok(QueryResult { rows, tag: "EXPLAIN".into(), notices: vec![] })
         }
+        // (Without FOR UPDATE / SHARE it ran in execute_plan.)
         Plan::Select(s) => lock_rows::select_for_update(txn, s, params).await,
         Plan::Query(_) => Err(SqlError::internal("a query runs from execute_plan")),
         Plan::Insert { table, rows, select: source, on_conflict, returning, checks } => {

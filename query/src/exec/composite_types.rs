@@ -4,7 +4,7 @@
 
 use super::{catalog_types, QueryResult};
 use crate::composites::{self, CompositePlan, CompositeType};
-use crate::error::{code, Result, SqlError};
+use crate::error::Result;
 use crate::txn::Txn;
 
 pub(super) async fn run(txn: &mut Txn, plan: &CompositePlan) -> Result<QueryResult> {
@@ -16,9 +16,7 @@ pub(super) async fn run(txn: &mut Txn, plan: &CompositePlan) -> Result<QueryResu
         }
         CompositePlan::Drop { names, skipped } => {
             let mut r = QueryResult { tag: "DROP TYPE".into(), ..Default::default() };
-            for s in skipped {
-                r.notices.push(SqlError::new("00000", format!("type \"{s}\" does not exist, skipping")));
-            }
+            super::domains::skipped_types(&mut r, skipped);
             // PostgreSQL checks every type before dropping any; CASCADE (which would drop the
             // columns and fields of the type) is refused when binding.
             let mut found = Vec::new();
@@ -27,14 +25,8 @@ pub(super) async fn run(txn: &mut Txn, plan: &CompositePlan) -> Result<QueryResu
                 let deps = composites::dependents(t.oid);
                 if !deps.is_empty() {
                     let shown = crate::enums::display_name(&t.name);
-                    let lines: Vec<String> =
-                        deps.iter().map(|(_, what)| format!("{what} depends on type {shown}")).collect();
-                    return Err(SqlError::new(
-                        code::DEPENDENT_OBJECTS_STILL_EXIST,
-                        format!("cannot drop type {shown} because other objects depend on it"),
-                    )
-                    .detail(lines.join("\n"))
-                    .hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                    let lines = deps.iter().map(|(_, what)| format!("{what} depends on type {shown}"));
+                    return Err(super::domains::type_depended_on(&shown, lines));
                 }
                 found.push((t, def));
             }

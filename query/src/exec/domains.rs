@@ -43,9 +43,7 @@ fn quote(s: &str) -> String {
 async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool) -> Result<QueryResult> {
     use domains::Dependent;
     let mut r = QueryResult { tag: "DROP DOMAIN".into(), ..Default::default() };
-    for s in skipped {
-        r.notices.push(SqlError::new("00000", format!("type \"{s}\" does not exist, skipping")));
-    }
+    skipped_types(&mut r, skipped);
     // The domains the statement names: what depends on one of them is no obstacle to the
     // others (it goes itself).
     let named: Vec<u32> = names.iter().filter_map(|n| current(n).ok()).map(|(d, _)| d.oid).collect();
@@ -82,14 +80,22 @@ async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool
 /// DROP's 2BP01 for type `shown` (as messages name it), which `deps` depend on: one DETAIL
 /// line each.
 pub(super) fn still_depended_on(shown: &str, deps: &[domains::Dependent]) -> SqlError {
-    let lines: Vec<String> =
-        deps.iter().map(|x| format!("{} depends on type {}", x.describe(), x.depends_on(shown))).collect();
+    type_depended_on(shown, deps.iter().map(|x| format!("{} depends on type {}", x.describe(), x.depends_on(shown))))
+}
+
+/// DROP's 2BP01 for type `shown` with these DETAIL lines (`<object> depends on type <name>`).
+pub(super) fn type_depended_on(shown: &str, lines: impl Iterator<Item = String>) -> SqlError {
     SqlError::new(
         code::DEPENDENT_OBJECTS_STILL_EXIST,
         format!("cannot drop type {shown} because other objects depend on it"),
     )
-    .detail(lines.join("\n"))
+    .detail(lines.collect::<Vec<_>>().join("\n"))
     .hint("Use DROP ... CASCADE to drop the dependent objects too.")
+}
+
+/// DROP TYPE / DOMAIN IF EXISTS's NOTICE for each name it did not find.
+pub(super) fn skipped_types(r: &mut QueryResult, skipped: &[String]) {
+    r.notices.extend(skipped.iter().map(|s| SqlError::new("00000", format!("type \"{s}\" does not exist, skipping"))));
 }
 
 /// DROP ... CASCADE of a type (a domain or an enum) that `deps` depend on: the columns first,

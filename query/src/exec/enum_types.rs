@@ -44,9 +44,7 @@ async fn create(txn: &mut Txn, name: &str, labels: &[String]) -> Result<QueryRes
 
 async fn drop(txn: &mut Txn, names: &[String], skipped: &[String], cascade: bool) -> Result<QueryResult> {
     let mut r = QueryResult { tag: "DROP TYPE".into(), ..Default::default() };
-    for s in skipped {
-        r.notices.push(SqlError::new("00000", format!("type \"{s}\" does not exist, skipping")));
-    }
+    super::domains::skipped_types(&mut r, skipped);
     // PostgreSQL checks every type before dropping any.
     let mut found = Vec::new();
     for n in names {

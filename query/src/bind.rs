@@ -718,6 +718,14 @@ pub struct Prepared {
     pub reads_sizes: bool,
 }
 
+/// What an INSERT target column names below the column: an array element or slice
+/// (`a[i]`), or a field of a composite value (`c.f.g`).
+#[derive(Clone)]
+enum Indirection {
+    Subscript(Vec<ast::Expr>),
+    Fields(Vec<String>),
+}
+
 /// Parses a query string into its statements. A syntax error anywhere rejects the whole
 /// string, as in PostgreSQL (it parses a simple Query message whole before running any of it).
 pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
@@ -3806,17 +3814,23 @@ impl Binder<'_> {
         // The target columns, and for each its subscript when it is `a[i]` or `a[lo:hi]`
         // (`array_assign::insert_columns_syntax`): a column may be named more than once only
         // so, as in PostgreSQL.
-        let mut subscripts: Vec<Option<Vec<ast::Expr>>> = Vec::new();
+        // (or its field path when it is `col.f.g`, assigning a field of a composite column).
+        let mut subscripts: Vec<Option<Indirection>> = Vec::new();
         let targets: Vec<usize> = if ins.columns.is_empty() {
             (0..def.columns.len()).collect()
         } else {
             let mut t = Vec::new();
             for c in &ins.columns {
-                let id = c.0.last().and_then(|p| p.as_ident()).ok_or_else(|| SqlError::syntax(&c.to_string()))?;
+                let parts = c.0.iter().map(|p| p.as_ident()).collect::<Option<Vec<_>>>();
+                let parts = parts.filter(|p| !p.is_empty()).ok_or_else(|| SqlError::syntax(&c.to_string()))?;
+                let id = parts[0];
                 let (cn, subscript) = match array_assign::subscripted_target(&id.value) {
                     Some(target) => {
                         let target = target?;
-                        (target.column, Some(target.subscripts))
+                        (target.column, Some(Indirection::Subscript(target.subscripts)))
+                    }
+                    None if parts.len() > 1 => {
+                        (fold(id), Some(Indirection::Fields(parts[1..].iter().map(|p| fold(p)).collect())))
                     }
                     None => (fold(id), None),
                 };
@@ -3901,9 +3915,13 @@ impl Binder<'_> {
             for ((e, &i), subscript) in exprs.iter().zip(&targets).zip(&subscripts) {
                 if let Some(s) = subscript {
                     if is_default_keyword(e) {
+                        let what = match s {
+                            Indirection::Subscript(_) => "an array element",
+                            Indirection::Fields(_) => "a subfield",
+                        };
                         return Err(SqlError::new(
                             code::FEATURE_NOT_SUPPORTED,
-                            "cannot set an array element to DEFAULT",
+                            format!("cannot set {what} to DEFAULT"),
                         ));
                     }
                     given.push(i);
@@ -3938,24 +3956,29 @@ impl Binder<'_> {
         Ok((Plan::Insert { table: def, rows, select: None, on_conflict, returning, checks }, columns))
     }
 
-    /// INSERT's value for a subscripted target `column[subscript]`: assigned into what the
-    /// column's earlier targets made of it (`so_far`), or into a NULL of its type (not its
-    /// DEFAULT), as PostgreSQL's INSERT does.
+    /// INSERT's value for a subscripted target `column[subscript]` or a field `column.f`:
+    /// assigned into what the column's earlier targets made of it (`so_far`), or into a NULL
+    /// of its type (not its DEFAULT), as PostgreSQL's INSERT does.
     fn insert_subscripted(
         &mut self,
         def: &TableDef,
         column: usize,
         so_far: Option<Expr>,
-        subscript: &[ast::Expr],
+        target: &Indirection,
         value: Expr,
     ) -> Result<Expr> {
         let c = &def.columns[column];
         let base = so_far.unwrap_or(Expr::Const(Datum::Null, c.ty));
-        let mut bound = Vec::with_capacity(subscript.len());
-        for x in subscript {
-            bound.push(self.expr(x, None)?);
+        match target {
+            Indirection::Subscript(subscript) => {
+                let mut bound = Vec::with_capacity(subscript.len());
+                for x in subscript {
+                    bound.push(self.expr(x, None)?);
+                }
+                self.subscripted_assignment(&c.name, base, bound, value)
+            }
+            Indirection::Fields(path) => self.field_assignment(&c.name, base, path, value),
         }
-        self.subscripted_assignment(&c.name, base, bound, value)
     }
 
     /// An explicit value for a `GENERATED ALWAYS AS IDENTITY` column is refused (428C9).
@@ -4357,13 +4380,13 @@ impl Binder<'_> {
         scope: &Scope,
     ) -> Result<Vec<(usize, Expr)>> {
         let mut sets: Vec<(usize, Expr)> = Vec::new();
+        // The columns whose fields the list assigns (`SET c.f = ...`): several of those compose.
+        let mut by_field: Vec<usize> = Vec::new();
         let assignments = expand_tuple_assignments(assignments)?;
         for a in &assignments {
             let ast::AssignmentTarget::ColumnName(n) = &a.target else {
                 return Err(SqlError::internal("a multiple-column assignment left"));
             };
-            // `SET a.b = ...` assigns field b of column a (PostgreSQL's composite types), not
-            // column b of table a.
             let id = n.0.first().and_then(|p| p.as_ident()).ok_or_else(|| SqlError::syntax(&n.to_string()))?;
             let cn = fold(id);
             let i = def.column(&cn).ok_or_else(|| {
@@ -4373,16 +4396,45 @@ impl Binder<'_> {
                 )
                 .at(self.pos(&id.span))
             })?;
-            if let Some(field) = n.0.get(1).and_then(|p| p.as_ident()) {
-                return Err(SqlError::new(
-                    code::DATATYPE_MISMATCH,
-                    format!(
-                        "cannot assign to field \"{}\" of column \"{cn}\" because its type {} is not a composite type",
-                        fold(field),
-                        base(def.columns[i].ty).name()
-                    ),
-                )
-                .at(self.pos(&id.span)));
+            // `SET a.b = ...` assigns field b of column a (PostgreSQL's composite types), not
+            // column b of table a.
+            let path = n.0[1..].iter().map(|p| p.as_ident().map(fold)).collect::<Option<Vec<String>>>();
+            let path = path.ok_or_else(|| SqlError::syntax(&n.to_string()))?;
+            if !path.is_empty() {
+                if def.columns[i].generated.is_some() {
+                    return Err(generated::updated_value(&cn));
+                }
+                if is_default_keyword(&a.value) {
+                    return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, "cannot set a subfield to DEFAULT"));
+                }
+                let earlier = sets.iter().position(|(j, _)| *j == i);
+                let current = match earlier {
+                    Some(k) if by_field.contains(&i) => {
+                        std::mem::replace(&mut sets[k].1, Expr::Const(Datum::Null, SqlType::Unknown))
+                    }
+                    Some(_) => {
+                        return Err(SqlError::new(
+                            code::SYNTAX_ERROR,
+                            format!("multiple assignments to same column \"{cn}\""),
+                        ))
+                    }
+                    // The row's value, named through the target's alias (UPDATE ... FROM may
+                    // have a column of that name too).
+                    None => {
+                        let alias = ast::Ident::with_quote('"', scope.alias.clone());
+                        self.expr(&ast::Expr::CompoundIdentifier(vec![alias, id.clone()]), Some(scope))?
+                    }
+                };
+                let value = self.expr(&a.value, Some(scope))?;
+                let set = self.field_assignment(&cn, current, &path, value).map_err(|e| e.at(self.pos(&id.span)))?;
+                match earlier {
+                    Some(k) => sets[k].1 = set,
+                    None => {
+                        sets.push((i, set));
+                        by_field.push(i);
+                    }
+                }
+                continue;
             }
             if sets.iter().any(|(j, _)| *j == i) {
                 return Err(SqlError::new(code::SYNTAX_ERROR, format!("multiple assignments to same column \"{cn}\"")));

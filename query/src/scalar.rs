@@ -50,6 +50,10 @@ pub enum Builtin {
     MakeRecord(u32),
     /// Field `.0` of a composite value (`(x).f`); NULL for a NULL value.
     RecordField(usize),
+    /// The composite value of the first argument (of a type with `.1` fields) with field `.0`
+    /// set to the second (`SET col.f = x`, PostgreSQL's FieldStore); a NULL value is a
+    /// record of NULL fields first.
+    RecordSet(u32, u32),
     /// Any number of values of one type; NULLs are ignored.
     Greatest,
     Least,
@@ -188,6 +192,7 @@ impl Builtin {
                 | Builtin::EnumRange(_)
                 | Builtin::DomainCheck(_)
                 | Builtin::MakeRecord(_)
+                | Builtin::RecordSet(..)
                 // A NULL key value is left out of the row's hash.
                 | Builtin::SatisfiesHashPartition
         )
@@ -356,6 +361,17 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             Datum::Bool(regex_match(text(a(0)), text(a(1)), f == Builtin::RegexMatchCi)?)
         }
         Builtin::MakeRecord(_) => return Err(SqlError::internal("a record is made above")),
+        Builtin::RecordSet(i, n) => {
+            let mut fields = match a(0) {
+                Datum::Record(fields) => fields.clone(),
+                _ => Box::new(vec![Datum::Null; n as usize]),
+            };
+            match fields.get_mut(i as usize) {
+                Some(f) => *f = a(1).clone(),
+                None => return Err(SqlError::internal("field assignment past a record's fields")),
+            }
+            Datum::Record(fields)
+        }
         Builtin::RecordField(i) => match a(0) {
             Datum::Record(fields) => fields.get(i).cloned().unwrap_or(Datum::Null),
             _ => return Err(SqlError::internal("field selection of a value that is not a record")),

@@ -70,4 +70,50 @@ impl Binder<'_> {
         }
         Ok(Expr::Call(Builtin::MakeRecord(oid), out, to))
     }
+
+    /// `base` (a value of column `column`, or what earlier assignments made of it) with the
+    /// field at `path` set to `value`, coerced to the field's type by assignment: PostgreSQL's
+    /// FieldStore for `UPDATE ... SET col.f.g = x` and `INSERT INTO t (col.f) ...`.
+    pub(super) fn field_assignment(&mut self, column: &str, base: Expr, path: &[String], value: Expr) -> Result<Expr> {
+        let ty = base.ty();
+        let Some((name, rest)) = path.split_first() else { return Ok(value) };
+        let SqlType::Composite(oid) = ty else {
+            return Err(SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!(
+                    "cannot assign to field \"{name}\" of column \"{column}\" because its type {} is not a composite type",
+                    super::base(ty).name()
+                ),
+            ));
+        };
+        let fields = crate::composites::fields_of(oid)?;
+        let Some(i) = fields.iter().position(|f| &f.name == name) else {
+            return Err(SqlError::new(
+                code::UNDEFINED_COLUMN,
+                format!(
+                    "cannot assign to field \"{name}\" of column \"{column}\" because there is no such column in data type {}",
+                    ty.name()
+                ),
+            ));
+        };
+        let field_ty = fields[i].ty;
+        let inner = if rest.is_empty() {
+            let from = value.ty();
+            self.coerce(value, field_ty, CastContext::Assignment, |_| {
+                SqlError::new(
+                    code::DATATYPE_MISMATCH,
+                    format!(
+                        "subfield \"{name}\" is of type {} but expression is of type {}",
+                        field_ty.name(),
+                        from.name()
+                    ),
+                )
+                .hint("You will need to rewrite or cast the expression.")
+            })?
+        } else {
+            let current = Expr::Call(Builtin::RecordField(i), vec![base.clone()], field_ty);
+            self.field_assignment(column, current, rest, value)?
+        };
+        Ok(Expr::Call(Builtin::RecordSet(i as u32, fields.len() as u32), vec![base, inner], ty))
+    }
 }

@@ -2027,6 +2027,26 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
     })
 }
 
+/// The type of column `column` (or a composite type's field, a domain's base type, written
+/// `dt`): [`sql_type`], refusing the pseudo-type `record` as PostgreSQL does, and a table's
+/// row type, which Orbit keeps in no catalog (so no column may be of it).
+pub(super) fn column_type(dt: &ast::DataType, column: &str) -> Result<SqlType> {
+    if dt.to_string().eq_ignore_ascii_case("record") {
+        return Err(SqlError::new(
+            code::INVALID_TABLE_DEFINITION,
+            format!("column \"{column}\" has pseudo-type record"),
+        ));
+    }
+    let t = sql_type(dt)?;
+    if t.is_transient_record() {
+        return Err(SqlError::unsupported(format!(
+            "column \"{column}\" is of the row type of table {}: columns of a table's row type are not supported",
+            t.name()
+        )));
+    }
+    Ok(t)
+}
+
 /// A time and a timetz (either order): they meet as timetz, the implicit cast's direction.
 fn time_and_timetz(a: SqlType, b: SqlType) -> bool {
     matches!((a, b), (SqlType::Time(_), SqlType::TimeTz(_)) | (SqlType::TimeTz(_), SqlType::Time(_)))
@@ -2584,6 +2604,12 @@ impl Binder<'_> {
                 ));
             }
             let ty = if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty };
+            if crate::composites::is_anonymous_type(ty) {
+                return Err(SqlError::new(
+                    code::INVALID_TABLE_DEFINITION,
+                    format!("column \"{name}\" has pseudo-type record"),
+                ));
+            }
             // A column read from a column of a domain keeps the domain, as in PostgreSQL.
             let ty_name = domain::of_origin(c.table_oid, c.column).unwrap_or_else(|| ty.name());
             defs.push(format!("{} {}", ast::Ident::with_quote('"', name.clone()), ty_name));
@@ -2682,7 +2708,7 @@ impl Binder<'_> {
             let serial = serial_type(&c.data_type);
             let ty = match serial {
                 Some(t) => t,
-                None => sql_type(&c.data_type)?,
+                None => column_type(&c.data_type, &cname)?,
             };
             let mut col = ColumnDef::new(cname.clone(), ty);
             col.domain = domain::domain_of(&c.data_type)?.map_or(0, |d| d.oid);
@@ -4635,12 +4661,26 @@ impl Binder<'_> {
                 }
                 return Ok(Expr::Param(i, to));
             }
-            // A row constructor (its text, Orbit's anonymous record) to a composite type: its
-            // fields, each to its field's type.
-            Expr::Call(crate::scalar::Builtin::Json(crate::json_build::JsonFn::RowText), args, _)
-                if matches!(to, SqlType::Composite(_)) =>
+            // A row constructor (an anonymous record) to a composite type: its fields, each to
+            // its field's type (PostgreSQL's coerce_record_to_complex).
+            Expr::Call(crate::scalar::Builtin::MakeRecord(oid), args, _)
+                if oid & orbit_engine::table::RECORD_BIT != 0
+                    && matches!(to, SqlType::Composite(_))
+                    && crate::composites::is_anonymous(oid) =>
             {
                 return self.row_to_composite(args, to, ctx);
+            }
+            // A record built here to a string type: its text, each field printed in the
+            // session's style (time zone, IntervalStyle, bytea_output) first.
+            Expr::Call(f @ (crate::scalar::Builtin::MakeRecord(_) | crate::scalar::Builtin::WholeRow(_)), args, _)
+                if to.is_string() =>
+            {
+                use crate::json_build::JsonFn;
+                let text =
+                    if matches!(f, crate::scalar::Builtin::WholeRow(_)) { JsonFn::RecordText } else { JsonFn::RowText };
+                let args = args.into_iter().map(|a| temporal::shown_in_zone(a, false)).collect();
+                let e = Expr::Call(crate::scalar::Builtin::Json(text), args, SqlType::Text);
+                return if to == SqlType::Text { Ok(e) } else { self.coerce(e, to, ctx, err) };
             }
             _ => {}
         }
@@ -4864,7 +4904,7 @@ impl Binder<'_> {
             E::Value(v) => self.value(&v.value, &v.span)?,
             E::QualifiedWildcard(name, _) => match whole_row::qualified_star(scope, name) {
                 Ok(e) => e,
-                Err(err) => self.outer_qualified_star(name).ok_or(err)?,
+                Err(err) => self.outer_qualified_star(name).ok_or(err)??,
             },
             E::UnaryOp { op, expr } => match op {
                 ast::UnaryOperator::Not => {
@@ -5307,6 +5347,14 @@ impl Binder<'_> {
             (a, b) if a == b => a,
             (a, b) if (a.precision().is_some() || b.precision().is_some()) && base(a) == base(b) => base(a),
             (a @ SqlType::Array(_), b @ SqlType::Array(_)) => arrays::same(a, b).ok_or_else(|| op_error(a, sym, b))?,
+            // Two records, one of them anonymous or a table's row (record_eq, record_lt, ...):
+            // compared field by field as they are.
+            (a @ SqlType::Composite(_), b @ SqlType::Composite(_))
+                if a.is_transient_record() || b.is_transient_record() =>
+            {
+                composites::comparable_records(a, b)?;
+                return Ok(Expr::Cmp(op, Box::new(l), Box::new(r)));
+            }
             (a, b) => return Err(op_error(a, sym, b)),
         };
         // Keep a column on one side with its own type where the other side is a literal or a
@@ -5992,7 +6040,11 @@ impl Binder<'_> {
                 let oid = match bound.first() {
                     Some(Expr::Call(crate::scalar::Builtin::DomainCheck(d), ..)) => *d,
                     Some(Expr::Column(i, _)) if column_domain(*i) != 0 => column_domain(*i),
-                    _ => types[0].oid(),
+                    // A table's row type by its shape (regtype prints the table's name).
+                    _ => match types[0] {
+                        SqlType::Composite(o) if !crate::composites::is_anonymous(o) => o,
+                        t => t.oid(),
+                    },
                 };
                 Expr::Const(Datum::Oid(orbit_engine::table::OidKind::RegType, oid), t)
             }

@@ -1083,6 +1083,7 @@ pub(crate) fn type_name(t: SqlType) -> String {
         SqlType::Enum(oid) => {
             return crate::enums::by_oid(oid).map_or_else(String::new, |e| crate::schema::relname(&e.name).to_string())
         }
+        SqlType::Composite(oid) if crate::composites::is_anonymous(oid) => "record",
         SqlType::Composite(oid) => {
             return crate::composites::by_oid(oid)
                 .map_or_else(String::new, |t| crate::schema::relname(&t.name).to_string())

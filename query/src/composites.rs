@@ -16,7 +16,7 @@
 
 use crate::catalog_types;
 use crate::error::{code, Result, SqlError};
-use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef, COMPOSITE_BIT};
+use orbit_engine::table::{ColumnDef, Datum, SqlType, TableDef, COMPOSITE_BIT, RECORD_BIT};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -90,9 +90,86 @@ impl catalog_types::CatalogType for CompositeType {
     }
 }
 
-/// Composite type `oid` (from the local catalog copy, or the last definition any thread read).
+/// Composite type `oid` (from the local catalog copy, or the last definition any thread read;
+/// a record shape from [`shape`]'s interner).
 pub fn by_oid(oid: u32) -> Option<Arc<CompositeType>> {
+    if oid & RECORD_BIT != 0 {
+        return shape_by_oid(oid);
+    }
     TYPES.by_oid(oid)
+}
+
+/// The most record shapes one process interns ([`shape`]); past it, 54000.
+pub const MAX_SHAPES: usize = 100_000;
+
+/// The name an anonymous record's shape has (no table's catalog name is empty); its type
+/// prints as `record`.
+pub const ANONYMOUS: &str = "";
+
+/// Record types no catalog entry holds, interned by their shape (name and fields): anonymous
+/// records (`ROW(1, 'a')`, named [`ANONYMOUS`], fields `f1`, `f2`, ...) and tables' row types
+/// (`SELECT t FROM t`, named for the table, fields its columns). Interned once per process
+/// and never forgotten, so a shape's OID is the same on every shard thread for the process's
+/// life; it is never stored (a column may not be of such a type).
+#[derive(Default)]
+struct Shapes {
+    by_shape: HashMap<(String, Vec<(String, SqlType)>), u32>,
+    all: Vec<Arc<CompositeType>>,
+}
+
+static SHAPES: std::sync::Mutex<Option<Shapes>> = std::sync::Mutex::new(None);
+
+thread_local! {
+    /// This thread's copy of the shapes it has seen: the interner's lock is taken once per
+    /// shape and thread, not per value.
+    static SEEN_SHAPES: RefCell<HashMap<u32, Arc<CompositeType>>> = RefCell::new(HashMap::new());
+}
+
+/// The OID of the record shape named `name` ([`ANONYMOUS`] or a table's catalog name) with
+/// `fields`, interned on first use; 54000 past [`MAX_SHAPES`].
+pub fn shape(name: &str, fields: Vec<(String, SqlType)>) -> Result<u32> {
+    let key = (name.to_string(), fields);
+    let mut guard = SHAPES.lock().unwrap_or_else(|p| p.into_inner());
+    let shapes = guard.get_or_insert_with(Shapes::default);
+    if let Some(&oid) = shapes.by_shape.get(&key) {
+        return Ok(oid);
+    }
+    if shapes.all.len() >= MAX_SHAPES {
+        return Err(SqlError::new(
+            code::PROGRAM_LIMIT_EXCEEDED,
+            format!("too many distinct record types (at most {MAX_SHAPES} per server process)"),
+        ));
+    }
+    let oid = COMPOSITE_BIT | RECORD_BIT | shapes.all.len() as u32;
+    let fields = key.1.iter().map(|(n, t)| ColumnDef::new(n.clone(), *t)).collect();
+    shapes.all.push(Arc::new(CompositeType { oid, name: key.0.clone(), fields }));
+    shapes.by_shape.insert(key, oid);
+    Ok(oid)
+}
+
+/// An anonymous record's shape: fields `f1`, `f2`, ... of `types`.
+pub fn anonymous(types: &[SqlType]) -> Result<u32> {
+    shape(ANONYMOUS, types.iter().enumerate().map(|(i, t)| (format!("f{}", i + 1), *t)).collect())
+}
+
+/// Whether `oid` is an anonymous record's shape (not a table's row type or a catalog type).
+pub fn is_anonymous(oid: u32) -> bool {
+    oid & RECORD_BIT != 0 && by_oid(oid).is_some_and(|t| t.name == ANONYMOUS)
+}
+
+/// Whether `ty` is an anonymous record type.
+pub fn is_anonymous_type(ty: SqlType) -> bool {
+    matches!(ty, SqlType::Composite(oid) if is_anonymous(oid))
+}
+
+fn shape_by_oid(oid: u32) -> Option<Arc<CompositeType>> {
+    if let Some(t) = SEEN_SHAPES.with(|s| s.borrow().get(&oid).cloned()) {
+        return Some(t);
+    }
+    let i = (oid & !(COMPOSITE_BIT | RECORD_BIT)) as usize;
+    let t = SHAPES.lock().unwrap_or_else(|p| p.into_inner()).as_ref()?.all.get(i).cloned()?;
+    SEEN_SHAPES.with(|s| s.borrow_mut().insert(oid, t.clone()));
+    Some(t)
 }
 
 /// The composite type of catalog name `name`, as the binder sees the catalog.
@@ -110,9 +187,9 @@ pub fn all() -> Vec<Arc<CompositeType>> {
     TYPES.all_seen_by(None)
 }
 
-/// The type name messages and format_type print.
+/// The type name messages and format_type print (`record` for an anonymous record).
 fn type_name(oid: u32) -> Option<String> {
-    by_oid(oid).map(|t| crate::enums::display_name(&t.name))
+    by_oid(oid).map(|t| if t.name == ANONYMOUS { "record".to_string() } else { crate::enums::display_name(&t.name) })
 }
 
 /// Lets the engine name composite types (called with [`crate::enums::install`]).

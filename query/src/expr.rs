@@ -872,9 +872,9 @@ pub fn fold(e: Expr) -> Result<Expr> {
                         // Stable, as in PostgreSQL: a custom parameter the session lacks when
                         // a statement is prepared is an error when it runs, not when prepared.
                         | crate::scalar::Builtin::Catalog(crate::catalog_fns::CatalogFn::CurrentSetting)
-                        // A row constructor stays one: a cast or an assignment to a composite
-                        // type takes its fields (`bind/composites.rs`).
-                        | crate::scalar::Builtin::Json(crate::json_build::JsonFn::RowText)
+                        // An anonymous row constructor stays one: a cast or an assignment to a
+                        // composite type takes its fields (`bind/composites.rs`).
+                        | crate::scalar::Builtin::MakeRecord(_)
                 ) =>
         {
             false

@@ -48,6 +48,10 @@ pub enum Builtin {
     /// A row constructor as a value of composite type `.0`: the arguments, already of its
     /// fields' types, as its fields ([`crate::composites`]).
     MakeRecord(u32),
+    /// A FROM item's whole row as a value of its row type `.0` (`SELECT t FROM t`): the
+    /// record of its columns, NULL when each is NULL (the missing side of an outer join, which
+    /// Orbit's rows cannot tell from a row of NULLs).
+    WholeRow(u32),
     /// Field `.0` of a composite value (`(x).f`); NULL for a NULL value.
     RecordField(usize),
     /// The composite value of the first argument (of a type with `.1` fields) with field `.0`
@@ -192,6 +196,7 @@ impl Builtin {
                 | Builtin::EnumRange(_)
                 | Builtin::DomainCheck(_)
                 | Builtin::MakeRecord(_)
+                | Builtin::WholeRow(_)
                 | Builtin::RecordSet(..)
                 // A NULL key value is left out of the row's hash.
                 | Builtin::SatisfiesHashPartition
@@ -320,8 +325,11 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     if f.strict() && args.iter().any(|a| a.is_null()) {
         return Ok(Datum::Null);
     }
-    if let Builtin::MakeRecord(_) = f {
-        return Ok(Datum::Record(Box::new(args)));
+    match f {
+        Builtin::MakeRecord(_) => return Ok(Datum::Record(Box::new(args))),
+        Builtin::WholeRow(_) if args.iter().all(Datum::is_null) => return Ok(Datum::Null),
+        Builtin::WholeRow(_) => return Ok(Datum::Record(Box::new(args))),
+        _ => {}
     }
     if let Builtin::Array(f) = f {
         return crate::array::call(f, args);
@@ -360,7 +368,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         Builtin::RegexMatch | Builtin::RegexMatchCi => {
             Datum::Bool(regex_match(text(a(0)), text(a(1)), f == Builtin::RegexMatchCi)?)
         }
-        Builtin::MakeRecord(_) => return Err(SqlError::internal("a record is made above")),
+        Builtin::MakeRecord(_) | Builtin::WholeRow(_) => return Err(SqlError::internal("a record is made above")),
         Builtin::RecordSet(i, n) => {
             let mut fields = match a(0) {
                 Datum::Record(fields) => fields.clone(),

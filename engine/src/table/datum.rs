@@ -84,6 +84,15 @@ pub const ENUM_ARRAY_BIT: u32 = 0x8000_0000;
 /// set): a column's type, stored as an OID, then says which kind of user type it is.
 pub const COMPOSITE_BIT: u32 = 0x4000_0000;
 
+/// The bit, beside [`COMPOSITE_BIT`], of the OIDs of record types no catalog entry holds: an
+/// anonymous record's (`ROW(1, 'a')`) and a table's row type (`SELECT t FROM t`). The query
+/// engine interns each such shape once per process (`orbit_query::composites::shape`); its
+/// OID is never stored in a catalog, and on the wire it is `record` (2249).
+pub const RECORD_BIT: u32 = 0x2000_0000;
+
+/// PostgreSQL's pseudo-type `record`.
+pub const RECORD_OID: u32 = 2249;
+
 /// The name of composite type `oid` as `format_type` prints it, set by the query engine;
 /// before it is set, `record <oid>`.
 pub static COMPOSITE_TYPE_NAME: std::sync::OnceLock<fn(u32) -> Option<String>> = std::sync::OnceLock::new();
@@ -170,6 +179,12 @@ impl SqlType {
     /// `interval` without a precision.
     pub const INTERVAL: SqlType = SqlType::Interval(None);
 
+    /// Whether this is a record type no catalog entry holds ([`RECORD_BIT`]): one that may
+    /// not be a column's.
+    pub fn is_transient_record(self) -> bool {
+        matches!(self, SqlType::Composite(oid) if oid & RECORD_BIT != 0)
+    }
+
     /// Whether this is `numeric`, with or without a precision and scale.
     pub fn is_decimal(self) -> bool {
         matches!(self, SqlType::Numeric(_))
@@ -205,6 +220,7 @@ impl SqlType {
             SqlType::Array(a) => a.oid(),
             SqlType::Oid(k) => k.oid(),
             SqlType::Void => 2278,
+            SqlType::Composite(oid) if oid & RECORD_BIT != 0 => RECORD_OID,
             SqlType::Enum(oid) | SqlType::Composite(oid) => oid,
         }
     }

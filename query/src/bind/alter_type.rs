@@ -26,7 +26,7 @@ impl Binder<'_> {
         data_type: &ast::DataType,
         using: Option<&ast::Expr>,
     ) -> Result<Retype> {
-        let ty = super::sql_type(data_type)?;
+        let ty = super::column_type(data_type, &def.columns[i].name)?;
         let old = def.columns[i].clone();
         let cn = old.name.clone();
         let scope_def = def.clone();

@@ -40,10 +40,12 @@ impl Binder<'_> {
             };
             let fields = crate::composites::fields_of(oid)?;
             let Some(i) = fields.iter().position(|f| f.name == name) else {
-                return Err(SqlError::new(
-                    code::UNDEFINED_COLUMN,
-                    format!("column \"{name}\" not found in data type {}", e.ty().name()),
-                ));
+                let message = if crate::composites::is_anonymous(oid) {
+                    format!("could not identify column \"{name}\" in record data type")
+                } else {
+                    format!("column \"{name}\" not found in data type {}", e.ty().name())
+                };
+                return Err(SqlError::new(code::UNDEFINED_COLUMN, message));
             };
             e = Expr::Call(Builtin::RecordField(i), vec![e], fields[i].ty);
         }
@@ -116,4 +118,33 @@ impl Binder<'_> {
         };
         Ok(Expr::Call(Builtin::RecordSet(i as u32, fields.len() as u32), vec![base, inner], ty))
     }
+}
+
+/// Whether values of record types `a` and `b` compare (PostgreSQL's record_cmp): as many
+/// fields, each pair of one type (a length or precision aside); 42804 otherwise.
+pub(super) fn comparable_records(a: SqlType, b: SqlType) -> Result<()> {
+    let (SqlType::Composite(x), SqlType::Composite(y)) = (a, b) else {
+        return Err(SqlError::internal("records compared"));
+    };
+    let (fa, fb) = (crate::composites::fields_of(x)?, crate::composites::fields_of(y)?);
+    if fa.len() != fb.len() {
+        return Err(SqlError::new(
+            code::DATATYPE_MISMATCH,
+            "cannot compare record types with different numbers of columns",
+        ));
+    }
+    for (i, (p, q)) in fa.iter().zip(&fb).enumerate() {
+        if super::base(p.ty) != super::base(q.ty) {
+            return Err(SqlError::new(
+                code::DATATYPE_MISMATCH,
+                format!(
+                    "cannot compare dissimilar column types {} and {} at record column {}",
+                    super::base(p.ty).name(),
+                    super::base(q.ty).name(),
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -103,7 +103,7 @@ fn composite_fields(attributes: &[ast::UserDefinedTypeCompositeAttributeDef]) ->
         if let Some(c) = &a.collation {
             super::bytewise_collation(c)?;
         }
-        let ty = super::sql_type(&a.data_type)?;
+        let ty = super::column_type(&a.data_type, &name)?;
         fields.push(ColumnDef::new(name, ty));
     }
     Ok(fields)
@@ -173,13 +173,33 @@ pub(super) fn alter(at: &ast::AlterType) -> Result<Plan> {
     }))
 }
 
-/// Enum or composite type `name` as a column or cast type (None when it names neither).
+/// Enum or composite type `name` as a column or cast type, or the row type of the table or
+/// view it names (None when it names none of them).
 pub(super) fn resolve_type(name: &ast::ObjectName) -> Option<orbit_engine::table::SqlType> {
     use orbit_engine::table::SqlType;
     let parts = parts(name).ok()?;
     crate::enums::resolve(&parts)
         .map(|t| SqlType::Enum(t.oid))
         .or_else(|| crate::composites::resolve(&parts).map(|t| SqlType::Composite(t.oid)))
+        .or_else(|| table_row_type(&parts))
+}
+
+/// The row type of the table or view `parts` names (`'(1,x)'::t`, `row(1, 'x')::t`): a record
+/// shape named for it, its fields the columns `SELECT *` reads.
+fn table_row_type(parts: &[String]) -> Option<orbit_engine::table::SqlType> {
+    // Off a shard thread (a type name read without a catalog) no table has a name.
+    orbit_shards::state::try_with_shard(|_| ())?;
+    let name = match parts {
+        [rel] => crate::schema::resolve_unqualified(rel).ok()?,
+        [schema, rel] => crate::schema::resolve_qualified(schema, rel).ok()?,
+        _ => return None,
+    };
+    let def = super::lookup_table(&name)?;
+    let fields = crate::catalog_star::star_columns(&def)
+        .into_iter()
+        .map(|i| (def.columns[i].name.clone(), def.columns[i].ty))
+        .collect();
+    crate::composites::shape(&def.name, fields).ok().map(orbit_engine::table::SqlType::Composite)
 }
 
 /// The enum type of enum_first / enum_last / enum_range arguments (`anyenum`: one enum type,

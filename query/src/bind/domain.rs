@@ -366,6 +366,12 @@ fn create(tokens: &[Token]) -> Result<DomainPlan> {
     let dt = parse_with(&tokens[i..end], |p| p.parse_data_type())?;
     i = end;
     let base = super::sql_type(&dt)?;
+    if base.is_transient_record() {
+        return Err(SqlError::unsupported(format!(
+            "domains over the row type of table {} are not supported",
+            base.name()
+        )));
+    }
     let parent = domain_of(&dt)?.map_or(0, |d| d.oid);
     let (_, rel) = crate::schema::split(&name);
     // A built-in type's name is free outside pg_catalog, as in PostgreSQL.

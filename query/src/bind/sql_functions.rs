@@ -291,7 +291,7 @@ impl Binder<'_> {
     /// The columns of table `dt` names (`RETURNS SETOF t`), None when it names no table.
     fn table_row_type(&mut self, dt: &ast::DataType) -> Result<Option<Vec<(String, SqlType)>>> {
         let ast::DataType::Custom(n, mods) = dt else { return Ok(None) };
-        if !mods.is_empty() || super::sql_type(dt).is_ok() {
+        if !mods.is_empty() || super::sql_type(dt).is_ok_and(|t| !t.is_transient_record()) {
             return Ok(None);
         }
         let Ok(table) = super::object_name(self.sql, n) else { return Ok(None) };

@@ -1167,14 +1167,16 @@ impl Binder<'_> {
         // No column at any level: a FROM item's name is its whole row (bind/whole_row.rs), as
         // PostgreSQL's transformColumnRef tries a relation after the columns.
         if qualifier.is_none() && blocked_err.is_none() {
-            if let Some(e) = super::whole_row::whole_row_text(scope, &fold(id)) {
+            if let Some(e) = super::whole_row::whole_row_value(scope, &fold(id))? {
                 return Ok(e);
             }
             // An enclosing level's FROM item's whole row (`SELECT (SELECT t) FROM t`): an outer
             // reference to its text, computed over that level's row.
             let name = fold(id);
-            if let Some((f, e)) = self.find_in_frames(|_, s| super::whole_row::whole_row_text(Some(s), &name)) {
-                return Ok(self.capture_outer(f, e));
+            if let Some((f, e)) =
+                self.find_in_frames(|_, s| super::whole_row::whole_row_value(Some(s), &name).transpose())
+            {
+                return Ok(self.capture_outer(f, e?));
             }
         }
         Err(blocked_err.map_or(err, |e| e.at(self.pos(&qualifier.map(|q| q.span).unwrap_or(id.span)))))
@@ -1200,17 +1202,17 @@ impl Binder<'_> {
         Some(cols?.into_iter().map(|(name, e)| (name, self.capture_outer(f, e))).collect())
     }
 
-    /// The innermost enclosing level (frame index) whose FROM items `find` finds something in,
-    /// with what it found; frames names cannot reach are skipped.
     /// `t.*` as a value where `t` is an enclosing level's FROM item (`SELECT (SELECT
-    /// (t.*)::text) FROM t`): an outer reference to its whole row's text, as a bare `t` is.
-    pub(super) fn outer_qualified_star(&mut self, name: &ast::ObjectName) -> Option<Expr> {
+    /// (t.*)::text) FROM t`): an outer reference to its whole row, as a bare `t` is.
+    pub(super) fn outer_qualified_star(&mut self, name: &ast::ObjectName) -> Option<Result<Expr>> {
         let [part] = name.0.as_slice() else { return None };
         let alias = fold(part.as_ident()?);
-        let (f, e) = self.find_in_frames(|_, s| super::whole_row::star_text(Some(s), &alias))?;
-        Some(self.capture_outer(f, e))
+        let (f, e) = self.find_in_frames(|_, s| super::whole_row::star_value(Some(s), &alias).transpose())?;
+        Some(e.map(|e| self.capture_outer(f, e)))
     }
 
+    /// The innermost enclosing level (frame index) whose FROM items `find` finds something in,
+    /// with what it found; frames names cannot reach are skipped.
     fn find_in_frames<T>(&self, mut find: impl FnMut(&Self, &Scope) -> Option<T>) -> Option<(usize, T)> {
         for f in (0..self.sub.frames.len()).rev() {
             if !self.frame_visible(f) {

@@ -799,7 +799,7 @@ impl Binder<'_> {
                         format!("column \"{cname}\" of relation \"{tname}\" already exists"),
                     ));
                 }
-                let ty = super::sql_type(&c.data_type)?;
+                let ty = super::column_type(&c.data_type, &cname)?;
                 let mut col = orbit_engine::table::ColumnDef::new(cname.clone(), ty);
                 col.domain = super::domain::domain_of(&c.data_type)?.map_or(0, |d| d.oid);
                 for opt in &c.options {

@@ -11,6 +11,7 @@
 //! enclosing row (`subquery.rs` `column_or_outer`).
 
 use super::{fold, Binder, Scope};
+use crate::composites;
 use crate::error::Result;
 use crate::expr::Expr;
 use crate::json_build::JsonFn;
@@ -111,22 +112,23 @@ pub(super) fn scope_has_item(scope: &Scope, alias: &str) -> bool {
 }
 
 pub(super) fn item_columns(scope: Option<&Scope>, alias: &str, star: bool) -> Option<Vec<(String, Expr)>> {
+    item_row(scope, alias, star).map(|(_, c)| c)
+}
+
+/// [`item_columns`], with the name of the item's row type: the catalog name of the table or
+/// view it reads, [`composites::ANONYMOUS`] for a derived table or a join's USING alias.
+pub(super) fn item_row(scope: Option<&Scope>, alias: &str, star: bool) -> Option<(String, Vec<(String, Expr)>)> {
     let scope = scope?;
-    match &scope.joined {
+    let (def, off) = match &scope.joined {
         None => {
             if scope.alias != alias || (!star && scope.def.columns.iter().any(|c| c.name == alias)) {
                 return None;
             }
-            Some(
-                crate::catalog_star::star_columns(scope.def)
-                    .into_iter()
-                    .map(|i| (scope.def.columns[i].name.clone(), Expr::Column(i, scope.def.columns[i].ty)))
-                    .collect(),
-            )
+            (scope.def, 0)
         }
         Some(js) => {
             if let Some((_, cols)) = js.using_aliases.iter().find(|(a, _)| a == alias) {
-                return Some(cols.clone());
+                return Some((composites::ANONYMOUS.to_string(), cols.clone()));
             }
             let named_column = js.merged.iter().any(|(n, _)| *n == alias)
                 || js.tables.iter().any(|(d, _, _)| d.columns.iter().any(|c| c.name == alias));
@@ -134,14 +136,16 @@ pub(super) fn item_columns(scope: Option<&Scope>, alias: &str, star: bool) -> Op
             if named_column && !star {
                 return None;
             }
-            Some(
-                crate::catalog_star::star_columns(def)
-                    .into_iter()
-                    .map(|i| (def.columns[i].name.clone(), Expr::Column(off + i, def.columns[i].ty)))
-                    .collect(),
-            )
+            (def.as_ref(), *off)
         }
-    }
+    };
+    let columns = crate::catalog_star::star_columns(def)
+        .into_iter()
+        .map(|i| (def.columns[i].name.clone(), Expr::Column(off + i, def.columns[i].ty)))
+        .collect();
+    let relation = def.oid != 0 && super::lookup_table(&def.name).is_some_and(|d| d.oid == def.oid);
+    let name = if relation { def.name.clone() } else { composites::ANONYMOUS.to_string() };
+    Some((name, columns))
 }
 
 /// A whole-row reference as a JSON object (to_json(t), json_agg(t)), or None when `alias`
@@ -157,22 +161,24 @@ pub(super) fn whole_row_record(scope: Option<&Scope>, alias: &str, jsonb: bool) 
     Some(Expr::Call(Builtin::Json(f), args, f.ty()))
 }
 
-/// A whole-row reference outside to_json: the record's text ([`JsonFn::RecordText`]), or None
-/// when `alias` names no FROM item of `scope` (or names a column).
-pub(super) fn whole_row_text(scope: Option<&Scope>, alias: &str) -> Option<Expr> {
-    whole_row_columns(scope, alias).map(record_text)
+/// A whole-row reference outside to_json: a record of the item's row type
+/// ([`Builtin::WholeRow`]), or None when `alias` names no FROM item of `scope` (or names a
+/// column).
+pub(super) fn whole_row_value(scope: Option<&Scope>, alias: &str) -> Result<Option<Expr>> {
+    item_row(scope, alias, false).map(whole_row).transpose()
 }
 
-/// `alias.*` as a value: the record's text, also where a column is named `alias` (the `.*`
-/// says the FROM item), or None when `alias` names no FROM item of `scope`.
-pub(super) fn star_text(scope: Option<&Scope>, alias: &str) -> Option<Expr> {
-    item_columns(scope, alias, true).map(record_text)
+/// `alias.*` as a value: its whole row, also where a column is named `alias` (the `.*` says
+/// the FROM item), or None when `alias` names no FROM item of `scope`.
+pub(super) fn star_value(scope: Option<&Scope>, alias: &str) -> Result<Option<Expr>> {
+    item_row(scope, alias, true).map(whole_row).transpose()
 }
 
-fn record_text(columns: Vec<(String, Expr)>) -> Expr {
-    let f = JsonFn::RecordText;
-    let fields = columns.into_iter().map(|(_, e)| super::temporal::shown_in_zone(e, false)).collect();
-    Expr::Call(Builtin::Json(f), fields, f.ty())
+fn whole_row((name, columns): (String, Vec<(String, Expr)>)) -> Result<Expr> {
+    let shape = columns.iter().map(|(n, e)| (n.clone(), e.ty())).collect();
+    let oid = composites::shape(&name, shape)?;
+    let fields = columns.into_iter().map(|(_, e)| e).collect();
+    Ok(Expr::Call(Builtin::WholeRow(oid), fields, SqlType::Composite(oid)))
 }
 
 impl Binder<'_> {
@@ -203,9 +209,9 @@ impl Binder<'_> {
     }
 
     /// A row constructor as a value (`ROW(1, 'x')`, `(a, b)`; comparisons of rows are rewritten
-    /// before binding, `bind/row_compare.rs`): its text as PostgreSQL's record_out writes it.
-    /// Anonymous records are not values in Orbit, so its type is `text`, not `record` (a cast or
-    /// assignment to a composite type takes its fields: `bind/composites.rs`).
+    /// before binding, `bind/row_compare.rs`): an anonymous record, its fields `f1`, `f2`, ...
+    /// of its arguments' types (an untyped literal's `text`). A cast or an assignment to a
+    /// composite type takes its fields instead (`bind/composites.rs`).
     pub(super) fn row_value(&mut self, items: &[&ast::Expr], scope: Option<&Scope>) -> Result<Expr> {
         let mut args = Vec::with_capacity(items.len());
         for e in items {
@@ -213,15 +219,31 @@ impl Binder<'_> {
             if let ast::Expr::QualifiedWildcard(n, _) = e {
                 if let [part] = n.0.as_slice() {
                     if let Some(cols) = part.as_ident().and_then(|id| item_columns(scope, &fold(id), true)) {
-                        args.extend(cols.into_iter().map(|(_, x)| super::temporal::shown_in_zone(x, false)));
+                        args.extend(cols.into_iter().map(|(_, x)| x));
                         continue;
                     }
                 }
             }
-            args.push(super::temporal::shown_in_zone(self.expr(e, scope)?, false));
+            let x = self.expr(e, scope)?;
+            let x = if x.ty() == SqlType::Unknown {
+                self.coerce(x, SqlType::Text, super::CastContext::Implicit, |_| {
+                    crate::error::SqlError::internal("row field")
+                })?
+            } else {
+                x
+            };
+            args.push(x);
         }
-        let f = JsonFn::RowText;
-        Ok(Expr::Call(Builtin::Json(f), args, f.ty()))
+        // PostgreSQL's MaxTupleAttributeNumber.
+        if args.len() > 1664 {
+            return Err(crate::error::SqlError::new(
+                crate::error::code::PROGRAM_LIMIT_EXCEEDED,
+                "ROW expressions can have at most 1664 entries",
+            ));
+        }
+        let types: Vec<SqlType> = args.iter().map(Expr::ty).collect();
+        let oid = composites::anonymous(&types)?;
+        Ok(Expr::Call(Builtin::MakeRecord(oid), args, SqlType::Composite(oid)))
     }
 }
 
@@ -276,13 +298,17 @@ pub(super) fn star_arguments(f: &ast::Function) -> Option<ast::Function> {
     Some(g)
 }
 
-/// `t.*` where a value goes (`t.*::text`, `(t.*)`): the whole row of `t` as a record's text.
+/// `t.*` where a value goes (`t.*::text`, `(t.*)`): the whole row of `t`.
 pub(super) fn qualified_star(scope: Option<&Scope>, name: &ast::ObjectName) -> Result<Expr> {
     let alias = match name.0.as_slice() {
         [part] => part.as_ident().map(fold),
         _ => None,
     };
-    alias.as_deref().and_then(|a| star_text(scope, a)).ok_or_else(|| {
+    let found = match alias.as_deref() {
+        Some(a) => star_value(scope, a)?,
+        None => None,
+    };
+    found.ok_or_else(|| {
         crate::error::SqlError::new(
             crate::error::code::UNDEFINED_TABLE,
             format!("missing FROM-clause entry for table \"{}\"", alias.unwrap_or_else(|| name.to_string())),

@@ -85,7 +85,6 @@ mod ordered_set;
 mod partitions;
 mod prepare;
 mod privileges;
-mod record_fields;
 mod recursion_check;
 pub mod reindex;
 mod rename;
@@ -115,7 +114,6 @@ pub use index_exprs::bind_index;
 pub(crate) use index_exprs::{key_text, pg_text, pretty_text};
 pub use prepare::explain_execute;
 pub use prepare::{bind_prepared_again, execute_args, Discard};
-pub(crate) use record_fields::is_hidden as is_hidden_field;
 use temporal::{datetime_common, is_temporal};
 
 /// A column of a statement's result (RowDescription).
@@ -2031,11 +2029,9 @@ pub fn sql_type(dt: &ast::DataType) -> Result<SqlType> {
 /// `dt`): [`sql_type`], refusing the pseudo-type `record` as PostgreSQL does, and a table's
 /// row type, which Orbit keeps in no catalog (so no column may be of it).
 pub(super) fn column_type(dt: &ast::DataType, column: &str) -> Result<SqlType> {
-    if dt.to_string().eq_ignore_ascii_case("record") {
-        return Err(SqlError::new(
-            code::INVALID_TABLE_DEFINITION,
-            format!("column \"{column}\" has pseudo-type record"),
-        ));
+    let written = dt.to_string().to_ascii_lowercase();
+    if written == "record" || written == "record[]" || written == "_record" {
+        return Err(pseudo_type_column(column, &written.replace("_record", "record[]")));
     }
     let t = sql_type(dt)?;
     if t.is_transient_record() {
@@ -2044,7 +2040,20 @@ pub(super) fn column_type(dt: &ast::DataType, column: &str) -> Result<SqlType> {
             t.name()
         )));
     }
+    if let SqlType::Array(a) = t {
+        if matches!(a.elem(), SqlType::Composite(_)) {
+            return Err(SqlError::unsupported(format!(
+                "column \"{column}\" is of type {}: columns of arrays of composite types are not supported",
+                t.name()
+            )));
+        }
+    }
     Ok(t)
+}
+
+/// PostgreSQL's 42P16 for a column of a pseudo-type (`record`, `record[]`).
+fn pseudo_type_column(column: &str, ty: &str) -> SqlError {
+    SqlError::new(code::INVALID_TABLE_DEFINITION, format!("column \"{column}\" has pseudo-type {ty}"))
 }
 
 /// A time and a timetz (either order): they meet as timetz, the implicit cast's direction.
@@ -2604,11 +2613,9 @@ impl Binder<'_> {
                 ));
             }
             let ty = if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty };
-            if crate::composites::is_anonymous_type(ty) {
-                return Err(SqlError::new(
-                    code::INVALID_TABLE_DEFINITION,
-                    format!("column \"{name}\" has pseudo-type record"),
-                ));
+            let elem = if let SqlType::Array(a) = ty { a.elem() } else { ty };
+            if crate::composites::is_anonymous_type(elem) {
+                return Err(pseudo_type_column(&name, &ty.name()));
             }
             // A column read from a column of a domain keeps the domain, as in PostgreSQL.
             let ty_name = domain::of_origin(c.table_oid, c.column).unwrap_or_else(|| ty.name());
@@ -5167,12 +5174,9 @@ impl Binder<'_> {
             E::Tuple(items) => self.row_value(&items.iter().collect::<Vec<_>>(), scope)?,
             E::CompoundFieldAccess { root, access_chain } => match self.srf_record_field(root, access_chain, scope)? {
                 Some(x) => x,
-                None => match self.record_column_field(root, access_chain, scope)? {
+                None => match self.composite_field(root, access_chain, scope)? {
                     Some(x) => x,
-                    None => match self.composite_field(root, access_chain, scope)? {
-                        Some(x) => x,
-                        None => self.subscript(root, access_chain, scope)?,
-                    },
+                    None => self.subscript(root, access_chain, scope)?,
                 },
             },
             E::AnyOp { right, .. } | E::AllOp { right, .. } if matches!(right.as_ref(), E::Subquery(_)) => {

@@ -9,12 +9,7 @@ use orbit_engine::table::TableDef;
 /// named), and in PostgreSQL's column order ([`STAR_ORDER`]).
 pub(crate) fn star_columns(def: &TableDef) -> Vec<usize> {
     let all = 0..def.columns.len();
-    if def.oid == 0 {
-        // A derived table: its record columns' hidden fields (`bind/record_fields.rs`) are not
-        // its columns.
-        return all.filter(|&i| !crate::bind::is_hidden_field(&def.columns[i].name)).collect();
-    }
-    if def.oid >= 16384 || !crate::catalog::is_view(def) {
+    if def.oid == 0 || def.oid >= 16384 || !crate::catalog::is_view(def) {
         return all.collect();
     }
     let shown = |i: &usize| def.columns[*i].name != "tableoid";

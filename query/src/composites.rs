@@ -10,9 +10,9 @@
 //!
 //! A value is `Datum::Record(fields)`, the fields' values in the type's order, each of its
 //! field's type. It is stored, keyed and compared field by field (a NULL field equal to a NULL
-//! and after every value, as record_eq and record_cmp have it). Orbit's row constructors
-//! without a cast (`ROW(1, 'a')`) and whole-row references are still their text, not records:
-//! a cast or an assignment to a composite type reads that text with [`record_in`].
+//! and after every value, as record_eq and record_cmp have it). Anonymous records (`ROW(1,
+//! 'a')`) and tables' row types (`SELECT t FROM t`) are record shapes ([`shape`]): interned
+//! per process, never stored.
 
 use crate::catalog_types;
 use crate::error::{code, Result, SqlError};

@@ -247,6 +247,7 @@ pub fn format(kind: OidKind, v: u32) -> String {
             }
         }),
         OidKind::RegType if v == orbit_engine::table::RECORD_OID => Some("record".to_string()),
+        OidKind::RegType if v == orbit_engine::table::array::RECORD_ARRAY_OID => Some("record[]".to_string()),
         OidKind::RegType if crate::domains::by_oid(v).is_some() => crate::domains::by_oid(v).map(|d| d.shown()),
         OidKind::RegType => SqlType::from_oid(v)
             .filter(|t| match t.elem().unwrap_or(*t) {

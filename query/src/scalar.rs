@@ -50,7 +50,8 @@ pub enum Builtin {
     MakeRecord(u32),
     /// A FROM item's whole row as a value of its row type `.0` (`SELECT t FROM t`): the
     /// record of its columns, NULL when each is NULL (the missing side of an outer join, which
-    /// Orbit's rows cannot tell from a row of NULLs).
+    /// Orbit's rows cannot tell from a row of NULLs); also a record-returning call's row in a
+    /// select list, NULL past its last row.
     WholeRow(u32),
     /// Field `.0` of a composite value (`(x).f`); NULL for a NULL value.
     RecordField(usize),

@@ -373,3 +373,47 @@ fn psql_lists_relations() {
     let (out, err) = psql(p, "\\dt l*");
     assert_eq!(out, "public|log|table|postgres\n", "{err}");
 }
+
+/// A value's binary form as it came (any type).
+struct RawBytes(Vec<u8>);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for RawBytes {
+    fn from_sql(
+        _: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(RawBytes(raw.to_vec()))
+    }
+
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+}
+
+#[test]
+fn records_are_record_typed_on_the_wire_in_text_and_binary() {
+    use tokio_postgres::types::Type;
+    let o = Orbit::start(&["--shards", "2"]);
+    rt().block_on(async {
+        let c = connect(o.pg_port, "").await.expect("connect");
+        c.batch_execute("CREATE TABLE rw (a int PRIMARY KEY, b text); INSERT INTO rw VALUES (7, 'x y')").await.unwrap();
+        let q = c.prepare("SELECT ROW(1, 'a'::text), rw, ARRAY[ROW(2)] FROM rw").await.unwrap();
+        let types: Vec<Type> = q.columns().iter().map(|c| c.type_().clone()).collect();
+        assert_eq!(types, [Type::RECORD, Type::RECORD, Type::RECORD_ARRAY]);
+        // record_send: the field count, then each field's type OID, length and bytes.
+        let row = c.query_one(&q, &[]).await.unwrap();
+        let mut want = 2i32.to_be_bytes().to_vec();
+        want.extend(23u32.to_be_bytes().iter().chain(&4i32.to_be_bytes()).chain(&1i32.to_be_bytes()));
+        want.extend(25u32.to_be_bytes().iter().chain(&1i32.to_be_bytes()).chain(b"a"));
+        assert_eq!(row.get::<_, RawBytes>(0).0, want);
+        let mut want = 2i32.to_be_bytes().to_vec();
+        want.extend(23u32.to_be_bytes().iter().chain(&4i32.to_be_bytes()).chain(&7i32.to_be_bytes()));
+        want.extend(25u32.to_be_bytes().iter().chain(&3i32.to_be_bytes()).chain(b"x y"));
+        assert_eq!(row.get::<_, RawBytes>(1).0, want);
+        let text: Vec<String> = match &c.simple_query("SELECT ROW(1, 'a b'), rw FROM rw").await.unwrap()[1] {
+            SimpleQueryMessage::Row(r) => (0..2).map(|i| r.get(i).unwrap_or("NULL").to_string()).collect(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(text, [r#"(1,"a b")"#, r#"(7,"x y")"#]);
+    });
+}

@@ -60,12 +60,16 @@ const ARRAY_OIDS: [(u32, u32); 29] = [
 impl ArrayType {
     /// The array type of `elem` (None for `unknown` and for arrays: an array of arrays is a
     /// multi-dimensional array of the same type).
+    /// Arrays of records (`ARRAY[ROW(1, 2)]`, array_agg of a whole row) are values a
+    /// statement computes: no column is of such a type (the query engine refuses it), and
+    /// their cells are not written ([`encode_cell`]).
     pub fn of(elem: SqlType) -> Option<ArrayType> {
-        // Arrays of composite types are not built.
-        if matches!(elem, SqlType::Array(_) | SqlType::Unknown | SqlType::Composite(_)) {
+        if matches!(elem, SqlType::Array(_) | SqlType::Unknown) {
             return None;
         }
-        Some(ArrayType { elem_oid: elem.oid(), typmod: elem.modifier() })
+        // A record type by its own OID (its shape), not `record`'s.
+        let elem_oid = if let SqlType::Composite(oid) = elem { oid } else { elem.oid() };
+        Some(ArrayType { elem_oid, typmod: elem.modifier() })
     }
 
     /// The array type of the element type with OID `elem_oid`, without a typmod (a constant's
@@ -96,6 +100,10 @@ impl ArrayType {
         if self.is_int2vector() {
             return 22;
         }
+        // An anonymous record's or a table row's array: `record[]` (`_record`).
+        if self.elem_oid & super::datum::RECORD_BIT != 0 && self.elem_oid & super::datum::COMPOSITE_BIT != 0 {
+            return RECORD_ARRAY_OID;
+        }
         array_oid(self.elem_oid).unwrap_or(0)
     }
 
@@ -111,6 +119,9 @@ impl ArrayType {
         self.typmod
     }
 }
+
+/// PostgreSQL's `record[]` (`_record`).
+pub const RECORD_ARRAY_OID: u32 = 2287;
 
 /// [`ArrayType::int2vector`]'s element typmod.
 const INT2VECTOR_MARK: i32 = -22;

@@ -216,9 +216,8 @@ impl Binder<'_> {
 
     /// A set-returning call whose rows are records of several columns (json[b]_each[_text]: key
     /// and value), each column an array unnested in lockstep with the others (one row per
-    /// element, as the select list's set-returning calls run): the record's text as PostgreSQL
-    /// prints it (`(a,1)`; Orbit has no anonymous record values, so the value is `text`, not `record`),
-    /// or with `field` (`(jsonb_each(j)).key`) that column alone.
+    /// element, as the select list's set-returning calls run): a record of those columns, or
+    /// with `field` (`(jsonb_each(j)).key`) that column alone.
     fn record_srf(&mut self, cols: Vec<super::json_ops::ArrayColumn>, field: Option<&str>) -> Result<Expr> {
         if let Some(f) = field {
             let Some((a, _, ty)) = cols.into_iter().find(|(_, n, _)| *n == f) else {
@@ -230,11 +229,10 @@ impl Binder<'_> {
             return self.register_srf(SrfFunc::Unnest, vec![a], ty);
         }
         let mut parts = Vec::with_capacity(cols.len());
-        for (a, _, ty) in cols {
-            parts.push(self.register_srf(SrfFunc::Unnest, vec![a], ty)?);
+        for (a, n, ty) in cols {
+            parts.push((n.to_string(), self.register_srf(SrfFunc::Unnest, vec![a], ty)?));
         }
-        let f = crate::json_build::JsonFn::RecordText;
-        Ok(Expr::Call(crate::scalar::Builtin::Json(f), parts, f.ty()))
+        record_of(parts)
     }
 
     /// `information_schema._pg_expandarray(a)`: one row per element of `a`, the record `(x, n)`
@@ -242,8 +240,7 @@ impl Binder<'_> {
     /// array_lower($1, 1) + 1 FROM generate_series(array_lower($1, 1), array_upper($1, 1))`).
     /// pgjdbc's getPrimaryKeys and getIndexInfo read `pg_index.indkey` through it. `x` is
     /// `unnest(a)` and `n` `generate_series(1, array_length(a, 1))`, in lockstep; the whole
-    /// record is its text, as [`Self::record_srf`]'s (a derived table's record column keeps
-    /// its fields: `bind/subquery.rs` `record_fields`).
+    /// record is a record, as [`Self::record_srf`]'s.
     fn expand_array(
         &mut self,
         f: &ast::Function,
@@ -282,9 +279,9 @@ impl Binder<'_> {
                 format!("could not identify column \"{other}\" in record data type"),
             )),
             None => {
-                let parts = vec![x()?, self.register_srf(SrfFunc::GenerateSeries, series, SqlType::Int4)?];
-                let f = crate::json_build::JsonFn::RecordText;
-                Ok(Expr::Call(crate::scalar::Builtin::Json(f), parts, f.ty()))
+                let x = x()?;
+                let n = self.register_srf(SrfFunc::GenerateSeries, series, SqlType::Int4)?;
+                record_of(vec![("x".to_string(), x), ("n".to_string(), n)])
             }
         }
     }
@@ -612,4 +609,13 @@ pub(super) fn grouped_srfs(q: &ast::Query) -> Option<ast::Query> {
     }
     q.body = Box::new(ast::SetExpr::Select(Box::new(sel)));
     Some(q)
+}
+
+/// An anonymous record of the named values (a record-returning call's row), NULL where each
+/// is NULL: past the call's last row, while a longer call of the select list goes on.
+fn record_of(fields: Vec<(String, Expr)>) -> Result<Expr> {
+    let shape = fields.iter().map(|(n, e)| (n.clone(), e.ty())).collect();
+    let oid = crate::composites::shape(crate::composites::ANONYMOUS, shape)?;
+    let args = fields.into_iter().map(|(_, e)| e).collect();
+    Ok(Expr::Call(crate::scalar::Builtin::WholeRow(oid), args, SqlType::Composite(oid)))
 }

@@ -792,10 +792,7 @@ impl Binder<'_> {
                     return Err(SqlError::new(code::SYNTAX_ERROR, "subquery in FROM must have an alias")
                         .hint("For example, FROM (SELECT ...) [AS] foo."));
                 };
-                // Not under a column alias list, which would count (and rename) the hidden fields.
-                let with_fields =
-                    if alias.columns.is_empty() { super::record_fields::with_hidden_fields(subquery) } else { None };
-                let q = with_fields.as_ref().unwrap_or(subquery.as_ref());
+                let q = subquery.as_ref();
                 let (source, cols) = if q.with.is_none()
                     && q.order_by.is_none()
                     && q.limit_clause.is_none()
@@ -1432,6 +1429,12 @@ impl Binder<'_> {
                 };
                 let Some(op) = super::arrays::quantified_operator(compare_op) else {
                     return Err(SqlError::unsupported(format!("operator {compare_op} with ANY/ALL is not supported")));
+                };
+                // A row constructor of one field compares that field with the subquery's column
+                // (PostgreSQL compares a row's fields with the columns).
+                let left = match super::row_compare::row_elements(left) {
+                    Some(items) if items.len() == 1 => &items[0].clone(),
+                    _ => left.as_ref(),
                 };
                 let x = self.expr(left, scope)?;
                 let (plan, cols, captures) = self.sublink_query(q, scope)?;

@@ -1,14 +1,15 @@
 //! Whole-row references: a FROM item's name where a value goes (`SELECT t FROM t`, `SELECT b
-//! FROM a JOIN b ON ...`, `b.*::text`, `count(b)`). As the argument of to_json / to_jsonb /
-//! row_to_json it is bound to [`JsonFn::Record`] over the FROM item's columns, which writes the
-//! row as PostgreSQL writes a record (`{"id":1,"name":"x"}`); anywhere else to
-//! [`JsonFn::RecordText`], the record's text as PostgreSQL prints it (`(1,x)`). Orbit has no table row
-//! types: the value is `text` (PostgreSQL: the table's row type), so its type, and
-//! field selection `(t).a`, differ; it is NULL when all its columns are NULL (PostgreSQL: only
-//! for the missing side of an outer join). `t IS [NOT] NULL` tests each column, as PostgreSQL
-//! tests a row ([`Binder::row_fields`]). A whole-row reference to an enclosing query's FROM
-//! item (`SELECT (SELECT t) FROM t`) is an outer reference to that text, computed over the
-//! enclosing row (`subquery.rs` `column_or_outer`).
+//! FROM a JOIN b ON ...`, `b.*::text`, `count(b)`), and row constructors as values. As the
+//! argument of to_json / to_jsonb / row_to_json a whole row is bound to [`JsonFn::Record`] over
+//! the FROM item's columns, which writes the row as PostgreSQL writes a record
+//! (`{"id":1,"name":"x"}`); anywhere else to [`Builtin::WholeRow`], a record of the item's row
+//! type: the table's (or view's) own, named for it, or an anonymous record's for a derived
+//! table (record shapes: [`crate::composites::shape`]). It is NULL when all its columns are
+//! NULL (PostgreSQL: only for the missing side of an outer join). `t IS [NOT] NULL` tests each
+//! column, as PostgreSQL tests a row ([`Binder::row_fields`]). A whole-row reference to an
+//! enclosing query's FROM item (`SELECT (SELECT t) FROM t`) is an outer reference to that
+//! record, computed over the enclosing row (`subquery.rs` `column_or_outer`). `ROW(1, 'a')` is
+//! an anonymous record (fields `f1`, `f2`, ...).
 
 use super::{fold, Binder, Scope};
 use crate::composites;

@@ -4677,6 +4677,13 @@ impl Binder<'_> {
             {
                 return self.row_to_composite(args, to, ctx);
             }
+            // One anonymous record to another of as many fields (a UNION's or VALUES' common
+            // record type): each field cast to its new type.
+            Expr::Call(..) | Expr::Column(..) | Expr::Param(..) | Expr::Const(..)
+                if composites::record_cast_allowed(from, to) =>
+            {
+                return Ok(Expr::Call(crate::scalar::Builtin::RecordCast(to), vec![e], to));
+            }
             // A record built here to a string type: its text, each field printed in the
             // session's style (time zone, IntervalStyle, bytea_output) first.
             Expr::Call(f @ (crate::scalar::Builtin::MakeRecord(_) | crate::scalar::Builtin::WholeRow(_)), args, _)
@@ -5272,6 +5279,8 @@ impl Binder<'_> {
                 SqlType::Text
             } else if let Some(a) = arrays::common(ty, t) {
                 a
+            } else if let Some(r) = composites::common_record(ty, t, |a, b| self.common_type(&[a, b], what).ok())? {
+                r
             } else if matches!(
                 (ty, t),
                 (SqlType::Oid(_), SqlType::Int8 | SqlType::Oid(_)) | (SqlType::Int8, SqlType::Oid(_))

@@ -223,6 +223,22 @@ pub fn dependents(oid: u32) -> Vec<(u32, String)> {
     found
 }
 
+/// A record's fields cast to the fields of record type `to` (as many: the binder checked),
+/// nested records too.
+pub fn cast_fields(fields: &[Datum], to: SqlType) -> Result<Datum> {
+    let SqlType::Composite(oid) = to else { return Err(SqlError::internal("record cast to a non-record")) };
+    let types = fields_of(oid)?;
+    let mut out = Vec::with_capacity(fields.len());
+    for (d, f) in fields.iter().zip(&types) {
+        out.push(match (d, f.ty) {
+            (Datum::Null, _) => Datum::Null,
+            (Datum::Record(inner), t @ SqlType::Composite(_)) => cast_fields(inner, t)?,
+            (d, t) => crate::types::cast(d.clone(), t, false)?,
+        });
+    }
+    Ok(Datum::Record(Box::new(out)))
+}
+
 /// record_out: `(f1,f2,...)`, a NULL field empty, a field quoted (`"` and `\` doubled inside)
 /// when it is empty or holds a quote, backslash, parenthesis, comma or white space.
 pub fn record_out(fields: &[Datum], text: impl Fn(&Datum) -> Option<String>) -> String {

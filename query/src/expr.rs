@@ -723,7 +723,12 @@ pub fn eval(e: &Expr, cx: &Ctx) -> Result<Datum> {
             Some(v) => Datum::Bool(!v),
             None => Datum::Null,
         },
-        Expr::IsNull(a, negated) => Datum::Bool(eval(a, cx)?.is_null() != *negated),
+        // A record is NULL when every field is, NOT NULL when none is (PostgreSQL's row test).
+        Expr::IsNull(a, negated) => Datum::Bool(match eval(a, cx)? {
+            Datum::Record(f) if *negated => f.iter().all(|d| !d.is_null()),
+            Datum::Record(f) => f.iter().all(Datum::is_null),
+            v => v.is_null() != *negated,
+        }),
         Expr::IsBool(a, value, negated) => Datum::Bool((truth(eval(a, cx)?) == Some(*value)) != *negated),
         Expr::InList(a, list, negated) => {
             let v = eval(a, cx)?;

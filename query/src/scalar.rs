@@ -53,6 +53,9 @@ pub enum Builtin {
     /// Orbit's rows cannot tell from a row of NULLs); also a record-returning call's row in a
     /// select list, NULL past its last row.
     WholeRow(u32),
+    /// A record converted to anonymous record type `.0`, each field cast to its field's type
+    /// ([`crate::bind`]'s common record type of VALUES rows and UNION columns).
+    RecordCast(orbit_engine::table::SqlType),
     /// Field `.0` of a composite value (`(x).f`); NULL for a NULL value.
     RecordField(usize),
     /// The composite value of the first argument (of a type with `.1` fields) with field `.0`
@@ -381,6 +384,10 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             }
             Datum::Record(fields)
         }
+        Builtin::RecordCast(to) => match a(0) {
+            Datum::Record(fields) => crate::composites::cast_fields(fields, to)?,
+            other => other.clone(),
+        },
         Builtin::RecordField(i) => match a(0) {
             Datum::Record(fields) => fields.get(i).cloned().unwrap_or(Datum::Null),
             _ => return Err(SqlError::internal("field selection of a value that is not a record")),

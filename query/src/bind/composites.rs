@@ -148,3 +148,50 @@ pub(super) fn comparable_records(a: SqlType, b: SqlType) -> Result<()> {
     }
     Ok(())
 }
+
+/// The common type of two anonymous record types of as many fields (VALUES rows, a UNION's
+/// columns: PostgreSQL's `record` for both): each field the common type of the two fields
+/// (`common`, an untyped NULL field taking the other's type); None where either is not an
+/// anonymous record, or the fields do not match.
+pub(super) fn common_record(
+    a: SqlType,
+    b: SqlType,
+    common: impl Fn(Expr, Expr) -> Option<SqlType>,
+) -> Result<Option<SqlType>> {
+    let (SqlType::Composite(x), SqlType::Composite(y)) = (a, b) else { return Ok(None) };
+    if !crate::composites::is_anonymous(x) || !crate::composites::is_anonymous(y) {
+        return Ok(None);
+    }
+    let (fa, fb) = (crate::composites::fields_of(x)?, crate::composites::fields_of(y)?);
+    if fa.len() != fb.len() {
+        return Ok(None);
+    }
+    let mut types = Vec::with_capacity(fa.len());
+    for (p, q) in fa.iter().zip(&fb) {
+        let null = |t: SqlType| Expr::Const(orbit_engine::table::Datum::Null, t);
+        match common(null(p.ty), null(q.ty)) {
+            Some(t) => types.push(t),
+            None => return Ok(None),
+        }
+    }
+    crate::composites::anonymous(&types).map(|oid| Some(SqlType::Composite(oid)))
+}
+
+/// Whether a value of anonymous record type `from` converts to anonymous record type `to`
+/// field by field ([`Builtin::RecordCast`]): as many fields, each field's cast implicit.
+pub(super) fn record_cast_allowed(from: SqlType, to: SqlType) -> bool {
+    let (SqlType::Composite(x), SqlType::Composite(y)) = (from, to) else { return false };
+    if x == y || !crate::composites::is_anonymous(x) || !crate::composites::is_anonymous(y) {
+        return false;
+    }
+    let (Ok(fa), Ok(fb)) = (crate::composites::fields_of(x), crate::composites::fields_of(y)) else {
+        return false;
+    };
+    fa.len() == fb.len()
+        && fa.iter().zip(&fb).all(|(p, q)| {
+            p.ty == q.ty
+                || p.ty == SqlType::Unknown
+                || crate::types::can_cast(p.ty, q.ty, CastContext::Implicit)
+                || record_cast_allowed(p.ty, q.ty)
+        })
+}

@@ -2041,9 +2041,9 @@ pub(super) fn column_type(dt: &ast::DataType, column: &str) -> Result<SqlType> {
         )));
     }
     if let SqlType::Array(a) = t {
-        if matches!(a.elem(), SqlType::Composite(_)) {
+        if a.elem().is_transient_record() {
             return Err(SqlError::unsupported(format!(
-                "column \"{column}\" is of type {}: columns of arrays of composite types are not supported",
+                "column \"{column}\" is of type {}: columns of a table's row type are not supported",
                 t.name()
             )));
         }

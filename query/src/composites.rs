@@ -205,21 +205,32 @@ pub fn fields_of(oid: u32) -> Result<Vec<ColumnDef>> {
 }
 
 /// What depends on composite type `oid`, as DROP TYPE's DETAIL lists it (PostgreSQL's order:
-/// by the dependent's OID): other composite types' fields and tables' columns.
-pub fn dependents(oid: u32) -> Vec<(u32, String)> {
-    let is_type = |t: SqlType| t == SqlType::Composite(oid);
+/// by the dependent's OID): other composite types' fields and tables' columns, each with
+/// whether it is of the type's array type (which PostgreSQL names as what it depends on).
+pub fn dependents(oid: u32) -> Vec<(u32, String, bool)> {
+    let of_type = |t: SqlType| {
+        if t == SqlType::Composite(oid) {
+            Some(false)
+        } else {
+            (t.elem() == Some(SqlType::Composite(oid))).then_some(true)
+        }
+    };
     let mut found = Vec::new();
     for t in all() {
-        for f in t.fields.iter().filter(|f| is_type(f.ty)) {
-            found.push((t.oid & !COMPOSITE_BIT, format!("column {} of composite type {}", f.name, t.name)));
+        for f in &t.fields {
+            if let Some(array) = of_type(f.ty) {
+                found.push((t.oid & !COMPOSITE_BIT, format!("column {} of composite type {}", f.name, t.name), array));
+            }
         }
     }
     for t in crate::catalog::user_tables().iter().filter(|d| d.view.is_none() && d.partition_of.is_none()) {
-        for c in t.columns.iter().filter(|c| is_type(c.ty)) {
-            found.push((t.oid, format!("column {} of table {}", c.name, crate::schema::shown(&t.name))));
+        for c in &t.columns {
+            if let Some(array) = of_type(c.ty) {
+                found.push((t.oid, format!("column {} of table {}", c.name, crate::schema::shown(&t.name)), array));
+            }
         }
     }
-    found.sort_by_key(|(oid, _)| *oid);
+    found.sort_by_key(|(oid, ..)| *oid);
     found
 }
 
@@ -442,27 +453,35 @@ pub fn record_recv(oid: u32, b: &[u8], n: usize) -> Result<Datum> {
 }
 
 /// pg_type's rows of the composite types (typtype 'c', category 'C', record_in / record_out /
-/// record_recv / record_send). Orbit keeps no pg_class entry for them (`typrelid` 0) and no
-/// array types (`typarray` 0).
+/// record_recv / record_send) and of their array types (`_pair`). Orbit keeps no pg_class
+/// entry for them (`typrelid` 0).
 pub(crate) fn pg_type_rows(me: orbit_shards::rowlock::Owner) -> Vec<Vec<Datum>> {
+    use crate::catalog_builtin::{ARRAY_IO, ARRAY_SUBSCRIPT, ARRAY_TYPANALYZE};
     use crate::enums::{user_type_row, UserTypeRow};
     use orbit_engine::table::OidKind;
     let proc = |o: u32| Datum::Oid(OidKind::RegProc, o);
-    TYPES
-        .all_seen_by(Some(me))
-        .iter()
-        .map(|t| {
-            let ns = crate::schema::namespace_of(&t.name) as i64;
-            let name = crate::schema::relname(&t.name).to_string();
-            let (typtype, cat) = ("c", "C");
-            let mut row =
-                user_type_row(UserTypeRow { oid: t.oid as i64, name, ns, len: -1, typtype, cat, elem: 0, arr: 0 });
-            row.push(proc(0));
-            row.extend([2290, 2291, 2402, 2403, 0, 0, 0].map(proc));
-            row.extend([Datum::Text("d".into()), Datum::Null]);
-            row
-        })
-        .collect()
+    let text = |s: &str| Datum::Text(s.to_string());
+    let mut out = Vec::new();
+    for t in TYPES.all_seen_by(Some(me)).iter() {
+        let ns = crate::schema::namespace_of(&t.name) as i64;
+        let rel = crate::schema::relname(&t.name);
+        let array = SqlType::Composite(t.oid).array_of().map_or(0, |a| a.oid()) as i64;
+        let row = |oid: i64, name: String, typtype: &str, cat: &str, elem: i64, arr: i64| {
+            user_type_row(UserTypeRow { oid, name, ns, len: -1, typtype, cat, elem, arr })
+        };
+        let mut c = row(t.oid as i64, rel.to_string(), "c", "C", 0, array);
+        c.push(proc(0));
+        c.extend([2290, 2291, 2402, 2403, 0, 0, 0].map(proc));
+        c.extend([text("d"), Datum::Null]);
+        out.push(c);
+        let mut a = row(array, format!("_{rel}"), "b", "A", t.oid as i64, 0);
+        a.push(proc(ARRAY_SUBSCRIPT));
+        let [i, o, r, s] = ARRAY_IO;
+        a.extend([i, o, r, s, 0, 0, ARRAY_TYPANALYZE].map(proc));
+        a.extend([text("d"), Datum::Null]);
+        out.push(a);
+    }
+    out
 }
 
 /// A statement on composite types, bound by [`crate::bind::create_type`] and run by

@@ -1,6 +1,6 @@
 //! Composite types across a crash: the types (one nested in another), columns of them, a
-//! composite primary key, and rows written by literals, row constructors and an UPDATE of a
-//! field survive SIGKILL, on 1 and 2 shards; the key still finds its row.
+//! composite primary key, an array of the type, and rows written by literals, row constructors
+//! and an UPDATE of a field survive SIGKILL, on 1 and 2 shards; the key still finds its row.
 
 use orbit_tests::simple_rows;
 
@@ -23,6 +23,13 @@ fn composite_types_and_values_survive_sigkill() {
             )
             .await
             .unwrap();
+            c.batch_execute(
+                "CREATE TABLE lists (id int PRIMARY KEY, ps pair[]);
+                 INSERT INTO lists VALUES (1, ARRAY[ROW(1, 'a b')::pair, NULL, ROW(NULL, '')::pair]), (2, '{}');
+                 UPDATE lists SET ps = ps || ROW(5, 'e')::pair WHERE id = 2",
+            )
+            .await
+            .unwrap();
         },
         async |c, shards| {
             let rows = simple_rows(c, "SELECT k, v, (v).x.a FROM things ORDER BY k").await;
@@ -37,6 +44,8 @@ fn composite_types_and_values_survive_sigkill() {
             );
             let rows = simple_rows(c, "SELECT (v).n FROM things WHERE k = '(1,one)'").await;
             assert_eq!(rows, ["1.50"], "{shards} shards");
+            let rows = simple_rows(c, "SELECT id, ps, (ps[1]).b FROM lists ORDER BY id").await;
+            assert_eq!(rows, [r#"1|{"(1,\"a b\")",NULL,"(,\"\")"}|a b"#, r#"2|{"(5,e)"}|e"#], "{shards} shards");
             let e = c.simple_query("INSERT INTO things VALUES (ROW(1, 'one'), NULL)").await.unwrap_err();
             assert_eq!(e.code().map(|c| c.code()), Some("23505"));
         },

@@ -236,7 +236,7 @@ fn parts(d: &Datum) -> (u8, i64, f64, Option<Cow<'_, [u8]>>) {
 
 /// A record's fields, each as its cell's fields: the tag, the integer and the float's bits
 /// (big-endian), then the bytes' length (u32, big-endian; u32::MAX for none) and the bytes.
-fn record_bytes(fields: &[Datum]) -> Vec<u8> {
+pub(crate) fn record_bytes(fields: &[Datum]) -> Vec<u8> {
     let mut out = Vec::new();
     for d in fields {
         let (tag, i, f, b) = parts(d);
@@ -255,7 +255,7 @@ fn record_bytes(fields: &[Datum]) -> Vec<u8> {
 }
 
 /// The fields [`record_bytes`] wrote (`n` of them).
-fn record_of(n: i64, mut b: &[u8]) -> Result<Datum> {
+pub(crate) fn record_of(n: i64, mut b: &[u8]) -> Result<Datum> {
     let bad = || corrupt("bad record cell");
     let mut fields = Vec::with_capacity(n.clamp(0, 1600) as usize);
     let mut take = |n: usize| -> Result<&[u8]> {

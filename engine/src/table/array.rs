@@ -9,7 +9,8 @@
 //! offset after its time as i32), floats as f64 bits,
 //! bool as one byte, interval as months, days (i32) and microseconds (i64), uuid as 16 bytes,
 //! everything else as a u32 length and its bytes (text, json, numeric text, bytea). All
-//! big-endian.
+//! big-endian; a record (a composite type's element) as its field count (u32) and then its
+//! fields as a record cell holds them, with a length.
 
 use super::{Datum, Interval, SqlType};
 
@@ -60,9 +61,9 @@ const ARRAY_OIDS: [(u32, u32); 29] = [
 impl ArrayType {
     /// The array type of `elem` (None for `unknown` and for arrays: an array of arrays is a
     /// multi-dimensional array of the same type).
-    /// Arrays of records (`ARRAY[ROW(1, 2)]`, array_agg of a whole row) are values a
-    /// statement computes: no column is of such a type (the query engine refuses it), and
-    /// their cells are not written ([`encode_cell`]).
+    /// Arrays of a composite type's records are stored like any array; arrays of anonymous
+    /// records (`ARRAY[ROW(1, 2)]`) and tables' rows are values a statement computes only (the
+    /// query engine lets no column be of such a type).
     pub fn of(elem: SqlType) -> Option<ArrayType> {
         if matches!(elem, SqlType::Array(_) | SqlType::Unknown) {
             return None;
@@ -229,9 +230,14 @@ pub fn encode_cell(a: &ArrayValue, out: &mut Vec<u8>) {
                 put_bytes(out, s.as_bytes())
             }
             Datum::Bytea(b) => put_bytes(out, b),
-            // Arrays hold no arrays (the binder flattens them into dimensions), nor records
-            // (there are no arrays of composite types).
-            Datum::Null | Datum::Array(_) | Datum::Record(_) => put_bytes(out, b""),
+            // A record (an element of a composite type's array): its field count, then its
+            // fields as a record cell holds them (`log/record.rs`).
+            Datum::Record(fields) => {
+                out.extend_from_slice(&(fields.len() as u32).to_be_bytes());
+                put_bytes(out, &crate::log::record::record_bytes(fields));
+            }
+            // Arrays hold no arrays (the binder flattens them into dimensions).
+            Datum::Null | Datum::Array(_) => put_bytes(out, b""),
         }
     }
 }
@@ -319,6 +325,10 @@ pub fn decode_cell(b: &[u8]) -> Option<ArrayValue> {
             SqlType::Jsonb => Datum::Jsonb(r.text()?),
             SqlType::Numeric(_) => Datum::Numeric(r.text()?),
             SqlType::Enum(oid) => Datum::Enum(oid, f32::from_bits(r.u32()?)),
+            SqlType::Composite(_) => {
+                let n = r.u32()?;
+                crate::log::record::record_of(n as i64, r.bytes()?).ok()?
+            }
             _ => Datum::Text(r.text()?),
         });
     }

@@ -134,6 +134,12 @@ pub(super) fn comparable_records(a: SqlType, b: SqlType) -> Result<()> {
         ));
     }
     for (i, (p, q)) in fa.iter().zip(&fb).enumerate() {
+        if p.ty == SqlType::Unknown && q.ty == SqlType::Unknown {
+            return Err(SqlError::new(
+                code::UNDEFINED_FUNCTION,
+                "could not identify a comparison function for type unknown",
+            ));
+        }
         if super::base(p.ty) != super::base(q.ty) {
             return Err(SqlError::new(
                 code::DATATYPE_MISMATCH,

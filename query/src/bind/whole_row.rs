@@ -211,7 +211,7 @@ impl Binder<'_> {
 
     /// A row constructor as a value (`ROW(1, 'x')`, `(a, b)`; comparisons of rows are rewritten
     /// before binding, `bind/row_compare.rs`): an anonymous record, its fields `f1`, `f2`, ...
-    /// of its arguments' types (an untyped literal's `text`, an untyped NULL's `unknown`). A cast or an assignment to a
+    /// of its arguments' types (an untyped literal's or NULL's `unknown`). A cast or an assignment to a
     /// composite type takes its fields instead (`bind/composites.rs`).
     pub(super) fn row_value(&mut self, items: &[&ast::Expr], scope: Option<&Scope>) -> Result<Expr> {
         let mut args = Vec::with_capacity(items.len());
@@ -225,16 +225,10 @@ impl Binder<'_> {
                     }
                 }
             }
-            let x = self.expr(e, scope)?;
-            // An untyped NULL stays untyped (PostgreSQL's `unknown` field): a common record
+            // An untyped literal or NULL stays untyped (PostgreSQL's `unknown` field): a cast
+            // or assignment to a composite type reads it as its field's type, a common record
             // type (VALUES, UNION) gives it the other rows' field type.
-            let x = if x.ty() == SqlType::Unknown && !matches!(x, Expr::Const(Datum::Null, _)) {
-                self.coerce(x, SqlType::Text, super::CastContext::Implicit, |_| {
-                    crate::error::SqlError::internal("row field")
-                })?
-            } else {
-                x
-            };
+            let x = self.expr(e, scope)?;
             args.push(x);
         }
         // PostgreSQL's MaxTupleAttributeNumber.

@@ -25,7 +25,9 @@ pub(super) async fn run(txn: &mut Txn, plan: &CompositePlan) -> Result<QueryResu
                 let deps = composites::dependents(t.oid);
                 if !deps.is_empty() {
                     let shown = crate::enums::display_name(&t.name);
-                    let lines = deps.iter().map(|(_, what)| format!("{what} depends on type {shown}"));
+                    let lines = deps.iter().map(|(_, what, array)| {
+                        format!("{what} depends on type {shown}{}", if *array { "[]" } else { "" })
+                    });
                     return Err(super::domains::type_depended_on(&shown, lines));
                 }
                 found.push((t, def));

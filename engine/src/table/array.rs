@@ -358,6 +358,15 @@ mod tests {
                 vec![Datum::Interval(Interval { months: 1, days: -2, micros: 3 })],
             ),
             ArrayValue::from_items(SqlType::Float8, vec![Datum::Float8(-0.5), Datum::Float8(f64::NAN)]),
+            // A composite type's records, one nested, one NULL.
+            ArrayValue::from_items(
+                SqlType::Composite(super::super::COMPOSITE_BIT | 16400),
+                vec![
+                    Datum::Record(Box::new(vec![Datum::Int4(1), Datum::Text("a b".into())])),
+                    Datum::Null,
+                    Datum::Record(Box::new(vec![Datum::Null, Datum::Record(Box::new(vec![Datum::Bool(true)]))])),
+                ],
+            ),
         ];
         for v in vals {
             let mut b = Vec::new();

@@ -464,6 +464,11 @@ impl Binder<'_> {
                 func.signature()
             )));
         }
+        // A composite result given as its fields: a record of them.
+        let q = match composite_fields(func) {
+            Some(fields) if !one_composite_column(&q, fields.len()) => as_records(q, func.ret, &fields)?,
+            _ => q,
+        };
         if func.setof {
             // In the select list: unnest(ARRAY(query)).
             let name = crate::schema::relname(&func.name).to_string();
@@ -525,7 +530,7 @@ impl Binder<'_> {
         let ordinality = *with_ordinality;
         let Ok(parts) = name_parts(name) else { return Ok(false) };
         let cands = crate::functions_sql::resolve(&parts);
-        if !cands.iter().any(|f| f.setof || f.returns_rows()) {
+        if !cands.iter().any(|f| f.setof || f.returns_rows() || composite_fields(f).is_some()) {
             return Ok(false);
         }
         let call = CallArgs::of(&targs.args)?;
@@ -539,7 +544,8 @@ impl Binder<'_> {
             named_types.push((n.clone(), self.probe_type(e)));
         }
         let (func, map) = choose(&cands, &parts, &pos_types, &named_types)?;
-        if !func.setof && !func.returns_rows() {
+        let fields = composite_fields(&func);
+        if !func.setof && !func.returns_rows() && fields.is_none() {
             return Ok(false);
         }
         if self.sub.query_depth() > MAX_FROM_DEPTH {
@@ -550,8 +556,14 @@ impl Binder<'_> {
         }
         let fname = crate::schema::relname(&func.name).to_string();
         let alias_name = alias.as_ref().map_or(fname.clone(), |a| fold(&a.name));
-        let mut columns: Vec<(String, SqlType)> =
-            if func.returns_rows() { func.out.clone() } else { vec![(alias_name.clone(), func.ret)] };
+        // A composite result is a row of its fields, as PostgreSQL expands it in FROM.
+        let mut columns: Vec<(String, SqlType)> = if func.returns_rows() {
+            func.out.clone()
+        } else if let Some(f) = &fields {
+            f.clone()
+        } else {
+            vec![(alias_name.clone(), func.ret)]
+        };
         let mut ord_name = "ordinality".to_string();
         if let Some(a) = alias {
             if a.columns.len() > columns.len() + ordinality as usize {
@@ -583,7 +595,11 @@ impl Binder<'_> {
         };
         let mut q = body_query(&func)?;
         substitute(&mut q, &func, &refs);
-        let mut q = shaped(q, &columns)?;
+        let mut q = match &fields {
+            // The body's columns (or its one composite column's fields), named as the aliases say.
+            Some(f) => shaped(as_fields(q, func.ret, f)?, &columns)?,
+            None => shaped(q, &columns)?,
+        };
         if !func.setof {
             // One row of several columns (OUT parameters): the body's first.
             let mut outer = parse_query("SELECT * FROM (SELECT 1) AS \"orbit body\" LIMIT 1")?;
@@ -888,6 +904,54 @@ fn argument_asts(func: &SqlFunction, call: &CallArgs, map: &[Option<usize>]) -> 
 }
 
 /// The body's last statement, which [`check_body`] made sure is a query.
+/// The fields of the composite type a function returns (`RETURNS pair`, `RETURNS SETOF pair`
+/// for a CREATE TYPE ... AS type), None for any other result.
+fn composite_fields(func: &SqlFunction) -> Option<Vec<(String, SqlType)>> {
+    match func.ret {
+        SqlType::Composite(oid) if !func.returns_rows() && !func.ret.is_transient_record() => {
+            crate::composites::fields_of(oid).ok().map(|f| f.into_iter().map(|c| (c.name, c.ty)).collect())
+        }
+        _ => None,
+    }
+}
+
+/// Whether a body returns its composite result as one column (`SELECT ROW(1, 'a')::pair`)
+/// rather than its fields as columns (`SELECT 1, 'a'`): a plain SELECT of one item, for a
+/// type of more than one field.
+fn one_composite_column(q: &ast::Query, fields: usize) -> bool {
+    fields > 1
+        && matches!(q.body.as_ref(), ast::SetExpr::Select(sel) if sel.projection.len() == 1
+            && matches!(sel.projection[0], ast::SelectItem::UnnamedExpr(_) | ast::SelectItem::ExprWithAlias { .. }))
+}
+
+/// A body's rows as its composite result's fields: the fields of its one composite column
+/// (`SELECT (c).f1 AS f1, ...`), or its columns named and cast as the fields ([`shaped`]).
+fn as_fields(q: ast::Query, ret: SqlType, fields: &[(String, SqlType)]) -> Result<ast::Query> {
+    if !one_composite_column(&q, fields.len()) {
+        return shaped(q, fields);
+    }
+    let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let items: Vec<String> =
+        fields.iter().map(|(n, _)| format!("(CAST(\"c\" AS {})).{} AS {}", ret.name(), quoted(n), quoted(n))).collect();
+    let mut outer = parse_query(&format!("SELECT {} FROM (SELECT 1) AS \"orbit body\"(\"c\")", items.join(", ")))?;
+    set_from_subquery(&mut outer, q);
+    Ok(outer)
+}
+
+/// A body's rows as values of its composite result type: `SELECT ROW(f1, ...)::type` over
+/// [`as_fields`].
+fn as_records(q: ast::Query, ret: SqlType, fields: &[(String, SqlType)]) -> Result<ast::Query> {
+    let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let names: Vec<String> = fields.iter().map(|(n, _)| quoted(n)).collect();
+    let mut outer = parse_query(&format!(
+        "SELECT CAST(ROW({}) AS {}) FROM (SELECT 1) AS \"orbit body\"",
+        names.join(", "),
+        ret.name()
+    ))?;
+    set_from_subquery(&mut outer, as_fields(q, ret, fields)?);
+    Ok(outer)
+}
+
 fn body_query(func: &SqlFunction) -> Result<ast::Query> {
     let mut statements = parse_statements(&func.body)?;
     let n = statements.len();
@@ -1091,8 +1155,15 @@ fn check_body(f: &SqlFunction) -> Result<()> {
     b.params = f.arg_types();
     let _guard = Expanding::enter(f)?;
     let (_, cols) = b.query(&q)?;
-    let want: Vec<SqlType> = if f.returns_rows() { f.out.iter().map(|c| c.1).collect() } else { vec![f.ret] };
-    if !f.returns_rows() && cols.len() != 1 {
+    // A composite result: one column of the type itself, or the type's fields as columns.
+    let fields = composite_fields(f).filter(|_| cols.len() != 1 || cols[0].ty != f.ret);
+    let rows = f.returns_rows() || fields.is_some();
+    let want: Vec<SqlType> = match &fields {
+        _ if f.returns_rows() => f.out.iter().map(|c| c.1).collect(),
+        Some(fields) => fields.iter().map(|c| c.1).collect(),
+        None => vec![f.ret],
+    };
+    if !rows && cols.len() != 1 {
         return Err(mismatch("Final statement must return exactly one column.".into()));
     }
     if cols.len() < want.len() {
@@ -1105,7 +1176,7 @@ fn check_body(f: &SqlFunction) -> Result<()> {
         if c.ty == *w || c.ty == SqlType::Unknown || types::can_cast(c.ty, *w, CastContext::Assignment) {
             continue;
         }
-        return Err(if f.returns_rows() {
+        return Err(if rows {
             mismatch(format!(
                 "Final statement returns {} instead of {} at column {}.",
                 super::type_display(c.ty),

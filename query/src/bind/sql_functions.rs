@@ -262,7 +262,11 @@ impl Binder<'_> {
                     .collect::<Result<Vec<_>>>()?;
                 (SqlType::Unknown, out, true)
             }
-            Some(ast::FunctionReturnType::DataType(dt)) => (declared_type(dt)?, Vec::new(), false),
+            // A table's row type: one row of its columns.
+            Some(ast::FunctionReturnType::DataType(dt)) => match self.table_row_type(dt)? {
+                Some(out) => (SqlType::Unknown, out, false),
+                None => (declared_type(dt)?, Vec::new(), false),
+            },
             Some(ast::FunctionReturnType::SetOf(dt)) => match self.table_row_type(dt)? {
                 Some(out) => (SqlType::Unknown, out, true),
                 None => (declared_type(dt)?, Vec::new(), true),
@@ -458,21 +462,29 @@ impl Binder<'_> {
     fn inlined(&mut self, func: &SqlFunction, args: &[ast::Expr]) -> Result<ast::Expr> {
         let mut q = body_query(func)?;
         substitute(&mut q, func, args);
-        if func.returns_rows() {
-            return Err(SqlError::unsupported(format!(
-                "a function returning rows of several columns ({}) is only supported in FROM",
-                func.signature()
-            )));
-        }
-        // A composite result given as its fields: a record of them.
+        // A composite result given as its fields: a record of them; rows of several columns
+        // (OUT parameters, a table's row type) an anonymous record of them.
         let q = match composite_fields(func) {
             Some(fields) if !one_composite_column(&q, fields.len()) => as_records(q, func.ret, &fields)?,
+            _ if func.returns_rows() => {
+                let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+                let names: Vec<String> = func.out.iter().map(|(n, _)| quoted(n)).collect();
+                let mut outer =
+                    parse_query(&format!("SELECT ROW({}) FROM (SELECT 1) AS \"orbit body\"", names.join(", ")))?;
+                set_from_subquery(&mut outer, shaped(q, &func.out)?);
+                outer
+            }
             _ => q,
         };
+        if func.returns_rows() && !func.setof {
+            let mut outer = parse_query("SELECT * FROM (SELECT 1) AS \"orbit body\" LIMIT 1")?;
+            set_from_subquery(&mut outer, q);
+            return strict(func, args, ast::Expr::Subquery(Box::new(outer)));
+        }
         if func.setof {
             // In the select list: unnest(ARRAY(query)).
             let name = crate::schema::relname(&func.name).to_string();
-            let q = shaped(q, &[(name, func.ret)])?;
+            let q = if func.returns_rows() { q } else { shaped(q, &[(name, func.ret)])? };
             let mut e = parse_expr("unnest(ARRAY(SELECT 1))")?;
             let _ = ast::visit_expressions_mut(&mut e, |x| {
                 if let ast::Expr::Function(f) = x {

@@ -847,6 +847,8 @@ const SYMMETRIC_MARK: &str = "\"\u{1}symmetric\"";
 ///   (`window::frame_literal_syntax`);
 /// - `SET CONSTRAINTS ...` becomes a marker SET (`foreign_keys::set_constraints_syntax`);
 /// - `t.*::type` becomes `(t.*)::type` and `t.* IS` becomes `(t.*) IS` (`whole_row::star_cast_syntax`);
+/// - a select item `(x).*` becomes a marker call the select list expands into x's fields
+///   (`whole_row::field_star_syntax`);
 /// - `ON CONFLICT ((expr), ...)` keys become marker names (`conflict_target::target_syntax`);
 /// - an UPDATE's or DELETE's `WHERE CURRENT OF cursor` becomes a marker call
 ///   (`cursors::current_of_syntax`);
@@ -1062,6 +1064,11 @@ fn postgres_only_syntax(sql: &str) -> Option<String> {
             continue;
         }
         if let Some((text, end)) = whole_row::star_cast_syntax(&tokens, i) {
+            out.push_str(&text);
+            (found, at_start, i) = (true, false, end);
+            continue;
+        }
+        if let Some((text, end)) = whole_row::field_star_syntax(&tokens, i) {
             out.push_str(&text);
             (found, at_start, i) = (true, false, end);
             continue;
@@ -3077,6 +3084,13 @@ impl Binder<'_> {
         for item in &sel.projection {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => {
+                    if let Some(fields) = self.field_star(e, scope.as_ref())? {
+                        for (name, b) in fields {
+                            columns.push(self.output(&b, name, scope.as_ref()));
+                            projection.push(b);
+                        }
+                        continue;
+                    }
                     let b = self.expr(e, scope.as_ref())?;
                     columns.push(self.output(&b, column_name(e), scope.as_ref()));
                     projection.push(b);
@@ -5360,11 +5374,9 @@ impl Binder<'_> {
             (a, b) if a == b => a,
             (a, b) if (a.precision().is_some() || b.precision().is_some()) && base(a) == base(b) => base(a),
             (a @ SqlType::Array(_), b @ SqlType::Array(_)) => arrays::same(a, b).ok_or_else(|| op_error(a, sym, b))?,
-            // Two records, one of them anonymous or a table's row (record_eq, record_lt, ...):
-            // compared field by field as they are.
-            (a @ SqlType::Composite(_), b @ SqlType::Composite(_))
-                if a.is_transient_record() || b.is_transient_record() =>
-            {
+            // Two records of different types (record_eq, record_lt, ...): compared field by
+            // field as they are.
+            (a @ SqlType::Composite(_), b @ SqlType::Composite(_)) => {
                 composites::comparable_records(a, b)?;
                 return Ok(Expr::Cmp(op, Box::new(l), Box::new(r)));
             }

@@ -47,7 +47,7 @@ impl Binder<'_> {
                 };
                 return Err(SqlError::new(code::UNDEFINED_COLUMN, message));
             };
-            e = Expr::Call(Builtin::RecordField(i), vec![e], fields[i].ty);
+            e = super::whole_row::field_of(&e, i, fields[i].ty);
         }
         Ok(Some(e))
     }

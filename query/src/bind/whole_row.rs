@@ -331,3 +331,80 @@ pub(super) fn star_cast_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize)
     }
     Some((format!("({}.*)", tokens[i]), cast))
 }
+
+/// The name of the call `(x).*` is written as for the parser ([`field_star_syntax`]): a
+/// control character starts it, so no client writes it.
+pub(super) const FIELD_STAR: &str = "\u{1}fields";
+
+/// At `tokens[i]`, a select item `(x).*` (after SELECT, DISTINCT, ALL or a comma): written
+/// `"<FIELD_STAR>"(x)`, which the select list expands into x's fields, and the index after
+/// the `*`; None elsewhere. sqlparser's PostgreSQL dialect does not read `(x).*`.
+pub(super) fn field_star_syntax(tokens: &[sqlparser::tokenizer::Token], i: usize) -> Option<(String, usize)> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::Token;
+    if tokens.get(i)? != &Token::LParen {
+        return None;
+    }
+    let before = (0..i).rev().find(|&j| !matches!(tokens[j], Token::Whitespace(_)))?;
+    let starts_item = match &tokens[before] {
+        Token::Comma => true,
+        Token::Word(w) => matches!(w.keyword, Keyword::SELECT | Keyword::DISTINCT | Keyword::ALL),
+        _ => false,
+    };
+    if !starts_item {
+        return None;
+    }
+    let mut depth = 0usize;
+    let close = (i..tokens.len()).find(|&j| {
+        match tokens[j] {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            _ => {}
+        }
+        depth == 0
+    })?;
+    let solid: Vec<usize> =
+        (close + 1..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_))).take(2).collect();
+    let [dot, star] = solid[..] else { return None };
+    if tokens[dot] != Token::Period || tokens[star] != Token::Mul {
+        return None;
+    }
+    let inner: String = tokens[i + 1..close].iter().map(ToString::to_string).collect();
+    Some((format!("\"{FIELD_STAR}\"({inner})"), star + 1))
+}
+
+impl Binder<'_> {
+    /// A select item `(x).*` ([`field_star_syntax`]): x's fields, each named for its field, x
+    /// bound once; None for any other item. 42809 where x is not of a composite type.
+    pub(super) fn field_star(&mut self, e: &ast::Expr, scope: Option<&Scope>) -> Result<Option<Vec<(String, Expr)>>> {
+        let ast::Expr::Function(f) = e else { return Ok(None) };
+        let [part] = f.name.0.as_slice() else { return Ok(None) };
+        if part.as_ident().is_none_or(|id| id.value != FIELD_STAR) {
+            return Ok(None);
+        }
+        let ast::FunctionArguments::List(l) = &f.args else { return Ok(None) };
+        let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arg))] = l.args.as_slice() else {
+            return Ok(None);
+        };
+        let x = self.expr(arg, scope)?;
+        let SqlType::Composite(oid) = x.ty() else {
+            return Err(crate::error::SqlError::new(
+                crate::error::code::WRONG_OBJECT_TYPE,
+                format!("type {} is not composite", x.ty().name()),
+            ));
+        };
+        let fields = composites::fields_of(oid)?;
+        Ok(Some(fields.into_iter().enumerate().map(|(i, fd)| (fd.name, field_of(&x, i, fd.ty))).collect()))
+    }
+}
+
+/// Field `i` (of type `ty`) of record `x`: the argument itself where `x` is a row built here
+/// (`(t).a` is t's column a, as PostgreSQL's parser makes it), else a field selection.
+pub(super) fn field_of(x: &Expr, i: usize, ty: SqlType) -> Expr {
+    match x {
+        Expr::Call(Builtin::WholeRow(_) | Builtin::MakeRecord(_), args, _) if args.len() > i && args[i].ty() == ty => {
+            args[i].clone()
+        }
+        _ => Expr::Call(Builtin::RecordField(i), vec![x.clone()], ty),
+    }
+}

@@ -5309,10 +5309,15 @@ impl Binder<'_> {
                 ));
             };
         }
-        // An untyped value among them (a NULL, a literal) has no precision: nor has the
-        // result, as PostgreSQL's select_common_typmod gives it.
-        if ty.precision().is_some() && known.len() < items.len() {
-            return Ok(ty.base());
+        // An untyped value among them (a NULL, a literal) has no precision or length: nor has
+        // the result, as PostgreSQL's select_common_typmod gives it.
+        if known.len() < items.len() {
+            if ty.precision().is_some() {
+                return Ok(ty.base());
+            }
+            if matches!(ty, SqlType::Varchar(Some(_)) | SqlType::Bpchar(Some(_)) | SqlType::Numeric(Some(_))) {
+                return Ok(base(ty));
+            }
         }
         Ok(ty)
     }

@@ -115,6 +115,9 @@ pub enum Source {
         ordinality: bool,
         /// `pg_options_to_table(text[])`: each `name=value` element as two columns.
         split_options: bool,
+        /// An array of a composite type: each element's fields as this many columns (a NULL
+        /// element a row of NULLs), as PostgreSQL expands a function's composite result.
+        fields: Option<usize>,
     },
     /// `unnest(a, b, ...)` in FROM and json[b]_each: row i holds element i of each array
     /// (NULL past an array's end), as many rows as the longest array.
@@ -618,9 +621,17 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
             let mut held = crate::memory::Held::new(txn.memory(), "generate_series");
             numbered(series(args, *ty, params, &mut held)?, *ordinality)
         }
-        Source::Unnest { arg, ordinality, split_options } => {
+        Source::Unnest { arg, ordinality, split_options, fields } => {
             match expr::eval(arg, &Ctx { row: &[], params, aggs: &[] })? {
                 Datum::Array(a) if *split_options => a.items.into_iter().map(option_columns).collect(),
+                Datum::Array(a) if fields.is_some() => {
+                    let n = fields.unwrap_or_default();
+                    let rows = a.items.into_iter().map(|d| match d {
+                        Datum::Record(f) => *f,
+                        _ => vec![Datum::Null; n],
+                    });
+                    numbered(rows.collect(), *ordinality)
+                }
                 Datum::Array(a) => numbered(a.items.into_iter().map(|d| vec![d]).collect(), *ordinality),
                 _ => vec![],
             }

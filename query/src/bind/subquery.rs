@@ -1021,9 +1021,18 @@ impl Binder<'_> {
             return self.zip_relation("unnest", cols, alias, ordinality);
         }
         let (arg, ty) = self.unnest_arg(args, None)?;
+        // An array of a composite type (or a table's rows): a column per field.
+        if let SqlType::Composite(oid) = ty {
+            if !crate::composites::is_anonymous(oid) {
+                let fields = crate::composites::fields_of(oid)?;
+                let source = Source::Unnest { arg, ordinality, split_options: false, fields: Some(fields.len()) };
+                let columns = fields.into_iter().map(|f| (f.name, f.ty)).collect();
+                return self.fields_relation("unnest", source, columns, alias, ordinality);
+            }
+        }
         self.function_relation(
             "unnest",
-            Source::Unnest { arg, ordinality, split_options: false },
+            Source::Unnest { arg, ordinality, split_options: false, fields: None },
             ty,
             alias,
             ordinality,
@@ -1056,7 +1065,7 @@ impl Binder<'_> {
         let id = self.new_id();
         let def = Arc::new(relation::derived_def(id, columns));
         let label = alias.map_or("pg_options_to_table".to_string(), |a| fold(&a.name));
-        let source = Source::Unnest { arg, ordinality: false, split_options: true };
+        let source = Source::Unnest { arg, ordinality: false, split_options: true, fields: None };
         self.sub.inputs.push(Derived { def: def.clone(), label: label.clone(), source });
         Ok((def, label))
     }
@@ -1087,6 +1096,33 @@ impl Binder<'_> {
     /// A FROM function returning one column of type `ty`, named by the alias as PostgreSQL
     /// names it (the alias's column list, else the alias, else the function's name); `WITH
     /// ORDINALITY` adds an int8 column `ordinality` (or the alias list's second name).
+    /// A FROM function's relation of several named columns (a composite result's fields),
+    /// renamed by the alias's column list, with `ordinality` last.
+    fn fields_relation(
+        &mut self,
+        function: &str,
+        source: Source,
+        fields: Vec<(String, SqlType)>,
+        alias: Option<&ast::TableAlias>,
+        ordinality: bool,
+    ) -> Result<(Arc<TableDef>, String)> {
+        let listed = alias_columns(alias, fields.len() + usize::from(ordinality), "table")?;
+        let mut columns: Vec<ColumnDef> = fields
+            .into_iter()
+            .enumerate()
+            .map(|(i, (n, t))| ColumnDef::new(listed.get(i).cloned().unwrap_or(n), t))
+            .collect();
+        if ordinality {
+            let n = listed.get(columns.len()).cloned().unwrap_or_else(|| "ordinality".to_string());
+            columns.push(ColumnDef::new(n, SqlType::Int8));
+        }
+        let id = self.new_id();
+        let def = Arc::new(relation::derived_def(id, columns));
+        let label = alias.map_or(function.to_string(), |a| fold(&a.name));
+        self.sub.inputs.push(Derived { def: def.clone(), label: label.clone(), source });
+        Ok((def, label))
+    }
+
     fn function_relation(
         &mut self,
         function: &str,

@@ -974,7 +974,7 @@ fn proc_rows(txn: &Txn) -> Vec<Row> {
             };
             let names = if names.iter().all(String::is_empty) { Datum::Null } else { texts(&names) };
             let defaults = f.args.iter().filter(|a| a.default.is_some()).count();
-            let ret = if f.returns_rows() { RECORD_OID } else { f.ret.oid() };
+            let ret = if f.returns_rows() || f.record { RECORD_OID } else { f.ret.oid() };
             let arg_text: Vec<String> = arg_oids.iter().map(u32::to_string).collect();
             vec![
                 Datum::Int8(f.oid as i64),

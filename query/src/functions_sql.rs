@@ -66,6 +66,10 @@ pub struct SqlFunction {
     pub body: String,
     /// The relation OID of the entry it was read from (0 for one not read from the catalog).
     pub rel_oid: u32,
+    /// `RETURNS [SETOF] record` without OUT parameters: each call says the columns, by a
+    /// column definition list in FROM (`f() AS t(a int, b text)`); in a select list the
+    /// body's row as an anonymous record. `ret` is then `unknown`.
+    pub record: bool,
 }
 
 impl SqlFunction {
@@ -91,6 +95,7 @@ impl SqlFunction {
             strict: false,
             body: String::new(),
             rel_oid: def.oid,
+            record: false,
         };
         for c in &def.columns {
             if let Some(n) = c.name.strip_prefix("in:") {
@@ -109,6 +114,7 @@ impl SqlFunction {
                 f.volatility = b.first().map_or('v', |&x| x as char);
                 f.strict = b.get(1) == Some(&b'1');
                 f.setof = b.get(2) == Some(&b'1');
+                f.record = b.get(3) == Some(&b'r');
             }
         }
         Some(f)
@@ -126,7 +132,13 @@ impl SqlFunction {
             columns.push(ColumnDef::new("ret:", self.ret));
         }
         columns.extend(self.out.iter().map(|(n, t)| ColumnDef::new(format!("out:{n}"), *t)));
-        let flags = format!("{}{}{}", self.volatility, self.strict as u8, self.setof as u8);
+        let flags = format!(
+            "{}{}{}{}",
+            self.volatility,
+            self.strict as u8,
+            self.setof as u8,
+            if self.record { "r" } else { "" }
+        );
         TableDef {
             name: Self::entry_name(&self.name, &self.arg_types()),
             columns,
@@ -291,10 +303,13 @@ fn result(f: &SqlFunction) -> String {
     if f.returns_rows() {
         let cols: Vec<String> = f.out.iter().map(|(n, t)| format!("{n} {}", type_name(*t))).collect();
         format!("TABLE({})", cols.join(", "))
-    } else if f.setof {
-        format!("SETOF {}", type_name(f.ret))
     } else {
-        type_name(f.ret)
+        let ty = if f.record { "record".to_string() } else { type_name(f.ret) };
+        if f.setof {
+            format!("SETOF {ty}")
+        } else {
+            ty
+        }
     }
 }
 
@@ -363,6 +378,7 @@ mod tests {
             strict: true,
             body: "SELECT $1".into(),
             rel_oid: 0,
+            record: false,
         };
         let mut def = f.to_def();
         assert_eq!(def.name, "\u{8}s.add(23,25)");
@@ -370,5 +386,9 @@ mod tests {
         let back = SqlFunction::of_def(&def).unwrap();
         assert_eq!(back, SqlFunction { oid: 77, rel_oid: 77, ..f.clone() });
         assert_eq!(back.required(), 1);
+        let r = SqlFunction { out: vec![], record: true, ..f.clone() };
+        let mut def = r.to_def();
+        def.oid = 78;
+        assert_eq!(SqlFunction::of_def(&def).unwrap(), SqlFunction { oid: 78, rel_oid: 78, ..r });
     }
 }

@@ -262,6 +262,10 @@ impl Binder<'_> {
                     .collect::<Result<Vec<_>>>()?;
                 (SqlType::Unknown, out, true)
             }
+            // `record`: the columns each call's column definition list gives.
+            Some(ast::FunctionReturnType::DataType(dt) | ast::FunctionReturnType::SetOf(dt)) if is_record(dt) => {
+                (SqlType::Unknown, Vec::new(), matches!(cf.return_type, Some(ast::FunctionReturnType::SetOf(_))))
+            }
             // A table's row type: one row of its columns.
             Some(ast::FunctionReturnType::DataType(dt)) => match self.table_row_type(dt)? {
                 Some(out) => (SqlType::Unknown, out, false),
@@ -284,7 +288,20 @@ impl Binder<'_> {
             Some(ast::FunctionBehavior::Stable) => 's',
             _ => 'v',
         };
-        let f = SqlFunction { oid: 0, name, args, ret, out, setof, volatility, strict, body: body_text, rel_oid: 0 };
+        let record = ret == SqlType::Unknown && out.is_empty();
+        let f = SqlFunction {
+            oid: 0,
+            name,
+            args,
+            ret,
+            out,
+            setof,
+            volatility,
+            strict,
+            body: body_text,
+            rel_oid: 0,
+            record,
+        };
         // pg_dump's scripts set check_function_bodies off: a body may read a table created later.
         if crate::settings::bound_value("check_function_bodies").is_none_or(|v| v != "off") {
             check_body(&f)?;
@@ -466,6 +483,12 @@ impl Binder<'_> {
         // (OUT parameters, a table's row type) an anonymous record of them.
         let q = match composite_fields(func) {
             Some(fields) if !one_composite_column(&q, fields.len()) => as_records(q, func.ret, &fields)?,
+            // `record`: the body's row as an anonymous record.
+            _ if func.record => {
+                let mut outer = parse_query("SELECT ROW(\"orbit body\".*) FROM (SELECT 1) AS \"orbit body\"")?;
+                set_from_subquery(&mut outer, q);
+                outer
+            }
             _ if func.returns_rows() => {
                 let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
                 let names: Vec<String> = func.out.iter().map(|(n, _)| quoted(n)).collect();
@@ -476,7 +499,7 @@ impl Binder<'_> {
             }
             _ => q,
         };
-        if func.returns_rows() && !func.setof {
+        if (func.returns_rows() || func.record) && !func.setof {
             let mut outer = parse_query("SELECT * FROM (SELECT 1) AS \"orbit body\" LIMIT 1")?;
             set_from_subquery(&mut outer, q);
             return strict(func, args, ast::Expr::Subquery(Box::new(outer)));
@@ -484,7 +507,7 @@ impl Binder<'_> {
         if func.setof {
             // In the select list: unnest(ARRAY(query)).
             let name = crate::schema::relname(&func.name).to_string();
-            let q = if func.returns_rows() { q } else { shaped(q, &[(name, func.ret)])? };
+            let q = if func.returns_rows() || func.record { q } else { shaped(q, &[(name, func.ret)])? };
             let mut e = parse_expr("unnest(ARRAY(SELECT 1))")?;
             let _ = ast::visit_expressions_mut(&mut e, |x| {
                 if let ast::Expr::Function(f) = x {
@@ -542,7 +565,7 @@ impl Binder<'_> {
         let ordinality = *with_ordinality;
         let Ok(parts) = name_parts(name) else { return Ok(false) };
         let cands = crate::functions_sql::resolve(&parts);
-        if !cands.iter().any(|f| f.setof || f.returns_rows() || composite_fields(f).is_some()) {
+        if !cands.iter().any(|f| f.setof || f.returns_rows() || f.record || composite_fields(f).is_some()) {
             return Ok(false);
         }
         let call = CallArgs::of(&targs.args)?;
@@ -557,7 +580,7 @@ impl Binder<'_> {
         }
         let (func, map) = choose(&cands, &parts, &pos_types, &named_types)?;
         let fields = composite_fields(&func);
-        if !func.setof && !func.returns_rows() && fields.is_none() {
+        if !func.setof && !func.returns_rows() && !func.record && fields.is_none() {
             return Ok(false);
         }
         if self.sub.query_depth() > MAX_FROM_DEPTH {
@@ -571,13 +594,16 @@ impl Binder<'_> {
         // A composite result is a row of its fields, as PostgreSQL expands it in FROM.
         let mut columns: Vec<(String, SqlType)> = if func.returns_rows() {
             func.out.clone()
+        } else if func.record {
+            let at = self.pos(&sqlparser::ast::Spanned::span(&*name));
+            definition_list(alias.as_ref()).map_err(|e| e.at(at))?
         } else if let Some(f) = &fields {
             f.clone()
         } else {
             vec![(alias_name.clone(), func.ret)]
         };
         let mut ord_name = "ordinality".to_string();
-        if let Some(a) = alias {
+        if let Some(a) = alias.as_ref().filter(|_| !func.record) {
             if a.columns.len() > columns.len() + ordinality as usize {
                 return Err(SqlError::new("42601", format!("too many column aliases specified for function {fname}")));
             }
@@ -964,6 +990,20 @@ fn as_records(q: ast::Query, ret: SqlType, fields: &[(String, SqlType)]) -> Resu
     Ok(outer)
 }
 
+/// A column definition list (`f() AS t(a int, b text)`) of a call of a function returning
+/// `record`: its columns, each with a type (42601 without one, as PostgreSQL says).
+fn definition_list(alias: Option<&ast::TableAlias>) -> Result<Vec<(String, SqlType)>> {
+    let required = || SqlError::new("42601", "a column definition list is required for functions returning \"record\"");
+    let Some(a) = alias.filter(|a| !a.columns.is_empty()) else { return Err(required()) };
+    a.columns
+        .iter()
+        .map(|c| match &c.data_type {
+            Some(dt) => Ok((fold(&c.name), super::sql_type(dt)?)),
+            None => Err(required()),
+        })
+        .collect()
+}
+
 fn body_query(func: &SqlFunction) -> Result<ast::Query> {
     let mut statements = parse_statements(&func.body)?;
     let n = statements.len();
@@ -1138,7 +1178,7 @@ fn shaped(mut q: ast::Query, columns: &[(String, SqlType)]) -> Result<ast::Query
 /// result fits the declared return type (42P13, PostgreSQL's check_sql_fn_retval).
 fn check_body(f: &SqlFunction) -> Result<()> {
     let mut statements = parse_statements(&f.body)?;
-    let declared = if f.returns_rows() { "record".to_string() } else { f.ret.name() };
+    let declared = if f.returns_rows() || f.record { "record".to_string() } else { f.ret.name() };
     let mismatch = |detail: String| {
         SqlError::new("42P13", format!("return type mismatch in function declared to return {declared}")).detail(detail)
     };
@@ -1167,6 +1207,10 @@ fn check_body(f: &SqlFunction) -> Result<()> {
     b.params = f.arg_types();
     let _guard = Expanding::enter(f)?;
     let (_, cols) = b.query(&q)?;
+    // `record`: whatever columns the body has (each call's column definition list types them).
+    if f.record {
+        return Ok(());
+    }
     // A composite result: one column of the type itself, or the type's fields as columns.
     let fields = composite_fields(f).filter(|_| cols.len() != 1 || cols[0].ty != f.ret);
     let rows = f.returns_rows() || fields.is_some();

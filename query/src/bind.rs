@@ -5200,6 +5200,16 @@ impl Binder<'_> {
                     None => self.subscript(root, access_chain, scope)?,
                 },
             },
+            // `(a, b) op ANY | ALL (SELECT x, y ...)`: row comparisons with each row.
+            E::AnyOp { left, compare_op, right, .. } | E::AllOp { left, compare_op, right }
+                if matches!(right.as_ref(), E::Subquery(q)
+                    if row_compare::quantified_subquery(left, compare_op, q, matches!(e, E::AllOp { .. })).is_some()) =>
+            {
+                let E::Subquery(q) = right.as_ref() else { return Err(SqlError::internal("checked")) };
+                let all = matches!(e, E::AllOp { .. });
+                let rewritten = row_compare::quantified_subquery(left, compare_op, q, all).expect("checked");
+                self.expr(&rewritten?, scope)?
+            }
             E::AnyOp { right, .. } | E::AllOp { right, .. } if matches!(right.as_ref(), E::Subquery(_)) => {
                 self.sublink(e, scope)?
             }

@@ -154,7 +154,32 @@ fn parse(text: &str) -> Result<E> {
 /// planner can run it as a semi join.
 pub(super) fn in_subquery(expr: &E, q: &ast::Query, negated: bool, filter: bool) -> Option<Result<E>> {
     let l = row_items(expr)?;
-    Some((|| {
+    Some(quantified(l, "=", false, q, negated, filter))
+}
+
+/// `row op ANY | ALL (SELECT c1, ..., cn ...)` for a row constructor of several elements
+/// (None for anything else): PostgreSQL's row comparison with each of the subquery's rows —
+/// ANY true if one is true, else NULL if one is NULL, else false; ALL false if one is false,
+/// else NULL if one is NULL, else true — written with EXISTS as [`in_subquery`] writes IN.
+pub(super) fn quantified_subquery(left: &E, op: &B, q: &ast::Query, all: bool) -> Option<Result<E>> {
+    let l = row_items(left)?;
+    if l.len() < 2 {
+        return None;
+    }
+    let sym = match op {
+        B::Eq => "=",
+        B::NotEq => "<>",
+        B::Lt => "<",
+        B::LtEq => "<=",
+        B::Gt => ">",
+        B::GtEq => ">=",
+        _ => return None,
+    };
+    Some(quantified(l, sym, all, q, false, false))
+}
+
+fn quantified(l: Vec<E>, sym: &str, all: bool, q: &ast::Query, negated: bool, filter: bool) -> Result<E> {
+    (|| {
         let n = output_width(q)
             .ok_or_else(|| SqlError::unsupported("a row IN (subquery) whose select list has * is not supported yet"))?;
         if n > l.len() {
@@ -165,9 +190,14 @@ pub(super) fn in_subquery(expr: &E, q: &ast::Query, negated: bool, filter: bool)
         }
         let names: Vec<String> = (1..=n).map(|i| format!("\"?row_in{i}\"")).collect();
         let left: Vec<String> = l.iter().map(|e| format!("({e})")).collect();
-        let eq = format!("({}) = ({})", left.join(", "), names.join(", "));
+        let eq = format!("({}) {sym} ({})", left.join(", "), names.join(", "));
         let from = format!("FROM ({q}) AS \"?row_in\" ({})", names.join(", "));
-        let text = if filter && !negated {
+        let text = if all {
+            format!(
+                "CASE WHEN EXISTS (SELECT 1 {from} WHERE NOT ({eq})) THEN false \
+                 WHEN EXISTS (SELECT 1 {from} WHERE ({eq}) IS NULL) THEN NULL ELSE true END"
+            )
+        } else if filter && !negated {
             format!("EXISTS (SELECT 1 {from} WHERE {eq})")
         } else {
             let v = format!(
@@ -181,7 +211,7 @@ pub(super) fn in_subquery(expr: &E, q: &ast::Query, negated: bool, filter: bool)
             }
         };
         parse(&text)
-    })())
+    })()
 }
 
 /// A WHERE or ON condition with its top-level AND-ed `row IN (SELECT ...)` parts rewritten by

@@ -4700,14 +4700,28 @@ impl Binder<'_> {
             }
             // A record built here to a string type: its text, each field printed in the
             // session's style (time zone, IntervalStyle, bytea_output) first.
-            Expr::Call(f @ (crate::scalar::Builtin::MakeRecord(_) | crate::scalar::Builtin::WholeRow(_)), args, _)
-                if to.is_string() =>
-            {
+            Expr::Call(
+                f @ (crate::scalar::Builtin::MakeRecord(_)
+                | crate::scalar::Builtin::WholeRow(_)
+                | crate::scalar::Builtin::KeyedRow(_)),
+                mut args,
+                _,
+            ) if to.is_string() => {
                 use crate::json_build::JsonFn;
                 let text =
                     if matches!(f, crate::scalar::Builtin::WholeRow(_)) { JsonFn::RecordText } else { JsonFn::RowText };
+                // A join's table's row: NULL where its key is (an outer join left it out).
+                let key = matches!(f, crate::scalar::Builtin::KeyedRow(_)).then(|| args.remove(0));
                 let args = args.into_iter().map(|a| temporal::shown_in_zone(a, false)).collect();
-                let e = Expr::Call(crate::scalar::Builtin::Json(text), args, SqlType::Text);
+                let mut e = Expr::Call(crate::scalar::Builtin::Json(text), args, SqlType::Text);
+                if let Some(k) = key {
+                    let missing = Expr::IsNull(Box::new(k), false);
+                    e = Expr::Case(
+                        vec![(missing, Expr::Const(Datum::Null, SqlType::Text))],
+                        Some(Box::new(e)),
+                        SqlType::Text,
+                    );
+                }
                 return if to == SqlType::Text { Ok(e) } else { self.coerce(e, to, ctx, err) };
             }
             _ => {}

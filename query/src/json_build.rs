@@ -20,6 +20,16 @@ use orbit_engine::table::{ArrayValue, Datum, SqlType};
 /// The largest JSON text a function builds: PostgreSQL's MaxAllocSize (1 GB - 1).
 const MAX_JSON_BYTES: usize = (1 << 30) - 1;
 
+/// When [`JsonFn::Record`] is NULL: never (a row constructor, the FROM clause's one item),
+/// where its first argument (a primary key column of a join's table) is NULL, or where every
+/// value is NULL (a join's item nothing else tells the absence of).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Missing {
+    Never,
+    Key,
+    AllNull,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JsonFn {
     /// to_json(any) / to_jsonb(any).
@@ -40,11 +50,11 @@ pub enum JsonFn {
     AggArray { jsonb: bool, nested: bool },
     /// json_object_agg's / jsonb_object_agg's final step over the pairs' texts.
     AggObject { jsonb: bool },
-    /// to_json / to_jsonb / row_to_json of a whole-row reference (`to_json(t)`): alternating
-    /// column names and values, written as PostgreSQL writes a record, `{"a":1,"b":"x"}`; NULL
-    /// when every value is NULL (the missing side of an outer join, as RecordText). `pretty`:
-    /// row_to_json's line feeds between fields.
-    Record { jsonb: bool, pretty: bool },
+    /// to_json / to_jsonb / row_to_json of a whole-row reference (`to_json(t)`) or a row
+    /// constructor: alternating column names and values, written as PostgreSQL writes a
+    /// record, `{"a":1,"b":"x"}`, or NULL as `missing` says (the missing side of an outer
+    /// join). `pretty`: row_to_json's line feeds between fields.
+    Record { jsonb: bool, pretty: bool, missing: Missing },
     /// array_to_json(anyarray [, pretty]): `pretty` puts a line feed between the elements of
     /// the first dimension.
     ArrayToJson,
@@ -269,11 +279,17 @@ pub fn call(f: JsonFn, args: Vec<Datum>) -> Result<Datum> {
             }
             Ok(Datum::Json(out))
         }
-        JsonFn::Record { jsonb, pretty } => {
-            // The missing side of an outer join is a NULL record (as RecordText reads it).
-            if args.chunks(2).all(|p| p.get(1).is_none_or(Datum::is_null)) {
-                return Ok(Datum::Null);
-            }
+        JsonFn::Record { jsonb, pretty, missing } => {
+            // The missing side of an outer join is a NULL record.
+            let args = match missing {
+                Missing::Never => &args[..],
+                Missing::AllNull if args.chunks(2).all(|p| p.get(1).is_none_or(Datum::is_null)) => {
+                    return Ok(Datum::Null)
+                }
+                Missing::AllNull => &args[..],
+                Missing::Key if args.first().is_none_or(Datum::is_null) => return Ok(Datum::Null),
+                Missing::Key => &args[1..],
+            };
             out.push('{');
             for (i, pair) in args.chunks(2).enumerate() {
                 if i > 0 {

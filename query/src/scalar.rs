@@ -53,6 +53,10 @@ pub enum Builtin {
     /// Orbit's rows cannot tell from a row of NULLs); also a record-returning call's row in a
     /// select list, NULL past its last row.
     WholeRow(u32),
+    /// A join's table's whole row as a value of its row type `.0`: the first argument a
+    /// primary key column (NULL only where an outer join left the table's row out: the
+    /// record is NULL then), the rest the record's fields.
+    KeyedRow(u32),
     /// A record converted to anonymous record type `.0`, each field cast to its field's type
     /// ([`crate::bind`]'s common record type of VALUES rows and UNION columns).
     RecordCast(orbit_engine::table::SqlType),
@@ -201,6 +205,7 @@ impl Builtin {
                 | Builtin::DomainCheck(_)
                 | Builtin::MakeRecord(_)
                 | Builtin::WholeRow(_)
+                | Builtin::KeyedRow(_)
                 | Builtin::RecordSet(..)
                 // A NULL key value is left out of the row's hash.
                 | Builtin::SatisfiesHashPartition
@@ -333,6 +338,8 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         Builtin::MakeRecord(_) => return Ok(Datum::Record(Box::new(args))),
         Builtin::WholeRow(_) if args.iter().all(Datum::is_null) => return Ok(Datum::Null),
         Builtin::WholeRow(_) => return Ok(Datum::Record(Box::new(args))),
+        Builtin::KeyedRow(_) if args.first().is_none_or(Datum::is_null) => return Ok(Datum::Null),
+        Builtin::KeyedRow(_) => return Ok(Datum::Record(Box::new(args.into_iter().skip(1).collect()))),
         _ => {}
     }
     if let Builtin::Array(f) = f {
@@ -372,7 +379,9 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
         Builtin::RegexMatch | Builtin::RegexMatchCi => {
             Datum::Bool(regex_match(text(a(0)), text(a(1)), f == Builtin::RegexMatchCi)?)
         }
-        Builtin::MakeRecord(_) | Builtin::WholeRow(_) => return Err(SqlError::internal("a record is made above")),
+        Builtin::MakeRecord(_) | Builtin::WholeRow(_) | Builtin::KeyedRow(_) => {
+            return Err(SqlError::internal("a record is made above"))
+        }
         Builtin::RecordSet(i, n) => {
             let mut fields = match a(0) {
                 Datum::Record(fields) => fields.clone(),

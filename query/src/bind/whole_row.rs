@@ -4,8 +4,8 @@
 //! the FROM item's columns, which writes the row as PostgreSQL writes a record
 //! (`{"id":1,"name":"x"}`); anywhere else to [`Builtin::WholeRow`], a record of the item's row
 //! type: the table's (or view's) own, named for it, or an anonymous record's for a derived
-//! table (record shapes: [`crate::composites::shape`]). It is NULL when all its columns are
-//! NULL (PostgreSQL: only for the missing side of an outer join). `t IS [NOT] NULL` tests each
+//! table (record shapes: [`crate::composites::shape`]). It is NULL only for an outer join's
+//! missing side, which a join's table's primary key column (or row id) tells ([`ItemRow`]). `t IS [NOT] NULL` tests each
 //! column, as PostgreSQL tests a row ([`Binder::row_fields`]). A whole-row reference to an
 //! enclosing query's FROM item (`SELECT (SELECT t) FROM t`) is an outer reference to that
 //! record, computed over the enclosing row (`subquery.rs` `column_or_outer`). `ROW(1, 'a')` is
@@ -15,7 +15,7 @@ use super::{fold, Binder, Scope};
 use crate::composites;
 use crate::error::Result;
 use crate::expr::Expr;
-use crate::json_build::JsonFn;
+use crate::json_build::{JsonFn, Missing};
 use crate::scalar::Builtin;
 use orbit_engine::table::{Datum, SqlType};
 use sqlparser::ast;
@@ -87,13 +87,13 @@ impl Binder<'_> {
                 };
                 args.push(super::temporal::shown_in_zone(v, true));
             }
-            let f = JsonFn::Record { jsonb, pretty };
+            let f = JsonFn::Record { jsonb, pretty, missing: Missing::Never };
             return Ok(Some(Expr::Call(Builtin::Json(f), args, f.ty())));
         }
         let ast::Expr::Identifier(id) = e else { return Ok(None) };
         Ok(whole_row_record(scope, &fold(id), jsonb).map(|r| match r {
-            Expr::Call(Builtin::Json(JsonFn::Record { jsonb, .. }), args, ty) => {
-                Expr::Call(Builtin::Json(JsonFn::Record { jsonb, pretty }), args, ty)
+            Expr::Call(Builtin::Json(JsonFn::Record { jsonb, missing, .. }), args, ty) => {
+                Expr::Call(Builtin::Json(JsonFn::Record { jsonb, pretty, missing }), args, ty)
             }
             other => other,
         }))
@@ -113,13 +113,25 @@ pub(super) fn scope_has_item(scope: &Scope, alias: &str) -> bool {
 }
 
 pub(super) fn item_columns(scope: Option<&Scope>, alias: &str, star: bool) -> Option<Vec<(String, Expr)>> {
-    item_row(scope, alias, star).map(|(_, c)| c)
+    item_row(scope, alias, star).map(|r| r.columns)
+}
+
+/// A FROM item's row as a whole-row reference reads it.
+pub(super) struct ItemRow {
+    /// Its row type's name: a table's or view's catalog name, or [`composites::ANONYMOUS`].
+    name: String,
+    columns: Vec<(String, Expr)>,
+    /// Whether the row is there: always (the item is the FROM clause's only one), or where a
+    /// primary key column is not NULL (a table of a join, which an outer join may leave
+    /// out); None where nothing tells, and a row of NULLs is taken for a missing one.
+    present: Option<Expr>,
 }
 
 /// [`item_columns`], with the name of the item's row type: the catalog name of the table or
 /// view it reads, [`composites::ANONYMOUS`] for a derived table or a join's USING alias.
-pub(super) fn item_row(scope: Option<&Scope>, alias: &str, star: bool) -> Option<(String, Vec<(String, Expr)>)> {
+pub(super) fn item_row(scope: Option<&Scope>, alias: &str, star: bool) -> Option<ItemRow> {
     let scope = scope?;
+    let always = Expr::Const(Datum::Bool(true), SqlType::Bool);
     let (def, off) = match &scope.joined {
         None => {
             if scope.alias != alias || (!star && scope.def.columns.iter().any(|c| c.name == alias)) {
@@ -129,7 +141,7 @@ pub(super) fn item_row(scope: Option<&Scope>, alias: &str, star: bool) -> Option
         }
         Some(js) => {
             if let Some((_, cols)) = js.using_aliases.iter().find(|(a, _)| a == alias) {
-                return Some((composites::ANONYMOUS.to_string(), cols.clone()));
+                return Some(ItemRow { name: composites::ANONYMOUS.to_string(), columns: cols.clone(), present: None });
             }
             let named_column = js.merged.iter().any(|(n, _)| *n == alias)
                 || js.tables.iter().any(|(d, _, _)| d.columns.iter().any(|c| c.name == alias));
@@ -146,19 +158,37 @@ pub(super) fn item_row(scope: Option<&Scope>, alias: &str, star: bool) -> Option
         .collect();
     let relation = def.oid != 0 && super::lookup_table(&def.name).is_some_and(|d| d.oid == def.oid);
     let name = if relation { def.name.clone() } else { composites::ANONYMOUS.to_string() };
-    Some((name, columns))
+    // A join's table without a primary key: its hidden row id, in the slot after its columns.
+    let row_id = off + def.columns.len();
+    let present = match (&scope.joined, def.pk.first()) {
+        (None, _) => Some(always),
+        (Some(_), Some(&k)) if relation => Some(Expr::Column(off + k, def.columns[k].ty)),
+        (Some(_), None) if relation && scope.def.columns.get(row_id).is_some_and(|c| c.name == "\0rowid") => {
+            Some(Expr::Column(row_id, SqlType::Int8))
+        }
+        _ => None,
+    };
+    Some(ItemRow { name, columns, present })
 }
 
 /// A whole-row reference as a JSON object (to_json(t), json_agg(t)), or None when `alias`
 /// names no FROM item of `scope` (or names a column).
 pub(super) fn whole_row_record(scope: Option<&Scope>, alias: &str, jsonb: bool) -> Option<Expr> {
-    let columns = whole_row_columns(scope, alias)?;
-    let mut args = Vec::with_capacity(columns.len() * 2);
-    for (n, e) in columns {
+    let row = item_row(scope, alias, false)?;
+    let mut args = Vec::with_capacity(row.columns.len() * 2 + 1);
+    let missing = match row.present {
+        Some(Expr::Const(..)) => Missing::Never,
+        Some(key) => {
+            args.push(key);
+            Missing::Key
+        }
+        None => Missing::AllNull,
+    };
+    for (n, e) in row.columns {
         args.push(Expr::Const(Datum::Text(n), SqlType::Text));
         args.push(super::temporal::shown_in_zone(e, true));
     }
-    let f = JsonFn::Record { jsonb, pretty: false };
+    let f = JsonFn::Record { jsonb, pretty: false, missing };
     Some(Expr::Call(Builtin::Json(f), args, f.ty()))
 }
 
@@ -175,11 +205,18 @@ pub(super) fn star_value(scope: Option<&Scope>, alias: &str) -> Result<Option<Ex
     item_row(scope, alias, true).map(whole_row).transpose()
 }
 
-fn whole_row((name, columns): (String, Vec<(String, Expr)>)) -> Result<Expr> {
-    let shape = columns.iter().map(|(n, e)| (n.clone(), e.ty())).collect();
-    let oid = composites::shape(&name, shape)?;
-    let fields = columns.into_iter().map(|(_, e)| e).collect();
-    Ok(Expr::Call(Builtin::WholeRow(oid), fields, SqlType::Composite(oid)))
+fn whole_row(row: ItemRow) -> Result<Expr> {
+    let shape = row.columns.iter().map(|(n, e)| (n.clone(), e.ty())).collect();
+    let oid = composites::shape(&row.name, shape)?;
+    let fields: Vec<Expr> = row.columns.into_iter().map(|(_, e)| e).collect();
+    Ok(match row.present {
+        Some(Expr::Const(..)) => Expr::Call(Builtin::MakeRecord(oid), fields, SqlType::Composite(oid)),
+        Some(key) => {
+            let args = std::iter::once(key).chain(fields).collect();
+            Expr::Call(Builtin::KeyedRow(oid), args, SqlType::Composite(oid))
+        }
+        None => Expr::Call(Builtin::WholeRow(oid), fields, SqlType::Composite(oid)),
+    })
 }
 
 impl Binder<'_> {
@@ -404,6 +441,9 @@ pub(super) fn field_of(x: &Expr, i: usize, ty: SqlType) -> Expr {
     match x {
         Expr::Call(Builtin::WholeRow(_) | Builtin::MakeRecord(_), args, _) if args.len() > i && args[i].ty() == ty => {
             args[i].clone()
+        }
+        Expr::Call(Builtin::KeyedRow(_), args, _) if args.len() > i + 1 && args[i + 1].ty() == ty => {
+            args[i + 1].clone()
         }
         _ => Expr::Call(Builtin::RecordField(i), vec![x.clone()], ty),
     }

@@ -456,7 +456,6 @@ pub fn record_recv(oid: u32, b: &[u8], n: usize) -> Result<Datum> {
 /// record_recv / record_send) and of their array types (`_pair`). Orbit keeps no pg_class
 /// entry for them (`typrelid` 0).
 pub(crate) fn pg_type_rows(me: orbit_shards::rowlock::Owner) -> Vec<Vec<Datum>> {
-    use crate::catalog_builtin::{ARRAY_IO, ARRAY_SUBSCRIPT, ARRAY_TYPANALYZE};
     use crate::enums::{user_type_row, UserTypeRow};
     use orbit_engine::table::OidKind;
     let proc = |o: u32| Datum::Oid(OidKind::RegProc, o);
@@ -474,12 +473,7 @@ pub(crate) fn pg_type_rows(me: orbit_shards::rowlock::Owner) -> Vec<Vec<Datum>> 
         c.extend([2290, 2291, 2402, 2403, 0, 0, 0].map(proc));
         c.extend([text("d"), Datum::Null]);
         out.push(c);
-        let mut a = row(array, format!("_{rel}"), "b", "A", t.oid as i64, 0);
-        a.push(proc(ARRAY_SUBSCRIPT));
-        let [i, o, r, s] = ARRAY_IO;
-        a.extend([i, o, r, s, 0, 0, ARRAY_TYPANALYZE].map(proc));
-        a.extend([text("d"), Datum::Null]);
-        out.push(a);
+        out.push(crate::enums::array_type_row(row(array, format!("_{rel}"), "b", "A", t.oid as i64, 0), "d"));
     }
     out
 }

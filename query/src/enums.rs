@@ -372,7 +372,6 @@ pub enum EnumPlan {
 /// 'E', enum_in/enum_out/enum_recv/enum_send) and its array type `_name`, in pg_type's column
 /// order (`crate::catalog`).
 pub(crate) fn pg_type_rows(me: orbit_shards::rowlock::Owner) -> Vec<Vec<Datum>> {
-    use crate::catalog_builtin::{ARRAY_IO, ARRAY_SUBSCRIPT, ARRAY_TYPANALYZE};
     use orbit_engine::table::OidKind;
     let text = |s: &str| Datum::Text(s.to_string());
     let proc = |o: u32| Datum::Oid(OidKind::RegProc, o);
@@ -389,14 +388,21 @@ pub(crate) fn pg_type_rows(me: orbit_shards::rowlock::Owner) -> Vec<Vec<Datum>> 
         e.extend([3504, 3505, 3532, 3533, 0, 0, 0].map(proc));
         e.extend([text("i"), Datum::Null]);
         out.push(e);
-        let mut a = row(array, format!("_{rel}"), -1, "b", "A", t.oid as i64, 0);
-        a.push(proc(ARRAY_SUBSCRIPT));
-        let [i, o, r, s] = ARRAY_IO;
-        a.extend([i, o, r, s, 0, 0, ARRAY_TYPANALYZE].map(proc));
-        a.extend([text("i"), Datum::Null]);
-        out.push(a);
+        out.push(array_type_row(row(array, format!("_{rel}"), -1, "b", "A", t.oid as i64, 0), "i"));
     }
     out
+}
+
+/// A user type's array type's pg_type row (`_<type>`), from its row up to `typsubscript`:
+/// array_subscript_handler, array_in/out/recv/send, array_typanalyze, alignment `align`.
+pub(crate) fn array_type_row(mut row: Vec<Datum>, align: &str) -> Vec<Datum> {
+    use crate::catalog_builtin::{ARRAY_IO, ARRAY_SUBSCRIPT, ARRAY_TYPANALYZE};
+    let proc = |o: u32| Datum::Oid(orbit_engine::table::OidKind::RegProc, o);
+    row.push(proc(ARRAY_SUBSCRIPT));
+    let [i, o, r, s] = ARRAY_IO;
+    row.extend([i, o, r, s, 0, 0, ARRAY_TYPANALYZE].map(proc));
+    row.extend([Datum::Text(align.to_string()), Datum::Null]);
+    row
 }
 
 /// What a user-defined type's pg_type row says besides its I/O functions.

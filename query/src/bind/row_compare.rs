@@ -166,16 +166,10 @@ pub(super) fn quantified_subquery(left: &E, op: &B, q: &ast::Query, all: bool) -
     if l.len() < 2 {
         return None;
     }
-    let sym = match op {
-        B::Eq => "=",
-        B::NotEq => "<>",
-        B::Lt => "<",
-        B::LtEq => "<=",
-        B::Gt => ">",
-        B::GtEq => ">=",
-        _ => return None,
-    };
-    Some(quantified(l, sym, all, q, false, false))
+    if !matches!(op, B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq) {
+        return None;
+    }
+    Some(quantified(l, &op.to_string(), all, q, false, false))
 }
 
 fn quantified(l: Vec<E>, sym: &str, all: bool, q: &ast::Query, negated: bool, filter: bool) -> Result<E> {

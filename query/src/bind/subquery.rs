@@ -914,19 +914,7 @@ impl Binder<'_> {
             columns.push(ColumnDef::new(name, ty));
             args.push(e);
         }
-        if ordinality {
-            let n = listed.get(columns.len()).cloned().unwrap_or_else(|| "ordinality".to_string());
-            columns.push(ColumnDef::new(n, SqlType::Int8));
-        }
-        let id = self.new_id();
-        let def = Arc::new(relation::derived_def(id, columns));
-        let label = alias.map_or(function.to_string(), |a| fold(&a.name));
-        self.sub.inputs.push(Derived {
-            def: def.clone(),
-            label: label.clone(),
-            source: Source::Zip { args, ordinality },
-        });
-        Ok((def, label))
+        self.function_relation_of(function, columns, &listed, alias, ordinality, Source::Zip { args, ordinality })
     }
 
     fn series(
@@ -1093,9 +1081,6 @@ impl Binder<'_> {
         Ok((arg, a.elem()))
     }
 
-    /// A FROM function returning one column of type `ty`, named by the alias as PostgreSQL
-    /// names it (the alias's column list, else the alias, else the function's name); `WITH
-    /// ORDINALITY` adds an int8 column `ordinality` (or the alias list's second name).
     /// A FROM function's relation of several named columns (a composite result's fields),
     /// renamed by the alias's column list, with `ordinality` last.
     fn fields_relation(
@@ -1107,22 +1092,17 @@ impl Binder<'_> {
         ordinality: bool,
     ) -> Result<(Arc<TableDef>, String)> {
         let listed = alias_columns(alias, fields.len() + usize::from(ordinality), "table")?;
-        let mut columns: Vec<ColumnDef> = fields
+        let columns = fields
             .into_iter()
             .enumerate()
             .map(|(i, (n, t))| ColumnDef::new(listed.get(i).cloned().unwrap_or(n), t))
             .collect();
-        if ordinality {
-            let n = listed.get(columns.len()).cloned().unwrap_or_else(|| "ordinality".to_string());
-            columns.push(ColumnDef::new(n, SqlType::Int8));
-        }
-        let id = self.new_id();
-        let def = Arc::new(relation::derived_def(id, columns));
-        let label = alias.map_or(function.to_string(), |a| fold(&a.name));
-        self.sub.inputs.push(Derived { def: def.clone(), label: label.clone(), source });
-        Ok((def, label))
+        self.function_relation_of(function, columns, &listed, alias, ordinality, source)
     }
 
+    /// A FROM function returning one column of type `ty`, named by the alias as PostgreSQL
+    /// names it (the alias's column list, else the alias, else the function's name); `WITH
+    /// ORDINALITY` adds an int8 column `ordinality` (or the alias list's second name).
     fn function_relation(
         &mut self,
         function: &str,
@@ -1137,9 +1117,22 @@ impl Binder<'_> {
             (Some(a), None) => fold(&a.name),
             (None, None) => function.to_string(),
         };
-        let mut columns = vec![ColumnDef::new(name, ty)];
+        self.function_relation_of(function, vec![ColumnDef::new(name, ty)], &listed, alias, ordinality, source)
+    }
+
+    /// A FROM function's relation of `columns` (then `ordinality`, an int8 named by the
+    /// alias's list after them or `ordinality`), labelled by the alias or the function.
+    fn function_relation_of(
+        &mut self,
+        function: &str,
+        mut columns: Vec<ColumnDef>,
+        listed: &[String],
+        alias: Option<&ast::TableAlias>,
+        ordinality: bool,
+        source: Source,
+    ) -> Result<(Arc<TableDef>, String)> {
         if ordinality {
-            let n = listed.get(1).cloned().unwrap_or_else(|| "ordinality".to_string());
+            let n = listed.get(columns.len()).cloned().unwrap_or_else(|| "ordinality".to_string());
             columns.push(ColumnDef::new(n, SqlType::Int8));
         }
         let id = self.new_id();

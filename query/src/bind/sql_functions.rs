@@ -494,7 +494,7 @@ impl Binder<'_> {
                 let names: Vec<String> = func.out.iter().map(|(n, _)| quoted(n)).collect();
                 let mut outer =
                     parse_query(&format!("SELECT ROW({}) FROM (SELECT 1) AS \"orbit body\"", names.join(", ")))?;
-                set_from_subquery(&mut outer, shaped(q, &func.out)?);
+                set_from_subquery(&mut outer, shaped(record_rows_as_columns(q, func.out.len())?, &func.out)?);
                 outer
             }
             _ => q,
@@ -636,6 +636,7 @@ impl Binder<'_> {
         let mut q = match &fields {
             // The body's columns (or its one composite column's fields), named as the aliases say.
             Some(f) => shaped(as_fields(q, func.ret, f)?, &columns)?,
+            None if func.returns_rows() => shaped(record_rows_as_columns(q, columns.len())?, &columns)?,
             None => shaped(q, &columns)?,
         };
         if !func.setof {
@@ -976,6 +977,19 @@ fn as_fields(q: ast::Query, ret: SqlType, fields: &[(String, SqlType)]) -> Resul
     Ok(outer)
 }
 
+/// A body of rows of several columns (OUT parameters, a table's row type) that returns each
+/// row as one record (`SELECT (1, 2.1)`): its fields as columns (`(c).*`), as PostgreSQL
+/// takes them; any other body as it is.
+fn record_rows_as_columns(q: ast::Query, columns: usize) -> Result<ast::Query> {
+    if !one_composite_column(&q, columns) {
+        return Ok(q);
+    }
+    let star = super::whole_row::FIELD_STAR;
+    let mut outer = parse_query(&format!("SELECT \"{star}\"(\"c\") FROM (SELECT 1) AS \"orbit body\"(\"c\")"))?;
+    set_from_subquery(&mut outer, q);
+    Ok(outer)
+}
+
 /// A body's rows as values of its composite result type: `SELECT ROW(f1, ...)::type` over
 /// [`as_fields`].
 fn as_records(q: ast::Query, ret: SqlType, fields: &[(String, SqlType)]) -> Result<ast::Query> {
@@ -1222,6 +1236,20 @@ fn check_body(f: &SqlFunction) -> Result<()> {
     if !rows && cols.len() != 1 {
         return Err(mismatch("Final statement must return exactly one column.".into()));
     }
+    // Rows of several columns returned as one record each (`SELECT (1, 2.1)`): its fields.
+    let record_fields = match cols.as_slice() {
+        [c] if f.returns_rows() && want.len() > 1 => match c.ty {
+            SqlType::Composite(oid) => Some(crate::composites::fields_of(oid)?),
+            _ => None,
+        },
+        _ => None,
+    };
+    let cols: Vec<super::OutputColumn> = match record_fields {
+        Some(fs) => {
+            fs.into_iter().map(|fd| super::OutputColumn { name: fd.name, ty: fd.ty, table_oid: 0, column: 0 }).collect()
+        }
+        None => cols,
+    };
     if cols.len() < want.len() {
         return Err(mismatch("Final statement returns too few columns.".into()));
     }

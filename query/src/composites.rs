@@ -134,7 +134,8 @@ pub fn shape(name: &str, fields: Vec<(String, SqlType)>) -> Result<u32> {
     if let Some(&oid) = shapes.by_shape.get(&key) {
         return Ok(oid);
     }
-    if shapes.all.len() >= MAX_SHAPES {
+    // The last index is GENERIC_RECORD's.
+    if shapes.all.len() >= MAX_SHAPES.min(0x1FFF_FFFF) {
         return Err(SqlError::new(
             code::PROGRAM_LIMIT_EXCEEDED,
             format!("too many distinct record types (at most {MAX_SHAPES} per server process)"),
@@ -163,6 +164,9 @@ pub fn is_anonymous_type(ty: SqlType) -> bool {
 }
 
 fn shape_by_oid(oid: u32) -> Option<Arc<CompositeType>> {
+    if oid == orbit_engine::table::GENERIC_RECORD {
+        return Some(Arc::new(CompositeType { oid, name: ANONYMOUS.to_string(), fields: Vec::new() }));
+    }
     if let Some(t) = SEEN_SHAPES.with(|s| s.borrow().get(&oid).cloned()) {
         return Some(t);
     }

@@ -93,6 +93,11 @@ pub const RECORD_BIT: u32 = 0x2000_0000;
 /// PostgreSQL's pseudo-type `record`.
 pub const RECORD_OID: u32 = 2249;
 
+/// `record` of no known fields: what a stored type that was a record shape reads back as (a
+/// view's column of `ROW(...)`, whose definition the log keeps with the type `record`, 2249;
+/// the view's query, bound again, gives its values their shapes).
+pub const GENERIC_RECORD: u32 = COMPOSITE_BIT | RECORD_BIT | 0x1FFF_FFFF;
+
 /// The name of composite type `oid` as `format_type` prints it, set by the query engine;
 /// before it is set, `record <oid>`.
 pub static COMPOSITE_TYPE_NAME: std::sync::OnceLock<fn(u32) -> Option<String>> = std::sync::OnceLock::new();
@@ -299,6 +304,8 @@ impl SqlType {
             24 => SqlType::Oid(OidKind::RegProc),
             2202 => SqlType::Oid(OidKind::RegProcedure),
             2278 => SqlType::Void,
+            RECORD_OID => SqlType::Composite(GENERIC_RECORD),
+            super::array::RECORD_ARRAY_OID => return SqlType::Composite(GENERIC_RECORD).array_of(),
             // User-defined types: composite types by their bit, enums the other user OIDs below
             // the array bit.
             o if (COMPOSITE_BIT..ENUM_ARRAY_BIT).contains(&o) => SqlType::Composite(o),

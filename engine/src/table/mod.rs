@@ -13,7 +13,7 @@ pub mod mvcc;
 pub use array::{ArrayDim, ArrayType, ArrayValue};
 pub use datum::{
     Datum, Interval, OidKind, SqlType, COMPOSITE_BIT, COMPOSITE_TYPE_NAME, ENUM_ARRAY_BIT, ENUM_TYPE_NAME,
-    FIRST_USER_OID, NAME_MAX_BYTES, RECORD_BIT, RECORD_OID,
+    FIRST_USER_OID, GENERIC_RECORD, NAME_MAX_BYTES, RECORD_BIT, RECORD_OID,
 };
 
 use std::collections::{BTreeMap, VecDeque};

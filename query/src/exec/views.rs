@@ -62,7 +62,10 @@ pub(super) async fn create_view(
             )
             .hint("Use ALTER VIEW ... RENAME COLUMN ... to change name of view column instead."));
         }
-        if o.ty != n.ty {
+        // Record shapes are `record` to PostgreSQL (and in the log: a restart reads one back
+        // as GENERIC_RECORD), however their fields differ.
+        let records = o.ty.oid() == orbit_engine::table::RECORD_OID && n.ty.oid() == orbit_engine::table::RECORD_OID;
+        if o.ty != n.ty && !records {
             return Err(SqlError::new(
                 "42P16",
                 format!(

@@ -2142,6 +2142,7 @@ fn named(e: &ast::Expr) -> Option<(String, u8)> {
             // A domain names the column itself (its typname).
             inner => match domain::domain_of(data_type).ok().flatten() {
                 Some(d) => Some((crate::schema::relname(&d.name).to_string(), 1)),
+                None if data_type.to_string().eq_ignore_ascii_case("record") => Some(("record".to_string(), 1)),
                 None => {
                     sql_type(&temporal::split_precision(data_type).0).ok().map(|t| (type_column_name(t), 1)).or(inner)
                 }
@@ -5163,6 +5164,23 @@ impl Binder<'_> {
                 // typmod, as PostgreSQL's length-coercion casts).
                 if let ast::DataType::Interval { fields: Some(f), precision } = data_type {
                     return self.interval_fields_cast(expr, f, *precision, scope);
+                }
+                // `x::record`: a record stays what it is; an untyped literal cannot be read as
+                // an anonymous record (PostgreSQL's 0A000); nothing else is a record.
+                if data_type.to_string().eq_ignore_ascii_case("record") {
+                    let b = self.expr(expr, scope)?;
+                    return match b.ty() {
+                        SqlType::Composite(_) => Ok(b),
+                        SqlType::Unknown if matches!(b, Expr::Const(Datum::Null, _)) => {
+                            let oid = orbit_engine::table::GENERIC_RECORD;
+                            Ok(Expr::Const(Datum::Null, SqlType::Composite(oid)))
+                        }
+                        SqlType::Unknown => {
+                            let at = self.pos(&sqlparser::ast::Spanned::span(expr.as_ref()));
+                            Err(SqlError::unsupported("input of anonymous composite types is not implemented").at(at))
+                        }
+                        t => Err(SqlError::new("42846", format!("cannot cast type {} to record", t.base().name()))),
+                    };
                 }
                 let domain = domain::domain_of(data_type)?;
                 let to = sql_type(data_type)?;

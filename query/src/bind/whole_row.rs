@@ -248,8 +248,8 @@ impl Binder<'_> {
 
     /// A row constructor as a value (`ROW(1, 'x')`, `(a, b)`; comparisons of rows are rewritten
     /// before binding, `bind/row_compare.rs`): an anonymous record, its fields `f1`, `f2`, ...
-    /// of its arguments' types (an untyped literal's or NULL's `unknown`). A cast or an assignment to a
-    /// composite type takes its fields instead (`bind/composites.rs`).
+    /// of its arguments' types (an untyped literal's or NULL's `unknown`). A cast or an
+    /// assignment to a composite type takes its fields instead (`bind/composites.rs`).
     pub(super) fn row_value(&mut self, items: &[&ast::Expr], scope: Option<&Scope>) -> Result<Expr> {
         let mut args = Vec::with_capacity(items.len());
         for e in items {

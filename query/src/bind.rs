@@ -2047,8 +2047,8 @@ pub(super) fn column_type(dt: &ast::DataType, column: &str) -> Result<SqlType> {
             t.name()
         )));
     }
-    if let SqlType::Array(a) = t {
-        if a.elem().is_transient_record() {
+    if let Some(elem) = t.elem() {
+        if elem.is_transient_record() {
             return Err(SqlError::unsupported(format!(
                 "column \"{column}\" is of type {}: columns of a table's row type are not supported",
                 t.name()
@@ -2061,6 +2061,15 @@ pub(super) fn column_type(dt: &ast::DataType, column: &str) -> Result<SqlType> {
 /// PostgreSQL's 42P16 for a column of a pseudo-type (`record`, `record[]`).
 fn pseudo_type_column(column: &str, ty: &str) -> SqlError {
     SqlError::new(code::INVALID_TABLE_DEFINITION, format!("column \"{column}\" has pseudo-type {ty}"))
+}
+
+/// A query's output column becoming a relation's (CREATE TABLE AS, CREATE VIEW): 42P16 where
+/// it is an anonymous record or an array of them, a pseudo-type no relation's column has.
+fn no_pseudo_type_column(column: &str, ty: SqlType) -> Result<()> {
+    if crate::composites::is_anonymous_type(ty.elem().unwrap_or(ty)) {
+        return Err(pseudo_type_column(column, &ty.name()));
+    }
+    Ok(())
 }
 
 /// A time and a timetz (either order): they meet as timetz, the implicit cast's direction.
@@ -2621,10 +2630,7 @@ impl Binder<'_> {
                 ));
             }
             let ty = if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty };
-            let elem = if let SqlType::Array(a) = ty { a.elem() } else { ty };
-            if crate::composites::is_anonymous_type(elem) {
-                return Err(pseudo_type_column(&name, &ty.name()));
-            }
+            no_pseudo_type_column(&name, ty)?;
             // A column read from a column of a domain keeps the domain, as in PostgreSQL.
             let ty_name = domain::of_origin(c.table_oid, c.column).unwrap_or_else(|| ty.name());
             defs.push(format!("{} {}", ast::Ident::with_quote('"', name.clone()), ty_name));
@@ -4686,9 +4692,7 @@ impl Binder<'_> {
             // A row constructor (an anonymous record) to a composite type: its fields, each to
             // its field's type (PostgreSQL's coerce_record_to_complex).
             Expr::Call(crate::scalar::Builtin::MakeRecord(oid), args, _)
-                if oid & orbit_engine::table::RECORD_BIT != 0
-                    && matches!(to, SqlType::Composite(_))
-                    && crate::composites::is_anonymous(oid) =>
+                if matches!(to, SqlType::Composite(_)) && crate::composites::is_anonymous(oid) =>
             {
                 return self.row_to_composite(args, to, ctx);
             }

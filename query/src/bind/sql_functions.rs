@@ -490,7 +490,6 @@ impl Binder<'_> {
                 outer
             }
             _ if func.returns_rows() => {
-                let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
                 let names: Vec<String> = func.out.iter().map(|(n, _)| quoted(n)).collect();
                 let mut outer =
                     parse_query(&format!("SELECT ROW({}) FROM (SELECT 1) AS \"orbit body\"", names.join(", ")))?;
@@ -674,7 +673,6 @@ impl Binder<'_> {
                 None => q,
             }
         };
-        let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         // WITH ORDINALITY: the rows numbered in the order the body gives them.
         let q = if ordinality {
             let mut outer = parse_query(&format!(
@@ -969,7 +967,6 @@ fn as_fields(q: ast::Query, ret: SqlType, fields: &[(String, SqlType)]) -> Resul
     if !one_composite_column(&q, fields.len()) {
         return shaped(q, fields);
     }
-    let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let items: Vec<String> =
         fields.iter().map(|(n, _)| format!("(CAST(\"c\" AS {})).{} AS {}", ret.name(), quoted(n), quoted(n))).collect();
     let mut outer = parse_query(&format!("SELECT {} FROM (SELECT 1) AS \"orbit body\"(\"c\")", items.join(", ")))?;
@@ -993,7 +990,6 @@ fn record_rows_as_columns(q: ast::Query, columns: usize) -> Result<ast::Query> {
 /// A body's rows as values of its composite result type: `SELECT ROW(f1, ...)::type` over
 /// [`as_fields`].
 fn as_records(q: ast::Query, ret: SqlType, fields: &[(String, SqlType)]) -> Result<ast::Query> {
-    let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let names: Vec<String> = fields.iter().map(|(n, _)| quoted(n)).collect();
     let mut outer = parse_query(&format!(
         "SELECT CAST(ROW({}) AS {}) FROM (SELECT 1) AS \"orbit body\"",
@@ -1016,6 +1012,11 @@ fn definition_list(alias: Option<&ast::TableAlias>) -> Result<Vec<(String, SqlTy
             None => Err(required()),
         })
         .collect()
+}
+
+/// A name as a quoted identifier in SQL text the rewrites here parse.
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 fn body_query(func: &SqlFunction) -> Result<ast::Query> {

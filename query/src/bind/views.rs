@@ -70,13 +70,7 @@ impl Binder<'_> {
             let ty = if c.ty == SqlType::Unknown { SqlType::Text } else { c.ty };
             // An anonymous record is a pseudo-type no relation's column may have (a table's
             // row type may be: it reads back from the log as a record of no known fields).
-            let elem = if let SqlType::Array(a) = ty { a.elem() } else { ty };
-            if crate::composites::is_anonymous_type(elem) {
-                return Err(SqlError::new(
-                    code::INVALID_TABLE_DEFINITION,
-                    format!("column \"{cname}\" has pseudo-type {}", ty.name()),
-                ));
-            }
+            super::no_pseudo_type_column(&cname, ty)?;
             columns.push(ColumnDef::new(cname, ty));
         }
         let mut def = TableDef { name, columns, view: Some(text), ..TableDef::default_empty() };

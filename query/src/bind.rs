@@ -513,6 +513,10 @@ pub enum Plan {
     /// CREATE [OR REPLACE] / DROP FUNCTION of a SQL function (`bind/sql_functions.rs`,
     /// `exec/functions.rs`).
     Function(crate::functions_sql::FunctionPlan),
+    /// `DO 'body'`: a PL/pgSQL block run once ([`crate::plpgsql::do_block`]).
+    Do {
+        body: String,
+    },
     /// `ALTER {TABLE | INDEX | VIEW} t RENAME TO new_name` (`tag`: which) of a table, view or
     /// index (`bind/rename.rs`).
     RenameTable {
@@ -749,6 +753,9 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     // `bind/domain.rs`).
     let rewritten = domain::domain_syntax(sql);
     let sql = rewritten.as_deref().unwrap_or(sql);
+    // DO blocks: a marker SET holding the block (see `do_syntax`).
+    let rewritten_do = do_syntax(sql);
+    let sql = rewritten_do.as_deref().unwrap_or(sql);
     let e = match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
         Ok(mut stmts) => {
             crate::stack_depth::check_statements(&mut stmts)?;
@@ -769,34 +776,104 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
             return Ok(stmts);
         }
     }
-    let refused = do_block_refused(sql)
-        .or_else(|| generated::by_default_refused(sql))
-        .or_else(|| cursors::current_of_refused(sql));
+    let refused = generated::by_default_refused(sql).or_else(|| cursors::current_of_refused(sql));
     let shown = if literals.is_some() { as_sent } else { sql };
     Err(refused.unwrap_or_else(|| syntax_error(shown, &e.to_string())))
 }
 
-/// A `DO` block among the statements (migration tools send them): Orbit has no procedural
-/// language, and says so (0A000) rather than calling PostgreSQL's statement a syntax error.
-fn do_block_refused(sql: &str) -> Option<SqlError> {
+/// The marker SET a `DO` block is written as ([`do_syntax`]).
+const DO_MARKER: &str = "\"orbit do\"";
+
+/// `sql` with each `DO [LANGUAGE l] 'body' [LANGUAGE l]` statement written as a marker SET
+/// holding the language and the body (sqlparser has no DO); None when it has none.
+fn do_syntax(sql: &str) -> Option<String> {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
-    let mut at_start = true;
-    for t in &tokens {
-        match &t.token {
-            Token::Whitespace(_) => {}
-            Token::SemiColon => at_start = true,
-            Token::Word(w) if at_start && w.keyword == Keyword::DO && w.quote_style.is_none() => {
-                return Some(
-                    SqlError::unsupported("DO is not supported: Orbit has no procedural language to run the block")
-                        .at(char_position(sql, t.span.start.line, t.span.start.column)),
-                );
-            }
-            _ => at_start = false,
-        }
+    if !sql.as_bytes().windows(2).any(|w| w.eq_ignore_ascii_case(b"do")) {
+        return None;
     }
-    None
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
+    let solid: Vec<_> = tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+    // Byte offsets of each line's start: a token's location is its line and character column.
+    let line_starts: Vec<usize> = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let offset = |line: u64, column: u64| -> Option<usize> {
+        let start = *line_starts.get(usize::try_from(line).ok()?.checked_sub(1)?)?;
+        let skip = usize::try_from(column).ok()?.checked_sub(1)?;
+        Some(sql[start..].char_indices().nth(skip).map_or(sql.len(), |(i, _)| start + i))
+    };
+    let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
+    let mut at_start = true;
+    let mut i = 0;
+    while i < solid.len() {
+        let t = &solid[i].token;
+        let is_do = matches!(t, Token::Word(w) if w.keyword == Keyword::DO && w.quote_style.is_none());
+        if at_start && is_do {
+            let mut j = i + 1;
+            let mut language = "plpgsql".to_string();
+            let mut body = None;
+            loop {
+                match solid.get(j).map(|t| &t.token) {
+                    Some(Token::Word(w)) if w.keyword == Keyword::LANGUAGE && w.quote_style.is_none() => {
+                        let Some(Token::Word(l)) = solid.get(j + 1).map(|t| &t.token) else { return None };
+                        language = if l.quote_style.is_some() { l.value.clone() } else { l.value.to_lowercase() };
+                        j += 2;
+                    }
+                    Some(Token::SingleQuotedString(b)) | Some(Token::EscapedStringLiteral(b)) if body.is_none() => {
+                        body = Some(b.clone());
+                        j += 1;
+                    }
+                    Some(Token::DollarQuotedString(d)) if body.is_none() => {
+                        body = Some(d.value.clone());
+                        j += 1;
+                    }
+                    _ => break,
+                }
+            }
+            let body = body?;
+            if !matches!(solid.get(j).map(|t| &t.token), None | Some(Token::SemiColon)) {
+                return None;
+            }
+            let from = offset(solid[i].span.start.line, solid[i].span.start.column)?;
+            let to = offset(solid[j - 1].span.end.line, solid[j - 1].span.end.column)?;
+            out.push_str(&sql[copied..from]);
+            let value = format!("{language}\u{1}{body}").replace('\'', "''");
+            out.push_str(&format!("SET {DO_MARKER} TO '{value}'"));
+            copied = to;
+            at_start = false;
+            i = j;
+            continue;
+        }
+        at_start = matches!(t, Token::SemiColon);
+        i += 1;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&sql[copied..]);
+    Some(out)
+}
+
+/// A bound `DO` marker ([`do_syntax`]): the block in plpgsql, else PostgreSQL's errors.
+fn do_plan(values: &[ast::Expr]) -> Result<Plan> {
+    let text = match values {
+        [ast::Expr::Value(v)] => match &v.value {
+            ast::Value::SingleQuotedString(s) => s.clone(),
+            _ => return Err(SqlError::internal("a DO marker without its text")),
+        },
+        _ => return Err(SqlError::internal("a DO marker without its text")),
+    };
+    let (language, body) = text.split_once('\u{1}').unwrap_or(("plpgsql", &text));
+    match language {
+        "plpgsql" => {
+            crate::plpgsql::parse(body, &[], "inline_code_block")?;
+            Ok(Plan::Do { body: body.to_string() })
+        }
+        "sql" | "c" | "internal" => {
+            Err(SqlError::unsupported(format!("language \"{language}\" does not support inline code execution")))
+        }
+        l => Err(SqlError::new(code::UNDEFINED_OBJECT, format!("language \"{l}\" does not exist"))),
+    }
 }
 
 /// The transaction modes a BEGIN / START TRANSACTION / SET TRANSACTION lists (none for others).
@@ -2374,6 +2451,9 @@ impl Binder<'_> {
             }
             S::Set(ast::Set::SingleAssignment { variable, values, .. }) if variable.to_string() == reindex::MARKER => {
                 Ok((self.reindex(values)?, vec![]))
+            }
+            S::Set(ast::Set::SingleAssignment { variable, values, .. }) if variable.to_string() == DO_MARKER => {
+                Ok((do_plan(values)?, vec![]))
             }
             S::Set(ast::Set::SingleAssignment { variable, values, .. }) if variable.to_string() == domain::MARKER => {
                 Ok((domain::bind(values)?, vec![]))

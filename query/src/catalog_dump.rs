@@ -715,25 +715,31 @@ pub(crate) fn rows(oid: u32, txn: &Txn) -> Option<Vec<Row>> {
                 ]
             })
             .collect(),
-        // The languages initdb makes (no procedural one: plpgsql is an extension Orbit lacks),
-        // which pg_dump joins a function's row with.
-        PG_LANGUAGE_OID => [(12, "internal", false, 2246), (13, "c", false, 2247), (14, "sql", true, 2248)]
-            .into_iter()
-            .map(|(oid, name, trusted, validator)| {
-                vec![
-                    Datum::Int8(oid),
-                    Datum::Text(name.into()),
-                    Datum::Int8(10),
-                    Datum::Bool(false),
-                    Datum::Bool(trusted),
-                    Datum::Int8(0),
-                    Datum::Int8(0),
-                    Datum::Int8(validator),
-                    Datum::Null,
-                    Datum::Int8(PG_LANGUAGE_OID as i64),
-                ]
-            })
-            .collect(),
+        // The languages initdb makes, plpgsql with the OIDs a PostgreSQL 15 cluster gives it
+        // (its handler, inline and validator functions: lanispl), which pg_dump joins a
+        // function's row with.
+        PG_LANGUAGE_OID => [
+            (12, "internal", false, false, [0, 0, 2246]),
+            (13, "c", false, false, [0, 0, 2247]),
+            (14, "sql", false, true, [0, 0, 2248]),
+            (crate::plpgsql::LANG_PLPGSQL as i64, "plpgsql", true, true, [13560, 13561, 13562]),
+        ]
+        .into_iter()
+        .map(|(oid, name, pl, trusted, [handler, inline, validator])| {
+            vec![
+                Datum::Int8(oid),
+                Datum::Text(name.into()),
+                Datum::Int8(10),
+                Datum::Bool(pl),
+                Datum::Bool(trusted),
+                Datum::Int8(handler),
+                Datum::Int8(inline),
+                Datum::Int8(validator),
+                Datum::Null,
+                Datum::Int8(PG_LANGUAGE_OID as i64),
+            ]
+        })
+        .collect(),
         _ => vec![],
     })
 }
@@ -981,7 +987,9 @@ fn proc_rows(txn: &Txn) -> Vec<Row> {
                 Datum::Text(crate::schema::relname(&f.name).to_string()),
                 Datum::Int8(crate::schema::namespace_of(&f.name) as i64),
                 Datum::Int8(10),
-                Datum::Int8(crate::functions_sql::LANG_SQL as i64),
+                Datum::Int8(
+                    if f.plpgsql { crate::plpgsql::LANG_PLPGSQL } else { crate::functions_sql::LANG_SQL } as i64
+                ),
                 Datum::Float4(100.0),
                 Datum::Float4(if f.setof { 1000.0 } else { 0.0 }),
                 Datum::Int8(0),

@@ -26,6 +26,9 @@ pub struct SqlError {
 pub struct ErrorFields {
     /// CONTEXT: where it happened (`COPY t, line 3, column x: "abc"`).
     pub context: Option<String>,
+    /// A notice's severity when its SQLSTATE does not tell it (PL/pgSQL's RAISE INFO /
+    /// WARNING): `INFO`, `NOTICE` or `WARNING`.
+    pub severity: Option<&'static str>,
     pub schema: Option<String>,
     pub table: Option<String>,
     pub column: Option<String>,
@@ -52,6 +55,17 @@ impl SqlError {
     pub fn context(mut self, c: impl Into<String>) -> SqlError {
         self.fields.get_or_insert_with(Box::default).context = Some(c.into());
         self
+    }
+
+    /// A notice sent with this severity ([`ErrorFields::severity`]).
+    pub fn severity(mut self, s: &'static str) -> SqlError {
+        self.fields.get_or_insert_with(Box::default).severity = Some(s);
+        self
+    }
+
+    /// The severity set by [`SqlError::severity`], if any.
+    pub fn severity_given(&self) -> Option<&'static str> {
+        self.fields.as_ref().and_then(|f| f.severity)
     }
 
     /// The CONTEXT field, if set.

@@ -250,6 +250,7 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::Domain(_) => "ALTER DOMAIN",
         Plan::Function(crate::functions_sql::FunctionPlan::Create { .. }) => "CREATE FUNCTION",
         Plan::Function(crate::functions_sql::FunctionPlan::Drop { .. }) => "DROP FUNCTION",
+        Plan::Do { .. } => "DO",
         Plan::Extension(crate::extensions::ExtensionPlan::Create { .. }) => "CREATE EXTENSION",
         Plan::Extension(crate::extensions::ExtensionPlan::Drop { .. }) => "DROP EXTENSION",
         Plan::RenameTable { tag, .. } | Plan::RenameSequence { tag, .. } | Plan::Redefine { tag, .. } => tag,
@@ -286,6 +287,9 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
     // one poll frame room for every arm's future at once (450 KiB for the whole match), which
     // each nested level would otherwise take again.
     match plan {
+        Plan::Select(s) if s.for_update.is_none() && crate::plpgsql::any_calls(&s.projection) => {
+            Box::pin(crate::plpgsql::select_per_row(txn, s, params)).await
+        }
         Plan::Select(s) if s.for_update.is_none() => select(txn, s, params).await,
         Plan::Query(q) => crate::relation::run(txn, q, params).await,
         _ => Box::pin(execute_statement(plan, params, txn)).await,
@@ -545,6 +549,26 @@ async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Resu
         // (Without FOR UPDATE / SHARE it ran in execute_plan.)
         Plan::Select(s) => lock_rows::select_for_update(txn, s, params).await,
         Plan::Query(_) => Err(SqlError::internal("a query runs from execute_plan")),
+        Plan::Insert { table, rows, select: source, on_conflict, returning, checks }
+            if rows.iter().any(|r| crate::plpgsql::any_calls(r)) =>
+        {
+            // VALUES calling PL/pgSQL functions: the calls made first, row by row.
+            let mut rows = rows.clone();
+            crate::plpgsql::resolve_rows(txn, &mut rows, params).await?;
+            let plan = Plan::Insert {
+                table: table.clone(),
+                rows,
+                select: source.clone(),
+                on_conflict: on_conflict.clone(),
+                returning: returning.clone(),
+                checks: checks.clone(),
+            };
+            Box::pin(execute_statement(&plan, params, txn)).await
+        }
+        Plan::Do { body } => {
+            crate::plpgsql::do_block(txn, body).await?;
+            Ok(QueryResult { tag: "DO".into(), ..Default::default() })
+        }
         Plan::Insert { table, rows, select: source, on_conflict, returning, checks } => {
             let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));
             let written = Written { returning: returning.as_deref(), checks };
@@ -1791,6 +1815,12 @@ async fn sequence_per_row(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result
         row.truncate(width);
     }
     Ok(r)
+}
+
+/// A SELECT's rows (`params` carry the clocks), for a caller that made the select list's
+/// coordinator calls itself ([`crate::plpgsql::select_per_row`]).
+pub(crate) async fn select_plain(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
+    select(txn, p, params).await
 }
 
 async fn select(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {

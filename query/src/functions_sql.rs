@@ -70,6 +70,9 @@ pub struct SqlFunction {
     /// column definition list in FROM (`f() AS t(a int, b text)`); in a select list the
     /// body's row as an anonymous record. `ret` is then `unknown`.
     pub record: bool,
+    /// `LANGUAGE plpgsql` ([`crate::plpgsql`]): called, not inlined (a fifth FLAGS letter
+    /// `p`).
+    pub plpgsql: bool,
 }
 
 impl SqlFunction {
@@ -96,6 +99,7 @@ impl SqlFunction {
             body: String::new(),
             rel_oid: def.oid,
             record: false,
+            plpgsql: false,
         };
         for c in &def.columns {
             if let Some(n) = c.name.strip_prefix("in:") {
@@ -115,6 +119,7 @@ impl SqlFunction {
                 f.strict = b.get(1) == Some(&b'1');
                 f.setof = b.get(2) == Some(&b'1');
                 f.record = b.get(3) == Some(&b'r');
+                f.plpgsql = b.get(4) == Some(&b'p');
             }
         }
         Some(f)
@@ -133,11 +138,18 @@ impl SqlFunction {
         }
         columns.extend(self.out.iter().map(|(n, t)| ColumnDef::new(format!("out:{n}"), *t)));
         let flags = format!(
-            "{}{}{}{}",
+            "{}{}{}{}{}",
             self.volatility,
             self.strict as u8,
             self.setof as u8,
-            if self.record { "r" } else { "" }
+            if self.record {
+                "r"
+            } else if self.plpgsql {
+                "-"
+            } else {
+                ""
+            },
+            if self.plpgsql { "p" } else { "" }
         );
         TableDef {
             name: Self::entry_name(&self.name, &self.arg_types()),
@@ -317,11 +329,12 @@ fn result(f: &SqlFunction) -> String {
 fn definition(f: &SqlFunction) -> String {
     let (schema, name) = crate::schema::split(&f.name);
     let mut out = format!(
-        "CREATE OR REPLACE FUNCTION {}.{}({})\n RETURNS {}\n LANGUAGE sql\n",
+        "CREATE OR REPLACE FUNCTION {}.{}({})\n RETURNS {}\n LANGUAGE {}\n",
         crate::regtypes::quote_ident(schema),
         crate::regtypes::quote_ident(name),
         arguments(f, true),
-        result(f)
+        result(f),
+        if f.plpgsql { "plpgsql" } else { "sql" }
     );
     let mut traits = Vec::new();
     match f.volatility {
@@ -379,6 +392,7 @@ mod tests {
             body: "SELECT $1".into(),
             rel_oid: 0,
             record: false,
+            plpgsql: false,
         };
         let mut def = f.to_def();
         assert_eq!(def.name, "\u{8}s.add(23,25)");
@@ -390,5 +404,9 @@ mod tests {
         let mut def = r.to_def();
         def.oid = 78;
         assert_eq!(SqlFunction::of_def(&def).unwrap(), SqlFunction { oid: 78, rel_oid: 78, ..r });
+        let p = SqlFunction { plpgsql: true, ret: SqlType::Void, out: vec![], setof: false, ..f.clone() };
+        let mut def = p.to_def();
+        def.oid = 79;
+        assert_eq!(SqlFunction::of_def(&def).unwrap(), SqlFunction { oid: 79, rel_oid: 79, ..p });
     }
 }

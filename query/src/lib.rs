@@ -57,6 +57,7 @@ pub mod merge_join;
 pub mod numeric;
 pub mod ordered_set;
 pub mod partitions;
+pub mod plpgsql;
 pub mod prepared;
 pub(crate) mod regex_pattern;
 pub mod regtypes;

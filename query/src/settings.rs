@@ -874,6 +874,11 @@ pub fn notices_wanted(level: &str) -> bool {
     !matches!(level, "warning" | "error")
 }
 
+/// Whether a WARNING reaches a client whose client_min_messages is `level`.
+pub fn warnings_wanted(level: &str) -> bool {
+    level != "error"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

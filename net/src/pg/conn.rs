@@ -1375,6 +1375,8 @@ async fn run_statement(
     let run = orbit_query::schema::with_search_path(&path, pid, Box::pin(run_in_transaction(c, plan, params)));
     let r = orbit_query::catalog_sizes::with_sizes(reads_sizes, run).await.and_then(|r| r);
     c.cancel.arm(false);
+    // PL/pgSQL's RAISE NOTICEs, sent also when the statement failed after raising them.
+    send_notices(c, &orbit_query::plpgsql::take_notices(pid));
     r
 }
 
@@ -1517,10 +1519,29 @@ fn data_row(out: &mut BytesMut, row: &[Datum], binary: &[bool], columns: &[Outpu
 
 fn send_notices(c: &mut Conn, notices: &[SqlError]) {
     let level = c.settings.iter().find(|(k, _)| *k == "client_min_messages").map_or("notice", |(_, v)| v.as_str());
-    if !orbit_query::settings::notices_wanted(level) {
-        return;
-    }
+    let wanted = orbit_query::settings::notices_wanted(level);
     for n in notices {
+        // INFO is always sent (PostgreSQL's client_min_messages does not hold it back); a
+        // WARNING unless client_min_messages is error or above.
+        match n.severity_given() {
+            Some("INFO") => {
+                put_error(&mut c.out, n, "INFO");
+                continue;
+            }
+            Some(s) if s == "WARNING" && orbit_query::settings::warnings_wanted(level) => {
+                put_error(&mut c.out, n, s);
+                continue;
+            }
+            Some(s) if s != "WARNING" && wanted => {
+                put_error(&mut c.out, n, s);
+                continue;
+            }
+            Some(_) => continue,
+            None => {}
+        }
+        if !wanted {
+            continue;
+        }
         // SQLSTATE class 01 is PostgreSQL's "Warning" class: sent as a WARNING; so is COMMENT
         // ON DATABASE's "database does not exist" (3D000 is never a NOTICE) and a type's
         // precision reduced to the maximum (22023, raised by binding).

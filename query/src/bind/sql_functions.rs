@@ -174,14 +174,18 @@ impl Binder<'_> {
             cf.function_body,
             Some(ast::CreateFunctionBody::Return(_) | ast::CreateFunctionBody::BeginAtomic(_))
         );
-        match cf.language.as_ref().map(fold) {
-            Some(l) if l == "sql" => {}
-            None if standard_body => {}
+        let plpgsql = match cf.language.as_ref().map(fold) {
+            Some(l) if l == "sql" => false,
+            Some(l) if l == "plpgsql" && !standard_body => true,
+            None if standard_body => false,
             None => return Err(SqlError::new("42P13", "no language specified")),
             Some(l) if matches!(l.as_str(), "plpgsql" | "c" | "internal") => {
                 return Err(SqlError::unsupported(format!("functions in language \"{l}\" are not supported")))
             }
             Some(l) => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("language \"{l}\" does not exist"))),
+        };
+        if plpgsql {
+            return self.create_plpgsql_function(cf, body_text);
         }
         if matches!(cf.security, Some(ast::FunctionSecurity::Definer)) {
             return Err(SqlError::unsupported("SECURITY DEFINER functions are not supported"));
@@ -301,11 +305,94 @@ impl Binder<'_> {
             body: body_text,
             rel_oid: 0,
             record,
+            plpgsql: false,
         };
         // pg_dump's scripts set check_function_bodies off: a body may read a table created later.
         if crate::settings::bound_value("check_function_bodies").is_none_or(|v| v != "off") {
             check_body(&f)?;
         }
+        Ok(Plan::Function(FunctionPlan::Create { f, or_replace: cf.or_replace }))
+    }
+
+    /// `CREATE FUNCTION ... LANGUAGE plpgsql` ([`crate::plpgsql`]): IN parameters and a
+    /// scalar or `void` result; the body is read now, so a syntax error is CREATE's.
+    fn create_plpgsql_function(&mut self, cf: &ast::CreateFunction, body: String) -> Result<Plan> {
+        let not_yet = |what: &str| SqlError::unsupported(format!("PL/pgSQL functions {what} are not supported yet"));
+        if matches!(cf.security, Some(ast::FunctionSecurity::Definer)) {
+            return Err(SqlError::unsupported("SECURITY DEFINER functions are not supported"));
+        }
+        if !cf.set_params.is_empty() {
+            return Err(SqlError::unsupported("SET clauses of functions are not supported"));
+        }
+        let name = super::new_object_name(self.sql, &cf.name)?;
+        let mut args: Vec<Arg> = Vec::new();
+        for a in cf.args.iter().flatten() {
+            if !matches!(a.mode, None | Some(ast::ArgMode::In)) {
+                return Err(not_yet("with OUT or INOUT parameters"));
+            }
+            let arg_name = a.name.as_ref().map(ident_name).unwrap_or_default();
+            if !arg_name.is_empty() && args.iter().any(|x| x.name == arg_name) {
+                return Err(SqlError::new("42P13", format!("parameter name \"{arg_name}\" used more than once")));
+            }
+            let default = match &a.default_expr {
+                Some(d) => Some(d.to_string()),
+                None if args.iter().any(|x| x.default.is_some()) => {
+                    return Err(SqlError::new(
+                        "42P13",
+                        "input parameters after one with a default value must also have defaults",
+                    ))
+                }
+                None => None,
+            };
+            args.push(Arg { name: arg_name, ty: declared_type(&a.data_type)?, default });
+        }
+        let ret = match &cf.return_type {
+            None => return Err(SqlError::new("42P13", "function result type must be specified")),
+            Some(ast::FunctionReturnType::SetOf(_))
+            | Some(ast::FunctionReturnType::DataType(ast::DataType::Table(_))) => {
+                return Err(not_yet("returning sets"))
+            }
+            Some(ast::FunctionReturnType::DataType(dt)) => {
+                let written = dt.to_string().to_ascii_lowercase();
+                match written.as_str() {
+                    "void" => SqlType::Void,
+                    "trigger" | "event_trigger" => return Err(SqlError::unsupported("triggers are not supported yet")),
+                    "record" => return Err(not_yet("returning record")),
+                    _ => match self.table_row_type(dt)? {
+                        Some(_) => return Err(not_yet("returning a table's row type")),
+                        None => declared_type(dt)?,
+                    },
+                }
+            }
+        };
+        if ret.is_transient_record() || matches!(ret, SqlType::Composite(_)) {
+            return Err(not_yet("returning a composite type"));
+        }
+        let strict = matches!(
+            cf.called_on_null,
+            Some(ast::FunctionCalledOnNull::Strict | ast::FunctionCalledOnNull::ReturnsNullOnNullInput)
+        );
+        let volatility = match cf.behavior {
+            Some(ast::FunctionBehavior::Immutable) => 'i',
+            Some(ast::FunctionBehavior::Stable) => 's',
+            _ => 'v',
+        };
+        let params: Vec<(String, SqlType)> = args.iter().map(|a| (a.name.clone(), a.ty)).collect();
+        crate::plpgsql::parse(&body, &params, crate::schema::relname(&name))?;
+        let f = SqlFunction {
+            oid: 0,
+            name,
+            args,
+            ret,
+            out: Vec::new(),
+            setof: false,
+            volatility,
+            strict,
+            body,
+            rel_oid: 0,
+            record: false,
+            plpgsql: true,
+        };
         Ok(Plan::Function(FunctionPlan::Create { f, or_replace: cf.or_replace }))
     }
 
@@ -424,6 +511,11 @@ impl Binder<'_> {
             args.push(self.coerce(e, to, CastContext::Explicit, |from| {
                 SqlError::new("42846", format!("cannot cast type {} to {}", from.name(), to.name()))
             })?);
+        }
+        if func.plpgsql {
+            // Called, not inlined: the coordinator makes the call before the row is
+            // evaluated ([`crate::plpgsql`]).
+            return Ok(Some(super::Expr::Call(crate::scalar::Builtin::PlCall(func.oid), args, func.ret)));
         }
         let id = NEXT_CALL.with(|c| {
             c.set(c.get().wrapping_add(1));
@@ -1070,7 +1162,13 @@ fn volatile(e: &super::Expr) -> bool {
                 )
             }
             super::Expr::Call(f, _, _) => {
-                f.is_sequence() || matches!(f, crate::scalar::Builtin::Sleep(_) | crate::scalar::Builtin::Advisory(_))
+                f.is_sequence()
+                    || matches!(
+                        f,
+                        crate::scalar::Builtin::Sleep(_)
+                            | crate::scalar::Builtin::Advisory(_)
+                            | crate::scalar::Builtin::PlCall(_)
+                    )
             }
             _ => false,
         }

@@ -932,7 +932,10 @@ impl P<'_> {
         let target = self.target()?;
         if let Target::Var(id) = target {
             if self.vars[id].constant {
-                return Err(syntax(format!("variable \"{}\" is declared CONSTANT", self.vars[id].name)));
+                return Err(SqlError::new(
+                    "22005",
+                    format!("variable \"{}\" is declared CONSTANT", self.vars[id].name),
+                ));
             }
         }
         self.i += 1;

@@ -147,16 +147,26 @@ async fn run_sql_at(
     sql: &str,
     types: &[SqlType],
     params: &[Datum],
+    expr: Option<&str>,
 ) -> Result<(QueryResult, Vec<crate::bind::OutputColumn>)> {
+    // PostgreSQL's CONTEXT names an expression (`SQL expression "..."`) when the error came
+    // while it was planned (constant folding included) or run by the executor, not when a
+    // simple expression's evaluation raised it (a function it called has its own lines).
+    let named = |e: SqlError| match expr {
+        Some(w) => with_context(e, format!("SQL expression \"{w}\"")),
+        None => e,
+    };
     txn.check_cancel()?;
     bind_as_session(txn);
     let oids: Vec<u32> = types.iter().map(|t| if *t == SqlType::Unknown { 0 } else { t.oid() }).collect();
-    let prepared = crate::bind::prepare(sql, &oids)?;
+    let prepared = crate::bind::prepare(sql, &oids).map_err(named)?;
     pend(txn.session_pid, crate::bind::take_parse_notices());
+    let simple = matches!(&prepared.plan, crate::bind::Plan::Select(s) if s.table.is_none() && s.join.is_none());
     let saved = std::mem::take(&mut txn.relations);
     let r = Box::pin(crate::exec::execute(&prepared.plan, params, txn)).await;
     txn.relations = saved;
-    Ok((r?, prepared.columns))
+    let r = r.map_err(|e| if simple || e.context_text().is_some() { e } else { named(e) })?;
+    Ok((r, prepared.columns))
 }
 
 /// [`run_sql_at`] with an error's position taken out (it would point into the body's
@@ -166,8 +176,9 @@ async fn run_sql(
     sql: &str,
     types: &[SqlType],
     params: &[Datum],
+    expr: Option<&str>,
 ) -> Result<(QueryResult, Vec<crate::bind::OutputColumn>)> {
-    Box::pin(run_sql_at(txn, sql, types, params)).await.map_err(|mut e| {
+    Box::pin(run_sql_at(txn, sql, types, params, expr)).await.map_err(|mut e| {
         e.position = None;
         e
     })
@@ -189,17 +200,17 @@ async fn resolve_type(txn: &mut Txn, text: &str, rowtype: bool) -> Result<Resolv
         return Ok(r);
     }
     let r = if rowtype {
-        let (_, cols) = run_sql(txn, &format!("SELECT * FROM {text} LIMIT 0"), &[], &[]).await?;
+        let (_, cols) = run_sql(txn, &format!("SELECT * FROM {text} LIMIT 0"), &[], &[], None).await?;
         Resolved::Row(Rc::new(cols.into_iter().map(|c| (c.name, c.ty)).collect()))
     } else if let Some(base) = text.strip_suffix("%TYPE").or_else(|| text.strip_suffix("%type")) {
         let base = base.trim();
         let (rel, col) = base.rsplit_once('.').ok_or_else(|| {
             SqlError::new(code::SYNTAX_ERROR, format!("syntax error at or near \"%TYPE\" (of \"{base}\")"))
         })?;
-        let (_, cols) = run_sql(txn, &format!("SELECT {col} FROM {rel} LIMIT 0"), &[], &[]).await?;
+        let (_, cols) = run_sql(txn, &format!("SELECT {col} FROM {rel} LIMIT 0"), &[], &[], None).await?;
         Resolved::Scalar(cols.first().map_or(SqlType::Unknown, |c| c.ty))
     } else {
-        let (_, cols) = run_sql(txn, &format!("SELECT NULL::{text}"), &[], &[]).await?;
+        let (_, cols) = run_sql(txn, &format!("SELECT NULL::{text}"), &[], &[], None).await?;
         Resolved::Scalar(cols.first().map_or(SqlType::Unknown, |c| c.ty))
     };
     TYPES.with(|t| {
@@ -427,16 +438,25 @@ impl Frame {
 
     /// Runs `s` (a query or statement): its result and columns.
     async fn query(&mut self, txn: &mut Txn, s: &Sql) -> Result<(QueryResult, Vec<crate::bind::OutputColumn>)> {
+        self.run(txn, s, None).await
+    }
+
+    /// Runs `s`; `expr` is its written text when it is an expression (CONTEXT).
+    async fn run(
+        &mut self,
+        txn: &mut Txn,
+        s: &Sql,
+        expr: Option<&str>,
+    ) -> Result<(QueryResult, Vec<crate::bind::OutputColumn>)> {
         let (vals, types) = self.params_of(s)?;
-        let (mut r, cols) = run_sql(txn, &s.text, &types, &vals).await?;
+        let (mut r, cols) = run_sql(txn, &s.text, &types, &vals, expr).await?;
         pend(self.pid, std::mem::take(&mut r.notices));
         Ok((r, cols))
     }
 
     /// The value of expression `s` (`SELECT expr`: one column, at most one row).
     async fn value(&mut self, txn: &mut Txn, s: &Sql) -> Result<(Datum, SqlType)> {
-        let (r, cols) =
-            self.query(txn, s).await.map_err(|e| with_context(e, format!("SQL expression \"{}\"", s.written)))?;
+        let (r, cols) = self.run(txn, s, Some(&s.written)).await?;
         if cols.len() != 1 {
             return Err(SqlError::new(
                 code::SYNTAX_ERROR,
@@ -1033,7 +1053,7 @@ impl Frame {
             vals.push(d);
             types.push(t);
         }
-        let (mut r, cols) = run_sql(txn, &sql, &types, &vals).await?;
+        let (mut r, cols) = run_sql(txn, &sql, &types, &vals, None).await?;
         pend(self.pid, std::mem::take(&mut r.notices));
         Ok((r, cols))
     }
@@ -1106,7 +1126,11 @@ impl Frame {
         let text = text
             .or_else(|| condition.clone())
             .unwrap_or_else(|| errcode.map_or_else(|| "unrecognized exception condition".into(), |c| c.to_string()));
-        let code = errcode.unwrap_or(if level == Level::Exception { "P0001" } else { "00000" });
+        let code = errcode.unwrap_or(match level {
+            Level::Exception => "P0001",
+            Level::Warning => "01000",
+            _ => "00000",
+        });
         let mut e = SqlError::new(code, text);
         e.detail = detail;
         e.hint = hint;

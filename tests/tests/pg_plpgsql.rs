@@ -1,0 +1,133 @@
+//! PL/pgSQL over the wire: RAISE's NOTICE / INFO / WARNING messages (with their severity,
+//! SQLSTATE and order, also those raised before the statement fails) and the errors' CONTEXT
+//! lines as a real PostgreSQL 15 sends them to tokio-postgres; and PL/pgSQL functions, and
+//! the rows they wrote, across SIGKILL under `--fsync always`.
+
+use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
+use tokio_postgres::AsyncMessage;
+
+const FUNCTIONS: &str = "
+CREATE TABLE audit (id int PRIMARY KEY, what text NOT NULL);
+CREATE FUNCTION inner_fail(x int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE NOTICE 'inner got %', x;
+  IF x > 1 THEN
+    RAISE EXCEPTION 'too big: %', x USING DETAIL = 'x was ' || x, HINT = 'pass 1';
+  END IF;
+  RETURN x;
+END $$;
+CREATE FUNCTION outer_call(x int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+  r int;
+BEGIN
+  r := inner_fail(x) + 1;
+  RETURN r;
+END $$;
+CREATE FUNCTION note(id int, what text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit VALUES (id, what);
+END $$;
+";
+
+/// What a statement sent: each notice as `SEVERITY CODE message`, then `ERROR CODE message |
+/// detail | hint | context` if it failed.
+async fn messages(port: u16, setup: &str, statements: &[&str]) -> Vec<Vec<String>> {
+    let (client, mut conn) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("connect");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = tokio::spawn(async move {
+        while let Some(m) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+            if let Ok(AsyncMessage::Notice(n)) = m {
+                tx.send(format!("{} {} {}", n.severity(), n.code().code(), n.message())).expect("send");
+            }
+        }
+    });
+    client.batch_execute(setup).await.expect("setup");
+    let mut out = Vec::new();
+    for s in statements {
+        let r = client.simple_query(s).await;
+        // The notices of a statement arrive before its result.
+        let mut got: Vec<String> = Vec::new();
+        tokio::task::yield_now().await;
+        got.extend(rx.try_iter());
+        if let Err(e) = r {
+            let d = e.as_db_error().unwrap_or_else(|| panic!("{s}: {e}"));
+            got.push(format!(
+                "ERROR {} {} | {} | {} | {}",
+                d.code().code(),
+                d.message(),
+                d.detail().unwrap_or(""),
+                d.hint().unwrap_or(""),
+                d.where_().unwrap_or("")
+            ));
+        }
+        out.push(got);
+    }
+    drop(client);
+    reader.await.expect("reader");
+    out
+}
+
+const STATEMENTS: &[&str] = &[
+    "DO $$ BEGIN RAISE NOTICE 'n %', 1; RAISE INFO 'i'; RAISE WARNING 'w' USING ERRCODE = '01000'; \
+     RAISE DEBUG 'hidden'; END $$",
+    "SELECT outer_call(1)",
+    "SELECT outer_call(5)",
+    "DO $$ BEGIN PERFORM note(1, 'a'); PERFORM note(1, 'b'); END $$",
+    "DO $$ DECLARE x int := 1 / 0; BEGIN END $$",
+    "DO $$ BEGIN RAISE NOTICE 'before'; PERFORM 1 / 0; END $$",
+    "SET client_min_messages = warning",
+    "DO $$ BEGIN RAISE NOTICE 'quiet'; RAISE INFO 'loud'; RAISE WARNING 'heard'; END $$",
+];
+
+#[test]
+fn notices_and_errors_as_postgresql() {
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let want = messages(pg.port, FUNCTIONS, STATEMENTS).await;
+        assert!(want[2].iter().any(|m| m.starts_with("ERROR P0001 too big: 5")), "PostgreSQL: {want:?}");
+        let got = messages(o.pg_port, FUNCTIONS, STATEMENTS).await;
+        for ((s, w), g) in STATEMENTS.iter().zip(&want).zip(&got) {
+            assert_eq!(g, w, "{s}");
+        }
+    });
+}
+
+#[test]
+fn plpgsql_functions_and_their_writes_survive_sigkill() {
+    for shards in ["1", "2"] {
+        let mut o = Orbit::start(&["--shards", shards, "--fsync", "always"]);
+        pg_runtime().block_on(async {
+            let c = pg_connect(o.pg_port).await;
+            c.batch_execute(FUNCTIONS).await.unwrap();
+            c.batch_execute(
+                "CREATE OR REPLACE FUNCTION outer_call(x int) RETURNS int LANGUAGE plpgsql AS \
+                 $$ BEGIN RETURN inner_fail(x) * 10; END $$",
+            )
+            .await
+            .unwrap();
+            for i in 1..=20 {
+                c.execute("SELECT note($1, 'row ' || $1)", &[&i]).await.unwrap();
+            }
+            c.batch_execute("DO $$ BEGIN FOR i IN 21..30 LOOP PERFORM note(i, 'do'); END LOOP; END $$").await.unwrap();
+        });
+        o.restart();
+        pg_runtime().block_on(async {
+            let c = pg_connect(o.pg_port).await;
+            let n: i64 = c.query_one("SELECT count(*) FROM audit", &[]).await.unwrap().get(0);
+            assert_eq!(n, 30, "shards {shards}");
+            let v: i32 = c.query_one("SELECT outer_call(1)", &[]).await.unwrap().get(0);
+            assert_eq!(v, 10);
+            let e = c.query_one("SELECT outer_call(2)", &[]).await.expect_err("raises");
+            assert_eq!(e.as_db_error().map(|d| d.code().code()), Some("P0001"));
+            let rows = c.query("SELECT id, outer_call(1) FROM audit WHERE id <= 3 ORDER BY id", &[]).await.unwrap();
+            let got: Vec<(i32, i32)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            assert_eq!(got, [(1, 10), (2, 10), (3, 10)]);
+        });
+    }
+}

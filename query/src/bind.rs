@@ -98,6 +98,7 @@ mod sublink_levels;
 mod subquery;
 mod temporal;
 mod text_math;
+pub mod triggers;
 mod type_call;
 mod updatable_views;
 mod view_text;
@@ -517,6 +518,8 @@ pub enum Plan {
     Do {
         body: String,
     },
+    /// CREATE / DROP TRIGGER (`bind/triggers.rs`, `exec/triggers.rs`).
+    Trigger(triggers::TriggerPlan),
     /// `ALTER {TABLE | INDEX | VIEW} t RENAME TO new_name` (`tag`: which) of a table, view or
     /// index (`bind/rename.rs`).
     RenameTable {
@@ -756,6 +759,9 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     // DO blocks: a marker SET holding the block (see `do_syntax`).
     let rewritten_do = do_syntax(sql);
     let sql = rewritten_do.as_deref().unwrap_or(sql);
+    // CREATE TRIGGER: a marker SET holding the statement (see `bind/triggers.rs`).
+    let rewritten_trigger = triggers::create_trigger_syntax(sql);
+    let sql = rewritten_trigger.as_deref().unwrap_or(sql);
     let e = match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
         Ok(mut stmts) => {
             crate::stack_depth::check_statements(&mut stmts)?;
@@ -866,7 +872,7 @@ fn do_plan(values: &[ast::Expr]) -> Result<Plan> {
     let (language, body) = text.split_once('\u{1}').unwrap_or(("plpgsql", &text));
     match language {
         "plpgsql" => {
-            crate::plpgsql::parse(body, &[], "inline_code_block")?;
+            crate::plpgsql::parse(body, &[], "inline_code_block", false)?;
             Ok(Plan::Do { body: body.to_string() })
         }
         "sql" | "c" | "internal" => {
@@ -2455,6 +2461,10 @@ impl Binder<'_> {
             S::Set(ast::Set::SingleAssignment { variable, values, .. }) if variable.to_string() == DO_MARKER => {
                 Ok((do_plan(values)?, vec![]))
             }
+            S::Set(ast::Set::SingleAssignment { variable, values, .. }) if variable.to_string() == triggers::MARKER => {
+                Ok((self.create_trigger(values)?, vec![]))
+            }
+            S::DropTrigger(d) => Ok((self.drop_trigger(d)?, vec![])),
             S::Set(ast::Set::SingleAssignment { variable, values, .. }) if variable.to_string() == domain::MARKER => {
                 Ok((domain::bind(values)?, vec![]))
             }
@@ -6323,19 +6333,22 @@ impl Binder<'_> {
                     .coerce(arg, SqlType::Oid(OidKind::Oid), CastContext::Implicit, |_| no_function(&name, &types))?;
                 Expr::Call(crate::scalar::Builtin::FunctionInfo(kind), vec![arg], ty)
             }
-            // Orbit has no extended statistics objects and no triggers: for every object
-            // these read NULL, as PostgreSQL's
-            // do for objects without them. (The description functions: bind/privileges.rs.)
+            "pg_get_triggerdef" if matches!(bound.len(), 1 | 2) => {
+                let sig = [SqlType::Oid(OidKind::Oid), SqlType::Bool];
+                let mut args = Vec::new();
+                for (a, to) in bound.into_iter().zip(sig) {
+                    args.push(self.coerce(a, to, CastContext::Implicit, |_| no_function(&name, &types))?);
+                }
+                Expr::Call(crate::scalar::Builtin::TriggerDef, args, SqlType::Text)
+            }
+            // Orbit has no extended statistics objects: for every object this reads NULL, as
+            // PostgreSQL's does for objects without them. (The description functions:
+            // bind/privileges.rs.)
             "pg_get_statisticsobjdef_columns"
-            | "pg_get_triggerdef"
             // A SQL function's body is kept as its text (prosrc), never as a parsed
             // SQL-standard body: NULL, as PostgreSQL's for such a function.
             | "pg_get_function_sqlbody" => {
-                let sig: &[SqlType] = if name == "pg_get_triggerdef" && bound.len() == 2 {
-                    &[SqlType::Oid(OidKind::Oid), SqlType::Bool]
-                } else {
-                    &[SqlType::Oid(OidKind::Oid)]
-                };
+                let sig: &[SqlType] = &[SqlType::Oid(OidKind::Oid)];
                 if bound.len() != sig.len() {
                     return Err(no_function(&name, &types));
                 }

@@ -639,6 +639,7 @@ pub(crate) fn extra_rows(oid: u32) -> Vec<Row> {
         // pg_description: initdb's comment on the public schema and COMMENT ON's comments.
         2609 => crate::comment::description_rows(),
         2618 => rewrite_rows(),
+        2620 => crate::triggers::catalog_rows(),
         2608 => depend_rows(),
         12010 => vec![vec![
             Datum::Text("pg_database_owner".into()),
@@ -980,7 +981,13 @@ fn proc_rows(txn: &Txn) -> Vec<Row> {
             };
             let names = if names.iter().all(String::is_empty) { Datum::Null } else { texts(&names) };
             let defaults = f.args.iter().filter(|a| a.default.is_some()).count();
-            let ret = if f.returns_rows() || f.record { RECORD_OID } else { f.ret.oid() };
+            let ret = if f.returns_rows() || f.record {
+                RECORD_OID
+            } else if f.trigger {
+                crate::triggers::TRIGGER_TYPE_OID
+            } else {
+                f.ret.oid()
+            };
             let arg_text: Vec<String> = arg_oids.iter().map(u32::to_string).collect();
             vec![
                 Datum::Int8(f.oid as i64),

@@ -44,6 +44,7 @@ mod merge;
 mod modify_join;
 mod rename;
 mod schema;
+mod triggers;
 pub(crate) mod undo;
 mod upsert;
 mod utility;
@@ -251,6 +252,8 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::Function(crate::functions_sql::FunctionPlan::Create { .. }) => "CREATE FUNCTION",
         Plan::Function(crate::functions_sql::FunctionPlan::Drop { .. }) => "DROP FUNCTION",
         Plan::Do { .. } => "DO",
+        Plan::Trigger(crate::bind::triggers::TriggerPlan::Create { .. }) => "CREATE TRIGGER",
+        Plan::Trigger(crate::bind::triggers::TriggerPlan::Drop { .. }) => "DROP TRIGGER",
         Plan::Extension(crate::extensions::ExtensionPlan::Create { .. }) => "CREATE EXTENSION",
         Plan::Extension(crate::extensions::ExtensionPlan::Drop { .. }) => "DROP EXTENSION",
         Plan::RenameTable { tag, .. } | Plan::RenameSequence { tag, .. } | Plan::Redefine { tag, .. } => tag,
@@ -425,6 +428,7 @@ async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Resu
             for sql in partition_rows {
                 run_step(sql, session, &[], txn).await?;
             }
+            triggers::drop_of_tables(txn, &present).await?;
             undo::drop_at_commit(txn, &present).await?;
             Ok(r)
         }
@@ -565,6 +569,7 @@ async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Resu
             };
             Box::pin(execute_statement(&plan, params, txn)).await
         }
+        Plan::Trigger(p) => triggers::run(txn, p).await,
         Plan::Do { body } => {
             crate::plpgsql::do_block(txn, body).await?;
             Ok(QueryResult { tag: "DO".into(), ..Default::default() })
@@ -701,6 +706,12 @@ async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Resu
             Ok(QueryResult { tag: tag.to_string(), ..Default::default() })
         }
         Plan::RenameTable { table, new_name, tag } => {
+            if !crate::triggers::of_table(&table.name).is_empty() {
+                return Err(SqlError::unsupported(format!(
+                    "renaming table \"{}\", which has triggers, is not supported yet (drop them first)",
+                    crate::schema::relname(&table.name)
+                )));
+            }
             txn.holds_tables |= !txn.alone;
             let mut r = match crate::bind::index_owner(table) {
                 Some(base) => rename::rename_index(txn, &base, table, new_name).await?,
@@ -2103,6 +2114,16 @@ async fn insert(
         rows
     };
     let generated = crate::bind::GeneratedColumns::of(table)?;
+    let fired = crate::triggers::Fired::of(table, crate::triggers::Op::Insert, &[]);
+    if let Some(f) = &fired {
+        if on_conflict.is_some() {
+            crate::triggers::Fired::refuse(table, crate::triggers::Op::Insert, "INSERT ... ON CONFLICT")?;
+        }
+        f.statement(txn, true).await?;
+        if f.has_row_triggers() {
+            return insert_with_triggers(txn, table, rows, source, written, params, f).await;
+        }
+    }
     let mut full = Vec::with_capacity(rows.len());
     for r in rows {
         let mut row = r.iter().map(|e| expr::eval(e, &ctx(&[], params))).collect::<Result<Vec<_>>>()?;
@@ -2139,6 +2160,61 @@ async fn insert(
     if let Some(e) = refused {
         return Err(e);
     }
+    if let Some(f) = &fired {
+        f.statement(txn, false).await?;
+    }
+    Ok(QueryResult { rows: out, tag: format!("INSERT 0 {n}"), notices: vec![] })
+}
+
+/// An INSERT into a table with row triggers ([`crate::triggers`]): every row computed, then
+/// the BEFORE ROW triggers (which may change or skip it), then its generated columns and
+/// checks, the write, the AFTER ROW triggers and the AFTER STATEMENT ones.
+async fn insert_with_triggers(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    rows: &[Vec<Expr>],
+    source: Option<(&SelectPlan, &[Expr])>,
+    written: Written<'_>,
+    params: &[Datum],
+    fired: &crate::triggers::Fired,
+) -> Result<QueryResult> {
+    let mut raw = Vec::with_capacity(rows.len());
+    for r in rows {
+        raw.push(r.iter().map(|e| expr::eval(e, &ctx(&[], params))).collect::<Result<Vec<_>>>()?);
+    }
+    if let Some((query, row)) = source {
+        let outs = select(txn, query, params).await?.rows;
+        let mut templates = if crate::sequence::any_uses(row) {
+            let mut t = vec![row.to_vec(); outs.len()];
+            crate::sequence::resolve(txn, &mut t, params).await?;
+            Some(t)
+        } else {
+            None
+        };
+        for (n, out) in outs.into_iter().enumerate() {
+            let row = templates.as_mut().map_or(row, |t| &t[n][..]);
+            raw.push(row.iter().map(|e| expr::eval(e, &ctx(&out, params))).collect::<Result<Vec<_>>>()?);
+        }
+    }
+    let kept = fired.before_rows(txn, raw.into_iter().map(|r| (None, r)).collect()).await?;
+    let generated = crate::bind::GeneratedColumns::of(table)?;
+    let mut full = Vec::with_capacity(kept.len());
+    for mut row in kept.into_iter().flatten() {
+        generated.fill(&mut row)?;
+        check_not_null(table, &row)?;
+        full.push(row);
+    }
+    let full = utility::with_row_ids(table, full).await?;
+    let refused = written.refused(table, &full, params)?;
+    let out = returning_rows(written.returning, &full, params)?;
+    let n = full.len();
+    insert_rows_with(txn, table, full.clone(), true).await?;
+    if let Some(e) = refused {
+        return Err(e);
+    }
+    let pairs: Vec<(Option<&Row>, Option<&Row>)> = full.iter().map(|r| (None, Some(r))).collect();
+    fired.after_rows(txn, &pairs).await?;
+    fired.statement(txn, false).await?;
     Ok(QueryResult { rows: out, tag: format!("INSERT 0 {n}"), notices: vec![] })
 }
 
@@ -2273,7 +2349,12 @@ async fn update(
     params: &[Datum],
 ) -> Result<QueryResult> {
     txn.check_writable("UPDATE")?;
-    let matched = rows_to_change(txn, table, &rows, params).await?;
+    let set_columns: Vec<usize> = sets.iter().map(|(i, _)| *i).collect();
+    let fired = crate::triggers::Fired::of(table, crate::triggers::Op::Update, &set_columns);
+    if let Some(f) = &fired {
+        f.statement(txn, true).await?;
+    }
+    let mut matched = rows_to_change(txn, table, &rows, params).await?;
     let set_exprs: Vec<Expr> = sets.iter().map(|(_, e)| e.clone()).collect();
     let per_row = if crate::sequence::any_uses(&set_exprs) {
         let mut t = vec![set_exprs; matched.len()];
@@ -2285,6 +2366,8 @@ async fn update(
     // Compute every new row first: an error leaves the write set untouched.
     let generated = crate::bind::GeneratedColumns::of(table)?;
     let mut changes = Vec::with_capacity(matched.len());
+    let row_triggers = fired.as_ref().filter(|f| f.has_row_triggers());
+    let mut computed = Vec::with_capacity(matched.len());
     for (n, (k, old)) in matched.iter().enumerate() {
         let cx = ctx(old, params);
         let mut new = old.clone();
@@ -2292,10 +2375,28 @@ async fn update(
             let e = per_row.as_ref().map_or(e, |t| &t[n][j]);
             new[*i] = expr::eval(e, &cx)?;
         }
+        if row_triggers.is_some() {
+            computed.push((Some(old.clone()), new));
+            continue;
+        }
         generated.fill(&mut new)?;
         check_not_null(table, &new)?;
         let nk = table.key_of(&new);
         changes.push((k.clone(), nk, new));
+    }
+    if let Some(f) = row_triggers {
+        // BEFORE ROW triggers may change each new row or skip it.
+        let kept = f.before_rows(txn, computed).await?;
+        let mut still = Vec::with_capacity(kept.len());
+        for ((k, old), new) in matched.into_iter().zip(kept) {
+            let Some(mut new) = new else { continue };
+            generated.fill(&mut new)?;
+            check_not_null(table, &new)?;
+            let nk = table.key_of(&new);
+            changes.push((k.clone(), nk, new));
+            still.push((k, old));
+        }
+        matched = still;
     }
     let new_rows: Vec<Row> = changes.iter().map(|c| c.2.clone()).collect();
     let refused = written.refused(table, &new_rows, params)?;
@@ -2312,6 +2413,12 @@ async fn update(
     }
     if let Some((name, at, to)) = moved {
         txn.cursors.borrow_mut().moved(name, at, to);
+    }
+    if let Some(f) = &fired {
+        let pairs: Vec<(Option<&Row>, Option<&Row>)> =
+            matched.iter().zip(&new_rows).map(|((_, o), n)| (Some(o), Some(n))).collect();
+        f.after_rows(txn, &pairs).await?;
+        f.statement(txn, false).await?;
     }
     Ok(QueryResult { rows: out, tag: format!("UPDATE {count}"), notices: vec![] })
 }
@@ -2382,7 +2489,16 @@ async fn delete(
     params: &[Datum],
 ) -> Result<QueryResult> {
     txn.check_writable("DELETE")?;
-    let matched = rows_to_change(txn, table, &rows, params).await?;
+    let fired = crate::triggers::Fired::of(table, crate::triggers::Op::Delete, &[]);
+    if let Some(f) = &fired {
+        f.statement(txn, true).await?;
+    }
+    let mut matched = rows_to_change(txn, table, &rows, params).await?;
+    if let Some(f) = fired.as_ref().filter(|f| f.has_row_triggers()) {
+        // BEFORE ROW triggers may skip a row (NULL).
+        let kept = f.before_rows(txn, matched.iter().map(|(_, r)| (Some(r.clone()), r.clone())).collect()).await?;
+        matched = matched.into_iter().zip(kept).filter(|(_, k)| k.is_some()).map(|(m, _)| m).collect();
+    }
     let rows: Vec<Row> = matched.iter().map(|(_, r)| r.clone()).collect();
     let out = returning_rows(returning, &rows, params)?;
     let count = matched.len();
@@ -2394,5 +2510,10 @@ async fn delete(
         txn.write(table, k, None)?;
     }
     crate::foreign_key::after_delete(txn, table, &rows).await?;
+    if let Some(f) = &fired {
+        let pairs: Vec<(Option<&Row>, Option<&Row>)> = rows.iter().map(|r| (Some(r), None)).collect();
+        f.after_rows(txn, &pairs).await?;
+        f.statement(txn, false).await?;
+    }
     Ok(QueryResult { rows: out, tag: format!("DELETE {count}"), notices: vec![] })
 }

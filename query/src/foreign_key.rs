@@ -391,6 +391,14 @@ fn apply_actions<'a>(
                     }
                 }
             }
+            if !matches!(action, FkAction::NoAction | FkAction::Restrict) {
+                let op = if action == FkAction::Cascade && deleting {
+                    crate::triggers::Op::Delete
+                } else {
+                    crate::triggers::Op::Update
+                };
+                crate::triggers::Fired::refuse(&child, op, "a foreign key's referential action")?;
+            }
             match action {
                 FkAction::NoAction | FkAction::Restrict => {
                     return Err(still_referenced_error(table, &child, &fk, &old_keys[first]));
@@ -814,7 +822,8 @@ pub(crate) fn definition(t: &TableDef, fk: &ForeignKeyDef) -> String {
     out
 }
 
-/// The OIDs of the tables a foreign key references or belongs to (pg_class.relhastriggers).
+/// The OIDs of the tables a foreign key references or belongs to, or that have triggers
+/// (pg_class.relhastriggers).
 pub(crate) fn tables_with_foreign_keys() -> std::collections::HashSet<i64> {
     let tables = crate::catalog::user_tables();
     let mut out = std::collections::HashSet::new();
@@ -824,6 +833,12 @@ pub(crate) fn tables_with_foreign_keys() -> std::collections::HashSet<i64> {
             if let Some(p) = tables.iter().find(|p| p.name == fk.parent) {
                 out.insert(p.oid as i64);
             }
+        }
+    }
+    // And those with triggers of their own (CREATE TRIGGER).
+    for trig in crate::triggers::all() {
+        if let Some(t) = tables.iter().find(|t| t.name == trig.table) {
+            out.insert(t.oid as i64);
         }
     }
     out

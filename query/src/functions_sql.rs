@@ -73,6 +73,9 @@ pub struct SqlFunction {
     /// `LANGUAGE plpgsql` ([`crate::plpgsql`]): called, not inlined (a fifth FLAGS letter
     /// `p`).
     pub plpgsql: bool,
+    /// `RETURNS trigger` (a sixth FLAGS letter `t`): called only by triggers
+    /// ([`crate::triggers`]); `ret` is then `void`.
+    pub trigger: bool,
 }
 
 impl SqlFunction {
@@ -100,6 +103,7 @@ impl SqlFunction {
             rel_oid: def.oid,
             record: false,
             plpgsql: false,
+            trigger: false,
         };
         for c in &def.columns {
             if let Some(n) = c.name.strip_prefix("in:") {
@@ -120,6 +124,7 @@ impl SqlFunction {
                 f.setof = b.get(2) == Some(&b'1');
                 f.record = b.get(3) == Some(&b'r');
                 f.plpgsql = b.get(4) == Some(&b'p');
+                f.trigger = b.get(5) == Some(&b't');
             }
         }
         Some(f)
@@ -138,7 +143,7 @@ impl SqlFunction {
         }
         columns.extend(self.out.iter().map(|(n, t)| ColumnDef::new(format!("out:{n}"), *t)));
         let flags = format!(
-            "{}{}{}{}{}",
+            "{}{}{}{}{}{}",
             self.volatility,
             self.strict as u8,
             self.setof as u8,
@@ -149,7 +154,8 @@ impl SqlFunction {
             } else {
                 ""
             },
-            if self.plpgsql { "p" } else { "" }
+            if self.plpgsql { "p" } else { "" },
+            if self.trigger { "t" } else { "" }
         );
         TableDef {
             name: Self::entry_name(&self.name, &self.arg_types()),
@@ -316,7 +322,13 @@ fn result(f: &SqlFunction) -> String {
         let cols: Vec<String> = f.out.iter().map(|(n, t)| format!("{n} {}", type_name(*t))).collect();
         format!("TABLE({})", cols.join(", "))
     } else {
-        let ty = if f.record { "record".to_string() } else { type_name(f.ret) };
+        let ty = if f.record {
+            "record".to_string()
+        } else if f.trigger {
+            "trigger".to_string()
+        } else {
+            type_name(f.ret)
+        };
         if f.setof {
             format!("SETOF {ty}")
         } else {
@@ -393,6 +405,7 @@ mod tests {
             rel_oid: 0,
             record: false,
             plpgsql: false,
+            trigger: false,
         };
         let mut def = f.to_def();
         assert_eq!(def.name, "\u{8}s.add(23,25)");
@@ -404,7 +417,8 @@ mod tests {
         let mut def = r.to_def();
         def.oid = 78;
         assert_eq!(SqlFunction::of_def(&def).unwrap(), SqlFunction { oid: 78, rel_oid: 78, ..r });
-        let p = SqlFunction { plpgsql: true, ret: SqlType::Void, out: vec![], setof: false, ..f.clone() };
+        let p =
+            SqlFunction { plpgsql: true, trigger: true, ret: SqlType::Void, out: vec![], setof: false, ..f.clone() };
         let mut def = p.to_def();
         def.oid = 79;
         assert_eq!(SqlFunction::of_def(&def).unwrap(), SqlFunction { oid: 79, rel_oid: 79, ..p });

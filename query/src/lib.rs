@@ -80,6 +80,7 @@ pub mod text_fns;
 pub mod to_char;
 pub mod to_char_num;
 pub mod to_timestamp;
+pub mod triggers;
 pub mod txn;
 pub mod types;
 pub mod unicode_escapes;

@@ -27,11 +27,12 @@
 mod calls;
 mod parse;
 mod run;
-mod scan;
+pub(crate) mod scan;
 
 pub use calls::{any_calls, not_here, resolve_rows, select_per_row};
+pub(crate) use parse::literal_text;
 pub use parse::parse;
-pub use run::{call, do_block, take_notices};
+pub use run::{call, do_block, fire, take_notices, when, Firing};
 
 use orbit_engine::table::SqlType;
 
@@ -254,4 +255,6 @@ pub struct Function {
     pub block: Block,
     /// FOUND's variable.
     pub found: usize,
+    /// A trigger function: its variables after FOUND are `parse::TRIGGER_VARS`.
+    pub trigger: bool,
 }

@@ -41,6 +41,8 @@ pub enum Builtin {
     /// The advisory lock functions: replaced by their values, the locks taken or released,
     /// before a row is evaluated ([`crate::advisory::resolve`]).
     Advisory(crate::advisory::AdvisoryFn),
+    /// pg_get_triggerdef(oid [, pretty]) ([`crate::triggers::definition_of`]).
+    TriggerDef,
     /// A call of PL/pgSQL function `.0` (its OID): replaced by its value on the coordinator
     /// before a row is evaluated ([`crate::plpgsql`]).
     PlCall(u32),
@@ -423,6 +425,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
             None => Datum::Null,
         },
         Builtin::FunctionInfo(kind) => crate::functions_sql::info(kind, a(0).as_i64()),
+        Builtin::TriggerDef => crate::triggers::definition_of(a(0).as_i64(), matches!(a(1), Datum::Bool(true))),
         Builtin::IsOtherTempSchema => match a(0).as_i64() {
             Some(oid) => Datum::Bool(crate::temp_tables::is_other_temp_schema(oid)),
             None => Datum::Null,

@@ -306,6 +306,7 @@ impl Binder<'_> {
             rel_oid: 0,
             record,
             plpgsql: false,
+            trigger: false,
         };
         // pg_dump's scripts set check_function_bodies off: a body may read a table created later.
         if crate::settings::bound_value("check_function_bodies").is_none_or(|v| v != "off") {
@@ -346,6 +347,7 @@ impl Binder<'_> {
             };
             args.push(Arg { name: arg_name, ty: declared_type(&a.data_type)?, default });
         }
+        let mut trigger = false;
         let ret = match &cf.return_type {
             None => return Err(SqlError::new("42P13", "function result type must be specified")),
             Some(ast::FunctionReturnType::SetOf(_))
@@ -356,7 +358,17 @@ impl Binder<'_> {
                 let written = dt.to_string().to_ascii_lowercase();
                 match written.as_str() {
                     "void" => SqlType::Void,
-                    "trigger" | "event_trigger" => return Err(SqlError::unsupported("triggers are not supported yet")),
+                    "trigger" => {
+                        if !args.is_empty() {
+                            return Err(SqlError::new("42P13", "trigger functions cannot have declared arguments")
+                                .hint(
+                                "The arguments of the trigger can be accessed through TG_NARGS and TG_ARGV instead.",
+                            ));
+                        }
+                        trigger = true;
+                        SqlType::Void
+                    }
+                    "event_trigger" => return Err(SqlError::unsupported("event triggers are not supported")),
                     "record" => return Err(not_yet("returning record")),
                     _ => match self.table_row_type(dt)? {
                         Some(_) => return Err(not_yet("returning a table's row type")),
@@ -378,7 +390,7 @@ impl Binder<'_> {
             _ => 'v',
         };
         let params: Vec<(String, SqlType)> = args.iter().map(|a| (a.name.clone(), a.ty)).collect();
-        crate::plpgsql::parse(&body, &params, crate::schema::relname(&name))?;
+        crate::plpgsql::parse(&body, &params, crate::schema::relname(&name), trigger)?;
         let f = SqlFunction {
             oid: 0,
             name,
@@ -392,6 +404,7 @@ impl Binder<'_> {
             rel_oid: 0,
             record: false,
             plpgsql: true,
+            trigger,
         };
         Ok(Plan::Function(FunctionPlan::Create { f, or_replace: cf.or_replace }))
     }
@@ -511,6 +524,9 @@ impl Binder<'_> {
             args.push(self.coerce(e, to, CastContext::Explicit, |from| {
                 SqlError::new("42846", format!("cannot cast type {} to {}", from.name(), to.name()))
             })?);
+        }
+        if func.trigger {
+            return Err(SqlError::unsupported("trigger functions can only be called as triggers"));
         }
         if func.plpgsql {
             // Called, not inlined: the coordinator makes the call before the row is

@@ -76,7 +76,12 @@ async fn create(txn: &mut Txn, f: &SqlFunction, or_replace: bool) -> Result<Quer
         return Err(exists_error(f));
     }
     // PostgreSQL's ProcedureCreate: a replacement keeps the result's shape.
-    if old.ret != f.ret || old.setof != f.setof || old.out != f.out || old.record != f.record {
+    if old.ret != f.ret
+        || old.setof != f.setof
+        || old.out != f.out
+        || old.record != f.record
+        || old.trigger != f.trigger
+    {
         return Err(SqlError::new("42P13", "cannot change return type of existing function")
             .hint(format!("Use DROP FUNCTION {} first.", old.signature())));
     }

@@ -58,6 +58,9 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
         txn.check_writable("MERGE")?;
     }
     let table = &m.table;
+    for op in [crate::triggers::Op::Insert, crate::triggers::Op::Update, crate::triggers::Op::Delete] {
+        crate::triggers::Fired::refuse(table, op, "MERGE")?;
+    }
     let width = table.row_len();
     // The target's part of a joined row.
     let at = m.target_at..m.target_at + width;

@@ -76,6 +76,7 @@ pub(super) async fn update_from(
     params: &[orbit_engine::table::Datum],
 ) -> Result<QueryResult> {
     txn.check_writable("UPDATE")?;
+    crate::triggers::Fired::refuse(table, crate::triggers::Op::Update, "UPDATE ... FROM")?;
     let set_exprs: Vec<Expr> = sets.iter().map(|(_, e)| e.clone()).collect();
     if crate::sequence::any_uses(&set_exprs) {
         return Err(SqlError::unsupported("nextval(), currval() and setval() are not supported in UPDATE ... FROM"));
@@ -122,6 +123,7 @@ pub(super) async fn delete_using(
     params: &[orbit_engine::table::Datum],
 ) -> Result<QueryResult> {
     txn.check_writable("DELETE")?;
+    crate::triggers::Fired::refuse(table, crate::triggers::Op::Delete, "DELETE ... USING")?;
     let rows = matched(txn, table, join, filter, params).await?;
     let joined: Vec<Row> = rows.iter().map(|(_, r)| r.clone()).collect();
     let out = returning_rows(returning, &joined, params)?;

@@ -96,6 +96,7 @@ pub async fn copy_insert(
     // to belong there (`crate::partitions`).
     let (table, checks) = crate::bind::copy_target(table).map_err(|e| (e, None))?;
     let table = &table;
+    crate::triggers::Fired::refuse(table, crate::triggers::Op::Insert, "COPY FROM").map_err(|e| (e, None))?;
     if crate::catalog::is_view(table) {
         return Err((crate::catalog::read_only(table), None));
     }

@@ -24,9 +24,27 @@ struct P<'a> {
     nparams: usize,
 }
 
+/// The variables a trigger function has after FOUND, in this order ([`super::run`] sets
+/// them for each firing): NEW and OLD are records of the table's columns.
+pub const TRIGGER_VARS: &[(&str, Option<SqlType>)] = &[
+    ("new", None),
+    ("old", None),
+    ("tg_name", Some(SqlType::Name)),
+    ("tg_when", Some(SqlType::Text)),
+    ("tg_level", Some(SqlType::Text)),
+    ("tg_op", Some(SqlType::Text)),
+    ("tg_relid", Some(SqlType::Oid(orbit_engine::table::OidKind::Oid))),
+    ("tg_relname", Some(SqlType::Name)),
+    ("tg_table_name", Some(SqlType::Name)),
+    ("tg_table_schema", Some(SqlType::Name)),
+    ("tg_nargs", Some(SqlType::Int4)),
+    ("tg_argv", None),
+];
+
 /// Reads `body`, a function's with parameters `params` (name, possibly empty, and type) and
-/// name `fname` (the outermost block's label; `inline_code_block` for DO).
-pub fn parse(body: &str, params: &[(String, SqlType)], fname: &str) -> Result<Function> {
+/// name `fname` (the outermost block's label; `inline_code_block` for DO); a trigger
+/// function (`trigger`) has [`TRIGGER_VARS`].
+pub fn parse(body: &str, params: &[(String, SqlType)], fname: &str, trigger: bool) -> Result<Function> {
     let t = tokens(body)?;
     let mut p =
         P { text: body, t, i: 0, vars: Vec::new(), scopes: Vec::new(), loops: Vec::new(), nparams: params.len() };
@@ -47,6 +65,18 @@ pub fn parse(body: &str, params: &[(String, SqlType)], fname: &str) -> Result<Fu
         default: None,
     });
     outer.names.push(("found".into(), found));
+    if trigger {
+        let text_array = SqlType::Text.array_of().unwrap_or(SqlType::Text);
+        for (n, ty) in TRIGGER_VARS {
+            let ty = match (*n, ty) {
+                (_, Some(t)) => VarType::Known(*t),
+                ("tg_argv", None) => VarType::Known(text_array),
+                _ => VarType::Record,
+            };
+            outer.names.push((n.to_string(), p.vars.len()));
+            p.vars.push(Var { name: n.to_string(), ty, constant: false, not_null: false, default: None });
+        }
+    }
     p.scopes.push(outer);
     let label = p.label()?;
     if !(p.at("declare") || p.at("begin")) {
@@ -57,7 +87,7 @@ pub fn parse(body: &str, params: &[(String, SqlType)], fname: &str) -> Result<Fu
     if p.i < p.t.len() {
         return Err(p.near(p.i));
     }
-    Ok(Function { vars: p.vars, block, found })
+    Ok(Function { vars: p.vars, block, found, trigger })
 }
 
 fn syntax(msg: String) -> SqlError {
@@ -993,7 +1023,7 @@ impl P<'_> {
 }
 
 /// A string literal's value ('' for ', $$...$$ as is); None for another token.
-pub(super) fn literal_text(lit: &str) -> Option<String> {
+pub(crate) fn literal_text(lit: &str) -> Option<String> {
     if let Some(rest) = lit.strip_prefix('\'') {
         return Some(rest.strip_suffix('\'')?.replace("''", "'"));
     }
@@ -1121,6 +1151,7 @@ mod tests {
             "DECLARE t int := a + 1; r record; BEGIN\n  SELECT x INTO r FROM tab WHERE x > t;\n  t := r.x * $1;\n  RETURN t; END",
             &[("a".into(), SqlType::Int4)],
             "f",
+            false,
         )
         .unwrap();
         let Stmt::Exec { sql, into: Some(into) } = &f.block.body[0] else { panic!("{:?}", f.block.body[0]) };
@@ -1138,6 +1169,7 @@ mod tests {
             "DECLARE a int := 1; BEGIN INSERT INTO t (a) VALUES (a); UPDATE t SET a = a + 1 WHERE a = 2; END",
             &[],
             "f",
+            false,
         )
         .unwrap();
         let texts: Vec<String> = f
@@ -1154,15 +1186,15 @@ mod tests {
 
     #[test]
     fn rowtype() {
-        let f = parse("DECLARE r u%ROWTYPE; BEGIN END", &[], "f").unwrap();
+        let f = parse("DECLARE r u%ROWTYPE; BEGIN END", &[], "f", false).unwrap();
         assert_eq!(f.vars[1].ty, VarType::RowType("u".into()));
     }
 
     #[test]
     fn syntax_errors_name_the_token() {
-        let e = parse("BEGIN IF THEN END IF; END", &[], "f").unwrap_err();
+        let e = parse("BEGIN IF THEN END IF; END", &[], "f", false).unwrap_err();
         assert_eq!(e.message, "syntax error at or near \"THEN\"");
-        let e = parse("BEGIN RETURN 1 END", &[], "f").unwrap_err();
+        let e = parse("BEGIN RETURN 1 END", &[], "f", false).unwrap_err();
         assert_eq!(e.message, "syntax error at end of input");
     }
 }

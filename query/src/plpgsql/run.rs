@@ -100,6 +100,8 @@ enum Flow {
     Exit(Option<String>),
     Continue(Option<String>),
     Return(Datum),
+    /// A trigger function's RETURN of a row (None: NULL).
+    ReturnRow(Option<Vec<Datum>>),
 }
 
 struct Frame {
@@ -284,16 +286,16 @@ fn catches(c: &Condition, e: &SqlError) -> bool {
 }
 
 /// The body of `f` as read (cached per thread).
-fn body_of(body: &str, params: &[(String, SqlType)], name: &str) -> Result<Rc<Function>> {
-    let key = (
-        body.to_string(),
-        params.iter().map(|p| p.1.oid()).collect::<Vec<_>>(),
-        params.iter().map(|p| p.0.clone()).collect(),
-    );
+fn body_of(body: &str, params: &[(String, SqlType)], name: &str, trigger: bool) -> Result<Rc<Function>> {
+    let mut names: Vec<String> = params.iter().map(|p| p.0.clone()).collect();
+    if trigger {
+        names.push("\u{1}trigger".into());
+    }
+    let key = (body.to_string(), params.iter().map(|p| p.1.oid()).collect::<Vec<_>>(), names);
     if let Some(f) = BODIES.with(|b| b.borrow().get(&key).cloned()) {
         return Ok(f);
     }
-    let f = Rc::new(super::parse(body, params, name)?);
+    let f = Rc::new(super::parse(body, params, name, trigger)?);
     BODIES.with(|b| {
         let mut b = b.borrow_mut();
         if b.len() > 1024 {
@@ -336,7 +338,7 @@ pub async fn call(txn: &mut Txn, f: &SqlFunction, args: Vec<Datum>) -> Result<Da
     }
     let _depth = Depth::enter()?;
     let params: Vec<(String, SqlType)> = f.args.iter().map(|a| (a.name.clone(), a.ty)).collect();
-    let body = body_of(&f.body, &params, crate::schema::relname(&f.name))?;
+    let body = body_of(&f.body, &params, crate::schema::relname(&f.name), false)?;
     let mut frame = Frame {
         vals: body.vars.iter().map(|_| Val::null(SqlType::Unknown)).collect(),
         f: body.clone(),
@@ -354,6 +356,7 @@ pub async fn call(txn: &mut Txn, f: &SqlFunction, args: Vec<Datum>) -> Result<Da
     let flow = frame.block(txn, &body.block).await?;
     let v = match flow {
         Flow::Return(d) => d,
+        Flow::ReturnRow(_) => return Err(SqlError::internal("a row returned by a function that is no trigger")),
         _ if f.ret == SqlType::Void => Datum::Null,
         _ => {
             return Err(with_context(
@@ -365,10 +368,106 @@ pub async fn call(txn: &mut Txn, f: &SqlFunction, args: Vec<Datum>) -> Result<Da
     Ok(v)
 }
 
+/// One firing of a trigger: what its function's TG_ variables, NEW and OLD hold.
+pub struct Firing<'a> {
+    pub name: &'a str,
+    /// `BEFORE` or `AFTER`.
+    pub when: &'a str,
+    /// `ROW` or `STATEMENT`.
+    pub level: &'a str,
+    /// `INSERT`, `UPDATE` or `DELETE`.
+    pub op: &'a str,
+    /// The table's catalog name.
+    pub table: &'a str,
+    pub relid: u32,
+    pub args: &'a [String],
+    /// The table's columns (NEW's and OLD's fields).
+    pub columns: Rc<Vec<(String, SqlType)>>,
+    pub new: Option<Vec<Datum>>,
+    pub old: Option<Vec<Datum>>,
+}
+
+/// Runs trigger function `f` for `firing`: the row it returned (None for NULL).
+pub async fn fire(txn: &mut Txn, f: &SqlFunction, firing: &Firing<'_>) -> Result<Option<Vec<Datum>>> {
+    let body = body_of(&f.body, &[], crate::schema::relname(&f.name), true)?;
+    let name = f.signature().replace(", ", ",");
+    match fire_body(txn, body, name.clone(), firing, SqlType::Void).await? {
+        Flow::ReturnRow(row) => Ok(row),
+        Flow::Return(_) => Ok(None),
+        _ => Err(with_context(
+            SqlError::new("2F005", "control reached end of trigger procedure without RETURN"),
+            format!("PL/pgSQL function {name}"),
+        )),
+    }
+}
+
+/// A trigger's WHEN condition `cond` for `firing`.
+pub async fn when(txn: &mut Txn, cond: &str, firing: &Firing<'_>) -> Result<bool> {
+    let body = body_of(&format!("BEGIN RETURN ({cond}); END"), &[], "trigger_when", true)?;
+    match fire_body(txn, body, "trigger_when".into(), firing, SqlType::Bool).await? {
+        Flow::Return(Datum::Bool(b)) => Ok(b),
+        _ => Ok(false),
+    }
+}
+
+/// Runs a trigger function's (or WHEN condition's) `body` with `firing`'s variables; `ret`
+/// `void` for a trigger function, whose RETURN gives a row.
+async fn fire_body(txn: &mut Txn, body: Rc<Function>, name: String, firing: &Firing<'_>, ret: SqlType) -> Result<Flow> {
+    let _depth = Depth::enter()?;
+    let mut frame = Frame {
+        vals: body.vars.iter().map(|_| Val::null(SqlType::Unknown)).collect(),
+        f: body.clone(),
+        pid: txn.session_pid,
+        caught: Vec::new(),
+        row_count: 0,
+        name,
+        ret,
+    };
+    frame.vals[body.found] = Val { d: Datum::Bool(false), ty: SqlType::Bool, row: None, shape: None };
+    let names: Rc<Vec<String>> = Rc::new(firing.columns.iter().map(|c| c.0.clone()).collect());
+    let types: Rc<Vec<SqlType>> = Rc::new(firing.columns.iter().map(|c| c.1).collect());
+    let record = |row: &Option<Vec<Datum>>| Val {
+        d: Datum::Null,
+        ty: SqlType::Unknown,
+        row: row.as_ref().map(|vals| RowVal { names: names.clone(), types: types.clone(), vals: vals.clone() }),
+        shape: Some(firing.columns.clone()),
+    };
+    let (schema, relname) = crate::schema::split(firing.table);
+    let text = |s: &str, ty: SqlType| Val { d: Datum::Text(s.to_string()), ty, row: None, shape: None };
+    let argv = Datum::Array(Box::new(orbit_engine::table::ArrayValue {
+        elem: SqlType::Text,
+        dims: if firing.args.is_empty() {
+            vec![]
+        } else {
+            vec![orbit_engine::table::ArrayDim { len: firing.args.len() as u32, lower: 0 }]
+        },
+        items: firing.args.iter().map(|a| Datum::Text(a.clone())).collect(),
+    }));
+    let oid = orbit_engine::table::OidKind::Oid;
+    let values = [
+        record(&firing.new),
+        record(&firing.old),
+        text(firing.name, SqlType::Name),
+        text(firing.when, SqlType::Text),
+        text(firing.level, SqlType::Text),
+        text(firing.op, SqlType::Text),
+        Val { d: Datum::Oid(oid, firing.relid), ty: SqlType::Oid(oid), row: None, shape: None },
+        text(relname, SqlType::Name),
+        text(relname, SqlType::Name),
+        text(schema, SqlType::Name),
+        Val { d: Datum::Int4(firing.args.len() as i32), ty: SqlType::Int4, row: None, shape: None },
+        Val { d: argv, ty: SqlType::Text.array_of().unwrap_or(SqlType::Text), row: None, shape: None },
+    ];
+    for (i, v) in values.into_iter().enumerate() {
+        frame.vals[body.found + 1 + i] = v;
+    }
+    frame.block(txn, &body.block).await
+}
+
 /// Runs `DO` block `body`.
 pub async fn do_block(txn: &mut Txn, body: &str) -> Result<()> {
     let _depth = Depth::enter()?;
-    let f = body_of(body, &[], "inline_code_block")?;
+    let f = body_of(body, &[], "inline_code_block", false)?;
     let mut frame = Frame {
         vals: f.vars.iter().map(|_| Val::null(SqlType::Unknown)).collect(),
         f: f.clone(),
@@ -878,6 +977,9 @@ impl Frame {
                 let Some(v) = value else {
                     return Ok(Flow::Return(Datum::Null));
                 };
+                if self.f.trigger && self.ret == SqlType::Void {
+                    return self.return_row(txn, v).await.map_err(|e| self.context(e, *line, "RETURN"));
+                }
                 if self.ret == SqlType::Void {
                     return Err(self.context(
                         SqlError::new(code::SYNTAX_ERROR, "RETURN cannot have a parameter in function returning void"),
@@ -995,6 +1097,36 @@ impl Frame {
                 Err(self.context(SqlError::new("P0004", msg), *line, "ASSERT"))
             }
         }
+    }
+
+    /// A trigger function's `RETURN NEW | OLD | record | NULL`: the row, cast to NEW's
+    /// columns.
+    async fn return_row(&mut self, txn: &mut Txn, v: &Sql) -> Result<Flow> {
+        let new = self.f.found + 1;
+        let shape = self.vals[new].shape.clone().unwrap_or_default();
+        if let ([Ref::Var(id)], "SELECT $1") = (v.refs.as_slice(), v.text.trim()) {
+            let val = &self.vals[*id];
+            if val.row.is_some() || val.shape.is_some() || self.f.vars[*id].ty == VarType::Record {
+                let Some(row) = &val.row else { return Ok(Flow::ReturnRow(None)) };
+                if row.vals.len() != shape.len() {
+                    return Err(SqlError::new(
+                        "42804",
+                        "returned row structure does not match the structure of the triggering table",
+                    )
+                    .detail("Number of returned columns does not match expected column count."));
+                }
+                let mut out = Vec::with_capacity(shape.len());
+                for ((d, from), (_, to)) in row.vals.iter().zip(row.types.iter()).zip(shape.iter()) {
+                    out.push(cast(d.clone(), *from, *to)?);
+                }
+                return Ok(Flow::ReturnRow(Some(out)));
+            }
+        }
+        let (d, _) = self.value(txn, v).await?;
+        if d.is_null() {
+            return Ok(Flow::ReturnRow(None));
+        }
+        Err(SqlError::new("42804", "cannot return non-composite value from function returning composite type"))
     }
 
     /// CONTEXT of an error in SQL statement `s`: the statement's text, then the line.

@@ -6,7 +6,7 @@
 use crate::error::{code, Result, SqlError};
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Tok {
+pub(crate) enum Tok {
     /// A name or keyword: folded to lower case unless quoted.
     Word { text: String, quoted: bool },
     /// A string or number literal.
@@ -18,7 +18,7 @@ pub(super) enum Tok {
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct Token {
+pub(crate) struct Token {
     pub tok: Tok,
     pub start: usize,
     pub end: usize,
@@ -50,7 +50,7 @@ fn unterminated(what: &str) -> SqlError {
 const OP_CHARS: &[u8] = b"+-*/<>=~!@#%^&|`?";
 
 /// The tokens of `text`.
-pub(super) fn tokens(text: &str) -> Result<Vec<Token>> {
+pub(crate) fn tokens(text: &str) -> Result<Vec<Token>> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;

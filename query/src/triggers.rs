@@ -1,0 +1,421 @@
+//! Triggers (`CREATE TRIGGER ... EXECUTE FUNCTION f(args)`, PostgreSQL's trigger.c): row-
+//! and statement-level, BEFORE and AFTER, on INSERT, UPDATE [OF columns] and DELETE of a
+//! table, with a WHEN condition; their functions are PL/pgSQL `RETURNS trigger` functions
+//! ([`crate::plpgsql::fire`]).
+//!
+//! A trigger is a catalog entry as a function is ([`crate::catalog_types`]): a [`TableDef`]
+//! named `\u{b}<table>\u{1f}<trigger>` on every shard, created and dropped through the same
+//! log records, DDL steps and ROLLBACK undo (`exec/triggers.rs`); its one CHECK [`DEF`] holds
+//! what it does ([`Trigger::to_def`]). DROP TABLE drops its table's triggers.
+//!
+//! The statements that fire them (`exec.rs`: INSERT with VALUES or a query, UPDATE and
+//! DELETE with WHERE or WHERE CURRENT OF) run on the coordinator, which holds each changed
+//! row: BEFORE ROW triggers run on each row before it is checked and written (a NULL result
+//! skips the row, a changed NEW is what is written), AFTER ROW triggers on each written row
+//! once all are written (PostgreSQL queues them to the statement's end too), in the order of
+//! the rows; statement triggers once before and once after. Triggers of one event and timing
+//! fire in name order. Not built: INSTEAD OF (views), TRUNCATE, transition tables
+//! (REFERENCING), constraint triggers, ALTER TABLE ... ENABLE / DISABLE TRIGGER; the writes
+//! that do not fire them refuse a table with triggers of their event (0A000): ON CONFLICT,
+//! UPDATE ... FROM, DELETE ... USING, MERGE, COPY FROM and foreign key actions.
+
+use crate::error::{Result, SqlError};
+use crate::txn::Txn;
+use orbit_engine::table::{CheckDef, Datum, Row, SqlType, TableDef};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// The first character of a trigger's catalog entry.
+pub const MARK: char = '\u{b}';
+
+/// Between the table's and the trigger's names in the entry's name (not `\u{1}`, which
+/// marks what DROP hides until COMMIT).
+const SEP: char = '\u{1f}';
+
+/// The CHECK holding the trigger's definition.
+pub const DEF: &str = "trigger";
+
+/// pg_type's OID of `trigger` (a function's result type).
+pub const TRIGGER_TYPE_OID: u32 = 2279;
+
+/// The events (pg_trigger.tgtype's bits).
+pub const INSERT: u8 = 1 << 2;
+pub const DELETE: u8 = 1 << 3;
+pub const UPDATE: u8 = 1 << 4;
+
+/// Whether a catalog name is a trigger's entry.
+pub fn is_entry(name: &str) -> bool {
+    name.starts_with(MARK)
+}
+
+/// One trigger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trigger {
+    pub oid: u32,
+    pub name: String,
+    /// Its table's catalog name.
+    pub table: String,
+    pub before: bool,
+    /// INSERT | UPDATE | DELETE bits.
+    pub events: u8,
+    /// FOR EACH ROW (else STATEMENT).
+    pub row: bool,
+    /// The function's OID.
+    pub function: u32,
+    /// `UPDATE OF` columns.
+    pub columns: Vec<String>,
+    /// The WHEN condition's text.
+    pub when: Option<String>,
+    pub args: Vec<String>,
+}
+
+impl Trigger {
+    /// The catalog entry's name of trigger `name` on `table`.
+    pub fn entry_name(table: &str, name: &str) -> String {
+        format!("{MARK}{table}{SEP}{name}")
+    }
+
+    /// The trigger a catalog entry describes.
+    pub fn of_def(def: &TableDef) -> Option<Trigger> {
+        let rest = def.name.strip_prefix(MARK)?;
+        let (table, name) = rest.split_once(SEP)?;
+        let text = &def.checks.iter().find(|c| c.name == DEF)?.expr;
+        let f: Vec<&str> = text.split('\u{1}').collect();
+        let [before, events, row, function, columns, when, args] = f.as_slice() else { return None };
+        let list = |s: &str| if s.is_empty() { Vec::new() } else { s.split('\u{2}').map(str::to_string).collect() };
+        Some(Trigger {
+            oid: crate::catalog_types::type_oid(def)?,
+            name: name.to_string(),
+            table: table.to_string(),
+            before: *before == "b",
+            events: events.parse().ok()?,
+            row: *row == "r",
+            function: function.parse().ok()?,
+            columns: list(columns),
+            when: when.strip_prefix('w').map(str::to_string),
+            args: list(args),
+        })
+    }
+
+    /// Its catalog entry (the relation OID is given when it is created).
+    pub fn to_def(&self) -> TableDef {
+        let text = [
+            if self.before { "b" } else { "a" }.to_string(),
+            self.events.to_string(),
+            if self.row { "r" } else { "s" }.to_string(),
+            self.function.to_string(),
+            self.columns.join("\u{2}"),
+            self.when.as_ref().map_or(String::new(), |w| format!("w{w}")),
+            self.args.join("\u{2}"),
+        ]
+        .join("\u{1}");
+        TableDef {
+            name: Self::entry_name(&self.table, &self.name),
+            columns: vec![],
+            pk_name: if self.oid == 0 { String::new() } else { self.oid.to_string() },
+            checks: vec![CheckDef { name: DEF.into(), expr: text }],
+            ..TableDef::default_empty()
+        }
+    }
+
+    /// pg_trigger.tgtype: ROW (1), BEFORE (2) and the event bits.
+    pub fn tgtype(&self) -> i16 {
+        (self.row as i16) | ((self.before as i16) << 1) | self.events as i16
+    }
+
+    /// pg_get_triggerdef's text (`pretty`: the table's name unqualified where the search path
+    /// finds it, the WHEN condition in one pair of parentheses).
+    pub fn definition(&self, pretty: bool) -> String {
+        let mut events = Vec::new();
+        if self.events & INSERT != 0 {
+            events.push("INSERT".to_string());
+        }
+        if self.events & DELETE != 0 {
+            events.push("DELETE".to_string());
+        }
+        if self.events & UPDATE != 0 {
+            let cols: Vec<String> = self.columns.iter().map(|c| crate::regtypes::quote_ident(c)).collect();
+            events.push(if cols.is_empty() { "UPDATE".into() } else { format!("UPDATE OF {}", cols.join(", ")) });
+        }
+        let func = crate::functions_sql::by_oid(self.function).map_or_else(
+            || self.function.to_string(),
+            |f| {
+                let (schema, name) = crate::schema::split(&f.name);
+                if crate::schema::path().iter().any(|s| s == schema) {
+                    crate::regtypes::quote_ident(name)
+                } else {
+                    format!("{}.{}", crate::regtypes::quote_ident(schema), crate::regtypes::quote_ident(name))
+                }
+            },
+        );
+        let args: Vec<String> = self.args.iter().map(|a| format!("'{}'", a.replace('\'', "''"))).collect();
+        let (schema, relname) = crate::schema::split(&self.table);
+        let table = if pretty {
+            crate::schema::shown(&self.table)
+        } else {
+            format!("{}.{}", crate::regtypes::quote_ident(schema), crate::regtypes::quote_ident(relname))
+        };
+        let mut out = format!(
+            "CREATE TRIGGER {} {} {} ON {table} FOR EACH {}",
+            crate::regtypes::quote_ident(&self.name),
+            if self.before { "BEFORE" } else { "AFTER" },
+            events.join(" OR "),
+            if self.row { "ROW" } else { "STATEMENT" }
+        );
+        if let Some(w) = &self.when {
+            out.push_str(&if pretty { format!(" WHEN ({w})") } else { format!(" WHEN (({w}))") });
+        }
+        out.push_str(&format!(" EXECUTE FUNCTION {func}({})", args.join(", ")));
+        out
+    }
+}
+
+/// The triggers of table `table` (its catalog name), as the local catalog copy has them, in
+/// name order.
+pub fn of_table(table: &str) -> Vec<Arc<Trigger>> {
+    let prefix = format!("{MARK}{table}{SEP}");
+    let names: Vec<String> = orbit_shards::state::try_with_shard(|s| {
+        s.tables
+            .names_from(&prefix)
+            .take_while(|n| n.starts_with(&prefix))
+            .filter(|n| !n.contains(crate::exec::undo::HIDDEN))
+            .cloned()
+            .collect()
+    })
+    .unwrap_or_default();
+    names
+        .iter()
+        .filter_map(|n| crate::bind::lookup_table(n))
+        .filter_map(|d| Trigger::of_def(&d).map(Arc::new))
+        .collect()
+}
+
+/// Every trigger in the local catalog copy (pg_trigger's rows), in OID order.
+pub fn all() -> Vec<Arc<Trigger>> {
+    let mut out: Vec<Arc<Trigger>> = orbit_shards::state::try_with_shard(|s| {
+        s.tables
+            .names_from(&MARK.to_string())
+            .take_while(|n| is_entry(n))
+            .filter(|n| !n.contains(crate::exec::undo::HIDDEN))
+            .filter_map(|n| s.tables.def(n))
+            .filter_map(|d| Trigger::of_def(&d).map(Arc::new))
+            .collect()
+    })
+    .unwrap_or_default();
+    out.sort_by_key(|t| t.oid);
+    out
+}
+
+thread_local! {
+    /// The triggers the last look-up saw, for threads whose shard state is borrowed further
+    /// up when a row is evaluated.
+    static LAST: std::cell::RefCell<Vec<Arc<Trigger>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// pg_get_triggerdef(oid [, pretty]): NULL for an OID no trigger has.
+pub fn definition_of(oid: Option<i64>, pretty: bool) -> Datum {
+    let all = match orbit_shards::state::try_with_shard(|_| ()) {
+        Some(()) => {
+            let all = all();
+            LAST.with(|l| *l.borrow_mut() = all.clone());
+            all
+        }
+        None => LAST.with(|l| l.borrow().clone()),
+    };
+    match all.iter().find(|t| Some(t.oid as i64) == oid) {
+        Some(t) => Datum::Text(t.definition(pretty)),
+        None => Datum::Null,
+    }
+}
+
+/// pg_trigger's rows.
+pub fn catalog_rows() -> Vec<Row> {
+    all()
+        .iter()
+        .map(|t| {
+            let table = crate::bind::lookup_table(&t.table);
+            let attrs: Vec<Datum> = t
+                .columns
+                .iter()
+                .filter_map(|c| table.as_ref()?.columns.iter().position(|x| &x.name == c))
+                .map(|i| Datum::Int2(i as i16 + 1))
+                .collect();
+            let mut args = Vec::new();
+            for a in &t.args {
+                args.extend_from_slice(a.as_bytes());
+                args.push(0);
+            }
+            vec![
+                Datum::Int8(t.oid as i64),
+                Datum::Int8(table.map_or(0, |d| d.oid as i64)),
+                Datum::Int8(0),
+                Datum::Text(t.name.clone()),
+                Datum::Text("O".into()),
+                Datum::Bool(false),
+                Datum::Int2(t.tgtype()),
+                Datum::Int8(0),
+                Datum::Int8(0),
+                Datum::Int8(0),
+                Datum::Bool(false),
+                Datum::Bool(false),
+                Datum::Int2(t.args.len() as i16),
+                crate::stats::value_array(&attrs),
+                Datum::Bytea(args),
+                Datum::Null,
+                Datum::Null,
+                Datum::Null,
+                Datum::Int8(2620),
+                Datum::Int8(t.function as i64),
+            ]
+        })
+        .collect()
+}
+
+/// Which triggers a statement fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Op {
+    fn bit(self) -> u8 {
+        match self {
+            Op::Insert => INSERT,
+            Op::Update => UPDATE,
+            Op::Delete => DELETE,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Op::Insert => "INSERT",
+            Op::Update => "UPDATE",
+            Op::Delete => "DELETE",
+        }
+    }
+}
+
+/// The triggers a statement of `op` on `table` fires; `set` the columns an UPDATE assigns.
+pub struct Fired {
+    table: Arc<TableDef>,
+    op: Op,
+    triggers: Vec<Arc<Trigger>>,
+    columns: Rc<Vec<(String, SqlType)>>,
+}
+
+impl Fired {
+    /// The triggers of `table` for `op` (None when it has none: nothing to do per row).
+    pub fn of(table: &Arc<TableDef>, op: Op, set: &[usize]) -> Option<Fired> {
+        let triggers: Vec<Arc<Trigger>> = of_table(&table.name)
+            .into_iter()
+            .filter(|t| t.events & op.bit() != 0)
+            .filter(|t| {
+                op != Op::Update
+                    || t.columns.is_empty()
+                    || t.columns.iter().any(|c| set.iter().any(|&i| table.columns.get(i).is_some_and(|x| &x.name == c)))
+            })
+            .collect();
+        if triggers.is_empty() {
+            return None;
+        }
+        let columns = Rc::new(table.columns.iter().map(|c| (c.name.clone(), c.ty)).collect());
+        Some(Fired { table: table.clone(), op, triggers, columns })
+    }
+
+    /// Whether any row-level trigger fires.
+    pub fn has_row_triggers(&self) -> bool {
+        self.triggers.iter().any(|t| t.row)
+    }
+
+    /// 0A000 for a write that does not fire triggers (`what`) on a table with some.
+    pub fn refuse(table: &Arc<TableDef>, op: Op, what: &str) -> Result<()> {
+        if Fired::of(table, op, &(0..table.columns.len()).collect::<Vec<_>>()).is_some() {
+            return Err(SqlError::unsupported(format!(
+                "{what} on table \"{}\", which has {} triggers, is not supported yet",
+                crate::schema::relname(&table.name),
+                op.name()
+            )));
+        }
+        Ok(())
+    }
+
+    async fn run(
+        &self,
+        txn: &mut Txn,
+        t: &Trigger,
+        new: Option<Vec<Datum>>,
+        old: Option<Vec<Datum>>,
+    ) -> Result<Option<Vec<Datum>>> {
+        let f = crate::functions_sql::by_oid(t.function)
+            .ok_or_else(|| SqlError::new("42883", format!("function with OID {} does not exist", t.function)))?;
+        let firing = crate::plpgsql::Firing {
+            name: &t.name,
+            when: if t.before { "BEFORE" } else { "AFTER" },
+            level: if t.row { "ROW" } else { "STATEMENT" },
+            op: self.op.name(),
+            table: &self.table.name,
+            relid: self.table.oid,
+            args: &t.args,
+            columns: self.columns.clone(),
+            new,
+            old,
+        };
+        if let Some(w) = &t.when {
+            if !crate::plpgsql::when(txn, w, &firing).await? {
+                return Ok(firing.new.or(firing.old));
+            }
+        }
+        crate::plpgsql::fire(txn, &f, &firing).await
+    }
+
+    /// The statement-level triggers of one timing.
+    pub async fn statement(&self, txn: &mut Txn, before: bool) -> Result<()> {
+        for t in self.triggers.iter().filter(|t| !t.row && t.before == before) {
+            self.run(txn, t, None, None).await?;
+        }
+        Ok(())
+    }
+
+    /// BEFORE ROW triggers over `rows` (old, new): the new rows to write in their place (None:
+    /// a trigger returned NULL, the row is skipped). A row's hidden parts past the table's
+    /// columns (a row id) stay as they were.
+    pub async fn before_rows(&self, txn: &mut Txn, rows: Vec<(Option<Row>, Row)>) -> Result<Vec<Option<Row>>> {
+        let width = self.table.columns.len();
+        let mut out = Vec::with_capacity(rows.len());
+        'rows: for (old, new) in rows {
+            let mut current = new;
+            for t in self.triggers.iter().filter(|t| t.row && t.before) {
+                let n = (self.op != Op::Delete).then(|| current[..width.min(current.len())].to_vec());
+                let o = old.as_ref().map(|r| r[..width.min(r.len())].to_vec());
+                match self.run(txn, t, n, o).await? {
+                    None => {
+                        out.push(None);
+                        continue 'rows;
+                    }
+                    Some(vals) if self.op != Op::Delete => {
+                        for (i, v) in vals.into_iter().enumerate().take(width) {
+                            current[i] = v;
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            out.push(Some(current));
+        }
+        Ok(out)
+    }
+
+    /// AFTER ROW triggers over the written rows (old, new).
+    pub async fn after_rows(&self, txn: &mut Txn, rows: &[(Option<&Row>, Option<&Row>)]) -> Result<()> {
+        let width = self.table.columns.len();
+        let cut = |r: &Option<&Row>| r.map(|r| r[..width.min(r.len())].to_vec());
+        for (old, new) in rows {
+            for t in self.triggers.iter().filter(|t| t.row && !t.before) {
+                self.run(txn, t, cut(new), cut(old)).await?;
+            }
+        }
+        Ok(())
+    }
+}

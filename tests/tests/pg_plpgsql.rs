@@ -1,7 +1,8 @@
 //! PL/pgSQL over the wire: RAISE's NOTICE / INFO / WARNING messages (with their severity,
 //! SQLSTATE and order, also those raised before the statement fails) and the errors' CONTEXT
-//! lines as a real PostgreSQL 15 sends them to tokio-postgres; and PL/pgSQL functions, and
-//! the rows they wrote, across SIGKILL under `--fsync always`.
+//! lines as a real PostgreSQL 15 sends them to tokio-postgres; and PL/pgSQL functions,
+//! triggers, and the rows they wrote, across SIGKILL under `--fsync always` (a trigger created
+//! by a block that never committed is gone, one dropped stays dropped).
 
 use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
 use tokio_postgres::AsyncMessage;
@@ -98,6 +99,24 @@ fn notices_and_errors_as_postgresql() {
     });
 }
 
+const TRIGGERS: &str = "
+CREATE TABLE watched (k int PRIMARY KEY, v text);
+CREATE FUNCTION shout() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.v := upper(NEW.v) || '!';
+  RETURN NEW;
+END $$;
+CREATE FUNCTION audit_it() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit VALUES ((SELECT coalesce(max(id), 99) + 1 FROM audit WHERE id >= 100), TG_OP || ' ' || NEW.k);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER shout_watched BEFORE INSERT ON watched FOR EACH ROW EXECUTE FUNCTION shout();
+CREATE TRIGGER audit_watched AFTER INSERT OR UPDATE ON watched FOR EACH ROW EXECUTE FUNCTION audit_it();
+CREATE TRIGGER doomed AFTER DELETE ON watched FOR EACH STATEMENT EXECUTE FUNCTION audit_it();
+DROP TRIGGER doomed ON watched;
+";
+
 #[test]
 fn plpgsql_functions_and_their_writes_survive_sigkill() {
     for shards in ["1", "2"] {
@@ -115,11 +134,23 @@ fn plpgsql_functions_and_their_writes_survive_sigkill() {
                 c.execute("SELECT note($1, 'row ' || $1)", &[&i]).await.unwrap();
             }
             c.batch_execute("DO $$ BEGIN FOR i IN 21..30 LOOP PERFORM note(i, 'do'); END LOOP; END $$").await.unwrap();
+            c.batch_execute(TRIGGERS).await.unwrap();
+            c.batch_execute("INSERT INTO watched VALUES (1, 'a'), (2, 'b'); UPDATE watched SET v = 'c' WHERE k = 2")
+                .await
+                .unwrap();
+            // A block that never ends: its trigger must not outlive the crash.
+            let other = pg_connect(o.pg_port).await;
+            other
+                .batch_execute(
+                    "BEGIN; CREATE TRIGGER uncommitted BEFORE INSERT ON watched FOR EACH ROW EXECUTE FUNCTION shout()",
+                )
+                .await
+                .unwrap();
         });
         o.restart();
         pg_runtime().block_on(async {
             let c = pg_connect(o.pg_port).await;
-            let n: i64 = c.query_one("SELECT count(*) FROM audit", &[]).await.unwrap().get(0);
+            let n: i64 = c.query_one("SELECT count(*) FROM audit WHERE id < 100", &[]).await.unwrap().get(0);
             assert_eq!(n, 30, "shards {shards}");
             let v: i32 = c.query_one("SELECT outer_call(1)", &[]).await.unwrap().get(0);
             assert_eq!(v, 10);
@@ -128,6 +159,21 @@ fn plpgsql_functions_and_their_writes_survive_sigkill() {
             let rows = c.query("SELECT id, outer_call(1) FROM audit WHERE id <= 3 ORDER BY id", &[]).await.unwrap();
             let got: Vec<(i32, i32)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
             assert_eq!(got, [(1, 10), (2, 10), (3, 10)]);
+            // The triggers fired before the crash wrote their rows; they fire after it too.
+            let rows = c.query("SELECT what FROM audit WHERE id >= 100 ORDER BY id", &[]).await.unwrap();
+            let got: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+            assert_eq!(got, ["INSERT 1", "INSERT 2", "UPDATE 2"], "shards {shards}");
+            c.batch_execute("INSERT INTO watched VALUES (3, 'x')").await.unwrap();
+            let v: String = c.query_one("SELECT v FROM watched WHERE k = 3", &[]).await.unwrap().get(0);
+            assert_eq!(v, "X!");
+            let names: Vec<String> = c
+                .query("SELECT tgname::text FROM pg_trigger ORDER BY 1", &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert_eq!(names, ["audit_watched", "shout_watched"]);
         });
     }
 }

@@ -756,6 +756,9 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     // `bind/domain.rs`).
     let rewritten = domain::domain_syntax(sql);
     let sql = rewritten.as_deref().unwrap_or(sql);
+    // `x ISNULL`: PostgreSQL's postfix operator, which sqlparser reads as an alias.
+    let rewritten_isnull = isnull_syntax(sql);
+    let sql = rewritten_isnull.as_deref().unwrap_or(sql);
     // DO blocks: a marker SET holding the block (see `do_syntax`).
     let rewritten_do = do_syntax(sql);
     let sql = rewritten_do.as_deref().unwrap_or(sql);
@@ -785,6 +788,31 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     let refused = generated::by_default_refused(sql).or_else(|| cursors::current_of_refused(sql));
     let shown = if literals.is_some() { as_sent } else { sql };
     Err(refused.unwrap_or_else(|| syntax_error(shown, &e.to_string())))
+}
+
+/// `sql` with PostgreSQL's postfix `ISNULL` (a word not after AS or a dot, not before a
+/// parenthesis) written `IS NULL`; None when it has none.
+fn isnull_syntax(sql: &str) -> Option<String> {
+    if !sql.as_bytes().windows(6).any(|w| w.eq_ignore_ascii_case(b"isnull")) {
+        return None;
+    }
+    let t = crate::plpgsql::scan::tokens(sql).ok()?;
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut copied = 0;
+    for (i, tok) in t.iter().enumerate() {
+        let after_as = i > 0 && (t[i - 1].is("as") || t[i - 1].is_op("."));
+        let call = t.get(i + 1).is_some_and(|n| n.is_op("("));
+        if tok.is("isnull") && i > 0 && !after_as && !call {
+            out.push_str(&sql[copied..tok.start]);
+            out.push_str("IS NULL");
+            copied = tok.end;
+        }
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&sql[copied..]);
+    Some(out)
 }
 
 /// The marker SET a `DO` block is written as ([`do_syntax`]).

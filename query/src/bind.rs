@@ -5808,6 +5808,10 @@ impl Binder<'_> {
             return self.function(&g, scope);
         }
         let name = f.name.0.last().and_then(|p| p.as_ident()).map(fold).unwrap_or_default();
+        // `"orbit plpgsql rows"(f(...))`: a PL/pgSQL function's rows as an array.
+        if let Some(e) = self.plpgsql_rows(f, scope)? {
+            return Ok(e);
+        }
         // A SQL function (CREATE FUNCTION) of that name, inlined.
         if let Some(e) = self.sql_function_call(f, scope)? {
             return Ok(e);

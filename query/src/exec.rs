@@ -290,7 +290,11 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
     // one poll frame room for every arm's future at once (450 KiB for the whole match), which
     // each nested level would otherwise take again.
     match plan {
-        Plan::Select(s) if s.for_update.is_none() && crate::plpgsql::any_calls(&s.projection) => {
+        Plan::Select(s)
+            if s.for_update.is_none()
+                && (crate::plpgsql::any_calls(&s.projection)
+                    || s.srfs.iter().any(|c| crate::plpgsql::any_calls(&c.args))) =>
+        {
             Box::pin(crate::plpgsql::select_per_row(txn, s, params)).await
         }
         Plan::Select(s) if s.for_update.is_none() => select(txn, s, params).await,

@@ -874,7 +874,7 @@ pub fn fold(e: Expr) -> Result<Expr> {
                     f,
                     crate::scalar::Builtin::Sleep(_)
                         | crate::scalar::Builtin::Advisory(_)
-                        | crate::scalar::Builtin::PlCall(_)
+                        | crate::scalar::Builtin::PlCall(..)
                         // Stable, as in PostgreSQL: a custom parameter the session lacks when
                         // a statement is prepared is an error when it runs, not when prepared.
                         | crate::scalar::Builtin::Catalog(crate::catalog_fns::CatalogFn::CurrentSetting)

@@ -31,8 +31,8 @@ pub(crate) mod scan;
 
 pub use calls::{any_calls, not_here, resolve_rows, select_per_row};
 pub(crate) use parse::literal_text;
-pub use parse::parse;
-pub use run::{call, do_block, fire, take_notices, when, Firing};
+pub use parse::{parse, parse_with_outs};
+pub use run::{call, do_block, fire, row_type, take_notices, when, Firing};
 
 use orbit_engine::table::SqlType;
 
@@ -205,6 +205,18 @@ pub enum Stmt {
         value: Option<Sql>,
         line: u32,
     },
+    /// `RETURN NEXT [expr]`: one more row of a set-returning function (without a value, the
+    /// OUT variables').
+    ReturnNext {
+        value: Option<Sql>,
+        line: u32,
+    },
+    /// `RETURN QUERY query` (or `RETURN QUERY EXECUTE text [USING ...]`): its rows.
+    ReturnQuery {
+        query: Sql,
+        dynamic: Option<Vec<Sql>>,
+        line: u32,
+    },
     Raise {
         level: Level,
         condition: Option<String>,
@@ -257,4 +269,6 @@ pub struct Function {
     pub found: usize,
     /// A trigger function: its variables after FOUND are `parse::TRIGGER_VARS`.
     pub trigger: bool,
+    /// The OUT parameters' (or TABLE columns') variables.
+    pub outs: Vec<usize>,
 }

@@ -622,6 +622,13 @@ async fn materialise_inner(txn: &mut Txn, source: &Source, def: &TableDef, param
             numbered(series(args, *ty, params, &mut held)?, *ordinality)
         }
         Source::Unnest { arg, ordinality, split_options, fields } => {
+            // A PL/pgSQL function's rows (`crate::plpgsql`): the call made here, on the
+            // coordinator.
+            let mut resolved = vec![vec![arg.clone()]];
+            if crate::plpgsql::any_calls(&resolved[0]) {
+                crate::plpgsql::resolve_rows(txn, &mut resolved, params).await?;
+            }
+            let arg = &resolved[0][0];
             match expr::eval(arg, &Ctx { row: &[], params, aggs: &[] })? {
                 Datum::Array(a) if *split_options => a.items.into_iter().map(option_columns).collect(),
                 Datum::Array(a) if fields.is_some() => {

@@ -45,7 +45,8 @@ pub enum Builtin {
     TriggerDef,
     /// A call of PL/pgSQL function `.0` (its OID): replaced by its value on the coordinator
     /// before a row is evaluated ([`crate::plpgsql`]).
-    PlCall(u32),
+    /// `.1`: its rows as an array (a set-returning or OUT-parameter function in FROM).
+    PlCall(u32, bool),
     /// enum_range(lo, hi) of enum type `.0`: the labels from lo to hi (a NULL bound open).
     EnumRange(u32),
     /// A cast to domain `oid`: the value, checked against the domain ([`crate::domains`]).
@@ -379,7 +380,7 @@ pub fn call(f: Builtin, args: Vec<Datum>) -> Result<Datum> {
     }
     Ok(match f {
         Builtin::Sleep(_) => return Err(crate::sleep::not_here()),
-        Builtin::PlCall(oid) => return Err(crate::plpgsql::not_here(oid)),
+        Builtin::PlCall(oid, _) => return Err(crate::plpgsql::not_here(oid)),
         Builtin::Advisory(_) => return Err(crate::advisory::not_here()),
         Builtin::NextVal | Builtin::CurrVal | Builtin::SetVal => return Err(crate::sequence::not_here()),
         Builtin::RegexMatch | Builtin::RegexMatchCi => {

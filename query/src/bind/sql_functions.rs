@@ -33,6 +33,15 @@ thread_local! {
     static EXPANDING: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+    /// Set while `"orbit plpgsql rows"(f(...))` binds its call: the PL/pgSQL call is then its
+    /// rows as an array.
+    static AS_ROWS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The marker function whose argument, a PL/pgSQL function's call, is its rows as an array.
+const PLPGSQL_ROWS: &str = "\"orbit plpgsql rows\"";
+
 /// The most SQL function calls nested in one another's bodies.
 const MAX_DEPTH: usize = 64;
 
@@ -327,9 +336,15 @@ impl Binder<'_> {
         }
         let name = super::new_object_name(self.sql, &cf.name)?;
         let mut args: Vec<Arg> = Vec::new();
+        let mut outs: Vec<(String, SqlType)> = Vec::new();
         for a in cf.args.iter().flatten() {
+            if matches!(a.mode, Some(ast::ArgMode::Out)) {
+                let n = a.name.as_ref().map(ident_name).unwrap_or_else(|| format!("column{}", outs.len() + 1));
+                outs.push((n, declared_type(&a.data_type)?));
+                continue;
+            }
             if !matches!(a.mode, None | Some(ast::ArgMode::In)) {
-                return Err(not_yet("with OUT or INOUT parameters"));
+                return Err(not_yet("with INOUT parameters"));
             }
             let arg_name = a.name.as_ref().map(ident_name).unwrap_or_default();
             if !arg_name.is_empty() && args.iter().any(|x| x.name == arg_name) {
@@ -348,11 +363,41 @@ impl Binder<'_> {
             args.push(Arg { name: arg_name, ty: declared_type(&a.data_type)?, default });
         }
         let mut trigger = false;
+        let mut setof = false;
+        if outs.len() == 1 {
+            return Err(not_yet("with one OUT parameter"));
+        }
+        let is_record = |dt: &ast::DataType| dt.to_string().eq_ignore_ascii_case("record");
         let ret = match &cf.return_type {
+            _ if !outs.is_empty() => {
+                match &cf.return_type {
+                    None => {}
+                    Some(ast::FunctionReturnType::DataType(dt)) if is_record(dt) => {}
+                    Some(ast::FunctionReturnType::SetOf(dt)) if is_record(dt) => setof = true,
+                    Some(_) => {
+                        return Err(SqlError::new(
+                            "42P13",
+                            "function result type must be record because of OUT parameters",
+                        ))
+                    }
+                }
+                SqlType::Unknown
+            }
             None => return Err(SqlError::new("42P13", "function result type must be specified")),
-            Some(ast::FunctionReturnType::SetOf(_))
-            | Some(ast::FunctionReturnType::DataType(ast::DataType::Table(_))) => {
-                return Err(not_yet("returning sets"))
+            Some(ast::FunctionReturnType::DataType(ast::DataType::Table(Some(cols)))) => {
+                for c in cols {
+                    outs.push((ident_name(&c.name), declared_type(&c.data_type)?));
+                }
+                setof = true;
+                SqlType::Unknown
+            }
+            Some(ast::FunctionReturnType::DataType(ast::DataType::Table(None))) => return Err(SqlError::syntax(")")),
+            Some(ast::FunctionReturnType::SetOf(dt)) => {
+                if is_record(dt) || self.table_row_type(dt)?.is_some() {
+                    return Err(not_yet("returning SETOF record or a table's rows"));
+                }
+                setof = true;
+                declared_type(dt)?
             }
             Some(ast::FunctionReturnType::DataType(dt)) => {
                 let written = dt.to_string().to_ascii_lowercase();
@@ -390,14 +435,14 @@ impl Binder<'_> {
             _ => 'v',
         };
         let params: Vec<(String, SqlType)> = args.iter().map(|a| (a.name.clone(), a.ty)).collect();
-        crate::plpgsql::parse(&body, &params, crate::schema::relname(&name), trigger)?;
+        crate::plpgsql::parse_with_outs(&body, &params, &outs, crate::schema::relname(&name), trigger)?;
         let f = SqlFunction {
             oid: 0,
             name,
             args,
             ret,
-            out: Vec::new(),
-            setof: false,
+            out: outs,
+            setof,
             volatility,
             strict,
             body,
@@ -489,6 +534,8 @@ impl Binder<'_> {
         f: &ast::Function,
         scope: Option<&Scope>,
     ) -> Result<Option<super::Expr>> {
+        // Taken first: an argument's own PL/pgSQL call must not see it.
+        let as_rows = AS_ROWS.with(|r| r.replace(false));
         let Ok(parts) = name_parts(&f.name) else { return Ok(None) };
         let cands = crate::functions_sql::resolve(&parts);
         if cands.is_empty() {
@@ -531,7 +578,18 @@ impl Binder<'_> {
         if func.plpgsql {
             // Called, not inlined: the coordinator makes the call before the row is
             // evaluated ([`crate::plpgsql`]).
-            return Ok(Some(super::Expr::Call(crate::scalar::Builtin::PlCall(func.oid), args, func.ret)));
+            let row = crate::plpgsql::row_type(&func)?;
+            if as_rows {
+                let ty = row.array_of().ok_or_else(|| SqlError::unsupported("an array of this result type"))?;
+                return Ok(Some(super::Expr::Call(crate::scalar::Builtin::PlCall(func.oid, true), args, ty)));
+            }
+            if func.setof {
+                // In a select list: the unnest of its rows.
+                let e = parse_expr(&format!("unnest({PLPGSQL_ROWS}({f}))"))?;
+                self.forget_since(noted);
+                return Ok(Some(self.expr(&e, scope)?));
+            }
+            return Ok(Some(super::Expr::Call(crate::scalar::Builtin::PlCall(func.oid, false), args, row)));
         }
         let id = NEXT_CALL.with(|c| {
             c.set(c.get().wrapping_add(1));
@@ -665,6 +723,62 @@ impl Binder<'_> {
         Ok(Some(out))
     }
 
+    /// `"orbit plpgsql rows"(f(...))`: the call bound as its rows' array (None for another
+    /// function).
+    pub(super) fn plpgsql_rows(&mut self, f: &ast::Function, scope: Option<&Scope>) -> Result<Option<super::Expr>> {
+        if f.name.to_string() != PLPGSQL_ROWS {
+            return Ok(None);
+        }
+        let ast::FunctionArguments::List(l) = &f.args else { return Ok(None) };
+        let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Function(call)))] = l.args.as_slice()
+        else {
+            return Ok(None);
+        };
+        AS_ROWS.with(|r| r.set(true));
+        let e = self.sql_function_call(call, scope);
+        AS_ROWS.with(|r| r.set(false));
+        e
+    }
+
+    /// A set-returning PL/pgSQL function (or one of OUT parameters) in FROM: the unnest of
+    /// its rows' array, with its columns' names.
+    fn plpgsql_from_item(&mut self, t: &mut ast::TableFactor, func: &SqlFunction) -> Result<bool> {
+        let ast::TableFactor::Table { name, alias, args: Some(targs), with_ordinality, .. } = &*t else {
+            return Ok(false);
+        };
+        let fname = crate::schema::relname(&func.name).to_string();
+        let alias_name = alias.as_ref().map_or(fname.clone(), |a| fold(&a.name));
+        let mut columns: Vec<String> =
+            if func.out.is_empty() { vec![alias_name.clone()] } else { func.out.iter().map(|c| c.0.clone()).collect() };
+        if let Some(a) = alias {
+            if a.columns.len() > columns.len() + *with_ordinality as usize {
+                return Err(SqlError::new("42601", format!("too many column aliases specified for function {fname}")));
+            }
+            for (i, given) in a.columns.iter().enumerate() {
+                match columns.get_mut(i) {
+                    Some(c) => *c = fold(&given.name),
+                    None => columns.push(fold(&given.name)),
+                }
+            }
+        }
+        if *with_ordinality && columns.len() == func.out.len().max(1) {
+            columns.push("ordinality".into());
+        }
+        let args: Vec<String> = targs.args.iter().map(ToString::to_string).collect();
+        let cols: Vec<String> = columns.iter().map(|c| quoted(c)).collect();
+        let q = parse_query(&format!(
+            "SELECT * FROM unnest({PLPGSQL_ROWS}({name}({}))){} AS {}({})",
+            args.join(", "),
+            if *with_ordinality { " WITH ORDINALITY" } else { "" },
+            quoted(&alias_name),
+            cols.join(", ")
+        ))?;
+        let ast::SetExpr::Select(mut sel) = *q.body else { return Ok(false) };
+        let Some(rel) = sel.from.pop().map(|t| t.relation) else { return Ok(false) };
+        *t = rel;
+        Ok(true)
+    }
+
     fn rewrite_from_item(&mut self, t: &mut ast::TableFactor) -> Result<bool> {
         let ast::TableFactor::Table { name, alias, args: Some(targs), with_ordinality, .. } = t else {
             return Ok(false);
@@ -672,6 +786,9 @@ impl Binder<'_> {
         let ordinality = *with_ordinality;
         let Ok(parts) = name_parts(name) else { return Ok(false) };
         let cands = crate::functions_sql::resolve(&parts);
+        if let Some(f) = cands.iter().find(|f| f.plpgsql && (f.setof || f.returns_rows())).cloned() {
+            return self.plpgsql_from_item(t, &f);
+        }
         if !cands.iter().any(|f| f.setof || f.returns_rows() || f.record || composite_fields(f).is_some()) {
             return Ok(false);
         }
@@ -1183,7 +1300,7 @@ fn volatile(e: &super::Expr) -> bool {
                         f,
                         crate::scalar::Builtin::Sleep(_)
                             | crate::scalar::Builtin::Advisory(_)
-                            | crate::scalar::Builtin::PlCall(_)
+                            | crate::scalar::Builtin::PlCall(..)
                     )
             }
             _ => false,

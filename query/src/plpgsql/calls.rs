@@ -15,7 +15,7 @@ use std::pin::Pin;
 /// Whether an expression calls a PL/pgSQL function.
 fn calls(e: &Expr) -> bool {
     let mut yes = false;
-    e.visit(&mut |x| yes |= matches!(x, Expr::Call(Builtin::PlCall(_), ..)));
+    e.visit(&mut |x| yes |= matches!(x, Expr::Call(Builtin::PlCall(..), ..)));
     yes
 }
 
@@ -63,8 +63,8 @@ fn resolve<'a>(
                 resolve(txn, &mut chosen, params).await?;
                 *e = chosen;
             }
-            Expr::Call(Builtin::PlCall(oid), args, ty) => {
-                let (oid, ty) = (*oid, *ty);
+            Expr::Call(Builtin::PlCall(oid, rows), args, ty) => {
+                let (oid, rows, ty) = (*oid, *rows, *ty);
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args.iter_mut() {
                     resolve(txn, a, params).await?;
@@ -76,7 +76,7 @@ fn resolve<'a>(
                         format!("function with OID {oid} does not exist"),
                     )
                 })?;
-                let v = super::call(txn, &f, vals).await?;
+                let v = super::call(txn, &f, vals, rows).await?;
                 *e = Expr::Const(v, ty);
             }
             _ => {
@@ -107,6 +107,42 @@ pub async fn resolve_rows(txn: &mut Txn, rows: &mut [Vec<Expr>], params: &[Datum
 /// computed over those columns, as [`crate::exec`] does for nextval. A call in WHERE, GROUP
 /// BY, HAVING, ORDER BY or DISTINCT, or beside a set-returning function, is refused (0A000).
 pub async fn select_per_row(txn: &mut Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
+    // A set-returning PL/pgSQL function in the select list (`unnest` of its rows): the call
+    // made first, when its arguments read no row.
+    let resolved;
+    let p = if p.srfs.iter().any(|c| any_calls(&c.args)) {
+        let mut q = p.clone();
+        for c in &mut q.srfs {
+            if !any_calls(&c.args) {
+                continue;
+            }
+            let mut reads = false;
+            for a in &c.args {
+                a.visit(&mut |x| reads |= matches!(x, Expr::Column(..) | Expr::Agg(..)));
+            }
+            if reads {
+                let mut oid = 0;
+                for a in &c.args {
+                    a.visit(&mut |x| {
+                        if let Expr::Call(Builtin::PlCall(o, _), ..) = x {
+                            oid = *o;
+                        }
+                    });
+                }
+                return Err(not_here(oid));
+            }
+            let mut rows = vec![std::mem::take(&mut c.args)];
+            resolve_rows(txn, &mut rows, params).await?;
+            c.args = rows.pop().unwrap_or_default();
+        }
+        if !any_calls(&q.projection) {
+            return Box::pin(crate::exec::select_plain(txn, &q, params)).await;
+        }
+        resolved = q;
+        &resolved
+    } else {
+        p
+    };
     let sorted_by_call = p.order_by.iter().any(|k| match &k.source {
         crate::bind::SortSource::Output(i) => p.projection.get(*i).is_some_and(calls),
         crate::bind::SortSource::Input(e) => calls(e),
@@ -115,7 +151,7 @@ pub async fn select_per_row(txn: &mut Txn, p: &SelectPlan, params: &[Datum]) -> 
         let mut oid = 0;
         for e in &p.projection {
             e.visit(&mut |x| {
-                if let Expr::Call(Builtin::PlCall(o), ..) = x {
+                if let Expr::Call(Builtin::PlCall(o, _), ..) = x {
                     oid = *o;
                 }
             });

@@ -45,6 +45,18 @@ pub const TRIGGER_VARS: &[(&str, Option<SqlType>)] = &[
 /// name `fname` (the outermost block's label; `inline_code_block` for DO); a trigger
 /// function (`trigger`) has [`TRIGGER_VARS`].
 pub fn parse(body: &str, params: &[(String, SqlType)], fname: &str, trigger: bool) -> Result<Function> {
+    parse_with_outs(body, params, &[], fname, trigger)
+}
+
+/// [`parse`] of a function with OUT parameters (or `RETURNS TABLE` columns) `outs`: variables
+/// after FOUND, in order ([`Function::outs`]).
+pub fn parse_with_outs(
+    body: &str,
+    params: &[(String, SqlType)],
+    outs: &[(String, SqlType)],
+    fname: &str,
+    trigger: bool,
+) -> Result<Function> {
     let t = tokens(body)?;
     let mut p =
         P { text: body, t, i: 0, vars: Vec::new(), scopes: Vec::new(), loops: Vec::new(), nparams: params.len() };
@@ -65,6 +77,12 @@ pub fn parse(body: &str, params: &[(String, SqlType)], fname: &str, trigger: boo
         default: None,
     });
     outer.names.push(("found".into(), found));
+    let mut out_vars = Vec::new();
+    for (n, ty) in outs {
+        out_vars.push(p.vars.len());
+        outer.names.push((n.clone(), p.vars.len()));
+        p.vars.push(Var { name: n.clone(), ty: VarType::Known(*ty), constant: false, not_null: false, default: None });
+    }
     if trigger {
         let text_array = SqlType::Text.array_of().unwrap_or(SqlType::Text);
         for (n, ty) in TRIGGER_VARS {
@@ -87,7 +105,7 @@ pub fn parse(body: &str, params: &[(String, SqlType)], fname: &str, trigger: boo
     if p.i < p.t.len() {
         return Err(p.near(p.i));
     }
-    Ok(Function { vars: p.vars, block, found, trigger })
+    Ok(Function { vars: p.vars, block, found, trigger, outs: out_vars })
 }
 
 fn syntax(msg: String) -> SqlError {
@@ -705,8 +723,30 @@ impl P<'_> {
             }
             "return" => {
                 self.i += 1;
-                if self.at("next") || self.at("query") {
-                    return Err(unsupported(if self.at("next") { "RETURN NEXT" } else { "RETURN QUERY" }));
+                if self.eat("next") {
+                    let value = if self.at_op(";") { None } else { Some(self.expr_until(&[";"])?) };
+                    self.expect_op(";")?;
+                    return Ok(Stmt::ReturnNext { value, line });
+                }
+                if self.eat("query") {
+                    if self.eat("execute") {
+                        let text = self.expr_until(&["using", ";"])?;
+                        let mut using = Vec::new();
+                        if self.eat("using") {
+                            loop {
+                                using.push(self.expr_until(&[",", ";"])?);
+                                if !self.eat_op(",") {
+                                    break;
+                                }
+                            }
+                        }
+                        self.expect_op(";")?;
+                        return Ok(Stmt::ReturnQuery { query: text, dynamic: Some(using), line });
+                    }
+                    let end = self.find(&[";"])?;
+                    let query = self.compile(&[(self.i, end)], "");
+                    self.i = end + 1;
+                    return Ok(Stmt::ReturnQuery { query, dynamic: None, line });
                 }
                 let value = if self.at_op(";") { None } else { Some(self.expr_until(&[";"])?) };
                 self.expect_op(";")?;

@@ -115,6 +115,11 @@ struct Frame {
     /// `function f(integer)` or `inline_code_block` (CONTEXT).
     name: String,
     ret: SqlType,
+    /// A set-returning function's rows so far (RETURN NEXT / QUERY).
+    rows: Vec<Datum>,
+    setof: bool,
+    /// The OUT parameters' types (a row is then a record of their variables).
+    out_types: Vec<SqlType>,
 }
 
 /// Appends CONTEXT line `line` to `e`'s.
@@ -287,15 +292,31 @@ fn catches(c: &Condition, e: &SqlError) -> bool {
 
 /// The body of `f` as read (cached per thread).
 fn body_of(body: &str, params: &[(String, SqlType)], name: &str, trigger: bool) -> Result<Rc<Function>> {
+    body_of_outs(body, params, &[], name, trigger)
+}
+
+/// [`body_of`] of a function with OUT parameters `outs`.
+fn body_of_outs(
+    body: &str,
+    params: &[(String, SqlType)],
+    outs: &[(String, SqlType)],
+    name: &str,
+    trigger: bool,
+) -> Result<Rc<Function>> {
     let mut names: Vec<String> = params.iter().map(|p| p.0.clone()).collect();
     if trigger {
         names.push("\u{1}trigger".into());
     }
-    let key = (body.to_string(), params.iter().map(|p| p.1.oid()).collect::<Vec<_>>(), names);
+    let mut oids: Vec<u32> = params.iter().map(|p| p.1.oid()).collect();
+    for (n, t) in outs {
+        names.push(format!("\u{1}out {n}"));
+        oids.push(t.oid());
+    }
+    let key = (body.to_string(), oids, names);
     if let Some(f) = BODIES.with(|b| b.borrow().get(&key).cloned()) {
         return Ok(f);
     }
-    let f = Rc::new(super::parse(body, params, name, trigger)?);
+    let f = Rc::new(super::parse_with_outs(body, params, outs, name, trigger)?);
     BODIES.with(|b| {
         let mut b = b.borrow_mut();
         if b.len() > 1024 {
@@ -331,14 +352,31 @@ impl Drop for Depth {
     }
 }
 
-/// Calls PL/pgSQL function `f` with `args` (already of its parameters' types): its value.
-pub async fn call(txn: &mut Txn, f: &SqlFunction, args: Vec<Datum>) -> Result<Datum> {
+/// The type of one row of PL/pgSQL function `f`'s result: a record of its OUT parameters,
+/// or its return type.
+pub fn row_type(f: &SqlFunction) -> Result<SqlType> {
+    if f.out.is_empty() {
+        return Ok(f.ret);
+    }
+    // Named by its OUT parameters (an anonymous record's fields would be f1, f2, ...), so
+    // FROM expands it into columns of those names; it prints as `record`.
+    Ok(SqlType::Composite(crate::composites::shape("record", f.out.clone())?))
+}
+
+/// The most rows a set-returning PL/pgSQL function may return to one call.
+const MAX_ROWS: usize = 10_000_000;
+
+/// Calls PL/pgSQL function `f` with `args` (already of its parameters' types): its value; with
+/// `as_rows` (and for a set-returning function) an array of its rows.
+pub async fn call(txn: &mut Txn, f: &SqlFunction, args: Vec<Datum>, as_rows: bool) -> Result<Datum> {
+    let row_ty = row_type(f)?;
+    let rows_of = |rows: Vec<Datum>| Datum::Array(Box::new(orbit_engine::table::ArrayValue::from_items(row_ty, rows)));
     if f.strict && args.iter().any(Datum::is_null) {
-        return Ok(Datum::Null);
+        return Ok(if f.setof || as_rows { rows_of(Vec::new()) } else { Datum::Null });
     }
     let _depth = Depth::enter()?;
     let params: Vec<(String, SqlType)> = f.args.iter().map(|a| (a.name.clone(), a.ty)).collect();
-    let body = body_of(&f.body, &params, crate::schema::relname(&f.name), false)?;
+    let body = body_of_outs(&f.body, &params, &f.out, crate::schema::relname(&f.name), false)?;
     let mut frame = Frame {
         vals: body.vars.iter().map(|_| Val::null(SqlType::Unknown)).collect(),
         f: body.clone(),
@@ -348,13 +386,20 @@ pub async fn call(txn: &mut Txn, f: &SqlFunction, args: Vec<Datum>) -> Result<Da
         // format_procedure's form: no space after the commas.
         name: f.signature().replace(", ", ","),
         ret: f.ret,
+        rows: Vec::new(),
+        setof: f.setof,
+        out_types: f.out.iter().map(|c| c.1).collect(),
     };
     for (i, (a, d)) in f.args.iter().zip(args).enumerate() {
         frame.vals[i] = Val { d, ty: a.ty, row: None, shape: None };
     }
     frame.vals[body.found] = Val { d: Datum::Bool(false), ty: SqlType::Bool, row: None, shape: None };
     let flow = frame.block(txn, &body.block).await?;
+    if f.setof {
+        return Ok(rows_of(std::mem::take(&mut frame.rows)));
+    }
     let v = match flow {
+        _ if !body.outs.is_empty() => frame.out_record()?,
         Flow::Return(d) => d,
         Flow::ReturnRow(_) => return Err(SqlError::internal("a row returned by a function that is no trigger")),
         _ if f.ret == SqlType::Void => Datum::Null,
@@ -365,7 +410,7 @@ pub async fn call(txn: &mut Txn, f: &SqlFunction, args: Vec<Datum>) -> Result<Da
             ))
         }
     };
-    Ok(v)
+    Ok(if as_rows { rows_of(vec![v]) } else { v })
 }
 
 /// One firing of a trigger: what its function's TG_ variables, NEW and OLD hold.
@@ -422,6 +467,9 @@ async fn fire_body(txn: &mut Txn, body: Rc<Function>, name: String, firing: &Fir
         row_count: 0,
         name,
         ret,
+        rows: Vec::new(),
+        setof: false,
+        out_types: Vec::new(),
     };
     frame.vals[body.found] = Val { d: Datum::Bool(false), ty: SqlType::Bool, row: None, shape: None };
     let names: Rc<Vec<String>> = Rc::new(firing.columns.iter().map(|c| c.0.clone()).collect());
@@ -476,6 +524,9 @@ pub async fn do_block(txn: &mut Txn, body: &str) -> Result<()> {
         row_count: 0,
         name: "inline_code_block".into(),
         ret: SqlType::Void,
+        rows: Vec::new(),
+        setof: false,
+        out_types: Vec::new(),
     };
     frame.vals[f.found] = Val { d: Datum::Bool(false), ty: SqlType::Bool, row: None, shape: None };
     frame.block(txn, &f.block).await?;
@@ -991,6 +1042,70 @@ impl Frame {
                 let d = cast(d, t, self.ret).map_err(|e| self.context(e, *line, "RETURN"))?;
                 Ok(Flow::Return(d))
             }
+            Stmt::ReturnNext { value, line } => {
+                let what = "RETURN NEXT";
+                if !self.setof {
+                    return Err(self.context(
+                        SqlError::new("42804", "cannot use RETURN NEXT in a non-SETOF function"),
+                        *line,
+                        what,
+                    ));
+                }
+                let row = match value {
+                    None => self.out_record().map_err(|e| self.context(e, *line, what))?,
+                    Some(v) => {
+                        let (d, t) = self.value(txn, v).await.map_err(|e| self.context(e, *line, what))?;
+                        cast(d, t, self.ret).map_err(|e| self.context(e, *line, what))?
+                    }
+                };
+                self.push_row(row).map_err(|e| self.context(e, *line, what))?;
+                Ok(Flow::Next)
+            }
+            Stmt::ReturnQuery { query, dynamic, line } => {
+                let what = "RETURN QUERY";
+                if !self.setof {
+                    return Err(self.context(
+                        SqlError::new("42804", "cannot use RETURN QUERY in a non-SETOF function"),
+                        *line,
+                        what,
+                    ));
+                }
+                let (r, cols) = match dynamic {
+                    Some(using) => self.dynamic(txn, query, using).await,
+                    None => self.query(txn, query).await,
+                }
+                .map_err(|e| self.sql_context(e, query, what))?;
+                let want = if self.out_types.is_empty() { 1 } else { self.out_types.len() };
+                if cols.len() != want {
+                    return Err(self.context(
+                        SqlError::new("42804", "structure of query does not match function result type").detail(
+                            format!(
+                                "Number of returned columns ({}) does not match expected column count ({want}).",
+                                cols.len()
+                            ),
+                        ),
+                        *line,
+                        what,
+                    ));
+                }
+                let n = r.rows.len();
+                for row in r.rows {
+                    let v = if self.out_types.is_empty() {
+                        cast(row.into_iter().next().unwrap_or(Datum::Null), cols[0].ty, self.ret)
+                    } else {
+                        let mut out = Vec::with_capacity(row.len());
+                        for ((d, c), to) in row.into_iter().zip(&cols).zip(&self.out_types) {
+                            out.push(cast(d, c.ty, *to)?);
+                        }
+                        Ok(Datum::Record(Box::new(out)))
+                    }
+                    .map_err(|e| self.context(e, *line, what))?;
+                    self.push_row(v).map_err(|e| self.context(e, *line, what))?;
+                }
+                self.row_count = n as i64;
+                self.set_found(n > 0);
+                Ok(Flow::Next)
+            }
             Stmt::Raise { level, condition, message, args, options, line } => {
                 let e = self.raise(txn, *level, condition, message, args, options).await;
                 match e {
@@ -1127,6 +1242,25 @@ impl Frame {
             return Ok(Flow::ReturnRow(None));
         }
         Err(SqlError::new("42804", "cannot return non-composite value from function returning composite type"))
+    }
+
+    /// The record of the OUT parameters' variables (one OUT parameter: its value).
+    fn out_record(&self) -> Result<Datum> {
+        if self.f.outs.is_empty() {
+            return Err(SqlError::new(code::SYNTAX_ERROR, "RETURN NEXT must have a parameter"));
+        }
+        Ok(Datum::Record(Box::new(self.f.outs.iter().map(|&id| self.vals[id].d.clone()).collect())))
+    }
+
+    fn push_row(&mut self, row: Datum) -> Result<()> {
+        if self.rows.len() >= MAX_ROWS {
+            return Err(SqlError::new(
+                "54000",
+                format!("a set-returning PL/pgSQL function may return at most {MAX_ROWS} rows"),
+            ));
+        }
+        self.rows.push(row);
+        Ok(())
     }
 
     /// CONTEXT of an error in SQL statement `s`: the statement's text, then the line.
@@ -1360,7 +1494,11 @@ fn collect_refs(s: &Stmt, out: &mut Vec<usize>) {
             body.iter().for_each(|s| collect_refs(s, out));
         }
         Stmt::Exit { cond, .. } => cond.iter().for_each(|c| sql(c, out)),
-        Stmt::Return { value, .. } => value.iter().for_each(|c| sql(c, out)),
+        Stmt::Return { value, .. } | Stmt::ReturnNext { value, .. } => value.iter().for_each(|c| sql(c, out)),
+        Stmt::ReturnQuery { query, dynamic, .. } => {
+            sql(query, out);
+            dynamic.iter().flatten().for_each(|s| sql(s, out));
+        }
         Stmt::Raise { args, options, .. } => {
             args.iter().for_each(|a| sql(a, out));
             options.iter().for_each(|(_, a)| sql(a, out));

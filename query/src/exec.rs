@@ -1755,6 +1755,53 @@ fn key_prefix(table: &TableDef, filter: &Expr, params: &[Datum]) -> Result<Optio
 /// columns. PostgreSQL computes the select list as each row is scanned; here only the rows
 /// the query returns (after ORDER BY, OFFSET and LIMIT) take values. A call in WHERE, HAVING,
 /// ORDER BY, DISTINCT or beside a set-returning function stays refused.
+/// `p` with each select-list item that `calls` (a call the coordinator makes: nextval, a
+/// PL/pgSQL function) replaced by NULL and the largest sub-expressions of it that read the
+/// row and make no such call appended as extra output columns; and those items (position,
+/// expression over the extra columns).
+pub(crate) fn split_calls(p: &SelectPlan, calls: &dyn Fn(&Expr) -> bool) -> (SelectPlan, Vec<(usize, Expr)>) {
+    fn split(e: &mut Expr, extra: &mut Vec<Expr>, base: usize, calls: &dyn Fn(&Expr) -> bool) {
+        if !calls(e) {
+            let mut reads = false;
+            e.visit(&mut |x| reads |= matches!(x, Expr::Column(..) | Expr::Agg(..)));
+            if reads {
+                let column = Expr::Column(base + extra.len(), e.ty());
+                extra.push(std::mem::replace(e, column));
+            }
+            return;
+        }
+        for c in e.children_mut() {
+            split(c, extra, base, calls);
+        }
+    }
+    let width = p.projection.len();
+    let mut q = p.clone();
+    let mut extra = Vec::new();
+    let mut templates = Vec::new();
+    for (i, item) in q.projection.iter_mut().enumerate() {
+        if calls(item) {
+            let mut t = item.clone();
+            split(&mut t, &mut extra, width, calls);
+            templates.push((i, t));
+            *item = Expr::Const(Datum::Null, item.ty());
+        }
+    }
+    q.projection.extend(extra);
+    (q, templates)
+}
+
+/// `e` (a [`split_calls`] item) with an output row's extra columns' values in place: a call's
+/// arguments may read them (`setval('s', a * 1000)`).
+pub(crate) fn with_values(e: &mut Expr, row: &[Datum]) {
+    if let Expr::Column(k, ty) = e {
+        *e = Expr::Const(row.get(*k).cloned().unwrap_or(Datum::Null), *ty);
+        return;
+    }
+    for c in e.children_mut() {
+        with_values(c, row);
+    }
+}
+
 async fn sequence_per_row(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result<QueryResult> {
     let uses = |e: &Expr| crate::sequence::any_uses(std::slice::from_ref(e));
     let sorted_by_call = p.order_by.iter().any(|k| match &k.source {
@@ -1769,45 +1816,9 @@ async fn sequence_per_row(txn: &Txn, p: &SelectPlan, params: &[Datum]) -> Result
     {
         return Err(crate::sequence::not_here());
     }
-    fn split(e: &mut Expr, extra: &mut Vec<Expr>, base: usize) {
-        if !crate::sequence::any_uses(std::slice::from_ref(e)) {
-            let mut reads = false;
-            e.visit(&mut |x| reads |= matches!(x, Expr::Column(..) | Expr::Agg(..)));
-            if reads {
-                let column = Expr::Column(base + extra.len(), e.ty());
-                extra.push(std::mem::replace(e, column));
-            }
-            return;
-        }
-        for c in e.children_mut() {
-            split(c, extra, base);
-        }
-    }
     let width = p.projection.len();
-    let mut q = p.clone();
-    let mut extra = Vec::new();
-    let mut templates = Vec::new();
-    for (i, item) in q.projection.iter_mut().enumerate() {
-        if uses(item) {
-            let mut t = item.clone();
-            split(&mut t, &mut extra, width);
-            templates.push((i, t));
-            *item = Expr::Const(Datum::Null, item.ty());
-        }
-    }
-    q.projection.extend(extra);
+    let (q, templates) = split_calls(p, &uses);
     let mut r = Box::pin(select(txn, &q, params)).await?;
-    // Each row's items with its extra columns' values in place: a call's arguments may read
-    // them (`setval('s', a * 1000)`).
-    fn with_values(e: &mut Expr, row: &[Datum]) {
-        if let Expr::Column(k, ty) = e {
-            *e = Expr::Const(row.get(*k).cloned().unwrap_or(Datum::Null), *ty);
-            return;
-        }
-        for c in e.children_mut() {
-            with_values(c, row);
-        }
-    }
     let mut per_row: Vec<Vec<Expr>> = r
         .rows
         .iter()
@@ -2136,17 +2147,7 @@ async fn insert(
         full.push(row);
     }
     if let Some((query, row)) = source {
-        let outs = select(txn, query, params).await?.rows;
-        let mut templates = if crate::sequence::any_uses(row) {
-            let mut t = vec![row.to_vec(); outs.len()];
-            crate::sequence::resolve(txn, &mut t, params).await?;
-            Some(t)
-        } else {
-            None
-        };
-        for (n, out) in outs.into_iter().enumerate() {
-            let row = templates.as_mut().map_or(row, |t| &t[n][..]);
-            let mut r = row.iter().map(|e| expr::eval(e, &ctx(&out, params))).collect::<Result<Vec<_>>>()?;
+        for mut r in source_rows(txn, query, row, params).await? {
             generated.fill(&mut r)?;
             check_not_null(table, &r)?;
             full.push(r);
@@ -2170,6 +2171,25 @@ async fn insert(
     Ok(QueryResult { rows: out, tag: format!("INSERT 0 {n}"), notices: vec![] })
 }
 
+/// INSERT ... SELECT's rows: the query's, each made a row of the table by `row` (its
+/// sequence calls given values, one batch per sequence).
+async fn source_rows(txn: &mut Txn, query: &SelectPlan, row: &[Expr], params: &[Datum]) -> Result<Vec<Row>> {
+    let outs = select(txn, query, params).await?.rows;
+    let templates = if crate::sequence::any_uses(row) {
+        let mut t = vec![row.to_vec(); outs.len()];
+        crate::sequence::resolve(txn, &mut t, params).await?;
+        Some(t)
+    } else {
+        None
+    };
+    let mut rows = Vec::with_capacity(outs.len());
+    for (n, out) in outs.into_iter().enumerate() {
+        let row = templates.as_ref().map_or(row, |t| &t[n][..]);
+        rows.push(row.iter().map(|e| expr::eval(e, &ctx(&out, params))).collect::<Result<Vec<_>>>()?);
+    }
+    Ok(rows)
+}
+
 /// An INSERT into a table with row triggers ([`crate::triggers`]): every row computed, then
 /// the BEFORE ROW triggers (which may change or skip it), then its generated columns and
 /// checks, the write, the AFTER ROW triggers and the AFTER STATEMENT ones.
@@ -2187,18 +2207,7 @@ async fn insert_with_triggers(
         raw.push(r.iter().map(|e| expr::eval(e, &ctx(&[], params))).collect::<Result<Vec<_>>>()?);
     }
     if let Some((query, row)) = source {
-        let outs = select(txn, query, params).await?.rows;
-        let mut templates = if crate::sequence::any_uses(row) {
-            let mut t = vec![row.to_vec(); outs.len()];
-            crate::sequence::resolve(txn, &mut t, params).await?;
-            Some(t)
-        } else {
-            None
-        };
-        for (n, out) in outs.into_iter().enumerate() {
-            let row = templates.as_mut().map_or(row, |t| &t[n][..]);
-            raw.push(row.iter().map(|e| expr::eval(e, &ctx(&out, params))).collect::<Result<Vec<_>>>()?);
-        }
+        raw.extend(source_rows(txn, query, row, params).await?);
     }
     let kept = fired.before_rows(txn, raw.into_iter().map(|r| (None, r)).collect()).await?;
     let generated = crate::bind::GeneratedColumns::of(table)?;

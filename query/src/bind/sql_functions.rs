@@ -152,6 +152,20 @@ fn declared_type(dt: &ast::DataType) -> Result<SqlType> {
     Ok(t)
 }
 
+/// A function's STRICT and its volatility (provolatile's letter).
+fn traits(cf: &ast::CreateFunction) -> (bool, char) {
+    let strict = matches!(
+        cf.called_on_null,
+        Some(ast::FunctionCalledOnNull::Strict | ast::FunctionCalledOnNull::ReturnsNullOnNullInput)
+    );
+    let volatility = match cf.behavior {
+        Some(ast::FunctionBehavior::Immutable) => 'i',
+        Some(ast::FunctionBehavior::Stable) => 's',
+        _ => 'v',
+    };
+    (strict, volatility)
+}
+
 /// A parameter's or result column's name as written.
 fn ident_name(id: &ast::Ident) -> String {
     fold(id)
@@ -292,15 +306,7 @@ impl Binder<'_> {
         if ret == SqlType::Void {
             return Err(SqlError::unsupported("SQL functions returning void are not supported"));
         }
-        let strict = matches!(
-            cf.called_on_null,
-            Some(ast::FunctionCalledOnNull::Strict | ast::FunctionCalledOnNull::ReturnsNullOnNullInput)
-        );
-        let volatility = match cf.behavior {
-            Some(ast::FunctionBehavior::Immutable) => 'i',
-            Some(ast::FunctionBehavior::Stable) => 's',
-            _ => 'v',
-        };
+        let (strict, volatility) = traits(cf);
         let record = ret == SqlType::Unknown && out.is_empty();
         let f = SqlFunction {
             oid: 0,
@@ -425,15 +431,7 @@ impl Binder<'_> {
         if ret.is_transient_record() || matches!(ret, SqlType::Composite(_)) {
             return Err(not_yet("returning a composite type"));
         }
-        let strict = matches!(
-            cf.called_on_null,
-            Some(ast::FunctionCalledOnNull::Strict | ast::FunctionCalledOnNull::ReturnsNullOnNullInput)
-        );
-        let volatility = match cf.behavior {
-            Some(ast::FunctionBehavior::Immutable) => 'i',
-            Some(ast::FunctionBehavior::Stable) => 's',
-            _ => 'v',
-        };
+        let (strict, volatility) = traits(cf);
         let params: Vec<(String, SqlType)> = args.iter().map(|a| (a.name.clone(), a.ty)).collect();
         crate::plpgsql::parse_with_outs(&body, &params, &outs, crate::schema::relname(&name), trigger)?;
         let f = SqlFunction {

@@ -167,49 +167,15 @@ pub async fn select_per_row(txn: &mut Txn, p: &SelectPlan, params: &[Datum]) -> 
     {
         return Err(not_here(first_call()));
     }
-    fn split(e: &mut Expr, extra: &mut Vec<Expr>, base: usize) {
-        if !calls(e) {
-            let mut reads = false;
-            e.visit(&mut |x| reads |= matches!(x, Expr::Column(..) | Expr::Agg(..)));
-            if reads {
-                let column = Expr::Column(base + extra.len(), e.ty());
-                extra.push(std::mem::replace(e, column));
-            }
-            return;
-        }
-        for c in e.children_mut() {
-            split(c, extra, base);
-        }
-    }
     let width = p.projection.len();
-    let mut q = p.clone();
-    let mut extra = Vec::new();
-    let mut templates = Vec::new();
-    for (i, item) in q.projection.iter_mut().enumerate() {
-        if calls(item) {
-            let mut t = item.clone();
-            split(&mut t, &mut extra, width);
-            templates.push((i, t));
-            *item = Expr::Const(Datum::Null, item.ty());
-        }
-    }
-    q.projection.extend(extra);
+    let (q, templates) = crate::exec::split_calls(p, &calls);
     let mut r = Box::pin(crate::exec::select_plain(txn, &q, params)).await?;
-    fn with_values(e: &mut Expr, row: &[Datum]) {
-        if let Expr::Column(k, ty) = e {
-            *e = Expr::Const(row.get(*k).cloned().unwrap_or(Datum::Null), *ty);
-            return;
-        }
-        for c in e.children_mut() {
-            with_values(c, row);
-        }
-    }
     let rows = std::mem::take(&mut r.rows);
     let mut out = Vec::with_capacity(rows.len());
     for mut row in rows {
         for (i, t) in &templates {
             let mut t = t.clone();
-            with_values(&mut t, &row);
+            crate::exec::with_values(&mut t, &row);
             resolve(txn, &mut t, params).await?;
             row[*i] = expr::eval(&t, &Ctx { row: &[], params, aggs: &[] })?;
         }

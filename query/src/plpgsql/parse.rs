@@ -343,6 +343,20 @@ impl P<'_> {
                             || relation
                             || set_target
                             || (insert_columns && list_depth >= 0 && depth > list_depth);
+                        if !skip
+                            && next.is_some_and(|n| n.is_op("."))
+                            && self.t.get(j + 2).filter(|_| j + 2 < b).is_some_and(|x| x.is_op("*"))
+                        {
+                            // `rec.*`: the record's fields, as `($k).*` reads them.
+                            if let Some(id) = self.lookup(w).filter(|&id| self.is_record(id)) {
+                                text.push('(');
+                                param(Ref::Var(id), &mut text);
+                                text.push_str(").*");
+                                last = self.t[j + 2].end;
+                                j += 3;
+                                continue;
+                            }
+                        }
                         if !skip {
                             // `label.var` or `rec.field`.
                             let dotted = next.is_some_and(|n| n.is_op("."))

@@ -148,8 +148,9 @@ fn bind_as_session(txn: &Txn) {
 
 /// Binds `sql` with parameters of types `types` and runs it in `txn`; the result's columns
 /// with it. Derived relations of the statement that called the function are kept aside
-/// while it runs.
-async fn run_sql_at(
+/// while it runs. An error's position is taken out (it would point into the body's statement,
+/// not the client's).
+async fn run_sql(
     txn: &mut Txn,
     sql: &str,
     types: &[SqlType],
@@ -159,36 +160,27 @@ async fn run_sql_at(
     // PostgreSQL's CONTEXT names an expression (`SQL expression "..."`) when the error came
     // while it was planned (constant folding included) or run by the executor, not when a
     // simple expression's evaluation raised it (a function it called has its own lines).
-    let named = |e: SqlError| match expr {
-        Some(w) => with_context(e, format!("SQL expression \"{w}\"")),
-        None => e,
+    let named = |mut e: SqlError, name: bool| {
+        e.position = None;
+        match expr {
+            Some(w) if name => with_context(e, format!("SQL expression \"{w}\"")),
+            _ => e,
+        }
     };
     txn.check_cancel()?;
     bind_as_session(txn);
     let oids: Vec<u32> = types.iter().map(|t| if *t == SqlType::Unknown { 0 } else { t.oid() }).collect();
-    let prepared = crate::bind::prepare(sql, &oids).map_err(named)?;
+    let prepared = crate::bind::prepare(sql, &oids).map_err(|e| named(e, true))?;
     pend(txn.session_pid, crate::bind::take_parse_notices());
     let simple = matches!(&prepared.plan, crate::bind::Plan::Select(s) if s.table.is_none() && s.join.is_none());
     let saved = std::mem::take(&mut txn.relations);
     let r = Box::pin(crate::exec::execute(&prepared.plan, params, txn)).await;
     txn.relations = saved;
-    let r = r.map_err(|e| if simple || e.context_text().is_some() { e } else { named(e) })?;
+    let r = r.map_err(|e| {
+        let name = !simple && e.context_text().is_none();
+        named(e, name)
+    })?;
     Ok((r, prepared.columns))
-}
-
-/// [`run_sql_at`] with an error's position taken out (it would point into the body's
-/// statement, not the client's).
-async fn run_sql(
-    txn: &mut Txn,
-    sql: &str,
-    types: &[SqlType],
-    params: &[Datum],
-    expr: Option<&str>,
-) -> Result<(QueryResult, Vec<crate::bind::OutputColumn>)> {
-    Box::pin(run_sql_at(txn, sql, types, params, expr)).await.map_err(|mut e| {
-        e.position = None;
-        e
-    })
 }
 
 /// The declared type `text` names (`int`, `t.c%TYPE`, `t%ROWTYPE`), resolved as a statement
@@ -235,8 +227,20 @@ fn cast(d: Datum, from: SqlType, to: SqlType) -> Result<Datum> {
     if from == to || to == SqlType::Unknown || d.is_null() {
         return Ok(d);
     }
-    let e = Expr::Cast(Box::new(Expr::Const(d, from)), to, false);
-    expr::eval(&e, &Ctx { row: &[], params: &[], aggs: &[] })
+    let cx = Ctx { row: &[], params: &[], aggs: &[] };
+    let text = crate::types::to_text(&d);
+    match expr::eval(&Expr::Cast(Box::new(Expr::Const(d, from)), to, false), &cx) {
+        Ok(v) => Ok(v),
+        // No cast between the types: PL/pgSQL assigns through the value's text form, as
+        // PostgreSQL's exec_cast_value falls back to I/O conversion.
+        Err(e) => match text {
+            // (its own error when the text is no value of the type)
+            Some(t) if from != SqlType::Text => {
+                expr::eval(&Expr::Cast(Box::new(Expr::Const(Datum::Text(t), SqlType::Text)), to, false), &cx)
+            }
+            _ => Err(e),
+        },
+    }
 }
 
 /// The number a command tag ends with (`INSERT 0 3`: 3).
@@ -377,23 +381,13 @@ pub async fn call(txn: &mut Txn, f: &SqlFunction, args: Vec<Datum>, as_rows: boo
     let _depth = Depth::enter()?;
     let params: Vec<(String, SqlType)> = f.args.iter().map(|a| (a.name.clone(), a.ty)).collect();
     let body = body_of_outs(&f.body, &params, &f.out, crate::schema::relname(&f.name), false)?;
-    let mut frame = Frame {
-        vals: body.vars.iter().map(|_| Val::null(SqlType::Unknown)).collect(),
-        f: body.clone(),
-        pid: txn.session_pid,
-        caught: Vec::new(),
-        row_count: 0,
-        // format_procedure's form: no space after the commas.
-        name: f.signature().replace(", ", ","),
-        ret: f.ret,
-        rows: Vec::new(),
-        setof: f.setof,
-        out_types: f.out.iter().map(|c| c.1).collect(),
-    };
+    // format_procedure's form of its name: no space after the commas.
+    let mut frame = Frame::new(body.clone(), txn, f.signature().replace(", ", ","), f.ret);
+    frame.setof = f.setof;
+    frame.out_types = f.out.iter().map(|c| c.1).collect();
     for (i, (a, d)) in f.args.iter().zip(args).enumerate() {
         frame.vals[i] = Val { d, ty: a.ty, row: None, shape: None };
     }
-    frame.vals[body.found] = Val { d: Datum::Bool(false), ty: SqlType::Bool, row: None, shape: None };
     let flow = frame.block(txn, &body.block).await?;
     if f.setof {
         return Ok(rows_of(std::mem::take(&mut frame.rows)));
@@ -459,19 +453,7 @@ pub async fn when(txn: &mut Txn, cond: &str, firing: &Firing<'_>) -> Result<bool
 /// `void` for a trigger function, whose RETURN gives a row.
 async fn fire_body(txn: &mut Txn, body: Rc<Function>, name: String, firing: &Firing<'_>, ret: SqlType) -> Result<Flow> {
     let _depth = Depth::enter()?;
-    let mut frame = Frame {
-        vals: body.vars.iter().map(|_| Val::null(SqlType::Unknown)).collect(),
-        f: body.clone(),
-        pid: txn.session_pid,
-        caught: Vec::new(),
-        row_count: 0,
-        name,
-        ret,
-        rows: Vec::new(),
-        setof: false,
-        out_types: Vec::new(),
-    };
-    frame.vals[body.found] = Val { d: Datum::Bool(false), ty: SqlType::Bool, row: None, shape: None };
+    let mut frame = Frame::new(body.clone(), txn, name, ret);
     let names: Rc<Vec<String>> = Rc::new(firing.columns.iter().map(|c| c.0.clone()).collect());
     let types: Rc<Vec<SqlType>> = Rc::new(firing.columns.iter().map(|c| c.1).collect());
     let record = |row: &Option<Vec<Datum>>| Val {
@@ -516,24 +498,30 @@ async fn fire_body(txn: &mut Txn, body: Rc<Function>, name: String, firing: &Fir
 pub async fn do_block(txn: &mut Txn, body: &str) -> Result<()> {
     let _depth = Depth::enter()?;
     let f = body_of(body, &[], "inline_code_block", false)?;
-    let mut frame = Frame {
-        vals: f.vars.iter().map(|_| Val::null(SqlType::Unknown)).collect(),
-        f: f.clone(),
-        pid: txn.session_pid,
-        caught: Vec::new(),
-        row_count: 0,
-        name: "inline_code_block".into(),
-        ret: SqlType::Void,
-        rows: Vec::new(),
-        setof: false,
-        out_types: Vec::new(),
-    };
-    frame.vals[f.found] = Val { d: Datum::Bool(false), ty: SqlType::Bool, row: None, shape: None };
+    let mut frame = Frame::new(f.clone(), txn, "inline_code_block".into(), SqlType::Void);
     frame.block(txn, &f.block).await?;
     Ok(())
 }
 
 impl Frame {
+    /// A frame of `f`'s variables, all NULL but FOUND (false).
+    fn new(f: Rc<Function>, txn: &Txn, name: String, ret: SqlType) -> Frame {
+        let mut vals: Vec<Val> = f.vars.iter().map(|_| Val::null(SqlType::Unknown)).collect();
+        vals[f.found] = Val { d: Datum::Bool(false), ty: SqlType::Bool, row: None, shape: None };
+        Frame {
+            vals,
+            f,
+            pid: txn.session_pid,
+            caught: Vec::new(),
+            row_count: 0,
+            name,
+            ret,
+            rows: Vec::new(),
+            setof: false,
+            out_types: Vec::new(),
+        }
+    }
+
     fn context(&self, e: SqlError, line: u32, what: &str) -> SqlError {
         with_context(e, format!("PL/pgSQL function {} line {line} at {what}", self.name))
     }
@@ -547,10 +535,22 @@ impl Frame {
                 Ref::Var(id) => {
                     let v = &self.vals[*id];
                     if v.row.is_some() || v.shape.is_some() || self.f.vars[*id].ty == VarType::Record {
-                        return Err(SqlError::unsupported(format!(
-                            "a record variable (\"{}\") as a whole value is not supported in PL/pgSQL yet",
-                            self.f.vars[*id].name
-                        )));
+                        // A record variable as a value: a record of its fields (NULL when
+                        // no row is assigned), typed by a shape of their names.
+                        let fields: Vec<(String, SqlType)> = match (&v.row, &v.shape) {
+                            (Some(r), _) => r.names.iter().cloned().zip(r.types.iter().copied()).collect(),
+                            (None, Some(shape)) => shape.to_vec(),
+                            (None, None) => {
+                                return Err(SqlError::unsupported(format!(
+                                    "record \"{}\" is not assigned yet",
+                                    self.f.vars[*id].name
+                                )))
+                            }
+                        };
+                        let ty = SqlType::Composite(crate::composites::shape("record", fields)?);
+                        vals.push(v.row.as_ref().map_or(Datum::Null, |r| Datum::Record(Box::new(r.vals.clone()))));
+                        types.push(ty);
+                        continue;
                     }
                     vals.push(v.d.clone());
                     types.push(v.ty);

@@ -25,7 +25,7 @@ ENV.pop("PGOPTIONS", None)
 ENV.pop("PGDATABASE", None)
 
 # The files measured by default: the data types, queries and DML parts of the schedule that
-# do not need what Orbit does not have (geometric types, triggers, PL/pgSQL, inheritance, ...).
+# do not need what Orbit does not have (geometric types, inheritance, ...).
 TESTS = """boolean char varchar text int2 int4 int8 float4 float8 numeric uuid strings numerology
 date time timetz timestamp timestamptz interval case select select_distinct select_distinct_on
 select_having select_implicit select_into union subselect join aggregates window with limit
@@ -33,7 +33,7 @@ insert update delete returning insert_conflict arrays json jsonb jsonpath sequen
 truncate create_view prepare portals namespace temp groupingsets copy2 copyselect copydml
 drop_if_exists errors identity generated enum domain constraints foreign_key create_table
 alter_table btree_index create_index tsrf rangefuncs random matview expressions misc_functions
-functional_deps select_views rowtypes merge""".split()
+functional_deps select_views rowtypes merge plpgsql triggers""".split()
 
 
 def setup_sql(regress):

@@ -2369,9 +2369,18 @@ async fn update(
     }
     let mut matched = rows_to_change(txn, table, &rows, params).await?;
     let set_exprs: Vec<Expr> = sets.iter().map(|(_, e)| e.clone()).collect();
-    let per_row = if crate::sequence::any_uses(&set_exprs) {
+    let per_row = if crate::sequence::any_uses(&set_exprs) || crate::plpgsql::any_calls(&set_exprs) {
         let mut t = vec![set_exprs; matched.len()];
         crate::sequence::resolve(txn, &mut t, params).await?;
+        if crate::plpgsql::any_calls(&t[0]) {
+            // PL/pgSQL calls (`SET v = f(v)`): made row by row over each row as it was.
+            for (exprs, (_, old)) in t.iter_mut().zip(&matched) {
+                for e in exprs.iter_mut() {
+                    with_values(e, old);
+                }
+            }
+            crate::plpgsql::resolve_rows(txn, &mut t, params).await?;
+        }
         Some(t)
     } else {
         None

@@ -28,8 +28,8 @@ pub fn any_calls(exprs: &[Expr]) -> bool {
 pub fn not_here(oid: u32) -> SqlError {
     let name = crate::functions_sql::by_oid(oid).map_or_else(|| oid.to_string(), |f| f.signature());
     SqlError::unsupported(format!(
-        "PL/pgSQL function {name} can be called only in a select list or in INSERT's VALUES (not in WHERE, \
-         UPDATE's SET, an aggregate's argument or a subquery)"
+        "PL/pgSQL function {name} can be called only in a select list, INSERT's VALUES or UPDATE's SET \
+         (not in WHERE, an aggregate's argument or a subquery)"
     ))
 }
 

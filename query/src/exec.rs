@@ -293,6 +293,7 @@ async fn execute_plan(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Result<Qu
         Plan::Select(s)
             if s.for_update.is_none()
                 && (crate::plpgsql::any_calls(&s.projection)
+                    || s.filter.as_ref().is_some_and(|f| crate::plpgsql::any_calls(std::slice::from_ref(f)))
                     || s.srfs.iter().any(|c| crate::plpgsql::any_calls(&c.args))) =>
         {
             Box::pin(crate::plpgsql::select_per_row(txn, s, params)).await
@@ -1971,7 +1972,7 @@ pub(crate) async fn joined_rows(
     Ok((rows, map.map(|m| crate::join::kept_columns(p, &m))))
 }
 
-fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> Result<Option<i64>> {
+pub(crate) fn count(e: Option<&Expr>, params: &[Datum], what: &str, code: &'static str) -> Result<Option<i64>> {
     let Some(e) = e else { return Ok(None) };
     match expr::eval(e, &ctx(&[], params))? {
         Datum::Null => Ok(None),

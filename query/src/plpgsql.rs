@@ -15,9 +15,11 @@
 //! a shard (it runs statements over every shard), so the coordinator replaces each call by
 //! its value before the row it is in is evaluated (`plpgsql/calls.rs`), as nextval's are: in a
 //! SELECT's select list (the call's arguments computed by the query, the calls then made
-//! row by row in the result's order), in INSERT's VALUES and UPDATE's SET (over each row as it
-//! was), and set-returning calls' rows. Elsewhere (WHERE, an aggregate's argument) a call is
-//! 0A000.
+//! row by row in the result's order), in the WHERE of a query of one table without aggregates
+//! (the other conditions filter on the shards; the calling ones on the coordinator, before
+//! LIMIT), in INSERT's VALUES and UPDATE's SET (over each row as it was), and set-returning
+//! calls' rows. Elsewhere (DELETE's or UPDATE's WHERE, a join's, an aggregate's argument) a call
+//! is 0A000.
 //!
 //! Differences from PostgreSQL: a name that is both a variable and a column of a table the
 //! statement reads is the variable (PostgreSQL's `plpgsql.variable_conflict = use_variable`;

@@ -28,8 +28,9 @@ pub fn any_calls(exprs: &[Expr]) -> bool {
 pub fn not_here(oid: u32) -> SqlError {
     let name = crate::functions_sql::by_oid(oid).map_or_else(|| oid.to_string(), |f| f.signature());
     SqlError::unsupported(format!(
-        "PL/pgSQL function {name} can be called only in a select list, INSERT's VALUES or UPDATE's SET \
-         (not in WHERE, an aggregate's argument or a subquery)"
+        "PL/pgSQL function {name} can be called only in a select list, the WHERE of a query of one table \
+         without aggregates, INSERT's VALUES or UPDATE's SET (not in DELETE's or UPDATE's WHERE, a join's, \
+         an aggregate's argument or a subquery)"
     ))
 }
 
@@ -149,7 +150,7 @@ pub async fn select_per_row(txn: &mut Txn, p: &SelectPlan, params: &[Datum]) -> 
     });
     let first_call = || {
         let mut oid = 0;
-        for e in &p.projection {
+        for e in p.projection.iter().chain(p.filter.as_ref()) {
             e.visit(&mut |x| {
                 if let Expr::Call(Builtin::PlCall(o, _), ..) = x {
                     oid = *o;
@@ -158,7 +159,11 @@ pub async fn select_per_row(txn: &mut Txn, p: &SelectPlan, params: &[Datum]) -> 
         }
         oid
     };
-    if p.filter.as_ref().is_some_and(calls)
+    // WHERE's conditions that call: computed on the coordinator over each row the rest of
+    // the query returns (a plain scan of one table: not grouped, windowed or joined), LIMIT and
+    // OFFSET applied after them.
+    let filter_calls = p.filter.as_ref().is_some_and(calls);
+    if filter_calls && (p.grouped || !p.windows.is_empty() || p.join.is_some() || p.limit_ties || !p.srfs.is_empty())
         || p.having.as_ref().is_some_and(calls)
         || sorted_by_call
         || p.distinct != crate::bind::Distinct::None
@@ -168,12 +173,49 @@ pub async fn select_per_row(txn: &mut Txn, p: &SelectPlan, params: &[Datum]) -> 
         return Err(not_here(first_call()));
     }
     let width = p.projection.len();
-    let (q, templates) = crate::exec::split_calls(p, &calls);
+    let mut source = p.clone();
+    if let Some(f) = p.filter.as_ref().filter(|_| filter_calls) {
+        let mut parts = Vec::new();
+        crate::join::conjuncts(f, &mut parts);
+        let (calling, plain): (Vec<Expr>, Vec<Expr>) = parts.into_iter().partition(calls);
+        source.filter = plain.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+        source.limit = None;
+        source.offset = None;
+        source.projection.extend(calling);
+    }
+    let (q, templates) = crate::exec::split_calls(&source, &calls);
     let mut r = Box::pin(crate::exec::select_plain(txn, &q, params)).await?;
     let rows = std::mem::take(&mut r.rows);
     let mut out = Vec::with_capacity(rows.len());
-    for mut row in rows {
-        for (i, t) in &templates {
+    let (mut skip, mut take) = (0usize, usize::MAX);
+    if filter_calls {
+        use crate::error::code;
+        let limit = crate::exec::count(p.limit.as_ref(), params, "LIMIT", code::INVALID_ROW_COUNT_IN_LIMIT_CLAUSE)?;
+        let offset =
+            crate::exec::count(p.offset.as_ref(), params, "OFFSET", code::INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE)?;
+        skip = offset.unwrap_or(0).max(0) as usize;
+        take = limit.map_or(usize::MAX, |l| l.max(0) as usize);
+    }
+    'rows: for mut row in rows {
+        if out.len() >= take {
+            break;
+        }
+        // The conditions first (their templates come after the select list's).
+        for (_, t) in templates.iter().filter(|(i, _)| *i >= width) {
+            let mut t = t.clone();
+            crate::exec::with_values(&mut t, &row);
+            resolve(txn, &mut t, params).await?;
+            let pass = matches!(expr::eval(&t, &Ctx { row: &[], params, aggs: &[] })?, Datum::Bool(true));
+            if !pass {
+                continue 'rows;
+            }
+        }
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        let templates = templates.iter().filter(|(i, _)| *i < width);
+        for (i, t) in templates {
             let mut t = t.clone();
             crate::exec::with_values(&mut t, &row);
             resolve(txn, &mut t, params).await?;

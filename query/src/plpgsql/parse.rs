@@ -389,7 +389,7 @@ impl P<'_> {
                 j += 1;
             }
         }
-        Sql { text, refs, line, written }
+        Sql { text, refs, line, written: written.trim().to_string() }
     }
 
     fn is_param(&self, id: usize) -> bool {

@@ -137,12 +137,7 @@ fn with_context(mut e: SqlError, line: String) -> SqlError {
 fn bind_as_session(txn: &Txn) {
     crate::relation_lock::bind_as(Some(txn.id));
     crate::settings::bind_with(txn.settings.clone());
-    let path = txn
-        .settings
-        .iter()
-        .find(|(k, _)| *k == "search_path")
-        .map_or_else(|| crate::schema::DEFAULT_SEARCH_PATH.to_string(), |(_, v)| v.clone());
-    crate::schema::use_search_path(&path);
+    crate::schema::use_search_path(&search_path_of(txn));
     crate::catalog::use_binding_pid(txn.session_pid);
 }
 
@@ -168,10 +163,17 @@ async fn run_sql(
         }
     };
     txn.check_cancel()?;
-    bind_as_session(txn);
     let oids: Vec<u32> = types.iter().map(|t| if *t == SqlType::Unknown { 0 } else { t.oid() }).collect();
-    let prepared = crate::bind::prepare(sql, &oids).map_err(|e| named(e, true))?;
-    pend(txn.session_pid, crate::bind::take_parse_notices());
+    let prepared = match cached_plan(txn, sql, &oids) {
+        Some(p) => p,
+        None => {
+            bind_as_session(txn);
+            let p = Rc::new(crate::bind::prepare(sql, &oids).map_err(|e| named(e, true))?);
+            pend(txn.session_pid, crate::bind::take_parse_notices());
+            keep_plan(txn, sql, oids, p.clone());
+            p
+        }
+    };
     let simple = matches!(&prepared.plan, crate::bind::Plan::Select(s) if s.table.is_none() && s.join.is_none());
     let saved = std::mem::take(&mut txn.relations);
     let r = Box::pin(crate::exec::execute(&prepared.plan, params, txn)).await;
@@ -180,7 +182,49 @@ async fn run_sql(
         let name = !simple && e.context_text().is_none();
         named(e, name)
     })?;
-    Ok((r, prepared.columns))
+    Ok((r, prepared.columns.clone()))
+}
+
+/// A statement's plan cache key: its text, parameter types, the session's pid and search path.
+type PlanKey = (String, Vec<u32>, i32, String);
+
+thread_local! {
+    /// The plans of PL/pgSQL's statements, bound once and run again while the catalog and the
+    /// settings they read stay as they were (PostgreSQL's plpgsql caches its plans per
+    /// session too), with the catalog version they were bound at.
+    static PLANS: RefCell<HashMap<PlanKey, (u64, Rc<crate::bind::Prepared>)>> = RefCell::new(HashMap::new());
+}
+
+/// The most plans [`PLANS`] keeps (it is emptied past that).
+const MAX_PLANS: usize = 2048;
+
+fn search_path_of(txn: &Txn) -> String {
+    txn.settings
+        .iter()
+        .find(|(k, _)| *k == "search_path")
+        .map_or_else(|| crate::schema::DEFAULT_SEARCH_PATH.to_string(), |(_, v)| v.clone())
+}
+
+/// `sql`'s plan bound before, when nothing it depends on changed since.
+fn cached_plan(txn: &Txn, sql: &str, oids: &[u32]) -> Option<Rc<crate::bind::Prepared>> {
+    let key = (sql.to_string(), oids.to_vec(), txn.session_pid, search_path_of(txn));
+    let (version, p) = PLANS.with(|c| c.borrow().get(&key).cloned())?;
+    let fresh = version == orbit_engine::table::catalog_version()
+        && !crate::relation_lock::stale(&p.relations, Some(txn.id))
+        && !crate::settings::changed(&p.settings, &txn.settings);
+    fresh.then_some(p)
+}
+
+fn keep_plan(txn: &Txn, sql: &str, oids: Vec<u32>, p: Rc<crate::bind::Prepared>) {
+    let key = (sql.to_string(), oids, txn.session_pid, search_path_of(txn));
+    let version = orbit_engine::table::catalog_version();
+    PLANS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= MAX_PLANS {
+            c.clear();
+        }
+        c.insert(key, (version, p));
+    });
 }
 
 /// The declared type `text` names (`int`, `t.c%TYPE`, `t%ROWTYPE`), resolved as a statement

@@ -30,6 +30,34 @@ pub trait CatalogType: Sized + PartialEq + Send + Sync + 'static {
     fn oid(&self) -> u32;
 }
 
+/// The definitions of the catalog entries whose names start with `prefix`, as the binder sees
+/// the catalog (not another open block's creations, nor what a DROP hides), in name order.
+pub fn bound_with_prefix(prefix: &str) -> Vec<Arc<TableDef>> {
+    let names: Vec<String> = orbit_shards::state::try_with_shard(|s| {
+        s.tables
+            .names_from(prefix)
+            .take_while(|n| n.starts_with(prefix))
+            .filter(|n| !n.contains(crate::exec::undo::HIDDEN))
+            .cloned()
+            .collect()
+    })
+    .unwrap_or_default();
+    names.iter().filter_map(|n| crate::bind::lookup_table(n)).collect()
+}
+
+/// The definitions of the entries whose names start with `prefix` in the local shard's
+/// catalog copy (what a DROP hides left out); None while the shard's state is borrowed.
+pub fn local_with_prefix(prefix: &str) -> Option<Vec<Arc<TableDef>>> {
+    orbit_shards::state::try_with_shard(|s| {
+        s.tables
+            .names_from(prefix)
+            .take_while(|n| n.starts_with(prefix))
+            .filter(|n| !n.contains(crate::exec::undo::HIDDEN))
+            .filter_map(|n| s.tables.def(n))
+            .collect()
+    })
+}
+
 /// The catalog entry of type `name` (its catalog name) of kind `T`.
 pub fn entry<T: CatalogType>(name: &str) -> String {
     format!("{}{name}", T::MARK)

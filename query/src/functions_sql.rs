@@ -203,20 +203,9 @@ pub enum FunctionPlan {
 /// The functions of catalog name `name` (every overload), as the binder sees the catalog
 /// (not another open block's creations), in OID order.
 pub fn by_name(name: &str) -> Vec<Arc<SqlFunction>> {
-    let prefix = format!("{MARK}{name}(");
-    let names: Vec<String> = orbit_shards::state::try_with_shard(|s| {
-        s.tables
-            .names_from(&prefix)
-            .take_while(|n| n.starts_with(&prefix))
-            .filter(|n| !n.contains(crate::exec::undo::HIDDEN))
-            .cloned()
-            .collect()
-    })
-    .unwrap_or_default();
-    let mut out: Vec<Arc<SqlFunction>> = names
+    let mut out: Vec<Arc<SqlFunction>> = crate::catalog_types::bound_with_prefix(&format!("{MARK}{name}("))
         .iter()
-        .filter_map(|n| crate::bind::lookup_table(n))
-        .filter_map(|d| SqlFunction::of_def(&d).map(Arc::new))
+        .filter_map(|d| SqlFunction::of_def(d).map(Arc::new))
         .collect();
     out.sort_by_key(|f| f.oid);
     out
@@ -281,15 +270,8 @@ thread_local! {
 
 /// Function `oid` in the local shard's catalog copy.
 pub fn by_oid(oid: u32) -> Option<Arc<SqlFunction>> {
-    let found = orbit_shards::state::try_with_shard(|s| {
-        s.tables
-            .names_from(&MARK.to_string())
-            .take_while(|n| is_entry(n))
-            .filter(|n| !n.contains(crate::exec::undo::HIDDEN))
-            .filter_map(|n| s.tables.def(n))
-            .filter_map(|d| SqlFunction::of_def(&d).map(Arc::new))
-            .collect::<Vec<_>>()
-    });
+    let found = crate::catalog_types::local_with_prefix(&MARK.to_string())
+        .map(|defs| defs.iter().filter_map(|d| SqlFunction::of_def(d).map(Arc::new)).collect::<Vec<_>>());
     let all = match found {
         Some(all) => {
             LAST.with(|l| *l.borrow_mut() = all.clone());

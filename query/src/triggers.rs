@@ -173,35 +173,19 @@ impl Trigger {
 /// The triggers of table `table` (its catalog name), as the local catalog copy has them, in
 /// name order.
 pub fn of_table(table: &str) -> Vec<Arc<Trigger>> {
-    let prefix = format!("{MARK}{table}{SEP}");
-    let names: Vec<String> = orbit_shards::state::try_with_shard(|s| {
-        s.tables
-            .names_from(&prefix)
-            .take_while(|n| n.starts_with(&prefix))
-            .filter(|n| !n.contains(crate::exec::undo::HIDDEN))
-            .cloned()
-            .collect()
-    })
-    .unwrap_or_default();
-    names
+    crate::catalog_types::bound_with_prefix(&format!("{MARK}{table}{SEP}"))
         .iter()
-        .filter_map(|n| crate::bind::lookup_table(n))
-        .filter_map(|d| Trigger::of_def(&d).map(Arc::new))
+        .filter_map(|d| Trigger::of_def(d).map(Arc::new))
         .collect()
 }
 
 /// Every trigger in the local catalog copy (pg_trigger's rows), in OID order.
 pub fn all() -> Vec<Arc<Trigger>> {
-    let mut out: Vec<Arc<Trigger>> = orbit_shards::state::try_with_shard(|s| {
-        s.tables
-            .names_from(&MARK.to_string())
-            .take_while(|n| is_entry(n))
-            .filter(|n| !n.contains(crate::exec::undo::HIDDEN))
-            .filter_map(|n| s.tables.def(n))
-            .filter_map(|d| Trigger::of_def(&d).map(Arc::new))
-            .collect()
-    })
-    .unwrap_or_default();
+    let mut out: Vec<Arc<Trigger>> = crate::catalog_types::local_with_prefix(&MARK.to_string())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|d| Trigger::of_def(d).map(Arc::new))
+        .collect();
     out.sort_by_key(|t| t.oid);
     out
 }

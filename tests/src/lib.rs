@@ -499,6 +499,28 @@ pub async fn pg_connect(port: u16) -> tokio_postgres::Client {
     client
 }
 
+/// A tokio-postgres client whose server's NOTICE, INFO and WARNING messages arrive on the
+/// channel, and the task reading its connection (it ends once the client is dropped).
+pub async fn pg_connect_notices(
+    port: u16,
+) -> (tokio_postgres::Client, std::sync::mpsc::Receiver<tokio_postgres::error::DbError>, tokio::task::JoinHandle<()>) {
+    let (client, mut conn) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connect to port {port}: {e}"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = tokio::spawn(async move {
+        while let Some(m) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+            if let Ok(tokio_postgres::AsyncMessage::Notice(n)) = m {
+                tx.send(n).expect("send");
+            }
+        }
+    });
+    (client, rx, reader)
+}
+
 /// Helpers for tests that compare Orbit's answers with PostgreSQL's over tokio-postgres.
 pub mod pgcmp {
     use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};

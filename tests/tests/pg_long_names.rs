@@ -5,7 +5,6 @@
 //! byte for byte with a real PostgreSQL 15's.
 
 use orbit_tests::{pg_runtime, Orbit, RealPostgres};
-use tokio_postgres::AsyncMessage;
 
 const SCRIPT: &str = r#"
 create table bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb (id serial primary key, cccccccccccccccccccccccccccccccccccccccccccc int unique, d int check (d > 0));
@@ -47,26 +46,13 @@ fn long_names_as_on_postgresql() {
 
 /// The NOTICEs an extended-protocol Parse of `sql` draws, and the column names it describes.
 async fn parse_notices(port: u16, sql: &str) -> (Vec<String>, Vec<String>) {
-    let (client, mut conn) = tokio_postgres::connect(
-        &format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .expect("connect");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = tokio::spawn(async move {
-        while let Some(m) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
-            if let Ok(AsyncMessage::Notice(n)) = m {
-                tx.send(format!("{} {}", n.code().code(), n.message())).expect("send");
-            }
-        }
-    });
+    let (client, rx, reader) = orbit_tests::pg_connect_notices(port).await;
     let stmt = client.prepare(sql).await.expect("prepare");
     let columns = stmt.columns().iter().map(|c| c.name().to_string()).collect();
     drop(stmt);
     drop(client);
     reader.await.expect("reader");
-    (rx.try_iter().collect(), columns)
+    (rx.try_iter().map(|n| format!("{} {}", n.code().code(), n.message())).collect(), columns)
 }
 
 #[test]

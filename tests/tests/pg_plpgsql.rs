@@ -5,7 +5,6 @@
 //! by a block that never committed is gone, one dropped stays dropped).
 
 use orbit_tests::{pg_connect, pg_runtime, Orbit, RealPostgres};
-use tokio_postgres::AsyncMessage;
 
 const FUNCTIONS: &str = "
 CREATE TABLE audit (id int PRIMARY KEY, what text NOT NULL);
@@ -33,20 +32,7 @@ END $$;
 /// What a statement sent: each notice as `SEVERITY CODE message`, then `ERROR CODE message |
 /// detail | hint | context` if it failed.
 async fn messages(port: u16, setup: &str, statements: &[&str]) -> Vec<Vec<String>> {
-    let (client, mut conn) = tokio_postgres::connect(
-        &format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .expect("connect");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = tokio::spawn(async move {
-        while let Some(m) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
-            if let Ok(AsyncMessage::Notice(n)) = m {
-                tx.send(format!("{} {} {}", n.severity(), n.code().code(), n.message())).expect("send");
-            }
-        }
-    });
+    let (client, rx, reader) = orbit_tests::pg_connect_notices(port).await;
     client.batch_execute(setup).await.expect("setup");
     let mut out = Vec::new();
     for s in statements {
@@ -54,7 +40,7 @@ async fn messages(port: u16, setup: &str, statements: &[&str]) -> Vec<Vec<String
         // The notices of a statement arrive before its result.
         let mut got: Vec<String> = Vec::new();
         tokio::task::yield_now().await;
-        got.extend(rx.try_iter());
+        got.extend(rx.try_iter().map(|n| format!("{} {} {}", n.severity(), n.code().code(), n.message())));
         if let Err(e) = r {
             let d = e.as_db_error().unwrap_or_else(|| panic!("{s}: {e}"));
             got.push(format!(

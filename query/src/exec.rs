@@ -50,7 +50,7 @@ mod upsert;
 mod utility;
 pub(crate) mod views;
 pub(crate) use utility::release_altering;
-pub use utility::{copy_insert, copy_out, copy_out_values};
+pub use utility::{copy_insert, copy_out, copy_out_values, copy_statement_triggers};
 
 /// A statement's outcome: rows (for SELECT and RETURNING), the command tag and any notices.
 #[derive(Debug, Default)]
@@ -711,16 +711,14 @@ async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Resu
             Ok(QueryResult { tag: tag.to_string(), ..Default::default() })
         }
         Plan::RenameTable { table, new_name, tag } => {
-            if !crate::triggers::of_table(&table.name).is_empty() {
-                return Err(SqlError::unsupported(format!(
-                    "renaming table \"{}\", which has triggers, is not supported yet (drop them first)",
-                    crate::schema::relname(&table.name)
-                )));
-            }
             txn.holds_tables |= !txn.alone;
             let mut r = match crate::bind::index_owner(table) {
                 Some(base) => rename::rename_index(txn, &base, table, new_name).await?,
-                None => rename::rename_table(txn, table, new_name).await?,
+                None => {
+                    let r = rename::rename_table(txn, table, new_name).await?;
+                    triggers::rename_of_table(txn, &table.name, new_name).await?;
+                    r
+                }
             };
             r.tag = tag.to_string();
             // ROLLBACK renames it back (before it drops what was created under the old name).
@@ -742,7 +740,11 @@ async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Resu
                 };
                 match crate::bind::index_owner(&now).filter(|_| k > 0) {
                     Some(base) => rename::rename_index(txn, &base, &now, new_name).await?,
-                    None => rename::rename_table(txn, &now, new_name).await?,
+                    None => {
+                        let r = rename::rename_table(txn, &now, new_name).await?;
+                        triggers::rename_of_table(txn, &now.name, new_name).await?;
+                        r
+                    }
                 };
                 let renamed = undo::Created::Renamed { from: now.name.clone(), to: new_name.clone(), oid: now.oid };
                 undo::keep(txn, vec![renamed])?;
@@ -2131,45 +2133,75 @@ async fn insert(
     };
     let generated = crate::bind::GeneratedColumns::of(table)?;
     let fired = crate::triggers::Fired::of(table, crate::triggers::Op::Insert, &[]);
+    // DO UPDATE fires the UPDATE triggers too (their statement-level ones whether or not a row
+    // conflicts, as PostgreSQL does).
+    let fired_update = match on_conflict {
+        Some(OnConflict::Update { sets, .. }) => {
+            let set: Vec<usize> = sets.iter().map(|(i, _)| *i).collect();
+            crate::triggers::Fired::of(table, crate::triggers::Op::Update, &set)
+        }
+        _ => None,
+    };
     if let Some(f) = &fired {
-        if on_conflict.is_some() {
-            crate::triggers::Fired::refuse(table, crate::triggers::Op::Insert, "INSERT ... ON CONFLICT")?;
-        }
         f.statement(txn, true).await?;
-        if f.has_row_triggers() {
-            return insert_with_triggers(txn, table, rows, source, written, params, f).await;
-        }
     }
-    let mut full = Vec::with_capacity(rows.len());
+    if let Some(f) = &fired_update {
+        f.statement(txn, true).await?;
+    }
+    let mut raw = Vec::with_capacity(rows.len());
     for r in rows {
-        let mut row = r.iter().map(|e| expr::eval(e, &ctx(&[], params))).collect::<Result<Vec<_>>>()?;
-        generated.fill(&mut row)?;
-        check_not_null(table, &row)?;
-        full.push(row);
+        raw.push(r.iter().map(|e| expr::eval(e, &ctx(&[], params))).collect::<Result<Vec<_>>>()?);
     }
     if let Some((query, row)) = source {
-        for mut r in source_rows(txn, query, row, params).await? {
-            generated.fill(&mut r)?;
-            check_not_null(table, &r)?;
-            full.push(r);
-        }
+        raw.extend(source_rows(txn, query, row, params).await?);
+    }
+    let row_triggers = fired.as_ref().filter(|f| f.has_row_triggers());
+    if let Some(f) = row_triggers {
+        // BEFORE ROW triggers may change each row or skip it.
+        let kept = f.before_rows(txn, raw.into_iter().map(|r| (None, r)).collect()).await?;
+        raw = kept.into_iter().flatten().collect();
+    }
+    let mut full = raw;
+    for row in &mut full {
+        generated.fill(row)?;
+        check_not_null(table, row)?;
     }
     // A table without a primary key keys its rows by a hidden row id (never in conflict).
     let full = utility::with_row_ids(table, full).await?;
-    if let Some(oc) = on_conflict {
-        return upsert::upsert(txn, table, full, oc, written, params).await;
+    let written_rows: Vec<(Option<Row>, Row)>;
+    let result = if let Some(oc) = on_conflict {
+        let triggers = upsert::Triggers {
+            update: fired_update.as_ref().filter(|f| f.has_row_triggers()),
+            after: row_triggers.is_some() || fired_update.as_ref().is_some_and(|f| f.has_row_triggers()),
+        };
+        let (result, events) = upsert::upsert(txn, table, full, oc, written, params, triggers).await?;
+        written_rows = events;
+        result
+    } else {
+        let refused = written.refused(table, &full, params)?;
+        let out = returning_rows(written.returning, &full, params)?;
+        let n = full.len();
+        written_rows = if row_triggers.is_some() { full.iter().map(|r| (None, r.clone())).collect() } else { vec![] };
+        insert_rows_with(txn, table, full, true).await?;
+        if let Some(e) = refused {
+            return Err(e);
+        }
+        QueryResult { rows: out, tag: format!("INSERT 0 {n}"), notices: vec![] }
+    };
+    // AFTER ROW triggers in the order the rows were written (an upsert's updates fire UPDATE's).
+    for (old, new) in &written_rows {
+        let f = if old.is_some() { &fired_update } else { &fired };
+        if let Some(f) = f {
+            f.after_rows(txn, &[(old.as_ref(), Some(new))]).await?;
+        }
     }
-    let refused = written.refused(table, &full, params)?;
-    let out = returning_rows(written.returning, &full, params)?;
-    let n = full.len();
-    insert_rows_with(txn, table, full, true).await?;
-    if let Some(e) = refused {
-        return Err(e);
+    if let Some(f) = &fired_update {
+        f.statement(txn, false).await?;
     }
     if let Some(f) = &fired {
         f.statement(txn, false).await?;
     }
-    Ok(QueryResult { rows: out, tag: format!("INSERT 0 {n}"), notices: vec![] })
+    Ok(result)
 }
 
 /// INSERT ... SELECT's rows: the query's, each made a row of the table by `row` (its
@@ -2189,47 +2221,6 @@ async fn source_rows(txn: &mut Txn, query: &SelectPlan, row: &[Expr], params: &[
         rows.push(row.iter().map(|e| expr::eval(e, &ctx(&out, params))).collect::<Result<Vec<_>>>()?);
     }
     Ok(rows)
-}
-
-/// An INSERT into a table with row triggers ([`crate::triggers`]): every row computed, then
-/// the BEFORE ROW triggers (which may change or skip it), then its generated columns and
-/// checks, the write, the AFTER ROW triggers and the AFTER STATEMENT ones.
-async fn insert_with_triggers(
-    txn: &mut Txn,
-    table: &Arc<TableDef>,
-    rows: &[Vec<Expr>],
-    source: Option<(&SelectPlan, &[Expr])>,
-    written: Written<'_>,
-    params: &[Datum],
-    fired: &crate::triggers::Fired,
-) -> Result<QueryResult> {
-    let mut raw = Vec::with_capacity(rows.len());
-    for r in rows {
-        raw.push(r.iter().map(|e| expr::eval(e, &ctx(&[], params))).collect::<Result<Vec<_>>>()?);
-    }
-    if let Some((query, row)) = source {
-        raw.extend(source_rows(txn, query, row, params).await?);
-    }
-    let kept = fired.before_rows(txn, raw.into_iter().map(|r| (None, r)).collect()).await?;
-    let generated = crate::bind::GeneratedColumns::of(table)?;
-    let mut full = Vec::with_capacity(kept.len());
-    for mut row in kept.into_iter().flatten() {
-        generated.fill(&mut row)?;
-        check_not_null(table, &row)?;
-        full.push(row);
-    }
-    let full = utility::with_row_ids(table, full).await?;
-    let refused = written.refused(table, &full, params)?;
-    let out = returning_rows(written.returning, &full, params)?;
-    let n = full.len();
-    insert_rows_with(txn, table, full.clone(), true).await?;
-    if let Some(e) = refused {
-        return Err(e);
-    }
-    let pairs: Vec<(Option<&Row>, Option<&Row>)> = full.iter().map(|r| (None, Some(r))).collect();
-    fired.after_rows(txn, &pairs).await?;
-    fired.statement(txn, false).await?;
-    Ok(QueryResult { rows: out, tag: format!("INSERT 0 {n}"), notices: vec![] })
 }
 
 /// Inserts rows into the transaction's write set: each key locked first, then checked free

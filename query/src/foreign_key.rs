@@ -330,6 +330,9 @@ fn apply_actions<'a>(
     changes: Vec<(Row, Option<Row>)>,
 ) -> Boxed<'a> {
     Box::pin(async move {
+        // The children's AFTER triggers, fired once every action has run (PostgreSQL queues
+        // them): the trigger set and the rows (old, new) it fires for.
+        let mut after: Vec<(crate::triggers::Fired, Vec<RowPair>)> = Vec::new();
         for (child, fk) in referencing_constraints(table) {
             let action = if deleting { fk.on_delete } else { fk.on_update };
             // Old key (parent types) -> new key, for the rows whose referenced key went away.
@@ -391,20 +394,37 @@ fn apply_actions<'a>(
                     }
                 }
             }
-            if !matches!(action, FkAction::NoAction | FkAction::Restrict) {
-                let op = if action == FkAction::Cascade && deleting {
-                    crate::triggers::Op::Delete
-                } else {
-                    crate::triggers::Op::Update
-                };
-                crate::triggers::Fired::refuse(&child, op, "a foreign key's referential action")?;
+            // The child's triggers fire for the rows the action changes: its statement-level ones
+            // once for the action (PostgreSQL runs one statement per referenced row instead).
+            let fired = match action {
+                FkAction::NoAction | FkAction::Restrict => None,
+                FkAction::Cascade if deleting => crate::triggers::Fired::of(&child, crate::triggers::Op::Delete, &[]),
+                _ => crate::triggers::Fired::of(&child, crate::triggers::Op::Update, &fk.columns),
+            };
+            if let Some(f) = &fired {
+                f.statement(txn, true).await?;
             }
             match action {
                 FkAction::NoAction | FkAction::Restrict => {
                     return Err(still_referenced_error(table, &child, &fk, &old_keys[first]));
                 }
                 FkAction::Cascade if deleting => {
-                    delete_rows(txn, &child, rows.into_iter().map(|(k, r, _)| (k, r)).collect()).await?
+                    let mut rows: Vec<(Vec<u8>, Row)> = rows.into_iter().map(|(k, r, _)| (k, r)).collect();
+                    if let Some(f) = fired.as_ref().filter(|f| f.has_row_triggers()) {
+                        let kept = f
+                            .before_rows(txn, rows.iter().map(|(_, r)| (Some(r.clone()), r.clone())).collect())
+                            .await?;
+                        rows = rows.into_iter().zip(kept).filter(|(_, k)| k.is_some()).map(|(r, _)| r).collect();
+                    }
+                    let gone: Vec<(Option<Row>, Option<Row>)> = if fired.is_some() {
+                        rows.iter().map(|(_, r)| (Some(r.clone()), None)).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    delete_rows(txn, &child, rows).await?;
+                    if let Some(f) = fired {
+                        after.push((f, gone));
+                    }
                 }
                 _ => {
                     let defaults = if action == FkAction::SetDefault { Some(default_key(&child, &fk)?) } else { None };
@@ -422,20 +442,55 @@ fn apply_actions<'a>(
                                 _ => Datum::Null,
                             };
                         }
+                        updates.push((k, new));
+                        old_rows.push(row);
+                    }
+                    if let Some(f) = fired.as_ref().filter(|f| f.has_row_triggers()) {
+                        let pairs =
+                            old_rows.iter().zip(&updates).map(|(o, (_, n))| (Some(o.clone()), n.clone())).collect();
+                        let kept = f.before_rows(txn, pairs).await?;
+                        let mut still = Vec::with_capacity(kept.len());
+                        let mut olds = Vec::with_capacity(kept.len());
+                        for ((o, (k, _)), n) in old_rows.into_iter().zip(updates).zip(kept) {
+                            if let Some(n) = n {
+                                still.push((k, n));
+                                olds.push(o);
+                            }
+                        }
+                        updates = still;
+                        old_rows = olds;
+                    }
+                    let mut changes = Vec::with_capacity(updates.len());
+                    for (k, mut new) in updates {
                         crate::bind::fill_generated(&child, &mut new)?;
                         crate::exec::check_not_null(&child, &new)?;
                         let nk = child.key_of(&new);
-                        updates.push((k, nk, new));
-                        old_rows.push(row);
+                        changes.push((k, nk, new));
                     }
+                    let pairs: Vec<(Option<Row>, Option<Row>)> = if fired.is_some() {
+                        old_rows.iter().zip(&changes).map(|(o, c)| (Some(o.clone()), Some(c.2.clone()))).collect()
+                    } else {
+                        Vec::new()
+                    };
                     let old_refs: Vec<&Row> = old_rows.iter().collect();
-                    Box::pin(crate::exec::write_updates(txn, &child, &old_refs, updates)).await?;
+                    Box::pin(crate::exec::write_updates(txn, &child, &old_refs, changes)).await?;
+                    if let Some(f) = fired {
+                        after.push((f, pairs));
+                    }
                 }
             }
+        }
+        for (f, rows) in after {
+            let pairs: Vec<(Option<&Row>, Option<&Row>)> = rows.iter().map(|(o, n)| (o.as_ref(), n.as_ref())).collect();
+            f.after_rows(txn, &pairs).await?;
+            f.statement(txn, false).await?;
         }
         Ok(())
     })
 }
+
+/// A row a referential action changed: (old, new), None where there is none.
+type RowPair = (Option<Row>, Option<Row>);
 
 /// The DEFAULTs of the constraint's columns.
 fn default_key(child: &TableDef, fk: &ForeignKeyDef) -> Result<Vec<Datum>> {

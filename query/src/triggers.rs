@@ -8,16 +8,20 @@
 //! log records, DDL steps and ROLLBACK undo (`exec/triggers.rs`); its one CHECK [`DEF`] holds
 //! what it does ([`Trigger::to_def`]). DROP TABLE drops its table's triggers.
 //!
-//! The statements that fire them (`exec.rs`: INSERT with VALUES or a query, UPDATE and
-//! DELETE with WHERE or WHERE CURRENT OF) run on the coordinator, which holds each changed
-//! row: BEFORE ROW triggers run on each row before it is checked and written (a NULL result
-//! skips the row, a changed NEW is what is written), AFTER ROW triggers on each written row
-//! once all are written (PostgreSQL queues them to the statement's end too), in the order of
-//! the rows; statement triggers once before and once after. Triggers of one event and timing
-//! fire in name order. Not built: INSTEAD OF (views), TRUNCATE, transition tables
-//! (REFERENCING), constraint triggers, ALTER TABLE ... ENABLE / DISABLE TRIGGER; the writes
-//! that do not fire them refuse a table with triggers of their event (0A000): ON CONFLICT,
-//! UPDATE ... FROM, DELETE ... USING, MERGE, COPY FROM and foreign key actions.
+//! Every write fires them on the coordinator, which holds each changed row: INSERT (VALUES,
+//! a query, ON CONFLICT: BEFORE INSERT on each proposed row, then DO UPDATE's BEFORE UPDATE on
+//! each row it updates, and both kinds' statement triggers), UPDATE and DELETE (WHERE, WHERE
+//! CURRENT OF, FROM / USING), MERGE (the triggers of each action a clause takes, row by row in
+//! the source's order), COPY FROM (statement triggers around the whole COPY, row triggers per
+//! batch) and foreign key actions (the child's triggers, its statement triggers once per
+//! action where PostgreSQL's RI queries fire them once per referenced row). BEFORE ROW
+//! triggers run on each row before its generated columns and checks (a NULL result skips the
+//! row, a changed NEW is what is written), AFTER ROW triggers on each written row once all
+//! are written (PostgreSQL queues them to the statement's end too), in the order of the rows;
+//! statement triggers once before and once after. Triggers of one event and timing fire in
+//! name order. RENAME and SET SCHEMA of a table move its triggers. Not built: INSTEAD OF
+//! (views), TRUNCATE, transition tables (REFERENCING), constraint triggers, ALTER TABLE ...
+//! ENABLE / DISABLE TRIGGER.
 
 use crate::error::{Result, SqlError};
 use crate::txn::Txn;
@@ -311,18 +315,6 @@ impl Fired {
     /// Whether any row-level trigger fires.
     pub fn has_row_triggers(&self) -> bool {
         self.triggers.iter().any(|t| t.row)
-    }
-
-    /// 0A000 for a write that does not fire triggers (`what`) on a table with some.
-    pub fn refuse(table: &Arc<TableDef>, op: Op, what: &str) -> Result<()> {
-        if Fired::of(table, op, &(0..table.columns.len()).collect::<Vec<_>>()).is_some() {
-            return Err(SqlError::unsupported(format!(
-                "{what} on table \"{}\", which has {} triggers, is not supported yet",
-                crate::schema::relname(&table.name),
-                op.name()
-            )));
-        }
-        Ok(())
     }
 
     async fn run(

@@ -36,7 +36,11 @@ async fn messages(port: u16, setup: &str, statements: &[&str]) -> Vec<Vec<String
     client.batch_execute(setup).await.expect("setup");
     let mut out = Vec::new();
     for s in statements {
-        let r = client.simple_query(s).await;
+        let r = match s.split_once('\n').filter(|(head, _)| head.ends_with("FROM STDIN")) {
+            // COPY FROM STDIN with its data after the first line.
+            Some((head, data)) => copy_in(&client, head, data).await.map(|_| Vec::new()),
+            None => client.simple_query(s).await,
+        };
         // The notices of a statement arrive before its result.
         let mut got: Vec<String> = Vec::new();
         tokio::task::yield_now().await;
@@ -57,6 +61,14 @@ async fn messages(port: u16, setup: &str, statements: &[&str]) -> Vec<Vec<String
     drop(client);
     reader.await.expect("reader");
     out
+}
+
+async fn copy_in(c: &tokio_postgres::Client, sql: &str, data: &str) -> Result<u64, tokio_postgres::Error> {
+    use futures::SinkExt;
+    let sink = c.copy_in::<_, bytes::Bytes>(sql).await?;
+    let mut sink = Box::pin(sink);
+    sink.send(bytes::Bytes::copy_from_slice(data.as_bytes())).await?;
+    sink.as_mut().finish().await
 }
 
 const STATEMENTS: &[&str] = &[
@@ -81,6 +93,87 @@ fn notices_and_errors_as_postgresql() {
         let got = messages(o.pg_port, FUNCTIONS, STATEMENTS).await;
         for ((s, w), g) in STATEMENTS.iter().zip(&want).zip(&got) {
             assert_eq!(g, w, "{s}");
+        }
+    });
+}
+
+/// Triggers that say when they fire (and change the rows a BEFORE ROW trigger sees), for every
+/// kind of write.
+const EVERY_WRITE: &str = "
+CREATE TABLE t (k int PRIMARY KEY, v text);
+CREATE TABLE src (k int, v text);
+CREATE TABLE par (id int PRIMARY KEY);
+CREATE TABLE chi (id int PRIMARY KEY, p int REFERENCES par ON DELETE CASCADE ON UPDATE SET NULL, v text);
+CREATE FUNCTION say() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE NOTICE '% % % % old=% new=%', TG_TABLE_NAME, TG_WHEN, TG_LEVEL, TG_OP,
+    CASE WHEN TG_LEVEL = 'ROW' THEN OLD::text END, CASE WHEN TG_LEVEL = 'ROW' THEN NEW::text END;
+  IF TG_LEVEL = 'ROW' AND TG_WHEN = 'BEFORE' AND TG_OP <> 'DELETE' THEN
+    IF NEW.v = 'skip' THEN RETURN NULL; END IF;
+    NEW.v := NEW.v || '!';
+  END IF;
+  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER b_row BEFORE INSERT OR UPDATE OR DELETE ON t FOR EACH ROW EXECUTE FUNCTION say();
+CREATE TRIGGER a_row AFTER INSERT OR UPDATE OR DELETE ON t FOR EACH ROW EXECUTE FUNCTION say();
+CREATE TRIGGER b_stmt BEFORE INSERT OR UPDATE OR DELETE ON t FOR EACH STATEMENT EXECUTE FUNCTION say();
+CREATE TRIGGER a_stmt AFTER INSERT OR UPDATE OR DELETE ON t FOR EACH STATEMENT EXECUTE FUNCTION say();
+CREATE TRIGGER b_row BEFORE UPDATE OR DELETE ON chi FOR EACH ROW EXECUTE FUNCTION say();
+CREATE TRIGGER a_row AFTER UPDATE OR DELETE ON chi FOR EACH ROW EXECUTE FUNCTION say();
+CREATE TRIGGER a_stmt AFTER UPDATE OR DELETE ON chi FOR EACH STATEMENT EXECUTE FUNCTION say();
+INSERT INTO src VALUES (1, 's'), (2, 'u');
+INSERT INTO par VALUES (1), (2);
+INSERT INTO chi VALUES (1, 1, 'x'), (2, 2, 'y');
+";
+
+/// Each statement changes at most one row per table, so the order of the notices is the
+/// statement's own (not that of a scan).
+const WRITES: &[&str] = &[
+    "INSERT INTO t VALUES (1, 'a') ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+    "INSERT INTO t VALUES (1, 'b') ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+    "INSERT INTO t VALUES (1, 'c') ON CONFLICT DO NOTHING",
+    "INSERT INTO t VALUES (1, 'skip') ON CONFLICT (k) DO UPDATE SET v = 'never'",
+    "UPDATE t SET v = src.v FROM src WHERE src.k = t.k",
+    "MERGE INTO t USING (SELECT * FROM src WHERE k = 2) s ON s.k = t.k \
+     WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT VALUES (s.k, s.v)",
+    "MERGE INTO t USING (SELECT * FROM src WHERE k = 1) s ON s.k = t.k \
+     WHEN MATCHED THEN UPDATE SET v = 'm' WHEN NOT MATCHED THEN INSERT VALUES (s.k, s.v)",
+    "DELETE FROM t USING src WHERE src.k = t.k AND src.k = 2",
+    "COPY t (k, v) FROM STDIN\n5\tc\n6\tskip\n7\td\n",
+    "DELETE FROM par WHERE id = 1",
+    "UPDATE par SET id = 3 WHERE id = 2",
+    "SELECT string_agg(k || '=' || v, ' ' ORDER BY k) FROM t",
+    "SELECT string_agg(id || '=' || coalesce(p::text, 'null') || v, ' ' ORDER BY id) FROM chi",
+];
+
+#[test]
+fn triggers_fire_from_every_write_as_postgresql() {
+    let Some(pg) = RealPostgres::start_or_skip() else { return };
+    let o = Orbit::start(&["--shards", "2"]);
+    pg_runtime().block_on(async {
+        let want = messages(pg.port, EVERY_WRITE, WRITES).await;
+        assert!(want.iter().all(|m| m.iter().all(|l| !l.starts_with("ERROR"))), "PostgreSQL: {want:?}");
+        assert_eq!(want[0].len(), 6, "PostgreSQL's notices of the first INSERT: {want:?}");
+        let got = messages(o.pg_port, EVERY_WRITE, WRITES).await;
+        for ((s, w), g) in WRITES.iter().zip(&want).zip(&got) {
+            assert_eq!(g, w, "{s}");
+        }
+        // The rows the statements left, as PostgreSQL's.
+        for sql in ["SELECT k, v FROM t ORDER BY k", "SELECT id, p, v FROM chi ORDER BY id"] {
+            let rows = |port| async move {
+                let c = pg_connect(port).await;
+                let rows = c.simple_query(sql).await.expect(sql);
+                rows.iter()
+                    .filter_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(r) => {
+                            Some((0..r.len()).map(|i| r.get(i).unwrap_or("NULL").to_string()).collect::<Vec<_>>())
+                        }
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(rows(o.pg_port).await, rows(pg.port).await, "{sql}");
         }
     });
 }

@@ -33,10 +33,13 @@ const BATCH_ROWS: usize = 1000;
 /// Runs a COPY on the connection; the command tag (`COPY n`) or the error to report.
 pub(super) async fn run(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
     if plan.to {
-        copy_out(c, plan).await
-    } else {
-        copy_in(c, plan).await
+        return copy_out(c, plan).await;
     }
+    let r = copy_in(c, plan).await;
+    // The notices its triggers raised, also when it then failed.
+    let pid = c.activity.borrow().pid;
+    super::send_notices(c, &orbit_query::plpgsql::take_notices(pid));
+    r
 }
 
 fn lost(e: std::io::Error) -> SqlError {
@@ -78,6 +81,7 @@ async fn copy_in(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {
 /// Reads CopyData until CopyDone, inserting the rows a batch at a time into `own` (the COPY's
 /// own transaction) or else the connection's.
 async fn read_in(c: &mut Conn, mut own: Option<&mut Txn>, reader: &mut CopyIn) -> Result<String, SqlError> {
+    statement_triggers(c, own.as_deref_mut(), reader, true).await?;
     loop {
         let (t, msg) = c.message().await.map_err(lost)?;
         match super::decode(msg) {
@@ -101,6 +105,7 @@ async fn read_in(c: &mut Conn, mut own: Option<&mut Txn>, reader: &mut CopyIn) -
                 }
                 reader.finish()?;
                 insert_batch(c, own.as_deref_mut(), reader).await?;
+                statement_triggers(c, own.as_deref_mut(), reader, false).await?;
                 return Ok(format!("COPY {}", reader.count));
             }
             Some(F::CopyFail(f)) => {
@@ -116,6 +121,21 @@ async fn read_in(c: &mut Conn, mut own: Option<&mut Txn>, reader: &mut CopyIn) -
             }
         }
     }
+}
+
+/// The table's statement-level INSERT triggers, before the first row or after the last.
+async fn statement_triggers(
+    c: &mut Conn,
+    own: Option<&mut Txn>,
+    reader: &CopyIn,
+    before: bool,
+) -> Result<(), SqlError> {
+    let table = reader.table().clone();
+    let t = match own {
+        Some(t) => t,
+        None => c.txn.as_mut().ok_or_else(|| SqlError::internal("COPY without a transaction"))?,
+    };
+    orbit_query::exec::copy_statement_triggers(t, &table, before).await
 }
 
 /// Inserts the rows read so far, through INSERT's path, into `own` or else the connection's
@@ -138,7 +158,11 @@ async fn insert_batch(c: &mut Conn, own: Option<&mut Txn>, reader: &mut CopyIn) 
         Some(t) => t,
         None => c.txn.as_mut().ok_or_else(|| SqlError::internal("COPY without a transaction"))?,
     };
-    orbit_query::exec::copy_insert(t, &table, rows, &defaults).await.map_err(context)
+    let read = rows.len();
+    let inserted = orbit_query::exec::copy_insert(t, &table, rows, &defaults).await.map_err(context)?;
+    // Rows a BEFORE ROW trigger skipped are not counted.
+    reader.count -= (read - inserted) as u64;
+    Ok(())
 }
 
 async fn copy_out(c: &mut Conn, plan: &CopyPlan) -> Result<String, SqlError> {

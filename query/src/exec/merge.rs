@@ -11,6 +11,7 @@ use super::{check_not_null, matches, utility, write_updates, QueryResult};
 use crate::bind::merge::{Action, MergePlan, WhenClause};
 use crate::error::{Result, SqlError};
 use crate::expr::{self, Ctx, Expr};
+use crate::triggers::{Fired, Op};
 use crate::txn::{SnapshotCheck, Txn};
 use orbit_engine::table::{Datum, Row, TableDef};
 use std::collections::{HashMap, HashSet};
@@ -31,6 +32,27 @@ fn pick(clauses: &[WhenClause], matched: bool, row: &[Datum], params: &[Datum]) 
         }
     }
     Ok(None)
+}
+
+const INSERT: usize = 0;
+const UPDATE: usize = 1;
+const DELETE: usize = 2;
+
+/// The triggers a MERGE fires: those of INSERT, UPDATE and DELETE (at [`INSERT`], [`UPDATE`],
+/// [`DELETE`]) where a clause takes that action.
+fn fired(m: &MergePlan) -> [Option<Fired>; 3] {
+    let takes = |f: fn(&Action) -> bool| m.clauses.iter().any(|c| f(&c.action));
+    let mut set: Vec<usize> = Vec::new();
+    for c in &m.clauses {
+        if let Action::Update(sets) = &c.action {
+            set.extend(sets.iter().map(|(i, _)| *i));
+        }
+    }
+    [
+        if takes(|a| matches!(a, Action::Insert(_))) { Fired::of(&m.table, Op::Insert, &[]) } else { None },
+        if takes(|a| matches!(a, Action::Update(_))) { Fired::of(&m.table, Op::Update, &set) } else { None },
+        if takes(|a| matches!(a, Action::Delete)) { Fired::of(&m.table, Op::Delete, &[]) } else { None },
+    ]
 }
 
 fn changes_row(a: &Action) -> bool {
@@ -58,8 +80,11 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
         txn.check_writable("MERGE")?;
     }
     let table = &m.table;
-    for op in [crate::triggers::Op::Insert, crate::triggers::Op::Update, crate::triggers::Op::Delete] {
-        crate::triggers::Fired::refuse(table, op, "MERGE")?;
+    let fired = fired(m);
+    // Statement-level BEFORE triggers of each kind of action a clause takes: INSERT, UPDATE,
+    // DELETE (PostgreSQL's order).
+    for f in fired.iter().flatten() {
+        f.statement(txn, true).await?;
     }
     let width = table.row_len();
     // The target's part of a joined row.
@@ -93,6 +118,9 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
     let mut updates: Vec<(usize, Vec<u8>, Row)> = Vec::new();
     let mut deletes: Vec<(Vec<u8>, Row)> = Vec::new();
     let mut inserts: Vec<(usize, Row)> = Vec::new();
+    // The actions in the order of the rows that took them: (INSERT, UPDATE, DELETE as 0, 1, 2;
+    // the position in its list).
+    let mut order: Vec<(usize, usize)> = Vec::new();
     for (key, mut row, mut chosen) in rows {
         let mut matched = key.is_some();
         let now = key.as_ref().and_then(|k| latest.get(k));
@@ -120,7 +148,10 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
         let k = key.filter(|_| matched);
         match (&m.clauses[i].action, k) {
             (Action::Nothing, _) => {}
-            (Action::Insert(_), _) => inserts.push((i, row)),
+            (Action::Insert(_), _) => {
+                order.push((INSERT, inserts.len()));
+                inserts.push((i, row));
+            }
             (Action::Update(_) | Action::Delete, Some(k)) => {
                 if txn.own(table, &k).is_none() && !latest.contains_key(&k) {
                     return Err(SqlError::internal("MERGE would change a row it did not lock"));
@@ -129,8 +160,14 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
                     return Err(second_time());
                 }
                 match &m.clauses[i].action {
-                    Action::Update(_) => updates.push((i, k, row)),
-                    _ => deletes.push((k, row[at.clone()].to_vec())),
+                    Action::Update(_) => {
+                        order.push((UPDATE, updates.len()));
+                        updates.push((i, k, row));
+                    }
+                    _ => {
+                        order.push((DELETE, deletes.len()));
+                        deletes.push((k, row[at.clone()].to_vec()));
+                    }
                 }
             }
             (Action::Update(_) | Action::Delete, None) => {
@@ -138,8 +175,6 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
             }
         }
     }
-    let count = updates.len() + deletes.len() + inserts.len();
-
     // The new rows, all computed before anything is written.
     let generated = crate::bind::GeneratedColumns::of(table)?;
     let mut resolved: HashMap<usize, Vec<Vec<Expr>>> = HashMap::new();
@@ -161,9 +196,10 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
         *n += 1;
         t.get(*n - 1).cloned()
     };
-    let mut old = Vec::with_capacity(updates.len());
-    let mut new_rows = Vec::with_capacity(updates.len());
-    for (i, k, row) in &updates {
+    // Each action's new row (None once a BEFORE ROW trigger skipped it; a delete's is the row
+    // it deletes).
+    let mut updated: Vec<Option<Row>> = Vec::with_capacity(updates.len());
+    for (i, _, row) in &updates {
         let Action::Update(sets) = &m.clauses[*i].action else { continue };
         let exprs = next_exprs(*i);
         let cx = Ctx { row, params, aggs: &[] };
@@ -172,6 +208,36 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
             let e = exprs.as_ref().map_or(e, |t| &t[j]);
             new[*col] = expr::eval(e, &cx)?;
         }
+        updated.push(Some(new));
+    }
+    let mut inserted: Vec<Option<Row>> = Vec::with_capacity(inserts.len());
+    for (i, row) in &inserts {
+        let Action::Insert(values) = &m.clauses[*i].action else { continue };
+        let exprs = next_exprs(*i);
+        let values = exprs.as_deref().unwrap_or(values);
+        let cx = Ctx { row, params, aggs: &[] };
+        inserted.push(Some(values.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Row>>()?));
+    }
+    let mut deleted: Vec<Option<Row>> = deletes.iter().map(|(_, r)| Some(r.clone())).collect();
+    if fired.iter().flatten().any(|f| f.has_row_triggers()) {
+        // BEFORE ROW triggers, row by row in the source's order: they may change a new row or
+        // skip its action.
+        for &(kind, n) in &order {
+            let Some(f) = fired[kind].as_ref().filter(|f| f.has_row_triggers()) else { continue };
+            let (slot, old) = match kind {
+                INSERT => (&mut inserted[n], None),
+                UPDATE => (&mut updated[n], Some(updates[n].2[at.clone()].to_vec())),
+                _ => (&mut deleted[n], Some(deletes[n].1.clone())),
+            };
+            let Some(new) = slot.take() else { continue };
+            let kept = f.before_rows(txn, vec![(old, new.clone())]).await?.pop().flatten();
+            *slot = kept.map(|k| if kind == DELETE { new } else { k });
+        }
+    }
+    let mut old = Vec::with_capacity(updates.len());
+    let mut new_rows = Vec::with_capacity(updates.len());
+    for ((_, k, row), new) in updates.iter().zip(&updated) {
+        let Some(mut new) = new.clone() else { continue };
         generated.fill(&mut new)?;
         check_not_null(table, &new)?;
         let nk = table.key_of(&new);
@@ -179,16 +245,21 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
         new_rows.push((k.clone(), nk, new));
     }
     let mut fresh = Vec::with_capacity(inserts.len());
-    for (i, row) in &inserts {
-        let Action::Insert(values) = &m.clauses[*i].action else { continue };
-        let exprs = next_exprs(*i);
-        let values = exprs.as_deref().unwrap_or(values);
-        let cx = Ctx { row, params, aggs: &[] };
-        let mut new = values.iter().map(|e| expr::eval(e, &cx)).collect::<Result<Row>>()?;
-        generated.fill(&mut new)?;
-        check_not_null(table, &new)?;
-        fresh.push(new);
+    for new in inserted.iter_mut().flatten() {
+        generated.fill(new)?;
+        check_not_null(table, new)?;
+        fresh.push(new.clone());
     }
+    // The rows written, for the AFTER ROW triggers.
+    let written_updates: Vec<Option<Row>> = if fired[UPDATE].is_some() {
+        let mut it = new_rows.iter();
+        updated.iter().map(|u| u.as_ref().and_then(|_| it.next()).map(|c| c.2.clone())).collect()
+    } else {
+        Vec::new()
+    };
+    let deletes: Vec<(Vec<u8>, Row)> =
+        deletes.into_iter().zip(&deleted).filter(|(_, d)| d.is_some()).map(|(d, _)| d).collect();
+    let count = new_rows.len() + deletes.len() + fresh.len();
 
     // Written: the deletes first (a key they free may be taken again), the updates, the inserts.
     if !deletes.is_empty() {
@@ -209,6 +280,33 @@ pub(super) async fn merge(txn: &mut Txn, m: &MergePlan, params: &[Datum]) -> Res
     if !fresh.is_empty() {
         let fresh = utility::with_row_ids(table, fresh).await?;
         super::insert_rows_with(txn, table, fresh, true).await?;
+    }
+    if fired.iter().flatten().any(|f| f.has_row_triggers()) {
+        for &(kind, n) in &order {
+            let Some(f) = &fired[kind] else { continue };
+            match kind {
+                INSERT => {
+                    if let Some(new) = &inserted[n] {
+                        f.after_rows(txn, &[(None, Some(new))]).await?;
+                    }
+                }
+                UPDATE => {
+                    if let Some(new) = &written_updates[n] {
+                        let old = &updates[n].2[at.clone()];
+                        f.after_rows(txn, &[(Some(&old.to_vec()), Some(new))]).await?;
+                    }
+                }
+                _ => {
+                    if let Some(gone) = &deleted[n] {
+                        f.after_rows(txn, &[(Some(gone), None)]).await?;
+                    }
+                }
+            }
+        }
+    }
+    // Statement-level AFTER triggers: DELETE, UPDATE, INSERT (PostgreSQL's order).
+    for f in fired.iter().rev().flatten() {
+        f.statement(txn, false).await?;
     }
     Ok(QueryResult { rows: vec![], tag: format!("MERGE {count}"), notices: vec![] })
 }

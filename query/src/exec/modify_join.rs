@@ -76,24 +76,38 @@ pub(super) async fn update_from(
     params: &[orbit_engine::table::Datum],
 ) -> Result<QueryResult> {
     txn.check_writable("UPDATE")?;
-    crate::triggers::Fired::refuse(table, crate::triggers::Op::Update, "UPDATE ... FROM")?;
     let set_exprs: Vec<Expr> = sets.iter().map(|(_, e)| e.clone()).collect();
     if crate::sequence::any_uses(&set_exprs) {
         return Err(SqlError::unsupported("nextval(), currval() and setval() are not supported in UPDATE ... FROM"));
+    }
+    let set_columns: Vec<usize> = sets.iter().map(|(i, _)| *i).collect();
+    let fired = crate::triggers::Fired::of(table, crate::triggers::Op::Update, &set_columns);
+    if let Some(f) = &fired {
+        f.statement(txn, true).await?;
     }
     let width = table.row_len();
     let rows = matched(txn, table, join, filter, params).await?;
     // Compute every new row first: an error leaves the write set untouched.
     let generated = crate::bind::GeneratedColumns::of(table)?;
-    let mut changes = Vec::with_capacity(rows.len());
-    let mut returned = Vec::with_capacity(rows.len());
-    let old: Vec<Row> = rows.iter().map(|(_, r)| r[..width].to_vec()).collect();
+    let mut computed = Vec::with_capacity(rows.len());
     for (k, joined) in rows {
         let cx = Ctx { row: &joined, params, aggs: &[] };
         let mut new: Row = joined[..width].to_vec();
         for (i, e) in sets {
             new[*i] = expr::eval(e, &cx)?;
         }
+        computed.push((k, joined, new));
+    }
+    if let Some(f) = fired.as_ref().filter(|f| f.has_row_triggers()) {
+        // BEFORE ROW triggers may change each new row or skip it.
+        let pairs = computed.iter().map(|(_, joined, new)| (Some(joined[..width].to_vec()), new.clone())).collect();
+        let kept = f.before_rows(txn, pairs).await?;
+        computed = computed.into_iter().zip(kept).filter_map(|((k, j, _), n)| n.map(|n| (k, j, n))).collect();
+    }
+    let mut changes = Vec::with_capacity(computed.len());
+    let mut returned = Vec::with_capacity(computed.len());
+    let old: Vec<Row> = computed.iter().map(|(_, r, _)| r[..width].to_vec()).collect();
+    for (k, joined, mut new) in computed {
         generated.fill(&mut new)?;
         check_not_null(table, &new)?;
         let nk = table.key_of(&new);
@@ -107,9 +121,16 @@ pub(super) async fn update_from(
     let refused = written.refused(table, &returned, params)?;
     let out = returning_rows(written.returning, &returned, params)?;
     let count = changes.len();
+    let new_rows: Vec<Row> = if fired.is_some() { changes.iter().map(|c| c.2.clone()).collect() } else { Vec::new() };
     write_updates(txn, table, &old.iter().collect::<Vec<_>>(), changes).await?;
     if let Some(e) = refused {
         return Err(e);
+    }
+    if let Some(f) = &fired {
+        let pairs: Vec<(Option<&Row>, Option<&Row>)> =
+            old.iter().zip(&new_rows).map(|(o, n)| (Some(o), Some(n))).collect();
+        f.after_rows(txn, &pairs).await?;
+        f.statement(txn, false).await?;
     }
     Ok(QueryResult { rows: out, tag: format!("UPDATE {count}"), notices: vec![] })
 }
@@ -123,8 +144,18 @@ pub(super) async fn delete_using(
     params: &[orbit_engine::table::Datum],
 ) -> Result<QueryResult> {
     txn.check_writable("DELETE")?;
-    crate::triggers::Fired::refuse(table, crate::triggers::Op::Delete, "DELETE ... USING")?;
-    let rows = matched(txn, table, join, filter, params).await?;
+    let fired = crate::triggers::Fired::of(table, crate::triggers::Op::Delete, &[]);
+    if let Some(f) = &fired {
+        f.statement(txn, true).await?;
+    }
+    let mut rows = matched(txn, table, join, filter, params).await?;
+    let width = table.row_len();
+    if let Some(f) = fired.as_ref().filter(|f| f.has_row_triggers()) {
+        // BEFORE ROW triggers may skip a row (NULL).
+        let pairs = rows.iter().map(|(_, r)| (Some(r[..width].to_vec()), r[..width].to_vec())).collect();
+        let kept = f.before_rows(txn, pairs).await?;
+        rows = rows.into_iter().zip(kept).filter(|(_, k)| k.is_some()).map(|(r, _)| r).collect();
+    }
     let joined: Vec<Row> = rows.iter().map(|(_, r)| r.clone()).collect();
     let out = returning_rows(returning, &joined, params)?;
     let count = rows.len();
@@ -134,8 +165,7 @@ pub(super) async fn delete_using(
         let changes: Vec<crate::index::RowChange> = old.iter().map(|r| (Some(r), None)).collect();
         crate::index::maintain(txn, table, &changes).await?;
     }
-    let width = table.row_len();
-    let gone: Vec<Row> = if crate::foreign_key::is_referenced(table) {
+    let gone: Vec<Row> = if crate::foreign_key::is_referenced(table) || fired.is_some() {
         rows.iter().map(|(_, r)| r[..width].to_vec()).collect()
     } else {
         Vec::new()
@@ -144,5 +174,10 @@ pub(super) async fn delete_using(
         txn.write(table, k, None)?;
     }
     crate::foreign_key::after_delete(txn, table, &gone).await?;
+    if let Some(f) = &fired {
+        let pairs: Vec<(Option<&Row>, Option<&Row>)> = gone.iter().map(|r| (Some(r), None)).collect();
+        f.after_rows(txn, &pairs).await?;
+        f.statement(txn, false).await?;
+    }
     Ok(QueryResult { rows: out, tag: format!("DELETE {count}"), notices: vec![] })
 }

@@ -95,3 +95,16 @@ pub(super) async fn drop_of_tables(txn: &mut Txn, tables: &[Arc<TableDef>]) -> R
     }
     Ok(())
 }
+
+/// Moves the triggers of a table renamed (or moved to another schema) from `from` to `to`.
+pub(super) async fn rename_of_table(txn: &mut Txn, from: &str, to: &str) -> Result<()> {
+    for t in crate::triggers::of_table(from) {
+        let entry = Trigger::entry_name(&t.table, &t.name);
+        if let Some(def) = crate::bind::lookup_table(&entry) {
+            catalog_types::drop_entry(txn, &Entry::new((*t).clone()), &def).await?;
+            let moved = Trigger { oid: 0, table: to.to_string(), ..(*t).clone() };
+            catalog_types::create(txn, &Entry::new(moved)).await?;
+        }
+    }
+    Ok(())
+}

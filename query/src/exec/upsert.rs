@@ -5,7 +5,9 @@
 //! committed, changed earlier in the transaction, or by an earlier row of this statement — is
 //! skipped (DO NOTHING) or updates the row that holds it (DO UPDATE, whose expressions see that
 //! row followed by the proposed one as EXCLUDED); DO UPDATE refuses to change one row twice
-//! (21000), as PostgreSQL does. The other unique indexes are checked as for INSERT.
+//! (21000), as PostgreSQL does. The other unique indexes are checked as for INSERT. DO UPDATE
+//! runs the table's BEFORE UPDATE ROW triggers on each row it updates ([`Triggers`]); the
+//! caller fires the rest.
 
 use super::{check_not_null, ctx, duplicate, matches, returning_rows, QueryResult, Written};
 use crate::bind::{Arbiter, OnConflict};
@@ -24,6 +26,16 @@ fn arbiter_key(table: &TableDef, a: Arbiter, row: &[Datum]) -> Result<Option<Vec
     })
 }
 
+/// The triggers an upsert fires itself ([`crate::triggers`]).
+pub(super) struct Triggers<'a> {
+    /// DO UPDATE's BEFORE UPDATE ROW triggers, run on each row it updates.
+    pub update: Option<&'a crate::triggers::Fired>,
+    /// Whether the caller wants the rows written (for AFTER ROW triggers).
+    pub after: bool,
+}
+
+/// The statement's result, and when `triggers.after` asks, the rows it wrote in order: (the
+/// row an update replaced, the row written).
 pub(super) async fn upsert(
     txn: &mut Txn,
     table: &Arc<TableDef>,
@@ -31,7 +43,8 @@ pub(super) async fn upsert(
     oc: &OnConflict,
     written: Written<'_>,
     params: &[Datum],
-) -> Result<QueryResult> {
+    triggers: Triggers<'_>,
+) -> Result<(QueryResult, Vec<(Option<Row>, Row)>)> {
     let arbiters: Vec<Arbiter> = match oc {
         OnConflict::Nothing(Some(a)) | OnConflict::Update { arbiter: a, .. } => vec![*a],
         OnConflict::Nothing(None) => {
@@ -102,6 +115,7 @@ pub(super) async fn upsert(
     let mut changed = Vec::new();
     let mut index_changes: Vec<(Option<Row>, Row)> = Vec::new();
     let fk = crate::foreign_key::involved(table);
+    let mut events = Vec::new();
     let mut fk_changes: Vec<(Option<Row>, Row)> = Vec::new();
     for row in rows {
         // The existing row this one collides with on an arbiter, if any.
@@ -147,6 +161,19 @@ pub(super) async fn upsert(
                 for (i, e) in sets {
                     new[*i] = expr::eval(e, &ctx(&both, params))?;
                 }
+                if let Some(f) = triggers.update {
+                    // A BEFORE UPDATE ROW trigger may change the new row or skip the update.
+                    let Some(changed) = f.before_rows(txn, vec![(Some(old.clone()), new)]).await?.pop().flatten()
+                    else {
+                        continue;
+                    };
+                    new = changed;
+                    if table.key_of(&new) != k {
+                        return Err(SqlError::unsupported(
+                            "a BEFORE UPDATE trigger changing the primary key in INSERT ... ON CONFLICT DO UPDATE is not supported",
+                        ));
+                    }
+                }
                 generated.fill(&mut new)?;
                 check_not_null(table, &new)?;
                 (k, Some(old), new)
@@ -173,6 +200,9 @@ pub(super) async fn upsert(
         if fk {
             fk_changes.push((before.clone(), new.clone()));
         }
+        if triggers.after {
+            events.push((before.clone(), new.clone()));
+        }
         if !table.indexes.is_empty() {
             index_changes.push((before, new.clone()));
         }
@@ -190,5 +220,5 @@ pub(super) async fn upsert(
         return Err(e);
     }
     let out = returning_rows(written.returning, &changed, params)?;
-    Ok(QueryResult { rows: out, tag: format!("INSERT 0 {}", changed.len()), notices: vec![] })
+    Ok((QueryResult { rows: out, tag: format!("INSERT 0 {}", changed.len()), notices: vec![] }, events))
 }

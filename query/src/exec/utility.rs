@@ -81,7 +81,8 @@ async fn new_row_ids(
 }
 
 /// Inserts one batch of COPY FROM rows (full rows, NOT NULL already checked) into `txn`'s
-/// write set, through INSERT's path. Columns in `defaults` (left out of COPY's column list,
+/// write set, through INSERT's path, firing the table's row-level INSERT triggers; how many
+/// were inserted (a BEFORE ROW trigger may skip some). Columns in `defaults` (left out of COPY's column list,
 /// with a DEFAULT expression) are computed per row first. On a taken key (23505) the error
 /// comes with the index of the row that hit it (a key twice in the batch: its second row), for
 /// the CONTEXT's line.
@@ -90,17 +91,20 @@ pub async fn copy_insert(
     table: &Arc<TableDef>,
     mut rows: Vec<Row>,
     defaults: &[usize],
-) -> std::result::Result<(), (SqlError, Option<usize>)> {
+) -> std::result::Result<usize, (SqlError, Option<usize>)> {
     txn.check_writable("COPY FROM").map_err(|e| (e, None))?;
     // Into a partition or partitioned table: the root's storage takes the rows, each checked
     // to belong there (`crate::partitions`).
     let (table, checks) = crate::bind::copy_target(table).map_err(|e| (e, None))?;
     let table = &table;
-    crate::triggers::Fired::refuse(table, crate::triggers::Op::Insert, "COPY FROM").map_err(|e| (e, None))?;
     if crate::catalog::is_view(table) {
         return Err((crate::catalog::read_only(table), None));
     }
     let generated = crate::bind::GeneratedColumns::of(table).map_err(|e| (e, None))?;
+    let fired = crate::triggers::Fired::of(table, crate::triggers::Op::Insert, &[]).filter(|f| f.has_row_triggers());
+    // Each row's place in the batch (for the CONTEXT line of an error), past rows a BEFORE ROW
+    // trigger skipped.
+    let mut at: Vec<usize> = (0..rows.len()).collect();
     if !defaults.is_empty() {
         let exprs = defaults
             .iter()
@@ -116,19 +120,31 @@ pub async fn copy_insert(
                 row[i] = crate::expr::eval(&e, &crate::expr::Ctx { row: &[], params: &[], aggs: &[] })
                     .map_err(|e| (e, Some(n)))?;
             }
-            generated.fill(row).map_err(|e| (e, Some(n)))?;
-            super::check_not_null(table, row).map_err(|e| (e, Some(n)))?;
         }
-    } else if table.columns.iter().any(|c| c.generated.is_some()) {
+    }
+    if let Some(f) = &fired {
+        // BEFORE ROW triggers see each row with its defaults, and may change or skip it.
+        let kept = f.before_rows(txn, rows.into_iter().map(|r| (None, r)).collect()).await.map_err(|e| (e, None))?;
+        let mut still = Vec::with_capacity(kept.len());
+        rows = Vec::with_capacity(kept.len());
+        for (n, r) in at.into_iter().zip(kept) {
+            if let Some(r) = r {
+                still.push(n);
+                rows.push(r);
+            }
+        }
+        at = still;
+    }
+    if !defaults.is_empty() || fired.is_some() || table.columns.iter().any(|c| c.generated.is_some()) {
         // Generated columns are computed (and the row checked again with them).
-        for (n, row) in rows.iter_mut().enumerate() {
+        for (row, &n) in rows.iter_mut().zip(&at) {
             generated.fill(row).map_err(|e| (e, Some(n)))?;
             super::check_not_null(table, row).map_err(|e| (e, Some(n)))?;
         }
     }
     if !checks.is_empty() {
         let written = super::Written { returning: None, checks: &checks };
-        for (n, row) in rows.iter().enumerate() {
+        for (row, &n) in rows.iter().zip(&at) {
             if let Some(e) = written.refused(table, std::slice::from_ref(row), &[]).map_err(|e| (e, Some(n)))? {
                 return Err((e, Some(n)));
             }
@@ -141,6 +157,8 @@ pub async fn copy_insert(
         rows.iter().map(|r| table.pk.iter().map(|&i| r[i].clone()).collect()).collect()
     };
     let rows = with_row_ids(table, rows).await.map_err(|e| (e, None))?;
+    let count = rows.len();
+    let written = if fired.is_some() { rows.clone() } else { Vec::new() };
     super::insert_rows_with(txn, table, rows, true).await.map_err(|e| {
         if e.code != code::UNIQUE_VIOLATION {
             return (e, None);
@@ -155,9 +173,24 @@ pub async fn copy_insert(
             })
             .map(|(i, _)| i)
             .collect();
-        let at = named.get(1).or(named.first()).copied();
-        (e, at)
-    })
+        let n = named.get(1).or(named.first()).copied();
+        (e, n.and_then(|n| at.get(n).copied()))
+    })?;
+    if let Some(f) = &fired {
+        let pairs: Vec<(Option<&Row>, Option<&Row>)> = written.iter().map(|r| (None, Some(r))).collect();
+        f.after_rows(txn, &pairs).await.map_err(|e| (e, None))?;
+    }
+    Ok(count)
+}
+
+/// COPY FROM's statement-level INSERT triggers (`before`: before its first row, else after
+/// its last).
+pub async fn copy_statement_triggers(txn: &mut Txn, table: &Arc<TableDef>, before: bool) -> Result<()> {
+    let (table, _) = crate::bind::copy_target(table)?;
+    if let Some(f) = crate::triggers::Fired::of(&table, crate::triggers::Op::Insert, &[]) {
+        f.statement(txn, before).await?;
+    }
+    Ok(())
 }
 
 /// The rows COPY TO writes, as the text of each copied column (None: NULL).

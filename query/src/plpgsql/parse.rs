@@ -347,11 +347,25 @@ impl P<'_> {
                             && next.is_some_and(|n| n.is_op("."))
                             && self.t.get(j + 2).filter(|_| j + 2 < b).is_some_and(|x| x.is_op("*"))
                         {
-                            // `rec.*`: the record's fields, as `($k).*` reads them.
+                            // `rec.*`: the record's fields, as `($k).*` reads them, in a list
+                            // (a select list, VALUES, ROW); in an expression (`new.*::text`,
+                            // `new.* IS DISTINCT FROM old.*`) the record as one value, as
+                            // PostgreSQL reads `t.*` there.
                             if let Some(id) = self.lookup(w).filter(|&id| self.is_record(id)) {
-                                text.push('(');
+                                let listed = |x: Option<&Token>| {
+                                    x.is_none_or(|x| {
+                                        !matches!(x.tok, Tok::Op(_)) || x.is_op(",") || x.is_op("(") || x.is_op(")")
+                                    })
+                                };
+                                let after = self.t.get(j + 3).filter(|_| j + 3 < b);
+                                let whole = !listed(prev) || !listed(after) || after.is_some_and(|x| x.is("is"));
+                                if !whole {
+                                    text.push('(');
+                                }
                                 param(Ref::Var(id), &mut text);
-                                text.push_str(").*");
+                                if !whole {
+                                    text.push_str(").*");
+                                }
                                 last = self.t[j + 2].end;
                                 j += 3;
                                 continue;

@@ -64,7 +64,7 @@ mod from_scalar;
 mod functions;
 mod generated;
 mod grouping;
-mod index_exprs;
+pub(crate) mod index_exprs;
 mod json_ops;
 mod lateral;
 mod literals;
@@ -2493,6 +2493,7 @@ impl Binder<'_> {
                 Ok((self.create_trigger(values)?, vec![]))
             }
             S::DropTrigger(d) => Ok((self.drop_trigger(d)?, vec![])),
+            S::AlterTrigger(a) => Ok((self.alter_trigger(a)?, vec![])),
             S::Set(ast::Set::SingleAssignment { variable, values, .. }) if variable.to_string() == domain::MARKER => {
                 Ok((domain::bind(values)?, vec![]))
             }

@@ -33,6 +33,7 @@ const PG_AUTH_MEMBERS_OID: u32 = 1261;
 const PG_STAT_USER_TABLES_OID: u32 = 12161;
 const VIEWS_OID: u32 = 13483;
 const SEQUENCES_OID: u32 = 13386;
+const TRIGGERS_OID: u32 = 13440;
 const DOMAINS_OID: u32 = 13320;
 const DOMAIN_CONSTRAINTS_OID: u32 = 13310;
 const PG_SHDESCRIPTION_OID: u32 = 2396;
@@ -173,6 +174,31 @@ pub(crate) const VIEWS: &[View] = &[
             ("cycle_option", T),
         ],
     },
+    // The triggers (`crate::triggers`), one row per event.
+    View {
+        schema: "information_schema",
+        name: "triggers",
+        oid: TRIGGERS_OID,
+        columns: &[
+            ("trigger_catalog", N),
+            ("trigger_schema", N),
+            ("trigger_name", N),
+            ("event_manipulation", T),
+            ("event_object_catalog", N),
+            ("event_object_schema", N),
+            ("event_object_table", N),
+            ("action_order", I4),
+            ("action_condition", T),
+            ("action_statement", T),
+            ("action_orientation", T),
+            ("action_timing", T),
+            ("action_reference_old_table", N),
+            ("action_reference_new_table", N),
+            ("action_reference_old_row", N),
+            ("action_reference_new_row", N),
+            ("created", TZ),
+        ],
+    },
     // The domains (`crate::domains`).
     View {
         schema: "information_schema",
@@ -262,6 +288,7 @@ pub(crate) async fn rows(oid: u32, txn: &Txn) -> Result<Option<Vec<Row>>> {
         PG_STAT_USER_TABLES_OID => stat_user_tables(txn).await?,
         PG_MATVIEWS_OID => matviews(txn),
         SEQUENCES_OID => sequences(txn).await?,
+        TRIGGERS_OID => crate::triggers::information_schema_rows(),
         DOMAINS_OID => crate::domains::information_schema_rows(txn.id, false),
         DOMAIN_CONSTRAINTS_OID => crate::domains::information_schema_rows(txn.id, true),
         _ => return Ok(None),

@@ -19,9 +19,12 @@
 //! row, a changed NEW is what is written), AFTER ROW triggers on each written row once all
 //! are written (PostgreSQL queues them to the statement's end too), in the order of the rows;
 //! statement triggers once before and once after. Triggers of one event and timing fire in
-//! name order. RENAME and SET SCHEMA of a table move its triggers. Not built: INSTEAD OF
-//! (views), TRUNCATE, transition tables (REFERENCING), constraint triggers, ALTER TABLE ...
-//! ENABLE / DISABLE TRIGGER.
+//! name order. RENAME and SET SCHEMA of a table move its triggers; ALTER TRIGGER renames one.
+//! ALTER TABLE ... ENABLE [ALWAYS | REPLICA] / DISABLE TRIGGER sets pg_trigger.tgenabled,
+//! which `session_replication_role` is checked against as PostgreSQL does; `ALL` names the
+//! same triggers as `USER` (Orbit's foreign keys are not triggers and stay checked).
+//! information_schema.triggers lists them. Not built: INSTEAD OF (views), TRUNCATE,
+//! transition tables (REFERENCING), constraint triggers.
 
 use crate::error::{Result, SqlError};
 use crate::txn::Txn;
@@ -71,6 +74,9 @@ pub struct Trigger {
     /// The WHEN condition's text.
     pub when: Option<String>,
     pub args: Vec<String>,
+    /// pg_trigger.tgenabled: 'O' fires in origin (default) sessions, 'R' in replica ones
+    /// (session_replication_role), 'A' always, 'D' never (ALTER TABLE ... ENABLE / DISABLE).
+    pub enabled: char,
 }
 
 impl Trigger {
@@ -85,7 +91,7 @@ impl Trigger {
         let (table, name) = rest.split_once(SEP)?;
         let text = &def.checks.iter().find(|c| c.name == DEF)?.expr;
         let f: Vec<&str> = text.split('\u{1}').collect();
-        let [before, events, row, function, columns, when, args] = f.as_slice() else { return None };
+        let [before, events, row, function, columns, when, args, rest @ ..] = f.as_slice() else { return None };
         let list = |s: &str| if s.is_empty() { Vec::new() } else { s.split('\u{2}').map(str::to_string).collect() };
         Some(Trigger {
             oid: crate::catalog_types::type_oid(def)?,
@@ -98,6 +104,7 @@ impl Trigger {
             columns: list(columns),
             when: when.strip_prefix('w').map(str::to_string),
             args: list(args),
+            enabled: rest.first().and_then(|e| e.chars().next()).unwrap_or('O'),
         })
     }
 
@@ -111,6 +118,7 @@ impl Trigger {
             self.columns.join("\u{2}"),
             self.when.as_ref().map_or(String::new(), |w| format!("w{w}")),
             self.args.join("\u{2}"),
+            self.enabled.to_string(),
         ]
         .join("\u{1}");
         TableDef {
@@ -125,6 +133,16 @@ impl Trigger {
     /// pg_trigger.tgtype: ROW (1), BEFORE (2) and the event bits.
     pub fn tgtype(&self) -> i16 {
         (self.row as i16) | ((self.before as i16) << 1) | self.events as i16
+    }
+
+    /// The WHEN condition as PostgreSQL prints it (every operation in parentheses, or with
+    /// `pretty` only those precedence needs).
+    pub fn when_text(&self, pretty: bool) -> Option<String> {
+        let w = self.when.as_ref()?;
+        Some(match crate::bind::lookup_table(&self.table) {
+            Some(def) => crate::bind::index_exprs::pg_text(&def, w, pretty),
+            None => w.clone(),
+        })
     }
 
     /// pg_get_triggerdef's text (`pretty`: the table's name unqualified where the search path
@@ -166,8 +184,8 @@ impl Trigger {
             events.join(" OR "),
             if self.row { "ROW" } else { "STATEMENT" }
         );
-        if let Some(w) = &self.when {
-            out.push_str(&if pretty { format!(" WHEN ({w})") } else { format!(" WHEN (({w}))") });
+        if let Some(w) = self.when_text(pretty) {
+            out.push_str(&format!(" WHEN ({w})"));
         }
         out.push_str(&format!(" EXECUTE FUNCTION {func}({})", args.join(", ")));
         out
@@ -238,7 +256,7 @@ pub fn catalog_rows() -> Vec<Row> {
                 Datum::Int8(table.map_or(0, |d| d.oid as i64)),
                 Datum::Int8(0),
                 Datum::Text(t.name.clone()),
-                Datum::Text("O".into()),
+                Datum::Text(t.enabled.to_string()),
                 Datum::Bool(false),
                 Datum::Int2(t.tgtype()),
                 Datum::Int8(0),
@@ -257,6 +275,55 @@ pub fn catalog_rows() -> Vec<Row> {
             ]
         })
         .collect()
+}
+
+/// information_schema.triggers: a row per trigger and event (INSERT, DELETE, UPDATE), with
+/// its place among the triggers of its table, event, level and timing (action_order, by
+/// name), its WHEN condition and its EXECUTE FUNCTION clause as pg_get_triggerdef prints them.
+pub fn information_schema_rows() -> Vec<Row> {
+    let text = |s: &str| Datum::Text(s.to_string());
+    let all = all();
+    let mut out = Vec::new();
+    for t in &all {
+        let (schema, table) = crate::schema::split(&t.table);
+        for (bit, event) in [(INSERT, "INSERT"), (DELETE, "DELETE"), (UPDATE, "UPDATE")] {
+            if t.events & bit == 0 {
+                continue;
+            }
+            let order = 1 + all
+                .iter()
+                .filter(|o| {
+                    o.table == t.table
+                        && o.events & bit != 0
+                        && o.row == t.row
+                        && o.before == t.before
+                        && o.name < t.name
+                })
+                .count();
+            let def = t.definition(false);
+            let statement = def.find(" EXECUTE FUNCTION ").map_or(String::new(), |at| def[at + 1..].to_string());
+            out.push(vec![
+                text("postgres"),
+                text(schema),
+                text(&t.name),
+                text(event),
+                text("postgres"),
+                text(schema),
+                text(table),
+                Datum::Int4(order as i32),
+                t.when_text(false).map_or(Datum::Null, Datum::Text),
+                Datum::Text(statement),
+                text(if t.row { "ROW" } else { "STATEMENT" }),
+                text(if t.before { "BEFORE" } else { "AFTER" }),
+                Datum::Null,
+                Datum::Null,
+                Datum::Null,
+                Datum::Null,
+                Datum::Null,
+            ]);
+        }
+    }
+    out
 }
 
 /// Which triggers a statement fires.
@@ -298,7 +365,7 @@ impl Fired {
     pub fn of(table: &Arc<TableDef>, op: Op, set: &[usize]) -> Option<Fired> {
         let triggers: Vec<Arc<Trigger>> = of_table(&table.name)
             .into_iter()
-            .filter(|t| t.events & op.bit() != 0)
+            .filter(|t| t.events & op.bit() != 0 && t.enabled != 'D')
             .filter(|t| {
                 op != Op::Update
                     || t.columns.is_empty()
@@ -324,6 +391,11 @@ impl Fired {
         new: Option<Vec<Datum>>,
         old: Option<Vec<Datum>>,
     ) -> Result<Option<Vec<Datum>>> {
+        // 'O' fires unless the session is a replica, 'R' only then, 'A' always.
+        let replica = txn.settings.iter().any(|(k, v)| *k == "session_replication_role" && v == "replica");
+        if (t.enabled == 'O' && replica) || (t.enabled == 'R' && !replica) {
+            return Ok(if t.row { new.or(old) } else { None });
+        }
         let f = crate::functions_sql::by_oid(t.function)
             .ok_or_else(|| SqlError::new("42883", format!("function with OID {} does not exist", t.function)))?;
         let firing = crate::plpgsql::Firing {

@@ -391,7 +391,9 @@ impl Deparse<'_> {
             E::UnaryOp { op: ast::UnaryOperator::Not, expr } => wrap(format!("NOT {}", self.expr(expr, 3)), 3),
             E::UnaryOp { op, expr } => format!("{op}{}", self.expr(expr, 8)),
             E::Cast { kind: ast::CastKind::DoubleColon, expr, data_type, format: None } => {
-                let ty = data_type.to_string().to_lowercase();
+                // The type as format_type names it (`::integer` for `::int`).
+                let ty = crate::bind::sql_type(data_type)
+                    .map_or_else(|_| data_type.to_string().to_lowercase(), |t| t.name());
                 let inner = self.expr(expr, 9);
                 let literal = matches!(unnest(expr), E::Value(_));
                 if self.pretty || literal {
@@ -401,6 +403,10 @@ impl Deparse<'_> {
                 }
             }
             E::IsNull(x) => wrap(format!("{} IS NULL", self.expr(x, 5)), 5),
+            E::IsDistinctFrom(a, b) => wrap(format!("{} IS DISTINCT FROM {}", self.expr(a, 5), self.expr(b, 5)), 5),
+            E::IsNotDistinctFrom(a, b) => {
+                wrap(format!("{} IS NOT DISTINCT FROM {}", self.expr(a, 5), self.expr(b, 5)), 5)
+            }
             E::IsNotNull(x) => wrap(format!("{} IS NOT NULL", self.expr(x, 5)), 5),
             E::Function(f) => {
                 let args = match &f.args {

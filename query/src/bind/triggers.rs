@@ -28,6 +28,17 @@ pub enum TriggerPlan {
         entry: Option<String>,
         notice: Option<String>,
     },
+    /// ALTER TABLE ... ENABLE [ALWAYS | REPLICA] / DISABLE TRIGGER: the entries and their new
+    /// pg_trigger.tgenabled.
+    Enable {
+        entries: Vec<String>,
+        state: char,
+    },
+    /// ALTER TRIGGER ... RENAME TO: the entry and its new name.
+    Rename {
+        entry: String,
+        new_entry: String,
+    },
 }
 
 /// `sql` with each CREATE [OR REPLACE] [CONSTRAINT] TRIGGER statement written as the marker
@@ -341,8 +352,74 @@ impl super::Binder<'_> {
                 format!("trigger \"{name}\" for relation \"{relname}\" already exists"),
             ));
         }
-        let t = Trigger { oid: 0, name, table, before, events, row, function: f.oid, columns, when, args };
+        let t =
+            Trigger { oid: 0, name, table, before, events, row, function: f.oid, columns, when, args, enabled: 'O' };
         Ok(Plan::Trigger(TriggerPlan::Create { t, or_replace }))
+    }
+
+    /// The catalog name of the table a trigger statement names (42P01 if none).
+    fn trigger_table(&self, table_name: &ast::ObjectName) -> Result<String> {
+        let table = super::object_name(self.sql, table_name)?;
+        if super::lookup_table(&table).is_none() {
+            return Err(SqlError::new(
+                code::UNDEFINED_TABLE,
+                format!("relation \"{}\" does not exist", crate::schema::relname(&table)),
+            ));
+        }
+        Ok(table)
+    }
+
+    /// `ALTER TABLE t ENABLE [ALWAYS | REPLICA] | DISABLE TRIGGER name | ALL | USER` (`state`
+    /// the new pg_trigger.tgenabled). ALL and USER name the same triggers: Orbit's foreign keys
+    /// are not triggers, and stay checked.
+    pub(super) fn trigger_enabled(
+        &mut self,
+        table_name: &ast::ObjectName,
+        name: &ast::Ident,
+        state: char,
+    ) -> Result<Plan> {
+        let table = self.trigger_table(table_name)?;
+        let entries: Vec<String> = if name.quote_style.is_none()
+            && (name.value.eq_ignore_ascii_case("all") || name.value.eq_ignore_ascii_case("user"))
+        {
+            crate::triggers::of_table(&table).iter().map(|t| Trigger::entry_name(&table, &t.name)).collect()
+        } else {
+            let name = fold(name);
+            let entry = Trigger::entry_name(&table, &name);
+            if super::lookup_table(&entry).is_none() {
+                return Err(SqlError::new(
+                    code::UNDEFINED_OBJECT,
+                    format!("trigger \"{name}\" for table \"{}\" does not exist", crate::schema::relname(&table)),
+                ));
+            }
+            vec![entry]
+        };
+        Ok(Plan::Trigger(TriggerPlan::Enable { entries, state }))
+    }
+
+    /// `ALTER TRIGGER name ON table RENAME TO new_name`.
+    pub(super) fn alter_trigger(&mut self, a: &ast::AlterTrigger) -> Result<Plan> {
+        let ast::AlterTriggerOperation::Rename { new_name } = &a.operation else {
+            return Err(SqlError::unsupported("ALTER TRIGGER ... DEPENDS ON EXTENSION is not supported"));
+        };
+        let table = self.trigger_table(&a.table_name)?;
+        let relname = crate::schema::relname(&table).to_string();
+        let (name, new_name) = (fold(&a.name), fold(new_name));
+        let entry = Trigger::entry_name(&table, &name);
+        let new_entry = Trigger::entry_name(&table, &new_name);
+        if super::lookup_table(&new_entry).is_some() {
+            return Err(SqlError::new(
+                "42710",
+                format!("trigger \"{new_name}\" for relation \"{relname}\" already exists"),
+            ));
+        }
+        if super::lookup_table(&entry).is_none() {
+            return Err(SqlError::new(
+                code::UNDEFINED_OBJECT,
+                format!("trigger \"{name}\" for table \"{relname}\" does not exist"),
+            ));
+        }
+        Ok(Plan::Trigger(TriggerPlan::Rename { entry, new_entry }))
     }
 
     /// `DROP TRIGGER [IF EXISTS] name ON table`.

@@ -722,6 +722,19 @@ impl Binder<'_> {
             if let [ast::AlterTableOperation::OwnerTo { new_owner }] = at.operations.as_slice() {
                 return self.table_owner(&at.name, new_owner);
             }
+            match at.operations.as_slice() {
+                [ast::AlterTableOperation::DisableTrigger { name }] => {
+                    return self.trigger_enabled(&at.name, name, 'D')
+                }
+                [ast::AlterTableOperation::EnableTrigger { name }] => return self.trigger_enabled(&at.name, name, 'O'),
+                [ast::AlterTableOperation::EnableAlwaysTrigger { name }] => {
+                    return self.trigger_enabled(&at.name, name, 'A')
+                }
+                [ast::AlterTableOperation::EnableReplicaTrigger { name }] => {
+                    return self.trigger_enabled(&at.name, name, 'R')
+                }
+                _ => {}
+            }
             // The action's leading keywords (`SET (parallel_workers = 4)` is `SET (...)`).
             let what = at.operations.first().map(|o| o.to_string()).unwrap_or_default();
             let mut words: Vec<String> = Vec::new();

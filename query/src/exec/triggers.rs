@@ -80,6 +80,21 @@ pub(super) async fn run(txn: &mut Txn, plan: &TriggerPlan) -> Result<QueryResult
             }
             Ok(r)
         }
+        TriggerPlan::Enable { entries, state } => {
+            for e in entries {
+                let now = crate::bind::lookup_table(e).ok_or_else(|| SqlError::internal("trigger entry gone"))?;
+                let t = Trigger::of_def(&now).ok_or_else(|| SqlError::internal("bad trigger entry"))?;
+                if t.enabled != *state {
+                    catalog_types::swap(txn, &now, &Entry::new(Trigger { enabled: *state, ..t })).await?;
+                }
+            }
+            Ok(QueryResult { tag: "ALTER TABLE".into(), ..Default::default() })
+        }
+        TriggerPlan::Rename { entry, new_entry } => {
+            let key = |e: &str| e[crate::triggers::MARK.len_utf8()..].to_string();
+            catalog_types::rename_type::<Entry>(txn, &key(entry), &key(new_entry)).await?;
+            Ok(QueryResult { tag: "ALTER TRIGGER".into(), ..Default::default() })
+        }
     }
 }
 
@@ -100,10 +115,9 @@ pub(super) async fn drop_of_tables(txn: &mut Txn, tables: &[Arc<TableDef>]) -> R
 pub(super) async fn rename_of_table(txn: &mut Txn, from: &str, to: &str) -> Result<()> {
     for t in crate::triggers::of_table(from) {
         let entry = Trigger::entry_name(&t.table, &t.name);
-        if let Some(def) = crate::bind::lookup_table(&entry) {
-            catalog_types::drop_entry(txn, &Entry::new((*t).clone()), &def).await?;
-            let moved = Trigger { oid: 0, table: to.to_string(), ..(*t).clone() };
-            catalog_types::create(txn, &Entry::new(moved)).await?;
+        if crate::bind::lookup_table(&entry).is_some() {
+            let key = |e: &str| e[crate::triggers::MARK.len_utf8()..].to_string();
+            catalog_types::rename_type::<Entry>(txn, &key(&entry), &key(&Trigger::entry_name(to, &t.name))).await?;
         }
     }
     Ok(())

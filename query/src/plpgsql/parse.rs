@@ -108,6 +108,13 @@ pub fn parse_with_outs(
     Ok(Function { vars: p.vars, block, found, trigger, outs: out_vars })
 }
 
+/// Words after `rec.*` that make it an operand (the record as one value), not a list of its
+/// fields.
+const OPERAND_WORDS: &[&str] = &[
+    "is", "in", "not", "between", "like", "ilike", "similar", "and", "or", "then", "else", "end", "when", "isnull",
+    "notnull",
+];
+
 fn syntax(msg: String) -> SqlError {
     SqlError::new(code::SYNTAX_ERROR, msg)
 }
@@ -330,9 +337,13 @@ impl P<'_> {
                         let after_dot = prev.is_some_and(|p| p.is_op("."));
                         let call = next.is_some_and(|n| n.is_op("("));
                         let alias = prev.is_some_and(|p| p.is("as"));
+                        // `IS [NOT] DISTINCT FROM x` names no relation.
+                        let distinct_from =
+                            prev.is_some_and(|p| p.is("from")) && j >= a + 2 && self.t[j - 2].is("distinct");
                         let relation = prev.is_some_and(|p| {
                             ["from", "join", "into", "update", "table", "only"].iter().any(|k| p.is(k))
-                        }) && !t.is("select");
+                        }) && !t.is("select")
+                            && !distinct_from;
                         let set_target = in_set
                             && depth == 0
                             && prev.is_some_and(|p| p.is("set") || p.is_op(","))
@@ -352,13 +363,17 @@ impl P<'_> {
                             // `new.* IS DISTINCT FROM old.*`) the record as one value, as
                             // PostgreSQL reads `t.*` there.
                             if let Some(id) = self.lookup(w).filter(|&id| self.is_record(id)) {
-                                let listed = |x: Option<&Token>| {
-                                    x.is_none_or(|x| {
-                                        !matches!(x.tok, Tok::Op(_)) || x.is_op(",") || x.is_op("(") || x.is_op(")")
-                                    })
+                                let listed_after = |x: &Token| match &x.tok {
+                                    Tok::Op(o) => o == "," || o == ")",
+                                    _ => !OPERAND_WORDS.iter().any(|k| x.is(k)),
+                                };
+                                let listed_before = |x: &Token| {
+                                    x.is_op(",")
+                                        || x.is_op("(")
+                                        || ["select", "distinct", "all", "row"].iter().any(|k| x.is(k))
                                 };
                                 let after = self.t.get(j + 3).filter(|_| j + 3 < b);
-                                let whole = !listed(prev) || !listed(after) || after.is_some_and(|x| x.is("is"));
+                                let whole = !prev.is_none_or(listed_before) || !after.is_none_or(listed_after);
                                 if !whole {
                                     text.push('(');
                                 }

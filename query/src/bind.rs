@@ -3117,6 +3117,28 @@ impl Binder<'_> {
         Ok((tname, def))
     }
 
+    /// The view `name` names when it has INSTEAD OF triggers of `op`.
+    fn instead_of_target(&self, name: &ast::ObjectName, op: crate::triggers::Op) -> Option<Arc<TableDef>> {
+        let def = lookup_table(&self.relation_name(name).ok()?)?;
+        crate::triggers::has_instead(&def, op).then_some(def)
+    }
+
+    /// An UPDATE's or DELETE's target when it is a view with INSTEAD OF triggers of `op`: its
+    /// definition and the name the statement knows it by.
+    fn instead_of(
+        &self,
+        twj: &ast::TableWithJoins,
+        op: crate::triggers::Op,
+    ) -> Result<Option<(Arc<TableDef>, String)>> {
+        let ast::TableFactor::Table { name, alias, .. } = &twj.relation else { return Ok(None) };
+        let Some(def) = self.instead_of_target(name, op) else { return Ok(None) };
+        if !twj.joins.is_empty() {
+            return Err(SqlError::unsupported("joins in UPDATE and DELETE are not supported yet"));
+        }
+        let alias = alias.as_ref().map_or_else(|| crate::schema::relname(&def.name).to_string(), |a| fold(&a.name));
+        Ok(Some((def, alias)))
+    }
+
     /// One table of UPDATE/DELETE/a single-table FROM (joins go through [`Binder::bind_join`]).
     fn table_ref(&mut self, twj: &ast::TableWithJoins) -> Result<(Arc<TableDef>, String)> {
         if !twj.joins.is_empty() {
@@ -3972,11 +3994,31 @@ impl Binder<'_> {
             return Err(SqlError::unsupported("INSERT INTO a table function is not supported"));
         };
         let pending = std::mem::take(&mut self.sub.view_checks);
-        if let Some((through, checks)) = self.insert_through_view(ins, &pending)? {
-            self.sub.view_checks = checks;
-            return self.through_view(name, |b| b.insert(&through));
+        let instead = self.instead_of_target(name, crate::triggers::Op::Insert);
+        // A view has no unique index: ON CONFLICT DO NOTHING without a target is moot, one
+        // with a target names none (PostgreSQL's 42P10).
+        let ins = match (&instead, &ins.on) {
+            (Some(_), Some(ast::OnInsert::OnConflict(oc))) => {
+                if oc.conflict_target.is_some() || !matches!(oc.action, ast::OnConflictAction::DoNothing) {
+                    return Err(SqlError::new(
+                        "42P10",
+                        "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+                    ));
+                }
+                &ast::Insert { on: None, ..ins.clone() }
+            }
+            _ => ins,
+        };
+        if instead.is_none() {
+            if let Some((through, checks)) = self.insert_through_view(ins, &pending)? {
+                self.sub.view_checks = checks;
+                return self.through_view(name, |b| b.insert(&through));
+            }
         }
-        let (tname, def) = self.resolve_table(name)?;
+        let (tname, def) = match instead {
+            Some(def) => (def.name.clone(), def),
+            None => self.resolve_table(name)?,
+        };
         let alias = ins.table_alias.as_ref().map(|a| fold(&a.alias)).unwrap_or_else(|| tname.clone());
         let checks = self.view_checks(&pending, &Scope { def: &def, alias: alias.clone(), joined: None })?;
         let on_conflict = match &ins.on {
@@ -4501,6 +4543,30 @@ impl Binder<'_> {
 
     fn update(&mut self, up: &ast::Update) -> Result<(Plan, Vec<OutputColumn>)> {
         let pending = std::mem::take(&mut self.sub.view_checks);
+        if let Some((def, alias)) = self.instead_of(&up.table, crate::triggers::Op::Update)? {
+            // A view with INSTEAD OF UPDATE triggers: its rows that WHERE picks, each with its
+            // new values, go to the triggers.
+            if up.from.is_some() || cursors::current_of(up.selection.as_ref()).is_some() {
+                return Err(SqlError::unsupported(
+                    "UPDATE ... FROM or WHERE CURRENT OF on a view with INSTEAD OF triggers is not supported",
+                ));
+            }
+            let scope = Scope { def: &def, alias: alias.clone(), joined: None };
+            let sets = self.assignments(&def, &up.assignments, &scope)?;
+            let filter = up.selection.as_ref().map(|w| self.condition(w, Some(&scope), "WHERE")).transpose()?;
+            let (returning, columns) = self.returning(up.returning.as_deref(), &def, &alias)?;
+            let plan = Plan::Update {
+                table: def,
+                filter,
+                key: None,
+                sets,
+                returning,
+                join: None,
+                current_of: None,
+                checks: vec![],
+            };
+            return Ok((plan, columns));
+        }
         if let Some((through, checks)) = self.update_through_view(up, &pending)? {
             if let ast::TableFactor::Table { name, .. } = &up.table.relation {
                 self.sub.view_checks = checks;
@@ -4677,6 +4743,21 @@ impl Binder<'_> {
         let [twj] = tables.as_slice() else {
             return Err(SqlError::unsupported("DELETE from several tables is not supported"));
         };
+        if let Some((def, alias)) = self.instead_of(twj, crate::triggers::Op::Delete)? {
+            // A view with INSTEAD OF DELETE triggers: its rows that WHERE picks go to them.
+            if del.using.is_some() || cursors::current_of(del.selection.as_ref()).is_some() {
+                return Err(SqlError::unsupported(
+                    "DELETE ... USING or WHERE CURRENT OF on a view with INSTEAD OF triggers is not supported",
+                ));
+            }
+            let scope = Scope { def: &def, alias: alias.clone(), joined: None };
+            let filter = del.selection.as_ref().map(|w| self.condition(w, Some(&scope), "WHERE")).transpose()?;
+            let (returning, columns) = self.returning(del.returning.as_deref(), &def, &alias)?;
+            return Ok((
+                Plan::Delete { table: def, filter, key: None, returning, join: None, current_of: None },
+                columns,
+            ));
+        }
         if let Some(through) = self.delete_through_view(del)? {
             if let ast::TableFactor::Table { name, .. } = &twj.relation {
                 return self.through_view(name, |b| b.delete(&through));

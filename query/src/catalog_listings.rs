@@ -325,11 +325,13 @@ fn user_views(oid: u32, txn: &Txn) -> Vec<Row> {
                 let check = t.view_check.map_or("NONE", |c| if c == ViewCheck::Local { "LOCAL" } else { "CASCADED" });
                 let mut row = vec![text("postgres"), text(schema), text(name), definition, text(check)];
                 // An automatically updatable view with an updatable column takes UPDATE,
-                // DELETE and INSERT (bind/updatable_views.rs); no triggers.
+                // DELETE and INSERT (bind/updatable_views.rs); the is_trigger_ columns say
+                // whether an INSTEAD OF trigger takes UPDATE, DELETE, INSERT.
                 let writable = crate::bind::view_updatable_columns(&t).is_some_and(|c| c.contains(&true));
                 let yes_no = |b: bool| text(if b { "YES" } else { "NO" });
                 row.extend([yes_no(writable), yes_no(writable)]);
-                row.extend((0..3).map(|_| text("NO")));
+                use crate::triggers::{has_instead, Op};
+                row.extend([Op::Update, Op::Delete, Op::Insert].map(|op| yes_no(has_instead(&t, op))));
                 row
             }
         })

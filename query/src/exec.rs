@@ -797,9 +797,17 @@ async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Resu
                 utility::rewrite_columns(txn, table, def, change).await?
             };
             undo::keep(txn, kept)?;
-            // RENAME COLUMN: the views reading the column get their queries written again.
+            // RENAME COLUMN: the views reading the column get their queries written again, the
+            // triggers naming it name the new name.
             if let crate::bind::ColumnChange::RenameInViews(views) = change {
                 rename::follow_in_views(txn, views.clone()).await?;
+            }
+            if matches!(change, crate::bind::ColumnChange::Rename | crate::bind::ColumnChange::RenameInViews(_)) {
+                for (o, n) in table.columns.iter().zip(&def.columns) {
+                    if o.name != n.name {
+                        triggers::rename_column(txn, &table.name, &o.name, &n.name).await?;
+                    }
+                }
             }
             // DROP COLUMN of a referenced table: the references' column numbers follow (with
             // CASCADE, those on the column go).
@@ -816,8 +824,21 @@ async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Resu
         }
         Plan::Truncate(tables, cascaded, restart) => {
             txn.check_writable("TRUNCATE TABLE")?;
-            for t in &crate::foreign_key::truncate_order(tables)? {
-                delete(txn, t, Rows::Filter(None, None), None, params).await?;
+            let order = crate::foreign_key::truncate_order(tables)?;
+            // TRUNCATE fires its own statement triggers, before any table is emptied and
+            // after all are; no DELETE trigger.
+            let fired: Vec<crate::triggers::Fired> = order
+                .iter()
+                .filter_map(|t| crate::triggers::Fired::of(t, crate::triggers::Op::Truncate, &[]))
+                .collect();
+            for f in &fired {
+                f.statement(txn, true).await?;
+            }
+            for t in &order {
+                delete_rows(txn, t, Rows::Filter(None, None), None, params, false).await?;
+            }
+            for f in &fired {
+                f.statement(txn, false).await?;
             }
             if *restart {
                 // As ALTER SEQUENCE ... RESTART of each owned sequence: undone by ROLLBACK.
@@ -2161,6 +2182,15 @@ async fn insert(
         let kept = f.before_rows(txn, raw.into_iter().map(|r| (None, r)).collect()).await?;
         raw = kept.into_iter().flatten().collect();
     }
+    if crate::triggers::is_view(table) {
+        // A view's INSTEAD OF triggers do the insert: their rows are what it returns.
+        let f = fired.as_ref().ok_or_else(|| SqlError::internal("a view insert without INSTEAD OF triggers"))?;
+        let done: Vec<Row> =
+            f.instead_rows(txn, raw.into_iter().map(|r| (None, r)).collect()).await?.into_iter().flatten().collect();
+        let out = returning_rows(written.returning, &done, params)?;
+        f.statement(txn, false).await?;
+        return Ok(QueryResult { rows: out, tag: format!("INSERT 0 {}", done.len()), notices: vec![] });
+    }
     let mut full = raw;
     for row in &mut full {
         generated.fill(row)?;
@@ -2345,6 +2375,30 @@ async fn rows_to_change(
     Ok(out)
 }
 
+/// The rows of view `table` that `rows` picks (its query run now), each with an empty key: an
+/// UPDATE or DELETE of the view hands them to its INSTEAD OF triggers.
+async fn view_rows(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    rows: &Rows<'_>,
+    params: &[Datum],
+) -> Result<Vec<(Vec<u8>, Row)>> {
+    let Rows::Filter(filter, _) = *rows else {
+        return Err(SqlError::unsupported("WHERE CURRENT OF on a view is not supported"));
+    };
+    let (schema, name) = crate::schema::split(&table.name);
+    let sql = format!("SELECT * FROM {}.{}", crate::regtypes::quote_ident(schema), crate::regtypes::quote_ident(name));
+    let plan = crate::bind::prepare(&sql, &[])?;
+    let all = Box::pin(execute(&plan.plan, &[], txn)).await?.rows;
+    let mut out = Vec::with_capacity(all.len());
+    for r in all {
+        if matches(filter, &r, params)? {
+            out.push((Vec::new(), r));
+        }
+    }
+    Ok(out)
+}
+
 async fn update(
     txn: &mut Txn,
     table: &Arc<TableDef>,
@@ -2359,7 +2413,11 @@ async fn update(
     if let Some(f) = &fired {
         f.statement(txn, true).await?;
     }
-    let mut matched = rows_to_change(txn, table, &rows, params).await?;
+    let mut matched = if crate::triggers::is_view(table) {
+        view_rows(txn, table, &rows, params).await?
+    } else {
+        rows_to_change(txn, table, &rows, params).await?
+    };
     let set_exprs: Vec<Expr> = sets.iter().map(|(_, e)| e.clone()).collect();
     let per_row = if crate::sequence::any_uses(&set_exprs) || crate::plpgsql::any_calls(&set_exprs) {
         let mut t = vec![set_exprs; matched.len()];
@@ -2397,6 +2455,14 @@ async fn update(
         check_not_null(table, &new)?;
         let nk = table.key_of(&new);
         changes.push((k.clone(), nk, new));
+    }
+    if crate::triggers::is_view(table) {
+        // A view's INSTEAD OF triggers do the update: their rows are what it returns.
+        let f = fired.as_ref().ok_or_else(|| SqlError::internal("a view update without INSTEAD OF triggers"))?;
+        let done: Vec<Row> = f.instead_rows(txn, computed).await?.into_iter().flatten().collect();
+        let out = returning_rows(written.returning, &done, params)?;
+        f.statement(txn, false).await?;
+        return Ok(QueryResult { rows: out, tag: format!("UPDATE {}", done.len()), notices: vec![] });
     }
     if let Some(f) = row_triggers {
         // BEFORE ROW triggers may change each new row or skip it.
@@ -2502,10 +2568,32 @@ async fn delete(
     returning: Option<&[Expr]>,
     params: &[Datum],
 ) -> Result<QueryResult> {
+    delete_rows(txn, table, rows, returning, params, true).await
+}
+
+/// DELETE's rows; `fire`: whether DELETE's triggers fire (TRUNCATE's rows fire none).
+async fn delete_rows(
+    txn: &mut Txn,
+    table: &Arc<TableDef>,
+    rows: Rows<'_>,
+    returning: Option<&[Expr]>,
+    params: &[Datum],
+    fire: bool,
+) -> Result<QueryResult> {
     txn.check_writable("DELETE")?;
-    let fired = crate::triggers::Fired::of(table, crate::triggers::Op::Delete, &[]);
+    let fired = if fire { crate::triggers::Fired::of(table, crate::triggers::Op::Delete, &[]) } else { None };
     if let Some(f) = &fired {
         f.statement(txn, true).await?;
+    }
+    if crate::triggers::is_view(table) {
+        // A view's INSTEAD OF triggers do the delete; RETURNING reads the rows they deleted.
+        let f = fired.as_ref().ok_or_else(|| SqlError::internal("a view delete without INSTEAD OF triggers"))?;
+        let old: Vec<Row> = view_rows(txn, table, &rows, params).await?.into_iter().map(|(_, r)| r).collect();
+        let kept = f.instead_rows(txn, old.iter().map(|r| (Some(r.clone()), r.clone())).collect()).await?;
+        let done: Vec<Row> = old.into_iter().zip(kept).filter(|(_, k)| k.is_some()).map(|(r, _)| r).collect();
+        let out = returning_rows(returning, &done, params)?;
+        f.statement(txn, false).await?;
+        return Ok(QueryResult { rows: out, tag: format!("DELETE {}", done.len()), notices: vec![] });
     }
     let mut matched = rows_to_change(txn, table, &rows, params).await?;
     if let Some(f) = fired.as_ref().filter(|f| f.has_row_triggers()) {

@@ -23,8 +23,17 @@
 //! ALTER TABLE ... ENABLE [ALWAYS | REPLICA] / DISABLE TRIGGER sets pg_trigger.tgenabled,
 //! which `session_replication_role` is checked against as PostgreSQL does; `ALL` names the
 //! same triggers as `USER` (Orbit's foreign keys are not triggers and stay checked).
-//! information_schema.triggers lists them. Not built: INSTEAD OF (views), TRUNCATE,
-//! transition tables (REFERENCING), constraint triggers.
+//! information_schema.triggers lists them. RENAME COLUMN renames the column in UPDATE OF and
+//! WHEN; DROP COLUMN of a column a trigger names is 2BP01 (CASCADE drops the trigger).
+//!
+//! A view takes statement triggers and INSTEAD OF row triggers: an INSERT, UPDATE or DELETE
+//! of a view with INSTEAD OF triggers of its event hands each row (INSERT's computed rows;
+//! UPDATE's and DELETE's the view's rows WHERE picks, its query run now, with UPDATE's new
+//! values) to them instead of writing through the view ([`Fired::instead_rows`]): the rows
+//! they return are the statement's count and what RETURNING reads. TRUNCATE fires its own
+//! statement triggers (before any table is emptied, after all are), not DELETE's. Not built:
+//! transition tables (REFERENCING), constraint triggers, triggers on partitioned tables,
+//! UPDATE ... FROM / DELETE ... USING / WHERE CURRENT OF on a view with INSTEAD OF triggers.
 
 use crate::error::{Result, SqlError};
 use crate::txn::Txn;
@@ -49,6 +58,7 @@ pub const TRIGGER_TYPE_OID: u32 = 2279;
 pub const INSERT: u8 = 1 << 2;
 pub const DELETE: u8 = 1 << 3;
 pub const UPDATE: u8 = 1 << 4;
+pub const TRUNCATE: u8 = 1 << 5;
 
 /// Whether a catalog name is a trigger's entry.
 pub fn is_entry(name: &str) -> bool {
@@ -62,7 +72,10 @@ pub struct Trigger {
     pub name: String,
     /// Its table's catalog name.
     pub table: String,
+    /// BEFORE (else AFTER, or INSTEAD OF when `instead`).
     pub before: bool,
+    /// INSTEAD OF (a view's row trigger, run in place of the write).
+    pub instead: bool,
     /// INSERT | UPDATE | DELETE bits.
     pub events: u8,
     /// FOR EACH ROW (else STATEMENT).
@@ -98,6 +111,7 @@ impl Trigger {
             name: name.to_string(),
             table: table.to_string(),
             before: *before == "b",
+            instead: *before == "i",
             events: events.parse().ok()?,
             row: *row == "r",
             function: function.parse().ok()?,
@@ -111,7 +125,14 @@ impl Trigger {
     /// Its catalog entry (the relation OID is given when it is created).
     pub fn to_def(&self) -> TableDef {
         let text = [
-            if self.before { "b" } else { "a" }.to_string(),
+            if self.instead {
+                "i"
+            } else if self.before {
+                "b"
+            } else {
+                "a"
+            }
+            .to_string(),
             self.events.to_string(),
             if self.row { "r" } else { "s" }.to_string(),
             self.function.to_string(),
@@ -130,9 +151,20 @@ impl Trigger {
         }
     }
 
-    /// pg_trigger.tgtype: ROW (1), BEFORE (2) and the event bits.
+    /// BEFORE, AFTER or INSTEAD OF.
+    pub fn timing(&self) -> &'static str {
+        if self.instead {
+            "INSTEAD OF"
+        } else if self.before {
+            "BEFORE"
+        } else {
+            "AFTER"
+        }
+    }
+
+    /// pg_trigger.tgtype: ROW (1), BEFORE (2), the event bits and INSTEAD (64).
     pub fn tgtype(&self) -> i16 {
-        (self.row as i16) | ((self.before as i16) << 1) | self.events as i16
+        (self.row as i16) | ((self.before as i16) << 1) | self.events as i16 | ((self.instead as i16) << 6)
     }
 
     /// The WHEN condition as PostgreSQL prints it (every operation in parentheses, or with
@@ -159,6 +191,9 @@ impl Trigger {
             let cols: Vec<String> = self.columns.iter().map(|c| crate::regtypes::quote_ident(c)).collect();
             events.push(if cols.is_empty() { "UPDATE".into() } else { format!("UPDATE OF {}", cols.join(", ")) });
         }
+        if self.events & TRUNCATE != 0 {
+            events.push("TRUNCATE".to_string());
+        }
         let func = crate::functions_sql::by_oid(self.function).map_or_else(
             || self.function.to_string(),
             |f| {
@@ -180,7 +215,7 @@ impl Trigger {
         let mut out = format!(
             "CREATE TRIGGER {} {} {} ON {table} FOR EACH {}",
             crate::regtypes::quote_ident(&self.name),
-            if self.before { "BEFORE" } else { "AFTER" },
+            self.timing(),
             events.join(" OR "),
             if self.row { "ROW" } else { "STATEMENT" }
         );
@@ -286,6 +321,7 @@ pub fn information_schema_rows() -> Vec<Row> {
     let mut out = Vec::new();
     for t in &all {
         let (schema, table) = crate::schema::split(&t.table);
+        // (TRUNCATE triggers are not listed: the SQL standard has none.)
         for (bit, event) in [(INSERT, "INSERT"), (DELETE, "DELETE"), (UPDATE, "UPDATE")] {
             if t.events & bit == 0 {
                 continue;
@@ -297,6 +333,7 @@ pub fn information_schema_rows() -> Vec<Row> {
                         && o.events & bit != 0
                         && o.row == t.row
                         && o.before == t.before
+                        && o.instead == t.instead
                         && o.name < t.name
                 })
                 .count();
@@ -314,7 +351,7 @@ pub fn information_schema_rows() -> Vec<Row> {
                 t.when_text(false).map_or(Datum::Null, Datum::Text),
                 Datum::Text(statement),
                 text(if t.row { "ROW" } else { "STATEMENT" }),
-                text(if t.before { "BEFORE" } else { "AFTER" }),
+                text(t.timing()),
                 Datum::Null,
                 Datum::Null,
                 Datum::Null,
@@ -326,12 +363,38 @@ pub fn information_schema_rows() -> Vec<Row> {
     out
 }
 
+/// The triggers of `table` (by name) that name column `column`: in UPDATE OF, or as
+/// `NEW.column` / `OLD.column` in WHEN (PostgreSQL's dependencies on the column).
+pub fn column_users(table: &str, column: &str) -> Vec<String> {
+    let names = |w: &str| {
+        let Ok(t) = crate::plpgsql::scan::tokens(w) else { return false };
+        t.windows(3).any(|x| (x[0].is("new") || x[0].is("old")) && x[1].is_op(".") && x[2].word() == Some(column))
+    };
+    of_table(table)
+        .iter()
+        .filter(|t| t.columns.iter().any(|c| c == column) || t.when.as_deref().is_some_and(names))
+        .map(|t| t.name.clone())
+        .collect()
+}
+
+/// Whether `table` is a user's view (INSTEAD OF triggers write through it).
+pub fn is_view(table: &TableDef) -> bool {
+    table.view.is_some() && table.partition_of.is_none() && table.matview.is_none()
+}
+
+/// Whether view `table` has INSTEAD OF triggers of `op` (then the write runs them instead of
+/// going through to the view's base relation).
+pub fn has_instead(table: &TableDef, op: Op) -> bool {
+    is_view(table) && of_table(&table.name).iter().any(|t| t.instead && t.events & op.bit() != 0)
+}
+
 /// Which triggers a statement fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Insert,
     Update,
     Delete,
+    Truncate,
 }
 
 impl Op {
@@ -340,6 +403,7 @@ impl Op {
             Op::Insert => INSERT,
             Op::Update => UPDATE,
             Op::Delete => DELETE,
+            Op::Truncate => TRUNCATE,
         }
     }
 
@@ -348,6 +412,7 @@ impl Op {
             Op::Insert => "INSERT",
             Op::Update => "UPDATE",
             Op::Delete => "DELETE",
+            Op::Truncate => "TRUNCATE",
         }
     }
 }
@@ -400,7 +465,7 @@ impl Fired {
             .ok_or_else(|| SqlError::new("42883", format!("function with OID {} does not exist", t.function)))?;
         let firing = crate::plpgsql::Firing {
             name: &t.name,
-            when: if t.before { "BEFORE" } else { "AFTER" },
+            when: t.timing(),
             level: if t.row { "ROW" } else { "STATEMENT" },
             op: self.op.name(),
             table: &self.table.name,
@@ -430,11 +495,29 @@ impl Fired {
     /// a trigger returned NULL, the row is skipped). A row's hidden parts past the table's
     /// columns (a row id) stay as they were.
     pub async fn before_rows(&self, txn: &mut Txn, rows: Vec<(Option<Row>, Row)>) -> Result<Vec<Option<Row>>> {
+        self.rows_in_turn(txn, rows, false).await
+    }
+
+    /// INSTEAD OF triggers over a view's rows (old, new; a DELETE's new is its old): the rows
+    /// done (None: a trigger returned NULL, the row does not count), each the NEW the last
+    /// trigger returned (a DELETE's: its old row).
+    pub async fn instead_rows(&self, txn: &mut Txn, rows: Vec<(Option<Row>, Row)>) -> Result<Vec<Option<Row>>> {
+        self.rows_in_turn(txn, rows, true).await
+    }
+
+    /// The BEFORE ROW (or `instead`: INSTEAD OF) triggers over each row in turn, each given
+    /// the NEW the one before returned.
+    async fn rows_in_turn(
+        &self,
+        txn: &mut Txn,
+        rows: Vec<(Option<Row>, Row)>,
+        instead: bool,
+    ) -> Result<Vec<Option<Row>>> {
         let width = self.table.columns.len();
         let mut out = Vec::with_capacity(rows.len());
         'rows: for (old, new) in rows {
             let mut current = new;
-            for t in self.triggers.iter().filter(|t| t.row && t.before) {
+            for t in self.triggers.iter().filter(|t| t.row && if instead { t.instead } else { t.before }) {
                 let n = (self.op != Op::Delete).then(|| current[..width.min(current.len())].to_vec());
                 let o = old.as_ref().map(|r| r[..width.min(r.len())].to_vec());
                 match self.run(txn, t, n, o).await? {
@@ -460,7 +543,7 @@ impl Fired {
         let width = self.table.columns.len();
         let cut = |r: &Option<&Row>| r.map(|r| r[..width.min(r.len())].to_vec());
         for (old, new) in rows {
-            for t in self.triggers.iter().filter(|t| t.row && !t.before) {
+            for t in self.triggers.iter().filter(|t| t.row && !t.before && !t.instead) {
                 self.run(txn, t, cut(new), cut(old)).await?;
             }
         }

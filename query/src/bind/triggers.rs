@@ -8,7 +8,7 @@
 use super::{fold, Plan};
 use crate::error::{code, Result, SqlError};
 use crate::plpgsql::scan::{tokens, Tok, Token};
-use crate::triggers::{Trigger, DELETE, INSERT, UPDATE};
+use crate::triggers::{Trigger, DELETE, INSERT, TRUNCATE, UPDATE};
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -181,12 +181,15 @@ impl super::Binder<'_> {
         }
         p.expect("trigger")?;
         let name = p.name()?;
+        let mut instead = false;
         let before = if p.eat("before") {
             true
         } else if p.eat("after") {
             false
         } else if p.eat("instead") {
-            return Err(SqlError::unsupported("INSTEAD OF triggers are not supported yet"));
+            p.expect("of")?;
+            instead = true;
+            false
         } else {
             return Err(syntax_at(&text, p.t.get(p.i)));
         };
@@ -208,7 +211,7 @@ impl super::Binder<'_> {
                     }
                 }
             } else if p.eat("truncate") {
-                return Err(SqlError::unsupported("TRUNCATE triggers are not supported yet"));
+                events |= TRUNCATE;
             } else {
                 return Err(syntax_at(&text, p.t.get(p.i)));
             }
@@ -299,7 +302,7 @@ impl super::Binder<'_> {
         if p.i < p.t.len() {
             return Err(syntax_at(&text, p.t.get(p.i)));
         }
-        // The table: a plain table (views have INSTEAD OF triggers, which are not built).
+        // The table, or a view (INSTEAD OF row triggers and statement triggers).
         let table = super::object_name(self.sql, &parse_object_name(&table_text)?)?;
         let def = super::lookup_table(&table).ok_or_else(|| {
             SqlError::new(
@@ -308,9 +311,37 @@ impl super::Binder<'_> {
             )
         })?;
         let relname = crate::schema::relname(&table).to_string();
-        if def.view.is_some() && def.partition_of.is_none() {
+        let view = def.view.is_some() && def.partition_of.is_none();
+        if def.matview.is_some() {
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("relation \"{relname}\" cannot have triggers"))
+                .detail("This operation is not supported for materialized views."));
+        }
+        if view && !instead && row {
             return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{relname}\" is a view"))
                 .detail("Views cannot have row-level BEFORE or AFTER triggers."));
+        }
+        if view && events & TRUNCATE != 0 {
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{relname}\" is a view"))
+                .detail("Views cannot have TRUNCATE triggers."));
+        }
+        if !view && instead {
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("\"{relname}\" is a table"))
+                .detail("Tables cannot have INSTEAD OF triggers."));
+        }
+        if row && events & TRUNCATE != 0 {
+            return Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, "TRUNCATE FOR EACH ROW triggers are not supported"));
+        }
+        if instead {
+            let refuse = |m: &str| Err(SqlError::new(code::FEATURE_NOT_SUPPORTED, m.to_string()));
+            if !row {
+                return refuse("INSTEAD OF triggers must be FOR EACH ROW");
+            }
+            if when.is_some() {
+                return refuse("INSTEAD OF triggers cannot have WHEN conditions");
+            }
+            if !columns.is_empty() {
+                return refuse("INSTEAD OF triggers cannot have column lists");
+            }
         }
         if def.index_of.is_some() || def.partition_key.is_some() || def.partition_of.is_some() {
             return Err(SqlError::unsupported(format!(
@@ -352,8 +383,20 @@ impl super::Binder<'_> {
                 format!("trigger \"{name}\" for relation \"{relname}\" already exists"),
             ));
         }
-        let t =
-            Trigger { oid: 0, name, table, before, events, row, function: f.oid, columns, when, args, enabled: 'O' };
+        let t = Trigger {
+            oid: 0,
+            name,
+            table,
+            before,
+            instead,
+            events,
+            row,
+            function: f.oid,
+            columns,
+            when,
+            args,
+            enabled: 'O',
+        };
         Ok(Plan::Trigger(TriggerPlan::Create { t, or_replace }))
     }
 

@@ -16,7 +16,9 @@
 //! checks ([`ViewCheckClause`], the innermost view's first), which each level below writes
 //! again over its own base relation as it does the statement; the base table's INSERT or
 //! UPDATE then checks every row it writes against them (44000, [`super::ViewCheckExpr`]).
-//! Not built: INSTEAD OF triggers and rules, column defaults of the view itself.
+//! A view with INSTEAD OF triggers of the statement's event is not written through: the
+//! statement is bound against the view itself and its triggers do the write
+//! ([`crate::triggers`]). Not built: rules, column defaults of the view itself.
 
 use super::{fold, lookup_table, Binder};
 use crate::error::{code, Result, SqlError};

@@ -944,6 +944,46 @@ impl Binder<'_> {
                     .detail(lines.join("\n"))
                     .hint("Use DROP ... CASCADE to drop the dependent objects too."));
                 }
+                // Triggers that name it (UPDATE OF, or NEW.col / OLD.col in WHEN): 2BP01, or
+                // with CASCADE dropped first (steps).
+                let triggers = crate::triggers::column_users(&table.name, &cn);
+                if !triggers.is_empty() {
+                    let shown = crate::schema::shown(&table.name);
+                    let on = |t: &str| format!("trigger {t} on table {shown}");
+                    if cascade {
+                        let lines: Vec<String> =
+                            triggers.iter().map(|t| format!("drop cascades to {}", on(t))).collect();
+                        let notice = match lines.as_slice() {
+                            [one] => one.clone(),
+                            _ => format!("drop cascades to {} other objects\n{}", lines.len(), lines.join("\n")),
+                        };
+                        let (schema, rel) = crate::schema::split(&table.name);
+                        let quoted =
+                            format!("{}.{}", crate::regtypes::quote_ident(schema), crate::regtypes::quote_ident(rel));
+                        let mut rest: Vec<String> = triggers
+                            .iter()
+                            .map(|t| format!("DROP TRIGGER {} ON {quoted}", crate::regtypes::quote_ident(t)))
+                            .collect();
+                        rest.push(format!(
+                            "ALTER TABLE {quoted} DROP COLUMN {} CASCADE",
+                            crate::regtypes::quote_ident(&cn)
+                        ));
+                        return Ok(Plan::Steps {
+                            first: Box::new(Plan::Skipped { tag: "ALTER TABLE", notice }),
+                            rest,
+                            select_tag: false,
+                            session: super::binding_session(),
+                        });
+                    }
+                    let lines: Vec<String> =
+                        triggers.iter().map(|t| format!("{} depends on column {cn} of table {shown}", on(t))).collect();
+                    return Err(SqlError::new(
+                        "2BP01",
+                        format!("cannot drop column {cn} of table {shown} because other objects depend on it"),
+                    )
+                    .detail(lines.join("\n"))
+                    .hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                }
                 // Generated columns that read it: 2BP01, or with CASCADE dropped first (steps).
                 if let Some((users, notice)) = super::generated::drop_dependents(&def, &cn, cascade)? {
                     let rest = super::generated::drop_steps(tname, &users, &cn);

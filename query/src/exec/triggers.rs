@@ -122,3 +122,36 @@ pub(super) async fn rename_of_table(txn: &mut Txn, from: &str, to: &str) -> Resu
     }
     Ok(())
 }
+
+/// RENAME COLUMN: the table's triggers naming the column (UPDATE OF, NEW.col / OLD.col in
+/// WHEN) name it by its new name.
+pub(super) async fn rename_column(txn: &mut Txn, table: &str, old: &str, new: &str) -> Result<()> {
+    for t in crate::triggers::of_table(table) {
+        let columns: Vec<String> =
+            t.columns.iter().map(|c| if c == old { new.to_string() } else { c.clone() }).collect();
+        let when = t.when.as_deref().map(|w| renamed_in_when(w, old, new));
+        if columns == t.columns && when == t.when {
+            continue;
+        }
+        let entry = Trigger::entry_name(&t.table, &t.name);
+        let now = crate::bind::lookup_table(&entry).ok_or_else(|| SqlError::internal("trigger entry gone"))?;
+        catalog_types::swap(txn, &now, &Entry::new(Trigger { columns, when, ..(*t).clone() })).await?;
+    }
+    Ok(())
+}
+
+/// A WHEN condition's text with `NEW.old` / `OLD.old` naming `new` instead.
+fn renamed_in_when(w: &str, old: &str, new: &str) -> String {
+    let Ok(t) = crate::plpgsql::scan::tokens(w) else { return w.to_string() };
+    let mut out = String::with_capacity(w.len());
+    let mut last = 0;
+    for k in 2..t.len() {
+        if (t[k - 2].is("new") || t[k - 2].is("old")) && t[k - 1].is_op(".") && t[k].word() == Some(old) {
+            out.push_str(&w[last..t[k].start]);
+            out.push_str(&crate::regtypes::quote_ident(new));
+            last = t[k].end;
+        }
+    }
+    out.push_str(&w[last..]);
+    out
+}

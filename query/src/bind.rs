@@ -518,6 +518,12 @@ pub enum Plan {
     Do {
         body: String,
     },
+    /// `CALL p(args)`: the query `SELECT p(args)` whose one value is the procedure's result
+    /// (`outputs` of them: none, its one OUT parameter's, or a record of several).
+    Call {
+        query: Box<Plan>,
+        outputs: usize,
+    },
     /// CREATE / DROP TRIGGER (`bind/triggers.rs`, `exec/triggers.rs`).
     Trigger(triggers::TriggerPlan),
     /// `ALTER {TABLE | INDEX | VIEW} t RENAME TO new_name` (`tag`: which) of a table, view or
@@ -765,6 +771,10 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     // CREATE TRIGGER: a marker SET holding the statement (see `bind/triggers.rs`).
     let rewritten_trigger = triggers::create_trigger_syntax(sql);
     let sql = rewritten_trigger.as_deref().unwrap_or(sql);
+    // CREATE PROCEDURE: a function returning the procedure marker type (see
+    // `bind/sql_functions.rs`).
+    let rewritten_procedure = sql_functions::procedure_syntax(sql);
+    let sql = rewritten_procedure.as_deref().unwrap_or(sql);
     let e = match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
         Ok(mut stmts) => {
             crate::stack_depth::check_statements(&mut stmts)?;
@@ -2379,6 +2389,15 @@ impl Binder<'_> {
             S::AlterType(at) => Ok((create_type::alter(at)?, vec![])),
             S::CreateFunction(cf) => Ok((self.create_function(cf)?, vec![])),
             S::DropFunction(df) => Ok((self.drop_function(df)?, vec![])),
+            S::DropProcedure { if_exists, proc_desc, drop_behavior } => {
+                let df = ast::DropFunction {
+                    if_exists: *if_exists,
+                    func_desc: proc_desc.clone(),
+                    drop_behavior: *drop_behavior,
+                };
+                Ok((self.drop_routines(&df, true)?, vec![]))
+            }
+            S::Call(f) => self.call_procedure(f),
             S::AlterFunction(af) => Ok((self.alter_function(af)?, vec![])),
             S::Drop { object_type: ast::ObjectType::View, if_exists, names, cascade, .. } => {
                 let names = names.iter().map(|n| self.relation_name(n)).collect::<Result<Vec<_>>>()?;

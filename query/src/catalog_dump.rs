@@ -1001,7 +1001,7 @@ fn proc_rows(txn: &Txn) -> Vec<Row> {
                 Datum::Float4(if f.setof { 1000.0 } else { 0.0 }),
                 Datum::Int8(0),
                 Datum::Oid(OidKind::RegProc, 0),
-                Datum::Text("f".into()),
+                Datum::Text(if f.procedure { "p" } else { "f" }.into()),
                 Datum::Bool(false),
                 Datum::Bool(false),
                 Datum::Bool(f.strict),

@@ -250,6 +250,7 @@ fn writing_command(plan: &Plan) -> Option<&'static str> {
         Plan::Domain(crate::domains::DomainPlan::Drop { .. }) => "DROP DOMAIN",
         Plan::Domain(_) => "ALTER DOMAIN",
         Plan::Function(crate::functions_sql::FunctionPlan::Create { .. }) => "CREATE FUNCTION",
+        Plan::Function(crate::functions_sql::FunctionPlan::Drop { procedures: true, .. }) => "DROP PROCEDURE",
         Plan::Function(crate::functions_sql::FunctionPlan::Drop { .. }) => "DROP FUNCTION",
         Plan::Do { .. } => "DO",
         Plan::Trigger(crate::bind::triggers::TriggerPlan::Create { .. }) => "CREATE TRIGGER",
@@ -578,6 +579,18 @@ async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Resu
         Plan::Do { body } => {
             crate::plpgsql::do_block(txn, body).await?;
             Ok(QueryResult { tag: "DO".into(), ..Default::default() })
+        }
+        Plan::Call { query, outputs } => {
+            let r = Box::pin(execute(query, params, txn)).await?;
+            let value = r.rows.into_iter().next().and_then(|row| row.into_iter().next()).unwrap_or(Datum::Null);
+            // The procedure's OUT parameters: one row of them.
+            let rows = match (outputs, value) {
+                (0, _) => vec![],
+                (1, v) => vec![vec![v]],
+                (n, Datum::Record(fields)) => vec![fields.into_iter().take(*n).collect()],
+                (n, _) => vec![vec![Datum::Null; *n]],
+            };
+            Ok(QueryResult { rows, tag: "CALL".into(), notices: vec![] })
         }
         Plan::Insert { table, rows, select: source, on_conflict, returning, checks } => {
             let source = source.as_deref().map(|(q, row)| (q, row.as_slice()));

@@ -76,6 +76,12 @@ pub struct SqlFunction {
     /// `RETURNS trigger` (a sixth FLAGS letter `t`): called only by triggers
     /// ([`crate::triggers`]); `ret` is then `void`.
     pub trigger: bool,
+    /// A PL/pgSQL function's one OUT (or INOUT) parameter, whose value it returns (`ret` its
+    /// type; a column `one:<name>`). Several are `out`.
+    pub single_out: Option<String>,
+    /// A procedure (`CREATE PROCEDURE`, run by CALL; prokind `p`, a seventh FLAGS letter `c`):
+    /// `ret` is `void`, or its OUT parameters give CALL's one row.
+    pub procedure: bool,
 }
 
 impl SqlFunction {
@@ -104,6 +110,8 @@ impl SqlFunction {
             record: false,
             plpgsql: false,
             trigger: false,
+            single_out: None,
+            procedure: false,
         };
         for c in &def.columns {
             if let Some(n) = c.name.strip_prefix("in:") {
@@ -112,6 +120,8 @@ impl SqlFunction {
                 f.out.push((n.to_string(), c.ty));
             } else if c.name == "ret:" {
                 f.ret = c.ty;
+            } else if let Some(n) = c.name.strip_prefix("one:") {
+                f.single_out = Some(n.to_string());
             }
         }
         for c in &def.checks {
@@ -125,6 +135,7 @@ impl SqlFunction {
                 f.record = b.get(3) == Some(&b'r');
                 f.plpgsql = b.get(4) == Some(&b'p');
                 f.trigger = b.get(5) == Some(&b't');
+                f.procedure = b.get(6) == Some(&b'c');
             }
         }
         Some(f)
@@ -142,21 +153,24 @@ impl SqlFunction {
             columns.push(ColumnDef::new("ret:", self.ret));
         }
         columns.extend(self.out.iter().map(|(n, t)| ColumnDef::new(format!("out:{n}"), *t)));
-        let flags = format!(
-            "{}{}{}{}{}{}",
+        if let Some(n) = &self.single_out {
+            columns.push(ColumnDef::new(format!("one:{n}"), self.ret));
+        }
+        // Letters by position, `-` for one not set (trailing ones left out).
+        let letter = |on: bool, c: char| if on { c } else { '-' };
+        let mut flags = format!(
+            "{}{}{}{}{}{}{}",
             self.volatility,
             self.strict as u8,
             self.setof as u8,
-            if self.record {
-                "r"
-            } else if self.plpgsql {
-                "-"
-            } else {
-                ""
-            },
-            if self.plpgsql { "p" } else { "" },
-            if self.trigger { "t" } else { "" }
+            letter(self.record, 'r'),
+            letter(self.plpgsql, 'p'),
+            letter(self.trigger, 't'),
+            letter(self.procedure, 'c'),
         );
+        while flags.ends_with('-') {
+            flags.pop();
+        }
         TableDef {
             name: Self::entry_name(&self.name, &self.arg_types()),
             columns,
@@ -195,9 +209,9 @@ impl SqlFunction {
 pub enum FunctionPlan {
     /// `CREATE [OR REPLACE] FUNCTION`: the function (its OID unset).
     Create { f: SqlFunction, or_replace: bool },
-    /// `DROP FUNCTION`: the entries of the functions found, and the NOTICEs of those IF EXISTS
-    /// skipped.
-    Drop { entries: Vec<String>, skipped: Vec<String> },
+    /// `DROP FUNCTION` (or `procedures`: DROP PROCEDURE): the entries of the functions found,
+    /// and the NOTICEs of those IF EXISTS skipped.
+    Drop { entries: Vec<String>, skipped: Vec<String>, procedures: bool },
 }
 
 /// The functions of catalog name `name` (every overload), as the binder sees the catalog
@@ -295,7 +309,16 @@ fn arguments(f: &SqlFunction, defaults: bool) -> String {
         }
         s
     };
-    f.args.iter().map(one).collect::<Vec<_>>().join(", ")
+    // An INOUT parameter is an argument whose name is an output's; one OUT parameter follows.
+    let inout = |a: &Arg| {
+        !a.name.is_empty() && (f.single_out.as_deref() == Some(&a.name) || f.out.iter().any(|o| o.0 == a.name))
+    };
+    let mut all: Vec<String> =
+        f.args.iter().map(|a| if inout(a) { format!("INOUT {}", one(a)) } else { one(a) }).collect();
+    if let Some(n) = f.single_out.as_ref().filter(|n| !f.args.iter().any(|a| &a.name == *n)) {
+        all.push(format!("OUT {n} {}", type_name(f.ret)));
+    }
+    all.join(", ")
 }
 
 /// The result as pg_get_function_result prints it.
@@ -358,6 +381,8 @@ pub fn info(kind: InfoFn, oid: Option<i64>) -> Datum {
             let first = resolve(&parts).into_iter().find(|g| g.arg_types() == f.arg_types());
             Datum::Bool(first.is_some_and(|g| g.oid == f.oid) && crate::schema::path().iter().any(|s| s == schema))
         }
+        // A procedure has no result type.
+        InfoFn::Result if f.procedure => Datum::Null,
         InfoFn::Result => Datum::Text(result(&f)),
         InfoFn::Arguments => Datum::Text(arguments(&f, true)),
         InfoFn::IdentityArguments => Datum::Text(arguments(&f, false)),
@@ -388,6 +413,8 @@ mod tests {
             record: false,
             plpgsql: false,
             trigger: false,
+            single_out: None,
+            procedure: false,
         };
         let mut def = f.to_def();
         assert_eq!(def.name, "\u{8}s.add(23,25)");

@@ -1931,6 +1931,8 @@ fn returns_rows(p: &Prepared) -> bool {
         }
         // A parsed EXECUTE: its columns are the named statement's; a FETCH's are its cursor's.
         Plan::Execute { .. } | Plan::Fetch { .. } => !p.columns.is_empty(),
+        // A procedure's OUT parameters.
+        Plan::Call { outputs, .. } => *outputs > 0,
         _ => false,
     }
 }

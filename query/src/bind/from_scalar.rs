@@ -35,10 +35,20 @@ fn rewrite(t: &mut ast::TableFactor) -> bool {
     if super::subquery::is_from_function(&fname) || !args.settings.as_ref().is_none_or(|s| s.is_empty()) {
         return false;
     }
+    // A function with one OUT parameter names its column by it.
+    let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(fold).collect();
+    let outs: Vec<Option<String>> =
+        crate::functions_sql::resolve(&parts).into_iter().map(|f| f.single_out.clone()).collect();
+    let out_name = match outs.as_slice() {
+        [Some(n), rest @ ..] if rest.iter().all(|o| o.as_ref() == Some(n)) => {
+            Some(ast::Ident::with_quote('"', n.clone()))
+        }
+        _ => None,
+    };
     let column = match alias {
         Some(a) if a.columns.len() > 1 => return false,
-        Some(a) => a.columns.first().map_or_else(|| a.name.clone(), |c| c.name.clone()),
-        None => ast::Ident::with_quote('"', fname.clone()),
+        Some(a) => a.columns.first().map(|c| c.name.clone()).or(out_name).unwrap_or_else(|| a.name.clone()),
+        None => out_name.unwrap_or_else(|| ast::Ident::with_quote('"', fname.clone())),
     };
     let original = args.args.clone();
     let args: Vec<String> = args.args.iter().map(ToString::to_string).collect();

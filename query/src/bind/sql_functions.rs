@@ -39,6 +39,73 @@ thread_local! {
     static AS_ROWS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+thread_local! {
+    /// Set while CALL binds its call (`Some`), holding the procedure it called once bound.
+    static CALLING: RefCell<Option<Option<SqlFunction>>> = const { RefCell::new(None) };
+}
+
+/// The type name a CREATE PROCEDURE is written as a function returning
+/// ([`procedure_syntax`]).
+const PROCEDURE_MARKER: &str = "orbit procedure";
+
+/// `sql` with each `CREATE [OR REPLACE] PROCEDURE name (params) ...` written as `CREATE [OR
+/// REPLACE] FUNCTION name (params) RETURNS "orbit procedure" ...` (sqlparser's CREATE
+/// PROCEDURE is another dialect's); None when it has none.
+pub(super) fn procedure_syntax(sql: &str) -> Option<String> {
+    if !sql.as_bytes().windows(9).any(|w| w.eq_ignore_ascii_case(b"procedure")) {
+        return None;
+    }
+    let t = crate::plpgsql::scan::tokens(sql).ok()?;
+    let mut out = String::with_capacity(sql.len() + 32);
+    let mut copied = 0;
+    let mut at_start = true;
+    let mut i = 0;
+    while i < t.len() {
+        if at_start && t[i].is("create") {
+            let mut j = i + 1;
+            if t.get(j).is_some_and(|x| x.is("or")) && t.get(j + 1).is_some_and(|x| x.is("replace")) {
+                j += 2;
+            }
+            if t.get(j).is_some_and(|x| x.is("procedure")) {
+                // The parameter list's closing parenthesis.
+                let open = (j + 1..t.len()).find(|&k| t[k].is_op("(") || t[k].is_op(";"))?;
+                if !t[open].is_op("(") {
+                    return None;
+                }
+                let mut depth = 0;
+                let mut close = None;
+                for (k, x) in t.iter().enumerate().skip(open) {
+                    if x.is_op("(") {
+                        depth += 1;
+                    } else if x.is_op(")") {
+                        depth -= 1;
+                        if depth == 0 {
+                            close = Some(k);
+                            break;
+                        }
+                    }
+                }
+                let close = close?;
+                out.push_str(&sql[copied..t[j].start]);
+                out.push_str("FUNCTION");
+                out.push_str(&sql[t[j].end..t[close].end]);
+                out.push_str(&format!(" RETURNS \"{PROCEDURE_MARKER}\""));
+                copied = t[close].end;
+                i = close + 1;
+                at_start = false;
+                continue;
+            }
+        }
+        at_start = t[i].is_op(";");
+        i += 1;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&sql[copied..]);
+    Some(out)
+}
+
 /// The marker function whose argument, a PL/pgSQL function's call, is its rows as an array.
 const PLPGSQL_ROWS: &str = "\"orbit plpgsql rows\"";
 
@@ -207,6 +274,40 @@ impl Binder<'_> {
             }
             Some(l) => return Err(SqlError::new(code::UNDEFINED_OBJECT, format!("language \"{l}\" does not exist"))),
         };
+        let procedure = matches!(&cf.return_type, Some(ast::FunctionReturnType::DataType(ast::DataType::Custom(n, _)))
+            if n.to_string() == format!("\"{PROCEDURE_MARKER}\""));
+        if procedure {
+            if !plpgsql {
+                return Err(SqlError::unsupported("procedures in language sql are not supported yet"));
+            }
+            // Its OUT and INOUT parameters are CALL's row; without them it returns nothing.
+            // Its OUT parameters are arguments of CALL too (their values ignored, as NULL in
+            // PostgreSQL's calls): they bind as INOUT ones.
+            let outputs =
+                cf.args.iter().flatten().any(|a| matches!(a.mode, Some(ast::ArgMode::Out | ast::ArgMode::InOut)));
+            let args = cf.args.as_ref().map(|args| {
+                args.iter()
+                    .map(|a| {
+                        let mode = if matches!(a.mode, Some(ast::ArgMode::Out)) {
+                            Some(ast::ArgMode::InOut)
+                        } else {
+                            a.mode.clone()
+                        };
+                        ast::OperateFunctionArg { mode, ..a.clone() }
+                    })
+                    .collect()
+            });
+            let void = ast::FunctionReturnType::DataType(ast::DataType::Custom(
+                ast::ObjectName::from(vec![ast::Ident::new("void")]),
+                vec![],
+            ));
+            let cf = ast::CreateFunction { return_type: if outputs { None } else { Some(void) }, args, ..cf.clone() };
+            let mut plan = self.create_plpgsql_function(&cf, body_text)?;
+            if let Plan::Function(FunctionPlan::Create { f, .. }) = &mut plan {
+                f.procedure = true;
+            }
+            return Ok(plan);
+        }
         if plpgsql {
             return self.create_plpgsql_function(cf, body_text);
         }
@@ -250,6 +351,11 @@ impl Binder<'_> {
             args.push(Arg { name: arg_name, ty, default });
         }
         let is_record = |dt: &ast::DataType| dt.to_string().eq_ignore_ascii_case("record");
+        // One OUT parameter names the result's column.
+        let single_out = match outs.as_slice() {
+            [(n, _)] if !n.is_empty() => Some(n.clone()),
+            _ => None,
+        };
         let (ret, out, setof) = match &cf.return_type {
             // OUT parameters give the result: their one type, or a record of them.
             _ if !outs.is_empty() => {
@@ -322,6 +428,8 @@ impl Binder<'_> {
             record,
             plpgsql: false,
             trigger: false,
+            single_out,
+            procedure: false,
         };
         // pg_dump's scripts set check_function_bodies off: a body may read a table created later.
         if crate::settings::bound_value("check_function_bodies").is_none_or(|v| v != "off") {
@@ -342,17 +450,32 @@ impl Binder<'_> {
         }
         let name = super::new_object_name(self.sql, &cf.name)?;
         let mut args: Vec<Arg> = Vec::new();
+        // The OUT and INOUT parameters (an INOUT one is also an argument, of the same name).
         let mut outs: Vec<(String, SqlType)> = Vec::new();
         for a in cf.args.iter().flatten() {
             if matches!(a.mode, Some(ast::ArgMode::Out)) {
                 let n = a.name.as_ref().map(ident_name).unwrap_or_else(|| format!("column{}", outs.len() + 1));
+                if outs.iter().any(|o| o.0 == n) || args.iter().any(|x| x.name == n) {
+                    return Err(SqlError::new("42P13", format!("parameter name \"{n}\" used more than once")));
+                }
                 outs.push((n, declared_type(&a.data_type)?));
                 continue;
             }
-            if !matches!(a.mode, None | Some(ast::ArgMode::In)) {
-                return Err(not_yet("with INOUT parameters"));
+            if matches!(a.mode, Some(ast::ArgMode::InOut)) {
+                let Some(n) = a.name.as_ref().map(ident_name) else {
+                    return Err(not_yet("with an unnamed INOUT parameter"));
+                };
+                outs.push((n, declared_type(&a.data_type)?));
+            } else if !matches!(a.mode, None | Some(ast::ArgMode::In)) {
+                return Err(not_yet("with VARIADIC parameters"));
             }
             let arg_name = a.name.as_ref().map(ident_name).unwrap_or_default();
+            if !arg_name.is_empty()
+                && outs.iter().any(|o| o.0 == arg_name)
+                && !matches!(a.mode, Some(ast::ArgMode::InOut))
+            {
+                return Err(SqlError::new("42P13", format!("parameter name \"{arg_name}\" used more than once")));
+            }
             if !arg_name.is_empty() && args.iter().any(|x| x.name == arg_name) {
                 return Err(SqlError::new("42P13", format!("parameter name \"{arg_name}\" used more than once")));
             }
@@ -370,11 +493,30 @@ impl Binder<'_> {
         }
         let mut trigger = false;
         let mut setof = false;
-        if outs.len() == 1 {
-            return Err(not_yet("with one OUT parameter"));
-        }
         let is_record = |dt: &ast::DataType| dt.to_string().eq_ignore_ascii_case("record");
+        // One OUT parameter: the function returns its value, of its type.
+        let mut single_out = None;
+        if let [(n, t)] = outs.as_slice() {
+            let declared = match &cf.return_type {
+                Some(ast::FunctionReturnType::DataType(dt)) => Some(dt),
+                Some(ast::FunctionReturnType::SetOf(dt)) => {
+                    setof = true;
+                    Some(dt)
+                }
+                None => None,
+            };
+            if let Some(dt) = declared {
+                if is_record(dt) || declared_type(dt)? != *t {
+                    return Err(SqlError::new(
+                        "42P13",
+                        format!("function result type must be {} because of OUT parameters", super::type_display(*t)),
+                    ));
+                }
+            }
+            single_out = Some(n.clone());
+        }
         let ret = match &cf.return_type {
+            _ if single_out.is_some() => outs[0].1,
             _ if !outs.is_empty() => {
                 match &cf.return_type {
                     None => {}
@@ -439,7 +581,7 @@ impl Binder<'_> {
             name,
             args,
             ret,
-            out: outs,
+            out: if single_out.is_some() { Vec::new() } else { outs },
             setof,
             volatility,
             strict,
@@ -448,6 +590,8 @@ impl Binder<'_> {
             record: false,
             plpgsql: true,
             trigger,
+            single_out,
+            procedure: false,
         };
         Ok(Plan::Function(FunctionPlan::Create { f, or_replace: cf.or_replace }))
     }
@@ -464,11 +608,20 @@ impl Binder<'_> {
     }
 
     pub(super) fn drop_function(&mut self, df: &ast::DropFunction) -> Result<Plan> {
+        self.drop_routines(df, false)
+    }
+
+    /// DROP FUNCTION, or (`procedures`) DROP PROCEDURE: each must be of its kind (42809).
+    pub(super) fn drop_routines(&mut self, df: &ast::DropFunction, procedures: bool) -> Result<Plan> {
         let mut entries = Vec::new();
         let mut skipped = Vec::new();
         for d in &df.func_desc {
-            let found = find_function(d, df.if_exists, &mut skipped)?;
+            let found = find_function(d, df.if_exists, &mut skipped, procedures)?;
             if let Some(f) = found {
+                if f.procedure != procedures {
+                    let kind = if procedures { "procedure" } else { "function" };
+                    return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("{} is not a {kind}", f.signature())));
+                }
                 let entry = SqlFunction::entry_name(&f.name, &f.arg_types());
                 if entries.contains(&entry) {
                     return Err(SqlError::new(
@@ -479,7 +632,32 @@ impl Binder<'_> {
                 entries.push(entry);
             }
         }
-        Ok(Plan::Function(FunctionPlan::Drop { entries, skipped }))
+        Ok(Plan::Function(FunctionPlan::Drop { entries, skipped, procedures }))
+    }
+
+    /// `CALL p(args)`: `SELECT p(args)` bound with procedures allowed; its one row is the
+    /// procedure's OUT parameters.
+    pub(super) fn call_procedure(&mut self, f: &ast::Function) -> Result<(Plan, Vec<super::OutputColumn>)> {
+        let q = Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(&format!("SELECT {f}"))
+            .and_then(|mut p| p.parse_query())
+            .map_err(|e| SqlError::new(code::SYNTAX_ERROR, e.to_string()))?;
+        CALLING.with(|c| *c.borrow_mut() = Some(None));
+        let bound = self.query(&q);
+        let called = CALLING.with(|c| c.borrow_mut().take()).flatten();
+        let (query, _) = bound?;
+        let Some(p) = called else {
+            return Err(SqlError::new(code::WRONG_OBJECT_TYPE, format!("{f} is not a procedure"))
+                .hint("To call a function, use SELECT."));
+        };
+        let column =
+            |name: &str, ty: SqlType| super::OutputColumn { name: name.to_string(), ty, table_oid: 0, column: 0 };
+        let columns: Vec<super::OutputColumn> = match (&p.single_out, p.out.is_empty()) {
+            (Some(n), _) => vec![column(n, p.ret)],
+            (None, false) => p.out.iter().map(|(n, t)| column(n, *t)).collect(),
+            (None, true) => vec![],
+        };
+        Ok((Plan::Call { query: Box::new(query), outputs: columns.len() }, columns))
     }
 
     /// `ALTER FUNCTION f[(argtypes)] OWNER TO r` (pg_dump's scripts): every function is the
@@ -493,7 +671,7 @@ impl Binder<'_> {
             return Err(SqlError::unsupported("ALTER FUNCTION is only supported for OWNER TO"));
         };
         let mut skipped = Vec::new();
-        if find_function(&af.function, false, &mut skipped)?.is_none() {
+        if find_function(&af.function, false, &mut skipped, false)?.is_none() {
             return Err(SqlError::internal("function not found"));
         }
         if super::lock::owner_oid(owner)? != 10 {
@@ -542,9 +720,15 @@ impl Binder<'_> {
         let Some(call) = call_args(f)? else { return Ok(None) };
         let noted = self.noted();
         let mut given = Vec::new();
-        for e in call.positional.iter().chain(call.named.iter().map(|(_, e)| e)) {
-            given.push(self.expr(e, scope)?);
-        }
+        // CALL's procedure is this call, not one in its arguments.
+        let calling = CALLING.with(|c| c.borrow_mut().take());
+        let bound: Result<()> = call
+            .positional
+            .iter()
+            .chain(call.named.iter().map(|(_, e)| e))
+            .try_for_each(|e| self.expr(e, scope).map(|b| given.push(b)));
+        CALLING.with(|c| *c.borrow_mut() = calling);
+        bound?;
         let npos = call.positional.len();
         let pos_types: Vec<Option<SqlType>> = given[..npos].iter().map(|e| Some(e.ty())).collect();
         let named_types: Vec<(String, Option<SqlType>)> =
@@ -572,6 +756,21 @@ impl Binder<'_> {
         }
         if func.trigger {
             return Err(SqlError::unsupported("trigger functions can only be called as triggers"));
+        }
+        // A procedure only by CALL; CALL only a procedure.
+        let calling = CALLING.with(|c| c.borrow().is_some());
+        if func.procedure != calling {
+            let e = if calling {
+                SqlError::new(code::WRONG_OBJECT_TYPE, format!("{} is not a procedure", func.signature()))
+                    .hint("To call a function, use SELECT.")
+            } else {
+                SqlError::new(code::WRONG_OBJECT_TYPE, format!("{} is a procedure", func.signature()))
+                    .hint("To call a procedure, use CALL.")
+            };
+            return Err(e);
+        }
+        if calling {
+            CALLING.with(|c| *c.borrow_mut() = Some(Some((*func).clone())));
         }
         if func.plpgsql {
             // Called, not inlined: the coordinator makes the call before the row is
@@ -746,8 +945,12 @@ impl Binder<'_> {
         };
         let fname = crate::schema::relname(&func.name).to_string();
         let alias_name = alias.as_ref().map_or(fname.clone(), |a| fold(&a.name));
-        let mut columns: Vec<String> =
-            if func.out.is_empty() { vec![alias_name.clone()] } else { func.out.iter().map(|c| c.0.clone()).collect() };
+        let mut columns: Vec<String> = match (&func.single_out, func.out.is_empty()) {
+            // One OUT parameter names the column (an alias names it otherwise).
+            (Some(n), _) => vec![n.clone()],
+            (_, true) => vec![alias_name.clone()],
+            (_, false) => func.out.iter().map(|c| c.0.clone()).collect(),
+        };
         if let Some(a) = alias {
             if a.columns.len() > columns.len() + *with_ordinality as usize {
                 return Err(SqlError::new("42601", format!("too many column aliases specified for function {fname}")));
@@ -927,22 +1130,25 @@ fn find_function(
     d: &ast::FunctionDesc,
     if_exists: bool,
     skipped: &mut Vec<String>,
+    procedures: bool,
 ) -> Result<Option<Arc<SqlFunction>>> {
     let parts = name_parts(&d.name)?;
     let shown = parts.join(".");
     let cands = crate::functions_sql::resolve(&parts);
+    // A procedure's OUT parameters are arguments of its (CALL's) signature.
+    let kind = if procedures { "procedure" } else { "function" };
     Ok(match &d.args {
         Some(args) => {
             let types = args
                 .iter()
-                .filter(|a| !matches!(a.mode, Some(ast::ArgMode::Out)))
+                .filter(|a| procedures || !matches!(a.mode, Some(ast::ArgMode::Out)))
                 .map(|a| declared_type(&a.data_type))
                 .collect::<Result<Vec<_>>>()?;
             match cands.iter().find(|f| f.arg_types() == types) {
                 Some(f) => Some(f.clone()),
                 None => {
                     let list: Vec<String> = types.iter().map(|t| super::type_display(*t)).collect();
-                    let what = format!("function {shown}({}) does not exist", list.join(", "));
+                    let what = format!("{kind} {shown}({}) does not exist", list.join(", "));
                     if !if_exists {
                         return Err(SqlError::new(code::UNDEFINED_FUNCTION, what));
                     }
@@ -954,7 +1160,7 @@ fn find_function(
         None => match cands.as_slice() {
             [f] => Some(f.clone()),
             [] if if_exists => {
-                skipped.push(format!("function {shown}() does not exist, skipping"));
+                skipped.push(format!("{kind} {shown}() does not exist, skipping"));
                 None
             }
             [] => {

@@ -49,7 +49,13 @@ impl catalog_types::EntryDdl for Entry {
 pub(super) async fn run(txn: &mut Txn, plan: &FunctionPlan) -> Result<QueryResult> {
     match plan {
         FunctionPlan::Create { f, or_replace } => create(txn, f, *or_replace).await,
-        FunctionPlan::Drop { entries, skipped } => drop(txn, entries, skipped).await,
+        FunctionPlan::Drop { entries, skipped, procedures } => {
+            let mut r = drop(txn, entries, skipped).await?;
+            if *procedures {
+                r.tag = "DROP PROCEDURE".into();
+            }
+            Ok(r)
+        }
     }
 }
 
@@ -62,7 +68,8 @@ fn exists_error(f: &SqlFunction) -> SqlError {
 
 async fn create(txn: &mut Txn, f: &SqlFunction, or_replace: bool) -> Result<QueryResult> {
     let entry = SqlFunction::entry_name(&f.name, &f.arg_types());
-    let done = QueryResult { tag: "CREATE FUNCTION".into(), ..Default::default() };
+    let tag = if f.procedure { "CREATE PROCEDURE" } else { "CREATE FUNCTION" };
+    let done = QueryResult { tag: tag.into(), ..Default::default() };
     let Some(now) = crate::bind::lookup_table(&entry) else {
         let made = catalog_types::create(txn, &Entry::new(SqlFunction { oid: 0, ..f.clone() })).await;
         return match made {

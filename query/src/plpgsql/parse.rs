@@ -49,7 +49,8 @@ pub fn parse(body: &str, params: &[(String, SqlType)], fname: &str, trigger: boo
 }
 
 /// [`parse`] of a function with OUT parameters (or `RETURNS TABLE` columns) `outs`: variables
-/// after FOUND, in order ([`Function::outs`]).
+/// after FOUND, in order ([`Function::outs`]); one named as a parameter is that INOUT
+/// parameter's variable.
 pub fn parse_with_outs(
     body: &str,
     params: &[(String, SqlType)],
@@ -79,6 +80,10 @@ pub fn parse_with_outs(
     outer.names.push(("found".into(), found));
     let mut out_vars = Vec::new();
     for (n, ty) in outs {
+        if let Some(i) = params.iter().position(|(pn, _)| !pn.is_empty() && pn == n) {
+            out_vars.push(i);
+            continue;
+        }
         out_vars.push(p.vars.len());
         outer.names.push((n.clone(), p.vars.len()));
         p.vars.push(Var { name: n.clone(), ty: VarType::Known(*ty), constant: false, not_null: false, default: None });

@@ -411,6 +411,14 @@ pub fn row_type(f: &SqlFunction) -> Result<SqlType> {
     Ok(SqlType::Composite(crate::composites::shape("record", f.out.clone())?))
 }
 
+/// The OUT (and INOUT) parameters of `f` whose values it returns.
+fn outputs(f: &SqlFunction) -> Vec<(String, SqlType)> {
+    match &f.single_out {
+        Some(n) => vec![(n.clone(), f.ret)],
+        None => f.out.clone(),
+    }
+}
+
 /// The most rows a set-returning PL/pgSQL function may return to one call.
 const MAX_ROWS: usize = 10_000_000;
 
@@ -424,7 +432,7 @@ pub async fn call(txn: &mut Txn, f: &SqlFunction, args: Vec<Datum>, as_rows: boo
     }
     let _depth = Depth::enter()?;
     let params: Vec<(String, SqlType)> = f.args.iter().map(|a| (a.name.clone(), a.ty)).collect();
-    let body = body_of_outs(&f.body, &params, &f.out, crate::schema::relname(&f.name), false)?;
+    let body = body_of_outs(&f.body, &params, &outputs(f), crate::schema::relname(&f.name), false)?;
     // format_procedure's form of its name: no space after the commas.
     let mut frame = Frame::new(body.clone(), txn, f.signature().replace(", ", ","), f.ret);
     frame.setof = f.setof;
@@ -1292,6 +1300,9 @@ impl Frame {
     fn out_record(&self) -> Result<Datum> {
         if self.f.outs.is_empty() {
             return Err(SqlError::new(code::SYNTAX_ERROR, "RETURN NEXT must have a parameter"));
+        }
+        if let [id] = self.f.outs[..] {
+            return Ok(self.vals[id].d.clone());
         }
         Ok(Datum::Record(Box::new(self.f.outs.iter().map(|&id| self.vals[id].d.clone()).collect())))
     }

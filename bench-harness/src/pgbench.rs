@@ -52,8 +52,20 @@ pub struct PgbenchArgs {
 
 pub const PGBENCH_HEADER: &str = "| pgbench workload | clients | protocol | PostgreSQL tps | Orbit tps | Orbit/PostgreSQL | PostgreSQL / Orbit latency avg ms | reproduce |\n|---|---|---|---|---|---|---|---|";
 
+/// The PL/pgSQL function the `plpgsql call` workload calls, created on both servers after
+/// `pgbench -i`: TPC-B's account update and history insert in one server-side call.
+const PLPGSQL_SETUP: &str = "CREATE OR REPLACE FUNCTION bench_transfer(p_aid int, p_delta int) RETURNS int \
+LANGUAGE plpgsql AS $$
+DECLARE
+  bal int;
+BEGIN
+  UPDATE pgbench_accounts SET abalance = abalance + p_delta WHERE aid = p_aid RETURNING abalance INTO bal;
+  INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, p_aid, p_delta, CURRENT_TIMESTAMP);
+  RETURN bal;
+END $$";
+
 /// The workloads: a name and pgbench's script arguments (built-in or a file we write).
-const WORKLOADS: [(&str, &str); 5] = [
+const WORKLOADS: [(&str, &str); 6] = [
     ("point select", "builtin:select-only"),
     ("insert", "\\set aid random(1, 100000 * :scale)\n\\set delta random(-5000, 5000)\nINSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, :aid, :delta, CURRENT_TIMESTAMP);\n"),
     ("update", "\\set aid random(1, 100000 * :scale)\n\\set delta random(-5000, 5000)\nUPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;\n"),
@@ -62,6 +74,8 @@ const WORKLOADS: [(&str, &str); 5] = [
     // (inserted, then updated when drawn again); each client draws its own keys (a multiple of
     // 64 plus its id), so no two insert the same new key at once.
     ("merge upsert", "\\set aid random(1, 3125 * :scale) * 64 + :client_id\n\\set delta random(-5000, 5000)\nMERGE INTO pgbench_accounts a USING (VALUES (:aid::int, :delta::int)) s(aid, delta) ON a.aid = s.aid WHEN MATCHED THEN UPDATE SET abalance = a.abalance + s.delta WHEN NOT MATCHED THEN INSERT (aid, bid, abalance, filler) VALUES (s.aid, 1, s.delta, '');\n"),
+    // A PL/pgSQL function ([`PLPGSQL_SETUP`]) doing an UPDATE ... RETURNING INTO and an INSERT.
+    ("plpgsql call", "\\set aid random(1, 100000 * :scale)\n\\set delta random(-5000, 5000)\nSELECT bench_transfer(:aid, :delta);\n"),
 ];
 
 /// A throwaway cluster; stopped and removed on drop.
@@ -181,7 +195,7 @@ pub(crate) fn start_both(
 }
 
 pub fn pgbench(args: &PgbenchArgs) -> Result<()> {
-    if !have("pgbench") || !args.pg_bin.join("initdb").is_file() {
+    if !have("pgbench") || !have("psql") || !args.pg_bin.join("initdb").is_file() {
         bail!("pgbench and PostgreSQL 15 are needed: apt-get install postgresql postgresql-contrib");
     }
     let (cluster, _orbit, orbit_pg) =
@@ -194,6 +208,12 @@ pub fn pgbench(args: &PgbenchArgs) -> Result<()> {
             .stdin(Stdio::null())
             .output()?;
         check(out, &format!("pgbench -i on {who}"))?;
+        let out = Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+            .args(["-d", "postgres", "-c", PLPGSQL_SETUP])
+            .stdin(Stdio::null())
+            .output()?;
+        check(out, &format!("CREATE FUNCTION bench_transfer on {who}"))?;
     }
     if args.markdown {
         println!("{PGBENCH_HEADER}");

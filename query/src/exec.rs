@@ -419,6 +419,7 @@ async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Resu
                     // Hidden until COMMIT as the tables are (ROLLBACK gives them back, a
                     // materialized view's rows and indexes too).
                     let going: Vec<Arc<TableDef>> = deps.iter().rev().cloned().collect();
+                    triggers::drop_of_tables(txn, &going).await?;
                     undo::drop_at_commit(txn, &going).await?;
                 }
                 notices.extend(crate::foreign_key::cascade_notice(dropped));
@@ -499,6 +500,7 @@ async fn execute_statement(plan: &Plan, params: &[Datum], txn: &mut Txn) -> Resu
             let (r, present, mut going) = views::check_drop_views(names, *if_exists, *cascade)?;
             going.extend(present.iter().filter_map(|n| crate::bind::lookup_table(n)));
             if !going.is_empty() {
+                triggers::drop_of_tables(txn, &going).await?;
                 undo::drop_at_commit(txn, &going).await?;
             }
             Ok(r)

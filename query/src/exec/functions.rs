@@ -106,6 +106,14 @@ async fn create(txn: &mut Txn, f: &SqlFunction, or_replace: bool) -> Result<Quer
     Ok(done)
 }
 
+/// Drops function `f` (DROP SCHEMA ... CASCADE), put back by ROLLBACK.
+pub(super) async fn drop_one(txn: &mut Txn, f: &SqlFunction) -> Result<()> {
+    let entry = SqlFunction::entry_name(&f.name, &f.arg_types());
+    let Some(def) = crate::bind::lookup_table(&entry) else { return Ok(()) };
+    let now = SqlFunction::of_def(&def).ok_or_else(|| SqlError::internal("bad function entry"))?;
+    catalog_types::drop_entry(txn, &Entry::new(now), &def).await
+}
+
 async fn drop(txn: &mut Txn, entries: &[String], skipped: &[String]) -> Result<QueryResult> {
     let mut r = QueryResult { tag: "DROP FUNCTION".into(), ..Default::default() };
     for s in skipped {

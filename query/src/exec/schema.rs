@@ -159,10 +159,13 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
         .filter(|d| schemas.contains(&schema::split(&d.name).0))
         .map(|d| d.name.clone())
         .collect();
-    // SQL functions likewise (bind/sql_functions.rs).
-    let functions: Vec<String> = crate::functions_sql::all_seen_by(None)
-        .iter()
+    // SQL functions: dropped with it under CASCADE (nothing else keeps a dependency on one).
+    let in_schemas: Vec<Arc<crate::functions_sql::SqlFunction>> = crate::functions_sql::all_seen_by(None)
+        .into_iter()
         .filter(|f| schemas.contains(&schema::split(&f.name).0))
+        .collect();
+    let functions: Vec<String> = in_schemas
+        .iter()
         .map(|f| {
             format!(
                 "function {}.{} depends on schema {}",
@@ -175,10 +178,10 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
             )
         })
         .collect();
-    if !domains.is_empty() || !functions.is_empty() {
+    if !domains.is_empty() || (!functions.is_empty() && !cascade) {
         if cascade {
             return Err(SqlError::unsupported(
-                "DROP SCHEMA ... CASCADE of a schema holding domains or functions is not supported yet (drop them first)",
+                "DROP SCHEMA ... CASCADE of a schema holding domains is not supported yet (drop them first)",
             ));
         }
         let mut detail: Vec<String> =
@@ -196,7 +199,17 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
         .detail(detail.join("\n"))
         .hint("Use DROP ... CASCADE to drop the dependent objects too."));
     }
-    if !objects.is_empty() {
+    // Under CASCADE the functions are listed and dropped with the relations.
+    let function_lines: Vec<String> = in_schemas
+        .iter()
+        .map(|f| {
+            let s = f.signature();
+            let bare = s.rsplit_once('.').map_or(s.clone(), |(_, x)| x.to_string());
+            // (PostgreSQL 15 says `function` of a procedure here too.)
+            format!("drop cascades to function {}.{bare}", schema::split(&f.name).0)
+        })
+        .collect();
+    if !objects.is_empty() || !function_lines.is_empty() {
         if !cascade {
             let detail: Vec<String> =
                 listed.iter().map(|(k, o, on)| format!("{k} {} depends on {on}", shown(o))).collect();
@@ -207,7 +220,9 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
             .detail(detail.join("\n"))
             .hint("Use DROP ... CASCADE to drop the dependent objects too."));
         }
-        let lines: Vec<String> = listed.iter().map(|(k, o, _)| format!("drop cascades to {k} {}", shown(o))).collect();
+        let mut lines: Vec<String> =
+            listed.iter().map(|(k, o, _)| format!("drop cascades to {k} {}", shown(o))).collect();
+        lines.extend(function_lines);
         r.notices.push(match lines.as_slice() {
             [one] => SqlError::new("00000", one.clone()),
             _ => SqlError::new("00000", format!("drop cascades to {} other objects", lines.len()))
@@ -222,11 +237,16 @@ async fn drop(txn: &mut Txn, names: &[String], if_exists: bool, cascade: bool) -
     let views: Vec<Arc<TableDef>> =
         outside.iter().rev().chain(&view_names).filter_map(|n| crate::bind::lookup_table(n)).collect();
     if !views.is_empty() {
+        super::triggers::drop_of_tables(txn, &views).await?;
         undo::drop_at_commit(txn, &views).await?;
     }
     if !table_names.is_empty() {
         let (_, tables) = check_drop_tables(&table_names, true, None).await?;
+        super::triggers::drop_of_tables(txn, &tables).await?;
         undo::drop_at_commit(txn, &tables).await?;
+    }
+    for f in &in_schemas {
+        super::functions::drop_one(txn, f).await?;
     }
     if !seq_names.is_empty() {
         // Their rows are kept for ROLLBACK, as DROP SEQUENCE's.

@@ -98,8 +98,8 @@ pub(super) async fn run(txn: &mut Txn, plan: &TriggerPlan) -> Result<QueryResult
     }
 }
 
-/// Drops the triggers of tables DROP TABLE drops.
-pub(super) async fn drop_of_tables(txn: &mut Txn, tables: &[Arc<TableDef>]) -> Result<()> {
+/// Drops the triggers of the tables and views a DROP drops.
+pub(crate) async fn drop_of_tables(txn: &mut Txn, tables: &[Arc<TableDef>]) -> Result<()> {
     for table in tables {
         for t in crate::triggers::of_table(&table.name) {
             let entry = Trigger::entry_name(&t.table, &t.name);

@@ -2363,31 +2363,48 @@ async fn rows_to_change(
             (filter, vec![k])
         }
         Rows::Filter(filter, None) => {
-            (filter, scan(txn, table, filter, None, params).await?.into_iter().map(|(k, _)| k).collect())
+            // A filter calling PL/pgSQL functions is checked here, row by row (the shards
+            // cannot make the calls): the shards return every row.
+            let on_shards = filter.filter(|f| !crate::plpgsql::any_calls(std::slice::from_ref(*f)));
+            (filter, scan(txn, table, on_shards, None, params).await?.into_iter().map(|(k, _)| k).collect())
         }
     };
     let mut out = Vec::with_capacity(candidates.len());
     let mut to_lock = Vec::new();
+    let mut own = Vec::new();
     for k in candidates {
         match txn.own(table, &k) {
-            Some(Some(row)) => {
-                if matches(filter, row, params)? {
-                    out.push((k, row.clone()));
-                }
-            }
+            Some(Some(row)) => own.push((k, row.clone())),
             Some(None) => {}
             None => to_lock.push(k),
+        }
+    }
+    for (k, row) in own {
+        if matches_calling(txn, filter, &row, params).await? {
+            out.push((k, row));
         }
     }
     let latest = txn.lock_changing(table, to_lock.clone(), SnapshotCheck::Changed).await?;
     for (k, row) in to_lock.into_iter().zip(latest) {
         if let Some(row) = row {
-            if matches(filter, &row, params)? {
+            if matches_calling(txn, filter, &row, params).await? {
                 out.push((k, row));
             }
         }
     }
     Ok(out)
+}
+
+/// [`matches`] for an UPDATE's or DELETE's filter, whose PL/pgSQL calls are made first over
+/// `row` ([`crate::plpgsql::resolve_rows`]).
+async fn matches_calling(txn: &mut Txn, filter: Option<&Expr>, row: &[Datum], params: &[Datum]) -> Result<bool> {
+    let Some(f) = filter.filter(|f| crate::plpgsql::any_calls(std::slice::from_ref(*f))) else {
+        return matches(filter, row, params);
+    };
+    let mut e = vec![vec![f.clone()]];
+    with_values(&mut e[0][0], row);
+    crate::plpgsql::resolve_rows(txn, &mut e, params).await?;
+    matches(Some(&e[0][0]), row, params)
 }
 
 /// The rows of view `table` that `rows` picks (its query run now), each with an empty key: an

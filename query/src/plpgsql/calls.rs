@@ -29,8 +29,8 @@ pub fn not_here(oid: u32) -> SqlError {
     let name = crate::functions_sql::by_oid(oid).map_or_else(|| oid.to_string(), |f| f.signature());
     SqlError::unsupported(format!(
         "PL/pgSQL function {name} can be called only in a select list, the WHERE of a query of one table \
-         without aggregates, INSERT's VALUES or UPDATE's SET (not in DELETE's or UPDATE's WHERE, a join's, \
-         an aggregate's argument or a subquery)"
+         without aggregates, INSERT's VALUES, UPDATE's SET or the WHERE of an UPDATE or DELETE of one table \
+         (not in a join's WHERE, an aggregate's argument or a subquery)"
     ))
 }
 

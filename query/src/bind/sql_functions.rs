@@ -52,58 +52,28 @@ const PROCEDURE_MARKER: &str = "orbit procedure";
 /// REPLACE] FUNCTION name (params) RETURNS "orbit procedure" ...` (sqlparser's CREATE
 /// PROCEDURE is another dialect's); None when it has none.
 pub(super) fn procedure_syntax(sql: &str) -> Option<String> {
-    if !sql.as_bytes().windows(9).any(|w| w.eq_ignore_ascii_case(b"procedure")) {
-        return None;
-    }
-    let t = crate::plpgsql::scan::tokens(sql).ok()?;
-    let mut out = String::with_capacity(sql.len() + 32);
-    let mut copied = 0;
-    let mut at_start = true;
-    let mut i = 0;
-    while i < t.len() {
-        if at_start && t[i].is("create") {
-            let mut j = i + 1;
-            if t.get(j).is_some_and(|x| x.is("or")) && t.get(j + 1).is_some_and(|x| x.is("replace")) {
-                j += 2;
-            }
-            if t.get(j).is_some_and(|x| x.is("procedure")) {
-                // The parameter list's closing parenthesis.
-                let open = (j + 1..t.len()).find(|&k| t[k].is_op("(") || t[k].is_op(";"))?;
-                if !t[open].is_op("(") {
-                    return None;
-                }
-                let mut depth = 0;
-                let mut close = None;
-                for (k, x) in t.iter().enumerate().skip(open) {
-                    if x.is_op("(") {
-                        depth += 1;
-                    } else if x.is_op(")") {
-                        depth -= 1;
-                        if depth == 0 {
-                            close = Some(k);
-                            break;
-                        }
-                    }
-                }
-                let close = close?;
-                out.push_str(&sql[copied..t[j].start]);
-                out.push_str("FUNCTION");
-                out.push_str(&sql[t[j].end..t[close].end]);
-                out.push_str(&format!(" RETURNS \"{PROCEDURE_MARKER}\""));
-                copied = t[close].end;
-                i = close + 1;
-                at_start = false;
-                continue;
-            }
+    crate::plpgsql::scan::rewrite_creates(sql, "procedure", |t, _, j| {
+        // The parameter list's closing parenthesis.
+        let open = (j + 1..t.len()).find(|&k| t[k].is_op("(") || t[k].is_op(";"))?;
+        if !t[open].is_op("(") {
+            return None;
         }
-        at_start = t[i].is_op(";");
-        i += 1;
-    }
-    if copied == 0 {
-        return None;
-    }
-    out.push_str(&sql[copied..]);
-    Some(out)
+        let mut depth = 0;
+        let close = (open..t.len()).find(|&k| {
+            if t[k].is_op("(") {
+                depth += 1;
+            } else if t[k].is_op(")") {
+                depth -= 1;
+            }
+            depth == 0
+        })?;
+        Some(crate::plpgsql::scan::Edit {
+            from: t[j].start,
+            to: t[close].end,
+            with: format!("FUNCTION{} RETURNS \"{PROCEDURE_MARKER}\"", &sql[t[j].end..t[close].end]),
+            next: close + 1,
+        })
+    })
 }
 
 /// The marker function whose argument, a PL/pgSQL function's call, is its rows as an array.

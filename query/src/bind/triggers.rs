@@ -44,53 +44,28 @@ pub enum TriggerPlan {
 /// `sql` with each CREATE [OR REPLACE] [CONSTRAINT] TRIGGER statement written as the marker
 /// SET holding its text; None when it has none.
 pub(super) fn create_trigger_syntax(sql: &str) -> Option<String> {
-    if !sql.as_bytes().windows(7).any(|w| w.eq_ignore_ascii_case(b"trigger")) {
-        return None;
-    }
-    let t = tokens(sql).ok()?;
-    let mut out = String::with_capacity(sql.len());
-    let mut copied = 0;
-    let mut at_start = true;
-    let mut i = 0;
-    while i < t.len() {
-        if at_start && t[i].is("create") {
-            let mut j = i + 1;
-            if t.get(j).is_some_and(|x| x.is("or")) && t.get(j + 1).is_some_and(|x| x.is("replace")) {
-                j += 2;
-            }
-            if t.get(j).is_some_and(|x| x.is("constraint")) {
-                j += 1;
-            }
-            if t.get(j).is_some_and(|x| x.is("trigger")) {
-                let mut depth = 0i32;
-                let mut end = t.len();
-                for (k, x) in t.iter().enumerate().skip(j) {
-                    if x.is_op("(") {
-                        depth += 1;
-                    } else if x.is_op(")") {
-                        depth -= 1;
-                    } else if x.is_op(";") && depth == 0 {
-                        end = k;
-                        break;
-                    }
-                }
-                let text = &sql[t[i].start..t[end - 1].end];
-                out.push_str(&sql[copied..t[i].start]);
-                out.push_str(&format!("SET {MARKER} TO '{}'", text.replace('\'', "''")));
-                copied = t[end - 1].end;
-                i = end;
-                at_start = false;
-                continue;
+    crate::plpgsql::scan::rewrite_creates(sql, "trigger", |t, i, j| {
+        // The statement, up to its `;` outside parentheses.
+        let mut depth = 0i32;
+        let mut end = t.len();
+        for (k, x) in t.iter().enumerate().skip(j) {
+            if x.is_op("(") {
+                depth += 1;
+            } else if x.is_op(")") {
+                depth -= 1;
+            } else if x.is_op(";") && depth == 0 {
+                end = k;
+                break;
             }
         }
-        at_start = t[i].is_op(";");
-        i += 1;
-    }
-    if copied == 0 {
-        return None;
-    }
-    out.push_str(&sql[copied..]);
-    Some(out)
+        let text = &sql[t[i].start..t[end - 1].end];
+        Some(crate::plpgsql::scan::Edit {
+            from: t[i].start,
+            to: t[end - 1].end,
+            with: format!("SET {MARKER} TO '{}'", text.replace('\'', "''")),
+            next: end,
+        })
+    })
 }
 
 fn syntax_at(text: &str, t: Option<&Token>) -> SqlError {

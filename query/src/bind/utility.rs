@@ -897,92 +897,40 @@ impl Binder<'_> {
                                 }
                             }
                         }
-                        let lines: Vec<String> = going
-                            .iter()
-                            .map(|v| format!("drop cascades to {} {}", kind(v), crate::schema::shown(&v.name)))
-                            .collect();
-                        let notice = match lines.as_slice() {
-                            [one] => one.clone(),
-                            _ => format!("drop cascades to {} other objects\n{}", lines.len(), lines.join("\n")),
-                        };
-                        let quoted = |n: &str| {
-                            let (schema, rel) = crate::schema::split(n);
-                            format!("{}.{}", crate::regtypes::quote_ident(schema), crate::regtypes::quote_ident(rel))
-                        };
-                        let mut rest: Vec<String> = going
+                        let listed: Vec<String> =
+                            going.iter().map(|v| format!("{} {}", kind(v), crate::schema::shown(&v.name))).collect();
+                        let drops: Vec<String> = going
                             .iter()
                             .rev()
-                            .map(|v| format!("DROP {} {}", kind(v).to_uppercase(), quoted(&v.name)))
+                            .map(|v| format!("DROP {} {}", kind(v).to_uppercase(), quoted_relation(&v.name)))
                             .collect();
-                        rest.push(format!(
-                            "ALTER TABLE {} DROP COLUMN {} CASCADE",
-                            quoted(&table.name),
-                            crate::regtypes::quote_ident(&cn)
-                        ));
-                        return Ok(Plan::Steps {
-                            first: Box::new(Plan::Skipped { tag: "ALTER TABLE", notice }),
-                            rest,
-                            select_tag: false,
-                            session: super::binding_session(),
-                        });
+                        return Ok(drop_column_cascade(&table.name, &cn, &listed, drops));
                     }
-                    let shown = crate::schema::shown(&table.name);
-                    let lines: Vec<String> = readers
-                        .iter()
-                        .map(|v| {
-                            format!(
-                                "{} {} depends on column {cn} of table {shown}",
-                                kind(v),
-                                crate::schema::shown(&v.name)
-                            )
-                        })
-                        .collect();
-                    return Err(SqlError::new(
-                        "2BP01",
-                        format!("cannot drop column {cn} of table {shown} because other objects depend on it"),
-                    )
-                    .detail(lines.join("\n"))
-                    .hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                    let readers: Vec<String> =
+                        readers.iter().map(|v| format!("{} {}", kind(v), crate::schema::shown(&v.name))).collect();
+                    return Err(column_still_used(&table.name, &cn, &readers));
                 }
                 // Triggers that name it (UPDATE OF, or NEW.col / OLD.col in WHEN): 2BP01, or
                 // with CASCADE dropped first (steps).
                 let triggers = crate::triggers::column_users(&table.name, &cn);
                 if !triggers.is_empty() {
                     let shown = crate::schema::shown(&table.name);
-                    let on = |t: &str| format!("trigger {t} on table {shown}");
+                    let listed: Vec<String> =
+                        triggers.iter().map(|t| format!("trigger {t} on table {shown}")).collect();
                     if cascade {
-                        let lines: Vec<String> =
-                            triggers.iter().map(|t| format!("drop cascades to {}", on(t))).collect();
-                        let notice = match lines.as_slice() {
-                            [one] => one.clone(),
-                            _ => format!("drop cascades to {} other objects\n{}", lines.len(), lines.join("\n")),
-                        };
-                        let (schema, rel) = crate::schema::split(&table.name);
-                        let quoted =
-                            format!("{}.{}", crate::regtypes::quote_ident(schema), crate::regtypes::quote_ident(rel));
-                        let mut rest: Vec<String> = triggers
+                        let drops = triggers
                             .iter()
-                            .map(|t| format!("DROP TRIGGER {} ON {quoted}", crate::regtypes::quote_ident(t)))
+                            .map(|t| {
+                                format!(
+                                    "DROP TRIGGER {} ON {}",
+                                    crate::regtypes::quote_ident(t),
+                                    quoted_relation(&table.name)
+                                )
+                            })
                             .collect();
-                        rest.push(format!(
-                            "ALTER TABLE {quoted} DROP COLUMN {} CASCADE",
-                            crate::regtypes::quote_ident(&cn)
-                        ));
-                        return Ok(Plan::Steps {
-                            first: Box::new(Plan::Skipped { tag: "ALTER TABLE", notice }),
-                            rest,
-                            select_tag: false,
-                            session: super::binding_session(),
-                        });
+                        return Ok(drop_column_cascade(&table.name, &cn, &listed, drops));
                     }
-                    let lines: Vec<String> =
-                        triggers.iter().map(|t| format!("{} depends on column {cn} of table {shown}", on(t))).collect();
-                    return Err(SqlError::new(
-                        "2BP01",
-                        format!("cannot drop column {cn} of table {shown} because other objects depend on it"),
-                    )
-                    .detail(lines.join("\n"))
-                    .hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                    return Err(column_still_used(&table.name, &cn, &listed));
                 }
                 // Generated columns that read it: 2BP01, or with CASCADE dropped first (steps).
                 if let Some((users, notice)) = super::generated::drop_dependents(&def, &cn, cascade)? {
@@ -1490,4 +1438,43 @@ fn copy_options(g: GivenOptions, to: bool, names: &[String], table: Option<&Tabl
         o.force_null = flags(l, "FORCE_NULL")?;
     }
     Ok(o)
+}
+
+/// A relation's catalog name as SQL (`schema.name`, each quoted when it must be).
+fn quoted_relation(name: &str) -> String {
+    let (schema, rel) = crate::schema::split(name);
+    format!("{}.{}", crate::regtypes::quote_ident(schema), crate::regtypes::quote_ident(rel))
+}
+
+/// DROP COLUMN ... CASCADE of column `cn` of `table` that `listed` objects depend on
+/// (`view v`, `trigger t on table x`): the NOTICE naming them, then `drops` and the DROP COLUMN
+/// again, as steps.
+fn drop_column_cascade(table: &str, cn: &str, listed: &[String], mut drops: Vec<String>) -> Plan {
+    let notice = match listed {
+        [one] => format!("drop cascades to {one}"),
+        _ => {
+            let lines: Vec<String> = listed.iter().map(|l| format!("drop cascades to {l}")).collect();
+            format!("drop cascades to {} other objects\n{}", lines.len(), lines.join("\n"))
+        }
+    };
+    drops.push(format!(
+        "ALTER TABLE {} DROP COLUMN {} CASCADE",
+        quoted_relation(table),
+        crate::regtypes::quote_ident(cn)
+    ));
+    Plan::Steps {
+        first: Box::new(Plan::Skipped { tag: "ALTER TABLE", notice }),
+        rest: drops,
+        select_tag: false,
+        session: super::binding_session(),
+    }
+}
+
+/// DROP COLUMN of column `cn` of `table` that `users` depend on: PostgreSQL's 2BP01.
+fn column_still_used(table: &str, cn: &str, users: &[String]) -> SqlError {
+    let shown = crate::schema::shown(table);
+    let lines: Vec<String> = users.iter().map(|u| format!("{u} depends on column {cn} of table {shown}")).collect();
+    SqlError::new("2BP01", format!("cannot drop column {cn} of table {shown} because other objects depend on it"))
+        .detail(lines.join("\n"))
+        .hint("Use DROP ... CASCADE to drop the dependent objects too.")
 }

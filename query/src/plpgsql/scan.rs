@@ -221,6 +221,63 @@ pub(crate) fn tokens(text: &str) -> Result<Vec<Token>> {
     Ok(out)
 }
 
+/// An edit of one statement [`rewrite_creates`] makes: the bytes `from..to` of the text
+/// replaced by `with`, the scan going on at token `next`.
+pub(crate) struct Edit {
+    pub from: usize,
+    pub to: usize,
+    pub with: String,
+    pub next: usize,
+}
+
+/// `sql` with each statement `CREATE [OR REPLACE] [CONSTRAINT] <kind> ...` edited by `edit`
+/// (given the tokens, the position of CREATE and that of `kind`'s word; None leaves the
+/// statement as it is);
+/// None when no statement was edited (or `sql` does not scan). How the token rewrites before
+/// sqlparser reads a text (CREATE TRIGGER, CREATE PROCEDURE) find their statements.
+pub(crate) fn rewrite_creates(
+    sql: &str,
+    kind: &str,
+    mut edit: impl FnMut(&[Token], usize, usize) -> Option<Edit>,
+) -> Option<String> {
+    if !sql.as_bytes().windows(kind.len()).any(|w| w.eq_ignore_ascii_case(kind.as_bytes())) {
+        return None;
+    }
+    let t = tokens(sql).ok()?;
+    let mut out = String::with_capacity(sql.len() + 32);
+    let mut copied = 0;
+    let mut at_start = true;
+    let mut i = 0;
+    while i < t.len() {
+        if at_start && t[i].is("create") {
+            let mut j = i + 1;
+            if t.get(j).is_some_and(|x| x.is("or")) && t.get(j + 1).is_some_and(|x| x.is("replace")) {
+                j += 2;
+            }
+            if kind == "trigger" && t.get(j).is_some_and(|x| x.is("constraint")) {
+                j += 1;
+            }
+            if t.get(j).is_some_and(|x| x.is(kind)) {
+                if let Some(e) = edit(&t, i, j) {
+                    out.push_str(&sql[copied..e.from]);
+                    out.push_str(&e.with);
+                    copied = e.to;
+                    i = e.next;
+                    at_start = false;
+                    continue;
+                }
+            }
+        }
+        at_start = t[i].is_op(";");
+        i += 1;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&sql[copied..]);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2369,38 +2369,47 @@ async fn rows_to_change(
             (filter, scan(txn, table, on_shards, None, params).await?.into_iter().map(|(k, _)| k).collect())
         }
     };
+    // Decided once for the statement, not per row.
+    let calling = filter.filter(|f| crate::plpgsql::any_calls(std::slice::from_ref(*f)));
     let mut out = Vec::with_capacity(candidates.len());
     let mut to_lock = Vec::new();
-    let mut own = Vec::new();
+    let mut own_calling = Vec::new();
     for k in candidates {
         match txn.own(table, &k) {
-            Some(Some(row)) => own.push((k, row.clone())),
+            Some(Some(row)) if calling.is_some() => own_calling.push((k, row.clone())),
+            Some(Some(row)) => {
+                if matches(filter, row, params)? {
+                    out.push((k, row.clone()));
+                }
+            }
             Some(None) => {}
             None => to_lock.push(k),
         }
     }
-    for (k, row) in own {
-        if matches_calling(txn, filter, &row, params).await? {
-            out.push((k, row));
+    if let Some(f) = calling {
+        for (k, row) in own_calling {
+            if matches_calling(txn, f, &row, params).await? {
+                out.push((k, row));
+            }
         }
     }
     let latest = txn.lock_changing(table, to_lock.clone(), SnapshotCheck::Changed).await?;
     for (k, row) in to_lock.into_iter().zip(latest) {
-        if let Some(row) = row {
-            if matches_calling(txn, filter, &row, params).await? {
-                out.push((k, row));
-            }
+        let Some(row) = row else { continue };
+        let kept = match calling {
+            Some(f) => matches_calling(txn, f, &row, params).await?,
+            None => matches(filter, &row, params)?,
+        };
+        if kept {
+            out.push((k, row));
         }
     }
     Ok(out)
 }
 
-/// [`matches`] for an UPDATE's or DELETE's filter, whose PL/pgSQL calls are made first over
-/// `row` ([`crate::plpgsql::resolve_rows`]).
-async fn matches_calling(txn: &mut Txn, filter: Option<&Expr>, row: &[Datum], params: &[Datum]) -> Result<bool> {
-    let Some(f) = filter.filter(|f| crate::plpgsql::any_calls(std::slice::from_ref(*f))) else {
-        return matches(filter, row, params);
-    };
+/// Whether `row` passes `filter`, an UPDATE's or DELETE's filter calling PL/pgSQL functions:
+/// the calls made first over the row ([`crate::plpgsql::resolve_rows`]).
+async fn matches_calling(txn: &mut Txn, f: &Expr, row: &[Datum], params: &[Datum]) -> Result<bool> {
     let mut e = vec![vec![f.clone()]];
     with_values(&mut e[0][0], row);
     crate::plpgsql::resolve_rows(txn, &mut e, params).await?;
